@@ -1,0 +1,101 @@
+//! Runs the `custodia` binary as an operator would.
+
+use std::process::{Command, Output};
+
+fn custodia(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(args)
+        .output()
+        .expect("the custodia binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 output")
+}
+
+#[test]
+fn id_derivation_matches_the_library() {
+    let tenant = custodia(&["id", "tenant", "--system", "crm", "--key", "ACME"]);
+    assert!(tenant.status.success());
+    let tenant_id = stdout(&tenant).trim().to_owned();
+    let expected = custodia_core::TenantId::from_external_key("crm", "ACME");
+    assert_eq!(tenant_id, expected.to_string());
+
+    let subject = custodia(&[
+        "id",
+        "subject",
+        "--tenant",
+        &tenant_id,
+        "--system",
+        "psa.contact",
+        "--key",
+        "1017",
+    ]);
+    assert!(subject.status.success());
+    let expected = custodia_core::SubjectId::from_external_key(expected, "psa.contact", "1017");
+    assert_eq!(stdout(&subject).trim(), expected.to_string());
+}
+
+#[test]
+fn subject_without_tenant_is_a_usage_error() {
+    let output = custodia(&["id", "subject", "--system", "crm", "--key", "1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant"));
+}
+
+#[test]
+fn malformed_tenant_is_an_input_error() {
+    let output = custodia(&[
+        "id", "actor", "--tenant", "acme", "--system", "crm", "--key", "1",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid tenant id"));
+}
+
+#[test]
+fn categories_filter_by_subtree_and_print_json() {
+    let output = custodia(&["categories", "--within", "user.contact", "--json"]);
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("json line"))
+        .collect();
+    assert!(lines.len() >= 4);
+    for line in &lines {
+        let category = line["category"].as_str().expect("category field");
+        assert!(category.starts_with("user.contact"), "{category}");
+    }
+}
+
+#[test]
+fn all_categories_include_both_roots_and_mark_special_ones() {
+    let output = custodia(&["categories"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(text.lines().any(|l| l.starts_with("system.audit ")));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("user.health ") && l.ends_with("[special]"))
+    );
+}
+
+#[test]
+fn unknown_category_suggests_the_nearest() {
+    let output = custodia(&["categories", "--within", "user.contakt"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("did you mean user.contact?"), "{stderr}");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        &["--help"][..],
+        &["id", "--help"],
+        &["categories", "--help"],
+    ] {
+        let output = custodia(args);
+        assert!(output.status.success(), "{args:?}");
+        assert!(stdout(&output).contains("Usage:"), "{args:?}");
+    }
+}

@@ -1,0 +1,82 @@
+//! The shared vocabulary of Custodia.
+//!
+//! Every other Custodia crate speaks in these types, so they are small, `Copy`
+//! or cheap to clone, strictly parsed, and stable in their printed and serialised
+//! forms:
+//!
+//! * **Who**: [`TenantId`] (a subscriber of the helpdesk), [`SubjectId`] (the
+//!   person the data is about) and [`ActorId`] (whoever acts). Distinct UUID
+//!   newtypes, so they cannot be mixed up; a host maps its own keys onto them
+//!   deterministically with `from_external_key`, without a lookup table (see
+//!   [`id`]).
+//! * **What**: [`DataCategory`], a dotted, hierarchical taxonomy of personal
+//!   data in the style of fideslang (`user.contact.email`), with
+//!   [`DataCategory::is_within`] as its partial order and a [`Taxonomy`] that
+//!   catches typos and holds custom categories (see [`category`]).
+//! * **Where**: [`Region`], the named data regions (AU, CA, EU, NZ, UK, US) and any
+//!   other ISO 3166-1 country (see [`region`]).
+//! * **Why, and as whom**: [`LegalBasis`] (GDPR Art. 6(1)), [`Purpose`] and
+//!   [`Role`] (controller or processor).
+//! * **When**: the [`Clock`] trait, with [`SystemClock`] for production and
+//!   [`ManualClock`] for tests.
+//!
+//! The key design decision is to validate once, at the boundary: every type
+//! here is parsed by `FromStr` (and serde, with feature `serde`, on by default)
+//! into a value that cannot be malformed, so the crates built on top never
+//! re-check a category path or a region code. Errors are one [`Error`] enum
+//! that names the rejected input and what was expected.
+//!
+//! With feature `proptest`, every type implements
+//! [`proptest::arbitrary::Arbitrary`] and the `arbitrary` module has narrower
+//! strategies.
+//!
+//! # Example
+//!
+//! ```
+//! use custodia_core::{DataCategory, Region, SubjectId, Taxonomy, TenantId};
+//!
+//! // Map the helpdesk's own keys to Custodia ids: no table needed.
+//! let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+//! let contact = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+//! assert_eq!(contact, SubjectId::from_external_key(tenant, "psa.contact", "1017"));
+//!
+//! // Categories nest, so a rule about contact details covers email addresses.
+//! let taxonomy = Taxonomy::builtin();
+//! let email = taxonomy.parse("user.contact.email")?;
+//! assert!(email.is_within(&DataCategory::USER_CONTACT));
+//! assert!(!email.is_special());
+//!
+//! // Regions parse case-insensitively; GB is the ISO code of the UK region.
+//! let region: Region = "gb".parse()?;
+//! assert_eq!(region, Region::UK);
+//! assert_eq!(region.to_string(), "UK");
+//! # Ok::<(), custodia_core::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+// Library code returns typed errors; only tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod category;
+pub mod clock;
+mod error;
+pub mod id;
+pub mod legal;
+pub mod region;
+
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
+
+pub use category::{CategoryInfo, DataCategory, Taxonomy};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::{Error, MAX_ECHO};
+pub use id::{ActorId, SubjectId, TenantId};
+pub use legal::{LegalBasis, Purpose, Role};
+pub use region::Region;
+
+/// The `chrono` version Custodia's time types come from.
+pub use chrono;
+/// The `uuid` version Custodia's ids wrap.
+pub use uuid;
