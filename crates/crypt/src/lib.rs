@@ -1,23 +1,85 @@
-//! Field encryption for Custodia.
+//! Field encryption for Custodia: each sensitive field of each record sealed
+//! under its tenant's key and bound to its place.
 //!
-//! The planned model: AES-256-GCM envelopes whose associated data binds each
-//! ciphertext to (tenant, record type, record id, field); a crypto provider
-//! trait with ring and RustCrypto backends; a keyring of versioned per-tenant
-//! data keys with rotation and re-encryption; blind indexes and deterministic
-//! AEAD for searchable fields; per-subject keys whose destruction erases data
-//! everywhere (crypto-shredding).
+//! # Model
 //!
-//! # Status: skeleton
+//! * A [`Keyring`] holds versions of a master key, one of them primary. Each
+//!   tenant's data key is derived from the master with HKDF-SHA256, so tenants
+//!   never share a key and no per-tenant key needs storing. Rotation adds a
+//!   primary; old versions keep decrypting until a [`KeyUsage`] scan proves
+//!   nothing uses them and they are retired.
+//! * A field value becomes an [`envelope`]: AES-256-GCM with a random 96-bit
+//!   nonce, in a versioned binary format (or `cst1.` text for text columns) that
+//!   names the key that sealed it. The associated data binds the envelope
+//!   header and a [`FieldContext`] — tenant, record type, record id, field — so
+//!   a ciphertext copied into another row, field or tenant, or relabelled with
+//!   another key id, does not decrypt.
+//! * Equality search without decrypting: a [`blind`] index (truncated
+//!   HMAC-SHA256 tokens) when the value need not come back, or
+//!   [`deterministic`] AES-256-SIV when it must. Each module documents what it
+//!   leaks.
+//! * AES-GCM sits behind a [`CryptoProvider`] trait, in the manner of rustls:
+//!   [`RING`] by default, [`RUST_CRYPTO`] as an independent second
+//!   implementation; the tests prove each opens the other's output and both
+//!   pass Project Wycheproof.
 //!
-//! This crate is a documented placeholder so the workspace, the `custodia`
-//! facade and its features have their final shape. Nothing here is usable yet:
-//! the implementation is tracked by issue 3 and lands in a later release.
-//! Until then the crate exports only [`STATUS`].
+//! The key design decision is that **the context is part of the ciphertext's
+//! authentication, not of its storage**: nothing about tenant, row or field is
+//! stored in the envelope beyond the key id, yet nothing decrypts anywhere but
+//! where it was sealed. The second is **expand once**: AES key schedules and
+//! HKDF run once per (tenant, key version) and are cached; nonces come from a
+//! per-thread ChaCha20 generator seeded by the OS, not a syscall per field.
+//!
+//! Secrets: [`SecretKey`] is zeroized on drop, prints as `[redacted]` and
+//! compares in constant time; errors never hold key bytes or plaintext.
+//!
+//! ```
+//! use custodia_core::TenantId;
+//! use custodia_crypt::{Error, FieldContext, Keyring, SecretKey};
+//!
+//! let keyring = Keyring::new(SecretKey::generate()?);
+//! let acme = TenantId::from_external_key("billing.account", "ACME-0042");
+//! let email = FieldContext::new(acme, "contact", "1017", "email")?;
+//!
+//! let sealed = keyring.seal(&email, b"alice@example.com")?;
+//! assert_eq!(keyring.open(&email, &sealed)?, b"alice@example.com");
+//!
+//! // Another tenant, or another row, cannot read it.
+//! let globex = TenantId::from_external_key("billing.account", "GLOBEX-7");
+//! let elsewhere = FieldContext::new(globex, "contact", "1017", "email")?;
+//! assert_eq!(keyring.open(&elsewhere, &sealed), Err(Error::Decrypt));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! # Status: in progress (issue 3)
+//!
+//! Landed: [`SecretKey`], the provider trait with both backends, the envelope,
+//! the derived-key [`Keyring`] with rotation, re-encryption, usage scans,
+//! retirement and the per-key nonce limit, blind indexes and deterministic
+//! AEAD. Still to come: randomly generated data keys wrapped by a
+//! key-encryption key, the `KeyStore` trait with in-memory and file stores,
+//! loading the master key from an environment variable or file, per-subject
+//! keys with crypto-shredding, and `Encrypted<T>`.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
-/// Where this crate stands: `"skeleton"` until its issue lands.
-pub const STATUS: &str = "skeleton";
+pub mod blind;
+mod context;
+pub mod deterministic;
+pub mod envelope;
+mod error;
+mod kdf;
+pub mod keyring;
+mod nonce;
+pub mod provider;
+mod secret;
+
+pub use context::{FieldContext, MAX_CONTEXT_PART};
+pub use envelope::{Envelope, FieldCipher, KeyId};
+pub use error::Error;
+pub use keyring::{KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
+pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
+pub use secret::SecretKey;

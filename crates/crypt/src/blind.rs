@@ -1,0 +1,730 @@
+//! Blind indexes: equality search over encrypted fields.
+//!
+//! A field sealed in a random-nonce [envelope](crate::envelope) cannot be
+//! searched: the same e-mail address encrypts differently every time. A blind
+//! index stores, next to the ciphertext, a [`BlindToken`]: the HMAC-SHA256 of
+//! the normalised plaintext, truncated to a few bytes. To look a value up,
+//! compute its token, select the rows carrying that token, then decrypt those
+//! candidates and compare the plaintexts, because truncation produces false
+//! positives on purpose.
+//!
+//! The key design decision is one HMAC key per tenant, record type and field,
+//! derived from the caller's key rather than stored: tokens of two tenants, or
+//! of two columns of one tenant, are unrelated, so they cannot be joined with
+//! each other. [`BlindIndex::new`] derives the key and computes the HMAC key
+//! schedule once, so [`BlindIndex::compute`] costs one HMAC.
+//!
+//! # What a blind index leaks
+//!
+//! Blind indexes trade confidentiality for searchability. Whoever can read the
+//! tokens, but holds no key, learns:
+//!
+//! * **Equality within one tenant and field.** Two rows with the same token
+//!   very probably hold the same (normalised) value. Normalisation widens this:
+//!   with [`Normalization::Email`], `Alice@Example.com` and `alice@example.com`
+//!   are one value.
+//! * **Frequencies.** Counting tokens shows how often each value occurs; with
+//!   outside knowledge of the distribution (the commonest surname, the
+//!   commonest country code) the most frequent tokens can often be named.
+//!   Low-entropy fields (a yes/no flag, a birth year) should not be indexed.
+//! * **Changes over time.** Comparing snapshots shows which rows changed value
+//!   and which rows came to share a value.
+//!
+//! It does not leak the length of the value (every token has the configured
+//! length), nor anything across tenants or fields, nor anything at all to
+//! whoever lacks the key, since HMAC-SHA256 is a pseudorandom function.
+//!
+//! **Truncation.** Like the beacons of the AWS Database Encryption SDK, a token
+//! is deliberately short ([`BlindIndexConfig::output_len`], 4 to 32 bytes), so
+//! that distinct values can share a token. With `b`-byte tokens and `N` rows in
+//! a tenant's column, a lookup matches on average `N / 2^(8b)` rows that do
+//! not hold the value: for 4-byte tokens, `N / 2^32` false matches per lookup.
+//! Callers must therefore decrypt every candidate and compare. Note how little
+//! cover this gives in practice: unless a column holds billions of distinct
+//! values, even 4-byte tokens rarely collide, and equality and frequencies leak
+//! almost fully. Shorter tokens blur them more; longer ones cost storage and
+//! buy nothing but fewer false matches.
+//!
+//! # Key derivation
+//!
+//! The HMAC key is HKDF-SHA256 of the caller's key, with an empty salt (the key
+//! is uniformly random) and as info the length-prefixed parts
+//! `"custodia/blind-index/v1"`, the tenant's 16 UUID bytes, the record type
+//! and the field name (each part preceded by its length as a 4-byte
+//! big-endian integer). The record id is not and cannot be bound: a token must
+//! be the same in every row. The configuration is not bound either, so a
+//! shorter token is a prefix of a longer one for the same value. Tokens are
+//! stored data: changing this derivation, or a field's normalisation, means
+//! re-indexing.
+//!
+//! # Example
+//!
+//! ```
+//! use custodia_core::TenantId;
+//! use custodia_crypt::SecretKey;
+//! use custodia_crypt::blind::{BlindIndex, BlindIndexConfig, BlindToken, Normalization};
+//!
+//! let key = SecretKey::generate()?;
+//! let acme = TenantId::from_external_key("crm", "ACME");
+//! let config = BlindIndexConfig { output_len: 8, normalize: Normalization::Email };
+//! let index = BlindIndex::new(&key, acme, "contact", "email", config)?;
+//!
+//! // Store the token beside the encrypted address...
+//! let token = index.compute(" Alice@Example.COM");
+//! assert_eq!(token.as_bytes().len(), 8);
+//! let stored = token.to_string(); // 16 hex digits
+//!
+//! // ...and find the row again by any spelling that normalises alike. A match
+//! // is a candidate: decrypt it and compare before trusting it.
+//! let stored: BlindToken = stored.parse()?;
+//! assert!(index.matches("alice@example.com", &stored));
+//! assert!(!index.matches("bob@example.com", &stored));
+//!
+//! // Another tenant's index gives an unrelated token for the same address.
+//! let globex = TenantId::from_external_key("crm", "Globex");
+//! let other = BlindIndex::new(&key, globex, "contact", "email", config)?;
+//! assert_ne!(other.compute("alice@example.com"), token);
+//! # Ok::<(), custodia_crypt::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+
+use custodia_core::TenantId;
+use ring::hmac;
+use subtle::ConstantTimeEq;
+
+use crate::{Error, SecretKey, kdf};
+
+/// Domain separation for blind-index keys.
+const LABEL: &[u8] = b"custodia/blind-index/v1";
+
+/// How a value is canonicalised before it is hashed.
+///
+/// Normalisation decides which spellings find each other: the index only
+/// ever sees the normalised form. Pick it per field and never change it
+/// without re-indexing.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Normalization {
+    /// The value as given, byte for byte.
+    #[default]
+    None,
+    /// Leading and trailing Unicode white space removed.
+    Trim,
+    /// Unicode lower case (full case mapping, so `ẞ` becomes `ß`).
+    Lowercase,
+    /// An e-mail address: trimmed and lower-cased as a whole. Strictly the
+    /// local part is case-sensitive, but no real mail system treats it so.
+    /// Provider-specific rules (dots and `+tags` at Gmail) are not applied.
+    Email,
+    /// Only the ASCII digits, in order: `+1 (555) 010-9999` becomes
+    /// `15550109999`. For phone numbers and other numeric identifiers.
+    Digits,
+    /// A caller-supplied function. It must be deterministic and should be
+    /// idempotent (normalising twice changes nothing).
+    Custom(fn(&str) -> String),
+}
+
+impl Normalization {
+    /// The normalised form of `value`, borrowed where nothing changes.
+    pub fn apply<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        match self {
+            Self::None => Cow::Borrowed(value),
+            Self::Trim => Cow::Borrowed(value.trim()),
+            Self::Lowercase => Cow::Owned(value.to_lowercase()),
+            Self::Email => Cow::Owned(value.trim().to_lowercase()),
+            Self::Digits if value.bytes().all(|b| b.is_ascii_digit()) => Cow::Borrowed(value),
+            Self::Digits => Cow::Owned(value.chars().filter(char::is_ascii_digit).collect()),
+            Self::Custom(normalize) => Cow::Owned(normalize(value)),
+        }
+    }
+}
+
+/// The shape of a blind index: token length and normalisation.
+#[derive(Debug, Clone, Copy)]
+pub struct BlindIndexConfig {
+    /// Token length in bytes, from [`BlindToken::MIN_LEN`] (4) to
+    /// [`BlindToken::MAX_LEN`] (32); default 16. Shorter tokens leak less and
+    /// match more rows falsely (see the [module documentation](self)).
+    pub output_len: usize,
+    /// How values are canonicalised first; default [`Normalization::None`].
+    pub normalize: Normalization,
+}
+
+impl BlindIndexConfig {
+    /// The default token length: 16 bytes, 32 hex digits.
+    pub const DEFAULT_OUTPUT_LEN: usize = 16;
+
+    /// Checks that the token length is within 4..=32 bytes.
+    pub fn validate(&self) -> Result<(), Error> {
+        if (BlindToken::MIN_LEN..=BlindToken::MAX_LEN).contains(&self.output_len) {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig(
+                "blind index output length must be 4 to 32 bytes",
+            ))
+        }
+    }
+}
+
+impl Default for BlindIndexConfig {
+    fn default() -> Self {
+        Self {
+            output_len: Self::DEFAULT_OUTPUT_LEN,
+            normalize: Normalization::None,
+        }
+    }
+}
+
+/// A searchable blind index for one field of one record type of one tenant.
+///
+/// Cheap to clone and safe to share between threads.
+#[derive(Clone)]
+pub struct BlindIndex {
+    key: hmac::Key,
+    len: u8,
+    tenant: TenantId,
+    record_type: Box<str>,
+    field: Box<str>,
+    config: BlindIndexConfig,
+}
+
+impl BlindIndex {
+    /// An index for `field` of `record_type` in `tenant`, keyed by a key
+    /// derived from `key` (see the [module documentation](self)).
+    ///
+    /// `key` may be a key reserved for indexing or the tenant's data key: the
+    /// derivation keeps the two uses independent. Fails if the configuration
+    /// is out of range, or if the record type or field is empty or longer than
+    /// [`MAX_CONTEXT_PART`](crate::MAX_CONTEXT_PART) bytes.
+    pub fn new(
+        key: &SecretKey,
+        tenant: TenantId,
+        record_type: &str,
+        field: &str,
+        config: BlindIndexConfig,
+    ) -> Result<Self, Error> {
+        config.validate()?;
+        let len = u8::try_from(config.output_len)
+            .map_err(|_| Error::InvalidConfig("blind index output length must be 4 to 32 bytes"))?;
+        let info = kdf::field_info(LABEL, tenant, record_type, field)?;
+        // The derived bytes are wiped when `derived` drops; ring keeps only
+        // the HMAC inner and outer states.
+        let derived = kdf::derive_key(key, &[], &[&info])?;
+        Ok(Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, derived.expose_secret()),
+            len,
+            tenant,
+            record_type: record_type.into(),
+            field: field.into(),
+            config,
+        })
+    }
+
+    /// The token of `value`, after normalisation.
+    pub fn compute(&self, value: &str) -> BlindToken {
+        let normalized = self.config.normalize.apply(value);
+        let tag = hmac::sign(&self.key, normalized.as_bytes());
+        BlindToken::prefix_of(tag.as_ref(), self.len)
+    }
+
+    /// Whether `value` has the token `token`, compared in constant time.
+    ///
+    /// `true` means "candidate", not "equal": decrypt the row and compare.
+    pub fn matches(&self, value: &str, token: &BlindToken) -> bool {
+        self.compute(value)
+            .as_bytes()
+            .ct_eq(token.as_bytes())
+            .into()
+    }
+
+    /// The tenant this index belongs to.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The record type (table).
+    pub fn record_type(&self) -> &str {
+        &self.record_type
+    }
+
+    /// The field (column).
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// The token length and normalisation.
+    pub fn config(&self) -> &BlindIndexConfig {
+        &self.config
+    }
+}
+
+impl fmt::Debug for BlindIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlindIndex")
+            .field("tenant", &self.tenant)
+            .field("record_type", &self.record_type)
+            .field("field", &self.field)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A blind-index token: 4 to 32 bytes, written as lower-case hex.
+///
+/// Not secret (it is stored in the clear) but not meaningless either: see
+/// what tokens leak in the [module documentation](self). Equality is
+/// constant-time. Parses from hex in either case; with feature `serde` it
+/// serialises as its hex string.
+#[derive(Clone, Copy)]
+pub struct BlindToken {
+    // Bytes past `len` are always zero.
+    bytes: [u8; BlindToken::MAX_LEN],
+    len: u8,
+}
+
+impl BlindToken {
+    /// The shortest token, in bytes.
+    pub const MIN_LEN: usize = 4;
+    /// The longest token (a whole HMAC-SHA256), in bytes.
+    pub const MAX_LEN: usize = 32;
+
+    /// A token from its bytes, e.g. as read from a binary column.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
+        let len = u8::try_from(bytes.len())
+            .ok()
+            .filter(|len| (Self::MIN_LEN..=Self::MAX_LEN).contains(&usize::from(*len)))
+            .ok_or(Error::InvalidToken("must be 4 to 32 bytes"))?;
+        Ok(Self::prefix_of(bytes, len))
+    }
+
+    /// The token's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The first `len` bytes of `bytes`; `len` is at most `MAX_LEN`.
+    fn prefix_of(bytes: &[u8], len: u8) -> Self {
+        let mut out = [0u8; Self::MAX_LEN];
+        for (dst, src) in out.iter_mut().zip(bytes).take(usize::from(len)) {
+            *dst = *src;
+        }
+        Self { bytes: out, len }
+    }
+}
+
+impl PartialEq for BlindToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes().ct_eq(other.as_bytes()).into()
+    }
+}
+
+impl Eq for BlindToken {}
+
+impl Hash for BlindToken {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl AsRef<[u8]> for BlindToken {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl TryFrom<&[u8]> for BlindToken {
+    type Error = Error;
+
+    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
+        Self::from_slice(bytes)
+    }
+}
+
+impl fmt::Display for BlindToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_bytes()
+            .iter()
+            .try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for BlindToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlindToken({self})")
+    }
+}
+
+impl FromStr for BlindToken {
+    type Err = Error;
+
+    /// Parses 8 to 64 hex digits, in upper or lower case.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        // Working on bytes keeps multi-byte characters from splitting a pair.
+        let digits = text.as_bytes();
+        if !(2 * Self::MIN_LEN..=2 * Self::MAX_LEN).contains(&digits.len()) {
+            return Err(Error::InvalidToken("must be 8 to 64 hex digits"));
+        }
+        if !digits.len().is_multiple_of(2) {
+            return Err(Error::InvalidToken("odd number of hex digits"));
+        }
+        let mut bytes = [0u8; Self::MAX_LEN];
+        for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+            if let [high, low] = *pair {
+                *byte = (nibble(high)? << 4) | nibble(low)?;
+            }
+        }
+        Self::from_slice(&bytes[..digits.len() / 2])
+    }
+}
+
+fn nibble(digit: u8) -> Result<u8, Error> {
+    match digit {
+        b'0'..=b'9' => Ok(digit - b'0'),
+        b'a'..=b'f' => Ok(digit - b'a' + 10),
+        b'A'..=b'F' => Ok(digit - b'A' + 10),
+        _ => Err(Error::InvalidToken("not a hex digit")),
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impls {
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+    use serde::{Serialize, Serializer};
+
+    use super::BlindToken;
+
+    impl Serialize for BlindToken {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_str(self)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for BlindToken {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_str(HexVisitor)
+        }
+    }
+
+    struct HexVisitor;
+
+    impl Visitor<'_> for HexVisitor {
+        type Value = BlindToken;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a blind token as 8 to 64 hex digits")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<BlindToken, E> {
+            text.parse().map_err(E::custom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use custodia_core::uuid::Uuid;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn tenant(n: u128) -> TenantId {
+        TenantId::from_uuid(Uuid::from_u128(n))
+    }
+
+    fn key() -> SecretKey {
+        SecretKey::from_bytes([0x42; 32])
+    }
+
+    fn index(tenant: TenantId, field: &str, config: BlindIndexConfig) -> BlindIndex {
+        BlindIndex::new(&key(), tenant, "contact", field, config).unwrap()
+    }
+
+    fn full(normalize: Normalization) -> BlindIndexConfig {
+        BlindIndexConfig {
+            output_len: 32,
+            normalize,
+        }
+    }
+
+    /// Pins the derivation: tokens are stored, so they must never change.
+    /// Computed independently with Python's `hmac` and `hashlib`.
+    #[test]
+    fn known_answer() {
+        let index = index(tenant(1), "email", BlindIndexConfig::default());
+        assert_eq!(
+            index.compute("alice@example.com").to_string(),
+            "1ef70b6717a677f4437b3f9b43b55f7c"
+        );
+    }
+
+    #[test]
+    fn tenant_record_type_and_field_separate_tokens() {
+        let config = full(Normalization::None);
+        let base = index(tenant(1), "email", config).compute("alice@example.com");
+        let other_tenant = index(tenant(2), "email", config).compute("alice@example.com");
+        let other_field = index(tenant(1), "phone", config).compute("alice@example.com");
+        let other_type = BlindIndex::new(&key(), tenant(1), "agent", "email", config)
+            .unwrap()
+            .compute("alice@example.com");
+        let other_key = BlindIndex::new(
+            &SecretKey::from_bytes([1; 32]),
+            tenant(1),
+            "contact",
+            "email",
+            config,
+        )
+        .unwrap()
+        .compute("alice@example.com");
+        for token in [other_tenant, other_field, other_type, other_key] {
+            assert_ne!(token, base);
+        }
+    }
+
+    #[test]
+    fn length_prefixes_keep_contexts_apart() {
+        let config = full(Normalization::None);
+        let a = BlindIndex::new(&key(), tenant(1), "ab", "c", config).unwrap();
+        let b = BlindIndex::new(&key(), tenant(1), "a", "bc", config).unwrap();
+        assert_ne!(a.compute("x"), b.compute("x"));
+    }
+
+    #[test]
+    fn config_bounds() {
+        for (output_len, ok) in [
+            (0, false),
+            (3, false),
+            (4, true),
+            (16, true),
+            (32, true),
+            (33, false),
+            (300, false),
+        ] {
+            let config = BlindIndexConfig {
+                output_len,
+                ..BlindIndexConfig::default()
+            };
+            let built = BlindIndex::new(&key(), tenant(1), "contact", "email", config);
+            assert_eq!(built.is_ok(), ok, "{output_len}");
+            if !ok {
+                assert!(matches!(built, Err(Error::InvalidConfig(_))));
+            }
+        }
+    }
+
+    #[test]
+    fn context_is_validated() {
+        let config = BlindIndexConfig::default();
+        assert!(matches!(
+            BlindIndex::new(&key(), tenant(1), "", "email", config),
+            Err(Error::InvalidContext(_))
+        ));
+        assert!(matches!(
+            BlindIndex::new(&key(), tenant(1), "contact", "", config),
+            Err(Error::InvalidContext(_))
+        ));
+    }
+
+    #[test]
+    fn normalizations() {
+        let cases = [
+            (Normalization::None, " A b ", " A b "),
+            (Normalization::Trim, " \tA b\n", "A b"),
+            (Normalization::Lowercase, " ÀB ", " àb "),
+            (
+                Normalization::Email,
+                "  Alice@Example.COM ",
+                "alice@example.com",
+            ),
+            (Normalization::Digits, "+1 (555) 010-9999", "15550109999"),
+            (Normalization::Digits, "٣ 12", "12"),
+            (
+                Normalization::Custom(|v| v.replace('-', "")),
+                "a-b-c",
+                "abc",
+            ),
+        ];
+        for (normalization, input, expected) in cases {
+            assert_eq!(normalization.apply(input), expected, "{normalization:?}");
+        }
+    }
+
+    #[test]
+    fn normalization_decides_matches() {
+        let email = index(tenant(1), "email", BlindIndexConfig::default());
+        assert!(!email.matches("Alice@example.com", &email.compute("alice@example.com")));
+        let config = BlindIndexConfig {
+            normalize: Normalization::Email,
+            ..BlindIndexConfig::default()
+        };
+        let email = index(tenant(1), "email", config);
+        assert!(email.matches(" Alice@EXAMPLE.com", &email.compute("alice@example.com")));
+    }
+
+    #[test]
+    fn matches_rejects_other_lengths() {
+        let long = index(tenant(1), "email", full(Normalization::None));
+        let short = index(
+            tenant(1),
+            "email",
+            BlindIndexConfig {
+                output_len: 8,
+                ..BlindIndexConfig::default()
+            },
+        );
+        let token = short.compute("x");
+        // Same key, so the short token is a prefix of the long one...
+        assert_eq!(&long.compute("x").as_bytes()[..8], token.as_bytes());
+        // ...yet only the index of the right length accepts it.
+        assert!(short.matches("x", &token));
+        assert!(!long.matches("x", &token));
+    }
+
+    #[test]
+    fn parse_errors() {
+        for text in [
+            "",
+            "0011223",
+            "001122334",
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00",
+            "0011223g",
+            "0011223\u{e9}",
+            "\u{e9}\u{e9}\u{e9}\u{e9}",
+            " 00112233",
+        ] {
+            assert!(
+                matches!(text.parse::<BlindToken>(), Err(Error::InvalidToken(_))),
+                "{text:?}"
+            );
+        }
+        let token: BlindToken = "DEADbeef".parse().unwrap();
+        assert_eq!(token.as_bytes(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(token.to_string(), "deadbeef");
+        assert_eq!(format!("{token:?}"), "BlindToken(deadbeef)");
+    }
+
+    #[test]
+    fn from_slice_bounds() {
+        assert!(BlindToken::from_slice(&[0; 3]).is_err());
+        assert!(BlindToken::from_slice(&[0; 33]).is_err());
+        assert!(BlindToken::from_slice(&[0; 300]).is_err());
+        assert_eq!(
+            BlindToken::try_from(&[1u8, 2, 3, 4][..]).unwrap().as_ref(),
+            [1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<BlindIndex>();
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let index = index(tenant(1), "email", BlindIndexConfig::default());
+        let printed = format!("{index:?}");
+        assert!(
+            printed.contains("email") && printed.contains("contact"),
+            "{printed}"
+        );
+        let info = kdf::field_info(LABEL, tenant(1), "contact", "email").unwrap();
+        let derived = kdf::derive_key(&key(), &[], &[&info]).unwrap();
+        assert!(!printed.contains(&hex::encode(derived.expose_secret())));
+        assert!(!printed.contains("4242"));
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_as_hex_string() {
+        let token: BlindToken = "00112233aabbccdd".parse().unwrap();
+        let json = serde_json::to_string(&token).unwrap();
+        assert_eq!(json, "\"00112233aabbccdd\"");
+        assert_eq!(serde_json::from_str::<BlindToken>(&json).unwrap(), token);
+        assert!(serde_json::from_str::<BlindToken>("\"0011\"").is_err());
+        assert!(serde_json::from_str::<BlindToken>("[0,1,2,3]").is_err());
+    }
+
+    fn any_tenant() -> impl Strategy<Value = TenantId> {
+        any::<u128>().prop_map(tenant)
+    }
+
+    fn builtin_normalization() -> impl Strategy<Value = Normalization> {
+        prop_oneof![
+            Just(Normalization::None),
+            Just(Normalization::Trim),
+            Just(Normalization::Lowercase),
+            Just(Normalization::Email),
+            Just(Normalization::Digits),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn normalization_is_idempotent(normalization in builtin_normalization(), value in any::<String>()) {
+            let once = normalization.apply(&value).into_owned();
+            prop_assert_eq!(normalization.apply(&once), once.as_str());
+        }
+
+        #[test]
+        fn same_value_same_token(t in any_tenant(), value in any::<String>(), normalization in builtin_normalization()) {
+            let config = BlindIndexConfig { normalize: normalization, ..BlindIndexConfig::default() };
+            let first = index(t, "email", config);
+            let second = index(t, "email", config);
+            let token = first.compute(&value);
+            prop_assert_eq!(token, second.compute(&value));
+            prop_assert!(second.matches(&value, &token));
+            // The normalised form is what gets hashed.
+            prop_assert_eq!(token, first.compute(&normalization.apply(&value)));
+        }
+
+        #[test]
+        fn different_tenant_different_token(a in any_tenant(), b in any_tenant(), value in any::<String>()) {
+            prop_assume!(a != b);
+            let config = BlindIndexConfig::default();
+            let token = index(a, "email", config).compute(&value);
+            prop_assert_ne!(token, index(b, "email", config).compute(&value));
+            prop_assert!(!index(b, "email", config).matches(&value, &token));
+        }
+
+        #[test]
+        fn different_field_different_token(t in any_tenant(), value in any::<String>()) {
+            let config = BlindIndexConfig::default();
+            prop_assert_ne!(index(t, "email", config).compute(&value), index(t, "phone", config).compute(&value));
+        }
+
+        #[test]
+        fn truncation_length_is_respected(output_len in 4usize..=32, value in any::<String>()) {
+            let config = BlindIndexConfig { output_len, ..BlindIndexConfig::default() };
+            let token = index(tenant(1), "email", config).compute(&value);
+            prop_assert_eq!(token.as_bytes().len(), output_len);
+            prop_assert_eq!(token.to_string().len(), 2 * output_len);
+            let full = index(tenant(1), "email", full(Normalization::None)).compute(&value);
+            prop_assert_eq!(token.as_bytes(), &full.as_bytes()[..output_len]);
+        }
+
+        #[test]
+        fn token_hex_round_trip(bytes in proptest::collection::vec(any::<u8>(), 4..=32), upper in any::<bool>()) {
+            let token = BlindToken::from_slice(&bytes).unwrap();
+            let text = token.to_string();
+            prop_assert_eq!(&text, &hex::encode(&bytes));
+            let text = if upper { text.to_uppercase() } else { text };
+            prop_assert_eq!(text.parse::<BlindToken>().unwrap(), token);
+        }
+
+        #[test]
+        fn from_str_never_panics(text in any::<String>()) {
+            let _ = text.parse::<BlindToken>();
+        }
+
+        #[test]
+        fn from_str_accepts_exactly_token_hex(text in "[0-9a-fA-F]{0,70}") {
+            let ok = text.len() % 2 == 0 && (8..=64).contains(&text.len());
+            prop_assert_eq!(text.parse::<BlindToken>().is_ok(), ok);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! What a ciphertext is bound to.
+//!
+//! The associated data of every field envelope encodes the envelope header
+//! (format version, algorithm, key id) and the field's place: tenant, record
+//! type, record id and field name. A ciphertext copied into another row, field
+//! or tenant, or relabelled with another key id, fails to decrypt. Each variable
+//! part is length-prefixed (2-byte big-endian), so no two contexts encode alike.
+
+use custodia_core::TenantId;
+
+use crate::Error;
+
+/// The longest record type, record id or field name, in bytes.
+pub const MAX_CONTEXT_PART: usize = 1024;
+
+/// Where an encrypted value lives: the tenant, the record and the field.
+///
+/// ```
+/// use custodia_core::TenantId;
+/// use custodia_crypt::FieldContext;
+///
+/// let tenant = TenantId::from_external_key("crm", "ACME");
+/// let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
+/// assert_eq!(ctx.record_id(), "1017");
+/// assert!(FieldContext::new(tenant, "contact", "", "email").is_err());
+/// # Ok::<(), custodia_crypt::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldContext<'a> {
+    tenant: TenantId,
+    record_type: &'a str,
+    record_id: &'a str,
+    field: &'a str,
+}
+
+impl<'a> FieldContext<'a> {
+    /// A context. Record type, record id and field must be non-empty and at
+    /// most [`MAX_CONTEXT_PART`] bytes: an empty record id would let one
+    /// ciphertext stand for every row.
+    pub fn new(
+        tenant: TenantId,
+        record_type: &'a str,
+        record_id: &'a str,
+        field: &'a str,
+    ) -> Result<Self, Error> {
+        for (part, empty, long) in [
+            (record_type, "empty record type", "record type too long"),
+            (record_id, "empty record id", "record id too long"),
+            (field, "empty field name", "field name too long"),
+        ] {
+            if part.is_empty() {
+                return Err(Error::InvalidContext(empty));
+            }
+            if part.len() > MAX_CONTEXT_PART {
+                return Err(Error::InvalidContext(long));
+            }
+        }
+        Ok(Self {
+            tenant,
+            record_type,
+            record_id,
+            field,
+        })
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The record type (table).
+    pub fn record_type(&self) -> &'a str {
+        self.record_type
+    }
+
+    /// The record id (row).
+    pub fn record_id(&self) -> &'a str {
+        self.record_id
+    }
+
+    /// The field (column).
+    pub fn field(&self) -> &'a str {
+        self.field
+    }
+
+    /// Writes the associated data for an envelope with `header` into `out`:
+    /// `header ‖ tenant ‖ len ‖ record_type ‖ len ‖ record_id ‖ len ‖ field`,
+    /// each `len` 2 bytes big-endian. The header delimits itself (its key-kind
+    /// byte fixes its length) and the tenant is 16 bytes, so the encoding is
+    /// unambiguous; it is kept short because GCM authenticates it per call.
+    pub(crate) fn write_aad(&self, header: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(header);
+        out.extend_from_slice(self.tenant.as_bytes());
+        for part in [self.record_type, self.record_id, self.field] {
+            // Parts are at most MAX_CONTEXT_PART (1024) bytes: a u16 holds the length.
+            out.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            out.extend_from_slice(part.as_bytes());
+        }
+    }
+}

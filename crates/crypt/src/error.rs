@@ -1,0 +1,100 @@
+//! The one error type of `custodia-crypt`.
+
+/// Everything that can go wrong when encrypting, decrypting or managing keys.
+///
+/// Errors never carry key material or plaintext. Decoding errors say which rule
+/// the input broke; authentication failures are deliberately one variant,
+/// [`Error::Decrypt`], because AES-GCM cannot tell a wrong key from a wrong
+/// context or a flipped bit, and guessing would help an attacker.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Key bytes of the wrong length.
+    #[error("key must be {expected} bytes, got {actual}")]
+    InvalidKeyLength {
+        /// Required length.
+        expected: usize,
+        /// Length supplied.
+        actual: usize,
+    },
+    /// The operating system's random source failed.
+    #[error("the system random number generator failed")]
+    Random,
+    /// A ciphertext shorter than the smallest valid envelope.
+    #[error("ciphertext truncated: {len} bytes, an envelope needs at least {min}")]
+    Truncated {
+        /// Bytes supplied.
+        len: usize,
+        /// Smallest valid envelope.
+        min: usize,
+    },
+    /// A ciphertext longer than Custodia will decrypt.
+    #[error("ciphertext of {len} bytes exceeds the {max}-byte limit")]
+    Oversized {
+        /// Bytes supplied.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An envelope format version this build does not know.
+    #[error("unsupported envelope version {0}")]
+    UnsupportedVersion(u8),
+    /// An algorithm id this build does not know.
+    #[error("unsupported algorithm id {0}")]
+    UnsupportedAlgorithm(u8),
+    /// Bytes that cannot be an envelope (a bad text prefix, bad base64, an
+    /// unknown key kind).
+    #[error("malformed ciphertext: {0}")]
+    Malformed(&'static str),
+    /// Authentication failed: wrong key, wrong context (tenant, record, field)
+    /// or a modified ciphertext.
+    #[error("decryption failed: wrong key or context, or the ciphertext was modified")]
+    Decrypt,
+    /// The record or field context cannot be bound (e.g. an empty record id).
+    #[error("invalid encryption context: {0}")]
+    InvalidContext(&'static str),
+    /// A plaintext too large to encrypt in one envelope.
+    #[error("plaintext of {len} bytes exceeds the {max}-byte limit")]
+    PlaintextTooLarge {
+        /// Bytes supplied.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The envelope names a key that the cipher or keyring does not hold.
+    #[error("no key {0} to decrypt with")]
+    UnknownKey(crate::KeyId),
+    /// More key material requested from HKDF-SHA256 than it can give
+    /// (255 × 32 bytes).
+    #[error("cannot derive {len} bytes of key material, HKDF-SHA256 gives at most {max}")]
+    KdfOutputTooLong {
+        /// Bytes requested.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A configuration value out of its allowed range (e.g. a blind-index
+    /// length outside 4..=32 bytes).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(&'static str),
+    /// Text or bytes that cannot be a blind-index token (not hex, or not
+    /// 4 to 32 bytes long).
+    #[error("malformed blind token: {0}")]
+    InvalidToken(&'static str),
+    /// A key version cannot be retired: it is primary, or envelopes still use it.
+    #[error("key version {version} is still in use ({envelopes} envelopes, or it is primary)")]
+    KeyInUse {
+        /// The version.
+        version: u32,
+        /// Envelopes found sealed under it (0 when it is the primary).
+        envelopes: u64,
+    },
+    /// A key reached its safe number of random-nonce encryptions: rotate.
+    #[error(
+        "key {key} has sealed 2^32 envelopes, the safe limit for random nonces; rotate the keyring"
+    )]
+    NonceLimit {
+        /// The exhausted key.
+        key: crate::KeyId,
+    },
+}
