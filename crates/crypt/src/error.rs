@@ -97,4 +97,14 @@ pub enum Error {
         /// The exhausted key.
         key: crate::KeyId,
     },
+    /// The data subject's key was destroyed (crypto-shredding): everything
+    /// sealed under it, in every copy and backup, is gone for good.
+    #[error("the key of data subject {subject} was shredded; the value is erased")]
+    Shredded {
+        /// The erased person.
+        subject: custodia_core::SubjectId,
+    },
+    /// The key store failed (I/O, or a store file that does not decode).
+    #[error("key store: {0}")]
+    Store(String),
 }

@@ -14,6 +14,9 @@
 //!   header and a [`FieldContext`] — tenant, record type, record id, field — so
 //!   a ciphertext copied into another row, field or tenant, or relabelled with
 //!   another key id, does not decrypt.
+//! * Personal data that must outlive its row (audit trails, backups) is sealed
+//!   under the data subject's own key in a [`SubjectVault`]; shredding that key
+//!   erases every copy at once ([`subject`]).
 //! * Equality search without decrypting: a [`blind`] index (truncated
 //!   HMAC-SHA256 tokens) when the value need not come back, or
 //!   [`deterministic`] AES-256-SIV when it must. Each module documents what it
@@ -55,11 +58,12 @@
 //!
 //! Landed: [`SecretKey`], the provider trait with both backends, the envelope,
 //! the derived-key [`Keyring`] with rotation, re-encryption, usage scans,
-//! retirement and the per-key nonce limit, blind indexes and deterministic
-//! AEAD. Still to come: randomly generated data keys wrapped by a
-//! key-encryption key, the `KeyStore` trait with in-memory and file stores,
-//! loading the master key from an environment variable or file, per-subject
-//! keys with crypto-shredding, and `Encrypted<T>`.
+//! retirement and the per-key nonce limit, per-subject keys with
+//! crypto-shredding over a [`KeyStore`] (in-memory store so far), blind indexes
+//! and deterministic AEAD. Still to come: randomly generated data keys wrapped
+//! by a key-encryption key, the file key store (atomic, encrypted, 0600),
+//! loading the master key from an environment variable or file, persisting
+//! keyring versions, and `Encrypted<T>`.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
@@ -76,6 +80,7 @@ pub mod keyring;
 mod nonce;
 pub mod provider;
 mod secret;
+pub mod subject;
 
 pub use context::{FieldContext, MAX_CONTEXT_PART};
 pub use envelope::{Envelope, FieldCipher, KeyId};
@@ -83,3 +88,4 @@ pub use error::Error;
 pub use keyring::{KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
 pub use secret::SecretKey;
+pub use subject::{KeyStore, MemoryKeyStore, ShredReceipt, StoredSubjectKey, SubjectVault};

@@ -1,0 +1,307 @@
+//! Per-subject keys and crypto-shredding.
+//!
+//! # Model
+//!
+//! Personal data that must outlive its row — audit trails, backups, exports —
+//! cannot be deleted in place. So each data subject gets a key of their own: 32
+//! random bytes, created on first use, stored only *wrapped* (sealed as an
+//! ordinary field envelope under the tenant's data key from the [`Keyring`],
+//! with context `("custodia.subject_key", <subject id>, "key")`). Values sealed
+//! with [`SubjectVault::seal`] are envelopes labelled `subject/<id>/v1`.
+//!
+//! [`SubjectVault::shred`] replaces the wrapped key in the [`KeyStore`] with a
+//! tombstone and returns a [`ShredReceipt`] (who, when). From then on every
+//! envelope sealed under that key — in the database, in a backup restored next
+//! year, inside an audit log — fails with the distinct [`Error::Shredded`],
+//! because the only key that opens it no longer exists anywhere. The tombstone
+//! is what lets Custodia say "erased" rather than "unknown key".
+//!
+//! The store must not keep old copies of wrapped keys (see
+//! [`KeyStore::shred`]); backups of the key store itself must expire within the
+//! erasure deadline, which is why the retention crate tracks the backup horizon.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::{ActorId, ManualClock, SubjectId, TenantId, chrono::Utc};
+//! use custodia_crypt::{Error, FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+//!
+//! let keyring = Arc::new(Keyring::new(SecretKey::generate()?));
+//! let clock = Arc::new(ManualClock::new(Utc::now()));
+//! let vault = SubjectVault::new(keyring, MemoryKeyStore::default(), clock);
+//!
+//! let tenant = TenantId::from_external_key("crm", "ACME");
+//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+//! let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip")?;
+//! let sealed = vault.seal(alice, &ctx, b"203.0.113.7")?;
+//! assert_eq!(vault.open(&ctx, &sealed)?, b"203.0.113.7");
+//!
+//! let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+//! let receipt = vault.shred(tenant, alice, dpo)?;
+//! assert_eq!(receipt.subject, alice);
+//! assert_eq!(vault.open(&ctx, &sealed), Err(Error::Shredded { subject: alice }));
+//! # Ok::<(), Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use custodia_core::{ActorId, Clock, SubjectId, TenantId, Timestamp};
+use zeroize::Zeroizing;
+
+use crate::envelope::{Envelope, seal};
+use crate::provider::{AeadKey, CryptoProvider, RING};
+use crate::{Error, FieldContext, KeyId, Keyring, SecretKey};
+
+/// The only subject-key version so far: a subject's key is never rotated, only shredded.
+pub const SUBJECT_KEY_VERSION: u32 = 1;
+
+const WRAP_RECORD_TYPE: &str = "custodia.subject_key";
+const WRAP_FIELD: &str = "key";
+
+/// What the store holds for one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+pub enum StoredSubjectKey {
+    /// The subject's key, wrapped by the tenant's data key (a field envelope).
+    Wrapped {
+        /// The envelope bytes.
+        envelope: Vec<u8>,
+    },
+    /// The key was destroyed; this is the record of it.
+    Shredded(ShredReceipt),
+}
+
+/// Proof that a subject's key was destroyed: who did it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ShredReceipt {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The erased person.
+    pub subject: SubjectId,
+    /// Who requested the shredding.
+    pub actor: ActorId,
+    /// When the key was destroyed.
+    pub at: Timestamp,
+}
+
+/// Where wrapped subject keys live.
+///
+/// Implementations must make [`KeyStore::shred`] final: no undo, no old copy
+/// kept (a soft-deleted row or an append-only history would defeat erasure).
+pub trait KeyStore: Send + Sync {
+    /// The stored entry for a subject, if any.
+    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
+
+    /// Stores a wrapped key unless the subject already has an entry; returns
+    /// the entry that is stored afterwards (so concurrent creators agree).
+    fn insert_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredSubjectKey, Error>;
+
+    /// Replaces the subject's entry with a tombstone, destroying the key.
+    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error>;
+}
+
+/// A shared store: several vaults (or a vault and an admin tool) over one store.
+impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
+    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
+        (**self).get(tenant, subject)
+    }
+
+    fn insert_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredSubjectKey, Error> {
+        (**self).insert_if_absent(tenant, subject, wrapped)
+    }
+
+    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
+        (**self).shred(receipt)
+    }
+}
+
+/// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.
+#[derive(Debug, Default)]
+pub struct MemoryKeyStore {
+    entries: RwLock<HashMap<(TenantId, SubjectId), StoredSubjectKey>>,
+}
+
+impl KeyStore for MemoryKeyStore {
+    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(entries.get(&(tenant, subject)).cloned())
+    }
+
+    fn insert_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredSubjectKey, Error> {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        let entry = entries
+            .entry((tenant, subject))
+            .or_insert(StoredSubjectKey::Wrapped { envelope: wrapped });
+        Ok(entry.clone())
+    }
+
+    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        entries.insert(
+            (receipt.tenant, receipt.subject),
+            StoredSubjectKey::Shredded(receipt.clone()),
+        );
+        Ok(())
+    }
+}
+
+/// Seals and opens values under per-subject keys, and shreds those keys.
+pub struct SubjectVault<S> {
+    keyring: Arc<Keyring>,
+    store: S,
+    clock: Arc<dyn Clock>,
+    provider: &'static dyn CryptoProvider,
+    cache: RwLock<HashMap<(TenantId, SubjectId), Arc<dyn AeadKey>>>,
+}
+
+impl<S: KeyStore> SubjectVault<S> {
+    /// A vault wrapping subject keys with `keyring`'s tenant keys, keeping them
+    /// in `store`, and timestamping receipts with `clock`.
+    pub fn new(keyring: Arc<Keyring>, store: S, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            keyring,
+            store,
+            clock,
+            provider: &RING,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The store, e.g. to inspect tombstones.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Seals `plaintext` for `ctx` under `subject`'s key, creating the key on
+    /// first use. Fails with [`Error::Shredded`] for a shredded subject.
+    pub fn seal(
+        &self,
+        subject: SubjectId,
+        ctx: &FieldContext<'_>,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let key = self.subject_key(ctx.tenant(), subject, true)?;
+        let key_id = KeyId::Subject {
+            subject,
+            version: SUBJECT_KEY_VERSION,
+        };
+        seal(key.as_ref(), key_id, ctx, plaintext)
+    }
+
+    /// Opens an envelope sealed by [`SubjectVault::seal`] (or, for convenience,
+    /// any tenant-key envelope of the keyring).
+    pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+        let decoded = Envelope::decode(envelope)?;
+        match decoded.key_id() {
+            KeyId::Subject {
+                subject,
+                version: SUBJECT_KEY_VERSION,
+            } => {
+                let key = self.subject_key(ctx.tenant(), subject, false)?;
+                decoded.open(key.as_ref(), ctx)
+            }
+            KeyId::Tenant { .. } => self.keyring.open(ctx, envelope),
+            other => Err(Error::UnknownKey(other)),
+        }
+    }
+
+    /// Destroys `subject`'s key in `tenant`, for good, and says who did it and when.
+    ///
+    /// Shredding a subject that never had a key still leaves a tombstone, so a
+    /// later [`SubjectVault::seal`] cannot quietly create a fresh key for an
+    /// erased person.
+    pub fn shred(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        actor: ActorId,
+    ) -> Result<ShredReceipt, Error> {
+        let receipt = ShredReceipt {
+            tenant,
+            subject,
+            actor,
+            at: self.clock.now(),
+        };
+        self.store.shred(&receipt)?;
+        self.cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(tenant, subject));
+        Ok(receipt)
+    }
+
+    fn subject_key(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        create: bool,
+    ) -> Result<Arc<dyn AeadKey>, Error> {
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(tenant, subject))
+            .cloned();
+        if let Some(key) = cached {
+            return Ok(key);
+        }
+        let wrap_id = subject.to_string();
+        let wrap_ctx = FieldContext::new(tenant, WRAP_RECORD_TYPE, &wrap_id, WRAP_FIELD)?;
+        let stored = match self.store.get(tenant, subject)? {
+            Some(stored) => stored,
+            None if create => {
+                let fresh = SecretKey::generate()?;
+                let wrapped = self.keyring.seal(&wrap_ctx, fresh.expose_secret())?;
+                self.store.insert_if_absent(tenant, subject, wrapped)?
+            }
+            None => return Err(Error::UnknownKey(subject_key_id(subject))),
+        };
+        let envelope = match stored {
+            StoredSubjectKey::Wrapped { envelope } => envelope,
+            StoredSubjectKey::Shredded(_) => return Err(Error::Shredded { subject }),
+        };
+        let bytes = Zeroizing::new(self.keyring.open(&wrap_ctx, &envelope)?);
+        let key: Arc<dyn AeadKey> = Arc::from(
+            self.provider
+                .aes_256_gcm(&SecretKey::try_from_slice(&bytes)?)?,
+        );
+        self.cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((tenant, subject), key.clone());
+        Ok(key)
+    }
+}
+
+fn subject_key_id(subject: SubjectId) -> KeyId {
+    KeyId::Subject {
+        subject,
+        version: SUBJECT_KEY_VERSION,
+    }
+}
+
+impl<S> fmt::Debug for SubjectVault<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubjectVault")
+            .field("keyring", &self.keyring)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,167 @@
+//! Per-subject keys and crypto-shredding.
+
+use std::sync::Arc;
+
+use custodia_core::chrono::{TimeZone, Utc};
+use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};
+use custodia_crypt::{
+    Error, FieldContext, KeyId, KeyStore, Keyring, MemoryKeyStore, SecretKey, StoredSubjectKey,
+    SubjectVault,
+};
+
+struct World {
+    tenant: TenantId,
+    alice: SubjectId,
+    bob: SubjectId,
+    dpo: ActorId,
+    clock: Arc<ManualClock>,
+    keyring: Arc<Keyring>,
+}
+
+fn world() -> World {
+    let tenant = TenantId::from_external_key("test", "acme");
+    World {
+        tenant,
+        alice: SubjectId::from_external_key(tenant, "psa", "alice"),
+        bob: SubjectId::from_external_key(tenant, "psa", "bob"),
+        dpo: ActorId::from_external_key(tenant, "psa.user", "dpo"),
+        clock: Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap(),
+        )),
+        keyring: Arc::new(Keyring::new(SecretKey::from_bytes([1; 32]))),
+    }
+}
+
+fn new_vault(w: &World, store: Arc<MemoryKeyStore>) -> SubjectVault<Arc<MemoryKeyStore>> {
+    SubjectVault::new(w.keyring.clone(), store, w.clock.clone())
+}
+
+fn ctx(tenant: TenantId, record_id: &'static str) -> FieldContext<'static> {
+    FieldContext::new(tenant, "audit_event", record_id, "ip").unwrap()
+}
+
+#[test]
+fn a_subject_key_is_created_once_and_stored_wrapped() {
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let vault = new_vault(&w, store.clone());
+    let first = vault
+        .seal(w.alice, &ctx(w.tenant, "e-1"), b"203.0.113.7")
+        .unwrap();
+    let second = vault
+        .seal(w.alice, &ctx(w.tenant, "e-2"), b"198.51.100.1")
+        .unwrap();
+    assert_eq!(
+        vault.open(&ctx(w.tenant, "e-1"), &first).unwrap(),
+        b"203.0.113.7"
+    );
+    assert_eq!(
+        vault.open(&ctx(w.tenant, "e-2"), &second).unwrap(),
+        b"198.51.100.1"
+    );
+    match store.get(w.tenant, w.alice).unwrap() {
+        Some(StoredSubjectKey::Wrapped { envelope }) => {
+            // Wrapped under the tenant key, never stored in the clear.
+            assert_eq!(
+                custodia_crypt::Envelope::decode(&envelope)
+                    .unwrap()
+                    .key_id(),
+                KeyId::Tenant { version: 1 }
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A fresh vault over the same store (a restart) reads the same key.
+    let restarted = new_vault(&w, store);
+    assert_eq!(
+        restarted.open(&ctx(w.tenant, "e-1"), &first).unwrap(),
+        b"203.0.113.7"
+    );
+}
+
+#[test]
+fn shredding_erases_every_copy_and_leaves_a_receipt() {
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let vault = new_vault(&w, store.clone());
+    let live = vault
+        .seal(w.alice, &ctx(w.tenant, "e-1"), b"203.0.113.7")
+        .unwrap();
+    let backup_copy = live.clone();
+    let bobs = vault
+        .seal(w.bob, &ctx(w.tenant, "e-2"), b"192.0.2.1")
+        .unwrap();
+
+    w.clock.advance(custodia_core::chrono::TimeDelta::hours(5));
+    let receipt = vault.shred(w.tenant, w.alice, w.dpo).unwrap();
+    assert_eq!((receipt.subject, receipt.actor), (w.alice, w.dpo));
+    assert_eq!(
+        receipt.at,
+        Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+    );
+
+    let erased = Err(Error::Shredded { subject: w.alice });
+    assert_eq!(vault.open(&ctx(w.tenant, "e-1"), &live), erased);
+    // A restored backup, read by a new process, is just as erased.
+    let restored = new_vault(&w, store.clone());
+    assert_eq!(restored.open(&ctx(w.tenant, "e-1"), &backup_copy), erased);
+    // No fresh key for an erased person.
+    assert_eq!(
+        vault.seal(w.alice, &ctx(w.tenant, "e-3"), b"x"),
+        Err(Error::Shredded { subject: w.alice })
+    );
+    // Bob is untouched.
+    assert_eq!(
+        vault.open(&ctx(w.tenant, "e-2"), &bobs).unwrap(),
+        b"192.0.2.1"
+    );
+    assert_eq!(
+        store.get(w.tenant, w.alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(receipt))
+    );
+}
+
+#[test]
+fn shredding_a_subject_without_a_key_blocks_future_keys() {
+    let w = world();
+    let vault = new_vault(&w, Arc::new(MemoryKeyStore::default()));
+    vault.shred(w.tenant, w.bob, w.dpo).unwrap();
+    assert_eq!(
+        vault.seal(w.bob, &ctx(w.tenant, "e-1"), b"x"),
+        Err(Error::Shredded { subject: w.bob })
+    );
+}
+
+#[test]
+fn subject_envelopes_stay_bound_to_place_and_tenant() {
+    let w = world();
+    let vault = new_vault(&w, Arc::new(MemoryKeyStore::default()));
+    let sealed = vault.seal(w.alice, &ctx(w.tenant, "e-1"), b"ip").unwrap();
+    assert_eq!(
+        vault.open(&ctx(w.tenant, "e-2"), &sealed),
+        Err(Error::Decrypt)
+    );
+    let other = TenantId::from_external_key("test", "globex");
+    let key = KeyId::Subject {
+        subject: w.alice,
+        version: 1,
+    };
+    assert_eq!(
+        vault.open(&ctx(other, "e-1"), &sealed),
+        Err(Error::UnknownKey(key))
+    );
+}
+
+#[test]
+fn the_vault_also_opens_tenant_key_envelopes() {
+    let w = world();
+    let vault = new_vault(&w, Arc::new(MemoryKeyStore::default()));
+    let sealed = w
+        .keyring
+        .seal(&ctx(w.tenant, "e-1"), b"not personal")
+        .unwrap();
+    assert_eq!(
+        vault.open(&ctx(w.tenant, "e-1"), &sealed).unwrap(),
+        b"not personal"
+    );
+}
