@@ -59,11 +59,13 @@
 //! Landed: [`SecretKey`], the provider trait with both backends, the envelope,
 //! the derived-key [`Keyring`] with rotation, re-encryption, usage scans,
 //! retirement and the per-key nonce limit, per-subject keys with
-//! crypto-shredding over a [`KeyStore`] (in-memory store so far), blind indexes
-//! and deterministic AEAD. Still to come: randomly generated data keys wrapped
-//! by a key-encryption key, the file key store (atomic, encrypted, 0600),
-//! loading the master key from an environment variable or file, persisting
-//! keyring versions, and `Encrypted<T>`.
+//! crypto-shredding over a [`KeyStore`] (in memory, or an encrypted, atomically
+//! rewritten 0600 file), master keys from an environment variable or a private
+//! file ([`SecretKey::from_env`], [`SecretKey::from_file`]), blind indexes and
+//! deterministic AEAD. Still to come: randomly generated data keys wrapped by a
+//! key-encryption key, persisting keyring versions in the store, rewrapping
+//! subject keys on rotation (a [`KeyUsage`] scan must include them before a
+//! version is retired), and `Encrypted<T>`.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
@@ -75,6 +77,8 @@ mod context;
 pub mod deterministic;
 pub mod envelope;
 mod error;
+#[cfg(feature = "serde")]
+pub mod file_store;
 mod kdf;
 pub mod keyring;
 mod nonce;
@@ -85,6 +89,8 @@ pub mod subject;
 pub use context::{FieldContext, MAX_CONTEXT_PART};
 pub use envelope::{Envelope, FieldCipher, KeyId};
 pub use error::Error;
+#[cfg(feature = "serde")]
+pub use file_store::FileKeyStore;
 pub use keyring::{KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
 pub use secret::SecretKey;

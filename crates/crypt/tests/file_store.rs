@@ -1,0 +1,116 @@
+//! The encrypted, atomically rewritten file key store.
+
+use std::sync::Arc;
+
+use custodia_core::{ActorId, SubjectId, SystemClock, TenantId};
+use custodia_crypt::{Error, FieldContext, FileKeyStore, Keyring, SecretKey, SubjectVault};
+
+fn vault(path: &std::path::Path, master: &SecretKey) -> SubjectVault<FileKeyStore> {
+    let keyring = Arc::new(Keyring::new(master.clone()));
+    SubjectVault::new(
+        keyring,
+        FileKeyStore::open(path, master).unwrap(),
+        Arc::new(SystemClock),
+    )
+}
+
+#[test]
+fn keys_and_tombstones_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("subject-keys.cst");
+    let master = SecretKey::from_bytes([3; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let alice = SubjectId::from_external_key(tenant, "psa", "alice");
+    let bob = SubjectId::from_external_key(tenant, "psa", "bob");
+    let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+
+    let first = vault(&path, &master);
+    let alices = first.seal(alice, &ctx, b"203.0.113.7").unwrap();
+    let bobs = first.seal(bob, &ctx, b"192.0.2.1").unwrap();
+    drop(first);
+
+    let second = vault(&path, &master);
+    assert_eq!(second.open(&ctx, &alices).unwrap(), b"203.0.113.7");
+    let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+    second.shred(tenant, alice, dpo).unwrap();
+    drop(second);
+
+    let third = vault(&path, &master);
+    assert_eq!(
+        third.open(&ctx, &alices),
+        Err(Error::Shredded { subject: alice })
+    );
+    assert_eq!(third.open(&ctx, &bobs).unwrap(), b"192.0.2.1");
+}
+
+#[test]
+fn the_file_is_private_and_opaque() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let master = SecretKey::from_bytes([4; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let alice = SubjectId::from_external_key(tenant, "psa", "alice");
+    let ctx = FieldContext::new(tenant, "t", "1", "f").unwrap();
+    vault(&path, &master).seal(alice, &ctx, b"x").unwrap();
+
+    let bytes = std::fs::read(&path).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains(&alice.to_string()) && !text.contains("wrapped"));
+    assert!(!path.with_extension("cst.tmp").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn a_wrong_master_key_or_a_modified_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let master = SecretKey::from_bytes([5; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let ctx = FieldContext::new(tenant, "t", "1", "f").unwrap();
+    vault(&path, &master)
+        .seal(SubjectId::random(), &ctx, b"x")
+        .unwrap();
+
+    let wrong = FileKeyStore::open(&path, &SecretKey::from_bytes([6; 32])).unwrap_err();
+    assert_eq!(wrong, Error::Decrypt);
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x80;
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(
+        FileKeyStore::open(&path, &master).unwrap_err(),
+        Error::Decrypt
+    );
+
+    std::fs::write(&path, b"garbage").unwrap();
+    assert_eq!(
+        FileKeyStore::open(&path, &master).unwrap_err(),
+        Error::UnsupportedVersion(b'g')
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_readable_key_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let master = SecretKey::from_bytes([7; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let ctx = FieldContext::new(tenant, "t", "1", "f").unwrap();
+    vault(&path, &master)
+        .seal(SubjectId::random(), &ctx, b"x")
+        .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = FileKeyStore::open(&path, &master).unwrap_err();
+    assert!(
+        matches!(err, Error::Store(ref m) if m.contains("0600")),
+        "{err}"
+    );
+}
