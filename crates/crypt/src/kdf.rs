@@ -75,19 +75,26 @@ pub(crate) fn field_info(
 ) -> Result<Vec<u8>, Error> {
     check_part(record_type, "empty record type", "record type too long")?;
     check_part(field, "empty field name", "field name too long")?;
-    let parts = [
+    Ok(length_prefixed(&[
         label,
         tenant.as_bytes(),
         record_type.as_bytes(),
         field.as_bytes(),
-    ];
+    ]))
+}
+
+/// Concatenates `parts`, each preceded by its length as a 4-byte big-endian
+/// integer: the one unambiguous encoding of HKDF info in Custodia.
+///
+/// Callers pass labels, UUIDs, versions and context parts bounded by
+/// [`MAX_CONTEXT_PART`], all far below 4 GiB.
+pub(crate) fn length_prefixed(parts: &[&[u8]]) -> Vec<u8> {
     let mut info = Vec::with_capacity(parts.iter().map(|p| 4 + p.len()).sum());
     for part in parts {
-        let len = u32::try_from(part.len()).map_err(|_| Error::InvalidContext("part too long"))?;
-        info.extend_from_slice(&len.to_be_bytes());
+        info.extend_from_slice(&(part.len() as u32).to_be_bytes());
         info.extend_from_slice(part);
     }
-    Ok(info)
+    info
 }
 
 fn check_part(part: &str, empty: &'static str, long: &'static str) -> Result<(), Error> {

@@ -59,7 +59,7 @@ use std::sync::{PoisonError, RwLock};
 use custodia_core::TenantId;
 
 use crate::envelope::{Envelope, seal};
-use crate::kdf::derive_key;
+use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
 use crate::{Error, FieldContext, KeyId, SecretKey};
 
@@ -224,24 +224,17 @@ impl Keyring {
         let data_key = derive_key(
             master,
             SALT,
-            &[
-                &len_prefixed(TENANT_KEY_LABEL),
-                &len_prefixed(tenant.as_bytes()),
-                &len_prefixed(&version.to_be_bytes()),
-            ],
+            &[&length_prefixed(&[
+                TENANT_KEY_LABEL,
+                tenant.as_bytes(),
+                &version.to_be_bytes(),
+            ])],
         )?;
         Ok(CachedKey {
             key: self.provider.aes_256_gcm(&data_key)?,
             sealed: AtomicU64::new(0),
         })
     }
-}
-
-fn len_prefixed(part: &[u8]) -> Vec<u8> {
-    // Parts are labels, UUIDs and versions: far below 4 GiB.
-    let mut out = (part.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(part);
-    out
 }
 
 impl fmt::Debug for Keyring {
