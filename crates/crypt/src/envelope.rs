@@ -96,7 +96,7 @@ impl KeyId {
         }
     }
 
-    fn write_header(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_header(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&[VERSION, ALG_AES_256_GCM]);
         match self {
             KeyId::Tenant { version } => {

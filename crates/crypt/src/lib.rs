@@ -63,18 +63,22 @@
 //! rewritten 0600 file), master keys from an environment variable or a private
 //! file ([`SecretKey::from_env`], [`SecretKey::from_file`]), blind indexes and
 //! deterministic AEAD. Still to come: randomly generated data keys wrapped by a
-//! key-encryption key, persisting keyring versions in the store, rewrapping
+//! key-encryption key, persisting keyring versions in the store, and rewrapping
 //! subject keys on rotation (a [`KeyUsage`] scan must include them before a
-//! version is retired), and `Encrypted<T>`.
+//! version is retired). [`Encrypted<T>`] has landed with feature `serde`.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
 pub mod blind;
 mod context;
 pub mod deterministic;
+#[cfg(feature = "serde")]
+pub mod encrypted;
 pub mod envelope;
 mod error;
 #[cfg(feature = "serde")]
@@ -87,6 +91,8 @@ mod secret;
 pub mod subject;
 
 pub use context::{FieldContext, MAX_CONTEXT_PART};
+#[cfg(feature = "serde")]
+pub use encrypted::Encrypted;
 pub use envelope::{Envelope, FieldCipher, KeyId};
 pub use error::Error;
 #[cfg(feature = "serde")]
