@@ -27,7 +27,7 @@ use std::sync::{Mutex, PoisonError};
 use custodia_core::{SubjectId, TenantId};
 
 use crate::kdf::derive_key;
-use crate::subject::{KeyStore, ShredReceipt, StoredSubjectKey};
+use crate::subject::{KeyStore, ShredReceipt, StoredSubjectKey, list_wrapped, swap_wrapped};
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
 const SALT: &[u8] = b"custodia/key-store/v1";
@@ -114,10 +114,10 @@ impl FileKeyStore {
         write_atomically(&self.path, &sealed)
     }
 
-    fn update(
+    fn update<T>(
         &self,
-        change: impl FnOnce(&mut HashMap<(TenantId, SubjectId), StoredSubjectKey>) -> StoredSubjectKey,
-    ) -> Result<StoredSubjectKey, Error> {
+        change: impl FnOnce(&mut HashMap<(TenantId, SubjectId), StoredSubjectKey>) -> T,
+    ) -> Result<T, Error> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = entries.clone();
         let result = change(&mut next);
@@ -178,6 +178,21 @@ impl KeyStore for FileKeyStore {
             tombstone
         })
         .map(|_| ())
+    }
+
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(list_wrapped(&entries))
+    }
+
+    fn replace_wrapped(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error> {
+        self.update(|entries| swap_wrapped(entries, tenant, subject, old, new))
     }
 }
 

@@ -34,7 +34,7 @@
 //! use custodia_core::TenantId;
 //! use custodia_crypt::{FieldContext, KeyId, Keyring, KeyUsage, SecretKey};
 //!
-//! let mut keyring = Keyring::new(SecretKey::generate()?);
+//! let keyring = Keyring::new(SecretKey::generate()?);
 //! let tenant = TenantId::from_external_key("crm", "ACME");
 //! let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
 //! let old = keyring.seal(&ctx, b"alice@example.com")?;
@@ -53,7 +53,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use custodia_core::TenantId;
@@ -76,10 +76,13 @@ struct CachedKey {
 }
 
 /// Master key versions and the tenant keys derived from them.
+///
+/// Shared by reference (`Arc<Keyring>`) across threads and services: rotation
+/// and retirement take `&self`, so every holder sees the new primary at once.
 pub struct Keyring {
     provider: &'static dyn CryptoProvider,
-    masters: BTreeMap<u32, SecretKey>,
-    primary: u32,
+    masters: RwLock<BTreeMap<u32, SecretKey>>,
+    primary: AtomicU32,
     cache: RwLock<HashMap<(TenantId, u32), CachedKey>>,
 }
 
@@ -93,34 +96,43 @@ impl Keyring {
     pub fn with_provider(provider: &'static dyn CryptoProvider, master: SecretKey) -> Self {
         Self {
             provider,
-            masters: BTreeMap::from([(1, master)]),
-            primary: 1,
+            masters: RwLock::new(BTreeMap::from([(1, master)])),
+            primary: AtomicU32::new(1),
             cache: RwLock::new(HashMap::new()),
         }
     }
 
     /// The primary version: the one [`Keyring::seal`] uses.
     pub fn primary(&self) -> u32 {
-        self.primary
+        self.primary.load(Ordering::Acquire)
     }
 
     /// Every version in the ring, oldest first.
-    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
-        self.masters.keys().copied()
+    pub fn versions(&self) -> Vec<u32> {
+        self.masters().keys().copied().collect()
+    }
+
+    fn masters(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u32, SecretKey>> {
+        self.masters.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds `master` as a new version and makes it primary; returns its number.
-    pub fn rotate(&mut self, master: SecretKey) -> u32 {
-        let version = self.masters.keys().next_back().map_or(1, |v| v + 1);
-        self.masters.insert(version, master);
-        self.primary = version;
+    pub fn rotate(&self, master: SecretKey) -> u32 {
+        let mut masters = self.masters.write().unwrap_or_else(PoisonError::into_inner);
+        let version = masters
+            .keys()
+            .next_back()
+            .map_or(1, |v| v.saturating_add(1));
+        masters.insert(version, master);
+        self.primary.store(version, Ordering::Release);
         version
     }
 
     /// Removes `version`, if it is not primary and `usage` shows no envelope
     /// still sealed under it.
-    pub fn retire(&mut self, version: u32, usage: &KeyUsage) -> Result<(), Error> {
-        if version == self.primary {
+    pub fn retire(&self, version: u32, usage: &KeyUsage) -> Result<(), Error> {
+        let mut masters = self.masters.write().unwrap_or_else(PoisonError::into_inner);
+        if version == self.primary() {
             return Err(Error::KeyInUse {
                 version,
                 envelopes: 0,
@@ -130,7 +142,7 @@ impl Keyring {
         if envelopes > 0 {
             return Err(Error::KeyInUse { version, envelopes });
         }
-        if self.masters.remove(&version).is_none() {
+        if masters.remove(&version).is_none() {
             return Err(Error::UnknownKey(KeyId::Tenant { version }));
         }
         self.cache
@@ -142,10 +154,9 @@ impl Keyring {
 
     /// Encrypts `plaintext` for `ctx` under the tenant's primary key.
     pub fn seal(&self, ctx: &FieldContext<'_>, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
-        let key_id = KeyId::Tenant {
-            version: self.primary,
-        };
-        self.with_tenant_key(ctx.tenant(), self.primary, |cached| {
+        let primary = self.primary();
+        let key_id = KeyId::Tenant { version: primary };
+        self.with_tenant_key(ctx.tenant(), primary, |cached| {
             // Count first, so concurrent sealers cannot overshoot the limit together.
             if cached.sealed.fetch_add(1, Ordering::Relaxed) >= NONCE_LIMIT {
                 return Err(Error::NonceLimit { key: key_id });
@@ -171,7 +182,7 @@ impl Keyring {
         let current = Envelope::decode(envelope)?.key_id();
         if current
             == (KeyId::Tenant {
-                version: self.primary,
+                version: self.primary(),
             })
         {
             // Still authenticate it: re-encryption must never bless a forgery.
@@ -217,8 +228,8 @@ impl Keyring {
     }
 
     fn derive_tenant_key(&self, tenant: TenantId, version: u32) -> Result<CachedKey, Error> {
-        let master = self
-            .masters
+        let masters = self.masters();
+        let master = masters
             .get(&version)
             .ok_or(Error::UnknownKey(KeyId::Tenant { version }))?;
         let data_key = derive_key(
@@ -241,8 +252,8 @@ impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyring")
             .field("provider", &self.provider.name())
-            .field("versions", &self.masters.keys().collect::<Vec<_>>())
-            .field("primary", &self.primary)
+            .field("versions", &self.versions())
+            .field("primary", &self.primary())
             .finish_non_exhaustive()
     }
 }

@@ -16,6 +16,12 @@
 //! because the only key that opens it no longer exists anywhere. The tombstone
 //! is what lets Custodia say "erased" rather than "unknown key".
 //!
+//! Subject keys are wrapped under a tenant-key *version*: after
+//! [`Keyring::rotate`], run [`SubjectVault::rewrap`] and include
+//! [`SubjectVault::key_usage`] in the scan handed to [`Keyring::retire`], or
+//! retiring the old version would make every subject key unreadable — an
+//! accidental shredding of everyone.
+//!
 //! The store must not keep old copies of wrapped keys (see
 //! [`KeyStore::shred`]); backups of the key store itself must expire within the
 //! erasure deadline, which is why the retention crate tracks the backup horizon.
@@ -106,6 +112,51 @@ pub trait KeyStore: Send + Sync {
 
     /// Replaces the subject's entry with a tombstone, destroying the key.
     fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error>;
+
+    /// Every wrapped (not shredded) key: tenant, subject, envelope.
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error>;
+
+    /// Replaces a wrapped key by its re-wrapped form, only if the entry still
+    /// holds `old` (so a concurrent shred is never undone). Returns whether it did.
+    fn replace_wrapped(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error>;
+}
+
+/// Swaps `old` for `new` in a map of entries, refusing tombstones and stale reads.
+pub(crate) fn swap_wrapped(
+    entries: &mut HashMap<(TenantId, SubjectId), StoredSubjectKey>,
+    tenant: TenantId,
+    subject: SubjectId,
+    old: &[u8],
+    new: Vec<u8>,
+) -> bool {
+    match entries.get_mut(&(tenant, subject)) {
+        Some(StoredSubjectKey::Wrapped { envelope }) if envelope.as_slice() == old => {
+            *envelope = new;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The wrapped entries of a map, in a stable order.
+pub(crate) fn list_wrapped(
+    entries: &HashMap<(TenantId, SubjectId), StoredSubjectKey>,
+) -> Vec<(TenantId, SubjectId, Vec<u8>)> {
+    let mut list: Vec<_> = entries
+        .iter()
+        .filter_map(|(&(tenant, subject), stored)| match stored {
+            StoredSubjectKey::Wrapped { envelope } => Some((tenant, subject, envelope.clone())),
+            StoredSubjectKey::Shredded(_) => None,
+        })
+        .collect();
+    list.sort_by_key(|(tenant, subject, _)| (*tenant, *subject));
+    list
 }
 
 /// A shared store: several vaults (or a vault and an admin tool) over one store.
@@ -125,6 +176,20 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 
     fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
         (**self).shred(receipt)
+    }
+
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
+        (**self).wrapped_keys()
+    }
+
+    fn replace_wrapped(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error> {
+        (**self).replace_wrapped(tenant, subject, old, new)
     }
 }
 
@@ -160,6 +225,22 @@ impl KeyStore for MemoryKeyStore {
             StoredSubjectKey::Shredded(receipt.clone()),
         );
         Ok(())
+    }
+
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(list_wrapped(&entries))
+    }
+
+    fn replace_wrapped(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error> {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        Ok(swap_wrapped(&mut entries, tenant, subject, old, new))
     }
 }
 
@@ -246,6 +327,40 @@ impl<S: KeyStore> SubjectVault<S> {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(tenant, subject));
         Ok(receipt)
+    }
+
+    /// Re-wraps every subject key still wrapped under an older tenant-key
+    /// version with the keyring's primary, so the old version can be retired.
+    /// Returns how many keys moved. Idempotent, and safe to rerun after a failure.
+    pub fn rewrap(&self) -> Result<usize, Error> {
+        let primary = KeyId::Tenant {
+            version: self.keyring.primary(),
+        };
+        let mut moved = 0;
+        for (tenant, subject, wrapped) in self.store.wrapped_keys()? {
+            if Envelope::decode(&wrapped)?.key_id() == primary {
+                continue;
+            }
+            let wrap_id = subject.to_string();
+            let wrap_ctx = FieldContext::new(tenant, WRAP_RECORD_TYPE, &wrap_id, WRAP_FIELD)?;
+            let rewrapped = self.keyring.reencrypt(&wrap_ctx, &wrapped)?;
+            if self
+                .store
+                .replace_wrapped(tenant, subject, &wrapped, rewrapped)?
+            {
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Which tenant-key versions the stored subject keys are wrapped under:
+    /// add it to the scan of your data before [`Keyring::retire`].
+    pub fn key_usage(&self) -> Result<crate::KeyUsage, Error> {
+        let wrapped = self.store.wrapped_keys()?;
+        Ok(crate::KeyUsage::scan(
+            wrapped.iter().map(|(_, _, e)| e.as_slice()),
+        ))
     }
 
     fn subject_key(

@@ -165,3 +165,43 @@ fn the_vault_also_opens_tenant_key_envelopes() {
         b"not personal"
     );
 }
+
+#[test]
+fn rotation_rewraps_subject_keys_before_the_old_version_retires() {
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let vault = new_vault(&w, store.clone());
+    let alices = vault
+        .seal(w.alice, &ctx(w.tenant, "e-1"), b"203.0.113.7")
+        .unwrap();
+    let bobs = vault
+        .seal(w.bob, &ctx(w.tenant, "e-2"), b"192.0.2.1")
+        .unwrap();
+    vault.shred(w.tenant, w.bob, w.dpo).unwrap();
+
+    w.keyring.rotate(SecretKey::from_bytes([2; 32]));
+    // The wrapped key still uses v1: retiring now would erase everyone.
+    let before = vault.key_usage().unwrap();
+    assert_eq!(before.tenant_count(1), 1);
+    assert!(matches!(
+        w.keyring.retire(1, &before),
+        Err(Error::KeyInUse { .. })
+    ));
+
+    assert_eq!(vault.rewrap().unwrap(), 1);
+    assert_eq!(vault.rewrap().unwrap(), 0, "idempotent");
+    let after = vault.key_usage().unwrap();
+    assert_eq!((after.tenant_count(1), after.tenant_count(2)), (0, 1));
+    w.keyring.retire(1, &after).unwrap();
+
+    // A fresh process (no cached keys) still reads Alice; Bob stays erased.
+    let restarted = new_vault(&w, store);
+    assert_eq!(
+        restarted.open(&ctx(w.tenant, "e-1"), &alices).unwrap(),
+        b"203.0.113.7"
+    );
+    assert_eq!(
+        restarted.open(&ctx(w.tenant, "e-2"), &bobs),
+        Err(Error::Shredded { subject: w.bob })
+    );
+}
