@@ -114,6 +114,8 @@ impl FileKeyStore {
         write_atomically(&self.path, &sealed)
     }
 
+    /// Applies `change` to a copy of the entries and persists it before the
+    /// copy becomes current, so memory never runs ahead of the file.
     fn update<T>(
         &self,
         change: impl FnOnce(&mut HashMap<(TenantId, SubjectId), StoredSubjectKey>) -> T,
@@ -121,8 +123,11 @@ impl FileKeyStore {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = entries.clone();
         let result = change(&mut next);
-        self.save(&next)?;
-        *entries = next;
+        // A no-op (a lost rewrap race, a repeated insert) costs no file write.
+        if next != *entries {
+            self.save(&next)?;
+            *entries = next;
+        }
         Ok(result)
     }
 }

@@ -62,6 +62,15 @@ pub trait AeadKey: Send + Sync {
     ) -> Result<&'a mut [u8], Error>;
 }
 
+/// A backend refusing a 32-byte key: both accept every AES-256 key, so this
+/// only guards against a backend change.
+fn key_rejected() -> Error {
+    Error::InvalidKeyLength {
+        expected: SecretKey::LEN,
+        actual: SecretKey::LEN,
+    }
+}
+
 /// The ring backend: the default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RingProvider;
@@ -77,12 +86,8 @@ impl CryptoProvider for RingProvider {
     }
 
     fn aes_256_gcm(&self, key: &SecretKey) -> Result<Box<dyn AeadKey>, Error> {
-        let unbound = UnboundKey::new(&AES_256_GCM, key.expose_secret()).map_err(|_| {
-            Error::InvalidKeyLength {
-                expected: SecretKey::LEN,
-                actual: SecretKey::LEN,
-            }
-        })?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, key.expose_secret()).map_err(|_| key_rejected())?;
         Ok(Box::new(RingKey(LessSafeKey::new(unbound))))
     }
 }
@@ -135,12 +140,7 @@ impl CryptoProvider for RustCryptoProvider {
     }
 
     fn aes_256_gcm(&self, key: &SecretKey) -> Result<Box<dyn AeadKey>, Error> {
-        let cipher = Aes256Gcm::new_from_slice(key.expose_secret()).map_err(|_| {
-            Error::InvalidKeyLength {
-                expected: SecretKey::LEN,
-                actual: SecretKey::LEN,
-            }
-        })?;
+        let cipher = Aes256Gcm::new_from_slice(key.expose_secret()).map_err(|_| key_rejected())?;
         Ok(Box::new(cipher))
     }
 }

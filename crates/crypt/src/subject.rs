@@ -280,11 +280,7 @@ impl<S: KeyStore> SubjectVault<S> {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
         let key = self.subject_key(ctx.tenant(), subject, true)?;
-        let key_id = KeyId::Subject {
-            subject,
-            version: SUBJECT_KEY_VERSION,
-        };
-        seal(key.as_ref(), key_id, ctx, plaintext)
+        seal(key.as_ref(), subject_key_id(subject), ctx, plaintext)
     }
 
     /// Opens an envelope sealed by [`SubjectVault::seal`] (or, for convenience,
@@ -342,8 +338,9 @@ impl<S: KeyStore> SubjectVault<S> {
                 continue;
             }
             let wrap_id = subject.to_string();
-            let wrap_ctx = FieldContext::new(tenant, WRAP_RECORD_TYPE, &wrap_id, WRAP_FIELD)?;
-            let rewrapped = self.keyring.reencrypt(&wrap_ctx, &wrapped)?;
+            let rewrapped = self
+                .keyring
+                .reencrypt(&wrap_context(tenant, &wrap_id)?, &wrapped)?;
             if self
                 .store
                 .replace_wrapped(tenant, subject, &wrapped, rewrapped)?
@@ -379,7 +376,7 @@ impl<S: KeyStore> SubjectVault<S> {
             return Ok(key);
         }
         let wrap_id = subject.to_string();
-        let wrap_ctx = FieldContext::new(tenant, WRAP_RECORD_TYPE, &wrap_id, WRAP_FIELD)?;
+        let wrap_ctx = wrap_context(tenant, &wrap_id)?;
         let stored = match self.store.get(tenant, subject)? {
             Some(stored) => stored,
             None if create => {
@@ -404,6 +401,12 @@ impl<S: KeyStore> SubjectVault<S> {
             .insert((tenant, subject), key.clone());
         Ok(key)
     }
+}
+
+/// Where a subject's wrapped key lives, as a field of the tenant: the context
+/// its wrapping envelope is bound to.
+fn wrap_context(tenant: TenantId, subject_id: &str) -> Result<FieldContext<'_>, Error> {
+    FieldContext::new(tenant, WRAP_RECORD_TYPE, subject_id, WRAP_FIELD)
 }
 
 fn subject_key_id(subject: SubjectId) -> KeyId {
