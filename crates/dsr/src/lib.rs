@@ -1,20 +1,236 @@
-//! Data-subject requests, breaches and records of processing for Custodia.
+//! Data-subject requests, breach incidents and records of processing: the
+//! GDPR duties a helpdesk's privacy policy promises, as typed Rust.
 //!
-//! The planned model: access, export, rectification, erasure, restriction and
-//! objection requests with their GDPR deadlines; breach incidents with the
-//! 72-hour notification clock; and the Art. 30 record of processing activities.
+//! # Model
 //!
-//! # Status: skeleton
+//! * A [`Request`] (access, rectification, erasure, restriction, objection,
+//!   portability) belongs to a tenant and a subject, records how identity was
+//!   verified, and moves through a checked state machine (received → verified
+//!   → in progress → completed / rejected / extended, or forwarded by a
+//!   processor). Its deadline is one month after receipt, extendable once by
+//!   two months, by the EU rule for periods of months ([`period`]).
+//! * The host implements [`PersonalDataSource`] for each store (tickets,
+//!   contacts, attachments). A [`Desk`] runs a request across every source,
+//!   keeps per-source [`Progress`] on the request, and produces an
+//!   [`ExportBundle`] (access, portability), a [`RectificationReport`], a
+//!   [`RestrictionReport`] or an [`ErasureCertificate`].
+//! * Erasure deletes or anonymizes per field ([`ErasurePolicy`]), keeps what a
+//!   [`RetentionCheck`] holds under Art. 17(3) (saying why and until when),
+//!   shreds the subject's key through a [`KeyShredder`] (implemented for
+//!   `custodia_crypt::SubjectVault`), and states when the data leaves the
+//!   backups ([`BackupHorizon`]).
+//! * [`breach`]: incidents with the Art. 33(3) contents, the 72-hour and
+//!   processor clocks, affected people from events, the Art. 34 decision and
+//!   Markdown drafts. [`records`]: the Art. 30 record of processing.
+//! * Every step emits a typed [`DsrEvent`] to an [`AuditSink`].
 //!
-//! This crate is a documented placeholder so the workspace, the `custodia`
-//! facade and its features have their final shape. Nothing here is usable yet:
-//! the implementation is tracked by issue 8 and lands in a later release.
-//! Until then the crate exports only [`STATUS`].
+//! The key design decision is that **the request is the unit of durability**:
+//! it carries its own per-source progress, so a run that fails half-way (a
+//! source down, the audit sink refusing) leaves a request that is still open
+//! and can simply be run again. Sources that finished are skipped, failed ones
+//! retried, the key is shredded once; a completed request is never reported
+//! done before every source is. The second decision is that **state changes
+//! are audited before they count**: the desk applies a step to a copy, records
+//! the event, and only then commits.
+//!
+//! # Integrations waiting for other crates
+//!
+//! `custodia-audit` and `custodia-retention` are being built in parallel.
+//! Until they land, their parts are seams, each with a simple implementation:
+//!
+//! | seam | filled by, later | today |
+//! |---|---|---|
+//! | [`AuditSink`] (every step's event) | custodia-audit's log | [`MemorySink`], or the host's log |
+//! | [`SubjectAuditHistory`] (audit events in the bundle) | custodia-audit | none: bundles say `"status": "not_connected"` |
+//! | [`RetentionCheck`] (legal holds, Art. 17(3)) | custodia-retention | [`NoHolds`], [`StaticHolds`] |
+//! | [`BackupHorizon`] (when backups are clear) | custodia-retention | [`FixedBackupWindow`], [`UnknownBackups`] |
+//! | affected people in a breach | custodia-audit events | any `(time, tenant, subject)` iterator |
+//!
+//! # Example: an erasure across sources, with a legal hold
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+//! use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+//! use custodia_dsr::*;
+//!
+//! let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
+//! let audit = Arc::new(MemorySink::new());
+//! let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+//! let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+//!
+//! // Two stores, and a vault holding Alice's key.
+//! let contacts = Arc::new(MemorySource::new("contacts"));
+//! contacts.insert(tenant, alice, RecordRef::new("contact", "1017"), LegalBasis::Contract,
+//!     [("email", DataCategory::USER_CONTACT_EMAIL, "alice@example.com", true)]);
+//! let invoices = Arc::new(MemorySource::new("invoices"));
+//! invoices.insert(tenant, alice, RecordRef::new("invoice", "INV-7"), LegalBasis::LegalObligation,
+//!     [("billing_name", DataCategory::USER_NAME, "Alice Example", true)]);
+//! let vault = Arc::new(SubjectVault::new(
+//!     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone()));
+//! let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip")?;
+//! let sealed = vault.seal(alice, &ctx, b"203.0.113.7")?;
+//!
+//! // Invoices are kept ten years for the tax authority.
+//! let until = Utc.with_ymd_and_hms(2036, 1, 1, 0, 0, 0).unwrap();
+//! let holds = StaticHolds::new().hold(tenant, "invoices", RecordRef::new("invoice", "INV-7"),
+//!     Hold { exception: ErasureException::LegalObligation, reason: "tax law".into(), until: Some(until) });
+//!
+//! let desk = Desk::new(clock.clone(), audit.clone())
+//!     .with_source(contacts.clone())?
+//!     .with_source(invoices.clone())?
+//!     .with_retention(Arc::new(holds))
+//!     .with_key_shredder(vault.clone())
+//!     .with_backup_horizon(Arc::new(FixedBackupWindow(TimeDelta::days(30))));
+//!
+//! let mut request = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo)?;
+//! assert_eq!(request.due, Utc.with_ymd_and_hms(2026, 4, 2, 23, 59, 59).unwrap()
+//!     + TimeDelta::nanoseconds(999_999_999));
+//! desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", dpo)?;
+//! let certificate = desk.erase(&mut request, dpo)?;
+//!
+//! assert_eq!(request.state, RequestState::Completed);
+//! assert!(contacts.is_empty());
+//! assert_eq!(certificate.kept[0].exception, ErasureException::LegalObligation);
+//! assert_eq!(invoices.len(), 1);
+//! assert!(vault.open(&ctx, &sealed).is_err()); // shredded
+//! assert_eq!(certificate.backups_clear_by, Some(clock.now() + TimeDelta::days(30)));
+//! // Running it again is safe and returns the same certificate.
+//! assert_eq!(desk.erase(&mut request, dpo)?, certificate);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: access and portability
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+//! use custodia_dsr::*;
+//!
+//! let clock = Arc::new(ManualClock::new(custodia_core::chrono::Utc::now()));
+//! let tenant = TenantId::from_external_key("crm", "acme");
+//! let bob = SubjectId::from_external_key(tenant, "contact", "2");
+//! let agent = ActorId::from_external_key(tenant, "agent", "7");
+//! let tickets = Arc::new(MemorySource::new("tickets"));
+//! tickets.insert(tenant, bob, RecordRef::new("ticket", "T-1"), LegalBasis::Contract, [
+//!     ("description", DataCategory::USER_CONTENT_TICKET, "Printer on fire", true),
+//!     ("agent_note", DataCategory::USER_CONTENT_TICKET, "Customer sounded upset", false),
+//! ]);
+//! let desk = Desk::new(clock, Arc::new(MemorySink::new())).with_source(tickets)?;
+//!
+//! let mut request = desk.receive(tenant, bob, RequestKind::Portability, Role::Controller, agent)?;
+//! desk.verify(&mut request, VerificationMethod::ContactChallenge, "code returned", agent)?;
+//! let bundle = desk.export(&mut request, agent)?;
+//! // Portability carries only what Bob provided.
+//! assert_eq!(bundle.records[0].fields.len(), 1);
+//! assert_eq!(bundle.manifest[0].csv, "tickets-ticket.csv");
+//! assert_eq!(bundle.audit.status, AuditStatus::NotConnected);
+//! let csv = &bundle.csv_files()[0];
+//! assert_eq!(csv.content, "id,created_at,description\r\nT-1,,Printer on fire\r\n");
+//! assert_eq!(ExportBundle::from_json(&bundle.to_json()?)?, bundle);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: processor mode
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::{ActorId, ManualClock, Role, SubjectId, TenantId};
+//! use custodia_dsr::*;
+//!
+//! struct Email;
+//! impl ControllerForwarder for Email {
+//!     fn forward(&self, _: &Request, _: &Party) -> Result<Option<String>, BoxError> {
+//!         Ok(Some("ACME-DSR-118".into()))
+//!     }
+//! }
+//!
+//! let desk = Desk::new(Arc::new(ManualClock::new(custodia_core::chrono::Utc::now())),
+//!     Arc::new(MemorySink::new()));
+//! let tenant = TenantId::from_external_key("msp", "acme");
+//! let user = SubjectId::from_external_key(tenant, "portal.user", "9");
+//! let agent = ActorId::from_external_key(tenant, "agent", "1");
+//! let mut request = desk.receive(tenant, user, RequestKind::Erasure, Role::Processor, agent)?;
+//! // A processor does not answer...
+//! assert!(matches!(desk.run(&mut request, agent), Err(Error::ProcessorMustForward { .. })));
+//! // ...it forwards to the controller, and that is recorded.
+//! let acme = Party { name: "Acme Ltd".into(), contact: "privacy@acme.example".into(), tenant: Some(tenant) };
+//! desk.forward(&mut request, acme, &Email, agent)?;
+//! assert_eq!(request.state, RequestState::Forwarded);
+//! assert_eq!(request.forwarding.unwrap().reference.as_deref(), Some("ACME-DSR-118"));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! # Example: a breach
+//!
+//! ```
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use custodia_core::{DataCategory, Role};
+//! use custodia_dsr::breach::{Art34Assessment, Art34Decision, Contact, Incident, Lateness};
+//!
+//! let aware = Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap();
+//! let dpo = Contact { name: "DPO".into(), contact: "dpo@example.com".into() };
+//! let mut incident = Incident::new(Role::Controller, aware, "Misdirected export", dpo);
+//! incident.data_categories.insert(DataCategory::USER_HEALTH);
+//! incident.nature.confidentiality = true;
+//! assert_eq!(incident.authority_deadline(), aware + TimeDelta::hours(72));
+//! assert_eq!(incident.lateness(aware + TimeDelta::hours(80)), Lateness::Late(TimeDelta::hours(8)));
+//! let assessment = Art34Assessment {
+//!     high_risk: Art34Assessment::suggest_high_risk(&incident),
+//!     ..Default::default()
+//! };
+//! assert_eq!(assessment.decide(), Art34Decision::NotifySubjects);
+//! assert!(incident.authority_draft(aware).contains("user.health"));
+//! ```
+//!
+//! # Serialised formats
+//!
+//! Every document carries `"version": 1` and is read back by a `from_json`
+//! that checks it: the export bundle ([`export`]), the erasure certificate
+//! ([`erasure`]), the record of processing ([`records`]), the request
+//! ([`Request::to_json`]) and the incident ([`breach::Incident::to_json`]).
+//!
+//! With feature `proptest`, the `arbitrary` module has strategies for the
+//! main types.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
-/// Where this crate stands: `"skeleton"` until its issue lands.
-pub const STATUS: &str = "skeleton";
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
+pub mod breach;
+mod desk;
+pub mod erasure;
+mod error;
+pub mod event;
+pub mod export;
+mod json;
+mod memory;
+pub mod period;
+pub mod records;
+pub mod request;
+pub mod retention;
+pub mod source;
+
+pub use desk::{ControllerForwarder, Desk, Outcome, RectificationReport, RestrictionReport};
+pub use erasure::{ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus};
+pub use error::{BoxError, Error};
+pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
+pub use export::{AuditStatus, ExportBundle, RenderedAuditEvent, SubjectAuditHistory};
+pub use memory::{ANONYMIZED, MemorySource};
+pub use request::{
+    Correction, Party, RejectionReason, Request, RequestId, RequestKind, RequestState,
+    VerificationMethod,
+};
+pub use retention::{
+    BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, RetentionCheck, StaticHolds,
+    UnknownBackups,
+};
+pub use source::{
+    ErasurePlan, FieldAction, Located, PersonalDataSource, Progress, Record, RecordRef,
+    Restriction, SourceProgress,
+};

@@ -1,0 +1,238 @@
+//! Audit events: every step of a request or an incident is recorded.
+//!
+//! [`DsrEvent`] is the typed event this crate emits; [`AuditSink`] is where it
+//! goes. The `custodia-audit` crate will implement [`AuditSink`] on its
+//! tamper-evident log (**not yet connected**: that crate is being built in
+//! parallel). Until then a host implements the trait on its own log, or uses
+//! [`MemorySink`] in tests.
+//!
+//! Events carry ids, names, counts and reasons — never the subject's field
+//! values — so the audit log does not become a second copy of the data being
+//! erased.
+//!
+//! If the sink refuses an event, the step fails with
+//! [`Error::Audit`](crate::Error::Audit): a state change is not committed, and
+//! a source step is recorded as failed and redone (idempotently) on the next
+//! run. Nothing happens without its audit record.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::breach::{IncidentId, NotificationRecipient};
+use crate::error::BoxError;
+use crate::request::{RejectionReason, RequestId, VerificationMethod};
+use crate::retention::ErasureException;
+
+/// One audited step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DsrEvent {
+    /// When.
+    pub at: Timestamp,
+    /// The tenant concerned; `None` for a vendor-wide incident.
+    pub tenant: Option<TenantId>,
+    /// The person concerned, if one.
+    pub subject: Option<SubjectId>,
+    /// Who acted, if a person or key did (not the desk itself).
+    pub actor: Option<ActorId>,
+    /// The request, for request steps.
+    pub request: Option<RequestId>,
+    /// The incident, for breach steps.
+    pub incident: Option<IncidentId>,
+    /// What happened.
+    pub action: DsrAction,
+}
+
+/// What happened, with the details an auditor needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DsrAction {
+    /// A request was logged.
+    RequestReceived {
+        /// `"access"`, `"erasure"`, ….
+        kind: String,
+        /// Its deadline.
+        due: Timestamp,
+    },
+    /// The requester's identity was checked.
+    IdentityVerified {
+        /// How.
+        method: VerificationMethod,
+    },
+    /// Work on the request began.
+    WorkStarted,
+    /// The deadline was extended.
+    DeadlineExtended {
+        /// Why.
+        reason: String,
+        /// The new deadline.
+        due: Timestamp,
+    },
+    /// The request was refused.
+    RequestRejected {
+        /// Why.
+        reason: RejectionReason,
+    },
+    /// The request was answered.
+    RequestCompleted,
+    /// The request was forwarded to the controller (processor mode).
+    RequestForwarded {
+        /// The controller's name.
+        controller: String,
+        /// The controller's reference, if any.
+        reference: Option<String>,
+    },
+    /// A source was searched for the subject.
+    SourceLocated {
+        /// The source.
+        source: String,
+        /// Records found.
+        records: usize,
+    },
+    /// Records were exported from a source.
+    SourceExported {
+        /// The source.
+        source: String,
+        /// Records exported.
+        records: usize,
+    },
+    /// Fields were corrected in a source.
+    SourceRectified {
+        /// The source.
+        source: String,
+        /// Records changed.
+        records: usize,
+        /// Fields changed.
+        fields: usize,
+    },
+    /// Records were erased in a source.
+    SourceErased {
+        /// The source.
+        source: String,
+        /// Records deleted outright.
+        records_deleted: usize,
+        /// Fields deleted in records that were kept.
+        fields_deleted: usize,
+        /// Fields anonymized.
+        fields_anonymized: usize,
+    },
+    /// A record was kept despite an erasure request.
+    RecordKept {
+        /// The source.
+        source: String,
+        /// The record's type.
+        record_type: String,
+        /// The record's id.
+        record_id: String,
+        /// The Art. 17(3) exception.
+        exception: ErasureException,
+        /// Until when, if known.
+        until: Option<Timestamp>,
+    },
+    /// Processing was restricted, lifted or stopped for purposes in a source.
+    SourceRestricted {
+        /// The source.
+        source: String,
+        /// Records affected.
+        records: usize,
+    },
+    /// A source failed; the request stays resumable.
+    SourceFailed {
+        /// The source.
+        source: String,
+        /// Which operation.
+        operation: String,
+        /// What it reported.
+        error: String,
+    },
+    /// The subject's key was destroyed (crypto-shredding).
+    SubjectKeyShredded,
+    /// An export bundle was produced.
+    BundleProduced {
+        /// Records in it.
+        records: usize,
+        /// Sources it came from.
+        sources: usize,
+        /// Audit events included.
+        audit_events: usize,
+    },
+    /// An erasure certificate was issued.
+    CertificateIssued {
+        /// Records erased or anonymized.
+        erased: usize,
+        /// Records kept under an exception.
+        kept: usize,
+        /// When the data leaves the backups, if known.
+        backups_clear_by: Option<Timestamp>,
+    },
+    /// A breach incident was recorded.
+    BreachRecorded {
+        /// Whether the desk acts as controller or processor for it.
+        role: custodia_core::Role,
+    },
+    /// A breach incident's details were updated (Art. 33(4): in phases).
+    BreachUpdated,
+    /// A breach was notified.
+    BreachNotified {
+        /// To whom.
+        recipient: NotificationRecipient,
+        /// Whether it was after the deadline (reasons are then required).
+        late: bool,
+    },
+}
+
+/// Where [`DsrEvent`]s go. The audit crate will implement this on its log.
+pub trait AuditSink: Send + Sync {
+    /// Records one event durably, or says why not.
+    fn record(&self, event: &DsrEvent) -> Result<(), BoxError>;
+}
+
+impl<S: AuditSink + ?Sized> AuditSink for Arc<S> {
+    fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
+        (**self).record(event)
+    }
+}
+
+impl<S: AuditSink + ?Sized> AuditSink for &S {
+    fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
+        (**self).record(event)
+    }
+}
+
+/// Keeps events in memory: for tests, and for hosts that batch them.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    events: Mutex<Vec<DsrEvent>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of every event so far, oldest first.
+    pub fn events(&self) -> Vec<DsrEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The actions so far, oldest first.
+    pub fn actions(&self) -> Vec<DsrAction> {
+        self.events().into_iter().map(|e| e.action).collect()
+    }
+}
+
+impl AuditSink for MemorySink {
+    fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(event.clone());
+        Ok(())
+    }
+}

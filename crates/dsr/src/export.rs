@@ -1,0 +1,353 @@
+//! Access and portability: the export bundle.
+//!
+//! One bundle per request: every record found in every source (for
+//! portability, only the fields the person provided, from records processed on
+//! consent or contract, Art. 20(1)), a manifest of what came from where, and
+//! the subject's audit events in readable form.
+//!
+//! # Format (version 1)
+//!
+//! [`ExportBundle::to_json`] writes (and [`ExportBundle::from_json`] reads):
+//!
+//! ```json
+//! {
+//!   "schema": "custodia.dsr.export",
+//!   "version": 1,
+//!   "request": "…uuid…", "kind": "access",
+//!   "tenant": "…uuid…", "subject": "…uuid…",
+//!   "generated_at": "2026-03-02T10:00:00Z",
+//!   "manifest": [
+//!     {"source": "contacts", "record_type": "contact", "records": 1,
+//!      "categories": ["user.contact.email", "user.name"], "csv": "contacts-contact.csv"}
+//!   ],
+//!   "records": [
+//!     {"source": "contacts", "record_type": "contact", "id": "C-1",
+//!      "legal_basis": "contract", "created_at": "2025-01-01T00:00:00Z",
+//!      "fields": [{"name": "email", "category": "user.contact.email",
+//!                  "value": "alice@example.com", "provided_by_subject": true}]}
+//!   ],
+//!   "audit": {"status": "included", "events": [
+//!     {"at": "2026-01-05T08:00:00Z", "actor": "agent 17", "action": "ticket.viewed",
+//!      "target": "ticket T-1", "details": {}}
+//!   ]}
+//! }
+//! ```
+//!
+//! `audit.status` is `included` or `not_connected` (no [`SubjectAuditHistory`]
+//! configured, `events` empty). `created_at` is omitted when unknown.
+//!
+//! # CSV
+//!
+//! [`ExportBundle::csv_files`] gives one RFC 4180 file per (source, record
+//! type) — named as in the manifest's `csv`, columns `id`, `created_at`, then
+//! each field name in order of first appearance — and `audit-events.csv` with
+//! columns `at`, `actor`, `action`, `target`, `details` (JSON).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use custodia_core::{DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BoxError, Error};
+use crate::request::RequestId;
+use crate::source::FieldValue;
+
+/// The schema name of export bundles.
+pub const BUNDLE_SCHEMA: &str = "custodia.dsr.export";
+
+/// An audit event about the subject, rendered for a human.
+///
+/// `custodia-audit` will produce these from its log (decrypting the
+/// subject's personal fields with the subject key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedAuditEvent {
+    /// When.
+    pub at: Timestamp,
+    /// Who acted, as the person may see it ("agent 17", "you", "system").
+    pub actor: String,
+    /// What was done: `"ticket.viewed"`, `"contact.updated"`.
+    pub action: String,
+    /// To what.
+    pub target: String,
+    /// Further readable details.
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+}
+
+/// Reads the subject's audit events for the export bundle.
+///
+/// **Seam for `custodia-audit`** (built in parallel, not yet connected): it
+/// will implement this over its log. A host may implement it over its own.
+pub trait SubjectAuditHistory: Send + Sync {
+    /// Every audit event about `subject` in `tenant`, rendered, oldest first.
+    fn events_for(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<RenderedAuditEvent>, BoxError>;
+}
+
+/// The audit section of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditSection {
+    /// Whether an audit history was connected.
+    pub status: AuditStatus,
+    /// The events, oldest first.
+    pub events: Vec<RenderedAuditEvent>,
+}
+
+/// Whether a bundle's audit events come from a connected audit history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditStatus {
+    /// The desk had a [`SubjectAuditHistory`]; its events are included.
+    Included,
+    /// No audit history was configured; the bundle says so rather than
+    /// implying there were no events.
+    NotConnected,
+}
+
+/// One line of the manifest: what came from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// The source.
+    pub source: String,
+    /// The record type.
+    pub record_type: String,
+    /// How many records.
+    pub records: usize,
+    /// The categories of data in them.
+    pub categories: BTreeSet<DataCategory>,
+    /// The CSV file holding them.
+    pub csv: String,
+}
+
+/// One exported record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedRecord {
+    /// The source.
+    pub source: String,
+    /// The record type.
+    pub record_type: String,
+    /// The record id.
+    pub id: String,
+    /// The basis its processing rests on.
+    pub legal_basis: LegalBasis,
+    /// When it was created, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// The fields.
+    pub fields: Vec<FieldValue>,
+}
+
+/// Whether the bundle answers an access or a portability request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BundleKind {
+    /// Art. 15: everything.
+    Access,
+    /// Art. 20: what the person provided, on consent or contract.
+    Portability,
+}
+
+/// Everything exported for a request. See the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportBundle {
+    /// Always [`BUNDLE_SCHEMA`].
+    pub schema: String,
+    /// Format version ([`ExportBundle::VERSION`]).
+    pub version: u32,
+    /// The request.
+    pub request: RequestId,
+    /// Access or portability.
+    pub kind: BundleKind,
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The person.
+    pub subject: SubjectId,
+    /// When the bundle was made.
+    pub generated_at: Timestamp,
+    /// What came from where.
+    pub manifest: Vec<ManifestEntry>,
+    /// The records.
+    pub records: Vec<ExportedRecord>,
+    /// The subject's audit events.
+    pub audit: AuditSection,
+}
+
+/// A CSV file of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvFile {
+    /// The file name.
+    pub name: String,
+    /// Its contents (RFC 4180, CRLF line ends).
+    pub content: String,
+}
+
+/// A file-name-safe form of `part`: lower-case ASCII letters, digits, `_`; the
+/// rest becomes `_`.
+fn file_part(part: &str) -> String {
+    let cleaned: String = part
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '_' => c,
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => '_',
+        })
+        .collect();
+    if cleaned.is_empty() {
+        "_".into()
+    } else {
+        cleaned
+    }
+}
+
+/// The CSV file name for a (source, record type).
+pub(crate) fn csv_name(source: &str, record_type: &str) -> String {
+    format!("{}-{}.csv", file_part(source), file_part(record_type))
+}
+
+/// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
+fn csv_field(out: &mut String, value: &str) {
+    if value.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+fn csv_row<'a>(out: &mut String, values: impl IntoIterator<Item = &'a str>) {
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, value);
+    }
+    out.push_str("\r\n");
+}
+
+impl ExportBundle {
+    /// The format version this build writes and reads.
+    pub const VERSION: u32 = 1;
+
+    pub(crate) fn build(
+        request: RequestId,
+        kind: BundleKind,
+        tenant: TenantId,
+        subject: SubjectId,
+        generated_at: Timestamp,
+        records: Vec<ExportedRecord>,
+        audit: AuditSection,
+    ) -> Self {
+        let mut manifest: BTreeMap<(String, String), ManifestEntry> = BTreeMap::new();
+        for r in &records {
+            let entry = manifest
+                .entry((r.source.clone(), r.record_type.clone()))
+                .or_insert_with(|| ManifestEntry {
+                    source: r.source.clone(),
+                    record_type: r.record_type.clone(),
+                    records: 0,
+                    categories: BTreeSet::new(),
+                    csv: csv_name(&r.source, &r.record_type),
+                });
+            entry.records += 1;
+            entry
+                .categories
+                .extend(r.fields.iter().map(|f| f.category.clone()));
+        }
+        Self {
+            schema: BUNDLE_SCHEMA.to_owned(),
+            version: Self::VERSION,
+            request,
+            kind,
+            tenant,
+            subject,
+            generated_at,
+            manifest: manifest.into_values().collect(),
+            records,
+            audit,
+        }
+    }
+
+    /// The bundle as pretty JSON (format in the [module documentation](self)).
+    pub fn to_json(&self) -> Result<String, Error> {
+        crate::json::encode(self, "export bundle")
+    }
+
+    /// Reads a bundle, checking its version.
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        crate::json::decode_versioned(text, "export bundle", Self::VERSION)
+    }
+
+    /// One CSV per (source, record type) plus `audit-events.csv`.
+    pub fn csv_files(&self) -> Vec<CsvFile> {
+        let mut files = Vec::new();
+        for entry in &self.manifest {
+            let rows: Vec<&ExportedRecord> = self
+                .records
+                .iter()
+                .filter(|r| r.source == entry.source && r.record_type == entry.record_type)
+                .collect();
+            let mut columns: Vec<&str> = Vec::new();
+            for r in &rows {
+                for f in &r.fields {
+                    if !columns.contains(&f.name.as_str()) {
+                        columns.push(&f.name);
+                    }
+                }
+            }
+            let mut content = String::new();
+            csv_row(
+                &mut content,
+                ["id", "created_at"]
+                    .into_iter()
+                    .chain(columns.iter().copied()),
+            );
+            for r in rows {
+                let mut cells = vec![
+                    r.id.clone(),
+                    r.created_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                ];
+                for column in &columns {
+                    // A field name repeated in one record (several replies) is
+                    // one cell, its values joined by newlines.
+                    let joined: Vec<&str> = r
+                        .fields
+                        .iter()
+                        .filter(|f| f.name == *column)
+                        .map(|f| f.value.as_str())
+                        .collect();
+                    cells.push(joined.join("\n"));
+                }
+                csv_row(&mut content, cells.iter().map(String::as_str));
+            }
+            files.push(CsvFile {
+                name: entry.csv.clone(),
+                content,
+            });
+        }
+        let mut audit = String::new();
+        csv_row(&mut audit, ["at", "actor", "action", "target", "details"]);
+        for e in &self.audit.events {
+            let at = e.at.to_rfc3339();
+            let details = serde_json::to_string(&e.details).unwrap_or_default();
+            csv_row(
+                &mut audit,
+                [
+                    at.as_str(),
+                    e.actor.as_str(),
+                    e.action.as_str(),
+                    e.target.as_str(),
+                    details.as_str(),
+                ],
+            );
+        }
+        files.push(CsvFile {
+            name: "audit-events.csv".into(),
+            content: audit,
+        });
+        files
+    }
+}

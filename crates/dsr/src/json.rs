@@ -1,0 +1,43 @@
+//! Versioned JSON documents.
+
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+
+/// Parses `text` as a JSON object whose `version` field must equal `supported`,
+/// then as `T`. Version first, so a newer document gets a version error rather
+/// than a confusing shape error.
+pub(crate) fn decode_versioned<T: DeserializeOwned>(
+    text: &str,
+    what: &'static str,
+    supported: u32,
+) -> Result<T, Error> {
+    let decode = |e: serde_json::Error| Error::Decode {
+        what,
+        message: e.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(decode)?;
+    let found = value
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| Error::Decode {
+            what,
+            message: "missing or non-numeric \"version\" field".into(),
+        })?;
+    if found != u64::from(supported) {
+        return Err(Error::UnsupportedVersion {
+            what,
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported,
+        });
+    }
+    serde_json::from_value(value).map_err(decode)
+}
+
+/// Pretty JSON of a document.
+pub(crate) fn encode<T: serde::Serialize>(value: &T, what: &'static str) -> Result<String, Error> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Encode {
+        what,
+        message: e.to_string(),
+    })
+}

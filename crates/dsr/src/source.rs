@@ -1,0 +1,287 @@
+//! Personal-data sources: the stores a host keeps people's data in.
+//!
+//! A host implements [`PersonalDataSource`] once per store — tickets,
+//! contacts, attachments, chat transcripts — and registers each with a
+//! [`Desk`](crate::Desk). The desk runs every request across all of them.
+//!
+//! # Contract for implementors
+//!
+//! * [`locate`](PersonalDataSource::locate) lists the subject's records in the
+//!   tenant, with each field's name and [`DataCategory`]. It must only ever
+//!   return records of that tenant.
+//! * Every write is **idempotent**: erasing a record that is already gone,
+//!   restricting a restricted one or writing a value that is already there
+//!   succeeds. The desk may repeat a step after a failure.
+//! * After an erasure, `locate` no longer returns the erased records (held
+//!   records excepted): anonymized records are unlinked from the subject.
+//! * Errors are returned, never panicked: the desk records the failure on the
+//!   request's [`Progress`] and the request stays open, resumable.
+
+use std::collections::BTreeMap;
+
+use custodia_core::{DataCategory, LegalBasis, Purpose, SubjectId, TenantId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::BoxError;
+use crate::retention::ErasureException;
+
+/// A record in a source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordRef {
+    /// The kind of record: `"ticket"`, `"contact"`, `"attachment"`.
+    pub record_type: String,
+    /// Its id in the source.
+    pub id: String,
+}
+
+impl RecordRef {
+    /// A record reference.
+    pub fn new(record_type: impl Into<String>, id: impl Into<String>) -> Self {
+        Self {
+            record_type: record_type.into(),
+            id: id.into(),
+        }
+    }
+}
+
+/// A field of a located record, without its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldInfo {
+    /// The field's name in the source.
+    pub name: String,
+    /// What kind of personal data it holds.
+    pub category: DataCategory,
+    /// Whether the person provided it (Art. 20 covers only such data).
+    pub provided_by_subject: bool,
+}
+
+/// A record found for the subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Located {
+    /// The record.
+    pub record: RecordRef,
+    /// Its personal-data fields.
+    pub fields: Vec<FieldInfo>,
+    /// The legal basis its processing rests on.
+    pub legal_basis: LegalBasis,
+}
+
+/// A field with its value, as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldValue {
+    /// The field's name.
+    pub name: String,
+    /// Its category.
+    pub category: DataCategory,
+    /// The value, as text (binary values base64-encoded by the source).
+    pub value: String,
+    /// Whether the person provided it.
+    pub provided_by_subject: bool,
+}
+
+/// A record with its values, as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The record.
+    pub record: RecordRef,
+    /// When it was created, if the source knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// Its personal-data fields.
+    pub fields: Vec<FieldValue>,
+}
+
+/// A new value for one field (rectification).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldUpdate {
+    /// The field's name.
+    pub name: String,
+    /// The corrected value.
+    pub value: String,
+}
+
+/// What to do with one field on erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldAction {
+    /// Remove the value.
+    Delete,
+    /// Replace it with a value that no longer relates to the person (a
+    /// placeholder, a generalisation), keeping the record usable.
+    Anonymize,
+}
+
+/// One field's erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldErasure {
+    /// The field's name.
+    pub name: String,
+    /// What to do.
+    pub action: FieldAction,
+}
+
+/// How to erase one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasurePlan {
+    /// The record.
+    pub record: RecordRef,
+    /// Delete the whole record (every field's action is [`FieldAction::Delete`]).
+    pub delete_record: bool,
+    /// Per field.
+    pub fields: Vec<FieldErasure>,
+}
+
+/// A restriction of processing (Art. 18) or an objection (Art. 21).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "restriction", rename_all = "snake_case")]
+pub enum Restriction {
+    /// Only store the record; no other processing without consent (Art. 18(2)).
+    Restrict,
+    /// End an earlier restriction.
+    Lift,
+    /// Stop processing the record for these purposes (Art. 21).
+    StopPurposes {
+        /// The purposes.
+        purposes: Vec<Purpose>,
+    },
+}
+
+/// A store of personal data. See the [module documentation](self) for the contract.
+pub trait PersonalDataSource: Send + Sync {
+    /// A stable, unique name: `"tickets"`, `"contacts"`. Progress is keyed by it.
+    fn name(&self) -> &str;
+
+    /// The subject's records in the tenant.
+    fn locate(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Located>, BoxError>;
+
+    /// One record with its values.
+    fn export(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<Record, BoxError>;
+
+    /// Writes corrected values.
+    fn rectify(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+        updates: &[FieldUpdate],
+    ) -> Result<(), BoxError>;
+
+    /// Deletes or anonymizes a record's fields, or the whole record.
+    fn erase(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        plan: &ErasurePlan,
+    ) -> Result<(), BoxError>;
+
+    /// Restricts processing, lifts a restriction, or stops purposes.
+    fn restrict(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+        restriction: &Restriction,
+    ) -> Result<(), BoxError>;
+}
+
+/// What was erased in one record (no values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasedRecord {
+    /// The source.
+    pub source: String,
+    /// The record.
+    pub record: RecordRef,
+    /// Whether the whole record was deleted.
+    pub deleted_record: bool,
+    /// Fields deleted.
+    pub deleted_fields: Vec<String>,
+    /// Fields anonymized.
+    pub anonymized_fields: Vec<String>,
+}
+
+/// A record kept despite the erasure request, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptRecord {
+    /// The source.
+    pub source: String,
+    /// The record.
+    pub record: RecordRef,
+    /// The Art. 17(3) exception.
+    pub exception: ErasureException,
+    /// The reason in words (case number, statute).
+    pub reason: String,
+    /// Until when it is kept; `None` until the hold is lifted.
+    pub until: Option<Timestamp>,
+}
+
+/// How one source's part of a request went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SourceProgress {
+    /// Done: not repeated when the request is run again.
+    Done {
+        /// When it finished.
+        at: Timestamp,
+        /// Records the step touched.
+        records: usize,
+        /// For erasure: what was erased.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        erased: Vec<ErasedRecord>,
+        /// For erasure: what was kept.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kept: Vec<KeptRecord>,
+        /// For rectification: the corrections that matched a field here.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        matched: Vec<DataCategory>,
+    },
+    /// Failed: redone when the request is run again.
+    Failed {
+        /// When it last failed.
+        at: Timestamp,
+        /// Which operation.
+        operation: String,
+        /// What the source said.
+        error: String,
+        /// How many runs failed so far.
+        attempts: u32,
+        /// For erasure: records erased before the failure (they will not be
+        /// located again, so the certificate needs them from here).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        erased: Vec<ErasedRecord>,
+        /// For erasure: records kept before the failure.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kept: Vec<KeptRecord>,
+    },
+}
+
+/// Per-source progress of a request, persisted on the [`Request`](crate::Request).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// By source name. A source absent here has not been run yet.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceProgress>,
+    /// The receipt of the subject-key shredding, once done (erasure only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_shredded: Option<custodia_crypt::ShredReceipt>,
+}
+
+impl Progress {
+    /// Whether `source` is done.
+    pub fn is_done(&self, source: &str) -> bool {
+        matches!(self.sources.get(source), Some(SourceProgress::Done { .. }))
+    }
+
+    /// The sources that failed, by name.
+    pub fn failed(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter(|(_, p)| matches!(p, SourceProgress::Failed { .. }))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
