@@ -1,1 +1,186 @@
+//! Proptest strategies for the main types (feature `proptest`).
+//!
+//! The enums and small records implement [`proptest::arbitrary::Arbitrary`];
+//! the free functions give timestamps in a sensible range and whole incidents.
 
+use chrono::{TimeZone, Utc};
+use custodia_core::{DataCategory, Purpose, Role, Timestamp};
+use proptest::prelude::*;
+
+use crate::breach::{BreachNature, Contact, Incident};
+use crate::request::{Correction, RejectionReason, RequestKind, VerificationMethod};
+use crate::retention::{ErasureException, Hold};
+use crate::source::{FieldAction, RecordRef};
+
+/// A timestamp between 1970 and 2200, to the second.
+pub fn timestamp() -> impl Strategy<Value = Timestamp> {
+    // 1970-01-01 .. 2200-01-01
+    (0i64..7_258_118_400).prop_map(|secs| Utc.timestamp_opt(secs, 0).single().unwrap_or_default())
+}
+
+/// A purpose from the built-in list or a generated slug.
+pub fn purpose() -> impl Strategy<Value = Purpose> {
+    prop_oneof![
+        Just(Purpose::MARKETING),
+        Just(Purpose::ANALYTICS),
+        "[a-z][a-z0-9_]{0,15}".prop_filter_map("not a purpose", |s| Purpose::new(s).ok()),
+    ]
+}
+
+impl Arbitrary for RequestKind {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<RequestKind>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        prop_oneof![
+            Just(RequestKind::Access),
+            proptest::collection::vec(any::<Correction>(), 0..4)
+                .prop_map(|corrections| RequestKind::Rectification { corrections }),
+            Just(RequestKind::Erasure),
+            any::<bool>().prop_map(|lift| RequestKind::Restriction { lift }),
+            proptest::collection::vec(purpose(), 1..3)
+                .prop_map(|purposes| RequestKind::Objection { purposes }),
+            Just(RequestKind::Portability),
+        ]
+        .boxed()
+    }
+}
+
+impl Arbitrary for Correction {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<Correction>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        (any::<DataCategory>(), ".{0,40}")
+            .prop_map(|(category, value)| Correction { category, value })
+            .boxed()
+    }
+}
+
+impl Arbitrary for VerificationMethod {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<VerificationMethod>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        prop_oneof![
+            Just(VerificationMethod::AuthenticatedSession),
+            Just(VerificationMethod::ContactChallenge),
+            Just(VerificationMethod::AccountHolderConfirmation),
+            Just(VerificationMethod::DocumentCheck),
+            ".{1,30}".prop_map(VerificationMethod::Other),
+        ]
+        .boxed()
+    }
+}
+
+impl Arbitrary for RejectionReason {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<RejectionReason>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        proptest::sample::select(vec![
+            RejectionReason::IdentityNotVerified,
+            RejectionReason::ManifestlyUnfounded,
+            RejectionReason::Excessive,
+            RejectionReason::RightNotApplicable,
+            RejectionReason::Withdrawn,
+            RejectionReason::Other,
+        ])
+        .boxed()
+    }
+}
+
+impl Arbitrary for ErasureException {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<ErasureException>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        proptest::sample::select(ErasureException::ALL.to_vec()).boxed()
+    }
+}
+
+impl Arbitrary for Hold {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<Hold>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        (
+            any::<ErasureException>(),
+            "[a-zA-Z0-9 ]{1,30}",
+            proptest::option::of(timestamp()),
+        )
+            .prop_map(|(exception, reason, until)| Hold {
+                exception,
+                reason,
+                until,
+            })
+            .boxed()
+    }
+}
+
+impl Arbitrary for FieldAction {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<FieldAction>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        prop_oneof![Just(FieldAction::Delete), Just(FieldAction::Anonymize)].boxed()
+    }
+}
+
+impl Arbitrary for RecordRef {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<RecordRef>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        ("[a-z]{1,10}", "[A-Z0-9-]{1,12}")
+            .prop_map(|(t, id)| RecordRef::new(t, id))
+            .boxed()
+    }
+}
+
+impl Arbitrary for BreachNature {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<BreachNature>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        any::<(bool, bool, bool)>()
+            .prop_map(|(confidentiality, integrity, availability)| BreachNature {
+                confidentiality,
+                integrity,
+                availability,
+            })
+            .boxed()
+    }
+}
+
+/// An incident in either role, with awareness in 1970–2200, a processor delay
+/// of 0–96 hours and some categories.
+pub fn incident() -> impl Strategy<Value = Incident> {
+    (
+        any::<Role>(),
+        timestamp(),
+        0i64..=96,
+        any::<BreachNature>(),
+        proptest::collection::btree_set(any::<DataCategory>(), 0..4),
+        any::<(u32, u32)>(),
+    )
+        .prop_map(
+            |(role, aware, delay, nature, categories, (subjects, records))| {
+                let mut incident = Incident::new(
+                    role,
+                    aware,
+                    "generated incident",
+                    Contact {
+                        name: "DPO".into(),
+                        contact: "dpo@example.com".into(),
+                    },
+                )
+                .processor_delay(delay);
+                incident.nature = nature;
+                incident.data_categories = categories;
+                incident.approx_subjects = u64::from(subjects);
+                incident.approx_records = u64::from(records);
+                incident
+            },
+        )
+}

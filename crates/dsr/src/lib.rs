@@ -51,7 +51,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use chrono::{TimeDelta, TimeZone, Utc};
-//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+//! use custodia_core::{ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
 //! use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
 //! use custodia_dsr::*;
 //!

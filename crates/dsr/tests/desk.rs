@@ -1,0 +1,864 @@
+//! The desk end to end over in-memory sources: access, rectification,
+//! restriction, erasure with holds and shredding, resumption after failure,
+//! and the audit trail of every step.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use custodia_core::{
+    ActorId, Clock, DataCategory, LegalBasis, ManualClock, Purpose, Role, SubjectId, TenantId,
+    Timestamp,
+};
+use custodia_crypt::{
+    Error as CryptError, FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault,
+};
+use custodia_dsr::erasure::SubjectKeyStatus;
+use custodia_dsr::source::{ErasurePlan, FieldUpdate, Located};
+use custodia_dsr::*;
+
+/// Wraps a [`MemorySource`], counting calls and failing on demand.
+struct Flaky {
+    inner: MemorySource,
+    /// Fail `erase` once this many erasures have succeeded (while armed).
+    fail_erase_after: AtomicUsize,
+    armed: AtomicBool,
+    fail_locate: AtomicBool,
+    locates: AtomicUsize,
+    erases: AtomicUsize,
+}
+
+impl Flaky {
+    fn new(name: &str) -> Self {
+        Self {
+            inner: MemorySource::new(name),
+            fail_erase_after: AtomicUsize::new(usize::MAX),
+            armed: AtomicBool::new(false),
+            fail_locate: AtomicBool::new(false),
+            locates: AtomicUsize::new(0),
+            erases: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl PersonalDataSource for Flaky {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
+        self.locates.fetch_add(1, Ordering::SeqCst);
+        if self.fail_locate.load(Ordering::SeqCst) {
+            return Err("connection refused".into());
+        }
+        self.inner.locate(t, s)
+    }
+    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<Record, BoxError> {
+        self.inner.export(t, s, r)
+    }
+    fn rectify(
+        &self,
+        t: TenantId,
+        s: SubjectId,
+        r: &RecordRef,
+        u: &[FieldUpdate],
+    ) -> Result<(), BoxError> {
+        self.inner.rectify(t, s, r, u)
+    }
+    fn erase(&self, t: TenantId, s: SubjectId, plan: &ErasurePlan) -> Result<(), BoxError> {
+        if self.armed.load(Ordering::SeqCst)
+            && self.erases.load(Ordering::SeqCst) >= self.fail_erase_after.load(Ordering::SeqCst)
+        {
+            return Err("disk full".into());
+        }
+        self.erases.fetch_add(1, Ordering::SeqCst);
+        self.inner.erase(t, s, plan)
+    }
+    fn restrict(
+        &self,
+        t: TenantId,
+        s: SubjectId,
+        r: &RecordRef,
+        x: &Restriction,
+    ) -> Result<(), BoxError> {
+        self.inner.restrict(t, s, r, x)
+    }
+}
+
+struct Fixture {
+    clock: Arc<ManualClock>,
+    sink: Arc<MemorySink>,
+    tenant: TenantId,
+    alice: SubjectId,
+    bob: SubjectId,
+    agent: ActorId,
+    contacts: Arc<Flaky>,
+    tickets: Arc<Flaky>,
+    attachments: Arc<Flaky>,
+}
+
+fn start() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 1, 31, 15, 0, 0).unwrap()
+}
+
+fn fixture() -> Fixture {
+    let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+    let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+    let bob = SubjectId::from_external_key(tenant, "psa.contact", "1018");
+    let contacts = Arc::new(Flaky::new("contacts"));
+    contacts.inner.insert(
+        tenant,
+        alice,
+        RecordRef::new("contact", "1017"),
+        LegalBasis::Contract,
+        [
+            ("name", DataCategory::USER_NAME, "Alice Example", true),
+            (
+                "email",
+                DataCategory::USER_CONTACT_EMAIL,
+                "alice@old.example",
+                true,
+            ),
+            (
+                "phone",
+                DataCategory::USER_CONTACT_PHONE,
+                "+61 2 5550 1234",
+                true,
+            ),
+        ],
+    );
+    contacts.inner.insert(
+        tenant,
+        bob,
+        RecordRef::new("contact", "1018"),
+        LegalBasis::Contract,
+        [(
+            "email",
+            DataCategory::USER_CONTACT_EMAIL,
+            "bob@example.com",
+            true,
+        )],
+    );
+    let tickets = Arc::new(Flaky::new("tickets"));
+    for id in ["T-1", "T-2"] {
+        tickets.inner.insert(
+            tenant,
+            alice,
+            RecordRef::new("ticket", id),
+            LegalBasis::Contract,
+            [
+                (
+                    "requester_email",
+                    DataCategory::USER_CONTACT_EMAIL,
+                    "alice@old.example",
+                    true,
+                ),
+                (
+                    "description",
+                    DataCategory::USER_CONTENT_TICKET,
+                    "VPN drops, \"again\"",
+                    true,
+                ),
+                (
+                    "agent_note",
+                    DataCategory::USER_CONTENT_TICKET,
+                    "called back",
+                    false,
+                ),
+            ],
+        );
+    }
+    let attachments = Arc::new(Flaky::new("attachments"));
+    attachments.inner.insert(
+        tenant,
+        alice,
+        RecordRef::new("attachment", "A-9"),
+        LegalBasis::LegitimateInterests,
+        [(
+            "file",
+            DataCategory::USER_CONTENT_ATTACHMENT,
+            "c2NyZWVuc2hvdA==",
+            true,
+        )],
+    );
+    Fixture {
+        clock: Arc::new(ManualClock::new(start())),
+        sink: Arc::new(MemorySink::new()),
+        tenant,
+        alice,
+        bob,
+        agent: ActorId::from_external_key(tenant, "psa.user", "17"),
+        contacts,
+        tickets,
+        attachments,
+    }
+}
+
+impl Fixture {
+    fn desk(&self) -> Desk {
+        Desk::new(self.clock.clone(), self.sink.clone())
+            .with_source(self.contacts.clone())
+            .unwrap()
+            .with_source(self.tickets.clone())
+            .unwrap()
+            .with_source(self.attachments.clone())
+            .unwrap()
+    }
+
+    fn verified(&self, desk: &Desk, kind: RequestKind) -> Request {
+        let mut r = desk
+            .receive(self.tenant, self.alice, kind, Role::Controller, self.agent)
+            .unwrap();
+        self.clock.advance(TimeDelta::hours(1));
+        desk.verify(
+            &mut r,
+            VerificationMethod::AuthenticatedSession,
+            "portal login",
+            self.agent,
+        )
+        .unwrap();
+        r
+    }
+}
+
+fn names(actions: &[DsrAction]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| {
+            let v = serde_json::to_value(a).unwrap();
+            v["action"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn access_exports_every_source_with_a_manifest_and_audits_each_step() {
+    let f = fixture();
+    let desk = f.desk();
+    let mut r = f.verified(&desk, RequestKind::Access);
+    assert_eq!(
+        r.due.date_naive(),
+        chrono::NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+    );
+    let bundle = desk.export(&mut r, f.agent).unwrap();
+    assert_eq!(r.state, RequestState::Completed);
+    assert_eq!(bundle.records.len(), 4);
+    assert!(
+        bundle.records.iter().all(|rec| rec.id != "1018"),
+        "Bob's data leaked"
+    );
+    let manifest: BTreeMap<_, _> = bundle
+        .manifest
+        .iter()
+        .map(|m| ((m.source.as_str(), m.record_type.as_str()), m.records))
+        .collect();
+    assert_eq!(manifest[&("tickets", "ticket")], 2);
+    assert_eq!(manifest[&("contacts", "contact")], 1);
+    assert_eq!(manifest[&("attachments", "attachment")], 1);
+    let tickets_csv = bundle
+        .csv_files()
+        .into_iter()
+        .find(|c| c.name == "tickets-ticket.csv")
+        .unwrap();
+    assert_eq!(
+        tickets_csv.content,
+        "id,created_at,requester_email,description,agent_note\r\n\
+         T-1,,alice@old.example,\"VPN drops, \"\"again\"\"\",called back\r\n\
+         T-2,,alice@old.example,\"VPN drops, \"\"again\"\"\",called back\r\n"
+    );
+    let back = ExportBundle::from_json(&bundle.to_json().unwrap()).unwrap();
+    assert_eq!(back, bundle);
+    assert_eq!(
+        names(&f.sink.actions()),
+        [
+            "request_received",
+            "identity_verified",
+            "work_started",
+            "source_located",
+            "source_exported",
+            "source_located",
+            "source_exported",
+            "source_located",
+            "source_exported",
+            "bundle_produced",
+            "request_completed"
+        ]
+    );
+    for e in f.sink.events() {
+        assert_eq!(e.request, Some(r.id));
+        assert_eq!(e.subject, Some(f.alice));
+        assert!(
+            !serde_json::to_string(&e)
+                .unwrap()
+                .contains("alice@old.example")
+        );
+    }
+}
+
+struct History(Vec<RenderedAuditEvent>);
+impl SubjectAuditHistory for History {
+    fn events_for(&self, _: TenantId, _: SubjectId) -> Result<Vec<RenderedAuditEvent>, BoxError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[test]
+fn audit_history_seam_fills_the_bundle_and_its_csv() {
+    let f = fixture();
+    let event = RenderedAuditEvent {
+        at: start(),
+        actor: "agent 17".into(),
+        action: "ticket.viewed".into(),
+        target: "ticket T-1".into(),
+        details: BTreeMap::from([("ip".to_owned(), "203.0.113.7".to_owned())]),
+    };
+    let desk = f
+        .desk()
+        .with_audit_history(Arc::new(History(vec![event.clone()])));
+    let mut r = f.verified(&desk, RequestKind::Access);
+    let bundle = desk.export(&mut r, f.agent).unwrap();
+    assert_eq!(bundle.audit.status, AuditStatus::Included);
+    assert_eq!(bundle.audit.events, [event]);
+    let csv = bundle
+        .csv_files()
+        .into_iter()
+        .find(|c| c.name == "audit-events.csv")
+        .unwrap();
+    assert!(csv.content.contains("ticket.viewed"), "{}", csv.content);
+    assert!(
+        csv.content.contains("\"{\"\"ip\"\":\"\"203.0.113.7\"\"}\""),
+        "{}",
+        csv.content
+    );
+}
+
+#[test]
+fn portability_takes_only_provided_data_on_consent_or_contract() {
+    let f = fixture();
+    let desk = f.desk();
+    let mut r = f.verified(&desk, RequestKind::Portability);
+    let bundle = desk.export(&mut r, f.agent).unwrap();
+    // The attachment rests on legitimate interests: out. Agent notes: out.
+    assert!(bundle.records.iter().all(|rec| rec.source != "attachments"));
+    assert!(
+        bundle
+            .records
+            .iter()
+            .flat_map(|r| &r.fields)
+            .all(|f| f.provided_by_subject)
+    );
+    assert_eq!(bundle.records.len(), 3);
+}
+
+#[test]
+fn rectification_corrects_every_matching_field_and_reports_what_matched_nothing() {
+    let f = fixture();
+    let desk = f.desk();
+    let kind = RequestKind::Rectification {
+        corrections: vec![
+            Correction {
+                category: DataCategory::USER_CONTACT_EMAIL,
+                value: "alice@new.example".into(),
+            },
+            Correction {
+                category: DataCategory::USER_CONTACT_ADDRESS,
+                value: "1 Main St".into(),
+            },
+        ],
+    };
+    let mut r = f.verified(&desk, kind);
+    let report = desk.rectify(&mut r, f.agent).unwrap();
+    assert_eq!(report.records_updated, 3);
+    assert_eq!(report.unmatched, [DataCategory::USER_CONTACT_ADDRESS]);
+    let contact = f
+        .contacts
+        .inner
+        .get(f.tenant, &RecordRef::new("contact", "1017"))
+        .unwrap();
+    assert!(
+        contact
+            .fields
+            .iter()
+            .any(|x| x.value == "alice@new.example")
+    );
+    let ticket = f
+        .tickets
+        .inner
+        .get(f.tenant, &RecordRef::new("ticket", "T-2"))
+        .unwrap();
+    assert_eq!(ticket.fields[0].value, "alice@new.example");
+    // Bob is untouched.
+    let bob = f
+        .contacts
+        .inner
+        .get(f.tenant, &RecordRef::new("contact", "1018"))
+        .unwrap();
+    assert_eq!(bob.fields[0].value, "bob@example.com");
+    assert_eq!(r.state, RequestState::Completed);
+}
+
+#[test]
+fn restriction_and_objection_reach_every_record() {
+    let f = fixture();
+    let desk = f.desk();
+    let mut r = f.verified(&desk, RequestKind::Restriction { lift: false });
+    assert_eq!(desk.restrict(&mut r, f.agent).unwrap().records, 4);
+    assert!(
+        f.tickets
+            .inner
+            .is_restricted(f.tenant, &RecordRef::new("ticket", "T-1"))
+    );
+    assert!(
+        !f.contacts
+            .inner
+            .is_restricted(f.tenant, &RecordRef::new("contact", "1018"))
+    );
+
+    let mut lift = f.verified(&desk, RequestKind::Restriction { lift: true });
+    desk.restrict(&mut lift, f.agent).unwrap();
+    assert!(
+        !f.tickets
+            .inner
+            .is_restricted(f.tenant, &RecordRef::new("ticket", "T-1"))
+    );
+
+    let mut objection = f.verified(
+        &desk,
+        RequestKind::Objection {
+            purposes: vec![Purpose::MARKETING],
+        },
+    );
+    let Outcome::Restricted(report) = desk.run(&mut objection, f.agent).unwrap() else {
+        panic!("objection should restrict");
+    };
+    assert_eq!(report.records, 4);
+    assert!(
+        f.contacts
+            .inner
+            .stopped_purposes(f.tenant, &RecordRef::new("contact", "1017"))
+            .contains(&Purpose::MARKETING)
+    );
+}
+
+fn erasure_desk(f: &Fixture, vault: Arc<SubjectVault<MemoryKeyStore>>) -> Desk {
+    let until = Utc.with_ymd_and_hms(2033, 6, 30, 0, 0, 0).unwrap();
+    let holds = StaticHolds::new().hold(
+        f.tenant,
+        "tickets",
+        RecordRef::new("ticket", "T-2"),
+        Hold {
+            exception: ErasureException::LegalClaims,
+            reason: "dispute 2026-114".into(),
+            until: Some(until),
+        },
+    );
+    f.desk()
+        .with_retention(Arc::new(holds))
+        .with_key_shredder(vault)
+        .with_backup_horizon(Arc::new(FixedBackupWindow(TimeDelta::days(30))))
+        .with_erasure_policy(
+            ErasurePolicy::delete_all()
+                .rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
+        )
+}
+
+fn vault(clock: Arc<ManualClock>) -> Arc<SubjectVault<MemoryKeyStore>> {
+    Arc::new(SubjectVault::new(
+        Arc::new(Keyring::new(SecretKey::from_bytes([7; 32]))),
+        MemoryKeyStore::default(),
+        clock,
+    ))
+}
+
+#[test]
+fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
+    let f = fixture();
+    let vault = vault(f.clock.clone());
+    let ctx = FieldContext::new(f.tenant, "audit_event", "e-1", "actor_ip").unwrap();
+    let sealed = vault.seal(f.alice, &ctx, b"203.0.113.7").unwrap();
+    let bob_sealed = vault.seal(f.bob, &ctx, b"198.51.100.1").unwrap();
+    let desk = erasure_desk(&f, vault.clone());
+    let mut r = f.verified(&desk, RequestKind::Erasure);
+    f.clock.advance(TimeDelta::hours(2));
+    let cert = desk.erase(&mut r, f.agent).unwrap();
+
+    assert_eq!(r.state, RequestState::Completed);
+    // Contact deleted whole; ticket T-1 anonymized; T-2 held; attachment deleted.
+    assert!(
+        f.contacts
+            .inner
+            .get(f.tenant, &RecordRef::new("contact", "1017"))
+            .is_none()
+    );
+    let t1 = f
+        .tickets
+        .inner
+        .get(f.tenant, &RecordRef::new("ticket", "T-1"))
+        .unwrap();
+    assert_eq!(t1.fields.len(), 2, "email deleted, texts anonymized");
+    assert!(t1.fields.iter().all(|x| x.value == ANONYMIZED));
+    let t2 = f
+        .tickets
+        .inner
+        .get(f.tenant, &RecordRef::new("ticket", "T-2"))
+        .unwrap();
+    assert_eq!(t2.fields[0].value, "alice@old.example");
+    assert!(f.attachments.inner.is_empty());
+    // Bob untouched, and still readable.
+    assert!(
+        f.contacts
+            .inner
+            .get(f.tenant, &RecordRef::new("contact", "1018"))
+            .is_some()
+    );
+    assert_eq!(vault.open(&ctx, &bob_sealed).unwrap(), b"198.51.100.1");
+    // Alice's sealed data is gone for good.
+    assert_eq!(
+        vault.open(&ctx, &sealed),
+        Err(CryptError::Shredded { subject: f.alice })
+    );
+
+    assert_eq!(cert.sources, ["contacts", "tickets", "attachments"]);
+    assert_eq!(cert.erased.len(), 3);
+    let t1_entry = cert.erased.iter().find(|e| e.record.id == "T-1").unwrap();
+    assert!(!t1_entry.deleted_record);
+    assert_eq!(t1_entry.deleted_fields, ["requester_email"]);
+    assert_eq!(t1_entry.anonymized_fields, ["description", "agent_note"]);
+    assert!(
+        cert.erased
+            .iter()
+            .find(|e| e.record.id == "1017")
+            .unwrap()
+            .deleted_record
+    );
+    assert_eq!(cert.kept.len(), 1);
+    assert_eq!(cert.kept[0].record.id, "T-2");
+    assert_eq!(cert.kept[0].exception, ErasureException::LegalClaims);
+    assert_eq!(cert.kept[0].reason, "dispute 2026-114");
+    assert_eq!(
+        cert.subject_key,
+        SubjectKeyStatus::Shredded { at: f.clock.now() }
+    );
+    assert_eq!(
+        cert.backups_clear_by,
+        Some(f.clock.now() + TimeDelta::days(30))
+    );
+    assert_eq!(
+        ErasureCertificate::from_json(&cert.to_json().unwrap()).unwrap(),
+        cert
+    );
+    let md = cert.to_markdown();
+    assert!(
+        md.contains("Art. 17(3)(e)")
+            && md.contains("dispute 2026-114")
+            && md.contains("2033-06-30"),
+        "{md}"
+    );
+
+    // Twice is safe: same certificate, no source touched again.
+    let (locates, events) = (
+        f.tickets.locates.load(Ordering::SeqCst),
+        f.sink.events().len(),
+    );
+    f.clock.advance(TimeDelta::days(1));
+    assert_eq!(desk.erase(&mut r, f.agent).unwrap(), cert);
+    assert_eq!(f.tickets.locates.load(Ordering::SeqCst), locates);
+    assert_eq!(f.sink.events().len(), events);
+    let actions = names(&f.sink.actions());
+    assert_eq!(actions.iter().filter(|a| *a == "record_kept").count(), 1);
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "subject_key_shredded")
+            .count(),
+        1
+    );
+    assert_eq!(
+        actions[actions.len() - 2..],
+        ["certificate_issued", "request_completed"]
+    );
+}
+
+#[test]
+fn a_source_failing_midway_leaves_the_erasure_resumable_and_never_done() {
+    let f = fixture();
+    let vault = vault(f.clock.clone());
+    let ctx = FieldContext::new(f.tenant, "ticket", "T-1", "body").unwrap();
+    let sealed = vault.seal(f.alice, &ctx, b"secret").unwrap();
+    let desk = erasure_desk(&f, vault.clone()).with_retention(Arc::new(NoHolds));
+    // Tickets erase one record, then fail.
+    f.tickets.fail_erase_after.store(1, Ordering::SeqCst);
+    f.tickets.armed.store(true, Ordering::SeqCst);
+    let mut r = f.verified(&desk, RequestKind::Erasure);
+    let err = desk.erase(&mut r, f.agent).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Incomplete {
+            request: r.id,
+            failed: vec!["tickets".into()]
+        }
+    );
+    assert_eq!(r.state, RequestState::InProgress);
+    assert!(r.certificate.is_none());
+    assert!(r.progress.is_done("contacts"));
+    assert!(r.progress.is_done("attachments"));
+    match &r.progress.sources["tickets"] {
+        SourceProgress::Failed {
+            operation,
+            error,
+            attempts,
+            erased,
+            ..
+        } => {
+            assert_eq!(operation, "erase");
+            assert_eq!(error, "disk full");
+            assert_eq!(*attempts, 1);
+            assert_eq!(erased.len(), 1);
+        }
+        other => panic!("expected failure, got {other:?}"),
+    }
+    // Not shredded while incomplete, and no completion was audited.
+    assert_eq!(vault.open(&ctx, &sealed).unwrap(), b"secret");
+    let actions = names(&f.sink.actions());
+    assert!(actions.contains(&"source_failed".to_owned()));
+    assert!(!actions.contains(&"request_completed".to_owned()));
+    assert!(!actions.contains(&"certificate_issued".to_owned()));
+
+    // The request survives a round trip through the host's storage.
+    let mut r = Request::from_json(&r.to_json().unwrap()).unwrap();
+    // Still failing: attempts count up.
+    assert!(desk.erase(&mut r, f.agent).is_err());
+    assert!(matches!(
+        r.progress.sources["tickets"],
+        SourceProgress::Failed { attempts: 2, .. }
+    ));
+
+    // Fixed: resume. Done sources are not searched again.
+    f.tickets.armed.store(false, Ordering::SeqCst);
+    let contacts_locates = f.contacts.locates.load(Ordering::SeqCst);
+    let cert = desk.erase(&mut r, f.agent).unwrap();
+    assert_eq!(f.contacts.locates.load(Ordering::SeqCst), contacts_locates);
+    assert_eq!(r.state, RequestState::Completed);
+    let mut ids: Vec<_> = cert.erased.iter().map(|e| e.record.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["1017", "A-9", "T-1", "T-2"]);
+    assert_eq!(
+        vault.open(&ctx, &sealed),
+        Err(CryptError::Shredded { subject: f.alice })
+    );
+}
+
+#[test]
+fn a_failing_locate_is_recorded_and_retried() {
+    let f = fixture();
+    let desk = f.desk();
+    f.attachments.fail_locate.store(true, Ordering::SeqCst);
+    let mut r = f.verified(&desk, RequestKind::Access);
+    assert!(matches!(
+        desk.export(&mut r, f.agent),
+        Err(Error::Incomplete { .. })
+    ));
+    assert_eq!(r.state, RequestState::InProgress);
+    f.attachments.fail_locate.store(false, Ordering::SeqCst);
+    let bundle = desk.export(&mut r, f.agent).unwrap();
+    assert_eq!(bundle.records.len(), 4);
+}
+
+struct Refusing(AtomicBool);
+impl AuditSink for Refusing {
+    fn record(&self, _: &DsrEvent) -> Result<(), BoxError> {
+        if self.0.load(Ordering::SeqCst) {
+            Err("log unavailable".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn a_step_the_audit_sink_refuses_does_not_happen() {
+    let f = fixture();
+    let sink = Arc::new(Refusing(AtomicBool::new(false)));
+    let desk = Desk::new(f.clock.clone(), sink.clone())
+        .with_source(f.contacts.clone())
+        .unwrap();
+    let mut r = desk
+        .receive(
+            f.tenant,
+            f.alice,
+            RequestKind::Erasure,
+            Role::Controller,
+            f.agent,
+        )
+        .unwrap();
+    sink.0.store(true, Ordering::SeqCst);
+    let err = desk
+        .verify(&mut r, VerificationMethod::DocumentCheck, "", f.agent)
+        .unwrap_err();
+    assert_eq!(err, Error::Audit("log unavailable".into()));
+    assert_eq!(r.state, RequestState::Received);
+    assert!(r.verification.is_none());
+    assert!(
+        desk.receive(
+            f.tenant,
+            f.alice,
+            RequestKind::Access,
+            Role::Controller,
+            f.agent
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn steps_out_of_order_or_of_the_wrong_kind_are_refused() {
+    let f = fixture();
+    let desk = f.desk();
+    let mut unverified = desk
+        .receive(
+            f.tenant,
+            f.alice,
+            RequestKind::Erasure,
+            Role::Controller,
+            f.agent,
+        )
+        .unwrap();
+    assert!(matches!(
+        desk.erase(&mut unverified, f.agent),
+        Err(Error::InvalidTransition {
+            from: RequestState::Received,
+            ..
+        })
+    ));
+    assert_eq!(f.contacts.locates.load(Ordering::SeqCst), 0);
+    let mut access = f.verified(&desk, RequestKind::Access);
+    assert_eq!(
+        desk.erase(&mut access, f.agent),
+        Err(Error::WrongKind {
+            request: access.id,
+            expected: "erasure",
+            actual: "access"
+        })
+    );
+    let mut processor = desk
+        .receive(
+            f.tenant,
+            f.alice,
+            RequestKind::Access,
+            Role::Processor,
+            f.agent,
+        )
+        .unwrap();
+    assert!(matches!(
+        desk.export(&mut processor, f.agent),
+        Err(Error::ProcessorMustForward { .. })
+    ));
+    let dup = Desk::new(f.clock.clone(), f.sink.clone())
+        .with_source(f.contacts.clone())
+        .unwrap()
+        .with_source(Arc::new(MemorySource::new("contacts")));
+    assert_eq!(dup.err(), Some(Error::DuplicateSource("contacts".into())));
+    let future = f.clock.now() + TimeDelta::days(1);
+    assert!(matches!(
+        desk.receive_at(
+            f.tenant,
+            f.alice,
+            RequestKind::Access,
+            Role::Controller,
+            f.agent,
+            future
+        ),
+        Err(Error::InvalidTime {
+            problem: "in the future",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn extension_and_rejection_through_the_desk_are_audited() {
+    let f = fixture();
+    let desk = f.desk();
+    let mut r = f.verified(&desk, RequestKind::Access);
+    desk.extend(&mut r, "42 000 tickets across three stores", f.agent)
+        .unwrap();
+    assert_eq!(r.state, RequestState::Extended);
+    assert_eq!(
+        r.due.date_naive(),
+        chrono::NaiveDate::from_ymd_opt(2026, 4, 28).unwrap()
+    );
+    // Work continues from the extended state.
+    desk.export(&mut r, f.agent).unwrap();
+    assert_eq!(r.state, RequestState::Completed);
+
+    let mut refused = desk
+        .receive(
+            f.tenant,
+            f.alice,
+            RequestKind::Access,
+            Role::Controller,
+            f.agent,
+        )
+        .unwrap();
+    assert!(
+        desk.reject(
+            &mut refused,
+            RejectionReason::IdentityNotVerified,
+            " ",
+            f.agent
+        )
+        .is_err()
+    );
+    desk.reject(&mut refused, RejectionReason::IdentityNotVerified, "No reply to the code sent to the address on file; you may complain to the OAIC or your EU authority.", f.agent).unwrap();
+    assert_eq!(refused.state, RequestState::Rejected);
+    let actions = names(&f.sink.actions());
+    assert!(actions.contains(&"deadline_extended".to_owned()));
+    assert_eq!(actions.last().map(String::as_str), Some("request_rejected"));
+}
+
+struct Forwarder(AtomicUsize);
+impl ControllerForwarder for Forwarder {
+    fn forward(&self, _: &Request, _: &Party) -> Result<Option<String>, BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(None)
+    }
+}
+
+#[test]
+fn processor_forwards_and_controller_cannot() {
+    let f = fixture();
+    let desk = f.desk();
+    let forwarder = Forwarder(AtomicUsize::new(0));
+    let party = Party {
+        name: "Acme Ltd".into(),
+        contact: "privacy@acme.example".into(),
+        tenant: Some(f.tenant),
+    };
+    let mut as_controller = f.verified(&desk, RequestKind::Erasure);
+    assert!(matches!(
+        desk.forward(&mut as_controller, party.clone(), &forwarder, f.agent),
+        Err(Error::NotProcessor { .. })
+    ));
+    assert_eq!(
+        forwarder.0.load(Ordering::SeqCst),
+        0,
+        "nothing sent for a refused step"
+    );
+    let mut r = desk
+        .receive(
+            f.tenant,
+            f.alice,
+            RequestKind::Erasure,
+            Role::Processor,
+            f.agent,
+        )
+        .unwrap();
+    desk.forward(&mut r, party, &forwarder, f.agent).unwrap();
+    assert_eq!(r.state, RequestState::Forwarded);
+    assert_eq!(forwarder.0.load(Ordering::SeqCst), 1);
+    assert!(f.sink.actions().iter().any(
+        |a| matches!(a, DsrAction::RequestForwarded { controller, .. } if controller == "Acme Ltd")
+    ));
+    // Nothing was erased by the processor.
+    assert_eq!(f.contacts.inner.len(), 2);
+}
