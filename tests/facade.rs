@@ -26,8 +26,13 @@ fn default_features_expose_every_crate() {
         custodia::mask::STATUS,
         custodia::retention::STATUS,
         custodia::audit::STATUS,
-        custodia::dsr::STATUS,
     ] {
         assert_eq!(status, "skeleton");
     }
+    // Landed crates are reached through their own types.
+    let due = custodia::dsr::request::due_after_receipt(
+        custodia::core::chrono::DateTime::from_timestamp(1_769_817_600, 0).unwrap(), // 2026-01-31
+    )
+    .unwrap();
+    assert_eq!(due.date_naive().to_string(), "2026-02-28");
 }

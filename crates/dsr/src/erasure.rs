@@ -210,7 +210,9 @@ impl ErasureCertificate {
 
     /// Reads a certificate, checking its version.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        crate::json::decode_versioned(text, "erasure certificate", Self::VERSION)
+        let doc: Self = crate::json::decode_versioned(text, "erasure certificate", Self::VERSION)?;
+        crate::json::check_schema(&doc.schema, CERTIFICATE_SCHEMA, "erasure certificate")?;
+        Ok(doc)
     }
 
     /// A human-readable rendering, for the person and the file.

@@ -278,7 +278,9 @@ impl ExportBundle {
 
     /// Reads a bundle, checking its version.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        crate::json::decode_versioned(text, "export bundle", Self::VERSION)
+        let doc: Self = crate::json::decode_versioned(text, "export bundle", Self::VERSION)?;
+        crate::json::check_schema(&doc.schema, BUNDLE_SCHEMA, "export bundle")?;
+        Ok(doc)
     }
 
     /// One CSV per (source, record type) plus `audit-events.csv`.

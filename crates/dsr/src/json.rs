@@ -41,3 +41,18 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T, what: &'static str) -> Resu
         message: e.to_string(),
     })
 }
+
+/// Refuses a document whose `schema` names another kind of document.
+pub(crate) fn check_schema(found: &str, expected: &str, what: &'static str) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::Decode {
+            what,
+            message: format!(
+                "schema {:?}, expected {expected:?}",
+                found.chars().take(80).collect::<String>()
+            ),
+        })
+    }
+}

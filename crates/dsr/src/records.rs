@@ -275,7 +275,9 @@ impl ProcessingRegistry {
 
     /// Reads a registry, checking its version.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        crate::json::decode_versioned(text, "processing registry", Self::VERSION)
+        let doc: Self = crate::json::decode_versioned(text, "processing registry", Self::VERSION)?;
+        crate::json::check_schema(&doc.schema, REGISTRY_SCHEMA, "processing registry")?;
+        Ok(doc)
     }
 
     /// The registry as Markdown, controller activities (Art. 30(1)) first.

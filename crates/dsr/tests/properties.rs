@@ -1,0 +1,231 @@
+//! Properties: month arithmetic, request deadlines, breach clocks, the state
+//! machine under random steps, and total JSON decoders.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate, TimeDelta};
+use custodia_core::{ActorId, ManualClock, Role, SubjectId, TenantId};
+use custodia_dsr::arbitrary::{incident, timestamp};
+use custodia_dsr::breach::{AUTHORITY_HOURS, Lateness, affected_in_window};
+use custodia_dsr::period::{add_months, last_day_of_month, months_after};
+use custodia_dsr::records::ProcessingRegistry;
+use custodia_dsr::request::{due_after_receipt, extended_due};
+use custodia_dsr::*;
+use proptest::prelude::*;
+
+fn date() -> impl Strategy<Value = NaiveDate> {
+    timestamp().prop_map(|t| t.date_naive())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn same_date_or_last_day_of_the_target_month(d in date(), n in 0u32..48) {
+        let out = add_months(d, n).unwrap();
+        let months = (out.year() - d.year()) * 12 + out.month() as i32 - d.month() as i32;
+        prop_assert_eq!(months, n as i32);
+        let last = last_day_of_month(out.year(), out.month()).unwrap();
+        if d.day() <= last {
+            prop_assert_eq!(out.day(), d.day());
+        } else {
+            prop_assert_eq!(out.day(), last);
+        }
+    }
+
+    #[test]
+    fn adding_months_is_monotone(a in date(), b in date(), n in 0u32..36) {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        prop_assert!(add_months(lo, n).unwrap() <= add_months(hi, n).unwrap());
+    }
+
+    #[test]
+    fn chained_periods_never_exceed_one_long_period(d in date(), a in 0u32..24, b in 0u32..24) {
+        let chained = add_months(add_months(d, a).unwrap(), b).unwrap();
+        let direct = add_months(d, a + b).unwrap();
+        prop_assert!(chained <= direct);
+        if d.day() <= 28 {
+            prop_assert_eq!(chained, direct);
+        }
+    }
+
+    #[test]
+    fn due_is_after_receipt_by_a_month(received in timestamp()) {
+        let due = due_after_receipt(received).unwrap();
+        prop_assert!(due >= received);
+        let days = (due.date_naive() - received.date_naive()).num_days();
+        prop_assert!((28..=31).contains(&days), "{} days", days);
+        prop_assert_eq!(due, months_after(received, 1).unwrap());
+    }
+
+    #[test]
+    fn due_dates_are_monotone_in_receipt(a in timestamp(), b in timestamp()) {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        prop_assert!(due_after_receipt(lo).unwrap() <= due_after_receipt(hi).unwrap());
+    }
+
+    #[test]
+    fn extension_adds_exactly_two_periods(received in timestamp()) {
+        let due = due_after_receipt(received).unwrap();
+        let extended = extended_due(due).unwrap();
+        prop_assert_eq!(extended, months_after(due, 2).unwrap());
+        prop_assert_eq!(extended.date_naive(), add_months(due.date_naive(), 2).unwrap());
+        prop_assert!(extended > due);
+        // Never later than three months from receipt: the conservative reading.
+        prop_assert!(extended <= months_after(received, 3).unwrap());
+        let days = (extended.date_naive() - due.date_naive()).num_days();
+        prop_assert!((58..=62).contains(&days), "{} days", days);
+    }
+
+    #[test]
+    fn breach_clocks(i in incident(), offset in -200i64..200) {
+        prop_assert_eq!(i.authority_deadline() - i.aware_at, TimeDelta::hours(AUTHORITY_HOURS));
+        prop_assert_eq!(i.controller_deadline() - i.aware_at, TimeDelta::hours(i.processor_delay_hours));
+        let now = i.aware_at + TimeDelta::hours(offset);
+        match i.lateness(now) {
+            Lateness::OnTime(left) => {
+                prop_assert!(left >= TimeDelta::zero());
+                prop_assert_eq!(now + left, i.deadline());
+            }
+            Lateness::Late(by) => {
+                prop_assert!(by > TimeDelta::zero());
+                prop_assert_eq!(i.deadline() + by, now);
+            }
+        }
+        if i.role == Role::Processor && i.processor_delay_hours <= AUTHORITY_HOURS {
+            prop_assert!(i.controller_deadline() <= i.authority_deadline());
+        }
+    }
+
+    #[test]
+    fn affected_counts_only_the_window(
+        events in proptest::collection::vec((timestamp(), 0u8..3, proptest::option::of(0u8..5)), 0..40),
+        a in timestamp(), b in timestamp(),
+    ) {
+        let (start, end) = if a <= b { (a, b) } else { (b, a) };
+        let tenants: Vec<TenantId> = (0..3).map(|i| TenantId::from_external_key("t", &i.to_string())).collect();
+        let rows: Vec<_> = events.iter().map(|(at, t, s)| {
+            let tenant = tenants[*t as usize];
+            (*at, tenant, s.map(|s| SubjectId::from_external_key(tenant, "c", &s.to_string())))
+        }).collect();
+        let affected = affected_in_window(rows.clone(), start, end);
+        let inside: Vec<_> = rows.iter().filter(|(at, _, _)| *at >= start && *at <= end).collect();
+        prop_assert_eq!(affected.events, inside.len() as u64);
+        for (tenant, subjects) in &affected.subjects {
+            for s in subjects {
+                prop_assert!(inside.iter().any(|(_, t, x)| t == tenant && *x == Some(*s)));
+            }
+        }
+        for (_, t, s) in &inside {
+            prop_assert!(affected.subjects.contains_key(t));
+            if let Some(s) = s {
+                prop_assert!(affected.subjects[t].contains(s));
+            }
+        }
+    }
+
+    #[test]
+    fn decoders_are_total(text in ".{0,200}") {
+        // Never a panic; always a typed error or a value.
+        let _ = ExportBundle::from_json(&text);
+        let _ = ErasureCertificate::from_json(&text);
+        let _ = ProcessingRegistry::from_json(&text);
+        let _ = Request::from_json(&text);
+        let _ = custodia_dsr::breach::Incident::from_json(&text);
+    }
+
+    #[test]
+    fn versioned_garbage_is_a_decode_error(field in "[a-z]{1,8}", v in any::<u32>()) {
+        let text = format!("{{\"version\": {v}, \"{field}\": 1}}");
+        let err = Request::from_json(&text).unwrap_err();
+        if v == Request::VERSION {
+            prop_assert!(matches!(err, Error::Decode { what: "request", .. }), "{:?}", err);
+        } else {
+            prop_assert_eq!(err, Error::UnsupportedVersion { what: "request", found: v, supported: 1 });
+        }
+    }
+
+    #[test]
+    fn incidents_round_trip(i in incident()) {
+        prop_assert_eq!(custodia_dsr::breach::Incident::from_json(&i.to_json().unwrap()).unwrap(), i);
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Verify,
+    Extend,
+    Reject,
+    Run,
+    Wait(i64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        Just(Step::Verify),
+        Just(Step::Extend),
+        Just(Step::Reject),
+        Just(Step::Run),
+        (0i64..40).prop_map(Step::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn the_state_machine_holds_under_random_steps(
+        kind in any::<RequestKind>(),
+        role in any::<Role>(),
+        received in timestamp(),
+        steps in proptest::collection::vec(step(), 0..12),
+    ) {
+        let clock = Arc::new(ManualClock::new(received));
+        let sink = Arc::new(MemorySink::new());
+        let desk = Desk::new(clock.clone(), sink.clone())
+            .with_source(Arc::new(MemorySource::new("empty")))
+            .unwrap();
+        let tenant = TenantId::from_external_key("t", "1");
+        let subject = SubjectId::from_external_key(tenant, "c", "1");
+        let actor = ActorId::from_external_key(tenant, "a", "1");
+        let mut r = desk.receive(tenant, subject, kind, role, actor).unwrap();
+        let first_due = r.due;
+        for step in steps {
+            let before = r.clone();
+            let events_before = sink.events().len();
+            let result = match step {
+                Step::Verify => desk.verify(&mut r, VerificationMethod::AuthenticatedSession, "", actor),
+                Step::Extend => desk.extend(&mut r, "complex", actor),
+                Step::Reject => desk.reject(&mut r, RejectionReason::Other, "because", actor),
+                Step::Run => desk.run(&mut r, actor).map(|_| ()),
+                Step::Wait(days) => { clock.advance(TimeDelta::days(days)); Ok(()) }
+            };
+            if result.is_err() {
+                // A refused step changes nothing and records nothing.
+                prop_assert_eq!(&r, &before);
+                prop_assert_eq!(sink.events().len(), events_before);
+            }
+            if before.state.is_final() {
+                prop_assert_eq!(r.state, before.state);
+            }
+            prop_assert!(r.due >= first_due);
+            if role == Role::Processor {
+                prop_assert!(!matches!(r.state, RequestState::InProgress | RequestState::Completed));
+            }
+        }
+        // Every transition is in the history and consistent.
+        for pair in r.history.windows(2) {
+            prop_assert_eq!(pair[0].to, pair[1].from);
+        }
+        if let Some(last) = r.history.last() {
+            prop_assert_eq!(last.to, r.state);
+        }
+        prop_assert!(r.history.iter().filter(|t| t.to == RequestState::Extended).count() <= 1);
+        if r.extension.is_some() {
+            prop_assert_eq!(r.due, extended_due(first_due).unwrap());
+        } else {
+            prop_assert_eq!(r.due, first_due);
+        }
+        prop_assert_eq!(Request::from_json(&r.to_json().unwrap()).unwrap(), r);
+    }
+}

@@ -1,0 +1,35 @@
+//! Every custodia-dsr document decoder on arbitrary bytes: a typed error or a
+//! value, never a panic; a decoded value re-encodes and decodes to itself.
+
+#![no_main]
+
+use custodia_dsr::breach::Incident;
+use custodia_dsr::records::ProcessingRegistry;
+use custodia_dsr::{ErasureCertificate, ExportBundle, Request};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(bundle) = ExportBundle::from_json(text) {
+        let again = ExportBundle::from_json(&bundle.to_json().unwrap()).unwrap();
+        assert_eq!(again, bundle);
+        let _ = bundle.csv_files();
+    }
+    if let Ok(cert) = ErasureCertificate::from_json(text) {
+        let _ = cert.to_markdown();
+        assert_eq!(ErasureCertificate::from_json(&cert.to_json().unwrap()).unwrap(), cert);
+    }
+    if let Ok(registry) = ProcessingRegistry::from_json(text) {
+        let _ = registry.to_markdown();
+        let _ = registry.validate();
+    }
+    if let Ok(request) = Request::from_json(text) {
+        assert_eq!(Request::from_json(&request.to_json().unwrap()).unwrap(), request);
+    }
+    if let Ok(incident) = Incident::from_json(text) {
+        let _ = incident.authority_draft(incident.aware_at);
+        let _ = incident.lateness(incident.aware_at);
+    }
+});
