@@ -1,1 +1,215 @@
-fn main() {}
+//! custodia-dsr against the raw primitives underneath, in the same run:
+//!
+//! * deadline: `period::months_after` vs chrono's `checked_add_months`;
+//! * export: `Desk::export` over three in-memory sources (state checks, audit
+//!   events, manifest) vs calling the same sources' `locate` + `export` directly;
+//! * bundle JSON: `ExportBundle::to_json` vs `serde_json::to_string_pretty` of
+//!   the bare records;
+//! * erasure: `Desk::erase` (holds check, plans, progress, certificate) vs
+//!   calling `erase` on each located record directly.
+//!
+//! `cargo bench -p custodia-dsr --bench dsr -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::{Months, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+use custodia_dsr::period::months_after;
+use custodia_dsr::*;
+
+const RECORDS_PER_SOURCE: usize = 100;
+
+struct World {
+    tenant: TenantId,
+    alice: SubjectId,
+    agent: ActorId,
+    sources: Vec<Arc<MemorySource>>,
+}
+
+fn world() -> World {
+    let tenant = TenantId::from_external_key("bench", "acme");
+    let alice = SubjectId::from_external_key(tenant, "contact", "1");
+    let sources: Vec<Arc<MemorySource>> = ["contacts", "tickets", "attachments"]
+        .into_iter()
+        .map(|name| {
+            let source = MemorySource::new(name);
+            for i in 0..RECORDS_PER_SOURCE {
+                let id = format!("{name}-{i}");
+                source.insert(
+                    tenant,
+                    alice,
+                    RecordRef::new(name, id),
+                    LegalBasis::Contract,
+                    [
+                        (
+                            "email",
+                            DataCategory::USER_CONTACT_EMAIL,
+                            "alice@example.com",
+                            true,
+                        ),
+                        (
+                            "body",
+                            DataCategory::USER_CONTENT_TICKET,
+                            "The VPN drops every hour, please help",
+                            true,
+                        ),
+                    ],
+                );
+            }
+            Arc::new(source)
+        })
+        .collect();
+    World {
+        tenant,
+        alice,
+        agent: ActorId::from_external_key(tenant, "agent", "1"),
+        sources,
+    }
+}
+
+fn desk(w: &World) -> Desk {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 1, 31, 9, 0, 0).unwrap(),
+    ));
+    let mut desk = Desk::new(clock, Arc::new(MemorySink::new()));
+    for s in &w.sources {
+        desk = desk.with_source(s.clone()).unwrap();
+    }
+    desk
+}
+
+fn deadline(c: &mut Criterion) {
+    let received = Utc.with_ymd_and_hms(2026, 1, 31, 16, 45, 0).unwrap();
+    let mut g = c.benchmark_group("deadline");
+    g.bench_function("raw chrono checked_add_months", |b| {
+        b.iter(|| black_box(received).checked_add_months(Months::new(1)))
+    });
+    g.bench_function("months_after (EU rule, end of day)", |b| {
+        b.iter(|| months_after(black_box(received), 1))
+    });
+    g.finish();
+}
+
+fn export(c: &mut Criterion) {
+    let w = world();
+    let desk = desk(&w);
+    let mut g = c.benchmark_group("export 3x100 records");
+    g.bench_function("raw locate+export loop", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            for s in &w.sources {
+                for found in s.locate(w.tenant, w.alice).unwrap() {
+                    out.push(s.export(w.tenant, w.alice, &found.record).unwrap());
+                }
+            }
+            out
+        })
+    });
+    g.bench_function("Desk::export", |b| {
+        b.iter_batched(
+            || {
+                let mut r = desk
+                    .receive(
+                        w.tenant,
+                        w.alice,
+                        RequestKind::Access,
+                        Role::Controller,
+                        w.agent,
+                    )
+                    .unwrap();
+                desk.verify(
+                    &mut r,
+                    VerificationMethod::AuthenticatedSession,
+                    "",
+                    w.agent,
+                )
+                .unwrap();
+                r
+            },
+            |mut r| desk.export(&mut r, w.agent).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    let mut r = desk
+        .receive(
+            w.tenant,
+            w.alice,
+            RequestKind::Access,
+            Role::Controller,
+            w.agent,
+        )
+        .unwrap();
+    desk.verify(
+        &mut r,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        w.agent,
+    )
+    .unwrap();
+    let bundle = desk.export(&mut r, w.agent).unwrap();
+    g.bench_function("raw serde_json of the records", |b| {
+        b.iter(|| serde_json::to_string_pretty(black_box(&bundle.records)).unwrap())
+    });
+    g.bench_function("ExportBundle::to_json", |b| {
+        b.iter(|| black_box(&bundle).to_json().unwrap())
+    });
+    g.bench_function("ExportBundle::csv_files", |b| {
+        b.iter(|| black_box(&bundle).csv_files())
+    });
+    g.finish();
+}
+
+fn erase(c: &mut Criterion) {
+    let mut g = c.benchmark_group("erase 3x100 records");
+    g.bench_function("raw locate+erase loop", |b| {
+        b.iter_batched(
+            world,
+            |w| {
+                for s in &w.sources {
+                    for found in s.locate(w.tenant, w.alice).unwrap() {
+                        let plan = ErasurePolicy::delete_all().plan(&found);
+                        s.erase(w.tenant, w.alice, &plan).unwrap();
+                    }
+                }
+                w
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("Desk::erase with certificate", |b| {
+        b.iter_batched(
+            || {
+                let w = world();
+                let desk = desk(&w);
+                let mut r = desk
+                    .receive(
+                        w.tenant,
+                        w.alice,
+                        RequestKind::Erasure,
+                        Role::Controller,
+                        w.agent,
+                    )
+                    .unwrap();
+                desk.verify(
+                    &mut r,
+                    VerificationMethod::AuthenticatedSession,
+                    "",
+                    w.agent,
+                )
+                .unwrap();
+                (w, desk, r)
+            },
+            |(w, desk, mut r)| {
+                let cert = desk.erase(&mut r, w.agent).unwrap();
+                (w, cert)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, deadline, export, erase);
+criterion_main!(benches);

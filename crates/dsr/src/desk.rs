@@ -728,10 +728,9 @@ impl Desk {
         request: &mut Request,
         actor: ActorId,
     ) -> Result<ErasureCertificate, Error> {
-        if request.state == RequestState::Completed {
-            if let Some(certificate) = &request.certificate {
-                return Ok(certificate.clone());
-            }
+        if let (RequestState::Completed, Some(certificate)) = (request.state, &request.certificate)
+        {
+            return Ok(certificate.clone());
         }
         self.begin(request, actor, "erasure", |k| {
             matches!(k, RequestKind::Erasure)

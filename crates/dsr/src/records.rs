@@ -223,13 +223,13 @@ impl ProcessingRegistry {
                 gap(&a.name, "security measures (Art. 30(1)(g), 30(2)(d))");
             }
             for t in &a.transfers {
-                if let Safeguard::StandardContractualClauses { tia, .. } = &t.safeguard {
-                    if tia.trim().is_empty() {
-                        gap(
-                            &a.name,
-                            "transfer impact assessment for SCC transfer (Art. 46, Schrems II)",
-                        );
-                    }
+                if let Safeguard::StandardContractualClauses { tia, .. } = &t.safeguard
+                    && tia.trim().is_empty()
+                {
+                    gap(
+                        &a.name,
+                        "transfer impact assessment for SCC transfer (Art. 46, Schrems II)",
+                    );
                 }
             }
             for r in &a.recipients {
