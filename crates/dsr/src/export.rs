@@ -42,6 +42,11 @@
 //! type) — named as in the manifest's `csv`, columns `id`, `created_at`, then
 //! each field name in order of first appearance — and `audit-events.csv` with
 //! columns `at`, `actor`, `action`, `target`, `details` (JSON).
+//!
+//! The CSV is exact: values that begin with `=`, `+`, `-` or `@` are **not**
+//! rewritten to defuse spreadsheet formulas, because a portability export must
+//! carry the data unchanged. Open it with a CSV reader, or as text, rather
+//! than by double-clicking into a spreadsheet. The JSON is the canonical form.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -133,6 +133,44 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Example: rectification, with the deadline extended
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chrono::{NaiveDate, TimeZone, Utc};
+//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+//! use custodia_dsr::*;
+//!
+//! let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 31, 17, 0, 0).unwrap()));
+//! let tenant = TenantId::from_external_key("crm", "acme");
+//! let carol = SubjectId::from_external_key(tenant, "contact", "3");
+//! let agent = ActorId::from_external_key(tenant, "agent", "7");
+//! let contacts = Arc::new(MemorySource::new("contacts"));
+//! let record = RecordRef::new("contact", "C-3");
+//! contacts.insert(tenant, carol, record.clone(), LegalBasis::Contract,
+//!     [("email", DataCategory::USER_CONTACT_EMAIL, "carol@old.example", true)]);
+//! let desk = Desk::new(clock, Arc::new(MemorySink::new())).with_source(contacts.clone())?;
+//!
+//! let kind = RequestKind::Rectification { corrections: vec![
+//!     Correction { category: DataCategory::USER_CONTACT_EMAIL, value: "carol@new.example".into() },
+//!     Correction { category: DataCategory::USER_CONTACT_PHONE, value: "+44 20 7946 0000".into() },
+//! ]};
+//! let mut request = desk.receive(tenant, carol, kind, Role::Controller, agent)?;
+//! // Received 31 December: due 31 January; extended: 31 March.
+//! assert_eq!(request.due.date_naive(), NaiveDate::from_ymd_opt(2027, 1, 31).unwrap());
+//! desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", agent)?;
+//! desk.extend(&mut request, "records spread over three regional stores", agent)?;
+//! assert_eq!(request.due.date_naive(), NaiveDate::from_ymd_opt(2027, 3, 31).unwrap());
+//! assert!(matches!(desk.extend(&mut request, "again", agent), Err(Error::AlreadyExtended { .. })));
+//!
+//! let report = desk.rectify(&mut request, agent)?;
+//! assert_eq!(report.records_updated, 1);
+//! // No phone number on file: the host completes the data itself (Art. 16).
+//! assert_eq!(report.unmatched, [DataCategory::USER_CONTACT_PHONE]);
+//! assert_eq!(contacts.get(tenant, &record).unwrap().fields[0].value, "carol@new.example");
+//! # Ok::<(), Error>(())
+//! ```
+//!
 //! # Example: processor mode
 //!
 //! ```

@@ -15,6 +15,37 @@
 //! render it. A complete helpdesk registry ships as the `helpdesk_records`
 //! example.
 //!
+//! ```
+//! use custodia_core::{DataCategory, LegalBasis, Purpose, Role};
+//! use custodia_dsr::records::{Organisation, ProcessingActivity, ProcessingRegistry};
+//!
+//! let registry = ProcessingRegistry::new(Organisation {
+//!     name: "Deskly Pty Ltd".into(),
+//!     contact: "privacy@deskly.example".into(),
+//!     representative: None,
+//!     dpo: None,
+//! })
+//! .activity(ProcessingActivity {
+//!     name: "Customer billing".into(),
+//!     role: Role::Controller,
+//!     controllers: vec![],
+//!     purposes: vec![Purpose::BILLING],
+//!     legal_basis: Some(LegalBasis::Contract),
+//!     subject_categories: vec!["account holders".into()],
+//!     data_categories: vec![DataCategory::USER_FINANCIAL_BILLING],
+//!     recipients: vec![],
+//!     transfers: vec![],
+//!     retention: "7 years (tax law)".into(),
+//!     security_measures: vec![],
+//! });
+//! // Art. 30(1)(g): the security measures are missing.
+//! let gaps = registry.validate();
+//! assert_eq!(gaps.len(), 1);
+//! assert!(gaps[0].missing.contains("Art. 30(1)(g)"));
+//! assert!(registry.to_markdown().contains("Legal basis: contract (Art. 6(1)(b))"));
+//! # Ok::<(), custodia_dsr::Error>(())
+//! ```
+//!
 //! # Format (version 1)
 //!
 //! ```json

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! `completed`, `rejected` and `forwarded` are final. Any other step is refused
-//! with [`Error::InvalidTransition`](crate::Error::InvalidTransition), naming the
+//! with [`Error::InvalidTransition`], naming the
 //! request, its state and the step. Steps are taken through a
 //! [`Desk`](crate::Desk), which stamps them with its clock and emits an audit
 //! event for each.
@@ -337,6 +337,14 @@ pub struct Request {
     /// What they ask.
     pub kind: RequestKind,
     /// Whether this helpdesk answers it (controller) or forwards it (processor).
+    ///
+    /// Use [`Role::Processor`] when the person asked a processor directly: the
+    /// desk then refuses to answer and only [forwards](crate::Desk::forward).
+    /// When the controller instructs the processor to carry a request out
+    /// (Art. 28(3)(e) assistance), log that instruction with
+    /// [`Role::Controller`] and
+    /// [`VerificationMethod::AccountHolderConfirmation`]: the desk then acts
+    /// on the controller's behalf.
     pub role: Role,
     /// When it was received.
     pub received_at: Timestamp,

@@ -862,3 +862,59 @@ fn processor_forwards_and_controller_cannot() {
     // Nothing was erased by the processor.
     assert_eq!(f.contacts.inner.len(), 2);
 }
+
+struct BrokenVault(AtomicBool);
+impl KeyShredder for BrokenVault {
+    fn shred_subject(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        actor: ActorId,
+    ) -> Result<custodia_crypt::ShredReceipt, BoxError> {
+        if self.0.load(Ordering::SeqCst) {
+            return Err("key store read-only".into());
+        }
+        Ok(custodia_crypt::ShredReceipt {
+            tenant,
+            subject,
+            actor,
+            at: start(),
+        })
+    }
+}
+
+#[test]
+fn a_failed_key_shred_keeps_the_erasure_open_until_retried() {
+    let f = fixture();
+    let vault = Arc::new(BrokenVault(AtomicBool::new(true)));
+    let desk = f.desk().with_key_shredder(vault.clone());
+    let mut r = f.verified(&desk, RequestKind::Erasure);
+    let err = desk.erase(&mut r, f.agent).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Shred {
+            subject: f.alice,
+            message: "key store read-only".into()
+        }
+    );
+    assert_eq!(r.state, RequestState::InProgress);
+    assert!(r.progress.key_shredded.is_none());
+    assert!(
+        f.contacts
+            .inner
+            .get(f.tenant, &RecordRef::new("contact", "1017"))
+            .is_none()
+    );
+    vault.0.store(false, Ordering::SeqCst);
+    let locates = f.contacts.locates.load(Ordering::SeqCst);
+    let cert = desk.erase(&mut r, f.agent).unwrap();
+    assert_eq!(
+        f.contacts.locates.load(Ordering::SeqCst),
+        locates,
+        "sources not redone"
+    );
+    assert_eq!(cert.subject_key, SubjectKeyStatus::Shredded { at: start() });
+    assert_eq!(cert.erased.len(), 4);
+    assert_eq!(cert.backups_clear_by, None, "no backup horizon configured");
+    assert!(cert.to_markdown().contains("not known"));
+}

@@ -1,0 +1,118 @@
+//! The breach register: notifications against their clocks, audited.
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use custodia_core::{ActorId, Clock, DataCategory, ManualClock, Role, SubjectId, TenantId};
+use custodia_dsr::breach::{
+    BreachRegister, Contact, Incident, NotificationRecipient, affected_in_window,
+};
+use custodia_dsr::{DsrAction, Error, MemorySink};
+
+#[test]
+fn notifications_are_timed_audited_and_late_ones_need_reasons() {
+    let aware = Utc.with_ymd_and_hms(2026, 7, 10, 23, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(aware));
+    let sink = Arc::new(MemorySink::new());
+    let register = BreachRegister::new(clock.clone(), sink.clone());
+    let acme = TenantId::from_external_key("crm", "acme");
+    let globex = TenantId::from_external_key("crm", "globex");
+    let dpo = ActorId::from_external_key(acme, "staff", "dpo");
+    let mut incident = Incident::new(
+        Role::Processor,
+        aware,
+        "Misconfigured attachment bucket was public for six hours.",
+        Contact {
+            name: "DPO".into(),
+            contact: "dpo@deskly.example".into(),
+        },
+    );
+    let t = |h| aware - TimeDelta::hours(h);
+    let log = vec![
+        (
+            t(10),
+            acme,
+            Some(SubjectId::from_external_key(acme, "c", "1")),
+        ),
+        (
+            t(5),
+            acme,
+            Some(SubjectId::from_external_key(acme, "c", "2")),
+        ),
+        (
+            t(4),
+            globex,
+            Some(SubjectId::from_external_key(globex, "c", "1")),
+        ),
+        (t(3), globex, None),
+    ];
+    incident.window = Some((t(6), t(0)));
+    incident.apply_affected(&affected_in_window(log, t(6), t(0)));
+    incident
+        .data_categories
+        .insert(DataCategory::USER_CONTENT_ATTACHMENT);
+    assert_eq!(incident.tenants.len(), 2);
+    assert_eq!(incident.approx_subjects, 2);
+    assert_eq!(incident.approx_records, 3);
+    register.record(&incident, dpo).unwrap();
+
+    // Within 24 hours to Acme: on time.
+    clock.advance(TimeDelta::hours(20));
+    register
+        .notify(
+            &mut incident,
+            NotificationRecipient::Controller {
+                tenant: Some(acme),
+                name: "Acme".into(),
+            },
+            None,
+            dpo,
+        )
+        .unwrap();
+    // Globex after 30 hours: late, and refused without reasons.
+    clock.advance(TimeDelta::hours(10));
+    let globex_notice = NotificationRecipient::Controller {
+        tenant: Some(globex),
+        name: "Globex".into(),
+    };
+    assert!(matches!(
+        register.notify(&mut incident, globex_notice.clone(), Some("  "), dpo),
+        Err(Error::Empty { .. })
+    ));
+    register
+        .notify(
+            &mut incident,
+            globex_notice,
+            Some("Globex's security contact bounced; reached by phone"),
+            dpo,
+        )
+        .unwrap();
+    assert_eq!(incident.notifications.len(), 2);
+    assert!(!incident.notifications[0].late);
+    assert!(incident.notifications[1].late);
+    assert_eq!(incident.notifications[1].at, clock.now());
+    let actions = sink.actions();
+    assert!(matches!(
+        actions[0],
+        DsrAction::BreachRecorded {
+            role: Role::Processor
+        }
+    ));
+    assert!(matches!(
+        actions[1],
+        DsrAction::BreachNotified { late: false, .. }
+    ));
+    assert!(matches!(
+        actions[2],
+        DsrAction::BreachNotified { late: true, .. }
+    ));
+    assert_eq!(actions.len(), 3, "the refused notice left no trace");
+    assert!(
+        sink.events()
+            .iter()
+            .all(|e| e.incident == Some(incident.id) && e.tenant.is_none())
+    );
+    let draft = incident.controller_draft(clock.now());
+    assert!(draft.contains("Reasons for the delay"), "{draft}");
+    assert!(draft.contains("user.content.attachment"));
+}
