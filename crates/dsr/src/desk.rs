@@ -12,6 +12,7 @@ use crate::event::{AuditSink, DsrAction, DsrEvent};
 use crate::export::{
     AuditSection, AuditStatus, BundleKind, ExportBundle, ExportedRecord, SubjectAuditHistory,
 };
+use crate::records::ProcessingRegistry;
 use crate::request::{
     Forwarding, IdentityVerification, Party, RejectionReason, Request, RequestKind, RequestState,
     VerificationMethod,
@@ -98,6 +99,7 @@ pub struct Desk {
     backups: Arc<dyn BackupHorizon>,
     history: Option<Arc<dyn SubjectAuditHistory>>,
     policy: ErasurePolicy,
+    records: Option<Arc<ProcessingRegistry>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -127,6 +129,7 @@ impl Desk {
             backups: Arc::new(UnknownBackups),
             history: None,
             policy: ErasurePolicy::delete_all(),
+            records: None,
         }
     }
 
@@ -160,6 +163,13 @@ impl Desk {
     /// Sets where the subject's audit events for export bundles come from.
     pub fn with_audit_history(mut self, history: Arc<dyn SubjectAuditHistory>) -> Self {
         self.history = Some(history);
+        self
+    }
+
+    /// Sets the record of processing whose activities access bundles explain
+    /// (Art. 15(1): purposes, recipients, transfers, retention).
+    pub fn with_records(mut self, records: Arc<ProcessingRegistry>) -> Self {
+        self.records = Some(records);
         self
     }
 
@@ -571,6 +581,7 @@ impl Desk {
             self.clock.now(),
             records,
             audit,
+            self.records.as_deref(),
         );
         self.emit(
             request,

@@ -29,9 +29,19 @@
 //!   "audit": {"status": "included", "events": [
 //!     {"at": "2026-01-05T08:00:00Z", "actor": "agent 17", "action": "ticket.viewed",
 //!      "target": "ticket T-1", "details": {}}
-//!   ]}
+//!   ]},
+//!   "processing": [
+//!     {"activity": "Customer accounts", "purposes": ["billing"], "legal_basis": "contract",
+//!      "data_categories": ["user.contact.email"], "recipients": ["Payment processor (IE)"],
+//!      "transfers": [], "retention": "30 days after the contract ends"}
+//!   ]
 //! }
 //! ```
+//!
+//! With a record of processing on the desk ([`Desk::with_records`](crate::Desk::with_records)),
+//! an access bundle also has `"processing"`: the activities covering the
+//! exported categories, with purposes, legal basis, recipients, transfers and
+//! retention (Art. 15(1)); see [`ProcessingInfo`]. It is `[]` otherwise.
 //!
 //! `audit.status` is `included` or `not_connected` (no [`SubjectAuditHistory`]
 //! configured, `events` empty). `created_at` is omitted when unknown.
@@ -50,10 +60,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use custodia_core::{DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
+use custodia_core::{DataCategory, LegalBasis, Purpose, SubjectId, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BoxError, Error};
+use crate::records::ProcessingRegistry;
 use crate::request::RequestId;
 use crate::source::FieldValue;
 
@@ -145,6 +156,66 @@ pub struct ExportedRecord {
     pub fields: Vec<FieldValue>,
 }
 
+/// What the person is told about one processing activity that covers their
+/// data (Art. 15(1)(a)–(d), (g)), taken from the record of processing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessingInfo {
+    /// The activity.
+    pub activity: String,
+    /// Its purposes.
+    pub purposes: Vec<Purpose>,
+    /// Its legal basis, if recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<LegalBasis>,
+    /// The categories of data it covers.
+    pub data_categories: Vec<DataCategory>,
+    /// Recipients, as `name (region)`.
+    pub recipients: Vec<String>,
+    /// Third-country transfers, as `destination: safeguard`.
+    pub transfers: Vec<String>,
+    /// How long the data is kept.
+    pub retention: String,
+}
+
+impl ProcessingInfo {
+    /// The activities of `registry` that cover any of `categories` (one within
+    /// the other, either way round), as information for the person.
+    pub fn relevant<'a>(
+        registry: &ProcessingRegistry,
+        categories: impl IntoIterator<Item = &'a DataCategory> + Clone,
+    ) -> Vec<ProcessingInfo> {
+        registry
+            .activities
+            .iter()
+            .filter(|a| {
+                a.data_categories.iter().any(|covered| {
+                    categories
+                        .clone()
+                        .into_iter()
+                        .any(|c| c.is_within(covered) || covered.is_within(c))
+                })
+            })
+            .map(|a| ProcessingInfo {
+                activity: a.name.clone(),
+                purposes: a.purposes.clone(),
+                legal_basis: a.legal_basis,
+                data_categories: a.data_categories.clone(),
+                recipients: a
+                    .recipients
+                    .iter()
+                    .map(|r| format!("{} ({})", r.name, r.region))
+                    .collect(),
+                transfers: a
+                    .transfers
+                    .iter()
+                    .map(|t| format!("{}: {}", t.destination, t.safeguard.describe()))
+                    .collect(),
+                retention: a.retention.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Whether the bundle answers an access or a portability request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -178,6 +249,10 @@ pub struct ExportBundle {
     pub records: Vec<ExportedRecord>,
     /// The subject's audit events.
     pub audit: AuditSection,
+    /// Information about the processing of the exported data (access only;
+    /// empty without a record of processing on the desk).
+    #[serde(default)]
+    pub processing: Vec<ProcessingInfo>,
 }
 
 /// A CSV file of a bundle.
@@ -245,6 +320,7 @@ impl ExportBundle {
         generated_at: Timestamp,
         records: Vec<ExportedRecord>,
         audit: AuditSection,
+        registry: Option<&ProcessingRegistry>,
     ) -> Self {
         let mut manifest: BTreeMap<(String, String), ManifestEntry> = BTreeMap::new();
         for r in &records {
@@ -262,6 +338,16 @@ impl ExportBundle {
                 .categories
                 .extend(r.fields.iter().map(|f| f.category.clone()));
         }
+        let processing = match (kind, registry) {
+            (BundleKind::Access, Some(registry)) => {
+                let categories: BTreeSet<&DataCategory> = manifest
+                    .values()
+                    .flat_map(|entry| entry.categories.iter())
+                    .collect();
+                ProcessingInfo::relevant(registry, categories.iter().copied())
+            }
+            _ => Vec::new(),
+        };
         Self {
             schema: BUNDLE_SCHEMA.to_owned(),
             version: Self::VERSION,
@@ -273,6 +359,7 @@ impl ExportBundle {
             manifest: manifest.into_values().collect(),
             records,
             audit,
+            processing,
         }
     }
 

@@ -142,6 +142,20 @@ pub enum Safeguard {
     },
 }
 
+impl Safeguard {
+    /// The safeguard in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Safeguard::Adequacy { decision } => format!("adequacy decision {decision}"),
+            Safeguard::StandardContractualClauses { module, tia } => {
+                format!("standard contractual clauses, module {module}; TIA: {tia}")
+            }
+            Safeguard::BindingCorporateRules => "binding corporate rules".into(),
+            Safeguard::Derogation { detail } => format!("Art. 49 derogation: {detail}"),
+        }
+    }
+}
+
 /// A transfer to a third country.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
@@ -365,14 +379,7 @@ impl ProcessingRegistry {
                     let _ = writeln!(md, "- Recipients: {}", list.join("; "));
                 }
                 for t in &a.transfers {
-                    let safeguard = match &t.safeguard {
-                        Safeguard::Adequacy { decision } => format!("adequacy decision {decision}"),
-                        Safeguard::StandardContractualClauses { module, tia } => {
-                            format!("standard contractual clauses, module {module}; TIA: {tia}")
-                        }
-                        Safeguard::BindingCorporateRules => "binding corporate rules".into(),
-                        Safeguard::Derogation { detail } => format!("Art. 49 derogation: {detail}"),
-                    };
+                    let safeguard = t.safeguard.describe();
                     let _ = writeln!(
                         md,
                         "- Transfer to {} ({}): {safeguard}",

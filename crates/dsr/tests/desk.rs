@@ -918,3 +918,59 @@ fn a_failed_key_shred_keeps_the_erasure_open_until_retried() {
     assert_eq!(cert.backups_clear_by, None, "no backup horizon configured");
     assert!(cert.to_markdown().contains("not known"));
 }
+
+#[test]
+fn access_bundles_explain_the_processing_from_the_record_of_processing() {
+    use custodia_dsr::records::{Organisation, ProcessingActivity, ProcessingRegistry};
+    let f = fixture();
+    let activity = |name: &str, category: DataCategory, purpose: Purpose| ProcessingActivity {
+        name: name.into(),
+        role: Role::Controller,
+        controllers: vec![],
+        purposes: vec![purpose],
+        legal_basis: Some(LegalBasis::Contract),
+        subject_categories: vec!["customers".into()],
+        data_categories: vec![category],
+        recipients: vec![],
+        transfers: vec![],
+        retention: "30 days after the contract ends".into(),
+        security_measures: vec!["encryption".into()],
+    };
+    let registry = ProcessingRegistry::new(Organisation {
+        name: "Deskly".into(),
+        contact: "privacy@deskly.example".into(),
+        representative: None,
+        dpo: None,
+    })
+    .activity(activity(
+        "Support",
+        DataCategory::USER_CONTENT,
+        Purpose::SUPPORT,
+    ))
+    .activity(activity(
+        "Payroll",
+        DataCategory::USER_FINANCIAL_BANK_ACCOUNT,
+        Purpose::BILLING,
+    ));
+    let desk = f.desk().with_records(Arc::new(registry));
+    let mut r = f.verified(&desk, RequestKind::Access);
+    let bundle = desk.export(&mut r, f.agent).unwrap();
+    // Tickets and attachments are within user.content; nothing is bank data.
+    let names: Vec<_> = bundle
+        .processing
+        .iter()
+        .map(|p| p.activity.as_str())
+        .collect();
+    assert_eq!(names, ["Support"]);
+    assert_eq!(
+        bundle.processing[0].retention,
+        "30 days after the contract ends"
+    );
+    assert_eq!(
+        ExportBundle::from_json(&bundle.to_json().unwrap()).unwrap(),
+        bundle
+    );
+    // Portability carries data, not information about processing.
+    let mut p = f.verified(&desk, RequestKind::Portability);
+    assert!(desk.export(&mut p, f.agent).unwrap().processing.is_empty());
+}
