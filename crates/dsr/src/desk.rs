@@ -574,10 +574,8 @@ impl Desk {
             },
         };
         let bundle = ExportBundle::build(
-            request.id,
+            request,
             kind,
-            request.tenant,
-            request.subject,
             self.clock.now(),
             records,
             audit,

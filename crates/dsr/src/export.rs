@@ -313,10 +313,8 @@ impl ExportBundle {
     pub const VERSION: u32 = 1;
 
     pub(crate) fn build(
-        request: RequestId,
+        request: &crate::Request,
         kind: BundleKind,
-        tenant: TenantId,
-        subject: SubjectId,
         generated_at: Timestamp,
         records: Vec<ExportedRecord>,
         audit: AuditSection,
@@ -351,10 +349,10 @@ impl ExportBundle {
         Self {
             schema: BUNDLE_SCHEMA.to_owned(),
             version: Self::VERSION,
-            request,
+            request: request.id,
             kind,
-            tenant,
-            subject,
+            tenant: request.tenant,
+            subject: request.subject,
             generated_at,
             manifest: manifest.into_values().collect(),
             records,
