@@ -15,7 +15,11 @@
 //! * After an erasure, `locate` no longer returns the erased records (held
 //!   records excepted): anonymized records are unlinked from the subject.
 //! * Errors are returned, never panicked: the desk records the failure on the
-//!   request's [`Progress`] and the request stays open, resumable.
+//!   request's [`Progress`] and the request stays open, resumable. An error's
+//!   text is stored in the progress and in a
+//!   [`DsrAction::SourceFailed`](crate::DsrAction::SourceFailed) audit event,
+//!   so it must not contain the person's data (say "row 17 locked", not the
+//!   row).
 
 use std::collections::BTreeMap;
 
