@@ -184,3 +184,20 @@ pub fn incident() -> impl Strategy<Value = Incident> {
             },
         )
 }
+
+/// A freshly received request: any kind, either role, received 1970–2200.
+pub fn request() -> impl Strategy<Value = crate::Request> {
+    (
+        any::<custodia_core::TenantId>(),
+        any::<custodia_core::SubjectId>(),
+        any::<RequestKind>(),
+        any::<Role>(),
+        timestamp(),
+    )
+        .prop_filter_map(
+            "deadline out of range",
+            |(tenant, subject, kind, role, at)| {
+                crate::Request::new(tenant, subject, kind, role, at).ok()
+            },
+        )
+}

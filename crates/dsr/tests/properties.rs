@@ -146,6 +146,13 @@ proptest! {
     }
 
     #[test]
+    fn requests_round_trip(r in custodia_dsr::arbitrary::request()) {
+        prop_assert_eq!(r.state, RequestState::Received);
+        prop_assert_eq!(r.due, due_after_receipt(r.received_at).unwrap());
+        prop_assert_eq!(Request::from_json(&r.to_json().unwrap()).unwrap(), r);
+    }
+
+    #[test]
     fn incidents_round_trip(i in incident()) {
         prop_assert_eq!(custodia_dsr::breach::Incident::from_json(&i.to_json().unwrap()).unwrap(), i);
     }
