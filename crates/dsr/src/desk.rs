@@ -36,6 +36,9 @@ pub struct RectificationReport {
     /// Corrections that matched no field anywhere: data to complete (Art. 16),
     /// which the host adds itself.
     pub unmatched: Vec<DataCategory>,
+    /// Recipients to tell of the correction (Art. 19), from the record of
+    /// processing ([`Desk::with_records`]); empty without one.
+    pub recipients_to_inform: Vec<String>,
 }
 
 /// What a restriction or objection did.
@@ -43,6 +46,9 @@ pub struct RectificationReport {
 pub struct RestrictionReport {
     /// Records restricted (or lifted, or stopped for the purposes), across sources.
     pub records: usize,
+    /// Recipients to tell of the restriction (Art. 19), from the record of
+    /// processing ([`Desk::with_records`]); empty without one.
+    pub recipients_to_inform: Vec<String>,
 }
 
 /// What a request produced when run.
@@ -63,7 +69,7 @@ struct SourceRun {
     records: usize,
     erased: Vec<ErasedRecord>,
     kept: Vec<KeptRecord>,
-    matched: Vec<DataCategory>,
+    categories: Vec<DataCategory>,
     action: DsrAction,
 }
 
@@ -437,7 +443,7 @@ impl Desk {
                             records: run.records,
                             erased: run.erased,
                             kept: run.kept,
-                            matched: run.matched,
+                            categories: run.categories,
                         },
                     );
                 }
@@ -554,7 +560,7 @@ impl Desk {
                 records: count,
                 erased: Vec::new(),
                 kept: Vec::new(),
-                matched: Vec::new(),
+                categories: Vec::new(),
                 action: DsrAction::SourceExported {
                     source: source.name().to_owned(),
                     records: count,
@@ -641,7 +647,7 @@ impl Desk {
                 records,
                 erased: Vec::new(),
                 kept: Vec::new(),
-                matched: matched.into_iter().collect(),
+                categories: matched.into_iter().collect(),
                 action: DsrAction::SourceRectified {
                     source: source.name().to_owned(),
                     records,
@@ -654,7 +660,7 @@ impl Desk {
         for progress in request.progress.sources.values() {
             if let SourceProgress::Done {
                 records,
-                matched: m,
+                categories: m,
                 ..
             } = progress
             {
@@ -667,10 +673,12 @@ impl Desk {
             .map(|c| c.category.clone())
             .filter(|c| !matched.contains(c))
             .collect();
+        let recipients_to_inform = self.recipients(request);
         self.finish(request, actor)?;
         Ok(RectificationReport {
             records_updated,
             unmatched,
+            recipients_to_inform,
         })
     }
 
@@ -696,16 +704,18 @@ impl Desk {
         };
         self.each_source(request, actor, true, |source, req, _| {
             let located = self.locate(source, req, actor)?;
+            let mut categories = BTreeSet::new();
             for found in &located {
                 source
                     .restrict(req.tenant, req.subject, &found.record, &restriction)
                     .map_err(|e| SourceFail::new("restrict", &e))?;
+                categories.extend(found.fields.iter().map(|f| f.category.clone()));
             }
             Ok(SourceRun {
                 records: located.len(),
                 erased: Vec::new(),
                 kept: Vec::new(),
-                matched: Vec::new(),
+                categories: categories.into_iter().collect(),
                 action: DsrAction::SourceRestricted {
                     source: source.name().to_owned(),
                     records: located.len(),
@@ -721,8 +731,12 @@ impl Desk {
                 SourceProgress::Failed { .. } => 0,
             })
             .sum();
+        let recipients_to_inform = self.recipients(request);
         self.finish(request, actor)?;
-        Ok(RestrictionReport { records })
+        Ok(RestrictionReport {
+            records,
+            recipients_to_inform,
+        })
     }
 
     /// Erasure (Art. 17): erases or anonymizes every record not held, in every
@@ -768,6 +782,7 @@ impl Desk {
                 }
             };
             let (mut deleted_records, mut deleted_fields, mut anonymized_fields) = (0, 0, 0);
+            let mut categories = BTreeSet::new();
             for found in &located {
                 let hold = self
                     .retention
@@ -802,6 +817,7 @@ impl Desk {
                 source
                     .erase(req.tenant, req.subject, &plan)
                     .map_err(|e| fail("erase", &e, &erased, &kept))?;
+                categories.extend(found.fields.iter().map(|f| f.category.clone()));
                 let names = |action| {
                     plan.fields
                         .iter()
@@ -829,7 +845,7 @@ impl Desk {
                 records: erased.len(),
                 erased,
                 kept,
-                matched: Vec::new(),
+                categories: categories.into_iter().collect(),
                 action: DsrAction::SourceErased {
                     source: name.to_owned(),
                     records_deleted: deleted_records,
@@ -881,6 +897,7 @@ impl Desk {
             kept,
             subject_key,
             backups_clear_by: self.backups.clear_by(request.tenant, now),
+            recipients_to_inform: self.recipients(request),
         };
         self.emit(
             request,
@@ -894,6 +911,30 @@ impl Desk {
         self.finish(request, actor)?;
         request.certificate = Some(certificate.clone());
         Ok(certificate)
+    }
+}
+
+impl Desk {
+    /// Art. 19: the recipients of the data the request changed, from the
+    /// record of processing and the categories in the request's progress.
+    fn recipients(&self, request: &Request) -> Vec<String> {
+        let Some(records) = &self.records else {
+            return Vec::new();
+        };
+        let categories: BTreeSet<&DataCategory> = request
+            .progress
+            .sources
+            .values()
+            .filter_map(|p| match p {
+                SourceProgress::Done { categories, .. } => Some(categories.iter()),
+                SourceProgress::Failed { .. } => None,
+            })
+            .flatten()
+            .collect();
+        if categories.is_empty() {
+            return Vec::new();
+        }
+        records.recipients_for(categories.iter().copied())
     }
 }
 

@@ -21,7 +21,8 @@
 //!             "exception": "legal_obligation", "reason": "tax law: 10 years",
 //!             "until": "2036-01-01T00:00:00Z"}],
 //!   "subject_key": {"status": "shredded", "at": "2026-03-05T14:00:00Z"},
-//!   "backups_clear_by": "2026-04-04T14:00:00Z"
+//!   "backups_clear_by": "2026-04-04T14:00:00Z",
+//!   "recipients_to_inform": ["Transactional email provider (US)"]
 //! }
 //! ```
 //!
@@ -197,6 +198,10 @@ pub struct ErasureCertificate {
     pub subject_key: SubjectKeyStatus,
     /// When the erased data leaves the last backup; `None` if unknown.
     pub backups_clear_by: Option<Timestamp>,
+    /// Recipients to tell of the erasure (Art. 19), as `name (region)`, from
+    /// the record of processing; empty without one.
+    #[serde(default)]
+    pub recipients_to_inform: Vec<String>,
 }
 
 impl ErasureCertificate {
@@ -287,6 +292,13 @@ impl ErasureCertificate {
             None => {
                 let _ = writeln!(md, "When backups holding erased data expire is not known.");
             }
+        }
+        if !self.recipients_to_inform.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n## Recipients to inform (Art. 19)\n\n{}",
+                self.recipients_to_inform.join("; ")
+            );
         }
         md
     }

@@ -245,6 +245,33 @@ impl ProcessingRegistry {
         self.activities.iter().filter(move |a| a.role == role)
     }
 
+    /// The recipients of every activity covering any of `categories` (one
+    /// within the other, either way round), as `name (region)`, sorted and
+    /// without repeats: whom to tell of a rectification, erasure or
+    /// restriction (Art. 19).
+    pub fn recipients_for<'a>(
+        &self,
+        categories: impl IntoIterator<Item = &'a DataCategory> + Clone,
+    ) -> Vec<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for a in &self.activities {
+            let covers = a.data_categories.iter().any(|covered| {
+                categories
+                    .clone()
+                    .into_iter()
+                    .any(|c| c.is_within(covered) || covered.is_within(c))
+            });
+            if covers {
+                out.extend(
+                    a.recipients
+                        .iter()
+                        .map(|r| format!("{} ({})", r.name, r.region)),
+                );
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// What Art. 30 requires and the registry lacks; empty when complete.
     pub fn validate(&self) -> Vec<Gap> {
         let mut gaps = Vec::new();

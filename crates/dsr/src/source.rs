@@ -239,9 +239,12 @@ pub enum SourceProgress {
         /// For erasure: what was kept.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         kept: Vec<KeptRecord>,
-        /// For rectification: the corrections that matched a field here.
+        /// The categories of data the step changed: for rectification, the
+        /// corrections that matched a field here; for erasure and restriction,
+        /// the categories of the fields erased or restricted. Used to find the
+        /// recipients to inform (Art. 19).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        matched: Vec<DataCategory>,
+        categories: Vec<DataCategory>,
     },
     /// Failed: redone when the request is run again.
     Failed {

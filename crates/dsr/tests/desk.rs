@@ -974,3 +974,92 @@ fn access_bundles_explain_the_processing_from_the_record_of_processing() {
     let mut p = f.verified(&desk, RequestKind::Portability);
     assert!(desk.export(&mut p, f.agent).unwrap().processing.is_empty());
 }
+
+#[test]
+fn recipients_of_changed_data_are_listed_for_article_19() {
+    use custodia_core::Region;
+    use custodia_dsr::records::{
+        Organisation, ProcessingActivity, ProcessingRegistry, Recipient, RecipientKind,
+    };
+    let f = fixture();
+    let activity = |name: &str, category: DataCategory, recipient: &str| ProcessingActivity {
+        name: name.into(),
+        role: Role::Controller,
+        controllers: vec![],
+        purposes: vec![Purpose::SUPPORT],
+        legal_basis: Some(LegalBasis::Contract),
+        subject_categories: vec!["customers".into()],
+        data_categories: vec![category],
+        recipients: vec![Recipient {
+            name: recipient.into(),
+            kind: RecipientKind::Recipient,
+            region: Region::UK,
+        }],
+        transfers: vec![],
+        retention: "1 year".into(),
+        security_measures: vec!["encryption".into()],
+    };
+    let registry = Arc::new(
+        ProcessingRegistry::new(Organisation {
+            name: "Deskly".into(),
+            contact: "privacy@deskly.example".into(),
+            representative: None,
+            dpo: None,
+        })
+        .activity(activity(
+            "Mailing",
+            DataCategory::USER_CONTACT_EMAIL,
+            "Mailer",
+        ))
+        .activity(activity(
+            "Phone support",
+            DataCategory::USER_CONTACT_PHONE,
+            "Call centre",
+        ))
+        .activity(activity("Payroll", DataCategory::USER_FINANCIAL, "Bank")),
+    );
+    let desk = f.desk().with_records(registry.clone());
+
+    // Correcting the email concerns the mailer only.
+    let kind = RequestKind::Rectification {
+        corrections: vec![Correction {
+            category: DataCategory::USER_CONTACT_EMAIL,
+            value: "a@new.example".into(),
+        }],
+    };
+    let mut r = f.verified(&desk, kind);
+    assert_eq!(
+        desk.rectify(&mut r, f.agent).unwrap().recipients_to_inform,
+        ["Mailer (UK)"]
+    );
+
+    // Restricting everything concerns the mailer and the call centre, not the bank.
+    let mut r = f.verified(&desk, RequestKind::Restriction { lift: false });
+    assert_eq!(
+        desk.restrict(&mut r, f.agent).unwrap().recipients_to_inform,
+        ["Call centre (UK)", "Mailer (UK)"]
+    );
+
+    // So does erasing it; and the certificate says so.
+    let mut r = f.verified(&desk, RequestKind::Erasure);
+    let cert = desk.erase(&mut r, f.agent).unwrap();
+    assert_eq!(
+        cert.recipients_to_inform,
+        ["Call centre (UK)", "Mailer (UK)"]
+    );
+    assert!(
+        cert.to_markdown()
+            .contains("Recipients to inform (Art. 19)")
+    );
+
+    // Without a record of processing, nobody is listed.
+    let g = fixture();
+    let mut r = g.verified(&g.desk(), RequestKind::Restriction { lift: false });
+    assert!(
+        g.desk()
+            .restrict(&mut r, g.agent)
+            .unwrap()
+            .recipients_to_inform
+            .is_empty()
+    );
+}
