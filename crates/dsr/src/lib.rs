@@ -46,8 +46,9 @@
 //! | [`BackupHorizon`] (when backups are clear) | custodia-retention | [`FixedBackupWindow`], [`UnknownBackups`] |
 //! | affected people in a breach | custodia-audit events | any `(time, tenant, subject)` iterator |
 //!
-//! Access bundles also explain the processing (Art. 15(1)) when the desk has
-//! the record of processing ([`Desk::with_records`]). Still to come with
+//! With the record of processing on the desk ([`Desk::with_records`]), access
+//! bundles also explain the processing (Art. 15(1)), and rectification,
+//! erasure and restriction list the recipients to inform (Art. 19). Still to come with
 //! those crates: the workspace-level test that runs a request against a real
 //! audit log (personal fields unreadable after shredding while the log still
 //! verifies) and real retention policies.
