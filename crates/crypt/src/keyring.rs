@@ -39,7 +39,7 @@
 //! let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
 //! let old = keyring.seal(&ctx, b"alice@example.com")?;
 //!
-//! let v2 = keyring.rotate(SecretKey::generate()?);
+//! let v2 = keyring.rotate(SecretKey::generate()?)?;
 //! assert_eq!(keyring.open(&ctx, &old)?, b"alice@example.com");
 //!
 //! // Move the old ciphertext to v2, then v1 can go.
@@ -51,23 +51,55 @@
 //! # Ok::<(), custodia_crypt::Error>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use custodia_core::TenantId;
+use custodia_core::{ActorId, Clock, TenantId};
+use zeroize::Zeroizing;
 
+use crate::blind::{BlindIndex, BlindIndexConfig};
+use crate::deterministic::DeterministicCipher;
 use crate::envelope::{Envelope, seal};
 use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
-use crate::{Error, FieldContext, KeyId, SecretKey};
+use crate::store::{
+    KeyStore, KeyringRecord, StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
+};
+use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
 /// Encryptions allowed per (tenant, key version) with random 96-bit nonces.
 pub const NONCE_LIMIT: u64 = 1 << 32;
 
 const SALT: &[u8] = b"custodia/keyring/v1";
 const TENANT_KEY_LABEL: &[u8] = b"custodia/tenant-data-key/v1";
+const TENANT_KEK_LABEL: &[u8] = b"custodia/tenant-kek/v1";
+const SEARCH_ROOT_LABEL: &[u8] = b"custodia/search-root/v1";
+const SEARCH_KEY_LABEL: &[u8] = b"custodia/tenant-search-key/v1";
+const SEARCH_KEK_LABEL: &[u8] = b"custodia/tenant-search-kek/v1";
+const RECORD_WRAP_LABEL: &[u8] = b"custodia/keyring-record-kek/v1";
+
+/// Record type of the contexts that wrapped keyring secrets are bound to.
+const KEYRING_RECORD: &str = "custodia.keyring";
+/// Record type of the contexts that wrapped tenant keys are bound to.
+const TENANT_KEY_RECORD: &str = "custodia.tenant_key";
+
+/// How a keyring makes each tenant's data keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum DataKeyMode {
+    /// Derived from the version key with HKDF-SHA256: nothing stored per
+    /// tenant, but a tenant's keys cannot be destroyed without destroying
+    /// everyone's.
+    #[default]
+    Derived,
+    /// 32 random bytes per tenant and version, stored wrapped by a
+    /// key-encryption key derived from the version key: one store entry per
+    /// tenant, and [`Keyring::shred_tenant`] can erase a whole tenant.
+    Random,
+}
 
 /// Hashes cache keys with a per-process random seed and a multiply-rotate mix:
 /// a tenant id is already 128 random-looking bits, so SipHash's ~200
@@ -128,31 +160,236 @@ struct CachedKey {
     sealed: AtomicU64,
 }
 
-/// Master key versions and the tenant keys derived from them.
+/// The version keys, and what the store last held.
+struct Versions {
+    keys: BTreeMap<u32, SecretKey>,
+    retired: BTreeSet<u32>,
+    /// The record as last loaded or saved (stored keyrings only): the
+    /// expected value of the next compare-and-swap.
+    record: Option<KeyringRecord>,
+}
+
+impl Versions {
+    fn next_version(&self) -> Result<u32, Error> {
+        let newest = self.keys.keys().chain(&self.retired).max().copied();
+        newest
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or(Error::InvalidConfig(
+                "the keyring has used every version number",
+            ))
+    }
+}
+
+/// The store behind a stored keyring, and the root key's wrapping cipher.
+struct Backing {
+    store: Box<dyn KeyStore>,
+    root: FieldCipher,
+}
+
+impl Backing {
+    fn save(&self, expected: Option<&KeyringRecord>, new: &KeyringRecord) -> Result<(), Error> {
+        if self.store.replace_keyring(expected, new.clone())? {
+            Ok(())
+        } else {
+            Err(Error::Store(
+                "the keyring in the key store changed since this process opened it; reopen it"
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// Versioned keys and the tenant keys made from them.
 ///
 /// Shared by reference (`Arc<Keyring>`) across threads and services: rotation
 /// and retirement take `&self`, so every holder sees the new primary at once.
 pub struct Keyring {
     provider: &'static dyn CryptoProvider,
-    masters: RwLock<BTreeMap<u32, SecretKey>>,
+    mode: DataKeyMode,
+    versions: RwLock<Versions>,
     primary: AtomicU32,
+    /// Rotation-stable root of the tenants' search keys.
+    search_root: SecretKey,
+    backing: Option<Backing>,
     cache: RwLock<HashMap<(TenantId, u32), CachedKey, CacheHasherBuilder>>,
+    search_cache: RwLock<HashMap<TenantId, SecretKey, CacheHasherBuilder>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn nil_tenant() -> TenantId {
+    TenantId::from_uuid(custodia_core::uuid::Uuid::nil())
+}
+
+/// A cipher from a key derived for one wrapping purpose.
+fn wrapping_cipher(
+    provider: &dyn CryptoProvider,
+    key: &SecretKey,
+    key_id: KeyId,
+    info: &[&[u8]],
+) -> Result<FieldCipher, Error> {
+    let kek = derive_key(key, SALT, &[&length_prefixed(info)])?;
+    FieldCipher::with_provider(provider, key_id, &kek)
+}
+
+fn unwrap_key(
+    cipher: &FieldCipher,
+    ctx: &FieldContext<'_>,
+    wrapped: &[u8],
+) -> Result<SecretKey, Error> {
+    let bytes = Zeroizing::new(cipher.open(ctx, wrapped)?);
+    SecretKey::try_from_slice(&bytes)
 }
 
 impl Keyring {
-    /// A keyring whose only (and primary) version 1 is `master`, on ring.
+    /// An in-memory keyring whose only (and primary) version 1 is `master`,
+    /// deriving tenant keys ([`DataKeyMode::Derived`]), on ring.
+    ///
+    /// Nothing is stored: rotations last as long as the process, and the
+    /// caller must supply the same master keys after a restart. Use
+    /// [`Keyring::from_store`] to keep versions in a [`KeyStore`].
     pub fn new(master: SecretKey) -> Self {
         Self::with_provider(&RING, master)
     }
 
-    /// A keyring on a chosen crypto provider.
+    /// An in-memory keyring on a chosen crypto provider.
     pub fn with_provider(provider: &'static dyn CryptoProvider, master: SecretKey) -> Self {
+        // Infallible: HKDF-SHA256 gives 32 bytes.
+        let search_root = derive_key(&master, SALT, &[&length_prefixed(&[SEARCH_ROOT_LABEL])])
+            .unwrap_or_else(|_| master.clone());
         Self {
             provider,
-            masters: RwLock::new(BTreeMap::from([(1, master)])),
+            mode: DataKeyMode::Derived,
+            versions: RwLock::new(Versions {
+                keys: BTreeMap::from([(1, master)]),
+                retired: BTreeSet::new(),
+                record: None,
+            }),
             primary: AtomicU32::new(1),
+            search_root,
+            backing: None,
             cache: RwLock::new(HashMap::default()),
+            search_cache: RwLock::new(HashMap::default()),
         }
+    }
+
+    /// Opens the keyring kept in `store`, or creates one there (version 1,
+    /// a random version key) if the store holds none, on ring.
+    ///
+    /// `root` is the key-encryption key of the whole keyring (from
+    /// [`SecretKey::from_env`] or [`SecretKey::from_file`]): it wraps every
+    /// version key and the search root in the store's [`KeyringRecord`].
+    /// Fails with [`Error::Decrypt`] under a wrong root key, and with
+    /// [`Error::InvalidConfig`] if the store holds a keyring of another `mode`.
+    pub fn from_store(
+        store: impl KeyStore + 'static,
+        root: &SecretKey,
+        mode: DataKeyMode,
+    ) -> Result<Self, Error> {
+        Self::from_store_with_provider(&RING, store, root, mode)
+    }
+
+    /// [`Keyring::from_store`] on a chosen crypto provider.
+    pub fn from_store_with_provider(
+        provider: &'static dyn CryptoProvider,
+        store: impl KeyStore + 'static,
+        root: &SecretKey,
+        mode: DataKeyMode,
+    ) -> Result<Self, Error> {
+        let backing = Backing {
+            store: Box::new(store),
+            root: wrapping_cipher(
+                provider,
+                root,
+                KeyId::Tenant { version: 0 },
+                &[RECORD_WRAP_LABEL],
+            )?,
+        };
+        let record = match backing.store.keyring()? {
+            Some(record) => record,
+            None => {
+                let record = Self::first_record(&backing, mode)?;
+                // Lost a race with another opener: use what it stored.
+                if backing.store.replace_keyring(None, record.clone())? {
+                    record
+                } else {
+                    backing.store.keyring()?.ok_or_else(|| {
+                        Error::Store("the key store refused the new keyring record".into())
+                    })?
+                }
+            }
+        };
+        if record.format != KeyringRecord::FORMAT {
+            return Err(Error::Store(format!(
+                "unsupported keyring record format {}",
+                record.format
+            )));
+        }
+        if record.mode != mode {
+            return Err(Error::InvalidConfig(
+                "the key store holds a keyring of another data-key mode",
+            ));
+        }
+        let mut keys = BTreeMap::new();
+        for stored in &record.versions {
+            let ctx_id = format!("v{}", stored.version);
+            let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+            keys.insert(
+                stored.version,
+                unwrap_key(&backing.root, &ctx, &stored.wrapped_key)?,
+            );
+        }
+        if !keys.contains_key(&record.primary) {
+            return Err(Error::Store(format!(
+                "keyring record names primary version {} but does not hold it",
+                record.primary
+            )));
+        }
+        let search_root = unwrap_key(&backing.root, &search_root_context()?, &record.search_root)?;
+        Ok(Self {
+            provider,
+            mode,
+            primary: AtomicU32::new(record.primary),
+            versions: RwLock::new(Versions {
+                keys,
+                retired: record.retired.iter().copied().collect(),
+                record: Some(record),
+            }),
+            search_root,
+            backing: Some(backing),
+            cache: RwLock::new(HashMap::default()),
+            search_cache: RwLock::new(HashMap::default()),
+        })
+    }
+
+    fn first_record(backing: &Backing, mode: DataKeyMode) -> Result<KeyringRecord, Error> {
+        let version_key = SecretKey::generate()?;
+        let search_root = SecretKey::generate()?;
+        Ok(KeyringRecord {
+            format: KeyringRecord::FORMAT,
+            mode,
+            primary: 1,
+            versions: vec![StoredVersion {
+                version: 1,
+                wrapped_key: wrap_version(backing, 1, &version_key)?,
+            }],
+            retired: Vec::new(),
+            search_root: backing
+                .root
+                .seal(&search_root_context()?, search_root.expose_secret())?,
+        })
+    }
+
+    /// How tenant data keys are made.
+    pub fn mode(&self) -> DataKeyMode {
+        self.mode
     }
 
     /// The primary version: the one [`Keyring::seal`] uses.
@@ -160,31 +397,48 @@ impl Keyring {
         self.primary.load(Ordering::Acquire)
     }
 
-    /// Every version in the ring, oldest first.
+    /// Every version that still decrypts, oldest first.
     pub fn versions(&self) -> Vec<u32> {
-        self.masters().keys().copied().collect()
+        read(&self.versions).keys.keys().copied().collect()
     }
 
-    fn masters(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u32, SecretKey>> {
-        self.masters.read().unwrap_or_else(PoisonError::into_inner)
+    /// Every retired version, oldest first. Version numbers are never reused.
+    pub fn retired(&self) -> Vec<u32> {
+        read(&self.versions).retired.iter().copied().collect()
     }
 
     /// Adds `master` as a new version and makes it primary; returns its number.
-    pub fn rotate(&self, master: SecretKey) -> u32 {
-        let mut masters = self.masters.write().unwrap_or_else(PoisonError::into_inner);
-        let version = masters
-            .keys()
-            .next_back()
-            .map_or(1, |v| v.saturating_add(1));
-        masters.insert(version, master);
+    ///
+    /// A stored keyring saves the new version (wrapped under the root key)
+    /// before it becomes primary; it fails with [`Error::Store`] if the store
+    /// cannot be written or another process changed the keyring meanwhile.
+    pub fn rotate(&self, master: SecretKey) -> Result<u32, Error> {
+        let mut versions = write(&self.versions);
+        let version = versions.next_version()?;
+        if let Some(backing) = &self.backing {
+            let old = versions.record.clone();
+            let mut record = old
+                .clone()
+                .ok_or(Error::Store("stored keyring without a record".into()))?;
+            record.versions.push(StoredVersion {
+                version,
+                wrapped_key: wrap_version(backing, version, &master)?,
+            });
+            record.primary = version;
+            backing.save(old.as_ref(), &record)?;
+            versions.record = Some(record);
+        }
+        versions.keys.insert(version, master);
         self.primary.store(version, Ordering::Release);
-        version
+        Ok(version)
     }
 
     /// Removes `version`, if it is not primary and `usage` shows no envelope
-    /// still sealed under it.
+    /// still sealed under it. The version number is recorded as retired and
+    /// never reused; a [`DataKeyMode::Random`] keyring also deletes every
+    /// tenant's data key of that version from the store.
     pub fn retire(&self, version: u32, usage: &KeyUsage) -> Result<(), Error> {
-        let mut masters = self.masters.write().unwrap_or_else(PoisonError::into_inner);
+        let mut versions = write(&self.versions);
         if version == self.primary() {
             return Err(Error::KeyInUse {
                 version,
@@ -195,13 +449,27 @@ impl Keyring {
         if envelopes > 0 {
             return Err(Error::KeyInUse { version, envelopes });
         }
-        if masters.remove(&version).is_none() {
+        if !versions.keys.contains_key(&version) {
             return Err(Error::UnknownKey(KeyId::Tenant { version }));
         }
-        self.cache
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(_, v), _| *v != version);
+        if let Some(backing) = &self.backing {
+            let old = versions.record.clone();
+            let mut record = old
+                .clone()
+                .ok_or(Error::Store("stored keyring without a record".into()))?;
+            record.versions.retain(|v| v.version != version);
+            record.retired.push(version);
+            record.retired.sort_unstable();
+            backing.save(old.as_ref(), &record)?;
+            versions.record = Some(record);
+        }
+        versions.keys.remove(&version);
+        versions.retired.insert(version);
+        write(&self.cache).retain(|(_, v), _| *v != version);
+        drop(versions);
+        if let (Some(backing), DataKeyMode::Random) = (&self.backing, self.mode) {
+            backing.store.remove_tenant_keys(version)?;
+        }
         Ok(())
     }
 
@@ -209,7 +477,7 @@ impl Keyring {
     pub fn seal(&self, ctx: &FieldContext<'_>, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
         let primary = self.primary();
         let key_id = KeyId::Tenant { version: primary };
-        self.with_tenant_key(ctx.tenant(), primary, |cached| {
+        self.with_tenant_key(ctx.tenant(), primary, true, |cached| {
             // Count first, so concurrent sealers cannot overshoot the limit together.
             if cached.sealed.fetch_add(1, Ordering::Relaxed) >= NONCE_LIMIT {
                 return Err(Error::NonceLimit { key: key_id });
@@ -219,12 +487,17 @@ impl Keyring {
     }
 
     /// Decrypts an envelope sealed under any version still in the ring.
+    ///
+    /// Fails with [`Error::TenantShredded`] once the tenant's keys were
+    /// destroyed by [`Keyring::shred_tenant`].
     pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
         let envelope = Envelope::decode(envelope)?;
         match envelope.key_id() {
-            KeyId::Tenant { version } => self.with_tenant_key(ctx.tenant(), version, |cached| {
-                envelope.open(cached.key.as_ref(), ctx)
-            }),
+            KeyId::Tenant { version } => {
+                self.with_tenant_key(ctx.tenant(), version, false, |cached| {
+                    envelope.open(cached.key.as_ref(), ctx)
+                })
+            }
             other => Err(Error::UnknownKey(other)),
         }
     }
@@ -242,14 +515,104 @@ impl Keyring {
             self.open(ctx, envelope)?;
             return Ok(envelope.to_vec());
         }
-        let plaintext = zeroize::Zeroizing::new(self.open(ctx, envelope)?);
+        let plaintext = Zeroizing::new(self.open(ctx, envelope)?);
         self.seal(ctx, &plaintext)
+    }
+
+    /// Destroys every key of `tenant` — its data key of every version and its
+    /// search key — and says who did it and when: whole-tenant crypto-shredding,
+    /// for offboarding ("all customer data deleted within 30 days").
+    ///
+    /// Afterwards every envelope of the tenant, in the database or in a
+    /// backup restored later, fails with [`Error::TenantShredded`]; so do
+    /// sealing, the tenant's subject keys (wrapped under its data key),
+    /// [`Keyring::blind_index`] and [`Keyring::deterministic`] (so values
+    /// sealed deterministically die too, and old blind tokens can no longer
+    /// be tested against guesses). The tombstone stays, so the tenant id can
+    /// never get keys again. Shredding a shredded tenant returns the first
+    /// receipt.
+    ///
+    /// Only [`DataKeyMode::Random`] keyrings can do this (a derived key can
+    /// always be derived again): others fail with [`Error::InvalidConfig`].
+    /// Other processes that cached the tenant's keys keep them until they
+    /// drop their keyring; and copies of the key store in backups hold the
+    /// wrapped keys until those backups expire.
+    pub fn shred_tenant(
+        &self,
+        tenant: TenantId,
+        actor: ActorId,
+        clock: &dyn Clock,
+    ) -> Result<TenantShredReceipt, Error> {
+        let backing = match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => backing,
+            _ => {
+                return Err(Error::InvalidConfig(
+                    "only a keyring with random data keys can shred a tenant; derived keys can be derived again",
+                ));
+            }
+        };
+        // Hold both caches so that no concurrent load re-inserts a key.
+        let mut cache = write(&self.cache);
+        let mut search_cache = write(&self.search_cache);
+        let key_versions = match backing.store.tenant_keys(tenant)? {
+            Some(StoredTenantKeys::Shredded(receipt)) => return Ok(receipt),
+            Some(StoredTenantKeys::Active { data_keys, .. }) => data_keys.keys().copied().collect(),
+            None => Vec::new(),
+        };
+        let receipt = TenantShredReceipt {
+            tenant,
+            actor,
+            at: clock.now(),
+            key_versions,
+        };
+        backing.store.shred_tenant(&receipt)?;
+        cache.retain(|(t, _), _| *t != tenant);
+        search_cache.remove(&tenant);
+        Ok(receipt)
+    }
+
+    /// A blind index for `field` of `record_type` in `tenant`, keyed by the
+    /// tenant's search key.
+    ///
+    /// The search key does not depend on any data-key version: rotating,
+    /// re-encrypting and retiring leave every token unchanged, so stored
+    /// tokens never need recomputing. It changes only with the keyring
+    /// itself (another master for [`Keyring::new`], another store for
+    /// [`Keyring::from_store`]). Build the index once per field and keep it; each
+    /// call derives its key.
+    pub fn blind_index(
+        &self,
+        tenant: TenantId,
+        record_type: &str,
+        field: &str,
+        config: BlindIndexConfig,
+    ) -> Result<BlindIndex, Error> {
+        BlindIndex::new(
+            &self.search_key(tenant)?,
+            tenant,
+            record_type,
+            field,
+            config,
+        )
+    }
+
+    /// Deterministic AES-256-SIV for `field` of `record_type` in `tenant`,
+    /// keyed by the tenant's search key: rotation-stable like
+    /// [`Keyring::blind_index`], so equal values keep equal ciphertexts
+    /// across data-key rotations.
+    pub fn deterministic(
+        &self,
+        tenant: TenantId,
+        record_type: &str,
+        field: &str,
+    ) -> Result<DeterministicCipher, Error> {
+        DeterministicCipher::new(&self.search_key(tenant)?, tenant, record_type, field)
     }
 
     /// How many envelopes each cached (tenant, version) key has sealed in this
     /// process, and how many remain before [`NONCE_LIMIT`].
     pub fn usage(&self) -> Vec<NonceUsage> {
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let cache = read(&self.cache);
         let mut usage: Vec<NonceUsage> = cache
             .iter()
             .map(|(&(tenant, version), key)| NonceUsage {
@@ -262,51 +625,181 @@ impl Keyring {
         usage
     }
 
-    /// Runs `f` with the expanded key of (`tenant`, `version`), deriving and
-    /// caching it on first use. The common case takes one shared read lock.
+    /// Runs `f` with the expanded key of (`tenant`, `version`), making and
+    /// caching it on first use (a random data key is generated only when
+    /// `create`). The common case takes one shared read lock.
     fn with_tenant_key<T>(
         &self,
         tenant: TenantId,
         version: u32,
+        create: bool,
         f: impl FnOnce(&CachedKey) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let cache = read(&self.cache);
         if let Some(cached) = cache.get(&(tenant, version)) {
             return f(cached);
         }
         drop(cache);
-        let cached = self.derive_tenant_key(tenant, version)?;
-        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        let data_key = self.tenant_data_key(tenant, version, create)?;
+        let cached = CachedKey {
+            key: self.provider.aes_256_gcm(&data_key)?,
+            sealed: AtomicU64::new(0),
+        };
+        let mut cache = write(&self.cache);
+        // A shred between the load and now must not leave the key cached.
+        self.check_not_shredded(tenant)?;
         f(cache.entry((tenant, version)).or_insert(cached))
     }
 
-    fn derive_tenant_key(&self, tenant: TenantId, version: u32) -> Result<CachedKey, Error> {
-        let masters = self.masters();
-        let master = masters
-            .get(&version)
-            .ok_or(Error::UnknownKey(KeyId::Tenant { version }))?;
-        let data_key = derive_key(
-            master,
-            SALT,
-            &[&length_prefixed(&[
-                TENANT_KEY_LABEL,
-                tenant.as_bytes(),
-                &version.to_be_bytes(),
-            ])],
-        )?;
-        Ok(CachedKey {
-            key: self.provider.aes_256_gcm(&data_key)?,
-            sealed: AtomicU64::new(0),
-        })
+    fn check_not_shredded(&self, tenant: TenantId) -> Result<(), Error> {
+        match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => match backing.store.tenant_keys(tenant)? {
+                Some(StoredTenantKeys::Shredded(_)) => Err(Error::TenantShredded { tenant }),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
+
+    fn version_key(&self, version: u32) -> Result<SecretKey, Error> {
+        read(&self.versions)
+            .keys
+            .get(&version)
+            .cloned()
+            .ok_or(Error::UnknownKey(KeyId::Tenant { version }))
+    }
+
+    fn tenant_data_key(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        create: bool,
+    ) -> Result<SecretKey, Error> {
+        let version_key = self.version_key(version)?;
+        let backing = match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => backing,
+            _ => {
+                return derive_key(
+                    &version_key,
+                    SALT,
+                    &[&length_prefixed(&[
+                        TENANT_KEY_LABEL,
+                        tenant.as_bytes(),
+                        &version.to_be_bytes(),
+                    ])],
+                );
+            }
+        };
+        let kek = wrapping_cipher(
+            self.provider,
+            &version_key,
+            KeyId::Tenant { version },
+            &[TENANT_KEK_LABEL, &version.to_be_bytes()],
+        )?;
+        let ctx_id = format!("v{version}");
+        let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, &ctx_id, "data_key")?;
+        let slot = TenantKeySlot::Data { version };
+        let missing = Error::UnknownKey(KeyId::Tenant { version });
+        get_or_create_key(backing, tenant, slot, &kek, &ctx, create, missing)
+    }
+
+    /// The tenant's rotation-stable search key (cached).
+    fn search_key(&self, tenant: TenantId) -> Result<SecretKey, Error> {
+        if let Some(key) = read(&self.search_cache).get(&tenant) {
+            return Ok(key.clone());
+        }
+        let key = match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => {
+                let kek = wrapping_cipher(
+                    self.provider,
+                    &self.search_root,
+                    KeyId::Tenant { version: 0 },
+                    &[SEARCH_KEK_LABEL],
+                )?;
+                let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, "search", "search_key")?;
+                let missing = Error::Store("the key store did not keep the new search key".into());
+                get_or_create_key(
+                    backing,
+                    tenant,
+                    TenantKeySlot::Search,
+                    &kek,
+                    &ctx,
+                    true,
+                    missing,
+                )?
+            }
+            _ => derive_key(
+                &self.search_root,
+                SALT,
+                &[&length_prefixed(&[SEARCH_KEY_LABEL, tenant.as_bytes()])],
+            )?,
+        };
+        let mut cache = write(&self.search_cache);
+        self.check_not_shredded(tenant)?;
+        Ok(cache.entry(tenant).or_insert(key).clone())
+    }
+}
+
+/// Reads the tenant's key in `slot`, generating and storing a random one if
+/// there is none and `create` (else `missing`). The store decides races.
+fn get_or_create_key(
+    backing: &Backing,
+    tenant: TenantId,
+    slot: TenantKeySlot,
+    kek: &FieldCipher,
+    ctx: &FieldContext<'_>,
+    create: bool,
+    missing: Error,
+) -> Result<SecretKey, Error> {
+    let pick = |stored: &StoredTenantKeys| -> Result<Option<Vec<u8>>, Error> {
+        match stored {
+            StoredTenantKeys::Shredded(_) => Err(Error::TenantShredded { tenant }),
+            StoredTenantKeys::Active {
+                data_keys,
+                search_key,
+            } => Ok(match slot {
+                TenantKeySlot::Data { version } => data_keys.get(&version).cloned(),
+                TenantKeySlot::Search => search_key.clone(),
+            }),
+        }
+    };
+    let existing = match backing.store.tenant_keys(tenant)? {
+        Some(stored) => pick(&stored)?,
+        None => None,
+    };
+    let wrapped = match existing {
+        Some(wrapped) => wrapped,
+        None if create => {
+            let fresh = SecretKey::generate()?;
+            let wrapped = kek.seal(ctx, fresh.expose_secret())?;
+            let stored = backing
+                .store
+                .insert_tenant_key_if_absent(tenant, slot, wrapped)?;
+            pick(&stored)?.ok_or(missing)?
+        }
+        None => return Err(missing),
+    };
+    unwrap_key(kek, ctx, &wrapped)
+}
+
+fn search_root_context() -> Result<FieldContext<'static>, Error> {
+    FieldContext::new(nil_tenant(), KEYRING_RECORD, "search", "search_root")
+}
+
+fn wrap_version(backing: &Backing, version: u32, key: &SecretKey) -> Result<Vec<u8>, Error> {
+    let ctx_id = format!("v{version}");
+    let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+    backing.root.seal(&ctx, key.expose_secret())
 }
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyring")
             .field("provider", &self.provider.name())
+            .field("mode", &self.mode)
             .field("versions", &self.versions())
             .field("primary", &self.primary())
+            .field("stored", &self.backing.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -89,6 +89,7 @@ pub mod keyring;
 mod nonce;
 pub mod provider;
 mod secret;
+pub mod store;
 pub mod subject;
 
 pub use context::{FieldContext, MAX_CONTEXT_PART};
@@ -98,7 +99,11 @@ pub use envelope::{Envelope, FieldCipher, KeyId};
 pub use error::Error;
 #[cfg(feature = "serde")]
 pub use file_store::FileKeyStore;
-pub use keyring::{KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
+pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
 pub use secret::SecretKey;
-pub use subject::{KeyStore, MemoryKeyStore, ShredReceipt, StoredSubjectKey, SubjectVault};
+pub use store::{
+    KeyStore, KeyringRecord, MemoryKeyStore, ShredReceipt, StoredSubjectKey, StoredTenantKeys,
+    StoredVersion, TenantKeySlot, TenantShredReceipt,
+};
+pub use subject::SubjectVault;

@@ -24,7 +24,7 @@ fn rotation_keeps_old_ciphertexts_readable_and_seals_with_the_new_primary() {
     let keyring = Keyring::new(master(1));
     let acme = ctx("acme");
     let v1 = keyring.seal(&acme, b"before").unwrap();
-    assert_eq!(keyring.rotate(master(2)), 2);
+    assert_eq!(keyring.rotate(master(2)).unwrap(), 2);
     let v2 = keyring.seal(&acme, b"after").unwrap();
     assert_eq!(keyring.open(&acme, &v1).unwrap(), b"before");
     assert_eq!(keyring.open(&acme, &v2).unwrap(), b"after");
@@ -39,7 +39,7 @@ fn retire_refuses_while_anything_uses_the_version() {
     let keyring = Keyring::new(master(1));
     let acme = ctx("acme");
     let old = keyring.seal(&acme, b"x").unwrap();
-    keyring.rotate(master(2));
+    keyring.rotate(master(2)).unwrap();
     let usage = KeyUsage::scan([old.as_slice()]);
     assert_eq!(
         keyring.retire(1, &usage),
