@@ -14,7 +14,7 @@
 //! ```text
 //! {"format": 2,
 //!  "subjects": [{"tenant": "…", "subject": "…", "stored": {"state": "wrapped", "envelope": [1, 1, 1, …]}}],
-//!  "tenants":  [{"tenant": "…", "keys": {"state": "active", "data_keys": {"1": [1, 1, 1, …]}, "search_key": null}}],
+//!  "tenants":  [{"tenant": "…", "keys": {"state": "active", "data_keys": [{"version": 1, "wrapped_key": [1, 1, 1, …]}], "search_key": null}}],
 //!  "keyring":  {"format": 1, "mode": "random", "primary": 1, "versions": […], "retired": [], "search_root": […]}}
 //! ```
 //!
@@ -72,14 +72,6 @@ struct Contents {
     keyring: Option<KeyringRecord>,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum AnyContents {
-    Current(Contents),
-    /// Format 1: subject entries only.
-    Subjects(Vec<Entry>),
-}
-
 /// Wrapped keys and the keyring's version list in one encrypted, atomically
 /// rewritten file.
 pub struct FileKeyStore {
@@ -126,17 +118,22 @@ impl FileKeyStore {
         let shown = self.path.display();
         let sealed = fs::read(&self.path).map_err(|e| Error::Store(format!("{shown}: {e}")))?;
         let json = zeroize::Zeroizing::new(self.cipher.open(&Self::context()?, &sealed)?);
-        let contents: AnyContents = serde_json::from_slice(&json)
-            .map_err(|e| Error::Store(format!("{shown}: contents do not decode: {e}")))?;
-        let (subjects, tenants, keyring) = match contents {
-            AnyContents::Current(c) if c.format == FORMAT => (c.subjects, c.tenants, c.keyring),
-            AnyContents::Current(c) => {
+        let undecodable =
+            |e: serde_json::Error| Error::Store(format!("{shown}: contents do not decode: {e}"));
+        // Format 1 is a bare array of subject entries; format 2 an object.
+        let legacy = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        let (subjects, tenants, keyring) = if legacy {
+            let subjects: Vec<Entry> = serde_json::from_slice(&json).map_err(undecodable)?;
+            (subjects, Vec::new(), None)
+        } else {
+            let c: Contents = serde_json::from_slice(&json).map_err(undecodable)?;
+            if c.format != FORMAT {
                 return Err(Error::Store(format!(
                     "{shown}: unsupported key store format {}",
                     c.format
                 )));
             }
-            AnyContents::Subjects(subjects) => (subjects, Vec::new(), None),
+            (c.subjects, c.tenants, c.keyring)
         };
         Ok(StoreState {
             subjects: subjects
@@ -291,5 +288,78 @@ impl std::fmt::Debug for FileKeyStore {
         f.debug_struct("FileKeyStore")
             .field("path", &self.path)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_1_files_still_open_and_are_rewritten_as_format_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.cst");
+        let master = SecretKey::from_bytes([5; 32]);
+        let tenant = TenantId::from_uuid(custodia_core::uuid::Uuid::from_u128(1));
+        let subject = SubjectId::from_uuid(custodia_core::uuid::Uuid::from_u128(2));
+        let store = FileKeyStore::open(&path, &master).unwrap();
+        let legacy = serde_json::to_vec(&[Entry {
+            tenant,
+            subject,
+            stored: StoredSubjectKey::Wrapped {
+                envelope: vec![1, 2, 3],
+            },
+        }])
+        .unwrap();
+        let sealed = store
+            .cipher
+            .seal(&FileKeyStore::context().unwrap(), &legacy)
+            .unwrap();
+        write_atomically(&path, &sealed).unwrap();
+
+        let reopened = FileKeyStore::open(&path, &master).unwrap();
+        assert_eq!(
+            reopened.get(tenant, subject).unwrap(),
+            Some(StoredSubjectKey::Wrapped {
+                envelope: vec![1, 2, 3]
+            })
+        );
+        assert_eq!(reopened.keyring().unwrap(), None);
+        reopened
+            .insert_tenant_key_if_absent(tenant, TenantKeySlot::Search, vec![9])
+            .unwrap();
+        let json = reopened
+            .cipher
+            .open(&FileKeyStore::context().unwrap(), &fs::read(&path).unwrap())
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value["format"], FORMAT);
+        assert_eq!(
+            value["subjects"][0]["stored"]["envelope"],
+            serde_json::json!([1, 2, 3])
+        );
+        assert_eq!(
+            value["tenants"][0]["keys"]["search_key"],
+            serde_json::json!([9])
+        );
+    }
+
+    #[test]
+    fn an_unknown_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.cst");
+        let master = SecretKey::from_bytes([5; 32]);
+        let store = FileKeyStore::open(&path, &master).unwrap();
+        let future = br#"{"format":3,"subjects":[],"tenants":[],"keyring":null}"#;
+        let sealed = store
+            .cipher
+            .seal(&FileKeyStore::context().unwrap(), future)
+            .unwrap();
+        write_atomically(&path, &sealed).unwrap();
+        let err = FileKeyStore::open(&path, &master).unwrap_err();
+        assert!(
+            matches!(&err, Error::Store(m) if m.contains("format 3")),
+            "{err}"
+        );
     }
 }

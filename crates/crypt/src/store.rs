@@ -78,7 +78,9 @@ pub enum StoredTenantKeys {
     /// The tenant's wrapped keys.
     Active {
         /// Data key of each keyring version, wrapped under that version's
-        /// key-encryption key (a field envelope).
+        /// key-encryption key (a field envelope). Serialised as a list of
+        /// `{"version": …, "wrapped_key": […]}`.
+        #[cfg_attr(feature = "serde", serde(with = "versions_as_list"))]
         data_keys: BTreeMap<u32, Vec<u8>>,
         /// The rotation-stable search key, wrapped under the keyring's search
         /// key-encryption key, once one was needed.
@@ -86,6 +88,47 @@ pub enum StoredTenantKeys {
     },
     /// Every key of the tenant was destroyed; this is the record of it.
     Shredded(TenantShredReceipt),
+}
+
+/// Maps of version to wrapped key as lists of [`StoredVersion`]: JSON object
+/// keys are strings, and a tagged enum cannot turn them back into numbers.
+#[cfg(feature = "serde")]
+mod versions_as_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::StoredVersion;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<u32, Vec<u8>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let list: Vec<StoredVersion> = map
+            .iter()
+            .map(|(&version, wrapped)| StoredVersion {
+                version,
+                wrapped_key: wrapped.clone(),
+            })
+            .collect();
+        list.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<u32, Vec<u8>>, D::Error> {
+        let list = Vec::<StoredVersion>::deserialize(deserializer)?;
+        let mut map = BTreeMap::new();
+        for stored in list {
+            if map.insert(stored.version, stored.wrapped_key).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "data key version {} listed twice",
+                    stored.version
+                )));
+            }
+        }
+        Ok(map)
+    }
 }
 
 /// Which of a tenant's keys a store operation concerns.
