@@ -9,6 +9,10 @@
 //! exact-match query, a `UNIQUE` index or a join then works on the ciphertext
 //! column, and the value can still be decrypted.
 //!
+//! Get a cipher from [`Keyring::deterministic`](crate::Keyring::deterministic),
+//! keyed by the tenant's rotation-stable search key, or build one over a key
+//! of your own with [`DeterministicCipher::new`].
+//!
 //! The key design decision is one SIV key per tenant, record type and field,
 //! derived from the caller's key, with the associated data binding the same
 //! three. Equal values therefore encrypt alike only within one column of one

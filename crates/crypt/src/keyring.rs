@@ -1,20 +1,32 @@
-//! Versioned keys per tenant, with rotation, re-encryption and safe retirement.
+//! Versioned keys per tenant, with rotation, re-encryption, safe retirement,
+//! whole-tenant shredding and rotation-stable search keys.
 //!
 //! # Model
 //!
-//! A [`Keyring`] holds one or more versions of a master key; exactly one
-//! version is *primary*. Each tenant's data key for version `v` is derived, not
-//! stored:
+//! A [`Keyring`] holds one or more versions of a key; exactly one version is
+//! *primary*. Each tenant has its own data key per version, made in one of
+//! two ways ([`DataKeyMode`]):
 //!
-//! ```text
-//! tenant_key(t, v) = HKDF-SHA256(ikm  = master_v,
-//!                                salt = "custodia/keyring/v1",
-//!                                info = len‖"custodia/tenant-data-key/v1" ‖ len‖tenant(16 bytes) ‖ len‖v(4 bytes, big-endian))
-//! ```
+//! * **Derived** (the default, and the only mode of [`Keyring::new`]): the
+//!   tenant's data key for version `v` is derived, not stored:
 //!
-//! (each `len` a 4-byte big-endian byte count), so one master key serves every
-//! tenant, and tenants' keys are independent: knowing one tenant's data key
-//! tells nothing about another's.
+//!   ```text
+//!   tenant_key(t, v) = HKDF-SHA256(ikm  = version_key_v,
+//!                                  salt = "custodia/keyring/v1",
+//!                                  info = len‖"custodia/tenant-data-key/v1" ‖ len‖tenant(16 bytes) ‖ len‖v(4 bytes, big-endian))
+//!   ```
+//!
+//!   (each `len` a 4-byte big-endian byte count), so one key serves every
+//!   tenant and tenants' keys are independent. Nothing is stored per tenant —
+//!   and nothing per tenant can be destroyed.
+//! * **Random**: the tenant's data key for version `v` is 32 bytes from the
+//!   OS, generated on the tenant's first seal under `v` and stored wrapped
+//!   (a field envelope, bound to tenant and version) under the version's
+//!   key-encryption key `HKDF-SHA256(version_key_v, "custodia/keyring/v1",
+//!   len‖"custodia/tenant-kek/v1" ‖ len‖v)`. Destroying a tenant's wrapped
+//!   keys erases all its data: [`Keyring::shred_tenant`].
+//!
+//! Rotation and its bookkeeping:
 //!
 //! * [`Keyring::seal`] always uses the primary version and labels the envelope
 //!   `tenant/v<primary>`.
@@ -22,13 +34,98 @@
 //! * [`Keyring::rotate`] adds a new primary; old ciphertexts keep opening.
 //! * [`Keyring::reencrypt`] moves one ciphertext to the primary version.
 //! * [`Keyring::retire`] removes a version, but only with a [`KeyUsage`] scan
-//!   showing nothing still uses it.
+//!   showing nothing still uses it. Its number is never reused.
+//!
+//! # Stored keyrings
+//!
+//! [`Keyring::new`] keeps everything in memory: the caller supplies the
+//! version keys again after a restart. [`Keyring::from_store`] keeps the
+//! keyring in a [`KeyStore`] instead: a [`KeyringRecord`](crate::KeyringRecord)
+//! lists the versions (each version key random, wrapped under the *root key*
+//! the caller supplies from the environment or a file), the primary and the
+//! retired versions; random tenant data keys sit beside it. Reopening the
+//! store with the same root key restores the keyring; every rotation and
+//! retirement is saved (compare-and-swap, so two processes cannot silently
+//! overwrite each other's rotation) before it takes effect.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::{ActorId, ManualClock, TenantId, chrono::Utc};
+//! use custodia_crypt::{DataKeyMode, Error, FieldContext, Keyring, MemoryKeyStore, SecretKey};
+//!
+//! let store = Arc::new(MemoryKeyStore::default()); // or a FileKeyStore
+//! let root = SecretKey::generate()?; // e.g. SecretKey::from_env("CUSTODIA_ROOT_KEY")
+//! let keyring = Keyring::from_store(store.clone(), &root, DataKeyMode::Random)?;
+//! let acme = TenantId::from_external_key("crm", "ACME");
+//! let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
+//! let sealed = keyring.seal(&ctx, b"printer on fire")?;
+//! keyring.rotate(SecretKey::generate()?)?;
+//!
+//! // After a restart: same store, same root key, same keyring.
+//! let keyring = Keyring::from_store(store, &root, DataKeyMode::Random)?;
+//! assert_eq!(keyring.versions(), [1, 2]);
+//! assert_eq!(keyring.open(&ctx, &sealed)?, b"printer on fire");
+//!
+//! // Offboarding: destroy every key of the tenant. Every copy of its data,
+//! // backups included, is now unreadable, with its own error.
+//! let backup_copy = sealed.clone();
+//! let clock = ManualClock::new(Utc::now());
+//! let admin = ActorId::from_external_key(acme, "psa.user", "offboarding");
+//! let receipt = keyring.shred_tenant(acme, admin, &clock)?;
+//! assert_eq!(receipt.key_versions, [1]);
+//! assert_eq!(keyring.open(&ctx, &backup_copy), Err(Error::TenantShredded { tenant: acme }));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! # Search keys
+//!
+//! Blind indexes and deterministic encryption need a key that does **not**
+//! rotate: a token computed today must equal the token of the same value
+//! computed after any number of rotations, or lookups would miss every row
+//! indexed before. [`Keyring::blind_index`] and [`Keyring::deterministic`]
+//! therefore key them with the tenant's *search key*, made from the keyring's
+//! search root, which is independent of the data-key versions:
+//!
+//! * Derived mode: `HKDF-SHA256(search_root, "custodia/keyring/v1",
+//!   len‖"custodia/tenant-search-key/v1" ‖ len‖tenant)`.
+//! * Random mode: 32 random bytes per tenant, stored wrapped under
+//!   `HKDF-SHA256(search_root, "custodia/keyring/v1",
+//!   len‖"custodia/tenant-search-kek/v1")`, and destroyed by
+//!   [`Keyring::shred_tenant`] with the data keys (so deterministic
+//!   ciphertexts die too, and stored tokens can no longer be tested against
+//!   guessed values).
+//!
+//! The search root is `HKDF(master, …, "custodia/search-root/v1")` for
+//! [`Keyring::new`], and random, wrapped in the record, for a stored keyring.
+//! Each index and cipher then derives its own per-field key from the search
+//! key (see [`blind`](crate::blind) and [`deterministic`](crate::deterministic)).
+//! Rotation, re-encryption and retirement never change a token; the search
+//! key itself cannot be rotated without recomputing every token.
+//!
+//! ```
+//! use custodia_core::TenantId;
+//! use custodia_crypt::blind::BlindIndexConfig;
+//! use custodia_crypt::{KeyUsage, Keyring, SecretKey};
+//!
+//! let keyring = Keyring::new(SecretKey::generate()?);
+//! let acme = TenantId::from_external_key("crm", "ACME");
+//! let config = BlindIndexConfig::default();
+//! let token = keyring.blind_index(acme, "contact", "email", config)?.compute("a@example.com");
+//!
+//! keyring.rotate(SecretKey::generate()?)?;
+//! keyring.retire(1, &KeyUsage::default())?;
+//! let index = keyring.blind_index(acme, "contact", "email", config)?;
+//! assert_eq!(index.compute("a@example.com"), token);
+//! # Ok::<(), custodia_crypt::Error>(())
+//! ```
+//!
+//! # Caching and the nonce limit
 //!
 //! Expanded AES keys are cached per (tenant, version), so the key schedule and
-//! the HKDF run once, not per field. Each cache entry counts its encryptions:
-//! past [`NONCE_LIMIT`] (2^32 random nonces, NIST SP 800-38D §8.3) sealing
-//! fails with [`Error::NonceLimit`] until the keyring is rotated, and
-//! [`Keyring::usage`] reports how close each key is.
+//! the HKDF (or the unwrapping) run once, not per field. Each cache entry
+//! counts its encryptions: past [`NONCE_LIMIT`] (2^32 random nonces, NIST SP
+//! 800-38D §8.3) sealing fails with [`Error::NonceLimit`] until the keyring is
+//! rotated, and [`Keyring::usage`] reports how close each key is.
 //!
 //! ```
 //! use custodia_core::TenantId;
