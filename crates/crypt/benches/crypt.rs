@@ -11,6 +11,26 @@ use custodia_crypt::{FieldCipher, FieldContext, KeyId, Keyring, RUST_CRYPTO, Sec
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hmac;
 
+/// Raw ring into a reused buffer: the baseline for `seal_into`.
+fn raw_seal_into(
+    key: &LessSafeKey,
+    counter: &mut u64,
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) {
+    *counter += 1;
+    let mut nonce = [0u8; 12];
+    nonce[4..].copy_from_slice(&counter.to_be_bytes());
+    out.clear();
+    out.extend_from_slice(plaintext);
+    let nonce = Nonce::assume_unique_for_key(nonce);
+    let tag = key
+        .seal_in_place_separate_tag(nonce, Aad::from(aad), out)
+        .unwrap();
+    out.extend_from_slice(tag.as_ref());
+}
+
 /// Raw ring: copy into a fresh buffer, seal with a counter nonce, append the tag.
 fn raw_seal(key: &LessSafeKey, counter: &mut u64, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     *counter += 1;
@@ -49,6 +69,19 @@ fn seal(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("custodia/keyring", size), |b| {
             b.iter(|| keyring.seal(&ctx, black_box(p)).unwrap())
         });
+        let mut buffer = Vec::with_capacity(size + 64);
+        group.bench_function(BenchmarkId::new("custodia/cipher_into", size), |b| {
+            b.iter(|| {
+                buffer.clear();
+                cipher.seal_into(&ctx, black_box(p), &mut buffer).unwrap();
+            })
+        });
+        group.bench_function(BenchmarkId::new("custodia/keyring_into", size), |b| {
+            b.iter(|| {
+                buffer.clear();
+                keyring.seal_into(&ctx, black_box(p), &mut buffer).unwrap();
+            })
+        });
         group.bench_function(BenchmarkId::new("custodia/rustcrypto", size), |b| {
             b.iter(|| rust_crypto.seal(&ctx, black_box(p)).unwrap())
         });
@@ -58,6 +91,9 @@ fn seal(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("raw/ring_same_aad", size), |b| {
             b.iter(|| raw_seal(&raw, &mut counter, &envelope_aad, black_box(p)))
+        });
+        group.bench_function(BenchmarkId::new("raw/ring_same_aad_into", size), |b| {
+            b.iter(|| raw_seal_into(&raw, &mut counter, &envelope_aad, black_box(p), &mut buffer))
         });
     }
     group.finish();

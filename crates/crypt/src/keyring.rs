@@ -148,17 +148,18 @@
 //! # Ok::<(), custodia_crypt::Error>(())
 //! ```
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use custodia_core::{ActorId, Clock, TenantId};
 use zeroize::Zeroizing;
 
 use crate::blind::{BlindIndex, BlindIndexConfig};
 use crate::deterministic::DeterministicCipher;
-use crate::envelope::{Envelope, seal};
+use crate::envelope::{Envelope, seal_into};
 use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
 use crate::store::{
@@ -251,10 +252,61 @@ impl std::hash::Hasher for CacheHasher {
     }
 }
 
-/// An expanded tenant key and how often it has sealed.
+/// Nonces a sealing thread reserves from a key's count at a time, so that
+/// a seal usually updates no shared counter.
+const RESERVE: u64 = 32;
+
+/// An expanded tenant key and how many nonces it has used or handed out.
 struct CachedKey {
     key: Box<dyn AeadKey>,
+    /// Seals done plus seals reserved by threads and not yet done. Never
+    /// below the true count, so the limit holds however threads interleave.
     sealed: AtomicU64,
+}
+
+impl CachedKey {
+    /// Reserves up to [`RESERVE`] seals below [`NONCE_LIMIT`]; returns how
+    /// many. Reservations are disjoint ranges of the count, so the seals of
+    /// all threads together never pass the limit.
+    fn reserve(&self, key: KeyId) -> Result<u64, Error> {
+        let before = self.sealed.fetch_add(RESERVE, Ordering::Relaxed);
+        match NONCE_LIMIT.saturating_sub(before).min(RESERVE) {
+            0 => Err(Error::NonceLimit { key }),
+            granted => Ok(granted),
+        }
+    }
+
+    /// Gives back seals reserved and not used.
+    fn release(&self, unused: u64) {
+        self.sealed.fetch_sub(unused, Ordering::Relaxed);
+    }
+}
+
+/// Tells keyrings apart in the per-thread cache, without reusing numbers the
+/// way addresses are reused.
+static NEXT_KEYRING_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The key a thread used last, so that a run of seals for one tenant takes
+/// no lock and hashes nothing.
+struct LastKey {
+    keyring: u64,
+    generation: u64,
+    tenant: TenantId,
+    version: u32,
+    key: Arc<CachedKey>,
+    /// Seals reserved from `key` and not yet used by this thread.
+    reserved: u64,
+}
+
+impl Drop for LastKey {
+    /// A thread moving to another key, or exiting, gives its reservation back.
+    fn drop(&mut self) {
+        self.key.release(self.reserved);
+    }
+}
+
+thread_local! {
+    static LAST_KEY: RefCell<Option<LastKey>> = const { RefCell::new(None) };
 }
 
 /// The version keys, and what the store last held.
@@ -309,7 +361,12 @@ pub struct Keyring {
     /// Rotation-stable root of the tenants' search keys.
     search_root: SecretKey,
     backing: Option<Backing>,
-    cache: RwLock<HashMap<(TenantId, u32), CachedKey, CacheHasherBuilder>>,
+    /// Unique per keyring, for the per-thread cache.
+    id: u64,
+    /// Bumped whenever a cached key stops being valid (retirement,
+    /// shredding), so that per-thread caches drop it.
+    generation: AtomicU64,
+    cache: RwLock<HashMap<(TenantId, u32), Arc<CachedKey>, CacheHasherBuilder>>,
     search_cache: RwLock<HashMap<TenantId, SecretKey, CacheHasherBuilder>>,
 }
 
@@ -372,6 +429,8 @@ impl Keyring {
             primary: AtomicU32::new(1),
             search_root,
             backing: None,
+            id: NEXT_KEYRING_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             cache: RwLock::new(HashMap::default()),
             search_cache: RwLock::new(HashMap::default()),
         }
@@ -461,6 +520,8 @@ impl Keyring {
             }),
             search_root,
             backing: Some(backing),
+            id: NEXT_KEYRING_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             cache: RwLock::new(HashMap::default()),
             search_cache: RwLock::new(HashMap::default()),
         })
@@ -563,6 +624,7 @@ impl Keyring {
         versions.keys.remove(&version);
         versions.retired.insert(version);
         write(&self.cache).retain(|(_, v), _| *v != version);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         drop(versions);
         if let (Some(backing), DataKeyMode::Random) = (&self.backing, self.mode) {
             backing.store.remove_tenant_keys(version)?;
@@ -572,14 +634,29 @@ impl Keyring {
 
     /// Encrypts `plaintext` for `ctx` under the tenant's primary key.
     pub fn seal(&self, ctx: &FieldContext<'_>, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(crate::envelope::sealed_len(plaintext.len()));
+        self.seal_into(ctx, plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Keyring::seal`], appending the envelope to `out`: sealing many
+    /// fields into one reused buffer saves an allocation per field. On error
+    /// `out` is left as it was.
+    pub fn seal_into(
+        &self,
+        ctx: &FieldContext<'_>,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         let primary = self.primary();
         let key_id = KeyId::Tenant { version: primary };
-        self.with_tenant_key(ctx.tenant(), primary, true, |cached| {
+        self.with_tenant_key(ctx.tenant(), primary, true, |cached, reserved| {
             // Count first, so concurrent sealers cannot overshoot the limit together.
-            if cached.sealed.fetch_add(1, Ordering::Relaxed) >= NONCE_LIMIT {
-                return Err(Error::NonceLimit { key: key_id });
+            if *reserved == 0 {
+                *reserved = cached.reserve(key_id)?;
             }
-            seal(cached.key.as_ref(), key_id, ctx, plaintext)
+            *reserved -= 1;
+            seal_into(cached.key.as_ref(), key_id, ctx, plaintext, out)
         })
     }
 
@@ -591,7 +668,7 @@ impl Keyring {
         let envelope = Envelope::decode(envelope)?;
         match envelope.key_id() {
             KeyId::Tenant { version } => {
-                self.with_tenant_key(ctx.tenant(), version, false, |cached| {
+                self.with_tenant_key(ctx.tenant(), version, false, |cached, _| {
                     envelope.open(cached.key.as_ref(), ctx)
                 })
             }
@@ -664,6 +741,7 @@ impl Keyring {
         };
         backing.store.shred_tenant(&receipt)?;
         cache.retain(|(t, _), _| *t != tenant);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         search_cache.remove(&tenant);
         Ok(receipt)
     }
@@ -708,6 +786,10 @@ impl Keyring {
 
     /// How many envelopes each cached (tenant, version) key has sealed in this
     /// process, and how many remain before [`NONCE_LIMIT`].
+    ///
+    /// A sealing thread reserves 32 seals at a time and gives back what it
+    /// did not use when it moves to another key or exits, so the count may
+    /// exceed the true one by up to 32 per thread: it errs on the safe side.
     pub fn usage(&self) -> Vec<NonceUsage> {
         let cache = read(&self.cache);
         let mut usage: Vec<NonceUsage> = cache
@@ -724,28 +806,82 @@ impl Keyring {
 
     /// Runs `f` with the expanded key of (`tenant`, `version`), making and
     /// caching it on first use (a random data key is generated only when
-    /// `create`). The common case takes one shared read lock.
+    /// `create`).
+    ///
+    /// Each thread remembers the key it used last, with the seals it has
+    /// reserved from it: a run of calls for one tenant takes no lock, hashes
+    /// nothing and (31 times in 32) updates no shared counter, only checks a
+    /// generation number that retirement and shredding bump. Other calls take
+    /// one shared read lock on the keyring's cache. `f` gets the key and the
+    /// thread's reservation for it.
     fn with_tenant_key<T>(
         &self,
         tenant: TenantId,
         version: u32,
         create: bool,
-        f: impl FnOnce(&CachedKey) -> Result<T, Error>,
+        f: impl FnOnce(&CachedKey, &mut u64) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let cache = read(&self.cache);
-        if let Some(cached) = cache.get(&(tenant, version)) {
-            return f(cached);
+        let generation = self.generation.load(Ordering::Acquire);
+        LAST_KEY.with(|last| {
+            // Busy only if `f` itself used a keyring, which none does.
+            let Ok(mut last) = last.try_borrow_mut() else {
+                return self.with_shared_key(tenant, version, create, f);
+            };
+            if let Some(hit) = last.as_mut().filter(|l| {
+                l.keyring == self.id
+                    && l.generation == generation
+                    && l.version == version
+                    && l.tenant == tenant
+            }) {
+                return f(&hit.key, &mut hit.reserved);
+            }
+            let key = self.shared_key(tenant, version, create)?;
+            // Replacing the entry gives the old key's reservation back.
+            let entry = last.insert(LastKey {
+                keyring: self.id,
+                generation,
+                tenant,
+                version,
+                key,
+                reserved: 0,
+            });
+            f(&entry.key, &mut entry.reserved)
+        })
+    }
+
+    fn with_shared_key<T>(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        create: bool,
+        f: impl FnOnce(&CachedKey, &mut u64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let key = self.shared_key(tenant, version, create)?;
+        let mut reserved = 0;
+        let result = f(&key, &mut reserved);
+        key.release(reserved);
+        result
+    }
+
+    /// The key from the keyring's shared cache, made on a miss.
+    fn shared_key(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        create: bool,
+    ) -> Result<Arc<CachedKey>, Error> {
+        if let Some(cached) = read(&self.cache).get(&(tenant, version)) {
+            return Ok(cached.clone());
         }
-        drop(cache);
         let data_key = self.tenant_data_key(tenant, version, create)?;
-        let cached = CachedKey {
+        let cached = Arc::new(CachedKey {
             key: self.provider.aes_256_gcm(&data_key)?,
             sealed: AtomicU64::new(0),
-        };
+        });
         let mut cache = write(&self.cache);
         // A shred between the load and now must not leave the key cached.
         self.check_not_shredded(tenant)?;
-        f(cache.entry((tenant, version)).or_insert(cached))
+        Ok(cache.entry((tenant, version)).or_insert(cached).clone())
     }
 
     fn check_not_shredded(&self, tenant: TenantId) -> Result<(), Error> {
@@ -963,5 +1099,97 @@ impl KeyUsage {
     /// Values that were not envelopes at all (never silently ignored).
     pub fn undecodable(&self) -> u64 {
         self.undecodable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> FieldContext<'static> {
+        let tenant = TenantId::from_external_key("test", "acme");
+        FieldContext::new(tenant, "ticket", "T-1", "body").unwrap()
+    }
+
+    /// Runs `f` on a thread and waits until it has exited, thread-local
+    /// destructors included (a scope's end alone does not wait for those).
+    fn in_thread(f: impl FnOnce() + Send) {
+        std::thread::scope(|s| s.spawn(f).join().unwrap());
+    }
+
+    fn set_count(keyring: &Keyring, count: u64) {
+        for key in read(&keyring.cache).values() {
+            key.sealed.store(count, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn sealing_stops_at_the_nonce_limit_until_rotation() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+        });
+        set_count(&keyring, NONCE_LIMIT - 2);
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+            keyring.seal(&ctx(), b"x").unwrap();
+            assert_eq!(
+                keyring.seal(&ctx(), b"x"),
+                Err(Error::NonceLimit {
+                    key: KeyId::Tenant { version: 1 }
+                })
+            );
+        });
+        assert_eq!(keyring.usage()[0].remaining(), 0);
+        // A fresh thread cannot go past it either.
+        in_thread(|| assert!(keyring.seal(&ctx(), b"x").is_err()));
+        keyring.rotate(SecretKey::from_bytes([2; 32])).unwrap();
+        let sealed = keyring.seal(&ctx(), b"after").unwrap();
+        assert_eq!(keyring.open(&ctx(), &sealed).unwrap(), b"after");
+    }
+
+    #[test]
+    fn reservations_never_let_threads_pass_the_limit_together() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+        });
+        let headroom = 3 * RESERVE + 5;
+        set_count(&keyring, NONCE_LIMIT - headroom);
+        let successes = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            let sealer = || {
+                for _ in 0..headroom {
+                    if keyring.seal(&ctx(), b"x").is_ok() {
+                        successes.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            };
+            let threads: Vec<_> = (0..4).map(|_| s.spawn(sealer)).collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+        });
+        assert_eq!(successes.into_inner(), headroom);
+    }
+
+    #[test]
+    fn a_thread_gives_its_reservation_back_when_it_moves_on() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        let acme = TenantId::from_external_key("test", "acme");
+        let globex = TenantId::from_external_key("test", "globex");
+        let other = FieldContext::new(globex, "t", "1", "f").unwrap();
+        let count = |tenant: TenantId| {
+            let usage = keyring.usage();
+            usage.iter().find(|u| u.tenant == tenant).map(|u| u.sealed)
+        };
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+            assert_eq!(count(acme), Some(RESERVE), "reserved, not yet used");
+            keyring.seal(&other, b"x").unwrap();
+            assert_eq!(count(acme), Some(1), "moving on returned the rest");
+            assert_eq!(count(globex), Some(RESERVE));
+        });
+        assert_eq!(count(globex), Some(1), "exiting returned the rest");
     }
 }
