@@ -36,7 +36,7 @@
 //! stored in the envelope beyond the key id, yet nothing decrypts anywhere but
 //! where it was sealed. The second is **expand once**: AES key schedules and
 //! HKDF run once per (tenant, key version) and are cached; nonces come from a
-//! per-thread ChaCha20 generator seeded by the OS, not a syscall per field.
+//! per-thread ChaCha generator seeded by the OS, not a syscall per field.
 //!
 //! Secrets: [`SecretKey`] is zeroized on drop, prints as `[redacted]` and
 //! compares in constant time; errors never hold key bytes or plaintext.
