@@ -7,6 +7,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use custodia_core::TenantId;
 use custodia_crypt::blind::{BlindIndex, BlindIndexConfig};
+use custodia_crypt::deterministic::DeterministicCipher;
 use custodia_crypt::{FieldCipher, FieldContext, KeyId, Keyring, RUST_CRYPTO, SecretKey};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hmac;
@@ -130,5 +131,33 @@ fn blind_index(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, seal, blind_index);
+fn deterministic(c: &mut Criterion) {
+    use aes_siv::KeyInit;
+    use aes_siv::siv::Aes256Siv;
+    let key = SecretKey::from_bytes([5; 32]);
+    let tenant = TenantId::from_external_key("bench", "acme");
+    let cipher = DeterministicCipher::new(&key, tenant, "contact", "tax_id").unwrap();
+    let value = b"GB123456789-0042"; // 16 bytes
+    let siv_key = [5u8; 64];
+    let mut reused = Aes256Siv::new_from_slice(&siv_key).unwrap();
+    let mut group = c.benchmark_group("deterministic");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("custodia/16", |b| {
+        b.iter(|| cipher.encrypt(black_box(value)).unwrap())
+    });
+    group.bench_function("raw/aes_siv_reused/16", |b| {
+        b.iter(|| reused.encrypt([b"aad"], black_box(value)).unwrap())
+    });
+    group.bench_function("raw/aes_siv_new_per_call/16", |b| {
+        b.iter(|| {
+            Aes256Siv::new_from_slice(&siv_key)
+                .unwrap()
+                .encrypt([b"aad"], black_box(value))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, seal, blind_index, deterministic);
 criterion_main!(benches);
