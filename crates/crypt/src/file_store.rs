@@ -362,4 +362,32 @@ mod tests {
             "{err}"
         );
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever authenticated bytes the file holds, opening it gives a
+        /// store or a typed error, never a panic.
+        #[test]
+        fn authenticated_garbage_is_a_typed_error(
+            contents in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..128),
+                "\\{\"format\":2,\"subjects\":\\[\\],\"tenants\":\\[.{0,60}\\],\"keyring\":.{0,40}\\}"
+                    .prop_map(String::into_bytes),
+            ]
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("keys.cst");
+            let master = SecretKey::from_bytes([5; 32]);
+            let store = FileKeyStore::open(&path, &master).unwrap();
+            let sealed = store.cipher.seal(&FileKeyStore::context().unwrap(), &contents).unwrap();
+            write_atomically(&path, &sealed).unwrap();
+            match FileKeyStore::open(&path, &master) {
+                Ok(_) | Err(Error::Store(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
 }

@@ -454,3 +454,21 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn keyring_seal_into_appends_and_counts() {
+    let keyring = Keyring::new(root());
+    let acme = tenant("acme");
+    let mut buffer = Vec::new();
+    keyring.seal_into(&ctx(acme), b"one", &mut buffer).unwrap();
+    let first_len = buffer.len();
+    keyring.seal_into(&ctx(acme), b"two", &mut buffer).unwrap();
+    assert_eq!(buffer.len(), 2 * first_len);
+    let (first, second) = buffer.split_at(first_len);
+    assert_eq!(keyring.open(&ctx(acme), first).unwrap(), b"one");
+    assert_eq!(keyring.open(&ctx(acme), second).unwrap(), b"two");
+    assert_eq!(
+        keyring.open(&ctx(tenant("globex")), second),
+        Err(Error::Decrypt)
+    );
+}
