@@ -95,8 +95,10 @@
 //!   ciphertexts die too, and stored tokens can no longer be tested against
 //!   guessed values).
 //!
-//! The search root is `HKDF(master, …, "custodia/search-root/v1")` for
-//! [`Keyring::new`], and random, wrapped in the record, for a stored keyring.
+//! The search root is the version-1 master key for [`Keyring::new`] (kept
+//! in memory after version 1 is retired; the distinct HKDF labels keep search
+//! keys independent of data keys), and random, wrapped in the record, for a
+//! stored keyring.
 //! Each index and cipher then derives its own per-field key from the search
 //! key (see [`blind`](crate::blind) and [`deterministic`](crate::deterministic)).
 //! Rotation, re-encryption and retirement never change a token; the search
@@ -173,7 +175,6 @@ pub const NONCE_LIMIT: u64 = 1 << 32;
 const SALT: &[u8] = b"custodia/keyring/v1";
 const TENANT_KEY_LABEL: &[u8] = b"custodia/tenant-data-key/v1";
 const TENANT_KEK_LABEL: &[u8] = b"custodia/tenant-kek/v1";
-const SEARCH_ROOT_LABEL: &[u8] = b"custodia/search-root/v1";
 const SEARCH_KEY_LABEL: &[u8] = b"custodia/tenant-search-key/v1";
 const SEARCH_KEK_LABEL: &[u8] = b"custodia/tenant-search-kek/v1";
 const RECORD_WRAP_LABEL: &[u8] = b"custodia/keyring-record-kek/v1";
@@ -416,9 +417,9 @@ impl Keyring {
 
     /// An in-memory keyring on a chosen crypto provider.
     pub fn with_provider(provider: &'static dyn CryptoProvider, master: SecretKey) -> Self {
-        // Infallible: HKDF-SHA256 gives 32 bytes.
-        let search_root = derive_key(&master, SALT, &[&length_prefixed(&[SEARCH_ROOT_LABEL])])
-            .unwrap_or_else(|_| master.clone());
+        // The master doubles as the search root: the HKDF labels keep search
+        // keys independent of data keys, and the root outlives retirement.
+        let search_root = master.clone();
         Self {
             provider,
             mode: DataKeyMode::Derived,
@@ -549,6 +550,12 @@ impl Keyring {
     /// How tenant data keys are made.
     pub fn mode(&self) -> DataKeyMode {
         self.mode
+    }
+
+    /// Changes whenever cached keys may have become invalid (a retirement,
+    /// a tenant shredding), for caches layered on the keyring.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The primary version: the one [`Keyring::seal`] uses.

@@ -72,7 +72,10 @@ pub struct SubjectVault<S> {
     store: S,
     clock: Arc<dyn Clock>,
     provider: &'static dyn CryptoProvider,
-    cache: RwLock<HashMap<(TenantId, SubjectId), Arc<dyn AeadKey>>>,
+    /// Unwrapped subject keys, with the keyring generation they were
+    /// unwrapped in: a tenant shredding (or a retirement) since makes the
+    /// vault unwrap again, so a shredded tenant's subjects stop opening here too.
+    cache: RwLock<HashMap<(TenantId, SubjectId), (Arc<dyn AeadKey>, u64)>>,
 }
 
 impl<S: KeyStore> SubjectVault<S> {
@@ -188,14 +191,17 @@ impl<S: KeyStore> SubjectVault<S> {
         subject: SubjectId,
         create: bool,
     ) -> Result<Arc<dyn AeadKey>, Error> {
+        let generation = self.keyring.generation();
         let cached = self
             .cache
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(tenant, subject))
             .cloned();
-        if let Some(key) = cached {
-            return Ok(key);
+        if let Some((key, at)) = cached {
+            if at == generation {
+                return Ok(key);
+            }
         }
         let wrap_id = subject.to_string();
         let wrap_ctx = wrap_context(tenant, &wrap_id)?;
@@ -220,7 +226,7 @@ impl<S: KeyStore> SubjectVault<S> {
         self.cache
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert((tenant, subject), key.clone());
+            .insert((tenant, subject), (key.clone(), generation));
         Ok(key)
     }
 }

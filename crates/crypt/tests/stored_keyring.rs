@@ -241,7 +241,16 @@ fn shredding_a_tenant_also_erases_its_subjects() {
 
     let dpo = ActorId::from_external_key(acme, "psa.user", "dpo");
     keyring.shred_tenant(acme, dpo, &clock()).unwrap();
-    // A fresh vault (nothing cached) cannot unwrap alice's key any more.
+    // The vault that had alice's key cached drops it...
+    assert_eq!(
+        vault.open(&audit, &sealed),
+        Err(Error::TenantShredded { tenant: acme })
+    );
+    assert_eq!(
+        vault.seal(alice, &audit, b"x"),
+        Err(Error::TenantShredded { tenant: acme })
+    );
+    // ...and a fresh vault (nothing cached) cannot unwrap it either.
     let restarted = SubjectVault::new(keyring, store, Arc::new(clock()));
     assert_eq!(
         restarted.open(&audit, &sealed),
