@@ -66,6 +66,9 @@ pub const SUBJECT_KEY_VERSION: u32 = 1;
 const WRAP_RECORD_TYPE: &str = "custodia.subject_key";
 const WRAP_FIELD: &str = "key";
 
+/// An unwrapped subject key and the keyring generation it was unwrapped in.
+type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
+
 /// Seals and opens values under per-subject keys, and shreds those keys.
 pub struct SubjectVault<S> {
     keyring: Arc<Keyring>,
@@ -75,7 +78,7 @@ pub struct SubjectVault<S> {
     /// Unwrapped subject keys, with the keyring generation they were
     /// unwrapped in: a tenant shredding (or a retirement) since makes the
     /// vault unwrap again, so a shredded tenant's subjects stop opening here too.
-    cache: RwLock<HashMap<(TenantId, SubjectId), (Arc<dyn AeadKey>, u64)>>,
+    cache: RwLock<HashMap<(TenantId, SubjectId), CachedSubjectKey>>,
 }
 
 impl<S: KeyStore> SubjectVault<S> {
@@ -198,10 +201,8 @@ impl<S: KeyStore> SubjectVault<S> {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(tenant, subject))
             .cloned();
-        if let Some((key, at)) = cached {
-            if at == generation {
-                return Ok(key);
-            }
+        if let Some((key, _)) = cached.filter(|(_, at)| *at == generation) {
+            return Ok(key);
         }
         let wrap_id = subject.to_string();
         let wrap_ctx = wrap_context(tenant, &wrap_id)?;
