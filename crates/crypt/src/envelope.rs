@@ -96,6 +96,7 @@ impl KeyId {
         }
     }
 
+    #[cfg(feature = "proptest")]
     pub(crate) fn write_header(&self, out: &mut Vec<u8>) {
         let mut header = [0u8; MAX_HEADER_LEN];
         let len = self.encode_header(&mut header);

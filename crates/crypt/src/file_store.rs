@@ -18,8 +18,8 @@
 //!  "keyring":  {"format": 1, "mode": "random", "primary": 1, "versions": […], "retired": [], "search_root": […]}}
 //! ```
 //!
-//! (a [`KeyringRecord`](crate::KeyringRecord) and
-//! [`StoredTenantKeys`](crate::StoredTenantKeys) per tenant). Format 1, a
+//! (a [`KeyringRecord`] and
+//! [`StoredTenantKeys`] per tenant). Format 1, a
 //! bare array of subject entries, is still read, and rewritten as format 2 on
 //! the next change.
 //!

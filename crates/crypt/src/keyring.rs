@@ -40,7 +40,7 @@
 //!
 //! [`Keyring::new`] keeps everything in memory: the caller supplies the
 //! version keys again after a restart. [`Keyring::from_store`] keeps the
-//! keyring in a [`KeyStore`] instead: a [`KeyringRecord`](crate::KeyringRecord)
+//! keyring in a [`KeyStore`] instead: a [`KeyringRecord`]
 //! lists the versions (each version key random, wrapped under the *root key*
 //! the caller supplies from the environment or a file), the primary and the
 //! retired versions; random tenant data keys sit beside it. Reopening the

@@ -8,7 +8,7 @@
 //!   [`Keyring::from_store`](crate::Keyring::from_store));
 //! * per tenant, [`StoredTenantKeys`]: the tenant's random data key of each
 //!   version and its search key, each wrapped under a key-encryption key
-//!   (keyrings in [`DataKeyMode::Random`](crate::DataKeyMode::Random) only),
+//!   (keyrings in [`DataKeyMode::Random`] only),
 //!   or the tombstone of a shredded tenant;
 //! * per data subject, a [`StoredSubjectKey`]: the subject's key wrapped under
 //!   the tenant's data key, or the tombstone of a shredded subject.
