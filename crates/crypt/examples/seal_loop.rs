@@ -1,7 +1,7 @@
-//! Seals a 64-byte field in a loop, for profilers (`valgrind --tool=callgrind`).
+//! Seals a field in a loop, for profilers (`valgrind --tool=callgrind`).
 //!
-//! `seal_loop [keyring|keyring_into|cipher|cipher_into|raw] [rounds]`
-//! (default `keyring`, 200,000): `raw` is ring's AES-256-GCM into a fresh buffer with 58 bytes
+//! `seal_loop [keyring|keyring_into|cipher|cipher_into|raw] [rounds] [bytes]`
+//! (default `keyring`, 200,000 rounds, 64 bytes): `raw` is ring's AES-256-GCM into a fresh buffer with 58 bytes
 //! of associated data, the same amount the envelope authenticates here, so
 //! instruction counts of the modes compare directly.
 
@@ -15,12 +15,16 @@ fn main() -> Result<(), custodia_crypt::Error> {
         .nth(2)
         .and_then(|n| n.parse().ok())
         .unwrap_or(200_000);
+    let size: usize = std::env::args()
+        .nth(3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(64);
     let key = SecretKey::from_bytes([9; 32]);
     let keyring = Keyring::new(key.clone());
     let cipher = FieldCipher::new(KeyId::Tenant { version: 1 }, &key)?;
     let tenant = TenantId::from_external_key("bench", "acme");
     let ctx = FieldContext::new(tenant, "ticket", "T-100234", "requester_email")?;
-    let plaintext = [0x5Au8; 64];
+    let plaintext = vec![0x5Au8; size];
     let mut buffer = Vec::with_capacity(256);
     let mut total = 0usize;
     match mode.as_str() {

@@ -124,10 +124,25 @@
 //! # Caching and the nonce limit
 //!
 //! Expanded AES keys are cached per (tenant, version), so the key schedule and
-//! the HKDF (or the unwrapping) run once, not per field. Each cache entry
-//! counts its encryptions: past [`NONCE_LIMIT`] (2^32 random nonces, NIST SP
-//! 800-38D §8.3) sealing fails with [`Error::NonceLimit`] until the keyring is
-//! rotated, and [`Keyring::usage`] reports how close each key is.
+//! the HKDF (or the unwrapping) run once, not per field. Each thread also
+//! remembers the last key it used, so a run of seals for one tenant takes no
+//! lock; retirement and shredding invalidate those entries at once, but the
+//! expanded key stays in that thread's memory (unusable) until the thread
+//! next uses a keyring or exits — as ring's expanded keys, which are not
+//! zeroized, stay in freed memory anyway.
+//!
+//! Nonces are 96 random bits from a per-thread ChaCha12 generator seeded by
+//! the OS (NIST SP 800-38D §8.2.2). The deterministic construction (§8.2.1, a
+//! per-process fixed field plus a counter) would lift the limit below, but
+//! needs every process sealing under a tenant key to own a distinct fixed
+//! field forever, which uncoordinated processes and restarts cannot promise;
+//! a random per-process prefix would collide after about 2^16 process starts
+//! and then repeat nonces. Random nonces need no coordination, at the price
+//! of §8.3's cap: each cached key counts its encryptions, and past
+//! [`NONCE_LIMIT`] (2^32) sealing fails with [`Error::NonceLimit`] until the
+//! keyring is rotated; [`Keyring::usage`] reports how close each key is. Threads reserve 32 seals at a time from the shared count, so
+//! a seal rarely touches a shared counter, and the reservations can never add
+//! up past the limit.
 //!
 //! ```
 //! use custodia_core::TenantId;
