@@ -481,3 +481,36 @@ fn keyring_seal_into_appends_and_counts() {
         Err(Error::Decrypt)
     );
 }
+
+#[test]
+fn a_wrapped_key_copied_to_another_tenant_or_version_does_not_unwrap() {
+    let store = Arc::new(MemoryKeyStore::default());
+    let keyring = open(&store, DataKeyMode::Random);
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    keyring.seal(&ctx(acme), b"x").unwrap();
+    let Some(StoredTenantKeys::Active { data_keys, .. }) = store.tenant_keys(acme).unwrap() else {
+        panic!("no keys for acme");
+    };
+    // Plant acme's wrapped key as globex's, and as acme's version 2.
+    store
+        .insert_tenant_key_if_absent(
+            globex,
+            custodia_crypt::TenantKeySlot::Data { version: 1 },
+            data_keys[&1].clone(),
+        )
+        .unwrap();
+    assert_eq!(keyring.seal(&ctx(globex), b"x"), Err(Error::Decrypt));
+    keyring.rotate(SecretKey::generate().unwrap()).unwrap();
+    store
+        .insert_tenant_key_if_absent(
+            acme,
+            custodia_crypt::TenantKeySlot::Data { version: 2 },
+            data_keys[&1].clone(),
+        )
+        .unwrap();
+    // Refused before decryption: the envelope names the version-1 key.
+    assert_eq!(
+        keyring.seal(&ctx(acme), b"x"),
+        Err(Error::UnknownKey(KeyId::Tenant { version: 1 }))
+    );
+}
