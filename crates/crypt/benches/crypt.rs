@@ -7,9 +7,30 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use custodia_core::TenantId;
 use custodia_crypt::blind::{BlindIndex, BlindIndexConfig};
+use custodia_crypt::deterministic::DeterministicCipher;
 use custodia_crypt::{FieldCipher, FieldContext, KeyId, Keyring, RUST_CRYPTO, SecretKey};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hmac;
+
+/// Raw ring into a reused buffer: the baseline for `seal_into`.
+fn raw_seal_into(
+    key: &LessSafeKey,
+    counter: &mut u64,
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) {
+    *counter += 1;
+    let mut nonce = [0u8; 12];
+    nonce[4..].copy_from_slice(&counter.to_be_bytes());
+    out.clear();
+    out.extend_from_slice(plaintext);
+    let nonce = Nonce::assume_unique_for_key(nonce);
+    let tag = key
+        .seal_in_place_separate_tag(nonce, Aad::from(aad), out)
+        .unwrap();
+    out.extend_from_slice(tag.as_ref());
+}
 
 /// Raw ring: copy into a fresh buffer, seal with a counter nonce, append the tag.
 fn raw_seal(key: &LessSafeKey, counter: &mut u64, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
@@ -49,6 +70,19 @@ fn seal(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("custodia/keyring", size), |b| {
             b.iter(|| keyring.seal(&ctx, black_box(p)).unwrap())
         });
+        let mut buffer = Vec::with_capacity(size + 64);
+        group.bench_function(BenchmarkId::new("custodia/cipher_into", size), |b| {
+            b.iter(|| {
+                buffer.clear();
+                cipher.seal_into(&ctx, black_box(p), &mut buffer).unwrap();
+            })
+        });
+        group.bench_function(BenchmarkId::new("custodia/keyring_into", size), |b| {
+            b.iter(|| {
+                buffer.clear();
+                keyring.seal_into(&ctx, black_box(p), &mut buffer).unwrap();
+            })
+        });
         group.bench_function(BenchmarkId::new("custodia/rustcrypto", size), |b| {
             b.iter(|| rust_crypto.seal(&ctx, black_box(p)).unwrap())
         });
@@ -58,6 +92,9 @@ fn seal(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("raw/ring_same_aad", size), |b| {
             b.iter(|| raw_seal(&raw, &mut counter, &envelope_aad, black_box(p)))
+        });
+        group.bench_function(BenchmarkId::new("raw/ring_same_aad_into", size), |b| {
+            b.iter(|| raw_seal_into(&raw, &mut counter, &envelope_aad, black_box(p), &mut buffer))
         });
     }
     group.finish();
@@ -94,5 +131,33 @@ fn blind_index(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, seal, blind_index);
+fn deterministic(c: &mut Criterion) {
+    use aes_siv::KeyInit;
+    use aes_siv::siv::Aes256Siv;
+    let key = SecretKey::from_bytes([5; 32]);
+    let tenant = TenantId::from_external_key("bench", "acme");
+    let cipher = DeterministicCipher::new(&key, tenant, "contact", "tax_id").unwrap();
+    let value = b"GB123456789-0042"; // 16 bytes
+    let siv_key = [5u8; 64];
+    let mut reused = Aes256Siv::new_from_slice(&siv_key).unwrap();
+    let mut group = c.benchmark_group("deterministic");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("custodia/16", |b| {
+        b.iter(|| cipher.encrypt(black_box(value)).unwrap())
+    });
+    group.bench_function("raw/aes_siv_reused/16", |b| {
+        b.iter(|| reused.encrypt([b"aad"], black_box(value)).unwrap())
+    });
+    group.bench_function("raw/aes_siv_new_per_call/16", |b| {
+        b.iter(|| {
+            Aes256Siv::new_from_slice(&siv_key)
+                .unwrap()
+                .encrypt([b"aad"], black_box(value))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, seal, blind_index, deterministic);
 criterion_main!(benches);

@@ -1,13 +1,13 @@
 //! Proptest strategies for the crypt types (feature `proptest`).
 //!
-//! [`KeyId`] and [`SecretKey`] implement [`Arbitrary`], so a downstream suite
+//! [`KeyId`], [`SecretKey`] and [`DataKeyMode`] implement [`Arbitrary`], so a downstream suite
 //! writes `any::<KeyId>()`; [`envelope_of`] gives valid-looking envelopes (right
 //! header, random body) for fuzzing a host's storage layer.
 
 use custodia_core::SubjectId;
 use proptest::prelude::*;
 
-use crate::{KeyId, SecretKey};
+use crate::{DataKeyMode, KeyId, SecretKey};
 
 impl Arbitrary for KeyId {
     type Parameters = ();
@@ -31,6 +31,15 @@ impl Arbitrary for SecretKey {
         any::<[u8; SecretKey::LEN]>()
             .prop_map(SecretKey::from_bytes)
             .boxed()
+    }
+}
+
+impl Arbitrary for DataKeyMode {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<DataKeyMode>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        prop_oneof![Just(DataKeyMode::Derived), Just(DataKeyMode::Random)].boxed()
     }
 }
 

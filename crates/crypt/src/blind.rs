@@ -8,6 +8,11 @@
 //! candidates and compare the plaintexts, because truncation produces false
 //! positives on purpose.
 //!
+//! Get an index from [`Keyring::blind_index`](crate::Keyring::blind_index),
+//! which keys it with the tenant's rotation-stable search key (tokens never
+//! change when data keys rotate), or build one over a key of your own with
+//! [`BlindIndex::new`].
+//!
 //! The key design decision is one HMAC key per tenant, record type and field,
 //! derived from the caller's key rather than stored: tokens of two tenants, or
 //! of two columns of one tenant, are unrelated, so they cannot be joined with

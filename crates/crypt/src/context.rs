@@ -83,19 +83,32 @@ impl<'a> FieldContext<'a> {
         self.field
     }
 
-    /// Writes the associated data for an envelope with `header` into `out`:
+    /// The length of the associated data for an envelope with a
+    /// `header_len`-byte header.
+    pub(crate) fn aad_len(&self, header_len: usize) -> usize {
+        header_len + 16 + 6 + self.record_type.len() + self.record_id.len() + self.field.len()
+    }
+
+    /// Writes the associated data for an envelope with `header` into the
+    /// front of `out`, which must hold [`aad_len`](Self::aad_len) bytes, and
+    /// returns its length:
     /// `header ‖ tenant ‖ len ‖ record_type ‖ len ‖ record_id ‖ len ‖ field`,
     /// each `len` 2 bytes big-endian. The header delimits itself (its key-kind
     /// byte fixes its length) and the tenant is 16 bytes, so the encoding is
     /// unambiguous; it is kept short because GCM authenticates it per call.
-    pub(crate) fn write_aad(&self, header: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        out.extend_from_slice(header);
-        out.extend_from_slice(self.tenant.as_bytes());
+    pub(crate) fn write_aad(&self, header: &[u8], out: &mut [u8]) -> usize {
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            out[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        put(header);
+        put(self.tenant.as_bytes());
         for part in [self.record_type, self.record_id, self.field] {
             // Parts are at most MAX_CONTEXT_PART (1024) bytes: a u16 holds the length.
-            out.extend_from_slice(&(part.len() as u16).to_be_bytes());
-            out.extend_from_slice(part.as_bytes());
+            put(&(part.len() as u16).to_be_bytes());
+            put(part.as_bytes());
         }
+        at
     }
 }

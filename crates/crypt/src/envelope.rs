@@ -96,17 +96,26 @@ impl KeyId {
         }
     }
 
+    #[cfg(feature = "proptest")]
     pub(crate) fn write_header(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&[VERSION, ALG_AES_256_GCM]);
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let len = self.encode_header(&mut header);
+        out.extend_from_slice(&header[..len]);
+    }
+
+    /// Writes the envelope header into the front of `out`; returns its length.
+    fn encode_header(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
+        let (kind, version) = match *self {
+            KeyId::Tenant { version } => (KIND_TENANT, version),
+            KeyId::Subject { version, .. } => (KIND_SUBJECT, version),
+        };
+        let [v0, v1, v2, v3] = version.to_be_bytes();
+        out[..MIN_HEADER_LEN].copy_from_slice(&[VERSION, ALG_AES_256_GCM, kind, v0, v1, v2, v3]);
         match self {
-            KeyId::Tenant { version } => {
-                out.push(KIND_TENANT);
-                out.extend_from_slice(&version.to_be_bytes());
-            }
-            KeyId::Subject { subject, version } => {
-                out.push(KIND_SUBJECT);
-                out.extend_from_slice(&version.to_be_bytes());
-                out.extend_from_slice(subject.as_bytes());
+            KeyId::Tenant { .. } => MIN_HEADER_LEN,
+            KeyId::Subject { subject, .. } => {
+                out[MIN_HEADER_LEN..].copy_from_slice(subject.as_bytes());
+                MAX_HEADER_LEN
             }
         }
     }
@@ -216,30 +225,64 @@ pub fn seal(
     ctx: &FieldContext<'_>,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(sealed_len(plaintext.len()));
+    seal_into(key, key_id, ctx, plaintext, &mut out)?;
+    Ok(out)
+}
+
+/// The most bytes an envelope of a `plaintext_len`-byte plaintext takes (a
+/// subject-key header is the longest).
+pub fn sealed_len(plaintext_len: usize) -> usize {
+    MAX_HEADER_LEN + NONCE_LEN + plaintext_len.saturating_add(TAG_LEN)
+}
+
+/// [`seal`], appending the envelope to `out`: a caller sealing many fields
+/// reuses one buffer instead of allocating per field.
+///
+/// On error `out` is left as it was.
+pub fn seal_into(
+    key: &dyn AeadKey,
+    key_id: KeyId,
+    ctx: &FieldContext<'_>,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     if plaintext.len() > MAX_PLAINTEXT_LEN {
         return Err(Error::PlaintextTooLarge {
             len: plaintext.len(),
             max: MAX_PLAINTEXT_LEN,
         });
     }
+    // Header and nonce are built on the stack and copied once; the output is
+    // sized exactly, so the tag never reallocates.
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let header_len = key_id.encode_header(&mut head);
+    let header = &head[..header_len];
     let nonce = random_nonce()?;
-    let mut out = Vec::with_capacity(MAX_HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN);
-    key_id.write_header(&mut out);
-    let header_len = out.len();
+    let start = out.len();
+    // A no-op when the caller sized `out` (`seal`, a reused buffer).
+    out.reserve_exact(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(header);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
-    let (header, rest) = out.split_at_mut(header_len);
-    let tag = with_aad(ctx, header, |aad| {
-        key.seal_in_place(&nonce, aad, &mut rest[NONCE_LEN..])
-    })?;
-    out.extend_from_slice(&tag);
-    Ok(out)
+    let body = &mut out[start + header_len + NONCE_LEN..];
+    match with_aad(ctx, header, |aad| key.seal_in_place(&nonce, aad, body)) {
+        Ok(tag) => {
+            out.extend_from_slice(&tag);
+            Ok(())
+        }
+        Err(e) => {
+            // Never leave a plaintext copy behind.
+            zeroize::Zeroize::zeroize(&mut out[start..]);
+            out.truncate(start);
+            Err(e)
+        }
+    }
 }
 
-thread_local! {
-    /// One associated-data buffer per thread: building it must not allocate per field.
-    static AAD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// Associated data up to this length is built on the stack; only unusually
+/// long record types, ids or field names need a heap buffer.
+const STACK_AAD_LEN: usize = 160;
 
 /// Runs `f` with the associated data of `ctx` and `header`.
 fn with_aad<T>(
@@ -247,18 +290,16 @@ fn with_aad<T>(
     header: &[u8],
     f: impl FnOnce(&[u8]) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    AAD.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buffer) => {
-            ctx.write_aad(header, &mut buffer);
-            f(&buffer)
-        }
-        // Only reachable if `f` itself seals, which no provider does.
-        Err(_) => {
-            let mut buffer = Vec::new();
-            ctx.write_aad(header, &mut buffer);
-            f(&buffer)
-        }
-    })
+    let len = ctx.aad_len(header.len());
+    if len <= STACK_AAD_LEN {
+        let mut buffer = [0u8; STACK_AAD_LEN];
+        let len = ctx.write_aad(header, &mut buffer);
+        f(&buffer[..len])
+    } else {
+        let mut buffer = vec![0u8; len];
+        let len = ctx.write_aad(header, &mut buffer);
+        f(&buffer[..len])
+    }
 }
 
 /// The text form of an envelope: `cst1.` + unpadded base64url.
@@ -319,6 +360,35 @@ impl FieldCipher {
     /// Encrypts `plaintext` for `ctx` into a binary envelope.
     pub fn seal(&self, ctx: &FieldContext<'_>, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
         seal(self.key.as_ref(), self.key_id, ctx, plaintext)
+    }
+
+    /// [`FieldCipher::seal`], appending the envelope to `out` (reuse one
+    /// buffer across fields to save an allocation each). On error `out` is
+    /// left as it was.
+    ///
+    /// ```
+    /// use custodia_core::TenantId;
+    /// use custodia_crypt::{FieldCipher, FieldContext, KeyId, SecretKey};
+    ///
+    /// let cipher = FieldCipher::new(KeyId::Tenant { version: 1 }, &SecretKey::generate()?)?;
+    /// let tenant = TenantId::from_external_key("crm", "ACME");
+    /// let mut buffer = Vec::with_capacity(256);
+    /// for (id, body) in [("T-1", "printer on fire"), ("T-2", "VPN down")] {
+    ///     let ctx = FieldContext::new(tenant, "ticket", id, "body")?;
+    ///     buffer.clear();
+    ///     cipher.seal_into(&ctx, body.as_bytes(), &mut buffer)?;
+    ///     // ... write `buffer` to the row ...
+    ///     assert_eq!(cipher.open(&ctx, &buffer)?, body.as_bytes());
+    /// }
+    /// # Ok::<(), custodia_crypt::Error>(())
+    /// ```
+    pub fn seal_into(
+        &self,
+        ctx: &FieldContext<'_>,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        seal_into(self.key.as_ref(), self.key_id, ctx, plaintext, out)
     }
 
     /// Decrypts a binary envelope sealed by this key for `ctx`.

@@ -104,6 +104,14 @@ pub enum Error {
         /// The erased person.
         subject: custodia_core::SubjectId,
     },
+    /// The tenant's keys were destroyed (whole-tenant crypto-shredding, e.g.
+    /// at offboarding): everything sealed under them, in every copy and
+    /// backup, is gone for good, and the tenant can get no new keys.
+    #[error("the keys of tenant {tenant} were shredded; its data is erased")]
+    TenantShredded {
+        /// The erased tenant.
+        tenant: custodia_core::TenantId,
+    },
     /// The key store failed (I/O, or a store file that does not decode).
     #[error("key store: {0}")]
     Store(String),

@@ -3,11 +3,25 @@
 //! # Format
 //!
 //! The file holds one field envelope (see [`envelope`](crate::envelope)):
-//! the store's entries as JSON, sealed with AES-256-GCM under a key derived
+//! the store's contents as JSON, sealed with AES-256-GCM under a key derived
 //! from the master key (HKDF-SHA256, salt `custodia/key-store/v1`, info
 //! `custodia/key-store-file/v1`), with context (nil tenant,
 //! `custodia.key_store`, `v1`, `entries`). Without the master key the file shows
 //! only its length; a modified file fails to open.
+//!
+//! The JSON, format 2, is an object:
+//!
+//! ```text
+//! {"format": 2,
+//!  "subjects": [{"tenant": "…", "subject": "…", "stored": {"state": "wrapped", "envelope": [1, 1, 1, …]}}],
+//!  "tenants":  [{"tenant": "…", "keys": {"state": "active", "data_keys": [{"version": 1, "wrapped_key": [1, 1, 1, …]}], "search_key": null}}],
+//!  "keyring":  {"format": 1, "mode": "random", "primary": 1, "versions": […], "retired": [], "search_root": […]}}
+//! ```
+//!
+//! (a [`KeyringRecord`] and
+//! [`StoredTenantKeys`] per tenant). Format 1, a
+//! bare array of subject entries, is still read, and rewritten as format 2 on
+//! the next change.
 //!
 //! # Durability
 //!
@@ -18,7 +32,6 @@
 //! O(entries) per change: right for thousands of subjects per process, not for
 //! millions (use a database-backed store there).
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,11 +40,16 @@ use std::sync::{Mutex, PoisonError};
 use custodia_core::{SubjectId, TenantId};
 
 use crate::kdf::derive_key;
-use crate::subject::{KeyStore, ShredReceipt, StoredSubjectKey, list_wrapped, swap_wrapped};
+use crate::store::{
+    KeyStore, KeyringRecord, ShredReceipt, StoreState, StoredSubjectKey, StoredTenantKeys,
+    TenantKeySlot, TenantShredReceipt,
+};
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
 const SALT: &[u8] = b"custodia/key-store/v1";
 const INFO: &[u8] = b"custodia/key-store-file/v1";
+/// The JSON format this build writes.
+const FORMAT: u32 = 2;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {
@@ -40,11 +58,26 @@ struct Entry {
     stored: StoredSubjectKey,
 }
 
-/// Wrapped subject keys in one encrypted, atomically rewritten file.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TenantEntry {
+    tenant: TenantId,
+    keys: StoredTenantKeys,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Contents {
+    format: u32,
+    subjects: Vec<Entry>,
+    tenants: Vec<TenantEntry>,
+    keyring: Option<KeyringRecord>,
+}
+
+/// Wrapped keys and the keyring's version list in one encrypted, atomically
+/// rewritten file.
 pub struct FileKeyStore {
     path: PathBuf,
     cipher: FieldCipher,
-    entries: Mutex<HashMap<(TenantId, SubjectId), StoredSubjectKey>>,
+    state: Mutex<StoreState>,
 }
 
 impl FileKeyStore {
@@ -57,11 +90,11 @@ impl FileKeyStore {
         let store = Self {
             path,
             cipher,
-            entries: Mutex::new(HashMap::new()),
+            state: Mutex::new(StoreState::default()),
         };
         if store.path.exists() {
             let loaded = store.load()?;
-            *store.entries.lock().unwrap_or_else(PoisonError::into_inner) = loaded;
+            *store.state.lock().unwrap_or_else(PoisonError::into_inner) = loaded;
         }
         Ok(store)
     }
@@ -80,24 +113,41 @@ impl FileKeyStore {
         )
     }
 
-    fn load(&self) -> Result<HashMap<(TenantId, SubjectId), StoredSubjectKey>, Error> {
+    fn load(&self) -> Result<StoreState, Error> {
         crate::secret::check_private(&self.path)?;
         let shown = self.path.display();
         let sealed = fs::read(&self.path).map_err(|e| Error::Store(format!("{shown}: {e}")))?;
         let json = zeroize::Zeroizing::new(self.cipher.open(&Self::context()?, &sealed)?);
-        let entries: Vec<Entry> = serde_json::from_slice(&json)
-            .map_err(|e| Error::Store(format!("{shown}: entries do not decode: {e}")))?;
-        Ok(entries
-            .into_iter()
-            .map(|e| ((e.tenant, e.subject), e.stored))
-            .collect())
+        let undecodable =
+            |e: serde_json::Error| Error::Store(format!("{shown}: contents do not decode: {e}"));
+        // Format 1 is a bare array of subject entries; format 2 an object.
+        let legacy = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        let (subjects, tenants, keyring) = if legacy {
+            let subjects: Vec<Entry> = serde_json::from_slice(&json).map_err(undecodable)?;
+            (subjects, Vec::new(), None)
+        } else {
+            let c: Contents = serde_json::from_slice(&json).map_err(undecodable)?;
+            if c.format != FORMAT {
+                return Err(Error::Store(format!(
+                    "{shown}: unsupported key store format {}",
+                    c.format
+                )));
+            }
+            (c.subjects, c.tenants, c.keyring)
+        };
+        Ok(StoreState {
+            subjects: subjects
+                .into_iter()
+                .map(|e| ((e.tenant, e.subject), e.stored))
+                .collect(),
+            tenants: tenants.into_iter().map(|e| (e.tenant, e.keys)).collect(),
+            keyring,
+        })
     }
 
-    fn save(
-        &self,
-        entries: &HashMap<(TenantId, SubjectId), StoredSubjectKey>,
-    ) -> Result<(), Error> {
-        let mut list: Vec<Entry> = entries
+    fn save(&self, state: &StoreState) -> Result<(), Error> {
+        let mut subjects: Vec<Entry> = state
+            .subjects
             .iter()
             .map(|(&(tenant, subject), stored)| Entry {
                 tenant,
@@ -105,28 +155,42 @@ impl FileKeyStore {
                 stored: stored.clone(),
             })
             .collect();
-        list.sort_by_key(|e| (e.tenant, e.subject));
+        subjects.sort_by_key(|e| (e.tenant, e.subject));
+        let contents = Contents {
+            format: FORMAT,
+            subjects,
+            tenants: state
+                .tenants
+                .iter()
+                .map(|(&tenant, keys)| TenantEntry {
+                    tenant,
+                    keys: keys.clone(),
+                })
+                .collect(),
+            keyring: state.keyring.clone(),
+        };
         let json = zeroize::Zeroizing::new(
-            serde_json::to_vec(&list)
-                .map_err(|e| Error::Store(format!("encoding entries: {e}")))?,
+            serde_json::to_vec(&contents)
+                .map_err(|e| Error::Store(format!("encoding the key store: {e}")))?,
         );
         let sealed = self.cipher.seal(&Self::context()?, &json)?;
         write_atomically(&self.path, &sealed)
     }
 
-    /// Applies `change` to a copy of the entries and persists it before the
+    fn read<T>(&self, f: impl FnOnce(&StoreState) -> T) -> T {
+        f(&self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Applies `change` to a copy of the state and persists it before the
     /// copy becomes current, so memory never runs ahead of the file.
-    fn update<T>(
-        &self,
-        change: impl FnOnce(&mut HashMap<(TenantId, SubjectId), StoredSubjectKey>) -> T,
-    ) -> Result<T, Error> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut next = entries.clone();
+    fn update<T>(&self, change: impl FnOnce(&mut StoreState) -> T) -> Result<T, Error> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut next = state.clone();
         let result = change(&mut next);
         // A no-op (a lost rewrap race, a repeated insert) costs no file write.
-        if next != *entries {
+        if next != *state {
             self.save(&next)?;
-            *entries = next;
+            *state = next;
         }
         Ok(result)
     }
@@ -155,8 +219,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 impl KeyStore for FileKeyStore {
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(entries.get(&(tenant, subject)).cloned())
+        Ok(self.read(|s| s.subjects.get(&(tenant, subject)).cloned()))
     }
 
     fn insert_if_absent(
@@ -165,29 +228,15 @@ impl KeyStore for FileKeyStore {
         subject: SubjectId,
         wrapped: Vec<u8>,
     ) -> Result<StoredSubjectKey, Error> {
-        if let Some(existing) = self.get(tenant, subject)? {
-            return Ok(existing);
-        }
-        self.update(|entries| {
-            entries
-                .entry((tenant, subject))
-                .or_insert(StoredSubjectKey::Wrapped { envelope: wrapped })
-                .clone()
-        })
+        self.update(|s| s.insert_subject(tenant, subject, wrapped))
     }
 
     fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        self.update(|entries| {
-            let tombstone = StoredSubjectKey::Shredded(receipt.clone());
-            entries.insert((receipt.tenant, receipt.subject), tombstone.clone());
-            tombstone
-        })
-        .map(|_| ())
+        self.update(|s| s.shred_subject(receipt))
     }
 
     fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(list_wrapped(&entries))
+        Ok(self.read(StoreState::wrapped_subjects))
     }
 
     fn replace_wrapped(
@@ -197,7 +246,40 @@ impl KeyStore for FileKeyStore {
         old: &[u8],
         new: Vec<u8>,
     ) -> Result<bool, Error> {
-        self.update(|entries| swap_wrapped(entries, tenant, subject, old, new))
+        self.update(|s| s.swap_subject(tenant, subject, old, new))
+    }
+
+    fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
+        Ok(self.read(|s| s.keyring.clone()))
+    }
+
+    fn replace_keyring(
+        &self,
+        expected: Option<&KeyringRecord>,
+        new: KeyringRecord,
+    ) -> Result<bool, Error> {
+        self.update(|s| s.swap_keyring(expected, new))
+    }
+
+    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
+        Ok(self.read(|s| s.tenants.get(&tenant).cloned()))
+    }
+
+    fn insert_tenant_key_if_absent(
+        &self,
+        tenant: TenantId,
+        slot: TenantKeySlot,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredTenantKeys, Error> {
+        self.update(|s| s.insert_tenant_key(tenant, slot, wrapped))
+    }
+
+    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
+        self.update(|s| s.shred_tenant(receipt))
+    }
+
+    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
+        self.update(|s| s.remove_tenant_keys(version))
     }
 }
 
@@ -206,5 +288,106 @@ impl std::fmt::Debug for FileKeyStore {
         f.debug_struct("FileKeyStore")
             .field("path", &self.path)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_1_files_still_open_and_are_rewritten_as_format_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.cst");
+        let master = SecretKey::from_bytes([5; 32]);
+        let tenant = TenantId::from_uuid(custodia_core::uuid::Uuid::from_u128(1));
+        let subject = SubjectId::from_uuid(custodia_core::uuid::Uuid::from_u128(2));
+        let store = FileKeyStore::open(&path, &master).unwrap();
+        let legacy = serde_json::to_vec(&[Entry {
+            tenant,
+            subject,
+            stored: StoredSubjectKey::Wrapped {
+                envelope: vec![1, 2, 3],
+            },
+        }])
+        .unwrap();
+        let sealed = store
+            .cipher
+            .seal(&FileKeyStore::context().unwrap(), &legacy)
+            .unwrap();
+        write_atomically(&path, &sealed).unwrap();
+
+        let reopened = FileKeyStore::open(&path, &master).unwrap();
+        assert_eq!(
+            reopened.get(tenant, subject).unwrap(),
+            Some(StoredSubjectKey::Wrapped {
+                envelope: vec![1, 2, 3]
+            })
+        );
+        assert_eq!(reopened.keyring().unwrap(), None);
+        reopened
+            .insert_tenant_key_if_absent(tenant, TenantKeySlot::Search, vec![9])
+            .unwrap();
+        let json = reopened
+            .cipher
+            .open(&FileKeyStore::context().unwrap(), &fs::read(&path).unwrap())
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value["format"], FORMAT);
+        assert_eq!(
+            value["subjects"][0]["stored"]["envelope"],
+            serde_json::json!([1, 2, 3])
+        );
+        assert_eq!(
+            value["tenants"][0]["keys"]["search_key"],
+            serde_json::json!([9])
+        );
+    }
+
+    #[test]
+    fn an_unknown_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.cst");
+        let master = SecretKey::from_bytes([5; 32]);
+        let store = FileKeyStore::open(&path, &master).unwrap();
+        let future = br#"{"format":3,"subjects":[],"tenants":[],"keyring":null}"#;
+        let sealed = store
+            .cipher
+            .seal(&FileKeyStore::context().unwrap(), future)
+            .unwrap();
+        write_atomically(&path, &sealed).unwrap();
+        let err = FileKeyStore::open(&path, &master).unwrap_err();
+        assert!(
+            matches!(&err, Error::Store(m) if m.contains("format 3")),
+            "{err}"
+        );
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever authenticated bytes the file holds, opening it gives a
+        /// store or a typed error, never a panic.
+        #[test]
+        fn authenticated_garbage_is_a_typed_error(
+            contents in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..128),
+                "\\{\"format\":2,\"subjects\":\\[\\],\"tenants\":\\[.{0,60}\\],\"keyring\":.{0,40}\\}"
+                    .prop_map(String::into_bytes),
+            ]
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("keys.cst");
+            let master = SecretKey::from_bytes([5; 32]);
+            let store = FileKeyStore::open(&path, &master).unwrap();
+            let sealed = store.cipher.seal(&FileKeyStore::context().unwrap(), &contents).unwrap();
+            write_atomically(&path, &sealed).unwrap();
+            match FileKeyStore::open(&path, &master) {
+                Ok(_) | Err(Error::Store(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
     }
 }

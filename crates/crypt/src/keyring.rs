@@ -1,20 +1,32 @@
-//! Versioned keys per tenant, with rotation, re-encryption and safe retirement.
+//! Versioned keys per tenant, with rotation, re-encryption, safe retirement,
+//! whole-tenant shredding and rotation-stable search keys.
 //!
 //! # Model
 //!
-//! A [`Keyring`] holds one or more versions of a master key; exactly one
-//! version is *primary*. Each tenant's data key for version `v` is derived, not
-//! stored:
+//! A [`Keyring`] holds one or more versions of a key; exactly one version is
+//! *primary*. Each tenant has its own data key per version, made in one of
+//! two ways ([`DataKeyMode`]):
 //!
-//! ```text
-//! tenant_key(t, v) = HKDF-SHA256(ikm  = master_v,
-//!                                salt = "custodia/keyring/v1",
-//!                                info = len‖"custodia/tenant-data-key/v1" ‖ len‖tenant(16 bytes) ‖ len‖v(4 bytes, big-endian))
-//! ```
+//! * **Derived** (the default, and the only mode of [`Keyring::new`]): the
+//!   tenant's data key for version `v` is derived, not stored:
 //!
-//! (each `len` a 4-byte big-endian byte count), so one master key serves every
-//! tenant, and tenants' keys are independent: knowing one tenant's data key
-//! tells nothing about another's.
+//!   ```text
+//!   tenant_key(t, v) = HKDF-SHA256(ikm  = version_key_v,
+//!                                  salt = "custodia/keyring/v1",
+//!                                  info = len‖"custodia/tenant-data-key/v1" ‖ len‖tenant(16 bytes) ‖ len‖v(4 bytes, big-endian))
+//!   ```
+//!
+//!   (each `len` a 4-byte big-endian byte count), so one key serves every
+//!   tenant and tenants' keys are independent. Nothing is stored per tenant —
+//!   and nothing per tenant can be destroyed.
+//! * **Random**: the tenant's data key for version `v` is 32 bytes from the
+//!   OS, generated on the tenant's first seal under `v` and stored wrapped
+//!   (a field envelope, bound to tenant and version) under the version's
+//!   key-encryption key `HKDF-SHA256(version_key_v, "custodia/keyring/v1",
+//!   len‖"custodia/tenant-kek/v1" ‖ len‖v)`. Destroying a tenant's wrapped
+//!   keys erases all its data: [`Keyring::shred_tenant`].
+//!
+//! Rotation and its bookkeeping:
 //!
 //! * [`Keyring::seal`] always uses the primary version and labels the envelope
 //!   `tenant/v<primary>`.
@@ -22,13 +34,115 @@
 //! * [`Keyring::rotate`] adds a new primary; old ciphertexts keep opening.
 //! * [`Keyring::reencrypt`] moves one ciphertext to the primary version.
 //! * [`Keyring::retire`] removes a version, but only with a [`KeyUsage`] scan
-//!   showing nothing still uses it.
+//!   showing nothing still uses it. Its number is never reused.
+//!
+//! # Stored keyrings
+//!
+//! [`Keyring::new`] keeps everything in memory: the caller supplies the
+//! version keys again after a restart. [`Keyring::from_store`] keeps the
+//! keyring in a [`KeyStore`] instead: a [`KeyringRecord`]
+//! lists the versions (each version key random, wrapped under the *root key*
+//! the caller supplies from the environment or a file), the primary and the
+//! retired versions; random tenant data keys sit beside it. Reopening the
+//! store with the same root key restores the keyring; every rotation and
+//! retirement is saved (compare-and-swap, so two processes cannot silently
+//! overwrite each other's rotation) before it takes effect.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::{ActorId, ManualClock, TenantId, chrono::Utc};
+//! use custodia_crypt::{DataKeyMode, Error, FieldContext, Keyring, MemoryKeyStore, SecretKey};
+//!
+//! let store = Arc::new(MemoryKeyStore::default()); // or a FileKeyStore
+//! let root = SecretKey::generate()?; // e.g. SecretKey::from_env("CUSTODIA_ROOT_KEY")
+//! let keyring = Keyring::from_store(store.clone(), &root, DataKeyMode::Random)?;
+//! let acme = TenantId::from_external_key("crm", "ACME");
+//! let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
+//! let sealed = keyring.seal(&ctx, b"printer on fire")?;
+//! keyring.rotate(SecretKey::generate()?)?;
+//!
+//! // After a restart: same store, same root key, same keyring.
+//! let keyring = Keyring::from_store(store, &root, DataKeyMode::Random)?;
+//! assert_eq!(keyring.versions(), [1, 2]);
+//! assert_eq!(keyring.open(&ctx, &sealed)?, b"printer on fire");
+//!
+//! // Offboarding: destroy every key of the tenant. Every copy of its data,
+//! // backups included, is now unreadable, with its own error.
+//! let backup_copy = sealed.clone();
+//! let clock = ManualClock::new(Utc::now());
+//! let admin = ActorId::from_external_key(acme, "psa.user", "offboarding");
+//! let receipt = keyring.shred_tenant(acme, admin, &clock)?;
+//! assert_eq!(receipt.key_versions, [1]);
+//! assert_eq!(keyring.open(&ctx, &backup_copy), Err(Error::TenantShredded { tenant: acme }));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! # Search keys
+//!
+//! Blind indexes and deterministic encryption need a key that does **not**
+//! rotate: a token computed today must equal the token of the same value
+//! computed after any number of rotations, or lookups would miss every row
+//! indexed before. [`Keyring::blind_index`] and [`Keyring::deterministic`]
+//! therefore key them with the tenant's *search key*, made from the keyring's
+//! search root, which is independent of the data-key versions:
+//!
+//! * Derived mode: `HKDF-SHA256(search_root, "custodia/keyring/v1",
+//!   len‖"custodia/tenant-search-key/v1" ‖ len‖tenant)`.
+//! * Random mode: 32 random bytes per tenant, stored wrapped under
+//!   `HKDF-SHA256(search_root, "custodia/keyring/v1",
+//!   len‖"custodia/tenant-search-kek/v1")`, and destroyed by
+//!   [`Keyring::shred_tenant`] with the data keys (so deterministic
+//!   ciphertexts die too, and stored tokens can no longer be tested against
+//!   guessed values).
+//!
+//! The search root is the version-1 master key for [`Keyring::new`] (kept
+//! in memory after version 1 is retired; the distinct HKDF labels keep search
+//! keys independent of data keys), and random, wrapped in the record, for a
+//! stored keyring.
+//! Each index and cipher then derives its own per-field key from the search
+//! key (see [`blind`](crate::blind) and [`deterministic`](crate::deterministic)).
+//! Rotation, re-encryption and retirement never change a token; the search
+//! key itself cannot be rotated without recomputing every token.
+//!
+//! ```
+//! use custodia_core::TenantId;
+//! use custodia_crypt::blind::BlindIndexConfig;
+//! use custodia_crypt::{KeyUsage, Keyring, SecretKey};
+//!
+//! let keyring = Keyring::new(SecretKey::generate()?);
+//! let acme = TenantId::from_external_key("crm", "ACME");
+//! let config = BlindIndexConfig::default();
+//! let token = keyring.blind_index(acme, "contact", "email", config)?.compute("a@example.com");
+//!
+//! keyring.rotate(SecretKey::generate()?)?;
+//! keyring.retire(1, &KeyUsage::default())?;
+//! let index = keyring.blind_index(acme, "contact", "email", config)?;
+//! assert_eq!(index.compute("a@example.com"), token);
+//! # Ok::<(), custodia_crypt::Error>(())
+//! ```
+//!
+//! # Caching and the nonce limit
 //!
 //! Expanded AES keys are cached per (tenant, version), so the key schedule and
-//! the HKDF run once, not per field. Each cache entry counts its encryptions:
-//! past [`NONCE_LIMIT`] (2^32 random nonces, NIST SP 800-38D §8.3) sealing
-//! fails with [`Error::NonceLimit`] until the keyring is rotated, and
-//! [`Keyring::usage`] reports how close each key is.
+//! the HKDF (or the unwrapping) run once, not per field. Each thread also
+//! remembers the last key it used, so a run of seals for one tenant takes no
+//! lock; retirement and shredding invalidate those entries at once, but the
+//! expanded key stays in that thread's memory (unusable) until the thread
+//! next uses a keyring or exits — as ring's expanded keys, which are not
+//! zeroized, stay in freed memory anyway.
+//!
+//! Nonces are 96 random bits from a per-thread ChaCha12 generator seeded by
+//! the OS (NIST SP 800-38D §8.2.2). The deterministic construction (§8.2.1, a
+//! per-process fixed field plus a counter) would lift the limit below, but
+//! needs every process sealing under a tenant key to own a distinct fixed
+//! field forever, which uncoordinated processes and restarts cannot promise;
+//! a random per-process prefix would collide after about 2^16 process starts
+//! and then repeat nonces. Random nonces need no coordination, at the price
+//! of §8.3's cap: each cached key counts its encryptions, and past
+//! [`NONCE_LIMIT`] (2^32) sealing fails with [`Error::NonceLimit`] until the
+//! keyring is rotated; [`Keyring::usage`] reports how close each key is. Threads reserve 32 seals at a time from the shared count, so
+//! a seal rarely touches a shared counter, and the reservations can never add
+//! up past the limit.
 //!
 //! ```
 //! use custodia_core::TenantId;
@@ -39,7 +153,7 @@
 //! let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
 //! let old = keyring.seal(&ctx, b"alice@example.com")?;
 //!
-//! let v2 = keyring.rotate(SecretKey::generate()?);
+//! let v2 = keyring.rotate(SecretKey::generate()?)?;
 //! assert_eq!(keyring.open(&ctx, &old)?, b"alice@example.com");
 //!
 //! // Move the old ciphertext to v2, then v1 can go.
@@ -51,23 +165,55 @@
 //! # Ok::<(), custodia_crypt::Error>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use custodia_core::TenantId;
+use custodia_core::{ActorId, Clock, TenantId};
+use zeroize::Zeroizing;
 
-use crate::envelope::{Envelope, seal};
+use crate::blind::{BlindIndex, BlindIndexConfig};
+use crate::deterministic::DeterministicCipher;
+use crate::envelope::{Envelope, seal_into};
 use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
-use crate::{Error, FieldContext, KeyId, SecretKey};
+use crate::store::{
+    KeyStore, KeyringRecord, StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
+};
+use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
 /// Encryptions allowed per (tenant, key version) with random 96-bit nonces.
 pub const NONCE_LIMIT: u64 = 1 << 32;
 
 const SALT: &[u8] = b"custodia/keyring/v1";
 const TENANT_KEY_LABEL: &[u8] = b"custodia/tenant-data-key/v1";
+const TENANT_KEK_LABEL: &[u8] = b"custodia/tenant-kek/v1";
+const SEARCH_KEY_LABEL: &[u8] = b"custodia/tenant-search-key/v1";
+const SEARCH_KEK_LABEL: &[u8] = b"custodia/tenant-search-kek/v1";
+const RECORD_WRAP_LABEL: &[u8] = b"custodia/keyring-record-kek/v1";
+
+/// Record type of the contexts that wrapped keyring secrets are bound to.
+const KEYRING_RECORD: &str = "custodia.keyring";
+/// Record type of the contexts that wrapped tenant keys are bound to.
+const TENANT_KEY_RECORD: &str = "custodia.tenant_key";
+
+/// How a keyring makes each tenant's data keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum DataKeyMode {
+    /// Derived from the version key with HKDF-SHA256: nothing stored per
+    /// tenant, but a tenant's keys cannot be destroyed without destroying
+    /// everyone's.
+    #[default]
+    Derived,
+    /// 32 random bytes per tenant and version, stored wrapped by a
+    /// key-encryption key derived from the version key: one store entry per
+    /// tenant, and [`Keyring::shred_tenant`] can erase a whole tenant.
+    Random,
+}
 
 /// Hashes cache keys with a per-process random seed and a multiply-rotate mix:
 /// a tenant id is already 128 random-looking bits, so SipHash's ~200
@@ -122,37 +268,309 @@ impl std::hash::Hasher for CacheHasher {
     }
 }
 
-/// An expanded tenant key and how often it has sealed.
+/// Nonces a sealing thread reserves from a key's count at a time, so that
+/// a seal usually updates no shared counter.
+const RESERVE: u64 = 32;
+
+/// An expanded tenant key and how many nonces it has used or handed out.
 struct CachedKey {
     key: Box<dyn AeadKey>,
+    /// Seals done plus seals reserved by threads and not yet done. Never
+    /// below the true count, so the limit holds however threads interleave.
     sealed: AtomicU64,
 }
 
-/// Master key versions and the tenant keys derived from them.
+impl CachedKey {
+    /// Reserves up to [`RESERVE`] seals below [`NONCE_LIMIT`]; returns how
+    /// many. Reservations are disjoint ranges of the count, so the seals of
+    /// all threads together never pass the limit.
+    fn reserve(&self, key: KeyId) -> Result<u64, Error> {
+        let before = self.sealed.fetch_add(RESERVE, Ordering::Relaxed);
+        match NONCE_LIMIT.saturating_sub(before).min(RESERVE) {
+            0 => Err(Error::NonceLimit { key }),
+            granted => Ok(granted),
+        }
+    }
+
+    /// Gives back seals reserved and not used.
+    fn release(&self, unused: u64) {
+        self.sealed.fetch_sub(unused, Ordering::Relaxed);
+    }
+}
+
+/// Tells keyrings apart in the per-thread cache, without reusing numbers the
+/// way addresses are reused.
+static NEXT_KEYRING_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The key a thread used last, so that a run of seals for one tenant takes
+/// no lock and hashes nothing.
+struct LastKey {
+    keyring: u64,
+    generation: u64,
+    /// The tenant's 16 bytes as one number: two word compares, no `memcmp`.
+    tenant: u128,
+    version: u32,
+    key: Arc<CachedKey>,
+    /// Seals reserved from `key` and not yet used by this thread.
+    reserved: u64,
+}
+
+impl Drop for LastKey {
+    /// A thread moving to another key, or exiting, gives its reservation back.
+    fn drop(&mut self) {
+        self.key.release(self.reserved);
+    }
+}
+
+thread_local! {
+    static LAST_KEY: RefCell<Option<LastKey>> = const { RefCell::new(None) };
+}
+
+/// The version keys, and what the store last held.
+struct Versions {
+    keys: BTreeMap<u32, SecretKey>,
+    retired: BTreeSet<u32>,
+    /// The record as last loaded or saved (stored keyrings only): the
+    /// expected value of the next compare-and-swap.
+    record: Option<KeyringRecord>,
+}
+
+impl Versions {
+    fn next_version(&self) -> Result<u32, Error> {
+        let newest = self.keys.keys().chain(&self.retired).max().copied();
+        newest
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or(Error::InvalidConfig(
+                "the keyring has used every version number",
+            ))
+    }
+}
+
+/// The store behind a stored keyring, and the root key's wrapping cipher.
+struct Backing {
+    store: Box<dyn KeyStore>,
+    root: FieldCipher,
+}
+
+impl Backing {
+    fn save(&self, expected: Option<&KeyringRecord>, new: &KeyringRecord) -> Result<(), Error> {
+        if self.store.replace_keyring(expected, new.clone())? {
+            Ok(())
+        } else {
+            Err(Error::Store(
+                "the keyring in the key store changed since this process opened it; reopen it"
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// Versioned keys and the tenant keys made from them.
 ///
 /// Shared by reference (`Arc<Keyring>`) across threads and services: rotation
 /// and retirement take `&self`, so every holder sees the new primary at once.
 pub struct Keyring {
     provider: &'static dyn CryptoProvider,
-    masters: RwLock<BTreeMap<u32, SecretKey>>,
+    mode: DataKeyMode,
+    versions: RwLock<Versions>,
     primary: AtomicU32,
-    cache: RwLock<HashMap<(TenantId, u32), CachedKey, CacheHasherBuilder>>,
+    /// Rotation-stable root of the tenants' search keys.
+    search_root: SecretKey,
+    backing: Option<Backing>,
+    /// Unique per keyring, for the per-thread cache.
+    id: u64,
+    /// Bumped whenever a cached key stops being valid (retirement,
+    /// shredding), so that per-thread caches drop it.
+    generation: AtomicU64,
+    cache: RwLock<HashMap<(TenantId, u32), Arc<CachedKey>, CacheHasherBuilder>>,
+    search_cache: RwLock<HashMap<TenantId, SecretKey, CacheHasherBuilder>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn nil_tenant() -> TenantId {
+    TenantId::from_uuid(custodia_core::uuid::Uuid::nil())
+}
+
+/// A cipher from a key derived for one wrapping purpose.
+fn wrapping_cipher(
+    provider: &dyn CryptoProvider,
+    key: &SecretKey,
+    key_id: KeyId,
+    info: &[&[u8]],
+) -> Result<FieldCipher, Error> {
+    let kek = derive_key(key, SALT, &[&length_prefixed(info)])?;
+    FieldCipher::with_provider(provider, key_id, &kek)
+}
+
+fn unwrap_key(
+    cipher: &FieldCipher,
+    ctx: &FieldContext<'_>,
+    wrapped: &[u8],
+) -> Result<SecretKey, Error> {
+    let bytes = Zeroizing::new(cipher.open(ctx, wrapped)?);
+    SecretKey::try_from_slice(&bytes)
 }
 
 impl Keyring {
-    /// A keyring whose only (and primary) version 1 is `master`, on ring.
+    /// An in-memory keyring whose only (and primary) version 1 is `master`,
+    /// deriving tenant keys ([`DataKeyMode::Derived`]), on ring.
+    ///
+    /// Nothing is stored: rotations last as long as the process, and the
+    /// caller must supply the same master keys after a restart. Use
+    /// [`Keyring::from_store`] to keep versions in a [`KeyStore`].
     pub fn new(master: SecretKey) -> Self {
         Self::with_provider(&RING, master)
     }
 
-    /// A keyring on a chosen crypto provider.
+    /// An in-memory keyring on a chosen crypto provider.
     pub fn with_provider(provider: &'static dyn CryptoProvider, master: SecretKey) -> Self {
+        // The master doubles as the search root: the HKDF labels keep search
+        // keys independent of data keys, and the root outlives retirement.
+        let search_root = master.clone();
         Self {
             provider,
-            masters: RwLock::new(BTreeMap::from([(1, master)])),
+            mode: DataKeyMode::Derived,
+            versions: RwLock::new(Versions {
+                keys: BTreeMap::from([(1, master)]),
+                retired: BTreeSet::new(),
+                record: None,
+            }),
             primary: AtomicU32::new(1),
+            search_root,
+            backing: None,
+            id: NEXT_KEYRING_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             cache: RwLock::new(HashMap::default()),
+            search_cache: RwLock::new(HashMap::default()),
         }
+    }
+
+    /// Opens the keyring kept in `store`, or creates one there (version 1,
+    /// a random version key) if the store holds none, on ring.
+    ///
+    /// `root` is the key-encryption key of the whole keyring (from
+    /// [`SecretKey::from_env`] or [`SecretKey::from_file`]): it wraps every
+    /// version key and the search root in the store's [`KeyringRecord`].
+    /// Fails with [`Error::Decrypt`] under a wrong root key, and with
+    /// [`Error::InvalidConfig`] if the store holds a keyring of another `mode`.
+    pub fn from_store(
+        store: impl KeyStore + 'static,
+        root: &SecretKey,
+        mode: DataKeyMode,
+    ) -> Result<Self, Error> {
+        Self::from_store_with_provider(&RING, store, root, mode)
+    }
+
+    /// [`Keyring::from_store`] on a chosen crypto provider.
+    pub fn from_store_with_provider(
+        provider: &'static dyn CryptoProvider,
+        store: impl KeyStore + 'static,
+        root: &SecretKey,
+        mode: DataKeyMode,
+    ) -> Result<Self, Error> {
+        let backing = Backing {
+            store: Box::new(store),
+            root: wrapping_cipher(
+                provider,
+                root,
+                KeyId::Tenant { version: 0 },
+                &[RECORD_WRAP_LABEL],
+            )?,
+        };
+        let record = match backing.store.keyring()? {
+            Some(record) => record,
+            None => {
+                let record = Self::first_record(&backing, mode)?;
+                // Lost a race with another opener: use what it stored.
+                if backing.store.replace_keyring(None, record.clone())? {
+                    record
+                } else {
+                    backing.store.keyring()?.ok_or_else(|| {
+                        Error::Store("the key store refused the new keyring record".into())
+                    })?
+                }
+            }
+        };
+        if record.format != KeyringRecord::FORMAT {
+            return Err(Error::Store(format!(
+                "unsupported keyring record format {}",
+                record.format
+            )));
+        }
+        if record.mode != mode {
+            return Err(Error::InvalidConfig(
+                "the key store holds a keyring of another data-key mode",
+            ));
+        }
+        let mut keys = BTreeMap::new();
+        for stored in &record.versions {
+            let ctx_id = format!("v{}", stored.version);
+            let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+            keys.insert(
+                stored.version,
+                unwrap_key(&backing.root, &ctx, &stored.wrapped_key)?,
+            );
+        }
+        if !keys.contains_key(&record.primary) {
+            return Err(Error::Store(format!(
+                "keyring record names primary version {} but does not hold it",
+                record.primary
+            )));
+        }
+        let search_root = unwrap_key(&backing.root, &search_root_context()?, &record.search_root)?;
+        Ok(Self {
+            provider,
+            mode,
+            primary: AtomicU32::new(record.primary),
+            versions: RwLock::new(Versions {
+                keys,
+                retired: record.retired.iter().copied().collect(),
+                record: Some(record),
+            }),
+            search_root,
+            backing: Some(backing),
+            id: NEXT_KEYRING_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
+            cache: RwLock::new(HashMap::default()),
+            search_cache: RwLock::new(HashMap::default()),
+        })
+    }
+
+    fn first_record(backing: &Backing, mode: DataKeyMode) -> Result<KeyringRecord, Error> {
+        let version_key = SecretKey::generate()?;
+        let search_root = SecretKey::generate()?;
+        Ok(KeyringRecord {
+            format: KeyringRecord::FORMAT,
+            mode,
+            primary: 1,
+            versions: vec![StoredVersion {
+                version: 1,
+                wrapped_key: wrap_version(backing, 1, &version_key)?,
+            }],
+            retired: Vec::new(),
+            search_root: backing
+                .root
+                .seal(&search_root_context()?, search_root.expose_secret())?,
+        })
+    }
+
+    /// How tenant data keys are made.
+    pub fn mode(&self) -> DataKeyMode {
+        self.mode
+    }
+
+    /// Changes whenever cached keys may have become invalid (a retirement,
+    /// a tenant shredding), for caches layered on the keyring.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The primary version: the one [`Keyring::seal`] uses.
@@ -160,31 +578,48 @@ impl Keyring {
         self.primary.load(Ordering::Acquire)
     }
 
-    /// Every version in the ring, oldest first.
+    /// Every version that still decrypts, oldest first.
     pub fn versions(&self) -> Vec<u32> {
-        self.masters().keys().copied().collect()
+        read(&self.versions).keys.keys().copied().collect()
     }
 
-    fn masters(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u32, SecretKey>> {
-        self.masters.read().unwrap_or_else(PoisonError::into_inner)
+    /// Every retired version, oldest first. Version numbers are never reused.
+    pub fn retired(&self) -> Vec<u32> {
+        read(&self.versions).retired.iter().copied().collect()
     }
 
     /// Adds `master` as a new version and makes it primary; returns its number.
-    pub fn rotate(&self, master: SecretKey) -> u32 {
-        let mut masters = self.masters.write().unwrap_or_else(PoisonError::into_inner);
-        let version = masters
-            .keys()
-            .next_back()
-            .map_or(1, |v| v.saturating_add(1));
-        masters.insert(version, master);
+    ///
+    /// A stored keyring saves the new version (wrapped under the root key)
+    /// before it becomes primary; it fails with [`Error::Store`] if the store
+    /// cannot be written or another process changed the keyring meanwhile.
+    pub fn rotate(&self, master: SecretKey) -> Result<u32, Error> {
+        let mut versions = write(&self.versions);
+        let version = versions.next_version()?;
+        if let Some(backing) = &self.backing {
+            let old = versions.record.clone();
+            let mut record = old
+                .clone()
+                .ok_or(Error::Store("stored keyring without a record".into()))?;
+            record.versions.push(StoredVersion {
+                version,
+                wrapped_key: wrap_version(backing, version, &master)?,
+            });
+            record.primary = version;
+            backing.save(old.as_ref(), &record)?;
+            versions.record = Some(record);
+        }
+        versions.keys.insert(version, master);
         self.primary.store(version, Ordering::Release);
-        version
+        Ok(version)
     }
 
     /// Removes `version`, if it is not primary and `usage` shows no envelope
-    /// still sealed under it.
+    /// still sealed under it. The version number is recorded as retired and
+    /// never reused; a [`DataKeyMode::Random`] keyring also deletes every
+    /// tenant's data key of that version from the store.
     pub fn retire(&self, version: u32, usage: &KeyUsage) -> Result<(), Error> {
-        let mut masters = self.masters.write().unwrap_or_else(PoisonError::into_inner);
+        let mut versions = write(&self.versions);
         if version == self.primary() {
             return Err(Error::KeyInUse {
                 version,
@@ -195,36 +630,71 @@ impl Keyring {
         if envelopes > 0 {
             return Err(Error::KeyInUse { version, envelopes });
         }
-        if masters.remove(&version).is_none() {
+        if !versions.keys.contains_key(&version) {
             return Err(Error::UnknownKey(KeyId::Tenant { version }));
         }
-        self.cache
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(_, v), _| *v != version);
+        if let Some(backing) = &self.backing {
+            let old = versions.record.clone();
+            let mut record = old
+                .clone()
+                .ok_or(Error::Store("stored keyring without a record".into()))?;
+            record.versions.retain(|v| v.version != version);
+            record.retired.push(version);
+            record.retired.sort_unstable();
+            backing.save(old.as_ref(), &record)?;
+            versions.record = Some(record);
+        }
+        versions.keys.remove(&version);
+        versions.retired.insert(version);
+        write(&self.cache).retain(|(_, v), _| *v != version);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        drop(versions);
+        if let (Some(backing), DataKeyMode::Random) = (&self.backing, self.mode) {
+            backing.store.remove_tenant_keys(version)?;
+        }
         Ok(())
     }
 
     /// Encrypts `plaintext` for `ctx` under the tenant's primary key.
     pub fn seal(&self, ctx: &FieldContext<'_>, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(crate::envelope::sealed_len(plaintext.len()));
+        self.seal_into(ctx, plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Keyring::seal`], appending the envelope to `out`: sealing many
+    /// fields into one reused buffer saves an allocation per field. On error
+    /// `out` is left as it was.
+    pub fn seal_into(
+        &self,
+        ctx: &FieldContext<'_>,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         let primary = self.primary();
         let key_id = KeyId::Tenant { version: primary };
-        self.with_tenant_key(ctx.tenant(), primary, |cached| {
+        self.with_tenant_key(ctx.tenant(), primary, true, |cached, reserved| {
             // Count first, so concurrent sealers cannot overshoot the limit together.
-            if cached.sealed.fetch_add(1, Ordering::Relaxed) >= NONCE_LIMIT {
-                return Err(Error::NonceLimit { key: key_id });
+            if *reserved == 0 {
+                *reserved = cached.reserve(key_id)?;
             }
-            seal(cached.key.as_ref(), key_id, ctx, plaintext)
+            *reserved -= 1;
+            seal_into(cached.key.as_ref(), key_id, ctx, plaintext, out)
         })
     }
 
     /// Decrypts an envelope sealed under any version still in the ring.
+    ///
+    /// Fails with [`Error::TenantShredded`] once the tenant's keys were
+    /// destroyed by [`Keyring::shred_tenant`].
     pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
         let envelope = Envelope::decode(envelope)?;
         match envelope.key_id() {
-            KeyId::Tenant { version } => self.with_tenant_key(ctx.tenant(), version, |cached| {
-                envelope.open(cached.key.as_ref(), ctx)
-            }),
+            KeyId::Tenant { version } => {
+                self.with_tenant_key(ctx.tenant(), version, false, |cached, _| {
+                    envelope.open(cached.key.as_ref(), ctx)
+                })
+            }
             other => Err(Error::UnknownKey(other)),
         }
     }
@@ -242,14 +712,109 @@ impl Keyring {
             self.open(ctx, envelope)?;
             return Ok(envelope.to_vec());
         }
-        let plaintext = zeroize::Zeroizing::new(self.open(ctx, envelope)?);
+        let plaintext = Zeroizing::new(self.open(ctx, envelope)?);
         self.seal(ctx, &plaintext)
+    }
+
+    /// Destroys every key of `tenant` — its data key of every version and its
+    /// search key — and says who did it and when: whole-tenant crypto-shredding,
+    /// for offboarding ("all customer data deleted within 30 days").
+    ///
+    /// Afterwards every envelope of the tenant, in the database or in a
+    /// backup restored later, fails with [`Error::TenantShredded`]; so do
+    /// sealing, the tenant's subject keys (wrapped under its data key),
+    /// [`Keyring::blind_index`] and [`Keyring::deterministic`] (so values
+    /// sealed deterministically die too, and old blind tokens can no longer
+    /// be tested against guesses). The tombstone stays, so the tenant id can
+    /// never get keys again. Shredding a shredded tenant returns the first
+    /// receipt.
+    ///
+    /// Only [`DataKeyMode::Random`] keyrings can do this (a derived key can
+    /// always be derived again): others fail with [`Error::InvalidConfig`].
+    /// Other processes that cached the tenant's keys keep them until they
+    /// drop their keyring; and copies of the key store in backups hold the
+    /// wrapped keys until those backups expire.
+    pub fn shred_tenant(
+        &self,
+        tenant: TenantId,
+        actor: ActorId,
+        clock: &dyn Clock,
+    ) -> Result<TenantShredReceipt, Error> {
+        let backing = match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => backing,
+            _ => {
+                return Err(Error::InvalidConfig(
+                    "only a keyring with random data keys can shred a tenant; derived keys can be derived again",
+                ));
+            }
+        };
+        // Hold both caches so that no concurrent load re-inserts a key.
+        let mut cache = write(&self.cache);
+        let mut search_cache = write(&self.search_cache);
+        let key_versions = match backing.store.tenant_keys(tenant)? {
+            Some(StoredTenantKeys::Shredded(receipt)) => return Ok(receipt),
+            Some(StoredTenantKeys::Active { data_keys, .. }) => data_keys.keys().copied().collect(),
+            None => Vec::new(),
+        };
+        let receipt = TenantShredReceipt {
+            tenant,
+            actor,
+            at: clock.now(),
+            key_versions,
+        };
+        backing.store.shred_tenant(&receipt)?;
+        cache.retain(|(t, _), _| *t != tenant);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        search_cache.remove(&tenant);
+        Ok(receipt)
+    }
+
+    /// A blind index for `field` of `record_type` in `tenant`, keyed by the
+    /// tenant's search key.
+    ///
+    /// The search key does not depend on any data-key version: rotating,
+    /// re-encrypting and retiring leave every token unchanged, so stored
+    /// tokens never need recomputing. It changes only with the keyring
+    /// itself (another master for [`Keyring::new`], another store for
+    /// [`Keyring::from_store`]). Build the index once per field and keep it; each
+    /// call derives its key.
+    pub fn blind_index(
+        &self,
+        tenant: TenantId,
+        record_type: &str,
+        field: &str,
+        config: BlindIndexConfig,
+    ) -> Result<BlindIndex, Error> {
+        BlindIndex::new(
+            &self.search_key(tenant)?,
+            tenant,
+            record_type,
+            field,
+            config,
+        )
+    }
+
+    /// Deterministic AES-256-SIV for `field` of `record_type` in `tenant`,
+    /// keyed by the tenant's search key: rotation-stable like
+    /// [`Keyring::blind_index`], so equal values keep equal ciphertexts
+    /// across data-key rotations.
+    pub fn deterministic(
+        &self,
+        tenant: TenantId,
+        record_type: &str,
+        field: &str,
+    ) -> Result<DeterministicCipher, Error> {
+        DeterministicCipher::new(&self.search_key(tenant)?, tenant, record_type, field)
     }
 
     /// How many envelopes each cached (tenant, version) key has sealed in this
     /// process, and how many remain before [`NONCE_LIMIT`].
+    ///
+    /// A sealing thread reserves 32 seals at a time and gives back what it
+    /// did not use when it moves to another key or exits, so the count may
+    /// exceed the true one by up to 32 per thread: it errs on the safe side.
     pub fn usage(&self) -> Vec<NonceUsage> {
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let cache = read(&self.cache);
         let mut usage: Vec<NonceUsage> = cache
             .iter()
             .map(|(&(tenant, version), key)| NonceUsage {
@@ -262,51 +827,236 @@ impl Keyring {
         usage
     }
 
-    /// Runs `f` with the expanded key of (`tenant`, `version`), deriving and
-    /// caching it on first use. The common case takes one shared read lock.
+    /// Runs `f` with the expanded key of (`tenant`, `version`), making and
+    /// caching it on first use (a random data key is generated only when
+    /// `create`).
+    ///
+    /// Each thread remembers the key it used last, with the seals it has
+    /// reserved from it: a run of calls for one tenant takes no lock, hashes
+    /// nothing and (31 times in 32) updates no shared counter, only checks a
+    /// generation number that retirement and shredding bump. Other calls take
+    /// one shared read lock on the keyring's cache. `f` gets the key and the
+    /// thread's reservation for it.
     fn with_tenant_key<T>(
         &self,
         tenant: TenantId,
         version: u32,
-        f: impl FnOnce(&CachedKey) -> Result<T, Error>,
+        create: bool,
+        f: impl FnOnce(&CachedKey, &mut u64) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(cached) = cache.get(&(tenant, version)) {
-            return f(cached);
-        }
-        drop(cache);
-        let cached = self.derive_tenant_key(tenant, version)?;
-        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
-        f(cache.entry((tenant, version)).or_insert(cached))
-    }
-
-    fn derive_tenant_key(&self, tenant: TenantId, version: u32) -> Result<CachedKey, Error> {
-        let masters = self.masters();
-        let master = masters
-            .get(&version)
-            .ok_or(Error::UnknownKey(KeyId::Tenant { version }))?;
-        let data_key = derive_key(
-            master,
-            SALT,
-            &[&length_prefixed(&[
-                TENANT_KEY_LABEL,
-                tenant.as_bytes(),
-                &version.to_be_bytes(),
-            ])],
-        )?;
-        Ok(CachedKey {
-            key: self.provider.aes_256_gcm(&data_key)?,
-            sealed: AtomicU64::new(0),
+        let generation = self.generation.load(Ordering::Acquire);
+        let tenant_bits = u128::from_ne_bytes(*tenant.as_bytes());
+        LAST_KEY.with(|last| {
+            // Busy only if `f` itself used a keyring, which none does.
+            let Ok(mut last) = last.try_borrow_mut() else {
+                return self.with_shared_key(tenant, version, create, f);
+            };
+            if let Some(hit) = last.as_mut().filter(|l| {
+                l.keyring == self.id
+                    && l.generation == generation
+                    && l.version == version
+                    && l.tenant == tenant_bits
+            }) {
+                return f(&hit.key, &mut hit.reserved);
+            }
+            let key = self.shared_key(tenant, version, create)?;
+            // Replacing the entry gives the old key's reservation back.
+            let entry = last.insert(LastKey {
+                keyring: self.id,
+                generation,
+                tenant: tenant_bits,
+                version,
+                key,
+                reserved: 0,
+            });
+            f(&entry.key, &mut entry.reserved)
         })
     }
+
+    fn with_shared_key<T>(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        create: bool,
+        f: impl FnOnce(&CachedKey, &mut u64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let key = self.shared_key(tenant, version, create)?;
+        let mut reserved = 0;
+        let result = f(&key, &mut reserved);
+        key.release(reserved);
+        result
+    }
+
+    /// The key from the keyring's shared cache, made on a miss.
+    fn shared_key(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        create: bool,
+    ) -> Result<Arc<CachedKey>, Error> {
+        if let Some(cached) = read(&self.cache).get(&(tenant, version)) {
+            return Ok(cached.clone());
+        }
+        let data_key = self.tenant_data_key(tenant, version, create)?;
+        let cached = Arc::new(CachedKey {
+            key: self.provider.aes_256_gcm(&data_key)?,
+            sealed: AtomicU64::new(0),
+        });
+        let mut cache = write(&self.cache);
+        // A shred between the load and now must not leave the key cached.
+        self.check_not_shredded(tenant)?;
+        Ok(cache.entry((tenant, version)).or_insert(cached).clone())
+    }
+
+    fn check_not_shredded(&self, tenant: TenantId) -> Result<(), Error> {
+        match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => match backing.store.tenant_keys(tenant)? {
+                Some(StoredTenantKeys::Shredded(_)) => Err(Error::TenantShredded { tenant }),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    fn version_key(&self, version: u32) -> Result<SecretKey, Error> {
+        read(&self.versions)
+            .keys
+            .get(&version)
+            .cloned()
+            .ok_or(Error::UnknownKey(KeyId::Tenant { version }))
+    }
+
+    fn tenant_data_key(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        create: bool,
+    ) -> Result<SecretKey, Error> {
+        let version_key = self.version_key(version)?;
+        let backing = match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => backing,
+            _ => {
+                return derive_key(
+                    &version_key,
+                    SALT,
+                    &[&length_prefixed(&[
+                        TENANT_KEY_LABEL,
+                        tenant.as_bytes(),
+                        &version.to_be_bytes(),
+                    ])],
+                );
+            }
+        };
+        let kek = wrapping_cipher(
+            self.provider,
+            &version_key,
+            KeyId::Tenant { version },
+            &[TENANT_KEK_LABEL, &version.to_be_bytes()],
+        )?;
+        let ctx_id = format!("v{version}");
+        let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, &ctx_id, "data_key")?;
+        let slot = TenantKeySlot::Data { version };
+        let missing = Error::UnknownKey(KeyId::Tenant { version });
+        get_or_create_key(backing, tenant, slot, &kek, &ctx, create, missing)
+    }
+
+    /// The tenant's rotation-stable search key (cached).
+    fn search_key(&self, tenant: TenantId) -> Result<SecretKey, Error> {
+        if let Some(key) = read(&self.search_cache).get(&tenant) {
+            return Ok(key.clone());
+        }
+        let key = match (&self.backing, self.mode) {
+            (Some(backing), DataKeyMode::Random) => {
+                let kek = wrapping_cipher(
+                    self.provider,
+                    &self.search_root,
+                    KeyId::Tenant { version: 0 },
+                    &[SEARCH_KEK_LABEL],
+                )?;
+                let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, "search", "search_key")?;
+                let missing = Error::Store("the key store did not keep the new search key".into());
+                get_or_create_key(
+                    backing,
+                    tenant,
+                    TenantKeySlot::Search,
+                    &kek,
+                    &ctx,
+                    true,
+                    missing,
+                )?
+            }
+            _ => derive_key(
+                &self.search_root,
+                SALT,
+                &[&length_prefixed(&[SEARCH_KEY_LABEL, tenant.as_bytes()])],
+            )?,
+        };
+        let mut cache = write(&self.search_cache);
+        self.check_not_shredded(tenant)?;
+        Ok(cache.entry(tenant).or_insert(key).clone())
+    }
+}
+
+/// Reads the tenant's key in `slot`, generating and storing a random one if
+/// there is none and `create` (else `missing`). The store decides races.
+fn get_or_create_key(
+    backing: &Backing,
+    tenant: TenantId,
+    slot: TenantKeySlot,
+    kek: &FieldCipher,
+    ctx: &FieldContext<'_>,
+    create: bool,
+    missing: Error,
+) -> Result<SecretKey, Error> {
+    let pick = |stored: &StoredTenantKeys| -> Result<Option<Vec<u8>>, Error> {
+        match stored {
+            StoredTenantKeys::Shredded(_) => Err(Error::TenantShredded { tenant }),
+            StoredTenantKeys::Active {
+                data_keys,
+                search_key,
+            } => Ok(match slot {
+                TenantKeySlot::Data { version } => data_keys.get(&version).cloned(),
+                TenantKeySlot::Search => search_key.clone(),
+            }),
+        }
+    };
+    let existing = match backing.store.tenant_keys(tenant)? {
+        Some(stored) => pick(&stored)?,
+        None => None,
+    };
+    let wrapped = match existing {
+        Some(wrapped) => wrapped,
+        None if create => {
+            let fresh = SecretKey::generate()?;
+            let wrapped = kek.seal(ctx, fresh.expose_secret())?;
+            let stored = backing
+                .store
+                .insert_tenant_key_if_absent(tenant, slot, wrapped)?;
+            pick(&stored)?.ok_or(missing)?
+        }
+        None => return Err(missing),
+    };
+    unwrap_key(kek, ctx, &wrapped)
+}
+
+fn search_root_context() -> Result<FieldContext<'static>, Error> {
+    FieldContext::new(nil_tenant(), KEYRING_RECORD, "search", "search_root")
+}
+
+fn wrap_version(backing: &Backing, version: u32, key: &SecretKey) -> Result<Vec<u8>, Error> {
+    let ctx_id = format!("v{version}");
+    let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+    backing.root.seal(&ctx, key.expose_secret())
 }
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyring")
             .field("provider", &self.provider.name())
+            .field("mode", &self.mode)
             .field("versions", &self.versions())
             .field("primary", &self.primary())
+            .field("stored", &self.backing.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -373,5 +1123,97 @@ impl KeyUsage {
     /// Values that were not envelopes at all (never silently ignored).
     pub fn undecodable(&self) -> u64 {
         self.undecodable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> FieldContext<'static> {
+        let tenant = TenantId::from_external_key("test", "acme");
+        FieldContext::new(tenant, "ticket", "T-1", "body").unwrap()
+    }
+
+    /// Runs `f` on a thread and waits until it has exited, thread-local
+    /// destructors included (a scope's end alone does not wait for those).
+    fn in_thread(f: impl FnOnce() + Send) {
+        std::thread::scope(|s| s.spawn(f).join().unwrap());
+    }
+
+    fn set_count(keyring: &Keyring, count: u64) {
+        for key in read(&keyring.cache).values() {
+            key.sealed.store(count, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn sealing_stops_at_the_nonce_limit_until_rotation() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+        });
+        set_count(&keyring, NONCE_LIMIT - 2);
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+            keyring.seal(&ctx(), b"x").unwrap();
+            assert_eq!(
+                keyring.seal(&ctx(), b"x"),
+                Err(Error::NonceLimit {
+                    key: KeyId::Tenant { version: 1 }
+                })
+            );
+        });
+        assert_eq!(keyring.usage()[0].remaining(), 0);
+        // A fresh thread cannot go past it either.
+        in_thread(|| assert!(keyring.seal(&ctx(), b"x").is_err()));
+        keyring.rotate(SecretKey::from_bytes([2; 32])).unwrap();
+        let sealed = keyring.seal(&ctx(), b"after").unwrap();
+        assert_eq!(keyring.open(&ctx(), &sealed).unwrap(), b"after");
+    }
+
+    #[test]
+    fn reservations_never_let_threads_pass_the_limit_together() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+        });
+        let headroom = 3 * RESERVE + 5;
+        set_count(&keyring, NONCE_LIMIT - headroom);
+        let successes = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            let sealer = || {
+                for _ in 0..headroom {
+                    if keyring.seal(&ctx(), b"x").is_ok() {
+                        successes.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            };
+            let threads: Vec<_> = (0..4).map(|_| s.spawn(sealer)).collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+        });
+        assert_eq!(successes.into_inner(), headroom);
+    }
+
+    #[test]
+    fn a_thread_gives_its_reservation_back_when_it_moves_on() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        let acme = TenantId::from_external_key("test", "acme");
+        let globex = TenantId::from_external_key("test", "globex");
+        let other = FieldContext::new(globex, "t", "1", "f").unwrap();
+        let count = |tenant: TenantId| {
+            let usage = keyring.usage();
+            usage.iter().find(|u| u.tenant == tenant).map(|u| u.sealed)
+        };
+        in_thread(|| {
+            keyring.seal(&ctx(), b"x").unwrap();
+            assert_eq!(count(acme), Some(RESERVE), "reserved, not yet used");
+            keyring.seal(&other, b"x").unwrap();
+            assert_eq!(count(acme), Some(1), "moving on returned the rest");
+            assert_eq!(count(globex), Some(RESERVE));
+        });
+        assert_eq!(count(globex), Some(1), "exiting returned the rest");
     }
 }

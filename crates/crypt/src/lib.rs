@@ -3,11 +3,15 @@
 //!
 //! # Model
 //!
-//! * A [`Keyring`] holds versions of a master key, one of them primary. Each
-//!   tenant's data key is derived from the master with HKDF-SHA256, so tenants
-//!   never share a key and no per-tenant key needs storing. Rotation adds a
-//!   primary; old versions keep decrypting until a [`KeyUsage`] scan proves
-//!   nothing uses them and they are retired.
+//! * A [`Keyring`] holds versions of a key, one of them primary. Each
+//!   tenant's data key is either derived from the version key with
+//!   HKDF-SHA256 (nothing stored per tenant) or 32 random bytes stored
+//!   wrapped under a key-encryption key ([`DataKeyMode`]), so tenants never
+//!   share a key; random keys let [`Keyring::shred_tenant`] erase a whole
+//!   tenant. Rotation adds a primary; old versions keep decrypting until a
+//!   [`KeyUsage`] scan proves nothing uses them and they are retired. The
+//!   version list and the wrapped keys persist in a [`KeyStore`]
+//!   ([`Keyring::from_store`]).
 //! * A field value becomes an [`envelope`]: AES-256-GCM with a random 96-bit
 //!   nonce, in a versioned binary format (or `cst1.` text for text columns) that
 //!   names the key that sealed it. The associated data binds the envelope
@@ -19,8 +23,9 @@
 //!   erases every copy at once ([`subject`]).
 //! * Equality search without decrypting: a [`blind`] index (truncated
 //!   HMAC-SHA256 tokens) when the value need not come back, or
-//!   [`deterministic`] AES-256-SIV when it must. Each module documents what it
-//!   leaks.
+//!   [`deterministic`] AES-256-SIV when it must, both keyed by the tenant's
+//!   rotation-stable search key ([`Keyring::blind_index`],
+//!   [`Keyring::deterministic`]). Each module documents what it leaks.
 //! * AES-GCM sits behind a [`CryptoProvider`] trait, in the manner of rustls:
 //!   [`RING`] by default, [`RUST_CRYPTO`] as an independent second
 //!   implementation; the tests prove each opens the other's output and both
@@ -31,7 +36,7 @@
 //! stored in the envelope beyond the key id, yet nothing decrypts anywhere but
 //! where it was sealed. The second is **expand once**: AES key schedules and
 //! HKDF run once per (tenant, key version) and are cached; nonces come from a
-//! per-thread ChaCha20 generator seeded by the OS, not a syscall per field.
+//! per-thread ChaCha generator seeded by the OS, not a syscall per field.
 //!
 //! Secrets: [`SecretKey`] is zeroized on drop, prints as `[redacted]` and
 //! compares in constant time; errors never hold key bytes or plaintext.
@@ -54,19 +59,18 @@
 //! # Ok::<(), Error>(())
 //! ```
 //!
-//! # Status: in progress (issue 3)
+//! # Status (issue 3)
 //!
 //! Landed: [`SecretKey`], the provider trait with both backends, the envelope,
-//! the derived-key [`Keyring`] with rotation, re-encryption, usage scans,
-//! retirement and the per-key nonce limit, per-subject keys with
-//! crypto-shredding over a [`KeyStore`] (in memory, or an encrypted, atomically
-//! rewritten 0600 file), master keys from an environment variable or a private
-//! file ([`SecretKey::from_env`], [`SecretKey::from_file`]), blind indexes and
-//! deterministic AEAD, rewrapping subject keys after rotation, and
-//! [`Encrypted<T>`] (feature `serde`). Still to come: randomly generated data
-//! keys wrapped by a key-encryption key (today every tenant key is derived),
-//! persisting the keyring's version list, and the 64-byte overhead target
-//! (see BENCHMARKS.md).
+//! the [`Keyring`] with derived or random wrapped tenant keys, rotation,
+//! re-encryption, usage scans, retirement and the per-key nonce limit, stored
+//! keyrings ([`Keyring::from_store`]), whole-tenant and per-subject
+//! crypto-shredding over a [`KeyStore`] (in memory, or an encrypted,
+//! atomically rewritten 0600 file), master keys from an environment variable
+//! or a private file ([`SecretKey::from_env`], [`SecretKey::from_file`]),
+//! blind indexes and deterministic AEAD under rotation-stable search keys,
+//! rewrapping subject keys after rotation, and [`Encrypted<T>`] (feature
+//! `serde`). See BENCHMARKS.md for speed against raw ring.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
@@ -89,6 +93,7 @@ pub mod keyring;
 mod nonce;
 pub mod provider;
 mod secret;
+pub mod store;
 pub mod subject;
 
 pub use context::{FieldContext, MAX_CONTEXT_PART};
@@ -98,7 +103,11 @@ pub use envelope::{Envelope, FieldCipher, KeyId};
 pub use error::Error;
 #[cfg(feature = "serde")]
 pub use file_store::FileKeyStore;
-pub use keyring::{KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
+pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
 pub use secret::SecretKey;
-pub use subject::{KeyStore, MemoryKeyStore, ShredReceipt, StoredSubjectKey, SubjectVault};
+pub use store::{
+    KeyStore, KeyringRecord, MemoryKeyStore, ShredReceipt, StoredSubjectKey, StoredTenantKeys,
+    StoredVersion, TenantKeySlot, TenantShredReceipt,
+};
+pub use subject::SubjectVault;

@@ -52,11 +52,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use custodia_core::{ActorId, Clock, SubjectId, TenantId, Timestamp};
+use custodia_core::{ActorId, Clock, SubjectId, TenantId};
 use zeroize::Zeroizing;
 
 use crate::envelope::{Envelope, seal};
 use crate::provider::{AeadKey, CryptoProvider, RING};
+pub use crate::store::{KeyStore, MemoryKeyStore, ShredReceipt, StoredSubjectKey};
 use crate::{Error, FieldContext, KeyId, Keyring, SecretKey};
 
 /// The only subject-key version so far: a subject's key is never rotated, only shredded.
@@ -65,184 +66,8 @@ pub const SUBJECT_KEY_VERSION: u32 = 1;
 const WRAP_RECORD_TYPE: &str = "custodia.subject_key";
 const WRAP_FIELD: &str = "key";
 
-/// What the store holds for one subject.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
-pub enum StoredSubjectKey {
-    /// The subject's key, wrapped by the tenant's data key (a field envelope).
-    Wrapped {
-        /// The envelope bytes.
-        envelope: Vec<u8>,
-    },
-    /// The key was destroyed; this is the record of it.
-    Shredded(ShredReceipt),
-}
-
-/// Proof that a subject's key was destroyed: who did it and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct ShredReceipt {
-    /// The tenant.
-    pub tenant: TenantId,
-    /// The erased person.
-    pub subject: SubjectId,
-    /// Who requested the shredding.
-    pub actor: ActorId,
-    /// When the key was destroyed.
-    pub at: Timestamp,
-}
-
-/// Where wrapped subject keys live.
-///
-/// Implementations must make [`KeyStore::shred`] final: no undo, no old copy
-/// kept (a soft-deleted row or an append-only history would defeat erasure).
-pub trait KeyStore: Send + Sync {
-    /// The stored entry for a subject, if any.
-    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
-
-    /// Stores a wrapped key unless the subject already has an entry; returns
-    /// the entry that is stored afterwards (so concurrent creators agree).
-    fn insert_if_absent(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredSubjectKey, Error>;
-
-    /// Replaces the subject's entry with a tombstone, destroying the key.
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error>;
-
-    /// Every wrapped (not shredded) key: tenant, subject, envelope.
-    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error>;
-
-    /// Replaces a wrapped key by its re-wrapped form, only if the entry still
-    /// holds `old` (so a concurrent shred is never undone). Returns whether it did.
-    fn replace_wrapped(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        old: &[u8],
-        new: Vec<u8>,
-    ) -> Result<bool, Error>;
-}
-
-/// Swaps `old` for `new` in a map of entries, refusing tombstones and stale reads.
-pub(crate) fn swap_wrapped(
-    entries: &mut HashMap<(TenantId, SubjectId), StoredSubjectKey>,
-    tenant: TenantId,
-    subject: SubjectId,
-    old: &[u8],
-    new: Vec<u8>,
-) -> bool {
-    match entries.get_mut(&(tenant, subject)) {
-        Some(StoredSubjectKey::Wrapped { envelope }) if envelope.as_slice() == old => {
-            *envelope = new;
-            true
-        }
-        _ => false,
-    }
-}
-
-/// The wrapped entries of a map, in a stable order.
-pub(crate) fn list_wrapped(
-    entries: &HashMap<(TenantId, SubjectId), StoredSubjectKey>,
-) -> Vec<(TenantId, SubjectId, Vec<u8>)> {
-    let mut list: Vec<_> = entries
-        .iter()
-        .filter_map(|(&(tenant, subject), stored)| match stored {
-            StoredSubjectKey::Wrapped { envelope } => Some((tenant, subject, envelope.clone())),
-            StoredSubjectKey::Shredded(_) => None,
-        })
-        .collect();
-    list.sort_by_key(|(tenant, subject, _)| (*tenant, *subject));
-    list
-}
-
-/// A shared store: several vaults (or a vault and an admin tool) over one store.
-impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
-    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        (**self).get(tenant, subject)
-    }
-
-    fn insert_if_absent(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredSubjectKey, Error> {
-        (**self).insert_if_absent(tenant, subject, wrapped)
-    }
-
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        (**self).shred(receipt)
-    }
-
-    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        (**self).wrapped_keys()
-    }
-
-    fn replace_wrapped(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        old: &[u8],
-        new: Vec<u8>,
-    ) -> Result<bool, Error> {
-        (**self).replace_wrapped(tenant, subject, old, new)
-    }
-}
-
-/// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.
-#[derive(Debug, Default)]
-pub struct MemoryKeyStore {
-    entries: RwLock<HashMap<(TenantId, SubjectId), StoredSubjectKey>>,
-}
-
-impl KeyStore for MemoryKeyStore {
-    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(entries.get(&(tenant, subject)).cloned())
-    }
-
-    fn insert_if_absent(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredSubjectKey, Error> {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        let entry = entries
-            .entry((tenant, subject))
-            .or_insert(StoredSubjectKey::Wrapped { envelope: wrapped });
-        Ok(entry.clone())
-    }
-
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        entries.insert(
-            (receipt.tenant, receipt.subject),
-            StoredSubjectKey::Shredded(receipt.clone()),
-        );
-        Ok(())
-    }
-
-    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(list_wrapped(&entries))
-    }
-
-    fn replace_wrapped(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        old: &[u8],
-        new: Vec<u8>,
-    ) -> Result<bool, Error> {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        Ok(swap_wrapped(&mut entries, tenant, subject, old, new))
-    }
-}
+/// An unwrapped subject key and the keyring generation it was unwrapped in.
+type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 
 /// Seals and opens values under per-subject keys, and shreds those keys.
 pub struct SubjectVault<S> {
@@ -250,7 +75,10 @@ pub struct SubjectVault<S> {
     store: S,
     clock: Arc<dyn Clock>,
     provider: &'static dyn CryptoProvider,
-    cache: RwLock<HashMap<(TenantId, SubjectId), Arc<dyn AeadKey>>>,
+    /// Unwrapped subject keys, with the keyring generation they were
+    /// unwrapped in: a tenant shredding (or a retirement) since makes the
+    /// vault unwrap again, so a shredded tenant's subjects stop opening here too.
+    cache: RwLock<HashMap<(TenantId, SubjectId), CachedSubjectKey>>,
 }
 
 impl<S: KeyStore> SubjectVault<S> {
@@ -366,13 +194,14 @@ impl<S: KeyStore> SubjectVault<S> {
         subject: SubjectId,
         create: bool,
     ) -> Result<Arc<dyn AeadKey>, Error> {
+        let generation = self.keyring.generation();
         let cached = self
             .cache
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(tenant, subject))
             .cloned();
-        if let Some(key) = cached {
+        if let Some((key, _)) = cached.filter(|(_, at)| *at == generation) {
             return Ok(key);
         }
         let wrap_id = subject.to_string();
@@ -398,7 +227,7 @@ impl<S: KeyStore> SubjectVault<S> {
         self.cache
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert((tenant, subject), key.clone());
+            .insert((tenant, subject), (key.clone(), generation));
         Ok(key)
     }
 }

@@ -227,3 +227,31 @@ proptest! {
         prop_assert_eq!(cipher.open(&ctx, &sealed).unwrap(), plaintext);
     }
 }
+
+#[test]
+fn long_contexts_and_reused_buffers_seal_and_open() {
+    let v1 = KeyId::Tenant { version: 1 };
+    let ring = FieldCipher::with_provider(&RING, v1, &key()).unwrap();
+    let rust = FieldCipher::with_provider(&RUST_CRYPTO, v1, &key()).unwrap();
+    let long_id = "r".repeat(custodia_crypt::MAX_CONTEXT_PART);
+    let other_id = format!("{}s", &long_id[1..]);
+    let t = tenant("acme");
+    // Associated data past the stack buffer takes the heap path.
+    let long = FieldContext::new(t, "ticket", &long_id, "body").unwrap();
+    let other = FieldContext::new(t, "ticket", &other_id, "body").unwrap();
+    let mut buffer = b"prefix".to_vec();
+    ring.seal_into(&long, b"hello", &mut buffer).unwrap();
+    assert_eq!(&buffer[..6], b"prefix", "appended, not overwritten");
+    let sealed = buffer[6..].to_vec();
+    assert_eq!(rust.open(&long, &sealed).unwrap(), b"hello");
+    assert_eq!(rust.open(&other, &sealed), Err(Error::Decrypt));
+
+    // A failed seal leaves the buffer as it was.
+    let too_big = vec![0u8; envelope::MAX_PLAINTEXT_LEN + 1];
+    let before = buffer.clone();
+    assert!(matches!(
+        ring.seal_into(&long, &too_big, &mut buffer),
+        Err(Error::PlaintextTooLarge { .. })
+    ));
+    assert_eq!(buffer, before);
+}

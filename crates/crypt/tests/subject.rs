@@ -179,7 +179,7 @@ fn rotation_rewraps_subject_keys_before_the_old_version_retires() {
         .unwrap();
     vault.shred(w.tenant, w.bob, w.dpo).unwrap();
 
-    w.keyring.rotate(SecretKey::from_bytes([2; 32]));
+    w.keyring.rotate(SecretKey::from_bytes([2; 32])).unwrap();
     // The wrapped key still uses v1: retiring now would erase everyone.
     let before = vault.key_usage().unwrap();
     assert_eq!(before.tenant_count(1), 1);

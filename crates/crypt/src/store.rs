@@ -1,0 +1,517 @@
+//! Where keys live: the [`KeyStore`] trait, its records, and the in-memory store.
+//!
+//! A store holds three kinds of record, all of them wrapped (encrypted) key
+//! material plus the bookkeeping needed to use it:
+//!
+//! * the [`KeyringRecord`]: which key versions exist, which is primary, which
+//!   were retired, each version key wrapped under the root key (see
+//!   [`Keyring::from_store`](crate::Keyring::from_store));
+//! * per tenant, [`StoredTenantKeys`]: the tenant's random data key of each
+//!   version and its search key, each wrapped under a key-encryption key
+//!   (keyrings in [`DataKeyMode::Random`] only),
+//!   or the tombstone of a shredded tenant;
+//! * per data subject, a [`StoredSubjectKey`]: the subject's key wrapped under
+//!   the tenant's data key, or the tombstone of a shredded subject.
+//!
+//! Shredding replaces key material by a tombstone holding the receipt. A store
+//! must make that final: no undo, no soft delete, no history of old values.
+//! Backups of the store itself still hold the keys until they expire, so the
+//! store's backups must expire within the erasure deadline (the retention
+//! crate tracks that backup horizon).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
+
+use crate::Error;
+use crate::keyring::DataKeyMode;
+
+/// What the store holds for one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+pub enum StoredSubjectKey {
+    /// The subject's key, wrapped by the tenant's data key (a field envelope).
+    Wrapped {
+        /// The envelope bytes.
+        envelope: Vec<u8>,
+    },
+    /// The key was destroyed; this is the record of it.
+    Shredded(ShredReceipt),
+}
+
+/// Proof that a subject's key was destroyed: who did it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ShredReceipt {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The erased person.
+    pub subject: SubjectId,
+    /// Who requested the shredding.
+    pub actor: ActorId,
+    /// When the key was destroyed.
+    pub at: Timestamp,
+}
+
+/// Proof that all of a tenant's data keys were destroyed: who, when, and
+/// which key versions the tenant had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TenantShredReceipt {
+    /// The erased tenant.
+    pub tenant: TenantId,
+    /// Who requested the shredding.
+    pub actor: ActorId,
+    /// When the keys were destroyed.
+    pub at: Timestamp,
+    /// The data-key versions destroyed (the search key, if any, went too).
+    pub key_versions: Vec<u32>,
+}
+
+/// A tenant's keys in a [`DataKeyMode::Random`] keyring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+pub enum StoredTenantKeys {
+    /// The tenant's wrapped keys.
+    Active {
+        /// Data key of each keyring version, wrapped under that version's
+        /// key-encryption key (a field envelope). Serialised as a list of
+        /// `{"version": …, "wrapped_key": […]}`.
+        #[cfg_attr(feature = "serde", serde(with = "versions_as_list"))]
+        data_keys: BTreeMap<u32, Vec<u8>>,
+        /// The rotation-stable search key, wrapped under the keyring's search
+        /// key-encryption key, once one was needed.
+        search_key: Option<Vec<u8>>,
+    },
+    /// Every key of the tenant was destroyed; this is the record of it.
+    Shredded(TenantShredReceipt),
+}
+
+/// Maps of version to wrapped key as lists of [`StoredVersion`]: JSON object
+/// keys are strings, and a tagged enum cannot turn them back into numbers.
+#[cfg(feature = "serde")]
+mod versions_as_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::StoredVersion;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<u32, Vec<u8>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let list: Vec<StoredVersion> = map
+            .iter()
+            .map(|(&version, wrapped)| StoredVersion {
+                version,
+                wrapped_key: wrapped.clone(),
+            })
+            .collect();
+        list.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<u32, Vec<u8>>, D::Error> {
+        let list = Vec::<StoredVersion>::deserialize(deserializer)?;
+        let mut map = BTreeMap::new();
+        for stored in list {
+            if map.insert(stored.version, stored.wrapped_key).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "data key version {} listed twice",
+                    stored.version
+                )));
+            }
+        }
+        Ok(map)
+    }
+}
+
+/// Which of a tenant's keys a store operation concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantKeySlot {
+    /// The data key of one keyring version.
+    Data {
+        /// The keyring version.
+        version: u32,
+    },
+    /// The rotation-stable search key (blind indexes, deterministic encryption).
+    Search,
+}
+
+/// One version of a keyring, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct StoredVersion {
+    /// The version number.
+    pub version: u32,
+    /// The version key, wrapped under the root key (a field envelope).
+    pub wrapped_key: Vec<u8>,
+}
+
+/// The persisted state of a [`Keyring`](crate::Keyring): its version list.
+///
+/// Serialised (by the [`FileKeyStore`](crate::FileKeyStore)) as JSON, e.g.
+/// `{"format":1,"mode":"random","primary":2,"versions":[{"version":2,
+/// "wrapped_key":[1,1,1,…]}],"retired":[1],"search_root":[1,1,1,…]}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct KeyringRecord {
+    /// The record's format version, [`KeyringRecord::FORMAT`].
+    pub format: u32,
+    /// How tenant data keys are made.
+    pub mode: DataKeyMode,
+    /// The version that seals.
+    pub primary: u32,
+    /// The versions that still decrypt, oldest first.
+    pub versions: Vec<StoredVersion>,
+    /// Versions retired for good; their numbers are never reused.
+    pub retired: Vec<u32>,
+    /// The rotation-stable search root key, wrapped under the root key.
+    pub search_root: Vec<u8>,
+}
+
+impl KeyringRecord {
+    /// The record format this build writes and reads.
+    pub const FORMAT: u32 = 1;
+}
+
+/// Where wrapped keys and the keyring's version list live.
+///
+/// Implementations must make [`KeyStore::shred`] and
+/// [`KeyStore::shred_tenant`] final: no undo, no old copy kept (a soft-deleted
+/// row or an append-only history would defeat erasure). Every method that
+/// "inserts if absent" or "replaces if unchanged" must be atomic, so that
+/// concurrent keyrings and vaults over one store agree.
+pub trait KeyStore: Send + Sync {
+    /// The stored entry for a subject, if any.
+    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
+
+    /// Stores a wrapped key unless the subject already has an entry; returns
+    /// the entry that is stored afterwards (so concurrent creators agree).
+    fn insert_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredSubjectKey, Error>;
+
+    /// Replaces the subject's entry with a tombstone, destroying the key.
+    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error>;
+
+    /// Every wrapped (not shredded) subject key: tenant, subject, envelope.
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error>;
+
+    /// Replaces a wrapped key by its re-wrapped form, only if the entry still
+    /// holds `old` (so a concurrent shred is never undone). Returns whether it did.
+    fn replace_wrapped(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error>;
+
+    /// The keyring's version list, if one was saved.
+    fn keyring(&self) -> Result<Option<KeyringRecord>, Error>;
+
+    /// Saves `new` as the keyring's version list if the stored one still
+    /// equals `expected` (`None`: nothing stored yet). Returns whether it did.
+    fn replace_keyring(
+        &self,
+        expected: Option<&KeyringRecord>,
+        new: KeyringRecord,
+    ) -> Result<bool, Error>;
+
+    /// A tenant's stored keys, if any.
+    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error>;
+
+    /// Stores `wrapped` in the tenant's `slot` unless that slot is filled or
+    /// the tenant was shredded; returns the tenant's entry afterwards.
+    fn insert_tenant_key_if_absent(
+        &self,
+        tenant: TenantId,
+        slot: TenantKeySlot,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredTenantKeys, Error>;
+
+    /// Replaces all of the tenant's keys with a tombstone, destroying them.
+    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error>;
+
+    /// Deletes every tenant's data key of a retired `version`; returns how many.
+    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error>;
+}
+
+/// Everything a store holds, in memory: the common logic of the in-memory
+/// and file stores.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StoreState {
+    pub(crate) subjects: HashMap<(TenantId, SubjectId), StoredSubjectKey>,
+    pub(crate) tenants: BTreeMap<TenantId, StoredTenantKeys>,
+    pub(crate) keyring: Option<KeyringRecord>,
+}
+
+impl StoreState {
+    pub(crate) fn insert_subject(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        wrapped: Vec<u8>,
+    ) -> StoredSubjectKey {
+        self.subjects
+            .entry((tenant, subject))
+            .or_insert(StoredSubjectKey::Wrapped { envelope: wrapped })
+            .clone()
+    }
+
+    pub(crate) fn shred_subject(&mut self, receipt: &ShredReceipt) {
+        self.subjects.insert(
+            (receipt.tenant, receipt.subject),
+            StoredSubjectKey::Shredded(receipt.clone()),
+        );
+    }
+
+    /// The wrapped subject entries, in a stable order.
+    pub(crate) fn wrapped_subjects(&self) -> Vec<(TenantId, SubjectId, Vec<u8>)> {
+        let mut list: Vec<_> = self
+            .subjects
+            .iter()
+            .filter_map(|(&(tenant, subject), stored)| match stored {
+                StoredSubjectKey::Wrapped { envelope } => Some((tenant, subject, envelope.clone())),
+                StoredSubjectKey::Shredded(_) => None,
+            })
+            .collect();
+        list.sort_by_key(|(tenant, subject, _)| (*tenant, *subject));
+        list
+    }
+
+    /// Swaps `old` for `new`, refusing tombstones and stale reads.
+    pub(crate) fn swap_subject(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> bool {
+        match self.subjects.get_mut(&(tenant, subject)) {
+            Some(StoredSubjectKey::Wrapped { envelope }) if envelope.as_slice() == old => {
+                *envelope = new;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn swap_keyring(
+        &mut self,
+        expected: Option<&KeyringRecord>,
+        new: KeyringRecord,
+    ) -> bool {
+        if self.keyring.as_ref() != expected {
+            return false;
+        }
+        self.keyring = Some(new);
+        true
+    }
+
+    pub(crate) fn insert_tenant_key(
+        &mut self,
+        tenant: TenantId,
+        slot: TenantKeySlot,
+        wrapped: Vec<u8>,
+    ) -> StoredTenantKeys {
+        let entry = self
+            .tenants
+            .entry(tenant)
+            .or_insert_with(|| StoredTenantKeys::Active {
+                data_keys: BTreeMap::new(),
+                search_key: None,
+            });
+        if let StoredTenantKeys::Active {
+            data_keys,
+            search_key,
+        } = entry
+        {
+            match slot {
+                TenantKeySlot::Data { version } => {
+                    data_keys.entry(version).or_insert(wrapped);
+                }
+                TenantKeySlot::Search => {
+                    search_key.get_or_insert(wrapped);
+                }
+            }
+        }
+        entry.clone()
+    }
+
+    pub(crate) fn shred_tenant(&mut self, receipt: &TenantShredReceipt) {
+        self.tenants
+            .insert(receipt.tenant, StoredTenantKeys::Shredded(receipt.clone()));
+    }
+
+    pub(crate) fn remove_tenant_keys(&mut self, version: u32) -> u64 {
+        let mut removed = 0;
+        for keys in self.tenants.values_mut() {
+            if let StoredTenantKeys::Active { data_keys, .. } = keys {
+                removed += u64::from(data_keys.remove(&version).is_some());
+            }
+        }
+        removed
+    }
+}
+
+/// A shared store: several vaults and keyrings (or a vault and an admin tool)
+/// over one store.
+impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
+    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
+        (**self).get(tenant, subject)
+    }
+
+    fn insert_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredSubjectKey, Error> {
+        (**self).insert_if_absent(tenant, subject, wrapped)
+    }
+
+    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
+        (**self).shred(receipt)
+    }
+
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
+        (**self).wrapped_keys()
+    }
+
+    fn replace_wrapped(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error> {
+        (**self).replace_wrapped(tenant, subject, old, new)
+    }
+
+    fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
+        (**self).keyring()
+    }
+
+    fn replace_keyring(
+        &self,
+        expected: Option<&KeyringRecord>,
+        new: KeyringRecord,
+    ) -> Result<bool, Error> {
+        (**self).replace_keyring(expected, new)
+    }
+
+    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
+        (**self).tenant_keys(tenant)
+    }
+
+    fn insert_tenant_key_if_absent(
+        &self,
+        tenant: TenantId,
+        slot: TenantKeySlot,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredTenantKeys, Error> {
+        (**self).insert_tenant_key_if_absent(tenant, slot, wrapped)
+    }
+
+    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
+        (**self).shred_tenant(receipt)
+    }
+
+    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
+        (**self).remove_tenant_keys(version)
+    }
+}
+
+/// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.
+#[derive(Debug, Default)]
+pub struct MemoryKeyStore {
+    state: RwLock<StoreState>,
+}
+
+impl MemoryKeyStore {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, StoreState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, StoreState> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl KeyStore for MemoryKeyStore {
+    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
+        Ok(self.read().subjects.get(&(tenant, subject)).cloned())
+    }
+
+    fn insert_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredSubjectKey, Error> {
+        Ok(self.write().insert_subject(tenant, subject, wrapped))
+    }
+
+    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
+        self.write().shred_subject(receipt);
+        Ok(())
+    }
+
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
+        Ok(self.read().wrapped_subjects())
+    }
+
+    fn replace_wrapped(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error> {
+        Ok(self.write().swap_subject(tenant, subject, old, new))
+    }
+
+    fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
+        Ok(self.read().keyring.clone())
+    }
+
+    fn replace_keyring(
+        &self,
+        expected: Option<&KeyringRecord>,
+        new: KeyringRecord,
+    ) -> Result<bool, Error> {
+        Ok(self.write().swap_keyring(expected, new))
+    }
+
+    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
+        Ok(self.read().tenants.get(&tenant).cloned())
+    }
+
+    fn insert_tenant_key_if_absent(
+        &self,
+        tenant: TenantId,
+        slot: TenantKeySlot,
+        wrapped: Vec<u8>,
+    ) -> Result<StoredTenantKeys, Error> {
+        Ok(self.write().insert_tenant_key(tenant, slot, wrapped))
+    }
+
+    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
+        self.write().shred_tenant(receipt);
+        Ok(())
+    }
+
+    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
+        Ok(self.write().remove_tenant_keys(version))
+    }
+}
