@@ -139,13 +139,23 @@ pub enum Error {
     },
     /// The PostgreSQL server or driver reported an error.
     #[cfg(feature = "postgres")]
-    #[error("PostgreSQL error while {doing}: {source}")]
+    #[error("PostgreSQL error while {doing}: {}", pg_detail(source))]
     Postgres {
         /// What Custodia was doing.
         doing: &'static str,
         /// The driver's error (SQLSTATE and message).
         source: postgres::Error,
     },
+}
+
+/// The server's SQLSTATE and message when there is one (the driver's own
+/// `Display` says only "db error").
+#[cfg(feature = "postgres")]
+fn pg_detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }
 
 impl Error {
