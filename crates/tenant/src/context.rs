@@ -399,10 +399,13 @@ impl CacheKey {
     /// The key `key` in `namespace` for `tenant`.
     pub fn new(tenant: TenantId, namespace: &str, key: &str) -> Result<Self, Error> {
         check_slug("cache namespace", namespace)?;
-        Ok(Self {
-            tenant,
-            text: format!("t/{tenant}/{namespace}/{key}"),
-        })
+        let mut buf = custodia_core::uuid::Uuid::encode_buffer();
+        let uuid = tenant.as_uuid().hyphenated().encode_lower(&mut buf);
+        let mut text = String::with_capacity(4 + uuid.len() + namespace.len() + key.len());
+        for part in ["t/", uuid, "/", namespace, "/", key] {
+            text.push_str(part);
+        }
+        Ok(Self { tenant, text })
     }
 
     /// The prefix shared by every key of `tenant`, for eviction by prefix.

@@ -4,8 +4,7 @@
 //! * [`TenantTransaction`] opens a transaction and binds the tenant with
 //!   `set_config('app.tenant_id', $1, true)`: the binding ends with the
 //!   transaction, so a pooled connection never carries one tenant into the
-//!   next request. Queries run through it as through a
-//!   [`postgres::Transaction`] (it dereferences to one).
+//!   next request. `BEGIN` and the binding share one round trip.
 //! * [`lint`] inspects the catalog and lists every table or view with a tenant
 //!   column that row-level security does not protect against the application
 //!   role: RLS off or not forced, no policy on `app.tenant_id`, a permissive
@@ -38,34 +37,54 @@
 //! ```
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 
 use custodia_core::TenantId;
-use postgres::{Client, Row, Transaction};
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement, ToStatement};
 
-use crate::rls::{BIND_TENANT_SQL, TENANT_SETTING};
+#[cfg(doc)]
+use crate::rls::BIND_TENANT_SQL;
+use crate::rls::TENANT_SETTING;
 use crate::{Error, TenantContext};
 
 fn pg(doing: &'static str) -> impl FnOnce(postgres::Error) -> Error {
     move |source| Error::Postgres { doing, source }
 }
 
+/// `SELECT set_config('app.tenant_id', '<uuid>', true)` with the tenant as a
+/// literal: the same statement as [`BIND_TENANT_SQL`], but sent in the simple
+/// query protocol in one round trip instead of a prepare plus an execute.
+/// Safe to splice: a hyphenated UUID is only hex digits and hyphens.
+fn bind_tenant_literal(tenant: TenantId) -> String {
+    let mut buf = custodia_core::uuid::Uuid::encode_buffer();
+    let id = tenant.as_uuid().hyphenated().encode_lower(&mut buf);
+    format!("SELECT set_config('{TENANT_SETTING}', '{id}', true)")
+}
+
 /// A transaction bound to one tenant: every statement in it sees and writes
 /// only that tenant's rows in RLS-protected tables.
+///
+/// `BEGIN` and the binding go to the server together in one round trip, so a
+/// bound transaction costs no more round trips than an unbound one. Dropping
+/// it without [`commit`](Self::commit) rolls back; either way the binding ends
+/// with the transaction and the connection goes back to the pool unbound.
 pub struct TenantTransaction<'a> {
-    tx: Transaction<'a>,
+    client: &'a mut Client,
     tenant: TenantId,
+    open: bool,
 }
 
 impl<'a> TenantTransaction<'a> {
     /// Begins a transaction and binds `tenant` for its duration.
     pub fn begin(client: &'a mut Client, tenant: TenantId) -> Result<Self, Error> {
-        let mut tx = client
-            .transaction()
-            .map_err(pg("beginning a transaction"))?;
-        tx.execute(BIND_TENANT_SQL, &[&tenant.to_string()])
-            .map_err(pg("binding the tenant"))?;
-        Ok(Self { tx, tenant })
+        client
+            .batch_execute(&format!("BEGIN; {}", bind_tenant_literal(tenant)))
+            .map_err(pg("beginning a transaction bound to the tenant"))?;
+        Ok(Self {
+            client,
+            tenant,
+            open: true,
+        })
     }
 
     /// Begins a transaction bound to `ctx`'s tenant.
@@ -78,36 +97,96 @@ impl<'a> TenantTransaction<'a> {
         self.tenant
     }
 
+    /// Runs a statement and returns its rows ([`Client::query`]).
+    pub fn query<T: ?Sized + ToStatement>(
+        &mut self,
+        query: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        self.client.query(query, params)
+    }
+
+    /// Runs a statement that returns exactly one row ([`Client::query_one`]).
+    pub fn query_one<T: ?Sized + ToStatement>(
+        &mut self,
+        query: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, postgres::Error> {
+        self.client.query_one(query, params)
+    }
+
+    /// Runs a statement that returns at most one row ([`Client::query_opt`]).
+    pub fn query_opt<T: ?Sized + ToStatement>(
+        &mut self,
+        query: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, postgres::Error> {
+        self.client.query_opt(query, params)
+    }
+
+    /// Runs a statement and returns the number of rows it affected ([`Client::execute`]).
+    pub fn execute<T: ?Sized + ToStatement>(
+        &mut self,
+        query: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        self.client.execute(query, params)
+    }
+
+    /// Prepares a statement ([`Client::prepare`]).
+    pub fn prepare(&mut self, query: &str) -> Result<Statement, postgres::Error> {
+        self.client.prepare(query)
+    }
+
+    /// Runs statements in the simple query protocol ([`Client::batch_execute`]).
+    /// Do not `COMMIT` or `ROLLBACK` here: use [`commit`](Self::commit) and
+    /// [`rollback`](Self::rollback).
+    pub fn batch_execute(&mut self, query: &str) -> Result<(), postgres::Error> {
+        self.client.batch_execute(query)
+    }
+
     /// Commits; the binding ends with the transaction.
-    pub fn commit(self) -> Result<(), Error> {
-        self.tx.commit().map_err(pg("committing"))
+    pub fn commit(mut self) -> Result<(), Error> {
+        self.open = false;
+        self.client
+            .batch_execute("COMMIT")
+            .map_err(pg("committing"))
     }
 
     /// Rolls back; the binding ends with the transaction.
-    pub fn rollback(self) -> Result<(), Error> {
-        self.tx.rollback().map_err(pg("rolling back"))
+    pub fn rollback(mut self) -> Result<(), Error> {
+        self.open = false;
+        self.client
+            .batch_execute("ROLLBACK")
+            .map_err(pg("rolling back"))
     }
 }
 
-impl<'a> Deref for TenantTransaction<'a> {
-    type Target = Transaction<'a>;
-    fn deref(&self) -> &Transaction<'a> {
-        &self.tx
+impl Drop for TenantTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Best effort, as the driver's own transactions do: a broken
+            // connection is discarded by its pool anyway.
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
     }
 }
 
-impl DerefMut for TenantTransaction<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+impl fmt::Debug for TenantTransaction<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantTransaction")
+            .field("tenant", &self.tenant)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
     }
 }
 
 /// Runs `f` in a transaction bound to `tenant` and commits if it returns `Ok`
-/// (rolls back otherwise, by dropping the transaction).
+/// (rolls back otherwise).
 pub fn with_tenant<T>(
     client: &mut Client,
     tenant: TenantId,
-    f: impl FnOnce(&mut Transaction<'_>) -> Result<T, Error>,
+    f: impl FnOnce(&mut TenantTransaction<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let mut tx = TenantTransaction::begin(client, tenant)?;
     let value = f(&mut tx)?;

@@ -14,13 +14,33 @@ fn two_tenants() -> impl Strategy<Value = (TenantId, TenantId)> {
 
 /// A record of `tenant`, sometimes owned by `actor` or in one of `teams`, so
 /// that the own and team scopes would match if the tenant were ignored.
-fn record_of(tenant: TenantId, actor: ActorId, teams: Vec<TeamId>) -> impl Strategy<Value = RecordMeta> {
-    let teams = if teams.is_empty() { vec![TeamId::new("tier-1").unwrap()] } else { teams };
+fn record_of(
+    tenant: TenantId,
+    actor: ActorId,
+    teams: Vec<TeamId>,
+) -> impl Strategy<Value = RecordMeta> {
+    let teams = if teams.is_empty() {
+        vec![TeamId::new("tier-1").unwrap()]
+    } else {
+        teams
+    };
     (
-        prop_oneof![Just(Some(actor)), any::<ActorId>().prop_map(Some), Just(None)],
-        prop_oneof![proptest::sample::select(teams).prop_map(Some), pooled_team().prop_map(Some), Just(None)],
+        prop_oneof![
+            Just(Some(actor)),
+            any::<ActorId>().prop_map(Some),
+            Just(None)
+        ],
+        prop_oneof![
+            proptest::sample::select(teams).prop_map(Some),
+            pooled_team().prop_map(Some),
+            Just(None)
+        ],
     )
-        .prop_map(move |(owner, team)| RecordMeta { tenant, owner, team })
+        .prop_map(move |(owner, team)| RecordMeta {
+            tenant,
+            owner,
+            team,
+        })
 }
 
 /// Two tenants and pairs of (an actor of A, a record of B that the actor would
