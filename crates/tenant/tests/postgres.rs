@@ -9,7 +9,7 @@
 
 use custodia_core::TenantId;
 use custodia_tenant::pg::{Finding, LintOptions, TenantTransaction, lint, with_tenant};
-use custodia_tenant::rls::{RlsPolicy, TenantTable};
+use custodia_tenant::rls::{BIND_TENANT_SQL, RlsPolicy, TenantTable};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
@@ -242,6 +242,24 @@ fn a_pooled_connection_reused_without_binding_sees_no_rows() {
     assert_eq!(setting.as_deref(), Some(""));
     let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
     assert_eq!(n, 0, "the binding must not outlive its transaction");
+
+    // Inside a bound transaction the setting is the tenant.
+    let mut tx = TenantTransaction::begin(&mut app, a).unwrap();
+    let bound: String = tx
+        .query_one("SELECT current_setting('app.tenant_id')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(bound, a.to_string());
+    tx.commit().unwrap();
+
+    // The documented parameterised binding, for other drivers and pools.
+    let mut raw = app.transaction().unwrap();
+    raw.execute(BIND_TENANT_SQL, &[&a.to_string()]).unwrap();
+    let n: i64 = raw.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 2);
+    raw.commit().unwrap();
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0);
 
     // Bound, then rolled back (or dropped on error): same.
     let tx = TenantTransaction::begin(&mut app, a).unwrap();
