@@ -103,7 +103,7 @@ fn setup() -> Client {
 /// so slow drifts in machine load hit both sides alike.
 fn paired(rounds: usize, mut plain: impl FnMut(), mut rls: impl FnMut()) -> (f64, f64) {
     let (mut p, mut r) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    let mut time = |f: &mut dyn FnMut()| {
+    let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         f();
         start.elapsed().as_secs_f64() * 1e6
@@ -188,7 +188,6 @@ fn rls(c: &mut Criterion) {
                 "paired medians, {name}, query only: WHERE {p:.1} µs, RLS {r:.1} µs, ratio {:.2}",
                 r / p
             );
-            drop(cell);
             tx.commit().unwrap();
         }
         {
@@ -241,7 +240,7 @@ fn rls(c: &mut Criterion) {
                 n
             })
         });
-        group.bench_function("per transaction: BEGIN, set_config, RLS, COMMIT", |b| {
+        group.bench_function("per transaction: BEGIN + SET LOCAL, RLS, COMMIT", |b| {
             b.iter(|| {
                 let mut tx = TenantTransaction::begin(&mut app, target).unwrap();
                 let n = tx.query(&rls_stmt, &[]).unwrap().len();
