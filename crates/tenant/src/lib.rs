@@ -109,11 +109,28 @@
 //!    ```
 //!
 //! 4. In the application, every unit of work is a transaction bound to the
-//!    request's tenant (feature `postgres`): see [`pg`] for
-//!    `pg::TenantTransaction::begin(&mut client, ctx.tenant())`. A query that
-//!    forgets `WHERE tenant_id` still sees one tenant; an insert with another
+//!    request's tenant (feature `postgres`, see `pg`). A query that forgets
+//!    `WHERE tenant_id` still sees one tenant; an insert with another
 //!    tenant's id fails; a pooled connection used without binding sees no
-//!    rows.
+//!    rows:
+//!
+//!    ```no_run
+//!    # #[cfg(feature = "postgres")]
+//!    # mod handler {
+//!    use custodia_tenant::pg::with_tenant;
+//!    use custodia_tenant::{Error, TenantContext};
+//!
+//!    /// GET /tickets: the tenant comes from the authenticated context only.
+//!    pub fn list_tickets(db: &mut postgres::Client, ctx: &TenantContext) -> Result<Vec<String>, Error> {
+//!        with_tenant(db, ctx.tenant(), |tx| {
+//!            let rows = tx
+//!                .query("SELECT subject FROM tickets ORDER BY id DESC LIMIT 50", &[])
+//!                .map_err(|source| Error::Postgres { doing: "listing tickets", source })?;
+//!            Ok(rows.iter().map(|row| row.get(0)).collect())
+//!        })
+//!    }
+//!    # }
+//!    ```
 //!
 //! 5. In CI and at start-up, `pg::lint` fails when a table with a
 //!    `tenant_id` column lacks enabled-and-forced RLS, when a view bypasses it,
