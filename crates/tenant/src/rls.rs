@@ -31,6 +31,12 @@
 //! * The scalar subselect is evaluated once per statement (an init plan), so
 //!   the comparison uses the `(tenant_id, ...)` index like a literal would.
 //!   Lead every index and composite key with `tenant_id`.
+//! * Predicates with operators PostgreSQL does not mark leakproof (`LIKE`,
+//!   `ILIKE`, most JSON operators) are evaluated after the policy and may lose
+//!   an index; check such queries with `EXPLAIN` as the application role.
+//! * Views run with their owner's rights unless created
+//!   `WITH (security_invoker = true)` (PostgreSQL 15+); materialized views
+//!   ignore RLS altogether. The lint reports both.
 //!
 //! Bind the tenant per transaction with
 //! `SELECT set_config('app.tenant_id', $1, true)` ([`BIND_TENANT_SQL`]), never
