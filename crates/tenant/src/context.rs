@@ -482,7 +482,10 @@ impl fmt::Debug for CacheKey {
 /// the queue's tenant ([`TenantJob::check`]).
 ///
 /// Serialised (serde) as `{"version":1,"context":{...},"payload":...}`; a job
-/// of an unknown version is refused by [`TenantJob::from_json`].
+/// of an unknown version is refused by [`TenantJob::from_json`]. The context is
+/// plain data: the queue must be one only the backend writes to (or the job
+/// must be authenticated, e.g. sealed with `custodia-crypt`), or anyone who can
+/// enqueue can claim any tenant and role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantJob<T> {
     version: u32,
