@@ -21,8 +21,10 @@ fn default_features_expose_every_crate() {
     // is reached through its own types.
     let keyring = custodia::crypt::Keyring::new(custodia::crypt::SecretKey::from_bytes([1; 32]));
     assert_eq!(keyring.primary(), 1);
+    let tenant = custodia::core::TenantId::from_external_key("crm", "1");
+    let key = custodia::tenant::CacheKey::new(tenant, "ticket", "42").unwrap();
+    assert_eq!(key.tenant(), tenant);
     for status in [
-        custodia::tenant::STATUS,
         custodia::mask::STATUS,
         custodia::retention::STATUS,
         custodia::audit::STATUS,

@@ -1,23 +1,165 @@
 //! Tenant isolation, access control and data residency for Custodia.
 //!
-//! The planned model: a tenant context (tenant, actor, roles, region) passed
-//! explicitly; `Scoped<T>` values proven to belong to one tenant; guards that
-//! reject another tenant's ids, records and cache keys with a typed error;
-//! roles mapped to permissions with field-level rules per `DataCategory`; data
-//! residency per tenant with cross-border transfer checks; and PostgreSQL
-//! row-level security bound per transaction (feature `postgres`).
+//! # Model
 //!
-//! # Status: skeleton
+//! * **Who is acting** is a [`TenantContext`] (tenant, actor, roles, teams,
+//!   home region), built once after authentication and passed explicitly.
+//!   Values proven to belong to the context's tenant are [`Scoped<T>`]; the
+//!   guard ([`TenantContext::admit`], [`TenantContext::guard`]) refuses any
+//!   record, id, cache key or job of another tenant with
+//!   [`Error::CrossTenant`], which names both tenants and never the record's
+//!   content. Helpers cover the known leaks: tenant-qualified [`CacheKey`]s,
+//!   background [`TenantJob`]s that carry their context, and ids from URLs
+//!   resolved against the context ([`TenantContext::resolve`], IDOR).
+//! * **What they may do** is an [`access::AccessPolicy`] per tenant: roles →
+//!   permissions on resources and actions within a sharing scope (own, team,
+//!   tenant), and field rules per [`DataCategory`](custodia_core::DataCategory)
+//!   (hidden, masked, read, write). Deny by default; every decision names the
+//!   grant or the rule behind it; administrators cannot grant across tenants.
+//! * **Where the data may go** is [`residency`]: each tenant has a home
+//!   region; a transfer or sub-processor location is allowed (same region,
+//!   EEA, adequacy, SCCs with an assessment) or denied, with the basis. The
+//!   adequacy list is versioned JSON data with its date, not code.
+//! * **The database enforces it too**: [`rls`] generates PostgreSQL
+//!   row-level security for tenant tables, and with feature `postgres`,
+//!   [`pg`] binds the tenant per transaction and lints the catalog for tables
+//!   the application role could read across tenants.
 //!
-//! This crate is a documented placeholder so the workspace, the `custodia`
-//! facade and its features have their final shape. Nothing here is usable yet:
-//! the implementation is tracked by issue 7 and lands in a later release.
-//! Until then the crate exports only [`STATUS`].
+//! The key design decision is **defence in depth without ambient state**: the
+//! tenant is an explicit value checked in Rust at every boundary (request,
+//! cache, queue), *and* PostgreSQL refuses other tenants' rows even when a
+//! query forgets its `WHERE tenant_id = ...`. Neither layer relies on a
+//! thread-local or a session variable that could outlive its request.
+//!
+//! ```
+//! use custodia_core::{ActorId, DataCategory, Region, TenantId};
+//! use custodia_tenant::access::{AccessPolicy, Action, FieldAccess, FieldRule, Permission, PolicyChange, RecordMeta, Scope};
+//! use custodia_tenant::{Error, RoleName, TenantContext, TenantOwned};
+//!
+//! struct Ticket { tenant: TenantId, owner: ActorId, subject: String }
+//! impl TenantOwned for Ticket {
+//!     const KIND: &'static str = "ticket";
+//!     fn tenant(&self) -> TenantId { self.tenant }
+//! }
+//!
+//! let acme = TenantId::from_external_key("billing.account", "ACME-0042");
+//! let globex = TenantId::from_external_key("billing.account", "GLOBEX-7");
+//! let agent = ActorId::from_external_key(acme, "psa.user", "17");
+//! let ctx = TenantContext::new(acme, agent, Region::EU).with_role(RoleName::new("agent")?);
+//!
+//! // The guard: another tenant's ticket never gets in, and the error shows no content.
+//! let theirs = Ticket { tenant: globex, owner: agent, subject: "payroll".into() };
+//! let err = ctx.admit(theirs).err().ok_or("admitted")?;
+//! assert!(err.is_cross_tenant() && !err.to_string().contains("payroll"));
+//!
+//! // Access control: agents read their own tickets; email is masked.
+//! let agent_role = RoleName::new("agent")?;
+//! let mut policy = AccessPolicy::new(acme);
+//! for change in [
+//!     PolicyChange::DefineRole(agent_role.clone()),
+//!     PolicyChange::Grant(agent_role.clone(), Permission::new("ticket", Action::Read, Scope::Own)?),
+//!     PolicyChange::SetField(agent_role.clone(), FieldRule { category: DataCategory::USER_CONTACT_EMAIL, access: FieldAccess::Masked }),
+//! ] {
+//!     policy.apply_unchecked(change)?;
+//! }
+//! let ours = ctx.admit(Ticket { tenant: acme, owner: agent, subject: "printer".into() })?;
+//! let meta = RecordMeta { tenant: ours.tenant(), owner: Some(ours.owner), team: None };
+//! let decision = policy.decide(&ctx, "ticket", Action::Read, &meta);
+//! assert_eq!(decision.to_string(), "granted by role agent: read ticket (own scope)");
+//! let email = policy.field_access(&ctx, "ticket", &meta, &DataCategory::USER_CONTACT_EMAIL);
+//! assert_eq!(email.access, FieldAccess::Masked);
+//! assert!(!policy.decide(&ctx, "ticket", Action::Delete, &meta).allowed); // deny by default
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The PostgreSQL setup a helpdesk backend copies
+//!
+//! 1. Two roles: the migration role owns the tables; the application logs in
+//!    as a role that does **not** own them and is neither superuser nor
+//!    `BYPASSRLS`:
+//!
+//!    ```sql
+//!    CREATE ROLE custodia_app LOGIN PASSWORD '...' NOSUPERUSER NOBYPASSRLS;
+//!    GRANT USAGE ON SCHEMA public TO custodia_app;
+//!    ```
+//!
+//! 2. Tenant tables lead every key and index with `tenant_id`:
+//!
+//!    ```sql
+//!    CREATE TABLE tickets (
+//!        tenant_id uuid   NOT NULL,
+//!        id        bigint GENERATED ALWAYS AS IDENTITY,
+//!        subject   text   NOT NULL,
+//!        PRIMARY KEY (tenant_id, id)
+//!    );
+//!    ```
+//!
+//! 3. In a migration (as the owner), run the SQL [`rls::RlsPolicy`] generates:
+//!
+//!    ```
+//!    use custodia_tenant::rls::{RlsPolicy, TenantTable};
+//!    let sql = RlsPolicy::new("custodia_app")?
+//!        .table(TenantTable::new("public", "tickets")?)
+//!        .table(TenantTable::new("public", "contacts")?)
+//!        .sql();
+//!    assert!(sql.contains(r#"ALTER TABLE "public"."tickets" FORCE ROW LEVEL SECURITY;"#));
+//!    assert!(sql.contains("WITH CHECK (\"tenant_id\" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))"));
+//!    // client.batch_execute(&sql)?;
+//!    # Ok::<(), custodia_tenant::Error>(())
+//!    ```
+//!
+//! 4. In the application, every unit of work is a transaction bound to the
+//!    request's tenant (feature `postgres`, see `pg`). A query that forgets
+//!    `WHERE tenant_id` still sees one tenant; an insert with another
+//!    tenant's id fails; a pooled connection used without binding sees no
+//!    rows:
+//!
+//!    ```no_run
+//!    # #[cfg(feature = "postgres")]
+//!    # mod handler {
+//!    use custodia_tenant::pg::with_tenant;
+//!    use custodia_tenant::{Error, TenantContext};
+//!
+//!    /// GET /tickets: the tenant comes from the authenticated context only.
+//!    pub fn list_tickets(db: &mut postgres::Client, ctx: &TenantContext) -> Result<Vec<String>, Error> {
+//!        with_tenant(db, ctx.tenant(), |tx| {
+//!            let rows = tx
+//!                .query("SELECT subject FROM tickets ORDER BY id DESC LIMIT 50", &[])
+//!                .map_err(|source| Error::Postgres { doing: "listing tickets", source })?;
+//!            Ok(rows.iter().map(|row| row.get(0)).collect())
+//!        })
+//!    }
+//!    # }
+//!    ```
+//!
+//! 5. In CI and at start-up, `pg::lint` fails when a table with a
+//!    `tenant_id` column lacks enabled-and-forced RLS, when a view bypasses it,
+//!    or when the application role could bypass it.
+//!
+//! The crate's integration tests (`tests/postgres.rs`) run exactly this setup
+//! against a real PostgreSQL that `scripts/test` starts.
+//!
+//! # Features
+//!
+//! * `postgres`: [`pg`], on the sync `postgres` 0.19 client.
+//! * `proptest`: strategies for the main types ([`arbitrary`]).
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
-/// Where this crate stands: `"skeleton"` until its issue lands.
-pub const STATUS: &str = "skeleton";
+pub mod access;
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
+mod context;
+mod error;
+#[cfg(feature = "postgres")]
+pub mod pg;
+pub mod residency;
+pub mod rls;
+
+pub use context::{
+    CacheKey, MAX_NAME, RoleName, Scoped, TeamId, TenantContext, TenantJob, TenantOwned,
+};
+pub use error::{Error, MAX_ECHO};

@@ -1,0 +1,183 @@
+//! The one error type of `custodia-tenant`.
+
+use custodia_core::TenantId;
+
+/// The longest piece of rejected input an [`Error`] repeats back.
+pub const MAX_ECHO: usize = 80;
+
+/// Shortens `input` on a character boundary for inclusion in an error.
+pub(crate) fn echo(input: &str) -> String {
+    match input.char_indices().nth(MAX_ECHO) {
+        Some((cut, _)) => format!("{}…", &input[..cut]),
+        None => input.to_owned(),
+    }
+}
+
+/// Everything that can go wrong in tenant isolation, access control,
+/// residency checks and the PostgreSQL integration.
+///
+/// Cross-tenant errors carry both tenants and the *kind* of thing refused
+/// (`"ticket"`, `"cache key"`), never the record's content: they are meant for
+/// logs and alerts. Answer the client with "not found" (HTTP 404), so that a
+/// probe for another tenant's ids cannot even learn that they exist.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A record, id, cache key or job of another tenant reached this tenant's
+    /// context.
+    #[error(
+        "cross-tenant access refused: a {kind} of tenant {found} in the context of tenant {context}"
+    )]
+    CrossTenant {
+        /// The tenant of the acting context.
+        context: TenantId,
+        /// The tenant the refused value belongs to.
+        found: TenantId,
+        /// What was refused: the record type, `"cache key"`, `"job"`, ...
+        kind: &'static str,
+    },
+    /// An id taken from a URL or request did not parse.
+    #[error("invalid {kind} id {input:?} in the request")]
+    InvalidRequestId {
+        /// What the id names.
+        kind: &'static str,
+        /// The rejected text (shortened).
+        input: String,
+    },
+    /// An id taken from a URL or request names nothing the lookup found.
+    #[error("no {kind} with the requested id")]
+    NotFound {
+        /// What the id names.
+        kind: &'static str,
+    },
+    /// A name (role, team, resource, cache namespace) that breaks its syntax.
+    #[error("invalid {what} {input:?}: {reason}")]
+    InvalidName {
+        /// Which kind of name.
+        what: &'static str,
+        /// The rejected text (shortened).
+        input: String,
+        /// The rule it broke.
+        reason: &'static str,
+    },
+    /// A cache key that is not `t/<tenant uuid>/<namespace>/<key>`.
+    #[error("malformed cache key {input:?}: {reason}")]
+    MalformedCacheKey {
+        /// The rejected text (shortened).
+        input: String,
+        /// The rule it broke.
+        reason: &'static str,
+    },
+    /// An access decision said no; the reason says which rule denied it.
+    #[error("access denied: {reason}")]
+    Denied {
+        /// Why, in words (the [`Decision`](crate::access::Decision)'s explanation).
+        reason: String,
+    },
+    /// An administrator tried to change another tenant's access policy.
+    #[error(
+        "an administrator of tenant {admin_tenant} cannot change the access policy of tenant {policy_tenant}"
+    )]
+    CrossTenantGrant {
+        /// The administrator's tenant.
+        admin_tenant: TenantId,
+        /// The tenant whose policy was targeted.
+        policy_tenant: TenantId,
+    },
+    /// A policy change by an actor who lacks the administration permission.
+    #[error("actor {actor} of tenant {tenant} may not change access policies: {reason}")]
+    NotAnAdministrator {
+        /// The tenant.
+        tenant: TenantId,
+        /// The actor.
+        actor: custodia_core::ActorId,
+        /// Which rule denied it.
+        reason: String,
+    },
+    /// A grant or assignment naming a role the policy does not define.
+    #[error("tenant {tenant} has no role {role:?}")]
+    UnknownRole {
+        /// The tenant whose policy was consulted.
+        tenant: TenantId,
+        /// The missing role.
+        role: String,
+    },
+    /// An adequacy list (or other data file) that does not parse or validate.
+    #[error("invalid {what}{}: {reason}", location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]
+    InvalidData {
+        /// Which file or document: `"adequacy list"`, `"tenant job"`, ...
+        what: &'static str,
+        /// Where in it (`line 3, column 7`, or a field path), if known.
+        location: Option<String>,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A data file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A region migration step done out of order or twice.
+    #[error("migration step {step} cannot complete: {reason}")]
+    Migration {
+        /// The step's index in the plan.
+        step: usize,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A PostgreSQL identifier (schema, table, column, role) that Custodia
+    /// refuses to splice into SQL.
+    #[error("invalid SQL identifier {input:?}: {reason}")]
+    InvalidIdentifier {
+        /// The rejected text (shortened).
+        input: String,
+        /// The rule it broke.
+        reason: &'static str,
+    },
+    /// The PostgreSQL server or driver reported an error.
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL error while {doing}: {}", pg_detail(source))]
+    Postgres {
+        /// What Custodia was doing.
+        doing: &'static str,
+        /// The driver's error (SQLSTATE and message).
+        source: postgres::Error,
+    },
+}
+
+/// The server's SQLSTATE and message when there is one (the driver's own
+/// `Display` says only "db error").
+#[cfg(feature = "postgres")]
+fn pg_detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
+
+impl Error {
+    /// Whether this is a cross-tenant refusal (record, id, cache key, job or grant).
+    pub fn is_cross_tenant(&self) -> bool {
+        matches!(
+            self,
+            Error::CrossTenant { .. } | Error::CrossTenantGrant { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_shortens_long_input_on_char_boundary() {
+        let long = "é".repeat(200);
+        let short = echo(&long);
+        assert_eq!(short.chars().count(), MAX_ECHO + 1);
+        assert!(short.ends_with('…'));
+        assert_eq!(echo("abc"), "abc");
+    }
+}

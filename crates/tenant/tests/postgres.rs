@@ -1,0 +1,408 @@
+//! Row-level security against a real PostgreSQL (feature `postgres`).
+//!
+//! Needs `CUSTODIA_PG_ADMIN_URL` (a superuser) and `CUSTODIA_PG_APP_URL` (the
+//! non-owner application role), which `scripts/test` exports after starting a
+//! throwaway server with `scripts/postgres`. Without them every test here
+//! fails: they never pass by skipping.
+
+#![cfg(feature = "postgres")]
+
+use custodia_core::TenantId;
+use custodia_tenant::pg::{Finding, LintOptions, TenantTransaction, lint, with_tenant};
+use custodia_tenant::rls::{BIND_TENANT_SQL, RlsPolicy, TenantTable};
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+
+fn env_url(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: the PostgreSQL tests need a real server. Run them through \
+             scripts/test, or `scripts/postgres cargo test -p custodia-tenant --all-features`, \
+             which start a throwaway PostgreSQL and export CUSTODIA_PG_ADMIN_URL and CUSTODIA_PG_APP_URL"
+        )
+    })
+}
+
+fn connect(var: &str) -> Client {
+    let url = env_url(var);
+    Client::connect(&url, NoTls).unwrap_or_else(|e| panic!("cannot connect with {var}: {e}"))
+}
+
+/// A fresh schema with a `tickets` tenant table under RLS, dropped at the end.
+struct Fixture {
+    admin: Client,
+    schema: String,
+    app_role: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let mut admin = connect("CUSTODIA_PG_ADMIN_URL");
+        let mut app = connect("CUSTODIA_PG_APP_URL");
+        let app_role: String = app
+            .query_one("SELECT current_user::text", &[])
+            .unwrap()
+            .get(0);
+        let schema = format!("custodia_tenant_{}", TenantId::random().as_uuid().simple());
+        admin
+            .batch_execute(&format!(
+                "CREATE SCHEMA {schema};
+                 GRANT USAGE ON SCHEMA {schema} TO {app_role};
+                 CREATE TABLE {schema}.tickets (
+                     tenant_id uuid   NOT NULL,
+                     id        bigint GENERATED ALWAYS AS IDENTITY,
+                     subject   text   NOT NULL,
+                     PRIMARY KEY (tenant_id, id)
+                 );"
+            ))
+            .unwrap();
+        let sql = RlsPolicy::new(&app_role)
+            .unwrap()
+            .table(TenantTable::new(&schema, "tickets").unwrap())
+            .sql();
+        admin.batch_execute(&sql).unwrap();
+        Self {
+            admin,
+            schema,
+            app_role,
+        }
+    }
+
+    fn seed(&mut self, tenant: TenantId, subjects: &[&str]) {
+        for subject in subjects {
+            self.admin
+                .execute(
+                    &format!(
+                        "INSERT INTO {}.tickets (tenant_id, subject) VALUES ($1, $2)",
+                        self.schema
+                    ),
+                    &[tenant.as_uuid(), subject],
+                )
+                .unwrap();
+        }
+    }
+
+    fn app(&self) -> Client {
+        connect("CUSTODIA_PG_APP_URL")
+    }
+
+    fn subjects_of(&mut self, tenant: TenantId) -> Vec<String> {
+        self.admin
+            .query(
+                &format!(
+                    "SELECT subject FROM {}.tickets WHERE tenant_id = $1 ORDER BY id",
+                    self.schema
+                ),
+                &[tenant.as_uuid()],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self
+            .admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+    }
+}
+
+fn tenants() -> (TenantId, TenantId) {
+    (TenantId::random(), TenantId::random())
+}
+
+#[test]
+fn a_forgotten_where_still_returns_only_the_bound_tenants_rows() {
+    let mut f = Fixture::new();
+    let (a, b) = tenants();
+    f.seed(a, &["a1", "a2", "a3"]);
+    f.seed(b, &["b1", "b2"]);
+    let mut app = f.app();
+    let select = format!(
+        "SELECT tenant_id, subject FROM {}.tickets ORDER BY id",
+        f.schema
+    );
+
+    let mut tx = TenantTransaction::begin(&mut app, a).unwrap();
+    assert_eq!(tx.tenant(), a);
+    let rows = tx.query(&select, &[]).unwrap();
+    let seen: Vec<(uuid_of::Uuid, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (*a.as_uuid(), "a1".to_owned()),
+            (*a.as_uuid(), "a2".to_owned()),
+            (*a.as_uuid(), "a3".to_owned())
+        ]
+    );
+    // UPDATE and DELETE without WHERE touch only the bound tenant's rows too.
+    let updated = tx
+        .execute(
+            &format!("UPDATE {}.tickets SET subject = subject || '!'", f.schema),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(updated, 3);
+    tx.commit().unwrap();
+
+    let mut tx = TenantTransaction::begin(&mut app, b).unwrap();
+    let deleted = tx
+        .execute(&format!("DELETE FROM {}.tickets", f.schema), &[])
+        .unwrap();
+    assert_eq!(deleted, 2);
+    tx.rollback().unwrap();
+
+    assert_eq!(f.subjects_of(a), ["a1!", "a2!", "a3!"]);
+    assert_eq!(f.subjects_of(b), ["b1", "b2"]);
+}
+
+#[test]
+fn writes_into_another_tenant_fail_the_with_check() {
+    let mut f = Fixture::new();
+    let (a, b) = tenants();
+    f.seed(a, &["a1"]);
+    f.seed(b, &["b1"]);
+    let mut app = f.app();
+
+    let mut tx = TenantTransaction::begin(&mut app, a).unwrap();
+    let err = tx
+        .execute(
+            &format!(
+                "INSERT INTO {}.tickets (tenant_id, subject) VALUES ($1, 'planted')",
+                f.schema
+            ),
+            &[b.as_uuid()],
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err}");
+    let message = err
+        .as_db_error()
+        .map(|db| db.message().to_owned())
+        .unwrap_or_default();
+    assert!(message.contains("row-level security"), "{message}");
+    tx.rollback().unwrap();
+
+    let mut tx = TenantTransaction::begin(&mut app, a).unwrap();
+    let err = tx
+        .execute(
+            &format!("UPDATE {}.tickets SET tenant_id = $1", f.schema),
+            &[b.as_uuid()],
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err}");
+    tx.rollback().unwrap();
+
+    // Its own tenant's insert works.
+    with_tenant(&mut app, a, |tx| {
+        tx.execute(
+            &format!(
+                "INSERT INTO {}.tickets (tenant_id, subject) VALUES ($1, 'mine')",
+                f.schema
+            ),
+            &[a.as_uuid()],
+        )
+        .map_err(|source| custodia_tenant::Error::Postgres {
+            doing: "insert",
+            source,
+        })
+    })
+    .unwrap();
+    assert_eq!(f.subjects_of(a), ["a1", "mine"]);
+    assert_eq!(f.subjects_of(b), ["b1"]);
+}
+
+#[test]
+fn a_pooled_connection_reused_without_binding_sees_no_rows() {
+    let mut f = Fixture::new();
+    let (a, _) = tenants();
+    f.seed(a, &["a1", "a2"]);
+    let count = format!("SELECT count(*) FROM {}.tickets", f.schema);
+
+    // Never bound in this session: current_setting(.., true) is NULL.
+    let mut app = f.app();
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0);
+
+    // Bound in a committed transaction, then reused: the setting is '' now.
+    let n = with_tenant(&mut app, a, |tx| {
+        Ok(tx
+            .query_one(&count, &[])
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap())
+    })
+    .unwrap();
+    assert_eq!(n, 2);
+    let setting: Option<String> = app
+        .query_one("SELECT current_setting('app.tenant_id', true)", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(setting.as_deref(), Some(""));
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0, "the binding must not outlive its transaction");
+
+    // Inside a bound transaction the setting is the tenant.
+    let mut tx = TenantTransaction::begin(&mut app, a).unwrap();
+    let bound: String = tx
+        .query_one("SELECT current_setting('app.tenant_id')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(bound, a.to_string());
+    tx.commit().unwrap();
+
+    // The documented parameterised binding, for other drivers and pools.
+    let mut raw = app.transaction().unwrap();
+    raw.execute(BIND_TENANT_SQL, &[&a.to_string()]).unwrap();
+    let n: i64 = raw.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 2);
+    raw.commit().unwrap();
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0);
+
+    // Bound, then rolled back (or dropped on error): same.
+    let tx = TenantTransaction::begin(&mut app, a).unwrap();
+    drop(tx);
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0);
+
+    // The anti-pattern the per-transaction binding avoids: a session-level SET
+    // survives into the next use of the connection.
+    app.batch_execute(&format!("SET app.tenant_id = '{a}'"))
+        .unwrap();
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 2, "session SET leaks into the next use");
+}
+
+#[test]
+fn the_lint_flags_every_unprotected_tenant_table() {
+    let mut f = Fixture::new();
+    let s = f.schema.clone();
+    let app_role = f.app_role.clone();
+    let mut app = f.app();
+
+    let options = LintOptions::new(&app_role).schemas(&[&s]);
+    let report = lint(&mut app, &options).unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.checked, [format!("{s}.tickets")]);
+
+    let good = |t: &str| {
+        RlsPolicy::new(&app_role)
+            .unwrap()
+            .table(TenantTable::new(&s, t).unwrap())
+            .sql()
+    };
+    f.admin
+        .batch_execute(&format!(
+            "CREATE TABLE {s}.bare (tenant_id uuid NOT NULL, body text);
+             CREATE TABLE {s}.no_tenant_column (id int);
+             CREATE TABLE {s}.unforced (tenant_id uuid NOT NULL);
+             ALTER TABLE {s}.unforced ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY p ON {s}.unforced USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid));
+             CREATE TABLE {s}.owned (tenant_id uuid NOT NULL);
+             {owned}
+             ALTER TABLE {s}.owned OWNER TO {app_role};
+             CREATE TABLE {s}.leaky (tenant_id uuid NOT NULL);
+             {leaky}
+             CREATE POLICY everyone ON {s}.leaky USING (true);
+             CREATE TABLE {s}.no_policy (tenant_id uuid NOT NULL);
+             ALTER TABLE {s}.no_policy ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {s}.no_policy FORCE ROW LEVEL SECURITY;
+             CREATE VIEW {s}.definer_view AS SELECT tenant_id, subject FROM {s}.tickets;
+             CREATE VIEW {s}.invoker_view WITH (security_invoker = true) AS SELECT tenant_id, subject FROM {s}.tickets;
+             CREATE MATERIALIZED VIEW {s}.snapshot AS SELECT tenant_id FROM {s}.tickets;",
+            owned = good("owned"),
+            leaky = good("leaky"),
+        ))
+        .unwrap();
+
+    let report = lint(&mut app, &options).unwrap();
+    let about = |name: &str| {
+        report
+            .about(&format!("{s}.{name}"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let q = |name: &str| format!("{s}.{name}");
+    assert_eq!(about("tickets"), []);
+    assert_eq!(about("invoker_view"), []);
+    assert_eq!(about("no_tenant_column"), []);
+    assert!(!report.checked.contains(&q("no_tenant_column")));
+    assert_eq!(about("bare"), [Finding::RlsDisabled { table: q("bare") }]);
+    assert_eq!(
+        about("unforced"),
+        [Finding::RlsNotForced {
+            table: q("unforced")
+        }]
+    );
+    assert_eq!(
+        about("owned"),
+        [Finding::AppRoleOwnsTable {
+            table: q("owned"),
+            owner: app_role.clone()
+        }]
+    );
+    assert_eq!(
+        about("leaky"),
+        [Finding::PermissivePolicyWithoutTenant {
+            table: q("leaky"),
+            policy: "everyone".into()
+        }]
+    );
+    assert_eq!(
+        about("no_policy"),
+        [Finding::NoTenantPolicy {
+            table: q("no_policy")
+        }]
+    );
+    assert!(matches!(
+        about("definer_view").as_slice(),
+        [Finding::ViewWithoutSecurityInvoker { .. }]
+    ));
+    assert_eq!(
+        about("snapshot"),
+        [Finding::MaterializedView {
+            view: q("snapshot")
+        }]
+    );
+    assert_eq!(report.findings.len(), 7, "{report}");
+    assert!(report.to_string().contains(&format!(
+        "{s}.bare: has a tenant column but row-level security is not enabled"
+    )));
+
+    // The superuser as "application role": RLS would never apply to it.
+    let admin_role: String = f
+        .admin
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    let report = lint(&mut app, &LintOptions::new(&admin_role).schemas(&[&s])).unwrap();
+    assert!(report.findings.contains(&Finding::AppRoleIsSuperuser {
+        role: admin_role.clone()
+    }));
+    assert!(
+        report
+            .findings
+            .contains(&Finding::AppRoleBypassesRls { role: admin_role })
+    );
+
+    let report = lint(
+        &mut app,
+        &LintOptions::new("no_such_role_xyz").schemas(&[&s]),
+    )
+    .unwrap();
+    assert!(report.findings.contains(&Finding::AppRoleMissing {
+        role: "no_such_role_xyz".into()
+    }));
+}
+
+#[test]
+#[should_panic(expected = "Run them through scripts/test")]
+fn missing_environment_fails_loudly() {
+    env_url("CUSTODIA_PG_DEFINITELY_NOT_SET_URL");
+}
+
+mod uuid_of {
+    pub use custodia_core::uuid::Uuid;
+}
