@@ -11,6 +11,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+mod keys;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 
@@ -52,6 +54,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Keyrings in an encrypted key store: init, rotate, status, reencrypt, retire.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,6 +99,7 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             list_categories(&mut out, &taxonomy, root.as_ref(), json)
         }
+        Command::Keys { command } => return keys::run(command),
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {

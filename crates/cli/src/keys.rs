@@ -1,0 +1,898 @@
+//! `custodia keys`: a keyring kept in an encrypted key-store file.
+//!
+//! The store is a [`FileKeyStore`] holding one [`Keyring`]: its versions
+//! (each version key random, wrapped under the *master key*), the primary,
+//! the retired versions and the data-key mode. The master key itself is never
+//! in the store: it comes from a file (`--master-key-file`, base64, mode 0600)
+//! or an environment variable (`--master-key-env`, base64), and is never
+//! printed.
+//!
+//! # Envelope input (`reencrypt`, `retire`, `status --input`)
+//!
+//! One value per line; blank lines are passed through. A line is either
+//!
+//! * a JSON object (JSONL) such as
+//!   `{"tenant":"<uuid>","record_type":"ticket","record_id":"T-1","field":"email","value":"cst1.…"}`:
+//!   the envelope is the string under `--value-key` (default `value`; `null`
+//!   means no value and is passed through), and the encryption context comes
+//!   from the `tenant`, `record_type`, `record_id` and `field` keys (a
+//!   `record_id` may be a number). Other keys are kept as they are; or
+//! * a bare `cst1.…` envelope, whose context must then come from the flags
+//!   `--tenant`, `--record-type`, `--record-id` and `--field`.
+//!
+//! The flags also fill in any context key a JSON line lacks. `retire` and
+//! `status` only look at which key version sealed each envelope, so they need
+//! no context.
+//!
+//! # Exit codes
+//!
+//! `0` ok; `1` a finding (`retire` refused: the version is primary or the
+//! scan still finds envelopes under it); `2` a usage or input error (bad
+//! flags, wrong master key, an existing store on `init`, a bad input line,
+//! named by its number).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use custodia_core::TenantId;
+use custodia_crypt::envelope::{self, Envelope};
+use custodia_crypt::{
+    DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring,
+    NONCE_LIMIT, SecretKey,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+
+/// The `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key store holding a new keyring (version 1). Refuses to
+    /// overwrite an existing file.
+    ///
+    /// Without --master-key-file or --master-key-env a new master key is
+    /// generated and written (base64, mode 0600) to --write-master-key FILE;
+    /// it is never printed.
+    Init(InitArgs),
+    /// Add a new primary key version; older versions keep decrypting until
+    /// retired.
+    Rotate(RotateArgs),
+    /// Show the keyring: versions, primary, retired, mode; with --input, how
+    /// many envelopes each version still seals.
+    Status(StatusArgs),
+    /// Re-encrypt envelopes (one per line, bare `cst1.` or JSON lines) to the
+    /// primary version, and report counts.
+    ///
+    /// JSON lines carry their context:
+    /// {"tenant":"<uuid>","record_type":"ticket","record_id":"T-1","field":"email","value":"cst1.…"}.
+    /// Bare `cst1.` lines take it from --tenant, --record-type, --record-id and
+    /// --field. The counts go to standard error when the output is standard
+    /// output, else to standard output.
+    Reencrypt(ReencryptArgs),
+    /// Retire a key version, only if a scan of --input finds no envelope
+    /// still sealed under it (exit 1 otherwise).
+    ///
+    /// The scan must cover every place envelopes are stored: a version
+    /// retired while data elsewhere still uses it makes that data unreadable.
+    Retire(RetireArgs),
+}
+
+/// Where the key store is and how to get its master key.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The key-store file.
+    #[arg(long, value_name = "FILE")]
+    store: PathBuf,
+    /// Read the master key (base64 of 32 bytes, mode 0600) from FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "master_key_env")]
+    master_key_file: Option<PathBuf>,
+    /// Read the master key (base64 of 32 bytes) from environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    master_key_env: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `keys init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// How tenant data keys are made: `derived` (HKDF, nothing stored per
+    /// tenant) or `random` (stored per tenant, so a tenant can be shredded).
+    #[arg(long, value_enum, default_value_t = Mode::Derived)]
+    mode: Mode,
+    /// Write a newly generated master key here (created with mode 0600; must
+    /// not exist). Required when no master key is given.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["master_key_file", "master_key_env"])]
+    write_master_key: Option<PathBuf>,
+}
+
+/// Arguments of `keys rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Arguments of `keys status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+/// Envelope files to scan for key usage.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Envelope lines to scan (`-` for standard input); repeatable.
+    #[arg(long, value_name = "FILE")]
+    input: Vec<PathBuf>,
+    /// The JSON key holding the envelope in JSON lines.
+    #[arg(long, value_name = "KEY", default_value = "value")]
+    value_key: String,
+}
+
+/// Arguments of `keys retire`.
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The version to retire, e.g. `1`.
+    #[arg(value_name = "VERSION")]
+    version: u32,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+/// Arguments of `keys reencrypt`.
+#[derive(Debug, Args)]
+pub struct ReencryptArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Envelope lines to read (`-` for standard input).
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    input: PathBuf,
+    /// Where to write the re-encrypted lines (`-` for standard output). A file
+    /// is written beside as FILE.tmp and renamed into place on success.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    output: PathBuf,
+    /// The JSON key holding the envelope in JSON lines.
+    #[arg(long, value_name = "KEY", default_value = "value")]
+    value_key: String,
+    /// Tenant id of bare lines (and of JSON lines without `tenant`).
+    #[arg(long)]
+    tenant: Option<TenantId>,
+    /// Record type of bare lines (and of JSON lines without `record_type`).
+    #[arg(long)]
+    record_type: Option<String>,
+    /// Record id of bare lines (and of JSON lines without `record_id`).
+    #[arg(long)]
+    record_id: Option<String>,
+    /// Field name of bare lines (and of JSON lines without `field`).
+    #[arg(long)]
+    field: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Derived,
+    Random,
+}
+
+impl From<Mode> for DataKeyMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Derived => DataKeyMode::Derived,
+            Mode::Random => DataKeyMode::Random,
+        }
+    }
+}
+
+fn mode_name(mode: DataKeyMode) -> &'static str {
+    match mode {
+        DataKeyMode::Random => "random",
+        // Derived, and any mode a later custodia-crypt adds.
+        _ => "derived",
+    }
+}
+
+/// Why a command stopped.
+enum Failure {
+    /// Exit 1: the check ran and found something.
+    Finding(String),
+    /// Exit 2: bad flags or input.
+    Usage(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Usage(message)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Usage(e.to_string())
+    }
+}
+
+/// Runs a `keys` subcommand for `main`: a finding is printed and exits 1;
+/// a usage or input error comes back as the message `main` prints before
+/// exiting 2.
+pub fn run(command: KeysCommand) -> Result<(), String> {
+    let result = match command {
+        KeysCommand::Init(args) => init(&args),
+        KeysCommand::Rotate(args) => rotate(&args),
+        KeysCommand::Status(args) => status(&args),
+        KeysCommand::Reencrypt(args) => reencrypt(&args),
+        KeysCommand::Retire(args) => retire(&args),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(Failure::Usage(message)) => Err(message),
+        Err(Failure::Finding(message)) => {
+            let _ = io::stdout().flush();
+            eprintln!("custodia: {message}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Prints `text` or `value` to standard output, as `--json` asks; a closed
+/// pipe is not an error.
+fn emit(json: bool, value: &Value, text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    let written = if json {
+        writeln!(out, "{value}")
+    } else {
+        write!(out, "{text}")
+    };
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn versions_text(versions: &[u32]) -> String {
+    if versions.is_empty() {
+        "none".to_owned()
+    } else {
+        versions
+            .iter()
+            .map(|v| format!("v{v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl StoreArgs {
+    /// The master key the flags name, if any. Errors never show key bytes.
+    fn master_key(&self) -> Result<Option<SecretKey>, Failure> {
+        let loaded = match (&self.master_key_file, &self.master_key_env) {
+            (Some(path), _) => SecretKey::from_file(path),
+            (None, Some(var)) => SecretKey::from_env(var),
+            (None, None) => return Ok(None),
+        };
+        loaded
+            .map(Some)
+            .map_err(|e| Failure::Usage(format!("master key: {}", plain(&e))))
+    }
+
+    fn required_master_key(&self) -> Result<SecretKey, Failure> {
+        self.master_key()?.ok_or_else(|| {
+            Failure::Usage(
+                "give the master key with --master-key-file FILE or --master-key-env VAR".into(),
+            )
+        })
+    }
+
+    /// Opens the existing store and its keyring.
+    fn open(&self) -> Result<Keyring, Failure> {
+        if !self.store.exists() {
+            return Err(Failure::Usage(format!(
+                "{}: no key store here; create one with `custodia keys init`",
+                self.store.display()
+            )));
+        }
+        let master = self.required_master_key()?;
+        let store =
+            FileKeyStore::open(&self.store, &master).map_err(|e| store_error(&self.store, &e))?;
+        let record = store
+            .keyring()
+            .map_err(|e| store_error(&self.store, &e))?
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "{}: the key store holds no keyring",
+                    self.store.display()
+                ))
+            })?;
+        Keyring::from_store(store, &master, record.mode).map_err(|e| store_error(&self.store, &e))
+    }
+}
+
+/// An error's message without the `key store: ` prefix of [`Error::Store`].
+fn plain(e: &Error) -> String {
+    match e {
+        Error::Store(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn store_error(path: &Path, e: &Error) -> Failure {
+    Failure::Usage(match e {
+        Error::Decrypt => format!(
+            "{}: cannot open the key store: wrong master key, or the file was modified",
+            path.display()
+        ),
+        Error::Store(message) if message.contains(&path.display().to_string()) => message.clone(),
+        other => format!("{}: {}", path.display(), plain(other)),
+    })
+}
+
+fn init(args: &InitArgs) -> Result<(), Failure> {
+    let path = &args.store.store;
+    if path.exists() {
+        return Err(Failure::Usage(format!(
+            "{}: already exists; refusing to overwrite a key store (use `custodia keys rotate` to add a version)",
+            path.display()
+        )));
+    }
+    let (master, written) = match (args.store.master_key()?, &args.write_master_key) {
+        (Some(master), _) => (master, None),
+        (None, Some(key_path)) => (write_new_master_key(key_path)?, Some(key_path)),
+        (None, None) => {
+            return Err(Failure::Usage(
+                "give the master key with --master-key-file FILE or --master-key-env VAR, \
+                 or have a new one generated into --write-master-key FILE"
+                    .into(),
+            ));
+        }
+    };
+    let created = FileKeyStore::open(path, &master)
+        .and_then(|store| Keyring::from_store(store, &master, args.mode.into()));
+    let keyring = match created {
+        Ok(keyring) => keyring,
+        Err(e) => {
+            if let Some(key_path) = written {
+                // The key protects nothing yet: do not leave it behind.
+                let _ = fs::remove_file(key_path);
+            }
+            return Err(store_error(path, &e));
+        }
+    };
+    let mode = mode_name(keyring.mode());
+    let mut text = format!(
+        "created key store {}: mode {mode}, primary v{}\n",
+        path.display(),
+        keyring.primary()
+    );
+    if let Some(key_path) = written {
+        text.push_str(&format!(
+            "wrote a new master key to {} (mode 0600); keep it apart from the store: \
+             without it the store cannot be opened\n",
+            key_path.display()
+        ));
+    }
+    let value = json!({
+        "store": path.display().to_string(),
+        "mode": mode,
+        "primary": keyring.primary(),
+        "master_key_file": written.map(|p| p.display().to_string()),
+    });
+    emit(args.store.json, &value, &text)
+}
+
+/// Generates a master key and writes it, base64, to a new 0600 file.
+fn write_new_master_key(path: &Path) -> Result<SecretKey, Failure> {
+    let key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let shown = path.display();
+    let mut file = options.open(path).map_err(|e| {
+        Failure::Usage(if e.kind() == io::ErrorKind::AlreadyExists {
+            format!("{shown}: already exists; refusing to overwrite a master key")
+        } else {
+            format!("{shown}: {e}")
+        })
+    })?;
+    let encoded = key.to_base64();
+    let written = file
+        .write_all(encoded.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        let _ = fs::remove_file(path);
+        return Err(Failure::Usage(format!("{shown}: {e}")));
+    }
+    Ok(key)
+}
+
+fn rotate(args: &RotateArgs) -> Result<(), Failure> {
+    let keyring = args.store.open()?;
+    let old = keyring.primary();
+    let new_key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
+    let new = keyring
+        .rotate(new_key)
+        .map_err(|e| store_error(&args.store.store, &e))?;
+    let text = format!(
+        "rotated {}: v{old} → v{new} (v{new} seals from now on; v{old} still decrypts until retired)\n",
+        args.store.store.display()
+    );
+    let value = json!({"store": args.store.store.display().to_string(), "old": old, "new": new});
+    emit(args.store.json, &value, &text)
+}
+
+/// Counts which key sealed each envelope of the scanned inputs.
+struct Scan {
+    usage: KeyUsage,
+    envelopes: u64,
+}
+
+impl ScanArgs {
+    fn scan(&self) -> Result<Scan, Failure> {
+        let mut usage = KeyUsage::default();
+        let mut envelopes = 0;
+        for path in &self.input {
+            let reader = open_input(path)?;
+            let name = input_name(path);
+            let progress = progress(path);
+            for_each_line(reader, &progress, |number, line| {
+                let at = |message: String| format!("{name}: line {number}: {message}");
+                let Some(text) = envelope_text(line, &self.value_key).map_err(at)? else {
+                    return Ok(());
+                };
+                let bytes = decode(text).map_err(at)?;
+                usage.add(&bytes);
+                envelopes += 1;
+                Ok(())
+            })?;
+            progress.finish_and_clear();
+        }
+        Ok(Scan { usage, envelopes })
+    }
+}
+
+fn status(args: &StatusArgs) -> Result<(), Failure> {
+    let keyring = args.store.open()?;
+    let scan = if args.scan.input.is_empty() {
+        None
+    } else {
+        Some(args.scan.scan()?)
+    };
+    let versions = keyring.versions();
+    let primary = keyring.primary();
+    let mode = mode_name(keyring.mode());
+    let mut text = format!(
+        "key store  {}\nmode       {mode}\nprimary    v{primary}\nversions   {} (these decrypt)\nretired    {}\n\
+         nonces     counted per process, not stored: each (tenant, version) key may seal {NONCE_LIMIT} \
+         envelopes per process before sealing fails; rotate long before\n",
+        args.store.store.display(),
+        versions_text(&versions),
+        versions_text(&keyring.retired()),
+    );
+    let mut value = json!({
+        "store": args.store.store.display().to_string(),
+        "mode": mode,
+        "primary": primary,
+        "versions": versions,
+        "retired": keyring.retired(),
+        "nonce_limit": NONCE_LIMIT,
+        "nonce_usage": null,
+    });
+    if let Some(scan) = scan {
+        let by_version: BTreeMap<String, u64> = versions
+            .iter()
+            .map(|&v| (v.to_string(), scan.usage.tenant_count(v)))
+            .collect();
+        let unused: Vec<u32> = versions
+            .iter()
+            .copied()
+            .filter(|&v| v != primary && scan.usage.tenant_count(v) == 0)
+            .collect();
+        // Envelopes under a version the ring no longer holds, or a subject key.
+        let other: u64 = scan
+            .usage
+            .iter()
+            .filter(|(key, _)| !matches!(key, KeyId::Tenant { version } if versions.contains(version)))
+            .map(|(_, n)| n)
+            .sum();
+        text.push_str(&format!(
+            "scanned    {} envelopes: {}\n",
+            scan.envelopes,
+            versions
+                .iter()
+                .map(|v| format!("v{v} {}", scan.usage.tenant_count(*v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if other > 0 {
+            text.push_str(&format!(
+                "other      {other} envelopes under keys not in this keyring\n"
+            ));
+        }
+        text.push_str(&format!(
+            "unused     {}{}\n",
+            versions_text(&unused),
+            if unused.is_empty() {
+                ""
+            } else {
+                " (can be retired if the scan covered all data)"
+            }
+        ));
+        value["scan"] = json!({
+            "envelopes": scan.envelopes,
+            "by_version": by_version,
+            "other_keys": other,
+            "unused": unused,
+        });
+    }
+    emit(args.store.json, &value, &text)
+}
+
+fn retire(args: &RetireArgs) -> Result<(), Failure> {
+    if args.scan.input.is_empty() {
+        return Err(Failure::Usage(
+            "retire needs --input FILE (repeatable): the envelopes that must no longer use the version"
+                .into(),
+        ));
+    }
+    let keyring = args.store.open()?;
+    let version = args.version;
+    if !keyring.versions().contains(&version) {
+        let why = if keyring.retired().contains(&version) {
+            "is already retired"
+        } else {
+            "is not in this keyring"
+        };
+        return Err(Failure::Usage(format!("v{version} {why}")));
+    }
+    if version == keyring.primary() {
+        return Err(Failure::Finding(format!(
+            "refusing to retire v{version}: it is the primary version; rotate first"
+        )));
+    }
+    let scan = args.scan.scan()?;
+    let envelopes = scan.usage.tenant_count(version);
+    if envelopes > 0 {
+        return Err(Failure::Finding(format!(
+            "refusing to retire v{version}: {envelopes} of {} scanned envelopes still use it; \
+             run `custodia keys reencrypt` first",
+            scan.envelopes
+        )));
+    }
+    keyring.retire(version, &scan.usage).map_err(|e| match e {
+        Error::KeyInUse { .. } => Failure::Finding(format!("refusing to retire v{version}: {e}")),
+        other => store_error(&args.store.store, &other),
+    })?;
+    let text = format!(
+        "retired v{version} in {} ({} scanned envelopes, none under v{version})\n",
+        args.store.store.display(),
+        scan.envelopes
+    );
+    let value = json!({
+        "store": args.store.store.display().to_string(),
+        "retired": version,
+        "scanned": scan.envelopes,
+    });
+    emit(args.store.json, &value, &text)
+}
+
+/// Counts of a re-encryption run.
+#[derive(Default)]
+struct Counts {
+    lines: u64,
+    envelopes: u64,
+    reencrypted: u64,
+    unchanged: u64,
+    from: BTreeMap<u32, u64>,
+}
+
+fn reencrypt(args: &ReencryptArgs) -> Result<(), Failure> {
+    let keyring = args.store.open()?;
+    let reader = open_input(&args.input)?;
+    let name = input_name(&args.input);
+    let to_stdout = is_dash(&args.output);
+    let tmp = (!to_stdout).then(|| {
+        let mut tmp = args.output.as_os_str().to_owned();
+        tmp.push(".tmp");
+        PathBuf::from(tmp)
+    });
+    let sink: Box<dyn Write> = match &tmp {
+        None => Box::new(io::stdout().lock()),
+        Some(tmp) => Box::new(
+            File::create(tmp).map_err(|e| Failure::Usage(format!("{}: {e}", tmp.display())))?,
+        ),
+    };
+    let mut out = BufWriter::new(sink);
+    let primary = keyring.primary();
+    let mut counts = Counts::default();
+    let progress = progress(&args.input);
+    let result = for_each_line(reader, &progress, |number, line| {
+        counts.lines += 1;
+        let at = |message: String| format!("{name}: line {number}: {message}");
+        let rewritten = reencrypt_line(&keyring, args, line, primary, &mut counts).map_err(at)?;
+        out.write_all(rewritten.as_deref().unwrap_or(line).as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| format!("writing output: {e}"))
+    })
+    .and_then(|()| {
+        out.flush()
+            .map_err(|e| Failure::Usage(format!("writing output: {e}")))
+    });
+    progress.finish_and_clear();
+    drop(out);
+    if let Err(failure) = result {
+        if let Some(tmp) = &tmp {
+            let _ = fs::remove_file(tmp);
+        }
+        return Err(failure);
+    }
+    if let Some(tmp) = &tmp {
+        fs::rename(tmp, &args.output)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", args.output.display())))?;
+    }
+    let from: BTreeMap<String, u64> = counts
+        .from
+        .iter()
+        .map(|(v, n)| (v.to_string(), *n))
+        .collect();
+    let value = json!({
+        "lines": counts.lines,
+        "envelopes": counts.envelopes,
+        "reencrypted": counts.reencrypted,
+        "unchanged": counts.unchanged,
+        "primary": primary,
+        "from_versions": from,
+    });
+    let moved = if counts.from.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (from {})",
+            counts
+                .from
+                .iter()
+                .map(|(v, n)| format!("v{v}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let text = format!(
+        "{} lines, {} envelopes: {} re-encrypted to v{primary}{moved}, {} already under v{primary}\n",
+        counts.lines, counts.envelopes, counts.reencrypted, counts.unchanged
+    );
+    if to_stdout {
+        // The data owns standard output: the counts go to standard error.
+        if args.store.json {
+            eprintln!("{value}");
+        } else {
+            eprint!("{text}");
+        }
+        Ok(())
+    } else {
+        emit(args.store.json, &value, &text)
+    }
+}
+
+/// Re-encrypts one line; `None` means it is written back unchanged.
+fn reencrypt_line(
+    keyring: &Keyring,
+    args: &ReencryptArgs,
+    line: &str,
+    primary: u32,
+    counts: &mut Counts,
+) -> Result<Option<String>, String> {
+    let Some(text) = envelope_text(line, &args.value_key)? else {
+        return Ok(None);
+    };
+    let bytes = decode(text)?;
+    let object = parse_object(line)?;
+    let tenant = match object.as_ref().and_then(|o| o.get("tenant")) {
+        Some(Value::String(s)) => s
+            .parse::<TenantId>()
+            .map_err(|e| format!("\"tenant\": {e}"))?,
+        Some(_) => return Err("\"tenant\" must be a string (a tenant id)".into()),
+        None => args
+            .tenant
+            .ok_or_else(|| missing("tenant", "--tenant", object.is_some()))?,
+    };
+    let record_type = context_part(
+        object.as_ref(),
+        "record_type",
+        args.record_type.as_deref(),
+        "--record-type",
+    )?;
+    let record_id = context_part(
+        object.as_ref(),
+        "record_id",
+        args.record_id.as_deref(),
+        "--record-id",
+    )?;
+    let field = context_part(object.as_ref(), "field", args.field.as_deref(), "--field")?;
+    let ctx = FieldContext::new(tenant, &record_type, &record_id, &field)
+        .map_err(|e| e.to_string())?;
+    let new = keyring.reencrypt(&ctx, &bytes).map_err(|e| match e {
+        Error::Decrypt => format!(
+            "cannot decrypt the envelope under tenant {tenant}, {record_type}/{record_id}/{field}: \
+             wrong context, or the value was modified"
+        ),
+        other => other.to_string(),
+    })?;
+    counts.envelopes += 1;
+    if new == bytes {
+        counts.unchanged += 1;
+        return Ok(None);
+    }
+    counts.reencrypted += 1;
+    let old_version = Envelope::decode(&bytes)
+        .map(|e| e.key_id().version())
+        .unwrap_or(0);
+    *counts.from.entry(old_version).or_default() += 1;
+    debug_assert_ne!(old_version, primary);
+    let new_text = envelope::to_text(&new);
+    Ok(Some(match object {
+        None => new_text,
+        Some(mut object) => {
+            // Replace the envelope in place when it appears once, so the
+            // line keeps its key order and spacing; else re-serialise.
+            let quoted = format!("\"{text}\"");
+            if line.matches(&quoted).count() == 1 {
+                line.replacen(&quoted, &format!("\"{new_text}\""), 1)
+            } else {
+                object.insert(args.value_key.clone(), Value::String(new_text));
+                Value::Object(object).to_string()
+            }
+        }
+    }))
+}
+
+fn missing(key: &str, flag: &str, json: bool) -> String {
+    if json {
+        format!("no \"{key}\" in the line and no {flag} given")
+    } else {
+        format!(
+            "a bare cst1. line needs its context from --tenant, --record-type, --record-id and --field \
+             ({flag} is missing), or use JSON lines"
+        )
+    }
+}
+
+/// A context part from the JSON object, else from its flag.
+fn context_part(
+    object: Option<&serde_json::Map<String, Value>>,
+    key: &str,
+    flag_value: Option<&str>,
+    flag: &str,
+) -> Result<String, String> {
+    match object.and_then(|o| o.get(key)) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) if key == "record_id" => Ok(n.to_string()),
+        Some(_) => Err(format!("\"{key}\" must be a string")),
+        None => flag_value
+            .map(str::to_owned)
+            .ok_or_else(|| missing(key, flag, object.is_some())),
+    }
+}
+
+fn parse_object(line: &str) -> Result<Option<serde_json::Map<String, Value>>, String> {
+    if !line.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(object)) => Ok(Some(object)),
+        Ok(_) => Err("not a JSON object".into()),
+        Err(e) => Err(format!("invalid JSON: {e}")),
+    }
+}
+
+/// The envelope text of a line: `None` for a blank line or a JSON `null`.
+fn envelope_text<'a>(line: &'a str, value_key: &str) -> Result<Option<&'a str>, String> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.starts_with('{') {
+        let object = parse_object(trimmed)?.unwrap_or_default();
+        return match object.get(value_key) {
+            None => Err(format!("no \"{value_key}\" key holding the envelope")),
+            Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => {
+                // Borrow the envelope from the line itself when it is there verbatim.
+                match line.find(&format!("\"{s}\"")) {
+                    Some(at) => Ok(Some(&line[at + 1..at + 1 + s.len()])),
+                    None => Err(format!(
+                        "\"{value_key}\" must be a cst1. envelope without JSON escapes"
+                    )),
+                }
+            }
+            Some(_) => Err(format!("\"{value_key}\" must be a string (a cst1. envelope)")),
+        };
+    }
+    if trimmed.starts_with(envelope::TEXT_PREFIX) {
+        Ok(Some(trimmed))
+    } else {
+        Err("neither a cst1. envelope nor a JSON object".into())
+    }
+}
+
+/// The binary envelope of a `cst1.` text, checked to decode.
+fn decode(text: &str) -> Result<Vec<u8>, String> {
+    let bytes = envelope::from_text(text).map_err(|e| e.to_string())?;
+    Envelope::decode(&bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+fn is_dash(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn input_name(path: &Path) -> String {
+    if is_dash(path) {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn open_input(path: &Path) -> Result<Box<dyn BufRead>, Failure> {
+    if is_dash(path) {
+        return Ok(Box::new(BufReader::new(io::stdin().lock())));
+    }
+    let file = File::open(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    Ok(Box::new(BufReader::new(file)))
+}
+
+/// A progress bar over the input's bytes, drawn only when standard error
+/// is a terminal.
+fn progress(input: &Path) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let len = (!is_dash(input))
+        .then(|| fs::metadata(input).ok().map(|m| m.len()))
+        .flatten();
+    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+    let template = if len.is_some() {
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+    } else {
+        "{spinner} {bytes} {bytes_per_sec}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Calls `f` with each line (1-based number, text without the newline),
+/// advancing `progress` by the bytes read.
+fn for_each_line(
+    mut reader: Box<dyn BufRead>,
+    progress: &ProgressBar,
+    mut f: impl FnMut(u64, &str) -> Result<(), String>,
+) -> Result<(), Failure> {
+    let mut line = String::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| Failure::Usage(format!("line {}: {e}", number + 1)))?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        progress.inc(read as u64);
+        let text = line.strip_suffix('\n').unwrap_or(&line);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        f(number, text)?;
+    }
+}
