@@ -502,7 +502,9 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
         let other: u64 = scan
             .usage
             .iter()
-            .filter(|(key, _)| !matches!(key, KeyId::Tenant { version } if versions.contains(version)))
+            .filter(
+                |(key, _)| !matches!(key, KeyId::Tenant { version } if versions.contains(version)),
+            )
             .map(|(_, n)| n)
             .sum();
         text.push_str(&format!(
@@ -718,8 +720,8 @@ fn reencrypt_line(
         "--record-id",
     )?;
     let field = context_part(object.as_ref(), "field", args.field.as_deref(), "--field")?;
-    let ctx = FieldContext::new(tenant, &record_type, &record_id, &field)
-        .map_err(|e| e.to_string())?;
+    let ctx =
+        FieldContext::new(tenant, &record_type, &record_id, &field).map_err(|e| e.to_string())?;
     let new = keyring.reencrypt(&ctx, &bytes).map_err(|e| match e {
         Error::Decrypt => format!(
             "cannot decrypt the envelope under tenant {tenant}, {record_type}/{record_id}/{field}: \
@@ -814,7 +816,9 @@ fn envelope_text<'a>(line: &'a str, value_key: &str) -> Result<Option<&'a str>, 
                     )),
                 }
             }
-            Some(_) => Err(format!("\"{value_key}\" must be a string (a cst1. envelope)")),
+            Some(_) => Err(format!(
+                "\"{value_key}\" must be a string (a cst1. envelope)"
+            )),
         };
     }
     if trimmed.starts_with(envelope::TEXT_PREFIX) {

@@ -1,0 +1,636 @@
+//! `custodia keys`, run as an operator would: init, rotate, status,
+//! reencrypt and retire over a key-store file, and the ways they refuse.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use custodia_core::TenantId;
+use custodia_crypt::envelope::{Envelope, from_text, to_text};
+use custodia_crypt::{FieldContext, FileKeyStore, KeyStore, Keyring, SecretKey};
+use serde_json::{Value, json};
+
+/// A fresh directory for one test, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("custodia-keys-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+
+    fn arg(&self, file: &str) -> String {
+        self.path(file).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn custodia_with(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the custodia binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn custodia(args: &[&str]) -> Output {
+    custodia_with(args, "", &[])
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited, not killed")
+}
+
+/// Creates a store with a generated master key; returns (store, key file).
+fn init(dir: &TempDir, mode: &str) -> (String, String) {
+    let (store, key) = (dir.arg("keys.cst"), dir.arg("master.key"));
+    let out = custodia(&[
+        "keys",
+        "init",
+        "--store",
+        &store,
+        "--mode",
+        mode,
+        "--write-master-key",
+        &key,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    (store, key)
+}
+
+fn master(key_file: &str) -> SecretKey {
+    SecretKey::from_file(Path::new(key_file)).unwrap()
+}
+
+/// Opens the store as an application would.
+fn keyring(store: &str, key_file: &str) -> Keyring {
+    let master = master(key_file);
+    let file = FileKeyStore::open(store, &master).unwrap();
+    let mode = file.keyring().unwrap().unwrap().mode;
+    Keyring::from_store(file, &master, mode).unwrap()
+}
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::from_external_key("crm", name)
+}
+
+/// JSON lines of sealed contact fields, sealed with the store's keyring now.
+fn sealed_lines(store: &str, key_file: &str) -> (String, Vec<(Value, &'static str)>) {
+    let keyring = keyring(store, key_file);
+    let rows = [
+        ("ACME", "contact", "1017", "email", "alice@example.com"),
+        ("ACME", "ticket", "T-9", "body", "printer on fire"),
+        ("Globex", "contact", "1017", "email", "bob@example.org"),
+    ];
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    for (t, record_type, record_id, field, plain) in rows {
+        let ctx = FieldContext::new(tenant(t), record_type, record_id, field).unwrap();
+        let value = to_text(&keyring.seal(&ctx, plain.as_bytes()).unwrap());
+        let line = json!({
+            "tenant": tenant(t).to_string(),
+            "record_type": record_type,
+            "record_id": record_id,
+            "field": field,
+            "value": value,
+            "note": "kept",
+        });
+        text.push_str(&format!("{line}\n"));
+        expected.push((line, plain));
+    }
+    (text, expected)
+}
+
+fn version_of(text: &str) -> u32 {
+    Envelope::decode(&from_text(text).unwrap())
+        .unwrap()
+        .key_id()
+        .version()
+}
+
+#[test]
+fn init_rotate_status_reencrypt_retire_round_trip() {
+    let dir = TempDir::new("round-trip");
+    let (store, key) = init(&dir, "derived");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let (data, expected) = sealed_lines(&store, &key);
+    let data_file = dir.path("data.jsonl");
+    std::fs::write(&data_file, &data).unwrap();
+    let data_arg = dir.arg("data.jsonl");
+    let common = ["--store", &store, "--master-key-file", &key];
+
+    let rotated = custodia(&[&["keys", "rotate"][..], &common].concat());
+    assert_eq!(code(&rotated), 0, "{}", stderr(&rotated));
+    assert!(stdout(&rotated).contains("v1 → v2"), "{}", stdout(&rotated));
+
+    // Before re-encryption every envelope is still under v1: nothing to retire.
+    let status = custodia(
+        &[
+            &["keys", "status", "--json", "--input", &data_arg][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert_eq!(code(&status), 0, "{}", stderr(&status));
+    let report: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(report["primary"], 2);
+    assert_eq!(report["versions"], json!([1, 2]));
+    assert_eq!(report["mode"], "derived");
+    assert_eq!(report["scan"]["by_version"], json!({"1": 3, "2": 0}));
+    assert_eq!(report["scan"]["unused"], json!([]));
+
+    let refused = custodia(&[&["keys", "retire", "1", "--input", &data_arg][..], &common].concat());
+    assert_eq!(code(&refused), 1, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("3 of 3"), "{}", stderr(&refused));
+
+    let moved_file = dir.arg("moved.jsonl");
+    let reencrypted = custodia(
+        &[
+            &[
+                "keys",
+                "reencrypt",
+                "--json",
+                "--input",
+                &data_arg,
+                "--output",
+                &moved_file,
+            ][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert_eq!(code(&reencrypted), 0, "{}", stderr(&reencrypted));
+    let counts: Value = serde_json::from_str(&stdout(&reencrypted)).unwrap();
+    assert_eq!(counts["reencrypted"], 3);
+    assert_eq!(counts["unchanged"], 0);
+    assert_eq!(counts["from_versions"], json!({"1": 3}));
+
+    // Every line moved to v2, opens to the same plaintext, and kept its other keys.
+    let keyring = keyring(&store, &key);
+    let moved = std::fs::read_to_string(&moved_file).unwrap();
+    assert_eq!(moved.lines().count(), 3);
+    for (line, (before, plain)) in moved.lines().zip(&expected) {
+        let after: Value = serde_json::from_str(line).unwrap();
+        let value = after["value"].as_str().unwrap();
+        assert_ne!(after["value"], before["value"]);
+        assert_eq!(version_of(value), 2);
+        let mut rest = after.clone();
+        rest["value"] = before["value"].clone();
+        assert_eq!(&rest, before);
+        let ctx = FieldContext::new(
+            after["tenant"].as_str().unwrap().parse().unwrap(),
+            after["record_type"].as_str().unwrap(),
+            after["record_id"].as_str().unwrap(),
+            after["field"].as_str().unwrap(),
+        )
+        .unwrap();
+        let opened = keyring.open(&ctx, &from_text(value).unwrap()).unwrap();
+        assert_eq!(opened, plain.as_bytes());
+    }
+
+    // A second pass changes nothing.
+    let again = custodia(
+        &[
+            &["keys", "reencrypt", "--json", "--input", &moved_file][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(stdout(&again), moved);
+    let counts: Value = serde_json::from_str(stderr(&again).trim()).unwrap();
+    assert_eq!(
+        (counts["reencrypted"].clone(), counts["unchanged"].clone()),
+        (json!(0), json!(3))
+    );
+
+    let status = custodia(
+        &[
+            &["keys", "status", "--json", "--input", &moved_file][..],
+            &common,
+        ]
+        .concat(),
+    );
+    let report: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(report["scan"]["unused"], json!([1]));
+    let text = custodia(&[&["keys", "status", "--input", &moved_file][..], &common].concat());
+    assert!(stdout(&text).contains("unused     v1"), "{}", stdout(&text));
+
+    let retired = custodia(
+        &[
+            &["keys", "retire", "1", "--input", &moved_file][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert_eq!(code(&retired), 0, "{}", stderr(&retired));
+    let status = custodia(&[&["keys", "status", "--json"][..], &common].concat());
+    let report: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(report["versions"], json!([2]));
+    assert_eq!(report["retired"], json!([1]));
+
+    // The old copy no longer opens, and the message says which line and key.
+    let stale = custodia(&[&["keys", "reencrypt", "--input", &data_arg][..], &common].concat());
+    assert_eq!(code(&stale), 2);
+    let message = stderr(&stale);
+    assert!(
+        message.contains("line 1") && message.contains("tenant/v1"),
+        "{message}"
+    );
+
+    // Retiring it again is a usage error, not a finding.
+    let twice = custodia(
+        &[
+            &["keys", "retire", "1", "--input", &moved_file][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert_eq!(code(&twice), 2);
+    assert!(
+        stderr(&twice).contains("already retired"),
+        "{}",
+        stderr(&twice)
+    );
+}
+
+#[test]
+fn bare_envelopes_take_their_context_from_flags_through_pipes() {
+    let dir = TempDir::new("bare");
+    let (store, key) = init(&dir, "random");
+    let ctx_tenant = tenant("ACME");
+    let ctx = FieldContext::new(ctx_tenant, "contact", "1017", "email").unwrap();
+    let old = to_text(
+        &keyring(&store, &key)
+            .seal(&ctx, b"alice@example.com")
+            .unwrap(),
+    );
+    let env_value = std::fs::read_to_string(&key).unwrap();
+    let env = [("CUSTODIA_TEST_MASTER", env_value.trim())];
+    let common = [
+        "--store",
+        &store,
+        "--master-key-env",
+        "CUSTODIA_TEST_MASTER",
+    ];
+
+    let rotated = custodia_with(&[&["keys", "rotate"][..], &common].concat(), "", &env);
+    assert_eq!(code(&rotated), 0, "{}", stderr(&rotated));
+
+    let tenant_arg = ctx_tenant.to_string();
+    let flags = [
+        "--tenant",
+        &tenant_arg,
+        "--record-type",
+        "contact",
+        "--record-id",
+        "1017",
+        "--field",
+        "email",
+    ];
+    let input = format!("{old}\n\n{old}\n");
+    let out = custodia_with(
+        &[&["keys", "reencrypt"][..], &common, &flags].concat(),
+        &input,
+        &env,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(|l| l.trim().to_owned()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1], "");
+    let keyring = keyring(&store, &key);
+    for line in [&lines[0], &lines[2]] {
+        assert_eq!(version_of(line), 2);
+        assert_eq!(
+            keyring.open(&ctx, &from_text(line).unwrap()).unwrap(),
+            b"alice@example.com"
+        );
+    }
+    // Piped: the counts, and no progress bar drawing on standard error.
+    let counts = stderr(&out);
+    assert!(
+        counts.contains("2 envelopes: 2 re-encrypted to v2"),
+        "{counts}"
+    );
+    assert!(
+        !counts.contains('\u{1b}') && !counts.contains('\r'),
+        "{counts:?}"
+    );
+
+    let status = custodia_with(&[&["keys", "status"][..], &common].concat(), "", &env);
+    assert!(
+        stdout(&status).contains("mode       random"),
+        "{}",
+        stdout(&status)
+    );
+
+    // Without the flags a bare line has no context: a usage error naming it.
+    let out = custodia_with(
+        &[&["keys", "reencrypt"][..], &common].concat(),
+        &input,
+        &env,
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("stdin: line 1: a bare cst1. line needs"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_wrong_master_key_is_a_usage_error_that_shows_no_key() {
+    let dir = TempDir::new("wrong-key");
+    let (store, key) = init(&dir, "derived");
+    let right = std::fs::read_to_string(&key).unwrap();
+    let wrong = SecretKey::generate().unwrap();
+    let wrong_text = wrong.to_base64().to_string();
+    let env = [("CUSTODIA_TEST_WRONG", wrong_text.as_str())];
+    for command in ["status", "rotate"] {
+        let out = custodia_with(
+            &[
+                "keys",
+                command,
+                "--store",
+                &store,
+                "--master-key-env",
+                "CUSTODIA_TEST_WRONG",
+            ],
+            "",
+            &env,
+        );
+        assert_eq!(code(&out), 2);
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(all.contains("wrong master key"), "{all}");
+        assert!(
+            !all.contains(right.trim()) && !all.contains(&wrong_text),
+            "{all}"
+        );
+    }
+    // The store is untouched: the right key still opens version 1 only.
+    assert_eq!(keyring(&store, &key).versions(), [1]);
+
+    // A variable that does not hold a key is named, its value is not shown.
+    let out = custodia_with(
+        &[
+            "keys",
+            "status",
+            "--store",
+            &store,
+            "--master-key-env",
+            "CUSTODIA_TEST_WRONG",
+        ],
+        "",
+        &[("CUSTODIA_TEST_WRONG", "hunter2-not-a-key")],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("CUSTODIA_TEST_WRONG"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+}
+
+#[test]
+fn init_never_overwrites_a_store_or_a_key_file() {
+    let dir = TempDir::new("no-overwrite");
+    let (store, key) = init(&dir, "derived");
+    let store_before = std::fs::read(&store).unwrap();
+    let key_before = std::fs::read(&key).unwrap();
+
+    let other_key = dir.arg("other.key");
+    let again = custodia(&[
+        "keys",
+        "init",
+        "--store",
+        &store,
+        "--write-master-key",
+        &other_key,
+    ]);
+    assert_eq!(code(&again), 2);
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(!Path::new(&other_key).exists());
+    let again = custodia(&["keys", "init", "--store", &store, "--master-key-file", &key]);
+    assert_eq!(code(&again), 2);
+    assert_eq!(std::fs::read(&store).unwrap(), store_before);
+
+    let second_store = dir.arg("second.cst");
+    let clash = custodia(&[
+        "keys",
+        "init",
+        "--store",
+        &second_store,
+        "--write-master-key",
+        &key,
+    ]);
+    assert_eq!(code(&clash), 2);
+    assert!(
+        stderr(&clash).contains("refusing to overwrite a master key"),
+        "{}",
+        stderr(&clash)
+    );
+    assert_eq!(std::fs::read(&key).unwrap(), key_before);
+    assert!(!Path::new(&second_store).exists());
+
+    // No master key at all: told how to give one.
+    let none = custodia(&["keys", "init", "--store", &second_store]);
+    assert_eq!(code(&none), 2);
+    assert!(
+        stderr(&none).contains("--write-master-key"),
+        "{}",
+        stderr(&none)
+    );
+
+    // Other commands do not create a store by accident.
+    let missing = custodia(&[
+        "keys",
+        "status",
+        "--store",
+        &second_store,
+        "--master-key-file",
+        &key,
+    ]);
+    assert_eq!(code(&missing), 2);
+    assert!(
+        stderr(&missing).contains("custodia keys init"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!Path::new(&second_store).exists());
+}
+
+#[test]
+fn a_bad_input_line_is_named_and_leaves_no_output() {
+    let dir = TempDir::new("bad-line");
+    let (store, key) = init(&dir, "derived");
+    let (data, expected) = sealed_lines(&store, &key);
+    let common = ["--store", &store, "--master-key-file", &key];
+    let good: Vec<&str> = data.lines().collect();
+    let mut wrong_context = expected[2].0.clone();
+    wrong_context["record_id"] = json!("1018");
+    let mut missing_field = expected[2].0.clone();
+    missing_field.as_object_mut().unwrap().remove("field");
+    let cases = [
+        (
+            "not json and not an envelope",
+            "neither a cst1. envelope nor a JSON object",
+        ),
+        ("{\"value\": \"cst1.AAAA\"", "invalid JSON"),
+        ("cst1.!!!", "base64"),
+        ("{\"tenant\":\"x\"}", "no \"value\""),
+        (&wrong_context.to_string(), "cannot decrypt"),
+        (&missing_field.to_string(), "no \"field\""),
+    ];
+    let output = dir.arg("out.jsonl");
+    for (bad, reason) in cases {
+        let input = format!("{}\n{}\n{bad}\n", good[0], good[1]);
+        std::fs::write(dir.path("in.jsonl"), input).unwrap();
+        let out = custodia(
+            &[
+                &[
+                    "keys",
+                    "reencrypt",
+                    "--input",
+                    &dir.arg("in.jsonl"),
+                    "--output",
+                    &output,
+                ][..],
+                &common,
+            ]
+            .concat(),
+        );
+        assert_eq!(code(&out), 2, "{bad}");
+        let message = stderr(&out);
+        assert!(message.contains("in.jsonl: line 3: "), "{message}");
+        assert!(message.contains(reason), "{reason}: {message}");
+        assert!(!Path::new(&output).exists());
+        assert!(!Path::new(&format!("{output}.tmp")).exists());
+    }
+
+    // The scans behind status and retire name bad lines too.
+    let out = custodia_with(
+        &[&["keys", "status", "--input", "-"][..], &common].concat(),
+        &format!("{}\ngarbage\n", good[0]),
+        &[],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("stdin: line 2: "), "{}", stderr(&out));
+}
+
+#[test]
+fn retire_refuses_versions_in_use_and_the_primary() {
+    let dir = TempDir::new("retire");
+    let (store, key) = init(&dir, "random");
+    let (data, _) = sealed_lines(&store, &key);
+    let common = ["--store", &store, "--master-key-file", &key];
+
+    let primary = custodia_with(
+        &[&["keys", "retire", "1", "--input", "-"][..], &common].concat(),
+        "",
+        &[],
+    );
+    assert_eq!(code(&primary), 1);
+    assert!(stderr(&primary).contains("primary"), "{}", stderr(&primary));
+
+    assert_eq!(
+        code(&custodia(&[&["keys", "rotate"][..], &common].concat())),
+        0
+    );
+    // One envelope under v1 among others is enough to refuse.
+    let keyring = keyring(&store, &key);
+    let ctx = FieldContext::new(tenant("ACME"), "contact", "1", "email").unwrap();
+    let fresh = to_text(&keyring.seal(&ctx, b"x").unwrap());
+    assert_eq!(version_of(&fresh), 2);
+    let old_line = data.lines().next().unwrap();
+    let input = format!("{fresh}\n{old_line}\n");
+    let in_use = custodia_with(
+        &[&["keys", "retire", "1", "--input", "-"][..], &common].concat(),
+        &input,
+        &[],
+    );
+    assert_eq!(code(&in_use), 1);
+    assert!(
+        stderr(&in_use).contains("1 of 2 scanned envelopes"),
+        "{}",
+        stderr(&in_use)
+    );
+    assert_eq!(self::keyring(&store, &key).versions(), [1, 2]);
+
+    // Without any input there is no evidence: a usage error.
+    let no_scan = custodia(&[&["keys", "retire", "1"][..], &common].concat());
+    assert_eq!(code(&no_scan), 2);
+    assert!(stderr(&no_scan).contains("--input"), "{}", stderr(&no_scan));
+
+    let unknown = custodia_with(
+        &[&["keys", "retire", "7", "--input", "-"][..], &common].concat(),
+        "",
+        &[],
+    );
+    assert_eq!(code(&unknown), 2);
+
+    let clean = custodia_with(
+        &[&["keys", "retire", "1", "--input", "-"][..], &common].concat(),
+        &format!("{fresh}\n"),
+        &[],
+    );
+    assert_eq!(code(&clean), 0, "{}", stderr(&clean));
+    assert_eq!(self::keyring(&store, &key).versions(), [2]);
+}
+
+#[test]
+fn every_keys_subcommand_has_help() {
+    for command in ["init", "rotate", "status", "reencrypt", "retire"] {
+        let out = custodia(&["keys", command, "--help"]);
+        assert_eq!(code(&out), 0, "{command}");
+        let text = stdout(&out);
+        assert!(
+            text.contains(&format!("Usage: custodia keys {command}")),
+            "{text}"
+        );
+        assert!(text.contains("--store"), "{text}");
+    }
+    let out = custodia(&["keys", "--help"]);
+    assert!(stdout(&out).contains("reencrypt"));
+    // A usage error from clap itself is exit 2 as well.
+    assert_eq!(code(&custodia(&["keys", "rotate"])), 2);
+}
