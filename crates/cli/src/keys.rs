@@ -473,7 +473,7 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
     let mode = mode_name(keyring.mode());
     let mut text = format!(
         "key store  {}\nmode       {mode}\nprimary    v{primary}\nversions   {} (these decrypt)\nretired    {}\n\
-         nonces     counted per process, not stored: each (tenant, version) key may seal {NONCE_LIMIT} \
+         nonces     counted per process, not stored: each (tenant, version) key may seal 2^32 \
          envelopes per process before sealing fails; rotate long before\n",
         args.store.store.display(),
         versions_text(&versions),

@@ -634,3 +634,36 @@ fn every_keys_subcommand_has_help() {
     // A usage error from clap itself is exit 2 as well.
     assert_eq!(code(&custodia(&["keys", "rotate"])), 2);
 }
+
+#[test]
+fn reencrypt_can_rewrite_a_file_in_place() {
+    let dir = TempDir::new("in-place");
+    let (store, key) = init(&dir, "derived");
+    let (data, expected) = sealed_lines(&store, &key);
+    let file = dir.arg("data.jsonl");
+    std::fs::write(&file, &data).unwrap();
+    let common = ["--store", &store, "--master-key-file", &key];
+    assert_eq!(
+        code(&custodia(&[&["keys", "rotate"][..], &common].concat())),
+        0
+    );
+    let out = custodia(
+        &[
+            &["keys", "reencrypt", "--input", &file, "--output", &file][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 re-encrypted to v2 (from v1: 3)"),
+        "{}",
+        stdout(&out)
+    );
+    let rewritten = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(rewritten.lines().count(), expected.len());
+    for line in rewritten.lines() {
+        let value: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(version_of(value["value"].as_str().unwrap()), 2);
+    }
+}
