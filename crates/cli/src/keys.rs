@@ -354,16 +354,14 @@ fn init(args: &InitArgs) -> Result<(), Failure> {
             ));
         }
     };
-    let created = FileKeyStore::open(path, &master)
-        .and_then(|store| Keyring::from_store(store, &master, args.mode.into()));
-    let keyring = match created {
+    let keyring = match create_store(path, &master, args.mode.into()) {
         Ok(keyring) => keyring,
-        Err(e) => {
+        Err(failure) => {
             if let Some(key_path) = written {
                 // The key protects nothing yet: do not leave it behind.
                 let _ = fs::remove_file(key_path);
             }
-            return Err(store_error(path, &e));
+            return Err(failure);
         }
     };
     let mode = mode_name(keyring.mode());
@@ -386,6 +384,36 @@ fn init(args: &InitArgs) -> Result<(), Failure> {
         "master_key_file": written.map(|p| p.display().to_string()),
     });
     emit(args.store.json, &value, &text)
+}
+
+/// Creates the store beside `path` and links it into place, so that a store
+/// another process created meanwhile is never replaced.
+fn create_store(path: &Path, master: &SecretKey, mode: DataKeyMode) -> Result<Keyring, Failure> {
+    let mut staged = path.as_os_str().to_owned();
+    staged.push(format!(".init-{}", std::process::id()));
+    let staged = PathBuf::from(staged);
+    // Left by a crashed run of a process with this id: never a live store.
+    let _ = fs::remove_file(&staged);
+    let keyring = FileKeyStore::open(&staged, master)
+        .and_then(|store| Keyring::from_store(store, master, mode))
+        .map_err(|e| store_error(path, &e));
+    let placed = keyring.and_then(|keyring| {
+        // A hard link never replaces an existing file; where links are not
+        // supported, fall back to a checked rename.
+        match fs::hard_link(&staged, path) {
+            Ok(()) => Ok(keyring),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(Failure::Usage(format!(
+                "{}: already exists; refusing to overwrite a key store",
+                path.display()
+            ))),
+            Err(_) if !path.exists() => fs::rename(&staged, path)
+                .map(|()| keyring)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display()))),
+            Err(e) => Err(Failure::Usage(format!("{}: {e}", path.display()))),
+        }
+    });
+    let _ = fs::remove_file(&staged);
+    placed
 }
 
 /// Generates a master key and writes it, base64, to a new 0600 file.

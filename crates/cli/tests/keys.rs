@@ -497,6 +497,14 @@ fn init_never_overwrites_a_store_or_a_key_file() {
         stderr(&missing)
     );
     assert!(!Path::new(&second_store).exists());
+
+    // Nothing staged is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["keys.cst", "master.key"]);
 }
 
 #[test]
