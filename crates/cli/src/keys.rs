@@ -46,6 +46,8 @@ use custodia_crypt::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 finding (retire refused: primary or still in use), 2 usage or input error.";
+
 /// The `keys` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -55,12 +57,15 @@ pub enum KeysCommand {
     /// Without --master-key-file or --master-key-env a new master key is
     /// generated and written (base64, mode 0600) to --write-master-key FILE;
     /// it is never printed.
+    #[command(after_help = EXIT_CODES)]
     Init(InitArgs),
     /// Add a new primary key version; older versions keep decrypting until
     /// retired.
+    #[command(after_help = EXIT_CODES)]
     Rotate(RotateArgs),
     /// Show the keyring: versions, primary, retired, mode; with --input, how
     /// many envelopes each version still seals.
+    #[command(after_help = EXIT_CODES)]
     Status(StatusArgs),
     /// Re-encrypt envelopes (one per line, bare `cst1.` or JSON lines) to the
     /// primary version, and report counts.
@@ -70,12 +75,14 @@ pub enum KeysCommand {
     /// Bare `cst1.` lines take it from --tenant, --record-type, --record-id and
     /// --field. The counts go to standard error when the output is standard
     /// output, else to standard output.
+    #[command(after_help = EXIT_CODES)]
     Reencrypt(ReencryptArgs),
     /// Retire a key version, only if a scan of --input finds no envelope
     /// still sealed under it (exit 1 otherwise).
     ///
     /// The scan must cover every place envelopes are stored: a version
     /// retired while data elsewhere still uses it makes that data unreadable.
+    #[command(after_help = EXIT_CODES)]
     Retire(RetireArgs),
 }
 
