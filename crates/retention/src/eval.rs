@@ -1,0 +1,443 @@
+//! Evaluation: what must happen to a record, and when.
+//!
+//! # Conflict resolution
+//!
+//! Several rules may cover one record. [`Policy::evaluate`] resolves them in
+//! the spirit of Microsoft Purview's principles of retention:
+//!
+//! 0. **A legal hold beats everything.** A record any hold covers is
+//!    [`Action::Hold`], with no due date, whatever the rules say.
+//! 1. **Retention wins over deletion.** A `retain` rule is a duty to keep the
+//!    record until its due date; no deletion happens before the latest such
+//!    date. A `retain` rule whose trigger has not happened (the ticket is
+//!    still open) keeps the record with no due date.
+//! 2. **The longest retention wins.** Of several `retain` rules the one due
+//!    last sets the earliest date anything may happen.
+//! 3. **Explicit beats implicit, for deletion.** Among the destructive rules
+//!    (`then = "delete"` or `"anonymize"`) whose trigger has happened, the
+//!    most explicit selector ([`Specificity`](crate::Specificity): labels, then
+//!    tenant, then region, then category depth) chooses the disposition.
+//! 4. **Among deletions the shortest wins.** Among equally explicit
+//!    destructive rules, the one due first (a tie: delete before anonymize,
+//!    then rule name).
+//!
+//! The record is then disposed of by the chosen destructive rule, at its due
+//! date or, if later, at the end of the longest retention. Without any
+//! destructive rule, the longest retention's own disposition (archive or
+//! review) applies at its end. A record no rule covers is kept.
+//!
+//! Purview's worked cases hold: a policy deleting at 3 years and a retention
+//! of 5 years delete at 5 years; retentions of 5 and 10 years end at 10; an
+//! org-wide deletion at 10 years and a narrower deletion at 5 delete at 5.
+//!
+//! A decision depends only on the record and the policy; the instant only
+//! decides whether it is due. So evaluation is monotone in time: once a record
+//! is due it stays due, unless a hold is added.
+
+use std::fmt;
+
+use custodia_core::Timestamp;
+
+use crate::Policy;
+use crate::model::{Disposition, Keep, Specificity, Trigger};
+use crate::record::Record;
+
+/// What must be done to a record now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Nothing yet: not due, waiting for a trigger, or no rule applies.
+    Keep,
+    /// Nothing, because a legal hold covers the record.
+    Hold,
+    /// Erase it now.
+    Delete,
+    /// Anonymize it now.
+    Anonymize,
+    /// Archive it now.
+    Archive,
+    /// Send it to review now.
+    Review,
+}
+
+impl Action {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::Hold => "hold",
+            Self::Delete => "delete",
+            Self::Anonymize => "anonymize",
+            Self::Archive => "archive",
+            Self::Review => "review",
+        }
+    }
+
+    /// The disposition to carry out, if this action is one.
+    pub fn disposition(self) -> Option<Disposition> {
+        match self {
+            Self::Keep | Self::Hold => None,
+            Self::Delete => Some(Disposition::Delete),
+            Self::Anonymize => Some(Disposition::Anonymize),
+            Self::Archive => Some(Disposition::Archive),
+            Self::Review => Some(Disposition::Review),
+        }
+    }
+}
+
+impl From<Disposition> for Action {
+    fn from(d: Disposition) -> Self {
+        match d {
+            Disposition::Delete => Self::Delete,
+            Disposition::Anonymize => Self::Anonymize,
+            Disposition::Archive => Self::Archive,
+            Disposition::Review => Self::Review,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The names of the rules behind a decision: at most two (the rule whose
+/// disposition applies, and the retention that deferred it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rules<'p>([Option<&'p str>; 2]);
+
+impl<'p> Rules<'p> {
+    fn one(name: &'p str) -> Self {
+        Self([Some(name), None])
+    }
+
+    /// The names, the deciding rule first.
+    pub fn iter(&self) -> impl Iterator<Item = &'p str> + '_ {
+        self.0.iter().flatten().copied()
+    }
+
+    /// How many rules.
+    pub fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
+
+    /// Whether no rule took part.
+    pub fn is_empty(&self) -> bool {
+        self.0[0].is_none()
+    }
+
+    /// Whether the rule named `name` took part.
+    pub fn contains(&self, name: &str) -> bool {
+        self.iter().any(|n| n == name)
+    }
+}
+
+/// Why a decision is what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason<'p> {
+    /// No rule covers the record.
+    NoRule,
+    /// Legal holds cover it.
+    Held {
+        /// The first hold's id.
+        hold: &'p str,
+        /// Its reason.
+        reason: &'p str,
+        /// How many holds cover it.
+        count: usize,
+    },
+    /// A retention counts from an event that has not happened.
+    Waiting {
+        /// The rule.
+        rule: &'p str,
+        /// The event it waits for.
+        trigger: &'p Trigger,
+    },
+    /// A retention comes due beyond the range of a timestamp.
+    Unbounded {
+        /// The rule.
+        rule: &'p str,
+    },
+    /// A rule's own period sets the date.
+    Scheduled {
+        /// The disposition.
+        then: Disposition,
+        /// The rule.
+        rule: &'p str,
+        /// The period as written (canonical form).
+        keep: Keep,
+        /// What it counts from.
+        trigger: &'p Trigger,
+    },
+    /// A destructive rule came due earlier but a longer retention holds it back.
+    Deferred {
+        /// The disposition.
+        then: Disposition,
+        /// The destructive rule.
+        rule: &'p str,
+        /// Its own due date.
+        from: Timestamp,
+        /// The retention rule that defers it.
+        by: &'p str,
+    },
+}
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NoRule => f.write_str("no rule applies; kept"),
+            Reason::Held { hold, reason, count } => {
+                write!(f, "legal hold {hold} ({reason})")?;
+                if *count > 1 {
+                    write!(f, " and {} more", count - 1)?;
+                }
+                Ok(())
+            }
+            Reason::Waiting { rule, trigger } => {
+                write!(f, "rule {rule} retains it until {trigger} + its period, and {trigger} has not happened")
+            }
+            Reason::Unbounded { rule } => {
+                write!(f, "rule {rule} comes due beyond the last representable date")
+            }
+            Reason::Scheduled { then, rule, keep, trigger } => match keep {
+                Keep::Retain(p) => write!(f, "rule {rule}: retain {p} after {trigger}, then {then}"),
+                Keep::DeleteAfter(p) => write!(f, "rule {rule}: {then} {p} after {trigger}"),
+            },
+            Reason::Deferred { then, rule, from, by } => write!(
+                f,
+                "rule {rule}: {then} due {}, deferred by the longer retention of rule {by}",
+                from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            ),
+        }
+    }
+}
+
+/// What a policy says about one record at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision<'p> {
+    /// What to do now.
+    pub action: Action,
+    /// The disposition that applies at `due_at` (also before it is due).
+    pub scheduled: Option<Disposition>,
+    /// When `scheduled` applies; `None` when nothing is scheduled (no rule, a
+    /// trigger still to come, or a hold). Under a hold, `rule` still names the
+    /// rules that would apply without it.
+    pub due_at: Option<Timestamp>,
+    /// The rule(s) behind the decision, the deciding one first.
+    pub rule: Rules<'p>,
+    /// The holds that cover the record (empty when none).
+    pub held_by: Vec<&'p str>,
+    /// Why.
+    pub reason: Reason<'p>,
+}
+
+impl Decision<'_> {
+    /// Whether a disposition is due now.
+    pub fn is_due(&self) -> bool {
+        self.action.disposition().is_some()
+    }
+}
+
+/// The best candidate seen so far for one role in the resolution.
+#[derive(Clone, Copy)]
+struct Candidate {
+    rule: u32,
+    due: Timestamp,
+    specificity: Specificity,
+}
+
+impl Policy {
+    /// Evaluates `record` at `now`; see the [module docs](crate::eval) for
+    /// how rules and holds combine.
+    pub fn evaluate<'p>(&'p self, record: &Record, now: Timestamp) -> Decision<'p> {
+        let mut decision = self.decide(record);
+        if let (Some(then), Some(due)) = (decision.scheduled, decision.due_at) {
+            if due <= now {
+                decision.action = then.into();
+            }
+        }
+        decision
+    }
+
+    /// The time-independent part of [`Policy::evaluate`]: the action is
+    /// [`Action::Keep`] or [`Action::Hold`].
+    pub fn decide<'p>(&'p self, record: &Record) -> Decision<'p> {
+        let mut resolver = Resolver::default();
+        let category = record.category.as_str();
+        let mut prefix = category;
+        let mut depth = record.category.depth();
+        loop {
+            if let Some(rules) = self.by_category.get(prefix) {
+                for &rule in rules {
+                    self.consider(&mut resolver, record, rule, depth);
+                }
+            }
+            match prefix.rfind('.') {
+                Some(dot) => {
+                    prefix = &prefix[..dot];
+                    depth -= 1;
+                }
+                None => break,
+            }
+        }
+        for &rule in &self.any_category {
+            self.consider(&mut resolver, record, rule, 0);
+        }
+
+        let mut decision = self.resolve(&resolver);
+        if !self.holds.is_empty() {
+            for hold in &self.holds {
+                if hold.applies_to.matches(record) {
+                    decision.held_by.push(&hold.id);
+                }
+            }
+            if let Some(first) = decision.held_by.first() {
+                let hold = self.holds.iter().find(|h| &*h.id == *first);
+                decision.action = Action::Hold;
+                decision.scheduled = None;
+                decision.due_at = None;
+                decision.reason = Reason::Held {
+                    hold: first,
+                    reason: hold.map_or("", |h| h.reason.as_str()),
+                    count: decision.held_by.len(),
+                };
+            }
+        }
+        decision
+    }
+
+    #[inline]
+    fn consider(&self, resolver: &mut Resolver, record: &Record, index: u32, depth: usize) {
+        let Some(rule) = self.rules.get(index as usize) else {
+            return;
+        };
+        if !rule.applies_to.matches_except_category(record) {
+            return;
+        }
+        let mut specificity = self.base_specificity[index as usize];
+        specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
+        let started = rule.trigger.time(record);
+        let due = started.and_then(|t| rule.keep.period().after(t));
+        if rule.keep.is_retention() {
+            match due {
+                None => {
+                    let waiting = started.is_none();
+                    if resolver.open.is_none_or(|(other, _)| self.name_of(index) < self.name_of(other)) {
+                        resolver.open = Some((index, waiting));
+                    }
+                    return;
+                }
+                Some(due) => {
+                    let candidate = Candidate { rule: index, due, specificity };
+                    let better = match resolver.floor {
+                        None => true,
+                        Some(floor) => (due, specificity, std::cmp::Reverse(self.name_of(index)))
+                            > (floor.due, floor.specificity, std::cmp::Reverse(self.name_of(floor.rule))),
+                    };
+                    if better {
+                        resolver.floor = Some(candidate);
+                    }
+                }
+            }
+        }
+        if let (true, Some(due)) = (rule.then.is_destructive(), due) {
+            let candidate = Candidate { rule: index, due, specificity };
+            let better = match resolver.deletion {
+                None => true,
+                Some(best) => {
+                    let key = |c: &Candidate| {
+                        (
+                            std::cmp::Reverse(c.specificity),
+                            c.due,
+                            self.rules[c.rule as usize].then,
+                            self.name_of(c.rule),
+                        )
+                    };
+                    key(&candidate) < key(&best)
+                }
+            };
+            if better {
+                resolver.deletion = Some(candidate);
+            }
+        }
+    }
+
+    fn name_of(&self, index: u32) -> &str {
+        &self.rules[index as usize].name
+    }
+
+    fn resolve<'p>(&'p self, resolver: &Resolver) -> Decision<'p> {
+        let keep = |rule: Rules<'p>, reason: Reason<'p>| Decision {
+            action: Action::Keep,
+            scheduled: None,
+            due_at: None,
+            rule,
+            held_by: Vec::new(),
+            reason,
+        };
+        if let Some((index, waiting)) = resolver.open {
+            let rule = &self.rules[index as usize];
+            let reason = if waiting {
+                Reason::Waiting { rule: &rule.name, trigger: &rule.trigger }
+            } else {
+                Reason::Unbounded { rule: &rule.name }
+            };
+            return keep(Rules::one(&rule.name), reason);
+        }
+        let scheduled = |rule: &'p crate::Rule| Reason::Scheduled {
+            then: rule.then,
+            rule: &rule.name,
+            keep: rule.keep,
+            trigger: &rule.trigger,
+        };
+        match (resolver.deletion, resolver.floor) {
+            (Some(deletion), floor) => {
+                let rule = &self.rules[deletion.rule as usize];
+                let mut decision = Decision {
+                    action: Action::Keep,
+                    scheduled: Some(rule.then),
+                    due_at: Some(deletion.due),
+                    rule: Rules::one(&rule.name),
+                    held_by: Vec::new(),
+                    reason: scheduled(rule),
+                };
+                if let Some(floor) = floor.filter(|f| f.due > deletion.due) {
+                    let by = &self.rules[floor.rule as usize].name;
+                    decision.due_at = Some(floor.due);
+                    decision.rule.0[1] = Some(by);
+                    decision.reason = Reason::Deferred {
+                        then: rule.then,
+                        rule: &rule.name,
+                        from: deletion.due,
+                        by,
+                    };
+                }
+                decision
+            }
+            (None, Some(floor)) => {
+                let rule = &self.rules[floor.rule as usize];
+                Decision {
+                    action: Action::Keep,
+                    scheduled: Some(rule.then),
+                    due_at: Some(floor.due),
+                    rule: Rules::one(&rule.name),
+                    held_by: Vec::new(),
+                    reason: scheduled(rule),
+                }
+            }
+            (None, None) => keep(Rules::default(), Reason::NoRule),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Resolver {
+    /// A retention with no due date (waiting for its trigger, or unbounded).
+    open: Option<(u32, bool)>,
+    /// The retention due last.
+    floor: Option<Candidate>,
+    /// The chosen destructive rule.
+    deletion: Option<Candidate>,
+}
