@@ -83,7 +83,7 @@
 //! let policy = Policy::from_toml(r#"
 //!     version = 1
 //!
-//!     # "App logs are kept for a week."
+//!     ## "App logs are kept for a week."
 //!     [[rule]]
 //!     name = "app-logs"
 //!     applies_to = { category = "system.operations.log" }
@@ -91,7 +91,7 @@
 //!     retain = "7d"
 //!     then = "delete"
 //!
-//!     # "All customer data is deleted within 30 days of account termination."
+//!     ## "All customer data is deleted within 30 days of account termination."
 //!     [[rule]]
 //!     name = "terminated-accounts"
 //!     applies_to = { category = "user" }
@@ -99,7 +99,7 @@
 //!     delete_after = "30d"
 //!     then = "delete"
 //!
-//!     # Closed tickets are anonymized after three years.
+//!     ## Closed tickets are anonymized after three years.
 //!     [[rule]]
 //!     name = "closed-tickets"
 //!     applies_to = { category = "user.content.ticket" }
@@ -107,8 +107,8 @@
 //!     retain = "3y"
 //!     then = "anonymize"
 //!
-//!     # "Backups are kept 30 days" and "deleted data leaves the backups after 3 months":
-//!     # daily backups, the oldest purged after three months.
+//!     ## "Backups are kept 30 days" and "deleted data leaves the backups after 3 months":
+//!     ## daily backups, the oldest purged after three months.
 //!     [backups]
 //!     every = "1d"
 //!     keep = "3mo"
