@@ -131,24 +131,18 @@ impl Period {
 }
 
 impl fmt::Display for Period {
-    /// The canonical short form: `3y`, `1y6mo`, `2w`, `36h`, `0d` for zero.
+    /// The canonical short form: `3y`, `1y6mo`, `14d`, `36h`, `0d` for zero.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_zero() {
             return f.write_str("0d");
         }
         let (years, months) = (self.months / 12, self.months % 12);
-        let (weeks, days) = if self.days % 7 == 0 {
-            (self.days / 7, 0)
-        } else {
-            (0, self.days)
-        };
         let (hours, rest) = (self.seconds / 3600, self.seconds % 3600);
         let (minutes, seconds) = (rest / 60, rest % 60);
         for (n, unit) in [
             (u64::from(years), "y"),
             (u64::from(months), "mo"),
-            (u64::from(weeks), "w"),
-            (u64::from(days), "d"),
+            (u64::from(self.days), "d"),
             (hours, "h"),
             (minutes, "min"),
             (seconds, "s"),
@@ -399,7 +393,7 @@ mod tests {
             assert_eq!(p(&period.to_string()), period, "{s} printed as {period}");
         }
         assert_eq!(p("P3Y").to_string(), "3y");
-        assert_eq!(p("P14D").to_string(), "2w");
+        assert_eq!(p("2w").to_string(), "14d");
     }
 
     #[test]

@@ -152,6 +152,8 @@ pub enum Reason<'p> {
     Waiting {
         /// The rule.
         rule: &'p str,
+        /// Its period.
+        keep: Keep,
         /// The event it waits for.
         trigger: &'p Trigger,
     },
@@ -195,9 +197,11 @@ impl fmt::Display for Reason<'_> {
                 }
                 Ok(())
             }
-            Reason::Waiting { rule, trigger } => {
-                write!(f, "rule {rule} retains it until {trigger} + its period, and {trigger} has not happened")
-            }
+            Reason::Waiting { rule, keep, trigger } => write!(
+                f,
+                "rule {rule}: retain {} after {trigger}, which has not happened yet",
+                keep.period()
+            ),
             Reason::Unbounded { rule } => {
                 write!(f, "rule {rule} comes due beyond the last representable date")
             }
@@ -380,7 +384,11 @@ impl Policy {
         if let Some((index, waiting)) = resolver.open {
             let rule = &self.rules[index as usize];
             let reason = if waiting {
-                Reason::Waiting { rule: &rule.name, trigger: &rule.trigger }
+                Reason::Waiting {
+                    rule: &rule.name,
+                    keep: rule.keep,
+                    trigger: &rule.trigger,
+                }
             } else {
                 Reason::Unbounded { rule: &rule.name }
             };
