@@ -116,6 +116,35 @@ impl Period {
     /// `start` plus this period, calendar-correct (see the [module docs](self)),
     /// or `None` if the result is beyond the range of a timestamp.
     pub fn after(&self, start: Timestamp) -> Option<Timestamp> {
+        let nanos = start.timestamp_subsec_nanos();
+        if nanos >= 1_000_000_000 {
+            // A leap second: leave it to chrono.
+            return self.after_with_chrono(start);
+        }
+        // Integer civil-calendar arithmetic on days since 1970-01-01, the same
+        // result as chrono's `checked_add_months` / `checked_add_days`, at a
+        // fraction of the cost (this is the hot path of every evaluation).
+        let secs = start.timestamp();
+        let mut days = secs.div_euclid(86_400);
+        let second_of_day = secs.rem_euclid(86_400);
+        if self.months > 0 {
+            let (year, month, day) = civil_from_days(days);
+            let total = year * 12 + (month - 1) + i64::from(self.months);
+            let (year, month) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+            days = days_from_civil(year, month, day.min(days_in_month(year, month)));
+        }
+        days += i64::from(self.days);
+        let total = days
+            .checked_mul(86_400)?
+            .checked_add(second_of_day)?
+            .checked_add(i64::try_from(self.seconds).ok()?)?;
+        chrono::DateTime::from_timestamp(total, nanos)
+    }
+
+    /// [`Period::after`] by chrono's own calendar functions (the reference
+    /// the fast path is tested against).
+    #[doc(hidden)]
+    pub fn after_with_chrono(&self, start: Timestamp) -> Option<Timestamp> {
         let mut t = start;
         if self.months > 0 {
             t = t.checked_add_months(Months::new(self.months))?;
@@ -127,6 +156,41 @@ impl Period {
             t = t.checked_add_signed(TimeDelta::try_seconds(i64::try_from(self.seconds).ok()?)?)?;
         }
         Some(t)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date of a day count since 1970-01-01: (year, month 1-12, day 1-31).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
 }
 
