@@ -121,24 +121,39 @@ impl Period {
             // A leap second: leave it to chrono.
             return self.after_with_chrono(start);
         }
-        // Integer civil-calendar arithmetic on days since 1970-01-01, the same
-        // result as chrono's `checked_add_months` / `checked_add_days`, at a
-        // fraction of the cost (this is the hot path of every evaluation).
-        let secs = start.timestamp();
-        let mut days = secs.div_euclid(86_400);
-        let second_of_day = secs.rem_euclid(86_400);
+        let secs = self.after_secs(start.timestamp())?;
+        chrono::DateTime::from_timestamp(secs, nanos)
+    }
+
+    /// [`Period::after`] on whole seconds since the Unix epoch (the
+    /// sub-second part of a timestamp is unchanged by a period), or `None`
+    /// beyond the range of a timestamp.
+    ///
+    /// Integer civil-calendar arithmetic on days since 1970-01-01: the same
+    /// result as chrono's `checked_add_months` and `checked_add_days` at a
+    /// fraction of the cost, since it is the hot path of every evaluation.
+    #[inline]
+    pub fn after_secs(&self, start: i64) -> Option<i64> {
+        self.after_civil(&CivilTime::new(start))
+    }
+
+    /// [`Period::after_secs`] from an instant already split into its date,
+    /// so rules sharing a trigger split it once.
+    #[inline]
+    pub(crate) fn after_civil(&self, start: &CivilTime) -> Option<i64> {
+        let mut days = start.days;
         if self.months > 0 {
-            let (year, month, day) = civil_from_days(days);
-            let total = year * 12 + (month - 1) + i64::from(self.months);
+            let total = start.year * 12 + (start.month - 1) + i64::from(self.months);
             let (year, month) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-            days = days_from_civil(year, month, day.min(days_in_month(year, month)));
+            days = days_from_civil(year, month, start.day.min(days_in_month(year, month)));
         }
         days += i64::from(self.days);
         let total = days
             .checked_mul(86_400)?
-            .checked_add(second_of_day)?
+            .checked_add(start.second_of_day)?
             .checked_add(i64::try_from(self.seconds).ok()?)?;
-        chrono::DateTime::from_timestamp(total, nanos)
+        let (min, max) = timestamp_range();
+        (min..=max).contains(&total).then_some(total)
     }
 
     /// [`Period::after`] by chrono's own calendar functions (the reference
@@ -157,6 +172,42 @@ impl Period {
         }
         Some(t)
     }
+}
+
+/// An instant in whole seconds since the epoch, split into its civil date.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CivilTime {
+    days: i64,
+    second_of_day: i64,
+    year: i64,
+    month: i64,
+    day: i64,
+}
+
+impl CivilTime {
+    #[inline]
+    pub(crate) fn new(secs: i64) -> Self {
+        let days = secs.div_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        Self {
+            days,
+            second_of_day: secs.rem_euclid(86_400),
+            year,
+            month,
+            day,
+        }
+    }
+}
+
+/// The first and last whole second a timestamp can hold.
+fn timestamp_range() -> (i64, i64) {
+    static RANGE: std::sync::OnceLock<(i64, i64)> = std::sync::OnceLock::new();
+    *RANGE.get_or_init(|| {
+        (
+            chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
+        )
+    })
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).

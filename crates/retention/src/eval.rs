@@ -39,6 +39,7 @@ use std::fmt;
 use custodia_core::Timestamp;
 
 use crate::Policy;
+use crate::duration::CivilTime;
 use crate::model::{Disposition, Keep, Specificity, Trigger};
 use crate::record::Record;
 
@@ -244,12 +245,99 @@ impl Decision<'_> {
     }
 }
 
+/// A due date as whole seconds since the epoch and the nanoseconds of its
+/// trigger (a period never changes those), so candidates compare as integers
+/// and only the winner becomes a [`Timestamp`].
+type Due = (i64, u32);
+
 /// The best candidate seen so far for one role in the resolution.
 #[derive(Clone, Copy)]
 struct Candidate {
     rule: u32,
-    due: Timestamp,
+    due: Due,
     specificity: Specificity,
+}
+
+/// How many distinct triggers an evaluation remembers.
+const TRIGGER_CACHE: usize = 6;
+
+/// Trigger times of one record, looked up once per distinct trigger and
+/// split into a civil date only when a due date is needed.
+struct TriggerCache {
+    times: [Option<Option<Timestamp>>; TRIGGER_CACHE],
+    civil: [Option<(CivilTime, u32)>; TRIGGER_CACHE],
+}
+
+impl TriggerCache {
+    fn new() -> Self {
+        Self {
+            times: [None; TRIGGER_CACHE],
+            civil: [None; TRIGGER_CACHE],
+        }
+    }
+
+    fn lookup(trigger: &Trigger, record: &Record) -> Option<Timestamp> {
+        match trigger {
+            Trigger::Created => Some(record.created),
+            _ => trigger.time(record),
+        }
+    }
+
+    /// Fills every cached slot from one pass over the record's events.
+    fn fill(&mut self, triggers: &[Trigger], record: &Record) {
+        for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
+            self.times[slot] = Some(match trigger {
+                Trigger::Created | Trigger::LastActivity => Some(record.created),
+                _ => None,
+            });
+        }
+        for (name, at) in &record.events {
+            let name = name.as_bytes();
+            for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
+                let wanted = trigger.name().as_bytes();
+                if wanted.len() == name.len() && wanted.first() == name.first() && wanted == name {
+                    self.times[slot] = Some(Some(*at));
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn time(&mut self, policy: &Policy, slot: usize, record: &Record) -> Option<Timestamp> {
+        let trigger = &policy.triggers[slot];
+        if matches!(trigger, Trigger::Created) {
+            return Some(record.created);
+        }
+        match self.times.get(slot) {
+            None => Self::lookup(trigger, record),
+            Some(Some(known)) => *known,
+            Some(None) => {
+                self.fill(&policy.triggers, record);
+                self.times[slot].flatten()
+            }
+        }
+    }
+
+    #[inline]
+    fn civil(&mut self, policy: &Policy, slot: usize, record: &Record) -> Option<(CivilTime, u32)> {
+        if let Some(Some(civil)) = self.civil.get(slot) {
+            return Some(*civil);
+        }
+        let t = self.time(policy, slot, record)?;
+        // A leap second (nanoseconds past 1e9) counts as the second before it ends.
+        let civil = (CivilTime::new(t.timestamp()), t.timestamp_subsec_nanos().min(999_999_999));
+        if let Some(cached) = self.civil.get_mut(slot) {
+            *cached = Some(civil);
+        }
+        Some(civil)
+    }
+}
+
+/// How many matching rules an evaluation gathers before resolving them.
+const MATCH_BUFFER: usize = 32;
+
+fn timestamp((secs, nanos): Due) -> Option<Timestamp> {
+    chrono::DateTime::from_timestamp(secs, nanos)
 }
 
 impl Policy {
@@ -269,25 +357,46 @@ impl Policy {
     /// [`Action::Keep`] or [`Action::Hold`].
     pub fn decide<'p>(&'p self, record: &Record) -> Decision<'p> {
         let mut resolver = Resolver::default();
-        let category = record.category.as_str();
-        let mut prefix = category;
-        let mut depth = record.category.depth();
-        loop {
-            if let Some(rules) = self.by_category.get(prefix) {
-                for &rule in rules {
-                    self.consider(&mut resolver, record, rule, depth);
-                }
+        let mut triggers = TriggerCache::new();
+        // First pass: gather the matching rules and look for a retention still
+        // waiting for its trigger, which decides (keep) without any date math.
+        let mut matched = [(0u32, 0u16); MATCH_BUFFER];
+        let mut count = 0;
+        let mut overflow = false;
+        let mut waiting: Option<u32> = None;
+        self.for_each_candidate(record, |index, depth| {
+            let i = index as usize;
+            let rule = &self.rules[i];
+            if self.filtered[i] && !rule.applies_to.matches_except_category(record) {
+                return;
             }
-            match prefix.rfind('.') {
-                Some(dot) => {
-                    prefix = &prefix[..dot];
-                    depth -= 1;
-                }
-                None => break,
+            if rule.keep.is_retention()
+                && triggers.time(self, self.trigger_slot[i], record).is_none()
+                && waiting.is_none_or(|other| self.name_of(index) < self.name_of(other))
+            {
+                waiting = Some(index);
             }
-        }
-        for &rule in &self.any_category {
-            self.consider(&mut resolver, record, rule, 0);
+            match matched.get_mut(count) {
+                Some(slot) => {
+                    *slot = (index, u16::try_from(depth).unwrap_or(u16::MAX));
+                    count += 1;
+                }
+                None => overflow = true,
+            }
+        });
+        if let Some(index) = waiting {
+            resolver.open = Some((index, true));
+        } else if overflow {
+            self.for_each_candidate(record, |index, depth| {
+                let i = index as usize;
+                if !self.filtered[i] || self.rules[i].applies_to.matches_except_category(record) {
+                    self.consider(&mut resolver, &mut triggers, record, index, depth);
+                }
+            });
+        } else {
+            for &(index, depth) in &matched[..count] {
+                self.consider(&mut resolver, &mut triggers, record, index, usize::from(depth));
+            }
         }
 
         let mut decision = self.resolve(&resolver);
@@ -312,41 +421,83 @@ impl Policy {
         decision
     }
 
+    /// Calls `f(rule, depth)` for every rule indexed under the record's
+    /// category or an ancestor (depth of the matching level), then for the
+    /// rules that name no category (depth 0).
     #[inline]
-    fn consider(&self, resolver: &mut Resolver, record: &Record, index: u32, depth: usize) {
-        let Some(rule) = self.rules.get(index as usize) else {
-            return;
+    fn for_each_candidate(&self, record: &Record, mut f: impl FnMut(u32, usize)) {
+        let category = record.category.as_str();
+        let mut visit = |prefix: &str, depth: usize| {
+            if let Some(rules) = self.by_category.get(prefix) {
+                for &rule in rules {
+                    f(rule, depth);
+                }
+            }
         };
-        if !rule.applies_to.matches_except_category(record) {
+        // Root first, so the depth counts up without a separate pass.
+        let mut depth = 1;
+        for (at, byte) in category.bytes().enumerate() {
+            if byte == b'.' {
+                visit(&category[..at], depth);
+                depth += 1;
+            }
+        }
+        visit(category, depth);
+        for &rule in &self.any_category {
+            f(rule, 0);
+        }
+    }
+
+    /// Folds one rule whose selector matches into the resolution.
+    #[inline]
+    fn consider(
+        &self,
+        resolver: &mut Resolver,
+        triggers: &mut TriggerCache,
+        record: &Record,
+        index: u32,
+        depth: usize,
+    ) {
+        let i = index as usize;
+        let rule = &self.rules[i];
+        let retention = rule.keep.is_retention();
+        if resolver.open.is_some() && !retention {
+            // A retention without a due date already decides: keep.
             return;
         }
-        let mut specificity = self.base_specificity[index as usize];
-        specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
-        let started = rule.trigger.time(record);
-        let due = started.and_then(|t| rule.keep.period().after(t));
-        if rule.keep.is_retention() {
-            match due {
-                None => {
-                    let waiting = started.is_none();
-                    if resolver.open.is_none_or(|(other, _)| self.name_of(index) < self.name_of(other)) {
-                        resolver.open = Some((index, waiting));
-                    }
-                    return;
+        let started = triggers.civil(self, self.trigger_slot[i], record);
+        let due = started
+            .as_ref()
+            .and_then(|(civil, nanos)| Some((rule.keep.period().after_civil(civil)?, *nanos)));
+        if retention {
+            let Some(due) = due else {
+                if resolver
+                    .open
+                    .is_none_or(|(other, _)| self.name_of(index) < self.name_of(other))
+                {
+                    resolver.open = Some((index, started.is_none()));
                 }
-                Some(due) => {
-                    let candidate = Candidate { rule: index, due, specificity };
-                    let better = match resolver.floor {
-                        None => true,
-                        Some(floor) => (due, specificity, std::cmp::Reverse(self.name_of(index)))
-                            > (floor.due, floor.specificity, std::cmp::Reverse(self.name_of(floor.rule))),
-                    };
-                    if better {
-                        resolver.floor = Some(candidate);
-                    }
+                return;
+            };
+            if resolver.open.is_some() {
+                return;
+            }
+            let mut specificity = self.base_specificity[i];
+            specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
+            let better = match resolver.floor {
+                None => true,
+                Some(floor) => {
+                    (due, specificity, std::cmp::Reverse(self.name_of(index)))
+                        > (floor.due, floor.specificity, std::cmp::Reverse(self.name_of(floor.rule)))
                 }
+            };
+            if better {
+                resolver.floor = Some(Candidate { rule: index, due, specificity });
             }
         }
         if let (true, Some(due)) = (rule.then.is_destructive(), due) {
+            let mut specificity = self.base_specificity[i];
+            specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
             let candidate = Candidate { rule: index, due, specificity };
             let better = match resolver.deletion {
                 None => true,
@@ -406,19 +557,19 @@ impl Policy {
                 let mut decision = Decision {
                     action: Action::Keep,
                     scheduled: Some(rule.then),
-                    due_at: Some(deletion.due),
+                    due_at: timestamp(deletion.due),
                     rule: Rules::one(&rule.name),
                     held_by: Vec::new(),
                     reason: scheduled(rule),
                 };
                 if let Some(floor) = floor.filter(|f| f.due > deletion.due) {
                     let by = &self.rules[floor.rule as usize].name;
-                    decision.due_at = Some(floor.due);
+                    decision.due_at = timestamp(floor.due);
                     decision.rule.0[1] = Some(by);
                     decision.reason = Reason::Deferred {
                         then: rule.then,
                         rule: &rule.name,
-                        from: deletion.due,
+                        from: timestamp(deletion.due).unwrap_or_default(),
                         by,
                     };
                 }
@@ -429,7 +580,7 @@ impl Policy {
                 Decision {
                     action: Action::Keep,
                     scheduled: Some(rule.then),
-                    due_at: Some(floor.due),
+                    due_at: timestamp(floor.due),
                     rule: Rules::one(&rule.name),
                     held_by: Vec::new(),
                     reason: scheduled(rule),

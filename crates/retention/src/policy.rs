@@ -26,6 +26,13 @@ pub struct Policy {
     pub(crate) by_category: FxHashMap<Box<str>, Vec<u32>>,
     /// Rules that name no category.
     pub(crate) any_category: Vec<u32>,
+    /// Per rule: the index of its trigger among the distinct triggers, so an
+    /// evaluation looks each event up once however many rules count from it.
+    pub(crate) trigger_slot: Vec<usize>,
+    /// The distinct triggers, by slot.
+    pub(crate) triggers: Vec<crate::Trigger>,
+    /// Per rule: whether its selector has more than categories to check.
+    pub(crate) filtered: Vec<bool>,
 }
 
 impl Policy {
@@ -77,7 +84,22 @@ impl Policy {
         let mut by_category: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
         let mut any_category = Vec::new();
         let mut base_specificity = Vec::with_capacity(rules.len());
+        let mut triggers: Vec<crate::Trigger> = Vec::new();
+        let mut trigger_slot = Vec::with_capacity(rules.len());
+        let mut filtered = Vec::with_capacity(rules.len());
         for (index, rule) in rules.iter().enumerate() {
+            let slot = match triggers.iter().position(|t| *t == rule.trigger) {
+                Some(slot) => slot,
+                None => {
+                    triggers.push(rule.trigger.clone());
+                    triggers.len() - 1
+                }
+            };
+            trigger_slot.push(slot);
+            let selector = &rule.applies_to;
+            filtered.push(
+                !(selector.tenants.is_empty() && selector.regions.is_empty() && selector.labels.is_empty()),
+            );
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             base_specificity.push(rule.applies_to.specificity(0));
             let categories = &rule.applies_to.categories;
@@ -107,6 +129,9 @@ impl Policy {
             base_specificity,
             by_category,
             any_category,
+            trigger_slot,
+            triggers,
+            filtered,
         }
     }
 
