@@ -56,7 +56,10 @@ fn check_accepts_the_issue_example_in_toml_and_json() {
         let output = custodia(&["retention", "check", &data(file)], None);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let out = String::from_utf8_lossy(&output.stdout);
-        assert!(out.contains("ok: 2 rules, 1 holds, backups every 1d kept 30d"), "{out}");
+        assert!(
+            out.contains("ok: 2 rules, 1 holds, backups every 1d kept 30d"),
+            "{out}"
+        );
     }
 }
 
@@ -69,7 +72,13 @@ fn check_reports_file_line_column_and_exits_1() {
     let output = custodia(&["retention", "check", path.to_str().unwrap()], None);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert!(err.contains(&format!("{}:5:11: rule \"a\": unknown trigger \"closd\" (did you mean closed?)", path.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:5:11: rule \"a\": unknown trigger \"closd\" (did you mean closed?)",
+            path.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -82,7 +91,16 @@ fn check_of_a_missing_file_is_an_input_error() {
 #[test]
 fn eval_writes_one_decision_per_line_in_order() {
     let output = custodia(
-        &["retention", "eval", "--policy", &data("issue.toml"), "--records", &data("records.jsonl"), "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.toml"),
+            "--records",
+            &data("records.jsonl"),
+            "--now",
+            NOW,
+        ],
         None,
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -105,7 +123,10 @@ fn eval_writes_one_decision_per_line_in_order() {
     assert_eq!(out[1]["held_by"], serde_json::json!(["case-2026-17"]));
     assert_eq!(out[1]["due"], serde_json::Value::Null);
     // Still open: kept without a due date.
-    assert_eq!((out[2]["action"].as_str(), out[2]["due"].is_null()), (Some("keep"), true));
+    assert_eq!(
+        (out[2]["action"].as_str(), out[2]["due"].is_null()),
+        (Some("keep"), true)
+    );
     // A week-old log line.
     assert_eq!(out[3]["action"], "delete");
     assert_eq!(out[3]["due"], "2026-03-08T00:00:00Z");
@@ -120,11 +141,29 @@ fn eval_writes_one_decision_per_line_in_order() {
 fn eval_reads_standard_input_and_json_policies() {
     let records = std::fs::read_to_string(data("records.jsonl")).unwrap();
     let from_file = custodia(
-        &["retention", "eval", "--policy", &data("issue.toml"), "--records", &data("records.jsonl"), "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.toml"),
+            "--records",
+            &data("records.jsonl"),
+            "--now",
+            NOW,
+        ],
         None,
     );
     let from_stdin = custodia(
-        &["retention", "eval", "--policy", &data("issue.json"), "--records", "-", "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.json"),
+            "--records",
+            "-",
+            "--now",
+            NOW,
+        ],
         Some(&records),
     );
     assert_eq!(from_stdin.status.code(), Some(0), "{}", stderr(&from_stdin));
@@ -137,7 +176,16 @@ fn a_bad_line_stops_with_its_number_and_exit_2() {
     let mut input: Vec<&str> = records.lines().collect();
     input.insert(2, r#"{"id":"broken","tenant":"not-a-uuid","category":"user","created":"2026-01-01T00:00:00Z"}"#);
     let output = custodia(
-        &["retention", "eval", "--policy", &data("issue.toml"), "--records", "-", "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.toml"),
+            "--records",
+            "-",
+            "--now",
+            NOW,
+        ],
         Some(&input.join("\n")),
     );
     assert_eq!(output.status.code(), Some(2));
@@ -145,7 +193,10 @@ fn a_bad_line_stops_with_its_number_and_exit_2() {
     assert!(err.contains("-:3: invalid record:"), "{err}");
     assert!(err.contains("UUID parsing failed"), "{err}");
     // The lines before it were written; nothing after it.
-    let ids: Vec<String> = lines(&output).iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = lines(&output)
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids, ["t-1", "t-2"]);
 }
 
@@ -155,22 +206,50 @@ fn blank_and_truncated_lines_are_errors_not_skipped() {
         ("\n", "-:1: invalid record: an empty line"),
         ("{\"id\":\"x\",", "-:1: invalid record: EOF"),
         ("[1,2]", "-:1: invalid record:"),
-        ("{\"id\":\"x\",\"tenant\":\"6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057\",\"category\":\"User.X\",\"created\":\"2026-01-01T00:00:00Z\"}", "invalid data category"),
-        ("{\"id\":\"x\",\"tenant\":\"6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057\",\"category\":\"user\",\"created\":\"yesterday\"}", "-:1: invalid record:"),
+        (
+            "{\"id\":\"x\",\"tenant\":\"6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057\",\"category\":\"User.X\",\"created\":\"2026-01-01T00:00:00Z\"}",
+            "invalid data category",
+        ),
+        (
+            "{\"id\":\"x\",\"tenant\":\"6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057\",\"category\":\"user\",\"created\":\"yesterday\"}",
+            "-:1: invalid record:",
+        ),
     ] {
         let output = custodia(
-            &["retention", "eval", "--policy", &data("issue.toml"), "--records", "-", "--now", NOW],
+            &[
+                "retention",
+                "eval",
+                "--policy",
+                &data("issue.toml"),
+                "--records",
+                "-",
+                "--now",
+                NOW,
+            ],
             Some(input),
         );
         assert_eq!(output.status.code(), Some(2), "{input}");
-        assert!(stderr(&output).contains(needle), "{input}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(needle),
+            "{input}: {}",
+            stderr(&output)
+        );
     }
 }
 
 #[test]
 fn eval_usage_errors_exit_2() {
     let bad_now = custodia(
-        &["retention", "eval", "--policy", &data("issue.toml"), "--records", &data("records.jsonl"), "--now", "tomorrow"],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.toml"),
+            "--records",
+            &data("records.jsonl"),
+            "--now",
+            "tomorrow",
+        ],
         None,
     );
     assert_eq!(bad_now.status.code(), Some(2));
@@ -178,14 +257,36 @@ fn eval_usage_errors_exit_2() {
 
     let bad_policy = temp_file("bad-eval.toml", "version = 9\n");
     let output = custodia(
-        &["retention", "eval", "--policy", bad_policy.to_str().unwrap(), "--records", &data("records.jsonl"), "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            bad_policy.to_str().unwrap(),
+            "--records",
+            &data("records.jsonl"),
+            "--now",
+            NOW,
+        ],
         None,
     );
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains(":1:11: unsupported policy version 9"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(":1:11: unsupported policy version 9"),
+        "{}",
+        stderr(&output)
+    );
 
     let missing = custodia(
-        &["retention", "eval", "--policy", &data("issue.toml"), "--records", "/nonexistent.jsonl", "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.toml"),
+            "--records",
+            "/nonexistent.jsonl",
+            "--now",
+            NOW,
+        ],
         None,
     );
     assert_eq!(missing.status.code(), Some(2));
@@ -201,7 +302,16 @@ fn output_escapes_names_as_json() {
         "version = 1\n[[rule]]\nname = \"say \\\"bye\\\" \\\\ now\"\napplies_to = {}\ntrigger = \"created\"\nretain = \"1d\"\nthen = \"delete\"\n",
     );
     let output = custodia(
-        &["retention", "eval", "--policy", policy.to_str().unwrap(), "--records", &data("records.jsonl"), "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--records",
+            &data("records.jsonl"),
+            "--now",
+            NOW,
+        ],
         None,
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -213,7 +323,16 @@ fn output_escapes_names_as_json() {
 fn record_ids_with_control_characters_round_trip() {
     let line = r#"{"id":"a\u0001b\nc\"","tenant":"6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057","category":"user","created":"2026-01-01T00:00:00Z"}"#;
     let output = custodia(
-        &["retention", "eval", "--policy", &data("issue.toml"), "--records", "-", "--now", NOW],
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.toml"),
+            "--records",
+            "-",
+            "--now",
+            NOW,
+        ],
         Some(line),
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

@@ -38,15 +38,25 @@ pub fn records(policy: &Policy, n: usize) -> Vec<Record> {
             };
             let category = CATEGORIES[next() as usize % CATEGORIES.len()].clone();
             let created = Utc
-                .with_ymd_and_hms(2019 + (next() % 8) as i32, 1 + (next() % 12) as u32, 1 + (next() % 28) as u32, 8, 30, 0)
+                .with_ymd_and_hms(
+                    2019 + (next() % 8) as i32,
+                    1 + (next() % 12) as u32,
+                    1 + (next() % 28) as u32,
+                    8,
+                    30,
+                    0,
+                )
                 .unwrap();
-            let subject = SubjectId::from_external_key(tenant, "bench", &(next() % 1000).to_string());
-            let mut record = Record::new(format!("r-{i:07}"), tenant, category, created).with_subject(subject);
+            let subject =
+                SubjectId::from_external_key(tenant, "bench", &(next() % 1000).to_string());
+            let mut record =
+                Record::new(format!("r-{i:07}"), tenant, category, created).with_subject(subject);
             if next() % 10 < 6 {
                 record = record.with_event("closed", created + chrono::TimeDelta::days(30));
             }
             if next() % 10 == 0 {
-                record = record.with_event("account_terminated", created + chrono::TimeDelta::days(400));
+                record =
+                    record.with_event("account_terminated", created + chrono::TimeDelta::days(400));
             }
             if next() % 20 == 0 {
                 record = record.with_label("legal", "yes");
@@ -55,4 +65,3 @@ pub fn records(policy: &Policy, n: usize) -> Vec<Record> {
         })
         .collect()
 }
-

@@ -27,7 +27,11 @@ fn evaluate(c: &mut Criterion) {
     assert_eq!(policy.rules().len(), 50);
     let records = records(&policy, 10_000);
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
-    let index: FxHashMap<&str, u32> = CATEGORIES.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect();
+    let index: FxHashMap<&str, u32> = CATEGORIES
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as u32))
+        .collect();
 
     let mut group = c.benchmark_group("evaluate");
     group.throughput(Throughput::Elements(records.len() as u64));
@@ -44,7 +48,10 @@ fn evaluate(c: &mut Criterion) {
         b.iter(|| {
             let mut sum = 0u32;
             for record in &records {
-                sum += index.get(black_box(record).category.as_str()).copied().unwrap_or(0);
+                sum += index
+                    .get(black_box(record).category.as_str())
+                    .copied()
+                    .unwrap_or(0);
             }
             sum
         })
@@ -53,7 +60,9 @@ fn evaluate(c: &mut Criterion) {
         b.iter(|| {
             let mut due = 0u32;
             for record in &records {
-                let at = black_box(record).created.checked_add_months(Months::new(36));
+                let at = black_box(record)
+                    .created
+                    .checked_add_months(Months::new(36));
                 due += u32::from(at.is_some_and(|t| t <= now));
             }
             due
@@ -61,7 +70,11 @@ fn evaluate(c: &mut Criterion) {
     });
     group.finish();
 
-    let lines: Vec<String> = records.iter().take(1000).map(|r| serde_json::to_string(r).unwrap()).collect();
+    let lines: Vec<String> = records
+        .iter()
+        .take(1000)
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
     let mut group = c.benchmark_group("jsonl");
     group.throughput(Throughput::Elements(lines.len() as u64));
     group.bench_function("parse_and_evaluate", |b| {

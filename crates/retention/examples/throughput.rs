@@ -22,7 +22,10 @@ fn main() {
         for record in &records {
             let record = std::hint::black_box(record);
             due += u64::from(if baseline {
-                record.created.checked_add_months(Months::new(36)).is_some_and(|t| t <= now)
+                record
+                    .created
+                    .checked_add_months(Months::new(36))
+                    .is_some_and(|t| t <= now)
             } else {
                 policy.evaluate(record, now).is_due()
             });

@@ -52,15 +52,18 @@ pub fn category() -> impl Strategy<Value = DataCategory> {
 
 /// A timestamp between 2020 and 2032, to the second.
 pub fn timestamp() -> impl Strategy<Value = Timestamp> {
-    let start = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single().map_or(0, |t| t.timestamp());
-    (0..12 * 366 * 86_400i64).prop_map(move |s| {
-        Utc.timestamp_opt(start + s, 0).single().unwrap_or_default()
-    })
+    let start = Utc
+        .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+        .single()
+        .map_or(0, |t| t.timestamp());
+    (0..12 * 366 * 86_400i64)
+        .prop_map(move |s| Utc.timestamp_opt(start + s, 0).single().unwrap_or_default())
 }
 
 /// A period of up to 5 years, 400 days and 2 days' worth of seconds.
 pub fn period() -> impl Strategy<Value = Period> {
-    (0..60u64, 0..400u64, 0..172_800u64).prop_map(|(m, d, s)| Period::new(m, d, s).unwrap_or_default())
+    (0..60u64, 0..400u64, 0..172_800u64)
+        .prop_map(|(m, d, s)| Period::new(m, d, s).unwrap_or_default())
 }
 
 /// A trigger from [`EVENTS`].
@@ -80,14 +83,23 @@ pub fn selector() -> impl Strategy<Value = Selector> {
             categories,
             tenants,
             regions: region.into_iter().collect(),
-            labels: label.map(|l| (l.to_owned(), "yes".to_owned())).into_iter().collect(),
+            labels: label
+                .map(|l| (l.to_owned(), "yes".to_owned()))
+                .into_iter()
+                .collect(),
         })
 }
 
 /// A rule named `name`.
 pub fn rule(name: String) -> impl Strategy<Value = Rule> {
-    (selector(), trigger(), any::<bool>(), period(), any::<Disposition>()).prop_map(
-        move |(applies_to, trigger, retain, period, then)| Rule {
+    (
+        selector(),
+        trigger(),
+        any::<bool>(),
+        period(),
+        any::<Disposition>(),
+    )
+        .prop_map(move |(applies_to, trigger, retain, period, then)| Rule {
             name: Arc::from(name.as_str()),
             applies_to,
             trigger,
@@ -97,8 +109,7 @@ pub fn rule(name: String) -> impl Strategy<Value = Rule> {
                 Keep::DeleteAfter(period)
             },
             then,
-        },
-    )
+        })
 }
 
 /// A hold with id `id` and a non-empty scope over the shared pools.
@@ -150,7 +161,10 @@ pub fn record() -> impl Strategy<Value = Record> {
                 category,
                 subject,
                 region,
-                labels: label.map(|l| (l.to_owned(), "yes".to_owned())).into_iter().collect(),
+                labels: label
+                    .map(|l| (l.to_owned(), "yes".to_owned()))
+                    .into_iter()
+                    .collect(),
                 created,
                 events: events
                     .into_iter()
@@ -174,13 +188,15 @@ pub fn policy_with(max_rules: usize, max_holds: usize) -> impl Strategy<Value = 
             .map(|i| hold(format!("hold-{i}")))
             .collect::<Vec<_>>()
     });
-    let backups = proptest::option::of((1..=7u64, period(), proptest::option::of(timestamp())).prop_map(
-        |(days, keep, anchor)| BackupSchedule {
-            every: Period::new(0, days, 0).unwrap_or_default(),
-            keep,
-            anchor,
-        },
-    ));
+    let backups = proptest::option::of(
+        (1..=7u64, period(), proptest::option::of(timestamp())).prop_map(|(days, keep, anchor)| {
+            BackupSchedule {
+                every: Period::new(0, days, 0).unwrap_or_default(),
+                keep,
+                anchor,
+            }
+        }),
+    );
     (rules, holds, backups).prop_filter_map("valid policy", |(rules, holds, backups)| {
         Policy::new(rules, holds, backups).ok()
     })

@@ -231,7 +231,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -289,7 +293,9 @@ impl FromStr for Period {
         }
         let text = text.strip_prefix('+').unwrap_or(text);
         if text.contains(['.', ',']) {
-            return Err(fail("fractional values are not supported; use a smaller unit"));
+            return Err(fail(
+                "fractional values are not supported; use a smaller unit",
+            ));
         }
         if let Some(iso) = text.strip_prefix('P') {
             parse_iso(iso).map_err(|reason| fail(&reason))
@@ -383,9 +389,15 @@ fn parse_short(mut text: &str) -> Result<Period, String> {
             "min" => Unit::Minute,
             "s" => Unit::Second,
             "m" => {
-                return Err("ambiguous unit \"m\": write \"mo\" for months or \"min\" for minutes".into());
+                return Err(
+                    "ambiguous unit \"m\": write \"mo\" for months or \"min\" for minutes".into(),
+                );
             }
-            "" => return Err(format!("number {n} has no unit; units are y, mo, w, d, h, min, s")),
+            "" => {
+                return Err(format!(
+                    "number {n} has no unit; units are y, mo, w, d, h, min, s"
+                ));
+            }
             other => {
                 return Err(format!(
                     "unknown unit {:?}; units are y, mo, w, d, h, min, s (or ISO 8601 such as P30D)",
@@ -417,7 +429,12 @@ fn parse_iso(text: &str) -> Result<Period, String> {
         return Err("ISO 8601: \"P\" must be followed by at least one component".into());
     }
     let mut parts = Parts::default();
-    let date_units = [('Y', Unit::Year), ('M', Unit::Month), ('W', Unit::Week), ('D', Unit::Day)];
+    let date_units = [
+        ('Y', Unit::Year),
+        ('M', Unit::Month),
+        ('W', Unit::Week),
+        ('D', Unit::Day),
+    ];
     let time_units = [('H', Unit::Hour), ('M', Unit::Minute), ('S', Unit::Second)];
     iso_components(date, &date_units, &mut parts, "date")?;
     if let Some(time) = time {
@@ -445,7 +462,11 @@ fn iso_components(
             .ok_or_else(|| {
                 format!(
                     "ISO 8601: {designator:?} is not a {section} designator (expected one of {})",
-                    units.iter().map(|(c, _)| c.to_string()).collect::<Vec<_>>().join(", ")
+                    units
+                        .iter()
+                        .map(|(c, _)| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
         if position < next_allowed {
@@ -503,7 +524,17 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["3y", "7d", "12h", "1y6mo", "2w", "36h", "1h30min", "0d", "P1Y2M10DT2H30M5S"] {
+        for s in [
+            "3y",
+            "7d",
+            "12h",
+            "1y6mo",
+            "2w",
+            "36h",
+            "1h30min",
+            "0d",
+            "P1Y2M10DT2H30M5S",
+        ] {
             let period = p(s);
             assert_eq!(p(&period.to_string()), period, "{s} printed as {period}");
         }
@@ -561,7 +592,10 @@ mod tests {
     fn months_apply_before_days() {
         // ISO 8601 order: 31 Jan + 1 month = 28 Feb, + 1 day = 1 March.
         assert_eq!(p("P1M1D").after(at(2026, 1, 31)), Some(at(2026, 3, 1)));
-        assert_eq!(p("PT12H").after(at(2026, 1, 31)), Some(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap()));
+        assert_eq!(
+            p("PT12H").after(at(2026, 1, 31)),
+            Some(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap())
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub enum Problem {
     #[error("unsupported policy version {0}; this build reads version {v}", v = crate::POLICY_VERSION)]
     UnsupportedVersion(i64),
     /// A trigger that is neither built in nor declared in `events`.
-    #[error("rule {rule:?}: unknown trigger {trigger:?}{}; built-in triggers are created, closed, last_activity, account_terminated, and custom events must be declared in `events`", suggest(suggestion))]
+    #[error(
+        "rule {rule:?}: unknown trigger {trigger:?}{}; built-in triggers are created, closed, last_activity, account_terminated, and custom events must be declared in `events`",
+        suggest(suggestion)
+    )]
     UnknownTrigger {
         /// The rule.
         rule: String,
@@ -57,7 +60,9 @@ pub enum Problem {
         suggestion: Option<String>,
     },
     /// A `then` that is not one of the dispositions.
-    #[error("rule {rule:?}: unknown action {action:?}; expected delete, anonymize, archive or review")]
+    #[error(
+        "rule {rule:?}: unknown action {action:?}; expected delete, anonymize, archive or review"
+    )]
     UnknownAction {
         /// The rule.
         rule: String,
@@ -99,7 +104,9 @@ pub enum Problem {
         first_line: usize,
     },
     /// A hold whose `applies_to` names nothing: it would freeze every record.
-    #[error("hold {id:?} has no scope: give applies_to at least one of tenant, subject, category, records")]
+    #[error(
+        "hold {id:?} has no scope: give applies_to at least one of tenant, subject, category, records"
+    )]
     HoldWithoutScope {
         /// The hold.
         id: String,
@@ -148,7 +155,9 @@ pub enum Error {
     Record(String),
     /// A sweep was fed records out of ascending id order, so its cursor
     /// could not resume it correctly.
-    #[error("sweep input out of order: record {next:?} came after {previous:?}; sweeps need strictly ascending ids")]
+    #[error(
+        "sweep input out of order: record {next:?} came after {previous:?}; sweeps need strictly ascending ids"
+    )]
     SweepOrder {
         /// The id before.
         previous: String,

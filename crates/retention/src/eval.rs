@@ -191,26 +191,49 @@ impl fmt::Display for Reason<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::NoRule => f.write_str("no rule applies; kept"),
-            Reason::Held { hold, reason, count } => {
+            Reason::Held {
+                hold,
+                reason,
+                count,
+            } => {
                 write!(f, "legal hold {hold} ({reason})")?;
                 if *count > 1 {
                     write!(f, " and {} more", count - 1)?;
                 }
                 Ok(())
             }
-            Reason::Waiting { rule, keep, trigger } => write!(
+            Reason::Waiting {
+                rule,
+                keep,
+                trigger,
+            } => write!(
                 f,
                 "rule {rule}: retain {} after {trigger}, which has not happened yet",
                 keep.period()
             ),
             Reason::Unbounded { rule } => {
-                write!(f, "rule {rule} comes due beyond the last representable date")
+                write!(
+                    f,
+                    "rule {rule} comes due beyond the last representable date"
+                )
             }
-            Reason::Scheduled { then, rule, keep, trigger } => match keep {
-                Keep::Retain(p) => write!(f, "rule {rule}: retain {p} after {trigger}, then {then}"),
+            Reason::Scheduled {
+                then,
+                rule,
+                keep,
+                trigger,
+            } => match keep {
+                Keep::Retain(p) => {
+                    write!(f, "rule {rule}: retain {p} after {trigger}, then {then}")
+                }
                 Keep::DeleteAfter(p) => write!(f, "rule {rule}: {then} {p} after {trigger}"),
             },
-            Reason::Deferred { then, rule, from, by } => write!(
+            Reason::Deferred {
+                then,
+                rule,
+                from,
+                by,
+            } => write!(
                 f,
                 "rule {rule}: {then} due {}, deferred by the longer retention of rule {by}",
                 from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
@@ -325,7 +348,10 @@ impl TriggerCache {
         }
         let t = self.time(policy, slot, record)?;
         // A leap second (nanoseconds past 1e9) counts as the second before it ends.
-        let civil = (CivilTime::new(t.timestamp()), t.timestamp_subsec_nanos().min(999_999_999));
+        let civil = (
+            CivilTime::new(t.timestamp()),
+            t.timestamp_subsec_nanos().min(999_999_999),
+        );
         if let Some(cached) = self.civil.get_mut(slot) {
             *cached = Some(civil);
         }
@@ -345,10 +371,10 @@ impl Policy {
     /// how rules and holds combine.
     pub fn evaluate<'p>(&'p self, record: &Record, now: Timestamp) -> Decision<'p> {
         let mut decision = self.decide(record);
-        if let (Some(then), Some(due)) = (decision.scheduled, decision.due_at) {
-            if due <= now {
-                decision.action = then.into();
-            }
+        if let (Some(then), Some(due)) = (decision.scheduled, decision.due_at)
+            && due <= now
+        {
+            decision.action = then.into();
         }
         decision
     }
@@ -395,7 +421,13 @@ impl Policy {
             });
         } else {
             for &(index, depth) in &matched[..count] {
-                self.consider(&mut resolver, &mut triggers, record, index, usize::from(depth));
+                self.consider(
+                    &mut resolver,
+                    &mut triggers,
+                    record,
+                    index,
+                    usize::from(depth),
+                );
             }
         }
 
@@ -488,17 +520,29 @@ impl Policy {
                 None => true,
                 Some(floor) => {
                     (due, specificity, std::cmp::Reverse(self.name_of(index)))
-                        > (floor.due, floor.specificity, std::cmp::Reverse(self.name_of(floor.rule)))
+                        > (
+                            floor.due,
+                            floor.specificity,
+                            std::cmp::Reverse(self.name_of(floor.rule)),
+                        )
                 }
             };
             if better {
-                resolver.floor = Some(Candidate { rule: index, due, specificity });
+                resolver.floor = Some(Candidate {
+                    rule: index,
+                    due,
+                    specificity,
+                });
             }
         }
         if let (true, Some(due)) = (rule.then.is_destructive(), due) {
             let mut specificity = self.base_specificity[i];
             specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
-            let candidate = Candidate { rule: index, due, specificity };
+            let candidate = Candidate {
+                rule: index,
+                due,
+                specificity,
+            };
             let better = match resolver.deletion {
                 None => true,
                 Some(best) => {

@@ -10,7 +10,9 @@ use crate::Period;
 use crate::record::Record;
 
 /// What happens to a record when its rule comes due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     /// Erase the record.
@@ -72,7 +74,8 @@ pub enum Trigger {
 
 impl Trigger {
     /// The built-in trigger names.
-    pub const BUILTIN: [&'static str; 4] = ["created", "closed", "last_activity", "account_terminated"];
+    pub const BUILTIN: [&'static str; 4] =
+        ["created", "closed", "last_activity", "account_terminated"];
 
     /// The event name as written in policies and records.
     pub fn name(&self) -> &str {
@@ -257,9 +260,11 @@ impl HoldScope {
     pub fn matches(&self, record: &Record) -> bool {
         !self.is_empty()
             && (self.tenants.is_empty() || self.tenants.contains(&record.tenant))
-            && (self.subjects.is_empty() || record.subject.is_some_and(|s| self.subjects.contains(&s)))
-            && (self.categories.is_empty() || self.categories.iter().any(|c| record.category.is_within(c)))
-            && (self.records.is_empty() || self.records.iter().any(|id| *id == record.id))
+            && (self.subjects.is_empty()
+                || record.subject.is_some_and(|s| self.subjects.contains(&s)))
+            && (self.categories.is_empty()
+                || self.categories.iter().any(|c| record.category.is_within(c)))
+            && (self.records.is_empty() || self.records.contains(&record.id))
     }
 }
 

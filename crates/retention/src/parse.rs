@@ -118,7 +118,9 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
         .take(line.saturating_sub(1))
         .map(str::len)
         .sum();
-    line_start.saturating_add(column.saturating_sub(1)).min(text.len())
+    line_start
+        .saturating_add(column.saturating_sub(1))
+        .min(text.len())
 }
 
 /// A string or a list of strings.
@@ -139,7 +141,10 @@ impl<'de> Deserialize<'de> for OneOrMany {
                 Ok(OneOrMany(vec![v.to_owned()]))
             }
 
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
                 let mut items = Vec::new();
                 while let Some(item) = seq.next_element::<String>()? {
                     items.push(item);
@@ -269,7 +274,9 @@ impl Policy {
         if size > MAX_POLICY_BYTES as u64 {
             return Err(Error::Io {
                 file,
-                reason: format!("{size} bytes is more than the {MAX_POLICY_BYTES}-byte limit for a policy"),
+                reason: format!(
+                    "{size} bytes is more than the {MAX_POLICY_BYTES}-byte limit for a policy"
+                ),
             });
         }
         let text = std::fs::read_to_string(path).map_err(io)?;
@@ -289,7 +296,9 @@ impl Policy {
         if text.len() > MAX_POLICY_BYTES {
             return source.fail(
                 &None,
-                Problem::Syntax(format!("larger than the {MAX_POLICY_BYTES}-byte limit for a policy")),
+                Problem::Syntax(format!(
+                    "larger than the {MAX_POLICY_BYTES}-byte limit for a policy"
+                )),
             );
         }
         let raw: RawPolicy = match format {
@@ -307,7 +316,9 @@ impl Policy {
                 match serde_json::from_str(text) {
                     Ok(raw) => raw,
                     Err(e) => {
-                        if let Some((offset, message)) = JSON_ERROR.with(|slot| slot.borrow_mut().take()) {
+                        if let Some((offset, message)) =
+                            JSON_ERROR.with(|slot| slot.borrow_mut().take())
+                        {
                             return source.fail(&Some(offset..offset), Problem::Syntax(message));
                         }
                         let message = e.to_string();
@@ -325,7 +336,10 @@ impl Policy {
 
 fn build(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, Error> {
     if raw.version.value != i64::from(POLICY_VERSION) {
-        return source.fail(&raw.version.span, Problem::UnsupportedVersion(raw.version.value));
+        return source.fail(
+            &raw.version.span,
+            Problem::UnsupportedVersion(raw.version.value),
+        );
     }
 
     let mut known_events: Vec<String> = Trigger::BUILTIN.iter().map(|s| (*s).to_owned()).collect();
@@ -335,7 +349,9 @@ fn build(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, Error> {
                 &event.span,
                 Problem::Invalid {
                     what: format!("event {:?}", echo(&event.value)),
-                    reason: "event names are lower-case letters, digits and _, starting with a letter".into(),
+                    reason:
+                        "event names are lower-case letters, digits and _, starting with a letter"
+                            .into(),
                 },
             );
         }
@@ -418,13 +434,20 @@ fn build(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, Error> {
                                 &a.span,
                                 Problem::Invalid {
                                     what: "backups.anchor".into(),
-                                    reason: format!("{:?} is not an RFC 3339 timestamp: {e}", echo(&a.value)),
+                                    reason: format!(
+                                        "{:?} is not an RFC 3339 timestamp: {e}",
+                                        echo(&a.value)
+                                    ),
                                 },
                             )
                         })?,
                 ),
             };
-            let schedule = BackupSchedule { every, keep, anchor };
+            let schedule = BackupSchedule {
+                every,
+                keep,
+                anchor,
+            };
             if let Err(problem) = check_backups(&schedule) {
                 return source.fail(&b.every.span, problem);
             }
@@ -475,7 +498,9 @@ fn build_rule(
 
     let keep = match (&raw.retain, &raw.delete_after) {
         (Some(retain), None) => Keep::Retain(duration(source, retain, &format!("{what} retain"))?),
-        (None, Some(after)) => Keep::DeleteAfter(duration(source, after, &format!("{what} delete_after"))?),
+        (None, Some(after)) => {
+            Keep::DeleteAfter(duration(source, after, &format!("{what} delete_after"))?)
+        }
         (Some(_), Some(after)) => {
             return source.fail(
                 &after.span,

@@ -98,7 +98,9 @@ impl Policy {
             trigger_slot.push(slot);
             let selector = &rule.applies_to;
             filtered.push(
-                !(selector.tenants.is_empty() && selector.regions.is_empty() && selector.labels.is_empty()),
+                !(selector.tenants.is_empty()
+                    && selector.regions.is_empty()
+                    && selector.labels.is_empty()),
             );
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             base_specificity.push(rule.applies_to.specificity(0));
@@ -181,7 +183,9 @@ impl Policy {
 
     /// The categories the rules name, for checking them against a taxonomy.
     pub fn categories(&self) -> impl Iterator<Item = &DataCategory> {
-        self.rules.iter().flat_map(|r| r.applies_to.categories.iter())
+        self.rules
+            .iter()
+            .flat_map(|r| r.applies_to.categories.iter())
     }
 }
 
@@ -207,17 +211,17 @@ pub(crate) fn check_name(what: &str, name: &str) -> Result<(), Problem> {
 
 pub(crate) fn check_rule(rule: &Rule) -> Result<(), Problem> {
     check_name("rule name", &rule.name)?;
-    if let Keep::DeleteAfter(_) = rule.keep {
-        if !rule.then.is_destructive() {
-            return Err(Problem::Invalid {
-                what: rule_what(&rule.name),
-                reason: format!(
-                    "delete_after needs then = \"delete\" or \"anonymize\", not {:?}; use retain for {}",
-                    rule.then.as_str(),
-                    rule.then
-                ),
-            });
-        }
+    if let Keep::DeleteAfter(_) = rule.keep
+        && !rule.then.is_destructive()
+    {
+        return Err(Problem::Invalid {
+            what: rule_what(&rule.name),
+            reason: format!(
+                "delete_after needs then = \"delete\" or \"anonymize\", not {:?}; use retain for {}",
+                rule.then.as_str(),
+                rule.then
+            ),
+        });
     }
     Ok(())
 }
@@ -237,9 +241,10 @@ pub(crate) fn check_backups(backups: &BackupSchedule) -> Result<(), Problem> {
         return Err(Problem::InvalidDuration {
             field: "backups.every".into(),
             input: backups.every.to_string(),
-            reason: "must be a fixed, non-zero length (weeks, days, hours, ...), not months or years".into(),
+            reason:
+                "must be a fixed, non-zero length (weeks, days, hours, ...), not months or years"
+                    .into(),
         });
     }
     Ok(())
 }
-

@@ -50,7 +50,12 @@ pub struct Record {
 
 impl Record {
     /// A record with no subject, region, labels or events.
-    pub fn new(id: impl Into<String>, tenant: TenantId, category: DataCategory, created: Timestamp) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        tenant: TenantId,
+        category: DataCategory,
+        created: Timestamp,
+    ) -> Self {
         Self {
             id: id.into(),
             tenant,

@@ -104,7 +104,8 @@ impl fmt::Display for SweepPlan {
                 "  {:<9} {} (due {}; rule {})",
                 item.action.as_str(),
                 item.id,
-                item.due_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                item.due_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 item.rules.join(", ")
             )?;
         }
@@ -169,17 +170,17 @@ impl<'p> Sweep<'p> {
         let mut records = records.into_iter().peekable();
         while let Some(record) = records.next() {
             let record = record.borrow();
-            if let Some(prev) = &previous {
-                if record.id <= *prev {
-                    if plan.examined == 0 && self.cursor.is_some() {
-                        plan.skipped += 1;
-                        continue;
-                    }
-                    return Err(Error::SweepOrder {
-                        previous: prev.clone(),
-                        next: record.id.clone(),
-                    });
+            if let Some(prev) = &previous
+                && record.id <= *prev
+            {
+                if plan.examined == 0 && self.cursor.is_some() {
+                    plan.skipped += 1;
+                    continue;
                 }
+                return Err(Error::SweepOrder {
+                    previous: prev.clone(),
+                    next: record.id.clone(),
+                });
             }
             previous = Some(record.id.clone());
             plan.examined += 1;

@@ -44,7 +44,10 @@ fn the_issue_example_parses() {
     assert_eq!(tickets.trigger, Trigger::Closed);
     assert_eq!(tickets.keep, Keep::Retain("3y".parse().unwrap()));
     assert_eq!(tickets.then, Disposition::Anonymize);
-    assert_eq!(tickets.applies_to.categories, [DataCategory::USER_CONTENT_TICKET]);
+    assert_eq!(
+        tickets.applies_to.categories,
+        [DataCategory::USER_CONTENT_TICKET]
+    );
     assert_eq!(policy.holds().len(), 1);
     assert_eq!(&*policy.holds()[0].id, "case-2026-17");
     let backups = policy.backups().unwrap();
@@ -95,10 +98,16 @@ fn unknown_trigger_points_at_the_trigger_and_suggests() {
 fn custom_events_must_be_declared() {
     let body = "name = \"a\"\napplies_to = {}\ntrigger = \"contract_ended\"\nretain = \"1y\"\nthen = \"delete\"\n";
     let (_, _, problem) = fail_toml(&rule(body));
-    assert!(matches!(problem, Problem::UnknownTrigger { .. }), "{problem:?}");
+    assert!(
+        matches!(problem, Problem::UnknownTrigger { .. }),
+        "{problem:?}"
+    );
     let declared = format!("events = [\"contract_ended\"]\n{}", rule(body));
     let policy = Policy::from_toml(&declared, "p.toml").unwrap();
-    assert_eq!(policy.rules()[0].trigger, Trigger::Custom("contract_ended".into()));
+    assert_eq!(
+        policy.rules()[0].trigger,
+        Trigger::Custom("contract_ended".into())
+    );
     let bad = format!("{HEAD}events = [\"Not A Slug\"]\n");
     let (line, _, problem) = fail_toml(&bad);
     assert_eq!(line, 2);
@@ -121,7 +130,11 @@ fn bad_durations_say_why_and_where() {
         let (line, column, problem) = fail_toml(&text);
         assert_eq!((line, column), (6, 10), "{retain}");
         match problem {
-            Problem::InvalidDuration { input, reason, field } => {
+            Problem::InvalidDuration {
+                input,
+                reason,
+                field,
+            } => {
                 assert_eq!(input, retain);
                 assert!(reason.contains(needle), "{retain}: {reason}");
                 assert!(field.contains("retain"), "{field}");
@@ -139,8 +152,14 @@ fn rules_that_can_never_match_are_refused() {
     let (line, _, problem) = fail_toml(&typo);
     assert_eq!(line, 4);
     let message = problem.to_string();
-    assert!(matches!(problem, Problem::NeverMatches { .. }), "{problem:?}");
-    assert!(message.contains("did you mean user.contact.email"), "{message}");
+    assert!(
+        matches!(problem, Problem::NeverMatches { .. }),
+        "{problem:?}"
+    );
+    assert!(
+        message.contains("did you mean user.contact.email"),
+        "{message}"
+    );
 
     let empty = rule(
         "name = \"a\"\napplies_to = { tenant = [] }\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"delete\"\n",
@@ -152,17 +171,25 @@ fn rules_that_can_never_match_are_refused() {
         "name = \"a\"\napplies_to = { region = \"Atlantis\" }\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"delete\"\n",
     );
     let (_, _, problem) = fail_toml(&region);
-    assert!(matches!(problem, Problem::NeverMatches { .. }), "{problem:?}");
+    assert!(
+        matches!(problem, Problem::NeverMatches { .. }),
+        "{problem:?}"
+    );
 }
 
 #[test]
 fn custom_categories_can_be_declared() {
     let text = format!(
         "categories = [\"user.content.ticket.internal_note\"]\n{}",
-        rule("name = \"a\"\napplies_to = { category = \"user.content.ticket.internal_note\" }\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"delete\"\n")
+        rule(
+            "name = \"a\"\napplies_to = { category = \"user.content.ticket.internal_note\" }\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"delete\"\n"
+        )
     );
     let policy = Policy::from_toml(&text, "p.toml").unwrap();
-    assert_eq!(policy.rules()[0].applies_to.categories[0].as_str(), "user.content.ticket.internal_note");
+    assert_eq!(
+        policy.rules()[0].applies_to.categories[0].as_str(),
+        "user.content.ticket.internal_note"
+    );
 }
 
 #[test]
@@ -182,10 +209,16 @@ fn duplicate_rule_names_name_both_lines() {
 
 #[test]
 fn a_hold_needs_a_scope() {
-    let text = format!("{HEAD}[[hold]]\nid = \"case-1\"\nreason = \"litigation\"\napplies_to = {{}}\n");
+    let text =
+        format!("{HEAD}[[hold]]\nid = \"case-1\"\nreason = \"litigation\"\napplies_to = {{}}\n");
     let (line, _, problem) = fail_toml(&text);
     assert_eq!(line, 5);
-    assert_eq!(problem, Problem::HoldWithoutScope { id: "case-1".into() });
+    assert_eq!(
+        problem,
+        Problem::HoldWithoutScope {
+            id: "case-1".into()
+        }
+    );
 }
 
 #[test]
@@ -193,7 +226,10 @@ fn duplicate_holds_are_refused() {
     let hold = "[[hold]]\nid = \"case-1\"\nreason = \"x\"\napplies_to = { records = [\"t-1\"] }\n";
     let (line, _, problem) = fail_toml(&format!("{HEAD}{hold}{hold}"));
     assert_eq!(line, 7);
-    assert!(matches!(problem, Problem::DuplicateHold { first_line: 3, .. }), "{problem:?}");
+    assert!(
+        matches!(problem, Problem::DuplicateHold { first_line: 3, .. }),
+        "{problem:?}"
+    );
 }
 
 #[test]
@@ -216,10 +252,15 @@ fn unknown_keys_and_bad_syntax_are_located() {
     assert_eq!(line, 2);
     assert!(matches!(problem, Problem::Syntax(_)));
 
-    let text = rule("name = \"a\"\napplies_to = {}\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"shred\"\n");
+    let text = rule(
+        "name = \"a\"\napplies_to = {}\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"shred\"\n",
+    );
     let (line, column, problem) = fail_toml(&text);
     assert_eq!((line, column), (7, 8));
-    assert!(matches!(problem, Problem::UnknownAction { .. }), "{problem:?}");
+    assert!(
+        matches!(problem, Problem::UnknownAction { .. }),
+        "{problem:?}"
+    );
 }
 
 #[test]
@@ -233,12 +274,19 @@ fn retain_xor_delete_after() {
     let archive = rule(
         "name = \"a\"\napplies_to = {}\ntrigger = \"created\"\ndelete_after = \"1y\"\nthen = \"archive\"\n",
     );
-    assert!(fail_toml(&archive).2.to_string().contains("delete_after needs"));
+    assert!(
+        fail_toml(&archive)
+            .2
+            .to_string()
+            .contains("delete_after needs")
+    );
 }
 
 #[test]
 fn backups_every_must_be_fixed() {
-    let (line, _, problem) = fail_toml(&format!("{HEAD}[backups]\nevery = \"1mo\"\nkeep = \"3mo\"\n"));
+    let (line, _, problem) = fail_toml(&format!(
+        "{HEAD}[backups]\nevery = \"1mo\"\nkeep = \"3mo\"\n"
+    ));
     assert_eq!(line, 3);
     assert!(problem.to_string().contains("fixed"), "{problem}");
     let (line, _, problem) = fail_toml(&format!(
@@ -259,7 +307,10 @@ fn json_errors_are_located_too() {
     let (line, column, problem) = fail_json(&bad_type);
     assert_eq!(line, 15, "{problem}");
     assert_eq!(column, 17, "{problem}");
-    assert!(problem.to_string().contains("expected a string"), "{problem}");
+    assert!(
+        problem.to_string().contains("expected a string"),
+        "{problem}"
+    );
 
     let (line, _, problem) = fail_json("{\n  \"version\": 1,\n  \"rule\": [\n");
     assert_eq!(line, 4, "{problem}");
@@ -267,7 +318,10 @@ fn json_errors_are_located_too() {
     let dup = ISSUE_JSON.replace("\"name\": \"app-logs\"", "\"name\": \"closed-tickets\"");
     let (line, _, problem) = fail_json(&dup);
     assert_eq!(line, 12);
-    assert!(matches!(problem, Problem::DuplicateRule { first_line: 5, .. }), "{problem:?}");
+    assert!(
+        matches!(problem, Problem::DuplicateRule { first_line: 5, .. }),
+        "{problem:?}"
+    );
 }
 
 #[test]

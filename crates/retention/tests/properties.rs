@@ -45,10 +45,21 @@ fn hold_on(record: &Record) -> Hold {
 
 /// A straightforward, unindexed implementation of the documented resolution,
 /// to check the compiled policy against.
-fn reference(policy: &Policy, record: &Record) -> (Option<Disposition>, Option<Timestamp>, Vec<String>) {
+fn reference(
+    policy: &Policy,
+    record: &Record,
+) -> (Option<Disposition>, Option<Timestamp>, Vec<String>) {
     let held = policy.holds().iter().any(|h| h.applies_to.matches(record));
-    let matching: Vec<&Rule> = policy.rules().iter().filter(|r| r.applies_to.matches(record)).collect();
-    let due = |r: &Rule| r.trigger.time(record).and_then(|t| r.keep.period().after(t));
+    let matching: Vec<&Rule> = policy
+        .rules()
+        .iter()
+        .filter(|r| r.applies_to.matches(record))
+        .collect();
+    let due = |r: &Rule| {
+        r.trigger
+            .time(record)
+            .and_then(|t| r.keep.period().after(t))
+    };
     if held {
         return (None, None, vec![]);
     }
@@ -73,7 +84,12 @@ fn reference(policy: &Policy, record: &Record) -> (Option<Disposition>, Option<T
         .filter(|r| r.then.is_destructive())
         .filter_map(|r| due(r).map(|d| (r, d)))
         .min_by(|(a, da), (b, db)| {
-            (std::cmp::Reverse(spec(a)), da, a.then, &a.name).cmp(&(std::cmp::Reverse(spec(b)), db, b.then, &b.name))
+            (std::cmp::Reverse(spec(a)), da, a.then, &a.name).cmp(&(
+                std::cmp::Reverse(spec(b)),
+                db,
+                b.then,
+                &b.name,
+            ))
         });
     match (deletion, floor) {
         (Some((rule, d)), floor) => {
@@ -84,7 +100,10 @@ fn reference(policy: &Policy, record: &Record) -> (Option<Disposition>, Option<T
             let rule = retentions
                 .iter()
                 .filter(|r| due(r) == Some(f))
-                .max_by(|a, b| (spec(a), std::cmp::Reverse(&a.name)).cmp(&(spec(b), std::cmp::Reverse(&b.name))));
+                .max_by(|a, b| {
+                    (spec(a), std::cmp::Reverse(&a.name))
+                        .cmp(&(spec(b), std::cmp::Reverse(&b.name)))
+                });
             match rule {
                 Some(rule) => (Some(rule.then), Some(f), vec![rule.name.to_string()]),
                 None => (None, None, vec![]),
@@ -300,7 +319,10 @@ fn selectors_cover_nested_categories_once() {
     let rule = Rule {
         name: Arc::from("both"),
         applies_to: Selector {
-            categories: vec![custodia_core::DataCategory::USER_CONTENT, custodia_core::DataCategory::USER_CONTENT_TICKET],
+            categories: vec![
+                custodia_core::DataCategory::USER_CONTENT,
+                custodia_core::DataCategory::USER_CONTENT_TICKET,
+            ],
             ..Selector::default()
         },
         trigger: Trigger::Created,
@@ -309,7 +331,12 @@ fn selectors_cover_nested_categories_once() {
     };
     let policy = Policy::new(vec![rule], vec![], None).unwrap();
     let created = timestamp_at(2020);
-    let record = Record::new("x", custodia_core::TenantId::from_external_key("a", "b"), custodia_core::DataCategory::USER_CONTENT_TICKET, created);
+    let record = Record::new(
+        "x",
+        custodia_core::TenantId::from_external_key("a", "b"),
+        custodia_core::DataCategory::USER_CONTENT_TICKET,
+        created,
+    );
     let decision = policy.decide(&record);
     assert_eq!(decision.rule.len(), 1);
     assert_eq!(decision.due_at, Some(timestamp_at(2021)));
