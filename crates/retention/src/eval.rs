@@ -15,7 +15,7 @@
 //!    last sets the earliest date anything may happen.
 //! 3. **Explicit beats implicit, for deletion.** Among the destructive rules
 //!    (`then = "delete"` or `"anonymize"`) whose trigger has happened, the
-//!    most explicit selector ([`Specificity`](crate::Specificity): labels, then
+//!    most explicit selector ([`Specificity`]: labels, then
 //!    tenant, then region, then category depth) chooses the disposition.
 //! 4. **Among deletions the shortest wins.** Among equally explicit
 //!    destructive rules, the one due first (a tie: delete before anonymize,
