@@ -73,6 +73,17 @@
 //! duration, a rule that can never match (a category not in the taxonomy, an
 //! empty list), two rules with one name, a hold with no scope.
 //!
+//! **`retain` or `delete_after`?** A promise to *keep* data ("invoices are
+//! kept 10 years") is a `retain`: nothing deletes the record earlier, and
+//! while its trigger has not happened the record is kept. A promise to
+//! *delete* ("deleted within 30 days of account termination") is a
+//! `delete_after`: it never holds a record back, and a more explicit rule
+//! (a narrower category, a tenant, a label) overrides it.
+//!
+//! Records are evaluated from their metadata ([`Record`], one JSON object
+//! per line in the CLI's `custodia retention eval`); the decision's JSON
+//! line is `{"id","action","due","rule","held_by","reason"}`.
+//!
 //! # Example: a helpdesk's promises as a policy
 //!
 //! ```

@@ -258,6 +258,25 @@ impl Policy {
     }
 
     /// Parses and validates a JSON policy; `file` names it in errors.
+    ///
+    /// The same keys and shape as TOML, with `rule` and `hold` as arrays:
+    ///
+    /// ```
+    /// # use custodia_retention::Policy;
+    /// let policy = Policy::from_json(r#"{
+    ///   "version": 1,
+    ///   "rule": [{ "name": "app-logs", "applies_to": { "category": "system.operations.log" },
+    ///              "trigger": "created", "retain": "P7D", "then": "delete" }],
+    ///   "hold": [{ "id": "case-2026-17", "reason": "litigation",
+    ///              "applies_to": { "records": ["t-1", "t-2"] } }],
+    ///   "backups": { "every": "1d", "keep": "30d" }
+    /// }"#, "policy.json")?;
+    /// assert_eq!(policy.rules()[0].name.as_ref(), "app-logs");
+    ///
+    /// let typo = Policy::from_json("{\n  \"version\": 1,\n  \"rules\": []\n}", "policy.json").unwrap_err();
+    /// assert!(typo.to_string().starts_with("policy.json:3:"), "{typo}");
+    /// # Ok::<(), custodia_retention::Error>(())
+    /// ```
     pub fn from_json(text: &str, file: &str) -> Result<Self, Error> {
         Self::parse(text, file, Format::Json)
     }
