@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
 
+use serde::Deserialize;
+
 use crate::Error;
 use crate::error::echo;
 
@@ -40,12 +42,77 @@ pub struct Record {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// When it was created: the `created` trigger.
+    #[serde(deserialize_with = "timestamp")]
     pub created: Timestamp,
     /// When other trigger events happened (`closed`, `last_activity`,
     /// `account_terminated`, custom events), and which dispositions were
     /// already applied (`anonymized`, `archived`, `reviewed`; see [`crate::sweep`]).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "events")]
     pub events: BTreeMap<String, Timestamp>,
+}
+
+/// Parses an RFC 3339 timestamp, with a fast path for the common
+/// `YYYY-MM-DDTHH:MM:SSZ` form and chrono's parser (what chrono's own serde
+/// support uses) for everything else.
+fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
+    let b = s.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b.get(range)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() == 20
+        && (b[4], b[7], b[10], b[13], b[16], b[19]) == (b'-', b'-', b'T', b':', b':', b'Z')
+    {
+        let fast = (|| {
+            let date = chrono::NaiveDate::from_ymd_opt(
+                i32::try_from(digits(0..4)?).ok()?,
+                digits(5..7)?,
+                digits(8..10)?,
+            )?;
+            Some(
+                date.and_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?)?
+                    .and_utc(),
+            )
+        })();
+        if let Some(t) = fast {
+            return Ok(t);
+        }
+    }
+    s.parse::<Timestamp>()
+        .map_err(|e| format!("invalid timestamp {:?}: {e}", echo(s)))
+}
+
+fn timestamp<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Timestamp;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an RFC 3339 timestamp")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+            parse_timestamp(v).map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_str(Visitor)
+}
+
+/// A timestamp in a map value position.
+struct FastTimestamp(Timestamp);
+
+impl<'de> serde::Deserialize<'de> for FastTimestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        timestamp(deserializer).map(FastTimestamp)
+    }
+}
+
+fn events<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Timestamp>, D::Error> {
+    let map = BTreeMap::<String, FastTimestamp>::deserialize(deserializer)?;
+    Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
 impl Record {
@@ -95,5 +162,49 @@ impl Record {
     /// Parses one JSON line; the error says which field was wrong and where.
     pub fn from_json(line: &str) -> Result<Self, Error> {
         serde_json::from_str(line).map_err(|e| Error::Record(echo(&e.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_timestamps_agree_with_chrono() {
+        for s in [
+            "2026-01-31T23:59:59Z",
+            "2024-02-29T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(
+                parse_timestamp(s),
+                Ok(s.parse::<Timestamp>().unwrap()),
+                "{s}"
+            );
+        }
+        // Other spellings go to chrono.
+        for s in [
+            "2026-01-31T23:59:59.5Z",
+            "2026-01-31T23:59:59+02:00",
+            "2026-01-31T23:59:60Z",
+        ] {
+            assert_eq!(
+                parse_timestamp(s),
+                Ok(s.parse::<Timestamp>().unwrap()),
+                "{s}"
+            );
+        }
+        for s in [
+            "2023-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-0a-01T00:00:00Z",
+            "yesterday",
+        ] {
+            assert!(parse_timestamp(s).is_err(), "{s}");
+            assert!(s.parse::<Timestamp>().is_err(), "{s}");
+        }
     }
 }

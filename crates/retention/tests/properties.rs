@@ -374,3 +374,18 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Record timestamps parse exactly as chrono parses them (the common
+    /// `YYYY-MM-DDTHH:MM:SSZ` form takes a fast path).
+    #[test]
+    fn record_timestamps_parse_like_chrono(s in "[0-9]{4}-[0-3][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9](Z|\\.[0-9]{1,3}Z|[+-]0[0-9]:00)") {
+        let line = format!(
+            r#"{{"id":"x","tenant":"6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057","category":"user","created":"{s}","events":{{"closed":"{s}"}}}}"#
+        );
+        let parsed = Record::from_json(&line).ok();
+        let expected = s.parse::<Timestamp>().ok();
+        prop_assert_eq!(parsed.as_ref().map(|r| r.created), expected);
+        prop_assert_eq!(parsed.and_then(|r| r.events.get("closed").copied()), expected);
+    }
+}

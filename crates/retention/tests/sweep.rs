@@ -36,9 +36,16 @@ fn policy() -> Policy {
 
 fn records() -> Vec<Record> {
     let tenant = TenantId::from_external_key("test", "acme");
-    let log = |id: &str, created| Record::new(id, tenant, DataCategory::SYSTEM_OPERATIONS_LOG, created);
+    let log =
+        |id: &str, created| Record::new(id, tenant, DataCategory::SYSTEM_OPERATIONS_LOG, created);
     let ticket = |id: &str, closed| {
-        Record::new(id, tenant, DataCategory::USER_CONTENT_TICKET, ymd(2024, 1, 1)).with_event("closed", closed)
+        Record::new(
+            id,
+            tenant,
+            DataCategory::USER_CONTENT_TICKET,
+            ymd(2024, 1, 1),
+        )
+        .with_event("closed", closed)
     };
     vec![
         log("l-1", ymd(2026, 1, 1)),
@@ -53,27 +60,57 @@ fn records() -> Vec<Record> {
 #[test]
 fn plans_what_is_due_and_reports_it() {
     let policy = policy();
-    let plan = Sweep::new(&policy, ymd(2026, 2, 1)).plan(records()).unwrap();
-    let due: Vec<(&str, Disposition)> = plan.items.iter().map(|i| (i.id.as_str(), i.action)).collect();
-    assert_eq!(due, [("l-1", Disposition::Delete), ("t-1", Disposition::Anonymize)]);
-    assert_eq!((plan.examined, plan.held, plan.already_done, plan.kept), (6, 1, 1, 2));
+    let plan = Sweep::new(&policy, ymd(2026, 2, 1))
+        .plan(records())
+        .unwrap();
+    let due: Vec<(&str, Disposition)> = plan
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.action))
+        .collect();
+    assert_eq!(
+        due,
+        [
+            ("l-1", Disposition::Delete),
+            ("t-1", Disposition::Anonymize)
+        ]
+    );
+    assert_eq!(
+        (plan.examined, plan.held, plan.already_done, plan.kept),
+        (6, 1, 1, 2)
+    );
     assert_eq!(plan.items[1].rules, ["tickets"]);
     assert_eq!(plan.items[1].due_at, ymd(2025, 6, 1));
     let report = plan.to_string();
     assert!(report.starts_with("examined 6 records: delete 1, anonymize 1, archive 0, review 0, held 1, kept 2, already done 1, skipped 0\n"), "{report}");
-    assert!(report.contains("  delete    l-1 (due 2026-01-08T00:00:00Z; rule logs)"), "{report}");
+    assert!(
+        report.contains("  delete    l-1 (due 2026-01-08T00:00:00Z; rule logs)"),
+        "{report}"
+    );
     assert!(report.ends_with("complete\n"), "{report}");
 }
 
 #[test]
 fn a_cursor_resumes_after_the_last_record() {
     let policy = policy();
-    let first = Sweep::new(&policy, ymd(2026, 2, 1)).limit(2).plan(records()).unwrap();
+    let first = Sweep::new(&policy, ymd(2026, 2, 1))
+        .limit(2)
+        .plan(records())
+        .unwrap();
     assert_eq!(first.examined, 2);
     let cursor = first.next.clone().unwrap();
-    assert_eq!(cursor, Cursor { after: "l-2".into(), examined: 2 });
+    assert_eq!(
+        cursor,
+        Cursor {
+            after: "l-2".into(),
+            examined: 2
+        }
+    );
     assert!(first.to_string().contains("stopped after \"l-2\""));
-    let rest = Sweep::new(&policy, ymd(2026, 2, 1)).resume(cursor).plan(records()).unwrap();
+    let rest = Sweep::new(&policy, ymd(2026, 2, 1))
+        .resume(cursor)
+        .plan(records())
+        .unwrap();
     assert_eq!((rest.skipped, rest.examined), (2, 4));
     assert!(rest.is_complete());
     // A cursor survives a restart as JSON.
@@ -86,7 +123,9 @@ fn records_out_of_order_are_refused() {
     let policy = policy();
     let mut input = records();
     input.swap(0, 1);
-    let err = Sweep::new(&policy, ymd(2026, 2, 1)).plan(input).unwrap_err();
+    let err = Sweep::new(&policy, ymd(2026, 2, 1))
+        .plan(input)
+        .unwrap_err();
     assert_eq!(
         err,
         Error::SweepOrder {
