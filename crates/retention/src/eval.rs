@@ -379,6 +379,15 @@ impl Policy {
         decision
     }
 
+    /// [`Policy::evaluate`] at the clock's current time.
+    pub fn evaluate_now<'p>(
+        &'p self,
+        record: &Record,
+        clock: &impl custodia_core::Clock,
+    ) -> Decision<'p> {
+        self.evaluate(record, clock.now())
+    }
+
     /// The time-independent part of [`Policy::evaluate`]: the action is
     /// [`Action::Keep`] or [`Action::Hold`].
     pub fn decide<'p>(&'p self, record: &Record) -> Decision<'p> {

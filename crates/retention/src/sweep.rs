@@ -146,6 +146,11 @@ impl<'p> Sweep<'p> {
         }
     }
 
+    /// A sweep of everything, at the clock's current time.
+    pub fn with_clock(policy: &'p Policy, clock: &impl custodia_core::Clock) -> Self {
+        Self::new(policy, clock.now())
+    }
+
     /// Stops after `records` records (at least one) and returns a cursor.
     pub fn limit(mut self, records: u64) -> Self {
         self.limit = Some(records.max(1));

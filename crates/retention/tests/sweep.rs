@@ -134,3 +134,29 @@ fn records_out_of_order_are_refused() {
         }
     );
 }
+
+#[test]
+fn time_comes_from_a_clock() {
+    let policy = policy();
+    let clock = custodia_core::ManualClock::new(ymd(2026, 1, 7));
+    let log = &records()[0];
+    assert!(!policy.evaluate_now(log, &clock).is_due());
+    assert!(
+        Sweep::with_clock(&policy, &clock)
+            .plan(records())
+            .unwrap()
+            .items
+            .iter()
+            .all(|i| i.id != "l-1")
+    );
+    clock.set(ymd(2026, 1, 8));
+    assert!(policy.evaluate_now(log, &clock).is_due());
+    assert_eq!(
+        Sweep::with_clock(&policy, &clock)
+            .plan(records())
+            .unwrap()
+            .items[0]
+            .id,
+        "l-1"
+    );
+}
