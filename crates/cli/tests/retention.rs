@@ -191,7 +191,7 @@ fn a_bad_line_stops_with_its_number_and_exit_2() {
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     assert!(err.contains("-:3: invalid record:"), "{err}");
-    assert!(err.contains("UUID parsing failed"), "{err}");
+    assert!(err.contains("invalid tenant id \"not-a-uuid\""), "{err}");
     // The lines before it were written; nothing after it.
     let ids: Vec<String> = lines(&output)
         .iter()

@@ -29,11 +29,16 @@ pub struct Record {
     /// The host's id for the record.
     pub id: String,
     /// The tenant it belongs to.
+    #[serde(deserialize_with = "parsed")]
     pub tenant: TenantId,
     /// What kind of data it is.
     pub category: DataCategory,
     /// The person it is about, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "parsed_option"
+    )]
     pub subject: Option<SubjectId>,
     /// Where it is stored, if the host tracks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +102,43 @@ fn timestamp<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timest
         }
     }
     deserializer.deserialize_str(Visitor)
+}
+
+/// A value parsed from a string by its `FromStr`, whose error names the field
+/// ("invalid tenant id ...").
+fn parsed<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr<Err = custodia_core::Error>,
+{
+    struct Visitor<T>(std::marker::PhantomData<T>);
+    impl<T: std::str::FromStr<Err = custodia_core::Error>> serde::de::Visitor<'_> for Visitor<T> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            v.parse().map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_str(Visitor(std::marker::PhantomData))
+}
+
+fn parsed_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr<Err = custodia_core::Error>,
+{
+    /// `T` through [`parsed`], for `Option`'s own deserializer.
+    struct Parsed<T>(T);
+    impl<'de, T: std::str::FromStr<Err = custodia_core::Error>> Deserialize<'de> for Parsed<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            parsed(deserializer).map(Parsed)
+        }
+    }
+    Ok(<Option<Parsed<T>>>::deserialize(deserializer)?.map(|p| p.0))
 }
 
 /// A timestamp in a map value position.
