@@ -467,23 +467,21 @@ impl Policy {
     /// rules that name no category (depth 0).
     #[inline]
     fn for_each_candidate(&self, record: &Record, mut f: impl FnMut(u32, usize)) {
-        let category = record.category.as_str();
-        let mut visit = |prefix: &str, depth: usize| {
+        // The deepest category the policy names at or above the record's
+        // holds the rules of every named ancestor too.
+        let mut prefix = record.category.as_str();
+        loop {
             if let Some(rules) = self.by_category.get(prefix) {
-                for &rule in rules {
-                    f(rule, depth);
+                for &(rule, depth) in rules {
+                    f(rule, usize::from(depth));
                 }
+                break;
             }
-        };
-        // Root first, so the depth counts up without a separate pass.
-        let mut depth = 1;
-        for (at, byte) in category.bytes().enumerate() {
-            if byte == b'.' {
-                visit(&category[..at], depth);
-                depth += 1;
+            match prefix.rfind('.') {
+                Some(dot) => prefix = &prefix[..dot],
+                None => break,
             }
         }
-        visit(category, depth);
         for &rule in &self.any_category {
             f(rule, 0);
         }

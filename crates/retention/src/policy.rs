@@ -22,8 +22,11 @@ pub struct Policy {
     pub(crate) backups: Option<BackupSchedule>,
     /// Per rule: how explicit its selector is, before the category depth.
     pub(crate) base_specificity: Vec<Specificity>,
-    /// Rules by each category they name (nested duplicates removed).
-    pub(crate) by_category: FxHashMap<Box<str>, Vec<u32>>,
+    /// For each category the rules name: the rules indexed under it and
+    /// under every named ancestor, each with the depth of the category it
+    /// was named under. A record finds all its category rules with the one
+    /// lookup of its deepest named ancestor.
+    pub(crate) by_category: FxHashMap<Box<str>, Vec<(u32, u16)>>,
     /// Rules that name no category.
     pub(crate) any_category: Vec<u32>,
     /// Per rule: the index of its trigger among the distinct triggers, so an
@@ -124,6 +127,28 @@ impl Policy {
                     .push(index);
             }
         }
+        let by_category = by_category
+            .keys()
+            .map(|category| {
+                let mut merged = Vec::new();
+                let mut depth = category.bytes().filter(|&b| b == b'.').count() + 1;
+                let mut prefix: &str = category;
+                loop {
+                    if let Some(rules) = by_category.get(prefix) {
+                        let depth = u16::try_from(depth).unwrap_or(u16::MAX);
+                        merged.extend(rules.iter().map(|&rule| (rule, depth)));
+                    }
+                    match prefix.rfind('.') {
+                        Some(dot) => {
+                            prefix = &prefix[..dot];
+                            depth -= 1;
+                        }
+                        None => break,
+                    }
+                }
+                (category.clone(), merged)
+            })
+            .collect();
         Self {
             rules,
             holds,
