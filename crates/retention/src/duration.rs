@@ -200,14 +200,13 @@ impl CivilTime {
 }
 
 /// The first and last whole second a timestamp can hold.
+#[inline]
 fn timestamp_range() -> (i64, i64) {
-    static RANGE: std::sync::OnceLock<(i64, i64)> = std::sync::OnceLock::new();
-    *RANGE.get_or_init(|| {
-        (
-            chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(),
-            chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
-        )
-    })
+    const RANGE: (i64, i64) = (
+        chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(),
+        chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
+    );
+    RANGE
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
