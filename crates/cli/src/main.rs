@@ -8,6 +8,8 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod retention;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -59,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Retention policies: check a policy file, evaluate records against it.
+    Retention {
+        #[command(subcommand)]
+        command: retention::Command,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -100,6 +107,7 @@ fn run(command: Command) -> Result<(), String> {
             list_categories(&mut out, &taxonomy, root.as_ref(), json)
         }
         Command::Keys { command } => return keys::run(command),
+        Command::Retention { command } => return retention::run(command),
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {

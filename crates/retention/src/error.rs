@@ -1,0 +1,202 @@
+//! The one error type of `custodia-retention`.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Where in a policy file a problem is: file name, 1-based line and column
+/// (the column counts characters, not bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The file name as given to the parser (`"<policy>"` when there is none).
+    pub file: Arc<str>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl Location {
+    /// The location of byte `offset` in `text` (clamped to the text).
+    pub fn at(file: Arc<str>, text: &str, offset: usize) -> Self {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Self { file, line, column }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// What is wrong with a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// Not valid TOML or JSON, a missing or unknown key, or a value of the wrong type.
+    #[error("{0}")]
+    Syntax(String),
+    /// A `version` this build does not read.
+    #[error("unsupported policy version {0}; this build reads version {v}", v = crate::POLICY_VERSION)]
+    UnsupportedVersion(i64),
+    /// A trigger that is neither built in nor declared in `events`.
+    #[error(
+        "rule {rule:?}: unknown trigger {trigger:?}{}; built-in triggers are created, closed, last_activity, account_terminated, and custom events must be declared in `events`",
+        suggest(suggestion)
+    )]
+    UnknownTrigger {
+        /// The rule.
+        rule: String,
+        /// The trigger as written.
+        trigger: String,
+        /// The nearest known trigger, if it looks like a typo.
+        suggestion: Option<String>,
+    },
+    /// A `then` that is not one of the dispositions.
+    #[error(
+        "rule {rule:?}: unknown action {action:?}; expected delete, anonymize, archive or review"
+    )]
+    UnknownAction {
+        /// The rule.
+        rule: String,
+        /// The action as written.
+        action: String,
+    },
+    /// A duration that is negative, unparsable or too long.
+    #[error("{field}: invalid duration {input:?}: {reason}")]
+    InvalidDuration {
+        /// Which field (`rule "x" retain`, `backups.keep`).
+        field: String,
+        /// The text as written.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A rule or hold whose scope can select no record.
+    #[error("{what} can never match: {reason}")]
+    NeverMatches {
+        /// `rule "name"` or `hold "id"`.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// Two rules with one name.
+    #[error("duplicate rule name {name:?} (first defined on line {first_line})")]
+    DuplicateRule {
+        /// The name.
+        name: String,
+        /// Line of the first definition (0 when the policy was not parsed from text).
+        first_line: usize,
+    },
+    /// Two holds with one id.
+    #[error("duplicate hold id {id:?} (first defined on line {first_line})")]
+    DuplicateHold {
+        /// The id.
+        id: String,
+        /// Line of the first definition (0 when the policy was not parsed from text).
+        first_line: usize,
+    },
+    /// A hold whose `applies_to` names nothing: it would freeze every record.
+    #[error(
+        "hold {id:?} has no scope: give applies_to at least one of tenant, subject, category, records"
+    )]
+    HoldWithoutScope {
+        /// The hold.
+        id: String,
+    },
+    /// Any other value that is not acceptable where it is.
+    #[error("{what}: {reason}")]
+    Invalid {
+        /// The field or item.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn suggest(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!(" (did you mean {s}?)"))
+        .unwrap_or_default()
+}
+
+/// Everything that can go wrong in `custodia-retention`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A policy file or a policy built in code is not acceptable.
+    ///
+    /// `location` is set for policies parsed from text.
+    #[error("{}{problem}", location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default())]
+    Policy {
+        /// Where, for parsed policies.
+        location: Option<Location>,
+        /// What is wrong.
+        problem: Problem,
+    },
+    /// A duration string that does not parse.
+    #[error("invalid duration {input:?}: {reason}")]
+    Duration {
+        /// The text, shortened to 80 characters.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A record that does not parse (see [`Record::from_json`](crate::Record::from_json)).
+    #[error("invalid record: {0}")]
+    Record(String),
+    /// A sweep was fed records out of ascending id order, so its cursor
+    /// could not resume it correctly.
+    #[error(
+        "sweep input out of order: record {next:?} came after {previous:?}; sweeps need strictly ascending ids"
+    )]
+    SweepOrder {
+        /// The id before.
+        previous: String,
+        /// The offending id.
+        next: String,
+    },
+    /// Reading a policy file failed.
+    #[error("cannot read {file}: {reason}")]
+    Io {
+        /// The path.
+        file: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The policy problem, if this is a policy error.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Error::Policy { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+
+    /// The location in the policy file, if known.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Error::Policy { location, .. } => location.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Shortens `input` on a character boundary for inclusion in an error.
+pub(crate) fn echo(input: &str) -> String {
+    const MAX: usize = 80;
+    match input.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &input[..cut]),
+        None => input.to_owned(),
+    }
+}

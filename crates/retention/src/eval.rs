@@ -1,0 +1,653 @@
+//! Evaluation: what must happen to a record, and when.
+//!
+//! # Conflict resolution
+//!
+//! Several rules may cover one record. [`Policy::evaluate`] resolves them in
+//! the spirit of Microsoft Purview's principles of retention:
+//!
+//! 0. **A legal hold beats everything.** A record any hold covers is
+//!    [`Action::Hold`], with no due date, whatever the rules say.
+//! 1. **Retention wins over deletion.** A `retain` rule is a duty to keep the
+//!    record until its due date; no deletion happens before the latest such
+//!    date. A `retain` rule whose trigger has not happened (the ticket is
+//!    still open) keeps the record with no due date.
+//! 2. **The longest retention wins.** Of several `retain` rules the one due
+//!    last sets the earliest date anything may happen.
+//! 3. **Explicit beats implicit, for deletion.** Among the destructive rules
+//!    (`then = "delete"` or `"anonymize"`) whose trigger has happened, the
+//!    most explicit selector ([`Specificity`]: labels, then
+//!    tenant, then region, then category depth) chooses the disposition.
+//! 4. **Among deletions the shortest wins.** Among equally explicit
+//!    destructive rules, the one due first (a tie: delete before anonymize,
+//!    then rule name).
+//!
+//! The record is then disposed of by the chosen destructive rule, at its due
+//! date or, if later, at the end of the longest retention. Without any
+//! destructive rule, the longest retention's own disposition (archive or
+//! review) applies at its end. A record no rule covers is kept.
+//!
+//! Purview's worked cases hold: a policy deleting at 3 years and a retention
+//! of 5 years delete at 5 years; retentions of 5 and 10 years end at 10; an
+//! org-wide deletion at 10 years and a narrower deletion at 5 delete at 5.
+//!
+//! A decision depends only on the record and the policy; the instant only
+//! decides whether it is due. So evaluation is monotone in time: once a record
+//! is due it stays due, unless a hold is added.
+
+use std::fmt;
+
+use custodia_core::Timestamp;
+
+use crate::Policy;
+use crate::duration::CivilTime;
+use crate::model::{Disposition, Keep, Specificity, Trigger};
+use crate::record::Record;
+
+/// What must be done to a record now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Nothing yet: not due, waiting for a trigger, or no rule applies.
+    Keep,
+    /// Nothing, because a legal hold covers the record.
+    Hold,
+    /// Erase it now.
+    Delete,
+    /// Anonymize it now.
+    Anonymize,
+    /// Archive it now.
+    Archive,
+    /// Send it to review now.
+    Review,
+}
+
+impl Action {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::Hold => "hold",
+            Self::Delete => "delete",
+            Self::Anonymize => "anonymize",
+            Self::Archive => "archive",
+            Self::Review => "review",
+        }
+    }
+
+    /// The disposition to carry out, if this action is one.
+    pub fn disposition(self) -> Option<Disposition> {
+        match self {
+            Self::Keep | Self::Hold => None,
+            Self::Delete => Some(Disposition::Delete),
+            Self::Anonymize => Some(Disposition::Anonymize),
+            Self::Archive => Some(Disposition::Archive),
+            Self::Review => Some(Disposition::Review),
+        }
+    }
+}
+
+impl From<Disposition> for Action {
+    fn from(d: Disposition) -> Self {
+        match d {
+            Disposition::Delete => Self::Delete,
+            Disposition::Anonymize => Self::Anonymize,
+            Disposition::Archive => Self::Archive,
+            Disposition::Review => Self::Review,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The names of the rules behind a decision: at most two (the rule whose
+/// disposition applies, and the retention that deferred it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rules<'p>([Option<&'p str>; 2]);
+
+impl<'p> Rules<'p> {
+    fn one(name: &'p str) -> Self {
+        Self([Some(name), None])
+    }
+
+    /// The names, the deciding rule first.
+    pub fn iter(&self) -> impl Iterator<Item = &'p str> + '_ {
+        self.0.iter().flatten().copied()
+    }
+
+    /// How many rules.
+    pub fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
+
+    /// Whether no rule took part.
+    pub fn is_empty(&self) -> bool {
+        self.0[0].is_none()
+    }
+
+    /// Whether the rule named `name` took part.
+    pub fn contains(&self, name: &str) -> bool {
+        self.iter().any(|n| n == name)
+    }
+}
+
+/// Why a decision is what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason<'p> {
+    /// No rule covers the record.
+    NoRule,
+    /// Legal holds cover it.
+    Held {
+        /// The first hold's id.
+        hold: &'p str,
+        /// Its reason.
+        reason: &'p str,
+        /// How many holds cover it.
+        count: usize,
+    },
+    /// A retention counts from an event that has not happened.
+    Waiting {
+        /// The rule.
+        rule: &'p str,
+        /// Its period.
+        keep: Keep,
+        /// The event it waits for.
+        trigger: &'p Trigger,
+    },
+    /// A retention comes due beyond the range of a timestamp.
+    Unbounded {
+        /// The rule.
+        rule: &'p str,
+    },
+    /// A rule's own period sets the date.
+    Scheduled {
+        /// The disposition.
+        then: Disposition,
+        /// The rule.
+        rule: &'p str,
+        /// The period as written (canonical form).
+        keep: Keep,
+        /// What it counts from.
+        trigger: &'p Trigger,
+    },
+    /// A destructive rule came due earlier but a longer retention holds it back.
+    Deferred {
+        /// The disposition.
+        then: Disposition,
+        /// The destructive rule.
+        rule: &'p str,
+        /// Its own due date.
+        from: Timestamp,
+        /// The retention rule that defers it.
+        by: &'p str,
+    },
+}
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NoRule => f.write_str("no rule applies; kept"),
+            Reason::Held {
+                hold,
+                reason,
+                count,
+            } => {
+                write!(f, "legal hold {hold} ({reason})")?;
+                if *count > 1 {
+                    write!(f, " and {} more", count - 1)?;
+                }
+                Ok(())
+            }
+            Reason::Waiting {
+                rule,
+                keep,
+                trigger,
+            } => write!(
+                f,
+                "rule {rule}: retain {} after {trigger}, which has not happened yet",
+                keep.period()
+            ),
+            Reason::Unbounded { rule } => {
+                write!(
+                    f,
+                    "rule {rule} comes due beyond the last representable date"
+                )
+            }
+            Reason::Scheduled {
+                then,
+                rule,
+                keep,
+                trigger,
+            } => match keep {
+                Keep::Retain(p) => {
+                    write!(f, "rule {rule}: retain {p} after {trigger}, then {then}")
+                }
+                Keep::DeleteAfter(p) => write!(f, "rule {rule}: {then} {p} after {trigger}"),
+            },
+            Reason::Deferred {
+                then,
+                rule,
+                from,
+                by,
+            } => write!(
+                f,
+                "rule {rule}: {then} due {}, deferred by the longer retention of rule {by}",
+                from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            ),
+        }
+    }
+}
+
+/// What a policy says about one record at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision<'p> {
+    /// What to do now.
+    pub action: Action,
+    /// The disposition that applies at `due_at` (also before it is due).
+    pub scheduled: Option<Disposition>,
+    /// When `scheduled` applies; `None` when nothing is scheduled (no rule, a
+    /// trigger still to come, or a hold). Under a hold, `rule` still names the
+    /// rules that would apply without it.
+    pub due_at: Option<Timestamp>,
+    /// The rule(s) behind the decision, the deciding one first.
+    pub rule: Rules<'p>,
+    /// The holds that cover the record (empty when none).
+    pub held_by: Vec<&'p str>,
+    /// Why.
+    pub reason: Reason<'p>,
+}
+
+impl Decision<'_> {
+    /// Whether a disposition is due now.
+    pub fn is_due(&self) -> bool {
+        self.action.disposition().is_some()
+    }
+}
+
+/// A due date as whole seconds since the epoch and the nanoseconds of its
+/// trigger (a period never changes those), so candidates compare as integers
+/// and only the winner becomes a [`Timestamp`].
+type Due = (i64, u32);
+
+/// The best candidate seen so far for one role in the resolution.
+#[derive(Clone, Copy)]
+struct Candidate {
+    rule: u32,
+    due: Due,
+    specificity: Specificity,
+}
+
+/// How many distinct triggers an evaluation remembers.
+const TRIGGER_CACHE: usize = 6;
+
+/// Trigger times of one record, looked up once per distinct trigger and
+/// split into a civil date only when a due date is needed.
+struct TriggerCache {
+    times: [Option<Option<Timestamp>>; TRIGGER_CACHE],
+    civil: [Option<(CivilTime, u32)>; TRIGGER_CACHE],
+}
+
+impl TriggerCache {
+    fn new() -> Self {
+        Self {
+            times: [None; TRIGGER_CACHE],
+            civil: [None; TRIGGER_CACHE],
+        }
+    }
+
+    fn lookup(trigger: &Trigger, record: &Record) -> Option<Timestamp> {
+        match trigger {
+            Trigger::Created => Some(record.created),
+            _ => trigger.time(record),
+        }
+    }
+
+    /// Fills every cached slot from one pass over the record's events.
+    fn fill(&mut self, triggers: &[Trigger], record: &Record) {
+        for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
+            self.times[slot] = Some(match trigger {
+                Trigger::Created | Trigger::LastActivity => Some(record.created),
+                _ => None,
+            });
+        }
+        for (name, at) in &record.events {
+            let name = name.as_bytes();
+            for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
+                let wanted = trigger.name().as_bytes();
+                if wanted.len() == name.len() && wanted.first() == name.first() && wanted == name {
+                    self.times[slot] = Some(Some(*at));
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn time(&mut self, policy: &Policy, slot: usize, record: &Record) -> Option<Timestamp> {
+        let trigger = &policy.triggers[slot];
+        if matches!(trigger, Trigger::Created) {
+            return Some(record.created);
+        }
+        match self.times.get(slot) {
+            None => Self::lookup(trigger, record),
+            Some(Some(known)) => *known,
+            Some(None) => {
+                self.fill(&policy.triggers, record);
+                self.times[slot].flatten()
+            }
+        }
+    }
+
+    #[inline]
+    fn civil(&mut self, policy: &Policy, slot: usize, record: &Record) -> Option<(CivilTime, u32)> {
+        if let Some(Some(civil)) = self.civil.get(slot) {
+            return Some(*civil);
+        }
+        let t = self.time(policy, slot, record)?;
+        // A leap second (nanoseconds past 1e9) counts as the second before it ends.
+        let civil = (
+            CivilTime::new(t.timestamp()),
+            t.timestamp_subsec_nanos().min(999_999_999),
+        );
+        if let Some(cached) = self.civil.get_mut(slot) {
+            *cached = Some(civil);
+        }
+        Some(civil)
+    }
+}
+
+/// How many matching rules an evaluation gathers before resolving them.
+const MATCH_BUFFER: usize = 32;
+
+fn timestamp((secs, nanos): Due) -> Option<Timestamp> {
+    chrono::DateTime::from_timestamp(secs, nanos)
+}
+
+impl Policy {
+    /// Evaluates `record` at `now`; see the [module docs](crate::eval) for
+    /// how rules and holds combine.
+    pub fn evaluate<'p>(&'p self, record: &Record, now: Timestamp) -> Decision<'p> {
+        let mut decision = self.decide(record);
+        if let (Some(then), Some(due)) = (decision.scheduled, decision.due_at)
+            && due <= now
+        {
+            decision.action = then.into();
+        }
+        decision
+    }
+
+    /// [`Policy::evaluate`] at the clock's current time.
+    pub fn evaluate_now<'p>(
+        &'p self,
+        record: &Record,
+        clock: &impl custodia_core::Clock,
+    ) -> Decision<'p> {
+        self.evaluate(record, clock.now())
+    }
+
+    /// The time-independent part of [`Policy::evaluate`]: the action is
+    /// [`Action::Keep`] or [`Action::Hold`].
+    pub fn decide<'p>(&'p self, record: &Record) -> Decision<'p> {
+        let mut resolver = Resolver::default();
+        let mut triggers = TriggerCache::new();
+        // First pass: gather the matching rules and look for a retention still
+        // waiting for its trigger, which decides (keep) without any date math.
+        let mut matched = [(0u32, 0u16); MATCH_BUFFER];
+        let mut count = 0;
+        let mut overflow = false;
+        let mut waiting: Option<u32> = None;
+        self.for_each_candidate(record, |index, depth| {
+            let i = index as usize;
+            let rule = &self.rules[i];
+            if self.filtered[i] && !rule.applies_to.matches_except_category(record) {
+                return;
+            }
+            if rule.keep.is_retention()
+                && triggers.time(self, self.trigger_slot[i], record).is_none()
+                && waiting.is_none_or(|other| self.name_of(index) < self.name_of(other))
+            {
+                waiting = Some(index);
+            }
+            match matched.get_mut(count) {
+                Some(slot) => {
+                    *slot = (index, u16::try_from(depth).unwrap_or(u16::MAX));
+                    count += 1;
+                }
+                None => overflow = true,
+            }
+        });
+        if let Some(index) = waiting {
+            resolver.open = Some((index, true));
+        } else if overflow {
+            self.for_each_candidate(record, |index, depth| {
+                let i = index as usize;
+                if !self.filtered[i] || self.rules[i].applies_to.matches_except_category(record) {
+                    self.consider(&mut resolver, &mut triggers, record, index, depth);
+                }
+            });
+        } else {
+            for &(index, depth) in &matched[..count] {
+                self.consider(
+                    &mut resolver,
+                    &mut triggers,
+                    record,
+                    index,
+                    usize::from(depth),
+                );
+            }
+        }
+
+        let mut decision = self.resolve(&resolver);
+        if !self.holds.is_empty() {
+            for hold in &self.holds {
+                if hold.applies_to.matches(record) {
+                    decision.held_by.push(&hold.id);
+                }
+            }
+            if let Some(first) = decision.held_by.first() {
+                let hold = self.holds.iter().find(|h| &*h.id == *first);
+                decision.action = Action::Hold;
+                decision.scheduled = None;
+                decision.due_at = None;
+                decision.reason = Reason::Held {
+                    hold: first,
+                    reason: hold.map_or("", |h| h.reason.as_str()),
+                    count: decision.held_by.len(),
+                };
+            }
+        }
+        decision
+    }
+
+    /// Calls `f(rule, depth)` for every rule indexed under the record's
+    /// category or an ancestor (depth of the matching level), then for the
+    /// rules that name no category (depth 0).
+    #[inline]
+    fn for_each_candidate(&self, record: &Record, mut f: impl FnMut(u32, usize)) {
+        // The deepest category the policy names at or above the record's
+        // holds the rules of every named ancestor too.
+        let mut prefix = record.category.as_str();
+        loop {
+            if let Some(rules) = self.by_category.get(prefix) {
+                for &(rule, depth) in rules {
+                    f(rule, usize::from(depth));
+                }
+                break;
+            }
+            match prefix.rfind('.') {
+                Some(dot) => prefix = &prefix[..dot],
+                None => break,
+            }
+        }
+        for &rule in &self.any_category {
+            f(rule, 0);
+        }
+    }
+
+    /// Folds one rule whose selector matches into the resolution.
+    #[inline]
+    fn consider(
+        &self,
+        resolver: &mut Resolver,
+        triggers: &mut TriggerCache,
+        record: &Record,
+        index: u32,
+        depth: usize,
+    ) {
+        let i = index as usize;
+        let rule = &self.rules[i];
+        let retention = rule.keep.is_retention();
+        if resolver.open.is_some() && !retention {
+            // A retention without a due date already decides: keep.
+            return;
+        }
+        let started = triggers.civil(self, self.trigger_slot[i], record);
+        let due = started
+            .as_ref()
+            .and_then(|(civil, nanos)| Some((rule.keep.period().after_civil(civil)?, *nanos)));
+        if retention {
+            let Some(due) = due else {
+                if resolver
+                    .open
+                    .is_none_or(|(other, _)| self.name_of(index) < self.name_of(other))
+                {
+                    resolver.open = Some((index, started.is_none()));
+                }
+                return;
+            };
+            if resolver.open.is_some() {
+                return;
+            }
+            let mut specificity = self.base_specificity[i];
+            specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
+            let better = match resolver.floor {
+                None => true,
+                Some(floor) => {
+                    (due, specificity, std::cmp::Reverse(self.name_of(index)))
+                        > (
+                            floor.due,
+                            floor.specificity,
+                            std::cmp::Reverse(self.name_of(floor.rule)),
+                        )
+                }
+            };
+            if better {
+                resolver.floor = Some(Candidate {
+                    rule: index,
+                    due,
+                    specificity,
+                });
+            }
+        }
+        if let (true, Some(due)) = (rule.then.is_destructive(), due) {
+            let mut specificity = self.base_specificity[i];
+            specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
+            let candidate = Candidate {
+                rule: index,
+                due,
+                specificity,
+            };
+            let better = match resolver.deletion {
+                None => true,
+                Some(best) => {
+                    let key = |c: &Candidate| {
+                        (
+                            std::cmp::Reverse(c.specificity),
+                            c.due,
+                            self.rules[c.rule as usize].then,
+                            self.name_of(c.rule),
+                        )
+                    };
+                    key(&candidate) < key(&best)
+                }
+            };
+            if better {
+                resolver.deletion = Some(candidate);
+            }
+        }
+    }
+
+    fn name_of(&self, index: u32) -> &str {
+        &self.rules[index as usize].name
+    }
+
+    fn resolve<'p>(&'p self, resolver: &Resolver) -> Decision<'p> {
+        let keep = |rule: Rules<'p>, reason: Reason<'p>| Decision {
+            action: Action::Keep,
+            scheduled: None,
+            due_at: None,
+            rule,
+            held_by: Vec::new(),
+            reason,
+        };
+        if let Some((index, waiting)) = resolver.open {
+            let rule = &self.rules[index as usize];
+            let reason = if waiting {
+                Reason::Waiting {
+                    rule: &rule.name,
+                    keep: rule.keep,
+                    trigger: &rule.trigger,
+                }
+            } else {
+                Reason::Unbounded { rule: &rule.name }
+            };
+            return keep(Rules::one(&rule.name), reason);
+        }
+        let scheduled = |rule: &'p crate::Rule| Reason::Scheduled {
+            then: rule.then,
+            rule: &rule.name,
+            keep: rule.keep,
+            trigger: &rule.trigger,
+        };
+        match (resolver.deletion, resolver.floor) {
+            (Some(deletion), floor) => {
+                let rule = &self.rules[deletion.rule as usize];
+                let mut decision = Decision {
+                    action: Action::Keep,
+                    scheduled: Some(rule.then),
+                    due_at: timestamp(deletion.due),
+                    rule: Rules::one(&rule.name),
+                    held_by: Vec::new(),
+                    reason: scheduled(rule),
+                };
+                if let Some(floor) = floor.filter(|f| f.due > deletion.due) {
+                    let by = &self.rules[floor.rule as usize].name;
+                    decision.due_at = timestamp(floor.due);
+                    decision.rule.0[1] = Some(by);
+                    decision.reason = Reason::Deferred {
+                        then: rule.then,
+                        rule: &rule.name,
+                        from: timestamp(deletion.due).unwrap_or_default(),
+                        by,
+                    };
+                }
+                decision
+            }
+            (None, Some(floor)) => {
+                let rule = &self.rules[floor.rule as usize];
+                Decision {
+                    action: Action::Keep,
+                    scheduled: Some(rule.then),
+                    due_at: timestamp(floor.due),
+                    rule: Rules::one(&rule.name),
+                    held_by: Vec::new(),
+                    reason: scheduled(rule),
+                }
+            }
+            (None, None) => keep(Rules::default(), Reason::NoRule),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Resolver {
+    /// A retention with no due date (waiting for its trigger, or unbounded).
+    open: Option<(u32, bool)>,
+    /// The retention due last.
+    floor: Option<Candidate>,
+    /// The chosen destructive rule.
+    deletion: Option<Candidate>,
+}

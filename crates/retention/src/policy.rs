@@ -1,0 +1,275 @@
+//! A validated, compiled policy.
+
+use std::collections::HashMap;
+
+use custodia_core::{DataCategory, Timestamp};
+use rustc_hash::FxHashMap;
+
+use crate::error::{Error, Problem};
+use crate::model::{BackupSchedule, Hold, Keep, Rule, Specificity};
+
+/// A retention policy, validated and compiled for evaluation.
+///
+/// Build one from a file with [`Policy::from_toml`], [`Policy::from_json`] or
+/// [`Policy::from_path`], or in code with [`Policy::new`]. Compiling indexes
+/// the rules by category, so evaluating a record costs a few hash lookups (one
+/// per level of its category) plus the rules that actually match, however
+/// many rules the policy has.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) holds: Vec<Hold>,
+    pub(crate) backups: Option<BackupSchedule>,
+    /// Per rule: how explicit its selector is, before the category depth.
+    pub(crate) base_specificity: Vec<Specificity>,
+    /// For each category the rules name: the rules indexed under it and
+    /// under every named ancestor, each with the depth of the category it
+    /// was named under. A record finds all its category rules with the one
+    /// lookup of its deepest named ancestor.
+    pub(crate) by_category: FxHashMap<Box<str>, Vec<(u32, u16)>>,
+    /// Rules that name no category.
+    pub(crate) any_category: Vec<u32>,
+    /// Per rule: the index of its trigger among the distinct triggers, so an
+    /// evaluation looks each event up once however many rules count from it.
+    pub(crate) trigger_slot: Vec<usize>,
+    /// The distinct triggers, by slot.
+    pub(crate) triggers: Vec<crate::Trigger>,
+    /// Per rule: whether its selector has more than categories to check.
+    pub(crate) filtered: Vec<bool>,
+}
+
+impl Policy {
+    /// Validates and compiles a policy built in code.
+    ///
+    /// Refuses what a policy file would be refused for: duplicate rule names or
+    /// hold ids, a hold with no scope, a `delete_after` rule whose disposition
+    /// is not destructive, an empty name. Errors carry no location.
+    pub fn new(
+        rules: Vec<Rule>,
+        holds: Vec<Hold>,
+        backups: Option<BackupSchedule>,
+    ) -> Result<Self, Error> {
+        let fail = |problem| Error::Policy {
+            location: None,
+            problem,
+        };
+        let mut names = HashMap::new();
+        for rule in &rules {
+            check_rule(rule).map_err(fail)?;
+            if names.insert(rule.name.clone(), ()).is_some() {
+                return Err(fail(Problem::DuplicateRule {
+                    name: rule.name.to_string(),
+                    first_line: 0,
+                }));
+            }
+        }
+        let mut ids = HashMap::new();
+        for hold in &holds {
+            check_hold(hold).map_err(fail)?;
+            if ids.insert(hold.id.clone(), ()).is_some() {
+                return Err(fail(Problem::DuplicateHold {
+                    id: hold.id.to_string(),
+                    first_line: 0,
+                }));
+            }
+        }
+        if let Some(backups) = &backups {
+            check_backups(backups).map_err(fail)?;
+        }
+        Ok(Self::compile(rules, holds, backups))
+    }
+
+    pub(crate) fn compile(
+        rules: Vec<Rule>,
+        holds: Vec<Hold>,
+        backups: Option<BackupSchedule>,
+    ) -> Self {
+        let mut by_category: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
+        let mut any_category = Vec::new();
+        let mut base_specificity = Vec::with_capacity(rules.len());
+        let mut triggers: Vec<crate::Trigger> = Vec::new();
+        let mut trigger_slot = Vec::with_capacity(rules.len());
+        let mut filtered = Vec::with_capacity(rules.len());
+        for (index, rule) in rules.iter().enumerate() {
+            let slot = match triggers.iter().position(|t| *t == rule.trigger) {
+                Some(slot) => slot,
+                None => {
+                    triggers.push(rule.trigger.clone());
+                    triggers.len() - 1
+                }
+            };
+            trigger_slot.push(slot);
+            let selector = &rule.applies_to;
+            filtered.push(
+                !(selector.tenants.is_empty()
+                    && selector.regions.is_empty()
+                    && selector.labels.is_empty()),
+            );
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            base_specificity.push(rule.applies_to.specificity(0));
+            let categories = &rule.applies_to.categories;
+            if categories.is_empty() {
+                any_category.push(index);
+                continue;
+            }
+            // A category within another the rule names adds nothing, and
+            // indexing it would visit the rule twice.
+            let outermost = categories.iter().enumerate().filter(|(i, c)| {
+                !categories
+                    .iter()
+                    .enumerate()
+                    .any(|(j, other)| j != *i && c.is_within(other) && (*c != other || j < *i))
+            });
+            for (_, category) in outermost {
+                by_category
+                    .entry(category.as_str().into())
+                    .or_default()
+                    .push(index);
+            }
+        }
+        let by_category = by_category
+            .keys()
+            .map(|category| {
+                let mut merged = Vec::new();
+                let mut depth = category.bytes().filter(|&b| b == b'.').count() + 1;
+                let mut prefix: &str = category;
+                loop {
+                    if let Some(rules) = by_category.get(prefix) {
+                        let depth = u16::try_from(depth).unwrap_or(u16::MAX);
+                        merged.extend(rules.iter().map(|&rule| (rule, depth)));
+                    }
+                    match prefix.rfind('.') {
+                        Some(dot) => {
+                            prefix = &prefix[..dot];
+                            depth -= 1;
+                        }
+                        None => break,
+                    }
+                }
+                (category.clone(), merged)
+            })
+            .collect();
+        Self {
+            rules,
+            holds,
+            backups,
+            base_specificity,
+            by_category,
+            any_category,
+            trigger_slot,
+            triggers,
+            filtered,
+        }
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule named `name`.
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| &*r.name == name)
+    }
+
+    /// The legal holds, in file order.
+    pub fn holds(&self) -> &[Hold] {
+        &self.holds
+    }
+
+    /// The backup schedule, if the policy has one.
+    pub fn backups(&self) -> Option<&BackupSchedule> {
+        self.backups.as_ref()
+    }
+
+    /// A copy of this policy with one more rule.
+    pub fn with_rule(&self, rule: Rule) -> Result<Self, Error> {
+        let mut rules = self.rules.clone();
+        rules.push(rule);
+        Self::new(rules, self.holds.clone(), self.backups)
+    }
+
+    /// A copy of this policy with one more hold.
+    pub fn with_hold(&self, hold: Hold) -> Result<Self, Error> {
+        let mut holds = self.holds.clone();
+        holds.push(hold);
+        Self::new(self.rules.clone(), holds, self.backups)
+    }
+
+    /// The instant by which a record deleted at `deleted_at` has left every
+    /// backup (see [`BackupSchedule::horizon`]); `deleted_at` itself when the
+    /// policy has no backups. `None` if beyond the range of a timestamp.
+    pub fn erasure_complete(&self, deleted_at: Timestamp) -> Option<Timestamp> {
+        match &self.backups {
+            Some(backups) => backups.horizon(deleted_at),
+            None => Some(deleted_at),
+        }
+    }
+
+    /// The categories the rules name, for checking them against a taxonomy.
+    pub fn categories(&self) -> impl Iterator<Item = &DataCategory> {
+        self.rules
+            .iter()
+            .flat_map(|r| r.applies_to.categories.iter())
+    }
+}
+
+pub(crate) fn rule_what(name: &str) -> String {
+    format!("rule {name:?}")
+}
+
+pub(crate) fn check_name(what: &str, name: &str) -> Result<(), Problem> {
+    if name.trim().is_empty() {
+        return Err(Problem::Invalid {
+            what: what.to_owned(),
+            reason: "must not be empty".into(),
+        });
+    }
+    if name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(Problem::Invalid {
+            what: what.to_owned(),
+            reason: "must be at most 200 bytes with no control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_rule(rule: &Rule) -> Result<(), Problem> {
+    check_name("rule name", &rule.name)?;
+    if let Keep::DeleteAfter(_) = rule.keep
+        && !rule.then.is_destructive()
+    {
+        return Err(Problem::Invalid {
+            what: rule_what(&rule.name),
+            reason: format!(
+                "delete_after needs then = \"delete\" or \"anonymize\", not {:?}; use retain for {}",
+                rule.then.as_str(),
+                rule.then
+            ),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_hold(hold: &Hold) -> Result<(), Problem> {
+    check_name("hold id", &hold.id)?;
+    if hold.applies_to.is_empty() {
+        return Err(Problem::HoldWithoutScope {
+            id: hold.id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_backups(backups: &BackupSchedule) -> Result<(), Problem> {
+    if !backups.every.is_fixed() || backups.every.is_zero() {
+        return Err(Problem::InvalidDuration {
+            field: "backups.every".into(),
+            input: backups.every.to_string(),
+            reason:
+                "must be a fixed, non-zero length (weeks, days, hours, ...), not months or years"
+                    .into(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Sweeps: the dry-run report, already-done records, holds, cursors and order.
+
+use chrono::{TimeZone, Utc};
+use custodia_core::{DataCategory, TenantId, Timestamp};
+use custodia_retention::{Cursor, Disposition, Error, Policy, Record, Sweep};
+
+fn ymd(y: i32, m: u32, d: u32) -> Timestamp {
+    Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+}
+
+fn policy() -> Policy {
+    Policy::from_toml(
+        r#"
+        version = 1
+        [[rule]]
+        name = "logs"
+        applies_to = { category = "system.operations.log" }
+        trigger = "created"
+        retain = "7d"
+        then = "delete"
+        [[rule]]
+        name = "tickets"
+        applies_to = { category = "user.content.ticket" }
+        trigger = "closed"
+        retain = "1y"
+        then = "anonymize"
+        [[hold]]
+        id = "case-1"
+        reason = "litigation"
+        applies_to = { records = ["t-3"] }
+        "#,
+        "sweep.toml",
+    )
+    .unwrap()
+}
+
+fn records() -> Vec<Record> {
+    let tenant = TenantId::from_external_key("test", "acme");
+    let log =
+        |id: &str, created| Record::new(id, tenant, DataCategory::SYSTEM_OPERATIONS_LOG, created);
+    let ticket = |id: &str, closed| {
+        Record::new(
+            id,
+            tenant,
+            DataCategory::USER_CONTENT_TICKET,
+            ymd(2024, 1, 1),
+        )
+        .with_event("closed", closed)
+    };
+    vec![
+        log("l-1", ymd(2026, 1, 1)),
+        log("l-2", ymd(2026, 1, 30)),
+        ticket("t-1", ymd(2024, 6, 1)),
+        ticket("t-2", ymd(2024, 6, 1)).with_event("anonymized", ymd(2025, 6, 2)),
+        ticket("t-3", ymd(2024, 6, 1)),
+        ticket("t-4", ymd(2025, 6, 1)),
+    ]
+}
+
+#[test]
+fn plans_what_is_due_and_reports_it() {
+    let policy = policy();
+    let plan = Sweep::new(&policy, ymd(2026, 2, 1))
+        .plan(records())
+        .unwrap();
+    let due: Vec<(&str, Disposition)> = plan
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.action))
+        .collect();
+    assert_eq!(
+        due,
+        [
+            ("l-1", Disposition::Delete),
+            ("t-1", Disposition::Anonymize)
+        ]
+    );
+    assert_eq!(
+        (plan.examined, plan.held, plan.already_done, plan.kept),
+        (6, 1, 1, 2)
+    );
+    assert_eq!(plan.items[1].rules, ["tickets"]);
+    assert_eq!(plan.items[1].due_at, ymd(2025, 6, 1));
+    let report = plan.to_string();
+    assert!(report.starts_with("examined 6 records: delete 1, anonymize 1, archive 0, review 0, held 1, kept 2, already done 1, skipped 0\n"), "{report}");
+    assert!(
+        report.contains("  delete    l-1 (due 2026-01-08T00:00:00Z; rule logs)"),
+        "{report}"
+    );
+    assert!(report.ends_with("complete\n"), "{report}");
+}
+
+#[test]
+fn a_cursor_resumes_after_the_last_record() {
+    let policy = policy();
+    let first = Sweep::new(&policy, ymd(2026, 2, 1))
+        .limit(2)
+        .plan(records())
+        .unwrap();
+    assert_eq!(first.examined, 2);
+    let cursor = first.next.clone().unwrap();
+    assert_eq!(
+        cursor,
+        Cursor {
+            after: "l-2".into(),
+            examined: 2
+        }
+    );
+    assert!(first.to_string().contains("stopped after \"l-2\""));
+    let rest = Sweep::new(&policy, ymd(2026, 2, 1))
+        .resume(cursor)
+        .plan(records())
+        .unwrap();
+    assert_eq!((rest.skipped, rest.examined), (2, 4));
+    assert!(rest.is_complete());
+    // A cursor survives a restart as JSON.
+    let json = serde_json::to_string(&first.next).unwrap();
+    assert_eq!(json, r#"{"after":"l-2","examined":2}"#);
+}
+
+#[test]
+fn records_out_of_order_are_refused() {
+    let policy = policy();
+    let mut input = records();
+    input.swap(0, 1);
+    let err = Sweep::new(&policy, ymd(2026, 2, 1))
+        .plan(input)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::SweepOrder {
+            previous: "l-2".into(),
+            next: "l-1".into()
+        }
+    );
+}
+
+#[test]
+fn time_comes_from_a_clock() {
+    let policy = policy();
+    let clock = custodia_core::ManualClock::new(ymd(2026, 1, 7));
+    let log = &records()[0];
+    assert!(!policy.evaluate_now(log, &clock).is_due());
+    assert!(
+        Sweep::with_clock(&policy, &clock)
+            .plan(records())
+            .unwrap()
+            .items
+            .iter()
+            .all(|i| i.id != "l-1")
+    );
+    clock.set(ymd(2026, 1, 8));
+    assert!(policy.evaluate_now(log, &clock).is_due());
+    assert_eq!(
+        Sweep::with_clock(&policy, &clock)
+            .plan(records())
+            .unwrap()
+            .items[0]
+            .id,
+        "l-1"
+    );
+}
