@@ -431,7 +431,8 @@ mod tests {
         assert!(!au_abn(&d("51 824 753 557")));
         assert!(au_acn(&d("000 000 019")));
         assert!(au_acn(&d("005 499 981")));
-        assert!(ca_sin(&d("046 454 286")));
+        assert!(ca_sin(&d("130 692 544")));
+        assert!(!ca_sin(&d("046 454 286")), "0 is not an assigned first digit");
         assert!(nz_ird(&d("49-091-850")));
         assert!(nz_ird(&d("136-410-132")));
         assert!(!nz_ird(&d("136-410-133")));
