@@ -9,11 +9,16 @@
 pub mod checksum;
 mod detector;
 mod error;
+mod json;
 mod kind;
+mod operator;
 mod scan;
+pub mod stream;
 
 pub use detector::{
     CustomRecognizer, DEFAULT_MIN_SCORE, Detector, DetectorConfig, Finding, KnownEntities, Regions, Validator, resolve,
 };
 pub use error::Error;
+pub use json::JsonRules;
+pub use operator::{Masked, Masker, Policy, PseudonymKey, Report, ReportEntry, Strategy, Vault};
 pub use kind::Kind;
