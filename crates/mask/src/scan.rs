@@ -22,6 +22,13 @@
 
 use crate::checksum as ck;
 
+macro_rules! words {
+    ($($w:literal),* $(,)?) => {{
+        const P: &[u128] = &pack_all([$($w),*]);
+        P
+    }};
+}
+
 /// Built-in kinds as a compact copyable index for the scanner.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -158,43 +165,43 @@ impl K {
 
     /// Context words (lower-case, whole ASCII words) that raise confidence
     /// when they occur within the few words before a match.
-    pub(crate) fn context(self) -> &'static [&'static str] {
+    pub(crate) fn context(self) -> &'static [u128] {
         match self {
-            K::Email => &["email", "mail", "e"],
-            K::Phone => &[
+            K::Email => words!["email", "mail", "e"],
+            K::Phone => words![
                 "phone", "tel", "telephone", "mobile", "cell", "call", "callback", "contact",
                 "fax", "whatsapp", "sms", "ring", "reach", "landline", "text",
             ],
-            K::CreditCard => &["card", "visa", "mastercard", "amex", "credit", "debit", "payment", "cc"],
-            K::Iban => &["iban", "account", "bank", "transfer"],
-            K::IpAddress => &["ip", "server", "host", "address", "from", "client"],
-            K::MacAddress => &["mac", "hardware", "ethernet", "wifi"],
-            K::Secret => &["password", "token", "key", "secret"],
-            K::DateOfBirth => &["birth", "born", "dob", "birthday", "birthdate", "geboren", "nee"],
-            K::UsSsn => &["ssn", "social", "security", "ss"],
-            K::UsItin => &["itin", "taxpayer"],
-            K::UsBankRouting => &["routing", "aba", "rtn", "transit"],
-            K::UsPassport => &["passport"],
-            K::UkNino => &["nino", "insurance", "ni"],
-            K::UkNhs => &["nhs", "health"],
-            K::UkPostcode => &["postcode", "post", "address"],
-            K::AuTfn => &["tfn", "tax"],
-            K::AuAbn => &["abn", "business"],
-            K::AuAcn => &["acn", "company"],
-            K::AuMedicare => &["medicare"],
-            K::CaSin => &["sin", "social", "insurance"],
-            K::CaPostalCode => &["postal", "code", "address"],
-            K::NzIrd => &["ird", "inland", "revenue", "gst"],
-            K::NzNhi => &["nhi", "health"],
-            K::DeTaxId => &["steuer", "steuerid", "idnr", "steueridentifikationsnummer", "tax"],
-            K::EsNif => &["nif", "dni"],
-            K::EsNie => &["nie"],
-            K::ItFiscalCode => &["fiscale", "codice", "cf", "fiscal"],
-            K::NlBsn => &["bsn", "burgerservicenummer", "sofinummer"],
-            K::PlPesel => &["pesel"],
-            K::SePersonnummer => &["personnummer", "personnr"],
-            K::FiHetu => &["hetu", "henkilotunnus"],
-            K::FrInsee => &["insee", "nir", "secu", "securite", "sociale"],
+            K::CreditCard => words!["card", "visa", "mastercard", "amex", "credit", "debit", "payment", "cc"],
+            K::Iban => words!["iban", "account", "bank", "transfer"],
+            K::IpAddress => words!["ip", "server", "host", "address", "from", "client"],
+            K::MacAddress => words!["mac", "hardware", "ethernet", "wifi"],
+            K::Secret => words!["password", "token", "key", "secret"],
+            K::DateOfBirth => words!["birth", "born", "dob", "birthday", "birthdate", "geboren", "nee"],
+            K::UsSsn => words!["ssn", "social", "security", "ss"],
+            K::UsItin => words!["itin", "taxpayer"],
+            K::UsBankRouting => words!["routing", "aba", "rtn", "transit"],
+            K::UsPassport => words!["passport"],
+            K::UkNino => words!["nino", "insurance", "ni"],
+            K::UkNhs => words!["nhs", "health"],
+            K::UkPostcode => words!["postcode", "post", "address"],
+            K::AuTfn => words!["tfn", "tax"],
+            K::AuAbn => words!["abn", "business"],
+            K::AuAcn => words!["acn", "company"],
+            K::AuMedicare => words!["medicare"],
+            K::CaSin => words!["sin", "social", "insurance"],
+            K::CaPostalCode => words!["postal", "code", "address"],
+            K::NzIrd => words!["ird", "inland", "revenue", "gst"],
+            K::NzNhi => words!["nhi", "health"],
+            K::DeTaxId => words!["steuer", "steuerid", "idnr", "steueridentifikationsnummer", "tax"],
+            K::EsNif => words!["nif", "dni"],
+            K::EsNie => words!["nie"],
+            K::ItFiscalCode => words!["fiscale", "codice", "cf", "fiscal"],
+            K::NlBsn => words!["bsn", "burgerservicenummer", "sofinummer"],
+            K::PlPesel => words!["pesel"],
+            K::SePersonnummer => words!["personnummer", "personnr"],
+            K::FiHetu => words!["hetu", "henkilotunnus"],
+            K::FrInsee => words!["insee", "nir", "secu", "securite", "sociale"],
         }
     }
 
@@ -357,8 +364,7 @@ fn skip_alnum(b: &[u8], mut i: usize) -> usize {
 /// Lower-case ASCII words just before `start` (nearest first), at most
 /// `MAX_CTX` of them within `CTX_BYTES` bytes.
 struct Context {
-    words: [[u8; 16]; MAX_CTX],
-    lens: [u8; MAX_CTX],
+    words: [u128; MAX_CTX],
     n: usize,
 }
 
@@ -367,7 +373,7 @@ const CTX_BYTES: usize = 72;
 
 impl Context {
     fn before(b: &[u8], start: usize) -> Context {
-        let mut c = Context { words: [[0; 16]; MAX_CTX], lens: [0; MAX_CTX], n: 0 };
+        let mut c = Context { words: [0; MAX_CTX], n: 0 };
         let lo = start.saturating_sub(CTX_BYTES);
         let mut i = start;
         while i > lo && c.n < MAX_CTX {
@@ -386,26 +392,42 @@ impl Context {
             if i == lo && lo > 0 && b[lo - 1].is_ascii_alphabetic() {
                 break;
             }
-            let w = &b[i..end];
-            if w.len() <= 16 {
-                let slot = &mut c.words[c.n];
-                for (d, s) in slot.iter_mut().zip(w) {
-                    *d = s.to_ascii_lowercase();
-                }
-                c.lens[c.n] = w.len() as u8;
-            }
+            c.words[c.n] = pack(&b[i..end]);
             c.n += 1;
         }
         c
     }
 
-    fn has(&self, words: &[&str]) -> bool {
-        (0..self.n).any(|k| {
-            let w = &self.words[k][..usize::from(self.lens[k])];
-            !w.is_empty() && words.iter().any(|x| x.as_bytes() == w)
-        })
+    fn has(&self, words: &[u128]) -> bool {
+        self.words[..self.n].iter().any(|w| *w != 0 && words.contains(w))
     }
 }
+
+/// A lower-case ASCII word of at most 16 bytes packed into an integer (0 for
+/// longer words, which never match).
+const fn pack(w: &[u8]) -> u128 {
+    if w.len() > 16 || w.is_empty() {
+        return 0;
+    }
+    let mut x: u128 = 0;
+    let mut i = 0;
+    while i < w.len() {
+        x = (x << 8) | w[i].to_ascii_lowercase() as u128;
+        i += 1;
+    }
+    x
+}
+
+pub(crate) const fn pack_all<const N: usize>(words: [&str; N]) -> [u128; N] {
+    let mut out = [0u128; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = pack(words[i].as_bytes());
+        i += 1;
+    }
+    out
+}
+
 
 /// The scanner's state for one text.
 pub(crate) struct Scanner<'a> {
@@ -497,15 +519,13 @@ impl<'a> Scanner<'a> {
             }
         }
         let run = Run::parse(b, s)?;
-        let mut best: Option<(f32, usize, K)> = None;
-        let ctx = Context::before(b, s);
+        // Collect what validates first; read the context only if anything does.
+        let mut cands: [(K, f32, usize); 12] = [(K::Phone, 0.0, 0); 12];
+        let mut n = 0usize;
         let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
-            if !on.has(k) {
-                return;
-            }
-            let score = if ctx.has(k.context()) { base + CONTEXT_BOOST } else { base };
-            if best.is_none_or(|(bs, _, _)| score > bs) {
-                best = Some((score, end, k));
+            if on.has(k) && n < cands.len() {
+                cands[n] = (k, base, end);
+                n += 1;
             }
         };
         let on = self.on;
@@ -520,13 +540,23 @@ impl<'a> Scanner<'a> {
                 consider(K::EsNif, 0.6, run.end + 1, on);
             }
         }
-        if on.has(K::Phone) {
+        // A checksum-validated card or IBAN-strength match needs no phone check.
+        if on.has(K::Phone) && n < cands.len() && !cands[..n].iter().any(|c| c.1 >= 0.9) {
             if let Some((end, base)) = phone(b, s) {
-                let score = if ctx.has(K::Phone.context()) { base + CONTEXT_BOOST } else { base };
-                // A validated id wins a tie against a phone shape.
-                if best.is_none_or(|(bs, _, _)| score > bs) {
-                    best = Some((score, end, K::Phone));
-                }
+                cands[n] = (K::Phone, base, end);
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        let ctx = Context::before(b, s);
+        let mut best: Option<(f32, usize, K)> = None;
+        for &(k, base, end) in &cands[..n] {
+            let score = if ctx.has(k.context()) { base + CONTEXT_BOOST } else { base };
+            // Earlier candidates (validated ids) win ties against later (phone).
+            if best.is_none_or(|(bs, _, _)| score > bs) {
+                best = Some((score, end, k));
             }
         }
         let (score, end, k) = best?;
@@ -967,7 +997,7 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
-        if groups > 8 || (!double && groups != 8) || groups == 0 && !double || !token_end(b, e) {
+        if groups > 8 || (!double && groups != 8) || groups == 0 || !token_end(b, e) {
             return None;
         }
         let text = std::str::from_utf8(&b[s..e]).ok()?;
