@@ -369,38 +369,61 @@ struct Context {
 }
 
 const MAX_CTX: usize = 7;
-const CTX_BYTES: usize = 72;
+const CTX_BYTES: usize = 56;
 
 impl Context {
     fn before(b: &[u8], start: usize) -> Context {
         let mut c = Context { words: [0; MAX_CTX], n: 0 };
         let lo = start.saturating_sub(CTX_BYTES);
-        let mut i = start;
-        while i > lo && c.n < MAX_CTX {
-            // skip non-letters
-            while i > lo && !b[i - 1].is_ascii_alphabetic() {
-                i -= 1;
-            }
-            let end = i;
-            while i > lo && b[i - 1].is_ascii_alphabetic() {
-                i -= 1;
-            }
-            if end == i {
-                break;
-            }
-            // A word cut by the window edge is not a word.
-            if i == lo && lo > 0 && b[lo - 1].is_ascii_alphabetic() {
-                break;
-            }
-            c.words[c.n] = pack(&b[i..end]);
+        let mut buf = [0u8; CTX_BYTES + 16];
+        buf[..start - lo].copy_from_slice(&b[lo..start]);
+        // Bit k set: buf[k] is an ASCII letter (vectorisable).
+        let mut mask: u64 = 0;
+        for (k, chunk) in buf[..CTX_BYTES].chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            mask |= letter_bits(u64::from_le_bytes(w)) << (8 * k);
+        }
+        // A word cut by the window edge is not a word.
+        if lo > 0 && b[lo - 1].is_ascii_alphabetic() {
+            let cut = (!mask).trailing_zeros();
+            mask &= !((1u64 << cut) - 1);
+        }
+        while mask != 0 && c.n < MAX_CTX {
+            let hi = 63 - mask.leading_zeros() as usize; // last letter of the nearest word
+            let below = !mask & ((1u64 << hi) - 1);
+            let st = if below == 0 { 0 } else { 64 - below.leading_zeros() as usize };
+            let len = hi + 1 - st;
+            c.words[c.n] = if len <= 16 {
+                let mut w = [0u8; 16];
+                w.copy_from_slice(&buf[st..st + 16]);
+                let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
+                if len == 16 { x } else { x & ((1u128 << (8 * len)) - 1) }
+            } else {
+                0
+            };
             c.n += 1;
+            mask &= (1u64 << st) - 1;
         }
         c
     }
 
     fn has(&self, words: &[u128]) -> bool {
+        debug_assert!(CTX_BYTES % 8 == 0 && CTX_BYTES <= 64);
         self.words[..self.n].iter().any(|w| *w != 0 && words.contains(w))
     }
+}
+
+/// Bit k set iff byte k of `v` (little-endian) is an ASCII letter (SWAR).
+#[inline]
+fn letter_bits(v: u64) -> u64 {
+    const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let y = (v | 0x2020_2020_2020_2020) & LO7;
+    let ge_a = y + 0x1F1F_1F1F_1F1F_1F1F; // high bit: y >= 'a'
+    let gt_z = y + 0x0505_0505_0505_0505; // high bit: y > 'z'
+    let letters = ge_a & !gt_z & !v & HI;
+    ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
 /// A lower-case ASCII word of at most 16 bytes packed into an integer (0 for
@@ -412,7 +435,7 @@ const fn pack(w: &[u8]) -> u128 {
     let mut x: u128 = 0;
     let mut i = 0;
     while i < w.len() {
-        x = (x << 8) | w[i].to_ascii_lowercase() as u128;
+        x |= (w[i].to_ascii_lowercase() as u128) << (8 * i);
         i += 1;
     }
     x
@@ -461,8 +484,17 @@ impl<'a> Scanner<'a> {
         let mut i = 0;
         while i < n {
             // Tight skip over bytes that cannot start anything.
-            while i < n && CLASS[b[i] as usize] == 0 {
-                i += 1;
+            loop {
+                while i < n && CLASS[b[i] as usize] == 0 {
+                    i += 1;
+                }
+                // A capitalised word (`Hello`) starts nothing unless it is
+                // `Bearer` or the `J` of `eyJ`: skip it without dispatching.
+                if i + 1 < n && CLASS[b[i] as usize] == C_UPPER && b[i + 1].is_ascii_lowercase() && b[i] != b'B' && b[i] != b'J' {
+                    i += 2;
+                    continue;
+                }
+                break;
             }
             if i >= n {
                 break;
@@ -541,7 +573,10 @@ impl<'a> Scanner<'a> {
             }
         }
         // A checksum-validated card or IBAN-strength match needs no phone check.
-        if on.has(K::Phone) && n < cands.len() && !cands[..n].iter().any(|c| c.1 >= 0.9) {
+        // A phone has at least 8 digits; shorter runs only continue one
+        // through parentheses (`1 (715) 498-4177`).
+        let may_be_phone = run.nd >= 8 || matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
+        if may_be_phone && on.has(K::Phone) && n < cands.len() && !cands[..n].iter().any(|c| c.1 >= 0.9) {
             if let Some((end, base)) = phone(b, s) {
                 cands[n] = (K::Phone, base, end);
                 n += 1;
@@ -878,6 +913,11 @@ impl<'a> Scanner<'a> {
             (b"sk_live_", "stripe_key", 20),
             (b"rk_live_", "stripe_key", 20),
         ];
+        // Cheap filter: the separator sits 2–10 bytes into a token starting
+        // with one of the prefixes' first letters.
+        if !(2..=10).contains(&(i - ws)) || !matches!(b[ws], b'g' | b'x' | b's' | b'r' | b'p') {
+            return None;
+        }
         let rest = &b[ws..];
         for (p, name, min) in PREFIXES {
             if rest.starts_with(p) {
@@ -1023,7 +1063,11 @@ impl<'a> Scanner<'a> {
         while j > self.floor && we - j < 40 && (is_alnum(b[j - 1]) || matches!(b[j - 1], b'_' | b'-' | b'.')) {
             j -= 1;
         }
-        if j > self.floor && (is_alnum(b[j - 1]) || we - j >= 40) || we == j {
+        if j > self.floor && (is_alnum(b[j - 1]) || we - j >= 40) || we == j || we - j < 3 && op == b':' {
+            return None;
+        }
+        // Every key ends in one of these letters; times and ids do not.
+        if !matches!(b[we - 1] | 0x20, b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g') {
             return None;
         }
         let mut word = [0u8; 40];
@@ -1432,5 +1476,41 @@ impl Scanner<'_> {
     fn phone_at(&mut self, s: usize) -> Option<usize> {
         let (e, base) = phone(self.b, s)?;
         Some(self.push_ctx(s, e, K::Phone, base))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letter_bits_matches_a_byte_loop() {
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, c)| m | (u64::from(c.is_ascii_alphabetic()) << k));
+            assert_eq!(letter_bits(x), naive, "{x:#x}");
+        }
+        for c in 0..=255u8 {
+            let v = u64::from_le_bytes([c; 8]);
+            assert_eq!(letter_bits(v), if c.is_ascii_alphabetic() { 0xFF } else { 0 }, "{c}");
+        }
+    }
+
+    #[test]
+    fn context_words_nearest_first() {
+        let text = b"Hello: my National Insurance number is XX";
+        let c = Context::before(text, text.len() - 2);
+        assert_eq!(c.n, 6);
+        assert_eq!(c.words[0], pack(b"is"));
+        assert_eq!(c.words[2], pack(b"insurance"));
+        assert!(c.has(words!["insurance"]));
+        assert!(!c.has(words!["ssn"]));
+        // A word cut by the 56-byte window does not count.
+        let long = [b"passport".as_slice(), &[b'x'; 60], b" 123"].concat();
+        let c = Context::before(&long, long.len() - 3);
+        assert_eq!(c.n, 0);
     }
 }
