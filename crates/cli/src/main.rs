@@ -11,6 +11,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+mod mask;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 
@@ -52,6 +54,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Mask (or with --detect, find) personal data in text or JSON lines.
+    Mask(mask::MaskArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,6 +96,7 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             list_categories(&mut out, &taxonomy, root.as_ref(), json)
         }
+        Command::Mask(args) => mask::run(&args, &mut out)?,
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {
