@@ -21,9 +21,10 @@ fn default_features_expose_every_crate() {
     // is reached through its own types.
     let keyring = custodia::crypt::Keyring::new(custodia::crypt::SecretKey::from_bytes([1; 32]));
     assert_eq!(keyring.primary(), 1);
+    let found = custodia::mask::Detector::new().detect("mail jane@example.com");
+    assert_eq!(found[0].kind, custodia::mask::Kind::Email);
     for status in [
         custodia::tenant::STATUS,
-        custodia::mask::STATUS,
         custodia::retention::STATUS,
         custodia::audit::STATUS,
         custodia::dsr::STATUS,

@@ -48,7 +48,9 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
         jsonl(&masker, args.detect, input, out)?
     } else if args.detect {
         let keep = Masker::new(detector(args)?);
-        let report = keep.mask_stream(input, std::io::sink(), None, None).map_err(|e| e.to_string())?;
+        let report = keep
+            .mask_stream(input, std::io::sink(), None, None)
+            .map_err(|e| e.to_string())?;
         let entities: Vec<_> = report.entries.iter().map(|e| serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": e.score})).collect();
         let line = serde_json::json!({"id": null, "entities": entities});
         if let Err(e) = writeln!(out, "{line}") {
@@ -58,7 +60,11 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
     } else {
         match masker.mask_stream(input, &mut *out, None, None) {
             Ok(_) => false,
-            Err(custodia_mask::Error::Io { op: "write", source, .. }) => return Ok(Err(source)),
+            Err(custodia_mask::Error::Io {
+                op: "write",
+                source,
+                ..
+            }) => return Ok(Err(source)),
             Err(e) => return Err(e.to_string()),
         }
     };
@@ -72,38 +78,59 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
 }
 
 fn detector(args: &MaskArgs) -> Result<Detector, String> {
-    let regions: Regions = args.regions.parse().map_err(|e: custodia_mask::Error| format!("--regions: {e}"))?;
+    let regions: Regions = args
+        .regions
+        .parse()
+        .map_err(|e: custodia_mask::Error| format!("--regions: {e}"))?;
     let mut d = Detector::with_regions(regions);
-    d.set_min_score(args.min_score).map_err(|e| format!("--min-score: {e}"))?;
+    d.set_min_score(args.min_score)
+        .map_err(|e| format!("--min-score: {e}"))?;
     Ok(d)
 }
 
 fn build(args: &MaskArgs) -> Result<Masker, String> {
-    let strategy: Strategy = args.strategy.parse().map_err(|e: custodia_mask::Error| format!("--strategy: {e}"))?;
+    let strategy: Strategy = args
+        .strategy
+        .parse()
+        .map_err(|e: custodia_mask::Error| format!("--strategy: {e}"))?;
     let mut masker = Masker::new(detector(args)?);
     match strategy {
         Strategy::Tokenize | Strategy::Encrypt => {
-            return Err(format!("--strategy {}: needs a vault or keyring the command line cannot keep; use the library", strategy.name()));
+            return Err(format!(
+                "--strategy {}: needs a vault or keyring the command line cannot keep; use the library",
+                strategy.name()
+            ));
         }
         Strategy::Pseudonym => {
             let tenant = args.tenant.ok_or("--strategy pseudonym needs --tenant")?;
-            let key = std::env::var("CUSTODIA_MASK_KEY").map_err(|_| "--strategy pseudonym needs the key in CUSTODIA_MASK_KEY")?;
-            let key = PseudonymKey::new(tenant, key.as_bytes()).map_err(|e| format!("CUSTODIA_MASK_KEY: {e}"))?;
+            let key = std::env::var("CUSTODIA_MASK_KEY")
+                .map_err(|_| "--strategy pseudonym needs the key in CUSTODIA_MASK_KEY")?;
+            let key = PseudonymKey::new(tenant, key.as_bytes())
+                .map_err(|e| format!("CUSTODIA_MASK_KEY: {e}"))?;
             masker = masker.with_pseudonym_key(key);
         }
         _ => {}
     }
-    masker.with_policy(Policy::new(strategy)).map_err(|e| e.to_string())
+    masker
+        .with_policy(Policy::new(strategy))
+        .map_err(|e| e.to_string())
 }
 
-fn jsonl(masker: &Masker, detect: bool, input: Box<dyn Read>, out: &mut impl Write) -> Result<bool, String> {
+fn jsonl(
+    masker: &Masker,
+    detect: bool,
+    input: Box<dyn Read>,
+    out: &mut impl Write,
+) -> Result<bool, String> {
     let mut reader = BufReader::new(input);
     let mut line = Vec::new();
     let mut found = false;
     let mut n = 0usize;
     loop {
         line.clear();
-        let read = reader.read_until(b'\n', &mut line).map_err(|e| format!("reading line {}: {e}", n + 1))?;
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("reading line {}: {e}", n + 1))?;
         if read == 0 {
             break;
         }
@@ -112,9 +139,13 @@ fn jsonl(masker: &Masker, detect: bool, input: Box<dyn Read>, out: &mut impl Wri
         if text.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("line {n}: not JSON: {e}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("line {n}: not JSON: {e}"))?;
         let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let body = v.get("text").and_then(|t| t.as_str()).ok_or_else(|| format!("line {n}: expected an object with a string \"text\""))?;
+        let body = v
+            .get("text")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| format!("line {n}: expected an object with a string \"text\""))?;
         let outline = if detect {
             let f = masker.detector().detect(body);
             found |= !f.is_empty();

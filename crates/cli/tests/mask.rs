@@ -36,7 +36,12 @@ fn masks_a_file_with_partial_strategy() {
     let path = dir.join("t.txt");
     std::fs::write(&path, "card 4111 1111 1111 1111").unwrap();
     let o = custodia(&[path.to_str().unwrap(), "--strategy", "partial"], b"");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(stdout(&o), "card ************1111");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -46,7 +51,10 @@ fn jsonl_masks_each_line_in_order() {
     let input = b"{\"id\":\"a\",\"text\":\"SSN 536-90-4399\"}\n{\"text\":\"nothing here\"}\n\n{\"id\":7,\"text\":\"jane@example.com\"}\n";
     let o = custodia(&["--jsonl"], input);
     assert_eq!(o.status.code(), Some(0));
-    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(
         lines,
         vec![
@@ -65,7 +73,10 @@ fn detect_emits_utf8_byte_offsets_and_exits_1() {
     assert_eq!(o.status.code(), Some(1), "a finding exits 1");
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let e = &v["entities"][0];
-    let (s, end) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+    let (s, end) = (
+        e["start"].as_u64().unwrap() as usize,
+        e["end"].as_u64().unwrap() as usize,
+    );
     assert_eq!(&text[s..end], "zoe@example.com");
     assert_eq!(e["kind"], "EMAIL");
     assert!(e["score"].as_f64().unwrap() > 0.5);
@@ -76,10 +87,18 @@ fn detect_emits_utf8_byte_offsets_and_exits_1() {
 
 #[test]
 fn detect_on_plain_text_and_options() {
-    let o = custodia(&["--detect", "--regions", "us"], b"TFN 123 456 782 and SSN 536-90-4399");
+    let o = custodia(
+        &["--detect", "--regions", "us"],
+        b"TFN 123 456 782 and SSN 536-90-4399",
+    );
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-    let kinds: Vec<&str> = v["entities"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["US_SSN"], "only US recognizers");
     let o = custodia(&["--min-score", "1.0"], b"call 555-867-5309");
     assert_eq!(stdout(&o), "call 555-867-5309");
@@ -97,7 +116,12 @@ fn pseudonyms_need_a_tenant_and_a_key() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"jane@example.com").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"jane@example.com")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("<EMAIL_") && text.len() == 14, "{text}");
@@ -106,9 +130,21 @@ fn pseudonyms_need_a_tenant_and_a_key() {
 #[test]
 fn bad_input_is_a_usage_error_with_a_reason() {
     for (args, stdin, needle) in [
-        (vec!["--jsonl"], &b"{\"id\":1,\"text\":\"ok\"}\nnot json\n"[..], "line 2: not JSON"),
-        (vec!["--jsonl"], &b"{\"id\":1}\n"[..], "line 1: expected an object"),
-        (vec!["--jsonl"], &b"{\"text\":\"\xff\"}\n"[..], "line 1: not UTF-8"),
+        (
+            vec!["--jsonl"],
+            &b"{\"id\":1,\"text\":\"ok\"}\nnot json\n"[..],
+            "line 2: not JSON",
+        ),
+        (
+            vec!["--jsonl"],
+            &b"{\"id\":1}\n"[..],
+            "line 1: expected an object",
+        ),
+        (
+            vec!["--jsonl"],
+            &b"{\"text\":\"\xff\"}\n"[..],
+            "line 1: not UTF-8",
+        ),
         (vec!["--strategy", "shred"], &b""[..], "--strategy"),
         (vec!["--strategy", "tokenize"], &b""[..], "vault"),
         (vec!["--regions", "mars"], &b""[..], "--regions"),

@@ -29,5 +29,9 @@ fn main() {
         n += d.detect(&text).len();
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("{what}: {} bytes x {rounds}: {n} findings, {:.1} MB/s wall", text.len(), (text.len() * rounds) as f64 / secs / 1e6);
+    println!(
+        "{what}: {} bytes x {rounds}: {n} findings, {:.1} MB/s wall",
+        text.len(),
+        (text.len() * rounds) as f64 / secs / 1e6
+    );
 }

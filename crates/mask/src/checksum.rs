@@ -23,7 +23,8 @@ pub fn luhn(d: &[u8]) -> bool {
 }
 
 fn num(d: &[u8]) -> u64 {
-    d.iter().fold(0u64, |a, &x| a.wrapping_mul(10).wrapping_add(u64::from(x)))
+    d.iter()
+        .fold(0u64, |a, &x| a.wrapping_mul(10).wrapping_add(u64::from(x)))
 }
 
 fn weighted(d: &[u8], w: &[u32]) -> u32 {
@@ -41,15 +42,17 @@ pub fn credit_card(d: &[u8]) -> bool {
     let p4 = num(&d[..4]);
     let p6 = num(&d[..6]);
     match d[0] {
-        4 => matches!(n, 13 | 16 | 19),                                       // Visa
-        3 if p2 == 34 || p2 == 37 => n == 15,                                 // Amex
-        3 if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 => (14..=19).contains(&n), // Diners
-        3 if (3528..=3589).contains(&p4) => (16..=19).contains(&n),          // JCB
-        5 if (51..=55).contains(&p2) => n == 16,                             // Mastercard
-        2 if (222_100..=272_099).contains(&p6) => n == 16,                   // Mastercard 2-series
+        4 => matches!(n, 13 | 16 | 19),       // Visa
+        3 if p2 == 34 || p2 == 37 => n == 15, // Amex
+        3 if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 => {
+            (14..=19).contains(&n)
+        } // Diners
+        3 if (3528..=3589).contains(&p4) => (16..=19).contains(&n), // JCB
+        5 if (51..=55).contains(&p2) => n == 16, // Mastercard
+        2 if (222_100..=272_099).contains(&p6) => n == 16, // Mastercard 2-series
         6 if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 => (16..=19).contains(&n), // Discover
-        6 if p2 == 62 => (16..=19).contains(&n),                             // UnionPay
-        5 | 6 => (12..=19).contains(&n),                                     // Maestro
+        6 if p2 == 62 => (16..=19).contains(&n), // UnionPay
+        5 | 6 => (12..=19).contains(&n),         // Maestro
         _ => false,
     }
 }
@@ -57,19 +60,83 @@ pub fn credit_card(d: &[u8]) -> bool {
 /// IBAN length for a country code, for the countries in the SWIFT registry.
 pub fn iban_length(cc: [u8; 2]) -> Option<usize> {
     let len = match &cc {
-        b"AD" => 24, b"AE" => 23, b"AL" => 28, b"AT" => 20, b"AZ" => 28, b"BA" => 20,
-        b"BE" => 16, b"BG" => 22, b"BH" => 22, b"BR" => 29, b"BY" => 28, b"CH" => 21,
-        b"CR" => 22, b"CY" => 28, b"CZ" => 24, b"DE" => 22, b"DK" => 18, b"DO" => 28,
-        b"EE" => 20, b"EG" => 29, b"ES" => 24, b"FI" => 18, b"FO" => 18, b"FR" => 27,
-        b"GB" => 22, b"GE" => 22, b"GI" => 23, b"GL" => 18, b"GR" => 27, b"GT" => 28,
-        b"HR" => 21, b"HU" => 28, b"IE" => 22, b"IL" => 23, b"IQ" => 23, b"IS" => 26,
-        b"IT" => 27, b"JO" => 30, b"KW" => 30, b"KZ" => 20, b"LB" => 28, b"LC" => 32,
-        b"LI" => 21, b"LT" => 20, b"LU" => 20, b"LV" => 21, b"MC" => 27, b"MD" => 24,
-        b"ME" => 22, b"MK" => 19, b"MR" => 27, b"MT" => 31, b"MU" => 30, b"NL" => 18,
-        b"NO" => 15, b"PK" => 24, b"PL" => 28, b"PS" => 29, b"PT" => 25, b"QA" => 29,
-        b"RO" => 24, b"RS" => 22, b"SA" => 24, b"SC" => 31, b"SE" => 24, b"SI" => 19,
-        b"SK" => 24, b"SM" => 27, b"ST" => 25, b"SV" => 28, b"TL" => 23, b"TN" => 24,
-        b"TR" => 26, b"UA" => 29, b"VA" => 22, b"VG" => 24, b"XK" => 20,
+        b"AD" => 24,
+        b"AE" => 23,
+        b"AL" => 28,
+        b"AT" => 20,
+        b"AZ" => 28,
+        b"BA" => 20,
+        b"BE" => 16,
+        b"BG" => 22,
+        b"BH" => 22,
+        b"BR" => 29,
+        b"BY" => 28,
+        b"CH" => 21,
+        b"CR" => 22,
+        b"CY" => 28,
+        b"CZ" => 24,
+        b"DE" => 22,
+        b"DK" => 18,
+        b"DO" => 28,
+        b"EE" => 20,
+        b"EG" => 29,
+        b"ES" => 24,
+        b"FI" => 18,
+        b"FO" => 18,
+        b"FR" => 27,
+        b"GB" => 22,
+        b"GE" => 22,
+        b"GI" => 23,
+        b"GL" => 18,
+        b"GR" => 27,
+        b"GT" => 28,
+        b"HR" => 21,
+        b"HU" => 28,
+        b"IE" => 22,
+        b"IL" => 23,
+        b"IQ" => 23,
+        b"IS" => 26,
+        b"IT" => 27,
+        b"JO" => 30,
+        b"KW" => 30,
+        b"KZ" => 20,
+        b"LB" => 28,
+        b"LC" => 32,
+        b"LI" => 21,
+        b"LT" => 20,
+        b"LU" => 20,
+        b"LV" => 21,
+        b"MC" => 27,
+        b"MD" => 24,
+        b"ME" => 22,
+        b"MK" => 19,
+        b"MR" => 27,
+        b"MT" => 31,
+        b"MU" => 30,
+        b"NL" => 18,
+        b"NO" => 15,
+        b"PK" => 24,
+        b"PL" => 28,
+        b"PS" => 29,
+        b"PT" => 25,
+        b"QA" => 29,
+        b"RO" => 24,
+        b"RS" => 22,
+        b"SA" => 24,
+        b"SC" => 31,
+        b"SE" => 24,
+        b"SI" => 19,
+        b"SK" => 24,
+        b"SM" => 27,
+        b"ST" => 25,
+        b"SV" => 28,
+        b"TL" => 23,
+        b"TN" => 24,
+        b"TR" => 26,
+        b"UA" => 29,
+        b"VA" => 22,
+        b"VG" => 24,
+        b"XK" => 20,
         _ => return None,
     };
     Some(len)
@@ -90,7 +157,11 @@ pub fn iban(chars: &[u8]) -> bool {
             b'A'..=b'Z' => u32::from(c - b'A') + 10,
             _ => return false,
         };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -101,7 +172,11 @@ pub fn us_ssn(d: &[u8]) -> bool {
         return false;
     }
     let area = num(&d[..3]);
-    area != 0 && area != 666 && area < 900 && num(&d[3..5]) != 0 && num(&d[5..]) != 0
+    area != 0
+        && area != 666
+        && area < 900
+        && num(&d[3..5]) != 0
+        && num(&d[5..]) != 0
         && !d.iter().all(|&x| x == d[0])
 }
 
@@ -120,7 +195,8 @@ pub fn aba_routing(d: &[u8]) -> bool {
         return false;
     }
     let prefix = num(&d[..2]);
-    matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80) && weighted(d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 == 0
+    matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80)
+        && weighted(d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 == 0
 }
 
 /// UK NHS number: mod 11 with weights 10..2.
@@ -138,7 +214,10 @@ pub fn uk_nhs(d: &[u8]) -> bool {
 pub fn uk_nino_prefix(a: u8, b: u8) -> bool {
     let first_ok = !matches!(a, b'D' | b'F' | b'I' | b'Q' | b'U' | b'V');
     let second_ok = !matches!(b, b'D' | b'F' | b'I' | b'O' | b'Q' | b'U' | b'V');
-    let pair_ok = !matches!(&[a, b], b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ");
+    let pair_ok = !matches!(
+        &[a, b],
+        b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
+    );
     a.is_ascii_uppercase() && b.is_ascii_uppercase() && first_ok && second_ok && pair_ok
 }
 
@@ -304,7 +383,8 @@ fn digits_of(c: &[u8]) -> Vec<u8> {
 /// Italian codice fiscale: 16 characters with the odd/even check letter.
 pub fn it_fiscal_code(c: &[u8]) -> bool {
     const ODD: [u32; 26] = [
-        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23,
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23,
     ];
     if c.len() != 16 {
         return false;
@@ -327,7 +407,11 @@ pub fn it_fiscal_code(c: &[u8]) -> bool {
     }
     let mut s = 0u32;
     for (i, &x) in c[..15].iter().enumerate() {
-        let idx = if x.is_ascii_digit() { u32::from(x - b'0') } else { u32::from(x - b'A') };
+        let idx = if x.is_ascii_digit() {
+            u32::from(x - b'0')
+        } else {
+            u32::from(x - b'A')
+        };
         s += if i % 2 == 0 { ODD[idx as usize] } else { idx };
     }
     u32::from(c[15] - b'A') == s % 26
@@ -415,7 +499,10 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> Vec<u8> {
-        s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
+        s.bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect()
     }
 
     #[test]
@@ -432,7 +519,10 @@ mod tests {
         assert!(au_acn(&d("000 000 019")));
         assert!(au_acn(&d("005 499 981")));
         assert!(ca_sin(&d("130 692 544")));
-        assert!(!ca_sin(&d("046 454 286")), "0 is not an assigned first digit");
+        assert!(
+            !ca_sin(&d("046 454 286")),
+            "0 is not an assigned first digit"
+        );
         assert!(nz_ird(&d("49-091-850")));
         assert!(nz_ird(&d("136-410-132")));
         assert!(!nz_ird(&d("136-410-133")));

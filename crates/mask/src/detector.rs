@@ -86,7 +86,11 @@ impl FromStr for Regions {
                 "eu" => Regions::EU,
                 "all" => Regions::ALL,
                 "none" | "global" => Regions::NONE,
-                _ => return Err(Error::InvalidRegion { input: part.chars().take(32).collect() }),
+                _ => {
+                    return Err(Error::InvalidRegion {
+                        input: part.chars().take(32).collect(),
+                    });
+                }
             });
         }
         Ok(r)
@@ -95,9 +99,24 @@ impl FromStr for Regions {
 
 impl fmt::Display for Regions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [(Regions::US, "us"), (Regions::UK, "uk"), (Regions::AU, "au"), (Regions::CA, "ca"), (Regions::NZ, "nz"), (Regions::EU, "eu")];
-        let list: Vec<&str> = names.iter().filter(|(r, _)| self.contains(*r)).map(|(_, n)| *n).collect();
-        if list.is_empty() { f.write_str("none") } else { f.write_str(&list.join(",")) }
+        let names = [
+            (Regions::US, "us"),
+            (Regions::UK, "uk"),
+            (Regions::AU, "au"),
+            (Regions::CA, "ca"),
+            (Regions::NZ, "nz"),
+            (Regions::EU, "eu"),
+        ];
+        let list: Vec<&str> = names
+            .iter()
+            .filter(|(r, _)| self.contains(*r))
+            .map(|(_, n)| *n)
+            .collect();
+        if list.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&list.join(","))
+        }
     }
 }
 
@@ -115,7 +134,9 @@ impl Serialize for Regions {
 
 impl<'de> Deserialize<'de> for Regions {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -150,8 +171,16 @@ pub enum Validator {
 impl Validator {
     /// Does `value` pass?
     pub fn check(self, value: &[u8]) -> bool {
-        let digits: Vec<u8> = value.iter().filter(|c| c.is_ascii_digit()).map(|c| c - b'0').collect();
-        let alnum: Vec<u8> = value.iter().filter(|c| c.is_ascii_alphanumeric()).map(u8::to_ascii_uppercase).collect();
+        let digits: Vec<u8> = value
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| c - b'0')
+            .collect();
+        let alnum: Vec<u8> = value
+            .iter()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(u8::to_ascii_uppercase)
+            .collect();
         match self {
             Validator::Luhn => ck::luhn(&digits),
             Validator::Iban => ck::iban(&alnum),
@@ -235,7 +264,13 @@ pub const DEFAULT_MIN_SCORE: f32 = 0.5;
 
 impl Default for DetectorConfig {
     fn default() -> Self {
-        DetectorConfig { version: 1, regions: Regions::ALL, min_score: DEFAULT_MIN_SCORE, disabled: Vec::new(), custom: Vec::new() }
+        DetectorConfig {
+            version: 1,
+            regions: Regions::ALL,
+            min_score: DEFAULT_MIN_SCORE,
+            disabled: Vec::new(),
+            custom: Vec::new(),
+        }
     }
 }
 
@@ -247,7 +282,10 @@ impl DetectorConfig {
             reason: e.to_string(),
         })?;
         if cfg.version != 1 {
-            return Err(Error::InvalidConfig { location: "version".into(), reason: format!("unsupported version {}", cfg.version) });
+            return Err(Error::InvalidConfig {
+                location: "version".into(),
+                reason: format!("unsupported version {}", cfg.version),
+            });
         }
         Ok(cfg)
     }
@@ -273,7 +311,11 @@ pub struct Detector {
 
 impl fmt::Debug for Detector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Detector").field("kinds", &self.kinds()).field("min_score", &self.min_score).field("custom", &self.custom.len()).finish()
+        f.debug_struct("Detector")
+            .field("kinds", &self.kinds())
+            .field("min_score", &self.min_score)
+            .field("custom", &self.custom.len())
+            .finish()
     }
 }
 
@@ -287,7 +329,10 @@ fn check_score(what: &str, v: f32) -> Result<(), Error> {
     if (0.0..=1.0).contains(&v) {
         Ok(())
     } else {
-        Err(Error::InvalidScore { what: what.to_string(), value: v })
+        Err(Error::InvalidScore {
+            what: what.to_string(),
+            value: v,
+        })
     }
 }
 
@@ -305,7 +350,11 @@ impl Detector {
                 bits |= 1 << (k as u8);
             }
         }
-        Detector { on: KindSet(bits), min_score: DEFAULT_MIN_SCORE, custom: Vec::new() }
+        Detector {
+            on: KindSet(bits),
+            min_score: DEFAULT_MIN_SCORE,
+            custom: Vec::new(),
+        }
     }
 
     /// Builds from a configuration, compiling custom patterns.
@@ -337,7 +386,10 @@ impl Detector {
         let regex = regex::bytes::RegexBuilder::new(&c.pattern)
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| Error::InvalidPattern { name: c.name.clone(), reason: e.to_string() })?;
+            .map_err(|e| Error::InvalidPattern {
+                name: c.name.clone(),
+                reason: e.to_string(),
+            })?;
         let value_group = regex.capture_names().position(|n| n == Some("value"));
         self.custom.push(CompiledCustom {
             name: Cow::Owned(c.name),
@@ -353,7 +405,11 @@ impl Detector {
 
     /// The built-in kinds switched on.
     pub fn kinds(&self) -> Vec<Kind> {
-        K::ALL.iter().filter(|k| self.on.has(**k)).map(|k| k.kind()).collect()
+        K::ALL
+            .iter()
+            .filter(|k| self.on.has(**k))
+            .map(|k| k.kind())
+            .collect()
     }
 
     /// The threshold.
@@ -380,7 +436,13 @@ impl Detector {
             .hits
             .into_iter()
             .filter(|h| h.score >= self.min_score)
-            .map(|h| Finding { kind: h.kind.kind(), start: h.start, end: h.end, score: h.score, recognizer: Cow::Borrowed(h.recognizer) })
+            .map(|h| Finding {
+                kind: h.kind.kind(),
+                start: h.start,
+                end: h.end,
+                score: h.score,
+                recognizer: Cow::Borrowed(h.recognizer),
+            })
             .collect();
         let before = out.len();
         if let Some(k) = known {
@@ -417,12 +479,21 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
         if !c.context.is_empty() {
             let lo = m.start().saturating_sub(72);
             let window = String::from_utf8_lossy(&bytes[lo..m.start()]).to_ascii_lowercase();
-            if window.split(|ch: char| !ch.is_ascii_alphanumeric()).any(|w| c.context.iter().any(|x| x == w)) {
+            if window
+                .split(|ch: char| !ch.is_ascii_alphanumeric())
+                .any(|w| c.context.iter().any(|x| x == w))
+            {
                 score = (score + CONTEXT_BOOST).min(1.0);
             }
         }
         if score >= min {
-            out.push(Finding { kind: c.kind.clone(), start: m.start(), end: m.end(), score, recognizer: c.name.clone() });
+            out.push(Finding {
+                kind: c.kind.clone(),
+                start: m.start(),
+                end: m.end(),
+                score,
+                recognizer: c.name.clone(),
+            });
         }
     }
 }
@@ -448,7 +519,10 @@ pub fn resolve(findings: &mut Vec<Finding>) {
         if f.start >= f.end {
             continue;
         }
-        let clash_before = kept.range(..f.end).next_back().is_some_and(|(_, &e)| e > f.start);
+        let clash_before = kept
+            .range(..f.end)
+            .next_back()
+            .is_some_and(|(_, &e)| e > f.start);
         if !clash_before {
             kept.insert(f.start, f.end);
             keep[i] = true;
@@ -474,7 +548,9 @@ pub struct KnownEntities {
 impl fmt::Debug for KnownEntities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The values themselves are personal data: never print them.
-        f.debug_struct("KnownEntities").field("count", &self.kinds.len()).finish()
+        f.debug_struct("KnownEntities")
+            .field("count", &self.kinds.len())
+            .finish()
     }
 }
 
@@ -502,8 +578,13 @@ impl KnownEntities {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .build(&pats)
-            .map_err(|e| Error::KnownEntities { reason: e.to_string() })?;
-        Ok(KnownEntities { ac: Some(ac), kinds })
+            .map_err(|e| Error::KnownEntities {
+                reason: e.to_string(),
+            })?;
+        Ok(KnownEntities {
+            ac: Some(ac),
+            kinds,
+        })
     }
 
     /// How many values are compiled.
@@ -529,7 +610,13 @@ impl KnownEntities {
             if e < bytes.len() && word_char(bytes[e]) && word_char(pat_last) {
                 continue;
             }
-            out.push(Finding { kind: self.kinds[m.pattern().as_usize()].clone(), start: s, end: e, score: 1.0, recognizer: Cow::Borrowed("known_entity") });
+            out.push(Finding {
+                kind: self.kinds[m.pattern().as_usize()].clone(),
+                start: s,
+                end: e,
+                score: 1.0,
+                recognizer: Cow::Borrowed("known_entity"),
+            });
         }
     }
 }

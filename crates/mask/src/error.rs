@@ -8,7 +8,9 @@
 #[non_exhaustive]
 pub enum Error {
     /// A kind name was not 1–48 characters of `A-Z0-9_` starting with a letter.
-    #[error("invalid kind {input:?}: expected 1-48 characters of A-Z, 0-9 and _, starting with a letter")]
+    #[error(
+        "invalid kind {input:?}: expected 1-48 characters of A-Z, 0-9 and _, starting with a letter"
+    )]
     InvalidKind {
         /// The rejected name (at most 64 characters).
         input: String,

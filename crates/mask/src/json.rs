@@ -30,12 +30,20 @@ impl Default for JsonRules {
 impl JsonRules {
     /// No field rules; string leaves are scanned.
     pub fn new() -> JsonRules {
-        JsonRules { rules: Vec::new(), scan_strings: true }
+        JsonRules {
+            rules: Vec::new(),
+            scan_strings: true,
+        }
     }
 
     /// Masks the value(s) at `path` as `kind`, with `strategy` or the
     /// masker's policy for `kind`.
-    pub fn field(mut self, path: &str, kind: Kind, strategy: Option<Strategy>) -> Result<JsonRules, Error> {
+    pub fn field(
+        mut self,
+        path: &str,
+        kind: Kind,
+        strategy: Option<Strategy>,
+    ) -> Result<JsonRules, Error> {
         self.rules.push((parse_path(path)?, kind, strategy));
         Ok(self)
     }
@@ -61,7 +69,10 @@ impl JsonRules {
 }
 
 fn parse_path(path: &str) -> Result<Vec<Seg>, Error> {
-    let bad = |reason: &str| Error::InvalidPath { path: path.chars().take(128).collect(), reason: reason.into() };
+    let bad = |reason: &str| Error::InvalidPath {
+        path: path.chars().take(128).collect(),
+        reason: reason.into(),
+    };
     let path = path.strip_prefix("$.").unwrap_or(path);
     if path.is_empty() {
         return Err(bad("empty path"));
@@ -83,7 +94,10 @@ fn parse_path(path: &str) -> Result<Vec<Seg>, Error> {
             let inner = &rest[1..close];
             segs.push(match inner {
                 "" | "*" => Seg::AnyIndex,
-                n => Seg::Index(n.parse().map_err(|_| bad("index must be a number, * or empty"))?),
+                n => Seg::Index(
+                    n.parse()
+                        .map_err(|_| bad("index must be a number, * or empty"))?,
+                ),
             });
             rest = &rest[close + 1..];
             if !rest.is_empty() && !rest.starts_with('[') {
@@ -114,7 +128,12 @@ impl Masker {
     /// Masks `value` in place: leaves at rule paths entirely, other string
     /// leaves by detection. Numbers and booleans at rule paths become masked
     /// strings (unless the strategy is `keep`). Object keys are not masked.
-    pub fn mask_json(&self, value: &mut Value, rules: &JsonRules, mut vault: Option<&mut Vault>) -> Result<Report, Error> {
+    pub fn mask_json(
+        &self,
+        value: &mut Value,
+        rules: &JsonRules,
+        mut vault: Option<&mut Vault>,
+    ) -> Result<Report, Error> {
         let mut report = Report::default();
         let mut path = Vec::new();
         self.walk(value, rules, &mut path, None, &mut vault, &mut report)?;
@@ -150,7 +169,9 @@ impl Masker {
             leaf => {
                 if let Some(r) = rule {
                     let (_, kind, strategy) = &rules.rules[r];
-                    let strategy = strategy.as_ref().unwrap_or_else(|| self.policy().strategy(kind));
+                    let strategy = strategy
+                        .as_ref()
+                        .unwrap_or_else(|| self.policy().strategy(kind));
                     if *strategy == Strategy::Keep {
                         return Ok(());
                     }

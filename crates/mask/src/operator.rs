@@ -95,7 +95,10 @@ impl Default for Policy {
 impl Policy {
     /// One strategy for everything.
     pub fn new(default: Strategy) -> Policy {
-        Policy { default, per_kind: BTreeMap::new() }
+        Policy {
+            default,
+            per_kind: BTreeMap::new(),
+        }
     }
 
     /// Overrides the strategy for one kind.
@@ -125,7 +128,10 @@ pub struct PseudonymKey {
 
 impl fmt::Debug for PseudonymKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PseudonymKey").field("tenant", &self.tenant).field("key", &"[redacted]").finish()
+        f.debug_struct("PseudonymKey")
+            .field("tenant", &self.tenant)
+            .field("key", &"[redacted]")
+            .finish()
     }
 }
 
@@ -133,9 +139,17 @@ impl PseudonymKey {
     /// A key from at least 16 bytes of secret material.
     pub fn new(tenant: TenantId, secret: &[u8]) -> Result<PseudonymKey, Error> {
         if secret.len() < 16 {
-            return Err(Error::InvalidKey { reason: format!("pseudonym key must be at least 16 bytes, got {}", secret.len()) });
+            return Err(Error::InvalidKey {
+                reason: format!(
+                    "pseudonym key must be at least 16 bytes, got {}",
+                    secret.len()
+                ),
+            });
         }
-        Ok(PseudonymKey { key: hmac::Key::new(hmac::HMAC_SHA256, secret), tenant })
+        Ok(PseudonymKey {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            tenant,
+        })
     }
 
     /// The tenant the key belongs to.
@@ -164,7 +178,11 @@ fn normalise(kind: &Kind, value: &str) -> String {
     match kind {
         Kind::Email | Kind::Person | Kind::Custom(_) => value.to_lowercase(),
         Kind::Secret | Kind::DateOfBirth => value.to_string(),
-        _ => value.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect(),
+        _ => value
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
     }
 }
 
@@ -182,7 +200,9 @@ pub struct Vault {
 
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Vault").field("tokens", &self.by_token.len()).finish()
+        f.debug_struct("Vault")
+            .field("tokens", &self.by_token.len())
+            .finish()
     }
 }
 
@@ -244,7 +264,10 @@ impl Vault {
         while let Some(p) = memchr::memchr(b'<', &b[i..]) {
             let s = i + p;
             let mut e = s + 1;
-            while e < b.len() && e - s < 64 && (b[e].is_ascii_uppercase() || b[e].is_ascii_digit() || b[e] == b'_') {
+            while e < b.len()
+                && e - s < 64
+                && (b[e].is_ascii_uppercase() || b[e].is_ascii_digit() || b[e] == b'_')
+            {
                 e += 1;
             }
             if e < b.len() && b[e] == b'>' {
@@ -307,7 +330,11 @@ pub struct Report {
 
 impl Default for Report {
     fn default() -> Self {
-        Report { version: 1, counts: BTreeMap::new(), entries: Vec::new() }
+        Report {
+            version: 1,
+            counts: BTreeMap::new(),
+            entries: Vec::new(),
+        }
     }
 }
 
@@ -357,7 +384,11 @@ pub struct Masker {
 
 impl fmt::Debug for Masker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Masker").field("detector", &self.detector).field("policy", &self.policy).field("pseudonym", &self.pseudonym).finish()
+        f.debug_struct("Masker")
+            .field("detector", &self.detector)
+            .field("policy", &self.policy)
+            .field("pseudonym", &self.pseudonym)
+            .finish()
     }
 }
 
@@ -377,7 +408,10 @@ impl Masker {
     /// first).
     pub fn with_policy(mut self, policy: Policy) -> Result<Masker, Error> {
         if policy.uses(|s| *s == Strategy::Pseudonym) && self.pseudonym.is_none() {
-            return Err(Error::InvalidStrategy { input: "pseudonym".into(), reason: "needs a pseudonym key: call with_pseudonym_key first".into() });
+            return Err(Error::InvalidStrategy {
+                input: "pseudonym".into(),
+                reason: "needs a pseudonym key: call with_pseudonym_key first".into(),
+            });
         }
         #[cfg(feature = "crypt")]
         let has_sealer = self.sealer.is_some();
@@ -386,7 +420,11 @@ impl Masker {
         if policy.uses(|s| *s == Strategy::Encrypt) && !has_sealer {
             return Err(Error::InvalidStrategy {
                 input: "encrypt".into(),
-                reason: if cfg!(feature = "crypt") { "needs a keyring: call with_encryption first".into() } else { "needs the `crypt` feature".into() },
+                reason: if cfg!(feature = "crypt") {
+                    "needs a keyring: call with_encryption first".into()
+                } else {
+                    "needs the `crypt` feature".into()
+                },
             });
         }
         self.policy = policy;
@@ -402,8 +440,19 @@ impl Masker {
     /// Encrypt operator: seal values with `keyring` under the context
     /// (tenant, record type, record id, field = the kind name).
     #[cfg(feature = "crypt")]
-    pub fn with_encryption(mut self, keyring: std::sync::Arc<custodia_crypt::Keyring>, tenant: TenantId, record_type: &str, record_id: &str) -> Masker {
-        self.sealer = Some(Sealer { keyring, tenant, record_type: record_type.into(), record_id: record_id.into() });
+    pub fn with_encryption(
+        mut self,
+        keyring: std::sync::Arc<custodia_crypt::Keyring>,
+        tenant: TenantId,
+        record_type: &str,
+        record_id: &str,
+    ) -> Masker {
+        self.sealer = Some(Sealer {
+            keyring,
+            tenant,
+            record_type: record_type.into(),
+            record_id: record_id.into(),
+        });
         self
     }
 
@@ -425,7 +474,12 @@ impl Masker {
     }
 
     /// Masks `text` including the host's known entities.
-    pub fn mask_with(&self, text: &str, known: &KnownEntities, vault: Option<&mut Vault>) -> Result<Masked, Error> {
+    pub fn mask_with(
+        &self,
+        text: &str,
+        known: &KnownEntities,
+        vault: Option<&mut Vault>,
+    ) -> Result<Masked, Error> {
         let findings = self.detector.detect_with(text, known);
         self.apply(text, &findings, vault)
     }
@@ -438,17 +492,36 @@ impl Masker {
 
     /// Applies the policy to given findings (sorted, non-overlapping, on
     /// character boundaries of `text`, as [`Detector`] returns them).
-    pub fn apply(&self, text: &str, findings: &[Finding], vault: Option<&mut Vault>) -> Result<Masked, Error> {
+    pub fn apply(
+        &self,
+        text: &str,
+        findings: &[Finding],
+        vault: Option<&mut Vault>,
+    ) -> Result<Masked, Error> {
         let mut report = Report::default();
         let mut out = Vec::with_capacity(text.len() + findings.len() * 8);
-        self.apply_bytes(text.as_bytes(), findings, vault, &mut out, &mut report, 0, 0)?;
-        let text = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        self.apply_bytes(
+            text.as_bytes(),
+            findings,
+            vault,
+            &mut out,
+            &mut report,
+            0,
+            0,
+        )?;
+        let text = String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Ok(Masked { text, report })
     }
 
     /// Masks raw bytes: findings are replaced, everything else (including
     /// invalid UTF-8) is copied unchanged.
-    pub fn mask_bytes(&self, bytes: &[u8], known: Option<&KnownEntities>, vault: Option<&mut Vault>) -> Result<(Vec<u8>, Report), Error> {
+    pub fn mask_bytes(
+        &self,
+        bytes: &[u8],
+        known: Option<&KnownEntities>,
+        vault: Option<&mut Vault>,
+    ) -> Result<(Vec<u8>, Report), Error> {
         let findings = self.detector.detect_bytes(bytes, known);
         let mut report = Report::default();
         let mut out = Vec::with_capacity(bytes.len() + findings.len() * 8);
@@ -482,7 +555,9 @@ impl Masker {
             let strategy = self.policy.strategy(&f.kind);
             piece.clear();
             match std::str::from_utf8(&bytes[f.start..f.end]) {
-                Ok(value) => self.replace(&f.kind, value, strategy, vault.as_deref_mut(), &mut piece)?,
+                Ok(value) => {
+                    self.replace(&f.kind, value, strategy, vault.as_deref_mut(), &mut piece)?
+                }
                 // Not text: never copy it through.
                 Err(_) => self.replace(&f.kind, "", &Strategy::Redact, None, &mut piece)?,
             }
@@ -506,7 +581,14 @@ impl Masker {
     }
 
     /// Writes the replacement of `value` into `out`.
-    pub(crate) fn replace(&self, kind: &Kind, value: &str, strategy: &Strategy, vault: Option<&mut Vault>, out: &mut String) -> Result<(), Error> {
+    pub(crate) fn replace(
+        &self,
+        kind: &Kind,
+        value: &str,
+        strategy: &Strategy,
+        vault: Option<&mut Vault>,
+        out: &mut String,
+    ) -> Result<(), Error> {
         match strategy {
             Strategy::Redact => {
                 out.push('[');
@@ -518,11 +600,21 @@ impl Masker {
             Strategy::Keep => out.push_str(value),
             Strategy::Pseudonym => match &self.pseudonym {
                 Some(k) => out.push_str(&k.pseudonym(kind, value)),
-                None => return Err(Error::InvalidStrategy { input: "pseudonym".into(), reason: "no pseudonym key set".into() }),
+                None => {
+                    return Err(Error::InvalidStrategy {
+                        input: "pseudonym".into(),
+                        reason: "no pseudonym key set".into(),
+                    });
+                }
             },
             Strategy::Tokenize => match vault {
                 Some(v) => out.push_str(&v.tokenize(kind, value)),
-                None => return Err(Error::InvalidStrategy { input: "tokenize".into(), reason: "needs a vault: use mask_tokenized".into() }),
+                None => {
+                    return Err(Error::InvalidStrategy {
+                        input: "tokenize".into(),
+                        reason: "needs a vault: use mask_tokenized".into(),
+                    });
+                }
             },
             Strategy::Encrypt => self.encrypt(kind, value, out)?,
         }
@@ -532,10 +624,22 @@ impl Masker {
     #[cfg(feature = "crypt")]
     fn encrypt(&self, kind: &Kind, value: &str, out: &mut String) -> Result<(), Error> {
         let Some(s) = &self.sealer else {
-            return Err(Error::InvalidStrategy { input: "encrypt".into(), reason: "no keyring set".into() });
+            return Err(Error::InvalidStrategy {
+                input: "encrypt".into(),
+                reason: "no keyring set".into(),
+            });
         };
-        let err = |e: custodia_crypt::Error| Error::Encrypt { kind: kind.to_string(), reason: e.to_string() };
-        let ctx = custodia_crypt::FieldContext::new(s.tenant, &s.record_type, &s.record_id, kind.as_str()).map_err(err)?;
+        let err = |e: custodia_crypt::Error| Error::Encrypt {
+            kind: kind.to_string(),
+            reason: e.to_string(),
+        };
+        let ctx = custodia_crypt::FieldContext::new(
+            s.tenant,
+            &s.record_type,
+            &s.record_id,
+            kind.as_str(),
+        )
+        .map_err(err)?;
         let sealed = s.keyring.seal(&ctx, value.as_bytes()).map_err(err)?;
         out.push('[');
         out.push_str(kind.as_str());
@@ -547,7 +651,10 @@ impl Masker {
 
     #[cfg(not(feature = "crypt"))]
     fn encrypt(&self, _kind: &Kind, _value: &str, _out: &mut String) -> Result<(), Error> {
-        Err(Error::InvalidStrategy { input: "encrypt".into(), reason: "needs the `crypt` feature".into() })
+        Err(Error::InvalidStrategy {
+            input: "encrypt".into(),
+            reason: "needs the `crypt` feature".into(),
+        })
     }
 }
 

@@ -169,15 +169,45 @@ impl K {
         match self {
             K::Email => words!["email", "mail", "e"],
             K::Phone => words![
-                "phone", "tel", "telephone", "mobile", "cell", "call", "callback", "contact",
-                "fax", "whatsapp", "sms", "ring", "reach", "landline", "text",
+                "phone",
+                "tel",
+                "telephone",
+                "mobile",
+                "cell",
+                "call",
+                "callback",
+                "contact",
+                "fax",
+                "whatsapp",
+                "sms",
+                "ring",
+                "reach",
+                "landline",
+                "text",
             ],
-            K::CreditCard => words!["card", "visa", "mastercard", "amex", "credit", "debit", "payment", "cc"],
+            K::CreditCard => words![
+                "card",
+                "visa",
+                "mastercard",
+                "amex",
+                "credit",
+                "debit",
+                "payment",
+                "cc"
+            ],
             K::Iban => words!["iban", "account", "bank", "transfer"],
             K::IpAddress => words!["ip", "server", "host", "address", "from", "client"],
             K::MacAddress => words!["mac", "hardware", "ethernet", "wifi"],
             K::Secret => words!["password", "token", "key", "secret"],
-            K::DateOfBirth => words!["birth", "born", "dob", "birthday", "birthdate", "geboren", "nee"],
+            K::DateOfBirth => words![
+                "birth",
+                "born",
+                "dob",
+                "birthday",
+                "birthdate",
+                "geboren",
+                "nee"
+            ],
             K::UsSsn => words!["ssn", "social", "security", "ss"],
             K::UsItin => words!["itin", "taxpayer"],
             K::UsBankRouting => words!["routing", "aba", "rtn", "transit"],
@@ -193,7 +223,13 @@ impl K {
             K::CaPostalCode => words!["postal", "code", "address"],
             K::NzIrd => words!["ird", "inland", "revenue", "gst"],
             K::NzNhi => words!["nhi", "health"],
-            K::DeTaxId => words!["steuer", "steuerid", "idnr", "steueridentifikationsnummer", "tax"],
+            K::DeTaxId => words![
+                "steuer",
+                "steuerid",
+                "idnr",
+                "steueridentifikationsnummer",
+                "tax"
+            ],
             K::EsNif => words!["nif", "dni"],
             K::EsNie => words!["nie"],
             K::ItFiscalCode => words!["fiscale", "codice", "cf", "fiscal"],
@@ -373,7 +409,10 @@ const CTX_BYTES: usize = 56;
 
 impl Context {
     fn before(b: &[u8], start: usize) -> Context {
-        let mut c = Context { words: [0; MAX_CTX], n: 0 };
+        let mut c = Context {
+            words: [0; MAX_CTX],
+            n: 0,
+        };
         let lo = start.saturating_sub(CTX_BYTES);
         let mut buf = [0u8; CTX_BYTES + 16];
         buf[..start - lo].copy_from_slice(&b[lo..start]);
@@ -392,13 +431,21 @@ impl Context {
         while mask != 0 && c.n < MAX_CTX {
             let hi = 63 - mask.leading_zeros() as usize; // last letter of the nearest word
             let below = !mask & ((1u64 << hi) - 1);
-            let st = if below == 0 { 0 } else { 64 - below.leading_zeros() as usize };
+            let st = if below == 0 {
+                0
+            } else {
+                64 - below.leading_zeros() as usize
+            };
             let len = hi + 1 - st;
             c.words[c.n] = if len <= 16 {
                 let mut w = [0u8; 16];
                 w.copy_from_slice(&buf[st..st + 16]);
                 let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
-                if len == 16 { x } else { x & ((1u128 << (8 * len)) - 1) }
+                if len == 16 {
+                    x
+                } else {
+                    x & ((1u128 << (8 * len)) - 1)
+                }
             } else {
                 0
             };
@@ -410,7 +457,9 @@ impl Context {
 
     fn has(&self, words: &[u128]) -> bool {
         debug_assert!(CTX_BYTES % 8 == 0 && CTX_BYTES <= 64);
-        self.words[..self.n].iter().any(|w| *w != 0 && words.contains(w))
+        self.words[..self.n]
+            .iter()
+            .any(|w| *w != 0 && words.contains(w))
     }
 }
 
@@ -451,7 +500,6 @@ pub(crate) const fn pack_all<const N: usize>(words: [&str; N]) -> [u128; N] {
     out
 }
 
-
 /// The scanner's state for one text.
 pub(crate) struct Scanner<'a> {
     b: &'a [u8],
@@ -462,11 +510,29 @@ pub(crate) struct Scanner<'a> {
 
 impl<'a> Scanner<'a> {
     pub(crate) fn new(b: &'a [u8], on: KindSet) -> Self {
-        Scanner { b, on, floor: 0, hits: Vec::new() }
+        Scanner {
+            b,
+            on,
+            floor: 0,
+            hits: Vec::new(),
+        }
     }
 
-    fn push(&mut self, start: usize, end: usize, kind: K, score: f32, recognizer: &'static str) -> usize {
-        self.hits.push(Hit { start, end, kind, score: score.min(1.0), recognizer });
+    fn push(
+        &mut self,
+        start: usize,
+        end: usize,
+        kind: K,
+        score: f32,
+        recognizer: &'static str,
+    ) -> usize {
+        self.hits.push(Hit {
+            start,
+            end,
+            kind,
+            score: score.min(1.0),
+            recognizer,
+        });
         self.floor = end;
         end
     }
@@ -474,7 +540,11 @@ impl<'a> Scanner<'a> {
     /// Push with the context boost for `kind` applied.
     fn push_ctx(&mut self, start: usize, end: usize, kind: K, base: f32) -> usize {
         let ctx = Context::before(self.b, start);
-        let score = if ctx.has(kind.context()) { base + CONTEXT_BOOST } else { base };
+        let score = if ctx.has(kind.context()) {
+            base + CONTEXT_BOOST
+        } else {
+            base
+        };
         self.push(start, end, kind, score, kind.recognizer())
     }
 
@@ -490,7 +560,12 @@ impl<'a> Scanner<'a> {
                 }
                 // A capitalised word (`Hello`) starts nothing unless it is
                 // `Bearer` or the `J` of `eyJ`: skip it without dispatching.
-                if i + 1 < n && CLASS[b[i] as usize] == C_UPPER && b[i + 1].is_ascii_lowercase() && b[i] != b'B' && b[i] != b'J' {
+                if i + 1 < n
+                    && CLASS[b[i] as usize] == C_UPPER
+                    && b[i + 1].is_ascii_lowercase()
+                    && b[i] != b'B'
+                    && b[i] != b'J'
+                {
                     i += 2;
                     continue;
                 }
@@ -508,7 +583,13 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 C_UPPER => {
-                    let r = if b[i] == b'J' && i >= 2 && b[i - 2] == b'e' && b[i - 1] == b'y' && i - 2 >= self.floor && token_start(b, i - 2) {
+                    let r = if b[i] == b'J'
+                        && i >= 2
+                        && b[i - 2] == b'e'
+                        && b[i - 1] == b'y'
+                        && i - 2 >= self.floor
+                        && token_start(b, i - 2)
+                    {
                         self.jwt(i - 2)
                     } else if token_start(b, i) {
                         self.upper(i)
@@ -563,7 +644,11 @@ impl<'a> Scanner<'a> {
         let on = self.on;
         if token_end(b, run.end) {
             classify(&run, b, on, &mut consider);
-        } else if run.groups == 1 && run.nd == 8 && at(b, run.end).is_ascii_uppercase() && !is_alnum(at(b, run.end + 1)) {
+        } else if run.groups == 1
+            && run.nd == 8
+            && at(b, run.end).is_ascii_uppercase()
+            && !is_alnum(at(b, run.end + 1))
+        {
             // Spanish NIF: 8 digits and a letter.
             let mut c = [0u8; 9];
             c[..8].copy_from_slice(&b[s..s + 8]);
@@ -575,8 +660,13 @@ impl<'a> Scanner<'a> {
         // A checksum-validated card or IBAN-strength match needs no phone check.
         // A phone has at least 8 digits; shorter runs only continue one
         // through parentheses (`1 (715) 498-4177`).
-        let may_be_phone = run.nd >= 8 || matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
-        if may_be_phone && on.has(K::Phone) && n < cands.len() && !cands[..n].iter().any(|c| c.1 >= 0.9) {
+        let may_be_phone =
+            run.nd >= 8 || matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
+        if may_be_phone
+            && on.has(K::Phone)
+            && n < cands.len()
+            && !cands[..n].iter().any(|c| c.1 >= 0.9)
+        {
             if let Some((end, base)) = phone(b, s) {
                 cands[n] = (K::Phone, base, end);
                 n += 1;
@@ -588,7 +678,11 @@ impl<'a> Scanner<'a> {
         let ctx = Context::before(b, s);
         let mut best: Option<(f32, usize, K)> = None;
         for &(k, base, end) in &cands[..n] {
-            let score = if ctx.has(k.context()) { base + CONTEXT_BOOST } else { base };
+            let score = if ctx.has(k.context()) {
+                base + CONTEXT_BOOST
+            } else {
+                base
+            };
             // Earlier candidates (validated ids) win ties against later (phone).
             if best.is_none_or(|(bs, _, _)| score > bs) {
                 best = Some((score, end, k));
@@ -654,7 +748,8 @@ impl<'a> Scanner<'a> {
                     return Some(e);
                 }
             }
-            if (c2.is_ascii_digit() || c2 == b' ' && c3.is_ascii_digit()) && self.on.has(K::UkNino) {
+            if (c2.is_ascii_digit() || c2 == b' ' && c3.is_ascii_digit()) && self.on.has(K::UkNino)
+            {
                 if let Some(e) = self.nino(s) {
                     return Some(e);
                 }
@@ -665,10 +760,18 @@ impl<'a> Scanner<'a> {
                         return Some(e);
                     }
                 }
-                if self.on.has(K::ItFiscalCode) && s + 16 <= b.len() && token_end(b, s + 16) && ck::it_fiscal_code(&b[s..s + 16]) {
+                if self.on.has(K::ItFiscalCode)
+                    && s + 16 <= b.len()
+                    && token_end(b, s + 16)
+                    && ck::it_fiscal_code(&b[s..s + 16])
+                {
                     return Some(self.push_ctx(s, s + 16, K::ItFiscalCode, 0.7));
                 }
-                if self.on.has(K::NzNhi) && s + 7 <= b.len() && token_end(b, s + 7) && ck::nz_nhi(&b[s..s + 7]) {
+                if self.on.has(K::NzNhi)
+                    && s + 7 <= b.len()
+                    && token_end(b, s + 7)
+                    && ck::nz_nhi(&b[s..s + 7])
+                {
                     return Some(self.push_ctx(s, s + 7, K::NzNhi, 0.4));
                 }
             }
@@ -688,7 +791,13 @@ impl<'a> Scanner<'a> {
                 if e <= b.len() && b[s + 1..e].iter().all(u8::is_ascii_digit) && token_end(b, e) {
                     let ctx = Context::before(b, s);
                     if ctx.has(K::UsPassport.context()) {
-                        return Some(self.push(s, e, K::UsPassport, 0.2 + CONTEXT_BOOST, K::UsPassport.recognizer()));
+                        return Some(self.push(
+                            s,
+                            e,
+                            K::UsPassport,
+                            0.2 + CONTEXT_BOOST,
+                            K::UsPassport.recognizer(),
+                        ));
                     }
                 }
             }
@@ -745,7 +854,9 @@ impl<'a> Scanner<'a> {
             }
             i += 2;
         }
-        if spaced && at(b, i) == b' ' || !spaced && at(b, i) == b' ' && matches!(at(b, i + 1), b'A'..=b'D') {
+        if spaced && at(b, i) == b' '
+            || !spaced && at(b, i) == b' ' && matches!(at(b, i + 1), b'A'..=b'D')
+        {
             i += 1;
         }
         if !matches!(at(b, i), b'A'..=b'D') || !token_end(b, i + 1) {
@@ -763,7 +874,11 @@ impl<'a> Scanner<'a> {
         }
         let e = s + 20;
         let body = b.get(s + 4..e)?;
-        if !body.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) || !token_end(b, e) {
+        if !body
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            || !token_end(b, e)
+        {
             return None;
         }
         Some(self.push(s, e, K::Secret, 0.95, "aws_access_key"))
@@ -775,7 +890,10 @@ impl<'a> Scanner<'a> {
         }
         let b = self.b;
         let mut e = s;
-        while e < b.len() && (is_alnum(b[e]) || matches!(b[e], b'-' | b'.' | b'_' | b'~' | b'+' | b'/')) && e - s < 4096 {
+        while e < b.len()
+            && (is_alnum(b[e]) || matches!(b[e], b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+            && e - s < 4096
+        {
             e += 1;
         }
         while e < b.len() && b[e] == b'=' {
@@ -806,7 +924,12 @@ impl<'a> Scanner<'a> {
                 && at(b, s + 5 + o).is_ascii_digit()
                 && token_end(b, s + 6 + o)
             {
-                return Some(self.push_ctx(s, s + 6 + o, K::CaPostalCode, if spaced { 0.5 } else { 0.3 }));
+                return Some(self.push_ctx(
+                    s,
+                    s + 6 + o,
+                    K::CaPostalCode,
+                    if spaced { 0.5 } else { 0.3 },
+                ));
             }
         }
         if self.on.has(K::UkPostcode) {
@@ -820,7 +943,11 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             i += 1;
-            if at(b, i).is_ascii_digit() || at(b, i).is_ascii_uppercase() && at(b, i + 1) != b' ' && !at(b, i + 1).is_ascii_digit() {
+            if at(b, i).is_ascii_digit()
+                || at(b, i).is_ascii_uppercase()
+                    && at(b, i + 1) != b' '
+                    && !at(b, i + 1).is_ascii_digit()
+            {
                 // third char of outward code only if an inward code follows
             }
             let try_inward = |j: usize| -> Option<(usize, bool)> {
@@ -844,7 +971,12 @@ impl<'a> Scanner<'a> {
             }
             if let Some((e, spaced)) = found {
                 if spaced {
-                    return Some(self.push_ctx(s, e, K::UkPostcode, if spaced { 0.5 } else { 0.3 }));
+                    return Some(self.push_ctx(
+                        s,
+                        e,
+                        K::UkPostcode,
+                        if spaced { 0.5 } else { 0.3 },
+                    ));
                 }
                 return Some(self.push_ctx(s, e, K::UkPostcode, 0.3));
             }
@@ -922,7 +1054,10 @@ impl<'a> Scanner<'a> {
         for (p, name, min) in PREFIXES {
             if rest.starts_with(p) {
                 let mut e = ws + p.len();
-                while e < b.len() && (is_alnum(b[e]) || b[e] == b'_' || b[e] == b'-') && e - ws < 512 {
+                while e < b.len()
+                    && (is_alnum(b[e]) || b[e] == b'_' || b[e] == b'-')
+                    && e - ws < 512
+                {
                     e += 1;
                 }
                 while e > ws && matches!(b[e - 1], b'-' | b'_') {
@@ -949,7 +1084,8 @@ impl<'a> Scanner<'a> {
     fn pem(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         // Header line: -----BEGIN ... PRIVATE KEY-----
-        let hdr_end = s + memchr::memchr(b'\n', &b[s..b.len().min(s + 80)]).unwrap_or(b.len().min(s + 80) - s);
+        let hdr_end = s + memchr::memchr(b'\n', &b[s..b.len().min(s + 80)])
+            .unwrap_or(b.len().min(s + 80) - s);
         let hdr = &b[s..hdr_end];
         if memchr::memmem::find(hdr, b"PRIVATE KEY-----").is_none() {
             return None;
@@ -1060,14 +1196,23 @@ impl<'a> Scanner<'a> {
             j -= 1;
         }
         let we = j;
-        while j > self.floor && we - j < 40 && (is_alnum(b[j - 1]) || matches!(b[j - 1], b'_' | b'-' | b'.')) {
+        while j > self.floor
+            && we - j < 40
+            && (is_alnum(b[j - 1]) || matches!(b[j - 1], b'_' | b'-' | b'.'))
+        {
             j -= 1;
         }
-        if j > self.floor && (is_alnum(b[j - 1]) || we - j >= 40) || we == j || we - j < 3 && op == b':' {
+        if j > self.floor && (is_alnum(b[j - 1]) || we - j >= 40)
+            || we == j
+            || we - j < 3 && op == b':'
+        {
             return None;
         }
         // Every key ends in one of these letters; times and ids do not.
-        if !matches!(b[we - 1] | 0x20, b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g') {
+        if !matches!(
+            b[we - 1] | 0x20,
+            b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g'
+        ) {
             return None;
         }
         let mut word = [0u8; 40];
@@ -1076,14 +1221,35 @@ impl<'a> Scanner<'a> {
             *d = s.to_ascii_lowercase();
         }
         const KEYS: [&[u8]; 17] = [
-            b"password", b"passwd", b"pwd", b"pass", b"passphrase", b"passcode", b"secret", b"api_key",
-            b"apikey", b"api-key", b"access_token", b"auth_token", b"refresh_token", b"token",
-            b"private_key", b"access_key", b"authorization",
+            b"password",
+            b"passwd",
+            b"pwd",
+            b"pass",
+            b"passphrase",
+            b"passcode",
+            b"secret",
+            b"api_key",
+            b"apikey",
+            b"api-key",
+            b"access_token",
+            b"auth_token",
+            b"refresh_token",
+            b"token",
+            b"private_key",
+            b"access_key",
+            b"authorization",
         ];
         let w: &[u8] = w;
         let key_hit = KEYS.iter().any(|k| {
-            w == *k || (w.len() > k.len() && w.ends_with(k) && matches!(w[w.len() - k.len() - 1], b'_' | b'-' | b'.'))
-        }) || (op == b'=' && matches!(w, b"key" | b"sig" | b"signature" | b"client_secret" | b"code"));
+            w == *k
+                || (w.len() > k.len()
+                    && w.ends_with(k)
+                    && matches!(w[w.len() - k.len() - 1], b'_' | b'-' | b'.'))
+        }) || (op == b'='
+            && matches!(
+                w,
+                b"key" | b"sig" | b"signature" | b"client_secret" | b"code"
+            ));
         if !key_hit {
             return None;
         }
@@ -1100,7 +1266,14 @@ impl<'a> Scanner<'a> {
             v += 1;
         }
         if w == b"authorization" || w.ends_with(b"authorization") {
-            for scheme in [&b"Bearer "[..], b"bearer ", b"Basic ", b"basic ", b"Token ", b"token "] {
+            for scheme in [
+                &b"Bearer "[..],
+                b"bearer ",
+                b"Basic ",
+                b"basic ",
+                b"Token ",
+                b"token ",
+            ] {
                 if b[v..].starts_with(scheme) {
                     v += scheme.len();
                     break;
@@ -1113,7 +1286,9 @@ impl<'a> Scanner<'a> {
             let stop = if quoted {
                 c == quote || c == b'\n'
             } else {
-                c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>') || (op == b'=' && matches!(c, b'&' | b'#' | b','))
+                c.is_ascii_whitespace()
+                    || matches!(c, b'"' | b'\'' | b'<' | b'>')
+                    || (op == b'=' && matches!(c, b'&' | b'#' | b','))
             };
             if stop {
                 break;
@@ -1121,7 +1296,12 @@ impl<'a> Scanner<'a> {
             e += 1;
         }
         if !quoted {
-            while e > v && matches!(b[e - 1], b'.' | b',' | b';' | b')' | b'!' | b'?' | b']' | b'}') {
+            while e > v
+                && matches!(
+                    b[e - 1],
+                    b'.' | b',' | b';' | b')' | b'!' | b'?' | b']' | b'}'
+                )
+            {
                 e -= 1;
             }
         }
@@ -1136,7 +1316,11 @@ impl<'a> Scanner<'a> {
         let b = self.b;
         // Local part, looking back (bounded, never before the last finding).
         let mut ls = i;
-        while ls > self.floor && i - ls < 64 && (is_alnum(b[ls - 1]) || matches!(b[ls - 1], b'.' | b'_' | b'%' | b'+' | b'-' | b'\'')) {
+        while ls > self.floor
+            && i - ls < 64
+            && (is_alnum(b[ls - 1])
+                || matches!(b[ls - 1], b'.' | b'_' | b'%' | b'+' | b'-' | b'\''))
+        {
             ls -= 1;
         }
         while ls < i && matches!(b[ls], b'.' | b'-' | b'+' | b'\'') {
@@ -1148,7 +1332,10 @@ impl<'a> Scanner<'a> {
         // URL credentials: scheme://user:pass@host
         if ls > self.floor && b[ls - 1] == b':' && self.on.has(K::Secret) {
             let mut us = ls - 1;
-            while us > self.floor && ls - us < 128 && (is_alnum(b[us - 1]) || matches!(b[us - 1], b'.' | b'_' | b'%' | b'-' | b'~')) {
+            while us > self.floor
+                && ls - us < 128
+                && (is_alnum(b[us - 1]) || matches!(b[us - 1], b'.' | b'_' | b'%' | b'-' | b'~'))
+            {
                 us -= 1;
             }
             if us >= 3 && &b[us - 3..us] == b"://" {
@@ -1206,7 +1393,14 @@ pub(crate) struct Run {
 impl Run {
     /// Parses from a digit at `s`. `None` if longer than 24 digits or 8 groups.
     pub(crate) fn parse(b: &[u8], s: usize) -> Option<Run> {
-        let mut r = Run { d: [0; 24], nd: 0, glen: [0; 8], sep: [0; 8], groups: 0, end: s };
+        let mut r = Run {
+            d: [0; 24],
+            nd: 0,
+            glen: [0; 8],
+            sep: [0; 8],
+            groups: 0,
+            end: s,
+        };
         let mut i = s;
         loop {
             let st = i;
@@ -1247,7 +1441,9 @@ impl Run {
     }
 
     fn all_sep(&self, c: u8) -> bool {
-        self.sep[..self.groups.saturating_sub(1)].iter().all(|&s| s == c)
+        self.sep[..self.groups.saturating_sub(1)]
+            .iter()
+            .all(|&s| s == c)
     }
 
     /// All separators equal and one of `allowed`.
@@ -1257,7 +1453,9 @@ impl Run {
 
     fn value(&self, g: usize) -> u32 {
         let off: usize = self.glen[..g].iter().map(|&x| usize::from(x)).sum();
-        self.d[off..off + usize::from(self.glen[g])].iter().fold(0, |a, &x| a * 10 + u32::from(x))
+        self.d[off..off + usize::from(self.glen[g])]
+            .iter()
+            .fold(0, |a, &x| a * 10 + u32::from(x))
     }
 }
 
@@ -1306,7 +1504,11 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
         9 => {
             let dashed = !plain && run.all_sep(b'-');
             if shape == [3, 2, 4] && sp_dash {
-                c(K::UsSsn, if dashed { 0.6 } else { 0.5 }, ck::us_ssn(d) && !ck::us_itin(d));
+                c(
+                    K::UsSsn,
+                    if dashed { 0.6 } else { 0.5 },
+                    ck::us_ssn(d) && !ck::us_itin(d),
+                );
                 // ITIN shares its format with invalid (9xx) SSNs: context decides.
                 c(K::UsItin, 0.4, ck::us_itin(d));
             }
@@ -1329,10 +1531,18 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
                 c(K::UkNhs, if plain { 0.4 } else { 0.5 }, ck::uk_nhs(d));
             }
             if plain || (shape == [4, 5, 1] && run.all_sep(b' ')) {
-                c(K::AuMedicare, if plain { 0.4 } else { 0.55 }, ck::au_medicare(d));
+                c(
+                    K::AuMedicare,
+                    if plain { 0.4 } else { 0.55 },
+                    ck::au_medicare(d),
+                );
             }
             if (shape == [6, 4] && run.all_sep(b'-')) || plain {
-                c(K::SePersonnummer, if plain { 0.3 } else { 0.55 }, ck::se_personnummer(d));
+                c(
+                    K::SePersonnummer,
+                    if plain { 0.3 } else { 0.55 },
+                    ck::se_personnummer(d),
+                );
             }
         }
         11 => {
@@ -1343,13 +1553,18 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
             if plain {
                 c(K::PlPesel, 0.3, ck::pl_pesel(d));
             }
-            if shape == [4, 5, 1, 1] && run.all_sep(b' ') || shape == [4, 5, 2] && run.all_sep(b' ') {
+            if shape == [4, 5, 1, 1] && run.all_sep(b' ') || shape == [4, 5, 2] && run.all_sep(b' ')
+            {
                 c(K::AuMedicare, 0.5, ck::au_medicare(d));
             }
         }
         12 => {
             if shape == [8, 4] && run.all_sep(b'-') || plain {
-                c(K::SePersonnummer, if plain { 0.3 } else { 0.55 }, ck::se_personnummer(&d[2..]));
+                c(
+                    K::SePersonnummer,
+                    if plain { 0.3 } else { 0.55 },
+                    ck::se_personnummer(&d[2..]),
+                );
             }
         }
         _ => {}
@@ -1359,12 +1574,28 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
     }
     if (12..=19).contains(&d.len()) && sp_dash {
         let shaped = plain
-            || matches!(shape, [4, 4, 4, 4] | [4, 6, 5] | [4, 6, 4] | [4, 4, 4, 4, 3] | [4, 4, 4, 3] | [4, 4, 4, 2] | [4, 4, 5] | [4, 4, 4, 4, 2] | [4, 4, 4, 4, 1]);
+            || matches!(
+                shape,
+                [4, 4, 4, 4]
+                    | [4, 6, 5]
+                    | [4, 6, 4]
+                    | [4, 4, 4, 4, 3]
+                    | [4, 4, 4, 3]
+                    | [4, 4, 4, 2]
+                    | [4, 4, 5]
+                    | [4, 4, 4, 4, 2]
+                    | [4, 4, 4, 4, 1]
+            );
         c(K::CreditCard, 0.9, shaped && ck::credit_card(d));
     }
 }
 
-fn consider_dob(ok: bool, run: &Run, on: KindSet, consider: &mut impl FnMut(K, f32, usize, KindSet)) {
+fn consider_dob(
+    ok: bool,
+    run: &Run,
+    on: KindSet,
+    consider: &mut impl FnMut(K, f32, usize, KindSet),
+) {
     if ok {
         // Base below any threshold: a date is only a birth date in context.
         consider(K::DateOfBirth, 0.2, run.end, on);
@@ -1423,7 +1654,10 @@ pub(crate) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
         // Separator, then another group.
         let c = at(b, i);
         let after_paren = in_paren;
-        if matches!(c, b' ' | b'-' | b'.') && (at(b, i + 1).is_ascii_digit() || at(b, i + 1) == b'(' && at(b, i + 2).is_ascii_digit()) {
+        if matches!(c, b' ' | b'-' | b'.')
+            && (at(b, i + 1).is_ascii_digit()
+                || at(b, i + 1) == b'(' && at(b, i + 2).is_ascii_digit())
+        {
             sep_kinds[match c {
                 b' ' => 0,
                 b'-' => 1,
@@ -1467,7 +1701,9 @@ pub(crate) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
     if paren {
         return Some((end, if mixed { 0.45 } else { 0.55 }));
     }
-    let us = matches!(groups, [3, 3, 4] | [1, 3, 3, 4]) && (sep_kinds[1] ^ sep_kinds[2]) && !sep_kinds[0];
+    let us = matches!(groups, [3, 3, 4] | [1, 3, 3, 4])
+        && (sep_kinds[1] ^ sep_kinds[2])
+        && !sep_kinds[0];
     Some((end, if us { 0.5 } else { 0.3 }))
 }
 
@@ -1490,12 +1726,18 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, c)| m | (u64::from(c.is_ascii_alphabetic()) << k));
+            let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, c)| {
+                m | (u64::from(c.is_ascii_alphabetic()) << k)
+            });
             assert_eq!(letter_bits(x), naive, "{x:#x}");
         }
         for c in 0..=255u8 {
             let v = u64::from_le_bytes([c; 8]);
-            assert_eq!(letter_bits(v), if c.is_ascii_alphabetic() { 0xFF } else { 0 }, "{c}");
+            assert_eq!(
+                letter_bits(v),
+                if c.is_ascii_alphabetic() { 0xFF } else { 0 },
+                "{c}"
+            );
         }
     }
 

@@ -40,12 +40,22 @@ impl Masker {
                     Ok(0) => eof = true,
                     Ok(n) => buf.extend_from_slice(&read_buf[..n]),
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(source) => return Err(Error::Io { op: "read", offset: (in_off + buf.len() - ctx_len) as u64, source }),
+                    Err(source) => {
+                        return Err(Error::Io {
+                            op: "read",
+                            offset: (in_off + buf.len() - ctx_len) as u64,
+                            source,
+                        });
+                    }
                 }
             }
             let mut findings = self.detector().detect_bytes(&buf, known);
             findings.retain(|f| f.start >= ctx_len);
-            let mut cut = if eof { buf.len() } else { choose_cut(&buf, ctx_len, buf.len() - OVERLAP) };
+            let mut cut = if eof {
+                buf.len()
+            } else {
+                choose_cut(&buf, ctx_len, buf.len() - OVERLAP)
+            };
             for f in &findings {
                 if f.start < cut && f.end > cut {
                     cut = f.start;
@@ -57,8 +67,20 @@ impl Masker {
                 f.end -= ctx_len;
             }
             out.clear();
-            self.apply_bytes(&buf[ctx_len..cut], &findings, vault.as_deref_mut(), &mut out, &mut report, in_off, out_off)?;
-            output.write_all(&out).map_err(|source| Error::Io { op: "write", offset: in_off as u64, source })?;
+            self.apply_bytes(
+                &buf[ctx_len..cut],
+                &findings,
+                vault.as_deref_mut(),
+                &mut out,
+                &mut report,
+                in_off,
+                out_off,
+            )?;
+            output.write_all(&out).map_err(|source| Error::Io {
+                op: "write",
+                offset: in_off as u64,
+                source,
+            })?;
             out_off += out.len();
             in_off += cut - ctx_len;
             // Keep a little written context, then the unprocessed rest.
@@ -69,7 +91,11 @@ impl Masker {
                 break;
             }
         }
-        output.flush().map_err(|source| Error::Io { op: "write", offset: in_off as u64, source })?;
+        output.flush().map_err(|source| Error::Io {
+            op: "write",
+            offset: in_off as u64,
+            source,
+        })?;
         Ok(report)
     }
 }
@@ -91,7 +117,12 @@ fn choose_cut(b: &[u8], lo: usize, want: usize) -> usize {
         if c == b' ' || c == b'\t' {
             let prev = if i >= 2 { b[i - 2] } else { b' ' };
             let next = b.get(i).copied().unwrap_or(b' ');
-            if !prev.is_ascii_digit() && !next.is_ascii_digit() && !matches!(next, b'+' | b'(') && prev != b':' && prev != b'=' {
+            if !prev.is_ascii_digit()
+                && !next.is_ascii_digit()
+                && !matches!(next, b'+' | b'(')
+                && prev != b':'
+                && prev != b'='
+            {
                 return i;
             }
         }

@@ -1,21 +1,32 @@
 //! Operators, the report, JSON and streaming.
 
 use custodia_core::TenantId;
-use custodia_mask::{Detector, JsonRules, Kind, KnownEntities, Masker, Policy, PseudonymKey, Strategy, Vault};
+use custodia_mask::{
+    Detector, JsonRules, Kind, KnownEntities, Masker, Policy, PseudonymKey, Strategy, Vault,
+};
 use serde_json::json;
 
-const TICKET: &str = "Hi, I'm Jane Doe (jane.doe@example.com), card 4111 1111 1111 1111, call +44 20 7946 0958.";
+const TICKET: &str =
+    "Hi, I'm Jane Doe (jane.doe@example.com), card 4111 1111 1111 1111, call +44 20 7946 0958.";
 
 fn masker(strategy: Strategy) -> Masker {
     let key = PseudonymKey::new(TenantId::from_external_key("t", "acme"), &[7u8; 32]).unwrap();
-    Masker::new(Detector::new()).with_pseudonym_key(key).with_policy(Policy::new(strategy)).unwrap()
+    Masker::new(Detector::new())
+        .with_pseudonym_key(key)
+        .with_policy(Policy::new(strategy))
+        .unwrap()
 }
 
 #[test]
 fn redact_replace_keep() {
     let m = masker(Strategy::Redact).mask(TICKET).unwrap();
-    assert_eq!(m.text, "Hi, I'm Jane Doe ([EMAIL]), card [CREDIT_CARD], call [PHONE].");
-    let m = masker(Strategy::Replace("***".into())).mask(TICKET).unwrap();
+    assert_eq!(
+        m.text,
+        "Hi, I'm Jane Doe ([EMAIL]), card [CREDIT_CARD], call [PHONE]."
+    );
+    let m = masker(Strategy::Replace("***".into()))
+        .mask(TICKET)
+        .unwrap();
     assert_eq!(m.text, "Hi, I'm Jane Doe (***), card ***, call ***.");
     let m = masker(Strategy::Keep).mask(TICKET).unwrap();
     assert_eq!(m.text, TICKET);
@@ -25,16 +36,28 @@ fn redact_replace_keep() {
 #[test]
 fn partial_masks() {
     let m = masker(Strategy::Partial).mask(TICKET).unwrap();
-    assert_eq!(m.text, "Hi, I'm Jane Doe (j***@example.com), card ************1111, call ********0958.");
-    let m = masker(Strategy::Partial).mask("key AKIAIOSFODNN7EXAMPLE").unwrap();
+    assert_eq!(
+        m.text,
+        "Hi, I'm Jane Doe (j***@example.com), card ************1111, call ********0958."
+    );
+    let m = masker(Strategy::Partial)
+        .mask("key AKIAIOSFODNN7EXAMPLE")
+        .unwrap();
     assert_eq!(m.text, "key [SECRET]");
 }
 
 #[test]
 fn per_kind_policy() {
     let policy = Policy::new(Strategy::Redact).with(Kind::CreditCard, Strategy::Partial);
-    let m = Masker::new(Detector::new()).with_policy(policy).unwrap().mask(TICKET).unwrap();
-    assert_eq!(m.text, "Hi, I'm Jane Doe ([EMAIL]), card ************1111, call [PHONE].");
+    let m = Masker::new(Detector::new())
+        .with_policy(policy)
+        .unwrap()
+        .mask(TICKET)
+        .unwrap();
+    assert_eq!(
+        m.text,
+        "Hi, I'm Jane Doe ([EMAIL]), card ************1111, call [PHONE]."
+    );
 }
 
 #[test]
@@ -44,24 +67,49 @@ fn pseudonyms_are_stable_within_and_differ_across_tenants() {
     let y = a.mask("again jane.doe@example.com").unwrap().text;
     let px = x.strip_prefix("mail ").unwrap();
     assert_eq!(Some(px), y.strip_prefix("again "));
-    assert!(px.starts_with("<EMAIL_") && px.len() == "<EMAIL_123456>".len(), "{px}");
+    assert!(
+        px.starts_with("<EMAIL_") && px.len() == "<EMAIL_123456>".len(),
+        "{px}"
+    );
     let other = PseudonymKey::new(TenantId::from_external_key("t", "globex"), &[7u8; 32]).unwrap();
-    let b = Masker::new(Detector::new()).with_pseudonym_key(other).with_policy(Policy::new(Strategy::Pseudonym)).unwrap();
+    let b = Masker::new(Detector::new())
+        .with_pseudonym_key(other)
+        .with_policy(Policy::new(Strategy::Pseudonym))
+        .unwrap();
     assert_ne!(b.mask("mail jane.doe@example.com").unwrap().text, x);
     // Separators do not change a number's pseudonym.
     let c1 = a.mask("4111 1111 1111 1111").unwrap().text;
     let c2 = a.mask("4111-1111-1111-1111").unwrap().text;
     assert_eq!(c1, c2);
-    assert!(format!("{:?}", PseudonymKey::new(TenantId::from_external_key("t", "x"), &[1; 16]).unwrap()).contains("redacted"));
+    assert!(
+        format!(
+            "{:?}",
+            PseudonymKey::new(TenantId::from_external_key("t", "x"), &[1; 16]).unwrap()
+        )
+        .contains("redacted")
+    );
     assert!(PseudonymKey::new(TenantId::from_external_key("t", "x"), &[1; 8]).is_err());
 }
 
 #[test]
 fn pseudonym_and_encrypt_need_their_keys() {
-    assert!(Masker::new(Detector::new()).with_policy(Policy::new(Strategy::Pseudonym)).is_err());
-    assert!(Masker::new(Detector::new()).with_policy(Policy::new(Strategy::Encrypt)).is_err());
-    let m = Masker::new(Detector::new()).with_policy(Policy::new(Strategy::Tokenize)).unwrap();
-    assert!(m.mask(TICKET).is_err(), "tokenize without a vault is an error");
+    assert!(
+        Masker::new(Detector::new())
+            .with_policy(Policy::new(Strategy::Pseudonym))
+            .is_err()
+    );
+    assert!(
+        Masker::new(Detector::new())
+            .with_policy(Policy::new(Strategy::Encrypt))
+            .is_err()
+    );
+    let m = Masker::new(Detector::new())
+        .with_policy(Policy::new(Strategy::Tokenize))
+        .unwrap();
+    assert!(
+        m.mask(TICKET).is_err(),
+        "tokenize without a vault is an error"
+    );
 }
 
 #[test]
@@ -69,10 +117,16 @@ fn tokens_round_trip_through_a_model_reply() {
     let m = masker(Strategy::Tokenize);
     let mut vault = Vault::new();
     let masked = m.mask_tokenized(TICKET, &mut vault).unwrap();
-    assert_eq!(masked.text, "Hi, I'm Jane Doe (<EMAIL_1>), card <CREDIT_CARD_1>, call <PHONE_1>.");
-    let again = m.mask_tokenized("other mail: jane.doe@example.com", &mut vault).unwrap();
+    assert_eq!(
+        masked.text,
+        "Hi, I'm Jane Doe (<EMAIL_1>), card <CREDIT_CARD_1>, call <PHONE_1>."
+    );
+    let again = m
+        .mask_tokenized("other mail: jane.doe@example.com", &mut vault)
+        .unwrap();
     assert_eq!(again.text, "other mail: <EMAIL_1>");
-    let reply = "Dear customer, we emailed <EMAIL_1> and will call <PHONE_1>; <EMAIL_9> and <b> stay.";
+    let reply =
+        "Dear customer, we emailed <EMAIL_1> and will call <PHONE_1>; <EMAIL_9> and <b> stay.";
     assert_eq!(
         vault.unmask(reply),
         "Dear customer, we emailed jane.doe@example.com and will call +44 20 7946 0958; <EMAIL_9> and <b> stay."
@@ -83,10 +137,19 @@ fn tokens_round_trip_through_a_model_reply() {
 
 #[test]
 fn known_entities_are_masked_case_insensitively() {
-    let known = KnownEntities::new([(Kind::Person, "Jane Doe"), (Kind::Custom("CUSTOMER_ID".into()), "C-1042")]).unwrap();
+    let known = KnownEntities::new([
+        (Kind::Person, "Jane Doe"),
+        (Kind::Custom("CUSTOMER_ID".into()), "C-1042"),
+    ])
+    .unwrap();
     let m = masker(Strategy::Redact);
-    let out = m.mask_with("JANE DOE wrote about c-1042 and janet doerr.", &known, None).unwrap();
-    assert_eq!(out.text, "[PERSON] wrote about [CUSTOMER_ID] and janet doerr.");
+    let out = m
+        .mask_with("JANE DOE wrote about c-1042 and janet doerr.", &known, None)
+        .unwrap();
+    assert_eq!(
+        out.text,
+        "[PERSON] wrote about [CUSTOMER_ID] and janet doerr."
+    );
     let out = m.mask_with("Grüße, Jane Doe 🎉", &known, None).unwrap();
     assert_eq!(out.text, "Grüße, [PERSON] 🎉");
     assert!(!format!("{known:?}").contains("Jane"));
@@ -119,9 +182,15 @@ fn json_rules_and_string_leaves() {
         .unwrap()
         .field("customer.age", Kind::Custom("AGE".into()), None)
         .unwrap()
-        .field("internal", Kind::Custom("INTERNAL".into()), Some(Strategy::Replace("-".into())))
+        .field(
+            "internal",
+            Kind::Custom("INTERNAL".into()),
+            Some(Strategy::Replace("-".into())),
+        )
         .unwrap();
-    let report = masker(Strategy::Redact).mask_json(&mut v, &rules, None).unwrap();
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &rules, None)
+        .unwrap();
     assert_eq!(
         v,
         json!({
@@ -131,15 +200,29 @@ fn json_rules_and_string_leaves() {
             "internal": {"notes": ["-", "-"]}
         })
     );
-    let paths: Vec<_> = report.entries.iter().map(|e| e.path.clone().unwrap()).collect();
-    assert!(paths.contains(&"$.messages[0].body".to_string()), "{paths:?}");
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.clone().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"$.messages[0].body".to_string()),
+        "{paths:?}"
+    );
     assert_eq!(report.total(), 6);
     assert!(JsonRules::new().field("a[x]", Kind::Email, None).is_err());
     assert!(JsonRules::new().field("", Kind::Email, None).is_err());
-    let wild = JsonRules::new().field("*[].ssn", Kind::UsSsn, None).unwrap();
+    let wild = JsonRules::new()
+        .field("*[].ssn", Kind::UsSsn, None)
+        .unwrap();
     let mut w = json!({"people": [{"ssn": "x"}, {"ssn": "y"}]});
-    masker(Strategy::Redact).mask_json(&mut w, &wild, None).unwrap();
-    assert_eq!(w, json!({"people": [{"ssn": "[US_SSN]"}, {"ssn": "[US_SSN]"}]}));
+    masker(Strategy::Redact)
+        .mask_json(&mut w, &wild, None)
+        .unwrap();
+    assert_eq!(
+        w,
+        json!({"people": [{"ssn": "[US_SSN]"}, {"ssn": "[US_SSN]"}]})
+    );
 }
 
 /// A reader that returns at most `n` bytes per call.
@@ -169,8 +252,14 @@ fn streaming_matches_whole_text_masking_across_chunk_boundaries() {
     let whole = m.mask(&text).unwrap();
     for step in [1usize << 16, 7919, 65_537] {
         let mut out = Vec::new();
-        let report = m.mask_stream(Trickle(text.as_bytes(), step), &mut out, None, None).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), whole.text, "read size {step}");
+        let report = m
+            .mask_stream(Trickle(text.as_bytes(), step), &mut out, None, None)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            whole.text,
+            "read size {step}"
+        );
         assert_eq!(report.entries, whole.report.entries);
     }
 }
@@ -194,10 +283,24 @@ fn custom_recognizers_from_configuration() {
     .unwrap();
     let d = Detector::from_config(&cfg).unwrap();
     let found: Vec<_> = d.detect(&format!("staff EMP-123456, {} EMP-654321, ACC4111111111111111 ACC4111111111111112 SSN 536-90-4399", "words ".repeat(20))).into_iter().map(|f| f.kind.to_string()).collect();
-    assert_eq!(found, ["EMPLOYEE_ID", "ACCOUNT"], "no US recognizers with regions=uk");
+    assert_eq!(
+        found,
+        ["EMPLOYEE_ID", "ACCOUNT"],
+        "no US recognizers with regions=uk"
+    );
     assert!(custodia_mask::DetectorConfig::from_json(r#"{"version":2}"#).is_err());
-    assert!(custodia_mask::DetectorConfig::from_json(r#"{"custom":[{"name":"x","kind":"X","pattern":"("}]}"#).and_then(|c| Detector::from_config(&c)).is_err());
-    assert!(custodia_mask::DetectorConfig::from_json(r#"{"min_score": 2}"#).and_then(|c| Detector::from_config(&c)).is_err());
+    assert!(
+        custodia_mask::DetectorConfig::from_json(
+            r#"{"custom":[{"name":"x","kind":"X","pattern":"("}]}"#
+        )
+        .and_then(|c| Detector::from_config(&c))
+        .is_err()
+    );
+    assert!(
+        custodia_mask::DetectorConfig::from_json(r#"{"min_score": 2}"#)
+            .and_then(|c| Detector::from_config(&c))
+            .is_err()
+    );
     assert!(custodia_mask::DetectorConfig::from_json(r#"{"regions": "mars"}"#).is_err());
 }
 
@@ -205,9 +308,39 @@ fn custom_recognizers_from_configuration() {
 fn min_score_and_regions() {
     let text = "TFN 123 456 782";
     assert_eq!(Detector::new().detect(text).len(), 1);
-    assert!(Detector::with_regions(custodia_mask::Regions::US).detect(text).is_empty());
+    assert!(
+        Detector::with_regions(custodia_mask::Regions::US)
+            .detect(text)
+            .is_empty()
+    );
     let mut strict = Detector::new();
     strict.set_min_score(0.9).unwrap();
     assert!(strict.detect(text).is_empty());
     assert!(strict.set_min_score(-1.0).is_err());
+}
+
+#[cfg(feature = "crypt")]
+#[test]
+fn encrypt_seals_values_the_keyring_opens_in_context() {
+    use custodia_crypt::{FieldContext, Keyring, SecretKey, envelope};
+    use std::sync::Arc;
+    let keyring = Arc::new(Keyring::new(SecretKey::from_bytes([3; 32])));
+    let tenant = TenantId::from_external_key("t", "acme");
+    let m = Masker::new(Detector::new())
+        .with_encryption(keyring.clone(), tenant, "ticket", "42")
+        .with_policy(Policy::new(Strategy::Encrypt))
+        .unwrap();
+    let out = m.mask("mail jane@example.com now").unwrap();
+    assert!(!out.text.contains("jane"));
+    let inner = out
+        .text
+        .strip_prefix("mail [EMAIL:")
+        .unwrap()
+        .strip_suffix("] now")
+        .unwrap();
+    let sealed = envelope::from_text(inner).unwrap();
+    let ctx = FieldContext::new(tenant, "ticket", "42", "EMAIL").unwrap();
+    assert_eq!(keyring.open(&ctx, &sealed).unwrap(), b"jane@example.com");
+    let elsewhere = FieldContext::new(tenant, "ticket", "43", "EMAIL").unwrap();
+    assert!(keyring.open(&elsewhere, &sealed).is_err());
 }

@@ -3,7 +3,9 @@
 
 use custodia_core::TenantId;
 use custodia_mask::arbitrary::ticket;
-use custodia_mask::{Detector, DetectorConfig, KnownEntities, Masker, Policy, PseudonymKey, Regions, Strategy, Vault};
+use custodia_mask::{
+    Detector, DetectorConfig, KnownEntities, Masker, Policy, PseudonymKey, Regions, Strategy, Vault,
+};
 use proptest::prelude::*;
 
 fn check_findings(len: usize, text: Option<&str>, f: &[custodia_mask::Finding], min: f32) {

@@ -6,13 +6,22 @@ fn found(text: &str) -> Vec<(String, String)> {
     Detector::new()
         .detect(text)
         .into_iter()
-        .map(|f| (f.kind.as_str().to_string(), text[f.start..f.end].to_string()))
+        .map(|f| {
+            (
+                f.kind.as_str().to_string(),
+                text[f.start..f.end].to_string(),
+            )
+        })
         .collect()
 }
 
 fn one(text: &str, kind: &str, value: &str) {
     let f = found(text);
-    assert_eq!(f, vec![(kind.to_string(), value.to_string())], "in {text:?}");
+    assert_eq!(
+        f,
+        vec![(kind.to_string(), value.to_string())],
+        "in {text:?}"
+    );
 }
 
 fn none(text: &str) {
@@ -22,16 +31,48 @@ fn none(text: &str) {
 
 #[test]
 fn global_recognizers() {
-    one("write to anna.o'neil@mail.example.co.uk, thanks", "EMAIL", "anna.o'neil@mail.example.co.uk");
-    one("Email: x_y-z+tag@sub-domain.example.io.", "EMAIL", "x_y-z+tag@sub-domain.example.io");
-    one("Visa 4111-1111-1111-1111 declined", "CREDIT_CARD", "4111-1111-1111-1111");
+    one(
+        "write to anna.o'neil@mail.example.co.uk, thanks",
+        "EMAIL",
+        "anna.o'neil@mail.example.co.uk",
+    );
+    one(
+        "Email: x_y-z+tag@sub-domain.example.io.",
+        "EMAIL",
+        "x_y-z+tag@sub-domain.example.io",
+    );
+    one(
+        "Visa 4111-1111-1111-1111 declined",
+        "CREDIT_CARD",
+        "4111-1111-1111-1111",
+    );
     one("amex 378282246310005", "CREDIT_CARD", "378282246310005");
-    one("IBAN GB82 WEST 1234 5698 7654 32.", "IBAN", "GB82 WEST 1234 5698 7654 32");
-    one("iban: DE89370400440532013000", "IBAN", "DE89370400440532013000");
+    one(
+        "IBAN GB82 WEST 1234 5698 7654 32.",
+        "IBAN",
+        "GB82 WEST 1234 5698 7654 32",
+    );
+    one(
+        "iban: DE89370400440532013000",
+        "IBAN",
+        "DE89370400440532013000",
+    );
     one("host (10.0.0.254) is down", "IP_ADDRESS", "10.0.0.254");
-    one("v6 addr fe80::1ff:fe23:4567:890a here", "IP_ADDRESS", "fe80::1ff:fe23:4567:890a");
-    one("via 2001:db8::8a2e:370:7334.", "IP_ADDRESS", "2001:db8::8a2e:370:7334");
-    one("NIC 00-1A-2B-3C-4D-5E on desk", "MAC_ADDRESS", "00-1A-2B-3C-4D-5E");
+    one(
+        "v6 addr fe80::1ff:fe23:4567:890a here",
+        "IP_ADDRESS",
+        "fe80::1ff:fe23:4567:890a",
+    );
+    one(
+        "via 2001:db8::8a2e:370:7334.",
+        "IP_ADDRESS",
+        "2001:db8::8a2e:370:7334",
+    );
+    one(
+        "NIC 00-1A-2B-3C-4D-5E on desk",
+        "MAC_ADDRESS",
+        "00-1A-2B-3C-4D-5E",
+    );
     one("wifi ac:de:48:00:11:22", "MAC_ADDRESS", "ac:de:48:00:11:22");
     one("call me: +44 20 7946 0958", "PHONE", "+44 20 7946 0958");
     one("office (02) 9876 5432 ext", "PHONE", "(02) 9876 5432");
@@ -43,21 +84,53 @@ fn global_recognizers() {
 
 #[test]
 fn secrets() {
-    one("key AKIAIOSFODNN7EXAMPLE leaked", "SECRET", "AKIAIOSFODNN7EXAMPLE");
-    one("token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 ok", "SECRET", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
-    one("glpat-xxxxxxxxxxxxxxxxxxxx.", "SECRET", "glpat-xxxxxxxxxxxxxxxxxxxx");
-    one("slack xoxp-1234567890-abcdefghij", "SECRET", "xoxp-1234567890-abcdefghij");
-    one("stripe sk_live_51HcAbCdEfGhIjKlMn", "SECRET", "sk_live_51HcAbCdEfGhIjKlMn");
+    one(
+        "key AKIAIOSFODNN7EXAMPLE leaked",
+        "SECRET",
+        "AKIAIOSFODNN7EXAMPLE",
+    );
+    one(
+        "token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 ok",
+        "SECRET",
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    );
+    one(
+        "glpat-xxxxxxxxxxxxxxxxxxxx.",
+        "SECRET",
+        "glpat-xxxxxxxxxxxxxxxxxxxx",
+    );
+    one(
+        "slack xoxp-1234567890-abcdefghij",
+        "SECRET",
+        "xoxp-1234567890-abcdefghij",
+    );
+    one(
+        "stripe sk_live_51HcAbCdEfGhIjKlMn",
+        "SECRET",
+        "sk_live_51HcAbCdEfGhIjKlMn",
+    );
     one(
         "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl.",
         "SECRET",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
     );
-    one("Authorization: Bearer abcdef0123456789abcdef", "SECRET", "abcdef0123456789abcdef");
+    one(
+        "Authorization: Bearer abcdef0123456789abcdef",
+        "SECRET",
+        "abcdef0123456789abcdef",
+    );
     one("my password: hunter2!x", "SECRET", "hunter2!x");
     one("DB_PASSWORD=\"s3cr3t pass\"", "SECRET", "s3cr3t pass");
-    one("GET /cb?code=1&access_token=abc123def456&x=1", "SECRET", "abc123def456");
-    one("clone https://bob:pa55word@git.example.com/r.git", "SECRET", "bob:pa55word");
+    one(
+        "GET /cb?code=1&access_token=abc123def456&x=1",
+        "SECRET",
+        "abc123def456",
+    );
+    one(
+        "clone https://bob:pa55word@git.example.com/r.git",
+        "SECRET",
+        "bob:pa55word",
+    );
     let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
     one(&format!("here {pem} bye"), "SECRET", pem);
 }
@@ -87,7 +160,11 @@ fn regional_recognizers() {
     one("PESEL 44051401359", "PL_PESEL", "44051401359");
     one("personnummer 811218-9876", "SE_PERSONNUMMER", "811218-9876");
     one("HETU 131052-308T", "FI_HETU", "131052-308T");
-    one("INSEE 2 69 05 49 588 157 80", "FR_INSEE", "2 69 05 49 588 157 80");
+    one(
+        "INSEE 2 69 05 49 588 157 80",
+        "FR_INSEE",
+        "2 69 05 49 588 157 80",
+    );
 }
 
 #[test]
@@ -117,5 +194,8 @@ fn utf8_spans_are_char_boundaries() {
     for x in &f {
         assert!(text.is_char_boundary(x.start) && text.is_char_boundary(x.end));
     }
-    assert!(f.iter().all(|x| x.kind == Kind::Email || x.kind == Kind::Phone));
+    assert!(
+        f.iter()
+            .all(|x| x.kind == Kind::Email || x.kind == Kind::Phone)
+    );
 }
