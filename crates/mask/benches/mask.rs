@@ -135,7 +135,7 @@ fn prose(len: usize) -> String {
                 start = true;
             }
             1 => s.push_str(", "),
-            2 if (x >> 30) % 8 == 0 => {
+            2 if (x >> 30).is_multiple_of(8) => {
                 s.push_str(".\n");
                 start = true;
             }

@@ -19,7 +19,7 @@ pub fn luhn(d: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn num(d: &[u8]) -> u64 {
@@ -196,7 +196,7 @@ pub fn aba_routing(d: &[u8]) -> bool {
     }
     let prefix = num(&d[..2]);
     matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80)
-        && weighted(d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 == 0
+        && weighted(d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]).is_multiple_of(10)
 }
 
 /// UK NHS number: mod 11 with weights 10..2.
@@ -223,7 +223,7 @@ pub fn uk_nino_prefix(a: u8, b: u8) -> bool {
 
 /// Australian TFN: weights 1,4,3,7,5,8,6,9,10, mod 11.
 pub fn au_tfn(d: &[u8]) -> bool {
-    d.len() == 9 && weighted(d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]) % 11 == 0
+    d.len() == 9 && weighted(d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]).is_multiple_of(11)
 }
 
 /// Australian ABN: first digit minus one, weights, mod 89.
@@ -237,7 +237,7 @@ pub fn au_abn(d: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &x)| (u32::from(x) - u32::from(i == 0)) * w[i])
         .sum();
-    s % 89 == 0
+    s.is_multiple_of(89)
 }
 
 /// Australian ACN: weights 8..1, complement mod 10.
@@ -484,7 +484,7 @@ pub fn date(y: u32, m: u32, d: u32) -> bool {
     if !(1..=12).contains(&m) || d == 0 || !(1900..=2100).contains(&y) {
         return false;
     }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         2 if leap => 29,
         2 => 28,

@@ -470,10 +470,10 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
         if m.start() == m.end() || std::str::from_utf8(m.as_bytes()).is_err() {
             continue;
         }
-        if let Some(v) = c.validator {
-            if !v.check(m.as_bytes()) {
-                continue;
-            }
+        if let Some(v) = c.validator
+            && !v.check(m.as_bytes())
+        {
+            continue;
         }
         let mut score = c.score;
         if !c.context.is_empty() {
@@ -534,7 +534,7 @@ pub fn resolve(findings: &mut Vec<Finding>) {
         i += 1;
         k
     });
-    findings.sort_by(|a, b| a.start.cmp(&b.start));
+    findings.sort_by_key(|a| a.start);
 }
 
 /// Values the host knows belong to this ticket's participants (names,

@@ -270,14 +270,15 @@ impl Vault {
             {
                 e += 1;
             }
-            if e < b.len() && b[e] == b'>' {
-                if let Some(v) = self.by_token.get(&text[s..=e]) {
-                    out.push_str(&text[last..s]);
-                    out.push_str(v);
-                    last = e + 1;
-                    i = e + 1;
-                    continue;
-                }
+            if e < b.len()
+                && b[e] == b'>'
+                && let Some(v) = self.by_token.get(&text[s..=e])
+            {
+                out.push_str(&text[last..s]);
+                out.push_str(v);
+                last = e + 1;
+                i = e + 1;
+                continue;
             }
             i = s + 1;
         }

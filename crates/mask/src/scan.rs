@@ -456,7 +456,7 @@ impl Context {
     }
 
     fn has(&self, words: &[u128]) -> bool {
-        debug_assert!(CTX_BYTES % 8 == 0 && CTX_BYTES <= 64);
+        const { assert!(CTX_BYTES.is_multiple_of(8) && CTX_BYTES <= 64) };
         self.words[..self.n]
             .iter()
             .any(|w| *w != 0 && words.contains(w))
@@ -621,15 +621,16 @@ impl<'a> Scanner<'a> {
         let b = self.b;
         // MAC with `-` or `:` (colon form is handled from the colon too, but
         // a dash MAC has no other trigger).
-        if matches!(at(b, s + 2), b'-' | b':') && is_hex(at(b, s + 1)) {
-            if let Some(e) = self.mac(s) {
-                return Some(e);
-            }
+        if matches!(at(b, s + 2), b'-' | b':')
+            && is_hex(at(b, s + 1))
+            && let Some(e) = self.mac(s)
+        {
+            return Some(e);
         }
-        if self.on.has(K::FiHetu) {
-            if let Some(e) = self.hetu(s) {
-                return Some(e);
-            }
+        if self.on.has(K::FiHetu)
+            && let Some(e) = self.hetu(s)
+        {
+            return Some(e);
         }
         let run = Run::parse(b, s)?;
         // Collect what validates first; read the context only if anything does.
@@ -666,11 +667,10 @@ impl<'a> Scanner<'a> {
             && on.has(K::Phone)
             && n < cands.len()
             && !cands[..n].iter().any(|c| c.1 >= 0.9)
+            && let Some((end, base)) = phone(b, s)
         {
-            if let Some((end, base)) = phone(b, s) {
-                cands[n] = (K::Phone, base, end);
-                n += 1;
-            }
+            cands[n] = (K::Phone, base, end);
+            n += 1;
         }
         if n == 0 {
             return None;
@@ -743,22 +743,25 @@ impl<'a> Scanner<'a> {
         let c2 = at(b, s + 2);
         let c3 = at(b, s + 3);
         if c1.is_ascii_uppercase() {
-            if c2.is_ascii_digit() && c3.is_ascii_digit() && self.on.has(K::Iban) {
-                if let Some(e) = self.iban(s) {
-                    return Some(e);
-                }
-            }
-            if (c2.is_ascii_digit() || c2 == b' ' && c3.is_ascii_digit()) && self.on.has(K::UkNino)
+            if c2.is_ascii_digit()
+                && c3.is_ascii_digit()
+                && self.on.has(K::Iban)
+                && let Some(e) = self.iban(s)
             {
-                if let Some(e) = self.nino(s) {
-                    return Some(e);
-                }
+                return Some(e);
+            }
+            if (c2.is_ascii_digit() || c2 == b' ' && c3.is_ascii_digit())
+                && self.on.has(K::UkNino)
+                && let Some(e) = self.nino(s)
+            {
+                return Some(e);
             }
             if c2.is_ascii_uppercase() {
-                if c3.is_ascii_uppercase() && self.on.has(K::Secret) {
-                    if let Some(e) = self.aws(s) {
-                        return Some(e);
-                    }
+                if c3.is_ascii_uppercase()
+                    && self.on.has(K::Secret)
+                    && let Some(e) = self.aws(s)
+                {
+                    return Some(e);
                 }
                 if self.on.has(K::ItFiscalCode)
                     && s + 16 <= b.len()
@@ -954,8 +957,8 @@ impl<'a> Scanner<'a> {
                 let spaced = at(b, j) == b' ';
                 let k = j + usize::from(spaced);
                 if at(b, k).is_ascii_digit()
-                    && matches!(at(b, k + 1), b'A'..=b'Z')
-                    && matches!(at(b, k + 2), b'A'..=b'Z')
+                    && at(b, k + 1).is_ascii_uppercase()
+                    && at(b, k + 2).is_ascii_uppercase()
                     && !matches!(at(b, k + 1), b'C' | b'I' | b'K' | b'M' | b'O' | b'V')
                     && !matches!(at(b, k + 2), b'C' | b'I' | b'K' | b'M' | b'O' | b'V')
                     && token_end(b, k + 3)
@@ -1087,9 +1090,7 @@ impl<'a> Scanner<'a> {
         let hdr_end = s + memchr::memchr(b'\n', &b[s..b.len().min(s + 80)])
             .unwrap_or(b.len().min(s + 80) - s);
         let hdr = &b[s..hdr_end];
-        if memchr::memmem::find(hdr, b"PRIVATE KEY-----").is_none() {
-            return None;
-        }
+        memchr::memmem::find(hdr, b"PRIVATE KEY-----")?;
         let limit = b.len().min(s + 16 * 1024);
         let end_at = memchr::memmem::find(&b[hdr_end..limit], b"-----END ")? + hdr_end;
         let tail = &b[end_at + 9..b.len().min(end_at + 80)];
@@ -1105,10 +1106,10 @@ impl<'a> Scanner<'a> {
             ws -= 1;
         }
         if (ws < i || at(b, i + 1) == b':') && token_start(b, ws) && ws >= self.floor {
-            if i - ws == 2 {
-                if let Some(e) = self.mac(ws) {
-                    return Some(e);
-                }
+            if i - ws == 2
+                && let Some(e) = self.mac(ws)
+            {
+                return Some(e);
             }
             if let Some(e) = self.ipv6(ws) {
                 return Some(e);
@@ -1165,13 +1166,13 @@ impl<'a> Scanner<'a> {
         }
         // Embedded IPv4 tail (`::ffff:10.0.0.1`).
         let mut e = i;
-        if at(b, i) == b'.' {
-            if let Some(run) = Run::parse(b, last_group_start) {
-                if run.groups == 4 && run.all_sep(b'.') {
-                    e = run.end;
-                    groups += 1;
-                }
-            }
+        if at(b, i) == b'.'
+            && let Some(run) = Run::parse(b, last_group_start)
+            && run.groups == 4
+            && run.all_sep(b'.')
+        {
+            e = run.end;
+            groups += 1;
         }
         if groups > 8 || (!double && groups != 8) || groups == 0 || !token_end(b, e) {
             return None;
@@ -1306,7 +1307,7 @@ impl<'a> Scanner<'a> {
             }
         }
         // Values must look like secrets, not prose: at least 4 bytes.
-        if e - v < 4 || !std::str::from_utf8(&b[v..e]).is_ok() {
+        if e - v < 4 || std::str::from_utf8(&b[v..e]).is_err() {
             return None;
         }
         Some(self.push(v, e, K::Secret, 0.85, "secret_assignment"))
@@ -1496,10 +1497,8 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
         }
     };
     match d.len() {
-        8 => {
-            if sp_dash && (plain || shape == [2, 3, 3]) {
-                c(K::NzIrd, if plain { 0.3 } else { 0.45 }, ck::nz_ird(d));
-            }
+        8 if sp_dash && (plain || shape == [2, 3, 3]) => {
+            c(K::NzIrd, if plain { 0.3 } else { 0.45 }, ck::nz_ird(d));
         }
         9 => {
             let dashed = !plain && run.all_sep(b'-');
@@ -1558,14 +1557,12 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
                 c(K::AuMedicare, 0.5, ck::au_medicare(d));
             }
         }
-        12 => {
-            if shape == [8, 4] && run.all_sep(b'-') || plain {
-                c(
-                    K::SePersonnummer,
-                    if plain { 0.3 } else { 0.55 },
-                    ck::se_personnummer(&d[2..]),
-                );
-            }
+        12 if (shape == [8, 4] && run.all_sep(b'-') || plain) => {
+            c(
+                K::SePersonnummer,
+                if plain { 0.3 } else { 0.55 },
+                ck::se_personnummer(&d[2..]),
+            );
         }
         _ => {}
     }

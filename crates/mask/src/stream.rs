@@ -84,7 +84,7 @@ impl Masker {
             out_off += out.len();
             in_off += cut - ctx_len;
             // Keep a little written context, then the unprocessed rest.
-            let keep_from = cut.saturating_sub(CONTEXT).max(0);
+            let keep_from = cut.saturating_sub(CONTEXT);
             buf.drain(..keep_from);
             ctx_len = cut - keep_from;
             if eof && buf.len() == ctx_len {
