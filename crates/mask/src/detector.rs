@@ -430,20 +430,9 @@ impl Detector {
     /// Findings in raw bytes. Invalid UTF-8 is never part of a finding;
     /// on valid UTF-8 every span falls on character boundaries.
     pub fn detect_bytes(&self, bytes: &[u8], known: Option<&KnownEntities>) -> Vec<Finding> {
-        let mut scanner = Scanner::new(bytes, self.on);
+        let mut scanner = Scanner::new(bytes, self.on, self.min_score);
         scanner.run();
-        let mut out: Vec<Finding> = scanner
-            .hits
-            .into_iter()
-            .filter(|h| h.score >= self.min_score)
-            .map(|h| Finding {
-                kind: h.kind.kind(),
-                start: h.start,
-                end: h.end,
-                score: h.score,
-                recognizer: Cow::Borrowed(h.recognizer),
-            })
-            .collect();
+        let mut out = scanner.findings;
         let before = out.len();
         if let Some(k) = known {
             k.find(bytes, &mut out);

@@ -24,9 +24,37 @@ use crate::checksum as ck;
 
 macro_rules! words {
     ($($w:literal),* $(,)?) => {{
-        const P: &[u128] = &pack_all([$($w),*]);
+        const P: &CtxWords = &CtxWords::new(&pack_all([$($w),*]));
         P
     }};
+}
+
+/// A kind's context words, packed, with a 64-bucket filter so most checks
+/// cost one AND.
+pub(crate) struct CtxWords {
+    filter: u64,
+    words: [u128; 16],
+    n: usize,
+}
+
+impl CtxWords {
+    pub(crate) const fn new(words: &[u128]) -> CtxWords {
+        let mut c = CtxWords { filter: 0, words: [0; 16], n: 0 };
+        let mut i = 0;
+        while i < words.len() && i < 16 {
+            c.words[i] = words[i];
+            c.filter |= 1u64 << bucket(words[i]);
+            i += 1;
+        }
+        c.n = i;
+        c
+    }
+}
+
+/// Filter bucket (0..64) of a packed word.
+const fn bucket(w: u128) -> u32 {
+    let x = (w as u64) ^ ((w >> 64) as u64);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as u32
 }
 
 /// Built-in kinds as a compact copyable index for the scanner.
@@ -165,7 +193,7 @@ impl K {
 
     /// Context words (lower-case, whole ASCII words) that raise confidence
     /// when they occur within the few words before a match.
-    pub(crate) fn context(self) -> &'static [u128] {
+    pub(crate) fn context(self) -> &'static CtxWords {
         match self {
             K::Email => words!["email", "mail", "e"],
             K::Phone => words![
@@ -291,15 +319,6 @@ impl KindSet {
     }
 }
 
-/// One match of the scanner, before thresholding and overlap resolution.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Hit {
-    pub start: usize,
-    pub end: usize,
-    pub kind: K,
-    pub score: f32,
-    pub recognizer: &'static str,
-}
 
 /// The boost a context word gives, as in Presidio.
 pub(crate) const CONTEXT_BOOST: f32 = 0.35;
@@ -353,7 +372,6 @@ fn is_hex(c: u8) -> bool {
 
 /// Is `i` the start of a token: not inside a word, a dotted version, a
 /// hyphenated id or an amount?
-#[inline]
 fn token_start(b: &[u8], i: usize) -> bool {
     if i == 0 {
         return true;
@@ -402,6 +420,7 @@ fn skip_alnum(b: &[u8], mut i: usize) -> usize {
 struct Context {
     words: [u128; MAX_CTX],
     n: usize,
+    filter: u64,
 }
 
 const MAX_CTX: usize = 7;
@@ -412,6 +431,7 @@ impl Context {
         let mut c = Context {
             words: [0; MAX_CTX],
             n: 0,
+            filter: 0,
         };
         let lo = start.saturating_sub(CTX_BYTES);
         let mut buf = [0u8; CTX_BYTES + 16];
@@ -449,17 +469,21 @@ impl Context {
             } else {
                 0
             };
+            c.filter |= 1u64 << bucket(c.words[c.n]);
             c.n += 1;
             mask &= (1u64 << st) - 1;
         }
         c
     }
 
-    fn has(&self, words: &[u128]) -> bool {
+    fn has(&self, words: &CtxWords) -> bool {
         const { assert!(CTX_BYTES.is_multiple_of(8) && CTX_BYTES <= 64) };
+        if self.filter & words.filter == 0 {
+            return false;
+        }
         self.words[..self.n]
             .iter()
-            .any(|w| *w != 0 && words.contains(w))
+            .any(|w| *w != 0 && words.words[..words.n].contains(w))
     }
 }
 
@@ -505,16 +529,18 @@ pub(crate) struct Scanner<'a> {
     b: &'a [u8],
     on: KindSet,
     floor: usize,
-    pub(crate) hits: Vec<Hit>,
+    min_score: f32,
+    pub(crate) findings: Vec<crate::Finding>,
 }
 
 impl<'a> Scanner<'a> {
-    pub(crate) fn new(b: &'a [u8], on: KindSet) -> Self {
+    pub(crate) fn new(b: &'a [u8], on: KindSet, min_score: f32) -> Self {
         Scanner {
             b,
             on,
             floor: 0,
-            hits: Vec::new(),
+            min_score,
+            findings: Vec::new(),
         }
     }
 
@@ -526,13 +552,16 @@ impl<'a> Scanner<'a> {
         score: f32,
         recognizer: &'static str,
     ) -> usize {
-        self.hits.push(Hit {
-            start,
-            end,
-            kind,
-            score: score.min(1.0),
-            recognizer,
-        });
+        let score = score.min(1.0);
+        if score >= self.min_score {
+            self.findings.push(crate::Finding {
+                kind: kind.kind(),
+                start,
+                end,
+                score,
+                recognizer: std::borrow::Cow::Borrowed(recognizer),
+            });
+        }
         self.floor = end;
         end
     }
@@ -583,20 +612,20 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 C_UPPER => {
-                    let r = if b[i] == b'J'
+                    if b[i] == b'J'
                         && i >= 2
                         && b[i - 2] == b'e'
                         && b[i - 1] == b'y'
                         && i - 2 >= self.floor
                         && token_start(b, i - 2)
                     {
-                        self.jwt(i - 2)
+                        self.jwt(i - 2).unwrap_or(i + 1)
                     } else if token_start(b, i) {
-                        self.upper(i)
+                        // Nothing starts inside the rest of an upper-case token.
+                        self.upper(i).unwrap_or_else(|| skip_alnum(b, i))
                     } else {
-                        None
-                    };
-                    r.unwrap_or(i + 1)
+                        skip_alnum(b, i)
+                    }
                 }
                 C_AT => self.at_sign(i).unwrap_or(i + 1),
                 C_PLUS_PAREN => {
@@ -633,8 +662,15 @@ impl<'a> Scanner<'a> {
             return Some(e);
         }
         let run = Run::parse(b, s)?;
+        // `10`, `22`, `500`: one short group is nothing unless a phone's
+        // parenthesised area code follows (`1 (715) 498-4177`).
+        let paren_near = matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
+        let ends = token_end(b, run.end);
+        if run.groups == 1 && run.nd < 8 && !paren_near {
+            return None;
+        }
         // Collect what validates first; read the context only if anything does.
-        let mut cands: [(K, f32, usize); 12] = [(K::Phone, 0.0, 0); 12];
+        let mut cands: [(K, f32, usize); 8] = [(K::Phone, 0.0, 0); 8];
         let mut n = 0usize;
         let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
             if on.has(k) && n < cands.len() {
@@ -643,7 +679,7 @@ impl<'a> Scanner<'a> {
             }
         };
         let on = self.on;
-        if token_end(b, run.end) {
+        if ends {
             classify(&run, b, on, &mut consider);
         } else if run.groups == 1
             && run.nd == 8
@@ -661,8 +697,7 @@ impl<'a> Scanner<'a> {
         // A checksum-validated card or IBAN-strength match needs no phone check.
         // A phone has at least 8 digits; shorter runs only continue one
         // through parentheses (`1 (715) 498-4177`).
-        let may_be_phone =
-            run.nd >= 8 || matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
+        let may_be_phone = (ends || paren_near) && (run.nd >= 8 || paren_near);
         if may_be_phone
             && on.has(K::Phone)
             && n < cands.len()
@@ -1746,6 +1781,7 @@ mod tests {
         assert_eq!(c.words[0], pack(b"is"));
         assert_eq!(c.words[2], pack(b"insurance"));
         assert!(c.has(words!["insurance"]));
+        assert!(c.has(words!["a", "b", "number"]));
         assert!(!c.has(words!["ssn"]));
         // A word cut by the 56-byte window does not count.
         let long = [b"passport".as_slice(), &[b'x'; 60], b" 123"].concat();
