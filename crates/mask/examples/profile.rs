@@ -23,10 +23,16 @@ fn main() {
         }
     }
     let d = Detector::new();
+    let masker = custodia_mask::Masker::new(Detector::new());
+    let redact = std::env::var_os("REDACT").is_some();
     let start = std::time::Instant::now();
     let mut n = 0;
     for _ in 0..rounds {
-        n += d.detect(&text).len();
+        n += if redact {
+            masker.mask(&text).map(|m| m.report.total()).unwrap_or(0)
+        } else {
+            d.detect(&text).len()
+        };
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -304,7 +304,7 @@ pub struct ReportEntry {
     /// The finding's score.
     pub score: f32,
     /// The recognizer.
-    pub recognizer: String,
+    pub recognizer: std::borrow::Cow<'static, str>,
     /// The strategy applied.
     pub strategy: &'static str,
     /// For JSON: the field path of the string the span is in.
@@ -554,15 +554,22 @@ impl Masker {
             out.extend_from_slice(&bytes[last..f.start]);
             let out_start = out.len() - out0 + out_base;
             let strategy = self.policy.strategy(&f.kind);
-            piece.clear();
-            match std::str::from_utf8(&bytes[f.start..f.end]) {
-                Ok(value) => {
-                    self.replace(&f.kind, value, strategy, vault.as_deref_mut(), &mut piece)?
+            if *strategy == Strategy::Redact {
+                // Fast path: no value is read at all.
+                out.push(b'[');
+                out.extend_from_slice(f.kind.as_str().as_bytes());
+                out.push(b']');
+            } else {
+                piece.clear();
+                match std::str::from_utf8(&bytes[f.start..f.end]) {
+                    Ok(value) => {
+                        self.replace(&f.kind, value, strategy, vault.as_deref_mut(), &mut piece)?
+                    }
+                    // Not text: never copy it through.
+                    Err(_) => self.replace(&f.kind, "", &Strategy::Redact, None, &mut piece)?,
                 }
-                // Not text: never copy it through.
-                Err(_) => self.replace(&f.kind, "", &Strategy::Redact, None, &mut piece)?,
+                out.extend_from_slice(piece.as_bytes());
             }
-            out.extend_from_slice(piece.as_bytes());
             report.add(ReportEntry {
                 kind: f.kind.clone(),
                 start: f.start + in_base,
@@ -570,7 +577,7 @@ impl Masker {
                 out_start,
                 out_end: out.len() - out0 + out_base,
                 score: f.score,
-                recognizer: f.recognizer.to_string(),
+                recognizer: f.recognizer.clone(),
                 strategy: strategy.name(),
                 path: None,
             });

@@ -39,7 +39,11 @@ pub(crate) struct CtxWords {
 
 impl CtxWords {
     pub(crate) const fn new(words: &[u128]) -> CtxWords {
-        let mut c = CtxWords { filter: 0, words: [0; 16], n: 0 };
+        let mut c = CtxWords {
+            filter: 0,
+            words: [0; 16],
+            n: 0,
+        };
         let mut i = 0;
         while i < words.len() && i < 16 {
             c.words[i] = words[i];
@@ -318,7 +322,6 @@ impl KindSet {
         self.0 & (1u64 << (k as u8)) != 0
     }
 }
-
 
 /// The boost a context word gives, as in Presidio.
 pub(crate) const CONTEXT_BOOST: f32 = 0.35;
