@@ -700,7 +700,7 @@ impl<'a> Scanner<'a> {
         // A checksum-validated card or IBAN-strength match needs no phone check.
         // A phone has at least 8 digits; shorter runs only continue one
         // through parentheses (`1 (715) 498-4177`).
-        let may_be_phone = (ends || paren_near) && (run.nd >= 8 || paren_near);
+        let may_be_phone = paren_near || ends && run.nd >= 8;
         if may_be_phone
             && on.has(K::Phone)
             && n < cands.len()
