@@ -73,6 +73,8 @@ kinds! {
     UsBankRouting => "US_BANK_ROUTING",
     /// US passport number.
     UsPassport => "US_PASSPORT",
+    /// US bank account number (with context).
+    UsBankNumber => "US_BANK_NUMBER",
     /// UK national insurance number.
     UkNino => "UK_NINO",
     /// UK NHS number.
@@ -103,6 +105,12 @@ kinds! {
     EsNie => "ES_NIE",
     /// Italian fiscal code (codice fiscale).
     ItFiscalCode => "IT_FISCAL_CODE",
+    /// Italian VAT number (partita IVA).
+    ItVatCode => "IT_VAT_CODE",
+    /// Italian passport number (with context).
+    ItPassport => "IT_PASSPORT",
+    /// Italian identity card number (with context).
+    ItIdentityCard => "IT_IDENTITY_CARD",
     /// Dutch citizen service number (BSN).
     NlBsn => "NL_BSN",
     /// Polish PESEL number.

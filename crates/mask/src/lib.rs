@@ -97,9 +97,11 @@
 //!
 //! # Status
 //!
-//! Landed: everything above. Not built: Presidio's US driver's licence and
-//! bank-account-number recognizers (too weak to be useful), textual dates of
-//! birth (`12 March 1984`), names other than known entities (no NLP model).
+//! Landed: everything above, plus Presidio's context-only US bank number and
+//! Italian VAT code, passport and identity card. Not built: Presidio's US
+//! and Italian driver's licence recognizers (shapes too weak to be useful:
+//! Presidio flags `v1` and `P1`), textual dates of birth (`12 March 1984`),
+//! names other than known entities (no NLP model).
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.

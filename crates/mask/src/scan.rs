@@ -77,6 +77,7 @@ pub(crate) enum K {
     UsItin,
     UsBankRouting,
     UsPassport,
+    UsBankNumber,
     UkNino,
     UkNhs,
     UkPostcode,
@@ -92,6 +93,9 @@ pub(crate) enum K {
     EsNif,
     EsNie,
     ItFiscalCode,
+    ItVatCode,
+    ItPassport,
+    ItIdentityCard,
     NlBsn,
     PlPesel,
     SePersonnummer,
@@ -100,7 +104,7 @@ pub(crate) enum K {
 }
 
 impl K {
-    pub(crate) const ALL: [K; 32] = [
+    pub(crate) const ALL: [K; 36] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -113,6 +117,7 @@ impl K {
         K::UsItin,
         K::UsBankRouting,
         K::UsPassport,
+        K::UsBankNumber,
         K::UkNino,
         K::UkNhs,
         K::UkPostcode,
@@ -128,6 +133,9 @@ impl K {
         K::EsNif,
         K::EsNie,
         K::ItFiscalCode,
+        K::ItVatCode,
+        K::ItPassport,
+        K::ItIdentityCard,
         K::NlBsn,
         K::PlPesel,
         K::SePersonnummer,
@@ -150,6 +158,7 @@ impl K {
             K::UsItin => P::UsItin,
             K::UsBankRouting => P::UsBankRouting,
             K::UsPassport => P::UsPassport,
+            K::UsBankNumber => P::UsBankNumber,
             K::UkNino => P::UkNino,
             K::UkNhs => P::UkNhs,
             K::UkPostcode => P::UkPostcode,
@@ -165,6 +174,9 @@ impl K {
             K::EsNif => P::EsNif,
             K::EsNie => P::EsNie,
             K::ItFiscalCode => P::ItFiscalCode,
+            K::ItVatCode => P::ItVatCode,
+            K::ItPassport => P::ItPassport,
+            K::ItIdentityCard => P::ItIdentityCard,
             K::NlBsn => P::NlBsn,
             K::PlPesel => P::PlPesel,
             K::SePersonnummer => P::SePersonnummer,
@@ -177,7 +189,7 @@ impl K {
     pub(crate) fn region(self) -> Option<crate::Regions> {
         use crate::Regions as R;
         Some(match self {
-            K::UsSsn | K::UsItin | K::UsBankRouting | K::UsPassport => R::US,
+            K::UsSsn | K::UsItin | K::UsBankRouting | K::UsPassport | K::UsBankNumber => R::US,
             K::UkNino | K::UkNhs | K::UkPostcode => R::UK,
             K::AuTfn | K::AuAbn | K::AuAcn | K::AuMedicare => R::AU,
             K::CaSin | K::CaPostalCode => R::CA,
@@ -186,6 +198,9 @@ impl K {
             | K::EsNif
             | K::EsNie
             | K::ItFiscalCode
+            | K::ItVatCode
+            | K::ItPassport
+            | K::ItIdentityCard
             | K::NlBsn
             | K::PlPesel
             | K::SePersonnummer
@@ -244,6 +259,7 @@ impl K {
             K::UsItin => words!["itin", "taxpayer"],
             K::UsBankRouting => words!["routing", "aba", "rtn", "transit"],
             K::UsPassport => words!["passport"],
+            K::UsBankNumber => words!["account", "acct", "bank", "checking", "savings"],
             K::UkNino => words!["nino", "insurance", "ni"],
             K::UkNhs => words!["nhs", "health"],
             K::UkPostcode => words!["postcode", "post", "address"],
@@ -265,6 +281,9 @@ impl K {
             K::EsNif => words!["nif", "dni"],
             K::EsNie => words!["nie"],
             K::ItFiscalCode => words!["fiscale", "codice", "cf", "fiscal"],
+            K::ItVatCode => words!["iva", "vat", "partita"],
+            K::ItPassport => words!["passaporto", "passport"],
+            K::ItIdentityCard => words!["carta", "identita", "identity", "cie", "documento"],
             K::NlBsn => words!["bsn", "burgerservicenummer", "sofinummer"],
             K::PlPesel => words!["pesel"],
             K::SePersonnummer => words!["personnummer", "personnr"],
@@ -288,6 +307,7 @@ impl K {
             K::UsItin => "us_itin",
             K::UsBankRouting => "us_aba_routing",
             K::UsPassport => "us_passport",
+            K::UsBankNumber => "us_bank_number",
             K::UkNino => "uk_nino",
             K::UkNhs => "uk_nhs_mod11",
             K::UkPostcode => "uk_postcode",
@@ -303,6 +323,9 @@ impl K {
             K::EsNif => "es_nif",
             K::EsNie => "es_nie",
             K::ItFiscalCode => "it_fiscal_code",
+            K::ItVatCode => "it_vat_code",
+            K::ItPassport => "it_passport",
+            K::ItIdentityCard => "it_identity_card",
             K::NlBsn => "nl_bsn",
             K::PlPesel => "pl_pesel",
             K::SePersonnummer => "se_personnummer",
@@ -794,6 +817,11 @@ impl<'a> Scanner<'a> {
             {
                 return Some(e);
             }
+            if c2.is_ascii_digit()
+                && let Some(e) = self.italian_document(s)
+            {
+                return Some(e);
+            }
             if c2.is_ascii_uppercase() {
                 if c3.is_ascii_uppercase()
                     && self.on.has(K::Secret)
@@ -847,6 +875,45 @@ impl<'a> Scanner<'a> {
             }
         }
         None
+    }
+
+    /// Italian passport (`YA1234567`) or identity card (`CA12345AB`): no
+    /// checksum, so only with a context word.
+    fn italian_document(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let digits = b
+            .get(s + 2..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let (kind, end) = match digits {
+            7 if self.on.has(K::ItPassport) || self.on.has(K::ItIdentityCard) => {
+                (K::ItPassport, s + 9)
+            }
+            5 if at(b, s + 7).is_ascii_uppercase()
+                && at(b, s + 8).is_ascii_uppercase()
+                && self.on.has(K::ItIdentityCard) =>
+            {
+                (K::ItIdentityCard, s + 9)
+            }
+            _ => return None,
+        };
+        if !token_end(b, end) {
+            return None;
+        }
+        let ctx = Context::before(b, s);
+        let kind = if kind == K::ItPassport
+            && !ctx.has(K::ItPassport.context())
+            && ctx.has(K::ItIdentityCard.context())
+        {
+            K::ItIdentityCard
+        } else {
+            kind
+        };
+        if !self.on.has(kind) || !ctx.has(kind.context()) {
+            return None;
+        }
+        Some(self.push(s, end, kind, 0.2 + CONTEXT_BOOST, kind.recognizer()))
     }
 
     fn iban(&mut self, s: usize) -> Option<usize> {
@@ -1589,6 +1656,8 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
             }
             if plain {
                 c(K::PlPesel, 0.3, ck::pl_pesel(d));
+                // Partita IVA: Luhn over 11 digits; 1 in 10 numbers pass, so context decides.
+                c(K::ItVatCode, 0.2, ck::luhn(d));
             }
             if shape == [4, 5, 1, 1] && run.all_sep(b' ') || shape == [4, 5, 2] && run.all_sep(b' ')
             {
@@ -1606,6 +1675,10 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
     }
     if d.len() == 15 && (plain || shape == [1, 2, 2, 2, 3, 3, 2] && run.all_sep(b' ')) {
         c(K::FrInsee, if plain { 0.4 } else { 0.6 }, ck::fr_insee(d));
+    }
+    if plain && (8..=17).contains(&d.len()) {
+        // US bank account numbers have no structure: context only.
+        c(K::UsBankNumber, 0.2, true);
     }
     if (12..=19).contains(&d.len()) && sp_dash {
         let shaped = plain
