@@ -58,7 +58,7 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
         }
         !entities.is_empty()
     } else {
-        match masker.mask_stream(input, &mut *out, None, None) {
+        match masker.mask_stream_counting(input, &mut *out, None, None) {
             Ok(_) => false,
             Err(custodia_mask::Error::Io {
                 op: "write",

@@ -345,9 +345,10 @@ impl Report {
         self.entries.push(e);
     }
 
-    /// Total number of findings.
+    /// Total number of findings (from the counts, so also for counting-only
+    /// stream reports).
     pub fn total(&self) -> usize {
-        self.entries.len()
+        self.counts.values().sum()
     }
 
     /// The report as JSON.

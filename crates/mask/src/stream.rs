@@ -20,10 +20,34 @@ impl Masker {
     /// copied through unchanged (it is never part of a finding).
     pub fn mask_stream<R: Read, W: Write>(
         &self,
+        input: R,
+        output: W,
+        known: Option<&KnownEntities>,
+        vault: Option<&mut Vault>,
+    ) -> Result<Report, Error> {
+        self.stream(input, output, known, vault, true)
+    }
+
+    /// Like [`Masker::mask_stream`], but the report keeps only the counts
+    /// per kind (no entries), so memory stays bounded however many findings
+    /// a huge input holds.
+    pub fn mask_stream_counting<R: Read, W: Write>(
+        &self,
+        input: R,
+        output: W,
+        known: Option<&KnownEntities>,
+        vault: Option<&mut Vault>,
+    ) -> Result<Report, Error> {
+        self.stream(input, output, known, vault, false)
+    }
+
+    fn stream<R: Read, W: Write>(
+        &self,
         mut input: R,
         mut output: W,
         known: Option<&KnownEntities>,
         mut vault: Option<&mut Vault>,
+        keep_entries: bool,
     ) -> Result<Report, Error> {
         let mut report = Report::default();
         let mut buf: Vec<u8> = Vec::with_capacity(CONTEXT + CHUNK + OVERLAP);
@@ -82,6 +106,9 @@ impl Masker {
                 source,
             })?;
             out_off += out.len();
+            if !keep_entries {
+                report.entries.clear();
+            }
             in_off += cut - ctx_len;
             // Keep a little written context, then the unprocessed rest.
             let keep_from = cut.saturating_sub(CONTEXT);

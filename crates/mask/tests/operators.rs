@@ -262,6 +262,12 @@ fn streaming_matches_whole_text_masking_across_chunk_boundaries() {
         );
         assert_eq!(report.entries, whole.report.entries);
     }
+    let counted = m
+        .mask_stream_counting(text.as_bytes(), std::io::sink(), None, None)
+        .unwrap();
+    assert!(counted.entries.is_empty());
+    assert_eq!(counted.counts, whole.report.counts);
+    assert_eq!(counted.total(), whole.report.total());
 }
 
 #[test]
