@@ -691,7 +691,9 @@ impl<'a> Scanner<'a> {
         // `10`, `22`, `500`: one short group is nothing unless a phone's
         // parenthesised area code follows (`1 (715) 498-4177`).
         let paren_near = matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
-        let ends = token_end(b, run.end);
+        // An IPv4 address may be followed by a port or a path (`10.0.0.1:8080`).
+        let ends = token_end(b, run.end)
+            || (run.groups == 4 && run.all_sep(b'.') && matches!(at(b, run.end), b':' | b'/'));
         if run.groups == 1 && run.nd < 8 && !paren_near {
             return None;
         }
@@ -803,6 +805,18 @@ impl<'a> Scanner<'a> {
         }
         let c2 = at(b, s + 2);
         let c3 = at(b, s + 3);
+        if b[s] == b'A' && c1 == b'I' && c2 == b'z' && c3 == b'a' && self.on.has(K::Secret) {
+            // Google API key: AIza and 35 characters.
+            let e = s + 39;
+            if e <= b.len()
+                && b[s + 4..e]
+                    .iter()
+                    .all(|&c| is_alnum(c) || c == b'_' || c == b'-')
+                && token_end(b, e)
+            {
+                return Some(self.push(s, e, K::Secret, 0.95, "google_api_key"));
+            }
+        }
         if c1.is_ascii_uppercase() {
             if c2.is_ascii_digit()
                 && c3.is_ascii_digit()
@@ -1137,7 +1151,7 @@ impl<'a> Scanner<'a> {
             // at a token start; nothing to do.
             return None;
         }
-        const PREFIXES: [(&[u8], &str, usize); 14] = [
+        const PREFIXES: [(&[u8], &str, usize); 16] = [
             (b"ghp_", "github_token", 36),
             (b"gho_", "github_token", 36),
             (b"ghu_", "github_token", 36),
@@ -1152,10 +1166,14 @@ impl<'a> Scanner<'a> {
             (b"xoxs-", "slack_token", 20),
             (b"sk_live_", "stripe_key", 20),
             (b"rk_live_", "stripe_key", 20),
+            (b"sk-", "openai_style_key", 32),
+            (b"npm_", "npm_token", 36),
         ];
         // Cheap filter: the separator sits 2–10 bytes into a token starting
         // with one of the prefixes' first letters.
-        if !(2..=10).contains(&(i - ws)) || !matches!(b[ws], b'g' | b'x' | b's' | b'r' | b'p') {
+        if !(2..=10).contains(&(i - ws))
+            || !matches!(b[ws], b'g' | b'x' | b's' | b'r' | b'p' | b'n')
+        {
             return None;
         }
         let rest = &b[ws..];

@@ -58,6 +58,8 @@ fn global_recognizers() {
         "DE89370400440532013000",
     );
     one("host (10.0.0.254) is down", "IP_ADDRESS", "10.0.0.254");
+    one("open http://10.1.2.3/login now", "IP_ADDRESS", "10.1.2.3");
+    one("db at 192.168.0.12:5432.", "IP_ADDRESS", "192.168.0.12");
     one(
         "v6 addr fe80::1ff:fe23:4567:890a here",
         "IP_ADDRESS",
