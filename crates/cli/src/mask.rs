@@ -51,7 +51,7 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
         let report = keep
             .mask_stream(input, std::io::sink(), None, None)
             .map_err(|e| e.to_string())?;
-        let entities: Vec<_> = report.entries.iter().map(|e| serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": e.score})).collect();
+        let entities: Vec<_> = report.entries.iter().map(|e| serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score(e.score)})).collect();
         let line = serde_json::json!({"id": null, "entities": entities});
         if let Err(e) = writeln!(out, "{line}") {
             return Ok(Err(e));
@@ -149,7 +149,7 @@ fn jsonl(
         let outline = if detect {
             let f = masker.detector().detect(body);
             found |= !f.is_empty();
-            let entities: Vec<_> = f.iter().map(|e| serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": e.score})).collect();
+            let entities: Vec<_> = f.iter().map(|e| serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score(e.score)})).collect();
             serde_json::json!({"id": id, "entities": entities})
         } else {
             let m = masker.mask(body).map_err(|e| format!("line {n}: {e}"))?;
@@ -163,4 +163,9 @@ fn jsonl(
         }
     }
     Ok(found)
+}
+
+/// Scores as JSON numbers with three decimals (`0.7`, not `0.699999988`).
+fn score(s: f32) -> f64 {
+    (f64::from(s) * 1000.0).round() / 1000.0
 }

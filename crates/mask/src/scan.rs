@@ -1420,12 +1420,7 @@ impl<'a> Scanner<'a> {
             e += 1;
         }
         if !quoted {
-            while e > v
-                && matches!(
-                    b[e - 1],
-                    b'.' | b',' | b';' | b')' | b'!' | b'?' | b']' | b'}'
-                )
-            {
+            while e > v && matches!(b[e - 1], b'.' | b',' | b';' | b')' | b']' | b'}') {
                 e -= 1;
             }
         }

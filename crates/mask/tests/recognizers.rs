@@ -122,6 +122,8 @@ fn secrets() {
         "abcdef0123456789abcdef",
     );
     one("my password: hunter2!x", "SECRET", "hunter2!x");
+    one("password=Sup3rS3cret! and", "SECRET", "Sup3rS3cret!");
+    one("(pwd: letmein99).", "SECRET", "letmein99");
     one("DB_PASSWORD=\"s3cr3t pass\"", "SECRET", "s3cr3t pass");
     one(
         "GET /cb?code=1&access_token=abc123def456&x=1",
