@@ -449,8 +449,8 @@ struct Context {
     filter: u64,
 }
 
-const MAX_CTX: usize = 7;
-const CTX_BYTES: usize = 56;
+const MAX_CTX: usize = 6;
+const CTX_BYTES: usize = 48;
 
 impl Context {
     fn before(b: &[u8], start: usize) -> Context {
@@ -1872,7 +1872,7 @@ mod tests {
         assert!(c.has(words!["insurance"]));
         assert!(c.has(words!["a", "b", "number"]));
         assert!(!c.has(words!["ssn"]));
-        // A word cut by the 56-byte window does not count.
+        // A word cut by the 48-byte window does not count.
         let long = [b"passport".as_slice(), &[b'x'; 60], b" 123"].concat();
         let c = Context::before(&long, long.len() - 3);
         assert_eq!(c.n, 0);
