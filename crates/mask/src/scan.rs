@@ -29,23 +29,50 @@ macro_rules! words {
     }};
 }
 
+/// Keys whose `:` or `=` value is a secret.
+const ASSIGN_KEYS: &CtxWords = words![
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "passcode",
+    "secret",
+    "api_key",
+    "apikey",
+    "api-key",
+    "access_token",
+    "auth_token",
+    "refresh_token",
+    "token",
+    "private_key",
+    "access_key",
+    "authorization",
+];
+/// Keys whose value is a secret in a query string or `key=value` pair.
+const QUERY_KEYS: &CtxWords = words!["key", "sig", "signature", "client_secret", "code"];
+
 /// A kind's context words, packed, with a 64-bucket filter so most checks
 /// cost one AND.
 pub(crate) struct CtxWords {
     filter: u64,
-    words: [u128; 16],
+    words: [u128; 20],
     n: usize,
 }
 
 impl CtxWords {
+    fn contains(&self, p: u128) -> bool {
+        self.filter & (1u64 << bucket(p)) != 0 && self.words[..self.n].contains(&p)
+    }
+
     pub(crate) const fn new(words: &[u128]) -> CtxWords {
         let mut c = CtxWords {
             filter: 0,
-            words: [0; 16],
+            words: [0; 20],
             n: 0,
         };
         let mut i = 0;
-        while i < words.len() && i < 16 {
+        while i < words.len() && i < 20 {
             c.words[i] = words[i];
             c.filter |= 1u64 << bucket(words[i]);
             i += 1;
@@ -1339,41 +1366,24 @@ impl<'a> Scanner<'a> {
         ) {
             return None;
         }
-        let mut word = [0u8; 40];
-        let w = &mut word[..we - j];
-        for (d, s) in w.iter_mut().zip(&b[j..we]) {
-            *d = s.to_ascii_lowercase();
+        // The word, or its part after a `_`, `-` or `.` (`db_password`),
+        // packed and compared as integers.
+        let word = &b[j..we];
+        let is_key = |w: &[u8]| {
+            let p = pack(w);
+            p != 0 && (ASSIGN_KEYS.contains(p) || op == b'=' && QUERY_KEYS.contains(p))
+        };
+        let mut key_hit = is_key(word);
+        let mut seps = 0;
+        let mut k = word.len();
+        while !key_hit && k > 1 && seps < 3 {
+            k -= 1;
+            if matches!(word[k - 1], b'_' | b'-' | b'.') {
+                seps += 1;
+                key_hit = pack(&word[k..]) != 0 && ASSIGN_KEYS.contains(pack(&word[k..]));
+            }
         }
-        const KEYS: [&[u8]; 17] = [
-            b"password",
-            b"passwd",
-            b"pwd",
-            b"pass",
-            b"passphrase",
-            b"passcode",
-            b"secret",
-            b"api_key",
-            b"apikey",
-            b"api-key",
-            b"access_token",
-            b"auth_token",
-            b"refresh_token",
-            b"token",
-            b"private_key",
-            b"access_key",
-            b"authorization",
-        ];
-        let w: &[u8] = w;
-        let key_hit = KEYS.iter().any(|k| {
-            w == *k
-                || (w.len() > k.len()
-                    && w.ends_with(k)
-                    && matches!(w[w.len() - k.len() - 1], b'_' | b'-' | b'.'))
-        }) || (op == b'='
-            && matches!(
-                w,
-                b"key" | b"sig" | b"signature" | b"client_secret" | b"code"
-            ));
+        let w = word;
         if !key_hit {
             return None;
         }
@@ -1389,7 +1399,7 @@ impl<'a> Scanner<'a> {
         if quoted {
             v += 1;
         }
-        if w == b"authorization" || w.ends_with(b"authorization") {
+        if w.len() >= 13 && w[w.len() - 13..].eq_ignore_ascii_case(b"authorization") {
             for scheme in [
                 &b"Bearer "[..],
                 b"bearer ",

@@ -124,6 +124,13 @@ fn secrets() {
     one("my password: hunter2!x", "SECRET", "hunter2!x");
     one("password=Sup3rS3cret! and", "SECRET", "Sup3rS3cret!");
     one("(pwd: letmein99).", "SECRET", "letmein99");
+    one(
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
+        "SECRET",
+        "wJalrXUtnFEMI/K7MDENG",
+    );
+    one("see ?page=2&sig=0a1b2c3d4e", "SECRET", "0a1b2c3d4e");
+    none("note: keyboard=qwerty, passport: pending, time 10:30:45");
     one("DB_PASSWORD=\"s3cr3t pass\"", "SECRET", "s3cr3t pass");
     one(
         "GET /cb?code=1&access_token=abc123def456&x=1",
