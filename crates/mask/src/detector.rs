@@ -456,7 +456,14 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
                 None => continue,
             },
         };
-        if m.start() == m.end() || std::str::from_utf8(m.as_bytes()).is_err() {
+        // Spans must be non-empty text on character boundaries, whatever the
+        // pattern (`(?-u:\xC3)` could otherwise cut a character).
+        let boundary = |i: usize| bytes.get(i).is_none_or(|&c| c & 0xC0 != 0x80);
+        if m.start() == m.end()
+            || std::str::from_utf8(m.as_bytes()).is_err()
+            || !boundary(m.start())
+            || !boundary(m.end())
+        {
             continue;
         }
         if let Some(v) = c.validator

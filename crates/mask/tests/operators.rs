@@ -295,6 +295,17 @@ fn custom_recognizers_from_configuration() {
         "no US recognizers with regions=uk"
     );
     assert!(custodia_mask::DetectorConfig::from_json(r#"{"version":2}"#).is_err());
+    // A byte-level pattern cannot cut a character: © is C2 A9.
+    let cfg = custodia_mask::DetectorConfig::from_json(
+        r#"{"custom":[{"name":"b","kind":"B","pattern":"(?-u:\\xA9)","score":1.0}]}"#,
+    )
+    .unwrap();
+    assert!(
+        Detector::from_config(&cfg)
+            .unwrap()
+            .detect("caf\u{e9} \u{a9}")
+            .is_empty()
+    );
     assert!(
         custodia_mask::DetectorConfig::from_json(
             r#"{"custom":[{"name":"x","kind":"X","pattern":"("}]}"#
