@@ -26,10 +26,9 @@ fn default_features_expose_every_crate() {
     assert_eq!(key.tenant(), tenant);
     let policy = custodia::retention::Policy::from_toml("version = 1\n", "empty.toml").unwrap();
     assert!(policy.rules().is_empty());
-    for status in [
-        custodia::mask::STATUS,
-        custodia::audit::STATUS,
-    ] {
+    let found = custodia::mask::Detector::new().detect("mail jane@example.com");
+    assert_eq!(found[0].kind, custodia::mask::Kind::Email);
+    for status in [custodia::audit::STATUS] {
         assert_eq!(status, "skeleton");
     }
     // Landed crates are reached through their own types.

@@ -8,12 +8,12 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-mod retention;
-
 use std::io::Write;
 use std::process::ExitCode;
 
 mod keys;
+mod mask;
+mod retention;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
@@ -66,6 +66,8 @@ enum Command {
         #[command(subcommand)]
         command: retention::Command,
     },
+    /// Mask (or with --detect, find) personal data in text or JSON lines.
+    Mask(mask::MaskArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -108,6 +110,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Keys { command } => return keys::run(command),
         Command::Retention { command } => return retention::run(command),
+        Command::Mask(args) => mask::run(&args, &mut out)?,
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {

@@ -1,0 +1,166 @@
+//! `custodia mask` end to end, including bad input.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn custodia(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .arg("mask")
+        .args(args)
+        .env_remove("CUSTODIA_MASK_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the custodia binary runs");
+    // A usage error may exit before reading: a closed pipe is fine then.
+    let _ = child.stdin.take().expect("stdin").write_all(stdin);
+    child.wait_with_output().expect("output")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8")
+}
+
+#[test]
+fn masks_text_from_stdin() {
+    let o = custodia(&[], b"mail jane@example.com or call +44 20 7946 0958\n");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "mail [EMAIL] or call [PHONE]\n");
+}
+
+#[test]
+fn masks_a_file_with_partial_strategy() {
+    let dir = std::env::temp_dir().join(format!("custodia-mask-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.txt");
+    std::fs::write(&path, "card 4111 1111 1111 1111").unwrap();
+    let o = custodia(&[path.to_str().unwrap(), "--strategy", "partial"], b"");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(stdout(&o), "card ************1111");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn jsonl_masks_each_line_in_order() {
+    let input = b"{\"id\":\"a\",\"text\":\"SSN 536-90-4399\"}\n{\"text\":\"nothing here\"}\n\n{\"id\":7,\"text\":\"jane@example.com\"}\n";
+    let o = custodia(&["--jsonl"], input);
+    assert_eq!(o.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            serde_json::json!({"id": "a", "text": "SSN [US_SSN]"}),
+            serde_json::json!({"id": null, "text": "nothing here"}),
+            serde_json::json!({"id": 7, "text": "[EMAIL]"}),
+        ]
+    );
+}
+
+#[test]
+fn detect_emits_utf8_byte_offsets_and_exits_1() {
+    let text = "Zoë: zoe@example.com";
+    let line = serde_json::json!({"id": "x", "text": text}).to_string();
+    let o = custodia(&["--jsonl", "--detect"], line.as_bytes());
+    assert_eq!(o.status.code(), Some(1), "a finding exits 1");
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let e = &v["entities"][0];
+    let (s, end) = (
+        e["start"].as_u64().unwrap() as usize,
+        e["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[s..end], "zoe@example.com");
+    assert_eq!(e["kind"], "EMAIL");
+    assert!(e["score"].as_f64().unwrap() > 0.5);
+    let clean = custodia(&["--jsonl", "--detect"], b"{\"id\":1,\"text\":\"hello\"}\n");
+    assert_eq!(clean.status.code(), Some(0));
+    assert_eq!(stdout(&clean).trim(), "{\"entities\":[],\"id\":1}");
+}
+
+#[test]
+fn detect_on_plain_text_and_options() {
+    let o = custodia(
+        &["--detect", "--regions", "us"],
+        b"TFN 123 456 782 and SSN 536-90-4399",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let kinds: Vec<&str> = v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["US_SSN"], "only US recognizers");
+    let o = custodia(&["--min-score", "1.0"], b"call 555-867-5309");
+    assert_eq!(stdout(&o), "call 555-867-5309");
+}
+
+#[test]
+fn pseudonyms_need_a_tenant_and_a_key() {
+    let o = custodia(&["--strategy", "pseudonym"], b"x");
+    assert_eq!(o.status.code(), Some(2));
+    let tenant = custodia_core::TenantId::from_external_key("crm", "ACME").to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(["mask", "--strategy", "pseudonym", "--tenant", &tenant])
+        .env("CUSTODIA_MASK_KEY", "0123456789abcdef0123456789abcdef")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"jane@example.com")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("<EMAIL_") && text.len() == 14, "{text}");
+}
+
+#[test]
+fn bad_input_is_a_usage_error_with_a_reason() {
+    for (args, stdin, needle) in [
+        (
+            vec!["--jsonl"],
+            &b"{\"id\":1,\"text\":\"ok\"}\nnot json\n"[..],
+            "line 2: not JSON",
+        ),
+        (
+            vec!["--jsonl"],
+            &b"{\"id\":1}\n"[..],
+            "line 1: expected an object",
+        ),
+        (
+            vec!["--jsonl"],
+            &b"{\"text\":\"\xff\"}\n"[..],
+            "line 1: not UTF-8",
+        ),
+        (vec!["--strategy", "shred"], &b""[..], "--strategy"),
+        (vec!["--strategy", "tokenize"], &b""[..], "vault"),
+        (vec!["--regions", "mars"], &b""[..], "--regions"),
+        (vec!["--min-score", "3"], &b""[..], "--min-score"),
+        (vec!["/nonexistent/file.txt"], &b""[..], "cannot open"),
+    ] {
+        let o = custodia(&args, stdin);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn invalid_utf8_text_is_copied_through() {
+    let o = custodia(&[], b"\xff\xfe jane@example.com \xc3");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.stdout, b"\xff\xfe [EMAIL] \xc3".to_vec());
+}

@@ -1,0 +1,206 @@
+//! Detection and masking throughput against a bare `regex` / `memchr` baseline
+//! in the same run, plus linear-scaling runs on pathological inputs.
+//!
+//! `cargo bench -p custodia-mask -- --warm-up-time 1 --measurement-time 3`
+
+use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
+use custodia_mask::{Detector, Masker};
+
+fn corpus() -> String {
+    let raw = include_str!("../tests/data/dev.jsonl");
+    let mut out = String::new();
+    for line in raw.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("dev.jsonl line");
+        out.push_str(v["text"].as_str().expect("text"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Deterministic PII-free helpdesk prose, about `len` bytes.
+fn prose(len: usize) -> String {
+    const WORDS: &[&str] = &[
+        "the",
+        "customer",
+        "reports",
+        "that",
+        "their",
+        "dashboard",
+        "does",
+        "not",
+        "load",
+        "after",
+        "update",
+        "we",
+        "have",
+        "checked",
+        "logs",
+        "and",
+        "found",
+        "nothing",
+        "unusual",
+        "please",
+        "advise",
+        "whether",
+        "issue",
+        "persists",
+        "when",
+        "using",
+        "another",
+        "browser",
+        "thanks",
+        "for",
+        "your",
+        "patience",
+        "team",
+        "will",
+        "follow",
+        "up",
+        "tomorrow",
+        "morning",
+        "with",
+        "a",
+        "fix",
+        "it",
+        "seems",
+        "related",
+        "to",
+        "cache",
+        "settings",
+        "on",
+        "shared",
+        "printer",
+        "office",
+        "network",
+        "is",
+        "slow",
+        "again",
+        "since",
+        "yesterday",
+        "afternoon",
+        "could",
+        "you",
+        "restart",
+        "router",
+        "our",
+        "manager",
+        "approved",
+        "request",
+        "access",
+        "folder",
+        "invoice",
+        "was",
+        "sent",
+        "twice",
+        "by",
+        "mistake",
+        "kindly",
+        "ignore",
+        "second",
+        "one",
+        "laptop",
+        "battery",
+        "drains",
+        "quickly",
+        "during",
+        "video",
+        "calls",
+        "meeting",
+        "room",
+        "screen",
+        "flickers",
+        "sometimes",
+    ];
+    let mut s = String::with_capacity(len + 64);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut start = true;
+    while s.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let w = WORDS[(x % WORDS.len() as u64) as usize];
+        if start {
+            let mut c = w.chars();
+            if let Some(f) = c.next() {
+                s.extend(f.to_uppercase());
+                s.push_str(c.as_str());
+            }
+            start = false;
+        } else {
+            s.push_str(w);
+        }
+        match (x >> 20) % 16 {
+            0 => {
+                s.push_str(". ");
+                start = true;
+            }
+            1 => s.push_str(", "),
+            2 if (x >> 30).is_multiple_of(8) => {
+                s.push_str(".\n");
+                start = true;
+            }
+            _ => s.push(' '),
+        }
+    }
+    s
+}
+
+fn throughput(c: &mut Criterion) {
+    let corpus = corpus();
+    let prose = prose(1 << 20);
+    let detector = Detector::new();
+    let masker = Masker::new(Detector::new());
+    let email =
+        regex::Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("regex");
+    let digits = regex::Regex::new(r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}").expect("regex");
+    for (name, text) in [("dev_corpus", &corpus), ("pii_free_prose", &prose)] {
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_function("custodia_detect", |b| {
+            b.iter(|| black_box(detector.detect(black_box(text))))
+        });
+        g.bench_function("custodia_detect_redact", |b| {
+            b.iter(|| black_box(masker.mask(black_box(text))))
+        });
+        g.bench_function("baseline_regex_email_find_iter", |b| {
+            b.iter(|| black_box(email.find_iter(black_box(text)).count()))
+        });
+        g.bench_function("baseline_regex_card_find_iter", |b| {
+            b.iter(|| black_box(digits.find_iter(black_box(text)).count()))
+        });
+        g.bench_function("baseline_memchr_at", |b| {
+            b.iter(|| black_box(memchr::memchr_iter(b'@', black_box(text).as_bytes()).count()))
+        });
+        g.finish();
+    }
+}
+
+fn linear(c: &mut Criterion) {
+    let detector = Detector::new();
+    let mut g = c.benchmark_group("pathological");
+    g.sample_size(10);
+    for (name, byte) in [
+        ("digits", b'7'),
+        ("at_signs", b'@'),
+        ("one_token", b'a'),
+        ("dashes", b'-'),
+        ("colons", b':'),
+    ] {
+        for mb in [1usize, 4] {
+            let text = String::from_utf8(vec![byte; mb << 20]).expect("ascii");
+            g.throughput(Throughput::Bytes(text.len() as u64));
+            g.bench_with_input(BenchmarkId::new(name, format!("{mb}MiB")), &text, |b, t| {
+                b.iter(|| black_box(detector.detect(t)))
+            });
+        }
+    }
+    let mixed = "1 ".repeat(1 << 19) + &"a@".repeat(1 << 19) + &"4111 ".repeat(1 << 18);
+    g.throughput(Throughput::Bytes(mixed.len() as u64));
+    g.bench_function("mixed_short_runs", |b| {
+        b.iter(|| black_box(detector.detect(&mixed)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, throughput, linear);
+criterion_main!(benches);

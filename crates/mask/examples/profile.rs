@@ -1,0 +1,43 @@
+//! Runs detection over the dev corpus (or prose) in a loop, for `perf stat`.
+//!
+//! `cargo run --release -p custodia-mask --example profile -- corpus 200`
+
+use custodia_mask::Detector;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let what = args.next().unwrap_or_else(|| "corpus".into());
+    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(100);
+    let raw = include_str!("../tests/data/dev.jsonl");
+    let mut text = String::new();
+    if what == "corpus" {
+        for line in raw.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("dev.jsonl");
+            text.push_str(v["text"].as_str().unwrap_or(""));
+            text.push('\n');
+        }
+    } else {
+        let words = "the customer reports that their dashboard does not load after the update, we have checked logs and found nothing unusual. Please advise whether the issue persists when using another browser. ";
+        while text.len() < 1 << 20 {
+            text.push_str(words);
+        }
+    }
+    let d = Detector::new();
+    let masker = custodia_mask::Masker::new(Detector::new());
+    let redact = std::env::var_os("REDACT").is_some();
+    let start = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..rounds {
+        n += if redact {
+            masker.mask(&text).map(|m| m.report.total()).unwrap_or(0)
+        } else {
+            d.detect(&text).len()
+        };
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{what}: {} bytes x {rounds}: {n} findings, {:.1} MB/s wall",
+        text.len(),
+        (text.len() * rounds) as f64 / secs / 1e6
+    );
+}

@@ -1,0 +1,550 @@
+//! Checksum validators for the identifiers that carry one.
+//!
+//! Every function takes the identifier's digits (values `0..=9`, not ASCII) or
+//! its normalised characters, and is total: wrong lengths return `false`.
+
+/// Luhn (mod 10) over digit values, check digit last.
+pub fn luhn(d: &[u8]) -> bool {
+    if d.is_empty() {
+        return false;
+    }
+    let mut sum = 0u32;
+    for (i, &x) in d.iter().rev().enumerate() {
+        let mut v = u32::from(x);
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+fn num(d: &[u8]) -> u64 {
+    d.iter()
+        .fold(0u64, |a, &x| a.wrapping_mul(10).wrapping_add(u64::from(x)))
+}
+
+fn weighted(d: &[u8], w: &[u32]) -> u32 {
+    d.iter().zip(w).map(|(&x, &w)| u32::from(x) * w).sum()
+}
+
+/// A payment card: 12–19 digits in a known IIN range, Luhn valid.
+pub fn credit_card(d: &[u8]) -> bool {
+    let n = d.len();
+    if !(12..=19).contains(&n) || !luhn(d) {
+        return false;
+    }
+    let p2 = num(&d[..2]);
+    let p3 = num(&d[..3]);
+    let p4 = num(&d[..4]);
+    let p6 = num(&d[..6]);
+    match d[0] {
+        4 => matches!(n, 13 | 16 | 19),       // Visa
+        3 if p2 == 34 || p2 == 37 => n == 15, // Amex
+        3 if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 => {
+            (14..=19).contains(&n)
+        } // Diners
+        3 if (3528..=3589).contains(&p4) => (16..=19).contains(&n), // JCB
+        5 if (51..=55).contains(&p2) => n == 16, // Mastercard
+        2 if (222_100..=272_099).contains(&p6) => n == 16, // Mastercard 2-series
+        6 if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 => (16..=19).contains(&n), // Discover
+        6 if p2 == 62 => (16..=19).contains(&n), // UnionPay
+        5 | 6 => (12..=19).contains(&n),         // Maestro
+        _ => false,
+    }
+}
+
+/// IBAN length for a country code, for the countries in the SWIFT registry.
+pub fn iban_length(cc: [u8; 2]) -> Option<usize> {
+    let len = match &cc {
+        b"AD" => 24,
+        b"AE" => 23,
+        b"AL" => 28,
+        b"AT" => 20,
+        b"AZ" => 28,
+        b"BA" => 20,
+        b"BE" => 16,
+        b"BG" => 22,
+        b"BH" => 22,
+        b"BR" => 29,
+        b"BY" => 28,
+        b"CH" => 21,
+        b"CR" => 22,
+        b"CY" => 28,
+        b"CZ" => 24,
+        b"DE" => 22,
+        b"DK" => 18,
+        b"DO" => 28,
+        b"EE" => 20,
+        b"EG" => 29,
+        b"ES" => 24,
+        b"FI" => 18,
+        b"FO" => 18,
+        b"FR" => 27,
+        b"GB" => 22,
+        b"GE" => 22,
+        b"GI" => 23,
+        b"GL" => 18,
+        b"GR" => 27,
+        b"GT" => 28,
+        b"HR" => 21,
+        b"HU" => 28,
+        b"IE" => 22,
+        b"IL" => 23,
+        b"IQ" => 23,
+        b"IS" => 26,
+        b"IT" => 27,
+        b"JO" => 30,
+        b"KW" => 30,
+        b"KZ" => 20,
+        b"LB" => 28,
+        b"LC" => 32,
+        b"LI" => 21,
+        b"LT" => 20,
+        b"LU" => 20,
+        b"LV" => 21,
+        b"MC" => 27,
+        b"MD" => 24,
+        b"ME" => 22,
+        b"MK" => 19,
+        b"MR" => 27,
+        b"MT" => 31,
+        b"MU" => 30,
+        b"NL" => 18,
+        b"NO" => 15,
+        b"PK" => 24,
+        b"PL" => 28,
+        b"PS" => 29,
+        b"PT" => 25,
+        b"QA" => 29,
+        b"RO" => 24,
+        b"RS" => 22,
+        b"SA" => 24,
+        b"SC" => 31,
+        b"SE" => 24,
+        b"SI" => 19,
+        b"SK" => 24,
+        b"SM" => 27,
+        b"ST" => 25,
+        b"SV" => 28,
+        b"TL" => 23,
+        b"TN" => 24,
+        b"TR" => 26,
+        b"UA" => 29,
+        b"VA" => 22,
+        b"VG" => 24,
+        b"XK" => 20,
+        _ => return None,
+    };
+    Some(len)
+}
+
+/// IBAN mod-97 over upper-case alphanumerics (no spaces), length checked.
+pub fn iban(chars: &[u8]) -> bool {
+    if chars.len() < 5 {
+        return false;
+    }
+    if iban_length([chars[0], chars[1]]) != Some(chars.len()) {
+        return false;
+    }
+    // Accumulate in 64 bits and reduce only when large: one division per
+    // dozen characters instead of one per character.
+    let mut rem: u64 = 0;
+    for &c in chars[4..].iter().chain(&chars[..4]) {
+        let v = match c {
+            b'0'..=b'9' => u64::from(c - b'0'),
+            b'A'..=b'Z' => u64::from(c - b'A') + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 { rem * 100 + v } else { rem * 10 + v };
+        if rem >= 1 << 50 {
+            rem %= 97;
+        }
+    }
+    rem % 97 == 1
+}
+
+/// US SSN: not area 000, 666 or 900–999; group not 00; serial not 0000.
+pub fn us_ssn(d: &[u8]) -> bool {
+    if d.len() != 9 {
+        return false;
+    }
+    let area = num(&d[..3]);
+    area != 0
+        && area != 666
+        && area < 900
+        && num(&d[3..5]) != 0
+        && num(&d[5..]) != 0
+        && !d.iter().all(|&x| x == d[0])
+}
+
+/// US ITIN: 9XX-(50–65, 70–88, 90–92, 94–99)-XXXX.
+pub fn us_itin(d: &[u8]) -> bool {
+    if d.len() != 9 || d[0] != 9 {
+        return false;
+    }
+    let g = num(&d[3..5]);
+    matches!(g, 50..=65 | 70..=88 | 90..=92 | 94..=99)
+}
+
+/// ABA routing number: weights 3,7,1 sum to a multiple of 10.
+pub fn aba_routing(d: &[u8]) -> bool {
+    if d.len() != 9 || d.iter().all(|&x| x == 0) {
+        return false;
+    }
+    let prefix = num(&d[..2]);
+    matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80)
+        && weighted(d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]).is_multiple_of(10)
+}
+
+/// UK NHS number: mod 11 with weights 10..2.
+pub fn uk_nhs(d: &[u8]) -> bool {
+    if d.len() != 10 || d.iter().all(|&x| x == d[0]) {
+        return false;
+    }
+    let s = weighted(&d[..9], &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
+    let c = 11 - s % 11;
+    let c = if c == 11 { 0 } else { c };
+    c != 10 && c == u32::from(d[9])
+}
+
+/// UK NINO prefix letters (first two characters) allowed by HMRC.
+pub fn uk_nino_prefix(a: u8, b: u8) -> bool {
+    let first_ok = !matches!(a, b'D' | b'F' | b'I' | b'Q' | b'U' | b'V');
+    let second_ok = !matches!(b, b'D' | b'F' | b'I' | b'O' | b'Q' | b'U' | b'V');
+    let pair_ok = !matches!(
+        &[a, b],
+        b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
+    );
+    a.is_ascii_uppercase() && b.is_ascii_uppercase() && first_ok && second_ok && pair_ok
+}
+
+/// Australian TFN: weights 1,4,3,7,5,8,6,9,10, mod 11.
+pub fn au_tfn(d: &[u8]) -> bool {
+    d.len() == 9 && weighted(d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]).is_multiple_of(11)
+}
+
+/// Australian ABN: first digit minus one, weights, mod 89.
+pub fn au_abn(d: &[u8]) -> bool {
+    if d.len() != 11 || d[0] == 0 {
+        return false;
+    }
+    let w = [10u32, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19];
+    let s: u32 = d
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (u32::from(x) - u32::from(i == 0)) * w[i])
+        .sum();
+    s.is_multiple_of(89)
+}
+
+/// Australian ACN: weights 8..1, complement mod 10.
+pub fn au_acn(d: &[u8]) -> bool {
+    if d.len() != 9 {
+        return false;
+    }
+    let s = weighted(&d[..8], &[8, 7, 6, 5, 4, 3, 2, 1]);
+    (10 - s % 10) % 10 == u32::from(d[8])
+}
+
+/// Australian Medicare: first digit 2–6, weights 1,3,7,9 mod 10 in the 9th
+/// digit; 10 or 11 digits (issue number, optional reference).
+pub fn au_medicare(d: &[u8]) -> bool {
+    if !(10..=11).contains(&d.len()) || !(2..=6).contains(&d[0]) {
+        return false;
+    }
+    weighted(&d[..8], &[1, 3, 7, 9, 1, 3, 7, 9]) % 10 == u32::from(d[8])
+}
+
+/// Canadian SIN: Luhn, first digit not 0 or 8.
+pub fn ca_sin(d: &[u8]) -> bool {
+    d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(d)
+}
+
+/// New Zealand IRD: 8 or 9 digits in range, mod 11 with the fallback weights.
+pub fn nz_ird(d: &[u8]) -> bool {
+    let mut p = [0u8; 9];
+    match d.len() {
+        8 => p[1..].copy_from_slice(d),
+        9 => p.copy_from_slice(d),
+        _ => return false,
+    }
+    let n = num(&p);
+    if !(10_000_000..=150_000_000).contains(&n) {
+        return false;
+    }
+    let check = |w: &[u32]| {
+        let r = weighted(&p[..8], w) % 11;
+        if r == 0 { 0 } else { 11 - r }
+    };
+    let mut c = check(&[3, 2, 7, 6, 5, 4, 3, 2]);
+    if c == 10 {
+        c = check(&[7, 4, 3, 2, 5, 2, 7, 6]);
+    }
+    c != 10 && c == u32::from(p[8])
+}
+
+/// New Zealand NHI: three letters (no I or O) and four digits, mod 11
+/// (old format); or three letters, two digits, two letters, mod 24
+/// (new format).
+pub fn nz_nhi(c: &[u8]) -> bool {
+    if c.len() != 7 {
+        return false;
+    }
+    let letter = |x: u8| -> Option<u32> {
+        if !x.is_ascii_uppercase() || x == b'I' || x == b'O' {
+            return None;
+        }
+        let mut v = u32::from(x - b'A') + 1;
+        if x > b'I' {
+            v -= 1;
+        }
+        if x > b'O' {
+            v -= 1;
+        }
+        Some(v)
+    };
+    let mut s = 0u32;
+    for (i, &x) in c[..3].iter().enumerate() {
+        match letter(x) {
+            Some(v) => s += v * (7 - i as u32),
+            None => return false,
+        }
+    }
+    if !c[3].is_ascii_digit() || !c[4].is_ascii_digit() {
+        return false;
+    }
+    s += u32::from(c[3] - b'0') * 4 + u32::from(c[4] - b'0') * 3;
+    if c[5..].iter().all(u8::is_ascii_digit) {
+        s += u32::from(c[5] - b'0') * 2;
+        let r = s % 11;
+        if r == 0 {
+            return false;
+        }
+        let check = (11 - r) % 10;
+        check == u32::from(c[6] - b'0')
+    } else {
+        let Some(v5) = letter(c[5]) else { return false };
+        let Some(v6) = letter(c[6]) else { return false };
+        s += v5 * 2;
+        let r = s % 24;
+        r != 0 && 24 - r == v6
+    }
+}
+
+/// German tax id (Steuer-IdNr): 11 digits, first not 0, ISO 7064 MOD 11,10.
+pub fn de_tax_id(d: &[u8]) -> bool {
+    if d.len() != 11 || d[0] == 0 {
+        return false;
+    }
+    let mut product = 10u32;
+    for &x in &d[..10] {
+        let mut sum = (u32::from(x) + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    let c = 11 - product;
+    let c = if c == 10 { 0 } else { c };
+    c == u32::from(d[10])
+}
+
+const NIF_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+
+/// Spanish NIF/DNI: 8 digits and a mod-23 letter.
+pub fn es_nif(c: &[u8]) -> bool {
+    c.len() == 9
+        && c[..8].iter().all(u8::is_ascii_digit)
+        && NIF_LETTERS[(num(&digits_of(&c[..8])) % 23) as usize] == c[8]
+}
+
+/// Spanish NIE: X, Y or Z, 7 digits and a mod-23 letter.
+pub fn es_nie(c: &[u8]) -> bool {
+    if c.len() != 9 || !c[1..8].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let lead = match c[0] {
+        b'X' => 0,
+        b'Y' => 1,
+        b'Z' => 2,
+        _ => return false,
+    };
+    let n = lead * 10_000_000 + num(&digits_of(&c[1..8]));
+    NIF_LETTERS[(n % 23) as usize] == c[8]
+}
+
+fn digits_of(c: &[u8]) -> Vec<u8> {
+    c.iter().map(|x| x.wrapping_sub(b'0')).collect()
+}
+
+/// Italian codice fiscale: 16 characters with the odd/even check letter.
+pub fn it_fiscal_code(c: &[u8]) -> bool {
+    const ODD: [u32; 26] = [
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23,
+    ];
+    if c.len() != 16 {
+        return false;
+    }
+    // Letters in the name, month and check positions; digits (or omocodia
+    // letters) elsewhere.
+    let letters_at = [0, 1, 2, 3, 4, 5, 8, 11, 15];
+    for (i, &x) in c.iter().enumerate() {
+        let ok = if letters_at.contains(&i) {
+            x.is_ascii_uppercase()
+        } else {
+            x.is_ascii_digit() || b"LMNPQRSTUV".contains(&x)
+        };
+        if !ok {
+            return false;
+        }
+    }
+    if !b"ABCDEHLMPRST".contains(&c[8]) {
+        return false;
+    }
+    let mut s = 0u32;
+    for (i, &x) in c[..15].iter().enumerate() {
+        let idx = if x.is_ascii_digit() {
+            u32::from(x - b'0')
+        } else {
+            u32::from(x - b'A')
+        };
+        s += if i % 2 == 0 { ODD[idx as usize] } else { idx };
+    }
+    u32::from(c[15] - b'A') == s % 26
+}
+
+/// Dutch BSN: the 11-test (weights 9..2 and -1).
+pub fn nl_bsn(d: &[u8]) -> bool {
+    if d.len() != 9 || d.iter().all(|&x| x == 0) {
+        return false;
+    }
+    let s = weighted(&d[..8], &[9, 8, 7, 6, 5, 4, 3, 2]) as i64 - i64::from(d[8]);
+    s % 11 == 0
+}
+
+/// Polish PESEL: weights 1,3,7,9 and a valid encoded month.
+pub fn pl_pesel(d: &[u8]) -> bool {
+    if d.len() != 11 {
+        return false;
+    }
+    let month = num(&d[2..4]) % 20;
+    let day = num(&d[4..6]);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return false;
+    }
+    let s = weighted(&d[..10], &[1, 3, 7, 9, 1, 3, 7, 9, 1, 3]);
+    (10 - s % 10) % 10 == u32::from(d[10])
+}
+
+/// Swedish personnummer: 10 digits YYMMDDNNNC (day may be +60), Luhn.
+pub fn se_personnummer(d: &[u8]) -> bool {
+    if d.len() != 10 {
+        return false;
+    }
+    let month = num(&d[2..4]);
+    let day = num(&d[4..6]);
+    let day = if day > 60 { day - 60 } else { day };
+    (1..=12).contains(&month) && (1..=31).contains(&day) && luhn(d)
+}
+
+/// Finnish HETU: DDMMYY, century sign, NNN and a mod-31 check character.
+pub fn fi_hetu(c: &[u8]) -> bool {
+    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    if c.len() != 11 || !b"+-ABCDEFUVWXY".contains(&c[6]) {
+        return false;
+    }
+    let digits: Vec<u8> = c[..6].iter().chain(&c[7..10]).copied().collect();
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let d = digits_of(&digits);
+    let day = num(&d[..2]);
+    let month = num(&d[2..4]);
+    (1..=31).contains(&day) && (1..=12).contains(&month) && CHECK[(num(&d) % 31) as usize] == c[10]
+}
+
+/// French INSEE (NIR): 13 digits and a 2-digit key, key = 97 - n mod 97.
+pub fn fr_insee(d: &[u8]) -> bool {
+    if d.len() != 15 || !matches!(d[0], 1 | 2 | 3 | 4 | 7 | 8) {
+        return false;
+    }
+    let month = num(&d[3..5]);
+    if !(matches!(month, 1..=12 | 20..=42 | 50..=99)) {
+        return false;
+    }
+    97 - num(&d[..13]) % 97 == num(&d[13..])
+}
+
+/// A plausible calendar date.
+pub fn date(y: u32, m: u32, d: u32) -> bool {
+    if !(1..=12).contains(&m) || d == 0 || !(1900..=2100).contains(&y) {
+        return false;
+    }
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    d <= days
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Vec<u8> {
+        s.bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect()
+    }
+
+    #[test]
+    fn published_examples_validate() {
+        assert!(credit_card(&d("4111 1111 1111 1111")));
+        assert!(!credit_card(&d("4111 1111 1111 1112")));
+        assert!(iban(b"GB82WEST12345698765432"));
+        assert!(!iban(b"GB82WEST12345698765433"));
+        assert!(uk_nhs(&d("943 476 5919")));
+        assert!(!uk_nhs(&d("943 476 5918")));
+        assert!(au_tfn(&d("123 456 782")));
+        assert!(au_abn(&d("51 824 753 556")));
+        assert!(!au_abn(&d("51 824 753 557")));
+        assert!(au_acn(&d("000 000 019")));
+        assert!(au_acn(&d("005 499 981")));
+        assert!(ca_sin(&d("130 692 544")));
+        assert!(
+            !ca_sin(&d("046 454 286")),
+            "0 is not an assigned first digit"
+        );
+        assert!(nz_ird(&d("49-091-850")));
+        assert!(nz_ird(&d("136-410-132")));
+        assert!(!nz_ird(&d("136-410-133")));
+        assert!(nz_nhi(b"ZZZ0016"));
+        assert!(nz_nhi(b"ZAC5361"));
+        assert!(!nz_nhi(b"ZZZ0017"));
+        assert!(de_tax_id(&d("86095742719")));
+        assert!(es_nif(b"12345678Z"));
+        assert!(es_nie(b"X1234567L"));
+        assert!(it_fiscal_code(b"MRTMTT91D08F205J"));
+        assert!(nl_bsn(&d("111222333")));
+        assert!(pl_pesel(&d("44051401359")));
+        assert!(se_personnummer(&d("811218-9876")));
+        assert!(fi_hetu(b"131052-308T"));
+        assert!(fr_insee(&d("2 69 05 49 588 157 80")));
+        assert!(us_ssn(&d("536-90-4399")));
+        assert!(!us_ssn(&d("666-90-4399")));
+        assert!(!us_ssn(&d("912-90-4399")));
+        assert!(us_itin(&d("912-70-1234")));
+        assert!(aba_routing(&d("011000015")));
+        assert!(au_medicare(&d("2123 45670 1")));
+        assert!(date(2000, 2, 29) && !date(1900, 2, 29));
+    }
+}

@@ -1,0 +1,618 @@
+//! Detection: built-in recognizers, known entities, custom recognizers and
+//! deterministic overlap resolution.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::{Deserialize, Serialize};
+
+use crate::checksum as ck;
+use crate::scan::{CONTEXT_BOOST, K, KindSet, Scanner};
+use crate::{Error, Kind};
+
+/// One detected piece of personal data: what, where (UTF-8 byte span, end
+/// exclusive), how sure, and which recognizer found it. It holds no copy of
+/// the value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// What was found.
+    pub kind: Kind,
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+    /// Confidence in `0.0..=1.0`: the recognizer's base score, raised by
+    /// context words.
+    pub score: f32,
+    /// The recognizer's stable name, e.g. `"credit_card_luhn"`.
+    pub recognizer: Cow<'static, str>,
+}
+
+impl Finding {
+    /// The span as a range.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// Sets of regional recognizers (global ones are always on).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Regions(u8);
+
+impl Regions {
+    /// No regional recognizer: global kinds only.
+    pub const NONE: Regions = Regions(0);
+    /// United States.
+    pub const US: Regions = Regions(1);
+    /// United Kingdom.
+    pub const UK: Regions = Regions(2);
+    /// Australia.
+    pub const AU: Regions = Regions(4);
+    /// Canada.
+    pub const CA: Regions = Regions(8);
+    /// New Zealand.
+    pub const NZ: Regions = Regions(16);
+    /// The EU countries covered (DE, ES, IT, NL, PL, SE, FI, FR).
+    pub const EU: Regions = Regions(32);
+    /// Every region.
+    pub const ALL: Regions = Regions(63);
+
+    /// Both sets.
+    pub const fn union(self, other: Regions) -> Regions {
+        Regions(self.0 | other.0)
+    }
+
+    /// Does this set include all of `other`?
+    pub const fn contains(self, other: Regions) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl FromStr for Regions {
+    type Err = Error;
+    /// A comma-separated list: `us,uk,au,ca,nz,eu`, `gb` for `uk`, `all`, `none`.
+    fn from_str(s: &str) -> Result<Regions, Error> {
+        let mut r = Regions::NONE;
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            r = r.union(match part.to_ascii_lowercase().as_str() {
+                "us" => Regions::US,
+                "uk" | "gb" => Regions::UK,
+                "au" => Regions::AU,
+                "ca" => Regions::CA,
+                "nz" => Regions::NZ,
+                "eu" => Regions::EU,
+                "all" => Regions::ALL,
+                "none" | "global" => Regions::NONE,
+                _ => {
+                    return Err(Error::InvalidRegion {
+                        input: part.chars().take(32).collect(),
+                    });
+                }
+            });
+        }
+        Ok(r)
+    }
+}
+
+impl fmt::Display for Regions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (Regions::US, "us"),
+            (Regions::UK, "uk"),
+            (Regions::AU, "au"),
+            (Regions::CA, "ca"),
+            (Regions::NZ, "nz"),
+            (Regions::EU, "eu"),
+        ];
+        let list: Vec<&str> = names
+            .iter()
+            .filter(|(r, _)| self.contains(*r))
+            .map(|(_, n)| *n)
+            .collect();
+        if list.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&list.join(","))
+        }
+    }
+}
+
+impl fmt::Debug for Regions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Regions({self})")
+    }
+}
+
+impl Serialize for Regions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Regions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A checksum a custom recognizer can require of its match (applied to the
+/// match's digits, or for `Iban`/`EsNif`/`ItFiscalCode` to its alphanumerics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Validator {
+    /// Luhn mod 10.
+    Luhn,
+    /// IBAN mod 97 with country length.
+    Iban,
+    /// UK NHS mod 11.
+    NhsMod11,
+    /// Dutch 11-test.
+    Bsn,
+    /// Australian TFN.
+    Tfn,
+    /// Australian ABN mod 89.
+    Abn,
+    /// New Zealand IRD.
+    Ird,
+    /// ISO 7064 MOD 11,10 (German tax id).
+    Iso7064Mod11_10,
+    /// Spanish NIF letter.
+    EsNif,
+    /// Italian fiscal code.
+    ItFiscalCode,
+}
+
+impl Validator {
+    /// Does `value` pass?
+    pub fn check(self, value: &[u8]) -> bool {
+        let digits: Vec<u8> = value
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| c - b'0')
+            .collect();
+        let alnum: Vec<u8> = value
+            .iter()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(u8::to_ascii_uppercase)
+            .collect();
+        match self {
+            Validator::Luhn => ck::luhn(&digits),
+            Validator::Iban => ck::iban(&alnum),
+            Validator::NhsMod11 => ck::uk_nhs(&digits),
+            Validator::Bsn => ck::nl_bsn(&digits),
+            Validator::Tfn => ck::au_tfn(&digits),
+            Validator::Abn => ck::au_abn(&digits),
+            Validator::Ird => ck::nz_ird(&digits),
+            Validator::Iso7064Mod11_10 => ck::de_tax_id(&digits),
+            Validator::EsNif => ck::es_nif(&alnum),
+            Validator::ItFiscalCode => ck::it_fiscal_code(&alnum),
+        }
+    }
+}
+
+/// A recognizer defined in configuration: a pattern (Rust `regex` syntax,
+/// linear time), an optional validator, context words and a score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomRecognizer {
+    /// Stable name, reported in findings.
+    pub name: String,
+    /// The kind its findings have (built-in or new upper-case name).
+    pub kind: Kind,
+    /// The pattern. If it has a group named `value`, that group is the span.
+    pub pattern: String,
+    /// A checksum the match must pass.
+    #[serde(default)]
+    pub validator: Option<Validator>,
+    /// Lower-case words that, within a few words before the match, add 0.35.
+    #[serde(default)]
+    pub context: Vec<String>,
+    /// Base score.
+    #[serde(default = "default_custom_score")]
+    pub score: f32,
+}
+
+fn default_custom_score() -> f32 {
+    0.6
+}
+
+/// Detector configuration, as the host writes it (JSON with serde).
+///
+/// ```json
+/// {"version": 1, "regions": "us,uk", "min_score": 0.5, "disabled": ["UK_POSTCODE"],
+///  "custom": [{"name": "ticket_ref", "kind": "EMPLOYEE_ID", "pattern": "EMP-[0-9]{6}", "score": 0.9}]}
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// Format version, currently 1.
+    #[serde(default = "one")]
+    pub version: u32,
+    /// Regional recognizers to enable.
+    #[serde(default = "all_regions")]
+    pub regions: Regions,
+    /// Findings below this score are dropped.
+    #[serde(default = "default_min_score")]
+    pub min_score: f32,
+    /// Built-in kinds to switch off.
+    #[serde(default)]
+    pub disabled: Vec<Kind>,
+    /// Additional recognizers.
+    #[serde(default)]
+    pub custom: Vec<CustomRecognizer>,
+}
+
+fn one() -> u32 {
+    1
+}
+fn all_regions() -> Regions {
+    Regions::ALL
+}
+fn default_min_score() -> f32 {
+    DEFAULT_MIN_SCORE
+}
+
+/// The default threshold: context-free 9-digit numbers and bare dates stay
+/// below it; checksum-validated, well-formatted ids and contextual matches
+/// reach it.
+pub const DEFAULT_MIN_SCORE: f32 = 0.5;
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            version: 1,
+            regions: Regions::ALL,
+            min_score: DEFAULT_MIN_SCORE,
+            disabled: Vec::new(),
+            custom: Vec::new(),
+        }
+    }
+}
+
+impl DetectorConfig {
+    /// Parses a JSON configuration document.
+    pub fn from_json(text: &str) -> Result<DetectorConfig, Error> {
+        let cfg: DetectorConfig = serde_json::from_str(text).map_err(|e| Error::InvalidConfig {
+            location: format!("line {} column {}", e.line(), e.column()),
+            reason: e.to_string(),
+        })?;
+        if cfg.version != 1 {
+            return Err(Error::InvalidConfig {
+                location: "version".into(),
+                reason: format!("unsupported version {}", cfg.version),
+            });
+        }
+        Ok(cfg)
+    }
+}
+
+struct CompiledCustom {
+    name: Cow<'static, str>,
+    kind: Kind,
+    regex: regex::bytes::Regex,
+    value_group: Option<usize>,
+    validator: Option<Validator>,
+    context: Vec<String>,
+    score: f32,
+}
+
+/// The compiled recognizers. Build once, share across threads, call
+/// [`Detector::detect`] per text.
+pub struct Detector {
+    on: KindSet,
+    min_score: f32,
+    custom: Vec<CompiledCustom>,
+}
+
+impl fmt::Debug for Detector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Detector")
+            .field("kinds", &self.kinds())
+            .field("min_score", &self.min_score)
+            .field("custom", &self.custom.len())
+            .finish()
+    }
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector::new()
+    }
+}
+
+fn check_score(what: &str, v: f32) -> Result<(), Error> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::InvalidScore {
+            what: what.to_string(),
+            value: v,
+        })
+    }
+}
+
+impl Detector {
+    /// Every built-in recognizer, every region, threshold [`DEFAULT_MIN_SCORE`].
+    pub fn new() -> Detector {
+        Detector::with_regions(Regions::ALL)
+    }
+
+    /// Global recognizers plus those of `regions`.
+    pub fn with_regions(regions: Regions) -> Detector {
+        let mut bits = 0u64;
+        for k in K::ALL {
+            if k.region().is_none_or(|r| regions.contains(r)) {
+                bits |= 1 << (k as u8);
+            }
+        }
+        Detector {
+            on: KindSet(bits),
+            min_score: DEFAULT_MIN_SCORE,
+            custom: Vec::new(),
+        }
+    }
+
+    /// Builds from a configuration, compiling custom patterns.
+    pub fn from_config(cfg: &DetectorConfig) -> Result<Detector, Error> {
+        check_score("min_score", cfg.min_score)?;
+        let mut d = Detector::with_regions(cfg.regions);
+        d.min_score = cfg.min_score;
+        for k in K::ALL {
+            if cfg.disabled.contains(&k.kind()) {
+                d.on.0 &= !(1 << (k as u8));
+            }
+        }
+        for c in &cfg.custom {
+            d.add_custom(c.clone())?;
+        }
+        Ok(d)
+    }
+
+    /// Sets the threshold below which findings are dropped.
+    pub fn set_min_score(&mut self, min_score: f32) -> Result<(), Error> {
+        check_score("min_score", min_score)?;
+        self.min_score = min_score;
+        Ok(())
+    }
+
+    /// Adds a custom recognizer.
+    pub fn add_custom(&mut self, c: CustomRecognizer) -> Result<(), Error> {
+        check_score(&format!("score of custom recognizer {:?}", c.name), c.score)?;
+        let regex = regex::bytes::RegexBuilder::new(&c.pattern)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| Error::InvalidPattern {
+                name: c.name.clone(),
+                reason: e.to_string(),
+            })?;
+        let value_group = regex.capture_names().position(|n| n == Some("value"));
+        self.custom.push(CompiledCustom {
+            name: Cow::Owned(c.name),
+            kind: c.kind,
+            regex,
+            value_group,
+            validator: c.validator,
+            context: c.context.iter().map(|w| w.to_ascii_lowercase()).collect(),
+            score: c.score,
+        });
+        Ok(())
+    }
+
+    /// The built-in kinds switched on.
+    pub fn kinds(&self) -> Vec<Kind> {
+        K::ALL
+            .iter()
+            .filter(|k| self.on.has(**k))
+            .map(|k| k.kind())
+            .collect()
+    }
+
+    /// The threshold.
+    pub fn min_score(&self) -> f32 {
+        self.min_score
+    }
+
+    /// Findings in `text`, sorted by start, non-overlapping.
+    pub fn detect(&self, text: &str) -> Vec<Finding> {
+        self.detect_bytes(text.as_bytes(), None)
+    }
+
+    /// Findings in `text`, including the host's known entities.
+    pub fn detect_with(&self, text: &str, known: &KnownEntities) -> Vec<Finding> {
+        self.detect_bytes(text.as_bytes(), Some(known))
+    }
+
+    /// Findings in raw bytes. Invalid UTF-8 is never part of a finding;
+    /// on valid UTF-8 every span falls on character boundaries.
+    pub fn detect_bytes(&self, bytes: &[u8], known: Option<&KnownEntities>) -> Vec<Finding> {
+        let mut scanner = Scanner::new(bytes, self.on, self.min_score);
+        scanner.run();
+        let mut out = scanner.findings;
+        let before = out.len();
+        if let Some(k) = known {
+            k.find(bytes, &mut out);
+        }
+        for c in &self.custom {
+            custom_find(c, bytes, self.min_score, &mut out);
+        }
+        if out.len() != before {
+            resolve(&mut out);
+        }
+        out
+    }
+}
+
+fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding>) {
+    for caps in c.regex.captures_iter(bytes) {
+        let m = match c.value_group.and_then(|g| caps.get(g)) {
+            Some(m) => m,
+            None => match caps.get(0) {
+                Some(m) => m,
+                None => continue,
+            },
+        };
+        // Spans must be non-empty text on character boundaries, whatever the
+        // pattern (`(?-u:\xC3)` could otherwise cut a character).
+        let boundary = |i: usize| bytes.get(i).is_none_or(|&c| c & 0xC0 != 0x80);
+        if m.start() == m.end()
+            || std::str::from_utf8(m.as_bytes()).is_err()
+            || !boundary(m.start())
+            || !boundary(m.end())
+        {
+            continue;
+        }
+        if let Some(v) = c.validator
+            && !v.check(m.as_bytes())
+        {
+            continue;
+        }
+        let mut score = c.score;
+        if !c.context.is_empty() {
+            let lo = m.start().saturating_sub(72);
+            let window = String::from_utf8_lossy(&bytes[lo..m.start()]).to_ascii_lowercase();
+            if window
+                .split(|ch: char| !ch.is_ascii_alphanumeric())
+                .any(|w| c.context.iter().any(|x| x == w))
+            {
+                score = (score + CONTEXT_BOOST).min(1.0);
+            }
+        }
+        if score >= min {
+            out.push(Finding {
+                kind: c.kind.clone(),
+                start: m.start(),
+                end: m.end(),
+                score,
+                recognizer: c.name.clone(),
+            });
+        }
+    }
+}
+
+/// Resolves overlaps deterministically: higher score first, then the longer
+/// span, then the earlier start, then the kind name; a finding overlapping
+/// one already kept is dropped. The result is sorted by start.
+pub fn resolve(findings: &mut Vec<Finding>) {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&findings[a], &findings[b]);
+        y.score
+            .total_cmp(&x.score)
+            .then((y.end - y.start).cmp(&(x.end - x.start)))
+            .then(x.start.cmp(&y.start))
+            .then(x.kind.cmp(&y.kind))
+            .then(x.recognizer.cmp(&y.recognizer))
+    });
+    let mut kept: BTreeMap<usize, usize> = BTreeMap::new(); // start -> end
+    let mut keep = vec![false; findings.len()];
+    for i in order {
+        let f = &findings[i];
+        if f.start >= f.end {
+            continue;
+        }
+        let clash_before = kept
+            .range(..f.end)
+            .next_back()
+            .is_some_and(|(_, &e)| e > f.start);
+        if !clash_before {
+            kept.insert(f.start, f.end);
+            keep[i] = true;
+        }
+    }
+    let mut i = 0;
+    findings.retain(|_| {
+        let k = keep[i];
+        i += 1;
+        k
+    });
+    findings.sort_by_key(|a| a.start);
+}
+
+/// Values the host knows belong to this ticket's participants (names,
+/// emails, customer ids), matched case-insensitively (ASCII case folding) as
+/// whole words in one aho-corasick pass. Build per call or per conversation.
+pub struct KnownEntities {
+    ac: Option<AhoCorasick>,
+    kinds: Vec<Kind>,
+}
+
+impl fmt::Debug for KnownEntities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The values themselves are personal data: never print them.
+        f.debug_struct("KnownEntities")
+            .field("count", &self.kinds.len())
+            .finish()
+    }
+}
+
+impl KnownEntities {
+    /// Compiles `(kind, value)` pairs. Values shorter than 2 bytes are
+    /// ignored (they would match inside every word).
+    pub fn new<I, S>(entries: I) -> Result<KnownEntities, Error>
+    where
+        I: IntoIterator<Item = (Kind, S)>,
+        S: AsRef<str>,
+    {
+        let mut pats: Vec<String> = Vec::new();
+        let mut kinds = Vec::new();
+        for (k, v) in entries {
+            let v = v.as_ref().trim();
+            if v.len() >= 2 {
+                pats.push(v.to_string());
+                kinds.push(k);
+            }
+        }
+        if pats.is_empty() {
+            return Ok(KnownEntities { ac: None, kinds });
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&pats)
+            .map_err(|e| Error::KnownEntities {
+                reason: e.to_string(),
+            })?;
+        Ok(KnownEntities {
+            ac: Some(ac),
+            kinds,
+        })
+    }
+
+    /// How many values are compiled.
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// True if there is nothing to match.
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+
+    fn find(&self, bytes: &[u8], out: &mut Vec<Finding>) {
+        let Some(ac) = &self.ac else { return };
+        for m in ac.find_iter(bytes) {
+            let (s, e) = (m.start(), m.end());
+            let word_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+            let pat_first = bytes[s];
+            let pat_last = bytes[e - 1];
+            if s > 0 && word_char(bytes[s - 1]) && word_char(pat_first) {
+                continue;
+            }
+            if e < bytes.len() && word_char(bytes[e]) && word_char(pat_last) {
+                continue;
+            }
+            out.push(Finding {
+                kind: self.kinds[m.pattern().as_usize()].clone(),
+                start: s,
+                end: e,
+                score: 1.0,
+                recognizer: Cow::Borrowed("known_entity"),
+            });
+        }
+    }
+}

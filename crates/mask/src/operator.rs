@@ -1,0 +1,706 @@
+//! Operators: what replaces each finding, the vault for reversible tokens,
+//! pseudonym keys and the masking report.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use custodia_core::TenantId;
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+use crate::{Detector, Error, Finding, Kind, KnownEntities};
+
+/// What replaces a finding.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "with")]
+#[non_exhaustive]
+pub enum Strategy {
+    /// `[EMAIL]`: the kind in brackets.
+    Redact,
+    /// A fixed text chosen by the host.
+    Replace(String),
+    /// Enough to recognise, not to use: `************1111`, `j***@example.com`.
+    /// Secrets are always fully redacted.
+    Partial,
+    /// `<EMAIL_1f3a9c>`: HMAC-SHA256 under the tenant's key. Same value, same
+    /// pseudonym within a tenant; unlinkable across tenants.
+    Pseudonym,
+    /// `<EMAIL_1>`: a token recorded in a [`Vault`] so a reply can be
+    /// un-masked.
+    Tokenize,
+    /// `[EMAIL:cst1.…]`: sealed with custodia-crypt (feature `crypt`).
+    Encrypt,
+    /// Leave the value (still reported).
+    Keep,
+}
+
+impl Strategy {
+    /// The strategy's stable name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Redact => "redact",
+            Strategy::Replace(_) => "replace",
+            Strategy::Partial => "partial",
+            Strategy::Pseudonym => "pseudonym",
+            Strategy::Tokenize => "tokenize",
+            Strategy::Encrypt => "encrypt",
+            Strategy::Keep => "keep",
+        }
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = Error;
+    /// `redact`, `partial`, `pseudonym`, `tokenize`, `encrypt`, `keep`, or
+    /// `replace:TEXT`.
+    fn from_str(s: &str) -> Result<Strategy, Error> {
+        Ok(match s {
+            "redact" => Strategy::Redact,
+            "partial" => Strategy::Partial,
+            "pseudonym" => Strategy::Pseudonym,
+            "tokenize" => Strategy::Tokenize,
+            "encrypt" => Strategy::Encrypt,
+            "keep" => Strategy::Keep,
+            _ => match s.strip_prefix("replace:") {
+                Some(t) => Strategy::Replace(t.to_string()),
+                None => {
+                    return Err(Error::InvalidStrategy {
+                        input: s.chars().take(64).collect(),
+                        reason: "expected redact, partial, pseudonym, tokenize, encrypt, keep or replace:TEXT".into(),
+                    });
+                }
+            },
+        })
+    }
+}
+
+/// Which strategy applies to which kind.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Policy {
+    /// For kinds without their own entry.
+    pub default: Strategy,
+    /// Per-kind overrides.
+    #[serde(default)]
+    pub per_kind: BTreeMap<Kind, Strategy>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::new(Strategy::Redact)
+    }
+}
+
+impl Policy {
+    /// One strategy for everything.
+    pub fn new(default: Strategy) -> Policy {
+        Policy {
+            default,
+            per_kind: BTreeMap::new(),
+        }
+    }
+
+    /// Overrides the strategy for one kind.
+    pub fn with(mut self, kind: Kind, strategy: Strategy) -> Policy {
+        self.per_kind.insert(kind, strategy);
+        self
+    }
+
+    /// The strategy for `kind`.
+    pub fn strategy(&self, kind: &Kind) -> &Strategy {
+        self.per_kind.get(kind).unwrap_or(&self.default)
+    }
+
+    fn uses(&self, f: impl Fn(&Strategy) -> bool) -> bool {
+        f(&self.default) || self.per_kind.values().any(f)
+    }
+}
+
+/// A tenant's pseudonym key: HMAC-SHA256 (ring) bound to the tenant id.
+///
+/// The raw key bytes are not kept (ring holds the expanded HMAC state, which
+/// it does not zeroize); `Debug` prints `[redacted]`.
+pub struct PseudonymKey {
+    key: hmac::Key,
+    tenant: TenantId,
+}
+
+impl fmt::Debug for PseudonymKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PseudonymKey")
+            .field("tenant", &self.tenant)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl PseudonymKey {
+    /// A key from at least 16 bytes of secret material.
+    pub fn new(tenant: TenantId, secret: &[u8]) -> Result<PseudonymKey, Error> {
+        if secret.len() < 16 {
+            return Err(Error::InvalidKey {
+                reason: format!(
+                    "pseudonym key must be at least 16 bytes, got {}",
+                    secret.len()
+                ),
+            });
+        }
+        Ok(PseudonymKey {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            tenant,
+        })
+    }
+
+    /// The tenant the key belongs to.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The pseudonym of `value` of `kind`: `<KIND_xxxxxx>` (24 bits of the
+    /// tag as hex). Values are normalised first (emails lower-cased, numbers
+    /// without separators), so `4111 1111…` and `4111-1111…` agree.
+    pub fn pseudonym(&self, kind: &Kind, value: &str) -> String {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(b"custodia-mask/pseudonym/v1\0");
+        ctx.update(self.tenant.as_bytes());
+        ctx.update(kind.as_str().as_bytes());
+        ctx.update(b"\0");
+        let mut norm = normalise(kind, value);
+        ctx.update(norm.as_bytes());
+        norm.zeroize();
+        let tag = ctx.sign();
+        format!("<{}_{}>", kind.as_str(), hex::encode(&tag.as_ref()[..3]))
+    }
+}
+
+fn normalise(kind: &Kind, value: &str) -> String {
+    match kind {
+        Kind::Email | Kind::Person | Kind::Custom(_) => value.to_lowercase(),
+        Kind::Secret | Kind::DateOfBirth => value.to_string(),
+        _ => value
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+    }
+}
+
+/// Reversible tokens for one conversation: masked text goes to a model as
+/// `<EMAIL_1>`, the reply comes back through [`Vault::unmask`].
+///
+/// Holds the original values: keep it in memory for the conversation (or
+/// store it encrypted). Values are zeroized on drop; `Debug` prints counts.
+#[derive(Default)]
+pub struct Vault {
+    by_token: HashMap<String, String>,
+    by_value: HashMap<(Kind, String), String>,
+    counters: BTreeMap<Kind, u32>,
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("tokens", &self.by_token.len())
+            .finish()
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        for v in self.by_token.values_mut() {
+            v.zeroize();
+        }
+        for ((_, v), _) in self.by_value.drain() {
+            let mut v = v;
+            v.zeroize();
+        }
+    }
+}
+
+impl Vault {
+    /// An empty vault.
+    pub fn new() -> Vault {
+        Vault::default()
+    }
+
+    /// How many distinct values are held.
+    pub fn len(&self) -> usize {
+        self.by_token.len()
+    }
+
+    /// True if nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_token.is_empty()
+    }
+
+    /// The token for `value`, creating one if new. The same (kind,
+    /// normalised value) always gets the same token in this vault.
+    pub fn tokenize(&mut self, kind: &Kind, value: &str) -> String {
+        let key = (kind.clone(), normalise(kind, value));
+        if let Some(t) = self.by_value.get(&key) {
+            return t.clone();
+        }
+        let n = self.counters.entry(kind.clone()).or_insert(0);
+        *n += 1;
+        let token = format!("<{}_{}>", kind.as_str(), n);
+        self.by_token.insert(token.clone(), value.to_string());
+        self.by_value.insert(key, token.clone());
+        token
+    }
+
+    /// The original value of a token.
+    pub fn lookup(&self, token: &str) -> Option<&str> {
+        self.by_token.get(token).map(String::as_str)
+    }
+
+    /// Replaces every token of this vault in `text` (a model's reply) with
+    /// its original value; unknown tokens stay as they are. Linear time.
+    pub fn unmask(&self, text: &str) -> String {
+        let b = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        let mut i = 0;
+        while let Some(p) = memchr::memchr(b'<', &b[i..]) {
+            let s = i + p;
+            let mut e = s + 1;
+            while e < b.len()
+                && e - s < 64
+                && (b[e].is_ascii_uppercase() || b[e].is_ascii_digit() || b[e] == b'_')
+            {
+                e += 1;
+            }
+            if e < b.len()
+                && b[e] == b'>'
+                && let Some(v) = self.by_token.get(&text[s..=e])
+            {
+                out.push_str(&text[last..s]);
+                out.push_str(v);
+                last = e + 1;
+                i = e + 1;
+                continue;
+            }
+            i = s + 1;
+        }
+        out.push_str(&text[last..]);
+        out
+    }
+}
+
+/// One masked finding in a [`Report`]: where it was, where its replacement
+/// is, how it was masked. Never the value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReportEntry {
+    /// What was found.
+    pub kind: Kind,
+    /// Span in the input (bytes).
+    pub start: usize,
+    /// End of the span in the input (exclusive).
+    pub end: usize,
+    /// Span of the replacement in the output.
+    pub out_start: usize,
+    /// End of the replacement in the output (exclusive).
+    pub out_end: usize,
+    /// The finding's score.
+    pub score: f32,
+    /// The recognizer.
+    pub recognizer: std::borrow::Cow<'static, str>,
+    /// The strategy applied.
+    pub strategy: &'static str,
+    /// For JSON: the field path of the string the span is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// What was masked: kinds, counts and spans, with no original values, for
+/// audit records. Serialised as JSON with `"version": 1`:
+///
+/// ```json
+/// {"version":1,"counts":{"EMAIL":1},"entries":[{"kind":"EMAIL","start":9,"end":26,
+///  "out_start":9,"out_end":16,"score":0.9,"recognizer":"email","strategy":"redact"}]}
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Format version (1).
+    pub version: u32,
+    /// Findings per kind.
+    pub counts: BTreeMap<Kind, usize>,
+    /// Every finding, in input order.
+    pub entries: Vec<ReportEntry>,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report {
+            version: 1,
+            counts: BTreeMap::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl Report {
+    pub(crate) fn add(&mut self, e: ReportEntry) {
+        *self.counts.entry(e.kind.clone()).or_insert(0) += 1;
+        self.entries.push(e);
+    }
+
+    /// Total number of findings (from the counts, so also for counting-only
+    /// stream reports).
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// The report as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Masked text and the report of what was masked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Masked {
+    /// The output text.
+    pub text: String,
+    /// What was masked (no values).
+    pub report: Report,
+}
+
+#[cfg(feature = "crypt")]
+struct Sealer {
+    keyring: std::sync::Arc<custodia_crypt::Keyring>,
+    tenant: TenantId,
+    record_type: String,
+    record_id: String,
+}
+
+/// A detector, a policy and the keys the policy needs: masks text, JSON and
+/// streams.
+pub struct Masker {
+    detector: Detector,
+    policy: Policy,
+    pseudonym: Option<PseudonymKey>,
+    #[cfg(feature = "crypt")]
+    sealer: Option<Sealer>,
+}
+
+impl fmt::Debug for Masker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Masker")
+            .field("detector", &self.detector)
+            .field("policy", &self.policy)
+            .field("pseudonym", &self.pseudonym)
+            .finish()
+    }
+}
+
+impl Masker {
+    /// Redacts everything `detector` finds.
+    pub fn new(detector: Detector) -> Masker {
+        Masker {
+            detector,
+            policy: Policy::default(),
+            pseudonym: None,
+            #[cfg(feature = "crypt")]
+            sealer: None,
+        }
+    }
+
+    /// Sets the policy. Fails if it needs a key that is not set (set keys
+    /// first).
+    pub fn with_policy(mut self, policy: Policy) -> Result<Masker, Error> {
+        if policy.uses(|s| *s == Strategy::Pseudonym) && self.pseudonym.is_none() {
+            return Err(Error::InvalidStrategy {
+                input: "pseudonym".into(),
+                reason: "needs a pseudonym key: call with_pseudonym_key first".into(),
+            });
+        }
+        #[cfg(feature = "crypt")]
+        let has_sealer = self.sealer.is_some();
+        #[cfg(not(feature = "crypt"))]
+        let has_sealer = false;
+        if policy.uses(|s| *s == Strategy::Encrypt) && !has_sealer {
+            return Err(Error::InvalidStrategy {
+                input: "encrypt".into(),
+                reason: if cfg!(feature = "crypt") {
+                    "needs a keyring: call with_encryption first".into()
+                } else {
+                    "needs the `crypt` feature".into()
+                },
+            });
+        }
+        self.policy = policy;
+        Ok(self)
+    }
+
+    /// Sets the tenant's pseudonym key.
+    pub fn with_pseudonym_key(mut self, key: PseudonymKey) -> Masker {
+        self.pseudonym = Some(key);
+        self
+    }
+
+    /// Encrypt operator: seal values with `keyring` under the context
+    /// (tenant, record type, record id, field = the kind name).
+    #[cfg(feature = "crypt")]
+    pub fn with_encryption(
+        mut self,
+        keyring: std::sync::Arc<custodia_crypt::Keyring>,
+        tenant: TenantId,
+        record_type: &str,
+        record_id: &str,
+    ) -> Masker {
+        self.sealer = Some(Sealer {
+            keyring,
+            tenant,
+            record_type: record_type.into(),
+            record_id: record_id.into(),
+        });
+        self
+    }
+
+    /// The detector.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Masks `text`. Fails if the policy tokenizes (use
+    /// [`Masker::mask_tokenized`]).
+    pub fn mask(&self, text: &str) -> Result<Masked, Error> {
+        let findings = self.detector.detect(text);
+        self.apply(text, &findings, None)
+    }
+
+    /// Masks `text` including the host's known entities.
+    pub fn mask_with(
+        &self,
+        text: &str,
+        known: &KnownEntities,
+        vault: Option<&mut Vault>,
+    ) -> Result<Masked, Error> {
+        let findings = self.detector.detect_with(text, known);
+        self.apply(text, &findings, vault)
+    }
+
+    /// Masks `text`, recording tokens in `vault`.
+    pub fn mask_tokenized(&self, text: &str, vault: &mut Vault) -> Result<Masked, Error> {
+        let findings = self.detector.detect(text);
+        self.apply(text, &findings, Some(vault))
+    }
+
+    /// Applies the policy to given findings (sorted, non-overlapping, on
+    /// character boundaries of `text`, as [`Detector`] returns them).
+    pub fn apply(
+        &self,
+        text: &str,
+        findings: &[Finding],
+        vault: Option<&mut Vault>,
+    ) -> Result<Masked, Error> {
+        let mut report = Report::default();
+        let mut out = Vec::with_capacity(text.len() + findings.len() * 8);
+        self.apply_bytes(
+            text.as_bytes(),
+            findings,
+            vault,
+            &mut out,
+            &mut report,
+            0,
+            0,
+        )?;
+        let text = String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Ok(Masked { text, report })
+    }
+
+    /// Masks raw bytes: findings are replaced, everything else (including
+    /// invalid UTF-8) is copied unchanged.
+    pub fn mask_bytes(
+        &self,
+        bytes: &[u8],
+        known: Option<&KnownEntities>,
+        vault: Option<&mut Vault>,
+    ) -> Result<(Vec<u8>, Report), Error> {
+        let findings = self.detector.detect_bytes(bytes, known);
+        let mut report = Report::default();
+        let mut out = Vec::with_capacity(bytes.len() + findings.len() * 8);
+        self.apply_bytes(bytes, &findings, vault, &mut out, &mut report, 0, 0)?;
+        Ok((out, report))
+    }
+
+    /// Core of every masking path: appends the masked `bytes` to `out`,
+    /// findings' input offsets shifted by `in_base`, output offsets by
+    /// `out_base` (for streaming).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn apply_bytes(
+        &self,
+        bytes: &[u8],
+        findings: &[Finding],
+        mut vault: Option<&mut Vault>,
+        out: &mut Vec<u8>,
+        report: &mut Report,
+        in_base: usize,
+        out_base: usize,
+    ) -> Result<(), Error> {
+        let mut last = 0;
+        let mut piece = String::new();
+        let out0 = out.len();
+        for f in findings {
+            if f.start < last || f.end > bytes.len() || f.start >= f.end {
+                continue;
+            }
+            out.extend_from_slice(&bytes[last..f.start]);
+            let out_start = out.len() - out0 + out_base;
+            let strategy = self.policy.strategy(&f.kind);
+            if *strategy == Strategy::Redact {
+                // Fast path: no value is read at all.
+                out.push(b'[');
+                out.extend_from_slice(f.kind.as_str().as_bytes());
+                out.push(b']');
+            } else {
+                piece.clear();
+                match std::str::from_utf8(&bytes[f.start..f.end]) {
+                    Ok(value) => {
+                        self.replace(&f.kind, value, strategy, vault.as_deref_mut(), &mut piece)?
+                    }
+                    // Not text: never copy it through.
+                    Err(_) => self.replace(&f.kind, "", &Strategy::Redact, None, &mut piece)?,
+                }
+                out.extend_from_slice(piece.as_bytes());
+            }
+            report.add(ReportEntry {
+                kind: f.kind.clone(),
+                start: f.start + in_base,
+                end: f.end + in_base,
+                out_start,
+                out_end: out.len() - out0 + out_base,
+                score: f.score,
+                recognizer: f.recognizer.clone(),
+                strategy: strategy.name(),
+                path: None,
+            });
+            last = f.end;
+        }
+        out.extend_from_slice(&bytes[last..]);
+        piece.zeroize();
+        Ok(())
+    }
+
+    /// Writes the replacement of `value` into `out`.
+    pub(crate) fn replace(
+        &self,
+        kind: &Kind,
+        value: &str,
+        strategy: &Strategy,
+        vault: Option<&mut Vault>,
+        out: &mut String,
+    ) -> Result<(), Error> {
+        match strategy {
+            Strategy::Redact => {
+                out.push('[');
+                out.push_str(kind.as_str());
+                out.push(']');
+            }
+            Strategy::Replace(t) => out.push_str(t),
+            Strategy::Partial => partial(kind, value, out),
+            Strategy::Keep => out.push_str(value),
+            Strategy::Pseudonym => match &self.pseudonym {
+                Some(k) => out.push_str(&k.pseudonym(kind, value)),
+                None => {
+                    return Err(Error::InvalidStrategy {
+                        input: "pseudonym".into(),
+                        reason: "no pseudonym key set".into(),
+                    });
+                }
+            },
+            Strategy::Tokenize => match vault {
+                Some(v) => out.push_str(&v.tokenize(kind, value)),
+                None => {
+                    return Err(Error::InvalidStrategy {
+                        input: "tokenize".into(),
+                        reason: "needs a vault: use mask_tokenized".into(),
+                    });
+                }
+            },
+            Strategy::Encrypt => self.encrypt(kind, value, out)?,
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "crypt")]
+    fn encrypt(&self, kind: &Kind, value: &str, out: &mut String) -> Result<(), Error> {
+        let Some(s) = &self.sealer else {
+            return Err(Error::InvalidStrategy {
+                input: "encrypt".into(),
+                reason: "no keyring set".into(),
+            });
+        };
+        let err = |e: custodia_crypt::Error| Error::Encrypt {
+            kind: kind.to_string(),
+            reason: e.to_string(),
+        };
+        let ctx = custodia_crypt::FieldContext::new(
+            s.tenant,
+            &s.record_type,
+            &s.record_id,
+            kind.as_str(),
+        )
+        .map_err(err)?;
+        let sealed = s.keyring.seal(&ctx, value.as_bytes()).map_err(err)?;
+        out.push('[');
+        out.push_str(kind.as_str());
+        out.push(':');
+        out.push_str(&custodia_crypt::envelope::to_text(&sealed));
+        out.push(']');
+        Ok(())
+    }
+
+    #[cfg(not(feature = "crypt"))]
+    fn encrypt(&self, _kind: &Kind, _value: &str, _out: &mut String) -> Result<(), Error> {
+        Err(Error::InvalidStrategy {
+            input: "encrypt".into(),
+            reason: "needs the `crypt` feature".into(),
+        })
+    }
+}
+
+/// Partial masks: emails keep the first character and the domain; secrets
+/// are fully redacted; values with 8 or more letters/digits keep the last 4;
+/// shorter ones keep nothing; names keep their initial.
+fn partial(kind: &Kind, value: &str, out: &mut String) {
+    match kind {
+        Kind::Secret => {
+            out.push_str("[SECRET]");
+        }
+        Kind::Email => {
+            if let Some((local, domain)) = value.rsplit_once('@') {
+                if let Some(c) = local.chars().next() {
+                    out.push(c);
+                }
+                out.push_str("***@");
+                out.push_str(domain);
+            } else {
+                out.push_str("***");
+            }
+        }
+        _ => {
+            let alnum: Vec<char> = value.chars().filter(|c| c.is_alphanumeric()).collect();
+            if !alnum.iter().any(char::is_ascii_digit) {
+                // A name or word: the initial only.
+                if let Some(c) = alnum.first() {
+                    out.push(*c);
+                }
+                out.push_str("***");
+                return;
+            }
+            let keep = if alnum.len() >= 8 { 4 } else { 0 };
+            for _ in 0..alnum.len() - keep {
+                out.push('*');
+            }
+            out.extend(&alnum[alnum.len() - keep..]);
+        }
+    }
+}

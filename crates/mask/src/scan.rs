@@ -1,0 +1,1890 @@
+//! The single-pass byte scanner behind the built-in recognizers.
+//!
+//! One loop walks the bytes. Most bytes (lower-case letters, spaces,
+//! punctuation) belong to class 0 and are skipped by a tight inner loop. The
+//! few trigger bytes start a hand-written matcher at that spot only:
+//!
+//! | trigger | matchers |
+//! |---|---|
+//! | digit at a token start | numbers (cards, national ids, IPv4, dates), phones, NIF, HETU, MAC |
+//! | `+`, `(` before a digit | phones |
+//! | upper-case letter at a token start | IBAN, NINO, AWS keys, bearer tokens, postcodes, NHI, NIE, fiscal code, passport |
+//! | `@` | email, URL credentials (look back over the local part) |
+//! | `_`, `-` | token prefixes `ghp_`, `sk_live_`, `xoxb-`, `glpat-`, …; `-----BEGIN` private keys |
+//! | `J` after `ey` | JWTs |
+//! | `:` | MAC and IPv6 (look back over hex), `password:`-style assignments |
+//! | `=` | `password=`, `token=`, `api_key=` assignments and query parameters |
+//!
+//! Every matcher reads a bounded number of bytes forward (or, for look-backs,
+//! never behind the end of the previous finding and never more than a few
+//! dozen bytes), and the loop resumes after the match or after the current
+//! alphanumeric run, so the whole scan is linear in the input length.
+
+use crate::checksum as ck;
+
+macro_rules! words {
+    ($($w:literal),* $(,)?) => {{
+        const P: &CtxWords = &CtxWords::new(&pack_all([$($w),*]));
+        P
+    }};
+}
+
+/// Keys whose `:` or `=` value is a secret.
+const ASSIGN_KEYS: &CtxWords = words![
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "passcode",
+    "secret",
+    "api_key",
+    "apikey",
+    "api-key",
+    "access_token",
+    "auth_token",
+    "refresh_token",
+    "token",
+    "private_key",
+    "access_key",
+    "authorization",
+];
+/// Keys whose value is a secret in a query string or `key=value` pair.
+const QUERY_KEYS: &CtxWords = words!["key", "sig", "signature", "client_secret", "code"];
+
+/// A kind's context words, packed, with a 64-bucket filter so most checks
+/// cost one AND.
+pub(crate) struct CtxWords {
+    filter: u64,
+    words: [u128; 20],
+    n: usize,
+}
+
+impl CtxWords {
+    fn contains(&self, p: u128) -> bool {
+        self.filter & (1u64 << bucket(p)) != 0 && self.words[..self.n].contains(&p)
+    }
+
+    pub(crate) const fn new(words: &[u128]) -> CtxWords {
+        let mut c = CtxWords {
+            filter: 0,
+            words: [0; 20],
+            n: 0,
+        };
+        let mut i = 0;
+        while i < words.len() && i < 20 {
+            c.words[i] = words[i];
+            c.filter |= 1u64 << bucket(words[i]);
+            i += 1;
+        }
+        c.n = i;
+        c
+    }
+}
+
+/// Filter bucket (0..64) of a packed word.
+const fn bucket(w: u128) -> u32 {
+    let x = (w as u64) ^ ((w >> 64) as u64);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as u32
+}
+
+/// Built-in kinds as a compact copyable index for the scanner.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum K {
+    Email,
+    Phone,
+    CreditCard,
+    Iban,
+    IpAddress,
+    MacAddress,
+    Secret,
+    DateOfBirth,
+    UsSsn,
+    UsItin,
+    UsBankRouting,
+    UsPassport,
+    UsBankNumber,
+    UkNino,
+    UkNhs,
+    UkPostcode,
+    AuTfn,
+    AuAbn,
+    AuAcn,
+    AuMedicare,
+    CaSin,
+    CaPostalCode,
+    NzIrd,
+    NzNhi,
+    DeTaxId,
+    EsNif,
+    EsNie,
+    ItFiscalCode,
+    ItVatCode,
+    ItPassport,
+    ItIdentityCard,
+    NlBsn,
+    PlPesel,
+    SePersonnummer,
+    FiHetu,
+    FrInsee,
+}
+
+impl K {
+    pub(crate) const ALL: [K; 36] = [
+        K::Email,
+        K::Phone,
+        K::CreditCard,
+        K::Iban,
+        K::IpAddress,
+        K::MacAddress,
+        K::Secret,
+        K::DateOfBirth,
+        K::UsSsn,
+        K::UsItin,
+        K::UsBankRouting,
+        K::UsPassport,
+        K::UsBankNumber,
+        K::UkNino,
+        K::UkNhs,
+        K::UkPostcode,
+        K::AuTfn,
+        K::AuAbn,
+        K::AuAcn,
+        K::AuMedicare,
+        K::CaSin,
+        K::CaPostalCode,
+        K::NzIrd,
+        K::NzNhi,
+        K::DeTaxId,
+        K::EsNif,
+        K::EsNie,
+        K::ItFiscalCode,
+        K::ItVatCode,
+        K::ItPassport,
+        K::ItIdentityCard,
+        K::NlBsn,
+        K::PlPesel,
+        K::SePersonnummer,
+        K::FiHetu,
+        K::FrInsee,
+    ];
+
+    pub(crate) fn kind(self) -> crate::Kind {
+        use crate::Kind as P;
+        match self {
+            K::Email => P::Email,
+            K::Phone => P::Phone,
+            K::CreditCard => P::CreditCard,
+            K::Iban => P::Iban,
+            K::IpAddress => P::IpAddress,
+            K::MacAddress => P::MacAddress,
+            K::Secret => P::Secret,
+            K::DateOfBirth => P::DateOfBirth,
+            K::UsSsn => P::UsSsn,
+            K::UsItin => P::UsItin,
+            K::UsBankRouting => P::UsBankRouting,
+            K::UsPassport => P::UsPassport,
+            K::UsBankNumber => P::UsBankNumber,
+            K::UkNino => P::UkNino,
+            K::UkNhs => P::UkNhs,
+            K::UkPostcode => P::UkPostcode,
+            K::AuTfn => P::AuTfn,
+            K::AuAbn => P::AuAbn,
+            K::AuAcn => P::AuAcn,
+            K::AuMedicare => P::AuMedicare,
+            K::CaSin => P::CaSin,
+            K::CaPostalCode => P::CaPostalCode,
+            K::NzIrd => P::NzIrd,
+            K::NzNhi => P::NzNhi,
+            K::DeTaxId => P::DeTaxId,
+            K::EsNif => P::EsNif,
+            K::EsNie => P::EsNie,
+            K::ItFiscalCode => P::ItFiscalCode,
+            K::ItVatCode => P::ItVatCode,
+            K::ItPassport => P::ItPassport,
+            K::ItIdentityCard => P::ItIdentityCard,
+            K::NlBsn => P::NlBsn,
+            K::PlPesel => P::PlPesel,
+            K::SePersonnummer => P::SePersonnummer,
+            K::FiHetu => P::FiHetu,
+            K::FrInsee => P::FrInsee,
+        }
+    }
+
+    /// The region the recognizer belongs to (`None`: global).
+    pub(crate) fn region(self) -> Option<crate::Regions> {
+        use crate::Regions as R;
+        Some(match self {
+            K::UsSsn | K::UsItin | K::UsBankRouting | K::UsPassport | K::UsBankNumber => R::US,
+            K::UkNino | K::UkNhs | K::UkPostcode => R::UK,
+            K::AuTfn | K::AuAbn | K::AuAcn | K::AuMedicare => R::AU,
+            K::CaSin | K::CaPostalCode => R::CA,
+            K::NzIrd | K::NzNhi => R::NZ,
+            K::DeTaxId
+            | K::EsNif
+            | K::EsNie
+            | K::ItFiscalCode
+            | K::ItVatCode
+            | K::ItPassport
+            | K::ItIdentityCard
+            | K::NlBsn
+            | K::PlPesel
+            | K::SePersonnummer
+            | K::FiHetu
+            | K::FrInsee => R::EU,
+            _ => return None,
+        })
+    }
+
+    /// Context words (lower-case, whole ASCII words) that raise confidence
+    /// when they occur within the few words before a match.
+    pub(crate) fn context(self) -> &'static CtxWords {
+        match self {
+            K::Email => words!["email", "mail", "e"],
+            K::Phone => words![
+                "phone",
+                "tel",
+                "telephone",
+                "mobile",
+                "cell",
+                "call",
+                "callback",
+                "contact",
+                "fax",
+                "whatsapp",
+                "sms",
+                "ring",
+                "reach",
+                "landline",
+                "text",
+            ],
+            K::CreditCard => words![
+                "card",
+                "visa",
+                "mastercard",
+                "amex",
+                "credit",
+                "debit",
+                "payment",
+                "cc"
+            ],
+            K::Iban => words!["iban", "account", "bank", "transfer"],
+            K::IpAddress => words!["ip", "server", "host", "address", "from", "client"],
+            K::MacAddress => words!["mac", "hardware", "ethernet", "wifi"],
+            K::Secret => words!["password", "token", "key", "secret"],
+            K::DateOfBirth => words![
+                "birth",
+                "born",
+                "dob",
+                "birthday",
+                "birthdate",
+                "geboren",
+                "nee"
+            ],
+            K::UsSsn => words!["ssn", "social", "security", "ss"],
+            K::UsItin => words!["itin", "taxpayer"],
+            K::UsBankRouting => words!["routing", "aba", "rtn", "transit"],
+            K::UsPassport => words!["passport"],
+            K::UsBankNumber => words!["account", "acct", "bank", "checking", "savings"],
+            K::UkNino => words!["nino", "insurance", "ni"],
+            K::UkNhs => words!["nhs", "health"],
+            K::UkPostcode => words!["postcode", "post", "address"],
+            K::AuTfn => words!["tfn", "tax"],
+            K::AuAbn => words!["abn", "business"],
+            K::AuAcn => words!["acn", "company"],
+            K::AuMedicare => words!["medicare"],
+            K::CaSin => words!["sin", "social", "insurance"],
+            K::CaPostalCode => words!["postal", "code", "address"],
+            K::NzIrd => words!["ird", "inland", "revenue", "gst"],
+            K::NzNhi => words!["nhi", "health"],
+            K::DeTaxId => words![
+                "steuer",
+                "steuerid",
+                "idnr",
+                "steueridentifikationsnummer",
+                "tax"
+            ],
+            K::EsNif => words!["nif", "dni"],
+            K::EsNie => words!["nie"],
+            K::ItFiscalCode => words!["fiscale", "codice", "cf", "fiscal"],
+            K::ItVatCode => words!["iva", "vat", "partita"],
+            K::ItPassport => words!["passaporto", "passport"],
+            K::ItIdentityCard => words!["carta", "identita", "identity", "cie", "documento"],
+            K::NlBsn => words!["bsn", "burgerservicenummer", "sofinummer"],
+            K::PlPesel => words!["pesel"],
+            K::SePersonnummer => words!["personnummer", "personnr"],
+            K::FiHetu => words!["hetu", "henkilotunnus"],
+            K::FrInsee => words!["insee", "nir", "secu", "securite", "sociale"],
+        }
+    }
+
+    /// The recognizer's stable name, reported with each finding.
+    pub(crate) fn recognizer(self) -> &'static str {
+        match self {
+            K::Email => "email",
+            K::Phone => "phone",
+            K::CreditCard => "credit_card_luhn",
+            K::Iban => "iban_mod97",
+            K::IpAddress => "ip_address",
+            K::MacAddress => "mac_address",
+            K::Secret => "secret",
+            K::DateOfBirth => "date_of_birth",
+            K::UsSsn => "us_ssn",
+            K::UsItin => "us_itin",
+            K::UsBankRouting => "us_aba_routing",
+            K::UsPassport => "us_passport",
+            K::UsBankNumber => "us_bank_number",
+            K::UkNino => "uk_nino",
+            K::UkNhs => "uk_nhs_mod11",
+            K::UkPostcode => "uk_postcode",
+            K::AuTfn => "au_tfn",
+            K::AuAbn => "au_abn_mod89",
+            K::AuAcn => "au_acn",
+            K::AuMedicare => "au_medicare",
+            K::CaSin => "ca_sin_luhn",
+            K::CaPostalCode => "ca_postal_code",
+            K::NzIrd => "nz_ird_mod11",
+            K::NzNhi => "nz_nhi",
+            K::DeTaxId => "de_tax_id",
+            K::EsNif => "es_nif",
+            K::EsNie => "es_nie",
+            K::ItFiscalCode => "it_fiscal_code",
+            K::ItVatCode => "it_vat_code",
+            K::ItPassport => "it_passport",
+            K::ItIdentityCard => "it_identity_card",
+            K::NlBsn => "nl_bsn",
+            K::PlPesel => "pl_pesel",
+            K::SePersonnummer => "se_personnummer",
+            K::FiHetu => "fi_hetu",
+            K::FrInsee => "fr_insee",
+        }
+    }
+}
+
+/// Which built-in kinds are on (bit `K as u8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KindSet(pub(crate) u64);
+
+impl KindSet {
+    #[inline]
+    pub(crate) fn has(self, k: K) -> bool {
+        self.0 & (1u64 << (k as u8)) != 0
+    }
+}
+
+/// The boost a context word gives, as in Presidio.
+pub(crate) const CONTEXT_BOOST: f32 = 0.35;
+
+const C_DIGIT: u8 = 1;
+const C_UPPER: u8 = 2;
+const C_AT: u8 = 3;
+const C_PLUS_PAREN: u8 = 4;
+const C_DASH: u8 = 5;
+const C_COLON: u8 = 6;
+const C_EQ: u8 = 7;
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = C_DIGIT;
+        c += 1;
+    }
+    c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = C_UPPER;
+        c += 1;
+    }
+    t[b'@' as usize] = C_AT;
+    t[b'+' as usize] = C_PLUS_PAREN;
+    t[b'(' as usize] = C_PLUS_PAREN;
+    t[b'-' as usize] = C_DASH;
+    t[b'_' as usize] = C_DASH;
+    t[b':' as usize] = C_COLON;
+    t[b'=' as usize] = C_EQ;
+    t
+}
+
+static CLASS: [u8; 256] = classes();
+
+#[inline]
+fn at(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
+#[inline]
+fn is_alnum(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+#[inline]
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+/// Is `i` the start of a token: not inside a word, a dotted version, a
+/// hyphenated id or an amount?
+fn token_start(b: &[u8], i: usize) -> bool {
+    if i == 0 {
+        return true;
+    }
+    let p = b[i - 1];
+    if is_alnum(p) || matches!(p, b'$' | b'#' | b'_' | b'&' | b'%' | b'\\' | b'@') {
+        return false;
+    }
+    if matches!(p, b'.' | b'-' | b':' | b'/' | b'+') && i >= 2 && is_alnum(b[i - 2]) {
+        return false;
+    }
+    // A currency sign just before (€, £, ¥ are multi-byte; their last byte
+    // is a continuation byte): treat amounts as amounts.
+    if i >= 2 && matches!(&b[i - 2..i], [0xC2, 0xA3] | [0xC2, 0xA5]) {
+        return false;
+    }
+    if i >= 3 && b[i - 3..i] == [0xE2, 0x82, 0xAC] {
+        return false;
+    }
+    true
+}
+
+/// Does a match ending at `e` end a token (so `12.3` or `abc1` continue it)?
+#[inline]
+fn token_end(b: &[u8], e: usize) -> bool {
+    let n = at(b, e);
+    if is_alnum(n) || n == b'_' || n == b'@' {
+        return false;
+    }
+    if matches!(n, b'.' | b'-' | b':' | b'/' | b',') && is_alnum(at(b, e + 1)) {
+        // `1,234` or `12.5` continue a number; `a-b` a word.
+        return n == b',' && !at(b, e + 1).is_ascii_digit();
+    }
+    true
+}
+
+fn skip_alnum(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && is_alnum(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Lower-case ASCII words just before `start` (nearest first), at most
+/// `MAX_CTX` of them within `CTX_BYTES` bytes.
+struct Context {
+    words: [u128; MAX_CTX],
+    n: usize,
+    filter: u64,
+}
+
+const MAX_CTX: usize = 6;
+const CTX_BYTES: usize = 48;
+
+impl Context {
+    fn before(b: &[u8], start: usize) -> Context {
+        let mut c = Context {
+            words: [0; MAX_CTX],
+            n: 0,
+            filter: 0,
+        };
+        let lo = start.saturating_sub(CTX_BYTES);
+        let mut buf = [0u8; CTX_BYTES + 16];
+        buf[..start - lo].copy_from_slice(&b[lo..start]);
+        // Bit k set: buf[k] is an ASCII letter (vectorisable).
+        let mut mask: u64 = 0;
+        for (k, chunk) in buf[..CTX_BYTES].chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            mask |= letter_bits(u64::from_le_bytes(w)) << (8 * k);
+        }
+        // A word cut by the window edge is not a word.
+        if lo > 0 && b[lo - 1].is_ascii_alphabetic() {
+            let cut = (!mask).trailing_zeros();
+            mask &= !((1u64 << cut) - 1);
+        }
+        while mask != 0 && c.n < MAX_CTX {
+            let hi = 63 - mask.leading_zeros() as usize; // last letter of the nearest word
+            let below = !mask & ((1u64 << hi) - 1);
+            let st = if below == 0 {
+                0
+            } else {
+                64 - below.leading_zeros() as usize
+            };
+            let len = hi + 1 - st;
+            c.words[c.n] = if len <= 16 {
+                let mut w = [0u8; 16];
+                w.copy_from_slice(&buf[st..st + 16]);
+                let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
+                if len == 16 {
+                    x
+                } else {
+                    x & ((1u128 << (8 * len)) - 1)
+                }
+            } else {
+                0
+            };
+            c.filter |= 1u64 << bucket(c.words[c.n]);
+            c.n += 1;
+            mask &= (1u64 << st) - 1;
+        }
+        c
+    }
+
+    fn has(&self, words: &CtxWords) -> bool {
+        const { assert!(CTX_BYTES.is_multiple_of(8) && CTX_BYTES <= 64) };
+        if self.filter & words.filter == 0 {
+            return false;
+        }
+        self.words[..self.n]
+            .iter()
+            .any(|w| *w != 0 && words.words[..words.n].contains(w))
+    }
+}
+
+/// Bit k set iff byte k of `v` (little-endian) is an ASCII letter (SWAR).
+#[inline]
+fn letter_bits(v: u64) -> u64 {
+    const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let y = (v | 0x2020_2020_2020_2020) & LO7;
+    let ge_a = y + 0x1F1F_1F1F_1F1F_1F1F; // high bit: y >= 'a'
+    let gt_z = y + 0x0505_0505_0505_0505; // high bit: y > 'z'
+    let letters = ge_a & !gt_z & !v & HI;
+    ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+/// A lower-case ASCII word of at most 16 bytes packed into an integer (0 for
+/// longer words, which never match).
+const fn pack(w: &[u8]) -> u128 {
+    if w.len() > 16 || w.is_empty() {
+        return 0;
+    }
+    let mut x: u128 = 0;
+    let mut i = 0;
+    while i < w.len() {
+        x |= (w[i].to_ascii_lowercase() as u128) << (8 * i);
+        i += 1;
+    }
+    x
+}
+
+pub(crate) const fn pack_all<const N: usize>(words: [&str; N]) -> [u128; N] {
+    let mut out = [0u128; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = pack(words[i].as_bytes());
+        i += 1;
+    }
+    out
+}
+
+/// The scanner's state for one text.
+pub(crate) struct Scanner<'a> {
+    b: &'a [u8],
+    on: KindSet,
+    floor: usize,
+    min_score: f32,
+    pub(crate) findings: Vec<crate::Finding>,
+}
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(b: &'a [u8], on: KindSet, min_score: f32) -> Self {
+        Scanner {
+            b,
+            on,
+            floor: 0,
+            min_score,
+            findings: Vec::new(),
+        }
+    }
+
+    fn push(
+        &mut self,
+        start: usize,
+        end: usize,
+        kind: K,
+        score: f32,
+        recognizer: &'static str,
+    ) -> usize {
+        let score = score.min(1.0);
+        if score >= self.min_score {
+            self.findings.push(crate::Finding {
+                kind: kind.kind(),
+                start,
+                end,
+                score,
+                recognizer: std::borrow::Cow::Borrowed(recognizer),
+            });
+        }
+        self.floor = end;
+        end
+    }
+
+    /// Push with the context boost for `kind` applied.
+    fn push_ctx(&mut self, start: usize, end: usize, kind: K, base: f32) -> usize {
+        let ctx = Context::before(self.b, start);
+        let score = if ctx.has(kind.context()) {
+            base + CONTEXT_BOOST
+        } else {
+            base
+        };
+        self.push(start, end, kind, score, kind.recognizer())
+    }
+
+    pub(crate) fn run(&mut self) {
+        let b = self.b;
+        let n = b.len();
+        let mut i = 0;
+        while i < n {
+            // Tight skip over bytes that cannot start anything.
+            loop {
+                while i < n && CLASS[b[i] as usize] == 0 {
+                    i += 1;
+                }
+                // A capitalised word (`Hello`) starts nothing unless it is
+                // `Bearer` or the `J` of `eyJ`: skip it without dispatching.
+                if i + 1 < n
+                    && CLASS[b[i] as usize] == C_UPPER
+                    && b[i + 1].is_ascii_lowercase()
+                    && b[i] != b'B'
+                    && b[i] != b'J'
+                {
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            if i >= n {
+                break;
+            }
+            let next = match CLASS[b[i] as usize] {
+                C_DIGIT => {
+                    if token_start(b, i) {
+                        self.digit(i).unwrap_or_else(|| skip_alnum(b, i))
+                    } else {
+                        skip_alnum(b, i)
+                    }
+                }
+                C_UPPER => {
+                    if b[i] == b'J'
+                        && i >= 2
+                        && b[i - 2] == b'e'
+                        && b[i - 1] == b'y'
+                        && i - 2 >= self.floor
+                        && token_start(b, i - 2)
+                    {
+                        self.jwt(i - 2).unwrap_or(i + 1)
+                    } else if token_start(b, i) {
+                        // Nothing starts inside the rest of an upper-case token.
+                        self.upper(i).unwrap_or_else(|| skip_alnum(b, i))
+                    } else {
+                        skip_alnum(b, i)
+                    }
+                }
+                C_AT => self.at_sign(i).unwrap_or(i + 1),
+                C_PLUS_PAREN => {
+                    if at(b, i + 1).is_ascii_digit() && token_start(b, i) && self.on.has(K::Phone) {
+                        self.phone_at(i).unwrap_or(i + 1)
+                    } else {
+                        i + 1
+                    }
+                }
+                C_DASH => self.dash(i).unwrap_or(i + 1),
+                C_COLON => self.colon(i).unwrap_or(i + 1),
+                C_EQ => self.assignment(i, b'=').unwrap_or(i + 1),
+                _ => i + 1,
+            };
+            i = next.max(i + 1);
+        }
+    }
+
+    // ---------------------------------------------------------------- digits
+
+    fn digit(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        // MAC with `-` or `:` (colon form is handled from the colon too, but
+        // a dash MAC has no other trigger).
+        if matches!(at(b, s + 2), b'-' | b':')
+            && is_hex(at(b, s + 1))
+            && let Some(e) = self.mac(s)
+        {
+            return Some(e);
+        }
+        if self.on.has(K::FiHetu)
+            && let Some(e) = self.hetu(s)
+        {
+            return Some(e);
+        }
+        let run = Run::parse(b, s)?;
+        // `10`, `22`, `500`: one short group is nothing unless a phone's
+        // parenthesised area code follows (`1 (715) 498-4177`).
+        let paren_near = matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
+        // An IPv4 address may be followed by a port or a path (`10.0.0.1:8080`).
+        let ends = token_end(b, run.end)
+            || (run.groups == 4 && run.all_sep(b'.') && matches!(at(b, run.end), b':' | b'/'));
+        if run.groups == 1 && run.nd < 8 && !paren_near {
+            return None;
+        }
+        // Collect what validates first; read the context only if anything does.
+        let mut cands: [(K, f32, usize); 8] = [(K::Phone, 0.0, 0); 8];
+        let mut n = 0usize;
+        let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
+            if on.has(k) && n < cands.len() {
+                cands[n] = (k, base, end);
+                n += 1;
+            }
+        };
+        let on = self.on;
+        if ends {
+            classify(&run, b, on, &mut consider);
+        } else if run.groups == 1
+            && run.nd == 8
+            && at(b, run.end).is_ascii_uppercase()
+            && !is_alnum(at(b, run.end + 1))
+        {
+            // Spanish NIF: 8 digits and a letter.
+            let mut c = [0u8; 9];
+            c[..8].copy_from_slice(&b[s..s + 8]);
+            c[8] = b[run.end];
+            if ck::es_nif(&c) {
+                consider(K::EsNif, 0.6, run.end + 1, on);
+            }
+        }
+        // A checksum-validated card or IBAN-strength match needs no phone check.
+        // A phone has at least 8 digits; shorter runs only continue one
+        // through parentheses (`1 (715) 498-4177`).
+        let may_be_phone = paren_near || ends && run.nd >= 8;
+        if may_be_phone
+            && on.has(K::Phone)
+            && n < cands.len()
+            && !cands[..n].iter().any(|c| c.1 >= 0.9)
+            && let Some((end, base)) = phone(b, s)
+        {
+            cands[n] = (K::Phone, base, end);
+            n += 1;
+        }
+        if n == 0 {
+            return None;
+        }
+        let ctx = Context::before(b, s);
+        let mut best: Option<(f32, usize, K)> = None;
+        for &(k, base, end) in &cands[..n] {
+            let score = if ctx.has(k.context()) {
+                base + CONTEXT_BOOST
+            } else {
+                base
+            };
+            // Earlier candidates (validated ids) win ties against later (phone).
+            if best.is_none_or(|(bs, _, _)| score > bs) {
+                best = Some((score, end, k));
+            }
+        }
+        let (score, end, k) = best?;
+        Some(self.push(s, end, k, score, k.recognizer()))
+    }
+
+    fn hetu(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if s + 11 > b.len() || !b"+-ABCDEFUVWXY".contains(&b[s + 6]) || !token_end(b, s + 11) {
+            return None;
+        }
+        let c = &b[s..s + 11];
+        if !ck::fi_hetu(c) {
+            return None;
+        }
+        Some(self.push_ctx(s, s + 11, K::FiHetu, 0.65))
+    }
+
+    fn mac(&mut self, s: usize) -> Option<usize> {
+        if !self.on.has(K::MacAddress) {
+            return None;
+        }
+        let b = self.b;
+        let sep = at(b, s + 2);
+        if sep != b':' && sep != b'-' {
+            return None;
+        }
+        for g in 0..6 {
+            let p = s + g * 3;
+            if !is_hex(at(b, p)) || !is_hex(at(b, p + 1)) {
+                return None;
+            }
+            if g < 5 && at(b, p + 2) != sep {
+                return None;
+            }
+        }
+        let e = s + 17;
+        if !token_end(b, e) || at(b, e) == sep && is_hex(at(b, e + 1)) {
+            return None;
+        }
+        Some(self.push_ctx(s, e, K::MacAddress, 0.7))
+    }
+
+    // ----------------------------------------------------------- upper case
+
+    fn upper(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let c1 = at(b, s + 1);
+        if c1.is_ascii_lowercase() {
+            if b[s] == b'B' && b.get(s..s + 7) == Some(b"Bearer ") {
+                return self.bearer(s + 7);
+            }
+            return None;
+        }
+        let c2 = at(b, s + 2);
+        let c3 = at(b, s + 3);
+        if b[s] == b'A' && c1 == b'I' && c2 == b'z' && c3 == b'a' && self.on.has(K::Secret) {
+            // Google API key: AIza and 35 characters.
+            let e = s + 39;
+            if e <= b.len()
+                && b[s + 4..e]
+                    .iter()
+                    .all(|&c| is_alnum(c) || c == b'_' || c == b'-')
+                && token_end(b, e)
+            {
+                return Some(self.push(s, e, K::Secret, 0.95, "google_api_key"));
+            }
+        }
+        if c1.is_ascii_uppercase() {
+            if c2.is_ascii_digit()
+                && c3.is_ascii_digit()
+                && self.on.has(K::Iban)
+                && let Some(e) = self.iban(s)
+            {
+                return Some(e);
+            }
+            if (c2.is_ascii_digit() || c2 == b' ' && c3.is_ascii_digit())
+                && self.on.has(K::UkNino)
+                && let Some(e) = self.nino(s)
+            {
+                return Some(e);
+            }
+            if c2.is_ascii_digit()
+                && let Some(e) = self.italian_document(s)
+            {
+                return Some(e);
+            }
+            if c2.is_ascii_uppercase() {
+                if c3.is_ascii_uppercase()
+                    && self.on.has(K::Secret)
+                    && let Some(e) = self.aws(s)
+                {
+                    return Some(e);
+                }
+                if self.on.has(K::ItFiscalCode)
+                    && s + 16 <= b.len()
+                    && token_end(b, s + 16)
+                    && ck::it_fiscal_code(&b[s..s + 16])
+                {
+                    return Some(self.push_ctx(s, s + 16, K::ItFiscalCode, 0.7));
+                }
+                if self.on.has(K::NzNhi)
+                    && s + 7 <= b.len()
+                    && token_end(b, s + 7)
+                    && ck::nz_nhi(&b[s..s + 7])
+                {
+                    return Some(self.push_ctx(s, s + 7, K::NzNhi, 0.4));
+                }
+            }
+        }
+        if matches!(b[s], b'X' | b'Y' | b'Z') && c1.is_ascii_digit() && self.on.has(K::EsNie) {
+            let e = s + 9;
+            if e <= b.len() && token_end(b, e) && ck::es_nie(&b[s..e]) {
+                return Some(self.push_ctx(s, e, K::EsNie, 0.6));
+            }
+        }
+        if c1.is_ascii_digit() || c2.is_ascii_digit() {
+            if let Some(e) = self.postcode(s) {
+                return Some(e);
+            }
+            if self.on.has(K::UsPassport) && c1.is_ascii_digit() {
+                let e = s + 9;
+                if e <= b.len() && b[s + 1..e].iter().all(u8::is_ascii_digit) && token_end(b, e) {
+                    let ctx = Context::before(b, s);
+                    if ctx.has(K::UsPassport.context()) {
+                        return Some(self.push(
+                            s,
+                            e,
+                            K::UsPassport,
+                            0.2 + CONTEXT_BOOST,
+                            K::UsPassport.recognizer(),
+                        ));
+                    }
+                }
+            }
+            if matches!(c2, b'-' | b':') && is_hex(b[s]) && is_hex(c1) {
+                return self.mac(s);
+            }
+        }
+        None
+    }
+
+    /// Italian passport (`YA1234567`) or identity card (`CA12345AB`): no
+    /// checksum, so only with a context word.
+    fn italian_document(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let digits = b
+            .get(s + 2..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let (kind, end) = match digits {
+            7 if self.on.has(K::ItPassport) || self.on.has(K::ItIdentityCard) => {
+                (K::ItPassport, s + 9)
+            }
+            5 if at(b, s + 7).is_ascii_uppercase()
+                && at(b, s + 8).is_ascii_uppercase()
+                && self.on.has(K::ItIdentityCard) =>
+            {
+                (K::ItIdentityCard, s + 9)
+            }
+            _ => return None,
+        };
+        if !token_end(b, end) {
+            return None;
+        }
+        let ctx = Context::before(b, s);
+        let kind = if kind == K::ItPassport
+            && !ctx.has(K::ItPassport.context())
+            && ctx.has(K::ItIdentityCard.context())
+        {
+            K::ItIdentityCard
+        } else {
+            kind
+        };
+        if !self.on.has(kind) || !ctx.has(kind.context()) {
+            return None;
+        }
+        Some(self.push(s, end, kind, 0.2 + CONTEXT_BOOST, kind.recognizer()))
+    }
+
+    fn iban(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let len = ck::iban_length([b[s], b[s + 1]])?;
+        let mut chars = [0u8; 34];
+        let mut n = 0;
+        let mut i = s;
+        let mut group = 0;
+        while n < len {
+            let c = at(b, i);
+            if is_alnum(c) {
+                chars[n] = c.to_ascii_uppercase();
+                n += 1;
+                group += 1;
+                i += 1;
+            } else if c == b' ' && group == 4 && is_alnum(at(b, i + 1)) {
+                group = 0;
+                i += 1;
+            } else {
+                return None;
+            }
+        }
+        if !token_end(b, i) || !ck::iban(&chars[..n]) {
+            return None;
+        }
+        Some(self.push_ctx(s, i, K::Iban, 0.9))
+    }
+
+    fn nino(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if !ck::uk_nino_prefix(b[s], b[s + 1]) {
+            return None;
+        }
+        let mut i = s + 2;
+        let spaced = at(b, i) == b' ';
+        for _ in 0..3 {
+            if spaced {
+                if at(b, i) != b' ' {
+                    return None;
+                }
+                i += 1;
+            }
+            if !at(b, i).is_ascii_digit() || !at(b, i + 1).is_ascii_digit() {
+                return None;
+            }
+            i += 2;
+        }
+        if spaced && at(b, i) == b' '
+            || !spaced && at(b, i) == b' ' && matches!(at(b, i + 1), b'A'..=b'D')
+        {
+            i += 1;
+        }
+        if !matches!(at(b, i), b'A'..=b'D') || !token_end(b, i + 1) {
+            return None;
+        }
+        Some(self.push_ctx(s, i + 1, K::UkNino, 0.6))
+    }
+
+    fn aws(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        const PREFIXES: [&[u8]; 6] = [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"ANPA"];
+        let p = b.get(s..s + 4)?;
+        if !PREFIXES.contains(&p) {
+            return None;
+        }
+        let e = s + 20;
+        let body = b.get(s + 4..e)?;
+        if !body
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            || !token_end(b, e)
+        {
+            return None;
+        }
+        Some(self.push(s, e, K::Secret, 0.95, "aws_access_key"))
+    }
+
+    fn bearer(&mut self, s: usize) -> Option<usize> {
+        if !self.on.has(K::Secret) {
+            return None;
+        }
+        let b = self.b;
+        let mut e = s;
+        while e < b.len()
+            && (is_alnum(b[e]) || matches!(b[e], b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+            && e - s < 4096
+        {
+            e += 1;
+        }
+        while e < b.len() && b[e] == b'=' {
+            e += 1;
+        }
+        while e > s && matches!(b[e - 1], b'.') {
+            e -= 1;
+        }
+        if e - s < 16 {
+            return None;
+        }
+        Some(self.push(s, e, K::Secret, 0.9, "bearer_token"))
+    }
+
+    fn postcode(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if self.on.has(K::CaPostalCode) {
+            // A1A 1A1 with the letters Canada Post uses.
+            const FIRST: &[u8] = b"ABCEGHJKLMNPRSTVXY";
+            const OTHER: &[u8] = b"ABCEGHJKLMNPRSTVWXYZ";
+            let spaced = at(b, s + 3) == b' ';
+            let o = usize::from(spaced);
+            if FIRST.contains(&b[s])
+                && at(b, s + 1).is_ascii_digit()
+                && OTHER.contains(&at(b, s + 2))
+                && at(b, s + 3 + o).is_ascii_digit()
+                && OTHER.contains(&at(b, s + 4 + o))
+                && at(b, s + 5 + o).is_ascii_digit()
+                && token_end(b, s + 6 + o)
+            {
+                return Some(self.push_ctx(
+                    s,
+                    s + 6 + o,
+                    K::CaPostalCode,
+                    if spaced { 0.5 } else { 0.3 },
+                ));
+            }
+        }
+        if self.on.has(K::UkPostcode) {
+            // Outward code: A9, A99, AA9, AA99, A9A, AA9A; inward: 9AA.
+            let mut i = s;
+            i += 1;
+            if at(b, i).is_ascii_uppercase() {
+                i += 1;
+            }
+            if !at(b, i).is_ascii_digit() {
+                return None;
+            }
+            i += 1;
+            if at(b, i).is_ascii_digit()
+                || at(b, i).is_ascii_uppercase()
+                    && at(b, i + 1) != b' '
+                    && !at(b, i + 1).is_ascii_digit()
+            {
+                // third char of outward code only if an inward code follows
+            }
+            let try_inward = |j: usize| -> Option<(usize, bool)> {
+                let spaced = at(b, j) == b' ';
+                let k = j + usize::from(spaced);
+                if at(b, k).is_ascii_digit()
+                    && at(b, k + 1).is_ascii_uppercase()
+                    && at(b, k + 2).is_ascii_uppercase()
+                    && !matches!(at(b, k + 1), b'C' | b'I' | b'K' | b'M' | b'O' | b'V')
+                    && !matches!(at(b, k + 2), b'C' | b'I' | b'K' | b'M' | b'O' | b'V')
+                    && token_end(b, k + 3)
+                {
+                    Some((k + 3, spaced))
+                } else {
+                    None
+                }
+            };
+            let mut found = try_inward(i);
+            if found.is_none() && (at(b, i).is_ascii_digit() || at(b, i).is_ascii_uppercase()) {
+                found = try_inward(i + 1);
+            }
+            if let Some((e, spaced)) = found {
+                if spaced {
+                    return Some(self.push_ctx(
+                        s,
+                        e,
+                        K::UkPostcode,
+                        if spaced { 0.5 } else { 0.3 },
+                    ));
+                }
+                return Some(self.push_ctx(s, e, K::UkPostcode, 0.3));
+            }
+        }
+        None
+    }
+
+    // ---------------------------------------------------------- punctuation
+
+    fn jwt(&mut self, s: usize) -> Option<usize> {
+        if !self.on.has(K::Secret) {
+            return None;
+        }
+        let b = self.b;
+        let seg = |mut i: usize| {
+            let st = i;
+            while i < b.len() && (is_alnum(b[i]) || b[i] == b'-' || b[i] == b'_') && i - st < 8192 {
+                i += 1;
+            }
+            (i, i - st)
+        };
+        let (e1, l1) = seg(s);
+        if l1 < 10 || at(b, e1) != b'.' {
+            return None;
+        }
+        let (e2, l2) = seg(e1 + 1);
+        if l2 < 4 || at(b, e2) != b'.' {
+            return None;
+        }
+        let (e3, l3) = seg(e2 + 1);
+        let e = if l3 == 0 { e2 + 1 } else { e3 };
+        Some(self.push(s, e, K::Secret, 0.95, "jwt"))
+    }
+
+    fn dash(&mut self, i: usize) -> Option<usize> {
+        if !self.on.has(K::Secret) {
+            return None;
+        }
+        let b = self.b;
+        if b[i] == b'-' && b.get(i..i + 11) == Some(b"-----BEGIN ") {
+            return self.pem(i);
+        }
+        // Find the word this separator ends (bounded look-back).
+        let mut ws = i;
+        while ws > self.floor && i - ws < 12 && is_alnum(b[ws - 1]) {
+            ws -= 1;
+        }
+        if ws == i || !token_start(b, ws) {
+            // `github_pat_` has its first `_` after 6 letters; others start
+            // at a token start; nothing to do.
+            return None;
+        }
+        const PREFIXES: [(&[u8], &str, usize); 16] = [
+            (b"ghp_", "github_token", 36),
+            (b"gho_", "github_token", 36),
+            (b"ghu_", "github_token", 36),
+            (b"ghs_", "github_token", 36),
+            (b"ghr_", "github_token", 36),
+            (b"github_pat_", "github_token", 40),
+            (b"glpat-", "gitlab_token", 20),
+            (b"xoxb-", "slack_token", 20),
+            (b"xoxp-", "slack_token", 20),
+            (b"xoxa-", "slack_token", 20),
+            (b"xoxr-", "slack_token", 20),
+            (b"xoxs-", "slack_token", 20),
+            (b"sk_live_", "stripe_key", 20),
+            (b"rk_live_", "stripe_key", 20),
+            (b"sk-", "openai_style_key", 32),
+            (b"npm_", "npm_token", 36),
+        ];
+        // Cheap filter: the separator sits 2–10 bytes into a token starting
+        // with one of the prefixes' first letters.
+        if !(2..=10).contains(&(i - ws))
+            || !matches!(b[ws], b'g' | b'x' | b's' | b'r' | b'p' | b'n')
+        {
+            return None;
+        }
+        let rest = &b[ws..];
+        for (p, name, min) in PREFIXES {
+            if rest.starts_with(p) {
+                let mut e = ws + p.len();
+                while e < b.len()
+                    && (is_alnum(b[e]) || b[e] == b'_' || b[e] == b'-')
+                    && e - ws < 512
+                {
+                    e += 1;
+                }
+                while e > ws && matches!(b[e - 1], b'-' | b'_') {
+                    e -= 1;
+                }
+                if e - ws < min {
+                    return None;
+                }
+                return Some(self.push(ws, e, K::Secret, 0.95, name));
+            }
+        }
+        if rest.starts_with(b"sk_test_") || rest.starts_with(b"pk_live_") {
+            let mut e = ws + 8;
+            while e < b.len() && is_alnum(b[e]) && e - ws < 512 {
+                e += 1;
+            }
+            if e - ws >= 20 {
+                return Some(self.push(ws, e, K::Secret, 0.8, "stripe_key"));
+            }
+        }
+        None
+    }
+
+    fn pem(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        // Header line: -----BEGIN ... PRIVATE KEY-----
+        let hdr_end = s + memchr::memchr(b'\n', &b[s..b.len().min(s + 80)])
+            .unwrap_or(b.len().min(s + 80) - s);
+        let hdr = &b[s..hdr_end];
+        memchr::memmem::find(hdr, b"PRIVATE KEY-----")?;
+        let limit = b.len().min(s + 16 * 1024);
+        let end_at = memchr::memmem::find(&b[hdr_end..limit], b"-----END ")? + hdr_end;
+        let tail = &b[end_at + 9..b.len().min(end_at + 80)];
+        let close = memchr::memmem::find(tail, b"-----")? + end_at + 9 + 5;
+        Some(self.push(s, close, K::Secret, 1.0, "private_key_block"))
+    }
+
+    fn colon(&mut self, i: usize) -> Option<usize> {
+        let b = self.b;
+        // IPv6 / MAC: look back over at most 4 hex digits.
+        let mut ws = i;
+        while ws > self.floor && i - ws < 4 && is_hex(b[ws - 1]) {
+            ws -= 1;
+        }
+        if (ws < i || at(b, i + 1) == b':') && token_start(b, ws) && ws >= self.floor {
+            if i - ws == 2
+                && let Some(e) = self.mac(ws)
+            {
+                return Some(e);
+            }
+            if let Some(e) = self.ipv6(ws) {
+                return Some(e);
+            }
+        }
+        self.assignment(i, b':')
+    }
+
+    fn ipv6(&mut self, s: usize) -> Option<usize> {
+        if !self.on.has(K::IpAddress) {
+            return None;
+        }
+        let b = self.b;
+        let mut i = s;
+        let mut groups = 0;
+        let mut double = false;
+        let mut last_group_start = s;
+        loop {
+            if at(b, i) == b':' && at(b, i + 1) == b':' {
+                if double {
+                    return None;
+                }
+                double = true;
+                i += 2;
+                if !is_hex(at(b, i)) {
+                    break;
+                }
+                continue;
+            }
+            let st = i;
+            while is_hex(at(b, i)) && i - st < 5 {
+                i += 1;
+            }
+            let l = i - st;
+            if l == 0 || l > 4 {
+                if l == 0 && groups > 0 && !double {
+                    return None;
+                }
+                if l > 4 {
+                    return None;
+                }
+                break;
+            }
+            groups += 1;
+            last_group_start = st;
+            if at(b, i) == b':' && at(b, i + 1) != b':' && is_hex(at(b, i + 1)) {
+                i += 1;
+                continue;
+            }
+            if at(b, i) == b':' && at(b, i + 1) == b':' {
+                continue;
+            }
+            break;
+        }
+        // Embedded IPv4 tail (`::ffff:10.0.0.1`).
+        let mut e = i;
+        if at(b, i) == b'.'
+            && let Some(run) = Run::parse(b, last_group_start)
+            && run.groups == 4
+            && run.all_sep(b'.')
+        {
+            e = run.end;
+            groups += 1;
+        }
+        if groups > 8 || (!double && groups != 8) || groups == 0 || !token_end(b, e) {
+            return None;
+        }
+        let text = std::str::from_utf8(&b[s..e]).ok()?;
+        text.parse::<std::net::Ipv6Addr>().ok()?;
+        Some(self.push_ctx(s, e, K::IpAddress, 0.75))
+    }
+
+    fn assignment(&mut self, i: usize, op: u8) -> Option<usize> {
+        if !self.on.has(K::Secret) {
+            return None;
+        }
+        let b = self.b;
+        let mut j = i;
+        let mut sp = 0;
+        while j > self.floor && b[j - 1] == b' ' && sp < 2 {
+            j -= 1;
+            sp += 1;
+        }
+        if j > self.floor && matches!(b[j - 1], b'"' | b'\'') {
+            j -= 1;
+        }
+        let we = j;
+        while j > self.floor
+            && we - j < 40
+            && (is_alnum(b[j - 1]) || matches!(b[j - 1], b'_' | b'-' | b'.'))
+        {
+            j -= 1;
+        }
+        if j > self.floor && (is_alnum(b[j - 1]) || we - j >= 40)
+            || we == j
+            || we - j < 3 && op == b':'
+        {
+            return None;
+        }
+        // Every key ends in one of these letters; times and ids do not.
+        if !matches!(
+            b[we - 1] | 0x20,
+            b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g'
+        ) {
+            return None;
+        }
+        // The word, or its part after a `_`, `-` or `.` (`db_password`),
+        // packed and compared as integers.
+        let word = &b[j..we];
+        let is_key = |w: &[u8]| {
+            let p = pack(w);
+            p != 0 && (ASSIGN_KEYS.contains(p) || op == b'=' && QUERY_KEYS.contains(p))
+        };
+        let mut key_hit = is_key(word);
+        let mut seps = 0;
+        let mut k = word.len();
+        while !key_hit && k > 1 && seps < 3 {
+            k -= 1;
+            if matches!(word[k - 1], b'_' | b'-' | b'.') {
+                seps += 1;
+                key_hit = pack(&word[k..]) != 0 && ASSIGN_KEYS.contains(pack(&word[k..]));
+            }
+        }
+        let w = word;
+        if !key_hit {
+            return None;
+        }
+        // The value.
+        let mut v = i + 1;
+        let mut sp = 0;
+        while at(b, v) == b' ' && sp < 2 {
+            v += 1;
+            sp += 1;
+        }
+        let quote = at(b, v);
+        let quoted = matches!(quote, b'"' | b'\'');
+        if quoted {
+            v += 1;
+        }
+        if w.len() >= 13 && w[w.len() - 13..].eq_ignore_ascii_case(b"authorization") {
+            for scheme in [
+                &b"Bearer "[..],
+                b"bearer ",
+                b"Basic ",
+                b"basic ",
+                b"Token ",
+                b"token ",
+            ] {
+                if b[v..].starts_with(scheme) {
+                    v += scheme.len();
+                    break;
+                }
+            }
+        }
+        let mut e = v;
+        while e < b.len() && e - v < 1024 {
+            let c = b[e];
+            let stop = if quoted {
+                c == quote || c == b'\n'
+            } else {
+                c.is_ascii_whitespace()
+                    || matches!(c, b'"' | b'\'' | b'<' | b'>')
+                    || (op == b'=' && matches!(c, b'&' | b'#' | b','))
+            };
+            if stop {
+                break;
+            }
+            e += 1;
+        }
+        if !quoted {
+            while e > v && matches!(b[e - 1], b'.' | b',' | b';' | b')' | b']' | b'}') {
+                e -= 1;
+            }
+        }
+        // Values must look like secrets, not prose: at least 4 bytes.
+        if e - v < 4 || std::str::from_utf8(&b[v..e]).is_err() {
+            return None;
+        }
+        Some(self.push(v, e, K::Secret, 0.85, "secret_assignment"))
+    }
+
+    fn at_sign(&mut self, i: usize) -> Option<usize> {
+        let b = self.b;
+        // Local part, looking back (bounded, never before the last finding).
+        let mut ls = i;
+        while ls > self.floor
+            && i - ls < 64
+            && (is_alnum(b[ls - 1])
+                || matches!(b[ls - 1], b'.' | b'_' | b'%' | b'+' | b'-' | b'\''))
+        {
+            ls -= 1;
+        }
+        while ls < i && matches!(b[ls], b'.' | b'-' | b'+' | b'\'') {
+            ls += 1;
+        }
+        if ls == i || b[i - 1] == b'.' {
+            return None;
+        }
+        // URL credentials: scheme://user:pass@host
+        if ls > self.floor && b[ls - 1] == b':' && self.on.has(K::Secret) {
+            let mut us = ls - 1;
+            while us > self.floor
+                && ls - us < 128
+                && (is_alnum(b[us - 1]) || matches!(b[us - 1], b'.' | b'_' | b'%' | b'-' | b'~'))
+            {
+                us -= 1;
+            }
+            if us >= 3 && &b[us - 3..us] == b"://" {
+                return Some(self.push(us, i, K::Secret, 0.95, "url_credentials"));
+            }
+        }
+        if !self.on.has(K::Email) {
+            return None;
+        }
+        if ls > 0 && (is_alnum(b[ls - 1]) && ls == i - 64) {
+            return None;
+        }
+        // Domain: labels of [A-Za-z0-9-], dot separated, TLD of letters.
+        let mut e = i + 1;
+        let mut labels = 0;
+        let mut last_label_alpha = false;
+        let mut end = 0;
+        loop {
+            let st = e;
+            while e < b.len() && (is_alnum(b[e]) || b[e] == b'-') && e - st < 63 {
+                e += 1;
+            }
+            if e == st || b[st] == b'-' || b[e - 1] == b'-' {
+                break;
+            }
+            labels += 1;
+            last_label_alpha = e - st >= 2 && b[st..e].iter().all(u8::is_ascii_alphabetic);
+            if labels >= 2 && last_label_alpha {
+                end = e;
+            }
+            if at(b, e) == b'.' && is_alnum(at(b, e + 1)) && e - i < 255 {
+                e += 1;
+            } else {
+                break;
+            }
+        }
+        if end == 0 || is_alnum(at(b, end)) || at(b, end) == b'@' {
+            return None;
+        }
+        let _ = last_label_alpha;
+        Some(self.push(ls, end, K::Email, 0.9, K::Email.recognizer()))
+    }
+}
+
+/// A run of digit groups separated by single separators (` `, `-`, `.`, `/`).
+pub(crate) struct Run {
+    pub d: [u8; 24],
+    pub nd: usize,
+    pub glen: [u8; 8],
+    pub sep: [u8; 8],
+    pub groups: usize,
+    pub end: usize,
+}
+
+impl Run {
+    /// Parses from a digit at `s`. `None` if longer than 24 digits or 8 groups.
+    pub(crate) fn parse(b: &[u8], s: usize) -> Option<Run> {
+        let mut r = Run {
+            d: [0; 24],
+            nd: 0,
+            glen: [0; 8],
+            sep: [0; 8],
+            groups: 0,
+            end: s,
+        };
+        let mut i = s;
+        loop {
+            let st = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if r.nd == 24 {
+                    return None;
+                }
+                r.d[r.nd] = b[i] - b'0';
+                r.nd += 1;
+                i += 1;
+            }
+            if i == st {
+                break;
+            }
+            if r.groups == 8 {
+                return None;
+            }
+            r.glen[r.groups] = (i - st).min(255) as u8;
+            r.groups += 1;
+            r.end = i;
+            let c = at(b, i);
+            if matches!(c, b' ' | b'-' | b'.' | b'/') && at(b, i + 1).is_ascii_digit() {
+                r.sep[r.groups - 1] = c;
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        Some(r)
+    }
+
+    fn digits(&self) -> &[u8] {
+        &self.d[..self.nd]
+    }
+
+    fn shape(&self) -> &[u8] {
+        &self.glen[..self.groups]
+    }
+
+    fn all_sep(&self, c: u8) -> bool {
+        self.sep[..self.groups.saturating_sub(1)]
+            .iter()
+            .all(|&s| s == c)
+    }
+
+    /// All separators equal and one of `allowed`.
+    fn uniform(&self, allowed: &[u8]) -> bool {
+        self.groups == 1 || (allowed.contains(&self.sep[0]) && self.all_sep(self.sep[0]))
+    }
+
+    fn value(&self, g: usize) -> u32 {
+        let off: usize = self.glen[..g].iter().map(|&x| usize::from(x)).sum();
+        self.d[off..off + usize::from(self.glen[g])]
+            .iter()
+            .fold(0, |a, &x| a * 10 + u32::from(x))
+    }
+}
+
+/// Offers every shape/validator that fits `run` to `consider(kind, base score, end)`.
+fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32, usize, KindSet)) {
+    let d = run.digits();
+    let shape = run.shape();
+    let end = run.end;
+    let plain = run.groups == 1;
+    let sp_dash = run.uniform(b" -");
+    // IPv4
+    if run.groups == 4 && run.all_sep(b'.') {
+        let ok = shape.iter().all(|&l| (1..=3).contains(&l)) && (0..4).all(|g| run.value(g) <= 255);
+        if ok {
+            consider(K::IpAddress, 0.7, end, on);
+        }
+        return;
+    }
+    // Dates of birth (only with context, see base score).
+    if run.groups == 3 && run.uniform(b"-/.") {
+        let (y, m, dd) = match shape {
+            [4, 2, 2] => (run.value(0), run.value(1), run.value(2)),
+            [2, 2, 4] | [1, 2, 4] | [2, 1, 4] | [1, 1, 4] => {
+                let (a, bb, yy) = (run.value(0), run.value(1), run.value(2));
+                if a > 12 { (yy, bb, a) } else { (yy, a, bb) }
+            }
+            _ => (0, 0, 0),
+        };
+        if y != 0 {
+            let ok = ck::date(y, m, dd) || ck::date(y, dd, m);
+            consider_dob(ok, run, on, consider);
+            return;
+        }
+    }
+    let mut c = |k: K, base: f32, valid: bool| {
+        if valid {
+            consider(k, base, end, on);
+        }
+    };
+    match d.len() {
+        8 if sp_dash && (plain || shape == [2, 3, 3]) => {
+            c(K::NzIrd, if plain { 0.3 } else { 0.45 }, ck::nz_ird(d));
+        }
+        9 => {
+            let dashed = !plain && run.all_sep(b'-');
+            if shape == [3, 2, 4] && sp_dash {
+                c(
+                    K::UsSsn,
+                    if dashed { 0.6 } else { 0.5 },
+                    ck::us_ssn(d) && !ck::us_itin(d),
+                );
+                // ITIN shares its format with invalid (9xx) SSNs: context decides.
+                c(K::UsItin, 0.4, ck::us_itin(d));
+            }
+            if plain || (shape == [3, 3, 3] && sp_dash) {
+                let g = if plain { 0.3 } else { 0.4 };
+                c(K::AuTfn, g, ck::au_tfn(d));
+                c(K::CaSin, g, ck::ca_sin(d));
+                c(K::NzIrd, g, ck::nz_ird(d));
+                c(K::AuAcn, g - 0.1, ck::au_acn(d));
+            }
+            if plain {
+                c(K::UsSsn, 0.2, ck::us_ssn(d));
+                c(K::NlBsn, 0.2, ck::nl_bsn(d));
+                c(K::UsBankRouting, 0.2, ck::aba_routing(d));
+                c(K::UsPassport, 0.15, true);
+            }
+        }
+        10 => {
+            if plain || (shape == [3, 3, 4] && sp_dash) {
+                c(K::UkNhs, if plain { 0.4 } else { 0.5 }, ck::uk_nhs(d));
+            }
+            if plain || (shape == [4, 5, 1] && run.all_sep(b' ')) {
+                c(
+                    K::AuMedicare,
+                    if plain { 0.4 } else { 0.55 },
+                    ck::au_medicare(d),
+                );
+            }
+            if (shape == [6, 4] && run.all_sep(b'-')) || plain {
+                c(
+                    K::SePersonnummer,
+                    if plain { 0.3 } else { 0.55 },
+                    ck::se_personnummer(d),
+                );
+            }
+        }
+        11 => {
+            if plain || (shape == [2, 3, 3, 3] && run.all_sep(b' ')) {
+                c(K::AuAbn, if plain { 0.45 } else { 0.6 }, ck::au_abn(d));
+                c(K::DeTaxId, 0.3, ck::de_tax_id(d));
+            }
+            if plain {
+                c(K::PlPesel, 0.3, ck::pl_pesel(d));
+                // Partita IVA: Luhn over 11 digits; 1 in 10 numbers pass, so context decides.
+                c(K::ItVatCode, 0.2, ck::luhn(d));
+            }
+            if shape == [4, 5, 1, 1] && run.all_sep(b' ') || shape == [4, 5, 2] && run.all_sep(b' ')
+            {
+                c(K::AuMedicare, 0.5, ck::au_medicare(d));
+            }
+        }
+        12 if (shape == [8, 4] && run.all_sep(b'-') || plain) => {
+            c(
+                K::SePersonnummer,
+                if plain { 0.3 } else { 0.55 },
+                ck::se_personnummer(&d[2..]),
+            );
+        }
+        _ => {}
+    }
+    if d.len() == 15 && (plain || shape == [1, 2, 2, 2, 3, 3, 2] && run.all_sep(b' ')) {
+        c(K::FrInsee, if plain { 0.4 } else { 0.6 }, ck::fr_insee(d));
+    }
+    if plain && (8..=17).contains(&d.len()) {
+        // US bank account numbers have no structure: context only.
+        c(K::UsBankNumber, 0.2, true);
+    }
+    if (12..=19).contains(&d.len()) && sp_dash {
+        let shaped = plain
+            || matches!(
+                shape,
+                [4, 4, 4, 4]
+                    | [4, 6, 5]
+                    | [4, 6, 4]
+                    | [4, 4, 4, 4, 3]
+                    | [4, 4, 4, 3]
+                    | [4, 4, 4, 2]
+                    | [4, 4, 5]
+                    | [4, 4, 4, 4, 2]
+                    | [4, 4, 4, 4, 1]
+            );
+        c(K::CreditCard, 0.9, shaped && ck::credit_card(d));
+    }
+}
+
+fn consider_dob(
+    ok: bool,
+    run: &Run,
+    on: KindSet,
+    consider: &mut impl FnMut(K, f32, usize, KindSet),
+) {
+    if ok {
+        // Base below any threshold: a date is only a birth date in context.
+        consider(K::DateOfBirth, 0.2, run.end, on);
+    }
+}
+
+/// A phone number starting at `s` (`+`, `(` or a digit): `(end, base score)`.
+pub(crate) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
+    let mut i = s;
+    let plus = at(b, i) == b'+';
+    if plus {
+        i += 1;
+    }
+    let mut digits = 0usize;
+    let mut groups: [u8; 12] = [0; 12];
+    let mut ng = 0usize;
+    let mut seps = 0u32;
+    let mut sep_kinds = [false; 3];
+    let mut paren = false;
+    let mut end;
+    let mut first_digit = 0u8;
+    loop {
+        let st = i;
+        let in_paren = at(b, i) == b'(';
+        if in_paren {
+            i += 1;
+        }
+        let ds = i;
+        while at(b, i).is_ascii_digit() {
+            if digits == 0 {
+                first_digit = b[i];
+            }
+            digits += 1;
+            i += 1;
+            if digits > 15 {
+                return None;
+            }
+        }
+        if i == ds {
+            return None;
+        }
+        if in_paren {
+            if at(b, i) != b')' || i - ds > 5 {
+                return None;
+            }
+            i += 1;
+            paren = true;
+        }
+        if ng == 12 {
+            return None;
+        }
+        groups[ng] = (i - ds) as u8;
+        ng += 1;
+        end = i;
+        let _ = st;
+        // Separator, then another group.
+        let c = at(b, i);
+        let after_paren = in_paren;
+        if matches!(c, b' ' | b'-' | b'.')
+            && (at(b, i + 1).is_ascii_digit()
+                || at(b, i + 1) == b'(' && at(b, i + 2).is_ascii_digit())
+        {
+            sep_kinds[match c {
+                b' ' => 0,
+                b'-' => 1,
+                _ => 2,
+            }] = true;
+            seps += 1;
+            i += 1;
+            continue;
+        }
+        if after_paren && c.is_ascii_digit() {
+            continue;
+        }
+        if c == b'(' && at(b, i + 1).is_ascii_digit() && plus && ng == 1 {
+            // +44(0)20 …
+            continue;
+        }
+        break;
+    }
+    if !token_end(b, end) {
+        return None;
+    }
+    let groups = &groups[..ng];
+    let last = *groups.last()?;
+    let _ = seps;
+    let mixed = sep_kinds.iter().filter(|&&x| x).count() > 1;
+    if plus {
+        if !(8..=15).contains(&digits) || first_digit == b'0' {
+            return None;
+        }
+        return Some((end, 0.7));
+    }
+    let intl = first_digit == b'0' && at(b, s + 1) == b'0';
+    let max = if intl { 14 } else { 12 };
+    if !(8..=max).contains(&digits) || last < 2 || ng > 6 {
+        return None;
+    }
+    // Dates and times are not phones.
+    if matches!(groups, [4, 2, 2] | [2, 2, 4] | [4, 2, 2, 2]) {
+        return None;
+    }
+    if paren {
+        return Some((end, if mixed { 0.45 } else { 0.55 }));
+    }
+    let us = matches!(groups, [3, 3, 4] | [1, 3, 3, 4])
+        && (sep_kinds[1] ^ sep_kinds[2])
+        && !sep_kinds[0];
+    Some((end, if us { 0.5 } else { 0.3 }))
+}
+
+impl Scanner<'_> {
+    /// A phone from a `+` or `(` trigger.
+    fn phone_at(&mut self, s: usize) -> Option<usize> {
+        let (e, base) = phone(self.b, s)?;
+        Some(self.push_ctx(s, e, K::Phone, base))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letter_bits_matches_a_byte_loop() {
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, c)| {
+                m | (u64::from(c.is_ascii_alphabetic()) << k)
+            });
+            assert_eq!(letter_bits(x), naive, "{x:#x}");
+        }
+        for c in 0..=255u8 {
+            let v = u64::from_le_bytes([c; 8]);
+            assert_eq!(
+                letter_bits(v),
+                if c.is_ascii_alphabetic() { 0xFF } else { 0 },
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
+    fn context_words_nearest_first() {
+        let text = b"Hello: my National Insurance number is XX";
+        let c = Context::before(text, text.len() - 2);
+        assert_eq!(c.n, 6);
+        assert_eq!(c.words[0], pack(b"is"));
+        assert_eq!(c.words[2], pack(b"insurance"));
+        assert!(c.has(words!["insurance"]));
+        assert!(c.has(words!["a", "b", "number"]));
+        assert!(!c.has(words!["ssn"]));
+        // A word cut by the 48-byte window does not count.
+        let long = [b"passport".as_slice(), &[b'x'; 60], b" 123"].concat();
+        let c = Context::before(&long, long.len() - 3);
+        assert_eq!(c.n, 0);
+    }
+}

@@ -1,0 +1,363 @@
+//! Operators, the report, JSON and streaming.
+
+use custodia_core::TenantId;
+use custodia_mask::{
+    Detector, JsonRules, Kind, KnownEntities, Masker, Policy, PseudonymKey, Strategy, Vault,
+};
+use serde_json::json;
+
+const TICKET: &str =
+    "Hi, I'm Jane Doe (jane.doe@example.com), card 4111 1111 1111 1111, call +44 20 7946 0958.";
+
+fn masker(strategy: Strategy) -> Masker {
+    let key = PseudonymKey::new(TenantId::from_external_key("t", "acme"), &[7u8; 32]).unwrap();
+    Masker::new(Detector::new())
+        .with_pseudonym_key(key)
+        .with_policy(Policy::new(strategy))
+        .unwrap()
+}
+
+#[test]
+fn redact_replace_keep() {
+    let m = masker(Strategy::Redact).mask(TICKET).unwrap();
+    assert_eq!(
+        m.text,
+        "Hi, I'm Jane Doe ([EMAIL]), card [CREDIT_CARD], call [PHONE]."
+    );
+    let m = masker(Strategy::Replace("***".into()))
+        .mask(TICKET)
+        .unwrap();
+    assert_eq!(m.text, "Hi, I'm Jane Doe (***), card ***, call ***.");
+    let m = masker(Strategy::Keep).mask(TICKET).unwrap();
+    assert_eq!(m.text, TICKET);
+    assert_eq!(m.report.total(), 3);
+}
+
+#[test]
+fn partial_masks() {
+    let m = masker(Strategy::Partial).mask(TICKET).unwrap();
+    assert_eq!(
+        m.text,
+        "Hi, I'm Jane Doe (j***@example.com), card ************1111, call ********0958."
+    );
+    let m = masker(Strategy::Partial)
+        .mask("key AKIAIOSFODNN7EXAMPLE")
+        .unwrap();
+    assert_eq!(m.text, "key [SECRET]");
+}
+
+#[test]
+fn per_kind_policy() {
+    let policy = Policy::new(Strategy::Redact).with(Kind::CreditCard, Strategy::Partial);
+    let m = Masker::new(Detector::new())
+        .with_policy(policy)
+        .unwrap()
+        .mask(TICKET)
+        .unwrap();
+    assert_eq!(
+        m.text,
+        "Hi, I'm Jane Doe ([EMAIL]), card ************1111, call [PHONE]."
+    );
+}
+
+#[test]
+fn pseudonyms_are_stable_within_and_differ_across_tenants() {
+    let a = masker(Strategy::Pseudonym);
+    let x = a.mask("mail JANE.DOE@example.com").unwrap().text;
+    let y = a.mask("again jane.doe@example.com").unwrap().text;
+    let px = x.strip_prefix("mail ").unwrap();
+    assert_eq!(Some(px), y.strip_prefix("again "));
+    assert!(
+        px.starts_with("<EMAIL_") && px.len() == "<EMAIL_123456>".len(),
+        "{px}"
+    );
+    let other = PseudonymKey::new(TenantId::from_external_key("t", "globex"), &[7u8; 32]).unwrap();
+    let b = Masker::new(Detector::new())
+        .with_pseudonym_key(other)
+        .with_policy(Policy::new(Strategy::Pseudonym))
+        .unwrap();
+    assert_ne!(b.mask("mail jane.doe@example.com").unwrap().text, x);
+    // Separators do not change a number's pseudonym.
+    let c1 = a.mask("4111 1111 1111 1111").unwrap().text;
+    let c2 = a.mask("4111-1111-1111-1111").unwrap().text;
+    assert_eq!(c1, c2);
+    assert!(
+        format!(
+            "{:?}",
+            PseudonymKey::new(TenantId::from_external_key("t", "x"), &[1; 16]).unwrap()
+        )
+        .contains("redacted")
+    );
+    assert!(PseudonymKey::new(TenantId::from_external_key("t", "x"), &[1; 8]).is_err());
+}
+
+#[test]
+fn pseudonym_and_encrypt_need_their_keys() {
+    assert!(
+        Masker::new(Detector::new())
+            .with_policy(Policy::new(Strategy::Pseudonym))
+            .is_err()
+    );
+    assert!(
+        Masker::new(Detector::new())
+            .with_policy(Policy::new(Strategy::Encrypt))
+            .is_err()
+    );
+    let m = Masker::new(Detector::new())
+        .with_policy(Policy::new(Strategy::Tokenize))
+        .unwrap();
+    assert!(
+        m.mask(TICKET).is_err(),
+        "tokenize without a vault is an error"
+    );
+}
+
+#[test]
+fn tokens_round_trip_through_a_model_reply() {
+    let m = masker(Strategy::Tokenize);
+    let mut vault = Vault::new();
+    let masked = m.mask_tokenized(TICKET, &mut vault).unwrap();
+    assert_eq!(
+        masked.text,
+        "Hi, I'm Jane Doe (<EMAIL_1>), card <CREDIT_CARD_1>, call <PHONE_1>."
+    );
+    let again = m
+        .mask_tokenized("other mail: jane.doe@example.com", &mut vault)
+        .unwrap();
+    assert_eq!(again.text, "other mail: <EMAIL_1>");
+    let reply =
+        "Dear customer, we emailed <EMAIL_1> and will call <PHONE_1>; <EMAIL_9> and <b> stay.";
+    assert_eq!(
+        vault.unmask(reply),
+        "Dear customer, we emailed jane.doe@example.com and will call +44 20 7946 0958; <EMAIL_9> and <b> stay."
+    );
+    assert_eq!(vault.len(), 3);
+    assert!(!format!("{vault:?}").contains("jane"));
+}
+
+#[test]
+fn known_entities_are_masked_case_insensitively() {
+    let known = KnownEntities::new([
+        (Kind::Person, "Jane Doe"),
+        (Kind::Custom("CUSTOMER_ID".into()), "C-1042"),
+    ])
+    .unwrap();
+    let m = masker(Strategy::Redact);
+    let out = m
+        .mask_with("JANE DOE wrote about c-1042 and janet doerr.", &known, None)
+        .unwrap();
+    assert_eq!(
+        out.text,
+        "[PERSON] wrote about [CUSTOMER_ID] and janet doerr."
+    );
+    let out = m.mask_with("Grüße, Jane Doe 🎉", &known, None).unwrap();
+    assert_eq!(out.text, "Grüße, [PERSON] 🎉");
+    assert!(!format!("{known:?}").contains("Jane"));
+}
+
+#[test]
+fn report_has_spans_and_no_values() {
+    let m = masker(Strategy::Redact).mask(TICKET).unwrap();
+    let json = m.report.to_json();
+    for v in ["jane.doe@example.com", "4111", "7946"] {
+        assert!(!json.contains(v), "report leaks {v}: {json}");
+    }
+    let e = &m.report.entries[0];
+    assert_eq!(&TICKET[e.start..e.end], "jane.doe@example.com");
+    assert_eq!(&m.text[e.out_start..e.out_end], "[EMAIL]");
+    assert_eq!(m.report.counts.get(&Kind::Email), Some(&1));
+    assert!(json.starts_with("{\"version\":1"));
+}
+
+#[test]
+fn json_rules_and_string_leaves() {
+    let mut v = json!({
+        "id": 17,
+        "customer": {"name": "Jane Doe", "email": "jane@example.com", "age": 41},
+        "messages": [{"body": "my card is 4111 1111 1111 1111"}, {"body": "thanks"}],
+        "internal": {"notes": ["call 555-867-5309", 42]}
+    });
+    let rules = JsonRules::new()
+        .field("customer.name", Kind::Person, None)
+        .unwrap()
+        .field("customer.age", Kind::Custom("AGE".into()), None)
+        .unwrap()
+        .field(
+            "internal",
+            Kind::Custom("INTERNAL".into()),
+            Some(Strategy::Replace("-".into())),
+        )
+        .unwrap();
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &rules, None)
+        .unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "id": 17,
+            "customer": {"name": "[PERSON]", "email": "[EMAIL]", "age": "[AGE]"},
+            "messages": [{"body": "my card is [CREDIT_CARD]"}, {"body": "thanks"}],
+            "internal": {"notes": ["-", "-"]}
+        })
+    );
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.clone().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"$.messages[0].body".to_string()),
+        "{paths:?}"
+    );
+    assert_eq!(report.total(), 6);
+    assert!(JsonRules::new().field("a[x]", Kind::Email, None).is_err());
+    assert!(JsonRules::new().field("", Kind::Email, None).is_err());
+    let wild = JsonRules::new()
+        .field("*[].ssn", Kind::UsSsn, None)
+        .unwrap();
+    let mut w = json!({"people": [{"ssn": "x"}, {"ssn": "y"}]});
+    masker(Strategy::Redact)
+        .mask_json(&mut w, &wild, None)
+        .unwrap();
+    assert_eq!(
+        w,
+        json!({"people": [{"ssn": "[US_SSN]"}, {"ssn": "[US_SSN]"}]})
+    );
+}
+
+/// A reader that returns at most `n` bytes per call.
+struct Trickle<'a>(&'a [u8], usize);
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.1.min(buf.len()).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn streaming_matches_whole_text_masking_across_chunk_boundaries() {
+    let m = masker(Strategy::Redact);
+    // Long enough for several chunks; entities land on every offset mod the chunk size.
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 300_000 {
+        text.push_str(&"filler words here ".repeat(i % 7));
+        text.push_str("mail jane.doe@example.com card 4111 1111 1111 1111 phone +44 20 7946 0958 ");
+        text.push_str(&"x".repeat(i % 13));
+        text.push('\n');
+        i += 1;
+    }
+    let whole = m.mask(&text).unwrap();
+    for step in [1usize << 16, 7919, 65_537] {
+        let mut out = Vec::new();
+        let report = m
+            .mask_stream(Trickle(text.as_bytes(), step), &mut out, None, None)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            whole.text,
+            "read size {step}"
+        );
+        assert_eq!(report.entries, whole.report.entries);
+    }
+    let counted = m
+        .mask_stream_counting(text.as_bytes(), std::io::sink(), None, None)
+        .unwrap();
+    assert!(counted.entries.is_empty());
+    assert_eq!(counted.counts, whole.report.counts);
+    assert_eq!(counted.total(), whole.report.total());
+}
+
+#[test]
+fn streaming_copies_invalid_utf8_and_masks_around_it() {
+    let m = masker(Strategy::Redact);
+    let mut input = b"bad \xff\xfe bytes jane@example.com \xc3".to_vec();
+    input.extend_from_slice(b" end");
+    let mut out = Vec::new();
+    m.mask_stream(&input[..], &mut out, None, None).unwrap();
+    assert_eq!(out, b"bad \xff\xfe bytes [EMAIL] \xc3 end".to_vec());
+}
+
+#[test]
+fn custom_recognizers_from_configuration() {
+    let cfg = custodia_mask::DetectorConfig::from_json(
+        r#"{"version":1,"regions":"uk","custom":[{"name":"employee","kind":"EMPLOYEE_ID","pattern":"\\bEMP-(?P<value>[0-9]{6})\\b","context":["staff"],"score":0.3},
+            {"name":"acct","kind":"ACCOUNT","pattern":"\\bACC[0-9]{16}\\b","validator":"luhn","score":0.9}]}"#,
+    )
+    .unwrap();
+    let d = Detector::from_config(&cfg).unwrap();
+    let found: Vec<_> = d.detect(&format!("staff EMP-123456, {} EMP-654321, ACC4111111111111111 ACC4111111111111112 SSN 536-90-4399", "words ".repeat(20))).into_iter().map(|f| f.kind.to_string()).collect();
+    assert_eq!(
+        found,
+        ["EMPLOYEE_ID", "ACCOUNT"],
+        "no US recognizers with regions=uk"
+    );
+    assert!(custodia_mask::DetectorConfig::from_json(r#"{"version":2}"#).is_err());
+    // A byte-level pattern cannot cut a character: © is C2 A9.
+    let cfg = custodia_mask::DetectorConfig::from_json(
+        r#"{"custom":[{"name":"b","kind":"B","pattern":"(?-u:\\xA9)","score":1.0}]}"#,
+    )
+    .unwrap();
+    assert!(
+        Detector::from_config(&cfg)
+            .unwrap()
+            .detect("caf\u{e9} \u{a9}")
+            .is_empty()
+    );
+    assert!(
+        custodia_mask::DetectorConfig::from_json(
+            r#"{"custom":[{"name":"x","kind":"X","pattern":"("}]}"#
+        )
+        .and_then(|c| Detector::from_config(&c))
+        .is_err()
+    );
+    assert!(
+        custodia_mask::DetectorConfig::from_json(r#"{"min_score": 2}"#)
+            .and_then(|c| Detector::from_config(&c))
+            .is_err()
+    );
+    assert!(custodia_mask::DetectorConfig::from_json(r#"{"regions": "mars"}"#).is_err());
+}
+
+#[test]
+fn min_score_and_regions() {
+    let text = "TFN 123 456 782";
+    assert_eq!(Detector::new().detect(text).len(), 1);
+    assert!(
+        Detector::with_regions(custodia_mask::Regions::US)
+            .detect(text)
+            .is_empty()
+    );
+    let mut strict = Detector::new();
+    strict.set_min_score(0.9).unwrap();
+    assert!(strict.detect(text).is_empty());
+    assert!(strict.set_min_score(-1.0).is_err());
+}
+
+#[cfg(feature = "crypt")]
+#[test]
+fn encrypt_seals_values_the_keyring_opens_in_context() {
+    use custodia_crypt::{FieldContext, Keyring, SecretKey, envelope};
+    use std::sync::Arc;
+    let keyring = Arc::new(Keyring::new(SecretKey::from_bytes([3; 32])));
+    let tenant = TenantId::from_external_key("t", "acme");
+    let m = Masker::new(Detector::new())
+        .with_encryption(keyring.clone(), tenant, "ticket", "42")
+        .with_policy(Policy::new(Strategy::Encrypt))
+        .unwrap();
+    let out = m.mask("mail jane@example.com now").unwrap();
+    assert!(!out.text.contains("jane"));
+    let inner = out
+        .text
+        .strip_prefix("mail [EMAIL:")
+        .unwrap()
+        .strip_suffix("] now")
+        .unwrap();
+    let sealed = envelope::from_text(inner).unwrap();
+    let ctx = FieldContext::new(tenant, "ticket", "42", "EMAIL").unwrap();
+    assert_eq!(keyring.open(&ctx, &sealed).unwrap(), b"jane@example.com");
+    let elsewhere = FieldContext::new(tenant, "ticket", "43", "EMAIL").unwrap();
+    assert!(keyring.open(&elsewhere, &sealed).is_err());
+}

@@ -1,0 +1,95 @@
+//! Properties: no panic on any input, well-formed findings, masked output never
+//! holds an original value.
+
+use custodia_core::TenantId;
+use custodia_mask::arbitrary::ticket;
+use custodia_mask::{
+    Detector, DetectorConfig, KnownEntities, Masker, Policy, PseudonymKey, Regions, Strategy, Vault,
+};
+use proptest::prelude::*;
+
+fn check_findings(len: usize, text: Option<&str>, f: &[custodia_mask::Finding], min: f32) {
+    let mut last = 0;
+    for x in f {
+        assert!(x.start < x.end && x.end <= len);
+        assert!(x.start >= last, "sorted and non-overlapping");
+        assert!(x.score >= min && x.score <= 1.0);
+        if let Some(t) = text {
+            assert!(t.is_char_boundary(x.start) && t.is_char_boundary(x.end));
+        }
+        last = x.end;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_string_detects_without_panic(text in any::<String>(), regions in any::<Regions>()) {
+        let d = Detector::with_regions(regions);
+        let f = d.detect(&text);
+        check_findings(text.len(), Some(&text), &f, d.min_score());
+        let m = Masker::new(Detector::new()).mask(&text).unwrap();
+        prop_assert!(m.report.total() <= text.len());
+    }
+
+    #[test]
+    fn pii_shaped_noise_detects_without_panic(text in "[0-9a-zA-Z@:.+()=_ -]{0,300}") {
+        let d = Detector::new();
+        check_findings(text.len(), Some(&text), &d.detect(&text), d.min_score());
+    }
+
+    #[test]
+    fn any_bytes_detect_and_stream_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let d = Detector::new();
+        check_findings(bytes.len(), None, &d.detect_bytes(&bytes, None), d.min_score());
+        let m = Masker::new(Detector::new());
+        let mut out = Vec::new();
+        m.mask_stream(&bytes[..], &mut out, None, None).unwrap();
+        let (whole, _) = m.mask_bytes(&bytes, None, None).unwrap();
+        prop_assert_eq!(out, whole);
+    }
+
+    #[test]
+    fn config_parser_gives_a_value_or_an_error(text in any::<String>()) {
+        if let Ok(cfg) = DetectorConfig::from_json(&text) {
+            let _ = Detector::from_config(&cfg);
+        }
+    }
+
+    #[test]
+    fn masked_output_never_contains_an_original_value(
+        (text, values) in ticket(),
+        strategy in prop_oneof![
+            Just(Strategy::Redact),
+            Just(Strategy::Partial),
+            Just(Strategy::Pseudonym),
+            Just(Strategy::Tokenize),
+            Just(Strategy::Replace("x".into())),
+        ],
+    ) {
+        let key = PseudonymKey::new(TenantId::from_external_key("t", "p"), &[9; 32]).unwrap();
+        let masker = Masker::new(Detector::new()).with_pseudonym_key(key).with_policy(Policy::new(strategy)).unwrap();
+        let mut vault = Vault::new();
+        let out = masker.mask_tokenized(&text, &mut vault).unwrap();
+        for (kind, v) in &values {
+            prop_assert!(!out.text.contains(v.as_str()), "{:?} {:?} survived in {:?}", kind, v, out.text);
+        }
+        prop_assert!(out.report.total() >= values.len());
+        let json = out.report.to_json();
+        for (_, v) in &values {
+            prop_assert!(!json.contains(v.as_str()));
+        }
+        // Tokens come back exactly.
+        prop_assert_eq!(vault.unmask(&out.text) == text, masker.policy().default == Strategy::Tokenize || values.is_empty());
+    }
+
+    #[test]
+    fn known_entities_any_case(name in "[A-Z][a-z]{2,8} [A-Z][a-z]{2,8}", upper in any::<bool>()) {
+        let known = KnownEntities::new([(custodia_mask::Kind::Person, name.as_str())]).unwrap();
+        let shown = if upper { name.to_uppercase() } else { name.to_lowercase() };
+        let text = format!("hello {shown}, thanks");
+        let out = Masker::new(Detector::new()).mask_with(&text, &known, None).unwrap();
+        prop_assert_eq!(out.text, "hello [PERSON], thanks");
+    }
+}

@@ -1,0 +1,212 @@
+//! Each recognizer on hand-written text the dev set has never seen.
+
+use custodia_mask::{Detector, Kind};
+
+fn found(text: &str) -> Vec<(String, String)> {
+    Detector::new()
+        .detect(text)
+        .into_iter()
+        .map(|f| {
+            (
+                f.kind.as_str().to_string(),
+                text[f.start..f.end].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn one(text: &str, kind: &str, value: &str) {
+    let f = found(text);
+    assert_eq!(
+        f,
+        vec![(kind.to_string(), value.to_string())],
+        "in {text:?}"
+    );
+}
+
+fn none(text: &str) {
+    let f = found(text);
+    assert!(f.is_empty(), "expected nothing in {text:?}, got {f:?}");
+}
+
+#[test]
+fn global_recognizers() {
+    one(
+        "write to anna.o'neil@mail.example.co.uk, thanks",
+        "EMAIL",
+        "anna.o'neil@mail.example.co.uk",
+    );
+    one(
+        "Email: x_y-z+tag@sub-domain.example.io.",
+        "EMAIL",
+        "x_y-z+tag@sub-domain.example.io",
+    );
+    one(
+        "Visa 4111-1111-1111-1111 declined",
+        "CREDIT_CARD",
+        "4111-1111-1111-1111",
+    );
+    one("amex 378282246310005", "CREDIT_CARD", "378282246310005");
+    one(
+        "IBAN GB82 WEST 1234 5698 7654 32.",
+        "IBAN",
+        "GB82 WEST 1234 5698 7654 32",
+    );
+    one(
+        "iban: DE89370400440532013000",
+        "IBAN",
+        "DE89370400440532013000",
+    );
+    one("host (10.0.0.254) is down", "IP_ADDRESS", "10.0.0.254");
+    one("open http://10.1.2.3/login now", "IP_ADDRESS", "10.1.2.3");
+    one("db at 192.168.0.12:5432.", "IP_ADDRESS", "192.168.0.12");
+    one(
+        "v6 addr fe80::1ff:fe23:4567:890a here",
+        "IP_ADDRESS",
+        "fe80::1ff:fe23:4567:890a",
+    );
+    one(
+        "via 2001:db8::8a2e:370:7334.",
+        "IP_ADDRESS",
+        "2001:db8::8a2e:370:7334",
+    );
+    one(
+        "NIC 00-1A-2B-3C-4D-5E on desk",
+        "MAC_ADDRESS",
+        "00-1A-2B-3C-4D-5E",
+    );
+    one("wifi ac:de:48:00:11:22", "MAC_ADDRESS", "ac:de:48:00:11:22");
+    one("call me: +44 20 7946 0958", "PHONE", "+44 20 7946 0958");
+    one("office (02) 9876 5432 ext", "PHONE", "(02) 9876 5432");
+    one("ring 555-867-5309 tonight", "PHONE", "555-867-5309");
+    one("mobile 0412 345 678", "PHONE", "0412 345 678");
+    one("born on 1984-07-21 in Leeds", "DATE_OF_BIRTH", "1984-07-21");
+    one("DOB: 21/07/1984", "DATE_OF_BIRTH", "21/07/1984");
+}
+
+#[test]
+fn secrets() {
+    one(
+        "key AKIAIOSFODNN7EXAMPLE leaked",
+        "SECRET",
+        "AKIAIOSFODNN7EXAMPLE",
+    );
+    one(
+        "token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 ok",
+        "SECRET",
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    );
+    one(
+        "glpat-xxxxxxxxxxxxxxxxxxxx.",
+        "SECRET",
+        "glpat-xxxxxxxxxxxxxxxxxxxx",
+    );
+    one(
+        "slack xoxp-1234567890-abcdefghij",
+        "SECRET",
+        "xoxp-1234567890-abcdefghij",
+    );
+    one(
+        "stripe sk_live_51HcAbCdEfGhIjKlMn",
+        "SECRET",
+        "sk_live_51HcAbCdEfGhIjKlMn",
+    );
+    one(
+        "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl.",
+        "SECRET",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+    );
+    one(
+        "Authorization: Bearer abcdef0123456789abcdef",
+        "SECRET",
+        "abcdef0123456789abcdef",
+    );
+    one("my password: hunter2!x", "SECRET", "hunter2!x");
+    one("password=Sup3rS3cret! and", "SECRET", "Sup3rS3cret!");
+    one("(pwd: letmein99).", "SECRET", "letmein99");
+    one(
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
+        "SECRET",
+        "wJalrXUtnFEMI/K7MDENG",
+    );
+    one("see ?page=2&sig=0a1b2c3d4e", "SECRET", "0a1b2c3d4e");
+    none("note: keyboard=qwerty, passport: pending, time 10:30:45");
+    one("DB_PASSWORD=\"s3cr3t pass\"", "SECRET", "s3cr3t pass");
+    one(
+        "GET /cb?code=1&access_token=abc123def456&x=1",
+        "SECRET",
+        "abc123def456",
+    );
+    one(
+        "clone https://bob:pa55word@git.example.com/r.git",
+        "SECRET",
+        "bob:pa55word",
+    );
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
+    one(&format!("here {pem} bye"), "SECRET", pem);
+}
+
+#[test]
+fn regional_recognizers() {
+    one("SSN 536-90-4399", "US_SSN", "536-90-4399");
+    one("my ITIN is 912-70-1234", "US_ITIN", "912-70-1234");
+    one("ABA routing 011000015", "US_BANK_ROUTING", "011000015");
+    one("passport 912803456", "US_PASSPORT", "912803456");
+    one("NI number AB 12 34 56 C", "UK_NINO", "AB 12 34 56 C");
+    one("nhs 943 476 5919", "UK_NHS", "943 476 5919");
+    one("London SW1A 1AA", "UK_POSTCODE", "SW1A 1AA");
+    one("tax file number 123 456 782", "AU_TFN", "123 456 782");
+    one("ABN 51 824 753 556", "AU_ABN", "51 824 753 556");
+    one("ACN 005 499 981", "AU_ACN", "005 499 981");
+    one("medicare 2123 45670 1", "AU_MEDICARE", "2123 45670 1");
+    one("SIN 130-692-544", "CA_SIN", "130-692-544");
+    one("Toronto, ON M5V 3L9", "CA_POSTAL_CODE", "M5V 3L9");
+    one("IRD 49-091-850", "NZ_IRD", "49-091-850");
+    one("NHI ZAC5361", "NZ_NHI", "ZAC5361");
+    one("Steuer-ID 86095742719", "DE_TAX_ID", "86095742719");
+    one("DNI 12345678Z", "ES_NIF", "12345678Z");
+    one("NIE X1234567L", "ES_NIE", "X1234567L");
+    one("CF MRTMTT91D08F205J", "IT_FISCAL_CODE", "MRTMTT91D08F205J");
+    one("BSN 111222333", "NL_BSN", "111222333");
+    one("PESEL 44051401359", "PL_PESEL", "44051401359");
+    one("personnummer 811218-9876", "SE_PERSONNUMMER", "811218-9876");
+    one("HETU 131052-308T", "FI_HETU", "131052-308T");
+    one(
+        "INSEE 2 69 05 49 588 157 80",
+        "FR_INSEE",
+        "2 69 05 49 588 157 80",
+    );
+}
+
+#[test]
+fn look_alikes_stay() {
+    none("order 4111 1111 1111 1112 shipped");
+    none("release v10.2.33.4 and 1.2.3");
+    none("see 666-12-3456 and 000-12-3456 and 912-12-3456");
+    none("uuid 123e4567-e89b-12d3-a456-426614174000");
+    none("sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+    none("total $1,234,567.89 and €12345678 and £44051401359");
+    none("ticket INC0012345, INV-2024-00017, #4111111111111111");
+    none("at 2026-03-04 15:35:02 the build 12345 failed");
+    none("ISBN 978-0-596-52068-7");
+    none("IBAN DE89370400440532013001 has a bad check");
+    none("the meeting is at 10:30:45 in room 12");
+    none("");
+    none("e-mail me@ not valid, a@b, @@@");
+}
+
+#[test]
+fn utf8_spans_are_char_boundaries() {
+    let text = "Grüße 🎉 von Zoë: zoë@example.com ist falsch, zoe@exämple.com auch; zoe@example.com stimmt — ☎ +49 30 901820";
+    let f = Detector::new().detect(text);
+    let got: Vec<&str> = f.iter().map(|f| &text[f.start..f.end]).collect();
+    assert!(got.contains(&"zoe@example.com"), "{got:?}");
+    assert!(got.contains(&"+49 30 901820"), "{got:?}");
+    for x in &f {
+        assert!(text.is_char_boundary(x.start) && text.is_char_boundary(x.end));
+    }
+    assert!(
+        f.iter()
+            .all(|x| x.kind == Kind::Email || x.kind == Kind::Phone)
+    );
+}
