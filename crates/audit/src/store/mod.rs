@@ -1,0 +1,102 @@
+//! Where audit records live: the [`Store`] trait and its implementations.
+//!
+//! A store keeps the canonical bytes of each event, in order, append-only. It
+//! knows nothing about Merkle trees except that it may record *anchors*: tree
+//! heads it was told at some index (the segment store writes the root of all
+//! earlier records into each new segment's header), which a verifier checks
+//! against the tree it recomputes.
+//!
+//! * [`MemoryStore`]: a `Vec`, for tests and for short-lived logs.
+//! * [`SegmentStore`]: the embedded default, append-only segment files with
+//!   length-prefixed, checksummed records, configurable fsync ([`Durability`])
+//!   and crash recovery (see [`segment`]).
+
+mod memory;
+pub mod segment;
+
+pub use memory::MemoryStore;
+pub use segment::{Durability, SegmentOptions, SegmentStore};
+
+use crate::Error;
+use crate::merkle::{MerkleTree, TreeHead};
+
+/// An append-only sequence of records (canonical event encodings).
+pub trait Store: Send {
+    /// How many records the store holds.
+    fn len(&self) -> u64;
+
+    /// Whether the store holds no records.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `records` in order, numbering them from [`Store::len`].
+    ///
+    /// `tree` already holds these records' leaves (so `tree.size()` is the new
+    /// length); a store may use it to anchor new segments. On error nothing of
+    /// the batch may be visible afterwards.
+    fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error>;
+
+    /// Makes every appended record durable (a no-op for memory).
+    fn sync(&mut self) -> Result<(), Error>;
+
+    /// The record at `index`.
+    fn get(&self, index: u64) -> Result<Vec<u8>, Error>;
+
+    /// Calls `f(index, record)` for every record from `from` on, in order,
+    /// stopping at the first error.
+    fn scan(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+
+    /// Tree heads the store recorded when it was written (see the
+    /// [module documentation](self)), to be checked against the recomputed tree.
+    fn anchors(&self) -> Vec<Anchor> {
+        Vec::new()
+    }
+
+    /// Where record `index` is kept (file and byte offset), for reports.
+    fn locate(&self, index: u64) -> Option<(std::path::PathBuf, u64)> {
+        let _ = index;
+        None
+    }
+}
+
+/// A tree head a store recorded, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The recorded head.
+    pub head: TreeHead,
+    /// The file that holds it.
+    pub path: std::path::PathBuf,
+}
+
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error> {
+        (**self).append(records, tree)
+    }
+    fn sync(&mut self) -> Result<(), Error> {
+        (**self).sync()
+    }
+    fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
+        (**self).get(index)
+    }
+    fn scan(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        (**self).scan(from, f)
+    }
+    fn anchors(&self) -> Vec<Anchor> {
+        (**self).anchors()
+    }
+    fn locate(&self, index: u64) -> Option<(std::path::PathBuf, u64)> {
+        (**self).locate(index)
+    }
+}
