@@ -193,10 +193,9 @@ fn parse_key_parts(text: &str, private: bool) -> Result<(String, [u8; 4], Vec<u8
     } else {
         text
     };
-    let mut parts = rest.split('+');
-    let (Some(name), Some(hash), Some(key), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // The base64 key may itself contain '+': split off name and hash only.
+    let mut parts = rest.splitn(3, '+');
+    let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad("key must have the form name+hash+key"));
     };
     check_key_name(name)?;
@@ -343,7 +342,18 @@ impl Signer {
 
     /// Signs `checkpoint`, giving the full signed note text.
     pub fn sign(&self, checkpoint: &Checkpoint) -> Result<String, Error> {
-        let body = checkpoint.body()?;
+        self.sign_text(&checkpoint.body()?)
+    }
+
+    /// Signs any note text (non-empty, ending in a newline, no control
+    /// characters but newlines), giving the signed note.
+    pub fn sign_text(&self, body: &str) -> Result<String, Error> {
+        if body.is_empty() || !body.ends_with('\n') {
+            return Err(bad("note text must be non-empty and end with a newline"));
+        }
+        if body.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(bad("note text contains a control character"));
+        }
         let sig = self.pair.sign(body.as_bytes());
         let mut blob = self.verifier().hash.to_vec();
         blob.extend_from_slice(sig.as_ref());
@@ -418,13 +428,18 @@ pub fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature>), Error> {
 /// Fails unless a signature line carries the verifier's name and key hash and
 /// a valid Ed25519 signature over the body.
 pub fn open(note: &str, verifier: &Verifier) -> Result<Checkpoint, Error> {
+    Checkpoint::parse_body(open_text(note, verifier)?)
+}
+
+/// Verifies any signed note with `verifier` and returns its text.
+pub fn open_text<'n>(note: &'n str, verifier: &Verifier) -> Result<&'n str, Error> {
     let (body, signatures) = split_note(note)?;
     let mut found = false;
     for sig in &signatures {
         if sig.name == verifier.name && sig.key_hash == verifier.hash {
             found = true;
             if verifier.verify(body.as_bytes(), &sig.signature) {
-                return Checkpoint::parse_body(body);
+                return Ok(body);
             }
         }
     }
