@@ -8,7 +8,9 @@ use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, LegalBasis, Purpose, SubjectId, TenantId};
 use proptest::prelude::*;
 
-use crate::event::{Action, Actor, ActorKind, Event, EventId, FieldChange, Outcome, Personal, Target};
+use crate::event::{
+    Action, Actor, ActorKind, Event, EventId, FieldChange, Outcome, Personal, Target,
+};
 
 /// A custom name that is not a built-in one.
 fn custom_name() -> impl Strategy<Value = String> {
@@ -43,7 +45,12 @@ impl Arbitrary for Outcome {
     type Parameters = ();
     type Strategy = BoxedStrategy<Outcome>;
     fn arbitrary_with((): ()) -> Self::Strategy {
-        prop_oneof![Just(Outcome::Success), Just(Outcome::Failure), Just(Outcome::Denied)].boxed()
+        prop_oneof![
+            Just(Outcome::Success),
+            Just(Outcome::Failure),
+            Just(Outcome::Denied)
+        ]
+        .boxed()
     }
 }
 
@@ -54,7 +61,10 @@ impl Arbitrary for Personal {
     fn arbitrary_with((): ()) -> Self::Strategy {
         prop_oneof![
             ".{0,40}".prop_map(Personal::Clear),
-            (any::<SubjectId>(), proptest::collection::vec(any::<u8>(), 0..80))
+            (
+                any::<SubjectId>(),
+                proptest::collection::vec(any::<u8>(), 0..80)
+            )
                 .prop_map(|(subject, sealed)| Personal::Sealed { subject, sealed }),
         ]
         .boxed()

@@ -19,11 +19,16 @@ pub(crate) mod hashes {
     use super::*;
     use crate::merkle::Hash;
 
-    pub(crate) fn serialize<S: serde::Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(
+        hashes: &[Hash],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.collect_seq(hashes.iter().map(|h| STANDARD.encode(h)))
     }
 
-    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Hash>, D::Error> {
         let texts = <Vec<String> as serde::Deserialize>::deserialize(d)?;
         texts
             .iter()
@@ -48,6 +53,7 @@ pub(crate) mod hash {
     pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
         let text = <String as serde::Deserialize>::deserialize(d)?;
         let bytes = STANDARD.decode(text).map_err(serde::de::Error::custom)?;
-        Hash::try_from(bytes.as_slice()).map_err(|_| serde::de::Error::custom("a hash must be 32 bytes"))
+        Hash::try_from(bytes.as_slice())
+            .map_err(|_| serde::de::Error::custom("a hash must be 32 bytes"))
     }
 }

@@ -331,12 +331,9 @@ pub fn decode(bytes: &[u8]) -> Result<Event, Error> {
         offset: time_at,
         reason: "time out of range".into(),
     })?;
-    let kind = r.name(
-        "actor kind",
-        ActorKind::from_tag,
-        ActorKind::custom,
-        |k| matches!(k, ActorKind::Custom(_)),
-    )?;
+    let kind = r.name("actor kind", ActorKind::from_tag, ActorKind::custom, |k| {
+        matches!(k, ActorKind::Custom(_))
+    })?;
     let actor_id = ActorId::from_uuid(r.uuid("actor id")?);
     let actor_subject = r.opt_uuid("actor subject")?.map(SubjectId::from_uuid);
     let ip = r.opt_personal("actor ip")?;
@@ -374,12 +371,13 @@ pub fn decode(bytes: &[u8]) -> Result<Event, Error> {
             });
         }
         let category_at = r.pos;
-        let category = DataCategory::from_string(r.str(255, "category")?.to_owned()).map_err(
-            |e| Error::Decode {
-                offset: category_at,
-                reason: e.to_string(),
-            },
-        )?;
+        let category =
+            DataCategory::from_string(r.str(255, "category")?.to_owned()).map_err(|e| {
+                Error::Decode {
+                    offset: category_at,
+                    reason: e.to_string(),
+                }
+            })?;
         let before = r.opt_personal("before value")?;
         let after = r.opt_personal("after value")?;
         changes.push(FieldChange {

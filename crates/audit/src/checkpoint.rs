@@ -96,7 +96,12 @@ impl Checkpoint {
     /// The note body: the signed text.
     pub fn body(&self) -> Result<String, Error> {
         check_line("origin", &self.origin)?;
-        let mut text = format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root));
+        let mut text = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        );
         for ext in &self.extensions {
             check_line("extension", ext)?;
             text.push_str(ext);
@@ -162,7 +167,10 @@ fn check_line(what: &str, line: &str) -> Result<(), Error> {
 }
 
 fn check_key_name(name: &str) -> Result<(), Error> {
-    if name.is_empty() || name.contains('+') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if name.is_empty()
+        || name.contains('+')
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(bad(format!(
             "key name {:?} must be non-empty, without spaces or '+'",
             crate::event::echo(name)
@@ -202,7 +210,9 @@ fn parse_key_parts(text: &str, private: bool) -> Result<(String, [u8; 4], Vec<u8
     let hash_bytes: [u8; 4] = decode_hex4(hash)?;
     let key = B64.decode(key).map_err(|_| bad("key is not base64"))?;
     if key.len() != 33 || key[0] != ALG_ED25519 {
-        return Err(bad("key is not an Ed25519 note key (0x01 followed by 32 bytes)"));
+        return Err(bad(
+            "key is not an Ed25519 note key (0x01 followed by 32 bytes)",
+        ));
     }
     Ok((name.to_owned(), hash_bytes, key[1..].to_vec()))
 }
@@ -357,7 +367,11 @@ impl Signer {
         let sig = self.pair.sign(body.as_bytes());
         let mut blob = self.verifier().hash.to_vec();
         blob.extend_from_slice(sig.as_ref());
-        Ok(format!("{body}\n{SIG_PREFIX}{} {}\n", self.name, B64.encode(blob)))
+        Ok(format!(
+            "{body}\n{SIG_PREFIX}{} {}\n",
+            self.name,
+            B64.encode(blob)
+        ))
     }
 }
 

@@ -159,7 +159,7 @@ macro_rules! named_enum {
                 let name = name.into();
                 check_name($what, &name)?;
                 // A custom name equal to a built-in one would encode two ways.
-                Ok(name.parse::<$name>()?)
+                name.parse::<$name>()
             }
 
             pub(crate) fn tag(&self) -> u8 {
@@ -558,19 +558,19 @@ impl Event {
 
     /// Checks the limits the canonical encoding relies on.
     pub fn validate(&self) -> Result<(), Error> {
-        if let ActorKind::Custom(name) = &self.actor.kind {
-            if ActorKind::custom(name.clone())? != self.actor.kind {
-                return Err(Error::InvalidEvent(format!(
-                    "custom actor kind {name:?} is a built-in kind"
-                )));
-            }
+        if let ActorKind::Custom(name) = &self.actor.kind
+            && ActorKind::custom(name.clone())? != self.actor.kind
+        {
+            return Err(Error::InvalidEvent(format!(
+                "custom actor kind {name:?} is a built-in kind"
+            )));
         }
-        if let Action::Custom(name) = &self.action {
-            if Action::custom(name.clone())? != self.action {
-                return Err(Error::InvalidEvent(format!(
-                    "custom action {name:?} is a built-in action"
-                )));
-            }
+        if let Action::Custom(name) = &self.action
+            && Action::custom(name.clone())? != self.action
+        {
+            return Err(Error::InvalidEvent(format!(
+                "custom action {name:?} is a built-in action"
+            )));
         }
         self.target.check()?;
         if self.changes.len() > MAX_CHANGES {

@@ -100,6 +100,8 @@ pub use error::Error;
 pub use event::{
     Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, Outcome, Personal, Target,
 };
-pub use log::{AuditLog, ExportedEvent, InclusionProof, Query, SubjectExport, VerifyReport, verify};
+pub use log::{
+    AuditLog, ExportedEvent, InclusionProof, Query, SubjectExport, VerifyReport, verify,
+};
 pub use merkle::{Hash, MerkleTree, TreeHead};
 pub use store::{Durability, MemoryStore, SegmentOptions, SegmentStore, Store};

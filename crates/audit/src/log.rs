@@ -47,7 +47,11 @@ impl<S: Store> AuditLog<S> {
         let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
         store.scan(0, &mut |index, record| {
             canonical::decode(record).map_err(|e| {
-                tampered_at(&store, index, format!("record is not a canonical event: {e}"))
+                tampered_at(
+                    &store,
+                    index,
+                    format!("record is not a canonical event: {e}"),
+                )
             })?;
             tree.push(record);
             Ok(())
@@ -118,13 +122,13 @@ impl<S: Store> AuditLog<S> {
 
     fn check(&self, event: &Event) -> Result<(), Error> {
         event.validate()?;
-        if self.require_sealed {
-            if let Some(field) = personal::first_clear_field(event) {
-                return Err(Error::ClearPersonalData {
-                    event: event.id.to_string(),
-                    field,
-                });
-            }
+        if self.require_sealed
+            && let Some(field) = personal::first_clear_field(event)
+        {
+            return Err(Error::ClearPersonalData {
+                event: event.id.to_string(),
+                field,
+            });
         }
         Ok(())
     }
@@ -224,7 +228,13 @@ impl<S: Store> AuditLog<S> {
         }
         if checkpoint.size > 0 {
             let proof = self.tree.consistency_proof(checkpoint.size, size)?;
-            verify_consistency(checkpoint.size, size, &checkpoint.root, &self.tree.root(), &proof)?;
+            verify_consistency(
+                checkpoint.size,
+                size,
+                &checkpoint.root,
+                &self.tree.root(),
+                &proof,
+            )?;
         }
         Ok(())
     }
@@ -334,13 +344,21 @@ pub struct InclusionProof {
 impl InclusionProof {
     /// Checks the path leads from the leaf hash to the root.
     pub fn verify(&self) -> Result<(), Error> {
-        verify_inclusion(self.index, self.size, &self.leaf_hash, &self.path, &self.root)
+        verify_inclusion(
+            self.index,
+            self.size,
+            &self.leaf_hash,
+            &self.path,
+            &self.root,
+        )
     }
 
     /// Checks the proof is about `event` and leads to the root.
     pub fn verify_event(&self, event: &Event) -> Result<(), Error> {
         if leaf_hash(&canonical::encode(event)) != self.leaf_hash {
-            return Err(Error::ProofMismatch("the event does not hash to the proven leaf"));
+            return Err(Error::ProofMismatch(
+                "the event does not hash to the proven leaf",
+            ));
         }
         self.verify()
     }
@@ -448,7 +466,10 @@ impl Query {
                 .target_type
                 .as_ref()
                 .is_none_or(|k| &event.target.kind == k)
-            && self.target_id.as_ref().is_none_or(|i| &event.target.id == i)
+            && self
+                .target_id
+                .as_ref()
+                .is_none_or(|i| &event.target.id == i)
             && self.action.as_ref().is_none_or(|a| &event.action == a)
             && self.from.is_none_or(|f| event.time >= f)
             && self.until.is_none_or(|u| event.time < u)

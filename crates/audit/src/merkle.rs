@@ -179,7 +179,10 @@ impl MerkleTree {
 
     /// The leaf hash at `index`.
     pub fn leaf(&self, index: u64) -> Option<Hash> {
-        self.levels.first()?.get(usize::try_from(index).ok()?).copied()
+        self.levels
+            .first()?
+            .get(usize::try_from(index).ok()?)
+            .copied()
     }
 
     /// The current root (the empty-tree hash for an empty tree).
@@ -305,7 +308,9 @@ pub fn verify_inclusion(
 ) -> Result<(), Error> {
     let computed = root_from_inclusion(index, size, leaf, proof)?;
     if computed != *root {
-        return Err(Error::ProofMismatch("inclusion proof does not lead to the root"));
+        return Err(Error::ProofMismatch(
+            "inclusion proof does not lead to the root",
+        ));
     }
     Ok(())
 }

@@ -31,7 +31,9 @@ fn signed_note_has_the_c2sp_shape() {
     assert_eq!(lines[1], "5");
     assert_eq!(lines[2], B64.encode(t.root()));
     assert_eq!(lines[3], "");
-    let sig = lines[4].strip_prefix("\u{2014} audit.example.com/acme ").unwrap();
+    let sig = lines[4]
+        .strip_prefix("\u{2014} audit.example.com/acme ")
+        .unwrap();
     let blob = B64.decode(sig).unwrap();
     assert_eq!(blob.len(), 4 + 64);
     assert_eq!(blob[..4], signer.verifier().key_hash());
@@ -52,7 +54,10 @@ fn key_hash_follows_the_note_spec() {
     let digest = ring::digest::digest(&ring::digest::SHA256, &input);
     assert_eq!(parts[1], hex::encode(&digest.as_ref()[..4]));
     let public: [u8; 32] = key[1..].try_into().unwrap();
-    assert_eq!(key_hash("example.com/log", &public), signer.verifier().key_hash());
+    assert_eq!(
+        key_hash("example.com/log", &public),
+        signer.verifier().key_hash()
+    );
 }
 
 #[test]
@@ -98,13 +103,21 @@ fn go_sumdb_note_example_interoperates() {
 fn open_checks_the_signature() {
     let signer = Signer::generate(ORIGIN).unwrap();
     let other = Signer::generate(ORIGIN).unwrap();
-    let note = signer.sign(&Checkpoint::new(ORIGIN, tree(3).head())).unwrap();
+    let note = signer
+        .sign(&Checkpoint::new(ORIGIN, tree(3).head()))
+        .unwrap();
     let cp = open(&note, &signer.verifier()).unwrap();
     assert_eq!(cp.size, 3);
-    assert!(matches!(open(&note, &other.verifier()), Err(Error::Signature(_))));
+    assert!(matches!(
+        open(&note, &other.verifier()),
+        Err(Error::Signature(_))
+    ));
     // Change the size: the signature no longer covers the text.
     let forged = note.replacen("\n3\n", "\n4\n", 1);
-    assert!(matches!(open(&forged, &signer.verifier()), Err(Error::Signature(_))));
+    assert!(matches!(
+        open(&forged, &signer.verifier()),
+        Err(Error::Signature(_))
+    ));
     assert_eq!(parse_unverified(&forged).unwrap().size, 4);
 }
 
@@ -150,7 +163,13 @@ fn bodies_parse_strictly() {
 #[test]
 fn a_newer_checkpoint_extends_an_older_one() {
     let t = tree(20);
-    let old = Checkpoint::new(ORIGIN, custodia_audit::TreeHead { size: 7, root: t.root_at(7).unwrap() });
+    let old = Checkpoint::new(
+        ORIGIN,
+        custodia_audit::TreeHead {
+            size: 7,
+            root: t.root_at(7).unwrap(),
+        },
+    );
     let new = Checkpoint::new(ORIGIN, t.head());
     let proof = t.consistency_proof(7, 20).unwrap();
     verify_extension(&old, &new, &proof).unwrap();
@@ -170,7 +189,10 @@ fn truncation_is_detected_from_an_old_checkpoint() {
     let new = Checkpoint::new(ORIGIN, truncated.head());
     assert!(matches!(
         verify_extension(&old, &new, &[]),
-        Err(Error::Truncated { trusted: 20, found: 15 })
+        Err(Error::Truncated {
+            trusted: 20,
+            found: 15
+        })
     ));
 }
 
@@ -181,7 +203,11 @@ fn a_fork_is_detected_from_an_old_checkpoint() {
     // The operator rewrites record 3 and keeps appending.
     let mut forked = MerkleTree::new();
     for i in 0..25u32 {
-        let leaf = if i == 3 { "rewritten".to_owned() } else { format!("event {i}") };
+        let leaf = if i == 3 {
+            "rewritten".to_owned()
+        } else {
+            format!("event {i}")
+        };
         forked.push(leaf.as_bytes());
     }
     let new = Checkpoint::new(ORIGIN, forked.head());

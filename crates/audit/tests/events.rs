@@ -1,7 +1,9 @@
 //! The event model: builders, JSON, and the canonical encoding's guarantees.
 
 use custodia_audit::canonical::{self, decode, encode};
-use custodia_audit::{Action, Actor, ActorKind, Error, Event, EventId, FieldChange, Outcome, Personal, Target};
+use custodia_audit::{
+    Action, Actor, ActorKind, Error, Event, EventId, FieldChange, Outcome, Personal, Target,
+};
 use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Purpose, SubjectId, TenantId};
 use proptest::prelude::*;
@@ -11,9 +13,12 @@ fn sample() -> Event {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
     Event::builder(
         tenant,
-        Actor::new(ActorKind::Agent, ActorId::from_external_key(tenant, "psa.user", "7"))
-            .with_ip("203.0.113.7")
-            .with_user_agent("Mozilla/5.0"),
+        Actor::new(
+            ActorKind::Agent,
+            ActorId::from_external_key(tenant, "psa.user", "7"),
+        )
+        .with_ip("203.0.113.7")
+        .with_user_agent("Mozilla/5.0"),
         Action::Update,
         Target::new("contact", "1017").unwrap(),
     )
@@ -37,7 +42,10 @@ fn sample() -> Event {
 fn builder_stamps_a_uuid_v7_from_the_clock() {
     let event = sample();
     assert_eq!(event.id.as_uuid().get_version_num(), 7);
-    assert_eq!(event.time, Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+    assert_eq!(
+        event.time,
+        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+    );
     let (secs, _) = event.id.as_uuid().get_timestamp().unwrap().to_unix();
     assert_eq!(secs as i64, event.time.timestamp());
 }
@@ -100,7 +108,10 @@ fn encoding_is_pinned() {
     let tenant = TenantId::from_uuid(custodia_core::uuid::Uuid::from_u128(1));
     let event = Event::builder(
         tenant,
-        Actor::new(ActorKind::System, ActorId::from_uuid(custodia_core::uuid::Uuid::from_u128(2))),
+        Actor::new(
+            ActorKind::System,
+            ActorId::from_uuid(custodia_core::uuid::Uuid::from_u128(2)),
+        ),
         Action::Read,
         Target::new("t", "").unwrap(),
     )
@@ -134,7 +145,12 @@ fn decoder_names_the_problem() {
     assert!(decode(&extra).unwrap_err().to_string().contains("trailing"));
     let mut version = bytes.clone();
     version[3] = 9;
-    assert!(decode(&version).unwrap_err().to_string().contains("version 9"));
+    assert!(
+        decode(&version)
+            .unwrap_err()
+            .to_string()
+            .contains("version 9")
+    );
     assert!(decode(b"nope").unwrap_err().to_string().contains("magic"));
     assert_eq!(canonical::VERSION, 1);
 }
@@ -184,7 +200,10 @@ proptest! {
 #[test]
 fn sealed_values_serialise_as_base64() {
     let subject = SubjectId::from_uuid(custodia_core::uuid::Uuid::from_u128(9));
-    let value = Personal::Sealed { subject, sealed: vec![1, 2, 3] };
+    let value = Personal::Sealed {
+        subject,
+        sealed: vec![1, 2, 3],
+    };
     let json = serde_json::to_value(&value).unwrap();
     assert_eq!(json["sealed"], "AQID");
     assert_eq!(serde_json::from_value::<Personal>(json).unwrap(), value);

@@ -23,7 +23,9 @@ fn proof(v: &Value) -> Vec<Vec<u8>> {
 }
 
 fn probes(kind: &str) -> Vec<(String, Value)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/merkle").join(kind);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/merkle")
+        .join(kind);
     let mut out = Vec::new();
     let mut dirs = vec![root];
     while let Some(dir) = dirs.pop() {
@@ -33,7 +35,10 @@ fn probes(kind: &str) -> Vec<(String, Value)> {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "json") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                out.push((path.display().to_string(), serde_json::from_str(&text).unwrap()));
+                out.push((
+                    path.display().to_string(),
+                    serde_json::from_str(&text).unwrap(),
+                ));
             }
         }
     }

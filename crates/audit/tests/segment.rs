@@ -23,19 +23,44 @@ fn small() -> SegmentOptions {
 }
 
 fn event(i: u32) -> Event {
-    let tenant = TenantId::from_external_key("crm", if i % 3 == 0 { "ACME" } else { "GLOBEX" });
+    let tenant = TenantId::from_external_key(
+        "crm",
+        if i.is_multiple_of(3) {
+            "ACME"
+        } else {
+            "GLOBEX"
+        },
+    );
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
     clock.advance(TimeDelta::minutes(i64::from(i)));
-    let action = [Action::Create, Action::Read, Action::Update, Action::Delete][i as usize % 4].clone();
+    let action =
+        [Action::Create, Action::Read, Action::Update, Action::Delete][i as usize % 4].clone();
     Event::builder(
         tenant,
-        Actor::new(ActorKind::Agent, ActorId::from_external_key(tenant, "user", &(i % 5).to_string())),
+        Actor::new(
+            ActorKind::Agent,
+            ActorId::from_external_key(tenant, "user", &(i % 5).to_string()),
+        ),
         action,
-        Target::new(if i % 2 == 0 { "ticket" } else { "contact" }, format!("T-{i}")).unwrap(),
+        Target::new(
+            if i.is_multiple_of(2) {
+                "ticket"
+            } else {
+                "contact"
+            },
+            format!("T-{i}"),
+        )
+        .unwrap(),
     )
-    .subject(SubjectId::from_external_key(tenant, "contact", &(i % 7).to_string()))
+    .subject(SubjectId::from_external_key(
+        tenant,
+        "contact",
+        &(i % 7).to_string(),
+    ))
     .request_id(format!("req-{i}"))
-    .id(EventId::from_uuid(custodia_core::uuid::Uuid::from_u128(u128::from(i) + 1)))
+    .id(EventId::from_uuid(custodia_core::uuid::Uuid::from_u128(
+        u128::from(i) + 1,
+    )))
     .build(&clock)
     .unwrap()
 }
@@ -74,7 +99,11 @@ fn round_trip_across_segments() {
     let dir = tempfile::tempdir().unwrap();
     let head = build(dir.path(), 60, small());
     let store = SegmentStore::open_read_only(dir.path()).unwrap();
-    assert!(store.segment_paths().len() > 3, "{}", store.segment_paths().len());
+    assert!(
+        store.segment_paths().len() > 3,
+        "{}",
+        store.segment_paths().len()
+    );
     let log = AuditLog::open(store).unwrap();
     assert_eq!(log.head(), head);
     for i in 0..60 {
@@ -98,9 +127,15 @@ fn a_flipped_byte_is_detected() {
     let err = verify_dir(dir.path(), None).unwrap_err();
     assert_eq!(tampered_record(&err), Some(17));
     assert!(err.to_string().contains("checksum"), "{err}");
-    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
     // Opening for writing refuses too, and repairs nothing.
-    assert!(matches!(SegmentStore::open(dir.path(), small()), Err(Error::Tampered { .. })));
+    assert!(matches!(
+        SegmentStore::open(dir.path(), small()),
+        Err(Error::Tampered { .. })
+    ));
     assert_eq!(fs::read(&path).unwrap(), bytes);
 }
 
@@ -201,7 +236,16 @@ fn a_truncated_log_is_detected_against_a_checkpoint() {
     let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(offset as u64).unwrap();
     let err = verify_dir(dir.path(), Some(&checkpoint)).unwrap_err();
-    assert!(matches!(err, Error::Truncated { trusted: 40, found: 38 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Truncated {
+                trusted: 40,
+                found: 38
+            }
+        ),
+        "{err}"
+    );
     // Remove the whole last segment.
     let store = SegmentStore::open_read_only(dir.path()).unwrap();
     let last = store.segment_paths().pop().unwrap();
@@ -227,14 +271,22 @@ fn a_replaced_segment_is_detected() {
     build(ours.path(), 40, small());
     build(theirs.path(), 40, small());
     // Same events, same layout, but another log: the log id gives it away.
-    fs::copy(theirs.path().join("00000001.seg"), ours.path().join("00000001.seg")).unwrap();
+    fs::copy(
+        theirs.path().join("00000001.seg"),
+        ours.path().join("00000001.seg"),
+    )
+    .unwrap();
     let err = verify_dir(ours.path(), None).unwrap_err();
     assert!(err.to_string().contains("another log"), "{err}");
 
     // A segment swapped for another of the same log (segment 2 renamed to 1).
     let again = tempfile::tempdir().unwrap();
     build(again.path(), 40, small());
-    fs::copy(again.path().join("00000002.seg"), again.path().join("00000001.seg")).unwrap();
+    fs::copy(
+        again.path().join("00000002.seg"),
+        again.path().join("00000001.seg"),
+    )
+    .unwrap();
     let err = verify_dir(again.path(), None).unwrap_err();
     assert!(matches!(err, Error::Tampered { .. }), "{err}");
 }
@@ -242,7 +294,10 @@ fn a_replaced_segment_is_detected() {
 #[test]
 fn a_crash_at_every_byte_of_the_last_record_recovers_to_the_last_complete_record() {
     let dir = tempfile::tempdir().unwrap();
-    let options = SegmentOptions { durability: Durability::EveryAppend, max_segment_bytes: 1 << 20 };
+    let options = SegmentOptions {
+        durability: Durability::EveryAppend,
+        max_segment_bytes: 1 << 20,
+    };
     build(dir.path(), 9, options);
     let complete = {
         let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
@@ -259,7 +314,10 @@ fn a_crash_at_every_byte_of_the_last_record_recovers_to_the_last_complete_record
             // Cut exactly at the record's start: nothing torn, one record fewer.
             None => assert_eq!(cut, offset),
             Some(torn) => {
-                assert_eq!((torn.offset as usize, torn.bytes as usize), (offset, cut - offset))
+                assert_eq!(
+                    (torn.offset as usize, torn.bytes as usize),
+                    (offset, cut - offset)
+                )
             }
         }
         assert_eq!(verify(store, None).unwrap().head.size, 8);
@@ -270,7 +328,11 @@ fn a_crash_at_every_byte_of_the_last_record_recovers_to_the_last_complete_record
         assert_eq!(fs::metadata(&path).unwrap().len() as usize, offset);
         log.append(&event(8)).unwrap();
         drop(log);
-        assert_eq!(fs::read(&path).unwrap(), original, "cut at {cut}: re-append differs");
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            original,
+            "cut at {cut}: re-append differs"
+        );
     }
 }
 
@@ -309,9 +371,16 @@ fn a_corrupt_final_record_is_tampering_not_a_crash() {
 #[test]
 fn durability_modes_write_the_same_log() {
     let mut heads = Vec::new();
-    for durability in [Durability::EveryAppend, Durability::Group { records: 4 }, Durability::Never] {
+    for durability in [
+        Durability::EveryAppend,
+        Durability::Group { records: 4 },
+        Durability::Never,
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let options = SegmentOptions { durability, max_segment_bytes: 4096 };
+        let options = SegmentOptions {
+            durability,
+            max_segment_bytes: 4096,
+        };
         let mut log = AuditLog::open(SegmentStore::open(dir.path(), options).unwrap()).unwrap();
         let batch: Vec<Event> = (0..10).map(event).collect();
         log.append_batch(&batch).unwrap();
@@ -323,7 +392,10 @@ fn durability_modes_write_the_same_log() {
     }
     assert!(heads.windows(2).all(|w| w[0] == w[1]));
     let dir = tempfile::tempdir().unwrap();
-    let bad = SegmentOptions { durability: Durability::Group { records: 0 }, max_segment_bytes: 4096 };
+    let bad = SegmentOptions {
+        durability: Durability::Group { records: 0 },
+        max_segment_bytes: 4096,
+    };
     assert!(SegmentStore::open(dir.path(), bad).is_err());
 }
 
@@ -344,8 +416,15 @@ fn queries() {
     let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
     let all: Vec<Event> = (0..60).map(event).collect();
     let check = |query: Query| {
-        let got: Vec<u64> = log.query(&query).unwrap().into_iter().map(|(i, _)| i).collect();
-        let want: Vec<u64> = (0..60u64).filter(|&i| query.matches(&all[i as usize])).collect();
+        let got: Vec<u64> = log
+            .query(&query)
+            .unwrap()
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        let want: Vec<u64> = (0..60u64)
+            .filter(|&i| query.matches(&all[i as usize]))
+            .collect();
         assert_eq!(got, want);
         got.len()
     };
@@ -359,7 +438,10 @@ fn queries() {
     assert_eq!(check(Query::new().target("ticket", Some("T-4".into()))), 1);
     assert_eq!(check(Query::new().action(Action::Delete)), 15);
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
-    assert_eq!(check(Query::new().between(start, start + TimeDelta::minutes(5))), 5);
+    assert_eq!(
+        check(Query::new().between(start, start + TimeDelta::minutes(5))),
+        5
+    );
     assert_eq!(check(Query::new()), 60);
 }
 
@@ -376,8 +458,14 @@ fn subject_export_carries_proofs() {
     let indexes: Vec<u64> = export.events.iter().map(|e| e.index).collect();
     assert_eq!(indexes, [3, 24]);
     for e in &export.events {
-        custodia_audit::merkle::verify_inclusion(e.index, export.head.size, &e.leaf_hash, &e.proof, &export.head.root)
-            .unwrap();
+        custodia_audit::merkle::verify_inclusion(
+            e.index,
+            export.head.size,
+            &e.leaf_hash,
+            &e.proof,
+            &export.head.root,
+        )
+        .unwrap();
     }
     let json = serde_json::to_value(&export).unwrap();
     assert_eq!(json["events"][0]["event"]["target"]["id"], "T-3");

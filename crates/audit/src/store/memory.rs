@@ -1,6 +1,6 @@
 //! The in-memory store.
 
-use super::Store;
+use super::{Store, Visitor};
 use crate::Error;
 use crate::merkle::MerkleTree;
 
@@ -48,11 +48,7 @@ impl Store for MemoryStore {
             })
     }
 
-    fn scan(
-        &self,
-        from: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
         let start = usize::try_from(from).unwrap_or(usize::MAX);
         for (i, record) in self.records.iter().enumerate().skip(start) {
             f(i as u64, record)?;

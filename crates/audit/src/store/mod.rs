@@ -20,6 +20,9 @@ pub use segment::{Durability, SegmentOptions, SegmentStore};
 use crate::Error;
 use crate::merkle::{MerkleTree, TreeHead};
 
+/// What [`Store::scan`] calls for each record: `(index, record)`.
+pub type Visitor<'a> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'a;
+
 /// An append-only sequence of records (canonical event encodings).
 pub trait Store: Send {
     /// How many records the store holds.
@@ -45,11 +48,7 @@ pub trait Store: Send {
 
     /// Calls `f(index, record)` for every record from `from` on, in order,
     /// stopping at the first error.
-    fn scan(
-        &self,
-        from: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error>;
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error>;
 
     /// Tree heads the store recorded when it was written (see the
     /// [module documentation](self)), to be checked against the recomputed tree.
@@ -86,11 +85,7 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
         (**self).get(index)
     }
-    fn scan(
-        &self,
-        from: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
         (**self).scan(from, f)
     }
     fn anchors(&self) -> Vec<Anchor> {

@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::{Anchor, Store};
+use super::{Anchor, Store, Visitor};
 use crate::Error;
 use crate::error::io;
 use crate::merkle::{EMPTY_ROOT, Hash, MerkleTree, TreeHead};
@@ -294,7 +294,9 @@ pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> 
                 path,
                 pos as u64,
                 Some(index),
-                format!("expected record {index}, found record {found}: a record was removed, reordered or inserted"),
+                format!(
+                    "expected record {index}, found record {found}: a record was removed, reordered or inserted"
+                ),
             ));
         }
         offsets.push(pos as u64);
@@ -332,7 +334,11 @@ impl SegmentStore {
             store.log_id = log_id;
             store.create_segment(0, 0, EMPTY_ROOT)?;
         } else {
-            let last = store.segments.last().map(|s| s.path.clone()).unwrap_or_default();
+            let last = store
+                .segments
+                .last()
+                .map(|s| s.path.clone())
+                .unwrap_or_default();
             let file = OpenOptions::new()
                 .append(true)
                 .open(&last)
@@ -431,7 +437,10 @@ impl SegmentStore {
                     &path,
                     12,
                     None,
-                    format!("header says segment {}, file is segment {number}", parsed.number),
+                    format!(
+                        "header says segment {}, file is segment {number}",
+                        parsed.number
+                    ),
                 ));
             }
             if position == 0 {
@@ -558,9 +567,7 @@ impl SegmentStore {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
 impl Drop for SegmentStore {
@@ -588,12 +595,11 @@ impl Store for SegmentStore {
                 big.len()
             )));
         }
-        let mut index = self.len();
         let mut chunk = Vec::with_capacity(records.iter().map(|r| r.len() + RECORD_OVERHEAD).sum());
         let mut offsets = Vec::with_capacity(records.len());
         let mut seg_len = self.segments.last().map_or(0, |s| s.len);
         let mut seg_records = self.segments.last().map_or(0, |s| s.offsets.len());
-        for record in records {
+        for (index, record) in (self.len()..).zip(records) {
             let framed = (record.len() + RECORD_OVERHEAD) as u64;
             if seg_records > 0 && seg_len + framed > self.options.max_segment_bytes {
                 self.flush_chunk(&chunk, std::mem::take(&mut offsets))?;
@@ -611,7 +617,6 @@ impl Store for SegmentStore {
             frame_record(&mut chunk, index, record);
             seg_len += framed;
             seg_records += 1;
-            index += 1;
         }
         self.flush_chunk(&chunk, offsets)?;
         self.unsynced += records.len();
@@ -639,7 +644,12 @@ impl Store for SegmentStore {
             .map_err(io(&segment.path))?;
         let len = be_u32(&head) as usize;
         if len > MAX_RECORD_LEN {
-            return Err(tampered(&segment.path, offset, Some(index), "record length changed"));
+            return Err(tampered(
+                &segment.path,
+                offset,
+                Some(index),
+                "record length changed",
+            ));
         }
         let mut framed = vec![0u8; len + RECORD_OVERHEAD];
         file.read_exact_at(&mut framed, offset)
@@ -648,11 +658,7 @@ impl Store for SegmentStore {
         Ok(framed[12..12 + len].to_vec())
     }
 
-    fn scan(
-        &self,
-        from: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
         for segment in &self.segments {
             let end = segment.first + segment.offsets.len() as u64;
             if end <= from || segment.offsets.is_empty() {
@@ -663,14 +669,15 @@ impl Store for SegmentStore {
             for (i, &offset) in segment.offsets.iter().enumerate().skip(skip) {
                 let index = segment.first + i as u64;
                 let start = offset as usize;
-                let len = bytes
-                    .get(start..start + 4)
-                    .map(be_u32)
-                    .ok_or_else(|| tampered(&segment.path, offset, Some(index), "segment shrank"))?
-                    as usize;
+                let len =
+                    bytes.get(start..start + 4).map(be_u32).ok_or_else(|| {
+                        tampered(&segment.path, offset, Some(index), "segment shrank")
+                    })? as usize;
                 let framed = bytes
                     .get(start..start + len + RECORD_OVERHEAD)
-                    .ok_or_else(|| tampered(&segment.path, offset, Some(index), "segment shrank"))?;
+                    .ok_or_else(|| {
+                        tampered(&segment.path, offset, Some(index), "segment shrank")
+                    })?;
                 check_framed(&segment.path, offset, index, framed)?;
                 f(index, &framed[12..12 + len])?;
             }
@@ -702,7 +709,12 @@ fn check_framed(path: &Path, offset: u64, index: u64, framed: &[u8]) -> Result<(
         || crc32fast::hash(&framed[..n - 4]) != be_u32(&framed[n - 4..])
         || be_u64(&framed[4..]) != index
     {
-        return Err(tampered(path, offset, Some(index), "record changed since the log was opened"));
+        return Err(tampered(
+            path,
+            offset,
+            Some(index),
+            "record changed since the log was opened",
+        ));
     }
     Ok(())
 }
