@@ -72,7 +72,7 @@
 //! // Erase Alice: the log still verifies, her values read as erased.
 //! vault.shred(tenant, alice, agent)?;
 //! log.check_checkpoint(&trusted)?;
-//! let export = log.export_subject(tenant, alice, Some(&vault))?;
+//! let export = log.export_subject(Some(tenant), alice, Some(&vault))?;
 //! assert_eq!(export.events[0].erased, ["actor.ip", "changes.0.before", "changes.0.after"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -255,13 +255,14 @@ impl<S: Store> AuditLog<S> {
         Ok(found)
     }
 
-    /// Everything the log holds about `subject` in `tenant` (GDPR Art. 15):
+    /// Everything the log holds about `subject` (in `tenant`, if given; subject
+    /// ids are tenant-scoped, see `custodia_core::id`) (GDPR Art. 15):
     /// each event with an inclusion proof against the current head, personal
     /// values opened with `vault` when given (values of erased subjects are
     /// listed as erased).
     pub fn export_subject<K: KeyStore>(
         &self,
-        tenant: TenantId,
+        tenant: Option<TenantId>,
         subject: SubjectId,
         vault: Option<&SubjectVault<K>>,
     ) -> Result<SubjectExport, Error> {
@@ -272,7 +273,7 @@ impl<S: Store> AuditLog<S> {
                 return Ok(());
             }
             let event = canonical::decode(record)?;
-            if event.tenant != tenant || !event.concerns(subject) {
+            if tenant.is_some_and(|t| event.tenant != t) || !event.concerns(subject) {
                 return Ok(());
             }
             let revealed = match vault {
@@ -387,8 +388,9 @@ pub struct ExportedEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SubjectExport {
-    /// The tenant.
-    pub tenant: TenantId,
+    /// The tenant asked for, if any.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub tenant: Option<TenantId>,
     /// The subject.
     pub subject: SubjectId,
     /// The tree head the proofs are against.

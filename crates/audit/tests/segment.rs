@@ -453,7 +453,7 @@ fn subject_export_carries_proofs() {
     let acme = TenantId::from_external_key("crm", "ACME");
     let subject = SubjectId::from_external_key(acme, "contact", "3");
     let export = log
-        .export_subject::<custodia_crypt::MemoryKeyStore>(acme, subject, None)
+        .export_subject::<custodia_crypt::MemoryKeyStore>(Some(acme), subject, None)
         .unwrap();
     let indexes: Vec<u64> = export.events.iter().map(|e| e.index).collect();
     assert_eq!(indexes, [3, 24]);

@@ -11,6 +11,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+mod audit;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 
@@ -52,6 +54,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Tamper-evident audit logs: append, verify, checkpoint, prove, export.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,6 +99,7 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             list_categories(&mut out, &taxonomy, root.as_ref(), json)
         }
+        Command::Audit { command } => return audit::dispatch(command),
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {
