@@ -8,7 +8,9 @@ use custodia_audit::{canonical, checkpoint};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(event) = canonical::decode(data) {
+    let decoded = canonical::decode(data);
+    assert_eq!(canonical::check(data).is_ok(), decoded.is_ok());
+    if let Ok(event) = decoded {
         assert_eq!(canonical::encode(&event), data);
     }
     if let Ok(text) = std::str::from_utf8(data) {

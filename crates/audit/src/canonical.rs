@@ -51,6 +51,8 @@
 //! # Ok::<(), custodia_audit::Error>(())
 //! ```
 
+use std::str::FromStr;
+
 use custodia_core::chrono::DateTime;
 use custodia_core::uuid::Uuid;
 use custodia_core::{ActorId, DataCategory, LegalBasis, Purpose, SubjectId, TenantId};
@@ -303,6 +305,171 @@ impl<'a> Reader<'a> {
             })
         }
     }
+}
+
+/// Whether `s` is a well-formed data category (the rules of
+/// `custodia_core::DataCategory`'s parser, without allocating).
+fn category_ok(s: &str) -> bool {
+    let mut depth = 1;
+    let mut at_segment_start = true;
+    for &byte in s.as_bytes() {
+        match byte {
+            b'a'..=b'z' => at_segment_start = false,
+            b'0'..=b'9' | b'_' if !at_segment_start => {}
+            b'.' if !at_segment_start => {
+                depth += 1;
+                at_segment_start = true;
+            }
+            _ => return false,
+        }
+    }
+    !at_segment_start
+        && depth <= custodia_core::category::MAX_DEPTH
+        && s.len() <= custodia_core::category::MAX_LEN
+}
+
+/// Whether `s` is a valid purpose name (the rules of `custodia_core::Purpose`).
+fn purpose_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= custodia_core::legal::MAX_PURPOSE_LEN
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
+}
+
+impl Reader<'_> {
+    fn skip_opt_personal(&mut self, what: &str) -> Result<(), Error> {
+        if self.flag(what)? {
+            if self.flag(what)? {
+                self.take(16, what)?;
+                self.bytes(MAX_VALUE_LEN, what)?;
+            } else {
+                self.str(MAX_VALUE_LEN, what)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_name<T>(
+        &mut self,
+        what: &str,
+        from_tag: fn(u8) -> Option<T>,
+        custom: fn(String) -> Result<T, Error>,
+        is_custom: fn(&T) -> bool,
+    ) -> Result<(), Error> {
+        let start = self.pos;
+        if self.u8(what)? == CUSTOM_TAG {
+            self.pos = start;
+            self.name(what, from_tag, custom, is_custom)?;
+        } else {
+            self.pos = start;
+            let tag = self.u8(what)?;
+            from_tag(tag).ok_or_else(|| Error::Decode {
+                offset: start,
+                reason: format!("{what}: unknown tag {tag}"),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `bytes` is a canonical event without building it: accepts
+/// exactly what [`decode`] accepts (a property test pins this), allocating
+/// only for custom names. What a verifier runs on every record.
+pub fn check(bytes: &[u8]) -> Result<(), Error> {
+    let fail = |offset: usize, reason: &str| Error::Decode {
+        offset,
+        reason: reason.to_owned(),
+    };
+    let mut r = Reader { bytes, pos: 0 };
+    if r.take(3, "magic")? != MAGIC {
+        return Err(fail(0, "not a Custodia audit event (bad magic)"));
+    }
+    let version = r.u8("version")?;
+    if version != VERSION {
+        return Err(fail(
+            3,
+            &format!("unsupported event encoding version {version}"),
+        ));
+    }
+    r.take(32, "id and tenant")?;
+    let time_at = r.pos;
+    let secs = r.i64("time")?;
+    let nanos = r.u32("time")?;
+    if DateTime::from_timestamp(secs, nanos).is_none() {
+        return Err(fail(time_at, "time out of range"));
+    }
+    r.skip_name("actor kind", ActorKind::from_tag, ActorKind::custom, |k| {
+        matches!(k, ActorKind::Custom(_))
+    })?;
+    r.take(16, "actor id")?;
+    r.opt_uuid("actor subject")?;
+    r.skip_opt_personal("actor ip")?;
+    r.skip_opt_personal("actor user agent")?;
+    r.skip_name("action", Action::from_tag, Action::custom, |a| {
+        matches!(a, Action::Custom(_))
+    })?;
+    let target_at = r.pos;
+    if r.str(MAX_LABEL_LEN, "target type")?.is_empty() {
+        return Err(fail(target_at, "empty target type"));
+    }
+    r.str(MAX_LABEL_LEN, "target id")?;
+    r.opt_uuid("subject")?;
+    let count = r.u32("change count")? as usize;
+    if count > MAX_CHANGES {
+        return Err(fail(
+            r.pos - 4,
+            &format!("{count} field changes, at most {MAX_CHANGES}"),
+        ));
+    }
+    for _ in 0..count {
+        let field_at = r.pos;
+        if r.str(MAX_LABEL_LEN, "field name")?.is_empty() {
+            return Err(fail(field_at, "empty field name"));
+        }
+        let category_at = r.pos;
+        if !category_ok(r.str(255, "category")?) {
+            // Let the core parser word the error.
+            let text = &bytes[category_at + 4..r.pos];
+            let reason = std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| DataCategory::from_str(t).err())
+                .map_or_else(|| "invalid category".to_owned(), |e| e.to_string());
+            return Err(fail(category_at, &reason));
+        }
+        r.skip_opt_personal("before value")?;
+        r.skip_opt_personal("after value")?;
+    }
+    if r.flag("purpose")? {
+        let at = r.pos;
+        if !purpose_ok(r.str(64, "purpose")?) {
+            return Err(fail(at, "invalid purpose"));
+        }
+    }
+    let basis_at = r.pos;
+    let basis = r.u8("legal basis")?;
+    if usize::from(basis) > LegalBasis::ALL.len() {
+        return Err(fail(basis_at, &format!("legal basis: unknown tag {basis}")));
+    }
+    let outcome_at = r.pos;
+    let outcome = r.u8("outcome")?;
+    if Outcome::from_tag(outcome).is_none() {
+        return Err(fail(outcome_at, &format!("outcome: unknown tag {outcome}")));
+    }
+    if r.flag("request id")? {
+        let at = r.pos;
+        if r.str(MAX_LABEL_LEN, "request id")?.is_empty() {
+            return Err(fail(at, "empty request id"));
+        }
+    }
+    r.skip_opt_personal("note")?;
+    if r.pos != bytes.len() {
+        return Err(fail(
+            r.pos,
+            &format!("{} trailing bytes", bytes.len() - r.pos),
+        ));
+    }
+    Ok(())
 }
 
 /// Decodes a canonical event. Never panics; rejects anything [`encode`] would

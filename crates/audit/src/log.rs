@@ -46,7 +46,7 @@ impl<S: Store> AuditLog<S> {
     pub fn open(store: S) -> Result<Self, Error> {
         let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
         store.scan(0, &mut |index, record| {
-            canonical::decode(record).map_err(|e| {
+            canonical::check(record).map_err(|e| {
                 tampered_at(
                     &store,
                     index,

@@ -94,15 +94,22 @@ pub fn seal_event<S: KeyStore>(vault: &SubjectVault<S>, event: &mut Event) -> Re
 
 /// The first field still in the clear, if any (`actor.ip`, `note`, …).
 pub fn first_clear_field(event: &Event) -> Option<String> {
-    let mut copy = event.clone();
-    let mut found = None;
-    let _ = for_each_value(&mut copy, |path, _, value| {
-        if found.is_none() && !value.is_sealed() {
-            found = Some(path.to_owned());
+    let clear = |v: &Option<Personal>| v.as_ref().is_some_and(|v| !v.is_sealed());
+    if clear(&event.actor.ip) {
+        return Some("actor.ip".into());
+    }
+    if clear(&event.actor.user_agent) {
+        return Some("actor.user_agent".into());
+    }
+    for (i, change) in event.changes.iter().enumerate() {
+        if clear(&change.before) {
+            return Some(format!("changes.{i}.before"));
         }
-        Ok(())
-    });
-    found
+        if clear(&change.after) {
+            return Some(format!("changes.{i}.after"));
+        }
+    }
+    clear(&event.note).then(|| "note".into())
 }
 
 /// An event with its personal values opened.

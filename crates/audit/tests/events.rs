@@ -155,6 +155,24 @@ fn decoder_names_the_problem() {
     assert_eq!(canonical::VERSION, 1);
 }
 
+#[test]
+fn check_and_decode_agree_on_bad_categories_and_purposes() {
+    let bytes = encode(&sample());
+    for (from, to) in [
+        (&b"user.contact.email"[..], &b"user.Contact.email"[..]),
+        (b"user.contact.email", b"user.contact.emai."),
+        (b"support", b"Support"),
+        (b"support", b"1upport"),
+    ] {
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        let mut bad = bytes.clone();
+        bad[at..at + from.len()].copy_from_slice(to);
+        assert!(decode(&bad).is_err());
+        assert!(canonical::check(&bad).is_err());
+    }
+    canonical::check(&bytes).unwrap();
+}
+
 proptest! {
     #[test]
     fn canonical_round_trip(event in any::<Event>()) {
@@ -179,6 +197,24 @@ proptest! {
         if let Ok(event) = decode(&bytes) {
             prop_assert_eq!(encode(&event), bytes);
         }
+    }
+
+    #[test]
+    fn check_accepts_exactly_what_decode_accepts(
+        event in any::<Event>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        cut in any::<prop::sample::Index>(),
+        noise in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut bytes = encode(&event);
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        prop_assert_eq!(canonical::check(&bytes).is_ok(), decode(&bytes).is_ok());
+        let cut = cut.index(bytes.len() + 1);
+        prop_assert_eq!(canonical::check(&bytes[..cut]).is_ok(), decode(&bytes[..cut]).is_ok());
+        prop_assert_eq!(canonical::check(&noise).is_ok(), decode(&noise).is_ok());
     }
 
     #[test]
