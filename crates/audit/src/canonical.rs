@@ -116,9 +116,33 @@ pub fn encode_into(event: &Event, out: &mut Vec<u8>) {
     put_opt_personal(out, event.note.as_ref());
 }
 
+/// The length of `event`'s canonical encoding (an upper bound for custom
+/// names, exact otherwise), to size buffers without reallocating.
+pub fn encoded_len(event: &Event) -> usize {
+    fn personal(v: &Option<Personal>) -> usize {
+        match v {
+            None => 1,
+            Some(Personal::Clear(t)) => 6 + t.len(),
+            Some(Personal::Sealed { sealed, .. }) => 22 + sealed.len(),
+        }
+    }
+    let custom = |name: &str| 4 + name.len();
+    let mut len = 4 + 16 + 16 + 12 + 1 + custom(event.actor.kind.as_str()) + 16 + 17;
+    len += personal(&event.actor.ip) + personal(&event.actor.user_agent);
+    len += 1 + custom(event.action.as_str());
+    len += 8 + event.target.kind.len() + event.target.id.len() + 17 + 4;
+    for change in &event.changes {
+        len += 8 + change.field.len() + change.category.as_str().len();
+        len += personal(&change.before) + personal(&change.after);
+    }
+    len += 5 + event.purpose.as_ref().map_or(0, |p| p.as_str().len()) + 2;
+    len += 5 + event.request_id.as_ref().map_or(0, String::len) + personal(&event.note);
+    len
+}
+
 /// Encodes `event` canonically.
 pub fn encode(event: &Event) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(encoded_len(event));
     encode_into(event, &mut out);
     out
 }

@@ -63,7 +63,19 @@ impl<S: Store> AuditLog<S> {
                 tree.size()
             )));
         }
-        for anchor in store.anchors() {
+        for anchor in store.anchors()? {
+            if anchor.head.size > tree.size() {
+                return Err(Error::Tampered {
+                    path: anchor.path,
+                    offset: 0,
+                    index: Some(tree.size()),
+                    reason: format!(
+                        "the store anchors a tree of {} records but holds {}: records were removed from the end",
+                        anchor.head.size,
+                        tree.size()
+                    ),
+                });
+            }
             let root = tree.root_at(anchor.head.size)?;
             if root != anchor.head.root {
                 return Err(Error::Tampered {
@@ -135,7 +147,9 @@ impl<S: Store> AuditLog<S> {
 
     /// Appends one event; returns its index.
     pub fn append(&mut self, event: &Event) -> Result<u64, Error> {
-        self.append_batch(std::slice::from_ref(event))
+        self.check(event)?;
+        let encoded = canonical::encode(event);
+        self.append_encoded(&[&encoded])
     }
 
     /// Appends events in order (one write, and with group commit one flush);

@@ -10,12 +10,18 @@
 //! * [`SegmentStore`]: the embedded default, append-only segment files with
 //!   length-prefixed, checksummed records, configurable fsync ([`Durability`])
 //!   and crash recovery (see [`segment`]).
+//! * `SqliteStore` (feature `sqlite`): one table in a SQLite database, for
+//!   hosts that already run SQLite (see the `sqlite` module).
 
 mod memory;
 pub mod segment;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 pub use memory::MemoryStore;
 pub use segment::{Durability, SegmentOptions, SegmentStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::Error;
 use crate::merkle::{MerkleTree, TreeHead};
@@ -52,8 +58,8 @@ pub trait Store: Send {
 
     /// Tree heads the store recorded when it was written (see the
     /// [module documentation](self)), to be checked against the recomputed tree.
-    fn anchors(&self) -> Vec<Anchor> {
-        Vec::new()
+    fn anchors(&self) -> Result<Vec<Anchor>, Error> {
+        Ok(Vec::new())
     }
 
     /// Where record `index` is kept (file and byte offset), for reports.
@@ -88,7 +94,7 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
         (**self).scan(from, f)
     }
-    fn anchors(&self) -> Vec<Anchor> {
+    fn anchors(&self) -> Result<Vec<Anchor>, Error> {
         (**self).anchors()
     }
     fn locate(&self, index: u64) -> Option<(std::path::PathBuf, u64)> {

@@ -685,8 +685,9 @@ impl Store for SegmentStore {
         Ok(())
     }
 
-    fn anchors(&self) -> Vec<Anchor> {
-        self.segments
+    fn anchors(&self) -> Result<Vec<Anchor>, Error> {
+        Ok(self
+            .segments
             .iter()
             .map(|s| Anchor {
                 head: TreeHead {
@@ -695,7 +696,7 @@ impl Store for SegmentStore {
                 },
                 path: s.path.clone(),
             })
-            .collect()
+            .collect())
     }
 
     fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {
