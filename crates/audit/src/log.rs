@@ -45,17 +45,20 @@ impl<S: Store> AuditLog<S> {
     /// [module documentation](self)).
     pub fn open(store: S) -> Result<Self, Error> {
         let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let mut batch = Batch::default();
         store.scan(0, &mut |index, record| {
-            canonical::check(record).map_err(|e| {
-                tampered_at(
-                    &store,
-                    index,
-                    format!("record is not a canonical event: {e}"),
-                )
-            })?;
-            tree.push(record);
+            if batch.ends.is_empty() {
+                batch.first = index;
+            }
+            batch.buf.extend_from_slice(record);
+            batch.ends.push(batch.buf.len());
+            if batch.ends.len() >= VERIFY_BATCH {
+                batch.flush(&store, &mut tree, threads)?;
+            }
             Ok(())
         })?;
+        batch.flush(&store, &mut tree, threads)?;
         if tree.size() != store.len() {
             return Err(Error::Store(format!(
                 "store reported {} records but yielded {}",
@@ -312,6 +315,89 @@ impl<S: Store> AuditLog<S> {
             head,
             events,
         })
+    }
+}
+
+/// Records verified per parallel step when opening a log.
+const VERIFY_BATCH: usize = 16 * 1024;
+
+/// Records read but not yet checked and hashed: one flat buffer and the end
+/// offset of each record.
+#[derive(Default)]
+struct Batch {
+    first: u64,
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    /// Checks and leaf-hashes records `from..to` of the batch.
+    fn hash_range(&self, from: usize, to: usize) -> Result<Vec<Hash>, (usize, Error)> {
+        let mut hashes = Vec::with_capacity(to - from);
+        let mut start = if from == 0 { 0 } else { self.ends[from - 1] };
+        for i in from..to {
+            let record = &self.buf[start..self.ends[i]];
+            canonical::check(record).map_err(|e| (i, e))?;
+            hashes.push(leaf_hash(record));
+            start = self.ends[i];
+        }
+        Ok(hashes)
+    }
+
+    /// Checks and hashes the batch on `threads` threads, then appends the
+    /// leaves to `tree` in order.
+    fn flush<S: Store>(
+        &mut self,
+        store: &S,
+        tree: &mut MerkleTree,
+        threads: usize,
+    ) -> Result<(), Error> {
+        let n = self.ends.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let parts = threads.clamp(1, n.div_ceil(256).max(1));
+        let chunk = n.div_ceil(parts);
+        let results: Vec<Result<Vec<Hash>, (usize, Error)>> = if parts == 1 {
+            vec![self.hash_range(0, n)]
+        } else {
+            let this = &*self;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..parts)
+                    .map(|p| {
+                        let (from, to) = (p * chunk, ((p + 1) * chunk).min(n));
+                        scope.spawn(move || this.hash_range(from.min(to), to))
+                    })
+                    .collect();
+                let mut results = vec![this.hash_range(0, chunk.min(n))];
+                for handle in handles {
+                    results.push(handle.join().unwrap_or_else(|_| {
+                        Err((0, Error::Store("a verification thread panicked".into())))
+                    }));
+                }
+                results
+            })
+        };
+        for result in results {
+            match result {
+                Ok(hashes) => {
+                    for hash in hashes {
+                        tree.push_hash(hash);
+                    }
+                }
+                Err((i, e)) => {
+                    let index = self.first + i as u64;
+                    return Err(tampered_at(
+                        store,
+                        index,
+                        format!("record is not a canonical event: {e}"),
+                    ));
+                }
+            }
+        }
+        self.buf.clear();
+        self.ends.clear();
+        Ok(())
     }
 }
 

@@ -500,3 +500,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_record_that_is_not_an_event_is_named_even_in_a_large_log() {
+    // Large enough that opening checks records on several threads.
+    let dir = tempfile::tempdir().unwrap();
+    build(
+        dir.path(),
+        3000,
+        SegmentOptions {
+            durability: Durability::Never,
+            max_segment_bytes: 1 << 20,
+        },
+    );
+    forge(dir.path(), 2345, |p| p[0] = b'X'); // bad magic, checksum recomputed
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(2345));
+    assert!(err.to_string().contains("not a canonical event"), "{err}");
+}
