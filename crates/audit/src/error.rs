@@ -110,6 +110,17 @@ pub enum Error {
         /// The field path.
         field: String,
     },
+    /// Another writer appended to a shared store first; [`crate::AuditLog`]
+    /// catches up and retries on its own.
+    #[error(
+        "another writer appended first: expected the log to hold {expected} records, it holds {found}"
+    )]
+    Stale {
+        /// The length this writer knew.
+        expected: u64,
+        /// The length found.
+        found: u64,
+    },
     /// A store configuration or usage error.
     #[error("store: {0}")]
     Store(String),

@@ -168,16 +168,59 @@ impl<S: Store> AuditLog<S> {
 
     /// Appends already encoded events (each must decode); returns the index of
     /// the first.
+    ///
+    /// On a store shared with other writers, a lost race ([`Error::Stale`])
+    /// is handled here: the log reads the other writers' records into its
+    /// tree (checking them as [`AuditLog::open`] does) and tries again.
     pub fn append_encoded(&mut self, records: &[&[u8]]) -> Result<u64, Error> {
-        let first = self.tree.size();
-        for record in records {
-            self.tree.push(record);
+        const MAX_ATTEMPTS: usize = 1000;
+        for _ in 0..MAX_ATTEMPTS {
+            let first = self.tree.size();
+            for record in records {
+                self.tree.push(record);
+            }
+            match self.store.append(records, &self.tree) {
+                Ok(()) => return Ok(first),
+                Err(Error::Stale { .. }) => {
+                    self.tree.truncate(first);
+                    self.catch_up()?;
+                }
+                Err(e) => {
+                    self.tree.truncate(first);
+                    return Err(e);
+                }
+            }
         }
-        if let Err(e) = self.store.append(records, &self.tree) {
-            self.tree.truncate(first);
-            return Err(e);
+        Err(Error::Store(format!(
+            "gave up appending after {MAX_ATTEMPTS} races with other writers"
+        )))
+    }
+
+    /// Reads records other writers appended to a shared store into the tree.
+    pub fn catch_up(&mut self) -> Result<u64, Error> {
+        self.store.refresh()?;
+        let start = self.tree.size();
+        let tree = &mut self.tree;
+        let store = &self.store;
+        store.scan(start, &mut |index, record| {
+            canonical::check(record).map_err(|e| {
+                tampered_at(
+                    store,
+                    index,
+                    format!("record is not a canonical event: {e}"),
+                )
+            })?;
+            tree.push(record);
+            Ok(())
+        })?;
+        if self.tree.size() != self.store.len() {
+            return Err(Error::Store(format!(
+                "store reported {} records but yielded {}",
+                self.store.len(),
+                self.tree.size()
+            )));
         }
-        Ok(first)
+        Ok(self.tree.size() - start)
     }
 
     /// Seals the event's personal values under the owners' keys, then appends it.

@@ -12,13 +12,24 @@
 //!   and crash recovery (see [`segment`]).
 //! * `SqliteStore` (feature `sqlite`): one table in a SQLite database, for
 //!   hosts that already run SQLite (see the `sqlite` module).
+//! * `PostgresStore` (feature `postgres`): appenders in several processes or
+//!   machines extend one gap-free log (see the `postgres` module).
+//!
+//! A store shared by several writers reports [`crate::Error::Stale`] from
+//! [`Store::append`] when another writer appended first; [`Store::refresh`]
+//! then learns the new length and [`crate::AuditLog`] reads the new records
+//! and retries.
 
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod segment;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use segment::{Durability, SegmentOptions, SegmentStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
@@ -45,6 +56,12 @@ pub trait Store: Send {
     /// length); a store may use it to anchor new segments. On error nothing of
     /// the batch may be visible afterwards.
     fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error>;
+
+    /// Learns records other writers appended (shared stores only; the
+    /// default does nothing).
+    fn refresh(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Makes every appended record durable (a no-op for memory).
     fn sync(&mut self) -> Result<(), Error>;
@@ -87,6 +104,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn sync(&mut self) -> Result<(), Error> {
         (**self).sync()
+    }
+    fn refresh(&mut self) -> Result<(), Error> {
+        (**self).refresh()
     }
     fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
         (**self).get(index)

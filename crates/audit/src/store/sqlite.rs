@@ -14,7 +14,8 @@
 //! far is kept in `audit_anchors` and checked on open, like a segment header's
 //! anchor. Appends run in one transaction, so a batch is all or nothing, and a
 //! second writer racing for the same index fails on the primary key instead of
-//! forking the log. [`Durability`] maps to `PRAGMA synchronous`: `FULL` for
+//! forking the log (it reports [`Error::Stale`], and the log catches up and
+//! retries). [`Durability`] maps to `PRAGMA synchronous`: `FULL` for
 //! every append, `NORMAL` (WAL) for group commit, `OFF` for never.
 
 use std::path::{Path, PathBuf};
@@ -121,16 +122,21 @@ impl Store for SqliteStore {
 
     fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(db(&path))?;
+        // IMMEDIATE: take the write lock before reading the next index.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db(&path))?;
         // Another writer may have appended since we looked.
         let next: Option<i64> = tx
             .query_row("SELECT MAX(idx) + 1 FROM audit_records", [], |r| r.get(0))
             .map_err(db(&path))?;
-        if next.map_or(0, |n| n.max(0) as u64) != self.len {
-            return Err(Error::Store(format!(
-                "{}: another writer appended to the log; reopen it",
-                path.display()
-            )));
+        let next = next.map_or(0, |n| n.max(0) as u64);
+        if next != self.len {
+            return Err(Error::Stale {
+                expected: self.len,
+                found: next,
+            });
         }
         {
             let mut insert = tx
@@ -158,6 +164,11 @@ impl Store for SqliteStore {
 
     fn sync(&mut self) -> Result<(), Error> {
         // Committed transactions are as durable as `synchronous` makes them.
+        Ok(())
+    }
+
+    fn refresh(&mut self) -> Result<(), Error> {
+        self.len = self.count()?;
         Ok(())
     }
 
