@@ -14,10 +14,13 @@
 //! * [`checkpoint`]s are C2SP signed notes (Ed25519) of a tree head. Whoever
 //!   keeps an old checkpoint can detect a log that was later truncated,
 //!   rewritten or forked.
-//! * The log lives in a [`store::Store`]: [`MemoryStore`] or the
+//! * The log lives in a [`store::Store`]: [`MemoryStore`], the
 //!   [`SegmentStore`] (append-only checksummed segment files with group
-//!   commit and crash recovery). [`AuditLog`] ties a store to its tree,
-//!   verifies on open, and answers proofs, queries and subject exports.
+//!   commit and crash recovery, the embedded default), `SqliteStore`
+//!   (feature `sqlite`) or `PostgresStore` (feature `postgres`, several
+//!   appending processes share one gap-free log). [`AuditLog`] ties a store
+//!   to its tree, verifies on open, and answers proofs, queries (by tenant,
+//!   subject, actor, target, action, time range) and subject exports.
 //!
 //! The key design decision is **erasure without rewriting**: personal values
 //! (IP, user agent, before/after values, free text) are sealed under the data
@@ -31,6 +34,20 @@
 //! deleted, reordered or inserted record or a replaced segment is reported as
 //! [`Error::Tampered`] naming the file, the byte offset and the record — never
 //! silently dropped — while a record torn by a crash is truncated.
+//!
+//! # Formats
+//!
+//! Every persisted format carries a version and is documented where it is
+//! implemented: the event encoding (`CAE`, version 1) in [`canonical`]; segment
+//! files (`CSTAUDSG`, version 1) in [`store::segment`]; the SQL schemas
+//! (version 1) in the `sqlite` and `postgres` store modules; checkpoints in the
+//! C2SP signed-note format in [`checkpoint`] (byte-compatible with Go's
+//! `golang.org/x/mod/sumdb/note`); the JSON form of events in [`event`].
+//!
+//! # Features
+//!
+//! `serde` (default): JSON for events, proofs and exports. `sqlite`,
+//! `postgres`: the SQL stores. `proptest`: strategies in `arbitrary`.
 //!
 //! # Example
 //!

@@ -16,7 +16,7 @@
 //! (consistency), with the conventions of the transparency-dev probes: a
 //! consistency proof from size 0 is always rejected, equal sizes need an empty
 //! proof and equal roots. The `*_raw` verifiers take byte slices of any length
-//! (what the public test vectors exercise); the typed ones take [`Hash`].
+//! (what the public test vectors exercise); the typed ones take [`Hash`](type@Hash).
 //!
 //! ```
 //! use custodia_audit::merkle::{MerkleTree, verify_consistency, verify_inclusion, leaf_hash};
