@@ -353,6 +353,7 @@ impl<S: Store> AuditLog<S> {
             Ok(())
         })?;
         Ok(SubjectExport {
+            format: EXPORT_FORMAT.to_owned(),
             tenant,
             subject,
             head,
@@ -527,10 +528,25 @@ pub struct ExportedEvent {
     pub erased: Vec<String>,
 }
 
-/// Everything the log holds about one subject.
+/// The format name and version of a [`SubjectExport`] in JSON.
+pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
+
+/// Everything the log holds about one subject (GDPR Art. 15), as handed to
+/// the subject: each event with its index, leaf hash and inclusion proof
+/// against `head`, so the subject can check each event is in the log that a
+/// signed checkpoint commits to. In JSON (feature `serde`), hashes are base64:
+///
+/// ```json
+/// {"format":"custodia.audit.subject-export/v1","subject":"…",
+///  "head":{"size":12,"root":"base64…"},
+///  "events":[{"index":1,"leaf_hash":"base64…","proof":["base64…"],
+///             "event":{…},"erased":["actor.ip"]}]}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SubjectExport {
+    /// [`EXPORT_FORMAT`]: names the format and its version.
+    pub format: String,
     /// The tenant asked for, if any.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub tenant: Option<TenantId>,

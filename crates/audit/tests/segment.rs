@@ -468,6 +468,7 @@ fn subject_export_carries_proofs() {
         .unwrap();
     }
     let json = serde_json::to_value(&export).unwrap();
+    assert_eq!(json["format"], custodia_audit::log::EXPORT_FORMAT);
     assert_eq!(json["events"][0]["event"]["target"]["id"], "T-3");
 }
 
@@ -517,4 +518,32 @@ fn a_record_that_is_not_an_event_is_named_even_in_a_large_log() {
     let err = verify_dir(dir.path(), None).unwrap_err();
     assert_eq!(tampered_record(&err), Some(2345));
     assert!(err.to_string().contains("not a canonical event"), "{err}");
+}
+
+#[test]
+fn a_record_changed_after_opening_is_caught_on_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 20, small());
+    let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+    log.check_checkpoint(&Checkpoint::new(ORIGIN, head))
+        .unwrap();
+    forge(dir.path(), 12, |p| {
+        let at = p.windows(4).position(|w| w == b"T-12").unwrap();
+        p[at + 3] = b'3';
+    });
+    let err = log.get(12).unwrap_err();
+    assert!(
+        err.to_string().contains("changed since the log was opened"),
+        "{err}"
+    );
+    assert_eq!(log.get(11).unwrap(), event(11));
+    // A checkpoint of another log's head is refused.
+    let other = TreeHead {
+        size: 20,
+        root: [7; 32],
+    };
+    assert!(matches!(
+        log.check_checkpoint(&Checkpoint::new(ORIGIN, other)),
+        Err(Error::Forked { size: 20 })
+    ));
 }
