@@ -77,6 +77,15 @@ fn hashing(c: &mut Criterion) {
     g.bench_function("node_hash", |b| {
         b.iter(|| node_hash(black_box(&l), black_box(&r)))
     });
+    let mut node_input = [1u8; 65];
+    node_input[1..33].copy_from_slice(&l);
+    node_input[33..].copy_from_slice(&r);
+    g.bench_function("raw_sha256_65_bytes_ring", |b| {
+        b.iter(|| ring::digest::digest(&ring::digest::SHA256, black_box(&node_input)))
+    });
+    g.bench_function("raw_sha256_65_bytes_sha2", |b| {
+        b.iter(|| sha2::Sha256::digest(black_box(&node_input)))
+    });
     g.bench_function("canonical_encode", |b| {
         let e = event(1);
         b.iter(|| canonical::encode(black_box(&e)))
