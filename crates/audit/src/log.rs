@@ -27,6 +27,8 @@ pub struct AuditLog<S> {
     store: S,
     tree: MerkleTree,
     require_sealed: bool,
+    /// Reused encoding buffer for single appends.
+    scratch: Vec<u8>,
 }
 
 /// A record that failed verification: where and why.
@@ -96,6 +98,7 @@ impl<S: Store> AuditLog<S> {
             store,
             tree,
             require_sealed: true,
+            scratch: Vec::new(),
         })
     }
 
@@ -151,8 +154,12 @@ impl<S: Store> AuditLog<S> {
     /// Appends one event; returns its index.
     pub fn append(&mut self, event: &Event) -> Result<u64, Error> {
         self.check(event)?;
-        let encoded = canonical::encode(event);
-        self.append_encoded(&[&encoded])
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        canonical::encode_into(event, &mut scratch);
+        let result = self.append_encoded(&[&scratch]);
+        self.scratch = scratch;
+        result
     }
 
     /// Appends events in order (one write, and with group commit one flush);
