@@ -1,21 +1,124 @@
 //! Tamper-evident audit records for Custodia.
 //!
-//! The planned model: audit events with one canonical encoding, appended to an
-//! RFC 6962 / RFC 9162 Merkle log with inclusion and consistency proofs and
-//! Ed25519-signed checkpoints; personal fields sealed under the data subject's
-//! key so that crypto-shredding erases them while the log still verifies.
+//! # Model
 //!
-//! # Status: skeleton
+//! * An [`Event`] records who ([`Actor`], with IP address and user agent) did
+//!   what ([`Action`]) to which record ([`Target`]), about which data subject,
+//!   when, why (purpose, legal basis), with which [`Outcome`], field by field
+//!   ([`FieldChange`] with a `DataCategory` and before/after values). Events
+//!   are built with [`Event::builder`] and have a JSON form (feature `serde`).
+//! * Each event has one [`canonical`] byte encoding (versioned, documented),
+//!   and that encoding is a leaf of an RFC 6962 / RFC 9162 [`merkle`] tree:
+//!   inclusion proofs show an event is in the log, consistency proofs show a
+//!   later log extends an earlier one.
+//! * [`checkpoint`]s are C2SP signed notes (Ed25519) of a tree head. Whoever
+//!   keeps an old checkpoint can detect a log that was later truncated,
+//!   rewritten or forked.
+//! * The log lives in a [`store::Store`]: [`MemoryStore`], the
+//!   [`SegmentStore`] (append-only checksummed segment files with group
+//!   commit and crash recovery, the embedded default), `SqliteStore`
+//!   (feature `sqlite`) or `PostgresStore` (feature `postgres`, several
+//!   appending processes share one gap-free log). [`AuditLog`] ties a store
+//!   to its tree, verifies on open, and answers proofs, queries (by tenant,
+//!   subject, actor, target, action, time range) and subject exports.
 //!
-//! This crate is a documented placeholder so the workspace, the `custodia`
-//! facade and its features have their final shape. Nothing here is usable yet:
-//! the implementation is tracked by issue 6 and lands in a later release.
-//! Until then the crate exports only [`STATUS`].
+//! The key design decision is **erasure without rewriting**: personal values
+//! (IP, user agent, before/after values, free text) are sealed under the data
+//! subject's key from `custodia_crypt::SubjectVault` *before* hashing, so the
+//! Merkle leaves cover ciphertext. Shredding the subject's key makes those
+//! values unreadable everywhere while every hash, proof and checkpoint still
+//! verifies ([`personal`]).
+//!
+//! The second is **opening is verifying**: [`AuditLog::open`] re-hashes every
+//! record and checks each segment's anchored root, so a flipped byte, a
+//! deleted, reordered or inserted record or a replaced segment is reported as
+//! [`Error::Tampered`] naming the file, the byte offset and the record — never
+//! silently dropped — while a record torn by a crash is truncated.
+//!
+//! # Formats
+//!
+//! Every persisted format carries a version and is documented where it is
+//! implemented: the event encoding (`CAE`, version 1) in [`canonical`]; segment
+//! files (`CSTAUDSG`, version 1) in [`store::segment`]; the SQL schemas
+//! (version 1) in the `sqlite` and `postgres` store modules; checkpoints in the
+//! C2SP signed-note format in [`checkpoint`] (byte-compatible with Go's
+//! `golang.org/x/mod/sumdb/note`); the JSON form of events in [`event`].
+//!
+//! # Features
+//!
+//! `serde` (default): JSON for events, proofs and exports. `sqlite`,
+//! `postgres`: the SQL stores. `proptest`: strategies in `arbitrary`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_audit::{Action, Actor, ActorKind, AuditLog, Event, FieldChange, MemoryStore,
+//!     Personal, Target, checkpoint};
+//! use custodia_core::{ActorId, DataCategory, ManualClock, SubjectId, TenantId, chrono::Utc};
+//! use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+//!
+//! let clock = Arc::new(ManualClock::new(Utc::now()));
+//! let vault = SubjectVault::new(
+//!     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone());
+//! let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+//! let agent = ActorId::from_external_key(tenant, "psa.user", "17");
+//!
+//! let mut log = AuditLog::open(MemoryStore::new())?;
+//! let event = Event::builder(
+//!         tenant,
+//!         Actor::new(ActorKind::Agent, agent).with_ip("203.0.113.7"),
+//!         Action::Update,
+//!         Target::new("contact", "1017")?,
+//!     )
+//!     .subject(alice)
+//!     .change(FieldChange::new("email", DataCategory::USER_CONTACT_EMAIL,
+//!         Some("old@example.com".into()), Some("new@example.com".into())))
+//!     .build(clock.as_ref())?;
+//! let index = log.append_sealed(&vault, event)?;
+//!
+//! // A signed checkpoint, and an inclusion proof against it.
+//! let signer = checkpoint::Signer::generate("audit.example.com/acme")?;
+//! let note = log.checkpoint("audit.example.com/acme", &signer)?;
+//! let trusted = checkpoint::open(&note, &signer.verifier())?;
+//! let proof = log.prove(index)?;
+//! assert_eq!(proof.root, trusted.root);
+//! proof.verify_event(&log.get(index)?)?;
+//!
+//! // Erase Alice: the log still verifies, her values read as erased.
+//! vault.shred(tenant, alice, agent)?;
+//! log.check_checkpoint(&trusted)?;
+//! let export = log.export_subject(Some(tenant), alice, Some(&vault))?;
+//! assert_eq!(export.events[0].erased, ["actor.ip", "changes.0.before", "changes.0.after"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
-/// Where this crate stands: `"skeleton"` until its issue lands.
-pub const STATUS: &str = "skeleton";
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
+#[cfg(feature = "serde")]
+mod b64;
+pub mod canonical;
+pub mod checkpoint;
+mod error;
+pub mod event;
+pub mod log;
+pub mod merkle;
+pub mod personal;
+pub mod store;
+
+pub use checkpoint::{Checkpoint, Signer, Verifier};
+pub use error::Error;
+pub use event::{
+    Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, Outcome, Personal, Target,
+};
+pub use log::{
+    AuditLog, ExportedEvent, InclusionProof, Query, SubjectExport, VerifyReport, verify,
+};
+pub use merkle::{Hash, MerkleTree, TreeHead};
+pub use store::{Durability, MemoryStore, SegmentOptions, SegmentStore, Store};

@@ -11,6 +11,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+mod audit;
 mod keys;
 mod mask;
 mod retention;
@@ -68,6 +69,11 @@ enum Command {
     },
     /// Mask (or with --detect, find) personal data in text or JSON lines.
     Mask(mask::MaskArgs),
+    /// Tamper-evident audit logs: append, verify, checkpoint, prove, export.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -111,6 +117,7 @@ fn run(command: Command) -> Result<(), String> {
         Command::Keys { command } => return keys::run(command),
         Command::Retention { command } => return retention::run(command),
         Command::Mask(args) => mask::run(&args, &mut out)?,
+        Command::Audit { command } => return audit::dispatch(command),
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {

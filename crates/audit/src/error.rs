@@ -1,0 +1,159 @@
+//! The one error type of `custodia-audit`.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong recording, storing, proving or verifying audit
+/// events.
+///
+/// [`Error::Tampered`] is the finding a verifier reports: a committed record
+/// that is corrupt, missing, out of order or inconsistent with the log's own
+/// anchors. Personal data never appears in an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An event that breaks the model's rules (a bad custom name, an over-long
+    /// field, …).
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    /// Bytes that are not a canonical event.
+    #[error("cannot decode event at byte {offset}: {reason}")]
+    Decode {
+        /// Byte offset into the encoding.
+        offset: usize,
+        /// What rule the input broke.
+        reason: String,
+    },
+    /// A tree size beyond the tree.
+    #[error("tree size {requested} requested, but the tree has {size} leaves")]
+    TreeSize {
+        /// The size asked for.
+        requested: u64,
+        /// The tree's size.
+        size: u64,
+    },
+    /// A leaf index outside the tree.
+    #[error("leaf index {index} is outside a tree of {size} leaves")]
+    IndexOutOfRange {
+        /// The index.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
+    /// A consistency proof between sizes that do not allow one (`old` must be
+    /// in `1..=new`).
+    #[error("no consistency proof from size {old} to size {new}: need 0 < old <= new")]
+    ConsistencyRange {
+        /// The older size.
+        old: u64,
+        /// The newer size.
+        new: u64,
+    },
+    /// A proof that does not verify.
+    #[error("proof verification failed: {0}")]
+    ProofMismatch(&'static str),
+    /// A hash that is not 32 bytes.
+    #[error("{what} is {len} bytes, not 32")]
+    HashLength {
+        /// Which hash.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// A malformed checkpoint, note or key.
+    #[error("bad checkpoint: {0}")]
+    Checkpoint(String),
+    /// A checkpoint signature that is missing or does not verify.
+    #[error("checkpoint signature: {0}")]
+    Signature(String),
+    /// The log is shorter than a checkpoint someone trusted: records were
+    /// removed from its end.
+    #[error("log truncated: a trusted checkpoint covers {trusted} records, the log has {found}")]
+    Truncated {
+        /// The trusted size.
+        trusted: u64,
+        /// The size found.
+        found: u64,
+    },
+    /// The log does not match a trusted checkpoint: a record before the
+    /// checkpoint's size was changed, removed or reordered, or the log was forked.
+    #[error("log does not match the checkpoint at size {size}: root differs")]
+    Forked {
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// A committed record or segment was altered, removed, reordered or replaced.
+    #[error("tampering detected in {} at byte {offset}{}: {reason}", path.display(), index.map(|i| format!(" (record {i})")).unwrap_or_default())]
+    Tampered {
+        /// The segment file.
+        path: PathBuf,
+        /// Byte offset of the bad record or header.
+        offset: u64,
+        /// The record index, when known.
+        index: Option<u64>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An event still holds personal data in the clear, but the log requires
+    /// it sealed under the subject's key.
+    #[error("event {event} holds clear personal data in {field}: seal it first")]
+    ClearPersonalData {
+        /// The event id.
+        event: String,
+        /// The field path, e.g. `actor.ip`.
+        field: String,
+    },
+    /// A personal value has no data subject whose key could seal it.
+    #[error("event {event}: {field} has no data subject to seal it under")]
+    NoSubject {
+        /// The event id.
+        event: String,
+        /// The field path.
+        field: String,
+    },
+    /// Another writer appended to a shared store first; [`crate::AuditLog`]
+    /// catches up and retries on its own.
+    #[error(
+        "another writer appended first: expected the log to hold {expected} records, it holds {found}"
+    )]
+    Stale {
+        /// The length this writer knew.
+        expected: u64,
+        /// The length found.
+        found: u64,
+    },
+    /// A store configuration or usage error.
+    #[error("store: {0}")]
+    Store(String),
+    /// An encryption error from custodia-crypt (other than erasure, which
+    /// reads as erased).
+    #[error(transparent)]
+    Crypt(#[from] custodia_crypt::Error),
+    /// An I/O error on a file of the log.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether this error is a verification finding (tampering, truncation,
+    /// a fork or a bad proof) rather than a usage or I/O problem.
+    pub fn is_finding(&self) -> bool {
+        matches!(
+            self,
+            Error::Tampered { .. }
+                | Error::Truncated { .. }
+                | Error::Forked { .. }
+                | Error::ProofMismatch(_)
+                | Error::Signature(_)
+        )
+    }
+}
+
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.into();
+    move |source| Error::Io { path, source }
+}

@@ -1,0 +1,648 @@
+//! The audit log: a [`Store`] of canonical events and the Merkle tree over them.
+//!
+//! [`AuditLog::open`] reads every record once, checking each one decodes as a
+//! canonical event, hashing it into the tree and comparing the store's
+//! anchors with the recomputed roots; so opening *is* verification, and
+//! [`verify`] adds the comparison with a trusted checkpoint. Afterwards the log
+//! appends in `O(1)` amortised hashing and answers proofs in `O(log n)`.
+//!
+//! Erasure: with [`AuditLog::require_sealed`] (on by default) the log refuses
+//! events whose personal values are still in the clear; seal them with
+//! [`AuditLog::append_sealed`] or [`crate::personal::seal_event`].
+
+use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
+use custodia_crypt::{KeyStore, SubjectVault};
+
+use crate::Error;
+use crate::canonical;
+use crate::checkpoint::{Checkpoint, Signer};
+use crate::event::{Action, Event};
+use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash, verify_consistency, verify_inclusion};
+use crate::personal::{self, RevealedEvent};
+use crate::store::Store;
+
+/// An append-only, verifiable audit log over a [`Store`].
+#[derive(Debug)]
+pub struct AuditLog<S> {
+    store: S,
+    tree: MerkleTree,
+    require_sealed: bool,
+    /// Reused encoding buffer for single appends.
+    scratch: Vec<u8>,
+}
+
+/// A record that failed verification: where and why.
+fn tampered_at<S: Store + ?Sized>(store: &S, index: u64, reason: String) -> Error {
+    let (path, offset) = store.locate(index).unwrap_or_default();
+    Error::Tampered {
+        path,
+        offset,
+        index: Some(index),
+        reason,
+    }
+}
+
+impl<S: Store> AuditLog<S> {
+    /// Opens the log in `store`, verifying every record (see the
+    /// [module documentation](self)).
+    pub fn open(store: S) -> Result<Self, Error> {
+        let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let mut batch = Batch::default();
+        store.scan(0, &mut |index, record| {
+            if batch.ends.is_empty() {
+                batch.first = index;
+            }
+            batch.buf.extend_from_slice(record);
+            batch.ends.push(batch.buf.len());
+            if batch.ends.len() >= VERIFY_BATCH {
+                batch.flush(&store, &mut tree, threads)?;
+            }
+            Ok(())
+        })?;
+        batch.flush(&store, &mut tree, threads)?;
+        if tree.size() != store.len() {
+            return Err(Error::Store(format!(
+                "store reported {} records but yielded {}",
+                store.len(),
+                tree.size()
+            )));
+        }
+        for anchor in store.anchors()? {
+            if anchor.head.size > tree.size() {
+                return Err(Error::Tampered {
+                    path: anchor.path,
+                    offset: 0,
+                    index: Some(tree.size()),
+                    reason: format!(
+                        "the store anchors a tree of {} records but holds {}: records were removed from the end",
+                        anchor.head.size,
+                        tree.size()
+                    ),
+                });
+            }
+            let root = tree.root_at(anchor.head.size)?;
+            if root != anchor.head.root {
+                return Err(Error::Tampered {
+                    path: anchor.path,
+                    offset: 40,
+                    index: None,
+                    reason: format!(
+                        "the segment's anchor (root of the first {} records) does not match the records: an earlier record was changed or a segment replaced",
+                        anchor.head.size
+                    ),
+                });
+            }
+        }
+        Ok(Self {
+            store,
+            tree,
+            require_sealed: true,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Whether events with clear personal values are refused (default `true`).
+    pub fn require_sealed(mut self, require: bool) -> Self {
+        self.require_sealed = require;
+        self
+    }
+
+    /// How many events.
+    pub fn len(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// Whether the log is empty.
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    /// The current tree head.
+    pub fn head(&self) -> TreeHead {
+        self.tree.head()
+    }
+
+    /// The Merkle tree.
+    pub fn tree(&self) -> &MerkleTree {
+        &self.tree
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Makes every appended event durable.
+    pub fn sync(&mut self) -> Result<(), Error> {
+        self.store.sync()
+    }
+
+    fn check(&self, event: &Event) -> Result<(), Error> {
+        event.validate()?;
+        if self.require_sealed
+            && let Some(field) = personal::first_clear_field(event)
+        {
+            return Err(Error::ClearPersonalData {
+                event: event.id.to_string(),
+                field,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends one event; returns its index.
+    pub fn append(&mut self, event: &Event) -> Result<u64, Error> {
+        self.check(event)?;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        canonical::encode_into(event, &mut scratch);
+        let result = self.append_encoded(&[&scratch]);
+        self.scratch = scratch;
+        result
+    }
+
+    /// Appends events in order (one write, and with group commit one flush);
+    /// returns the index of the first.
+    pub fn append_batch(&mut self, events: &[Event]) -> Result<u64, Error> {
+        for event in events {
+            self.check(event)?;
+        }
+        let encoded: Vec<Vec<u8>> = events.iter().map(canonical::encode).collect();
+        let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+        self.append_encoded(&refs)
+    }
+
+    /// Appends already encoded events (each must decode); returns the index of
+    /// the first.
+    ///
+    /// On a store shared with other writers, a lost race ([`Error::Stale`])
+    /// is handled here: the log reads the other writers' records into its
+    /// tree (checking them as [`AuditLog::open`] does) and tries again.
+    pub fn append_encoded(&mut self, records: &[&[u8]]) -> Result<u64, Error> {
+        const MAX_ATTEMPTS: usize = 1000;
+        if records.is_empty() {
+            return Ok(self.tree.size());
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let first = self.tree.size();
+            for record in records {
+                self.tree.push(record);
+            }
+            match self.store.append(records, &self.tree) {
+                Ok(()) => return Ok(first),
+                Err(Error::Stale { .. }) => {
+                    self.tree.truncate(first);
+                    self.catch_up()?;
+                }
+                Err(e) => {
+                    self.tree.truncate(first);
+                    return Err(e);
+                }
+            }
+        }
+        Err(Error::Store(format!(
+            "gave up appending after {MAX_ATTEMPTS} races with other writers"
+        )))
+    }
+
+    /// Reads records other writers appended to a shared store into the tree.
+    pub fn catch_up(&mut self) -> Result<u64, Error> {
+        self.store.refresh()?;
+        let start = self.tree.size();
+        let tree = &mut self.tree;
+        let store = &self.store;
+        store.scan(start, &mut |index, record| {
+            canonical::check(record).map_err(|e| {
+                tampered_at(
+                    store,
+                    index,
+                    format!("record is not a canonical event: {e}"),
+                )
+            })?;
+            tree.push(record);
+            Ok(())
+        })?;
+        if self.tree.size() != self.store.len() {
+            return Err(Error::Store(format!(
+                "store reported {} records but yielded {}",
+                self.store.len(),
+                self.tree.size()
+            )));
+        }
+        Ok(self.tree.size() - start)
+    }
+
+    /// Seals the event's personal values under the owners' keys, then appends it.
+    pub fn append_sealed<K: KeyStore>(
+        &mut self,
+        vault: &SubjectVault<K>,
+        mut event: Event,
+    ) -> Result<u64, Error> {
+        personal::seal_event(vault, &mut event)?;
+        self.append(&event)
+    }
+
+    /// The event at `index`, checked against the tree.
+    pub fn get(&self, index: u64) -> Result<Event, Error> {
+        let record = self.store.get(index)?;
+        if Some(leaf_hash(&record)) != self.tree.leaf(index) {
+            return Err(tampered_at(
+                &self.store,
+                index,
+                "record changed since the log was opened".into(),
+            ));
+        }
+        canonical::decode(&record)
+    }
+
+    /// An inclusion proof for event `index` in the current tree.
+    pub fn prove(&self, index: u64) -> Result<InclusionProof, Error> {
+        let size = self.tree.size();
+        let path = self.tree.inclusion_proof(index, size)?;
+        Ok(InclusionProof {
+            index,
+            size,
+            leaf_hash: self.tree.leaf(index).unwrap_or_default(),
+            root: self.tree.root(),
+            path,
+        })
+    }
+
+    /// A consistency proof from the tree of `old` events to the current tree.
+    pub fn consistency_proof(&self, old: u64) -> Result<Vec<Hash>, Error> {
+        self.tree.consistency_proof(old, self.tree.size())
+    }
+
+    /// A signed checkpoint of the current tree head.
+    pub fn checkpoint(&self, origin: &str, signer: &Signer) -> Result<String, Error> {
+        signer.sign(&Checkpoint::new(origin, self.head()))
+    }
+
+    /// Checks the log against a trusted checkpoint: it must hold at least the
+    /// checkpoint's records, and its first `size` records must hash to the
+    /// checkpoint's root. Then a consistency proof from the checkpoint to the
+    /// current head is computed and verified, as a remote verifier would.
+    pub fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Error> {
+        let size = self.tree.size();
+        if checkpoint.size > size {
+            return Err(Error::Truncated {
+                trusted: checkpoint.size,
+                found: size,
+            });
+        }
+        if self.tree.root_at(checkpoint.size)? != checkpoint.root {
+            return Err(Error::Forked {
+                size: checkpoint.size,
+            });
+        }
+        if checkpoint.size > 0 {
+            let proof = self.tree.consistency_proof(checkpoint.size, size)?;
+            verify_consistency(
+                checkpoint.size,
+                size,
+                &checkpoint.root,
+                &self.tree.root(),
+                &proof,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every event matching `query`, with its index, in log order.
+    pub fn query(&self, query: &Query) -> Result<Vec<(u64, Event)>, Error> {
+        let mut found = Vec::new();
+        self.store.scan(0, &mut |index, record| {
+            if index >= self.tree.size() {
+                return Ok(());
+            }
+            let event = canonical::decode(record)?;
+            if query.matches(&event) {
+                found.push((index, event));
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Everything the log holds about `subject` (in `tenant`, if given; subject
+    /// ids are tenant-scoped, see `custodia_core::id`) (GDPR Art. 15):
+    /// each event with an inclusion proof against the current head, personal
+    /// values opened with `vault` when given (values of erased subjects are
+    /// listed as erased).
+    pub fn export_subject<K: KeyStore>(
+        &self,
+        tenant: Option<TenantId>,
+        subject: SubjectId,
+        vault: Option<&SubjectVault<K>>,
+    ) -> Result<SubjectExport, Error> {
+        let head = self.head();
+        let mut events = Vec::new();
+        self.store.scan(0, &mut |index, record| {
+            if index >= head.size {
+                return Ok(());
+            }
+            let event = canonical::decode(record)?;
+            if tenant.is_some_and(|t| event.tenant != t) || !event.concerns(subject) {
+                return Ok(());
+            }
+            let revealed = match vault {
+                Some(vault) => personal::reveal_event(vault, &event)?,
+                None => RevealedEvent {
+                    event,
+                    erased: Vec::new(),
+                },
+            };
+            events.push(ExportedEvent {
+                index,
+                leaf_hash: leaf_hash(record),
+                proof: self.tree.inclusion_proof(index, head.size)?,
+                event: revealed.event,
+                erased: revealed.erased,
+            });
+            Ok(())
+        })?;
+        Ok(SubjectExport {
+            format: EXPORT_FORMAT.to_owned(),
+            tenant,
+            subject,
+            head,
+            events,
+        })
+    }
+}
+
+/// Records verified per parallel step when opening a log.
+const VERIFY_BATCH: usize = 16 * 1024;
+
+/// Records read but not yet checked and hashed: one flat buffer and the end
+/// offset of each record.
+#[derive(Default)]
+struct Batch {
+    first: u64,
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    /// Checks and leaf-hashes records `from..to` of the batch.
+    fn hash_range(&self, from: usize, to: usize) -> Result<Vec<Hash>, (usize, Error)> {
+        let mut hashes = Vec::with_capacity(to - from);
+        let mut start = if from == 0 { 0 } else { self.ends[from - 1] };
+        for i in from..to {
+            let record = &self.buf[start..self.ends[i]];
+            canonical::check(record).map_err(|e| (i, e))?;
+            hashes.push(leaf_hash(record));
+            start = self.ends[i];
+        }
+        Ok(hashes)
+    }
+
+    /// Checks and hashes the batch on `threads` threads, then appends the
+    /// leaves to `tree` in order.
+    fn flush<S: Store>(
+        &mut self,
+        store: &S,
+        tree: &mut MerkleTree,
+        threads: usize,
+    ) -> Result<(), Error> {
+        let n = self.ends.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let parts = threads.clamp(1, n.div_ceil(256).max(1));
+        let chunk = n.div_ceil(parts);
+        let results: Vec<Result<Vec<Hash>, (usize, Error)>> = if parts == 1 {
+            vec![self.hash_range(0, n)]
+        } else {
+            let this = &*self;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..parts)
+                    .map(|p| {
+                        let (from, to) = (p * chunk, ((p + 1) * chunk).min(n));
+                        scope.spawn(move || this.hash_range(from.min(to), to))
+                    })
+                    .collect();
+                let mut results = vec![this.hash_range(0, chunk.min(n))];
+                for handle in handles {
+                    results.push(handle.join().unwrap_or_else(|_| {
+                        Err((0, Error::Store("a verification thread panicked".into())))
+                    }));
+                }
+                results
+            })
+        };
+        for result in results {
+            match result {
+                Ok(hashes) => {
+                    for hash in hashes {
+                        tree.push_hash(hash);
+                    }
+                }
+                Err((i, e)) => {
+                    let index = self.first + i as u64;
+                    return Err(tampered_at(
+                        store,
+                        index,
+                        format!("record is not a canonical event: {e}"),
+                    ));
+                }
+            }
+        }
+        self.buf.clear();
+        self.ends.clear();
+        Ok(())
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// The verified tree head.
+    pub head: TreeHead,
+    /// The checkpoint size checked against, if any.
+    pub checkpoint_size: Option<u64>,
+}
+
+/// Verifies every record of `store` (see [`AuditLog::open`]) and, if given, that
+/// the log extends the trusted `checkpoint`.
+pub fn verify<S: Store>(store: S, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport, Error> {
+    let log = AuditLog::open(store)?;
+    if let Some(checkpoint) = checkpoint {
+        log.check_checkpoint(checkpoint)?;
+    }
+    Ok(VerifyReport {
+        head: log.head(),
+        checkpoint_size: checkpoint.map(|c| c.size),
+    })
+}
+
+/// An inclusion proof for one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct InclusionProof {
+    /// The event's index.
+    pub index: u64,
+    /// The tree size the proof is for.
+    pub size: u64,
+    /// The event's leaf hash (SHA-256 of `0x00 ‖ canonical encoding`).
+    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
+    pub leaf_hash: Hash,
+    /// The root of the tree of `size` events.
+    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
+    pub root: Hash,
+    /// The audit path, leaf to root.
+    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hashes"))]
+    pub path: Vec<Hash>,
+}
+
+impl InclusionProof {
+    /// Checks the path leads from the leaf hash to the root.
+    pub fn verify(&self) -> Result<(), Error> {
+        verify_inclusion(
+            self.index,
+            self.size,
+            &self.leaf_hash,
+            &self.path,
+            &self.root,
+        )
+    }
+
+    /// Checks the proof is about `event` and leads to the root.
+    pub fn verify_event(&self, event: &Event) -> Result<(), Error> {
+        if leaf_hash(&canonical::encode(event)) != self.leaf_hash {
+            return Err(Error::ProofMismatch(
+                "the event does not hash to the proven leaf",
+            ));
+        }
+        self.verify()
+    }
+}
+
+/// One event of a subject export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ExportedEvent {
+    /// Index in the log.
+    pub index: u64,
+    /// Leaf hash of the stored (sealed) encoding.
+    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
+    pub leaf_hash: Hash,
+    /// Inclusion proof against [`SubjectExport::head`].
+    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hashes"))]
+    pub proof: Vec<Hash>,
+    /// The event (personal values opened where possible).
+    pub event: Event,
+    /// Paths of erased values.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Vec::is_empty"))]
+    pub erased: Vec<String>,
+}
+
+/// The format name and version of a [`SubjectExport`] in JSON.
+pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
+
+/// Everything the log holds about one subject (GDPR Art. 15), as handed to
+/// the subject: each event with its index, leaf hash and inclusion proof
+/// against `head`, so the subject can check each event is in the log that a
+/// signed checkpoint commits to. In JSON (feature `serde`), hashes are base64:
+///
+/// ```json
+/// {"format":"custodia.audit.subject-export/v1","subject":"…",
+///  "head":{"size":12,"root":"base64…"},
+///  "events":[{"index":1,"leaf_hash":"base64…","proof":["base64…"],
+///             "event":{…},"erased":["actor.ip"]}]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct SubjectExport {
+    /// [`EXPORT_FORMAT`]: names the format and its version.
+    pub format: String,
+    /// The tenant asked for, if any.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub tenant: Option<TenantId>,
+    /// The subject.
+    pub subject: SubjectId,
+    /// The tree head the proofs are against.
+    pub head: TreeHead,
+    /// The subject's events, in log order.
+    pub events: Vec<ExportedEvent>,
+}
+
+/// A filter over events; unset fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Query {
+    /// Only this tenant.
+    pub tenant: Option<TenantId>,
+    /// Only events concerning this subject (see [`Event::concerns`]).
+    pub subject: Option<SubjectId>,
+    /// Only this actor.
+    pub actor: Option<ActorId>,
+    /// Only this target type.
+    pub target_type: Option<String>,
+    /// Only this target id.
+    pub target_id: Option<String>,
+    /// Only this action.
+    pub action: Option<Action>,
+    /// Only events at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only events before this time.
+    pub until: Option<Timestamp>,
+}
+
+impl Query {
+    /// Matches everything.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only `tenant`.
+    pub fn tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant = Some(tenant);
+        self
+    }
+    /// Only events concerning `subject`.
+    pub fn subject(mut self, subject: SubjectId) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+    /// Only `actor`.
+    pub fn actor(mut self, actor: ActorId) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+    /// Only records of `kind` (and `id`, if given).
+    pub fn target(mut self, kind: impl Into<String>, id: Option<String>) -> Self {
+        self.target_type = Some(kind.into());
+        self.target_id = id;
+        self
+    }
+    /// Only `action`.
+    pub fn action(mut self, action: Action) -> Self {
+        self.action = Some(action);
+        self
+    }
+    /// Only events in `from..until`.
+    pub fn between(mut self, from: Timestamp, until: Timestamp) -> Self {
+        self.from = Some(from);
+        self.until = Some(until);
+        self
+    }
+
+    /// Whether `event` matches.
+    pub fn matches(&self, event: &Event) -> bool {
+        self.tenant.is_none_or(|t| event.tenant == t)
+            && self.subject.is_none_or(|s| event.concerns(s))
+            && self.actor.is_none_or(|a| event.actor.id == a)
+            && self
+                .target_type
+                .as_ref()
+                .is_none_or(|k| &event.target.kind == k)
+            && self
+                .target_id
+                .as_ref()
+                .is_none_or(|i| &event.target.id == i)
+            && self.action.as_ref().is_none_or(|a| &event.action == a)
+            && self.from.is_none_or(|f| event.time >= f)
+            && self.until.is_none_or(|u| event.time < u)
+    }
+}

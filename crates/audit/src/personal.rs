@@ -1,0 +1,175 @@
+//! Erasable personal data: sealing event fields under the data subject's key.
+//!
+//! An audit log must be immutable, and a person must be forgettable. Both hold
+//! when the personal values of an event — the actor's IP address and user
+//! agent, before/after values, the free-text note — are sealed with
+//! `custodia_crypt::SubjectVault` *before* the event is encoded and hashed:
+//! the Merkle leaf covers the envelope, not the plaintext. Shredding the
+//! subject's key later makes every envelope unreadable
+//! (`custodia_crypt::Error::Shredded`) while every byte the log hashed stays
+//! exactly as it was, so the log, its proofs and its checkpoints still verify.
+//!
+//! Who owns a value: the actor's IP and user agent belong to the actor's own
+//! subject id when [`Actor::subject`](crate::Actor::subject) is set, else to the
+//! event's subject; every other value belongs to the event's subject. A value
+//! with no owner cannot be sealed ([`Error::NoSubject`]).
+//!
+//! Each envelope is bound (as AES-GCM associated data) to the tenant, the record
+//! type [`RECORD_TYPE`], the event id and the field path (`actor.ip`,
+//! `actor.user_agent`, `changes.<i>.before`, `changes.<i>.after`, `note`), so
+//! a sealed value cannot be moved to another event or field.
+
+use custodia_crypt::{FieldContext, KeyStore, SubjectVault};
+
+use crate::Error;
+use crate::event::{Event, Personal};
+
+/// The record type sealed values are bound to.
+pub const RECORD_TYPE: &str = "custodia.audit_event";
+
+/// What reading a personal value gave.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Revealed {
+    /// The value.
+    Value(String),
+    /// The owner's key was shredded: the value is gone for good.
+    Erased,
+}
+
+impl std::fmt::Debug for Revealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Revealed::Value(v) => write!(f, "Value([{} bytes])", v.len()),
+            Revealed::Erased => f.write_str("Erased"),
+        }
+    }
+}
+
+/// Calls `f(path, owner, value)` for every personal value of `event`.
+fn for_each_value(
+    event: &mut Event,
+    mut f: impl FnMut(&str, Option<custodia_core::SubjectId>, &mut Personal) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let subject = event.subject;
+    let actor_owner = event.actor.subject.or(subject);
+    if let Some(v) = event.actor.ip.as_mut() {
+        f("actor.ip", actor_owner, v)?;
+    }
+    if let Some(v) = event.actor.user_agent.as_mut() {
+        f("actor.user_agent", actor_owner, v)?;
+    }
+    for (i, change) in event.changes.iter_mut().enumerate() {
+        if let Some(v) = change.before.as_mut() {
+            f(&format!("changes.{i}.before"), subject, v)?;
+        }
+        if let Some(v) = change.after.as_mut() {
+            f(&format!("changes.{i}.after"), subject, v)?;
+        }
+    }
+    if let Some(v) = event.note.as_mut() {
+        f("note", subject, v)?;
+    }
+    Ok(())
+}
+
+/// Seals every clear personal value of `event` under its owner's key (see the
+/// [module documentation](self)). Values already sealed are left alone.
+pub fn seal_event<S: KeyStore>(vault: &SubjectVault<S>, event: &mut Event) -> Result<(), Error> {
+    let tenant = event.tenant;
+    let id = event.id.to_string();
+    for_each_value(event, |path, owner, value| {
+        let Personal::Clear(text) = value else {
+            return Ok(());
+        };
+        let subject = owner.ok_or_else(|| Error::NoSubject {
+            event: id.clone(),
+            field: path.to_owned(),
+        })?;
+        let ctx = FieldContext::new(tenant, RECORD_TYPE, &id, path)?;
+        let sealed = vault.seal(subject, &ctx, text.as_bytes())?;
+        *value = Personal::Sealed { subject, sealed };
+        Ok(())
+    })
+}
+
+/// The first field still in the clear, if any (`actor.ip`, `note`, …).
+pub fn first_clear_field(event: &Event) -> Option<String> {
+    let clear = |v: &Option<Personal>| v.as_ref().is_some_and(|v| !v.is_sealed());
+    if clear(&event.actor.ip) {
+        return Some("actor.ip".into());
+    }
+    if clear(&event.actor.user_agent) {
+        return Some("actor.user_agent".into());
+    }
+    for (i, change) in event.changes.iter().enumerate() {
+        if clear(&change.before) {
+            return Some(format!("changes.{i}.before"));
+        }
+        if clear(&change.after) {
+            return Some(format!("changes.{i}.after"));
+        }
+    }
+    clear(&event.note).then(|| "note".into())
+}
+
+/// An event with its personal values opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct RevealedEvent {
+    /// The event, with every readable sealed value replaced by its clear text;
+    /// erased values stay sealed (unreadable).
+    pub event: Event,
+    /// Paths of the values that were erased (their key is shredded).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub erased: Vec<String>,
+}
+
+/// Opens every sealed value of `event`; values whose subject's key was
+/// shredded come back listed in [`RevealedEvent::erased`].
+pub fn reveal_event<S: KeyStore>(
+    vault: &SubjectVault<S>,
+    event: &Event,
+) -> Result<RevealedEvent, Error> {
+    let mut copy = event.clone();
+    let tenant = event.tenant;
+    let id = event.id.to_string();
+    let mut erased = Vec::new();
+    for_each_value(&mut copy, |path, _, value| {
+        if let Revealed::Value(text) = open_value(vault, tenant, &id, path, value)? {
+            *value = Personal::Clear(text);
+        } else {
+            erased.push(path.to_owned());
+        }
+        Ok(())
+    })?;
+    Ok(RevealedEvent {
+        event: copy,
+        erased,
+    })
+}
+
+/// Opens one personal value found at `path` of event `event_id`.
+pub fn open_value<S: KeyStore>(
+    vault: &SubjectVault<S>,
+    tenant: custodia_core::TenantId,
+    event_id: &str,
+    path: &str,
+    value: &Personal,
+) -> Result<Revealed, Error> {
+    match value {
+        Personal::Clear(text) => Ok(Revealed::Value(text.clone())),
+        Personal::Sealed { sealed, .. } => {
+            let ctx = FieldContext::new(tenant, RECORD_TYPE, event_id, path)?;
+            match vault.open(&ctx, sealed) {
+                Ok(bytes) => String::from_utf8(bytes)
+                    .map(Revealed::Value)
+                    .map_err(|_| Error::InvalidEvent(format!("sealed {path} is not UTF-8"))),
+                Err(custodia_crypt::Error::Shredded { .. }) => Ok(Revealed::Erased),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}

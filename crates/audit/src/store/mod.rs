@@ -1,0 +1,123 @@
+//! Where audit records live: the [`Store`] trait and its implementations.
+//!
+//! A store keeps the canonical bytes of each event, in order, append-only. It
+//! knows nothing about Merkle trees except that it may record *anchors*: tree
+//! heads it was told at some index (the segment store writes the root of all
+//! earlier records into each new segment's header), which a verifier checks
+//! against the tree it recomputes.
+//!
+//! * [`MemoryStore`]: a `Vec`, for tests and for short-lived logs.
+//! * [`SegmentStore`]: the embedded default, append-only segment files with
+//!   length-prefixed, checksummed records, configurable fsync ([`Durability`])
+//!   and crash recovery (see [`segment`]).
+//! * `SqliteStore` (feature `sqlite`): one table in a SQLite database, for
+//!   hosts that already run SQLite (see the `sqlite` module).
+//! * `PostgresStore` (feature `postgres`): appenders in several processes or
+//!   machines extend one gap-free log (see the `postgres` module).
+//!
+//! A store shared by several writers reports [`crate::Error::Stale`] from
+//! [`Store::append`] when another writer appended first; [`Store::refresh`]
+//! then learns the new length and [`crate::AuditLog`] reads the new records
+//! and retries.
+
+mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod segment;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use segment::{Durability, SegmentOptions, SegmentStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+use crate::Error;
+use crate::merkle::{MerkleTree, TreeHead};
+
+/// What [`Store::scan`] calls for each record: `(index, record)`.
+pub type Visitor<'a> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'a;
+
+/// An append-only sequence of records (canonical event encodings).
+pub trait Store: Send {
+    /// How many records the store holds.
+    fn len(&self) -> u64;
+
+    /// Whether the store holds no records.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `records` in order, numbering them from [`Store::len`].
+    ///
+    /// `tree` already holds these records' leaves (so `tree.size()` is the new
+    /// length); a store may use it to anchor new segments. On error nothing of
+    /// the batch may be visible afterwards.
+    fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error>;
+
+    /// Learns records other writers appended (shared stores only; the
+    /// default does nothing).
+    fn refresh(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Makes every appended record durable (a no-op for memory).
+    fn sync(&mut self) -> Result<(), Error>;
+
+    /// The record at `index`.
+    fn get(&self, index: u64) -> Result<Vec<u8>, Error>;
+
+    /// Calls `f(index, record)` for every record from `from` on, in order,
+    /// stopping at the first error.
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error>;
+
+    /// Tree heads the store recorded when it was written (see the
+    /// [module documentation](self)), to be checked against the recomputed tree.
+    fn anchors(&self) -> Result<Vec<Anchor>, Error> {
+        Ok(Vec::new())
+    }
+
+    /// Where record `index` is kept (file and byte offset), for reports.
+    fn locate(&self, index: u64) -> Option<(std::path::PathBuf, u64)> {
+        let _ = index;
+        None
+    }
+}
+
+/// A tree head a store recorded, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The recorded head.
+    pub head: TreeHead,
+    /// The file that holds it.
+    pub path: std::path::PathBuf,
+}
+
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error> {
+        (**self).append(records, tree)
+    }
+    fn sync(&mut self) -> Result<(), Error> {
+        (**self).sync()
+    }
+    fn refresh(&mut self) -> Result<(), Error> {
+        (**self).refresh()
+    }
+    fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
+        (**self).get(index)
+    }
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
+        (**self).scan(from, f)
+    }
+    fn anchors(&self) -> Result<Vec<Anchor>, Error> {
+        (**self).anchors()
+    }
+    fn locate(&self, index: u64) -> Option<(std::path::PathBuf, u64)> {
+        (**self).locate(index)
+    }
+}

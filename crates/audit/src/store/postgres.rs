@@ -1,0 +1,343 @@
+//! The PostgreSQL store (feature `postgres`): one log shared by appenders on
+//! several machines or processes.
+//!
+//! # Schema, version 1
+//!
+//! ```sql
+//! CREATE TABLE custodia_audit_records (
+//!     log TEXT NOT NULL, idx BIGINT NOT NULL, payload BYTEA NOT NULL, crc BIGINT NOT NULL,
+//!     PRIMARY KEY (log, idx), CHECK (idx >= 0));
+//! CREATE TABLE custodia_audit_heads (
+//!     log TEXT NOT NULL, size BIGINT NOT NULL, root BYTEA NOT NULL, PRIMARY KEY (log, size));
+//! ```
+//!
+//! Many logs share the tables, told apart by `log`. [`PostgresStore::migrate`]
+//! creates them (as an owner) and [`PostgresStore::grant`] gives an
+//! application role `SELECT, INSERT` only: the role that appends can neither
+//! update nor delete a record, so append-only is enforced by the database.
+//!
+//! # Concurrent appenders
+//!
+//! An append takes a transaction-scoped advisory lock on the log
+//! (`pg_advisory_xact_lock`), reads the next index, and inserts. If another
+//! appender got there first, the store reports [`Error::Stale`] and
+//! [`crate::AuditLog`] catches up (reads the new records into its tree) and
+//! retries, so every appender extends the same gap-free sequence and writes
+//! the tree head it computed into `custodia_audit_heads`; [`crate::AuditLog::open`]
+//! checks every recorded head against the recomputed tree, so appenders that
+//! disagreed about a root would be caught.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use postgres::{Client, NoTls};
+
+use super::{Anchor, Store, Visitor};
+use crate::Error;
+use crate::merkle::{Hash, MerkleTree, TreeHead};
+
+/// The schema this build creates and reads.
+pub const SCHEMA_SQL: &str = "
+CREATE TABLE IF NOT EXISTS custodia_audit_records (
+    log TEXT NOT NULL, idx BIGINT NOT NULL, payload BYTEA NOT NULL, crc BIGINT NOT NULL,
+    PRIMARY KEY (log, idx), CHECK (idx >= 0));
+CREATE TABLE IF NOT EXISTS custodia_audit_heads (
+    log TEXT NOT NULL, size BIGINT NOT NULL, root BYTEA NOT NULL, PRIMARY KEY (log, size));
+";
+
+/// Audit records of one log in PostgreSQL.
+pub struct PostgresStore {
+    client: Mutex<Client>,
+    log: String,
+    len: u64,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string may hold a password: never print it.
+        f.debug_struct("PostgresStore")
+            .field("log", &self.log)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn pg(e: postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(db) => Error::Store(format!("postgres: {} ({})", db.message(), db.code().code())),
+        None => Error::Store(format!("postgres: {e}")),
+    }
+}
+
+fn crc(index: u64, payload: &[u8]) -> i64 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&index.to_be_bytes());
+    h.update(payload);
+    i64::from(h.finalize())
+}
+
+fn to_i64(n: u64) -> Result<i64, Error> {
+    i64::try_from(n).map_err(|_| Error::Store("index beyond BIGINT".into()))
+}
+
+impl PostgresStore {
+    /// Creates the tables if missing (needs a role that may create tables).
+    /// Safe to run from several processes at once.
+    pub fn migrate(client: &mut Client) -> Result<(), Error> {
+        let mut tx = client.transaction().map_err(pg)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:migrate'))",
+            &[],
+        )
+        .map_err(pg)?;
+        tx.batch_execute(SCHEMA_SQL).map_err(pg)?;
+        tx.commit().map_err(pg)
+    }
+
+    /// Lets `role` read and append, and nothing else: privileges the role had
+    /// on the audit tables (for instance from `ALTER DEFAULT PRIVILEGES`) are
+    /// revoked first, so UPDATE and DELETE are refused even where the schema
+    /// grants them to application roles by default.
+    pub fn grant(client: &mut Client, role: &str) -> Result<(), Error> {
+        if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(Error::Store(format!("invalid role name {role:?}")));
+        }
+        let mut tx = client.transaction().map_err(pg)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:migrate'))",
+            &[],
+        )
+        .map_err(pg)?;
+        tx.batch_execute(&format!(
+            "REVOKE ALL ON custodia_audit_records, custodia_audit_heads FROM {role}; \
+             GRANT SELECT, INSERT ON custodia_audit_records, custodia_audit_heads TO {role}"
+        ))
+        .map_err(pg)?;
+        tx.commit().map_err(pg)
+    }
+
+    /// Connects to `url` (a libpq connection string) and opens log `log`.
+    pub fn connect(url: &str, log: &str) -> Result<Self, Error> {
+        let client = Client::connect(url, NoTls).map_err(pg)?;
+        Self::with_client(client, log)
+    }
+
+    /// Opens log `log` over an existing connection.
+    pub fn with_client(client: Client, log: &str) -> Result<Self, Error> {
+        if log.is_empty() {
+            return Err(Error::Store("empty log name".into()));
+        }
+        let mut store = Self {
+            client: Mutex::new(client),
+            log: log.to_owned(),
+            len: 0,
+        };
+        store.len = store.next_index()?;
+        Ok(store)
+    }
+
+    fn client(&self) -> MutexGuard<'_, Client> {
+        self.client.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn next_index(&self) -> Result<u64, Error> {
+        let row = self
+            .client()
+            .query_one(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1",
+                &[&self.log],
+            )
+            .map_err(pg)?;
+        let next: i64 = row.get(0);
+        Ok(u64::try_from(next).unwrap_or(0))
+    }
+
+    fn place(&self) -> PathBuf {
+        PathBuf::from(format!("postgres:custodia_audit_records/{}", self.log))
+    }
+
+    fn tampered(&self, index: u64, reason: impl Into<String>) -> Error {
+        Error::Tampered {
+            path: self.place(),
+            offset: index,
+            index: Some(index),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error> {
+        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut tx = client.transaction().map_err(pg)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:' || $1))",
+            &[&self.log],
+        )
+        .map_err(pg)?;
+        let row = tx
+            .query_one(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1",
+                &[&self.log],
+            )
+            .map_err(pg)?;
+        let next = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+        if next != self.len {
+            return Err(Error::Stale {
+                expected: self.len,
+                found: next,
+            });
+        }
+        let insert = tx
+            .prepare(
+                "INSERT INTO custodia_audit_records (log, idx, payload, crc) VALUES ($1, $2, $3, $4)",
+            )
+            .map_err(pg)?;
+        for (index, record) in (self.len..).zip(records) {
+            tx.execute(
+                &insert,
+                &[&self.log, &to_i64(index)?, record, &crc(index, record)],
+            )
+            .map_err(pg)?;
+        }
+        let size = self.len + records.len() as u64;
+        let root = tree.root_at(size)?;
+        tx.execute(
+            "INSERT INTO custodia_audit_heads (log, size, root) VALUES ($1, $2, $3)",
+            &[&self.log, &to_i64(size)?, &&root[..]],
+        )
+        .map_err(pg)?;
+        tx.commit().map_err(pg)?;
+        drop(client);
+        self.len = size;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), Error> {
+        // A committed transaction is durable (synchronous_commit permitting).
+        Ok(())
+    }
+
+    fn refresh(&mut self) -> Result<(), Error> {
+        self.len = self.next_index()?;
+        Ok(())
+    }
+
+    fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
+        if index >= self.len {
+            return Err(Error::IndexOutOfRange {
+                index,
+                size: self.len,
+            });
+        }
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT payload, crc FROM custodia_audit_records WHERE log = $1 AND idx = $2",
+                &[&self.log, &to_i64(index)?],
+            )
+            .map_err(pg)?
+            .ok_or_else(|| self.tampered(index, "record is missing"))?;
+        let payload: Vec<u8> = row.get(0);
+        if row.get::<_, i64>(1) != crc(index, &payload) {
+            return Err(self.tampered(index, "record checksum mismatch"));
+        }
+        Ok(payload)
+    }
+
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
+        const PAGE: i64 = 10_000;
+        let mut expected = from;
+        while expected < self.len {
+            let rows = self
+                .client()
+                .query(
+                    "SELECT idx, payload, crc FROM custodia_audit_records
+                     WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx LIMIT $4",
+                    &[&self.log, &to_i64(expected)?, &to_i64(self.len)?, &PAGE],
+                )
+                .map_err(pg)?;
+            if rows.is_empty() {
+                return Err(self.tampered(expected, "records are missing at the end"));
+            }
+            for row in rows {
+                let idx: i64 = row.get(0);
+                if idx != to_i64(expected)? {
+                    return Err(self.tampered(
+                        expected,
+                        format!(
+                            "expected record {expected}, found record {idx}: a record was removed"
+                        ),
+                    ));
+                }
+                let payload: &[u8] = row.get(1);
+                if row.get::<_, i64>(2) != crc(expected, payload) {
+                    return Err(self.tampered(expected, "record checksum mismatch"));
+                }
+                f(expected, payload)?;
+                expected += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn anchors(&self) -> Result<Vec<Anchor>, Error> {
+        let place = self.place();
+        let mut client = self.client();
+        // One statement, one snapshot: a recorded head beyond the last record
+        // means records were deleted from the end.
+        let row = client
+            .query_one(
+                "SELECT (SELECT COALESCE(MAX(size), 0) FROM custodia_audit_heads WHERE log = $1),
+                        (SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1)",
+                &[&self.log],
+            )
+            .map_err(pg)?;
+        let (heads, records): (i64, i64) = (row.get(0), row.get(1));
+        if heads > records {
+            return Err(Error::Tampered {
+                path: place,
+                offset: 0,
+                index: u64::try_from(records).ok(),
+                reason: format!(
+                    "a writer recorded a tree of {heads} records but the log holds {records}: records were removed from the end"
+                ),
+            });
+        }
+        // Heads other writers added since this store last looked are checked
+        // after the next refresh.
+        let rows = client
+            .query(
+                "SELECT size, root FROM custodia_audit_heads WHERE log = $1 AND size <= $2 ORDER BY size",
+                &[&self.log, &to_i64(self.len)?],
+            )
+            .map_err(pg)?;
+        rows.iter()
+            .map(|row| {
+                let size: i64 = row.get(0);
+                let root: &[u8] = row.get(1);
+                let root: Hash = root.try_into().map_err(|_| Error::Tampered {
+                    path: place.clone(),
+                    offset: 0,
+                    index: None,
+                    reason: format!("recorded head at size {size} is not a 32-byte hash"),
+                })?;
+                Ok(Anchor {
+                    head: TreeHead {
+                        size: u64::try_from(size).unwrap_or(u64::MAX),
+                        root,
+                    },
+                    path: place.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {
+        Some((self.place(), index))
+    }
+}

@@ -1,0 +1,721 @@
+//! The segment-file store: the embedded default.
+//!
+//! A log is a directory of segment files `00000000.seg`, `00000001.seg`, …
+//! numbered from 0 with no gaps. Other files in the directory (checkpoints,
+//! keys) are ignored.
+//!
+//! # Format, version 1
+//!
+//! Every integer is big-endian. A segment starts with a 76-byte header:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `CSTAUDSG` |
+//! | 2 | format version, `1` |
+//! | 2 | reserved, `0` |
+//! | 4 | segment number (equals the file name) |
+//! | 16 | log id (random, the same in every segment of one log) |
+//! | 8 | index of the segment's first record |
+//! | 32 | anchor: the RFC 6962 root of all records before this segment |
+//! | 4 | CRC-32 (IEEE) of the 72 bytes above |
+//!
+//! followed by records, each `u32` payload length, `u64` record index,
+//! payload (a canonical event, see [`crate::canonical`]), and a CRC-32 of the
+//! length, index and payload. A record is at most [`MAX_RECORD_LEN`] bytes.
+//! A new segment starts when the current one would grow past
+//! [`SegmentOptions::max_segment_bytes`].
+//!
+//! # Crashes and tampering
+//!
+//! On [`SegmentStore::open`], bytes after the last complete record of the
+//! *last* segment that are a torn write — a header cut short, a record whose
+//! declared length runs past the end of the file, or only zero bytes — are
+//! truncated away: that record was never acknowledged as durable. Anything
+//! else is reported as [`Error::Tampered`] and never repaired: a complete
+//! record with a bad checksum, a record index out of sequence (a deleted or
+//! reordered record), a segment that ends inside a record while later
+//! segments exist, a missing or foreign segment (wrong number, log id or first
+//! index). [`SegmentStore::open_read_only`] repairs nothing and reports a torn
+//! tail through [`SegmentStore::torn_tail`].
+//!
+//! Checksums catch accidents and clumsy edits; a forger who recomputes them is
+//! caught by the Merkle tree: each segment's anchor must match the recomputed
+//! root, and a signed checkpoint must match the log (see [`crate::log`]).
+//!
+//! One process writes a log at a time; readers may open it read-only.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+use super::{Anchor, Store, Visitor};
+use crate::Error;
+use crate::error::io;
+use crate::merkle::{EMPTY_ROOT, Hash, MerkleTree, TreeHead};
+
+/// Magic bytes of a segment file.
+pub const SEGMENT_MAGIC: &[u8; 8] = b"CSTAUDSG";
+/// Segment format version.
+pub const SEGMENT_VERSION: u16 = 1;
+/// Length of a segment header.
+pub const HEADER_LEN: usize = 76;
+/// Bytes a record adds to its payload (length, index, checksum).
+pub const RECORD_OVERHEAD: usize = 16;
+/// The largest record payload.
+pub const MAX_RECORD_LEN: usize = 16 << 20;
+
+/// When appended records reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `fdatasync` before every append call returns: nothing acknowledged is
+    /// ever lost, at the price of one disk flush per call.
+    EveryAppend,
+    /// Group commit: `fdatasync` once at least `records` records are waiting
+    /// (and on [`Store::sync`] and drop). A crash loses at most the records
+    /// appended since the last flush; an append of a batch of at least
+    /// `records` records is durable when it returns.
+    Group {
+        /// How many records to gather per flush.
+        records: usize,
+    },
+    /// Never flush explicitly; the OS writes back when it likes. For tests
+    /// and bulk imports that are re-runnable.
+    Never,
+}
+
+/// How a [`SegmentStore`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentOptions {
+    /// When records reach the disk.
+    pub durability: Durability,
+    /// Start a new segment when the current one would exceed this size.
+    pub max_segment_bytes: u64,
+}
+
+impl Default for SegmentOptions {
+    /// Group commit of 1,000 records, 64 MiB segments.
+    fn default() -> Self {
+        Self {
+            durability: Durability::Group { records: 1000 },
+            max_segment_bytes: 64 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Segment {
+    number: u32,
+    path: PathBuf,
+    first: u64,
+    anchor: Hash,
+    /// Record offsets within the file.
+    offsets: Vec<u64>,
+    /// Bytes of header and complete records.
+    len: u64,
+}
+
+/// A torn final record found by [`SegmentStore::open_read_only`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Where the complete records end.
+    pub offset: u64,
+    /// How many bytes follow.
+    pub bytes: u64,
+}
+
+/// Append-only segment files in a directory (see the [module documentation](self)).
+#[derive(Debug)]
+pub struct SegmentStore {
+    dir: PathBuf,
+    options: SegmentOptions,
+    log_id: [u8; 16],
+    segments: Vec<Segment>,
+    writer: Option<File>,
+    unsynced: usize,
+    torn: Option<TornTail>,
+}
+
+fn segment_path(dir: &Path, number: u32) -> PathBuf {
+    dir.join(format!("{number:08}.seg"))
+}
+
+fn tampered(path: &Path, offset: u64, index: Option<u64>, reason: impl Into<String>) -> Error {
+    Error::Tampered {
+        path: path.to_owned(),
+        offset,
+        index,
+        reason: reason.into(),
+    }
+}
+
+fn encode_header(number: u32, log_id: &[u8; 16], first: u64, anchor: &Hash) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..8].copy_from_slice(SEGMENT_MAGIC);
+    h[8..10].copy_from_slice(&SEGMENT_VERSION.to_be_bytes());
+    h[12..16].copy_from_slice(&number.to_be_bytes());
+    h[16..32].copy_from_slice(log_id);
+    h[32..40].copy_from_slice(&first.to_be_bytes());
+    h[40..72].copy_from_slice(anchor);
+    let crc = crc32fast::hash(&h[..72]);
+    h[72..].copy_from_slice(&crc.to_be_bytes());
+    h
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    u32::from_be_bytes(a)
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_be_bytes(a)
+}
+
+/// Appends one framed record to `out`.
+pub fn frame_record(out: &mut Vec<u8>, index: u64, payload: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(&index.to_be_bytes());
+    out.extend_from_slice(payload);
+    let crc = crc32fast::hash(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// What parsing a segment's bytes found.
+#[derive(Debug)]
+pub struct ParsedSegment {
+    /// Segment number from the header.
+    pub number: u32,
+    /// Log id from the header.
+    pub log_id: [u8; 16],
+    /// First record index from the header.
+    pub first: u64,
+    /// The anchor root.
+    pub anchor: Hash,
+    /// Offsets of the complete, valid records.
+    pub offsets: Vec<u64>,
+    /// Where the valid records end.
+    pub end: u64,
+    /// Whether bytes after `end` look like a torn write.
+    pub torn: bool,
+}
+
+/// Parses the bytes of one segment file. Never panics: a malformed file is
+/// [`Error::Tampered`] naming `path` and the byte offset. A torn tail is
+/// reported in [`ParsedSegment::torn`], not as an error; the caller decides
+/// whether a torn tail is allowed (only in the last segment).
+pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> {
+    if bytes.len() < HEADER_LEN {
+        if bytes.iter().all(|&b| b == 0) || SEGMENT_MAGIC.starts_with(&bytes[..bytes.len().min(8)])
+        {
+            // A header cut short by a crash while the segment was created.
+            return Ok(ParsedSegment {
+                number: 0,
+                log_id: [0; 16],
+                first: 0,
+                anchor: EMPTY_ROOT,
+                offsets: Vec::new(),
+                end: 0,
+                torn: true,
+            });
+        }
+        return Err(tampered(path, 0, None, "segment header cut short"));
+    }
+    let h = &bytes[..HEADER_LEN];
+    if &h[..8] != SEGMENT_MAGIC {
+        return Err(tampered(path, 0, None, "not a segment file (bad magic)"));
+    }
+    let version = u16::from_be_bytes([h[8], h[9]]);
+    if version != SEGMENT_VERSION {
+        return Err(tampered(
+            path,
+            8,
+            None,
+            format!("unsupported segment version {version}"),
+        ));
+    }
+    if crc32fast::hash(&h[..72]) != be_u32(&h[72..]) || h[10..12] != [0, 0] {
+        return Err(tampered(path, 0, None, "segment header checksum mismatch"));
+    }
+    let number = be_u32(&h[12..]);
+    let mut log_id = [0u8; 16];
+    log_id.copy_from_slice(&h[16..32]);
+    let first = be_u64(&h[32..]);
+    let mut anchor = [0u8; 32];
+    anchor.copy_from_slice(&h[40..72]);
+
+    let mut offsets = Vec::new();
+    let mut pos = HEADER_LEN;
+    let mut torn = false;
+    while pos < bytes.len() {
+        let rest = &bytes[pos..];
+        let index = first + offsets.len() as u64;
+        if rest.iter().all(|&b| b == 0) {
+            torn = true;
+            break;
+        }
+        if rest.len() < 12 {
+            torn = true;
+            break;
+        }
+        let len = be_u32(rest) as usize;
+        if len > MAX_RECORD_LEN {
+            return Err(tampered(
+                path,
+                pos as u64,
+                Some(index),
+                format!("record length {len} exceeds {MAX_RECORD_LEN}"),
+            ));
+        }
+        let total = len + RECORD_OVERHEAD;
+        if rest.len() < total {
+            torn = true;
+            break;
+        }
+        let crc = be_u32(&rest[total - 4..]);
+        if crc32fast::hash(&rest[..total - 4]) != crc {
+            return Err(tampered(
+                path,
+                pos as u64,
+                Some(index),
+                "record checksum mismatch",
+            ));
+        }
+        let found = be_u64(&rest[4..]);
+        if found != index {
+            return Err(tampered(
+                path,
+                pos as u64,
+                Some(index),
+                format!(
+                    "expected record {index}, found record {found}: a record was removed, reordered or inserted"
+                ),
+            ));
+        }
+        offsets.push(pos as u64);
+        pos += total;
+    }
+    Ok(ParsedSegment {
+        number,
+        log_id,
+        first,
+        anchor,
+        offsets,
+        end: pos as u64,
+        torn,
+    })
+}
+
+impl SegmentStore {
+    /// Opens (or creates) the log in `dir` for appending, truncating a torn
+    /// final record left by a crash.
+    pub fn open(dir: impl AsRef<Path>, options: SegmentOptions) -> Result<Self, Error> {
+        let dir = dir.as_ref();
+        if options.max_segment_bytes < (HEADER_LEN + RECORD_OVERHEAD) as u64 {
+            return Err(Error::Store("max_segment_bytes is too small".into()));
+        }
+        if let Durability::Group { records: 0 } = options.durability {
+            return Err(Error::Store("group commit needs at least 1 record".into()));
+        }
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut store = Self::load(dir, options, true)?;
+        if store.segments.is_empty() {
+            let mut log_id = [0u8; 16];
+            SystemRandom::new()
+                .fill(&mut log_id)
+                .map_err(|_| Error::Store("the system random number generator failed".into()))?;
+            store.log_id = log_id;
+            store.create_segment(0, 0, EMPTY_ROOT)?;
+        } else {
+            let last = store
+                .segments
+                .last()
+                .map(|s| s.path.clone())
+                .unwrap_or_default();
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&last)
+                .map_err(io(&last))?;
+            store.writer = Some(file);
+        }
+        Ok(store)
+    }
+
+    /// Opens the log in `dir` without changing anything; a torn final record
+    /// is reported by [`SegmentStore::torn_tail`].
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::load(dir.as_ref(), SegmentOptions::default(), false)
+    }
+
+    /// A torn final record seen by [`SegmentStore::open_read_only`] (or
+    /// repaired by [`SegmentStore::open`]).
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn.as_ref()
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The segment files, in order.
+    pub fn segment_paths(&self) -> Vec<PathBuf> {
+        self.segments.iter().map(|s| s.path.clone()).collect()
+    }
+
+    fn load(dir: &Path, options: SegmentOptions, repair: bool) -> Result<Self, Error> {
+        let mut numbers = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(stem) = name.strip_suffix(".seg") {
+                match stem.parse::<u32>() {
+                    Ok(n) if stem.len() == 8 => numbers.push(n),
+                    _ => {
+                        return Err(tampered(
+                            &entry.path(),
+                            0,
+                            None,
+                            "unexpected segment file name",
+                        ));
+                    }
+                }
+            }
+        }
+        numbers.sort_unstable();
+        let mut store = Self {
+            dir: dir.to_owned(),
+            options,
+            log_id: [0; 16],
+            segments: Vec::new(),
+            writer: None,
+            unsynced: 0,
+            torn: None,
+        };
+        let count = numbers.len();
+        for (position, number) in numbers.into_iter().enumerate() {
+            let expected = position as u32;
+            if number != expected {
+                return Err(tampered(
+                    &segment_path(dir, expected),
+                    0,
+                    None,
+                    format!("segment {expected} is missing (next is {number})"),
+                ));
+            }
+            let path = segment_path(dir, number);
+            let bytes = fs::read(&path).map_err(io(&path))?;
+            let parsed = parse_segment(&path, &bytes)?;
+            let is_last = position + 1 == count;
+            let next_index = store.len();
+            if parsed.end == 0 {
+                // Torn header: only a crash while creating the last segment.
+                if !is_last {
+                    return Err(tampered(&path, 0, None, "segment header cut short"));
+                }
+                store.torn = Some(TornTail {
+                    path: path.clone(),
+                    offset: 0,
+                    bytes: bytes.len() as u64,
+                });
+                if repair {
+                    fs::remove_file(&path).map_err(io(&path))?;
+                    sync_dir(dir)?;
+                }
+                break;
+            }
+            if parsed.number != number {
+                return Err(tampered(
+                    &path,
+                    12,
+                    None,
+                    format!(
+                        "header says segment {}, file is segment {number}",
+                        parsed.number
+                    ),
+                ));
+            }
+            if position == 0 {
+                store.log_id = parsed.log_id;
+            } else if parsed.log_id != store.log_id {
+                return Err(tampered(
+                    &path,
+                    16,
+                    None,
+                    "segment belongs to another log (log id differs)",
+                ));
+            }
+            if parsed.first != next_index {
+                return Err(tampered(
+                    &path,
+                    32,
+                    Some(next_index),
+                    format!(
+                        "segment starts at record {}, expected {next_index}",
+                        parsed.first
+                    ),
+                ));
+            }
+            if parsed.torn {
+                if !is_last {
+                    return Err(tampered(
+                        &path,
+                        parsed.end,
+                        Some(next_index + parsed.offsets.len() as u64),
+                        "segment ends inside a record, but later segments exist",
+                    ));
+                }
+                store.torn = Some(TornTail {
+                    path: path.clone(),
+                    offset: parsed.end,
+                    bytes: bytes.len() as u64 - parsed.end,
+                });
+                if repair {
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(io(&path))?;
+                    file.set_len(parsed.end).map_err(io(&path))?;
+                    file.sync_all().map_err(io(&path))?;
+                }
+            }
+            store.segments.push(Segment {
+                number,
+                path,
+                first: parsed.first,
+                anchor: parsed.anchor,
+                offsets: parsed.offsets,
+                len: parsed.end,
+            });
+        }
+        Ok(store)
+    }
+
+    fn create_segment(&mut self, number: u32, first: u64, anchor: Hash) -> Result<(), Error> {
+        let path = segment_path(&self.dir, number);
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.write_all(&encode_header(number, &self.log_id, first, &anchor))
+            .map_err(io(&path))?;
+        if self.options.durability != Durability::Never {
+            file.sync_all().map_err(io(&path))?;
+            sync_dir(&self.dir)?;
+        }
+        self.segments.push(Segment {
+            number,
+            path,
+            first,
+            anchor,
+            offsets: Vec::new(),
+            len: HEADER_LEN as u64,
+        });
+        self.writer = Some(file);
+        Ok(())
+    }
+
+    fn flush_chunk(&mut self, chunk: &[u8], offsets: Vec<u64>) -> Result<(), Error> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let (Some(writer), Some(segment)) = (self.writer.as_mut(), self.segments.last_mut()) else {
+            return Err(Error::Store("the store is read-only".into()));
+        };
+        if let Err(e) = writer.write_all(chunk) {
+            // Leave no partial batch behind.
+            let _ = writer.set_len(segment.len);
+            return Err(Error::Io {
+                path: segment.path.clone(),
+                source: e,
+            });
+        }
+        segment.len += chunk.len() as u64;
+        segment.offsets.extend(offsets);
+        Ok(())
+    }
+
+    fn sync_writer(&mut self) -> Result<(), Error> {
+        if let (Some(writer), Some(segment)) = (self.writer.as_ref(), self.segments.last()) {
+            writer.sync_data().map_err(io(&segment.path))?;
+        }
+        self.unsynced = 0;
+        Ok(())
+    }
+
+    fn locate_segment(&self, index: u64) -> Option<&Segment> {
+        let pos = self.segments.partition_point(|s| s.first <= index);
+        let segment = self.segments.get(pos.checked_sub(1)?)?;
+        (index < segment.first + segment.offsets.len() as u64).then_some(segment)
+    }
+
+    /// Where record `index` is stored: the segment file and byte offset.
+    pub fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {
+        let segment = self.locate_segment(index)?;
+        let offset = segment.offsets[(index - segment.first) as usize];
+        Some((segment.path.clone(), offset))
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+impl Drop for SegmentStore {
+    fn drop(&mut self) {
+        if self.unsynced > 0 && self.options.durability != Durability::Never {
+            let _ = self.sync_writer();
+        }
+    }
+}
+
+impl Store for SegmentStore {
+    fn len(&self) -> u64 {
+        self.segments
+            .last()
+            .map_or(0, |s| s.first + s.offsets.len() as u64)
+    }
+
+    fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error> {
+        if self.writer.is_none() {
+            return Err(Error::Store("the store is read-only".into()));
+        }
+        if let Some(big) = records.iter().find(|r| r.len() > MAX_RECORD_LEN) {
+            return Err(Error::Store(format!(
+                "record of {} bytes exceeds {MAX_RECORD_LEN}",
+                big.len()
+            )));
+        }
+        let mut chunk = Vec::with_capacity(records.iter().map(|r| r.len() + RECORD_OVERHEAD).sum());
+        let mut offsets = Vec::with_capacity(records.len());
+        let mut seg_len = self.segments.last().map_or(0, |s| s.len);
+        let mut seg_records = self.segments.last().map_or(0, |s| s.offsets.len());
+        for (index, record) in (self.len()..).zip(records) {
+            let framed = (record.len() + RECORD_OVERHEAD) as u64;
+            if seg_records > 0 && seg_len + framed > self.options.max_segment_bytes {
+                self.flush_chunk(&chunk, std::mem::take(&mut offsets))?;
+                chunk.clear();
+                if self.options.durability != Durability::Never {
+                    self.sync_writer()?;
+                }
+                let number = self.segments.last().map_or(0, |s| s.number + 1);
+                let anchor = tree.root_at(index)?;
+                self.create_segment(number, index, anchor)?;
+                seg_len = HEADER_LEN as u64;
+                seg_records = 0;
+            }
+            offsets.push(seg_len);
+            frame_record(&mut chunk, index, record);
+            seg_len += framed;
+            seg_records += 1;
+        }
+        self.flush_chunk(&chunk, offsets)?;
+        self.unsynced += records.len();
+        match self.options.durability {
+            Durability::EveryAppend => self.sync_writer()?,
+            Durability::Group { records } if self.unsynced >= records => self.sync_writer()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), Error> {
+        self.sync_writer()
+    }
+
+    fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
+        let segment = self.locate_segment(index).ok_or(Error::IndexOutOfRange {
+            index,
+            size: self.len(),
+        })?;
+        let offset = segment.offsets[(index - segment.first) as usize];
+        let file = File::open(&segment.path).map_err(io(&segment.path))?;
+        let mut head = [0u8; 12];
+        file.read_exact_at(&mut head, offset)
+            .map_err(io(&segment.path))?;
+        let len = be_u32(&head) as usize;
+        if len > MAX_RECORD_LEN {
+            return Err(tampered(
+                &segment.path,
+                offset,
+                Some(index),
+                "record length changed",
+            ));
+        }
+        let mut framed = vec![0u8; len + RECORD_OVERHEAD];
+        file.read_exact_at(&mut framed, offset)
+            .map_err(io(&segment.path))?;
+        check_framed(&segment.path, offset, index, &framed)?;
+        Ok(framed[12..12 + len].to_vec())
+    }
+
+    fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
+        for segment in &self.segments {
+            let end = segment.first + segment.offsets.len() as u64;
+            if end <= from || segment.offsets.is_empty() {
+                continue;
+            }
+            let bytes = fs::read(&segment.path).map_err(io(&segment.path))?;
+            let skip = from.saturating_sub(segment.first) as usize;
+            for (i, &offset) in segment.offsets.iter().enumerate().skip(skip) {
+                let index = segment.first + i as u64;
+                let start = offset as usize;
+                let len =
+                    bytes.get(start..start + 4).map(be_u32).ok_or_else(|| {
+                        tampered(&segment.path, offset, Some(index), "segment shrank")
+                    })? as usize;
+                let framed = bytes
+                    .get(start..start + len + RECORD_OVERHEAD)
+                    .ok_or_else(|| {
+                        tampered(&segment.path, offset, Some(index), "segment shrank")
+                    })?;
+                check_framed(&segment.path, offset, index, framed)?;
+                f(index, &framed[12..12 + len])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn anchors(&self) -> Result<Vec<Anchor>, Error> {
+        Ok(self
+            .segments
+            .iter()
+            .map(|s| Anchor {
+                head: TreeHead {
+                    size: s.first,
+                    root: s.anchor,
+                },
+                path: s.path.clone(),
+            })
+            .collect())
+    }
+
+    fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {
+        SegmentStore::locate(self, index)
+    }
+}
+
+fn check_framed(path: &Path, offset: u64, index: u64, framed: &[u8]) -> Result<(), Error> {
+    let n = framed.len();
+    if n < RECORD_OVERHEAD
+        || crc32fast::hash(&framed[..n - 4]) != be_u32(&framed[n - 4..])
+        || be_u64(&framed[4..]) != index
+    {
+        return Err(tampered(
+            path,
+            offset,
+            Some(index),
+            "record changed since the log was opened",
+        ));
+    }
+    Ok(())
+}

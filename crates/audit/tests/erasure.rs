@@ -1,0 +1,251 @@
+//! Erasable personal data: sealed under the subject's key before hashing, so
+//! shredding the key erases the values while the log still verifies.
+
+use std::sync::Arc;
+
+use custodia_audit::personal::{RECORD_TYPE, Revealed, open_value, reveal_event, seal_event};
+use custodia_audit::{
+    Action, Actor, ActorKind, AuditLog, Error, Event, FieldChange, MemoryStore, Personal,
+    SegmentOptions, SegmentStore, Signer, Target, checkpoint,
+};
+use custodia_core::chrono::{TimeZone, Utc};
+use custodia_core::{ActorId, DataCategory, ManualClock, SubjectId, TenantId};
+use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+
+struct World {
+    vault: SubjectVault<MemoryKeyStore>,
+    clock: Arc<ManualClock>,
+    tenant: TenantId,
+    alice: SubjectId,
+    bob: SubjectId,
+    agent: ActorId,
+}
+
+fn world() -> World {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
+    ));
+    let vault = SubjectVault::new(
+        Arc::new(Keyring::new(SecretKey::from_bytes([7; 32]))),
+        MemoryKeyStore::default(),
+        clock.clone(),
+    );
+    let tenant = TenantId::from_external_key("crm", "ACME");
+    World {
+        vault,
+        clock,
+        tenant,
+        alice: SubjectId::from_external_key(tenant, "psa.contact", "alice"),
+        bob: SubjectId::from_external_key(tenant, "psa.contact", "bob"),
+        agent: ActorId::from_external_key(tenant, "psa.user", "agent-7"),
+    }
+}
+
+fn event(w: &World, subject: SubjectId, email: &str) -> Event {
+    Event::builder(
+        w.tenant,
+        Actor::new(ActorKind::Agent, w.agent)
+            .with_ip("198.51.100.23")
+            .with_user_agent("curl/8.0"),
+        Action::Update,
+        Target::new("contact", subject.to_string()).unwrap(),
+    )
+    .subject(subject)
+    .change(FieldChange::new(
+        "email",
+        DataCategory::USER_CONTACT_EMAIL,
+        Some("old@example.com".into()),
+        Some(email.into()),
+    ))
+    .note("changed on request")
+    .build(w.clock.as_ref())
+    .unwrap()
+}
+
+#[test]
+fn sealed_events_hide_personal_values_and_open_again() {
+    let w = world();
+    let mut e = event(&w, w.alice, "alice@example.com");
+    seal_event(&w.vault, &mut e).unwrap();
+    assert!(!e.has_clear_personal_data());
+    let bytes = custodia_audit::canonical::encode(&e);
+    for secret in [
+        "198.51.100.23",
+        "curl/8.0",
+        "alice@example.com",
+        "old@example.com",
+        "changed on",
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} in the hashed bytes"
+        );
+    }
+    let revealed = reveal_event(&w.vault, &e).unwrap();
+    assert!(revealed.erased.is_empty());
+    assert_eq!(
+        revealed.event.actor.ip,
+        Some(Personal::clear("198.51.100.23"))
+    );
+    assert_eq!(
+        revealed.event.changes[0].after,
+        Some(Personal::clear("alice@example.com"))
+    );
+    assert_eq!(
+        revealed.event.note,
+        Some(Personal::clear("changed on request"))
+    );
+}
+
+#[test]
+fn sealed_values_are_bound_to_their_event_and_field() {
+    let w = world();
+    let mut a = event(&w, w.alice, "a@example.com");
+    let mut b = event(&w, w.alice, "b@example.com");
+    seal_event(&w.vault, &mut a).unwrap();
+    seal_event(&w.vault, &mut b).unwrap();
+    // Moving a's note into b (or into another field) does not open.
+    let stolen = a.note.clone().unwrap();
+    let err = open_value(&w.vault, w.tenant, &b.id.to_string(), "note", &stolen).unwrap_err();
+    assert!(
+        matches!(err, Error::Crypt(custodia_crypt::Error::Decrypt)),
+        "{err}"
+    );
+    let err = open_value(&w.vault, w.tenant, &a.id.to_string(), "actor.ip", &stolen).unwrap_err();
+    assert!(matches!(err, Error::Crypt(_)));
+    // The context is the documented one.
+    let id = a.id.to_string();
+    let ctx = FieldContext::new(w.tenant, RECORD_TYPE, &id, "note").unwrap();
+    let Personal::Sealed { sealed, .. } = &stolen else {
+        panic!()
+    };
+    assert_eq!(w.vault.open(&ctx, sealed).unwrap(), b"changed on request");
+}
+
+#[test]
+fn the_actor_can_own_their_own_network_details() {
+    let w = world();
+    let agent_person = SubjectId::from_external_key(w.tenant, "psa.user", "agent-7");
+    let mut e = event(&w, w.alice, "x@example.com");
+    e.actor.subject = Some(agent_person);
+    seal_event(&w.vault, &mut e).unwrap();
+    assert!(
+        matches!(&e.actor.ip, Some(Personal::Sealed { subject, .. }) if *subject == agent_person)
+    );
+    assert!(matches!(&e.note, Some(Personal::Sealed { subject, .. }) if *subject == w.alice));
+    // Erasing the agent leaves Alice's values readable.
+    w.vault.shred(w.tenant, agent_person, w.agent).unwrap();
+    let r = reveal_event(&w.vault, &e).unwrap();
+    assert_eq!(r.erased, ["actor.ip", "actor.user_agent"]);
+    assert_eq!(r.event.note, Some(Personal::clear("changed on request")));
+}
+
+#[test]
+fn values_without_an_owner_cannot_be_sealed() {
+    let w = world();
+    let mut e = event(&w, w.alice, "x@example.com");
+    e.subject = None;
+    let err = seal_event(&w.vault, &mut e).unwrap_err();
+    assert!(
+        matches!(err, Error::NoSubject { ref field, .. } if field == "actor.ip"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_log_refuses_clear_personal_data_unless_told_otherwise() {
+    let w = world();
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    let err = log
+        .append(&event(&w, w.alice, "x@example.com"))
+        .unwrap_err();
+    assert!(matches!(err, Error::ClearPersonalData { ref field, .. } if field == "actor.ip"));
+    assert_eq!(log.len(), 0);
+    let mut lax = AuditLog::open(MemoryStore::new())
+        .unwrap()
+        .require_sealed(false);
+    lax.append(&event(&w, w.alice, "x@example.com")).unwrap();
+    assert_eq!(lax.len(), 1);
+}
+
+#[test]
+fn after_shredding_the_log_verifies_and_the_values_read_as_erased() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("audit.test/acme").unwrap();
+    let note;
+    {
+        let store = SegmentStore::open(dir.path(), SegmentOptions::default()).unwrap();
+        let mut log = AuditLog::open(store).unwrap();
+        for i in 0..6u32 {
+            let subject = if i.is_multiple_of(2) { w.alice } else { w.bob };
+            log.append_sealed(&w.vault, event(&w, subject, &format!("{i}@example.com")))
+                .unwrap();
+        }
+        note = log.checkpoint("audit.test/acme", &signer).unwrap();
+        log.sync().unwrap();
+    }
+    let head_before = checkpoint::open(&note, &signer.verifier()).unwrap();
+
+    let receipt = w.vault.shred(w.tenant, w.alice, w.agent).unwrap();
+    assert_eq!(receipt.subject, w.alice);
+
+    // The whole log still verifies against the checkpoint taken before erasure.
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    let report = custodia_audit::verify(store, Some(&head_before)).unwrap();
+    assert_eq!(report.head.size, 6);
+    assert_eq!(report.head.root, head_before.root);
+
+    let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+    let alice = log
+        .export_subject(Some(w.tenant), w.alice, Some(&w.vault))
+        .unwrap();
+    assert_eq!(alice.events.len(), 3);
+    for exported in &alice.events {
+        assert_eq!(
+            exported.erased,
+            [
+                "actor.ip",
+                "actor.user_agent",
+                "changes.0.before",
+                "changes.0.after",
+                "note"
+            ]
+        );
+        // Proofs still hold for the sealed bytes.
+        let proof = custodia_audit::InclusionProof {
+            index: exported.index,
+            size: alice.head.size,
+            leaf_hash: exported.leaf_hash,
+            root: alice.head.root,
+            path: exported.proof.clone(),
+        };
+        proof.verify().unwrap();
+        proof
+            .verify_event(&log.get(exported.index).unwrap())
+            .unwrap();
+    }
+    // Bob is untouched.
+    let bob = log
+        .export_subject(Some(w.tenant), w.bob, Some(&w.vault))
+        .unwrap();
+    assert_eq!(bob.events.len(), 3);
+    assert!(bob.events.iter().all(|e| e.erased.is_empty()));
+    let Some(Personal::Clear(email)) = &bob.events[0].event.changes[0].after else {
+        panic!()
+    };
+    assert_eq!(email, "1@example.com");
+    // Reading one erased value directly.
+    let first = log.get(alice.events[0].index).unwrap();
+    let ip = first.actor.ip.as_ref().unwrap();
+    assert_eq!(
+        open_value(&w.vault, w.tenant, &first.id.to_string(), "actor.ip", ip).unwrap(),
+        Revealed::Erased
+    );
+    // And a shredded subject cannot get new sealed events.
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    assert!(
+        log.append_sealed(&w.vault, event(&w, w.alice, "again@example.com"))
+            .is_err()
+    );
+}

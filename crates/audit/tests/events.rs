@@ -1,0 +1,246 @@
+//! The event model: builders, JSON, and the canonical encoding's guarantees.
+
+use custodia_audit::canonical::{self, decode, encode};
+use custodia_audit::{
+    Action, Actor, ActorKind, Error, Event, EventId, FieldChange, Outcome, Personal, Target,
+};
+use custodia_core::chrono::{TimeZone, Utc};
+use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Purpose, SubjectId, TenantId};
+use proptest::prelude::*;
+
+fn sample() -> Event {
+    let tenant = TenantId::from_external_key("crm", "ACME");
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+    Event::builder(
+        tenant,
+        Actor::new(
+            ActorKind::Agent,
+            ActorId::from_external_key(tenant, "psa.user", "7"),
+        )
+        .with_ip("203.0.113.7")
+        .with_user_agent("Mozilla/5.0"),
+        Action::Update,
+        Target::new("contact", "1017").unwrap(),
+    )
+    .subject(SubjectId::from_external_key(tenant, "psa.contact", "1017"))
+    .change(FieldChange::new(
+        "email",
+        DataCategory::USER_CONTACT_EMAIL,
+        Some("old@example.com".into()),
+        Some("new@example.com".into()),
+    ))
+    .purpose(Purpose::SUPPORT)
+    .legal_basis(LegalBasis::Contract)
+    .outcome(Outcome::Success)
+    .request_id("req-42")
+    .note("customer asked by phone")
+    .build(&clock)
+    .unwrap()
+}
+
+#[test]
+fn builder_stamps_a_uuid_v7_from_the_clock() {
+    let event = sample();
+    assert_eq!(event.id.as_uuid().get_version_num(), 7);
+    assert_eq!(
+        event.time,
+        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+    );
+    let (secs, _) = event.id.as_uuid().get_timestamp().unwrap().to_unix();
+    assert_eq!(secs as i64, event.time.timestamp());
+}
+
+#[test]
+fn json_round_trip_and_shape() {
+    let event = sample();
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["action"], "update");
+    assert_eq!(json["actor"]["kind"], "agent");
+    assert_eq!(json["actor"]["ip"], "203.0.113.7");
+    assert_eq!(json["target"]["type"], "contact");
+    assert_eq!(json["changes"][0]["category"], "user.contact.email");
+    assert_eq!(json["legal_basis"], "contract");
+    let back: Event = serde_json::from_value(json).unwrap();
+    assert_eq!(back, event);
+}
+
+#[test]
+fn custom_actions_and_kinds() {
+    let merge: Action = "ticket.merge".parse().unwrap();
+    assert_eq!(merge, Action::Custom("ticket.merge".into()));
+    assert_eq!("login".parse::<Action>().unwrap(), Action::Login);
+    assert_eq!(Action::custom("delete").unwrap(), Action::Delete);
+    assert!("Bad Name".parse::<Action>().is_err());
+    assert!(Action::custom("").is_err());
+    let kind: ActorKind = "integration".parse().unwrap();
+    assert_eq!(kind.to_string(), "integration");
+
+    let mut event = sample();
+    event.action = Action::Custom("delete".into());
+    assert!(matches!(event.validate(), Err(Error::InvalidEvent(_))));
+    event.action = merge;
+    event.validate().unwrap();
+    assert_eq!(decode(&encode(&event)).unwrap(), event);
+}
+
+#[test]
+fn invalid_events_are_refused() {
+    assert!(Target::new("", "1").is_err());
+    assert!(Target::new("x".repeat(2000), "1").is_err());
+    let mut event = sample();
+    event.request_id = Some(String::new());
+    assert!(event.validate().is_err());
+    let mut event = sample();
+    event.changes[0].field.clear();
+    assert!(event.validate().is_err());
+}
+
+#[test]
+fn debug_does_not_print_personal_values() {
+    let text = format!("{:?}", sample());
+    assert!(!text.contains("203.0.113.7"), "{text}");
+    assert!(!text.contains("old@example.com"), "{text}");
+}
+
+#[test]
+fn encoding_is_pinned() {
+    // A change here changes every leaf hash ever written: bump VERSION instead.
+    let tenant = TenantId::from_uuid(custodia_core::uuid::Uuid::from_u128(1));
+    let event = Event::builder(
+        tenant,
+        Actor::new(
+            ActorKind::System,
+            ActorId::from_uuid(custodia_core::uuid::Uuid::from_u128(2)),
+        ),
+        Action::Read,
+        Target::new("t", "").unwrap(),
+    )
+    .id(EventId::from_uuid(custodia_core::uuid::Uuid::from_u128(3)))
+    .time(Utc.timestamp_opt(1, 2).unwrap())
+    .build(&ManualClock::new(Utc::now()))
+    .unwrap();
+    let mut want = b"CAE\x01".to_vec();
+    want.extend_from_slice(&3u128.to_be_bytes());
+    want.extend_from_slice(&1u128.to_be_bytes());
+    want.extend_from_slice(&1i64.to_be_bytes());
+    want.extend_from_slice(&2u32.to_be_bytes());
+    want.push(3); // system
+    want.extend_from_slice(&2u128.to_be_bytes());
+    want.extend_from_slice(&[0, 0, 0]); // no actor subject, ip, user agent
+    want.push(2); // read
+    want.extend_from_slice(&[0, 0, 0, 1, b't', 0, 0, 0, 0]);
+    want.push(0); // no subject
+    want.extend_from_slice(&[0, 0, 0, 0]); // no changes
+    want.extend_from_slice(&[0, 0, 1, 0, 0]); // purpose, basis, success, request, note
+    assert_eq!(encode(&event), want);
+}
+
+#[test]
+fn decoder_names_the_problem() {
+    let bytes = encode(&sample());
+    let err = decode(&bytes[..bytes.len() - 1]).unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err}");
+    let mut extra = bytes.clone();
+    extra.push(0);
+    assert!(decode(&extra).unwrap_err().to_string().contains("trailing"));
+    let mut version = bytes.clone();
+    version[3] = 9;
+    assert!(
+        decode(&version)
+            .unwrap_err()
+            .to_string()
+            .contains("version 9")
+    );
+    assert!(decode(b"nope").unwrap_err().to_string().contains("magic"));
+    assert_eq!(canonical::VERSION, 1);
+}
+
+#[test]
+fn check_and_decode_agree_on_bad_categories_and_purposes() {
+    let bytes = encode(&sample());
+    for (from, to) in [
+        (&b"user.contact.email"[..], &b"user.Contact.email"[..]),
+        (b"user.contact.email", b"user.contact.emai."),
+        (b"support", b"Support"),
+        (b"support", b"1upport"),
+    ] {
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        let mut bad = bytes.clone();
+        bad[at..at + from.len()].copy_from_slice(to);
+        assert!(decode(&bad).is_err());
+        assert!(canonical::check(&bad).is_err());
+    }
+    canonical::check(&bytes).unwrap();
+}
+
+proptest! {
+    #[test]
+    fn canonical_round_trip(event in any::<Event>()) {
+        event.validate().unwrap();
+        let bytes = encode(&event);
+        prop_assert_eq!(&decode(&bytes).unwrap(), &event);
+        // Deterministic: encoding again gives the same bytes.
+        prop_assert_eq!(encode(&decode(&bytes).unwrap()), bytes);
+    }
+
+    #[test]
+    fn json_round_trip(event in any::<Event>()) {
+        let json = serde_json::to_string(&event).unwrap();
+        let back: Event = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back, event);
+    }
+
+    #[test]
+    fn decoder_never_panics_and_accepts_only_canonical_bytes(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400)
+    ) {
+        if let Ok(event) = decode(&bytes) {
+            prop_assert_eq!(encode(&event), bytes);
+        }
+    }
+
+    #[test]
+    fn check_accepts_exactly_what_decode_accepts(
+        event in any::<Event>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        cut in any::<prop::sample::Index>(),
+        noise in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut bytes = encode(&event);
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        prop_assert_eq!(canonical::check(&bytes).is_ok(), decode(&bytes).is_ok());
+        let cut = cut.index(bytes.len() + 1);
+        prop_assert_eq!(canonical::check(&bytes[..cut]).is_ok(), decode(&bytes[..cut]).is_ok());
+        prop_assert_eq!(canonical::check(&noise).is_ok(), decode(&noise).is_ok());
+    }
+
+    #[test]
+    fn mutated_encodings_never_panic(event in any::<Event>(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut bytes = encode(&event);
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        if let Ok(decoded) = decode(&bytes) {
+            prop_assert_eq!(encode(&decoded), bytes);
+        }
+    }
+
+    #[test]
+    fn distinct_events_encode_differently(a in any::<Event>(), b in any::<Event>()) {
+        prop_assert_eq!(a == b, encode(&a) == encode(&b));
+    }
+}
+
+#[test]
+fn sealed_values_serialise_as_base64() {
+    let subject = SubjectId::from_uuid(custodia_core::uuid::Uuid::from_u128(9));
+    let value = Personal::Sealed {
+        subject,
+        sealed: vec![1, 2, 3],
+    };
+    let json = serde_json::to_value(&value).unwrap();
+    assert_eq!(json["sealed"], "AQID");
+    assert_eq!(serde_json::from_value::<Personal>(json).unwrap(), value);
+}

@@ -1,0 +1,549 @@
+//! The segment-file store: tampering is detected, crashes are recovered,
+//! durability modes, queries.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use custodia_audit::store::segment::{HEADER_LEN, frame_record, parse_segment};
+use custodia_audit::{
+    Action, Actor, ActorKind, AuditLog, Checkpoint, Durability, Error, Event, EventId, Query,
+    SegmentOptions, SegmentStore, Store, Target, TreeHead, verify,
+};
+use custodia_core::chrono::{TimeDelta, TimeZone, Utc};
+use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};
+use proptest::prelude::*;
+
+const ORIGIN: &str = "audit.test/log";
+
+fn small() -> SegmentOptions {
+    SegmentOptions {
+        durability: Durability::Never,
+        max_segment_bytes: 2048,
+    }
+}
+
+fn event(i: u32) -> Event {
+    let tenant = TenantId::from_external_key(
+        "crm",
+        if i.is_multiple_of(3) {
+            "ACME"
+        } else {
+            "GLOBEX"
+        },
+    );
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+    clock.advance(TimeDelta::minutes(i64::from(i)));
+    let action =
+        [Action::Create, Action::Read, Action::Update, Action::Delete][i as usize % 4].clone();
+    Event::builder(
+        tenant,
+        Actor::new(
+            ActorKind::Agent,
+            ActorId::from_external_key(tenant, "user", &(i % 5).to_string()),
+        ),
+        action,
+        Target::new(
+            if i.is_multiple_of(2) {
+                "ticket"
+            } else {
+                "contact"
+            },
+            format!("T-{i}"),
+        )
+        .unwrap(),
+    )
+    .subject(SubjectId::from_external_key(
+        tenant,
+        "contact",
+        &(i % 7).to_string(),
+    ))
+    .request_id(format!("req-{i}"))
+    .id(EventId::from_uuid(custodia_core::uuid::Uuid::from_u128(
+        u128::from(i) + 1,
+    )))
+    .build(&clock)
+    .unwrap()
+}
+
+/// A log of `n` events in `dir`; returns its head.
+fn build(dir: &Path, n: u32, options: SegmentOptions) -> TreeHead {
+    let mut log = AuditLog::open(SegmentStore::open(dir, options).unwrap()).unwrap();
+    for i in 0..n {
+        log.append(&event(i)).unwrap();
+    }
+    log.sync().unwrap();
+    log.head()
+}
+
+fn verify_dir(dir: &Path, checkpoint: Option<&Checkpoint>) -> Result<TreeHead, Error> {
+    let store = SegmentStore::open_read_only(dir)?;
+    verify(store, checkpoint).map(|r| r.head)
+}
+
+fn locate(dir: &Path, index: u64) -> (PathBuf, usize, usize) {
+    let store = SegmentStore::open_read_only(dir).unwrap();
+    let (path, offset) = store.locate(index).unwrap();
+    let len = store.get(index).unwrap().len() + 16;
+    (path, offset as usize, len)
+}
+
+fn tampered_record(err: &Error) -> Option<u64> {
+    match err {
+        Error::Tampered { index, .. } => *index,
+        _ => panic!("expected tampering, got {err}"),
+    }
+}
+
+#[test]
+fn round_trip_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 60, small());
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    assert!(
+        store.segment_paths().len() > 3,
+        "{}",
+        store.segment_paths().len()
+    );
+    let log = AuditLog::open(store).unwrap();
+    assert_eq!(log.head(), head);
+    for i in 0..60 {
+        assert_eq!(log.get(u64::from(i)).unwrap(), event(i));
+    }
+    // Reopen for writing and continue.
+    let mut log = AuditLog::open(SegmentStore::open(dir.path(), small()).unwrap()).unwrap();
+    log.append(&event(60)).unwrap();
+    drop(log);
+    assert_eq!(verify_dir(dir.path(), None).unwrap().size, 61);
+}
+
+#[test]
+fn a_flipped_byte_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let (path, offset, len) = locate(dir.path(), 17);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset + len / 2] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(17));
+    assert!(err.to_string().contains("checksum"), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    // Opening for writing refuses too, and repairs nothing.
+    assert!(matches!(
+        SegmentStore::open(dir.path(), small()),
+        Err(Error::Tampered { .. })
+    ));
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_flipped_byte_in_a_segment_header_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let path = dir.path().join("00000001.seg");
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[50] ^= 0x80; // inside the anchor
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert!(err.to_string().contains("header checksum"), "{err}");
+}
+
+/// Rewrites record `index` with `payload`, recomputing its checksum, as a
+/// forger who knows the format would.
+fn forge(dir: &Path, index: u64, change: impl FnOnce(&mut Vec<u8>)) {
+    let store = SegmentStore::open_read_only(dir).unwrap();
+    let mut payload = store.get(index).unwrap();
+    let (path, offset) = store.locate(index).unwrap();
+    let old_len = payload.len() + 16;
+    change(&mut payload);
+    let mut framed = Vec::new();
+    frame_record(&mut framed, index, &payload);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.splice(offset as usize..offset as usize + old_len, framed);
+    fs::write(&path, &bytes).unwrap();
+}
+
+#[test]
+fn a_forged_record_is_caught_by_the_next_segments_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    // Change the target id of record 3 ("T-3" -> "T-9"), checksum recomputed.
+    forge(dir.path(), 3, |p| {
+        let at = p.windows(3).position(|w| w == b"T-3").unwrap();
+        p[at + 2] = b'9';
+    });
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert!(err.to_string().contains("anchor"), "{err}");
+}
+
+#[test]
+fn a_forged_record_in_the_last_segment_is_caught_by_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 40, small());
+    let checkpoint = Checkpoint::new(ORIGIN, head);
+    forge(dir.path(), 39, |p| {
+        let at = p.windows(4).position(|w| w == b"T-39").unwrap();
+        p[at + 3] = b'8';
+    });
+    // Self-consistent without a checkpoint…
+    verify_dir(dir.path(), None).unwrap();
+    // …but not with one.
+    let err = verify_dir(dir.path(), Some(&checkpoint)).unwrap_err();
+    assert!(matches!(err, Error::Forked { size: 40 }), "{err}");
+}
+
+#[test]
+fn a_deleted_record_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let (path, offset, len) = locate(dir.path(), 21);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.drain(offset..offset + len);
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(21));
+    assert!(err.to_string().contains("found record 22"), "{err}");
+}
+
+#[test]
+fn a_reordered_pair_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let (path, a, a_len) = locate(dir.path(), 10);
+    let (path_b, b, b_len) = locate(dir.path(), 11);
+    assert_eq!(path, path_b, "pick two records of one segment");
+    let mut bytes = fs::read(&path).unwrap();
+    let first = bytes[a..a + a_len].to_vec();
+    let second = bytes[b..b + b_len].to_vec();
+    bytes.splice(a..b + b_len, second.into_iter().chain(first));
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(10));
+    assert!(err.to_string().contains("found record 11"), "{err}");
+}
+
+#[test]
+fn a_truncated_log_is_detected_against_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 40, small());
+    let checkpoint = Checkpoint::new(ORIGIN, head);
+    verify_dir(dir.path(), Some(&checkpoint)).unwrap();
+    // Cut the last segment at a record boundary.
+    let (path, offset, _) = locate(dir.path(), 38);
+    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(offset as u64).unwrap();
+    let err = verify_dir(dir.path(), Some(&checkpoint)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Truncated {
+                trusted: 40,
+                found: 38
+            }
+        ),
+        "{err}"
+    );
+    // Remove the whole last segment.
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    let last = store.segment_paths().pop().unwrap();
+    drop(store);
+    fs::remove_file(last).unwrap();
+    let err = verify_dir(dir.path(), Some(&checkpoint)).unwrap_err();
+    assert!(matches!(err, Error::Truncated { trusted: 40, .. }), "{err}");
+}
+
+#[test]
+fn a_missing_middle_segment_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    fs::remove_file(dir.path().join("00000001.seg")).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert!(err.to_string().contains("segment 1 is missing"), "{err}");
+}
+
+#[test]
+fn a_replaced_segment_is_detected() {
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    build(ours.path(), 40, small());
+    build(theirs.path(), 40, small());
+    // Same events, same layout, but another log: the log id gives it away.
+    fs::copy(
+        theirs.path().join("00000001.seg"),
+        ours.path().join("00000001.seg"),
+    )
+    .unwrap();
+    let err = verify_dir(ours.path(), None).unwrap_err();
+    assert!(err.to_string().contains("another log"), "{err}");
+
+    // A segment swapped for another of the same log (segment 2 renamed to 1).
+    let again = tempfile::tempdir().unwrap();
+    build(again.path(), 40, small());
+    fs::copy(
+        again.path().join("00000002.seg"),
+        again.path().join("00000001.seg"),
+    )
+    .unwrap();
+    let err = verify_dir(again.path(), None).unwrap_err();
+    assert!(matches!(err, Error::Tampered { .. }), "{err}");
+}
+
+#[test]
+fn a_crash_at_every_byte_of_the_last_record_recovers_to_the_last_complete_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SegmentOptions {
+        durability: Durability::EveryAppend,
+        max_segment_bytes: 1 << 20,
+    };
+    build(dir.path(), 9, options);
+    let complete = {
+        let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+        log.tree().root_at(8).unwrap()
+    };
+    let (path, offset, len) = locate(dir.path(), 8);
+    let original = fs::read(&path).unwrap();
+    assert_eq!(original.len(), offset + len);
+    for cut in offset..offset + len {
+        fs::write(&path, &original[..cut]).unwrap();
+        // A read-only verifier reports the torn tail and the intact prefix.
+        let store = SegmentStore::open_read_only(dir.path()).unwrap();
+        match store.torn_tail() {
+            // Cut exactly at the record's start: nothing torn, one record fewer.
+            None => assert_eq!(cut, offset),
+            Some(torn) => {
+                assert_eq!(
+                    (torn.offset as usize, torn.bytes as usize),
+                    (offset, cut - offset)
+                )
+            }
+        }
+        assert_eq!(verify(store, None).unwrap().head.size, 8);
+        // Opening for writing truncates the torn record and carries on.
+        let mut log = AuditLog::open(SegmentStore::open(dir.path(), options).unwrap()).unwrap();
+        assert_eq!(log.len(), 8, "cut at {cut}");
+        assert_eq!(log.head().root, complete);
+        assert_eq!(fs::metadata(&path).unwrap().len() as usize, offset);
+        log.append(&event(8)).unwrap();
+        drop(log);
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            original,
+            "cut at {cut}: re-append differs"
+        );
+    }
+}
+
+#[test]
+fn a_torn_segment_header_is_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    let n = store.segment_paths().len();
+    let records_before_last = {
+        let log = AuditLog::open(store).unwrap();
+        log.len()
+    };
+    // A crash while creating the next segment: half a header.
+    let next = dir.path().join(format!("{n:08}.seg"));
+    let header = fs::read(dir.path().join("00000000.seg")).unwrap()[..HEADER_LEN / 2].to_vec();
+    fs::write(&next, header).unwrap();
+    let log = AuditLog::open(SegmentStore::open(dir.path(), small()).unwrap()).unwrap();
+    assert_eq!(log.len(), records_before_last);
+    assert!(!next.exists());
+}
+
+#[test]
+fn a_corrupt_final_record_is_tampering_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 9, small());
+    let (path, offset, len) = locate(dir.path(), 8);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset + len - 1] ^= 0xff; // complete record, wrong checksum
+    fs::write(&path, &bytes).unwrap();
+    let err = SegmentStore::open(dir.path(), small()).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(8));
+    assert_eq!(fs::read(&path).unwrap(), bytes, "nothing was truncated");
+}
+
+#[test]
+fn durability_modes_write_the_same_log() {
+    let mut heads = Vec::new();
+    for durability in [
+        Durability::EveryAppend,
+        Durability::Group { records: 4 },
+        Durability::Never,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SegmentOptions {
+            durability,
+            max_segment_bytes: 4096,
+        };
+        let mut log = AuditLog::open(SegmentStore::open(dir.path(), options).unwrap()).unwrap();
+        let batch: Vec<Event> = (0..10).map(event).collect();
+        log.append_batch(&batch).unwrap();
+        for i in 10..25 {
+            log.append(&event(i)).unwrap();
+        }
+        drop(log);
+        heads.push(verify_dir(dir.path(), None).unwrap());
+    }
+    assert!(heads.windows(2).all(|w| w[0] == w[1]));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = SegmentOptions {
+        durability: Durability::Group { records: 0 },
+        max_segment_bytes: 4096,
+    };
+    assert!(SegmentStore::open(dir.path(), bad).is_err());
+}
+
+#[test]
+fn read_only_stores_refuse_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 3, small());
+    let mut log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+    assert!(matches!(log.append(&event(3)), Err(Error::Store(_))));
+    assert_eq!(log.len(), 3);
+    assert_eq!(log.head(), verify_dir(dir.path(), None).unwrap());
+}
+
+#[test]
+fn queries() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 60, small());
+    let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+    let all: Vec<Event> = (0..60).map(event).collect();
+    let check = |query: Query| {
+        let got: Vec<u64> = log
+            .query(&query)
+            .unwrap()
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        let want: Vec<u64> = (0..60u64)
+            .filter(|&i| query.matches(&all[i as usize]))
+            .collect();
+        assert_eq!(got, want);
+        got.len()
+    };
+    let acme = TenantId::from_external_key("crm", "ACME");
+    assert_eq!(check(Query::new().tenant(acme)), 20);
+    let subject = SubjectId::from_external_key(acme, "contact", "3");
+    assert_eq!(check(Query::new().tenant(acme).subject(subject)), 3); // i = 3, 24, 45
+    let actor = ActorId::from_external_key(acme, "user", "0");
+    assert_eq!(check(Query::new().actor(actor)), 4); // i = 0, 15, 30, 45
+    assert_eq!(check(Query::new().target("ticket", None)), 30);
+    assert_eq!(check(Query::new().target("ticket", Some("T-4".into()))), 1);
+    assert_eq!(check(Query::new().action(Action::Delete)), 15);
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
+    assert_eq!(
+        check(Query::new().between(start, start + TimeDelta::minutes(5))),
+        5
+    );
+    assert_eq!(check(Query::new()), 60);
+}
+
+#[test]
+fn subject_export_carries_proofs() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 30, small());
+    let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+    let acme = TenantId::from_external_key("crm", "ACME");
+    let subject = SubjectId::from_external_key(acme, "contact", "3");
+    let export = log
+        .export_subject::<custodia_crypt::MemoryKeyStore>(Some(acme), subject, None)
+        .unwrap();
+    let indexes: Vec<u64> = export.events.iter().map(|e| e.index).collect();
+    assert_eq!(indexes, [3, 24]);
+    for e in &export.events {
+        custodia_audit::merkle::verify_inclusion(
+            e.index,
+            export.head.size,
+            &e.leaf_hash,
+            &e.proof,
+            &export.head.root,
+        )
+        .unwrap();
+    }
+    let json = serde_json::to_value(&export).unwrap();
+    assert_eq!(json["format"], custodia_audit::log::EXPORT_FORMAT);
+    assert_eq!(json["events"][0]["event"]["target"]["id"], "T-3");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn segment_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = parse_segment(Path::new("fuzz.seg"), &bytes);
+    }
+
+    #[test]
+    fn damaged_segments_never_panic(cut in 0usize..2048, at in 0usize..2048, byte in any::<u8>()) {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), 6, small());
+        let path = dir.path().join("00000000.seg");
+        let mut bytes = fs::read(&path).unwrap();
+        if !bytes.is_empty() {
+            let i = at % bytes.len();
+            bytes[i] = byte;
+        }
+        bytes.truncate(cut.min(bytes.len()));
+        if let Ok(parsed) = parse_segment(&path, &bytes) {
+            prop_assert!(parsed.end as usize <= bytes.len());
+        }
+        fs::write(&path, &bytes).unwrap();
+        match SegmentStore::open_read_only(dir.path()) {
+            Ok(store) => { let _ = verify(store, None); }
+            Err(e) => prop_assert!(matches!(e, Error::Tampered { .. }), "{}", e),
+        }
+    }
+}
+
+#[test]
+fn a_record_that_is_not_an_event_is_named_even_in_a_large_log() {
+    // Large enough that opening checks records on several threads.
+    let dir = tempfile::tempdir().unwrap();
+    build(
+        dir.path(),
+        3000,
+        SegmentOptions {
+            durability: Durability::Never,
+            max_segment_bytes: 1 << 20,
+        },
+    );
+    forge(dir.path(), 2345, |p| p[0] = b'X'); // bad magic, checksum recomputed
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(2345));
+    assert!(err.to_string().contains("not a canonical event"), "{err}");
+}
+
+#[test]
+fn a_record_changed_after_opening_is_caught_on_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 20, small());
+    let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+    log.check_checkpoint(&Checkpoint::new(ORIGIN, head))
+        .unwrap();
+    forge(dir.path(), 12, |p| {
+        let at = p.windows(4).position(|w| w == b"T-12").unwrap();
+        p[at + 3] = b'3';
+    });
+    let err = log.get(12).unwrap_err();
+    assert!(
+        err.to_string().contains("changed since the log was opened"),
+        "{err}"
+    );
+    assert_eq!(log.get(11).unwrap(), event(11));
+    // A checkpoint of another log's head is refused.
+    let other = TreeHead {
+        size: 20,
+        root: [7; 32],
+    };
+    assert!(matches!(
+        log.check_checkpoint(&Checkpoint::new(ORIGIN, other)),
+        Err(Error::Forked { size: 20 })
+    ));
+}

@@ -1,0 +1,402 @@
+//! `custodia audit …`: append to, verify, checkpoint, prove and export a
+//! segment-file audit log (custodia-audit).
+//!
+//! Exit codes: `0` ok; `1` a finding (verify found tampering, truncation or
+//! a fork); `2` a usage or input error.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Subcommand, ValueEnum};
+use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
+use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions, SegmentStore};
+use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
+use custodia_crypt::{FileKeyStore, Keyring, SecretKey, SubjectVault};
+
+/// The `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Append events, one JSON object per line on standard input.
+    ///
+    /// `id` and `time` may be left out (a UUIDv7 and the current time are
+    /// filled in). All lines are checked before any is written: one bad line
+    /// appends nothing. Personal values (actor ip and user_agent, change
+    /// before/after, note) must be sealed: pass --master-key and
+    /// --subject-keys to seal them under each data subject's key, or
+    /// --allow-clear to store them as given.
+    Append {
+        /// The log directory (created if missing).
+        dir: PathBuf,
+        /// When to fsync.
+        #[arg(long, value_enum, default_value_t = Sync::Group)]
+        sync: Sync,
+        #[command(flatten)]
+        keys: VaultArgs,
+        /// Store personal values in the clear (they cannot be erased later).
+        #[arg(long)]
+        allow_clear: bool,
+    },
+    /// Verify every record; with --checkpoint, also that the log extends it.
+    ///
+    /// Exit 0 intact, 1 naming the first bad record and why.
+    Verify {
+        /// The log directory.
+        dir: PathBuf,
+        /// A signed checkpoint (C2SP note) the log must extend.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The verifier key (`name+hash+key`) to check the checkpoint's
+        /// signature with; without it the signature is not checked.
+        #[arg(long, requires = "checkpoint")]
+        key: Option<PathBuf>,
+    },
+    /// Print a signed checkpoint (C2SP signed note) of the log's tree head.
+    Checkpoint {
+        /// The log directory.
+        dir: PathBuf,
+        /// The signer key file (`PRIVATE+KEY+name+hash+key`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The checkpoint origin (default: the key name).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Create a checkpoint signing key: writes the private key to KEYFILE
+    /// (mode 0600) and prints the verifier key.
+    Keygen {
+        /// The key name, e.g. `audit.example.com/acme`.
+        #[arg(long)]
+        name: String,
+        /// Where to write the private key (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print an inclusion proof (JSON) for record N against the current head.
+    Prove {
+        /// The log directory.
+        dir: PathBuf,
+        /// The record index, from 0.
+        #[arg(long)]
+        index: u64,
+    },
+    /// Print everything the log holds about a data subject (JSON), with
+    /// inclusion proofs; with keys, personal values are opened (erased ones
+    /// are listed as erased).
+    Export {
+        /// The log directory.
+        dir: PathBuf,
+        /// The data subject's id.
+        #[arg(long)]
+        subject: SubjectId,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<TenantId>,
+        #[command(flatten)]
+        keys: VaultArgs,
+    },
+}
+
+/// Where the subject keys come from.
+#[derive(Debug, clap::Args)]
+pub struct VaultArgs {
+    /// File holding the base64 32-byte master key (mode 0600).
+    #[arg(long, requires = "subject_keys")]
+    master_key: Option<PathBuf>,
+    /// The encrypted subject-key store file (custodia-crypt FileKeyStore).
+    #[arg(long, requires = "master_key")]
+    subject_keys: Option<PathBuf>,
+}
+
+/// Fsync policy for `append`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Sync {
+    /// fsync after the batch (every append call).
+    Every,
+    /// Group commit (1,000 records per fsync, and at the end).
+    Group,
+    /// Never fsync (the OS writes back later).
+    None,
+}
+
+/// A failure: `Finding` exits 1, `Usage` exits 2.
+#[derive(Debug)]
+pub enum Failure {
+    /// Verification found a problem.
+    Finding(String),
+    /// Bad input or usage.
+    Usage(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        if e.is_finding() {
+            Failure::Finding(e.to_string())
+        } else {
+            Failure::Usage(e.to_string())
+        }
+    }
+}
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+fn open_vault(keys: &VaultArgs) -> Result<Option<SubjectVault<FileKeyStore>>, Failure> {
+    let (Some(master), Some(store)) = (&keys.master_key, &keys.subject_keys) else {
+        return Ok(None);
+    };
+    let master = SecretKey::from_file(master).map_err(usage)?;
+    let store = FileKeyStore::open(store, &master).map_err(usage)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(Some(SubjectVault::new(
+        Arc::new(Keyring::new(master)),
+        store,
+        clock,
+    )))
+}
+
+fn existing_log(dir: &Path) -> Result<AuditLog<SegmentStore>, Failure> {
+    if !dir.is_dir() {
+        return Err(usage(format!("{} is not a log directory", dir.display())));
+    }
+    Ok(AuditLog::open(SegmentStore::open_read_only(dir)?)?)
+}
+
+fn write_out(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(usage(e)),
+        _ => Ok(()),
+    }
+}
+
+fn read_key(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// Parses one JSONL line into an event, filling in `id` and `time`.
+fn parse_line(line: &str, clock: &dyn Clock) -> Result<Event, String> {
+    let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| "expected a JSON object".to_owned())?;
+    let now = clock.now();
+    if !object.contains_key("time") {
+        object.insert("time".into(), serde_json::json!(now));
+    }
+    if !object.contains_key("id") {
+        let time: custodia_core::Timestamp =
+            serde_json::from_value(object["time"].clone()).map_err(|e| format!("time: {e}"))?;
+        object.insert("id".into(), serde_json::json!(EventId::at(time)));
+    }
+    let event: Event = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    event.validate().map_err(|e| e.to_string())?;
+    Ok(event)
+}
+
+/// Runs an `audit` subcommand.
+pub fn run(command: AuditCommand) -> Result<(), Failure> {
+    match command {
+        AuditCommand::Append {
+            dir,
+            sync,
+            keys,
+            allow_clear,
+        } => {
+            let vault = open_vault(&keys)?;
+            let mut events = Vec::new();
+            for (number, line) in std::io::stdin().lock().lines().enumerate() {
+                let line = line.map_err(usage)?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let mut event = parse_line(&line, &SystemClock)
+                    .map_err(|e| usage(format!("stdin line {}: {e}", number + 1)))?;
+                if let Some(vault) = &vault {
+                    custodia_audit::personal::seal_event(vault, &mut event)
+                        .map_err(|e| usage(format!("stdin line {}: {e}", number + 1)))?;
+                }
+                if !allow_clear
+                    && let Some(field) = custodia_audit::personal::first_clear_field(&event)
+                {
+                    return Err(usage(format!(
+                        "stdin line {}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear",
+                        number + 1
+                    )));
+                }
+                events.push(event);
+            }
+            let durability = match sync {
+                Sync::Every => Durability::EveryAppend,
+                Sync::Group => Durability::Group { records: 1000 },
+                Sync::None => Durability::Never,
+            };
+            let options = SegmentOptions {
+                durability,
+                ..SegmentOptions::default()
+            };
+            let store = SegmentStore::open(&dir, options)?;
+            if let Some(torn) = store.torn_tail() {
+                eprintln!(
+                    "custodia: recovered from a crash: dropped {} bytes of a torn record at the end of {}",
+                    torn.bytes,
+                    torn.path.display()
+                );
+            }
+            let mut log = AuditLog::open(store)?.require_sealed(!allow_clear);
+            let first = log.len();
+            log.append_batch(&events)?;
+            log.sync()?;
+            let head = log.head();
+            write_out(&format!(
+                "appended {} events (records {first}..{}); tree size {}, root {}\n",
+                events.len(),
+                head.size,
+                head.size,
+                b64(&head.root)
+            ))
+        }
+        AuditCommand::Verify {
+            dir,
+            checkpoint: checkpoint_file,
+            key,
+        } => {
+            if !dir.is_dir() {
+                return Err(usage(format!("{} is not a log directory", dir.display())));
+            }
+            let trusted = match &checkpoint_file {
+                None => None,
+                Some(path) => {
+                    let note = read_key(path)?;
+                    let parsed = match &key {
+                        Some(key) => {
+                            let verifier = Verifier::from_key_string(&read_key(key)?)?;
+                            checkpoint::open(&note, &verifier).map_err(|e| match e {
+                                Error::Signature(_) => {
+                                    Failure::Finding(format!("checkpoint {}: {e}", path.display()))
+                                }
+                                other => usage(format!("checkpoint {}: {other}", path.display())),
+                            })?
+                        }
+                        None => checkpoint::parse_unverified(&note)
+                            .map_err(|e| usage(format!("checkpoint {}: {e}", path.display())))?,
+                    };
+                    Some(parsed)
+                }
+            };
+            let store = SegmentStore::open_read_only(&dir)?;
+            let torn = store.torn_tail().cloned();
+            let report = custodia_audit::verify(store, trusted.as_ref())?;
+            let mut text = format!(
+                "ok: {} records intact, root {}\n",
+                report.head.size,
+                b64(&report.head.root)
+            );
+            if let Some(size) = report.checkpoint_size {
+                text.push_str(&format!(
+                    "ok: extends the checkpoint at size {size}{}\n",
+                    if key.is_some() {
+                        " (signature verified)"
+                    } else {
+                        " (signature not checked: no --key)"
+                    }
+                ));
+            }
+            if let Some(torn) = torn {
+                eprintln!(
+                    "custodia: warning: {} bytes of a torn final record at {} byte {} (a crash mid-append; the next append drops them)",
+                    torn.bytes,
+                    torn.path.display(),
+                    torn.offset
+                );
+            }
+            write_out(&text)
+        }
+        AuditCommand::Checkpoint { dir, key, origin } => {
+            let signer = Signer::from_key_string(&read_key(&key)?)?;
+            let log = existing_log(&dir)?;
+            let origin = origin.unwrap_or_else(|| signer.verifier().name().to_owned());
+            let note = signer.sign(&Checkpoint::new(origin, log.head()))?;
+            write_out(&note)
+        }
+        AuditCommand::Keygen { name, out } => {
+            let signer = Signer::generate(&name)?;
+            write_private(&out, signer.to_key_string().as_bytes())?;
+            write_out(&format!("{}\n", signer.verifier()))
+        }
+        AuditCommand::Prove { dir, index } => {
+            let log = existing_log(&dir)?;
+            let proof = log.prove(index)?;
+            let json = serde_json::to_string_pretty(&proof).map_err(usage)?;
+            write_out(&format!("{json}\n"))
+        }
+        AuditCommand::Export {
+            dir,
+            subject,
+            tenant,
+            keys,
+        } => {
+            let vault = open_vault(&keys)?;
+            let log = existing_log(&dir)?;
+            let export = log.export_subject(tenant, subject, vault.as_ref())?;
+            let json = serde_json::to_string_pretty(&export).map_err(usage)?;
+            write_out(&format!("{json}\n"))
+        }
+    }
+}
+
+/// Runs an `audit` subcommand for `main`: a finding is printed and exits 1;
+/// a usage error comes back as the message `main` prints before exiting 2.
+pub fn dispatch(command: AuditCommand) -> Result<(), String> {
+    match run(command) {
+        Ok(()) => Ok(()),
+        Err(Failure::Usage(message)) => Err(message),
+        Err(Failure::Finding(message)) => {
+            eprintln!("custodia: {message}");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .and_then(|()| file.write_all(b"\n"))
+        .map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodia_core::ManualClock;
+    use custodia_core::chrono::{TimeZone, Utc};
+
+    #[test]
+    fn lines_get_an_id_and_time() {
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
+        let tenant = TenantId::from_external_key("crm", "ACME");
+        let line = format!(
+            r#"{{"tenant":"{tenant}","actor":{{"kind":"system","id":"{tenant}"}},"action":"read","target":{{"type":"ticket","id":"1"}}}}"#
+        );
+        let event = parse_line(&line, &clock).unwrap();
+        assert_eq!(event.time, clock.now());
+        assert_eq!(event.id.as_uuid().get_version_num(), 7);
+        assert!(parse_line("[1]", &clock).is_err());
+        assert!(parse_line("{", &clock).is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! `custodia audit`: the operator's view of a tamper-evident log.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use custodia_core::{ActorId, SubjectId, TenantId};
+
+fn custodia(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tenant() -> TenantId {
+    TenantId::from_external_key("crm", "ACME")
+}
+
+fn subject(n: u32) -> SubjectId {
+    SubjectId::from_external_key(tenant(), "contact", &n.to_string())
+}
+
+/// JSONL events without personal values.
+fn lines(from: u32, to: u32) -> String {
+    let actor = ActorId::from_external_key(tenant(), "user", "7");
+    (from..to)
+        .map(|i| {
+            format!(
+                r#"{{"tenant":"{}","actor":{{"kind":"agent","id":"{actor}"}},"action":"update","target":{{"type":"ticket","id":"T-{i}"}},"subject":"{}","purpose":"support"}}"#,
+                tenant(),
+                subject(i % 3)
+            ) + "\n"
+        })
+        .collect()
+}
+
+fn dir_arg(dir: &Path) -> &str {
+    dir.to_str().unwrap()
+}
+
+#[test]
+fn append_then_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let o = custodia(&["audit", "append", dir_arg(&log)], &lines(0, 20));
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains("appended 20 events"), "{}", out(&o));
+    let o = custodia(
+        &["audit", "append", dir_arg(&log), "--sync", "every"],
+        &lines(20, 25),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let o = custodia(&["audit", "verify", dir_arg(&log)], "");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("ok: 25 records intact"), "{}", out(&o));
+    // The reported root is the library's.
+    let lib =
+        custodia_audit::AuditLog::open(custodia_audit::SegmentStore::open_read_only(&log).unwrap())
+            .unwrap();
+    use base64::Engine;
+    let root = base64::engine::general_purpose::STANDARD.encode(lib.head().root);
+    assert!(out(&o).contains(&root));
+}
+
+#[test]
+fn verify_names_the_first_bad_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 10))
+            .status
+            .success()
+    );
+    let store = custodia_audit::SegmentStore::open_read_only(&log).unwrap();
+    let (path, offset) = store.locate(6).unwrap();
+    drop(store);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[offset as usize + 30] ^= 0x20;
+    std::fs::write(&path, &bytes).unwrap();
+    let o = custodia(&["audit", "verify", dir_arg(&log)], "");
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("record 6"), "{}", err(&o));
+    assert!(err(&o).contains("checksum"), "{}", err(&o));
+    // Appending to a tampered log is refused rather than repaired.
+    let o = custodia(&["audit", "append", dir_arg(&log)], &lines(10, 11));
+    assert_ne!(o.status.code(), Some(0));
+}
+
+#[test]
+fn checkpoints_detect_truncation_and_bad_signatures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let key = tmp.path().join("signer.key");
+    let vkey = tmp.path().join("verifier.key");
+    let cp = tmp.path().join("checkpoint");
+    let o = custodia(
+        &[
+            "audit",
+            "keygen",
+            "--name",
+            "audit.test/acme",
+            "--out",
+            key.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    std::fs::write(&vkey, out(&o)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 10))
+            .status
+            .success()
+    );
+    let o = custodia(
+        &[
+            "audit",
+            "checkpoint",
+            dir_arg(&log),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).starts_with("audit.test/acme\n10\n"), "{}", out(&o));
+    std::fs::write(&cp, out(&o)).unwrap();
+
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(10, 15))
+            .status
+            .success()
+    );
+    let args = [
+        "audit",
+        "verify",
+        dir_arg(&log),
+        "--checkpoint",
+        cp.to_str().unwrap(),
+        "--key",
+        vkey.to_str().unwrap(),
+    ];
+    let o = custodia(&args, "");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("extends the checkpoint at size 10 (signature verified)"));
+
+    // Another key: the signature does not verify.
+    let other = tmp.path().join("other.key");
+    let o = custodia(
+        &[
+            "audit",
+            "keygen",
+            "--name",
+            "audit.test/acme",
+            "--out",
+            other.to_str().unwrap(),
+        ],
+        "",
+    );
+    let other_v = tmp.path().join("other.pub");
+    std::fs::write(&other_v, out(&o)).unwrap();
+    let o = custodia(
+        &[
+            "audit",
+            "verify",
+            dir_arg(&log),
+            "--checkpoint",
+            cp.to_str().unwrap(),
+            "--key",
+            other_v.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("signature"), "{}", err(&o));
+
+    // Truncate below the checkpoint: every segment file goes except a shortened first one.
+    let store = custodia_audit::SegmentStore::open_read_only(&log).unwrap();
+    let (path, offset) = store.locate(4).unwrap();
+    drop(store);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(offset).unwrap();
+    let o = custodia(&args, "");
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("truncated"), "{}", err(&o));
+    assert!(err(&o).contains("10"), "{}", err(&o));
+}
+
+#[test]
+fn prove_and_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 12))
+            .status
+            .success()
+    );
+    let o = custodia(&["audit", "prove", dir_arg(&log), "--index", "5"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let proof: custodia_audit::InclusionProof = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!((proof.index, proof.size), (5, 12));
+    proof.verify().unwrap();
+
+    let o = custodia(
+        &[
+            "audit",
+            "export",
+            dir_arg(&log),
+            "--subject",
+            &subject(1).to_string(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let ids: Vec<&str> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["target"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["T-1", "T-4", "T-7", "T-10"]);
+
+    let o = custodia(&["audit", "prove", dir_arg(&log), "--index", "12"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("outside"), "{}", err(&o));
+}
+
+#[test]
+fn bad_input_is_a_usage_error_and_appends_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let input = lines(0, 3) + "{not json\n" + &lines(3, 4);
+    let o = custodia(&["audit", "append", dir_arg(&log)], &input);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("stdin line 4"), "{}", err(&o));
+    assert!(
+        !log.exists()
+            || custodia_audit::SegmentStore::open_read_only(&log)
+                .map(|s| custodia_audit::Store::len(&s))
+                .unwrap_or(0)
+                == 0
+    );
+
+    let bad_action = lines(0, 1).replace("\"update\"", "\"Not An Action\"");
+    let o = custodia(&["audit", "append", dir_arg(&log)], &bad_action);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("stdin line 1"), "{}", err(&o));
+
+    // Personal data in the clear needs keys or an explicit opt-out.
+    let with_ip = lines(0, 1).replace(
+        "\"kind\":\"agent\",",
+        "\"kind\":\"agent\",\"ip\":\"203.0.113.9\",",
+    );
+    let o = custodia(&["audit", "append", dir_arg(&log)], &with_ip);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("actor.ip"), "{}", err(&o));
+    let o = custodia(
+        &["audit", "append", dir_arg(&log), "--allow-clear"],
+        &with_ip,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+
+    let o = custodia(
+        &["audit", "verify", tmp.path().join("nope").to_str().unwrap()],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let o = custodia(
+        &[
+            "audit",
+            "verify",
+            dir_arg(&log),
+            "--checkpoint",
+            "/nonexistent",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn sealed_personal_data_is_erasable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let master = tmp.path().join("master.key");
+    let keys = tmp.path().join("subject-keys");
+    {
+        use base64::Engine;
+        let mut f = std::fs::OpenOptions::new();
+        f.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+        let mut file = f.open(&master).unwrap();
+        writeln!(
+            file,
+            "{}",
+            base64::engine::general_purpose::STANDARD.encode([9u8; 32])
+        )
+        .unwrap();
+    }
+    let with_ip = lines(0, 3).replace(
+        "\"kind\":\"agent\",",
+        "\"kind\":\"agent\",\"ip\":\"203.0.113.9\",",
+    );
+    let key_args = [
+        "--master-key",
+        master.to_str().unwrap(),
+        "--subject-keys",
+        keys.to_str().unwrap(),
+    ];
+    let mut args = vec!["audit", "append", dir_arg(&log)];
+    args.extend(key_args);
+    let o = custodia(&args, &with_ip);
+    assert!(o.status.success(), "{}", err(&o));
+    // The IP never reaches the segment files.
+    for entry in std::fs::read_dir(&log).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(11).any(|w| w == b"203.0.113.9"));
+    }
+    let mut export = vec!["audit", "export", dir_arg(&log), "--subject"];
+    let alice = subject(1).to_string();
+    export.push(&alice);
+    export.extend(key_args);
+    let o = custodia(&export, "");
+    assert!(o.status.success(), "{}", err(&o));
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(json["events"][0]["event"]["actor"]["ip"], "203.0.113.9");
+
+    // Shred subject 1 with the library, as the DSR flow would.
+    let master_key = custodia_crypt::SecretKey::from_file(&master).unwrap();
+    let store = custodia_crypt::FileKeyStore::open(&keys, &master_key).unwrap();
+    let vault = custodia_crypt::SubjectVault::new(
+        std::sync::Arc::new(custodia_crypt::Keyring::new(master_key)),
+        store,
+        std::sync::Arc::new(custodia_core::SystemClock),
+    );
+    vault
+        .shred(
+            tenant(),
+            subject(1),
+            ActorId::from_external_key(tenant(), "user", "dpo"),
+        )
+        .unwrap();
+
+    let o = custodia(&export, "");
+    assert!(o.status.success(), "{}", err(&o));
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(json["events"][0]["erased"][0], "actor.ip");
+    assert!(json["events"][0]["event"]["actor"]["ip"]["sealed"].is_string());
+    let o = custodia(&["audit", "verify", dir_arg(&log)], "");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
