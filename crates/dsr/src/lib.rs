@@ -272,10 +272,10 @@ pub use request::{
     VerificationMethod,
 };
 pub use retention::{
-    BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, RetentionCheck, StaticHolds,
-    UnknownBackups,
+    BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, PolicyRetention,
+    RetentionCheck, StaticHolds, UnknownBackups,
 };
 pub use source::{
-    ErasurePlan, FieldAction, Located, PersonalDataSource, Progress, Record, RecordRef,
+    ErasurePlan, FieldAction, Located, PersonalDataSource, Progress, Record, RecordMeta, RecordRef,
     Restriction, SourceProgress,
 };
