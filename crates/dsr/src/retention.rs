@@ -1,17 +1,19 @@
-//! Seams to retention: legal holds, Art. 17(3) exceptions and the backup horizon.
+//! Retention in erasure: legal holds, Art. 17(3) exceptions and the backup horizon.
 //!
 //! Erasure must keep what the law requires to keep, and must say when the data
-//! leaves the backups. Both facts belong to the retention policy, which the
-//! `custodia-retention` crate will own. **That crate is being built in
-//! parallel and is not yet connected**: this module defines the two traits it
-//! will implement —
+//! leaves the backups. Both facts belong to the retention policy. This module
+//! defines the two questions the [`Desk`](crate::Desk) asks —
 //!
 //! * [`RetentionCheck`]: "keep this record, because, until when";
 //! * [`BackupHorizon`]: "data deleted now is gone from every backup by".
 //!
-//! — with simple implementations a host can use today: [`NoHolds`],
-//! [`StaticHolds`] (a list of held records), [`FixedBackupWindow`] (backups
-//! kept for a fixed time, e.g. DeskDirector's 30 days) and [`UnknownBackups`].
+//! — and answers them from a `custodia-retention` [`Policy`] with
+//! [`PolicyRetention`] (holds and unexpired retentions keep records, the
+//! policy's backup schedule gives the horizon; [`BackupSchedule`] alone is a
+//! horizon too). Simpler answers, for hosts without a policy file and for
+//! tests: [`NoHolds`], [`StaticHolds`] (a list of held records),
+//! [`FixedBackupWindow`] (backups kept for a fixed time, e.g. DeskDirector's
+//! 30 days) and [`UnknownBackups`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -96,7 +98,7 @@ pub struct Hold {
 
 /// Decides whether a record must survive an erasure request.
 ///
-/// `custodia-retention` will implement this from its policies and legal holds.
+/// [`PolicyRetention`] implements it from a retention policy and its legal holds.
 pub trait RetentionCheck: Send + Sync {
     /// The hold on `located` (in source `source`), if any. An error keeps the
     /// record untouched and the erasure resumable.
@@ -161,7 +163,7 @@ impl RetentionCheck for StaticHolds {
 
 /// When data deleted from the live stores is gone from the backups too.
 ///
-/// `custodia-retention` will implement this from its backup schedule.
+/// [`PolicyRetention`] and [`BackupSchedule`] implement it from a backup schedule.
 pub trait BackupHorizon: Send + Sync {
     /// For data of `tenant` erased at `erased_at`: when the last backup holding
     /// it expires, or `None` if unknown.

@@ -126,7 +126,12 @@ fn world() -> World {
         alice,
         invoice.clone(),
         LegalBasis::LegalObligation,
-        [("billing_name", DataCategory::USER_NAME, "Alice Example", true)],
+        [(
+            "billing_name",
+            DataCategory::USER_NAME,
+            "Alice Example",
+            true,
+        )],
     );
     invoices.set_meta(
         tenant,
@@ -184,7 +189,13 @@ fn desk(w: &World, retention: PolicyRetention) -> Result<Desk, Error> {
 fn erase(w: &World, retention: PolicyRetention) -> ErasureCertificate {
     let desk = desk(w, retention).unwrap();
     let mut request = desk
-        .receive(w.tenant, w.alice, RequestKind::Erasure, Role::Controller, w.dpo)
+        .receive(
+            w.tenant,
+            w.alice,
+            RequestKind::Erasure,
+            Role::Controller,
+            w.dpo,
+        )
         .unwrap();
     desk.verify(
         &mut request,
@@ -234,7 +245,11 @@ fn holds_and_unexpired_retentions_are_kept_the_rest_erased() {
     assert_eq!(invoice.exception, ErasureException::LegalObligation);
     // Created 1 June 2025, retained ten years.
     assert_eq!(invoice.until, Some(at(2035, 6, 1, 0)));
-    assert!(invoice.reason.contains("rule invoices"), "{}", invoice.reason);
+    assert!(
+        invoice.reason.contains("rule invoices"),
+        "{}",
+        invoice.reason
+    );
     assert!(invoice.reason.contains("10y"), "{}", invoice.reason);
 
     // Everything else is erased, and gone from the stores.
@@ -244,7 +259,11 @@ fn holds_and_unexpired_retentions_are_kept_the_rest_erased() {
     assert!(w.contacts.is_empty());
     assert!(w.chats.is_empty());
     assert_eq!(w.tickets.len(), 1);
-    assert!(w.tickets.get(w.tenant, &RecordRef::new("ticket", "T-9")).is_some());
+    assert!(
+        w.tickets
+            .get(w.tenant, &RecordRef::new("ticket", "T-9"))
+            .is_some()
+    );
     assert_eq!(w.invoices.len(), 1);
 
     // The backup horizon is the schedule's for the erasure time: the last
@@ -260,7 +279,10 @@ fn holds_and_unexpired_retentions_are_kept_the_rest_erased() {
     let md = certificate.to_markdown();
     assert!(md.contains("until the hold is released"), "{md}");
     assert!(md.contains("2035-06-01"), "{md}");
-    assert!(md.contains("Art. 17(3)(e)") && md.contains("Art. 17(3)(b)"), "{md}");
+    assert!(
+        md.contains("Art. 17(3)(e)") && md.contains("Art. 17(3)(b)"),
+        "{md}"
+    );
     assert!(md.contains("2026-06-02T02:00:00"), "{md}");
     assert_eq!(
         ErasureCertificate::from_json(&certificate.to_json().unwrap()).unwrap(),
@@ -331,7 +353,10 @@ fn retention_beats_a_later_deletion_and_an_open_trigger_keeps_without_end() {
     // The label `record_type` is the desk's: another record type is not retained.
     let mut other = contact[0].clone();
     other.record.record_type = "lead".into();
-    assert_eq!(check.hold_at(w.tenant, w.alice, "contacts", &other, now), None);
+    assert_eq!(
+        check.hold_at(w.tenant, w.alice, "contacts", &other, now),
+        None
+    );
 
     // Tickets not closed yet: kept with no end date, and the reason says why.
     let tickets = w.tickets.locate(w.tenant, w.alice).unwrap();
@@ -342,12 +367,19 @@ fn retention_beats_a_later_deletion_and_an_open_trigger_keeps_without_end() {
         (hold.exception, hold.until),
         (ErasureException::LegalObligation, None)
     );
-    assert!(hold.reason.contains("has not happened yet"), "{}", hold.reason);
+    assert!(
+        hold.reason.contains("has not happened yet"),
+        "{}",
+        hold.reason
+    );
 
     // Closed in January 2024: the two years ran out in January 2026.
     let mut closed = tickets[0].clone();
     closed.meta = closed.meta.event("closed", at(2024, 1, 10, 0));
-    assert_eq!(check.hold_at(w.tenant, w.alice, "tickets", &closed, now), None);
+    assert_eq!(
+        check.hold_at(w.tenant, w.alice, "tickets", &closed, now),
+        None
+    );
 }
 
 #[test]
@@ -379,7 +411,11 @@ fn without_a_record_category_each_field_is_asked_and_unknown_creation_is_counted
         .hold_at(w.tenant, w.alice, "invoices", &invoice, now)
         .unwrap();
     assert_eq!(hold.until, Some(at(2036, 3, 2, 9)));
-    assert!(hold.reason.contains("creation time not reported"), "{}", hold.reason);
+    assert!(
+        hold.reason.contains("creation time not reported"),
+        "{}",
+        hold.reason
+    );
 }
 
 #[test]
@@ -441,7 +477,10 @@ fn the_exception_comes_from_the_host_a_tag_or_the_default() {
         ErasureException::ArchivingOrResearch
     );
 
-    assert_eq!(article_tag("see 17(3)(x) and 17(3)(c)"), Some(ErasureException::PublicHealth));
+    assert_eq!(
+        article_tag("see 17(3)(x) and 17(3)(c)"),
+        Some(ErasureException::PublicHealth)
+    );
     assert_eq!(article_tag("17(3)(a"), None);
 }
 
