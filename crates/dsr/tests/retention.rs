@@ -581,3 +581,24 @@ proptest! {
         prop_assert!(kept.reason.ends_with("until the hold is released"), "{}", kept.reason);
     }
 }
+
+proptest! {
+    /// Located records carry their metadata through JSON, and a located
+    /// record written before the metadata existed reads with none.
+    #[test]
+    fn located_metadata_round_trips(meta in any::<RecordMeta>()) {
+        let located = custodia_dsr::source::Located {
+            record: RecordRef::new("ticket", "T-1"),
+            fields: Vec::new(),
+            legal_basis: LegalBasis::Contract,
+            meta,
+        };
+        let json = serde_json::to_string(&located).unwrap();
+        let back: custodia_dsr::source::Located = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&back, &located);
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("meta");
+        let old: custodia_dsr::source::Located = serde_json::from_value(old).unwrap();
+        prop_assert_eq!(old.meta, RecordMeta::default());
+    }
+}
