@@ -203,7 +203,7 @@ impl BackupHorizon for UnknownBackups {
 /// |---|---|
 /// | `id` | the [`RecordRef`]'s `id` (what a hold's `records` names) |
 /// | `tenant`, `subject` | the request |
-/// | `category` | `meta.category`; without it, **each field's category** is evaluated and the record is kept if any of them keeps it |
+/// | `category` | `meta.category`; without it, **each field's category** is evaluated and the record is kept if any of them keeps it (a record with no fields either is asked as `user`) |
 /// | `region`, `events` | `meta.region`, `meta.events` |
 /// | `labels` | `meta.labels`, plus `source` (the source's name) and `record_type` unless the source set them |
 /// | `created` | `meta.created_at`; when the source does not know it, the erasure instant, so a retention counted from creation keeps the record for its whole period (the reason says so) |
