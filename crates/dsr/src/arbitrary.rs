@@ -201,3 +201,38 @@ pub fn request() -> impl Strategy<Value = crate::Request> {
             },
         )
 }
+
+impl Arbitrary for crate::source::RecordMeta {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<crate::source::RecordMeta>;
+
+    /// Metadata over `custodia_retention::arbitrary`'s categories and events,
+    /// so generated records meet generated retention rules.
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use custodia_retention::arbitrary as retention;
+        (
+            proptest::option::of(retention::category()),
+            proptest::option::of(proptest::sample::select(vec![
+                custodia_core::Region::EU,
+                custodia_core::Region::US,
+            ])),
+            proptest::option::of(timestamp()),
+            proptest::collection::btree_map("[a-z]{1,6}", "[a-z]{0,6}", 0..3),
+            proptest::collection::btree_map(
+                proptest::sample::select(retention::EVENTS[1..].to_vec()).prop_map(str::to_owned),
+                timestamp(),
+                0..=3,
+            ),
+        )
+            .prop_map(
+                |(category, region, created_at, labels, events)| crate::source::RecordMeta {
+                    category,
+                    region,
+                    created_at,
+                    labels,
+                    events,
+                },
+            )
+            .boxed()
+    }
+}

@@ -259,7 +259,7 @@ impl ErasureCertificate {
         }
         for k in &self.kept {
             let until = k.until.map_or_else(
-                || "until the hold is lifted".to_owned(),
+                || "no end date yet".to_owned(),
                 |t| format!("until {}", t.to_rfc3339()),
             );
             let _ = writeln!(

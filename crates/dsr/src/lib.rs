@@ -15,10 +15,11 @@
 //!   [`ExportBundle`] (access, portability), a [`RectificationReport`], a
 //!   [`RestrictionReport`] or an [`ErasureCertificate`].
 //! * Erasure deletes or anonymizes per field ([`ErasurePolicy`]), keeps what a
-//!   [`RetentionCheck`] holds under Art. 17(3) (saying why and until when),
-//!   shreds the subject's key through a [`KeyShredder`] (implemented for
+//!   [`RetentionCheck`] holds under Art. 17(3) (saying why and until when;
+//!   [`PolicyRetention`] asks a `custodia-retention` policy), shreds the
+//!   subject's key through a [`KeyShredder`] (implemented for
 //!   `custodia_crypt::SubjectVault`), and states when the data leaves the
-//!   backups ([`BackupHorizon`]).
+//!   backups ([`BackupHorizon`], e.g. the policy's backup schedule).
 //! * [`breach`]: incidents with the Art. 33(3) contents, the 72-hour and
 //!   processor clocks, affected people from events, the Art. 34 decision and
 //!   Markdown drafts. [`records`]: the Art. 30 record of processing.
@@ -33,27 +34,110 @@
 //! are audited before they count**: the desk applies a step to a copy, records
 //! the event, and only then commits.
 //!
-//! # Integrations waiting for other crates
+//! # Integrations with other crates
 //!
-//! `custodia-audit` and `custodia-retention` are being built in parallel.
-//! Until they land, their parts are seams, each with a simple implementation:
+//! `custodia-retention` is connected: [`PolicyRetention`] answers both
+//! [`RetentionCheck`] (legal holds and unexpired retentions keep records,
+//! with the Art. 17(3) exception, reason and end date; the mapping is
+//! documented on the type) and [`BackupHorizon`] (the policy's
+//! `[backups]` schedule) from a compiled policy file. Records carry what the
+//! policy needs in [`Located::meta`] ([`RecordMeta`]: category, region,
+//! creation time, labels, trigger events).
+//!
+//! `custodia-audit` is being built in parallel. Until it lands, its parts are
+//! seams, each with a simple implementation:
 //!
 //! | seam | filled by, later | today |
 //! |---|---|---|
 //! | [`AuditSink`] (every step's event) | custodia-audit's log | [`MemorySink`], or the host's log |
 //! | [`SubjectAuditHistory`] (audit events in the bundle) | custodia-audit | none: bundles say `"status": "not_connected"` |
-//! | [`RetentionCheck`] (legal holds, Art. 17(3)) | custodia-retention | [`NoHolds`], [`StaticHolds`] |
-//! | [`BackupHorizon`] (when backups are clear) | custodia-retention | [`FixedBackupWindow`], [`UnknownBackups`] |
 //! | affected people in a breach | custodia-audit events | any `(time, tenant, subject)` iterator |
+//!
+//! [`NoHolds`], [`StaticHolds`], [`FixedBackupWindow`] and [`UnknownBackups`]
+//! remain for hosts without a retention policy.
 //!
 //! With the record of processing on the desk ([`Desk::with_records`]), access
 //! bundles also explain the processing (Art. 15(1)), and rectification,
-//! erasure and restriction list the recipients to inform (Art. 19). Still to come with
-//! those crates: the workspace-level test that runs a request against a real
-//! audit log (personal fields unreadable after shredding while the log still
-//! verifies) and real retention policies.
+//! erasure and restriction list the recipients to inform (Art. 19). Still to
+//! come with the audit crate: the workspace-level test that runs a request
+//! against a real audit log (personal fields unreadable after shredding while
+//! the log still verifies).
 //!
-//! # Example: an erasure across sources, with a legal hold
+//! # Example: an erasure under a retention policy
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chrono::{TimeZone, Utc};
+//! use custodia_core::{ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+//! use custodia_dsr::*;
+//! use custodia_retention::Policy;
+//!
+//! let policy = Arc::new(Policy::from_toml(r#"
+//!     version = 1
+//!
+//!     [[rule]]                       # "Invoices are kept ten years."
+//!     name = "invoices"
+//!     applies_to = { category = "user.financial.billing" }
+//!     trigger = "created"
+//!     retain = "10y"
+//!     then = "delete"
+//!
+//!     [[hold]]
+//!     id = "case-2026-17"
+//!     reason = "litigation"
+//!     applies_to = { records = "T-9" }
+//!
+//!     [backups]                      # daily, each kept 30 days
+//!     every = "1d"
+//!     keep = "30d"
+//!     anchor = "2026-01-01T02:00:00Z"
+//! "#, "helpdesk.toml")?);
+//!
+//! let day = |m, d, h| Utc.with_ymd_and_hms(2026, m, d, h, 0, 0).unwrap();
+//! let clock = Arc::new(ManualClock::new(day(3, 2, 9)));
+//! let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+//! let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+//!
+//! let tickets = Arc::new(MemorySource::new("tickets"));
+//! for id in ["T-1", "T-9"] {
+//!     tickets.insert(tenant, alice, RecordRef::new("ticket", id), LegalBasis::Contract,
+//!         [("description", DataCategory::USER_CONTENT_TICKET, "Printer on fire", true)]);
+//! }
+//! let invoices = Arc::new(MemorySource::new("invoices"));
+//! let invoice = RecordRef::new("invoice", "INV-7");
+//! invoices.insert(tenant, alice, invoice.clone(), LegalBasis::LegalObligation,
+//!     [("billing_name", DataCategory::USER_NAME, "Alice Example", true)]);
+//! // What the policy evaluates the invoice by.
+//! invoices.set_meta(tenant, &invoice, RecordMeta::default()
+//!     .category(DataCategory::USER_FINANCIAL_BILLING)
+//!     .created_at(day(1, 15, 0)));
+//!
+//! let retention = Arc::new(PolicyRetention::new(policy.clone(), clock.clone()));
+//! let desk = Desk::new(clock.clone(), Arc::new(MemorySink::new()))
+//!     .with_source(tickets.clone())?
+//!     .with_source(invoices.clone())?
+//!     .with_retention(retention.clone())
+//!     .with_backup_horizon(retention);
+//! let mut request = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo)?;
+//! desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", dpo)?;
+//! let certificate = desk.erase(&mut request, dpo)?;
+//!
+//! // T-1 is erased; the held ticket and the invoice are kept, saying why and until when.
+//! assert_eq!(certificate.erased.len(), 1);
+//! let held = certificate.kept.iter().find(|k| k.record.id == "T-9").unwrap();
+//! assert_eq!((held.exception, held.until), (ErasureException::LegalClaims, None));
+//! assert!(held.reason.ends_with("until the hold is released"));
+//! let kept = certificate.kept.iter().find(|k| k.record.id == "INV-7").unwrap();
+//! assert_eq!(kept.exception, ErasureException::LegalObligation);
+//! assert_eq!(kept.until, Some(Utc.with_ymd_and_hms(2036, 1, 15, 0, 0, 0).unwrap()));
+//! // The last backup before the erasure ran at 02:00; it expires 30 days later.
+//! assert_eq!(certificate.backups_clear_by, Some(Utc.with_ymd_and_hms(2026, 4, 1, 2, 0, 0).unwrap()));
+//! assert_eq!(certificate.backups_clear_by, policy.backups().unwrap().horizon(clock.now()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: an erasure across sources, with a hold listed by the host
 //!
 //! ```
 //! use std::sync::Arc;
@@ -272,10 +356,10 @@ pub use request::{
     VerificationMethod,
 };
 pub use retention::{
-    BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, RetentionCheck, StaticHolds,
-    UnknownBackups,
+    BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, PolicyRetention,
+    RetentionCheck, StaticHolds, UnknownBackups,
 };
 pub use source::{
-    ErasurePlan, FieldAction, Located, PersonalDataSource, Progress, Record, RecordRef,
+    ErasurePlan, FieldAction, Located, PersonalDataSource, Progress, Record, RecordMeta, RecordRef,
     Restriction, SourceProgress,
 };

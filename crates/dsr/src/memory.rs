@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, PoisonError};
 
-use custodia_core::{DataCategory, LegalBasis, Purpose, SubjectId, TenantId, Timestamp};
+use custodia_core::{DataCategory, LegalBasis, Purpose, SubjectId, TenantId};
 
 use crate::error::BoxError;
 use crate::source::{
     ErasurePlan, FieldAction, FieldInfo, FieldUpdate, FieldValue, Located, PersonalDataSource,
-    Record, RecordRef, Restriction,
+    Record, RecordMeta, RecordRef, Restriction,
 };
 
 /// The placeholder an anonymized field gets.
@@ -19,7 +19,7 @@ struct Stored {
     /// `None` once anonymized: the record no longer relates to the person.
     subject: Option<SubjectId>,
     legal_basis: LegalBasis,
-    created_at: Option<Timestamp>,
+    meta: RecordMeta,
     fields: Vec<FieldValue>,
     restricted: bool,
     stopped: BTreeSet<Purpose>,
@@ -81,7 +81,7 @@ impl MemorySource {
             Stored {
                 subject: Some(subject),
                 legal_basis,
-                created_at: None,
+                meta: RecordMeta::default(),
                 fields,
                 restricted: false,
                 stopped: BTreeSet::new(),
@@ -89,11 +89,24 @@ impl MemorySource {
         );
     }
 
+    /// Sets the retention metadata of a stored record (reported by
+    /// `locate`; its creation time also by `export`). Returns whether the
+    /// record exists.
+    pub fn set_meta(&self, tenant: TenantId, record: &RecordRef, meta: RecordMeta) -> bool {
+        match self.lock().get_mut(&(tenant, record.clone())) {
+            Some(stored) => {
+                stored.meta = meta;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The record as stored now, whoever it relates to.
     pub fn get(&self, tenant: TenantId, record: &RecordRef) -> Option<Record> {
         self.lock().get(&(tenant, record.clone())).map(|s| Record {
             record: record.clone(),
-            created_at: s.created_at,
+            created_at: s.meta.created_at,
             fields: s.fields.clone(),
         })
     }
@@ -150,6 +163,7 @@ impl PersonalDataSource for MemorySource {
                     })
                     .collect(),
                 legal_basis: s.legal_basis,
+                meta: s.meta.clone(),
             })
             .collect())
     }
@@ -167,7 +181,7 @@ impl PersonalDataSource for MemorySource {
             .ok_or_else(|| not_found(record))?;
         Ok(Record {
             record: record.clone(),
-            created_at: stored.created_at,
+            created_at: stored.meta.created_at,
             fields: stored.fields.clone(),
         })
     }

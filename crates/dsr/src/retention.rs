@@ -1,23 +1,27 @@
-//! Seams to retention: legal holds, Art. 17(3) exceptions and the backup horizon.
+//! Retention in erasure: legal holds, Art. 17(3) exceptions and the backup horizon.
 //!
 //! Erasure must keep what the law requires to keep, and must say when the data
-//! leaves the backups. Both facts belong to the retention policy, which the
-//! `custodia-retention` crate will own. **That crate is being built in
-//! parallel and is not yet connected**: this module defines the two traits it
-//! will implement —
+//! leaves the backups. Both facts belong to the retention policy. This module
+//! defines the two questions the [`Desk`](crate::Desk) asks —
 //!
 //! * [`RetentionCheck`]: "keep this record, because, until when";
 //! * [`BackupHorizon`]: "data deleted now is gone from every backup by".
 //!
-//! — with simple implementations a host can use today: [`NoHolds`],
-//! [`StaticHolds`] (a list of held records), [`FixedBackupWindow`] (backups
-//! kept for a fixed time, e.g. DeskDirector's 30 days) and [`UnknownBackups`].
+//! — and answers them from a `custodia-retention` [`Policy`] with
+//! [`PolicyRetention`] (holds and unexpired retentions keep records, the
+//! policy's backup schedule gives the horizon; [`BackupSchedule`] alone is a
+//! horizon too). Simpler answers, for hosts without a policy file and for
+//! tests: [`NoHolds`], [`StaticHolds`] (a list of held records),
+//! [`FixedBackupWindow`] (backups kept for a fixed time, e.g. DeskDirector's
+//! 30 days) and [`UnknownBackups`].
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
-use chrono::TimeDelta;
-use custodia_core::{SubjectId, TenantId, Timestamp};
+use chrono::{SecondsFormat, TimeDelta};
+use custodia_core::{Clock, DataCategory, SubjectId, TenantId, Timestamp};
+use custodia_retention::{Action, BackupSchedule, Keep, Policy, Record, Rule};
 use serde::{Deserialize, Serialize};
 
 use crate::error::BoxError;
@@ -94,7 +98,7 @@ pub struct Hold {
 
 /// Decides whether a record must survive an erasure request.
 ///
-/// `custodia-retention` will implement this from its policies and legal holds.
+/// [`PolicyRetention`] implements it from a retention policy and its legal holds.
 pub trait RetentionCheck: Send + Sync {
     /// The hold on `located` (in source `source`), if any. An error keeps the
     /// record untouched and the erasure resumable.
@@ -159,7 +163,7 @@ impl RetentionCheck for StaticHolds {
 
 /// When data deleted from the live stores is gone from the backups too.
 ///
-/// `custodia-retention` will implement this from its backup schedule.
+/// [`PolicyRetention`] and [`BackupSchedule`] implement it from a backup schedule.
 pub trait BackupHorizon: Send + Sync {
     /// For data of `tenant` erased at `erased_at`: when the last backup holding
     /// it expires, or `None` if unknown.
@@ -183,5 +187,337 @@ pub struct UnknownBackups;
 impl BackupHorizon for UnknownBackups {
     fn clear_by(&self, _: TenantId, _: Timestamp) -> Option<Timestamp> {
         None
+    }
+}
+
+/// A [`RetentionCheck`] and [`BackupHorizon`] backed by a compiled
+/// `custodia-retention` [`Policy`].
+///
+/// # What is kept
+///
+/// Each located record is evaluated by [`Policy::evaluate`] at the clock's
+/// time (the erasure), as a `custodia_retention::Record` built from the
+/// request and the record's [`RecordMeta`](crate::source::RecordMeta):
+///
+/// | `Record` field | from |
+/// |---|---|
+/// | `id` | the [`RecordRef`]'s `id` (what a hold's `records` names) |
+/// | `tenant`, `subject` | the request |
+/// | `category` | `meta.category`; without it, **each field's category** is evaluated and the record is kept if any of them keeps it (a record with no fields either is asked as `user`) |
+/// | `region`, `events` | `meta.region`, `meta.events` |
+/// | `labels` | `meta.labels`, plus `source` (the source's name) and `record_type` unless the source set them |
+/// | `created` | `meta.created_at`; when the source does not know it, the erasure instant, so a retention counted from creation keeps the record for its whole period (the reason says so) |
+///
+/// A record is kept when:
+///
+/// * **a legal hold covers it** ([`Action::Hold`]): kept with no end date,
+///   "until the hold is released"; or
+/// * **a retention has not expired** (retention beats deletion): a
+///   `retain` rule whose due date is after the erasure, kept until that date;
+///   or one whose trigger event has not happened yet (an open ticket), kept
+///   with no end date.
+///
+/// A `delete_after` rule is a deletion only, never a duty to keep: the
+/// erasure request goes first. A retention already expired keeps nothing.
+///
+/// # Which Art. 17(3) exception
+///
+/// Policy files have no key for it, so the exception is found, in order:
+///
+/// 1. set by the host for a rule name or hold id with
+///    [`PolicyRetention::exception`];
+/// 2. written in the policy by convention: a hold's `reason` or `id`, or a
+///    rule's `name`, containing an article tag `17(3)(a)` … `17(3)(e)`
+///    (e.g. `reason = "litigation, 17(3)(e)"`, `name = "invoices-17(3)(b)"`);
+/// 3. by default: a **hold** is (e) *legal claims* (a litigation or
+///    investigation hold preserves evidence); a **retention rule** is (b)
+///    *legal obligation* (a duty to keep is presumed statutory, like keeping
+///    invoices for the tax authority).
+///
+/// The kept record's reason is the policy's own explanation (which rule or
+/// hold, the period and trigger), ending in "until the hold is released" for
+/// holds.
+///
+/// # Backups
+///
+/// As a [`BackupHorizon`], the policy's backup schedule gives
+/// [`BackupSchedule::horizon`] of the erasure time; a policy without a
+/// `[backups]` section gives `None` (unknown), not "no backups".
+/// [`BackupSchedule`] is a [`BackupHorizon`] on its own too.
+#[derive(Clone)]
+pub struct PolicyRetention {
+    policy: Arc<Policy>,
+    clock: Arc<dyn Clock>,
+    exceptions: BTreeMap<String, ErasureException>,
+}
+
+impl fmt::Debug for PolicyRetention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyRetention")
+            .field("rules", &self.policy.rules().len())
+            .field("holds", &self.policy.holds().len())
+            .field("backups", &self.policy.backups())
+            .field("exceptions", &self.exceptions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyRetention {
+    /// Checks against `policy`, at `clock`'s time (use the desk's clock).
+    pub fn new(policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            policy,
+            clock,
+            exceptions: BTreeMap::new(),
+        }
+    }
+
+    /// States the exception for the rule named, or the hold with id, `name`
+    /// (overrides the tag convention and the defaults).
+    pub fn exception(mut self, name: &str, exception: ErasureException) -> Self {
+        self.exceptions.insert(name.to_owned(), exception);
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The records the policy is asked about for `located`: one, or one per
+    /// distinct field category when the source reports no record category.
+    pub fn records(
+        tenant: TenantId,
+        subject: SubjectId,
+        source: &str,
+        located: &Located,
+        erased_at: Timestamp,
+    ) -> Vec<Record> {
+        let meta = &located.meta;
+        let categories: Vec<DataCategory> = match &meta.category {
+            Some(category) => vec![category.clone()],
+            None => {
+                let mut seen: Vec<DataCategory> = Vec::new();
+                for f in &located.fields {
+                    if !seen.contains(&f.category) {
+                        seen.push(f.category.clone());
+                    }
+                }
+                if seen.is_empty() {
+                    // Still subject to holds by tenant, subject or record id.
+                    seen.push(DataCategory::USER);
+                }
+                seen
+            }
+        };
+        let mut labels = meta.labels.clone();
+        labels
+            .entry("source".to_owned())
+            .or_insert_with(|| source.to_owned());
+        labels
+            .entry("record_type".to_owned())
+            .or_insert_with(|| located.record.record_type.clone());
+        categories
+            .into_iter()
+            .map(|category| Record {
+                id: located.record.id.clone(),
+                tenant,
+                category,
+                subject: Some(subject),
+                region: meta.region,
+                labels: labels.clone(),
+                created: meta.created_at.unwrap_or(erased_at),
+                events: meta.events.clone(),
+            })
+            .collect()
+    }
+
+    /// [`RetentionCheck::hold`] at an explicit instant.
+    pub fn hold_at(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        source: &str,
+        located: &Located,
+        now: Timestamp,
+    ) -> Option<Hold> {
+        // (held by a legal hold, the hold): a legal hold beats a retention,
+        // and among retentions the one that keeps the record longest wins.
+        let mut best: Option<(bool, Hold)> = None;
+        for record in Self::records(tenant, subject, source, located, now) {
+            let Some((legal_hold, mut hold)) = self.keep(&record, now) else {
+                continue;
+            };
+            if !legal_hold && located.meta.created_at.is_none() {
+                hold.reason.push_str(
+                    " (creation time not reported by the source: counted from the erasure)",
+                );
+            }
+            let better = match &best {
+                None => true,
+                Some((best_legal_hold, current)) => {
+                    (legal_hold && !best_legal_hold)
+                        || (legal_hold == *best_legal_hold
+                            && match (current.until, hold.until) {
+                                (Some(_), None) => true,
+                                (Some(a), Some(b)) => b > a,
+                                (None, _) => false,
+                            })
+                }
+            };
+            if better {
+                best = Some((legal_hold, hold));
+            }
+            if best.as_ref().is_some_and(|(legal_hold, _)| *legal_hold) {
+                break;
+            }
+        }
+        best.map(|(_, hold)| hold)
+    }
+
+    /// Why the policy keeps `record` at `now`, and whether by a legal hold.
+    fn keep(&self, record: &Record, now: Timestamp) -> Option<(bool, Hold)> {
+        let decision = self.policy.decide(record);
+        if decision.action == Action::Hold {
+            let id = decision.held_by.first().copied().unwrap_or_default();
+            let hold = self.policy.holds().iter().find(|h| &*h.id == id);
+            let exception = self
+                .exceptions
+                .get(id)
+                .copied()
+                .or_else(|| hold.and_then(|h| article_tag(&h.reason)))
+                .or_else(|| article_tag(id))
+                .unwrap_or(ErasureException::LegalClaims);
+            return Some((
+                true,
+                Hold {
+                    exception,
+                    reason: format!("{}; kept until the hold is released", decision.reason),
+                    until: None,
+                },
+            ));
+        }
+        // Retention beats deletion: the longest retention not yet expired,
+        // whatever rule the decision's disposition comes from.
+        let mut best: Option<(&Rule, Option<Timestamp>, Option<Timestamp>)> = None;
+        for rule in self.policy.rules() {
+            let Keep::Retain(period) = rule.keep else {
+                continue;
+            };
+            if !rule.applies_to.matches(record) {
+                continue;
+            }
+            let started = rule.trigger.time(record);
+            let until = match started.map(|t| period.after(t)) {
+                Some(Some(due)) if due <= now => continue,
+                Some(Some(due)) => Some(due),
+                // Waiting for its trigger, or due beyond the last timestamp.
+                None | Some(None) => None,
+            };
+            let longer = match &best {
+                None => true,
+                Some((_, _, current)) => match (current, until) {
+                    (Some(_), None) => true,
+                    (Some(a), Some(b)) => b > *a,
+                    (None, _) => false,
+                },
+            };
+            if longer {
+                best = Some((rule, started, until));
+            }
+        }
+        let (rule, started, until) = best?;
+        let exception = self
+            .exceptions
+            .get(&*rule.name)
+            .copied()
+            .or_else(|| article_tag(&rule.name))
+            .unwrap_or(ErasureException::LegalObligation);
+        let period = rule.keep.period();
+        let reason = match (started, until) {
+            (None, _) => format!(
+                "rule {}: retain {period} after {}, which has not happened yet",
+                rule.name, rule.trigger
+            ),
+            (Some(t), None) => format!(
+                "rule {}: retain {period} after {} ({}), beyond the last representable date",
+                rule.name,
+                rule.trigger,
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            ),
+            (Some(t), Some(due)) => format!(
+                "rule {}: retain {period} after {} ({}), until {}",
+                rule.name,
+                rule.trigger,
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                due.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            ),
+        };
+        Some((
+            false,
+            Hold {
+                exception,
+                reason,
+                until,
+            },
+        ))
+    }
+}
+
+/// The Art. 17(3) exception an article tag in `text` names: the first
+/// `17(3)(a)` … `17(3)(e)` in it (case-insensitive), if any.
+///
+/// ```
+/// use custodia_dsr::{ErasureException, retention::article_tag};
+/// assert_eq!(article_tag("invoices-17(3)(b)"), Some(ErasureException::LegalObligation));
+/// assert_eq!(article_tag("litigation, Art. 17(3)(E)"), Some(ErasureException::LegalClaims));
+/// assert_eq!(article_tag("17(3)(f)"), None);
+/// assert_eq!(article_tag("litigation"), None);
+/// ```
+pub fn article_tag(text: &str) -> Option<ErasureException> {
+    const TAG: &str = "17(3)(";
+    let mut rest = text;
+    while let Some(at) = rest.find(TAG) {
+        let after = &rest[at + TAG.len()..];
+        let mut chars = after.chars();
+        if let (Some(letter), Some(')')) = (chars.next(), chars.next()) {
+            let found = match letter.to_ascii_lowercase() {
+                'a' => Some(ErasureException::FreedomOfExpression),
+                'b' => Some(ErasureException::LegalObligation),
+                'c' => Some(ErasureException::PublicHealth),
+                'd' => Some(ErasureException::ArchivingOrResearch),
+                'e' => Some(ErasureException::LegalClaims),
+                _ => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+impl RetentionCheck for PolicyRetention {
+    fn hold(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        source: &str,
+        located: &Located,
+    ) -> Result<Option<Hold>, BoxError> {
+        Ok(self.hold_at(tenant, subject, source, located, self.clock.now()))
+    }
+}
+
+impl BackupHorizon for PolicyRetention {
+    fn clear_by(&self, tenant: TenantId, erased_at: Timestamp) -> Option<Timestamp> {
+        self.policy.backups()?.clear_by(tenant, erased_at)
+    }
+}
+
+impl BackupHorizon for BackupSchedule {
+    fn clear_by(&self, _: TenantId, erased_at: Timestamp) -> Option<Timestamp> {
+        self.horizon(erased_at)
     }
 }

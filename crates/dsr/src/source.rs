@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use custodia_core::{DataCategory, LegalBasis, Purpose, SubjectId, TenantId, Timestamp};
+use custodia_core::{DataCategory, LegalBasis, Purpose, Region, SubjectId, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::BoxError;
@@ -68,6 +68,68 @@ pub struct Located {
     pub fields: Vec<FieldInfo>,
     /// The legal basis its processing rests on.
     pub legal_basis: LegalBasis,
+    /// What a retention policy needs to know about it (category, region,
+    /// labels, trigger events). Empty unless the source reports it.
+    #[serde(default)]
+    pub meta: RecordMeta,
+}
+
+/// The metadata a retention policy evaluates a located record by: the
+/// fields of `custodia_retention::Record` that the desk does not already
+/// know (the tenant and subject come from the request, the id from the
+/// [`RecordRef`]). See [`PolicyRetention`](crate::PolicyRetention) for how
+/// it is used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordMeta {
+    /// The record's category as a whole, e.g. `user.financial.billing` for an
+    /// invoice. `None`: the policy is asked about each field's category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<DataCategory>,
+    /// Where the record is stored, if the source tracks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
+    /// When the record was created (the `created` trigger), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// Labels rule selectors match (`legal = "contract"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Trigger events that happened: `closed`, `last_activity`,
+    /// `account_terminated` or the policy's custom events.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, Timestamp>,
+}
+
+impl RecordMeta {
+    /// Sets the record's category.
+    pub fn category(mut self, category: DataCategory) -> Self {
+        self.category = Some(category);
+        self
+    }
+
+    /// Sets the creation time.
+    pub fn created_at(mut self, at: Timestamp) -> Self {
+        self.created_at = Some(at);
+        self
+    }
+
+    /// Sets the region.
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = Some(region);
+        self
+    }
+
+    /// Adds a label.
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Records a trigger event.
+    pub fn event(mut self, name: impl Into<String>, at: Timestamp) -> Self {
+        self.events.insert(name.into(), at);
+        self
+    }
 }
 
 /// A field with its value, as exported.
@@ -219,7 +281,9 @@ pub struct KeptRecord {
     pub exception: ErasureException,
     /// The reason in words (case number, statute).
     pub reason: String,
-    /// Until when it is kept; `None` until the hold is lifted.
+    /// Until when it is kept; `None` when there is no end date yet (a legal
+    /// hold, kept until it is released; a retention whose trigger event has
+    /// not happened). The reason says which.
     pub until: Option<Timestamp>,
 }
 
