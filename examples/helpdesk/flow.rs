@@ -596,7 +596,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             Err(e) => format!("unreadable: {e}"),
         }),
         format!("Bob's tickets are untouched: email {:?}", other_contact_after_erasure.as_deref().unwrap_or("-")),
-        format!("certificate: issued {}, backups clear by {} (last daily backup + 30 days)", when(certificate.issued_at),
+        format!("certificate: issued {}, backups clear by {} (the retention policy's schedule: daily backups, kept 30 days)", when(certificate.issued_at),
             certificate.backups_clear_by.map_or_else(|| "unknown".into(), when)),
     ];
     let json = certificate.to_json()?;
