@@ -100,8 +100,11 @@ fn another_tenants_agent_is_refused() {
 #[test]
 fn sweep_plans_the_expected_actions() {
     let sweep = &report().sweep;
-    let planned: Vec<(&str, Disposition)> =
-        sweep.items.iter().map(|i| (i.id.as_str(), i.action)).collect();
+    let planned: Vec<(&str, Disposition)> = sweep
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.action))
+        .collect();
     assert_eq!(
         planned,
         [
@@ -141,11 +144,20 @@ fn erasure_shreds_the_key_so_the_backup_copy_is_unreadable() {
     );
     assert_eq!(r.located_after_erasure, 0);
     assert_eq!(r.certificate.erased.len(), 2);
-    assert!(matches!(r.certificate.subject_key, SubjectKeyStatus::Shredded { .. }));
+    assert!(matches!(
+        r.certificate.subject_key,
+        SubjectKeyStatus::Shredded { .. }
+    ));
     let issued = r.certificate.issued_at;
-    assert_eq!(r.certificate.backups_clear_by, Some(issued + TimeDelta::days(30)));
+    assert_eq!(
+        r.certificate.backups_clear_by,
+        Some(issued + TimeDelta::days(30))
+    );
     // Other people's data is untouched.
-    assert_eq!(r.other_contact_after_erasure.as_deref(), Some("bob.li@example.org"));
+    assert_eq!(
+        r.other_contact_after_erasure.as_deref(),
+        Some("bob.li@example.org")
+    );
 }
 
 #[test]
@@ -171,7 +183,10 @@ fn audit_trail_records_changes_without_personal_values() {
         "dsr.certificate_issued",
         "dsr.breach_recorded",
     ] {
-        assert!(actions.contains(&expected), "missing {expected} in {actions:?}");
+        assert!(
+            actions.contains(&expected),
+            "missing {expected} in {actions:?}"
+        );
     }
     for entry in &r.audit {
         let detail = entry.detail.to_lowercase();

@@ -19,18 +19,19 @@ use custodia::core::{
 };
 use custodia::crypt::{DataKeyMode, FileKeyStore, Keyring, SecretKey, SubjectVault};
 use custodia::dsr::breach::{
-    Art34Assessment, Art34Decision, BreachRegister, Contact, Incident, Lateness,
-    affected_in_window,
+    Art34Assessment, Art34Decision, BreachRegister, Contact, Incident, Lateness, affected_in_window,
 };
 use custodia::dsr::{
     BackupHorizon, BoxError, Desk, ErasureCertificate, ErasurePolicy, ExportBundle, FieldAction,
     PersonalDataSource, RequestKind, SubjectKeyStatus, VerificationMethod,
 };
-use custodia::mask::{Detector, KnownEntities, Kind, Masker, Policy as MaskPolicy, Strategy, Vault};
+use custodia::mask::{
+    Detector, Kind, KnownEntities, Masker, Policy as MaskPolicy, Strategy, Vault,
+};
 use custodia::retention::{Policy as RetentionPolicy, Record as RetentionRecord, Sweep, SweepPlan};
 use custodia::tenant::access::{
-    AccessPolicy, Action, Decision, FieldAccess, FieldDecision, FieldRule, Permission, PolicyChange,
-    RecordMeta, Scope,
+    AccessPolicy, Action, Decision, FieldAccess, FieldDecision, FieldRule, Permission,
+    PolicyChange, RecordMeta, Scope,
 };
 use custodia::tenant::residency::{AdequacyList, Recipient, TransferDecision, TransferRules};
 use custodia::tenant::{RoleName, TenantContext};
@@ -315,9 +316,11 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         format!("GLOBEX-7  -> tenant {}  home region UK (United Kingdom), data stays in London", cast.globex),
         "The AI summariser runs in AU (for ACME) and in the US (for GLOBEX). May the data go there?".into(),
     ];
-    lines.extend(transfers.iter().map(|d| {
-        format!("{} {d}", if d.allowed() { "ALLOWED" } else { "DENIED " })
-    }));
+    lines.extend(
+        transfers
+            .iter()
+            .map(|d| format!("{} {d}", if d.allowed() { "ALLOWED" } else { "DENIED " })),
+    );
     lines.push("=> ACME's tickets go to the AU endpoint; GLOBEX's only once the vendor joins the UK data bridge.".into());
     steps.push(Step {
         number: 1,
@@ -338,7 +341,11 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     // In production the root key comes from SecretKey::from_env or from_file.
     let root = SecretKey::generate()?;
     let key_store = Arc::new(FileKeyStore::open(&keys_path, &root)?);
-    let keyring = Arc::new(Keyring::from_store(Arc::clone(&key_store), &root, DataKeyMode::Random)?);
+    let keyring = Arc::new(Keyring::from_store(
+        Arc::clone(&key_store),
+        &root,
+        DataKeyMode::Random,
+    )?);
     let vault = Arc::new(SubjectVault::new(
         Arc::clone(&keyring),
         Arc::clone(&key_store),
@@ -359,37 +366,115 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         policy,
     };
     let c = &hd.cast;
-    let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).single().unwrap_or(Timestamp::MIN_UTC);
+    let at = |y, m, d| {
+        Utc.with_ymd_and_hms(y, m, d, 10, 0, 0)
+            .single()
+            .unwrap_or(Timestamp::MIN_UTC)
+    };
     let alice_email = "Alice.Ng@example.com";
     let alice_phone = "+61 412 345 678";
     let vpn_body = "Since this morning my VPN drops every 10 minutes. I'm Alice Ng, call me on +61 412 345 678 or reply to alice.ng@example.com. My laptop's address is 10.20.30.40.";
     let new_tickets = [
-        NewTicket { id: "T-1001", tenant: c.acme, subject: c.alice, owner: c.acme_agent, created: at(2023, 5, 30), closed: Some(at(2023, 6, 1)), status: "closed",
-            subject_line: "Printer on level 3 jams", name: "Alice Ng", email: alice_email, phone: alice_phone,
-            body: "The level 3 printer jams on every job. Reach me on +61 412 345 678." },
-        NewTicket { id: "T-1002", tenant: c.acme, subject: c.alice, owner: c.acme_agent, created: at(2026, 11, 18), closed: None, status: "open",
-            subject_line: "VPN keeps dropping", name: "Alice Ng", email: alice_email, phone: alice_phone, body: vpn_body },
-        NewTicket { id: "T-1003", tenant: c.acme, subject: c.bob, owner: c.acme_agent, created: at(2026, 9, 1), closed: None, status: "spam",
-            subject_line: "You won a prize!!!", name: "Bob Li", email: "bob.li@example.org", phone: "+61 2 9374 4000",
-            body: "Click here to claim your prize." },
-        NewTicket { id: "T-1004", tenant: c.acme, subject: c.bob, owner: c.acme_agent, created: at(2025, 8, 4), closed: None, status: "open",
-            subject_line: "Request for a second monitor", name: "Bob Li", email: "bob.li@example.org", phone: "+61 2 9374 4000",
-            body: "Could I get a second monitor for my desk?" },
-        NewTicket { id: "T-2001", tenant: c.globex, subject: c.priya, owner: c.globex_agent, created: at(2026, 11, 1), closed: None, status: "open",
-            subject_line: "Laptop will not boot", name: "Priya Shah", email: "priya.shah@example.co.uk", phone: "+44 20 7946 0018",
-            body: "My laptop shows a black screen after the update." },
-        NewTicket { id: "T-2002", tenant: c.globex, subject: c.priya, owner: c.globex_agent, created: at(2026, 9, 20), closed: Some(at(2026, 10, 1)), status: "closed",
-            subject_line: "Password reset", name: "Priya Shah", email: "priya.shah@example.co.uk", phone: "+44 20 7946 0018",
-            body: "Please reset my password." },
+        NewTicket {
+            id: "T-1001",
+            tenant: c.acme,
+            subject: c.alice,
+            owner: c.acme_agent,
+            created: at(2023, 5, 30),
+            closed: Some(at(2023, 6, 1)),
+            status: "closed",
+            subject_line: "Printer on level 3 jams",
+            name: "Alice Ng",
+            email: alice_email,
+            phone: alice_phone,
+            body: "The level 3 printer jams on every job. Reach me on +61 412 345 678.",
+        },
+        NewTicket {
+            id: "T-1002",
+            tenant: c.acme,
+            subject: c.alice,
+            owner: c.acme_agent,
+            created: at(2026, 11, 18),
+            closed: None,
+            status: "open",
+            subject_line: "VPN keeps dropping",
+            name: "Alice Ng",
+            email: alice_email,
+            phone: alice_phone,
+            body: vpn_body,
+        },
+        NewTicket {
+            id: "T-1003",
+            tenant: c.acme,
+            subject: c.bob,
+            owner: c.acme_agent,
+            created: at(2026, 9, 1),
+            closed: None,
+            status: "spam",
+            subject_line: "You won a prize!!!",
+            name: "Bob Li",
+            email: "bob.li@example.org",
+            phone: "+61 2 9374 4000",
+            body: "Click here to claim your prize.",
+        },
+        NewTicket {
+            id: "T-1004",
+            tenant: c.acme,
+            subject: c.bob,
+            owner: c.acme_agent,
+            created: at(2025, 8, 4),
+            closed: None,
+            status: "open",
+            subject_line: "Request for a second monitor",
+            name: "Bob Li",
+            email: "bob.li@example.org",
+            phone: "+61 2 9374 4000",
+            body: "Could I get a second monitor for my desk?",
+        },
+        NewTicket {
+            id: "T-2001",
+            tenant: c.globex,
+            subject: c.priya,
+            owner: c.globex_agent,
+            created: at(2026, 11, 1),
+            closed: None,
+            status: "open",
+            subject_line: "Laptop will not boot",
+            name: "Priya Shah",
+            email: "priya.shah@example.co.uk",
+            phone: "+44 20 7946 0018",
+            body: "My laptop shows a black screen after the update.",
+        },
+        NewTicket {
+            id: "T-2002",
+            tenant: c.globex,
+            subject: c.priya,
+            owner: c.globex_agent,
+            created: at(2026, 9, 20),
+            closed: Some(at(2026, 10, 1)),
+            status: "closed",
+            subject_line: "Password reset",
+            name: "Priya Shah",
+            email: "priya.shah@example.co.uk",
+            phone: "+44 20 7946 0018",
+            body: "Please reset my password.",
+        },
     ];
     for t in &new_tickets {
         tickets.insert(t)?;
-        hd.log(Some(t.tenant), Some(t.subject), Some(t.owner), "ticket.created",
-            format!("ticket {} (fields name, email, phone, body sealed)", t.id))?;
+        hd.log(
+            Some(t.tenant),
+            Some(t.subject),
+            Some(t.owner),
+            "ticket.created",
+            format!("ticket {} (fields name, email, phone, body sealed)", t.id),
+        )?;
     }
     let lookup_email = "  alice.ng@EXAMPLE.com ";
     let lookup_found = tickets.find_by_email(c.acme, lookup_email)?;
-    let first = lookup_found.first().and_then(|id| tickets.row(id).ok().flatten());
+    let first = lookup_found
+        .first()
+        .and_then(|id| tickets.row(id).ok().flatten());
     let raw_email_column = first
         .as_ref()
         .and_then(|r| r.envelope("email"))
@@ -400,14 +485,38 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         None => None,
     };
     let from_globex = tickets.find_by_email(c.globex, lookup_email)?;
-    let hex: String = raw_email_column.iter().take(24).map(|b| format!("{b:02x}")).collect();
+    let hex: String = raw_email_column
+        .iter()
+        .take(24)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let lines = vec![
-        format!("SQLite database: {} ({} tickets, 2 tenants)", db_path.display(), new_tickets.len()),
-        format!("key store:       {} (tenant data keys random, wrapped; one key per contact)", keys_path.display()),
-        format!("raw row T-1001, column email: {hex}... ({} bytes of AES-256-GCM envelope)", raw_email_column.len()),
-        format!("find contact by email {lookup_email:?}: blind index -> tickets {}", lookup_found.join(", ")),
-        format!("decrypted email of {}: {:?}", lookup_found.first().map_or("-", String::as_str), lookup_decrypted.as_deref().unwrap_or("-")),
-        format!("the same lookup inside GLOBEX finds {} tickets (indexes are keyed per tenant)", from_globex.len()),
+        format!(
+            "SQLite database: {} ({} tickets, 2 tenants)",
+            db_path.display(),
+            new_tickets.len()
+        ),
+        format!(
+            "key store:       {} (tenant data keys random, wrapped; one key per contact)",
+            keys_path.display()
+        ),
+        format!(
+            "raw row T-1001, column email: {hex}... ({} bytes of AES-256-GCM envelope)",
+            raw_email_column.len()
+        ),
+        format!(
+            "find contact by email {lookup_email:?}: blind index -> tickets {}",
+            lookup_found.join(", ")
+        ),
+        format!(
+            "decrypted email of {}: {:?}",
+            lookup_found.first().map_or("-", String::as_str),
+            lookup_decrypted.as_deref().unwrap_or("-")
+        ),
+        format!(
+            "the same lookup inside GLOBEX finds {} tickets (indexes are keyed per tenant)",
+            from_globex.len()
+        ),
     ];
     steps.push(Step {
         number: 2,
@@ -424,15 +533,37 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let prompt_text = format!("Summarise this support ticket for the agent.\n{vpn_body}");
     let masked = masker.mask_with(&prompt_text, &known, Some(&mut token_vault))?;
     let ai_sent = masked.text.clone();
-    hd.log(Some(c.acme), Some(c.alice), Some(c.acme_agent), "ai.sent",
-        format!("ticket T-1002 to Summa AI (AU): {} values tokenised {:?}", masked.report.total(),
-            masked.report.counts.iter().map(|(k, n)| format!("{}x{n}", k.as_str())).collect::<Vec<_>>()))?;
+    hd.log(
+        Some(c.acme),
+        Some(c.alice),
+        Some(c.acme_agent),
+        "ai.sent",
+        format!(
+            "ticket T-1002 to Summa AI (AU): {} values tokenised {:?}",
+            masked.report.total(),
+            masked
+                .report
+                .counts
+                .iter()
+                .map(|(k, n)| format!("{}x{n}", k.as_str()))
+                .collect::<Vec<_>>()
+        ),
+    )?;
     let ai_reply = ai_summarise(&ai_sent);
     let ai_reply_for_agent = token_vault.unmask(&ai_reply);
     let mut lines = vec!["what leaves the system (exactly):".to_string()];
     lines.extend(ai_sent.lines().map(|l| format!("  | {l}")));
-    lines.push(format!("masked: {} values ({}); the token table stays here", masked.report.total(),
-        masked.report.counts.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect::<Vec<_>>().join(", ")));
+    lines.push(format!(
+        "masked: {} values ({}); the token table stays here",
+        masked.report.total(),
+        masked
+            .report
+            .counts
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     lines.push(format!("the summariser replied:   {ai_reply}"));
     lines.push(format!("the agent sees (unmasked): {ai_reply_for_agent}"));
     steps.push(Step {
@@ -444,10 +575,15 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     hd.tick(5);
 
     // ---- 4. Role- and field-level access -------------------------------------
-    let agent_ctx = TenantContext::new(c.acme, c.acme_agent, Region::AU).with_role(RoleName::new("agent")?);
+    let agent_ctx =
+        TenantContext::new(c.acme, c.acme_agent, Region::AU).with_role(RoleName::new("agent")?);
     let row = tickets.row("T-1002")?.ok_or("ticket T-1002 missing")?;
     let ours = agent_ctx.admit(row.clone())?;
-    let meta = RecordMeta { tenant: ours.tenant(), owner: Some(ours.get().owner), team: None };
+    let meta = RecordMeta {
+        tenant: ours.tenant(),
+        owner: Some(ours.get().owner),
+        team: None,
+    };
     let agent_read = hd.policy.decide(&agent_ctx, "ticket", Action::Read, &meta);
     let mut agent_view = Vec::new();
     let mut lines = vec![format!("ACME agent reads T-1002: {agent_read}")];
@@ -456,7 +592,9 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         .into_iter()
         .chain(store::SEALED);
     for (field, category) in fields {
-        let decision = hd.policy.field_access(&agent_ctx, "ticket", &meta, &category);
+        let decision = hd
+            .policy
+            .field_access(&agent_ctx, "ticket", &meta, &category);
         let shown = if decision.access.can_read() {
             agent_view.push(field.to_string());
             let value = if field == "subject_line" {
@@ -470,21 +608,44 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         } else {
             "(not shown)".into()
         };
-        lines.push(format!("  {field:<12} {:<7} {shown}  [{decision}]", decision.access.to_string()));
+        lines.push(format!(
+            "  {field:<12} {:<7} {shown}  [{decision}]",
+            decision.access.to_string()
+        ));
         if field == "phone" {
             agent_phone = Some(decision);
         }
     }
-    hd.log(Some(c.acme), row.subject, Some(c.acme_agent), "ticket.read",
-        format!("ticket T-1002, fields {}", agent_view.join(",")))?;
-    let globex_ctx = TenantContext::new(c.globex, c.globex_agent, Region::UK).with_role(RoleName::new("agent")?);
+    hd.log(
+        Some(c.acme),
+        row.subject,
+        Some(c.acme_agent),
+        "ticket.read",
+        format!("ticket T-1002, fields {}", agent_view.join(",")),
+    )?;
+    let globex_ctx =
+        TenantContext::new(c.globex, c.globex_agent, Region::UK).with_role(RoleName::new("agent")?);
     let other_tenant_refusal = match globex_ctx.admit(row.clone()) {
         Err(e) => e,
         Ok(_) => return Err("the guard let another tenant's agent in".into()),
     };
-    hd.log(Some(c.globex), None, Some(c.globex_agent), "access.denied",
-        format!("ticket T-1002: {}", if other_tenant_refusal.is_cross_tenant() { "cross-tenant" } else { "denied" }))?;
-    lines.push(format!("GLOBEX agent opens ACME's T-1002: refused by the guard: {other_tenant_refusal}"));
+    hd.log(
+        Some(c.globex),
+        None,
+        Some(c.globex_agent),
+        "access.denied",
+        format!(
+            "ticket T-1002: {}",
+            if other_tenant_refusal.is_cross_tenant() {
+                "cross-tenant"
+            } else {
+                "denied"
+            }
+        ),
+    )?;
+    lines.push(format!(
+        "GLOBEX agent opens ACME's T-1002: refused by the guard: {other_tenant_refusal}"
+    ));
     let policy_says = hd.policy.decide(&globex_ctx, "ticket", Action::Read, &meta);
     lines.push(format!("and ACME's policy would say: {policy_says}"));
     steps.push(Step {
@@ -499,8 +660,15 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     // ---- 5. Audit trail -------------------------------------------------------
     let so_far = trail.entries();
     let mut lines = vec![format!("{} changes recorded so far:", so_far.len())];
-    lines.extend(so_far.iter().map(|e| format!("  {} {:<8} {:<15} {}", e.at.format("%H:%M"),
-        e.tenant.map(short).unwrap_or_else(|| "-".into()), e.action, e.detail)));
+    lines.extend(so_far.iter().map(|e| {
+        format!(
+            "  {} {:<8} {:<15} {}",
+            e.at.format("%H:%M"),
+            e.tenant.map(short).unwrap_or_else(|| "-".into()),
+            e.action,
+            e.detail
+        )
+    }));
     lines.push("No entry holds a name, email, phone or ticket text: only ids and counts.".into());
     lines.push("In-memory list for now: the tamper-evident Merkle log arrives with the custodia-audit crate.".into());
     steps.push(Step {
@@ -512,7 +680,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     hd.tick(5);
 
     // ---- 6. Retention sweep (dry run) ----------------------------------------
-    let retention = Arc::new(RetentionPolicy::from_toml(RETENTION_TOML, "helpdesk-retention.toml")?);
+    let retention = Arc::new(RetentionPolicy::from_toml(
+        RETENTION_TOML,
+        "helpdesk-retention.toml",
+    )?);
     let records = tickets
         .all()?
         .into_iter()
@@ -520,14 +691,25 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         .collect::<Vec<_>>();
     let now = hd.clock.now();
     let sweep = Sweep::new(&retention, now).plan(&records)?;
-    let mut lines = vec![format!("policy: closed tickets anonymized after 3 years, spam deleted after 30 days, open tickets idle a year reviewed, daily backups kept 30 days; now = {}", when(now))];
+    let mut lines = vec![format!(
+        "policy: closed tickets anonymized after 3 years, spam deleted after 30 days, open tickets idle a year reviewed, daily backups kept 30 days; now = {}",
+        when(now)
+    )];
     lines.extend(sweep.to_string().lines().map(str::to_owned));
     if let Some(clear) = retention.erasure_complete(now) {
-        lines.push(format!("data deleted now has left every backup by {}", when(clear)));
+        lines.push(format!(
+            "data deleted now has left every backup by {}",
+            when(clear)
+        ));
     }
     lines.push("dry run: nothing was changed; the nightly job would carry the plan out.".into());
-    hd.log(None, None, None, "retention.planned",
-        format!("examined {}, due {}", sweep.examined, sweep.items.len()))?;
+    hd.log(
+        None,
+        None,
+        None,
+        "retention.planned",
+        format!("examined {}, due {}", sweep.examined, sweep.items.len()),
+    )?;
     steps.push(Step {
         number: 6,
         title: "Retention sweep from a TOML policy",
@@ -537,29 +719,76 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     hd.tick(5);
 
     // ---- 7. Access request ----------------------------------------------------
-    let desk = Desk::new(hd.clock.clone() as Arc<dyn Clock>, Arc::new(DsrAudit(trail.clone())))
-        .with_source(hd.tickets.clone() as Arc<dyn PersonalDataSource>)?
-        .with_key_shredder(hd.vault.clone())
-        .with_backup_horizon(Arc::new(PolicyBackups(retention.clone())))
-        .with_erasure_policy(
-            ErasurePolicy::delete_all().rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
-        );
-    let mut access = desk.receive(c.acme, c.alice, RequestKind::Access, Role::Controller, c.acme_dpo)?;
-    desk.verify(&mut access, VerificationMethod::AuthenticatedSession, "signed in to the portal", c.acme_dpo)?;
+    let desk = Desk::new(
+        hd.clock.clone() as Arc<dyn Clock>,
+        Arc::new(DsrAudit(trail.clone())),
+    )
+    .with_source(hd.tickets.clone() as Arc<dyn PersonalDataSource>)?
+    .with_key_shredder(hd.vault.clone())
+    .with_backup_horizon(Arc::new(PolicyBackups(retention.clone())))
+    .with_erasure_policy(
+        ErasurePolicy::delete_all().rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
+    );
+    let mut access = desk.receive(
+        c.acme,
+        c.alice,
+        RequestKind::Access,
+        Role::Controller,
+        c.acme_dpo,
+    )?;
+    desk.verify(
+        &mut access,
+        VerificationMethod::AuthenticatedSession,
+        "signed in to the portal",
+        c.acme_dpo,
+    )?;
     let export = desk.export(&mut access, c.acme_dpo)?;
     let mut lines = vec![
-        format!("request {} from Alice Ng (subject {}): received {}, due {}", short(access.id), short(c.alice), when(access.received_at), when(access.due)),
-        format!("bundle: {} records from {}, {} bytes of JSON plus {} CSV file(s)", export.records.len(),
-            export.manifest.iter().map(|m| m.source.as_str()).collect::<Vec<_>>().join(", "),
-            export.to_json()?.len(), export.csv_files().len()),
+        format!(
+            "request {} from Alice Ng (subject {}): received {}, due {}",
+            short(access.id),
+            short(c.alice),
+            when(access.received_at),
+            when(access.due)
+        ),
+        format!(
+            "bundle: {} records from {}, {} bytes of JSON plus {} CSV file(s)",
+            export.records.len(),
+            export
+                .manifest
+                .iter()
+                .map(|m| m.source.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            export.to_json()?.len(),
+            export.csv_files().len()
+        ),
     ];
     for record in &export.records {
-        let email = record.fields.iter().find(|f| f.name == "email").map_or("", |f| f.value.as_str());
-        let subject = record.fields.iter().find(|f| f.name == "subject_line").map_or("", |f| f.value.as_str());
-        lines.push(format!("  {} {:?} email {email:?} ({} fields, basis {:?})", record.id, subject, record.fields.len(), record.legal_basis));
+        let email = record
+            .fields
+            .iter()
+            .find(|f| f.name == "email")
+            .map_or("", |f| f.value.as_str());
+        let subject = record
+            .fields
+            .iter()
+            .find(|f| f.name == "subject_line")
+            .map_or("", |f| f.value.as_str());
+        lines.push(format!(
+            "  {} {:?} email {email:?} ({} fields, basis {:?})",
+            record.id,
+            subject,
+            record.fields.len(),
+            record.legal_basis
+        ));
     }
     if let Some(csv) = export.csv_files().first() {
-        lines.push(format!("  {} header: {}", csv.name, csv.content.lines().next().unwrap_or("")));
+        lines.push(format!(
+            "  {} header: {}",
+            csv.name,
+            csv.content.lines().next().unwrap_or("")
+        ));
     }
     steps.push(Step {
         number: 7,
@@ -572,8 +801,19 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     // ---- 8. Erasure with crypto-shredding -------------------------------------
     let backup_copy: StoredTicket = tickets.row("T-1001")?.ok_or("ticket T-1001 missing")?;
     let before = tickets.open_field(&backup_copy, "email")?;
-    let mut erasure = desk.receive(c.acme, c.alice, RequestKind::Erasure, Role::Controller, c.acme_dpo)?;
-    desk.verify(&mut erasure, VerificationMethod::AuthenticatedSession, "signed in to the portal", c.acme_dpo)?;
+    let mut erasure = desk.receive(
+        c.acme,
+        c.alice,
+        RequestKind::Erasure,
+        Role::Controller,
+        c.acme_dpo,
+    )?;
+    desk.verify(
+        &mut erasure,
+        VerificationMethod::AuthenticatedSession,
+        "signed in to the portal",
+        c.acme_dpo,
+    )?;
     let certificate = desk.erase(&mut erasure, c.acme_dpo)?;
     let backup_after_erasure = tickets.open_field(&backup_copy, "email");
     let located_after_erasure = tickets.locate(c.acme, c.alice)?.len();
@@ -600,7 +840,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             certificate.backups_clear_by.map_or_else(|| "unknown".into(), when)),
     ];
     let json = certificate.to_json()?;
-    lines.push(format!("certificate JSON ({} bytes), first lines:", json.len()));
+    lines.push(format!(
+        "certificate JSON ({} bytes), first lines:",
+        json.len()
+    ));
     lines.extend(json.lines().take(6).map(|l| format!("  | {l}")));
     steps.push(Step {
         number: 8,
@@ -617,14 +860,23 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         Role::Controller,
         aware,
         "Drill: the AI summariser's vendor reports that its prompt log was readable by anyone with the link this morning.",
-        Contact { name: "Data Protection Officer".into(), contact: "dpo@helpdesk.example".into() },
+        Contact {
+            name: "Data Protection Officer".into(),
+            contact: "dpo@helpdesk.example".into(),
+        },
     );
     incident.window = Some(window);
     incident.nature.confidentiality = true;
-    incident.data_categories.insert(DataCategory::USER_CONTENT_TICKET);
-    incident.subject_categories.push("subscribers' end users".into());
+    incident
+        .data_categories
+        .insert(DataCategory::USER_CONTENT_TICKET);
+    incident
+        .subject_categories
+        .push("subscribers' end users".into());
     incident.consequences = "Low: the prompts held masked ticket text only (names, emails, phones and addresses replaced by tokens).".into();
-    incident.measures.push("Vendor link revoked; prompt log retention set to zero.".into());
+    incident
+        .measures
+        .push("Vendor link revoked; prompt log retention set to zero.".into());
     let sent = trail
         .entries()
         .into_iter()
@@ -632,7 +884,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         .filter_map(|e| e.tenant.map(|t| (e.at, t, e.subject)));
     let affected = affected_in_window(sent, window.0, window.1);
     incident.apply_affected(&affected);
-    let register = BreachRegister::new(hd.clock.clone() as Arc<dyn Clock>, Arc::new(DsrAudit(trail.clone())));
+    let register = BreachRegister::new(
+        hd.clock.clone() as Arc<dyn Clock>,
+        Arc::new(DsrAudit(trail.clone())),
+    );
     register.record(&incident, c.acme_dpo)?;
     let art34 = Art34Assessment {
         high_risk: Art34Assessment::suggest_high_risk(&incident),
@@ -641,17 +896,31 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     .decide();
     let draft = incident.authority_draft(aware);
     let mut lines = vec![
-        format!("aware at {}; authority deadline {} (72 hours); {}", when(aware), when(incident.authority_deadline()),
+        format!(
+            "aware at {}; authority deadline {} (72 hours); {}",
+            when(aware),
+            when(incident.authority_deadline()),
             match incident.lateness(aware) {
                 Lateness::OnTime(left) => format!("{} hours left", left.num_hours()),
                 Lateness::Late(by) => format!("LATE by {} hours", by.num_hours()),
-            }),
-        format!("affected, from the audit trail's ai.sent entries in the window: {} tenant(s), {} person(s), {} prompt(s)",
-            affected.tenants().len(), affected.subject_count(), affected.events),
+            }
+        ),
+        format!(
+            "affected, from the audit trail's ai.sent entries in the window: {} tenant(s), {} person(s), {} prompt(s)",
+            affected.tenants().len(),
+            affected.subject_count(),
+            affected.events
+        ),
         format!("tell the people themselves (Art. 34)? {art34:?}"),
         "notification draft (excerpt):".into(),
     ];
-    lines.extend(draft.lines().filter(|l| !l.is_empty()).take(8).map(|l| format!("  | {l}")));
+    lines.extend(
+        draft
+            .lines()
+            .filter(|l| !l.is_empty())
+            .take(8)
+            .map(|l| format!("  | {l}")),
+    );
     let audit = trail.entries();
     lines.push(format!("audit trail now holds {} entries ({} from the data-subject desk); Merkle log: with custodia-audit",
         audit.len(), audit.iter().filter(|e| e.action.starts_with("dsr.")).count()));
@@ -702,14 +971,31 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
     };
     for change in [
         PolicyChange::DefineRole(agent.clone()),
-        PolicyChange::Grant(agent.clone(), Permission::new("ticket", Action::Read, Scope::Tenant)?),
-        PolicyChange::Grant(agent.clone(), Permission::new("ticket", Action::Update, Scope::Own)?),
-        field(&agent, DataCategory::USER_CONTENT_TICKET, FieldAccess::Write),
+        PolicyChange::Grant(
+            agent.clone(),
+            Permission::new("ticket", Action::Read, Scope::Tenant)?,
+        ),
+        PolicyChange::Grant(
+            agent.clone(),
+            Permission::new("ticket", Action::Update, Scope::Own)?,
+        ),
+        field(
+            &agent,
+            DataCategory::USER_CONTENT_TICKET,
+            FieldAccess::Write,
+        ),
         field(&agent, DataCategory::USER_NAME, FieldAccess::Read),
         field(&agent, DataCategory::USER_CONTACT_EMAIL, FieldAccess::Read),
-        field(&agent, DataCategory::USER_CONTACT_PHONE, FieldAccess::Hidden),
+        field(
+            &agent,
+            DataCategory::USER_CONTACT_PHONE,
+            FieldAccess::Hidden,
+        ),
         PolicyChange::DefineRole(supervisor.clone()),
-        PolicyChange::Grant(supervisor.clone(), Permission::new("ticket", Action::Read, Scope::Tenant)?),
+        PolicyChange::Grant(
+            supervisor.clone(),
+            Permission::new("ticket", Action::Read, Scope::Tenant)?,
+        ),
         field(&supervisor, DataCategory::USER, FieldAccess::Read),
     ] {
         policy.apply_unchecked(change)?;
@@ -719,9 +1005,14 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
 
 /// A ticket's retention metadata (no content).
 fn retention_record(row: &StoredTicket) -> RetentionRecord {
-    let mut record = RetentionRecord::new(row.id.clone(), row.tenant, DataCategory::USER_CONTENT_TICKET, row.created)
-        .with_label("status", row.status.clone())
-        .with_event("last_activity", row.closed.unwrap_or(row.created));
+    let mut record = RetentionRecord::new(
+        row.id.clone(),
+        row.tenant,
+        DataCategory::USER_CONTENT_TICKET,
+        row.created,
+    )
+    .with_label("status", row.status.clone())
+    .with_event("last_activity", row.closed.unwrap_or(row.created));
     if let Some(subject) = row.subject {
         record = record.with_subject(subject);
     }

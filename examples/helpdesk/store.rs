@@ -122,7 +122,11 @@ fn ts(text: &str) -> Result<Timestamp, BoxError> {
 
 impl Tickets {
     /// Creates (or recreates) the table in `db`.
-    pub fn create(db: Connection, keyring: Arc<Keyring>, vault: Arc<Vault>) -> Result<Self, BoxError> {
+    pub fn create(
+        db: Connection,
+        keyring: Arc<Keyring>,
+        vault: Arc<Vault>,
+    ) -> Result<Self, BoxError> {
         db.execute_batch(
             "DROP TABLE IF EXISTS tickets;
              CREATE TABLE tickets (
@@ -179,7 +183,11 @@ impl Tickets {
     }
 
     /// Opens one sealed field of a stored row (a live row or a backup copy).
-    pub fn open_field(&self, row: &StoredTicket, field: &str) -> Result<Option<String>, custodia::crypt::Error> {
+    pub fn open_field(
+        &self,
+        row: &StoredTicket,
+        field: &str,
+    ) -> Result<Option<String>, custodia::crypt::Error> {
         let Some(envelope) = row.envelope(field) else {
             return Ok(None);
         };
@@ -223,8 +231,9 @@ impl Tickets {
     pub fn find_by_email(&self, tenant: TenantId, email: &str) -> Result<Vec<String>, BoxError> {
         let index = self.email_index(tenant, email)?;
         let db = self.db();
-        let mut stmt =
-            db.prepare("SELECT id FROM tickets WHERE tenant_id = ?1 AND email_index = ?2 ORDER BY id")?;
+        let mut stmt = db.prepare(
+            "SELECT id FROM tickets WHERE tenant_id = ?1 AND email_index = ?2 ORDER BY id",
+        )?;
         let ids = stmt
             .query_map(params![tenant.to_string(), index], |row| row.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
@@ -258,7 +267,11 @@ impl Tickets {
                 },
             )
             .optional()?;
-        let Some(((id, tenant, subject, owner, created, closed, status, subject_line), sealed, email_index)) = raw
+        let Some((
+            (id, tenant, subject, owner, created, closed, status, subject_line),
+            sealed,
+            email_index,
+        )) = raw
         else {
             return Ok(None);
         };
@@ -291,7 +304,12 @@ impl Tickets {
         Ok(rows)
     }
 
-    fn owned_row(&self, tenant: TenantId, subject: SubjectId, record: &RecordRef) -> Result<Option<StoredTicket>, BoxError> {
+    fn owned_row(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<Option<StoredTicket>, BoxError> {
         if record.record_type != RECORD_TYPE {
             return Err(format!("tickets: unknown record type {:?}", record.record_type).into());
         }
@@ -308,10 +326,13 @@ impl PersonalDataSource for Tickets {
 
     fn locate(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Located>, BoxError> {
         let db = self.db();
-        let mut stmt =
-            db.prepare("SELECT id FROM tickets WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY id")?;
+        let mut stmt = db.prepare(
+            "SELECT id FROM tickets WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY id",
+        )?;
         let ids = stmt
-            .query_map(params![tenant.to_string(), subject.to_string()], |r| r.get::<_, String>(0))?
+            .query_map(params![tenant.to_string(), subject.to_string()], |r| {
+                r.get::<_, String>(0)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut fields = vec![FieldInfo {
             name: "subject_line".into(),
@@ -333,7 +354,12 @@ impl PersonalDataSource for Tickets {
             .collect())
     }
 
-    fn export(&self, tenant: TenantId, subject: SubjectId, record: &RecordRef) -> Result<Record, BoxError> {
+    fn export(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<Record, BoxError> {
         let row = self
             .owned_row(tenant, subject, record)?
             .ok_or_else(|| format!("tickets: no ticket {} for this subject", record.id))?;
@@ -393,7 +419,12 @@ impl PersonalDataSource for Tickets {
         Ok(())
     }
 
-    fn erase(&self, tenant: TenantId, subject: SubjectId, plan: &ErasurePlan) -> Result<(), BoxError> {
+    fn erase(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        plan: &ErasurePlan,
+    ) -> Result<(), BoxError> {
         // Already gone or already unlinked: nothing to do (idempotent).
         if self.owned_row(tenant, subject, &plan.record)?.is_none() {
             return Ok(());
@@ -446,6 +477,10 @@ impl PersonalDataSource for Tickets {
         record: &RecordRef,
         _: &Restriction,
     ) -> Result<(), BoxError> {
-        Err(format!("tickets: restriction of {} is not built in this example", record.id).into())
+        Err(format!(
+            "tickets: restriction of {} is not built in this example",
+            record.id
+        )
+        .into())
     }
 }
