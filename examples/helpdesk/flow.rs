@@ -333,13 +333,17 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     // ---- 2. Tickets in SQLite with sealed contact fields ---------------------
     let db_path = dir.join("helpdesk.db");
     let keys_path = dir.join("keys.store");
-    for old in [&db_path, &keys_path] {
+    let root_path = dir.join("root.key");
+    for old in [&db_path, &keys_path, &root_path] {
         if old.exists() {
             std::fs::remove_file(old)?;
         }
     }
-    // In production the root key comes from SecretKey::from_env or from_file.
-    let root = SecretKey::generate()?;
+    // The root key wraps every other key. A fresh one per run, in a 0600 file
+    // read back the way a deployment reads its key (SecretKey::from_file or
+    // from_env); in production it never sits next to the data.
+    write_private(&root_path, SecretKey::generate()?.to_base64().as_bytes())?;
+    let root = SecretKey::from_file(&root_path)?;
     let key_store = Arc::new(FileKeyStore::open(&keys_path, &root)?);
     let keyring = Arc::new(Keyring::from_store(
         Arc::clone(&key_store),
@@ -499,6 +503,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         format!(
             "key store:       {} (tenant data keys random, wrapped; one key per contact)",
             keys_path.display()
+        ),
+        format!(
+            "root key:        {} (mode 0600; in production from a secrets manager, not beside the data)",
+            root_path.display()
         ),
         format!(
             "raw row T-1001, column email: {hex}... ({} bytes of AES-256-GCM envelope)",
@@ -1020,4 +1028,15 @@ fn retention_record(row: &StoredTicket) -> RetentionRecord {
         record = record.with_event("closed", closed);
     }
     record
+}
+
+/// Writes a new file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)?;
+    Ok(())
 }
