@@ -513,6 +513,19 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             raw_email_column.len()
         ),
         format!(
+            "raw row T-1001, other columns: subject_line {:?} (clear, for triage); {}",
+            first.as_ref().map_or("", |r| r.subject_line.as_str()),
+            store::SEALED
+                .iter()
+                .map(|(name, _)| format!(
+                    "{name} {} bytes",
+                    first.as_ref().and_then(|r| r.envelope(name)).map_or(0, <[u8]>::len)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        "  (an envelope names its key, subject/<contact id>/v1, and is bound to tenant, table, row and column)".into(),
+        format!(
             "find contact by email {lookup_email:?}: blind index -> tickets {}",
             lookup_found.join(", ")
         ),
