@@ -1,0 +1,486 @@
+//! The helpdesk's `tickets` table in SQLite, with sealed contact fields.
+//!
+//! Name, email, phone and the ticket text are sealed under the contact's own
+//! key ([`SubjectVault`], whose keys are wrapped by the tenant's random data
+//! key in the [`Keyring`]); each envelope is bound to (tenant, `ticket`, id,
+//! field), so it cannot be copied to another row. `email_index` is a blind
+//! index (HMAC under the tenant's search key) for finding a contact by email
+//! without decrypting. The same table is custodia-dsr's
+//! [`PersonalDataSource`] `"tickets"`.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use custodia::core::chrono::DateTime;
+use custodia::core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
+use custodia::crypt::blind::{BlindIndexConfig, Normalization};
+use custodia::crypt::{FieldContext, FileKeyStore, Keyring, SubjectVault};
+use custodia::dsr::source::{FieldInfo, FieldUpdate, FieldValue, Record};
+use custodia::dsr::{
+    BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
+};
+use custodia::tenant::TenantOwned;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The vault over the example's file key store.
+pub type Vault = SubjectVault<Arc<FileKeyStore>>;
+
+/// The record type in every field context and in data-subject requests.
+pub const RECORD_TYPE: &str = "ticket";
+
+/// The sealed fields and their data categories.
+pub const SEALED: [(&str, DataCategory); 4] = [
+    ("name", DataCategory::USER_NAME),
+    ("email", DataCategory::USER_CONTACT_EMAIL),
+    ("phone", DataCategory::USER_CONTACT_PHONE),
+    ("body", DataCategory::USER_CONTENT_TICKET),
+];
+
+/// What an anonymized ticket's subject line becomes.
+pub const ANONYMIZED_SUBJECT: &str = "[anonymized]";
+
+/// A new ticket, in clear, as the portal receives it.
+pub struct NewTicket<'a> {
+    /// Ticket id.
+    pub id: &'a str,
+    /// The subscriber.
+    pub tenant: TenantId,
+    /// The contact who raised it.
+    pub subject: SubjectId,
+    /// The agent it is assigned to.
+    pub owner: ActorId,
+    /// When it was opened.
+    pub created: Timestamp,
+    /// When it was closed, if it was.
+    pub closed: Option<Timestamp>,
+    /// `open`, `closed` or `spam`.
+    pub status: &'a str,
+    /// Subject line (kept in clear: it is what agents triage on).
+    pub subject_line: &'a str,
+    /// Contact name.
+    pub name: &'a str,
+    /// Contact email.
+    pub email: &'a str,
+    /// Contact phone.
+    pub phone: &'a str,
+    /// The ticket text.
+    pub body: &'a str,
+}
+
+/// A ticket row exactly as stored (sealed columns as envelopes): what a
+/// backup holds.
+#[derive(Clone, Debug)]
+pub struct StoredTicket {
+    /// Ticket id.
+    pub id: String,
+    /// The subscriber.
+    pub tenant: TenantId,
+    /// The contact, `None` once anonymized.
+    pub subject: Option<SubjectId>,
+    /// The assigned agent.
+    pub owner: ActorId,
+    /// When opened.
+    pub created: Timestamp,
+    /// When closed.
+    pub closed: Option<Timestamp>,
+    /// Status.
+    pub status: String,
+    /// Subject line, in clear.
+    pub subject_line: String,
+    /// Sealed fields, in [`SEALED`] order; `None` once erased.
+    pub sealed: [Option<Vec<u8>>; 4],
+    /// Blind index of the email.
+    pub email_index: Option<Vec<u8>>,
+}
+
+impl TenantOwned for StoredTicket {
+    const KIND: &'static str = "ticket";
+    fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+}
+
+impl StoredTicket {
+    /// The sealed envelope of `field`.
+    pub fn envelope(&self, field: &str) -> Option<&[u8]> {
+        SEALED
+            .iter()
+            .position(|(name, _)| *name == field)
+            .and_then(|i| self.sealed[i].as_deref())
+    }
+}
+
+/// The tickets table.
+pub struct Tickets {
+    db: Mutex<Connection>,
+    keyring: Arc<Keyring>,
+    vault: Arc<Vault>,
+}
+
+fn ts(text: &str) -> Result<Timestamp, BoxError> {
+    Ok(DateTime::parse_from_rfc3339(text)?.to_utc())
+}
+
+impl Tickets {
+    /// Creates (or recreates) the table in `db`.
+    pub fn create(
+        db: Connection,
+        keyring: Arc<Keyring>,
+        vault: Arc<Vault>,
+    ) -> Result<Self, BoxError> {
+        db.execute_batch(
+            "DROP TABLE IF EXISTS tickets;
+             CREATE TABLE tickets (
+                 id           TEXT PRIMARY KEY,
+                 tenant_id    TEXT NOT NULL,
+                 subject_id   TEXT,
+                 owner        TEXT NOT NULL,
+                 created_at   TEXT NOT NULL,
+                 closed_at    TEXT,
+                 status       TEXT NOT NULL,
+                 subject_line TEXT NOT NULL,
+                 name         BLOB,
+                 email        BLOB,
+                 phone        BLOB,
+                 body         BLOB,
+                 email_index  BLOB
+             );
+             CREATE INDEX tickets_email ON tickets (tenant_id, email_index);",
+        )?;
+        Ok(Self {
+            db: Mutex::new(db),
+            keyring,
+            vault,
+        })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn email_index(&self, tenant: TenantId, email: &str) -> Result<Vec<u8>, BoxError> {
+        let index = self.keyring.blind_index(
+            tenant,
+            RECORD_TYPE,
+            "email",
+            BlindIndexConfig {
+                output_len: 16,
+                normalize: Normalization::Email,
+            },
+        )?;
+        Ok(index.compute(email).as_bytes().to_vec())
+    }
+
+    fn seal(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        id: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<u8>, BoxError> {
+        let ctx = FieldContext::new(tenant, RECORD_TYPE, id, field)?;
+        Ok(self.vault.seal(subject, &ctx, value.as_bytes())?)
+    }
+
+    /// Opens one sealed field of a stored row (a live row or a backup copy).
+    pub fn open_field(
+        &self,
+        row: &StoredTicket,
+        field: &str,
+    ) -> Result<Option<String>, custodia::crypt::Error> {
+        let Some(envelope) = row.envelope(field) else {
+            return Ok(None);
+        };
+        let ctx = FieldContext::new(row.tenant, RECORD_TYPE, &row.id, field)?;
+        let clear = self.vault.open(&ctx, envelope)?;
+        Ok(Some(String::from_utf8_lossy(&clear).into_owned()))
+    }
+
+    /// Stores a new ticket, sealing its personal fields.
+    pub fn insert(&self, t: &NewTicket<'_>) -> Result<(), BoxError> {
+        let seal = |field, value| self.seal(t.tenant, t.subject, t.id, field, value);
+        let (name, email, phone, body) = (
+            seal("name", t.name)?,
+            seal("email", t.email)?,
+            seal("phone", t.phone)?,
+            seal("body", t.body)?,
+        );
+        let index = self.email_index(t.tenant, t.email)?;
+        self.db().execute(
+            "INSERT INTO tickets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                t.id,
+                t.tenant.to_string(),
+                t.subject.to_string(),
+                t.owner.to_string(),
+                t.created.to_rfc3339(),
+                t.closed.map(|c| c.to_rfc3339()),
+                t.status,
+                t.subject_line,
+                name,
+                email,
+                phone,
+                body,
+                index
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Ticket ids of `tenant` whose contact email is `email`, by blind index.
+    pub fn find_by_email(&self, tenant: TenantId, email: &str) -> Result<Vec<String>, BoxError> {
+        let index = self.email_index(tenant, email)?;
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT id FROM tickets WHERE tenant_id = ?1 AND email_index = ?2 ORDER BY id",
+        )?;
+        let ids = stmt
+            .query_map(params![tenant.to_string(), index], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+
+    /// One row as stored, whatever its tenant (callers check with the guard).
+    pub fn row(&self, id: &str) -> Result<Option<StoredTicket>, BoxError> {
+        let db = self.db();
+        let raw = db
+            .query_row(
+                "SELECT id, tenant_id, subject_id, owner, created_at, closed_at, status, subject_line,
+                        name, email, phone, body, email_index
+                 FROM tickets WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok((
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, Option<String>>(5)?,
+                            r.get::<_, String>(6)?,
+                            r.get::<_, String>(7)?,
+                        ),
+                        [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?],
+                        r.get::<_, Option<Vec<u8>>>(12)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((
+            (id, tenant, subject, owner, created, closed, status, subject_line),
+            sealed,
+            email_index,
+        )) = raw
+        else {
+            return Ok(None);
+        };
+        Ok(Some(StoredTicket {
+            id,
+            tenant: tenant.parse()?,
+            subject: subject.map(|s| s.parse()).transpose()?,
+            owner: owner.parse()?,
+            created: ts(&created)?,
+            closed: closed.as_deref().map(ts).transpose()?,
+            status,
+            subject_line,
+            sealed,
+            email_index,
+        }))
+    }
+
+    /// Every row, in id order (a nightly sweep reads this way).
+    pub fn all(&self) -> Result<Vec<StoredTicket>, BoxError> {
+        let ids: Vec<String> = {
+            let db = self.db();
+            let mut stmt = db.prepare("SELECT id FROM tickets ORDER BY id")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut rows = Vec::new();
+        for id in ids {
+            rows.extend(self.row(&id)?);
+        }
+        Ok(rows)
+    }
+
+    fn owned_row(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<Option<StoredTicket>, BoxError> {
+        if record.record_type != RECORD_TYPE {
+            return Err(format!("tickets: unknown record type {:?}", record.record_type).into());
+        }
+        Ok(self
+            .row(&record.id)?
+            .filter(|row| row.tenant == tenant && row.subject == Some(subject)))
+    }
+}
+
+impl PersonalDataSource for Tickets {
+    fn name(&self) -> &str {
+        "tickets"
+    }
+
+    fn locate(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Located>, BoxError> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT id FROM tickets WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY id",
+        )?;
+        let ids = stmt
+            .query_map(params![tenant.to_string(), subject.to_string()], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut fields = vec![FieldInfo {
+            name: "subject_line".into(),
+            category: DataCategory::USER_CONTENT_TICKET,
+            provided_by_subject: true,
+        }];
+        fields.extend(SEALED.iter().map(|(name, category)| FieldInfo {
+            name: (*name).into(),
+            category: category.clone(),
+            provided_by_subject: true,
+        }));
+        Ok(ids
+            .into_iter()
+            .map(|id| Located {
+                record: RecordRef::new(RECORD_TYPE, id),
+                fields: fields.clone(),
+                legal_basis: LegalBasis::Contract,
+            })
+            .collect())
+    }
+
+    fn export(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<Record, BoxError> {
+        let row = self
+            .owned_row(tenant, subject, record)?
+            .ok_or_else(|| format!("tickets: no ticket {} for this subject", record.id))?;
+        let mut fields = vec![FieldValue {
+            name: "subject_line".into(),
+            category: DataCategory::USER_CONTENT_TICKET,
+            value: row.subject_line.clone(),
+            provided_by_subject: true,
+        }];
+        for (name, category) in &SEALED {
+            if let Some(value) = self.open_field(&row, name)? {
+                fields.push(FieldValue {
+                    name: (*name).into(),
+                    category: category.clone(),
+                    value,
+                    provided_by_subject: true,
+                });
+            }
+        }
+        Ok(Record {
+            record: record.clone(),
+            created_at: Some(row.created),
+            fields,
+        })
+    }
+
+    fn rectify(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+        updates: &[FieldUpdate],
+    ) -> Result<(), BoxError> {
+        if self.owned_row(tenant, subject, record)?.is_none() {
+            return Err(format!("tickets: no ticket {} for this subject", record.id).into());
+        }
+        for update in updates {
+            if update.name == "subject_line" {
+                self.db().execute(
+                    "UPDATE tickets SET subject_line = ?1 WHERE id = ?2",
+                    params![update.value, record.id],
+                )?;
+            } else if SEALED.iter().any(|(name, _)| *name == update.name) {
+                let sealed = self.seal(tenant, subject, &record.id, &update.name, &update.value)?;
+                // The column name comes from SEALED, never from the caller.
+                let sql = format!("UPDATE tickets SET {} = ?1 WHERE id = ?2", update.name);
+                self.db().execute(&sql, params![sealed, record.id])?;
+                if update.name == "email" {
+                    let index = self.email_index(tenant, &update.value)?;
+                    self.db().execute(
+                        "UPDATE tickets SET email_index = ?1 WHERE id = ?2",
+                        params![index, record.id],
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn erase(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        plan: &ErasurePlan,
+    ) -> Result<(), BoxError> {
+        // Already gone or already unlinked: nothing to do (idempotent).
+        if self.owned_row(tenant, subject, &plan.record)?.is_none() {
+            return Ok(());
+        }
+        let db = self.db();
+        if plan.delete_record {
+            db.execute("DELETE FROM tickets WHERE id = ?1", params![plan.record.id])?;
+            return Ok(());
+        }
+        for field in &plan.fields {
+            match (field.name.as_str(), &field.action) {
+                ("subject_line", FieldAction::Anonymize) => {
+                    db.execute(
+                        "UPDATE tickets SET subject_line = ?1 WHERE id = ?2",
+                        params![ANONYMIZED_SUBJECT, plan.record.id],
+                    )?;
+                }
+                ("subject_line", FieldAction::Delete) => {
+                    db.execute(
+                        "UPDATE tickets SET subject_line = '' WHERE id = ?1",
+                        params![plan.record.id],
+                    )?;
+                }
+                // A sealed field is removed either way: its key is about to be shredded.
+                (name, _) if SEALED.iter().any(|(n, _)| *n == name) => {
+                    let sql = format!("UPDATE tickets SET {name} = NULL WHERE id = ?1");
+                    db.execute(&sql, params![plan.record.id])?;
+                    if name == "email" {
+                        db.execute(
+                            "UPDATE tickets SET email_index = NULL WHERE id = ?1",
+                            params![plan.record.id],
+                        )?;
+                    }
+                }
+                (name, _) => return Err(format!("tickets: unknown field {name:?}").into()),
+            }
+        }
+        // Unlink the kept, anonymized ticket from the person.
+        db.execute(
+            "UPDATE tickets SET subject_id = NULL WHERE id = ?1",
+            params![plan.record.id],
+        )?;
+        Ok(())
+    }
+
+    fn restrict(
+        &self,
+        _: TenantId,
+        _: SubjectId,
+        record: &RecordRef,
+        _: &Restriction,
+    ) -> Result<(), BoxError> {
+        Err(format!(
+            "tickets: restriction of {} is not built in this example",
+            record.id
+        )
+        .into())
+    }
+}
