@@ -350,6 +350,7 @@ impl PersonalDataSource for Tickets {
                 record: RecordRef::new(RECORD_TYPE, id),
                 fields: fields.clone(),
                 legal_basis: LegalBasis::Contract,
+                meta: Default::default(),
             })
             .collect())
     }
