@@ -260,6 +260,12 @@ pub fn au_medicare(d: &[u8]) -> bool {
 }
 
 /// Canadian SIN: Luhn, first digit not 0 or 8.
+///
+/// The first digit is the province of registration (1 Atlantic, 2–3
+/// Quebec, 4–5 Ontario, 6 Prairies and territories, 7 British Columbia and
+/// Yukon, 9 temporary residents). 0 is never issued (it appears only on
+/// specimen and fictitious numbers) and 8 is used for business numbers, not
+/// SINs, so both are rejected even when Luhn passes.
 pub fn ca_sin(d: &[u8]) -> bool {
     d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(d)
 }
@@ -441,6 +447,30 @@ pub fn pl_pesel(d: &[u8]) -> bool {
     (10 - s % 10) % 10 == u32::from(d[10])
 }
 
+/// Swedish organisationsnummer: 10 digits, the third at least 2 (so the
+/// "month" is 20 or more and it can never be a personnummer), Luhn.
+pub fn se_organisationsnummer(d: &[u8]) -> bool {
+    d.len() == 10 && d[2] >= 2 && luhn(d)
+}
+
+/// US DEA registration number (Presidio's `MEDICAL_LICENSE`): a registrant
+/// type letter, a second letter (or `9`), seven digits; the last digit is
+/// `(d1 + d3 + d5 + 2 × (d2 + d4 + d6)) mod 10`.
+pub fn us_dea(c: &[u8]) -> bool {
+    if c.len() != 9
+        || !b"ABCDEFGHJKLMPRSTUX".contains(&c[0].to_ascii_uppercase())
+        || !(c[1].is_ascii_alphabetic() || c[1] == b'9')
+        || !c[2..].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let mut d = [0u32; 7];
+    for (x, &c) in d.iter_mut().zip(&c[2..]) {
+        *x = u32::from(c - b'0');
+    }
+    (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+}
+
 /// Swedish personnummer: 10 digits YYMMDDNNNC (day may be +60), Luhn.
 pub fn se_personnummer(d: &[u8]) -> bool {
     if d.len() != 10 {
@@ -531,6 +561,16 @@ mod tests {
         assert!(nz_nhi(b"ZAC5361"));
         assert!(!nz_nhi(b"ZZZ0017"));
         assert!(de_tax_id(&d("86095742719")));
+        assert!(us_dea(b"AB1234563"));
+        assert!(us_dea(b"F91234563"));
+        assert!(!us_dea(b"AB1234564"), "bad check digit");
+        assert!(!us_dea(b"IB1234563"), "I is no registrant type");
+        assert!(se_organisationsnummer(&d("556012-5790")));
+        assert!(!se_organisationsnummer(&d("556012-5791")));
+        assert!(
+            !se_organisationsnummer(&d("811218-9876")),
+            "a personnummer is not an organisationsnummer"
+        );
         assert!(es_nif(b"12345678Z"));
         assert!(es_nie(b"X1234567L"));
         assert!(it_fiscal_code(b"MRTMTT91D08F205J"));

@@ -75,12 +75,18 @@ kinds! {
     UsPassport => "US_PASSPORT",
     /// US bank account number (with context).
     UsBankNumber => "US_BANK_NUMBER",
+    /// US driver's licence number (with context: the shapes vary by state).
+    UsDriverLicense => "US_DRIVER_LICENSE",
+    /// US DEA registration number (Presidio's `MEDICAL_LICENSE`, checksum).
+    MedicalLicense => "MEDICAL_LICENSE",
     /// UK national insurance number.
     UkNino => "UK_NINO",
     /// UK NHS number.
     UkNhs => "UK_NHS",
     /// UK postcode.
     UkPostcode => "UK_POSTCODE",
+    /// UK passport number (two letters and seven digits, with context).
+    UkPassport => "UK_PASSPORT",
     /// Australian tax file number.
     AuTfn => "AU_TFN",
     /// Australian business number.
@@ -111,12 +117,16 @@ kinds! {
     ItPassport => "IT_PASSPORT",
     /// Italian identity card number (with context).
     ItIdentityCard => "IT_IDENTITY_CARD",
+    /// Italian driving licence number (patente, with context).
+    ItDriverLicense => "IT_DRIVER_LICENSE",
     /// Dutch citizen service number (BSN).
     NlBsn => "NL_BSN",
     /// Polish PESEL number.
     PlPesel => "PL_PESEL",
     /// Swedish personal identity number (personnummer).
     SePersonnummer => "SE_PERSONNUMMER",
+    /// Swedish organisation number (organisationsnummer, Luhn).
+    SeOrganisationsnummer => "SE_ORGANISATIONSNUMMER",
     /// Finnish personal identity code (HETU).
     FiHetu => "FI_HETU",
     /// French social security number (INSEE / NIR).

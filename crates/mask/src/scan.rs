@@ -105,9 +105,12 @@ pub(crate) enum K {
     UsBankRouting,
     UsPassport,
     UsBankNumber,
+    UsDriverLicense,
+    MedicalLicense,
     UkNino,
     UkNhs,
     UkPostcode,
+    UkPassport,
     AuTfn,
     AuAbn,
     AuAcn,
@@ -123,15 +126,17 @@ pub(crate) enum K {
     ItVatCode,
     ItPassport,
     ItIdentityCard,
+    ItDriverLicense,
     NlBsn,
     PlPesel,
     SePersonnummer,
+    SeOrganisationsnummer,
     FiHetu,
     FrInsee,
 }
 
 impl K {
-    pub(crate) const ALL: [K; 36] = [
+    pub(crate) const ALL: [K; 41] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -145,9 +150,12 @@ impl K {
         K::UsBankRouting,
         K::UsPassport,
         K::UsBankNumber,
+        K::UsDriverLicense,
+        K::MedicalLicense,
         K::UkNino,
         K::UkNhs,
         K::UkPostcode,
+        K::UkPassport,
         K::AuTfn,
         K::AuAbn,
         K::AuAcn,
@@ -163,9 +171,11 @@ impl K {
         K::ItVatCode,
         K::ItPassport,
         K::ItIdentityCard,
+        K::ItDriverLicense,
         K::NlBsn,
         K::PlPesel,
         K::SePersonnummer,
+        K::SeOrganisationsnummer,
         K::FiHetu,
         K::FrInsee,
     ];
@@ -186,9 +196,12 @@ impl K {
             K::UsBankRouting => P::UsBankRouting,
             K::UsPassport => P::UsPassport,
             K::UsBankNumber => P::UsBankNumber,
+            K::UsDriverLicense => P::UsDriverLicense,
+            K::MedicalLicense => P::MedicalLicense,
             K::UkNino => P::UkNino,
             K::UkNhs => P::UkNhs,
             K::UkPostcode => P::UkPostcode,
+            K::UkPassport => P::UkPassport,
             K::AuTfn => P::AuTfn,
             K::AuAbn => P::AuAbn,
             K::AuAcn => P::AuAcn,
@@ -204,9 +217,11 @@ impl K {
             K::ItVatCode => P::ItVatCode,
             K::ItPassport => P::ItPassport,
             K::ItIdentityCard => P::ItIdentityCard,
+            K::ItDriverLicense => P::ItDriverLicense,
             K::NlBsn => P::NlBsn,
             K::PlPesel => P::PlPesel,
             K::SePersonnummer => P::SePersonnummer,
+            K::SeOrganisationsnummer => P::SeOrganisationsnummer,
             K::FiHetu => P::FiHetu,
             K::FrInsee => P::FrInsee,
         }
@@ -216,8 +231,14 @@ impl K {
     pub(crate) fn region(self) -> Option<crate::Regions> {
         use crate::Regions as R;
         Some(match self {
-            K::UsSsn | K::UsItin | K::UsBankRouting | K::UsPassport | K::UsBankNumber => R::US,
-            K::UkNino | K::UkNhs | K::UkPostcode => R::UK,
+            K::UsSsn
+            | K::UsItin
+            | K::UsBankRouting
+            | K::UsPassport
+            | K::UsBankNumber
+            | K::UsDriverLicense
+            | K::MedicalLicense => R::US,
+            K::UkNino | K::UkNhs | K::UkPostcode | K::UkPassport => R::UK,
             K::AuTfn | K::AuAbn | K::AuAcn | K::AuMedicare => R::AU,
             K::CaSin | K::CaPostalCode => R::CA,
             K::NzIrd | K::NzNhi => R::NZ,
@@ -228,9 +249,11 @@ impl K {
             | K::ItVatCode
             | K::ItPassport
             | K::ItIdentityCard
+            | K::ItDriverLicense
             | K::NlBsn
             | K::PlPesel
             | K::SePersonnummer
+            | K::SeOrganisationsnummer
             | K::FiHetu
             | K::FrInsee => R::EU,
             _ => return None,
@@ -287,9 +310,22 @@ impl K {
             K::UsBankRouting => words!["routing", "aba", "rtn", "transit"],
             K::UsPassport => words!["passport"],
             K::UsBankNumber => words!["account", "acct", "bank", "checking", "savings"],
+            // Not `driver` alone: "driver update KB5034441" is a patch.
+            K::UsDriverLicense => words![
+                "license",
+                "licence",
+                "lic",
+                "dl",
+                "dls",
+                "cdl",
+                "cdls",
+                "permit",
+            ],
+            K::MedicalLicense => words!["dea", "medical", "certificate", "prescriber", "registration"],
             K::UkNino => words!["nino", "insurance", "ni"],
             K::UkNhs => words!["nhs", "health"],
             K::UkPostcode => words!["postcode", "post", "address"],
+            K::UkPassport => words!["uk", "british", "hmpo", "majesty", "hm"],
             K::AuTfn => words!["tfn", "tax"],
             K::AuAbn => words!["abn", "business"],
             K::AuAcn => words!["acn", "company"],
@@ -311,9 +347,11 @@ impl K {
             K::ItVatCode => words!["iva", "vat", "partita"],
             K::ItPassport => words!["passaporto", "passport"],
             K::ItIdentityCard => words!["carta", "identita", "identity", "cie", "documento"],
+            K::ItDriverLicense => words!["patente", "guida", "driving", "licence", "license"],
             K::NlBsn => words!["bsn", "burgerservicenummer", "sofinummer"],
             K::PlPesel => words!["pesel"],
             K::SePersonnummer => words!["personnummer", "personnr"],
+            K::SeOrganisationsnummer => words!["organisationsnummer", "orgnr", "org", "organisation"],
             K::FiHetu => words!["hetu", "henkilotunnus"],
             K::FrInsee => words!["insee", "nir", "secu", "securite", "sociale"],
         }
@@ -335,9 +373,12 @@ impl K {
             K::UsBankRouting => "us_aba_routing",
             K::UsPassport => "us_passport",
             K::UsBankNumber => "us_bank_number",
+            K::UsDriverLicense => "us_driver_license",
+            K::MedicalLicense => "us_dea_checksum",
             K::UkNino => "uk_nino",
             K::UkNhs => "uk_nhs_mod11",
             K::UkPostcode => "uk_postcode",
+            K::UkPassport => "uk_passport",
             K::AuTfn => "au_tfn",
             K::AuAbn => "au_abn_mod89",
             K::AuAcn => "au_acn",
@@ -353,9 +394,11 @@ impl K {
             K::ItVatCode => "it_vat_code",
             K::ItPassport => "it_passport",
             K::ItIdentityCard => "it_identity_card",
+            K::ItDriverLicense => "it_driver_license",
             K::NlBsn => "nl_bsn",
             K::PlPesel => "pl_pesel",
             K::SePersonnummer => "se_personnummer",
+            K::SeOrganisationsnummer => "se_organisationsnummer_luhn",
             K::FiHetu => "fi_hetu",
             K::FrInsee => "fr_insee",
         }
@@ -510,23 +553,28 @@ impl Context {
                 64 - below.leading_zeros() as usize
             };
             let len = hi + 1 - st;
-            c.words[c.n] = if len <= 16 {
+            // Longer words count by their first 16 letters (as `pack` does).
+            c.words[c.n] = {
                 let mut w = [0u8; 16];
                 w.copy_from_slice(&buf[st..st + 16]);
                 let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
-                if len == 16 {
+                if len >= 16 {
                     x
                 } else {
                     x & ((1u128 << (8 * len)) - 1)
                 }
-            } else {
-                0
             };
             c.filter |= 1u64 << bucket(c.words[c.n]);
             c.n += 1;
             mask &= (1u64 << st) - 1;
         }
         c
+    }
+
+    /// The nearest word says a licence is software's, not a person's.
+    fn soft_licence(&self) -> bool {
+        const SOFT: &CtxWords = words!["key", "keys", "server", "seat", "seats", "file", "plan"];
+        self.n > 0 && SOFT.contains(self.words[0])
     }
 
     fn has(&self, words: &CtxWords) -> bool {
@@ -552,15 +600,16 @@ fn letter_bits(v: u64) -> u64 {
     ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
-/// A lower-case ASCII word of at most 16 bytes packed into an integer (0 for
-/// longer words, which never match).
+/// A lower-case ASCII word packed into an integer: its first 16 bytes, so
+/// `steueridentifikationsnummer` and `organisationsnummer` count by their
+/// 16-letter prefix (0 for the empty word, which never matches).
 const fn pack(w: &[u8]) -> u128 {
-    if w.len() > 16 || w.is_empty() {
+    if w.is_empty() {
         return 0;
     }
     let mut x: u128 = 0;
     let mut i = 0;
-    while i < w.len() {
+    while i < w.len() && i < 16 {
         x |= (w[i].to_ascii_lowercase() as u128) << (8 * i);
         i += 1;
     }
@@ -722,10 +771,27 @@ impl<'a> Scanner<'a> {
         let ends = token_end(b, run.end)
             || (run.groups == 4 && run.all_sep(b'.') && matches!(at(b, run.end), b':' | b'/'));
         if run.groups == 1 && run.nd < 8 && !paren_near {
+            // Only US driver's licences (context required) are this short.
+            if run.nd >= 2 && at(b, run.end).is_ascii_uppercase() {
+                return self.digit_licence(s, &run);
+            }
+            if run.nd >= 6
+                && ends
+                && self.on.has(K::UsDriverLicense)
+                && Context::before(b, s).has(K::UsDriverLicense.context())
+            {
+                return Some(self.push(
+                    s,
+                    run.end,
+                    K::UsDriverLicense,
+                    0.15 + CONTEXT_BOOST,
+                    K::UsDriverLicense.recognizer(),
+                ));
+            }
             return None;
         }
         // Collect what validates first; read the context only if anything does.
-        let mut cands: [(K, f32, usize); 8] = [(K::Phone, 0.0, 0); 8];
+        let mut cands: [(K, f32, usize); 12] = [(K::Phone, 0.0, 0); 12];
         let mut n = 0usize;
         let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
             if on.has(k) && n < cands.len() {
@@ -747,7 +813,11 @@ impl<'a> Scanner<'a> {
             c[8] = b[run.end];
             if ck::es_nif(&c) {
                 consider(K::EsNif, 0.6, run.end + 1, on);
+            } else {
+                return self.digit_licence(s, &run);
             }
+        } else if at(b, run.end).is_ascii_uppercase() {
+            return self.digit_licence(s, &run);
         }
         // A checksum-validated card or IBAN-strength match needs no phone check.
         // A phone has at least 8 digits; shorter runs only continue one
@@ -859,7 +929,7 @@ impl<'a> Scanner<'a> {
                 return Some(e);
             }
             if c2.is_ascii_digit()
-                && let Some(e) = self.italian_document(s)
+                && let Some(e) = self.letter_document(s)
             {
                 return Some(e);
             }
@@ -896,20 +966,10 @@ impl<'a> Scanner<'a> {
             if let Some(e) = self.postcode(s) {
                 return Some(e);
             }
-            if self.on.has(K::UsPassport) && c1.is_ascii_digit() {
-                let e = s + 9;
-                if e <= b.len() && b[s + 1..e].iter().all(u8::is_ascii_digit) && token_end(b, e) {
-                    let ctx = Context::before(b, s);
-                    if ctx.has(K::UsPassport.context()) {
-                        return Some(self.push(
-                            s,
-                            e,
-                            K::UsPassport,
-                            0.2 + CONTEXT_BOOST,
-                            K::UsPassport.recognizer(),
-                        ));
-                    }
-                }
+            if c1.is_ascii_digit()
+                && let Some(e) = self.letter_document(s)
+            {
+                return Some(e);
             }
             if matches!(c2, b'-' | b':') && is_hex(b[s]) && is_hex(c1) {
                 return self.mac(s);
@@ -918,43 +978,132 @@ impl<'a> Scanner<'a> {
         None
     }
 
-    /// Italian passport (`YA1234567`) or identity card (`CA12345AB`): no
-    /// checksum, so only with a context word.
-    fn italian_document(&mut self, s: usize) -> Option<usize> {
+    /// Documents that start with letters and have no checksum (or a weak
+    /// one): US passport and driver's licence, UK and Italian passports,
+    /// Italian identity card and driving licence, US DEA numbers
+    /// (`MEDICAL_LICENSE`). All but a checksum-valid DEA number need a
+    /// context word, as in Presidio; the context also decides between kinds
+    /// whose shapes coincide (two letters and seven digits is a UK or an
+    /// Italian passport, a DEA number or a US licence).
+    fn letter_document(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
-        let digits = b
-            .get(s + 2..)?
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        let (kind, end) = match digits {
-            7 if self.on.has(K::ItPassport) || self.on.has(K::ItIdentityCard) => {
-                (K::ItPassport, s + 9)
-            }
-            5 if at(b, s + 7).is_ascii_uppercase()
-                && at(b, s + 8).is_ascii_uppercase()
-                && self.on.has(K::ItIdentityCard) =>
-            {
-                (K::ItIdentityCard, s + 9)
-            }
-            _ => return None,
+        let run = |from: usize, f: fn(&u8) -> bool, max: usize| {
+            b.get(from..)
+                .unwrap_or(&[])
+                .iter()
+                .take(max + 1)
+                .take_while(|c| f(c))
+                .count()
         };
-        if !token_end(b, end) {
+        let l = run(s, u8::is_ascii_uppercase, 2);
+        if !(1..=2).contains(&l) {
+            return None;
+        }
+        let nd = run(s + l, u8::is_ascii_digit, 14);
+        let t = run(s + l + nd, u8::is_ascii_uppercase, 2);
+        // Italian licence, second form: U1, seven of a restricted
+        // alphabet, a letter.
+        let it_u1 = b[s] == b'U'
+            && at(b, s + 1) == b'1'
+            && s + 10 <= b.len()
+            && b[s + 2..s + 9]
+                .iter()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase() && !b"AIOQV".contains(c))
+            && at(b, s + 9).is_ascii_uppercase()
+            && token_end(b, s + 10);
+        let end = if it_u1 { s + 10 } else { s + l + nd + t };
+        if !it_u1 && (nd < 3 || nd > 14 || t > 2 || !token_end(b, end)) {
             return None;
         }
         let ctx = Context::before(b, s);
-        let kind = if kind == K::ItPassport
-            && !ctx.has(K::ItPassport.context())
-            && ctx.has(K::ItIdentityCard.context())
-        {
-            K::ItIdentityCard
-        } else {
-            kind
+        let on = self.on;
+        let has = |k: K| on.has(k) && ctx.has(k.context());
+        let passport = ctx.has(words!["passport", "passaporto", "passeport", "reisepass"]);
+        let italian = ctx.has(words!["passaporto", "italian", "italiano", "italiana", "italia"]);
+        // `license key AB1234`, `license server LS12345`: software.
+        let software = ctx.soft_licence();
+        let hit = |k: K| Some((k, 0.2 + CONTEXT_BOOST));
+        let (kind, score) = match (l, nd, t) {
+            _ if it_u1 => hit(K::ItDriverLicense).filter(|_| has(K::ItDriverLicense))?,
+            (2, 7, 1) if has(K::ItDriverLicense) => hit(K::ItDriverLicense)?,
+            (2, 5, 2) if has(K::ItIdentityCard) => hit(K::ItIdentityCard)?,
+            (2, 7, 0) => {
+                let dea = on.has(K::MedicalLicense) && ck::us_dea(&b[s..end]);
+                if dea && ctx.has(K::MedicalLicense.context()) {
+                    (K::MedicalLicense, 0.4 + CONTEXT_BOOST)
+                } else if passport && on.has(K::ItPassport) && (italian || !on.has(K::UkPassport)) {
+                    (K::ItPassport, 0.2 + CONTEXT_BOOST)
+                } else if passport && on.has(K::UkPassport) {
+                    (K::UkPassport, 0.2 + CONTEXT_BOOST)
+                } else if has(K::ItIdentityCard) {
+                    (K::ItIdentityCard, 0.2 + CONTEXT_BOOST)
+                } else if has(K::UsDriverLicense) && !software {
+                    (K::UsDriverLicense, 0.2 + CONTEXT_BOOST)
+                } else if dea {
+                    (K::MedicalLicense, 0.4)
+                } else {
+                    return None;
+                }
+            }
+            (1, 8, 0) if passport && on.has(K::UsPassport) => hit(K::UsPassport)?,
+            (1, 8, 0) if on.has(K::MedicalLicense) && ck::us_dea(&b[s..end]) => (
+                K::MedicalLicense,
+                if ctx.has(K::MedicalLicense.context()) {
+                    0.4 + CONTEXT_BOOST
+                } else {
+                    0.4
+                },
+            ),
+            // Presidio's state shapes: a letter and 3–14 digits, two letters
+            // and 3–7 digits, two letters, six digits and a letter, a letter,
+            // six digits and `R`.
+            (1, 3..=14, 0) | (2, 3..=7, 0) | (2, 6, 1) | (1, 6, 1)
+                if has(K::UsDriverLicense) && !software =>
+            {
+                hit(K::UsDriverLicense)?
+            }
+            _ => return None,
         };
-        if !self.on.has(kind) || !ctx.has(kind.context()) {
+        Some(self.push(s, end, kind, score, kind.recognizer()))
+    }
+
+    /// US driver's licence shapes that start with digits and end or
+    /// continue with letters (`123456789A`, `12345678AB`, `12ABC12345`,
+    /// `123AB1234`), only with context.
+    fn digit_licence(&mut self, s: usize, run: &Run) -> Option<usize> {
+        let b = self.b;
+        if run.groups != 1 || !self.on.has(K::UsDriverLicense) {
             return None;
         }
-        Some(self.push(s, end, kind, 0.2 + CONTEXT_BOOST, kind.recognizer()))
+        let letters = b[run.end..]
+            .iter()
+            .take(4)
+            .take_while(|c| c.is_ascii_uppercase())
+            .count();
+        let tail = b[run.end + letters..]
+            .iter()
+            .take(7)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let ok = matches!(
+            (run.nd, letters, tail),
+            (7..=9, 1, 0) | (8, 2, 0) | (2, 3, 5..=6) | (3, 2, 4)
+        );
+        let end = run.end + letters + tail;
+        if !ok || !token_end(b, end) {
+            return None;
+        }
+        let ctx = Context::before(b, s);
+        if !ctx.has(K::UsDriverLicense.context()) || ctx.soft_licence() {
+            return None;
+        }
+        Some(self.push(
+            s,
+            end,
+            K::UsDriverLicense,
+            0.2 + CONTEXT_BOOST,
+            K::UsDriverLicense.recognizer(),
+        ))
     }
 
     fn iban(&mut self, s: usize) -> Option<usize> {
@@ -1670,6 +1819,11 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
                     if plain { 0.3 } else { 0.55 },
                     ck::se_personnummer(d),
                 );
+                c(
+                    K::SeOrganisationsnummer,
+                    if plain { 0.3 } else { 0.45 },
+                    ck::se_organisationsnummer(d),
+                );
             }
         }
         11 => {
@@ -1702,6 +1856,11 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
     if plain && (8..=17).contains(&d.len()) {
         // US bank account numbers have no structure: context only.
         c(K::UsBankNumber, 0.2, true);
+    }
+    if plain && (8..=14).contains(&d.len()) {
+        // Nor have most US driver's licences (Presidio scores bare digits
+        // 0.01): context only.
+        c(K::UsDriverLicense, 0.15, true);
     }
     if (12..=19).contains(&d.len()) && sp_dash {
         let shaped = plain
@@ -1886,5 +2045,10 @@ mod tests {
         let long = [b"passport".as_slice(), &[b'x'; 60], b" 123"].concat();
         let c = Context::before(&long, long.len() - 3);
         assert_eq!(c.n, 0);
+        // Words longer than 16 letters count by their 16-letter prefix.
+        let text = b"Steueridentifikationsnummer: 1";
+        let c = Context::before(text, text.len() - 1);
+        assert!(c.has(K::DeTaxId.context()));
+        assert!(!c.has(words!["steuerklassenwechsel"]));
     }
 }

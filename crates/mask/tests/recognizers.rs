@@ -179,6 +179,65 @@ fn regional_recognizers() {
 }
 
 #[test]
+fn presidio_parity_recognizers() {
+    // US driver's licence: state shapes, context required.
+    one(
+        "driver's license D1234567 expired",
+        "US_DRIVER_LICENSE",
+        "D1234567",
+    );
+    one("her CDL: 123456789A.", "US_DRIVER_LICENSE", "123456789A");
+    one("learner permit 7654321 lost", "US_DRIVER_LICENSE", "7654321");
+    one("DL# WDL12AB3C4D5 no, DL AB123456", "US_DRIVER_LICENSE", "AB123456");
+    one("lic 12ABC12345 (NY)", "US_DRIVER_LICENSE", "12ABC12345");
+    // US DEA number (Presidio's MEDICAL_LICENSE): checksum plus context.
+    one("DEA number AB1234563 on file", "MEDICAL_LICENSE", "AB1234563");
+    one("prescriber F91234563 signed", "MEDICAL_LICENSE", "F91234563");
+    // UK and Italian passports share a shape: the words decide.
+    one("British passport AB1234567", "UK_PASSPORT", "AB1234567");
+    one("passport no. YA7654321 renewed", "UK_PASSPORT", "YA7654321");
+    one(
+        "numero passaporto YA7654321",
+        "IT_PASSPORT",
+        "YA7654321",
+    );
+    one(
+        "documento CA12345AB scaduto",
+        "IT_IDENTITY_CARD",
+        "CA12345AB",
+    );
+    // Italian driving licence, both forms.
+    one(
+        "patente di guida AA1234567B rinnovata",
+        "IT_DRIVER_LICENSE",
+        "AA1234567B",
+    );
+    one("patente U1BC12345Z", "IT_DRIVER_LICENSE", "U1BC12345Z");
+    // Swedish organisation number: Luhn, third digit at least 2.
+    one(
+        "organisationsnummer 556012-5790",
+        "SE_ORGANISATIONSNUMMER",
+        "556012-5790",
+    );
+}
+
+#[test]
+fn presidio_parity_look_alikes() {
+    // Weak shapes without context stay.
+    none("order A1234567 shipped, ticket AB1234567 closed, build 7654321");
+    none("driver update KB5034441 installed");
+    none("driver version 10.2.33 and 4.15.0-91");
+    none("license key AB1234 for seat 2; license server LS12345");
+    none("license v1 and P1 tickets");
+    none("the 123456789A sku and 12ABC12345 batch");
+    // Bad checksums stay even with context.
+    none("DEA number AB1234564 on file");
+    none("organisationsnummer 556012-5791");
+    // Italian shapes without Italian context words.
+    none("ref AA1234567B and U1BC12345Z");
+}
+
+#[test]
 fn look_alikes_stay() {
     none("order 4111 1111 1111 1112 shipped");
     none("release v10.2.33.4 and 1.2.3");
