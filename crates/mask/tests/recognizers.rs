@@ -269,3 +269,49 @@ fn utf8_spans_are_char_boundaries() {
             .all(|x| x.kind == Kind::Email || x.kind == Kind::Phone)
     );
 }
+
+#[test]
+fn known_entities_fold_unicode_case() {
+    use custodia_mask::KnownEntities;
+    let known = KnownEntities::new([
+        (Kind::Person, "Zoë Ångström"),
+        (Kind::Person, "Émilie"),
+        (Kind::Person, "Bob"),
+    ])
+    .unwrap();
+    let text = "ZOË ÅNGSTRÖM wrote to émilie and ÉMILIE; bob, BOB and Bobby 🎉 zoë ångström.";
+    let f = Detector::new().detect_with(text, &known);
+    let got: Vec<&str> = f.iter().map(|f| &text[f.start..f.end]).collect();
+    assert_eq!(
+        got,
+        [
+            "ZOË ÅNGSTRÖM",
+            "émilie",
+            "ÉMILIE",
+            "bob",
+            "BOB",
+            "zoë ångström"
+        ]
+    );
+    assert!(f.iter().all(|x| x.kind == Kind::Person));
+    // ASCII-only text takes the direct path; invalid UTF-8 is never matched.
+    let f = Detector::new().detect_with("hi BOB", &known);
+    assert_eq!((f[0].start, f[0].end), (3, 6));
+    let bytes = b"\xffZO\xc3\x8b \xc3\x85NGSTR\xc3\x96M\xfe";
+    let f = Detector::new().detect_bytes(bytes, Some(&known));
+    assert_eq!(f.len(), 1);
+    assert_eq!(&bytes[f[0].start..f[0].end], "ZOË ÅNGSTRÖM".as_bytes());
+    // A character whose lower case is longer (`İ` → `i̇`) shifts no span.
+    let known = KnownEntities::new([(Kind::Person, "Çelik")]).unwrap();
+    let text = "İİ ÇELIK x";
+    let f = Detector::new().detect_with(text, &known);
+    assert_eq!(&text[f[0].start..f[0].end], "ÇELIK");
+}
+
+#[test]
+fn canadian_sin_first_digit() {
+    // 0 is never issued and 8 is for business numbers: Luhn-valid, still no SIN.
+    one("SIN 130-692-544", "CA_SIN", "130-692-544");
+    none("SIN 046-454-286");
+    none("SIN 800-000-002");
+}
