@@ -447,6 +447,41 @@ pub fn pl_pesel(d: &[u8]) -> bool {
     (10 - s % 10) % 10 == u32::from(d[10])
 }
 
+/// US National Provider Identifier: 10 digits starting 1 or 2, Luhn over
+/// the number prefixed with `80840`; a body of one repeated digit is
+/// rejected (as Presidio does).
+pub fn us_npi(d: &[u8]) -> bool {
+    if d.len() != 10 || !matches!(d[0], 1 | 2) || d[..9].iter().all(|&x| x == d[0]) {
+        return false;
+    }
+    let mut p = [8, 0, 8, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p[5..].copy_from_slice(d);
+    luhn(&p)
+}
+
+/// US Medicare Beneficiary Identifier (11 characters, no dashes):
+/// `C A AN N A AN N A A N N` with letters other than S, L, O, I, B, Z.
+pub fn us_mbi(c: &[u8]) -> bool {
+    const LETTERS: &[u8] = b"ACDEFGHJKMNPQRTUVWXY";
+    if c.len() != 11 {
+        return false;
+    }
+    let num = |x: u8| x.is_ascii_digit();
+    let alpha = |x: u8| LETTERS.contains(&x);
+    num(c[0])
+        && c[0] != b'0'
+        && alpha(c[1])
+        && (num(c[2]) || alpha(c[2]))
+        && num(c[3])
+        && alpha(c[4])
+        && (num(c[5]) || alpha(c[5]))
+        && num(c[6])
+        && alpha(c[7])
+        && alpha(c[8])
+        && num(c[9])
+        && num(c[10])
+}
+
 /// Swedish organisationsnummer: 10 digits, the third at least 2 (so the
 /// "month" is 20 or more and it can never be a personnummer), Luhn.
 pub fn se_organisationsnummer(d: &[u8]) -> bool {
@@ -562,6 +597,12 @@ mod tests {
         assert!(!nz_nhi(b"ZZZ0017"));
         assert!(de_tax_id(&d("86095742719")));
         assert!(us_dea(b"AB1234563"));
+        assert!(us_npi(&d("1234567893")));
+        assert!(!us_npi(&d("1234567894")));
+        assert!(!us_npi(&d("3234567893")), "starts with 1 or 2");
+        assert!(us_mbi(b"1EG4TE5MK73"));
+        assert!(!us_mbi(b"1EG4TE5MK7A"));
+        assert!(!us_mbi(b"1SG4TE5MK73"), "S is not used");
         assert!(us_dea(b"F91234563"));
         assert!(!us_dea(b"AB1234564"), "bad check digit");
         assert!(!us_dea(b"IB1234563"), "I is no registrant type");

@@ -79,6 +79,10 @@ kinds! {
     UsDriverLicense => "US_DRIVER_LICENSE",
     /// US DEA registration number (Presidio's `MEDICAL_LICENSE`, checksum).
     MedicalLicense => "MEDICAL_LICENSE",
+    /// US National Provider Identifier (Luhn with the `80840` prefix).
+    UsNpi => "US_NPI",
+    /// US Medicare Beneficiary Identifier.
+    UsMbi => "US_MBI",
     /// UK national insurance number.
     UkNino => "UK_NINO",
     /// UK NHS number.

@@ -107,6 +107,8 @@ pub(crate) enum K {
     UsBankNumber,
     UsDriverLicense,
     MedicalLicense,
+    UsNpi,
+    UsMbi,
     UkNino,
     UkNhs,
     UkPostcode,
@@ -136,7 +138,7 @@ pub(crate) enum K {
 }
 
 impl K {
-    pub(crate) const ALL: [K; 41] = [
+    pub(crate) const ALL: [K; 43] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -152,6 +154,8 @@ impl K {
         K::UsBankNumber,
         K::UsDriverLicense,
         K::MedicalLicense,
+        K::UsNpi,
+        K::UsMbi,
         K::UkNino,
         K::UkNhs,
         K::UkPostcode,
@@ -198,6 +202,8 @@ impl K {
             K::UsBankNumber => P::UsBankNumber,
             K::UsDriverLicense => P::UsDriverLicense,
             K::MedicalLicense => P::MedicalLicense,
+            K::UsNpi => P::UsNpi,
+            K::UsMbi => P::UsMbi,
             K::UkNino => P::UkNino,
             K::UkNhs => P::UkNhs,
             K::UkPostcode => P::UkPostcode,
@@ -237,7 +243,9 @@ impl K {
             | K::UsPassport
             | K::UsBankNumber
             | K::UsDriverLicense
-            | K::MedicalLicense => R::US,
+            | K::MedicalLicense
+            | K::UsNpi
+            | K::UsMbi => R::US,
             K::UkNino | K::UkNhs | K::UkPostcode | K::UkPassport => R::UK,
             K::AuTfn | K::AuAbn | K::AuAcn | K::AuMedicare => R::AU,
             K::CaSin | K::CaPostalCode => R::CA,
@@ -322,6 +330,8 @@ impl K {
                 "permit",
             ],
             K::MedicalLicense => words!["dea", "medical", "certificate", "prescriber", "registration"],
+            K::UsNpi => words!["npi", "provider", "taxonomy"],
+            K::UsMbi => words!["medicare", "mbi", "beneficiary", "cms", "medicaid", "hicn"],
             K::UkNino => words!["nino", "insurance", "ni"],
             K::UkNhs => words!["nhs", "health"],
             K::UkPostcode => words!["postcode", "post", "address"],
@@ -375,6 +385,8 @@ impl K {
             K::UsBankNumber => "us_bank_number",
             K::UsDriverLicense => "us_driver_license",
             K::MedicalLicense => "us_dea_checksum",
+            K::UsNpi => "us_npi_luhn",
+            K::UsMbi => "us_mbi",
             K::UkNino => "uk_nino",
             K::UkNhs => "uk_nhs_mod11",
             K::UkPostcode => "uk_postcode",
@@ -771,7 +783,11 @@ impl<'a> Scanner<'a> {
         let ends = token_end(b, run.end)
             || (run.groups == 4 && run.all_sep(b'.') && matches!(at(b, run.end), b':' | b'/'));
         if run.groups == 1 && run.nd < 8 && !paren_near {
-            // Only US driver's licences (context required) are this short.
+            // Only US driver's licences (context required) and MBIs are
+            // this short.
+            if run.nd == 1 && at(b, run.end).is_ascii_uppercase() {
+                return self.mbi(s);
+            }
             if run.nd >= 2 && at(b, run.end).is_ascii_uppercase() {
                 return self.digit_licence(s, &run);
             }
@@ -1065,6 +1081,32 @@ impl<'a> Scanner<'a> {
             _ => return None,
         };
         Some(self.push(s, end, kind, score, kind.recognizer()))
+    }
+
+    /// A US Medicare Beneficiary Identifier, plain (`1EG4TE5MK73`, context
+    /// needed) or in its display form `1EG4-TE5-MK73`.
+    fn mbi(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if !self.on.has(K::UsMbi) {
+            return None;
+        }
+        let dashed = at(b, s + 4) == b'-' && at(b, s + 8) == b'-';
+        let end = s + if dashed { 13 } else { 11 };
+        if end > b.len() || !token_end(b, end) {
+            return None;
+        }
+        let mut c = [0u8; 11];
+        if dashed {
+            c[..4].copy_from_slice(&b[s..s + 4]);
+            c[4..7].copy_from_slice(&b[s + 5..s + 8]);
+            c[7..].copy_from_slice(&b[s + 9..s + 13]);
+        } else {
+            c.copy_from_slice(&b[s..end]);
+        }
+        if !ck::us_mbi(&c) {
+            return None;
+        }
+        Some(self.push_ctx(s, end, K::UsMbi, if dashed { 0.5 } else { 0.3 }))
     }
 
     /// US driver's licence shapes that start with digits and end or
@@ -1812,6 +1854,9 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
                     if plain { 0.4 } else { 0.55 },
                     ck::au_medicare(d),
                 );
+            }
+            if plain || shape == [4, 3, 3] && sp_dash {
+                c(K::UsNpi, if plain { 0.3 } else { 0.4 }, ck::us_npi(d));
             }
             if (shape == [6, 4] && run.all_sep(b'-')) || plain {
                 c(

@@ -213,6 +213,11 @@ fn presidio_parity_recognizers() {
         "AA1234567B",
     );
     one("patente U1BC12345Z", "IT_DRIVER_LICENSE", "U1BC12345Z");
+    // US NPI (Luhn with the 80840 prefix) and MBI.
+    one("provider NPI 1234567893 billed", "US_NPI", "1234567893");
+    one("npi: 1234-567-893", "US_NPI", "1234-567-893");
+    one("card 1EG4-TE5-MK73 on file", "US_MBI", "1EG4-TE5-MK73");
+    one("Medicare MBI 1EG4TE5MK73", "US_MBI", "1EG4TE5MK73");
     // Swedish organisation number: Luhn, third digit at least 2.
     one(
         "organisationsnummer 556012-5790",
@@ -233,6 +238,8 @@ fn presidio_parity_look_alikes() {
     // Bad checksums stay even with context.
     none("DEA number AB1234564 on file");
     none("organisationsnummer 556012-5791");
+    none("provider NPI 1234567894, npi 1111111112");
+    none("part 1EG4TE5MK73 and 1EG4-TE5-MK7A");
     // Italian shapes without Italian context words.
     none("ref AA1234567B and U1BC12345Z");
 }
