@@ -320,16 +320,15 @@ impl K {
             K::UsBankNumber => words!["account", "acct", "bank", "checking", "savings"],
             // Not `driver` alone: "driver update KB5034441" is a patch.
             K::UsDriverLicense => words![
-                "license",
-                "licence",
-                "lic",
-                "dl",
-                "dls",
-                "cdl",
-                "cdls",
-                "permit",
+                "license", "licence", "lic", "dl", "dls", "cdl", "cdls", "permit",
             ],
-            K::MedicalLicense => words!["dea", "medical", "certificate", "prescriber", "registration"],
+            K::MedicalLicense => words![
+                "dea",
+                "medical",
+                "certificate",
+                "prescriber",
+                "registration"
+            ],
             K::UsNpi => words!["npi", "provider", "taxonomy"],
             K::UsMbi => words!["medicare", "mbi", "beneficiary", "cms", "medicaid", "hicn"],
             K::UkNino => words!["nino", "insurance", "ni"],
@@ -361,7 +360,9 @@ impl K {
             K::NlBsn => words!["bsn", "burgerservicenummer", "sofinummer"],
             K::PlPesel => words!["pesel"],
             K::SePersonnummer => words!["personnummer", "personnr"],
-            K::SeOrganisationsnummer => words!["organisationsnummer", "orgnr", "org", "organisation"],
+            K::SeOrganisationsnummer => {
+                words!["organisationsnummer", "orgnr", "org", "organisation"]
+            }
             K::FiHetu => words!["hetu", "henkilotunnus"],
             K::FrInsee => words!["insee", "nir", "secu", "securite", "sociale"],
         }
@@ -1028,14 +1029,20 @@ impl<'a> Scanner<'a> {
             && at(b, s + 9).is_ascii_uppercase()
             && token_end(b, s + 10);
         let end = if it_u1 { s + 10 } else { s + l + nd + t };
-        if !it_u1 && (nd < 3 || nd > 14 || t > 2 || !token_end(b, end)) {
+        if !it_u1 && (!(3..=14).contains(&nd) || t > 2 || !token_end(b, end)) {
             return None;
         }
         let ctx = Context::before(b, s);
         let on = self.on;
         let has = |k: K| on.has(k) && ctx.has(k.context());
         let passport = ctx.has(words!["passport", "passaporto", "passeport", "reisepass"]);
-        let italian = ctx.has(words!["passaporto", "italian", "italiano", "italiana", "italia"]);
+        let italian = ctx.has(words![
+            "passaporto",
+            "italian",
+            "italiano",
+            "italiana",
+            "italia"
+        ]);
         // `license key AB1234`, `license server LS12345`: software.
         let software = ctx.soft_licence();
         let hit = |k: K| Some((k, 0.2 + CONTEXT_BOOST));

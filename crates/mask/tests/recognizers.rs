@@ -187,20 +187,32 @@ fn presidio_parity_recognizers() {
         "D1234567",
     );
     one("her CDL: 123456789A.", "US_DRIVER_LICENSE", "123456789A");
-    one("learner permit 7654321 lost", "US_DRIVER_LICENSE", "7654321");
-    one("DL# WDL12AB3C4D5 no, DL AB123456", "US_DRIVER_LICENSE", "AB123456");
+    one(
+        "learner permit 7654321 lost",
+        "US_DRIVER_LICENSE",
+        "7654321",
+    );
+    one(
+        "DL# WDL12AB3C4D5 no, DL AB123456",
+        "US_DRIVER_LICENSE",
+        "AB123456",
+    );
     one("lic 12ABC12345 (NY)", "US_DRIVER_LICENSE", "12ABC12345");
     // US DEA number (Presidio's MEDICAL_LICENSE): checksum plus context.
-    one("DEA number AB1234563 on file", "MEDICAL_LICENSE", "AB1234563");
-    one("prescriber F91234563 signed", "MEDICAL_LICENSE", "F91234563");
+    one(
+        "DEA number AB1234563 on file",
+        "MEDICAL_LICENSE",
+        "AB1234563",
+    );
+    one(
+        "prescriber F91234563 signed",
+        "MEDICAL_LICENSE",
+        "F91234563",
+    );
     // UK and Italian passports share a shape: the words decide.
     one("British passport AB1234567", "UK_PASSPORT", "AB1234567");
     one("passport no. YA7654321 renewed", "UK_PASSPORT", "YA7654321");
-    one(
-        "numero passaporto YA7654321",
-        "IT_PASSPORT",
-        "YA7654321",
-    );
+    one("numero passaporto YA7654321", "IT_PASSPORT", "YA7654321");
     one(
         "documento CA12345AB scaduto",
         "IT_IDENTITY_CARD",
