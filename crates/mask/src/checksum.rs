@@ -482,6 +482,33 @@ pub fn us_mbi(c: &[u8]) -> bool {
         && num(c[10])
 }
 
+/// UK (DVLA) driving licence number, 16 characters: five of the surname
+/// padded with trailing 9s, the birth decade digit, month (01–12, +50 for
+/// women), day, year digit, two initials (or 9), a digit or letter, and
+/// two check letters. The check algorithm is not public: this is the
+/// structure only, as in Presidio.
+pub fn uk_driving_licence(c: &[u8]) -> bool {
+    if c.len() != 16 {
+        return false;
+    }
+    let letters = c[..5].iter().take_while(|x| x.is_ascii_uppercase()).count();
+    if letters == 0 || !c[letters..5].iter().all(|&x| x == b'9') {
+        return false;
+    }
+    if !c[5..11].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let two = |i: usize| u32::from(c[i] - b'0') * 10 + u32::from(c[i + 1] - b'0');
+    let (month, day) = (two(6), two(8));
+    (matches!(month, 1..=12 | 51..=62))
+        && (1..=31).contains(&day)
+        && c[11..13]
+            .iter()
+            .all(|&x| x.is_ascii_uppercase() || x == b'9')
+        && (c[13].is_ascii_uppercase() || c[13].is_ascii_digit())
+        && c[14..].iter().all(u8::is_ascii_uppercase)
+}
+
 /// Swedish organisationsnummer: 10 digits, the third at least 2 (so the
 /// "month" is 20 or more and it can never be a personnummer), Luhn.
 pub fn se_organisationsnummer(d: &[u8]) -> bool {
@@ -597,6 +624,14 @@ mod tests {
         assert!(!nz_nhi(b"ZZZ0017"));
         assert!(de_tax_id(&d("86095742719")));
         assert!(us_dea(b"AB1234563"));
+        assert!(uk_driving_licence(b"MORGA753116SM9IJ"));
+        assert!(uk_driving_licence(b"LI999802085JA9BC"));
+        assert!(!uk_driving_licence(b"MORGA713116SM9IJ"), "month 13");
+        assert!(
+            !uk_driving_licence(b"MO9GA753116SM9IJ"),
+            "9 inside the surname"
+        );
+        assert!(!uk_driving_licence(b"99999753116SM9IJ"), "no surname");
         assert!(us_npi(&d("1234567893")));
         assert!(!us_npi(&d("1234567894")));
         assert!(!us_npi(&d("3234567893")), "starts with 1 or 2");

@@ -91,6 +91,8 @@ kinds! {
     UkPostcode => "UK_POSTCODE",
     /// UK passport number (two letters and seven digits, with context).
     UkPassport => "UK_PASSPORT",
+    /// UK (DVLA) driving licence number.
+    UkDrivingLicence => "UK_DRIVING_LICENCE",
     /// Australian tax file number.
     AuTfn => "AU_TFN",
     /// Australian business number.

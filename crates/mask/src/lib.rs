@@ -122,6 +122,7 @@
 //! | `UkNinoRecognizer` (`UK_NINO`) | [`Kind::UkNino`] | HMRC prefix rules, suffix A–D |
 //! | `UkPostcodeRecognizer` (`UK_POSTCODE`) | [`Kind::UkPostcode`] | outward/inward shape, excluded inward letters |
 //! | `UkPassportRecognizer` (`UK_PASSPORT`) | [`Kind::UkPassport`] | none (2 letters + 7 digits); context decides against IT passport |
+//! | `UkDrivingLicenceRecognizer` (`UK_DRIVING_LICENCE`) | [`Kind::UkDrivingLicence`] | DVLA structure: surname padded with 9s, month (+50), day, initials ([`checksum::uk_driving_licence`]) |
 //! | `AuAbnRecognizer` (`AU_ABN`) | [`Kind::AuAbn`] | mod 89 |
 //! | `AuAcnRecognizer` (`AU_ACN`) | [`Kind::AuAcn`] | ACN weighted mod 10 |
 //! | `AuTfnRecognizer` (`AU_TFN`) | [`Kind::AuTfn`] | TFN weighted mod 11 |
@@ -147,8 +148,8 @@
 //! and tokens are [`Kind::Secret`]), the German recognizers other than the
 //! tax id that exist only in recent Presidio versions (ID card, passport,
 //! KFZ, health insurance, social security, VAT and others), Presidio's
-//! newest UK recognizers (driving licence, vehicle registration) and the
-//! Spanish passport, textual dates of birth (`12 March 1984`) and names
+//! UK vehicle registration and Spanish passport (shape only, no personal
+//! data validation), textual dates of birth (`12 March 1984`) and names
 //! other than known entities (no NLP model).
 
 #![forbid(unsafe_code)]

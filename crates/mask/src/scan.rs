@@ -113,6 +113,7 @@ pub(crate) enum K {
     UkNhs,
     UkPostcode,
     UkPassport,
+    UkDrivingLicence,
     AuTfn,
     AuAbn,
     AuAcn,
@@ -138,7 +139,7 @@ pub(crate) enum K {
 }
 
 impl K {
-    pub(crate) const ALL: [K; 43] = [
+    pub(crate) const ALL: [K; 44] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -160,6 +161,7 @@ impl K {
         K::UkNhs,
         K::UkPostcode,
         K::UkPassport,
+        K::UkDrivingLicence,
         K::AuTfn,
         K::AuAbn,
         K::AuAcn,
@@ -208,6 +210,7 @@ impl K {
             K::UkNhs => P::UkNhs,
             K::UkPostcode => P::UkPostcode,
             K::UkPassport => P::UkPassport,
+            K::UkDrivingLicence => P::UkDrivingLicence,
             K::AuTfn => P::AuTfn,
             K::AuAbn => P::AuAbn,
             K::AuAcn => P::AuAcn,
@@ -246,7 +249,7 @@ impl K {
             | K::MedicalLicense
             | K::UsNpi
             | K::UsMbi => R::US,
-            K::UkNino | K::UkNhs | K::UkPostcode | K::UkPassport => R::UK,
+            K::UkNino | K::UkNhs | K::UkPostcode | K::UkPassport | K::UkDrivingLicence => R::UK,
             K::AuTfn | K::AuAbn | K::AuAcn | K::AuMedicare => R::AU,
             K::CaSin | K::CaPostalCode => R::CA,
             K::NzIrd | K::NzNhi => R::NZ,
@@ -335,6 +338,7 @@ impl K {
             K::UkNhs => words!["nhs", "health"],
             K::UkPostcode => words!["postcode", "post", "address"],
             K::UkPassport => words!["uk", "british", "hmpo", "majesty", "hm"],
+            K::UkDrivingLicence => words!["driving", "licence", "license", "dvla", "dl"],
             K::AuTfn => words!["tfn", "tax"],
             K::AuAbn => words!["abn", "business"],
             K::AuAcn => words!["acn", "company"],
@@ -392,6 +396,7 @@ impl K {
             K::UkNhs => "uk_nhs_mod11",
             K::UkPostcode => "uk_postcode",
             K::UkPassport => "uk_passport",
+            K::UkDrivingLicence => "uk_driving_licence",
             K::AuTfn => "au_tfn",
             K::AuAbn => "au_abn_mod89",
             K::AuAcn => "au_acn",
@@ -919,6 +924,14 @@ impl<'a> Scanner<'a> {
         }
         let c2 = at(b, s + 2);
         let c3 = at(b, s + 3);
+        if at(b, s + 5).is_ascii_digit()
+            && self.on.has(K::UkDrivingLicence)
+            && s + 16 <= b.len()
+            && token_end(b, s + 16)
+            && ck::uk_driving_licence(&b[s..s + 16])
+        {
+            return Some(self.push_ctx(s, s + 16, K::UkDrivingLicence, 0.5));
+        }
         if b[s] == b'A' && c1 == b'I' && c2 == b'z' && c3 == b'a' && self.on.has(K::Secret) {
             // Google API key: AIza and 35 characters.
             let e = s + 39;

@@ -225,6 +225,17 @@ fn presidio_parity_recognizers() {
         "AA1234567B",
     );
     one("patente U1BC12345Z", "IT_DRIVER_LICENSE", "U1BC12345Z");
+    // UK driving licence: surname, date of birth and initials structure.
+    one(
+        "DVLA licence MORGA753116SM9IJ, thanks",
+        "UK_DRIVING_LICENCE",
+        "MORGA753116SM9IJ",
+    );
+    one(
+        "id LI999802085JA9BC.",
+        "UK_DRIVING_LICENCE",
+        "LI999802085JA9BC",
+    );
     // US NPI (Luhn with the 80840 prefix) and MBI.
     one("provider NPI 1234567893 billed", "US_NPI", "1234567893");
     one("npi: 1234-567-893", "US_NPI", "1234-567-893");
@@ -251,6 +262,7 @@ fn presidio_parity_look_alikes() {
     none("DEA number AB1234564 on file");
     none("organisationsnummer 556012-5791");
     none("provider NPI 1234567894, npi 1111111112");
+    none("licence MORGA713116SM9IJ or MO9GA753116SM9IJ or MORGA753116SM9IJK");
     none("part 1EG4TE5MK73 and 1EG4-TE5-MK7A");
     // Italian shapes without Italian context words.
     none("ref AA1234567B and U1BC12345Z");
