@@ -93,6 +93,8 @@ kinds! {
     UkPassport => "UK_PASSPORT",
     /// UK (DVLA) driving licence number.
     UkDrivingLicence => "UK_DRIVING_LICENCE",
+    /// UK vehicle registration (current format, with context).
+    UkVehicleRegistration => "UK_VEHICLE_REGISTRATION",
     /// Australian tax file number.
     AuTfn => "AU_TFN",
     /// Australian business number.
@@ -115,6 +117,8 @@ kinds! {
     EsNif => "ES_NIF",
     /// Spanish NIE number.
     EsNie => "ES_NIE",
+    /// Spanish passport number (three letters and six digits, with context).
+    EsPassport => "ES_PASSPORT",
     /// Italian fiscal code (codice fiscale).
     ItFiscalCode => "IT_FISCAL_CODE",
     /// Italian VAT number (partita IVA).

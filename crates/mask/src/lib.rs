@@ -123,6 +123,7 @@
 //! | `UkPostcodeRecognizer` (`UK_POSTCODE`) | [`Kind::UkPostcode`] | outward/inward shape, excluded inward letters |
 //! | `UkPassportRecognizer` (`UK_PASSPORT`) | [`Kind::UkPassport`] | none (2 letters + 7 digits); context decides against IT passport |
 //! | `UkDrivingLicenceRecognizer` (`UK_DRIVING_LICENCE`) | [`Kind::UkDrivingLicence`] | DVLA structure: surname padded with 9s, month (+50), day, initials ([`checksum::uk_driving_licence`]) |
+//! | `UkVehicleRegistrationRecognizer` (`UK_VEHICLE_REGISTRATION`) | [`Kind::UkVehicleRegistration`] | current format, area letters, age id 02–29/51–79; context (prefix/suffix formats not built) |
 //! | `AuAbnRecognizer` (`AU_ABN`) | [`Kind::AuAbn`] | mod 89 |
 //! | `AuAcnRecognizer` (`AU_ACN`) | [`Kind::AuAcn`] | ACN weighted mod 10 |
 //! | `AuTfnRecognizer` (`AU_TFN`) | [`Kind::AuTfn`] | TFN weighted mod 11 |
@@ -130,6 +131,7 @@
 //! | `CaSinRecognizer` (`CA_SIN`) | [`Kind::CaSin`] | Luhn; first digit not 0 (never issued) or 8 (business numbers) |
 //! | `EsNifRecognizer` (`ES_NIF`) | [`Kind::EsNif`] | mod-23 letter |
 //! | `EsNieRecognizer` (`ES_NIE`) | [`Kind::EsNie`] | X/Y/Z → 0/1/2, mod-23 letter |
+//! | `EsPassportRecognizer` (`ES_PASSPORT`) | [`Kind::EsPassport`] | none (3 letters + 6 digits); context |
 //! | `ItFiscalCodeRecognizer` (`IT_FISCAL_CODE`) | [`Kind::ItFiscalCode`] | odd/even table check character |
 //! | `ItVatCodeRecognizer` (`IT_VAT_CODE`) | [`Kind::ItVatCode`] | Luhn over 11 digits; context |
 //! | `ItPassportRecognizer` (`IT_PASSPORT`) | [`Kind::ItPassport`] | none (2 letters + 7 digits); context decides |
@@ -147,9 +149,8 @@
 //! `CryptoRecognizer` (no personal data in a URL as such; URL credentials
 //! and tokens are [`Kind::Secret`]), the German recognizers other than the
 //! tax id that exist only in recent Presidio versions (ID card, passport,
-//! KFZ, health insurance, social security, VAT and others), Presidio's
-//! UK vehicle registration and Spanish passport (shape only, no personal
-//! data validation), textual dates of birth (`12 March 1984`) and names
+//! KFZ, health insurance, social security, VAT and others), the UK
+//! vehicle registration's pre-2001 prefix and suffix formats, textual dates of birth (`12 March 1984`) and names
 //! other than known entities (no NLP model).
 
 #![forbid(unsafe_code)]

@@ -114,6 +114,7 @@ pub(crate) enum K {
     UkPostcode,
     UkPassport,
     UkDrivingLicence,
+    UkVehicleRegistration,
     AuTfn,
     AuAbn,
     AuAcn,
@@ -125,6 +126,7 @@ pub(crate) enum K {
     DeTaxId,
     EsNif,
     EsNie,
+    EsPassport,
     ItFiscalCode,
     ItVatCode,
     ItPassport,
@@ -139,7 +141,7 @@ pub(crate) enum K {
 }
 
 impl K {
-    pub(crate) const ALL: [K; 44] = [
+    pub(crate) const ALL: [K; 46] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -162,6 +164,7 @@ impl K {
         K::UkPostcode,
         K::UkPassport,
         K::UkDrivingLicence,
+        K::UkVehicleRegistration,
         K::AuTfn,
         K::AuAbn,
         K::AuAcn,
@@ -173,6 +176,7 @@ impl K {
         K::DeTaxId,
         K::EsNif,
         K::EsNie,
+        K::EsPassport,
         K::ItFiscalCode,
         K::ItVatCode,
         K::ItPassport,
@@ -211,6 +215,7 @@ impl K {
             K::UkPostcode => P::UkPostcode,
             K::UkPassport => P::UkPassport,
             K::UkDrivingLicence => P::UkDrivingLicence,
+            K::UkVehicleRegistration => P::UkVehicleRegistration,
             K::AuTfn => P::AuTfn,
             K::AuAbn => P::AuAbn,
             K::AuAcn => P::AuAcn,
@@ -222,6 +227,7 @@ impl K {
             K::DeTaxId => P::DeTaxId,
             K::EsNif => P::EsNif,
             K::EsNie => P::EsNie,
+            K::EsPassport => P::EsPassport,
             K::ItFiscalCode => P::ItFiscalCode,
             K::ItVatCode => P::ItVatCode,
             K::ItPassport => P::ItPassport,
@@ -249,13 +255,19 @@ impl K {
             | K::MedicalLicense
             | K::UsNpi
             | K::UsMbi => R::US,
-            K::UkNino | K::UkNhs | K::UkPostcode | K::UkPassport | K::UkDrivingLicence => R::UK,
+            K::UkNino
+            | K::UkNhs
+            | K::UkPostcode
+            | K::UkPassport
+            | K::UkDrivingLicence
+            | K::UkVehicleRegistration => R::UK,
             K::AuTfn | K::AuAbn | K::AuAcn | K::AuMedicare => R::AU,
             K::CaSin | K::CaPostalCode => R::CA,
             K::NzIrd | K::NzNhi => R::NZ,
             K::DeTaxId
             | K::EsNif
             | K::EsNie
+            | K::EsPassport
             | K::ItFiscalCode
             | K::ItVatCode
             | K::ItPassport
@@ -339,6 +351,18 @@ impl K {
             K::UkPostcode => words!["postcode", "post", "address"],
             K::UkPassport => words!["uk", "british", "hmpo", "majesty", "hm"],
             K::UkDrivingLicence => words!["driving", "licence", "license", "dvla", "dl"],
+            K::UkVehicleRegistration => words![
+                "vehicle",
+                "registration",
+                "plate",
+                "reg",
+                "vrn",
+                "dvla",
+                "logbook",
+                "mot",
+                "car",
+                "van",
+            ],
             K::AuTfn => words!["tfn", "tax"],
             K::AuAbn => words!["abn", "business"],
             K::AuAcn => words!["acn", "company"],
@@ -356,6 +380,7 @@ impl K {
             ],
             K::EsNif => words!["nif", "dni"],
             K::EsNie => words!["nie"],
+            K::EsPassport => words!["pasaporte", "passport"],
             K::ItFiscalCode => words!["fiscale", "codice", "cf", "fiscal"],
             K::ItVatCode => words!["iva", "vat", "partita"],
             K::ItPassport => words!["passaporto", "passport"],
@@ -397,6 +422,7 @@ impl K {
             K::UkPostcode => "uk_postcode",
             K::UkPassport => "uk_passport",
             K::UkDrivingLicence => "uk_driving_licence",
+            K::UkVehicleRegistration => "uk_vehicle_registration",
             K::AuTfn => "au_tfn",
             K::AuAbn => "au_abn_mod89",
             K::AuAcn => "au_acn",
@@ -408,6 +434,7 @@ impl K {
             K::DeTaxId => "de_tax_id",
             K::EsNif => "es_nif",
             K::EsNie => "es_nie",
+            K::EsPassport => "es_passport",
             K::ItFiscalCode => "it_fiscal_code",
             K::ItVatCode => "it_vat_code",
             K::ItPassport => "it_passport",
@@ -963,6 +990,13 @@ impl<'a> Scanner<'a> {
             {
                 return Some(e);
             }
+            if c2.is_ascii_digit()
+                && c3.is_ascii_digit()
+                && self.on.has(K::UkVehicleRegistration)
+                && let Some(e) = self.uk_vehicle(s)
+            {
+                return Some(e);
+            }
             if c2.is_ascii_uppercase() {
                 if c3.is_ascii_uppercase()
                     && self.on.has(K::Secret)
@@ -976,6 +1010,23 @@ impl<'a> Scanner<'a> {
                     && ck::it_fiscal_code(&b[s..s + 16])
                 {
                     return Some(self.push_ctx(s, s + 16, K::ItFiscalCode, 0.7));
+                }
+                if c3.is_ascii_digit()
+                    && self.on.has(K::EsPassport)
+                    && s + 9 <= b.len()
+                    && b[s + 3..s + 9].iter().all(u8::is_ascii_digit)
+                    && token_end(b, s + 9)
+                {
+                    let ctx = Context::before(b, s);
+                    if ctx.has(K::EsPassport.context()) {
+                        return Some(self.push(
+                            s,
+                            s + 9,
+                            K::EsPassport,
+                            0.2 + CONTEXT_BOOST,
+                            K::EsPassport.recognizer(),
+                        ));
+                    }
                 }
                 if self.on.has(K::NzNhi)
                     && s + 7 <= b.len()
@@ -1101,6 +1152,33 @@ impl<'a> Scanner<'a> {
             _ => return None,
         };
         Some(self.push(s, end, kind, score, kind.recognizer()))
+    }
+
+    /// A UK vehicle registration in the current (2001+) format, `AB51 ABC`:
+    /// two area letters, an age identifier (02–29 or 51–79), three letters;
+    /// only with a context word (`car`, `reg`, `vehicle`, …).
+    fn uk_vehicle(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        const AREA: &[u8] = b"ABCDEFGHJKLMNOPRSTUVWXY";
+        const RANDOM: &[u8] = b"ABCDEFGHJKLMNOPRSTUVWXYZ";
+        let age = u32::from(at(b, s + 2) - b'0') * 10 + u32::from(at(b, s + 3) - b'0');
+        let o = usize::from(matches!(at(b, s + 4), b' ' | b'-'));
+        let end = s + 7 + o;
+        let ok = AREA.contains(&b[s])
+            && AREA.contains(&at(b, s + 1))
+            && (matches!(age, 2..=29 | 51..=79))
+            && (0..3).all(|k| RANDOM.contains(&at(b, s + 4 + o + k)))
+            && token_end(b, end);
+        if !ok || !Context::before(b, s).has(K::UkVehicleRegistration.context()) {
+            return None;
+        }
+        Some(self.push(
+            s,
+            end,
+            K::UkVehicleRegistration,
+            0.3 + CONTEXT_BOOST,
+            K::UkVehicleRegistration.recognizer(),
+        ))
     }
 
     /// A US Medicare Beneficiary Identifier, plain (`1EG4TE5MK73`, context

@@ -236,6 +236,14 @@ fn presidio_parity_recognizers() {
         "UK_DRIVING_LICENCE",
         "LI999802085JA9BC",
     );
+    // UK vehicle registration and Spanish passport: context only.
+    one(
+        "my car AB51 ABC was towed",
+        "UK_VEHICLE_REGISTRATION",
+        "AB51 ABC",
+    );
+    one("reg: LR07XYZ.", "UK_VEHICLE_REGISTRATION", "LR07XYZ");
+    one("pasaporte AAA123456", "ES_PASSPORT", "AAA123456");
     // US NPI (Luhn with the 80840 prefix) and MBI.
     one("provider NPI 1234567893 billed", "US_NPI", "1234567893");
     one("npi: 1234-567-893", "US_NPI", "1234-567-893");
@@ -262,6 +270,8 @@ fn presidio_parity_look_alikes() {
     none("DEA number AB1234564 on file");
     none("organisationsnummer 556012-5791");
     none("provider NPI 1234567894, npi 1111111112");
+    none("room AB51 ABC, model GT40 CAR, car AB99 ABC, car IB51 ABC");
+    none("batch AAA123456 shipped; pasaporte AAA12345");
     none("licence MORGA713116SM9IJ or MO9GA753116SM9IJ or MORGA753116SM9IJK");
     none("part 1EG4TE5MK73 and 1EG4-TE5-MK7A");
     // Italian shapes without Italian context words.
