@@ -260,6 +260,12 @@ pub fn au_medicare(d: &[u8]) -> bool {
 }
 
 /// Canadian SIN: Luhn, first digit not 0 or 8.
+///
+/// The first digit is the province of registration (1 Atlantic, 2–3
+/// Quebec, 4–5 Ontario, 6 Prairies and territories, 7 British Columbia and
+/// Yukon, 9 temporary residents). 0 is never issued (it appears only on
+/// specimen and fictitious numbers) and 8 is used for business numbers, not
+/// SINs, so both are rejected even when Luhn passes.
 pub fn ca_sin(d: &[u8]) -> bool {
     d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(d)
 }
@@ -441,6 +447,92 @@ pub fn pl_pesel(d: &[u8]) -> bool {
     (10 - s % 10) % 10 == u32::from(d[10])
 }
 
+/// US National Provider Identifier: 10 digits starting 1 or 2, Luhn over
+/// the number prefixed with `80840`; a body of one repeated digit is
+/// rejected (as Presidio does).
+pub fn us_npi(d: &[u8]) -> bool {
+    if d.len() != 10 || !matches!(d[0], 1 | 2) || d[..9].iter().all(|&x| x == d[0]) {
+        return false;
+    }
+    let mut p = [8, 0, 8, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p[5..].copy_from_slice(d);
+    luhn(&p)
+}
+
+/// US Medicare Beneficiary Identifier (11 characters, no dashes):
+/// `C A AN N A AN N A A N N` with letters other than S, L, O, I, B, Z.
+pub fn us_mbi(c: &[u8]) -> bool {
+    const LETTERS: &[u8] = b"ACDEFGHJKMNPQRTUVWXY";
+    if c.len() != 11 {
+        return false;
+    }
+    let num = |x: u8| x.is_ascii_digit();
+    let alpha = |x: u8| LETTERS.contains(&x);
+    num(c[0])
+        && c[0] != b'0'
+        && alpha(c[1])
+        && (num(c[2]) || alpha(c[2]))
+        && num(c[3])
+        && alpha(c[4])
+        && (num(c[5]) || alpha(c[5]))
+        && num(c[6])
+        && alpha(c[7])
+        && alpha(c[8])
+        && num(c[9])
+        && num(c[10])
+}
+
+/// UK (DVLA) driving licence number, 16 characters: five of the surname
+/// padded with trailing 9s, the birth decade digit, month (01–12, +50 for
+/// women), day, year digit, two initials (or 9), a digit or letter, and
+/// two check letters. The check algorithm is not public: this is the
+/// structure only, as in Presidio.
+pub fn uk_driving_licence(c: &[u8]) -> bool {
+    if c.len() != 16 {
+        return false;
+    }
+    let letters = c[..5].iter().take_while(|x| x.is_ascii_uppercase()).count();
+    if letters == 0 || !c[letters..5].iter().all(|&x| x == b'9') {
+        return false;
+    }
+    if !c[5..11].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let two = |i: usize| u32::from(c[i] - b'0') * 10 + u32::from(c[i + 1] - b'0');
+    let (month, day) = (two(6), two(8));
+    (matches!(month, 1..=12 | 51..=62))
+        && (1..=31).contains(&day)
+        && c[11..13]
+            .iter()
+            .all(|&x| x.is_ascii_uppercase() || x == b'9')
+        && (c[13].is_ascii_uppercase() || c[13].is_ascii_digit())
+        && c[14..].iter().all(u8::is_ascii_uppercase)
+}
+
+/// Swedish organisationsnummer: 10 digits, the third at least 2 (so the
+/// "month" is 20 or more and it can never be a personnummer), Luhn.
+pub fn se_organisationsnummer(d: &[u8]) -> bool {
+    d.len() == 10 && d[2] >= 2 && luhn(d)
+}
+
+/// US DEA registration number (Presidio's `MEDICAL_LICENSE`): a registrant
+/// type letter, a second letter (or `9`), seven digits; the last digit is
+/// `(d1 + d3 + d5 + 2 × (d2 + d4 + d6)) mod 10`.
+pub fn us_dea(c: &[u8]) -> bool {
+    if c.len() != 9
+        || !b"ABCDEFGHJKLMPRSTUX".contains(&c[0].to_ascii_uppercase())
+        || !(c[1].is_ascii_alphabetic() || c[1] == b'9')
+        || !c[2..].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let mut d = [0u32; 7];
+    for (x, &c) in d.iter_mut().zip(&c[2..]) {
+        *x = u32::from(c - b'0');
+    }
+    (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+}
+
 /// Swedish personnummer: 10 digits YYMMDDNNNC (day may be +60), Luhn.
 pub fn se_personnummer(d: &[u8]) -> bool {
     if d.len() != 10 {
@@ -531,6 +623,30 @@ mod tests {
         assert!(nz_nhi(b"ZAC5361"));
         assert!(!nz_nhi(b"ZZZ0017"));
         assert!(de_tax_id(&d("86095742719")));
+        assert!(us_dea(b"AB1234563"));
+        assert!(uk_driving_licence(b"MORGA753116SM9IJ"));
+        assert!(uk_driving_licence(b"LI999802085JA9BC"));
+        assert!(!uk_driving_licence(b"MORGA713116SM9IJ"), "month 13");
+        assert!(
+            !uk_driving_licence(b"MO9GA753116SM9IJ"),
+            "9 inside the surname"
+        );
+        assert!(!uk_driving_licence(b"99999753116SM9IJ"), "no surname");
+        assert!(us_npi(&d("1234567893")));
+        assert!(!us_npi(&d("1234567894")));
+        assert!(!us_npi(&d("3234567893")), "starts with 1 or 2");
+        assert!(us_mbi(b"1EG4TE5MK73"));
+        assert!(!us_mbi(b"1EG4TE5MK7A"));
+        assert!(!us_mbi(b"1SG4TE5MK73"), "S is not used");
+        assert!(us_dea(b"F91234563"));
+        assert!(!us_dea(b"AB1234564"), "bad check digit");
+        assert!(!us_dea(b"IB1234563"), "I is no registrant type");
+        assert!(se_organisationsnummer(&d("556012-5790")));
+        assert!(!se_organisationsnummer(&d("556012-5791")));
+        assert!(
+            !se_organisationsnummer(&d("811218-9876")),
+            "a personnummer is not an organisationsnummer"
+        );
         assert!(es_nif(b"12345678Z"));
         assert!(es_nie(b"X1234567L"));
         assert!(it_fiscal_code(b"MRTMTT91D08F205J"));

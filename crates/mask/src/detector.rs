@@ -534,8 +534,14 @@ pub fn resolve(findings: &mut Vec<Finding>) {
 }
 
 /// Values the host knows belong to this ticket's participants (names,
-/// emails, customer ids), matched case-insensitively (ASCII case folding) as
-/// whole words in one aho-corasick pass. Build per call or per conversation.
+/// emails, customer ids), matched case-insensitively as whole words in one
+/// aho-corasick pass. Build per call or per conversation.
+///
+/// Case folding is Unicode-aware (`Zoë` matches `ZOË`, `Émilie` matches
+/// `ÉMILIE`): values are compiled lower-cased; an ASCII text is searched
+/// as is (ASCII case-insensitively), and a text with non-ASCII bytes is
+/// searched once in a lower-cased copy whose offsets map back to the
+/// original, so spans are always the original text's character boundaries.
 pub struct KnownEntities {
     ac: Option<AhoCorasick>,
     kinds: Vec<Kind>,
@@ -563,7 +569,7 @@ impl KnownEntities {
         for (k, v) in entries {
             let v = v.as_ref().trim();
             if v.len() >= 2 {
-                pats.push(v.to_string());
+                pats.push(v.to_lowercase());
                 kinds.push(k);
             }
         }
@@ -595,8 +601,60 @@ impl KnownEntities {
 
     fn find(&self, bytes: &[u8], out: &mut Vec<Finding>) {
         let Some(ac) = &self.ac else { return };
-        for m in ac.find_iter(bytes) {
-            let (s, e) = (m.start(), m.end());
+        if bytes.is_ascii() {
+            self.find_in(ac, bytes, bytes, None, out);
+            return;
+        }
+        // Lower-case copy; `map[k]` is the original offset of the character
+        // that produced lowered byte `k` (plus one entry for the end).
+        let mut lowered = Vec::with_capacity(bytes.len() + 8);
+        let mut map = Vec::with_capacity(bytes.len() + 9);
+        let mut pos = 0usize;
+        for chunk in bytes.utf8_chunks() {
+            for (off, ch) in chunk.valid().char_indices() {
+                let before = lowered.len();
+                let mut buf = [0u8; 4];
+                for lc in ch.to_lowercase() {
+                    lowered.extend_from_slice(lc.encode_utf8(&mut buf).as_bytes());
+                }
+                map.resize(map.len() + lowered.len() - before, pos + off);
+            }
+            pos += chunk.valid().len();
+            // Invalid bytes become 0xFF, which no UTF-8 value contains.
+            for _ in chunk.invalid() {
+                lowered.push(0xFF);
+                map.push(pos);
+                pos += 1;
+            }
+        }
+        map.push(bytes.len());
+        self.find_in(ac, &lowered, bytes, Some(&map), out);
+    }
+
+    fn find_in(
+        &self,
+        ac: &AhoCorasick,
+        hay: &[u8],
+        bytes: &[u8],
+        map: Option<&[usize]>,
+        out: &mut Vec<Finding>,
+    ) {
+        for m in ac.find_iter(hay) {
+            let (s, e) = match map {
+                None => (m.start(), m.end()),
+                Some(map) => {
+                    // A match must cover whole original characters.
+                    let (ls, le) = (m.start(), m.end());
+                    if ls > 0 && map[ls] == map[ls - 1] || le < hay.len() && map[le] == map[le - 1]
+                    {
+                        continue;
+                    }
+                    (map[ls], map[le])
+                }
+            };
+            if s >= e {
+                continue;
+            }
             let word_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
             let pat_first = bytes[s];
             let pat_last = bytes[e - 1];

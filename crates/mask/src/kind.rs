@@ -75,12 +75,26 @@ kinds! {
     UsPassport => "US_PASSPORT",
     /// US bank account number (with context).
     UsBankNumber => "US_BANK_NUMBER",
+    /// US driver's licence number (with context: the shapes vary by state).
+    UsDriverLicense => "US_DRIVER_LICENSE",
+    /// US DEA registration number (Presidio's `MEDICAL_LICENSE`, checksum).
+    MedicalLicense => "MEDICAL_LICENSE",
+    /// US National Provider Identifier (Luhn with the `80840` prefix).
+    UsNpi => "US_NPI",
+    /// US Medicare Beneficiary Identifier.
+    UsMbi => "US_MBI",
     /// UK national insurance number.
     UkNino => "UK_NINO",
     /// UK NHS number.
     UkNhs => "UK_NHS",
     /// UK postcode.
     UkPostcode => "UK_POSTCODE",
+    /// UK passport number (two letters and seven digits, with context).
+    UkPassport => "UK_PASSPORT",
+    /// UK (DVLA) driving licence number.
+    UkDrivingLicence => "UK_DRIVING_LICENCE",
+    /// UK vehicle registration (current format, with context).
+    UkVehicleRegistration => "UK_VEHICLE_REGISTRATION",
     /// Australian tax file number.
     AuTfn => "AU_TFN",
     /// Australian business number.
@@ -103,6 +117,8 @@ kinds! {
     EsNif => "ES_NIF",
     /// Spanish NIE number.
     EsNie => "ES_NIE",
+    /// Spanish passport number (three letters and six digits, with context).
+    EsPassport => "ES_PASSPORT",
     /// Italian fiscal code (codice fiscale).
     ItFiscalCode => "IT_FISCAL_CODE",
     /// Italian VAT number (partita IVA).
@@ -111,12 +127,16 @@ kinds! {
     ItPassport => "IT_PASSPORT",
     /// Italian identity card number (with context).
     ItIdentityCard => "IT_IDENTITY_CARD",
+    /// Italian driving licence number (patente, with context).
+    ItDriverLicense => "IT_DRIVER_LICENSE",
     /// Dutch citizen service number (BSN).
     NlBsn => "NL_BSN",
     /// Polish PESEL number.
     PlPesel => "PL_PESEL",
     /// Swedish personal identity number (personnummer).
     SePersonnummer => "SE_PERSONNUMMER",
+    /// Swedish organisation number (organisationsnummer, Luhn).
+    SeOrganisationsnummer => "SE_ORGANISATIONSNUMMER",
     /// Finnish personal identity code (HETU).
     FiHetu => "FI_HETU",
     /// French social security number (INSEE / NIR).

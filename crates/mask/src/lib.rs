@@ -9,7 +9,7 @@
 //!   UTF-8 byte span, score, recognizer name — sorted and non-overlapping.
 //! * Each built-in recognizer is a shape, a validator where the identifier
 //!   has one (Luhn, IBAN mod-97, NHS mod-11, TFN, ABN mod-89, IRD, SIN, BSN,
-//!   PESEL, …; see [`checksum`]), context words and a base score. A context
+//!   PESEL, DEA, NPI, …; see [`checksum`] and the Presidio table below), context words and a base score. A context
 //!   word among the few words before a match adds 0.35, as in Presidio; the
 //!   [`DEFAULT_MIN_SCORE`] of 0.5 keeps bare 9-digit numbers, dates and ITIN
 //!   look-alikes out unless a word such as `TFN`, `born` or `ITIN` precedes
@@ -19,9 +19,11 @@
 //!   tokens, JWTs, bearer tokens, private-key blocks, `password=`/`pwd:`/
 //!   `token=` assignments and query parameters, URL credentials) and
 //!   `DATE_OF_BIRTH` (with context). Regional kinds ([`Regions`]): US, UK, AU,
-//!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR) — see [`Kind`].
+//!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR) — see [`Kind`] and
+//!   [Presidio coverage](#presidio-coverage).
 //! * [`KnownEntities`] matches the host's participant names, emails and ids
-//!   case-insensitively in one aho-corasick pass; [`CustomRecognizer`]s
+//!   case-insensitively (Unicode case folding: `Zoë` finds `ZOË`) in one
+//!   aho-corasick pass; [`CustomRecognizer`]s
 //!   come from configuration ([`DetectorConfig`], JSON, version 1).
 //! * A [`Masker`] applies a [`Policy`] (a [`Strategy`] per kind): redact
 //!   (`[EMAIL]`), replace, partial (`************1111`, `j***@example.com`),
@@ -95,13 +97,61 @@
 //!              "validator": null, "context": ["staff"], "score": 0.6}]}
 //! ```
 //!
-//! # Status
+//! # Presidio coverage
 //!
-//! Landed: everything above, plus Presidio's context-only US bank number and
-//! Italian VAT code, passport and identity card. Not built: Presidio's US
-//! and Italian driver's licence recognizers (shapes too weak to be useful:
-//! Presidio flags `v1` and `P1`), textual dates of birth (`12 March 1984`),
-//! names other than known entities (no NLP model).
+//! Every pattern recognizer Presidio's analyzer ships (predefined and
+//! `country_specific/`) for the US, the UK, Australia, Canada, New Zealand
+//! and EU countries, and the [`Kind`] that covers it. "Context" means the
+//! recognizer needs a context word before the match to reach the default
+//! [`DEFAULT_MIN_SCORE`] (Presidio's weak patterns score 0.01–0.3 and rely
+//! on context the same way); "context decides" means several kinds share
+//! the shape and the words pick one.
+//!
+//! | Presidio recognizer (entity) | custodia-mask kind | validator |
+//! |---|---|---|
+//! | `UsSsnRecognizer` (`US_SSN`) | [`Kind::UsSsn`] | area/group/serial rules (no 000, 666, 9xx; no 00/0000) |
+//! | `UsItinRecognizer` (`US_ITIN`) | [`Kind::UsItin`] | 9xx area, group 50–65, 70–88, 90–92, 94–99; context |
+//! | `AbaRoutingRecognizer` (`ABA_ROUTING_NUMBER`) | [`Kind::UsBankRouting`] | ABA 3-7-1 weighted checksum; context |
+//! | `UsPassportRecognizer` (`US_PASSPORT`) | [`Kind::UsPassport`] | none (9 digits or letter + 8 digits); context |
+//! | `UsBankRecognizer` (`US_BANK_NUMBER`) | [`Kind::UsBankNumber`] | none (8–17 digits); context |
+//! | `UsLicenseRecognizer` (`US_DRIVER_LICENSE`) | [`Kind::UsDriverLicense`] | none (Presidio's state shapes, 6–14 digits); context, not after `key`/`server`/`seat` |
+//! | `MedicalLicenseRecognizer` (`MEDICAL_LICENSE`, DEA) | [`Kind::MedicalLicense`] | DEA checksum ([`checksum::us_dea`]); context |
+//! | `UsNpiRecognizer` (`US_NPI`) | [`Kind::UsNpi`] | Luhn with the `80840` prefix ([`checksum::us_npi`]); context |
+//! | `UsMbiRecognizer` (`US_MBI`) | [`Kind::UsMbi`] | CMS position/alphabet rules ([`checksum::us_mbi`]); plain form needs context |
+//! | `NhsRecognizer` (`UK_NHS`) | [`Kind::UkNhs`] | mod 11 |
+//! | `UkNinoRecognizer` (`UK_NINO`) | [`Kind::UkNino`] | HMRC prefix rules, suffix A–D |
+//! | `UkPostcodeRecognizer` (`UK_POSTCODE`) | [`Kind::UkPostcode`] | outward/inward shape, excluded inward letters |
+//! | `UkPassportRecognizer` (`UK_PASSPORT`) | [`Kind::UkPassport`] | none (2 letters + 7 digits); context decides against IT passport |
+//! | `UkDrivingLicenceRecognizer` (`UK_DRIVING_LICENCE`) | [`Kind::UkDrivingLicence`] | DVLA structure: surname padded with 9s, month (+50), day, initials ([`checksum::uk_driving_licence`]) |
+//! | `UkVehicleRegistrationRecognizer` (`UK_VEHICLE_REGISTRATION`) | [`Kind::UkVehicleRegistration`] | current format, area letters, age id 02–29/51–79; context (prefix/suffix formats not built) |
+//! | `AuAbnRecognizer` (`AU_ABN`) | [`Kind::AuAbn`] | mod 89 |
+//! | `AuAcnRecognizer` (`AU_ACN`) | [`Kind::AuAcn`] | ACN weighted mod 10 |
+//! | `AuTfnRecognizer` (`AU_TFN`) | [`Kind::AuTfn`] | TFN weighted mod 11 |
+//! | `AuMedicareRecognizer` (`AU_MEDICARE`) | [`Kind::AuMedicare`] | Medicare weighted mod 10, first digit 2–6 |
+//! | `CaSinRecognizer` (`CA_SIN`) | [`Kind::CaSin`] | Luhn; first digit not 0 (never issued) or 8 (business numbers) |
+//! | `EsNifRecognizer` (`ES_NIF`) | [`Kind::EsNif`] | mod-23 letter |
+//! | `EsNieRecognizer` (`ES_NIE`) | [`Kind::EsNie`] | X/Y/Z → 0/1/2, mod-23 letter |
+//! | `EsPassportRecognizer` (`ES_PASSPORT`) | [`Kind::EsPassport`] | none (3 letters + 6 digits); context |
+//! | `ItFiscalCodeRecognizer` (`IT_FISCAL_CODE`) | [`Kind::ItFiscalCode`] | odd/even table check character |
+//! | `ItVatCodeRecognizer` (`IT_VAT_CODE`) | [`Kind::ItVatCode`] | Luhn over 11 digits; context |
+//! | `ItPassportRecognizer` (`IT_PASSPORT`) | [`Kind::ItPassport`] | none (2 letters + 7 digits); context decides |
+//! | `ItIdentityCardRecognizer` (`IT_IDENTITY_CARD`) | [`Kind::ItIdentityCard`] | none (`CA12345AB`, `AA1234567`); context decides |
+//! | `ItDriverLicenseRecognizer` (`IT_DRIVER_LICENSE`) | [`Kind::ItDriverLicense`] | none (`AA1234567B`, `U1` form); context |
+//! | `PlPeselRecognizer` (`PL_PESEL`) | [`Kind::PlPesel`] | weights 1-3-7-9, encoded month |
+//! | `FiPersonalIdentityCodeRecognizer` (`FI_PERSONAL_IDENTITY_CODE`) | [`Kind::FiHetu`] | mod-31 check character, century sign |
+//! | `SePersonnummerRecognizer` (`SE_PERSONNUMMER`) | [`Kind::SePersonnummer`] | Luhn, date (coordination days +60) |
+//! | `SeOrganisationsnummerRecognizer` (`SE_ORGANISATIONSNUMMER`) | [`Kind::SeOrganisationsnummer`] | Luhn, third digit ≥ 2 |
+//! | `DeTaxIdRecognizer` (`DE_TAX_ID`) | [`Kind::DeTaxId`] | ISO 7064 MOD 11,10, first digit not 0 (Presidio also applies a digit-repetition rule; not here) |
+//! | global: `CreditCardRecognizer`, `IbanRecognizer`, `EmailRecognizer`, `IpRecognizer`, `PhoneRecognizer`, `DateRecognizer` | [`Kind::CreditCard`], [`Kind::Iban`], [`Kind::Email`], [`Kind::IpAddress`], [`Kind::Phone`], [`Kind::DateOfBirth`] | Luhn + IIN; mod 97 + length; —; parse; —; calendar + context |
+//!
+//! Beyond Presidio: NZ IRD and NHI, NL BSN, FR INSEE, CA postal codes,
+//! MAC addresses and secrets. Not built: Presidio's `UrlRecognizer` and
+//! `CryptoRecognizer` (no personal data in a URL as such; URL credentials
+//! and tokens are [`Kind::Secret`]), the German recognizers other than the
+//! tax id that exist only in recent Presidio versions (ID card, passport,
+//! KFZ, health insurance, social security, VAT and others), the UK
+//! vehicle registration's pre-2001 prefix and suffix formats, textual dates of birth (`12 March 1984`) and names
+//! other than known entities (no NLP model).
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.

@@ -105,9 +105,16 @@ pub(crate) enum K {
     UsBankRouting,
     UsPassport,
     UsBankNumber,
+    UsDriverLicense,
+    MedicalLicense,
+    UsNpi,
+    UsMbi,
     UkNino,
     UkNhs,
     UkPostcode,
+    UkPassport,
+    UkDrivingLicence,
+    UkVehicleRegistration,
     AuTfn,
     AuAbn,
     AuAcn,
@@ -119,19 +126,22 @@ pub(crate) enum K {
     DeTaxId,
     EsNif,
     EsNie,
+    EsPassport,
     ItFiscalCode,
     ItVatCode,
     ItPassport,
     ItIdentityCard,
+    ItDriverLicense,
     NlBsn,
     PlPesel,
     SePersonnummer,
+    SeOrganisationsnummer,
     FiHetu,
     FrInsee,
 }
 
 impl K {
-    pub(crate) const ALL: [K; 36] = [
+    pub(crate) const ALL: [K; 46] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -145,9 +155,16 @@ impl K {
         K::UsBankRouting,
         K::UsPassport,
         K::UsBankNumber,
+        K::UsDriverLicense,
+        K::MedicalLicense,
+        K::UsNpi,
+        K::UsMbi,
         K::UkNino,
         K::UkNhs,
         K::UkPostcode,
+        K::UkPassport,
+        K::UkDrivingLicence,
+        K::UkVehicleRegistration,
         K::AuTfn,
         K::AuAbn,
         K::AuAcn,
@@ -159,13 +176,16 @@ impl K {
         K::DeTaxId,
         K::EsNif,
         K::EsNie,
+        K::EsPassport,
         K::ItFiscalCode,
         K::ItVatCode,
         K::ItPassport,
         K::ItIdentityCard,
+        K::ItDriverLicense,
         K::NlBsn,
         K::PlPesel,
         K::SePersonnummer,
+        K::SeOrganisationsnummer,
         K::FiHetu,
         K::FrInsee,
     ];
@@ -186,9 +206,16 @@ impl K {
             K::UsBankRouting => P::UsBankRouting,
             K::UsPassport => P::UsPassport,
             K::UsBankNumber => P::UsBankNumber,
+            K::UsDriverLicense => P::UsDriverLicense,
+            K::MedicalLicense => P::MedicalLicense,
+            K::UsNpi => P::UsNpi,
+            K::UsMbi => P::UsMbi,
             K::UkNino => P::UkNino,
             K::UkNhs => P::UkNhs,
             K::UkPostcode => P::UkPostcode,
+            K::UkPassport => P::UkPassport,
+            K::UkDrivingLicence => P::UkDrivingLicence,
+            K::UkVehicleRegistration => P::UkVehicleRegistration,
             K::AuTfn => P::AuTfn,
             K::AuAbn => P::AuAbn,
             K::AuAcn => P::AuAcn,
@@ -200,13 +227,16 @@ impl K {
             K::DeTaxId => P::DeTaxId,
             K::EsNif => P::EsNif,
             K::EsNie => P::EsNie,
+            K::EsPassport => P::EsPassport,
             K::ItFiscalCode => P::ItFiscalCode,
             K::ItVatCode => P::ItVatCode,
             K::ItPassport => P::ItPassport,
             K::ItIdentityCard => P::ItIdentityCard,
+            K::ItDriverLicense => P::ItDriverLicense,
             K::NlBsn => P::NlBsn,
             K::PlPesel => P::PlPesel,
             K::SePersonnummer => P::SePersonnummer,
+            K::SeOrganisationsnummer => P::SeOrganisationsnummer,
             K::FiHetu => P::FiHetu,
             K::FrInsee => P::FrInsee,
         }
@@ -216,21 +246,37 @@ impl K {
     pub(crate) fn region(self) -> Option<crate::Regions> {
         use crate::Regions as R;
         Some(match self {
-            K::UsSsn | K::UsItin | K::UsBankRouting | K::UsPassport | K::UsBankNumber => R::US,
-            K::UkNino | K::UkNhs | K::UkPostcode => R::UK,
+            K::UsSsn
+            | K::UsItin
+            | K::UsBankRouting
+            | K::UsPassport
+            | K::UsBankNumber
+            | K::UsDriverLicense
+            | K::MedicalLicense
+            | K::UsNpi
+            | K::UsMbi => R::US,
+            K::UkNino
+            | K::UkNhs
+            | K::UkPostcode
+            | K::UkPassport
+            | K::UkDrivingLicence
+            | K::UkVehicleRegistration => R::UK,
             K::AuTfn | K::AuAbn | K::AuAcn | K::AuMedicare => R::AU,
             K::CaSin | K::CaPostalCode => R::CA,
             K::NzIrd | K::NzNhi => R::NZ,
             K::DeTaxId
             | K::EsNif
             | K::EsNie
+            | K::EsPassport
             | K::ItFiscalCode
             | K::ItVatCode
             | K::ItPassport
             | K::ItIdentityCard
+            | K::ItDriverLicense
             | K::NlBsn
             | K::PlPesel
             | K::SePersonnummer
+            | K::SeOrganisationsnummer
             | K::FiHetu
             | K::FrInsee => R::EU,
             _ => return None,
@@ -287,9 +333,36 @@ impl K {
             K::UsBankRouting => words!["routing", "aba", "rtn", "transit"],
             K::UsPassport => words!["passport"],
             K::UsBankNumber => words!["account", "acct", "bank", "checking", "savings"],
+            // Not `driver` alone: "driver update KB5034441" is a patch.
+            K::UsDriverLicense => words![
+                "license", "licence", "lic", "dl", "dls", "cdl", "cdls", "permit",
+            ],
+            K::MedicalLicense => words![
+                "dea",
+                "medical",
+                "certificate",
+                "prescriber",
+                "registration"
+            ],
+            K::UsNpi => words!["npi", "provider", "taxonomy"],
+            K::UsMbi => words!["medicare", "mbi", "beneficiary", "cms", "medicaid", "hicn"],
             K::UkNino => words!["nino", "insurance", "ni"],
             K::UkNhs => words!["nhs", "health"],
             K::UkPostcode => words!["postcode", "post", "address"],
+            K::UkPassport => words!["uk", "british", "hmpo", "majesty", "hm"],
+            K::UkDrivingLicence => words!["driving", "licence", "license", "dvla", "dl"],
+            K::UkVehicleRegistration => words![
+                "vehicle",
+                "registration",
+                "plate",
+                "reg",
+                "vrn",
+                "dvla",
+                "logbook",
+                "mot",
+                "car",
+                "van",
+            ],
             K::AuTfn => words!["tfn", "tax"],
             K::AuAbn => words!["abn", "business"],
             K::AuAcn => words!["acn", "company"],
@@ -307,13 +380,18 @@ impl K {
             ],
             K::EsNif => words!["nif", "dni"],
             K::EsNie => words!["nie"],
+            K::EsPassport => words!["pasaporte", "passport"],
             K::ItFiscalCode => words!["fiscale", "codice", "cf", "fiscal"],
             K::ItVatCode => words!["iva", "vat", "partita"],
             K::ItPassport => words!["passaporto", "passport"],
             K::ItIdentityCard => words!["carta", "identita", "identity", "cie", "documento"],
+            K::ItDriverLicense => words!["patente", "guida", "driving", "licence", "license"],
             K::NlBsn => words!["bsn", "burgerservicenummer", "sofinummer"],
             K::PlPesel => words!["pesel"],
             K::SePersonnummer => words!["personnummer", "personnr"],
+            K::SeOrganisationsnummer => {
+                words!["organisationsnummer", "orgnr", "org", "organisation"]
+            }
             K::FiHetu => words!["hetu", "henkilotunnus"],
             K::FrInsee => words!["insee", "nir", "secu", "securite", "sociale"],
         }
@@ -335,9 +413,16 @@ impl K {
             K::UsBankRouting => "us_aba_routing",
             K::UsPassport => "us_passport",
             K::UsBankNumber => "us_bank_number",
+            K::UsDriverLicense => "us_driver_license",
+            K::MedicalLicense => "us_dea_checksum",
+            K::UsNpi => "us_npi_luhn",
+            K::UsMbi => "us_mbi",
             K::UkNino => "uk_nino",
             K::UkNhs => "uk_nhs_mod11",
             K::UkPostcode => "uk_postcode",
+            K::UkPassport => "uk_passport",
+            K::UkDrivingLicence => "uk_driving_licence",
+            K::UkVehicleRegistration => "uk_vehicle_registration",
             K::AuTfn => "au_tfn",
             K::AuAbn => "au_abn_mod89",
             K::AuAcn => "au_acn",
@@ -349,13 +434,16 @@ impl K {
             K::DeTaxId => "de_tax_id",
             K::EsNif => "es_nif",
             K::EsNie => "es_nie",
+            K::EsPassport => "es_passport",
             K::ItFiscalCode => "it_fiscal_code",
             K::ItVatCode => "it_vat_code",
             K::ItPassport => "it_passport",
             K::ItIdentityCard => "it_identity_card",
+            K::ItDriverLicense => "it_driver_license",
             K::NlBsn => "nl_bsn",
             K::PlPesel => "pl_pesel",
             K::SePersonnummer => "se_personnummer",
+            K::SeOrganisationsnummer => "se_organisationsnummer_luhn",
             K::FiHetu => "fi_hetu",
             K::FrInsee => "fr_insee",
         }
@@ -510,23 +598,28 @@ impl Context {
                 64 - below.leading_zeros() as usize
             };
             let len = hi + 1 - st;
-            c.words[c.n] = if len <= 16 {
+            // Longer words count by their first 16 letters (as `pack` does).
+            c.words[c.n] = {
                 let mut w = [0u8; 16];
                 w.copy_from_slice(&buf[st..st + 16]);
                 let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
-                if len == 16 {
+                if len >= 16 {
                     x
                 } else {
                     x & ((1u128 << (8 * len)) - 1)
                 }
-            } else {
-                0
             };
             c.filter |= 1u64 << bucket(c.words[c.n]);
             c.n += 1;
             mask &= (1u64 << st) - 1;
         }
         c
+    }
+
+    /// The nearest word says a licence is software's, not a person's.
+    fn soft_licence(&self) -> bool {
+        const SOFT: &CtxWords = words!["key", "keys", "server", "seat", "seats", "file", "plan"];
+        self.n > 0 && SOFT.contains(self.words[0])
     }
 
     fn has(&self, words: &CtxWords) -> bool {
@@ -552,15 +645,16 @@ fn letter_bits(v: u64) -> u64 {
     ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
-/// A lower-case ASCII word of at most 16 bytes packed into an integer (0 for
-/// longer words, which never match).
+/// A lower-case ASCII word packed into an integer: its first 16 bytes, so
+/// `steueridentifikationsnummer` and `organisationsnummer` count by their
+/// 16-letter prefix (0 for the empty word, which never matches).
 const fn pack(w: &[u8]) -> u128 {
-    if w.len() > 16 || w.is_empty() {
+    if w.is_empty() {
         return 0;
     }
     let mut x: u128 = 0;
     let mut i = 0;
-    while i < w.len() {
+    while i < w.len() && i < 16 {
         x |= (w[i].to_ascii_lowercase() as u128) << (8 * i);
         i += 1;
     }
@@ -722,10 +816,31 @@ impl<'a> Scanner<'a> {
         let ends = token_end(b, run.end)
             || (run.groups == 4 && run.all_sep(b'.') && matches!(at(b, run.end), b':' | b'/'));
         if run.groups == 1 && run.nd < 8 && !paren_near {
+            // Only US driver's licences (context required) and MBIs are
+            // this short.
+            if run.nd == 1 && at(b, run.end).is_ascii_uppercase() {
+                return self.mbi(s);
+            }
+            if run.nd >= 2 && at(b, run.end).is_ascii_uppercase() {
+                return self.digit_licence(s, &run);
+            }
+            if run.nd >= 6
+                && ends
+                && self.on.has(K::UsDriverLicense)
+                && Context::before(b, s).has(K::UsDriverLicense.context())
+            {
+                return Some(self.push(
+                    s,
+                    run.end,
+                    K::UsDriverLicense,
+                    0.15 + CONTEXT_BOOST,
+                    K::UsDriverLicense.recognizer(),
+                ));
+            }
             return None;
         }
         // Collect what validates first; read the context only if anything does.
-        let mut cands: [(K, f32, usize); 8] = [(K::Phone, 0.0, 0); 8];
+        let mut cands: [(K, f32, usize); 12] = [(K::Phone, 0.0, 0); 12];
         let mut n = 0usize;
         let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
             if on.has(k) && n < cands.len() {
@@ -747,7 +862,11 @@ impl<'a> Scanner<'a> {
             c[8] = b[run.end];
             if ck::es_nif(&c) {
                 consider(K::EsNif, 0.6, run.end + 1, on);
+            } else {
+                return self.digit_licence(s, &run);
             }
+        } else if at(b, run.end).is_ascii_uppercase() {
+            return self.digit_licence(s, &run);
         }
         // A checksum-validated card or IBAN-strength match needs no phone check.
         // A phone has at least 8 digits; shorter runs only continue one
@@ -832,6 +951,14 @@ impl<'a> Scanner<'a> {
         }
         let c2 = at(b, s + 2);
         let c3 = at(b, s + 3);
+        if at(b, s + 5).is_ascii_digit()
+            && self.on.has(K::UkDrivingLicence)
+            && s + 16 <= b.len()
+            && token_end(b, s + 16)
+            && ck::uk_driving_licence(&b[s..s + 16])
+        {
+            return Some(self.push_ctx(s, s + 16, K::UkDrivingLicence, 0.5));
+        }
         if b[s] == b'A' && c1 == b'I' && c2 == b'z' && c3 == b'a' && self.on.has(K::Secret) {
             // Google API key: AIza and 35 characters.
             let e = s + 39;
@@ -859,7 +986,14 @@ impl<'a> Scanner<'a> {
                 return Some(e);
             }
             if c2.is_ascii_digit()
-                && let Some(e) = self.italian_document(s)
+                && let Some(e) = self.letter_document(s)
+            {
+                return Some(e);
+            }
+            if c2.is_ascii_digit()
+                && c3.is_ascii_digit()
+                && self.on.has(K::UkVehicleRegistration)
+                && let Some(e) = self.uk_vehicle(s)
             {
                 return Some(e);
             }
@@ -876,6 +1010,23 @@ impl<'a> Scanner<'a> {
                     && ck::it_fiscal_code(&b[s..s + 16])
                 {
                     return Some(self.push_ctx(s, s + 16, K::ItFiscalCode, 0.7));
+                }
+                if c3.is_ascii_digit()
+                    && self.on.has(K::EsPassport)
+                    && s + 9 <= b.len()
+                    && b[s + 3..s + 9].iter().all(u8::is_ascii_digit)
+                    && token_end(b, s + 9)
+                {
+                    let ctx = Context::before(b, s);
+                    if ctx.has(K::EsPassport.context()) {
+                        return Some(self.push(
+                            s,
+                            s + 9,
+                            K::EsPassport,
+                            0.2 + CONTEXT_BOOST,
+                            K::EsPassport.recognizer(),
+                        ));
+                    }
                 }
                 if self.on.has(K::NzNhi)
                     && s + 7 <= b.len()
@@ -896,20 +1047,10 @@ impl<'a> Scanner<'a> {
             if let Some(e) = self.postcode(s) {
                 return Some(e);
             }
-            if self.on.has(K::UsPassport) && c1.is_ascii_digit() {
-                let e = s + 9;
-                if e <= b.len() && b[s + 1..e].iter().all(u8::is_ascii_digit) && token_end(b, e) {
-                    let ctx = Context::before(b, s);
-                    if ctx.has(K::UsPassport.context()) {
-                        return Some(self.push(
-                            s,
-                            e,
-                            K::UsPassport,
-                            0.2 + CONTEXT_BOOST,
-                            K::UsPassport.recognizer(),
-                        ));
-                    }
-                }
+            if c1.is_ascii_digit()
+                && let Some(e) = self.letter_document(s)
+            {
+                return Some(e);
             }
             if matches!(c2, b'-' | b':') && is_hex(b[s]) && is_hex(c1) {
                 return self.mac(s);
@@ -918,43 +1059,191 @@ impl<'a> Scanner<'a> {
         None
     }
 
-    /// Italian passport (`YA1234567`) or identity card (`CA12345AB`): no
-    /// checksum, so only with a context word.
-    fn italian_document(&mut self, s: usize) -> Option<usize> {
+    /// Documents that start with letters and have no checksum (or a weak
+    /// one): US passport and driver's licence, UK and Italian passports,
+    /// Italian identity card and driving licence, US DEA numbers
+    /// (`MEDICAL_LICENSE`). All but a checksum-valid DEA number need a
+    /// context word, as in Presidio; the context also decides between kinds
+    /// whose shapes coincide (two letters and seven digits is a UK or an
+    /// Italian passport, a DEA number or a US licence).
+    fn letter_document(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
-        let digits = b
-            .get(s + 2..)?
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        let (kind, end) = match digits {
-            7 if self.on.has(K::ItPassport) || self.on.has(K::ItIdentityCard) => {
-                (K::ItPassport, s + 9)
-            }
-            5 if at(b, s + 7).is_ascii_uppercase()
-                && at(b, s + 8).is_ascii_uppercase()
-                && self.on.has(K::ItIdentityCard) =>
-            {
-                (K::ItIdentityCard, s + 9)
-            }
-            _ => return None,
+        let run = |from: usize, f: fn(&u8) -> bool, max: usize| {
+            b.get(from..)
+                .unwrap_or(&[])
+                .iter()
+                .take(max + 1)
+                .take_while(|c| f(c))
+                .count()
         };
-        if !token_end(b, end) {
+        let l = run(s, u8::is_ascii_uppercase, 2);
+        if !(1..=2).contains(&l) {
+            return None;
+        }
+        let nd = run(s + l, u8::is_ascii_digit, 14);
+        let t = run(s + l + nd, u8::is_ascii_uppercase, 2);
+        // Italian licence, second form: U1, seven of a restricted
+        // alphabet, a letter.
+        let it_u1 = b[s] == b'U'
+            && at(b, s + 1) == b'1'
+            && s + 10 <= b.len()
+            && b[s + 2..s + 9]
+                .iter()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase() && !b"AIOQV".contains(c))
+            && at(b, s + 9).is_ascii_uppercase()
+            && token_end(b, s + 10);
+        let end = if it_u1 { s + 10 } else { s + l + nd + t };
+        if !it_u1 && (!(3..=14).contains(&nd) || t > 2 || !token_end(b, end)) {
             return None;
         }
         let ctx = Context::before(b, s);
-        let kind = if kind == K::ItPassport
-            && !ctx.has(K::ItPassport.context())
-            && ctx.has(K::ItIdentityCard.context())
-        {
-            K::ItIdentityCard
-        } else {
-            kind
+        let on = self.on;
+        let has = |k: K| on.has(k) && ctx.has(k.context());
+        let passport = ctx.has(words!["passport", "passaporto", "passeport", "reisepass"]);
+        let italian = ctx.has(words![
+            "passaporto",
+            "italian",
+            "italiano",
+            "italiana",
+            "italia"
+        ]);
+        // `license key AB1234`, `license server LS12345`: software.
+        let software = ctx.soft_licence();
+        let hit = |k: K| Some((k, 0.2 + CONTEXT_BOOST));
+        let (kind, score) = match (l, nd, t) {
+            _ if it_u1 => hit(K::ItDriverLicense).filter(|_| has(K::ItDriverLicense))?,
+            (2, 7, 1) if has(K::ItDriverLicense) => hit(K::ItDriverLicense)?,
+            (2, 5, 2) if has(K::ItIdentityCard) => hit(K::ItIdentityCard)?,
+            (2, 7, 0) => {
+                let dea = on.has(K::MedicalLicense) && ck::us_dea(&b[s..end]);
+                if dea && ctx.has(K::MedicalLicense.context()) {
+                    (K::MedicalLicense, 0.4 + CONTEXT_BOOST)
+                } else if passport && on.has(K::ItPassport) && (italian || !on.has(K::UkPassport)) {
+                    (K::ItPassport, 0.2 + CONTEXT_BOOST)
+                } else if passport && on.has(K::UkPassport) {
+                    (K::UkPassport, 0.2 + CONTEXT_BOOST)
+                } else if has(K::ItIdentityCard) {
+                    (K::ItIdentityCard, 0.2 + CONTEXT_BOOST)
+                } else if has(K::UsDriverLicense) && !software {
+                    (K::UsDriverLicense, 0.2 + CONTEXT_BOOST)
+                } else if dea {
+                    (K::MedicalLicense, 0.4)
+                } else {
+                    return None;
+                }
+            }
+            (1, 8, 0) if passport && on.has(K::UsPassport) => hit(K::UsPassport)?,
+            (1, 8, 0) if on.has(K::MedicalLicense) && ck::us_dea(&b[s..end]) => (
+                K::MedicalLicense,
+                if ctx.has(K::MedicalLicense.context()) {
+                    0.4 + CONTEXT_BOOST
+                } else {
+                    0.4
+                },
+            ),
+            // Presidio's state shapes: a letter and 3–14 digits, two letters
+            // and 3–7 digits, two letters, six digits and a letter, a letter,
+            // six digits and `R`.
+            (1, 3..=14, 0) | (2, 3..=7, 0) | (2, 6, 1) | (1, 6, 1)
+                if has(K::UsDriverLicense) && !software =>
+            {
+                hit(K::UsDriverLicense)?
+            }
+            _ => return None,
         };
-        if !self.on.has(kind) || !ctx.has(kind.context()) {
+        Some(self.push(s, end, kind, score, kind.recognizer()))
+    }
+
+    /// A UK vehicle registration in the current (2001+) format, `AB51 ABC`:
+    /// two area letters, an age identifier (02–29 or 51–79), three letters;
+    /// only with a context word (`car`, `reg`, `vehicle`, …).
+    fn uk_vehicle(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        const AREA: &[u8] = b"ABCDEFGHJKLMNOPRSTUVWXY";
+        const RANDOM: &[u8] = b"ABCDEFGHJKLMNOPRSTUVWXYZ";
+        let age = u32::from(at(b, s + 2) - b'0') * 10 + u32::from(at(b, s + 3) - b'0');
+        let o = usize::from(matches!(at(b, s + 4), b' ' | b'-'));
+        let end = s + 7 + o;
+        let ok = AREA.contains(&b[s])
+            && AREA.contains(&at(b, s + 1))
+            && (matches!(age, 2..=29 | 51..=79))
+            && (0..3).all(|k| RANDOM.contains(&at(b, s + 4 + o + k)))
+            && token_end(b, end);
+        if !ok || !Context::before(b, s).has(K::UkVehicleRegistration.context()) {
             return None;
         }
-        Some(self.push(s, end, kind, 0.2 + CONTEXT_BOOST, kind.recognizer()))
+        Some(self.push(
+            s,
+            end,
+            K::UkVehicleRegistration,
+            0.3 + CONTEXT_BOOST,
+            K::UkVehicleRegistration.recognizer(),
+        ))
+    }
+
+    /// A US Medicare Beneficiary Identifier, plain (`1EG4TE5MK73`, context
+    /// needed) or in its display form `1EG4-TE5-MK73`.
+    fn mbi(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if !self.on.has(K::UsMbi) {
+            return None;
+        }
+        let dashed = at(b, s + 4) == b'-' && at(b, s + 8) == b'-';
+        let end = s + if dashed { 13 } else { 11 };
+        if end > b.len() || !token_end(b, end) {
+            return None;
+        }
+        let mut c = [0u8; 11];
+        if dashed {
+            c[..4].copy_from_slice(&b[s..s + 4]);
+            c[4..7].copy_from_slice(&b[s + 5..s + 8]);
+            c[7..].copy_from_slice(&b[s + 9..s + 13]);
+        } else {
+            c.copy_from_slice(&b[s..end]);
+        }
+        if !ck::us_mbi(&c) {
+            return None;
+        }
+        Some(self.push_ctx(s, end, K::UsMbi, if dashed { 0.5 } else { 0.3 }))
+    }
+
+    /// US driver's licence shapes that start with digits and end or
+    /// continue with letters (`123456789A`, `12345678AB`, `12ABC12345`,
+    /// `123AB1234`), only with context.
+    fn digit_licence(&mut self, s: usize, run: &Run) -> Option<usize> {
+        let b = self.b;
+        if run.groups != 1 || !self.on.has(K::UsDriverLicense) {
+            return None;
+        }
+        let letters = b[run.end..]
+            .iter()
+            .take(4)
+            .take_while(|c| c.is_ascii_uppercase())
+            .count();
+        let tail = b[run.end + letters..]
+            .iter()
+            .take(7)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let ok = matches!(
+            (run.nd, letters, tail),
+            (7..=9, 1, 0) | (8, 2, 0) | (2, 3, 5..=6) | (3, 2, 4)
+        );
+        let end = run.end + letters + tail;
+        if !ok || !token_end(b, end) {
+            return None;
+        }
+        let ctx = Context::before(b, s);
+        if !ctx.has(K::UsDriverLicense.context()) || ctx.soft_licence() {
+            return None;
+        }
+        Some(self.push(
+            s,
+            end,
+            K::UsDriverLicense,
+            0.2 + CONTEXT_BOOST,
+            K::UsDriverLicense.recognizer(),
+        ))
     }
 
     fn iban(&mut self, s: usize) -> Option<usize> {
@@ -1664,11 +1953,19 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
                     ck::au_medicare(d),
                 );
             }
+            if plain || shape == [4, 3, 3] && sp_dash {
+                c(K::UsNpi, if plain { 0.3 } else { 0.4 }, ck::us_npi(d));
+            }
             if (shape == [6, 4] && run.all_sep(b'-')) || plain {
                 c(
                     K::SePersonnummer,
                     if plain { 0.3 } else { 0.55 },
                     ck::se_personnummer(d),
+                );
+                c(
+                    K::SeOrganisationsnummer,
+                    if plain { 0.3 } else { 0.45 },
+                    ck::se_organisationsnummer(d),
                 );
             }
         }
@@ -1702,6 +1999,11 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
     if plain && (8..=17).contains(&d.len()) {
         // US bank account numbers have no structure: context only.
         c(K::UsBankNumber, 0.2, true);
+    }
+    if plain && (8..=14).contains(&d.len()) {
+        // Nor have most US driver's licences (Presidio scores bare digits
+        // 0.01): context only.
+        c(K::UsDriverLicense, 0.15, true);
     }
     if (12..=19).contains(&d.len()) && sp_dash {
         let shaped = plain
@@ -1886,5 +2188,10 @@ mod tests {
         let long = [b"passport".as_slice(), &[b'x'; 60], b" 123"].concat();
         let c = Context::before(&long, long.len() - 3);
         assert_eq!(c.n, 0);
+        // Words longer than 16 letters count by their 16-letter prefix.
+        let text = b"Steueridentifikationsnummer: 1";
+        let c = Context::before(text, text.len() - 1);
+        assert!(c.has(K::DeTaxId.context()));
+        assert!(!c.has(words!["steuerklassenwechsel"]));
     }
 }

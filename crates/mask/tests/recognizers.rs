@@ -179,6 +179,106 @@ fn regional_recognizers() {
 }
 
 #[test]
+fn presidio_parity_recognizers() {
+    // US driver's licence: state shapes, context required.
+    one(
+        "driver's license D1234567 expired",
+        "US_DRIVER_LICENSE",
+        "D1234567",
+    );
+    one("her CDL: 123456789A.", "US_DRIVER_LICENSE", "123456789A");
+    one(
+        "learner permit 7654321 lost",
+        "US_DRIVER_LICENSE",
+        "7654321",
+    );
+    one(
+        "DL# WDL12AB3C4D5 no, DL AB123456",
+        "US_DRIVER_LICENSE",
+        "AB123456",
+    );
+    one("lic 12ABC12345 (NY)", "US_DRIVER_LICENSE", "12ABC12345");
+    // US DEA number (Presidio's MEDICAL_LICENSE): checksum plus context.
+    one(
+        "DEA number AB1234563 on file",
+        "MEDICAL_LICENSE",
+        "AB1234563",
+    );
+    one(
+        "prescriber F91234563 signed",
+        "MEDICAL_LICENSE",
+        "F91234563",
+    );
+    // UK and Italian passports share a shape: the words decide.
+    one("British passport AB1234567", "UK_PASSPORT", "AB1234567");
+    one("passport no. YA7654321 renewed", "UK_PASSPORT", "YA7654321");
+    one("numero passaporto YA7654321", "IT_PASSPORT", "YA7654321");
+    one(
+        "documento CA12345AB scaduto",
+        "IT_IDENTITY_CARD",
+        "CA12345AB",
+    );
+    // Italian driving licence, both forms.
+    one(
+        "patente di guida AA1234567B rinnovata",
+        "IT_DRIVER_LICENSE",
+        "AA1234567B",
+    );
+    one("patente U1BC12345Z", "IT_DRIVER_LICENSE", "U1BC12345Z");
+    // UK driving licence: surname, date of birth and initials structure.
+    one(
+        "DVLA licence MORGA753116SM9IJ, thanks",
+        "UK_DRIVING_LICENCE",
+        "MORGA753116SM9IJ",
+    );
+    one(
+        "id LI999802085JA9BC.",
+        "UK_DRIVING_LICENCE",
+        "LI999802085JA9BC",
+    );
+    // UK vehicle registration and Spanish passport: context only.
+    one(
+        "my car AB51 ABC was towed",
+        "UK_VEHICLE_REGISTRATION",
+        "AB51 ABC",
+    );
+    one("reg: LR07XYZ.", "UK_VEHICLE_REGISTRATION", "LR07XYZ");
+    one("pasaporte AAA123456", "ES_PASSPORT", "AAA123456");
+    // US NPI (Luhn with the 80840 prefix) and MBI.
+    one("provider NPI 1234567893 billed", "US_NPI", "1234567893");
+    one("npi: 1234-567-893", "US_NPI", "1234-567-893");
+    one("card 1EG4-TE5-MK73 on file", "US_MBI", "1EG4-TE5-MK73");
+    one("Medicare MBI 1EG4TE5MK73", "US_MBI", "1EG4TE5MK73");
+    // Swedish organisation number: Luhn, third digit at least 2.
+    one(
+        "organisationsnummer 556012-5790",
+        "SE_ORGANISATIONSNUMMER",
+        "556012-5790",
+    );
+}
+
+#[test]
+fn presidio_parity_look_alikes() {
+    // Weak shapes without context stay.
+    none("order A1234567 shipped, ticket AB1234567 closed, build 7654321");
+    none("driver update KB5034441 installed");
+    none("driver version 10.2.33 and 4.15.0-91");
+    none("license key AB1234 for seat 2; license server LS12345");
+    none("license v1 and P1 tickets");
+    none("the 123456789A sku and 12ABC12345 batch");
+    // Bad checksums stay even with context.
+    none("DEA number AB1234564 on file");
+    none("organisationsnummer 556012-5791");
+    none("provider NPI 1234567894, npi 1111111112");
+    none("room AB51 ABC, model GT40 CAR, car AB99 ABC, car IB51 ABC");
+    none("batch AAA123456 shipped; pasaporte AAA12345");
+    none("licence MORGA713116SM9IJ or MO9GA753116SM9IJ or MORGA753116SM9IJK");
+    none("part 1EG4TE5MK73 and 1EG4-TE5-MK7A");
+    // Italian shapes without Italian context words.
+    none("ref AA1234567B and U1BC12345Z");
+}
+
+#[test]
 fn look_alikes_stay() {
     none("order 4111 1111 1111 1112 shipped");
     none("release v10.2.33.4 and 1.2.3");
@@ -209,4 +309,50 @@ fn utf8_spans_are_char_boundaries() {
         f.iter()
             .all(|x| x.kind == Kind::Email || x.kind == Kind::Phone)
     );
+}
+
+#[test]
+fn known_entities_fold_unicode_case() {
+    use custodia_mask::KnownEntities;
+    let known = KnownEntities::new([
+        (Kind::Person, "Zoë Ångström"),
+        (Kind::Person, "Émilie"),
+        (Kind::Person, "Bob"),
+    ])
+    .unwrap();
+    let text = "ZOË ÅNGSTRÖM wrote to émilie and ÉMILIE; bob, BOB and Bobby 🎉 zoë ångström.";
+    let f = Detector::new().detect_with(text, &known);
+    let got: Vec<&str> = f.iter().map(|f| &text[f.start..f.end]).collect();
+    assert_eq!(
+        got,
+        [
+            "ZOË ÅNGSTRÖM",
+            "émilie",
+            "ÉMILIE",
+            "bob",
+            "BOB",
+            "zoë ångström"
+        ]
+    );
+    assert!(f.iter().all(|x| x.kind == Kind::Person));
+    // ASCII-only text takes the direct path; invalid UTF-8 is never matched.
+    let f = Detector::new().detect_with("hi BOB", &known);
+    assert_eq!((f[0].start, f[0].end), (3, 6));
+    let bytes = b"\xffZO\xc3\x8b \xc3\x85NGSTR\xc3\x96M\xfe";
+    let f = Detector::new().detect_bytes(bytes, Some(&known));
+    assert_eq!(f.len(), 1);
+    assert_eq!(&bytes[f[0].start..f[0].end], "ZOË ÅNGSTRÖM".as_bytes());
+    // A character whose lower case is longer (`İ` → `i̇`) shifts no span.
+    let known = KnownEntities::new([(Kind::Person, "Çelik")]).unwrap();
+    let text = "İİ ÇELIK x";
+    let f = Detector::new().detect_with(text, &known);
+    assert_eq!(&text[f[0].start..f[0].end], "ÇELIK");
+}
+
+#[test]
+fn canadian_sin_first_digit() {
+    // 0 is never issued and 8 is for business numbers: Luhn-valid, still no SIN.
+    one("SIN 130-692-544", "CA_SIN", "130-692-544");
+    none("SIN 046-454-286");
+    none("SIN 800-000-002");
 }
