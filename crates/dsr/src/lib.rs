@@ -331,6 +331,7 @@
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
+pub mod audit_log;
 pub mod breach;
 mod desk;
 pub mod erasure;
@@ -346,6 +347,7 @@ pub mod retention;
 pub mod source;
 
 pub use desk::{ControllerForwarder, Desk, Outcome, RectificationReport, RestrictionReport};
+pub use audit_log::{AuditTrail, DetailsKey};
 pub use erasure::{ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus};
 pub use error::{BoxError, Error};
 pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
