@@ -226,11 +226,7 @@ impl<S: Store, K: KeyStore> AuditTrail<S, K> {
     ) -> Result<Vec<RenderedAuditEvent>, Error> {
         let history = |e: custodia_audit::Error| Error::AuditHistory(e.to_string());
         let matches = self.with_log(|log| {
-            log.query(
-                &custodia_audit::Query::new()
-                    .tenant(tenant)
-                    .subject(subject),
-            )
+            log.query(&custodia_audit::Query::new().tenant(tenant).subject(subject))
         });
         let mut rendered = Vec::new();
         for (index, event) in matches.map_err(history)? {
@@ -248,26 +244,28 @@ impl<S: Store, K: KeyStore> AuditTrail<S, K> {
         let mut details = std::collections::BTreeMap::new();
         let mut erased = Vec::new();
         let id = event.id.to_string();
-        let mut show = |key: String, path: &str, value: &Personal| -> Result<(), custodia_audit::Error> {
-            let owner = match value {
-                Personal::Sealed { subject, .. } => Some(*subject),
-                Personal::Clear(_) => None,
-            };
-            let readable = owner.is_none_or(|o| o == subject || o == desk_subject(event.tenant));
-            let text = if !readable {
-                WITHHELD.to_owned()
-            } else {
-                match open_value(&self.vault, event.tenant, &id, path, value)? {
-                    Revealed::Value(text) => text,
-                    Revealed::Erased => {
-                        erased.push(path.to_owned());
-                        ERASED.to_owned()
+        let mut show =
+            |key: String, path: &str, value: &Personal| -> Result<(), custodia_audit::Error> {
+                let owner = match value {
+                    Personal::Sealed { subject, .. } => Some(*subject),
+                    Personal::Clear(_) => None,
+                };
+                let readable =
+                    owner.is_none_or(|o| o == subject || o == desk_subject(event.tenant));
+                let text = if !readable {
+                    WITHHELD.to_owned()
+                } else {
+                    match open_value(&self.vault, event.tenant, &id, path, value)? {
+                        Revealed::Value(text) => text,
+                        Revealed::Erased => {
+                            erased.push(path.to_owned());
+                            ERASED.to_owned()
+                        }
                     }
-                }
+                };
+                details.insert(key, text);
+                Ok(())
             };
-            details.insert(key, text);
-            Ok(())
-        };
         if let Some(ip) = &event.actor.ip {
             show("ip".into(), "actor.ip", ip)?;
         }
@@ -276,17 +274,28 @@ impl<S: Store, K: KeyStore> AuditTrail<S, K> {
         }
         for (i, change) in event.changes.iter().enumerate() {
             if let Some(before) = &change.before {
-                show(format!("{}.before", change.field), &format!("changes.{i}.before"), before)?;
+                show(
+                    format!("{}.before", change.field),
+                    &format!("changes.{i}.before"),
+                    before,
+                )?;
             }
             if let Some(after) = &change.after {
-                show(format!("{}.after", change.field), &format!("changes.{i}.after"), after)?;
+                show(
+                    format!("{}.after", change.field),
+                    &format!("changes.{i}.after"),
+                    after,
+                )?;
             }
         }
         if let Some(note) = &event.note {
             show("note".into(), "note", note)?;
         }
         for change in &event.changes {
-            details.insert(format!("{}.category", change.field), change.category.to_string());
+            details.insert(
+                format!("{}.category", change.field),
+                change.category.to_string(),
+            );
         }
         details.insert("index".into(), index.to_string());
         if event.outcome != Outcome::Success {
@@ -328,8 +337,10 @@ impl<S: Store, K: KeyStore> AuditTrail<S, K> {
     /// (inclusive) that match `filter` (e.g. one compromised actor, one
     /// tenant, one record type; `Query::new()` for all), for the breach
     /// record ([`affected_in_window`]). The desk's own events (actor
-    /// [`desk_actor`], or targets `dsr.*`, `breach.*`, `subject_key`) are not
-    /// counted: they touch the request, not the data.
+    /// [`desk_actor`]; targets `dsr.*`, `breach.*`, `subject_key`; or a
+    /// request id with legal basis `legal_obligation`, as the desk writes
+    /// them) are not counted: they answer a request, they are not access to
+    /// the data.
     pub fn affected(
         &self,
         filter: &custodia_audit::Query,
@@ -356,6 +367,7 @@ impl<S: Store, K: KeyStore> AuditTrail<S, K> {
 fn is_desk_event(event: &Event) -> bool {
     let kind = event.target.kind.as_str();
     event.actor.id == desk_actor(event.tenant)
+        || (event.request_id.is_some() && event.legal_basis == Some(LegalBasis::LegalObligation))
         || kind.starts_with("dsr.")
         || kind.starts_with("breach.")
         || kind == "subject_key"

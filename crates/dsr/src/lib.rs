@@ -346,8 +346,8 @@ pub mod request;
 pub mod retention;
 pub mod source;
 
-pub use desk::{ControllerForwarder, Desk, Outcome, RectificationReport, RestrictionReport};
 pub use audit_log::{AuditTrail, DetailsKey};
+pub use desk::{ControllerForwarder, Desk, Outcome, RectificationReport, RestrictionReport};
 pub use erasure::{ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus};
 pub use error::{BoxError, Error};
 pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
