@@ -34,7 +34,7 @@
 //! | `SubjectKeyShredded` | `erase` | `subject_key` ‹subject› | success |
 //! | `CertificateIssued` | custom `dsr.certificate_issued` | `dsr.request` ‹id› | success |
 //! | `SourceRestricted` | `restrict` | `dsr.source` ‹name› | success |
-//! | `SourceFailed` | the operation's action (`read`, `export`, `update`, `erase`, `restrict`) | `dsr.source` ‹name› | failure |
+//! | `SourceFailed` | the operation's action (`read`, `export`, `update`, `erase`, `restrict`; else custom `dsr.‹operation›`, keeping letters, digits and `_`) | `dsr.source` ‹name› | failure |
 //! | `BreachRecorded` | custom `breach.recorded` | `breach.incident` ‹id› | success |
 //! | `BreachUpdated` | custom `breach.updated` | `breach.incident` ‹id› | success |
 //! | `BreachNotified` | custom `breach.notified` | `breach.incident` ‹id› | success |
