@@ -58,6 +58,63 @@
 //! subject's key instead, to be forgotten with them. Events without a tenant
 //! (a vendor-wide incident) are logged under
 //! [`AuditTrail::with_vendor_tenant`], and refused without one.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_audit::{Action, Actor, ActorKind, AuditLog, Event, MemoryStore, Target, checkpoint};
+//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+//! use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+//! use custodia_dsr::audit_log::ERASED;
+//! use custodia_dsr::*;
+//!
+//! let clock = Arc::new(ManualClock::new(custodia_core::chrono::Utc::now()));
+//! let vault = Arc::new(SubjectVault::new(
+//!     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone()));
+//! let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+//! let agent = ActorId::from_external_key(tenant, "psa.user", "17");
+//!
+//! // One log for the host's events and the desk's.
+//! let trail = Arc::new(AuditTrail::new(AuditLog::open(MemoryStore::new())?, vault.clone()));
+//! trail.with_log(|log| {
+//!     let viewed = Event::builder(tenant, Actor::new(ActorKind::Agent, agent).with_ip("203.0.113.7"),
+//!             Action::Read, Target::new("ticket", "T-1")?)
+//!         .subject(alice)
+//!         .build(clock.as_ref())?;
+//!     log.append_sealed(&vault, viewed) // the IP is sealed under Alice's key
+//! })?;
+//! let signer = checkpoint::Signer::generate("audit.example.com/acme")?;
+//! let note = trail.with_log(|log| log.checkpoint("audit.example.com/acme", &signer))?;
+//!
+//! let tickets = Arc::new(MemorySource::new("tickets"));
+//! tickets.insert(tenant, alice, RecordRef::new("ticket", "T-1"), LegalBasis::Contract,
+//!     [("description", DataCategory::USER_CONTENT_TICKET, "Printer on fire", true)]);
+//! let desk = Desk::new(clock.clone(), trail.clone())
+//!     .with_source(tickets)?
+//!     .with_key_shredder(vault.clone())
+//!     .with_audit_history(trail.clone());
+//!
+//! // Access: the bundle carries her audit events, readable.
+//! let mut access = desk.receive(tenant, alice, RequestKind::Access, Role::Controller, agent)?;
+//! desk.verify(&mut access, VerificationMethod::AuthenticatedSession, "", agent)?;
+//! let bundle = desk.export(&mut access, agent)?;
+//! assert_eq!(bundle.audit.status, AuditStatus::Included);
+//! assert_eq!(bundle.audit.events[0].details["ip"], "203.0.113.7");
+//!
+//! // Erasure: every step is in the log; her IP there is gone for good ...
+//! let mut erase = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, agent)?;
+//! desk.verify(&mut erase, VerificationMethod::AuthenticatedSession, "", agent)?;
+//! desk.erase(&mut erase, agent)?;
+//! let history = trail.rendered_events(tenant, alice)?;
+//! assert_eq!(history[0].details["ip"], ERASED);
+//! assert!(history.iter().any(|e| e.action == "erase" && e.target == "dsr.source tickets"));
+//! // ... while the log still extends the checkpoint taken before.
+//! let trusted = checkpoint::open(&note, &signer.verifier())?;
+//! trail.with_log(|log| log.check_checkpoint(&trusted))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
