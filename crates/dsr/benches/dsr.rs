@@ -6,7 +6,10 @@
 //! * bundle JSON: `ExportBundle::to_json` vs `serde_json::to_string_pretty` of
 //!   the bare records;
 //! * erasure: `Desk::erase` (holds check, plans, progress, certificate) vs
-//!   calling `erase` on each located record directly.
+//!   calling `erase` on each located record directly;
+//! * audit sink: `AuditTrail::record` of a desk event (mapping, details JSON,
+//!   sealing, append) vs `AuditLog::append_sealed` of an event with one sealed
+//!   note, on a `MemoryStore`.
 //!
 //! `cargo bench -p custodia-dsr --bench dsr -- --warm-up-time 1 --measurement-time 3`
 
@@ -211,5 +214,55 @@ fn erase(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, deadline, export, erase);
+fn audit_sink(c: &mut Criterion) {
+    use custodia_audit::{Action, Actor, ActorKind, AuditLog, Event, MemoryStore, Target};
+    use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+    let w = world();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let vault = Arc::new(SubjectVault::new(
+        Arc::new(Keyring::new(SecretKey::generate().unwrap())),
+        MemoryKeyStore::default(),
+        clock.clone(),
+    ));
+    let mut g = c.benchmark_group("audit sink");
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    g.bench_function("raw AuditLog::append_sealed (one sealed note)", |b| {
+        b.iter(|| {
+            let event = Event::builder(
+                w.tenant,
+                Actor::new(ActorKind::Agent, w.agent),
+                Action::Erase,
+                Target::new("dsr.source", "tickets").unwrap(),
+            )
+            .subject(w.alice)
+            .note(r#"{"action":"source_erased","source":"tickets","records_deleted":100}"#)
+            .build(clock.as_ref())
+            .unwrap();
+            black_box(log.append_sealed(&vault, event).unwrap())
+        })
+    });
+    let trail = AuditTrail::new(AuditLog::open(MemoryStore::new()).unwrap(), vault.clone());
+    let event = DsrEvent {
+        at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+        tenant: Some(w.tenant),
+        subject: Some(w.alice),
+        actor: Some(w.agent),
+        request: Some(RequestId::random()),
+        incident: None,
+        action: DsrAction::SourceErased {
+            source: "tickets".into(),
+            records_deleted: 100,
+            fields_deleted: 0,
+            fields_anonymized: 0,
+        },
+    };
+    g.bench_function("AuditTrail::record", |b| {
+        b.iter(|| trail.record(black_box(&event)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, deadline, export, erase, audit_sink);
 criterion_main!(benches);

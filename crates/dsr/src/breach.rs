@@ -21,9 +21,9 @@
 //!
 //! Affected tenants and subjects are derived from events in the breach window
 //! with [`affected_in_window`], which takes any iterator of `(time, tenant,
-//! subject)` — today the host's own access log; **once `custodia-audit`
-//! lands, its events** (that crate is built in parallel and not yet
-//! connected). [`Art34Assessment`] helps decide whether the people themselves
+//! subject)`: the events of a `custodia-audit` log through
+//! [`AuditTrail::affected`](crate::AuditTrail::affected), or the host's own
+//! access log. [`Art34Assessment`] helps decide whether the people themselves
 //! must be told (Art. 34), and [`Incident::authority_draft`] /
 //! [`Incident::controller_draft`] / [`Incident::subject_draft`] write Markdown
 //! drafts to start from.
@@ -219,9 +219,10 @@ impl Affected {
 
 /// The tenants and subjects touched by events from `start` to `end`, inclusive.
 ///
-/// Takes any iterator of `(time, tenant, subject)`: the host's access log today,
-/// `custodia-audit`'s events once connected. Events without a subject count
-/// their tenant as affected.
+/// Takes any iterator of `(time, tenant, subject)`: a `custodia-audit` log's
+/// events ([`AuditTrail::affected`](crate::AuditTrail::affected) feeds them),
+/// or the host's own access log. Events without a subject count their tenant
+/// as affected.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};

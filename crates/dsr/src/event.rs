@@ -1,10 +1,10 @@
 //! Audit events: every step of a request or an incident is recorded.
 //!
 //! [`DsrEvent`] is the typed event this crate emits; [`AuditSink`] is where it
-//! goes. The `custodia-audit` crate will implement [`AuditSink`] on its
-//! tamper-evident log (**not yet connected**: that crate is being built in
-//! parallel). Until then a host implements the trait on its own log, or uses
-//! [`MemorySink`] in tests.
+//! goes: [`AuditTrail`](crate::AuditTrail) writes each one to a
+//! `custodia-audit` tamper-evident log (the mapping to audit actions is
+//! documented in [`audit_log`](crate::audit_log)); a host may implement the
+//! trait on its own log, and tests use [`MemorySink`].
 //!
 //! Events carry ids, names, counts and reasons — never the subject's field
 //! values — so the audit log does not become a second copy of the data being
@@ -183,7 +183,8 @@ pub enum DsrAction {
     },
 }
 
-/// Where [`DsrEvent`]s go. The audit crate will implement this on its log.
+/// Where [`DsrEvent`]s go: [`AuditTrail`](crate::AuditTrail) on a `custodia-audit` log,
+/// [`MemorySink`], or the host's own log.
 pub trait AuditSink: Send + Sync {
     /// Records one event durably, or says why not.
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError>;

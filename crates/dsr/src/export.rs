@@ -73,8 +73,9 @@ pub const BUNDLE_SCHEMA: &str = "custodia.dsr.export";
 
 /// An audit event about the subject, rendered for a human.
 ///
-/// `custodia-audit` will produce these from its log (decrypting the
-/// subject's personal fields with the subject key).
+/// [`AuditTrail`](crate::AuditTrail) produces these from a `custodia-audit`
+/// log, opening the subject's personal values with the subject key (erased
+/// ones shown as [`ERASED`](crate::audit_log::ERASED)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderedAuditEvent {
     /// When.
@@ -92,8 +93,8 @@ pub struct RenderedAuditEvent {
 
 /// Reads the subject's audit events for the export bundle.
 ///
-/// **Seam for `custodia-audit`** (built in parallel, not yet connected): it
-/// will implement this over its log. A host may implement it over its own.
+/// [`AuditTrail`](crate::AuditTrail) implements it over a `custodia-audit`
+/// log; a host may implement it over its own.
 pub trait SubjectAuditHistory: Send + Sync {
     /// Every audit event about `subject` in `tenant`, rendered, oldest first.
     fn events_for(

@@ -23,7 +23,8 @@
 //! * [`breach`]: incidents with the Art. 33(3) contents, the 72-hour and
 //!   processor clocks, affected people from events, the Art. 34 decision and
 //!   Markdown drafts. [`records`]: the Art. 30 record of processing.
-//! * Every step emits a typed [`DsrEvent`] to an [`AuditSink`].
+//! * Every step emits a typed [`DsrEvent`] to an [`AuditSink`]: in
+//!   production an [`AuditTrail`] on a `custodia-audit` Merkle log.
 //!
 //! The key design decision is that **the request is the unit of durability**:
 //! it carries its own per-source progress, so a run that fails half-way (a
@@ -44,24 +45,28 @@
 //! policy needs in [`Located::meta`] ([`RecordMeta`]: category, region,
 //! creation time, labels, trigger events).
 //!
-//! `custodia-audit` is being built in parallel. Until it lands, its parts are
-//! seams, each with a simple implementation:
+//! `custodia-audit` is connected through one type, [`AuditTrail`] (module
+//! [`audit_log`]), which holds an `AuditLog` and the `SubjectVault`:
 //!
-//! | seam | filled by, later | today |
+//! | desk seam | [`AuditTrail`] does | without it |
 //! |---|---|---|
-//! | [`AuditSink`] (every step's event) | custodia-audit's log | [`MemorySink`], or the host's log |
-//! | [`SubjectAuditHistory`] (audit events in the bundle) | custodia-audit | none: bundles say `"status": "not_connected"` |
-//! | affected people in a breach | custodia-audit events | any `(time, tenant, subject)` iterator |
+//! | [`AuditSink`] (every step's event) | appends one audit event per [`DsrEvent`] (mapping to audit actions documented in [`audit_log`]), details sealed | [`MemorySink`], or the host's log |
+//! | [`SubjectAuditHistory`] (audit events in the bundle) | the subject's events, opened with their key; erased values shown as erased, other people's withheld | bundles say `"status": "not_connected"` |
+//! | affected people in a breach | [`AuditTrail::affected`]: the log's events in a window, filtered by a query | any `(time, tenant, subject)` iterator into [`breach::affected_in_window`] |
+//!
+//! The workspace test `tests/dsr_flow.rs` runs access, portability,
+//! rectification and erasure across three sources and a real audit log: after
+//! the erasure the subject's sealed fields and her audit values are
+//! unreadable (`Shredded`), the log verifies end to end and against a
+//! checkpoint taken before, and a record under a legal hold is kept with its
+//! reason.
 //!
 //! [`NoHolds`], [`StaticHolds`], [`FixedBackupWindow`] and [`UnknownBackups`]
 //! remain for hosts without a retention policy.
 //!
 //! With the record of processing on the desk ([`Desk::with_records`]), access
 //! bundles also explain the processing (Art. 15(1)), and rectification,
-//! erasure and restriction list the recipients to inform (Art. 19). Still to
-//! come with the audit crate: the workspace-level test that runs a request
-//! against a real audit log (personal fields unreadable after shredding while
-//! the log still verifies).
+//! erasure and restriction list the recipients to inform (Art. 19).
 //!
 //! # Example: an erasure under a retention policy
 //!
@@ -331,6 +336,7 @@
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
+pub mod audit_log;
 pub mod breach;
 mod desk;
 pub mod erasure;
@@ -345,6 +351,7 @@ pub mod request;
 pub mod retention;
 pub mod source;
 
+pub use audit_log::{AuditTrail, DetailsKey};
 pub use desk::{ControllerForwarder, Desk, Outcome, RectificationReport, RestrictionReport};
 pub use erasure::{ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus};
 pub use error::{BoxError, Error};

@@ -1,0 +1,400 @@
+//! The desk's events on a custodia-audit log: mapping, sealing, history, breach scoping.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use custodia_audit::{
+    Action, Actor, ActorKind, AuditLog, Event, MemoryStore, Outcome, Personal, Query, Target,
+};
+use custodia_core::{
+    ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId, Timestamp,
+};
+use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+use custodia_dsr::audit_log::{ERASED, WITHHELD, desk_actor, desk_subject};
+use custodia_dsr::breach::IncidentId;
+use custodia_dsr::*;
+
+type Vault = SubjectVault<MemoryKeyStore>;
+type Trail = AuditTrail<MemoryStore, MemoryKeyStore>;
+
+struct World {
+    clock: Arc<ManualClock>,
+    vault: Arc<Vault>,
+    tenant: TenantId,
+    alice: SubjectId,
+    agent: ActorId,
+}
+
+fn world() -> World {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let vault = Arc::new(SubjectVault::new(
+        Arc::new(Keyring::new(SecretKey::generate().unwrap())),
+        MemoryKeyStore::default(),
+        clock.clone(),
+    ));
+    let tenant = TenantId::from_external_key("crm", "acme");
+    World {
+        alice: SubjectId::from_external_key(tenant, "contact", "1"),
+        agent: ActorId::from_external_key(tenant, "agent", "7"),
+        clock,
+        vault,
+        tenant,
+    }
+}
+
+fn trail(w: &World) -> Arc<Trail> {
+    Arc::new(AuditTrail::new(
+        AuditLog::open(MemoryStore::new()).unwrap(),
+        w.vault.clone(),
+    ))
+}
+
+fn event(w: &World, action: DsrAction) -> DsrEvent {
+    DsrEvent {
+        at: w.clock.now(),
+        tenant: Some(w.tenant),
+        subject: Some(w.alice),
+        actor: Some(w.agent),
+        request: Some(RequestId::random()),
+        incident: None,
+        action,
+    }
+}
+
+fn logged(trail: &Trail) -> Vec<Event> {
+    trail.with_log(|log| (0..log.len()).map(|i| log.get(i).unwrap()).collect())
+}
+
+#[test]
+fn each_action_maps_as_documented() {
+    let w = world();
+    let trail = trail(&w);
+    let kept = DsrAction::RecordKept {
+        source: "invoices".into(),
+        record_type: "invoice".into(),
+        record_id: "INV-7".into(),
+        exception: ErasureException::LegalObligation,
+        until: None,
+    };
+    let cases: Vec<(DsrAction, &str, &str, Outcome)> = vec![
+        (
+            DsrAction::WorkStarted,
+            "dsr.work_started",
+            "dsr.request",
+            Outcome::Success,
+        ),
+        (
+            DsrAction::SourceExported {
+                source: "tickets".into(),
+                records: 2,
+            },
+            "export",
+            "dsr.source",
+            Outcome::Success,
+        ),
+        (
+            DsrAction::SourceRectified {
+                source: "contacts".into(),
+                records: 1,
+                fields: 1,
+            },
+            "update",
+            "dsr.source",
+            Outcome::Success,
+        ),
+        (
+            DsrAction::SourceErased {
+                source: "tickets".into(),
+                records_deleted: 1,
+                fields_deleted: 0,
+                fields_anonymized: 0,
+            },
+            "erase",
+            "dsr.source",
+            Outcome::Success,
+        ),
+        (kept, "erase", "invoice", Outcome::Denied),
+        (
+            DsrAction::SourceRestricted {
+                source: "tickets".into(),
+                records: 1,
+            },
+            "restrict",
+            "dsr.source",
+            Outcome::Success,
+        ),
+        (
+            DsrAction::RequestForwarded {
+                controller: "ACME".into(),
+                reference: None,
+            },
+            "share",
+            "dsr.request",
+            Outcome::Success,
+        ),
+        (
+            DsrAction::SourceFailed {
+                source: "tickets".into(),
+                operation: "erase".into(),
+                error: "timeout".into(),
+            },
+            "erase",
+            "dsr.source",
+            Outcome::Failure,
+        ),
+        (
+            DsrAction::SourceFailed {
+                source: "tickets".into(),
+                operation: "Re-Index!".into(),
+                error: "timeout".into(),
+            },
+            "dsr.reindex",
+            "dsr.source",
+            Outcome::Failure,
+        ),
+        (
+            DsrAction::SubjectKeyShredded,
+            "erase",
+            "subject_key",
+            Outcome::Success,
+        ),
+    ];
+    for (action, _, _, _) in &cases {
+        trail.record(&event(&w, action.clone())).unwrap();
+    }
+    let events = logged(&trail);
+    assert_eq!(events.len(), cases.len());
+    for ((action, name, target, outcome), logged) in cases.iter().zip(&events) {
+        assert_eq!(logged.action.as_str(), *name, "{action:?}");
+        assert_eq!(logged.target.kind, *target, "{action:?}");
+        assert_eq!(logged.outcome, *outcome, "{action:?}");
+        assert_eq!(logged.subject, Some(w.alice));
+        assert_eq!(logged.actor.id, w.agent);
+        assert_eq!(logged.legal_basis, Some(LegalBasis::LegalObligation));
+        assert!(logged.request_id.is_some());
+        assert!(!logged.has_clear_personal_data());
+    }
+    assert_eq!(events[4].target.id, "INV-7");
+    assert_eq!(events[9].target.id, w.alice.to_string());
+}
+
+#[test]
+fn the_desk_s_own_steps_use_the_desk_actor_and_vendor_events_need_a_tenant() {
+    let w = world();
+    let trail = trail(&w);
+    let mut e = event(&w, DsrAction::RequestCompleted);
+    e.actor = None;
+    trail.record(&e).unwrap();
+    let first = &logged(&trail)[0];
+    assert_eq!(first.actor.id, desk_actor(w.tenant));
+    assert_eq!(first.actor.kind, ActorKind::System);
+
+    let incident = DsrEvent {
+        tenant: None,
+        subject: None,
+        request: None,
+        incident: Some(IncidentId::random()),
+        ..event(&w, DsrAction::BreachUpdated)
+    };
+    assert!(trail.record(&incident).is_err());
+    let vendor = TenantId::from_external_key("vendor", "helpdesk");
+    let trail = Arc::new(
+        AuditTrail::new(AuditLog::open(MemoryStore::new()).unwrap(), w.vault.clone())
+            .with_vendor_tenant(vendor),
+    );
+    trail.record(&incident).unwrap();
+    let first = &logged(&trail)[0];
+    assert_eq!(first.tenant, vendor);
+    assert_eq!(first.action.as_str(), "breach.updated");
+    assert_eq!(first.target.kind, "breach.incident");
+}
+
+#[test]
+fn details_survive_the_subject_s_erasure_unless_sealed_under_her_key() {
+    let w = world();
+    let reason = DsrAction::DeadlineExtended {
+        reason: "three regional stores".into(),
+        due: w.clock.now(),
+    };
+    for (key, survives) in [(DetailsKey::Desk, true), (DetailsKey::Subject, false)] {
+        let trail = Arc::new(
+            AuditTrail::new(AuditLog::open(MemoryStore::new()).unwrap(), w.vault.clone())
+                .with_details_key(key),
+        );
+        let alice = SubjectId::from_external_key(w.tenant, "contact", format!("{key:?}").as_str());
+        let mut e = event(&w, reason.clone());
+        e.subject = Some(alice);
+        trail.record(&e).unwrap();
+        let owner = match &logged(&trail)[0].note {
+            Some(Personal::Sealed { subject, .. }) => *subject,
+            other => panic!("note not sealed: {other:?}"),
+        };
+        let expected_owner = if survives {
+            desk_subject(w.tenant)
+        } else {
+            alice
+        };
+        assert_eq!(owner, expected_owner);
+        let before = trail.rendered_events(w.tenant, alice).unwrap();
+        assert!(before[0].details["note"].contains("three regional stores"));
+        w.vault.shred(w.tenant, alice, w.agent).unwrap();
+        let after = trail.rendered_events(w.tenant, alice).unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(
+            after[0].details["note"].contains("three regional stores"),
+            survives,
+            "{key:?}"
+        );
+        if !survives {
+            assert_eq!(after[0].details["note"], ERASED);
+        }
+    }
+}
+
+#[test]
+fn history_withholds_other_people_s_values() {
+    let w = world();
+    let trail = trail(&w);
+    let agent_subject = SubjectId::from_external_key(w.tenant, "agent", "7");
+    trail.with_log(|log| {
+        let e = Event::builder(
+            w.tenant,
+            Actor::new(ActorKind::Agent, w.agent)
+                .as_subject(agent_subject)
+                .with_ip("203.0.113.7"),
+            Action::Read,
+            Target::new("ticket", "T-1").unwrap(),
+        )
+        .subject(w.alice)
+        .note("called back")
+        .build(w.clock.as_ref())
+        .unwrap();
+        log.append_sealed(&w.vault, e).unwrap();
+    });
+    let history = trail.rendered_events(w.tenant, w.alice).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].details["ip"], WITHHELD);
+    assert_eq!(history[0].details["note"], "called back");
+    assert_eq!(history[0].target, "ticket T-1");
+    assert_eq!(history[0].details["index"], "0");
+    // The agent sees their own IP.
+    let theirs = trail.rendered_events(w.tenant, agent_subject).unwrap();
+    assert_eq!(theirs[0].details["ip"], "203.0.113.7");
+    assert_eq!(theirs[0].actor, "you");
+}
+
+#[test]
+fn a_desk_on_the_trail_audits_every_step_and_bundles_the_history() {
+    let w = world();
+    let trail = trail(&w);
+    let tickets = Arc::new(MemorySource::new("tickets"));
+    tickets.insert(
+        w.tenant,
+        w.alice,
+        RecordRef::new("ticket", "T-1"),
+        LegalBasis::Contract,
+        [(
+            "description",
+            DataCategory::USER_CONTENT_TICKET,
+            "Printer on fire",
+            true,
+        )],
+    );
+    let desk = Desk::new(w.clock.clone(), trail.clone())
+        .with_source(tickets)
+        .unwrap()
+        .with_audit_history(trail.clone());
+    let mut request = desk
+        .receive(
+            w.tenant,
+            w.alice,
+            RequestKind::Access,
+            Role::Controller,
+            w.agent,
+        )
+        .unwrap();
+    desk.verify(
+        &mut request,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        w.agent,
+    )
+    .unwrap();
+    let bundle = desk.export(&mut request, w.agent).unwrap();
+    assert_eq!(bundle.audit.status, AuditStatus::Included);
+    let actions: Vec<&str> = bundle
+        .audit
+        .events
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        actions[..2],
+        ["dsr.request_received", "dsr.identity_verified"]
+    );
+    assert!(actions.contains(&"export"));
+    // Everything logged after the bundle too, and every record verifies.
+    let events = logged(&trail);
+    assert!(events.len() > actions.len());
+    assert!(
+        events
+            .iter()
+            .all(|e| e.request_id == Some(request.id.to_string()))
+    );
+    trail.with_log(|log| {
+        custodia_audit::verify(log.store().clone(), None).unwrap();
+    });
+}
+
+fn at(h: u32) -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 5, 4, h, 0, 0).unwrap()
+}
+
+#[test]
+fn breach_scope_comes_from_the_log_window_inclusive() {
+    let w = world();
+    let trail = trail(&w);
+    let other_tenant = TenantId::from_external_key("crm", "globex");
+    let bob = SubjectId::from_external_key(other_tenant, "contact", "2");
+    let thief = ActorId::from_external_key(w.tenant, "api_key", "leaked");
+    let append = |tenant: TenantId, subject: SubjectId, actor: ActorId, hour: u32| {
+        trail.with_log(|log| {
+            let e = Event::builder(
+                tenant,
+                Actor::new(ActorKind::ApiKey, actor),
+                Action::Read,
+                Target::new("contact", "x").unwrap(),
+            )
+            .subject(subject)
+            .time(at(hour))
+            .build(w.clock.as_ref())
+            .unwrap();
+            log.append(&e).unwrap();
+        })
+    };
+    append(w.tenant, w.alice, thief, 8);
+    append(w.tenant, w.alice, thief, 10);
+    append(other_tenant, bob, thief, 12);
+    append(other_tenant, bob, w.agent, 11);
+    // A desk step inside the window is not a touch of the data.
+    let mut step = event(&w, DsrAction::WorkStarted);
+    step.at = at(11);
+    step.actor = Some(thief);
+    trail.record(&step).unwrap();
+
+    let affected = trail
+        .affected(&Query::new().actor(thief), at(9), at(12))
+        .unwrap();
+    assert_eq!(affected.events, 2);
+    assert_eq!(affected.subject_count(), 2);
+    assert_eq!(affected.tenants().len(), 2);
+    let all = trail.affected(&Query::new(), at(9), at(12)).unwrap();
+    assert_eq!(all.events, 3);
+    let one = trail
+        .affected(&Query::new().tenant(w.tenant), at(0), at(23))
+        .unwrap();
+    assert_eq!(one.events, 2);
+    assert_eq!(one.tenants().into_iter().collect::<Vec<_>>(), [w.tenant]);
+}
