@@ -197,6 +197,21 @@ impl CivilTime {
             day,
         }
     }
+
+    /// The same as `CivilTime::new(t.timestamp())`, reading the date from
+    /// chrono's own fields instead of recomputing it from a day count.
+    #[inline]
+    pub(crate) fn from_timestamp(t: &Timestamp) -> Self {
+        use chrono::{Datelike, Timelike};
+        let secs = t.timestamp();
+        Self {
+            days: secs.div_euclid(86_400),
+            second_of_day: i64::from(t.num_seconds_from_midnight()),
+            year: i64::from(t.year()),
+            month: i64::from(t.month()),
+            day: i64::from(t.day()),
+        }
+    }
 }
 
 /// The first and last whole second a timestamp can hold.
@@ -501,6 +516,26 @@ mod tests {
 
     fn p(s: &str) -> Period {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn civil_time_from_chrono_fields_agrees_with_the_day_count() {
+        let mut secs = chrono::DateTime::<Utc>::MIN_UTC.timestamp();
+        let max = chrono::DateTime::<Utc>::MAX_UTC.timestamp();
+        let step = 86_400 * 997 + 3_607;
+        let mut checked = 0;
+        while secs <= max {
+            let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            let (a, b) = (CivilTime::from_timestamp(&t), CivilTime::new(secs));
+            assert_eq!(
+                (a.days, a.second_of_day, a.year, a.month, a.day),
+                (b.days, b.second_of_day, b.year, b.month, b.day),
+                "{t}"
+            );
+            secs += step;
+            checked += 1;
+        }
+        assert!(checked > 1000);
     }
 
     fn at(y: i32, m: u32, d: u32) -> Timestamp {
