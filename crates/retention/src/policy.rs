@@ -192,15 +192,13 @@ impl Policy {
                 any_category.push(index);
                 continue;
             }
-            // A category within another the rule names adds nothing, and
-            // indexing it would visit the rule twice.
-            let outermost = categories.iter().enumerate().filter(|(i, c)| {
-                !categories
-                    .iter()
-                    .enumerate()
-                    .any(|(j, other)| j != *i && c.is_within(other) && (*c != other || j < *i))
-            });
-            for (_, category) in outermost {
+            // Indexed under every category it names (once each); the merge
+            // below keeps one entry per rule, at the deepest category that
+            // covers the record, which is the depth its specificity counts.
+            for (i, category) in categories.iter().enumerate() {
+                if categories[..i].contains(category) {
+                    continue;
+                }
                 by_category
                     .entry(category.as_str().into())
                     .or_default()
@@ -231,11 +229,19 @@ impl Policy {
             .keys()
             .map(|category| {
                 let mut merged: Vec<Entry> = Vec::new();
+                let mut seen = rustc_hash::FxHashSet::default();
                 let mut depth = category.bytes().filter(|&b| b == b'.').count() + 1;
                 let mut prefix: &str = category;
                 loop {
                     if let Some(rules) = by_category.get(prefix) {
-                        merged.extend(rules.iter().map(|&rule| entry(rule, depth)));
+                        // Deepest first: a rule also named under an ancestor
+                        // is already in, with the deeper depth.
+                        merged.extend(
+                            rules
+                                .iter()
+                                .filter(|&&rule| seen.insert(rule))
+                                .map(|&rule| entry(rule, depth)),
+                        );
                     }
                     match prefix.rfind('.') {
                         Some(dot) => {
