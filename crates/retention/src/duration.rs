@@ -203,13 +203,16 @@ impl CivilTime {
     #[inline]
     pub(crate) fn from_timestamp(t: &Timestamp) -> Self {
         use chrono::{Datelike, Timelike};
-        let secs = t.timestamp();
+        // The UTC fields, read once (a `DateTime`'s own accessors convert to
+        // local time on every call).
+        let naive = t.naive_utc();
+        let date = naive.date();
         Self {
-            days: secs.div_euclid(86_400),
-            second_of_day: i64::from(t.num_seconds_from_midnight()),
-            year: i64::from(t.year()),
-            month: i64::from(t.month()),
-            day: i64::from(t.day()),
+            days: i64::from(date.num_days_from_ce()) - 719_163,
+            second_of_day: i64::from(naive.time().num_seconds_from_midnight()),
+            year: i64::from(date.year()),
+            month: i64::from(date.month()),
+            day: i64::from(date.day()),
         }
     }
 }
