@@ -137,6 +137,25 @@ impl Period {
         self.after_civil(&CivilTime::new(start))
     }
 
+    /// Whether the period has months (or years), which need calendar
+    /// arithmetic; without, it is a fixed number of seconds.
+    #[inline]
+    pub(crate) fn has_months(&self) -> bool {
+        self.months > 0
+    }
+
+    /// [`Period::after_secs`] for a period without months: the same result
+    /// with no calendar arithmetic.
+    #[inline]
+    pub(crate) fn after_fixed(&self, start: i64) -> Option<i64> {
+        debug_assert!(self.months == 0);
+        let total = start
+            .checked_add(i64::from(self.days) * 86_400)?
+            .checked_add(i64::try_from(self.seconds).ok()?)?;
+        let (min, max) = timestamp_range();
+        (min..=max).contains(&total).then_some(total)
+    }
+
     /// [`Period::after_secs`] from an instant already split into its date,
     /// so rules sharing a trigger split it once.
     #[inline]

@@ -282,7 +282,7 @@ struct Candidate {
 }
 
 /// How many distinct triggers an evaluation remembers.
-const TRIGGER_CACHE: usize = 8;
+pub(crate) const TRIGGER_CACHE: usize = 8;
 
 /// Trigger times of one record, found in one pass over its events the first
 /// time a trigger other than `created` is needed.
@@ -304,19 +304,20 @@ impl TriggerCache {
     }
 
     /// Fills every cached slot from one pass over the record's events.
-    fn fill(&mut self, triggers: &[Trigger], record: &Record) {
-        for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
-            self.times[slot] = match trigger {
-                Trigger::Created | Trigger::LastActivity => Some(record.created),
-                _ => None,
-            };
+    fn fill(&mut self, policy: &Policy, record: &Record) {
+        for &(_, slot, from_creation) in &policy.event_slots {
+            if let Some(time) = self.times.get_mut(usize::from(slot)) {
+                *time = from_creation.then_some(record.created);
+            }
         }
         for (name, at) in &record.events {
             let name = name.as_bytes();
-            for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
-                let wanted = trigger.name().as_bytes();
-                if wanted.len() == name.len() && wanted.first() == name.first() && wanted == name {
-                    self.times[slot] = Some(*at);
+            for (wanted, slot, _) in &policy.event_slots {
+                if wanted.len() == name.len() && wanted.as_bytes() == name {
+                    if let Some(time) = self.times.get_mut(usize::from(*slot)) {
+                        *time = Some(*at);
+                    }
+                    break;
                 }
             }
         }
@@ -333,7 +334,7 @@ impl TriggerCache {
             return trigger.time(record);
         }
         if !self.filled {
-            self.fill(&policy.triggers, record);
+            self.fill(policy, record);
         }
         self.times[slot]
     }
@@ -511,17 +512,33 @@ impl Policy {
             // A retention without a due date already decides: keep.
             return;
         }
-        let started = triggers.civil(self, usize::from(entry.slot), record);
-        let due = started
-            .as_ref()
-            .and_then(|(civil, nanos)| Some((rule.keep.period().after_civil(civil)?, *nanos)));
+        let period = rule.keep.period();
+        let slot = usize::from(entry.slot);
+        let (started, due) = if period.has_months() {
+            let started = triggers.civil(self, slot, record);
+            (
+                started.is_some(),
+                started.and_then(|(civil, nanos)| Some((period.after_civil(&civil)?, nanos))),
+            )
+        } else {
+            // A fixed length: no calendar arithmetic.
+            let started = triggers.time(self, slot, record);
+            (
+                started.is_some(),
+                started.and_then(|t| {
+                    // A leap second (nanoseconds past 1e9) counts as the second before it ends.
+                    let nanos = t.timestamp_subsec_nanos().min(999_999_999);
+                    Some((period.after_fixed(t.timestamp())?, nanos))
+                }),
+            )
+        };
         if retention {
             let Some(due) = due else {
                 if resolver
                     .open
                     .is_none_or(|(other, _)| self.name_of(index) < self.name_of(other))
                 {
-                    resolver.open = Some((index, started.is_none()));
+                    resolver.open = Some((index, !started));
                 }
                 return;
             };

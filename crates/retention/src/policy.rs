@@ -36,6 +36,10 @@ pub struct Policy {
     /// bitmask of hold indices per record id, subject and tenant, and the
     /// holds that name only categories. Used when there are at most 64 holds.
     pub(crate) hold_index: HoldIndex,
+    /// The triggers read from a record's events, for the first slots an
+    /// evaluation caches: (event name, slot, whether a record without the
+    /// event counts from its creation, as for `last_activity`).
+    pub(crate) event_slots: Box<[(Box<str>, u8, bool)]>,
     /// The distinct triggers, by slot.
     pub(crate) triggers: Vec<crate::Trigger>,
 }
@@ -260,6 +264,20 @@ impl Policy {
         any.sort_by(by_name);
         let any_category = any.into_boxed_slice();
         let hold_index = HoldIndex::new(&holds);
+        let event_slots = triggers
+            .iter()
+            .enumerate()
+            .take(crate::eval::TRIGGER_CACHE)
+            .filter(|(_, t)| !matches!(t, crate::Trigger::Created))
+            .filter_map(|(slot, t)| {
+                let slot = u8::try_from(slot).ok()?;
+                Some((
+                    Box::from(t.name()),
+                    slot,
+                    matches!(t, crate::Trigger::LastActivity),
+                ))
+            })
+            .collect();
         Self {
             rules,
             holds,
@@ -267,6 +285,7 @@ impl Policy {
             by_category,
             any_category,
             hold_index,
+            event_slots,
             triggers,
         }
     }
