@@ -142,13 +142,15 @@ fn write_decision(
 ) -> std::io::Result<()> {
     out.write_all(b"{\"id\":")?;
     write_json_str(out, id)?;
-    write!(out, ",\"action\":\"{}\",\"due\":", decision.action)?;
+    out.write_all(b",\"action\":\"")?;
+    out.write_all(decision.action.as_str().as_bytes())?;
+    out.write_all(b"\",\"due\":")?;
     match decision.due_at {
-        Some(due) => write!(
-            out,
-            "\"{}\"",
-            due.to_rfc3339_opts(custodia_core::chrono::SecondsFormat::AutoSi, true)
-        )?,
+        Some(due) => {
+            out.write_all(b"\"")?;
+            write_rfc3339(out, due)?;
+            out.write_all(b"\"")?;
+        }
         None => out.write_all(b"null")?,
     }
     out.write_all(b",\"rule\":[")?;
@@ -170,6 +172,33 @@ fn write_decision(
     let _ = write!(scratch, "{}", decision.reason);
     write_json_str(out, scratch)?;
     out.write_all(b"}\n")
+}
+
+/// Writes `t` as chrono's `to_rfc3339_opts(SecondsFormat::AutoSi, true)`
+/// does, without allocating in the common case (whole seconds, years 0 to
+/// 9999).
+fn write_rfc3339(out: &mut impl Write, t: custodia_core::Timestamp) -> std::io::Result<()> {
+    use custodia_core::chrono::{Datelike, Timelike};
+    let naive = t.naive_utc();
+    let year = naive.year();
+    if t.timestamp_subsec_nanos() != 0 || !(0..=9999).contains(&year) {
+        let text = t.to_rfc3339_opts(custodia_core::chrono::SecondsFormat::AutoSi, true);
+        return out.write_all(text.as_bytes());
+    }
+    let mut buf = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            buf[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year.unsigned_abs());
+    put(5, 2, naive.month());
+    put(8, 2, naive.day());
+    put(11, 2, naive.hour());
+    put(14, 2, naive.minute());
+    put(17, 2, naive.second());
+    out.write_all(&buf)
 }
 
 /// Writes `s` as a JSON string literal.
@@ -196,4 +225,34 @@ fn write_json_str(out: &mut impl Write, s: &str) -> std::io::Result<()> {
     }
     out.write_all(&bytes[start..])?;
     out.write_all(b"\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use custodia_core::chrono::{DateTime, SecondsFormat};
+
+    #[test]
+    fn due_dates_render_like_chrono() {
+        for secs in [
+            0i64,
+            951_782_400,
+            1_798_761_599,
+            -62_135_596_800,
+            253_402_300_799,
+            253_402_300_800,
+            -62_135_596_801,
+            1_000_000_000,
+        ] {
+            for nanos in [0u32, 500_000_000, 1_000] {
+                let t = DateTime::from_timestamp(secs, nanos).unwrap();
+                let mut out = Vec::new();
+                super::write_rfc3339(&mut out, t).unwrap();
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                    "{secs} {nanos}"
+                );
+            }
+        }
+    }
 }

@@ -137,6 +137,25 @@ impl Period {
         self.after_civil(&CivilTime::new(start))
     }
 
+    /// Whether the period has months (or years), which need calendar
+    /// arithmetic; without, it is a fixed number of seconds.
+    #[inline]
+    pub(crate) fn has_months(&self) -> bool {
+        self.months > 0
+    }
+
+    /// [`Period::after_secs`] for a period without months: the same result
+    /// with no calendar arithmetic.
+    #[inline]
+    pub(crate) fn after_fixed(&self, start: i64) -> Option<i64> {
+        debug_assert!(self.months == 0);
+        let total = start
+            .checked_add(i64::from(self.days) * 86_400)?
+            .checked_add(i64::try_from(self.seconds).ok()?)?;
+        let (min, max) = timestamp_range();
+        (min..=max).contains(&total).then_some(total)
+    }
+
     /// [`Period::after_secs`] from an instant already split into its date,
     /// so rules sharing a trigger split it once.
     #[inline]
@@ -195,6 +214,24 @@ impl CivilTime {
             year,
             month,
             day,
+        }
+    }
+
+    /// The same as `CivilTime::new(t.timestamp())`, reading the date from
+    /// chrono's own fields instead of recomputing it from a day count.
+    #[inline]
+    pub(crate) fn from_timestamp(t: &Timestamp) -> Self {
+        use chrono::{Datelike, Timelike};
+        // The UTC fields, read once (a `DateTime`'s own accessors convert to
+        // local time on every call).
+        let naive = t.naive_utc();
+        let date = naive.date();
+        Self {
+            days: i64::from(date.num_days_from_ce()) - 719_163,
+            second_of_day: i64::from(naive.time().num_seconds_from_midnight()),
+            year: i64::from(date.year()),
+            month: i64::from(date.month()),
+            day: i64::from(date.day()),
         }
     }
 }
@@ -501,6 +538,26 @@ mod tests {
 
     fn p(s: &str) -> Period {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn civil_time_from_chrono_fields_agrees_with_the_day_count() {
+        let mut secs = chrono::DateTime::<Utc>::MIN_UTC.timestamp();
+        let max = chrono::DateTime::<Utc>::MAX_UTC.timestamp();
+        let step = 86_400 * 997 + 3_607;
+        let mut checked = 0;
+        while secs <= max {
+            let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            let (a, b) = (CivilTime::from_timestamp(&t), CivilTime::new(secs));
+            assert_eq!(
+                (a.days, a.second_of_day, a.year, a.month, a.day),
+                (b.days, b.second_of_day, b.year, b.month, b.day),
+                "{t}"
+            );
+            secs += step;
+            checked += 1;
+        }
+        assert!(checked > 1000);
     }
 
     fn at(y: i32, m: u32, d: u32) -> Timestamp {

@@ -282,47 +282,46 @@ struct Candidate {
 }
 
 /// How many distinct triggers an evaluation remembers.
-const TRIGGER_CACHE: usize = 6;
+pub(crate) const TRIGGER_CACHE: usize = 8;
 
-/// Trigger times of one record, looked up once per distinct trigger and
-/// split into a civil date only when a due date is needed.
+/// Trigger times of one record, found in one pass over its events the first
+/// time a trigger other than `created` is needed.
 struct TriggerCache {
-    times: [Option<Option<Timestamp>>; TRIGGER_CACHE],
-    civil: [Option<(CivilTime, u32)>; TRIGGER_CACHE],
+    filled: bool,
+    times: [Option<Timestamp>; TRIGGER_CACHE],
+    /// The last trigger split into a civil date, by slot.
+    civil: Option<(usize, CivilTime, u32)>,
 }
 
 impl TriggerCache {
+    #[inline]
     fn new() -> Self {
         Self {
+            filled: false,
             times: [None; TRIGGER_CACHE],
-            civil: [None; TRIGGER_CACHE],
-        }
-    }
-
-    fn lookup(trigger: &Trigger, record: &Record) -> Option<Timestamp> {
-        match trigger {
-            Trigger::Created => Some(record.created),
-            _ => trigger.time(record),
+            civil: None,
         }
     }
 
     /// Fills every cached slot from one pass over the record's events.
-    fn fill(&mut self, triggers: &[Trigger], record: &Record) {
-        for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
-            self.times[slot] = Some(match trigger {
-                Trigger::Created | Trigger::LastActivity => Some(record.created),
-                _ => None,
-            });
+    fn fill(&mut self, policy: &Policy, record: &Record) {
+        for &(_, slot, from_creation) in &policy.event_slots {
+            if let Some(time) = self.times.get_mut(usize::from(slot)) {
+                *time = from_creation.then_some(record.created);
+            }
         }
         for (name, at) in &record.events {
             let name = name.as_bytes();
-            for (slot, trigger) in triggers.iter().enumerate().take(TRIGGER_CACHE) {
-                let wanted = trigger.name().as_bytes();
-                if wanted.len() == name.len() && wanted.first() == name.first() && wanted == name {
-                    self.times[slot] = Some(Some(*at));
+            for (wanted, slot, _) in &policy.event_slots {
+                if wanted.len() == name.len() && wanted.as_bytes() == name {
+                    if let Some(time) = self.times.get_mut(usize::from(*slot)) {
+                        *time = Some(*at);
+                    }
+                    break;
                 }
             }
         }
+        self.filled = true;
     }
 
     #[inline]
@@ -331,31 +330,28 @@ impl TriggerCache {
         if matches!(trigger, Trigger::Created) {
             return Some(record.created);
         }
-        match self.times.get(slot) {
-            None => Self::lookup(trigger, record),
-            Some(Some(known)) => *known,
-            Some(None) => {
-                self.fill(&policy.triggers, record);
-                self.times[slot].flatten()
-            }
+        if slot >= TRIGGER_CACHE {
+            return trigger.time(record);
         }
+        if !self.filled {
+            self.fill(policy, record);
+        }
+        self.times[slot]
     }
 
     #[inline]
     fn civil(&mut self, policy: &Policy, slot: usize, record: &Record) -> Option<(CivilTime, u32)> {
-        if let Some(Some(civil)) = self.civil.get(slot) {
-            return Some(*civil);
+        if let Some((cached, civil, nanos)) = self.civil
+            && cached == slot
+        {
+            return Some((civil, nanos));
         }
         let t = self.time(policy, slot, record)?;
         // A leap second (nanoseconds past 1e9) counts as the second before it ends.
-        let civil = (
-            CivilTime::new(t.timestamp()),
-            t.timestamp_subsec_nanos().min(999_999_999),
-        );
-        if let Some(cached) = self.civil.get_mut(slot) {
-            *cached = Some(civil);
-        }
-        Some(civil)
+        let civil = CivilTime::from_timestamp(&t);
+        let nanos = t.timestamp_subsec_nanos().min(999_999_999);
+        self.civil = Some((slot, civil, nanos));
+        Some((civil, nanos))
     }
 }
 
@@ -369,6 +365,7 @@ fn timestamp((secs, nanos): Due) -> Option<Timestamp> {
 impl Policy {
     /// Evaluates `record` at `now`; see the [module docs](crate::eval) for
     /// how rules and holds combine.
+    #[inline]
     pub fn evaluate<'p>(&'p self, record: &Record, now: Timestamp) -> Decision<'p> {
         let mut decision = self.decide(record);
         if let (Some(then), Some(due)) = (decision.scheduled, decision.due_at)
@@ -393,58 +390,78 @@ impl Policy {
     pub fn decide<'p>(&'p self, record: &Record) -> Decision<'p> {
         let mut resolver = Resolver::default();
         let mut triggers = TriggerCache::new();
+        let candidates = self.candidates(record);
         // First pass: gather the matching rules and look for a retention still
         // waiting for its trigger, which decides (keep) without any date math.
-        let mut matched = [(0u32, 0u16); MATCH_BUFFER];
+        // The candidates are sorted by rule name, so the first waiting
+        // retention is the one the decision names.
+        let mut matched = [0u16; MATCH_BUFFER];
         let mut count = 0;
         let mut overflow = false;
         let mut waiting: Option<u32> = None;
-        self.for_each_candidate(record, |index, depth| {
-            let i = index as usize;
-            let rule = &self.rules[i];
-            if self.filtered[i] && !rule.applies_to.matches_except_category(record) {
-                return;
-            }
-            if rule.keep.is_retention()
-                && triggers.time(self, self.trigger_slot[i], record).is_none()
-                && waiting.is_none_or(|other| self.name_of(index) < self.name_of(other))
+        for (n, entry) in candidates.iter().enumerate() {
+            if entry.filtered
+                && !self.rules[entry.rule as usize]
+                    .applies_to
+                    .matches_except_category(record)
             {
-                waiting = Some(index);
+                continue;
             }
-            match matched.get_mut(count) {
-                Some(slot) => {
-                    *slot = (index, u16::try_from(depth).unwrap_or(u16::MAX));
+            if entry.retention
+                && entry.may_wait
+                && triggers
+                    .time(self, usize::from(entry.slot), record)
+                    .is_none()
+            {
+                waiting = Some(entry.rule);
+                break;
+            }
+            match (matched.get_mut(count), u16::try_from(n)) {
+                (Some(slot), Ok(n)) => {
+                    *slot = n;
                     count += 1;
                 }
-                None => overflow = true,
+                _ => overflow = true,
             }
-        });
+        }
         if let Some(index) = waiting {
             resolver.open = Some((index, true));
         } else if overflow {
-            self.for_each_candidate(record, |index, depth| {
-                let i = index as usize;
-                if !self.filtered[i] || self.rules[i].applies_to.matches_except_category(record) {
-                    self.consider(&mut resolver, &mut triggers, record, index, depth);
+            for entry in candidates {
+                if !entry.filtered
+                    || self.rules[entry.rule as usize]
+                        .applies_to
+                        .matches_except_category(record)
+                {
+                    self.consider(&mut resolver, &mut triggers, record, entry);
                 }
-            });
+            }
         } else {
-            for &(index, depth) in &matched[..count] {
-                self.consider(
-                    &mut resolver,
-                    &mut triggers,
-                    record,
-                    index,
-                    usize::from(depth),
-                );
+            for &n in &matched[..count] {
+                if let Some(entry) = candidates.get(usize::from(n)) {
+                    self.consider(&mut resolver, &mut triggers, record, entry);
+                }
             }
         }
 
         let mut decision = self.resolve(&resolver);
         if !self.holds.is_empty() {
-            for hold in &self.holds {
-                if hold.applies_to.matches(record) {
-                    decision.held_by.push(&hold.id);
+            if self.hold_index.enabled {
+                let mut mask = self.hold_index.candidates(record);
+                while mask != 0 {
+                    let i = mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    if let Some(hold) = self.holds.get(i)
+                        && hold.applies_to.matches(record)
+                    {
+                        decision.held_by.push(&hold.id);
+                    }
+                }
+            } else {
+                for hold in &self.holds {
+                    if hold.applies_to.matches(record) {
+                        decision.held_by.push(&hold.id);
+                    }
                 }
             }
             if let Some(first) = decision.held_by.first() {
@@ -462,28 +479,20 @@ impl Policy {
         decision
     }
 
-    /// Calls `f(rule, depth)` for every rule indexed under the record's
-    /// category or an ancestor (depth of the matching level), then for the
-    /// rules that name no category (depth 0).
+    /// The candidate rules of the record's category: those indexed under
+    /// its deepest named ancestor (which hold every named ancestor's too)
+    /// and those naming no category.
     #[inline]
-    fn for_each_candidate(&self, record: &Record, mut f: impl FnMut(u32, usize)) {
-        // The deepest category the policy names at or above the record's
-        // holds the rules of every named ancestor too.
+    fn candidates(&self, record: &Record) -> &[crate::policy::Entry] {
         let mut prefix = record.category.as_str();
         loop {
             if let Some(rules) = self.by_category.get(prefix) {
-                for &(rule, depth) in rules {
-                    f(rule, usize::from(depth));
-                }
-                break;
+                return rules;
             }
             match prefix.rfind('.') {
                 Some(dot) => prefix = &prefix[..dot],
-                None => break,
+                None => return &self.any_category,
             }
-        }
-        for &rule in &self.any_category {
-            f(rule, 0);
         }
     }
 
@@ -494,35 +503,49 @@ impl Policy {
         resolver: &mut Resolver,
         triggers: &mut TriggerCache,
         record: &Record,
-        index: u32,
-        depth: usize,
+        entry: &crate::policy::Entry,
     ) {
-        let i = index as usize;
-        let rule = &self.rules[i];
-        let retention = rule.keep.is_retention();
+        let index = entry.rule;
+        let rule = &self.rules[index as usize];
+        let retention = entry.retention;
         if resolver.open.is_some() && !retention {
             // A retention without a due date already decides: keep.
             return;
         }
-        let started = triggers.civil(self, self.trigger_slot[i], record);
-        let due = started
-            .as_ref()
-            .and_then(|(civil, nanos)| Some((rule.keep.period().after_civil(civil)?, *nanos)));
+        let period = rule.keep.period();
+        let slot = usize::from(entry.slot);
+        let (started, due) = if period.has_months() {
+            let started = triggers.civil(self, slot, record);
+            (
+                started.is_some(),
+                started.and_then(|(civil, nanos)| Some((period.after_civil(&civil)?, nanos))),
+            )
+        } else {
+            // A fixed length: no calendar arithmetic.
+            let started = triggers.time(self, slot, record);
+            (
+                started.is_some(),
+                started.and_then(|t| {
+                    // A leap second (nanoseconds past 1e9) counts as the second before it ends.
+                    let nanos = t.timestamp_subsec_nanos().min(999_999_999);
+                    Some((period.after_fixed(t.timestamp())?, nanos))
+                }),
+            )
+        };
         if retention {
             let Some(due) = due else {
                 if resolver
                     .open
                     .is_none_or(|(other, _)| self.name_of(index) < self.name_of(other))
                 {
-                    resolver.open = Some((index, started.is_none()));
+                    resolver.open = Some((index, !started));
                 }
                 return;
             };
             if resolver.open.is_some() {
                 return;
             }
-            let mut specificity = self.base_specificity[i];
-            specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
+            let specificity = entry.specificity;
             let better = match resolver.floor {
                 None => true,
                 Some(floor) => {
@@ -543,12 +566,10 @@ impl Policy {
             }
         }
         if let (true, Some(due)) = (rule.then.is_destructive(), due) {
-            let mut specificity = self.base_specificity[i];
-            specificity.category_depth = u16::try_from(depth).unwrap_or(u16::MAX);
             let candidate = Candidate {
                 rule: index,
                 due,
-                specificity,
+                specificity: entry.specificity,
             };
             let better = match resolver.deletion {
                 None => true,

@@ -33,10 +33,13 @@
 //! rules and holds behind it.
 //!
 //! The second is **compile once, evaluate many**: a [`Policy`] indexes its
-//! rules by category, so a record costs a hash lookup per level of its
-//! category plus the rules that match, not one test per rule. Decisions
-//! borrow rule names from the policy and allocate nothing unless a hold
-//! applies.
+//! rules by category: one hash lookup of the record's category (or its
+//! deepest named ancestor) yields a precomputed, name-sorted list of the
+//! only rules that can match, each with its specificity and trigger slot,
+//! so evaluation tests those and not one rule in turn; legal holds are
+//! indexed by record id, subject and tenant the same way. Decisions borrow
+//! rule names from the policy and allocate nothing unless a hold applies;
+//! their reason is rendered only when displayed.
 //!
 //! # Policy file format, version 1
 //!

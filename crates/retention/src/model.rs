@@ -214,7 +214,8 @@ pub struct Specificity {
     pub tenant: bool,
     /// Whether it names regions.
     pub region: bool,
-    /// Depth of the matching category (1 for `user`), 0 when it names none.
+    /// Depth of the matching category (1 for `user`), 0 when it names none;
+    /// of several it names that cover the record, the deepest.
     pub category_depth: u16,
 }
 

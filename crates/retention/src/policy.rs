@@ -20,22 +20,106 @@ pub struct Policy {
     pub(crate) rules: Vec<Rule>,
     pub(crate) holds: Vec<Hold>,
     pub(crate) backups: Option<BackupSchedule>,
-    /// Per rule: how explicit its selector is, before the category depth.
-    pub(crate) base_specificity: Vec<Specificity>,
     /// For each category the rules name: the rules indexed under it and
     /// under every named ancestor, each with the depth of the category it
     /// was named under. A record finds all its category rules with the one
     /// lookup of its deepest named ancestor.
-    pub(crate) by_category: FxHashMap<Box<str>, Vec<(u32, u16)>>,
-    /// Rules that name no category.
-    pub(crate) any_category: Vec<u32>,
-    /// Per rule: the index of its trigger among the distinct triggers, so an
-    /// evaluation looks each event up once however many rules count from it.
-    pub(crate) trigger_slot: Vec<usize>,
+    ///
+    /// Each list also holds the rules that name no category (depth 0), and
+    /// is sorted by rule name, so the first retention found waiting for its
+    /// trigger is the one a decision names and the scan can stop there.
+    pub(crate) by_category: FxHashMap<Box<str>, Box<[Entry]>>,
+    /// Rules that name no category, sorted by name: the candidates of a
+    /// record whose category no rule names.
+    pub(crate) any_category: Box<[Entry]>,
+    /// Legal holds indexed by the most selective dimension they name: a
+    /// bitmask of hold indices per record id, subject and tenant, and the
+    /// holds that name only categories. Used when there are at most 64 holds.
+    pub(crate) hold_index: HoldIndex,
+    /// The triggers read from a record's events, for the first slots an
+    /// evaluation caches: (event name, slot, whether a record without the
+    /// event counts from its creation, as for `last_activity`).
+    pub(crate) event_slots: Box<[(Box<str>, u8, bool)]>,
     /// The distinct triggers, by slot.
     pub(crate) triggers: Vec<crate::Trigger>,
-    /// Per rule: whether its selector has more than categories to check.
-    pub(crate) filtered: Vec<bool>,
+}
+
+/// One candidate rule of a category, with what evaluation needs of it
+/// precomputed so the scan touches one small array.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    /// The rule's index.
+    pub(crate) rule: u32,
+    /// Its trigger's slot.
+    pub(crate) slot: u16,
+    /// Whether its selector has more than categories to check.
+    pub(crate) filtered: bool,
+    /// Whether it is a retention (`retain`).
+    pub(crate) retention: bool,
+    /// Whether its trigger may not have happened (not `created` or `last_activity`).
+    pub(crate) may_wait: bool,
+    /// How explicit its selector is for a record found under this category.
+    pub(crate) specificity: Specificity,
+}
+
+/// Holds indexed by record id, subject and tenant (see [`Policy`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HoldIndex {
+    /// Whether the index is used (at most 64 holds).
+    pub(crate) enabled: bool,
+    pub(crate) by_record: FxHashMap<Box<str>, u64>,
+    pub(crate) by_subject: FxHashMap<custodia_core::SubjectId, u64>,
+    pub(crate) by_tenant: FxHashMap<custodia_core::TenantId, u64>,
+    /// Holds naming only categories: checked for every record.
+    pub(crate) unanchored: u64,
+}
+
+impl HoldIndex {
+    fn new(holds: &[Hold]) -> Self {
+        let mut index = Self {
+            enabled: holds.len() <= 64,
+            ..Self::default()
+        };
+        if !index.enabled {
+            return index;
+        }
+        for (i, hold) in holds.iter().enumerate() {
+            let bit = 1u64 << i;
+            let scope = &hold.applies_to;
+            if !scope.records.is_empty() {
+                for id in &scope.records {
+                    *index.by_record.entry(id.as_str().into()).or_default() |= bit;
+                }
+            } else if !scope.subjects.is_empty() {
+                for subject in &scope.subjects {
+                    *index.by_subject.entry(*subject).or_default() |= bit;
+                }
+            } else if !scope.tenants.is_empty() {
+                for tenant in &scope.tenants {
+                    *index.by_tenant.entry(*tenant).or_default() |= bit;
+                }
+            } else {
+                index.unanchored |= bit;
+            }
+        }
+        index
+    }
+
+    /// The holds that may cover `record` (a superset of those that do).
+    #[inline]
+    pub(crate) fn candidates(&self, record: &crate::Record) -> u64 {
+        let mut mask = self.unanchored;
+        if !self.by_record.is_empty() {
+            mask |= self.by_record.get(record.id.as_str()).copied().unwrap_or(0);
+        }
+        if let (false, Some(subject)) = (self.by_subject.is_empty(), record.subject) {
+            mask |= self.by_subject.get(&subject).copied().unwrap_or(0);
+        }
+        if !self.by_tenant.is_empty() {
+            mask |= self.by_tenant.get(&record.tenant).copied().unwrap_or(0);
+        }
+        mask
+    }
 }
 
 impl Policy {
@@ -112,31 +196,56 @@ impl Policy {
                 any_category.push(index);
                 continue;
             }
-            // A category within another the rule names adds nothing, and
-            // indexing it would visit the rule twice.
-            let outermost = categories.iter().enumerate().filter(|(i, c)| {
-                !categories
-                    .iter()
-                    .enumerate()
-                    .any(|(j, other)| j != *i && c.is_within(other) && (*c != other || j < *i))
-            });
-            for (_, category) in outermost {
+            // Indexed under every category it names (once each); the merge
+            // below keeps one entry per rule, at the deepest category that
+            // covers the record, which is the depth its specificity counts.
+            for (i, category) in categories.iter().enumerate() {
+                if categories[..i].contains(category) {
+                    continue;
+                }
                 by_category
                     .entry(category.as_str().into())
                     .or_default()
                     .push(index);
             }
         }
+        let entry = |rule: u32, depth: usize| {
+            let i = rule as usize;
+            let r = &rules[i];
+            Entry {
+                rule,
+                slot: u16::try_from(trigger_slot[i]).unwrap_or(u16::MAX),
+                filtered: filtered[i],
+                retention: r.keep.is_retention(),
+                may_wait: !matches!(
+                    r.trigger,
+                    crate::Trigger::Created | crate::Trigger::LastActivity
+                ),
+                specificity: r.applies_to.specificity(depth),
+            }
+        };
+        let by_name = |a: &Entry, b: &Entry| {
+            rules[a.rule as usize]
+                .name
+                .cmp(&rules[b.rule as usize].name)
+        };
         let by_category = by_category
             .keys()
             .map(|category| {
-                let mut merged = Vec::new();
+                let mut merged: Vec<Entry> = Vec::new();
+                let mut seen = rustc_hash::FxHashSet::default();
                 let mut depth = category.bytes().filter(|&b| b == b'.').count() + 1;
                 let mut prefix: &str = category;
                 loop {
                     if let Some(rules) = by_category.get(prefix) {
-                        let depth = u16::try_from(depth).unwrap_or(u16::MAX);
-                        merged.extend(rules.iter().map(|&rule| (rule, depth)));
+                        // Deepest first: a rule also named under an ancestor
+                        // is already in, with the deeper depth.
+                        merged.extend(
+                            rules
+                                .iter()
+                                .filter(|&&rule| seen.insert(rule))
+                                .map(|&rule| entry(rule, depth)),
+                        );
                     }
                     match prefix.rfind('.') {
                         Some(dot) => {
@@ -146,19 +255,38 @@ impl Policy {
                         None => break,
                     }
                 }
-                (category.clone(), merged)
+                merged.extend(any_category.iter().map(|&rule| entry(rule, 0)));
+                merged.sort_by(by_name);
+                (category.clone(), merged.into_boxed_slice())
+            })
+            .collect();
+        let mut any: Vec<Entry> = any_category.iter().map(|&rule| entry(rule, 0)).collect();
+        any.sort_by(by_name);
+        let any_category = any.into_boxed_slice();
+        let hold_index = HoldIndex::new(&holds);
+        let event_slots = triggers
+            .iter()
+            .enumerate()
+            .take(crate::eval::TRIGGER_CACHE)
+            .filter(|(_, t)| !matches!(t, crate::Trigger::Created))
+            .filter_map(|(slot, t)| {
+                let slot = u8::try_from(slot).ok()?;
+                Some((
+                    Box::from(t.name()),
+                    slot,
+                    matches!(t, crate::Trigger::LastActivity),
+                ))
             })
             .collect();
         Self {
             rules,
             holds,
             backups,
-            base_specificity,
             by_category,
             any_category,
-            trigger_slot,
+            hold_index,
+            event_slots,
             triggers,
-            filtered,
         }
     }
 

@@ -197,6 +197,44 @@ proptest! {
     }
 
     #[test]
+    fn hold_index_finds_exactly_the_matching_holds_in_file_order(
+        policy in custodia_retention::arbitrary::policy_with(3, 80),
+        record in record(),
+    ) {
+        // Up to 64 holds go through the index by record id, subject and
+        // tenant; more fall back to a scan. Both must agree with a scan.
+        let decision = policy.decide(&record);
+        let expected: Vec<&str> = policy.holds().iter().filter(|h| h.applies_to.matches(&record)).map(|h| &*h.id).collect();
+        prop_assert_eq!(&decision.held_by, &expected);
+        prop_assert_eq!(decision.action == Action::Hold, !expected.is_empty());
+    }
+
+    #[test]
+    fn compiled_index_agrees_with_the_reference_beyond_the_match_buffer(
+        policy in custodia_retention::arbitrary::policy_with(48, 1),
+        record in record(),
+    ) {
+        // More matching rules than the 32 gathered in the first pass, and
+        // names (rule-10 < rule-9) whose order differs from file order.
+        let decision = policy.decide(&record);
+        let (then, due, rules) = reference(&policy, &record);
+        prop_assert_eq!(decision.scheduled, then);
+        prop_assert_eq!(decision.due_at, due);
+        if let Some(first) = rules.first() {
+            prop_assert_eq!(decision.rule.iter().next(), Some(first.as_str()));
+        }
+        if then.is_none() && !policy.holds().iter().any(|h| h.applies_to.matches(&record)) {
+            // Kept: a waiting retention is named by the least name among them.
+            let waiting = policy.rules().iter().filter(|r| {
+                r.applies_to.matches(&record) && r.keep.is_retention() && r.trigger.time(&record).is_none()
+            }).map(|r| &*r.name).min();
+            if let Some(name) = waiting {
+                prop_assert_eq!(decision.rule.iter().next(), Some(name));
+            }
+        }
+    }
+
+    #[test]
     fn decisions_name_only_matching_rules_and_every_matching_hold(policy in any::<Policy>(), record in record()) {
         let decision = policy.decide(&record);
         for name in decision.rule.iter() {
@@ -340,6 +378,61 @@ fn selectors_cover_nested_categories_once() {
     let decision = policy.decide(&record);
     assert_eq!(decision.rule.len(), 1);
     assert_eq!(decision.due_at, Some(timestamp_at(2021)));
+}
+
+#[test]
+fn a_rule_naming_nested_categories_counts_the_deepest_that_covers_the_record() {
+    // `wide` names system.operations and system.operations.log; for a log
+    // it is as explicit as `narrow`, so among the two deletions the
+    // shorter (wide's, 1 year) wins, as the reference resolution says.
+    let delete = |name: &str, categories: Vec<custodia_core::DataCategory>, years: u32| Rule {
+        name: Arc::from(name),
+        applies_to: Selector {
+            categories,
+            ..Selector::default()
+        },
+        trigger: Trigger::Created,
+        keep: Keep::DeleteAfter(Period::years(years).unwrap()),
+        then: Disposition::Delete,
+    };
+    let policy = Policy::new(
+        vec![
+            delete(
+                "wide",
+                vec![
+                    custodia_core::DataCategory::SYSTEM_OPERATIONS_LOG,
+                    custodia_core::DataCategory::SYSTEM_OPERATIONS,
+                ],
+                1,
+            ),
+            delete(
+                "narrow",
+                vec![custodia_core::DataCategory::SYSTEM_OPERATIONS_LOG],
+                3,
+            ),
+        ],
+        vec![],
+        None,
+    )
+    .unwrap();
+    let record = Record::new(
+        "x",
+        custodia_core::TenantId::from_external_key("a", "b"),
+        custodia_core::DataCategory::SYSTEM_OPERATIONS_LOG,
+        timestamp_at(2020),
+    );
+    let decision = policy.decide(&record);
+    assert_eq!(decision.rule.iter().next(), Some("wide"));
+    assert_eq!(decision.due_at, Some(timestamp_at(2021)));
+    assert_eq!(reference(&policy, &record).1, decision.due_at);
+    // For a metrics record only its system.operations entry covers it.
+    let metrics = Record::new(
+        "y",
+        custodia_core::TenantId::from_external_key("a", "b"),
+        custodia_core::DataCategory::SYSTEM_OPERATIONS_METRICS,
+        timestamp_at(2020),
+    );
+    assert_eq!(policy.decide(&metrics).rule.iter().next(), Some("wide"));
 }
 
 fn timestamp_at(year: i32) -> Timestamp {
