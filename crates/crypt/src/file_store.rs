@@ -43,8 +43,8 @@ use custodia_core::{SubjectId, TenantId};
 
 use crate::kdf::derive_key;
 use crate::store::{
-    KeyStore, KeyringRecord, NonceCount, ShredReceipt, StoreState, StoredSubjectKey, StoredTenantKeys,
-    TenantKeySlot, TenantShredReceipt,
+    KeyStore, KeyringRecord, NonceCount, ShredReceipt, StoreState, StoredSubjectKey,
+    StoredTenantKeys, TenantKeySlot, TenantShredReceipt,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 

@@ -803,11 +803,10 @@ impl Keyring {
     ) -> Result<(), Error> {
         let primary = self.primary();
         let key_id = KeyId::Tenant { version: primary };
-        let tenant = ctx.tenant();
-        self.with_tenant_key(tenant, primary, true, |cached, reserved| {
+        self.with_tenant_key(ctx.tenant(), primary, true, |cached, reserved| {
             // Count first, so concurrent sealers cannot overshoot the limit together.
             if *reserved == 0 {
-                *reserved = self.reserve(cached, tenant, primary)?;
+                *reserved = self.reserve(cached, ctx, key_id)?;
             }
             *reserved -= 1;
             seal_into(cached.key.as_ref(), key_id, ctx, plaintext, out)
@@ -818,10 +817,13 @@ impl Keyring {
     /// process's allowance, topped up from the store (stored keyrings) when
     /// it is spent. The slow path of sealing: once per [`RESERVE`] seals.
     #[cold]
-    fn reserve(&self, cached: &CachedKey, tenant: TenantId, version: u32) -> Result<u64, Error> {
-        let exhausted = || Error::NonceLimit {
-            key: KeyId::Tenant { version },
-        };
+    fn reserve(
+        &self,
+        cached: &CachedKey,
+        ctx: &FieldContext<'_>,
+        key: KeyId,
+    ) -> Result<u64, Error> {
+        let exhausted = || Error::NonceLimit { key };
         loop {
             let granted = cached.try_reserve();
             if granted > 0 {
@@ -830,17 +832,17 @@ impl Keyring {
             let Some(backing) = &self.backing else {
                 return Err(exhausted());
             };
-            let _refill = cached
-                .refill
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let _refill = cached.refill.lock().unwrap_or_else(PoisonError::into_inner);
             // Another thread may have topped up while this one waited.
             if cached.sealed.load(Ordering::Relaxed) < cached.allowed.load(Ordering::Acquire) {
                 continue;
             }
+            let KeyId::Tenant { version } = key else {
+                return Err(Error::UnknownKey(key));
+            };
             let (block, stored) = reserve_block(
                 backing.store.as_ref(),
-                tenant,
+                ctx.tenant(),
                 version,
                 self.nonce_budget,
             )?;
@@ -999,7 +1001,13 @@ impl Keyring {
         usage
     }
 
-    fn nonce_usage_of(&self, tenant: TenantId, version: u32, sealed: u64, reserved: u64) -> NonceUsage {
+    fn nonce_usage_of(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        sealed: u64,
+        reserved: u64,
+    ) -> NonceUsage {
         NonceUsage {
             tenant,
             key: KeyId::Tenant { version },

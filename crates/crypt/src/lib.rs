@@ -107,7 +107,7 @@ pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, Nonc
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
 pub use secret::SecretKey;
 pub use store::{
-    KeyStore, KeyringRecord, MemoryKeyStore, NonceCount, ShredReceipt, StoredSubjectKey, StoredTenantKeys,
-    StoredVersion, TenantKeySlot, TenantShredReceipt,
+    KeyStore, KeyringRecord, MemoryKeyStore, NonceCount, ShredReceipt, StoredSubjectKey,
+    StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
 };
 pub use subject::SubjectVault;
