@@ -138,11 +138,54 @@
 //! field forever, which uncoordinated processes and restarts cannot promise;
 //! a random per-process prefix would collide after about 2^16 process starts
 //! and then repeat nonces. Random nonces need no coordination, at the price
-//! of §8.3's cap: each cached key counts its encryptions, and past
-//! [`NONCE_LIMIT`] (2^32) sealing fails with [`Error::NonceLimit`] until the
-//! keyring is rotated; [`Keyring::usage`] reports how close each key is. Threads reserve 32 seals at a time from the shared count, so
-//! a seal rarely touches a shared counter, and the reservations can never add
-//! up past the limit.
+//! of §8.3's cap: at most [`NONCE_LIMIT`] (2^32) encryptions per GCM key.
+//! The GCM key is the *tenant data key* of a version — derived or random,
+//! it differs per tenant — so the count is kept per (tenant, version), not
+//! per version.
+//!
+//! * A stored keyring ([`Keyring::from_store`]) keeps the count in its
+//!   [`KeyStore`] ([`NonceCount`](crate::NonceCount)), shared by every
+//!   process over the store and kept across restarts. A process reserves a
+//!   block of 2^20 encryptions at a time with a compare-and-swap on the
+//!   stored count, then seals from the block without I/O or locks; a crash
+//!   loses at most the unused rest of a block, which only makes the count
+//!   err high. Once the stored count reaches the limit, sealing fails with
+//!   [`Error::NonceLimit`] in every process until the keyring is rotated.
+//! * An in-memory keyring ([`Keyring::new`]) counts in memory: its limit
+//!   holds per process only, which is why the stored form exists.
+//!
+//! Within a process, threads reserve 32 seals at a time from the key's
+//! count, so a seal rarely touches a shared counter, and the reservations
+//! can never add up past what the process reserved. [`Keyring::nonce_usage`]
+//! and [`Keyring::stored_nonce_usage`] report the counts (a metric);
+//! [`Keyring::needs_rotation`] says when a primary key passed the warning
+//! threshold (2^31 by default); [`Keyring::with_nonce_budget`] sets a lower
+//! limit, threshold or block ([`NonceBudget`]).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::TenantId;
+//! use custodia_crypt::{DataKeyMode, Error, FieldContext, KeyId, Keyring, MemoryKeyStore, NonceBudget, SecretKey};
+//!
+//! let store = Arc::new(MemoryKeyStore::default());
+//! let root = SecretKey::generate()?;
+//! // A tiny budget to show the limit: 3 seals per key, warn from 2, blocks of 2.
+//! let budget = NonceBudget::new(3, 2, 2)?;
+//! let one = Keyring::from_store(store.clone(), &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
+//! let two = Keyring::from_store(store, &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
+//! let acme = TenantId::from_external_key("crm", "ACME");
+//! let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
+//!
+//! one.seal(&ctx, b"a")?; // reserves 2 in the store
+//! two.seal(&ctx, b"b")?; // reserves the last 1
+//! assert!(two.needs_rotation()?);
+//! assert_eq!(two.nonce_usage(acme, 1)?.reserved, 3);
+//! one.seal(&ctx, b"c")?; // the rest of its block
+//! assert_eq!(two.seal(&ctx, b"d"), Err(Error::NonceLimit { key: KeyId::Tenant { version: 1 } }));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! Rotation, re-encryption and retirement:
 //!
 //! ```
 //! use custodia_core::TenantId;
