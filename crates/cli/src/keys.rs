@@ -40,8 +40,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use custodia_core::TenantId;
 use custodia_crypt::envelope::{self, Envelope};
 use custodia_crypt::{
-    DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring,
-    NONCE_LIMIT, SecretKey,
+    DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring, NonceUsage,
+    SecretKey,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
@@ -507,21 +507,24 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
     let primary = keyring.primary();
     let mode = mode_name(keyring.mode());
     let mut text = format!(
-        "key store  {}\nmode       {mode}\nprimary    v{primary}\nversions   {} (these decrypt)\nretired    {}\n\
-         nonces     counted per process, not stored: each (tenant, version) key may seal 2^32 \
-         envelopes per process before sealing fails; rotate long before\n",
+        "key store  {}\nmode       {mode}\nprimary    v{primary}\nversions   {} (these decrypt)\nretired    {}\n",
         args.store.store.display(),
         versions_text(&versions),
         versions_text(&keyring.retired()),
     );
+    let nonces = nonce_report(&keyring, &versions, primary)
+        .map_err(|e| store_error(&args.store.store, &e))?;
+    text.push_str(&nonces.text);
     let mut value = json!({
         "store": args.store.store.display().to_string(),
         "mode": mode,
         "primary": primary,
         "versions": versions,
         "retired": keyring.retired(),
-        "nonce_limit": NONCE_LIMIT,
-        "nonce_usage": null,
+        "nonce_limit": keyring.nonce_budget().limit(),
+        "nonce_warning": keyring.nonce_budget().warning(),
+        "nonce_usage": nonces.json,
+        "rotation_due": nonces.rotation_due,
     });
     if let Some(scan) = scan {
         let by_version: BTreeMap<String, u64> = versions
@@ -573,6 +576,85 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
         });
     }
     emit(args.store.json, &value, &text)
+}
+
+/// The stored nonce usage of each version, for `keys status`.
+struct NonceReport {
+    text: String,
+    json: Value,
+    rotation_due: bool,
+}
+
+/// Per version still in the ring: how many tenant keys sealed under it and
+/// the largest count among them (the limit is per tenant key, so the fullest
+/// key is the one that matters), from the key store: every process counts.
+fn nonce_report(keyring: &Keyring, versions: &[u32], primary: u32) -> Result<NonceReport, Error> {
+    let usage = keyring.stored_nonce_usage()?;
+    let budget = keyring.nonce_budget();
+    let mut text = format!(
+        "nonces     stored per (tenant, version) key, all processes together: {} per key, \
+         rotate from {}\n",
+        power_text(budget.limit()),
+        power_text(budget.warning()),
+    );
+    let mut json_versions = Vec::new();
+    let mut rotation_due = false;
+    for &version in versions {
+        let keys: Vec<&NonceUsage> = usage
+            .iter()
+            .filter(|u| u.key == KeyId::Tenant { version })
+            .collect();
+        let fullest = keys.iter().map(|u| u.reserved).max().unwrap_or(0);
+        let due = keys.iter().filter(|u| u.needs_rotation()).count();
+        if version == primary && due > 0 {
+            rotation_due = true;
+        }
+        let line = if keys.is_empty() {
+            "nothing sealed".to_string()
+        } else {
+            format!(
+                "{} tenant keys, fullest {fullest} reserved ({:.2}% of the limit){}",
+                keys.len(),
+                fullest as f64 * 100.0 / budget.limit() as f64,
+                if due > 0 {
+                    format!(", {due} past the rotation threshold")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        text.push_str(&format!("  v{version}     {line}\n"));
+        json_versions.push(json!({
+            "version": version,
+            "tenant_keys": keys.len(),
+            "max_reserved": fullest,
+            "past_warning": due,
+            "keys": keys.iter().map(|u| json!({
+                "tenant": u.tenant.to_string(),
+                "reserved": u.reserved,
+                "remaining": u.remaining(),
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    if rotation_due {
+        text.push_str(&format!(
+            "rotation   DUE: a v{primary} tenant key passed the threshold; run `custodia keys rotate`\n"
+        ));
+    }
+    Ok(NonceReport {
+        text,
+        json: Value::Array(json_versions),
+        rotation_due,
+    })
+}
+
+/// `2^32` for a power of two, else the number.
+fn power_text(n: u64) -> String {
+    if n.is_power_of_two() {
+        format!("2^{}", n.trailing_zeros())
+    } else {
+        n.to_string()
+    }
 }
 
 fn retire(args: &RetireArgs) -> Result<(), Failure> {
@@ -689,11 +771,12 @@ fn reencrypt(args: &ReencryptArgs) -> Result<(), Failure> {
         "unchanged": counts.unchanged,
         "primary": primary,
         "from_versions": from,
-        // Seals this run made per (tenant, version) key: nonce counts are per process.
+        // Seals this run made per (tenant, version) key, and the stored count of all processes.
         "nonce_usage": keyring.usage().iter().map(|u| json!({
             "tenant": u.tenant.to_string(),
             "key": u.key.to_string(),
             "sealed": u.sealed,
+            "reserved": u.reserved,
             "remaining": u.remaining(),
         })).collect::<Vec<_>>(),
     });

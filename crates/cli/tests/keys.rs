@@ -173,6 +173,22 @@ fn init_rotate_status_reencrypt_retire_round_trip() {
     assert_eq!(report["mode"], "derived");
     assert_eq!(report["scan"]["by_version"], json!({"1": 3, "2": 0}));
     assert_eq!(report["scan"]["unused"], json!([]));
+    // The seals above reserved one block of nonces per tenant key in the store.
+    assert_eq!(report["nonce_limit"], 1u64 << 32);
+    assert_eq!(report["rotation_due"], false);
+    let nonces = &report["nonce_usage"];
+    assert_eq!(nonces[0]["version"], 1);
+    assert_eq!(nonces[0]["tenant_keys"], 2, "ACME and Globex: {nonces}");
+    assert_eq!(nonces[0]["max_reserved"], 1u64 << 20);
+    assert_eq!(nonces[1]["version"], 2);
+    assert_eq!(nonces[1]["tenant_keys"], 0);
+    let text = custodia(&[&["keys", "status"][..], &common].concat());
+    assert!(
+        stdout(&text).contains("v1     2 tenant keys, fullest 1048576 reserved")
+            && stdout(&text).contains("v2     nothing sealed"),
+        "{}",
+        stdout(&text)
+    );
 
     let refused = custodia(&[&["keys", "retire", "1", "--input", &data_arg][..], &common].concat());
     assert_eq!(code(&refused), 1, "{}", stderr(&refused));
@@ -248,6 +264,9 @@ fn init_rotate_status_reencrypt_retire_round_trip() {
     );
     let report: Value = serde_json::from_str(&stdout(&status)).unwrap();
     assert_eq!(report["scan"]["unused"], json!([1]));
+    // Re-encryption sealed under v2, counted in the store by the CLI's process.
+    assert_eq!(report["nonce_usage"][1]["tenant_keys"], 2);
+    assert_eq!(report["nonce_usage"][1]["max_reserved"], 1u64 << 20);
     let text = custodia(&[&["keys", "status", "--input", &moved_file][..], &common].concat());
     assert!(stdout(&text).contains("unused     v1"), "{}", stdout(&text));
 

@@ -1,6 +1,6 @@
 //! Seals a field in a loop, for profilers (`valgrind --tool=callgrind`).
 //!
-//! `seal_loop [keyring|keyring_into|cipher|cipher_into|raw] [rounds] [bytes]`
+//! `seal_loop [keyring|keyring_into|cipher|cipher_into|raw|raw_offset] [rounds] [bytes]`
 //! (default `keyring`, 200,000 rounds, 64 bytes): `raw` is ring's AES-256-GCM into a fresh buffer with 58 bytes
 //! of associated data, the same amount the envelope authenticates here, so
 //! instruction counts of the modes compare directly.
@@ -67,6 +67,31 @@ fn main() -> Result<(), custodia_crypt::Error> {
                         Nonce::assume_unique_for_key(nonce),
                         Aad::from(&aad),
                         &mut out,
+                    )
+                    .map_err(|_| custodia_crypt::Error::Decrypt)?;
+                out.extend_from_slice(tag.as_ref());
+                total += out.len();
+            }
+        }
+        "raw_offset" => {
+            // The raw seal at the envelope body's offset in its buffer (after
+            // header and nonce), to show what the body's alignment costs.
+            let offset = keyring.seal(&ctx, b"")?.len() - 16;
+            let raw = UnboundKey::new(&AES_256_GCM, key.expose_secret())
+                .map(LessSafeKey::new)
+                .map_err(|_| custodia_crypt::Error::InvalidConfig("ring refused the key"))?;
+            let aad = [0xA5u8; 58];
+            for counter in 0..rounds as u64 {
+                let mut nonce = [0u8; 12];
+                nonce[4..].copy_from_slice(&counter.to_be_bytes());
+                let mut out = Vec::with_capacity(offset + plaintext.len() + 16);
+                out.resize(offset, 0);
+                out.extend_from_slice(&plaintext);
+                let tag = raw
+                    .seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(&aad),
+                        &mut out[offset..],
                     )
                     .map_err(|_| custodia_crypt::Error::Decrypt)?;
                 out.extend_from_slice(tag.as_ref());

@@ -89,9 +89,11 @@ pub enum Error {
         /// Envelopes found sealed under it (0 when it is the primary).
         envelopes: u64,
     },
-    /// A key reached its safe number of random-nonce encryptions: rotate.
+    /// A key reached its safe number of random-nonce encryptions (its
+    /// [`NonceBudget`](crate::NonceBudget), 2^32 by default, counted across
+    /// processes for a stored keyring): rotate.
     #[error(
-        "key {key} has sealed 2^32 envelopes, the safe limit for random nonces; rotate the keyring"
+        "key {key} has used its random-nonce budget (2^32 encryptions by default, NIST SP 800-38D); rotate the keyring"
     )]
     NonceLimit {
         /// The exhausted key.

@@ -9,19 +9,21 @@
 //! `custodia.key_store`, `v1`, `entries`). Without the master key the file shows
 //! only its length; a modified file fails to open.
 //!
-//! The JSON, format 2, is an object:
+//! The JSON, format 3, is an object:
 //!
 //! ```text
-//! {"format": 2,
+//! {"format": 3,
 //!  "subjects": [{"tenant": "…", "subject": "…", "stored": {"state": "wrapped", "envelope": [1, 1, 1, …]}}],
 //!  "tenants":  [{"tenant": "…", "keys": {"state": "active", "data_keys": [{"version": 1, "wrapped_key": [1, 1, 1, …]}], "search_key": null}}],
-//!  "keyring":  {"format": 1, "mode": "random", "primary": 1, "versions": […], "retired": [], "search_root": […]}}
+//!  "keyring":  {"format": 1, "mode": "random", "primary": 1, "versions": […], "retired": [], "search_root": […]},
+//!  "nonces":   [{"tenant": "…", "version": 1, "reserved": 1048576}]}
 //! ```
 //!
-//! (a [`KeyringRecord`] and
-//! [`StoredTenantKeys`] per tenant). Format 1, a
-//! bare array of subject entries, is still read, and rewritten as format 2 on
-//! the next change.
+//! (a [`KeyringRecord`], [`StoredTenantKeys`] per tenant and a
+//! [`NonceCount`] per tenant data key). Format 2, the same without
+//! `nonces`, and format 1, a bare array of subject entries, are still read,
+//! and rewritten as format 3 on the next change. An older build refuses a
+//! format-3 file rather than rewriting it without its nonce counts.
 //!
 //! # Durability
 //!
@@ -41,15 +43,15 @@ use custodia_core::{SubjectId, TenantId};
 
 use crate::kdf::derive_key;
 use crate::store::{
-    KeyStore, KeyringRecord, ShredReceipt, StoreState, StoredSubjectKey, StoredTenantKeys,
-    TenantKeySlot, TenantShredReceipt,
+    KeyStore, KeyringRecord, NonceCount, ShredReceipt, StoreState, StoredSubjectKey,
+    StoredTenantKeys, TenantKeySlot, TenantShredReceipt,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
 const SALT: &[u8] = b"custodia/key-store/v1";
 const INFO: &[u8] = b"custodia/key-store-file/v1";
 /// The JSON format this build writes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {
@@ -70,6 +72,9 @@ struct Contents {
     subjects: Vec<Entry>,
     tenants: Vec<TenantEntry>,
     keyring: Option<KeyringRecord>,
+    /// Absent in format 2.
+    #[serde(default)]
+    nonces: Vec<NonceCount>,
 }
 
 /// Wrapped keys and the keyring's version list in one encrypted, atomically
@@ -122,19 +127,29 @@ impl FileKeyStore {
             |e: serde_json::Error| Error::Store(format!("{shown}: contents do not decode: {e}"));
         // Format 1 is a bare array of subject entries; format 2 an object.
         let legacy = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-        let (subjects, tenants, keyring) = if legacy {
+        let (subjects, tenants, keyring, nonces) = if legacy {
             let subjects: Vec<Entry> = serde_json::from_slice(&json).map_err(undecodable)?;
-            (subjects, Vec::new(), None)
+            (subjects, Vec::new(), None, Vec::new())
         } else {
             let c: Contents = serde_json::from_slice(&json).map_err(undecodable)?;
-            if c.format != FORMAT {
+            // Format 2 is format 3 without nonce counts.
+            if c.format != FORMAT && c.format != 2 {
                 return Err(Error::Store(format!(
                     "{shown}: unsupported key store format {}",
                     c.format
                 )));
             }
-            (c.subjects, c.tenants, c.keyring)
+            (c.subjects, c.tenants, c.keyring, c.nonces)
         };
+        let mut counts = std::collections::BTreeMap::new();
+        for n in nonces {
+            if counts.insert((n.tenant, n.version), n.reserved).is_some() {
+                return Err(Error::Store(format!(
+                    "{shown}: nonce count of tenant {} version {} listed twice",
+                    n.tenant, n.version
+                )));
+            }
+        }
         Ok(StoreState {
             subjects: subjects
                 .into_iter()
@@ -142,6 +157,7 @@ impl FileKeyStore {
                 .collect(),
             tenants: tenants.into_iter().map(|e| (e.tenant, e.keys)).collect(),
             keyring,
+            nonces: counts,
         })
     }
 
@@ -168,6 +184,7 @@ impl FileKeyStore {
                 })
                 .collect(),
             keyring: state.keyring.clone(),
+            nonces: state.nonce_counts(),
         };
         let json = zeroize::Zeroizing::new(
             serde_json::to_vec(&contents)
@@ -281,6 +298,24 @@ impl KeyStore for FileKeyStore {
     fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
         self.update(|s| s.remove_tenant_keys(version))
     }
+
+    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
+        Ok(self.read(|s| s.nonces.get(&(tenant, version)).copied().unwrap_or(0)))
+    }
+
+    fn replace_nonces_reserved(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, Error> {
+        self.update(|s| s.swap_nonces(tenant, version, expected, new))
+    }
+
+    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
+        Ok(self.read(StoreState::nonce_counts))
+    }
 }
 
 impl std::fmt::Debug for FileKeyStore {
@@ -296,7 +331,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn format_1_files_still_open_and_are_rewritten_as_format_2() {
+    fn format_1_files_still_open_and_are_rewritten_as_format_3() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.cst");
         let master = SecretKey::from_bytes([5; 32]);
@@ -350,7 +385,7 @@ mod tests {
         let path = dir.path().join("keys.cst");
         let master = SecretKey::from_bytes([5; 32]);
         let store = FileKeyStore::open(&path, &master).unwrap();
-        let future = br#"{"format":3,"subjects":[],"tenants":[],"keyring":null}"#;
+        let future = br#"{"format":4,"subjects":[],"tenants":[],"keyring":null}"#;
         let sealed = store
             .cipher
             .seal(&FileKeyStore::context().unwrap(), future)
@@ -358,7 +393,7 @@ mod tests {
         write_atomically(&path, &sealed).unwrap();
         let err = FileKeyStore::open(&path, &master).unwrap_err();
         assert!(
-            matches!(&err, Error::Store(m) if m.contains("format 3")),
+            matches!(&err, Error::Store(m) if m.contains("format 4")),
             "{err}"
         );
     }

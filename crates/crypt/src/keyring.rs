@@ -138,11 +138,54 @@
 //! field forever, which uncoordinated processes and restarts cannot promise;
 //! a random per-process prefix would collide after about 2^16 process starts
 //! and then repeat nonces. Random nonces need no coordination, at the price
-//! of §8.3's cap: each cached key counts its encryptions, and past
-//! [`NONCE_LIMIT`] (2^32) sealing fails with [`Error::NonceLimit`] until the
-//! keyring is rotated; [`Keyring::usage`] reports how close each key is. Threads reserve 32 seals at a time from the shared count, so
-//! a seal rarely touches a shared counter, and the reservations can never add
-//! up past the limit.
+//! of §8.3's cap: at most [`NONCE_LIMIT`] (2^32) encryptions per GCM key.
+//! The GCM key is the *tenant data key* of a version — derived or random,
+//! it differs per tenant — so the count is kept per (tenant, version), not
+//! per version.
+//!
+//! * A stored keyring ([`Keyring::from_store`]) keeps the count in its
+//!   [`KeyStore`] ([`NonceCount`](crate::NonceCount)), shared by every
+//!   process over the store and kept across restarts. A process reserves a
+//!   block of 2^20 encryptions at a time with a compare-and-swap on the
+//!   stored count, then seals from the block without I/O or locks; a crash
+//!   loses at most the unused rest of a block, which only makes the count
+//!   err high. Once the stored count reaches the limit, sealing fails with
+//!   [`Error::NonceLimit`] in every process until the keyring is rotated.
+//! * An in-memory keyring ([`Keyring::new`]) counts in memory: its limit
+//!   holds per process only, which is why the stored form exists.
+//!
+//! Within a process, threads reserve 32 seals at a time from the key's
+//! count, so a seal rarely touches a shared counter, and the reservations
+//! can never add up past what the process reserved. [`Keyring::nonce_usage`]
+//! and [`Keyring::stored_nonce_usage`] report the counts (a metric);
+//! [`Keyring::needs_rotation`] says when a primary key passed the warning
+//! threshold (2^31 by default); [`Keyring::with_nonce_budget`] sets a lower
+//! limit, threshold or block ([`NonceBudget`]).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::TenantId;
+//! use custodia_crypt::{DataKeyMode, Error, FieldContext, KeyId, Keyring, MemoryKeyStore, NonceBudget, SecretKey};
+//!
+//! let store = Arc::new(MemoryKeyStore::default());
+//! let root = SecretKey::generate()?;
+//! // A tiny budget to show the limit: 3 seals per key, warn from 2, blocks of 2.
+//! let budget = NonceBudget::new(3, 2, 2)?;
+//! let one = Keyring::from_store(store.clone(), &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
+//! let two = Keyring::from_store(store, &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
+//! let acme = TenantId::from_external_key("crm", "ACME");
+//! let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
+//!
+//! one.seal(&ctx, b"a")?; // reserves 2 in the store
+//! two.seal(&ctx, b"b")?; // reserves the last 1
+//! assert!(two.needs_rotation()?);
+//! assert_eq!(two.nonce_usage(acme, 1)?.reserved, 3);
+//! one.seal(&ctx, b"c")?; // the rest of its block
+//! assert_eq!(two.seal(&ctx, b"d"), Err(Error::NonceLimit { key: KeyId::Tenant { version: 1 } }));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! Rotation, re-encryption and retirement:
 //!
 //! ```
 //! use custodia_core::TenantId;
@@ -169,7 +212,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use custodia_core::{ActorId, Clock, TenantId};
 use zeroize::Zeroizing;
@@ -184,8 +227,83 @@ use crate::store::{
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
-/// Encryptions allowed per (tenant, key version) with random 96-bit nonces.
+/// Encryptions allowed per (tenant, key version) with random 96-bit nonces
+/// (NIST SP 800-38D §8.3): the most a [`NonceBudget`] may allow.
 pub const NONCE_LIMIT: u64 = 1 << 32;
+
+/// How many random-nonce encryptions each tenant data key may perform, when
+/// to warn, and (for stored keyrings) how many to reserve from the store at a
+/// time.
+///
+/// The default allows [`NONCE_LIMIT`] (2^32) encryptions per (tenant,
+/// version) key, signals rotation from 2^31 ([`NonceUsage::needs_rotation`],
+/// [`Keyring::needs_rotation`]) and reserves 2^20 at a time, so a stored
+/// keyring writes its store once per million encryptions per key, and a
+/// crash wastes at most a million of the four billion. A lower limit is
+/// allowed (a stricter policy, or a test); a higher one is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonceBudget {
+    limit: u64,
+    warning: u64,
+    block: u64,
+}
+
+impl Default for NonceBudget {
+    fn default() -> Self {
+        Self {
+            limit: NONCE_LIMIT,
+            warning: NONCE_LIMIT / 2,
+            block: 1 << 20,
+        }
+    }
+}
+
+impl NonceBudget {
+    /// A budget of `limit` encryptions per key, signalling rotation from
+    /// `warning` and reserving `block` at a time from a store. Fails with
+    /// [`Error::InvalidConfig`] unless `0 < limit <= NONCE_LIMIT`,
+    /// `warning <= limit` and `block > 0`.
+    pub fn new(limit: u64, warning: u64, block: u64) -> Result<Self, Error> {
+        if limit == 0 || limit > NONCE_LIMIT {
+            return Err(Error::InvalidConfig(
+                "the nonce limit must be between 1 and 2^32",
+            ));
+        }
+        if warning > limit {
+            return Err(Error::InvalidConfig(
+                "the nonce warning threshold must not exceed the limit",
+            ));
+        }
+        if block == 0 {
+            return Err(Error::InvalidConfig(
+                "the nonce reservation block must not be empty",
+            ));
+        }
+        Ok(Self {
+            limit,
+            warning,
+            block,
+        })
+    }
+
+    /// Encryptions allowed per key.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Encryptions after which rotation is due.
+    pub fn warning(&self) -> u64 {
+        self.warning
+    }
+
+    /// Encryptions a stored keyring reserves from its store at a time.
+    pub fn block(&self) -> u64 {
+        self.block
+    }
+}
+
+/// Attempts at the store's compare-and-swap before a reservation gives up.
+const RESERVE_ATTEMPTS: u32 = 64;
 
 const SALT: &[u8] = b"custodia/keyring/v1";
 const TENANT_KEY_LABEL: &[u8] = b"custodia/tenant-data-key/v1";
@@ -275,20 +393,52 @@ const RESERVE: u64 = 32;
 /// An expanded tenant key and how many nonces it has used or handed out.
 struct CachedKey {
     key: Box<dyn AeadKey>,
-    /// Seals done plus seals reserved by threads and not yet done. Never
-    /// below the true count, so the limit holds however threads interleave.
+    /// Seals done in this process plus seals reserved by threads and not yet
+    /// done. Never below the true count, never above `allowed`.
     sealed: AtomicU64,
+    /// Seals this process may do: the budget's limit for an in-memory
+    /// keyring; for a stored one, the sum of the blocks it reserved in the
+    /// store. Only grows.
+    allowed: AtomicU64,
+    /// The store's count after this process's last reservation (stored
+    /// keyrings only): a lower bound of the count of every process together.
+    stored: AtomicU64,
+    /// Serialises reservations from the store.
+    refill: Mutex<()>,
 }
 
 impl CachedKey {
-    /// Reserves up to [`RESERVE`] seals below [`NONCE_LIMIT`]; returns how
-    /// many. Reservations are disjoint ranges of the count, so the seals of
-    /// all threads together never pass the limit.
-    fn reserve(&self, key: KeyId) -> Result<u64, Error> {
-        let before = self.sealed.fetch_add(RESERVE, Ordering::Relaxed);
-        match NONCE_LIMIT.saturating_sub(before).min(RESERVE) {
-            0 => Err(Error::NonceLimit { key }),
-            granted => Ok(granted),
+    fn new(key: Box<dyn AeadKey>, allowed: u64) -> Self {
+        Self {
+            key,
+            sealed: AtomicU64::new(0),
+            allowed: AtomicU64::new(allowed),
+            stored: AtomicU64::new(0),
+            refill: Mutex::new(()),
+        }
+    }
+
+    /// Reserves up to [`RESERVE`] seals below `allowed`; returns how many
+    /// (0 when the process's allowance is spent). Reservations are disjoint
+    /// ranges of the count, so the seals of all threads together never pass
+    /// the allowance. Runs once per [`RESERVE`] seals of a thread.
+    fn try_reserve(&self) -> u64 {
+        let allowed = self.allowed.load(Ordering::Acquire);
+        let mut current = self.sealed.load(Ordering::Relaxed);
+        loop {
+            if current >= allowed {
+                return 0;
+            }
+            let granted = (allowed - current).min(RESERVE);
+            match self.sealed.compare_exchange_weak(
+                current,
+                current + granted,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return granted,
+                Err(now) => current = now,
+            }
         }
     }
 
@@ -385,6 +535,7 @@ pub struct Keyring {
     generation: AtomicU64,
     cache: RwLock<HashMap<(TenantId, u32), Arc<CachedKey>, CacheHasherBuilder>>,
     search_cache: RwLock<HashMap<TenantId, SecretKey, CacheHasherBuilder>>,
+    nonce_budget: NonceBudget,
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -450,6 +601,7 @@ impl Keyring {
             generation: AtomicU64::new(0),
             cache: RwLock::new(HashMap::default()),
             search_cache: RwLock::new(HashMap::default()),
+            nonce_budget: NonceBudget::default(),
         }
     }
 
@@ -541,7 +693,28 @@ impl Keyring {
             generation: AtomicU64::new(0),
             cache: RwLock::new(HashMap::default()),
             search_cache: RwLock::new(HashMap::default()),
+            nonce_budget: NonceBudget::default(),
         })
+    }
+
+    /// This keyring with another [`NonceBudget`] (by default 2^32 encryptions
+    /// per key, rotation due from 2^31, blocks of 2^20). Every process
+    /// sharing a store should use the same budget; each enforces its own
+    /// limit against the shared count, so none can exceed [`NONCE_LIMIT`].
+    pub fn with_nonce_budget(mut self, budget: NonceBudget) -> Self {
+        self.nonce_budget = budget;
+        // Keys cached so far hold the old allowance.
+        self.cache
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self
+    }
+
+    /// The keyring's nonce budget.
+    pub fn nonce_budget(&self) -> NonceBudget {
+        self.nonce_budget
     }
 
     fn first_record(backing: &Backing, mode: DataKeyMode) -> Result<KeyringRecord, Error> {
@@ -676,11 +849,49 @@ impl Keyring {
         self.with_tenant_key(ctx.tenant(), primary, true, |cached, reserved| {
             // Count first, so concurrent sealers cannot overshoot the limit together.
             if *reserved == 0 {
-                *reserved = cached.reserve(key_id)?;
+                *reserved = self.reserve(cached, ctx, key_id)?;
             }
             *reserved -= 1;
             seal_into(cached.key.as_ref(), key_id, ctx, plaintext, out)
         })
+    }
+
+    /// Reserves seals of (`tenant`, `version`) for one thread: from the
+    /// process's allowance, topped up from the store (stored keyrings) when
+    /// it is spent. The slow path of sealing: once per [`RESERVE`] seals.
+    #[cold]
+    fn reserve(
+        &self,
+        cached: &CachedKey,
+        ctx: &FieldContext<'_>,
+        key: KeyId,
+    ) -> Result<u64, Error> {
+        let exhausted = || Error::NonceLimit { key };
+        loop {
+            let granted = cached.try_reserve();
+            if granted > 0 {
+                return Ok(granted);
+            }
+            let Some(backing) = &self.backing else {
+                return Err(exhausted());
+            };
+            let _refill = cached.refill.lock().unwrap_or_else(PoisonError::into_inner);
+            // Another thread may have topped up while this one waited.
+            if cached.sealed.load(Ordering::Relaxed) < cached.allowed.load(Ordering::Acquire) {
+                continue;
+            }
+            let KeyId::Tenant { version } = key else {
+                return Err(Error::UnknownKey(key));
+            };
+            let (block, stored) = reserve_block(
+                backing.store.as_ref(),
+                ctx.tenant(),
+                version,
+                self.nonce_budget,
+            )?;
+            cached.stored.store(stored, Ordering::Relaxed);
+            cached.allowed.fetch_add(block, Ordering::AcqRel);
+        }
     }
 
     /// Decrypts an envelope sealed under any version still in the ring.
@@ -808,23 +1019,94 @@ impl Keyring {
     }
 
     /// How many envelopes each cached (tenant, version) key has sealed in this
-    /// process, and how many remain before [`NONCE_LIMIT`].
+    /// process, and how much of its budget is used.
     ///
     /// A sealing thread reserves 32 seals at a time and gives back what it
     /// did not use when it moves to another key or exits, so the count may
     /// exceed the true one by up to 32 per thread: it errs on the safe side.
+    /// For a stored keyring `reserved` is the store's count as of this
+    /// process's last reservation; [`Keyring::nonce_usage`] reads it afresh.
     pub fn usage(&self) -> Vec<NonceUsage> {
         let cache = read(&self.cache);
         let mut usage: Vec<NonceUsage> = cache
             .iter()
-            .map(|(&(tenant, version), key)| NonceUsage {
-                tenant,
-                key: KeyId::Tenant { version },
-                sealed: key.sealed.load(Ordering::Relaxed).min(NONCE_LIMIT),
+            .map(|(&(tenant, version), key)| {
+                let sealed = key.sealed.load(Ordering::Relaxed);
+                let reserved = if self.backing.is_some() {
+                    key.stored.load(Ordering::Relaxed)
+                } else {
+                    sealed
+                };
+                self.nonce_usage_of(tenant, version, sealed, reserved)
             })
             .collect();
         usage.sort_by_key(|u| (u.tenant, u.key));
         usage
+    }
+
+    fn nonce_usage_of(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        sealed: u64,
+        reserved: u64,
+    ) -> NonceUsage {
+        NonceUsage {
+            tenant,
+            key: KeyId::Tenant { version },
+            sealed,
+            reserved: reserved.max(sealed),
+            limit: self.nonce_budget.limit,
+            warning: self.nonce_budget.warning,
+        }
+    }
+
+    /// The nonce usage of `tenant`'s data key of `version`: seals by this
+    /// process, and nonces reserved by every process together (read from the
+    /// store for a stored keyring; this process's count for an in-memory one).
+    pub fn nonce_usage(&self, tenant: TenantId, version: u32) -> Result<NonceUsage, Error> {
+        let sealed = read(&self.cache)
+            .get(&(tenant, version))
+            .map_or(0, |key| key.sealed.load(Ordering::Relaxed));
+        let reserved = match &self.backing {
+            Some(backing) => backing.store.nonces_reserved(tenant, version)?,
+            None => sealed,
+        };
+        Ok(self.nonce_usage_of(tenant, version, sealed, reserved))
+    }
+
+    /// The stored nonce usage of every (tenant, version) data key that has
+    /// sealed anything, by every process together, ordered by tenant and
+    /// version (`sealed` is this process's share). An in-memory keyring
+    /// stores nothing and returns [`Keyring::usage`].
+    pub fn stored_nonce_usage(&self) -> Result<Vec<NonceUsage>, Error> {
+        let Some(backing) = &self.backing else {
+            return Ok(self.usage());
+        };
+        let cache = read(&self.cache);
+        Ok(backing
+            .store
+            .nonce_counts()?
+            .into_iter()
+            .map(|count| {
+                let sealed = cache
+                    .get(&(count.tenant, count.version))
+                    .map_or(0, |key| key.sealed.load(Ordering::Relaxed));
+                self.nonce_usage_of(count.tenant, count.version, sealed, count.reserved)
+            })
+            .collect())
+    }
+
+    /// Whether any tenant's key of the primary version has passed the
+    /// budget's warning threshold (2^31 by default): time to rotate, before
+    /// sealing fails with [`Error::NonceLimit`]. Counts every process for a
+    /// stored keyring.
+    pub fn needs_rotation(&self) -> Result<bool, Error> {
+        let primary = self.primary();
+        Ok(self
+            .stored_nonce_usage()?
+            .iter()
+            .any(|u| u.key == KeyId::Tenant { version: primary } && u.needs_rotation()))
     }
 
     /// Runs `f` with the expanded key of (`tenant`, `version`), making and
@@ -898,10 +1180,16 @@ impl Keyring {
             return Ok(cached.clone());
         }
         let data_key = self.tenant_data_key(tenant, version, create)?;
-        let cached = Arc::new(CachedKey {
-            key: self.provider.aes_256_gcm(&data_key)?,
-            sealed: AtomicU64::new(0),
-        });
+        // A stored keyring reserves its allowance from the store on first seal.
+        let allowed = if self.backing.is_some() {
+            0
+        } else {
+            self.nonce_budget.limit
+        };
+        let cached = Arc::new(CachedKey::new(
+            self.provider.aes_256_gcm(&data_key)?,
+            allowed,
+        ));
         let mut cache = write(&self.cache);
         // A shred between the load and now must not leave the key cached.
         self.check_not_shredded(tenant)?;
@@ -997,6 +1285,34 @@ impl Keyring {
     }
 }
 
+/// Reserves the next block of nonces of (`tenant`, `version`) in the store
+/// (compare-and-swap, retried on contention); returns the block's size and
+/// the store's count after it. Fails with [`Error::NonceLimit`] once the
+/// store's count reached the budget's limit.
+fn reserve_block(
+    store: &dyn KeyStore,
+    tenant: TenantId,
+    version: u32,
+    budget: NonceBudget,
+) -> Result<(u64, u64), Error> {
+    for _ in 0..RESERVE_ATTEMPTS {
+        let current = store.nonces_reserved(tenant, version)?;
+        if current >= budget.limit {
+            return Err(Error::NonceLimit {
+                key: KeyId::Tenant { version },
+            });
+        }
+        let next = current + budget.block.min(budget.limit - current);
+        if store.replace_nonces_reserved(tenant, version, current, next)? {
+            return Ok((next - current, next));
+        }
+    }
+    Err(Error::Store(format!(
+        "could not reserve nonces for tenant {tenant} version {version}: \
+         the count kept changing ({RESERVE_ATTEMPTS} attempts)"
+    )))
+}
+
 /// Reads the tenant's key in `slot`, generating and storing a random one if
 /// there is none and `create` (else `missing`). The store decides races.
 fn get_or_create_key(
@@ -1061,21 +1377,37 @@ impl fmt::Debug for Keyring {
     }
 }
 
-/// How many encryptions one key has performed in this process.
+/// How much of its random-nonce budget one tenant data key has used: the
+/// metric behind the NIST SP 800-38D limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NonceUsage {
     /// The tenant.
     pub tenant: TenantId,
     /// The key.
     pub key: KeyId,
-    /// Envelopes sealed (capped at [`NONCE_LIMIT`]).
+    /// Envelopes sealed by this process (plus up to 32 reserved per sealing
+    /// thread).
     pub sealed: u64,
+    /// Nonces reserved by every process together: the stored count for a
+    /// stored keyring (at least the encryptions done; a process's unused
+    /// block counts as used), this process's count for an in-memory one.
+    pub reserved: u64,
+    /// Encryptions allowed ([`NonceBudget::limit`]).
+    pub limit: u64,
+    /// Encryptions after which rotation is due ([`NonceBudget::warning`]).
+    pub warning: u64,
 }
 
 impl NonceUsage {
-    /// Encryptions left before the key must be rotated.
+    /// Encryptions left, across processes, before sealing fails with
+    /// [`Error::NonceLimit`].
     pub fn remaining(&self) -> u64 {
-        NONCE_LIMIT - self.sealed
+        self.limit.saturating_sub(self.reserved)
+    }
+
+    /// Whether the key passed its warning threshold: rotate.
+    pub fn needs_rotation(&self) -> bool {
+        self.reserved >= self.warning
     }
 }
 
@@ -1195,6 +1527,66 @@ mod tests {
             }
         });
         assert_eq!(successes.into_inner(), headroom);
+    }
+
+    mod reservations {
+        use super::*;
+        use crate::MemoryKeyStore;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(32))]
+
+            /// Blocks reserved concurrently from one store are disjoint,
+            /// leave no gap, never pass the limit, and the store's count is
+            /// exactly their sum.
+            #[test]
+            fn blocks_never_overlap_or_undercount(
+                limit in 1u64..400,
+                block in 1u64..50,
+                threads in 1usize..5,
+            ) {
+                let store = MemoryKeyStore::default();
+                let tenant = TenantId::from_external_key("test", "acme");
+                let budget = NonceBudget::new(limit, limit, block).unwrap();
+                let ranges = std::sync::Mutex::new(Vec::new());
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| loop {
+                            match reserve_block(&store, tenant, 1, budget) {
+                                Ok((granted, end)) => {
+                                    assert!(granted > 0 && granted <= block);
+                                    ranges.lock().unwrap().push((end - granted, end));
+                                }
+                                Err(e) => {
+                                    assert!(matches!(e, Error::NonceLimit { .. }), "{e:?}");
+                                    break;
+                                }
+                            }
+                        });
+                    }
+                });
+                let mut ranges = ranges.into_inner().unwrap();
+                ranges.sort_unstable();
+                let mut next = 0;
+                for (start, end) in ranges {
+                    prop_assert_eq!(start, next, "a gap or an overlap");
+                    next = end;
+                }
+                prop_assert_eq!(next, limit);
+                prop_assert_eq!(store.nonces_reserved(tenant, 1).unwrap(), limit);
+            }
+        }
+
+        #[test]
+        fn the_store_refuses_to_lower_a_count() {
+            let store = MemoryKeyStore::default();
+            let tenant = TenantId::from_external_key("test", "acme");
+            assert!(store.replace_nonces_reserved(tenant, 1, 0, 10).unwrap());
+            assert!(!store.replace_nonces_reserved(tenant, 1, 10, 5).unwrap());
+            assert!(!store.replace_nonces_reserved(tenant, 1, 0, 20).unwrap());
+            assert_eq!(store.nonces_reserved(tenant, 1).unwrap(), 10);
+        }
     }
 
     #[test]

@@ -103,11 +103,11 @@ pub use envelope::{Envelope, FieldCipher, KeyId};
 pub use error::Error;
 #[cfg(feature = "serde")]
 pub use file_store::FileKeyStore;
-pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceUsage};
+pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, NonceUsage};
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
 pub use secret::SecretKey;
 pub use store::{
-    KeyStore, KeyringRecord, MemoryKeyStore, ShredReceipt, StoredSubjectKey, StoredTenantKeys,
-    StoredVersion, TenantKeySlot, TenantShredReceipt,
+    KeyStore, KeyringRecord, MemoryKeyStore, NonceCount, ShredReceipt, StoredSubjectKey,
+    StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
 };
 pub use subject::SubjectVault;

@@ -23,11 +23,12 @@
 //! * **Random** (§8.2.2), used here: all 96 bits from an approved generator.
 //!   No coordination, but collisions follow the birthday bound, so §8.3 caps a
 //!   key at 2^32 invocations (collision chance below 2^-32). The keyring
-//!   counts seals per (tenant, key version) and refuses past
+//!   counts seals per (tenant, key version) — in its key store, across
+//!   processes and restarts, for a stored keyring — and refuses past
 //!   [`NONCE_LIMIT`](crate::NONCE_LIMIT) with
 //!   [`Error::NonceLimit`](crate::Error::NonceLimit) until the keyring is
-//!   rotated; [`Keyring::usage`](crate::Keyring::usage) shows how close each
-//!   key is.
+//!   rotated; [`Keyring::nonce_usage`](crate::Keyring::nonce_usage) shows how
+//!   close each key is.
 //!
 //! Caveat: a process that forks without exec duplicates the generator's state,
 //! and the two processes would then draw equal nonces. Do not fork after

@@ -11,7 +11,11 @@
 //!   (keyrings in [`DataKeyMode::Random`] only),
 //!   or the tombstone of a shredded tenant;
 //! * per data subject, a [`StoredSubjectKey`]: the subject's key wrapped under
-//!   the tenant's data key, or the tombstone of a shredded subject.
+//!   the tenant's data key, or the tombstone of a shredded subject;
+//! * per (tenant, key version), a [`NonceCount`]: how many random-nonce
+//!   encryptions keyrings have reserved under that tenant's data key, so the
+//!   NIST SP 800-38D limit holds across processes and restarts (see
+//!   [`NonceBudget`](crate::NonceBudget)).
 //!
 //! Shredding replaces key material by a tombstone holding the receipt. A store
 //! must make that final: no undo, no soft delete, no history of old values.
@@ -180,6 +184,23 @@ impl KeyringRecord {
     pub const FORMAT: u32 = 1;
 }
 
+/// The stored nonce count of one tenant data key: random-nonce encryptions
+/// reserved under it by every keyring over the store, together.
+///
+/// Keyrings reserve in blocks ([`NonceBudget`](crate::NonceBudget)) and only
+/// ever raise the count, so it is never below the encryptions actually done;
+/// a process that exits or crashes loses the unused rest of its block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct NonceCount {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The keyring version of the tenant's data key.
+    pub version: u32,
+    /// Nonces reserved so far.
+    pub reserved: u64,
+}
+
 /// Where wrapped keys and the keyring's version list live.
 ///
 /// Implementations must make [`KeyStore::shred`] and
@@ -244,6 +265,25 @@ pub trait KeyStore: Send + Sync {
 
     /// Deletes every tenant's data key of a retired `version`; returns how many.
     fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error>;
+
+    /// Random-nonce encryptions reserved so far under the tenant's data key
+    /// of `version` (0 if none).
+    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error>;
+
+    /// Sets the reserved count of (`tenant`, `version`) to `new` if it still
+    /// equals `expected` and `new >= expected` (the count never goes down).
+    /// Returns whether it did. Must be atomic: this compare-and-swap is what
+    /// keeps two processes from reserving the same nonces.
+    fn replace_nonces_reserved(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, Error>;
+
+    /// Every stored nonce count, ordered by tenant and version.
+    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error>;
 }
 
 /// Everything a store holds, in memory: the common logic of the in-memory
@@ -253,6 +293,7 @@ pub(crate) struct StoreState {
     pub(crate) subjects: HashMap<(TenantId, SubjectId), StoredSubjectKey>,
     pub(crate) tenants: BTreeMap<TenantId, StoredTenantKeys>,
     pub(crate) keyring: Option<KeyringRecord>,
+    pub(crate) nonces: BTreeMap<(TenantId, u32), u64>,
 }
 
 impl StoreState {
@@ -353,6 +394,32 @@ impl StoreState {
             .insert(receipt.tenant, StoredTenantKeys::Shredded(receipt.clone()));
     }
 
+    pub(crate) fn swap_nonces(
+        &mut self,
+        tenant: TenantId,
+        version: u32,
+        expected: u64,
+        new: u64,
+    ) -> bool {
+        let count = self.nonces.entry((tenant, version)).or_insert(0);
+        if *count != expected || new < expected {
+            return false;
+        }
+        *count = new;
+        true
+    }
+
+    pub(crate) fn nonce_counts(&self) -> Vec<NonceCount> {
+        self.nonces
+            .iter()
+            .map(|(&(tenant, version), &reserved)| NonceCount {
+                tenant,
+                version,
+                reserved,
+            })
+            .collect()
+    }
+
     pub(crate) fn remove_tenant_keys(&mut self, version: u32) -> u64 {
         let mut removed = 0;
         for keys in self.tenants.values_mut() {
@@ -429,6 +496,24 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 
     fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
         (**self).remove_tenant_keys(version)
+    }
+
+    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
+        (**self).nonces_reserved(tenant, version)
+    }
+
+    fn replace_nonces_reserved(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, Error> {
+        (**self).replace_nonces_reserved(tenant, version, expected, new)
+    }
+
+    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
+        (**self).nonce_counts()
     }
 }
 
@@ -513,5 +598,28 @@ impl KeyStore for MemoryKeyStore {
 
     fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
         Ok(self.write().remove_tenant_keys(version))
+    }
+
+    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
+        Ok(self
+            .read()
+            .nonces
+            .get(&(tenant, version))
+            .copied()
+            .unwrap_or(0))
+    }
+
+    fn replace_nonces_reserved(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, Error> {
+        Ok(self.write().swap_nonces(tenant, version, expected, new))
+    }
+
+    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
+        Ok(self.read().nonce_counts())
     }
 }
