@@ -71,7 +71,10 @@ fn main() {
                 log.append(e).unwrap();
             }
             let elapsed = started.elapsed();
-            eprintln!("append: {n} events in {elapsed:?} ({:.0}/s)", n as f64 / elapsed.as_secs_f64());
+            eprintln!(
+                "append: {n} events in {elapsed:?} ({:.0}/s)",
+                n as f64 / elapsed.as_secs_f64()
+            );
             black_box(log.head());
         }
         Some("events") => {
@@ -87,7 +90,10 @@ fn main() {
                 black_box(sha2::Sha256::digest(e));
             }
             let elapsed = started.elapsed();
-            eprintln!("sha256: {n} events in {elapsed:?} ({:.0}/s)", n as f64 / elapsed.as_secs_f64());
+            eprintln!(
+                "sha256: {n} events in {elapsed:?} ({:.0}/s)",
+                n as f64 / elapsed.as_secs_f64()
+            );
         }
         Some("build") => {
             let dir = args.get(3).expect("build N DIR");
@@ -106,7 +112,11 @@ fn main() {
             let dir = args.get(2).expect("verify DIR");
             let started = Instant::now();
             let report = verify(SegmentStore::open_read_only(dir).unwrap(), None).unwrap();
-            eprintln!("verify: {} events in {:?}", report.head.size, started.elapsed());
+            eprintln!(
+                "verify: {} events in {:?}",
+                report.head.size,
+                started.elapsed()
+            );
         }
         _ => eprintln!("usage: profile append N | events N | sha N | build N DIR | verify DIR"),
     }

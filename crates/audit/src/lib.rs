@@ -120,7 +120,8 @@ pub use event::{
     Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, Outcome, Personal, Target,
 };
 pub use log::{
-    AuditLog, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport, VerifyReport, verify,
+    AuditLog, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport, VerifyReport,
+    verify,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
 pub use store::{Durability, MemoryStore, SegmentOptions, SegmentStore, Store};
