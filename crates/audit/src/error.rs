@@ -121,6 +121,13 @@ pub enum Error {
         /// The length found.
         found: u64,
     },
+    /// Another writer (this process or another one) holds the segment
+    /// directory's lock file; only one writer may open a log at a time.
+    #[error("{} is locked by another writer", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// A store configuration or usage error.
     #[error("store: {0}")]
     Store(String),

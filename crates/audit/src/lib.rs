@@ -42,7 +42,9 @@
 //! files (`CSTAUDSG`, version 1) in [`store::segment`]; the SQL schemas
 //! (version 1) in the `sqlite` and `postgres` store modules; checkpoints in the
 //! C2SP signed-note format in [`checkpoint`] (byte-compatible with Go's
-//! `golang.org/x/mod/sumdb/note`); the JSON form of events in [`event`].
+//! `golang.org/x/mod/sumdb/note`); the JSON form of events in [`event`]; inclusion proofs
+//! ([`PROOF_FORMAT`], version 1) and subject exports
+//! ([`log::EXPORT_FORMAT`], version 1) in [`log`].
 //!
 //! # Features
 //!
@@ -118,7 +120,8 @@ pub use event::{
     Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, Outcome, Personal, Target,
 };
 pub use log::{
-    AuditLog, ExportedEvent, InclusionProof, Query, SubjectExport, VerifyReport, verify,
+    AuditLog, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport, VerifyReport,
+    verify,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
 pub use store::{Durability, MemoryStore, SegmentOptions, SegmentStore, Store};

@@ -48,19 +48,15 @@ impl<S: Store> AuditLog<S> {
     pub fn open(store: S) -> Result<Self, Error> {
         let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let mut batch = Batch::default();
-        store.scan(0, &mut |index, record| {
-            if batch.ends.is_empty() {
-                batch.first = index;
+        store.scan_runs(0, &mut |first, records| {
+            if first != tree.size() {
+                return Err(Error::Store(format!(
+                    "store yielded record {first} after {} records",
+                    tree.size()
+                )));
             }
-            batch.buf.extend_from_slice(record);
-            batch.ends.push(batch.buf.len());
-            if batch.ends.len() >= VERIFY_BATCH {
-                batch.flush(&store, &mut tree, threads)?;
-            }
-            Ok(())
+            verify_run(&store, &mut tree, first, records, threads)
         })?;
-        batch.flush(&store, &mut tree, threads)?;
         if tree.size() != store.len() {
             return Err(Error::Store(format!(
                 "store reported {} records but yielded {}",
@@ -372,87 +368,68 @@ impl<S: Store> AuditLog<S> {
     }
 }
 
-/// Records verified per parallel step when opening a log.
-const VERIFY_BATCH: usize = 16 * 1024;
-
-/// Records read but not yet checked and hashed: one flat buffer and the end
-/// offset of each record.
-#[derive(Default)]
-struct Batch {
-    first: u64,
-    buf: Vec<u8>,
-    ends: Vec<usize>,
+/// Checks and leaf-hashes `records` (which start at index `first`).
+fn hash_records(records: &[&[u8]]) -> Result<Vec<Hash>, (usize, Error)> {
+    let mut hashes = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        canonical::check(record).map_err(|e| (i, e))?;
+        hashes.push(leaf_hash(record));
+    }
+    Ok(hashes)
 }
 
-impl Batch {
-    /// Checks and leaf-hashes records `from..to` of the batch.
-    fn hash_range(&self, from: usize, to: usize) -> Result<Vec<Hash>, (usize, Error)> {
-        let mut hashes = Vec::with_capacity(to - from);
-        let mut start = if from == 0 { 0 } else { self.ends[from - 1] };
-        for i in from..to {
-            let record = &self.buf[start..self.ends[i]];
-            canonical::check(record).map_err(|e| (i, e))?;
-            hashes.push(leaf_hash(record));
-            start = self.ends[i];
-        }
-        Ok(hashes)
+/// Checks and leaf-hashes a run of records on up to `threads` threads (each
+/// reading its share straight from the store's buffer), then appends the
+/// leaves to `tree` in order.
+fn verify_run<S: Store>(
+    store: &S,
+    tree: &mut MerkleTree,
+    first: u64,
+    records: &[&[u8]],
+    threads: usize,
+) -> Result<(), Error> {
+    let n = records.len();
+    if n == 0 {
+        return Ok(());
     }
-
-    /// Checks and hashes the batch on `threads` threads, then appends the
-    /// leaves to `tree` in order.
-    fn flush<S: Store>(
-        &mut self,
-        store: &S,
-        tree: &mut MerkleTree,
-        threads: usize,
-    ) -> Result<(), Error> {
-        let n = self.ends.len();
-        if n == 0 {
-            return Ok(());
-        }
-        let parts = threads.clamp(1, n.div_ceil(256).max(1));
-        let chunk = n.div_ceil(parts);
-        let results: Vec<Result<Vec<Hash>, (usize, Error)>> = if parts == 1 {
-            vec![self.hash_range(0, n)]
-        } else {
-            let this = &*self;
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (1..parts)
-                    .map(|p| {
-                        let (from, to) = (p * chunk, ((p + 1) * chunk).min(n));
-                        scope.spawn(move || this.hash_range(from.min(to), to))
-                    })
-                    .collect();
-                let mut results = vec![this.hash_range(0, chunk.min(n))];
-                for handle in handles {
-                    results.push(handle.join().unwrap_or_else(|_| {
-                        Err((0, Error::Store("a verification thread panicked".into())))
-                    }));
-                }
-                results
-            })
-        };
-        for result in results {
-            match result {
-                Ok(hashes) => {
-                    for hash in hashes {
-                        tree.push_hash(hash);
-                    }
-                }
-                Err((i, e)) => {
-                    let index = self.first + i as u64;
-                    return Err(tampered_at(
-                        store,
-                        index,
-                        format!("record is not a canonical event: {e}"),
-                    ));
+    let parts = threads.clamp(1, n.div_ceil(256).max(1));
+    let chunk = n.div_ceil(parts);
+    let results: Vec<Result<Vec<Hash>, (usize, Error)>> = if parts == 1 {
+        vec![hash_records(records)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = records
+                .chunks(chunk)
+                .skip(1)
+                .map(|part| scope.spawn(move || hash_records(part)))
+                .collect();
+            let mut results = vec![hash_records(&records[..chunk.min(n)])];
+            for handle in handles {
+                results.push(handle.join().unwrap_or_else(|_| {
+                    Err((0, Error::Store("a verification thread panicked".into())))
+                }));
+            }
+            results
+        })
+    };
+    for (part, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(hashes) => {
+                for hash in hashes {
+                    tree.push_hash(hash);
                 }
             }
+            Err((i, e)) => {
+                let index = first + (part * chunk + i) as u64;
+                return Err(tampered_at(
+                    store,
+                    index,
+                    format!("record is not a canonical event: {e}"),
+                ));
+            }
         }
-        self.buf.clear();
-        self.ends.clear();
-        Ok(())
     }
+    Ok(())
 }
 
 /// What [`verify`] found.
@@ -477,23 +454,88 @@ pub fn verify<S: Store>(store: S, checkpoint: Option<&Checkpoint>) -> Result<Ver
     })
 }
 
+/// The format name and version of an [`InclusionProof`] in JSON.
+pub const PROOF_FORMAT: &str = "custodia.audit.inclusion-proof/v1";
+
 /// An inclusion proof for one event.
+///
+/// In JSON (feature `serde`) it names its format and version
+/// ([`PROOF_FORMAT`]); hashes are base64:
+///
+/// ```json
+/// {"format":"custodia.audit.inclusion-proof/v1","index":3,"size":10,
+///  "leaf_hash":"base64…","root":"base64…","path":["base64…"]}
+/// ```
+///
+/// Reading accepts proofs written before the `format` field existed (the
+/// same fields, no `format`: read as version 1) and rejects any other format.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "ProofJson", try_from = "ProofJson")
+)]
 pub struct InclusionProof {
     /// The event's index.
     pub index: u64,
     /// The tree size the proof is for.
     pub size: u64,
     /// The event's leaf hash (SHA-256 of `0x00 ‖ canonical encoding`).
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
     pub leaf_hash: Hash,
     /// The root of the tree of `size` events.
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
     pub root: Hash,
     /// The audit path, leaf to root.
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hashes"))]
     pub path: Vec<Hash>,
+}
+
+/// The JSON form of an [`InclusionProof`], with its format name.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ProofJson {
+    /// [`PROOF_FORMAT`]; absent in proofs written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<String>,
+    index: u64,
+    size: u64,
+    #[serde(with = "crate::b64::hash")]
+    leaf_hash: Hash,
+    #[serde(with = "crate::b64::hash")]
+    root: Hash,
+    #[serde(with = "crate::b64::hashes")]
+    path: Vec<Hash>,
+}
+
+#[cfg(feature = "serde")]
+impl From<InclusionProof> for ProofJson {
+    fn from(p: InclusionProof) -> Self {
+        Self {
+            format: Some(PROOF_FORMAT.to_owned()),
+            index: p.index,
+            size: p.size,
+            leaf_hash: p.leaf_hash,
+            root: p.root,
+            path: p.path,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ProofJson> for InclusionProof {
+    type Error = String;
+    fn try_from(p: ProofJson) -> Result<Self, String> {
+        match p.format.as_deref() {
+            None | Some(PROOF_FORMAT) => Ok(Self {
+                index: p.index,
+                size: p.size,
+                leaf_hash: p.leaf_hash,
+                root: p.root,
+                path: p.path,
+            }),
+            Some(other) => Err(format!(
+                "unsupported inclusion proof format {other:?}, expected {PROOF_FORMAT:?}"
+            )),
+        }
+    }
 }
 
 impl InclusionProof {

@@ -62,7 +62,11 @@ pub fn leaf_hash(leaf: &[u8]) -> Hash {
 
 /// The RFC 6962 interior node hash: `SHA-256(0x01 ‖ left ‖ right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    node_hash_raw(left, right)
+    // One contiguous 65-byte input: one `update`, no partial-block juggling.
+    let mut input = [1u8; 65];
+    input[1..33].copy_from_slice(left);
+    input[33..].copy_from_slice(right);
+    Sha256::digest(input).into()
 }
 
 /// [`node_hash`] over byte strings of any length (for test vectors).

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use custodia_audit::store::segment::{HEADER_LEN, frame_record, parse_segment};
+use custodia_audit::store::segment::{HEADER_LEN, LOCK_FILE, frame_record, parse_segment};
 use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, Checkpoint, Durability, Error, Event, EventId, Query,
     SegmentOptions, SegmentStore, Store, Target, TreeHead, verify,
@@ -397,6 +397,27 @@ fn durability_modes_write_the_same_log() {
         max_segment_bytes: 4096,
     };
     assert!(SegmentStore::open(dir.path(), bad).is_err());
+}
+
+#[test]
+fn a_second_writer_is_refused_while_readers_need_no_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 3, small());
+    let mut writer = AuditLog::open(SegmentStore::open(dir.path(), small()).unwrap()).unwrap();
+    // A second writer on the same directory (a separate open file, as another
+    // process would have) is refused with a typed error naming the lock file.
+    match SegmentStore::open(dir.path(), small()) {
+        Err(Error::Locked { path }) => assert_eq!(path, dir.path().join(LOCK_FILE)),
+        other => panic!("expected Error::Locked, got {other:?}"),
+    }
+    // Readers open and verify beside the writer.
+    writer.append(&event(3)).unwrap();
+    writer.sync().unwrap();
+    assert_eq!(verify_dir(dir.path(), None).unwrap(), writer.head());
+    // Dropping the writer releases the lock.
+    drop(writer);
+    let reopened = AuditLog::open(SegmentStore::open(dir.path(), small()).unwrap()).unwrap();
+    assert_eq!(reopened.len(), 4);
 }
 
 #[test]

@@ -4,13 +4,24 @@ use super::{Store, Visitor};
 use crate::Error;
 use crate::merkle::MerkleTree;
 
-/// Records in memory (one contiguous buffer, no allocation per record): for
-/// tests, benchmarks and logs that need not survive the process.
+/// Bytes per buffer chunk of a [`MemoryStore`].
+const CHUNK: usize = 1 << 20;
+
+/// Where one record is: chunk number and byte range in it.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    chunk: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Records in memory, packed into 1 MiB chunks (no allocation per record,
+/// and a chunk never grows past its capacity, so appends never copy earlier
+/// records): for tests, benchmarks and logs that need not survive the process.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    bytes: Vec<u8>,
-    /// End offset of each record in `bytes`.
-    ends: Vec<usize>,
+    chunks: Vec<Vec<u8>>,
+    spans: Vec<Span>,
 }
 
 impl MemoryStore {
@@ -20,21 +31,40 @@ impl MemoryStore {
     }
 
     fn record(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.bytes.get(start..end)
+        let span = self.spans.get(i)?;
+        self.chunks.get(span.chunk)?.get(span.start..span.end)
+    }
+
+    fn push(&mut self, record: &[u8]) {
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= record.len());
+        if !fits {
+            self.chunks
+                .push(Vec::with_capacity(record.len().max(CHUNK)));
+        }
+        let chunk = self.chunks.len() - 1;
+        if let Some(buf) = self.chunks.last_mut() {
+            let start = buf.len();
+            buf.extend_from_slice(record);
+            self.spans.push(Span {
+                chunk,
+                start,
+                end: buf.len(),
+            });
+        }
     }
 }
 
 impl Store for MemoryStore {
     fn len(&self) -> u64 {
-        self.ends.len() as u64
+        self.spans.len() as u64
     }
 
     fn append(&mut self, records: &[&[u8]], _tree: &MerkleTree) -> Result<(), Error> {
         for record in records {
-            self.bytes.extend_from_slice(record);
-            self.ends.push(self.bytes.len());
+            self.push(record);
         }
         Ok(())
     }
@@ -56,7 +86,7 @@ impl Store for MemoryStore {
 
     fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
         let start = usize::try_from(from).unwrap_or(usize::MAX);
-        for i in start..self.ends.len() {
+        for i in start..self.spans.len() {
             if let Some(record) = self.record(i) {
                 f(i as u64, record)?;
             }
@@ -95,5 +125,23 @@ mod tests {
                 (3, b"x".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn records_across_and_beyond_chunks_come_back() {
+        let mut store = MemoryStore::new();
+        let tree = MerkleTree::new();
+        let records: Vec<Vec<u8>> = [CHUNK / 3, CHUNK / 2, CHUNK + 7, 1, CHUNK - 1, 0]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (0..n).map(|b| (b * 7 + i) as u8).collect())
+            .collect();
+        for record in &records {
+            store.append(&[record], &tree).unwrap();
+        }
+        assert!(store.chunks.len() >= 3);
+        for (i, record) in records.iter().enumerate() {
+            assert_eq!(&store.get(i as u64).unwrap(), record);
+        }
     }
 }

@@ -40,6 +40,55 @@ use crate::merkle::{MerkleTree, TreeHead};
 /// What [`Store::scan`] calls for each record: `(index, record)`.
 pub type Visitor<'a> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'a;
 
+/// What [`Store::scan_runs`] calls for each run of consecutive records:
+/// `(index of the first, records)`.
+pub type RunVisitor<'a> = dyn FnMut(u64, &[&[u8]]) -> Result<(), Error> + 'a;
+
+/// Records per run of the default [`Store::scan_runs`].
+const RUN: usize = 16 * 1024;
+
+/// [`Store::scan_runs`] from [`Store::scan`]: copies up to [`RUN`] records into
+/// one reused buffer per run.
+fn scan_runs_by_copy<S: Store + ?Sized>(
+    store: &S,
+    from: u64,
+    f: &mut RunVisitor<'_>,
+) -> Result<(), Error> {
+    let mut first = from;
+    let mut buf = Vec::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(RUN);
+    let mut emit = |first: u64, buf: &mut Vec<u8>, ends: &mut Vec<usize>| {
+        if ends.is_empty() {
+            return Ok(());
+        }
+        let mut start = 0;
+        let records: Vec<&[u8]> = ends
+            .iter()
+            .map(|&end| {
+                let record = &buf[start..end];
+                start = end;
+                record
+            })
+            .collect();
+        let result = f(first, &records);
+        buf.clear();
+        ends.clear();
+        result
+    };
+    store.scan(from, &mut |index, record| {
+        if ends.is_empty() {
+            first = index;
+        }
+        buf.extend_from_slice(record);
+        ends.push(buf.len());
+        if ends.len() >= RUN {
+            emit(first, &mut buf, &mut ends)?;
+        }
+        Ok(())
+    })?;
+    emit(first, &mut buf, &mut ends)
+}
+
 /// An append-only sequence of records (canonical event encodings).
 pub trait Store: Send {
     /// How many records the store holds.
@@ -72,6 +121,15 @@ pub trait Store: Send {
     /// Calls `f(index, record)` for every record from `from` on, in order,
     /// stopping at the first error.
     fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error>;
+
+    /// Calls `f(first, records)` for runs of consecutive records from `from`
+    /// on, in order, stopping at the first error: the bulk form of
+    /// [`Store::scan`] that [`crate::AuditLog::open`] verifies with. The
+    /// default copies runs out of [`Store::scan`]; the segment store hands out
+    /// each segment's records straight from the file buffer.
+    fn scan_runs(&self, from: u64, f: &mut RunVisitor<'_>) -> Result<(), Error> {
+        scan_runs_by_copy(self, from, f)
+    }
 
     /// Tree heads the store recorded when it was written (see the
     /// [module documentation](self)), to be checked against the recomputed tree.
@@ -113,6 +171,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
         (**self).scan(from, f)
+    }
+    fn scan_runs(&self, from: u64, f: &mut RunVisitor<'_>) -> Result<(), Error> {
+        (**self).scan_runs(from, f)
     }
     fn anchors(&self) -> Result<Vec<Anchor>, Error> {
         (**self).anchors()

@@ -42,7 +42,14 @@
 //! caught by the Merkle tree: each segment's anchor must match the recomputed
 //! root, and a signed checkpoint must match the log (see [`crate::log`]).
 //!
-//! One process writes a log at a time; readers may open it read-only.
+//! # One writer
+//!
+//! [`SegmentStore::open`] takes an exclusive lock on the file [`LOCK_FILE`] in
+//! the directory (created if missing, never deleted; an advisory OS lock via
+//! [`File::try_lock`], released when the store is dropped or the process
+//! exits, so a crash leaves no stale lock). A second writer, in this process
+//! or another, gets [`Error::Locked`]. Readers ([`SegmentStore::open_read_only`],
+//! so [`crate::verify`]) take no lock and may run beside the writer.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -51,10 +58,13 @@ use std::path::{Path, PathBuf};
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::{Anchor, Store, Visitor};
+use super::{Anchor, RunVisitor, Store, Visitor};
 use crate::Error;
 use crate::error::io;
 use crate::merkle::{EMPTY_ROOT, Hash, MerkleTree, TreeHead};
+
+/// The lock file a writer holds in the segment directory.
+pub const LOCK_FILE: &str = "LOCK";
 
 /// Magic bytes of a segment file.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"CSTAUDSG";
@@ -138,6 +148,24 @@ pub struct SegmentStore {
     writer: Option<File>,
     unsynced: usize,
     torn: Option<TornTail>,
+    /// The writer's exclusive lock on [`LOCK_FILE`] (held while open).
+    _lock: Option<File>,
+}
+
+/// Takes the writer's exclusive lock on `dir`'s [`LOCK_FILE`].
+fn lock_dir(dir: &Path) -> Result<File, Error> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
+        Err(fs::TryLockError::Error(source)) => Err(Error::Io { path, source }),
+    }
 }
 
 fn segment_path(dir: &Path, number: u32) -> PathBuf {
@@ -325,7 +353,9 @@ impl SegmentStore {
             return Err(Error::Store("group commit needs at least 1 record".into()));
         }
         fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock = lock_dir(dir)?;
         let mut store = Self::load(dir, options, true)?;
+        store._lock = Some(lock);
         if store.segments.is_empty() {
             let mut log_id = [0u8; 16];
             SystemRandom::new()
@@ -399,6 +429,7 @@ impl SegmentStore {
             writer: None,
             unsynced: 0,
             torn: None,
+            _lock: None,
         };
         let count = numbers.len();
         for (position, number) in numbers.into_iter().enumerate() {
@@ -681,6 +712,37 @@ impl Store for SegmentStore {
                 check_framed(&segment.path, offset, index, framed)?;
                 f(index, &framed[12..12 + len])?;
             }
+        }
+        Ok(())
+    }
+
+    fn scan_runs(&self, from: u64, f: &mut RunVisitor<'_>) -> Result<(), Error> {
+        for segment in &self.segments {
+            let end = segment.first + segment.offsets.len() as u64;
+            if end <= from || segment.offsets.is_empty() {
+                continue;
+            }
+            let bytes = fs::read(&segment.path).map_err(io(&segment.path))?;
+            let skip = from.saturating_sub(segment.first) as usize;
+            // One slice per record into the segment buffer: no record is copied.
+            let mut records: Vec<&[u8]> =
+                Vec::with_capacity(segment.offsets.len().saturating_sub(skip));
+            for (i, &offset) in segment.offsets.iter().enumerate().skip(skip) {
+                let index = segment.first + i as u64;
+                let start = offset as usize;
+                let len =
+                    bytes.get(start..start + 4).map(be_u32).ok_or_else(|| {
+                        tampered(&segment.path, offset, Some(index), "segment shrank")
+                    })? as usize;
+                let framed = bytes
+                    .get(start..start + len + RECORD_OVERHEAD)
+                    .ok_or_else(|| {
+                        tampered(&segment.path, offset, Some(index), "segment shrank")
+                    })?;
+                check_framed(&segment.path, offset, index, framed)?;
+                records.push(&framed[12..12 + len]);
+            }
+            f(segment.first + skip as u64, &records)?;
         }
         Ok(())
     }
