@@ -150,6 +150,7 @@
 //! use custodia_core::{ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
 //! use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
 //! use custodia_dsr::*;
+//! use custodia_dsr::erasure::SubjectKeyStatus;
 //!
 //! let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
 //! let audit = Arc::new(MemorySink::new());
@@ -191,10 +192,14 @@
 //! assert!(contacts.is_empty());
 //! assert_eq!(certificate.kept[0].exception, ErasureException::LegalObligation);
 //! assert_eq!(invoices.len(), 1);
-//! assert!(vault.open(&ctx, &sealed).is_err()); // shredded
+//! // An invoice is kept, and may be sealed under Alice's key: the key shred
+//! // is deferred, so data sealed under it stays readable for now.
+//! assert!(matches!(certificate.subject_key, SubjectKeyStatus::Deferred { records_kept: 1, .. }));
+//! assert_eq!(vault.open(&ctx, &sealed)?, b"203.0.113.7");
 //! assert_eq!(certificate.backups_clear_by, Some(clock.now() + TimeDelta::days(30)));
-//! // Running it again is safe and returns the same certificate.
-//! assert_eq!(desk.erase(&mut request, dpo)?, certificate);
+//! // Running it again is safe: the invoice is still kept, the key too.
+//! let again = desk.erase(&mut request, dpo)?;
+//! assert_eq!((again.kept, again.subject_key), (certificate.kept, certificate.subject_key));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
