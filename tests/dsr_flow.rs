@@ -27,6 +27,29 @@ use custodia_dsr::audit_log::{ERASED, WITHHELD};
 use custodia_dsr::source::FieldUpdate;
 use custodia_dsr::*;
 use custodia_retention::Policy;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The policy's holds, with a switch standing for the hold's release.
+struct Releasable {
+    held: AtomicBool,
+    inner: Arc<PolicyRetention>,
+}
+
+impl RetentionCheck for Releasable {
+    fn hold(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        source: &str,
+        located: &custodia_dsr::source::Located,
+    ) -> Result<Option<Hold>, BoxError> {
+        if self.held.load(Ordering::SeqCst) {
+            self.inner.hold(tenant, subject, source, located)
+        } else {
+            Ok(None)
+        }
+    }
+}
 
 type Vault = SubjectVault<MemoryKeyStore>;
 
@@ -282,9 +305,10 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
             true,
         )],
     );
-    // Attachments: A-2 is evidence under a litigation hold. Held records must
-    // stay readable after the subject's key is shredded, so the host keeps
-    // them outside the subject key (here: in the clear).
+    // Attachments: A-2 is evidence under a litigation hold. The store keeps
+    // it in the clear and the host also holds a copy of its file name sealed
+    // under Alice's key: the desk defers the key shred while A-2 is held, so
+    // that copy stays readable until the hold is released.
     let attachments = Arc::new(MemorySource::new("attachments"));
     let (a1, a2) = (
         RecordRef::new("attachment", "A-1"),
@@ -376,6 +400,10 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
 
     let policy = Arc::new(Policy::from_toml(POLICY, "helpdesk.toml").unwrap());
     let retention = Arc::new(PolicyRetention::new(policy.clone(), clock.clone()));
+    let holds = Arc::new(Releasable {
+        held: AtomicBool::new(true),
+        inner: retention.clone(),
+    });
     let desk = Desk::new(clock.clone(), trail.clone())
         .with_source(tickets.clone())
         .unwrap()
@@ -383,7 +411,7 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         .unwrap()
         .with_source(attachments.clone())
         .unwrap()
-        .with_retention(retention.clone())
+        .with_retention(holds.clone())
         .with_backup_horizon(retention)
         .with_key_shredder(vault.clone())
         .with_audit_history(trail.clone());
@@ -552,6 +580,8 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         dpo,
     )
     .unwrap();
+    let a2_ctx = FieldContext::new(tenant, "attachment", "A-2", "file_name").unwrap();
+    let a2_envelope = vault.seal(alice, &a2_ctx, b"burnt-printer.jpg").unwrap();
     let certificate = desk.erase(&mut erase, dpo).unwrap();
     assert_eq!(erase.state, RequestState::Completed);
 
@@ -579,10 +609,19 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
     assert_eq!(held.exception, ErasureException::LegalClaims);
     assert_eq!(held.until, None);
     assert!(held.reason.contains("case-2026-17"), "{}", held.reason);
-    assert!(matches!(
-        certificate.subject_key,
-        SubjectKeyStatus::Shredded { .. }
-    ));
+    // A-2 is kept, so the key shred is deferred until the hold is released.
+    assert!(
+        matches!(
+            certificate.subject_key,
+            SubjectKeyStatus::Deferred {
+                records_kept: 1,
+                until: None,
+                ..
+            }
+        ),
+        "{:?}",
+        certificate.subject_key
+    );
     assert_eq!(
         certificate.backups_clear_by,
         policy.backups().unwrap().horizon(clock.now())
@@ -600,6 +639,35 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         contacts.open(tenant, &c2, "email").unwrap(),
         "bob@example.com"
     );
+    // The held record's copy sealed under her key is still readable ...
+    assert_eq!(
+        vault.open(&a2_ctx, &a2_envelope).unwrap(),
+        b"burnt-printer.jpg"
+    );
+    // ... and so, until the deferred shred, is her personal data in the audit log.
+    let before_shred = trail.rendered_events(tenant, alice).unwrap();
+    let login = before_shred.iter().find(|e| e.action == "login").unwrap();
+    assert_ne!(login.details["ip"], ERASED);
+    // Running it again while the hold applies changes nothing.
+    let again = desk.erase(&mut erase, dpo).unwrap();
+    assert_eq!(again.kept, certificate.kept);
+    assert_eq!(again.subject_key, certificate.subject_key);
+    assert!(vault.open(&a2_ctx, &a2_envelope).is_ok());
+
+    // The hold is released: re-running the erasure erases A-2 and shreds.
+    holds.held.store(false, Ordering::SeqCst);
+    let certificate = desk.erase(&mut erase, dpo).unwrap();
+    assert!(certificate.kept.is_empty());
+    assert_eq!(certificate.erased.len(), 5);
+    assert!(matches!(
+        certificate.subject_key,
+        SubjectKeyStatus::Shredded { .. }
+    ));
+    assert!(attachments.get(tenant, &a2).is_none());
+    assert!(matches!(
+        vault.open(&a2_ctx, &a2_envelope),
+        Err(custodia_crypt::Error::Shredded { .. })
+    ));
 
     // Her encrypted fields, wherever a copy survives (a backup), are unreadable.
     let shredded = |r: Result<Vec<u8>, custodia_crypt::Error>| {

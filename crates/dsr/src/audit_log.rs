@@ -32,6 +32,7 @@
 //! | `SourceErased` | `erase` | `dsr.source` ‹name› | success |
 //! | `RecordKept` | `erase` | the kept record (type, id) | **denied** (Art. 17(3)) |
 //! | `SubjectKeyShredded` | `erase` | `subject_key` ‹subject› | success |
+//! | `SubjectKeyShredDeferred` | custom `dsr.key_shred_deferred` | `subject_key` ‹subject› | success |
 //! | `CertificateIssued` | custom `dsr.certificate_issued` | `dsr.request` ‹id› | success |
 //! | `SourceRestricted` | `restrict` | `dsr.source` ‹name› | success |
 //! | `SourceFailed` | the operation's action (`read`, `export`, `update`, `erase`, `restrict`; else custom `dsr.‹operation›`, keeping letters, digits and `_`) | `dsr.source` ‹name› | failure |
@@ -489,6 +490,14 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
         ),
         DsrAction::SubjectKeyShredded => (
             Action::Erase,
+            Target::new(
+                "subject_key",
+                event.subject.map(|s| s.to_string()).unwrap_or_default(),
+            )?,
+            ok,
+        ),
+        DsrAction::SubjectKeyShredDeferred { .. } => (
+            custom("dsr.key_shred_deferred")?,
             Target::new(
                 "subject_key",
                 event.subject.map(|s| s.to_string()).unwrap_or_default(),

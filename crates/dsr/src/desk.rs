@@ -740,28 +740,58 @@ impl Desk {
     }
 
     /// Erasure (Art. 17): erases or anonymizes every record not held, in every
-    /// source; shreds the subject key; completes the request and returns the
-    /// certificate.
+    /// source; shreds the subject key unless a record is kept; completes the
+    /// request and returns the certificate.
+    ///
+    /// Legal holds and Art. 17(3) retention: while any record is kept, the
+    /// subject key is NOT shredded (kept data may be sealed under it), the
+    /// certificate says [`SubjectKeyStatus::Deferred`] and a
+    /// [`DsrAction::SubjectKeyShredDeferred`] event is emitted. Running
+    /// `erase` again on the completed request re-checks every source: records
+    /// no longer held are erased, and once nothing is kept the key is
+    /// shredded and a new certificate says so. Note that data sealed under
+    /// the key (audit personal data included) stays readable until then.
     ///
     /// Idempotent and resumable: sources already done are skipped, a failed
     /// source is retried, the key is shredded once, and a completed erasure
-    /// returns its certificate again without touching anything.
+    /// whose key is shredded (or without a key vault) returns its certificate
+    /// again without touching anything.
     pub fn erase(
         &self,
         request: &mut Request,
         actor: ActorId,
     ) -> Result<ErasureCertificate, Error> {
-        if let (RequestState::Completed, Some(certificate)) = (request.state, &request.certificate)
-        {
-            return Ok(certificate.clone());
+        // A completed erasure whose key shred was deferred (records kept) is
+        // re-run in full: released records are erased and, once nothing is
+        // kept, the key is shredded. Any other completed erasure is final.
+        let resume_deferred = match (request.state, &request.certificate) {
+            (RequestState::Completed, Some(certificate)) => {
+                if !matches!(certificate.subject_key, SubjectKeyStatus::Deferred { .. }) {
+                    return Ok(certificate.clone());
+                }
+                if !matches!(request.kind, RequestKind::Erasure) {
+                    return Err(Error::WrongKind {
+                        request: request.id,
+                        expected: "erasure",
+                        actual: request.kind.name(),
+                    });
+                }
+                true
+            }
+            _ => false,
+        };
+        if !resume_deferred {
+            self.begin(request, actor, "erasure", |k| {
+                matches!(k, RequestKind::Erasure)
+            })?;
         }
-        self.begin(request, actor, "erasure", |k| {
-            matches!(k, RequestKind::Erasure)
-        })?;
-        self.each_source(request, actor, true, |source, req, previous| {
+        self.each_source(request, actor, !resume_deferred, |source, req, previous| {
             let name = source.name();
             let (mut erased, mut kept) = match previous {
                 Some(SourceProgress::Failed { erased, kept, .. }) => (erased.clone(), kept.clone()),
+                // Re-run after a deferred shred: keep what was erased, decide
+                // again what is kept.
+                Some(SourceProgress::Done { erased, .. }) => (erased.clone(), Vec::new()),
                 _ => (Vec::new(), Vec::new()),
             };
             let fail = |operation,
@@ -854,26 +884,6 @@ impl Desk {
                 },
             })
         })?;
-        let subject_key = match &self.shredder {
-            None => SubjectKeyStatus::NoKeyVault,
-            Some(shredder) => {
-                if request.progress.key_shredded.is_none() {
-                    let receipt = shredder
-                        .shred_subject(request.tenant, request.subject, actor)
-                        .map_err(|e| Error::Shred {
-                            subject: request.subject,
-                            message: e.to_string(),
-                        })?;
-                    request.progress.key_shredded = Some(receipt);
-                    self.emit(request, Some(actor), DsrAction::SubjectKeyShredded)?;
-                }
-                match &request.progress.key_shredded {
-                    Some(receipt) => SubjectKeyStatus::Shredded { at: receipt.at },
-                    None => SubjectKeyStatus::NoKeyVault,
-                }
-            }
-        };
-        let now = self.clock.now();
         let (mut erased, mut kept) = (Vec::new(), Vec::new());
         for progress in request.progress.sources.values() {
             if let SourceProgress::Done {
@@ -884,6 +894,48 @@ impl Desk {
                 kept.extend(k.iter().cloned());
             }
         }
+        let subject_key = match &self.shredder {
+            None => SubjectKeyStatus::NoKeyVault,
+            Some(shredder) => match (
+                &request.progress.key_shredded,
+                SubjectKeyStatus::deferred_for(&kept),
+            ) {
+                (Some(receipt), _) => SubjectKeyStatus::Shredded { at: receipt.at },
+                // Records are kept (hold or retention): they may be sealed
+                // under the subject key, so it must survive until they go.
+                (None, Some(deferred)) => {
+                    if let SubjectKeyStatus::Deferred {
+                        records_kept,
+                        until,
+                        ..
+                    } = &deferred
+                    {
+                        self.emit(
+                            request,
+                            Some(actor),
+                            DsrAction::SubjectKeyShredDeferred {
+                                records_kept: *records_kept,
+                                until: *until,
+                            },
+                        )?;
+                    }
+                    deferred
+                }
+                (None, None) => {
+                    let receipt = shredder
+                        .shred_subject(request.tenant, request.subject, actor)
+                        .map_err(|e| Error::Shred {
+                            subject: request.subject,
+                            message: e.to_string(),
+                        })?;
+                    let at = receipt.at;
+                    request.progress.key_shredded = Some(receipt);
+                    self.emit(request, Some(actor), DsrAction::SubjectKeyShredded)?;
+                    SubjectKeyStatus::Shredded { at }
+                }
+            },
+        };
+        let now = self.clock.now();
         let certificate = ErasureCertificate {
             schema: crate::erasure::CERTIFICATE_SCHEMA.to_owned(),
             version: ErasureCertificate::VERSION,
@@ -908,7 +960,9 @@ impl Desk {
                 backups_clear_by: certificate.backups_clear_by,
             },
         )?;
-        self.finish(request, actor)?;
+        if !resume_deferred {
+            self.finish(request, actor)?;
+        }
         request.certificate = Some(certificate.clone());
         Ok(certificate)
     }

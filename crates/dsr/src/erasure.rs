@@ -26,8 +26,12 @@
 //! }
 //! ```
 //!
-//! `subject_key.status` is `shredded` or `no_key_vault` (no
-//! [`KeyShredder`] configured); `backups_clear_by` is `null` when no
+//! `subject_key.status` is `shredded`, `deferred` (records are kept, so the
+//! key is not shredded yet: `{"status": "deferred", "records_kept": 1,
+//! "reasons": ["legal_obligation: tax law: 10 years"], "until":
+//! "2036-01-01T00:00:00Z"}`, `until` `null` while a hold without end date
+//! applies; re-running the erasure after nothing is kept shreds the key) or
+//! `no_key_vault` (no [`KeyShredder`] configured); `backups_clear_by` is `null` when no
 //! [`BackupHorizon`](crate::retention::BackupHorizon) is known.
 
 use std::fmt::Write as _;
@@ -163,8 +167,64 @@ pub enum SubjectKeyStatus {
         /// When.
         at: Timestamp,
     },
+    /// Not shredded yet because the erasure keeps records (legal hold or
+    /// Art. 17(3) retention) that may be sealed under the key: shredding
+    /// would make the kept data unreadable, so the hold would not really be
+    /// respected. A later re-run of the erasure shreds the key once no record
+    /// is kept any more.
+    Deferred {
+        /// How many records are kept.
+        records_kept: usize,
+        /// Why, as `exception: reason`, deduplicated.
+        reasons: Vec<String>,
+        /// The latest end date of the kept records; `None` when at least
+        /// one of them is kept until a hold is released.
+        until: Option<Timestamp>,
+    },
     /// No key vault was configured on the desk.
     NoKeyVault,
+}
+
+impl SubjectKeyStatus {
+    /// The deferral for these kept records (none kept: `None`).
+    pub fn deferred_for(kept: &[KeptRecord]) -> Option<Self> {
+        if kept.is_empty() {
+            return None;
+        }
+        let mut reasons: Vec<String> = kept
+            .iter()
+            .map(|k| format!("{}: {}", k.exception, k.reason))
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        let until = if kept.iter().any(|k| k.until.is_none()) {
+            None
+        } else {
+            kept.iter().filter_map(|k| k.until).max()
+        };
+        Some(Self::Deferred {
+            records_kept: kept.len(),
+            reasons,
+            until,
+        })
+    }
+
+    /// One line saying what became of the key.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Shredded { at } => format!("shredded at {}", at.to_rfc3339()),
+            Self::Deferred {
+                records_kept,
+                reasons,
+                until,
+            } => format!(
+                "key shred deferred: {records_kept} records kept under {} until {}",
+                reasons.join("; "),
+                until.map_or_else(|| "hold release".to_owned(), |t| t.to_rfc3339())
+            ),
+            Self::NoKeyVault => "no key vault".to_owned(),
+        }
+    }
 }
 
 /// The schema name of erasure certificates.
@@ -275,6 +335,13 @@ impl ErasureCertificate {
                     md,
                     "The person's encryption key was destroyed at {}: data sealed under it, including in audit logs and backups, can no longer be read.",
                     at.to_rfc3339()
+                );
+            }
+            SubjectKeyStatus::Deferred { .. } => {
+                let _ = writeln!(
+                    md,
+                    "The person's encryption key is kept for now ({}): the kept records may be sealed under it. It is destroyed when the erasure is run again after nothing is kept any more.",
+                    self.subject_key.describe()
                 );
             }
             SubjectKeyStatus::NoKeyVault => {

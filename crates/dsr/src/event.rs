@@ -149,6 +149,13 @@ pub enum DsrAction {
     },
     /// The subject's key was destroyed (crypto-shredding).
     SubjectKeyShredded,
+    /// The subject's key was not shredded because the erasure keeps records.
+    SubjectKeyShredDeferred {
+        /// How many records are kept.
+        records_kept: usize,
+        /// Latest end date; `None` while a hold without end date applies.
+        until: Option<Timestamp>,
+    },
     /// An export bundle was produced.
     BundleProduced {
         /// Records in it.

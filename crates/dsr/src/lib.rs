@@ -19,7 +19,13 @@
 //!   [`PolicyRetention`] asks a `custodia-retention` policy), shreds the
 //!   subject's key through a [`KeyShredder`] (implemented for
 //!   `custodia_crypt::SubjectVault`), and states when the data leaves the
-//!   backups ([`BackupHorizon`], e.g. the policy's backup schedule).
+//!   backups ([`BackupHorizon`], e.g. the policy's backup schedule). While
+//!   any record is kept the key shred is **deferred**
+//!   ([`SubjectKeyStatus::Deferred`], a `SubjectKeyShredDeferred` event): kept
+//!   data may be sealed under the key, so hosts need not store held data
+//!   outside it. Running the erasure again after the holds end erases what
+//!   is no longer held and shreds the key. Until then, data sealed under the
+//!   key (the subject's audit values too) stays readable.
 //! * [`breach`]: incidents with the Art. 33(3) contents, the 72-hour and
 //!   processor clocks, affected people from events, the Art. 34 decision and
 //!   Markdown drafts. [`records`]: the Art. 30 record of processing.
@@ -56,10 +62,12 @@
 //!
 //! The workspace test `tests/dsr_flow.rs` runs access, portability,
 //! rectification and erasure across three sources and a real audit log: after
-//! the erasure the subject's sealed fields and her audit values are
-//! unreadable (`Shredded`), the log verifies end to end and against a
-//! checkpoint taken before, and a record under a legal hold is kept with its
-//! reason.
+//! the erasure a record under a legal hold is kept with its reason and its
+//! copy sealed under the subject key stays readable (shred deferred); once
+//! the hold is released the re-run erases it and shreds the key, after which
+//! the subject's sealed fields and her audit values are unreadable
+//! (`Shredded`), and the log verifies end to end and against a checkpoint
+//! taken before.
 //!
 //! [`NoHolds`], [`StaticHolds`], [`FixedBackupWindow`] and [`UnknownBackups`]
 //! remain for hosts without a retention policy.
@@ -150,6 +158,7 @@
 //! use custodia_core::{ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
 //! use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
 //! use custodia_dsr::*;
+//! use custodia_dsr::erasure::SubjectKeyStatus;
 //!
 //! let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
 //! let audit = Arc::new(MemorySink::new());
@@ -191,10 +200,14 @@
 //! assert!(contacts.is_empty());
 //! assert_eq!(certificate.kept[0].exception, ErasureException::LegalObligation);
 //! assert_eq!(invoices.len(), 1);
-//! assert!(vault.open(&ctx, &sealed).is_err()); // shredded
+//! // An invoice is kept, and may be sealed under Alice's key: the key shred
+//! // is deferred, so data sealed under it stays readable for now.
+//! assert!(matches!(certificate.subject_key, SubjectKeyStatus::Deferred { records_kept: 1, .. }));
+//! assert_eq!(vault.open(&ctx, &sealed)?, b"203.0.113.7");
 //! assert_eq!(certificate.backups_clear_by, Some(clock.now() + TimeDelta::days(30)));
-//! // Running it again is safe and returns the same certificate.
-//! assert_eq!(desk.erase(&mut request, dpo)?, certificate);
+//! // Running it again is safe: the invoice is still kept, the key too.
+//! let again = desk.erase(&mut request, dpo)?;
+//! assert_eq!((again.kept, again.subject_key), (certificate.kept, certificate.subject_key));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

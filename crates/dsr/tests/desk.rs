@@ -512,11 +512,9 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
             .is_some()
     );
     assert_eq!(vault.open(&ctx, &bob_sealed).unwrap(), b"198.51.100.1");
-    // Alice's sealed data is gone for good.
-    assert_eq!(
-        vault.open(&ctx, &sealed),
-        Err(CryptError::Shredded { subject: f.alice })
-    );
+    // T-2 is kept under a hold, so Alice's key is NOT shredded: data sealed
+    // under it (the held record's fields may be) stays readable.
+    assert_eq!(vault.open(&ctx, &sealed).unwrap(), b"203.0.113.7");
 
     assert_eq!(cert.sources, ["contacts", "tickets", "attachments"]);
     assert_eq!(cert.erased.len(), 3);
@@ -535,9 +533,26 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
     assert_eq!(cert.kept[0].record.id, "T-2");
     assert_eq!(cert.kept[0].exception, ErasureException::LegalClaims);
     assert_eq!(cert.kept[0].reason, "dispute 2026-114");
-    assert_eq!(
-        cert.subject_key,
-        SubjectKeyStatus::Shredded { at: f.clock.now() }
+    match &cert.subject_key {
+        SubjectKeyStatus::Deferred {
+            records_kept,
+            reasons,
+            until,
+        } => {
+            assert_eq!(*records_kept, 1);
+            assert_eq!(reasons.len(), 1);
+            assert!(reasons[0].ends_with("dispute 2026-114"), "{reasons:?}");
+            assert_eq!(
+                *until,
+                Some(Utc.with_ymd_and_hms(2033, 6, 30, 0, 0, 0).unwrap())
+            );
+        }
+        other => panic!("expected a deferred shred, got {other:?}"),
+    }
+    assert!(
+        cert.subject_key
+            .describe()
+            .starts_with("key shred deferred: 1 records kept under")
     );
     assert_eq!(
         cert.backups_clear_by,
@@ -551,21 +566,129 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
     assert!(
         md.contains("Art. 17(3)(e)")
             && md.contains("dispute 2026-114")
-            && md.contains("2033-06-30"),
+            && md.contains("2033-06-30")
+            && md.contains("key shred deferred"),
         "{md}"
     );
-
-    // Twice is safe: same certificate, no source touched again.
-    let (locates, events) = (
-        f.tickets.locates.load(Ordering::SeqCst),
-        f.sink.events().len(),
+    let actions = names(&f.sink.actions());
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "subject_key_shred_deferred")
+            .count(),
+        1
     );
+
+    // Twice is safe: the hold still applies, so the same records are erased
+    // and kept, and the key is still not shredded.
     f.clock.advance(TimeDelta::days(1));
-    assert_eq!(desk.erase(&mut r, f.agent).unwrap(), cert);
-    assert_eq!(f.tickets.locates.load(Ordering::SeqCst), locates);
+    let again = desk.erase(&mut r, f.agent).unwrap();
+    assert_eq!(r.state, RequestState::Completed);
+    assert_eq!(again.erased, cert.erased);
+    assert_eq!(again.kept, cert.kept);
+    assert_eq!(again.subject_key, cert.subject_key);
+    assert_eq!(vault.open(&ctx, &sealed).unwrap(), b"203.0.113.7");
+    let actions = names(&f.sink.actions());
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "subject_key_shredded")
+            .count(),
+        0
+    );
+    assert_eq!(
+        actions.iter().filter(|a| *a == "request_completed").count(),
+        1
+    );
+}
+
+/// A hold that can be released.
+struct ReleasableHold {
+    held: AtomicBool,
+    inner: StaticHolds,
+}
+
+impl RetentionCheck for ReleasableHold {
+    fn hold(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        source: &str,
+        located: &Located,
+    ) -> Result<Option<Hold>, BoxError> {
+        if self.held.load(Ordering::SeqCst) {
+            RetentionCheck::hold(&self.inner, tenant, subject, source, located)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+#[test]
+fn deferred_shred_happens_on_rerun_after_the_hold_is_released() {
+    let f = fixture();
+    let vault = vault(f.clock.clone());
+    let ctx = FieldContext::new(f.tenant, "ticket", "T-2", "requester_email").unwrap();
+    let sealed = vault.seal(f.alice, &ctx, b"alice@old.example").unwrap();
+    let holds = Arc::new(ReleasableHold {
+        held: AtomicBool::new(true),
+        inner: StaticHolds::new().hold(
+            f.tenant,
+            "tickets",
+            RecordRef::new("ticket", "T-2"),
+            Hold {
+                exception: ErasureException::LegalClaims,
+                reason: "dispute 2026-114".into(),
+                until: None,
+            },
+        ),
+    });
+    let desk = erasure_desk(&f, vault.clone()).with_retention(holds.clone());
+    let mut r = f.verified(&desk, RequestKind::Erasure);
+    let cert = desk.erase(&mut r, f.agent).unwrap();
+    assert!(
+        matches!(
+            cert.subject_key,
+            SubjectKeyStatus::Deferred {
+                records_kept: 1,
+                until: None,
+                ..
+            }
+        ),
+        "{:?}",
+        cert.subject_key
+    );
+    assert!(cert.subject_key.describe().ends_with("until hold release"));
+    // The held record, sealed under Alice's key, is still readable.
+    assert_eq!(vault.open(&ctx, &sealed).unwrap(), b"alice@old.example");
+    assert!(
+        f.tickets
+            .inner
+            .get(f.tenant, &RecordRef::new("ticket", "T-2"))
+            .is_some()
+    );
+
+    // The hold is released: the re-run erases T-2 and shreds the key.
+    holds.held.store(false, Ordering::SeqCst);
+    f.clock.advance(TimeDelta::days(3));
+    let done = desk.erase(&mut r, f.agent).unwrap();
+    assert_eq!(
+        done.subject_key,
+        SubjectKeyStatus::Shredded { at: f.clock.now() }
+    );
+    assert!(done.kept.is_empty());
+    assert!(done.erased.iter().any(|e| e.record.id == "T-2"));
+    assert_eq!(done.erased.len(), cert.erased.len() + 1);
+    assert_eq!(
+        vault.open(&ctx, &sealed),
+        Err(CryptError::Shredded { subject: f.alice })
+    );
+    assert!(done.to_markdown().contains("was destroyed"));
+    // Now final: a third run changes nothing.
+    let events = f.sink.events().len();
+    assert_eq!(desk.erase(&mut r, f.agent).unwrap(), done);
     assert_eq!(f.sink.events().len(), events);
     let actions = names(&f.sink.actions());
-    assert_eq!(actions.iter().filter(|a| *a == "record_kept").count(), 1);
     assert_eq!(
         actions
             .iter()
@@ -574,9 +697,45 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
         1
     );
     assert_eq!(
-        actions[actions.len() - 2..],
-        ["certificate_issued", "request_completed"]
+        actions
+            .iter()
+            .filter(|a| *a == "subject_key_shred_deferred")
+            .count(),
+        1
     );
+}
+
+#[test]
+fn key_never_shredded_while_any_record_is_kept() {
+    use custodia_dsr::source::KeptRecord;
+    // Unit check of the decision the desk makes: any kept record defers.
+    for n in 0..4usize {
+        let kept: Vec<KeptRecord> = (0..n)
+            .map(|i| KeptRecord {
+                source: "tickets".into(),
+                record: RecordRef::new("ticket", format!("T-{i}")),
+                exception: ErasureException::LegalClaims,
+                reason: "dispute".into(),
+                until: if i == 0 {
+                    None
+                } else {
+                    Some(Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap())
+                },
+            })
+            .collect();
+        match SubjectKeyStatus::deferred_for(&kept) {
+            None => assert_eq!(n, 0),
+            Some(SubjectKeyStatus::Deferred {
+                records_kept,
+                until,
+                ..
+            }) => {
+                assert_eq!(records_kept, n);
+                assert_eq!(until, None, "a hold without end date defers indefinitely");
+            }
+            Some(other) => panic!("{other:?}"),
+        }
+    }
 }
 
 #[test]

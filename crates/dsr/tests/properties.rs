@@ -236,3 +236,57 @@ proptest! {
         prop_assert_eq!(Request::from_json(&r.to_json().unwrap()).unwrap(), r);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever records are held, the subject key is shredded iff none is
+    /// kept; releasing every hold and re-running then shreds it.
+    #[test]
+    fn the_key_is_never_shredded_while_a_record_is_kept(held in proptest::collection::vec(any::<bool>(), 1..6)) {
+        use chrono::{TimeZone, Utc};
+        use custodia_core::{DataCategory, LegalBasis};
+        use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+        use custodia_dsr::erasure::SubjectKeyStatus;
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
+        let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+        let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+        let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+        let tickets = Arc::new(MemorySource::new("tickets"));
+        let mut holds = StaticHolds::new();
+        for (i, h) in held.iter().enumerate() {
+            let r = RecordRef::new("ticket", format!("T-{i}"));
+            tickets.insert(tenant, alice, r.clone(), LegalBasis::Contract,
+                [("email", DataCategory::USER_CONTACT_EMAIL, "alice@example.com", true)]);
+            if *h {
+                holds = holds.hold(tenant, "tickets", r, Hold {
+                    exception: ErasureException::LegalClaims, reason: "dispute".into(), until: None });
+            }
+        }
+        let vault = Arc::new(SubjectVault::new(
+            Arc::new(Keyring::new(SecretKey::from_bytes([9; 32]))), MemoryKeyStore::default(), clock.clone()));
+        let ctx = FieldContext::new(tenant, "ticket", "T-0", "email").unwrap();
+        let sealed = vault.seal(alice, &ctx, b"alice@example.com").unwrap();
+        let desk = Desk::new(clock.clone(), Arc::new(MemorySink::new()))
+            .with_source(tickets.clone()).unwrap()
+            .with_retention(Arc::new(holds))
+            .with_key_shredder(vault.clone());
+        let mut request = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo).unwrap();
+        desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", dpo).unwrap();
+        let certificate = desk.erase(&mut request, dpo).unwrap();
+        let any_held = held.iter().any(|h| *h);
+        prop_assert_eq!(certificate.kept.len(), held.iter().filter(|h| **h).count());
+        prop_assert_eq!(vault.open(&ctx, &sealed).is_ok(), any_held);
+        prop_assert_eq!(matches!(certificate.subject_key, SubjectKeyStatus::Deferred { .. }), any_held);
+        prop_assert_eq!(tickets.len(), held.iter().filter(|h| **h).count());
+        // Release every hold: the re-run erases the rest and shreds.
+        let released = Desk::new(clock.clone(), Arc::new(MemorySink::new()))
+            .with_source(tickets.clone()).unwrap()
+            .with_key_shredder(vault.clone());
+        let done = released.erase(&mut request, dpo).unwrap();
+        prop_assert!(matches!(done.subject_key, SubjectKeyStatus::Shredded { .. }), "{:?}", done.subject_key);
+        prop_assert!(done.kept.is_empty());
+        prop_assert!(tickets.is_empty());
+        prop_assert!(vault.open(&ctx, &sealed).is_err());
+    }
+}
