@@ -703,4 +703,22 @@ mod tests {
         assert!(au_medicare(&d("2123 45670 1")));
         assert!(date(2000, 2, 29) && !date(1900, 2, 29));
     }
+
+    #[test]
+    fn german_document_serials() {
+        // ICAO 9303 worked example: 7-3-1 weights, letters A=10.
+        assert_eq!(icao_check(b"C01X00T4"), Some(1));
+        assert_eq!(icao_check(b"C0-"), None);
+        assert!(de_passport(b"C01X00T41"));
+        assert!(!de_passport(b"C01X00T42"));
+        assert!(!de_passport(b"001X00T41"));
+        // A vowel is outside the serial alphabet even with a right digit.
+        assert_eq!(icao_check(b"C01X00TE"), Some(1));
+        assert!(!de_passport(b"C01X00TE1"));
+        assert!(de_id_card(b"L01X00T47"));
+        assert!(!de_id_card(b"A01X00T47"));
+        assert!(!de_id_card(b"LZ1X00T47"));
+        assert!(!de_id_card(b"LMNPRTVWX"));
+        assert!(!de_id_card(b"L01X00T4"));
+    }
 }

@@ -403,6 +403,10 @@ impl K {
                 "fuehrerschein",
                 "fuhrerscheinnummer",
                 "fuehrerscheinnummer",
+                // `Führerschein`: context words are ASCII, so the umlaut
+                // splits it and its tail is the word.
+                "hrerschein",
+                "hrerscheinnummer",
                 "fahrerlaubnis",
                 "fahrerlaubnisnummer",
             ],

@@ -381,6 +381,11 @@ fn german_documents() {
         "B072RRE2I55",
     );
     one(
+        "Führerscheinnummer: M1234567X89 (Klasse B)",
+        "DE_DRIVER_LICENSE",
+        "M1234567X89",
+    );
+    one(
         "Fahrerlaubnis J0100000KB1 eingescannt",
         "DE_DRIVER_LICENSE",
         "J0100000KB1",
