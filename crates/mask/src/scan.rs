@@ -1124,6 +1124,11 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let tok = &b[s..s + n];
+        // All three have a digit; all-capital words stop here, before the
+        // context is read.
+        if !tok.iter().any(u8::is_ascii_digit) {
+            return None;
+        }
         let ctx = Context::before(b, s);
         if n == 9
             && on.has(K::DePassport)
@@ -1147,11 +1152,7 @@ impl<'a> Scanner<'a> {
                 K::DeIdCard.recognizer(),
             ));
         }
-        if on.has(K::DeDriverLicense)
-            && tok.iter().any(u8::is_ascii_digit)
-            && tok.iter().filter(|c| c.is_ascii_uppercase()).count() >= 1
-            && ctx.has(K::DeDriverLicense.context())
-        {
+        if on.has(K::DeDriverLicense) && ctx.has(K::DeDriverLicense.context()) {
             return Some(self.push(
                 s,
                 s + n,
