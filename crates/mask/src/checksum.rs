@@ -587,6 +587,46 @@ pub fn date(y: u32, m: u32, d: u32) -> bool {
     d <= days
 }
 
+/// ICAO 9303 serial alphabet of German documents: digits and the
+/// consonants `CFGHJKLMNPRTVWXYZ` (no vowels, no B, D, Q, S).
+fn de_serial_char(c: u8) -> bool {
+    c.is_ascii_digit() || b"CFGHJKLMNPRTVWXYZ".contains(&c)
+}
+
+/// ICAO 9303 7-3-1 check digit value of `s` (digits and upper-case letters).
+pub(crate) fn icao_check(s: &[u8]) -> Option<u32> {
+    let mut sum = 0u32;
+    for (i, &c) in s.iter().enumerate() {
+        let v = match c {
+            b'0'..=b'9' => u32::from(c - b'0'),
+            b'A'..=b'Z' => u32::from(c - b'A') + 10,
+            _ => return None,
+        };
+        sum += v * [7, 3, 1][i % 3];
+    }
+    Some(sum % 10)
+}
+
+/// German passport number: nine characters, a letter of the ICAO serial
+/// alphabet first, the ninth an ICAO 7-3-1 check digit over the first eight.
+pub(crate) fn de_passport(s: &[u8]) -> bool {
+    s.len() == 9
+        && s[0].is_ascii_uppercase()
+        && s[..8].iter().all(|&c| de_serial_char(c))
+        && s[8].is_ascii_digit()
+        && icao_check(&s[..8]) == Some(u32::from(s[8] - b'0'))
+}
+
+/// German identity card serial (since 2010): nine characters, the first one
+/// of `LMNPRTVWXY`, the rest of the serial alphabet (no check digit is
+/// printed in the serial itself; it is only in the MRZ), at least one digit.
+pub(crate) fn de_id_card(s: &[u8]) -> bool {
+    s.len() == 9
+        && b"LMNPRTVWXY".contains(&s[0])
+        && s[1..].iter().all(|&c| de_serial_char(c) && c != b'Z')
+        && s[1..].iter().any(u8::is_ascii_digit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,5 +702,23 @@ mod tests {
         assert!(aba_routing(&d("011000015")));
         assert!(au_medicare(&d("2123 45670 1")));
         assert!(date(2000, 2, 29) && !date(1900, 2, 29));
+    }
+
+    #[test]
+    fn german_document_serials() {
+        // ICAO 9303 worked example: 7-3-1 weights, letters A=10.
+        assert_eq!(icao_check(b"C01X00T4"), Some(1));
+        assert_eq!(icao_check(b"C0-"), None);
+        assert!(de_passport(b"C01X00T41"));
+        assert!(!de_passport(b"C01X00T42"));
+        assert!(!de_passport(b"001X00T41"));
+        // A vowel is outside the serial alphabet even with a right digit.
+        assert_eq!(icao_check(b"C01X00TE"), Some(1));
+        assert!(!de_passport(b"C01X00TE1"));
+        assert!(de_id_card(b"L01X00T47"));
+        assert!(!de_id_card(b"A01X00T47"));
+        assert!(!de_id_card(b"LZ1X00T47"));
+        assert!(!de_id_card(b"LMNPRTVWX"));
+        assert!(!de_id_card(b"L01X00T4"));
     }
 }

@@ -113,6 +113,12 @@ kinds! {
     NzNhi => "NZ_NHI",
     /// German tax identification number (Steuer-IdNr).
     DeTaxId => "DE_TAX_ID",
+    /// German identity card (Personalausweis) serial number (with context).
+    DeIdCard => "DE_ID_CARD",
+    /// German passport (Reisepass) number (ICAO check digit, with context).
+    DePassport => "DE_PASSPORT",
+    /// German driving licence (Führerschein) number (with context).
+    DeDriverLicense => "DE_DRIVER_LICENSE",
     /// Spanish NIF (DNI) number.
     EsNif => "ES_NIF",
     /// Spanish NIE number.

@@ -142,6 +142,9 @@
 //! | `SePersonnummerRecognizer` (`SE_PERSONNUMMER`) | [`Kind::SePersonnummer`] | Luhn, date (coordination days +60) |
 //! | `SeOrganisationsnummerRecognizer` (`SE_ORGANISATIONSNUMMER`) | [`Kind::SeOrganisationsnummer`] | Luhn, third digit ≥ 2 |
 //! | `DeTaxIdRecognizer` (`DE_TAX_ID`) | [`Kind::DeTaxId`] | ISO 7064 MOD 11,10, first digit not 0 (Presidio also applies a digit-repetition rule; not here) |
+//! | `DeIdCardRecognizer` (`DE_ID_CARD`) | [`Kind::DeIdCard`] | none (Presidio's 9-character serial: `LMNPRTVWXY`, then digits and ICAO consonants; at least one digit); context |
+//! | `DePassportRecognizer` (`DE_PASSPORT`) | [`Kind::DePassport`] | ICAO 9303 7-3-1 check digit over the first eight; context |
+//! | `DeDriverLicenseRecognizer` (`DE_DRIVER_LICENSE`) | [`Kind::DeDriverLicense`] | none (8–15 letters and digits, letter first, both present); context |
 //! | global: `CreditCardRecognizer`, `IbanRecognizer`, `EmailRecognizer`, `IpRecognizer`, `PhoneRecognizer`, `DateRecognizer` | [`Kind::CreditCard`], [`Kind::Iban`], [`Kind::Email`], [`Kind::IpAddress`], [`Kind::Phone`], [`Kind::DateOfBirth`] | Luhn + IIN; mod 97 + length; —; parse; —; calendar + context |
 //!
 //! Beyond Presidio: NZ IRD and NHI, NL BSN, FR INSEE, CA postal codes,

@@ -124,6 +124,9 @@ pub(crate) enum K {
     NzIrd,
     NzNhi,
     DeTaxId,
+    DeIdCard,
+    DePassport,
+    DeDriverLicense,
     EsNif,
     EsNie,
     EsPassport,
@@ -141,7 +144,7 @@ pub(crate) enum K {
 }
 
 impl K {
-    pub(crate) const ALL: [K; 46] = [
+    pub(crate) const ALL: [K; 49] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -174,6 +177,9 @@ impl K {
         K::NzIrd,
         K::NzNhi,
         K::DeTaxId,
+        K::DeIdCard,
+        K::DePassport,
+        K::DeDriverLicense,
         K::EsNif,
         K::EsNie,
         K::EsPassport,
@@ -225,6 +231,9 @@ impl K {
             K::NzIrd => P::NzIrd,
             K::NzNhi => P::NzNhi,
             K::DeTaxId => P::DeTaxId,
+            K::DeIdCard => P::DeIdCard,
+            K::DePassport => P::DePassport,
+            K::DeDriverLicense => P::DeDriverLicense,
             K::EsNif => P::EsNif,
             K::EsNie => P::EsNie,
             K::EsPassport => P::EsPassport,
@@ -265,6 +274,9 @@ impl K {
             K::CaSin | K::CaPostalCode => R::CA,
             K::NzIrd | K::NzNhi => R::NZ,
             K::DeTaxId
+            | K::DeIdCard
+            | K::DePassport
+            | K::DeDriverLicense
             | K::EsNif
             | K::EsNie
             | K::EsPassport
@@ -371,6 +383,33 @@ impl K {
             K::CaPostalCode => words!["postal", "code", "address"],
             K::NzIrd => words!["ird", "inland", "revenue", "gst"],
             K::NzNhi => words!["nhi", "health"],
+            K::DeIdCard => words![
+                "personalausweis",
+                "personalausweisnummer",
+                "ausweis",
+                "ausweisnummer",
+                "ausweisdokument",
+                "perso",
+            ],
+            K::DePassport => words![
+                "reisepass",
+                "reisepassnummer",
+                "passnummer",
+                "passport",
+                "dokumentennummer",
+            ],
+            K::DeDriverLicense => words![
+                "fuhrerschein",
+                "fuehrerschein",
+                "fuhrerscheinnummer",
+                "fuehrerscheinnummer",
+                // `Führerschein`: context words are ASCII, so the umlaut
+                // splits it and its tail is the word.
+                "hrerschein",
+                "hrerscheinnummer",
+                "fahrerlaubnis",
+                "fahrerlaubnisnummer",
+            ],
             K::DeTaxId => words![
                 "steuer",
                 "steuerid",
@@ -432,6 +471,9 @@ impl K {
             K::NzIrd => "nz_ird_mod11",
             K::NzNhi => "nz_nhi",
             K::DeTaxId => "de_tax_id",
+            K::DeIdCard => "de_id_card",
+            K::DePassport => "de_passport_icao",
+            K::DeDriverLicense => "de_driver_license",
             K::EsNif => "es_nif",
             K::EsNie => "es_nie",
             K::EsPassport => "es_passport",
@@ -971,6 +1013,9 @@ impl<'a> Scanner<'a> {
                 return Some(self.push(s, e, K::Secret, 0.95, "google_api_key"));
             }
         }
+        if let Some(e) = self.de_document(s) {
+            return Some(e);
+        }
         if c1.is_ascii_uppercase() {
             if c2.is_ascii_digit()
                 && c3.is_ascii_digit()
@@ -1055,6 +1100,66 @@ impl<'a> Scanner<'a> {
             if matches!(c2, b'-' | b':') && is_hex(b[s]) && is_hex(c1) {
                 return self.mac(s);
             }
+        }
+        None
+    }
+
+    /// German documents (Presidio's `country_specific/germany`): identity
+    /// card and passport serials (nine characters of the ICAO alphabet,
+    /// the passport's ninth an ICAO 7-3-1 check digit) and driving
+    /// licences (letter-led, 8-15 letters and digits, both present). None
+    /// has a checksum strong enough alone, so all need a context word.
+    fn de_document(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let on = self.on;
+        if !(on.has(K::DeIdCard) || on.has(K::DePassport) || on.has(K::DeDriverLicense)) {
+            return None;
+        }
+        let n = b[s..]
+            .iter()
+            .take(16)
+            .take_while(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+            .count();
+        if !(8..=15).contains(&n) || !token_end(b, s + n) {
+            return None;
+        }
+        let tok = &b[s..s + n];
+        // All three have a digit; all-capital words stop here, before the
+        // context is read.
+        if !tok.iter().any(u8::is_ascii_digit) {
+            return None;
+        }
+        let ctx = Context::before(b, s);
+        if n == 9
+            && on.has(K::DePassport)
+            && ck::de_passport(tok)
+            && ctx.has(K::DePassport.context())
+        {
+            return Some(self.push(
+                s,
+                s + n,
+                K::DePassport,
+                0.4 + CONTEXT_BOOST,
+                K::DePassport.recognizer(),
+            ));
+        }
+        if n == 9 && on.has(K::DeIdCard) && ck::de_id_card(tok) && ctx.has(K::DeIdCard.context()) {
+            return Some(self.push(
+                s,
+                s + n,
+                K::DeIdCard,
+                0.2 + CONTEXT_BOOST,
+                K::DeIdCard.recognizer(),
+            ));
+        }
+        if on.has(K::DeDriverLicense) && ctx.has(K::DeDriverLicense.context()) {
+            return Some(self.push(
+                s,
+                s + n,
+                K::DeDriverLicense,
+                0.2 + CONTEXT_BOOST,
+                K::DeDriverLicense.recognizer(),
+            ));
         }
         None
     }

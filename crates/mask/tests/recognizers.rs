@@ -356,3 +356,53 @@ fn canadian_sin_first_digit() {
     none("SIN 046-454-286");
     none("SIN 800-000-002");
 }
+
+#[test]
+fn german_documents() {
+    one(
+        "Meine Reisepassnummer ist C01X00T41, bitte prüfen",
+        "DE_PASSPORT",
+        "C01X00T41",
+    );
+    one("passport CF4RT7K22 attached", "DE_PASSPORT", "CF4RT7K22");
+    one(
+        "Personalausweis: L01X00T47 (gültig bis 2031)",
+        "DE_ID_CARD",
+        "L01X00T47",
+    );
+    one(
+        "die Ausweisnummer T22000129 fehlt",
+        "DE_ID_CARD",
+        "T22000129",
+    );
+    one(
+        "Fuehrerschein B072RRE2I55 liegt vor",
+        "DE_DRIVER_LICENSE",
+        "B072RRE2I55",
+    );
+    one(
+        "Führerscheinnummer: M1234567X89 (Klasse B)",
+        "DE_DRIVER_LICENSE",
+        "M1234567X89",
+    );
+    one(
+        "Fahrerlaubnis J0100000KB1 eingescannt",
+        "DE_DRIVER_LICENSE",
+        "J0100000KB1",
+    );
+}
+
+#[test]
+fn german_document_look_alikes() {
+    // Bad ICAO check digit.
+    none("Reisepassnummer C01X00T42 bitte prüfen");
+    // Vowels are not in the serial alphabet.
+    none("Reisepass CA1X00T41 verloren");
+    // Same shapes without context: ticket ids, part numbers.
+    none("ticket C01X00T41 closed");
+    none("part L01X00T47 back-ordered");
+    none("build B072RRE2I55 failed");
+    // Context but no digit, or too short.
+    none("Personalausweis LMNPRTVWX");
+    none("Fahrerlaubnis ABC123 entzogen");
+}
