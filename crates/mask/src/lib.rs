@@ -99,9 +99,9 @@
 //!
 //! # Presidio coverage
 //!
-//! Every pattern recognizer Presidio's analyzer ships (predefined and
-//! `country_specific/`) for the US, the UK, Australia, Canada, New Zealand
-//! and EU countries, and the [`Kind`] that covers it. "Context" means the
+//! Presidio's pattern recognizers (predefined and `country_specific/`) for
+//! the US, the UK, Australia, Canada, New Zealand and EU countries, and the
+//! [`Kind`] that covers each; the ones not built are listed after the table. "Context" means the
 //! recognizer needs a context word before the match to reach the default
 //! [`DEFAULT_MIN_SCORE`] (Presidio's weak patterns score 0.01–0.3 and rely
 //! on context the same way); "context decides" means several kinds share
@@ -150,9 +150,11 @@
 //! Beyond Presidio: NZ IRD and NHI, NL BSN, FR INSEE, CA postal codes,
 //! MAC addresses and secrets. Not built: Presidio's `UrlRecognizer` and
 //! `CryptoRecognizer` (no personal data in a URL as such; URL credentials
-//! and tokens are [`Kind::Secret`]), the German recognizers other than the
-//! tax id that exist only in recent Presidio versions (ID card, passport,
-//! KFZ, health insurance, social security, VAT and others), the UK
+//! and tokens are [`Kind::Secret`]), the German recognizers of recent
+//! Presidio versions other than the tax id, ID card, passport and driving
+//! licence (BSNR, commercial register, health insurance number (KVNR),
+//! vehicle plates (KFZ), LANR, personal id, postal code, social security,
+//! tax number, Telematik-ID, VAT), the UK
 //! vehicle registration's pre-2001 prefix and suffix formats, textual dates of birth (`12 March 1984`) and names
 //! other than known entities (no NLP model).
 
