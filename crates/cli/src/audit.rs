@@ -384,7 +384,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             let log = existing_log(&dir)?;
             let origin = origin.unwrap_or_else(|| signer.verifier().name().to_owned());
             let head = log.head();
-            let note = signer.sign(&Checkpoint::new(origin.clone(), head.clone()))?;
+            let note = signer.sign(&Checkpoint::new(origin.clone(), head))?;
             if json {
                 let value = serde_json::json!({
                     "origin": origin,

@@ -53,7 +53,9 @@ use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 /// Privacy and compliance tools for multi-tenant helpdesks.
 #[derive(Debug, Parser)]
 #[command(name = "custodia", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found personal data, retention check found the policy invalid, keys retire refused); 2 usage or input error (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr.")]
+#[command(
+    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found personal data, retention check found the policy invalid, keys retire refused); 2 usage or input error (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -8,7 +8,8 @@ use custodia_core::TenantId;
 use custodia_mask::{Detector, Masker, Policy, PseudonymKey, Regions, Strategy};
 
 /// Exit codes of `custodia mask`, for its `--help`.
-pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 personal data found with --detect or --fail-on-find \
+pub const EXIT_CODES: &str =
+    "Exit codes: 0 ok; 1 personal data found with --detect or --fail-on-find \
 (after all output is written); 2 usage or input error (reason on stderr; never JSON).
 
 JSON: --detect writes JSON lines {\"id\",\"entities\":[{\"kind\",\"start\",\"end\",\"score\"}]}; \
@@ -203,6 +204,7 @@ fn jsonl(
             serde_json::json!({"id": id, "entities": entities})
         } else {
             let m = masker.mask(body).map_err(|e| format!("line {n}: {e}"))?;
+            found |= m.report.counts.values().any(|&count| count > 0);
             serde_json::json!({"id": id, "text": m.text})
         };
         if let Err(e) = writeln!(out, "{outline}") {

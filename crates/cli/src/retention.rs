@@ -29,9 +29,11 @@ pub enum Command {
     ///
     /// Exit 0 if valid, 1 if not (file:line:column and the reason on stderr),
     /// 2 if it cannot be read.
-    #[command(after_help = "Exit codes: 0 valid; 1 invalid (file:line:column: reason on stderr; \
+    #[command(
+        after_help = "Exit codes: 0 valid; 1 invalid (file:line:column: reason on stderr; \
 with --json also {\"ok\":false,\"file\",\"finding\",\"line\",\"column\"} on stdout); \
-2 the file cannot be read (stderr only).")]
+2 usage or input error (the file cannot be read; stderr only)."
+    )]
     Check {
         /// The policy file.
         policy: PathBuf,
@@ -47,9 +49,11 @@ with --json also {\"ok\":false,\"file\",\"finding\",\"line\",\"column\"} on stdo
     /// {"id","action","due","rule","held_by","reason"}. A bad line stops the
     /// run with its line number and exit code 2. A progress bar shows on
     /// standard error when it is a terminal and the input is large.
-    #[command(after_help = "Exit codes: 0 every line evaluated; 2 usage or input error \
+    #[command(
+        after_help = "Exit codes: 0 every line evaluated; 2 usage or input error \
 (an invalid policy, a bad --now, an unreadable file, or a bad line named by its number; \
-stderr only, the lines before it are already written).")]
+stderr only, the lines before it are already written)."
+    )]
     Eval {
         /// The policy file.
         #[arg(long)]
@@ -146,8 +150,7 @@ fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
     let input: Box<dyn Read> = if name == "-" {
         Box::new(progress.wrap_read(std::io::stdin().lock()))
     } else {
-        let file =
-            std::fs::File::open(records).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let file = std::fs::File::open(records).map_err(|e| format!("cannot read {name}: {e}"))?;
         Box::new(progress.wrap_read(file))
     };
     let result = eval_lines(&policy, now, &name, input, &progress);
