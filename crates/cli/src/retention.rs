@@ -10,6 +10,13 @@
 //!   is not a valid record. A bad line stops the run with its line number;
 //!   the output for the lines before it has already been written, and no line
 //!   is ever skipped.
+//!
+//! With `--json`, `check` prints one document (`{"ok":true,"file","rules",
+//! "holds","backups"}`, or `{"ok":false,"file","finding","line","column"}`
+//! with exit 1); `eval` always writes JSON lines and accepts `--json` for
+//! uniformity. Errors (exit 2) go to standard error only. `eval` draws a
+//! progress bar on standard error when it is a terminal and the input is
+//! large, and nothing when it is piped.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
