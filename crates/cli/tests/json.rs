@@ -627,3 +627,45 @@ fn progress_bar_draws_on_a_terminal() {
     assert!(!written.contains("jane@example.com"));
     assert_eq!(written.lines().count(), (3 << 20) / line.len());
 }
+
+/// Every example in README.md's CLI table names real subcommands and flags
+/// with values of the right shape: clap accepts each one up to a final
+/// `--help`.
+#[test]
+fn readme_cli_examples_parse() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let section = readme
+        .split("## The `custodia` command")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has a CLI section");
+    let uuid = tenant().to_string();
+    let mut examples = 0;
+    for cell in section.split('`') {
+        let Some(rest) = cell.strip_prefix("custodia ") else {
+            continue;
+        };
+        let line = rest.replace("<uuid>", &uuid);
+        // Drop shell redirections.
+        let line = line
+            .split(" > ")
+            .next()
+            .unwrap()
+            .split(" < ")
+            .next()
+            .unwrap();
+        let mut args: Vec<&str> = line.split_whitespace().collect();
+        args.push("--help");
+        let o = custodia(&args, "");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "README example `{cell}`: {}",
+            err(&o)
+        );
+        examples += 1;
+    }
+    assert!(examples >= 18, "only {examples} examples found");
+}
