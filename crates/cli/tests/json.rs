@@ -600,8 +600,9 @@ fn progress_bars_stay_silent_when_piped() {
     );
 }
 
-/// On a terminal (a pseudo-terminal from util-linux `script`), `mask` over a
-/// large file draws a bar on standard error, and the masked output is intact.
+/// On a terminal (a pseudo-terminal from util-linux `script`), `mask` and
+/// `retention eval` over large files draw a bar on standard error, the output
+/// is intact, and a small input draws nothing.
 #[test]
 fn progress_bar_draws_on_a_terminal() {
     let tmp = tempfile::tempdir().unwrap();
@@ -615,17 +616,64 @@ fn progress_bar_draws_on_a_terminal() {
         s(&text),
         s(&masked)
     );
-    let o = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("util-linux `script` runs (it gives the test a terminal)");
+    let o = in_terminal(&command);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let terminal = String::from_utf8_lossy(&o.stdout);
     assert!(terminal.contains("MiB"), "no progress drawn: {terminal:?}");
     let written = std::fs::read_to_string(&masked).unwrap();
     assert!(!written.contains("jane@example.com"));
     assert_eq!(written.lines().count(), (3 << 20) / line.len());
+
+    // A small input finishes before a bar is worth drawing: nothing drawn.
+    let small = tmp.path().join("small.txt");
+    std::fs::write(&small, line).unwrap();
+    let command = format!(
+        "{} mask {} > {}",
+        env!("CARGO_BIN_EXE_custodia"),
+        s(&small),
+        s(&masked)
+    );
+    let o = in_terminal(&command);
+    assert!(
+        o.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&masked).unwrap(),
+        "ticket 1017: mail [EMAIL], nothing else here to mask\n"
+    );
+
+    // `retention eval` over a large file draws one too.
+    let records = tmp.path().join("records.jsonl");
+    let record = std::fs::read_to_string(data("records.jsonl")).unwrap();
+    let copies = (2 << 20) / record.len() + 1;
+    std::fs::write(&records, record.repeat(copies)).unwrap();
+    let decisions = tmp.path().join("decisions.jsonl");
+    let command = format!(
+        "{} retention eval --policy {} --records {} --now 2026-11-22T00:00:00Z > {}",
+        env!("CARGO_BIN_EXE_custodia"),
+        data("issue.toml"),
+        s(&records),
+        s(&decisions)
+    );
+    let o = in_terminal(&command);
+    assert_eq!(o.status.code(), Some(0));
+    let terminal = String::from_utf8_lossy(&o.stdout);
+    assert!(terminal.contains("MiB"), "no progress drawn: {terminal:?}");
+    let written = std::fs::read_to_string(&decisions).unwrap();
+    assert_eq!(written.lines().count(), record.lines().count() * copies);
+}
+
+/// Runs a shell command with a pseudo-terminal as its standard error (and
+/// standard input and output, unless redirected), via util-linux `script`;
+/// what the terminal received comes back as standard output.
+fn in_terminal(command: &str) -> Output {
+    Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux `script` runs (it gives the test a terminal)")
 }
 
 /// Every example in README.md's CLI table names real subcommands and flags
