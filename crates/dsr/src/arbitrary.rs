@@ -223,14 +223,18 @@ impl Arbitrary for crate::source::RecordMeta {
                 timestamp(),
                 0..=3,
             ),
+            any::<bool>(),
         )
             .prop_map(
-                |(category, region, created_at, labels, events)| crate::source::RecordMeta {
-                    category,
-                    region,
-                    created_at,
-                    labels,
-                    events,
+                |(category, region, created_at, labels, events, sealed_under_subject_key)| {
+                    crate::source::RecordMeta {
+                        category,
+                        region,
+                        created_at,
+                        labels,
+                        events,
+                        sealed_under_subject_key,
+                    }
                 },
             )
             .boxed()

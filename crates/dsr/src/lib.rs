@@ -365,21 +365,26 @@ pub mod retention;
 pub mod source;
 
 pub use audit_log::{AuditTrail, DetailsKey};
-pub use desk::{ControllerForwarder, Desk, Outcome, RectificationReport, RestrictionReport};
-pub use erasure::{ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus};
+pub use desk::{
+    ControllerForwarder, Desk, LateRequest, Outcome, RectificationReport, RestrictionReport,
+    ResumeReport, Resumed,
+};
+pub use erasure::{
+    BlockingRecord, ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus,
+};
 pub use error::{BoxError, Error};
 pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
 pub use export::{AuditStatus, ExportBundle, RenderedAuditEvent, SubjectAuditHistory};
 pub use memory::{ANONYMIZED, MemorySource};
 pub use request::{
-    Correction, Party, RejectionReason, Request, RequestId, RequestKind, RequestState,
-    VerificationMethod,
+    Correction, DeadlineStatus, Party, RejectionReason, Request, RequestId, RequestKind,
+    RequestState, VerificationMethod,
 };
 pub use retention::{
     BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, PolicyRetention,
     RetentionCheck, StaticHolds, UnknownBackups,
 };
 pub use source::{
-    ErasurePlan, FieldAction, Located, PersonalDataSource, Progress, Record, RecordMeta, RecordRef,
-    Restriction, SourceProgress,
+    ErasurePlan, FieldAction, KeptKey, Located, PersonalDataSource, Progress, Record, RecordMeta,
+    RecordRef, ResealOutcome, Restriction, SourceProgress,
 };
