@@ -1030,7 +1030,11 @@ impl Desk {
                 if let Some(hold) = hold {
                     // Not sealed under the subject key: it does not need the
                     // key (and says so again if this erasure re-sealed it).
-                    let subject_key = if found.meta.sealed_under_subject_key {
+                    let resealed_by_check =
+                        pre_resealed.contains_key(&(name.to_owned(), found.record.clone()));
+                    let subject_key = if found.meta.sealed_under_subject_key || resealed_by_check {
+                        // Needs the key (or did until the re-check just
+                        // re-sealed it: recorded by the re-seal step below).
                         KeptKey::default()
                     } else {
                         kept_before

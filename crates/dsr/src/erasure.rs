@@ -201,6 +201,7 @@ pub enum SubjectKeyStatus {
     /// shreds the key once none blocks it any more.
     Deferred {
         /// Only the kept records that still need the key.
+        #[serde(default)]
         blocking: Vec<BlockingRecord>,
         /// Why they are kept, as `exception: reason`, deduplicated.
         reasons: Vec<String>,
