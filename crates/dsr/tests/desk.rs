@@ -1292,3 +1292,70 @@ fn blocking_records_carry_their_own_end_date() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn late_refusals_are_flagged_and_undecided_requests_listed() {
+    let f = fixture();
+    let desk = f.desk();
+    // Received 31 January 15:00: the month to decide ends 28 February.
+    let mut undecided = f.verified(&desk, RequestKind::Access);
+    let mut extended = f.verified(&desk, RequestKind::Access);
+    desk.extend(&mut extended, "three stores", f.agent).unwrap();
+    let mut answered = f.verified(&desk, RequestKind::Access);
+    desk.export(&mut answered, f.agent).unwrap();
+    let mut refused = f.verified(&desk, RequestKind::Access);
+
+    // Within the month nothing is late.
+    f.clock.set(Utc.with_ymd_and_hms(2026, 2, 28, 23, 0, 0).unwrap());
+    assert!(
+        desk.late_requests([&undecided, &extended, &answered, &refused])
+            .is_empty()
+    );
+
+    // A day later: the undecided one is listed; extending it is refused.
+    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+    let late = desk.late_requests([&undecided, &extended, &answered, &refused]);
+    assert_eq!(
+        late.iter().map(|l| l.request).collect::<Vec<_>>(),
+        [undecided.id, refused.id]
+    );
+    assert_eq!(
+        late[0].status,
+        DeadlineStatus::NoDecision {
+            month_ended: undecided.decision_due()
+        }
+    );
+    assert_eq!(late[0].kind, "access");
+    assert!(matches!(
+        desk.extend(&mut undecided, "complex", f.agent),
+        Err(Error::ExtensionTooLate { .. })
+    ));
+
+    // Refusing now is still possible, but recorded as late, in the audit too.
+    desk.reject(
+        &mut refused,
+        RejectionReason::ManifestlyUnfounded,
+        "The account named is not one of ours; you may complain to your supervisory authority.",
+        f.agent,
+    )
+    .unwrap();
+    assert!(refused.rejection.as_ref().unwrap().late);
+    assert_eq!(
+        f.sink.actions().last(),
+        Some(&DsrAction::RequestRejected {
+            reason: RejectionReason::ManifestlyUnfounded,
+            late: true
+        })
+    );
+    let late = desk.late_requests([&undecided, &extended, &answered, &refused]);
+    assert_eq!(late.len(), 1);
+
+    // Past the extended deadline the extended one is overdue too.
+    f.clock.set(Utc.with_ymd_and_hms(2026, 4, 29, 9, 0, 0).unwrap());
+    let late = desk.late_requests([&undecided, &extended]);
+    assert_eq!(late.len(), 2);
+    assert_eq!(
+        late.iter().find(|l| l.request == extended.id).unwrap().status,
+        DeadlineStatus::Overdue { due: extended.due }
+    );
+}
