@@ -14,8 +14,8 @@ use crate::export::{
 };
 use crate::records::ProcessingRegistry;
 use crate::request::{
-    DeadlineStatus, Forwarding, IdentityVerification, Party, RejectionReason, Request, RequestId, RequestKind,
-    RequestState, VerificationMethod,
+    DeadlineStatus, Forwarding, IdentityVerification, Party, RejectionReason, Request, RequestId,
+    RequestKind, RequestState, VerificationMethod,
 };
 use crate::retention::{BackupHorizon, NoHolds, RetentionCheck, UnknownBackups};
 use crate::source::{
@@ -823,7 +823,8 @@ impl Desk {
         request: &mut Request,
         actor: ActorId,
     ) -> Result<ErasureCertificate, Error> {
-        self.erase_inner(request, actor).map(|(certificate, _)| certificate)
+        self.erase_inner(request, actor)
+            .map(|(certificate, _)| certificate)
     }
 
     /// The erasures among `requests` whose subject-key shred is deferred:
@@ -860,15 +861,15 @@ impl Desk {
             .into_iter()
             .filter(|r| r.is_shred_deferred())
             .map(|request| {
-                let outcome = self.erase_inner(request, actor).map(|(certificate, changed)| {
-                    match certificate.subject_key {
+                let outcome = self
+                    .erase_inner(request, actor)
+                    .map(|(certificate, changed)| match certificate.subject_key {
                         SubjectKeyStatus::Deferred { .. } => Resumed::StillDeferred {
                             certificate: Box::new(certificate),
                             changed,
                         },
                         _ => Resumed::Shredded(Box::new(certificate)),
-                    }
-                });
+                    });
                 ResumeReport {
                     request: request.id,
                     outcome,
@@ -918,7 +919,10 @@ impl Desk {
                     (KeptKey::Needed { why }, true) => {
                         match source.reseal_kept(request.tenant, request.subject, &found.record) {
                             Ok(ResealOutcome::Resealed { fields, under }) => {
-                                resealed.insert((name.to_owned(), found.record.clone()), (fields, under));
+                                resealed.insert(
+                                    (name.to_owned(), found.record.clone()),
+                                    (fields, under),
+                                );
                                 unchanged = false;
                             }
                             // A failure last time that is now "unsupported",

@@ -227,8 +227,10 @@ impl SubjectKeyStatus {
     /// needs the subject key ([`KeptKey::blocks_shred`]), otherwise
     /// `Deferred` listing only those that do.
     pub fn deferred_for(kept: &[KeptRecord]) -> Option<Self> {
-        let blocking: Vec<&KeptRecord> =
-            kept.iter().filter(|k| k.subject_key.blocks_shred()).collect();
+        let blocking: Vec<&KeptRecord> = kept
+            .iter()
+            .filter(|k| k.subject_key.blocks_shred())
+            .collect();
         if blocking.is_empty() {
             return None;
         }

@@ -72,7 +72,11 @@ impl MemorySource {
 
     /// Whether the record counts as sealed under its subject's key
     /// (`None`: no such record).
-    pub fn is_sealed_under_subject_key(&self, tenant: TenantId, record: &RecordRef) -> Option<bool> {
+    pub fn is_sealed_under_subject_key(
+        &self,
+        tenant: TenantId,
+        record: &RecordRef,
+    ) -> Option<bool> {
         self.lock()
             .get(&(tenant, record.clone()))
             .map(|s| s.meta.sealed_under_subject_key)

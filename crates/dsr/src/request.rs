@@ -858,14 +858,24 @@ mod tests {
         // Received 31 January: the month ends 28 February.
         let mut on_time = request(t(2026, 1, 31));
         on_time
-            .reject(RejectionReason::Excessive, "third identical request this week", t(2026, 2, 28), actor())
+            .reject(
+                RejectionReason::Excessive,
+                "third identical request this week",
+                t(2026, 2, 28),
+                actor(),
+            )
             .unwrap();
         assert!(!on_time.rejection.as_ref().unwrap().late);
 
         let mut late = request(t(2026, 1, 31));
         late.verify(verification(t(2026, 2, 1))).unwrap();
-        late.reject(RejectionReason::ManifestlyUnfounded, "not our customer", t(2026, 3, 1), actor())
-            .unwrap();
+        late.reject(
+            RejectionReason::ManifestlyUnfounded,
+            "not our customer",
+            t(2026, 3, 1),
+            actor(),
+        )
+        .unwrap();
         assert_eq!(late.state, RequestState::Rejected);
         assert!(late.rejection.as_ref().unwrap().late);
 
@@ -873,17 +883,30 @@ mod tests {
         let mut extended = request(t(2026, 1, 31));
         extended.verify(verification(t(2026, 2, 1))).unwrap();
         extended.extend("complex", t(2026, 2, 2), actor()).unwrap();
-        assert_eq!(extended.decision_due().date_naive(), t(2026, 2, 28).date_naive());
+        assert_eq!(
+            extended.decision_due().date_naive(),
+            t(2026, 2, 28).date_naive()
+        );
         assert_eq!(extended.due.date_naive(), t(2026, 4, 28).date_naive());
         extended
-            .reject(RejectionReason::RightNotApplicable, "found no data to port", t(2026, 3, 10), actor())
+            .reject(
+                RejectionReason::RightNotApplicable,
+                "found no data to port",
+                t(2026, 3, 10),
+                actor(),
+            )
             .unwrap();
         assert!(extended.rejection.as_ref().unwrap().late);
 
         // A withdrawal is not a refusal: never late.
         let mut withdrawn = request(t(2026, 1, 31));
         withdrawn
-            .reject(RejectionReason::Withdrawn, "withdrawn by email", t(2026, 5, 1), actor())
+            .reject(
+                RejectionReason::Withdrawn,
+                "withdrawn by email",
+                t(2026, 5, 1),
+                actor(),
+            )
             .unwrap();
         assert!(!withdrawn.rejection.as_ref().unwrap().late);
     }
@@ -892,7 +915,10 @@ mod tests {
     fn deadline_status_flags_no_decision_after_a_month() {
         let mut r = request(t(2026, 3, 10));
         let month = r.decision_due();
-        assert_eq!(r.deadline_status(t(2026, 4, 10)), DeadlineStatus::OnTime { due: month });
+        assert_eq!(
+            r.deadline_status(t(2026, 4, 10)),
+            DeadlineStatus::OnTime { due: month }
+        );
         assert_eq!(
             r.deadline_status(t(2026, 4, 11)),
             DeadlineStatus::NoDecision { month_ended: month }
@@ -901,8 +927,14 @@ mod tests {
         // Extended in time: on time until the extended deadline, then overdue.
         r.verify(verification(t(2026, 3, 11))).unwrap();
         r.extend("complex", t(2026, 4, 1), actor()).unwrap();
-        assert_eq!(r.deadline_status(t(2026, 4, 11)), DeadlineStatus::OnTime { due: r.due });
-        assert_eq!(r.deadline_status(t(2026, 6, 11)), DeadlineStatus::Overdue { due: r.due });
+        assert_eq!(
+            r.deadline_status(t(2026, 4, 11)),
+            DeadlineStatus::OnTime { due: r.due }
+        );
+        assert_eq!(
+            r.deadline_status(t(2026, 6, 11)),
+            DeadlineStatus::Overdue { due: r.due }
+        );
         r.start(t(2026, 6, 11), actor()).unwrap();
         r.complete(t(2026, 6, 12), actor()).unwrap();
         assert_eq!(r.deadline_status(t(2026, 7, 1)), DeadlineStatus::Closed);

@@ -541,7 +541,10 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
         } => {
             // Only the held record that needs the key is listed.
             assert_eq!(blocking.len(), 1);
-            assert_eq!((blocking[0].source.as_str(), blocking[0].record.id.as_str()), ("tickets", "T-2"));
+            assert_eq!(
+                (blocking[0].source.as_str(), blocking[0].record.id.as_str()),
+                ("tickets", "T-2")
+            );
             assert_eq!(reasons.len(), 1);
             assert!(reasons[0].ends_with("dispute 2026-114"), "{reasons:?}");
             assert_eq!(
@@ -1284,7 +1287,9 @@ fn blocking_records_carry_their_own_end_date() {
         kept("c", Some(day(2040)), KeptKey::NotSealed),
     ];
     match SubjectKeyStatus::deferred_for(&records) {
-        Some(SubjectKeyStatus::Deferred { blocking, until, .. }) => {
+        Some(SubjectKeyStatus::Deferred {
+            blocking, until, ..
+        }) => {
             assert_eq!(until, Some(day(2032)));
             let ids: Vec<&str> = blocking.iter().map(|b| b.record.id.as_str()).collect();
             assert_eq!(ids, ["a", "b"]);
@@ -1306,14 +1311,16 @@ fn late_refusals_are_flagged_and_undecided_requests_listed() {
     let mut refused = f.verified(&desk, RequestKind::Access);
 
     // Within the month nothing is late.
-    f.clock.set(Utc.with_ymd_and_hms(2026, 2, 28, 23, 0, 0).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 2, 28, 23, 0, 0).unwrap());
     assert!(
         desk.late_requests([&undecided, &extended, &answered, &refused])
             .is_empty()
     );
 
     // A day later: the undecided one is listed; extending it is refused.
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
     let late = desk.late_requests([&undecided, &extended, &answered, &refused]);
     assert_eq!(
         late.iter().map(|l| l.request).collect::<Vec<_>>(),
@@ -1351,11 +1358,15 @@ fn late_refusals_are_flagged_and_undecided_requests_listed() {
     assert_eq!(late.len(), 1);
 
     // Past the extended deadline the extended one is overdue too.
-    f.clock.set(Utc.with_ymd_and_hms(2026, 4, 29, 9, 0, 0).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 29, 9, 0, 0).unwrap());
     let late = desk.late_requests([&undecided, &extended]);
     assert_eq!(late.len(), 2);
     assert_eq!(
-        late.iter().find(|l| l.request == extended.id).unwrap().status,
+        late.iter()
+            .find(|l| l.request == extended.id)
+            .unwrap()
+            .status,
         DeadlineStatus::Overdue { due: extended.due }
     );
 }

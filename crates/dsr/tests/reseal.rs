@@ -179,8 +179,13 @@ impl World {
                 self.dpo,
             )
             .unwrap();
-        desk.verify(&mut r, VerificationMethod::AuthenticatedSession, "", self.dpo)
-            .unwrap();
+        desk.verify(
+            &mut r,
+            VerificationMethod::AuthenticatedSession,
+            "",
+            self.dpo,
+        )
+        .unwrap();
         r
     }
 
@@ -192,7 +197,12 @@ impl World {
         self.sink
             .actions()
             .iter()
-            .map(|a| serde_json::to_value(a).unwrap()["action"].as_str().unwrap().to_owned())
+            .map(|a| {
+                serde_json::to_value(a).unwrap()["action"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     }
 }
@@ -225,13 +235,19 @@ fn a_resealed_held_record_does_not_defer_the_shred() {
             under: "tenant data key".into()
         }
     );
-    assert_eq!(invoices.is_sealed_under_subject_key(w.tenant, &held), Some(false));
+    assert_eq!(
+        invoices.is_sealed_under_subject_key(w.tenant, &held),
+        Some(false)
+    );
     assert_eq!(cert.records_resealed, 1);
     assert_eq!(
         cert.subject_key,
         SubjectKeyStatus::Shredded { at: w.clock.now() }
     );
-    assert!(!w.key_alive(), "data sealed under her key is unreadable now");
+    assert!(
+        !w.key_alive(),
+        "data sealed under her key is unreadable now"
+    );
     // The re-sealing is audited with ids and counts, before the shred.
     let actions = w.sink.actions();
     let resealed = actions
@@ -280,7 +296,10 @@ fn a_held_record_not_sealed_under_the_subject_key_does_not_defer() {
     let cert = desk.erase(&mut r, w.dpo).unwrap();
     assert_eq!(cert.kept[0].subject_key, KeptKey::NotSealed);
     assert_eq!(cert.records_resealed, 0);
-    assert!(matches!(cert.subject_key, SubjectKeyStatus::Shredded { .. }));
+    assert!(matches!(
+        cert.subject_key,
+        SubjectKeyStatus::Shredded { .. }
+    ));
     assert!(!w.key_alive());
     assert!(archive.get(w.tenant, &held).is_some());
     assert!(!w.names().contains(&"records_resealed".to_owned()));
@@ -344,18 +363,31 @@ fn resume_deferred_erasures_shreds_once_released_and_is_idempotent() {
     let desk = w.desk(vec![evidence.clone()], holds.clone());
     let mut erasure = w.erasure(&desk);
     let first = desk.erase(&mut erasure, w.dpo).unwrap();
-    assert!(matches!(first.subject_key, SubjectKeyStatus::Deferred { ref blocking, .. } if blocking.len() == 2));
+    assert!(
+        matches!(first.subject_key, SubjectKeyStatus::Deferred { ref blocking, .. } if blocking.len() == 2)
+    );
     // Other requests in the host's store: an access request, and Bob's
     // erasure that shredded at once. Neither is resumed.
     let bob = SubjectId::from_external_key(w.tenant, "psa.contact", "2040");
     let mut bobs = desk
         .receive(w.tenant, bob, RequestKind::Erasure, Role::Controller, w.dpo)
         .unwrap();
-    desk.verify(&mut bobs, VerificationMethod::AuthenticatedSession, "", w.dpo)
-        .unwrap();
+    desk.verify(
+        &mut bobs,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        w.dpo,
+    )
+    .unwrap();
     desk.erase(&mut bobs, w.dpo).unwrap();
     let access = desk
-        .receive(w.tenant, w.alice, RequestKind::Access, Role::Controller, w.dpo)
+        .receive(
+            w.tenant,
+            w.alice,
+            RequestKind::Access,
+            Role::Controller,
+            w.dpo,
+        )
         .unwrap();
     let mut store = vec![bobs, erasure, access.clone()];
     assert_eq!(
@@ -403,7 +435,9 @@ fn resume_deferred_erasures_shreds_once_released_and_is_idempotent() {
         panic!("{:?}", reports[0].outcome)
     };
     assert!(certificate.erased.iter().any(|e| e.record == e2));
-    assert!(matches!(&certificate.subject_key, SubjectKeyStatus::Deferred { blocking, .. } if blocking.len() == 1 && blocking[0].record == e1));
+    assert!(
+        matches!(&certificate.subject_key, SubjectKeyStatus::Deferred { blocking, .. } if blocking.len() == 1 && blocking[0].record == e1)
+    );
     assert!(evidence.get(w.tenant, &e2).is_none());
     assert!(w.key_alive());
 
@@ -414,7 +448,10 @@ fn resume_deferred_erasures_shreds_once_released_and_is_idempotent() {
     let Ok(Resumed::Shredded(done)) = &reports[0].outcome else {
         panic!("{:?}", reports[0].outcome)
     };
-    assert_eq!(done.subject_key, SubjectKeyStatus::Shredded { at: w.clock.now() });
+    assert_eq!(
+        done.subject_key,
+        SubjectKeyStatus::Shredded { at: w.clock.now() }
+    );
     assert!(done.kept.is_empty());
     assert!(evidence.is_empty());
     assert!(!w.key_alive());
@@ -425,8 +462,20 @@ fn resume_deferred_erasures_shreds_once_released_and_is_idempotent() {
     assert!(desk.resume_deferred_erasures(&mut store, w.dpo).is_empty());
     assert_eq!(w.sink.events().len(), before);
     let names = w.names();
-    assert_eq!(names.iter().filter(|n| *n == "subject_key_shredded").count(), 2); // Bob's and Alice's
-    assert_eq!(names.iter().filter(|n| *n == "subject_key_shred_still_deferred").count(), 2);
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| *n == "subject_key_shredded")
+            .count(),
+        2
+    ); // Bob's and Alice's
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| *n == "subject_key_shred_still_deferred")
+            .count(),
+        2
+    );
     // The access request was left alone.
     assert_eq!(store[2], access);
 }
@@ -442,7 +491,10 @@ fn a_failed_reseal_is_audited_and_retried_by_the_next_run() {
     let desk = w.desk(vec![store.clone()], Holds::new(&[("evidence", &held)]));
     let mut r = w.erasure(&desk);
     let cert = desk.erase(&mut r, w.dpo).unwrap();
-    assert!(matches!(cert.subject_key, SubjectKeyStatus::Deferred { .. }));
+    assert!(matches!(
+        cert.subject_key,
+        SubjectKeyStatus::Deferred { .. }
+    ));
     assert_eq!(
         cert.kept[0].subject_key,
         KeptKey::Needed {
@@ -498,7 +550,11 @@ fn a_source_that_learns_to_reseal_is_picked_up_by_the_next_run() {
     );
     let desk = w.desk(vec![upgraded.clone()], holds);
     let reports = desk.resume_deferred_erasures([&mut r], w.dpo);
-    assert!(matches!(reports[0].outcome, Ok(Resumed::Shredded(_))), "{:?}", reports[0].outcome);
+    assert!(
+        matches!(reports[0].outcome, Ok(Resumed::Shredded(_))),
+        "{:?}",
+        reports[0].outcome
+    );
     assert!(!w.key_alive());
     assert!(w.names().contains(&"records_resealed".to_owned()));
 }
@@ -524,8 +580,10 @@ fn version_1_certificates_are_still_read() {
     assert_eq!(read.records_resealed, 0);
     assert_eq!(read.kept[0].subject_key, KeptKey::default());
     // Version 1 meant every kept record blocked the shred.
-    assert!(matches!(&read.subject_key, SubjectKeyStatus::Deferred { blocking, .. }
-        if blocking == &[BlockingRecord { source: "evidence".into(), record: e1.clone() }]));
+    assert!(
+        matches!(&read.subject_key, SubjectKeyStatus::Deferred { blocking, .. }
+        if blocking == &[BlockingRecord { source: "evidence".into(), record: e1.clone() }])
+    );
     // Unknown versions are refused, naming the one this build writes.
     v1["version"] = 3.into();
     assert_eq!(
