@@ -1,6 +1,41 @@
 //! Erasure: the per-field policy, crypto-shredding of the subject key, and the
 //! certificate that says what was erased, what was kept and why.
 //!
+//! # Crypto-shredding and kept records
+//!
+//! The subject key is the per-person data key of crypto-shredding (as in
+//! MongoDB's scheme: delete the key and every copy sealed under it — live
+//! rows, backups, the audit log's sealed values — is gone; for an
+//! append-only Merkle log it is the only way to erase without breaking
+//! verification). A record kept under Art. 17(3) — (b) a legal obligation
+//! such as tax law, (e) legal claims, modelled as holds with a reason — must
+//! stay readable, so the key cannot go while a kept record depends on it.
+//!
+//! A hold, however, suspends the deletion of *what it covers* (retention
+//! principle: holds suspend deletion of the held items), not of everything
+//! else about the person. Deferring the whole shred for one invoice kept ten
+//! years would keep her audit IPs and every other sealed value readable for
+//! ten years, which Art. 17(1) does not allow. So the shred waits only for
+//! kept records that still **need** the key:
+//!
+//! 1. a source says per record whether it is sealed under the subject key
+//!    ([`RecordMeta::sealed_under_subject_key`](crate::RecordMeta::sealed_under_subject_key);
+//!    default `true`, the safe answer for sources that do not say);
+//! 2. for kept records that are, the desk asks the source to re-seal them
+//!    under a key that is not the subject's
+//!    ([`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)):
+//!    the tenant's data key or a legal-hold key from `custodia_crypt::Keyring`,
+//!    the way a key-management service rewraps data under another key;
+//! 3. the key is shredded at once if none still needs it, and the
+//!    certificate records how many were re-sealed; otherwise the shred is
+//!    deferred listing only the blocking records, and
+//!    [`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures)
+//!    finishes it on a schedule once they are released.
+//!
+//! Re-sealing moves the kept record from the person's key to a key whose
+//! lifetime follows the hold; the old envelopes (in backups) die with the
+//! subject key. Every step is audited by ids and counts, never values.
+//!
 //! # Certificate format (version 2)
 //!
 //! [`ErasureCertificate::to_json`] writes, and [`ErasureCertificate::from_json`]
