@@ -852,6 +852,50 @@ impl Desk {
     /// request that was shredded is not deferred any more and is skipped
     /// next time. An error for one request (a source down) does not stop the
     /// others; that request stays deferred and resumable.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chrono::{TimeZone, Utc};
+    /// use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+    /// use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+    /// use custodia_dsr::*;
+    ///
+    /// let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
+    /// let tenant = TenantId::from_external_key("crm", "acme");
+    /// let alice = SubjectId::from_external_key(tenant, "contact", "1");
+    /// let dpo = ActorId::from_external_key(tenant, "agent", "dpo");
+    /// let vault = Arc::new(SubjectVault::new(
+    ///     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone()));
+    /// // Evidence under a hold, in a store that cannot re-seal it.
+    /// let evidence = Arc::new(MemorySource::new("evidence"));
+    /// let record = RecordRef::new("attachment", "A-2");
+    /// evidence.insert(tenant, alice, record.clone(), LegalBasis::Contract,
+    ///     [("file_name", DataCategory::USER_CONTENT_TICKET, "burnt-printer.jpg", true)]);
+    /// let hold = Hold { exception: ErasureException::LegalClaims, reason: "case 17".into(), until: None };
+    /// let held = Desk::new(clock.clone(), Arc::new(MemorySink::new()))
+    ///     .with_source(evidence.clone())?
+    ///     .with_retention(Arc::new(StaticHolds::new().hold(tenant, "evidence", record, hold)))
+    ///     .with_key_shredder(vault.clone());
+    /// let mut request = held.receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo)?;
+    /// held.verify(&mut request, VerificationMethod::AuthenticatedSession, "", dpo)?;
+    /// held.erase(&mut request, dpo)?;
+    /// let mut stored = vec![request]; // the host's request store
+    /// assert_eq!(Desk::deferred_erasures(&stored).len(), 1);
+    ///
+    /// // The daily job, while the hold applies: nothing changes.
+    /// let reports = held.resume_deferred_erasures(&mut stored, dpo);
+    /// assert!(matches!(reports[0].outcome, Ok(Resumed::StillDeferred { changed: false, .. })));
+    ///
+    /// // After the hold is released (a desk without it): erased and shredded.
+    /// let released = Desk::new(clock, Arc::new(MemorySink::new()))
+    ///     .with_source(evidence.clone())?
+    ///     .with_key_shredder(vault);
+    /// let reports = released.resume_deferred_erasures(&mut stored, dpo);
+    /// assert!(matches!(reports[0].outcome, Ok(Resumed::Shredded(_))));
+    /// assert!(evidence.is_empty());
+    /// assert!(released.resume_deferred_erasures(&mut stored, dpo).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resume_deferred_erasures<'a>(
         &self,
         requests: impl IntoIterator<Item = &'a mut Request>,
