@@ -1192,6 +1192,7 @@ impl Desk {
                             request,
                             Some(actor),
                             DsrAction::SubjectKeyShredDeferred {
+                                records_kept: blocking.len(),
                                 blocking: blocking.clone(),
                                 until: *until,
                             },

@@ -73,7 +73,7 @@
 //!
 //! `subject_key.status` is `shredded`, `deferred` or `no_key_vault` (no
 //! [`KeyShredder`] configured). `deferred` lists only the kept records that
-//! still need the key: `{"status": "deferred", "blocking": [{"source":
+//! still need the key: `{"status": "deferred", "records_kept": 1, "blocking": [{"source":
 //! "attachments", "record": {"record_type": "attachment", "id": "A-2"}}],
 //! "reasons": ["legal_claims: legal hold case-2026-17 …"], "until": null}`
 //! (`until` is the latest end date of the blocking records, `null` while a
@@ -84,8 +84,9 @@
 //! ## Versions
 //!
 //! * **2**: adds `kept[].subject_key` and `records_resealed`; a `deferred`
-//!   key lists its `blocking` records instead of a `records_kept` count,
-//!   because kept records that do not need the key no longer defer the shred.
+//!   key lists its `blocking` records, and its `records_kept` counts only
+//!   them, because kept records that do not need the key no longer defer the
+//!   shred.
 //! * **1**: every kept record deferred the shred. [`ErasureCertificate::from_json`]
 //!   still reads it: `kept[].subject_key` reads as `needed`,
 //!   `records_resealed` as 0, and a `deferred` key lists every kept record
@@ -235,6 +236,10 @@ pub enum SubjectKeyStatus {
     /// ([`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures))
     /// shreds the key once none blocks it any more.
     Deferred {
+        /// How many kept records still need the key: `blocking.len()`. (The
+        /// name is version 1's, where every kept record deferred the shred;
+        /// kept so that code matching on it keeps compiling.)
+        records_kept: usize,
         /// Only the kept records that still need the key.
         #[serde(default)]
         blocking: Vec<BlockingRecord>,
@@ -289,6 +294,7 @@ impl SubjectKeyStatus {
             .collect();
         records.sort();
         Some(Self::Deferred {
+            records_kept: records.len(),
             blocking: records,
             reasons,
             until,
@@ -303,6 +309,7 @@ impl SubjectKeyStatus {
                 blocking,
                 reasons,
                 until,
+                ..
             } => format!(
                 "key shred deferred: {} kept records still need it ({}) under {} until {}",
                 blocking.len(),

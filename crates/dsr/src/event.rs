@@ -158,7 +158,10 @@ pub enum DsrAction {
     /// The subject's key was not shredded because the erasure keeps records
     /// that still need it.
     SubjectKeyShredDeferred {
+        /// How many kept records still need the key (`blocking.len()`).
+        records_kept: usize,
         /// The kept records that still need the key (ids, no values).
+        #[serde(default)]
         blocking: Vec<BlockingRecord>,
         /// Latest end date; `None` while a hold without end date applies.
         until: Option<Timestamp>,

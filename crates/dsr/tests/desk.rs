@@ -535,11 +535,13 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
     assert_eq!(cert.kept[0].reason, "dispute 2026-114");
     match &cert.subject_key {
         SubjectKeyStatus::Deferred {
+            records_kept,
             blocking,
             reasons,
             until,
         } => {
             // Only the held record that needs the key is listed.
+            assert_eq!(*records_kept, 1);
             assert_eq!(blocking.len(), 1);
             assert_eq!(
                 (blocking[0].source.as_str(), blocking[0].record.id.as_str()),
@@ -766,11 +768,13 @@ fn key_never_shredded_while_a_kept_record_needs_it() {
             match SubjectKeyStatus::deferred_for(&kept) {
                 None => assert_eq!(n, 0),
                 Some(SubjectKeyStatus::Deferred {
+                    records_kept,
                     blocking,
                     until,
                     reasons,
                 }) => {
                     assert_eq!(blocking.len(), n);
+                    assert_eq!(records_kept, n, "counts only the records needing the key");
                     assert!(blocking.iter().all(|b| b.source == "tickets"));
                     assert_eq!(reasons.len(), 1, "{reasons:?}");
                     // T-0 has no end date, so the deferral has none either

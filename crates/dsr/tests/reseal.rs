@@ -344,6 +344,7 @@ fn only_records_that_still_need_the_key_are_listed_as_blocking() {
     assert_eq!(
         deferred,
         DsrAction::SubjectKeyShredDeferred {
+            records_kept: 1,
             blocking: vec![BlockingRecord {
                 source: "evidence".into(),
                 record: ev
