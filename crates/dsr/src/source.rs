@@ -14,6 +14,15 @@
 //!   succeeds. The desk may repeat a step after a failure.
 //! * After an erasure, `locate` no longer returns the erased records (held
 //!   records excepted): anonymized records are unlinked from the subject.
+//! * Kept records and the subject key: `locate` says per record whether its
+//!   fields are sealed under the subject's key
+//!   ([`RecordMeta::sealed_under_subject_key`], `true` unless the source says
+//!   otherwise). A source that can re-seal a kept record under another key
+//!   implements [`reseal_kept`](PersonalDataSource::reseal_kept) (optional;
+//!   the default says it cannot), so an erasure that keeps the record (legal
+//!   hold, Art. 17(3)) can still shred the subject key at once. Existing
+//!   implementors need no change: they keep the safe behaviour, where a kept
+//!   record defers the shred until it is released.
 //! * Errors are returned, never panicked: the desk records the failure on the
 //!   request's [`Progress`] and the request stays open, resumable. An error's
 //!   text is stored in the progress and in a
