@@ -922,11 +922,12 @@ impl Desk {
             .collect()
     }
 
-    /// A deferred erasure's re-run without side effects or events: whether
-    /// every source still shows exactly the kept records of the last
-    /// certificate, held for the same reasons, and every blocking one still
-    /// cannot be re-sealed. Records re-sealed during the check are returned
-    /// so the full run records them.
+    /// A deferred erasure's re-check, without audit events: whether every
+    /// source still shows exactly the kept records of the last certificate,
+    /// held for the same reasons, and every blocking one still cannot be
+    /// re-sealed (its source is asked again, as it may have learnt to).
+    /// Records re-sealed during the check are returned so the full run
+    /// records and audits them.
     fn recheck_deferred(&self, request: &Request) -> Recheck {
         let mut resealed = Resealed::new();
         let Some(certificate) = &request.certificate else {
@@ -969,9 +970,10 @@ impl Desk {
                                 );
                                 unchanged = false;
                             }
-                            // A failure last time that is now "unsupported",
-                            // or any failure: let the full run record it.
+                            // Unsupported, as last time: still blocking.
                             Ok(_) if why.as_deref() == Some(CANNOT_RESEAL) => blocking += 1,
+                            // Unsupported after a failure last time, or a
+                            // failure: let the full run record it.
                             _ => unchanged = false,
                         }
                     }
