@@ -851,7 +851,9 @@ impl Desk {
     /// [`DsrAction::SubjectKeyShredStillDeferred`] event. Idempotent: a
     /// request that was shredded is not deferred any more and is skipped
     /// next time. An error for one request (a source down) does not stop the
-    /// others; that request stays deferred and resumable.
+    /// others; that request stays deferred and resumable. A source whose
+    /// re-sealing fails is re-run in full (its failure audited) each time,
+    /// until it succeeds or the record is released.
     ///
     /// ```
     /// use std::sync::Arc;
