@@ -4,6 +4,12 @@
 //! and before/after values sealed under the same key, a retention policy with
 //! a legal hold (custodia-retention), and the desk (custodia-dsr) running
 //! access, portability, rectification and erasure.
+//!
+//! The held attachment's source re-seals it under the tenant's key, so the
+//! subject key is shredded by the erasure itself: her other sealed fields and
+//! her audit personal data are unreadable at once while the held record stays
+//! readable. A second case has a source that cannot re-seal: the shred is
+//! deferred, and the scheduled re-run after the hold's release does it.
 #![cfg(all(
     feature = "crypt",
     feature = "audit",
@@ -66,9 +72,13 @@ fn unhex(text: &str) -> Vec<u8> {
 
 /// A store whose field values are sealed under the subject's key: it keeps
 /// envelopes (hex) in a [`MemorySource`] and opens them only to export.
+///
+/// With a keyring, it can re-seal a kept record under the tenant's data key
+/// (`Keyring::seal`), so the record no longer needs the subject's key.
 struct SealedSource {
     inner: MemorySource,
     vault: Arc<Vault>,
+    reseal_with: Option<Arc<Keyring>>,
     subject_of: std::sync::Mutex<Vec<(RecordRef, SubjectId)>>,
 }
 
@@ -77,7 +87,16 @@ impl SealedSource {
         Self {
             inner: MemorySource::new(name),
             vault,
+            reseal_with: None,
             subject_of: Default::default(),
+        }
+    }
+
+    /// A source that re-seals kept records under the tenant key of `keyring`.
+    fn resealing(name: &str, vault: Arc<Vault>, keyring: Arc<Keyring>) -> Self {
+        Self {
+            reseal_with: Some(keyring),
+            ..Self::new(name, vault)
         }
     }
 
@@ -208,6 +227,48 @@ impl PersonalDataSource for SealedSource {
     ) -> Result<(), BoxError> {
         self.inner.restrict(tenant, subject, record, restriction)
     }
+
+    /// Opens each field with the subject's key and seals it again under the
+    /// tenant's data key; then reports the record as no longer needing the
+    /// subject key. Idempotent: tenant-key envelopes are left as they are.
+    fn reseal_kept(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<ResealOutcome, BoxError> {
+        let Some(keyring) = &self.reseal_with else {
+            return Ok(ResealOutcome::Unsupported);
+        };
+        let stored = self.inner.export(tenant, subject, record)?;
+        let mut updates = Vec::new();
+        for field in &stored.fields {
+            let ctx = Self::ctx(tenant, record, &field.name);
+            let envelope = unhex(&field.value);
+            if keyring.open(&ctx, &envelope).is_ok() {
+                continue; // already under the tenant key
+            }
+            let plaintext = self.vault.open(&ctx, &envelope)?;
+            updates.push(FieldUpdate {
+                name: field.name.clone(),
+                value: hex(&keyring.seal(&ctx, &plaintext)?),
+            });
+        }
+        self.inner.rectify(tenant, subject, record, &updates)?;
+        let meta = self
+            .inner
+            .locate(tenant, subject)?
+            .into_iter()
+            .find(|l| l.record == *record)
+            .map(|l| l.meta)
+            .unwrap_or_default();
+        self.inner
+            .set_meta(tenant, record, meta.sealed_under_subject_key(false));
+        Ok(ResealOutcome::Resealed {
+            fields: updates.len(),
+            under: "tenant data key".into(),
+        })
+    }
 }
 
 const POLICY: &str = r#"
@@ -238,8 +299,9 @@ fn at(month: u32, day: u32, hour: u32) -> Timestamp {
 #[test]
 fn access_export_rectify_erase_against_a_real_audit_log() {
     let clock = Arc::new(ManualClock::new(at(3, 1, 9)));
+    let keyring = Arc::new(Keyring::new(SecretKey::generate().unwrap()));
     let vault: Arc<Vault> = Arc::new(SubjectVault::new(
-        Arc::new(Keyring::new(SecretKey::generate().unwrap())),
+        keyring.clone(),
         MemoryKeyStore::default(),
         clock.clone(),
     ));
@@ -305,11 +367,14 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
             true,
         )],
     );
-    // Attachments: A-2 is evidence under a litigation hold. The store keeps
-    // it in the clear and the host also holds a copy of its file name sealed
-    // under Alice's key: the desk defers the key shred while A-2 is held, so
-    // that copy stays readable until the hold is released.
-    let attachments = Arc::new(MemorySource::new("attachments"));
+    // Attachments: A-2 is evidence under a litigation hold. Its file name is
+    // sealed under Alice's key like everything else, but this store can
+    // re-seal a kept record under the tenant's data key.
+    let attachments = Arc::new(SealedSource::resealing(
+        "attachments",
+        vault.clone(),
+        keyring.clone(),
+    ));
     let (a1, a2) = (
         RecordRef::new("attachment", "A-1"),
         RecordRef::new("attachment", "A-2"),
@@ -318,8 +383,7 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         tenant,
         alice,
         a1.clone(),
-        LegalBasis::Contract,
-        [(
+        &[(
             "file_name",
             DataCategory::USER_CONTENT_TICKET,
             "screenshot.png",
@@ -330,8 +394,7 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         tenant,
         alice,
         a2.clone(),
-        LegalBasis::Contract,
-        [(
+        &[(
             "file_name",
             DataCategory::USER_CONTENT_TICKET,
             "burnt-printer.jpg",
@@ -580,8 +643,8 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         dpo,
     )
     .unwrap();
-    let a2_ctx = FieldContext::new(tenant, "attachment", "A-2", "file_name").unwrap();
-    let a2_envelope = vault.seal(alice, &a2_ctx, b"burnt-printer.jpg").unwrap();
+    // A backup copy of the held record, sealed under her key, as it was.
+    let a2_backup = attachments.envelope(tenant, &a2, "file_name").unwrap();
     let certificate = desk.erase(&mut erase, dpo).unwrap();
     assert_eq!(erase.state, RequestState::Completed);
 
@@ -609,29 +672,44 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
     assert_eq!(held.exception, ErasureException::LegalClaims);
     assert_eq!(held.until, None);
     assert!(held.reason.contains("case-2026-17"), "{}", held.reason);
-    // A-2 is kept, so the key shred is deferred until the hold is released.
+    // A-2 was re-sealed under the tenant key, so it no longer needs hers:
+    // the key is shredded now, not when the hold ends.
     assert!(
-        matches!(
-            certificate.subject_key,
-            SubjectKeyStatus::Deferred {
-                records_kept: 1,
-                until: None,
-                ..
-            }
-        ),
+        matches!(&held.subject_key, KeptKey::Resealed { fields: 1, under, .. } if under == "tenant data key"),
         "{:?}",
-        certificate.subject_key
+        held.subject_key
     );
+    assert_eq!(certificate.records_resealed, 1);
+    assert_eq!(
+        certificate.subject_key,
+        SubjectKeyStatus::Shredded { at: clock.now() }
+    );
+    assert!(!erase.is_shred_deferred());
     assert_eq!(
         certificate.backups_clear_by,
         policy.backups().unwrap().horizon(clock.now())
     );
     assert!(certificate.backups_clear_by.unwrap() > clock.now());
+    assert_eq!(
+        ErasureCertificate::from_json(&certificate.to_json().unwrap()).unwrap(),
+        certificate
+    );
 
-    // The held record is kept, readable, with its reason on the certificate.
-    let kept = attachments.get(tenant, &a2).expect("held attachment kept");
-    assert_eq!(kept.fields[0].value, "burnt-printer.jpg");
-    assert!(attachments.get(tenant, &a1).is_none());
+    // The held record is kept and still readable (now under the tenant key) ...
+    assert_eq!(
+        attachments.open(tenant, &a2, "file_name").unwrap(),
+        "burnt-printer.jpg"
+    );
+    assert!(
+        !String::from_utf8_lossy(&attachments.envelope(tenant, &a2, "file_name").unwrap())
+            .contains("burnt-printer")
+    );
+    // ... while its old copy under her key, in a backup, is not.
+    assert!(matches!(
+        vault.open(&SealedSource::ctx(tenant, &a2, "file_name"), &a2_backup),
+        Err(custodia_crypt::Error::Shredded { .. })
+    ));
+    assert!(attachments.inner.get(tenant, &a1).is_none());
     assert!(tickets.inner.get(tenant, &t1).is_none());
     assert!(contacts.inner.get(tenant, &c1).is_none());
     // Bob is untouched.
@@ -639,35 +717,6 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         contacts.open(tenant, &c2, "email").unwrap(),
         "bob@example.com"
     );
-    // The held record's copy sealed under her key is still readable ...
-    assert_eq!(
-        vault.open(&a2_ctx, &a2_envelope).unwrap(),
-        b"burnt-printer.jpg"
-    );
-    // ... and so, until the deferred shred, is her personal data in the audit log.
-    let before_shred = trail.rendered_events(tenant, alice).unwrap();
-    let login = before_shred.iter().find(|e| e.action == "login").unwrap();
-    assert_ne!(login.details["ip"], ERASED);
-    // Running it again while the hold applies changes nothing.
-    let again = desk.erase(&mut erase, dpo).unwrap();
-    assert_eq!(again.kept, certificate.kept);
-    assert_eq!(again.subject_key, certificate.subject_key);
-    assert!(vault.open(&a2_ctx, &a2_envelope).is_ok());
-
-    // The hold is released: re-running the erasure erases A-2 and shreds.
-    holds.held.store(false, Ordering::SeqCst);
-    let certificate = desk.erase(&mut erase, dpo).unwrap();
-    assert!(certificate.kept.is_empty());
-    assert_eq!(certificate.erased.len(), 5);
-    assert!(matches!(
-        certificate.subject_key,
-        SubjectKeyStatus::Shredded { .. }
-    ));
-    assert!(attachments.get(tenant, &a2).is_none());
-    assert!(matches!(
-        vault.open(&a2_ctx, &a2_envelope),
-        Err(custodia_crypt::Error::Shredded { .. })
-    ));
 
     // Her encrypted fields, wherever a copy survives (a backup), are unreadable.
     let shredded = |r: Result<Vec<u8>, custodia_crypt::Error>| {
@@ -743,6 +792,17 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         kept_event.details
     );
     assert!(history.iter().any(|e| e.target.starts_with("subject_key")));
+    let resealed = history
+        .iter()
+        .find(|e| e.action == "dsr.records_resealed")
+        .expect("the re-sealing is audited");
+    assert_eq!(resealed.target, "dsr.source attachments");
+    assert!(
+        resealed.details["note"].contains("A-2"),
+        "{:?}",
+        resealed.details
+    );
+    assert!(!resealed.details["note"].contains("burnt-printer"));
     // Bob's audit data stays readable.
     let bobs = trail.rendered_events(tenant, bob).unwrap();
     assert_eq!(bobs[0].details["ip"], "203.0.113.7");
@@ -777,4 +837,190 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         .affected(&Query::new().actor(dpo), at(3, 1, 0), at(3, 2, 0))
         .unwrap();
     assert_eq!(by_dpo.events, 0);
+}
+
+/// The second case: the held record's source cannot re-seal it, so the
+/// subject key must survive until the hold is released; the scheduled
+/// re-run then erases the record and shreds the key.
+#[test]
+fn a_source_that_cannot_reseal_defers_the_shred_until_release() {
+    let clock = Arc::new(ManualClock::new(at(3, 1, 9)));
+    let vault: Arc<Vault> = Arc::new(SubjectVault::new(
+        Arc::new(Keyring::new(SecretKey::generate().unwrap())),
+        MemoryKeyStore::default(),
+        clock.clone(),
+    ));
+    let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+    let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+    let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+    let tickets = Arc::new(SealedSource::new("tickets", vault.clone()));
+    let t1 = RecordRef::new("ticket", "T-1");
+    tickets.insert(
+        tenant,
+        alice,
+        t1.clone(),
+        &[(
+            "description",
+            DataCategory::USER_CONTENT_TICKET,
+            "Printer on fire",
+            true,
+        )],
+    );
+    // No keyring: this store cannot re-seal.
+    let attachments = Arc::new(SealedSource::new("attachments", vault.clone()));
+    let a2 = RecordRef::new("attachment", "A-2");
+    attachments.insert(
+        tenant,
+        alice,
+        a2.clone(),
+        &[(
+            "file_name",
+            DataCategory::USER_CONTENT_TICKET,
+            "burnt-printer.jpg",
+            true,
+        )],
+    );
+    let trail = Arc::new(AuditTrail::new(
+        AuditLog::open(MemoryStore::new()).unwrap(),
+        vault.clone(),
+    ));
+    trail.with_log(|log| {
+        let login = Event::builder(
+            tenant,
+            Actor::new(
+                ActorKind::User,
+                ActorId::from_external_key(tenant, "portal.user", "1017"),
+            )
+            .as_subject(alice)
+            .with_ip("198.51.100.23"),
+            Action::Login,
+            Target::new("portal_session", "s-1").unwrap(),
+        )
+        .subject(alice)
+        .time(at(2, 10, 8))
+        .build(clock.as_ref())
+        .unwrap();
+        log.append_sealed(&vault, login).unwrap();
+    });
+    let policy = Arc::new(Policy::from_toml(POLICY, "helpdesk.toml").unwrap());
+    let retention = Arc::new(PolicyRetention::new(policy, clock.clone()));
+    let holds = Arc::new(Releasable {
+        held: AtomicBool::new(true),
+        inner: retention.clone(),
+    });
+    let desk = Desk::new(clock.clone(), trail.clone())
+        .with_source(tickets.clone())
+        .unwrap()
+        .with_source(attachments.clone())
+        .unwrap()
+        .with_retention(holds.clone())
+        .with_backup_horizon(retention)
+        .with_key_shredder(vault.clone())
+        .with_audit_history(trail.clone());
+    let signer = checkpoint::Signer::generate("audit.example.com/acme").unwrap();
+    let note = trail
+        .with_log(|log| log.checkpoint("audit.example.com/acme", &signer))
+        .unwrap();
+    let trusted = checkpoint::open(&note, &signer.verifier()).unwrap();
+    let ticket_backup = tickets.envelope(tenant, &t1, "description").unwrap();
+    let login_ip = || {
+        trail
+            .rendered_events(tenant, alice)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "login")
+            .unwrap()
+            .details["ip"]
+            .clone()
+    };
+
+    let mut erase = desk
+        .receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo)
+        .unwrap();
+    desk.verify(
+        &mut erase,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        dpo,
+    )
+    .unwrap();
+    let certificate = desk.erase(&mut erase, dpo).unwrap();
+    // Deferred, listing only the record that needs the key, saying why.
+    assert_eq!(certificate.erased.len(), 1);
+    assert_eq!(certificate.kept.len(), 1);
+    assert!(certificate.kept[0].reason.contains("case-2026-17"));
+    assert_eq!(
+        certificate.kept[0].subject_key,
+        KeptKey::Needed {
+            why: Some("the source cannot re-seal it".into())
+        }
+    );
+    match &certificate.subject_key {
+        SubjectKeyStatus::Deferred {
+            blocking, until, ..
+        } => {
+            assert_eq!(
+                blocking,
+                &[BlockingRecord {
+                    source: "attachments".into(),
+                    record: a2.clone()
+                }]
+            );
+            assert_eq!(*until, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The held record stays readable, and so (the cost of the deferral) does
+    // what else is sealed under her key, audit values included.
+    assert_eq!(
+        attachments.open(tenant, &a2, "file_name").unwrap(),
+        "burnt-printer.jpg"
+    );
+    assert_eq!(login_ip(), "198.51.100.23");
+    assert!(
+        vault
+            .open(
+                &SealedSource::ctx(tenant, &t1, "description"),
+                &ticket_backup
+            )
+            .is_ok()
+    );
+
+    // The scheduled run while the hold applies: still deferred, one event.
+    clock.advance(custodia_core::chrono::TimeDelta::days(1));
+    let size = trail.with_log(|log| log.len());
+    let mut store = vec![erase];
+    let reports = desk.resume_deferred_erasures(&mut store, dpo);
+    assert!(matches!(
+        reports[0].outcome,
+        Ok(Resumed::StillDeferred { changed: false, .. })
+    ));
+    assert_eq!(trail.with_log(|log| log.len()), size + 1);
+
+    // The hold is released: the next scheduled run erases A-2 and shreds.
+    holds.held.store(false, Ordering::SeqCst);
+    clock.advance(custodia_core::chrono::TimeDelta::days(1));
+    let reports = desk.resume_deferred_erasures(&mut store, dpo);
+    let Ok(Resumed::Shredded(done)) = &reports[0].outcome else {
+        panic!("{:?}", reports[0].outcome)
+    };
+    assert!(done.kept.is_empty());
+    assert_eq!(done.erased.len(), 2);
+    assert!(attachments.inner.get(tenant, &a2).is_none());
+    assert_eq!(login_ip(), ERASED);
+    assert!(matches!(
+        vault.open(
+            &SealedSource::ctx(tenant, &t1, "description"),
+            &ticket_backup
+        ),
+        Err(custodia_crypt::Error::Shredded { .. })
+    ));
+    // Nothing is deferred any more; the log verifies against the checkpoint.
+    assert!(desk.resume_deferred_erasures(&mut store, dpo).is_empty());
+    let store = trail.with_log(|log| {
+        log.check_checkpoint(&trusted).unwrap();
+        log.store().clone()
+    });
+    let report = custodia_audit::verify(store, Some(&trusted)).unwrap();
+    assert_eq!(report.checkpoint_size, Some(trusted.size));
 }

@@ -223,16 +223,53 @@ impl Arbitrary for crate::source::RecordMeta {
                 timestamp(),
                 0..=3,
             ),
+            any::<bool>(),
         )
             .prop_map(
-                |(category, region, created_at, labels, events)| crate::source::RecordMeta {
-                    category,
-                    region,
-                    created_at,
-                    labels,
-                    events,
+                |(category, region, created_at, labels, events, sealed_under_subject_key)| {
+                    crate::source::RecordMeta {
+                        category,
+                        region,
+                        created_at,
+                        labels,
+                        events,
+                        sealed_under_subject_key,
+                    }
                 },
             )
             .boxed()
+    }
+}
+
+impl Arbitrary for crate::source::KeptKey {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<crate::source::KeptKey>;
+
+    /// Every state a kept record's need for the subject key can be in.
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::source::KeptKey;
+        prop_oneof![
+            proptest::option::of("[a-z :]{0,24}").prop_map(|why| KeptKey::Needed { why }),
+            Just(KeptKey::NotSealed),
+            (timestamp(), 0usize..8, "[a-z ]{1,24}")
+                .prop_map(|(at, fields, under)| KeptKey::Resealed { at, fields, under }),
+        ]
+        .boxed()
+    }
+}
+
+impl Arbitrary for crate::request::DeadlineStatus {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<crate::request::DeadlineStatus>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::request::DeadlineStatus;
+        prop_oneof![
+            Just(DeadlineStatus::Closed),
+            timestamp().prop_map(|due| DeadlineStatus::OnTime { due }),
+            timestamp().prop_map(|month_ended| DeadlineStatus::NoDecision { month_ended }),
+            timestamp().prop_map(|due| DeadlineStatus::Overdue { due }),
+        ]
+        .boxed()
     }
 }

@@ -33,6 +33,9 @@
 //! | `RecordKept` | `erase` | the kept record (type, id) | **denied** (Art. 17(3)) |
 //! | `SubjectKeyShredded` | `erase` | `subject_key` ‹subject› | success |
 //! | `SubjectKeyShredDeferred` | custom `dsr.key_shred_deferred` | `subject_key` ‹subject› | success |
+//! | `SubjectKeyShredStillDeferred` | custom `dsr.key_shred_still_deferred` | `subject_key` ‹subject› | success |
+//! | `RecordsResealed` | custom `dsr.records_resealed` | `dsr.source` ‹name› | success |
+//! | `ResealFailed` | custom `dsr.reseal` | `dsr.source` ‹name› | failure |
 //! | `CertificateIssued` | custom `dsr.certificate_issued` | `dsr.request` ‹id› | success |
 //! | `SourceRestricted` | `restrict` | `dsr.source` ‹name› | success |
 //! | `SourceFailed` | the operation's action (`read`, `export`, `update`, `erase`, `restrict`; else custom `dsr.‹operation›`, keeping letters, digits and `_`) | `dsr.source` ‹name› | failure |
@@ -504,6 +507,20 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
             )?,
             ok,
         ),
+        DsrAction::SubjectKeyShredStillDeferred { .. } => (
+            custom("dsr.key_shred_still_deferred")?,
+            Target::new(
+                "subject_key",
+                event.subject.map(|s| s.to_string()).unwrap_or_default(),
+            )?,
+            ok,
+        ),
+        DsrAction::RecordsResealed { source: s, .. } => {
+            (custom("dsr.records_resealed")?, source(s)?, ok)
+        }
+        DsrAction::ResealFailed { source: s, .. } => {
+            (custom("dsr.reseal")?, source(s)?, Outcome::Failure)
+        }
         DsrAction::CertificateIssued { .. } => (custom("dsr.certificate_issued")?, request()?, ok),
         DsrAction::SourceRestricted { source: s, .. } => (Action::Restrict, source(s)?, ok),
         DsrAction::SourceFailed {

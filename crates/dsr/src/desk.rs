@@ -1,7 +1,7 @@
 //! The desk: takes requests in, moves them through their states, and runs
 //! them across every source, auditing each step.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, TenantId, Timestamp};
@@ -14,12 +14,13 @@ use crate::export::{
 };
 use crate::records::ProcessingRegistry;
 use crate::request::{
-    Forwarding, IdentityVerification, Party, RejectionReason, Request, RequestKind, RequestState,
-    VerificationMethod,
+    DeadlineStatus, Forwarding, IdentityVerification, Party, RejectionReason, Request, RequestId,
+    RequestKind, RequestState, VerificationMethod,
 };
 use crate::retention::{BackupHorizon, NoHolds, RetentionCheck, UnknownBackups};
 use crate::source::{
-    ErasedRecord, FieldUpdate, KeptRecord, PersonalDataSource, Restriction, SourceProgress,
+    ErasedRecord, FieldUpdate, KeptKey, KeptRecord, PersonalDataSource, RecordRef, ResealOutcome,
+    Restriction, SourceProgress,
 };
 
 /// Hands a request to the controller when this helpdesk is only a processor.
@@ -62,6 +63,23 @@ pub enum Outcome {
     Erased(Box<ErasureCertificate>),
     /// Restriction or objection.
     Restricted(RestrictionReport),
+}
+
+/// An open request past a deadline ([`Desk::late_requests`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateRequest {
+    /// The request.
+    pub request: RequestId,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its kind: `"access"`, `"erasure"`, ….
+    pub kind: &'static str,
+    /// Its state.
+    pub state: RequestState,
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// Which deadline it missed.
+    pub status: DeadlineStatus,
 }
 
 /// One source's run, before it is recorded.
@@ -298,7 +316,10 @@ impl Desk {
         })
     }
 
-    /// Refuses the request with a reason (Art. 12(4)).
+    /// Refuses the request with a reason (Art. 12(4)). After the month
+    /// following receipt the refusal is still recorded, but flagged late
+    /// ([`Rejection::late`](crate::request::Rejection::late), and `late` in
+    /// the [`DsrAction::RequestRejected`] event).
     pub fn reject(
         &self,
         request: &mut Request,
@@ -309,8 +330,36 @@ impl Desk {
         let at = self.clock.now();
         self.step(request, actor, |r| {
             r.reject(reason.clone(), detail, at, actor)?;
-            Ok(DsrAction::RequestRejected { reason })
+            let late = r.rejection.as_ref().is_some_and(|j| j.late);
+            Ok(DsrAction::RequestRejected { reason, late })
         })
+    }
+
+    /// The open requests among `requests` that need the privacy officer
+    /// now (by the desk's clock): no decision one month after receipt
+    /// ([`DeadlineStatus::NoDecision`], Art. 12(3)–(4)) or past the extended
+    /// deadline ([`DeadlineStatus::Overdue`]), oldest receipt first.
+    pub fn late_requests<'a>(
+        &self,
+        requests: impl IntoIterator<Item = &'a Request>,
+    ) -> Vec<LateRequest> {
+        let now = self.clock.now();
+        let mut late: Vec<LateRequest> = requests
+            .into_iter()
+            .filter_map(|r| {
+                let status = r.deadline_status(now);
+                status.is_late().then(|| LateRequest {
+                    request: r.id,
+                    tenant: r.tenant,
+                    kind: r.kind.name(),
+                    state: r.state,
+                    received_at: r.received_at,
+                    status,
+                })
+            })
+            .collect();
+        late.sort_by_key(|l| (l.received_at, l.request));
+        late
     }
 
     /// Processor mode: sends the request to `controller` through `forwarder`
@@ -740,17 +789,30 @@ impl Desk {
     }
 
     /// Erasure (Art. 17): erases or anonymizes every record not held, in every
-    /// source; shreds the subject key unless a record is kept; completes the
-    /// request and returns the certificate.
+    /// source; shreds the subject key unless a kept record still needs it;
+    /// completes the request and returns the certificate.
     ///
-    /// Legal holds and Art. 17(3) retention: while any record is kept, the
-    /// subject key is NOT shredded (kept data may be sealed under it), the
-    /// certificate says [`SubjectKeyStatus::Deferred`] and a
-    /// [`DsrAction::SubjectKeyShredDeferred`] event is emitted. Running
-    /// `erase` again on the completed request re-checks every source: records
-    /// no longer held are erased, and once nothing is kept the key is
-    /// shredded and a new certificate says so. Note that data sealed under
-    /// the key (audit personal data included) stays readable until then.
+    /// Legal holds and Art. 17(3) retention: held records are kept, each
+    /// with its exception, reason and end date. The subject key is shredded
+    /// at once unless a kept record still **needs** it: records whose source
+    /// reports them not sealed under the subject key
+    /// ([`RecordMeta::sealed_under_subject_key`](crate::RecordMeta::sealed_under_subject_key))
+    /// do not, and for the others the desk first asks the source to re-seal
+    /// them under another key ([`PersonalDataSource::reseal_kept`],
+    /// a [`DsrAction::RecordsResealed`] event). Only if some still need the
+    /// key is the shred deferred: the certificate says
+    /// [`SubjectKeyStatus::Deferred`] listing only those records, and a
+    /// [`DsrAction::SubjectKeyShredDeferred`] event is emitted. Until then,
+    /// data sealed under the key (audit personal data included) stays
+    /// readable.
+    ///
+    /// Running `erase` again on a completed, deferred erasure (or
+    /// [`Desk::resume_deferred_erasures`]) re-checks every source: records no
+    /// longer held are erased, blocking records are offered for re-sealing
+    /// again, and once none needs the key it is shredded and a new
+    /// certificate says so. If nothing changed, the run records a single
+    /// [`DsrAction::SubjectKeyShredStillDeferred`] event and returns the
+    /// certificate unchanged.
     ///
     /// Idempotent and resumable: sources already done are skipped, a failed
     /// source is retried, the key is shredded once, and a completed erasure
@@ -761,13 +823,189 @@ impl Desk {
         request: &mut Request,
         actor: ActorId,
     ) -> Result<ErasureCertificate, Error> {
-        // A completed erasure whose key shred was deferred (records kept) is
-        // re-run in full: released records are erased and, once nothing is
-        // kept, the key is shredded. Any other completed erasure is final.
+        self.erase_inner(request, actor)
+            .map(|(certificate, _)| certificate)
+    }
+
+    /// The erasures among `requests` whose subject-key shred is deferred:
+    /// the ones [`Desk::resume_deferred_erasures`] re-runs.
+    pub fn deferred_erasures<'a>(
+        requests: impl IntoIterator<Item = &'a Request>,
+    ) -> Vec<&'a Request> {
+        requests
+            .into_iter()
+            .filter(|r| r.is_shred_deferred())
+            .collect()
+    }
+
+    /// Re-runs every erasure among `requests` whose key shred is deferred
+    /// (others are skipped and not reported), as [`Desk::erase`] does: a
+    /// scheduled job (daily, say) over the host's stored requests, so that
+    /// no deferred shred depends on someone remembering it when a hold ends.
+    ///
+    /// Per request: [`Resumed::Shredded`] when nothing needs the key any
+    /// more (released records erased, blocking ones re-sealed);
+    /// [`Resumed::StillDeferred`] otherwise, with `changed` saying whether
+    /// anything moved (a record released or re-sealed, a new certificate
+    /// issued) or whether the run only recorded one
+    /// [`DsrAction::SubjectKeyShredStillDeferred`] event. Idempotent: a
+    /// request that was shredded is not deferred any more and is skipped
+    /// next time. An error for one request (a source down) does not stop the
+    /// others; that request stays deferred and resumable. A source whose
+    /// re-sealing fails is re-run in full (its failure audited) each time,
+    /// until it succeeds or the record is released.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chrono::{TimeZone, Utc};
+    /// use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+    /// use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+    /// use custodia_dsr::*;
+    ///
+    /// let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
+    /// let tenant = TenantId::from_external_key("crm", "acme");
+    /// let alice = SubjectId::from_external_key(tenant, "contact", "1");
+    /// let dpo = ActorId::from_external_key(tenant, "agent", "dpo");
+    /// let vault = Arc::new(SubjectVault::new(
+    ///     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone()));
+    /// // Evidence under a hold, in a store that cannot re-seal it.
+    /// let evidence = Arc::new(MemorySource::new("evidence"));
+    /// let record = RecordRef::new("attachment", "A-2");
+    /// evidence.insert(tenant, alice, record.clone(), LegalBasis::Contract,
+    ///     [("file_name", DataCategory::USER_CONTENT_TICKET, "burnt-printer.jpg", true)]);
+    /// let hold = Hold { exception: ErasureException::LegalClaims, reason: "case 17".into(), until: None };
+    /// let held = Desk::new(clock.clone(), Arc::new(MemorySink::new()))
+    ///     .with_source(evidence.clone())?
+    ///     .with_retention(Arc::new(StaticHolds::new().hold(tenant, "evidence", record, hold)))
+    ///     .with_key_shredder(vault.clone());
+    /// let mut request = held.receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo)?;
+    /// held.verify(&mut request, VerificationMethod::AuthenticatedSession, "", dpo)?;
+    /// held.erase(&mut request, dpo)?;
+    /// let mut stored = vec![request]; // the host's request store
+    /// assert_eq!(Desk::deferred_erasures(&stored).len(), 1);
+    ///
+    /// // The daily job, while the hold applies: nothing changes.
+    /// let reports = held.resume_deferred_erasures(&mut stored, dpo);
+    /// assert!(matches!(reports[0].outcome, Ok(Resumed::StillDeferred { changed: false, .. })));
+    ///
+    /// // After the hold is released (a desk without it): erased and shredded.
+    /// let released = Desk::new(clock, Arc::new(MemorySink::new()))
+    ///     .with_source(evidence.clone())?
+    ///     .with_key_shredder(vault);
+    /// let reports = released.resume_deferred_erasures(&mut stored, dpo);
+    /// assert!(matches!(reports[0].outcome, Ok(Resumed::Shredded(_))));
+    /// assert!(evidence.is_empty());
+    /// assert!(released.resume_deferred_erasures(&mut stored, dpo).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resume_deferred_erasures<'a>(
+        &self,
+        requests: impl IntoIterator<Item = &'a mut Request>,
+        actor: ActorId,
+    ) -> Vec<ResumeReport> {
+        requests
+            .into_iter()
+            .filter(|r| r.is_shred_deferred())
+            .map(|request| {
+                let outcome = self
+                    .erase_inner(request, actor)
+                    .map(|(certificate, changed)| match certificate.subject_key {
+                        SubjectKeyStatus::Deferred { .. } => Resumed::StillDeferred {
+                            certificate: Box::new(certificate),
+                            changed,
+                        },
+                        _ => Resumed::Shredded(Box::new(certificate)),
+                    });
+                ResumeReport {
+                    request: request.id,
+                    outcome,
+                }
+            })
+            .collect()
+    }
+
+    /// A deferred erasure's re-check, without audit events: whether every
+    /// source still shows exactly the kept records of the last certificate,
+    /// held for the same reasons, and every blocking one still cannot be
+    /// re-sealed (its source is asked again, as it may have learnt to).
+    /// Records re-sealed during the check are returned so the full run
+    /// records and audits them.
+    fn recheck_deferred(&self, request: &Request) -> Recheck {
+        let mut resealed = Resealed::new();
+        let Some(certificate) = &request.certificate else {
+            return Recheck::Run(resealed);
+        };
+        let previous: BTreeMap<(&str, &RecordRef), &KeptRecord> = certificate
+            .kept
+            .iter()
+            .map(|k| ((k.source.as_str(), &k.record), k))
+            .collect();
+        let mut seen = 0;
+        let mut unchanged = true;
+        let mut blocking = 0;
+        for source in &self.sources {
+            let name = source.name();
+            let Ok(located) = source.locate(request.tenant, request.subject) else {
+                return Recheck::Run(resealed);
+            };
+            for found in &located {
+                let Some(before) = previous.get(&(name, &found.record)) else {
+                    // A record to erase (released, or new): run in full.
+                    return Recheck::Run(resealed);
+                };
+                seen += 1;
+                let hold = self
+                    .retention
+                    .hold(request.tenant, request.subject, name, found);
+                let same_hold = matches!(&hold, Ok(Some(h))
+                    if h.exception == before.exception && h.reason == before.reason && h.until == before.until);
+                if !same_hold {
+                    return Recheck::Run(resealed);
+                }
+                match (&before.subject_key, found.meta.sealed_under_subject_key) {
+                    (KeptKey::Needed { why }, true) => {
+                        match source.reseal_kept(request.tenant, request.subject, &found.record) {
+                            Ok(ResealOutcome::Resealed { fields, under }) => {
+                                resealed.insert(
+                                    (name.to_owned(), found.record.clone()),
+                                    (fields, under),
+                                );
+                                unchanged = false;
+                            }
+                            // Unsupported, as last time: still blocking.
+                            Ok(_) if why.as_deref() == Some(CANNOT_RESEAL) => blocking += 1,
+                            // Unsupported after a failure last time, or a
+                            // failure: let the full run record it.
+                            _ => unchanged = false,
+                        }
+                    }
+                    (KeptKey::Needed { .. }, false) => unchanged = false,
+                    (_, true) => unchanged = false,
+                    (_, false) => {}
+                }
+            }
+        }
+        if unchanged && seen == previous.len() {
+            Recheck::Unchanged { blocking }
+        } else {
+            Recheck::Run(resealed)
+        }
+    }
+
+    /// [`Desk::erase`], also saying whether anything changed (false only
+    /// for an unchanged deferred re-run).
+    fn erase_inner(
+        &self,
+        request: &mut Request,
+        actor: ActorId,
+    ) -> Result<(ErasureCertificate, bool), Error> {
+        // A completed erasure whose key shred was deferred is re-run:
+        // released records are erased and, once no kept record needs the
+        // key, it is shredded. Any other completed erasure is final.
         let resume_deferred = match (request.state, &request.certificate) {
             (RequestState::Completed, Some(certificate)) => {
                 if !matches!(certificate.subject_key, SubjectKeyStatus::Deferred { .. }) {
-                    return Ok(certificate.clone());
+                    return Ok((certificate.clone(), false));
                 }
                 if !matches!(request.kind, RequestKind::Erasure) {
                     return Err(Error::WrongKind {
@@ -780,7 +1018,24 @@ impl Desk {
             }
             _ => false,
         };
-        if !resume_deferred {
+        let mut pre_resealed = Resealed::new();
+        if resume_deferred {
+            match self.recheck_deferred(request) {
+                Recheck::Unchanged { blocking } => {
+                    self.emit(
+                        request,
+                        Some(actor),
+                        DsrAction::SubjectKeyShredStillDeferred {
+                            records_blocking: blocking,
+                        },
+                    )?;
+                    if let Some(certificate) = &request.certificate {
+                        return Ok((certificate.clone(), false));
+                    }
+                }
+                Recheck::Run(resealed) => pre_resealed = resealed,
+            }
+        } else {
             self.begin(request, actor, "erasure", |k| {
                 matches!(k, RequestKind::Erasure)
             })?;
@@ -793,6 +1048,12 @@ impl Desk {
                 // again what is kept.
                 Some(SourceProgress::Done { erased, .. }) => (erased.clone(), Vec::new()),
                 _ => (Vec::new(), Vec::new()),
+            };
+            let kept_before: Vec<KeptRecord> = match previous {
+                Some(SourceProgress::Failed { kept, .. } | SourceProgress::Done { kept, .. }) => {
+                    kept.clone()
+                }
+                None => Vec::new(),
             };
             let fail = |operation,
                         e: &BoxError,
@@ -819,6 +1080,23 @@ impl Desk {
                     .hold(req.tenant, req.subject, name, found)
                     .map_err(|e| fail("check retention for", &e, &erased, &kept))?;
                 if let Some(hold) = hold {
+                    // Not sealed under the subject key: it does not need the
+                    // key (and says so again if this erasure re-sealed it).
+                    let resealed_by_check =
+                        pre_resealed.contains_key(&(name.to_owned(), found.record.clone()));
+                    let subject_key = if found.meta.sealed_under_subject_key || resealed_by_check {
+                        // Needs the key (or did until the re-check just
+                        // re-sealed it: recorded by the re-seal step below).
+                        KeptKey::default()
+                    } else {
+                        kept_before
+                            .iter()
+                            .find(|k| {
+                                k.record == found.record
+                                    && matches!(k.subject_key, KeptKey::Resealed { .. })
+                            })
+                            .map_or(KeptKey::NotSealed, |k| k.subject_key.clone())
+                    };
                     kept.retain(|k| k.record != found.record);
                     kept.push(KeptRecord {
                         source: name.to_owned(),
@@ -826,6 +1104,7 @@ impl Desk {
                         exception: hold.exception,
                         reason: hold.reason.clone(),
                         until: hold.until,
+                        subject_key,
                     });
                     if let Err(e) = self.emit(
                         req,
@@ -884,6 +1163,11 @@ impl Desk {
                 },
             })
         })?;
+        // Kept records that still need the subject key: ask their sources
+        // to re-seal them under another key, so the key can go now.
+        if self.shredder.is_some() && request.progress.key_shredded.is_none() {
+            self.reseal_kept_records(request, actor, pre_resealed)?;
+        }
         let (mut erased, mut kept) = (Vec::new(), Vec::new());
         for progress in request.progress.sources.values() {
             if let SourceProgress::Done {
@@ -901,20 +1185,19 @@ impl Desk {
                 SubjectKeyStatus::deferred_for(&kept),
             ) {
                 (Some(receipt), _) => SubjectKeyStatus::Shredded { at: receipt.at },
-                // Records are kept (hold or retention): they may be sealed
-                // under the subject key, so it must survive until they go.
+                // Kept records (hold or retention) still sealed under the
+                // subject key: it must survive until they go.
                 (None, Some(deferred)) => {
                     if let SubjectKeyStatus::Deferred {
-                        records_kept,
-                        until,
-                        ..
+                        blocking, until, ..
                     } = &deferred
                     {
                         self.emit(
                             request,
                             Some(actor),
                             DsrAction::SubjectKeyShredDeferred {
-                                records_kept: *records_kept,
+                                records_kept: blocking.len(),
+                                blocking: blocking.clone(),
                                 until: *until,
                             },
                         )?;
@@ -936,6 +1219,10 @@ impl Desk {
             },
         };
         let now = self.clock.now();
+        let records_resealed = kept
+            .iter()
+            .filter(|k| matches!(k.subject_key, KeptKey::Resealed { .. }))
+            .count();
         let certificate = ErasureCertificate {
             schema: crate::erasure::CERTIFICATE_SCHEMA.to_owned(),
             version: ErasureCertificate::VERSION,
@@ -948,6 +1235,7 @@ impl Desk {
             erased,
             kept,
             subject_key,
+            records_resealed,
             backups_clear_by: self.backups.clear_by(request.tenant, now),
             recipients_to_inform: self.recipients(request),
         };
@@ -964,8 +1252,127 @@ impl Desk {
             self.finish(request, actor)?;
         }
         request.certificate = Some(certificate.clone());
-        Ok(certificate)
+        Ok((certificate, true))
     }
+
+    /// Offers every kept record that still needs the subject key to its
+    /// source for re-sealing, records the outcome on the request's
+    /// progress, and audits it (one [`DsrAction::RecordsResealed`] per
+    /// source, one [`DsrAction::ResealFailed`] per failure).
+    fn reseal_kept_records(
+        &self,
+        request: &mut Request,
+        actor: ActorId,
+        mut pre_resealed: Resealed,
+    ) -> Result<(), Error> {
+        for source in &self.sources {
+            let name = source.name();
+            let Some(SourceProgress::Done { kept, .. }) = request.progress.sources.get(name) else {
+                continue;
+            };
+            if !kept.iter().any(|k| k.subject_key.blocks_shred()) {
+                continue;
+            }
+            let mut kept = kept.clone();
+            let (mut records, mut fields) = (Vec::new(), 0);
+            for k in kept.iter_mut().filter(|k| k.subject_key.blocks_shred()) {
+                let outcome = match pre_resealed.remove(&(name.to_owned(), k.record.clone())) {
+                    Some((fields, under)) => Ok(ResealOutcome::Resealed { fields, under }),
+                    None => source.reseal_kept(request.tenant, request.subject, &k.record),
+                };
+                match outcome {
+                    Ok(ResealOutcome::Resealed { fields: n, under }) => {
+                        k.subject_key = KeptKey::Resealed {
+                            at: self.clock.now(),
+                            fields: n,
+                            under,
+                        };
+                        records.push(k.record.clone());
+                        fields += n;
+                    }
+                    Ok(_) => {
+                        k.subject_key = KeptKey::Needed {
+                            why: Some(CANNOT_RESEAL.to_owned()),
+                        };
+                    }
+                    Err(e) => {
+                        let error = e.to_string();
+                        self.emit(
+                            request,
+                            Some(actor),
+                            DsrAction::ResealFailed {
+                                source: name.to_owned(),
+                                record_type: k.record.record_type.clone(),
+                                record_id: k.record.id.clone(),
+                                error: error.clone(),
+                            },
+                        )?;
+                        k.subject_key = KeptKey::Needed {
+                            why: Some(format!("re-sealing failed: {error}")),
+                        };
+                    }
+                }
+            }
+            if !records.is_empty() {
+                self.emit(
+                    request,
+                    Some(actor),
+                    DsrAction::RecordsResealed {
+                        source: name.to_owned(),
+                        records,
+                        fields,
+                    },
+                )?;
+            }
+            if let Some(SourceProgress::Done { kept: stored, .. }) =
+                request.progress.sources.get_mut(name)
+            {
+                *stored = kept;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a kept record still needs the subject key when its source returned
+/// [`ResealOutcome::Unsupported`].
+const CANNOT_RESEAL: &str = "the source cannot re-seal it";
+
+/// Records re-sealed ahead of a full run, by (source, record): (fields, key).
+type Resealed = BTreeMap<(String, RecordRef), (usize, String)>;
+
+/// What the re-check of a deferred erasure found.
+enum Recheck {
+    /// Nothing changed; this many kept records still need the key.
+    Unchanged { blocking: usize },
+    /// Run the erasure again (with what the check already re-sealed).
+    Run(Resealed),
+}
+
+/// The outcome of re-running one deferred erasure
+/// ([`Desk::resume_deferred_erasures`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// No kept record needs the subject key any more: it was shredded. The
+    /// new certificate says so.
+    Shredded(Box<ErasureCertificate>),
+    /// Some kept records still need the key.
+    StillDeferred {
+        /// The certificate: a new one if `changed`, else the previous one.
+        certificate: Box<ErasureCertificate>,
+        /// Whether the run erased released records or re-sealed some;
+        /// `false` when it only recorded that nothing changed.
+        changed: bool,
+    },
+}
+
+/// One deferred erasure's re-run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeReport {
+    /// The request.
+    pub request: RequestId,
+    /// What happened, or why it failed (the request stays deferred).
+    pub outcome: Result<Resumed, Error>,
 }
 
 impl Desk {

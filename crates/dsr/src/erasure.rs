@@ -1,7 +1,42 @@
 //! Erasure: the per-field policy, crypto-shredding of the subject key, and the
 //! certificate that says what was erased, what was kept and why.
 //!
-//! # Certificate format (version 1)
+//! # Crypto-shredding and kept records
+//!
+//! The subject key is the per-person data key of crypto-shredding (as in
+//! MongoDB's scheme: delete the key and every copy sealed under it — live
+//! rows, backups, the audit log's sealed values — is gone; for an
+//! append-only Merkle log it is the only way to erase without breaking
+//! verification). A record kept under Art. 17(3) — (b) a legal obligation
+//! such as tax law, (e) legal claims, modelled as holds with a reason — must
+//! stay readable, so the key cannot go while a kept record depends on it.
+//!
+//! A hold, however, suspends the deletion of *what it covers* (retention
+//! principle: holds suspend deletion of the held items), not of everything
+//! else about the person. Deferring the whole shred for one invoice kept ten
+//! years would keep her audit IPs and every other sealed value readable for
+//! ten years, which Art. 17(1) does not allow. So the shred waits only for
+//! kept records that still **need** the key:
+//!
+//! 1. a source says per record whether it is sealed under the subject key
+//!    ([`RecordMeta::sealed_under_subject_key`](crate::RecordMeta::sealed_under_subject_key);
+//!    default `true`, the safe answer for sources that do not say);
+//! 2. for kept records that are, the desk asks the source to re-seal them
+//!    under a key that is not the subject's
+//!    ([`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)):
+//!    the tenant's data key or a legal-hold key from `custodia_crypt::Keyring`,
+//!    the way a key-management service rewraps data under another key;
+//! 3. the key is shredded at once if none still needs it, and the
+//!    certificate records how many were re-sealed; otherwise the shred is
+//!    deferred listing only the blocking records, and
+//!    [`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures)
+//!    finishes it on a schedule once they are released.
+//!
+//! Re-sealing moves the kept record from the person's key to a key whose
+//! lifetime follows the hold; the old envelopes (in backups) die with the
+//! subject key. Every step is audited by ids and counts, never values.
+//!
+//! # Certificate format (version 2)
 //!
 //! [`ErasureCertificate::to_json`] writes, and [`ErasureCertificate::from_json`]
 //! reads back:
@@ -9,30 +44,53 @@
 //! ```json
 //! {
 //!   "schema": "custodia.dsr.erasure_certificate",
-//!   "version": 1,
+//!   "version": 2,
 //!   "request": "…uuid…", "tenant": "…uuid…", "subject": "…uuid…",
 //!   "received_at": "2026-03-02T09:00:00Z",
 //!   "issued_at": "2026-03-05T14:00:00Z",
-//!   "sources": ["contacts", "tickets"],
+//!   "sources": ["contacts", "invoices", "tickets"],
 //!   "erased": [{"source": "tickets", "record": {"record_type": "ticket", "id": "T-1"},
 //!               "deleted_record": false, "deleted_fields": [],
 //!               "anonymized_fields": ["requester_name"]}],
 //!   "kept": [{"source": "invoices", "record": {"record_type": "invoice", "id": "I-9"},
 //!             "exception": "legal_obligation", "reason": "tax law: 10 years",
-//!             "until": "2036-01-01T00:00:00Z"}],
+//!             "until": "2036-01-01T00:00:00Z",
+//!             "subject_key": {"status": "resealed", "at": "2026-03-05T14:00:00Z",
+//!                             "fields": 1, "under": "tenant data key"}}],
 //!   "subject_key": {"status": "shredded", "at": "2026-03-05T14:00:00Z"},
+//!   "records_resealed": 1,
 //!   "backups_clear_by": "2026-04-04T14:00:00Z",
 //!   "recipients_to_inform": ["Transactional email provider (US)"]
 //! }
 //! ```
 //!
-//! `subject_key.status` is `shredded`, `deferred` (records are kept, so the
-//! key is not shredded yet: `{"status": "deferred", "records_kept": 1,
-//! "reasons": ["legal_obligation: tax law: 10 years"], "until":
-//! "2036-01-01T00:00:00Z"}`, `until` `null` while a hold without end date
-//! applies; re-running the erasure after nothing is kept shreds the key) or
-//! `no_key_vault` (no [`KeyShredder`] configured); `backups_clear_by` is `null` when no
+//! `kept[].subject_key.status` says whether a kept record still needs the
+//! subject key: `needed` (sealed under it and not re-sealed; optional `why`:
+//! the source cannot re-seal, or its error), `not_sealed` (the source stores
+//! it in the clear or under another key) or `resealed` (re-sealed by this
+//! erasure under the key named in `under`; see
+//! [`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)).
+//!
+//! `subject_key.status` is `shredded`, `deferred` or `no_key_vault` (no
+//! [`KeyShredder`] configured). `deferred` lists only the kept records that
+//! still need the key: `{"status": "deferred", "records_kept": 1, "blocking": [{"source":
+//! "attachments", "record": {"record_type": "attachment", "id": "A-2"}}],
+//! "reasons": ["legal_claims: legal hold case-2026-17 …"], "until": null}`
+//! (`until` is the latest end date of the blocking records, `null` while a
+//! hold without end date applies); re-running the erasure after they are
+//! released shreds the key. `backups_clear_by` is `null` when no
 //! [`BackupHorizon`](crate::retention::BackupHorizon) is known.
+//!
+//! ## Versions
+//!
+//! * **2**: adds `kept[].subject_key` and `records_resealed`; a `deferred`
+//!   key lists its `blocking` records, and its `records_kept` counts only
+//!   them, because kept records that do not need the key no longer defer the
+//!   shred.
+//! * **1**: every kept record deferred the shred. [`ErasureCertificate::from_json`]
+//!   still reads it: `kept[].subject_key` reads as `needed`,
+//!   `records_resealed` as 0, and a `deferred` key lists every kept record
+//!   as blocking (which is what version 1 meant); `version` stays 1.
 
 use std::fmt::Write as _;
 
@@ -42,7 +100,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{BoxError, Error};
 use crate::request::RequestId;
-use crate::source::{ErasedRecord, ErasurePlan, FieldAction, FieldErasure, KeptRecord, Located};
+use crate::source::{
+    ErasedRecord, ErasurePlan, FieldAction, FieldErasure, KeptKey, KeptRecord, Located, RecordRef,
+};
 
 /// Which fields are deleted and which anonymized.
 ///
@@ -168,42 +228,74 @@ pub enum SubjectKeyStatus {
         at: Timestamp,
     },
     /// Not shredded yet because the erasure keeps records (legal hold or
-    /// Art. 17(3) retention) that may be sealed under the key: shredding
-    /// would make the kept data unreadable, so the hold would not really be
-    /// respected. A later re-run of the erasure shreds the key once no record
-    /// is kept any more.
+    /// Art. 17(3) retention) that still need the key: their fields are
+    /// sealed under it and the source could not re-seal them under another
+    /// key. Shredding would make the kept data unreadable, so the hold would
+    /// not really be respected. Kept records that do not need the key (not
+    /// sealed under it, or re-sealed) do not defer the shred. A later re-run
+    /// ([`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures))
+    /// shreds the key once none blocks it any more.
     Deferred {
-        /// How many records are kept.
+        /// How many kept records still need the key: `blocking.len()`. (The
+        /// name is version 1's, where every kept record deferred the shred;
+        /// kept so that code matching on it keeps compiling.)
         records_kept: usize,
-        /// Why, as `exception: reason`, deduplicated.
+        /// Only the kept records that still need the key.
+        #[serde(default)]
+        blocking: Vec<BlockingRecord>,
+        /// Why they are kept, as `exception: reason`, deduplicated.
         reasons: Vec<String>,
-        /// The latest end date of the kept records; `None` when at least
-        /// one of them is kept until a hold is released.
+        /// The latest end date of the blocking records; `None` when at
+        /// least one of them is kept until a hold is released.
         until: Option<Timestamp>,
     },
     /// No key vault was configured on the desk.
     NoKeyVault,
 }
 
+/// A kept record that holds up the subject-key shred.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlockingRecord {
+    /// The source.
+    pub source: String,
+    /// The record.
+    pub record: RecordRef,
+}
+
 impl SubjectKeyStatus {
-    /// The deferral for these kept records (none kept: `None`).
+    /// The deferral for these kept records: `None` when none of them still
+    /// needs the subject key ([`KeptKey::blocks_shred`]), otherwise
+    /// `Deferred` listing only those that do.
     pub fn deferred_for(kept: &[KeptRecord]) -> Option<Self> {
-        if kept.is_empty() {
+        let blocking: Vec<&KeptRecord> = kept
+            .iter()
+            .filter(|k| k.subject_key.blocks_shred())
+            .collect();
+        if blocking.is_empty() {
             return None;
         }
-        let mut reasons: Vec<String> = kept
+        let mut reasons: Vec<String> = blocking
             .iter()
             .map(|k| format!("{}: {}", k.exception, k.reason))
             .collect();
         reasons.sort();
         reasons.dedup();
-        let until = if kept.iter().any(|k| k.until.is_none()) {
+        let until = if blocking.iter().any(|k| k.until.is_none()) {
             None
         } else {
-            kept.iter().filter_map(|k| k.until).max()
+            blocking.iter().filter_map(|k| k.until).max()
         };
+        let mut records: Vec<BlockingRecord> = blocking
+            .iter()
+            .map(|k| BlockingRecord {
+                source: k.source.clone(),
+                record: k.record.clone(),
+            })
+            .collect();
+        records.sort();
         Some(Self::Deferred {
-            records_kept: kept.len(),
+            records_kept: records.len(),
+            blocking: records,
             reasons,
             until,
         })
@@ -214,11 +306,18 @@ impl SubjectKeyStatus {
         match self {
             Self::Shredded { at } => format!("shredded at {}", at.to_rfc3339()),
             Self::Deferred {
-                records_kept,
+                blocking,
                 reasons,
                 until,
+                ..
             } => format!(
-                "key shred deferred: {records_kept} records kept under {} until {}",
+                "key shred deferred: {} kept records still need it ({}) under {} until {}",
+                blocking.len(),
+                blocking
+                    .iter()
+                    .map(|b| format!("{}/{} {}", b.source, b.record.record_type, b.record.id))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 reasons.join("; "),
                 until.map_or_else(|| "hold release".to_owned(), |t| t.to_rfc3339())
             ),
@@ -256,6 +355,10 @@ pub struct ErasureCertificate {
     pub kept: Vec<KeptRecord>,
     /// The subject key.
     pub subject_key: SubjectKeyStatus,
+    /// How many kept records were re-sealed under another key so that the
+    /// subject key could go (version 2; 0 when read from version 1).
+    #[serde(default)]
+    pub records_resealed: usize,
     /// When the erased data leaves the last backup; `None` if unknown.
     pub backups_clear_by: Option<Timestamp>,
     /// Recipients to tell of the erasure (Art. 19), as `name (region)`, from
@@ -265,18 +368,51 @@ pub struct ErasureCertificate {
 }
 
 impl ErasureCertificate {
-    /// The format version this build writes and reads.
-    pub const VERSION: u32 = 1;
+    /// The format version this build writes.
+    pub const VERSION: u32 = 2;
 
     /// The certificate as pretty JSON (format above).
     pub fn to_json(&self) -> Result<String, Error> {
         crate::json::encode(self, "erasure certificate")
     }
 
-    /// Reads a certificate, checking its version.
+    /// Reads a certificate of version 2, or of version 1 (upgraded in
+    /// memory: in version 1 every kept record deferred the shred, so a
+    /// deferred key lists them all as blocking; the `version` field keeps
+    /// saying 1).
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        let doc: Self = crate::json::decode_versioned(text, "erasure certificate", Self::VERSION)?;
-        crate::json::check_schema(&doc.schema, CERTIFICATE_SCHEMA, "erasure certificate")?;
+        const WHAT: &str = "erasure certificate";
+        let v1 = crate::json::decode_versioned::<Self>(text, WHAT, 1);
+        let doc = match v1 {
+            Err(Error::UnsupportedVersion { found, .. }) if found == Self::VERSION => {
+                crate::json::decode_versioned::<Self>(text, WHAT, Self::VERSION)?
+            }
+            Err(Error::UnsupportedVersion { found, .. }) => {
+                return Err(Error::UnsupportedVersion {
+                    what: WHAT,
+                    found,
+                    supported: Self::VERSION,
+                });
+            }
+            other => {
+                let mut doc = other?;
+                if let SubjectKeyStatus::Deferred { blocking, .. } = &mut doc.subject_key
+                    && blocking.is_empty()
+                {
+                    *blocking = doc
+                        .kept
+                        .iter()
+                        .map(|k| BlockingRecord {
+                            source: k.source.clone(),
+                            record: k.record.clone(),
+                        })
+                        .collect();
+                    blocking.sort();
+                }
+                doc
+            }
+        };
+        crate::json::check_schema(&doc.schema, CERTIFICATE_SCHEMA, WHAT)?;
         Ok(doc)
     }
 
@@ -322,9 +458,14 @@ impl ErasureCertificate {
                 || "no end date yet".to_owned(),
                 |t| format!("until {}", t.to_rfc3339()),
             );
+            let key = match &k.subject_key {
+                KeptKey::Needed { .. } => "sealed under the person's key".to_owned(),
+                KeptKey::NotSealed => "not sealed under the person's key".to_owned(),
+                KeptKey::Resealed { under, .. } => format!("re-sealed under the {under}"),
+            };
             let _ = writeln!(
                 md,
-                "- {} / {} `{}`: {} — {}; {until}",
+                "- {} / {} `{}`: {} — {}; {until}; {key}",
                 k.source, k.record.record_type, k.record.id, k.exception, k.reason
             );
         }
@@ -336,11 +477,18 @@ impl ErasureCertificate {
                     "The person's encryption key was destroyed at {}: data sealed under it, including in audit logs and backups, can no longer be read.",
                     at.to_rfc3339()
                 );
+                if self.records_resealed > 0 {
+                    let _ = writeln!(
+                        md,
+                        "{} kept records were first re-sealed under another key, so they stay readable for their exception.",
+                        self.records_resealed
+                    );
+                }
             }
             SubjectKeyStatus::Deferred { .. } => {
                 let _ = writeln!(
                     md,
-                    "The person's encryption key is kept for now ({}): the kept records may be sealed under it. It is destroyed when the erasure is run again after nothing is kept any more.",
+                    "The person's encryption key is kept for now ({}): those records are sealed under it and could not be re-sealed. It is destroyed when the erasure is run again after they are released.",
                     self.subject_key.describe()
                 );
             }

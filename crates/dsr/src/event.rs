@@ -21,9 +21,11 @@ use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::breach::{IncidentId, NotificationRecipient};
+use crate::erasure::BlockingRecord;
 use crate::error::BoxError;
 use crate::request::{RejectionReason, RequestId, VerificationMethod};
 use crate::retention::ErasureException;
+use crate::source::RecordRef;
 
 /// One audited step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +76,10 @@ pub enum DsrAction {
     RequestRejected {
         /// Why.
         reason: RejectionReason,
+        /// Whether the person was told later than one month after receipt
+        /// (Art. 12(4)); see [`Rejection::late`](crate::request::Rejection::late).
+        #[serde(default)]
+        late: bool,
     },
     /// The request was answered.
     RequestCompleted,
@@ -149,12 +155,45 @@ pub enum DsrAction {
     },
     /// The subject's key was destroyed (crypto-shredding).
     SubjectKeyShredded,
-    /// The subject's key was not shredded because the erasure keeps records.
+    /// The subject's key was not shredded because the erasure keeps records
+    /// that still need it.
     SubjectKeyShredDeferred {
-        /// How many records are kept.
+        /// How many kept records still need the key (`blocking.len()`).
         records_kept: usize,
+        /// The kept records that still need the key (ids, no values).
+        #[serde(default)]
+        blocking: Vec<BlockingRecord>,
         /// Latest end date; `None` while a hold without end date applies.
         until: Option<Timestamp>,
+    },
+    /// A re-run of a deferred erasure found nothing changed: the same
+    /// records are still kept and still need the key. Emitted once per run
+    /// instead of repeating the erasure's events.
+    SubjectKeyShredStillDeferred {
+        /// How many kept records still need the key.
+        records_blocking: usize,
+    },
+    /// Kept records of a source were re-sealed under another key so that
+    /// the subject key can be shredded.
+    RecordsResealed {
+        /// The source.
+        source: String,
+        /// The records (ids, no values).
+        records: Vec<RecordRef>,
+        /// Fields re-sealed, across them.
+        fields: usize,
+    },
+    /// Re-sealing a kept record failed; it keeps needing the subject key
+    /// for now and is tried again on the next run.
+    ResealFailed {
+        /// The source.
+        source: String,
+        /// The record's type.
+        record_type: String,
+        /// The record's id.
+        record_id: String,
+        /// What the source reported.
+        error: String,
     },
     /// An export bundle was produced.
     BundleProduced {

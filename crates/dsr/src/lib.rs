@@ -19,13 +19,24 @@
 //!   [`PolicyRetention`] asks a `custodia-retention` policy), shreds the
 //!   subject's key through a [`KeyShredder`] (implemented for
 //!   `custodia_crypt::SubjectVault`), and states when the data leaves the
-//!   backups ([`BackupHorizon`], e.g. the policy's backup schedule). While
-//!   any record is kept the key shred is **deferred**
-//!   ([`SubjectKeyStatus::Deferred`], a `SubjectKeyShredDeferred` event): kept
-//!   data may be sealed under the key, so hosts need not store held data
-//!   outside it. Running the erasure again after the holds end erases what
-//!   is no longer held and shreds the key. Until then, data sealed under the
-//!   key (the subject's audit values too) stays readable.
+//!   backups ([`BackupHorizon`], e.g. the policy's backup schedule).
+//!   A kept record delays the key shred only while it **needs** the key:
+//!   a source says per record whether it is sealed under the subject key
+//!   ([`RecordMeta::sealed_under_subject_key`], default `true`), and the
+//!   desk first asks it to re-seal kept records under another key (a
+//!   tenant or legal-hold key: [`PersonalDataSource::reseal_kept`], a
+//!   `RecordsResealed` event). Then the key is shredded at once — the
+//!   subject's other sealed values and audit personal data become
+//!   unreadable while the held record stays readable for its exception.
+//!   Only records that still need the key defer the shred
+//!   ([`SubjectKeyStatus::Deferred`] lists them, a `SubjectKeyShredDeferred`
+//!   event); [`Desk::resume_deferred_erasures`], run on a schedule over the
+//!   stored requests, erases what is no longer held and shreds the key as
+//!   soon as nothing needs it.
+//! * Deadlines: one month to decide (act, extend, or refuse with reasons,
+//!   Art. 12(3)–(4)); an extension is refused after it, a refusal after it
+//!   is recorded as late, and [`Desk::late_requests`] lists open requests
+//!   with no decision after a month or past their extended deadline.
 //! * [`breach`]: incidents with the Art. 33(3) contents, the 72-hour and
 //!   processor clocks, affected people from events, the Art. 34 decision and
 //!   Markdown drafts. [`records`]: the Art. 30 record of processing.
@@ -62,12 +73,12 @@
 //!
 //! The workspace test `tests/dsr_flow.rs` runs access, portability,
 //! rectification and erasure across three sources and a real audit log: after
-//! the erasure a record under a legal hold is kept with its reason and its
-//! copy sealed under the subject key stays readable (shred deferred); once
-//! the hold is released the re-run erases it and shreds the key, after which
-//! the subject's sealed fields and her audit values are unreadable
+//! the erasure a record under a legal hold is kept with its reason and stays
+//! readable (its source re-sealed it under the tenant's key), while the
+//! subject's other sealed fields and her audit values are unreadable at once
 //! (`Shredded`), and the log verifies end to end and against a checkpoint
-//! taken before.
+//! taken before. A second case, with a source that cannot re-seal, shows the
+//! deferral and the shred on the scheduled re-run after the hold's release.
 //!
 //! [`NoHolds`], [`StaticHolds`], [`FixedBackupWindow`] and [`UnknownBackups`]
 //! remain for hosts without a retention policy.
@@ -166,11 +177,12 @@
 //! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
 //! let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
 //!
-//! // Two stores, and a vault holding Alice's key.
+//! // Two stores, and a vault holding Alice's key. The invoice store can
+//! // re-seal a kept invoice under the tenant's key.
 //! let contacts = Arc::new(MemorySource::new("contacts"));
 //! contacts.insert(tenant, alice, RecordRef::new("contact", "1017"), LegalBasis::Contract,
 //!     [("email", DataCategory::USER_CONTACT_EMAIL, "alice@example.com", true)]);
-//! let invoices = Arc::new(MemorySource::new("invoices"));
+//! let invoices = Arc::new(MemorySource::new("invoices").resealing_under("tenant data key"));
 //! invoices.insert(tenant, alice, RecordRef::new("invoice", "INV-7"), LegalBasis::LegalObligation,
 //!     [("billing_name", DataCategory::USER_NAME, "Alice Example", true)]);
 //! let vault = Arc::new(SubjectVault::new(
@@ -200,14 +212,16 @@
 //! assert!(contacts.is_empty());
 //! assert_eq!(certificate.kept[0].exception, ErasureException::LegalObligation);
 //! assert_eq!(invoices.len(), 1);
-//! // An invoice is kept, and may be sealed under Alice's key: the key shred
-//! // is deferred, so data sealed under it stays readable for now.
-//! assert!(matches!(certificate.subject_key, SubjectKeyStatus::Deferred { records_kept: 1, .. }));
-//! assert_eq!(vault.open(&ctx, &sealed)?, b"203.0.113.7");
+//! // The kept invoice was re-sealed under the tenant's key, so it no longer
+//! // needs Alice's key: that is shredded now, and data sealed under it
+//! // (here an audit value) is unreadable at once.
+//! assert!(matches!(certificate.kept[0].subject_key, KeptKey::Resealed { .. }));
+//! assert_eq!(certificate.records_resealed, 1);
+//! assert!(matches!(certificate.subject_key, SubjectKeyStatus::Shredded { .. }));
+//! assert!(vault.open(&ctx, &sealed).is_err());
 //! assert_eq!(certificate.backups_clear_by, Some(clock.now() + TimeDelta::days(30)));
-//! // Running it again is safe: the invoice is still kept, the key too.
-//! let again = desk.erase(&mut request, dpo)?;
-//! assert_eq!((again.kept, again.subject_key), (certificate.kept, certificate.subject_key));
+//! // Running it again is safe and returns the same certificate.
+//! assert_eq!(desk.erase(&mut request, dpo)?, certificate);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -334,10 +348,13 @@
 //!
 //! # Serialised formats
 //!
-//! Every document carries `"version": 1` and is read back by a `from_json`
-//! that checks it: the export bundle ([`export`]), the erasure certificate
-//! ([`erasure`]), the record of processing ([`records`]), the request
-//! ([`Request::to_json`]) and the incident ([`breach::Incident::to_json`]).
+//! Every document carries a `"version"` and is read back by a `from_json`
+//! that checks it: the export bundle ([`export`], 1), the erasure
+//! certificate ([`erasure`], 2; version 1 is still read), the record of
+//! processing ([`records`], 1), the request ([`Request::to_json`], 1; fields
+//! added since — `kept[].subject_key`, `rejection.late` — read with safe
+//! defaults from older requests) and the incident
+//! ([`breach::Incident::to_json`], 1).
 //!
 //! With feature `proptest`, the `arbitrary` module has strategies for the
 //! main types.
@@ -365,21 +382,26 @@ pub mod retention;
 pub mod source;
 
 pub use audit_log::{AuditTrail, DetailsKey};
-pub use desk::{ControllerForwarder, Desk, Outcome, RectificationReport, RestrictionReport};
-pub use erasure::{ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus};
+pub use desk::{
+    ControllerForwarder, Desk, LateRequest, Outcome, RectificationReport, RestrictionReport,
+    ResumeReport, Resumed,
+};
+pub use erasure::{
+    BlockingRecord, ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus,
+};
 pub use error::{BoxError, Error};
 pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
 pub use export::{AuditStatus, ExportBundle, RenderedAuditEvent, SubjectAuditHistory};
 pub use memory::{ANONYMIZED, MemorySource};
 pub use request::{
-    Correction, Party, RejectionReason, Request, RequestId, RequestKind, RequestState,
-    VerificationMethod,
+    Correction, DeadlineStatus, Party, RejectionReason, Request, RequestId, RequestKind,
+    RequestState, VerificationMethod,
 };
 pub use retention::{
     BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, PolicyRetention,
     RetentionCheck, StaticHolds, UnknownBackups,
 };
 pub use source::{
-    ErasurePlan, FieldAction, Located, PersonalDataSource, Progress, Record, RecordMeta, RecordRef,
-    Restriction, SourceProgress,
+    ErasurePlan, FieldAction, KeptKey, Located, PersonalDataSource, Progress, Record, RecordMeta,
+    RecordRef, ResealOutcome, Restriction, SourceProgress,
 };

@@ -8,7 +8,7 @@ use custodia_core::{DataCategory, LegalBasis, Purpose, SubjectId, TenantId};
 use crate::error::BoxError;
 use crate::source::{
     ErasurePlan, FieldAction, FieldInfo, FieldUpdate, FieldValue, Located, PersonalDataSource,
-    Record, RecordMeta, RecordRef, Restriction,
+    Record, RecordMeta, RecordRef, ResealOutcome, Restriction,
 };
 
 /// The placeholder an anonymized field gets.
@@ -39,10 +39,18 @@ struct Stored {
 ///     [("email", DataCategory::USER_CONTACT_EMAIL, "alice@example.com", true)]);
 /// assert_eq!(contacts.locate(tenant, alice).unwrap().len(), 1);
 /// ```
+///
+/// Records count as sealed under the subject's key unless their
+/// [`RecordMeta`] says otherwise. A source built with
+/// [`MemorySource::resealing_under`] can re-seal kept records
+/// ([`PersonalDataSource::reseal_kept`]): it marks them as no longer sealed
+/// under the subject key (the values stand for envelopes here); without it,
+/// re-sealing is unsupported.
 #[derive(Debug)]
 pub struct MemorySource {
     name: String,
     records: Mutex<BTreeMap<(TenantId, RecordRef), Stored>>,
+    reseal_key: Option<String>,
 }
 
 impl MemorySource {
@@ -51,7 +59,27 @@ impl MemorySource {
         Self {
             name: name.to_owned(),
             records: Mutex::new(BTreeMap::new()),
+            reseal_key: None,
         }
+    }
+
+    /// Lets the source re-seal kept records under the key labelled `key`
+    /// (say `"tenant data key"`), as a store with a tenant or hold key would.
+    pub fn resealing_under(mut self, key: &str) -> Self {
+        self.reseal_key = Some(key.to_owned());
+        self
+    }
+
+    /// Whether the record counts as sealed under its subject's key
+    /// (`None`: no such record).
+    pub fn is_sealed_under_subject_key(
+        &self,
+        tenant: TenantId,
+        record: &RecordRef,
+    ) -> Option<bool> {
+        self.lock()
+            .get(&(tenant, record.clone()))
+            .map(|s| s.meta.sealed_under_subject_key)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(TenantId, RecordRef), Stored>> {
@@ -237,6 +265,33 @@ impl PersonalDataSource for MemorySource {
                 Ok(())
             }
         }
+    }
+
+    fn reseal_kept(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<ResealOutcome, BoxError> {
+        let Some(under) = &self.reseal_key else {
+            return Ok(ResealOutcome::Unsupported);
+        };
+        let mut records = self.lock();
+        let stored = records
+            .get_mut(&(tenant, record.clone()))
+            .filter(|s| s.subject == Some(subject))
+            .ok_or_else(|| not_found(record))?;
+        // Idempotent: a record already re-sealed has nothing left to move.
+        let fields = if stored.meta.sealed_under_subject_key {
+            stored.fields.len()
+        } else {
+            0
+        };
+        stored.meta.sealed_under_subject_key = false;
+        Ok(ResealOutcome::Resealed {
+            fields,
+            under: under.clone(),
+        })
     }
 
     fn restrict(

@@ -27,6 +27,25 @@
 //! the original month runs (the person must be told within it). The extended
 //! deadline is two months after the original one — the conservative reading,
 //! never later than three months after receipt.
+//!
+//! # Not acting (Art. 12(4))
+//!
+//! If the controller does not act on a request it must tell the person why
+//! (and of the right to complain) without delay and at the latest within one
+//! month of receipt. So the first month is the month to decide in
+//! ([`Request::decision_due`]):
+//!
+//! * an extension is refused after it ([`Error::ExtensionTooLate`]);
+//! * a rejection after it is still accepted — the person must be told,
+//!   however late — but recorded as late ([`Rejection::late`], and `late` in
+//!   the `RequestRejected` audit event);
+//! * [`Request::deadline_status`] says [`DeadlineStatus::NoDecision`] for an
+//!   open, unextended request past that month, and
+//!   [`Desk::late_requests`](crate::Desk::late_requests) lists them with the
+//!   overdue ones.
+//!
+//! The month is counted from receipt even when the deadline was extended:
+//! the extension gives time to act, not to announce a refusal.
 
 use std::fmt;
 use std::str::FromStr;
@@ -264,6 +283,51 @@ pub struct Rejection {
     pub detail: String,
     /// When (set by the desk).
     pub at: Timestamp,
+    /// Whether the refusal came later than one month after receipt
+    /// ([`Request::decision_due`]), when Art. 12(4) required the person to
+    /// be told of the reasons. A late refusal is still recorded (the person
+    /// must be told, late or not) but flagged, here and in the audit event,
+    /// for the privacy officer. An extension does not move this month: it
+    /// extends the time to act, not to say that the controller will not.
+    /// Never set for [`RejectionReason::Withdrawn`] (the person ended the
+    /// request; the controller refused nothing). Absent in requests written
+    /// before it existed: read as `false`.
+    #[serde(default)]
+    pub late: bool,
+}
+
+/// Where an open request stands against its deadlines
+/// ([`Request::deadline_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum DeadlineStatus {
+    /// Completed, rejected or forwarded.
+    Closed,
+    /// Open, within its (possibly extended) deadline.
+    OnTime {
+        /// The deadline.
+        due: Timestamp,
+    },
+    /// Open and not extended, and the month after receipt has ended with no
+    /// decision: not answered, not extended (now too late, Art. 12(3)), not
+    /// refused with reasons (Art. 12(4)). A refusal is still possible but
+    /// will be recorded as late.
+    NoDecision {
+        /// When the month ended.
+        month_ended: Timestamp,
+    },
+    /// Extended, and past the extended deadline.
+    Overdue {
+        /// The extended deadline.
+        due: Timestamp,
+    },
+}
+
+impl DeadlineStatus {
+    /// Whether it needs the privacy officer (no decision, or overdue).
+    pub fn is_late(&self) -> bool {
+        matches!(self, Self::NoDecision { .. } | Self::Overdue { .. })
+    }
 }
 
 /// A recorded deadline extension.
@@ -429,6 +493,46 @@ impl Request {
         !self.state.is_final() && now > self.due
     }
 
+    /// One month after receipt: by then the controller must have acted,
+    /// extended (Art. 12(3)) or told the person why it will not act
+    /// (Art. 12(4)). Unlike [`Request::due`], an extension does not move it.
+    pub fn decision_due(&self) -> Timestamp {
+        match &self.extension {
+            Some(extension) => extension.original_due,
+            None => due_after_receipt(self.received_at).unwrap_or(self.due),
+        }
+    }
+
+    /// Where the request stands against its deadlines at `now`.
+    pub fn deadline_status(&self, now: Timestamp) -> DeadlineStatus {
+        if self.state.is_final() {
+            DeadlineStatus::Closed
+        } else if self.extension.is_none() && now > self.decision_due() {
+            DeadlineStatus::NoDecision {
+                month_ended: self.decision_due(),
+            }
+        } else if now > self.due {
+            DeadlineStatus::Overdue { due: self.due }
+        } else {
+            DeadlineStatus::OnTime { due: self.due }
+        }
+    }
+
+    /// Whether this is a completed erasure whose subject-key shred is
+    /// deferred (kept records still need the key): one
+    /// [`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures)
+    /// re-runs.
+    pub fn is_shred_deferred(&self) -> bool {
+        matches!(self.kind, RequestKind::Erasure)
+            && self.state == RequestState::Completed
+            && self.certificate.as_ref().is_some_and(|c| {
+                matches!(
+                    c.subject_key,
+                    crate::erasure::SubjectKeyStatus::Deferred { .. }
+                )
+            })
+    }
+
     /// Serialises the request (for the host's own storage).
     pub fn to_json(&self) -> Result<String, Error> {
         serde_json::to_string(self).map_err(|e| Error::Encode {
@@ -563,10 +667,12 @@ impl Request {
             });
         }
         self.check_time(at)?;
+        let late = reason != RejectionReason::Withdrawn && at > self.decision_due();
         self.rejection = Some(Rejection {
             reason,
             detail: detail.to_owned(),
             at,
+            late,
         });
         self.move_to(RequestState::Rejected, at, by);
         Ok(())
@@ -745,6 +851,94 @@ mod tests {
             Err(Error::InvalidTime { .. })
         ));
         assert_eq!(r.state, RequestState::Received);
+    }
+
+    #[test]
+    fn a_refusal_after_the_first_month_is_accepted_but_late() {
+        // Received 31 January: the month ends 28 February.
+        let mut on_time = request(t(2026, 1, 31));
+        on_time
+            .reject(
+                RejectionReason::Excessive,
+                "third identical request this week",
+                t(2026, 2, 28),
+                actor(),
+            )
+            .unwrap();
+        assert!(!on_time.rejection.as_ref().unwrap().late);
+
+        let mut late = request(t(2026, 1, 31));
+        late.verify(verification(t(2026, 2, 1))).unwrap();
+        late.reject(
+            RejectionReason::ManifestlyUnfounded,
+            "not our customer",
+            t(2026, 3, 1),
+            actor(),
+        )
+        .unwrap();
+        assert_eq!(late.state, RequestState::Rejected);
+        assert!(late.rejection.as_ref().unwrap().late);
+
+        // An extension does not move the month to announce a refusal in.
+        let mut extended = request(t(2026, 1, 31));
+        extended.verify(verification(t(2026, 2, 1))).unwrap();
+        extended.extend("complex", t(2026, 2, 2), actor()).unwrap();
+        assert_eq!(
+            extended.decision_due().date_naive(),
+            t(2026, 2, 28).date_naive()
+        );
+        assert_eq!(extended.due.date_naive(), t(2026, 4, 28).date_naive());
+        extended
+            .reject(
+                RejectionReason::RightNotApplicable,
+                "found no data to port",
+                t(2026, 3, 10),
+                actor(),
+            )
+            .unwrap();
+        assert!(extended.rejection.as_ref().unwrap().late);
+
+        // A withdrawal is not a refusal: never late.
+        let mut withdrawn = request(t(2026, 1, 31));
+        withdrawn
+            .reject(
+                RejectionReason::Withdrawn,
+                "withdrawn by email",
+                t(2026, 5, 1),
+                actor(),
+            )
+            .unwrap();
+        assert!(!withdrawn.rejection.as_ref().unwrap().late);
+    }
+
+    #[test]
+    fn deadline_status_flags_no_decision_after_a_month() {
+        let mut r = request(t(2026, 3, 10));
+        let month = r.decision_due();
+        assert_eq!(
+            r.deadline_status(t(2026, 4, 10)),
+            DeadlineStatus::OnTime { due: month }
+        );
+        assert_eq!(
+            r.deadline_status(t(2026, 4, 11)),
+            DeadlineStatus::NoDecision { month_ended: month }
+        );
+        assert!(r.deadline_status(t(2026, 4, 11)).is_late());
+        // Extended in time: on time until the extended deadline, then overdue.
+        r.verify(verification(t(2026, 3, 11))).unwrap();
+        r.extend("complex", t(2026, 4, 1), actor()).unwrap();
+        assert_eq!(
+            r.deadline_status(t(2026, 4, 11)),
+            DeadlineStatus::OnTime { due: r.due }
+        );
+        assert_eq!(
+            r.deadline_status(t(2026, 6, 11)),
+            DeadlineStatus::Overdue { due: r.due }
+        );
+        r.start(t(2026, 6, 11), actor()).unwrap();
+        r.complete(t(2026, 6, 12), actor()).unwrap();
+        assert_eq!(r.deadline_status(t(2026, 7, 1)), DeadlineStatus::Closed);
+        assert!(!DeadlineStatus::Closed.is_late());
     }
 
     #[test]

@@ -14,6 +14,15 @@
 //!   succeeds. The desk may repeat a step after a failure.
 //! * After an erasure, `locate` no longer returns the erased records (held
 //!   records excepted): anonymized records are unlinked from the subject.
+//! * Kept records and the subject key: `locate` says per record whether its
+//!   fields are sealed under the subject's key
+//!   ([`RecordMeta::sealed_under_subject_key`], `true` unless the source says
+//!   otherwise). A source that can re-seal a kept record under another key
+//!   implements [`reseal_kept`](PersonalDataSource::reseal_kept) (optional;
+//!   the default says it cannot), so an erasure that keeps the record (legal
+//!   hold, Art. 17(3)) can still shred the subject key at once. Existing
+//!   implementors need no change: they keep the safe behaviour, where a kept
+//!   record defers the shred until it is released.
 //! * Errors are returned, never panicked: the desk records the failure on the
 //!   request's [`Progress`] and the request stays open, resumable. An error's
 //!   text is stored in the progress and in a
@@ -79,7 +88,12 @@ pub struct Located {
 /// know (the tenant and subject come from the request, the id from the
 /// [`RecordRef`]). See [`PolicyRetention`](crate::PolicyRetention) for how
 /// it is used.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// It also says whether the record's fields are sealed under the subject's
+/// key ([`sealed_under_subject_key`](Self::sealed_under_subject_key),
+/// default `true`, the safe answer): a record kept by an erasure only delays
+/// the subject-key shred while it needs that key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordMeta {
     /// The record's category as a whole, e.g. `user.financial.billing` for an
     /// invoice. `None`: the policy is asked about each field's category.
@@ -98,6 +112,38 @@ pub struct RecordMeta {
     /// `account_terminated` or the policy's custom events.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub events: BTreeMap<String, Timestamp>,
+    /// Whether any of the record's fields is (or may be) sealed under the
+    /// subject's key, so that shredding the key would make the record
+    /// unreadable. Default `true`: a source that does not say is assumed to
+    /// need the key, and a kept record then delays the key shred until it
+    /// is re-sealed ([`PersonalDataSource::reseal_kept`]) or released. Set it
+    /// to `false` for records stored in the clear or under a key that is not
+    /// the subject's (a tenant key, a legal-hold key). Absent from JSON when
+    /// `true`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub sealed_under_subject_key: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl Default for RecordMeta {
+    fn default() -> Self {
+        Self {
+            category: None,
+            region: None,
+            created_at: None,
+            labels: BTreeMap::new(),
+            events: BTreeMap::new(),
+            sealed_under_subject_key: true,
+        }
+    }
 }
 
 impl RecordMeta {
@@ -130,6 +176,35 @@ impl RecordMeta {
         self.events.insert(name.into(), at);
         self
     }
+
+    /// Says whether the record's fields are sealed under the subject's key
+    /// (see [`RecordMeta::sealed_under_subject_key`]).
+    pub fn sealed_under_subject_key(mut self, sealed: bool) -> Self {
+        self.sealed_under_subject_key = sealed;
+        self
+    }
+}
+
+/// What [`PersonalDataSource::reseal_kept`] did with a kept record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ResealOutcome {
+    /// The record's fields are now sealed under a key that is not the
+    /// subject's (or stored without subject-key sealing): the record no
+    /// longer needs the subject key, and `locate` reports it with
+    /// [`RecordMeta::sealed_under_subject_key`] `false` from now on.
+    Resealed {
+        /// How many fields were re-sealed (0 if none was sealed under the
+        /// subject key after all).
+        fields: usize,
+        /// Which key now protects them, as a label without secrets:
+        /// `"tenant data key"`, `"legal hold key case-2026-17"`.
+        under: String,
+    },
+    /// The source cannot re-seal this record: it keeps needing the subject
+    /// key, and the key shred waits until the record is released.
+    Unsupported,
 }
 
 /// A field with its value, as exported.
@@ -253,6 +328,31 @@ pub trait PersonalDataSource: Send + Sync {
         record: &RecordRef,
         restriction: &Restriction,
     ) -> Result<(), BoxError>;
+
+    /// Re-seals a record that an erasure keeps (legal hold, Art. 17(3)
+    /// retention) under a key that is not the subject's — e.g. the tenant's
+    /// data key or a legal-hold key from `custodia_crypt::Keyring` — so that
+    /// the subject's key can be shredded at once while the kept record stays
+    /// readable for its exception.
+    ///
+    /// Called by the desk only for kept records whose
+    /// [`RecordMeta::sealed_under_subject_key`] is `true`, only while the
+    /// subject key still exists, and possibly more than once (it must be
+    /// idempotent). After [`ResealOutcome::Resealed`], `locate` must report
+    /// the record with `sealed_under_subject_key` `false`. The default
+    /// returns [`ResealOutcome::Unsupported`]: the record keeps needing the
+    /// key and the shred is deferred until it is released. An error is
+    /// recorded (without values) and treated like `Unsupported` for this run;
+    /// the next run tries again.
+    fn reseal_kept(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<ResealOutcome, BoxError> {
+        let _ = (tenant, subject, record);
+        Ok(ResealOutcome::Unsupported)
+    }
 }
 
 /// What was erased in one record (no values).
@@ -285,6 +385,49 @@ pub struct KeptRecord {
     /// hold, kept until it is released; a retention whose trigger event has
     /// not happened). The reason says which.
     pub until: Option<Timestamp>,
+    /// Whether the record still needs the subject's key, i.e. whether it
+    /// holds up the key shred. Absent in progress and certificates written
+    /// before it existed: read as [`KeptKey::Needed`].
+    #[serde(default)]
+    pub subject_key: KeptKey,
+}
+
+/// Whether a kept record needs the subject's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum KeptKey {
+    /// Its fields are (or may be) sealed under the subject key and could not
+    /// be re-sealed: the key shred waits for it. The default.
+    Needed {
+        /// Why it could not be re-sealed: `"the source cannot re-seal"`, or
+        /// the error the source reported (no values).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+    },
+    /// The source reports its fields are not sealed under the subject key.
+    NotSealed,
+    /// Re-sealed under another key by this erasure.
+    Resealed {
+        /// When.
+        at: Timestamp,
+        /// Fields re-sealed.
+        fields: usize,
+        /// The key now protecting them (a label).
+        under: String,
+    },
+}
+
+impl Default for KeptKey {
+    fn default() -> Self {
+        Self::Needed { why: None }
+    }
+}
+
+impl KeptKey {
+    /// Whether the record holds up the subject-key shred.
+    pub fn blocks_shred(&self) -> bool {
+        matches!(self, Self::Needed { .. })
+    }
 }
 
 /// How one source's part of a request went.

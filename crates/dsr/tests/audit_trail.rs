@@ -160,6 +160,44 @@ fn each_action_maps_as_documented() {
             "subject_key",
             Outcome::Success,
         ),
+        (
+            DsrAction::SubjectKeyShredStillDeferred {
+                records_blocking: 1,
+            },
+            "dsr.key_shred_still_deferred",
+            "subject_key",
+            Outcome::Success,
+        ),
+        (
+            DsrAction::RecordsResealed {
+                source: "invoices".into(),
+                records: vec![RecordRef::new("invoice", "INV-7")],
+                fields: 2,
+            },
+            "dsr.records_resealed",
+            "dsr.source",
+            Outcome::Success,
+        ),
+        (
+            DsrAction::ResealFailed {
+                source: "invoices".into(),
+                record_type: "invoice".into(),
+                record_id: "INV-7".into(),
+                error: "hold key unavailable".into(),
+            },
+            "dsr.reseal",
+            "dsr.source",
+            Outcome::Failure,
+        ),
+        (
+            DsrAction::RequestRejected {
+                reason: RejectionReason::Excessive,
+                late: true,
+            },
+            "dsr.request_rejected",
+            "dsr.request",
+            Outcome::Denied,
+        ),
     ];
     for (action, _, _, _) in &cases {
         trail.record(&event(&w, action.clone())).unwrap();

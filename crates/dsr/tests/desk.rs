@@ -536,10 +536,17 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
     match &cert.subject_key {
         SubjectKeyStatus::Deferred {
             records_kept,
+            blocking,
             reasons,
             until,
         } => {
+            // Only the held record that needs the key is listed.
             assert_eq!(*records_kept, 1);
+            assert_eq!(blocking.len(), 1);
+            assert_eq!(
+                (blocking[0].source.as_str(), blocking[0].record.id.as_str()),
+                ("tickets", "T-2")
+            );
             assert_eq!(reasons.len(), 1);
             assert!(reasons[0].ends_with("dispute 2026-114"), "{reasons:?}");
             assert_eq!(
@@ -552,7 +559,7 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
     assert!(
         cert.subject_key
             .describe()
-            .starts_with("key shred deferred: 1 records kept under")
+            .starts_with("key shred deferred: 1 kept records still need it (tickets/ticket T-2)")
     );
     assert_eq!(
         cert.backups_clear_by,
@@ -579,10 +586,26 @@ fn erasure_erases_anonymizes_keeps_held_records_shreds_and_certifies() {
         1
     );
 
+    // The tickets source cannot re-seal: the certificate says why T-2 blocks.
+    assert_eq!(
+        cert.kept[0].subject_key,
+        KeptKey::Needed {
+            why: Some("the source cannot re-seal it".into())
+        }
+    );
+    assert_eq!(cert.records_resealed, 0);
+
     // Twice is safe: the hold still applies, so the same records are erased
-    // and kept, and the key is still not shredded.
+    // and kept, and the key is still not shredded. Nothing changed, so the
+    // run records one "still deferred" event and nothing else.
     f.clock.advance(TimeDelta::days(1));
+    let events_before = f.sink.events().len();
     let again = desk.erase(&mut r, f.agent).unwrap();
+    assert_eq!(again, cert);
+    assert_eq!(
+        names(&f.sink.actions()[events_before..]),
+        ["subject_key_shred_still_deferred"]
+    );
     assert_eq!(r.state, RequestState::Completed);
     assert_eq!(again.erased, cert.erased);
     assert_eq!(again.kept, cert.kept);
@@ -650,10 +673,10 @@ fn deferred_shred_happens_on_rerun_after_the_hold_is_released() {
         matches!(
             cert.subject_key,
             SubjectKeyStatus::Deferred {
-                records_kept: 1,
+                ref blocking,
                 until: None,
                 ..
-            }
+            } if blocking.len() == 1
         ),
         "{:?}",
         cert.subject_key
@@ -706,34 +729,60 @@ fn deferred_shred_happens_on_rerun_after_the_hold_is_released() {
 }
 
 #[test]
-fn key_never_shredded_while_any_record_is_kept() {
+fn key_never_shredded_while_a_kept_record_needs_it() {
     use custodia_dsr::source::KeptRecord;
-    // Unit check of the decision the desk makes: any kept record defers.
+    // Unit check of the decision the desk makes: a kept record that needs
+    // the key defers; kept records that do not (not sealed under it, or
+    // re-sealed) never do, and are not listed.
+    let when = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
     for n in 0..4usize {
-        let kept: Vec<KeptRecord> = (0..n)
-            .map(|i| KeptRecord {
-                source: "tickets".into(),
-                record: RecordRef::new("ticket", format!("T-{i}")),
-                exception: ErasureException::LegalClaims,
-                reason: "dispute".into(),
-                until: if i == 0 {
-                    None
+        for free in 0..3usize {
+            let mut kept: Vec<KeptRecord> = (0..n)
+                .map(|i| KeptRecord {
+                    source: "tickets".into(),
+                    record: RecordRef::new("ticket", format!("T-{i}")),
+                    exception: ErasureException::LegalClaims,
+                    reason: "dispute".into(),
+                    until: if i == 0 { None } else { Some(when) },
+                    subject_key: KeptKey::default(),
+                })
+                .collect();
+            // Records without a key need, held longer and without end date:
+            // they must not influence the deferral.
+            kept.extend((0..free).map(|i| KeptRecord {
+                source: "invoices".into(),
+                record: RecordRef::new("invoice", format!("I-{i}")),
+                exception: ErasureException::LegalObligation,
+                reason: "tax law".into(),
+                until: None,
+                subject_key: if i % 2 == 0 {
+                    KeptKey::NotSealed
                 } else {
-                    Some(Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap())
+                    KeptKey::Resealed {
+                        at: when,
+                        fields: 1,
+                        under: "tenant data key".into(),
+                    }
                 },
-            })
-            .collect();
-        match SubjectKeyStatus::deferred_for(&kept) {
-            None => assert_eq!(n, 0),
-            Some(SubjectKeyStatus::Deferred {
-                records_kept,
-                until,
-                ..
-            }) => {
-                assert_eq!(records_kept, n);
-                assert_eq!(until, None, "a hold without end date defers indefinitely");
+            }));
+            match SubjectKeyStatus::deferred_for(&kept) {
+                None => assert_eq!(n, 0),
+                Some(SubjectKeyStatus::Deferred {
+                    records_kept,
+                    blocking,
+                    until,
+                    reasons,
+                }) => {
+                    assert_eq!(blocking.len(), n);
+                    assert_eq!(records_kept, n, "counts only the records needing the key");
+                    assert!(blocking.iter().all(|b| b.source == "tickets"));
+                    assert_eq!(reasons.len(), 1, "{reasons:?}");
+                    // T-0 has no end date, so the deferral has none either
+                    // (the open-ended invoices do not count).
+                    assert_eq!(until, None, "a hold without end date defers indefinitely");
+                }
+                Some(other) => panic!("{other:?}"),
             }
-            Some(other) => panic!("{other:?}"),
         }
     }
 }
@@ -1220,5 +1269,108 @@ fn recipients_of_changed_data_are_listed_for_article_19() {
             .unwrap()
             .recipients_to_inform
             .is_empty()
+    );
+}
+
+#[test]
+fn blocking_records_carry_their_own_end_date() {
+    use custodia_dsr::source::KeptRecord;
+    let day = |y| Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap();
+    let kept = |id: &str, until, subject_key| KeptRecord {
+        source: "s".into(),
+        record: RecordRef::new("r", id),
+        exception: ErasureException::LegalObligation,
+        reason: "tax".into(),
+        until,
+        subject_key,
+    };
+    let records = [
+        kept("a", Some(day(2030)), KeptKey::default()),
+        kept("b", Some(day(2032)), KeptKey::default()),
+        // Held longer, but re-sealed: does not push the shred out.
+        kept("c", Some(day(2040)), KeptKey::NotSealed),
+    ];
+    match SubjectKeyStatus::deferred_for(&records) {
+        Some(SubjectKeyStatus::Deferred {
+            blocking, until, ..
+        }) => {
+            assert_eq!(until, Some(day(2032)));
+            let ids: Vec<&str> = blocking.iter().map(|b| b.record.id.as_str()).collect();
+            assert_eq!(ids, ["a", "b"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn late_refusals_are_flagged_and_undecided_requests_listed() {
+    let f = fixture();
+    let desk = f.desk();
+    // Received 31 January 15:00: the month to decide ends 28 February.
+    let mut undecided = f.verified(&desk, RequestKind::Access);
+    let mut extended = f.verified(&desk, RequestKind::Access);
+    desk.extend(&mut extended, "three stores", f.agent).unwrap();
+    let mut answered = f.verified(&desk, RequestKind::Access);
+    desk.export(&mut answered, f.agent).unwrap();
+    let mut refused = f.verified(&desk, RequestKind::Access);
+
+    // Within the month nothing is late.
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 2, 28, 23, 0, 0).unwrap());
+    assert!(
+        desk.late_requests([&undecided, &extended, &answered, &refused])
+            .is_empty()
+    );
+
+    // A day later: the undecided one is listed; extending it is refused.
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+    let late = desk.late_requests([&undecided, &extended, &answered, &refused]);
+    assert_eq!(
+        late.iter().map(|l| l.request).collect::<Vec<_>>(),
+        [undecided.id, refused.id]
+    );
+    assert_eq!(
+        late[0].status,
+        DeadlineStatus::NoDecision {
+            month_ended: undecided.decision_due()
+        }
+    );
+    assert_eq!(late[0].kind, "access");
+    assert!(matches!(
+        desk.extend(&mut undecided, "complex", f.agent),
+        Err(Error::ExtensionTooLate { .. })
+    ));
+
+    // Refusing now is still possible, but recorded as late, in the audit too.
+    desk.reject(
+        &mut refused,
+        RejectionReason::ManifestlyUnfounded,
+        "The account named is not one of ours; you may complain to your supervisory authority.",
+        f.agent,
+    )
+    .unwrap();
+    assert!(refused.rejection.as_ref().unwrap().late);
+    assert_eq!(
+        f.sink.actions().last(),
+        Some(&DsrAction::RequestRejected {
+            reason: RejectionReason::ManifestlyUnfounded,
+            late: true
+        })
+    );
+    let late = desk.late_requests([&undecided, &extended, &answered, &refused]);
+    assert_eq!(late.len(), 1);
+
+    // Past the extended deadline the extended one is overdue too.
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 29, 9, 0, 0).unwrap());
+    let late = desk.late_requests([&undecided, &extended]);
+    assert_eq!(late.len(), 2);
+    assert_eq!(
+        late.iter()
+            .find(|l| l.request == extended.id)
+            .unwrap()
+            .status,
+        DeadlineStatus::Overdue { due: extended.due }
     );
 }

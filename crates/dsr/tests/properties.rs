@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, TimeDelta};
-use custodia_core::{ActorId, ManualClock, Role, SubjectId, TenantId};
+use custodia_core::{ActorId, Clock, ManualClock, Role, SubjectId, TenantId};
 use custodia_dsr::arbitrary::{incident, timestamp};
 use custodia_dsr::breach::{AUTHORITY_HOURS, Lateness, affected_in_window};
 use custodia_dsr::period::{add_months, last_day_of_month, months_after};
 use custodia_dsr::records::ProcessingRegistry;
 use custodia_dsr::request::{due_after_receipt, extended_due};
+use custodia_dsr::retention::{ErasureException, Hold, StaticHolds};
 use custodia_dsr::*;
 use proptest::prelude::*;
 
@@ -135,6 +136,31 @@ proptest! {
     }
 
     #[test]
+    fn kept_key_and_deadline_status_round_trip(key in any::<KeptKey>(), status in any::<DeadlineStatus>()) {
+        let json = serde_json::to_string(&key).unwrap();
+        prop_assert_eq!(serde_json::from_str::<KeptKey>(&json).unwrap(), key);
+        let json = serde_json::to_string(&status).unwrap();
+        prop_assert_eq!(serde_json::from_str::<DeadlineStatus>(&json).unwrap(), status);
+    }
+
+    #[test]
+    fn certificates_of_versions_1_and_2_are_read_others_refused(v in any::<u32>()) {
+        let text = format!("{{\"version\": {v}, \"schema\": \"custodia.dsr.erasure_certificate\"}}");
+        match ErasureCertificate::from_json(&text) {
+            // Versions this build reads: the shape (not the version) is wrong.
+            Err(Error::Decode { what, .. }) => {
+                prop_assert!(v == 1 || v == 2, "{}", v);
+                prop_assert_eq!(what, "erasure certificate");
+            }
+            Err(Error::UnsupportedVersion { found, supported, .. }) => {
+                prop_assert!(v != 1 && v != 2);
+                prop_assert_eq!((found, supported), (v, ErasureCertificate::VERSION));
+            }
+            other => prop_assert!(false, "{:?}", other),
+        }
+    }
+
+    #[test]
     fn versioned_garbage_is_a_decode_error(field in "[a-z]{1,8}", v in any::<u32>()) {
         let text = format!("{{\"version\": {v}, \"{field}\": 1}}");
         let err = Request::from_json(&text).unwrap_err();
@@ -212,6 +238,31 @@ proptest! {
                 prop_assert_eq!(&r, &before);
                 prop_assert_eq!(sink.events().len(), events_before);
             }
+            let now = clock.now();
+            match (&step, &result) {
+                // Art. 12(3): an extension is only ever decided in the first month.
+                (Step::Extend, Ok(())) => prop_assert!(now <= first_due),
+                (Step::Extend, Err(Error::ExtensionTooLate { due, .. })) => {
+                    prop_assert!(now > first_due);
+                    prop_assert_eq!(*due, first_due);
+                }
+                // Art. 12(4): a refusal is accepted, late or not, and says which.
+                (Step::Reject, Ok(())) => {
+                    let late = now > first_due;
+                    prop_assert_eq!(r.rejection.as_ref().map(|j| j.late), Some(late));
+                    let last = sink.events().pop().map(|e| e.action);
+                    prop_assert_eq!(last, Some(DsrAction::RequestRejected { reason: RejectionReason::Other, late }));
+                }
+                _ => {}
+            }
+            prop_assert_eq!(r.decision_due(), first_due);
+            let status = r.deadline_status(now);
+            prop_assert_eq!(
+                matches!(status, DeadlineStatus::NoDecision { .. }),
+                !r.state.is_final() && r.extension.is_none() && now > first_due
+            );
+            prop_assert_eq!(status.is_late(), r.is_overdue(now));
+            prop_assert_eq!(desk.late_requests([&r]).len(), usize::from(status.is_late()));
             if before.state.is_final() {
                 prop_assert_eq!(r.state, before.state);
             }
@@ -240,10 +291,12 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
-    /// Whatever records are held, the subject key is shredded iff none is
-    /// kept; releasing every hold and re-running then shreds it.
+    /// With records sealed under the subject key (the default) in a source
+    /// that cannot re-seal: whatever records are held, the subject key is
+    /// shredded iff none is kept; releasing every hold and re-running then
+    /// shreds it.
     #[test]
-    fn the_key_is_never_shredded_while_a_record_is_kept(held in proptest::collection::vec(any::<bool>(), 1..6)) {
+    fn the_key_is_never_shredded_while_a_record_needing_it_is_kept(held in proptest::collection::vec(any::<bool>(), 1..6)) {
         use chrono::{TimeZone, Utc};
         use custodia_core::{DataCategory, LegalBasis};
         use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
@@ -288,5 +341,128 @@ proptest! {
         prop_assert!(done.kept.is_empty());
         prop_assert!(tickets.is_empty());
         prop_assert!(vault.open(&ctx, &sealed).is_err());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Art. 12(3)-(4) on one request: whatever the receipt time and however
+    /// long the controller waits, an extension succeeds exactly within the
+    /// month after receipt, and a refusal always succeeds but is late exactly
+    /// after it (never for a withdrawal).
+    #[test]
+    fn the_first_month_is_the_month_to_decide(
+        received in timestamp(),
+        wait_minutes in 0i64..(70 * 24 * 60),
+        reason in any::<RejectionReason>(),
+    ) {
+        let clock = Arc::new(ManualClock::new(received));
+        let desk = Desk::new(clock.clone(), Arc::new(MemorySink::new()));
+        let tenant = TenantId::from_external_key("t", "1");
+        let subject = SubjectId::from_external_key(tenant, "c", "1");
+        let actor = ActorId::from_external_key(tenant, "a", "1");
+        let mut r = desk.receive(tenant, subject, RequestKind::Access, Role::Controller, actor).unwrap();
+        desk.verify(&mut r, VerificationMethod::AuthenticatedSession, "", actor).unwrap();
+        clock.advance(TimeDelta::minutes(wait_minutes));
+        let now = clock.now();
+        let month = months_after(received, 1).unwrap();
+        prop_assert_eq!(r.decision_due(), month);
+        prop_assert_eq!(
+            r.deadline_status(now),
+            if now > month { DeadlineStatus::NoDecision { month_ended: month } } else { DeadlineStatus::OnTime { due: month } }
+        );
+        let mut extended = r.clone();
+        let extension = desk.extend(&mut extended, "complex", actor);
+        prop_assert_eq!(extension.is_ok(), now <= month, "{:?}", extension);
+        if extension.is_ok() {
+            // Extended: on time until the new deadline, even past the month.
+            prop_assert_eq!(extended.decision_due(), month);
+            prop_assert!(!extended.deadline_status(now).is_late());
+        }
+        desk.reject(&mut r, reason.clone(), "reasons given", actor).unwrap();
+        let late = r.rejection.as_ref().unwrap().late;
+        prop_assert_eq!(late, now > month && reason != RejectionReason::Withdrawn);
+        prop_assert_eq!(r.deadline_status(now), DeadlineStatus::Closed);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Per kept record: whether it is sealed under the subject key and
+    /// whether its source can re-seal it. The key is shredded at once iff no
+    /// kept record still needs it, the deferral lists exactly those that do,
+    /// and the resume run after every hold is released always shreds.
+    #[test]
+    fn only_kept_records_that_need_the_key_defer_the_shred(
+        records in proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 1..6),
+    ) {
+        use chrono::{TimeZone, Utc};
+        use custodia_core::{DataCategory, LegalBasis};
+        use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
+        let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+        let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+        let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+        // One source that can re-seal, one that cannot.
+        let can = Arc::new(MemorySource::new("can").resealing_under("tenant data key"));
+        let cannot = Arc::new(MemorySource::new("cannot"));
+        let mut holds = StaticHolds::new();
+        let mut blocking = Vec::new();
+        let mut resealed = 0;
+        for (i, (held, sealed, resealable)) in records.iter().enumerate() {
+            let (source, name) = if *resealable { (&can, "can") } else { (&cannot, "cannot") };
+            let r = RecordRef::new("record", format!("R-{i}"));
+            source.insert(tenant, alice, r.clone(), LegalBasis::Contract,
+                [("body", DataCategory::USER_CONTENT_TICKET, "text", true)]);
+            source.set_meta(tenant, &r, RecordMeta::default().sealed_under_subject_key(*sealed));
+            if *held {
+                holds = holds.hold(tenant, name, r.clone(), Hold {
+                    exception: ErasureException::LegalClaims, reason: "dispute".into(), until: None });
+                if *sealed && !*resealable {
+                    blocking.push(BlockingRecord { source: name.into(), record: r });
+                } else if *sealed {
+                    resealed += 1;
+                }
+            }
+        }
+        blocking.sort();
+        let vault = Arc::new(SubjectVault::new(
+            Arc::new(Keyring::new(SecretKey::from_bytes([9; 32]))), MemoryKeyStore::default(), clock.clone()));
+        let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+        let sealed_ip = vault.seal(alice, &ctx, b"203.0.113.7").unwrap();
+        let sink = Arc::new(MemorySink::new());
+        let desk = Desk::new(clock.clone(), sink.clone())
+            .with_source(can.clone()).unwrap()
+            .with_source(cannot.clone()).unwrap()
+            .with_retention(Arc::new(holds))
+            .with_key_shredder(vault.clone());
+        let mut request = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo).unwrap();
+        desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", dpo).unwrap();
+        let certificate = desk.erase(&mut request, dpo).unwrap();
+        let held = records.iter().filter(|(h, ..)| *h).count();
+        prop_assert_eq!(certificate.kept.len(), held);
+        prop_assert_eq!(can.len() + cannot.len(), held);
+        prop_assert_eq!(certificate.records_resealed, resealed);
+        prop_assert_eq!(vault.open(&ctx, &sealed_ip).is_ok(), !blocking.is_empty());
+        match &certificate.subject_key {
+            SubjectKeyStatus::Deferred { blocking: listed, .. } => prop_assert_eq!(listed, &blocking),
+            SubjectKeyStatus::Shredded { .. } => prop_assert!(blocking.is_empty()),
+            other => prop_assert!(false, "{:?}", other),
+        }
+        prop_assert_eq!(request.is_shred_deferred(), !blocking.is_empty());
+        // Release every hold: the scheduled run erases the rest and shreds.
+        let released = Desk::new(clock.clone(), sink.clone())
+            .with_source(can.clone()).unwrap()
+            .with_source(cannot.clone()).unwrap()
+            .with_key_shredder(vault.clone());
+        let reports = released.resume_deferred_erasures([&mut request], dpo);
+        prop_assert_eq!(reports.len(), usize::from(!blocking.is_empty()));
+        prop_assert!(!request.is_shred_deferred());
+        prop_assert!(vault.open(&ctx, &sealed_ip).is_err());
+        if !blocking.is_empty() {
+            prop_assert!(can.is_empty() && cannot.is_empty());
+        }
     }
 }
