@@ -729,10 +729,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             certificate.backups_clear_by.map_or_else(|| "unknown".into(), when)),
     ]);
     if certificate.kept.is_empty() {
-        lines.insert(7, "  the retention policy kept nothing: T-1001's 3-year warranty retention ran out in 2026-06; open tickets carry no duty to keep".into());
+        lines.insert(8, "  the retention policy kept nothing: T-1001's 3-year warranty retention ran out in 2026-06; open tickets carry no duty to keep".into());
     }
     for kept in &certificate.kept {
-        lines.insert(7, format!("  kept {} ({}): {}", kept.record.id, kept.exception.article(), kept.reason));
+        lines.insert(8, format!("  kept {} ({}): {}", kept.record.id, kept.exception.article(), kept.reason));
     }
     let json = certificate.to_json()?;
     lines.push(format!(
