@@ -244,10 +244,11 @@ fn audit_log_records_changes_without_personal_values_in_the_clear() {
         && e.outcome == Outcome::Denied
         && e.target.id == "T-1002"));
     // The key shred is audited.
-    assert!(r
-        .audit
-        .iter()
-        .any(|e| e.target.kind == "subject_key" && e.target.id == r.erased_subject.to_string()));
+    assert!(
+        r.audit
+            .iter()
+            .any(|e| e.target.kind == "subject_key" && e.target.id == r.erased_subject.to_string())
+    );
     for event in &r.audit {
         assert!(!event.has_clear_personal_data(), "clear value in {event:?}");
         let json = serde_json::to_string(event).unwrap().to_lowercase();

@@ -12,7 +12,9 @@ use custodia::core::chrono::TimeDelta;
 use custodia::core::{
     ActorId, Clock, DataCategory, ManualClock, Region, Role, SubjectId, TenantId, Timestamp,
 };
-use custodia::dsr::breach::{Art34Assessment, Art34Decision, BreachRegister, Contact, Incident, Lateness};
+use custodia::dsr::breach::{
+    Art34Assessment, Art34Decision, BreachRegister, Contact, Incident, Lateness,
+};
 use custodia::dsr::{
     BoxError, ErasureCertificate, ExportBundle, PersonalDataSource, RequestKind, SubjectKeyStatus,
     VerificationMethod,
@@ -28,7 +30,9 @@ use custodia::tenant::access::{
 use custodia::tenant::residency::{AdequacyList, Recipient, TransferDecision, TransferRules};
 use custodia::tenant::{RoleName, TenantContext};
 
-use custodia_helpdesk::audit::{Action as AuditAction, Actor, ActorKind, Event, Outcome, Query, Target};
+use custodia_helpdesk::audit::{
+    Action as AuditAction, Actor, ActorKind, Event, Outcome, Query, Target,
+};
 use custodia_helpdesk::demo::{self, Cast};
 use custodia_helpdesk::{Helpdesk, SavedCheckpoint, StoredTicket, store};
 
@@ -258,7 +262,11 @@ fn event_line(index: u64, e: &Event) -> String {
             Outcome::Denied => "denied",
             Outcome::Failure => "failed",
         },
-        if sealed.is_empty() { "-".to_owned() } else { sealed.join("+") }
+        if sealed.is_empty() {
+            "-".to_owned()
+        } else {
+            sealed.join("+")
+        }
     )
 }
 
@@ -315,7 +323,8 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     demo::insert_tickets(&app.hd, &new_tickets)?;
     app.tick(1);
     demo::portal_login(&app.hd, c.acme, c.alice, demo::ALICE_PORTAL_IP)?;
-    let (alice_email, alice_phone, vpn_body) = (demo::ALICE_EMAIL, demo::ALICE_PHONE, demo::VPN_BODY);
+    let (alice_email, alice_phone, vpn_body) =
+        (demo::ALICE_EMAIL, demo::ALICE_PHONE, demo::VPN_BODY);
     let lookup_email = "  alice.ng@EXAMPLE.com ";
     let lookup_found = tickets.find_by_email(c.acme, lookup_email)?;
     let first = lookup_found
@@ -524,7 +533,9 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     lines.push(format!(
         "GLOBEX agent opens ACME's T-1002: refused by the guard: {other_tenant_refusal}"
     ));
-    let policy_says = app.policy.decide(&globex_ctx, "ticket", Action::Read, &meta);
+    let policy_says = app
+        .policy
+        .decide(&globex_ctx, "ticket", Action::Read, &meta);
     lines.push(format!("and ACME's policy would say: {policy_says}"));
     steps.push(Step {
         number: 4,
@@ -688,16 +699,21 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let other_contact_after_erasure = tickets.open_field(&bob_row, "email")?;
     let live = tickets.row("T-1001")?.ok_or("ticket T-1001 missing")?;
     let login_ip_after_erasure = login_ip(&app.hd.trail().rendered_events(c.acme, c.alice)?);
-    let log_after_erasure = app.hd.verify_log().map(|r| r.head.size).map_err(|e| e.to_string());
-    let checkpoint_after_erasure = app.hd.check_checkpoint(&checkpoint.note).map_err(|e| e.to_string());
-    let mut lines = vec![
-        format!(
-            "signed checkpoint taken first: tree size {}, Ed25519 key {} -> {}",
-            checkpoint.size,
-            layout.checkpoint_key().display(),
-            checkpoint.path.display()
-        ),
-    ];
+    let log_after_erasure = app
+        .hd
+        .verify_log()
+        .map(|r| r.head.size)
+        .map_err(|e| e.to_string());
+    let checkpoint_after_erasure = app
+        .hd
+        .check_checkpoint(&checkpoint.note)
+        .map_err(|e| e.to_string());
+    let mut lines = vec![format!(
+        "signed checkpoint taken first: tree size {}, Ed25519 key {} -> {}",
+        checkpoint.size,
+        layout.checkpoint_key().display(),
+        checkpoint.path.display()
+    )];
     lines.extend(checkpoint.note.lines().take(3).map(|l| format!("  | {l}")));
     lines.extend([
         "policy: contact fields (name, email, phone) deleted; ticket text anonymized so the ticket stays in the statistics".into(),
@@ -732,7 +748,15 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         lines.insert(8, "  the retention policy kept nothing: T-1001's 3-year warranty retention ran out in 2026-06; open tickets carry no duty to keep".into());
     }
     for kept in &certificate.kept {
-        lines.insert(8, format!("  kept {} ({}): {}", kept.record.id, kept.exception.article(), kept.reason));
+        lines.insert(
+            8,
+            format!(
+                "  kept {} ({}): {}",
+                kept.record.id,
+                kept.exception.article(),
+                kept.reason
+            ),
+        );
     }
     let json = certificate.to_json()?;
     lines.push(format!(
@@ -779,10 +803,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         .measures
         .push("Vendor link revoked; prompt log retention set to zero.".into());
     // Who is affected: the log's `share` events (prompts sent) in the window.
-    let affected = app
-        .hd
-        .trail()
-        .affected(&Query::new().action(AuditAction::Share), window.0, window.1)?;
+    let affected =
+        app.hd
+            .trail()
+            .affected(&Query::new().action(AuditAction::Share), window.0, window.1)?;
     incident.apply_affected(&affected);
     let register = BreachRegister::new(app.clock.clone() as Arc<dyn Clock>, app.hd.trail().clone());
     register.record(&incident, c.acme_dpo)?;
@@ -880,7 +904,12 @@ fn login_ip(events: &[custodia::dsr::RenderedAuditEvent]) -> Option<String> {
 }
 
 fn b64(bytes: &[u8]) -> String {
-    bytes.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>() + "..."
+    bytes
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        + "..."
 }
 
 /// ACME's access policy: agents read every ticket of the tenant, see the
@@ -926,4 +955,3 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
     }
     Ok(policy)
 }
-

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 mod audit;
+mod dsr;
 mod keys;
 mod mask;
 mod retention;
@@ -74,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Data-subject requests over a helpdesk data directory: export, erase.
+    Dsr {
+        #[command(subcommand)]
+        command: dsr::DsrCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -118,6 +124,7 @@ fn run(command: Command) -> Result<(), String> {
         Command::Retention { command } => return retention::run(command),
         Command::Mask(args) => mask::run(&args, &mut out)?,
         Command::Audit { command } => return audit::dispatch(command),
+        Command::Dsr { command } => return dsr::run(command),
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {

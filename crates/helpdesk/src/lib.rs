@@ -65,7 +65,8 @@ use std::sync::Arc;
 
 use custodia_audit::checkpoint::{self, Signer, Verifier};
 use custodia_audit::{
-    Action, Actor, AuditLog, Event, Outcome, Personal, SegmentOptions, SegmentStore, Target, VerifyReport,
+    Action, Actor, AuditLog, Event, Outcome, Personal, SegmentOptions, SegmentStore, Target,
+    VerifyReport,
 };
 use custodia_core::{Clock, DataCategory, SubjectId, TenantId};
 use custodia_crypt::{DataKeyMode, FieldContext, FileKeyStore, Keyring, SecretKey, SubjectVault};
@@ -317,9 +318,8 @@ impl Helpdesk {
             SegmentOptions::default(),
         )?)?
         .require_sealed(true);
-        let trail = Arc::new(
-            AuditTrail::new(log, Arc::clone(&vault)).with_vendor_tenant(vendor_tenant()),
-        );
+        let trail =
+            Arc::new(AuditTrail::new(log, Arc::clone(&vault)).with_vendor_tenant(vendor_tenant()));
         Ok(Self {
             layout,
             clock,
@@ -396,7 +396,15 @@ impl Helpdesk {
         target: Target,
         note: &str,
     ) -> Result<u64, Error> {
-        self.record_outcome(tenant, subject, actor, action, target, Outcome::Success, note)
+        self.record_outcome(
+            tenant,
+            subject,
+            actor,
+            action,
+            target,
+            Outcome::Success,
+            note,
+        )
     }
 
     /// Appends one of the helpdesk's own events to the log, at the clock's

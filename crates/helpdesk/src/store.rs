@@ -355,7 +355,11 @@ impl Tickets {
     }
 
     /// The distinct contacts of `tenant` whose email is `email` (blind index).
-    pub fn subjects_by_email(&self, tenant: TenantId, email: &str) -> Result<Vec<SubjectId>, Error> {
+    pub fn subjects_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> Result<Vec<SubjectId>, Error> {
         let mut subjects = Vec::new();
         for id in self.find_by_email(tenant, email)? {
             if let Some(subject) = self.row(&id)?.and_then(|r| r.subject)
