@@ -209,16 +209,14 @@ impl App {
         agent: ActorId,
         action: AuditAction,
         ticket: &str,
-        outcome: Outcome,
         note: String,
     ) -> Result<(), Error> {
-        self.hd.record_outcome(
+        self.hd.record(
             tenant,
             subject,
             Actor::new(ActorKind::Agent, agent),
             action,
             Target::new(store::RECORD_TYPE, ticket)?,
-            outcome,
             &note,
         )?;
         Ok(())
@@ -420,7 +418,6 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         c.acme_agent,
         AuditAction::Share,
         "T-1002",
-        Outcome::Success,
         format!(
             "ticket T-1002 to Summa AI (AU): {} values tokenised {:?}",
             masked.report.total(),
@@ -505,7 +502,6 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         c.acme_agent,
         AuditAction::Read,
         "T-1002",
-        Outcome::Success,
         format!("fields {}", agent_view.join(",")),
     )?;
     let globex_ctx =
@@ -514,14 +510,14 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         Err(e) => e,
         Ok(_) => return Err("the guard let another tenant's agent in".into()),
     };
-    app.log(
+    app.hd.record_outcome(
         c.globex,
         None,
-        c.globex_agent,
+        Actor::new(ActorKind::Agent, c.globex_agent),
         AuditAction::Read,
-        "T-1002",
+        Target::new(store::RECORD_TYPE, "T-1002")?,
         Outcome::Denied,
-        format!(
+        &format!(
             "refused by the tenant guard: {}",
             if other_tenant_refusal.is_cross_tenant() {
                 "cross-tenant"
