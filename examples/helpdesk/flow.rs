@@ -249,6 +249,9 @@ fn event_line(index: u64, e: &Event) -> String {
     if e.note.is_some() {
         sealed.push("note");
     }
+    if !e.changes.is_empty() {
+        sealed.push("old+new values");
+    }
     format!(
         "  #{index:<2} {} {:<8} {:<22} {:<24} {:<7} sealed: {}",
         e.time.format("%H:%M"),
@@ -504,6 +507,12 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         "T-1002",
         format!("fields {}", agent_view.join(",")),
     )?;
+    let new_line = "VPN keeps dropping (home Wi-Fi only)";
+    app.hd
+        .update_subject_line(c.acme_agent, "T-1002", new_line)?;
+    lines.push(format!(
+        "ACME agent retitles T-1002 to {new_line:?}: audited as update, old and new value sealed under Alice's key"
+    ));
     let globex_ctx =
         TenantContext::new(c.globex, c.globex_agent, Region::UK).with_role(RoleName::new("agent")?);
     let other_tenant_refusal = match globex_ctx.admit(row.clone()) {
@@ -551,7 +560,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         layout.audit().display()
     )];
     lines.extend(so_far.iter().map(|(i, e)| event_line(*i, e)));
-    lines.push("Ids, actions and outcomes are in the clear; notes and IP addresses are sealed under the contact's key before hashing.".into());
+    lines.push("Ids, actions and outcomes are in the clear; notes, IP addresses and changed values are sealed under the contact's key before hashing.".into());
     lines.push(format!(
         "verified end to end: {} records, Merkle root {}",
         report.head.size,
@@ -694,7 +703,12 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let bob_row = tickets.row("T-1004")?.ok_or("ticket T-1004 missing")?;
     let other_contact_after_erasure = tickets.open_field(&bob_row, "email")?;
     let live = tickets.row("T-1001")?.ok_or("ticket T-1001 missing")?;
-    let login_ip_after_erasure = login_ip(&app.hd.trail().rendered_events(c.acme, c.alice)?);
+    let rendered_after = app.hd.trail().rendered_events(c.acme, c.alice)?;
+    let login_ip_after_erasure = login_ip(&rendered_after);
+    let with_erased_values = rendered_after
+        .iter()
+        .filter(|e| e.details.contains_key("erased"))
+        .count();
     let log_after_erasure = app
         .hd
         .verify_log()
@@ -728,6 +742,8 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         }),
         format!("her portal sign-in in the audit log: ip was {:?}, now {:?} (sealed under the shredded key)",
             login_ip_in_export.as_deref().unwrap_or("-"), login_ip_after_erasure.as_deref().unwrap_or("-")),
+        format!("  {with_erased_values} of her {} audit events now show erased values (IP, notes, the retitle's old and new subject line); none was rewritten",
+            rendered_after.len()),
         format!("audit log re-read from disk and verified end to end: {}", match &log_after_erasure {
             Ok(size) => format!("OK, {size} records (the erasure's own steps included)"),
             Err(e) => format!("FAILED: {e}"),

@@ -442,6 +442,46 @@ impl Helpdesk {
         Ok(self.trail.with_log(|log| log.append_sealed(vault, event))?)
     }
 
+    /// Appends an event the host built itself (with before/after values,
+    /// say), its personal values sealed under their owners' keys first.
+    /// Returns its index in the log.
+    pub fn append(&self, event: Event) -> Result<u64, Error> {
+        let vault = &self.vault;
+        Ok(self.trail.with_log(|log| log.append_sealed(vault, event))?)
+    }
+
+    /// An agent changes a ticket's subject line: stored, and audited as an
+    /// `update` with the before and after values sealed under the contact's
+    /// key (so an erasure forgets them too). Returns the log index.
+    pub fn update_subject_line(
+        &self,
+        agent: custodia_core::ActorId,
+        id: &str,
+        text: &str,
+    ) -> Result<u64, Error> {
+        let row = self
+            .tickets
+            .row(id)?
+            .ok_or_else(|| Error::Corrupt(format!("no ticket {id}")))?;
+        self.tickets.set_subject_line(id, text)?;
+        let mut builder = Event::builder(
+            row.tenant,
+            Actor::new(custodia_audit::ActorKind::Agent, agent),
+            Action::Update,
+            Target::new(store::RECORD_TYPE, id)?,
+        )
+        .change(custodia_audit::FieldChange::new(
+            "subject_line",
+            DataCategory::USER_CONTENT_TICKET,
+            Some(row.subject_line.as_str().into()),
+            Some(text.into()),
+        ));
+        if let Some(subject) = row.subject {
+            builder = builder.subject(subject);
+        }
+        self.append(builder.build(self.clock.as_ref())?)
+    }
+
     /// Signs a checkpoint of the log's current head and writes it to
     /// `checkpoints/size-<n>.note`.
     pub fn checkpoint(&self) -> Result<SavedCheckpoint, Error> {

@@ -381,6 +381,14 @@ impl Tickets {
         Ok(n > 0)
     }
 
+    /// Sets a ticket's subject line (kept in clear); whether it existed.
+    pub fn set_subject_line(&self, id: &str, text: &str) -> Result<bool, Error> {
+        Ok(self.db().execute(
+            "UPDATE tickets SET subject_line = ?1 WHERE id = ?2",
+            params![text, id],
+        )? > 0)
+    }
+
     /// Deletes one ticket (a retention sweep's `delete`); whether it existed.
     pub fn delete(&self, id: &str) -> Result<bool, Error> {
         Ok(self
