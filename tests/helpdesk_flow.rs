@@ -273,3 +273,18 @@ fn audit_log_records_changes_without_personal_values_in_the_clear() {
         }
     }
 }
+
+#[test]
+fn the_data_directory_verifies_as_custodia_audit_verify_does() {
+    use custodia_helpdesk::audit::{SegmentStore, Verifier, checkpoint, verify};
+    let r = report();
+    // What `custodia audit verify DIR/audit --checkpoint NOTE --key DIR/checkpoint.pub` runs.
+    let key = std::fs::read_to_string(r.dir.join("checkpoint.pub")).unwrap();
+    let verifier = Verifier::from_key_string(&key).unwrap();
+    let note = std::fs::read_to_string(&r.checkpoint.path).unwrap();
+    let trusted = checkpoint::open(&note, &verifier).unwrap();
+    let store = SegmentStore::open_read_only(r.dir.join("audit")).unwrap();
+    let verified = verify(store, Some(&trusted)).unwrap();
+    assert_eq!(verified.checkpoint_size, Some(r.checkpoint.size));
+    assert_eq!(verified.head.size, r.audit.len() as u64);
+}
