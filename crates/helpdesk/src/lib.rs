@@ -232,12 +232,27 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 impl Helpdesk {
     /// Creates a fresh data directory in `dir` (created if missing; the
-    /// files of an earlier helpdesk there are replaced): a new root key, key
+    /// files of an earlier helpdesk there are replaced, but an `audit/` or
+    /// `checkpoints/` in a directory without `helpdesk.db` is refused, not
+    /// removed): a new root key, key
     /// store, empty tickets table, empty audit log, checkpoint signing key
     /// and the [`DEFAULT_POLICY`].
     pub fn create(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let layout = Layout::new(dir);
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // Replace only an earlier helpdesk's files: an `audit/` or
+        // `checkpoints/` beside no helpdesk.db belongs to someone else.
+        if !layout.database().exists() {
+            for theirs in [layout.audit(), layout.checkpoints()] {
+                if theirs.exists() {
+                    return Err(Error::Io {
+                        path: theirs,
+                        message: "exists, but the directory holds no helpdesk.db: not replacing it"
+                            .into(),
+                    });
+                }
+            }
+        }
         for old in [
             layout.database(),
             layout.key_store(),

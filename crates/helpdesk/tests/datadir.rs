@@ -177,3 +177,14 @@ fn the_sweep_deletes_due_spam_and_audits_it() {
     // A second sweep finds nothing more to delete.
     assert!(hd.sweep().unwrap().1.is_empty());
 }
+
+#[test]
+fn create_does_not_remove_an_audit_directory_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("audit");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("precious"), "keep me").unwrap();
+    let e = Helpdesk::create(dir.path(), clock()).unwrap_err();
+    assert!(e.to_string().contains("not replacing it"), "{e}");
+    assert!(theirs.join("precious").is_file());
+}
