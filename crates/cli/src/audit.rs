@@ -14,6 +14,11 @@ use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions
 use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, Keyring, SecretKey, SubjectVault};
 
+/// Exit codes of `custodia audit`, for its `--help`.
+pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
+or a bad checkpoint signature; with --json also {\"ok\":false,\"finding\"} on stdout); \
+2 usage or input error (reason on stderr; never JSON).";
+
 /// The `audit` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -25,9 +30,13 @@ pub enum AuditCommand {
     /// before/after, note) must be sealed: pass --master-key and
     /// --subject-keys to seal them under each data subject's key, or
     /// --allow-clear to store them as given.
+    #[command(after_help = EXIT_CODES)]
     Append {
         /// The log directory (created if missing).
         dir: PathBuf,
+        /// Print {"appended","first","size","root"} (root in base64).
+        #[arg(long)]
+        json: bool,
         /// When to fsync.
         #[arg(long, value_enum, default_value_t = Sync::Group)]
         sync: Sync,
@@ -40,9 +49,15 @@ pub enum AuditCommand {
     /// Verify every record; with --checkpoint, also that the log extends it.
     ///
     /// Exit 0 intact, 1 naming the first bad record and why.
+    #[command(after_help = EXIT_CODES)]
     Verify {
         /// The log directory.
         dir: PathBuf,
+        /// Print {"ok":true,"size","root","checkpoint":{"size","signature_checked"}|null,
+        /// "torn_tail":{"path","offset","bytes"}|null}, or {"ok":false,"finding"}
+        /// with exit 1.
+        #[arg(long)]
+        json: bool,
         /// A signed checkpoint (C2SP note) the log must extend.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -52,9 +67,13 @@ pub enum AuditCommand {
         key: Option<PathBuf>,
     },
     /// Print a signed checkpoint (C2SP signed note) of the log's tree head.
+    #[command(after_help = EXIT_CODES)]
     Checkpoint {
         /// The log directory.
         dir: PathBuf,
+        /// Print {"origin","size","root","note"} (note: the signed note text).
+        #[arg(long)]
+        json: bool,
         /// The signer key file (`PRIVATE+KEY+name+hash+key`).
         #[arg(long)]
         key: PathBuf,
@@ -64,18 +83,27 @@ pub enum AuditCommand {
     },
     /// Create a checkpoint signing key: writes the private key to KEYFILE
     /// (mode 0600) and prints the verifier key.
+    #[command(after_help = EXIT_CODES)]
     Keygen {
         /// The key name, e.g. `audit.example.com/acme`.
         #[arg(long)]
         name: String,
+        /// Print {"name","verifier","key_file"}.
+        #[arg(long)]
+        json: bool,
         /// Where to write the private key (must not exist).
         #[arg(long)]
         out: PathBuf,
     },
     /// Print an inclusion proof (JSON) for record N against the current head.
+    #[command(after_help = EXIT_CODES)]
     Prove {
         /// The log directory.
         dir: PathBuf,
+        /// Print the proof on one line (it is JSON either way; without
+        /// --json it is indented).
+        #[arg(long)]
+        json: bool,
         /// The record index, from 0.
         #[arg(long)]
         index: u64,
@@ -83,9 +111,14 @@ pub enum AuditCommand {
     /// Print everything the log holds about a data subject (JSON), with
     /// inclusion proofs; with keys, personal values are opened (erased ones
     /// are listed as erased).
+    #[command(after_help = EXIT_CODES)]
     Export {
         /// The log directory.
         dir: PathBuf,
+        /// Print the export on one line (it is JSON either way; without
+        /// --json it is indented).
+        #[arg(long)]
+        json: bool,
         /// The data subject's id.
         #[arg(long)]
         subject: SubjectId,
@@ -200,6 +233,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
     match command {
         AuditCommand::Append {
             dir,
+            json,
             sync,
             keys,
             allow_clear,
@@ -249,6 +283,15 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             log.append_batch(&events)?;
             log.sync()?;
             let head = log.head();
+            if json {
+                let value = serde_json::json!({
+                    "appended": events.len(),
+                    "first": first,
+                    "size": head.size,
+                    "root": b64(&head.root),
+                });
+                return write_out(&format!("{value}\n"));
+            }
             write_out(&format!(
                 "appended {} events (records {first}..{}); tree size {}, root {}\n",
                 events.len(),
@@ -261,6 +304,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             dir,
             checkpoint: checkpoint_file,
             key,
+            json,
         } => {
             if !dir.is_dir() {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
@@ -303,6 +347,23 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                     }
                 ));
             }
+            if json {
+                let value = serde_json::json!({
+                    "ok": true,
+                    "size": report.head.size,
+                    "root": b64(&report.head.root),
+                    "checkpoint": report.checkpoint_size.map(|size| serde_json::json!({
+                        "size": size,
+                        "signature_checked": key.is_some(),
+                    })),
+                    "torn_tail": torn.as_ref().map(|t| serde_json::json!({
+                        "path": t.path.display().to_string(),
+                        "offset": t.offset,
+                        "bytes": t.bytes,
+                    })),
+                });
+                text = format!("{value}\n");
+            }
             if let Some(torn) = torn {
                 eprintln!(
                     "custodia: warning: {} bytes of a torn final record at {} byte {} (a crash mid-append; the next append drops them)",
@@ -313,26 +374,49 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             }
             write_out(&text)
         }
-        AuditCommand::Checkpoint { dir, key, origin } => {
+        AuditCommand::Checkpoint {
+            dir,
+            json,
+            key,
+            origin,
+        } => {
             let signer = Signer::from_key_string(&read_key(&key)?)?;
             let log = existing_log(&dir)?;
             let origin = origin.unwrap_or_else(|| signer.verifier().name().to_owned());
-            let note = signer.sign(&Checkpoint::new(origin, log.head()))?;
+            let head = log.head();
+            let note = signer.sign(&Checkpoint::new(origin.clone(), head))?;
+            if json {
+                let value = serde_json::json!({
+                    "origin": origin,
+                    "size": head.size,
+                    "root": b64(&head.root),
+                    "note": note,
+                });
+                return write_out(&format!("{value}\n"));
+            }
             write_out(&note)
         }
-        AuditCommand::Keygen { name, out } => {
+        AuditCommand::Keygen { name, json, out } => {
             let signer = Signer::generate(&name)?;
             write_private(&out, signer.to_key_string().as_bytes())?;
+            if json {
+                let value = serde_json::json!({
+                    "name": name,
+                    "verifier": signer.verifier().to_string(),
+                    "key_file": out.display().to_string(),
+                });
+                return write_out(&format!("{value}\n"));
+            }
             write_out(&format!("{}\n", signer.verifier()))
         }
-        AuditCommand::Prove { dir, index } => {
+        AuditCommand::Prove { dir, json, index } => {
             let log = existing_log(&dir)?;
             let proof = log.prove(index)?;
-            let json = serde_json::to_string_pretty(&proof).map_err(usage)?;
-            write_out(&format!("{json}\n"))
+            write_out(&format!("{}\n", to_json(&proof, json)?))
         }
         AuditCommand::Export {
             dir,
+            json,
             subject,
             tenant,
             keys,
@@ -340,19 +424,33 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             let vault = open_vault(&keys)?;
             let log = existing_log(&dir)?;
             let export = log.export_subject(tenant, subject, vault.as_ref())?;
-            let json = serde_json::to_string_pretty(&export).map_err(usage)?;
-            write_out(&format!("{json}\n"))
+            write_out(&format!("{}\n", to_json(&export, json)?))
         }
+    }
+}
+
+/// JSON on one line (`--json`) or indented.
+fn to_json(value: &impl serde::Serialize, one_line: bool) -> Result<String, Failure> {
+    if one_line {
+        serde_json::to_string(value).map_err(usage)
+    } else {
+        serde_json::to_string_pretty(value).map_err(usage)
     }
 }
 
 /// Runs an `audit` subcommand for `main`: a finding is printed and exits 1;
 /// a usage error comes back as the message `main` prints before exiting 2.
 pub fn dispatch(command: AuditCommand) -> Result<(), String> {
+    let json_finding = matches!(command, AuditCommand::Verify { json: true, .. });
     match run(command) {
         Ok(()) => Ok(()),
         Err(Failure::Usage(message)) => Err(message),
         Err(Failure::Finding(message)) => {
+            if json_finding {
+                // A finding is a result: with --json it goes on standard output too.
+                let value = serde_json::json!({"ok": false, "finding": message});
+                let _ = write_out(&format!("{value}\n"));
+            }
             eprintln!("custodia: {message}");
             std::process::exit(1)
         }

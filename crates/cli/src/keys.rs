@@ -46,7 +46,7 @@ use custodia_crypt::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
-const EXIT_CODES: &str = "Exit codes: 0 ok, 1 finding (retire refused: primary or still in use), 2 usage or input error.";
+pub const EXIT_CODES: &str = "Exit codes: 0 ok, 1 finding (retire refused: primary or still in use), 2 usage or input error.";
 
 /// The `keys` subcommands.
 #[derive(Debug, Subcommand)]
@@ -98,7 +98,9 @@ pub struct StoreArgs {
     /// Read the master key (base64 of 32 bytes) from environment variable VAR.
     #[arg(long, value_name = "VAR")]
     master_key_env: Option<String>,
-    /// Print JSON instead of text.
+    /// Print one JSON document instead of text (`reencrypt` keeps its
+    /// envelope lines and prints its counts as JSON); a refused `retire`
+    /// prints {"ok":false,"finding"} and exits 1.
     #[arg(long)]
     json: bool,
 }
@@ -233,6 +235,13 @@ impl From<io::Error> for Failure {
 /// a usage or input error comes back as the message `main` prints before
 /// exiting 2.
 pub fn run(command: KeysCommand) -> Result<(), String> {
+    let json = match &command {
+        KeysCommand::Init(args) => args.store.json,
+        KeysCommand::Rotate(args) => args.store.json,
+        KeysCommand::Status(args) => args.store.json,
+        KeysCommand::Reencrypt(args) => args.store.json,
+        KeysCommand::Retire(args) => args.store.json,
+    };
     let result = match command {
         KeysCommand::Init(args) => init(&args),
         KeysCommand::Rotate(args) => rotate(&args),
@@ -244,6 +253,10 @@ pub fn run(command: KeysCommand) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(Failure::Usage(message)) => Err(message),
         Err(Failure::Finding(message)) => {
+            if json {
+                // A finding is a result: say so on standard output too.
+                let _ = emit(true, &json!({"ok": false, "finding": message}), "");
+            }
             let _ = io::stdout().flush();
             eprintln!("custodia: {message}");
             std::process::exit(1)
@@ -698,6 +711,7 @@ fn retire(args: &RetireArgs) -> Result<(), Failure> {
         scan.envelopes
     );
     let value = json!({
+        "ok": true,
         "store": args.store.store.display().to_string(),
         "retired": version,
         "scanned": scan.envelopes,

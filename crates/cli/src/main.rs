@@ -1,8 +1,39 @@
 //! The `custodia` command.
 //!
-//! Exit codes: `0` success; `1` a finding (reserved for checks such as audit
-//! verification and PII detection, which arrive with their crates); `2` a usage
-//! or input error, with the reason on standard error.
+//! # Exit codes
+//!
+//! * `0`: success.
+//! * `1`: the command ran and found something, reported after its output:
+//!   `audit verify` found tampering, truncation, a fork or a bad checkpoint
+//!   signature; `mask --detect` or `mask --fail-on-find` found personal data;
+//!   `retention check` found the policy invalid; `keys retire` refused (the
+//!   version is primary or still seals envelopes).
+//! * `2`: a usage or input error (bad flags, unreadable or malformed input),
+//!   with the reason on standard error as `custodia: <reason>`.
+//!
+//! # Output formats
+//!
+//! Human text by default; every subcommand takes `--json` for machines, and
+//! each subcommand's `--help` names its JSON fields. A command's result is
+//! one JSON document on one line; streams (`categories`, `mask --jsonl`,
+//! `mask --detect`, `retention eval`, `keys reencrypt` over JSON lines) are
+//! JSON lines, one object per input item. Field names are stable: new fields
+//! may be added, existing ones are not renamed or removed.
+//!
+//! Errors (exit `2`) are never JSON: the reason goes to standard error only,
+//! whatever the flags, so standard output holds nothing but results (a
+//! stream stopped by a bad line keeps the lines already written). A finding
+//! (exit `1`) is a result: with `--json` the command's document says what
+//! was found (`{"ok": false, "finding": "<reason>", ...}` for `audit verify`,
+//! `retention check` and `keys retire`; the findings themselves for `mask
+//! --detect`; `"findings": n` for `mask --json --fail-on-find`), and the
+//! reason also goes to standard error.
+//!
+//! # Progress
+//!
+//! Long operations (`mask` and `retention eval` over large inputs, `keys
+//! reencrypt`) draw an indicatif progress bar on standard error only when it
+//! is a terminal; piped or redirected, they write no progress bytes at all.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
@@ -23,7 +54,9 @@ use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 /// Privacy and compliance tools for multi-tenant helpdesks.
 #[derive(Debug, Parser)]
 #[command(name = "custodia", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok, 1 finding, 2 usage or input error.")]
+#[command(
+    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found personal data, retention check found the policy invalid, keys retire refused); 2 usage or input error (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +68,7 @@ enum Command {
     ///
     /// The same inputs always give the same id; see custodia_core::id for the
     /// derivation.
+    #[command(after_help = USAGE_EXIT_CODES)]
     Id {
         /// Which kind of id to derive.
         #[arg(value_enum)]
@@ -48,29 +82,39 @@ enum Command {
         /// The tenant the subject or actor belongs to (required for subject and actor).
         #[arg(long, required_if_eq_any([("kind", "subject"), ("kind", "actor")]))]
         tenant: Option<TenantId>,
+        /// Print {"kind","id","system","key","tenant"} (tenant null for a
+        /// tenant id) instead of the bare id.
+        #[arg(long)]
+        json: bool,
     },
     /// List the built-in data categories (personal and system).
+    #[command(after_help = USAGE_EXIT_CODES)]
     Categories {
         /// Only categories within this one, e.g. `user.contact`.
         #[arg(long)]
         within: Option<String>,
-        /// Print JSON lines instead of a table.
+        /// Print JSON lines {"category","description","special"} instead of
+        /// a table.
         #[arg(long)]
         json: bool,
     },
     /// Keyrings in an encrypted key store: init, rotate, status, reencrypt, retire.
+    #[command(after_help = keys::EXIT_CODES)]
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
     /// Retention policies: check a policy file, evaluate records against it.
+    #[command(after_help = retention::EXIT_CODES)]
     Retention {
         #[command(subcommand)]
         command: retention::Command,
     },
     /// Mask (or with --detect, find) personal data in text or JSON lines.
+    #[command(after_help = mask::EXIT_CODES)]
     Mask(mask::MaskArgs),
     /// Tamper-evident audit logs: append, verify, checkpoint, prove, export.
+    #[command(after_help = audit::EXIT_CODES)]
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
@@ -81,6 +125,10 @@ enum Command {
         command: dsr::DsrCommand,
     },
 }
+
+/// The exit codes of a subcommand that has no finding to report.
+const USAGE_EXIT_CODES: &str =
+    "Exit codes: 0 ok, 2 usage or input error (reason on stderr; never JSON).";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum IdKind {
@@ -108,9 +156,23 @@ fn run(command: Command) -> Result<(), String> {
             system,
             key,
             tenant,
+            json,
         } => {
             let id = derive_id(kind, &system, &key, tenant)?;
-            writeln!(out, "{id}")
+            if json {
+                let kind = match kind {
+                    IdKind::Tenant => "tenant",
+                    IdKind::Subject => "subject",
+                    IdKind::Actor => "actor",
+                };
+                let tenant = tenant.filter(|_| kind != "tenant").map(|t| t.to_string());
+                let value = serde_json::json!({
+                    "kind": kind, "id": id, "system": system, "key": key, "tenant": tenant,
+                });
+                writeln!(out, "{value}")
+            } else {
+                writeln!(out, "{id}")
+            }
         }
         Command::Categories { within, json } => {
             let taxonomy = Taxonomy::builtin();
@@ -131,6 +193,44 @@ fn run(command: Command) -> Result<(), String> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
         _ => Ok(()),
     }
+}
+
+/// Inputs smaller than this get no progress bar: they finish before one
+/// would be worth drawing.
+const PROGRESS_MIN_BYTES: u64 = 1 << 20;
+
+/// A progress bar over the bytes of the input at `path` (`-` for standard
+/// input). It draws on standard error only when standard error is a
+/// terminal, and then only for a file of at least [`PROGRESS_MIN_BYTES`] or
+/// for standard input that is not itself a terminal; otherwise it is hidden
+/// and writes nothing.
+fn input_progress(path: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let len = if path == "-" {
+        if std::io::stdin().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        None
+    } else {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.len() >= PROGRESS_MIN_BYTES => Some(meta.len()),
+            _ => return ProgressBar::hidden(),
+        }
+    };
+    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+    let template = if len.is_some() {
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+    } else {
+        "{spinner} {bytes} {bytes_per_sec}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn derive_id(

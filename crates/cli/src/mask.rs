@@ -7,6 +7,15 @@ use clap::Args;
 use custodia_core::TenantId;
 use custodia_mask::{Detector, Masker, Policy, PseudonymKey, Regions, Strategy};
 
+/// Exit codes of `custodia mask`, for its `--help`.
+pub const EXIT_CODES: &str =
+    "Exit codes: 0 ok; 1 personal data found with --detect or --fail-on-find \
+(after all output is written); 2 usage or input error (reason on stderr; never JSON).
+
+JSON: --detect writes JSON lines {\"id\",\"entities\":[{\"kind\",\"start\",\"end\",\"score\"}]}; \
+--jsonl writes JSON lines {\"id\",\"text\"}; --json on text writes one document \
+{\"version\":1,\"text\",\"counts\":{KIND:n},\"findings\":n}.";
+
 /// Arguments of `custodia mask`.
 #[derive(Debug, Args)]
 pub struct MaskArgs {
@@ -20,6 +29,16 @@ pub struct MaskArgs {
     /// (UTF-8 byte offsets) instead of masked text; exit 1 if any.
     #[arg(long)]
     detect: bool,
+    /// Exit 1 if any personal data was found, after writing the masked
+    /// output (for CI gates: "nothing personal may pass unmasked").
+    #[arg(long)]
+    fail_on_find: bool,
+    /// Text input: print one JSON document
+    /// {"version":1,"text","counts":{KIND:n},"findings":n} instead of the
+    /// masked text (the masked text is held in memory). With --jsonl or
+    /// --detect the output is already JSON lines and --json changes nothing.
+    #[arg(long)]
+    json: bool,
     /// redact, partial, pseudonym (needs --tenant and CUSTODIA_MASK_KEY), keep, or replace:TEXT.
     #[arg(long, default_value = "redact")]
     strategy: String,
@@ -35,46 +54,78 @@ pub struct MaskArgs {
 }
 
 /// Runs the command. `Err` is a usage or input error (exit 2); the inner
-/// result is the outcome of writing. Exits 1 itself after `--detect` finds
-/// something.
+/// result is the outcome of writing. Exits 1 itself after `--detect` or
+/// `--fail-on-find` finds something.
 pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>, String> {
     let masker = build(args)?;
+    let progress = crate::input_progress(&args.input);
     let input: Box<dyn Read> = if args.input == "-" {
-        Box::new(std::io::stdin().lock())
+        Box::new(progress.wrap_read(std::io::stdin().lock()))
     } else {
-        Box::new(File::open(&args.input).map_err(|e| format!("cannot open {}: {e}", args.input))?)
+        let file =
+            File::open(&args.input).map_err(|e| format!("cannot open {}: {e}", args.input))?;
+        Box::new(progress.wrap_read(file))
     };
-    let found = if args.jsonl {
-        jsonl(&masker, args.detect, input, out)?
-    } else if args.detect {
+    let outcome = mask_input(args, &masker, input, out);
+    progress.finish_and_clear();
+    let found = match outcome? {
+        Ok(found) => found,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Err(e) = out.flush() {
+        return Ok(Err(e));
+    }
+    if found && (args.detect || args.fail_on_find) {
+        if args.fail_on_find && !args.detect {
+            eprintln!("custodia: personal data found (--fail-on-find)");
+        }
+        std::process::exit(1);
+    }
+    Ok(Ok(()))
+}
+
+/// Masks or detects; the inner `Ok` says whether anything was found.
+fn mask_input(
+    args: &MaskArgs,
+    masker: &Masker,
+    input: Box<dyn Read>,
+    out: &mut impl Write,
+) -> Result<std::io::Result<bool>, String> {
+    if args.jsonl {
+        return jsonl(masker, args.detect, input, out).map(Ok);
+    }
+    if args.detect {
         let keep = Masker::new(detector(args)?);
         let report = keep
             .mask_stream(input, std::io::sink(), None, None)
             .map_err(|e| e.to_string())?;
         let entities: Vec<_> = report.entries.iter().map(|e| serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score(e.score)})).collect();
         let line = serde_json::json!({"id": null, "entities": entities});
-        if let Err(e) = writeln!(out, "{line}") {
-            return Ok(Err(e));
-        }
-        !entities.is_empty()
-    } else {
-        match masker.mask_stream_counting(input, &mut *out, None, None) {
-            Ok(_) => false,
-            Err(custodia_mask::Error::Io {
-                op: "write",
-                source,
-                ..
-            }) => return Ok(Err(source)),
-            Err(e) => return Err(e.to_string()),
-        }
-    };
-    if let Err(e) = out.flush() {
-        return Ok(Err(e));
+        return Ok(writeln!(out, "{line}").map(|()| !entities.is_empty()));
     }
-    if found && args.detect {
-        std::process::exit(1);
+    if args.json {
+        let mut text = Vec::new();
+        let report = masker
+            .mask_stream_counting(input, &mut text, None, None)
+            .map_err(|e| e.to_string())?;
+        let findings: usize = report.counts.values().sum();
+        let document = serde_json::json!({
+            "version": 1,
+            "text": String::from_utf8_lossy(&text),
+            "counts": report.counts,
+            "findings": findings,
+        });
+        return Ok(writeln!(out, "{document}").map(|()| findings > 0));
     }
-    Ok(Ok(()))
+    match masker.mask_stream_counting(input, &mut *out, None, None) {
+        Ok(report) => Ok(Ok(report.counts.values().any(|&n| n > 0))),
+        Err(custodia_mask::Error::Io {
+            op: "write",
+            source,
+            ..
+        }) => Ok(Err(source)),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn detector(args: &MaskArgs) -> Result<Detector, String> {
@@ -153,6 +204,7 @@ fn jsonl(
             serde_json::json!({"id": id, "entities": entities})
         } else {
             let m = masker.mask(body).map_err(|e| format!("line {n}: {e}"))?;
+            found |= m.report.counts.values().any(|&count| count > 0);
             serde_json::json!({"id": id, "text": m.text})
         };
         if let Err(e) = writeln!(out, "{outline}") {

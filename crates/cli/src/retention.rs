@@ -10,6 +10,13 @@
 //!   is not a valid record. A bad line stops the run with its line number;
 //!   the output for the lines before it has already been written, and no line
 //!   is ever skipped.
+//!
+//! With `--json`, `check` prints one document (`{"ok":true,"file","rules",
+//! "holds","backups"}`, or `{"ok":false,"file","finding","line","column"}`
+//! with exit 1); `eval` always writes JSON lines and accepts `--json` for
+//! uniformity. Errors (exit 2) go to standard error only. `eval` draws a
+//! progress bar on standard error when it is a terminal and the input is
+//! large, and nothing when it is piped.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -18,6 +25,10 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use custodia_retention::{Decision, Error, Policy, Record};
 
+/// Exit codes of `custodia retention`, for its `--help`.
+pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (check: the policy is invalid); \
+2 usage or input error (reason on stderr; never JSON).";
+
 /// The `retention` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -25,15 +36,31 @@ pub enum Command {
     ///
     /// Exit 0 if valid, 1 if not (file:line:column and the reason on stderr),
     /// 2 if it cannot be read.
+    #[command(
+        after_help = "Exit codes: 0 valid; 1 invalid (file:line:column: reason on stderr; \
+with --json also {\"ok\":false,\"file\",\"finding\",\"line\",\"column\"} on stdout); \
+2 usage or input error (the file cannot be read; stderr only)."
+    )]
     Check {
         /// The policy file.
         policy: PathBuf,
+        /// Print {"ok","file","rules","holds","backups":{"every","keep"}|null}
+        /// when valid, {"ok":false,"file","finding","line","column"} when not
+        /// (line and column null when the problem has no position).
+        #[arg(long)]
+        json: bool,
     },
     /// Evaluate records (JSON lines) against a policy at an instant.
     ///
     /// Writes one JSON line per input line, in order:
     /// {"id","action","due","rule","held_by","reason"}. A bad line stops the
-    /// run with its line number and exit code 2.
+    /// run with its line number and exit code 2. A progress bar shows on
+    /// standard error when it is a terminal and the input is large.
+    #[command(
+        after_help = "Exit codes: 0 every line evaluated; 2 usage or input error \
+(an invalid policy, a bad --now, an unreadable file, or a bad line named by its number; \
+stderr only, the lines before it are already written)."
+    )]
     Eval {
         /// The policy file.
         #[arg(long)]
@@ -44,39 +71,77 @@ pub enum Command {
         /// The instant to evaluate at (RFC 3339, e.g. 2026-11-22T00:00:00Z).
         #[arg(long)]
         now: String,
+        /// Accepted for uniformity: the output is always JSON lines
+        /// {"id","action","due","rule","held_by","reason"}.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 /// Runs a `retention` subcommand. `Err` is a usage or input error (exit 2).
 pub fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Check { policy } => check(&policy),
+        Command::Check { policy, json } => check(&policy, json),
         Command::Eval {
             policy,
             records,
             now,
+            json: _,
         } => eval(&policy, &records, &now),
     }
 }
 
-fn check(path: &PathBuf) -> Result<(), String> {
+fn check(path: &PathBuf, json: bool) -> Result<(), String> {
+    let file = path.display().to_string();
     match Policy::from_path(path) {
         Ok(policy) => {
             let backups = policy.backups().map_or_else(
                 || "no backups".to_owned(),
                 |b| format!("backups every {} kept {}", b.every, b.keep),
             );
+            let line = if json {
+                let backups = policy.backups().map(|b| {
+                    serde_json::json!({"every": b.every.to_string(), "keep": b.keep.to_string()})
+                });
+                serde_json::json!({
+                    "ok": true,
+                    "file": file,
+                    "rules": policy.rules().len(),
+                    "holds": policy.holds().len(),
+                    "backups": backups,
+                })
+                .to_string()
+            } else {
+                format!(
+                    "{file}: ok: {} rules, {} holds, {backups}",
+                    policy.rules().len(),
+                    policy.holds().len()
+                )
+            };
             let mut out = std::io::stdout().lock();
-            let line = format!(
-                "{}: ok: {} rules, {} holds, {backups}",
-                path.display(),
-                policy.rules().len(),
-                policy.holds().len()
-            );
-            writeln!(out, "{line}").map_err(|e| e.to_string())
+            match writeln!(out, "{line}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+                _ => Ok(()),
+            }
         }
         Err(e @ Error::Io { .. }) => Err(e.to_string()),
         Err(e) => {
+            if json {
+                let (line, column) = match &e {
+                    Error::Policy {
+                        location: Some(at), ..
+                    } => (Some(at.line), Some(at.column)),
+                    _ => (None, None),
+                };
+                let value = serde_json::json!({
+                    "ok": false,
+                    "file": file,
+                    "finding": e.to_string(),
+                    "line": line,
+                    "column": column,
+                });
+                let _ = writeln!(std::io::stdout().lock(), "{value}");
+            }
             // The finding: exit 1, after the message is out.
             eprintln!("custodia: {e}");
             std::process::exit(1);
@@ -88,11 +153,25 @@ fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
     let policy = Policy::from_path(policy).map_err(|e| e.to_string())?;
     let now = custodia_retention::parse_timestamp(now).map_err(|e| format!("--now: {e}"))?;
     let name = records.display().to_string();
+    let progress = crate::input_progress(&name);
     let input: Box<dyn Read> = if name == "-" {
-        Box::new(std::io::stdin().lock())
+        Box::new(progress.wrap_read(std::io::stdin().lock()))
     } else {
-        Box::new(std::fs::File::open(records).map_err(|e| format!("cannot read {name}: {e}"))?)
+        let file = std::fs::File::open(records).map_err(|e| format!("cannot read {name}: {e}"))?;
+        Box::new(progress.wrap_read(file))
     };
+    let result = eval_lines(&policy, now, &name, input, &progress);
+    progress.finish_and_clear();
+    result
+}
+
+fn eval_lines(
+    policy: &Policy,
+    now: custodia_core::Timestamp,
+    name: &str,
+    input: Box<dyn Read>,
+    progress: &indicatif::ProgressBar,
+) -> Result<(), String> {
     let mut input = BufReader::with_capacity(1 << 16, input);
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
@@ -102,6 +181,7 @@ fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
     let io_error = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             // `custodia retention eval ... | head`: not an error worth a message.
+            progress.finish_and_clear();
             std::process::exit(0);
         }
         e.to_string()
