@@ -16,7 +16,8 @@ use custodia_dsr::{ErasureCertificate, ExportBundle, RequestKind, VerificationMe
 use custodia_helpdesk::Helpdesk;
 use custodia_helpdesk::audit::Query;
 
-const EXIT_CODES: &str = "Exit codes: 0 ok; 2 usage or input error (missing data directory, unknown tenant or subject, bad arguments).";
+/// The exit codes of `dsr` and its subcommands.
+pub const EXIT_CODES: &str = "Exit codes: 0 ok; 2 usage or input error (missing data directory, unknown tenant or subject, bad arguments; reason on stderr, never JSON).";
 
 /// The `dsr` subcommands.
 #[derive(Debug, Subcommand)]
@@ -39,7 +40,8 @@ pub enum DsrCommand {
         /// everything (Art. 15 access).
         #[arg(long)]
         portability: bool,
-        /// Print the summary as JSON.
+        /// Print the summary as one line of JSON: {"request", "tenant",
+        /// "subject", "records", "audit_events", "out", "files"}.
         #[arg(long)]
         json: bool,
     },
@@ -55,7 +57,12 @@ pub enum DsrCommand {
     Erase {
         #[command(flatten)]
         who: Who,
-        /// Print the certificate as JSON.
+        /// Print the certificate as one line of JSON (custodia-dsr's
+        /// erasure certificate, schema custodia.dsr.erasure_certificate:
+        /// "request", "tenant", "subject", "received_at", "issued_at",
+        /// "sources", "erased", "kept", "subject_key", "backups_clear_by",
+        /// "recipients_to_inform") plus "checkpoint", the path of the audit
+        /// log checkpoint taken before the erasure.
         #[arg(long)]
         json: bool,
     },
@@ -323,10 +330,11 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             .map_err(dsr)?;
             let certificate = desk.erase(&mut request, actor).map_err(dsr)?;
             if json {
-                print(&format!(
-                    "{}\n",
-                    certificate.to_json().map_err(|e| e.to_string())?
-                ))
+                let mut value = serde_json::to_value(&certificate).map_err(|e| e.to_string())?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("checkpoint".into(), serde_json::json!(checkpoint.path));
+                }
+                print(&format!("{value}\n"))
             } else {
                 print(&describe(&certificate, &checkpoint.path))
             }

@@ -120,6 +120,7 @@ enum Command {
         command: audit::AuditCommand,
     },
     /// Data-subject requests over a helpdesk data directory: export, erase.
+    #[command(after_help = dsr::EXIT_CODES)]
     Dsr {
         #[command(subcommand)]
         command: dsr::DsrCommand,

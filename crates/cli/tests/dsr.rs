@@ -210,7 +210,13 @@ fn erase_keeps_what_the_policy_keeps_and_says_why() {
         "--json",
     ]);
     assert!(o.status.success(), "{}", err(&o));
+    // One JSON document on one line.
+    assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
     let cert: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(cert["schema"], "custodia.dsr.erasure_certificate");
+    let checkpoint = Path::new(cert["checkpoint"].as_str().unwrap());
+    assert!(checkpoint.starts_with(data.path().join("checkpoints")));
+    assert!(checkpoint.is_file());
     assert_eq!(cert["subject"], c.priya.to_string());
     let erased: Vec<&str> = cert["erased"]
         .as_array()
@@ -358,14 +364,21 @@ fn bad_input_exits_2_with_a_reason() {
 
 #[test]
 fn help_documents_the_exit_codes() {
-    for sub in ["export", "erase"] {
-        let o = custodia(&["dsr", sub, "--help"]);
+    for sub in ["export", "erase", ""] {
+        let args: Vec<&str> = ["dsr", sub, "--help"]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let o = custodia(&args);
         assert!(o.status.success());
         let text = out(&o);
         assert!(
             text.contains("Exit codes: 0 ok; 2 usage or input error"),
             "{text}"
         );
-        assert!(text.contains("--email"), "{text}");
+        if !sub.is_empty() {
+            assert!(text.contains("--email"), "{text}");
+            assert!(text.contains("one line of JSON"), "{text}");
+        }
     }
 }
