@@ -7,10 +7,16 @@
 //! Two subscribers (ACME in Australia, GLOBEX in the UK) share one helpdesk
 //! backend on SQLite. The run walks through nine steps — residency and
 //! transfers, encrypted contact fields with a blind index, masking before an
-//! AI summariser, role- and field-level access, the audit trail, a retention
-//! sweep, an access request, an erasure with crypto-shredding, and a breach
-//! drill — and prints what each one did. The database and key store go to a
-//! temporary directory, or to `--data DIR` (replaced on every run).
+//! AI summariser, role- and field-level access, a tamper-evident audit log, a
+//! retention sweep driven by `examples/helpdesk/retention.toml`, an access
+//! request, an erasure with crypto-shredding (after which the audit log still
+//! verifies against a checkpoint signed before it), and a breach drill — and
+//! prints what each one did. The database, key store, audit log, checkpoint
+//! key and policy go to a temporary directory, or to `--data DIR` (those
+//! files are replaced on every run), which `custodia dsr` and `custodia audit` then work on.
+//!
+//! The backend (data directory, tickets table, desk) is the workspace crate
+//! `custodia-helpdesk` (`crates/helpdesk`), shared with the `custodia` command.
 //!
 //! The flow itself lives in `examples/helpdesk/flow.rs`, which
 //! `tests/helpdesk_flow.rs` runs too, with assertions.
@@ -23,7 +29,7 @@ mod flow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: helpdesk [--data DIR]\n\n  --data DIR  keep the SQLite database and key store in DIR (default: a temporary directory)";
+const USAGE: &str = "usage: helpdesk [--data DIR]\n\n  --data DIR  keep the SQLite database, key store, audit log and policy in DIR\n              (default: a temporary directory); its helpdesk files are replaced on every run";
 
 fn parse_args() -> Result<Option<PathBuf>, String> {
     let mut args = std::env::args().skip(1);
@@ -53,6 +59,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let keep = data.is_some();
     // Keep the temporary directory alive until the end of the run.
     let temp;
     let dir = match data {
@@ -83,6 +90,13 @@ fn main() -> ExitCode {
         Ok(report) => {
             print!("{report}");
             println!("All nine steps done.");
+            if keep {
+                let acme = custodia_helpdesk::demo::Cast::new().acme;
+                println!(
+                    "\nThe data stays in {0}. Try:\n  custodia audit verify {0}/audit\n  custodia dsr export --data {0} --tenant {acme} --email bob.li@example.org\n  custodia dsr erase --data {0} --tenant {acme} --email bob.li@example.org",
+                    dir.display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -4,31 +4,25 @@
 //! Shared by `examples/helpdesk.rs` (which prints the report) and
 //! `tests/helpdesk_flow.rs` (which checks it), so both run the same code.
 
-#[path = "audit.rs"]
-pub mod audit;
-#[path = "store.rs"]
-pub mod store;
-
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use custodia::core::chrono::{TimeDelta, TimeZone, Utc};
+use custodia::core::chrono::TimeDelta;
 use custodia::core::{
     ActorId, Clock, DataCategory, ManualClock, Region, Role, SubjectId, TenantId, Timestamp,
 };
-use custodia::crypt::{DataKeyMode, FileKeyStore, Keyring, SecretKey, SubjectVault};
 use custodia::dsr::breach::{
-    Art34Assessment, Art34Decision, BreachRegister, Contact, Incident, Lateness, affected_in_window,
+    Art34Assessment, Art34Decision, BreachRegister, Contact, Incident, Lateness,
 };
 use custodia::dsr::{
-    BackupHorizon, BoxError, Desk, ErasureCertificate, ErasurePolicy, ExportBundle, FieldAction,
-    PersonalDataSource, RequestKind, SubjectKeyStatus, VerificationMethod,
+    BoxError, ErasureCertificate, ExportBundle, PersonalDataSource, RequestKind, SubjectKeyStatus,
+    VerificationMethod,
 };
 use custodia::mask::{
     Detector, Kind, KnownEntities, Masker, Policy as MaskPolicy, Strategy, Vault,
 };
-use custodia::retention::{Policy as RetentionPolicy, Record as RetentionRecord, Sweep, SweepPlan};
+use custodia::retention::SweepPlan;
 use custodia::tenant::access::{
     AccessPolicy, Action, Decision, FieldAccess, FieldDecision, FieldRule, Permission,
     PolicyChange, RecordMeta, Scope,
@@ -36,8 +30,11 @@ use custodia::tenant::access::{
 use custodia::tenant::residency::{AdequacyList, Recipient, TransferDecision, TransferRules};
 use custodia::tenant::{RoleName, TenantContext};
 
-use audit::{AuditEntry, AuditTrail, DsrAudit, MemoryTrail};
-use store::{NewTicket, StoredTicket, Tickets};
+use custodia_helpdesk::audit::{
+    Action as AuditAction, Actor, ActorKind, Event, Outcome, Query, Target,
+};
+use custodia_helpdesk::demo::{self, Cast};
+use custodia_helpdesk::{Helpdesk, SavedCheckpoint, StoredTicket, store};
 
 /// Errors from any crate, SQLite or the flow itself.
 pub type Error = BoxError;
@@ -45,9 +42,7 @@ pub type Error = BoxError;
 /// The fixed "now" of the example: output is reproducible except for random
 /// ids and ciphertext.
 pub fn start_time() -> Timestamp {
-    Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0)
-        .single()
-        .unwrap_or(Timestamp::MIN_UTC)
+    demo::start_time()
 }
 
 /// The UK's own adequacy regulations (the exporter is the UK, not the EU):
@@ -66,39 +61,10 @@ pub const UK_ADEQUACY_JSON: &str = r#"{
   ]
 }"#;
 
-/// The retention policy the helpdesk promises in its privacy notice.
-pub const RETENTION_TOML: &str = r#"
-version = 1
-
-# Closed tickets are kept three years for warranty claims, then anonymized.
-[[rule]]
-name = "closed-tickets"
-applies_to = { category = "user.content.ticket", labels = { status = "closed" } }
-trigger = "closed"
-retain = "3y"
-then = "anonymize"
-
-# Tickets marked as spam are deleted 30 days after they arrive.
-[[rule]]
-name = "spam"
-applies_to = { category = "user.content.ticket", labels = { status = "spam" } }
-trigger = "created"
-delete_after = "30d"
-then = "delete"
-
-# Open tickets nobody touched for a year go to a person for review.
-[[rule]]
-name = "stale-open-tickets"
-applies_to = { category = "user.content.ticket", labels = { status = "open" } }
-trigger = "last_activity"
-retain = "1y"
-then = "review"
-
-# Backups: daily, each kept 30 days.
-[backups]
-every = "1d"
-keep = "30d"
-"#;
+/// The retention policy the helpdesk promises in its privacy notice, loaded
+/// by custodia-retention: the sweep (step 6) and the erasure's holds and
+/// backup horizon (step 8) both follow it.
+pub const RETENTION_TOML: &str = custodia_helpdesk::DEFAULT_POLICY;
 
 /// One step of the report: what happens, why, and what it showed.
 #[derive(Clone, Debug)]
@@ -154,7 +120,7 @@ pub struct Report {
     pub agent_view_fields: Vec<String>,
     /// Step 4: the other tenant's agent, refused by the guard.
     pub other_tenant_refusal: custodia::tenant::Error,
-    /// Step 6: the dry-run sweep.
+    /// Step 6: the sweep's plan.
     pub sweep: SweepPlan,
     /// Step 7: the access request's bundle.
     pub export: ExportBundle,
@@ -172,8 +138,22 @@ pub struct Report {
     pub incident: Incident,
     /// Step 9: what Art. 34 requires.
     pub art34: Art34Decision,
-    /// Every audit entry, oldest first.
-    pub audit: Vec<AuditEntry>,
+    /// Step 6: tickets the sweep deleted.
+    pub sweep_deleted: Vec<String>,
+    /// Step 7: the portal sign-in IP in the access bundle's audit events.
+    pub login_ip_in_export: Option<String>,
+    /// Step 8: the signed checkpoint taken before the erasure.
+    pub checkpoint: SavedCheckpoint,
+    /// Step 8: the portal sign-in IP rendered from the log after the erasure.
+    pub login_ip_after_erasure: Option<String>,
+    /// Step 8: the log re-read and verified after the erasure: its size.
+    pub log_after_erasure: Result<u64, String>,
+    /// Step 8: the log checked against the pre-erasure checkpoint.
+    pub checkpoint_after_erasure: Result<(), String>,
+    /// Every audit event, oldest first.
+    pub audit: Vec<Event>,
+    /// The data directory.
+    pub dir: std::path::PathBuf,
 }
 
 impl fmt::Display for Report {
@@ -182,44 +162,6 @@ impl fmt::Display for Report {
             writeln!(f, "{step}")?;
         }
         Ok(())
-    }
-}
-
-/// The two subscribers and their people.
-struct Cast {
-    acme: TenantId,
-    globex: TenantId,
-    alice: SubjectId,
-    bob: SubjectId,
-    priya: SubjectId,
-    acme_agent: ActorId,
-    acme_dpo: ActorId,
-    globex_agent: ActorId,
-}
-
-impl Cast {
-    fn new() -> Self {
-        let acme = TenantId::from_external_key("billing.account", "ACME-0042");
-        let globex = TenantId::from_external_key("billing.account", "GLOBEX-7");
-        Self {
-            acme,
-            globex,
-            alice: SubjectId::from_external_key(acme, "psa.contact", "1017"),
-            bob: SubjectId::from_external_key(acme, "psa.contact", "1018"),
-            priya: SubjectId::from_external_key(globex, "psa.contact", "77"),
-            acme_agent: ActorId::from_external_key(acme, "psa.user", "agent-sam"),
-            acme_dpo: ActorId::from_external_key(acme, "psa.user", "dpo"),
-            globex_agent: ActorId::from_external_key(globex, "psa.user", "agent-kim"),
-        }
-    }
-}
-
-/// Retention's backup schedule as custodia-dsr's backup horizon.
-struct PolicyBackups(Arc<RetentionPolicy>);
-
-impl BackupHorizon for PolicyBackups {
-    fn clear_by(&self, _: TenantId, erased_at: Timestamp) -> Option<Timestamp> {
-        self.0.erasure_complete(erased_at)
     }
 }
 
@@ -250,37 +192,43 @@ pub fn ai_summarise(prompt: &str) -> String {
     )
 }
 
-/// The running helpdesk.
-struct Helpdesk {
+/// The running helpdesk: the shared backend plus ACME's access policy.
+struct App {
     clock: Arc<ManualClock>,
-    trail: Arc<MemoryTrail>,
-    tickets: Arc<Tickets>,
-    vault: Arc<store::Vault>,
+    hd: Helpdesk,
     cast: Cast,
     policy: AccessPolicy,
 }
 
-impl Helpdesk {
+impl App {
+    /// Audits one of the helpdesk's own changes by an agent.
     fn log(
         &self,
-        tenant: Option<TenantId>,
+        tenant: TenantId,
         subject: Option<SubjectId>,
-        actor: Option<ActorId>,
-        action: &str,
-        detail: String,
+        agent: ActorId,
+        action: AuditAction,
+        ticket: &str,
+        note: String,
     ) -> Result<(), Error> {
-        self.trail.append(AuditEntry {
-            at: self.clock.now(),
+        self.hd.record(
             tenant,
             subject,
-            actor,
-            action: action.into(),
-            detail,
-        })
+            Actor::new(ActorKind::Agent, agent),
+            action,
+            Target::new(store::RECORD_TYPE, ticket)?,
+            &note,
+        )?;
+        Ok(())
     }
 
     fn tick(&self, minutes: i64) {
         self.clock.advance(TimeDelta::minutes(minutes));
+    }
+
+    /// Every event in the log, oldest first.
+    fn events(&self) -> Result<Vec<(u64, Event)>, Error> {
+        Ok(self.hd.trail().with_log(|log| log.query(&Query::new()))?)
     }
 }
 
@@ -292,13 +240,44 @@ fn when(t: Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// Runs the whole flow with its files (SQLite database, key store) in `dir`.
-/// Existing files from an earlier run are replaced.
+/// One log line: time, tenant, action, target, outcome, what is sealed.
+fn event_line(index: u64, e: &Event) -> String {
+    let mut sealed = Vec::new();
+    if e.actor.ip.is_some() {
+        sealed.push("ip");
+    }
+    if e.note.is_some() {
+        sealed.push("note");
+    }
+    if !e.changes.is_empty() {
+        sealed.push("old+new values");
+    }
+    format!(
+        "  #{index:<2} {} {:<8} {:<22} {:<24} {:<7} sealed: {}",
+        e.time.format("%H:%M"),
+        short(e.tenant),
+        e.action.as_str(),
+        format!("{} {}", e.target.kind, short(&e.target.id)),
+        match e.outcome {
+            Outcome::Success => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Failure => "failed",
+        },
+        if sealed.is_empty() {
+            "-".to_owned()
+        } else {
+            sealed.join("+")
+        }
+    )
+}
+
+/// Runs the whole flow with its files (SQLite database, key store, audit
+/// log, checkpoint key, retention policy) in `dir`. Existing files from an
+/// earlier run are replaced.
 pub fn run(dir: &Path) -> Result<Report, Error> {
     let mut steps = Vec::new();
     let cast = Cast::new();
     let clock = Arc::new(ManualClock::new(start_time()));
-    let trail = Arc::new(MemoryTrail::default());
 
     // ---- 1. Subscribers, residency, transfers --------------------------------
     let uk_rules = AdequacyList::from_json(UK_ADEQUACY_JSON)?;
@@ -331,149 +310,22 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     clock.advance(TimeDelta::minutes(1));
 
     // ---- 2. Tickets in SQLite with sealed contact fields ---------------------
-    let db_path = dir.join("helpdesk.db");
-    let keys_path = dir.join("keys.store");
-    let root_path = dir.join("root.key");
-    for old in [&db_path, &keys_path, &root_path] {
-        if old.exists() {
-            std::fs::remove_file(old)?;
-        }
-    }
-    // The root key wraps every other key. A fresh one per run, in a 0600 file
-    // read back the way a deployment reads its key (SecretKey::from_file or
-    // from_env); in production it never sits next to the data.
-    write_private(&root_path, SecretKey::generate()?.to_base64().as_bytes())?;
-    let root = SecretKey::from_file(&root_path)?;
-    let key_store = Arc::new(FileKeyStore::open(&keys_path, &root)?);
-    let keyring = Arc::new(Keyring::from_store(
-        Arc::clone(&key_store),
-        &root,
-        DataKeyMode::Random,
-    )?);
-    let vault = Arc::new(SubjectVault::new(
-        Arc::clone(&keyring),
-        Arc::clone(&key_store),
-        clock.clone() as Arc<dyn Clock>,
-    ));
-    let tickets = Arc::new(Tickets::create(
-        rusqlite::Connection::open(&db_path)?,
-        keyring,
-        Arc::clone(&vault),
-    )?);
-    let policy = acme_access_policy(cast.acme)?;
-    let hd = Helpdesk {
+    let hd = Helpdesk::create(dir, clock.clone() as Arc<dyn Clock>)?;
+    let app = App {
         clock: clock.clone(),
-        trail: trail.clone(),
-        tickets: tickets.clone(),
-        vault: vault.clone(),
+        policy: acme_access_policy(cast.acme)?,
+        hd,
         cast,
-        policy,
     };
-    let c = &hd.cast;
-    let at = |y, m, d| {
-        Utc.with_ymd_and_hms(y, m, d, 10, 0, 0)
-            .single()
-            .unwrap_or(Timestamp::MIN_UTC)
-    };
-    let alice_email = "Alice.Ng@example.com";
-    let alice_phone = "+61 412 345 678";
-    let vpn_body = "Since this morning my VPN drops every 10 minutes. I'm Alice Ng, call me on +61 412 345 678 or reply to alice.ng@example.com. My laptop's address is 10.20.30.40.";
-    let new_tickets = [
-        NewTicket {
-            id: "T-1001",
-            tenant: c.acme,
-            subject: c.alice,
-            owner: c.acme_agent,
-            created: at(2023, 5, 30),
-            closed: Some(at(2023, 6, 1)),
-            status: "closed",
-            subject_line: "Printer on level 3 jams",
-            name: "Alice Ng",
-            email: alice_email,
-            phone: alice_phone,
-            body: "The level 3 printer jams on every job. Reach me on +61 412 345 678.",
-        },
-        NewTicket {
-            id: "T-1002",
-            tenant: c.acme,
-            subject: c.alice,
-            owner: c.acme_agent,
-            created: at(2026, 11, 18),
-            closed: None,
-            status: "open",
-            subject_line: "VPN keeps dropping",
-            name: "Alice Ng",
-            email: alice_email,
-            phone: alice_phone,
-            body: vpn_body,
-        },
-        NewTicket {
-            id: "T-1003",
-            tenant: c.acme,
-            subject: c.bob,
-            owner: c.acme_agent,
-            created: at(2026, 9, 1),
-            closed: None,
-            status: "spam",
-            subject_line: "You won a prize!!!",
-            name: "Bob Li",
-            email: "bob.li@example.org",
-            phone: "+61 2 9374 4000",
-            body: "Click here to claim your prize.",
-        },
-        NewTicket {
-            id: "T-1004",
-            tenant: c.acme,
-            subject: c.bob,
-            owner: c.acme_agent,
-            created: at(2025, 8, 4),
-            closed: None,
-            status: "open",
-            subject_line: "Request for a second monitor",
-            name: "Bob Li",
-            email: "bob.li@example.org",
-            phone: "+61 2 9374 4000",
-            body: "Could I get a second monitor for my desk?",
-        },
-        NewTicket {
-            id: "T-2001",
-            tenant: c.globex,
-            subject: c.priya,
-            owner: c.globex_agent,
-            created: at(2026, 11, 1),
-            closed: None,
-            status: "open",
-            subject_line: "Laptop will not boot",
-            name: "Priya Shah",
-            email: "priya.shah@example.co.uk",
-            phone: "+44 20 7946 0018",
-            body: "My laptop shows a black screen after the update.",
-        },
-        NewTicket {
-            id: "T-2002",
-            tenant: c.globex,
-            subject: c.priya,
-            owner: c.globex_agent,
-            created: at(2026, 9, 20),
-            closed: Some(at(2026, 10, 1)),
-            status: "closed",
-            subject_line: "Password reset",
-            name: "Priya Shah",
-            email: "priya.shah@example.co.uk",
-            phone: "+44 20 7946 0018",
-            body: "Please reset my password.",
-        },
-    ];
-    for t in &new_tickets {
-        tickets.insert(t)?;
-        hd.log(
-            Some(t.tenant),
-            Some(t.subject),
-            Some(t.owner),
-            "ticket.created",
-            format!("ticket {} (fields name, email, phone, body sealed)", t.id),
-        )?;
-    }
+    let c = &app.cast;
+    let tickets = app.hd.tickets().clone();
+    let layout = app.hd.layout().clone();
+    let new_tickets = demo::tickets(c);
+    demo::insert_tickets(&app.hd, &new_tickets)?;
+    app.tick(1);
+    demo::portal_login(&app.hd, c.acme, c.alice, demo::ALICE_PORTAL_IP)?;
+    let (alice_email, alice_phone, vpn_body) =
+        (demo::ALICE_EMAIL, demo::ALICE_PHONE, demo::VPN_BODY);
     let lookup_email = "  alice.ng@EXAMPLE.com ";
     let lookup_found = tickets.find_by_email(c.acme, lookup_email)?;
     let first = lookup_found
@@ -497,16 +349,25 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let lines = vec![
         format!(
             "SQLite database: {} ({} tickets, 2 tenants)",
-            db_path.display(),
+            layout.database().display(),
             new_tickets.len()
         ),
         format!(
             "key store:       {} (tenant data keys random, wrapped; one key per contact)",
-            keys_path.display()
+            layout.key_store().display()
         ),
         format!(
             "root key:        {} (mode 0600; in production from a secrets manager, not beside the data)",
-            root_path.display()
+            layout.root_key().display()
+        ),
+        format!(
+            "audit log:       {}/ (tamper-evident Merkle log in segment files); checkpoint key {}",
+            layout.audit().display(),
+            layout.checkpoint_key().display()
+        ),
+        format!(
+            "each ticket's creation is audited; Alice signs in to the portal from {} (logged, the IP sealed under her key)",
+            demo::ALICE_PORTAL_IP
         ),
         format!(
             "raw row T-1001, column email: {hex}... ({} bytes of AES-256-GCM envelope)",
@@ -545,7 +406,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         why: "a stolen database or backup must not reveal who wrote in (GDPR Art. 32), yet agents must still find a contact by email.",
         lines,
     });
-    hd.tick(5);
+    app.tick(5);
 
     // ---- 3. Masking before the AI summariser ---------------------------------
     let masker = Masker::new(Detector::new()).with_policy(MaskPolicy::new(Strategy::Tokenize))?;
@@ -554,11 +415,12 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let prompt_text = format!("Summarise this support ticket for the agent.\n{vpn_body}");
     let masked = masker.mask_with(&prompt_text, &known, Some(&mut token_vault))?;
     let ai_sent = masked.text.clone();
-    hd.log(
-        Some(c.acme),
+    app.log(
+        c.acme,
         Some(c.alice),
-        Some(c.acme_agent),
-        "ai.sent",
+        c.acme_agent,
+        AuditAction::Share,
+        "T-1002",
         format!(
             "ticket T-1002 to Summa AI (AU): {} values tokenised {:?}",
             masked.report.total(),
@@ -593,7 +455,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         why: "the AI vendor needs the problem, not the person (data minimisation, GDPR Art. 5(1)(c) and 28).",
         lines,
     });
-    hd.tick(5);
+    app.tick(5);
 
     // ---- 4. Role- and field-level access -------------------------------------
     let agent_ctx =
@@ -605,7 +467,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         owner: Some(ours.get().owner),
         team: None,
     };
-    let agent_read = hd.policy.decide(&agent_ctx, "ticket", Action::Read, &meta);
+    let agent_read = app.policy.decide(&agent_ctx, "ticket", Action::Read, &meta);
     let mut agent_view = Vec::new();
     let mut lines = vec![format!("ACME agent reads T-1002: {agent_read}")];
     let mut agent_phone = None;
@@ -613,7 +475,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         .into_iter()
         .chain(store::SEALED);
     for (field, category) in fields {
-        let decision = hd
+        let decision = app
             .policy
             .field_access(&agent_ctx, "ticket", &meta, &category);
         let shown = if decision.access.can_read() {
@@ -637,26 +499,35 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             agent_phone = Some(decision);
         }
     }
-    hd.log(
-        Some(c.acme),
+    app.log(
+        c.acme,
         row.subject,
-        Some(c.acme_agent),
-        "ticket.read",
-        format!("ticket T-1002, fields {}", agent_view.join(",")),
+        c.acme_agent,
+        AuditAction::Read,
+        "T-1002",
+        format!("fields {}", agent_view.join(",")),
     )?;
+    let new_line = "VPN keeps dropping (home Wi-Fi only)";
+    app.hd
+        .update_subject_line(c.acme_agent, "T-1002", new_line)?;
+    lines.push(format!(
+        "ACME agent retitles T-1002 to {new_line:?}: audited as update, old and new value sealed under Alice's key"
+    ));
     let globex_ctx =
         TenantContext::new(c.globex, c.globex_agent, Region::UK).with_role(RoleName::new("agent")?);
     let other_tenant_refusal = match globex_ctx.admit(row.clone()) {
         Err(e) => e,
         Ok(_) => return Err("the guard let another tenant's agent in".into()),
     };
-    hd.log(
-        Some(c.globex),
+    app.hd.record_outcome(
+        c.globex,
         None,
-        Some(c.globex_agent),
-        "access.denied",
-        format!(
-            "ticket T-1002: {}",
+        Actor::new(ActorKind::Agent, c.globex_agent),
+        AuditAction::Read,
+        Target::new(store::RECORD_TYPE, "T-1002")?,
+        Outcome::Denied,
+        &format!(
+            "refused by the tenant guard: {}",
             if other_tenant_refusal.is_cross_tenant() {
                 "cross-tenant"
             } else {
@@ -667,7 +538,9 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     lines.push(format!(
         "GLOBEX agent opens ACME's T-1002: refused by the guard: {other_tenant_refusal}"
     ));
-    let policy_says = hd.policy.decide(&globex_ctx, "ticket", Action::Read, &meta);
+    let policy_says = app
+        .policy
+        .decide(&globex_ctx, "ticket", Action::Read, &meta);
     lines.push(format!("and ACME's policy would say: {policy_says}"));
     steps.push(Step {
         number: 4,
@@ -676,80 +549,62 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         lines,
     });
     let agent_phone = agent_phone.ok_or("phone field not checked")?;
-    hd.tick(5);
+    app.tick(5);
 
     // ---- 5. Audit trail -------------------------------------------------------
-    let so_far = trail.entries();
-    let mut lines = vec![format!("{} changes recorded so far:", so_far.len())];
-    lines.extend(so_far.iter().map(|e| {
-        format!(
-            "  {} {:<8} {:<15} {}",
-            e.at.format("%H:%M"),
-            e.tenant.map(short).unwrap_or_else(|| "-".into()),
-            e.action,
-            e.detail
-        )
-    }));
-    lines.push("No entry holds a name, email, phone or ticket text: only ids and counts.".into());
-    lines.push("In-memory list for now: the tamper-evident Merkle log arrives with the custodia-audit crate.".into());
+    let so_far = app.events()?;
+    let report = app.hd.verify_log()?;
+    let mut lines = vec![format!(
+        "{} events in the tamper-evident log {}/ so far:",
+        so_far.len(),
+        layout.audit().display()
+    )];
+    lines.extend(so_far.iter().map(|(i, e)| event_line(*i, e)));
+    lines.push("Ids, actions and outcomes are in the clear; notes, IP addresses and changed values are sealed under the contact's key before hashing.".into());
+    lines.push(format!(
+        "verified end to end: {} records, Merkle root {}",
+        report.head.size,
+        b64(&report.head.root)
+    ));
     steps.push(Step {
         number: 5,
-        title: "Every change recorded",
+        title: "Every change recorded in a tamper-evident log",
         why: "accountability: who did what to whose data, and when (GDPR Art. 5(2), 30).",
         lines,
     });
-    hd.tick(5);
+    app.tick(5);
 
-    // ---- 6. Retention sweep (dry run) ----------------------------------------
-    let retention = Arc::new(RetentionPolicy::from_toml(
-        RETENTION_TOML,
-        "helpdesk-retention.toml",
-    )?);
-    let records = tickets
-        .all()?
-        .into_iter()
-        .map(|row| retention_record(&row))
-        .collect::<Vec<_>>();
-    let now = hd.clock.now();
-    let sweep = Sweep::new(&retention, now).plan(&records)?;
-    let mut lines = vec![format!(
-        "policy: closed tickets anonymized after 3 years, spam deleted after 30 days, open tickets idle a year reviewed, daily backups kept 30 days; now = {}",
-        when(now)
-    )];
+    // ---- 6. Retention sweep --------------------------------------------------
+    let now = app.clock.now();
+    let (sweep, sweep_deleted) = app.hd.sweep()?;
+    let mut lines = vec![
+        format!(
+            "policy {}: closed tickets kept 3 years then anonymized, spam deleted after 30 days, open tickets idle a year anonymized, daily backups kept 30 days",
+            layout.policy().display()
+        ),
+        format!("now = {}", when(now)),
+    ];
     lines.extend(sweep.to_string().lines().map(str::to_owned));
-    if let Some(clear) = retention.erasure_complete(now) {
+    lines.push(format!(
+        "carried out: deleted {} (audited as delete by the retention job); anonymize items go to the nightly anonymizer",
+        if sweep_deleted.is_empty() { "nothing".to_owned() } else { sweep_deleted.join(", ") }
+    ));
+    if let Some(clear) = app.hd.policy().erasure_complete(now) {
         lines.push(format!(
             "data deleted now has left every backup by {}",
             when(clear)
         ));
     }
-    lines.push("dry run: nothing was changed; the nightly job would carry the plan out.".into());
-    hd.log(
-        None,
-        None,
-        None,
-        "retention.planned",
-        format!("examined {}, due {}", sweep.examined, sweep.items.len()),
-    )?;
     steps.push(Step {
         number: 6,
         title: "Retention sweep from a TOML policy",
         why: "keep data no longer than promised (storage limitation, GDPR Art. 5(1)(e)).",
         lines,
     });
-    hd.tick(5);
+    app.tick(5);
 
     // ---- 7. Access request ----------------------------------------------------
-    let desk = Desk::new(
-        hd.clock.clone() as Arc<dyn Clock>,
-        Arc::new(DsrAudit(trail.clone())),
-    )
-    .with_source(hd.tickets.clone() as Arc<dyn PersonalDataSource>)?
-    .with_key_shredder(hd.vault.clone())
-    .with_backup_horizon(Arc::new(PolicyBackups(retention.clone())))
-    .with_erasure_policy(
-        ErasurePolicy::delete_all().rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
-    );
+    let desk = app.hd.desk()?;
     let mut access = desk.receive(
         c.acme,
         c.alice,
@@ -764,6 +619,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         c.acme_dpo,
     )?;
     let export = desk.export(&mut access, c.acme_dpo)?;
+    let login_ip_in_export = login_ip(&export.audit.events);
     let mut lines = vec![
         format!(
             "request {} from Alice Ng (subject {}): received {}, due {}",
@@ -773,7 +629,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             when(access.due)
         ),
         format!(
-            "bundle: {} records from {}, {} bytes of JSON plus {} CSV file(s)",
+            "bundle: {} records from {}, {} audit events about her, {} bytes of JSON plus {} CSV file(s)",
             export.records.len(),
             export
                 .manifest
@@ -781,6 +637,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
                 .map(|m| m.source.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
+            export.audit.events.len(),
             export.to_json()?.len(),
             export.csv_files().len()
         ),
@@ -804,6 +661,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             record.legal_basis
         ));
     }
+    lines.push(format!(
+        "  her portal sign-in in the audit log, opened with her key: ip {:?}",
+        login_ip_in_export.as_deref().unwrap_or("-")
+    ));
     if let Some(csv) = export.csv_files().first() {
         lines.push(format!(
             "  {} header: {}",
@@ -817,9 +678,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         why: "people may get a copy of their data within a month (GDPR Art. 12(3), 15, 20).",
         lines,
     });
-    hd.tick(60);
+    app.tick(60);
 
     // ---- 8. Erasure with crypto-shredding -------------------------------------
+    let checkpoint = app.hd.checkpoint()?;
     let backup_copy: StoredTicket = tickets.row("T-1001")?.ok_or("ticket T-1001 missing")?;
     let before = tickets.open_field(&backup_copy, "email")?;
     let mut erasure = desk.receive(
@@ -841,13 +703,35 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let bob_row = tickets.row("T-1004")?.ok_or("ticket T-1004 missing")?;
     let other_contact_after_erasure = tickets.open_field(&bob_row, "email")?;
     let live = tickets.row("T-1001")?.ok_or("ticket T-1001 missing")?;
-    let mut lines = vec![
+    let rendered_after = app.hd.trail().rendered_events(c.acme, c.alice)?;
+    let login_ip_after_erasure = login_ip(&rendered_after);
+    let with_erased_values = rendered_after
+        .iter()
+        .filter(|e| e.details.contains_key("erased"))
+        .count();
+    let log_after_erasure = app
+        .hd
+        .verify_log()
+        .map(|r| r.head.size)
+        .map_err(|e| e.to_string());
+    let checkpoint_after_erasure = app
+        .hd
+        .check_checkpoint(&checkpoint.note)
+        .map_err(|e| e.to_string());
+    let mut lines = vec![format!(
+        "signed checkpoint taken first: tree size {}, Ed25519 key {} -> {}",
+        checkpoint.size,
+        layout.checkpoint_key().display(),
+        checkpoint.path.display()
+    )];
+    lines.extend(checkpoint.note.lines().take(3).map(|l| format!("  | {l}")));
+    lines.extend([
         "policy: contact fields (name, email, phone) deleted; ticket text anonymized so the ticket stays in the statistics".into(),
         format!("backup copy of row T-1001 taken first; its email opened then: {:?}", before.as_deref().unwrap_or("-")),
-        format!("request {}: {} tickets erased, subject key {}", short(erasure.id), certificate.erased.len(),
+        format!("request {}: {} tickets erased, {} kept, subject key {}", short(erasure.id), certificate.erased.len(), certificate.kept.len(),
             match &certificate.subject_key {
-                SubjectKeyStatus::Shredded { at } => format!("shredded at {}", when(*at)),
-                other => format!("{other:?}"),
+                SubjectKeyStatus::Shredded { at } => format!("SHREDDED at {}", when(*at)),
+                other => other.describe(),
             }),
         format!("  {}", certificate.erased.iter().map(|e| format!("{}: deleted {}, anonymized {}", e.record.id, e.deleted_fields.join("+"), e.anonymized_fields.join("+"))).collect::<Vec<_>>().join("; ")),
         format!("live row T-1001 now: subject_line {:?}, contact {:?}, sealed columns {}",
@@ -856,26 +740,58 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             Ok(v) => format!("READABLE {v:?}"),
             Err(e) => format!("unreadable: {e}"),
         }),
+        format!("her portal sign-in in the audit log: ip was {:?}, now {:?} (sealed under the shredded key)",
+            login_ip_in_export.as_deref().unwrap_or("-"), login_ip_after_erasure.as_deref().unwrap_or("-")),
+        format!("  {with_erased_values} of her {} audit events now show erased values (IP, notes, the retitle's old and new subject line); none was rewritten",
+            rendered_after.len()),
+        format!("audit log re-read from disk and verified end to end: {}", match &log_after_erasure {
+            Ok(size) => format!("OK, {size} records (the erasure's own steps included)"),
+            Err(e) => format!("FAILED: {e}"),
+        }),
+        format!("audit log against the pre-erasure checkpoint (signature + consistency proof): {}", match &checkpoint_after_erasure {
+            Ok(()) => format!("OK, size {} extends to {}", checkpoint.size, log_after_erasure.as_ref().map_or(0, |s| *s)),
+            Err(e) => format!("FAILED: {e}"),
+        }),
         format!("Bob's tickets are untouched: email {:?}", other_contact_after_erasure.as_deref().unwrap_or("-")),
         format!("certificate: issued {}, backups clear by {} (the retention policy's schedule: daily backups, kept 30 days)", when(certificate.issued_at),
             certificate.backups_clear_by.map_or_else(|| "unknown".into(), when)),
-    ];
+    ]);
+    if certificate.kept.is_empty() {
+        lines.insert(8, "  the retention policy kept nothing: T-1001's 3-year warranty retention ran out in 2026-06; open tickets carry no duty to keep".into());
+    }
+    for kept in &certificate.kept {
+        lines.insert(
+            8,
+            format!(
+                "  kept {} ({}): {}",
+                kept.record.id,
+                kept.exception.article(),
+                kept.reason
+            ),
+        );
+    }
     let json = certificate.to_json()?;
     lines.push(format!(
         "certificate JSON ({} bytes), first lines:",
         json.len()
     ));
     lines.extend(json.lines().take(6).map(|l| format!("  | {l}")));
+    lines.push(format!(
+        "check it yourself: custodia audit verify {} --checkpoint {} --key {}",
+        layout.audit().display(),
+        checkpoint.path.display(),
+        layout.checkpoint_verifier().display()
+    ));
     steps.push(Step {
         number: 8,
         title: "An erasure request: anonymize, delete, shred the key",
-        why: "the right to erasure reaches backups too: without the person's key, every copy is noise (GDPR Art. 17).",
+        why: "the right to erasure reaches backups and the audit log too: without the person's key, every copy is noise, and the log still proves it was not rewritten (GDPR Art. 17).",
         lines,
     });
-    hd.tick(30);
+    app.tick(30);
 
     // ---- 9. Breach drill -------------------------------------------------------
-    let aware = hd.clock.now();
+    let aware = app.clock.now();
     let window = (start_time(), aware);
     let mut incident = Incident::new(
         Role::Controller,
@@ -898,17 +814,13 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     incident
         .measures
         .push("Vendor link revoked; prompt log retention set to zero.".into());
-    let sent = trail
-        .entries()
-        .into_iter()
-        .filter(|e| e.action == "ai.sent")
-        .filter_map(|e| e.tenant.map(|t| (e.at, t, e.subject)));
-    let affected = affected_in_window(sent, window.0, window.1);
+    // Who is affected: the log's `share` events (prompts sent) in the window.
+    let affected =
+        app.hd
+            .trail()
+            .affected(&Query::new().action(AuditAction::Share), window.0, window.1)?;
     incident.apply_affected(&affected);
-    let register = BreachRegister::new(
-        hd.clock.clone() as Arc<dyn Clock>,
-        Arc::new(DsrAudit(trail.clone())),
-    );
+    let register = BreachRegister::new(app.clock.clone() as Arc<dyn Clock>, app.hd.trail().clone());
     register.record(&incident, c.acme_dpo)?;
     let art34 = Art34Assessment {
         high_risk: Art34Assessment::suggest_high_risk(&incident),
@@ -927,7 +839,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             }
         ),
         format!(
-            "affected, from the audit trail's ai.sent entries in the window: {} tenant(s), {} person(s), {} prompt(s)",
+            "affected, from the audit log's share events (prompts sent) in the window: {} tenant(s), {} person(s), {} prompt(s)",
             affected.tenants().len(),
             affected.subject_count(),
             affected.events
@@ -942,9 +854,17 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
             .take(8)
             .map(|l| format!("  | {l}")),
     );
-    let audit = trail.entries();
-    lines.push(format!("audit trail now holds {} entries ({} from the data-subject desk); Merkle log: with custodia-audit",
-        audit.len(), audit.iter().filter(|e| e.action.starts_with("dsr.")).count()));
+    let audit = app.events()?;
+    let final_check = app.hd.verify_log()?;
+    lines.push(format!(
+        "audit log now holds {} events ({} from the data-subject desk and breach register); verified, root {}",
+        audit.len(),
+        audit
+            .iter()
+            .filter(|(_, e)| e.request_id.is_some() || e.target.kind.starts_with("breach."))
+            .count(),
+        b64(&final_check.head.root)
+    ));
     steps.push(Step {
         number: 9,
         title: "A breach drill with its 72-hour clock",
@@ -968,16 +888,40 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         agent_view_fields: agent_view,
         other_tenant_refusal,
         sweep,
+        sweep_deleted,
         export,
+        login_ip_in_export,
+        checkpoint,
         certificate,
         backup_after_erasure,
         erased_subject: c.alice,
         located_after_erasure,
         other_contact_after_erasure,
+        login_ip_after_erasure,
+        log_after_erasure,
+        checkpoint_after_erasure,
         incident,
         art34,
-        audit,
+        audit: audit.into_iter().map(|(_, e)| e).collect(),
+        dir: dir.to_owned(),
     })
+}
+
+/// The IP of the portal sign-in among rendered audit events.
+fn login_ip(events: &[custodia::dsr::RenderedAuditEvent]) -> Option<String> {
+    events
+        .iter()
+        .find(|e| e.action == AuditAction::Login.as_str())
+        .and_then(|e| e.details.get("ip").cloned())
+}
+
+fn b64(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        + "..."
 }
 
 /// ACME's access policy: agents read every ticket of the tenant, see the
@@ -1022,34 +966,4 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
         policy.apply_unchecked(change)?;
     }
     Ok(policy)
-}
-
-/// A ticket's retention metadata (no content).
-fn retention_record(row: &StoredTicket) -> RetentionRecord {
-    let mut record = RetentionRecord::new(
-        row.id.clone(),
-        row.tenant,
-        DataCategory::USER_CONTENT_TICKET,
-        row.created,
-    )
-    .with_label("status", row.status.clone())
-    .with_event("last_activity", row.closed.unwrap_or(row.created));
-    if let Some(subject) = row.subject {
-        record = record.with_subject(subject);
-    }
-    if let Some(closed) = row.closed {
-        record = record.with_event("closed", closed);
-    }
-    record
-}
-
-/// Writes a new file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)?;
-    Ok(())
 }

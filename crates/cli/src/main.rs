@@ -43,6 +43,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 mod audit;
+mod dsr;
 mod keys;
 mod mask;
 mod retention;
@@ -118,6 +119,12 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Data-subject requests over a helpdesk data directory: export, erase.
+    #[command(after_help = dsr::EXIT_CODES)]
+    Dsr {
+        #[command(subcommand)]
+        command: dsr::DsrCommand,
+    },
 }
 
 /// The exit codes of a subcommand that has no finding to report.
@@ -180,6 +187,7 @@ fn run(command: Command) -> Result<(), String> {
         Command::Retention { command } => return retention::run(command),
         Command::Mask(args) => mask::run(&args, &mut out)?,
         Command::Audit { command } => return audit::dispatch(command),
+        Command::Dsr { command } => return dsr::run(command),
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {

@@ -10,16 +10,19 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use custodia::core::chrono::DateTime;
-use custodia::core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
-use custodia::crypt::blind::{BlindIndexConfig, Normalization};
-use custodia::crypt::{FieldContext, FileKeyStore, Keyring, SubjectVault};
-use custodia::dsr::source::{FieldInfo, FieldUpdate, FieldValue, Record};
-use custodia::dsr::{
+use custodia_core::chrono::DateTime;
+use custodia_core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
+use custodia_crypt::blind::{BlindIndexConfig, Normalization};
+use custodia_crypt::{FieldContext, FileKeyStore, Keyring, SubjectVault};
+use custodia_dsr::source::{FieldInfo, FieldUpdate, FieldValue, Record, RecordMeta};
+use custodia_dsr::{
     BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
 };
-use custodia::tenant::TenantOwned;
+use custodia_retention::Record as RetentionRecord;
+use custodia_tenant::TenantOwned;
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::Error;
 
 /// The vault over the example's file key store.
 pub type Vault = SubjectVault<Arc<FileKeyStore>>;
@@ -100,6 +103,28 @@ impl TenantOwned for StoredTicket {
 }
 
 impl StoredTicket {
+    /// The ticket's retention metadata (no content): category
+    /// `user.content.ticket`, label `status`, events `closed` and
+    /// `last_activity` (closing, else opening: the example keeps no other
+    /// activity).
+    pub fn retention_record(&self) -> RetentionRecord {
+        let mut record = RetentionRecord::new(
+            self.id.clone(),
+            self.tenant,
+            DataCategory::USER_CONTENT_TICKET,
+            self.created,
+        )
+        .with_label("status", self.status.clone())
+        .with_event("last_activity", self.closed.unwrap_or(self.created));
+        if let Some(subject) = self.subject {
+            record = record.with_subject(subject);
+        }
+        if let Some(closed) = self.closed {
+            record = record.with_event("closed", closed);
+        }
+        record
+    }
+
     /// The sealed envelope of `field`.
     pub fn envelope(&self, field: &str) -> Option<&[u8]> {
         SEALED
@@ -116,17 +141,42 @@ pub struct Tickets {
     vault: Arc<Vault>,
 }
 
-fn ts(text: &str) -> Result<Timestamp, BoxError> {
-    Ok(DateTime::parse_from_rfc3339(text)?.to_utc())
+fn ts(text: &str) -> Result<Timestamp, Error> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| Error::Corrupt(format!("timestamp {text:?}: {e}")))
+}
+
+fn parsed<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| Error::Corrupt(format!("{what} {text:?}: {e}")))
 }
 
 impl Tickets {
-    /// Creates (or recreates) the table in `db`.
-    pub fn create(
-        db: Connection,
-        keyring: Arc<Keyring>,
-        vault: Arc<Vault>,
-    ) -> Result<Self, BoxError> {
+    /// Opens the existing table in `db`.
+    pub fn open(db: Connection, keyring: Arc<Keyring>, vault: Arc<Vault>) -> Result<Self, Error> {
+        let found: Option<String> = db
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'tickets'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found.is_none() {
+            return Err(Error::Corrupt("the database has no tickets table".into()));
+        }
+        Ok(Self {
+            db: Mutex::new(db),
+            keyring,
+            vault,
+        })
+    }
+
+    /// Creates (or recreates, emptied) the table in `db`.
+    pub fn create(db: Connection, keyring: Arc<Keyring>, vault: Arc<Vault>) -> Result<Self, Error> {
         db.execute_batch(
             "DROP TABLE IF EXISTS tickets;
              CREATE TABLE tickets (
@@ -157,7 +207,7 @@ impl Tickets {
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn email_index(&self, tenant: TenantId, email: &str) -> Result<Vec<u8>, BoxError> {
+    fn email_index(&self, tenant: TenantId, email: &str) -> Result<Vec<u8>, Error> {
         let index = self.keyring.blind_index(
             tenant,
             RECORD_TYPE,
@@ -177,7 +227,7 @@ impl Tickets {
         id: &str,
         field: &str,
         value: &str,
-    ) -> Result<Vec<u8>, BoxError> {
+    ) -> Result<Vec<u8>, Error> {
         let ctx = FieldContext::new(tenant, RECORD_TYPE, id, field)?;
         Ok(self.vault.seal(subject, &ctx, value.as_bytes())?)
     }
@@ -187,7 +237,7 @@ impl Tickets {
         &self,
         row: &StoredTicket,
         field: &str,
-    ) -> Result<Option<String>, custodia::crypt::Error> {
+    ) -> Result<Option<String>, custodia_crypt::Error> {
         let Some(envelope) = row.envelope(field) else {
             return Ok(None);
         };
@@ -197,7 +247,7 @@ impl Tickets {
     }
 
     /// Stores a new ticket, sealing its personal fields.
-    pub fn insert(&self, t: &NewTicket<'_>) -> Result<(), BoxError> {
+    pub fn insert(&self, t: &NewTicket<'_>) -> Result<(), Error> {
         let seal = |field, value| self.seal(t.tenant, t.subject, t.id, field, value);
         let (name, email, phone, body) = (
             seal("name", t.name)?,
@@ -228,7 +278,7 @@ impl Tickets {
     }
 
     /// Ticket ids of `tenant` whose contact email is `email`, by blind index.
-    pub fn find_by_email(&self, tenant: TenantId, email: &str) -> Result<Vec<String>, BoxError> {
+    pub fn find_by_email(&self, tenant: TenantId, email: &str) -> Result<Vec<String>, Error> {
         let index = self.email_index(tenant, email)?;
         let db = self.db();
         let mut stmt = db.prepare(
@@ -241,7 +291,7 @@ impl Tickets {
     }
 
     /// One row as stored, whatever its tenant (callers check with the guard).
-    pub fn row(&self, id: &str) -> Result<Option<StoredTicket>, BoxError> {
+    pub fn row(&self, id: &str) -> Result<Option<StoredTicket>, Error> {
         let db = self.db();
         let raw = db
             .query_row(
@@ -277,9 +327,9 @@ impl Tickets {
         };
         Ok(Some(StoredTicket {
             id,
-            tenant: tenant.parse()?,
-            subject: subject.map(|s| s.parse()).transpose()?,
-            owner: owner.parse()?,
+            tenant: parsed("tenant id", &tenant)?,
+            subject: subject.map(|s| parsed("subject id", &s)).transpose()?,
+            owner: parsed("owner id", &owner)?,
             created: ts(&created)?,
             closed: closed.as_deref().map(ts).transpose()?,
             status,
@@ -290,7 +340,7 @@ impl Tickets {
     }
 
     /// Every row, in id order (a nightly sweep reads this way).
-    pub fn all(&self) -> Result<Vec<StoredTicket>, BoxError> {
+    pub fn all(&self) -> Result<Vec<StoredTicket>, Error> {
         let ids: Vec<String> = {
             let db = self.db();
             let mut stmt = db.prepare("SELECT id FROM tickets ORDER BY id")?;
@@ -302,6 +352,49 @@ impl Tickets {
             rows.extend(self.row(&id)?);
         }
         Ok(rows)
+    }
+
+    /// The distinct contacts of `tenant` whose email is `email` (blind index).
+    pub fn subjects_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> Result<Vec<SubjectId>, Error> {
+        let mut subjects = Vec::new();
+        for id in self.find_by_email(tenant, email)? {
+            if let Some(subject) = self.row(&id)?.and_then(|r| r.subject)
+                && !subjects.contains(&subject)
+            {
+                subjects.push(subject);
+            }
+        }
+        Ok(subjects)
+    }
+
+    /// Whether `tenant` has any ticket at all.
+    pub fn has_tenant(&self, tenant: TenantId) -> Result<bool, Error> {
+        let n: i64 = self.db().query_row(
+            "SELECT COUNT(*) FROM tickets WHERE tenant_id = ?1",
+            params![tenant.to_string()],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Sets a ticket's subject line (kept in clear); whether it existed.
+    pub fn set_subject_line(&self, id: &str, text: &str) -> Result<bool, Error> {
+        Ok(self.db().execute(
+            "UPDATE tickets SET subject_line = ?1 WHERE id = ?2",
+            params![text, id],
+        )? > 0)
+    }
+
+    /// Deletes one ticket (a retention sweep's `delete`); whether it existed.
+    pub fn delete(&self, id: &str) -> Result<bool, Error> {
+        Ok(self
+            .db()
+            .execute("DELETE FROM tickets WHERE id = ?1", params![id])?
+            > 0)
     }
 
     fn owned_row(
@@ -344,15 +437,26 @@ impl PersonalDataSource for Tickets {
             category: category.clone(),
             provided_by_subject: true,
         }));
-        Ok(ids
-            .into_iter()
-            .map(|id| Located {
+        drop(stmt);
+        drop(db);
+        let mut located = Vec::new();
+        for id in ids {
+            let Some(row) = self.row(&id)? else { continue };
+            let record = row.retention_record();
+            located.push(Located {
                 record: RecordRef::new(RECORD_TYPE, id),
                 fields: fields.clone(),
                 legal_basis: LegalBasis::Contract,
-                meta: Default::default(),
-            })
-            .collect())
+                meta: RecordMeta {
+                    category: Some(record.category),
+                    region: None,
+                    created_at: Some(record.created),
+                    labels: record.labels,
+                    events: record.events,
+                },
+            });
+        }
+        Ok(located)
     }
 
     fn export(

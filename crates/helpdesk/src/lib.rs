@@ -1,0 +1,581 @@
+//! The helpdesk example's backend, shared by `examples/helpdesk.rs` and the
+//! `custodia dsr` command.
+//!
+//! # Model
+//!
+//! A helpdesk **data directory** holds everything one deployment of the
+//! example keeps ([`Layout`]):
+//!
+//! | path | what |
+//! |---|---|
+//! | `helpdesk.db` | SQLite: the `tickets` table ([`store::Tickets`]), contact fields sealed per contact, email blind index |
+//! | `keys.store` | custodia-crypt's encrypted key store: tenant data keys (random, wrapped) and one key per contact |
+//! | `root.key` | the root key wrapping the key store (base64, mode 0600; in production it comes from a secrets manager) |
+//! | `audit/` | the custodia-audit tamper-evident log (segment files, the embedded default) |
+//! | `checkpoint.key`, `checkpoint.pub` | the Ed25519 key that signs checkpoints of the log, and its verifier key |
+//! | `checkpoints/` | signed checkpoints taken (C2SP notes), `size-<n>.note` |
+//! | `retention.toml` | the retention policy ([`DEFAULT_POLICY`] when created) |
+//!
+//! [`Helpdesk::create`] makes a fresh one, [`Helpdesk::open`] opens an
+//! existing one. An open helpdesk gives a custodia-dsr [`Desk`] over the
+//! tickets ([`Helpdesk::desk`]) whose every step is written to the audit log
+//! through [`custodia_dsr::AuditTrail`], whose erasures shred the contact's
+//! key, and whose retention checks and backup horizon come from the policy
+//! file through [`PolicyRetention`]. The helpdesk's own changes go to the
+//! same log ([`Helpdesk::record`]).
+//!
+//! The key design decision: **one log, sealed per person**. Personal values in
+//! audit events (the IP a contact signed in from) are sealed under that
+//! contact's key before they are hashed, so an erasure makes them unreadable
+//! while the log, and every checkpoint signed before the erasure, still
+//! verifies.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use custodia_core::{ManualClock, Role};
+//! use custodia_dsr::{RequestKind, VerificationMethod};
+//! use custodia_helpdesk::{Helpdesk, demo};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let clock = Arc::new(ManualClock::new(demo::start_time()));
+//! let hd = demo::seed(dir.path(), clock.clone())?;
+//! let cast = demo::Cast::new();
+//!
+//! let desk = hd.desk()?;
+//! let mut access = desk.receive(cast.acme, cast.alice, RequestKind::Access, Role::Controller, cast.acme_dpo)?;
+//! desk.verify(&mut access, VerificationMethod::AuthenticatedSession, "portal", cast.acme_dpo)?;
+//! let bundle = desk.export(&mut access, cast.acme_dpo)?;
+//! assert_eq!(bundle.records.len(), 2);
+//! assert!(hd.verify_log()?.head.size > 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+// Library code returns typed errors; only tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
+
+pub mod demo;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use custodia_audit::checkpoint::{self, Signer, Verifier};
+use custodia_audit::{
+    Action, Actor, AuditLog, Event, Outcome, Personal, SegmentOptions, SegmentStore, Target,
+    VerifyReport,
+};
+use custodia_core::{Clock, DataCategory, SubjectId, TenantId};
+use custodia_crypt::{DataKeyMode, FieldContext, FileKeyStore, Keyring, SecretKey, SubjectVault};
+use custodia_dsr::{
+    AuditTrail, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
+    PolicyRetention,
+};
+use custodia_retention::{Disposition, Policy, Sweep, SweepPlan};
+
+/// The audit crate, for hosts of this crate that reach the log.
+pub use custodia_audit as audit;
+pub use store::{NewTicket, StoredTicket, Tickets, Vault};
+
+/// The retention policy a new data directory gets (`retention.toml`): the
+/// example's `examples/helpdesk/retention.toml`.
+pub const DEFAULT_POLICY: &str = include_str!("../../../examples/helpdesk/retention.toml");
+
+/// The name (and checkpoint origin) of the log's signing key.
+pub const CHECKPOINT_ORIGIN: &str = "helpdesk.example/audit";
+
+/// The external-key system of the helpdesk's own ids (its system actor and
+/// the owner of sealed notes that concern no contact).
+pub const HELPDESK_SYSTEM: &str = "custodia.helpdesk";
+
+/// The audit trail type: the segment-file log, sealed with the vault.
+pub type Trail = AuditTrail<SegmentStore, Arc<FileKeyStore>>;
+
+/// What went wrong, and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The directory is not a helpdesk data directory.
+    #[error(
+        "{0} is not a helpdesk data directory (no helpdesk.db): create one with `cargo run --example helpdesk -- --data DIR`"
+    )]
+    NotADataDir(PathBuf),
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system's message.
+        message: String,
+    },
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A stored value does not parse.
+    #[error("database: corrupt value: {0}")]
+    Corrupt(String),
+    /// The key store or a sealed field.
+    #[error("keys: {0}")]
+    Crypt(#[from] custodia_crypt::Error),
+    /// The audit log.
+    #[error("audit log: {0}")]
+    Audit(#[from] custodia_audit::Error),
+    /// The retention policy.
+    #[error("retention policy: {0}")]
+    Retention(#[from] custodia_retention::Error),
+    /// A data-subject request.
+    #[error("data-subject request: {0}")]
+    Dsr(#[from] custodia_dsr::Error),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| Error::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// The files of a data directory (see the [crate documentation](crate)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    dir: PathBuf,
+}
+
+impl Layout {
+    /// The layout under `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    /// `helpdesk.db`.
+    pub fn database(&self) -> PathBuf {
+        self.dir.join("helpdesk.db")
+    }
+    /// `keys.store`.
+    pub fn key_store(&self) -> PathBuf {
+        self.dir.join("keys.store")
+    }
+    /// `root.key`.
+    pub fn root_key(&self) -> PathBuf {
+        self.dir.join("root.key")
+    }
+    /// `audit/`.
+    pub fn audit(&self) -> PathBuf {
+        self.dir.join("audit")
+    }
+    /// `checkpoint.key` (private, mode 0600).
+    pub fn checkpoint_key(&self) -> PathBuf {
+        self.dir.join("checkpoint.key")
+    }
+    /// `checkpoint.pub` (the verifier key `name+hash+key`).
+    pub fn checkpoint_verifier(&self) -> PathBuf {
+        self.dir.join("checkpoint.pub")
+    }
+    /// `checkpoints/`.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.dir.join("checkpoints")
+    }
+    /// `retention.toml`.
+    pub fn policy(&self) -> PathBuf {
+        self.dir.join("retention.toml")
+    }
+}
+
+/// A signed checkpoint written to the data directory.
+#[derive(Debug, Clone)]
+pub struct SavedCheckpoint {
+    /// The signed note (C2SP format).
+    pub note: String,
+    /// The tree size it covers.
+    pub size: u64,
+    /// Where it was written.
+    pub path: PathBuf,
+}
+
+/// An open helpdesk data directory. See the [crate documentation](crate).
+pub struct Helpdesk {
+    layout: Layout,
+    clock: Arc<dyn Clock>,
+    vault: Arc<Vault>,
+    tickets: Arc<Tickets>,
+    trail: Arc<Trail>,
+    policy: Arc<Policy>,
+    signer: Signer,
+}
+
+impl std::fmt::Debug for Helpdesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Helpdesk")
+            .field("dir", &self.layout.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes a new file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(io(path))
+}
+
+impl Helpdesk {
+    /// Creates a fresh data directory in `dir` (created if missing; the
+    /// files of an earlier helpdesk there are replaced, but an `audit/` or
+    /// `checkpoints/` in a directory without `helpdesk.db` is refused, not
+    /// removed): a new root key, key
+    /// store, empty tickets table, empty audit log, checkpoint signing key
+    /// and the [`DEFAULT_POLICY`].
+    pub fn create(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        let layout = Layout::new(dir);
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // Replace only an earlier helpdesk's files: an `audit/` or
+        // `checkpoints/` beside no helpdesk.db belongs to someone else.
+        if !layout.database().exists() {
+            for theirs in [layout.audit(), layout.checkpoints()] {
+                if theirs.exists() {
+                    return Err(Error::Io {
+                        path: theirs,
+                        message: "exists, but the directory holds no helpdesk.db: not replacing it"
+                            .into(),
+                    });
+                }
+            }
+        }
+        for old in [
+            layout.database(),
+            layout.key_store(),
+            layout.root_key(),
+            layout.checkpoint_key(),
+            layout.checkpoint_verifier(),
+            layout.policy(),
+        ] {
+            if old.exists() {
+                std::fs::remove_file(&old).map_err(io(&old))?;
+            }
+        }
+        for old in [layout.audit(), layout.checkpoints()] {
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(io(&old))?;
+            }
+        }
+        let root = SecretKey::generate()?;
+        write_private(&layout.root_key(), root.to_base64().as_bytes())?;
+        let signer = Signer::generate(CHECKPOINT_ORIGIN)?;
+        write_private(&layout.checkpoint_key(), signer.to_key_string().as_bytes())?;
+        let verifier = layout.checkpoint_verifier();
+        std::fs::write(&verifier, format!("{}\n", signer.verifier())).map_err(io(&verifier))?;
+        let policy = layout.policy();
+        std::fs::write(&policy, DEFAULT_POLICY).map_err(io(&policy))?;
+        let db = rusqlite::Connection::open(layout.database())?;
+        Self::assemble(layout, clock, |keyring, vault| {
+            Tickets::create(db, keyring, vault)
+        })
+    }
+
+    /// Opens the existing data directory `dir`.
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        let layout = Layout::new(dir);
+        let database = layout.database();
+        if !database.is_file() {
+            return Err(Error::NotADataDir(dir.to_owned()));
+        }
+        let db = rusqlite::Connection::open_with_flags(
+            &database,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )?;
+        Self::assemble(layout, clock, |keyring, vault| {
+            Tickets::open(db, keyring, vault)
+        })
+    }
+
+    fn assemble(
+        layout: Layout,
+        clock: Arc<dyn Clock>,
+        tickets: impl FnOnce(Arc<Keyring>, Arc<Vault>) -> Result<Tickets, Error>,
+    ) -> Result<Self, Error> {
+        // The root key, read back the way a deployment reads its key.
+        let root = SecretKey::from_file(&layout.root_key())?;
+        let key_store = Arc::new(FileKeyStore::open(layout.key_store(), &root)?);
+        let keyring = Arc::new(Keyring::from_store(
+            Arc::clone(&key_store),
+            &root,
+            DataKeyMode::Random,
+        )?);
+        let vault = Arc::new(SubjectVault::new(
+            Arc::clone(&keyring),
+            key_store,
+            Arc::clone(&clock),
+        ));
+        let tickets = Arc::new(tickets(keyring, Arc::clone(&vault))?);
+        let key_path = layout.checkpoint_key();
+        let key_text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+        let signer = Signer::from_key_string(key_text.trim())?;
+        let policy_path = layout.policy();
+        let policy_text = std::fs::read_to_string(&policy_path).map_err(io(&policy_path))?;
+        let policy = Arc::new(Policy::from_toml(
+            &policy_text,
+            &policy_path.display().to_string(),
+        )?);
+        let log = AuditLog::open(SegmentStore::open(
+            layout.audit(),
+            SegmentOptions::default(),
+        )?)?
+        .require_sealed(true);
+        let trail =
+            Arc::new(AuditTrail::new(log, Arc::clone(&vault)).with_vendor_tenant(vendor_tenant()));
+        Ok(Self {
+            layout,
+            clock,
+            vault,
+            tickets,
+            trail,
+            policy,
+            signer,
+        })
+    }
+
+    /// The files.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    /// The clock every step is stamped with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+    /// The contacts' keys.
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
+    }
+    /// The tickets table.
+    pub fn tickets(&self) -> &Arc<Tickets> {
+        &self.tickets
+    }
+    /// The audit trail (the log, and the desk's audit seams).
+    pub fn trail(&self) -> &Arc<Trail> {
+        &self.trail
+    }
+    /// The retention policy.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+    /// The checkpoint verifier key.
+    pub fn verifier(&self) -> Verifier {
+        self.signer.verifier()
+    }
+
+    /// The policy as custodia-dsr's retention check and backup horizon. The
+    /// `closed-tickets` rule (kept for warranty claims) is Art. 17(3)(e).
+    pub fn retention(&self) -> PolicyRetention {
+        PolicyRetention::new(Arc::clone(&self.policy), Arc::clone(&self.clock))
+            .exception("closed-tickets", ErasureException::LegalClaims)
+    }
+
+    /// A data-subject desk over the tickets: steps audited into the log,
+    /// subject keys shredded on erasure, holds and the backup horizon from
+    /// the policy, the subject's audit events in access bundles. Erasure
+    /// deletes contact fields and anonymizes ticket text (so the ticket stays
+    /// in the statistics).
+    pub fn desk(&self) -> Result<Desk, Error> {
+        let retention = Arc::new(self.retention());
+        Ok(Desk::new(Arc::clone(&self.clock), self.trail.clone())
+            .with_source(self.tickets.clone() as Arc<dyn PersonalDataSource>)?
+            .with_key_shredder(self.vault.clone())
+            .with_retention(retention.clone())
+            .with_backup_horizon(retention)
+            .with_audit_history(self.trail.clone())
+            .with_erasure_policy(
+                ErasurePolicy::delete_all()
+                    .rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
+            ))
+    }
+
+    /// [`Helpdesk::record_outcome`] with outcome success.
+    pub fn record(
+        &self,
+        tenant: TenantId,
+        subject: Option<SubjectId>,
+        actor: Actor,
+        action: Action,
+        target: Target,
+        note: &str,
+    ) -> Result<u64, Error> {
+        self.record_outcome(
+            tenant,
+            subject,
+            actor,
+            action,
+            target,
+            Outcome::Success,
+            note,
+        )
+    }
+
+    /// Appends one of the helpdesk's own events to the log, at the clock's
+    /// time: `note` (ids and counts only) and the actor's IP are sealed under
+    /// the contact's key (the actor's own subject for the IP when set), or,
+    /// for an event about no contact, the note under the helpdesk's own key
+    /// in the tenant. Returns the event's index in the log.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_outcome(
+        &self,
+        tenant: TenantId,
+        subject: Option<SubjectId>,
+        actor: Actor,
+        action: Action,
+        target: Target,
+        outcome: Outcome,
+        note: &str,
+    ) -> Result<u64, Error> {
+        let mut builder = Event::builder(tenant, actor, action, target).outcome(outcome);
+        if let Some(subject) = subject {
+            builder = builder.subject(subject).note(note);
+        }
+        let mut event = builder.build(self.clock.as_ref())?;
+        if subject.is_none() {
+            let owner = helpdesk_subject(tenant);
+            let id = event.id.to_string();
+            let ctx =
+                FieldContext::new(tenant, custodia_audit::personal::RECORD_TYPE, &id, "note")?;
+            event.note = Some(Personal::Sealed {
+                subject: owner,
+                sealed: self.vault.seal(owner, &ctx, note.as_bytes())?,
+            });
+        }
+        let vault = &self.vault;
+        Ok(self.trail.with_log(|log| log.append_sealed(vault, event))?)
+    }
+
+    /// Appends an event the host built itself (with before/after values,
+    /// say), its personal values sealed under their owners' keys first.
+    /// Returns its index in the log.
+    pub fn append(&self, event: Event) -> Result<u64, Error> {
+        let vault = &self.vault;
+        Ok(self.trail.with_log(|log| log.append_sealed(vault, event))?)
+    }
+
+    /// An agent changes a ticket's subject line: stored, and audited as an
+    /// `update` with the before and after values sealed under the contact's
+    /// key (so an erasure forgets them too). Returns the log index.
+    pub fn update_subject_line(
+        &self,
+        agent: custodia_core::ActorId,
+        id: &str,
+        text: &str,
+    ) -> Result<u64, Error> {
+        let row = self
+            .tickets
+            .row(id)?
+            .ok_or_else(|| Error::Corrupt(format!("no ticket {id}")))?;
+        self.tickets.set_subject_line(id, text)?;
+        let mut builder = Event::builder(
+            row.tenant,
+            Actor::new(custodia_audit::ActorKind::Agent, agent),
+            Action::Update,
+            Target::new(store::RECORD_TYPE, id)?,
+        )
+        .change(custodia_audit::FieldChange::new(
+            "subject_line",
+            DataCategory::USER_CONTENT_TICKET,
+            Some(row.subject_line.as_str().into()),
+            Some(text.into()),
+        ));
+        if let Some(subject) = row.subject {
+            builder = builder.subject(subject);
+        }
+        self.append(builder.build(self.clock.as_ref())?)
+    }
+
+    /// Signs a checkpoint of the log's current head and writes it to
+    /// `checkpoints/size-<n>.note`.
+    pub fn checkpoint(&self) -> Result<SavedCheckpoint, Error> {
+        let (note, size) = self.trail.with_log(|log| {
+            log.sync()?;
+            Ok::<_, custodia_audit::Error>((
+                log.checkpoint(CHECKPOINT_ORIGIN, &self.signer)?,
+                log.len(),
+            ))
+        })?;
+        let dir = self.layout.checkpoints();
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let path = dir.join(format!("size-{size}.note"));
+        std::fs::write(&path, &note).map_err(io(&path))?;
+        Ok(SavedCheckpoint { note, size, path })
+    }
+
+    /// Checks the signature of `note` with the data directory's verifier key
+    /// and that the log, as it is now, extends it (a consistency proof).
+    pub fn check_checkpoint(&self, note: &str) -> Result<(), Error> {
+        let trusted = checkpoint::open(note, &self.signer.verifier())?;
+        Ok(self.trail.with_log(|log| log.check_checkpoint(&trusted))?)
+    }
+
+    /// Re-reads the log from disk and verifies every record end to end (what
+    /// `custodia audit verify DATA/audit` does).
+    pub fn verify_log(&self) -> Result<VerifyReport, Error> {
+        self.trail.with_log(|log| log.sync())?;
+        let store = SegmentStore::open_read_only(self.layout.audit())?;
+        Ok(custodia_audit::verify(store, None)?)
+    }
+
+    /// Plans a retention sweep of every ticket at the clock's time and
+    /// carries out its deletions (each audited as a `delete` by the
+    /// helpdesk's retention job); anonymize and review items are left in
+    /// the plan for the nightly anonymizer and a person. Returns the plan
+    /// and the ids deleted.
+    pub fn sweep(&self) -> Result<(SweepPlan, Vec<String>), Error> {
+        let rows = self.tickets.all()?;
+        let records: Vec<_> = rows.iter().map(StoredTicket::retention_record).collect();
+        let now = self.clock.now();
+        let plan = Sweep::new(&self.policy, now).plan(&records)?;
+        let mut deleted = Vec::new();
+        for item in plan.with_action(Disposition::Delete) {
+            let Some(row) = rows.iter().find(|r| r.id == item.id) else {
+                continue;
+            };
+            if self.tickets.delete(&row.id)? {
+                self.record(
+                    row.tenant,
+                    row.subject,
+                    Actor::new(
+                        custodia_audit::ActorKind::System,
+                        retention_actor(row.tenant),
+                    ),
+                    Action::Delete,
+                    Target::new(store::RECORD_TYPE, row.id.as_str())?,
+                    &format!("retention sweep: rule {}", item.rules.join(", ")),
+                )?;
+                deleted.push(row.id.clone());
+            }
+        }
+        Ok((plan, deleted))
+    }
+}
+
+/// The tenant under which vendor-wide events (an incident with no tenant)
+/// are logged.
+pub fn vendor_tenant() -> TenantId {
+    TenantId::from_external_key(HELPDESK_SYSTEM, "vendor")
+}
+
+/// The helpdesk's own subject in `tenant`: owner of sealed notes that concern
+/// no contact (never shredded by a request).
+pub fn helpdesk_subject(tenant: TenantId) -> SubjectId {
+    SubjectId::from_external_key(tenant, HELPDESK_SYSTEM, "helpdesk")
+}
+
+/// The retention job's actor id in `tenant`.
+pub fn retention_actor(tenant: TenantId) -> custodia_core::ActorId {
+    custodia_core::ActorId::from_external_key(tenant, HELPDESK_SYSTEM, "retention")
+}

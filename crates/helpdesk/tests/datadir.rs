@@ -1,0 +1,190 @@
+//! The data directory: create, reopen, audit, checkpoint, desk, sweep.
+
+use std::sync::Arc;
+
+use custodia_audit::{Action, Actor, ActorKind, Query, Target};
+use custodia_core::chrono::TimeDelta;
+use custodia_core::{ManualClock, Role};
+use custodia_dsr::{RequestKind, SubjectKeyStatus, VerificationMethod};
+use custodia_helpdesk::demo::{self, Cast};
+use custodia_helpdesk::{Error, Helpdesk, helpdesk_subject};
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(demo::start_time()))
+}
+
+#[test]
+fn open_refuses_a_directory_without_a_helpdesk() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Helpdesk::open(dir.path(), clock()).unwrap_err();
+    assert!(
+        matches!(e, Error::NotADataDir(ref p) if p == dir.path()),
+        "{e}"
+    );
+    assert!(e.to_string().contains("--data DIR"));
+}
+
+#[test]
+fn a_reopened_directory_reads_what_the_first_process_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let size = {
+        let hd = demo::seed(dir.path(), clock()).unwrap();
+        hd.verify_log().unwrap().head.size
+    };
+    // Six ticket creations and one sign-in.
+    assert_eq!(size, 7);
+    let hd = Helpdesk::open(dir.path(), clock()).unwrap();
+    assert_eq!(hd.verify_log().unwrap().head.size, size);
+    // Same tenant keys: the blind index finds her, her fields open.
+    assert_eq!(
+        hd.tickets()
+            .subjects_by_email(c.acme, "alice.ng@EXAMPLE.com")
+            .unwrap(),
+        [c.alice]
+    );
+    let row = hd.tickets().row("T-1002").unwrap().unwrap();
+    assert_eq!(
+        hd.tickets().open_field(&row, "phone").unwrap().as_deref(),
+        Some(demo::ALICE_PHONE)
+    );
+    // The policy file in the directory is the one in use.
+    assert!(hd.policy().backups().is_some());
+    assert_eq!(
+        std::fs::read_to_string(hd.layout().policy()).unwrap(),
+        custodia_helpdesk::DEFAULT_POLICY
+    );
+}
+
+#[test]
+fn create_replaces_an_earlier_helpdesk() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(demo::seed(dir.path(), clock()).unwrap());
+    let hd = Helpdesk::create(dir.path(), clock()).unwrap();
+    assert!(hd.tickets().all().unwrap().is_empty());
+    assert_eq!(hd.verify_log().unwrap().head.size, 0);
+}
+
+#[test]
+fn notes_about_nobody_are_sealed_under_the_helpdesks_own_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let c = Cast::new();
+    let index = hd
+        .record(
+            c.acme,
+            None,
+            Actor::new(ActorKind::Agent, c.acme_agent),
+            Action::Read,
+            Target::new("report", "weekly").unwrap(),
+            "weekly ticket counts",
+        )
+        .unwrap();
+    let event = hd.trail().with_log(|log| log.get(index)).unwrap();
+    match event.note {
+        Some(custodia_audit::Personal::Sealed { subject, .. }) => {
+            assert_eq!(subject, helpdesk_subject(c.acme))
+        }
+        other => panic!("note not sealed: {other:?}"),
+    }
+}
+
+#[test]
+fn erasure_keeps_the_log_consistent_with_an_earlier_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let hd = demo::seed(dir.path(), clock.clone()).unwrap();
+    let c = Cast::new();
+    let saved = hd.checkpoint().unwrap();
+    assert_eq!(saved.size, 7);
+    assert_eq!(std::fs::read_to_string(&saved.path).unwrap(), saved.note);
+
+    clock.advance(TimeDelta::hours(1));
+    let desk = hd.desk().unwrap();
+    let mut request = desk
+        .receive(
+            c.acme,
+            c.alice,
+            RequestKind::Erasure,
+            Role::Controller,
+            c.acme_dpo,
+        )
+        .unwrap();
+    desk.verify(
+        &mut request,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        c.acme_dpo,
+    )
+    .unwrap();
+    let certificate = desk.erase(&mut request, c.acme_dpo).unwrap();
+    assert!(matches!(
+        certificate.subject_key,
+        SubjectKeyStatus::Shredded { .. }
+    ));
+    // The policy's backups: daily, kept 30 days.
+    assert_eq!(
+        certificate.backups_clear_by,
+        Some(certificate.issued_at + TimeDelta::days(30))
+    );
+
+    let report = hd.verify_log().unwrap();
+    assert!(report.head.size > saved.size);
+    hd.check_checkpoint(&saved.note).unwrap();
+    // Her sign-in IP reads as erased; the desk's own steps are in the log.
+    let rendered = hd.trail().rendered_events(c.acme, c.alice).unwrap();
+    let login = rendered.iter().find(|e| e.action == "login").unwrap();
+    assert_eq!(login.details["ip"], custodia_dsr::audit_log::ERASED);
+    let erases = hd
+        .trail()
+        .with_log(|log| log.query(&Query::new().action(Action::Erase)))
+        .unwrap();
+    assert!(!erases.is_empty());
+
+    // A checkpoint signed by another key is refused.
+    let other = custodia_audit::Signer::generate(custodia_helpdesk::CHECKPOINT_ORIGIN).unwrap();
+    let forged = hd
+        .trail()
+        .with_log(|log| log.checkpoint(custodia_helpdesk::CHECKPOINT_ORIGIN, &other))
+        .unwrap();
+    assert!(hd.check_checkpoint(&forged).is_err());
+}
+
+#[test]
+fn the_sweep_deletes_due_spam_and_audits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let (plan, deleted) = hd.sweep().unwrap();
+    assert_eq!(deleted, ["T-1003"]);
+    assert_eq!(plan.examined, 6);
+    assert!(hd.tickets().row("T-1003").unwrap().is_none());
+    // Anonymize items stay planned, not carried out.
+    assert!(
+        hd.tickets()
+            .row("T-1001")
+            .unwrap()
+            .unwrap()
+            .subject
+            .is_some()
+    );
+    let deletes = hd
+        .trail()
+        .with_log(|log| log.query(&Query::new().action(Action::Delete)))
+        .unwrap();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].1.target.id, "T-1003");
+    assert_eq!(deletes[0].1.subject, Some(Cast::new().bob));
+    // A second sweep finds nothing more to delete.
+    assert!(hd.sweep().unwrap().1.is_empty());
+}
+
+#[test]
+fn create_does_not_remove_an_audit_directory_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("audit");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("precious"), "keep me").unwrap();
+    let e = Helpdesk::create(dir.path(), clock()).unwrap_err();
+    assert!(e.to_string().contains("not replacing it"), "{e}");
+    assert!(theirs.join("precious").is_file());
+}
