@@ -453,6 +453,9 @@ impl PersonalDataSource for Tickets {
                     created_at: Some(record.created),
                     labels: record.labels,
                     events: record.events,
+                    // The contact fields are sealed under the subject's key and
+                    // this store cannot re-seal them: a kept ticket holds the shred.
+                    sealed_under_subject_key: true,
                 },
             });
         }
