@@ -231,11 +231,33 @@ fn erase_keeps_what_the_policy_keeps_and_says_why() {
     assert_eq!(kept["exception"], "legal_claims");
     assert!(kept["reason"].as_str().unwrap().contains("closed-tickets"));
     assert!(kept["until"].as_str().unwrap().starts_with("2029-10-01"));
-    // So her key is not shredded yet.
-    assert_eq!(cert["subject_key"]["status"], "deferred");
-    assert_eq!(cert["subject_key"]["records_kept"], 1);
+    // The store re-sealed the kept ticket under the tenant's key, so her own
+    // key did not have to wait for the retention to end.
+    assert_eq!(kept["subject_key"]["status"], "resealed", "{kept}");
+    assert_eq!(cert["records_resealed"], 1);
+    assert_eq!(cert["subject_key"]["status"], "shredded", "{cert}");
     let o = custodia(&["audit", "verify", s(&data.path().join("audit"))]);
     assert!(o.status.success(), "{}", err(&o));
+
+    // The kept ticket is still hers and still readable: an access request
+    // after the erasure returns it, and nothing else.
+    let o = custodia(&[
+        "dsr",
+        "export",
+        "--data",
+        s(data.path()),
+        "--tenant",
+        &c.globex.to_string(),
+        "--subject",
+        &c.priya.to_string(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    let summary: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(summary["records"], 1, "{summary}");
+    let bundle = read(&Path::new(summary["out"].as_str().unwrap()).join("bundle.json"));
+    assert!(bundle.contains("T-2002"), "{bundle}");
+    assert!(bundle.contains("priya.shah@example.co.uk"), "{bundle}");
 }
 
 #[test]

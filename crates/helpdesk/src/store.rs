@@ -7,6 +7,13 @@
 //! index (HMAC under the tenant's search key) for finding a contact by email
 //! without decrypting. The same table is custodia-dsr's
 //! [`PersonalDataSource`] `"tickets"`.
+//!
+//! When an erasure keeps a ticket (a retention rule or legal hold), the desk
+//! asks the store to re-seal it ([`PersonalDataSource::reseal_kept`]): its
+//! four fields move to the tenant's data key in one transaction and column
+//! `sealed_by` turns from `subject` to `tenant`. The contact's key can then be
+//! shredded at once, erasing every other copy (backups, audit values), while
+//! the kept ticket stays readable for the reason it is kept.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -14,7 +21,7 @@ use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
 use custodia_crypt::blind::{BlindIndexConfig, Normalization};
 use custodia_crypt::{FieldContext, FileKeyStore, Keyring, SubjectVault};
-use custodia_dsr::source::{FieldInfo, FieldUpdate, FieldValue, Record, RecordMeta};
+use custodia_dsr::source::{FieldInfo, FieldUpdate, FieldValue, Record, RecordMeta, ResealOutcome};
 use custodia_dsr::{
     BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
 };
@@ -93,6 +100,10 @@ pub struct StoredTicket {
     pub sealed: [Option<Vec<u8>>; 4],
     /// Blind index of the email.
     pub email_index: Option<Vec<u8>>,
+    /// Whether the sealed fields are under the contact's own key (`true`, as
+    /// written) or were re-sealed under the tenant's data key because an
+    /// erasure kept the ticket (`false`; column `sealed_by = 'tenant'`).
+    pub sealed_under_subject_key: bool,
 }
 
 impl TenantOwned for StoredTicket {
@@ -192,7 +203,9 @@ impl Tickets {
                  email        BLOB,
                  phone        BLOB,
                  body         BLOB,
-                 email_index  BLOB
+                 email_index  BLOB,
+                 sealed_by    TEXT NOT NULL DEFAULT 'subject'
+                              CHECK (sealed_by IN ('subject', 'tenant'))
              );
              CREATE INDEX tickets_email ON tickets (tenant_id, email_index);",
         )?;
@@ -232,6 +245,19 @@ impl Tickets {
         Ok(self.vault.seal(subject, &ctx, value.as_bytes())?)
     }
 
+    /// Seals a field of `row` under whichever key its row uses now.
+    fn seal_like(&self, row: &StoredTicket, field: &str, value: &str) -> Result<Vec<u8>, Error> {
+        match row.subject {
+            Some(subject) if row.sealed_under_subject_key => {
+                self.seal(row.tenant, subject, &row.id, field, value)
+            }
+            _ => {
+                let ctx = FieldContext::new(row.tenant, RECORD_TYPE, &row.id, field)?;
+                Ok(self.keyring.seal(&ctx, value.as_bytes())?)
+            }
+        }
+    }
+
     /// Opens one sealed field of a stored row (a live row or a backup copy).
     pub fn open_field(
         &self,
@@ -242,7 +268,11 @@ impl Tickets {
             return Ok(None);
         };
         let ctx = FieldContext::new(row.tenant, RECORD_TYPE, &row.id, field)?;
-        let clear = self.vault.open(&ctx, envelope)?;
+        let clear = if row.sealed_under_subject_key {
+            self.vault.open(&ctx, envelope)?
+        } else {
+            self.keyring.open(&ctx, envelope)?
+        };
         Ok(Some(String::from_utf8_lossy(&clear).into_owned()))
     }
 
@@ -257,7 +287,7 @@ impl Tickets {
         );
         let index = self.email_index(t.tenant, t.email)?;
         self.db().execute(
-            "INSERT INTO tickets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO tickets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'subject')",
             params![
                 t.id,
                 t.tenant.to_string(),
@@ -296,7 +326,7 @@ impl Tickets {
         let raw = db
             .query_row(
                 "SELECT id, tenant_id, subject_id, owner, created_at, closed_at, status, subject_line,
-                        name, email, phone, body, email_index
+                        name, email, phone, body, email_index, sealed_by
                  FROM tickets WHERE id = ?1",
                 params![id],
                 |r| {
@@ -313,6 +343,7 @@ impl Tickets {
                         ),
                         [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?],
                         r.get::<_, Option<Vec<u8>>>(12)?,
+                        r.get::<_, String>(13)?,
                     ))
                 },
             )
@@ -321,6 +352,7 @@ impl Tickets {
             (id, tenant, subject, owner, created, closed, status, subject_line),
             sealed,
             email_index,
+            sealed_by,
         )) = raw
         else {
             return Ok(None);
@@ -336,6 +368,7 @@ impl Tickets {
             subject_line,
             sealed,
             email_index,
+            sealed_under_subject_key: sealed_by == "subject",
         }))
     }
 
@@ -442,6 +475,7 @@ impl PersonalDataSource for Tickets {
         let mut located = Vec::new();
         for id in ids {
             let Some(row) = self.row(&id)? else { continue };
+            let sealed_under_subject_key = row.sealed_under_subject_key;
             let record = row.retention_record();
             located.push(Located {
                 record: RecordRef::new(RECORD_TYPE, id),
@@ -453,9 +487,8 @@ impl PersonalDataSource for Tickets {
                     created_at: Some(record.created),
                     labels: record.labels,
                     events: record.events,
-                    // The contact fields are sealed under the subject's key and
-                    // this store cannot re-seal them: a kept ticket holds the shred.
-                    sealed_under_subject_key: true,
+                    // Until an erasure keeps the ticket and re-seals it.
+                    sealed_under_subject_key,
                 },
             });
         }
@@ -501,9 +534,9 @@ impl PersonalDataSource for Tickets {
         record: &RecordRef,
         updates: &[FieldUpdate],
     ) -> Result<(), BoxError> {
-        if self.owned_row(tenant, subject, record)?.is_none() {
+        let Some(row) = self.owned_row(tenant, subject, record)? else {
             return Err(format!("tickets: no ticket {} for this subject", record.id).into());
-        }
+        };
         for update in updates {
             if update.name == "subject_line" {
                 self.db().execute(
@@ -511,7 +544,7 @@ impl PersonalDataSource for Tickets {
                     params![update.value, record.id],
                 )?;
             } else if SEALED.iter().any(|(name, _)| *name == update.name) {
-                let sealed = self.seal(tenant, subject, &record.id, &update.name, &update.value)?;
+                let sealed = self.seal_like(&row, &update.name, &update.value)?;
                 // The column name comes from SEALED, never from the caller.
                 let sql = format!("UPDATE tickets SET {} = ?1 WHERE id = ?2", update.name);
                 self.db().execute(&sql, params![sealed, record.id])?;
@@ -590,5 +623,52 @@ impl PersonalDataSource for Tickets {
             record.id
         )
         .into())
+    }
+
+    /// A kept ticket's contact fields move from the contact's key to the
+    /// tenant's data key, so the erasure can shred the contact's key at once
+    /// while the ticket stays readable for the reason it is kept. All four
+    /// fields and the marker change in one transaction; a second call finds
+    /// the marker and re-seals nothing.
+    fn reseal_kept(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        record: &RecordRef,
+    ) -> Result<ResealOutcome, BoxError> {
+        const UNDER: &str = "tenant data key";
+        let Some(row) = self.owned_row(tenant, subject, record)? else {
+            return Err(format!("tickets: no ticket {} for this subject", record.id).into());
+        };
+        if !row.sealed_under_subject_key {
+            return Ok(ResealOutcome::Resealed {
+                fields: 0,
+                under: UNDER.into(),
+            });
+        }
+        let mut resealed = Vec::new();
+        for (name, _) in SEALED {
+            let Some(clear) = self.open_field(&row, name)? else {
+                continue;
+            };
+            let ctx = FieldContext::new(tenant, RECORD_TYPE, &row.id, name)?;
+            resealed.push((name, self.keyring.seal(&ctx, clear.as_bytes())?));
+        }
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        for (name, envelope) in &resealed {
+            // The column name comes from SEALED, never from the caller.
+            let sql = format!("UPDATE tickets SET {name} = ?1 WHERE id = ?2");
+            tx.execute(&sql, params![envelope, row.id])?;
+        }
+        tx.execute(
+            "UPDATE tickets SET sealed_by = 'tenant' WHERE id = ?1",
+            params![row.id],
+        )?;
+        tx.commit()?;
+        Ok(ResealOutcome::Resealed {
+            fields: resealed.len(),
+            under: UNDER.into(),
+        })
     }
 }

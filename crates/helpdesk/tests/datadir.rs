@@ -188,3 +188,43 @@ fn create_does_not_remove_an_audit_directory_it_did_not_make() {
     assert!(e.to_string().contains("not replacing it"), "{e}");
     assert!(theirs.join("precious").is_file());
 }
+
+#[test]
+fn a_kept_ticket_is_resealed_under_the_tenant_key_and_survives_the_shred() {
+    use custodia_dsr::{PersonalDataSource, RecordRef, ResealOutcome};
+    let dir = tempfile::tempdir().unwrap();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let c = Cast::new();
+    let tickets = hd.tickets();
+    let record = RecordRef::new(custodia_helpdesk::store::RECORD_TYPE, "T-2002");
+    let before = tickets.row("T-2002").unwrap().unwrap();
+    assert!(before.sealed_under_subject_key);
+    let email = tickets.open_field(&before, "email").unwrap();
+
+    let outcome = tickets.reseal_kept(c.globex, c.priya, &record).unwrap();
+    assert!(
+        matches!(outcome, ResealOutcome::Resealed { fields: 4, .. }),
+        "{outcome:?}"
+    );
+    let after = tickets.row("T-2002").unwrap().unwrap();
+    assert!(!after.sealed_under_subject_key);
+    assert_ne!(after.sealed, before.sealed, "new envelopes");
+    // `locate` now says the ticket no longer needs her key.
+    let located = tickets.locate(c.globex, c.priya).unwrap();
+    let kept = located.iter().find(|l| l.record.id == "T-2002").unwrap();
+    assert!(!kept.meta.sealed_under_subject_key);
+    // Idempotent: a second call re-seals nothing.
+    assert!(matches!(
+        tickets.reseal_kept(c.globex, c.priya, &record).unwrap(),
+        ResealOutcome::Resealed { fields: 0, .. }
+    ));
+
+    // Her key goes: the pre-reseal copy (a backup) is unreadable, the kept
+    // ticket still opens under the tenant's key.
+    hd.vault().shred(c.globex, c.priya, c.globex_agent).unwrap();
+    assert!(tickets.open_field(&before, "email").is_err());
+    assert_eq!(tickets.open_field(&after, "email").unwrap(), email);
+
+    // Another tenant cannot re-seal (or even see) her ticket.
+    assert!(tickets.reseal_kept(c.acme, c.priya, &record).is_err());
+}
