@@ -121,7 +121,7 @@ pub use event::{
 };
 pub use log::{
     AuditLog, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport, VerifyReport,
-    verify,
+    verify, verify_with_progress,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
 pub use store::{Durability, MemoryStore, SegmentOptions, SegmentStore, Store};
