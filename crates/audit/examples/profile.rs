@@ -77,6 +77,68 @@ fn main() {
             );
             black_box(log.head());
         }
+        Some("parts") => {
+            // Each stage of an append on its own, in ns per event.
+            let events: Vec<Event> = (0..n).map(event).collect();
+            let encoded: Vec<Vec<u8>> = events.iter().map(canonical::encode).collect();
+            let per = |label: &str, started: Instant| {
+                eprintln!(
+                    "{label:>24}: {:7.1} ns/event",
+                    started.elapsed().as_nanos() as f64 / n as f64
+                );
+            };
+            let started = Instant::now();
+            let mut buf = Vec::new();
+            for e in &events {
+                buf.clear();
+                canonical::encode_into(e, &mut buf);
+                black_box(&buf);
+            }
+            per("encode (reused buffer)", started);
+            let started = Instant::now();
+            for e in &encoded {
+                black_box(sha2::Sha256::digest(e));
+            }
+            per("raw sha256", started);
+            let started = Instant::now();
+            for e in &encoded {
+                black_box(custodia_audit::merkle::leaf_hash(e));
+            }
+            per("leaf hash", started);
+            let (l, r) = ([1u8; 32], [2u8; 32]);
+            let started = Instant::now();
+            for _ in 0..n {
+                black_box(custodia_audit::merkle::node_hash(black_box(&l), black_box(&r)));
+            }
+            per("node hash", started);
+            let started = Instant::now();
+            for _ in 0..n {
+                let mut input = [1u8; 65];
+                input[1..33].copy_from_slice(black_box(&l));
+                input[33..].copy_from_slice(black_box(&r));
+                black_box(sha2::Sha256::digest(input));
+            }
+            per("raw sha256 65 bytes", started);
+            let started = Instant::now();
+            let mut tree = custodia_audit::MerkleTree::new();
+            for e in &encoded {
+                tree.push(e);
+            }
+            per("tree push", started);
+            let started = Instant::now();
+            let mut store = MemoryStore::new();
+            for e in &encoded {
+                custodia_audit::Store::append(&mut store, &[e], &tree).unwrap();
+            }
+            per("memory store append", started);
+            let started = Instant::now();
+            let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+            for e in &events {
+                log.append(e).unwrap();
+            }
+            per("log append", started);
+            black_box((tree.root(), log.head()));
+        }
         Some("events") => {
             // Event construction alone: subtract from `append N` to get the
             // cost of the appends.

@@ -17,7 +17,9 @@ use crate::Error;
 use crate::canonical;
 use crate::checkpoint::{Checkpoint, Signer};
 use crate::event::{Action, Event};
-use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash, verify_consistency, verify_inclusion};
+use crate::merkle::{
+    Hash, MerkleTree, TreeHead, leaf_hash, sha256_in_place, verify_consistency, verify_inclusion,
+};
 use crate::personal::{self, RevealedEvent};
 use crate::store::Store;
 
@@ -160,10 +162,14 @@ impl<S: Store> AuditLog<S> {
     /// Appends one event; returns its index.
     pub fn append(&mut self, event: &Event) -> Result<u64, Error> {
         self.check(event)?;
+        // One reused buffer: the RFC 6962 leaf prefix, then the encoding,
+        // hashed in place; the store copies the encoding from it.
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
+        scratch.push(0x00);
         canonical::encode_into(event, &mut scratch);
-        let result = self.append_encoded(&[&scratch]);
+        let leaf = sha256_in_place(&mut scratch);
+        let result = self.append_hashed(&[&scratch[1..]], &[leaf]);
         self.scratch = scratch;
         result
     }
@@ -174,9 +180,31 @@ impl<S: Store> AuditLog<S> {
         for event in events {
             self.check(event)?;
         }
-        let encoded: Vec<Vec<u8>> = events.iter().map(canonical::encode).collect();
-        let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
-        self.append_encoded(&refs)
+        // Each event encoded and hashed in the reused buffer, then packed
+        // into one batch buffer: no allocation per event.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut packed = Vec::with_capacity(events.iter().map(canonical::encoded_len).sum());
+        let mut ends = Vec::with_capacity(events.len());
+        let mut leaves = Vec::with_capacity(events.len());
+        for event in events {
+            scratch.clear();
+            scratch.push(0x00);
+            canonical::encode_into(event, &mut scratch);
+            leaves.push(sha256_in_place(&mut scratch));
+            packed.extend_from_slice(&scratch[1..]);
+            ends.push(packed.len());
+        }
+        self.scratch = scratch;
+        let mut start = 0;
+        let records: Vec<&[u8]> = ends
+            .iter()
+            .map(|&end| {
+                let record = &packed[start..end];
+                start = end;
+                record
+            })
+            .collect();
+        self.append_hashed(&records, &leaves)
     }
 
     /// Appends already encoded events (each must decode); returns the index of
@@ -186,14 +214,20 @@ impl<S: Store> AuditLog<S> {
     /// is handled here: the log reads the other writers' records into its
     /// tree (checking them as [`AuditLog::open`] does) and tries again.
     pub fn append_encoded(&mut self, records: &[&[u8]]) -> Result<u64, Error> {
+        let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r)).collect();
+        self.append_hashed(records, &leaves)
+    }
+
+    /// [`AuditLog::append_encoded`] with the records' leaf hashes computed.
+    fn append_hashed(&mut self, records: &[&[u8]], leaves: &[Hash]) -> Result<u64, Error> {
         const MAX_ATTEMPTS: usize = 1000;
         if records.is_empty() {
             return Ok(self.tree.size());
         }
         for _ in 0..MAX_ATTEMPTS {
             let first = self.tree.size();
-            for record in records {
-                self.tree.push(record);
+            for leaf in leaves {
+                self.tree.push_hash(*leaf);
             }
             match self.store.append(records, &self.tree) {
                 Ok(()) => return Ok(first),
