@@ -108,7 +108,10 @@ fn main() {
             let (l, r) = ([1u8; 32], [2u8; 32]);
             let started = Instant::now();
             for _ in 0..n {
-                black_box(custodia_audit::merkle::node_hash(black_box(&l), black_box(&r)));
+                black_box(custodia_audit::merkle::node_hash(
+                    black_box(&l),
+                    black_box(&r),
+                ));
             }
             per("node hash", started);
             let started = Instant::now();

@@ -632,7 +632,10 @@ mod tests {
         for len in 0..300usize {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
             let mut buf = data.clone();
-            assert_eq!(sha256_in_place(&mut buf), <[u8; 32]>::from(Sha256::digest(&data)));
+            assert_eq!(
+                sha256_in_place(&mut buf),
+                <[u8; 32]>::from(Sha256::digest(&data))
+            );
             assert_eq!(buf, data, "the buffer is restored");
             let mut prefixed = vec![0u8];
             prefixed.extend_from_slice(&data);
@@ -645,7 +648,9 @@ mod tests {
 
     #[test]
     fn extending_in_bulk_builds_the_same_tree_as_pushing() {
-        let hashes: Vec<Hash> = (0..20_000u32).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let hashes: Vec<Hash> = (0..20_000u32)
+            .map(|i| leaf_hash(&i.to_le_bytes()))
+            .collect();
         let mut pushed = MerkleTree::new();
         for h in &hashes {
             pushed.push_hash(*h);

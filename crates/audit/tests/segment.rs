@@ -568,3 +568,23 @@ fn a_record_changed_after_opening_is_caught_on_read() {
         Err(Error::Forked { size: 20 })
     ));
 }
+
+#[test]
+fn verification_reports_progress_up_to_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 60, small());
+    let mut seen = Vec::new();
+    let report = custodia_audit::verify_with_progress(
+        SegmentStore::open_read_only(dir.path()).unwrap(),
+        None,
+        &mut |done, total| seen.push((done, total)),
+    )
+    .unwrap();
+    assert_eq!(report.head, head);
+    // One report per segment at least (the log spans several), counts
+    // rising, every total the log's length, the last one complete.
+    assert!(seen.len() > 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+    assert!(seen.iter().all(|&(done, total)| total == 60 && done <= 60));
+    assert_eq!(seen.last(), Some(&(60, 60)));
+}

@@ -14,6 +14,23 @@ use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions
 use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, Keyring, SecretKey, SubjectVault};
 
+/// A progress bar over the records `audit verify` has checked, drawn only
+/// when standard error is a terminal (silent when piped).
+fn verify_progress() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "verifying {bar:40} {human_pos}/{human_len} records {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 /// The `audit` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -287,7 +304,17 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             };
             let store = SegmentStore::open_read_only(&dir)?;
             let torn = store.torn_tail().cloned();
-            let report = custodia_audit::verify(store, trusted.as_ref())?;
+            let bar = verify_progress();
+            let report = custodia_audit::verify_with_progress(
+                store,
+                trusted.as_ref(),
+                &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            );
+            bar.finish_and_clear();
+            let report = report?;
             let mut text = format!(
                 "ok: {} records intact, root {}\n",
                 report.head.size,

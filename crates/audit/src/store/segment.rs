@@ -815,12 +815,13 @@ impl Store for SegmentStore {
             size: self.len(),
         })?;
         let offsets = self.offsets(segment)?;
-        let offset = *offsets
-            .get((index - segment.first) as usize)
-            .ok_or(Error::IndexOutOfRange {
-                index,
-                size: self.len(),
-            })?;
+        let offset =
+            *offsets
+                .get((index - segment.first) as usize)
+                .ok_or(Error::IndexOutOfRange {
+                    index,
+                    size: self.len(),
+                })?;
         let file = File::open(&segment.path).map_err(io(&segment.path))?;
         let mut head = [0u8; 12];
         file.read_exact_at(&mut head, offset)
