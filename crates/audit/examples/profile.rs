@@ -39,7 +39,12 @@ fn cpu_time() -> Duration {
     // Fields after the command name (which is in parentheses).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of the line: 12 and 13 here.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
@@ -244,6 +249,8 @@ fn main() {
                 load()
             );
         }
-        _ => eprintln!("usage: profile append N | parts N | events N | sha N | build N DIR | verify DIR"),
+        _ => eprintln!(
+            "usage: profile append N | parts N | events N | sha N | build N DIR | verify DIR"
+        ),
     }
 }

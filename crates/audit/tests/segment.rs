@@ -672,3 +672,26 @@ fn a_middle_segment_changed_after_opening_is_caught_when_read() {
     let err = verify(store, None).unwrap_err();
     assert!(err.to_string().contains("header changed"), "{err}");
 }
+
+#[test]
+fn of_two_bad_records_in_a_middle_segment_the_lower_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let (path, first, last) = segment_of(dir.path(), 5);
+    assert!(first <= 3 && last >= 8, "records 3..=8 share a segment");
+    assert!(locate(dir.path(), last + 1).0 != path, "a middle segment");
+    // Record 3: not an event (checksum recomputed); record 8: a flipped byte.
+    forge(dir.path(), 3, |p| p[0] = b'X');
+    let (_, offset, len) = locate(dir.path(), 8);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset + len / 2] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(3), "{err}");
+    assert!(err.to_string().contains("not a canonical event"), "{err}");
+    // Repaired record 8, the record 3 finding remains.
+    bytes[offset + len / 2] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(3), "{err}");
+}

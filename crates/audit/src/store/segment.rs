@@ -38,6 +38,13 @@
 //! index). [`SegmentStore::open_read_only`] repairs nothing and reports a torn
 //! tail through [`SegmentStore::torn_tail`].
 //!
+//! A writer checks every record when it opens. A reader checks every segment
+//! header and the whole last segment when it opens, and each other segment's
+//! records when it first reads that segment, against the record count the
+//! next segment's header implies: so verifying ([`crate::verify`], which
+//! reads everything) reads and checksums each segment once, and reports the
+//! same findings a writer's open would.
+//!
 //! Checksums catch accidents and clumsy edits; a forger who recomputes them is
 //! caught by the Merkle tree: each segment's anchor must match the recomputed
 //! root, and a signed checkpoint must match the log (see [`crate::log`]).
@@ -863,8 +870,26 @@ impl Store for SegmentStore {
                 continue;
             }
             read_file(&segment.path, &mut buf)?;
-            let (offsets, checked) = self.parse_later(segment, &buf)?;
             let skip = from.saturating_sub(segment.first) as usize;
+            let (offsets, checked) = match self.parse_later(segment, &buf) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    // The records before the bad one are sound: hand them
+                    // over first, so that a lower bad record the visitor
+                    // finds (one that is not a canonical event) is the one
+                    // reported.
+                    if let Error::Tampered {
+                        index: Some(bad), ..
+                    } = &e
+                    {
+                        let records = sound_prefix(&segment.path, &buf, segment.first, *bad)?;
+                        if skip < records.len() {
+                            f(segment.first + skip as u64, &records[skip..])?;
+                        }
+                    }
+                    return Err(e);
+                }
+            };
             if skip >= offsets.len() {
                 continue;
             }
@@ -910,6 +935,25 @@ fn framed_at<'b>(path: &Path, bytes: &'b [u8], offset: u64, index: u64) -> Resul
     bytes
         .get(start..start + len + RECORD_OVERHEAD)
         .ok_or_else(shrank)
+}
+
+/// The payloads of records `first..bad` of a segment's `bytes`, each
+/// checked again: the records a failed parse got through before record `bad`.
+fn sound_prefix<'b>(
+    path: &Path,
+    bytes: &'b [u8],
+    first: u64,
+    bad: u64,
+) -> Result<Vec<&'b [u8]>, Error> {
+    let mut records = Vec::new();
+    let mut offset = HEADER_LEN as u64;
+    for index in first..bad.max(first) {
+        let framed = framed_at(path, bytes, offset, index)?;
+        check_framed(path, offset, index, framed)?;
+        records.push(&framed[12..framed.len() - 4]);
+        offset += framed.len() as u64;
+    }
+    Ok(records)
 }
 
 /// Reads the file at `path` into `buf` (replacing what it held, reusing its
