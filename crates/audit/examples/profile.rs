@@ -161,6 +161,12 @@ fn main() {
             }
             per("encode (reused buffer)", started);
             let started = thread_cpu();
+            for e in &events {
+                black_box(e.validate().is_ok());
+                black_box(custodia_audit::personal::first_clear_field(e));
+            }
+            per("validate, sealed check", started);
+            let started = thread_cpu();
             for e in &encoded {
                 black_box(sha2::Sha256::digest(e));
             }
