@@ -390,6 +390,23 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
+/// A progress bar over the records `audit verify` has checked, drawn only
+/// when standard error is a terminal (silent when piped).
+fn verify_progress() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "verifying {bar:40} {human_pos}/{human_len} records {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,21 +426,4 @@ mod tests {
         assert!(parse_line("[1]", &clock).is_err());
         assert!(parse_line("{", &clock).is_err());
     }
-}
-
-/// A progress bar over the records `audit verify` has checked, drawn only
-/// when standard error is a terminal (silent when piped).
-fn verify_progress() -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "verifying {bar:40} {human_pos}/{human_len} records {per_sec} eta {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
