@@ -759,6 +759,48 @@ impl SegmentStore {
         Ok((segment.offsets.get_or_init(|| parsed.offsets), true))
     }
 
+    /// [`Store::scan_runs`] over one segment whose file holds `buf`.
+    fn visit_segment(
+        &self,
+        segment: &Segment,
+        buf: &[u8],
+        from: u64,
+        f: &mut RunVisitor<'_>,
+    ) -> Result<(), Error> {
+        let skip = from.saturating_sub(segment.first) as usize;
+        let (offsets, checked) = match self.parse_later(segment, buf) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                // The records before the bad one are sound: hand them over
+                // first, so that a lower bad record the visitor finds (one
+                // that is not a canonical event) is the one reported.
+                if let Error::Tampered {
+                    index: Some(bad), ..
+                } = &e
+                {
+                    let records = sound_prefix(&segment.path, buf, segment.first, *bad)?;
+                    if skip < records.len() {
+                        f(segment.first + skip as u64, &records[skip..])?;
+                    }
+                }
+                return Err(e);
+            }
+        };
+        if skip >= offsets.len() {
+            return Ok(());
+        }
+        // One slice per record into the segment buffer: no record is copied.
+        let mut records: Vec<&[u8]> = Vec::with_capacity(offsets.len() - skip);
+        for (index, &offset) in (segment.first..).zip(offsets).skip(skip) {
+            let framed = framed_at(&segment.path, buf, offset, index)?;
+            if !checked {
+                check_framed(&segment.path, offset, index, framed)?;
+            }
+            records.push(&framed[12..framed.len() - 4]);
+        }
+        f(segment.first + skip as u64, &records)
+    }
+
     /// Where record `index` is stored: the segment file and byte offset.
     pub fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {
         let segment = self.locate_segment(index)?;
@@ -859,52 +901,49 @@ impl Store for SegmentStore {
     }
 
     fn scan_runs(&self, from: u64, f: &mut RunVisitor<'_>) -> Result<(), Error> {
-        // One buffer for every segment: no fresh pages per segment.
-        let mut buf = Vec::new();
-        for segment in &self.segments {
-            let end = segment.first + segment.count;
-            let parsed = segment.offsets.get().is_some();
-            // A segment not parsed yet is read even if it seems to end
-            // before `from`: its record count is only checked by parsing.
-            if parsed && (end <= from || segment.count == 0) {
-                continue;
+        // A segment not parsed yet is read even if it seems to end before
+        // `from`: its record count is only checked by parsing.
+        let wanted: Vec<&Segment> = self
+            .segments
+            .iter()
+            .filter(|s| s.offsets.get().is_none() || (s.first + s.count > from && s.count > 0))
+            .collect();
+        if wanted.len() < 2 {
+            let mut buf = Vec::new();
+            for segment in wanted {
+                read_file(&segment.path, &mut buf)?;
+                self.visit_segment(segment, &buf, from, f)?;
             }
-            read_file(&segment.path, &mut buf)?;
-            let skip = from.saturating_sub(segment.first) as usize;
-            let (offsets, checked) = match self.parse_later(segment, &buf) {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    // The records before the bad one are sound: hand them
-                    // over first, so that a lower bad record the visitor
-                    // finds (one that is not a canonical event) is the one
-                    // reported.
-                    if let Error::Tampered {
-                        index: Some(bad), ..
-                    } = &e
-                    {
-                        let records = sound_prefix(&segment.path, &buf, segment.first, *bad)?;
-                        if skip < records.len() {
-                            f(segment.first + skip as u64, &records[skip..])?;
-                        }
-                    }
-                    return Err(e);
-                }
-            };
-            if skip >= offsets.len() {
-                continue;
-            }
-            // One slice per record into the segment buffer: no record is copied.
-            let mut records: Vec<&[u8]> = Vec::with_capacity(offsets.len() - skip);
-            for (index, &offset) in (segment.first..).zip(offsets).skip(skip) {
-                let framed = framed_at(&segment.path, &buf, offset, index)?;
-                if !checked {
-                    check_framed(&segment.path, offset, index, framed)?;
-                }
-                records.push(&framed[12..framed.len() - 4]);
-            }
-            f(segment.first + skip as u64, &records)?;
+            return Ok(());
         }
-        Ok(())
+        // Several segments: a reader thread reads the next segment while
+        // this one is checked, two buffers taking turns (no fresh pages per
+        // segment).
+        let paths: Vec<PathBuf> = wanted.iter().map(|s| s.path.clone()).collect();
+        std::thread::scope(|scope| {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>, Error>>(1);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            for _ in 0..2 {
+                let _ = empty_tx.send(Vec::new());
+            }
+            scope.spawn(move || {
+                for path in paths {
+                    let Ok(mut buf) = empty_rx.recv() else { return };
+                    let read = read_file(&path, &mut buf).map(|()| buf);
+                    if full_tx.send(read).is_err() {
+                        return;
+                    }
+                }
+            });
+            for segment in wanted {
+                let buf = full_rx
+                    .recv()
+                    .map_err(|_| Error::Store("the segment reader thread stopped".into()))??;
+                self.visit_segment(segment, &buf, from, f)?;
+                let _ = empty_tx.send(buf);
+            }
+            Ok(())
+        })
     }
 
     fn anchors(&self) -> Result<Vec<Anchor>, Error> {
