@@ -18,7 +18,7 @@ use crate::canonical;
 use crate::checkpoint::{Checkpoint, Signer};
 use crate::event::{Action, Event};
 use crate::merkle::{
-    Hash, MerkleTree, TreeHead, leaf_hash, sha256_in_place, verify_consistency, verify_inclusion,
+    Hash, MerkleTree, TreeHead, leaf_hash, leaf_hash_prefixed, verify_consistency, verify_inclusion,
 };
 use crate::personal::{self, RevealedEvent};
 use crate::store::Store;
@@ -163,12 +163,12 @@ impl<S: Store> AuditLog<S> {
     pub fn append(&mut self, event: &Event) -> Result<u64, Error> {
         self.check(event)?;
         // One reused buffer: the RFC 6962 leaf prefix, then the encoding,
-        // hashed in place; the store copies the encoding from it.
+        // hashed in one piece; the store copies the encoding from it.
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.push(0x00);
         canonical::encode_into(event, &mut scratch);
-        let leaf = sha256_in_place(&mut scratch);
+        let leaf = leaf_hash_prefixed(&scratch);
         let result = self.append_hashed(&[&scratch[1..]], &[leaf]);
         self.scratch = scratch;
         result
@@ -190,7 +190,7 @@ impl<S: Store> AuditLog<S> {
             scratch.clear();
             scratch.push(0x00);
             canonical::encode_into(event, &mut scratch);
-            leaves.push(sha256_in_place(&mut scratch));
+            leaves.push(leaf_hash_prefixed(&scratch));
             packed.extend_from_slice(&scratch[1..]);
             ends.push(packed.len());
         }

@@ -52,28 +52,6 @@ pub const EMPTY_ROOT: Hash = [
     0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 ];
 
-/// SHA-256's initial state (FIPS 180-4 §5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-
-type Block = sha2::digest::generic_array::GenericArray<u8, sha2::digest::consts::U64>;
-
-fn state_bytes(state: &[u32; 8]) -> Hash {
-    let mut out = [0u8; 32];
-    for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
-        bytes.copy_from_slice(&word.to_be_bytes());
-    }
-    out
-}
-
 /// The RFC 6962 leaf hash: `SHA-256(0x00 ‖ leaf)`.
 pub fn leaf_hash(leaf: &[u8]) -> Hash {
     let mut h = Sha256::new();
@@ -82,38 +60,21 @@ pub fn leaf_hash(leaf: &[u8]) -> Hash {
     h.finalize().into()
 }
 
-/// SHA-256 of `buf[..len]`, where `buf` holds `len` message bytes and may
-/// be extended: the padding is appended in place and every block compressed
-/// straight from the buffer (no copy into a hasher's block buffer), then
-/// `buf` is cut back to `len`. With `buf[0] == 0x00` this is the RFC 6962
-/// leaf hash of `buf[1..len]`: how the log hashes the event it just encoded.
-pub(crate) fn sha256_in_place(buf: &mut Vec<u8>) -> Hash {
-    let len = buf.len();
-    buf.push(0x80);
-    let padded = (len + 9).div_ceil(64) * 64;
-    buf.resize(padded - 8, 0);
-    buf.extend_from_slice(&((len as u64) * 8).to_be_bytes());
-    let mut state = SHA256_IV;
-    for block in buf.chunks_exact(64) {
-        sha2::compress256(&mut state, std::slice::from_ref(Block::from_slice(block)));
-    }
-    buf.truncate(len);
-    state_bytes(&state)
+/// The RFC 6962 leaf hash of `prefixed[1..]`, where `prefixed[0]` is the
+/// leaf prefix `0x00`: one contiguous SHA-256, exactly the raw primitive.
+/// How the log hashes an event it has just encoded after that byte.
+pub(crate) fn leaf_hash_prefixed(prefixed: &[u8]) -> Hash {
+    debug_assert_eq!(prefixed.first(), Some(&0));
+    Sha256::digest(prefixed).into()
 }
 
 /// The RFC 6962 interior node hash: `SHA-256(0x01 ‖ left ‖ right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    // The 65-byte input padded to two blocks by hand, compressed directly.
-    let mut blocks = [Block::default(); 2];
-    blocks[0][0] = 1;
-    blocks[0][1..33].copy_from_slice(left);
-    blocks[0][33..].copy_from_slice(&right[..31]);
-    blocks[1][0] = right[31];
-    blocks[1][1] = 0x80;
-    blocks[1][56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
-    let mut state = SHA256_IV;
-    sha2::compress256(&mut state, &blocks);
-    state_bytes(&state)
+    // One contiguous 65-byte input: one `update`, no partial-block juggling.
+    let mut input = [1u8; 65];
+    input[1..33].copy_from_slice(left);
+    input[33..].copy_from_slice(right);
+    Sha256::digest(input).into()
 }
 
 /// [`node_hash`] over byte strings of any length (for test vectors).
@@ -627,23 +588,15 @@ mod tests {
     }
 
     #[test]
-    fn hand_padded_hashes_match_sha256() {
-        use sha2::Digest;
-        for len in 0..300usize {
+    fn prefixed_leaf_hashes_match() {
+        for len in 0..200usize {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
-            let mut buf = data.clone();
-            assert_eq!(
-                sha256_in_place(&mut buf),
-                <[u8; 32]>::from(Sha256::digest(&data))
-            );
-            assert_eq!(buf, data, "the buffer is restored");
             let mut prefixed = vec![0u8];
             prefixed.extend_from_slice(&data);
-            assert_eq!(sha256_in_place(&mut prefixed), leaf_hash(&data));
+            assert_eq!(leaf_hash_prefixed(&prefixed), leaf_hash(&data));
         }
         let (l, r) = (leaf_hash(b"l"), leaf_hash(b"r"));
         assert_eq!(node_hash(&l, &r), node_hash_raw(&l, &r));
-        assert_eq!(EMPTY_ROOT, <[u8; 32]>::from(Sha256::digest(b"")));
     }
 
     #[test]
