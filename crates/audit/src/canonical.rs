@@ -209,6 +209,8 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[cold]
+    #[inline(never)]
     fn fail(&self, what: &str) -> Error {
         Error::Decode {
             offset: self.pos,
@@ -216,26 +218,35 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Error> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| self.fail(&format!("truncated {what}")))?;
-        let slice = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(slice)
+    #[cold]
+    #[inline(never)]
+    fn truncated(&self, what: &str) -> Error {
+        self.fail(&format!("truncated {what}"))
     }
 
+    #[inline]
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Error> {
+        match self.bytes.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(slice) => {
+                self.pos += n;
+                Ok(slice)
+            }
+            None => Err(self.truncated(what)),
+        }
+    }
+
+    #[inline]
     fn u8(&mut self, what: &str) -> Result<u8, Error> {
         Ok(self.take(1, what)?[0])
     }
 
+    #[inline]
     fn u32(&mut self, what: &str) -> Result<u32, Error> {
         let b = self.take(4, what)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    #[inline]
     fn i64(&mut self, what: &str) -> Result<i64, Error> {
         let b = self.take(8, what)?;
         let mut a = [0u8; 8];
@@ -243,6 +254,7 @@ impl<'a> Reader<'a> {
         Ok(i64::from_be_bytes(a))
     }
 
+    #[inline]
     fn uuid(&mut self, what: &str) -> Result<Uuid, Error> {
         let b = self.take(16, what)?;
         let mut a = [0u8; 16];
@@ -250,6 +262,7 @@ impl<'a> Reader<'a> {
         Ok(Uuid::from_bytes(a))
     }
 
+    #[inline]
     fn flag(&mut self, what: &str) -> Result<bool, Error> {
         match self.u8(what)? {
             0 => Ok(false),
@@ -261,6 +274,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     fn bytes(&mut self, max: usize, what: &str) -> Result<&'a [u8], Error> {
         let len = self.u32(what)? as usize;
         if len > max {
@@ -270,6 +284,7 @@ impl<'a> Reader<'a> {
         self.take(len, what)
     }
 
+    #[inline]
     fn str(&mut self, max: usize, what: &str) -> Result<&'a str, Error> {
         let start = self.pos;
         let bytes = self.bytes(max, what)?;
@@ -279,6 +294,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     fn opt_uuid(&mut self, what: &str) -> Result<Option<Uuid>, Error> {
         if self.flag(what)? {
             Ok(Some(self.uuid(what)?))
@@ -362,6 +378,7 @@ fn purpose_ok(s: &str) -> bool {
 }
 
 impl Reader<'_> {
+    #[inline]
     fn skip_opt_personal(&mut self, what: &str) -> Result<(), Error> {
         if self.flag(what)? {
             if self.flag(what)? {

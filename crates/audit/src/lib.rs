@@ -34,6 +34,10 @@
 //! deleted, reordered or inserted record or a replaced segment is reported as
 //! [`Error::Tampered`] naming the file, the byte offset and the record — never
 //! silently dropped — while a record torn by a crash is truncated.
+//! Verification checks and hashes records on every core and folds the tree
+//! level by level in parallel, reading each segment once; if several records
+//! are bad, the lowest index is the one reported. [`verify_with_progress`]
+//! and [`AuditLog::open_with_progress`] report progress for large logs.
 //!
 //! # Formats
 //!
@@ -121,7 +125,7 @@ pub use event::{
 };
 pub use log::{
     AuditLog, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport, VerifyReport,
-    verify,
+    verify, verify_with_progress,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
 pub use store::{Durability, MemoryStore, SegmentOptions, SegmentStore, Store};

@@ -17,7 +17,9 @@ use crate::Error;
 use crate::canonical;
 use crate::checkpoint::{Checkpoint, Signer};
 use crate::event::{Action, Event};
-use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash, verify_consistency, verify_inclusion};
+use crate::merkle::{
+    Hash, MerkleTree, TreeHead, leaf_hash, leaf_hash_prefixed, verify_consistency, verify_inclusion,
+};
 use crate::personal::{self, RevealedEvent};
 use crate::store::Store;
 
@@ -46,6 +48,16 @@ impl<S: Store> AuditLog<S> {
     /// Opens the log in `store`, verifying every record (see the
     /// [module documentation](self)).
     pub fn open(store: S) -> Result<Self, Error> {
+        Self::open_with_progress(store, &mut |_, _| {})
+    }
+
+    /// [`AuditLog::open`], calling `progress(records_verified, records_total)`
+    /// as verification goes (every 65,536 records or so, and at the end of
+    /// each of the store's runs), for progress bars on large logs.
+    pub fn open_with_progress(
+        store: S,
+        progress: &mut impl FnMut(u64, u64),
+    ) -> Result<Self, Error> {
         let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         store.scan_runs(0, &mut |first, records| {
@@ -55,7 +67,7 @@ impl<S: Store> AuditLog<S> {
                     tree.size()
                 )));
             }
-            verify_run(&store, &mut tree, first, records, threads)
+            verify_run(&store, &mut tree, first, records, threads, progress)
         })?;
         if tree.size() != store.len() {
             return Err(Error::Store(format!(
@@ -150,10 +162,14 @@ impl<S: Store> AuditLog<S> {
     /// Appends one event; returns its index.
     pub fn append(&mut self, event: &Event) -> Result<u64, Error> {
         self.check(event)?;
+        // One reused buffer: the RFC 6962 leaf prefix, then the encoding,
+        // hashed in one piece; the store copies the encoding from it.
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
+        scratch.push(0x00);
         canonical::encode_into(event, &mut scratch);
-        let result = self.append_encoded(&[&scratch]);
+        let leaf = leaf_hash_prefixed(&scratch);
+        let result = self.append_hashed(&[&scratch[1..]], &[leaf]);
         self.scratch = scratch;
         result
     }
@@ -164,9 +180,31 @@ impl<S: Store> AuditLog<S> {
         for event in events {
             self.check(event)?;
         }
-        let encoded: Vec<Vec<u8>> = events.iter().map(canonical::encode).collect();
-        let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
-        self.append_encoded(&refs)
+        // Each event encoded and hashed in the reused buffer, then packed
+        // into one batch buffer: no allocation per event.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut packed = Vec::with_capacity(events.iter().map(canonical::encoded_len).sum());
+        let mut ends = Vec::with_capacity(events.len());
+        let mut leaves = Vec::with_capacity(events.len());
+        for event in events {
+            scratch.clear();
+            scratch.push(0x00);
+            canonical::encode_into(event, &mut scratch);
+            leaves.push(leaf_hash_prefixed(&scratch));
+            packed.extend_from_slice(&scratch[1..]);
+            ends.push(packed.len());
+        }
+        self.scratch = scratch;
+        let mut start = 0;
+        let records: Vec<&[u8]> = ends
+            .iter()
+            .map(|&end| {
+                let record = &packed[start..end];
+                start = end;
+                record
+            })
+            .collect();
+        self.append_hashed(&records, &leaves)
     }
 
     /// Appends already encoded events (each must decode); returns the index of
@@ -176,14 +214,20 @@ impl<S: Store> AuditLog<S> {
     /// is handled here: the log reads the other writers' records into its
     /// tree (checking them as [`AuditLog::open`] does) and tries again.
     pub fn append_encoded(&mut self, records: &[&[u8]]) -> Result<u64, Error> {
+        let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r)).collect();
+        self.append_hashed(records, &leaves)
+    }
+
+    /// [`AuditLog::append_encoded`] with the records' leaf hashes computed.
+    fn append_hashed(&mut self, records: &[&[u8]], leaves: &[Hash]) -> Result<u64, Error> {
         const MAX_ATTEMPTS: usize = 1000;
         if records.is_empty() {
             return Ok(self.tree.size());
         }
         for _ in 0..MAX_ATTEMPTS {
             let first = self.tree.size();
-            for record in records {
-                self.tree.push(record);
+            for leaf in leaves {
+                self.tree.push_hash(*leaf);
             }
             match self.store.append(records, &self.tree) {
                 Ok(()) => return Ok(first),
@@ -368,66 +412,72 @@ impl<S: Store> AuditLog<S> {
     }
 }
 
-/// Checks and leaf-hashes `records` (which start at index `first`).
-fn hash_records(records: &[&[u8]]) -> Result<Vec<Hash>, (usize, Error)> {
-    let mut hashes = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
+/// Checks and leaf-hashes `records` into `hashes` (as long): the position of
+/// the first record that is not a canonical event, and why.
+fn hash_records(records: &[&[u8]], hashes: &mut [Hash]) -> Result<(), (usize, Error)> {
+    for (i, (record, hash)) in records.iter().zip(hashes).enumerate() {
         canonical::check(record).map_err(|e| (i, e))?;
-        hashes.push(leaf_hash(record));
+        *hash = leaf_hash(record);
     }
-    Ok(hashes)
+    Ok(())
 }
 
+/// Records checked per step of [`verify_run`] (and per progress report).
+const VERIFY_STEP: usize = 64 * 1024;
+
 /// Checks and leaf-hashes a run of records on up to `threads` threads (each
-/// reading its share straight from the store's buffer), then appends the
-/// leaves to `tree` in order.
+/// reading its share straight from the store's buffer), then folds the
+/// leaves into `tree` in order (see [`MerkleTree::extend_hashes`]), reporting
+/// `progress(records done, records total)` after each step. The first bad
+/// record of the run (lowest index) is the one reported.
 fn verify_run<S: Store>(
     store: &S,
     tree: &mut MerkleTree,
     first: u64,
     records: &[&[u8]],
     threads: usize,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), Error> {
-    let n = records.len();
-    if n == 0 {
-        return Ok(());
-    }
-    let parts = threads.clamp(1, n.div_ceil(256).max(1));
-    let chunk = n.div_ceil(parts);
-    let results: Vec<Result<Vec<Hash>, (usize, Error)>> = if parts == 1 {
-        vec![hash_records(records)]
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = records
-                .chunks(chunk)
-                .skip(1)
-                .map(|part| scope.spawn(move || hash_records(part)))
-                .collect();
-            let mut results = vec![hash_records(&records[..chunk.min(n)])];
-            for handle in handles {
-                results.push(handle.join().unwrap_or_else(|_| {
-                    Err((0, Error::Store("a verification thread panicked".into())))
-                }));
-            }
-            results
-        })
-    };
-    for (part, result) in results.into_iter().enumerate() {
-        match result {
-            Ok(hashes) => {
-                for hash in hashes {
-                    tree.push_hash(hash);
+    let mut hashes: Vec<Hash> = Vec::new();
+    let mut at = first;
+    for step in records.chunks(VERIFY_STEP) {
+        let n = step.len();
+        hashes.clear();
+        hashes.resize(n, [0; 32]);
+        let parts = threads.clamp(1, n.div_ceil(256).max(1));
+        let chunk = n.div_ceil(parts);
+        let failed: Option<(usize, Error)> = if parts == 1 {
+            hash_records(step, &mut hashes).err()
+        } else {
+            std::thread::scope(|scope| {
+                let mut pieces = step.chunks(chunk).zip(hashes.chunks_mut(chunk));
+                let mine = pieces.next();
+                let handles: Vec<_> = pieces
+                    .map(|(part, out)| scope.spawn(move || hash_records(part, out)))
+                    .collect();
+                let mut failed = mine.and_then(|(part, out)| hash_records(part, out).err());
+                for (k, handle) in handles.into_iter().enumerate() {
+                    let result = handle.join().unwrap_or_else(|_| {
+                        Err((0, Error::Store("a verification thread panicked".into())))
+                    });
+                    if let (None, Err((i, e))) = (&failed, result) {
+                        failed = Some(((k + 1) * chunk + i, e));
+                    }
                 }
-            }
-            Err((i, e)) => {
-                let index = first + (part * chunk + i) as u64;
-                return Err(tampered_at(
-                    store,
-                    index,
-                    format!("record is not a canonical event: {e}"),
-                ));
-            }
+                failed
+            })
+        };
+        if let Some((i, e)) = failed {
+            let index = at + i as u64;
+            return Err(tampered_at(
+                store,
+                index,
+                format!("record is not a canonical event: {e}"),
+            ));
         }
+        tree.extend_hashes(&hashes, threads);
+        at += n as u64;
+        progress(tree.size(), store.len());
     }
     Ok(())
 }
@@ -444,7 +494,17 @@ pub struct VerifyReport {
 /// Verifies every record of `store` (see [`AuditLog::open`]) and, if given, that
 /// the log extends the trusted `checkpoint`.
 pub fn verify<S: Store>(store: S, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport, Error> {
-    let log = AuditLog::open(store)?;
+    verify_with_progress(store, checkpoint, &mut |_, _| {})
+}
+
+/// [`verify`], calling `progress(records_verified, records_total)` as it goes
+/// (see [`AuditLog::open_with_progress`]).
+pub fn verify_with_progress<S: Store>(
+    store: S,
+    checkpoint: Option<&Checkpoint>,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<VerifyReport, Error> {
+    let log = AuditLog::open_with_progress(store, progress)?;
     if let Some(checkpoint) = checkpoint {
         log.check_checkpoint(checkpoint)?;
     }

@@ -568,3 +568,130 @@ fn a_record_changed_after_opening_is_caught_on_read() {
         Err(Error::Forked { size: 20 })
     ));
 }
+
+#[test]
+fn verification_reports_progress_up_to_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 60, small());
+    let mut seen = Vec::new();
+    let report = custodia_audit::verify_with_progress(
+        SegmentStore::open_read_only(dir.path()).unwrap(),
+        None,
+        &mut |done, total| seen.push((done, total)),
+    )
+    .unwrap();
+    assert_eq!(report.head, head);
+    // One report per segment at least (the log spans several), counts
+    // rising, every total the log's length, the last one complete.
+    assert!(seen.len() > 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+    assert!(seen.iter().all(|&(done, total)| total == 60 && done <= 60));
+    assert_eq!(seen.last(), Some(&(60, 60)));
+}
+
+/// The segment holding `index`, and that segment's first and last record.
+fn segment_of(dir: &Path, index: u64) -> (PathBuf, u64, u64) {
+    let (path, _) = SegmentStore::open_read_only(dir)
+        .unwrap()
+        .locate(index)
+        .unwrap();
+    let mut first = index;
+    while first > 0 && locate(dir, first - 1).0 == path {
+        first -= 1;
+    }
+    let mut last = index;
+    while locate(dir, last + 1).0 == path {
+        last += 1;
+    }
+    (path, first, last)
+}
+
+#[test]
+fn the_last_record_of_a_middle_segment_deleted_is_detected() {
+    // A reader parses middle segments only when it reads them: the count
+    // their successor's header implies must still be checked.
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let (path, _, last) = segment_of(dir.path(), 12);
+    let (_, offset, _) = locate(dir.path(), last);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(offset as u64)
+        .unwrap();
+    for err in [
+        verify_dir(dir.path(), None).unwrap_err(),
+        SegmentStore::open(dir.path(), small()).unwrap_err(),
+    ] {
+        assert_eq!(tampered_record(&err), Some(last), "{err}");
+        assert!(
+            err.to_string().contains(&format!("expected {last}")),
+            "{err}"
+        );
+    }
+    // Reading a record of that segment directly is refused too.
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    assert!(matches!(store.get(last - 1), Err(Error::Tampered { .. })));
+}
+
+#[test]
+fn a_middle_segment_cut_inside_a_record_is_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let (path, _, last) = segment_of(dir.path(), 12);
+    let (_, offset, len) = locate(dir.path(), last);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len((offset + len / 2) as u64)
+        .unwrap();
+    let before = fs::read(&path).unwrap();
+    for err in [
+        verify_dir(dir.path(), None).unwrap_err(),
+        SegmentStore::open(dir.path(), small()).unwrap_err(),
+    ] {
+        assert_eq!(tampered_record(&err), Some(last), "{err}");
+        assert!(err.to_string().contains("later segments exist"), "{err}");
+    }
+    assert_eq!(fs::read(&path).unwrap(), before, "nothing was repaired");
+}
+
+#[test]
+fn a_middle_segment_changed_after_opening_is_caught_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    // Replace segment 1 with segment 2 after the reader listed the log.
+    fs::copy(
+        dir.path().join("00000002.seg"),
+        dir.path().join("00000001.seg"),
+    )
+    .unwrap();
+    let err = verify(store, None).unwrap_err();
+    assert!(err.to_string().contains("header changed"), "{err}");
+}
+
+#[test]
+fn of_two_bad_records_in_a_middle_segment_the_lower_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    let (path, first, last) = segment_of(dir.path(), 5);
+    assert!(first <= 3 && last >= 8, "records 3..=8 share a segment");
+    assert!(locate(dir.path(), last + 1).0 != path, "a middle segment");
+    // Record 3: not an event (checksum recomputed); record 8: a flipped byte.
+    forge(dir.path(), 3, |p| p[0] = b'X');
+    let (_, offset, len) = locate(dir.path(), 8);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset + len / 2] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(3), "{err}");
+    assert!(err.to_string().contains("not a canonical event"), "{err}");
+    // Repaired record 8, the record 3 finding remains.
+    bytes[offset + len / 2] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(3), "{err}");
+}

@@ -331,7 +331,17 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             };
             let store = SegmentStore::open_read_only(&dir)?;
             let torn = store.torn_tail().cloned();
-            let report = custodia_audit::verify(store, trusted.as_ref())?;
+            let bar = verify_progress();
+            let report = custodia_audit::verify_with_progress(
+                store,
+                trusted.as_ref(),
+                &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            );
+            bar.finish_and_clear();
+            let report = report?;
             let mut text = format!(
                 "ok: {} records intact, root {}\n",
                 report.head.size,
@@ -476,6 +486,23 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     file.write_all(bytes)
         .and_then(|()| file.write_all(b"\n"))
         .map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// A progress bar over the records `audit verify` has checked, drawn only
+/// when standard error is a terminal (silent when piped).
+fn verify_progress() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "verifying {bar:40} {human_pos}/{human_len} records {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 #[cfg(test)]

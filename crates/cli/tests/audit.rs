@@ -82,6 +82,40 @@ fn append_then_verify() {
 }
 
 #[test]
+fn verify_draws_no_progress_when_piped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 40))
+            .status
+            .success()
+    );
+    // Standard error is a pipe here: verification reports progress to the
+    // CLI, which must draw nothing, so stderr stays empty and stdout holds
+    // only the result.
+    let o = custodia(&["audit", "verify", dir_arg(&log)], "");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(o.stderr.is_empty(), "stderr: {:?}", err(&o));
+    assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
+    assert!(out(&o).starts_with("ok: 40 records intact"), "{}", out(&o));
+    for stream in [&o.stdout, &o.stderr] {
+        assert!(!stream.contains(&b'\r') && !stream.contains(&0x1b));
+    }
+    // A failing verify: the error only, no progress bytes either.
+    let store = custodia_audit::SegmentStore::open_read_only(&log).unwrap();
+    let (path, offset) = store.locate(30).unwrap();
+    drop(store);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[offset as usize + 30] ^= 0x20;
+    std::fs::write(&path, &bytes).unwrap();
+    let o = custodia(&["audit", "verify", dir_arg(&log)], "");
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(o.stdout.is_empty(), "{}", out(&o));
+    assert_eq!(err(&o).lines().count(), 1, "{}", err(&o));
+    assert!(!o.stderr.contains(&b'\r') && !o.stderr.contains(&0x1b));
+}
+
+#[test]
 fn verify_names_the_first_bad_record() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("log");

@@ -38,6 +38,13 @@
 //! index). [`SegmentStore::open_read_only`] repairs nothing and reports a torn
 //! tail through [`SegmentStore::torn_tail`].
 //!
+//! A writer checks every record when it opens. A reader checks every segment
+//! header and the whole last segment when it opens, and each other segment's
+//! records when it first reads that segment, against the record count the
+//! next segment's header implies: so verifying ([`crate::verify`], which
+//! reads everything) reads and checksums each segment once, and reports the
+//! same findings a writer's open would.
+//!
 //! Checksums catch accidents and clumsy edits; a forger who recomputes them is
 //! caught by the Merkle tree: each segment's anchor must match the recomputed
 //! root, and a signed checkpoint must match the log (see [`crate::log`]).
@@ -52,9 +59,10 @@
 //! so [`crate::verify`]) take no lock and may run beside the writer.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -121,9 +129,14 @@ struct Segment {
     path: PathBuf,
     first: u64,
     anchor: Hash,
-    /// Record offsets within the file.
-    offsets: Vec<u64>,
-    /// Bytes of header and complete records.
+    /// How many records. For a segment not parsed yet, what the next
+    /// segment's header implies; checked when the segment is parsed.
+    count: u64,
+    /// Record offsets within the file, once the segment has been parsed: at
+    /// open for a writer and for the last segment, on first use otherwise
+    /// (so verifying a read-only store reads each segment once).
+    offsets: OnceLock<Vec<u64>>,
+    /// Bytes of header and complete records (once parsed).
     len: u64,
 }
 
@@ -148,6 +161,8 @@ pub struct SegmentStore {
     writer: Option<File>,
     unsynced: usize,
     torn: Option<TornTail>,
+    /// Reused buffer for framing appended records.
+    write_buf: Vec<u8>,
     /// The writer's exclusive lock on [`LOCK_FILE`] (held while open).
     _lock: Option<File>,
 }
@@ -429,9 +444,11 @@ impl SegmentStore {
             writer: None,
             unsynced: 0,
             torn: None,
+            write_buf: Vec::new(),
             _lock: None,
         };
         let count = numbers.len();
+        let mut buf = Vec::new();
         for (position, number) in numbers.into_iter().enumerate() {
             let expected = position as u32;
             if number != expected {
@@ -443,10 +460,18 @@ impl SegmentStore {
                 ));
             }
             let path = segment_path(dir, number);
-            let bytes = fs::read(&path).map_err(io(&path))?;
-            let parsed = parse_segment(&path, &bytes)?;
             let is_last = position + 1 == count;
-            let next_index = store.len();
+            // A writer checks every record now; a reader only the last
+            // segment (for a torn tail) and the others' headers, parsing
+            // their records when it first reads them.
+            let lazy = !repair && !is_last;
+            if lazy {
+                read_header(&path, &mut buf)?;
+            } else {
+                read_file(&path, &mut buf)?;
+            }
+            let bytes = &buf[..];
+            let parsed = parse_segment(&path, bytes)?;
             if parsed.end == 0 {
                 // Torn header: only a crash while creating the last segment.
                 if !is_last {
@@ -460,6 +485,24 @@ impl SegmentStore {
                 if repair {
                     fs::remove_file(&path).map_err(io(&path))?;
                     sync_dir(dir)?;
+                }
+                // The segment before is the last complete one: parse it now.
+                if let Some(prev) = store.segments.last_mut()
+                    && prev.offsets.get().is_none()
+                {
+                    read_file(&prev.path, &mut buf)?;
+                    let parsed = parse_segment(&prev.path, &buf)?;
+                    if parsed.torn || parsed.end == 0 {
+                        return Err(tampered(
+                            &prev.path,
+                            parsed.end,
+                            Some(prev.first + parsed.offsets.len() as u64),
+                            "segment ends inside a record, but later segments exist",
+                        ));
+                    }
+                    prev.count = parsed.offsets.len() as u64;
+                    prev.len = parsed.end;
+                    prev.offsets = OnceLock::from(parsed.offsets);
                 }
                 break;
             }
@@ -484,6 +527,25 @@ impl SegmentStore {
                     "segment belongs to another log (log id differs)",
                 ));
             }
+            // A segment not parsed yet holds the records up to this one's
+            // first (checked when it is parsed).
+            if let Some(prev) = store.segments.last_mut()
+                && prev.offsets.get().is_none()
+            {
+                if parsed.first < prev.first {
+                    return Err(tampered(
+                        &path,
+                        32,
+                        Some(prev.first),
+                        format!(
+                            "segment starts at record {}, before the previous segment's first record {}",
+                            parsed.first, prev.first
+                        ),
+                    ));
+                }
+                prev.count = parsed.first - prev.first;
+            }
+            let next_index = store.len();
             if parsed.first != next_index {
                 return Err(tampered(
                     &path,
@@ -523,7 +585,12 @@ impl SegmentStore {
                 path,
                 first: parsed.first,
                 anchor: parsed.anchor,
-                offsets: parsed.offsets,
+                count: parsed.offsets.len() as u64,
+                offsets: if lazy {
+                    OnceLock::new()
+                } else {
+                    OnceLock::from(parsed.offsets)
+                },
                 len: parsed.end,
             });
         }
@@ -548,11 +615,46 @@ impl SegmentStore {
             path,
             first,
             anchor,
-            offsets: Vec::new(),
+            count: 0,
+            offsets: OnceLock::from(Vec::new()),
             len: HEADER_LEN as u64,
         });
         self.writer = Some(file);
         Ok(())
+    }
+
+    /// Frames `records` into `chunk` and writes them, starting new segments
+    /// as needed (see [`Store::append`]).
+    fn append_framed(
+        &mut self,
+        records: &[&[u8]],
+        tree: &MerkleTree,
+        chunk: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        chunk.reserve(records.iter().map(|r| r.len() + RECORD_OVERHEAD).sum());
+        let mut offsets = Vec::with_capacity(records.len());
+        let mut seg_len = self.segments.last().map_or(0, |s| s.len);
+        let mut seg_records = self.segments.last().map_or(0, |s| s.count);
+        for (index, record) in (self.len()..).zip(records) {
+            let framed = (record.len() + RECORD_OVERHEAD) as u64;
+            if seg_records > 0 && seg_len + framed > self.options.max_segment_bytes {
+                self.flush_chunk(chunk, std::mem::take(&mut offsets))?;
+                chunk.clear();
+                if self.options.durability != Durability::Never {
+                    self.sync_writer()?;
+                }
+                let number = self.segments.last().map_or(0, |s| s.number + 1);
+                let anchor = tree.root_at(index)?;
+                self.create_segment(number, index, anchor)?;
+                seg_len = HEADER_LEN as u64;
+                seg_records = 0;
+            }
+            offsets.push(seg_len);
+            frame_record(chunk, index, record);
+            seg_len += framed;
+            seg_records += 1;
+        }
+        self.flush_chunk(chunk, offsets)
     }
 
     fn flush_chunk(&mut self, chunk: &[u8], offsets: Vec<u64>) -> Result<(), Error> {
@@ -571,7 +673,11 @@ impl SegmentStore {
             });
         }
         segment.len += chunk.len() as u64;
-        segment.offsets.extend(offsets);
+        segment.count += offsets.len() as u64;
+        match segment.offsets.get_mut() {
+            Some(known) => known.extend(offsets),
+            None => segment.offsets = OnceLock::from(offsets),
+        }
         Ok(())
     }
 
@@ -586,13 +692,122 @@ impl SegmentStore {
     fn locate_segment(&self, index: u64) -> Option<&Segment> {
         let pos = self.segments.partition_point(|s| s.first <= index);
         let segment = self.segments.get(pos.checked_sub(1)?)?;
-        (index < segment.first + segment.offsets.len() as u64).then_some(segment)
+        (index < segment.first + segment.count).then_some(segment)
+    }
+
+    /// The record offsets of `segment` (parsing it if that has not happened yet).
+    fn offsets<'s>(&'s self, segment: &'s Segment) -> Result<&'s [u64], Error> {
+        if let Some(known) = segment.offsets.get() {
+            return Ok(known);
+        }
+        let mut buf = Vec::new();
+        read_file(&segment.path, &mut buf)?;
+        self.parse_later(segment, &buf).map(|(offsets, _)| offsets)
+    }
+
+    /// The record offsets of `segment`, whose file holds `bytes`: the known
+    /// ones (`false`: the caller must check each record it reads), or parsed
+    /// now, every record checked (`true`), and kept. Parsing now checks what
+    /// opening a writer checks: a torn tail (only the last segment is parsed
+    /// at open, so this segment has later ones), and that the records run up
+    /// to the next segment's first.
+    fn parse_later<'s>(
+        &'s self,
+        segment: &'s Segment,
+        bytes: &[u8],
+    ) -> Result<(&'s [u64], bool), Error> {
+        if let Some(known) = segment.offsets.get() {
+            return Ok((known, false));
+        }
+        let path = &segment.path;
+        let parsed = parse_segment(path, bytes)?;
+        if parsed.end == 0
+            || parsed.number != segment.number
+            || parsed.log_id != self.log_id
+            || parsed.first != segment.first
+            || parsed.anchor != segment.anchor
+        {
+            return Err(tampered(
+                path,
+                0,
+                None,
+                "segment header changed since the log was opened",
+            ));
+        }
+        let found = parsed.first + parsed.offsets.len() as u64;
+        if parsed.torn {
+            return Err(tampered(
+                path,
+                parsed.end,
+                Some(found),
+                "segment ends inside a record, but later segments exist",
+            ));
+        }
+        if found != segment.first + segment.count {
+            let next = self
+                .segments
+                .iter()
+                .find(|s| s.number == segment.number + 1)
+                .unwrap_or(segment);
+            return Err(tampered(
+                &next.path,
+                32,
+                Some(found),
+                format!("segment starts at record {}, expected {found}", next.first),
+            ));
+        }
+        Ok((segment.offsets.get_or_init(|| parsed.offsets), true))
+    }
+
+    /// [`Store::scan_runs`] over one segment whose file holds `buf`.
+    fn visit_segment(
+        &self,
+        segment: &Segment,
+        buf: &[u8],
+        from: u64,
+        f: &mut RunVisitor<'_>,
+    ) -> Result<(), Error> {
+        let skip = from.saturating_sub(segment.first) as usize;
+        let (offsets, checked) = match self.parse_later(segment, buf) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                // The records before the bad one are sound: hand them over
+                // first, so that a lower bad record the visitor finds (one
+                // that is not a canonical event) is the one reported.
+                if let Error::Tampered {
+                    index: Some(bad), ..
+                } = &e
+                {
+                    let records = sound_prefix(&segment.path, buf, segment.first, *bad)?;
+                    if skip < records.len() {
+                        f(segment.first + skip as u64, &records[skip..])?;
+                    }
+                }
+                return Err(e);
+            }
+        };
+        if skip >= offsets.len() {
+            return Ok(());
+        }
+        // One slice per record into the segment buffer: no record is copied.
+        let mut records: Vec<&[u8]> = Vec::with_capacity(offsets.len() - skip);
+        for (index, &offset) in (segment.first..).zip(offsets).skip(skip) {
+            let framed = framed_at(&segment.path, buf, offset, index)?;
+            if !checked {
+                check_framed(&segment.path, offset, index, framed)?;
+            }
+            records.push(&framed[12..framed.len() - 4]);
+        }
+        f(segment.first + skip as u64, &records)
     }
 
     /// Where record `index` is stored: the segment file and byte offset.
     pub fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {
         let segment = self.locate_segment(index)?;
-        let offset = segment.offsets[(index - segment.first) as usize];
+        let offset = *self
+            .offsets(segment)
+            .ok()?
+            .get((index - segment.first) as usize)?;
         Some((segment.path.clone(), offset))
     }
 }
@@ -611,9 +826,7 @@ impl Drop for SegmentStore {
 
 impl Store for SegmentStore {
     fn len(&self) -> u64 {
-        self.segments
-            .last()
-            .map_or(0, |s| s.first + s.offsets.len() as u64)
+        self.segments.last().map_or(0, |s| s.first + s.count)
     }
 
     fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error> {
@@ -626,30 +839,12 @@ impl Store for SegmentStore {
                 big.len()
             )));
         }
-        let mut chunk = Vec::with_capacity(records.iter().map(|r| r.len() + RECORD_OVERHEAD).sum());
-        let mut offsets = Vec::with_capacity(records.len());
-        let mut seg_len = self.segments.last().map_or(0, |s| s.len);
-        let mut seg_records = self.segments.last().map_or(0, |s| s.offsets.len());
-        for (index, record) in (self.len()..).zip(records) {
-            let framed = (record.len() + RECORD_OVERHEAD) as u64;
-            if seg_records > 0 && seg_len + framed > self.options.max_segment_bytes {
-                self.flush_chunk(&chunk, std::mem::take(&mut offsets))?;
-                chunk.clear();
-                if self.options.durability != Durability::Never {
-                    self.sync_writer()?;
-                }
-                let number = self.segments.last().map_or(0, |s| s.number + 1);
-                let anchor = tree.root_at(index)?;
-                self.create_segment(number, index, anchor)?;
-                seg_len = HEADER_LEN as u64;
-                seg_records = 0;
-            }
-            offsets.push(seg_len);
-            frame_record(&mut chunk, index, record);
-            seg_len += framed;
-            seg_records += 1;
-        }
-        self.flush_chunk(&chunk, offsets)?;
+        // One reused buffer, one write per batch (per segment it touches).
+        let mut chunk = std::mem::take(&mut self.write_buf);
+        chunk.clear();
+        let result = self.append_framed(records, tree, &mut chunk);
+        self.write_buf = chunk;
+        result?;
         self.unsynced += records.len();
         match self.options.durability {
             Durability::EveryAppend => self.sync_writer()?,
@@ -668,7 +863,14 @@ impl Store for SegmentStore {
             index,
             size: self.len(),
         })?;
-        let offset = segment.offsets[(index - segment.first) as usize];
+        let offsets = self.offsets(segment)?;
+        let offset =
+            *offsets
+                .get((index - segment.first) as usize)
+                .ok_or(Error::IndexOutOfRange {
+                    index,
+                    size: self.len(),
+                })?;
         let file = File::open(&segment.path).map_err(io(&segment.path))?;
         let mut head = [0u8; 12];
         file.read_exact_at(&mut head, offset)
@@ -690,61 +892,58 @@ impl Store for SegmentStore {
     }
 
     fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
-        for segment in &self.segments {
-            let end = segment.first + segment.offsets.len() as u64;
-            if end <= from || segment.offsets.is_empty() {
-                continue;
+        self.scan_runs(from, &mut |first, records| {
+            for (index, record) in (first..).zip(records) {
+                f(index, record)?;
             }
-            let bytes = fs::read(&segment.path).map_err(io(&segment.path))?;
-            let skip = from.saturating_sub(segment.first) as usize;
-            for (i, &offset) in segment.offsets.iter().enumerate().skip(skip) {
-                let index = segment.first + i as u64;
-                let start = offset as usize;
-                let len =
-                    bytes.get(start..start + 4).map(be_u32).ok_or_else(|| {
-                        tampered(&segment.path, offset, Some(index), "segment shrank")
-                    })? as usize;
-                let framed = bytes
-                    .get(start..start + len + RECORD_OVERHEAD)
-                    .ok_or_else(|| {
-                        tampered(&segment.path, offset, Some(index), "segment shrank")
-                    })?;
-                check_framed(&segment.path, offset, index, framed)?;
-                f(index, &framed[12..12 + len])?;
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn scan_runs(&self, from: u64, f: &mut RunVisitor<'_>) -> Result<(), Error> {
-        for segment in &self.segments {
-            let end = segment.first + segment.offsets.len() as u64;
-            if end <= from || segment.offsets.is_empty() {
-                continue;
+        // A segment not parsed yet is read even if it seems to end before
+        // `from`: its record count is only checked by parsing.
+        let wanted: Vec<&Segment> = self
+            .segments
+            .iter()
+            .filter(|s| s.offsets.get().is_none() || (s.first + s.count > from && s.count > 0))
+            .collect();
+        if wanted.len() < 2 {
+            let mut buf = Vec::new();
+            for segment in wanted {
+                read_file(&segment.path, &mut buf)?;
+                self.visit_segment(segment, &buf, from, f)?;
             }
-            let bytes = fs::read(&segment.path).map_err(io(&segment.path))?;
-            let skip = from.saturating_sub(segment.first) as usize;
-            // One slice per record into the segment buffer: no record is copied.
-            let mut records: Vec<&[u8]> =
-                Vec::with_capacity(segment.offsets.len().saturating_sub(skip));
-            for (i, &offset) in segment.offsets.iter().enumerate().skip(skip) {
-                let index = segment.first + i as u64;
-                let start = offset as usize;
-                let len =
-                    bytes.get(start..start + 4).map(be_u32).ok_or_else(|| {
-                        tampered(&segment.path, offset, Some(index), "segment shrank")
-                    })? as usize;
-                let framed = bytes
-                    .get(start..start + len + RECORD_OVERHEAD)
-                    .ok_or_else(|| {
-                        tampered(&segment.path, offset, Some(index), "segment shrank")
-                    })?;
-                check_framed(&segment.path, offset, index, framed)?;
-                records.push(&framed[12..12 + len]);
-            }
-            f(segment.first + skip as u64, &records)?;
+            return Ok(());
         }
-        Ok(())
+        // Several segments: a reader thread reads the next segment while
+        // this one is checked, two buffers taking turns (no fresh pages per
+        // segment).
+        let paths: Vec<PathBuf> = wanted.iter().map(|s| s.path.clone()).collect();
+        std::thread::scope(|scope| {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>, Error>>(1);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            for _ in 0..2 {
+                let _ = empty_tx.send(Vec::new());
+            }
+            scope.spawn(move || {
+                for path in paths {
+                    let Ok(mut buf) = empty_rx.recv() else { return };
+                    let read = read_file(&path, &mut buf).map(|()| buf);
+                    if full_tx.send(read).is_err() {
+                        return;
+                    }
+                }
+            });
+            for segment in wanted {
+                let buf = full_rx
+                    .recv()
+                    .map_err(|_| Error::Store("the segment reader thread stopped".into()))??;
+                self.visit_segment(segment, &buf, from, f)?;
+                let _ = empty_tx.send(buf);
+            }
+            Ok(())
+        })
     }
 
     fn anchors(&self) -> Result<Vec<Anchor>, Error> {
@@ -764,6 +963,57 @@ impl Store for SegmentStore {
     fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {
         SegmentStore::locate(self, index)
     }
+}
+
+/// The framed record at `offset` of a segment's `bytes` (its length read
+/// from the record; the rest unchecked).
+fn framed_at<'b>(path: &Path, bytes: &'b [u8], offset: u64, index: u64) -> Result<&'b [u8], Error> {
+    let start = offset as usize;
+    let shrank = || tampered(path, offset, Some(index), "segment shrank");
+    let len = bytes.get(start..start + 4).map(be_u32).ok_or_else(shrank)? as usize;
+    bytes
+        .get(start..start + len + RECORD_OVERHEAD)
+        .ok_or_else(shrank)
+}
+
+/// The payloads of records `first..bad` of a segment's `bytes`, each
+/// checked again: the records a failed parse got through before record `bad`.
+fn sound_prefix<'b>(
+    path: &Path,
+    bytes: &'b [u8],
+    first: u64,
+    bad: u64,
+) -> Result<Vec<&'b [u8]>, Error> {
+    let mut records = Vec::new();
+    let mut offset = HEADER_LEN as u64;
+    for index in first..bad.max(first) {
+        let framed = framed_at(path, bytes, offset, index)?;
+        check_framed(path, offset, index, framed)?;
+        records.push(&framed[12..framed.len() - 4]);
+        offset += framed.len() as u64;
+    }
+    Ok(records)
+}
+
+/// Reads the file at `path` into `buf` (replacing what it held, reusing its
+/// memory).
+fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), Error> {
+    buf.clear();
+    let mut file = File::open(path).map_err(io(path))?;
+    let len = file.metadata().map_or(0, |m| m.len());
+    buf.reserve(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(buf).map_err(io(path))?;
+    Ok(())
+}
+
+/// Reads at most a segment header's bytes of the file at `path` into `buf`.
+fn read_header(path: &Path, buf: &mut Vec<u8>) -> Result<(), Error> {
+    buf.clear();
+    let file = File::open(path).map_err(io(path))?;
+    file.take(HEADER_LEN as u64)
+        .read_to_end(buf)
+        .map_err(io(path))?;
+    Ok(())
 }
 
 fn check_framed(path: &Path, offset: u64, index: u64, framed: &[u8]) -> Result<(), Error> {
