@@ -55,10 +55,14 @@ impl Regions {
     pub const CA: Regions = Regions(8);
     /// New Zealand.
     pub const NZ: Regions = Regions(16);
+    /// Germany alone (`de`): its recognizers are also part of [`Regions::EU`].
+    pub const DE: Regions = Regions(64);
     /// The EU countries covered (DE, ES, IT, NL, PL, SE, FI, FR).
-    pub const EU: Regions = Regions(32);
+    pub const EU: Regions = Regions(32 | 64);
+    /// The EU countries other than Germany (the regional tag of their kinds).
+    pub(crate) const EU_OTHER: Regions = Regions(32);
     /// Every region.
-    pub const ALL: Regions = Regions(63);
+    pub const ALL: Regions = Regions(127);
 
     /// Both sets.
     pub const fn union(self, other: Regions) -> Regions {
@@ -73,7 +77,8 @@ impl Regions {
 
 impl FromStr for Regions {
     type Err = Error;
-    /// A comma-separated list: `us,uk,au,ca,nz,eu`, `gb` for `uk`, `all`, `none`.
+    /// A comma-separated list: `us,uk,au,ca,nz,eu,de` (`de` is Germany
+    /// alone, part of `eu`), `gb` for `uk`, `all`, `none`.
     fn from_str(s: &str) -> Result<Regions, Error> {
         let mut r = Regions::NONE;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -84,6 +89,7 @@ impl FromStr for Regions {
                 "ca" => Regions::CA,
                 "nz" => Regions::NZ,
                 "eu" => Regions::EU,
+                "de" => Regions::DE,
                 "all" => Regions::ALL,
                 "none" | "global" => Regions::NONE,
                 _ => {
@@ -106,10 +112,12 @@ impl fmt::Display for Regions {
             (Regions::CA, "ca"),
             (Regions::NZ, "nz"),
             (Regions::EU, "eu"),
+            (Regions::DE, "de"),
         ];
         let list: Vec<&str> = names
             .iter()
-            .filter(|(r, _)| self.contains(*r))
+            // `de` is part of `eu`: name it alone only without the rest.
+            .filter(|(r, _)| self.contains(*r) && !(*r == Regions::DE && self.contains(Regions::EU)))
             .map(|(_, n)| *n)
             .collect();
         if list.is_empty() {
