@@ -3004,4 +3004,43 @@ mod tests {
         assert!(c.has(K::DeTaxId.context()));
         assert!(!c.has(words!["steuerklassenwechsel"]));
     }
+    #[test]
+    fn context_word_lists_are_folded() {
+        let lists = K::ALL
+            .iter()
+            .map(|k| k.context())
+            .chain([ASSIGN_KEYS, QUERY_KEYS]);
+        for list in lists {
+            for &w in &list.words[..list.n] {
+                let bytes = w.to_le_bytes();
+                let len = bytes.iter().position(|&x| x == 0).unwrap_or(16);
+                let text = match std::str::from_utf8(&bytes[..len]) {
+                    Ok(t) => t,
+                    Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap(),
+                };
+                let folded: String = text.chars().map(fold).collect();
+                assert_eq!(folded, text, "context word {text:?} is not folded");
+            }
+        }
+    }
+
+    #[test]
+    fn unicode_context_words() {
+        let t = "Geburtsdatum: x".as_bytes();
+        let c = Context::before(t, t.len() - 1);
+        assert!(c.has(words!["geburtsdatum"]));
+        let t = "ÄRZTIN Müller x".as_bytes();
+        let c = Context::before(t, t.len() - 1);
+        assert_eq!(c.n, 2);
+        assert!(c.has(words!["ärztin"]) && c.has(words!["müller"]));
+        assert!(!c.has(words!["arztin"]));
+        assert_eq!(fold('ẞ'), 'ß');
+        assert_eq!(fold('Σ'), 'σ');
+        assert_eq!(fold('ς'), 'σ');
+        assert_eq!(fold('İ'), 'İ');
+        // Invalid UTF-8 separates words and is never a word.
+        let t = b"stra\xffsse x";
+        let c = Context::before(t, t.len() - 1);
+        assert!(c.has(words!["stra"]) && c.has(words!["sse"]));
+    }
 }

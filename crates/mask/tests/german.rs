@@ -198,3 +198,25 @@ fn de_region_alone() {
     assert_eq!(Regions::ALL.to_string(), "us,uk,au,ca,nz,eu");
     assert_eq!("de,us".parse::<Regions>().unwrap().to_string(), "us,de");
 }
+
+#[test]
+fn context_words_match_non_ascii_case_insensitively() {
+    one("Straße 5, 10115 Berlin", "DE_POSTAL_CODE", "10115");
+    // Capital sharp s folds to ß.
+    one("STRAẞE 5, 10115 BERLIN", "DE_POSTAL_CODE", "10115");
+    one(
+        "FÜHRERSCHEIN B072RRE2I55",
+        "DE_DRIVER_LICENSE",
+        "B072RRE2I55",
+    );
+    one("Geburtsdatum: 12.03.1984", "DATE_OF_BIRTH", "12.03.1984");
+    one("GEBURTSDATUM 12.03.1984", "DATE_OF_BIRTH", "12.03.1984");
+    one("geb. 12.03.1984 in Köln", "DATE_OF_BIRTH", "12.03.1984");
+    one("Née le 12/03/1984", "DATE_OF_BIRTH", "12/03/1984");
+    // A word that merely contains a context word does not count, nor one
+    // cut by the window edge, nor a non-ASCII look-alike word.
+    none("Straßenbahn 5, 10115");
+    none("Termin 12.03.1984 im Büro");
+    let long = format!("Straße{} 10115", "ä".repeat(30));
+    none(&long);
+}
