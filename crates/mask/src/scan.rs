@@ -2304,18 +2304,32 @@ impl<'a> Scanner<'a> {
         None
     }
 
+    /// A private-key block: the `-----BEGIN … PRIVATE KEY-----` header,
+    /// then the body (see [`pem_body`]) up to and including the
+    /// `-----END …-----` line. A block without its end line (a truncated
+    /// paste, or the end of the text) is still a secret: it runs to the
+    /// last body word (`private_key_block_unterminated`); a header
+    /// followed by no body word is one only at the end of the text.
     fn pem(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
-        // Header line: -----BEGIN ... PRIVATE KEY-----
-        let hdr_end = s + memchr::memchr(b'\n', &b[s..b.len().min(s + 80)])
-            .unwrap_or(b.len().min(s + 80) - s);
-        let hdr = &b[s..hdr_end];
-        memchr::memmem::find(hdr, b"PRIVATE KEY-----")?;
-        let limit = b.len().min(s + 16 * 1024);
-        let end_at = memchr::memmem::find(&b[hdr_end..limit], b"-----END ")? + hdr_end;
-        let tail = &b[end_at + 9..b.len().min(end_at + 80)];
-        let close = memchr::memmem::find(tail, b"-----")? + end_at + 9 + 5;
-        Some(self.push(s, close, K::Secret, 1.0, "private_key_block"))
+        let lim = b.len().min(s + 80);
+        let h = memchr::memmem::find(&b[s..lim], b"PRIVATE KEY-----")?;
+        let body = s + h + 16;
+        if memchr::memchr(b'\n', &b[s..body]).is_some() {
+            return None;
+        }
+        let (end, state) = pem_body(b, body);
+        match state {
+            Pem::Closed => Some(self.push(s, end, K::Secret, 1.0, "private_key_block")),
+            Pem::Open | Pem::Stopped { words: 1.. } => Some(self.push(
+                s,
+                if state == Pem::Open { b.len() } else { end },
+                K::Secret,
+                0.95,
+                "private_key_block_unterminated",
+            )),
+            Pem::Stopped { .. } => None,
+        }
     }
 
     fn colon(&mut self, i: usize) -> Option<usize> {
@@ -2576,6 +2590,102 @@ impl<'a> Scanner<'a> {
         }
         let _ = last_label_alpha;
         Some(self.push(ls, end, K::Email, 0.9, K::Email.recognizer()))
+    }
+}
+
+/// How a private-key body ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pem {
+    /// At its `-----END …-----` line.
+    Closed,
+    /// At the end of the data, still inside (a stream must wait for more).
+    Open,
+    /// At something that is no key material, after this many body words
+    /// of 16 or more characters.
+    Stopped { words: usize },
+}
+
+/// Walks a private-key body from `i`, line by line (a line ends at a
+/// newline or at the `\n` escape of a key pasted into JSON): each line is
+/// empty, a PEM header (`Proc-Type: …`, `DEK-Info: …`), or base64 words
+/// (`A-Za-z0-9+/=`) of which only the last may be shorter than 16
+/// characters; the walk ends at the `-----END …-----` line. A line of prose
+/// (two words, the first short) ends it. Returns the end (after the end
+/// line if closed, else after the last key material) and how it ended.
+/// Linear: every byte is read once.
+pub(crate) fn pem_body(b: &[u8], mut i: usize) -> (usize, Pem) {
+    let len = b.len();
+    let mut last = i;
+    let mut words = 0usize;
+    // End of a short word that is key material only if its line ends there.
+    let mut pending: Option<usize> = None;
+    let b64 = |c: u8| is_alnum(c) || matches!(c, b'+' | b'/' | b'=');
+    loop {
+        while i < len && matches!(b[i], b' ' | b'\t' | b'\r') {
+            i += 1;
+        }
+        if i >= len {
+            return (len, Pem::Open);
+        }
+        let newline = match b[i] {
+            b'\n' => 1,
+            b'\\' if matches!(at(b, i + 1), b'n' | b'r') => 2,
+            b'\\' if i + 1 == len => return (len, Pem::Open),
+            _ => 0,
+        };
+        if newline > 0 {
+            if let Some(p) = pending.take() {
+                last = p;
+            }
+            i += newline;
+            continue;
+        }
+        if b[i] == b'-' {
+            if len - i < 9 && b"-----END "[..len - i] == b[i..] {
+                return (len, Pem::Open);
+            }
+            if b[i..].starts_with(b"-----END ") {
+                let lim = len.min(i + 9 + 80);
+                if let Some(k) = memchr::memmem::find(&b[i + 9..lim], b"-----") {
+                    return (i + 9 + k + 5, Pem::Closed);
+                }
+                if lim == len {
+                    return (len, Pem::Open);
+                }
+            }
+            return (last, Pem::Stopped { words });
+        }
+        let st = i;
+        while i < len && (b64(b[i]) || matches!(b[i], b':' | b',' | b'-')) {
+            i += 1;
+        }
+        if i == len {
+            return (len, Pem::Open);
+        }
+        if i == st || !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b'\\') {
+            return (last, Pem::Stopped { words });
+        }
+        let w = &b[st..i];
+        if pending.is_none() && w.len() >= 6 && w.ends_with(b":") && w.contains(&b'-') {
+            // A header line: take the rest of it.
+            while i < len && b[i] != b'\n' && !(b[i] == b'\\' && at(b, i + 1) == b'n') {
+                i += 1;
+            }
+            if i == len {
+                return (len, Pem::Open);
+            }
+            last = i;
+            continue;
+        }
+        if !w.iter().all(|&c| b64(c)) || pending.is_some() {
+            return (last, Pem::Stopped { words });
+        }
+        if w.len() >= 16 {
+            words += 1;
+            last = i;
+        } else {
+            pending = Some(i);
+        }
     }
 }
 
