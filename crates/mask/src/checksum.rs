@@ -889,7 +889,13 @@ mod tests {
         assert!(!de_personal_id(b"A220001293"), "vowel first");
         assert!(de_tax_number_elster(&d("2893081508152")));
         assert!(de_tax_number_elster(&d("9181081508155")));
-        assert!(!de_tax_number_elster(&d("2893181508152")), "fifth digit not 0");
-        assert!(!de_tax_number_elster(&d("1712345678901")), "no ELSTER prefix 17");
+        assert!(
+            !de_tax_number_elster(&d("2893181508152")),
+            "fifth digit not 0"
+        );
+        assert!(
+            !de_tax_number_elster(&d("1712345678901")),
+            "no ELSTER prefix 17"
+        );
     }
 }

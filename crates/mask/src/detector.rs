@@ -117,7 +117,9 @@ impl fmt::Display for Regions {
         let list: Vec<&str> = names
             .iter()
             // `de` is part of `eu`: name it alone only without the rest.
-            .filter(|(r, _)| self.contains(*r) && !(*r == Regions::DE && self.contains(Regions::EU)))
+            .filter(|(r, _)| {
+                self.contains(*r) && !(*r == Regions::DE && self.contains(Regions::EU))
+            })
             .map(|(_, n)| *n)
             .collect();
         if list.is_empty() {

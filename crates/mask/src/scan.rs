@@ -6,11 +6,11 @@
 //!
 //! | trigger | matchers |
 //! |---|---|
-//! | digit at a token start | numbers (cards, national ids, IPv4, dates), phones, NIF, HETU, MAC |
+//! | digit at a token start | numbers (cards, national ids, IPv4, dates, German tax and health numbers, postcodes), phones, NIF, HETU, MAC, Telematik-ID, pension number |
 //! | `+`, `(` before a digit | phones |
-//! | upper-case letter at a token start | IBAN, NINO, AWS keys, bearer tokens, postcodes, NHI, NIE, fiscal code, passport |
+//! | upper-case letter at a token start | IBAN, NINO, AWS keys, bearer tokens, postcodes, NHI, NIE, fiscal code, passports, German VAT id, commercial register, KVNR, plates, documents |
 //! | `@` | email, URL credentials (look back over the local part) |
-//! | `_`, `-` | token prefixes `ghp_`, `sk_live_`, `xoxb-`, `glpat-`, …; `-----BEGIN` private keys |
+//! | `_`, `-` | token prefixes `ghp_`, `sk_live_`, `xoxb-`, `glpat-`, …; `-----BEGIN` private keys (body walked line by line to the end line) |
 //! | `J` after `ey` | JWTs |
 //! | `:` | MAC and IPv6 (look back over hex), `password:`-style assignments |
 //! | `=` | `password=`, `token=`, `api_key=` assignments and query parameters |
@@ -320,8 +320,7 @@ impl K {
             | K::DeSocialSecurity
             | K::DeTaxNumber
             | K::DeTelematikId
-            | K::DeVatCode
-            => R::DE,
+            | K::DeVatCode => R::DE,
             K::EsNif
             | K::EsNie
             | K::EsPassport
@@ -340,7 +339,8 @@ impl K {
         })
     }
 
-    /// Context words (lower-case, whole ASCII words) that raise confidence
+    /// Context words (whole words, written in their simple case folding,
+    /// non-ASCII allowed: `straße`, `führerschein`) that raise confidence
     /// when they occur within the few words before a match.
     pub(crate) fn context(self) -> &'static CtxWords {
         match self {
@@ -807,7 +807,7 @@ fn skip_alnum(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Lower-case ASCII words just before `start` (nearest first), at most
+/// Case-folded words just before `start` (nearest first), at most
 /// `MAX_CTX` of them within `CTX_BYTES` bytes.
 struct Context {
     words: [u128; MAX_CTX],
@@ -907,18 +907,19 @@ impl Context {
         let mut cur = [0u8; 16];
         let mut len = 0usize;
         let mut in_word = false;
-        let mut finish = |cur: &mut [u8; 16], len: &mut usize, in_word: &mut bool, cut: &mut bool| {
-            if *in_word {
-                if !*cut && n < all.len() {
-                    all[n] = u128::from_le_bytes(*cur);
-                    n += 1;
+        let mut finish =
+            |cur: &mut [u8; 16], len: &mut usize, in_word: &mut bool, cut: &mut bool| {
+                if *in_word {
+                    if !*cut && n < all.len() {
+                        all[n] = u128::from_le_bytes(*cur);
+                        n += 1;
+                    }
+                    *cut = false;
                 }
-                *cut = false;
-            }
-            *cur = [0; 16];
-            *len = 0;
-            *in_word = false;
-        };
+                *cur = [0; 16];
+                *len = 0;
+                *in_word = false;
+            };
         for chunk in b[p..start].utf8_chunks() {
             for ch in chunk.valid().chars() {
                 if ch.is_alphabetic() {
@@ -1484,7 +1485,11 @@ impl<'a> Scanner<'a> {
             }
             return None;
         }
-        if b[s] == b'H' && c1 == b'R' && matches!(c2, b'A' | b'B') && on.has(K::DeCommercialRegister) {
+        if b[s] == b'H'
+            && c1 == b'R'
+            && matches!(c2, b'A' | b'B')
+            && on.has(K::DeCommercialRegister)
+        {
             return self.de_register(s);
         }
         if on.has(K::DeKvnr) && (c1.is_ascii_digit() || c1 == b' ' && c2.is_ascii_digit()) {
@@ -1626,7 +1631,11 @@ impl<'a> Scanner<'a> {
                 if nl == 0 || at(b, j).is_ascii_uppercase() {
                     return None;
                 }
-                let (j, space) = if at(b, j) == b' ' { (j + 1, true) } else { (j, false) };
+                let (j, space) = if at(b, j) == b' ' {
+                    (j + 1, true)
+                } else {
+                    (j, false)
+                };
                 if sep == b' ' && !space {
                     return None;
                 }
@@ -1815,11 +1824,18 @@ impl<'a> Scanner<'a> {
             Some(this.push(s, e, k, base + CONTEXT_BOOST, k.recognizer()))
         };
         if single {
-            if n == 9 && on.has(K::DePassport) && ck::de_passport(tok) && ctx.has(K::DePassport.context())
+            if n == 9
+                && on.has(K::DePassport)
+                && ck::de_passport(tok)
+                && ctx.has(K::DePassport.context())
             {
                 return push(self, K::DePassport, 0.4, s + n);
             }
-            if n == 9 && on.has(K::DeIdCard) && ck::de_id_card(tok) && ctx.has(K::DeIdCard.context()) {
+            if n == 9
+                && on.has(K::DeIdCard)
+                && ck::de_id_card(tok)
+                && ctx.has(K::DeIdCard.context())
+            {
                 return push(self, K::DeIdCard, 0.2, s + n);
             }
             if n == 10
@@ -1832,7 +1848,11 @@ impl<'a> Scanner<'a> {
         }
         if on.has(K::DeDriverLicense) && ctx.has(K::DeDriverLicense.context()) {
             // The longest form: groups when they follow, else the token.
-            let e = if groups > 1 && token_end(b, end) { end } else { s + n };
+            let e = if groups > 1 && token_end(b, end) {
+                end
+            } else {
+                s + n
+            };
             if (8..=15).contains(&(e - s - (groups - 1) * usize::from(e == end))) {
                 return push(self, K::DeDriverLicense, 0.2, e);
             }

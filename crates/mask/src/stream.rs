@@ -114,7 +114,11 @@ impl Masker {
             let mut cut = if eof {
                 buf.len()
             } else {
-                choose_cut(&buf, ctx_len, buf.len().saturating_sub(OVERLAP).max(ctx_len))
+                choose_cut(
+                    &buf,
+                    ctx_len,
+                    buf.len().saturating_sub(OVERLAP).max(ctx_len),
+                )
             };
             for f in &findings {
                 if f.start < cut && f.end > cut {

@@ -37,7 +37,11 @@ fn health_insurance_number_kvnr() {
         "DE_KVNR",
         "X123456788",
     );
-    one("Krankenkasse meldet K 987 654 329", "DE_KVNR", "K 987 654 329");
+    one(
+        "Krankenkasse meldet K 987 654 329",
+        "DE_KVNR",
+        "K 987 654 329",
+    );
     // Bad check digit (Presidio's validator accepts this one).
     none("KVNR: A123456785");
     none("KVNR: A123456781");
@@ -84,7 +88,11 @@ fn pension_insurance_number() {
 #[test]
 fn vat_id() {
     one("USt-IdNr.: DE136695976", "DE_VAT_CODE", "DE136695976");
-    one("invoice from DE 136 695 976", "DE_VAT_CODE", "DE 136 695 976");
+    one(
+        "invoice from DE 136 695 976",
+        "DE_VAT_CODE",
+        "DE 136 695 976",
+    );
     none("USt-IdNr.: DE136695977");
     none("DE13669597 too short");
 }
@@ -96,7 +104,11 @@ fn personal_id_with_check_digit() {
         "DE_PERSONAL_ID",
         "T220001293",
     );
-    one("alter Personalausweis 1220001297", "DE_PERSONAL_ID", "1220001297");
+    one(
+        "alter Personalausweis 1220001297",
+        "DE_PERSONAL_ID",
+        "1220001297",
+    );
     none("Personalausweisnummer T220001294");
     none("ticket T220001293");
     // The nine-character serial stays DE_ID_CARD.
@@ -105,11 +117,19 @@ fn personal_id_with_check_digit() {
 
 #[test]
 fn tax_number_state_formats() {
-    one("Steuernummer 181/815/08155", "DE_TAX_NUMBER", "181/815/08155");
+    one(
+        "Steuernummer 181/815/08155",
+        "DE_TAX_NUMBER",
+        "181/815/08155",
+    );
     one("Finanzamt: 21/815/08150", "DE_TAX_NUMBER", "21/815/08150");
     one("St.-Nr. 133/8150/8159", "DE_TAX_NUMBER", "133/8150/8159");
     one("Steuernummer 93815/08152", "DE_TAX_NUMBER", "93815/08152");
-    one("Steuernummer 9181081508155", "DE_TAX_NUMBER", "9181081508155");
+    one(
+        "Steuernummer 9181081508155",
+        "DE_TAX_NUMBER",
+        "9181081508155",
+    );
     // No context, or a 13-digit number without an ELSTER prefix.
     none("see 181/815/08155");
     none("Steuernummer 1712345678901");
@@ -117,7 +137,11 @@ fn tax_number_state_formats() {
 
 #[test]
 fn commercial_register() {
-    one("eingetragen unter HRB 12345", "DE_COMMERCIAL_REGISTER", "HRB 12345");
+    one(
+        "eingetragen unter HRB 12345",
+        "DE_COMMERCIAL_REGISTER",
+        "HRB 12345",
+    );
     one("Firma, HRB 12345", "DE_COMMERCIAL_REGISTER", "HRB 12345");
     one(
         "HRA 98765 AG München, Sitz",

@@ -23,7 +23,13 @@ fn masker() -> Masker {
 /// Distinct 64-character base64 lines, so a leak of any one is visible.
 fn key_lines(n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| format!("MIIE{i:08}{}", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w")[..64].to_string())
+        .map(|i| {
+            format!(
+                "MIIE{i:08}{}",
+                "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w"
+            )[..64]
+                .to_string()
+        })
         .collect()
 }
 
