@@ -1385,6 +1385,11 @@ impl<'a> Scanner<'a> {
                 return Some(e);
             }
             if c2.is_ascii_uppercase() {
+                if matches!(c3, b' ' | b'1'..=b'9')
+                    && let Some(e) = self.uk_vehicle_old(s)
+                {
+                    return Some(e);
+                }
                 if c3.is_ascii_uppercase()
                     && self.on.has(K::Secret)
                     && let Some(e) = self.aws(s)
@@ -1436,6 +1441,11 @@ impl<'a> Scanner<'a> {
             }
             if c1.is_ascii_digit()
                 && let Some(e) = self.letter_document(s)
+            {
+                return Some(e);
+            }
+            if c1.is_ascii_digit()
+                && let Some(e) = self.uk_vehicle_old(s)
             {
                 return Some(e);
             }
@@ -1971,6 +1981,73 @@ impl<'a> Scanner<'a> {
             && (0..3).all(|k| RANDOM.contains(&at(b, s + 4 + o + k)))
             && token_end(b, end);
         if !ok || !Context::before(b, s).has(K::UkVehicleRegistration.context()) {
+            return None;
+        }
+        Some(self.push(
+            s,
+            end,
+            K::UkVehicleRegistration,
+            0.3 + CONTEXT_BOOST,
+            K::UkVehicleRegistration.recognizer(),
+        ))
+    }
+
+    /// UK registrations of the older formats, only with a context word:
+    /// prefix (1983–2001, `A123 BCD`: age letter, 1–3 digits, three
+    /// letters) and suffix (1963–1983, `ABC 123D`: three letters, 1–3
+    /// digits, age letter). Age letters exclude I, O, Q, U and Z; the
+    /// three-letter groups exclude I, Q and Z.
+    fn uk_vehicle_old(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if !self.on.has(K::UkVehicleRegistration) {
+            return None;
+        }
+        const AGE: &[u8] = b"ABCDEFGHJKLMNPRSTVWXY";
+        let group = |i: usize| {
+            (0..3).all(|k| {
+                let c = at(b, i + k);
+                c.is_ascii_uppercase() && !matches!(c, b'I' | b'Q' | b'Z')
+            })
+        };
+        let digits = |i: usize| {
+            let n = b[i.min(b.len())..]
+                .iter()
+                .take(4)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            (matches!(n, 1..=3) && at(b, i) != b'0').then_some(n)
+        };
+        let end = if at(b, s + 1).is_ascii_digit() {
+            // Prefix: A123 BCD
+            if !AGE.contains(&b[s]) {
+                return None;
+            }
+            let n = digits(s + 1)?;
+            let mut i = s + 1 + n;
+            if at(b, i) == b' ' {
+                i += 1;
+            }
+            if !group(i) {
+                return None;
+            }
+            i + 3
+        } else {
+            // Suffix: ABC 123D
+            if !group(s) {
+                return None;
+            }
+            let mut i = s + 3;
+            if at(b, i) == b' ' {
+                i += 1;
+            }
+            let n = digits(i)?;
+            i += n;
+            if !AGE.contains(&at(b, i)) {
+                return None;
+            }
+            i + 1
+        };
+        if !token_end(b, end) || !Context::before(b, s).has(K::UkVehicleRegistration.context()) {
             return None;
         }
         Some(self.push(
