@@ -809,6 +809,7 @@ fn skip_alnum(b: &[u8], mut i: usize) -> usize {
 
 /// Case-folded words just before `start` (nearest first), at most
 /// `MAX_CTX` of them within `CTX_BYTES` bytes.
+#[derive(Clone, Copy)]
 struct Context {
     words: [u128; MAX_CTX],
     n: usize,
@@ -1030,6 +1031,8 @@ pub(crate) struct Scanner<'a> {
     b: &'a [u8],
     on: KindSet,
     floor: usize,
+    /// Any German recognizer that starts at a capital is on.
+    de_german_on: bool,
     min_score: f32,
     pub(crate) findings: Vec<crate::Finding>,
 }
@@ -1040,6 +1043,18 @@ impl<'a> Scanner<'a> {
             b,
             on,
             floor: 0,
+            de_german_on: [
+                K::DeVatCode,
+                K::DeCommercialRegister,
+                K::DeKvnr,
+                K::DeLicensePlate,
+                K::DeIdCard,
+                K::DePassport,
+                K::DePersonalId,
+                K::DeDriverLicense,
+            ]
+            .iter()
+            .any(|&k| on.has(k)),
             min_score,
             findings: Vec::new(),
         }
@@ -1067,9 +1082,14 @@ impl<'a> Scanner<'a> {
         end
     }
 
+    /// The context words before `start`.
+    fn ctx(&self, start: usize) -> Context {
+        Context::before(self.b, start)
+    }
+
     /// Push with the context boost for `kind` applied.
     fn push_ctx(&mut self, start: usize, end: usize, kind: K, base: f32) -> usize {
-        let ctx = Context::before(self.b, start);
+        let ctx = self.ctx(start);
         let score = if ctx.has(kind.context()) {
             base + CONTEXT_BOOST
         } else {
@@ -1195,7 +1215,7 @@ impl<'a> Scanner<'a> {
                 && ends
                 && self.on.has(K::DePostalCode)
                 && run.value(0) >= 1000
-                && Context::before(b, s).has(K::DePostalCode.context())
+                && self.ctx(s).has(K::DePostalCode.context())
             {
                 return Some(self.push(
                     s,
@@ -1208,7 +1228,7 @@ impl<'a> Scanner<'a> {
             if run.nd >= 6
                 && ends
                 && self.on.has(K::UsDriverLicense)
-                && Context::before(b, s).has(K::UsDriverLicense.context())
+                && self.ctx(s).has(K::UsDriverLicense.context())
             {
                 return Some(self.push(
                     s,
@@ -1265,7 +1285,7 @@ impl<'a> Scanner<'a> {
         if n == 0 {
             return None;
         }
-        let ctx = Context::before(b, s);
+        let ctx = self.ctx(s);
         let mut best: Option<(f32, usize, K)> = None;
         for &(k, base, end) in &cands[..n] {
             let score = if ctx.has(k.context()) {
@@ -1352,10 +1372,20 @@ impl<'a> Scanner<'a> {
                 return Some(self.push(s, e, K::Secret, 0.95, "google_api_key"));
             }
         }
-        if let Some(e) = self.de_upper(s) {
+        let up_or_digit = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+        // German identifiers: a second character that can continue one.
+        if (up_or_digit(c1) || matches!(c1, b'-' | b' ' | 0xC3))
+            && self.de_german_on
+            && let Some(e) = self.de_upper(s)
+        {
             return Some(e);
         }
-        if let Some(e) = self.de_document(s) {
+        // German documents: at least three capitals or digits.
+        if up_or_digit(c1)
+            && up_or_digit(c2)
+            && self.de_german_on
+            && let Some(e) = self.de_document(s)
+        {
             return Some(e);
         }
         if c1.is_ascii_uppercase() {
@@ -1385,7 +1415,7 @@ impl<'a> Scanner<'a> {
                 return Some(e);
             }
             if c2.is_ascii_uppercase() {
-                if matches!(c3, b' ' | b'1'..=b'9')
+                if (c3 == b' ' && matches!(at(b, s + 4), b'1'..=b'9') || matches!(c3, b'1'..=b'9'))
                     && let Some(e) = self.uk_vehicle_old(s)
                 {
                     return Some(e);
@@ -1409,7 +1439,7 @@ impl<'a> Scanner<'a> {
                     && b[s + 3..s + 9].iter().all(u8::is_ascii_digit)
                     && token_end(b, s + 9)
                 {
-                    let ctx = Context::before(b, s);
+                    let ctx = self.ctx(s);
                     if ctx.has(K::EsPassport.context()) {
                         return Some(self.push(
                             s,
@@ -1523,7 +1553,7 @@ impl<'a> Scanner<'a> {
                 }
             }
             if token_end(b, i) && ck::de_kvnr(&c) {
-                let ctx = Context::before(b, s);
+                let ctx = self.ctx(s);
                 if ctx.has(K::DeKvnr.context()) {
                     let base = if i - s == 10 { 0.4 } else { 0.3 };
                     return Some(self.push(
@@ -1679,7 +1709,7 @@ impl<'a> Scanner<'a> {
         if total > 8 || !token_end(b, e) {
             return None;
         }
-        if !Context::before(b, s).has(K::DeLicensePlate.context()) {
+        if !self.ctx(s).has(K::DeLicensePlate.context()) {
             return None;
         }
         Some(self.push(
@@ -1720,7 +1750,7 @@ impl<'a> Scanner<'a> {
         {
             return None;
         }
-        if !Context::before(b, s).has(K::DeTelematikId.context()) {
+        if !self.ctx(s).has(K::DeTelematikId.context()) {
             return None;
         }
         let base = if b[s] == b'5' { 0.3 } else { 0.4 };
@@ -1792,21 +1822,27 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let group = |from: usize| {
-            b[from.min(b.len())..]
-                .iter()
-                .take(16)
-                .take_while(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-                .count()
+            let mut i = from;
+            while i < b.len()
+                && i - from < 16
+                && (b[i].is_ascii_digit() || b[i].is_ascii_uppercase())
+            {
+                i += 1;
+            }
+            i - from
         };
         let n = group(s);
-        if !(2..=15).contains(&n) {
+        // Most tokens stop here: too long, or short and not followed by
+        // another group.
+        if n > 15 || n < 8 && (n < 3 || at(b, s + n) != b' ') {
             return None;
         }
         // Space-separated groups (licences only), at most 15 characters.
         let mut end = s + n;
         let mut total = n;
         let mut groups = 1;
-        while n < 8 && at(b, end) == b' ' && groups < 4 {
+        let spaced_ok = n >= 3 && b[s..s + n].iter().any(u8::is_ascii_digit);
+        while n < 8 && spaced_ok && at(b, end) == b' ' && groups < 4 {
             let g = group(end + 1);
             if g < 2 || total + g > 15 {
                 break;
@@ -1829,7 +1865,7 @@ impl<'a> Scanner<'a> {
         if !span.iter().any(u8::is_ascii_digit) || !span.iter().any(u8::is_ascii_uppercase) {
             return None;
         }
-        let ctx = Context::before(b, s);
+        let ctx = self.ctx(s);
         let push = |this: &mut Self, k: K, base: f32, e: usize| {
             Some(this.push(s, e, k, base + CONTEXT_BOOST, k.recognizer()))
         };
@@ -1907,7 +1943,7 @@ impl<'a> Scanner<'a> {
         if !it_u1 && (!(3..=14).contains(&nd) || t > 2 || !token_end(b, end)) {
             return None;
         }
-        let ctx = Context::before(b, s);
+        let ctx = self.ctx(s);
         let on = self.on;
         let has = |k: K| on.has(k) && ctx.has(k.context());
         let passport = ctx.has(words!["passport", "passaporto", "passeport", "reisepass"]);
@@ -1980,7 +2016,7 @@ impl<'a> Scanner<'a> {
             && (matches!(age, 2..=29 | 51..=79))
             && (0..3).all(|k| RANDOM.contains(&at(b, s + 4 + o + k)))
             && token_end(b, end);
-        if !ok || !Context::before(b, s).has(K::UkVehicleRegistration.context()) {
+        if !ok || !self.ctx(s).has(K::UkVehicleRegistration.context()) {
             return None;
         }
         Some(self.push(
@@ -2047,7 +2083,7 @@ impl<'a> Scanner<'a> {
             }
             i + 1
         };
-        if !token_end(b, end) || !Context::before(b, s).has(K::UkVehicleRegistration.context()) {
+        if !token_end(b, end) || !self.ctx(s).has(K::UkVehicleRegistration.context()) {
             return None;
         }
         Some(self.push(
@@ -2111,7 +2147,7 @@ impl<'a> Scanner<'a> {
         if !ok || !token_end(b, end) {
             return None;
         }
-        let ctx = Context::before(b, s);
+        let ctx = self.ctx(s);
         if !ctx.has(K::UsDriverLicense.context()) || ctx.soft_licence() {
             return None;
         }
