@@ -10,7 +10,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum as ck;
-use crate::scan::{CONTEXT_BOOST, K, KindSet, Scanner};
+use crate::scan::{CONTEXT_BOOST, K, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
 /// One detected piece of personal data: what, where (UTF-8 byte span, end
@@ -407,7 +407,11 @@ impl Detector {
             regex,
             value_group,
             validator: c.validator,
-            context: c.context.iter().map(|w| w.to_ascii_lowercase()).collect(),
+            context: c
+                .context
+                .iter()
+                .map(|w| w.chars().map(fold).collect())
+                .collect(),
             score: c.score,
         });
         Ok(())
@@ -484,10 +488,13 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
         let mut score = c.score;
         if !c.context.is_empty() {
             let lo = m.start().saturating_sub(72);
-            let window = String::from_utf8_lossy(&bytes[lo..m.start()]).to_ascii_lowercase();
+            // Words compared under Unicode simple case folding
+            // (`Straße`, `GEBURTSDATUM`).
+            let window = String::from_utf8_lossy(&bytes[lo..m.start()]);
             if window
-                .split(|ch: char| !ch.is_ascii_alphanumeric())
-                .any(|w| c.context.iter().any(|x| x == w))
+                .split(|ch: char| !ch.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .any(|w| c.context.iter().any(|x| x.chars().eq(w.chars().map(fold))))
             {
                 score = (score + CONTEXT_BOOST).min(1.0);
             }
