@@ -93,7 +93,7 @@ kinds! {
     UkPassport => "UK_PASSPORT",
     /// UK (DVLA) driving licence number.
     UkDrivingLicence => "UK_DRIVING_LICENCE",
-    /// UK vehicle registration (current format, with context).
+    /// UK vehicle registration (current, prefix and suffix formats, with context).
     UkVehicleRegistration => "UK_VEHICLE_REGISTRATION",
     /// Australian tax file number.
     AuTfn => "AU_TFN",

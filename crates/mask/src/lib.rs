@@ -127,7 +127,7 @@
 //! | `UkPostcodeRecognizer` (`UK_POSTCODE`) | [`Kind::UkPostcode`] | outward/inward shape, excluded inward letters |
 //! | `UkPassportRecognizer` (`UK_PASSPORT`) | [`Kind::UkPassport`] | none (2 letters + 7 digits); context decides against IT passport |
 //! | `UkDrivingLicenceRecognizer` (`UK_DRIVING_LICENCE`) | [`Kind::UkDrivingLicence`] | DVLA structure: surname padded with 9s, month (+50), day, initials ([`checksum::uk_driving_licence`]) |
-//! | `UkVehicleRegistrationRecognizer` (`UK_VEHICLE_REGISTRATION`) | [`Kind::UkVehicleRegistration`] | current format, area letters, age id 02–29/51–79; context (prefix/suffix formats not built) |
+//! | `UkVehicleRegistrationRecognizer` (`UK_VEHICLE_REGISTRATION`) | [`Kind::UkVehicleRegistration`] | current format (area letters, age id 02–29/51–79), prefix format `A123 BCD` (1983–2001) and suffix format `ABC 123D` (1963–1983), age letters without I, O, Q, U, Z; context (dateless pre-1963 marks not built) |
 //! | `AuAbnRecognizer` (`AU_ABN`) | [`Kind::AuAbn`] | mod 89 |
 //! | `AuAcnRecognizer` (`AU_ACN`) | [`Kind::AuAcn`] | ACN weighted mod 10 |
 //! | `AuTfnRecognizer` (`AU_TFN`) | [`Kind::AuTfn`] | TFN weighted mod 11 |
@@ -169,15 +169,16 @@
 //! `de_vat_id` are earlier versions of the driving licence, commercial
 //! register, plate, postcode and VAT recognizers above). Their context
 //! words are Presidio's, as single words (a phrase such as `arzt-nr` counts
-//! by its words; generic ones such as `dr.`, `id` and `zip code` are left
-//! out for precision).
+//! by its words), plus a few German synonyms (`Nummernschild`, `eGK`,
+//! `Anschrift`, `Straße`); generic ones such as `dr.`, `id` and `zip code`
+//! are left out for precision.
 //!
 //! Not built: Presidio's `UrlRecognizer` and `CryptoRecognizer` (no
 //! personal data in a URL as such; URL credentials and tokens are
 //! [`Kind::Secret`]), lower-case `hrb 12345`, plates whose district starts
-//! with an umlaut (`ÖHR`), the UK vehicle registration's pre-2001 prefix
-//! and suffix formats, textual dates of birth (`12 March 1984`) and names
-//! other than known entities (no NLP model).
+//! with an umlaut (`ÖHR`), dateless pre-1963 UK registrations, textual
+//! dates of birth (`12 March 1984`) and names other than known entities
+//! (no NLP model).
 //!
 //! Private-key blocks are walked line by line to their `-----END` line at
 //! any length; a block without one (a truncated paste, a JSON-escaped key)
