@@ -814,6 +814,8 @@ struct Context {
     words: [u128; MAX_CTX],
     n: usize,
     filter: u64,
+    /// Each word's filter bucket.
+    buckets: [u8; MAX_CTX],
 }
 
 const MAX_CTX: usize = 6;
@@ -825,6 +827,7 @@ impl Context {
             words: [0; MAX_CTX],
             n: 0,
             filter: 0,
+            buckets: [0; MAX_CTX],
         };
         let lo = start.saturating_sub(CTX_BYTES);
         let mut buf = [0u8; CTX_BYTES + 16];
@@ -869,7 +872,9 @@ impl Context {
                     x & ((1u128 << (8 * len)) - 1)
                 }
             };
-            c.filter |= 1u64 << bucket(c.words[c.n]);
+            let k = bucket(c.words[c.n]);
+            c.buckets[c.n] = k as u8;
+            c.filter |= 1u64 << k;
             c.n += 1;
             mask &= (1u64 << st) - 1;
         }
@@ -886,6 +891,7 @@ impl Context {
             words: [0; MAX_CTX],
             n: 0,
             filter: 0,
+            buckets: [0; MAX_CTX],
         };
         let mut p = lo;
         while p < start && b[p] & 0xC0 == 0x80 {
@@ -945,7 +951,9 @@ impl Context {
         finish(&mut cur, &mut len, &mut in_word, &mut cut);
         for &w in all[..n].iter().rev().take(MAX_CTX) {
             c.words[c.n] = w;
-            c.filter |= 1u64 << bucket(w);
+            let k = bucket(w);
+            c.buckets[c.n] = k as u8;
+            c.filter |= 1u64 << k;
             c.n += 1;
         }
         c
@@ -962,10 +970,21 @@ impl Context {
         if self.filter & words.filter == 0 {
             return false;
         }
-        // Per word, the list's filter first: most words miss it.
-        self.words[..self.n]
-            .iter()
-            .any(|&w| w != 0 && words.contains(w))
+        // Which words pass the list's filter, without branches; then only
+        // those are looked up.
+        let mut pass = 0u32;
+        for k in 0..MAX_CTX {
+            let live = u32::from(k < self.n && self.words[k] != 0);
+            pass |= (((words.filter >> self.buckets[k]) & 1) as u32 & live) << k;
+        }
+        while pass != 0 {
+            let k = pass.trailing_zeros() as usize;
+            if words.words[..words.n].contains(&self.words[k]) {
+                return true;
+            }
+            pass &= pass - 1;
+        }
+        false
     }
 }
 
@@ -1242,7 +1261,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         // Collect what validates first; read the context only if anything does.
-        let mut cands: [(K, f32, usize); 16] = [(K::Phone, 0.0, 0); 16];
+        let mut cands: [(K, f32, usize); 14] = [(K::Phone, 0.0, 0); 14];
         let mut n = 0usize;
         let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
             if on.has(k) && n < cands.len() {
@@ -1375,7 +1394,10 @@ impl<'a> Scanner<'a> {
         }
         let up_or_digit = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
         // German identifiers: a second character that can continue one.
-        if (up_or_digit(c1) || matches!(c1, b'-' | b' ' | 0xC3))
+        if (up_or_digit(c1)
+            || c1 == b' ' && up_or_digit(c2)
+            || c1 == b'-' && c2.is_ascii_uppercase()
+            || c1 == 0xC3)
             && self.de_german_on
             && let Some(e) = self.de_upper(s)
         {
@@ -2963,8 +2985,8 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
             if plain {
                 c(K::UsSsn, 0.2, ck::us_ssn(d));
                 // German practice and doctor numbers: context decides.
-                c(K::DeLanr, 0.2, ck::de_lanr(d));
-                c(K::DeBsnr, 0.2, ck::de_bsnr(d));
+                c(K::DeLanr, 0.2, on.has(K::DeLanr) && ck::de_lanr(d));
+                c(K::DeBsnr, 0.2, on.has(K::DeBsnr) && ck::de_bsnr(d));
                 c(K::NlBsn, 0.2, ck::nl_bsn(d));
                 c(K::UsBankRouting, 0.2, ck::aba_routing(d));
                 c(K::UsPassport, 0.15, true);
@@ -2984,7 +3006,7 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
             if plain || shape == [4, 3, 3] && sp_dash {
                 c(K::UsNpi, if plain { 0.3 } else { 0.4 }, ck::us_npi(d));
             }
-            if plain {
+            if plain && on.has(K::DePersonalId) {
                 // Pre-2010 German identity card: nine digits and the check digit.
                 let mut a = [0u8; 10];
                 for (x, &v) in a.iter_mut().zip(d) {
