@@ -42,7 +42,8 @@ pub struct MaskArgs {
     /// redact, partial, pseudonym (needs --tenant and CUSTODIA_MASK_KEY), keep, or replace:TEXT.
     #[arg(long, default_value = "redact")]
     strategy: String,
-    /// Regional recognizers: comma-separated us, uk, au, ca, nz, eu, all, none.
+    /// Regional recognizers: comma-separated us, uk, au, ca, nz, eu, de (Germany
+    /// alone; part of eu), all, none.
     #[arg(long, default_value = "all")]
     regions: String,
     /// Drop findings scoring below this (0.0-1.0).

@@ -164,3 +164,23 @@ fn invalid_utf8_text_is_copied_through() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(o.stdout, b"\xff\xfe [EMAIL] \xc3".to_vec());
 }
+
+#[test]
+fn german_region_alone() {
+    let text = b"KVNR A123456780, USt-IdNr DE136695976, SSN 536-90-4399, NIF 12345678Z";
+    let o = custodia(&["--detect", "--regions", "de"], text);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let kinds: Vec<&str> = v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["DE_KVNR", "DE_VAT_CODE"]);
+    let masked = custodia(&["--regions", "eu"], text);
+    assert_eq!(
+        stdout(&masked),
+        "KVNR [DE_KVNR], USt-IdNr [DE_VAT_CODE], SSN 536-90-4399, NIF [ES_NIF]"
+    );
+}

@@ -46,7 +46,7 @@ impl Arbitrary for Regions {
     type Strategy = BoxedStrategy<Regions>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        (0u8..64)
+        (0u8..128)
             .prop_map(|bits| {
                 [
                     Regions::US,
@@ -55,6 +55,7 @@ impl Arbitrary for Regions {
                     Regions::CA,
                     Regions::NZ,
                     Regions::EU,
+                    Regions::DE,
                 ]
                 .iter()
                 .enumerate()

@@ -587,6 +587,147 @@ pub fn date(y: u32, m: u32, d: u32) -> bool {
     d <= days
 }
 
+/// ISO 7064 MOD 11,10 check digit of `d` (digit values).
+fn mod11_10(d: &[u8]) -> u8 {
+    let mut product = 10u32;
+    for &x in d {
+        let mut sum = (u32::from(x) + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    let c = 11 - product;
+    if c == 10 { 0 } else { c as u8 }
+}
+
+/// Cross sum (Quersumme) of a product below 100.
+fn cross(v: u32) -> u32 {
+    v / 10 + v % 10
+}
+
+/// German VAT id (USt-IdNr) digits after `DE`: nine digits, the ninth the
+/// ISO 7064 MOD 11,10 check digit over the first eight (the Federal Central
+/// Tax Office's algorithm; Presidio checks the length only).
+pub fn de_vat(d: &[u8]) -> bool {
+    d.len() == 9 && d[0] != 0 && mod11_10(&d[..8]) == d[8]
+}
+
+/// German health insurance number (KVNR, §290 SGB V): a letter and nine
+/// digits (ASCII). The letter becomes two digits (`A` = 01 … `Z` = 26);
+/// those and the next eight digits, weighted 1-2-1-2…, cross-summed, give
+/// the tenth digit mod 10. (Presidio's validator also weights the check
+/// digit itself into the sum, which accepts wrong numbers; this does not.)
+pub fn de_kvnr(c: &[u8]) -> bool {
+    if c.len() != 10 || !c[0].is_ascii_uppercase() || !c[1..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let l = u32::from(c[0] - b'A') + 1;
+    let mut v = [0u32; 10];
+    v[0] = l / 10;
+    v[1] = l % 10;
+    for k in 0..8 {
+        v[2 + k] = u32::from(c[1 + k] - b'0');
+    }
+    let sum: u32 = v
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| cross(x * if i % 2 == 0 { 1 } else { 2 }))
+        .sum();
+    sum % 10 == u32::from(c[9] - b'0')
+}
+
+/// German lifelong doctor number (LANR, KBV): nine digits, the seventh the
+/// check digit over the first six weighted 4-9-4-9-4-9, `(10 - sum mod 10)
+/// mod 10`; the last two are the specialty group. All zeros is rejected.
+pub fn de_lanr(d: &[u8]) -> bool {
+    if d.len() != 9 || d.iter().all(|&x| x == 0) {
+        return false;
+    }
+    let sum = weighted(&d[..6], &[4, 9, 4, 9, 4, 9]);
+    (10 - sum % 10) % 10 == u32::from(d[6])
+}
+
+/// German practice site number (BSNR): nine digits whose first two are a
+/// regional KV code of the KBV list (01, 02, 03, 17, 20, 35, 38, 46, 51,
+/// 52, 71, 72, 73, 74, 78, 83, 88, 93, 98). There is no public check
+/// digit; unlike Presidio (which keeps unknown prefixes at the pattern
+/// score) an unknown prefix is rejected.
+pub fn de_bsnr(d: &[u8]) -> bool {
+    const KV: [u8; 19] = [
+        1, 2, 3, 17, 20, 35, 38, 46, 51, 52, 71, 72, 73, 74, 78, 83, 88, 93, 98,
+    ];
+    d.len() == 9 && KV.contains(&(d[0] * 10 + d[1])) && d[2..].iter().any(|&x| x != 0)
+}
+
+/// German pension insurance number (Rentenversicherungsnummer, VKVV § 4),
+/// 12 ASCII characters `BBDDMMYYLSSP`: area, birth day (01–31, or 51–81),
+/// month (01–12), year, the surname's initial, serial, and a check digit:
+/// the letter as two digits (`A` = 01), weights 2-1-2-5-7-1-2-1-2-1-2-1,
+/// cross sums, mod 10.
+pub fn de_social_security(c: &[u8]) -> bool {
+    if c.len() != 12
+        || !c[..8].iter().all(u8::is_ascii_digit)
+        || !c[8].is_ascii_uppercase()
+        || !c[9..].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let n = |i: usize| u32::from(c[i] - b'0');
+    let day = n(2) * 10 + n(3);
+    let month = n(4) * 10 + n(5);
+    if !(matches!(day, 1..=31 | 51..=81) && (1..=12).contains(&month)) {
+        return false;
+    }
+    let l = u32::from(c[8] - b'A') + 1;
+    let v = [
+        n(0),
+        n(1),
+        n(2),
+        n(3),
+        n(4),
+        n(5),
+        n(6),
+        n(7),
+        l / 10,
+        l % 10,
+        n(9),
+        n(10),
+    ];
+    let w = [2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1];
+    let sum: u32 = v.iter().zip(w).map(|(&x, w)| cross(x * w)).sum();
+    sum % 10 == n(11)
+}
+
+/// German identity card number with its check digit, 10 ASCII characters:
+/// the nine-character serial (since November 2010: first of `LMNPRTVWXY`,
+/// then the ICAO serial alphabet) or the nine digits of the pre-2010 card,
+/// followed by the ICAO 7-3-1 check digit as printed in the machine-readable
+/// zone. (Presidio's `DE_PERSONAL_ID` takes the check over the first eight
+/// of a nine-character serial, which is not how the card computes it.)
+pub fn de_personal_id(c: &[u8]) -> bool {
+    if c.len() != 10 || !c[9].is_ascii_digit() {
+        return false;
+    }
+    let serial = &c[..9];
+    let shape = serial.iter().all(u8::is_ascii_digit)
+        || b"LMNPRTVWXY".contains(&serial[0])
+            && serial[1..].iter().all(|&x| de_serial_char(x))
+            && serial[1..].iter().any(u8::is_ascii_digit);
+    shape && icao_check(serial) == Some(u32::from(c[9] - b'0'))
+}
+
+/// German tax number (Steuernummer) in the unified 13-digit ELSTER form:
+/// a state prefix (`28` BW, `9` BY, `11` BE, `30` BB, `24` HB, `22` HH,
+/// `26` HE, `40` MV, `23` NI, `5` NW, `27` RP, `10` SL, `32` SN, `31` ST,
+/// `21` SH, `41` TH), the tax office, and a `0` as the fifth digit. The
+/// state-specific check digits are not verified. (Presidio's pattern takes
+/// `01`–`16` as the prefix, which are not ELSTER prefixes.)
+pub fn de_tax_number_elster(d: &[u8]) -> bool {
+    const TWO: [u8; 14] = [28, 11, 30, 24, 22, 26, 40, 23, 27, 10, 32, 31, 21, 41];
+    d.len() == 13 && d[4] == 0 && (matches!(d[0], 9 | 5) || TWO.contains(&(d[0] * 10 + d[1])))
+}
+
 /// ICAO 9303 serial alphabet of German documents: digits and the
 /// consonants `CFGHJKLMNPRTVWXYZ` (no vowels, no B, D, Q, S).
 fn de_serial_char(c: u8) -> bool {
@@ -720,5 +861,41 @@ mod tests {
         assert!(!de_id_card(b"LZ1X00T47"));
         assert!(!de_id_card(b"LMNPRTVWX"));
         assert!(!de_id_card(b"L01X00T4"));
+    }
+    #[test]
+    fn german_health_and_register_numbers() {
+        // KVNR: A=01, 0·1+1·2+1+2·2+3+4·2+5+6·2→3+7+8·2→7 = 40 → 0.
+        assert!(de_kvnr(b"A123456780"));
+        assert!(!de_kvnr(b"A123456781"), "bad check digit");
+        assert!(!de_kvnr(b"1123456780"), "digit first");
+        // Presidio's sum includes the check digit: it accepts this one.
+        assert!(!de_kvnr(b"A123456785"));
+        assert!(de_lanr(&d("123456601")));
+        assert!(!de_lanr(&d("123456701")));
+        assert!(!de_lanr(&d("000000000")));
+        assert!(de_bsnr(&d("021234568")));
+        assert!(de_bsnr(&d("721234567")));
+        assert!(!de_bsnr(&d("041234567")), "04 is no KV region");
+        assert!(!de_bsnr(&d("020000000")));
+        assert!(de_social_security(b"15070649C103"));
+        assert!(!de_social_security(b"15070649C104"), "bad check digit");
+        assert!(!de_social_security(b"15071349C103"), "month 13");
+        assert!(!de_social_security(b"15320649C103"), "day 32");
+        assert!(de_vat(&d("136695976")));
+        assert!(!de_vat(&d("136695977")));
+        assert!(de_personal_id(b"T220001293"));
+        assert!(!de_personal_id(b"T220001294"));
+        assert!(de_personal_id(b"1220001297"));
+        assert!(!de_personal_id(b"A220001293"), "vowel first");
+        assert!(de_tax_number_elster(&d("2893081508152")));
+        assert!(de_tax_number_elster(&d("9181081508155")));
+        assert!(
+            !de_tax_number_elster(&d("2893181508152")),
+            "fifth digit not 0"
+        );
+        assert!(
+            !de_tax_number_elster(&d("1712345678901")),
+            "no ELSTER prefix 17"
+        );
     }
 }

@@ -10,7 +10,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum as ck;
-use crate::scan::{CONTEXT_BOOST, K, KindSet, Scanner};
+use crate::scan::{CONTEXT_BOOST, K, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
 /// One detected piece of personal data: what, where (UTF-8 byte span, end
@@ -55,10 +55,14 @@ impl Regions {
     pub const CA: Regions = Regions(8);
     /// New Zealand.
     pub const NZ: Regions = Regions(16);
+    /// Germany alone (`de`): its recognizers are also part of [`Regions::EU`].
+    pub const DE: Regions = Regions(64);
     /// The EU countries covered (DE, ES, IT, NL, PL, SE, FI, FR).
-    pub const EU: Regions = Regions(32);
+    pub const EU: Regions = Regions(32 | 64);
+    /// The EU countries other than Germany (the regional tag of their kinds).
+    pub(crate) const EU_OTHER: Regions = Regions(32);
     /// Every region.
-    pub const ALL: Regions = Regions(63);
+    pub const ALL: Regions = Regions(127);
 
     /// Both sets.
     pub const fn union(self, other: Regions) -> Regions {
@@ -73,7 +77,8 @@ impl Regions {
 
 impl FromStr for Regions {
     type Err = Error;
-    /// A comma-separated list: `us,uk,au,ca,nz,eu`, `gb` for `uk`, `all`, `none`.
+    /// A comma-separated list: `us,uk,au,ca,nz,eu,de` (`de` is Germany
+    /// alone, part of `eu`), `gb` for `uk`, `all`, `none`.
     fn from_str(s: &str) -> Result<Regions, Error> {
         let mut r = Regions::NONE;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -84,6 +89,7 @@ impl FromStr for Regions {
                 "ca" => Regions::CA,
                 "nz" => Regions::NZ,
                 "eu" => Regions::EU,
+                "de" => Regions::DE,
                 "all" => Regions::ALL,
                 "none" | "global" => Regions::NONE,
                 _ => {
@@ -106,10 +112,14 @@ impl fmt::Display for Regions {
             (Regions::CA, "ca"),
             (Regions::NZ, "nz"),
             (Regions::EU, "eu"),
+            (Regions::DE, "de"),
         ];
         let list: Vec<&str> = names
             .iter()
-            .filter(|(r, _)| self.contains(*r))
+            // `de` is part of `eu`: name it alone only without the rest.
+            .filter(|(r, _)| {
+                self.contains(*r) && !(*r == Regions::DE && self.contains(Regions::EU))
+            })
             .map(|(_, n)| *n)
             .collect();
         if list.is_empty() {
@@ -397,7 +407,11 @@ impl Detector {
             regex,
             value_group,
             validator: c.validator,
-            context: c.context.iter().map(|w| w.to_ascii_lowercase()).collect(),
+            context: c
+                .context
+                .iter()
+                .map(|w| w.chars().map(fold).collect())
+                .collect(),
             score: c.score,
         });
         Ok(())
@@ -474,10 +488,13 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
         let mut score = c.score;
         if !c.context.is_empty() {
             let lo = m.start().saturating_sub(72);
-            let window = String::from_utf8_lossy(&bytes[lo..m.start()]).to_ascii_lowercase();
+            // Words compared under Unicode simple case folding
+            // (`Straße`, `GEBURTSDATUM`).
+            let window = String::from_utf8_lossy(&bytes[lo..m.start()]);
             if window
-                .split(|ch: char| !ch.is_ascii_alphanumeric())
-                .any(|w| c.context.iter().any(|x| x == w))
+                .split(|ch: char| !ch.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .any(|w| c.context.iter().any(|x| x.chars().eq(w.chars().map(fold))))
             {
                 score = (score + CONTEXT_BOOST).min(1.0);
             }

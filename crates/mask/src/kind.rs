@@ -93,7 +93,7 @@ kinds! {
     UkPassport => "UK_PASSPORT",
     /// UK (DVLA) driving licence number.
     UkDrivingLicence => "UK_DRIVING_LICENCE",
-    /// UK vehicle registration (current format, with context).
+    /// UK vehicle registration (current, prefix and suffix formats, with context).
     UkVehicleRegistration => "UK_VEHICLE_REGISTRATION",
     /// Australian tax file number.
     AuTfn => "AU_TFN",
@@ -119,6 +119,28 @@ kinds! {
     DePassport => "DE_PASSPORT",
     /// German driving licence (Führerschein) number (with context).
     DeDriverLicense => "DE_DRIVER_LICENSE",
+    /// German Betriebsstättennummer (practice site number, with context).
+    DeBsnr => "DE_BSNR",
+    /// German commercial register number (`HRB 12345`, Handelsregister).
+    DeCommercialRegister => "DE_COMMERCIAL_REGISTER",
+    /// German health insurance number (KVNR, check digit).
+    DeKvnr => "DE_KVNR",
+    /// German lifelong doctor number (LANR, check digit, with context).
+    DeLanr => "DE_LANR",
+    /// German vehicle registration plate (Kfz-Kennzeichen, with context).
+    DeLicensePlate => "DE_LICENSE_PLATE",
+    /// German identity card number with its check digit (with context).
+    DePersonalId => "DE_PERSONAL_ID",
+    /// German postcode (Postleitzahl, with context).
+    DePostalCode => "DE_POSTAL_CODE",
+    /// German pension insurance number (Rentenversicherungsnummer).
+    DeSocialSecurity => "DE_SOCIAL_SECURITY",
+    /// German tax number (Steuernummer, state formats, with context).
+    DeTaxNumber => "DE_TAX_NUMBER",
+    /// German Telematik-ID (health telematics infrastructure, with context).
+    DeTelematikId => "DE_TELEMATIK_ID",
+    /// German VAT id (USt-IdNr, `DE` and nine digits, check digit).
+    DeVatCode => "DE_VAT_CODE",
     /// Spanish NIF (DNI) number.
     EsNif => "ES_NIF",
     /// Spanish NIE number.

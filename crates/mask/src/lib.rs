@@ -19,8 +19,11 @@
 //!   tokens, JWTs, bearer tokens, private-key blocks, `password=`/`pwd:`/
 //!   `token=` assignments and query parameters, URL credentials) and
 //!   `DATE_OF_BIRTH` (with context). Regional kinds ([`Regions`]): US, UK, AU,
-//!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR) — see [`Kind`] and
-//!   [Presidio coverage](#presidio-coverage).
+//!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR; `de` selects Germany's
+//!   fifteen alone) — see [`Kind`] and [Presidio coverage](#presidio-coverage).
+//! * Context words are whole words before the match, compared under Unicode
+//!   simple case folding, so `Geburtsdatum`, `GEB.`, `Straße` and
+//!   `FÜHRERSCHEIN` count as well as `dob` or `PASSPORT`.
 //! * [`KnownEntities`] matches the host's participant names, emails and ids
 //!   case-insensitively (Unicode case folding: `Zoë` finds `ZOË`) in one
 //!   aho-corasick pass; [`CustomRecognizer`]s
@@ -48,9 +51,10 @@
 //! kind-correct) masks no look-alike (bad checksums, invalid SSN areas,
 //! ticket ids, versions, UUIDs, hashes, amounts).
 //!
-//! Offsets are UTF-8 byte offsets. Matches start and end on ASCII bytes (or
-//! on a known entity's own boundaries), so on valid UTF-8 every span is on
-//! character boundaries; on invalid UTF-8 ([`Detector::detect_bytes`],
+//! Offsets are UTF-8 byte offsets. Matches start on ASCII bytes and end on
+//! ASCII bytes or after a whole UTF-8 character (a court name such as
+//! `AG München` in a commercial register number; known entities use their
+//! own boundaries), so on valid UTF-8 every span is on character boundaries; on invalid UTF-8 ([`Detector::detect_bytes`],
 //! streaming) invalid bytes are never part of a finding and are copied
 //! through unchanged.
 //!
@@ -123,7 +127,7 @@
 //! | `UkPostcodeRecognizer` (`UK_POSTCODE`) | [`Kind::UkPostcode`] | outward/inward shape, excluded inward letters |
 //! | `UkPassportRecognizer` (`UK_PASSPORT`) | [`Kind::UkPassport`] | none (2 letters + 7 digits); context decides against IT passport |
 //! | `UkDrivingLicenceRecognizer` (`UK_DRIVING_LICENCE`) | [`Kind::UkDrivingLicence`] | DVLA structure: surname padded with 9s, month (+50), day, initials ([`checksum::uk_driving_licence`]) |
-//! | `UkVehicleRegistrationRecognizer` (`UK_VEHICLE_REGISTRATION`) | [`Kind::UkVehicleRegistration`] | current format, area letters, age id 02–29/51–79; context (prefix/suffix formats not built) |
+//! | `UkVehicleRegistrationRecognizer` (`UK_VEHICLE_REGISTRATION`) | [`Kind::UkVehicleRegistration`] | current format (area letters, age id 02–29/51–79), prefix format `A123 BCD` (1983–2001) and suffix format `ABC 123D` (1963–1983), age letters without I, O, Q, U, Z; context (dateless pre-1963 marks not built) |
 //! | `AuAbnRecognizer` (`AU_ABN`) | [`Kind::AuAbn`] | mod 89 |
 //! | `AuAcnRecognizer` (`AU_ACN`) | [`Kind::AuAcn`] | ACN weighted mod 10 |
 //! | `AuTfnRecognizer` (`AU_TFN`) | [`Kind::AuTfn`] | TFN weighted mod 11 |
@@ -144,19 +148,44 @@
 //! | `DeTaxIdRecognizer` (`DE_TAX_ID`) | [`Kind::DeTaxId`] | ISO 7064 MOD 11,10, first digit not 0 (Presidio also applies a digit-repetition rule; not here) |
 //! | `DeIdCardRecognizer` (`DE_ID_CARD`) | [`Kind::DeIdCard`] | none (Presidio's 9-character serial: `LMNPRTVWXY`, then digits and ICAO consonants; at least one digit); context |
 //! | `DePassportRecognizer` (`DE_PASSPORT`) | [`Kind::DePassport`] | ICAO 9303 7-3-1 check digit over the first eight; context |
-//! | `DeDriverLicenseRecognizer` (`DE_DRIVER_LICENSE`) | [`Kind::DeDriverLicense`] | none (8–15 letters and digits, letter first, both present); context |
+//! | `DeDriverLicenseRecognizer` (`DE_DRIVER_LICENSE`) | [`Kind::DeDriverLicense`] | none (8–15 letters and digits, both present; letter- or digit-led, or in space-separated groups `B072 RRE2I 55`, beyond Presidio's letter-led form); context |
+//! | `DePersonalIdRecognizer` (`DE_PERSONAL_ID`) | [`Kind::DePersonalId`] | ICAO 7-3-1 check digit as the tenth character after the 9-character serial or the pre-2010 nine digits ([`checksum::de_personal_id`]); context. Presidio checks a 9-character serial's last character against the first eight, which is not how the card computes it; that 9-character form is [`Kind::DeIdCard`] here |
+//! | `DeKvnrRecognizer` (`DE_KVNR`) | [`Kind::DeKvnr`] | §290 SGB V: letter as two digits, weights 1-2, cross sums, mod 10 ([`checksum::de_kvnr`]; Presidio also sums the check digit itself, so it accepts wrong numbers); `A123456780` and `A 123 456 789` forms; context (Presidio scores a valid one 1.0 alone) |
+//! | `DeLanrRecognizer` (`DE_LANR`) | [`Kind::DeLanr`] | KBV check digit (7th, weights 4-9 over the first six), not all zeros; context |
+//! | `DeBsnrRecognizer` (`DE_BSNR`) | [`Kind::DeBsnr`] | regional KV code whitelist (unknown prefixes rejected, where Presidio keeps them at its pattern score); context |
+//! | `DeSocialSecurityRecognizer` (`DE_SOCIAL_SECURITY`) | [`Kind::DeSocialSecurity`] | VKVV § 4 check digit, birth day 01–31/51–81, month 01–12 ([`checksum::de_social_security`]); also the card's spaced form `15 070649 C 103`; passes alone (rare shape + check digit + date) |
+//! | `DeTaxNumberRecognizer` (`DE_TAX_NUMBER`) | [`Kind::DeTaxNumber`] | state layouts (`FF/BBB/UUUUP`, `FFF/BBB/UUUUP`, `FFF/BBBB/UUUP`, `FF/BBB/UUUU/P`, `FFBBB/UUUUP`, `FF BBB UUUUP`, `0FF BBB UUUUP`) and the 13-digit ELSTER form with its real state prefixes and the `0` fifth digit ([`checksum::de_tax_number_elster`]; Presidio takes `01`–`16` as prefixes); the states' own check digits are not verified; context |
+//! | `DeTelematikIdRecognizer` (`DE_TELEMATIK_ID`) | [`Kind::DeTelematikId`] | none (`1-`, `10-`, `11-`, `9-`, `5-2-` prefix, 5–125 of `A-Z0-9.`, at least one digit); context (the context word is not part of the span, unlike Presidio's third pattern) |
+//! | `DeVatCodeRecognizer` (`DE_VAT_CODE`) | [`Kind::DeVatCode`] | ISO 7064 MOD 11,10 check digit over the first eight digits ([`checksum::de_vat`]; Presidio checks the length only); `DE123456789` and `DE 123 456 789`; passes alone |
+//! | `DeCommercialRegisterRecognizer` (`DE_COMMERCIAL_REGISTER`) | [`Kind::DeCommercialRegister`] | none (`HRA`/`HRB`, 1–7 digits, optional court letter, optional `AG`/`Amtsgericht` and one court name, hyphenated parts allowed, included in the span); upper-case `HRA`/`HRB` only; passes alone |
+//! | `DeLicensePlateRecognizer` (`DE_LICENSE_PLATE`) | [`Kind::DeLicensePlate`] | district 1–3 letters (`Ä`/`Ö`/`Ü` after the first), 1–2 letters, 1–4 digits not led by 0, `E`/`H` suffix, at most 8 characters; hyphen, space and continuous forms; context (Presidio's hyphen form scores 0.5 alone; `HR-IT 2024`-like codes are too common in tickets) |
+//! | `DePostalCodeRecognizer` (`DE_POSTAL_CODE`) | [`Kind::DePostalCode`] | 01000–99999; context only (`PLZ`, `Postleitzahl`, `Anschrift`, `Straße`, …; not `zip`, which would call US ZIP codes German) |
 //! | global: `CreditCardRecognizer`, `IbanRecognizer`, `EmailRecognizer`, `IpRecognizer`, `PhoneRecognizer`, `DateRecognizer` | [`Kind::CreditCard`], [`Kind::Iban`], [`Kind::Email`], [`Kind::IpAddress`], [`Kind::Phone`], [`Kind::DateOfBirth`] | Luhn + IIN; mod 97 + length; —; parse; —; calendar + context |
 //!
 //! Beyond Presidio: NZ IRD and NHI, NL BSN, FR INSEE, CA postal codes,
-//! MAC addresses and secrets. Not built: Presidio's `UrlRecognizer` and
-//! `CryptoRecognizer` (no personal data in a URL as such; URL credentials
-//! and tokens are [`Kind::Secret`]), the German recognizers of recent
-//! Presidio versions other than the tax id, ID card, passport and driving
-//! licence (BSNR, commercial register, health insurance number (KVNR),
-//! vehicle plates (KFZ), LANR, personal id, postal code, social security,
-//! tax number, Telematik-ID, VAT), the UK
-//! vehicle registration's pre-2001 prefix and suffix formats, textual dates of birth (`12 March 1984`) and names
-//! other than known entities (no NLP model).
+//! MAC addresses and secrets. Presidio's German recognizers are all built:
+//! the fifteen files of `country_specific/germany` (older file names
+//! `de_fuehrerschein`, `de_handelsregister`, `de_kfz`, `de_plz` and
+//! `de_vat_id` are earlier versions of the driving licence, commercial
+//! register, plate, postcode and VAT recognizers above). Their context
+//! words are Presidio's, as single words (a phrase such as `arzt-nr` counts
+//! by its words), plus a few German synonyms (`Nummernschild`, `eGK`,
+//! `Anschrift`, `Straße`); generic ones such as `dr.`, `id` and `zip code`
+//! are left out for precision.
+//!
+//! Not built: Presidio's `UrlRecognizer` and `CryptoRecognizer` (no
+//! personal data in a URL as such; URL credentials and tokens are
+//! [`Kind::Secret`]), lower-case `hrb 12345`, plates whose district starts
+//! with an umlaut (`ÖHR`), dateless pre-1963 UK registrations, textual
+//! dates of birth (`12 March 1984`) and names other than known entities
+//! (no NLP model).
+//!
+//! Private-key blocks are walked line by line to their `-----END` line at
+//! any length; a block without one (a truncated paste, a JSON-escaped key)
+//! is masked up to its last line of key material. The streaming masker
+//! holds back a block still open at the end of its buffer (up to
+//! [`stream::HOLD_CAP`], then masks what it holds and everything after it
+//! up to the end line), so no line of a key is ever written in clear.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.

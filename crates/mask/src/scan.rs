@@ -6,11 +6,11 @@
 //!
 //! | trigger | matchers |
 //! |---|---|
-//! | digit at a token start | numbers (cards, national ids, IPv4, dates), phones, NIF, HETU, MAC |
+//! | digit at a token start | numbers (cards, national ids, IPv4, dates, German tax and health numbers, postcodes), phones, NIF, HETU, MAC, Telematik-ID, pension number |
 //! | `+`, `(` before a digit | phones |
-//! | upper-case letter at a token start | IBAN, NINO, AWS keys, bearer tokens, postcodes, NHI, NIE, fiscal code, passport |
+//! | upper-case letter at a token start | IBAN, NINO, AWS keys, bearer tokens, postcodes, NHI, NIE, fiscal code, passports, German VAT id, commercial register, KVNR, plates, documents |
 //! | `@` | email, URL credentials (look back over the local part) |
-//! | `_`, `-` | token prefixes `ghp_`, `sk_live_`, `xoxb-`, `glpat-`, …; `-----BEGIN` private keys |
+//! | `_`, `-` | token prefixes `ghp_`, `sk_live_`, `xoxb-`, `glpat-`, …; `-----BEGIN` private keys (body walked line by line to the end line) |
 //! | `J` after `ey` | JWTs |
 //! | `:` | MAC and IPv6 (look back over hex), `password:`-style assignments |
 //! | `=` | `password=`, `token=`, `api_key=` assignments and query parameters |
@@ -127,6 +127,17 @@ pub(crate) enum K {
     DeIdCard,
     DePassport,
     DeDriverLicense,
+    DeBsnr,
+    DeCommercialRegister,
+    DeKvnr,
+    DeLanr,
+    DeLicensePlate,
+    DePersonalId,
+    DePostalCode,
+    DeSocialSecurity,
+    DeTaxNumber,
+    DeTelematikId,
+    DeVatCode,
     EsNif,
     EsNie,
     EsPassport,
@@ -144,7 +155,7 @@ pub(crate) enum K {
 }
 
 impl K {
-    pub(crate) const ALL: [K; 49] = [
+    pub(crate) const ALL: [K; 60] = [
         K::Email,
         K::Phone,
         K::CreditCard,
@@ -180,6 +191,17 @@ impl K {
         K::DeIdCard,
         K::DePassport,
         K::DeDriverLicense,
+        K::DeBsnr,
+        K::DeCommercialRegister,
+        K::DeKvnr,
+        K::DeLanr,
+        K::DeLicensePlate,
+        K::DePersonalId,
+        K::DePostalCode,
+        K::DeSocialSecurity,
+        K::DeTaxNumber,
+        K::DeTelematikId,
+        K::DeVatCode,
         K::EsNif,
         K::EsNie,
         K::EsPassport,
@@ -234,6 +256,17 @@ impl K {
             K::DeIdCard => P::DeIdCard,
             K::DePassport => P::DePassport,
             K::DeDriverLicense => P::DeDriverLicense,
+            K::DeBsnr => P::DeBsnr,
+            K::DeCommercialRegister => P::DeCommercialRegister,
+            K::DeKvnr => P::DeKvnr,
+            K::DeLanr => P::DeLanr,
+            K::DeLicensePlate => P::DeLicensePlate,
+            K::DePersonalId => P::DePersonalId,
+            K::DePostalCode => P::DePostalCode,
+            K::DeSocialSecurity => P::DeSocialSecurity,
+            K::DeTaxNumber => P::DeTaxNumber,
+            K::DeTelematikId => P::DeTelematikId,
+            K::DeVatCode => P::DeVatCode,
             K::EsNif => P::EsNif,
             K::EsNie => P::EsNie,
             K::EsPassport => P::EsPassport,
@@ -277,7 +310,18 @@ impl K {
             | K::DeIdCard
             | K::DePassport
             | K::DeDriverLicense
-            | K::EsNif
+            | K::DeBsnr
+            | K::DeCommercialRegister
+            | K::DeKvnr
+            | K::DeLanr
+            | K::DeLicensePlate
+            | K::DePersonalId
+            | K::DePostalCode
+            | K::DeSocialSecurity
+            | K::DeTaxNumber
+            | K::DeTelematikId
+            | K::DeVatCode => R::DE,
+            K::EsNif
             | K::EsNie
             | K::EsPassport
             | K::ItFiscalCode
@@ -290,12 +334,13 @@ impl K {
             | K::SePersonnummer
             | K::SeOrganisationsnummer
             | K::FiHetu
-            | K::FrInsee => R::EU,
+            | K::FrInsee => R::EU_OTHER,
             _ => return None,
         })
     }
 
-    /// Context words (lower-case, whole ASCII words) that raise confidence
+    /// Context words (whole words, written in their simple case folding,
+    /// non-ASCII allowed: `straße`, `führerschein`) that raise confidence
     /// when they occur within the few words before a match.
     pub(crate) fn context(self) -> &'static CtxWords {
         match self {
@@ -338,7 +383,15 @@ impl K {
                 "birthday",
                 "birthdate",
                 "geboren",
-                "nee"
+                "geb",
+                "geburtsdatum",
+                "geburtstag",
+                "nee",
+                "née",
+                "né",
+                "naissance",
+                "nacimiento",
+                "nascita",
             ],
             K::UsSsn => words!["ssn", "social", "security", "ss"],
             K::UsItin => words!["itin", "taxpayer"],
@@ -399,14 +452,12 @@ impl K {
                 "dokumentennummer",
             ],
             K::DeDriverLicense => words![
+                "führerschein",
                 "fuhrerschein",
                 "fuehrerschein",
+                "führerscheinnummer",
                 "fuhrerscheinnummer",
                 "fuehrerscheinnummer",
-                // `Führerschein`: context words are ASCII, so the umlaut
-                // splits it and its tail is the word.
-                "hrerschein",
-                "hrerscheinnummer",
                 "fahrerlaubnis",
                 "fahrerlaubnisnummer",
             ],
@@ -416,6 +467,153 @@ impl K {
                 "idnr",
                 "steueridentifikationsnummer",
                 "tax"
+            ],
+            K::DeBsnr => words![
+                "bsnr",
+                "betriebsstättennummer",
+                "betriebsstätte",
+                "betriebsstaette",
+                "betriebsstättennr",
+                "praxisnummer",
+                "arztpraxis",
+                "praxis",
+                "kassenärztliche",
+                "kv",
+                "praxisadresse",
+                "praxisstandort",
+                "nebenbetriebsstätte",
+                "hauptbetriebsstätte",
+                "behandlungsort",
+                "vertragsarztpraxis",
+            ],
+            K::DeCommercialRegister => words![
+                "handelsregister",
+                "handelsregisternummer",
+                "hrnr",
+                "registernummer",
+                "register",
+                "amtsgericht",
+                "registergericht",
+                "eingetragen",
+                "firmenbuch",
+                "commercial",
+            ],
+            K::DeKvnr => words![
+                "kvnr",
+                "krankenversichertennummer",
+                "versichertennummer",
+                "versichertennr",
+                "versicherten",
+                "versicherte",
+                "krankenkasse",
+                "krankenversicherung",
+                "patientennummer",
+                "patienten",
+                "patient",
+                "insurance",
+                "egk",
+            ],
+            K::DeLanr => words![
+                "lanr",
+                "arztnummer",
+                "arztnr",
+                "arzt",
+                "lebenslange",
+                "physician",
+                "doctor",
+            ],
+            K::DeLicensePlate => words![
+                "kennzeichen",
+                "kfz",
+                "fahrzeugkennzeichen",
+                "nummernschild",
+                "autokennzeichen",
+                "fahrzeug",
+                "auto",
+                "plate",
+                "fahrzeugregistrierung",
+                "pkw",
+                "lkw",
+            ],
+            K::DePersonalId => words![
+                "personalausweis",
+                "personalausweisnummer",
+                "ausweisnummer",
+                "ausweisnr",
+                "ausweis",
+                "identitätskarte",
+                "perso",
+                "identity",
+            ],
+            K::DePostalCode => words![
+                "postleitzahl",
+                "plz",
+                "postcode",
+                "postal",
+                "ort",
+                "wohnort",
+                "stadt",
+                "anschrift",
+                "adresse",
+                "straße",
+                "strasse",
+                "wohnhaft",
+            ],
+            K::DeSocialSecurity => words![
+                "rentenversicherungsnummer",
+                "sozialversicherungsnummer",
+                "versicherungsnummer",
+                "rvnr",
+                "svnr",
+                "sv",
+                "rente",
+                "rentenversicherung",
+                "drv",
+                "sozialversicherung",
+                "sozialversicherungsausweis",
+                "rentenausweis",
+                "social",
+            ],
+            K::DeTaxNumber => words![
+                "steuernummer",
+                "steuer",
+                "stnr",
+                "st",
+                "finanzamt",
+                "umsatzsteuer",
+                "einkommensteuer",
+                "körperschaftsteuer",
+                "gewerbesteuer",
+                "steuerveranlagung",
+                "steuerbescheid",
+                "tax",
+            ],
+            K::DeTelematikId => words![
+                "telematik",
+                "telematikid",
+                "gesundheits",
+                "gesundheitsid",
+                "ehba",
+                "smc",
+                "heilberufsausweis",
+                "health",
+                "versicherten",
+                "ti",
+                "telematics",
+                "rezept",
+                "epa",
+                "patientenakte",
+            ],
+            K::DeVatCode => words![
+                "umsatzsteuer",
+                "umsatzsteuerid",
+                "ust",
+                "ustid",
+                "ustidnr",
+                "vat",
+                "steuernummer",
+                "idnr",
+                "identifikationsnummer",
             ],
             K::EsNif => words!["nif", "dni"],
             K::EsNie => words!["nie"],
@@ -474,6 +672,17 @@ impl K {
             K::DeIdCard => "de_id_card",
             K::DePassport => "de_passport_icao",
             K::DeDriverLicense => "de_driver_license",
+            K::DeBsnr => "de_bsnr",
+            K::DeCommercialRegister => "de_commercial_register",
+            K::DeKvnr => "de_kvnr",
+            K::DeLanr => "de_lanr",
+            K::DeLicensePlate => "de_license_plate",
+            K::DePersonalId => "de_personal_id",
+            K::DePostalCode => "de_postal_code",
+            K::DeSocialSecurity => "de_social_security",
+            K::DeTaxNumber => "de_tax_number",
+            K::DeTelematikId => "de_telematik_id",
+            K::DeVatCode => "de_vat_code",
             K::EsNif => "es_nif",
             K::EsNie => "es_nie",
             K::EsPassport => "es_passport",
@@ -598,12 +807,15 @@ fn skip_alnum(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Lower-case ASCII words just before `start` (nearest first), at most
+/// Case-folded words just before `start` (nearest first), at most
 /// `MAX_CTX` of them within `CTX_BYTES` bytes.
+#[derive(Clone, Copy)]
 struct Context {
     words: [u128; MAX_CTX],
     n: usize,
     filter: u64,
+    /// Each word's filter bucket.
+    buckets: [u8; MAX_CTX],
 }
 
 const MAX_CTX: usize = 6;
@@ -615,16 +827,25 @@ impl Context {
             words: [0; MAX_CTX],
             n: 0,
             filter: 0,
+            buckets: [0; MAX_CTX],
         };
         let lo = start.saturating_sub(CTX_BYTES);
         let mut buf = [0u8; CTX_BYTES + 16];
         buf[..start - lo].copy_from_slice(&b[lo..start]);
         // Bit k set: buf[k] is an ASCII letter (vectorisable).
         let mut mask: u64 = 0;
+        let mut high: u64 = 0;
         for (k, chunk) in buf[..CTX_BYTES].chunks_exact(8).enumerate() {
             let mut w = [0u8; 8];
             w.copy_from_slice(chunk);
-            mask |= letter_bits(u64::from_le_bytes(w)) << (8 * k);
+            let v = u64::from_le_bytes(w);
+            high |= v;
+            mask |= letter_bits(v) << (8 * k);
+        }
+        if high & 0x8080_8080_8080_8080 != 0 {
+            // Non-ASCII words (`Straße`, `Geburtsdatum`, `Führerschein`):
+            // the slower Unicode path, only for windows that need it.
+            return Context::before_unicode(b, lo, start);
         }
         // A word cut by the window edge is not a word.
         if lo > 0 && b[lo - 1].is_ascii_alphabetic() {
@@ -651,9 +872,89 @@ impl Context {
                     x & ((1u128 << (8 * len)) - 1)
                 }
             };
-            c.filter |= 1u64 << bucket(c.words[c.n]);
+            let k = bucket(c.words[c.n]);
+            c.buckets[c.n] = k as u8;
+            c.filter |= 1u64 << k;
             c.n += 1;
             mask &= (1u64 << st) - 1;
+        }
+        c
+    }
+
+    /// [`Context::before`] for a window with non-ASCII bytes: words are runs
+    /// of alphabetic characters, folded per Unicode simple case folding
+    /// ([`fold`]) and packed by their first 16 UTF-8 bytes, as the word
+    /// lists are (which are written folded). Invalid UTF-8 separates words.
+    #[cold]
+    fn before_unicode(b: &[u8], lo: usize, start: usize) -> Context {
+        let mut c = Context {
+            words: [0; MAX_CTX],
+            n: 0,
+            filter: 0,
+            buckets: [0; MAX_CTX],
+        };
+        let mut p = lo;
+        while p < start && b[p] & 0xC0 == 0x80 {
+            p += 1;
+        }
+        // A word cut by the window edge is not a word.
+        let mut cut = p > 0 && {
+            let mut q = p - 1;
+            while q > 0 && p - q < 4 && b[q] & 0xC0 == 0x80 {
+                q -= 1;
+            }
+            std::str::from_utf8(&b[q..p])
+                .ok()
+                .and_then(|t| t.chars().next_back())
+                .is_some_and(char::is_alphabetic)
+        };
+        // Words in order, then the last MAX_CTX of them, nearest first.
+        let mut all = [0u128; CTX_BYTES];
+        let mut n = 0usize;
+        let mut cur = [0u8; 16];
+        let mut len = 0usize;
+        let mut in_word = false;
+        let mut finish =
+            |cur: &mut [u8; 16], len: &mut usize, in_word: &mut bool, cut: &mut bool| {
+                if *in_word {
+                    if !*cut && n < all.len() {
+                        all[n] = u128::from_le_bytes(*cur);
+                        n += 1;
+                    }
+                    *cut = false;
+                }
+                *cur = [0; 16];
+                *len = 0;
+                *in_word = false;
+            };
+        for chunk in b[p..start].utf8_chunks() {
+            for ch in chunk.valid().chars() {
+                if ch.is_alphabetic() {
+                    in_word = true;
+                    let mut tmp = [0u8; 4];
+                    for &x in fold(ch).encode_utf8(&mut tmp).as_bytes() {
+                        if len < 16 {
+                            cur[len] = x;
+                            len += 1;
+                        }
+                    }
+                } else {
+                    finish(&mut cur, &mut len, &mut in_word, &mut cut);
+                    cut = false;
+                }
+            }
+            if !chunk.invalid().is_empty() {
+                finish(&mut cur, &mut len, &mut in_word, &mut cut);
+                cut = false;
+            }
+        }
+        finish(&mut cur, &mut len, &mut in_word, &mut cut);
+        for &w in all[..n].iter().rev().take(MAX_CTX) {
+            c.words[c.n] = w;
+            let k = bucket(w);
+            c.buckets[c.n] = k as u8;
+            c.filter |= 1u64 << k;
+            c.n += 1;
         }
         c
     }
@@ -669,9 +970,41 @@ impl Context {
         if self.filter & words.filter == 0 {
             return false;
         }
-        self.words[..self.n]
-            .iter()
-            .any(|w| *w != 0 && words.words[..words.n].contains(w))
+        // Which words pass the list's filter, without branches; then only
+        // those are looked up.
+        let mut pass = 0u32;
+        for k in 0..MAX_CTX {
+            let live = u32::from(k < self.n && self.words[k] != 0);
+            pass |= (((words.filter >> self.buckets[k]) & 1) as u32 & live) << k;
+        }
+        while pass != 0 {
+            let k = pass.trailing_zeros() as usize;
+            if words.words[..words.n].contains(&self.words[k]) {
+                return true;
+            }
+            pass &= pass - 1;
+        }
+        false
+    }
+}
+
+/// Unicode simple case folding of one character, as context words need it:
+/// `char::to_lowercase` where that gives one character (`Ä` → `ä`, `ẞ` →
+/// `ß`), plus the simple foldings lower-casing misses (`ς` → `σ`, `ſ` →
+/// `s`); characters whose lower case is longer (`İ`) have no simple folding
+/// and stay.
+pub(crate) fn fold(c: char) -> char {
+    match c {
+        'ς' => 'σ',
+        'ſ' => 's',
+        'ι' | '\u{345}' | '\u{1FBE}' => 'ι',
+        _ => {
+            let mut l = c.to_lowercase();
+            match (l.next(), l.next()) {
+                (Some(x), None) => x,
+                _ => c,
+            }
+        }
     }
 }
 
@@ -718,6 +1051,8 @@ pub(crate) struct Scanner<'a> {
     b: &'a [u8],
     on: KindSet,
     floor: usize,
+    /// Any German recognizer that starts at a capital is on.
+    de_german_on: bool,
     min_score: f32,
     pub(crate) findings: Vec<crate::Finding>,
 }
@@ -728,6 +1063,18 @@ impl<'a> Scanner<'a> {
             b,
             on,
             floor: 0,
+            de_german_on: [
+                K::DeVatCode,
+                K::DeCommercialRegister,
+                K::DeKvnr,
+                K::DeLicensePlate,
+                K::DeIdCard,
+                K::DePassport,
+                K::DePersonalId,
+                K::DeDriverLicense,
+            ]
+            .iter()
+            .any(|&k| on.has(k)),
             min_score,
             findings: Vec::new(),
         }
@@ -755,9 +1102,14 @@ impl<'a> Scanner<'a> {
         end
     }
 
+    /// The context words before `start`.
+    fn ctx(&self, start: usize) -> Context {
+        Context::before(self.b, start)
+    }
+
     /// Push with the context boost for `kind` applied.
     fn push_ctx(&mut self, start: usize, end: usize, kind: K, base: f32) -> usize {
-        let ctx = Context::before(self.b, start);
+        let ctx = self.ctx(start);
         let score = if ctx.has(kind.context()) {
             base + CONTEXT_BOOST
         } else {
@@ -850,7 +1202,17 @@ impl<'a> Scanner<'a> {
         {
             return Some(e);
         }
+        if matches!(at(b, s + 1), b'-' | b'0' | b'1')
+            && let Some(e) = self.telematik(s)
+        {
+            return Some(e);
+        }
         let run = Run::parse(b, s)?;
+        if (run.nd == 8 || run.nd == 2 && run.groups == 2)
+            && let Some(e) = self.de_social_security(s, &run)
+        {
+            return Some(e);
+        }
         // `10`, `22`, `500`: one short group is nothing unless a phone's
         // parenthesised area code follows (`1 (715) 498-4177`).
         let paren_near = matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
@@ -864,12 +1226,29 @@ impl<'a> Scanner<'a> {
                 return self.mbi(s);
             }
             if run.nd >= 2 && at(b, run.end).is_ascii_uppercase() {
+                if let Some(e) = self.de_document(s) {
+                    return Some(e);
+                }
                 return self.digit_licence(s, &run);
+            }
+            if run.nd == 5
+                && ends
+                && self.on.has(K::DePostalCode)
+                && run.value(0) >= 1000
+                && self.ctx(s).has(K::DePostalCode.context())
+            {
+                return Some(self.push(
+                    s,
+                    run.end,
+                    K::DePostalCode,
+                    0.3 + CONTEXT_BOOST,
+                    K::DePostalCode.recognizer(),
+                ));
             }
             if run.nd >= 6
                 && ends
                 && self.on.has(K::UsDriverLicense)
-                && Context::before(b, s).has(K::UsDriverLicense.context())
+                && self.ctx(s).has(K::UsDriverLicense.context())
             {
                 return Some(self.push(
                     s,
@@ -882,7 +1261,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         // Collect what validates first; read the context only if anything does.
-        let mut cands: [(K, f32, usize); 12] = [(K::Phone, 0.0, 0); 12];
+        let mut cands: [(K, f32, usize); 14] = [(K::Phone, 0.0, 0); 14];
         let mut n = 0usize;
         let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
             if on.has(k) && n < cands.len() {
@@ -905,10 +1284,10 @@ impl<'a> Scanner<'a> {
             if ck::es_nif(&c) {
                 consider(K::EsNif, 0.6, run.end + 1, on);
             } else {
-                return self.digit_licence(s, &run);
+                return self.de_document(s).or_else(|| self.digit_licence(s, &run));
             }
         } else if at(b, run.end).is_ascii_uppercase() {
-            return self.digit_licence(s, &run);
+            return self.de_document(s).or_else(|| self.digit_licence(s, &run));
         }
         // A checksum-validated card or IBAN-strength match needs no phone check.
         // A phone has at least 8 digits; shorter runs only continue one
@@ -926,7 +1305,7 @@ impl<'a> Scanner<'a> {
         if n == 0 {
             return None;
         }
-        let ctx = Context::before(b, s);
+        let ctx = self.ctx(s);
         let mut best: Option<(f32, usize, K)> = None;
         for &(k, base, end) in &cands[..n] {
             let score = if ctx.has(k.context()) {
@@ -1013,7 +1392,23 @@ impl<'a> Scanner<'a> {
                 return Some(self.push(s, e, K::Secret, 0.95, "google_api_key"));
             }
         }
-        if let Some(e) = self.de_document(s) {
+        let up_or_digit = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+        // German identifiers: a second character that can continue one.
+        if (up_or_digit(c1)
+            || c1 == b' ' && up_or_digit(c2)
+            || c1 == b'-' && c2.is_ascii_uppercase()
+            || c1 == 0xC3)
+            && self.de_german_on
+            && let Some(e) = self.de_upper(s)
+        {
+            return Some(e);
+        }
+        // German documents: at least three capitals or digits.
+        if up_or_digit(c1)
+            && up_or_digit(c2)
+            && self.de_german_on
+            && let Some(e) = self.de_document(s)
+        {
             return Some(e);
         }
         if c1.is_ascii_uppercase() {
@@ -1043,6 +1438,11 @@ impl<'a> Scanner<'a> {
                 return Some(e);
             }
             if c2.is_ascii_uppercase() {
+                if (c3 == b' ' && matches!(at(b, s + 4), b'1'..=b'9') || matches!(c3, b'1'..=b'9'))
+                    && let Some(e) = self.uk_vehicle_old(s)
+                {
+                    return Some(e);
+                }
                 if c3.is_ascii_uppercase()
                     && self.on.has(K::Secret)
                     && let Some(e) = self.aws(s)
@@ -1062,7 +1462,7 @@ impl<'a> Scanner<'a> {
                     && b[s + 3..s + 9].iter().all(u8::is_ascii_digit)
                     && token_end(b, s + 9)
                 {
-                    let ctx = Context::before(b, s);
+                    let ctx = self.ctx(s);
                     if ctx.has(K::EsPassport.context()) {
                         return Some(self.push(
                             s,
@@ -1097,6 +1497,11 @@ impl<'a> Scanner<'a> {
             {
                 return Some(e);
             }
+            if c1.is_ascii_digit()
+                && let Some(e) = self.uk_vehicle_old(s)
+            {
+                return Some(e);
+            }
             if matches!(c2, b'-' | b':') && is_hex(b[s]) && is_hex(c1) {
                 return self.mac(s);
             }
@@ -1104,62 +1509,422 @@ impl<'a> Scanner<'a> {
         None
     }
 
+    /// German identifiers that start with capitals: the VAT id (`DE` and
+    /// nine digits, MOD 11,10 check digit), the commercial register number
+    /// (`HRB 12345`, optionally with its court), the health insurance
+    /// number (KVNR: a letter and nine digits, check digit; context needed)
+    /// and vehicle plates (`B-AB 1234`, `M AB 123E`, `HHAB12`; context
+    /// needed).
+    fn de_upper(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let on = self.on;
+        let c1 = at(b, s + 1);
+        let c2 = at(b, s + 2);
+        if b[s] == b'D' && c1 == b'E' && on.has(K::DeVatCode) {
+            // DE123456789 or DE 123 456 789.
+            let mut d = [0u8; 9];
+            let mut i = s + 2;
+            let spaced = at(b, i) == b' ';
+            let mut n = 0;
+            for _ in 0..3 {
+                if spaced {
+                    if at(b, i) != b' ' {
+                        return None;
+                    }
+                    i += 1;
+                }
+                for _ in 0..3 {
+                    let c = at(b, i);
+                    if !c.is_ascii_digit() {
+                        return None;
+                    }
+                    d[n] = c - b'0';
+                    n += 1;
+                    i += 1;
+                }
+            }
+            if token_end(b, i) && ck::de_vat(&d) {
+                return Some(self.push_ctx(s, i, K::DeVatCode, if spaced { 0.65 } else { 0.6 }));
+            }
+            return None;
+        }
+        if b[s] == b'H'
+            && c1 == b'R'
+            && matches!(c2, b'A' | b'B')
+            && on.has(K::DeCommercialRegister)
+        {
+            return self.de_register(s);
+        }
+        if on.has(K::DeKvnr) && (c1.is_ascii_digit() || c1 == b' ' && c2.is_ascii_digit()) {
+            // A letter, then nine digits, optionally as ` 123 456 789`.
+            let mut c = [0u8; 10];
+            c[0] = b[s];
+            let mut i = s + 1;
+            let mut n = 1;
+            for _ in 0..3 {
+                if at(b, i) == b' ' && at(b, i + 1).is_ascii_digit() {
+                    i += 1;
+                }
+                for _ in 0..3 {
+                    let x = at(b, i);
+                    if !x.is_ascii_digit() {
+                        return None;
+                    }
+                    c[n] = x;
+                    n += 1;
+                    i += 1;
+                }
+            }
+            if token_end(b, i) && ck::de_kvnr(&c) {
+                let ctx = self.ctx(s);
+                if ctx.has(K::DeKvnr.context()) {
+                    let base = if i - s == 10 { 0.4 } else { 0.3 };
+                    return Some(self.push(
+                        s,
+                        i,
+                        K::DeKvnr,
+                        base + CONTEXT_BOOST,
+                        K::DeKvnr.recognizer(),
+                    ));
+                }
+            }
+        }
+        self.de_plate(s)
+    }
+
+    /// `HRA`/`HRB`, an optional space, 1–7 digits, an optional court letter
+    /// (`HRB 123456 B`), then optionally `AG`/`Amtsgericht` and the court's
+    /// name (one word, hyphenated parts and German letters allowed).
+    fn de_register(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let mut i = s + 3;
+        if at(b, i) == b' ' {
+            i += 1;
+        }
+        let ds = i;
+        while at(b, i).is_ascii_digit() && i - ds < 8 {
+            i += 1;
+        }
+        if !(1..=7).contains(&(i - ds)) {
+            return None;
+        }
+        if at(b, i) == b' ' && at(b, i + 1).is_ascii_uppercase() && !is_alnum(at(b, i + 2)) {
+            i += 2;
+        }
+        if !token_end(b, i) {
+            return None;
+        }
+        let mut end = i;
+        let mut base = 0.5;
+        // ` AG München`, `, Amtsgericht Berlin-Charlottenburg`
+        let mut j = i;
+        if at(b, j) == b',' {
+            j += 1;
+        }
+        if at(b, j) == b' ' {
+            j += 1;
+            let court = if b[j..].starts_with(b"AG ") {
+                Some(j + 3)
+            } else if b[j..].starts_with(b"Amtsgericht ") {
+                Some(j + 12)
+            } else {
+                None
+            };
+            if let Some(w) = court
+                && at(b, w).is_ascii_uppercase()
+            {
+                let mut e = w;
+                loop {
+                    let c = at(b, e);
+                    if c.is_ascii_alphabetic() {
+                        e += 1;
+                    } else if c == 0xC3 && (0x80..=0xBF).contains(&at(b, e + 1)) {
+                        // Latin-1 letters (ä, ö, ü, ß, …) in UTF-8.
+                        e += 2;
+                    } else if c == b'-' && at(b, e + 1).is_ascii_uppercase() && e - w < 60 {
+                        e += 1;
+                    } else {
+                        break;
+                    }
+                    if e - w > 64 {
+                        break;
+                    }
+                }
+                if e - w >= 2 && !is_alnum(at(b, e)) {
+                    end = e;
+                    base = 0.6;
+                }
+            }
+        }
+        Some(self.push_ctx(s, end, K::DeCommercialRegister, base))
+    }
+
+    /// A German plate: district (1–3 letters, `Ä`/`Ö`/`Ü` allowed), a
+    /// hyphen, a space or nothing, 1–2 letters, a space or not, 1–4 digits
+    /// not starting with 0, an optional `E` (electric) or `H` (historic);
+    /// at most eight characters. Always needs a context word.
+    fn de_plate(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if !self.on.has(K::DeLicensePlate) {
+            return None;
+        }
+        let letters = |mut i: usize, max: usize| {
+            let mut n = 0;
+            while n < max {
+                let c = at(b, i);
+                if c.is_ascii_uppercase() {
+                    i += 1;
+                } else if c == 0xC3 && matches!(at(b, i + 1), 0x84 | 0x96 | 0x9C) {
+                    i += 2;
+                } else {
+                    break;
+                }
+                n += 1;
+            }
+            (i, n)
+        };
+        let (i, nd) = letters(s, 3);
+        if nd == 0 {
+            return None;
+        }
+        let sep = at(b, i);
+        let (j, nl, base) = match sep {
+            b'-' | b' ' => {
+                let (j, nl) = letters(i + 1, 2);
+                if nl == 0 || at(b, j).is_ascii_uppercase() {
+                    return None;
+                }
+                let (j, space) = if at(b, j) == b' ' {
+                    (j + 1, true)
+                } else {
+                    (j, false)
+                };
+                if sep == b' ' && !space {
+                    return None;
+                }
+                (j, nl, if sep == b'-' { 0.45 } else { 0.35 })
+            }
+            // Continuous: 2–5 letters in all, then the digits.
+            _ => {
+                let (j, n) = letters(s, 5);
+                if !(2..=5).contains(&n) || !at(b, j).is_ascii_digit() {
+                    return None;
+                }
+                (j, n - nd, 0.25)
+            }
+        };
+        if !matches!(at(b, j), b'1'..=b'9') {
+            return None;
+        }
+        let mut e = j;
+        while at(b, e).is_ascii_digit() && e - j < 5 {
+            e += 1;
+        }
+        let ndig = e - j;
+        if ndig > 4 {
+            return None;
+        }
+        let mut total = nd + nl + ndig;
+        if matches!(at(b, e), b'E' | b'H') {
+            e += 1;
+            total += 1;
+        }
+        if total > 8 || !token_end(b, e) {
+            return None;
+        }
+        if !self.ctx(s).has(K::DeLicensePlate.context()) {
+            return None;
+        }
+        Some(self.push(
+            s,
+            e,
+            K::DeLicensePlate,
+            base + CONTEXT_BOOST,
+            K::DeLicensePlate.recognizer(),
+        ))
+    }
+
+    /// A Telematik-ID: `1-`, `10-`, `11-`, `9-` or `5-2-`, then 5–125 of
+    /// `A-Z0-9.` with at least one digit; context needed (no checksum).
+    fn telematik(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if !self.on.has(K::DeTelematikId) {
+            return None;
+        }
+        let body = match (b[s], at(b, s + 1), at(b, s + 2), at(b, s + 3)) {
+            (b'5', b'-', b'2', b'-') => s + 4,
+            (b'1' | b'9', b'-', _, _) => s + 2,
+            (b'1', b'0' | b'1', b'-', _) => s + 3,
+            _ => return None,
+        };
+        let mut e = body;
+        while (at(b, e).is_ascii_uppercase() || at(b, e).is_ascii_digit() || at(b, e) == b'.')
+            && e - body <= 125
+        {
+            e += 1;
+        }
+        while e > body && b[e - 1] == b'.' {
+            e -= 1;
+        }
+        if !(5..=125).contains(&(e - body))
+            || !b[body..e].iter().any(u8::is_ascii_digit)
+            || !token_end(b, e)
+            || at(b, e) == b'-'
+        {
+            return None;
+        }
+        if !self.ctx(s).has(K::DeTelematikId.context()) {
+            return None;
+        }
+        let base = if b[s] == b'5' { 0.3 } else { 0.4 };
+        Some(self.push(
+            s,
+            e,
+            K::DeTelematikId,
+            base + CONTEXT_BOOST,
+            K::DeTelematikId.recognizer(),
+        ))
+    }
+
+    /// A German pension insurance number: `15070649C103`, or as printed on
+    /// the card, `15 070649 C 103`; check digit and birth date validated.
+    fn de_social_security(&mut self, s: usize, run: &Run) -> Option<usize> {
+        let b = self.b;
+        if !self.on.has(K::DeSocialSecurity) {
+            return None;
+        }
+        let spaced = run.groups == 2 && run.shape() == [2, 6] && run.all_sep(b' ');
+        if !(spaced || run.groups == 1 && run.nd == 8) {
+            return None;
+        }
+        let mut c = [0u8; 12];
+        for (x, &v) in c.iter_mut().zip(run.digits()) {
+            *x = v + b'0';
+        }
+        let mut i = run.end;
+        if spaced {
+            if at(b, i) != b' ' {
+                return None;
+            }
+            i += 1;
+        }
+        c[8] = at(b, i);
+        i += 1;
+        if spaced {
+            if at(b, i) != b' ' {
+                return None;
+            }
+            i += 1;
+        }
+        for k in 0..3 {
+            c[9 + k] = at(b, i + k);
+        }
+        let e = i + 3;
+        if !token_end(b, e) || !ck::de_social_security(&c) {
+            return None;
+        }
+        Some(self.push_ctx(s, e, K::DeSocialSecurity, 0.6))
+    }
+
     /// German documents (Presidio's `country_specific/germany`): identity
     /// card and passport serials (nine characters of the ICAO alphabet,
-    /// the passport's ninth an ICAO 7-3-1 check digit) and driving
-    /// licences (letter-led, 8-15 letters and digits, both present). None
-    /// has a checksum strong enough alone, so all need a context word.
+    /// the passport's ninth an ICAO 7-3-1 check digit), the identity card
+    /// number with its check digit (ten characters, `DE_PERSONAL_ID`) and
+    /// driving licences (8–15 letters and digits, both present, letter- or
+    /// digit-led, also printed in space-separated groups such as
+    /// `B072 RRE2I 55`). None has a checksum strong enough alone, so all
+    /// need a context word.
     fn de_document(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         let on = self.on;
-        if !(on.has(K::DeIdCard) || on.has(K::DePassport) || on.has(K::DeDriverLicense)) {
+        if !(on.has(K::DeIdCard)
+            || on.has(K::DePassport)
+            || on.has(K::DeDriverLicense)
+            || on.has(K::DePersonalId))
+        {
             return None;
         }
-        let n = b[s..]
-            .iter()
-            .take(16)
-            .take_while(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-            .count();
-        if !(8..=15).contains(&n) || !token_end(b, s + n) {
+        let group = |from: usize| {
+            let mut i = from;
+            while i < b.len()
+                && i - from < 16
+                && (b[i].is_ascii_digit() || b[i].is_ascii_uppercase())
+            {
+                i += 1;
+            }
+            i - from
+        };
+        let n = group(s);
+        // Most tokens stop here: too long, or short and not followed by
+        // another group.
+        if n > 15 || n < 8 && (n < 3 || at(b, s + n) != b' ') {
+            return None;
+        }
+        // Space-separated groups (licences only), at most 15 characters.
+        let mut end = s + n;
+        let mut total = n;
+        let mut groups = 1;
+        let spaced_ok = n >= 3 && b[s..s + n].iter().any(u8::is_ascii_digit);
+        while n < 8 && spaced_ok && at(b, end) == b' ' && groups < 4 {
+            let g = group(end + 1);
+            if g < 2 || total + g > 15 {
+                break;
+            }
+            end += 1 + g;
+            total += g;
+            groups += 1;
+        }
+        if !(8..=15).contains(&total) {
+            return None;
+        }
+        let single = token_end(b, s + n) && (8..=15).contains(&n);
+        if !single && !token_end(b, end) {
             return None;
         }
         let tok = &b[s..s + n];
-        // All three have a digit; all-capital words stop here, before the
-        // context is read.
-        if !tok.iter().any(u8::is_ascii_digit) {
+        // All have a digit and a letter; all-capital words and plain
+        // numbers stop here, before the context is read.
+        let span = &b[s..end];
+        if !span.iter().any(u8::is_ascii_digit) || !span.iter().any(u8::is_ascii_uppercase) {
             return None;
         }
-        let ctx = Context::before(b, s);
-        if n == 9
-            && on.has(K::DePassport)
-            && ck::de_passport(tok)
-            && ctx.has(K::DePassport.context())
-        {
-            return Some(self.push(
-                s,
-                s + n,
-                K::DePassport,
-                0.4 + CONTEXT_BOOST,
-                K::DePassport.recognizer(),
-            ));
-        }
-        if n == 9 && on.has(K::DeIdCard) && ck::de_id_card(tok) && ctx.has(K::DeIdCard.context()) {
-            return Some(self.push(
-                s,
-                s + n,
-                K::DeIdCard,
-                0.2 + CONTEXT_BOOST,
-                K::DeIdCard.recognizer(),
-            ));
+        let ctx = self.ctx(s);
+        let push = |this: &mut Self, k: K, base: f32, e: usize| {
+            Some(this.push(s, e, k, base + CONTEXT_BOOST, k.recognizer()))
+        };
+        if single {
+            if n == 9
+                && on.has(K::DePassport)
+                && ck::de_passport(tok)
+                && ctx.has(K::DePassport.context())
+            {
+                return push(self, K::DePassport, 0.4, s + n);
+            }
+            if n == 9
+                && on.has(K::DeIdCard)
+                && ck::de_id_card(tok)
+                && ctx.has(K::DeIdCard.context())
+            {
+                return push(self, K::DeIdCard, 0.2, s + n);
+            }
+            if n == 10
+                && on.has(K::DePersonalId)
+                && ck::de_personal_id(tok)
+                && ctx.has(K::DePersonalId.context())
+            {
+                return push(self, K::DePersonalId, 0.3, s + n);
+            }
         }
         if on.has(K::DeDriverLicense) && ctx.has(K::DeDriverLicense.context()) {
-            return Some(self.push(
-                s,
-                s + n,
-                K::DeDriverLicense,
-                0.2 + CONTEXT_BOOST,
-                K::DeDriverLicense.recognizer(),
-            ));
+            // The longest form: groups when they follow, else the token.
+            let e = if groups > 1 && token_end(b, end) {
+                end
+            } else {
+                s + n
+            };
+            if (8..=15).contains(&(e - s - (groups - 1) * usize::from(e == end))) {
+                return push(self, K::DeDriverLicense, 0.2, e);
+            }
         }
         None
     }
@@ -1201,7 +1966,7 @@ impl<'a> Scanner<'a> {
         if !it_u1 && (!(3..=14).contains(&nd) || t > 2 || !token_end(b, end)) {
             return None;
         }
-        let ctx = Context::before(b, s);
+        let ctx = self.ctx(s);
         let on = self.on;
         let has = |k: K| on.has(k) && ctx.has(k.context());
         let passport = ctx.has(words!["passport", "passaporto", "passeport", "reisepass"]);
@@ -1274,7 +2039,74 @@ impl<'a> Scanner<'a> {
             && (matches!(age, 2..=29 | 51..=79))
             && (0..3).all(|k| RANDOM.contains(&at(b, s + 4 + o + k)))
             && token_end(b, end);
-        if !ok || !Context::before(b, s).has(K::UkVehicleRegistration.context()) {
+        if !ok || !self.ctx(s).has(K::UkVehicleRegistration.context()) {
+            return None;
+        }
+        Some(self.push(
+            s,
+            end,
+            K::UkVehicleRegistration,
+            0.3 + CONTEXT_BOOST,
+            K::UkVehicleRegistration.recognizer(),
+        ))
+    }
+
+    /// UK registrations of the older formats, only with a context word:
+    /// prefix (1983–2001, `A123 BCD`: age letter, 1–3 digits, three
+    /// letters) and suffix (1963–1983, `ABC 123D`: three letters, 1–3
+    /// digits, age letter). Age letters exclude I, O, Q, U and Z; the
+    /// three-letter groups exclude I, Q and Z.
+    fn uk_vehicle_old(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        if !self.on.has(K::UkVehicleRegistration) {
+            return None;
+        }
+        const AGE: &[u8] = b"ABCDEFGHJKLMNPRSTVWXY";
+        let group = |i: usize| {
+            (0..3).all(|k| {
+                let c = at(b, i + k);
+                c.is_ascii_uppercase() && !matches!(c, b'I' | b'Q' | b'Z')
+            })
+        };
+        let digits = |i: usize| {
+            let n = b[i.min(b.len())..]
+                .iter()
+                .take(4)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            (matches!(n, 1..=3) && at(b, i) != b'0').then_some(n)
+        };
+        let end = if at(b, s + 1).is_ascii_digit() {
+            // Prefix: A123 BCD
+            if !AGE.contains(&b[s]) {
+                return None;
+            }
+            let n = digits(s + 1)?;
+            let mut i = s + 1 + n;
+            if at(b, i) == b' ' {
+                i += 1;
+            }
+            if !group(i) {
+                return None;
+            }
+            i + 3
+        } else {
+            // Suffix: ABC 123D
+            if !group(s) {
+                return None;
+            }
+            let mut i = s + 3;
+            if at(b, i) == b' ' {
+                i += 1;
+            }
+            let n = digits(i)?;
+            i += n;
+            if !AGE.contains(&at(b, i)) {
+                return None;
+            }
+            i + 1
+        };
+        if !token_end(b, end) || !self.ctx(s).has(K::UkVehicleRegistration.context()) {
             return None;
         }
         Some(self.push(
@@ -1338,7 +2170,7 @@ impl<'a> Scanner<'a> {
         if !ok || !token_end(b, end) {
             return None;
         }
-        let ctx = Context::before(b, s);
+        let ctx = self.ctx(s);
         if !ctx.has(K::UsDriverLicense.context()) || ctx.soft_licence() {
             return None;
         }
@@ -1628,18 +2460,32 @@ impl<'a> Scanner<'a> {
         None
     }
 
+    /// A private-key block: the `-----BEGIN … PRIVATE KEY-----` header,
+    /// then the body (see [`pem_body`]) up to and including the
+    /// `-----END …-----` line. A block without its end line (a truncated
+    /// paste, or the end of the text) is still a secret: it runs to the
+    /// last body word (`private_key_block_unterminated`); a header
+    /// followed by no body word is one only at the end of the text.
     fn pem(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
-        // Header line: -----BEGIN ... PRIVATE KEY-----
-        let hdr_end = s + memchr::memchr(b'\n', &b[s..b.len().min(s + 80)])
-            .unwrap_or(b.len().min(s + 80) - s);
-        let hdr = &b[s..hdr_end];
-        memchr::memmem::find(hdr, b"PRIVATE KEY-----")?;
-        let limit = b.len().min(s + 16 * 1024);
-        let end_at = memchr::memmem::find(&b[hdr_end..limit], b"-----END ")? + hdr_end;
-        let tail = &b[end_at + 9..b.len().min(end_at + 80)];
-        let close = memchr::memmem::find(tail, b"-----")? + end_at + 9 + 5;
-        Some(self.push(s, close, K::Secret, 1.0, "private_key_block"))
+        let lim = b.len().min(s + 80);
+        let h = memchr::memmem::find(&b[s..lim], b"PRIVATE KEY-----")?;
+        let body = s + h + 16;
+        if memchr::memchr(b'\n', &b[s..body]).is_some() {
+            return None;
+        }
+        let (end, state) = pem_body(b, body);
+        match state {
+            Pem::Closed => Some(self.push(s, end, K::Secret, 1.0, "private_key_block")),
+            Pem::Open | Pem::Stopped { words: 1.. } => Some(self.push(
+                s,
+                if state == Pem::Open { b.len() } else { end },
+                K::Secret,
+                0.95,
+                "private_key_block_unterminated",
+            )),
+            Pem::Stopped { .. } => None,
+        }
     }
 
     fn colon(&mut self, i: usize) -> Option<usize> {
@@ -1903,6 +2749,102 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// How a private-key body ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pem {
+    /// At its `-----END …-----` line.
+    Closed,
+    /// At the end of the data, still inside (a stream must wait for more).
+    Open,
+    /// At something that is no key material, after this many body words
+    /// of 16 or more characters.
+    Stopped { words: usize },
+}
+
+/// Walks a private-key body from `i`, line by line (a line ends at a
+/// newline or at the `\n` escape of a key pasted into JSON): each line is
+/// empty, a PEM header (`Proc-Type: …`, `DEK-Info: …`), or base64 words
+/// (`A-Za-z0-9+/=`) of which only the last may be shorter than 16
+/// characters; the walk ends at the `-----END …-----` line. A line of prose
+/// (two words, the first short) ends it. Returns the end (after the end
+/// line if closed, else after the last key material) and how it ended.
+/// Linear: every byte is read once.
+pub(crate) fn pem_body(b: &[u8], mut i: usize) -> (usize, Pem) {
+    let len = b.len();
+    let mut last = i;
+    let mut words = 0usize;
+    // End of a short word that is key material only if its line ends there.
+    let mut pending: Option<usize> = None;
+    let b64 = |c: u8| is_alnum(c) || matches!(c, b'+' | b'/' | b'=');
+    loop {
+        while i < len && matches!(b[i], b' ' | b'\t' | b'\r') {
+            i += 1;
+        }
+        if i >= len {
+            return (len, Pem::Open);
+        }
+        let newline = match b[i] {
+            b'\n' => 1,
+            b'\\' if matches!(at(b, i + 1), b'n' | b'r') => 2,
+            b'\\' if i + 1 == len => return (len, Pem::Open),
+            _ => 0,
+        };
+        if newline > 0 {
+            if let Some(p) = pending.take() {
+                last = p;
+            }
+            i += newline;
+            continue;
+        }
+        if b[i] == b'-' {
+            if len - i < 9 && b"-----END "[..len - i] == b[i..] {
+                return (len, Pem::Open);
+            }
+            if b[i..].starts_with(b"-----END ") {
+                let lim = len.min(i + 9 + 80);
+                if let Some(k) = memchr::memmem::find(&b[i + 9..lim], b"-----") {
+                    return (i + 9 + k + 5, Pem::Closed);
+                }
+                if lim == len {
+                    return (len, Pem::Open);
+                }
+            }
+            return (last, Pem::Stopped { words });
+        }
+        let st = i;
+        while i < len && (b64(b[i]) || matches!(b[i], b':' | b',' | b'-')) {
+            i += 1;
+        }
+        if i == len {
+            return (len, Pem::Open);
+        }
+        if i == st || !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b'\\') {
+            return (last, Pem::Stopped { words });
+        }
+        let w = &b[st..i];
+        if pending.is_none() && w.len() >= 6 && w.ends_with(b":") && w.contains(&b'-') {
+            // A header line: take the rest of it.
+            while i < len && b[i] != b'\n' && !(b[i] == b'\\' && at(b, i + 1) == b'n') {
+                i += 1;
+            }
+            if i == len {
+                return (len, Pem::Open);
+            }
+            last = i;
+            continue;
+        }
+        if !w.iter().all(|&c| b64(c)) || pending.is_some() {
+            return (last, Pem::Stopped { words });
+        }
+        if w.len() >= 16 {
+            words += 1;
+            last = i;
+        } else {
+            pending = Some(i);
+        }
+    }
+}
+
 /// A run of digit groups separated by single separators (` `, `-`, `.`, `/`).
 pub(crate) struct Run {
     pub d: [u8; 24],
@@ -2042,6 +2984,9 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
             }
             if plain {
                 c(K::UsSsn, 0.2, ck::us_ssn(d));
+                // German practice and doctor numbers: context decides.
+                c(K::DeLanr, 0.2, on.has(K::DeLanr) && ck::de_lanr(d));
+                c(K::DeBsnr, 0.2, on.has(K::DeBsnr) && ck::de_bsnr(d));
                 c(K::NlBsn, 0.2, ck::nl_bsn(d));
                 c(K::UsBankRouting, 0.2, ck::aba_routing(d));
                 c(K::UsPassport, 0.15, true);
@@ -2060,6 +3005,14 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
             }
             if plain || shape == [4, 3, 3] && sp_dash {
                 c(K::UsNpi, if plain { 0.3 } else { 0.4 }, ck::us_npi(d));
+            }
+            if plain && on.has(K::DePersonalId) {
+                // Pre-2010 German identity card: nine digits and the check digit.
+                let mut a = [0u8; 10];
+                for (x, &v) in a.iter_mut().zip(d) {
+                    *x = v + b'0';
+                }
+                c(K::DePersonalId, 0.15, ck::de_personal_id(&a));
             }
             if (shape == [6, 4] && run.all_sep(b'-')) || plain {
                 c(
@@ -2097,6 +3050,24 @@ fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32,
             );
         }
         _ => {}
+    }
+    // German tax number (Steuernummer): the 13-digit ELSTER form, or a
+    // state's printed form (`FF/BBB/UUUUP` BE, HH, NI, `FFF/BBB/UUUUP` BY
+    // and the eastern states, `FFF/BBBB/UUUP` NW, `FF/BBB/UUUU/P` RP,
+    // `FFBBB/UUUUP` BW, `FF BBB UUUUP` HB and SH, `0FF BBB UUUUP` HE).
+    // No state check digit is verified, so context decides.
+    if on.has(K::DeTaxNumber) {
+        let slash = run.all_sep(b'/');
+        let space = run.all_sep(b' ');
+        let printed = match shape {
+            [2, 3, 5] => slash || space,
+            [3, 3, 5] => slash || space && d[0] == 0,
+            [3, 4, 4] | [2, 3, 4, 1] | [5, 5] => slash,
+            _ => false,
+        };
+        if printed || plain && ck::de_tax_number_elster(d) {
+            c(K::DeTaxNumber, 0.3, true);
+        }
     }
     if d.len() == 15 && (plain || shape == [1, 2, 2, 2, 3, 3, 2] && run.all_sep(b' ')) {
         c(K::FrInsee, if plain { 0.4 } else { 0.6 }, ck::fr_insee(d));
@@ -2298,5 +3269,44 @@ mod tests {
         let c = Context::before(text, text.len() - 1);
         assert!(c.has(K::DeTaxId.context()));
         assert!(!c.has(words!["steuerklassenwechsel"]));
+    }
+    #[test]
+    fn context_word_lists_are_folded() {
+        let lists = K::ALL
+            .iter()
+            .map(|k| k.context())
+            .chain([ASSIGN_KEYS, QUERY_KEYS]);
+        for list in lists {
+            for &w in &list.words[..list.n] {
+                let bytes = w.to_le_bytes();
+                let len = bytes.iter().position(|&x| x == 0).unwrap_or(16);
+                let text = match std::str::from_utf8(&bytes[..len]) {
+                    Ok(t) => t,
+                    Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap(),
+                };
+                let folded: String = text.chars().map(fold).collect();
+                assert_eq!(folded, text, "context word {text:?} is not folded");
+            }
+        }
+    }
+
+    #[test]
+    fn unicode_context_words() {
+        let t = "Geburtsdatum: x".as_bytes();
+        let c = Context::before(t, t.len() - 1);
+        assert!(c.has(words!["geburtsdatum"]));
+        let t = "ÄRZTIN Müller x".as_bytes();
+        let c = Context::before(t, t.len() - 1);
+        assert_eq!(c.n, 2);
+        assert!(c.has(words!["ärztin"]) && c.has(words!["müller"]));
+        assert!(!c.has(words!["arztin"]));
+        assert_eq!(fold('ẞ'), 'ß');
+        assert_eq!(fold('Σ'), 'σ');
+        assert_eq!(fold('ς'), 'σ');
+        assert_eq!(fold('İ'), 'İ');
+        // Invalid UTF-8 separates words and is never a word.
+        let t = b"stra\xffsse x";
+        let c = Context::before(t, t.len() - 1);
+        assert!(c.has(words!["stra"]) && c.has(words!["sse"]));
     }
 }

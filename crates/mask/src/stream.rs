@@ -2,21 +2,32 @@
 
 use std::io::{ErrorKind, Read, Write};
 
-use crate::{Error, KnownEntities, Masker, Report, Vault};
+use std::borrow::Cow;
+
+use crate::scan::{Pem, pem_body};
+use crate::{Error, Finding, Kind, KnownEntities, Masker, Report, Vault};
 
 /// Bytes read per step.
 pub const CHUNK: usize = 64 * 1024;
 /// Bytes held back at the end of each step so a match that straddles the
-/// step's end is seen whole in the next one. Entities longer than this (only
-/// huge private-key blocks) may be cut.
+/// step's end is seen whole in the next one.
 pub const OVERLAP: usize = 4 * 1024;
+/// The most bytes held back for one finding that is still open at the end
+/// of the buffer (a private-key block whose `-----END` line has not arrived,
+/// or any match longer than [`OVERLAP`]). Within the cap the masker reads on
+/// until the finding is whole; past it, the held span is masked as it
+/// stands and, for a key block, everything after it is masked too until
+/// its end line (or the first byte that is no key material, or the end of
+/// input). No part of a secret is ever written out in clear.
+pub const HOLD_CAP: usize = 64 * 1024;
 /// Already-written bytes kept in front of the next step so context words
 /// still count.
 const CONTEXT: usize = 96;
 
 impl Masker {
     /// Masks `input` into `output` in at most about `CHUNK + OVERLAP`
-    /// bytes of buffer. Offsets in the report are global. Invalid UTF-8 is
+    /// bytes of buffer (`CHUNK + HOLD_CAP` while a long finding such as a
+    /// private-key block is held back whole; see [`HOLD_CAP`]). Offsets in the report are global. Invalid UTF-8 is
     /// copied through unchanged (it is never part of a finding).
     pub fn mask_stream<R: Read, W: Write>(
         &self,
@@ -57,9 +68,14 @@ impl Masker {
         let mut read_buf = vec![0u8; CHUNK];
         let mut eof = false;
         let mut out = Vec::with_capacity(CHUNK + OVERLAP);
+        // Bytes to have after the context before detecting (grows while a
+        // long finding is held back).
+        let mut target = CHUNK + OVERLAP;
+        // The previous step ended inside a key block past the cap.
+        let mut in_key = false;
         while !eof || buf.len() > ctx_len {
             // Fill.
-            while !eof && buf.len() - ctx_len < CHUNK + OVERLAP {
+            while !eof && buf.len() - ctx_len < target {
                 match input.read(&mut read_buf) {
                     Ok(0) => eof = true,
                     Ok(n) => buf.extend_from_slice(&read_buf[..n]),
@@ -75,16 +91,60 @@ impl Masker {
             }
             let mut findings = self.detector().detect_bytes(&buf, known);
             findings.retain(|f| f.start >= ctx_len);
+            if in_key {
+                // The rest of a key block cut at the cap: mask it up to its
+                // end line (or what is no key material).
+                let (e, state) = pem_body(&buf, ctx_len);
+                let e = if state == Pem::Open { buf.len() } else { e };
+                in_key = state == Pem::Open && !eof;
+                if e > ctx_len {
+                    findings.retain(|f| f.start >= e);
+                    findings.insert(
+                        0,
+                        Finding {
+                            kind: Kind::Secret,
+                            start: ctx_len,
+                            end: e,
+                            score: 0.95,
+                            recognizer: Cow::Borrowed("private_key_block_unterminated"),
+                        },
+                    );
+                }
+            }
             let mut cut = if eof {
                 buf.len()
             } else {
-                choose_cut(&buf, ctx_len, buf.len() - OVERLAP)
+                choose_cut(
+                    &buf,
+                    ctx_len,
+                    buf.len().saturating_sub(OVERLAP).max(ctx_len),
+                )
             };
             for f in &findings {
                 if f.start < cut && f.end > cut {
                     cut = f.start;
                 }
             }
+            if cut == ctx_len && !eof && buf.len() > ctx_len {
+                // A finding from the buffer's start runs past the cut point.
+                if buf.len() - ctx_len < HOLD_CAP {
+                    target = buf.len() - ctx_len + CHUNK;
+                    continue;
+                }
+                // Over the cap: mask the whole held finding as it stands.
+                for f in &findings {
+                    if f.start == ctx_len {
+                        cut = cut.max(f.end);
+                        if f.end == buf.len() && f.recognizer.starts_with("private_key_block") {
+                            in_key = true;
+                        }
+                    }
+                }
+                if cut == ctx_len {
+                    cut = choose_cut(&buf, ctx_len, buf.len() - OVERLAP);
+                }
+            }
+            target = CHUNK + OVERLAP;
             findings.retain(|f| f.end <= cut);
             for f in &mut findings {
                 f.start -= ctx_len;

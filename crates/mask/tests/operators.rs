@@ -361,3 +361,22 @@ fn encrypt_seals_values_the_keyring_opens_in_context() {
     let elsewhere = FieldContext::new(tenant, "ticket", "43", "EMAIL").unwrap();
     assert!(keyring.open(&elsewhere, &sealed).is_err());
 }
+
+#[test]
+fn custom_context_words_fold_unicode_case() {
+    let cfg = custodia_mask::DetectorConfig::from_json(
+        r#"{"version":1,"regions":"none","custom":[{"name":"m","kind":"MITGLIED","pattern":"\\bM-[0-9]{5}\\b","context":["Mitgliedsnummer","STRAẞE"],"score":0.3}]}"#,
+    )
+    .unwrap();
+    let d = Detector::from_config(&cfg).unwrap();
+    let kinds = |t: &str| -> Vec<String> {
+        d.detect(t)
+            .into_iter()
+            .map(|f| f.kind.to_string())
+            .collect()
+    };
+    assert_eq!(kinds("MITGLIEDSNUMMER: M-12345"), ["MITGLIED"]);
+    assert_eq!(kinds("straße M-12345"), ["MITGLIED"]);
+    assert_eq!(kinds("Strassenbahn M-12345"), Vec::<String>::new());
+    assert_eq!(kinds("nummer M-12345"), Vec::<String>::new());
+}

@@ -51,6 +51,35 @@ proptest! {
     }
 
     #[test]
+    fn german_shaped_noise_detects_without_panic(
+        parts in proptest::collection::vec(
+            "(Kennzeichen|PLZ|KVNR|LANR|BSNR|Steuernummer|Führerschein|Straße|HRB|DE|Telematik-ID|[0-9A-ZÄÖÜß /.,-]{1,14})",
+            0..24,
+        )
+    ) {
+        let text = parts.join(" ");
+        let d = Detector::new();
+        check_findings(text.len(), Some(&text), &d.detect(&text), d.min_score());
+    }
+
+    #[test]
+    fn key_shaped_noise_masks_the_same_streamed_and_whole(
+        parts in proptest::collection::vec(
+            "(-----BEGIN RSA PRIVATE KEY-----|-----END RSA PRIVATE KEY-----|-----END |Proc-Type: 4,ENCRYPTED|[A-Za-z0-9+/=]{1,70}|\n|\\n| |thanks bob)",
+            0..40,
+        )
+    ) {
+        let text = parts.concat();
+        let d = Detector::new();
+        check_findings(text.len(), Some(&text), &d.detect(&text), d.min_score());
+        let m = Masker::new(Detector::new());
+        let mut out = Vec::new();
+        m.mask_stream(text.as_bytes(), &mut out, None, None).unwrap();
+        let (whole, _) = m.mask_bytes(text.as_bytes(), None, None).unwrap();
+        prop_assert_eq!(out, whole);
+    }
+
+    #[test]
     fn config_parser_gives_a_value_or_an_error(text in any::<String>()) {
         if let Ok(cfg) = DetectorConfig::from_json(&text) {
             let _ = Detector::from_config(&cfg);

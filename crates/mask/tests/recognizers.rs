@@ -406,3 +406,17 @@ fn german_document_look_alikes() {
     none("Personalausweis LMNPRTVWX");
     none("Fahrerlaubnis ABC123 entzogen");
 }
+
+#[test]
+fn uk_vehicle_registration_older_formats() {
+    one("car reg A123 BCD", "UK_VEHICLE_REGISTRATION", "A123 BCD");
+    one("vehicle K1 ABC parked", "UK_VEHICLE_REGISTRATION", "K1 ABC");
+    one("car reg ABC 123D", "UK_VEHICLE_REGISTRATION", "ABC 123D");
+    one("the van is HBW 47K", "UK_VEHICLE_REGISTRATION", "HBW 47K");
+    // No context; age letters I, O, Q, U, Z are never used; no leading 0.
+    none("order A123 BCD shipped");
+    none("car reg I123 BCD");
+    none("car reg ABC 123U");
+    none("car reg A012 BCD");
+    none("car reg AQC 123D");
+}
