@@ -55,7 +55,10 @@
 //! the directory (created if missing, never deleted; an advisory OS lock via
 //! [`File::try_lock`], released when the store is dropped or the process
 //! exits, so a crash leaves no stale lock). A second writer, in this process
-//! or another, gets [`Error::Locked`]. Readers ([`SegmentStore::open_read_only`],
+//! or another, gets [`Error::Locked`] after waiting up to [`LOCK_WAIT`]
+//! (half a second) for the lock: a program that closes its log and forks a
+//! child at the same moment can hold the lock a little longer than the
+//! store, until the child's `exec` closes the shared descriptor. Readers ([`SegmentStore::open_read_only`],
 //! so [`crate::verify`]) take no lock and may run beside the writer.
 
 use std::fs::{self, File, OpenOptions};
@@ -176,12 +179,25 @@ fn lock_dir(dir: &Path) -> Result<File, Error> {
         .write(true)
         .open(&path)
         .map_err(io(&path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
-        Err(fs::TryLockError::Error(source)) => Err(Error::Io { path, source }),
+    // A writer that just closed the log may still hold the lock for a moment
+    // through a child process forked elsewhere in its program (the child
+    // shares the descriptor until its exec closes it): wait that out briefly.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked { path }),
+            Err(fs::TryLockError::Error(source)) => return Err(Error::Io { path, source }),
+        }
     }
 }
+
+/// How long [`SegmentStore::open`] waits for another writer's lock before
+/// it reports [`Error::Locked`].
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn segment_path(dir: &Path, number: u32) -> PathBuf {
     dir.join(format!("{number:08}.seg"))
