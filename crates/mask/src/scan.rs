@@ -1125,6 +1125,16 @@ impl<'a> Scanner<'a> {
         while i < n {
             // Tight skip over bytes that cannot start anything.
             loop {
+                // Eight inert bytes per test: fewer branches per byte, and a
+                // speed that does not hinge on where the compiler places the
+                // byte loop (the same instructions ran 1.5× slower after an
+                // unrelated change moved it).
+                while let Some(chunk) = b.get(i..i + 8) {
+                    if chunk.iter().fold(0, |any, &c| any | CLASS[c as usize]) != 0 {
+                        break;
+                    }
+                    i += 8;
+                }
                 while i < n && CLASS[b[i] as usize] == 0 {
                     i += 1;
                 }
