@@ -33,7 +33,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -43,7 +43,7 @@ use custodia_crypt::{
     DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring, NonceUsage,
     SecretKey,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
 pub const EXIT_CODES: &str = "Exit codes: 0 ok, 1 finding (retire refused: primary or still in use), 2 usage or input error.";
@@ -492,7 +492,7 @@ impl ScanArgs {
         for path in &self.input {
             let reader = open_input(path)?;
             let name = input_name(path);
-            let progress = progress(path);
+            let progress = crate::input_progress(path);
             for_each_line(reader, &progress, |number, line| {
                 let at = |message: String| format!("{name}: line {number}: {message}");
                 let Some(text) = envelope_text(line, &self.value_key).map_err(at)? else {
@@ -748,7 +748,7 @@ fn reencrypt(args: &ReencryptArgs) -> Result<(), Failure> {
     let mut out = BufWriter::new(sink);
     let primary = keyring.primary();
     let mut counts = Counts::default();
-    let progress = progress(&args.input);
+    let progress = crate::input_progress(&args.input);
     let result = for_each_line(reader, &progress, |number, line| {
         counts.lines += 1;
         let at = |message: String| format!("{name}: line {number}: {message}");
@@ -990,27 +990,6 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>, Failure> {
     }
     let file = File::open(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
     Ok(Box::new(BufReader::new(file)))
-}
-
-/// A progress bar over the input's bytes, drawn only when standard error
-/// is a terminal.
-fn progress(input: &Path) -> ProgressBar {
-    if !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let len = (!is_dash(input))
-        .then(|| fs::metadata(input).ok().map(|m| m.len()))
-        .flatten();
-    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
-    let template = if len.is_some() {
-        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
-    } else {
-        "{spinner} {bytes} {bytes_per_sec}"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// Calls `f` with each line (1-based number, text without the newline),

@@ -205,13 +205,13 @@ const PROGRESS_MIN_BYTES: u64 = 1 << 20;
 /// terminal, and then only for a file of at least [`PROGRESS_MIN_BYTES`] or
 /// for standard input that is not itself a terminal; otherwise it is hidden
 /// and writes nothing.
-fn input_progress(path: &str) -> indicatif::ProgressBar {
+fn input_progress(path: &std::path::Path) -> indicatif::ProgressBar {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let len = if path == "-" {
+    let len = if path.as_os_str() == "-" {
         if std::io::stdin().is_terminal() {
             return ProgressBar::hidden();
         }

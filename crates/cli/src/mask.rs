@@ -59,7 +59,7 @@ pub struct MaskArgs {
 /// `--fail-on-find` finds something.
 pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>, String> {
     let masker = build(args)?;
-    let progress = crate::input_progress(&args.input);
+    let progress = crate::input_progress(std::path::Path::new(&args.input));
     let input: Box<dyn Read> = if args.input == "-" {
         Box::new(progress.wrap_read(std::io::stdin().lock()))
     } else {

@@ -153,7 +153,7 @@ fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
     let policy = Policy::from_path(policy).map_err(|e| e.to_string())?;
     let now = custodia_retention::parse_timestamp(now).map_err(|e| format!("--now: {e}"))?;
     let name = records.display().to_string();
-    let progress = crate::input_progress(&name);
+    let progress = crate::input_progress(records);
     let input: Box<dyn Read> = if name == "-" {
         Box::new(progress.wrap_read(std::io::stdin().lock()))
     } else {
