@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use custodia_core::{ActorId, Clock, Role, SubjectId, SystemClock, TenantId};
-use custodia_dsr::{ErasureCertificate, ExportBundle, RequestKind, VerificationMethod};
+use custodia_dsr::{
+    Desk, ErasureCertificate, ExportBundle, Request, RequestKind, VerificationMethod,
+};
 use custodia_helpdesk::Helpdesk;
 use custodia_helpdesk::audit::Query;
 
@@ -229,6 +231,29 @@ fn write_bundle(bundle: &ExportBundle, out: &Path) -> Result<Vec<String>, String
     Ok(files)
 }
 
+/// Receives a request as the tenant's controller and records how the
+/// operator verified the person's identity.
+fn verified_request(
+    desk: &Desk,
+    who: &Who,
+    subject: SubjectId,
+    kind: RequestKind,
+    actor: ActorId,
+) -> Result<Request, String> {
+    let dsr = |e: custodia_dsr::Error| e.to_string();
+    let mut request = desk
+        .receive(who.tenant, subject, kind, Role::Controller, actor)
+        .map_err(dsr)?;
+    desk.verify(
+        &mut request,
+        who.verification.into(),
+        "checked by the operator",
+        actor,
+    )
+    .map_err(dsr)?;
+    Ok(request)
+}
+
 /// Runs a `dsr` subcommand; an error is a usage or input error (exit 2).
 pub fn run(command: DsrCommand) -> Result<(), String> {
     match command {
@@ -246,18 +271,10 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             } else {
                 RequestKind::Access
             };
-            let dsr = |e: custodia_dsr::Error| e.to_string();
-            let mut request = desk
-                .receive(who.tenant, subject, kind, Role::Controller, actor)
-                .map_err(dsr)?;
-            desk.verify(
-                &mut request,
-                who.verification.into(),
-                "checked by the operator",
-                actor,
-            )
-            .map_err(dsr)?;
-            let bundle = desk.export(&mut request, actor).map_err(dsr)?;
+            let mut request = verified_request(&desk, &who, subject, kind, actor)?;
+            let bundle = desk
+                .export(&mut request, actor)
+                .map_err(|e| e.to_string())?;
             let out = out.unwrap_or_else(|| {
                 hd.layout()
                     .dir()
@@ -311,24 +328,8 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             let desk = hd.desk().map_err(|e| e.to_string())?;
             let actor = operator(who.tenant);
             let checkpoint = hd.checkpoint().map_err(|e| e.to_string())?;
-            let dsr = |e: custodia_dsr::Error| e.to_string();
-            let mut request = desk
-                .receive(
-                    who.tenant,
-                    subject,
-                    RequestKind::Erasure,
-                    Role::Controller,
-                    actor,
-                )
-                .map_err(dsr)?;
-            desk.verify(
-                &mut request,
-                who.verification.into(),
-                "checked by the operator",
-                actor,
-            )
-            .map_err(dsr)?;
-            let certificate = desk.erase(&mut request, actor).map_err(dsr)?;
+            let mut request = verified_request(&desk, &who, subject, RequestKind::Erasure, actor)?;
+            let certificate = desk.erase(&mut request, actor).map_err(|e| e.to_string())?;
             if json {
                 let mut value = serde_json::to_value(&certificate).map_err(|e| e.to_string())?;
                 if let Some(object) = value.as_object_mut() {
