@@ -2049,16 +2049,20 @@ impl<'a> Scanner<'a> {
             && (matches!(age, 2..=29 | 51..=79))
             && (0..3).all(|k| RANDOM.contains(&at(b, s + 4 + o + k)))
             && token_end(b, end);
-        if !ok || !self.ctx(s).has(K::UkVehicleRegistration.context()) {
+        if !ok {
             return None;
         }
-        Some(self.push(
-            s,
-            end,
-            K::UkVehicleRegistration,
-            0.3 + CONTEXT_BOOST,
-            K::UkVehicleRegistration.recognizer(),
-        ))
+        self.uk_plate_in_context(s, end)
+    }
+
+    /// A UK registration's shape matched at `s..end`: a finding only with a
+    /// context word, since plates look like many other codes.
+    fn uk_plate_in_context(&mut self, s: usize, end: usize) -> Option<usize> {
+        let kind = K::UkVehicleRegistration;
+        if !self.ctx(s).has(kind.context()) {
+            return None;
+        }
+        Some(self.push(s, end, kind, 0.3 + CONTEXT_BOOST, kind.recognizer()))
     }
 
     /// UK registrations of the older formats, only with a context word:
@@ -2116,16 +2120,10 @@ impl<'a> Scanner<'a> {
             }
             i + 1
         };
-        if !token_end(b, end) || !self.ctx(s).has(K::UkVehicleRegistration.context()) {
+        if !token_end(b, end) {
             return None;
         }
-        Some(self.push(
-            s,
-            end,
-            K::UkVehicleRegistration,
-            0.3 + CONTEXT_BOOST,
-            K::UkVehicleRegistration.recognizer(),
-        ))
+        self.uk_plate_in_context(s, end)
     }
 
     /// A US Medicare Beneficiary Identifier, plain (`1EG4TE5MK73`, context
