@@ -12,7 +12,7 @@ use clap::{Subcommand, ValueEnum};
 use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
 use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions, SegmentStore};
 use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
-use custodia_crypt::{FileKeyStore, Keyring, SecretKey, SubjectVault};
+use custodia_crypt::{FileKeyStore, KeyStore, Keyring, SecretKey, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
@@ -175,18 +175,24 @@ fn usage(e: impl std::fmt::Display) -> Failure {
     Failure::Usage(e.to_string())
 }
 
-fn open_vault(keys: &VaultArgs) -> Result<Option<SubjectVault<FileKeyStore>>, Failure> {
+/// The subject-key vault over `--subject-keys`. A store that holds a keyring
+/// record (one made by `custodia keys init` or by a host such as the
+/// helpdesk example, whose tenant keys may be random and wrapped) opens
+/// with that keyring; a store with subject keys only uses the keyring
+/// derived from the master key, as `custodia audit append` creates it.
+fn open_vault(keys: &VaultArgs) -> Result<Option<SubjectVault<Arc<FileKeyStore>>>, Failure> {
     let (Some(master), Some(store)) = (&keys.master_key, &keys.subject_keys) else {
         return Ok(None);
     };
     let master = SecretKey::from_file(master).map_err(usage)?;
-    let store = FileKeyStore::open(store, &master).map_err(usage)?;
+    let store = Arc::new(FileKeyStore::open(store, &master).map_err(usage)?);
+    let keyring = match store.keyring().map_err(usage)? {
+        Some(record) => Keyring::from_store(Arc::clone(&store), &master, record.mode),
+        None => Ok(Keyring::new(master)),
+    }
+    .map_err(usage)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(Some(SubjectVault::new(
-        Arc::new(Keyring::new(master)),
-        store,
-        clock,
-    )))
+    Ok(Some(SubjectVault::new(Arc::new(keyring), store, clock)))
 }
 
 fn existing_log(dir: &Path) -> Result<AuditLog<SegmentStore>, Failure> {

@@ -404,3 +404,44 @@ fn help_documents_the_exit_codes() {
         }
     }
 }
+
+#[test]
+fn audit_export_opens_the_helpdesk_keyring_and_shows_the_erasure() {
+    let data = seeded();
+    let c = Cast::new();
+    let export = || {
+        custodia(&[
+            "audit",
+            "export",
+            s(&data.path().join("audit")),
+            "--subject",
+            &c.alice.to_string(),
+            "--master-key",
+            s(&data.path().join("root.key")),
+            "--subject-keys",
+            s(&data.path().join("keys.store")),
+        ])
+    };
+    // The example's key store holds random, wrapped tenant keys: the
+    // exporter opens the store's own keyring and her sign-in IP reads back.
+    let o = export();
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains(demo::ALICE_PORTAL_IP), "{}", out(&o));
+
+    let o = custodia(&[
+        "dsr",
+        "erase",
+        "--data",
+        s(data.path()),
+        "--tenant",
+        &c.acme.to_string(),
+        "--subject",
+        &c.alice.to_string(),
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    // After the erasure her events are still listed, her IP no longer.
+    let o = export();
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains("login"), "{}", out(&o));
+    assert!(!out(&o).contains(demo::ALICE_PORTAL_IP), "{}", out(&o));
+}
