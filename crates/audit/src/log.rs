@@ -207,13 +207,20 @@ impl<S: Store> AuditLog<S> {
         self.append_hashed(&records, &leaves)
     }
 
-    /// Appends already encoded events (each must decode); returns the index of
-    /// the first.
+    /// Appends already encoded events; returns the index of the first.
+    ///
+    /// Each record is checked to be a canonical event first
+    /// ([`canonical::check`]): bytes that do not decode are refused with the
+    /// decoding error and nothing is appended, since a verifier would report
+    /// them as tampering.
     ///
     /// On a store shared with other writers, a lost race ([`Error::Stale`])
     /// is handled here: the log reads the other writers' records into its
     /// tree (checking them as [`AuditLog::open`] does) and tries again.
     pub fn append_encoded(&mut self, records: &[&[u8]]) -> Result<u64, Error> {
+        for record in records {
+            canonical::check(record)?;
+        }
         let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r)).collect();
         self.append_hashed(records, &leaves)
     }

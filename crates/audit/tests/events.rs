@@ -244,3 +244,20 @@ fn sealed_values_serialise_as_base64() {
     assert_eq!(json["sealed"], "AQID");
     assert_eq!(serde_json::from_value::<Personal>(json).unwrap(), value);
 }
+
+#[test]
+fn append_encoded_refuses_bytes_that_are_not_a_canonical_event() {
+    use custodia_audit::{AuditLog, MemoryStore};
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    let good = encode(&sample());
+    let mut bad = good.clone();
+    bad.truncate(good.len() - 1);
+    // A batch with one bad record appends nothing.
+    let e = log.append_encoded(&[&good, &bad]).unwrap_err();
+    assert!(matches!(e, Error::Decode { .. }), "{e}");
+    assert!(log.is_empty());
+    // Good records go in, and the log verifies.
+    assert_eq!(log.append_encoded(&[&good, &good]).unwrap(), 0);
+    assert_eq!(log.len(), 2);
+    custodia_audit::verify(log.store().clone(), None).unwrap();
+}
