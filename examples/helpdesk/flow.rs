@@ -586,7 +586,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     ];
     lines.extend(sweep.to_string().lines().map(str::to_owned));
     lines.push(format!(
-        "carried out: deleted {} (audited as delete by the retention job); anonymize items go to the nightly anonymizer",
+        "carried out: deleted {} (audited as delete by the retention job); anonymize items are only listed here: this example runs no anonymization job",
         if sweep_deleted.is_empty() { "nothing".to_owned() } else { sweep_deleted.join(", ") }
     ));
     if let Some(clear) = app.hd.policy().erasure_complete(now) {

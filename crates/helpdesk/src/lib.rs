@@ -532,7 +532,8 @@ impl Helpdesk {
     /// Plans a retention sweep of every ticket at the clock's time and
     /// carries out its deletions (each audited as a `delete` by the
     /// helpdesk's retention job); anonymize and review items are left in
-    /// the plan for the nightly anonymizer and a person. Returns the plan
+    /// the plan (this example runs no anonymization job, and review is a
+    /// person's task). Returns the plan
     /// and the ids deleted.
     pub fn sweep(&self) -> Result<(SweepPlan, Vec<String>), Error> {
         let rows = self.tickets.all()?;
