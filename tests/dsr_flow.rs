@@ -292,6 +292,27 @@ keep = "30d"
 anchor = "2026-01-01T02:00:00Z"
 "#;
 
+/// Alice signs in to the portal from 198.51.100.23: personal data in the
+/// log, sealed under her key.
+fn alices_login(tenant: TenantId, alice: SubjectId, clock: &dyn Clock) -> Event {
+    Event::builder(
+        tenant,
+        Actor::new(
+            ActorKind::User,
+            ActorId::from_external_key(tenant, "portal.user", "1017"),
+        )
+        .as_subject(alice)
+        .with_ip("198.51.100.23")
+        .with_user_agent("Firefox/140"),
+        Action::Login,
+        Target::new("portal_session", "s-1").unwrap(),
+    )
+    .subject(alice)
+    .time(at(2, 10, 8))
+    .build(clock)
+    .unwrap()
+}
+
 fn at(month: u32, day: u32, hour: u32) -> Timestamp {
     Utc.with_ymd_and_hms(2026, month, day, hour, 0, 0).unwrap()
 }
@@ -408,23 +429,8 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         vault.clone(),
     ));
     trail.with_log(|log| {
-        let login = Event::builder(
-            tenant,
-            Actor::new(
-                ActorKind::User,
-                ActorId::from_external_key(tenant, "portal.user", "1017"),
-            )
-            .as_subject(alice)
-            .with_ip("198.51.100.23")
-            .with_user_agent("Firefox/140"),
-            Action::Login,
-            Target::new("portal_session", "s-1").unwrap(),
-        )
-        .subject(alice)
-        .time(at(2, 10, 8))
-        .build(clock.as_ref())
-        .unwrap();
-        log.append_sealed(&vault, login).unwrap();
+        log.append_sealed(&vault, alices_login(tenant, alice, clock.as_ref()))
+            .unwrap();
         let update = Event::builder(
             tenant,
             Actor::new(ActorKind::Agent, agent).with_ip("203.0.113.7"),
@@ -885,22 +891,8 @@ fn a_source_that_cannot_reseal_defers_the_shred_until_release() {
         vault.clone(),
     ));
     trail.with_log(|log| {
-        let login = Event::builder(
-            tenant,
-            Actor::new(
-                ActorKind::User,
-                ActorId::from_external_key(tenant, "portal.user", "1017"),
-            )
-            .as_subject(alice)
-            .with_ip("198.51.100.23"),
-            Action::Login,
-            Target::new("portal_session", "s-1").unwrap(),
-        )
-        .subject(alice)
-        .time(at(2, 10, 8))
-        .build(clock.as_ref())
-        .unwrap();
-        log.append_sealed(&vault, login).unwrap();
+        log.append_sealed(&vault, alices_login(tenant, alice, clock.as_ref()))
+            .unwrap();
     });
     let policy = Arc::new(Policy::from_toml(POLICY, "helpdesk.toml").unwrap());
     let retention = Arc::new(PolicyRetention::new(policy, clock.clone()));
