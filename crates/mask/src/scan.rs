@@ -2722,7 +2722,8 @@ impl<'a> Scanner<'a> {
         if !self.on.has(K::Email) {
             return None;
         }
-        if ls > 0 && (is_alnum(b[ls - 1]) && ls == i - 64) {
+        // The look-back stopped at its 64-byte bound inside a longer local part.
+        if ls > 0 && is_alnum(b[ls - 1]) && ls + 64 == i {
             return None;
         }
         // Domain: labels of [A-Za-z0-9-], dot separated, TLD of letters.

@@ -122,3 +122,48 @@ proptest! {
         prop_assert_eq!(out.text, "hello [PERSON], thanks");
     }
 }
+
+/// Issue 20: an `@` right after a finding, before byte 64, underflowed the
+/// local-part bound (`i - 64`) and panicked under overflow checks.
+#[test]
+fn at_sign_after_a_finding_near_the_start_does_not_underflow() {
+    let d = Detector::new();
+    for text in [&b"33333333%@"[..], b"33333333%@example.com", b"4111111111111111%@x.io"] {
+        check_findings(text.len(), None, &d.detect_bytes(text, None), d.min_score());
+    }
+}
+
+const GLUE_FRAGMENTS: &[&str] = &[
+    "33333333", "4111111111111111", "jane.doe@example.com", "+61 2 9374 4000",
+    "DE89370400440532013000", "eyJ", "@", "%", ":", "://", "'", ".", "-", "+", "_", "=", " ",
+    "\n", "HRB", "Ä",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// Findings glued to punctuation with no spaces: every position-arithmetic
+    /// bound (look-backs to the last finding, look-aheads to the end) is hit
+    /// near offset zero and near the end. Tests build with overflow checks on,
+    /// so an underflow here panics instead of wrapping as in release builds.
+    #[test]
+    fn glued_pii_fragments_detect_without_overflow(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                proptest::strategy::Strategy::prop_map(proptest::sample::select(GLUE_FRAGMENTS), String::from),
+                "[0-9]{1,12}",
+                "[a-zA-Z]{1,12}",
+            ],
+            0..40,
+        )
+    ) {
+        let text = parts.concat();
+        let d = Detector::new();
+        check_findings(text.len(), Some(&text), &d.detect(&text), d.min_score());
+        let m = Masker::new(Detector::new());
+        let mut out = Vec::new();
+        m.mask_stream(text.as_bytes(), &mut out, None, None).unwrap();
+        let (whole, _) = m.mask_bytes(text.as_bytes(), None, None).unwrap();
+        prop_assert_eq!(out, whole);
+    }
+}
