@@ -32,7 +32,7 @@ use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVa
 use custodia_dsr::audit_log::{ERASED, WITHHELD};
 use custodia_dsr::source::FieldUpdate;
 use custodia_dsr::*;
-use custodia_retention::Policy;
+use custodia_retention::RetentionPolicy;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The policy's holds, with a switch standing for the hold's release.
@@ -48,7 +48,7 @@ impl RetentionCheck for Releasable {
         subject: SubjectId,
         source: &str,
         located: &custodia_dsr::source::Located,
-    ) -> Result<Option<Hold>, BoxError> {
+    ) -> Result<Option<ErasureHold>, BoxError> {
         if self.held.load(Ordering::SeqCst) {
             self.inner.hold(tenant, subject, source, located)
         } else {
@@ -175,7 +175,7 @@ impl PersonalDataSource for SealedSource {
         tenant: TenantId,
         subject: SubjectId,
         record: &RecordRef,
-    ) -> Result<Record, BoxError> {
+    ) -> Result<ExportedRecord, BoxError> {
         let mut exported = self.inner.export(tenant, subject, record)?;
         for field in &mut exported.fields {
             let opened = self.vault.open(
@@ -467,7 +467,7 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
         }
     });
 
-    let policy = Arc::new(Policy::from_toml(POLICY, "helpdesk.toml").unwrap());
+    let policy = Arc::new(RetentionPolicy::from_toml(POLICY, "helpdesk.toml").unwrap());
     let retention = Arc::new(PolicyRetention::new(policy.clone(), clock.clone()));
     let holds = Arc::new(Releasable {
         held: AtomicBool::new(true),
@@ -894,7 +894,7 @@ fn a_source_that_cannot_reseal_defers_the_shred_until_release() {
         log.append_sealed(&vault, alices_login(tenant, alice, clock.as_ref()))
             .unwrap();
     });
-    let policy = Arc::new(Policy::from_toml(POLICY, "helpdesk.toml").unwrap());
+    let policy = Arc::new(RetentionPolicy::from_toml(POLICY, "helpdesk.toml").unwrap());
     let retention = Arc::new(PolicyRetention::new(policy, clock.clone()));
     let holds = Arc::new(Releasable {
         held: AtomicBool::new(true),

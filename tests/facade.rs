@@ -23,7 +23,8 @@ fn default_features_expose_every_crate() {
     let tenant = custodia::core::TenantId::from_external_key("crm", "1");
     let key = custodia::tenant::CacheKey::new(tenant, "ticket", "42").unwrap();
     assert_eq!(key.tenant(), tenant);
-    let policy = custodia::retention::Policy::from_toml("version = 1\n", "empty.toml").unwrap();
+    let policy =
+        custodia::retention::RetentionPolicy::from_toml("version = 1\n", "empty.toml").unwrap();
     assert!(policy.rules().is_empty());
     let found = custodia::mask::Detector::new().detect("mail jane@example.com");
     assert_eq!(found[0].kind, custodia::mask::Kind::Email);

@@ -19,20 +19,16 @@ use custodia::dsr::{
     BoxError, ErasureCertificate, ExportBundle, PersonalDataSource, RequestKind, SubjectKeyStatus,
     VerificationMethod,
 };
-use custodia::mask::{
-    Detector, Kind, KnownEntities, Masker, Policy as MaskPolicy, Strategy, Vault,
-};
+use custodia::mask::{Detector, Kind, KnownEntities, MaskPolicy, Masker, Strategy, TokenVault};
 use custodia::retention::SweepPlan;
 use custodia::tenant::access::{
-    AccessPolicy, Action, Decision, FieldAccess, FieldDecision, FieldRule, Permission,
-    PolicyChange, RecordMeta, Scope,
+    AccessDecision, AccessPolicy, FieldAccess, FieldDecision, FieldRule, Operation, Ownership,
+    Permission, PolicyChange, Scope,
 };
 use custodia::tenant::residency::{AdequacyList, Recipient, TransferDecision, TransferRules};
 use custodia::tenant::{RoleName, TenantContext};
 
-use custodia_helpdesk::audit::{
-    Action as AuditAction, Actor, ActorKind, Event, Outcome, Query, Target,
-};
+use custodia_helpdesk::audit::{Action, Actor, ActorKind, Event, Outcome, Query, Target};
 use custodia_helpdesk::demo::{self, Cast};
 use custodia_helpdesk::{Helpdesk, SavedCheckpoint, StoredTicket, store};
 
@@ -113,7 +109,7 @@ pub struct Report {
     /// Step 3: the reply un-masked for the agent.
     pub ai_reply_for_agent: String,
     /// Step 4: the agent's decision to read the ticket.
-    pub agent_read: Decision,
+    pub agent_read: AccessDecision,
     /// Step 4: the agent's access to the phone field.
     pub agent_phone: FieldDecision,
     /// Step 4: the fields the agent's view of the ticket contains.
@@ -207,7 +203,7 @@ impl App {
         tenant: TenantId,
         subject: Option<SubjectId>,
         agent: ActorId,
-        action: AuditAction,
+        action: Action,
         ticket: &str,
         note: String,
     ) -> Result<(), Error> {
@@ -411,7 +407,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     // ---- 3. Masking before the AI summariser ---------------------------------
     let masker = Masker::new(Detector::new()).with_policy(MaskPolicy::new(Strategy::Tokenize))?;
     let known = KnownEntities::new([(Kind::Person, "Alice Ng")])?;
-    let mut token_vault = Vault::new();
+    let mut token_vault = TokenVault::new();
     let prompt_text = format!("Summarise this support ticket for the agent.\n{vpn_body}");
     let masked = masker.mask_with(&prompt_text, &known, Some(&mut token_vault))?;
     let ai_sent = masked.text.clone();
@@ -419,7 +415,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         c.acme,
         Some(c.alice),
         c.acme_agent,
-        AuditAction::Share,
+        Action::Share,
         "T-1002",
         format!(
             "ticket T-1002 to Summa AI (AU): {} values tokenised {:?}",
@@ -462,12 +458,14 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         TenantContext::new(c.acme, c.acme_agent, Region::AU).with_role(RoleName::new("agent")?);
     let row = tickets.row("T-1002")?.ok_or("ticket T-1002 missing")?;
     let ours = agent_ctx.admit(row.clone())?;
-    let meta = RecordMeta {
+    let meta = Ownership {
         tenant: ours.tenant(),
         owner: Some(ours.get().owner),
         team: None,
     };
-    let agent_read = app.policy.decide(&agent_ctx, "ticket", Action::Read, &meta);
+    let agent_read = app
+        .policy
+        .decide(&agent_ctx, "ticket", Operation::Read, &meta);
     let mut agent_view = Vec::new();
     let mut lines = vec![format!("ACME agent reads T-1002: {agent_read}")];
     let mut agent_phone = None;
@@ -503,7 +501,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         c.acme,
         row.subject,
         c.acme_agent,
-        AuditAction::Read,
+        Action::Read,
         "T-1002",
         format!("fields {}", agent_view.join(",")),
     )?;
@@ -523,7 +521,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         c.globex,
         None,
         Actor::new(ActorKind::Agent, c.globex_agent),
-        AuditAction::Read,
+        Action::Read,
         Target::new(store::RECORD_TYPE, "T-1002")?,
         Outcome::Denied,
         &format!(
@@ -540,7 +538,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     ));
     let policy_says = app
         .policy
-        .decide(&globex_ctx, "ticket", Action::Read, &meta);
+        .decide(&globex_ctx, "ticket", Operation::Read, &meta);
     lines.push(format!("and ACME's policy would say: {policy_says}"));
     steps.push(Step {
         number: 4,
@@ -818,7 +816,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let affected =
         app.hd
             .trail()
-            .affected(&Query::new().action(AuditAction::Share), window.0, window.1)?;
+            .affected(&Query::new().action(Action::Share), window.0, window.1)?;
     incident.apply_affected(&affected);
     let register = BreachRegister::new(app.clock.clone() as Arc<dyn Clock>, app.hd.trail().clone());
     register.record(&incident, c.acme_dpo)?;
@@ -911,7 +909,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
 fn login_ip(events: &[custodia::dsr::RenderedAuditEvent]) -> Option<String> {
     events
         .iter()
-        .find(|e| e.action == AuditAction::Login.as_str())
+        .find(|e| e.action == Action::Login.as_str())
         .and_then(|e| e.details.get("ip").cloned())
 }
 
@@ -938,11 +936,11 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
         PolicyChange::DefineRole(agent.clone()),
         PolicyChange::Grant(
             agent.clone(),
-            Permission::new("ticket", Action::Read, Scope::Tenant)?,
+            Permission::new("ticket", Operation::Read, Scope::Tenant)?,
         ),
         PolicyChange::Grant(
             agent.clone(),
-            Permission::new("ticket", Action::Update, Scope::Own)?,
+            Permission::new("ticket", Operation::Update, Scope::Own)?,
         ),
         field(
             &agent,
@@ -959,7 +957,7 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
         PolicyChange::DefineRole(supervisor.clone()),
         PolicyChange::Grant(
             supervisor.clone(),
-            Permission::new("ticket", Action::Read, Scope::Tenant)?,
+            Permission::new("ticket", Operation::Read, Scope::Tenant)?,
         ),
         field(&supervisor, DataCategory::USER, FieldAccess::Read),
     ] {

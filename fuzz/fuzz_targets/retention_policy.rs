@@ -6,21 +6,21 @@
 
 use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{DataCategory, TenantId};
-use custodia_retention::{Period, Policy, Record};
+use custodia_retention::{Period, RetentionPolicy, RetentionRecord};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let record = Record::new(
+    let record = RetentionRecord::new(
         "r-1",
         TenantId::from_external_key("fuzz", "t"),
         DataCategory::USER_CONTENT_TICKET,
         Utc.with_ymd_and_hms(2026, 1, 31, 12, 0, 0).unwrap(),
     )
     .with_event("closed", Utc.with_ymd_and_hms(2026, 2, 28, 0, 0, 0).unwrap());
-    for parsed in [Policy::from_toml(text, "fuzz.toml"), Policy::from_json(text, "fuzz.json")] {
+    for parsed in [RetentionPolicy::from_toml(text, "fuzz.toml"), RetentionPolicy::from_json(text, "fuzz.json")] {
         match parsed {
             Ok(policy) => {
                 let _ = policy.evaluate(&record, Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap());
@@ -35,5 +35,5 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(period.to_string().parse::<Period>().ok(), Some(period));
         let _ = period.after(record.created);
     }
-    let _ = Record::from_json(text);
+    let _ = RetentionRecord::from_json(text);
 });

@@ -211,7 +211,7 @@ fn main() {
             let started = thread_cpu();
             let mut store = MemoryStore::new();
             for e in &encoded {
-                custodia_audit::Store::append(&mut store, &[e], &tree).unwrap();
+                custodia_audit::AuditStore::append(&mut store, &[e], &tree).unwrap();
             }
             per("memory store append", started);
             let started = thread_cpu();
@@ -260,7 +260,7 @@ fn main() {
             let (elapsed, cpu) = (started.elapsed(), cpu_time() - cpu);
             // The same records, read back (untimed), hashed raw.
             let mut records = Vec::new();
-            custodia_audit::Store::scan(
+            custodia_audit::AuditStore::scan(
                 &SegmentStore::open_read_only(dir).unwrap(),
                 0,
                 &mut |_, r| {

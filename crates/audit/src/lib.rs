@@ -14,7 +14,7 @@
 //! * [`checkpoint`]s are C2SP signed notes (Ed25519) of a tree head. Whoever
 //!   keeps an old checkpoint can detect a log that was later truncated,
 //!   rewritten or forked.
-//! * The log lives in a [`store::Store`]: [`MemoryStore`], the
+//! * The log lives in a [`store::AuditStore`]: [`MemoryStore`], the
 //!   [`SegmentStore`] (append-only checksummed segment files with group
 //!   commit and crash recovery, the embedded default), `SqliteStore`
 //!   (feature `sqlite`) or `PostgresStore` (feature `postgres`, several
@@ -128,4 +128,4 @@ pub use log::{
     verify, verify_with_progress,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
-pub use store::{Durability, MemoryStore, SegmentOptions, SegmentStore, Store};
+pub use store::{AuditStore, Durability, MemoryStore, SegmentOptions, SegmentStore};

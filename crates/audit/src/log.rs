@@ -1,4 +1,4 @@
-//! The audit log: a [`Store`] of canonical events and the Merkle tree over them.
+//! The audit log: an [`AuditStore`] of canonical events and the Merkle tree over them.
 //!
 //! [`AuditLog::open`] reads every record once, checking each one decodes as a
 //! canonical event, hashing it into the tree and comparing the store's
@@ -21,9 +21,9 @@ use crate::merkle::{
     Hash, MerkleTree, TreeHead, leaf_hash, leaf_hash_prefixed, verify_consistency, verify_inclusion,
 };
 use crate::personal::{self, RevealedEvent};
-use crate::store::Store;
+use crate::store::AuditStore;
 
-/// An append-only, verifiable audit log over a [`Store`].
+/// An append-only, verifiable audit log over an [`AuditStore`].
 #[derive(Debug)]
 pub struct AuditLog<S> {
     store: S,
@@ -34,7 +34,7 @@ pub struct AuditLog<S> {
 }
 
 /// A record that failed verification: where and why.
-fn tampered_at<S: Store + ?Sized>(store: &S, index: u64, reason: String) -> Error {
+fn tampered_at<S: AuditStore + ?Sized>(store: &S, index: u64, reason: String) -> Error {
     let (path, offset) = store.locate(index).unwrap_or_default();
     Error::Tampered {
         path,
@@ -44,7 +44,7 @@ fn tampered_at<S: Store + ?Sized>(store: &S, index: u64, reason: String) -> Erro
     }
 }
 
-impl<S: Store> AuditLog<S> {
+impl<S: AuditStore> AuditLog<S> {
     /// Opens the log in `store`, verifying every record (see the
     /// [module documentation](self)).
     pub fn open(store: S) -> Result<Self, Error> {
@@ -437,7 +437,7 @@ const VERIFY_STEP: usize = 64 * 1024;
 /// leaves into `tree` in order (see [`MerkleTree::extend_hashes`]), reporting
 /// `progress(records done, records total)` after each step. The first bad
 /// record of the run (lowest index) is the one reported.
-fn verify_run<S: Store>(
+fn verify_run<S: AuditStore>(
     store: &S,
     tree: &mut MerkleTree,
     first: u64,
@@ -500,13 +500,16 @@ pub struct VerifyReport {
 
 /// Verifies every record of `store` (see [`AuditLog::open`]) and, if given, that
 /// the log extends the trusted `checkpoint`.
-pub fn verify<S: Store>(store: S, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport, Error> {
+pub fn verify<S: AuditStore>(
+    store: S,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<VerifyReport, Error> {
     verify_with_progress(store, checkpoint, &mut |_, _| {})
 }
 
 /// [`verify`], calling `progress(records_verified, records_total)` as it goes
 /// (see [`AuditLog::open_with_progress`]).
-pub fn verify_with_progress<S: Store>(
+pub fn verify_with_progress<S: AuditStore>(
     store: S,
     checkpoint: Option<&Checkpoint>,
     progress: &mut impl FnMut(u64, u64),

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use custodia_audit::store::PostgresStore;
 use custodia_audit::{
-    Action, Actor, ActorKind, AuditLog, Error, Event, MemoryStore, Query, Store, Target,
+    Action, Actor, ActorKind, AuditLog, AuditStore, Error, Event, MemoryStore, Query, Target,
 };
 use custodia_core::{ActorId, SystemClock, TenantId};
 

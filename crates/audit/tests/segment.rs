@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use custodia_audit::store::segment::{HEADER_LEN, LOCK_FILE, frame_record, parse_segment};
 use custodia_audit::{
-    Action, Actor, ActorKind, AuditLog, Checkpoint, Durability, Error, Event, EventId, Query,
-    SegmentOptions, SegmentStore, Store, Target, TreeHead, verify,
+    Action, Actor, ActorKind, AuditLog, AuditStore, Checkpoint, Durability, Error, Event, EventId,
+    Query, SegmentOptions, SegmentStore, Target, TreeHead, verify,
 };
 use custodia_core::chrono::{TimeDelta, TimeZone, Utc};
 use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use clap::Args;
 use custodia_core::TenantId;
-use custodia_mask::{Detector, Masker, Policy, PseudonymKey, Regions, Strategy};
+use custodia_mask::{Detector, MaskPolicy, Masker, PseudonymKey, Regions, Strategy};
 
 /// Exit codes of `custodia mask`, for its `--help`.
 pub const EXIT_CODES: &str =
@@ -164,7 +164,7 @@ fn build(args: &MaskArgs) -> Result<Masker, String> {
         _ => {}
     }
     masker
-        .with_policy(Policy::new(strategy))
+        .with_policy(MaskPolicy::new(strategy))
         .map_err(|e| e.to_string())
 }
 

@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use custodia_retention::{Decision, Error, Policy, Record};
+use custodia_retention::{Error, RetentionDecision, RetentionPolicy, RetentionRecord};
 
 /// Exit codes of `custodia retention`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (check: the policy is invalid); \
@@ -93,7 +93,7 @@ pub fn run(command: Command) -> Result<(), String> {
 
 fn check(path: &PathBuf, json: bool) -> Result<(), String> {
     let file = path.display().to_string();
-    match Policy::from_path(path) {
+    match RetentionPolicy::from_path(path) {
         Ok(policy) => {
             let backups = policy.backups().map_or_else(
                 || "no backups".to_owned(),
@@ -150,7 +150,7 @@ fn check(path: &PathBuf, json: bool) -> Result<(), String> {
 }
 
 fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
-    let policy = Policy::from_path(policy).map_err(|e| e.to_string())?;
+    let policy = RetentionPolicy::from_path(policy).map_err(|e| e.to_string())?;
     let now = custodia_retention::parse_timestamp(now).map_err(|e| format!("--now: {e}"))?;
     let name = records.display().to_string();
     let progress = crate::input_progress(records);
@@ -166,7 +166,7 @@ fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
 }
 
 fn eval_lines(
-    policy: &Policy,
+    policy: &RetentionPolicy,
     now: custodia_core::Timestamp,
     name: &str,
     input: Box<dyn Read>,
@@ -196,7 +196,7 @@ fn eval_lines(
         }
         number += 1;
         let text = line.trim_end_matches(['\n', '\r']);
-        let record: Record = match serde_json::from_str(text) {
+        let record: RetentionRecord = match serde_json::from_str(text) {
             Ok(record) => record,
             Err(e) => {
                 out.flush().map_err(io_error)?;
@@ -217,7 +217,7 @@ fn eval_lines(
 fn write_decision(
     out: &mut impl Write,
     id: &str,
-    decision: &Decision<'_>,
+    decision: &RetentionDecision<'_>,
     scratch: &mut String,
 ) -> std::io::Result<()> {
     out.write_all(b"{\"id\":")?;

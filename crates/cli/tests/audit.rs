@@ -297,7 +297,7 @@ fn bad_input_is_a_usage_error_and_appends_nothing() {
     assert!(
         !log.exists()
             || custodia_audit::SegmentStore::open_read_only(&log)
-                .map(|s| custodia_audit::Store::len(&s))
+                .map(|s| custodia_audit::AuditStore::len(&s))
                 .unwrap_or(0)
                 == 0
     );

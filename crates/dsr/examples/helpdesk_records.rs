@@ -8,8 +8,8 @@
 use custodia_core::{DataCategory, LegalBasis, Purpose, Region, Role};
 use custodia_dsr::breach::Contact;
 use custodia_dsr::records::{
-    Organisation, ProcessingActivity, ProcessingRegistry, Recipient, RecipientKind, Safeguard,
-    Transfer,
+    Organisation, ProcessingActivity, ProcessingRecipient, ProcessingRegistry, RecipientKind,
+    Safeguard, Transfer,
 };
 use custodia_dsr::request::Party;
 
@@ -28,7 +28,7 @@ pub fn registry() -> ProcessingRegistry {
         "TLS 1.2+ in transit; MFA for agents and staff; daily encrypted backups kept 30 days".to_owned(),
     ];
     let purpose = |p: &str| Purpose::new(p.to_owned()).unwrap_or(Purpose::SUPPORT);
-    let mailer = Recipient {
+    let mailer = ProcessingRecipient {
         name: "Transactional email provider".into(),
         kind: RecipientKind::SubProcessor,
         region: Region::US,
@@ -40,7 +40,7 @@ pub fn registry() -> ProcessingRegistry {
             decision: "Commission Implementing Decision (EU) 2023/1795 (EU-US Data Privacy Framework; provider certified)".into(),
         },
     };
-    let hosting = Recipient {
+    let hosting = ProcessingRecipient {
         name: "Cloud hosting (Sydney region)".into(),
         kind: RecipientKind::SubProcessor,
         region: Region::AU,
@@ -105,7 +105,7 @@ pub fn registry() -> ProcessingRegistry {
         ],
         recipients: vec![
             hosting.clone(),
-            Recipient {
+            ProcessingRecipient {
                 name: "Payment processor".into(),
                 kind: RecipientKind::Recipient,
                 region: region("IE"),

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 use crate::breach::{BreachNature, Contact, Incident};
 use crate::request::{Correction, RejectionReason, RequestKind, VerificationMethod};
-use crate::retention::{ErasureException, Hold};
+use crate::retention::{ErasureException, ErasureHold};
 use crate::source::{FieldAction, RecordRef};
 
 /// A timestamp between 1970 and 2200, to the second.
@@ -99,9 +99,9 @@ impl Arbitrary for ErasureException {
     }
 }
 
-impl Arbitrary for Hold {
+impl Arbitrary for ErasureHold {
     type Parameters = ();
-    type Strategy = BoxedStrategy<Hold>;
+    type Strategy = BoxedStrategy<ErasureHold>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
         (
@@ -109,7 +109,7 @@ impl Arbitrary for Hold {
             "[a-zA-Z0-9 ]{1,30}",
             proptest::option::of(timestamp()),
         )
-            .prop_map(|(exception, reason, until)| Hold {
+            .prop_map(|(exception, reason, until)| ErasureHold {
                 exception,
                 reason,
                 until,

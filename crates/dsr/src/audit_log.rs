@@ -1,6 +1,6 @@
 //! The desk on a `custodia-audit` log: [`AuditTrail`].
 //!
-//! One [`AuditTrail`] holds an [`AuditLog`] (any [`Store`]) and the
+//! One [`AuditTrail`] holds an [`AuditLog`] (any [`AuditStore`]) and the
 //! [`SubjectVault`] that seals its personal values, and fills the desk's three
 //! audit seams:
 //!
@@ -123,7 +123,9 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use custodia_audit::personal::{RECORD_TYPE, Revealed, open_value};
-use custodia_audit::{Action, Actor, ActorKind, AuditLog, Event, Outcome, Personal, Store, Target};
+use custodia_audit::{
+    Action, Actor, ActorKind, AuditLog, AuditStore, Event, Outcome, Personal, Target,
+};
 use custodia_core::{ActorId, LegalBasis, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{FieldContext, KeyStore, SubjectVault};
 
@@ -182,7 +184,7 @@ impl<S, K> std::fmt::Debug for AuditTrail<S, K> {
     }
 }
 
-impl<S: Store, K: KeyStore> AuditTrail<S, K> {
+impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
     /// Desk events go to `log`, sealed with `vault` (the vault that also holds
     /// the subjects' keys the desk shreds).
     pub fn new(log: AuditLog<S>, vault: Arc<SubjectVault<K>>) -> Self {
@@ -558,7 +560,7 @@ fn sanitize(name: &str) -> String {
     out
 }
 
-impl<S: Store, K: KeyStore> AuditSink for AuditTrail<S, K> {
+impl<S: AuditStore, K: KeyStore> AuditSink for AuditTrail<S, K> {
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
         let audit_event = self.to_audit_event(event)?;
         self.with_log(|log| log.append(&audit_event))?;
@@ -566,7 +568,7 @@ impl<S: Store, K: KeyStore> AuditSink for AuditTrail<S, K> {
     }
 }
 
-impl<S: Store, K: KeyStore> SubjectAuditHistory for AuditTrail<S, K> {
+impl<S: AuditStore, K: KeyStore> SubjectAuditHistory for AuditTrail<S, K> {
     fn events_for(
         &self,
         tenant: TenantId,

@@ -54,7 +54,7 @@ pub struct RestrictionReport {
 
 /// What a request produced when run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum RequestOutcome {
     /// Access or portability.
     Bundle(Box<ExportBundle>),
     /// Rectification.
@@ -403,15 +403,17 @@ impl Desk {
     }
 
     /// Runs the request for its kind: export, rectify, erase or restrict.
-    pub fn run(&self, request: &mut Request, actor: ActorId) -> Result<Outcome, Error> {
+    pub fn run(&self, request: &mut Request, actor: ActorId) -> Result<RequestOutcome, Error> {
         Ok(match request.kind {
             RequestKind::Access | RequestKind::Portability => {
-                Outcome::Bundle(Box::new(self.export(request, actor)?))
+                RequestOutcome::Bundle(Box::new(self.export(request, actor)?))
             }
-            RequestKind::Rectification { .. } => Outcome::Rectified(self.rectify(request, actor)?),
-            RequestKind::Erasure => Outcome::Erased(Box::new(self.erase(request, actor)?)),
+            RequestKind::Rectification { .. } => {
+                RequestOutcome::Rectified(self.rectify(request, actor)?)
+            }
+            RequestKind::Erasure => RequestOutcome::Erased(Box::new(self.erase(request, actor)?)),
             RequestKind::Restriction { .. } | RequestKind::Objection { .. } => {
-                Outcome::Restricted(self.restrict(request, actor)?)
+                RequestOutcome::Restricted(self.restrict(request, actor)?)
             }
         })
     }
@@ -873,7 +875,7 @@ impl Desk {
     /// let record = RecordRef::new("attachment", "A-2");
     /// evidence.insert(tenant, alice, record.clone(), LegalBasis::Contract,
     ///     [("file_name", DataCategory::USER_CONTENT_TICKET, "burnt-printer.jpg", true)]);
-    /// let hold = Hold { exception: ErasureException::LegalClaims, reason: "case 17".into(), until: None };
+    /// let hold = ErasureHold { exception: ErasureException::LegalClaims, reason: "case 17".into(), until: None };
     /// let held = Desk::new(clock.clone(), Arc::new(MemorySink::new()))
     ///     .with_source(evidence.clone())?
     ///     .with_retention(Arc::new(StaticHolds::new().hold(tenant, "evidence", record, hold)))

@@ -94,9 +94,9 @@
 //! use chrono::{TimeZone, Utc};
 //! use custodia_core::{ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
 //! use custodia_dsr::*;
-//! use custodia_retention::Policy;
+//! use custodia_retention::RetentionPolicy;
 //!
-//! let policy = Arc::new(Policy::from_toml(r#"
+//! let policy = Arc::new(RetentionPolicy::from_toml(r#"
 //!     version = 1
 //!
 //!     [[rule]]                       # "Invoices are kept ten years."
@@ -193,7 +193,7 @@
 //! // Invoices are kept ten years for the tax authority.
 //! let until = Utc.with_ymd_and_hms(2036, 1, 1, 0, 0, 0).unwrap();
 //! let holds = StaticHolds::new().hold(tenant, "invoices", RecordRef::new("invoice", "INV-7"),
-//!     Hold { exception: ErasureException::LegalObligation, reason: "tax law".into(), until: Some(until) });
+//!     ErasureHold { exception: ErasureException::LegalObligation, reason: "tax law".into(), until: Some(until) });
 //!
 //! let desk = Desk::new(clock.clone(), audit.clone())
 //!     .with_source(contacts.clone())?
@@ -383,7 +383,7 @@ pub mod source;
 
 pub use audit_log::{AuditTrail, DetailsKey};
 pub use desk::{
-    ControllerForwarder, Desk, LateRequest, Outcome, RectificationReport, RestrictionReport,
+    ControllerForwarder, Desk, LateRequest, RectificationReport, RequestOutcome, RestrictionReport,
     ResumeReport, Resumed,
 };
 pub use erasure::{
@@ -398,10 +398,10 @@ pub use request::{
     RequestState, VerificationMethod,
 };
 pub use retention::{
-    BackupHorizon, ErasureException, FixedBackupWindow, Hold, NoHolds, PolicyRetention,
+    BackupHorizon, ErasureException, ErasureHold, FixedBackupWindow, NoHolds, PolicyRetention,
     RetentionCheck, StaticHolds, UnknownBackups,
 };
 pub use source::{
-    ErasurePlan, FieldAction, KeptKey, Located, PersonalDataSource, Progress, Record, RecordMeta,
-    RecordRef, ResealOutcome, Restriction, SourceProgress,
+    ErasurePlan, ExportedRecord, FieldAction, KeptKey, Located, PersonalDataSource, Progress,
+    RecordMeta, RecordRef, ResealOutcome, Restriction, SourceProgress,
 };

@@ -7,8 +7,8 @@ use custodia_core::{DataCategory, LegalBasis, Purpose, SubjectId, TenantId};
 
 use crate::error::BoxError;
 use crate::source::{
-    ErasurePlan, FieldAction, FieldInfo, FieldUpdate, FieldValue, Located, PersonalDataSource,
-    Record, RecordMeta, RecordRef, ResealOutcome, Restriction,
+    ErasurePlan, ExportedRecord, FieldAction, FieldInfo, FieldUpdate, FieldValue, Located,
+    PersonalDataSource, RecordMeta, RecordRef, ResealOutcome, Restriction,
 };
 
 /// The placeholder an anonymized field gets.
@@ -131,12 +131,14 @@ impl MemorySource {
     }
 
     /// The record as stored now, whoever it relates to.
-    pub fn get(&self, tenant: TenantId, record: &RecordRef) -> Option<Record> {
-        self.lock().get(&(tenant, record.clone())).map(|s| Record {
-            record: record.clone(),
-            created_at: s.meta.created_at,
-            fields: s.fields.clone(),
-        })
+    pub fn get(&self, tenant: TenantId, record: &RecordRef) -> Option<ExportedRecord> {
+        self.lock()
+            .get(&(tenant, record.clone()))
+            .map(|s| ExportedRecord {
+                record: record.clone(),
+                created_at: s.meta.created_at,
+                fields: s.fields.clone(),
+            })
     }
 
     /// Whether the record is restricted (Art. 18).
@@ -201,13 +203,13 @@ impl PersonalDataSource for MemorySource {
         tenant: TenantId,
         subject: SubjectId,
         record: &RecordRef,
-    ) -> Result<Record, BoxError> {
+    ) -> Result<ExportedRecord, BoxError> {
         let records = self.lock();
         let stored = records
             .get(&(tenant, record.clone()))
             .filter(|s| s.subject == Some(subject))
             .ok_or_else(|| not_found(record))?;
-        Ok(Record {
+        Ok(ExportedRecord {
             record: record.clone(),
             created_at: stored.meta.created_at,
             fields: stored.fields.clone(),

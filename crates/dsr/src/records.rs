@@ -107,7 +107,7 @@ pub enum RecipientKind {
 
 /// Who receives the data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recipient {
+pub struct ProcessingRecipient {
     /// Name or category.
     pub name: String,
     /// Recipient or sub-processor.
@@ -188,7 +188,7 @@ pub struct ProcessingActivity {
     pub data_categories: Vec<DataCategory>,
     /// Recipients and sub-processors.
     #[serde(default)]
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<ProcessingRecipient>,
     /// Transfers to third countries.
     #[serde(default)]
     pub transfers: Vec<Transfer>,

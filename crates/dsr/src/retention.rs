@@ -7,7 +7,7 @@
 //! * [`RetentionCheck`]: "keep this record, because, until when";
 //! * [`BackupHorizon`]: "data deleted now is gone from every backup by".
 //!
-//! — and answers them from a `custodia-retention` [`Policy`] with
+//! — and answers them from a `custodia-retention` [`RetentionPolicy`] with
 //! [`PolicyRetention`] (holds and unexpired retentions keep records, the
 //! policy's backup schedule gives the horizon; [`BackupSchedule`] alone is a
 //! horizon too). Simpler answers, for hosts without a policy file and for
@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use chrono::{SecondsFormat, TimeDelta};
 use custodia_core::{Clock, DataCategory, SubjectId, TenantId, Timestamp};
-use custodia_retention::{Action, BackupSchedule, Keep, Policy, Record, Rule};
+use custodia_retention::{
+    BackupSchedule, Keep, RetentionAction, RetentionPolicy, RetentionRecord, Rule,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::BoxError;
@@ -87,7 +89,7 @@ impl fmt::Display for ErasureException {
 
 /// Why a record must be kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hold {
+pub struct ErasureHold {
     /// The exception that applies.
     pub exception: ErasureException,
     /// The reason in words: a case number, a statute, a policy label.
@@ -108,7 +110,7 @@ pub trait RetentionCheck: Send + Sync {
         subject: SubjectId,
         source: &str,
         located: &Located,
-    ) -> Result<Option<Hold>, BoxError>;
+    ) -> Result<Option<ErasureHold>, BoxError>;
 }
 
 /// No record is ever held.
@@ -122,7 +124,7 @@ impl RetentionCheck for NoHolds {
         _: SubjectId,
         _: &str,
         _: &Located,
-    ) -> Result<Option<Hold>, BoxError> {
+    ) -> Result<Option<ErasureHold>, BoxError> {
         Ok(None)
     }
 }
@@ -130,7 +132,7 @@ impl RetentionCheck for NoHolds {
 /// Holds on named records, for hosts without a retention engine yet (and tests).
 #[derive(Debug, Clone, Default)]
 pub struct StaticHolds {
-    holds: BTreeMap<(TenantId, String, RecordRef), Hold>,
+    holds: BTreeMap<(TenantId, String, RecordRef), ErasureHold>,
 }
 
 impl StaticHolds {
@@ -140,7 +142,13 @@ impl StaticHolds {
     }
 
     /// Holds `record` of `source` in `tenant`.
-    pub fn hold(mut self, tenant: TenantId, source: &str, record: RecordRef, hold: Hold) -> Self {
+    pub fn hold(
+        mut self,
+        tenant: TenantId,
+        source: &str,
+        record: RecordRef,
+        hold: ErasureHold,
+    ) -> Self {
         self.holds.insert((tenant, source.to_owned(), record), hold);
         self
     }
@@ -153,7 +161,7 @@ impl RetentionCheck for StaticHolds {
         _: SubjectId,
         source: &str,
         located: &Located,
-    ) -> Result<Option<Hold>, BoxError> {
+    ) -> Result<Option<ErasureHold>, BoxError> {
         Ok(self
             .holds
             .get(&(tenant, source.to_owned(), located.record.clone()))
@@ -191,15 +199,15 @@ impl BackupHorizon for UnknownBackups {
 }
 
 /// A [`RetentionCheck`] and [`BackupHorizon`] backed by a compiled
-/// `custodia-retention` [`Policy`].
+/// `custodia-retention` [`RetentionPolicy`].
 ///
 /// # What is kept
 ///
-/// Each located record is evaluated by [`Policy::evaluate`] at the clock's
-/// time (the erasure), as a `custodia_retention::Record` built from the
+/// Each located record is evaluated by [`RetentionPolicy::evaluate`] at the clock's
+/// time (the erasure), as a `custodia_retention::RetentionRecord` built from the
 /// request and the record's [`RecordMeta`](crate::source::RecordMeta):
 ///
-/// | `Record` field | from |
+/// | `RetentionRecord` field | from |
 /// |---|---|
 /// | `id` | the [`RecordRef`]'s `id` (what a hold's `records` names) |
 /// | `tenant`, `subject` | the request |
@@ -210,7 +218,7 @@ impl BackupHorizon for UnknownBackups {
 ///
 /// A record is kept when:
 ///
-/// * **a legal hold covers it** ([`Action::Hold`]): kept with no end date,
+/// * **a legal hold covers it** ([`RetentionAction::Hold`]): kept with no end date,
 ///   "until the hold is released"; or
 /// * **a retention has not expired** (retention beats deletion): a
 ///   `retain` rule whose due date is after the erasure, kept until that date;
@@ -246,7 +254,7 @@ impl BackupHorizon for UnknownBackups {
 /// [`BackupSchedule`] is a [`BackupHorizon`] on its own too.
 #[derive(Clone)]
 pub struct PolicyRetention {
-    policy: Arc<Policy>,
+    policy: Arc<RetentionPolicy>,
     clock: Arc<dyn Clock>,
     exceptions: BTreeMap<String, ErasureException>,
 }
@@ -264,7 +272,7 @@ impl fmt::Debug for PolicyRetention {
 
 impl PolicyRetention {
     /// Checks against `policy`, at `clock`'s time (use the desk's clock).
-    pub fn new(policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(policy: Arc<RetentionPolicy>, clock: Arc<dyn Clock>) -> Self {
         Self {
             policy,
             clock,
@@ -280,7 +288,7 @@ impl PolicyRetention {
     }
 
     /// The policy.
-    pub fn policy(&self) -> &Policy {
+    pub fn policy(&self) -> &RetentionPolicy {
         &self.policy
     }
 
@@ -292,7 +300,7 @@ impl PolicyRetention {
         source: &str,
         located: &Located,
         erased_at: Timestamp,
-    ) -> Vec<Record> {
+    ) -> Vec<RetentionRecord> {
         let meta = &located.meta;
         let categories: Vec<DataCategory> = match &meta.category {
             Some(category) => vec![category.clone()],
@@ -319,7 +327,7 @@ impl PolicyRetention {
             .or_insert_with(|| located.record.record_type.clone());
         categories
             .into_iter()
-            .map(|category| Record {
+            .map(|category| RetentionRecord {
                 id: located.record.id.clone(),
                 tenant,
                 category,
@@ -340,10 +348,10 @@ impl PolicyRetention {
         source: &str,
         located: &Located,
         now: Timestamp,
-    ) -> Option<Hold> {
+    ) -> Option<ErasureHold> {
         // (held by a legal hold, the hold): a legal hold beats a retention,
         // and among retentions the one that keeps the record longest wins.
-        let mut best: Option<(bool, Hold)> = None;
+        let mut best: Option<(bool, ErasureHold)> = None;
         for record in Self::records(tenant, subject, source, located, now) {
             let Some((legal_hold, mut hold)) = self.keep(&record, now) else {
                 continue;
@@ -376,9 +384,9 @@ impl PolicyRetention {
     }
 
     /// Why the policy keeps `record` at `now`, and whether by a legal hold.
-    fn keep(&self, record: &Record, now: Timestamp) -> Option<(bool, Hold)> {
+    fn keep(&self, record: &RetentionRecord, now: Timestamp) -> Option<(bool, ErasureHold)> {
         let decision = self.policy.decide(record);
-        if decision.action == Action::Hold {
+        if decision.action == RetentionAction::Hold {
             let id = decision.held_by.first().copied().unwrap_or_default();
             let hold = self.policy.holds().iter().find(|h| &*h.id == id);
             let exception = self
@@ -390,7 +398,7 @@ impl PolicyRetention {
                 .unwrap_or(ErasureException::LegalClaims);
             return Some((
                 true,
-                Hold {
+                ErasureHold {
                     exception,
                     reason: format!("{}; kept until the hold is released", decision.reason),
                     until: None,
@@ -455,7 +463,7 @@ impl PolicyRetention {
         };
         Some((
             false,
-            Hold {
+            ErasureHold {
                 exception,
                 reason,
                 until,
@@ -505,7 +513,7 @@ impl RetentionCheck for PolicyRetention {
         subject: SubjectId,
         source: &str,
         located: &Located,
-    ) -> Result<Option<Hold>, BoxError> {
+    ) -> Result<Option<ErasureHold>, BoxError> {
         Ok(self.hold_at(tenant, subject, source, located, self.clock.now()))
     }
 }

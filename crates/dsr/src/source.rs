@@ -84,7 +84,7 @@ pub struct Located {
 }
 
 /// The metadata a retention policy evaluates a located record by: the
-/// fields of `custodia_retention::Record` that the desk does not already
+/// fields of `custodia_retention::RetentionRecord` that the desk does not already
 /// know (the tenant and subject come from the request, the id from the
 /// [`RecordRef`]). See [`PolicyRetention`](crate::PolicyRetention) for how
 /// it is used.
@@ -222,7 +222,7 @@ pub struct FieldValue {
 
 /// A record with its values, as exported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub struct ExportedRecord {
     /// The record.
     pub record: RecordRef,
     /// When it was created, if the source knows.
@@ -301,7 +301,7 @@ pub trait PersonalDataSource: Send + Sync {
         tenant: TenantId,
         subject: SubjectId,
         record: &RecordRef,
-    ) -> Result<Record, BoxError>;
+    ) -> Result<ExportedRecord, BoxError>;
 
     /// Writes corrected values.
     fn rectify(

@@ -53,7 +53,7 @@ impl PersonalDataSource for Flaky {
         }
         self.inner.locate(t, s)
     }
-    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<Record, BoxError> {
+    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<ExportedRecord, BoxError> {
         self.inner.export(t, s, r)
     }
     fn rectify(
@@ -428,7 +428,7 @@ fn restriction_and_objection_reach_every_record() {
             purposes: vec![Purpose::MARKETING],
         },
     );
-    let Outcome::Restricted(report) = desk.run(&mut objection, f.agent).unwrap() else {
+    let RequestOutcome::Restricted(report) = desk.run(&mut objection, f.agent).unwrap() else {
         panic!("objection should restrict");
     };
     assert_eq!(report.records, 4);
@@ -446,7 +446,7 @@ fn erasure_desk(f: &Fixture, vault: Arc<SubjectVault<MemoryKeyStore>>) -> Desk {
         f.tenant,
         "tickets",
         RecordRef::new("ticket", "T-2"),
-        Hold {
+        ErasureHold {
             exception: ErasureException::LegalClaims,
             reason: "dispute 2026-114".into(),
             until: Some(until),
@@ -638,7 +638,7 @@ impl RetentionCheck for ReleasableHold {
         subject: SubjectId,
         source: &str,
         located: &Located,
-    ) -> Result<Option<Hold>, BoxError> {
+    ) -> Result<Option<ErasureHold>, BoxError> {
         if self.held.load(Ordering::SeqCst) {
             RetentionCheck::hold(&self.inner, tenant, subject, source, located)
         } else {
@@ -659,7 +659,7 @@ fn deferred_shred_happens_on_rerun_after_the_hold_is_released() {
             f.tenant,
             "tickets",
             RecordRef::new("ticket", "T-2"),
-            Hold {
+            ErasureHold {
                 exception: ErasureException::LegalClaims,
                 reason: "dispute 2026-114".into(),
                 until: None,
@@ -1187,7 +1187,7 @@ fn access_bundles_explain_the_processing_from_the_record_of_processing() {
 fn recipients_of_changed_data_are_listed_for_article_19() {
     use custodia_core::Region;
     use custodia_dsr::records::{
-        Organisation, ProcessingActivity, ProcessingRegistry, Recipient, RecipientKind,
+        Organisation, ProcessingActivity, ProcessingRecipient, ProcessingRegistry, RecipientKind,
     };
     let f = fixture();
     let activity = |name: &str, category: DataCategory, recipient: &str| ProcessingActivity {
@@ -1198,7 +1198,7 @@ fn recipients_of_changed_data_are_listed_for_article_19() {
         legal_basis: Some(LegalBasis::Contract),
         subject_categories: vec!["customers".into()],
         data_categories: vec![category],
-        recipients: vec![Recipient {
+        recipients: vec![ProcessingRecipient {
             name: recipient.into(),
             kind: RecipientKind::Recipient,
             region: Region::UK,

@@ -10,7 +10,7 @@ use custodia_dsr::breach::{AUTHORITY_HOURS, Lateness, affected_in_window};
 use custodia_dsr::period::{add_months, last_day_of_month, months_after};
 use custodia_dsr::records::ProcessingRegistry;
 use custodia_dsr::request::{due_after_receipt, extended_due};
-use custodia_dsr::retention::{ErasureException, Hold, StaticHolds};
+use custodia_dsr::retention::{ErasureException, ErasureHold, StaticHolds};
 use custodia_dsr::*;
 use proptest::prelude::*;
 
@@ -312,7 +312,7 @@ proptest! {
             tickets.insert(tenant, alice, r.clone(), LegalBasis::Contract,
                 [("email", DataCategory::USER_CONTACT_EMAIL, "alice@example.com", true)]);
             if *h {
-                holds = holds.hold(tenant, "tickets", r, Hold {
+                holds = holds.hold(tenant, "tickets", r, ErasureHold {
                     exception: ErasureException::LegalClaims, reason: "dispute".into(), until: None });
             }
         }
@@ -418,7 +418,7 @@ proptest! {
                 [("body", DataCategory::USER_CONTENT_TICKET, "text", true)]);
             source.set_meta(tenant, &r, RecordMeta::default().sealed_under_subject_key(*sealed));
             if *held {
-                holds = holds.hold(tenant, name, r.clone(), Hold {
+                holds = holds.hold(tenant, name, r.clone(), ErasureHold {
                     exception: ErasureException::LegalClaims, reason: "dispute".into(), until: None });
                 if *sealed && !*resealable {
                     blocking.push(BlockingRecord { source: name.into(), record: r });

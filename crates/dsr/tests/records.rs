@@ -7,8 +7,8 @@ mod example;
 use custodia_core::{DataCategory, Purpose, Region, Role};
 use custodia_dsr::Error;
 use custodia_dsr::records::{
-    Organisation, ProcessingActivity, ProcessingRegistry, Recipient, RecipientKind, Safeguard,
-    Transfer,
+    Organisation, ProcessingActivity, ProcessingRecipient, ProcessingRegistry, RecipientKind,
+    Safeguard, Transfer,
 };
 
 #[test]
@@ -64,7 +64,7 @@ fn gaps_name_the_activity_and_the_article() {
         legal_basis: None,
         subject_categories: vec![],
         data_categories: vec![DataCategory::USER_CONTENT_TICKET],
-        recipients: vec![Recipient {
+        recipients: vec![ProcessingRecipient {
             name: "AI vendor".into(),
             kind: RecipientKind::SubProcessor,
             region: Region::US,

@@ -44,14 +44,14 @@ impl RetentionCheck for Holds {
         _: SubjectId,
         source: &str,
         located: &Located,
-    ) -> Result<Option<Hold>, BoxError> {
+    ) -> Result<Option<ErasureHold>, BoxError> {
         let held = self
             .held
             .lock()
             .unwrap()
             .iter()
             .any(|(s, r)| s == source && *r == located.record);
-        Ok(held.then(|| Hold {
+        Ok(held.then(|| ErasureHold {
             exception: ErasureException::LegalClaims,
             reason: "case 2026-17".into(),
             until: None,
@@ -72,7 +72,7 @@ impl PersonalDataSource for Brittle {
     fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
         self.inner.locate(t, s)
     }
-    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<Record, BoxError> {
+    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<ExportedRecord, BoxError> {
         self.inner.export(t, s, r)
     }
     fn rectify(

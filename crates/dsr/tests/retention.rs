@@ -13,7 +13,7 @@ use custodia_core::{
 use custodia_dsr::retention::article_tag;
 use custodia_dsr::source::KeptRecord;
 use custodia_dsr::*;
-use custodia_retention::{BackupSchedule, HoldScope, Period, Policy};
+use custodia_retention::{BackupSchedule, HoldScope, Period, RetentionPolicy};
 use proptest::prelude::*;
 
 /// The helpdesk's promises: invoices kept ten years (tax law), chat logs a
@@ -220,7 +220,7 @@ fn kept<'c>(certificate: &'c ErasureCertificate, id: &str) -> &'c KeptRecord {
 #[test]
 fn holds_and_unexpired_retentions_are_kept_the_rest_erased() {
     let w = world();
-    let policy = Arc::new(Policy::from_toml(POLICY, "helpdesk.toml").unwrap());
+    let policy = Arc::new(RetentionPolicy::from_toml(POLICY, "helpdesk.toml").unwrap());
     let certificate = erase(&w, PolicyRetention::new(policy.clone(), w.clock.clone()));
 
     // Exactly the held ticket and the invoice are kept.
@@ -299,7 +299,7 @@ fn once_the_hold_is_released_and_the_retention_expired_all_is_erased() {
         "",
     );
     assert_ne!(text, POLICY);
-    let policy = Arc::new(Policy::from_toml(&text, "helpdesk.toml").unwrap());
+    let policy = Arc::new(RetentionPolicy::from_toml(&text, "helpdesk.toml").unwrap());
     w.clock.set(at(2035, 6, 1, 0));
     let certificate = erase(&w, PolicyRetention::new(policy, w.clock.clone()));
     assert!(certificate.kept.is_empty(), "{:?}", certificate.kept);
@@ -311,7 +311,7 @@ fn once_the_hold_is_released_and_the_retention_expired_all_is_erased() {
 fn retention_beats_a_later_deletion_and_an_open_trigger_keeps_without_end() {
     let w = world();
     let policy = Arc::new(
-        Policy::from_toml(
+        RetentionPolicy::from_toml(
             r#"
             version = 1
             [[rule]]
@@ -385,7 +385,7 @@ fn retention_beats_a_later_deletion_and_an_open_trigger_keeps_without_end() {
 #[test]
 fn without_a_record_category_each_field_is_asked_and_unknown_creation_is_counted_from_now() {
     let w = world();
-    let policy = Arc::new(Policy::from_toml(POLICY, "helpdesk.toml").unwrap());
+    let policy = Arc::new(RetentionPolicy::from_toml(POLICY, "helpdesk.toml").unwrap());
     let check = PolicyRetention::new(policy, w.clock.clone());
     let now = w.clock.now();
     let mut invoice = w.invoices.locate(w.tenant, w.alice).unwrap().remove(0);
@@ -421,9 +421,9 @@ fn without_a_record_category_each_field_is_asked_and_unknown_creation_is_counted
 #[test]
 fn the_exception_comes_from_the_host_a_tag_or_the_default() {
     let w = world();
-    let policy = Policy::from_toml(POLICY, "helpdesk.toml")
+    let policy = RetentionPolicy::from_toml(POLICY, "helpdesk.toml")
         .unwrap()
-        .with_hold(custodia_retention::Hold {
+        .with_hold(custodia_retention::LegalHold {
             id: "dpa-inquiry".into(),
             reason: "supervisory authority request, 17(3)(b)".into(),
             applies_to: HoldScope {
@@ -463,7 +463,7 @@ fn the_exception_comes_from_the_host_a_tag_or_the_default() {
     );
 
     // A tag in the rule's name.
-    let tagged_rule = Policy::from_toml(
+    let tagged_rule = RetentionPolicy::from_toml(
         &POLICY.replace("name = \"invoices\"", "name = \"invoices-17(3)(d)\""),
         "p.toml",
     )
@@ -499,7 +499,7 @@ fn backup_horizon_from_a_schedule_or_unknown_without_one() {
         schedule.clear_by(tenant, at(2026, 1, 31, 12)),
         Some(at(2026, 2, 28, 12))
     );
-    let policy = Policy::from_toml("version = 1\n", "empty.toml").unwrap();
+    let policy = RetentionPolicy::from_toml("version = 1\n", "empty.toml").unwrap();
     let check = PolicyRetention::new(Arc::new(policy), clock);
     assert_eq!(check.clear_by(tenant, at(2026, 1, 31, 12)), None);
 }
@@ -535,7 +535,7 @@ proptest! {
         } else {
             HoldScope { records: vec!["held".into()], ..HoldScope::default() }
         };
-        let policy = policy.with_hold(custodia_retention::Hold {
+        let policy = policy.with_hold(custodia_retention::LegalHold {
             id: "case-held".into(),
             reason: "litigation".into(),
             applies_to: scope,

@@ -74,11 +74,11 @@ use custodia_dsr::{
     AuditTrail, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
     PolicyRetention,
 };
-use custodia_retention::{Disposition, Policy, Sweep, SweepPlan};
+use custodia_retention::{Disposition, RetentionPolicy, Sweep, SweepPlan};
 
 /// The audit crate, for hosts of this crate that reach the log.
 pub use custodia_audit as audit;
-pub use store::{NewTicket, StoredTicket, Tickets, Vault};
+pub use store::{ContactVault, NewTicket, StoredTicket, Tickets};
 
 /// The retention policy a new data directory gets (`retention.toml`): the
 /// example's `examples/helpdesk/retention.toml`.
@@ -202,10 +202,10 @@ pub struct SavedCheckpoint {
 pub struct Helpdesk {
     layout: Layout,
     clock: Arc<dyn Clock>,
-    vault: Arc<Vault>,
+    vault: Arc<ContactVault>,
     tickets: Arc<Tickets>,
     trail: Arc<Trail>,
-    policy: Arc<Policy>,
+    policy: Arc<RetentionPolicy>,
     signer: Signer,
 }
 
@@ -303,7 +303,7 @@ impl Helpdesk {
     fn assemble(
         layout: Layout,
         clock: Arc<dyn Clock>,
-        tickets: impl FnOnce(Arc<Keyring>, Arc<Vault>) -> Result<Tickets, Error>,
+        tickets: impl FnOnce(Arc<Keyring>, Arc<ContactVault>) -> Result<Tickets, Error>,
     ) -> Result<Self, Error> {
         // The root key, read back the way a deployment reads its key.
         let root = SecretKey::from_file(&layout.root_key())?;
@@ -324,7 +324,7 @@ impl Helpdesk {
         let signer = Signer::from_key_string(key_text.trim())?;
         let policy_path = layout.policy();
         let policy_text = std::fs::read_to_string(&policy_path).map_err(io(&policy_path))?;
-        let policy = Arc::new(Policy::from_toml(
+        let policy = Arc::new(RetentionPolicy::from_toml(
             &policy_text,
             &policy_path.display().to_string(),
         )?);
@@ -355,7 +355,7 @@ impl Helpdesk {
         &self.clock
     }
     /// The contacts' keys.
-    pub fn vault(&self) -> &Arc<Vault> {
+    pub fn vault(&self) -> &Arc<ContactVault> {
         &self.vault
     }
     /// The tickets table.
@@ -367,7 +367,7 @@ impl Helpdesk {
         &self.trail
     }
     /// The retention policy.
-    pub fn policy(&self) -> &Arc<Policy> {
+    pub fn policy(&self) -> &Arc<RetentionPolicy> {
         &self.policy
     }
     /// The checkpoint verifier key.

@@ -21,18 +21,20 @@ use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
 use custodia_crypt::blind::{BlindIndexConfig, Normalization};
 use custodia_crypt::{FieldContext, FileKeyStore, Keyring, SubjectVault};
-use custodia_dsr::source::{FieldInfo, FieldUpdate, FieldValue, Record, RecordMeta, ResealOutcome};
+use custodia_dsr::source::{
+    ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome,
+};
 use custodia_dsr::{
     BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
 };
-use custodia_retention::Record as RetentionRecord;
+use custodia_retention::RetentionRecord;
 use custodia_tenant::TenantOwned;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Error;
 
 /// The vault over the example's file key store.
-pub type Vault = SubjectVault<Arc<FileKeyStore>>;
+pub type ContactVault = SubjectVault<Arc<FileKeyStore>>;
 
 /// The record type in every field context and in data-subject requests.
 pub const RECORD_TYPE: &str = "ticket";
@@ -149,7 +151,7 @@ impl StoredTicket {
 pub struct Tickets {
     db: Mutex<Connection>,
     keyring: Arc<Keyring>,
-    vault: Arc<Vault>,
+    vault: Arc<ContactVault>,
 }
 
 fn ts(text: &str) -> Result<Timestamp, Error> {
@@ -168,7 +170,11 @@ where
 
 impl Tickets {
     /// Opens the existing table in `db`.
-    pub fn open(db: Connection, keyring: Arc<Keyring>, vault: Arc<Vault>) -> Result<Self, Error> {
+    pub fn open(
+        db: Connection,
+        keyring: Arc<Keyring>,
+        vault: Arc<ContactVault>,
+    ) -> Result<Self, Error> {
         let found: Option<String> = db
             .query_row(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'tickets'",
@@ -187,7 +193,11 @@ impl Tickets {
     }
 
     /// Creates (or recreates, emptied) the table in `db`.
-    pub fn create(db: Connection, keyring: Arc<Keyring>, vault: Arc<Vault>) -> Result<Self, Error> {
+    pub fn create(
+        db: Connection,
+        keyring: Arc<Keyring>,
+        vault: Arc<ContactVault>,
+    ) -> Result<Self, Error> {
         db.execute_batch(
             "DROP TABLE IF EXISTS tickets;
              CREATE TABLE tickets (
@@ -500,7 +510,7 @@ impl PersonalDataSource for Tickets {
         tenant: TenantId,
         subject: SubjectId,
         record: &RecordRef,
-    ) -> Result<Record, BoxError> {
+    ) -> Result<ExportedRecord, BoxError> {
         let row = self
             .owned_row(tenant, subject, record)?
             .ok_or_else(|| format!("tickets: no ticket {} for this subject", record.id))?;
@@ -520,7 +530,7 @@ impl PersonalDataSource for Tickets {
                 });
             }
         }
-        Ok(Record {
+        Ok(ExportedRecord {
             record: record.clone(),
             created_at: Some(row.created),
             fields,

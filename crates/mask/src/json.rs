@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{Error, Kind, Masker, Report, ReportEntry, Strategy, Vault};
+use crate::{Error, Kind, Masker, Report, ReportEntry, Strategy, TokenVault};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Seg {
@@ -132,7 +132,7 @@ impl Masker {
         &self,
         value: &mut Value,
         rules: &JsonRules,
-        mut vault: Option<&mut Vault>,
+        mut vault: Option<&mut TokenVault>,
     ) -> Result<Report, Error> {
         let mut report = Report::default();
         let mut path = Vec::new();
@@ -146,7 +146,7 @@ impl Masker {
         rules: &JsonRules,
         path: &mut Vec<Seg>,
         inherited: Option<usize>,
-        vault: &mut Option<&mut Vault>,
+        vault: &mut Option<&mut TokenVault>,
         report: &mut Report,
     ) -> Result<(), Error> {
         let rule = inherited.or_else(|| rules.rule_for(path));

@@ -28,10 +28,10 @@
 //!   case-insensitively (Unicode case folding: `Zoë` finds `ZOË`) in one
 //!   aho-corasick pass; [`CustomRecognizer`]s
 //!   come from configuration ([`DetectorConfig`], JSON, version 1).
-//! * A [`Masker`] applies a [`Policy`] (a [`Strategy`] per kind): redact
+//! * A [`Masker`] applies a [`MaskPolicy`] (a [`Strategy`] per kind): redact
 //!   (`[EMAIL]`), replace, partial (`************1111`, `j***@example.com`),
 //!   keyed pseudonym (`<EMAIL_1f3a9c>`, HMAC-SHA256 under the tenant's
-//!   [`PseudonymKey`]), reversible tokens with a [`Vault`] that un-masks a
+//!   [`PseudonymKey`]), reversible tokens with a [`TokenVault`] that un-masks a
 //!   model's reply, encrypt (feature `crypt`, via custodia-crypt), keep. It
 //!   masks text, JSON ([`JsonRules`]) and any `Read` into any `Write`
 //!   ([`stream`]), and returns a [`Report`] with kinds, counts and spans but
@@ -60,7 +60,7 @@
 //!
 //! ```
 //! use custodia_core::TenantId;
-//! use custodia_mask::{Detector, Kind, Masker, Policy, PseudonymKey, Strategy, Vault};
+//! use custodia_mask::{Detector, Kind, Masker, MaskPolicy, PseudonymKey, Strategy, TokenVault};
 //!
 //! let detector = Detector::new();
 //! let ticket = "I'm jane.doe@example.com, card 4111 1111 1111 1111, TFN 123 456 782.";
@@ -69,14 +69,14 @@
 //!
 //! // Redact by default, keep the last four digits of cards.
 //! let masker = Masker::new(Detector::new())
-//!     .with_policy(Policy::new(Strategy::Redact).with(Kind::CreditCard, Strategy::Partial))?;
+//!     .with_policy(MaskPolicy::new(Strategy::Redact).with(Kind::CreditCard, Strategy::Partial))?;
 //! let masked = masker.mask(ticket)?;
 //! assert_eq!(masked.text, "I'm [EMAIL], card ************1111, TFN [AU_TFN].");
 //! assert!(!masked.report.to_json().contains("jane"));
 //!
 //! // Reversible tokens for an AI model, un-masked in its reply.
-//! let tokens = Masker::new(Detector::new()).with_policy(Policy::new(Strategy::Tokenize))?;
-//! let mut vault = Vault::new();
+//! let tokens = Masker::new(Detector::new()).with_policy(MaskPolicy::new(Strategy::Tokenize))?;
+//! let mut vault = TokenVault::new();
 //! let prompt = tokens.mask_tokenized("Reset access for jane.doe@example.com", &mut vault)?;
 //! assert_eq!(prompt.text, "Reset access for <EMAIL_1>");
 //! assert_eq!(vault.unmask("Done: <EMAIL_1> can log in."), "Done: jane.doe@example.com can log in.");
@@ -210,4 +210,6 @@ pub use detector::{
 pub use error::Error;
 pub use json::JsonRules;
 pub use kind::Kind;
-pub use operator::{Masked, Masker, Policy, PseudonymKey, Report, ReportEntry, Strategy, Vault};
+pub use operator::{
+    MaskPolicy, Masked, Masker, PseudonymKey, Report, ReportEntry, Strategy, TokenVault,
+};

@@ -27,7 +27,7 @@ pub enum Strategy {
     /// `<EMAIL_1f3a9c>`: HMAC-SHA256 under the tenant's key. Same value, same
     /// pseudonym within a tenant; unlinkable across tenants.
     Pseudonym,
-    /// `<EMAIL_1>`: a token recorded in a [`Vault`] so a reply can be
+    /// `<EMAIL_1>`: a token recorded in a [`TokenVault`] so a reply can be
     /// un-masked.
     Tokenize,
     /// `[EMAIL:cst1.…]`: sealed with custodia-crypt (feature `crypt`).
@@ -78,7 +78,7 @@ impl FromStr for Strategy {
 
 /// Which strategy applies to which kind.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub struct Policy {
+pub struct MaskPolicy {
     /// For kinds without their own entry.
     pub default: Strategy,
     /// Per-kind overrides.
@@ -86,23 +86,23 @@ pub struct Policy {
     pub per_kind: BTreeMap<Kind, Strategy>,
 }
 
-impl Default for Policy {
+impl Default for MaskPolicy {
     fn default() -> Self {
-        Policy::new(Strategy::Redact)
+        MaskPolicy::new(Strategy::Redact)
     }
 }
 
-impl Policy {
+impl MaskPolicy {
     /// One strategy for everything.
-    pub fn new(default: Strategy) -> Policy {
-        Policy {
+    pub fn new(default: Strategy) -> MaskPolicy {
+        MaskPolicy {
             default,
             per_kind: BTreeMap::new(),
         }
     }
 
     /// Overrides the strategy for one kind.
-    pub fn with(mut self, kind: Kind, strategy: Strategy) -> Policy {
+    pub fn with(mut self, kind: Kind, strategy: Strategy) -> MaskPolicy {
         self.per_kind.insert(kind, strategy);
         self
     }
@@ -187,18 +187,18 @@ fn normalise(kind: &Kind, value: &str) -> String {
 }
 
 /// Reversible tokens for one conversation: masked text goes to a model as
-/// `<EMAIL_1>`, the reply comes back through [`Vault::unmask`].
+/// `<EMAIL_1>`, the reply comes back through [`TokenVault::unmask`].
 ///
 /// Holds the original values: keep it in memory for the conversation (or
 /// store it encrypted). Values are zeroized on drop; `Debug` prints counts.
 #[derive(Default)]
-pub struct Vault {
+pub struct TokenVault {
     by_token: HashMap<String, String>,
     by_value: HashMap<(Kind, String), String>,
     counters: BTreeMap<Kind, u32>,
 }
 
-impl fmt::Debug for Vault {
+impl fmt::Debug for TokenVault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vault")
             .field("tokens", &self.by_token.len())
@@ -206,7 +206,7 @@ impl fmt::Debug for Vault {
     }
 }
 
-impl Drop for Vault {
+impl Drop for TokenVault {
     fn drop(&mut self) {
         for v in self.by_token.values_mut() {
             v.zeroize();
@@ -218,10 +218,10 @@ impl Drop for Vault {
     }
 }
 
-impl Vault {
+impl TokenVault {
     /// An empty vault.
-    pub fn new() -> Vault {
-        Vault::default()
+    pub fn new() -> TokenVault {
+        TokenVault::default()
     }
 
     /// How many distinct values are held.
@@ -378,7 +378,7 @@ struct Sealer {
 /// streams.
 pub struct Masker {
     detector: Detector,
-    policy: Policy,
+    policy: MaskPolicy,
     pseudonym: Option<PseudonymKey>,
     #[cfg(feature = "crypt")]
     sealer: Option<Sealer>,
@@ -399,7 +399,7 @@ impl Masker {
     pub fn new(detector: Detector) -> Masker {
         Masker {
             detector,
-            policy: Policy::default(),
+            policy: MaskPolicy::default(),
             pseudonym: None,
             #[cfg(feature = "crypt")]
             sealer: None,
@@ -408,7 +408,7 @@ impl Masker {
 
     /// Sets the policy. Fails if it needs a key that is not set (set keys
     /// first).
-    pub fn with_policy(mut self, policy: Policy) -> Result<Masker, Error> {
+    pub fn with_policy(mut self, policy: MaskPolicy) -> Result<Masker, Error> {
         if policy.uses(|s| *s == Strategy::Pseudonym) && self.pseudonym.is_none() {
             return Err(Error::InvalidStrategy {
                 input: "pseudonym".into(),
@@ -464,7 +464,7 @@ impl Masker {
     }
 
     /// The policy.
-    pub fn policy(&self) -> &Policy {
+    pub fn policy(&self) -> &MaskPolicy {
         &self.policy
     }
 
@@ -480,14 +480,14 @@ impl Masker {
         &self,
         text: &str,
         known: &KnownEntities,
-        vault: Option<&mut Vault>,
+        vault: Option<&mut TokenVault>,
     ) -> Result<Masked, Error> {
         let findings = self.detector.detect_with(text, known);
         self.apply(text, &findings, vault)
     }
 
     /// Masks `text`, recording tokens in `vault`.
-    pub fn mask_tokenized(&self, text: &str, vault: &mut Vault) -> Result<Masked, Error> {
+    pub fn mask_tokenized(&self, text: &str, vault: &mut TokenVault) -> Result<Masked, Error> {
         let findings = self.detector.detect(text);
         self.apply(text, &findings, Some(vault))
     }
@@ -498,7 +498,7 @@ impl Masker {
         &self,
         text: &str,
         findings: &[Finding],
-        vault: Option<&mut Vault>,
+        vault: Option<&mut TokenVault>,
     ) -> Result<Masked, Error> {
         let mut report = Report::default();
         let mut out = Vec::with_capacity(text.len() + findings.len() * 8);
@@ -522,7 +522,7 @@ impl Masker {
         &self,
         bytes: &[u8],
         known: Option<&KnownEntities>,
-        vault: Option<&mut Vault>,
+        vault: Option<&mut TokenVault>,
     ) -> Result<(Vec<u8>, Report), Error> {
         let findings = self.detector.detect_bytes(bytes, known);
         let mut report = Report::default();
@@ -539,7 +539,7 @@ impl Masker {
         &self,
         bytes: &[u8],
         findings: &[Finding],
-        mut vault: Option<&mut Vault>,
+        mut vault: Option<&mut TokenVault>,
         out: &mut Vec<u8>,
         report: &mut Report,
         in_base: usize,
@@ -595,7 +595,7 @@ impl Masker {
         kind: &Kind,
         value: &str,
         strategy: &Strategy,
-        vault: Option<&mut Vault>,
+        vault: Option<&mut TokenVault>,
         out: &mut String,
     ) -> Result<(), Error> {
         match strategy {

@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::borrow::Cow;
 
 use crate::scan::{Pem, pem_body};
-use crate::{Error, Finding, Kind, KnownEntities, Masker, Report, Vault};
+use crate::{Error, Finding, Kind, KnownEntities, Masker, Report, TokenVault};
 
 /// Bytes read per step.
 pub const CHUNK: usize = 64 * 1024;
@@ -34,7 +34,7 @@ impl Masker {
         input: R,
         output: W,
         known: Option<&KnownEntities>,
-        vault: Option<&mut Vault>,
+        vault: Option<&mut TokenVault>,
     ) -> Result<Report, Error> {
         self.stream(input, output, known, vault, true)
     }
@@ -47,7 +47,7 @@ impl Masker {
         input: R,
         output: W,
         known: Option<&KnownEntities>,
-        vault: Option<&mut Vault>,
+        vault: Option<&mut TokenVault>,
     ) -> Result<Report, Error> {
         self.stream(input, output, known, vault, false)
     }
@@ -57,7 +57,7 @@ impl Masker {
         mut input: R,
         mut output: W,
         known: Option<&KnownEntities>,
-        mut vault: Option<&mut Vault>,
+        mut vault: Option<&mut TokenVault>,
         keep_entries: bool,
     ) -> Result<Report, Error> {
         let mut report = Report::default();

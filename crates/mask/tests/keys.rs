@@ -2,7 +2,7 @@
 //! streams: no line of key material is ever written out in clear.
 
 use custodia_mask::stream::{CHUNK, HOLD_CAP};
-use custodia_mask::{Detector, Masker, Policy, Strategy};
+use custodia_mask::{Detector, MaskPolicy, Masker, Strategy};
 
 struct Trickle<'a>(&'a [u8], usize);
 impl std::io::Read for Trickle<'_> {
@@ -16,7 +16,7 @@ impl std::io::Read for Trickle<'_> {
 
 fn masker() -> Masker {
     Masker::new(Detector::new())
-        .with_policy(Policy::new(Strategy::Redact))
+        .with_policy(MaskPolicy::new(Strategy::Redact))
         .unwrap()
 }
 

@@ -2,7 +2,8 @@
 
 use custodia_core::TenantId;
 use custodia_mask::{
-    Detector, JsonRules, Kind, KnownEntities, Masker, Policy, PseudonymKey, Strategy, Vault,
+    Detector, JsonRules, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey, Strategy,
+    TokenVault,
 };
 use serde_json::json;
 
@@ -13,7 +14,7 @@ fn masker(strategy: Strategy) -> Masker {
     let key = PseudonymKey::new(TenantId::from_external_key("t", "acme"), &[7u8; 32]).unwrap();
     Masker::new(Detector::new())
         .with_pseudonym_key(key)
-        .with_policy(Policy::new(strategy))
+        .with_policy(MaskPolicy::new(strategy))
         .unwrap()
 }
 
@@ -48,7 +49,7 @@ fn partial_masks() {
 
 #[test]
 fn per_kind_policy() {
-    let policy = Policy::new(Strategy::Redact).with(Kind::CreditCard, Strategy::Partial);
+    let policy = MaskPolicy::new(Strategy::Redact).with(Kind::CreditCard, Strategy::Partial);
     let m = Masker::new(Detector::new())
         .with_policy(policy)
         .unwrap()
@@ -74,7 +75,7 @@ fn pseudonyms_are_stable_within_and_differ_across_tenants() {
     let other = PseudonymKey::new(TenantId::from_external_key("t", "globex"), &[7u8; 32]).unwrap();
     let b = Masker::new(Detector::new())
         .with_pseudonym_key(other)
-        .with_policy(Policy::new(Strategy::Pseudonym))
+        .with_policy(MaskPolicy::new(Strategy::Pseudonym))
         .unwrap();
     assert_ne!(b.mask("mail jane.doe@example.com").unwrap().text, x);
     // Separators do not change a number's pseudonym.
@@ -95,16 +96,16 @@ fn pseudonyms_are_stable_within_and_differ_across_tenants() {
 fn pseudonym_and_encrypt_need_their_keys() {
     assert!(
         Masker::new(Detector::new())
-            .with_policy(Policy::new(Strategy::Pseudonym))
+            .with_policy(MaskPolicy::new(Strategy::Pseudonym))
             .is_err()
     );
     assert!(
         Masker::new(Detector::new())
-            .with_policy(Policy::new(Strategy::Encrypt))
+            .with_policy(MaskPolicy::new(Strategy::Encrypt))
             .is_err()
     );
     let m = Masker::new(Detector::new())
-        .with_policy(Policy::new(Strategy::Tokenize))
+        .with_policy(MaskPolicy::new(Strategy::Tokenize))
         .unwrap();
     assert!(
         m.mask(TICKET).is_err(),
@@ -115,7 +116,7 @@ fn pseudonym_and_encrypt_need_their_keys() {
 #[test]
 fn tokens_round_trip_through_a_model_reply() {
     let m = masker(Strategy::Tokenize);
-    let mut vault = Vault::new();
+    let mut vault = TokenVault::new();
     let masked = m.mask_tokenized(TICKET, &mut vault).unwrap();
     assert_eq!(
         masked.text,
@@ -345,7 +346,7 @@ fn encrypt_seals_values_the_keyring_opens_in_context() {
     let tenant = TenantId::from_external_key("t", "acme");
     let m = Masker::new(Detector::new())
         .with_encryption(keyring.clone(), tenant, "ticket", "42")
-        .with_policy(Policy::new(Strategy::Encrypt))
+        .with_policy(MaskPolicy::new(Strategy::Encrypt))
         .unwrap();
     let out = m.mask("mail jane@example.com now").unwrap();
     assert!(!out.text.contains("jane"));

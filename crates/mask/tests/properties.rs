@@ -4,7 +4,8 @@
 use custodia_core::TenantId;
 use custodia_mask::arbitrary::ticket;
 use custodia_mask::{
-    Detector, DetectorConfig, KnownEntities, Masker, Policy, PseudonymKey, Regions, Strategy, Vault,
+    Detector, DetectorConfig, KnownEntities, MaskPolicy, Masker, PseudonymKey, Regions, Strategy,
+    TokenVault,
 };
 use proptest::prelude::*;
 
@@ -98,8 +99,8 @@ proptest! {
         ],
     ) {
         let key = PseudonymKey::new(TenantId::from_external_key("t", "p"), &[9; 32]).unwrap();
-        let masker = Masker::new(Detector::new()).with_pseudonym_key(key).with_policy(Policy::new(strategy)).unwrap();
-        let mut vault = Vault::new();
+        let masker = Masker::new(Detector::new()).with_pseudonym_key(key).with_policy(MaskPolicy::new(strategy)).unwrap();
+        let mut vault = TokenVault::new();
         let out = masker.mask_tokenized(&text, &mut vault).unwrap();
         for (kind, v) in &values {
             prop_assert!(!out.text.contains(v.as_str()), "{:?} {:?} survived in {:?}", kind, v, out.text);
@@ -128,15 +129,36 @@ proptest! {
 #[test]
 fn at_sign_after_a_finding_near_the_start_does_not_underflow() {
     let d = Detector::new();
-    for text in [&b"33333333%@"[..], b"33333333%@example.com", b"4111111111111111%@x.io"] {
+    for text in [
+        &b"33333333%@"[..],
+        b"33333333%@example.com",
+        b"4111111111111111%@x.io",
+    ] {
         check_findings(text.len(), None, &d.detect_bytes(text, None), d.min_score());
     }
 }
 
 const GLUE_FRAGMENTS: &[&str] = &[
-    "33333333", "4111111111111111", "jane.doe@example.com", "+61 2 9374 4000",
-    "DE89370400440532013000", "eyJ", "@", "%", ":", "://", "'", ".", "-", "+", "_", "=", " ",
-    "\n", "HRB", "Ä",
+    "33333333",
+    "4111111111111111",
+    "jane.doe@example.com",
+    "+61 2 9374 4000",
+    "DE89370400440532013000",
+    "eyJ",
+    "@",
+    "%",
+    ":",
+    "://",
+    "'",
+    ".",
+    "-",
+    "+",
+    "_",
+    "=",
+    " ",
+    "\n",
+    "HRB",
+    "Ä",
 ];
 
 proptest! {

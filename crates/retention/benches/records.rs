@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use custodia_core::{DataCategory, SubjectId, TenantId};
-use custodia_retention::{Policy, Record};
+use custodia_retention::{RetentionPolicy, RetentionRecord};
 
 pub const CATEGORIES: [DataCategory; 7] = [
     DataCategory::USER_CONTENT_TICKET,
@@ -16,7 +16,7 @@ pub const CATEGORIES: [DataCategory; 7] = [
 
 /// A deterministic mix of records: the policy's own tenants half the time,
 /// most tickets closed, some accounts terminated, a few labels.
-pub fn records(policy: &Policy, n: usize) -> Vec<Record> {
+pub fn records(policy: &RetentionPolicy, n: usize) -> Vec<RetentionRecord> {
     let tenants: Vec<TenantId> = policy
         .rules()
         .iter()
@@ -49,8 +49,8 @@ pub fn records(policy: &Policy, n: usize) -> Vec<Record> {
                 .unwrap();
             let subject =
                 SubjectId::from_external_key(tenant, "bench", &(next() % 1000).to_string());
-            let mut record =
-                Record::new(format!("r-{i:07}"), tenant, category, created).with_subject(subject);
+            let mut record = RetentionRecord::new(format!("r-{i:07}"), tenant, category, created)
+                .with_subject(subject);
             if next() % 10 < 6 {
                 record = record.with_event("closed", created + chrono::TimeDelta::days(30));
             }

@@ -9,7 +9,7 @@
 //!   least any category-keyed policy must do.
 //! * `raw/chrono_add_3y`: one calendar addition, the least any due date costs.
 //! * `jsonl/parse_and_evaluate` against `raw/serde_json_value`: one record
-//!   line parsed into a typed [`Record`] and evaluated, against parsing the
+//!   line parsed into a typed [`RetentionRecord`] and evaluated, against parsing the
 //!   same line into an untyped `serde_json::Value`.
 
 use std::hint::black_box;
@@ -23,7 +23,7 @@ const POLICY: &str = include_str!("policy50.toml");
 include!("records.rs");
 
 fn evaluate(c: &mut Criterion) {
-    let policy = Policy::from_toml(POLICY, "policy50.toml").unwrap();
+    let policy = RetentionPolicy::from_toml(POLICY, "policy50.toml").unwrap();
     assert_eq!(policy.rules().len(), 50);
     let records = records(&policy, 10_000);
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
@@ -81,7 +81,7 @@ fn evaluate(c: &mut Criterion) {
         b.iter(|| {
             let mut due = 0u32;
             for line in &lines {
-                let record: Record = serde_json::from_str(black_box(line)).unwrap();
+                let record: RetentionRecord = serde_json::from_str(black_box(line)).unwrap();
                 due += u32::from(policy.evaluate(&record, now).is_due());
             }
             due
@@ -101,7 +101,7 @@ fn evaluate(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("policy");
     group.bench_function("parse_and_compile/policy50", |b| {
-        b.iter(|| Policy::from_toml(black_box(POLICY), "policy50.toml").unwrap())
+        b.iter(|| RetentionPolicy::from_toml(black_box(POLICY), "policy50.toml").unwrap())
     });
     group.finish();
 }

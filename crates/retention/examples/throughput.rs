@@ -16,8 +16,9 @@ use chrono::Months;
 include!("../benches/records.rs");
 
 fn main() {
-    let policy = Policy::from_toml(include_str!("../benches/policy50.toml"), "policy50.toml")
-        .expect("the bench policy parses");
+    let policy =
+        RetentionPolicy::from_toml(include_str!("../benches/policy50.toml"), "policy50.toml")
+            .expect("the bench policy parses");
     let records = records(&policy, 10_000);
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
     let args: Vec<String> = std::env::args().collect();

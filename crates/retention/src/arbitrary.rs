@@ -1,6 +1,6 @@
 //! Proptest strategies (feature `proptest`).
 //!
-//! [`Period`], [`Disposition`], [`Rule`], [`Hold`], [`Record`] and [`Policy`]
+//! [`Period`], [`Disposition`], [`Rule`], [`LegalHold`], [`RetentionRecord`] and [`RetentionPolicy`]
 //! implement [`proptest::arbitrary::Arbitrary`]. Rules, holds and records draw
 //! tenants, subjects, categories, labels and events from small shared pools,
 //! so generated rules and records overlap often enough for properties about
@@ -14,8 +14,8 @@ use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
 use proptest::prelude::*;
 
 use crate::{
-    BackupSchedule, Disposition, Hold, HoldScope, Keep, Period, Policy, Record, Rule, Selector,
-    Trigger,
+    BackupSchedule, Disposition, HoldScope, Keep, LegalHold, Period, RetentionPolicy,
+    RetentionRecord, Rule, Selector, Trigger,
 };
 
 /// The categories generated rules and records use: a small tree with nesting.
@@ -113,7 +113,7 @@ pub fn rule(name: String) -> impl Strategy<Value = Rule> {
 }
 
 /// A hold with id `id` and a non-empty scope over the shared pools.
-pub fn hold(id: String) -> impl Strategy<Value = Hold> {
+pub fn hold(id: String) -> impl Strategy<Value = LegalHold> {
     (
         proptest::collection::vec(tenant(), 0..=1),
         proptest::collection::vec(subject(), 0..=1),
@@ -130,7 +130,7 @@ pub fn hold(id: String) -> impl Strategy<Value = Hold> {
             if applies_to.is_empty() {
                 applies_to.categories.push(DataCategory::USER_CONTENT);
             }
-            Hold {
+            LegalHold {
                 id: Arc::from(id.as_str()),
                 reason: "litigation".into(),
                 applies_to,
@@ -139,7 +139,7 @@ pub fn hold(id: String) -> impl Strategy<Value = Hold> {
 }
 
 /// A record over the shared pools, with id `r-00` to `r-19`.
-pub fn record() -> impl Strategy<Value = Record> {
+pub fn record() -> impl Strategy<Value = RetentionRecord> {
     (
         0..20u8,
         tenant(),
@@ -155,7 +155,7 @@ pub fn record() -> impl Strategy<Value = Record> {
         ),
     )
         .prop_map(
-            |(id, tenant, category, subject, region, label, created, events)| Record {
+            |(id, tenant, category, subject, region, label, created, events)| RetentionRecord {
                 id: format!("r-{id:02}"),
                 tenant,
                 category,
@@ -177,7 +177,7 @@ pub fn record() -> impl Strategy<Value = Record> {
 }
 
 /// A policy of 0 to `max_rules` rules named `rule-0`, ... and up to `max_holds` holds.
-pub fn policy_with(max_rules: usize, max_holds: usize) -> impl Strategy<Value = Policy> {
+pub fn policy_with(max_rules: usize, max_holds: usize) -> impl Strategy<Value = RetentionPolicy> {
     let rules = (0..=max_rules).prop_flat_map(|n| {
         (0..n)
             .map(|i| rule(format!("rule-{i}")))
@@ -198,7 +198,7 @@ pub fn policy_with(max_rules: usize, max_holds: usize) -> impl Strategy<Value = 
         }),
     );
     (rules, holds, backups).prop_filter_map("valid policy", |(rules, holds, backups)| {
-        Policy::new(rules, holds, backups).ok()
+        RetentionPolicy::new(rules, holds, backups).ok()
     })
 }
 
@@ -220,18 +220,18 @@ impl Arbitrary for Disposition {
     }
 }
 
-impl Arbitrary for Record {
+impl Arbitrary for RetentionRecord {
     type Parameters = ();
-    type Strategy = BoxedStrategy<Record>;
+    type Strategy = BoxedStrategy<RetentionRecord>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
         record().boxed()
     }
 }
 
-impl Arbitrary for Policy {
+impl Arbitrary for RetentionPolicy {
     type Parameters = ();
-    type Strategy = BoxedStrategy<Policy>;
+    type Strategy = BoxedStrategy<RetentionPolicy>;
 
     /// Up to 8 rules and 2 holds.
     fn arbitrary_with((): ()) -> Self::Strategy {

@@ -150,7 +150,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// A record that does not parse (see [`Record::from_json`](crate::Record::from_json)).
+    /// A record that does not parse (see [`RetentionRecord::from_json`](crate::RetentionRecord::from_json)).
     #[error("invalid record: {0}")]
     Record(String),
     /// A sweep was fed records out of ascending id order, so its cursor

@@ -2,11 +2,11 @@
 //!
 //! # Conflict resolution
 //!
-//! Several rules may cover one record. [`Policy::evaluate`] resolves them in
+//! Several rules may cover one record. [`RetentionPolicy::evaluate`] resolves them in
 //! the spirit of Microsoft Purview's principles of retention:
 //!
 //! 0. **A legal hold beats everything.** A record any hold covers is
-//!    [`Action::Hold`], with no due date, whatever the rules say.
+//!    [`RetentionAction::Hold`], with no due date, whatever the rules say.
 //! 1. **Retention wins over deletion.** A `retain` rule is a duty to keep the
 //!    record until its due date; no deletion happens before the latest such
 //!    date. A `retain` rule whose trigger has not happened (the ticket is
@@ -38,15 +38,15 @@ use std::fmt;
 
 use custodia_core::Timestamp;
 
-use crate::Policy;
+use crate::RetentionPolicy;
 use crate::duration::CivilTime;
 use crate::model::{Disposition, Keep, Specificity, Trigger};
-use crate::record::Record;
+use crate::record::RetentionRecord;
 
 /// What must be done to a record now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub enum RetentionAction {
     /// Nothing yet: not due, waiting for a trigger, or no rule applies.
     Keep,
     /// Nothing, because a legal hold covers the record.
@@ -61,7 +61,7 @@ pub enum Action {
     Review,
 }
 
-impl Action {
+impl RetentionAction {
     /// The lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,7 +86,7 @@ impl Action {
     }
 }
 
-impl From<Disposition> for Action {
+impl From<Disposition> for RetentionAction {
     fn from(d: Disposition) -> Self {
         match d {
             Disposition::Delete => Self::Delete,
@@ -97,7 +97,7 @@ impl From<Disposition> for Action {
     }
 }
 
-impl fmt::Display for Action {
+impl fmt::Display for RetentionAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -137,7 +137,7 @@ impl<'p> Rules<'p> {
 /// Why a decision is what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Reason<'p> {
+pub enum RetentionReason<'p> {
     /// No rule covers the record.
     NoRule,
     /// Legal holds cover it.
@@ -187,11 +187,11 @@ pub enum Reason<'p> {
     },
 }
 
-impl fmt::Display for Reason<'_> {
+impl fmt::Display for RetentionReason<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::NoRule => f.write_str("no rule applies; kept"),
-            Reason::Held {
+            RetentionReason::NoRule => f.write_str("no rule applies; kept"),
+            RetentionReason::Held {
                 hold,
                 reason,
                 count,
@@ -202,7 +202,7 @@ impl fmt::Display for Reason<'_> {
                 }
                 Ok(())
             }
-            Reason::Waiting {
+            RetentionReason::Waiting {
                 rule,
                 keep,
                 trigger,
@@ -211,13 +211,13 @@ impl fmt::Display for Reason<'_> {
                 "rule {rule}: retain {} after {trigger}, which has not happened yet",
                 keep.period()
             ),
-            Reason::Unbounded { rule } => {
+            RetentionReason::Unbounded { rule } => {
                 write!(
                     f,
                     "rule {rule} comes due beyond the last representable date"
                 )
             }
-            Reason::Scheduled {
+            RetentionReason::Scheduled {
                 then,
                 rule,
                 keep,
@@ -228,7 +228,7 @@ impl fmt::Display for Reason<'_> {
                 }
                 Keep::DeleteAfter(p) => write!(f, "rule {rule}: {then} {p} after {trigger}"),
             },
-            Reason::Deferred {
+            RetentionReason::Deferred {
                 then,
                 rule,
                 from,
@@ -244,9 +244,9 @@ impl fmt::Display for Reason<'_> {
 
 /// What a policy says about one record at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision<'p> {
+pub struct RetentionDecision<'p> {
     /// What to do now.
-    pub action: Action,
+    pub action: RetentionAction,
     /// The disposition that applies at `due_at` (also before it is due).
     pub scheduled: Option<Disposition>,
     /// When `scheduled` applies; `None` when nothing is scheduled (no rule, a
@@ -258,10 +258,10 @@ pub struct Decision<'p> {
     /// The holds that cover the record (empty when none).
     pub held_by: Vec<&'p str>,
     /// Why.
-    pub reason: Reason<'p>,
+    pub reason: RetentionReason<'p>,
 }
 
-impl Decision<'_> {
+impl RetentionDecision<'_> {
     /// Whether a disposition is due now.
     pub fn is_due(&self) -> bool {
         self.action.disposition().is_some()
@@ -304,7 +304,7 @@ impl TriggerCache {
     }
 
     /// Fills every cached slot from one pass over the record's events.
-    fn fill(&mut self, policy: &Policy, record: &Record) {
+    fn fill(&mut self, policy: &RetentionPolicy, record: &RetentionRecord) {
         for &(_, slot, from_creation) in &policy.event_slots {
             if let Some(time) = self.times.get_mut(usize::from(slot)) {
                 *time = from_creation.then_some(record.created);
@@ -325,7 +325,12 @@ impl TriggerCache {
     }
 
     #[inline]
-    fn time(&mut self, policy: &Policy, slot: usize, record: &Record) -> Option<Timestamp> {
+    fn time(
+        &mut self,
+        policy: &RetentionPolicy,
+        slot: usize,
+        record: &RetentionRecord,
+    ) -> Option<Timestamp> {
         let trigger = &policy.triggers[slot];
         if matches!(trigger, Trigger::Created) {
             return Some(record.created);
@@ -340,7 +345,12 @@ impl TriggerCache {
     }
 
     #[inline]
-    fn civil(&mut self, policy: &Policy, slot: usize, record: &Record) -> Option<(CivilTime, u32)> {
+    fn civil(
+        &mut self,
+        policy: &RetentionPolicy,
+        slot: usize,
+        record: &RetentionRecord,
+    ) -> Option<(CivilTime, u32)> {
         if let Some((cached, civil, nanos)) = self.civil
             && cached == slot
         {
@@ -362,11 +372,15 @@ fn timestamp((secs, nanos): Due) -> Option<Timestamp> {
     chrono::DateTime::from_timestamp(secs, nanos)
 }
 
-impl Policy {
+impl RetentionPolicy {
     /// Evaluates `record` at `now`; see the [module docs](crate::eval) for
     /// how rules and holds combine.
     #[inline]
-    pub fn evaluate<'p>(&'p self, record: &Record, now: Timestamp) -> Decision<'p> {
+    pub fn evaluate<'p>(
+        &'p self,
+        record: &RetentionRecord,
+        now: Timestamp,
+    ) -> RetentionDecision<'p> {
         let mut decision = self.decide(record);
         if let (Some(then), Some(due)) = (decision.scheduled, decision.due_at)
             && due <= now
@@ -376,18 +390,18 @@ impl Policy {
         decision
     }
 
-    /// [`Policy::evaluate`] at the clock's current time.
+    /// [`RetentionPolicy::evaluate`] at the clock's current time.
     pub fn evaluate_now<'p>(
         &'p self,
-        record: &Record,
+        record: &RetentionRecord,
         clock: &impl custodia_core::Clock,
-    ) -> Decision<'p> {
+    ) -> RetentionDecision<'p> {
         self.evaluate(record, clock.now())
     }
 
-    /// The time-independent part of [`Policy::evaluate`]: the action is
-    /// [`Action::Keep`] or [`Action::Hold`].
-    pub fn decide<'p>(&'p self, record: &Record) -> Decision<'p> {
+    /// The time-independent part of [`RetentionPolicy::evaluate`]: the action is
+    /// [`RetentionAction::Keep`] or [`RetentionAction::Hold`].
+    pub fn decide<'p>(&'p self, record: &RetentionRecord) -> RetentionDecision<'p> {
         let mut resolver = Resolver::default();
         let mut triggers = TriggerCache::new();
         let candidates = self.candidates(record);
@@ -466,10 +480,10 @@ impl Policy {
             }
             if let Some(first) = decision.held_by.first() {
                 let hold = self.holds.iter().find(|h| &*h.id == *first);
-                decision.action = Action::Hold;
+                decision.action = RetentionAction::Hold;
                 decision.scheduled = None;
                 decision.due_at = None;
-                decision.reason = Reason::Held {
+                decision.reason = RetentionReason::Held {
                     hold: first,
                     reason: hold.map_or("", |h| h.reason.as_str()),
                     count: decision.held_by.len(),
@@ -483,7 +497,7 @@ impl Policy {
     /// its deepest named ancestor (which hold every named ancestor's too)
     /// and those naming no category.
     #[inline]
-    fn candidates(&self, record: &Record) -> &[crate::policy::Entry] {
+    fn candidates(&self, record: &RetentionRecord) -> &[crate::policy::Entry] {
         let mut prefix = record.category.as_str();
         loop {
             if let Some(rules) = self.by_category.get(prefix) {
@@ -502,7 +516,7 @@ impl Policy {
         &self,
         resolver: &mut Resolver,
         triggers: &mut TriggerCache,
-        record: &Record,
+        record: &RetentionRecord,
         entry: &crate::policy::Entry,
     ) {
         let index = entry.rule;
@@ -595,9 +609,9 @@ impl Policy {
         &self.rules[index as usize].name
     }
 
-    fn resolve<'p>(&'p self, resolver: &Resolver) -> Decision<'p> {
-        let keep = |rule: Rules<'p>, reason: Reason<'p>| Decision {
-            action: Action::Keep,
+    fn resolve<'p>(&'p self, resolver: &Resolver) -> RetentionDecision<'p> {
+        let keep = |rule: Rules<'p>, reason: RetentionReason<'p>| RetentionDecision {
+            action: RetentionAction::Keep,
             scheduled: None,
             due_at: None,
             rule,
@@ -607,17 +621,17 @@ impl Policy {
         if let Some((index, waiting)) = resolver.open {
             let rule = &self.rules[index as usize];
             let reason = if waiting {
-                Reason::Waiting {
+                RetentionReason::Waiting {
                     rule: &rule.name,
                     keep: rule.keep,
                     trigger: &rule.trigger,
                 }
             } else {
-                Reason::Unbounded { rule: &rule.name }
+                RetentionReason::Unbounded { rule: &rule.name }
             };
             return keep(Rules::one(&rule.name), reason);
         }
-        let scheduled = |rule: &'p crate::Rule| Reason::Scheduled {
+        let scheduled = |rule: &'p crate::Rule| RetentionReason::Scheduled {
             then: rule.then,
             rule: &rule.name,
             keep: rule.keep,
@@ -626,8 +640,8 @@ impl Policy {
         match (resolver.deletion, resolver.floor) {
             (Some(deletion), floor) => {
                 let rule = &self.rules[deletion.rule as usize];
-                let mut decision = Decision {
-                    action: Action::Keep,
+                let mut decision = RetentionDecision {
+                    action: RetentionAction::Keep,
                     scheduled: Some(rule.then),
                     due_at: timestamp(deletion.due),
                     rule: Rules::one(&rule.name),
@@ -638,7 +652,7 @@ impl Policy {
                     let by = &self.rules[floor.rule as usize].name;
                     decision.due_at = timestamp(floor.due);
                     decision.rule.0[1] = Some(by);
-                    decision.reason = Reason::Deferred {
+                    decision.reason = RetentionReason::Deferred {
                         then: rule.then,
                         rule: &rule.name,
                         from: timestamp(deletion.due).unwrap_or_default(),
@@ -649,8 +663,8 @@ impl Policy {
             }
             (None, Some(floor)) => {
                 let rule = &self.rules[floor.rule as usize];
-                Decision {
-                    action: Action::Keep,
+                RetentionDecision {
+                    action: RetentionAction::Keep,
                     scheduled: Some(rule.then),
                     due_at: timestamp(floor.due),
                     rule: Rules::one(&rule.name),
@@ -658,7 +672,7 @@ impl Policy {
                     reason: scheduled(rule),
                 }
             }
-            (None, None) => keep(Rules::default(), Reason::NoRule),
+            (None, None) => keep(Rules::default(), RetentionReason::NoRule),
         }
     }
 }

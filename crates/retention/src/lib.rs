@@ -15,13 +15,13 @@
 //!   event) and then applies a [`Disposition`]: delete, anonymize, archive or
 //!   review. `retain = "3y"` is a *retention* (keep at least that long);
 //!   `delete_after = "10y"` is a deletion only, with no duty to keep.
-//! * A [`Hold`] (litigation, investigation) freezes every record in its
+//! * A [`LegalHold`] (litigation, investigation) freezes every record in its
 //!   scope (tenants, subjects, categories, record ids).
 //! * A [`BackupSchedule`] says how often backups are taken and how long they
 //!   are kept, which gives the [backup horizon](BackupSchedule::horizon): the
 //!   instant by which a record deleted at `t` has left every backup.
-//! * [`Policy::evaluate`] takes a [`Record`]'s metadata and an instant and
-//!   returns a [`Decision`] `{ action, due_at, rule, held_by, reason }`;
+//! * [`RetentionPolicy::evaluate`] takes a [`RetentionRecord`]'s metadata and an instant and
+//!   returns a [`RetentionDecision`] `{ action, due_at, rule, held_by, reason }`;
 //!   a [`Sweep`] plans over many records, resumably.
 //!
 //! The key design decision is that **conflicts resolve by fixed, documented
@@ -32,7 +32,7 @@
 //! spells the algorithm out; property tests pin it. Every decision names the
 //! rules and holds behind it.
 //!
-//! The second is **compile once, evaluate many**: a [`Policy`] indexes its
+//! The second is **compile once, evaluate many**: a [`RetentionPolicy`] indexes its
 //! rules by category: one hash lookup of the record's category (or its
 //! deepest named ancestor) yields a precomputed, name-sorted list of the
 //! only rules that can match, each with its specificity and trigger slot,
@@ -43,7 +43,7 @@
 //!
 //! # Policy file format, version 1
 //!
-//! TOML (or the same shape in JSON, see [`Policy::from_json`]):
+//! TOML (or the same shape in JSON, see [`RetentionPolicy::from_json`]):
 //!
 //! ```toml
 //! version = 1                      # required; this build reads 1
@@ -83,7 +83,7 @@
 //! `delete_after`: it never holds a record back, and a more explicit rule
 //! (a narrower category, a tenant, a label) overrides it.
 //!
-//! Records are evaluated from their metadata ([`Record`], one JSON object
+//! Records are evaluated from their metadata ([`RetentionRecord`], one JSON object
 //! per line in the CLI's `custodia retention eval`); the decision's JSON
 //! line is `{"id","action","due","rule","held_by","reason"}`.
 //!
@@ -92,9 +92,9 @@
 //! ```
 //! use custodia_core::{DataCategory, SubjectId, TenantId};
 //! use custodia_core::chrono::{TimeZone, Utc};
-//! use custodia_retention::{Action, Disposition, Policy, Record};
+//! use custodia_retention::{RetentionAction, Disposition, RetentionPolicy, RetentionRecord};
 //!
-//! let policy = Policy::from_toml(r#"
+//! let policy = RetentionPolicy::from_toml(r#"
 //!     version = 1
 //!
 //!     ## "App logs are kept for a week."
@@ -132,16 +132,16 @@
 //! let jan = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
 //!
 //! // A log line from 1 January is deleted on 8 January.
-//! let log = Record::new("log-1", tenant, DataCategory::SYSTEM_OPERATIONS_LOG, jan(1));
+//! let log = RetentionRecord::new("log-1", tenant, DataCategory::SYSTEM_OPERATIONS_LOG, jan(1));
 //! let decision = policy.evaluate(&log, jan(8));
-//! assert_eq!(decision.action, Action::Delete);
+//! assert_eq!(decision.action, RetentionAction::Delete);
 //! assert!(decision.rule.contains("app-logs"));
-//! assert_eq!(policy.evaluate(&log, jan(7)).action, Action::Keep);
+//! assert_eq!(policy.evaluate(&log, jan(7)).action, RetentionAction::Keep);
 //!
 //! // An open ticket waits for its `closed` event: kept, no due date.
-//! let ticket = Record::new("t-1", tenant, DataCategory::USER_CONTENT_TICKET, jan(1));
+//! let ticket = RetentionRecord::new("t-1", tenant, DataCategory::USER_CONTENT_TICKET, jan(1));
 //! let decision = policy.evaluate(&ticket, jan(31));
-//! assert_eq!((decision.action, decision.due_at), (Action::Keep, None));
+//! assert_eq!((decision.action, decision.due_at), (RetentionAction::Keep, None));
 //!
 //! // Closed, it is anonymized three years later...
 //! let closed = ticket.clone().with_event("closed", jan(2));
@@ -158,17 +158,17 @@
 //! assert_eq!(decision.rule.iter().collect::<Vec<_>>(), ["closed-tickets"]);
 //!
 //! // A legal hold beats everything.
-//! let held = policy.with_hold(custodia_retention::Hold {
+//! let held = policy.with_hold(custodia_retention::LegalHold {
 //!     id: "case-2026-17".into(),
 //!     reason: "litigation".into(),
 //!     applies_to: custodia_retention::HoldScope { records: vec!["log-1".into()], ..Default::default() },
 //! })?;
 //! let decision = held.evaluate(&log, jan(31));
-//! assert_eq!((decision.action, decision.held_by.as_slice()), (Action::Hold, &["case-2026-17"][..]));
+//! assert_eq!((decision.action, decision.held_by.as_slice()), (RetentionAction::Hold, &["case-2026-17"][..]));
 //!
 //! // A contact's email address has no retention: deleted 30 days after termination,
 //! // and gone from every backup three months after that.
-//! let email = Record::new("c-1", tenant, DataCategory::USER_CONTACT_EMAIL, jan(1))
+//! let email = RetentionRecord::new("c-1", tenant, DataCategory::USER_CONTACT_EMAIL, jan(1))
 //!     .with_subject(SubjectId::from_external_key(tenant, "crm", "1017"))
 //!     .with_event("account_terminated", jan(10));
 //! let decision = policy.evaluate(&email, jan(31));
@@ -201,13 +201,13 @@ pub mod arbitrary;
 
 pub use duration::Period;
 pub use error::{Error, Location, Problem};
-pub use eval::{Action, Decision, Reason, Rules};
+pub use eval::{RetentionAction, RetentionDecision, RetentionReason, Rules};
 pub use model::{
-    BackupSchedule, Disposition, Hold, HoldScope, Keep, Rule, Selector, Specificity, Trigger,
+    BackupSchedule, Disposition, HoldScope, Keep, LegalHold, Rule, Selector, Specificity, Trigger,
 };
 pub use parse::{Format, MAX_POLICY_BYTES, parse_timestamp};
-pub use policy::Policy;
-pub use record::Record;
+pub use policy::RetentionPolicy;
+pub use record::RetentionRecord;
 pub use sweep::{Cursor, PlanItem, Sweep, SweepPlan};
 
 /// The policy file format version this build reads and writes.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
 
 use crate::Period;
-use crate::record::Record;
+use crate::record::RetentionRecord;
 
 /// What happens to a record when its rule comes due.
 #[derive(
@@ -101,7 +101,7 @@ impl Trigger {
 
     /// When the trigger happened for `record`, or `None` if it has not.
     #[inline]
-    pub fn time(&self, record: &Record) -> Option<Timestamp> {
+    pub fn time(&self, record: &RetentionRecord) -> Option<Timestamp> {
         match self {
             Self::Created => Some(record.created),
             Self::LastActivity => Some(
@@ -173,13 +173,13 @@ impl Selector {
     }
 
     /// Whether `record` is in scope.
-    pub fn matches(&self, record: &Record) -> bool {
+    pub fn matches(&self, record: &RetentionRecord) -> bool {
         (self.categories.is_empty() || self.categories.iter().any(|c| record.category.is_within(c)))
             && self.matches_except_category(record)
     }
 
     #[inline]
-    pub(crate) fn matches_except_category(&self, record: &Record) -> bool {
+    pub(crate) fn matches_except_category(&self, record: &RetentionRecord) -> bool {
         (self.tenants.is_empty() || self.tenants.contains(&record.tenant))
             && (self.regions.is_empty() || record.region.is_some_and(|r| self.regions.contains(&r)))
             && self
@@ -249,7 +249,7 @@ pub struct HoldScope {
 }
 
 impl HoldScope {
-    /// Whether the scope names nothing (which [`Policy::new`](crate::Policy::new) refuses).
+    /// Whether the scope names nothing (which [`RetentionPolicy::new`](crate::RetentionPolicy::new) refuses).
     pub fn is_empty(&self) -> bool {
         self.tenants.is_empty()
             && self.subjects.is_empty()
@@ -258,7 +258,7 @@ impl HoldScope {
     }
 
     /// Whether `record` is frozen by this scope.
-    pub fn matches(&self, record: &Record) -> bool {
+    pub fn matches(&self, record: &RetentionRecord) -> bool {
         !self.is_empty()
             && (self.tenants.is_empty() || self.tenants.contains(&record.tenant))
             && (self.subjects.is_empty()
@@ -272,7 +272,7 @@ impl HoldScope {
 /// A legal hold: while it is in the policy, nothing it covers is deleted,
 /// anonymized, archived or sent to review.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hold {
+pub struct LegalHold {
     /// Unique id, e.g. a case number.
     pub id: Arc<str>,
     /// Why (litigation, investigation, regulator request).

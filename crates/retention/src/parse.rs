@@ -18,9 +18,11 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Location, Problem, echo};
-use crate::model::{BackupSchedule, Disposition, Hold, HoldScope, Keep, Rule, Selector, Trigger};
+use crate::model::{
+    BackupSchedule, Disposition, HoldScope, Keep, LegalHold, Rule, Selector, Trigger,
+};
 use crate::policy::{check_backups, check_hold, check_rule, rule_what};
-use crate::{POLICY_VERSION, Period, Policy};
+use crate::{POLICY_VERSION, Period, RetentionPolicy};
 
 /// The largest policy file accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 4 << 20;
@@ -251,7 +253,7 @@ impl Source<'_> {
     }
 }
 
-impl Policy {
+impl RetentionPolicy {
     /// Parses and validates a TOML policy; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Self, Error> {
         Self::parse(text, file, Format::Toml)
@@ -262,8 +264,8 @@ impl Policy {
     /// The same keys and shape as TOML, with `rule` and `hold` as arrays:
     ///
     /// ```
-    /// # use custodia_retention::Policy;
-    /// let policy = Policy::from_json(r#"{
+    /// # use custodia_retention::RetentionPolicy;
+    /// let policy = RetentionPolicy::from_json(r#"{
     ///   "version": 1,
     ///   "rule": [{ "name": "app-logs", "applies_to": { "category": "system.operations.log" },
     ///              "trigger": "created", "retain": "P7D", "then": "delete" }],
@@ -273,7 +275,7 @@ impl Policy {
     /// }"#, "policy.json")?;
     /// assert_eq!(policy.rules()[0].name.as_ref(), "app-logs");
     ///
-    /// let typo = Policy::from_json("{\n  \"version\": 1,\n  \"rules\": []\n}", "policy.json").unwrap_err();
+    /// let typo = RetentionPolicy::from_json("{\n  \"version\": 1,\n  \"rules\": []\n}", "policy.json").unwrap_err();
     /// assert!(typo.to_string().starts_with("policy.json:3:"), "{typo}");
     /// # Ok::<(), custodia_retention::Error>(())
     /// ```
@@ -353,7 +355,7 @@ impl Policy {
     }
 }
 
-fn build(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, Error> {
+fn build(source: &Source<'_>, raw: RawPolicy) -> Result<RetentionPolicy, Error> {
     if raw.version.value != i64::from(POLICY_VERSION) {
         return source.fail(
             &raw.version.span,
@@ -473,7 +475,7 @@ fn build(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, Error> {
             Some(schedule)
         }
     };
-    Ok(Policy::compile(rules, holds, backups))
+    Ok(RetentionPolicy::compile(rules, holds, backups))
 }
 
 fn duration(source: &Source<'_>, text: &Spanned<String>, field: &str) -> Result<Period, Error> {
@@ -579,7 +581,7 @@ fn build_rule(
     })
 }
 
-fn build_hold(source: &Source<'_>, raw: &RawHold, taxonomy: &Taxonomy) -> Result<Hold, Error> {
+fn build_hold(source: &Source<'_>, raw: &RawHold, taxonomy: &Taxonomy) -> Result<LegalHold, Error> {
     let what = format!("hold {:?}", echo(&raw.id.value));
     let scope = &raw.applies_to.value;
     let mut applies_to = HoldScope::default();
@@ -607,7 +609,7 @@ fn build_hold(source: &Source<'_>, raw: &RawHold, taxonomy: &Taxonomy) -> Result
             }
         })?;
     }
-    Ok(Hold {
+    Ok(LegalHold {
         id: Arc::from(raw.id.value.as_str()),
         reason: raw.reason.value.clone(),
         applies_to,

@@ -6,19 +6,19 @@ use custodia_core::{DataCategory, Timestamp};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Problem};
-use crate::model::{BackupSchedule, Hold, Keep, Rule, Specificity};
+use crate::model::{BackupSchedule, Keep, LegalHold, Rule, Specificity};
 
 /// A retention policy, validated and compiled for evaluation.
 ///
-/// Build one from a file with [`Policy::from_toml`], [`Policy::from_json`] or
-/// [`Policy::from_path`], or in code with [`Policy::new`]. Compiling indexes
+/// Build one from a file with [`RetentionPolicy::from_toml`], [`RetentionPolicy::from_json`] or
+/// [`RetentionPolicy::from_path`], or in code with [`RetentionPolicy::new`]. Compiling indexes
 /// the rules by category, so evaluating a record costs a few hash lookups (one
 /// per level of its category) plus the rules that actually match, however
 /// many rules the policy has.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub struct RetentionPolicy {
     pub(crate) rules: Vec<Rule>,
-    pub(crate) holds: Vec<Hold>,
+    pub(crate) holds: Vec<LegalHold>,
     pub(crate) backups: Option<BackupSchedule>,
     /// For each category the rules name: the rules indexed under it and
     /// under every named ancestor, each with the depth of the category it
@@ -62,7 +62,7 @@ pub(crate) struct Entry {
     pub(crate) specificity: Specificity,
 }
 
-/// Holds indexed by record id, subject and tenant (see [`Policy`]).
+/// Holds indexed by record id, subject and tenant (see [`RetentionPolicy`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HoldIndex {
     /// Whether the index is used (at most 64 holds).
@@ -75,7 +75,7 @@ pub(crate) struct HoldIndex {
 }
 
 impl HoldIndex {
-    fn new(holds: &[Hold]) -> Self {
+    fn new(holds: &[LegalHold]) -> Self {
         let mut index = Self {
             enabled: holds.len() <= 64,
             ..Self::default()
@@ -107,7 +107,7 @@ impl HoldIndex {
 
     /// The holds that may cover `record` (a superset of those that do).
     #[inline]
-    pub(crate) fn candidates(&self, record: &crate::Record) -> u64 {
+    pub(crate) fn candidates(&self, record: &crate::RetentionRecord) -> u64 {
         let mut mask = self.unanchored;
         if !self.by_record.is_empty() {
             mask |= self.by_record.get(record.id.as_str()).copied().unwrap_or(0);
@@ -122,7 +122,7 @@ impl HoldIndex {
     }
 }
 
-impl Policy {
+impl RetentionPolicy {
     /// Validates and compiles a policy built in code.
     ///
     /// Refuses what a policy file would be refused for: duplicate rule names or
@@ -130,7 +130,7 @@ impl Policy {
     /// is not destructive, an empty name. Errors carry no location.
     pub fn new(
         rules: Vec<Rule>,
-        holds: Vec<Hold>,
+        holds: Vec<LegalHold>,
         backups: Option<BackupSchedule>,
     ) -> Result<Self, Error> {
         let fail = |problem| Error::Policy {
@@ -165,7 +165,7 @@ impl Policy {
 
     pub(crate) fn compile(
         rules: Vec<Rule>,
-        holds: Vec<Hold>,
+        holds: Vec<LegalHold>,
         backups: Option<BackupSchedule>,
     ) -> Self {
         let mut by_category: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
@@ -301,7 +301,7 @@ impl Policy {
     }
 
     /// The legal holds, in file order.
-    pub fn holds(&self) -> &[Hold] {
+    pub fn holds(&self) -> &[LegalHold] {
         &self.holds
     }
 
@@ -318,7 +318,7 @@ impl Policy {
     }
 
     /// A copy of this policy with one more hold.
-    pub fn with_hold(&self, hold: Hold) -> Result<Self, Error> {
+    pub fn with_hold(&self, hold: LegalHold) -> Result<Self, Error> {
         let mut holds = self.holds.clone();
         holds.push(hold);
         Self::new(self.rules.clone(), holds, self.backups)
@@ -379,7 +379,7 @@ pub(crate) fn check_rule(rule: &Rule) -> Result<(), Problem> {
     Ok(())
 }
 
-pub(crate) fn check_hold(hold: &Hold) -> Result<(), Problem> {
+pub(crate) fn check_hold(hold: &LegalHold) -> Result<(), Problem> {
     check_name("hold id", &hold.id)?;
     if hold.applies_to.is_empty() {
         return Err(Problem::HoldWithoutScope {

@@ -25,7 +25,7 @@ use crate::error::echo;
 /// decision depends only on the record and the policy, never on when it is
 /// asked (which keeps evaluation monotone in time).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Record {
+pub struct RetentionRecord {
     /// The host's id for the record.
     pub id: String,
     /// The tenant it belongs to.
@@ -157,7 +157,7 @@ fn events<'de, D: serde::Deserializer<'de>>(
     Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
-impl Record {
+impl RetentionRecord {
     /// A record with no subject, region, labels or events.
     pub fn new(
         id: impl Into<String>,

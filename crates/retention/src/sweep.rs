@@ -22,10 +22,10 @@ use std::fmt;
 
 use custodia_core::Timestamp;
 
-use crate::eval::Action;
+use crate::eval::RetentionAction;
 use crate::model::Disposition;
-use crate::record::Record;
-use crate::{Error, Policy};
+use crate::record::RetentionRecord;
+use crate::{Error, RetentionPolicy};
 
 /// Where a sweep stopped: the last record id it examined.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -129,7 +129,7 @@ pub fn done_event(action: Disposition) -> Option<&'static str> {
 /// Plans a sweep of a policy at an instant.
 #[derive(Debug, Clone)]
 pub struct Sweep<'p> {
-    policy: &'p Policy,
+    policy: &'p RetentionPolicy,
     now: Timestamp,
     limit: Option<u64>,
     cursor: Option<Cursor>,
@@ -137,7 +137,7 @@ pub struct Sweep<'p> {
 
 impl<'p> Sweep<'p> {
     /// A sweep of everything, at `now`.
-    pub fn new(policy: &'p Policy, now: Timestamp) -> Self {
+    pub fn new(policy: &'p RetentionPolicy, now: Timestamp) -> Self {
         Self {
             policy,
             now,
@@ -147,7 +147,7 @@ impl<'p> Sweep<'p> {
     }
 
     /// A sweep of everything, at the clock's current time.
-    pub fn with_clock(policy: &'p Policy, clock: &impl custodia_core::Clock) -> Self {
+    pub fn with_clock(policy: &'p RetentionPolicy, clock: &impl custodia_core::Clock) -> Self {
         Self::new(policy, clock.now())
     }
 
@@ -167,7 +167,7 @@ impl<'p> Sweep<'p> {
     pub fn plan<I>(&self, records: I) -> Result<SweepPlan, Error>
     where
         I: IntoIterator,
-        I::Item: Borrow<Record>,
+        I::Item: Borrow<RetentionRecord>,
     {
         let mut plan = SweepPlan::default();
         let mut previous: Option<String> = self.cursor.as_ref().map(|c| c.after.clone());
@@ -191,7 +191,7 @@ impl<'p> Sweep<'p> {
             plan.examined += 1;
             let decision = self.policy.evaluate(record, self.now);
             match (decision.action, decision.due_at) {
-                (Action::Hold, _) => plan.held += 1,
+                (RetentionAction::Hold, _) => plan.held += 1,
                 (action, Some(due_at)) if action.disposition().is_some() => {
                     let Some(disposition) = action.disposition() else {
                         continue;

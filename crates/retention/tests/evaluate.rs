@@ -3,7 +3,9 @@
 
 use chrono::{TimeZone, Utc};
 use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
-use custodia_retention::{Action, Disposition, Policy, Reason, Record};
+use custodia_retention::{
+    Disposition, RetentionAction, RetentionPolicy, RetentionReason, RetentionRecord,
+};
 
 fn ymd(y: i32, m: u32, d: u32) -> Timestamp {
     Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
@@ -13,8 +15,8 @@ fn tenant() -> TenantId {
     TenantId::from_external_key("test", "acme")
 }
 
-fn policy(rules: &str) -> Policy {
-    Policy::from_toml(
+fn policy(rules: &str) -> RetentionPolicy {
+    RetentionPolicy::from_toml(
         &format!("version = 1\nevents = [\"contract_ended\"]\n{rules}"),
         "test.toml",
     )
@@ -31,11 +33,11 @@ fn rule(name: &str, applies_to: &str, trigger: &str, keep: &str, then: &str) -> 
     )
 }
 
-fn mail(created: Timestamp) -> Record {
-    Record::new("m-1", tenant(), DataCategory::USER_CONTENT_TICKET, created)
+fn mail(created: Timestamp) -> RetentionRecord {
+    RetentionRecord::new("m-1", tenant(), DataCategory::USER_CONTENT_TICKET, created)
 }
 
-fn names(decision: &custodia_retention::Decision<'_>) -> Vec<String> {
+fn names(decision: &custodia_retention::RetentionDecision<'_>) -> Vec<String> {
     decision.rule.iter().map(str::to_owned).collect()
 }
 
@@ -55,18 +57,21 @@ fn purview_retention_wins_over_deletion() {
     ));
     let labelled = mail(ymd(2020, 1, 1)).with_label("legal", "yes");
     let d = p.evaluate(&labelled, ymd(2024, 1, 1));
-    assert_eq!(d.action, Action::Keep);
+    assert_eq!(d.action, RetentionAction::Keep);
     assert_eq!(d.scheduled, Some(Disposition::Delete));
     assert_eq!(d.due_at, Some(ymd(2025, 1, 1)));
     assert_eq!(names(&d), ["org-delete", "label-retain"]);
-    assert!(matches!(d.reason, Reason::Deferred { from, .. } if from == ymd(2023, 1, 1)));
+    assert!(matches!(d.reason, RetentionReason::Deferred { from, .. } if from == ymd(2023, 1, 1)));
     assert_eq!(
         p.evaluate(&labelled, ymd(2025, 1, 1)).action,
-        Action::Delete
+        RetentionAction::Delete
     );
     // Without the label, the 3-year deletion applies.
     let plain = mail(ymd(2020, 1, 1));
-    assert_eq!(p.evaluate(&plain, ymd(2023, 1, 1)).action, Action::Delete);
+    assert_eq!(
+        p.evaluate(&plain, ymd(2023, 1, 1)).action,
+        RetentionAction::Delete
+    );
 }
 
 #[test]
@@ -90,7 +95,7 @@ fn purview_longest_retention_wins() {
     ));
     let d = p.evaluate(&mail(ymd(2020, 1, 1)), ymd(2026, 1, 1));
     assert_eq!(d.due_at, Some(ymd(2030, 1, 1)));
-    assert_eq!(d.action, Action::Keep);
+    assert_eq!(d.action, RetentionAction::Keep);
     assert!(d.rule.contains("ten"));
 }
 
@@ -111,7 +116,7 @@ fn purview_explicit_deletion_beats_org_wide() {
     let d = p.evaluate(&mail(ymd(2020, 1, 1)), ymd(2025, 1, 1));
     assert_eq!(
         (d.action, d.due_at),
-        (Action::Delete, Some(ymd(2025, 1, 1)))
+        (RetentionAction::Delete, Some(ymd(2025, 1, 1)))
     );
     assert_eq!(names(&d), ["acme"]);
     // Explicit wins even when it is the longer deletion.
@@ -153,7 +158,7 @@ fn among_equally_explicit_deletions_the_shortest_wins() {
         ),
     ));
     let d = p.evaluate(&mail(ymd(2020, 1, 1)), ymd(2021, 1, 1));
-    assert_eq!(d.action, Action::Anonymize);
+    assert_eq!(d.action, RetentionAction::Anonymize);
     assert_eq!(names(&d), ["fast"]);
 }
 
@@ -177,9 +182,9 @@ fn a_deeper_category_is_more_explicit() {
         ),
     ));
     let d = p.evaluate(&mail(ymd(2020, 1, 1)), ymd(2021, 6, 1));
-    assert_eq!(d.action, Action::Keep);
+    assert_eq!(d.action, RetentionAction::Keep);
     assert_eq!(names(&d), ["tickets"]);
-    let chat = Record::new(
+    let chat = RetentionRecord::new(
         "c",
         tenant(),
         DataCategory::USER_CONTENT_CHAT,
@@ -199,14 +204,14 @@ fn a_hold_beats_everything_and_names_itself() {
     ));
     let held = mail(ymd(2020, 1, 1)).with_subject(subject);
     let d = p.evaluate(&held, ymd(2030, 1, 1));
-    assert_eq!((d.action, d.due_at), (Action::Hold, None));
+    assert_eq!((d.action, d.due_at), (RetentionAction::Hold, None));
     assert_eq!(d.held_by, ["case-7", "case-8"]);
     assert_eq!(
         d.reason.to_string(),
         "legal hold case-7 (litigation) and 1 more"
     );
     assert!(d.rule.contains("logs"));
-    let other_tenant = Record::new(
+    let other_tenant = RetentionRecord::new(
         "x",
         TenantId::from_external_key("test", "other"),
         DataCategory::USER_CONTENT_TICKET,
@@ -214,7 +219,7 @@ fn a_hold_beats_everything_and_names_itself() {
     );
     assert_eq!(
         p.evaluate(&other_tenant, ymd(2030, 1, 1)).action,
-        Action::Delete
+        RetentionAction::Delete
     );
 }
 
@@ -231,23 +236,26 @@ fn an_open_ticket_is_kept_with_no_due_date() {
     let d = p.evaluate(&open, ymd(2040, 1, 1));
     assert_eq!(
         (d.action, d.due_at, d.scheduled),
-        (Action::Keep, None, None)
+        (RetentionAction::Keep, None, None)
     );
     assert!(
-        matches!(d.reason, Reason::Waiting { rule: "closed", .. }),
+        matches!(d.reason, RetentionReason::Waiting { rule: "closed", .. }),
         "{:?}",
         d.reason
     );
     let closed = open.with_event("closed", ymd(2021, 2, 28));
     let d = p.evaluate(&closed, ymd(2024, 2, 27));
-    assert_eq!((d.action, d.due_at), (Action::Keep, Some(ymd(2024, 2, 28))));
+    assert_eq!(
+        (d.action, d.due_at),
+        (RetentionAction::Keep, Some(ymd(2024, 2, 28)))
+    );
     assert_eq!(
         d.reason.to_string(),
         "rule closed: retain 3y after closed, then anonymize"
     );
     assert_eq!(
         p.evaluate(&closed, ymd(2024, 2, 28)).action,
-        Action::Anonymize
+        RetentionAction::Anonymize
     );
 }
 
@@ -265,7 +273,7 @@ fn a_waiting_retention_blocks_an_earlier_deletion() {
         rule("logs", "{}", "created", "delete_after 1y", "delete"),
     ));
     let d = p.evaluate(&mail(ymd(2020, 1, 1)), ymd(2030, 1, 1));
-    assert_eq!(d.action, Action::Keep);
+    assert_eq!(d.action, RetentionAction::Keep);
     assert_eq!(names(&d), ["terminated"]);
 }
 
@@ -281,9 +289,9 @@ fn no_rule_means_kept() {
     let d = p.evaluate(&mail(ymd(2000, 1, 1)), ymd(2030, 1, 1));
     assert_eq!(
         (d.action, d.due_at, d.rule.is_empty()),
-        (Action::Keep, None, true)
+        (RetentionAction::Keep, None, true)
     );
-    assert_eq!(d.reason, Reason::NoRule);
+    assert_eq!(d.reason, RetentionReason::NoRule);
 }
 
 #[test]
@@ -297,28 +305,34 @@ fn selectors_match_on_every_dimension() {
     ));
     let base = mail(ymd(2020, 1, 1));
     let now = ymd(2021, 1, 1);
-    assert_eq!(p.evaluate(&base, now).action, Action::Keep);
+    assert_eq!(p.evaluate(&base, now).action, RetentionAction::Keep);
     let eu = base.clone().with_region(Region::EU);
-    assert_eq!(p.evaluate(&eu, now).action, Action::Keep);
+    assert_eq!(p.evaluate(&eu, now).action, RetentionAction::Keep);
     assert_eq!(
         p.evaluate(&eu.clone().with_label("vip", "no"), now).action,
-        Action::Keep
+        RetentionAction::Keep
     );
     assert_eq!(
         p.evaluate(&eu.clone().with_label("vip", "yes"), now).action,
-        Action::Review
+        RetentionAction::Review
     );
     let us = base.with_region(Region::US).with_label("vip", "yes");
-    assert_eq!(p.evaluate(&us, now).action, Action::Keep);
+    assert_eq!(p.evaluate(&us, now).action, RetentionAction::Keep);
 }
 
 #[test]
 fn last_activity_counts_from_creation_until_there_is_activity() {
     let p = policy(&rule("inactive", "{}", "last_activity", "2y", "delete"));
     let r = mail(ymd(2020, 1, 1));
-    assert_eq!(p.evaluate(&r, ymd(2022, 1, 1)).action, Action::Delete);
+    assert_eq!(
+        p.evaluate(&r, ymd(2022, 1, 1)).action,
+        RetentionAction::Delete
+    );
     let active = r.with_event("last_activity", ymd(2021, 6, 1));
-    assert_eq!(p.evaluate(&active, ymd(2022, 1, 1)).action, Action::Keep);
+    assert_eq!(
+        p.evaluate(&active, ymd(2022, 1, 1)).action,
+        RetentionAction::Keep
+    );
     assert_eq!(
         p.evaluate(&active, ymd(2022, 1, 1)).due_at,
         Some(ymd(2023, 6, 1))
@@ -345,27 +359,27 @@ fn without_a_deletion_the_longest_retention_disposes() {
     let d = p.evaluate(&mail(ymd(2020, 1, 1)), ymd(2022, 1, 1));
     assert_eq!(
         (d.action, d.due_at),
-        (Action::Archive, Some(ymd(2022, 1, 1)))
+        (RetentionAction::Archive, Some(ymd(2022, 1, 1)))
     );
 }
 
 #[test]
 fn due_dates_beyond_the_calendar_keep_the_record() {
     let p = policy(&rule("forever", "{}", "created", "10000y", "delete"));
-    let r = Record::new(
+    let r = RetentionRecord::new(
         "x",
         tenant(),
         DataCategory::USER,
         Utc.with_ymd_and_hms(260_000, 1, 1, 0, 0, 0).unwrap(),
     );
     let d = p.evaluate(&r, ymd(2030, 1, 1));
-    assert_eq!((d.action, d.due_at), (Action::Keep, None));
-    assert!(matches!(d.reason, Reason::Unbounded { .. }));
+    assert_eq!((d.action, d.due_at), (RetentionAction::Keep, None));
+    assert!(matches!(d.reason, RetentionReason::Unbounded { .. }));
 }
 
 #[test]
 fn backup_horizon() {
-    let p = Policy::from_toml(
+    let p = RetentionPolicy::from_toml(
         "version = 1\n[backups]\nevery = \"1d\"\nkeep = \"30d\"\nanchor = \"2026-01-01T02:00:00Z\"\n",
         "b.toml",
     )
@@ -390,7 +404,7 @@ fn backup_horizon() {
     );
 
     // Without an anchor: conservatively, a backup at the deletion instant.
-    let zoho = Policy::from_toml(
+    let zoho = RetentionPolicy::from_toml(
         "version = 1\n[backups]\nevery = \"1d\"\nkeep = \"3mo\"\n",
         "z.toml",
     )
@@ -400,7 +414,7 @@ fn backup_horizon() {
         Some(ymd(2027, 2, 28))
     );
     // Without backups, erasure is complete at deletion.
-    let none = Policy::from_toml("version = 1\n", "n.toml").unwrap();
+    let none = RetentionPolicy::from_toml("version = 1\n", "n.toml").unwrap();
     assert_eq!(
         none.erasure_complete(ymd(2026, 1, 1)),
         Some(ymd(2026, 1, 1))

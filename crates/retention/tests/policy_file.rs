@@ -2,13 +2,15 @@
 //! mistake is reported with file, line, column and what is wrong.
 
 use custodia_core::DataCategory;
-use custodia_retention::{Disposition, Error, Format, Keep, Period, Policy, Problem, Trigger};
+use custodia_retention::{
+    Disposition, Error, Format, Keep, Period, Problem, RetentionPolicy, Trigger,
+};
 
 const ISSUE_TOML: &str = include_str!("data/issue.toml");
 const ISSUE_JSON: &str = include_str!("data/issue.json");
 
 fn fail_toml(text: &str) -> (usize, usize, Problem) {
-    match Policy::from_toml(text, "p.toml") {
+    match RetentionPolicy::from_toml(text, "p.toml") {
         Err(Error::Policy {
             location: Some(location),
             problem,
@@ -21,7 +23,7 @@ fn fail_toml(text: &str) -> (usize, usize, Problem) {
 }
 
 fn fail_json(text: &str) -> (usize, usize, Problem) {
-    match Policy::from_json(text, "p.json") {
+    match RetentionPolicy::from_json(text, "p.json") {
         Err(Error::Policy {
             location: Some(location),
             problem,
@@ -38,7 +40,7 @@ fn rule(body: &str) -> String {
 
 #[test]
 fn the_issue_example_parses() {
-    let policy = Policy::from_toml(ISSUE_TOML, "issue.toml").unwrap();
+    let policy = RetentionPolicy::from_toml(ISSUE_TOML, "issue.toml").unwrap();
     assert_eq!(policy.rules().len(), 2);
     let tickets = policy.rule("closed-tickets").unwrap();
     assert_eq!(tickets.trigger, Trigger::Closed);
@@ -57,8 +59,8 @@ fn the_issue_example_parses() {
 
 #[test]
 fn json_is_the_same_shape() {
-    let toml = Policy::from_toml(ISSUE_TOML, "issue.toml").unwrap();
-    let json = Policy::from_json(ISSUE_JSON, "issue.json").unwrap();
+    let toml = RetentionPolicy::from_toml(ISSUE_TOML, "issue.toml").unwrap();
+    let json = RetentionPolicy::from_json(ISSUE_JSON, "issue.json").unwrap();
     assert_eq!(toml.rules(), json.rules());
     assert_eq!(toml.holds(), json.holds());
     assert_eq!(toml.backups(), json.backups());
@@ -67,10 +69,10 @@ fn json_is_the_same_shape() {
 #[test]
 fn from_path_picks_the_format_by_extension() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let toml = Policy::from_path(dir.join("issue.toml")).unwrap();
-    let json = Policy::from_path(dir.join("issue.json")).unwrap();
+    let toml = RetentionPolicy::from_path(dir.join("issue.toml")).unwrap();
+    let json = RetentionPolicy::from_path(dir.join("issue.json")).unwrap();
     assert_eq!(toml.rules(), json.rules());
-    let missing = Policy::from_path(dir.join("missing.toml")).unwrap_err();
+    let missing = RetentionPolicy::from_path(dir.join("missing.toml")).unwrap_err();
     assert!(matches!(missing, Error::Io { .. }), "{missing:?}");
 }
 
@@ -103,7 +105,7 @@ fn custom_events_must_be_declared() {
         "{problem:?}"
     );
     let declared = format!("events = [\"contract_ended\"]\n{}", rule(body));
-    let policy = Policy::from_toml(&declared, "p.toml").unwrap();
+    let policy = RetentionPolicy::from_toml(&declared, "p.toml").unwrap();
     assert_eq!(
         policy.rules()[0].trigger,
         Trigger::Custom("contract_ended".into())
@@ -185,7 +187,7 @@ fn custom_categories_can_be_declared() {
             "name = \"a\"\napplies_to = { category = \"user.content.ticket.internal_note\" }\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"delete\"\n"
         )
     );
-    let policy = Policy::from_toml(&text, "p.toml").unwrap();
+    let policy = RetentionPolicy::from_toml(&text, "p.toml").unwrap();
     assert_eq!(
         policy.rules()[0].applies_to.categories[0].as_str(),
         "user.content.ticket.internal_note"
@@ -326,7 +328,8 @@ fn json_errors_are_located_too() {
 
 #[test]
 fn errors_print_file_line_column_first() {
-    let err = Policy::parse("version = 3\n", "policies/helpdesk.toml", Format::Toml).unwrap_err();
+    let err = RetentionPolicy::parse("version = 3\n", "policies/helpdesk.toml", Format::Toml)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "policies/helpdesk.toml:1:11: unsupported policy version 3; this build reads version 1"
@@ -335,7 +338,7 @@ fn errors_print_file_line_column_first() {
 
 #[test]
 fn code_built_policies_are_validated_too() {
-    let policy = Policy::from_toml(ISSUE_TOML, "issue.toml").unwrap();
+    let policy = RetentionPolicy::from_toml(ISSUE_TOML, "issue.toml").unwrap();
     let again = policy.with_rule(policy.rules()[0].clone()).unwrap_err();
     assert!(matches!(
         again.problem(),

@@ -8,16 +8,16 @@ use chrono::TimeDelta;
 use custodia_core::Timestamp;
 use custodia_retention::arbitrary::{record, rule, timestamp};
 use custodia_retention::{
-    Action, Cursor, Decision, Disposition, Hold, HoldScope, Keep, Period, Policy, Record, Rule,
-    Selector, Sweep, Trigger,
+    Cursor, Disposition, HoldScope, Keep, LegalHold, Period, RetentionAction, RetentionDecision,
+    RetentionPolicy, RetentionRecord, Rule, Selector, Sweep, Trigger,
 };
 use proptest::prelude::*;
 
 /// When the record's personal data goes: the due date of a destructive
 /// disposition, or `None` (never, as far as this policy says).
-fn life(decision: &Decision<'_>) -> Option<Timestamp> {
+fn life(decision: &RetentionDecision<'_>) -> Option<Timestamp> {
     match (decision.action, decision.scheduled) {
-        (Action::Hold, _) => None,
+        (RetentionAction::Hold, _) => None,
         (_, Some(then)) if then.is_destructive() => decision.due_at,
         _ => None,
     }
@@ -32,8 +32,8 @@ fn no_earlier(a: Option<Timestamp>, b: Option<Timestamp>) -> bool {
     }
 }
 
-fn hold_on(record: &Record) -> Hold {
-    Hold {
+fn hold_on(record: &RetentionRecord) -> LegalHold {
+    LegalHold {
         id: Arc::from("new-hold"),
         reason: "litigation".into(),
         applies_to: HoldScope {
@@ -46,8 +46,8 @@ fn hold_on(record: &Record) -> Hold {
 /// A straightforward, unindexed implementation of the documented resolution,
 /// to check the compiled policy against.
 fn reference(
-    policy: &Policy,
-    record: &Record,
+    policy: &RetentionPolicy,
+    record: &RetentionRecord,
 ) -> (Option<Disposition>, Option<Timestamp>, Vec<String>) {
     let held = policy.holds().iter().any(|h| h.applies_to.matches(record));
     let matching: Vec<&Rule> = policy
@@ -117,17 +117,17 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn a_hold_always_wins(policy in any::<Policy>(), record in record(), now in timestamp()) {
+    fn a_hold_always_wins(policy in any::<RetentionPolicy>(), record in record(), now in timestamp()) {
         let held = policy.with_hold(hold_on(&record)).unwrap();
         let decision = held.evaluate(&record, now);
-        prop_assert_eq!(decision.action, Action::Hold);
+        prop_assert_eq!(decision.action, RetentionAction::Hold);
         prop_assert_eq!(decision.due_at, None);
         prop_assert!(decision.held_by.contains(&"new-hold"));
     }
 
     #[test]
     fn adding_a_pure_retention_never_shortens_a_life(
-        policy in any::<Policy>(),
+        policy in any::<RetentionPolicy>(),
         extra in rule("extra".into()),
         record in record(),
     ) {
@@ -141,7 +141,7 @@ proptest! {
 
     #[test]
     fn adding_a_longer_retention_never_shortens_a_life(
-        policy in any::<Policy>(),
+        policy in any::<RetentionPolicy>(),
         selector in custodia_retention::arbitrary::selector(),
         years in 8u32..20,
         then in any::<Disposition>(),
@@ -172,7 +172,7 @@ proptest! {
     }
 
     #[test]
-    fn once_due_stays_due(policy in any::<Policy>(), record in record(), t in timestamp(), later in 0..4_000i64) {
+    fn once_due_stays_due(policy in any::<RetentionPolicy>(), record in record(), t in timestamp(), later in 0..4_000i64) {
         let first = policy.evaluate(&record, t);
         let second = policy.evaluate(&record, t + TimeDelta::days(later));
         if first.is_due() {
@@ -186,7 +186,7 @@ proptest! {
     }
 
     #[test]
-    fn compiled_index_agrees_with_the_reference(policy in any::<Policy>(), record in record()) {
+    fn compiled_index_agrees_with_the_reference(policy in any::<RetentionPolicy>(), record in record()) {
         let decision = policy.decide(&record);
         let (then, due, rules) = reference(&policy, &record);
         prop_assert_eq!(decision.scheduled, then);
@@ -206,7 +206,7 @@ proptest! {
         let decision = policy.decide(&record);
         let expected: Vec<&str> = policy.holds().iter().filter(|h| h.applies_to.matches(&record)).map(|h| &*h.id).collect();
         prop_assert_eq!(&decision.held_by, &expected);
-        prop_assert_eq!(decision.action == Action::Hold, !expected.is_empty());
+        prop_assert_eq!(decision.action == RetentionAction::Hold, !expected.is_empty());
     }
 
     #[test]
@@ -235,7 +235,7 @@ proptest! {
     }
 
     #[test]
-    fn decisions_name_only_matching_rules_and_every_matching_hold(policy in any::<Policy>(), record in record()) {
+    fn decisions_name_only_matching_rules_and_every_matching_hold(policy in any::<RetentionPolicy>(), record in record()) {
         let decision = policy.decide(&record);
         for name in decision.rule.iter() {
             let rule = policy.rule(name).unwrap();
@@ -243,7 +243,7 @@ proptest! {
         }
         let expected: Vec<&str> = policy.holds().iter().filter(|h| h.applies_to.matches(&record)).map(|h| &*h.id).collect();
         prop_assert_eq!(&decision.held_by, &expected);
-        if decision.due_at.is_some() || decision.action == Action::Hold {
+        if decision.due_at.is_some() || decision.action == RetentionAction::Hold {
             prop_assert!(!decision.reason.to_string().is_empty());
         }
         if decision.due_at.is_some() {
@@ -253,12 +253,12 @@ proptest! {
 
     #[test]
     fn batched_sweeps_equal_one_sweep(
-        policy in any::<Policy>(),
+        policy in any::<RetentionPolicy>(),
         records in proptest::collection::btree_map(0..200u16, record(), 0..40),
         now in timestamp(),
         batch in 1..10u64,
     ) {
-        let records: Vec<Record> = records.into_iter().map(|(i, mut r)| { r.id = format!("r-{i:03}"); r }).collect();
+        let records: Vec<RetentionRecord> = records.into_iter().map(|(i, mut r)| { r.id = format!("r-{i:03}"); r }).collect();
         let whole = Sweep::new(&policy, now).plan(&records).unwrap();
         prop_assert!(whole.is_complete());
         prop_assert_eq!(Sweep::new(&policy, now).plan(&records).unwrap(), whole.clone());
@@ -275,7 +275,7 @@ proptest! {
         prop_assert_eq!(items, whole.items.clone());
 
         // Carrying the plan out and sweeping again plans nothing new.
-        let mut after: Vec<Record> = Vec::new();
+        let mut after: Vec<RetentionRecord> = Vec::new();
         for mut r in records {
             match whole.items.iter().find(|i| i.id == r.id) {
                 Some(item) if item.action == Disposition::Delete => continue,
@@ -293,14 +293,14 @@ proptest! {
 
     #[test]
     fn toml_parser_never_panics(text in "\\PC{0,300}") {
-        if let Err(e) = Policy::from_toml(&text, "fuzz.toml") {
+        if let Err(e) = RetentionPolicy::from_toml(&text, "fuzz.toml") {
             prop_assert!(!e.to_string().is_empty());
         }
     }
 
     #[test]
     fn json_parser_never_panics(text in "\\PC{0,300}") {
-        if let Err(e) = Policy::from_json(&text, "fuzz.json") {
+        if let Err(e) = RetentionPolicy::from_json(&text, "fuzz.json") {
             prop_assert!(!e.to_string().is_empty());
         }
     }
@@ -318,7 +318,7 @@ proptest! {
         let mut end = (start + cut).min(source.len());
         while !source.is_char_boundary(end) { end -= 1; }
         let text = format!("{}{}{}", &source[..start], insert, &source[end..]);
-        let parsed = if json { Policy::from_json(&text, "m") } else { Policy::from_toml(&text, "m") };
+        let parsed = if json { RetentionPolicy::from_json(&text, "m") } else { RetentionPolicy::from_toml(&text, "m") };
         if let Err(e) = parsed {
             let location = e.location().expect("policy errors from text are located");
             prop_assert!(location.line >= 1 && location.line <= text.lines().count().max(1) + 1);
@@ -347,7 +347,7 @@ proptest! {
 
     #[test]
     fn record_lines_never_panic(text in "\\PC{0,200}") {
-        let _ = Record::from_json(&text);
+        let _ = RetentionRecord::from_json(&text);
     }
 }
 
@@ -367,9 +367,9 @@ fn selectors_cover_nested_categories_once() {
         keep: Keep::Retain(Period::years(1).unwrap()),
         then: Disposition::Delete,
     };
-    let policy = Policy::new(vec![rule], vec![], None).unwrap();
+    let policy = RetentionPolicy::new(vec![rule], vec![], None).unwrap();
     let created = timestamp_at(2020);
-    let record = Record::new(
+    let record = RetentionRecord::new(
         "x",
         custodia_core::TenantId::from_external_key("a", "b"),
         custodia_core::DataCategory::USER_CONTENT_TICKET,
@@ -395,7 +395,7 @@ fn a_rule_naming_nested_categories_counts_the_deepest_that_covers_the_record() {
         keep: Keep::DeleteAfter(Period::years(years).unwrap()),
         then: Disposition::Delete,
     };
-    let policy = Policy::new(
+    let policy = RetentionPolicy::new(
         vec![
             delete(
                 "wide",
@@ -415,7 +415,7 @@ fn a_rule_naming_nested_categories_counts_the_deepest_that_covers_the_record() {
         None,
     )
     .unwrap();
-    let record = Record::new(
+    let record = RetentionRecord::new(
         "x",
         custodia_core::TenantId::from_external_key("a", "b"),
         custodia_core::DataCategory::SYSTEM_OPERATIONS_LOG,
@@ -426,7 +426,7 @@ fn a_rule_naming_nested_categories_counts_the_deepest_that_covers_the_record() {
     assert_eq!(decision.due_at, Some(timestamp_at(2021)));
     assert_eq!(reference(&policy, &record).1, decision.due_at);
     // For a metrics record only its system.operations entry covers it.
-    let metrics = Record::new(
+    let metrics = RetentionRecord::new(
         "y",
         custodia_core::TenantId::from_external_key("a", "b"),
         custodia_core::DataCategory::SYSTEM_OPERATIONS_METRICS,
@@ -476,7 +476,7 @@ proptest! {
         let line = format!(
             r#"{{"id":"x","tenant":"6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057","category":"user","created":"{s}","events":{{"closed":"{s}"}}}}"#
         );
-        let parsed = Record::from_json(&line).ok();
+        let parsed = RetentionRecord::from_json(&line).ok();
         let expected = s.parse::<Timestamp>().ok();
         prop_assert_eq!(parsed.as_ref().map(|r| r.created), expected);
         prop_assert_eq!(parsed.and_then(|r| r.events.get("closed").copied()), expected);

@@ -2,14 +2,14 @@
 
 use chrono::{TimeZone, Utc};
 use custodia_core::{DataCategory, TenantId, Timestamp};
-use custodia_retention::{Cursor, Disposition, Error, Policy, Record, Sweep};
+use custodia_retention::{Cursor, Disposition, Error, RetentionPolicy, RetentionRecord, Sweep};
 
 fn ymd(y: i32, m: u32, d: u32) -> Timestamp {
     Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
 }
 
-fn policy() -> Policy {
-    Policy::from_toml(
+fn policy() -> RetentionPolicy {
+    RetentionPolicy::from_toml(
         r#"
         version = 1
         [[rule]]
@@ -34,12 +34,13 @@ fn policy() -> Policy {
     .unwrap()
 }
 
-fn records() -> Vec<Record> {
+fn records() -> Vec<RetentionRecord> {
     let tenant = TenantId::from_external_key("test", "acme");
-    let log =
-        |id: &str, created| Record::new(id, tenant, DataCategory::SYSTEM_OPERATIONS_LOG, created);
+    let log = |id: &str, created| {
+        RetentionRecord::new(id, tenant, DataCategory::SYSTEM_OPERATIONS_LOG, created)
+    };
     let ticket = |id: &str, closed| {
-        Record::new(
+        RetentionRecord::new(
             id,
             tenant,
             DataCategory::USER_CONTENT_TICKET,

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use custodia_core::{ActorId, DataCategory, Region, TenantId};
 use custodia_tenant::access::{
-    AccessPolicy, Action, FieldAccess, FieldRule, Permission, PolicyChange, RecordMeta, Scope,
+    AccessPolicy, FieldAccess, FieldRule, Operation, Ownership, Permission, PolicyChange, Scope,
 };
 use custodia_tenant::{RoleName, TenantContext, TenantOwned};
 
@@ -72,15 +72,15 @@ fn decide(c: &mut Criterion) {
         PolicyChange::DefineRole(agent.clone()),
         PolicyChange::Grant(
             agent.clone(),
-            Permission::new("contact", Action::Read, Scope::Tenant).unwrap(),
+            Permission::new("contact", Operation::Read, Scope::Tenant).unwrap(),
         ),
         PolicyChange::Grant(
             agent.clone(),
-            Permission::new("ticket", Action::Update, Scope::Own).unwrap(),
+            Permission::new("ticket", Operation::Update, Scope::Own).unwrap(),
         ),
         PolicyChange::Grant(
             agent.clone(),
-            Permission::new("ticket", Action::Read, Scope::Team).unwrap(),
+            Permission::new("ticket", Operation::Read, Scope::Team).unwrap(),
         ),
         PolicyChange::SetField(
             agent.clone(),
@@ -100,7 +100,7 @@ fn decide(c: &mut Criterion) {
         policy.apply_unchecked(change).unwrap();
     }
     let ctx = TenantContext::new(acme, actor, Region::EU).with_role(agent);
-    let record = RecordMeta {
+    let record = Ownership {
         tenant: acme,
         owner: Some(actor),
         team: None,
@@ -110,7 +110,12 @@ fn decide(c: &mut Criterion) {
     group.bench_function("decide read (own ticket)", |b| {
         b.iter(|| {
             policy
-                .decide(black_box(&ctx), "ticket", Action::Read, black_box(&record))
+                .decide(
+                    black_box(&ctx),
+                    "ticket",
+                    Operation::Read,
+                    black_box(&record),
+                )
                 .allowed
         })
     });

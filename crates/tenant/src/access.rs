@@ -1,7 +1,7 @@
 //! Role-based access control with sharing scopes and field-level permissions.
 //!
 //! An [`AccessPolicy`] belongs to exactly one tenant. It maps each
-//! [`RoleName`] to a [`RoleDef`]: [`Permission`]s (a resource, an [`Action`],
+//! [`RoleName`] to a [`RoleDef`]: [`Permission`]s (a resource, an [`Operation`],
 //! and a sharing [`Scope`]: the actor's own records, their teams' records, or
 //! the whole tenant) and [`FieldRule`]s (a [`DataCategory`] and a
 //! [`FieldAccess`] level: hidden, masked, read, write).
@@ -24,7 +24,7 @@
 //!    across the actor's roles the most permissive applies; with no rule the
 //!    field is hidden.
 //!
-//! Every answer is a [`Decision`] (or [`FieldDecision`]) that names the grant
+//! Every answer is an [`AccessDecision`] (or [`FieldDecision`]) that names the grant
 //! that allowed it or the rule that denied it, for the audit log.
 
 use std::collections::BTreeMap;
@@ -39,7 +39,7 @@ use crate::context::{RoleName, TeamId, TenantContext, TenantOwned, check_slug};
 /// What an actor does to a resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub enum Operation {
     /// See the record.
     Read,
     /// Create a record.
@@ -55,37 +55,37 @@ pub enum Action {
     Administer,
 }
 
-impl Action {
+impl Operation {
     /// Every action.
-    pub const ALL: [Action; 6] = [
-        Action::Read,
-        Action::Create,
-        Action::Update,
-        Action::Delete,
-        Action::Export,
-        Action::Administer,
+    pub const ALL: [Operation; 6] = [
+        Operation::Read,
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+        Operation::Export,
+        Operation::Administer,
     ];
 
     /// The snake_case name.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Action::Read => "read",
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::Export => "export",
-            Action::Administer => "administer",
+            Operation::Read => "read",
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::Export => "export",
+            Operation::Administer => "administer",
         }
     }
 }
 
-impl fmt::Display for Action {
+impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())
     }
 }
 
-/// The resource name whose [`Action::Administer`] permission lets an actor
+/// The resource name whose [`Operation::Administer`] permission lets an actor
 /// change their tenant's access policy.
 pub const ADMIN_RESOURCE: &str = "access_policy";
 
@@ -154,14 +154,14 @@ pub struct Permission {
     /// The resource (record type): `ticket`, `contact`, `attachment`.
     pub resource: String,
     /// The action.
-    pub action: Action,
+    pub action: Operation,
     /// Which records.
     pub scope: Scope,
 }
 
 impl Permission {
     /// A permission, validating the resource name (a slug).
-    pub fn new(resource: &str, action: Action, scope: Scope) -> Result<Self, Error> {
+    pub fn new(resource: &str, action: Operation, scope: Scope) -> Result<Self, Error> {
         check_slug("resource name", resource)?;
         Ok(Self {
             resource: resource.to_owned(),
@@ -174,7 +174,7 @@ impl Permission {
     pub fn administer() -> Self {
         Self {
             resource: ADMIN_RESOURCE.to_owned(),
-            action: Action::Administer,
+            action: Operation::Administer,
             scope: Scope::Tenant,
         }
     }
@@ -210,7 +210,7 @@ pub struct RoleDef {
 
 /// The facts about a record that access decisions need.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RecordMeta {
+pub struct Ownership {
     /// The record's tenant.
     pub tenant: TenantId,
     /// Who owns it (the requester or assignee of a ticket), if anyone.
@@ -219,7 +219,7 @@ pub struct RecordMeta {
     pub team: Option<TeamId>,
 }
 
-impl TenantOwned for RecordMeta {
+impl TenantOwned for Ownership {
     fn tenant(&self) -> TenantId {
         self.tenant
     }
@@ -228,7 +228,7 @@ impl TenantOwned for RecordMeta {
 /// Why a decision came out as it did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Reason {
+pub enum AccessReason {
     /// Allowed by this role's permission.
     Granted {
         /// The role.
@@ -255,7 +255,7 @@ pub enum Reason {
         /// The resource.
         resource: String,
         /// The action.
-        action: Action,
+        action: Operation,
     },
     /// Denied: a grant exists, but its scope does not reach this record.
     OutOfScope {
@@ -266,25 +266,25 @@ pub enum Reason {
     },
 }
 
-impl fmt::Display for Reason {
+impl fmt::Display for AccessReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::Granted { role, permission } => {
+            AccessReason::Granted { role, permission } => {
                 write!(f, "granted by role {role}: {permission}")
             }
-            Reason::CrossTenantRecord { context, record } => write!(
+            AccessReason::CrossTenantRecord { context, record } => write!(
                 f,
                 "denied: the record belongs to tenant {record}, the actor to tenant {context}"
             ),
-            Reason::ForeignPolicy { context, policy } => write!(
+            AccessReason::ForeignPolicy { context, policy } => write!(
                 f,
                 "denied: the access policy of tenant {policy} does not apply to tenant {context}"
             ),
-            Reason::NoGrant { resource, action } => write!(
+            AccessReason::NoGrant { resource, action } => write!(
                 f,
                 "denied by default: no role of the actor grants {action} on {resource}"
             ),
-            Reason::OutOfScope { widest, needed } => write!(
+            AccessReason::OutOfScope { widest, needed } => write!(
                 f,
                 "denied: the actor's grants reach {widest} scope, this record needs {needed} scope"
             ),
@@ -294,15 +294,15 @@ impl fmt::Display for Reason {
 
 /// An access decision with its explanation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
+pub struct AccessDecision {
     /// Whether the action is allowed.
     pub allowed: bool,
     /// Which grant allowed it or which rule denied it.
-    pub reason: Reason,
+    pub reason: AccessReason,
 }
 
-impl Decision {
-    fn deny(reason: Reason) -> Self {
+impl AccessDecision {
+    fn deny(reason: AccessReason) -> Self {
         Self {
             allowed: false,
             reason,
@@ -310,7 +310,7 @@ impl Decision {
     }
 
     /// `Ok(reason)` when allowed, else [`Error::Denied`] with the explanation.
-    pub fn require(self) -> Result<Reason, Error> {
+    pub fn require(self) -> Result<AccessReason, Error> {
         if self.allowed {
             Ok(self.reason)
         } else {
@@ -321,7 +321,7 @@ impl Decision {
     }
 }
 
-impl fmt::Display for Decision {
+impl fmt::Display for AccessDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.reason, f)
     }
@@ -336,7 +336,7 @@ pub struct FieldDecision {
     /// or the record itself is not readable).
     pub rule: Option<(RoleName, FieldRule)>,
     /// When the record itself is not readable, why.
-    pub record_denied: Option<Reason>,
+    pub record_denied: Option<AccessReason>,
 }
 
 impl fmt::Display for FieldDecision {
@@ -417,7 +417,7 @@ impl AccessPolicy {
                 policy_tenant: self.tenant,
             });
         }
-        let decision = self.decide_unowned(admin, ADMIN_RESOURCE, Action::Administer);
+        let decision = self.decide_unowned(admin, ADMIN_RESOURCE, Operation::Administer);
         if !decision.allowed {
             return Err(Error::NotAnAdministrator {
                 tenant: admin.tenant(),
@@ -472,17 +472,17 @@ impl AccessPolicy {
         &self,
         ctx: &TenantContext,
         resource: &str,
-        action: Action,
-        record: &RecordMeta,
-    ) -> Decision {
+        action: Operation,
+        record: &Ownership,
+    ) -> AccessDecision {
         if ctx.tenant() != self.tenant {
-            return Decision::deny(Reason::ForeignPolicy {
+            return AccessDecision::deny(AccessReason::ForeignPolicy {
                 context: ctx.tenant(),
                 policy: self.tenant,
             });
         }
         if record.tenant != ctx.tenant() {
-            return Decision::deny(Reason::CrossTenantRecord {
+            return AccessDecision::deny(AccessReason::CrossTenantRecord {
                 context: ctx.tenant(),
                 record: record.tenant,
             });
@@ -503,9 +503,14 @@ impl AccessPolicy {
 
     /// Decides an action that concerns no particular record (create a ticket,
     /// administer the policy): any scope suffices.
-    pub fn decide_unowned(&self, ctx: &TenantContext, resource: &str, action: Action) -> Decision {
+    pub fn decide_unowned(
+        &self,
+        ctx: &TenantContext,
+        resource: &str,
+        action: Operation,
+    ) -> AccessDecision {
         if ctx.tenant() != self.tenant {
-            return Decision::deny(Reason::ForeignPolicy {
+            return AccessDecision::deny(AccessReason::ForeignPolicy {
                 context: ctx.tenant(),
                 policy: self.tenant,
             });
@@ -517,9 +522,9 @@ impl AccessPolicy {
         &self,
         ctx: &TenantContext,
         resource: &str,
-        action: Action,
+        action: Operation,
         needed: Scope,
-    ) -> Decision {
+    ) -> AccessDecision {
         let mut widest: Option<Scope> = None;
         for role in ctx.roles() {
             let Some(def) = self.roles.get(role) else {
@@ -530,9 +535,9 @@ impl AccessPolicy {
                     continue;
                 }
                 if permission.scope >= needed {
-                    return Decision {
+                    return AccessDecision {
                         allowed: true,
-                        reason: Reason::Granted {
+                        reason: AccessReason::Granted {
                             role: role.clone(),
                             permission: permission.clone(),
                         },
@@ -541,9 +546,9 @@ impl AccessPolicy {
                 widest = widest.max(Some(permission.scope));
             }
         }
-        Decision::deny(match widest {
-            Some(widest) => Reason::OutOfScope { widest, needed },
-            None => Reason::NoGrant {
+        AccessDecision::deny(match widest {
+            Some(widest) => AccessReason::OutOfScope { widest, needed },
+            None => AccessReason::NoGrant {
                 resource: resource.to_owned(),
                 action,
             },
@@ -558,10 +563,10 @@ impl AccessPolicy {
         &self,
         ctx: &TenantContext,
         resource: &str,
-        record: &RecordMeta,
+        record: &Ownership,
         category: &DataCategory,
     ) -> FieldDecision {
-        let read = self.decide(ctx, resource, Action::Read, record);
+        let read = self.decide(ctx, resource, Operation::Read, record);
         if !read.allowed {
             return FieldDecision {
                 access: FieldAccess::Hidden,
@@ -619,11 +624,11 @@ mod tests {
             PolicyChange::DefineRole(role("agent")),
             PolicyChange::Grant(
                 role("agent"),
-                Permission::new("ticket", Action::Read, Scope::Team).unwrap(),
+                Permission::new("ticket", Operation::Read, Scope::Team).unwrap(),
             ),
             PolicyChange::Grant(
                 role("agent"),
-                Permission::new("ticket", Action::Update, Scope::Own).unwrap(),
+                Permission::new("ticket", Operation::Update, Scope::Own).unwrap(),
             ),
             PolicyChange::SetField(
                 role("agent"),
@@ -642,7 +647,7 @@ mod tests {
             PolicyChange::DefineRole(role("supervisor")),
             PolicyChange::Grant(
                 role("supervisor"),
-                Permission::new("ticket", Action::Read, Scope::Tenant).unwrap(),
+                Permission::new("ticket", Operation::Read, Scope::Tenant).unwrap(),
             ),
             PolicyChange::SetField(
                 role("supervisor"),
@@ -668,23 +673,23 @@ mod tests {
         let agent = TenantContext::new(f.tenant, me, Region::EU)
             .with_role(role("agent"))
             .with_team(TeamId::new("tier-1").unwrap());
-        let mine = RecordMeta {
+        let mine = Ownership {
             tenant: f.tenant,
             owner: Some(me),
             team: None,
         };
-        let teams = RecordMeta {
+        let teams = Ownership {
             tenant: f.tenant,
             owner: None,
             team: Some(TeamId::new("tier-1").unwrap()),
         };
-        let other = RecordMeta {
+        let other = Ownership {
             tenant: f.tenant,
             owner: Some(ActorId::random()),
             team: Some(TeamId::new("billing").unwrap()),
         };
 
-        let d = f.policy.decide(&agent, "ticket", Action::Read, &teams);
+        let d = f.policy.decide(&agent, "ticket", Operation::Read, &teams);
         assert!(d.allowed);
         assert_eq!(
             d.to_string(),
@@ -692,25 +697,25 @@ mod tests {
         );
         assert!(
             f.policy
-                .decide(&agent, "ticket", Action::Update, &mine)
+                .decide(&agent, "ticket", Operation::Update, &mine)
                 .allowed
         );
-        let d = f.policy.decide(&agent, "ticket", Action::Update, &teams);
+        let d = f.policy.decide(&agent, "ticket", Operation::Update, &teams);
         assert_eq!(
             d.reason,
-            Reason::OutOfScope {
+            AccessReason::OutOfScope {
                 widest: Scope::Own,
                 needed: Scope::Team
             }
         );
-        let d = f.policy.decide(&agent, "ticket", Action::Read, &other);
+        let d = f.policy.decide(&agent, "ticket", Operation::Read, &other);
         assert!(!d.allowed);
-        let d = f.policy.decide(&agent, "ticket", Action::Delete, &mine);
+        let d = f.policy.decide(&agent, "ticket", Operation::Delete, &mine);
         assert_eq!(
             d.reason,
-            Reason::NoGrant {
+            AccessReason::NoGrant {
                 resource: "ticket".into(),
-                action: Action::Delete
+                action: Operation::Delete
             }
         );
         assert!(
@@ -723,7 +728,7 @@ mod tests {
         let nobody = TenantContext::new(f.tenant, me, Region::EU);
         assert!(
             !f.policy
-                .decide(&nobody, "ticket", Action::Read, &mine)
+                .decide(&nobody, "ticket", Operation::Read, &mine)
                 .allowed
         );
     }
@@ -733,7 +738,7 @@ mod tests {
         let f = fixture();
         let me = ActorId::random();
         let agent = TenantContext::new(f.tenant, me, Region::EU).with_role(role("agent"));
-        let mine = RecordMeta {
+        let mine = Ownership {
             tenant: f.tenant,
             owner: Some(me),
             team: None,
@@ -771,7 +776,7 @@ mod tests {
         assert_eq!(email.rule.unwrap().0, role("supervisor"));
 
         // An unreadable record hides every field, whatever the field rules say.
-        let others = RecordMeta {
+        let others = Ownership {
             tenant: f.tenant,
             owner: Some(ActorId::random()),
             team: None,
@@ -796,7 +801,7 @@ mod tests {
                 &f.admin,
                 PolicyChange::Grant(
                     role("agent"),
-                    Permission::new("ticket", Action::Read, Scope::Tenant).unwrap(),
+                    Permission::new("ticket", Operation::Read, Scope::Tenant).unwrap(),
                 ),
             )
             .unwrap_err();
@@ -826,7 +831,7 @@ mod tests {
                 &f.admin.clone(),
                 PolicyChange::Revoke(
                     role("agent"),
-                    Permission::new("ticket", Action::Read, Scope::Team).unwrap(),
+                    Permission::new("ticket", Operation::Read, Scope::Team).unwrap(),
                 ),
             )
             .unwrap();
@@ -839,24 +844,26 @@ mod tests {
         let other = TenantId::from_external_key("t", "globex");
         let me = ActorId::random();
         let sup = TenantContext::new(f.tenant, me, Region::EU).with_role(role("supervisor"));
-        let foreign = RecordMeta {
+        let foreign = Ownership {
             tenant: other,
             owner: Some(me),
             team: None,
         };
-        let d = f.policy.decide(&sup, "ticket", Action::Read, &foreign);
+        let d = f.policy.decide(&sup, "ticket", Operation::Read, &foreign);
         assert_eq!(
             d.reason,
-            Reason::CrossTenantRecord {
+            AccessReason::CrossTenantRecord {
                 context: f.tenant,
                 record: other
             }
         );
         let outsider = TenantContext::new(other, me, Region::EU).with_role(role("supervisor"));
-        let d = f.policy.decide(&outsider, "ticket", Action::Read, &foreign);
+        let d = f
+            .policy
+            .decide(&outsider, "ticket", Operation::Read, &foreign);
         assert_eq!(
             d.reason,
-            Reason::ForeignPolicy {
+            AccessReason::ForeignPolicy {
                 context: other,
                 policy: f.tenant
             }

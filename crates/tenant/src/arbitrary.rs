@@ -8,7 +8,7 @@
 use custodia_core::{ActorId, DataCategory, Region, TenantId};
 use proptest::prelude::*;
 
-use crate::access::{Action, FieldAccess, FieldRule, Permission, PolicyChange, Scope};
+use crate::access::{FieldAccess, FieldRule, Operation, Permission, PolicyChange, Scope};
 use crate::{RoleName, TeamId, TenantContext};
 
 /// A role from a pool of four names, so that generated grants and contexts overlap.
@@ -74,7 +74,7 @@ macro_rules! select_arbitrary {
 }
 
 select_arbitrary!(
-    Action => Action::ALL,
+    Operation => Operation::ALL,
     Scope => [Scope::Own, Scope::Team, Scope::Tenant],
     FieldAccess => [FieldAccess::Hidden, FieldAccess::Masked, FieldAccess::Read, FieldAccess::Write],
 );
@@ -103,7 +103,7 @@ impl Arbitrary for Permission {
     type Parameters = ();
     type Strategy = BoxedStrategy<Permission>;
     fn arbitrary_with((): ()) -> Self::Strategy {
-        (pooled_resource(), any::<Action>(), any::<Scope>())
+        (pooled_resource(), any::<Operation>(), any::<Scope>())
             .prop_filter_map("invalid resource", |(r, a, s)| {
                 Permission::new(&r, a, s).ok()
             })

@@ -71,7 +71,7 @@ pub enum Error {
     /// An access decision said no; the reason says which rule denied it.
     #[error("access denied: {reason}")]
     Denied {
-        /// Why, in words (the [`Decision`](crate::access::Decision)'s explanation).
+        /// Why, in words (the [`AccessDecision`](crate::access::AccessDecision)'s explanation).
         reason: String,
     },
     /// An administrator tried to change another tenant's access policy.

@@ -33,7 +33,7 @@
 //!
 //! ```
 //! use custodia_core::{ActorId, DataCategory, Region, TenantId};
-//! use custodia_tenant::access::{AccessPolicy, Action, FieldAccess, FieldRule, Permission, PolicyChange, RecordMeta, Scope};
+//! use custodia_tenant::access::{AccessPolicy, Operation, FieldAccess, FieldRule, Permission, PolicyChange, Ownership, Scope};
 //! use custodia_tenant::{Error, RoleName, TenantContext, TenantOwned};
 //!
 //! struct Ticket { tenant: TenantId, owner: ActorId, subject: String }
@@ -57,18 +57,18 @@
 //! let mut policy = AccessPolicy::new(acme);
 //! for change in [
 //!     PolicyChange::DefineRole(agent_role.clone()),
-//!     PolicyChange::Grant(agent_role.clone(), Permission::new("ticket", Action::Read, Scope::Own)?),
+//!     PolicyChange::Grant(agent_role.clone(), Permission::new("ticket", Operation::Read, Scope::Own)?),
 //!     PolicyChange::SetField(agent_role.clone(), FieldRule { category: DataCategory::USER_CONTACT_EMAIL, access: FieldAccess::Masked }),
 //! ] {
 //!     policy.apply_unchecked(change)?;
 //! }
 //! let ours = ctx.admit(Ticket { tenant: acme, owner: agent, subject: "printer".into() })?;
-//! let meta = RecordMeta { tenant: ours.tenant(), owner: Some(ours.owner), team: None };
-//! let decision = policy.decide(&ctx, "ticket", Action::Read, &meta);
+//! let meta = Ownership { tenant: ours.tenant(), owner: Some(ours.owner), team: None };
+//! let decision = policy.decide(&ctx, "ticket", Operation::Read, &meta);
 //! assert_eq!(decision.to_string(), "granted by role agent: read ticket (own scope)");
 //! let email = policy.field_access(&ctx, "ticket", &meta, &DataCategory::USER_CONTACT_EMAIL);
 //! assert_eq!(email.access, FieldAccess::Masked);
-//! assert!(!policy.decide(&ctx, "ticket", Action::Delete, &meta).allowed); // deny by default
+//! assert!(!policy.decide(&ctx, "ticket", Operation::Delete, &meta).allowed); // deny by default
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -229,7 +229,7 @@ impl LintOptions {
 /// One isolation problem found by the [`lint`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Finding {
+pub enum LintFinding {
     /// The application role does not exist.
     AppRoleMissing {
         /// The role.
@@ -292,49 +292,49 @@ pub enum Finding {
     },
 }
 
-impl fmt::Display for Finding {
+impl fmt::Display for LintFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Finding::AppRoleMissing { role } => write!(f, "role {role}: does not exist"),
-            Finding::AppRoleIsSuperuser { role } => {
+            LintFinding::AppRoleMissing { role } => write!(f, "role {role}: does not exist"),
+            LintFinding::AppRoleIsSuperuser { role } => {
                 write!(
                     f,
                     "role {role}: is a superuser, row-level security never applies"
                 )
             }
-            Finding::AppRoleBypassesRls { role } => {
+            LintFinding::AppRoleBypassesRls { role } => {
                 write!(
                     f,
                     "role {role}: has BYPASSRLS, row-level security never applies"
                 )
             }
-            Finding::RlsDisabled { table } => {
+            LintFinding::RlsDisabled { table } => {
                 write!(
                     f,
                     "{table}: has a tenant column but row-level security is not enabled"
                 )
             }
-            Finding::RlsNotForced { table } => write!(
+            LintFinding::RlsNotForced { table } => write!(
                 f,
                 "{table}: row-level security is enabled but not forced (the owner bypasses it)"
             ),
-            Finding::AppRoleOwnsTable { table, owner } => write!(
+            LintFinding::AppRoleOwnsTable { table, owner } => write!(
                 f,
                 "{table}: owned by {owner}, which the application role is or belongs to (it can disable RLS)"
             ),
-            Finding::NoTenantPolicy { table } => write!(
+            LintFinding::NoTenantPolicy { table } => write!(
                 f,
                 "{table}: no row-level security policy reads {TENANT_SETTING}"
             ),
-            Finding::PermissivePolicyWithoutTenant { table, policy } => write!(
+            LintFinding::PermissivePolicyWithoutTenant { table, policy } => write!(
                 f,
                 "{table}: permissive policy {policy} ignores {TENANT_SETTING} and widens access"
             ),
-            Finding::ViewWithoutSecurityInvoker { view, owner } => write!(
+            LintFinding::ViewWithoutSecurityInvoker { view, owner } => write!(
                 f,
                 "{view}: view with a tenant column runs as its owner {owner} (set security_invoker = true)"
             ),
-            Finding::MaterializedView { view } => write!(
+            LintFinding::MaterializedView { view } => write!(
                 f,
                 "{view}: materialized view with a tenant column; row-level security does not apply"
             ),
@@ -348,7 +348,7 @@ pub struct LintReport {
     /// Tables and views with a tenant column that were inspected (`schema.name`).
     pub checked: Vec<String>,
     /// Every problem found.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<LintFinding>,
 }
 
 impl LintReport {
@@ -358,15 +358,15 @@ impl LintReport {
     }
 
     /// The findings about one table or view (`schema.name`).
-    pub fn about<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+    pub fn about<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a LintFinding> + 'a {
         self.findings.iter().filter(move |f| match f {
-            Finding::RlsDisabled { table }
-            | Finding::RlsNotForced { table }
-            | Finding::AppRoleOwnsTable { table, .. }
-            | Finding::NoTenantPolicy { table }
-            | Finding::PermissivePolicyWithoutTenant { table, .. } => table == name,
-            Finding::ViewWithoutSecurityInvoker { view, .. }
-            | Finding::MaterializedView { view } => view == name,
+            LintFinding::RlsDisabled { table }
+            | LintFinding::RlsNotForced { table }
+            | LintFinding::AppRoleOwnsTable { table, .. }
+            | LintFinding::NoTenantPolicy { table }
+            | LintFinding::PermissivePolicyWithoutTenant { table, .. } => table == name,
+            LintFinding::ViewWithoutSecurityInvoker { view, .. }
+            | LintFinding::MaterializedView { view } => view == name,
             _ => false,
         })
     }
@@ -432,19 +432,19 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
         None => {
             report
                 .findings
-                .push(Finding::AppRoleMissing { role: role.clone() });
+                .push(LintFinding::AppRoleMissing { role: role.clone() });
             false
         }
         Some(row) => {
             if get::<bool>(row, 0)? {
                 report
                     .findings
-                    .push(Finding::AppRoleIsSuperuser { role: role.clone() });
+                    .push(LintFinding::AppRoleIsSuperuser { role: role.clone() });
             }
             if get::<bool>(row, 1)? {
                 report
                     .findings
-                    .push(Finding::AppRoleBypassesRls { role: role.clone() });
+                    .push(LintFinding::AppRoleBypassesRls { role: role.clone() });
             }
             true
         }
@@ -470,32 +470,34 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
         match kind.as_str() {
             "v" => {
                 if !invoker {
-                    report.findings.push(Finding::ViewWithoutSecurityInvoker {
-                        view: qualified,
-                        owner,
-                    });
+                    report
+                        .findings
+                        .push(LintFinding::ViewWithoutSecurityInvoker {
+                            view: qualified,
+                            owner,
+                        });
                 }
                 continue;
             }
             "m" => {
                 report
                     .findings
-                    .push(Finding::MaterializedView { view: qualified });
+                    .push(LintFinding::MaterializedView { view: qualified });
                 continue;
             }
             _ => {}
         }
         if !enabled {
-            report.findings.push(Finding::RlsDisabled {
+            report.findings.push(LintFinding::RlsDisabled {
                 table: qualified.clone(),
             });
         } else if !forced {
-            report.findings.push(Finding::RlsNotForced {
+            report.findings.push(LintFinding::RlsNotForced {
                 table: qualified.clone(),
             });
         }
         if app_owns {
-            report.findings.push(Finding::AppRoleOwnsTable {
+            report.findings.push(LintFinding::AppRoleOwnsTable {
                 table: qualified.clone(),
                 owner,
             });
@@ -516,7 +518,7 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
                 if permissive && !reads_tenant {
                     report
                         .findings
-                        .push(Finding::PermissivePolicyWithoutTenant {
+                        .push(LintFinding::PermissivePolicyWithoutTenant {
                             table: qualified.clone(),
                             policy,
                         });
@@ -525,7 +527,7 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
             if !tenant_policy {
                 report
                     .findings
-                    .push(Finding::NoTenantPolicy { table: qualified });
+                    .push(LintFinding::NoTenantPolicy { table: qualified });
             }
         }
     }

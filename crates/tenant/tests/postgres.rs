@@ -8,7 +8,7 @@
 #![cfg(feature = "postgres")]
 
 use custodia_core::TenantId;
-use custodia_tenant::pg::{Finding, LintOptions, TenantTransaction, lint, with_tenant};
+use custodia_tenant::pg::{LintFinding, LintOptions, TenantTransaction, lint, with_tenant};
 use custodia_tenant::rls::{BIND_TENANT_SQL, RlsPolicy, TenantTable};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
@@ -329,40 +329,43 @@ fn the_lint_flags_every_unprotected_tenant_table() {
     assert_eq!(about("invoker_view"), []);
     assert_eq!(about("no_tenant_column"), []);
     assert!(!report.checked.contains(&q("no_tenant_column")));
-    assert_eq!(about("bare"), [Finding::RlsDisabled { table: q("bare") }]);
+    assert_eq!(
+        about("bare"),
+        [LintFinding::RlsDisabled { table: q("bare") }]
+    );
     assert_eq!(
         about("unforced"),
-        [Finding::RlsNotForced {
+        [LintFinding::RlsNotForced {
             table: q("unforced")
         }]
     );
     assert_eq!(
         about("owned"),
-        [Finding::AppRoleOwnsTable {
+        [LintFinding::AppRoleOwnsTable {
             table: q("owned"),
             owner: app_role.clone()
         }]
     );
     assert_eq!(
         about("leaky"),
-        [Finding::PermissivePolicyWithoutTenant {
+        [LintFinding::PermissivePolicyWithoutTenant {
             table: q("leaky"),
             policy: "everyone".into()
         }]
     );
     assert_eq!(
         about("no_policy"),
-        [Finding::NoTenantPolicy {
+        [LintFinding::NoTenantPolicy {
             table: q("no_policy")
         }]
     );
     assert!(matches!(
         about("definer_view").as_slice(),
-        [Finding::ViewWithoutSecurityInvoker { .. }]
+        [LintFinding::ViewWithoutSecurityInvoker { .. }]
     ));
     assert_eq!(
         about("snapshot"),
-        [Finding::MaterializedView {
+        [LintFinding::MaterializedView {
             view: q("snapshot")
         }]
     );
@@ -378,13 +381,13 @@ fn the_lint_flags_every_unprotected_tenant_table() {
         .unwrap()
         .get(0);
     let report = lint(&mut app, &LintOptions::new(&admin_role).schemas(&[&s])).unwrap();
-    assert!(report.findings.contains(&Finding::AppRoleIsSuperuser {
+    assert!(report.findings.contains(&LintFinding::AppRoleIsSuperuser {
         role: admin_role.clone()
     }));
     assert!(
         report
             .findings
-            .contains(&Finding::AppRoleBypassesRls { role: admin_role })
+            .contains(&LintFinding::AppRoleBypassesRls { role: admin_role })
     );
 
     let report = lint(
@@ -392,7 +395,7 @@ fn the_lint_flags_every_unprotected_tenant_table() {
         &LintOptions::new("no_such_role_xyz").schemas(&[&s]),
     )
     .unwrap();
-    assert!(report.findings.contains(&Finding::AppRoleMissing {
+    assert!(report.findings.contains(&LintFinding::AppRoleMissing {
         role: "no_such_role_xyz".into()
     }));
 }

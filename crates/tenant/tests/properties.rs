@@ -1,7 +1,7 @@
 //! Property tests: isolation invariants and parsers on arbitrary input.
 
 use custodia_core::{ActorId, DataCategory, Region, TenantId};
-use custodia_tenant::access::{ADMIN_RESOURCE, AccessPolicy, Action, FieldAccess, RecordMeta};
+use custodia_tenant::access::{ADMIN_RESOURCE, AccessPolicy, FieldAccess, Operation, Ownership};
 use custodia_tenant::arbitrary::{context_in, policy_change, pooled_role, pooled_team};
 use custodia_tenant::residency::AdequacyList;
 use custodia_tenant::rls::Ident;
@@ -18,7 +18,7 @@ fn record_of(
     tenant: TenantId,
     actor: ActorId,
     teams: Vec<TeamId>,
-) -> impl Strategy<Value = RecordMeta> {
+) -> impl Strategy<Value = Ownership> {
     let teams = if teams.is_empty() {
         vec![TeamId::new("tier-1").unwrap()]
     } else {
@@ -36,7 +36,7 @@ fn record_of(
             Just(None)
         ],
     )
-        .prop_map(move |(owner, team)| RecordMeta {
+        .prop_map(move |(owner, team)| Ownership {
             tenant,
             owner,
             team,
@@ -45,7 +45,7 @@ fn record_of(
 
 /// Two tenants and pairs of (an actor of A, a record of B that the actor would
 /// own or share a team with, if tenants were ignored).
-fn scenario() -> impl Strategy<Value = (TenantId, TenantId, Vec<(TenantContext, RecordMeta)>)> {
+fn scenario() -> impl Strategy<Value = (TenantId, TenantId, Vec<(TenantContext, Ownership)>)> {
     two_tenants().prop_flat_map(|(a, b)| {
         let pair = context_in(a)
             .prop_flat_map(|ctx| (Just(ctx.clone()), pooled_role()))
@@ -90,7 +90,7 @@ proptest! {
         for (ctx, record) in cases {
             prop_assert!(ctx.guard(&record).unwrap_err().is_cross_tenant());
             for resource in ["ticket", "contact", "attachment", ADMIN_RESOURCE] {
-                for action in Action::ALL {
+                for action in Operation::ALL {
                     for policy in [&policy_a, &policy_b] {
                         let decision = policy.decide(&ctx, resource, action, &record);
                         prop_assert!(!decision.allowed, "{}", decision);

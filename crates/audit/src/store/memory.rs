@@ -1,6 +1,6 @@
 //! The in-memory store.
 
-use super::{Store, Visitor};
+use super::{AuditStore, Visitor};
 use crate::Error;
 use crate::merkle::MerkleTree;
 
@@ -57,7 +57,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl AuditStore for MemoryStore {
     fn len(&self) -> u64 {
         self.spans.len() as u64
     }

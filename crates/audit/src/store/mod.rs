@@ -1,4 +1,4 @@
-//! Where audit records live: the [`Store`] trait and its implementations.
+//! Where audit records live: the [`AuditStore`] trait and its implementations.
 //!
 //! A store keeps the canonical bytes of each event, in order, append-only. It
 //! knows nothing about Merkle trees except that it may record *anchors*: tree
@@ -16,7 +16,7 @@
 //!   machines extend one gap-free log (see the `postgres` module).
 //!
 //! A store shared by several writers reports [`crate::Error::Stale`] from
-//! [`Store::append`] when another writer appended first; [`Store::refresh`]
+//! [`AuditStore::append`] when another writer appended first; [`AuditStore::refresh`]
 //! then learns the new length and [`crate::AuditLog`] reads the new records
 //! and retries.
 
@@ -37,19 +37,19 @@ pub use sqlite::SqliteStore;
 use crate::Error;
 use crate::merkle::{MerkleTree, TreeHead};
 
-/// What [`Store::scan`] calls for each record: `(index, record)`.
+/// What [`AuditStore::scan`] calls for each record: `(index, record)`.
 pub type Visitor<'a> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'a;
 
-/// What [`Store::scan_runs`] calls for each run of consecutive records:
+/// What [`AuditStore::scan_runs`] calls for each run of consecutive records:
 /// `(index of the first, records)`.
 pub type RunVisitor<'a> = dyn FnMut(u64, &[&[u8]]) -> Result<(), Error> + 'a;
 
-/// Records per run of the default [`Store::scan_runs`].
+/// Records per run of the default [`AuditStore::scan_runs`].
 const RUN: usize = 16 * 1024;
 
-/// [`Store::scan_runs`] from [`Store::scan`]: copies up to [`RUN`] records into
+/// [`AuditStore::scan_runs`] from [`AuditStore::scan`]: copies up to [`RUN`] records into
 /// one reused buffer per run.
-fn scan_runs_by_copy<S: Store + ?Sized>(
+fn scan_runs_by_copy<S: AuditStore + ?Sized>(
     store: &S,
     from: u64,
     f: &mut RunVisitor<'_>,
@@ -90,7 +90,7 @@ fn scan_runs_by_copy<S: Store + ?Sized>(
 }
 
 /// An append-only sequence of records (canonical event encodings).
-pub trait Store: Send {
+pub trait AuditStore: Send {
     /// How many records the store holds.
     fn len(&self) -> u64;
 
@@ -99,7 +99,7 @@ pub trait Store: Send {
         self.len() == 0
     }
 
-    /// Appends `records` in order, numbering them from [`Store::len`].
+    /// Appends `records` in order, numbering them from [`AuditStore::len`].
     ///
     /// `tree` already holds these records' leaves (so `tree.size()` is the new
     /// length); a store may use it to anchor new segments. On error nothing of
@@ -124,8 +124,8 @@ pub trait Store: Send {
 
     /// Calls `f(first, records)` for runs of consecutive records from `from`
     /// on, in order, stopping at the first error: the bulk form of
-    /// [`Store::scan`] that [`crate::AuditLog::open`] verifies with. The
-    /// default copies runs out of [`Store::scan`]; the segment store hands out
+    /// [`AuditStore::scan`] that [`crate::AuditLog::open`] verifies with. The
+    /// default copies runs out of [`AuditStore::scan`]; the segment store hands out
     /// each segment's records straight from the file buffer.
     fn scan_runs(&self, from: u64, f: &mut RunVisitor<'_>) -> Result<(), Error> {
         scan_runs_by_copy(self, from, f)
@@ -153,7 +153,7 @@ pub struct Anchor {
     pub path: std::path::PathBuf,
 }
 
-impl<S: Store + ?Sized> Store for Box<S> {
+impl<S: AuditStore + ?Sized> AuditStore for Box<S> {
     fn len(&self) -> u64 {
         (**self).len()
     }

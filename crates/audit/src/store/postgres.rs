@@ -32,7 +32,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use postgres::{Client, NoTls};
 
-use super::{Anchor, Store, Visitor};
+use super::{Anchor, AuditStore, Visitor};
 use crate::Error;
 use crate::merkle::{Hash, MerkleTree, TreeHead};
 
@@ -166,7 +166,7 @@ impl PostgresStore {
     }
 }
 
-impl Store for PostgresStore {
+impl AuditStore for PostgresStore {
     fn len(&self) -> u64 {
         self.len
     }

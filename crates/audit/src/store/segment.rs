@@ -69,7 +69,7 @@ use std::sync::OnceLock;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::{Anchor, RunVisitor, Store, Visitor};
+use super::{Anchor, AuditStore, RunVisitor, Visitor};
 use crate::Error;
 use crate::error::io;
 use crate::merkle::{EMPTY_ROOT, Hash, MerkleTree, TreeHead};
@@ -95,7 +95,7 @@ pub enum Durability {
     /// ever lost, at the price of one disk flush per call.
     EveryAppend,
     /// Group commit: `fdatasync` once at least `records` records are waiting
-    /// (and on [`Store::sync`] and drop). A crash loses at most the records
+    /// (and on [`AuditStore::sync`] and drop). A crash loses at most the records
     /// appended since the last flush; an append of a batch of at least
     /// `records` records is durable when it returns.
     Group {
@@ -640,7 +640,7 @@ impl SegmentStore {
     }
 
     /// Frames `records` into `chunk` and writes them, starting new segments
-    /// as needed (see [`Store::append`]).
+    /// as needed (see [`AuditStore::append`]).
     fn append_framed(
         &mut self,
         records: &[&[u8]],
@@ -775,7 +775,7 @@ impl SegmentStore {
         Ok((segment.offsets.get_or_init(|| parsed.offsets), true))
     }
 
-    /// [`Store::scan_runs`] over one segment whose file holds `buf`.
+    /// [`AuditStore::scan_runs`] over one segment whose file holds `buf`.
     fn visit_segment(
         &self,
         segment: &Segment,
@@ -840,7 +840,7 @@ impl Drop for SegmentStore {
     }
 }
 
-impl Store for SegmentStore {
+impl AuditStore for SegmentStore {
     fn len(&self) -> u64 {
         self.segments.last().map_or(0, |s| s.first + s.count)
     }

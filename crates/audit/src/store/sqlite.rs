@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Anchor, Durability, Store, Visitor};
+use super::{Anchor, AuditStore, Durability, Visitor};
 use crate::Error;
 use crate::merkle::{Hash, MerkleTree, TreeHead};
 
@@ -115,7 +115,7 @@ fn to_i64(n: u64) -> Result<i64, Error> {
     i64::try_from(n).map_err(|_| Error::Store("index beyond SQLite's range".into()))
 }
 
-impl Store for SqliteStore {
+impl AuditStore for SqliteStore {
     fn len(&self) -> u64 {
         self.len
     }
