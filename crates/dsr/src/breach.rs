@@ -30,6 +30,28 @@
 //!
 //! Information may come in phases (Art. 33(4)): update the incident and keep
 //! notifying. Every breach is documented (Art. 33(5)), notified or not.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use custodia_core::{DataCategory, Role};
+//! use custodia_dsr::breach::{Art34Assessment, Art34Decision, Contact, Incident, Lateness};
+//!
+//! let aware = Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap();
+//! let dpo = Contact { name: "DPO".into(), contact: "dpo@example.com".into() };
+//! let mut incident = Incident::new(Role::Controller, aware, "Misdirected export", dpo);
+//! incident.data_categories.insert(DataCategory::USER_HEALTH);
+//! incident.nature.confidentiality = true;
+//! assert_eq!(incident.authority_deadline(), aware + TimeDelta::hours(72));
+//! assert_eq!(incident.lateness(aware + TimeDelta::hours(80)), Lateness::Late(TimeDelta::hours(8)));
+//! let assessment = Art34Assessment {
+//!     high_risk: Art34Assessment::suggest_high_risk(&incident),
+//!     ..Default::default()
+//! };
+//! assert_eq!(assessment.decide(), Art34Decision::NotifySubjects);
+//! assert!(incident.authority_draft(aware).contains("user.health"));
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
