@@ -10,7 +10,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum as ck;
-use crate::scan::{CONTEXT_BOOST, K, KindSet, Scanner, fold};
+use crate::kind::{K, Scope};
+use crate::scan::{CONTEXT_BOOST, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
 /// One detected piece of personal data: what, where (UTF-8 byte span, end
@@ -356,7 +357,12 @@ impl Detector {
     pub fn with_regions(regions: Regions) -> Detector {
         let mut bits = 0u64;
         for k in K::ALL {
-            if k.region().is_none_or(|r| regions.contains(r)) {
+            let on = match k.scope() {
+                Scope::Global => true,
+                Scope::Region(r) => regions.contains(r),
+                Scope::Known => false,
+            };
+            if on {
                 bits |= 1 << (k as u8);
             }
         }
