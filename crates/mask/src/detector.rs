@@ -76,6 +76,17 @@ impl Regions {
     }
 }
 
+/// Each region's name, for parsing and display, in display order.
+const REGION_NAMES: [(Regions, &str); 7] = [
+    (Regions::US, "us"),
+    (Regions::UK, "uk"),
+    (Regions::AU, "au"),
+    (Regions::CA, "ca"),
+    (Regions::NZ, "nz"),
+    (Regions::EU, "eu"),
+    (Regions::DE, "de"),
+];
+
 impl FromStr for Regions {
     type Err = Error;
     /// A comma-separated list: `us,uk,au,ca,nz,eu,de` (`de` is Germany
@@ -84,20 +95,17 @@ impl FromStr for Regions {
         let mut r = Regions::NONE;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             r = r.union(match part.to_ascii_lowercase().as_str() {
-                "us" => Regions::US,
-                "uk" | "gb" => Regions::UK,
-                "au" => Regions::AU,
-                "ca" => Regions::CA,
-                "nz" => Regions::NZ,
-                "eu" => Regions::EU,
-                "de" => Regions::DE,
+                "gb" => Regions::UK,
                 "all" => Regions::ALL,
                 "none" | "global" => Regions::NONE,
-                _ => {
-                    return Err(Error::InvalidRegion {
-                        input: part.chars().take(32).collect(),
-                    });
-                }
+                name => match REGION_NAMES.iter().find(|(_, n)| *n == name) {
+                    Some(&(region, _)) => region,
+                    None => {
+                        return Err(Error::InvalidRegion {
+                            input: part.chars().take(32).collect(),
+                        });
+                    }
+                },
             });
         }
         Ok(r)
@@ -106,16 +114,7 @@ impl FromStr for Regions {
 
 impl fmt::Display for Regions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [
-            (Regions::US, "us"),
-            (Regions::UK, "uk"),
-            (Regions::AU, "au"),
-            (Regions::CA, "ca"),
-            (Regions::NZ, "nz"),
-            (Regions::EU, "eu"),
-            (Regions::DE, "de"),
-        ];
-        let list: Vec<&str> = names
+        let list: Vec<&str> = REGION_NAMES
             .iter()
             // `de` is part of `eu`: name it alone only without the rest.
             .filter(|(r, _)| {

@@ -5,7 +5,7 @@ use crate::kind::K;
 
 impl Scanner<'_> {
     /// `A1A 1A1` with the letters Canada Post uses.
-    #[inline]
+    #[inline(always)]
     pub(super) fn ca_postal_code(&mut self, s: usize) -> Option<usize> {
         const FIRST: &[u8] = b"ABCEGHJKLMNPRSTVXY";
         const OTHER: &[u8] = b"ABCEGHJKLMNPRSTVWXYZ";

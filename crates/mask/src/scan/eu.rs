@@ -24,7 +24,7 @@ impl Scanner<'_> {
     }
 
     /// A Spanish NIE: `X`, `Y` or `Z`, seven digits, the mod-23 letter.
-    #[inline]
+    #[inline(always)]
     pub(super) fn es_nie(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         let e = s + 9;
@@ -36,7 +36,7 @@ impl Scanner<'_> {
 
     /// A Spanish passport: three letters and six digits (the dispatch saw
     /// the letters); no checksum, so context decides.
-    #[inline]
+    #[inline(always)]
     pub(super) fn es_passport(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         let e = s + 9;
@@ -47,7 +47,7 @@ impl Scanner<'_> {
     }
 
     /// An Italian fiscal code: 16 characters, check character validated.
-    #[inline]
+    #[inline(always)]
     pub(super) fn it_fiscal_code(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         let e = s + 16;

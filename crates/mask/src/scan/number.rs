@@ -10,6 +10,9 @@ use crate::checksum as ck;
 use crate::kind::K;
 
 impl Scanner<'_> {
+    /// Matchers that start at a digit at a token start.
+    // Out of line: see `Scanner::upper`.
+    #[inline(never)]
     pub(super) fn digit(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         // MAC with `-` or `:` (colon form is handled from the colon too, but
@@ -182,14 +185,17 @@ impl Run {
         Some(r)
     }
 
+    #[inline]
     pub(super) fn digits(&self) -> &[u8] {
         &self.d[..self.nd]
     }
 
+    #[inline]
     pub(super) fn shape(&self) -> &[u8] {
         &self.glen[..self.groups]
     }
 
+    #[inline]
     pub(super) fn all_sep(&self, c: u8) -> bool {
         self.sep[..self.groups.saturating_sub(1)]
             .iter()
@@ -197,10 +203,12 @@ impl Run {
     }
 
     /// All separators equal and one of `allowed`.
+    #[inline]
     fn uniform(&self, allowed: &[u8]) -> bool {
         self.groups == 1 || (allowed.contains(&self.sep[0]) && self.all_sep(self.sep[0]))
     }
 
+    #[inline]
     fn value(&self, g: usize) -> u32 {
         let off: usize = self.glen[..g].iter().map(|&x| usize::from(x)).sum();
         self.d[off..off + usize::from(self.glen[g])]
@@ -210,6 +218,9 @@ impl Run {
 }
 
 /// Offers every shape/validator that fits `run` to `consider(kind, base score, end)`.
+// One call site; inlined so the closure and the candidate array stay in
+// registers, as when this was part of `digit`.
+#[inline(always)]
 fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32, usize, KindSet)) {
     let d = run.digits();
     let shape = run.shape();

@@ -8,7 +8,7 @@ use crate::kind::K;
 impl Scanner<'_> {
     /// A national health index number: three letters, four characters,
     /// check character validated.
-    #[inline]
+    #[inline(always)]
     pub(super) fn nz_nhi(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         let e = s + 7;

@@ -49,7 +49,7 @@ impl Scanner<'_> {
     }
 
     /// A Google API key: `AIza` (the dispatch saw it) and 35 characters.
-    #[inline]
+    #[inline(always)]
     pub(super) fn google_api_key(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         let e = s + 39;

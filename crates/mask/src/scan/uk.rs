@@ -167,7 +167,7 @@ impl Scanner<'_> {
     }
 
     /// A UK (DVLA) driving licence: 16 characters, structure checked.
-    #[inline]
+    #[inline(always)]
     pub(super) fn uk_driving_licence(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         let e = s + 16;
