@@ -26,12 +26,7 @@ impl Scanner<'_> {
     /// A Spanish NIE: `X`, `Y` or `Z`, seven digits, the mod-23 letter.
     #[inline(always)]
     pub(super) fn es_nie(&mut self, s: usize) -> Option<usize> {
-        let b = self.b;
-        let e = s + 9;
-        if e > b.len() || !token_end(b, e) || !ck::es_nie(&b[s..e]) {
-            return None;
-        }
-        Some(self.push_ctx(s, e, K::EsNie, 0.6))
+        self.checked_token(s, 9, K::EsNie, 0.6, ck::es_nie)
     }
 
     /// A Spanish passport: three letters and six digits (the dispatch saw
@@ -49,11 +44,6 @@ impl Scanner<'_> {
     /// An Italian fiscal code: 16 characters, check character validated.
     #[inline(always)]
     pub(super) fn it_fiscal_code(&mut self, s: usize) -> Option<usize> {
-        let b = self.b;
-        let e = s + 16;
-        if e > b.len() || !token_end(b, e) || !ck::it_fiscal_code(&b[s..e]) {
-            return None;
-        }
-        Some(self.push_ctx(s, e, K::ItFiscalCode, 0.7))
+        self.checked_token(s, 16, K::ItFiscalCode, 0.7, ck::it_fiscal_code)
     }
 }

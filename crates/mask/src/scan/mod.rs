@@ -228,6 +228,25 @@ impl<'a> Scanner<'a> {
         self.push(start, end, kind, score, kind.recognizer())
     }
 
+    /// A token of exactly `len` bytes at `s` that `valid` accepts (a
+    /// check character or digit), at `base` raised by context.
+    #[inline(always)]
+    fn checked_token(
+        &mut self,
+        s: usize,
+        len: usize,
+        kind: K,
+        base: f32,
+        valid: fn(&[u8]) -> bool,
+    ) -> Option<usize> {
+        let b = self.b;
+        let e = s + len;
+        if e > b.len() || !token_end(b, e) || !valid(&b[s..e]) {
+            return None;
+        }
+        Some(self.push_ctx(s, e, kind, base))
+    }
+
     /// Push only with a context word before `start`, at `base` plus the
     /// boost: for shapes too common to count alone.
     fn push_in_context(&mut self, start: usize, end: usize, kind: K, base: f32) -> Option<usize> {

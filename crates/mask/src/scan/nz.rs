@@ -1,7 +1,7 @@
 //! New Zealand: the NHI number. The IRD number is a digit run
 //! ([`super::number`]).
 
-use super::{Scanner, token_end};
+use super::Scanner;
 use crate::checksum as ck;
 use crate::kind::K;
 
@@ -10,11 +10,6 @@ impl Scanner<'_> {
     /// check character validated.
     #[inline(always)]
     pub(super) fn nz_nhi(&mut self, s: usize) -> Option<usize> {
-        let b = self.b;
-        let e = s + 7;
-        if e > b.len() || !token_end(b, e) || !ck::nz_nhi(&b[s..e]) {
-            return None;
-        }
-        Some(self.push_ctx(s, e, K::NzNhi, 0.4))
+        self.checked_token(s, 7, K::NzNhi, 0.4, ck::nz_nhi)
     }
 }

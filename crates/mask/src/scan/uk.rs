@@ -169,11 +169,6 @@ impl Scanner<'_> {
     /// A UK (DVLA) driving licence: 16 characters, structure checked.
     #[inline(always)]
     pub(super) fn uk_driving_licence(&mut self, s: usize) -> Option<usize> {
-        let b = self.b;
-        let e = s + 16;
-        if e > b.len() || !token_end(b, e) || !ck::uk_driving_licence(&b[s..e]) {
-            return None;
-        }
-        Some(self.push_ctx(s, e, K::UkDrivingLicence, 0.5))
+        self.checked_token(s, 16, K::UkDrivingLicence, 0.5, ck::uk_driving_licence)
     }
 }
