@@ -40,7 +40,6 @@ impl Scanner<'_> {
         // Domain: labels of [A-Za-z0-9-], dot separated, TLD of letters.
         let mut e = i + 1;
         let mut labels = 0;
-        let mut last_label_alpha = false;
         let mut end = 0;
         loop {
             let st = e;
@@ -51,7 +50,7 @@ impl Scanner<'_> {
                 break;
             }
             labels += 1;
-            last_label_alpha = e - st >= 2 && b[st..e].iter().all(u8::is_ascii_alphabetic);
+            let last_label_alpha = e - st >= 2 && b[st..e].iter().all(u8::is_ascii_alphabetic);
             if labels >= 2 && last_label_alpha {
                 end = e;
             }
@@ -64,7 +63,6 @@ impl Scanner<'_> {
         if end == 0 || is_alnum(at(b, end)) || at(b, end) == b'@' {
             return None;
         }
-        let _ = last_label_alpha;
         Some(self.push(ls, end, K::Email, 0.9, K::Email.recognizer()))
     }
 
@@ -174,13 +172,11 @@ pub(super) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
     let mut digits = 0usize;
     let mut groups: [u8; 12] = [0; 12];
     let mut ng = 0usize;
-    let mut seps = 0u32;
     let mut sep_kinds = [false; 3];
     let mut paren = false;
     let mut end;
     let mut first_digit = 0u8;
     loop {
-        let st = i;
         let in_paren = at(b, i) == b'(';
         if in_paren {
             i += 1;
@@ -212,7 +208,6 @@ pub(super) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
         groups[ng] = (i - ds) as u8;
         ng += 1;
         end = i;
-        let _ = st;
         // Separator, then another group.
         let c = at(b, i);
         let after_paren = in_paren;
@@ -225,7 +220,6 @@ pub(super) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
                 b'-' => 1,
                 _ => 2,
             }] = true;
-            seps += 1;
             i += 1;
             continue;
         }
@@ -243,7 +237,6 @@ pub(super) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
     }
     let groups = &groups[..ng];
     let last = *groups.last()?;
-    let _ = seps;
     let mixed = sep_kinds.iter().filter(|&&x| x).count() > 1;
     if plus {
         if !(8..=15).contains(&digits) || first_digit == b'0' {

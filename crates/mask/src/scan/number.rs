@@ -81,7 +81,7 @@ impl Scanner<'_> {
         };
         let on = self.on;
         if ends {
-            classify(&run, b, on, &mut consider);
+            classify(&run, on, &mut consider);
         } else if run.groups == 1
             && run.nd == 8
             && at(b, run.end).is_ascii_uppercase()
@@ -221,7 +221,7 @@ impl Run {
 // One call site; inlined so the closure and the candidate array stay in
 // registers, as when this was part of `digit`.
 #[inline(always)]
-fn classify(run: &Run, _b: &[u8], on: KindSet, consider: &mut impl FnMut(K, f32, usize, KindSet)) {
+fn classify(run: &Run, on: KindSet, consider: &mut impl FnMut(K, f32, usize, KindSet)) {
     let d = run.digits();
     let shape = run.shape();
     let end = run.end;
