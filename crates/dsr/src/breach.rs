@@ -60,7 +60,6 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::Error;
 use crate::event::{AuditSink, DsrAction, DsrEvent};
@@ -71,34 +70,14 @@ pub const AUTHORITY_HOURS: i64 = 72;
 /// (Art. 33(2)): 24 hours. An operational choice, not a legal figure.
 pub const DEFAULT_PROCESSOR_DELAY_HOURS: i64 = 24;
 
-/// Identifies an incident.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct IncidentId(Uuid);
-
-impl IncidentId {
-    /// A new random id.
-    pub fn random() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps an existing UUID.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-}
-
-impl fmt::Display for IncidentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for IncidentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IncidentId({})", self.0.hyphenated())
-    }
-}
+custodia_core::uuid_id!(
+    /// Identifies an incident.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    IncidentId,
+    "incident id",
+    random
+);
 
 /// Which security property was broken (WP250 rev.01 classification).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
