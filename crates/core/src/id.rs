@@ -49,7 +49,7 @@ fn derived_name(kind: &str, system: &str, key: &str) -> Vec<u8> {
 
 /// Declares a UUID newtype id the way Custodia's own are: `Copy`, ordered,
 /// hashable, `Display` and `FromStr` as the hyphenated UUID (a bad one is a
-/// [`Error::InvalidId`] naming `what`), `Debug` as `Name(uuid)`,
+/// [`Error::InvalidId`](crate::Error::InvalidId) naming `what`), `Debug` as `Name(uuid)`,
 /// `from_uuid`/`as_uuid`/`as_bytes` and `From` both ways. End with `, random`
 /// for a `random()` constructor (UUIDv4); leave it off for ids with their own
 /// constructor (a time-ordered UUIDv7, say). Attributes, serde derives
