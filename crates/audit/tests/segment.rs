@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use custodia_audit::store::segment::{HEADER_LEN, LOCK_FILE, frame_record, parse_segment};
+use custodia_audit::store::segment::{
+    HEADER_LEN, LOCK_FILE, RECORD_OVERHEAD, frame_record, parse_segment,
+};
 use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, Checkpoint, Durability, Error, Event, EventId, Query,
     SegmentOptions, SegmentStore, Store, Target, TreeHead, verify,
@@ -83,7 +85,7 @@ fn verify_dir(dir: &Path, checkpoint: Option<&Checkpoint>) -> Result<TreeHead, E
 fn locate(dir: &Path, index: u64) -> (PathBuf, usize, usize) {
     let store = SegmentStore::open_read_only(dir).unwrap();
     let (path, offset) = store.locate(index).unwrap();
-    let len = store.get(index).unwrap().len() + 16;
+    let len = store.get(index).unwrap().len() + RECORD_OVERHEAD;
     (path, offset as usize, len)
 }
 
@@ -157,7 +159,7 @@ fn forge(dir: &Path, index: u64, change: impl FnOnce(&mut Vec<u8>)) {
     let store = SegmentStore::open_read_only(dir).unwrap();
     let mut payload = store.get(index).unwrap();
     let (path, offset) = store.locate(index).unwrap();
-    let old_len = payload.len() + 16;
+    let old_len = payload.len() + RECORD_OVERHEAD;
     change(&mut payload);
     let mut framed = Vec::new();
     frame_record(&mut framed, index, &payload);
@@ -232,7 +234,7 @@ fn a_truncated_log_is_detected_against_a_checkpoint() {
     let checkpoint = Checkpoint::new(ORIGIN, head);
     verify_dir(dir.path(), Some(&checkpoint)).unwrap();
     // Cut the last segment at a record boundary.
-    let (path, offset, _) = locate(dir.path(), 38);
+    let (path, offset, _) = locate(dir.path(), 39);
     let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(offset as u64).unwrap();
     let err = verify_dir(dir.path(), Some(&checkpoint)).unwrap_err();
@@ -241,7 +243,7 @@ fn a_truncated_log_is_detected_against_a_checkpoint() {
             err,
             Error::Truncated {
                 trusted: 40,
-                found: 38
+                found: 39
             }
         ),
         "{err}"
