@@ -226,6 +226,19 @@ struct Segment {
     len: u64,
 }
 
+/// How [`SegmentStore::load`] reads a log.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// A writer: check everything, refuse fewer records than `min_records`,
+    /// truncate a torn tail.
+    Write { min_records: u64 },
+    /// A reader: check headers and the last segment, the rest when read;
+    /// change nothing.
+    Read,
+    /// Recovery: check everything, change nothing.
+    Inspect,
+}
+
 /// A torn final record found by [`SegmentStore::open_read_only`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TornTail {
@@ -236,6 +249,41 @@ pub struct TornTail {
     /// How many bytes follow.
     pub bytes: u64,
 }
+
+/// What [`SegmentStore::recover`] removed from a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Why: the finding (or torn tail) where the log was cut.
+    pub reason: String,
+    /// How many records the log holds afterwards.
+    pub kept: u64,
+    /// The new directory `recovered/NNNN` in the log directory that holds
+    /// the copies and the note.
+    pub aside: PathBuf,
+    /// The recovery note, [`RECOVERY_NOTE`] in `aside`.
+    pub note: PathBuf,
+    /// What was removed, file by file.
+    pub removed: Vec<Removed>,
+}
+
+/// Bytes [`SegmentStore::recover`] removed from one segment file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Where the removed bytes started in it (0: the whole file was removed).
+    pub offset: u64,
+    /// How many bytes were removed.
+    pub bytes: u64,
+    /// The copy of those bytes.
+    pub copy: PathBuf,
+}
+
+/// The directory in a log directory that [`SegmentStore::recover`] copies
+/// removed bytes into (one numbered subdirectory per recovery).
+pub const RECOVERED_DIR: &str = "recovered";
+/// The note [`SegmentStore::recover`] writes beside the copies.
+pub const RECOVERY_NOTE: &str = "RECOVERY.txt";
 
 /// Append-only segment files in a directory (see the [module documentation](self)).
 #[derive(Debug)]
@@ -543,8 +591,24 @@ pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> 
 
 impl SegmentStore {
     /// Opens (or creates) the log in `dir` for appending, truncating a torn
-    /// final record left by a crash.
+    /// final record left by a crash (never more: see the
+    /// [module documentation](self)). Damage is [`Error::Tampered`], and the
+    /// files are left as they are.
     pub fn open(dir: impl AsRef<Path>, options: SegmentOptions) -> Result<Self, Error> {
+        Self::open_at_least(dir, options, 0)
+    }
+
+    /// [`SegmentStore::open`] for a log that must hold at least
+    /// `min_records` records, the size of a checkpoint the caller trusts: a
+    /// log that holds fewer (counting before a torn tail is truncated, which
+    /// then is not) is refused with [`Error::Truncated`] and left as it is.
+    /// Check the checkpoint's root too, with
+    /// [`crate::AuditLog::check_checkpoint`] once the log is open.
+    pub fn open_at_least(
+        dir: impl AsRef<Path>,
+        options: SegmentOptions,
+        min_records: u64,
+    ) -> Result<Self, Error> {
         let dir = dir.as_ref();
         if options.max_segment_bytes < (HEADER_LEN + RECORD_OVERHEAD) as u64 {
             return Err(Error::Store("max_segment_bytes is too small".into()));
@@ -554,7 +618,7 @@ impl SegmentStore {
         }
         fs::create_dir_all(dir).map_err(io(dir))?;
         let lock = lock_dir(dir)?;
-        let mut store = Self::load(dir, options, true)?;
+        let mut store = Self::load(dir, options, Mode::Write { min_records })?;
         store._lock = Some(lock);
         if store.segments.is_empty() {
             let mut log_id = [0u8; 16];
@@ -578,10 +642,163 @@ impl SegmentStore {
         Ok(store)
     }
 
+    /// Cuts the log in `dir` at its first damaged record (or torn tail) so
+    /// that a writer can open it again: the operator's explicit recovery,
+    /// never done by opening. Returns `None` when there is nothing to cut.
+    ///
+    /// It takes the writer's lock, finds the first finding a writer's open
+    /// would report, and cuts there: the rest of that segment file from the
+    /// bad record on, and every later segment file (a damaged segment header
+    /// removes its whole file). Before changing anything it copies every
+    /// byte it will remove into a new directory `recovered/NNNN` in the log
+    /// directory (a partial file as `NAME.from-OFFSET`, a whole one under its
+    /// own name) and writes the note [`RECOVERY_NOTE`] there: the time, the
+    /// finding, and each removal's file, byte range, copy and SHA-256; all
+    /// of it is flushed to disk first, and the note gets a last line with
+    /// the records kept once the cut is done.
+    ///
+    /// Findings that cutting cannot mend are returned as they are, with
+    /// nothing changed: damage to the first segment's header (the cut would
+    /// remove the whole log), a stray file name. A record forged with valid
+    /// checksums is no finding here: [`crate::verify`] and checkpoints catch
+    /// those, and recovery does not touch them.
+    pub fn recover(dir: impl AsRef<Path>) -> Result<Option<Recovery>, Error> {
+        let dir = dir.as_ref();
+        if !fs::metadata(dir).map_err(io(dir))?.is_dir() {
+            return Err(Error::Store(format!("{} is not a log directory", dir.display())));
+        }
+        let _lock = lock_dir(dir)?;
+        let (cut_path, cut_offset, reason, damaged) =
+            match Self::load(dir, SegmentOptions::default(), Mode::Inspect) {
+                Ok(store) => match store.torn.clone() {
+                    None => return Ok(None),
+                    Some(torn) => {
+                        let reason = format!(
+                            "torn final record: {} bytes at byte {} of {}",
+                            torn.bytes,
+                            torn.offset,
+                            torn.path.display()
+                        );
+                        (torn.path, torn.offset, reason, false)
+                    }
+                },
+                Err(e @ Error::Tampered { .. }) => {
+                    let Error::Tampered { path, offset, .. } = &e else {
+                        return Err(e);
+                    };
+                    (path.clone(), *offset, e.to_string(), true)
+                }
+                Err(e) => return Err(e),
+            };
+        let Some(cut_number) = segment_number(dir, &cut_path) else {
+            return Err(Error::Store(format!(
+                "{reason}: not a segment file, recovery cannot cut there; nothing was changed"
+            )));
+        };
+        let partial = cut_offset >= HEADER_LEN as u64;
+        if cut_number == 0 && !partial && damaged {
+            return Err(Error::Store(format!(
+                "{reason}: the first segment's header is damaged, so recovery would remove the whole log; nothing was changed"
+            )));
+        }
+        // Every segment file from the cut on, in order.
+        let mut affected = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            if let Some(number) = segment_number(dir, &path)
+                && number >= cut_number
+            {
+                affected.push((number, path));
+            }
+        }
+        affected.sort_unstable();
+
+        let aside = new_aside_dir(dir)?;
+        let mut removed = Vec::new();
+        let mut lines = Vec::new();
+        for (number, path) in &affected {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let offset = if *number == cut_number && partial {
+                cut_offset
+            } else {
+                0
+            };
+            let mut bytes = Vec::new();
+            read_file(path, &mut bytes)?;
+            let from = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+            let cut = &bytes[from..];
+            let copy = if offset > 0 {
+                aside.join(format!("{name}.from-{offset}"))
+            } else {
+                aside.join(&name)
+            };
+            write_synced(&copy, cut)?;
+            lines.push(format!(
+                "removed: {} bytes {}..{} ({} bytes), copied to {}, sha256 {}",
+                path.display(),
+                offset,
+                offset + cut.len() as u64,
+                cut.len(),
+                copy.display(),
+                sha256_hex(cut)
+            ));
+            removed.push(Removed {
+                path: path.clone(),
+                offset,
+                bytes: cut.len() as u64,
+                copy,
+            });
+        }
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let note = aside.join(RECOVERY_NOTE);
+        let mut text = format!(
+            "custodia audit log recovery\nlog: {}\ntime: {time} (Unix seconds)\nreason: {reason}\n",
+            dir.display()
+        );
+        for line in &lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        write_synced(&note, text.as_bytes())?;
+        sync_dir(&aside)?;
+        sync_dir(&dir.join(RECOVERED_DIR))?;
+
+        // Only now change the log: later files first, so that a crash in
+        // between leaves segments numbered without gaps.
+        for removal in removed.iter().rev() {
+            if removal.offset == 0 {
+                fs::remove_file(&removal.path).map_err(io(&removal.path))?;
+            } else {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&removal.path)
+                    .map_err(io(&removal.path))?;
+                file.set_len(removal.offset).map_err(io(&removal.path))?;
+                file.sync_all().map_err(io(&removal.path))?;
+            }
+        }
+        sync_dir(dir)?;
+        let kept = Self::load(dir, SegmentOptions::default(), Mode::Inspect)?.len();
+        text.push_str(&format!("done: the log holds {kept} records\n"));
+        write_synced(&note, text.as_bytes())?;
+        Ok(Some(Recovery {
+            reason,
+            kept,
+            aside,
+            note,
+            removed,
+        }))
+    }
+
     /// Opens the log in `dir` without changing anything; a torn final record
     /// is reported by [`SegmentStore::torn_tail`].
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self, Error> {
-        Self::load(dir.as_ref(), SegmentOptions::default(), false)
+        Self::load(dir.as_ref(), SegmentOptions::default(), Mode::Read)
     }
 
     /// A torn final record seen by [`SegmentStore::open_read_only`] (or
@@ -600,7 +817,11 @@ impl SegmentStore {
         self.segments.iter().map(|s| s.path.clone()).collect()
     }
 
-    fn load(dir: &Path, options: SegmentOptions, repair: bool) -> Result<Self, Error> {
+    fn load(dir: &Path, options: SegmentOptions, mode: Mode) -> Result<Self, Error> {
+        let repair = matches!(mode, Mode::Write { .. });
+        // Repairs wait until every segment was checked (and the size against
+        // a trusted checkpoint): a refused open changes nothing.
+        let mut pending: Option<(PathBuf, Option<u64>)> = None;
         let mut numbers = Vec::new();
         for entry in fs::read_dir(dir).map_err(io(dir))? {
             let entry = entry.map_err(io(dir))?;
@@ -649,7 +870,7 @@ impl SegmentStore {
             // A writer checks every record now; a reader only the last
             // segment (for a torn tail) and the others' headers, parsing
             // their records when it first reads them.
-            let lazy = !repair && !is_last;
+            let lazy = matches!(mode, Mode::Read) && !is_last;
             if lazy {
                 read_header(&path, &mut buf)?;
             } else {
@@ -667,10 +888,7 @@ impl SegmentStore {
                     offset: 0,
                     bytes: bytes.len() as u64,
                 });
-                if repair {
-                    fs::remove_file(&path).map_err(io(&path))?;
-                    sync_dir(dir)?;
-                }
+                pending = Some((path.clone(), None));
                 // The segment before is the last complete one: parse it now.
                 if let Some(prev) = store.segments.last_mut()
                     && prev.offsets.get().is_none()
@@ -756,14 +974,7 @@ impl SegmentStore {
                     offset: parsed.end,
                     bytes: bytes.len() as u64 - parsed.end,
                 });
-                if repair {
-                    let file = OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .map_err(io(&path))?;
-                    file.set_len(parsed.end).map_err(io(&path))?;
-                    file.sync_all().map_err(io(&path))?;
-                }
+                pending = Some((path.clone(), Some(parsed.end)));
             }
             store.segments.push(Segment {
                 version: parsed.version,
@@ -779,6 +990,44 @@ impl SegmentStore {
                 },
                 len: parsed.end,
             });
+        }
+        if let Mode::Write { min_records } = mode
+            && store.len() < min_records
+        {
+            return Err(Error::Truncated {
+                trusted: min_records,
+                found: store.len(),
+            });
+        }
+        if let (true, Some((path, keep))) = (repair, pending) {
+            match keep {
+                None => {
+                    fs::remove_file(&path).map_err(io(&path))?;
+                    sync_dir(dir)?;
+                }
+                Some(len) => {
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(io(&path))?;
+                    let size = file.metadata().map_err(io(&path))?.len();
+                    // The parser never calls more a torn tail; this guards
+                    // the promise against a file that grew since.
+                    if size.saturating_sub(len) > MAX_TORN_BYTES {
+                        return Err(tampered(
+                            &path,
+                            len,
+                            Some(store.len()),
+                            format!(
+                                "{} bytes after the last record: more than a torn record can be",
+                                size - len
+                            ),
+                        ));
+                    }
+                    file.set_len(len).map_err(io(&path))?;
+                    file.sync_all().map_err(io(&path))?;
+                }
+            }
         }
         Ok(store)
     }
@@ -1013,6 +1262,47 @@ impl SegmentStore {
             .get((index - segment.first) as usize)?;
         Some((segment.path.clone(), offset))
     }
+}
+
+/// The number of the segment file `path` in `dir`, if it is one by name.
+fn segment_number(dir: &Path, path: &Path) -> Option<u32> {
+    if path.parent() != Some(dir) {
+        return None;
+    }
+    let stem = path.file_name()?.to_str()?.strip_suffix(".seg")?;
+    (stem.len() == 8 && stem.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| stem.parse().ok())
+        .flatten()
+}
+
+/// A new, empty `recovered/NNNN` directory in `dir`.
+fn new_aside_dir(dir: &Path) -> Result<PathBuf, Error> {
+    let base = dir.join(RECOVERED_DIR);
+    fs::create_dir_all(&base).map_err(io(&base))?;
+    for n in 1u32.. {
+        let aside = base.join(format!("{n:04}"));
+        match fs::create_dir(&aside) {
+            Ok(()) => return Ok(aside),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(Error::Io { path: aside, source }),
+        }
+    }
+    Err(Error::Store(format!("{}: no free name", base.display())))
+}
+
+/// Writes `bytes` to a new file at `path` and flushes it to disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut file = File::create(path).map_err(io(path))?;
+    file.write_all(bytes).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
