@@ -441,7 +441,9 @@ fn classify(rest: &[u8], version: u16, index: u64, largest: usize) -> Step {
         ));
     }
     if !header_ok {
-        return Step::Damaged("record header checksum mismatch (its length or index was changed)".into());
+        return Step::Damaged(
+            "record header checksum mismatch (its length or index was changed)".into(),
+        );
     }
     if len > MAX_RECORD_LEN {
         return Step::Damaged(format!("record length {len} exceeds {MAX_RECORD_LEN}"));
@@ -665,7 +667,10 @@ impl SegmentStore {
     pub fn recover(dir: impl AsRef<Path>) -> Result<Option<Recovery>, Error> {
         let dir = dir.as_ref();
         if !fs::metadata(dir).map_err(io(dir))?.is_dir() {
-            return Err(Error::Store(format!("{} is not a log directory", dir.display())));
+            return Err(Error::Store(format!(
+                "{} is not a log directory",
+                dir.display()
+            )));
         }
         let _lock = lock_dir(dir)?;
         let (cut_path, cut_offset, reason, damaged) =
@@ -728,7 +733,9 @@ impl SegmentStore {
             };
             let mut bytes = Vec::new();
             read_file(path, &mut bytes)?;
-            let from = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+            let from = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
             let cut = &bytes[from..];
             let copy = if offset > 0 {
                 aside.join(format!("{name}.from-{offset}"))
@@ -1079,8 +1086,7 @@ impl SegmentStore {
             .is_some_and(|s| s.version != SEGMENT_VERSION);
         for (index, record) in (self.len()..).zip(records) {
             let framed = (record.len() + RECORD_OVERHEAD) as u64;
-            if old_format
-                || (seg_records > 0 && seg_len + framed > self.options.max_segment_bytes)
+            if old_format || (seg_records > 0 && seg_len + framed > self.options.max_segment_bytes)
             {
                 old_format = false;
                 self.flush_chunk(chunk, std::mem::take(&mut offsets))?;
@@ -1223,13 +1229,8 @@ impl SegmentStore {
                     index: Some(bad), ..
                 } = &e
                 {
-                    let records = sound_prefix(
-                        &segment.path,
-                        buf,
-                        segment.first,
-                        *bad,
-                        segment.version,
-                    )?;
+                    let records =
+                        sound_prefix(&segment.path, buf, segment.first, *bad, segment.version)?;
                     if skip < records.len() {
                         f(segment.first + skip as u64, &records[skip..])?;
                     }
@@ -1284,7 +1285,12 @@ fn new_aside_dir(dir: &Path) -> Result<PathBuf, Error> {
         match fs::create_dir(&aside) {
             Ok(()) => return Ok(aside),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(source) => return Err(Error::Io { path: aside, source }),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: aside,
+                    source,
+                });
+            }
         }
     }
     Err(Error::Store(format!("{}: no free name", base.display())))
