@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use custodia_audit::store::segment::{
-    HEADER_LEN, LOCK_FILE, RECORD_HEADER_LEN, RECORD_OVERHEAD, frame_record, parse_segment,
+    HEADER_LEN, LOCK_FILE, MAX_TORN_BYTES, RECORD_HEADER_LEN, RECORD_OVERHEAD, frame_record,
+    parse_segment,
 };
 use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, Checkpoint, Durability, Error, Event, EventId, Query,
@@ -516,6 +517,10 @@ proptest! {
         bytes.truncate(cut.min(bytes.len()));
         if let Ok(parsed) = parse_segment(&path, &bytes) {
             prop_assert!(parsed.end as usize <= bytes.len());
+            // A torn tail is at most one record.
+            if parsed.torn {
+                prop_assert!((bytes.len() as u64 - parsed.end) <= MAX_TORN_BYTES);
+            }
         }
         fs::write(&path, &bytes).unwrap();
         match SegmentStore::open_read_only(dir.path()) {

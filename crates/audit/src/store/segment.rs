@@ -370,14 +370,20 @@ fn be_u64(b: &[u8]) -> u64 {
 
 /// Appends one framed record (format version 2) to `out`.
 pub fn frame_record(out: &mut Vec<u8>, index: u64, payload: &[u8]) {
-    let start = out.len();
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(&index.to_be_bytes());
-    let head = crc32fast::hash(&out[start..]);
-    out.extend_from_slice(&head.to_be_bytes());
+    let mut head = [0u8; RECORD_HEADER_LEN];
+    head[..4].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+    head[4..12].copy_from_slice(&index.to_be_bytes());
+    // One pass over the bytes: the header checksum is the running CRC after
+    // 12 bytes, and the record checksum carries on from there.
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&head[..12]);
+    let head_crc = crc.clone().finalize();
+    head[12..].copy_from_slice(&head_crc.to_be_bytes());
+    crc.update(&head[12..]);
+    crc.update(payload);
+    out.extend_from_slice(&head);
     out.extend_from_slice(payload);
-    let crc = crc32fast::hash(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
+    out.extend_from_slice(&crc.finalize().to_be_bytes());
 }
 
 /// What the bytes at a record position are.
