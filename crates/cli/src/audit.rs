@@ -18,8 +18,8 @@ use custodia_crypt::{FileKeyStore, KeyStore, Keyring, SecretKey, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
-or a bad checkpoint signature; with --json also {\"ok\":false,\"finding\"} on stdout; append: \
-the log is damaged or shorter than --checkpoint; recover: what is left does not verify); \
+or a bad checkpoint signature; append: the log is damaged or does not extend --checkpoint; \
+recover: what is left does not verify; with --json also {\"ok\":false,\"finding\"} on stdout); \
 2 usage or input error (reason on stderr; never JSON).";
 
 /// The `audit` subcommands.
@@ -591,7 +591,12 @@ fn to_json(value: &impl serde::Serialize, one_line: bool) -> Result<String, Fail
 /// Runs an `audit` subcommand for `main`: a finding is printed and exits 1;
 /// a usage error comes back as the message `main` prints before exiting 2.
 pub fn dispatch(command: AuditCommand) -> Result<(), String> {
-    let json_finding = matches!(command, AuditCommand::Verify { json: true, .. });
+    let json_finding = matches!(
+        command,
+        AuditCommand::Verify { json: true, .. }
+            | AuditCommand::Append { json: true, .. }
+            | AuditCommand::Recover { json: true, .. }
+    );
     match run(command) {
         Ok(()) => Ok(()),
         Err(Failure::Usage(message)) => Err(message),

@@ -566,3 +566,26 @@ fn append_with_a_checkpoint_refuses_a_shorter_log() {
     let o = custodia(&["audit", "append", dir_arg(&log)], &lines(6, 7));
     assert!(o.status.success(), "{}", err(&o));
 }
+
+#[test]
+fn a_refused_append_with_json_reports_the_finding_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 5))
+            .status
+            .success()
+    );
+    let (path, offset) = record_at(&log, 2);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[offset + 5] ^= 0x01; // the index
+    std::fs::write(&path, &bytes).unwrap();
+    let o = custodia(&["audit", "append", dir_arg(&log), "--json"], &lines(5, 6));
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(json["ok"], false);
+    assert!(
+        json["finding"].as_str().unwrap().contains("record 2"),
+        "{json}"
+    );
+}
