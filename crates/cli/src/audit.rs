@@ -2,7 +2,8 @@
 //! segment-file audit log (custodia-audit).
 //!
 //! Exit codes: `0` ok; `1` a finding (verify found tampering, truncation or
-//! a fork); `2` a usage or input error.
+//! a fork; append or recover found the log damaged or below a trusted
+//! checkpoint); `2` a usage or input error.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -10,13 +11,15 @@ use std::sync::Arc;
 
 use clap::{Subcommand, ValueEnum};
 use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
+use custodia_audit::store::segment::Recovery;
 use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions, SegmentStore};
 use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, KeyStore, Keyring, SecretKey, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
-or a bad checkpoint signature; with --json also {\"ok\":false,\"finding\"} on stdout); \
+or a bad checkpoint signature; append: the log is damaged or does not extend --checkpoint; \
+recover: what is left does not verify; with --json also {\"ok\":false,\"finding\"} on stdout); \
 2 usage or input error (reason on stderr; never JSON).";
 
 /// The `audit` subcommands.
@@ -45,6 +48,35 @@ pub enum AuditCommand {
         /// Store personal values in the clear (they cannot be erased later).
         #[arg(long)]
         allow_clear: bool,
+        /// A signed checkpoint (C2SP note) the log must extend: a log with
+        /// fewer records, or another history, is refused before anything is
+        /// written or truncated (exit 1).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The verifier key (`name+hash+key`) to check the checkpoint's
+        /// signature with; without it the signature is not checked.
+        #[arg(long, requires = "checkpoint")]
+        key: Option<PathBuf>,
+    },
+    /// Cut a damaged log back to its last intact record, keeping a copy.
+    ///
+    /// `append` refuses a log whose end is damaged rather than torn by a
+    /// crash (it only ever drops a single torn record). This is the explicit
+    /// repair: it cuts the log at the first damaged record (the rest of that
+    /// segment file and every later one), after copying every removed byte
+    /// into a new directory DIR/recovered/NNNN and writing RECOVERY.txt there
+    /// (time, finding, and each removed byte range with its copy and
+    /// SHA-256). Then it verifies what is left: exit 0 when that is intact
+    /// (also when there was nothing to cut), 1 when it is not (such as a
+    /// forged record, which no cut mends).
+    #[command(after_help = EXIT_CODES)]
+    Recover {
+        /// The log directory.
+        dir: PathBuf,
+        /// Print {"recovered","reason","kept","aside","note","removed":[{"path","offset",
+        /// "bytes","copy"}],"size","root"} (reason, aside and note null when nothing was cut).
+        #[arg(long)]
+        json: bool,
     },
     /// Verify every record; with --checkpoint, also that the log extends it.
     ///
@@ -214,6 +246,25 @@ fn read_key(path: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
+/// Reads the checkpoint at `path`, checking its signature when `key` (a
+/// verifier key file) is given: a bad signature is a finding.
+fn load_checkpoint(path: &Path, key: Option<&Path>) -> Result<Checkpoint, Failure> {
+    let note = read_key(path)?;
+    match key {
+        Some(key) => {
+            let verifier = Verifier::from_key_string(&read_key(key)?)?;
+            checkpoint::open(&note, &verifier).map_err(|e| match e {
+                Error::Signature(_) => {
+                    Failure::Finding(format!("checkpoint {}: {e}", path.display()))
+                }
+                other => usage(format!("checkpoint {}: {other}", path.display())),
+            })
+        }
+        None => checkpoint::parse_unverified(&note)
+            .map_err(|e| usage(format!("checkpoint {}: {e}", path.display()))),
+    }
+}
+
 /// Parses one JSONL line into an event, filling in `id` and `time`.
 fn parse_line(line: &str, clock: &dyn Clock) -> Result<Event, String> {
     let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
@@ -243,7 +294,13 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             sync,
             keys,
             allow_clear,
+            checkpoint: checkpoint_file,
+            key,
         } => {
+            let trusted = match &checkpoint_file {
+                Some(path) => Some(load_checkpoint(path, key.as_deref())?),
+                None => None,
+            };
             let vault = open_vault(&keys)?;
             let mut events = Vec::new();
             for (number, line) in std::io::stdin().lock().lines().enumerate() {
@@ -276,7 +333,16 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 durability,
                 ..SegmentOptions::default()
             };
-            let store = SegmentStore::open(&dir, options)?;
+            let min_records = trusted.as_ref().map_or(0, |c| c.size);
+            let store = SegmentStore::open_at_least(&dir, options, min_records).map_err(|e| {
+                match e {
+                    Error::Tampered { .. } => Failure::Finding(format!(
+                        "{e}\nnothing was written; if the damage is to be cut away, `custodia audit recover {}` does it and keeps a copy",
+                        dir.display()
+                    )),
+                    other => Failure::from(other),
+                }
+            })?;
             if let Some(torn) = store.torn_tail() {
                 eprintln!(
                     "custodia: recovered from a crash: dropped {} bytes of a torn record at the end of {}",
@@ -284,7 +350,11 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                     torn.path.display()
                 );
             }
-            let mut log = AuditLog::open(store)?.require_sealed(!allow_clear);
+            let log = AuditLog::open(store)?;
+            if let Some(trusted) = &trusted {
+                log.check_checkpoint(trusted)?;
+            }
+            let mut log = log.require_sealed(!allow_clear);
             let first = log.len();
             log.append_batch(&events)?;
             log.sync()?;
@@ -316,24 +386,8 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
             }
             let trusted = match &checkpoint_file {
+                Some(path) => Some(load_checkpoint(path, key.as_deref())?),
                 None => None,
-                Some(path) => {
-                    let note = read_key(path)?;
-                    let parsed = match &key {
-                        Some(key) => {
-                            let verifier = Verifier::from_key_string(&read_key(key)?)?;
-                            checkpoint::open(&note, &verifier).map_err(|e| match e {
-                                Error::Signature(_) => {
-                                    Failure::Finding(format!("checkpoint {}: {e}", path.display()))
-                                }
-                                other => usage(format!("checkpoint {}: {other}", path.display())),
-                            })?
-                        }
-                        None => checkpoint::parse_unverified(&note)
-                            .map_err(|e| usage(format!("checkpoint {}: {e}", path.display())))?,
-                    };
-                    Some(parsed)
-                }
             };
             let store = SegmentStore::open_read_only(&dir)?;
             let torn = store.torn_tail().cloned();
@@ -390,6 +444,25 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             }
             write_out(&text)
         }
+        AuditCommand::Recover { dir, json } => {
+            if !dir.is_dir() {
+                return Err(usage(format!("{} is not a log directory", dir.display())));
+            }
+            let recovery = SegmentStore::recover(&dir)?;
+            // What is left must verify: a forged record is no cut's business.
+            match custodia_audit::verify(SegmentStore::open_read_only(&dir)?, None) {
+                Ok(report) => {
+                    write_out(&recovery_text(&dir, recovery.as_ref(), Some(&report), json))
+                }
+                Err(e) => {
+                    if recovery.is_some() {
+                        // Say what was cut before the finding.
+                        eprint!("{}", recovery_text(&dir, recovery.as_ref(), None, false));
+                    }
+                    Err(e.into())
+                }
+            }
+        }
         AuditCommand::Checkpoint {
             dir,
             json,
@@ -445,6 +518,67 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
     }
 }
 
+/// What `audit recover` did, as text or JSON (`report`: the verification
+/// of what is left, when it passed).
+fn recovery_text(
+    dir: &Path,
+    recovery: Option<&Recovery>,
+    report: Option<&custodia_audit::VerifyReport>,
+    json: bool,
+) -> String {
+    if json {
+        let value = serde_json::json!({
+            "recovered": recovery.is_some(),
+            "reason": recovery.map(|r| r.reason.clone()),
+            "kept": recovery.map(|r| r.kept),
+            "aside": recovery.map(|r| r.aside.display().to_string()),
+            "note": recovery.map(|r| r.note.display().to_string()),
+            "removed": recovery.map_or_else(Vec::new, |r| r.removed.iter().map(|m| serde_json::json!({
+                "path": m.path.display().to_string(),
+                "offset": m.offset,
+                "bytes": m.bytes,
+                "copy": m.copy.display().to_string(),
+            })).collect()),
+            "size": report.map(|r| r.head.size),
+            "root": report.map(|r| b64(&r.head.root)),
+        });
+        return format!("{value}\n");
+    }
+    let mut text = match recovery {
+        None => format!(
+            "nothing to recover in {}: no damaged record or torn tail\n",
+            dir.display()
+        ),
+        Some(r) => {
+            let mut text = format!(
+                "recovered {}: cut at {}\nkept {} records\n",
+                dir.display(),
+                r.reason,
+                r.kept
+            );
+            for m in &r.removed {
+                text.push_str(&format!(
+                    "removed {} bytes of {} from byte {}, copied to {}\n",
+                    m.bytes,
+                    m.path.display(),
+                    m.offset,
+                    m.copy.display()
+                ));
+            }
+            text.push_str(&format!("note: {}\n", r.note.display()));
+            text
+        }
+    };
+    if let Some(report) = report {
+        text.push_str(&format!(
+            "ok: {} records intact, root {}\n",
+            report.head.size,
+            b64(&report.head.root)
+        ));
+    }
+    text
+}
+
 /// JSON on one line (`--json`) or indented.
 fn to_json(value: &impl serde::Serialize, one_line: bool) -> Result<String, Failure> {
     if one_line {
@@ -457,7 +591,12 @@ fn to_json(value: &impl serde::Serialize, one_line: bool) -> Result<String, Fail
 /// Runs an `audit` subcommand for `main`: a finding is printed and exits 1;
 /// a usage error comes back as the message `main` prints before exiting 2.
 pub fn dispatch(command: AuditCommand) -> Result<(), String> {
-    let json_finding = matches!(command, AuditCommand::Verify { json: true, .. });
+    let json_finding = matches!(
+        command,
+        AuditCommand::Verify { json: true, .. }
+            | AuditCommand::Append { json: true, .. }
+            | AuditCommand::Recover { json: true, .. }
+    );
     match run(command) {
         Ok(()) => Ok(()),
         Err(Failure::Usage(message)) => Err(message),
