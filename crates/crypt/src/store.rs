@@ -47,6 +47,13 @@ use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
 use crate::Error;
 use crate::keyring::DataKeyMode;
 
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(feature = "serde")]
+pub(crate) mod sql;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
 /// What the store holds for one subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -468,6 +475,7 @@ pub(crate) struct StoreState {
 impl StoreState {
     /// The changes caches must hear about between `self` and `next`: new
     /// tombstones, and any change of the keyring record.
+    #[cfg(feature = "serde")]
     pub(crate) fn changes_to(&self, next: &StoreState) -> Vec<Change> {
         let mut changes = Vec::new();
         if self.keyring != next.keyring {
