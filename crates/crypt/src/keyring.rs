@@ -919,6 +919,10 @@ impl Keyring {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        // Before reading the primary: another process may have rotated.
+        if self.backing.is_some() {
+            self.sync_if_due(now_nanos())?;
+        }
         let primary = self.primary();
         let key_id = KeyId::Tenant { version: primary };
         self.with_tenant_key(ctx.tenant(), primary, true, |cached, reserved| {
@@ -974,6 +978,9 @@ impl Keyring {
     /// Fails with [`Error::TenantShredded`] once the tenant's keys were
     /// destroyed by [`Keyring::shred_tenant`].
     pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+        if self.backing.is_some() {
+            self.sync_if_due(now_nanos())?;
+        }
         let envelope = Envelope::decode(envelope)?;
         match envelope.key_id() {
             KeyId::Tenant { version } => {
@@ -1202,9 +1209,6 @@ impl Keyring {
         create: bool,
         f: impl FnOnce(&CachedKey, &mut u64) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        if self.backing.is_some() {
-            self.sync_if_due(now_nanos())?;
-        }
         let generation = self.generation.load(Ordering::Acquire);
         let tenant_bits = u128::from_ne_bytes(*tenant.as_bytes());
         LAST_KEY.with(|last| {

@@ -365,11 +365,12 @@ impl KeyStoreChanges {
 /// bound (plus one store round trip).
 pub const DEFAULT_STALENESS_BOUND: Duration = Duration::from_secs(1);
 
-/// Nanoseconds on a monotonic clock since the process's first call.
+/// Nanoseconds on a monotonic clock, from 2^62 at the process's first call,
+/// so that a cache that never checked (at 0) is due however young the process.
 pub(crate) fn now_nanos() -> u64 {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     let nanos = EPOCH.get_or_init(Instant::now).elapsed().as_nanos();
-    u64::try_from(nanos).unwrap_or(u64::MAX)
+    u64::try_from(nanos).map_or(u64::MAX, |n| n.saturating_add(1 << 62))
 }
 
 /// When a cache last asked its store for changes, and how often it must.

@@ -83,6 +83,7 @@ INSERT INTO custodia_key_meta (name, value) VALUES ('schema_version', 1), ('gene
 ";
 
 /// The tables, for grants.
+#[cfg(feature = "postgres")]
 pub(crate) const TABLES: &str = "custodia_key_meta, custodia_subject_keys, custodia_tenant_keys, \
      custodia_keyring, custodia_nonce_counts";
 
