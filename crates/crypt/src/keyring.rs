@@ -724,6 +724,12 @@ impl Keyring {
         }
     }
 
+    /// Whether this keyring asks its store for changes at all.
+    #[inline]
+    pub(crate) fn polls(&self) -> bool {
+        self.backing.as_ref().is_some_and(|b| b.freshness.polls())
+    }
+
     /// Syncs with the store if the last check is a staleness bound old at
     /// `now` ([`now_nanos`]): one clock compare on the hot path.
     #[inline]
@@ -920,7 +926,7 @@ impl Keyring {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         // Before reading the primary: another process may have rotated.
-        if self.backing.is_some() {
+        if self.polls() {
             self.sync_if_due(now_nanos())?;
         }
         let primary = self.primary();
@@ -978,7 +984,7 @@ impl Keyring {
     /// Fails with [`Error::TenantShredded`] once the tenant's keys were
     /// destroyed by [`Keyring::shred_tenant`].
     pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
-        if self.backing.is_some() {
+        if self.polls() {
             self.sync_if_due(now_nanos())?;
         }
         let envelope = Envelope::decode(envelope)?;

@@ -396,6 +396,13 @@ impl Freshness {
         freshness
     }
 
+    /// Whether this ever asks (a bound of `Duration::MAX` never does, and
+    /// then the hot path does not even read the clock).
+    #[inline]
+    pub(crate) fn polls(&self) -> bool {
+        self.bound != u64::MAX
+    }
+
     /// Whether the last check is at least one bound old at `now`.
     #[inline]
     pub(crate) fn due(&self, now: u64) -> bool {

@@ -266,10 +266,12 @@ impl<S: KeyStore> SubjectVault<S> {
         subject: SubjectId,
         create: bool,
     ) -> Result<Arc<dyn AeadKey>, Error> {
-        let now = now_nanos();
-        self.keyring.sync_if_due(now)?;
-        if self.freshness.due(now) {
-            self.sync(now, false)?;
+        if self.freshness.polls() || self.keyring.polls() {
+            let now = now_nanos();
+            self.keyring.sync_if_due(now)?;
+            if self.freshness.due(now) {
+                self.sync(now, false)?;
+            }
         }
         let generation = self.keyring.generation();
         let epoch = self.epoch.load(Ordering::Acquire);

@@ -768,6 +768,7 @@ fn since_value(seen: u64) -> i64 {
 
 /// Implements [`KeyStore`] for a public store type by delegating to its
 /// `inner` [`SqlKeyStore`].
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 macro_rules! delegate_key_store {
     ($store:ty) => {
         impl $crate::store::KeyStore for $store {
