@@ -760,18 +760,18 @@ impl Keyring {
     /// after a rotation or retirement, the keys of shredded tenants.
     fn apply(&self, backing: &Backing, changes: &KeyStoreChanges) -> Result<(), Error> {
         let mut stale = !changes.complete;
-        if changes.keyring || !changes.complete {
-            if let Some(record) = backing.store.keyring()? {
-                let mut versions = write(&self.versions);
-                if versions.record.as_ref() != Some(&record) {
-                    let keys = unwrap_versions(backing, &record, self.mode, &versions.keys)?;
-                    write(&self.cache).retain(|(_, v), _| keys.contains_key(v));
-                    versions.keys = keys;
-                    versions.retired = record.retired.iter().copied().collect();
-                    self.primary.store(record.primary, Ordering::Release);
-                    versions.record = Some(record);
-                    stale = true;
-                }
+        if (changes.keyring || !changes.complete)
+            && let Some(record) = backing.store.keyring()?
+        {
+            let mut versions = write(&self.versions);
+            if versions.record.as_ref() != Some(&record) {
+                let keys = unwrap_versions(backing, &record, self.mode, &versions.keys)?;
+                write(&self.cache).retain(|(_, v), _| keys.contains_key(v));
+                versions.keys = keys;
+                versions.retired = record.retired.iter().copied().collect();
+                self.primary.store(record.primary, Ordering::Release);
+                versions.record = Some(record);
+                stale = true;
             }
         }
         let mut cache = write(&self.cache);

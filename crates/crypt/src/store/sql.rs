@@ -386,10 +386,10 @@ fn decode_tenant(row: &[Value]) -> Result<(TenantId, StoredTenantKeys), Error> {
     let keys =
         bytes_col(row, 1, "keys", &name)?.ok_or_else(|| row_error(name.clone(), "keys is NULL"))?;
     let keys: StoredTenantKeys = json(keys, "keys", &name)?;
-    if let StoredTenantKeys::Shredded(receipt) = &keys {
-        if receipt.tenant != tenant {
-            return Err(row_error(name, "the shred receipt names another tenant"));
-        }
+    if let StoredTenantKeys::Shredded(receipt) = &keys
+        && receipt.tenant != tenant
+    {
+        return Err(row_error(name, "the shred receipt names another tenant"));
     }
     Ok((tenant, keys))
 }
