@@ -48,6 +48,9 @@
 //! another tenant) is [`Error::KeyStoreRow`], naming table and key; it is
 //! never rewritten or overwritten.
 
+// Without a driver only the row codecs are used (by `SqlKeyRow`).
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
