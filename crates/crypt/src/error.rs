@@ -117,4 +117,14 @@ pub enum Error {
     /// The key store failed (I/O, or a store file that does not decode).
     #[error("key store: {0}")]
     Store(String),
+    /// A key-store row (or a stored key) that does not decode or does not
+    /// belong where it is: corrupted, or written by another store or build.
+    /// It is left as it is; nothing overwrites it.
+    #[error("key store row {row}: {reason}")]
+    KeyStoreRow {
+        /// The table and key of the row, e.g. `custodia_subject_keys (tenant …, subject …)`.
+        row: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

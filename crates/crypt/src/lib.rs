@@ -93,6 +93,13 @@ pub use file_store::FileKeyStore;
 pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, NonceUsage};
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
 pub use secret::SecretKey;
+#[cfg(feature = "postgres")]
+pub use store::postgres::PostgresKeyStore;
+#[cfg(feature = "serde")]
+pub use store::sql::{KEY_STORE_SCHEMA_VERSION, SqlKeyRow};
+#[cfg(feature = "sqlite")]
+pub use store::sqlite::SqliteKeyStore;
+pub use store::{DEFAULT_STALENESS_BOUND, KeyStoreChanges};
 pub use store::{
     KeyStore, KeyringRecord, MemoryKeyStore, NonceCount, ShredReceipt, StoredSubjectKey,
     StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
