@@ -15,8 +15,8 @@ use custodia_core::{ActorId, Clock, Role, SubjectId, SystemClock, TenantId};
 use custodia_dsr::{
     Desk, ErasureCertificate, ExportBundle, Request, RequestKind, VerificationMethod,
 };
-use custodia_helpdesk::Helpdesk;
-use custodia_helpdesk::audit::Query;
+use custodia_example_helpdesk::Helpdesk;
+use custodia_example_helpdesk::audit::Query;
 
 /// The exit codes of `dsr` and its subcommands.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 2 usage or input error (missing data directory, unknown tenant or subject, bad arguments; reason on stderr, never JSON).";

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use custodia_core::ManualClock;
-use custodia_helpdesk::demo::{self, Cast};
+use custodia_example_helpdesk::demo::{self, Cast};
 
 fn custodia(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_custodia"))

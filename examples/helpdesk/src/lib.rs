@@ -36,7 +36,7 @@
 //! use std::sync::Arc;
 //! use custodia_core::{ManualClock, Role};
 //! use custodia_dsr::{RequestKind, VerificationMethod};
-//! use custodia_helpdesk::{Helpdesk, demo};
+//! use custodia_example_helpdesk::{Helpdesk, demo};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let clock = Arc::new(ManualClock::new(demo::start_time()));
@@ -58,6 +58,7 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod flow;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -82,7 +83,7 @@ pub use store::{ContactVault, NewTicket, StoredTicket, Tickets};
 
 /// The retention policy a new data directory gets (`retention.toml`): the
 /// example's `examples/helpdesk/retention.toml`.
-pub const DEFAULT_POLICY: &str = include_str!("../../../examples/helpdesk/retention.toml");
+pub const DEFAULT_POLICY: &str = include_str!("../retention.toml");
 
 /// The name (and checkpoint origin) of the log's signing key.
 pub const CHECKPOINT_ORIGIN: &str = "helpdesk.example/audit";
