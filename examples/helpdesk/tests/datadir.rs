@@ -142,7 +142,8 @@ fn erasure_keeps_the_log_consistent_with_an_earlier_checkpoint() {
     assert!(!erases.is_empty());
 
     // A checkpoint signed by another key is refused.
-    let other = custodia_audit::Signer::generate(custodia_example_helpdesk::CHECKPOINT_ORIGIN).unwrap();
+    let other =
+        custodia_audit::Signer::generate(custodia_example_helpdesk::CHECKPOINT_ORIGIN).unwrap();
     let forged = hd
         .trail()
         .with_log(|log| log.checkpoint(custodia_example_helpdesk::CHECKPOINT_ORIGIN, &other))

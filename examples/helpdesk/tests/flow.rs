@@ -7,9 +7,9 @@ use custodia_example_helpdesk::flow;
 
 use custodia_core::chrono::TimeDelta;
 use custodia_dsr::SubjectKeyStatus;
+use custodia_example_helpdesk::audit::{Action, Outcome};
 use custodia_retention::Disposition;
 use custodia_tenant::access::FieldAccess;
-use custodia_example_helpdesk::audit::{Action, Outcome};
 
 /// The flow runs once; every test reads its report.
 fn report() -> &'static flow::Report {
