@@ -33,6 +33,11 @@
 //! from the file as soon as [`KeyStore::shred`] returns. Rewriting costs
 //! O(entries) per change: right for thousands of subjects per process, not for
 //! millions (use a database-backed store there).
+//!
+//! Processes may share the file: every change re-reads it and writes it
+//! under an exclusive lock on `<file>.lock` (created beside it), so one
+//! process's change is never written over by another's. Reads use the state
+//! as of the process's last open or change.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -194,14 +199,40 @@ impl FileKeyStore {
         write_atomically(&self.path, &sealed)
     }
 
+    /// Takes the exclusive lock on `<file>.lock`, released when the
+    /// returned file is dropped.
+    fn lock_file(&self) -> Result<File, Error> {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let io = |e: std::io::Error| Error::Store(format!("{}: {e}", path.display()));
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
     fn read<T>(&self, f: impl FnOnce(&StoreState) -> T) -> T {
         f(&self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Applies `change` to a copy of the state and persists it before the
     /// copy becomes current, so memory never runs ahead of the file.
+    ///
+    /// Another process may have the file open too (a source program beside
+    /// `custodia dsr`), so the change starts from the file as it is now,
+    /// under an exclusive lock on `<file>.lock`: neither process writes back
+    /// a state that lacks the other's change (a shred undone, a nonce
+    /// reservation lost).
     fn update<T>(&self, change: impl FnOnce(&mut StoreState) -> T) -> Result<T, Error> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let _held = self.lock_file()?;
+        if self.path.exists() {
+            *state = self.load()?;
+        }
         let mut next = state.clone();
         let result = change(&mut next);
         // A no-op (a lost rewrap race, a repeated insert) costs no file write.
