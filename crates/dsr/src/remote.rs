@@ -25,7 +25,7 @@
 //! # Wire format, version 1
 //!
 //! UTF-8 JSON, one object per line (`\n`), each line at most
-//! [`MAX_LINE`] bytes. The server speaks first, once ([`Hello`]):
+//! [`MAX_LINE`] bytes. The server speaks first, once ([`SourceHello`]):
 //!
 //! ```text
 //! {"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}
@@ -41,12 +41,12 @@
 //! {"id":2,"error":{"kind":"source","message":"tickets: row 17 locked"}}
 //! ```
 //!
-//! Operations ([`Operation`]): `locate`, `export`, `rectify`, `erase`,
+//! Operations ([`SourceOperation`]): `locate`, `export`, `rectify`, `erase`,
 //! `restrict`, `reseal_kept` (the [`PersonalDataSource`] methods, their
 //! arguments and results as this crate serializes them), and, when the
 //! hello says `"directory": true`, `has_tenant` and `find_subjects`
 //! ([`SubjectDirectory`]). A reply is `"ok"` with the method's result
-//! (`null` for none) or `"error"` with a [`FailureKind`] and a message that,
+//! (`null` for none) or `"error"` with a [`SourceFailureKind`] and a message that,
 //! as for any source error, names records, never their values. The session
 //! ends when the client closes the server's input. A line that does not
 //! decode gets a `bad_request` reply (id 0 when even the id is unreadable)
@@ -134,7 +134,7 @@ pub enum ProtocolError {
     #[error("{kind}: {message}")]
     Failed {
         /// Which kind.
-        kind: FailureKind,
+        kind: SourceFailureKind,
         /// The server's message (no personal data, by the source contract).
         message: String,
     },
@@ -160,7 +160,7 @@ pub trait SubjectDirectory: Send + Sync {
 
 /// The server's first line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hello {
+pub struct SourceHello {
     /// [`PROTOCOL`].
     pub protocol: String,
     /// [`VERSION`].
@@ -179,14 +179,14 @@ pub struct SourceRequest {
     pub id: u64,
     /// What to do.
     #[serde(flatten)]
-    pub operation: Operation,
+    pub operation: SourceOperation,
 }
 
 /// The operations, each with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Operation {
+pub enum SourceOperation {
     /// [`PersonalDataSource::locate`]; replies `[Located]`.
     Locate {
         /// The source's name.
@@ -276,24 +276,24 @@ pub struct SourceReply {
     pub id: u64,
     /// The result.
     #[serde(flatten)]
-    pub outcome: Outcome,
+    pub outcome: ReplyOutcome,
 }
 
 /// A reply's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum ReplyOutcome {
     /// The method's result as JSON.
     Ok(serde_json::Value),
     /// Why not.
-    Error(Failure),
+    Error(SourceFailure),
 }
 
 /// An error reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Failure {
+pub struct SourceFailure {
     /// Which kind.
-    pub kind: FailureKind,
+    pub kind: SourceFailureKind,
     /// What went wrong (no personal data).
     pub message: String,
 }
@@ -302,7 +302,7 @@ pub struct Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum FailureKind {
+pub enum SourceFailureKind {
     /// The source's method returned an error.
     Source,
     /// No served source has that name.
@@ -316,7 +316,7 @@ pub enum FailureKind {
     Other,
 }
 
-impl std::fmt::Display for FailureKind {
+impl std::fmt::Display for SourceFailureKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Source => "source error",
@@ -389,7 +389,7 @@ pub fn decode_reply(line: &str) -> Result<SourceReply, ProtocolError> {
 
 /// Decodes and checks a hello line: the protocol's name and version first,
 /// so a newer server gets a version error rather than a shape error.
-pub fn decode_hello(line: &str) -> Result<Hello, ProtocolError> {
+pub fn decode_hello(line: &str) -> Result<SourceHello, ProtocolError> {
     let value: serde_json::Value = decode(line, "hello")?;
     let protocol = value.get("protocol").and_then(serde_json::Value::as_str);
     if protocol != Some(PROTOCOL) {
@@ -445,8 +445,8 @@ impl<'a> SourceServer<'a> {
     }
 
     /// The hello line this server sends.
-    pub fn hello(&self) -> Hello {
-        Hello {
+    pub fn hello(&self) -> SourceHello {
+        SourceHello {
             protocol: PROTOCOL.into(),
             version: u64::from(VERSION),
             sources: self.sources.iter().map(|s| s.name().to_owned()).collect(),
@@ -472,8 +472,8 @@ impl<'a> SourceServer<'a> {
                         .ok()
                         .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64))
                         .unwrap_or(0),
-                    outcome: Outcome::Error(Failure {
-                        kind: FailureKind::BadRequest,
+                    outcome: ReplyOutcome::Error(SourceFailure {
+                        kind: SourceFailureKind::BadRequest,
                         message: e.to_string(),
                     }),
                 },
@@ -483,13 +483,13 @@ impl<'a> SourceServer<'a> {
         Ok(())
     }
 
-    fn source(&self, name: &str) -> Result<&'a dyn PersonalDataSource, Failure> {
+    fn source(&self, name: &str) -> Result<&'a dyn PersonalDataSource, SourceFailure> {
         self.sources
             .iter()
             .find(|s| s.name() == name)
             .copied()
-            .ok_or_else(|| Failure {
-                kind: FailureKind::UnknownSource,
+            .ok_or_else(|| SourceFailure {
+                kind: SourceFailureKind::UnknownSource,
                 message: format!(
                     "no source named {:?}",
                     name.chars().take(80).collect::<String>()
@@ -497,33 +497,35 @@ impl<'a> SourceServer<'a> {
             })
     }
 
-    fn directory(&self) -> Result<&'a dyn SubjectDirectory, Failure> {
-        self.directory.ok_or_else(|| Failure {
-            kind: FailureKind::Unsupported,
+    fn directory(&self) -> Result<&'a dyn SubjectDirectory, SourceFailure> {
+        self.directory.ok_or_else(|| SourceFailure {
+            kind: SourceFailureKind::Unsupported,
             message: "this host serves no subject directory".into(),
         })
     }
 
-    fn answer(&self, operation: Operation) -> Outcome {
-        fn ok<T: Serialize>(result: Result<T, BoxError>) -> Result<serde_json::Value, Failure> {
-            let value = result.map_err(|e| Failure {
-                kind: FailureKind::Source,
+    fn answer(&self, operation: SourceOperation) -> ReplyOutcome {
+        fn ok<T: Serialize>(
+            result: Result<T, BoxError>,
+        ) -> Result<serde_json::Value, SourceFailure> {
+            let value = result.map_err(|e| SourceFailure {
+                kind: SourceFailureKind::Source,
                 message: e.to_string(),
             })?;
-            serde_json::to_value(value).map_err(|e| Failure {
-                kind: FailureKind::Source,
+            serde_json::to_value(value).map_err(|e| SourceFailure {
+                kind: SourceFailureKind::Source,
                 message: format!("encoding the result: {e}"),
             })
         }
         let result = match operation {
-            Operation::Locate {
+            SourceOperation::Locate {
                 source,
                 tenant,
                 subject,
             } => self
                 .source(&source)
                 .and_then(|s| ok(s.locate(tenant, subject))),
-            Operation::Export {
+            SourceOperation::Export {
                 source,
                 tenant,
                 subject,
@@ -531,7 +533,7 @@ impl<'a> SourceServer<'a> {
             } => self
                 .source(&source)
                 .and_then(|s| ok(s.export(tenant, subject, &record))),
-            Operation::Rectify {
+            SourceOperation::Rectify {
                 source,
                 tenant,
                 subject,
@@ -540,7 +542,7 @@ impl<'a> SourceServer<'a> {
             } => self
                 .source(&source)
                 .and_then(|s| ok(s.rectify(tenant, subject, &record, &updates))),
-            Operation::Erase {
+            SourceOperation::Erase {
                 source,
                 tenant,
                 subject,
@@ -548,7 +550,7 @@ impl<'a> SourceServer<'a> {
             } => self
                 .source(&source)
                 .and_then(|s| ok(s.erase(tenant, subject, &plan))),
-            Operation::Restrict {
+            SourceOperation::Restrict {
                 source,
                 tenant,
                 subject,
@@ -557,7 +559,7 @@ impl<'a> SourceServer<'a> {
             } => self
                 .source(&source)
                 .and_then(|s| ok(s.restrict(tenant, subject, &record, &restriction))),
-            Operation::ResealKept {
+            SourceOperation::ResealKept {
                 source,
                 tenant,
                 subject,
@@ -565,16 +567,16 @@ impl<'a> SourceServer<'a> {
             } => self
                 .source(&source)
                 .and_then(|s| ok(s.reseal_kept(tenant, subject, &record))),
-            Operation::HasTenant { tenant } => {
+            SourceOperation::HasTenant { tenant } => {
                 self.directory().and_then(|d| ok(d.has_tenant(tenant)))
             }
-            Operation::FindSubjects { tenant, email } => self
+            SourceOperation::FindSubjects { tenant, email } => self
                 .directory()
                 .and_then(|d| ok(d.find_subjects(tenant, &email))),
         };
         match result {
-            Ok(value) => Outcome::Ok(value),
-            Err(failure) => Outcome::Error(failure),
+            Ok(value) => ReplyOutcome::Ok(value),
+            Err(failure) => ReplyOutcome::Error(failure),
         }
     }
 }
@@ -589,7 +591,10 @@ struct Session {
 }
 
 impl Session {
-    fn call<T: DeserializeOwned>(&mut self, operation: Operation) -> Result<T, ProtocolError> {
+    fn call<T: DeserializeOwned>(
+        &mut self,
+        operation: SourceOperation,
+    ) -> Result<T, ProtocolError> {
         self.next_id += 1;
         let id = self.next_id;
         let output = self.output.as_mut().ok_or_else(|| ProtocolError::Closed {
@@ -607,13 +612,13 @@ impl Session {
             });
         }
         match reply.outcome {
-            Outcome::Ok(value) => {
+            ReplyOutcome::Ok(value) => {
                 serde_json::from_value(value).map_err(|e| ProtocolError::Malformed {
                     what: "reply",
                     message: format!("result of request {id}: {:?}", e.classify()),
                 })
             }
-            Outcome::Error(Failure { kind, message }) => {
+            ReplyOutcome::Error(SourceFailure { kind, message }) => {
                 Err(ProtocolError::Failed { kind, message })
             }
         }
@@ -636,7 +641,7 @@ impl Drop for Session {
 /// input closes). See the [module documentation](self).
 #[derive(Clone)]
 pub struct RemoteSources {
-    hello: Hello,
+    hello: SourceHello,
     session: Arc<Mutex<Session>>,
 }
 
@@ -716,7 +721,7 @@ impl RemoteSources {
     }
 
     /// The server's hello.
-    pub fn hello(&self) -> &Hello {
+    pub fn hello(&self) -> &SourceHello {
         &self.hello
     }
 
@@ -734,7 +739,7 @@ impl RemoteSources {
             .collect()
     }
 
-    fn call<T: DeserializeOwned>(&self, operation: Operation) -> Result<T, ProtocolError> {
+    fn call<T: DeserializeOwned>(&self, operation: SourceOperation) -> Result<T, ProtocolError> {
         self.session
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -744,11 +749,11 @@ impl RemoteSources {
 
 impl SubjectDirectory for RemoteSources {
     fn has_tenant(&self, tenant: TenantId) -> Result<bool, BoxError> {
-        Ok(self.call(Operation::HasTenant { tenant })?)
+        Ok(self.call(SourceOperation::HasTenant { tenant })?)
     }
 
     fn find_subjects(&self, tenant: TenantId, email: &str) -> Result<Vec<SubjectId>, BoxError> {
-        Ok(self.call(Operation::FindSubjects {
+        Ok(self.call(SourceOperation::FindSubjects {
             tenant,
             email: email.to_owned(),
         })?)
@@ -762,7 +767,7 @@ struct RemoteSource {
 }
 
 impl RemoteSource {
-    fn call<T: DeserializeOwned>(&self, operation: Operation) -> Result<T, BoxError> {
+    fn call<T: DeserializeOwned>(&self, operation: SourceOperation) -> Result<T, BoxError> {
         Ok(self
             .session
             .lock()
@@ -777,7 +782,7 @@ impl PersonalDataSource for RemoteSource {
     }
 
     fn locate(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Located>, BoxError> {
-        self.call(Operation::Locate {
+        self.call(SourceOperation::Locate {
             source: self.name.clone(),
             tenant,
             subject,
@@ -790,7 +795,7 @@ impl PersonalDataSource for RemoteSource {
         subject: SubjectId,
         record: &RecordRef,
     ) -> Result<ExportedRecord, BoxError> {
-        self.call(Operation::Export {
+        self.call(SourceOperation::Export {
             source: self.name.clone(),
             tenant,
             subject,
@@ -805,7 +810,7 @@ impl PersonalDataSource for RemoteSource {
         record: &RecordRef,
         updates: &[FieldUpdate],
     ) -> Result<(), BoxError> {
-        self.call(Operation::Rectify {
+        self.call(SourceOperation::Rectify {
             source: self.name.clone(),
             tenant,
             subject,
@@ -820,7 +825,7 @@ impl PersonalDataSource for RemoteSource {
         subject: SubjectId,
         plan: &ErasurePlan,
     ) -> Result<(), BoxError> {
-        self.call(Operation::Erase {
+        self.call(SourceOperation::Erase {
             source: self.name.clone(),
             tenant,
             subject,
@@ -835,7 +840,7 @@ impl PersonalDataSource for RemoteSource {
         record: &RecordRef,
         restriction: &Restriction,
     ) -> Result<(), BoxError> {
-        self.call(Operation::Restrict {
+        self.call(SourceOperation::Restrict {
             source: self.name.clone(),
             tenant,
             subject,
@@ -850,7 +855,7 @@ impl PersonalDataSource for RemoteSource {
         subject: SubjectId,
         record: &RecordRef,
     ) -> Result<ResealOutcome, BoxError> {
-        self.call(Operation::ResealKept {
+        self.call(SourceOperation::ResealKept {
             source: self.name.clone(),
             tenant,
             subject,

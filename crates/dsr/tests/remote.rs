@@ -8,8 +8,8 @@ use custodia_core::{
     ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId, Timestamp,
 };
 use custodia_dsr::remote::{
-    FailureKind, MAX_LINE, Outcome, PROTOCOL, ProtocolError, RemoteSources, SourceServer,
-    SubjectDirectory, decode_hello, decode_reply, decode_request,
+    MAX_LINE, PROTOCOL, ProtocolError, RemoteSources, ReplyOutcome, SourceFailureKind,
+    SourceServer, SubjectDirectory, decode_hello, decode_reply, decode_request,
 };
 use custodia_dsr::{
     BoxError, Desk, MemorySink, MemorySource, PersonalDataSource, RecordRef, RequestKind,
@@ -178,7 +178,7 @@ fn a_source_error_is_a_typed_reply_and_the_session_goes_on() {
         matches!(
             e,
             ProtocolError::Failed {
-                kind: FailureKind::Source,
+                kind: SourceFailureKind::Source,
                 ..
             }
         ),
@@ -214,17 +214,25 @@ fn bad_requests_get_bad_request_replies_with_their_id_when_readable() {
     };
     let r = reply("not json");
     assert_eq!(r.id, 0);
-    assert!(matches!(r.outcome, Outcome::Error(ref f) if f.kind == FailureKind::BadRequest));
+    assert!(
+        matches!(r.outcome, ReplyOutcome::Error(ref f) if f.kind == SourceFailureKind::BadRequest)
+    );
     let r = reply(r#"{"id":7,"op":"locate","source":"tickets"}"#);
     assert_eq!(r.id, 7);
-    assert!(matches!(r.outcome, Outcome::Error(ref f) if f.kind == FailureKind::BadRequest));
+    assert!(
+        matches!(r.outcome, ReplyOutcome::Error(ref f) if f.kind == SourceFailureKind::BadRequest)
+    );
     let t = ids().tenant;
     let r = reply(&format!(r#"{{"id":8,"op":"has_tenant","tenant":"{t}"}}"#));
-    assert!(matches!(r.outcome, Outcome::Error(ref f) if f.kind == FailureKind::Unsupported));
+    assert!(
+        matches!(r.outcome, ReplyOutcome::Error(ref f) if f.kind == SourceFailureKind::Unsupported)
+    );
     let r = reply(&format!(
         r#"{{"id":9,"op":"locate","source":"mail","tenant":"{t}","subject":"{t}"}}"#
     ));
-    assert!(matches!(r.outcome, Outcome::Error(ref f) if f.kind == FailureKind::UnknownSource));
+    assert!(
+        matches!(r.outcome, ReplyOutcome::Error(ref f) if f.kind == SourceFailureKind::UnknownSource)
+    );
 }
 
 #[test]
