@@ -53,48 +53,42 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
 }
 
-/// `custodia dsr SUB` over the data directory `data`: its log, keys and
-/// (for an erasure) the example's policy, rules and checkpoint key; `args`
-/// before the `--` that starts the source program on `source` (usually
-/// `data` too), which is also the command's working directory.
-fn dsr_with_source(sub: &str, data: &Path, source: &Path, args: &[&str]) -> Output {
-    let exe = std::env::current_exe().unwrap();
-    let (audit, root, keys) = (
-        data.join("audit"),
-        data.join("root.key"),
-        data.join("keys.store"),
-    );
-    let (policy, signer, checkpoints) = (
-        data.join("retention.toml"),
-        data.join("checkpoint.key"),
-        data.join("checkpoints"),
-    );
-    let mut full = vec![
-        "dsr",
-        sub,
-        "--audit",
-        s(&audit),
-        "--master-key",
-        s(&root),
-        "--subject-keys",
-        s(&keys),
-    ];
+/// `dsr SUB` with the options naming the data directory's log and keys and,
+/// for an erasure, the example's policy, rules and checkpoint key.
+fn dsr_options(sub: &str, data: &Path) -> Vec<String> {
+    let path = |name: &str| data.join(name).to_str().unwrap().to_owned();
+    let mut options: Vec<String> = vec!["dsr".into(), sub.into()];
+    let mut add = |pairs: &[(&str, String)]| {
+        for (flag, value) in pairs {
+            options.extend([(*flag).to_owned(), value.clone()]);
+        }
+    };
+    add(&[
+        ("--audit", path("audit")),
+        ("--master-key", path("root.key")),
+        ("--subject-keys", path("keys.store")),
+    ]);
     if sub == "erase" {
-        full.extend([
-            "--policy",
-            s(&policy),
-            "--exception",
-            "closed-tickets=legal-claims",
-            "--anonymize",
-            "user.content.ticket",
-            "--checkpoint-key",
-            s(&signer),
-            "--checkpoint-dir",
-            s(&checkpoints),
+        add(&[
+            ("--policy", path("retention.toml")),
+            ("--exception", "closed-tickets=legal-claims".into()),
+            ("--anonymize", "user.content.ticket".into()),
+            ("--checkpoint-key", path("checkpoint.key")),
+            ("--checkpoint-dir", path("checkpoints")),
         ]);
     }
-    full.extend(args);
-    full.extend(["--", s(&exe), SERVE, s(source)]);
+    options
+}
+
+/// [`dsr_options`] over `data`, then `args`, then after `--` the source
+/// program serving `source` (usually `data` too), which is also the
+/// command's working directory.
+fn dsr_with_source(sub: &str, data: &Path, source: &Path, args: &[&str]) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut full = dsr_options(sub, data);
+    full.extend(args.iter().map(|a| (*a).to_owned()));
+    full.extend(["--".into(), s(&exe).into(), SERVE.into(), s(source).into()]);
+    let full: Vec<&str> = full.iter().map(String::as_str).collect();
     custodia_in(source, &full)
 }
 
@@ -476,25 +470,14 @@ fn bad_input_exits_2_with_a_reason() {
         assert!(err(&o).contains(reason), "{args:?}: {}", err(&o));
     }
     // A program that is not a source, and no program at all.
-    let (audit, root, keys) = (
-        data.path().join("audit"),
-        data.path().join("root.key"),
-        data.path().join("keys.store"),
-    );
-    let base = [
-        "dsr",
-        "export",
-        "--audit",
-        s(&audit),
-        "--master-key",
-        s(&root),
-        "--subject-keys",
-        s(&keys),
-        "--tenant",
-        &acme,
-        "--subject",
-        &alice,
-    ];
+    let mut base = dsr_options("export", data.path());
+    base.extend([
+        "--tenant".into(),
+        acme.clone(),
+        "--subject".into(),
+        alice.clone(),
+    ]);
+    let base: Vec<&str> = base.iter().map(String::as_str).collect();
     for (tail, reason) in [
         (&["--", "true"][..], "before the hello line"),
         (
