@@ -149,7 +149,7 @@ fn parse_size(text: &str) -> Result<u64, Error> {
     if !canonical {
         return Err(bad(format!(
             "tree size {:?} is not a decimal without leading zeros",
-            crate::event::echo(text)
+            custodia_core::echo(text)
         )));
     }
     text.parse()
@@ -173,7 +173,7 @@ fn check_key_name(name: &str) -> Result<(), Error> {
     {
         return Err(bad(format!(
             "key name {:?} must be non-empty, without spaces or '+'",
-            crate::event::echo(name)
+            custodia_core::echo(name)
         )));
     }
     Ok(())

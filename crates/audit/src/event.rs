@@ -22,6 +22,7 @@
 //!  "purpose":"support","legal_basis":"contract","outcome":"success"}
 //! ```
 
+use custodia_core::echo;
 use std::fmt;
 use std::str::FromStr;
 
@@ -41,61 +42,20 @@ pub const MAX_VALUE_LEN: usize = 1 << 20;
 /// The most field changes one event may carry.
 pub const MAX_CHANGES: usize = 1024;
 
-/// An event id: a UUIDv7, so ids sort by creation time.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
-pub struct EventId(Uuid);
+custodia_core::uuid_id!(
+    /// An event id: a UUIDv7, so ids sort by creation time.
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+    #[cfg_attr(feature = "serde", serde(transparent))]
+    EventId,
+    "event id"
+);
 
 impl EventId {
     /// A new UUIDv7 whose timestamp is `time` (random bits from the OS).
     pub fn at(time: Timestamp) -> Self {
         let secs = u64::try_from(time.timestamp()).unwrap_or(0);
         let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, time.timestamp_subsec_nanos());
-        Self(Uuid::new_v7(ts))
-    }
-
-    /// Wraps an existing UUID.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The UUID inside.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-
-    /// The 16 bytes.
-    pub const fn as_bytes(&self) -> &[u8; 16] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EventId({})", self.0.hyphenated())
-    }
-}
-
-impl FromStr for EventId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Uuid::parse_str(s)
-            .map(Self)
-            .map_err(|_| Error::InvalidEvent(format!("event id {:?} is not a UUID", echo(s))))
-    }
-}
-
-pub(crate) fn echo(s: &str) -> String {
-    match s.char_indices().nth(80) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_owned(),
+        Self::from_uuid(Uuid::new_v7(ts))
     }
 }
 

@@ -33,7 +33,11 @@
 //! record and checks each segment's anchored root, so a flipped byte, a
 //! deleted, reordered or inserted record or a replaced segment is reported as
 //! [`Error::Tampered`] naming the file, the byte offset and the record — never
-//! silently dropped — while a record torn by a crash is truncated.
+//! silently dropped — while a record torn by a crash is truncated. Only
+//! what a crash can leave is taken for one: at most one record cut short,
+//! with no intact record after it; anything more is refused, and cutting it
+//! away is the explicit, copied-aside [`SegmentStore::recover`] (see
+//! [`store::segment`]).
 //! Verification checks and hashes records on every core and folds the tree
 //! level by level in parallel, reading each segment once; if several records
 //! are bad, the lowest index is the one reported. [`verify_with_progress`]
@@ -43,7 +47,8 @@
 //!
 //! Every persisted format carries a version and is documented where it is
 //! implemented: the event encoding (`CAE`, version 1) in [`canonical`]; segment
-//! files (`CSTAUDSG`, version 1) in [`store::segment`]; the SQL schemas
+//! files (`CSTAUDSG`, version 2 with a record header checksum; version 1
+//! still read) in [`store::segment`]; the SQL schemas
 //! (version 1) in the `sqlite` and `postgres` store modules; checkpoints in the
 //! C2SP signed-note format in [`checkpoint`] (byte-compatible with Go's
 //! `golang.org/x/mod/sumdb/note`); the JSON form of events in [`event`]; inclusion proofs

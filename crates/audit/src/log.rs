@@ -51,6 +51,25 @@ impl<S: AuditStore> AuditLog<S> {
         Self::open_with_progress(store, &mut |_, _| {})
     }
 
+    /// [`AuditLog::open`] for a writer that holds a trusted checkpoint: a
+    /// store with fewer records than the checkpoint is refused with
+    /// [`Error::Truncated`] before anything is read, and the opened log must
+    /// extend the checkpoint ([`AuditLog::check_checkpoint`]). For the
+    /// segment store, open it with
+    /// [`SegmentStore::open_at_least`](crate::SegmentStore::open_at_least) so
+    /// that not even a torn tail is truncated below the checkpoint.
+    pub fn open_extending(store: S, trusted: &Checkpoint) -> Result<Self, Error> {
+        if store.len() < trusted.size {
+            return Err(Error::Truncated {
+                trusted: trusted.size,
+                found: store.len(),
+            });
+        }
+        let log = Self::open(store)?;
+        log.check_checkpoint(trusted)?;
+        Ok(log)
+    }
+
     /// [`AuditLog::open`], calling `progress(records_verified, records_total)`
     /// as verification goes (every 65,536 records or so, and at the end of
     /// each of the store's runs), for progress bars on large logs.

@@ -4,7 +4,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use custodia_audit::store::segment::{HEADER_LEN, LOCK_FILE, frame_record, parse_segment};
+use custodia_audit::store::segment::{
+    HEADER_LEN, LOCK_FILE, MAX_TORN_BYTES, RECORD_HEADER_LEN, RECORD_OVERHEAD, frame_record,
+    parse_segment,
+};
 use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, AuditStore, Checkpoint, Durability, Error, Event, EventId,
     Query, SegmentOptions, SegmentStore, Target, TreeHead, verify,
@@ -83,7 +86,7 @@ fn verify_dir(dir: &Path, checkpoint: Option<&Checkpoint>) -> Result<TreeHead, E
 fn locate(dir: &Path, index: u64) -> (PathBuf, usize, usize) {
     let store = SegmentStore::open_read_only(dir).unwrap();
     let (path, offset) = store.locate(index).unwrap();
-    let len = store.get(index).unwrap().len() + 16;
+    let len = store.get(index).unwrap().len() + RECORD_OVERHEAD;
     (path, offset as usize, len)
 }
 
@@ -157,7 +160,7 @@ fn forge(dir: &Path, index: u64, change: impl FnOnce(&mut Vec<u8>)) {
     let store = SegmentStore::open_read_only(dir).unwrap();
     let mut payload = store.get(index).unwrap();
     let (path, offset) = store.locate(index).unwrap();
-    let old_len = payload.len() + 16;
+    let old_len = payload.len() + RECORD_OVERHEAD;
     change(&mut payload);
     let mut framed = Vec::new();
     frame_record(&mut framed, index, &payload);
@@ -232,7 +235,7 @@ fn a_truncated_log_is_detected_against_a_checkpoint() {
     let checkpoint = Checkpoint::new(ORIGIN, head);
     verify_dir(dir.path(), Some(&checkpoint)).unwrap();
     // Cut the last segment at a record boundary.
-    let (path, offset, _) = locate(dir.path(), 38);
+    let (path, offset, _) = locate(dir.path(), 39);
     let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(offset as u64).unwrap();
     let err = verify_dir(dir.path(), Some(&checkpoint)).unwrap_err();
@@ -241,7 +244,7 @@ fn a_truncated_log_is_detected_against_a_checkpoint() {
             err,
             Error::Truncated {
                 trusted: 40,
-                found: 38
+                found: 39
             }
         ),
         "{err}"
@@ -514,6 +517,10 @@ proptest! {
         bytes.truncate(cut.min(bytes.len()));
         if let Ok(parsed) = parse_segment(&path, &bytes) {
             prop_assert!(parsed.end as usize <= bytes.len());
+            // A torn tail is at most one record.
+            if parsed.torn {
+                prop_assert!((bytes.len() as u64 - parsed.end) <= MAX_TORN_BYTES);
+            }
         }
         fs::write(&path, &bytes).unwrap();
         match SegmentStore::open_read_only(dir.path()) {
@@ -694,4 +701,400 @@ fn of_two_bad_records_in_a_middle_segment_the_lower_is_reported() {
     fs::write(&path, &bytes).unwrap();
     let err = verify_dir(dir.path(), None).unwrap_err();
     assert_eq!(tampered_record(&err), Some(3), "{err}");
+}
+
+// ---- Issue 19: damage is never mistaken for a crash -------------------------
+
+fn one_segment() -> SegmentOptions {
+    SegmentOptions {
+        durability: Durability::Never,
+        max_segment_bytes: 1 << 20,
+    }
+}
+
+/// Rewrites every segment of the log in `dir` in format version 1 (no record
+/// header checksum), as a log written before version 2 would be.
+fn downgrade_to_v1(dir: &Path) {
+    let store = SegmentStore::open_read_only(dir).unwrap();
+    for path in store.segment_paths() {
+        let bytes = fs::read(&path).unwrap();
+        let parsed = parse_segment(&path, &bytes).unwrap();
+        assert_eq!(parsed.version, 2);
+        let mut out = bytes[..HEADER_LEN].to_vec();
+        out[8..10].copy_from_slice(&1u16.to_be_bytes());
+        let crc = crc32fast::hash(&out[..72]);
+        out[72..76].copy_from_slice(&crc.to_be_bytes());
+        for &offset in &parsed.offsets {
+            let at = offset as usize;
+            let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            let start = out.len();
+            out.extend_from_slice(&bytes[at..at + 12]);
+            out.extend_from_slice(&bytes[at + 16..at + 16 + len]);
+            let crc = crc32fast::hash(&out[start..]);
+            out.extend_from_slice(&crc.to_be_bytes());
+        }
+        fs::write(&path, out).unwrap();
+    }
+}
+
+/// The version of the segment file at `path`.
+fn version_of(path: &Path) -> u16 {
+    let bytes = fs::read(path).unwrap();
+    u16::from_be_bytes([bytes[8], bytes[9]])
+}
+
+#[test]
+fn version_1_segments_are_read_verified_and_continued_in_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 40, small());
+    downgrade_to_v1(dir.path());
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    let old_paths = store.segment_paths();
+    assert!(old_paths.iter().all(|p| version_of(p) == 1));
+    // The tree covers payloads only: the same head as before.
+    assert_eq!(verify(store, None).unwrap().head, head);
+    let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
+    assert_eq!(log.get(17).unwrap(), event(17));
+    drop(log);
+
+    // A writer continues in a new segment of the current version.
+    let mut log = AuditLog::open(SegmentStore::open(dir.path(), small()).unwrap()).unwrap();
+    log.append(&event(40)).unwrap();
+    drop(log);
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    let paths = store.segment_paths();
+    assert_eq!(paths.len(), old_paths.len() + 1);
+    assert_eq!(version_of(paths.last().unwrap()), 2);
+    let reference = tempfile::tempdir().unwrap();
+    assert_eq!(
+        verify(store, None).unwrap().head,
+        build(reference.path(), 41, small())
+    );
+}
+
+/// A one-segment log as it was before a bit was flipped.
+struct Intact<'a> {
+    dir: &'a Path,
+    path: &'a Path,
+    original: &'a [u8],
+    /// Record starts.
+    offsets: &'a [u64],
+    /// Framed record lengths.
+    framed: &'a [usize],
+}
+
+/// Flips `bit` of byte `byte` of record `record`'s header, then checks that
+/// verifying detects it or sees a torn tail of at most the last record, and
+/// that a writer's open keeps every intact record.
+fn flip_case(log: &Intact<'_>, record: usize, byte: usize, bit: u8) {
+    let Intact {
+        dir,
+        path,
+        original,
+        offsets,
+        framed,
+    } = *log;
+    let mut bytes = original.to_vec();
+    bytes[offsets[record] as usize + byte] ^= 1 << bit;
+    fs::write(path, &bytes).unwrap();
+    let what = format!("record {record}, header byte {byte}, bit {bit}");
+    let intact = offsets.len() as u64 - 1; // every record but the flipped one
+    // What `custodia audit verify` runs: opening (which parses the last
+    // segment) and verifying.
+    let verified = SegmentStore::open_read_only(dir).and_then(|store| {
+        let torn = store.torn_tail().cloned();
+        verify(store, None).map(|report| (report, torn))
+    });
+    match verified {
+        Err(e) => {
+            // Detected: tampering, naming the flipped record.
+            assert_eq!(tampered_record(&e), Some(record as u64), "{what}: {e}");
+        }
+        Ok((report, torn)) => {
+            // Not detected: only as a torn tail of at most the last record.
+            let torn = torn.unwrap_or_else(|| panic!("{what}: undetected"));
+            assert_eq!(
+                record,
+                offsets.len() - 1,
+                "{what}: a torn tail before the end"
+            );
+            assert_eq!(torn.offset, offsets[record], "{what}");
+            assert!(torn.bytes <= framed[record] as u64, "{what}: {torn:?}");
+            assert_eq!(report.head.size, intact, "{what}");
+        }
+    }
+    // A writer's open never lowers the count of intact records.
+    match SegmentStore::open(dir, one_segment()) {
+        Err(e) => {
+            assert!(matches!(e, Error::Tampered { .. }), "{what}: {e}");
+            assert_eq!(fs::read(path).unwrap(), bytes, "{what}: changed on refusal");
+        }
+        Ok(store) => {
+            let mut log = AuditLog::open(store).unwrap();
+            assert!(log.len() >= intact, "{what}: {} records left", log.len());
+            log.append(&event(99)).unwrap();
+            assert_eq!(log.len(), intact + 1, "{what}");
+        }
+    }
+}
+
+/// Flips every bit of every record header of a one-segment log of 6
+/// records, in format version `v1` or the current one.
+fn every_header_bit_flip(v1: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 6, one_segment());
+    if v1 {
+        downgrade_to_v1(dir.path());
+    }
+    let path = dir.path().join("00000000.seg");
+    let original = fs::read(&path).unwrap();
+    let parsed = parse_segment(&path, &original).unwrap();
+    assert_eq!(parsed.offsets.len(), 6);
+    let mut framed: Vec<usize> = parsed
+        .offsets
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as usize)
+        .collect();
+    framed.push(original.len() - *parsed.offsets.last().unwrap() as usize);
+    let header = if v1 { 12 } else { RECORD_HEADER_LEN };
+    for record in 0..6 {
+        for byte in 0..header {
+            for bit in 0..8 {
+                let log = Intact {
+                    dir: dir.path(),
+                    path: &path,
+                    original: &original,
+                    offsets: &parsed.offsets,
+                    framed: &framed,
+                };
+                flip_case(&log, record, byte, bit);
+                // Start every case from the intact log of 6 records.
+                for entry in fs::read_dir(dir.path()).unwrap() {
+                    let p = entry.unwrap().path();
+                    if p.extension().is_some_and(|e| e == "seg") {
+                        fs::remove_file(p).unwrap();
+                    }
+                }
+                fs::write(&path, &original).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn every_flipped_header_bit_is_detected_or_a_torn_last_record() {
+    every_header_bit_flip(false);
+}
+
+#[test]
+fn every_flipped_header_bit_of_a_version_1_log_is_detected_or_a_torn_last_record() {
+    every_header_bit_flip(true);
+}
+
+/// The issue's campaign: a length in the middle of the last segment made to
+/// run past the end of the file.
+fn length_past_the_end(v1: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, one_segment());
+    if v1 {
+        downgrade_to_v1(dir.path());
+    }
+    let (path, first, last) = {
+        let store = SegmentStore::open_read_only(dir.path()).unwrap();
+        let path = store.segment_paths().pop().unwrap();
+        let bytes = fs::read(&path).unwrap();
+        let parsed = parse_segment(&path, &bytes).unwrap();
+        (
+            path,
+            parsed.first,
+            parsed.first + parsed.offsets.len() as u64 - 1,
+        )
+    };
+    assert!(
+        last >= first + 2,
+        "a record in the middle of the last segment"
+    );
+    let victim = (first + last) / 2;
+    let (_, offset) = SegmentStore::open_read_only(dir.path())
+        .unwrap()
+        .locate(victim)
+        .unwrap();
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset as usize + 1] ^= 0x10; // length + 1 MiB: past the end
+    fs::write(&path, &bytes).unwrap();
+    let err = verify_dir(dir.path(), None).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(victim), "{err}");
+    let err = SegmentStore::open(dir.path(), one_segment()).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(victim), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), bytes, "nothing was truncated");
+}
+
+#[test]
+fn a_length_run_past_the_end_mid_segment_is_tampering() {
+    length_past_the_end(false);
+}
+
+#[test]
+fn a_length_run_past_the_end_mid_segment_of_a_version_1_log_is_tampering() {
+    length_past_the_end(true);
+}
+
+#[test]
+fn zeroed_complete_records_at_the_end_are_refused_not_dropped() {
+    for v1 in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), 9, one_segment());
+        if v1 {
+            downgrade_to_v1(dir.path());
+        }
+        let (path, offset) = SegmentStore::open_read_only(dir.path())
+            .unwrap()
+            .locate(6)
+            .unwrap();
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[offset as usize..].fill(0); // records 6, 7 and 8
+        fs::write(&path, &bytes).unwrap();
+        let err = verify_dir(dir.path(), None).unwrap_err();
+        assert_eq!(tampered_record(&err), Some(6), "v1 {v1}: {err}");
+        assert!(err.to_string().contains("zero"), "{err}");
+        let err = SegmentStore::open(dir.path(), one_segment()).unwrap_err();
+        assert_eq!(tampered_record(&err), Some(6), "v1 {v1}: {err}");
+        assert_eq!(fs::read(&path).unwrap(), bytes, "v1 {v1}: nothing dropped");
+    }
+}
+
+#[test]
+fn a_crash_at_every_byte_of_a_version_1_log_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 9, one_segment());
+    downgrade_to_v1(dir.path());
+    let path = dir.path().join("00000000.seg");
+    let original = fs::read(&path).unwrap();
+    let offset = *parse_segment(&path, &original)
+        .unwrap()
+        .offsets
+        .last()
+        .unwrap() as usize;
+    for cut in offset..original.len() {
+        fs::write(&path, &original[..cut]).unwrap();
+        let store = SegmentStore::open_read_only(dir.path()).unwrap();
+        assert_eq!(
+            store.torn_tail().map(|t| t.bytes as usize).unwrap_or(0),
+            cut - offset
+        );
+        assert_eq!(verify(store, None).unwrap().head.size, 8, "cut at {cut}");
+        let store = SegmentStore::open(dir.path(), one_segment()).unwrap();
+        assert_eq!(store.len(), 8, "cut at {cut}");
+        drop(store);
+        assert_eq!(fs::metadata(&path).unwrap().len() as usize, offset);
+    }
+}
+
+#[test]
+fn a_writer_with_a_trusted_size_refuses_a_shorter_log_and_truncates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = build(dir.path(), 10, one_segment());
+    match SegmentStore::open_at_least(dir.path(), one_segment(), 11) {
+        Err(Error::Truncated {
+            trusted: 11,
+            found: 10,
+        }) => {}
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+    // Record 9 cut in half: a torn tail, but the checkpoint covers record 9.
+    let (path, offset, len) = locate(dir.path(), 9);
+    let bytes = fs::read(&path).unwrap()[..offset + len / 2].to_vec();
+    fs::write(&path, &bytes).unwrap();
+    match SegmentStore::open_at_least(dir.path(), one_segment(), 10) {
+        Err(Error::Truncated {
+            trusted: 10,
+            found: 9,
+        }) => {}
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        bytes,
+        "the torn tail is still there"
+    );
+    // Through the log: a checkpoint of another store is refused the same way.
+    let checkpoint = Checkpoint::new(ORIGIN, head);
+    let store = SegmentStore::open_read_only(dir.path()).unwrap();
+    assert!(matches!(
+        AuditLog::open_extending(store, &checkpoint),
+        Err(Error::Truncated { trusted: 10, .. })
+    ));
+    // A smaller trusted size lets the writer repair the tail.
+    let store = SegmentStore::open_at_least(dir.path(), one_segment(), 9).unwrap();
+    assert_eq!(store.len(), 9);
+    assert_eq!(fs::metadata(&path).unwrap().len() as usize, offset);
+}
+
+#[test]
+fn recovery_copies_what_it_removes_and_notes_why() {
+    use custodia_audit::store::segment::{RECOVERED_DIR, RECOVERY_NOTE};
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40, small());
+    assert_eq!(SegmentStore::recover(dir.path()).unwrap(), None);
+    let before: Vec<(PathBuf, Vec<u8>)> = SegmentStore::open_read_only(dir.path())
+        .unwrap()
+        .segment_paths()
+        .into_iter()
+        .map(|p| {
+            let b = fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    // Damage record 12 (a middle segment): the log is refused.
+    let (path, offset, len) = locate(dir.path(), 12);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset + len / 2] ^= 0x04;
+    fs::write(&path, &bytes).unwrap();
+    assert!(SegmentStore::open(dir.path(), small()).is_err());
+
+    let recovery = SegmentStore::recover(dir.path()).unwrap().unwrap();
+    assert_eq!(recovery.kept, 12);
+    assert!(recovery.reason.contains("record 12"), "{}", recovery.reason);
+    assert!(recovery.aside.starts_with(dir.path().join(RECOVERED_DIR)));
+    // Every removed byte has a copy: the damaged file's tail and every later file.
+    assert_eq!(recovery.removed[0].path, path);
+    assert_eq!(recovery.removed[0].offset, offset as u64);
+    assert_eq!(
+        fs::read(&recovery.removed[0].copy).unwrap(),
+        bytes[offset..]
+    );
+    let later: Vec<&(PathBuf, Vec<u8>)> = before.iter().filter(|(p, _)| *p > path).collect();
+    assert_eq!(recovery.removed.len(), 1 + later.len());
+    for (removed, (p, b)) in recovery.removed[1..].iter().zip(later) {
+        assert_eq!((&removed.path, removed.offset), (p, 0));
+        assert_eq!(&fs::read(&removed.copy).unwrap(), b);
+        assert!(!p.exists());
+    }
+    let note = fs::read_to_string(recovery.aside.join(RECOVERY_NOTE)).unwrap();
+    assert!(note.contains("record 12"), "{note}");
+    assert!(note.contains("sha256"), "{note}");
+    assert!(note.contains("done: the log holds 12 records"), "{note}");
+
+    // The log opens, verifies and grows again; the copies are ignored.
+    let mut log = AuditLog::open(SegmentStore::open(dir.path(), small()).unwrap()).unwrap();
+    assert_eq!(log.len(), 12);
+    log.append(&event(12)).unwrap();
+    drop(log);
+    assert_eq!(verify_dir(dir.path(), None).unwrap().size, 13);
+    assert_eq!(SegmentStore::recover(dir.path()).unwrap(), None);
+}
+
+#[test]
+fn recovery_refuses_to_remove_the_whole_log() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 5, one_segment());
+    let path = dir.path().join("00000000.seg");
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[20] ^= 1; // the log id, in the first segment's header
+    fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        SegmentStore::recover(dir.path()),
+        Err(Error::Store(_))
+    ));
+    assert_eq!(fs::read(&path).unwrap(), bytes);
 }

@@ -2,7 +2,8 @@
 //! segment-file audit log (custodia-audit).
 //!
 //! Exit codes: `0` ok; `1` a finding (verify found tampering, truncation or
-//! a fork); `2` a usage or input error.
+//! a fork; append or recover found the log damaged or below a trusted
+//! checkpoint); `2` a usage or input error.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -10,13 +11,15 @@ use std::sync::Arc;
 
 use clap::{Subcommand, ValueEnum};
 use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
+use custodia_audit::store::segment::Recovery;
 use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions, SegmentStore};
 use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, KeyStore, Keyring, SecretKey, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
-or a bad checkpoint signature; with --json also {\"ok\":false,\"finding\"} on stdout); \
+or a bad checkpoint signature; append: the log is damaged or does not extend --checkpoint; \
+recover: what is left does not verify; with --json also {\"ok\":false,\"finding\"} on stdout); \
 2 usage or input error (reason on stderr; never JSON).";
 
 /// The `audit` subcommands.
@@ -26,7 +29,10 @@ pub enum AuditCommand {
     ///
     /// `id` and `time` may be left out (a UUIDv7 and the current time are
     /// filled in). All lines are checked before any is written: one bad line
-    /// appends nothing. Personal values (actor ip and user_agent, change
+    /// appends nothing. The input is not held in memory: checked events wait
+    /// in a temporary file, and at most one line (16 MiB) and one batch of
+    /// 10,000 encoded events are held at a time, besides the log's Merkle
+    /// tree (about 64 bytes per record in the log). Personal values (actor ip and user_agent, change
     /// before/after, note) must be sealed: pass --master-key and
     /// --subject-keys to seal them under each data subject's key, or
     /// --allow-clear to store them as given.
@@ -45,6 +51,35 @@ pub enum AuditCommand {
         /// Store personal values in the clear (they cannot be erased later).
         #[arg(long)]
         allow_clear: bool,
+        /// A signed checkpoint (C2SP note) the log must extend: a log with
+        /// fewer records, or another history, is refused before anything is
+        /// written or truncated (exit 1).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The verifier key (`name+hash+key`) to check the checkpoint's
+        /// signature with; without it the signature is not checked.
+        #[arg(long, requires = "checkpoint")]
+        key: Option<PathBuf>,
+    },
+    /// Cut a damaged log back to its last intact record, keeping a copy.
+    ///
+    /// `append` refuses a log whose end is damaged rather than torn by a
+    /// crash (it only ever drops a single torn record). This is the explicit
+    /// repair: it cuts the log at the first damaged record (the rest of that
+    /// segment file and every later one), after copying every removed byte
+    /// into a new directory DIR/recovered/NNNN and writing RECOVERY.txt there
+    /// (time, finding, and each removed byte range with its copy and
+    /// SHA-256). Then it verifies what is left: exit 0 when that is intact
+    /// (also when there was nothing to cut), 1 when it is not (such as a
+    /// forged record, which no cut mends).
+    #[command(after_help = EXIT_CODES)]
+    Recover {
+        /// The log directory.
+        dir: PathBuf,
+        /// Print {"recovered","reason","kept","aside","note","removed":[{"path","offset",
+        /// "bytes","copy"}],"size","root"} (reason, aside and note null when nothing was cut).
+        #[arg(long)]
+        json: bool,
     },
     /// Verify every record; with --checkpoint, also that the log extends it.
     ///
@@ -65,6 +100,12 @@ pub enum AuditCommand {
         /// signature with; without it the signature is not checked.
         #[arg(long, requires = "checkpoint")]
         key: Option<PathBuf>,
+        /// Accept a log with no records as intact. Without it, an empty log is
+        /// an error (exit 2): a verifier that expects records must not read
+        /// "0 records intact" as success. A directory with no log at all is
+        /// always an error.
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Print a signed checkpoint (C2SP signed note) of the log's tree head.
     #[command(after_help = EXIT_CODES)]
@@ -214,6 +255,25 @@ fn read_key(path: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
+/// Reads the checkpoint at `path`, checking its signature when `key` (a
+/// verifier key file) is given: a bad signature is a finding.
+fn load_checkpoint(path: &Path, key: Option<&Path>) -> Result<Checkpoint, Failure> {
+    let note = read_key(path)?;
+    match key {
+        Some(key) => {
+            let verifier = Verifier::from_key_string(&read_key(key)?)?;
+            checkpoint::open(&note, &verifier).map_err(|e| match e {
+                Error::Signature(_) => {
+                    Failure::Finding(format!("checkpoint {}: {e}", path.display()))
+                }
+                other => usage(format!("checkpoint {}: {other}", path.display())),
+            })
+        }
+        None => checkpoint::parse_unverified(&note)
+            .map_err(|e| usage(format!("checkpoint {}: {e}", path.display()))),
+    }
+}
+
 /// Parses one JSONL line into an event, filling in `id` and `time`.
 fn parse_line(line: &str, clock: &dyn Clock) -> Result<Event, String> {
     let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
@@ -243,29 +303,43 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             sync,
             keys,
             allow_clear,
+            checkpoint: checkpoint_file,
+            key,
         } => {
+            let trusted = match &checkpoint_file {
+                Some(path) => Some(load_checkpoint(path, key.as_deref())?),
+                None => None,
+            };
             let vault = open_vault(&keys)?;
-            let mut events = Vec::new();
-            for (number, line) in std::io::stdin().lock().lines().enumerate() {
-                let line = line.map_err(usage)?;
-                if line.trim().is_empty() {
+            // Validate and seal every line before the log is opened, staging
+            // the encoded events on disk: one bad line appends nothing, in
+            // memory independent of the input's length.
+            let mut staged = Staged::new()?;
+            let mut input = std::io::stdin().lock();
+            let mut line = Vec::new();
+            for number in 1.. {
+                if !read_bounded_line(&mut input, &mut line, number)? {
+                    break;
+                }
+                let text = std::str::from_utf8(&line)
+                    .map_err(|_| usage(format!("stdin line {number}: not UTF-8")))?;
+                if text.trim().is_empty() {
                     continue;
                 }
-                let mut event = parse_line(&line, &SystemClock)
-                    .map_err(|e| usage(format!("stdin line {}: {e}", number + 1)))?;
+                let mut event = parse_line(text, &SystemClock)
+                    .map_err(|e| usage(format!("stdin line {number}: {e}")))?;
                 if let Some(vault) = &vault {
                     custodia_audit::personal::seal_event(vault, &mut event)
-                        .map_err(|e| usage(format!("stdin line {}: {e}", number + 1)))?;
+                        .map_err(|e| usage(format!("stdin line {number}: {e}")))?;
                 }
                 if !allow_clear
                     && let Some(field) = custodia_audit::personal::first_clear_field(&event)
                 {
                     return Err(usage(format!(
-                        "stdin line {}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear",
-                        number + 1
+                        "stdin line {number}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear"
                     )));
                 }
-                events.push(event);
+                staged.push(&custodia_audit::canonical::encode(&event))?;
             }
             let durability = match sync {
                 Sync::Every => Durability::EveryAppend,
@@ -276,7 +350,16 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 durability,
                 ..SegmentOptions::default()
             };
-            let store = SegmentStore::open(&dir, options)?;
+            let min_records = trusted.as_ref().map_or(0, |c| c.size);
+            let store = SegmentStore::open_at_least(&dir, options, min_records).map_err(|e| {
+                match e {
+                    Error::Tampered { .. } => Failure::Finding(format!(
+                        "{e}\nnothing was written; if the damage is to be cut away, `custodia audit recover {}` does it and keeps a copy",
+                        dir.display()
+                    )),
+                    other => Failure::from(other),
+                }
+            })?;
             if let Some(torn) = store.torn_tail() {
                 eprintln!(
                     "custodia: recovered from a crash: dropped {} bytes of a torn record at the end of {}",
@@ -284,14 +367,18 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                     torn.path.display()
                 );
             }
-            let mut log = AuditLog::open(store)?.require_sealed(!allow_clear);
+            let log = AuditLog::open(store)?;
+            if let Some(trusted) = &trusted {
+                log.check_checkpoint(trusted)?;
+            }
+            let mut log = log.require_sealed(!allow_clear);
             let first = log.len();
-            log.append_batch(&events)?;
+            let appended = staged.append_to(&mut log)?;
             log.sync()?;
             let head = log.head();
             if json {
                 let value = serde_json::json!({
-                    "appended": events.len(),
+                    "appended": appended,
                     "first": first,
                     "size": head.size,
                     "root": b64(&head.root),
@@ -300,7 +387,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             }
             write_out(&format!(
                 "appended {} events (records {first}..{}); tree size {}, root {}\n",
-                events.len(),
+                appended,
                 head.size,
                 head.size,
                 b64(&head.root)
@@ -311,31 +398,28 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             checkpoint: checkpoint_file,
             key,
             json,
+            allow_empty,
         } => {
             if !dir.is_dir() {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
             }
             let trusted = match &checkpoint_file {
+                Some(path) => Some(load_checkpoint(path, key.as_deref())?),
                 None => None,
-                Some(path) => {
-                    let note = read_key(path)?;
-                    let parsed = match &key {
-                        Some(key) => {
-                            let verifier = Verifier::from_key_string(&read_key(key)?)?;
-                            checkpoint::open(&note, &verifier).map_err(|e| match e {
-                                Error::Signature(_) => {
-                                    Failure::Finding(format!("checkpoint {}: {e}", path.display()))
-                                }
-                                other => usage(format!("checkpoint {}: {other}", path.display())),
-                            })?
-                        }
-                        None => checkpoint::parse_unverified(&note)
-                            .map_err(|e| usage(format!("checkpoint {}: {e}", path.display())))?,
-                    };
-                    Some(parsed)
-                }
             };
             let store = SegmentStore::open_read_only(&dir)?;
+            if store.segment_paths().is_empty() {
+                return Err(usage(format!(
+                    "{} holds no audit log (no segment files): nothing was verified; pass the directory `custodia audit append` writes to",
+                    dir.display()
+                )));
+            }
+            if custodia_audit::AuditStore::is_empty(&store) && !allow_empty && trusted.is_none() {
+                return Err(usage(format!(
+                    "the log in {} holds no records: nothing was verified (pass --allow-empty if an empty log is expected, or --checkpoint to prove its size)",
+                    dir.display()
+                )));
+            }
             let torn = store.torn_tail().cloned();
             let bar = verify_progress();
             let report = custodia_audit::verify_with_progress(
@@ -389,6 +473,25 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 );
             }
             write_out(&text)
+        }
+        AuditCommand::Recover { dir, json } => {
+            if !dir.is_dir() {
+                return Err(usage(format!("{} is not a log directory", dir.display())));
+            }
+            let recovery = SegmentStore::recover(&dir)?;
+            // What is left must verify: a forged record is no cut's business.
+            match custodia_audit::verify(SegmentStore::open_read_only(&dir)?, None) {
+                Ok(report) => {
+                    write_out(&recovery_text(&dir, recovery.as_ref(), Some(&report), json))
+                }
+                Err(e) => {
+                    if recovery.is_some() {
+                        // Say what was cut before the finding.
+                        eprint!("{}", recovery_text(&dir, recovery.as_ref(), None, false));
+                    }
+                    Err(e.into())
+                }
+            }
         }
         AuditCommand::Checkpoint {
             dir,
@@ -445,6 +548,155 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
     }
 }
 
+/// What `audit recover` did, as text or JSON (`report`: the verification
+/// of what is left, when it passed).
+fn recovery_text(
+    dir: &Path,
+    recovery: Option<&Recovery>,
+    report: Option<&custodia_audit::VerifyReport>,
+    json: bool,
+) -> String {
+    if json {
+        let value = serde_json::json!({
+            "recovered": recovery.is_some(),
+            "reason": recovery.map(|r| r.reason.clone()),
+            "kept": recovery.map(|r| r.kept),
+            "aside": recovery.map(|r| r.aside.display().to_string()),
+            "note": recovery.map(|r| r.note.display().to_string()),
+            "removed": recovery.map_or_else(Vec::new, |r| r.removed.iter().map(|m| serde_json::json!({
+                "path": m.path.display().to_string(),
+                "offset": m.offset,
+                "bytes": m.bytes,
+                "copy": m.copy.display().to_string(),
+            })).collect()),
+            "size": report.map(|r| r.head.size),
+            "root": report.map(|r| b64(&r.head.root)),
+        });
+        return format!("{value}\n");
+    }
+    let mut text = match recovery {
+        None => format!(
+            "nothing to recover in {}: no damaged record or torn tail\n",
+            dir.display()
+        ),
+        Some(r) => {
+            let mut text = format!(
+                "recovered {}: cut at {}\nkept {} records\n",
+                dir.display(),
+                r.reason,
+                r.kept
+            );
+            for m in &r.removed {
+                text.push_str(&format!(
+                    "removed {} bytes of {} from byte {}, copied to {}\n",
+                    m.bytes,
+                    m.path.display(),
+                    m.offset,
+                    m.copy.display()
+                ));
+            }
+            text.push_str(&format!("note: {}\n", r.note.display()));
+            text
+        }
+    };
+    if let Some(report) = report {
+        text.push_str(&format!(
+            "ok: {} records intact, root {}\n",
+            report.head.size,
+            b64(&report.head.root)
+        ));
+    }
+    text
+}
+
+/// The longest stdin line `audit append` reads: an event's personal values
+/// are at most 1 MiB each, sealed and base64-encoded.
+const MAX_APPEND_LINE: u64 = 16 << 20;
+
+/// Events appended per batch from the staging file.
+const APPEND_BATCH: usize = 10_000;
+
+/// Reads one line (without its newline) into `line`; `false` at the end of
+/// the input. A line over [`MAX_APPEND_LINE`] is an error, not a reason to
+/// hold the whole input in memory.
+fn read_bounded_line(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    number: usize,
+) -> Result<bool, Failure> {
+    line.clear();
+    let read = std::io::Read::take(&mut *input, MAX_APPEND_LINE + 1)
+        .read_until(b'\n', line)
+        .map_err(usage)?;
+    if read == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if read as u64 > MAX_APPEND_LINE {
+        return Err(usage(format!(
+            "stdin line {number} is longer than {} MiB",
+            MAX_APPEND_LINE >> 20
+        )));
+    }
+    Ok(true)
+}
+
+/// Encoded events validated by `audit append`, staged in an anonymous
+/// temporary file (gone when dropped) until every line has passed.
+struct Staged {
+    file: std::io::BufWriter<std::fs::File>,
+    count: u64,
+}
+
+impl Staged {
+    fn new() -> Result<Self, Failure> {
+        let file = tempfile::tempfile().map_err(|e| usage(format!("staging file: {e}")))?;
+        Ok(Self {
+            file: std::io::BufWriter::new(file),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, record: &[u8]) -> Result<(), Failure> {
+        let len = u32::try_from(record.len()).map_err(|_| usage("an event over 4 GiB"))?;
+        self.file
+            .write_all(&len.to_le_bytes())
+            .and_then(|()| self.file.write_all(record))
+            .map_err(|e| usage(format!("staging file: {e}")))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Appends the staged events in batches of [`APPEND_BATCH`]; returns how many.
+    fn append_to(self, log: &mut AuditLog<SegmentStore>) -> Result<u64, Failure> {
+        use std::io::{Read, Seek};
+        let staging = |e: std::io::Error| usage(format!("staging file: {e}"));
+        let mut file = self
+            .file
+            .into_inner()
+            .map_err(|e| staging(e.into_error()))?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(staging)?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(APPEND_BATCH.min(1024));
+        let mut left = self.count;
+        while left > 0 {
+            batch.clear();
+            while left > 0 && batch.len() < APPEND_BATCH {
+                let mut len = [0u8; 4];
+                reader.read_exact(&mut len).map_err(staging)?;
+                let mut record = vec![0; u32::from_le_bytes(len) as usize];
+                reader.read_exact(&mut record).map_err(staging)?;
+                batch.push(record);
+                left -= 1;
+            }
+            let records: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+            log.append_encoded(&records)?;
+        }
+        Ok(self.count)
+    }
+}
+
 /// JSON on one line (`--json`) or indented.
 fn to_json(value: &impl serde::Serialize, one_line: bool) -> Result<String, Failure> {
     if one_line {
@@ -457,7 +709,12 @@ fn to_json(value: &impl serde::Serialize, one_line: bool) -> Result<String, Fail
 /// Runs an `audit` subcommand for `main`: a finding is printed and exits 1;
 /// a usage error comes back as the message `main` prints before exiting 2.
 pub fn dispatch(command: AuditCommand) -> Result<(), String> {
-    let json_finding = matches!(command, AuditCommand::Verify { json: true, .. });
+    let json_finding = matches!(
+        command,
+        AuditCommand::Verify { json: true, .. }
+            | AuditCommand::Append { json: true, .. }
+            | AuditCommand::Recover { json: true, .. }
+    );
     match run(command) {
         Ok(()) => Ok(()),
         Err(Failure::Usage(message)) => Err(message),

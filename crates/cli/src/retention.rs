@@ -151,7 +151,7 @@ fn check(path: &PathBuf, json: bool) -> Result<(), String> {
 
 fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
     let policy = RetentionPolicy::from_path(policy).map_err(|e| e.to_string())?;
-    let now = custodia_retention::parse_timestamp(now).map_err(|e| format!("--now: {e}"))?;
+    let now = custodia_core::parse_timestamp(now).map_err(|e| format!("--now: {e}"))?;
     let name = records.display().to_string();
     let progress = crate::input_progress(records);
     let input: Box<dyn Read> = if name == "-" {

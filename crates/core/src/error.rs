@@ -20,6 +20,14 @@ pub enum Error {
         /// Why the UUID parser refused it.
         reason: String,
     },
+    /// A timestamp that is not RFC 3339.
+    #[error("invalid timestamp {input:?}: {reason} (expected RFC 3339, e.g. 2026-01-31T09:00:00Z)")]
+    InvalidTimestamp {
+        /// The rejected input, shortened to [`MAX_ECHO`] characters.
+        input: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// A data category was not a well-formed dotted path.
     #[error("invalid data category {input:?}: {reason}")]
     InvalidCategory {
@@ -79,10 +87,26 @@ pub enum Error {
 /// The longest piece of rejected input an [`Error`] repeats back.
 pub const MAX_ECHO: usize = 80;
 
-/// Shortens `input` on a character boundary for inclusion in an error.
-pub(crate) fn echo(input: &str) -> String {
+/// Shortens rejected `input` to [`MAX_ECHO`] characters (on a character
+/// boundary, with `…` when cut) for inclusion in an error message, so an error
+/// never repeats a whole file or a secret pasted into the wrong field.
+pub fn echo(input: &str) -> String {
     match input.char_indices().nth(MAX_ECHO) {
         Some((cut, _)) => format!("{}…", &input[..cut]),
         None => input.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_shortens_long_input_on_char_boundary() {
+        let long = "é".repeat(200);
+        let short = echo(&long);
+        assert_eq!(short.chars().count(), MAX_ECHO + 1);
+        assert!(short.ends_with('…'));
+        assert_eq!(echo("abc"), "abc");
     }
 }

@@ -28,13 +28,7 @@
 //! host key can recompute them. Use `custodia-crypt`'s keyed pseudonyms where the
 //! id itself must not be linkable.
 
-use std::fmt;
-use std::str::FromStr;
-
 use uuid::Uuid;
-
-use crate::Error;
-use crate::error::echo;
 
 /// The namespace UUID under which tenant ids are derived from external keys.
 ///
@@ -53,27 +47,50 @@ fn derived_name(kind: &str, system: &str, key: &str) -> Vec<u8> {
     name
 }
 
+/// Declares a UUID newtype id the way Custodia's own are: `Copy`, ordered,
+/// hashable, `Display` and `FromStr` as the hyphenated UUID (a bad one is a
+/// [`Error::InvalidId`](crate::Error::InvalidId) naming `what`), `Debug` as `Name(uuid)`,
+/// `from_uuid`/`as_uuid`/`as_bytes` and `From` both ways. End with `, random`
+/// for a `random()` constructor (UUIDv4); leave it off for ids with their own
+/// constructor (a time-ordered UUIDv7, say). Attributes, serde derives
+/// included, go on the struct.
+///
+/// ```
+/// custodia_core::uuid_id!(
+///     /// A helpdesk ticket.
+///     TicketId,
+///     "ticket id",
+///     random
+/// );
+/// let id = TicketId::random();
+/// assert_eq!(id.to_string().parse::<TicketId>(), Ok(id));
+/// assert!("T-1".parse::<TicketId>().unwrap_err().to_string().contains("ticket id"));
+/// ```
+#[macro_export]
 macro_rules! uuid_id {
-    ($(#[$meta:meta])* $name:ident, $what:literal) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-        #[cfg_attr(feature = "serde", serde(transparent))]
-        pub struct $name(Uuid);
+    ($(#[$meta:meta])* $name:ident, $what:literal, random) => {
+        $crate::uuid_id!($(#[$meta])* $name, $what);
 
         impl $name {
             /// A new random (version 4) id.
             pub fn random() -> Self {
-                Self(Uuid::new_v4())
+                Self($crate::uuid::Uuid::new_v4())
             }
+        }
+    };
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name($crate::uuid::Uuid);
 
+        impl $name {
             /// Wraps an existing UUID, for ids the host already stores as UUIDs.
-            pub const fn from_uuid(uuid: Uuid) -> Self {
+            pub const fn from_uuid(uuid: $crate::uuid::Uuid) -> Self {
                 Self(uuid)
             }
 
             /// The UUID inside.
-            pub const fn as_uuid(&self) -> &Uuid {
+            pub const fn as_uuid(&self) -> &$crate::uuid::Uuid {
                 &self.0
             }
 
@@ -83,37 +100,37 @@ macro_rules! uuid_id {
             }
         }
 
-        impl From<Uuid> for $name {
-            fn from(uuid: Uuid) -> Self {
+        impl ::core::convert::From<$crate::uuid::Uuid> for $name {
+            fn from(uuid: $crate::uuid::Uuid) -> Self {
                 Self(uuid)
             }
         }
 
-        impl From<$name> for Uuid {
-            fn from(id: $name) -> Uuid {
+        impl ::core::convert::From<$name> for $crate::uuid::Uuid {
+            fn from(id: $name) -> $crate::uuid::Uuid {
                 id.0
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0.hyphenated(), f)
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::core::fmt::Display::fmt(&self.0.hyphenated(), f)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 write!(f, concat!(stringify!($name), "({})"), self.0.hyphenated())
             }
         }
 
-        impl FromStr for $name {
-            type Err = Error;
+        impl ::core::str::FromStr for $name {
+            type Err = $crate::Error;
 
-            fn from_str(s: &str) -> Result<Self, Error> {
-                Uuid::parse_str(s).map(Self).map_err(|e| Error::InvalidId {
+            fn from_str(s: &str) -> ::core::result::Result<Self, $crate::Error> {
+                $crate::uuid::Uuid::parse_str(s).map(Self).map_err(|e| $crate::Error::InvalidId {
                     what: $what,
-                    input: echo(s),
+                    input: $crate::echo(s),
                     reason: e.to_string(),
                 })
             }
@@ -123,19 +140,28 @@ macro_rules! uuid_id {
 
 uuid_id!(
     /// A tenant: one subscriber of the helpdesk, whose data no other tenant may see.
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+    #[cfg_attr(feature = "serde", serde(transparent))]
     TenantId,
-    "tenant id"
+    "tenant id",
+    random
 );
 uuid_id!(
     /// A data subject: the natural person personal data is about (an end user,
     /// a contact, an agent in their capacity as a person).
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+    #[cfg_attr(feature = "serde", serde(transparent))]
     SubjectId,
-    "subject id"
+    "subject id",
+    random
 );
 uuid_id!(
     /// Whoever performs an action: an agent, an end user, an API key, a system job.
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+    #[cfg_attr(feature = "serde", serde(transparent))]
     ActorId,
-    "actor id"
+    "actor id",
+    random
 );
 
 impl TenantId {

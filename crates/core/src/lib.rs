@@ -59,6 +59,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod calendar;
 pub mod category;
 pub mod clock;
 mod error;
@@ -69,9 +70,10 @@ pub mod region;
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
 
+pub use calendar::parse_timestamp;
 pub use category::{CategoryInfo, DataCategory, Taxonomy};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use error::{Error, MAX_ECHO};
+pub use error::{Error, MAX_ECHO, echo};
 pub use id::{ActorId, SubjectId, TenantId};
 pub use legal::{LegalBasis, Purpose, Role};
 pub use region::Region;

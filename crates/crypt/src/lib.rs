@@ -58,19 +58,6 @@
 //! assert_eq!(keyring.open(&elsewhere, &sealed), Err(Error::Decrypt));
 //! # Ok::<(), Error>(())
 //! ```
-//!
-//! # Status (issue 3)
-//!
-//! Landed: [`SecretKey`], the provider trait with both backends, the envelope,
-//! the [`Keyring`] with derived or random wrapped tenant keys, rotation,
-//! re-encryption, usage scans, retirement and the per-key nonce limit, stored
-//! keyrings ([`Keyring::from_store`]), whole-tenant and per-subject
-//! crypto-shredding over a [`KeyStore`] (in memory, or an encrypted,
-//! atomically rewritten 0600 file), master keys from an environment variable
-//! or a private file ([`SecretKey::from_env`], [`SecretKey::from_file`]),
-//! blind indexes and deterministic AEAD under rotation-stable search keys,
-//! rewrapping subject keys after rotation, and [`Encrypted<T>`] (feature
-//! `serde`). See BENCHMARKS.md for speed against raw ring.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.

@@ -30,6 +30,28 @@
 //!
 //! Information may come in phases (Art. 33(4)): update the incident and keep
 //! notifying. Every breach is documented (Art. 33(5)), notified or not.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use custodia_core::{DataCategory, Role};
+//! use custodia_dsr::breach::{Art34Assessment, Art34Decision, Contact, Incident, Lateness};
+//!
+//! let aware = Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap();
+//! let dpo = Contact { name: "DPO".into(), contact: "dpo@example.com".into() };
+//! let mut incident = Incident::new(Role::Controller, aware, "Misdirected export", dpo);
+//! incident.data_categories.insert(DataCategory::USER_HEALTH);
+//! incident.nature.confidentiality = true;
+//! assert_eq!(incident.authority_deadline(), aware + TimeDelta::hours(72));
+//! assert_eq!(incident.lateness(aware + TimeDelta::hours(80)), Lateness::Late(TimeDelta::hours(8)));
+//! let assessment = Art34Assessment {
+//!     high_risk: Art34Assessment::suggest_high_risk(&incident),
+//!     ..Default::default()
+//! };
+//! assert_eq!(assessment.decide(), Art34Decision::NotifySubjects);
+//! assert!(incident.authority_draft(aware).contains("user.health"));
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
@@ -38,7 +60,6 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::Error;
 use crate::event::{AuditSink, DsrAction, DsrEvent};
@@ -49,34 +70,14 @@ pub const AUTHORITY_HOURS: i64 = 72;
 /// (Art. 33(2)): 24 hours. An operational choice, not a legal figure.
 pub const DEFAULT_PROCESSOR_DELAY_HOURS: i64 = 24;
 
-/// Identifies an incident.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct IncidentId(Uuid);
-
-impl IncidentId {
-    /// A new random id.
-    pub fn random() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps an existing UUID.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-}
-
-impl fmt::Display for IncidentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for IncidentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IncidentId({})", self.0.hyphenated())
-    }
-}
+custodia_core::uuid_id!(
+    /// Identifies an incident.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    IncidentId,
+    "incident id",
+    random
+);
 
 /// Which security property was broken (WP250 rev.01 classification).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

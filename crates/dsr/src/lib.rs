@@ -75,15 +75,6 @@
 //! | [`SubjectAuditHistory`] (audit events in the bundle) | the subject's events, opened with their key; erased values shown as erased, other people's withheld | bundles say `"status": "not_connected"` |
 //! | affected people in a breach | [`AuditTrail::affected`]: the log's events in a window, filtered by a query | any `(time, tenant, subject)` iterator into [`breach::affected_in_window`] |
 //!
-//! The workspace test `tests/dsr_flow.rs` runs access, portability,
-//! rectification and erasure across three sources and a real audit log: after
-//! the erasure a record under a legal hold is kept with its reason and stays
-//! readable (its source re-sealed it under the tenant's key), while the
-//! subject's other sealed fields and her audit values are unreadable at once
-//! (`Shredded`), and the log verifies end to end and against a checkpoint
-//! taken before. A second case, with a source that cannot re-seal, shows the
-//! deferral and the shred on the scheduled re-run after the hold's release.
-//!
 //! [`NoHolds`], [`StaticHolds`], [`FixedBackupWindow`] and [`UnknownBackups`]
 //! remain for hosts without a retention policy.
 //!
@@ -92,6 +83,10 @@
 //! erasure and restriction list the recipients to inform (Art. 19).
 //!
 //! # Example: an erasure under a retention policy
+//!
+//! The other requests have their examples on [`Desk::export`] (access and
+//! portability), [`Desk::rectify`], [`Desk::forward`] (processor mode),
+//! [`Desk::erase`] (holds listed by the host) and in [`breach`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -165,191 +160,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Example: an erasure across sources, with a hold listed by the host
-//!
-//! ```
-//! use std::sync::Arc;
-//! use chrono::{TimeDelta, TimeZone, Utc};
-//! use custodia_core::{ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
-//! use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
-//! use custodia_dsr::*;
-//! use custodia_dsr::erasure::SubjectKeyStatus;
-//!
-//! let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
-//! let audit = Arc::new(MemorySink::new());
-//! let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
-//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
-//! let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
-//!
-//! // Two stores, and a vault holding Alice's key. The invoice store can
-//! // re-seal a kept invoice under the tenant's key.
-//! let contacts = Arc::new(MemorySource::new("contacts"));
-//! contacts.insert(tenant, alice, RecordRef::new("contact", "1017"), LegalBasis::Contract,
-//!     [("email", DataCategory::USER_CONTACT_EMAIL, "alice@example.com", true)]);
-//! let invoices = Arc::new(MemorySource::new("invoices").resealing_under("tenant data key"));
-//! invoices.insert(tenant, alice, RecordRef::new("invoice", "INV-7"), LegalBasis::LegalObligation,
-//!     [("billing_name", DataCategory::USER_NAME, "Alice Example", true)]);
-//! let vault = Arc::new(SubjectVault::new(
-//!     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone()));
-//! let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip")?;
-//! let sealed = vault.seal(alice, &ctx, b"203.0.113.7")?;
-//!
-//! // Invoices are kept ten years for the tax authority.
-//! let until = Utc.with_ymd_and_hms(2036, 1, 1, 0, 0, 0).unwrap();
-//! let holds = StaticHolds::new().hold(tenant, "invoices", RecordRef::new("invoice", "INV-7"),
-//!     ErasureHold { exception: ErasureException::LegalObligation, reason: "tax law".into(), until: Some(until) });
-//!
-//! let desk = Desk::new(clock.clone(), audit.clone())
-//!     .with_source(contacts.clone())?
-//!     .with_source(invoices.clone())?
-//!     .with_retention(Arc::new(holds))
-//!     .with_key_shredder(vault.clone())
-//!     .with_backup_horizon(Arc::new(FixedBackupWindow(TimeDelta::days(30))));
-//!
-//! let mut request = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, dpo)?;
-//! assert_eq!(request.due, Utc.with_ymd_and_hms(2026, 4, 2, 23, 59, 59).unwrap()
-//!     + TimeDelta::nanoseconds(999_999_999));
-//! desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", dpo)?;
-//! let certificate = desk.erase(&mut request, dpo)?;
-//!
-//! assert_eq!(request.state, RequestState::Completed);
-//! assert!(contacts.is_empty());
-//! assert_eq!(certificate.kept[0].exception, ErasureException::LegalObligation);
-//! assert_eq!(invoices.len(), 1);
-//! // The kept invoice was re-sealed under the tenant's key, so it no longer
-//! // needs Alice's key: that is shredded now, and data sealed under it
-//! // (here an audit value) is unreadable at once.
-//! assert!(matches!(certificate.kept[0].subject_key, KeptKey::Resealed { .. }));
-//! assert_eq!(certificate.records_resealed, 1);
-//! assert!(matches!(certificate.subject_key, SubjectKeyStatus::Shredded { .. }));
-//! assert!(vault.open(&ctx, &sealed).is_err());
-//! assert_eq!(certificate.backups_clear_by, Some(clock.now() + TimeDelta::days(30)));
-//! // Running it again is safe and returns the same certificate.
-//! assert_eq!(desk.erase(&mut request, dpo)?, certificate);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # Example: access and portability
-//!
-//! ```
-//! use std::sync::Arc;
-//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
-//! use custodia_dsr::*;
-//!
-//! let clock = Arc::new(ManualClock::new(custodia_core::chrono::Utc::now()));
-//! let tenant = TenantId::from_external_key("crm", "acme");
-//! let bob = SubjectId::from_external_key(tenant, "contact", "2");
-//! let agent = ActorId::from_external_key(tenant, "agent", "7");
-//! let tickets = Arc::new(MemorySource::new("tickets"));
-//! tickets.insert(tenant, bob, RecordRef::new("ticket", "T-1"), LegalBasis::Contract, [
-//!     ("description", DataCategory::USER_CONTENT_TICKET, "Printer on fire", true),
-//!     ("agent_note", DataCategory::USER_CONTENT_TICKET, "Customer sounded upset", false),
-//! ]);
-//! let desk = Desk::new(clock, Arc::new(MemorySink::new())).with_source(tickets)?;
-//!
-//! let mut request = desk.receive(tenant, bob, RequestKind::Portability, Role::Controller, agent)?;
-//! desk.verify(&mut request, VerificationMethod::ContactChallenge, "code returned", agent)?;
-//! let bundle = desk.export(&mut request, agent)?;
-//! // Portability carries only what Bob provided.
-//! assert_eq!(bundle.records[0].fields.len(), 1);
-//! assert_eq!(bundle.manifest[0].csv, "tickets-ticket.csv");
-//! assert_eq!(bundle.audit.status, AuditStatus::NotConnected);
-//! let csv = &bundle.csv_files()[0];
-//! assert_eq!(csv.content, "id,created_at,description\r\nT-1,,Printer on fire\r\n");
-//! assert_eq!(ExportBundle::from_json(&bundle.to_json()?)?, bundle);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # Example: rectification, with the deadline extended
-//!
-//! ```
-//! use std::sync::Arc;
-//! use chrono::{NaiveDate, TimeZone, Utc};
-//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
-//! use custodia_dsr::*;
-//!
-//! let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 31, 17, 0, 0).unwrap()));
-//! let tenant = TenantId::from_external_key("crm", "acme");
-//! let carol = SubjectId::from_external_key(tenant, "contact", "3");
-//! let agent = ActorId::from_external_key(tenant, "agent", "7");
-//! let contacts = Arc::new(MemorySource::new("contacts"));
-//! let record = RecordRef::new("contact", "C-3");
-//! contacts.insert(tenant, carol, record.clone(), LegalBasis::Contract,
-//!     [("email", DataCategory::USER_CONTACT_EMAIL, "carol@old.example", true)]);
-//! let desk = Desk::new(clock, Arc::new(MemorySink::new())).with_source(contacts.clone())?;
-//!
-//! let kind = RequestKind::Rectification { corrections: vec![
-//!     Correction { category: DataCategory::USER_CONTACT_EMAIL, value: "carol@new.example".into() },
-//!     Correction { category: DataCategory::USER_CONTACT_PHONE, value: "+44 20 7946 0000".into() },
-//! ]};
-//! let mut request = desk.receive(tenant, carol, kind, Role::Controller, agent)?;
-//! // Received 31 December: due 31 January; extended: 31 March.
-//! assert_eq!(request.due.date_naive(), NaiveDate::from_ymd_opt(2027, 1, 31).unwrap());
-//! desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", agent)?;
-//! desk.extend(&mut request, "records spread over three regional stores", agent)?;
-//! assert_eq!(request.due.date_naive(), NaiveDate::from_ymd_opt(2027, 3, 31).unwrap());
-//! assert!(matches!(desk.extend(&mut request, "again", agent), Err(Error::AlreadyExtended { .. })));
-//!
-//! let report = desk.rectify(&mut request, agent)?;
-//! assert_eq!(report.records_updated, 1);
-//! // No phone number on file: the host completes the data itself (Art. 16).
-//! assert_eq!(report.unmatched, [DataCategory::USER_CONTACT_PHONE]);
-//! assert_eq!(contacts.get(tenant, &record).unwrap().fields[0].value, "carol@new.example");
-//! # Ok::<(), Error>(())
-//! ```
-//!
-//! # Example: processor mode
-//!
-//! ```
-//! use std::sync::Arc;
-//! use custodia_core::{ActorId, ManualClock, Role, SubjectId, TenantId};
-//! use custodia_dsr::*;
-//!
-//! struct Email;
-//! impl ControllerForwarder for Email {
-//!     fn forward(&self, _: &Request, _: &Party) -> Result<Option<String>, BoxError> {
-//!         Ok(Some("ACME-DSR-118".into()))
-//!     }
-//! }
-//!
-//! let desk = Desk::new(Arc::new(ManualClock::new(custodia_core::chrono::Utc::now())),
-//!     Arc::new(MemorySink::new()));
-//! let tenant = TenantId::from_external_key("msp", "acme");
-//! let user = SubjectId::from_external_key(tenant, "portal.user", "9");
-//! let agent = ActorId::from_external_key(tenant, "agent", "1");
-//! let mut request = desk.receive(tenant, user, RequestKind::Erasure, Role::Processor, agent)?;
-//! // A processor does not answer...
-//! assert!(matches!(desk.run(&mut request, agent), Err(Error::ProcessorMustForward { .. })));
-//! // ...it forwards to the controller, and that is recorded.
-//! let acme = Party { name: "Acme Ltd".into(), contact: "privacy@acme.example".into(), tenant: Some(tenant) };
-//! desk.forward(&mut request, acme, &Email, agent)?;
-//! assert_eq!(request.state, RequestState::Forwarded);
-//! assert_eq!(request.forwarding.unwrap().reference.as_deref(), Some("ACME-DSR-118"));
-//! # Ok::<(), Error>(())
-//! ```
-//!
-//! # Example: a breach
-//!
-//! ```
-//! use chrono::{TimeDelta, TimeZone, Utc};
-//! use custodia_core::{DataCategory, Role};
-//! use custodia_dsr::breach::{Art34Assessment, Art34Decision, Contact, Incident, Lateness};
-//!
-//! let aware = Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap();
-//! let dpo = Contact { name: "DPO".into(), contact: "dpo@example.com".into() };
-//! let mut incident = Incident::new(Role::Controller, aware, "Misdirected export", dpo);
-//! incident.data_categories.insert(DataCategory::USER_HEALTH);
-//! incident.nature.confidentiality = true;
-//! assert_eq!(incident.authority_deadline(), aware + TimeDelta::hours(72));
-//! assert_eq!(incident.lateness(aware + TimeDelta::hours(80)), Lateness::Late(TimeDelta::hours(8)));
-//! let assessment = Art34Assessment {
-//!     high_risk: Art34Assessment::suggest_high_risk(&incident),
-//!     ..Default::default()
-//! };
-//! assert_eq!(assessment.decide(), Art34Decision::NotifySubjects);
-//! assert!(incident.authority_draft(aware).contains("user.health"));
-//! ```
-//!
 //! # Serialised formats
 //!
 //! Every document carries a `"version"` and is read back by a `from_json`
@@ -389,10 +199,10 @@ pub mod source;
 pub use audit_log::{AuditTrail, DetailsKey};
 pub use desk::{
     ControllerForwarder, Desk, LateRequest, RectificationReport, RequestOutcome, RestrictionReport,
-    ResumeReport, Resumed,
 };
 pub use erasure::{
-    BlockingRecord, ErasureCertificate, ErasurePolicy, KeyShredder, SubjectKeyStatus,
+    BlockingRecord, ErasureCertificate, ErasurePolicy, KeyShredder, ResumeReport, Resumed,
+    SubjectKeyStatus,
 };
 pub use error::{BoxError, Error};
 pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};

@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use chrono::NaiveDate;
-//! use custodia_dsr::period::add_months;
+//! use custodia_core::calendar::add_months;
 //!
 //! let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
 //! assert_eq!(add_months(d(2026, 1, 15), 1), Some(d(2026, 2, 15)));
@@ -35,33 +35,9 @@
 //! assert_eq!(add_months(d(2026, 12, 31), 1), Some(d(2027, 1, 31)));
 //! ```
 
-use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use custodia_core::Timestamp;
-
-/// The date `months` months after `date`: the same day of the month, or the
-/// last day of the target month when it is shorter. `None` past chrono's range.
-pub fn add_months(date: NaiveDate, months: u32) -> Option<NaiveDate> {
-    let total = i64::from(date.year()) * 12 + i64::from(date.month0()) + i64::from(months);
-    let year = i32::try_from(total.div_euclid(12)).ok()?;
-    let month = u32::try_from(total.rem_euclid(12)).ok()? + 1;
-    let last = last_day_of_month(year, month)?;
-    NaiveDate::from_ymd_opt(year, month, date.day().min(last))
-}
-
-/// The number of days in `month` (1–12) of `year`, proleptic Gregorian.
-pub fn last_day_of_month(year: i32, month: u32) -> Option<u32> {
-    let first = NaiveDate::from_ymd_opt(year, month, 1)?;
-    let next = if month == 12 {
-        NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
-    };
-    match next {
-        Some(next) => u32::try_from((next - first).num_days()).ok(),
-        // December of chrono's last year still has 31 days.
-        None => Some(31),
-    }
-}
+use custodia_core::calendar::add_months;
 
 /// The last instant (23:59:59.999999999 UTC) of `date`.
 pub fn end_of_day(date: NaiveDate) -> Timestamp {
@@ -135,15 +111,6 @@ mod tests {
     #[test]
     fn zero_months_is_the_same_day() {
         assert_eq!(add_months(d(2026, 7, 4), 0), Some(d(2026, 7, 4)));
-    }
-
-    #[test]
-    fn last_days() {
-        assert_eq!(last_day_of_month(2026, 2), Some(28));
-        assert_eq!(last_day_of_month(2028, 2), Some(29));
-        assert_eq!(last_day_of_month(2026, 12), Some(31));
-        assert_eq!(last_day_of_month(2026, 4), Some(30));
-        assert_eq!(last_day_of_month(2026, 13), None);
     }
 
     #[test]

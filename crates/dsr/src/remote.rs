@@ -111,7 +111,7 @@ pub enum ProtocolError {
     /// The hello names another protocol.
     #[error("source protocol: the program speaks {found:?}, not {PROTOCOL}")]
     WrongProtocol {
-        /// The name it sent (at most 80 characters).
+        /// The name it sent (shortened by `custodia_core::echo`).
         found: String,
     },
     /// The hello names a version this build does not speak.
@@ -394,7 +394,7 @@ pub fn decode_hello(line: &str) -> Result<SourceHello, ProtocolError> {
     let protocol = value.get("protocol").and_then(serde_json::Value::as_str);
     if protocol != Some(PROTOCOL) {
         return Err(ProtocolError::WrongProtocol {
-            found: protocol.unwrap_or("").chars().take(80).collect(),
+            found: custodia_core::echo(protocol.unwrap_or("")),
         });
     }
     match value.get("version").and_then(serde_json::Value::as_u64) {
@@ -490,10 +490,7 @@ impl<'a> SourceServer<'a> {
             .copied()
             .ok_or_else(|| SourceFailure {
                 kind: SourceFailureKind::UnknownSource,
-                message: format!(
-                    "no source named {:?}",
-                    name.chars().take(80).collect::<String>()
-                ),
+                message: format!("no source named {:?}", custodia_core::echo(name)),
             })
     }
 

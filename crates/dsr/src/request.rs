@@ -48,11 +48,9 @@
 //! the extension gives time to act, not to announce a refusal.
 
 use std::fmt;
-use std::str::FromStr;
 
 use custodia_core::{ActorId, DataCategory, Purpose, Role, SubjectId, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::erasure::ErasureCertificate;
 use crate::error::Error;
@@ -64,50 +62,14 @@ pub const RESPONSE_MONTHS: u32 = 1;
 /// Further months an extension adds (Art. 12(3), second sentence).
 pub const EXTENSION_MONTHS: u32 = 2;
 
-/// Identifies a data-subject request.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RequestId(Uuid);
-
-impl RequestId {
-    /// A new random id.
-    pub fn random() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps an existing UUID (the host's own ticket id, say).
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The UUID inside.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
-impl fmt::Debug for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RequestId({})", self.0.hyphenated())
-    }
-}
-
-impl FromStr for RequestId {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Uuid::parse_str(s).map(Self).map_err(|e| Error::Decode {
-            what: "request id",
-            message: e.to_string(),
-        })
-    }
-}
+custodia_core::uuid_id!(
+    /// Identifies a data-subject request.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    RequestId,
+    "request id",
+    random
+);
 
 /// A correction the person asks for (Art. 16): every field within `category`
 /// gets `value`. A correction that matches no field is reported, so the host

@@ -10,7 +10,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum as ck;
-use crate::scan::{CONTEXT_BOOST, K, KindSet, Scanner, fold};
+use crate::kind::{K, Scope};
+use crate::scan::{CONTEXT_BOOST, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
 /// One detected piece of personal data: what, where (UTF-8 byte span, end
@@ -75,6 +76,17 @@ impl Regions {
     }
 }
 
+/// Each region's name, for parsing and display, in display order.
+const REGION_NAMES: [(Regions, &str); 7] = [
+    (Regions::US, "us"),
+    (Regions::UK, "uk"),
+    (Regions::AU, "au"),
+    (Regions::CA, "ca"),
+    (Regions::NZ, "nz"),
+    (Regions::EU, "eu"),
+    (Regions::DE, "de"),
+];
+
 impl FromStr for Regions {
     type Err = Error;
     /// A comma-separated list: `us,uk,au,ca,nz,eu,de` (`de` is Germany
@@ -83,20 +95,17 @@ impl FromStr for Regions {
         let mut r = Regions::NONE;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             r = r.union(match part.to_ascii_lowercase().as_str() {
-                "us" => Regions::US,
-                "uk" | "gb" => Regions::UK,
-                "au" => Regions::AU,
-                "ca" => Regions::CA,
-                "nz" => Regions::NZ,
-                "eu" => Regions::EU,
-                "de" => Regions::DE,
+                "gb" => Regions::UK,
                 "all" => Regions::ALL,
                 "none" | "global" => Regions::NONE,
-                _ => {
-                    return Err(Error::InvalidRegion {
-                        input: part.chars().take(32).collect(),
-                    });
-                }
+                name => match REGION_NAMES.iter().find(|(_, n)| *n == name) {
+                    Some(&(region, _)) => region,
+                    None => {
+                        return Err(Error::InvalidRegion {
+                            input: part.chars().take(32).collect(),
+                        });
+                    }
+                },
             });
         }
         Ok(r)
@@ -105,16 +114,7 @@ impl FromStr for Regions {
 
 impl fmt::Display for Regions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [
-            (Regions::US, "us"),
-            (Regions::UK, "uk"),
-            (Regions::AU, "au"),
-            (Regions::CA, "ca"),
-            (Regions::NZ, "nz"),
-            (Regions::EU, "eu"),
-            (Regions::DE, "de"),
-        ];
-        let list: Vec<&str> = names
+        let list: Vec<&str> = REGION_NAMES
             .iter()
             // `de` is part of `eu`: name it alone only without the rest.
             .filter(|(r, _)| {
@@ -356,7 +356,12 @@ impl Detector {
     pub fn with_regions(regions: Regions) -> Detector {
         let mut bits = 0u64;
         for k in K::ALL {
-            if k.region().is_none_or(|r| regions.contains(r)) {
+            let on = match k.scope() {
+                Scope::Global => true,
+                Scope::Region(r) => regions.contains(r),
+                Scope::Known => false,
+            };
+            if on {
                 bits |= 1 << (k as u8);
             }
         }

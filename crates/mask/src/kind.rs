@@ -4,10 +4,46 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::Error;
+use crate::scan::{CtxWords, words};
+use crate::{Error, Regions};
 
+/// Where the detector looks for a built-in kind.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Scope {
+    /// The scanner, in every configuration.
+    Global,
+    /// The scanner, when the detector's regions include this one.
+    Region(Regions),
+    /// Only the host's [`KnownEntities`](crate::KnownEntities); the scanner
+    /// never reports it.
+    Known,
+}
+
+macro_rules! scope {
+    (global) => {
+        Scope::Global
+    };
+    (known) => {
+        Scope::Known
+    };
+    ($r:ident) => {
+        Scope::Region(Regions::$r)
+    };
+}
+
+// One declaration per kind: the public `Kind` and the scanner's copyable
+// index `K` with its recognizer name, scope and context words, so adding a
+// kind touches one place.
 macro_rules! kinds {
-    ($($(#[$m:meta])* $v:ident => $s:literal),* $(,)?) => {
+    ($(
+        $(#[$m:meta])*
+        $v:ident {
+            name: $s:literal,
+            recognizer: $rec:literal,
+            scope: $scope:ident,
+            context: [$($w:literal),* $(,)?] $(,)?
+        }
+    ),* $(,)?) => {
         /// What a finding is: an email, a card number, a national id, a secret.
         ///
         /// The names (`as_str`) are the stable labels of the test data and of
@@ -43,132 +79,537 @@ macro_rules! kinds {
                 }
             }
         }
+
+        /// A built-in kind as a copyable index: bit `K as u8` of a
+        /// [`KindSet`](crate::scan::KindSet).
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        #[repr(u8)]
+        pub(crate) enum K {
+            $($v,)*
+        }
+
+        impl K {
+            /// Every built-in kind, in [`Kind::BUILTIN`] order.
+            pub(crate) const ALL: [K; Kind::BUILTIN.len()] = [$(K::$v),*];
+
+            #[inline]
+            pub(crate) fn kind(self) -> Kind {
+                match self {
+                    $(K::$v => Kind::$v,)*
+                }
+            }
+
+            /// Where the detector looks for it.
+            pub(crate) fn scope(self) -> Scope {
+                match self {
+                    $(K::$v => scope!($scope),)*
+                }
+            }
+
+            /// Context words (whole words, written in their simple case
+            /// folding, non-ASCII allowed: `straße`, `führerschein`) that
+            /// raise confidence when they occur within the few words before
+            /// a match.
+            #[inline]
+            pub(crate) fn context(self) -> &'static CtxWords {
+                match self {
+                    $(K::$v => words![$($w),*],)*
+                }
+            }
+
+            /// The recognizer's stable name, reported with each finding.
+            #[inline]
+            pub(crate) fn recognizer(self) -> &'static str {
+                match self {
+                    $(K::$v => $rec,)*
+                }
+            }
+        }
     };
 }
 
+// A KindSet is a u64.
+const _: () = assert!(Kind::BUILTIN.len() <= 64);
+
 kinds! {
     /// An email address.
-    Email => "EMAIL",
+    Email {
+        name: "EMAIL",
+        recognizer: "email",
+        scope: global,
+        context: ["email", "mail", "e"],
+    },
     /// A telephone number (E.164 or a national format).
-    Phone => "PHONE",
+    Phone {
+        name: "PHONE",
+        recognizer: "phone",
+        scope: global,
+        context: [
+            "phone", "tel", "telephone", "mobile", "cell", "call", "callback", "contact", "fax",
+            "whatsapp", "sms", "ring", "reach", "landline", "text",
+        ],
+    },
     /// A payment card number (IIN range and Luhn).
-    CreditCard => "CREDIT_CARD",
+    CreditCard {
+        name: "CREDIT_CARD",
+        recognizer: "credit_card_luhn",
+        scope: global,
+        context: ["card", "visa", "mastercard", "amex", "credit", "debit", "payment", "cc"],
+    },
     /// An international bank account number (length and mod-97).
-    Iban => "IBAN",
+    Iban {
+        name: "IBAN",
+        recognizer: "iban_mod97",
+        scope: global,
+        context: ["iban", "account", "bank", "transfer"],
+    },
     /// An IPv4 or IPv6 address.
-    IpAddress => "IP_ADDRESS",
+    IpAddress {
+        name: "IP_ADDRESS",
+        recognizer: "ip_address",
+        scope: global,
+        context: ["ip", "server", "host", "address", "from", "client"],
+    },
     /// A MAC address.
-    MacAddress => "MAC_ADDRESS",
+    MacAddress {
+        name: "MAC_ADDRESS",
+        recognizer: "mac_address",
+        scope: global,
+        context: ["mac", "hardware", "ethernet", "wifi"],
+    },
     /// A secret: API keys, tokens, private keys, passwords, URL credentials.
-    Secret => "SECRET",
+    Secret {
+        name: "SECRET",
+        recognizer: "secret",
+        scope: global,
+        context: ["password", "token", "key", "secret"],
+    },
     /// A date of birth (a date with birth context).
-    DateOfBirth => "DATE_OF_BIRTH",
+    DateOfBirth {
+        name: "DATE_OF_BIRTH",
+        recognizer: "date_of_birth",
+        scope: global,
+        context: [
+            "birth", "born", "dob", "birthday", "birthdate", "geboren", "geb", "geburtsdatum",
+            "geburtstag", "nee", "née", "né", "naissance", "nacimiento", "nascita",
+        ],
+    },
     /// A person's name (from known entities).
-    Person => "PERSON",
+    Person {
+        name: "PERSON",
+        recognizer: "known_entity",
+        scope: known,
+        context: [],
+    },
     /// US social security number.
-    UsSsn => "US_SSN",
+    UsSsn {
+        name: "US_SSN",
+        recognizer: "us_ssn",
+        scope: US,
+        context: ["ssn", "social", "security", "ss"],
+    },
     /// US individual taxpayer identification number.
-    UsItin => "US_ITIN",
+    UsItin {
+        name: "US_ITIN",
+        recognizer: "us_itin",
+        scope: US,
+        context: ["itin", "taxpayer"],
+    },
     /// US ABA bank routing number.
-    UsBankRouting => "US_BANK_ROUTING",
+    UsBankRouting {
+        name: "US_BANK_ROUTING",
+        recognizer: "us_aba_routing",
+        scope: US,
+        context: ["routing", "aba", "rtn", "transit"],
+    },
     /// US passport number.
-    UsPassport => "US_PASSPORT",
+    UsPassport {
+        name: "US_PASSPORT",
+        recognizer: "us_passport",
+        scope: US,
+        context: ["passport"],
+    },
     /// US bank account number (with context).
-    UsBankNumber => "US_BANK_NUMBER",
+    UsBankNumber {
+        name: "US_BANK_NUMBER",
+        recognizer: "us_bank_number",
+        scope: US,
+        context: ["account", "acct", "bank", "checking", "savings"],
+    },
     /// US driver's licence number (with context: the shapes vary by state).
-    UsDriverLicense => "US_DRIVER_LICENSE",
+    UsDriverLicense {
+        name: "US_DRIVER_LICENSE",
+        recognizer: "us_driver_license",
+        scope: US,
+        // Not `driver` alone: "driver update KB5034441" is a patch.
+        context: ["license", "licence", "lic", "dl", "dls", "cdl", "cdls", "permit"],
+    },
     /// US DEA registration number (Presidio's `MEDICAL_LICENSE`, checksum).
-    MedicalLicense => "MEDICAL_LICENSE",
+    MedicalLicense {
+        name: "MEDICAL_LICENSE",
+        recognizer: "us_dea_checksum",
+        scope: US,
+        context: ["dea", "medical", "certificate", "prescriber", "registration"],
+    },
     /// US National Provider Identifier (Luhn with the `80840` prefix).
-    UsNpi => "US_NPI",
+    UsNpi {
+        name: "US_NPI",
+        recognizer: "us_npi_luhn",
+        scope: US,
+        context: ["npi", "provider", "taxonomy"],
+    },
     /// US Medicare Beneficiary Identifier.
-    UsMbi => "US_MBI",
+    UsMbi {
+        name: "US_MBI",
+        recognizer: "us_mbi",
+        scope: US,
+        context: ["medicare", "mbi", "beneficiary", "cms", "medicaid", "hicn"],
+    },
     /// UK national insurance number.
-    UkNino => "UK_NINO",
+    UkNino {
+        name: "UK_NINO",
+        recognizer: "uk_nino",
+        scope: UK,
+        context: ["nino", "insurance", "ni"],
+    },
     /// UK NHS number.
-    UkNhs => "UK_NHS",
+    UkNhs {
+        name: "UK_NHS",
+        recognizer: "uk_nhs_mod11",
+        scope: UK,
+        context: ["nhs", "health"],
+    },
     /// UK postcode.
-    UkPostcode => "UK_POSTCODE",
+    UkPostcode {
+        name: "UK_POSTCODE",
+        recognizer: "uk_postcode",
+        scope: UK,
+        context: ["postcode", "post", "address"],
+    },
     /// UK passport number (two letters and seven digits, with context).
-    UkPassport => "UK_PASSPORT",
+    UkPassport {
+        name: "UK_PASSPORT",
+        recognizer: "uk_passport",
+        scope: UK,
+        context: ["uk", "british", "hmpo", "majesty", "hm"],
+    },
     /// UK (DVLA) driving licence number.
-    UkDrivingLicence => "UK_DRIVING_LICENCE",
+    UkDrivingLicence {
+        name: "UK_DRIVING_LICENCE",
+        recognizer: "uk_driving_licence",
+        scope: UK,
+        context: ["driving", "licence", "license", "dvla", "dl"],
+    },
     /// UK vehicle registration (current, prefix and suffix formats, with context).
-    UkVehicleRegistration => "UK_VEHICLE_REGISTRATION",
+    UkVehicleRegistration {
+        name: "UK_VEHICLE_REGISTRATION",
+        recognizer: "uk_vehicle_registration",
+        scope: UK,
+        context: [
+            "vehicle", "registration", "plate", "reg", "vrn", "dvla", "logbook", "mot", "car",
+            "van",
+        ],
+    },
     /// Australian tax file number.
-    AuTfn => "AU_TFN",
+    AuTfn {
+        name: "AU_TFN",
+        recognizer: "au_tfn",
+        scope: AU,
+        context: ["tfn", "tax"],
+    },
     /// Australian business number.
-    AuAbn => "AU_ABN",
+    AuAbn {
+        name: "AU_ABN",
+        recognizer: "au_abn_mod89",
+        scope: AU,
+        context: ["abn", "business"],
+    },
     /// Australian company number.
-    AuAcn => "AU_ACN",
+    AuAcn {
+        name: "AU_ACN",
+        recognizer: "au_acn",
+        scope: AU,
+        context: ["acn", "company"],
+    },
     /// Australian Medicare card number.
-    AuMedicare => "AU_MEDICARE",
+    AuMedicare {
+        name: "AU_MEDICARE",
+        recognizer: "au_medicare",
+        scope: AU,
+        context: ["medicare"],
+    },
     /// Canadian social insurance number.
-    CaSin => "CA_SIN",
+    CaSin {
+        name: "CA_SIN",
+        recognizer: "ca_sin_luhn",
+        scope: CA,
+        context: ["sin", "social", "insurance"],
+    },
     /// Canadian postal code.
-    CaPostalCode => "CA_POSTAL_CODE",
+    CaPostalCode {
+        name: "CA_POSTAL_CODE",
+        recognizer: "ca_postal_code",
+        scope: CA,
+        context: ["postal", "code", "address"],
+    },
     /// New Zealand inland revenue number.
-    NzIrd => "NZ_IRD",
+    NzIrd {
+        name: "NZ_IRD",
+        recognizer: "nz_ird_mod11",
+        scope: NZ,
+        context: ["ird", "inland", "revenue", "gst"],
+    },
     /// New Zealand national health index number.
-    NzNhi => "NZ_NHI",
+    NzNhi {
+        name: "NZ_NHI",
+        recognizer: "nz_nhi",
+        scope: NZ,
+        context: ["nhi", "health"],
+    },
     /// German tax identification number (Steuer-IdNr).
-    DeTaxId => "DE_TAX_ID",
+    DeTaxId {
+        name: "DE_TAX_ID",
+        recognizer: "de_tax_id",
+        scope: DE,
+        context: ["steuer", "steuerid", "idnr", "steueridentifikationsnummer", "tax"],
+    },
     /// German identity card (Personalausweis) serial number (with context).
-    DeIdCard => "DE_ID_CARD",
+    DeIdCard {
+        name: "DE_ID_CARD",
+        recognizer: "de_id_card",
+        scope: DE,
+        context: [
+            "personalausweis", "personalausweisnummer", "ausweis", "ausweisnummer",
+            "ausweisdokument", "perso",
+        ],
+    },
     /// German passport (Reisepass) number (ICAO check digit, with context).
-    DePassport => "DE_PASSPORT",
+    DePassport {
+        name: "DE_PASSPORT",
+        recognizer: "de_passport_icao",
+        scope: DE,
+        context: ["reisepass", "reisepassnummer", "passnummer", "passport", "dokumentennummer"],
+    },
     /// German driving licence (Führerschein) number (with context).
-    DeDriverLicense => "DE_DRIVER_LICENSE",
+    DeDriverLicense {
+        name: "DE_DRIVER_LICENSE",
+        recognizer: "de_driver_license",
+        scope: DE,
+        context: [
+            "führerschein", "fuhrerschein", "fuehrerschein", "führerscheinnummer",
+            "fuhrerscheinnummer", "fuehrerscheinnummer", "fahrerlaubnis", "fahrerlaubnisnummer",
+        ],
+    },
     /// German Betriebsstättennummer (practice site number, with context).
-    DeBsnr => "DE_BSNR",
+    DeBsnr {
+        name: "DE_BSNR",
+        recognizer: "de_bsnr",
+        scope: DE,
+        context: [
+            "bsnr", "betriebsstättennummer", "betriebsstätte", "betriebsstaette",
+            "betriebsstättennr", "praxisnummer", "arztpraxis", "praxis", "kassenärztliche", "kv",
+            "praxisadresse", "praxisstandort", "nebenbetriebsstätte", "hauptbetriebsstätte",
+            "behandlungsort", "vertragsarztpraxis",
+        ],
+    },
     /// German commercial register number (`HRB 12345`, Handelsregister).
-    DeCommercialRegister => "DE_COMMERCIAL_REGISTER",
+    DeCommercialRegister {
+        name: "DE_COMMERCIAL_REGISTER",
+        recognizer: "de_commercial_register",
+        scope: DE,
+        context: [
+            "handelsregister", "handelsregisternummer", "hrnr", "registernummer", "register",
+            "amtsgericht", "registergericht", "eingetragen", "firmenbuch", "commercial",
+        ],
+    },
     /// German health insurance number (KVNR, check digit).
-    DeKvnr => "DE_KVNR",
+    DeKvnr {
+        name: "DE_KVNR",
+        recognizer: "de_kvnr",
+        scope: DE,
+        context: [
+            "kvnr", "krankenversichertennummer", "versichertennummer", "versichertennr",
+            "versicherten", "versicherte", "krankenkasse", "krankenversicherung", "patientennummer",
+            "patienten", "patient", "insurance", "egk",
+        ],
+    },
     /// German lifelong doctor number (LANR, check digit, with context).
-    DeLanr => "DE_LANR",
+    DeLanr {
+        name: "DE_LANR",
+        recognizer: "de_lanr",
+        scope: DE,
+        context: ["lanr", "arztnummer", "arztnr", "arzt", "lebenslange", "physician", "doctor"],
+    },
     /// German vehicle registration plate (Kfz-Kennzeichen, with context).
-    DeLicensePlate => "DE_LICENSE_PLATE",
+    DeLicensePlate {
+        name: "DE_LICENSE_PLATE",
+        recognizer: "de_license_plate",
+        scope: DE,
+        context: [
+            "kennzeichen", "kfz", "fahrzeugkennzeichen", "nummernschild", "autokennzeichen",
+            "fahrzeug", "auto", "plate", "fahrzeugregistrierung", "pkw", "lkw",
+        ],
+    },
     /// German identity card number with its check digit (with context).
-    DePersonalId => "DE_PERSONAL_ID",
+    DePersonalId {
+        name: "DE_PERSONAL_ID",
+        recognizer: "de_personal_id",
+        scope: DE,
+        context: [
+            "personalausweis", "personalausweisnummer", "ausweisnummer", "ausweisnr", "ausweis",
+            "identitätskarte", "perso", "identity",
+        ],
+    },
     /// German postcode (Postleitzahl, with context).
-    DePostalCode => "DE_POSTAL_CODE",
+    DePostalCode {
+        name: "DE_POSTAL_CODE",
+        recognizer: "de_postal_code",
+        scope: DE,
+        context: [
+            "postleitzahl", "plz", "postcode", "postal", "ort", "wohnort", "stadt", "anschrift",
+            "adresse", "straße", "strasse", "wohnhaft",
+        ],
+    },
     /// German pension insurance number (Rentenversicherungsnummer).
-    DeSocialSecurity => "DE_SOCIAL_SECURITY",
+    DeSocialSecurity {
+        name: "DE_SOCIAL_SECURITY",
+        recognizer: "de_social_security",
+        scope: DE,
+        context: [
+            "rentenversicherungsnummer", "sozialversicherungsnummer", "versicherungsnummer", "rvnr",
+            "svnr", "sv", "rente", "rentenversicherung", "drv", "sozialversicherung",
+            "sozialversicherungsausweis", "rentenausweis", "social",
+        ],
+    },
     /// German tax number (Steuernummer, state formats, with context).
-    DeTaxNumber => "DE_TAX_NUMBER",
+    DeTaxNumber {
+        name: "DE_TAX_NUMBER",
+        recognizer: "de_tax_number",
+        scope: DE,
+        context: [
+            "steuernummer", "steuer", "stnr", "st", "finanzamt", "umsatzsteuer", "einkommensteuer",
+            "körperschaftsteuer", "gewerbesteuer", "steuerveranlagung", "steuerbescheid", "tax",
+        ],
+    },
     /// German Telematik-ID (health telematics infrastructure, with context).
-    DeTelematikId => "DE_TELEMATIK_ID",
+    DeTelematikId {
+        name: "DE_TELEMATIK_ID",
+        recognizer: "de_telematik_id",
+        scope: DE,
+        context: [
+            "telematik", "telematikid", "gesundheits", "gesundheitsid", "ehba", "smc",
+            "heilberufsausweis", "health", "versicherten", "ti", "telematics", "rezept", "epa",
+            "patientenakte",
+        ],
+    },
     /// German VAT id (USt-IdNr, `DE` and nine digits, check digit).
-    DeVatCode => "DE_VAT_CODE",
+    DeVatCode {
+        name: "DE_VAT_CODE",
+        recognizer: "de_vat_code",
+        scope: DE,
+        context: [
+            "umsatzsteuer", "umsatzsteuerid", "ust", "ustid", "ustidnr", "vat", "steuernummer",
+            "idnr", "identifikationsnummer",
+        ],
+    },
     /// Spanish NIF (DNI) number.
-    EsNif => "ES_NIF",
+    EsNif {
+        name: "ES_NIF",
+        recognizer: "es_nif",
+        scope: EU_OTHER,
+        context: ["nif", "dni"],
+    },
     /// Spanish NIE number.
-    EsNie => "ES_NIE",
+    EsNie {
+        name: "ES_NIE",
+        recognizer: "es_nie",
+        scope: EU_OTHER,
+        context: ["nie"],
+    },
     /// Spanish passport number (three letters and six digits, with context).
-    EsPassport => "ES_PASSPORT",
+    EsPassport {
+        name: "ES_PASSPORT",
+        recognizer: "es_passport",
+        scope: EU_OTHER,
+        context: ["pasaporte", "passport"],
+    },
     /// Italian fiscal code (codice fiscale).
-    ItFiscalCode => "IT_FISCAL_CODE",
+    ItFiscalCode {
+        name: "IT_FISCAL_CODE",
+        recognizer: "it_fiscal_code",
+        scope: EU_OTHER,
+        context: ["fiscale", "codice", "cf", "fiscal"],
+    },
     /// Italian VAT number (partita IVA).
-    ItVatCode => "IT_VAT_CODE",
+    ItVatCode {
+        name: "IT_VAT_CODE",
+        recognizer: "it_vat_code",
+        scope: EU_OTHER,
+        context: ["iva", "vat", "partita"],
+    },
     /// Italian passport number (with context).
-    ItPassport => "IT_PASSPORT",
+    ItPassport {
+        name: "IT_PASSPORT",
+        recognizer: "it_passport",
+        scope: EU_OTHER,
+        context: ["passaporto", "passport"],
+    },
     /// Italian identity card number (with context).
-    ItIdentityCard => "IT_IDENTITY_CARD",
+    ItIdentityCard {
+        name: "IT_IDENTITY_CARD",
+        recognizer: "it_identity_card",
+        scope: EU_OTHER,
+        context: ["carta", "identita", "identity", "cie", "documento"],
+    },
     /// Italian driving licence number (patente, with context).
-    ItDriverLicense => "IT_DRIVER_LICENSE",
+    ItDriverLicense {
+        name: "IT_DRIVER_LICENSE",
+        recognizer: "it_driver_license",
+        scope: EU_OTHER,
+        context: ["patente", "guida", "driving", "licence", "license"],
+    },
     /// Dutch citizen service number (BSN).
-    NlBsn => "NL_BSN",
+    NlBsn {
+        name: "NL_BSN",
+        recognizer: "nl_bsn",
+        scope: EU_OTHER,
+        context: ["bsn", "burgerservicenummer", "sofinummer"],
+    },
     /// Polish PESEL number.
-    PlPesel => "PL_PESEL",
+    PlPesel {
+        name: "PL_PESEL",
+        recognizer: "pl_pesel",
+        scope: EU_OTHER,
+        context: ["pesel"],
+    },
     /// Swedish personal identity number (personnummer).
-    SePersonnummer => "SE_PERSONNUMMER",
+    SePersonnummer {
+        name: "SE_PERSONNUMMER",
+        recognizer: "se_personnummer",
+        scope: EU_OTHER,
+        context: ["personnummer", "personnr"],
+    },
     /// Swedish organisation number (organisationsnummer, Luhn).
-    SeOrganisationsnummer => "SE_ORGANISATIONSNUMMER",
+    SeOrganisationsnummer {
+        name: "SE_ORGANISATIONSNUMMER",
+        recognizer: "se_organisationsnummer_luhn",
+        scope: EU_OTHER,
+        context: ["organisationsnummer", "orgnr", "org", "organisation"],
+    },
     /// Finnish personal identity code (HETU).
-    FiHetu => "FI_HETU",
+    FiHetu {
+        name: "FI_HETU",
+        recognizer: "fi_hetu",
+        scope: EU_OTHER,
+        context: ["hetu", "henkilotunnus"],
+    },
     /// French social security number (INSEE / NIR).
-    FrInsee => "FR_INSEE",
+    FrInsee {
+        name: "FR_INSEE",
+        recognizer: "fr_insee",
+        scope: EU_OTHER,
+        context: ["insee", "nir", "secu", "securite", "sociale"],
+    },
 }
 
 impl Kind {

@@ -28,7 +28,8 @@ use chrono::{Days, Months, TimeDelta};
 use custodia_core::Timestamp;
 
 use crate::Error;
-use crate::error::echo;
+use custodia_core::calendar::{add_months_civil, civil_from_days, days_from_civil};
+use custodia_core::echo;
 
 /// The longest period accepted, per component, in years.
 pub const MAX_YEARS: u32 = 10_000;
@@ -162,9 +163,9 @@ impl Period {
     pub(crate) fn after_civil(&self, start: &CivilTime) -> Option<i64> {
         let mut days = start.days;
         if self.months > 0 {
-            let total = start.year * 12 + (start.month - 1) + i64::from(self.months);
-            let (year, month) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-            days = days_from_civil(year, month, start.day.min(days_in_month(year, month)));
+            let (year, month, day) =
+                add_months_civil(start.year, start.month, start.day, i64::from(self.months));
+            days = days_from_civil(year, month, day);
         }
         days += i64::from(self.days);
         let total = days
@@ -244,45 +245,6 @@ fn timestamp_range() -> (i64, i64) {
         chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
     );
     RANGE
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date of a day count since 1970-01-01: (year, month 1-12, day 1-31).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 impl fmt::Display for Period {

@@ -191,12 +191,3 @@ impl Error {
         }
     }
 }
-
-/// Shortens `input` on a character boundary for inclusion in an error.
-pub(crate) fn echo(input: &str) -> String {
-    const MAX: usize = 80;
-    match input.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &input[..cut]),
-        None => input.to_owned(),
-    }
-}

@@ -205,7 +205,7 @@ pub use eval::{RetentionAction, RetentionDecision, RetentionReason, Rules};
 pub use model::{
     BackupSchedule, Disposition, HoldScope, Keep, LegalHold, Rule, Selector, Specificity, Trigger,
 };
-pub use parse::{Format, MAX_POLICY_BYTES, parse_timestamp};
+pub use parse::{Format, MAX_POLICY_BYTES};
 pub use policy::RetentionPolicy;
 pub use record::RetentionRecord;
 pub use sweep::{Cursor, PlanItem, Sweep, SweepPlan};

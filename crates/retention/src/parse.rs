@@ -13,16 +13,17 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use custodia_core::{DataCategory, Region, SubjectId, Taxonomy, TenantId, Timestamp};
+use custodia_core::{DataCategory, Region, SubjectId, Taxonomy, TenantId};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 
-use crate::error::{Error, Location, Problem, echo};
+use crate::error::{Error, Location, Problem};
 use crate::model::{
     BackupSchedule, Disposition, HoldScope, Keep, LegalHold, Rule, Selector, Trigger,
 };
 use crate::policy::{check_backups, check_hold, check_rule, rule_what};
 use crate::{POLICY_VERSION, Period, RetentionPolicy};
+use custodia_core::echo;
 
 /// The largest policy file accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 4 << 20;
@@ -447,22 +448,15 @@ fn build(source: &Source<'_>, raw: RawPolicy) -> Result<RetentionPolicy, Error> 
             let keep = duration(source, &b.keep, "backups.keep")?;
             let anchor = match &b.anchor {
                 None => None,
-                Some(a) => Some(
-                    chrono::DateTime::parse_from_rfc3339(&a.value)
-                        .map(|t| t.to_utc())
-                        .or_else(|e| {
-                            source.fail(
-                                &a.span,
-                                Problem::Invalid {
-                                    what: "backups.anchor".into(),
-                                    reason: format!(
-                                        "{:?} is not an RFC 3339 timestamp: {e}",
-                                        echo(&a.value)
-                                    ),
-                                },
-                            )
-                        })?,
-                ),
+                Some(a) => Some(custodia_core::parse_timestamp(&a.value).or_else(|e| {
+                    source.fail(
+                        &a.span,
+                        Problem::Invalid {
+                            what: "backups.anchor".into(),
+                            reason: e.to_string(),
+                        },
+                    )
+                })?),
             };
             let schedule = BackupSchedule {
                 every,
@@ -682,11 +676,4 @@ fn edit_distance(a: &str, b: &str) -> usize {
         std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()]
-}
-
-/// Parses an RFC 3339 timestamp (for CLI and tests).
-pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.to_utc())
-        .map_err(|e| format!("{:?} is not an RFC 3339 timestamp: {e}", echo(s)))
 }

@@ -7,7 +7,7 @@ use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
 use serde::Deserialize;
 
 use crate::Error;
-use crate::error::echo;
+use custodia_core::echo;
 
 /// The metadata of one stored record (a ticket, a log line, a contact).
 ///
@@ -56,36 +56,10 @@ pub struct RetentionRecord {
     pub events: BTreeMap<String, Timestamp>,
 }
 
-/// Parses an RFC 3339 timestamp, with a fast path for the common
-/// `YYYY-MM-DDTHH:MM:SSZ` form and chrono's parser (what chrono's own serde
-/// support uses) for everything else.
+/// Parses an RFC 3339 timestamp (custodia-core's parser, with its fast path
+/// for `YYYY-MM-DDTHH:MM:SSZ`), the error as text for serde.
 fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
-    let b = s.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        b.get(range)?.iter().try_fold(0u32, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
-    };
-    if b.len() == 20
-        && (b[4], b[7], b[10], b[13], b[16], b[19]) == (b'-', b'-', b'T', b':', b':', b'Z')
-    {
-        let fast = (|| {
-            let date = chrono::NaiveDate::from_ymd_opt(
-                i32::try_from(digits(0..4)?).ok()?,
-                digits(5..7)?,
-                digits(8..10)?,
-            )?;
-            Some(
-                date.and_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?)?
-                    .and_utc(),
-            )
-        })();
-        if let Some(t) = fast {
-            return Ok(t);
-        }
-    }
-    s.parse::<Timestamp>()
-        .map_err(|e| format!("invalid timestamp {:?}: {e}", echo(s)))
+    custodia_core::parse_timestamp(s).map_err(|e| e.to_string())
 }
 
 fn timestamp<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {

@@ -27,7 +27,7 @@ use custodia_core::{ActorId, Region, TenantId};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::error::echo;
+use custodia_core::echo;
 
 /// The longest role, team, resource or namespace name, in bytes.
 pub const MAX_NAME: usize = 64;

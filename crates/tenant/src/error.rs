@@ -2,17 +2,6 @@
 
 use custodia_core::TenantId;
 
-/// The longest piece of rejected input an [`Error`] repeats back.
-pub const MAX_ECHO: usize = 80;
-
-/// Shortens `input` on a character boundary for inclusion in an error.
-pub(crate) fn echo(input: &str) -> String {
-    match input.char_indices().nth(MAX_ECHO) {
-        Some((cut, _)) => format!("{}…", &input[..cut]),
-        None => input.to_owned(),
-    }
-}
-
 /// Everything that can go wrong in tenant isolation, access control,
 /// residency checks and the PostgreSQL integration.
 ///
@@ -165,19 +154,5 @@ impl Error {
             self,
             Error::CrossTenant { .. } | Error::CrossTenantGrant { .. }
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn echo_shortens_long_input_on_char_boundary() {
-        let long = "é".repeat(200);
-        let short = echo(&long);
-        assert_eq!(short.chars().count(), MAX_ECHO + 1);
-        assert!(short.ends_with('…'));
-        assert_eq!(echo("abc"), "abc");
     }
 }

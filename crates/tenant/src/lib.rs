@@ -162,4 +162,4 @@ pub mod rls;
 pub use context::{
     CacheKey, MAX_NAME, RoleName, Scoped, TeamId, TenantContext, TenantJob, TenantOwned,
 };
-pub use error::{Error, MAX_ECHO};
+pub use error::Error;

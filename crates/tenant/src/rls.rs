@@ -48,7 +48,7 @@ use std::fmt;
 use std::fmt::Write as _;
 
 use crate::Error;
-use crate::error::echo;
+use custodia_core::echo;
 
 /// The setting the policies read: `app.tenant_id`.
 pub const TENANT_SETTING: &str = "app.tenant_id";

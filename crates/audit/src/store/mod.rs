@@ -9,11 +9,17 @@
 //! * [`MemoryStore`]: a `Vec`, for tests and for short-lived logs.
 //! * [`SegmentStore`]: the embedded default, append-only segment files with
 //!   length-prefixed, checksummed records, configurable fsync ([`Durability`])
-//!   and crash recovery (see [`segment`]).
+//!   and crash recovery that drops at most one torn record (see [`segment`]).
 //! * `SqliteStore` (feature `sqlite`): one table in a SQLite database, for
 //!   hosts that already run SQLite (see the `sqlite` module).
 //! * `PostgresStore` (feature `postgres`): appenders in several processes or
 //!   machines extend one gap-free log (see the `postgres` module).
+//!
+//! Only the segment store ever truncates on open: the SQL stores append in
+//! transactions, so a crash leaves no partial record, and their open changes
+//! nothing. A writer holding a trusted checkpoint opens any store with
+//! [`crate::AuditLog::open_extending`] (the segment store also with
+//! [`SegmentStore::open_at_least`]) to refuse a log shorter than it.
 //!
 //! A store shared by several writers reports [`crate::Error::Stale`] from
 //! [`AuditStore::append`] when another writer appended first; [`AuditStore::refresh`]

@@ -26,6 +26,11 @@
 //! the tree head it computed into `custodia_audit_heads`; [`crate::AuditLog::open`]
 //! checks every recorded head against the recomputed tree, so appenders that
 //! disagreed about a root would be caught.
+//!
+//! Opening never deletes or rewrites a row: a crash mid-append rolls its
+//! transaction back, so there is no torn record to drop, and a gap or a bad
+//! checksum is [`Error::Tampered`]. A writer holding a trusted checkpoint
+//! opens with [`crate::AuditLog::open_extending`] to refuse a shorter log.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -2,16 +2,16 @@
 //!
 //! A log is a directory of segment files `00000000.seg`, `00000001.seg`, …
 //! numbered from 0 with no gaps. Other files in the directory (checkpoints,
-//! keys) are ignored.
+//! keys, the `recovered/` directory of [`SegmentStore::recover`]) are ignored.
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
 //! Every integer is big-endian. A segment starts with a 76-byte header:
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 8 | magic `CSTAUDSG` |
-//! | 2 | format version, `1` |
+//! | 2 | format version, `2` (`1` in segments written before it) |
 //! | 2 | reserved, `0` |
 //! | 4 | segment number (equals the file name) |
 //! | 16 | log id (random, the same in every segment of one log) |
@@ -19,24 +19,78 @@
 //! | 32 | anchor: the RFC 6962 root of all records before this segment |
 //! | 4 | CRC-32 (IEEE) of the 72 bytes above |
 //!
-//! followed by records, each `u32` payload length, `u64` record index,
-//! payload (a canonical event, see [`crate::canonical`]), and a CRC-32 of the
-//! length, index and payload. A record is at most [`MAX_RECORD_LEN`] bytes.
-//! A new segment starts when the current one would grow past
+//! followed by records, each
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 4 | payload length |
+//! | 8 | record index |
+//! | 4 | header checksum: CRC-32 of the 12 bytes above |
+//! | length | payload (a canonical event, see [`crate::canonical`]) |
+//! | 4 | CRC-32 of everything above (length, index, header checksum, payload) |
+//!
+//! A record is at most [`MAX_RECORD_LEN`] bytes of payload. A new segment
+//! starts when the current one would grow past
 //! [`SegmentOptions::max_segment_bytes`].
+//!
+//! **Version 1** (read, verified and recovered, never written) has no header
+//! checksum: a record is length, index, payload and a CRC-32 of those
+//! ([`RECORD_OVERHEAD_V1`] bytes of framing). The header checksum of version 2
+//! exists so that a damaged length is recognised as damage straight away
+//! instead of being taken for a record a crash cut short. A writer that opens
+//! a log whose last segment is version 1 starts a new (version 2) segment
+//! before its first append; the old segments stay as they are.
 //!
 //! # Crashes and tampering
 //!
-//! On [`SegmentStore::open`], bytes after the last complete record of the
-//! *last* segment that are a torn write — a header cut short, a record whose
-//! declared length runs past the end of the file, or only zero bytes — are
-//! truncated away: that record was never acknowledged as durable. Anything
-//! else is reported as [`Error::Tampered`] and never repaired: a complete
-//! record with a bad checksum, a record index out of sequence (a deleted or
-//! reordered record), a segment that ends inside a record while later
-//! segments exist, a missing or foreign segment (wrong number, log id or first
-//! index). [`SegmentStore::open_read_only`] repairs nothing and reports a torn
-//! tail through [`SegmentStore::torn_tail`].
+//! A writer's append is one `write` of whole framed records at the end of the
+//! last segment. A crash can therefore cut short **one record**: the one the
+//! write was in the middle of when the disk stopped taking bytes. Records
+//! before it that reached the disk complete are complete and valid and are
+//! kept, acknowledged or not. This holds for group commit too
+//! ([`Durability::Group`]): the records of an unacknowledged batch that are
+//! complete on disk stay, only the one record cut short is a torn tail. (If a
+//! file system persisted a *later* part of an unacknowledged batch but not an
+//! earlier one, more than one record is damaged: that is refused like damage,
+//! see below, and is for an operator to recover.)
+//!
+//! So, on [`SegmentStore::open`], the bytes after the last complete record of
+//! the *last* segment are a **torn tail** — truncated away, since that record
+//! was never acknowledged as durable — only when they can be the prefix of
+//! one record and no more:
+//!
+//! * fewer bytes than a record header (16 bytes; 12 in version 1), or
+//! * a record header with a valid header checksum (version 1: any length up
+//!   to [`MAX_RECORD_LEN`]) and the expected index, whose record runs past the
+//!   end of the file, or
+//! * zero bytes after the first record header's worth (a record whose data
+//!   never reached the disk), no more of them than the largest complete
+//!   record of the segment,
+//!
+//! **and** no complete record with valid checksums and an index from the
+//! expected one on starts anywhere after the start of the tail: finding one
+//! means records after a damaged one are intact, so the damage is not a
+//! crash. A torn tail therefore never holds a complete valid record, and is
+//! never longer than [`MAX_TORN_BYTES`]. A segment header cut short (fewer
+//! than 76 bytes, a prefix of a header or zeros) in the last segment is a
+//! crash while the segment was being created, and the file is removed.
+//!
+//! Anything else is reported as [`Error::Tampered`] naming the file, the byte
+//! offset and the record, and never repaired by opening: a complete record
+//! with a bad checksum, a damaged record header, a record index out of
+//! sequence (a deleted or reordered record), bytes after the last record that
+//! are longer than a torn record could be, a segment that ends inside a record
+//! while later segments exist, a missing or foreign segment (wrong number, log
+//! id or first index). [`SegmentStore::open_read_only`] repairs nothing and
+//! reports a torn tail through [`SegmentStore::torn_tail`].
+//!
+//! Removing damage is the operator's explicit decision:
+//! [`SegmentStore::recover`] (the `custodia audit recover` command) cuts the
+//! log at the first damaged record, after copying every byte it removes and a
+//! note saying what and why into a new directory under `recovered/` beside
+//! the segments. A writer given a trusted checkpoint's size
+//! ([`SegmentStore::open_at_least`]) refuses to open a log that holds fewer
+//! records, before it truncates anything.
 //!
 //! A writer checks every record when it opens. A reader checks every segment
 //! header and the whole last segment when it opens, and each other segment's
@@ -79,14 +133,41 @@ pub const LOCK_FILE: &str = "LOCK";
 
 /// Magic bytes of a segment file.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"CSTAUDSG";
-/// Segment format version.
-pub const SEGMENT_VERSION: u16 = 1;
+/// Segment format version this build writes.
+pub const SEGMENT_VERSION: u16 = 2;
+/// The oldest segment format version this build reads.
+pub const SEGMENT_VERSION_V1: u16 = 1;
 /// Length of a segment header.
 pub const HEADER_LEN: usize = 76;
-/// Bytes a record adds to its payload (length, index, checksum).
-pub const RECORD_OVERHEAD: usize = 16;
+/// Length of a record header (length, index, header checksum).
+pub const RECORD_HEADER_LEN: usize = 16;
+/// Bytes a record adds to its payload (record header, checksum).
+pub const RECORD_OVERHEAD: usize = 20;
+/// Bytes a version 1 record adds to its payload (length, index, checksum).
+pub const RECORD_OVERHEAD_V1: usize = 16;
 /// The largest record payload.
 pub const MAX_RECORD_LEN: usize = 16 << 20;
+/// The most bytes a torn tail can hold (less than one largest record), and
+/// so the most a writer's open ever truncates.
+pub const MAX_TORN_BYTES: u64 = (MAX_RECORD_LEN + RECORD_OVERHEAD) as u64;
+
+/// Record header length in segment format `version`.
+const fn record_header_len(version: u16) -> usize {
+    if version == SEGMENT_VERSION_V1 {
+        12
+    } else {
+        RECORD_HEADER_LEN
+    }
+}
+
+/// Record framing bytes in segment format `version`.
+pub const fn record_overhead(version: u16) -> usize {
+    if version == SEGMENT_VERSION_V1 {
+        RECORD_OVERHEAD_V1
+    } else {
+        RECORD_OVERHEAD
+    }
+}
 
 /// When appended records reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +209,8 @@ impl Default for SegmentOptions {
 
 #[derive(Debug, Clone)]
 struct Segment {
+    /// Format version (records are framed per version).
+    version: u16,
     number: u32,
     path: PathBuf,
     first: u64,
@@ -143,6 +226,19 @@ struct Segment {
     len: u64,
 }
 
+/// How [`SegmentStore::load`] reads a log.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// A writer: check everything, refuse fewer records than `min_records`,
+    /// truncate a torn tail.
+    Write { min_records: u64 },
+    /// A reader: check headers and the last segment, the rest when read;
+    /// change nothing.
+    Read,
+    /// Recovery: check everything, change nothing.
+    Inspect,
+}
+
 /// A torn final record found by [`SegmentStore::open_read_only`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TornTail {
@@ -153,6 +249,41 @@ pub struct TornTail {
     /// How many bytes follow.
     pub bytes: u64,
 }
+
+/// What [`SegmentStore::recover`] removed from a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Why: the finding (or torn tail) where the log was cut.
+    pub reason: String,
+    /// How many records the log holds afterwards.
+    pub kept: u64,
+    /// The new directory `recovered/NNNN` in the log directory that holds
+    /// the copies and the note.
+    pub aside: PathBuf,
+    /// The recovery note, [`RECOVERY_NOTE`] in `aside`.
+    pub note: PathBuf,
+    /// What was removed, file by file.
+    pub removed: Vec<Removed>,
+}
+
+/// Bytes [`SegmentStore::recover`] removed from one segment file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Where the removed bytes started in it (0: the whole file was removed).
+    pub offset: u64,
+    /// How many bytes were removed.
+    pub bytes: u64,
+    /// The copy of those bytes.
+    pub copy: PathBuf,
+}
+
+/// The directory in a log directory that [`SegmentStore::recover`] copies
+/// removed bytes into (one numbered subdirectory per recovery).
+pub const RECOVERED_DIR: &str = "recovered";
+/// The note [`SegmentStore::recover`] writes beside the copies.
+pub const RECOVERY_NOTE: &str = "RECOVERY.txt";
 
 /// Append-only segment files in a directory (see the [module documentation](self)).
 #[derive(Debug)]
@@ -237,19 +368,135 @@ fn be_u64(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
-/// Appends one framed record to `out`.
+/// Appends one framed record (format version 2) to `out`.
 pub fn frame_record(out: &mut Vec<u8>, index: u64, payload: &[u8]) {
-    let start = out.len();
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(&index.to_be_bytes());
+    let mut head = [0u8; RECORD_HEADER_LEN];
+    head[..4].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+    head[4..12].copy_from_slice(&index.to_be_bytes());
+    // One pass over the bytes: the header checksum is the running CRC after
+    // 12 bytes, and the record checksum carries on from there.
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&head[..12]);
+    let head_crc = crc.clone().finalize();
+    head[12..].copy_from_slice(&head_crc.to_be_bytes());
+    crc.update(&head[12..]);
+    crc.update(payload);
+    out.extend_from_slice(&head);
     out.extend_from_slice(payload);
-    let crc = crc32fast::hash(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
+    out.extend_from_slice(&crc.finalize().to_be_bytes());
+}
+
+/// What the bytes at a record position are.
+enum Step {
+    /// A complete, valid record of this many bytes.
+    Record(usize),
+    /// A torn tail: the rest of the bytes are a crash leftover.
+    Torn,
+    /// Damage, with the reason.
+    Damaged(String),
+}
+
+/// Whether `rest` starts with a complete record of format `version` whose
+/// checksums hold and whose index is `index`; its framed length if so.
+#[inline]
+fn complete_record(rest: &[u8], version: u16, index: u64) -> Option<usize> {
+    let head = record_header_len(version);
+    if rest.len() < head {
+        return None;
+    }
+    let len = be_u32(rest) as usize;
+    let total = len.checked_add(record_overhead(version))?;
+    if len > MAX_RECORD_LEN
+        || rest.len() < total
+        || be_u64(&rest[4..]) != index
+        || (head == RECORD_HEADER_LEN && crc32fast::hash(&rest[..12]) != be_u32(&rest[12..]))
+        || crc32fast::hash(&rest[..total - 4]) != be_u32(&rest[total - 4..])
+    {
+        return None;
+    }
+    Some(total)
+}
+
+/// Classifies the bytes `rest` where record `index` should start (the fast
+/// path, a complete valid record, is [`complete_record`]). `largest` is the
+/// largest complete record before it in the segment. See the module
+/// documentation for the torn-tail rule this implements.
+fn classify(rest: &[u8], version: u16, index: u64, largest: usize) -> Step {
+    if let Some(total) = complete_record(rest, version, index) {
+        return Step::Record(total);
+    }
+    let head = record_header_len(version);
+    if rest.len() < head {
+        return Step::Torn;
+    }
+    let len = be_u32(rest) as usize;
+    let found = be_u64(&rest[4..]);
+    let total = len + record_overhead(version);
+    let header_ok = head == 12 || crc32fast::hash(&rest[..12]) == be_u32(&rest[12..]);
+    let zero_after_header = rest[head..].iter().all(|&b| b == 0);
+    // A record whose bytes never reached the disk (zero-filled by the file
+    // system) reads as zeros after whatever of its header did.
+    let zero_filled = zero_after_header && (!header_ok || rest.iter().all(|&b| b == 0));
+    if zero_filled {
+        if rest.len() <= largest {
+            return Step::Torn;
+        }
+        return Step::Damaged(format!(
+            "{} bytes after the last record are zero where record {index} should be: more than a record cut short by a crash (the largest record of the segment is {largest} bytes)",
+            rest.len()
+        ));
+    }
+    if !header_ok {
+        return Step::Damaged(
+            "record header checksum mismatch (its length or index was changed)".into(),
+        );
+    }
+    if len > MAX_RECORD_LEN {
+        return Step::Damaged(format!("record length {len} exceeds {MAX_RECORD_LEN}"));
+    }
+    if rest.len() >= total {
+        if found != index && crc32fast::hash(&rest[..total - 4]) == be_u32(&rest[total - 4..]) {
+            return Step::Damaged(format!(
+                "expected record {index}, found record {found}: a record was removed, reordered or inserted"
+            ));
+        }
+        return Step::Damaged("record checksum mismatch".into());
+    }
+    if found != index {
+        return Step::Damaged(format!(
+            "expected record {index}, found record {found}: a record was removed, reordered or inserted"
+        ));
+    }
+    // The record runs past the end of the file: a crash, unless an intact
+    // record follows somewhere in what would be its bytes.
+    if let Some((at, later)) = later_record(rest, version, index) {
+        return Step::Damaged(format!(
+            "record {index} claims {len} bytes, past the end of the segment, but a complete record {later} follows {at} bytes later: damage, not a crash"
+        ));
+    }
+    Step::Torn
+}
+
+/// The first complete record with valid checksums that starts after byte 0
+/// of `rest` and is numbered from `index` on (up to as many records as could
+/// fit): its distance from the start of `rest` and its index.
+fn later_record(rest: &[u8], version: u16, index: u64) -> Option<(usize, u64)> {
+    let overhead = record_overhead(version);
+    let most = index + (rest.len() / overhead) as u64;
+    (1..=rest.len().saturating_sub(overhead)).find_map(|at| {
+        let found = be_u64(&rest[at + 4..]);
+        if found < index || found > most {
+            return None;
+        }
+        complete_record(&rest[at..], version, found).map(|_| (at, found))
+    })
 }
 
 /// What parsing a segment's bytes found.
 #[derive(Debug)]
 pub struct ParsedSegment {
+    /// Format version from the header.
+    pub version: u16,
     /// Segment number from the header.
     pub number: u32,
     /// Log id from the header.
@@ -276,6 +523,7 @@ pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> 
         {
             // A header cut short by a crash while the segment was created.
             return Ok(ParsedSegment {
+                version: SEGMENT_VERSION,
                 number: 0,
                 log_id: [0; 16],
                 first: 0,
@@ -292,7 +540,7 @@ pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> 
         return Err(tampered(path, 0, None, "not a segment file (bad magic)"));
     }
     let version = u16::from_be_bytes([h[8], h[9]]);
-    if version != SEGMENT_VERSION {
+    if version != SEGMENT_VERSION && version != SEGMENT_VERSION_V1 {
         return Err(tampered(
             path,
             8,
@@ -313,55 +561,32 @@ pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> 
     let mut offsets = Vec::new();
     let mut pos = HEADER_LEN;
     let mut torn = false;
+    let mut largest = 0;
     while pos < bytes.len() {
         let rest = &bytes[pos..];
         let index = first + offsets.len() as u64;
-        if rest.iter().all(|&b| b == 0) {
-            torn = true;
-            break;
+        // The fast path inline; the rest (damage or a torn tail) in `classify`.
+        let step = match complete_record(rest, version, index) {
+            Some(total) => Step::Record(total),
+            None => classify(rest, version, index, largest),
+        };
+        match step {
+            Step::Record(total) => {
+                offsets.push(pos as u64);
+                largest = largest.max(total);
+                pos += total;
+            }
+            Step::Torn => {
+                torn = true;
+                break;
+            }
+            Step::Damaged(reason) => {
+                return Err(tampered(path, pos as u64, Some(index), reason));
+            }
         }
-        if rest.len() < 12 {
-            torn = true;
-            break;
-        }
-        let len = be_u32(rest) as usize;
-        if len > MAX_RECORD_LEN {
-            return Err(tampered(
-                path,
-                pos as u64,
-                Some(index),
-                format!("record length {len} exceeds {MAX_RECORD_LEN}"),
-            ));
-        }
-        let total = len + RECORD_OVERHEAD;
-        if rest.len() < total {
-            torn = true;
-            break;
-        }
-        let crc = be_u32(&rest[total - 4..]);
-        if crc32fast::hash(&rest[..total - 4]) != crc {
-            return Err(tampered(
-                path,
-                pos as u64,
-                Some(index),
-                "record checksum mismatch",
-            ));
-        }
-        let found = be_u64(&rest[4..]);
-        if found != index {
-            return Err(tampered(
-                path,
-                pos as u64,
-                Some(index),
-                format!(
-                    "expected record {index}, found record {found}: a record was removed, reordered or inserted"
-                ),
-            ));
-        }
-        offsets.push(pos as u64);
-        pos += total;
     }
     Ok(ParsedSegment {
+        version,
         number,
         log_id,
         first,
@@ -374,8 +599,24 @@ pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> 
 
 impl SegmentStore {
     /// Opens (or creates) the log in `dir` for appending, truncating a torn
-    /// final record left by a crash.
+    /// final record left by a crash (never more: see the
+    /// [module documentation](self)). Damage is [`Error::Tampered`], and the
+    /// files are left as they are.
     pub fn open(dir: impl AsRef<Path>, options: SegmentOptions) -> Result<Self, Error> {
+        Self::open_at_least(dir, options, 0)
+    }
+
+    /// [`SegmentStore::open`] for a log that must hold at least
+    /// `min_records` records, the size of a checkpoint the caller trusts: a
+    /// log that holds fewer (counting before a torn tail is truncated, which
+    /// then is not) is refused with [`Error::Truncated`] and left as it is.
+    /// Check the checkpoint's root too, with
+    /// [`crate::AuditLog::check_checkpoint`] once the log is open.
+    pub fn open_at_least(
+        dir: impl AsRef<Path>,
+        options: SegmentOptions,
+        min_records: u64,
+    ) -> Result<Self, Error> {
         let dir = dir.as_ref();
         if options.max_segment_bytes < (HEADER_LEN + RECORD_OVERHEAD) as u64 {
             return Err(Error::Store("max_segment_bytes is too small".into()));
@@ -385,7 +626,7 @@ impl SegmentStore {
         }
         fs::create_dir_all(dir).map_err(io(dir))?;
         let lock = lock_dir(dir)?;
-        let mut store = Self::load(dir, options, true)?;
+        let mut store = Self::load(dir, options, Mode::Write { min_records })?;
         store._lock = Some(lock);
         if store.segments.is_empty() {
             let mut log_id = [0u8; 16];
@@ -409,10 +650,168 @@ impl SegmentStore {
         Ok(store)
     }
 
+    /// Cuts the log in `dir` at its first damaged record (or torn tail) so
+    /// that a writer can open it again: the operator's explicit recovery,
+    /// never done by opening. Returns `None` when there is nothing to cut.
+    ///
+    /// It takes the writer's lock, finds the first finding a writer's open
+    /// would report, and cuts there: the rest of that segment file from the
+    /// bad record on, and every later segment file (a damaged segment header
+    /// removes its whole file). Before changing anything it copies every
+    /// byte it will remove into a new directory `recovered/NNNN` in the log
+    /// directory (a partial file as `NAME.from-OFFSET`, a whole one under its
+    /// own name) and writes the note [`RECOVERY_NOTE`] there: the time, the
+    /// finding, and each removal's file, byte range, copy and SHA-256; all
+    /// of it is flushed to disk first, and the note gets a last line with
+    /// the records kept once the cut is done.
+    ///
+    /// Findings that cutting cannot mend are returned as they are, with
+    /// nothing changed: damage to the first segment's header (the cut would
+    /// remove the whole log), a stray file name. A record forged with valid
+    /// checksums is no finding here: [`crate::verify`] and checkpoints catch
+    /// those, and recovery does not touch them.
+    pub fn recover(dir: impl AsRef<Path>) -> Result<Option<Recovery>, Error> {
+        let dir = dir.as_ref();
+        if !fs::metadata(dir).map_err(io(dir))?.is_dir() {
+            return Err(Error::Store(format!(
+                "{} is not a log directory",
+                dir.display()
+            )));
+        }
+        let _lock = lock_dir(dir)?;
+        let (cut_path, cut_offset, reason, damaged) =
+            match Self::load(dir, SegmentOptions::default(), Mode::Inspect) {
+                Ok(store) => match store.torn.clone() {
+                    None => return Ok(None),
+                    Some(torn) => {
+                        let reason = format!(
+                            "torn final record: {} bytes at byte {} of {}",
+                            torn.bytes,
+                            torn.offset,
+                            torn.path.display()
+                        );
+                        (torn.path, torn.offset, reason, false)
+                    }
+                },
+                Err(e @ Error::Tampered { .. }) => {
+                    let Error::Tampered { path, offset, .. } = &e else {
+                        return Err(e);
+                    };
+                    (path.clone(), *offset, e.to_string(), true)
+                }
+                Err(e) => return Err(e),
+            };
+        let Some(cut_number) = segment_number(dir, &cut_path) else {
+            return Err(Error::Store(format!(
+                "{reason}: not a segment file, recovery cannot cut there; nothing was changed"
+            )));
+        };
+        let partial = cut_offset >= HEADER_LEN as u64;
+        if cut_number == 0 && !partial && damaged {
+            return Err(Error::Store(format!(
+                "{reason}: the first segment's header is damaged, so recovery would remove the whole log; nothing was changed"
+            )));
+        }
+        // Every segment file from the cut on, in order.
+        let mut affected = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            if let Some(number) = segment_number(dir, &path)
+                && number >= cut_number
+            {
+                affected.push((number, path));
+            }
+        }
+        affected.sort_unstable();
+
+        let aside = new_aside_dir(dir)?;
+        let mut removed = Vec::new();
+        let mut lines = Vec::new();
+        for (number, path) in &affected {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let offset = if *number == cut_number && partial {
+                cut_offset
+            } else {
+                0
+            };
+            let mut bytes = Vec::new();
+            read_file(path, &mut bytes)?;
+            let from = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let cut = &bytes[from..];
+            let copy = if offset > 0 {
+                aside.join(format!("{name}.from-{offset}"))
+            } else {
+                aside.join(&name)
+            };
+            write_synced(&copy, cut)?;
+            lines.push(format!(
+                "removed: {} bytes {}..{} ({} bytes), copied to {}, sha256 {}",
+                path.display(),
+                offset,
+                offset + cut.len() as u64,
+                cut.len(),
+                copy.display(),
+                sha256_hex(cut)
+            ));
+            removed.push(Removed {
+                path: path.clone(),
+                offset,
+                bytes: cut.len() as u64,
+                copy,
+            });
+        }
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let note = aside.join(RECOVERY_NOTE);
+        let mut text = format!(
+            "custodia audit log recovery\nlog: {}\ntime: {time} (Unix seconds)\nreason: {reason}\n",
+            dir.display()
+        );
+        for line in &lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        write_synced(&note, text.as_bytes())?;
+        sync_dir(&aside)?;
+        sync_dir(&dir.join(RECOVERED_DIR))?;
+
+        // Only now change the log: later files first, so that a crash in
+        // between leaves segments numbered without gaps.
+        for removal in removed.iter().rev() {
+            if removal.offset == 0 {
+                fs::remove_file(&removal.path).map_err(io(&removal.path))?;
+            } else {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&removal.path)
+                    .map_err(io(&removal.path))?;
+                file.set_len(removal.offset).map_err(io(&removal.path))?;
+                file.sync_all().map_err(io(&removal.path))?;
+            }
+        }
+        sync_dir(dir)?;
+        let kept = Self::load(dir, SegmentOptions::default(), Mode::Inspect)?.len();
+        text.push_str(&format!("done: the log holds {kept} records\n"));
+        write_synced(&note, text.as_bytes())?;
+        Ok(Some(Recovery {
+            reason,
+            kept,
+            aside,
+            note,
+            removed,
+        }))
+    }
+
     /// Opens the log in `dir` without changing anything; a torn final record
     /// is reported by [`SegmentStore::torn_tail`].
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self, Error> {
-        Self::load(dir.as_ref(), SegmentOptions::default(), false)
+        Self::load(dir.as_ref(), SegmentOptions::default(), Mode::Read)
     }
 
     /// A torn final record seen by [`SegmentStore::open_read_only`] (or
@@ -431,7 +830,11 @@ impl SegmentStore {
         self.segments.iter().map(|s| s.path.clone()).collect()
     }
 
-    fn load(dir: &Path, options: SegmentOptions, repair: bool) -> Result<Self, Error> {
+    fn load(dir: &Path, options: SegmentOptions, mode: Mode) -> Result<Self, Error> {
+        let repair = matches!(mode, Mode::Write { .. });
+        // Repairs wait until every segment was checked (and the size against
+        // a trusted checkpoint): a refused open changes nothing.
+        let mut pending: Option<(PathBuf, Option<u64>)> = None;
         let mut numbers = Vec::new();
         for entry in fs::read_dir(dir).map_err(io(dir))? {
             let entry = entry.map_err(io(dir))?;
@@ -480,7 +883,7 @@ impl SegmentStore {
             // A writer checks every record now; a reader only the last
             // segment (for a torn tail) and the others' headers, parsing
             // their records when it first reads them.
-            let lazy = !repair && !is_last;
+            let lazy = matches!(mode, Mode::Read) && !is_last;
             if lazy {
                 read_header(&path, &mut buf)?;
             } else {
@@ -498,10 +901,7 @@ impl SegmentStore {
                     offset: 0,
                     bytes: bytes.len() as u64,
                 });
-                if repair {
-                    fs::remove_file(&path).map_err(io(&path))?;
-                    sync_dir(dir)?;
-                }
+                pending = Some((path.clone(), None));
                 // The segment before is the last complete one: parse it now.
                 if let Some(prev) = store.segments.last_mut()
                     && prev.offsets.get().is_none()
@@ -587,16 +987,10 @@ impl SegmentStore {
                     offset: parsed.end,
                     bytes: bytes.len() as u64 - parsed.end,
                 });
-                if repair {
-                    let file = OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .map_err(io(&path))?;
-                    file.set_len(parsed.end).map_err(io(&path))?;
-                    file.sync_all().map_err(io(&path))?;
-                }
+                pending = Some((path.clone(), Some(parsed.end)));
             }
             store.segments.push(Segment {
+                version: parsed.version,
                 number,
                 path,
                 first: parsed.first,
@@ -609,6 +1003,44 @@ impl SegmentStore {
                 },
                 len: parsed.end,
             });
+        }
+        if let Mode::Write { min_records } = mode
+            && store.len() < min_records
+        {
+            return Err(Error::Truncated {
+                trusted: min_records,
+                found: store.len(),
+            });
+        }
+        if let (true, Some((path, keep))) = (repair, pending) {
+            match keep {
+                None => {
+                    fs::remove_file(&path).map_err(io(&path))?;
+                    sync_dir(dir)?;
+                }
+                Some(len) => {
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(io(&path))?;
+                    let size = file.metadata().map_err(io(&path))?.len();
+                    // The parser never calls more a torn tail; this guards
+                    // the promise against a file that grew since.
+                    if size.saturating_sub(len) > MAX_TORN_BYTES {
+                        return Err(tampered(
+                            &path,
+                            len,
+                            Some(store.len()),
+                            format!(
+                                "{} bytes after the last record: more than a torn record can be",
+                                size - len
+                            ),
+                        ));
+                    }
+                    file.set_len(len).map_err(io(&path))?;
+                    file.sync_all().map_err(io(&path))?;
+                }
+            }
         }
         Ok(store)
     }
@@ -627,6 +1059,7 @@ impl SegmentStore {
             sync_dir(&self.dir)?;
         }
         self.segments.push(Segment {
+            version: SEGMENT_VERSION,
             number,
             path,
             first,
@@ -651,9 +1084,17 @@ impl SegmentStore {
         let mut offsets = Vec::with_capacity(records.len());
         let mut seg_len = self.segments.last().map_or(0, |s| s.len);
         let mut seg_records = self.segments.last().map_or(0, |s| s.count);
+        // Records are only written in the current format: a log whose last
+        // segment is older continues in a new segment.
+        let mut old_format = self
+            .segments
+            .last()
+            .is_some_and(|s| s.version != SEGMENT_VERSION);
         for (index, record) in (self.len()..).zip(records) {
             let framed = (record.len() + RECORD_OVERHEAD) as u64;
-            if seg_records > 0 && seg_len + framed > self.options.max_segment_bytes {
+            if old_format || (seg_records > 0 && seg_len + framed > self.options.max_segment_bytes)
+            {
+                old_format = false;
                 self.flush_chunk(chunk, std::mem::take(&mut offsets))?;
                 chunk.clear();
                 if self.options.durability != Durability::Never {
@@ -794,7 +1235,8 @@ impl SegmentStore {
                     index: Some(bad), ..
                 } = &e
                 {
-                    let records = sound_prefix(&segment.path, buf, segment.first, *bad)?;
+                    let records =
+                        sound_prefix(&segment.path, buf, segment.first, *bad, segment.version)?;
                     if skip < records.len() {
                         f(segment.first + skip as u64, &records[skip..])?;
                     }
@@ -807,12 +1249,13 @@ impl SegmentStore {
         }
         // One slice per record into the segment buffer: no record is copied.
         let mut records: Vec<&[u8]> = Vec::with_capacity(offsets.len() - skip);
+        let version = segment.version;
         for (index, &offset) in (segment.first..).zip(offsets).skip(skip) {
-            let framed = framed_at(&segment.path, buf, offset, index)?;
+            let framed = framed_at(&segment.path, buf, offset, index, version)?;
             if !checked {
-                check_framed(&segment.path, offset, index, framed)?;
+                check_framed(&segment.path, offset, index, version, framed)?;
             }
-            records.push(&framed[12..framed.len() - 4]);
+            records.push(payload(version, framed));
         }
         f(segment.first + skip as u64, &records)
     }
@@ -826,6 +1269,52 @@ impl SegmentStore {
             .get((index - segment.first) as usize)?;
         Some((segment.path.clone(), offset))
     }
+}
+
+/// The number of the segment file `path` in `dir`, if it is one by name.
+fn segment_number(dir: &Path, path: &Path) -> Option<u32> {
+    if path.parent() != Some(dir) {
+        return None;
+    }
+    let stem = path.file_name()?.to_str()?.strip_suffix(".seg")?;
+    (stem.len() == 8 && stem.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| stem.parse().ok())
+        .flatten()
+}
+
+/// A new, empty `recovered/NNNN` directory in `dir`.
+fn new_aside_dir(dir: &Path) -> Result<PathBuf, Error> {
+    let base = dir.join(RECOVERED_DIR);
+    fs::create_dir_all(&base).map_err(io(&base))?;
+    for n in 1u32.. {
+        let aside = base.join(format!("{n:04}"));
+        match fs::create_dir(&aside) {
+            Ok(()) => return Ok(aside),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => {
+                return Err(Error::Io {
+                    path: aside,
+                    source,
+                });
+            }
+        }
+    }
+    Err(Error::Store(format!("{}: no free name", base.display())))
+}
+
+/// Writes `bytes` to a new file at `path` and flushes it to disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut file = File::create(path).map_err(io(path))?;
+    file.write_all(bytes).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
@@ -888,7 +1377,7 @@ impl AuditStore for SegmentStore {
                     size: self.len(),
                 })?;
         let file = File::open(&segment.path).map_err(io(&segment.path))?;
-        let mut head = [0u8; 12];
+        let mut head = [0u8; 4];
         file.read_exact_at(&mut head, offset)
             .map_err(io(&segment.path))?;
         let len = be_u32(&head) as usize;
@@ -900,11 +1389,11 @@ impl AuditStore for SegmentStore {
                 "record length changed",
             ));
         }
-        let mut framed = vec![0u8; len + RECORD_OVERHEAD];
+        let mut framed = vec![0u8; len + record_overhead(segment.version)];
         file.read_exact_at(&mut framed, offset)
             .map_err(io(&segment.path))?;
-        check_framed(&segment.path, offset, index, &framed)?;
-        Ok(framed[12..12 + len].to_vec())
+        check_framed(&segment.path, offset, index, segment.version, &framed)?;
+        Ok(payload(segment.version, &framed).to_vec())
     }
 
     fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
@@ -983,13 +1472,24 @@ impl AuditStore for SegmentStore {
 
 /// The framed record at `offset` of a segment's `bytes` (its length read
 /// from the record; the rest unchecked).
-fn framed_at<'b>(path: &Path, bytes: &'b [u8], offset: u64, index: u64) -> Result<&'b [u8], Error> {
+fn framed_at<'b>(
+    path: &Path,
+    bytes: &'b [u8],
+    offset: u64,
+    index: u64,
+    version: u16,
+) -> Result<&'b [u8], Error> {
     let start = offset as usize;
     let shrank = || tampered(path, offset, Some(index), "segment shrank");
     let len = bytes.get(start..start + 4).map(be_u32).ok_or_else(shrank)? as usize;
     bytes
-        .get(start..start + len + RECORD_OVERHEAD)
+        .get(start..start + len + record_overhead(version))
         .ok_or_else(shrank)
+}
+
+/// The payload of a framed record of format `version`.
+fn payload(version: u16, framed: &[u8]) -> &[u8] {
+    &framed[record_header_len(version)..framed.len() - 4]
 }
 
 /// The payloads of records `first..bad` of a segment's `bytes`, each
@@ -999,13 +1499,14 @@ fn sound_prefix<'b>(
     bytes: &'b [u8],
     first: u64,
     bad: u64,
+    version: u16,
 ) -> Result<Vec<&'b [u8]>, Error> {
     let mut records = Vec::new();
     let mut offset = HEADER_LEN as u64;
     for index in first..bad.max(first) {
-        let framed = framed_at(path, bytes, offset, index)?;
-        check_framed(path, offset, index, framed)?;
-        records.push(&framed[12..framed.len() - 4]);
+        let framed = framed_at(path, bytes, offset, index, version)?;
+        check_framed(path, offset, index, version, framed)?;
+        records.push(payload(version, framed));
         offset += framed.len() as u64;
     }
     Ok(records)
@@ -1032,12 +1533,14 @@ fn read_header(path: &Path, buf: &mut Vec<u8>) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_framed(path: &Path, offset: u64, index: u64, framed: &[u8]) -> Result<(), Error> {
-    let n = framed.len();
-    if n < RECORD_OVERHEAD
-        || crc32fast::hash(&framed[..n - 4]) != be_u32(&framed[n - 4..])
-        || be_u64(&framed[4..]) != index
-    {
+fn check_framed(
+    path: &Path,
+    offset: u64,
+    index: u64,
+    version: u16,
+    framed: &[u8],
+) -> Result<(), Error> {
+    if complete_record(framed, version, index) != Some(framed.len()) {
         return Err(tampered(
             path,
             offset,

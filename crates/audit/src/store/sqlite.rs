@@ -17,6 +17,11 @@
 //! forking the log (it reports [`Error::Stale`], and the log catches up and
 //! retries). [`Durability`] maps to `PRAGMA synchronous`: `FULL` for
 //! every append, `NORMAL` (WAL) for group commit, `OFF` for never.
+//!
+//! Opening never deletes or rewrites a row: a crash mid-append rolls its
+//! transaction back, so there is no torn record to drop, and a gap or a bad
+//! checksum is [`Error::Tampered`]. A writer holding a trusted checkpoint
+//! opens with [`crate::AuditLog::open_extending`] to refuse a shorter log.
 
 use std::path::{Path, PathBuf};
 

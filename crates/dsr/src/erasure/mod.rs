@@ -92,6 +92,8 @@
 //!   `records_resealed` as 0, and a `deferred` key lists every kept record
 //!   as blocking (which is what version 1 meant); `version` stays 1.
 
+mod workflow;
+
 use std::fmt::Write as _;
 
 use custodia_core::{ActorId, DataCategory, SubjectId, TenantId, Timestamp};
@@ -103,6 +105,7 @@ use crate::request::RequestId;
 use crate::source::{
     ErasedRecord, ErasurePlan, FieldAction, FieldErasure, KeptKey, KeptRecord, Located, RecordRef,
 };
+pub use workflow::{ResumeReport, Resumed};
 
 /// Which fields are deleted and which anonymized.
 ///

@@ -1,0 +1,263 @@
+//! Contact and network data: email addresses, phone numbers, IPv6 and MAC
+//! addresses. IPv4 addresses are digit runs ([`super::number`]).
+
+use super::number::Run;
+use super::{Scanner, at, is_alnum, is_hex, token_end};
+use crate::kind::K;
+
+impl Scanner<'_> {
+    /// An email address around the `@` at `i` (or URL credentials before
+    /// it).
+    pub(super) fn at_sign(&mut self, i: usize) -> Option<usize> {
+        let b = self.b;
+        // Local part, looking back (bounded, never before the last finding).
+        let mut ls = i;
+        while ls > self.floor
+            && i - ls < 64
+            && (is_alnum(b[ls - 1])
+                || matches!(b[ls - 1], b'.' | b'_' | b'%' | b'+' | b'-' | b'\''))
+        {
+            ls -= 1;
+        }
+        while ls < i && matches!(b[ls], b'.' | b'-' | b'+' | b'\'') {
+            ls += 1;
+        }
+        if ls == i || b[i - 1] == b'.' {
+            return None;
+        }
+        if self.on.has(K::Secret)
+            && let Some(e) = self.url_credentials(ls, i)
+        {
+            return Some(e);
+        }
+        if !self.on.has(K::Email) {
+            return None;
+        }
+        // The look-back stopped at its 64-byte bound inside a longer local part.
+        if ls > 0 && is_alnum(b[ls - 1]) && ls + 64 == i {
+            return None;
+        }
+        // Domain: labels of [A-Za-z0-9-], dot separated, TLD of letters.
+        let mut e = i + 1;
+        let mut labels = 0;
+        let mut end = 0;
+        loop {
+            let st = e;
+            while e < b.len() && (is_alnum(b[e]) || b[e] == b'-') && e - st < 63 {
+                e += 1;
+            }
+            if e == st || b[st] == b'-' || b[e - 1] == b'-' {
+                break;
+            }
+            labels += 1;
+            let last_label_alpha = e - st >= 2 && b[st..e].iter().all(u8::is_ascii_alphabetic);
+            if labels >= 2 && last_label_alpha {
+                end = e;
+            }
+            if at(b, e) == b'.' && is_alnum(at(b, e + 1)) && e - i < 255 {
+                e += 1;
+            } else {
+                break;
+            }
+        }
+        if end == 0 || is_alnum(at(b, end)) || at(b, end) == b'@' {
+            return None;
+        }
+        Some(self.push(ls, end, K::Email, 0.9, K::Email.recognizer()))
+    }
+
+    /// A phone from a `+` or `(` trigger.
+    pub(super) fn phone_at(&mut self, s: usize) -> Option<usize> {
+        let (e, base) = phone(self.b, s)?;
+        Some(self.push_ctx(s, e, K::Phone, base))
+    }
+
+    pub(super) fn mac(&mut self, s: usize) -> Option<usize> {
+        if !self.on.has(K::MacAddress) {
+            return None;
+        }
+        let b = self.b;
+        let sep = at(b, s + 2);
+        if sep != b':' && sep != b'-' {
+            return None;
+        }
+        for g in 0..6 {
+            let p = s + g * 3;
+            if !is_hex(at(b, p)) || !is_hex(at(b, p + 1)) {
+                return None;
+            }
+            if g < 5 && at(b, p + 2) != sep {
+                return None;
+            }
+        }
+        let e = s + 17;
+        if !token_end(b, e) || at(b, e) == sep && is_hex(at(b, e + 1)) {
+            return None;
+        }
+        Some(self.push_ctx(s, e, K::MacAddress, 0.7))
+    }
+
+    pub(super) fn ipv6(&mut self, s: usize) -> Option<usize> {
+        if !self.on.has(K::IpAddress) {
+            return None;
+        }
+        let b = self.b;
+        let mut i = s;
+        let mut groups = 0;
+        let mut double = false;
+        let mut last_group_start = s;
+        loop {
+            if at(b, i) == b':' && at(b, i + 1) == b':' {
+                if double {
+                    return None;
+                }
+                double = true;
+                i += 2;
+                if !is_hex(at(b, i)) {
+                    break;
+                }
+                continue;
+            }
+            let st = i;
+            while is_hex(at(b, i)) && i - st < 5 {
+                i += 1;
+            }
+            let l = i - st;
+            if l == 0 || l > 4 {
+                if l == 0 && groups > 0 && !double {
+                    return None;
+                }
+                if l > 4 {
+                    return None;
+                }
+                break;
+            }
+            groups += 1;
+            last_group_start = st;
+            if at(b, i) == b':' && at(b, i + 1) != b':' && is_hex(at(b, i + 1)) {
+                i += 1;
+                continue;
+            }
+            if at(b, i) == b':' && at(b, i + 1) == b':' {
+                continue;
+            }
+            break;
+        }
+        // Embedded IPv4 tail (`::ffff:10.0.0.1`).
+        let mut e = i;
+        if at(b, i) == b'.'
+            && let Some(run) = Run::parse(b, last_group_start)
+            && run.groups == 4
+            && run.all_sep(b'.')
+        {
+            e = run.end;
+            groups += 1;
+        }
+        if groups > 8 || (!double && groups != 8) || groups == 0 || !token_end(b, e) {
+            return None;
+        }
+        let text = std::str::from_utf8(&b[s..e]).ok()?;
+        text.parse::<std::net::Ipv6Addr>().ok()?;
+        Some(self.push_ctx(s, e, K::IpAddress, 0.75))
+    }
+}
+
+/// A phone number starting at `s` (`+`, `(` or a digit): `(end, base score)`.
+pub(super) fn phone(b: &[u8], s: usize) -> Option<(usize, f32)> {
+    let mut i = s;
+    let plus = at(b, i) == b'+';
+    if plus {
+        i += 1;
+    }
+    let mut digits = 0usize;
+    let mut groups: [u8; 12] = [0; 12];
+    let mut ng = 0usize;
+    let mut sep_kinds = [false; 3];
+    let mut paren = false;
+    let mut end;
+    let mut first_digit = 0u8;
+    loop {
+        let in_paren = at(b, i) == b'(';
+        if in_paren {
+            i += 1;
+        }
+        let ds = i;
+        while at(b, i).is_ascii_digit() {
+            if digits == 0 {
+                first_digit = b[i];
+            }
+            digits += 1;
+            i += 1;
+            if digits > 15 {
+                return None;
+            }
+        }
+        if i == ds {
+            return None;
+        }
+        if in_paren {
+            if at(b, i) != b')' || i - ds > 5 {
+                return None;
+            }
+            i += 1;
+            paren = true;
+        }
+        if ng == 12 {
+            return None;
+        }
+        groups[ng] = (i - ds) as u8;
+        ng += 1;
+        end = i;
+        // Separator, then another group.
+        let c = at(b, i);
+        let after_paren = in_paren;
+        if matches!(c, b' ' | b'-' | b'.')
+            && (at(b, i + 1).is_ascii_digit()
+                || at(b, i + 1) == b'(' && at(b, i + 2).is_ascii_digit())
+        {
+            sep_kinds[match c {
+                b' ' => 0,
+                b'-' => 1,
+                _ => 2,
+            }] = true;
+            i += 1;
+            continue;
+        }
+        if after_paren && c.is_ascii_digit() {
+            continue;
+        }
+        if c == b'(' && at(b, i + 1).is_ascii_digit() && plus && ng == 1 {
+            // +44(0)20 …
+            continue;
+        }
+        break;
+    }
+    if !token_end(b, end) {
+        return None;
+    }
+    let groups = &groups[..ng];
+    let last = *groups.last()?;
+    let mixed = sep_kinds.iter().filter(|&&x| x).count() > 1;
+    if plus {
+        if !(8..=15).contains(&digits) || first_digit == b'0' {
+            return None;
+        }
+        return Some((end, 0.7));
+    }
+    let intl = first_digit == b'0' && at(b, s + 1) == b'0';
+    let max = if intl { 14 } else { 12 };
+    if !(8..=max).contains(&digits) || last < 2 || ng > 6 {
+        return None;
+    }
+    // Dates and times are not phones.
+    if matches!(groups, [4, 2, 2] | [2, 2, 4] | [4, 2, 2, 2]) {
+        return None;
+    }
+    if paren {
+        return Some((end, if mixed { 0.45 } else { 0.55 }));
+    }
+    let us = matches!(groups, [3, 3, 4] | [1, 3, 3, 4])
+        && (sep_kinds[1] ^ sep_kinds[2])
+        && !sep_kinds[0];
+    Some((end, if us { 0.5 } else { 0.3 }))
+}

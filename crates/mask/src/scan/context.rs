@@ -1,0 +1,380 @@
+//! Context words: the few case-folded words before a match, and the packed
+//! word lists they are compared with.
+
+/// A `&'static CtxWords` of the given lower-case (folded) words.
+macro_rules! words {
+    ($($w:literal),* $(,)?) => {{
+        const P: &$crate::scan::CtxWords =
+            &$crate::scan::CtxWords::new(&$crate::scan::pack_all([$($w),*]));
+        P
+    }};
+}
+pub(crate) use words;
+
+/// A kind's context words, packed, with a 64-bucket filter so most checks
+/// cost one AND.
+pub(crate) struct CtxWords {
+    filter: u64,
+    words: [u128; 20],
+    n: usize,
+}
+
+impl CtxWords {
+    #[inline]
+    pub(super) fn contains(&self, p: u128) -> bool {
+        self.filter & (1u64 << bucket(p)) != 0 && self.words[..self.n].contains(&p)
+    }
+
+    pub(crate) const fn new(words: &[u128]) -> CtxWords {
+        let mut c = CtxWords {
+            filter: 0,
+            words: [0; 20],
+            n: 0,
+        };
+        // A longer list fails to compile rather than lose words.
+        assert!(words.len() <= 20, "at most 20 context words");
+        let mut i = 0;
+        while i < words.len() {
+            c.words[i] = words[i];
+            c.filter |= 1u64 << bucket(words[i]);
+            i += 1;
+        }
+        c.n = i;
+        c
+    }
+}
+
+/// Filter bucket (0..64) of a packed word.
+const fn bucket(w: u128) -> u32 {
+    let x = (w as u64) ^ ((w >> 64) as u64);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as u32
+}
+
+/// Case-folded words just before `start` (nearest first), at most
+/// `MAX_CTX` of them within `CTX_BYTES` bytes.
+#[derive(Clone, Copy)]
+pub(super) struct Context {
+    words: [u128; MAX_CTX],
+    n: usize,
+    filter: u64,
+    /// Each word's filter bucket.
+    buckets: [u8; MAX_CTX],
+}
+
+const MAX_CTX: usize = 6;
+const CTX_BYTES: usize = 48;
+
+impl Context {
+    pub(super) fn before(b: &[u8], start: usize) -> Context {
+        let mut c = Context {
+            words: [0; MAX_CTX],
+            n: 0,
+            filter: 0,
+            buckets: [0; MAX_CTX],
+        };
+        let lo = start.saturating_sub(CTX_BYTES);
+        let mut buf = [0u8; CTX_BYTES + 16];
+        buf[..start - lo].copy_from_slice(&b[lo..start]);
+        // Bit k set: buf[k] is an ASCII letter (vectorisable).
+        let mut mask: u64 = 0;
+        let mut high: u64 = 0;
+        for (k, chunk) in buf[..CTX_BYTES].chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let v = u64::from_le_bytes(w);
+            high |= v;
+            mask |= letter_bits(v) << (8 * k);
+        }
+        if high & 0x8080_8080_8080_8080 != 0 {
+            // Non-ASCII words (`Straße`, `Geburtsdatum`, `Führerschein`):
+            // the slower Unicode path, only for windows that need it.
+            return Context::before_unicode(b, lo, start);
+        }
+        // A word cut by the window edge is not a word.
+        if lo > 0 && b[lo - 1].is_ascii_alphabetic() {
+            let cut = (!mask).trailing_zeros();
+            mask &= !((1u64 << cut) - 1);
+        }
+        while mask != 0 && c.n < MAX_CTX {
+            let hi = 63 - mask.leading_zeros() as usize; // last letter of the nearest word
+            let below = !mask & ((1u64 << hi) - 1);
+            let st = if below == 0 {
+                0
+            } else {
+                64 - below.leading_zeros() as usize
+            };
+            let len = hi + 1 - st;
+            // Longer words count by their first 16 letters (as `pack` does).
+            c.words[c.n] = {
+                let mut w = [0u8; 16];
+                w.copy_from_slice(&buf[st..st + 16]);
+                let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
+                if len >= 16 {
+                    x
+                } else {
+                    x & ((1u128 << (8 * len)) - 1)
+                }
+            };
+            let k = bucket(c.words[c.n]);
+            c.buckets[c.n] = k as u8;
+            c.filter |= 1u64 << k;
+            c.n += 1;
+            mask &= (1u64 << st) - 1;
+        }
+        c
+    }
+
+    /// [`Context::before`] for a window with non-ASCII bytes: words are runs
+    /// of alphabetic characters, folded per Unicode simple case folding
+    /// ([`fold`]) and packed by their first 16 UTF-8 bytes, as the word
+    /// lists are (which are written folded). Invalid UTF-8 separates words.
+    #[cold]
+    fn before_unicode(b: &[u8], lo: usize, start: usize) -> Context {
+        let mut c = Context {
+            words: [0; MAX_CTX],
+            n: 0,
+            filter: 0,
+            buckets: [0; MAX_CTX],
+        };
+        let mut p = lo;
+        while p < start && b[p] & 0xC0 == 0x80 {
+            p += 1;
+        }
+        // A word cut by the window edge is not a word.
+        let mut cut = p > 0 && {
+            let mut q = p - 1;
+            while q > 0 && p - q < 4 && b[q] & 0xC0 == 0x80 {
+                q -= 1;
+            }
+            std::str::from_utf8(&b[q..p])
+                .ok()
+                .and_then(|t| t.chars().next_back())
+                .is_some_and(char::is_alphabetic)
+        };
+        // Words in order, then the last MAX_CTX of them, nearest first.
+        let mut all = [0u128; CTX_BYTES];
+        let mut n = 0usize;
+        let mut cur = [0u8; 16];
+        let mut len = 0usize;
+        let mut in_word = false;
+        let mut finish =
+            |cur: &mut [u8; 16], len: &mut usize, in_word: &mut bool, cut: &mut bool| {
+                if *in_word {
+                    if !*cut && n < all.len() {
+                        all[n] = u128::from_le_bytes(*cur);
+                        n += 1;
+                    }
+                    *cut = false;
+                }
+                *cur = [0; 16];
+                *len = 0;
+                *in_word = false;
+            };
+        for chunk in b[p..start].utf8_chunks() {
+            for ch in chunk.valid().chars() {
+                if ch.is_alphabetic() {
+                    in_word = true;
+                    let mut tmp = [0u8; 4];
+                    for &x in fold(ch).encode_utf8(&mut tmp).as_bytes() {
+                        if len < 16 {
+                            cur[len] = x;
+                            len += 1;
+                        }
+                    }
+                } else {
+                    finish(&mut cur, &mut len, &mut in_word, &mut cut);
+                    cut = false;
+                }
+            }
+            if !chunk.invalid().is_empty() {
+                finish(&mut cur, &mut len, &mut in_word, &mut cut);
+                cut = false;
+            }
+        }
+        finish(&mut cur, &mut len, &mut in_word, &mut cut);
+        for &w in all[..n].iter().rev().take(MAX_CTX) {
+            c.words[c.n] = w;
+            let k = bucket(w);
+            c.buckets[c.n] = k as u8;
+            c.filter |= 1u64 << k;
+            c.n += 1;
+        }
+        c
+    }
+
+    /// The nearest word says a licence is software's, not a person's.
+    pub(super) fn soft_licence(&self) -> bool {
+        const SOFT: &CtxWords = words!["key", "keys", "server", "seat", "seats", "file", "plan"];
+        self.n > 0 && SOFT.contains(self.words[0])
+    }
+
+    #[inline]
+    pub(super) fn has(&self, words: &CtxWords) -> bool {
+        const { assert!(CTX_BYTES.is_multiple_of(8) && CTX_BYTES <= 64) };
+        if self.filter & words.filter == 0 {
+            return false;
+        }
+        // Which words pass the list's filter, without branches; then only
+        // those are looked up.
+        let mut pass = 0u32;
+        for k in 0..MAX_CTX {
+            let live = u32::from(k < self.n && self.words[k] != 0);
+            pass |= (((words.filter >> self.buckets[k]) & 1) as u32 & live) << k;
+        }
+        while pass != 0 {
+            let k = pass.trailing_zeros() as usize;
+            if words.words[..words.n].contains(&self.words[k]) {
+                return true;
+            }
+            pass &= pass - 1;
+        }
+        false
+    }
+}
+
+/// Unicode simple case folding of one character, as context words need it:
+/// `char::to_lowercase` where that gives one character (`Ä` → `ä`, `ẞ` →
+/// `ß`), plus the simple foldings lower-casing misses (`ς` → `σ`, `ſ` →
+/// `s`); characters whose lower case is longer (`İ`) have no simple folding
+/// and stay.
+pub(crate) fn fold(c: char) -> char {
+    match c {
+        'ς' => 'σ',
+        'ſ' => 's',
+        'ι' | '\u{345}' | '\u{1FBE}' => 'ι',
+        _ => {
+            let mut l = c.to_lowercase();
+            match (l.next(), l.next()) {
+                (Some(x), None) => x,
+                _ => c,
+            }
+        }
+    }
+}
+
+/// Bit k set iff byte k of `v` (little-endian) is an ASCII letter (SWAR).
+#[inline]
+fn letter_bits(v: u64) -> u64 {
+    const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let y = (v | 0x2020_2020_2020_2020) & LO7;
+    let ge_a = y + 0x1F1F_1F1F_1F1F_1F1F; // high bit: y >= 'a'
+    let gt_z = y + 0x0505_0505_0505_0505; // high bit: y > 'z'
+    let letters = ge_a & !gt_z & !v & HI;
+    ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+/// A lower-case ASCII word packed into an integer: its first 16 bytes, so
+/// `steueridentifikationsnummer` and `organisationsnummer` count by their
+/// 16-letter prefix (0 for the empty word, which never matches).
+pub(super) const fn pack(w: &[u8]) -> u128 {
+    if w.is_empty() {
+        return 0;
+    }
+    let mut x: u128 = 0;
+    let mut i = 0;
+    while i < w.len() && i < 16 {
+        x |= (w[i].to_ascii_lowercase() as u128) << (8 * i);
+        i += 1;
+    }
+    x
+}
+
+pub(crate) const fn pack_all<const N: usize>(words: [&str; N]) -> [u128; N] {
+    let mut out = [0u128; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = pack(words[i].as_bytes());
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::K;
+    use crate::scan::secret::{ASSIGN_KEYS, QUERY_KEYS};
+
+    #[test]
+    fn letter_bits_matches_a_byte_loop() {
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, c)| {
+                m | (u64::from(c.is_ascii_alphabetic()) << k)
+            });
+            assert_eq!(letter_bits(x), naive, "{x:#x}");
+        }
+        for c in 0..=255u8 {
+            let v = u64::from_le_bytes([c; 8]);
+            assert_eq!(
+                letter_bits(v),
+                if c.is_ascii_alphabetic() { 0xFF } else { 0 },
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
+    fn context_words_nearest_first() {
+        let text = b"Hello: my National Insurance number is XX";
+        let c = Context::before(text, text.len() - 2);
+        assert_eq!(c.n, 6);
+        assert_eq!(c.words[0], pack(b"is"));
+        assert_eq!(c.words[2], pack(b"insurance"));
+        assert!(c.has(words!["insurance"]));
+        assert!(c.has(words!["a", "b", "number"]));
+        assert!(!c.has(words!["ssn"]));
+        // A word cut by the 48-byte window does not count.
+        let long = [b"passport".as_slice(), &[b'x'; 60], b" 123"].concat();
+        let c = Context::before(&long, long.len() - 3);
+        assert_eq!(c.n, 0);
+        // Words longer than 16 letters count by their 16-letter prefix.
+        let text = b"Steueridentifikationsnummer: 1";
+        let c = Context::before(text, text.len() - 1);
+        assert!(c.has(K::DeTaxId.context()));
+        assert!(!c.has(words!["steuerklassenwechsel"]));
+    }
+    #[test]
+    fn context_word_lists_are_folded() {
+        let lists = K::ALL
+            .iter()
+            .map(|k| k.context())
+            .chain([ASSIGN_KEYS, QUERY_KEYS]);
+        for list in lists {
+            for &w in &list.words[..list.n] {
+                let bytes = w.to_le_bytes();
+                let len = bytes.iter().position(|&x| x == 0).unwrap_or(16);
+                let text = match std::str::from_utf8(&bytes[..len]) {
+                    Ok(t) => t,
+                    Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap(),
+                };
+                let folded: String = text.chars().map(fold).collect();
+                assert_eq!(folded, text, "context word {text:?} is not folded");
+            }
+        }
+    }
+
+    #[test]
+    fn unicode_context_words() {
+        let t = "Geburtsdatum: x".as_bytes();
+        let c = Context::before(t, t.len() - 1);
+        assert!(c.has(words!["geburtsdatum"]));
+        let t = "ÄRZTIN Müller x".as_bytes();
+        let c = Context::before(t, t.len() - 1);
+        assert_eq!(c.n, 2);
+        assert!(c.has(words!["ärztin"]) && c.has(words!["müller"]));
+        assert!(!c.has(words!["arztin"]));
+        assert_eq!(fold('ẞ'), 'ß');
+        assert_eq!(fold('Σ'), 'σ');
+        assert_eq!(fold('ς'), 'σ');
+        assert_eq!(fold('İ'), 'İ');
+        // Invalid UTF-8 separates words and is never a word.
+        let t = b"stra\xffsse x";
+        let c = Context::before(t, t.len() - 1);
+        assert!(c.has(words!["stra"]) && c.has(words!["sse"]));
+    }
+}

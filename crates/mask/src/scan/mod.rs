@@ -1,0 +1,502 @@
+//! The single-pass byte scanner behind the built-in recognizers.
+//!
+//! One loop walks the bytes. Most bytes (lower-case letters, spaces,
+//! punctuation) belong to class 0 and are skipped by a tight inner loop. The
+//! few trigger bytes start a hand-written matcher at that spot only:
+//!
+//! | trigger | matchers |
+//! |---|---|
+//! | digit at a token start | numbers (cards, national ids, IPv4, dates, German tax and health numbers, postcodes), phones, NIF, HETU, MAC, Telematik-ID, pension number |
+//! | `+`, `(` before a digit | phones |
+//! | upper-case letter at a token start | IBAN, NINO, AWS keys, bearer tokens, postcodes, NHI, NIE, fiscal code, passports, German VAT id, commercial register, KVNR, plates, documents |
+//! | `@` | email, URL credentials (look back over the local part) |
+//! | `_`, `-` | token prefixes `ghp_`, `sk_live_`, `xoxb-`, `glpat-`, …; `-----BEGIN` private keys (body walked line by line to the end line) |
+//! | `J` after `ey` | JWTs |
+//! | `:` | MAC and IPv6 (look back over hex), `password:`-style assignments |
+//! | `=` | `password=`, `token=`, `api_key=` assignments and query parameters |
+//!
+//! Every matcher reads a bounded number of bytes forward (or, for look-backs,
+//! never behind the end of the previous finding and never more than a few
+//! dozen bytes), and the loop resumes after the match or after the current
+//! alphanumeric run, so the whole scan is linear in the input length.
+//!
+//! This module holds the loop and the dispatch per trigger byte; the
+//! matchers live by family ([`contact`], [`finance`], [`secret`]) or by
+//! country ([`us`], [`uk`], [`ca`], [`nz`], [`de`], [`eu`]); digit runs,
+//! whose shapes several countries share, are classified in one place
+//! ([`number`]), and so are letter-led documents ([`document`]). Each kind
+//! is declared once, with its recognizer name, scope and context words, in
+//! [`crate::kind`].
+
+// The small matchers `upper` tries at every capital of their shape (NHI,
+// NIE, fiscal code, …) are `#[inline(always)]`: they were its inline code
+// before the split, and a call each costs on the ticket corpus.
+mod ca;
+mod contact;
+mod context;
+mod de;
+mod document;
+mod eu;
+mod finance;
+mod number;
+mod nz;
+mod secret;
+mod uk;
+mod us;
+
+pub(crate) use context::{CtxWords, fold, pack_all, words};
+pub(crate) use secret::{Pem, pem_body};
+
+use crate::kind::K;
+use context::Context;
+
+/// Which built-in kinds are on (bit `K as u8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KindSet(pub(crate) u64);
+
+impl KindSet {
+    #[inline]
+    pub(crate) fn has(self, k: K) -> bool {
+        self.0 & (1u64 << (k as u8)) != 0
+    }
+}
+
+/// The boost a context word gives, as in Presidio.
+pub(crate) const CONTEXT_BOOST: f32 = 0.35;
+
+const C_DIGIT: u8 = 1;
+const C_UPPER: u8 = 2;
+const C_AT: u8 = 3;
+const C_PLUS_PAREN: u8 = 4;
+const C_DASH: u8 = 5;
+const C_COLON: u8 = 6;
+const C_EQ: u8 = 7;
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = C_DIGIT;
+        c += 1;
+    }
+    c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = C_UPPER;
+        c += 1;
+    }
+    t[b'@' as usize] = C_AT;
+    t[b'+' as usize] = C_PLUS_PAREN;
+    t[b'(' as usize] = C_PLUS_PAREN;
+    t[b'-' as usize] = C_DASH;
+    t[b'_' as usize] = C_DASH;
+    t[b':' as usize] = C_COLON;
+    t[b'=' as usize] = C_EQ;
+    t
+}
+
+static CLASS: [u8; 256] = classes();
+
+#[inline]
+fn at(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
+#[inline]
+fn is_alnum(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+#[inline]
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+/// Is `i` the start of a token: not inside a word, a dotted version, a
+/// hyphenated id or an amount?
+fn token_start(b: &[u8], i: usize) -> bool {
+    if i == 0 {
+        return true;
+    }
+    let p = b[i - 1];
+    if is_alnum(p) || matches!(p, b'$' | b'#' | b'_' | b'&' | b'%' | b'\\' | b'@') {
+        return false;
+    }
+    if matches!(p, b'.' | b'-' | b':' | b'/' | b'+') && i >= 2 && is_alnum(b[i - 2]) {
+        return false;
+    }
+    // A currency sign just before (€, £, ¥ are multi-byte; their last byte
+    // is a continuation byte): treat amounts as amounts.
+    if i >= 2 && matches!(&b[i - 2..i], [0xC2, 0xA3] | [0xC2, 0xA5]) {
+        return false;
+    }
+    if i >= 3 && b[i - 3..i] == [0xE2, 0x82, 0xAC] {
+        return false;
+    }
+    true
+}
+
+/// Does a match ending at `e` end a token (so `12.3` or `abc1` continue it)?
+#[inline]
+fn token_end(b: &[u8], e: usize) -> bool {
+    let n = at(b, e);
+    if is_alnum(n) || n == b'_' || n == b'@' {
+        return false;
+    }
+    if matches!(n, b'.' | b'-' | b':' | b'/' | b',') && is_alnum(at(b, e + 1)) {
+        // `1,234` or `12.5` continue a number; `a-b` a word.
+        return n == b',' && !at(b, e + 1).is_ascii_digit();
+    }
+    true
+}
+
+fn skip_alnum(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && is_alnum(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The scanner's state for one text.
+pub(crate) struct Scanner<'a> {
+    b: &'a [u8],
+    on: KindSet,
+    floor: usize,
+    /// Any German recognizer that starts at a capital is on.
+    de_german_on: bool,
+    min_score: f32,
+    pub(crate) findings: Vec<crate::Finding>,
+}
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(b: &'a [u8], on: KindSet, min_score: f32) -> Self {
+        Scanner {
+            b,
+            on,
+            floor: 0,
+            de_german_on: [
+                K::DeVatCode,
+                K::DeCommercialRegister,
+                K::DeKvnr,
+                K::DeLicensePlate,
+                K::DeIdCard,
+                K::DePassport,
+                K::DePersonalId,
+                K::DeDriverLicense,
+            ]
+            .iter()
+            .any(|&k| on.has(k)),
+            min_score,
+            findings: Vec::new(),
+        }
+    }
+
+    fn push(
+        &mut self,
+        start: usize,
+        end: usize,
+        kind: K,
+        score: f32,
+        recognizer: &'static str,
+    ) -> usize {
+        let score = score.min(1.0);
+        if score >= self.min_score {
+            self.findings.push(crate::Finding {
+                kind: kind.kind(),
+                start,
+                end,
+                score,
+                recognizer: std::borrow::Cow::Borrowed(recognizer),
+            });
+        }
+        self.floor = end;
+        end
+    }
+
+    /// The context words before `start`.
+    fn ctx(&self, start: usize) -> Context {
+        Context::before(self.b, start)
+    }
+
+    /// Push with the context boost for `kind` applied.
+    fn push_ctx(&mut self, start: usize, end: usize, kind: K, base: f32) -> usize {
+        let ctx = self.ctx(start);
+        let score = if ctx.has(kind.context()) {
+            base + CONTEXT_BOOST
+        } else {
+            base
+        };
+        self.push(start, end, kind, score, kind.recognizer())
+    }
+
+    /// A token of exactly `len` bytes at `s` that `valid` accepts (a
+    /// check character or digit), at `base` raised by context.
+    #[inline(always)]
+    fn checked_token(
+        &mut self,
+        s: usize,
+        len: usize,
+        kind: K,
+        base: f32,
+        valid: fn(&[u8]) -> bool,
+    ) -> Option<usize> {
+        let b = self.b;
+        let e = s + len;
+        if e > b.len() || !token_end(b, e) || !valid(&b[s..e]) {
+            return None;
+        }
+        Some(self.push_ctx(s, e, kind, base))
+    }
+
+    /// Push only with a context word before `start`, at `base` plus the
+    /// boost: for shapes too common to count alone.
+    fn push_in_context(&mut self, start: usize, end: usize, kind: K, base: f32) -> Option<usize> {
+        if !self.ctx(start).has(kind.context()) {
+            return None;
+        }
+        Some(self.push_boosted(start, end, kind, base))
+    }
+
+    /// Push at `base` plus the context boost, the caller having seen the
+    /// context word.
+    fn push_boosted(&mut self, start: usize, end: usize, kind: K, base: f32) -> usize {
+        self.push(start, end, kind, base + CONTEXT_BOOST, kind.recognizer())
+    }
+
+    pub(crate) fn run(&mut self) {
+        let b = self.b;
+        let n = b.len();
+        let mut i = 0;
+        while i < n {
+            // Tight skip over bytes that cannot start anything.
+            loop {
+                // Eight inert bytes per test: fewer branches per byte, and a
+                // speed that does not hinge on where the compiler places the
+                // byte loop (the same instructions ran 1.5× slower after an
+                // unrelated change moved it).
+                while let Some(chunk) = b.get(i..i + 8) {
+                    if chunk.iter().fold(0, |any, &c| any | CLASS[c as usize]) != 0 {
+                        break;
+                    }
+                    i += 8;
+                }
+                while i < n && CLASS[b[i] as usize] == 0 {
+                    i += 1;
+                }
+                // A capitalised word (`Hello`) starts nothing unless it is
+                // `Bearer` or the `J` of `eyJ`: skip it without dispatching.
+                if i + 1 < n
+                    && CLASS[b[i] as usize] == C_UPPER
+                    && b[i + 1].is_ascii_lowercase()
+                    && b[i] != b'B'
+                    && b[i] != b'J'
+                {
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            if i >= n {
+                break;
+            }
+            let next = match CLASS[b[i] as usize] {
+                C_DIGIT => {
+                    if token_start(b, i) {
+                        self.digit(i).unwrap_or_else(|| skip_alnum(b, i))
+                    } else {
+                        skip_alnum(b, i)
+                    }
+                }
+                C_UPPER => {
+                    if b[i] == b'J'
+                        && i >= 2
+                        && b[i - 2] == b'e'
+                        && b[i - 1] == b'y'
+                        && i - 2 >= self.floor
+                        && token_start(b, i - 2)
+                    {
+                        self.jwt(i - 2).unwrap_or(i + 1)
+                    } else if token_start(b, i) {
+                        // Nothing starts inside the rest of an upper-case token.
+                        self.upper(i).unwrap_or_else(|| skip_alnum(b, i))
+                    } else {
+                        skip_alnum(b, i)
+                    }
+                }
+                C_AT => self.at_sign(i).unwrap_or(i + 1),
+                C_PLUS_PAREN => {
+                    if at(b, i + 1).is_ascii_digit() && token_start(b, i) && self.on.has(K::Phone) {
+                        self.phone_at(i).unwrap_or(i + 1)
+                    } else {
+                        i + 1
+                    }
+                }
+                C_DASH => self.dash(i).unwrap_or(i + 1),
+                C_COLON => self.colon(i).unwrap_or(i + 1),
+                C_EQ => self.assignment(i, b'=').unwrap_or(i + 1),
+                _ => i + 1,
+            };
+            i = next.max(i + 1);
+        }
+    }
+
+    /// Matchers that start at a capital at a token start.
+    // Out of line, as is `digit`: inlined into `run`, the two bulkiest
+    // dispatchers pushed the skip loop's registers onto the stack (about 1%
+    // more instructions on PII-free prose, measured with callgrind).
+    #[inline(never)]
+    fn upper(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        let c1 = at(b, s + 1);
+        if c1.is_ascii_lowercase() {
+            if b[s] == b'B' && b.get(s..s + 7) == Some(b"Bearer ") {
+                return self.bearer(s + 7);
+            }
+            return None;
+        }
+        let c2 = at(b, s + 2);
+        let c3 = at(b, s + 3);
+        if at(b, s + 5).is_ascii_digit()
+            && self.on.has(K::UkDrivingLicence)
+            && let Some(e) = self.uk_driving_licence(s)
+        {
+            return Some(e);
+        }
+        if b[s] == b'A'
+            && c1 == b'I'
+            && c2 == b'z'
+            && c3 == b'a'
+            && self.on.has(K::Secret)
+            && let Some(e) = self.google_api_key(s)
+        {
+            return Some(e);
+        }
+        let up_or_digit = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+        // German identifiers: a second character that can continue one.
+        if (up_or_digit(c1)
+            || c1 == b' ' && up_or_digit(c2)
+            || c1 == b'-' && c2.is_ascii_uppercase()
+            || c1 == 0xC3)
+            && self.de_german_on
+            && let Some(e) = self.de_upper(s)
+        {
+            return Some(e);
+        }
+        // German documents: at least three capitals or digits.
+        if up_or_digit(c1)
+            && up_or_digit(c2)
+            && self.de_german_on
+            && let Some(e) = self.de_document(s)
+        {
+            return Some(e);
+        }
+        if c1.is_ascii_uppercase() {
+            if c2.is_ascii_digit()
+                && c3.is_ascii_digit()
+                && self.on.has(K::Iban)
+                && let Some(e) = self.iban(s)
+            {
+                return Some(e);
+            }
+            if (c2.is_ascii_digit() || c2 == b' ' && c3.is_ascii_digit())
+                && self.on.has(K::UkNino)
+                && let Some(e) = self.nino(s)
+            {
+                return Some(e);
+            }
+            if c2.is_ascii_digit()
+                && let Some(e) = self.letter_document(s)
+            {
+                return Some(e);
+            }
+            if c2.is_ascii_digit()
+                && c3.is_ascii_digit()
+                && self.on.has(K::UkVehicleRegistration)
+                && let Some(e) = self.uk_vehicle(s)
+            {
+                return Some(e);
+            }
+            if c2.is_ascii_uppercase() {
+                if (c3 == b' ' && matches!(at(b, s + 4), b'1'..=b'9') || matches!(c3, b'1'..=b'9'))
+                    && let Some(e) = self.uk_vehicle_old(s)
+                {
+                    return Some(e);
+                }
+                if c3.is_ascii_uppercase()
+                    && self.on.has(K::Secret)
+                    && let Some(e) = self.aws(s)
+                {
+                    return Some(e);
+                }
+                if self.on.has(K::ItFiscalCode)
+                    && let Some(e) = self.it_fiscal_code(s)
+                {
+                    return Some(e);
+                }
+                if c3.is_ascii_digit()
+                    && self.on.has(K::EsPassport)
+                    && let Some(e) = self.es_passport(s)
+                {
+                    return Some(e);
+                }
+                if self.on.has(K::NzNhi)
+                    && let Some(e) = self.nz_nhi(s)
+                {
+                    return Some(e);
+                }
+            }
+        }
+        if matches!(b[s], b'X' | b'Y' | b'Z')
+            && c1.is_ascii_digit()
+            && self.on.has(K::EsNie)
+            && let Some(e) = self.es_nie(s)
+        {
+            return Some(e);
+        }
+        if c1.is_ascii_digit() || c2.is_ascii_digit() {
+            if self.on.has(K::CaPostalCode)
+                && let Some(e) = self.ca_postal_code(s)
+            {
+                return Some(e);
+            }
+            if self.on.has(K::UkPostcode)
+                && let Some(e) = self.uk_postcode(s)
+            {
+                return Some(e);
+            }
+            if c1.is_ascii_digit()
+                && let Some(e) = self.letter_document(s)
+            {
+                return Some(e);
+            }
+            if c1.is_ascii_digit()
+                && let Some(e) = self.uk_vehicle_old(s)
+            {
+                return Some(e);
+            }
+            if matches!(c2, b'-' | b':') && is_hex(b[s]) && is_hex(c1) {
+                return self.mac(s);
+            }
+        }
+        None
+    }
+
+    fn colon(&mut self, i: usize) -> Option<usize> {
+        let b = self.b;
+        // IPv6 / MAC: look back over at most 4 hex digits.
+        let mut ws = i;
+        while ws > self.floor && i - ws < 4 && is_hex(b[ws - 1]) {
+            ws -= 1;
+        }
+        if (ws < i || at(b, i + 1) == b':') && token_start(b, ws) && ws >= self.floor {
+            if i - ws == 2
+                && let Some(e) = self.mac(ws)
+            {
+                return Some(e);
+            }
+            if let Some(e) = self.ipv6(ws) {
+                return Some(e);
+            }
+        }
+        self.assignment(i, b':')
+    }
+}

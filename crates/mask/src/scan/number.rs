@@ -1,0 +1,408 @@
+//! Digit runs: one parse of the groups and separators at a digit, then
+//! every shape and validator that fits (cards, IPv4, dates, and the
+//! national numbers of all regions, which share shapes: a 9-digit run may
+//! be an SSN, a TFN, a SIN or an IRD number), the context choosing among
+//! them and against a phone number.
+
+use super::contact::phone;
+use super::{CONTEXT_BOOST, KindSet, Scanner, at, is_alnum, is_hex, token_end};
+use crate::checksum as ck;
+use crate::kind::K;
+
+impl Scanner<'_> {
+    /// Matchers that start at a digit at a token start.
+    // Out of line: see `Scanner::upper`.
+    #[inline(never)]
+    pub(super) fn digit(&mut self, s: usize) -> Option<usize> {
+        let b = self.b;
+        // MAC with `-` or `:` (colon form is handled from the colon too, but
+        // a dash MAC has no other trigger).
+        if matches!(at(b, s + 2), b'-' | b':')
+            && is_hex(at(b, s + 1))
+            && let Some(e) = self.mac(s)
+        {
+            return Some(e);
+        }
+        if self.on.has(K::FiHetu)
+            && let Some(e) = self.hetu(s)
+        {
+            return Some(e);
+        }
+        if matches!(at(b, s + 1), b'-' | b'0' | b'1')
+            && let Some(e) = self.telematik(s)
+        {
+            return Some(e);
+        }
+        let run = Run::parse(b, s)?;
+        if (run.nd == 8 || run.nd == 2 && run.groups == 2)
+            && let Some(e) = self.de_social_security(s, &run)
+        {
+            return Some(e);
+        }
+        // `10`, `22`, `500`: one short group is nothing unless a phone's
+        // parenthesised area code follows (`1 (715) 498-4177`).
+        let paren_near = matches!(at(b, run.end), b'(' | b')') || at(b, run.end + 1) == b'(';
+        // An IPv4 address may be followed by a port or a path (`10.0.0.1:8080`).
+        let ends = token_end(b, run.end)
+            || (run.groups == 4 && run.all_sep(b'.') && matches!(at(b, run.end), b':' | b'/'));
+        if run.groups == 1 && run.nd < 8 && !paren_near {
+            // Only US driver's licences (context required) and MBIs are
+            // this short.
+            if run.nd == 1 && at(b, run.end).is_ascii_uppercase() {
+                return self.mbi(s);
+            }
+            if run.nd >= 2 && at(b, run.end).is_ascii_uppercase() {
+                if let Some(e) = self.de_document(s) {
+                    return Some(e);
+                }
+                return self.digit_licence(s, &run);
+            }
+            if run.nd == 5
+                && ends
+                && self.on.has(K::DePostalCode)
+                && run.value(0) >= 1000
+                && let Some(e) = self.push_in_context(s, run.end, K::DePostalCode, 0.3)
+            {
+                return Some(e);
+            }
+            if run.nd >= 6 && ends && self.on.has(K::UsDriverLicense) {
+                return self.push_in_context(s, run.end, K::UsDriverLicense, 0.15);
+            }
+            return None;
+        }
+        // Collect what validates first; read the context only if anything does.
+        let mut cands: [(K, f32, usize); 14] = [(K::Phone, 0.0, 0); 14];
+        let mut n = 0usize;
+        let mut consider = |k: K, base: f32, end: usize, on: KindSet| {
+            if on.has(k) && n < cands.len() {
+                cands[n] = (k, base, end);
+                n += 1;
+            }
+        };
+        let on = self.on;
+        if ends {
+            classify(&run, on, &mut consider);
+        } else if run.groups == 1
+            && run.nd == 8
+            && at(b, run.end).is_ascii_uppercase()
+            && !is_alnum(at(b, run.end + 1))
+        {
+            // Spanish NIF: 8 digits and a letter.
+            let mut c = [0u8; 9];
+            c[..8].copy_from_slice(&b[s..s + 8]);
+            c[8] = b[run.end];
+            if ck::es_nif(&c) {
+                consider(K::EsNif, 0.6, run.end + 1, on);
+            } else {
+                return self.de_document(s).or_else(|| self.digit_licence(s, &run));
+            }
+        } else if at(b, run.end).is_ascii_uppercase() {
+            return self.de_document(s).or_else(|| self.digit_licence(s, &run));
+        }
+        // A checksum-validated card or IBAN-strength match needs no phone check.
+        // A phone has at least 8 digits; shorter runs only continue one
+        // through parentheses (`1 (715) 498-4177`).
+        let may_be_phone = paren_near || ends && run.nd >= 8;
+        if may_be_phone
+            && on.has(K::Phone)
+            && n < cands.len()
+            && !cands[..n].iter().any(|c| c.1 >= 0.9)
+            && let Some((end, base)) = phone(b, s)
+        {
+            cands[n] = (K::Phone, base, end);
+            n += 1;
+        }
+        if n == 0 {
+            return None;
+        }
+        let ctx = self.ctx(s);
+        let mut best: Option<(f32, usize, K)> = None;
+        for &(k, base, end) in &cands[..n] {
+            let score = if ctx.has(k.context()) {
+                base + CONTEXT_BOOST
+            } else {
+                base
+            };
+            // Earlier candidates (validated ids) win ties against later (phone).
+            if best.is_none_or(|(bs, _, _)| score > bs) {
+                best = Some((score, end, k));
+            }
+        }
+        let (score, end, k) = best?;
+        Some(self.push(s, end, k, score, k.recognizer()))
+    }
+}
+
+/// A run of digit groups separated by single separators (` `, `-`, `.`, `/`).
+pub(super) struct Run {
+    pub d: [u8; 24],
+    pub nd: usize,
+    pub glen: [u8; 8],
+    pub sep: [u8; 8],
+    pub groups: usize,
+    pub end: usize,
+}
+
+impl Run {
+    /// Parses from a digit at `s`. `None` if longer than 24 digits or 8 groups.
+    pub(super) fn parse(b: &[u8], s: usize) -> Option<Run> {
+        let mut r = Run {
+            d: [0; 24],
+            nd: 0,
+            glen: [0; 8],
+            sep: [0; 8],
+            groups: 0,
+            end: s,
+        };
+        let mut i = s;
+        loop {
+            let st = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if r.nd == 24 {
+                    return None;
+                }
+                r.d[r.nd] = b[i] - b'0';
+                r.nd += 1;
+                i += 1;
+            }
+            if i == st {
+                break;
+            }
+            if r.groups == 8 {
+                return None;
+            }
+            r.glen[r.groups] = (i - st).min(255) as u8;
+            r.groups += 1;
+            r.end = i;
+            let c = at(b, i);
+            if matches!(c, b' ' | b'-' | b'.' | b'/') && at(b, i + 1).is_ascii_digit() {
+                r.sep[r.groups - 1] = c;
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        Some(r)
+    }
+
+    #[inline]
+    pub(super) fn digits(&self) -> &[u8] {
+        &self.d[..self.nd]
+    }
+
+    #[inline]
+    pub(super) fn shape(&self) -> &[u8] {
+        &self.glen[..self.groups]
+    }
+
+    #[inline]
+    pub(super) fn all_sep(&self, c: u8) -> bool {
+        self.sep[..self.groups.saturating_sub(1)]
+            .iter()
+            .all(|&s| s == c)
+    }
+
+    /// All separators equal and one of `allowed`.
+    #[inline]
+    fn uniform(&self, allowed: &[u8]) -> bool {
+        self.groups == 1 || (allowed.contains(&self.sep[0]) && self.all_sep(self.sep[0]))
+    }
+
+    #[inline]
+    fn value(&self, g: usize) -> u32 {
+        let off: usize = self.glen[..g].iter().map(|&x| usize::from(x)).sum();
+        self.d[off..off + usize::from(self.glen[g])]
+            .iter()
+            .fold(0, |a, &x| a * 10 + u32::from(x))
+    }
+}
+
+/// Offers every shape/validator that fits `run` to `consider(kind, base score, end)`.
+// One call site; inlined so the closure and the candidate array stay in
+// registers, as when this was part of `digit`.
+#[inline(always)]
+fn classify(run: &Run, on: KindSet, consider: &mut impl FnMut(K, f32, usize, KindSet)) {
+    let d = run.digits();
+    let shape = run.shape();
+    let end = run.end;
+    let plain = run.groups == 1;
+    let sp_dash = run.uniform(b" -");
+    // IPv4
+    if run.groups == 4 && run.all_sep(b'.') {
+        let ok = shape.iter().all(|&l| (1..=3).contains(&l)) && (0..4).all(|g| run.value(g) <= 255);
+        if ok {
+            consider(K::IpAddress, 0.7, end, on);
+        }
+        return;
+    }
+    // Dates of birth (only with context, see base score).
+    if run.groups == 3 && run.uniform(b"-/.") {
+        let (y, m, dd) = match shape {
+            [4, 2, 2] => (run.value(0), run.value(1), run.value(2)),
+            [2, 2, 4] | [1, 2, 4] | [2, 1, 4] | [1, 1, 4] => {
+                let (a, bb, yy) = (run.value(0), run.value(1), run.value(2));
+                if a > 12 { (yy, bb, a) } else { (yy, a, bb) }
+            }
+            _ => (0, 0, 0),
+        };
+        if y != 0 {
+            let ok = ck::date(y, m, dd) || ck::date(y, dd, m);
+            consider_dob(ok, run, on, consider);
+            return;
+        }
+    }
+    let mut c = |k: K, base: f32, valid: bool| {
+        if valid {
+            consider(k, base, end, on);
+        }
+    };
+    match d.len() {
+        8 if sp_dash && (plain || shape == [2, 3, 3]) => {
+            c(K::NzIrd, if plain { 0.3 } else { 0.45 }, ck::nz_ird(d));
+        }
+        9 => {
+            let dashed = !plain && run.all_sep(b'-');
+            if shape == [3, 2, 4] && sp_dash {
+                c(
+                    K::UsSsn,
+                    if dashed { 0.6 } else { 0.5 },
+                    ck::us_ssn(d) && !ck::us_itin(d),
+                );
+                // ITIN shares its format with invalid (9xx) SSNs: context decides.
+                c(K::UsItin, 0.4, ck::us_itin(d));
+            }
+            if plain || (shape == [3, 3, 3] && sp_dash) {
+                let g = if plain { 0.3 } else { 0.4 };
+                c(K::AuTfn, g, ck::au_tfn(d));
+                c(K::CaSin, g, ck::ca_sin(d));
+                c(K::NzIrd, g, ck::nz_ird(d));
+                c(K::AuAcn, g - 0.1, ck::au_acn(d));
+            }
+            if plain {
+                c(K::UsSsn, 0.2, ck::us_ssn(d));
+                // German practice and doctor numbers: context decides.
+                c(K::DeLanr, 0.2, on.has(K::DeLanr) && ck::de_lanr(d));
+                c(K::DeBsnr, 0.2, on.has(K::DeBsnr) && ck::de_bsnr(d));
+                c(K::NlBsn, 0.2, ck::nl_bsn(d));
+                c(K::UsBankRouting, 0.2, ck::aba_routing(d));
+                c(K::UsPassport, 0.15, true);
+            }
+        }
+        10 => {
+            if plain || (shape == [3, 3, 4] && sp_dash) {
+                c(K::UkNhs, if plain { 0.4 } else { 0.5 }, ck::uk_nhs(d));
+            }
+            if plain || (shape == [4, 5, 1] && run.all_sep(b' ')) {
+                c(
+                    K::AuMedicare,
+                    if plain { 0.4 } else { 0.55 },
+                    ck::au_medicare(d),
+                );
+            }
+            if plain || shape == [4, 3, 3] && sp_dash {
+                c(K::UsNpi, if plain { 0.3 } else { 0.4 }, ck::us_npi(d));
+            }
+            if plain && on.has(K::DePersonalId) {
+                // Pre-2010 German identity card: nine digits and the check digit.
+                let mut a = [0u8; 10];
+                for (x, &v) in a.iter_mut().zip(d) {
+                    *x = v + b'0';
+                }
+                c(K::DePersonalId, 0.15, ck::de_personal_id(&a));
+            }
+            if (shape == [6, 4] && run.all_sep(b'-')) || plain {
+                c(
+                    K::SePersonnummer,
+                    if plain { 0.3 } else { 0.55 },
+                    ck::se_personnummer(d),
+                );
+                c(
+                    K::SeOrganisationsnummer,
+                    if plain { 0.3 } else { 0.45 },
+                    ck::se_organisationsnummer(d),
+                );
+            }
+        }
+        11 => {
+            if plain || (shape == [2, 3, 3, 3] && run.all_sep(b' ')) {
+                c(K::AuAbn, if plain { 0.45 } else { 0.6 }, ck::au_abn(d));
+                c(K::DeTaxId, 0.3, ck::de_tax_id(d));
+            }
+            if plain {
+                c(K::PlPesel, 0.3, ck::pl_pesel(d));
+                // Partita IVA: Luhn over 11 digits; 1 in 10 numbers pass, so context decides.
+                c(K::ItVatCode, 0.2, ck::luhn(d));
+            }
+            if shape == [4, 5, 1, 1] && run.all_sep(b' ') || shape == [4, 5, 2] && run.all_sep(b' ')
+            {
+                c(K::AuMedicare, 0.5, ck::au_medicare(d));
+            }
+        }
+        12 if (shape == [8, 4] && run.all_sep(b'-') || plain) => {
+            c(
+                K::SePersonnummer,
+                if plain { 0.3 } else { 0.55 },
+                ck::se_personnummer(&d[2..]),
+            );
+        }
+        _ => {}
+    }
+    // German tax number (Steuernummer): the 13-digit ELSTER form, or a
+    // state's printed form (`FF/BBB/UUUUP` BE, HH, NI, `FFF/BBB/UUUUP` BY
+    // and the eastern states, `FFF/BBBB/UUUP` NW, `FF/BBB/UUUU/P` RP,
+    // `FFBBB/UUUUP` BW, `FF BBB UUUUP` HB and SH, `0FF BBB UUUUP` HE).
+    // No state check digit is verified, so context decides.
+    if on.has(K::DeTaxNumber) {
+        let slash = run.all_sep(b'/');
+        let space = run.all_sep(b' ');
+        let printed = match shape {
+            [2, 3, 5] => slash || space,
+            [3, 3, 5] => slash || space && d[0] == 0,
+            [3, 4, 4] | [2, 3, 4, 1] | [5, 5] => slash,
+            _ => false,
+        };
+        if printed || plain && ck::de_tax_number_elster(d) {
+            c(K::DeTaxNumber, 0.3, true);
+        }
+    }
+    if d.len() == 15 && (plain || shape == [1, 2, 2, 2, 3, 3, 2] && run.all_sep(b' ')) {
+        c(K::FrInsee, if plain { 0.4 } else { 0.6 }, ck::fr_insee(d));
+    }
+    if plain && (8..=17).contains(&d.len()) {
+        // US bank account numbers have no structure: context only.
+        c(K::UsBankNumber, 0.2, true);
+    }
+    if plain && (8..=14).contains(&d.len()) {
+        // Nor have most US driver's licences (Presidio scores bare digits
+        // 0.01): context only.
+        c(K::UsDriverLicense, 0.15, true);
+    }
+    if (12..=19).contains(&d.len()) && sp_dash {
+        let shaped = plain
+            || matches!(
+                shape,
+                [4, 4, 4, 4]
+                    | [4, 6, 5]
+                    | [4, 6, 4]
+                    | [4, 4, 4, 4, 3]
+                    | [4, 4, 4, 3]
+                    | [4, 4, 4, 2]
+                    | [4, 4, 5]
+                    | [4, 4, 4, 4, 2]
+                    | [4, 4, 4, 4, 1]
+            );
+        c(K::CreditCard, 0.9, shaped && ck::credit_card(d));
+    }
+}
+
+fn consider_dob(
+    ok: bool,
+    run: &Run,
+    on: KindSet,
+    consider: &mut impl FnMut(K, f32, usize, KindSet),
+) {
+    if ok {
+        // Base below any threshold: a date is only a birth date in context.
+        consider(K::DateOfBirth, 0.2, run.end, on);
+    }
+}
