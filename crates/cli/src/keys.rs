@@ -433,6 +433,10 @@ fn create_store(path: &Path, master: &SecretKey, mode: DataKeyMode) -> Result<Ke
         }
     });
     let _ = fs::remove_file(&staged);
+    // And the store's lock file: no other process knows the staged name.
+    let mut lock = staged.into_os_string();
+    lock.push(".lock");
+    let _ = fs::remove_file(lock);
     placed
 }
 
