@@ -26,7 +26,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use custodia_audit::checkpoint::Signer;
 use custodia_audit::{AuditLog, Query, SegmentOptions, SegmentStore};
 use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, SystemClock, TenantId};
-use custodia_crypt::{FileKeyStore, KeyStore as _, Keyring, SecretKey, SubjectVault};
+use custodia_crypt::{FileKeyStore, SubjectVault};
 use custodia_dsr::remote::{RemoteSources, SubjectDirectory};
 use custodia_dsr::{
     AuditTrail, Desk, ErasureCertificate, ErasureException, ErasurePolicy, ExportBundle,
@@ -224,21 +224,11 @@ fn text(e: impl std::fmt::Display) -> String {
 /// when it holds one (random, wrapped tenant keys), else the keyring
 /// derived from the master key.
 fn open_vault(who: &Who, clock: &Arc<dyn Clock>) -> Result<Arc<Vault>, String> {
-    let master = SecretKey::from_file(&who.master_key).map_err(text)?;
     if !who.subject_keys.is_file() {
         return Err(format!("{}: no such key store", who.subject_keys.display()));
     }
-    let store = Arc::new(FileKeyStore::open(&who.subject_keys, &master).map_err(text)?);
-    let keyring = match store.keyring().map_err(text)? {
-        Some(record) => Keyring::from_store(Arc::clone(&store), &master, record.mode),
-        None => Ok(Keyring::new(master)),
-    }
-    .map_err(text)?;
-    Ok(Arc::new(SubjectVault::new(
-        Arc::new(keyring),
-        store,
-        Arc::clone(clock),
-    )))
+    crate::keys::open_subject_vault(&who.master_key, &who.subject_keys, Arc::clone(clock))
+        .map(Arc::new)
 }
 
 impl Host {
