@@ -6,7 +6,7 @@
 //!   what ([`Action`]) to which record ([`Target`]), about which data subject,
 //!   when, why (purpose, legal basis), with which [`Outcome`], field by field
 //!   ([`FieldChange`] with a `DataCategory` and before/after values). Events
-//!   are built with [`Event::builder`] and have a JSON form (feature `serde`).
+//!   are built with [`Event::builder`] and have a JSON form (serde).
 //! * Each event has one [`canonical`] byte encoding (versioned, documented),
 //!   and that encoding is a leaf of an RFC 6962 / RFC 9162 [`merkle`] tree:
 //!   inclusion proofs show an event is in the log, consistency proofs show a
@@ -57,7 +57,7 @@
 //!
 //! # Features
 //!
-//! `serde` (default): JSON for events, proofs and exports. `sqlite`,
+//! `sqlite`,
 //! `postgres`: the SQL stores. `proptest`: strategies in `arbitrary`.
 //!
 //! # Example
@@ -112,7 +112,6 @@
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
-#[cfg(feature = "serde")]
 mod b64;
 pub mod canonical;
 pub mod checkpoint;

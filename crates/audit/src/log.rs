@@ -558,12 +558,8 @@ pub const PROOF_FORMAT: &str = "custodia.audit.inclusion-proof/v1";
 ///
 /// Reading accepts proofs written before the `format` field existed (the
 /// same fields, no `format`: read as version 1) and rejects any other format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(into = "ProofJson", try_from = "ProofJson")
-)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "ProofJson", try_from = "ProofJson")]
 pub struct InclusionProof {
     /// The event's index.
     pub index: u64,
@@ -578,7 +574,6 @@ pub struct InclusionProof {
 }
 
 /// The JSON form of an [`InclusionProof`], with its format name.
-#[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ProofJson {
     /// [`PROOF_FORMAT`]; absent in proofs written before it existed.
@@ -594,7 +589,6 @@ struct ProofJson {
     path: Vec<Hash>,
 }
 
-#[cfg(feature = "serde")]
 impl From<InclusionProof> for ProofJson {
     fn from(p: InclusionProof) -> Self {
         Self {
@@ -608,7 +602,6 @@ impl From<InclusionProof> for ProofJson {
     }
 }
 
-#[cfg(feature = "serde")]
 impl TryFrom<ProofJson> for InclusionProof {
     type Error = String;
     fn try_from(p: ProofJson) -> Result<Self, String> {
@@ -651,21 +644,20 @@ impl InclusionProof {
 }
 
 /// One event of a subject export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ExportedEvent {
     /// Index in the log.
     pub index: u64,
     /// Leaf hash of the stored (sealed) encoding.
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
+    #[serde(with = "crate::b64::hash")]
     pub leaf_hash: Hash,
     /// Inclusion proof against [`SubjectExport::head`].
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hashes"))]
+    #[serde(with = "crate::b64::hashes")]
     pub proof: Vec<Hash>,
     /// The event (personal values opened where possible).
     pub event: Event,
     /// Paths of erased values.
-    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Vec::is_empty"))]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub erased: Vec<String>,
 }
 
@@ -683,13 +675,12 @@ pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
 ///  "events":[{"index":1,"leaf_hash":"base64…","proof":["base64…"],
 ///             "event":{…},"erased":["actor.ip"]}]}
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SubjectExport {
     /// [`EXPORT_FORMAT`]: names the format and its version.
     pub format: String,
     /// The tenant asked for, if any.
-    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant: Option<TenantId>,
     /// The subject.
     pub subject: SubjectId,

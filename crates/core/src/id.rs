@@ -140,8 +140,8 @@ macro_rules! uuid_id {
 
 uuid_id!(
     /// A tenant: one subscriber of the helpdesk, whose data no other tenant may see.
-    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-    #[cfg_attr(feature = "serde", serde(transparent))]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     TenantId,
     "tenant id",
     random
@@ -149,16 +149,16 @@ uuid_id!(
 uuid_id!(
     /// A data subject: the natural person personal data is about (an end user,
     /// a contact, an agent in their capacity as a person).
-    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-    #[cfg_attr(feature = "serde", serde(transparent))]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     SubjectId,
     "subject id",
     random
 );
 uuid_id!(
     /// Whoever performs an action: an agent, an end user, an API key, a system job.
-    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-    #[cfg_attr(feature = "serde", serde(transparent))]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     ActorId,
     "actor id",
     random

@@ -16,9 +16,10 @@ use crate::error::echo;
 ///
 /// Printed and parsed as snake_case (`legitimate_interests`); serde uses the
 /// same names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum LegalBasis {
     /// Art. 6(1)(a): the person consented.
     Consent,
@@ -103,9 +104,10 @@ impl FromStr for LegalBasis {
 }
 
 /// The capacity in which the helpdesk processes a piece of personal data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Decides why and how the data is processed (Art. 4(7)); answers
     /// data-subject requests and notifies breaches to the authority.
@@ -222,14 +224,12 @@ impl fmt::Debug for Purpose {
     }
 }
 
-#[cfg(feature = "serde")]
 impl serde::Serialize for Purpose {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 
-#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Purpose {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Purpose::new(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)

@@ -394,7 +394,6 @@ fn nibble(digit: u8) -> Result<u8, Error> {
     }
 }
 
-#[cfg(feature = "serde")]
 mod serde_impls {
     use std::fmt;
 
@@ -643,7 +642,6 @@ mod tests {
         assert!(!printed.contains("4242"));
     }
 
-    #[cfg(feature = "serde")]
     #[test]
     fn serde_as_hex_string() {
         let token: BlindToken = "00112233aabbccdd".parse().unwrap();

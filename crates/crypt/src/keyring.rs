@@ -318,9 +318,10 @@ const KEYRING_RECORD: &str = "custodia.keyring";
 const TENANT_KEY_RECORD: &str = "custodia.tenant_key";
 
 /// How a keyring makes each tenant's data keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum DataKeyMode {
     /// Derived from the version key with HKDF-SHA256: nothing stored per
     /// tenant, but a tenant's keys cannot be destroyed without destroying

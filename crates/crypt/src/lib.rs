@@ -69,11 +69,9 @@ pub mod arbitrary;
 pub mod blind;
 mod context;
 pub mod deterministic;
-#[cfg(feature = "serde")]
 pub mod encrypted;
 pub mod envelope;
 mod error;
-#[cfg(feature = "serde")]
 pub mod file_store;
 mod kdf;
 pub mod keyring;
@@ -84,11 +82,9 @@ pub mod store;
 pub mod subject;
 
 pub use context::{FieldContext, MAX_CONTEXT_PART};
-#[cfg(feature = "serde")]
 pub use encrypted::Encrypted;
 pub use envelope::{Envelope, FieldCipher, KeyId};
 pub use error::Error;
-#[cfg(feature = "serde")]
 pub use file_store::FileKeyStore;
 pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, NonceUsage};
 pub use provider::{CryptoProvider, RING, RUST_CRYPTO};

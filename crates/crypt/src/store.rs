@@ -32,9 +32,8 @@ use crate::Error;
 use crate::keyring::DataKeyMode;
 
 /// What the store holds for one subject.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum StoredSubjectKey {
     /// The subject's key, wrapped by the tenant's data key (a field envelope).
     Wrapped {
@@ -46,8 +45,7 @@ pub enum StoredSubjectKey {
 }
 
 /// Proof that a subject's key was destroyed: who did it and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShredReceipt {
     /// The tenant.
     pub tenant: TenantId,
@@ -61,8 +59,7 @@ pub struct ShredReceipt {
 
 /// Proof that all of a tenant's data keys were destroyed: who, when, and
 /// which key versions the tenant had.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TenantShredReceipt {
     /// The erased tenant.
     pub tenant: TenantId,
@@ -75,16 +72,15 @@ pub struct TenantShredReceipt {
 }
 
 /// A tenant's keys in a [`DataKeyMode::Random`] keyring.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum StoredTenantKeys {
     /// The tenant's wrapped keys.
     Active {
         /// Data key of each keyring version, wrapped under that version's
         /// key-encryption key (a field envelope). Serialised as a list of
         /// `{"version": …, "wrapped_key": […]}`.
-        #[cfg_attr(feature = "serde", serde(with = "versions_as_list"))]
+        #[serde(with = "versions_as_list")]
         data_keys: BTreeMap<u32, Vec<u8>>,
         /// The rotation-stable search key, wrapped under the keyring's search
         /// key-encryption key, once one was needed.
@@ -96,7 +92,6 @@ pub enum StoredTenantKeys {
 
 /// Maps of version to wrapped key as lists of [`StoredVersion`]: JSON object
 /// keys are strings, and a tagged enum cannot turn them back into numbers.
-#[cfg(feature = "serde")]
 mod versions_as_list {
     use std::collections::BTreeMap;
 
@@ -148,8 +143,7 @@ pub enum TenantKeySlot {
 }
 
 /// One version of a keyring, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredVersion {
     /// The version number.
     pub version: u32,
@@ -162,8 +156,7 @@ pub struct StoredVersion {
 /// Serialised (by the [`FileKeyStore`](crate::FileKeyStore)) as JSON, e.g.
 /// `{"format":1,"mode":"random","primary":2,"versions":[{"version":2,
 /// "wrapped_key":[1,1,1,…]}],"retired":[1],"search_root":[1,1,1,…]}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyringRecord {
     /// The record's format version, [`KeyringRecord::FORMAT`].
     pub format: u32,
@@ -190,8 +183,7 @@ impl KeyringRecord {
 /// Keyrings reserve in blocks ([`NonceBudget`](crate::NonceBudget)) and only
 /// ever raise the count, so it is never below the encryptions actually done;
 /// a process that exits or crashes loses the unused rest of its block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NonceCount {
     /// The tenant.
     pub tenant: TenantId,
