@@ -1,13 +1,13 @@
 //! Record metadata: what evaluation needs to know about a stored record.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
 
 use serde::Deserialize;
 
 use crate::Error;
-use custodia_core::echo;
 
 /// The metadata of one stored record (a ticket, a log line, a contact).
 ///
@@ -177,7 +177,7 @@ impl RetentionRecord {
 
     /// Parses one JSON line; the error says which field was wrong and where.
     pub fn from_json(line: &str) -> Result<Self, Error> {
-        serde_json::from_str(line).map_err(|e| Error::Record(echo(&e.to_string())))
+        serde_json::from_str(line).map_err(|e| Error::Record(Arc::new(e)))
     }
 }
 
