@@ -287,9 +287,9 @@ impl Default for DetectorConfig {
 impl DetectorConfig {
     /// Parses a JSON configuration document.
     pub fn from_json(text: &str) -> Result<DetectorConfig, Error> {
-        let cfg: DetectorConfig = serde_json::from_str(text).map_err(|e| Error::InvalidConfig {
-            location: format!("line {} column {}", e.line(), e.column()),
-            reason: e.to_string(),
+        let cfg: DetectorConfig = serde_json::from_str(text).map_err(|source| Error::Json {
+            what: "configuration",
+            source,
         })?;
         if cfg.version != 1 {
             return Err(Error::InvalidConfig {

@@ -65,13 +65,22 @@ pub enum Error {
         /// Why (never the key).
         reason: String,
     },
-    /// A configuration document did not parse.
+    /// A configuration document that parses but is not acceptable.
     #[error("invalid configuration at {location}: {reason}")]
     InvalidConfig {
-        /// Line and column, as serde_json reports them.
+        /// Which field.
         location: String,
         /// What was wrong.
         reason: String,
+    },
+    /// A JSON document (a detector configuration) that does not parse; the
+    /// parser's error, with its line and column, is the source.
+    #[error("invalid {what}: {source}")]
+    Json {
+        /// Which document: `"configuration"`.
+        what: &'static str,
+        /// The JSON parser's error.
+        source: serde_json::Error,
     },
     /// Reading or writing a stream failed.
     #[error("stream {op} failed at byte {offset}: {source}")]
@@ -85,11 +94,12 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Encrypting a value failed (feature `crypt`).
-    #[error("encrypting a {kind} value failed: {reason}")]
+    #[cfg(feature = "crypt")]
+    #[error("encrypting a {kind} value failed: {source}")]
     Encrypt {
         /// The kind of the value.
         kind: String,
-        /// Why.
-        reason: String,
+        /// custodia-crypt's error.
+        source: custodia_crypt::Error,
     },
 }
