@@ -88,7 +88,7 @@ pub use legal::{LegalBasis, MAX_PURPOSE_LEN, Purpose, Role};
 pub use calendar::parse_timestamp;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 // Errors.
-pub use error::{Error, MAX_ECHO, echo};
+pub use error::{Error, MAX_ECHO, Shared, echo};
 
 /// The `chrono` version Custodia's time types come from.
 pub use chrono;

@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use custodia_core::Shared;
+
 /// Where in a policy file a problem is: file name, 1-based line and column
 /// (the column counts characters, not bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -130,11 +132,7 @@ fn suggest(suggestion: &Option<String>) -> String {
 }
 
 /// Everything that can go wrong in `custodia-retention`.
-///
-/// `Clone`, but not `PartialEq`: [`Error::Io`] and [`Error::Record`] carry the
-/// underlying error as their source. Match on the variant, or compare
-/// [`Error::problem`].
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A policy file or a policy built in code is not acceptable.
@@ -160,7 +158,7 @@ pub enum Error {
     /// The message is shortened to [`MAX_ECHO`](custodia_core::MAX_ECHO)
     /// characters; the parser's error is the source.
     #[error("invalid record: {}", custodia_core::echo(&.0.to_string()))]
-    Record(#[source] Arc<serde_json::Error>),
+    Record(#[source] Shared<serde_json::Error>),
     /// A sweep was fed records out of ascending id order, so its cursor
     /// could not resume it correctly.
     #[error(
@@ -177,8 +175,8 @@ pub enum Error {
     Io {
         /// The path.
         path: PathBuf,
-        /// The operating system's error (shared, so the error stays `Clone`).
-        source: Arc<std::io::Error>,
+        /// The operating system's error.
+        source: Shared<std::io::Error>,
     },
     /// A policy file larger than [`MAX_POLICY_BYTES`](crate::MAX_POLICY_BYTES).
     #[error("cannot read {}: {size} bytes is more than the {max}-byte limit for a policy", path.display(), max = crate::MAX_POLICY_BYTES)]

@@ -289,7 +289,7 @@ impl RetentionPolicy {
         let path = path.as_ref();
         let io = |e: std::io::Error| Error::Io {
             path: path.to_path_buf(),
-            source: Arc::new(e),
+            source: e.into(),
         };
         let size = std::fs::metadata(path).map_err(io)?.len();
         if size > MAX_POLICY_BYTES as u64 {

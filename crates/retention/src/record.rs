@@ -1,7 +1,6 @@
 //! Record metadata: what evaluation needs to know about a stored record.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
 
@@ -177,7 +176,7 @@ impl RetentionRecord {
 
     /// Parses one JSON line; the error says which field was wrong and where.
     pub fn from_json(line: &str) -> Result<Self, Error> {
-        serde_json::from_str(line).map_err(|e| Error::Record(Arc::new(e)))
+        serde_json::from_str(line).map_err(|e| Error::Record(e.into()))
     }
 }
 

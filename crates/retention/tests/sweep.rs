@@ -127,9 +127,12 @@ fn records_out_of_order_are_refused() {
     let err = Sweep::new(&policy, ymd(2026, 2, 1))
         .plan(input)
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::SweepOrder { previous, next } if previous == "l-2" && next == "l-1"),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Error::SweepOrder {
+            previous: "l-2".into(),
+            next: "l-1".into()
+        }
     );
 }
 
