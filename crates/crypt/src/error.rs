@@ -114,7 +114,25 @@ pub enum Error {
         /// The erased tenant.
         tenant: custodia_core::TenantId,
     },
-    /// The key store failed (I/O, or a store file that does not decode).
+    /// The key store failed (a store file of an unknown format, a record it
+    /// refused or lost, a key variable that is not set).
     #[error("key store: {0}")]
     Store(String),
+    /// Reading or writing a key file or key store file failed.
+    #[error("key store: {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: custodia_core::Shared<std::io::Error>,
+    },
+    /// A key store file whose (authenticated) contents do not decode, or
+    /// state that does not encode.
+    #[error("key store: {}: contents do not decode: {source}", path.display())]
+    Decode {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The JSON error.
+        source: custodia_core::Shared<serde_json::Error>,
+    },
 }

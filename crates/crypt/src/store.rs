@@ -1,27 +1,4 @@
 //! Where keys live: the [`KeyStore`] trait, its records, and the in-memory store.
-//!
-//! A store holds three kinds of record, all of them wrapped (encrypted) key
-//! material plus the bookkeeping needed to use it:
-//!
-//! * the [`KeyringRecord`]: which key versions exist, which is primary, which
-//!   were retired, each version key wrapped under the root key (see
-//!   [`Keyring::from_store`](crate::Keyring::from_store));
-//! * per tenant, [`StoredTenantKeys`]: the tenant's random data key of each
-//!   version and its search key, each wrapped under a key-encryption key
-//!   (keyrings in [`DataKeyMode::Random`] only),
-//!   or the tombstone of a shredded tenant;
-//! * per data subject, a [`StoredSubjectKey`]: the subject's key wrapped under
-//!   the tenant's data key, or the tombstone of a shredded subject;
-//! * per (tenant, key version), a [`NonceCount`]: how many random-nonce
-//!   encryptions keyrings have reserved under that tenant's data key, so the
-//!   NIST SP 800-38D limit holds across processes and restarts (see
-//!   [`NonceBudget`](crate::NonceBudget)).
-//!
-//! Shredding replaces key material by a tombstone holding the receipt. A store
-//! must make that final: no undo, no soft delete, no history of old values.
-//! Backups of the store itself still hold the keys until they expire, so the
-//! store's backups must expire within the erasure deadline (the retention
-//! crate tracks that backup horizon).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -200,6 +177,31 @@ pub struct NonceCount {
 /// row or an append-only history would defeat erasure). Every method that
 /// "inserts if absent" or "replaces if unchanged" must be atomic, so that
 /// concurrent keyrings and vaults over one store agree.
+///
+/// Where keys live: the [`KeyStore`] trait, its records, and the in-memory store.
+///
+/// A store holds three kinds of record, all of them wrapped (encrypted) key
+/// material plus the bookkeeping needed to use it:
+///
+/// * the [`KeyringRecord`]: which key versions exist, which is primary, which
+///   were retired, each version key wrapped under the root key (see
+///   [`Keyring::from_store`](crate::Keyring::from_store));
+/// * per tenant, [`StoredTenantKeys`]: the tenant's random data key of each
+///   version and its search key, each wrapped under a key-encryption key
+///   (keyrings in [`DataKeyMode::Random`] only),
+///   or the tombstone of a shredded tenant;
+/// * per data subject, a [`StoredSubjectKey`]: the subject's key wrapped under
+///   the tenant's data key, or the tombstone of a shredded subject;
+/// * per (tenant, key version), a [`NonceCount`]: how many random-nonce
+///   encryptions keyrings have reserved under that tenant's data key, so the
+///   NIST SP 800-38D limit holds across processes and restarts (see
+///   [`NonceBudget`](crate::NonceBudget)).
+///
+/// Shredding replaces key material by a tombstone holding the receipt. A store
+/// must make that final: no undo, no soft delete, no history of old values.
+/// Backups of the store itself still hold the keys until they expire, so the
+/// store's backups must expire within the erasure deadline (the retention
+/// crate tracks that backup horizon).
 pub trait KeyStore: Send + Sync {
     /// The stored entry for a subject, if any.
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
