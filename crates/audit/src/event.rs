@@ -1,26 +1,4 @@
 //! The audit event model.
-//!
-//! An [`Event`] says who ([`Actor`]) did what ([`Action`]) to which record
-//! ([`Target`]) about whom (the data subject), when, why (purpose and legal
-//! basis), with which result ([`Outcome`]), field by field ([`FieldChange`]).
-//!
-//! Personal values inside an event — the actor's IP address and user agent,
-//! the before and after values of personal fields, the free-text note — are
-//! [`Personal`] values: in the clear while an event is being built, sealed
-//! under the data subject's key by [`crate::personal::seal_event`] before it is
-//! logged. See [`crate::personal`] for erasure.
-//!
-//! With feature `serde` (default) every type has a JSON form; actions, actor
-//! kinds and outcomes are snake_case strings, so a JSONL line looks like
-//!
-//! ```json
-//! {"id":"0190b9a4-...","tenant":"...","time":"2026-03-01T09:00:00Z",
-//!  "actor":{"kind":"agent","id":"...","ip":"203.0.113.7"},
-//!  "action":"update","target":{"type":"ticket","id":"T-1001"},
-//!  "subject":"...","changes":[{"field":"email","category":"user.contact.email",
-//!  "before":"old@example.com","after":"new@example.com"}],
-//!  "purpose":"support","legal_basis":"contract","outcome":"success"}
-//! ```
 
 use custodia_core::echo;
 use std::fmt;
@@ -432,6 +410,30 @@ impl FieldChange {
 }
 
 /// One audit event. Build with [`Event::builder`].
+///
+/// The audit event model.
+///
+/// An [`Event`] says who ([`Actor`]) did what ([`Action`]) to which record
+/// ([`Target`]) about whom (the data subject), when, why (purpose and legal
+/// basis), with which result ([`Outcome`]), field by field ([`FieldChange`]).
+///
+/// Personal values inside an event — the actor's IP address and user agent,
+/// the before and after values of personal fields, the free-text note — are
+/// [`Personal`] values: in the clear while an event is being built, sealed
+/// under the data subject's key by [`crate::personal::seal_event`] before it is
+/// logged. See [`crate::personal`] for erasure.
+///
+/// Every type has a JSON form (serde); actions, actor
+/// kinds and outcomes are snake_case strings, so a JSONL line looks like
+///
+/// ```json
+/// {"id":"0190b9a4-...","tenant":"...","time":"2026-03-01T09:00:00Z",
+///  "actor":{"kind":"agent","id":"...","ip":"203.0.113.7"},
+///  "action":"update","target":{"type":"ticket","id":"T-1001"},
+///  "subject":"...","changes":[{"field":"email","category":"user.contact.email",
+///  "before":"old@example.com","after":"new@example.com"}],
+///  "purpose":"support","legal_basis":"contract","outcome":"success"}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     /// UUIDv7 id.

@@ -51,14 +51,22 @@
 //! still read) in [`store::segment`]; the SQL schemas
 //! (version 1) in the `sqlite` and `postgres` store modules; checkpoints in the
 //! C2SP signed-note format in [`checkpoint`] (byte-compatible with Go's
-//! `golang.org/x/mod/sumdb/note`); the JSON form of events in [`event`]; inclusion proofs
-//! ([`PROOF_FORMAT`], version 1) and subject exports
-//! ([`log::EXPORT_FORMAT`], version 1) in [`log`].
+//! `golang.org/x/mod/sumdb/note`); the JSON form of events on [`Event`]; inclusion proofs
+//! ([`PROOF_FORMAT`], version 1) on [`InclusionProof`] and subject exports
+//! ([`EXPORT_FORMAT`], version 1) on [`SubjectExport`].
 //!
 //! # Features
 //!
-//! `sqlite`,
-//! `postgres`: the SQL stores. `proptest`: strategies in `arbitrary`.
+//! `sqlite`, `postgres`: the SQL stores. `proptest`: strategies in
+//! `arbitrary`. Serde is always on: events, proofs and exports have a JSON
+//! form.
+//!
+//! # Public surface
+//!
+//! Every type is at the crate root; a module stays public only as a format or
+//! protocol namespace of free functions and constants: [`canonical`],
+//! [`checkpoint`], [`merkle`], [`personal`] and [`store`] (with
+//! [`store::segment`] and the SQL stores' schemas).
 //!
 //! # Example
 //!
@@ -109,27 +117,43 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
-#[cfg(feature = "proptest")]
-pub mod arbitrary;
-mod b64;
+// Format and protocol namespaces: free functions and constants that read
+// well only qualified (`canonical::encode`, `merkle::leaf_hash`,
+// `checkpoint::open`, `personal::seal_event`, `store::segment::SEGMENT_MAGIC`).
 pub mod canonical;
 pub mod checkpoint;
-mod error;
-pub mod event;
-pub mod log;
 pub mod merkle;
 pub mod personal;
 pub mod store;
+// A feature's add-on.
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
 
-pub use checkpoint::{Checkpoint, Signer, Verifier};
-pub use error::Error;
+mod b64;
+mod error;
+mod event;
+mod log;
+
+// Events.
 pub use event::{
-    Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, Outcome, Personal, Target,
+    Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, MAX_CHANGES,
+    MAX_LABEL_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, Outcome, Personal, Target,
 };
+// The log, its proofs, queries and exports.
 pub use log::{
-    AuditLog, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport, VerifyReport,
-    verify, verify_with_progress,
+    AuditLog, EXPORT_FORMAT, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport,
+    VerifyReport, verify, verify_with_progress,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
+// Checkpoints.
+pub use checkpoint::{Checkpoint, Signer, Verifier};
+// Stores.
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 pub use store::{AuditStore, Durability, MemoryStore, SegmentOptions, SegmentStore};
+// Errors.
+pub use error::Error;

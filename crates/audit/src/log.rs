@@ -1,14 +1,4 @@
 //! The audit log: an [`AuditStore`] of canonical events and the Merkle tree over them.
-//!
-//! [`AuditLog::open`] reads every record once, checking each one decodes as a
-//! canonical event, hashing it into the tree and comparing the store's
-//! anchors with the recomputed roots; so opening *is* verification, and
-//! [`verify`] adds the comparison with a trusted checkpoint. Afterwards the log
-//! appends in `O(1)` amortised hashing and answers proofs in `O(log n)`.
-//!
-//! Erasure: with [`AuditLog::require_sealed`] (on by default) the log refuses
-//! events whose personal values are still in the clear; seal them with
-//! [`AuditLog::append_sealed`] or [`crate::personal::seal_event`].
 
 use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{KeyStore, SubjectVault};
@@ -24,6 +14,18 @@ use crate::personal::{self, RevealedEvent};
 use crate::store::AuditStore;
 
 /// An append-only, verifiable audit log over an [`AuditStore`].
+///
+/// The audit log: an [`AuditStore`] of canonical events and the Merkle tree over them.
+///
+/// [`AuditLog::open`] reads every record once, checking each one decodes as a
+/// canonical event, hashing it into the tree and comparing the store's
+/// anchors with the recomputed roots; so opening *is* verification, and
+/// [`verify`] adds the comparison with a trusted checkpoint. Afterwards the log
+/// appends in `O(1)` amortised hashing and answers proofs in `O(log n)`.
+///
+/// Erasure: with [`AuditLog::require_sealed`] (on by default) the log refuses
+/// events whose personal values are still in the clear; seal them with
+/// [`AuditLog::append_sealed`] or [`crate::personal::seal_event`].
 #[derive(Debug)]
 pub struct AuditLog<S> {
     store: S,
@@ -45,8 +47,7 @@ fn tampered_at<S: AuditStore + ?Sized>(store: &S, index: u64, reason: String) ->
 }
 
 impl<S: AuditStore> AuditLog<S> {
-    /// Opens the log in `store`, verifying every record (see the
-    /// [module documentation](self)).
+    /// Opens the log in `store`, verifying every record (see [`AuditLog`]).
     pub fn open(store: S) -> Result<Self, Error> {
         Self::open_with_progress(store, &mut |_, _| {})
     }
@@ -548,7 +549,7 @@ pub const PROOF_FORMAT: &str = "custodia.audit.inclusion-proof/v1";
 
 /// An inclusion proof for one event.
 ///
-/// In JSON (feature `serde`) it names its format and version
+/// In JSON it names its format and version
 /// ([`PROOF_FORMAT`]); hashes are base64:
 ///
 /// ```json
@@ -667,7 +668,7 @@ pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
 /// Everything the log holds about one subject (GDPR Art. 15), as handed to
 /// the subject: each event with its index, leaf hash and inclusion proof
 /// against `head`, so the subject can check each event is in the log that a
-/// signed checkpoint commits to. In JSON (feature `serde`), hashes are base64:
+/// signed checkpoint commits to. In JSON, hashes are base64:
 ///
 /// ```json
 /// {"format":"custodia.audit.subject-export/v1","subject":"…",

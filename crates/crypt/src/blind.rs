@@ -283,7 +283,7 @@ impl fmt::Debug for BlindIndex {
 ///
 /// Not secret (it is stored in the clear) but not meaningless either: see
 /// what tokens leak in the [`BlindIndex`] documentation. Equality is
-/// constant-time. Parses from hex in either case; with feature `serde` it
+/// constant-time. Parses from hex in either case; with serde it
 /// serialises as its hex string.
 #[derive(Clone, Copy)]
 pub struct BlindToken {
