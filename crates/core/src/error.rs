@@ -11,22 +11,22 @@ use crate::DataCategory;
 #[non_exhaustive]
 pub enum Error {
     /// An identifier was not a UUID.
-    #[error("invalid {what} {input:?}: {reason}")]
+    #[error("invalid {what} {input:?}: {source}")]
     InvalidId {
         /// Which identifier: `"tenant id"`, `"subject id"` or `"actor id"`.
         what: &'static str,
         /// The rejected text.
         input: String,
         /// Why the UUID parser refused it.
-        reason: String,
+        source: uuid::Error,
     },
     /// A timestamp that is not RFC 3339.
-    #[error("invalid timestamp {input:?}: {reason} (expected RFC 3339, e.g. 2026-01-31T09:00:00Z)")]
+    #[error("invalid timestamp {input:?}: {source} (expected RFC 3339, e.g. 2026-01-31T09:00:00Z)")]
     InvalidTimestamp {
         /// The rejected input, shortened to [`MAX_ECHO`] characters.
         input: String,
-        /// Why it was rejected.
-        reason: String,
+        /// Why chrono's parser rejected it.
+        source: chrono::ParseError,
     },
     /// A data category was not a well-formed dotted path.
     #[error("invalid data category {input:?}: {reason}")]

@@ -131,7 +131,7 @@ macro_rules! uuid_id {
                 $crate::uuid::Uuid::parse_str(s).map(Self).map_err(|e| $crate::Error::InvalidId {
                     what: $what,
                     input: $crate::echo(s),
-                    reason: e.to_string(),
+                    source: e,
                 })
             }
         }
