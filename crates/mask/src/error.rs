@@ -22,12 +22,12 @@ pub enum Error {
         input: String,
     },
     /// A custom recognizer's pattern did not compile.
-    #[error("custom recognizer {name:?}: invalid pattern: {reason}")]
+    #[error("custom recognizer {name:?}: invalid pattern: {source}")]
     InvalidPattern {
         /// The recognizer's name.
         name: String,
-        /// What the regex compiler said.
-        reason: String,
+        /// The regex compiler's error.
+        source: regex::Error,
     },
     /// A score was not within 0.0..=1.0.
     #[error("{what} {value} is outside 0.0..=1.0")]
@@ -38,10 +38,10 @@ pub enum Error {
         value: f32,
     },
     /// A known-entity list could not be compiled.
-    #[error("known entities: {reason}")]
+    #[error("known entities: {source}")]
     KnownEntities {
-        /// Why.
-        reason: String,
+        /// The automaton builder's error.
+        source: aho_corasick::BuildError,
     },
     /// A strategy name or parameter was not understood.
     #[error("invalid strategy {input:?}: {reason}")]
