@@ -1,30 +1,4 @@
 //! The personal-data category taxonomy.
-//!
-//! A [`DataCategory`] is a dotted path such as `user.contact.email`, in the style
-//! of [fideslang](https://ethyca.github.io/fideslang/): the first segment says
-//! whose data it is (`user` for a natural person, `system` for the service's
-//! own), each further segment narrows it. Categories form a tree, and
-//! [`DataCategory::is_within`] is the tree's partial order: `user.contact.email`
-//! is within `user.contact`, which is within `user`, and every category is within
-//! itself. Retention rules, field permissions and masking policies name a
-//! category and so cover everything beneath it.
-//!
-//! Two layers of checking:
-//!
-//! * [`DataCategory::from_str`](std::str::FromStr) checks syntax only: non-empty
-//!   segments of lower-case ASCII letters, digits and `_`, each starting with a
-//!   letter, at most [`MAX_CATEGORY_DEPTH`] segments and [`MAX_CATEGORY_LEN`] bytes. Any such path
-//!   is a valid category, so a host can name its own without ceremony.
-//! * A [`Taxonomy`] is the set of categories a deployment recognises: the
-//!   built-in ones listed on [`DataCategory`]'s associated constants, plus custom
-//!   categories added with [`Taxonomy::add_custom`] beneath an existing parent.
-//!   [`Taxonomy::parse`] rejects anything else and suggests the nearest known
-//!   category, so a policy file that says `user.contact.emial` fails loudly
-//!   instead of silently matching nothing.
-//!
-//! Categories under [`SPECIAL_CATEGORIES`] are the special categories of GDPR
-//! Art. 9 (health, biometric, genetic, origin, beliefs, …) and criminal-offence
-//! data of Art. 10; [`DataCategory::is_special`] tells them apart.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -43,6 +17,34 @@ pub const MAX_CATEGORY_DEPTH: usize = 16;
 ///
 /// Cheap to clone for the built-in constants (a borrowed `&'static str`);
 /// custom categories own their text.
+///
+/// The personal-data category taxonomy.
+///
+/// A [`DataCategory`] is a dotted path such as `user.contact.email`, in the style
+/// of [fideslang](https://ethyca.github.io/fideslang/): the first segment says
+/// whose data it is (`user` for a natural person, `system` for the service's
+/// own), each further segment narrows it. Categories form a tree, and
+/// [`DataCategory::is_within`] is the tree's partial order: `user.contact.email`
+/// is within `user.contact`, which is within `user`, and every category is within
+/// itself. Retention rules, field permissions and masking policies name a
+/// category and so cover everything beneath it.
+///
+/// Two layers of checking:
+///
+/// * [`DataCategory::from_str`](std::str::FromStr) checks syntax only: non-empty
+///   segments of lower-case ASCII letters, digits and `_`, each starting with a
+///   letter, at most [`MAX_CATEGORY_DEPTH`] segments and [`MAX_CATEGORY_LEN`] bytes. Any such path
+///   is a valid category, so a host can name its own without ceremony.
+/// * A [`Taxonomy`] is the set of categories a deployment recognises: the
+///   built-in ones listed on [`DataCategory`]'s associated constants, plus custom
+///   categories added with [`Taxonomy::add_custom`] beneath an existing parent.
+///   [`Taxonomy::parse`] rejects anything else and suggests the nearest known
+///   category, so a policy file that says `user.contact.emial` fails loudly
+///   instead of silently matching nothing.
+///
+/// Categories under [`SPECIAL_CATEGORIES`] are the special categories of GDPR
+/// Art. 9 (health, biometric, genetic, origin, beliefs, …) and criminal-offence
+/// data of Art. 10; [`DataCategory::is_special`] tells them apart.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DataCategory(Cow<'static, str>);
 

@@ -1,9 +1,4 @@
 //! Why and in which capacity personal data is processed.
-//!
-//! [`LegalBasis`] is one of the six lawful bases of GDPR Art. 6(1); [`Role`] says
-//! whether the helpdesk acts as controller (its own customers' data) or processor
-//! (a subscriber's end users' data, Art. 28); [`Purpose`] names what the data is
-//! processed for, in the host's own vocabulary.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -19,6 +14,12 @@ use crate::error::echo;
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
+/// Why and in which capacity personal data is processed.
+///
+/// [`LegalBasis`] is one of the six lawful bases of GDPR Art. 6(1); [`Role`] says
+/// whether the helpdesk acts as controller (its own customers' data) or processor
+/// (a subscriber's end users' data, Art. 28); [`Purpose`] names what the data is
+/// processed for, in the host's own vocabulary.
 #[serde(rename_all = "snake_case")]
 pub enum LegalBasis {
     /// Art. 6(1)(a): the person consented.

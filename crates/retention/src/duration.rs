@@ -114,7 +114,7 @@ impl Period {
         TimeDelta::try_seconds(seconds)
     }
 
-    /// `start` plus this period, calendar-correct (see the [module docs](self)),
+    /// `start` plus this period, calendar-correct (see [`Period`]),
     /// or `None` if the result is beyond the range of a timestamp.
     pub fn after(&self, start: Timestamp) -> Option<Timestamp> {
         let nanos = start.timestamp_subsec_nanos();

@@ -28,7 +28,7 @@
 //! principles**, after Microsoft Purview's principles of retention, so adding a
 //! rule can be reasoned about: a hold beats everything; retention wins over
 //! deletion; the longest retention wins; an explicit selector beats a general
-//! one for deletion; among deletions the shortest wins. The [`eval`] module
+//! one for deletion; among deletions the shortest wins. [Conflict resolution](#conflict-resolution)
 //! spells the algorithm out; property tests pin it. Every decision names the
 //! rules and holds behind it.
 //!

@@ -50,7 +50,7 @@ pub struct RetentionRecord {
     pub created: Timestamp,
     /// When other trigger events happened (`closed`, `last_activity`,
     /// `account_terminated`, custom events), and which dispositions were
-    /// already applied (`anonymized`, `archived`, `reviewed`; see [`crate::sweep`]).
+    /// already applied (`anonymized`, `archived`, `reviewed`; see [`Sweep`](crate::Sweep) and [`Disposition::done_event`](crate::Disposition::done_event)).
     #[serde(default, deserialize_with = "events")]
     pub events: BTreeMap<String, Timestamp>,
 }
