@@ -15,7 +15,8 @@
 //! | `dsr` | `custodia-dsr` | data-subject requests, breaches, records of processing | `dsr` |
 //!
 //! All of these features are on by default. Storage backends (`sqlite`:
-//! `custodia-audit`; `postgres`: `custodia-tenant` and `custodia-audit`) are
+//! `custodia-crypt` and `custodia-audit`; `postgres`: `custodia-tenant`,
+//! `custodia-crypt` and `custodia-audit`) are
 //! off by default and forwarded to the crates that have them; `proptest` turns
 //! on every crate's proptest strategies. Serde is not optional: every crate's
 //! types implement `Serialize` and `Deserialize`.

@@ -29,7 +29,10 @@ pub enum AuditCommand {
     ///
     /// `id` and `time` may be left out (a UUIDv7 and the current time are
     /// filled in). All lines are checked before any is written: one bad line
-    /// appends nothing. Personal values (actor ip and user_agent, change
+    /// appends nothing. The input is not held in memory: checked events wait
+    /// in a temporary file, and at most one line (16 MiB) and one batch of
+    /// 10,000 encoded events are held at a time, besides the log's Merkle
+    /// tree (about 64 bytes per record in the log). Personal values (actor ip and user_agent, change
     /// before/after, note) must be sealed: pass --master-key and
     /// --subject-keys to seal them under each data subject's key, or
     /// --allow-clear to store them as given.
@@ -97,6 +100,12 @@ pub enum AuditCommand {
         /// signature with; without it the signature is not checked.
         #[arg(long, requires = "checkpoint")]
         key: Option<PathBuf>,
+        /// Accept a log with no records as intact. Without it, an empty log is
+        /// an error (exit 2): a verifier that expects records must not read
+        /// "0 records intact" as success. A directory with no log at all is
+        /// always an error.
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Print a signed checkpoint (C2SP signed note) of the log's tree head.
     #[command(after_help = EXIT_CODES)]
@@ -302,27 +311,35 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 None => None,
             };
             let vault = open_vault(&keys)?;
-            let mut events = Vec::new();
-            for (number, line) in std::io::stdin().lock().lines().enumerate() {
-                let line = line.map_err(usage)?;
-                if line.trim().is_empty() {
+            // Validate and seal every line before the log is opened, staging
+            // the encoded events on disk: one bad line appends nothing, in
+            // memory independent of the input's length.
+            let mut staged = Staged::new()?;
+            let mut input = std::io::stdin().lock();
+            let mut line = Vec::new();
+            for number in 1.. {
+                if !read_bounded_line(&mut input, &mut line, number)? {
+                    break;
+                }
+                let text = std::str::from_utf8(&line)
+                    .map_err(|_| usage(format!("stdin line {number}: not UTF-8")))?;
+                if text.trim().is_empty() {
                     continue;
                 }
-                let mut event = parse_line(&line, &SystemClock)
-                    .map_err(|e| usage(format!("stdin line {}: {e}", number + 1)))?;
+                let mut event = parse_line(text, &SystemClock)
+                    .map_err(|e| usage(format!("stdin line {number}: {e}")))?;
                 if let Some(vault) = &vault {
                     custodia_audit::personal::seal_event(vault, &mut event)
-                        .map_err(|e| usage(format!("stdin line {}: {e}", number + 1)))?;
+                        .map_err(|e| usage(format!("stdin line {number}: {e}")))?;
                 }
                 if !allow_clear
                     && let Some(field) = custodia_audit::personal::first_clear_field(&event)
                 {
                     return Err(usage(format!(
-                        "stdin line {}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear",
-                        number + 1
+                        "stdin line {number}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear"
                     )));
                 }
-                events.push(event);
+                staged.push(&custodia_audit::canonical::encode(&event))?;
             }
             let durability = match sync {
                 Sync::Every => Durability::EveryAppend,
@@ -356,12 +373,12 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             }
             let mut log = log.require_sealed(!allow_clear);
             let first = log.len();
-            log.append_batch(&events)?;
+            let appended = staged.append_to(&mut log)?;
             log.sync()?;
             let head = log.head();
             if json {
                 let value = serde_json::json!({
-                    "appended": events.len(),
+                    "appended": appended,
                     "first": first,
                     "size": head.size,
                     "root": b64(&head.root),
@@ -370,7 +387,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             }
             write_out(&format!(
                 "appended {} events (records {first}..{}); tree size {}, root {}\n",
-                events.len(),
+                appended,
                 head.size,
                 head.size,
                 b64(&head.root)
@@ -381,6 +398,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             checkpoint: checkpoint_file,
             key,
             json,
+            allow_empty,
         } => {
             if !dir.is_dir() {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
@@ -390,6 +408,18 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 None => None,
             };
             let store = SegmentStore::open_read_only(&dir)?;
+            if store.segment_paths().is_empty() {
+                return Err(usage(format!(
+                    "{} holds no audit log (no segment files): nothing was verified; pass the directory `custodia audit append` writes to",
+                    dir.display()
+                )));
+            }
+            if custodia_audit::AuditStore::is_empty(&store) && !allow_empty && trusted.is_none() {
+                return Err(usage(format!(
+                    "the log in {} holds no records: nothing was verified (pass --allow-empty if an empty log is expected, or --checkpoint to prove its size)",
+                    dir.display()
+                )));
+            }
             let torn = store.torn_tail().cloned();
             let bar = verify_progress();
             let report = custodia_audit::verify_with_progress(
@@ -577,6 +607,94 @@ fn recovery_text(
         ));
     }
     text
+}
+
+/// The longest stdin line `audit append` reads: an event's personal values
+/// are at most 1 MiB each, sealed and base64-encoded.
+const MAX_APPEND_LINE: u64 = 16 << 20;
+
+/// Events appended per batch from the staging file.
+const APPEND_BATCH: usize = 10_000;
+
+/// Reads one line (without its newline) into `line`; `false` at the end of
+/// the input. A line over [`MAX_APPEND_LINE`] is an error, not a reason to
+/// hold the whole input in memory.
+fn read_bounded_line(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    number: usize,
+) -> Result<bool, Failure> {
+    line.clear();
+    let read = std::io::Read::take(&mut *input, MAX_APPEND_LINE + 1)
+        .read_until(b'\n', line)
+        .map_err(usage)?;
+    if read == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if read as u64 > MAX_APPEND_LINE {
+        return Err(usage(format!(
+            "stdin line {number} is longer than {} MiB",
+            MAX_APPEND_LINE >> 20
+        )));
+    }
+    Ok(true)
+}
+
+/// Encoded events validated by `audit append`, staged in an anonymous
+/// temporary file (gone when dropped) until every line has passed.
+struct Staged {
+    file: std::io::BufWriter<std::fs::File>,
+    count: u64,
+}
+
+impl Staged {
+    fn new() -> Result<Self, Failure> {
+        let file = tempfile::tempfile().map_err(|e| usage(format!("staging file: {e}")))?;
+        Ok(Self {
+            file: std::io::BufWriter::new(file),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, record: &[u8]) -> Result<(), Failure> {
+        let len = u32::try_from(record.len()).map_err(|_| usage("an event over 4 GiB"))?;
+        self.file
+            .write_all(&len.to_le_bytes())
+            .and_then(|()| self.file.write_all(record))
+            .map_err(|e| usage(format!("staging file: {e}")))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Appends the staged events in batches of [`APPEND_BATCH`]; returns how many.
+    fn append_to(self, log: &mut AuditLog<SegmentStore>) -> Result<u64, Failure> {
+        use std::io::{Read, Seek};
+        let staging = |e: std::io::Error| usage(format!("staging file: {e}"));
+        let mut file = self
+            .file
+            .into_inner()
+            .map_err(|e| staging(e.into_error()))?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(staging)?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(APPEND_BATCH.min(1024));
+        let mut left = self.count;
+        while left > 0 {
+            batch.clear();
+            while left > 0 && batch.len() < APPEND_BATCH {
+                let mut len = [0u8; 4];
+                reader.read_exact(&mut len).map_err(staging)?;
+                let mut record = vec![0; u32::from_le_bytes(len) as usize];
+                reader.read_exact(&mut record).map_err(staging)?;
+                batch.push(record);
+                left -= 1;
+            }
+            let records: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+            log.append_encoded(&records)?;
+        }
+        Ok(self.count)
+    }
 }
 
 /// JSON on one line (`--json`) or indented.

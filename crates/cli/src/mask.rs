@@ -1,7 +1,7 @@
 //! `custodia mask`: mask or detect personal data in text or JSON lines.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 
 use clap::Args;
 use custodia_core::TenantId;
@@ -59,6 +59,8 @@ pub struct MaskArgs {
 /// `--fail-on-find` finds something.
 pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>, String> {
     let masker = build(args)?;
+    // One buffered writer: stdout is line-buffered, a write call per line.
+    let out = &mut std::io::BufWriter::with_capacity(1 << 16, out);
     let progress = crate::input_progress(std::path::Path::new(&args.input));
     let input: Box<dyn Read> = if args.input == "-" {
         Box::new(progress.wrap_read(std::io::stdin().lock()))
@@ -168,54 +170,204 @@ fn build(args: &MaskArgs) -> Result<Masker, String> {
         .map_err(|e| e.to_string())
 }
 
+/// One input line of `--jsonl`: borrowed where the JSON has no escapes, the
+/// id passed through as written.
+#[derive(serde::Deserialize)]
+struct JsonlLine<'a> {
+    #[serde(default, borrow)]
+    id: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    text: std::borrow::Cow<'a, str>,
+}
+
+/// Lines read per batch: each batch is split across the cores and written
+/// back in input order.
+const JSONL_BATCH_BYTES: usize = 4 << 20;
+
+/// What one worker made of its share of a batch: the output of every line up
+/// to the first bad one, and that line's error.
+#[derive(Default)]
+struct JsonlShare {
+    out: Vec<u8>,
+    found: bool,
+    error: Option<String>,
+}
+
 fn jsonl(
     masker: &Masker,
     detect: bool,
     input: Box<dyn Read>,
     out: &mut impl Write,
 ) -> Result<bool, String> {
-    let mut reader = BufReader::new(input);
-    let mut line = Vec::new();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut input = input;
+    // Read in bulk and cut at the last newline: the rest of a line waits in
+    // `carry` for the next batch.
+    let mut batch: Vec<u8> = Vec::with_capacity(JSONL_BATCH_BYTES + (1 << 16));
+    let mut carry: Vec<u8> = Vec::new();
+    let mut first_line = 1usize;
     let mut found = false;
-    let mut n = 0usize;
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| format!("reading line {}: {e}", n + 1))?;
-        if read == 0 {
+    let mut eof = false;
+    while !eof {
+        batch.clear();
+        batch.append(&mut carry);
+        loop {
+            let filled = batch.len();
+            if filled >= JSONL_BATCH_BYTES && memchr::memchr(b'\n', &batch).is_some() {
+                break;
+            }
+            batch.resize(filled + (1 << 20), 0);
+            let read = loop {
+                match input.read(&mut batch[filled..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            let read = read.map_err(|e| format!("reading line {first_line}: {e}"))?;
+            batch.truncate(filled + read);
+            if read == 0 {
+                eof = true;
+                break;
+            }
+        }
+        if !eof && let Some(last) = memchr::memrchr(b'\n', &batch) {
+            carry.extend_from_slice(&batch[last + 1..]);
+            batch.truncate(last + 1);
+        }
+        if batch.is_empty() {
             break;
         }
-        n += 1;
-        let text = std::str::from_utf8(&line).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("line {n}: not JSON: {e}"))?;
-        let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let body = v
-            .get("text")
-            .and_then(|t| t.as_str())
-            .ok_or_else(|| format!("line {n}: expected an object with a string \"text\""))?;
-        let outline = if detect {
-            let f = masker.detector().detect(body);
-            found |= !f.is_empty();
-            let entities: Vec<_> = f.iter().map(|e| serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score(e.score)})).collect();
-            serde_json::json!({"id": id, "entities": entities})
-        } else {
-            let m = masker.mask(body).map_err(|e| format!("line {n}: {e}"))?;
-            found |= m.report.counts.values().any(|&count| count > 0);
-            serde_json::json!({"id": id, "text": m.text})
-        };
-        if let Err(e) = writeln!(out, "{outline}") {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(found);
+        let lines = split_lines(&batch);
+        let per = lines.len().div_ceil(workers);
+        let shares: Vec<JsonlShare> = std::thread::scope(|scope| {
+            let mut chunks = lines.chunks(per.max(1)).enumerate();
+            let first = chunks.next();
+            let handles: Vec<_> = chunks
+                .map(|(i, chunk)| {
+                    let start = first_line + i * per;
+                    scope.spawn(move || jsonl_share(masker, detect, chunk, start))
+                })
+                .collect();
+            let mut shares = Vec::with_capacity(handles.len() + 1);
+            if let Some((_, chunk)) = first {
+                shares.push(jsonl_share(masker, detect, chunk, first_line));
             }
-            return Err(format!("writing: {e}"));
+            for handle in handles {
+                shares.push(handle.join().unwrap_or_else(|_| JsonlShare {
+                    error: Some("a masking thread panicked".into()),
+                    ..JsonlShare::default()
+                }));
+            }
+            shares
+        });
+        for share in shares {
+            found |= share.found;
+            if let Err(e) = out.write_all(&share.out) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(found);
+                }
+                return Err(format!("writing: {e}"));
+            }
+            if let Some(error) = share.error {
+                return Err(error);
+            }
         }
+        first_line += lines.len();
     }
     Ok(found)
+}
+
+/// The lines of `batch`, each with its newline (the last may lack one).
+fn split_lines(batch: &[u8]) -> Vec<&[u8]> {
+    let mut lines = Vec::with_capacity(batch.len() / 64);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', batch) {
+        lines.push(&batch[start..=end]);
+        start = end + 1;
+    }
+    if start < batch.len() {
+        lines.push(&batch[start..]);
+    }
+    lines
+}
+
+/// Masks or detects `lines` (numbered from `first`), stopping at the first
+/// bad one.
+fn jsonl_share(masker: &Masker, detect: bool, lines: &[&[u8]], first: usize) -> JsonlShare {
+    let mut share = JsonlShare {
+        out: Vec::with_capacity(lines.iter().map(|l| l.len()).sum::<usize>() + 64),
+        ..JsonlShare::default()
+    };
+    for (i, line) in lines.iter().enumerate() {
+        if let Err(error) = jsonl_line(masker, detect, line, first + i, &mut share) {
+            share.error = Some(error);
+            break;
+        }
+    }
+    share
+}
+
+fn jsonl_line(
+    masker: &Masker,
+    detect: bool,
+    line: &[u8],
+    n: usize,
+    share: &mut JsonlShare,
+) -> Result<(), String> {
+    let text = std::str::from_utf8(line).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let parsed: JsonlLine<'_> = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            format!("line {n}: expected an object with a string \"text\": {e}")
+        } else {
+            format!("line {n}: not JSON: {e}")
+        }
+    })?;
+    // Keys in sorted order, as the output has always been (serde_json's map).
+    let out = &mut share.out;
+    let id = parsed.id.map_or("null", |id| id.get()).as_bytes();
+    if detect {
+        let findings = masker.detector().detect(&parsed.text);
+        share.found |= !findings.is_empty();
+        out.extend_from_slice(b"{\"entities\":[");
+        for (i, f) in findings.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"end\":");
+            json_to(out, &f.end);
+            out.extend_from_slice(b",\"kind\":");
+            json_to(out, f.kind.as_str());
+            out.extend_from_slice(b",\"score\":");
+            json_to(out, &score(f.score));
+            out.extend_from_slice(b",\"start\":");
+            json_to(out, &f.start);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"id\":");
+        out.extend_from_slice(id);
+        out.extend_from_slice(b"}\n");
+    } else {
+        let masked = masker
+            .mask(&parsed.text)
+            .map_err(|e| format!("line {n}: {e}"))?;
+        share.found |= masked.report.counts.values().any(|&count| count > 0);
+        out.extend_from_slice(b"{\"id\":");
+        out.extend_from_slice(id);
+        out.extend_from_slice(b",\"text\":");
+        json_to(out, &masked.text);
+        out.extend_from_slice(b"}\n");
+    }
+    Ok(())
+}
+
+/// Appends `value` as JSON (a string or a number cannot fail to serialise).
+fn json_to(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"null");
+    }
 }
 
 /// Scores as JSON numbers with three decimals (`0.7`, not `0.699999988`).

@@ -14,12 +14,9 @@ fn custodia(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // The command may stop reading early (a refused line): a broken pipe is
+    // its answer, which the caller checks, not a test failure.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     child.wait_with_output().unwrap()
 }
 
@@ -588,4 +585,47 @@ fn a_refused_append_with_json_reports_the_finding_as_json() {
         json["finding"].as_str().unwrap().contains("record 2"),
         "{json}"
     );
+}
+
+#[test]
+fn a_directory_without_a_log_or_records_is_not_ok() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    std::fs::create_dir(&dir).unwrap();
+    let o = custodia(&["audit", "verify", dir_arg(&dir)], "");
+    assert_eq!(o.status.code(), Some(2), "{}{}", out(&o), err(&o));
+    assert!(err(&o).contains("holds no audit log"), "{}", err(&o));
+    assert!(!out(&o).contains("ok"), "{}", out(&o));
+
+    // A log with segments but no records: expected records make it an error.
+    drop(custodia_audit::SegmentStore::open(&dir, Default::default()).unwrap());
+    let o = custodia(&["audit", "verify", dir_arg(&dir)], "");
+    assert_eq!(o.status.code(), Some(2), "{}{}", out(&o), err(&o));
+    assert!(err(&o).contains("holds no records"), "{}", err(&o));
+    let o = custodia(&["audit", "verify", "--allow-empty", dir_arg(&dir)], "");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).starts_with("ok: 0 records intact"), "{}", out(&o));
+}
+
+#[test]
+fn append_over_several_batches_is_one_log_and_a_long_line_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    // More events than one staging batch (10,000).
+    let o = custodia(
+        &["audit", "append", "--sync", "none", dir_arg(&dir)],
+        &lines(0, 10_250),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).starts_with("appended 10250 events"), "{}", out(&o));
+    let o = custodia(&["audit", "verify", dir_arg(&dir)], "");
+    assert!(out(&o).contains("ok: 10250 records intact"), "{}", out(&o));
+
+    // A line over 16 MiB is refused before anything is written.
+    let long = format!("{}{}\n", lines(0, 1), " ".repeat(17 << 20));
+    let o = custodia(&["audit", "append", dir_arg(&dir)], &long);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(err(&o).contains("longer than 16 MiB"), "{}", err(&o));
+    let o = custodia(&["audit", "verify", dir_arg(&dir)], "");
+    assert!(out(&o).contains("ok: 10250 records intact"), "{}", out(&o));
 }

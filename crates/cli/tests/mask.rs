@@ -184,3 +184,88 @@ fn german_region_alone() {
         "KVNR [DE_KVNR], USt-IdNr [DE_VAT_CODE], SSN 536-90-4399, NIF [ES_NIF]"
     );
 }
+
+/// Ticket prose without personal data, to make lines ticket-sized.
+const FILLER: &str = "The shared printer on the third floor stopped again after the update; \
+    we restarted it twice and the queue still shows every job as pending since this morning.";
+
+/// JSONL lines over several 4 MiB batches, with every shape of id, escapes,
+/// non-ASCII text and PII: the output equals masking each line alone, in
+/// input order, with the keys sorted as `serde_json` writes a map.
+#[test]
+fn jsonl_over_several_batches_equals_masking_each_line_in_order() {
+    use custodia_mask::{Detector, Masker};
+    let texts = [
+        "Mail jane.doe@example.com about ticket 7",
+        "Zoë said \"call +44 20 7946 0958\"\tplease",
+        "card 4111 1111 1111 1111, IBAN DE89 3704 0044 0532 0130 00",
+        "nothing personal here, just a printer on fire",
+        "back\\slash and newline\n inside, SSN 536-90-4399",
+    ];
+    let ids = [
+        serde_json::json!(7),
+        serde_json::json!("T-1"),
+        serde_json::Value::Null,
+        serde_json::json!({"a": [1, 2]}),
+    ];
+    let mut input = String::new();
+    let mut lines = Vec::new();
+    for i in 0..40_000usize {
+        let text = format!("{} #{i} {FILLER}", texts[i % texts.len()]);
+        let line = if i % 9 == 8 {
+            serde_json::json!({"text": text})
+        } else {
+            serde_json::json!({"id": ids[i % ids.len()], "text": text, "extra": true})
+        };
+        input.push_str(&line.to_string());
+        input.push('\n');
+        lines.push(line);
+    }
+    assert!(input.len() > 2 * (4 << 20), "spans three batches");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.jsonl");
+    std::fs::write(&path, &input).unwrap();
+    let masker = Masker::new(Detector::new());
+    for detect in [false, true] {
+        let mut args = vec![path.to_str().unwrap(), "--jsonl"];
+        if detect {
+            args.push("--detect");
+        }
+        let o = custodia(&args, b"");
+        assert_eq!(o.status.code(), Some(if detect { 1 } else { 0 }));
+        let out = stdout(&o);
+        let got: Vec<&str> = out.lines().collect();
+        assert_eq!(got.len(), lines.len());
+        for (line, got) in lines.iter().zip(got) {
+            let id = line.get("id").cloned().unwrap_or(serde_json::Value::Null);
+            let text = line["text"].as_str().unwrap();
+            let want = if detect {
+                let entities: Vec<_> = masker
+                    .detector()
+                    .detect(text)
+                    .iter()
+                    .map(|e| {
+                        let score = (f64::from(e.score) * 1000.0).round() / 1000.0;
+                        serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score})
+                    })
+                    .collect();
+                serde_json::json!({"id": id, "entities": entities})
+            } else {
+                serde_json::json!({"id": id, "text": masker.mask(text).unwrap().text})
+            };
+            assert_eq!(got, want.to_string());
+        }
+    }
+
+    // A bad line in a later batch: every line before it is written, and the
+    // error names it.
+    let bad_at = 30_001;
+    let mut broken: Vec<&str> = input.lines().collect();
+    broken[bad_at - 1] = "{\"id\": 1, \"txt\": \"typo\"}";
+    std::fs::write(&path, broken.join("\n")).unwrap();
+    let o = custodia(&[path.to_str().unwrap(), "--jsonl"], b"");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o).lines().count(), bad_at - 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("line {bad_at}:")), "{err}");
+}

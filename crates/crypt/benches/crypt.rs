@@ -160,5 +160,43 @@ fn deterministic(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, seal, blind_index, deterministic);
+/// A cached subject-key open, with the shred-propagation check (a clock read
+/// per open, a store query per second) and without it (bound `Duration::MAX`).
+fn subject_open(c: &mut Criterion) {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use custodia_core::{SubjectId, SystemClock};
+    use custodia_crypt::{DataKeyMode, MemoryKeyStore, SubjectVault};
+
+    let mut group = c.benchmark_group("subject_open");
+    let tenant = TenantId::from_external_key("bench", "acme");
+    let subject = SubjectId::from_external_key(tenant, "psa", "alice");
+    let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+    for (name, bound) in [
+        (
+            "cached/propagation_check",
+            custodia_crypt::DEFAULT_STALENESS_BOUND,
+        ),
+        ("cached/no_check", Duration::MAX),
+    ] {
+        let store = Arc::new(MemoryKeyStore::default());
+        let keyring = Keyring::from_store(
+            store.clone(),
+            &SecretKey::from_bytes([1; 32]),
+            DataKeyMode::Random,
+        )
+        .unwrap()
+        .with_staleness_bound(bound);
+        let vault = SubjectVault::new(Arc::new(keyring), store, Arc::new(SystemClock))
+            .with_staleness_bound(bound);
+        let sealed = vault.seal(subject, &ctx, &[7u8; 64]).unwrap();
+        group.bench_function(name, |b| {
+            b.iter(|| vault.open(black_box(&ctx), black_box(&sealed)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, seal, blind_index, deterministic, subject_open);
 criterion_main!(benches);

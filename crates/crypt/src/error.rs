@@ -135,4 +135,40 @@ pub enum Error {
         /// The JSON error.
         source: custodia_core::Shared<serde_json::Error>,
     },
+    /// The SQLite key store's database failed (feature `sqlite`).
+    #[cfg(feature = "sqlite")]
+    #[error("key store: {place}: {source}")]
+    Sqlite {
+        /// `sqlite:<path>`.
+        place: String,
+        /// The driver's error.
+        source: custodia_core::Shared<rusqlite::Error>,
+    },
+    /// The PostgreSQL key store's server or driver failed (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[error("key store: postgres: {}", pg_detail(source))]
+    Postgres {
+        /// The driver's error (with the SQLSTATE, when the server sent one).
+        source: custodia_core::Shared<postgres::Error>,
+    },
+    /// A key-store row (or a stored key) that does not decode or does not
+    /// belong where it is: corrupted, or written by another store or build.
+    /// It is left as it is; nothing overwrites it.
+    #[error("key store row {row}: {reason}")]
+    KeyStoreRow {
+        /// The table and key of the row, e.g. `custodia_subject_keys (tenant …, subject …)`.
+        row: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The server's message and SQLSTATE when there is one (the driver's own
+/// `Display` says only "db error").
+#[cfg(feature = "postgres")]
+fn pg_detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }

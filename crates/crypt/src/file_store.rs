@@ -3,14 +3,15 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
 use custodia_core::{SubjectId, TenantId};
 
 use crate::kdf::derive_key;
 use crate::store::{
-    KeyStore, KeyringRecord, NonceCount, ShredReceipt, StoreState, StoredSubjectKey,
-    StoredTenantKeys, TenantKeySlot, TenantShredReceipt,
+    ChangeLog, KeyStore, KeyStoreChanges, KeyringRecord, NonceCount, ShredReceipt, StoreState,
+    StoredSubjectKey, StoredTenantKeys, TenantKeySlot, TenantShredReceipt,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
@@ -81,10 +82,59 @@ struct Contents {
 /// from the file as soon as [`KeyStore::shred`] returns. Rewriting costs
 /// O(entries) per change: right for thousands of subjects per process, not for
 /// millions (use a database-backed store there).
+///
+/// # Several processes
+///
+/// Processes may share the file. A change takes an exclusive lock on
+/// `<file>.lock` (`flock`), rereads the file if another process replaced it,
+/// applies the change and writes, so compare-and-swaps (keyring record, nonce
+/// counts, re-wrapping) hold across processes. Every read first checks the
+/// file's identity (inode, length, modification time: one `stat`) and rereads
+/// it when it changed; the shreds and keyring changes found that way feed
+/// [`KeyStore::changes_since`], so caches over this store in other processes
+/// drop shredded keys within their staleness bound. Generations are local to
+/// each `FileKeyStore` value.
 pub struct FileKeyStore {
     path: PathBuf,
     cipher: FieldCipher,
-    state: Mutex<StoreState>,
+    state: Mutex<Loaded>,
+}
+
+/// The file's contents as last read or written, and which file that was.
+#[derive(Default)]
+struct Loaded {
+    state: StoreState,
+    stamp: Option<Stamp>,
+    log: ChangeLog,
+}
+
+/// What tells one version of the file from the next: every write renames a
+/// new file into place, so the inode changes even when length and time do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Result<Option<Self>, Error> {
+        match fs::metadata(path) {
+            Ok(meta) => Ok(Some(Self {
+                len: meta.len(),
+                modified: meta.modified().ok(),
+                #[cfg(unix)]
+                inode: std::os::unix::fs::MetadataExt::ino(&meta),
+                #[cfg(not(unix))]
+                inode: 0,
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Io {
+                path: path.to_path_buf(),
+                source: e.into(),
+            }),
+        }
+    }
 }
 
 impl FileKeyStore {
@@ -97,12 +147,9 @@ impl FileKeyStore {
         let store = Self {
             path,
             cipher,
-            state: Mutex::new(StoreState::default()),
+            state: Mutex::new(Loaded::default()),
         };
-        if store.path.exists() {
-            let loaded = store.load()?;
-            *store.state.lock().unwrap_or_else(PoisonError::into_inner) = loaded;
-        }
+        store.refresh(&mut store.lock())?;
         Ok(store)
     }
 
@@ -202,22 +249,68 @@ impl FileKeyStore {
         write_atomically(&self.path, &sealed)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&StoreState) -> T) -> T {
-        f(&self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    fn lock(&self) -> MutexGuard<'_, Loaded> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies `change` to a copy of the state and persists it before the
-    /// copy becomes current, so memory never runs ahead of the file.
+    /// Rereads the file if another process (or store value) replaced it,
+    /// logging the shreds and keyring changes it brings.
+    fn refresh(&self, loaded: &mut Loaded) -> Result<(), Error> {
+        let stamp = Stamp::of(&self.path)?;
+        // A vanished file keeps what was read: nothing here resurrects keys.
+        if stamp.is_none() || stamp == loaded.stamp {
+            return Ok(());
+        }
+        let next = self.load()?;
+        let changes = loaded.state.changes_to(&next);
+        loaded.log.record(changes);
+        loaded.state = next;
+        loaded.stamp = stamp;
+        Ok(())
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&StoreState) -> T) -> Result<T, Error> {
+        let mut loaded = self.lock();
+        self.refresh(&mut loaded)?;
+        Ok(f(&loaded.state))
+    }
+
+    /// Applies `change` to a copy of the latest state, under the cross-process
+    /// lock, and persists it before the copy becomes current, so memory never
+    /// runs ahead of the file and no process overwrites another's change.
     fn update<T>(&self, change: impl FnOnce(&mut StoreState) -> T) -> Result<T, Error> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut next = state.clone();
+        let mut loaded = self.lock();
+        let _exclusive = self.lock_file()?;
+        self.refresh(&mut loaded)?;
+        let mut next = loaded.state.clone();
         let result = change(&mut next);
         // A no-op (a lost rewrap race, a repeated insert) costs no file write.
-        if next != *state {
+        if next != loaded.state {
             self.save(&next)?;
-            *state = next;
+            let changes = loaded.state.changes_to(&next);
+            loaded.log.record(changes);
+            loaded.state = next;
+            loaded.stamp = Stamp::of(&self.path)?;
         }
         Ok(result)
+    }
+
+    /// Takes the exclusive lock on `<file>.lock`; dropping the handle releases it.
+    fn lock_file(&self) -> Result<File, Error> {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock_path = PathBuf::from(name);
+        let io = |e: std::io::Error| Error::Io {
+            path: lock_path.clone(),
+            source: e.into(),
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&lock_path).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
     }
 }
 
@@ -247,7 +340,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 impl KeyStore for FileKeyStore {
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        Ok(self.read(|s| s.subjects.get(&(tenant, subject)).cloned()))
+        self.read(|s| s.subjects.get(&(tenant, subject)).cloned())
     }
 
     fn insert_if_absent(
@@ -264,7 +357,7 @@ impl KeyStore for FileKeyStore {
     }
 
     fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        Ok(self.read(StoreState::wrapped_subjects))
+        self.read(StoreState::wrapped_subjects)
     }
 
     fn replace_wrapped(
@@ -278,7 +371,7 @@ impl KeyStore for FileKeyStore {
     }
 
     fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
-        Ok(self.read(|s| s.keyring.clone()))
+        self.read(|s| s.keyring.clone())
     }
 
     fn replace_keyring(
@@ -290,7 +383,7 @@ impl KeyStore for FileKeyStore {
     }
 
     fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
-        Ok(self.read(|s| s.tenants.get(&tenant).cloned()))
+        self.read(|s| s.tenants.get(&tenant).cloned())
     }
 
     fn insert_tenant_key_if_absent(
@@ -311,7 +404,7 @@ impl KeyStore for FileKeyStore {
     }
 
     fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
-        Ok(self.read(|s| s.nonces.get(&(tenant, version)).copied().unwrap_or(0)))
+        self.read(|s| s.nonces.get(&(tenant, version)).copied().unwrap_or(0))
     }
 
     fn replace_nonces_reserved(
@@ -325,7 +418,19 @@ impl KeyStore for FileKeyStore {
     }
 
     fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
-        Ok(self.read(StoreState::nonce_counts))
+        self.read(StoreState::nonce_counts)
+    }
+
+    fn generation(&self) -> Result<u64, Error> {
+        let mut loaded = self.lock();
+        self.refresh(&mut loaded)?;
+        Ok(loaded.log.generation())
+    }
+
+    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
+        let mut loaded = self.lock();
+        self.refresh(&mut loaded)?;
+        Ok(loaded.log.since(seen))
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use custodia_core::{ActorId, Clock, TenantId};
 use zeroize::Zeroizing;
@@ -16,7 +17,8 @@ use crate::envelope::{Envelope, seal_into};
 use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
 use crate::store::{
-    KeyStore, KeyringRecord, StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
+    DEFAULT_STALENESS_BOUND, Freshness, KeyStore, KeyStoreChanges, KeyringRecord, StoredTenantKeys,
+    StoredVersion, TenantKeySlot, TenantShredReceipt, now_nanos,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
@@ -295,6 +297,10 @@ impl Versions {
 struct Backing {
     store: Box<dyn KeyStore>,
     root: FieldCipher,
+    /// The store generation this keyring's caches reflect.
+    seen: Mutex<u64>,
+    /// When the store was last asked what changed.
+    freshness: Freshness,
 }
 
 impl Backing {
@@ -632,7 +638,7 @@ impl Keyring {
         root: &SecretKey,
         mode: DataKeyMode,
     ) -> Result<Self, Error> {
-        let backing = Backing {
+        let mut backing = Backing {
             store: Box::new(store),
             root: wrapping_cipher(
                 provider,
@@ -640,7 +646,14 @@ impl Keyring {
                 KeyId::Tenant { version: 0 },
                 &[RECORD_WRAP_LABEL],
             )?,
+            seen: Mutex::new(0),
+            freshness: Freshness::new(DEFAULT_STALENESS_BOUND),
         };
+        // Read before loading: a change committed meanwhile is reported later.
+        *backing
+            .seen
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = backing.store.generation()?;
         let record = match backing.store.keyring()? {
             Some(record) => record,
             None => {
@@ -655,32 +668,7 @@ impl Keyring {
                 }
             }
         };
-        if record.format != KeyringRecord::FORMAT {
-            return Err(Error::Store(format!(
-                "unsupported keyring record format {}",
-                record.format
-            )));
-        }
-        if record.mode != mode {
-            return Err(Error::InvalidConfig(
-                "the key store holds a keyring of another data-key mode",
-            ));
-        }
-        let mut keys = BTreeMap::new();
-        for stored in &record.versions {
-            let ctx_id = format!("v{}", stored.version);
-            let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
-            keys.insert(
-                stored.version,
-                unwrap_key(&backing.root, &ctx, &stored.wrapped_key)?,
-            );
-        }
-        if !keys.contains_key(&record.primary) {
-            return Err(Error::Store(format!(
-                "keyring record names primary version {} but does not hold it",
-                record.primary
-            )));
-        }
+        let keys = unwrap_versions(&backing, &record, mode, &BTreeMap::new())?;
         let search_root = unwrap_key(&backing.root, &search_root_context()?, &record.search_root)?;
         Ok(Self {
             provider,
@@ -714,6 +702,99 @@ impl Keyring {
             .clear();
         self.generation.fetch_add(1, Ordering::AcqRel);
         self
+    }
+
+    /// This keyring with another staleness bound (by default
+    /// [`DEFAULT_STALENESS_BOUND`], 1 s): how long a stored keyring may use
+    /// its cached keys and version list without asking the store whether
+    /// another process shredded a tenant, rotated or retired a version.
+    /// `Duration::MAX` never asks (one process alone on its store). No
+    /// effect on an in-memory keyring.
+    pub fn with_staleness_bound(mut self, bound: Duration) -> Self {
+        if let Some(backing) = &mut self.backing {
+            backing.freshness = Freshness::new(bound);
+        }
+        self
+    }
+
+    /// Asks the store now what other processes changed (tenant shreds,
+    /// rotations, retirements) and applies it, whatever the staleness bound:
+    /// e.g. before retrying a rotation that lost a race. In-memory keyrings
+    /// have nothing to refresh.
+    pub fn refresh(&self) -> Result<(), Error> {
+        match &self.backing {
+            Some(backing) => self.sync(backing, now_nanos(), true),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether this keyring asks its store for changes at all.
+    #[inline]
+    pub(crate) fn polls(&self) -> bool {
+        self.backing.as_ref().is_some_and(|b| b.freshness.polls())
+    }
+
+    /// Syncs with the store if the last check is a staleness bound old at
+    /// `now` ([`now_nanos`]): one clock compare on the hot path.
+    #[inline]
+    pub(crate) fn sync_if_due(&self, now: u64) -> Result<(), Error> {
+        match &self.backing {
+            Some(backing) if backing.freshness.due(now) => self.sync(backing, now, false),
+            _ => Ok(()),
+        }
+    }
+
+    #[cold]
+    fn sync(&self, backing: &Backing, now: u64, force: bool) -> Result<(), Error> {
+        let mut seen = backing.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have checked while this one waited.
+        if !force && !backing.freshness.due(now) {
+            return Ok(());
+        }
+        let changes = backing.store.changes_since(*seen)?;
+        if changes.keyring || !changes.complete || !changes.tenants.is_empty() {
+            self.apply(backing, &changes)?;
+        }
+        *seen = changes.generation;
+        backing.freshness.checked(now);
+        Ok(())
+    }
+
+    /// Drops what other processes' changes made stale: the version list
+    /// after a rotation or retirement, the keys of shredded tenants.
+    fn apply(&self, backing: &Backing, changes: &KeyStoreChanges) -> Result<(), Error> {
+        let mut stale = !changes.complete;
+        if (changes.keyring || !changes.complete)
+            && let Some(record) = backing.store.keyring()?
+        {
+            let mut versions = write(&self.versions);
+            if versions.record.as_ref() != Some(&record) {
+                let keys = unwrap_versions(backing, &record, self.mode, &versions.keys)?;
+                write(&self.cache).retain(|(_, v), _| keys.contains_key(v));
+                versions.keys = keys;
+                versions.retired = record.retired.iter().copied().collect();
+                self.primary.store(record.primary, Ordering::Release);
+                versions.record = Some(record);
+                stale = true;
+            }
+        }
+        let mut cache = write(&self.cache);
+        let mut search_cache = write(&self.search_cache);
+        if changes.complete {
+            for tenant in &changes.tenants {
+                let before = cache.len() + search_cache.len();
+                cache.retain(|(t, _), _| t != tenant);
+                search_cache.remove(tenant);
+                stale |= cache.len() + search_cache.len() != before;
+            }
+        } else {
+            cache.clear();
+            search_cache.clear();
+        }
+        if stale {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
     }
 
     /// The keyring's nonce budget.
@@ -848,6 +929,10 @@ impl Keyring {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        // Before reading the primary: another process may have rotated.
+        if self.polls() {
+            self.sync_if_due(now_nanos())?;
+        }
         let primary = self.primary();
         let key_id = KeyId::Tenant { version: primary };
         self.with_tenant_key(ctx.tenant(), primary, true, |cached, reserved| {
@@ -903,6 +988,9 @@ impl Keyring {
     /// Fails with [`Error::TenantShredded`] once the tenant's keys were
     /// destroyed by [`Keyring::shred_tenant`].
     pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+        if self.polls() {
+            self.sync_if_due(now_nanos())?;
+        }
         let envelope = Envelope::decode(envelope)?;
         match envelope.key_id() {
             KeyId::Tenant { version } => {
@@ -946,9 +1034,10 @@ impl Keyring {
     ///
     /// Only [`DataKeyMode::Random`] keyrings can do this (a derived key can
     /// always be derived again): others fail with [`Error::InvalidConfig`].
-    /// Other processes that cached the tenant's keys keep them until they
-    /// drop their keyring; and copies of the key store in backups hold the
-    /// wrapped keys until those backups expire.
+    /// Other processes over the same store drop the tenant's cached keys
+    /// within their staleness bound ([`Keyring::with_staleness_bound`]);
+    /// copies of the key store in backups hold the wrapped keys until those
+    /// backups expire.
     pub fn shred_tenant(
         &self,
         tenant: TenantId,
@@ -1254,6 +1343,7 @@ impl Keyring {
 
     /// The tenant's rotation-stable search key (cached).
     fn search_key(&self, tenant: TenantId) -> Result<SecretKey, Error> {
+        self.sync_if_due(now_nanos())?;
         if let Some(key) = read(&self.search_cache).get(&tenant) {
             return Ok(key.clone());
         }
@@ -1357,6 +1447,46 @@ fn get_or_create_key(
         None => return Err(missing),
     };
     unwrap_key(kek, ctx, &wrapped)
+}
+
+/// Checks a keyring record and unwraps its version keys (reusing those in
+/// `known`, unwrapped before).
+fn unwrap_versions(
+    backing: &Backing,
+    record: &KeyringRecord,
+    mode: DataKeyMode,
+    known: &BTreeMap<u32, SecretKey>,
+) -> Result<BTreeMap<u32, SecretKey>, Error> {
+    if record.format != KeyringRecord::FORMAT {
+        return Err(Error::Store(format!(
+            "unsupported keyring record format {}",
+            record.format
+        )));
+    }
+    if record.mode != mode {
+        return Err(Error::InvalidConfig(
+            "the key store holds a keyring of another data-key mode",
+        ));
+    }
+    let mut keys = BTreeMap::new();
+    for stored in &record.versions {
+        let key = match known.get(&stored.version) {
+            Some(key) => key.clone(),
+            None => {
+                let ctx_id = format!("v{}", stored.version);
+                let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+                unwrap_key(&backing.root, &ctx, &stored.wrapped_key)?
+            }
+        };
+        keys.insert(stored.version, key);
+    }
+    if !keys.contains_key(&record.primary) {
+        return Err(Error::Store(format!(
+            "keyring record names primary version {} but does not hold it",
+            record.primary
+        )));
+    }
+    Ok(keys)
 }
 
 fn search_root_context() -> Result<FieldContext<'static>, Error> {

@@ -104,9 +104,15 @@ pub use deterministic::DeterministicCipher;
 pub use subject::{SUBJECT_KEY_VERSION, SubjectVault};
 // Key stores.
 pub use file_store::FileKeyStore;
+#[cfg(feature = "postgres")]
+pub use store::postgres::PostgresKeyStore;
+pub use store::sql::{KEY_STORE_SCHEMA_VERSION, SqlKeyRow};
+#[cfg(feature = "sqlite")]
+pub use store::sqlite::SqliteKeyStore;
 pub use store::{
-    KeyStore, KeyringRecord, MemoryKeyStore, NonceCount, ShredReceipt, StoredSubjectKey,
-    StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
+    DEFAULT_STALENESS_BOUND, KeyStore, KeyStoreChanges, KeyringRecord, MemoryKeyStore, NonceCount,
+    ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,
+    TenantShredReceipt,
 };
 // AEAD providers.
 pub use provider::{

@@ -1,12 +1,20 @@
 //! Where keys live: the [`KeyStore`] trait, its records, and the in-memory store.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
 
 use crate::Error;
 use crate::keyring::DataKeyMode;
+
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+pub(crate) mod sql;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
 
 /// What the store holds for one subject.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -202,6 +210,30 @@ pub struct NonceCount {
 /// Backups of the store itself still hold the keys until they expire, so the
 /// store's backups must expire within the erasure deadline (the retention
 /// crate tracks that backup horizon).
+///
+/// # Propagation between processes
+///
+/// Keyrings and vaults cache unwrapped keys. So that a shred, a tenant shred,
+/// a rotation or a retirement committed by one process reaches every other
+/// process sharing the store, a store counts such changes: its
+/// [`KeyStore::generation`] moves with each of them (in the same transaction,
+/// for the SQL stores), and [`KeyStore::changes_since`] says what changed.
+/// A [`Keyring`](crate::Keyring) or [`SubjectVault`](crate::SubjectVault)
+/// asks at most once per *staleness bound* ([`DEFAULT_STALENESS_BOUND`], 1 s,
+/// configurable with `with_staleness_bound`): on the hot path only a clock
+/// read, one small query per bound. So a value whose key was shredded
+/// elsewhere stops opening at most one bound (plus one store round trip)
+/// after the shred committed.
+///
+/// Store round trips per request, for a process with warm caches: none to
+/// seal or open (keys are cached); one read of the generation per staleness
+/// bound per keyring and per vault (two a second by default, whatever the
+/// request rate), plus three small reads after a change; one round trip per
+/// nonce block reserved (every 2^20 seals per key). A cache miss costs a
+/// subject-key read (two with the creating insert) and, for a tenant key,
+/// one read plus a shred check. With PostgreSQL each is one network round
+/// trip; SQLite and the file store answer locally (the file store with one
+/// `stat` per read).
 pub trait KeyStore: Send + Sync {
     /// The stored entry for a subject, if any.
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
@@ -278,6 +310,167 @@ pub trait KeyStore: Send + Sync {
 
     /// Every stored nonce count, ordered by tenant and version.
     fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error>;
+
+    /// The store's change counter: it moves whenever a subject or tenant is
+    /// shredded or the keyring record changes (rotation, retirement), by
+    /// this process or any other sharing the store. Only comparable with
+    /// values from the same store. Stores that do not track changes return 0
+    /// (the default), and caches over them never expire.
+    fn generation(&self) -> Result<u64, Error> {
+        Ok(0)
+    }
+
+    /// What changed since generation `seen` (a value [`KeyStore::generation`]
+    /// or an earlier call returned). Cheap when nothing did: one small read.
+    /// The default reports nothing, like [`KeyStore::generation`].
+    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
+        Ok(KeyStoreChanges::none(seen))
+    }
+}
+
+/// What changed in a [`KeyStore`] since a generation: what caches must drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStoreChanges {
+    /// The generation these changes bring the reader to.
+    pub generation: u64,
+    /// False when the store cannot list every change (its generation went
+    /// back, e.g. a restored backup, or its log was trimmed): drop every
+    /// cached key and reload the keyring.
+    pub complete: bool,
+    /// The keyring record changed (rotation, retirement): reload it.
+    pub keyring: bool,
+    /// Tenants shredded.
+    pub tenants: Vec<TenantId>,
+    /// Subjects shredded.
+    pub subjects: Vec<(TenantId, SubjectId)>,
+}
+
+impl KeyStoreChanges {
+    /// Nothing changed; the reader stays at `generation`.
+    pub fn none(generation: u64) -> Self {
+        Self {
+            generation,
+            complete: true,
+            keyring: false,
+            tenants: Vec::new(),
+            subjects: Vec::new(),
+        }
+    }
+
+    /// Whether a reader at an older generation must drop or reload anything.
+    pub fn is_empty(&self) -> bool {
+        self.complete && !self.keyring && self.tenants.is_empty() && self.subjects.is_empty()
+    }
+}
+
+/// How long a cache may go without asking its store what changed, unless
+/// configured otherwise: a shred elsewhere takes effect here within this
+/// bound (plus one store round trip).
+pub const DEFAULT_STALENESS_BOUND: Duration = Duration::from_secs(1);
+
+/// Nanoseconds on a monotonic clock, from 2^62 at the process's first call,
+/// so that a cache that never checked (at 0) is due however young the process.
+pub(crate) fn now_nanos() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let nanos = EPOCH.get_or_init(Instant::now).elapsed().as_nanos();
+    u64::try_from(nanos).map_or(u64::MAX, |n| n.saturating_add(1 << 62))
+}
+
+/// When a cache last asked its store for changes, and how often it must.
+#[derive(Debug)]
+pub(crate) struct Freshness {
+    bound: u64,
+    checked: AtomicU64,
+}
+
+impl Freshness {
+    /// Checked just now; due again after `bound` (`Duration::MAX`: never).
+    pub(crate) fn new(bound: Duration) -> Self {
+        Self {
+            bound: u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX),
+            checked: AtomicU64::new(now_nanos()),
+        }
+    }
+
+    /// Never checked: due at once.
+    pub(crate) fn unchecked(bound: Duration) -> Self {
+        let freshness = Self::new(bound);
+        freshness.checked.store(0, Ordering::Relaxed);
+        freshness
+    }
+
+    /// Whether this ever asks (a bound of `Duration::MAX` never does, and
+    /// then the hot path does not even read the clock).
+    #[inline]
+    pub(crate) fn polls(&self) -> bool {
+        self.bound != u64::MAX
+    }
+
+    /// Whether the last check is at least one bound old at `now`.
+    #[inline]
+    pub(crate) fn due(&self, now: u64) -> bool {
+        now.saturating_sub(self.checked.load(Ordering::Relaxed)) >= self.bound
+    }
+
+    /// Records a check that started at `at` (its answer is at least that fresh).
+    pub(crate) fn checked(&self, at: u64) {
+        self.checked.fetch_max(at, Ordering::Relaxed);
+    }
+}
+
+/// One change a cache must hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    Keyring,
+    Tenant(TenantId),
+    Subject(TenantId, SubjectId),
+}
+
+/// The in-process change log of the memory and file stores: generations
+/// are local to the store value; the last [`ChangeLog::CAPACITY`] changes
+/// are kept, and a reader further behind is told to drop everything.
+#[derive(Debug, Default)]
+pub(crate) struct ChangeLog {
+    generation: u64,
+    entries: VecDeque<(u64, Change)>,
+}
+
+impl ChangeLog {
+    const CAPACITY: usize = 4096;
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub(crate) fn record(&mut self, changes: impl IntoIterator<Item = Change>) {
+        for change in changes {
+            self.generation += 1;
+            self.entries.push_back((self.generation, change));
+            if self.entries.len() > Self::CAPACITY {
+                self.entries.pop_front();
+            }
+        }
+    }
+
+    pub(crate) fn since(&self, seen: u64) -> KeyStoreChanges {
+        let mut out = KeyStoreChanges::none(self.generation);
+        if seen == self.generation {
+            return out;
+        }
+        let oldest = self.entries.front().map_or(u64::MAX, |(g, _)| *g);
+        if seen > self.generation || oldest > seen.saturating_add(1) {
+            out.complete = false;
+            return out;
+        }
+        for (_, change) in self.entries.iter().filter(|(g, _)| *g > seen) {
+            match *change {
+                Change::Keyring => out.keyring = true,
+                Change::Tenant(tenant) => out.tenants.push(tenant),
+                Change::Subject(tenant, subject) => out.subjects.push((tenant, subject)),
+            }
+        }
+        out
+    }
 }
 
 /// Everything a store holds, in memory: the common logic of the in-memory
@@ -291,6 +484,30 @@ pub(crate) struct StoreState {
 }
 
 impl StoreState {
+    /// The changes caches must hear about between `self` and `next`: new
+    /// tombstones, and any change of the keyring record.
+    pub(crate) fn changes_to(&self, next: &StoreState) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if self.keyring != next.keyring {
+            changes.push(Change::Keyring);
+        }
+        for (&tenant, keys) in &next.tenants {
+            if matches!(keys, StoredTenantKeys::Shredded(_))
+                && self.tenants.get(&tenant) != Some(keys)
+            {
+                changes.push(Change::Tenant(tenant));
+            }
+        }
+        for (&(tenant, subject), stored) in &next.subjects {
+            if matches!(stored, StoredSubjectKey::Shredded(_))
+                && self.subjects.get(&(tenant, subject)) != Some(stored)
+            {
+                changes.push(Change::Subject(tenant, subject));
+            }
+        }
+        changes
+    }
+
     pub(crate) fn insert_subject(
         &mut self,
         tenant: TenantId,
@@ -509,15 +726,36 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
     fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
         (**self).nonce_counts()
     }
+
+    fn generation(&self) -> Result<u64, Error> {
+        (**self).generation()
+    }
+
+    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
+        (**self).changes_since(seen)
+    }
 }
 
 /// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.
 #[derive(Debug, Default)]
 pub struct MemoryKeyStore {
     state: RwLock<StoreState>,
+    log: RwLock<ChangeLog>,
 }
 
 impl MemoryKeyStore {
+    /// Applies `change` and logs what it changed, under the state's lock,
+    /// so a reader never sees the change without its generation.
+    fn update<T>(&self, change: impl FnOnce(&mut StoreState) -> (T, Option<Change>)) -> T {
+        let mut state = self.write();
+        let (result, logged) = change(&mut state);
+        self.log
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(logged);
+        result
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, StoreState> {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -542,7 +780,10 @@ impl KeyStore for MemoryKeyStore {
     }
 
     fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        self.write().shred_subject(receipt);
+        self.update(|s| {
+            s.shred_subject(receipt);
+            ((), Some(Change::Subject(receipt.tenant, receipt.subject)))
+        });
         Ok(())
     }
 
@@ -569,7 +810,10 @@ impl KeyStore for MemoryKeyStore {
         expected: Option<&KeyringRecord>,
         new: KeyringRecord,
     ) -> Result<bool, Error> {
-        Ok(self.write().swap_keyring(expected, new))
+        Ok(self.update(|s| {
+            let swapped = s.swap_keyring(expected, new);
+            (swapped, swapped.then_some(Change::Keyring))
+        }))
     }
 
     fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
@@ -586,7 +830,10 @@ impl KeyStore for MemoryKeyStore {
     }
 
     fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
-        self.write().shred_tenant(receipt);
+        self.update(|s| {
+            s.shred_tenant(receipt);
+            ((), Some(Change::Tenant(receipt.tenant)))
+        });
         Ok(())
     }
 
@@ -615,5 +862,21 @@ impl KeyStore for MemoryKeyStore {
 
     fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
         Ok(self.read().nonce_counts())
+    }
+
+    fn generation(&self) -> Result<u64, Error> {
+        Ok(self
+            .log
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation())
+    }
+
+    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
+        Ok(self
+            .log
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .since(seen))
     }
 }

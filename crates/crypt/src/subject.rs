@@ -2,13 +2,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use custodia_core::{ActorId, Clock, SubjectId, TenantId};
 use zeroize::Zeroizing;
 
 use crate::envelope::{Envelope, seal};
 use crate::provider::{AeadKey, CryptoProvider, RING};
+use crate::store::{DEFAULT_STALENESS_BOUND, Freshness, now_nanos};
 use crate::store::{KeyStore, ShredReceipt, StoredSubjectKey};
 use crate::{Error, FieldContext, KeyId, Keyring, SecretKey};
 
@@ -47,6 +50,16 @@ type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 /// retiring the old version would make every subject key unreadable — an
 /// accidental shredding of everyone.
 ///
+/// # Several processes
+///
+/// A vault caches unwrapped subject keys. Every staleness bound (1 s by
+/// default, [`SubjectVault::with_staleness_bound`]) it asks its store which
+/// subjects were shredded since it last asked, and its keyring which tenants
+/// (see [`Keyring::with_staleness_bound`]), and drops their keys: a shred
+/// committed by any process sharing the store makes [`SubjectVault::open`]
+/// fail here within the bound plus one store round trip. Between checks the
+/// hot path reads the clock and nothing else.
+///
 /// The store must not keep old copies of wrapped keys (see
 /// [`KeyStore::shred`]); backups of the key store itself must expire within the
 /// erasure deadline, which is why the retention crate tracks the backup horizon.
@@ -81,6 +94,13 @@ pub struct SubjectVault<S> {
     /// unwrapped in: a tenant shredding (or a retirement) since makes the
     /// vault unwrap again, so a shredded tenant's subjects stop opening here too.
     cache: RwLock<HashMap<(TenantId, SubjectId), CachedSubjectKey>>,
+    /// Bumped (under the cache's write lock) whenever keys are dropped from
+    /// the cache, so that a load racing with the drop does not cache its key.
+    epoch: AtomicU64,
+    /// The store generation the cache reflects; `None` until first asked.
+    seen: Mutex<Option<u64>>,
+    /// When the store was last asked what changed.
+    freshness: Freshness,
 }
 
 impl<S: KeyStore> SubjectVault<S> {
@@ -93,7 +113,60 @@ impl<S: KeyStore> SubjectVault<S> {
             clock,
             provider: &RING,
             cache: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
+            seen: Mutex::new(None),
+            // Due at once: the first use reads the store's generation before
+            // it caches anything.
+            freshness: Freshness::unchecked(DEFAULT_STALENESS_BOUND),
         }
+    }
+
+    /// This vault with another staleness bound (by default
+    /// [`DEFAULT_STALENESS_BOUND`], 1 s): how long it may use cached subject
+    /// keys without asking the store which subjects other processes
+    /// shredded. `Duration::MAX` never asks (one process alone on its
+    /// store). Tenant shreds reach the vault through its keyring's bound.
+    pub fn with_staleness_bound(mut self, bound: Duration) -> Self {
+        self.freshness = Freshness::unchecked(bound);
+        self
+    }
+
+    /// Asks the store (and the keyring's store) now which subjects and
+    /// tenants other processes shredded, whatever the staleness bound.
+    pub fn refresh(&self) -> Result<(), Error> {
+        self.keyring.refresh()?;
+        self.sync(now_nanos(), true)
+    }
+
+    #[cold]
+    fn sync(&self, now: u64, force: bool) -> Result<(), Error> {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have checked while this one waited.
+        if !force && !self.freshness.due(now) {
+            return Ok(());
+        }
+        let generation = match *seen {
+            // Nothing was cached before this first read.
+            None => self.store.generation()?,
+            Some(at) => {
+                let changes = self.store.changes_since(at)?;
+                if !changes.complete || !changes.subjects.is_empty() {
+                    let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+                    if changes.complete {
+                        for key in &changes.subjects {
+                            cache.remove(key);
+                        }
+                    } else {
+                        cache.clear();
+                    }
+                    self.epoch.fetch_add(1, Ordering::AcqRel);
+                }
+                changes.generation
+            }
+        };
+        *seen = Some(generation);
+        self.freshness.checked(now);
+        Ok(())
     }
 
     /// The store, e.g. to inspect tombstones.
@@ -148,10 +221,9 @@ impl<S: KeyStore> SubjectVault<S> {
             at: self.clock.now(),
         };
         self.store.shred(&receipt)?;
-        self.cache
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(tenant, subject));
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        cache.remove(&(tenant, subject));
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         Ok(receipt)
     }
 
@@ -196,7 +268,15 @@ impl<S: KeyStore> SubjectVault<S> {
         subject: SubjectId,
         create: bool,
     ) -> Result<Arc<dyn AeadKey>, Error> {
+        if self.freshness.polls() || self.keyring.polls() {
+            let now = now_nanos();
+            self.keyring.sync_if_due(now)?;
+            if self.freshness.due(now) {
+                self.sync(now, false)?;
+            }
+        }
         let generation = self.keyring.generation();
+        let epoch = self.epoch.load(Ordering::Acquire);
         let cached = self
             .cache
             .read()
@@ -226,10 +306,12 @@ impl<S: KeyStore> SubjectVault<S> {
             self.provider
                 .aes_256_gcm(&SecretKey::try_from_slice(&bytes)?)?,
         );
-        self.cache
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert((tenant, subject), (key.clone(), generation));
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        // Keys dropped since this load began may include this one: use it
+        // for this call (it was current when read) but do not keep it.
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            cache.insert((tenant, subject), (key.clone(), generation));
+        }
         Ok(key)
     }
 }
