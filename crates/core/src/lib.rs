@@ -26,6 +26,9 @@
 //! re-check a category path or a region code. Errors are one [`Error`] enum
 //! that names the rejected input and what was expected.
 //!
+//! Every type is at the crate root; the only public modules are [`calendar`],
+//! a namespace of free date functions, and `arbitrary` (feature `proptest`).
+//!
 //! With feature `proptest`, every type implements
 //! [`proptest::arbitrary::Arbitrary`] and the `arbitrary` module has narrower
 //! strategies.
