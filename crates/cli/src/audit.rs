@@ -14,7 +14,7 @@ use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
 use custodia_audit::store::segment::Recovery;
 use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions, SegmentStore};
 use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
-use custodia_crypt::{FileKeyStore, KeyStore, Keyring, SecretKey, SubjectVault};
+use custodia_crypt::{FileKeyStore, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
@@ -225,15 +225,9 @@ fn open_vault(keys: &VaultArgs) -> Result<Option<SubjectVault<Arc<FileKeyStore>>
     let (Some(master), Some(store)) = (&keys.master_key, &keys.subject_keys) else {
         return Ok(None);
     };
-    let master = SecretKey::from_file(master).map_err(usage)?;
-    let store = Arc::new(FileKeyStore::open(store, &master).map_err(usage)?);
-    let keyring = match store.keyring().map_err(usage)? {
-        Some(record) => Keyring::from_store(Arc::clone(&store), &master, record.mode),
-        None => Ok(Keyring::new(master)),
-    }
-    .map_err(usage)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(Some(SubjectVault::new(Arc::new(keyring), store, clock)))
+    crate::keys::open_subject_vault(master, store, Arc::new(SystemClock))
+        .map(Some)
+        .map_err(usage)
 }
 
 fn existing_log(dir: &Path) -> Result<AuditLog<SegmentStore>, Failure> {

@@ -1,25 +1,41 @@
-//! `custodia dsr export|erase`: data-subject requests over a helpdesk data
-//! directory (the one `cargo run --example helpdesk -- --data DIR` leaves:
-//! SQLite tickets, key store, audit log, retention policy).
+//! `custodia dsr export|erase`: data-subject requests over a host's data.
 //!
-//! Exit codes: `0` ok; `2` a usage or input error (missing or foreign data
-//! directory, unknown tenant or subject, bad arguments), with the reason on
-//! standard error.
+//! The host's personal data is reached through a **source program** given
+//! after `--`: the command spawns it and speaks custodia-dsr's source
+//! protocol with it on its stdin/stdout ([`custodia_dsr::remote`]: versioned
+//! JSON lines, one request and one reply at a time). The host implements
+//! `PersonalDataSource` (and `SubjectDirectory`, for `--email`) and serves
+//! it with `SourceServer`; the helpdesk example's
+//! `custodia-helpdesk-source --data DIR` is one such program. What the
+//! command keeps itself is named by options: the audit log every step is
+//! written to (`--audit`), the key store whose subject keys it shreds and
+//! opens audit values with (`--master-key`, `--subject-keys`), and, for an
+//! erasure, the retention policy that decides what is kept (`--policy`) and
+//! the key that signs a checkpoint of the log beforehand.
+//!
+//! Exit codes: `0` ok; `2` a usage or input error (missing log or key
+//! files, a program that is not a source, unknown tenant or subject, bad
+//! arguments), with the reason on standard error.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use custodia_core::{ActorId, Clock, Role, SubjectId, SystemClock, TenantId};
+use custodia_audit::checkpoint::Signer;
+use custodia_audit::{AuditLog, Query, SegmentOptions, SegmentStore};
+use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, SystemClock, TenantId};
+use custodia_crypt::{FileKeyStore, SubjectVault};
+use custodia_dsr::remote::{RemoteSources, SubjectDirectory};
 use custodia_dsr::{
-    Desk, ErasureCertificate, ExportBundle, Request, RequestKind, VerificationMethod,
+    AuditTrail, Desk, ErasureCertificate, ErasureException, ErasurePolicy, ExportBundle,
+    FieldAction, PersonalDataSource, PolicyRetention, Request, RequestKind, VerificationMethod,
 };
-use custodia_helpdesk::Helpdesk;
-use custodia_helpdesk::audit::Query;
+use custodia_retention::RetentionPolicy;
 
 /// The exit codes of `dsr` and its subcommands.
-pub const EXIT_CODES: &str = "Exit codes: 0 ok; 2 usage or input error (missing data directory, unknown tenant or subject, bad arguments; reason on stderr, never JSON).";
+pub const EXIT_CODES: &str = "Exit codes: 0 ok; 2 usage or input error (missing log or key files, a program that is not a source, unknown tenant or subject, bad arguments; reason on stderr, never JSON).";
 
 /// The `dsr` subcommands.
 #[derive(Debug, Subcommand)]
@@ -28,14 +44,15 @@ pub enum DsrCommand {
     /// (bundle.json, one CSV per record type plus audit-events.csv,
     /// manifest.json) and print a summary.
     ///
-    /// Every step is audited into DATA/audit. The bundle includes the
+    /// Every step is audited into the --audit log. The bundle includes the
     /// subject's audit events, their own values opened with their key.
     #[command(after_help = EXIT_CODES)]
     Export {
         #[command(flatten)]
         who: Who,
         /// The directory to write the bundle to (created; files in it with
-        /// the same names are replaced). Default: DATA/exports/<request id>.
+        /// the same names are replaced). Default: exports/<request id> in
+        /// the current directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only what the person provided (Art. 20 portability) instead of
@@ -48,47 +65,111 @@ pub enum DsrCommand {
         json: bool,
     },
     /// Run an erasure request and print its certificate: what was erased,
-    /// what was kept and why (from the data directory's retention policy),
-    /// the subject key's fate and when backups are clear.
+    /// what was kept and why (from the --policy retention policy), the
+    /// subject key's fate and when backups are clear.
     ///
-    /// A signed checkpoint of the audit log is written to DATA/checkpoints
-    /// first; every step is audited into DATA/audit, and the log still
-    /// verifies afterwards (`custodia audit verify DATA/audit --checkpoint
-    /// ...`).
+    /// With --checkpoint-key, a signed checkpoint of the audit log is
+    /// written to --checkpoint-dir first; every step is audited into the
+    /// --audit log, and the log still verifies afterwards (`custodia audit
+    /// verify LOG --checkpoint ...`).
     #[command(after_help = EXIT_CODES)]
     Erase {
         #[command(flatten)]
         who: Who,
+        #[command(flatten)]
+        rules: ErasureRules,
         /// Print the certificate as one line of JSON (custodia-dsr's
         /// erasure certificate, schema custodia.dsr.erasure_certificate:
         /// "request", "tenant", "subject", "received_at", "issued_at",
         /// "sources", "erased", "kept", "subject_key", "backups_clear_by",
         /// "recipients_to_inform") plus "checkpoint", the path of the audit
-        /// log checkpoint taken before the erasure.
+        /// log checkpoint taken before the erasure (null without
+        /// --checkpoint-key).
         #[arg(long)]
         json: bool,
     },
 }
 
-/// Whose request, in which data directory.
+/// Whose request, and where the host's data, log and keys are.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("person").required(true).args(["subject", "email"])))]
 pub struct Who {
-    /// The helpdesk data directory.
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
     /// The tenant (subscriber) id.
     #[arg(long)]
     tenant: TenantId,
     /// The data subject's id.
     #[arg(long, conflicts_with = "email")]
     subject: Option<SubjectId>,
-    /// Find the data subject by contact email (through the blind index).
+    /// Find the data subject by contact email (through the source
+    /// program's directory, e.g. a blind index).
     #[arg(long, value_name = "ADDR")]
     email: Option<String>,
     /// How the person's identity was checked before this request.
     #[arg(long, value_enum, default_value_t = Verification::AccountHolder)]
     verification: Verification,
+    /// The audit log directory (custodia-audit segment files) every step
+    /// is written to; it must exist.
+    #[arg(long, value_name = "DIR")]
+    audit: PathBuf,
+    /// File holding the base64 32-byte master key of the key store.
+    #[arg(long, value_name = "FILE")]
+    master_key: PathBuf,
+    /// The encrypted key store (custodia-crypt FileKeyStore) holding the
+    /// subject keys: shredded on erasure, used to open audit values.
+    #[arg(long, value_name = "FILE")]
+    subject_keys: PathBuf,
+    /// The source program and its arguments, after `--`: it serves the
+    /// host's personal-data sources over custodia-dsr's source protocol on
+    /// its stdin/stdout (e.g. `-- custodia-helpdesk-source --data DIR`).
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    source: Vec<String>,
+}
+
+/// What an erasure keeps and how it erases.
+#[derive(Debug, Args)]
+pub struct ErasureRules {
+    /// The retention policy (TOML or JSON, custodia-retention): what it
+    /// still keeps, an erasure keeps, with its reason; its backup schedule
+    /// says when backups are clear.
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The Art. 17(3) exception a rule or hold of the policy stands for,
+    /// e.g. `closed-tickets=legal-claims` (otherwise a `17(3)(x)` tag in
+    /// its name, or by default legal-claims for holds and
+    /// legal-obligation for rules). Repeatable.
+    #[arg(long, value_name = "NAME=EXCEPTION", value_parser = parse_exception)]
+    exception: Vec<(String, ErasureException)>,
+    /// Anonymize fields of this data category instead of deleting them
+    /// (e.g. `user.content.ticket`, so tickets stay in the statistics).
+    /// Repeatable; everything else is deleted.
+    #[arg(long, value_name = "CATEGORY")]
+    anonymize: Vec<DataCategory>,
+    /// Sign a checkpoint of the audit log with this signer key (from
+    /// `custodia audit keygen`) before the erasure.
+    #[arg(long, value_name = "FILE", requires = "checkpoint_dir")]
+    checkpoint_key: Option<PathBuf>,
+    /// Where that checkpoint is written, as size-<n>.note (created).
+    #[arg(long, value_name = "DIR", requires = "checkpoint_key")]
+    checkpoint_dir: Option<PathBuf>,
+}
+
+/// `closed-tickets=legal-claims`: the exception's serde name, with dashes.
+fn parse_exception(text: &str) -> Result<(String, ErasureException), String> {
+    let (name, wanted) = text
+        .split_once('=')
+        .ok_or("expected NAME=EXCEPTION, e.g. closed-tickets=legal-claims")?;
+    ErasureException::ALL
+        .into_iter()
+        .find(|e| {
+            serde_json::to_value(e)
+                .is_ok_and(|v| v.as_str() == Some(wanted.replace('-', "_").as_str()))
+        })
+        .map(|e| (name.to_owned(), e))
+        .ok_or_else(|| {
+            format!(
+                "unknown exception {wanted:?}: one of freedom-of-expression, legal-obligation, public-health, archiving-or-research, legal-claims"
+            )
+        })
 }
 
 /// How the requester was identified.
@@ -120,64 +201,167 @@ fn operator(tenant: TenantId) -> ActorId {
     ActorId::from_external_key(tenant, "custodia.cli", "operator")
 }
 
-/// Opens the data directory and finds the subject.
-fn resolve(who: &Who) -> Result<(Helpdesk, SubjectId), String> {
-    if !who.data.is_dir() {
-        return Err(format!(
-            "{} is not a directory: pass the helpdesk data directory (cargo run --example helpdesk -- --data DIR)",
-            who.data.display()
-        ));
-    }
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let hd = Helpdesk::open(&who.data, clock).map_err(|e| e.to_string())?;
-    let tenant = who.tenant;
-    let has_tenant = hd.tickets().has_tenant(tenant).map_err(|e| e.to_string())?
-        || known_in_log(&hd, Query::new().tenant(tenant))?;
-    if !has_tenant {
-        return Err(format!(
-            "unknown tenant {tenant}: no tickets or audit events of it in {}",
-            who.data.display()
-        ));
-    }
-    let subject = match (&who.subject, &who.email) {
-        (Some(subject), _) => *subject,
-        (None, Some(email)) => {
-            let found = hd
-                .tickets()
-                .subjects_by_email(tenant, email)
-                .map_err(|e| e.to_string())?;
-            match found.as_slice() {
-                [one] => *one,
-                [] => {
-                    return Err(format!(
-                        "no contact of tenant {tenant} has that email (an erased contact's email is gone from the index): use --subject"
-                    ));
-                }
-                many => {
-                    return Err(format!(
-                        "{} contacts of tenant {tenant} have that email: use --subject",
-                        many.len()
-                    ));
-                }
-            }
-        }
-        (None, None) => return Err("give --subject or --email".into()),
-    };
-    let located = custodia_dsr::PersonalDataSource::locate(hd.tickets().as_ref(), tenant, subject)
-        .map_err(|e| e.to_string())?;
-    if located.is_empty() && !known_in_log(&hd, Query::new().tenant(tenant).subject(subject))? {
-        return Err(format!(
-            "unknown subject {subject} in tenant {tenant}: no tickets or audit events about them"
-        ));
-    }
-    Ok((hd, subject))
+/// The audit trail over the --audit log, sealing with the subject keys.
+type Trail = AuditTrail<SegmentStore, Arc<FileKeyStore>>;
+
+/// The vault over the key store.
+type Vault = SubjectVault<Arc<FileKeyStore>>;
+
+/// What a request runs on: the source program's session, the log, the keys.
+struct Host {
+    remote: RemoteSources,
+    sources: Vec<Arc<dyn PersonalDataSource>>,
+    trail: Arc<Trail>,
+    vault: Arc<Vault>,
+    clock: Arc<dyn Clock>,
 }
 
-fn known_in_log(hd: &Helpdesk, query: Query) -> Result<bool, String> {
-    hd.trail()
-        .with_log(|log| log.query(&query))
-        .map(|found| !found.is_empty())
-        .map_err(|e| e.to_string())
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// The subject-key vault over `--subject-keys`: the store's own keyring
+/// when it holds one (random, wrapped tenant keys), else the keyring
+/// derived from the master key.
+fn open_vault(who: &Who, clock: &Arc<dyn Clock>) -> Result<Arc<Vault>, String> {
+    if !who.subject_keys.is_file() {
+        return Err(format!("{}: no such key store", who.subject_keys.display()));
+    }
+    crate::keys::open_subject_vault(&who.master_key, &who.subject_keys, Arc::clone(clock))
+        .map(Arc::new)
+}
+
+impl Host {
+    /// Opens the log and the keys, then starts the source program.
+    fn open(who: &Who) -> Result<Self, String> {
+        if !who.audit.is_dir() {
+            return Err(format!(
+                "{} is not a directory: pass the audit log directory (--audit)",
+                who.audit.display()
+            ));
+        }
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let vault = open_vault(who, &clock)?;
+        let log = AuditLog::open(
+            SegmentStore::open(&who.audit, SegmentOptions::default()).map_err(text)?,
+        )
+        .map_err(text)?
+        .require_sealed(true);
+        let trail = Arc::new(AuditTrail::new(log, Arc::clone(&vault)));
+        let (program, args) = who
+            .source
+            .split_first()
+            .ok_or("give the source program after --")?;
+        let mut command = Command::new(program);
+        command.args(args);
+        let remote = RemoteSources::spawn(command).map_err(|e| format!("{program}: {e}"))?;
+        let sources = remote.sources();
+        Ok(Self {
+            remote,
+            sources,
+            trail,
+            vault,
+            clock,
+        })
+    }
+
+    /// A desk over the sources: steps audited into the log, subject keys
+    /// shredded on erasure, the subject's audit events in access bundles.
+    fn desk(&self) -> Result<Desk, String> {
+        let mut desk = Desk::new(Arc::clone(&self.clock), self.trail.clone())
+            .with_key_shredder(self.vault.clone())
+            .with_audit_history(self.trail.clone());
+        for source in &self.sources {
+            desk = desk.with_source(Arc::clone(source)).map_err(text)?;
+        }
+        Ok(desk)
+    }
+
+    fn known_in_log(&self, query: Query) -> Result<bool, String> {
+        self.trail
+            .with_log(|log| log.query(&query))
+            .map(|found| !found.is_empty())
+            .map_err(text)
+    }
+
+    /// Checks the tenant is known and finds the subject.
+    fn resolve(&self, who: &Who) -> Result<SubjectId, String> {
+        let tenant = who.tenant;
+        let directory = self.remote.hello().directory;
+        let has_tenant = (directory && self.remote.has_tenant(tenant).map_err(text)?)
+            || self.known_in_log(Query::new().tenant(tenant))?;
+        if !has_tenant {
+            return Err(format!(
+                "unknown tenant {tenant}: no data of it in the sources and no audit events of it in {}",
+                who.audit.display()
+            ));
+        }
+        let subject = match (&who.subject, &who.email) {
+            (Some(subject), _) => *subject,
+            (None, Some(_)) if !directory => {
+                return Err(
+                    "the source program finds no one by email (it serves no directory): use --subject"
+                        .into(),
+                );
+            }
+            (None, Some(email)) => {
+                let found = self.remote.find_subjects(tenant, email).map_err(text)?;
+                match found.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(format!(
+                            "no contact of tenant {tenant} has that email (an erased contact's email is gone): use --subject"
+                        ));
+                    }
+                    many => {
+                        return Err(format!(
+                            "{} contacts of tenant {tenant} have that email: use --subject",
+                            many.len()
+                        ));
+                    }
+                }
+            }
+            (None, None) => return Err("give --subject or --email".into()),
+        };
+        let mut located = false;
+        for source in &self.sources {
+            located |= !source.locate(tenant, subject).map_err(text)?.is_empty();
+        }
+        if !located && !self.known_in_log(Query::new().tenant(tenant).subject(subject))? {
+            return Err(format!(
+                "unknown subject {subject} in tenant {tenant}: no records or audit events about them"
+            ));
+        }
+        Ok(subject)
+    }
+
+    /// Signs a checkpoint of the log's head into `dir`; returns its path.
+    fn checkpoint(&self, key: &Path, dir: &Path) -> Result<PathBuf, String> {
+        let key_text =
+            std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?;
+        let signer = Signer::from_key_string(key_text.trim()).map_err(text)?;
+        let origin = signer.verifier().name().to_owned();
+        let (note, size) = self
+            .trail
+            .with_log(|log| {
+                log.sync()?;
+                Ok::<_, custodia_audit::Error>((log.checkpoint(&origin, &signer)?, log.len()))
+            })
+            .map_err(text)?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join(format!("size-{size}.note"));
+        write_file(&path, &note)?;
+        Ok(path)
+    }
+}
+
+/// The retention check and backup horizon from --policy.
+fn retention(rules: &ErasureRules, clock: &Arc<dyn Clock>) -> Result<PolicyRetention, String> {
+    let policy = RetentionPolicy::from_path(&rules.policy).map_err(text)?;
+    Ok(rules.exception.iter().fold(
+        PolicyRetention::new(Arc::new(policy), Arc::clone(clock)),
+        |retention, (name, exception)| retention.exception(name, *exception),
+    ))
 }
 
 fn write_file(path: &Path, content: &str) -> Result<(), String> {
@@ -263,8 +447,9 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             portability,
             json,
         } => {
-            let (hd, subject) = resolve(&who)?;
-            let desk = hd.desk().map_err(|e| e.to_string())?;
+            let host = Host::open(&who)?;
+            let subject = host.resolve(&who)?;
+            let desk = host.desk()?;
             let actor = operator(who.tenant);
             let kind = if portability {
                 RequestKind::Portability
@@ -272,15 +457,8 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 RequestKind::Access
             };
             let mut request = verified_request(&desk, &who, subject, kind, actor)?;
-            let bundle = desk
-                .export(&mut request, actor)
-                .map_err(|e| e.to_string())?;
-            let out = out.unwrap_or_else(|| {
-                hd.layout()
-                    .dir()
-                    .join("exports")
-                    .join(request.id.to_string())
-            });
+            let bundle = desk.export(&mut request, actor).map_err(text)?;
+            let out = out.unwrap_or_else(|| Path::new("exports").join(request.id.to_string()));
             let files = write_bundle(&bundle, &out)?;
             if json {
                 let summary = serde_json::json!({
@@ -323,28 +501,43 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 print(&text)
             }
         }
-        DsrCommand::Erase { who, json } => {
-            let (hd, subject) = resolve(&who)?;
-            let desk = hd.desk().map_err(|e| e.to_string())?;
+        DsrCommand::Erase { who, rules, json } => {
+            let host = Host::open(&who)?;
+            let subject = host.resolve(&who)?;
+            let retention = Arc::new(retention(&rules, &host.clock)?);
+            let policy = rules
+                .anonymize
+                .iter()
+                .fold(ErasurePolicy::delete_all(), |p, c| {
+                    p.rule(c.clone(), FieldAction::Anonymize)
+                });
+            let desk = host
+                .desk()?
+                .with_retention(retention.clone())
+                .with_backup_horizon(retention)
+                .with_erasure_policy(policy);
             let actor = operator(who.tenant);
-            let checkpoint = hd.checkpoint().map_err(|e| e.to_string())?;
+            let checkpoint = match (&rules.checkpoint_key, &rules.checkpoint_dir) {
+                (Some(key), Some(dir)) => Some(host.checkpoint(key, dir)?),
+                _ => None,
+            };
             let mut request = verified_request(&desk, &who, subject, RequestKind::Erasure, actor)?;
-            let certificate = desk.erase(&mut request, actor).map_err(|e| e.to_string())?;
+            let certificate = desk.erase(&mut request, actor).map_err(text)?;
             if json {
-                let mut value = serde_json::to_value(&certificate).map_err(|e| e.to_string())?;
+                let mut value = serde_json::to_value(&certificate).map_err(text)?;
                 if let Some(object) = value.as_object_mut() {
-                    object.insert("checkpoint".into(), serde_json::json!(checkpoint.path));
+                    object.insert("checkpoint".into(), serde_json::json!(checkpoint));
                 }
                 print(&format!("{value}\n"))
             } else {
-                print(&describe(&certificate, &checkpoint.path))
+                print(&describe(&certificate, checkpoint.as_deref()))
             }
         }
     }
 }
 
 /// The certificate in words.
-fn describe(c: &ErasureCertificate, checkpoint: &Path) -> String {
+fn describe(c: &ErasureCertificate, checkpoint: Option<&Path>) -> String {
     let mut text = format!(
         "erasure certificate for subject {} of tenant {}\n  request {} received {}, issued {}\n  sources searched: {}\n",
         c.subject,
@@ -390,10 +583,12 @@ fn describe(c: &ErasureCertificate, checkpoint: &Path) -> String {
         c.backups_clear_by
             .map_or_else(|| "unknown".to_owned(), |t| t.to_rfc3339())
     ));
-    text.push_str(&format!(
-        "  audit log checkpoint before the erasure: {}\n",
-        checkpoint.display()
-    ));
+    if let Some(checkpoint) = checkpoint {
+        text.push_str(&format!(
+            "  audit log checkpoint before the erasure: {}\n",
+            checkpoint.display()
+        ));
+    }
     text
 }
 

@@ -35,13 +35,14 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use custodia_core::TenantId;
+use custodia_core::{Clock, TenantId};
 use custodia_crypt::envelope::{self, Envelope};
 use custodia_crypt::{
-    DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring, NonceUsage,
-    SecretKey,
+    DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyUsage, Keyring, NonceUsage,
+    SecretKey, SubjectVault,
 };
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
@@ -323,17 +324,33 @@ impl StoreArgs {
         let master = self.required_master_key()?;
         let store =
             FileKeyStore::open(&self.store, &master).map_err(|e| store_error(&self.store, &e))?;
-        let record = store
-            .keyring()
+        Keyring::open_stored(store, &master)
             .map_err(|e| store_error(&self.store, &e))?
             .ok_or_else(|| {
                 Failure::Usage(format!(
                     "{}: the key store holds no keyring",
                     self.store.display()
                 ))
-            })?;
-        Keyring::from_store(store, &master, record.mode).map_err(|e| store_error(&self.store, &e))
+            })
     }
+}
+
+/// The subject-key vault over the key store at `store`, under the master
+/// key in the file `master`: the store's own keyring when it holds one (a
+/// host's random tenant keys), else a keyring derived from the master key.
+pub(crate) fn open_subject_vault(
+    master: &Path,
+    store: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<SubjectVault<Arc<FileKeyStore>>, String> {
+    let master = SecretKey::from_file(master).map_err(|e| e.to_string())?;
+    let store = Arc::new(FileKeyStore::open(store, &master).map_err(|e| e.to_string())?);
+    let keyring = match Keyring::open_stored(Arc::clone(&store), &master) {
+        Ok(Some(keyring)) => keyring,
+        Ok(None) => Keyring::new(master),
+        Err(e) => return Err(e.to_string()),
+    };
+    Ok(SubjectVault::new(Arc::new(keyring), store, clock))
 }
 
 /// An error's message without the `key store: ` prefix of [`Error::Store`],
@@ -446,6 +463,10 @@ fn create_store(path: &Path, master: &SecretKey, mode: DataKeyMode) -> Result<Ke
         }
     });
     let _ = fs::remove_file(&staged);
+    // And the store's lock file: no other process knows the staged name.
+    let mut lock = staged.into_os_string();
+    lock.push(".lock");
+    let _ = fs::remove_file(lock);
     placed
 }
 

@@ -1,18 +1,31 @@
-//! `custodia dsr export|erase` over a helpdesk data directory, seeded with
-//! the example's tickets (custodia-helpdesk's `demo::seed`).
+//! `custodia dsr export|erase` over the helpdesk example's data, seeded with
+//! its tickets (custodia-example-helpdesk's `demo::seed`) and served by a
+//! real source program over the source protocol: this test binary itself,
+//! run with `--serve-helpdesk-source DIR`, does what
+//! `custodia-helpdesk-source --data DIR` does (the same library call), so
+//! the command talks to a child process on stdin/stdout as in production.
+//! No libtest harness (`harness = false`): its banner would go to the
+//! source's stdout.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, ExitCode, Output};
 use std::sync::Arc;
 
 use custodia_core::ManualClock;
-use custodia_helpdesk::demo::{self, Cast};
+use custodia_example_helpdesk::demo::{self, Cast};
 
-fn custodia(args: &[&str]) -> Output {
+const SERVE: &str = "--serve-helpdesk-source";
+
+fn custodia_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_custodia"))
         .args(args)
+        .current_dir(cwd)
         .output()
         .unwrap()
+}
+
+fn custodia(args: &[&str]) -> Output {
+    custodia_in(Path::new("."), args)
 }
 
 fn out(o: &Output) -> String {
@@ -40,24 +53,140 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
 }
 
-#[test]
+/// `dsr SUB` with the options naming the data directory's log and keys and,
+/// for an erasure, the example's policy, rules and checkpoint key.
+fn dsr_options(sub: &str, data: &Path) -> Vec<String> {
+    let path = |name: &str| data.join(name).to_str().unwrap().to_owned();
+    let mut options: Vec<String> = vec!["dsr".into(), sub.into()];
+    let mut add = |pairs: &[(&str, String)]| {
+        for (flag, value) in pairs {
+            options.extend([(*flag).to_owned(), value.clone()]);
+        }
+    };
+    add(&[
+        ("--audit", path("audit")),
+        ("--master-key", path("root.key")),
+        ("--subject-keys", path("keys.store")),
+    ]);
+    if sub == "erase" {
+        add(&[
+            ("--policy", path("retention.toml")),
+            ("--exception", "closed-tickets=legal-claims".into()),
+            ("--anonymize", "user.content.ticket".into()),
+            ("--checkpoint-key", path("checkpoint.key")),
+            ("--checkpoint-dir", path("checkpoints")),
+        ]);
+    }
+    options
+}
+
+/// [`dsr_options`] over `data`, then `args`, then after `--` the source
+/// program serving `source` (usually `data` too), which is also the
+/// command's working directory.
+fn dsr_with_source(sub: &str, data: &Path, source: &Path, args: &[&str]) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut full = dsr_options(sub, data);
+    full.extend(args.iter().map(|a| (*a).to_owned()));
+    full.extend(["--".into(), s(&exe).into(), SERVE.into(), s(source).into()]);
+    let full: Vec<&str> = full.iter().map(String::as_str).collect();
+    custodia_in(source, &full)
+}
+
+fn dsr(sub: &str, data: impl AsRef<Path>, args: &[&str]) -> Output {
+    dsr_with_source(sub, data.as_ref(), data.as_ref(), args)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, dir] = args.as_slice()
+        && flag == SERVE
+    {
+        let served = custodia_example_helpdesk::serve_source(
+            Path::new(dir),
+            std::io::stdin().lock(),
+            std::io::stdout().lock(),
+        );
+        return match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("helpdesk source: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let tests: [(&str, fn()); 6] = [
+        (
+            "export_writes_the_subjects_bundle_and_nobody_elses",
+            export_writes_the_subjects_bundle_and_nobody_elses,
+        ),
+        (
+            "erase_prints_the_certificate_and_the_log_still_verifies",
+            erase_prints_the_certificate_and_the_log_still_verifies,
+        ),
+        (
+            "erase_keeps_what_the_policy_keeps_and_says_why",
+            erase_keeps_what_the_policy_keeps_and_says_why,
+        ),
+        (
+            "bad_input_exits_2_with_a_reason",
+            bad_input_exits_2_with_a_reason,
+        ),
+        (
+            "help_documents_the_exit_codes",
+            help_documents_the_exit_codes,
+        ),
+        (
+            "audit_export_opens_the_helpdesk_keyring_and_shows_the_erasure",
+            audit_export_opens_the_helpdesk_keyring_and_shows_the_erasure,
+        ),
+    ];
+    // `cargo test -- NAME` runs the tests whose names contain NAME.
+    let filter: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in tests {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let ok = std::panic::catch_unwind(test).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    println!(
+        "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out\n",
+        if failed == 0 { "ok" } else { "FAILED" }
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn export_writes_the_subjects_bundle_and_nobody_elses() {
     let data = seeded();
     let out_dir = data.path().join("alice-export");
     let c = Cast::new();
     let tenant = c.acme.to_string();
-    let o = custodia(&[
-        "dsr",
+    let o = dsr(
         "export",
-        "--data",
         s(data.path()),
-        "--tenant",
-        &tenant,
-        "--email",
-        " ALICE.NG@example.com",
-        "--out",
-        s(&out_dir),
-    ]);
+        &[
+            "--tenant",
+            &tenant,
+            "--email",
+            " ALICE.NG@example.com",
+            "--out",
+            s(&out_dir),
+        ],
+    );
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).contains(&c.alice.to_string()), "{}", out(&o));
     assert!(out(&o).contains("T-1001, T-1002"), "{}", out(&o));
@@ -91,42 +220,33 @@ fn export_writes_the_subjects_bundle_and_nobody_elses() {
     assert!(files.contains(&"tickets-ticket.csv"));
 
     // JSON summary, default output directory inside DATA/exports.
-    let o = custodia(&[
-        "dsr",
+    let o = dsr(
         "export",
-        "--data",
         s(data.path()),
-        "--tenant",
-        &c.globex.to_string(),
-        "--subject",
-        &c.priya.to_string(),
-        "--json",
-    ]);
+        &[
+            "--tenant",
+            &c.globex.to_string(),
+            "--subject",
+            &c.priya.to_string(),
+            "--json",
+        ],
+    );
     assert!(o.status.success(), "{}", err(&o));
     let summary: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(summary["records"], 2);
-    let dir = Path::new(summary["out"].as_str().unwrap());
-    assert!(dir.starts_with(data.path().join("exports")));
+    // Relative to the command's working directory (here the data's).
+    let dir = data.path().join(summary["out"].as_str().unwrap());
+    assert!(summary["out"].as_str().unwrap().starts_with("exports"));
     assert!(read(&dir.join("bundle.json")).contains("priya.shah@example.co.uk"));
 }
 
-#[test]
 fn erase_prints_the_certificate_and_the_log_still_verifies() {
     let data = seeded();
     let c = Cast::new();
     let tenant = c.acme.to_string();
     let alice = c.alice.to_string();
     let dir = s(data.path());
-    let o = custodia(&[
-        "dsr",
-        "erase",
-        "--data",
-        dir,
-        "--tenant",
-        &tenant,
-        "--subject",
-        &alice,
-    ]);
+    let o = dsr("erase", dir, &["--tenant", &tenant, "--subject", &alice]);
     assert!(o.status.success(), "{}", err(&o));
     let text = out(&o);
     assert!(text.contains("erased: 2"), "{text}");
@@ -137,18 +257,18 @@ fn erase_prints_the_certificate_and_the_log_still_verifies() {
 
     // Nothing of hers is left to export; her sign-in IP is unreadable.
     let out_dir = data.path().join("after");
-    let o = custodia(&[
-        "dsr",
+    let o = dsr(
         "export",
-        "--data",
         dir,
-        "--tenant",
-        &tenant,
-        "--subject",
-        &alice,
-        "--out",
-        s(&out_dir),
-    ]);
+        &[
+            "--tenant",
+            &tenant,
+            "--subject",
+            &alice,
+            "--out",
+            s(&out_dir),
+        ],
+    );
     assert!(o.status.success(), "{}", err(&o));
     let bundle: serde_json::Value =
         serde_json::from_str(&read(&out_dir.join("bundle.json"))).unwrap();
@@ -157,16 +277,11 @@ fn erase_prints_the_certificate_and_the_log_still_verifies() {
     assert!(!audit.contains(demo::ALICE_PORTAL_IP), "{audit}");
     assert!(audit.contains("[erased]"), "{audit}");
     // Her email is gone from the blind index too.
-    let o = custodia(&[
-        "dsr",
+    let o = dsr(
         "export",
-        "--data",
         dir,
-        "--tenant",
-        &tenant,
-        "--email",
-        demo::ALICE_EMAIL,
-    ]);
+        &["--tenant", &tenant, "--email", demo::ALICE_EMAIL],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
 
     // The log verifies, and extends the checkpoint taken before the erasure.
@@ -194,21 +309,20 @@ fn erase_prints_the_certificate_and_the_log_still_verifies() {
     assert!(out(&o).contains("signature verified"), "{}", out(&o));
 }
 
-#[test]
 fn erase_keeps_what_the_policy_keeps_and_says_why() {
     let data = seeded();
     let c = Cast::new();
-    let o = custodia(&[
-        "dsr",
+    let o = dsr(
         "erase",
-        "--data",
         s(data.path()),
-        "--tenant",
-        &c.globex.to_string(),
-        "--email",
-        "priya.shah@example.co.uk",
-        "--json",
-    ]);
+        &[
+            "--tenant",
+            &c.globex.to_string(),
+            "--email",
+            "priya.shah@example.co.uk",
+            "--json",
+        ],
+    );
     assert!(o.status.success(), "{}", err(&o));
     // One JSON document on one line.
     assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
@@ -241,26 +355,30 @@ fn erase_keeps_what_the_policy_keeps_and_says_why() {
 
     // The kept ticket is still hers and still readable: an access request
     // after the erasure returns it, and nothing else.
-    let o = custodia(&[
-        "dsr",
+    let o = dsr(
         "export",
-        "--data",
         s(data.path()),
-        "--tenant",
-        &c.globex.to_string(),
-        "--subject",
-        &c.priya.to_string(),
-        "--json",
-    ]);
+        &[
+            "--tenant",
+            &c.globex.to_string(),
+            "--subject",
+            &c.priya.to_string(),
+            "--json",
+        ],
+    );
     assert!(o.status.success(), "{}", err(&o));
     let summary: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(summary["records"], 1, "{summary}");
-    let bundle = read(&Path::new(summary["out"].as_str().unwrap()).join("bundle.json"));
+    let bundle = read(
+        &data
+            .path()
+            .join(summary["out"].as_str().unwrap())
+            .join("bundle.json"),
+    );
     assert!(bundle.contains("T-2002"), "{bundle}");
     assert!(bundle.contains("priya.shah@example.co.uk"), "{bundle}");
 }
 
-#[test]
 fn bad_input_exits_2_with_a_reason() {
     let data = seeded();
     let c = Cast::new();
@@ -273,118 +391,111 @@ fn bad_input_exits_2_with_a_reason() {
         custodia_core::SubjectId::from_external_key(c.acme, "psa.contact", "9999").to_string();
     let other_tenant =
         custodia_core::TenantId::from_external_key("billing.account", "NOBODY").to_string();
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    // (subcommand, data directory, source's data directory, arguments, reason)
+    let cases: Vec<(&str, &Path, &Path, Vec<&str>, &str)> = vec![
         (
-            vec![
-                "export",
-                "--data",
-                s(&missing),
-                "--tenant",
-                &acme,
-                "--subject",
-                &alice,
-            ],
+            "export",
+            &missing,
+            data.path(),
+            vec!["--tenant", &acme, "--subject", &alice],
             "not a directory",
         ),
         (
-            vec![
-                "erase",
-                "--data",
-                s(empty.path()),
-                "--tenant",
-                &acme,
-                "--subject",
-                &alice,
-            ],
+            "erase",
+            data.path(),
+            empty.path(),
+            vec!["--tenant", &acme, "--subject", &alice],
             "not a helpdesk data directory",
         ),
         (
-            vec![
-                "export",
-                "--data",
-                dir,
-                "--tenant",
-                &acme,
-                "--subject",
-                &stranger,
-            ],
+            "export",
+            data.path(),
+            data.path(),
+            vec!["--tenant", &acme, "--subject", &stranger],
             "unknown subject",
         ),
         (
-            vec![
-                "erase",
-                "--data",
-                dir,
-                "--tenant",
-                &other_tenant,
-                "--subject",
-                &alice,
-            ],
+            "erase",
+            data.path(),
+            data.path(),
+            vec!["--tenant", &other_tenant, "--subject", &alice],
             "unknown tenant",
         ),
         (
-            vec![
-                "export",
-                "--data",
-                dir,
-                "--tenant",
-                &acme,
-                "--email",
-                "nobody@example.com",
-            ],
+            "export",
+            data.path(),
+            data.path(),
+            vec!["--tenant", &acme, "--email", "nobody@example.com"],
             "no contact",
         ),
         (
+            "export",
+            data.path(),
+            data.path(),
+            vec!["--tenant", &acme, "--subject", &alice, "--email", "a@b.c"],
+            "cannot be used with",
+        ),
+        (
+            "erase",
+            data.path(),
+            data.path(),
+            vec!["--tenant", &acme],
+            "required",
+        ),
+        (
+            "export",
+            data.path(),
+            data.path(),
+            vec!["--tenant", "not-a-uuid", "--subject", &alice],
+            "tenant",
+        ),
+        (
+            "erase",
+            data.path(),
+            data.path(),
             vec![
-                "export",
-                "--data",
-                dir,
                 "--tenant",
                 &acme,
                 "--subject",
                 &alice,
-                "--email",
-                "a@b.c",
+                "--exception",
+                "closed-tickets=whim",
             ],
-            "cannot be used with",
-        ),
-        (vec!["erase", "--data", dir, "--tenant", &acme], "required"),
-        (
-            vec![
-                "export",
-                "--data",
-                dir,
-                "--tenant",
-                "not-a-uuid",
-                "--subject",
-                &alice,
-            ],
-            "tenant",
+            "unknown exception",
         ),
     ];
-    for (args, reason) in cases {
-        let mut full = vec!["dsr"];
-        full.extend(&args);
-        let o = custodia(&full);
+    for (sub, data_dir, source_dir, args, reason) in cases {
+        let o = dsr_with_source(sub, data_dir, source_dir, &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
         assert!(err(&o).contains(reason), "{args:?}: {}", err(&o));
     }
-    // Nothing was erased by the failed calls.
-    let o = custodia(&[
-        "dsr",
-        "export",
-        "--data",
-        dir,
-        "--tenant",
-        &acme,
-        "--subject",
-        &alice,
+    // A program that is not a source, and no program at all.
+    let mut base = dsr_options("export", data.path());
+    base.extend([
+        "--tenant".into(),
+        acme.clone(),
+        "--subject".into(),
+        alice.clone(),
     ]);
+    let base: Vec<&str> = base.iter().map(String::as_str).collect();
+    for (tail, reason) in [
+        (&["--", "true"][..], "before the hello line"),
+        (
+            &["--", "/nonexistent/source"][..],
+            "starting /nonexistent/source",
+        ),
+        (&[][..], "PROGRAM"),
+    ] {
+        let o = custodia(&[&base[..], tail].concat());
+        assert_eq!(o.status.code(), Some(2), "{tail:?}: {}", out(&o));
+        assert!(err(&o).contains(reason), "{tail:?}: {}", err(&o));
+    }
+    // Nothing was erased by the failed calls.
+    let o = dsr("export", dir, &["--tenant", &acme, "--subject", &alice]);
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).contains("T-1001, T-1002"), "{}", out(&o));
 }
 
-#[test]
 fn help_documents_the_exit_codes() {
     for sub in ["export", "erase", ""] {
         let args: Vec<&str> = ["dsr", sub, "--help"]
@@ -405,7 +516,6 @@ fn help_documents_the_exit_codes() {
     }
 }
 
-#[test]
 fn audit_export_opens_the_helpdesk_keyring_and_shows_the_erasure() {
     let data = seeded();
     let c = Cast::new();
@@ -428,16 +538,16 @@ fn audit_export_opens_the_helpdesk_keyring_and_shows_the_erasure() {
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).contains(demo::ALICE_PORTAL_IP), "{}", out(&o));
 
-    let o = custodia(&[
-        "dsr",
+    let o = dsr(
         "erase",
-        "--data",
         s(data.path()),
-        "--tenant",
-        &c.acme.to_string(),
-        "--subject",
-        &c.alice.to_string(),
-    ]);
+        &[
+            "--tenant",
+            &c.acme.to_string(),
+            "--subject",
+            &c.alice.to_string(),
+        ],
+    );
     assert!(o.status.success(), "{}", err(&o));
     // After the erasure her events are still listed, her IP no longer.
     let o = export();

@@ -678,7 +678,7 @@ fn in_terminal(command: &str) -> Output {
 
 /// Every example in README.md's CLI table names real subcommands and flags
 /// with values of the right shape: clap accepts each one up to a final
-/// `--help`.
+/// `--help` (put before a `--`).
 #[test]
 fn readme_cli_examples_parse() {
     let readme =
@@ -705,7 +705,9 @@ fn readme_cli_examples_parse() {
             .next()
             .unwrap();
         let mut args: Vec<&str> = line.split_whitespace().collect();
-        args.push("--help");
+        // Before a `--`: what follows it is `dsr`'s source program.
+        let end = args.iter().position(|a| *a == "--").unwrap_or(args.len());
+        args.insert(end, "--help");
         let o = custodia(&args, "");
         assert_eq!(
             o.status.code(),

@@ -631,6 +631,20 @@ impl Keyring {
         Self::from_store_with_provider(&RING, store, root, mode)
     }
 
+    /// Opens the keyring a store already holds, in the mode it was created
+    /// with, on ring; `None` if the store holds no keyring (nothing is
+    /// written then). For tools that open a host's existing store and must
+    /// not create a keyring in it.
+    pub fn open_stored(
+        store: impl KeyStore + 'static,
+        root: &SecretKey,
+    ) -> Result<Option<Self>, Error> {
+        match store.keyring()? {
+            Some(record) => Self::from_store(store, root, record.mode).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// [`Keyring::from_store`] on a chosen crypto provider.
     pub fn from_store_with_provider(
         provider: &'static dyn CryptoProvider,

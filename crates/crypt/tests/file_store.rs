@@ -114,3 +114,32 @@ fn a_readable_key_file_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn two_handles_on_one_file_never_write_over_each_others_changes() {
+    // As a source program and `custodia dsr` share a key store: each opened
+    // the file before the other changed it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let master = SecretKey::from_bytes([6; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let alice = SubjectId::from_external_key(tenant, "psa", "alice");
+    let bob = SubjectId::from_external_key(tenant, "psa", "bob");
+    let ctx = FieldContext::new(tenant, "t", "1", "f").unwrap();
+    let alices = vault(&path, &master).seal(alice, &ctx, b"a").unwrap();
+    let source = vault(&path, &master);
+    let command = vault(&path, &master);
+    let bobs = source.seal(bob, &ctx, b"b").unwrap();
+    let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+    command.shred(tenant, alice, dpo).unwrap();
+    // The command's shred kept the source's new key, and a later change by
+    // the source does not bring Alice's key back.
+    source.seal(bob, &ctx, b"b2").unwrap();
+    drop((source, command));
+    let after = vault(&path, &master);
+    assert_eq!(after.open(&ctx, &bobs).unwrap(), b"b");
+    assert_eq!(
+        after.open(&ctx, &alices),
+        Err(Error::Shredded { subject: alice })
+    );
+}

@@ -40,6 +40,10 @@
 //! * [`breach`]: incidents with the Art. 33(3) contents, the 72-hour and
 //!   processor clocks, affected people from events, the Art. 34 decision and
 //!   Markdown drafts. [`records`]: the Art. 30 record of processing.
+//! * [`remote`]: the source protocol, so sources kept in the host's own
+//!   program serve the `custodia dsr` command (JSON lines over stdio,
+//!   [`remote::SourceServer`] on the host's side, [`remote::RemoteSources`]
+//!   on the command's).
 //! * Every step emits a typed [`DsrEvent`] to an [`AuditSink`]: in
 //!   production an [`AuditTrail`] on a `custodia-audit` Merkle log.
 //!
@@ -187,6 +191,7 @@ mod json;
 mod memory;
 pub mod period;
 pub mod records;
+pub mod remote;
 pub mod request;
 pub mod retention;
 pub mod source;

@@ -259,15 +259,18 @@ pub fn au_medicare(d: &[u8]) -> bool {
     weighted(&d[..8], &[1, 3, 7, 9, 1, 3, 7, 9]) % 10 == u32::from(d[8])
 }
 
-/// Canadian SIN: Luhn, first digit not 0 or 8.
+/// Canadian SIN: Luhn, first digit not 8.
 ///
 /// The first digit is the province of registration (1 Atlantic, 2–3
 /// Quebec, 4–5 Ontario, 6 Prairies and territories, 7 British Columbia and
-/// Yukon, 9 temporary residents). 0 is never issued (it appears only on
-/// specimen and fictitious numbers) and 8 is used for business numbers, not
-/// SINs, so both are rejected even when Luhn passes.
+/// Yukon, 9 temporary residents); 8 is used for business numbers, not SINs,
+/// and is rejected even when Luhn passes. 0 is never issued: it appears only
+/// on specimen and fictitious numbers such as the government's sample
+/// 046 454 286. Those are accepted, because a masker cannot know that the
+/// number in a ticket is the fictitious one rather than a mistyped real one,
+/// and a masked sample costs nothing.
 pub fn ca_sin(d: &[u8]) -> bool {
-    d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(d)
+    d.len() == 9 && d[0] != 8 && luhn(d)
 }
 
 /// New Zealand IRD: 8 or 9 digits in range, mod 11 with the fallback weights.
@@ -794,9 +797,10 @@ mod tests {
         assert!(au_acn(&d("005 499 981")));
         assert!(ca_sin(&d("130 692 544")));
         assert!(
-            !ca_sin(&d("046 454 286")),
-            "0 is not an assigned first digit"
+            ca_sin(&d("046 454 286")),
+            "the fictitious sample is masked too"
         );
+        assert!(!ca_sin(&d("846 454 286")), "8: a business number");
         assert!(nz_ird(&d("49-091-850")));
         assert!(nz_ird(&d("136-410-132")));
         assert!(!nz_ird(&d("136-410-133")));

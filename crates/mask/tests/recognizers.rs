@@ -353,7 +353,7 @@ fn known_entities_fold_unicode_case() {
 fn canadian_sin_first_digit() {
     // 0 is never issued and 8 is for business numbers: Luhn-valid, still no SIN.
     one("SIN 130-692-544", "CA_SIN", "130-692-544");
-    none("SIN 046-454-286");
+    one("SIN 046-454-286", "CA_SIN", "046-454-286");
     none("SIN 800-000-002");
 }
 
@@ -419,4 +419,31 @@ fn uk_vehicle_registration_older_formats() {
     none("car reg ABC 123U");
     none("car reg A012 BCD");
     none("car reg AQC 123D");
+}
+
+/// Issue 17's edge classes: a value glued to its label by a colon, and
+/// numbers from reserved or fictitious ranges (masked: nothing in a ticket
+/// says a number is the fictitious one).
+#[test]
+fn glued_labels_and_fictitious_numbers() {
+    one("card:4111111111111111", "CREDIT_CARD", "4111111111111111");
+    one(
+        "IBAN:DE89370400440532013000",
+        "IBAN",
+        "DE89370400440532013000",
+    );
+    one("ssn:536-90-4399 please", "US_SSN", "536-90-4399");
+    one("Ref,email:jane@example.com", "EMAIL", "jane@example.com");
+    one("call (212) 555-0123 today", "PHONE", "(212) 555-0123");
+    one("call 212-555-0199 today", "PHONE", "212-555-0199");
+    one("SIN: 046 454 286", "CA_SIN", "046 454 286");
+    // Not labels: times, versions, hex and URLs stay as they were.
+    none("meet at 10:30 or 11:45");
+    none("v2:4111111111111111x");
+    none("see https://example.com:4111/path");
+}
+
+#[test]
+fn a_glued_international_phone_keeps_its_plus() {
+    one("phone:+61 2 9374 4000", "PHONE", "+61 2 9374 4000");
 }

@@ -122,7 +122,9 @@ fn token_start(b: &[u8], i: usize) -> bool {
         return false;
     }
     if matches!(p, b'.' | b'-' | b':' | b'/' | b'+') && i >= 2 && is_alnum(b[i - 2]) {
-        return false;
+        // A value glued to its label by a colon (`card:4111…`, `IBAN:DE89…`)
+        // starts a token; `10:30`, `v2:…` and `fe80:…` do not.
+        return p == b':' && glued_label(b, i - 1);
     }
     // A currency sign just before (€, £, ¥ are multi-byte; their last byte
     // is a continuation byte): treat amounts as amounts.
@@ -137,6 +139,23 @@ fn token_start(b: &[u8], i: usize) -> bool {
 
 /// Does a match ending at `e` end a token (so `12.3` or `abc1` continue it)?
 #[inline]
+/// Whether the bytes before the colon at `colon` are a label of 2 to 32
+/// ASCII letters (`_` and `-` inside) that itself starts a token.
+#[cold]
+fn glued_label(b: &[u8], colon: usize) -> bool {
+    let mut s = colon;
+    while s > 0
+        && colon - s < 32
+        && (b[s - 1].is_ascii_alphabetic() || matches!(b[s - 1], b'_' | b'-'))
+    {
+        s -= 1;
+    }
+    colon - s >= 2
+        && b[s].is_ascii_alphabetic()
+        && b[colon - 1].is_ascii_alphabetic()
+        && (s == 0 || !(is_alnum(b[s - 1]) || matches!(b[s - 1], b':' | b'/' | b'.' | b'@')))
+}
+
 fn token_end(b: &[u8], e: usize) -> bool {
     let n = at(b, e);
     if is_alnum(n) || n == b'_' || n == b'@' {

@@ -1,26 +1,15 @@
 //! The helpdesk example's flow, run with assertions: the same code as
-//! `cargo run --example helpdesk` (`examples/helpdesk/flow.rs`).
-
-#![cfg(all(
-    feature = "tenant",
-    feature = "crypt",
-    feature = "mask",
-    feature = "retention",
-    feature = "dsr"
-))]
-
-// The example prints the steps; this test reads the facts: each uses part of the API.
-#[allow(dead_code)]
-#[path = "../examples/helpdesk/flow.rs"]
-mod flow;
+//! `cargo run --example helpdesk` (the package's `flow` module).
 
 use std::sync::OnceLock;
 
-use custodia::core::chrono::TimeDelta;
-use custodia::dsr::SubjectKeyStatus;
-use custodia::retention::Disposition;
-use custodia::tenant::access::FieldAccess;
-use custodia_helpdesk::audit::{Action, Outcome};
+use custodia_example_helpdesk::flow;
+
+use custodia_core::chrono::TimeDelta;
+use custodia_dsr::SubjectKeyStatus;
+use custodia_example_helpdesk::audit::{Action, Outcome};
+use custodia_retention::Disposition;
+use custodia_tenant::access::FieldAccess;
 
 /// The flow runs once; every test reads its report.
 fn report() -> &'static flow::Report {
@@ -131,7 +120,7 @@ fn sweep_plans_the_expected_actions() {
 fn the_policy_file_drives_sweep_and_erasure() {
     let r = report();
     // The example ships its policy; the data directory holds the copy in use.
-    let shipped = include_str!("../examples/helpdesk/retention.toml");
+    let shipped = include_str!("../retention.toml");
     let in_use = std::fs::read_to_string(r.dir.join("retention.toml")).unwrap();
     assert_eq!(in_use, shipped);
     // Nothing of Alice's was kept: the closed ticket's retention expired.
@@ -165,7 +154,7 @@ fn erasure_shreds_the_key_so_the_backup_copy_is_unreadable() {
     let r = report();
     assert_eq!(
         r.backup_after_erasure,
-        Err(custodia::crypt::Error::Shredded {
+        Err(custodia_crypt::Error::Shredded {
             subject: r.erased_subject
         })
     );
@@ -195,7 +184,7 @@ fn erasure_leaves_the_audit_log_verifiable_and_her_ip_unreadable() {
     // After: the same event renders the IP as erased.
     assert_eq!(
         r.login_ip_after_erasure.as_deref(),
-        Some(custodia::dsr::audit_log::ERASED)
+        Some(custodia_dsr::audit_log::ERASED)
     );
     // The log still verifies from disk, and extends the pre-erasure checkpoint.
     let size = *r.log_after_erasure.as_ref().unwrap();
@@ -276,7 +265,7 @@ fn audit_log_records_changes_without_personal_values_in_the_clear() {
 
 #[test]
 fn the_data_directory_verifies_as_custodia_audit_verify_does() {
-    use custodia_helpdesk::audit::{SegmentStore, Verifier, checkpoint, verify};
+    use custodia_example_helpdesk::audit::{SegmentStore, Verifier, checkpoint, verify};
     let r = report();
     // What `custodia audit verify DIR/audit --checkpoint NOTE --key DIR/checkpoint.pub` runs.
     let key = std::fs::read_to_string(r.dir.join("checkpoint.pub")).unwrap();

@@ -6,8 +6,8 @@ use custodia_audit::{Action, Actor, ActorKind, Query, Target};
 use custodia_core::chrono::TimeDelta;
 use custodia_core::{ManualClock, Role};
 use custodia_dsr::{RequestKind, SubjectKeyStatus, VerificationMethod};
-use custodia_helpdesk::demo::{self, Cast};
-use custodia_helpdesk::{Error, Helpdesk, helpdesk_subject};
+use custodia_example_helpdesk::demo::{self, Cast};
+use custodia_example_helpdesk::{Error, Helpdesk, helpdesk_subject};
 
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(demo::start_time()))
@@ -52,7 +52,7 @@ fn a_reopened_directory_reads_what_the_first_process_wrote() {
     assert!(hd.policy().backups().is_some());
     assert_eq!(
         std::fs::read_to_string(hd.layout().policy()).unwrap(),
-        custodia_helpdesk::DEFAULT_POLICY
+        custodia_example_helpdesk::DEFAULT_POLICY
     );
 }
 
@@ -142,10 +142,11 @@ fn erasure_keeps_the_log_consistent_with_an_earlier_checkpoint() {
     assert!(!erases.is_empty());
 
     // A checkpoint signed by another key is refused.
-    let other = custodia_audit::Signer::generate(custodia_helpdesk::CHECKPOINT_ORIGIN).unwrap();
+    let other =
+        custodia_audit::Signer::generate(custodia_example_helpdesk::CHECKPOINT_ORIGIN).unwrap();
     let forged = hd
         .trail()
-        .with_log(|log| log.checkpoint(custodia_helpdesk::CHECKPOINT_ORIGIN, &other))
+        .with_log(|log| log.checkpoint(custodia_example_helpdesk::CHECKPOINT_ORIGIN, &other))
         .unwrap();
     assert!(hd.check_checkpoint(&forged).is_err());
 }
@@ -196,7 +197,7 @@ fn a_kept_ticket_is_resealed_under_the_tenant_key_and_survives_the_shred() {
     let hd = demo::seed(dir.path(), clock()).unwrap();
     let c = Cast::new();
     let tickets = hd.tickets();
-    let record = RecordRef::new(custodia_helpdesk::store::RECORD_TYPE, "T-2002");
+    let record = RecordRef::new(custodia_example_helpdesk::store::RECORD_TYPE, "T-2002");
     let before = tickets.row("T-2002").unwrap().unwrap();
     assert!(before.sealed_under_subject_key);
     let email = tickets.open_field(&before, "email").unwrap();

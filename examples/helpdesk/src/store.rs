@@ -19,8 +19,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
-use custodia_crypt::{BlindIndexConfig, Normalization};
-use custodia_crypt::{FieldContext, FileKeyStore, Keyring, SubjectVault};
+use custodia_crypt::{
+    BlindIndexConfig, FieldContext, FileKeyStore, Keyring, Normalization, SubjectVault,
+};
+use custodia_dsr::remote::SubjectDirectory;
 use custodia_dsr::source::{
     ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome,
 };
@@ -452,6 +454,18 @@ impl Tickets {
         Ok(self
             .row(&record.id)?
             .filter(|row| row.tenant == tenant && row.subject == Some(subject)))
+    }
+}
+
+/// The tickets find contacts by email through the blind index, so
+/// `custodia dsr --email` works over the source protocol.
+impl SubjectDirectory for Tickets {
+    fn has_tenant(&self, tenant: TenantId) -> Result<bool, BoxError> {
+        Ok(Tickets::has_tenant(self, tenant)?)
+    }
+
+    fn find_subjects(&self, tenant: TenantId, email: &str) -> Result<Vec<SubjectId>, BoxError> {
+        Ok(self.subjects_by_email(tenant, email)?)
     }
 }
 

@@ -1,5 +1,13 @@
-//! The helpdesk example's backend, shared by `examples/helpdesk.rs` and the
-//! `custodia dsr` command.
+//! The helpdesk example: its backend, its nine-step [`flow`], and the
+//! personal-data source program `custodia dsr` talks to.
+//!
+//! This package (`examples/helpdesk/`, not published) holds everything the
+//! example is: the data directory below, the flow `examples/helpdesk.rs`
+//! runs and `tests/flow.rs` checks, the retention policy
+//! (`retention.toml`), and the program `custodia-helpdesk-source --data DIR`
+//! ([`serve_source`]), which serves the tickets to `custodia dsr export|erase`
+//! over custodia-dsr's source protocol ([`custodia_dsr::remote`]). The
+//! published libraries and the command know nothing of it.
 //!
 //! # Model
 //!
@@ -36,7 +44,7 @@
 //! use std::sync::Arc;
 //! use custodia_core::{ManualClock, Role};
 //! use custodia_dsr::{RequestKind, VerificationMethod};
-//! use custodia_helpdesk::{Helpdesk, demo};
+//! use custodia_example_helpdesk::{Helpdesk, demo};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let clock = Arc::new(ManualClock::new(demo::start_time()));
@@ -58,6 +66,7 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod flow;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -70,6 +79,7 @@ use custodia_audit::{
 };
 use custodia_core::{Clock, DataCategory, SubjectId, TenantId};
 use custodia_crypt::{DataKeyMode, FieldContext, FileKeyStore, Keyring, SecretKey, SubjectVault};
+use custodia_dsr::remote::SourceServer;
 use custodia_dsr::{
     AuditTrail, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
     PolicyRetention,
@@ -80,9 +90,9 @@ use custodia_retention::{Disposition, RetentionPolicy, Sweep, SweepPlan};
 pub use custodia_audit as audit;
 pub use store::{ContactVault, NewTicket, StoredTicket, Tickets};
 
-/// The retention policy a new data directory gets (`retention.toml`): the
-/// example's `examples/helpdesk/retention.toml`.
-pub const DEFAULT_POLICY: &str = include_str!("../../../examples/helpdesk/retention.toml");
+/// The retention policy a new data directory gets (`retention.toml`): this
+/// package's `retention.toml`.
+pub const DEFAULT_POLICY: &str = include_str!("../retention.toml");
 
 /// The name (and checkpoint origin) of the log's signing key.
 pub const CHECKPOINT_ORIGIN: &str = "helpdesk.example/audit";
@@ -129,6 +139,9 @@ pub enum Error {
     /// A data-subject request.
     #[error("data-subject request: {0}")]
     Dsr(#[from] custodia_dsr::Error),
+    /// The source protocol (`custodia-helpdesk-source`).
+    #[error("{0}")]
+    Protocol(#[from] custodia_dsr::remote::ProtocolError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -287,14 +300,7 @@ impl Helpdesk {
     /// Opens the existing data directory `dir`.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let layout = Layout::new(dir);
-        let database = layout.database();
-        if !database.is_file() {
-            return Err(Error::NotADataDir(dir.to_owned()));
-        }
-        let db = rusqlite::Connection::open_with_flags(
-            &database,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
-        )?;
+        let db = existing_database(&layout)?;
         Self::assemble(layout, clock, |keyring, vault| {
             Tickets::open(db, keyring, vault)
         })
@@ -305,19 +311,7 @@ impl Helpdesk {
         clock: Arc<dyn Clock>,
         tickets: impl FnOnce(Arc<Keyring>, Arc<ContactVault>) -> Result<Tickets, Error>,
     ) -> Result<Self, Error> {
-        // The root key, read back the way a deployment reads its key.
-        let root = SecretKey::from_file(&layout.root_key())?;
-        let key_store = Arc::new(FileKeyStore::open(layout.key_store(), &root)?);
-        let keyring = Arc::new(Keyring::from_store(
-            Arc::clone(&key_store),
-            &root,
-            DataKeyMode::Random,
-        )?);
-        let vault = Arc::new(SubjectVault::new(
-            Arc::clone(&keyring),
-            key_store,
-            Arc::clone(&clock),
-        ));
+        let (keyring, vault) = open_keys(&layout, &clock)?;
         let tickets = Arc::new(tickets(keyring, Arc::clone(&vault))?);
         let key_path = layout.checkpoint_key();
         let key_text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
@@ -562,6 +556,60 @@ impl Helpdesk {
         }
         Ok((plan, deleted))
     }
+}
+
+/// The database of an existing data directory.
+fn existing_database(layout: &Layout) -> Result<rusqlite::Connection, Error> {
+    let database = layout.database();
+    if !database.is_file() {
+        return Err(Error::NotADataDir(layout.dir().to_owned()));
+    }
+    Ok(rusqlite::Connection::open_with_flags(
+        &database,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+    )?)
+}
+
+/// The keyring and the contacts' vault over the key store.
+fn open_keys(
+    layout: &Layout,
+    clock: &Arc<dyn Clock>,
+) -> Result<(Arc<Keyring>, Arc<ContactVault>), Error> {
+    // The root key, read back the way a deployment reads its key.
+    let root = SecretKey::from_file(&layout.root_key())?;
+    let key_store = Arc::new(FileKeyStore::open(layout.key_store(), &root)?);
+    let keyring = Arc::new(Keyring::from_store(
+        Arc::clone(&key_store),
+        &root,
+        DataKeyMode::Random,
+    )?);
+    let vault = Arc::new(SubjectVault::new(
+        Arc::clone(&keyring),
+        key_store,
+        Arc::clone(clock),
+    ));
+    Ok((keyring, vault))
+}
+
+/// Serves the tickets of the data directory `dir` (database and key store;
+/// not the audit log, which stays with the caller) over the custodia-dsr
+/// source protocol on `input` and `output` until `input` ends, with
+/// `find_subjects` through the email blind index. What the package's
+/// `custodia-helpdesk-source` program runs on its stdin and stdout.
+pub fn serve_source(
+    dir: &Path,
+    input: impl std::io::Read,
+    output: impl std::io::Write,
+) -> Result<(), Error> {
+    let layout = Layout::new(dir);
+    let db = existing_database(&layout)?;
+    let clock: Arc<dyn Clock> = Arc::new(custodia_core::SystemClock);
+    let (keyring, vault) = open_keys(&layout, &clock)?;
+    let tickets = Tickets::open(db, keyring, vault)?;
+    SourceServer::new(vec![&tickets as &dyn PersonalDataSource])
+        .with_directory(&tickets)
+        .serve(input, output)?;
+    Ok(())
 }
 
 /// The tenant under which vendor-wide events (an incident with no tenant)

@@ -1,36 +1,37 @@
 //! The helpdesk flow: nine steps, each returning what it did as a [`Step`]
 //! (the readable text) plus the facts the workspace test asserts on.
 //!
-//! Shared by `examples/helpdesk.rs` (which prints the report) and
-//! `tests/helpdesk_flow.rs` (which checks it), so both run the same code.
+//! `examples/helpdesk.rs` at the workspace root prints the report and this
+//! package's `tests/flow.rs` checks it, so both run the same code.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
-use custodia::core::chrono::TimeDelta;
-use custodia::core::{
+use custodia_core::chrono::TimeDelta;
+use custodia_core::{
     ActorId, Clock, DataCategory, ManualClock, Region, Role, SubjectId, TenantId, Timestamp,
 };
-use custodia::dsr::breach::{
+use custodia_dsr::breach::{
     Art34Assessment, Art34Decision, BreachRegister, Contact, Incident, Lateness,
 };
-use custodia::dsr::{
+use custodia_dsr::{
     BoxError, ErasureCertificate, ExportBundle, PersonalDataSource, RequestKind, SubjectKeyStatus,
     VerificationMethod,
 };
-use custodia::mask::{Detector, Kind, KnownEntities, MaskPolicy, Masker, Strategy, TokenVault};
-use custodia::retention::SweepPlan;
-use custodia::tenant::access::{
+use custodia_mask::{Detector, Kind, KnownEntities, MaskPolicy, Masker, Strategy, TokenVault};
+use custodia_retention::SweepPlan;
+use custodia_tenant::access::{
     AccessDecision, AccessPolicy, FieldAccess, FieldDecision, FieldRule, Operation, Ownership,
     Permission, PolicyChange, Scope,
 };
-use custodia::tenant::residency::{AdequacyList, Recipient, TransferDecision, TransferRules};
-use custodia::tenant::{RoleName, TenantContext};
+use custodia_tenant::residency::{AdequacyList, Recipient, TransferDecision, TransferRules};
+use custodia_tenant::{RoleName, TenantContext};
 
-use custodia_helpdesk::audit::{Action, Actor, ActorKind, Event, Outcome, Query, Target};
-use custodia_helpdesk::demo::{self, Cast};
-use custodia_helpdesk::{Helpdesk, SavedCheckpoint, StoredTicket, store};
+use crate::audit::{Action, Actor, ActorKind, Event, Outcome, Query, Target};
+use crate::demo::{self, Cast};
+use crate::{Helpdesk, SavedCheckpoint, StoredTicket, store};
 
 /// Errors from any crate, SQLite or the flow itself.
 pub type Error = BoxError;
@@ -60,7 +61,7 @@ pub const UK_ADEQUACY_JSON: &str = r#"{
 /// The retention policy the helpdesk promises in its privacy notice, loaded
 /// by custodia-retention: the sweep (step 6) and the erasure's holds and
 /// backup horizon (step 8) both follow it.
-pub const RETENTION_TOML: &str = custodia_helpdesk::DEFAULT_POLICY;
+pub const RETENTION_TOML: &str = crate::DEFAULT_POLICY;
 
 /// One step of the report: what happens, why, and what it showed.
 #[derive(Clone, Debug)]
@@ -115,7 +116,7 @@ pub struct Report {
     /// Step 4: the fields the agent's view of the ticket contains.
     pub agent_view_fields: Vec<String>,
     /// Step 4: the other tenant's agent, refused by the guard.
-    pub other_tenant_refusal: custodia::tenant::Error,
+    pub other_tenant_refusal: custodia_tenant::Error,
     /// Step 6: the sweep's plan.
     pub sweep: SweepPlan,
     /// Step 7: the access request's bundle.
@@ -123,7 +124,7 @@ pub struct Report {
     /// Step 8: the erasure certificate.
     pub certificate: ErasureCertificate,
     /// Step 8: opening the pre-erasure backup copy's email.
-    pub backup_after_erasure: Result<Option<String>, custodia::crypt::Error>,
+    pub backup_after_erasure: Result<Option<String>, custodia_crypt::Error>,
     /// Step 8: the subject erased.
     pub erased_subject: SubjectId,
     /// Step 8: tickets still linked to the subject after erasure.
@@ -906,7 +907,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
 }
 
 /// The IP of the portal sign-in among rendered audit events.
-fn login_ip(events: &[custodia::dsr::RenderedAuditEvent]) -> Option<String> {
+fn login_ip(events: &[custodia_dsr::RenderedAuditEvent]) -> Option<String> {
     events
         .iter()
         .find(|e| e.action == Action::Login.as_str())
@@ -964,4 +965,91 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
         policy.apply_unchecked(change)?;
     }
     Ok(policy)
+}
+
+const USAGE: &str = "usage: helpdesk [--data DIR]\n\n  --data DIR  keep the SQLite database, key store, audit log and policy in DIR\n              (default: a temporary directory); its helpdesk files are replaced on every run";
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<PathBuf>, String> {
+    let mut args = args.into_iter();
+    let mut data = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--data" => match args.next() {
+                Some(dir) => data = Some(PathBuf::from(dir)),
+                None => return Err("--data needs a directory".into()),
+            },
+            s if s.starts_with("--data=") => data = Some(PathBuf::from(&s["--data=".len()..])),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(data)
+}
+
+/// The example's command line: runs the flow in a temporary directory or in
+/// `--data DIR` and prints the report. `args` excludes the program name.
+pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
+    let data = match parse_args(args) {
+        Ok(data) => data,
+        Err(problem) => {
+            eprintln!("helpdesk: {problem}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let keep = data.is_some();
+    // Keep the temporary directory alive until the end of the run.
+    let temp;
+    let dir = match data {
+        Some(dir) => {
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                eprintln!("helpdesk: cannot create {}: {e}", dir.display());
+                return ExitCode::from(2);
+            }
+            dir
+        }
+        None => match tempfile::tempdir() {
+            Ok(t) => {
+                temp = t;
+                temp.path().to_owned()
+            }
+            Err(e) => {
+                eprintln!("helpdesk: cannot create a temporary directory: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    println!("Custodia helpdesk example: one backend, two subscribers, nine privacy duties.");
+    println!(
+        "Clock fixed at {} so the output is reproducible (ids and ciphertext are random).\n",
+        start_time().format("%Y-%m-%d %H:%M UTC")
+    );
+    match run(&dir) {
+        Ok(report) => {
+            print!("{report}");
+            println!("All nine steps done.");
+            if keep {
+                let acme = Cast::new().acme;
+                println!(
+                    "\nThe data stays in {0}. Try (the source program: cargo build --release -p custodia-example-helpdesk):\n  custodia audit verify {0}/audit\n  custodia dsr export {keys} --tenant {acme} --email bob.li@example.org -- {source}\n  custodia dsr erase {keys} --policy {0}/retention.toml --exception closed-tickets=legal-claims --anonymize user.content.ticket --checkpoint-key {0}/checkpoint.key --checkpoint-dir {0}/checkpoints --tenant {acme} --email bob.li@example.org -- {source}",
+                    dir.display(),
+                    keys = format_args!(
+                        "--audit {0}/audit --master-key {0}/root.key --subject-keys {0}/keys.store",
+                        dir.display()
+                    ),
+                    source = format_args!(
+                        "target/release/custodia-helpdesk-source --data {}",
+                        dir.display()
+                    ),
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("helpdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
