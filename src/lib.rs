@@ -14,9 +14,12 @@
 //! | `audit` | `custodia-audit` | tamper-evident audit log with proofs and checkpoints | `audit` |
 //! | `dsr` | `custodia-dsr` | data-subject requests, breaches, records of processing | `dsr` |
 //!
-//! All of these features are on by default. Storage backends (`sqlite`,
-//! `postgres`) are off by default and enabled on the crates that have them;
-//! `proptest` turns on every crate's proptest strategies.
+//! All of these features are on by default. Storage backends (`sqlite`:
+//! `custodia-crypt` and `custodia-audit`; `postgres`: `custodia-tenant`,
+//! `custodia-crypt` and `custodia-audit`) are
+//! off by default and forwarded to the crates that have them; `proptest` turns
+//! on every crate's proptest strategies. Serde is not optional: every crate's
+//! types implement `Serialize` and `Deserialize`.
 //!
 //! ```
 //! use custodia::core::{DataCategory, SubjectId, TenantId};

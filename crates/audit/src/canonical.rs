@@ -364,14 +364,14 @@ fn category_ok(s: &str) -> bool {
         }
     }
     !at_segment_start
-        && depth <= custodia_core::category::MAX_DEPTH
-        && s.len() <= custodia_core::category::MAX_LEN
+        && depth <= custodia_core::MAX_CATEGORY_DEPTH
+        && s.len() <= custodia_core::MAX_CATEGORY_LEN
 }
 
 /// Whether `s` is a valid purpose name (the rules of `custodia_core::Purpose`).
 fn purpose_ok(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= custodia_core::legal::MAX_PURPOSE_LEN
+        && s.len() <= custodia_core::MAX_PURPOSE_LEN
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.bytes()
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))

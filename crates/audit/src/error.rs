@@ -131,6 +131,22 @@ pub enum Error {
     /// A store configuration or usage error.
     #[error("store: {0}")]
     Store(String),
+    /// The SQLite database failed (feature `sqlite`).
+    #[cfg(feature = "sqlite")]
+    #[error("{}: {source}", path.display())]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The driver's error.
+        source: rusqlite::Error,
+    },
+    /// The PostgreSQL server or driver failed (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[error("postgres: {}", pg_detail(source))]
+    Postgres {
+        /// The driver's error (SQLSTATE and message).
+        source: postgres::Error,
+    },
     /// An encryption error from custodia-crypt (other than erasure, which
     /// reads as erased).
     #[error(transparent)]
@@ -143,6 +159,16 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+/// The server's message and SQLSTATE when there is one (the driver's own
+/// `Display` says only "db error").
+#[cfg(feature = "postgres")]
+fn pg_detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }
 
 impl Error {

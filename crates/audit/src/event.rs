@@ -1,26 +1,4 @@
 //! The audit event model.
-//!
-//! An [`Event`] says who ([`Actor`]) did what ([`Action`]) to which record
-//! ([`Target`]) about whom (the data subject), when, why (purpose and legal
-//! basis), with which result ([`Outcome`]), field by field ([`FieldChange`]).
-//!
-//! Personal values inside an event — the actor's IP address and user agent,
-//! the before and after values of personal fields, the free-text note — are
-//! [`Personal`] values: in the clear while an event is being built, sealed
-//! under the data subject's key by [`crate::personal::seal_event`] before it is
-//! logged. See [`crate::personal`] for erasure.
-//!
-//! With feature `serde` (default) every type has a JSON form; actions, actor
-//! kinds and outcomes are snake_case strings, so a JSONL line looks like
-//!
-//! ```json
-//! {"id":"0190b9a4-...","tenant":"...","time":"2026-03-01T09:00:00Z",
-//!  "actor":{"kind":"agent","id":"...","ip":"203.0.113.7"},
-//!  "action":"update","target":{"type":"ticket","id":"T-1001"},
-//!  "subject":"...","changes":[{"field":"email","category":"user.contact.email",
-//!  "before":"old@example.com","after":"new@example.com"}],
-//!  "purpose":"support","legal_basis":"contract","outcome":"success"}
-//! ```
 
 use custodia_core::echo;
 use std::fmt;
@@ -44,8 +22,8 @@ pub const MAX_CHANGES: usize = 1024;
 
 custodia_core::uuid_id!(
     /// An event id: a UUIDv7, so ids sort by creation time.
-    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-    #[cfg_attr(feature = "serde", serde(transparent))]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     EventId,
     "event id"
 );
@@ -156,14 +134,12 @@ macro_rules! named_enum {
             }
         }
 
-        #[cfg(feature = "serde")]
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
 
-        #[cfg(feature = "serde")]
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
@@ -224,9 +200,20 @@ named_enum!(
 );
 
 /// Whether the action succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// It was done.
     #[default]
@@ -258,9 +245,8 @@ impl Outcome {
 
 /// A personal value inside an event: in the clear until sealed, then an
 /// envelope under the owning data subject's key.
-#[derive(Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(untagged))]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 pub enum Personal {
     /// A value not yet sealed. Never logged by a log that has a vault.
     Clear(String),
@@ -269,7 +255,7 @@ pub enum Personal {
         /// The subject whose key sealed it.
         subject: SubjectId,
         /// The field envelope (base64 in JSON).
-        #[cfg_attr(feature = "serde", serde(with = "crate::b64"))]
+        #[serde(with = "crate::b64")]
         sealed: Vec<u8>,
     },
 }
@@ -311,8 +297,7 @@ impl From<String> for Personal {
 }
 
 /// Who acted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     /// User, agent, system, API key or custom.
     pub kind: ActorKind,
@@ -320,22 +305,13 @@ pub struct Actor {
     pub id: ActorId,
     /// The actor as a data subject, if their own personal data (IP, user
     /// agent) should be erasable with their key rather than the event subject's.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<SubjectId>,
     /// The IP address the action came from.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<Personal>,
     /// The client's user agent.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<Personal>,
 }
 
@@ -372,11 +348,12 @@ impl Actor {
 }
 
 /// The record acted on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Target {
     /// The record type, e.g. `ticket`, `contact`.
-    #[cfg_attr(feature = "serde", serde(rename = "type"))]
+    #[serde(rename = "type")]
     pub kind: String,
     /// The record's id in the host.
     pub id: String,
@@ -401,24 +378,17 @@ impl Target {
 }
 
 /// One field's change: which field, what kind of data, before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct FieldChange {
     /// The field name.
     pub field: String,
     /// What kind of data the field holds.
     pub category: DataCategory,
     /// The value before (absent for a create or a read).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Personal>,
     /// The value after (absent for a delete or a read).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Personal>,
 }
 
@@ -440,8 +410,31 @@ impl FieldChange {
 }
 
 /// One audit event. Build with [`Event::builder`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+///
+/// The audit event model.
+///
+/// An [`Event`] says who ([`Actor`]) did what ([`Action`]) to which record
+/// ([`Target`]) about whom (the data subject), when, why (purpose and legal
+/// basis), with which result ([`Outcome`]), field by field ([`FieldChange`]).
+///
+/// Personal values inside an event — the actor's IP address and user agent,
+/// the before and after values of personal fields, the free-text note — are
+/// [`Personal`] values: in the clear while an event is being built, sealed
+/// under the data subject's key by [`crate::personal::seal_event`] before it is
+/// logged. See [`crate::personal`] for erasure.
+///
+/// Every type has a JSON form (serde); actions, actor
+/// kinds and outcomes are snake_case strings, so a JSONL line looks like
+///
+/// ```json
+/// {"id":"0190b9a4-...","tenant":"...","time":"2026-03-01T09:00:00Z",
+///  "actor":{"kind":"agent","id":"...","ip":"203.0.113.7"},
+///  "action":"update","target":{"type":"ticket","id":"T-1001"},
+///  "subject":"...","changes":[{"field":"email","category":"user.contact.email",
+///  "before":"old@example.com","after":"new@example.com"}],
+///  "purpose":"support","legal_basis":"contract","outcome":"success"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     /// UUIDv7 id.
     pub id: EventId,
@@ -456,43 +449,25 @@ pub struct Event {
     /// To which record.
     pub target: Target,
     /// About whom.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<SubjectId>,
     /// Field-level changes.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Vec::is_empty")
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
     /// Why (purpose of processing).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<Purpose>,
     /// On which legal basis.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_basis: Option<LegalBasis>,
     /// With which result.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub outcome: Outcome,
     /// The host's request or correlation id.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Free text (a reason, a comment): personal, sealed like the rest.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Personal>,
 }
 

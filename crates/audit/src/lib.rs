@@ -6,7 +6,7 @@
 //!   what ([`Action`]) to which record ([`Target`]), about which data subject,
 //!   when, why (purpose, legal basis), with which [`Outcome`], field by field
 //!   ([`FieldChange`] with a `DataCategory` and before/after values). Events
-//!   are built with [`Event::builder`] and have a JSON form (feature `serde`).
+//!   are built with [`Event::builder`] and have a JSON form (serde).
 //! * Each event has one [`canonical`] byte encoding (versioned, documented),
 //!   and that encoding is a leaf of an RFC 6962 / RFC 9162 [`merkle`] tree:
 //!   inclusion proofs show an event is in the log, consistency proofs show a
@@ -51,14 +51,22 @@
 //! still read) in [`store::segment`]; the SQL schemas
 //! (version 1) in the `sqlite` and `postgres` store modules; checkpoints in the
 //! C2SP signed-note format in [`checkpoint`] (byte-compatible with Go's
-//! `golang.org/x/mod/sumdb/note`); the JSON form of events in [`event`]; inclusion proofs
-//! ([`PROOF_FORMAT`], version 1) and subject exports
-//! ([`log::EXPORT_FORMAT`], version 1) in [`log`].
+//! `golang.org/x/mod/sumdb/note`); the JSON form of events on [`Event`]; inclusion proofs
+//! ([`PROOF_FORMAT`], version 1) on [`InclusionProof`] and subject exports
+//! ([`EXPORT_FORMAT`], version 1) on [`SubjectExport`].
 //!
 //! # Features
 //!
-//! `serde` (default): JSON for events, proofs and exports. `sqlite`,
-//! `postgres`: the SQL stores. `proptest`: strategies in `arbitrary`.
+//! `sqlite`, `postgres`: the SQL stores. `proptest`: strategies in
+//! `arbitrary`. Serde is always on: events, proofs and exports have a JSON
+//! form.
+//!
+//! # Public surface
+//!
+//! Every type is at the crate root; a module stays public only as a format or
+//! protocol namespace of free functions and constants: [`canonical`],
+//! [`checkpoint`], [`merkle`], [`personal`] and [`store`] (with
+//! [`store::segment`] and the SQL stores' schemas).
 //!
 //! # Example
 //!
@@ -109,28 +117,43 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
-#[cfg(feature = "proptest")]
-pub mod arbitrary;
-#[cfg(feature = "serde")]
-mod b64;
+// Format and protocol namespaces: free functions and constants that read
+// well only qualified (`canonical::encode`, `merkle::leaf_hash`,
+// `checkpoint::open`, `personal::seal_event`, `store::segment::SEGMENT_MAGIC`).
 pub mod canonical;
 pub mod checkpoint;
-mod error;
-pub mod event;
-pub mod log;
 pub mod merkle;
 pub mod personal;
 pub mod store;
+// A feature's add-on.
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
 
-pub use checkpoint::{Checkpoint, Signer, Verifier};
-pub use error::Error;
+mod b64;
+mod error;
+mod event;
+mod log;
+
+// Events.
 pub use event::{
-    Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, Outcome, Personal, Target,
+    Action, Actor, ActorKind, Event, EventBuilder, EventId, FieldChange, MAX_CHANGES,
+    MAX_LABEL_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, Outcome, Personal, Target,
 };
+// The log, its proofs, queries and exports.
 pub use log::{
-    AuditLog, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport, VerifyReport,
-    verify, verify_with_progress,
+    AuditLog, EXPORT_FORMAT, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport,
+    VerifyReport, verify, verify_with_progress,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
+// Checkpoints.
+pub use checkpoint::{Checkpoint, Signer, Verifier};
+// Stores.
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 pub use store::{AuditStore, Durability, MemoryStore, SegmentOptions, SegmentStore};
+// Errors.
+pub use error::Error;

@@ -1,14 +1,4 @@
 //! The audit log: an [`AuditStore`] of canonical events and the Merkle tree over them.
-//!
-//! [`AuditLog::open`] reads every record once, checking each one decodes as a
-//! canonical event, hashing it into the tree and comparing the store's
-//! anchors with the recomputed roots; so opening *is* verification, and
-//! [`verify`] adds the comparison with a trusted checkpoint. Afterwards the log
-//! appends in `O(1)` amortised hashing and answers proofs in `O(log n)`.
-//!
-//! Erasure: with [`AuditLog::require_sealed`] (on by default) the log refuses
-//! events whose personal values are still in the clear; seal them with
-//! [`AuditLog::append_sealed`] or [`crate::personal::seal_event`].
 
 use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{KeyStore, SubjectVault};
@@ -24,6 +14,18 @@ use crate::personal::{self, RevealedEvent};
 use crate::store::AuditStore;
 
 /// An append-only, verifiable audit log over an [`AuditStore`].
+///
+/// The audit log: an [`AuditStore`] of canonical events and the Merkle tree over them.
+///
+/// [`AuditLog::open`] reads every record once, checking each one decodes as a
+/// canonical event, hashing it into the tree and comparing the store's
+/// anchors with the recomputed roots; so opening *is* verification, and
+/// [`verify`] adds the comparison with a trusted checkpoint. Afterwards the log
+/// appends in `O(1)` amortised hashing and answers proofs in `O(log n)`.
+///
+/// Erasure: with [`AuditLog::require_sealed`] (on by default) the log refuses
+/// events whose personal values are still in the clear; seal them with
+/// [`AuditLog::append_sealed`] or [`crate::personal::seal_event`].
 #[derive(Debug)]
 pub struct AuditLog<S> {
     store: S,
@@ -45,8 +47,7 @@ fn tampered_at<S: AuditStore + ?Sized>(store: &S, index: u64, reason: String) ->
 }
 
 impl<S: AuditStore> AuditLog<S> {
-    /// Opens the log in `store`, verifying every record (see the
-    /// [module documentation](self)).
+    /// Opens the log in `store`, verifying every record (see [`AuditLog`]).
     pub fn open(store: S) -> Result<Self, Error> {
         Self::open_with_progress(store, &mut |_, _| {})
     }
@@ -548,7 +549,7 @@ pub const PROOF_FORMAT: &str = "custodia.audit.inclusion-proof/v1";
 
 /// An inclusion proof for one event.
 ///
-/// In JSON (feature `serde`) it names its format and version
+/// In JSON it names its format and version
 /// ([`PROOF_FORMAT`]); hashes are base64:
 ///
 /// ```json
@@ -558,12 +559,8 @@ pub const PROOF_FORMAT: &str = "custodia.audit.inclusion-proof/v1";
 ///
 /// Reading accepts proofs written before the `format` field existed (the
 /// same fields, no `format`: read as version 1) and rejects any other format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(into = "ProofJson", try_from = "ProofJson")
-)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "ProofJson", try_from = "ProofJson")]
 pub struct InclusionProof {
     /// The event's index.
     pub index: u64,
@@ -578,7 +575,6 @@ pub struct InclusionProof {
 }
 
 /// The JSON form of an [`InclusionProof`], with its format name.
-#[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ProofJson {
     /// [`PROOF_FORMAT`]; absent in proofs written before it existed.
@@ -594,7 +590,6 @@ struct ProofJson {
     path: Vec<Hash>,
 }
 
-#[cfg(feature = "serde")]
 impl From<InclusionProof> for ProofJson {
     fn from(p: InclusionProof) -> Self {
         Self {
@@ -608,7 +603,6 @@ impl From<InclusionProof> for ProofJson {
     }
 }
 
-#[cfg(feature = "serde")]
 impl TryFrom<ProofJson> for InclusionProof {
     type Error = String;
     fn try_from(p: ProofJson) -> Result<Self, String> {
@@ -651,21 +645,20 @@ impl InclusionProof {
 }
 
 /// One event of a subject export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ExportedEvent {
     /// Index in the log.
     pub index: u64,
     /// Leaf hash of the stored (sealed) encoding.
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
+    #[serde(with = "crate::b64::hash")]
     pub leaf_hash: Hash,
     /// Inclusion proof against [`SubjectExport::head`].
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hashes"))]
+    #[serde(with = "crate::b64::hashes")]
     pub proof: Vec<Hash>,
     /// The event (personal values opened where possible).
     pub event: Event,
     /// Paths of erased values.
-    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Vec::is_empty"))]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub erased: Vec<String>,
 }
 
@@ -675,7 +668,7 @@ pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
 /// Everything the log holds about one subject (GDPR Art. 15), as handed to
 /// the subject: each event with its index, leaf hash and inclusion proof
 /// against `head`, so the subject can check each event is in the log that a
-/// signed checkpoint commits to. In JSON (feature `serde`), hashes are base64:
+/// signed checkpoint commits to. In JSON, hashes are base64:
 ///
 /// ```json
 /// {"format":"custodia.audit.subject-export/v1","subject":"…",
@@ -683,13 +676,12 @@ pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
 ///  "events":[{"index":1,"leaf_hash":"base64…","proof":["base64…"],
 ///             "event":{…},"erased":["actor.ip"]}]}
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SubjectExport {
     /// [`EXPORT_FORMAT`]: names the format and its version.
     pub format: String,
     /// The tenant asked for, if any.
-    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant: Option<TenantId>,
     /// The subject.
     pub subject: SubjectId,

@@ -93,13 +93,12 @@ fn split(n: u64) -> u64 {
 }
 
 /// A tree head: a size and the root hash of that many leaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TreeHead {
     /// How many leaves.
     pub size: u64,
     /// The Merkle tree hash of those leaves (base64 in JSON).
-    #[cfg_attr(feature = "serde", serde(with = "crate::b64::hash"))]
+    #[serde(with = "crate::b64::hash")]
     pub root: Hash,
 }
 

@@ -113,17 +113,13 @@ pub fn first_clear_field(event: &Event) -> Option<String> {
 }
 
 /// An event with its personal values opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RevealedEvent {
     /// The event, with every readable sealed value replaced by its clear text;
     /// erased values stay sealed (unreadable).
     pub event: Event,
     /// Paths of the values that were erased (their key is shredded).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Vec::is_empty")
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub erased: Vec<String>,
 }
 

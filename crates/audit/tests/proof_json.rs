@@ -1,6 +1,5 @@
 //! The JSON form of inclusion proofs: versioned, and proofs written before the
 //! version field existed still read.
-#![cfg(feature = "serde")]
 
 use custodia_audit::merkle::{MerkleTree, leaf_hash};
 use custodia_audit::{InclusionProof, PROOF_FORMAT};

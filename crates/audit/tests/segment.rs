@@ -492,7 +492,7 @@ fn subject_export_carries_proofs() {
         .unwrap();
     }
     let json = serde_json::to_value(&export).unwrap();
-    assert_eq!(json["format"], custodia_audit::log::EXPORT_FORMAT);
+    assert_eq!(json["format"], custodia_audit::EXPORT_FORMAT);
     assert_eq!(json["events"][0]["event"]["target"]["id"], "T-3");
 }
 

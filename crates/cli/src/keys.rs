@@ -353,10 +353,15 @@ pub(crate) fn open_subject_vault(
     Ok(SubjectVault::new(Arc::new(keyring), store, clock))
 }
 
-/// An error's message without the `key store: ` prefix of [`Error::Store`].
+/// An error's message without the `key store: ` prefix of [`Error::Store`],
+/// [`Error::Io`] and [`Error::Decode`].
 fn plain(e: &Error) -> String {
     match e {
         Error::Store(message) => message.clone(),
+        Error::Io { path, source } => format!("{}: {source}", path.display()),
+        Error::Decode { path, source } => {
+            format!("{}: contents do not decode: {source}", path.display())
+        }
         other => other.to_string(),
     }
 }
@@ -368,6 +373,14 @@ fn store_error(path: &Path, e: &Error) -> Failure {
             path.display()
         ),
         Error::Store(message) if message.contains(&path.display().to_string()) => message.clone(),
+        Error::Io { path: file, .. } | Error::Decode { path: file, .. }
+            if file
+                .as_os_str()
+                .to_string_lossy()
+                .starts_with(&*path.to_string_lossy()) =>
+        {
+            plain(e)
+        }
         other => format!("{}: {}", path.display(), plain(other)),
     })
 }

@@ -124,7 +124,7 @@ fn check(path: &PathBuf, json: bool) -> Result<(), String> {
                 _ => Ok(()),
             }
         }
-        Err(e @ Error::Io { .. }) => Err(e.to_string()),
+        Err(e @ (Error::Io { .. } | Error::TooLarge { .. })) => Err(e.to_string()),
         Err(e) => {
             if json {
                 let (line, column) = match &e {

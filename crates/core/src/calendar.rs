@@ -114,7 +114,7 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, Error> {
         .map(|t| t.to_utc())
         .map_err(|e| Error::InvalidTimestamp {
             input: echo(s),
-            reason: e.to_string(),
+            source: e,
         })
 }
 

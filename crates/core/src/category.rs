@@ -1,30 +1,4 @@
 //! The personal-data category taxonomy.
-//!
-//! A [`DataCategory`] is a dotted path such as `user.contact.email`, in the style
-//! of [fideslang](https://ethyca.github.io/fideslang/): the first segment says
-//! whose data it is (`user` for a natural person, `system` for the service's
-//! own), each further segment narrows it. Categories form a tree, and
-//! [`DataCategory::is_within`] is the tree's partial order: `user.contact.email`
-//! is within `user.contact`, which is within `user`, and every category is within
-//! itself. Retention rules, field permissions and masking policies name a
-//! category and so cover everything beneath it.
-//!
-//! Two layers of checking:
-//!
-//! * [`DataCategory::from_str`](std::str::FromStr) checks syntax only: non-empty
-//!   segments of lower-case ASCII letters, digits and `_`, each starting with a
-//!   letter, at most [`MAX_DEPTH`] segments and [`MAX_LEN`] bytes. Any such path
-//!   is a valid category, so a host can name its own without ceremony.
-//! * A [`Taxonomy`] is the set of categories a deployment recognises: the
-//!   built-in ones listed on [`DataCategory`]'s associated constants, plus custom
-//!   categories added with [`Taxonomy::add_custom`] beneath an existing parent.
-//!   [`Taxonomy::parse`] rejects anything else and suggests the nearest known
-//!   category, so a policy file that says `user.contact.emial` fails loudly
-//!   instead of silently matching nothing.
-//!
-//! Categories under [`SPECIAL_CATEGORIES`] are the special categories of GDPR
-//! Art. 9 (health, biometric, genetic, origin, beliefs, …) and criminal-offence
-//! data of Art. 10; [`DataCategory::is_special`] tells them apart.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -35,14 +9,42 @@ use crate::Error;
 use crate::error::echo;
 
 /// The longest category path, in bytes.
-pub const MAX_LEN: usize = 255;
+pub const MAX_CATEGORY_LEN: usize = 255;
 /// The most segments a category path may have.
-pub const MAX_DEPTH: usize = 16;
+pub const MAX_CATEGORY_DEPTH: usize = 16;
 
 /// A personal-data category: a dotted path in the category tree.
 ///
 /// Cheap to clone for the built-in constants (a borrowed `&'static str`);
 /// custom categories own their text.
+///
+/// The personal-data category taxonomy.
+///
+/// A [`DataCategory`] is a dotted path such as `user.contact.email`, in the style
+/// of [fideslang](https://ethyca.github.io/fideslang/): the first segment says
+/// whose data it is (`user` for a natural person, `system` for the service's
+/// own), each further segment narrows it. Categories form a tree, and
+/// [`DataCategory::is_within`] is the tree's partial order: `user.contact.email`
+/// is within `user.contact`, which is within `user`, and every category is within
+/// itself. Retention rules, field permissions and masking policies name a
+/// category and so cover everything beneath it.
+///
+/// Two layers of checking:
+///
+/// * [`DataCategory::from_str`](std::str::FromStr) checks syntax only: non-empty
+///   segments of lower-case ASCII letters, digits and `_`, each starting with a
+///   letter, at most [`MAX_CATEGORY_DEPTH`] segments and [`MAX_CATEGORY_LEN`] bytes. Any such path
+///   is a valid category, so a host can name its own without ceremony.
+/// * A [`Taxonomy`] is the set of categories a deployment recognises: the
+///   built-in ones listed on [`DataCategory`]'s associated constants, plus custom
+///   categories added with [`Taxonomy::add_custom`] beneath an existing parent.
+///   [`Taxonomy::parse`] rejects anything else and suggests the nearest known
+///   category, so a policy file that says `user.contact.emial` fails loudly
+///   instead of silently matching nothing.
+///
+/// Categories under [`SPECIAL_CATEGORIES`] are the special categories of GDPR
+/// Art. 9 (health, biometric, genetic, origin, beliefs, …) and criminal-offence
+/// data of Art. 10; [`DataCategory::is_special`] tells them apart.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DataCategory(Cow<'static, str>);
 
@@ -239,7 +241,7 @@ fn is_well_formed(bytes: &[u8]) -> bool {
             _ => return false,
         }
     }
-    !at_segment_start && depth <= MAX_DEPTH && bytes.len() <= MAX_LEN
+    !at_segment_start && depth <= MAX_CATEGORY_DEPTH && bytes.len() <= MAX_CATEGORY_LEN
 }
 
 /// Says what is wrong with a category that [`is_well_formed`] refused.
@@ -251,13 +253,13 @@ fn diagnose(s: &str) -> Error {
     if s.is_empty() {
         return fail("a category cannot be empty".into());
     }
-    if s.len() > MAX_LEN {
-        return fail(format!("longer than {MAX_LEN} bytes"));
+    if s.len() > MAX_CATEGORY_LEN {
+        return fail(format!("longer than {MAX_CATEGORY_LEN} bytes"));
     }
     for (index, segment) in s.split('.').enumerate() {
         let position = index + 1;
-        if index == MAX_DEPTH {
-            return fail(format!("more than {MAX_DEPTH} segments"));
+        if index == MAX_CATEGORY_DEPTH {
+            return fail(format!("more than {MAX_CATEGORY_DEPTH} segments"));
         }
         match segment.bytes().next() {
             None => return fail(format!("segment {position} is empty")),
@@ -326,14 +328,12 @@ impl fmt::Debug for DataCategory {
     }
 }
 
-#[cfg(feature = "serde")]
 impl serde::Serialize for DataCategory {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 
-#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for DataCategory {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
@@ -567,15 +567,15 @@ mod tests {
             let err = input.parse::<DataCategory>().unwrap_err().to_string();
             assert!(err.contains(expected), "{input:?}: {err}");
         }
-        let deep = vec!["a"; MAX_DEPTH + 1].join(".");
+        let deep = vec!["a"; MAX_CATEGORY_DEPTH + 1].join(".");
         assert!(deep.parse::<DataCategory>().is_err());
         assert!(
-            vec!["a"; MAX_DEPTH]
+            vec!["a"; MAX_CATEGORY_DEPTH]
                 .join(".")
                 .parse::<DataCategory>()
                 .is_ok()
         );
-        let long = format!("user.{}", "x".repeat(MAX_LEN));
+        let long = format!("user.{}", "x".repeat(MAX_CATEGORY_LEN));
         assert!(
             long.parse::<DataCategory>()
                 .unwrap_err()

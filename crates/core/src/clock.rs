@@ -1,9 +1,4 @@
 //! Where Custodia gets the time.
-//!
-//! Deadlines (one month for a data-subject request, 72 hours for a breach),
-//! retention due dates and audit timestamps all depend on "now". Every crate
-//! takes a [`Clock`] instead of calling the system time, so a test can pin the
-//! time with a [`ManualClock`] and step it forward.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -13,6 +8,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 pub type Timestamp = DateTime<Utc>;
 
 /// A source of the current time.
+///
+/// Where Custodia gets the time.
+///
+/// Deadlines (one month for a data-subject request, 72 hours for a breach),
+/// retention due dates and audit timestamps all depend on "now". Every crate
+/// takes a [`Clock`] instead of calling the system time, so a test can pin the
+/// time with a [`ManualClock`] and step it forward.
 pub trait Clock: Send + Sync {
     /// The current instant.
     fn now(&self) -> Timestamp;

@@ -11,22 +11,22 @@ use crate::DataCategory;
 #[non_exhaustive]
 pub enum Error {
     /// An identifier was not a UUID.
-    #[error("invalid {what} {input:?}: {reason}")]
+    #[error("invalid {what} {input:?}: {source}")]
     InvalidId {
         /// Which identifier: `"tenant id"`, `"subject id"` or `"actor id"`.
         what: &'static str,
         /// The rejected text.
         input: String,
         /// Why the UUID parser refused it.
-        reason: String,
+        source: uuid::Error,
     },
     /// A timestamp that is not RFC 3339.
-    #[error("invalid timestamp {input:?}: {reason} (expected RFC 3339, e.g. 2026-01-31T09:00:00Z)")]
+    #[error("invalid timestamp {input:?}: {source} (expected RFC 3339, e.g. 2026-01-31T09:00:00Z)")]
     InvalidTimestamp {
         /// The rejected input, shortened to [`MAX_ECHO`] characters.
         input: String,
-        /// Why it was rejected.
-        reason: String,
+        /// Why chrono's parser rejected it.
+        source: chrono::ParseError,
     },
     /// A data category was not a well-formed dotted path.
     #[error("invalid data category {input:?}: {reason}")]
@@ -94,6 +94,76 @@ pub fn echo(input: &str) -> String {
     match input.char_indices().nth(MAX_ECHO) {
         Some((cut, _)) => format!("{}…", &input[..cut]),
         None => input.to_owned(),
+    }
+}
+
+/// The typed source of an error that must stay `Clone` and `PartialEq`: an
+/// `io::Error` or a parser's error is neither, so it is shared behind an
+/// [`Arc`](std::sync::Arc) and compared by its message.
+///
+/// It derefs to the underlying error, displays as it does and reports that
+/// error's own source.
+///
+/// ```
+/// use custodia_core::Shared;
+///
+/// let a = Shared::new(std::io::Error::from(std::io::ErrorKind::NotFound));
+/// let b = a.clone();
+/// assert_eq!(a, b);
+/// assert_eq!(a.kind(), std::io::ErrorKind::NotFound);
+/// ```
+#[derive(Debug)]
+pub struct Shared<E>(std::sync::Arc<E>);
+
+impl<E> Shared<E> {
+    /// Wraps an error.
+    pub fn new(error: E) -> Self {
+        Shared(std::sync::Arc::new(error))
+    }
+
+    /// The underlying error.
+    pub fn get(&self) -> &E {
+        &self.0
+    }
+}
+
+impl<E> Clone for Shared<E> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<E> From<E> for Shared<E> {
+    fn from(error: E) -> Self {
+        Shared::new(error)
+    }
+}
+
+impl<E> std::ops::Deref for Shared<E> {
+    type Target = E;
+
+    fn deref(&self) -> &E {
+        &self.0
+    }
+}
+
+impl<E: std::fmt::Display> PartialEq for Shared<E> {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl<E: std::fmt::Display> Eq for Shared<E> {}
+
+impl<E: std::fmt::Display> std::fmt::Display for Shared<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for Shared<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 

@@ -1,38 +1,40 @@
 //! Identifiers of tenants, data subjects and actors.
-//!
-//! All three are UUIDs behind distinct newtypes, so a `SubjectId` can never be
-//! passed where a `TenantId` is expected. They are `Copy`, ordered, hashable,
-//! print as the hyphenated lower-case UUID and parse any form the `uuid` crate
-//! accepts (hyphenated, simple, braced, URN).
-//!
-//! # Mapping the host's own keys
-//!
-//! A helpdesk already has stable keys: a PSA contact id, a CRM account number,
-//! an agent's login. [`TenantId::from_external_key`],
-//! [`SubjectId::from_external_key`] and [`ActorId::from_external_key`] turn such a
-//! key into an id deterministically, with no lookup table: the same key always
-//! gives the same id, on every machine, forever.
-//!
-//! The mapping is a name-based UUID (version 5, RFC 9562 §5.5):
-//!
-//! * tenants: namespace [`CUSTODIA_NAMESPACE`], name `tenant` ‖ `system` ‖ `key`;
-//! * subjects and actors: namespace the tenant's UUID, name `subject` (or
-//!   `actor`) ‖ `system` ‖ `key`, so the same contact id in two tenants gives two
-//!   unrelated subjects, and a subject never collides with an actor;
-//!
-//! where each part is prefixed by its length as a 4-byte big-endian integer, so
-//! `("ps", "a1")` and `("psa", "1")` cannot collide. `system` names the source of
-//! the key (`"psa.contact"`, `"crm"`), so keys from two systems never clash.
-//!
-//! These ids are pseudonymous, not secret: anyone who knows the tenant id and the
-//! host key can recompute them. Use `custodia-crypt`'s keyed pseudonyms where the
-//! id itself must not be linkable.
 
 use uuid::Uuid;
 
 /// The namespace UUID under which tenant ids are derived from external keys.
 ///
 /// Fixed forever: changing it would change every derived [`TenantId`].
+///
+/// Identifiers of tenants, data subjects and actors.
+///
+/// All three are UUIDs behind distinct newtypes, so a `SubjectId` can never be
+/// passed where a `TenantId` is expected. They are `Copy`, ordered, hashable,
+/// print as the hyphenated lower-case UUID and parse any form the `uuid` crate
+/// accepts (hyphenated, simple, braced, URN).
+///
+/// # Mapping the host's own keys
+///
+/// A helpdesk already has stable keys: a PSA contact id, a CRM account number,
+/// an agent's login. [`TenantId::from_external_key`],
+/// [`SubjectId::from_external_key`] and [`ActorId::from_external_key`] turn such a
+/// key into an id deterministically, with no lookup table: the same key always
+/// gives the same id, on every machine, forever.
+///
+/// The mapping is a name-based UUID (version 5, RFC 9562 §5.5):
+///
+/// * tenants: namespace [`CUSTODIA_NAMESPACE`], name `tenant` ‖ `system` ‖ `key`;
+/// * subjects and actors: namespace the tenant's UUID, name `subject` (or
+///   `actor`) ‖ `system` ‖ `key`, so the same contact id in two tenants gives two
+///   unrelated subjects, and a subject never collides with an actor;
+///
+/// where each part is prefixed by its length as a 4-byte big-endian integer, so
+/// `("ps", "a1")` and `("psa", "1")` cannot collide. `system` names the source of
+/// the key (`"psa.contact"`, `"crm"`), so keys from two systems never clash.
+///
+/// These ids are pseudonymous, not secret: anyone who knows the tenant id and the
+/// host key can recompute them. Use `custodia-crypt`'s keyed pseudonyms where the
+/// id itself must not be linkable.
 pub const CUSTODIA_NAMESPACE: Uuid = Uuid::from_u128(0x6a1e_52c4_0b8e_4a57_9d3f_2c7e_8f10_c057);
 
 /// Builds the length-prefixed name hashed into a derived id.
@@ -131,7 +133,7 @@ macro_rules! uuid_id {
                 $crate::uuid::Uuid::parse_str(s).map(Self).map_err(|e| $crate::Error::InvalidId {
                     what: $what,
                     input: $crate::echo(s),
-                    reason: e.to_string(),
+                    source: e,
                 })
             }
         }
@@ -140,8 +142,8 @@ macro_rules! uuid_id {
 
 uuid_id!(
     /// A tenant: one subscriber of the helpdesk, whose data no other tenant may see.
-    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-    #[cfg_attr(feature = "serde", serde(transparent))]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     TenantId,
     "tenant id",
     random
@@ -149,16 +151,16 @@ uuid_id!(
 uuid_id!(
     /// A data subject: the natural person personal data is about (an end user,
     /// a contact, an agent in their capacity as a person).
-    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-    #[cfg_attr(feature = "serde", serde(transparent))]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     SubjectId,
     "subject id",
     random
 );
 uuid_id!(
     /// Whoever performs an action: an agent, an end user, an API key, a system job.
-    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-    #[cfg_attr(feature = "serde", serde(transparent))]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     ActorId,
     "actor id",
     random
@@ -167,7 +169,7 @@ uuid_id!(
 impl TenantId {
     /// The tenant id for the host's own tenant key `key` from `system`.
     ///
-    /// Deterministic: see the [module documentation](self) for the exact
+    /// Deterministic: see [`CUSTODIA_NAMESPACE`](crate::CUSTODIA_NAMESPACE) for the exact
     /// derivation.
     ///
     /// ```

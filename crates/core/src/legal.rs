@@ -1,9 +1,4 @@
 //! Why and in which capacity personal data is processed.
-//!
-//! [`LegalBasis`] is one of the six lawful bases of GDPR Art. 6(1); [`Role`] says
-//! whether the helpdesk acts as controller (its own customers' data) or processor
-//! (a subscriber's end users' data, Art. 28); [`Purpose`] names what the data is
-//! processed for, in the host's own vocabulary.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,9 +11,16 @@ use crate::error::echo;
 ///
 /// Printed and parsed as snake_case (`legitimate_interests`); serde uses the
 /// same names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+/// Why and in which capacity personal data is processed.
+///
+/// [`LegalBasis`] is one of the six lawful bases of GDPR Art. 6(1); [`Role`] says
+/// whether the helpdesk acts as controller (its own customers' data) or processor
+/// (a subscriber's end users' data, Art. 28); [`Purpose`] names what the data is
+/// processed for, in the host's own vocabulary.
+#[serde(rename_all = "snake_case")]
 pub enum LegalBasis {
     /// Art. 6(1)(a): the person consented.
     Consent,
@@ -103,9 +105,10 @@ impl FromStr for LegalBasis {
 }
 
 /// The capacity in which the helpdesk processes a piece of personal data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Decides why and how the data is processed (Art. 4(7)); answers
     /// data-subject requests and notifies breaches to the authority.
@@ -222,14 +225,12 @@ impl fmt::Debug for Purpose {
     }
 }
 
-#[cfg(feature = "serde")]
 impl serde::Serialize for Purpose {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 
-#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Purpose {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Purpose::new(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)

@@ -7,24 +7,27 @@
 //! * **Who**: [`TenantId`] (a subscriber of the helpdesk), [`SubjectId`] (the
 //!   person the data is about) and [`ActorId`] (whoever acts). Distinct UUID
 //!   newtypes, so they cannot be mixed up; a host maps its own keys onto them
-//!   deterministically with `from_external_key`, without a lookup table (see
-//!   [`id`]).
+//!   deterministically with `from_external_key`, without a lookup table
+//!   (derived under [`CUSTODIA_NAMESPACE`]).
 //! * **What**: [`DataCategory`], a dotted, hierarchical taxonomy of personal
 //!   data in the style of fideslang (`user.contact.email`), with
 //!   [`DataCategory::is_within`] as its partial order and a [`Taxonomy`] that
-//!   catches typos and holds custom categories (see [`category`]).
+//!   catches typos and holds custom categories.
 //! * **Where**: [`Region`], the named data regions (AU, CA, EU, NZ, UK, US) and any
-//!   other ISO 3166-1 country (see [`region`]).
+//!   other ISO 3166-1 country.
 //! * **Why, and as whom**: [`LegalBasis`] (GDPR Art. 6(1)), [`Purpose`] and
 //!   [`Role`] (controller or processor).
 //! * **When**: the [`Clock`] trait, with [`SystemClock`] for production and
 //!   [`ManualClock`] for tests.
 //!
 //! The key design decision is to validate once, at the boundary: every type
-//! here is parsed by `FromStr` (and serde, with feature `serde`, on by default)
+//! here is parsed by `FromStr` (and by serde)
 //! into a value that cannot be malformed, so the crates built on top never
 //! re-check a category path or a region code. Errors are one [`Error`] enum
 //! that names the rejected input and what was expected.
+//!
+//! Every type is at the crate root; the only public modules are [`calendar`],
+//! a namespace of free date functions, and `arbitrary` (feature `proptest`).
 //!
 //! With feature `proptest`, every type implements
 //! [`proptest::arbitrary::Arbitrary`] and the `arbitrary` module has narrower
@@ -57,26 +60,38 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod calendar;
-pub mod category;
-pub mod clock;
-mod error;
-pub mod id;
-pub mod legal;
-pub mod region;
+// The public surface is the re-export list below; a module is public only when
+// it is a namespace of free functions (`calendar`) or a feature's add-on
+// (`arbitrary`).
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
+pub mod calendar;
+mod category;
+mod clock;
+mod error;
+mod id;
+mod legal;
+mod region;
 
-pub use calendar::parse_timestamp;
-pub use category::{CategoryInfo, DataCategory, Taxonomy};
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use error::{Error, MAX_ECHO, echo};
-pub use id::{ActorId, SubjectId, TenantId};
-pub use legal::{LegalBasis, Purpose, Role};
+// Who: identifiers.
+pub use id::{ActorId, CUSTODIA_NAMESPACE, SubjectId, TenantId};
+// What: the personal-data taxonomy.
+pub use category::{
+    CategoryInfo, DataCategory, MAX_CATEGORY_DEPTH, MAX_CATEGORY_LEN, SPECIAL_CATEGORIES, Taxonomy,
+};
+// Where.
 pub use region::Region;
+// Why, and as whom.
+pub use legal::{LegalBasis, MAX_PURPOSE_LEN, Purpose, Role};
+// When.
+pub use calendar::parse_timestamp;
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+// Errors.
+pub use error::{Error, MAX_ECHO, Shared, echo};
 
 /// The `chrono` version Custodia's time types come from.
 pub use chrono;

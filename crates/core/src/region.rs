@@ -1,17 +1,4 @@
 //! Data regions: where a tenant's data lives.
-//!
-//! Helpdesk vendors assign each subscriber to a data region at provisioning
-//! ("Australia, Canada, United Kingdom, United States"). A [`Region`] is either
-//! one of the six named regions Custodia knows by name ([`Region::AU`],
-//! [`Region::CA`], [`Region::EU`], [`Region::NZ`], [`Region::UK`],
-//! [`Region::US`]) or any other country by its ISO 3166-1 alpha-2 code
-//! ([`Region::custom`]).
-//!
-//! A region is stored as its two-letter code, so there is exactly one value per
-//! region. Two codes are not ISO country codes but are reserved for exactly this
-//! use by ISO 3166/MA: `EU` (the European Union as a whole) and `UK` (the United
-//! Kingdom, whose country code is `GB`; `GB` parses to [`Region::UK`]). Parsing is
-//! case-insensitive; printing is upper case.
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +7,21 @@ use crate::Error;
 use crate::error::echo;
 
 /// A data region: a named region or an ISO 3166-1 alpha-2 country.
+///
+/// Data regions: where a tenant's data lives.
+///
+/// Helpdesk vendors assign each subscriber to a data region at provisioning
+/// ("Australia, Canada, United Kingdom, United States"). A [`Region`] is either
+/// one of the six named regions Custodia knows by name ([`Region::AU`],
+/// [`Region::CA`], [`Region::EU`], [`Region::NZ`], [`Region::UK`],
+/// [`Region::US`]) or any other country by its ISO 3166-1 alpha-2 code
+/// ([`Region::custom`]).
+///
+/// A region is stored as its two-letter code, so there is exactly one value per
+/// region. Two codes are not ISO country codes but are reserved for exactly this
+/// use by ISO 3166/MA: `EU` (the European Union as a whole) and `UK` (the United
+/// Kingdom, whose country code is `GB`; `GB` parses to [`Region::UK`]). Parsing is
+/// case-insensitive; printing is upper case.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Region([u8; 2]);
 
@@ -141,14 +143,12 @@ impl fmt::Debug for Region {
     }
 }
 
-#[cfg(feature = "serde")]
 impl serde::Serialize for Region {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.code())
     }
 }
 
-#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Region {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;

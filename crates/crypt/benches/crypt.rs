@@ -6,9 +6,10 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use custodia_core::TenantId;
-use custodia_crypt::blind::{BlindIndex, BlindIndexConfig};
 use custodia_crypt::deterministic::DeterministicCipher;
-use custodia_crypt::{FieldCipher, FieldContext, KeyId, Keyring, RUST_CRYPTO, SecretKey};
+use custodia_crypt::{
+    BlindIndex, BlindIndexConfig, FieldCipher, FieldContext, KeyId, Keyring, RUST_CRYPTO, SecretKey,
+};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hmac;
 

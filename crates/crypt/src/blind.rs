@@ -1,96 +1,4 @@
 //! Blind indexes: equality search over encrypted fields.
-//!
-//! A field sealed in a random-nonce [envelope](crate::envelope) cannot be
-//! searched: the same e-mail address encrypts differently every time. A blind
-//! index stores, next to the ciphertext, a [`BlindToken`]: the HMAC-SHA256 of
-//! the normalised plaintext, truncated to a few bytes. To look a value up,
-//! compute its token, select the rows carrying that token, then decrypt those
-//! candidates and compare the plaintexts, because truncation produces false
-//! positives on purpose.
-//!
-//! Get an index from [`Keyring::blind_index`](crate::Keyring::blind_index),
-//! which keys it with the tenant's rotation-stable search key (tokens never
-//! change when data keys rotate), or build one over a key of your own with
-//! [`BlindIndex::new`].
-//!
-//! The key design decision is one HMAC key per tenant, record type and field,
-//! derived from the caller's key rather than stored: tokens of two tenants, or
-//! of two columns of one tenant, are unrelated, so they cannot be joined with
-//! each other. [`BlindIndex::new`] derives the key and computes the HMAC key
-//! schedule once, so [`BlindIndex::compute`] costs one HMAC.
-//!
-//! # What a blind index leaks
-//!
-//! Blind indexes trade confidentiality for searchability. Whoever can read the
-//! tokens, but holds no key, learns:
-//!
-//! * **Equality within one tenant and field.** Two rows with the same token
-//!   very probably hold the same (normalised) value. Normalisation widens this:
-//!   with [`Normalization::Email`], `Alice@Example.com` and `alice@example.com`
-//!   are one value.
-//! * **Frequencies.** Counting tokens shows how often each value occurs; with
-//!   outside knowledge of the distribution (the commonest surname, the
-//!   commonest country code) the most frequent tokens can often be named.
-//!   Low-entropy fields (a yes/no flag, a birth year) should not be indexed.
-//! * **Changes over time.** Comparing snapshots shows which rows changed value
-//!   and which rows came to share a value.
-//!
-//! It does not leak the length of the value (every token has the configured
-//! length), nor anything across tenants or fields, nor anything at all to
-//! whoever lacks the key, since HMAC-SHA256 is a pseudorandom function.
-//!
-//! **Truncation.** Like the beacons of the AWS Database Encryption SDK, a token
-//! is deliberately short ([`BlindIndexConfig::output_len`], 4 to 32 bytes), so
-//! that distinct values can share a token. With `b`-byte tokens and `N` rows in
-//! a tenant's column, a lookup matches on average `N / 2^(8b)` rows that do
-//! not hold the value: for 4-byte tokens, `N / 2^32` false matches per lookup.
-//! Callers must therefore decrypt every candidate and compare. Note how little
-//! cover this gives in practice: unless a column holds billions of distinct
-//! values, even 4-byte tokens rarely collide, and equality and frequencies leak
-//! almost fully. Shorter tokens blur them more; longer ones cost storage and
-//! buy nothing but fewer false matches.
-//!
-//! # Key derivation
-//!
-//! The HMAC key is HKDF-SHA256 of the caller's key, with an empty salt (the key
-//! is uniformly random) and as info the length-prefixed parts
-//! `"custodia/blind-index/v1"`, the tenant's 16 UUID bytes, the record type
-//! and the field name (each part preceded by its length as a 4-byte
-//! big-endian integer). The record id is not and cannot be bound: a token must
-//! be the same in every row. The configuration is not bound either, so a
-//! shorter token is a prefix of a longer one for the same value. Tokens are
-//! stored data: changing this derivation, or a field's normalisation, means
-//! re-indexing.
-//!
-//! # Example
-//!
-//! ```
-//! use custodia_core::TenantId;
-//! use custodia_crypt::SecretKey;
-//! use custodia_crypt::blind::{BlindIndex, BlindIndexConfig, BlindToken, Normalization};
-//!
-//! let key = SecretKey::generate()?;
-//! let acme = TenantId::from_external_key("crm", "ACME");
-//! let config = BlindIndexConfig { output_len: 8, normalize: Normalization::Email };
-//! let index = BlindIndex::new(&key, acme, "contact", "email", config)?;
-//!
-//! // Store the token beside the encrypted address...
-//! let token = index.compute(" Alice@Example.COM");
-//! assert_eq!(token.as_bytes().len(), 8);
-//! let stored = token.to_string(); // 16 hex digits
-//!
-//! // ...and find the row again by any spelling that normalises alike. A match
-//! // is a candidate: decrypt it and compare before trusting it.
-//! let stored: BlindToken = stored.parse()?;
-//! assert!(index.matches("alice@example.com", &stored));
-//! assert!(!index.matches("bob@example.com", &stored));
-//!
-//! // Another tenant's index gives an unrelated token for the same address.
-//! let globex = TenantId::from_external_key("crm", "Globex");
-//! let other = BlindIndex::new(&key, globex, "contact", "email", config)?;
-//! assert_ne!(other.compute("alice@example.com"), token);
-//! # Ok::<(), custodia_crypt::Error>(())
-//! ```
 
 use std::borrow::Cow;
 use std::fmt;
@@ -152,7 +60,7 @@ impl Normalization {
 pub struct BlindIndexConfig {
     /// Token length in bytes, from [`BlindToken::MIN_LEN`] (4) to
     /// [`BlindToken::MAX_LEN`] (32); default 16. Shorter tokens leak less and
-    /// match more rows falsely (see the [module documentation](self)).
+    /// match more rows falsely (see [`BlindIndex`]).
     pub output_len: usize,
     /// How values are canonicalised first; default [`Normalization::None`].
     pub normalize: Normalization,
@@ -186,6 +94,100 @@ impl Default for BlindIndexConfig {
 /// A searchable blind index for one field of one record type of one tenant.
 ///
 /// Cheap to clone and safe to share between threads.
+///
+/// Blind indexes: equality search over encrypted fields.
+///
+/// A field sealed in a random-nonce [envelope](crate::envelope) cannot be
+/// searched: the same e-mail address encrypts differently every time. A blind
+/// index stores, next to the ciphertext, a [`BlindToken`]: the HMAC-SHA256 of
+/// the normalised plaintext, truncated to a few bytes. To look a value up,
+/// compute its token, select the rows carrying that token, then decrypt those
+/// candidates and compare the plaintexts, because truncation produces false
+/// positives on purpose.
+///
+/// Get an index from [`Keyring::blind_index`](crate::Keyring::blind_index),
+/// which keys it with the tenant's rotation-stable search key (tokens never
+/// change when data keys rotate), or build one over a key of your own with
+/// [`BlindIndex::new`].
+///
+/// The key design decision is one HMAC key per tenant, record type and field,
+/// derived from the caller's key rather than stored: tokens of two tenants, or
+/// of two columns of one tenant, are unrelated, so they cannot be joined with
+/// each other. [`BlindIndex::new`] derives the key and computes the HMAC key
+/// schedule once, so [`BlindIndex::compute`] costs one HMAC.
+///
+/// # What a blind index leaks
+///
+/// Blind indexes trade confidentiality for searchability. Whoever can read the
+/// tokens, but holds no key, learns:
+///
+/// * **Equality within one tenant and field.** Two rows with the same token
+///   very probably hold the same (normalised) value. Normalisation widens this:
+///   with [`Normalization::Email`], `Alice@Example.com` and `alice@example.com`
+///   are one value.
+/// * **Frequencies.** Counting tokens shows how often each value occurs; with
+///   outside knowledge of the distribution (the commonest surname, the
+///   commonest country code) the most frequent tokens can often be named.
+///   Low-entropy fields (a yes/no flag, a birth year) should not be indexed.
+/// * **Changes over time.** Comparing snapshots shows which rows changed value
+///   and which rows came to share a value.
+///
+/// It does not leak the length of the value (every token has the configured
+/// length), nor anything across tenants or fields, nor anything at all to
+/// whoever lacks the key, since HMAC-SHA256 is a pseudorandom function.
+///
+/// **Truncation.** Like the beacons of the AWS Database Encryption SDK, a token
+/// is deliberately short ([`BlindIndexConfig::output_len`], 4 to 32 bytes), so
+/// that distinct values can share a token. With `b`-byte tokens and `N` rows in
+/// a tenant's column, a lookup matches on average `N / 2^(8b)` rows that do
+/// not hold the value: for 4-byte tokens, `N / 2^32` false matches per lookup.
+/// Callers must therefore decrypt every candidate and compare. Note how little
+/// cover this gives in practice: unless a column holds billions of distinct
+/// values, even 4-byte tokens rarely collide, and equality and frequencies leak
+/// almost fully. Shorter tokens blur them more; longer ones cost storage and
+/// buy nothing but fewer false matches.
+///
+/// # Key derivation
+///
+/// The HMAC key is HKDF-SHA256 of the caller's key, with an empty salt (the key
+/// is uniformly random) and as info the length-prefixed parts
+/// `"custodia/blind-index/v1"`, the tenant's 16 UUID bytes, the record type
+/// and the field name (each part preceded by its length as a 4-byte
+/// big-endian integer). The record id is not and cannot be bound: a token must
+/// be the same in every row. The configuration is not bound either, so a
+/// shorter token is a prefix of a longer one for the same value. Tokens are
+/// stored data: changing this derivation, or a field's normalisation, means
+/// re-indexing.
+///
+/// # Example
+///
+/// ```
+/// use custodia_core::TenantId;
+/// use custodia_crypt::SecretKey;
+/// use custodia_crypt::{BlindIndex, BlindIndexConfig, BlindToken, Normalization};
+///
+/// let key = SecretKey::generate()?;
+/// let acme = TenantId::from_external_key("crm", "ACME");
+/// let config = BlindIndexConfig { output_len: 8, normalize: Normalization::Email };
+/// let index = BlindIndex::new(&key, acme, "contact", "email", config)?;
+///
+/// // Store the token beside the encrypted address...
+/// let token = index.compute(" Alice@Example.COM");
+/// assert_eq!(token.as_bytes().len(), 8);
+/// let stored = token.to_string(); // 16 hex digits
+///
+/// // ...and find the row again by any spelling that normalises alike. A match
+/// // is a candidate: decrypt it and compare before trusting it.
+/// let stored: BlindToken = stored.parse()?;
+/// assert!(index.matches("alice@example.com", &stored));
+/// assert!(!index.matches("bob@example.com", &stored));
+///
+/// // Another tenant's index gives an unrelated token for the same address.
+/// let globex = TenantId::from_external_key("crm", "Globex");
+/// let other = BlindIndex::new(&key, globex, "contact", "email", config)?;
+/// assert_ne!(other.compute("alice@example.com"), token);
+/// # Ok::<(), custodia_crypt::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct BlindIndex {
     key: hmac::Key,
@@ -198,7 +200,7 @@ pub struct BlindIndex {
 
 impl BlindIndex {
     /// An index for `field` of `record_type` in `tenant`, keyed by a key
-    /// derived from `key` (see the [module documentation](self)).
+    /// derived from `key` (see [`BlindIndex`]).
     ///
     /// `key` may be a key reserved for indexing or the tenant's data key: the
     /// derivation keeps the two uses independent. Fails if the configuration
@@ -280,8 +282,8 @@ impl fmt::Debug for BlindIndex {
 /// A blind-index token: 4 to 32 bytes, written as lower-case hex.
 ///
 /// Not secret (it is stored in the clear) but not meaningless either: see
-/// what tokens leak in the [module documentation](self). Equality is
-/// constant-time. Parses from hex in either case; with feature `serde` it
+/// what tokens leak in the [`BlindIndex`] documentation. Equality is
+/// constant-time. Parses from hex in either case; with serde it
 /// serialises as its hex string.
 #[derive(Clone, Copy)]
 pub struct BlindToken {
@@ -394,7 +396,6 @@ fn nibble(digit: u8) -> Result<u8, Error> {
     }
 }
 
-#[cfg(feature = "serde")]
 mod serde_impls {
     use std::fmt;
 
@@ -643,7 +644,6 @@ mod tests {
         assert!(!printed.contains("4242"));
     }
 
-    #[cfg(feature = "serde")]
     #[test]
     fn serde_as_hex_string() {
         let token: BlindToken = "00112233aabbccdd".parse().unwrap();

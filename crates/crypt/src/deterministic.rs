@@ -35,7 +35,7 @@
 //! Whoever reads the column learns which rows hold the same value and how
 //! often each value occurs; for a low-entropy field (a country, a status) that
 //! is close to learning the values. Prefer an envelope plus a truncated
-//! [blind index](crate::blind), which hides lengths and blurs equality, unless
+//! [blind index](crate::BlindIndex), which hides lengths and blurs equality, unless
 //! exact ciphertext matching is really needed. Pad values to a fixed length
 //! first if their length is sensitive.
 //!

@@ -1,37 +1,4 @@
 //! `Encrypted<T>`: a struct field that is stored sealed.
-//!
-//! A host declares `email: Encrypted<String>` in its row type. The value
-//! serializes as the envelope's `cst1.` text form, so it fits a text column or
-//! a JSON document unchanged, and deserializing checks that the text really is
-//! an envelope (a corrupted column fails at load, not later). The plaintext is
-//! the JSON encoding of `T`; it is produced and consumed only inside
-//! [`Encrypted::seal`] and [`Encrypted::open`], and wiped after use.
-//!
-//! ```
-//! use custodia_core::TenantId;
-//! use custodia_crypt::{Encrypted, FieldContext, Keyring, SecretKey};
-//!
-//! #[derive(serde::Serialize, serde::Deserialize)]
-//! struct Contact {
-//!     id: String,
-//!     email: Encrypted<String>,
-//! }
-//!
-//! let keyring = Keyring::new(SecretKey::generate()?);
-//! let tenant = TenantId::from_external_key("crm", "ACME");
-//! let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
-//! let contact = Contact {
-//!     id: "1017".into(),
-//!     email: Encrypted::seal(&keyring, &ctx, &"alice@example.com".to_string())?,
-//! };
-//!
-//! let row = serde_json::to_string(&contact).unwrap();
-//! assert!(row.contains("\"email\":\"cst1.") && !row.contains("alice"));
-//!
-//! let loaded: Contact = serde_json::from_str(&row).unwrap();
-//! assert_eq!(loaded.email.open(&keyring, &ctx)?, "alice@example.com");
-//! # Ok::<(), custodia_crypt::Error>(())
-//! ```
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -44,6 +11,41 @@ use crate::envelope::{self, Envelope};
 use crate::{Error, FieldContext, KeyId, Keyring};
 
 /// A value of type `T`, sealed in a field envelope.
+///
+/// `Encrypted<T>`: a struct field that is stored sealed.
+///
+/// A host declares `email: Encrypted<String>` in its row type. The value
+/// serializes as the envelope's `cst1.` text form, so it fits a text column or
+/// a JSON document unchanged, and deserializing checks that the text really is
+/// an envelope (a corrupted column fails at load, not later). The plaintext is
+/// the JSON encoding of `T`; it is produced and consumed only inside
+/// [`Encrypted::seal`] and [`Encrypted::open`], and wiped after use.
+///
+/// ```
+/// use custodia_core::TenantId;
+/// use custodia_crypt::{Encrypted, FieldContext, Keyring, SecretKey};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Contact {
+///     id: String,
+///     email: Encrypted<String>,
+/// }
+///
+/// let keyring = Keyring::new(SecretKey::generate()?);
+/// let tenant = TenantId::from_external_key("crm", "ACME");
+/// let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
+/// let contact = Contact {
+///     id: "1017".into(),
+///     email: Encrypted::seal(&keyring, &ctx, &"alice@example.com".to_string())?,
+/// };
+///
+/// let row = serde_json::to_string(&contact).unwrap();
+/// assert!(row.contains("\"email\":\"cst1.") && !row.contains("alice"));
+///
+/// let loaded: Contact = serde_json::from_str(&row).unwrap();
+/// assert_eq!(loaded.email.open(&keyring, &ctx)?, "alice@example.com");
+/// # Ok::<(), custodia_crypt::Error>(())
+/// ```
 pub struct Encrypted<T> {
     envelope: Vec<u8>,
     value: PhantomData<fn() -> T>,

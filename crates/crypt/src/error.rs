@@ -114,9 +114,43 @@ pub enum Error {
         /// The erased tenant.
         tenant: custodia_core::TenantId,
     },
-    /// The key store failed (I/O, or a store file that does not decode).
+    /// The key store failed (a store file of an unknown format, a record it
+    /// refused or lost, a key variable that is not set).
     #[error("key store: {0}")]
     Store(String),
+    /// Reading or writing a key file or key store file failed.
+    #[error("key store: {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: custodia_core::Shared<std::io::Error>,
+    },
+    /// A key store file whose (authenticated) contents do not decode, or
+    /// state that does not encode.
+    #[error("key store: {}: contents do not decode: {source}", path.display())]
+    Decode {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The JSON error.
+        source: custodia_core::Shared<serde_json::Error>,
+    },
+    /// The SQLite key store's database failed (feature `sqlite`).
+    #[cfg(feature = "sqlite")]
+    #[error("key store: {place}: {source}")]
+    Sqlite {
+        /// `sqlite:<path>`.
+        place: String,
+        /// The driver's error.
+        source: custodia_core::Shared<rusqlite::Error>,
+    },
+    /// The PostgreSQL key store's server or driver failed (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[error("key store: postgres: {}", pg_detail(source))]
+    Postgres {
+        /// The driver's error (with the SQLSTATE, when the server sent one).
+        source: custodia_core::Shared<postgres::Error>,
+    },
     /// A key-store row (or a stored key) that does not decode or does not
     /// belong where it is: corrupted, or written by another store or build.
     /// It is left as it is; nothing overwrites it.
@@ -127,4 +161,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+/// The server's message and SQLSTATE when there is one (the driver's own
+/// `Display` says only "db error").
+#[cfg(feature = "postgres")]
+fn pg_detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }

@@ -1,50 +1,4 @@
 //! A [`KeyStore`] in one encrypted file.
-//!
-//! # Format
-//!
-//! The file holds one field envelope (see [`envelope`](crate::envelope)):
-//! the store's contents as JSON, sealed with AES-256-GCM under a key derived
-//! from the master key (HKDF-SHA256, salt `custodia/key-store/v1`, info
-//! `custodia/key-store-file/v1`), with context (nil tenant,
-//! `custodia.key_store`, `v1`, `entries`). Without the master key the file shows
-//! only its length; a modified file fails to open.
-//!
-//! The JSON, format 3, is an object:
-//!
-//! ```text
-//! {"format": 3,
-//!  "subjects": [{"tenant": "…", "subject": "…", "stored": {"state": "wrapped", "envelope": [1, 1, 1, …]}}],
-//!  "tenants":  [{"tenant": "…", "keys": {"state": "active", "data_keys": [{"version": 1, "wrapped_key": [1, 1, 1, …]}], "search_key": null}}],
-//!  "keyring":  {"format": 1, "mode": "random", "primary": 1, "versions": […], "retired": [], "search_root": […]},
-//!  "nonces":   [{"tenant": "…", "version": 1, "reserved": 1048576}]}
-//! ```
-//!
-//! (a [`KeyringRecord`], [`StoredTenantKeys`] per tenant and a
-//! [`NonceCount`] per tenant data key). Format 2, the same without
-//! `nonces`, and format 1, a bare array of subject entries, are still read,
-//! and rewritten as format 3 on the next change. An older build refuses a
-//! format-3 file rather than rewriting it without its nonce counts.
-//!
-//! # Durability
-//!
-//! Every change rewrites the whole file atomically: write `<file>.tmp` with
-//! mode 0600, fsync it, rename it over the file, fsync the directory. A crash
-//! leaves the old file or the new one, never a mix, and a shredded key is gone
-//! from the file as soon as [`KeyStore::shred`] returns. Rewriting costs
-//! O(entries) per change: right for thousands of subjects per process, not for
-//! millions (use a database-backed store there).
-//!
-//! # Several processes
-//!
-//! Processes may share the file. A change takes an exclusive lock on
-//! `<file>.lock` (`flock`), rereads the file if another process replaced it,
-//! applies the change and writes, so compare-and-swaps (keyring record, nonce
-//! counts, re-wrapping) hold across processes. Every read first checks the
-//! file's identity (inode, length, modification time: one `stat`) and rereads
-//! it when it changed; the shreds and keyring changes found that way feed
-//! [`KeyStore::changes_since`], so caches over this store in other processes
-//! drop shredded keys within their staleness bound. Generations are local to
-//! each `FileKeyStore` value.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -92,6 +46,54 @@ struct Contents {
 
 /// Wrapped keys and the keyring's version list in one encrypted, atomically
 /// rewritten file.
+///
+/// A [`KeyStore`] in one encrypted file.
+///
+/// # Format
+///
+/// The file holds one field envelope (see [`envelope`](crate::envelope)):
+/// the store's contents as JSON, sealed with AES-256-GCM under a key derived
+/// from the master key (HKDF-SHA256, salt `custodia/key-store/v1`, info
+/// `custodia/key-store-file/v1`), with context (nil tenant,
+/// `custodia.key_store`, `v1`, `entries`). Without the master key the file shows
+/// only its length; a modified file fails to open.
+///
+/// The JSON, format 3, is an object:
+///
+/// ```text
+/// {"format": 3,
+///  "subjects": [{"tenant": "…", "subject": "…", "stored": {"state": "wrapped", "envelope": [1, 1, 1, …]}}],
+///  "tenants":  [{"tenant": "…", "keys": {"state": "active", "data_keys": [{"version": 1, "wrapped_key": [1, 1, 1, …]}], "search_key": null}}],
+///  "keyring":  {"format": 1, "mode": "random", "primary": 1, "versions": […], "retired": [], "search_root": […]},
+///  "nonces":   [{"tenant": "…", "version": 1, "reserved": 1048576}]}
+/// ```
+///
+/// (a [`KeyringRecord`], [`StoredTenantKeys`] per tenant and a
+/// [`NonceCount`] per tenant data key). Format 2, the same without
+/// `nonces`, and format 1, a bare array of subject entries, are still read,
+/// and rewritten as format 3 on the next change. An older build refuses a
+/// format-3 file rather than rewriting it without its nonce counts.
+///
+/// # Durability
+///
+/// Every change rewrites the whole file atomically: write `<file>.tmp` with
+/// mode 0600, fsync it, rename it over the file, fsync the directory. A crash
+/// leaves the old file or the new one, never a mix, and a shredded key is gone
+/// from the file as soon as [`KeyStore::shred`] returns. Rewriting costs
+/// O(entries) per change: right for thousands of subjects per process, not for
+/// millions (use a database-backed store there).
+///
+/// # Several processes
+///
+/// Processes may share the file. A change takes an exclusive lock on
+/// `<file>.lock` (`flock`), rereads the file if another process replaced it,
+/// applies the change and writes, so compare-and-swaps (keyring record, nonce
+/// counts, re-wrapping) hold across processes. Every read first checks the
+/// file's identity (inode, length, modification time: one `stat`) and rereads
+/// it when it changed; the shreds and keyring changes found that way feed
+/// [`KeyStore::changes_since`], so caches over this store in other processes
+/// drop shredded keys within their staleness bound. Generations are local to
+/// each `FileKeyStore` value.
 pub struct FileKeyStore {
     path: PathBuf,
     cipher: FieldCipher,
@@ -127,7 +129,10 @@ impl Stamp {
                 inode: 0,
             })),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Store(format!("{}: {e}", path.display()))),
+            Err(e) => Err(Error::Io {
+                path: path.to_path_buf(),
+                source: e.into(),
+            }),
         }
     }
 }
@@ -165,10 +170,15 @@ impl FileKeyStore {
     fn load(&self) -> Result<StoreState, Error> {
         crate::secret::check_private(&self.path)?;
         let shown = self.path.display();
-        let sealed = fs::read(&self.path).map_err(|e| Error::Store(format!("{shown}: {e}")))?;
+        let sealed = fs::read(&self.path).map_err(|e| Error::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        })?;
         let json = zeroize::Zeroizing::new(self.cipher.open(&Self::context()?, &sealed)?);
-        let undecodable =
-            |e: serde_json::Error| Error::Store(format!("{shown}: contents do not decode: {e}"));
+        let undecodable = |e: serde_json::Error| Error::Decode {
+            path: self.path.clone(),
+            source: e.into(),
+        };
         // Format 1 is a bare array of subject entries; format 2 an object.
         let legacy = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
         let (subjects, tenants, keyring, nonces) = if legacy {
@@ -230,10 +240,11 @@ impl FileKeyStore {
             keyring: state.keyring.clone(),
             nonces: state.nonce_counts(),
         };
-        let json = zeroize::Zeroizing::new(
-            serde_json::to_vec(&contents)
-                .map_err(|e| Error::Store(format!("encoding the key store: {e}")))?,
-        );
+        let json =
+            zeroize::Zeroizing::new(serde_json::to_vec(&contents).map_err(|e| Error::Decode {
+                path: self.path.clone(),
+                source: e.into(),
+            })?);
         let sealed = self.cipher.seal(&Self::context()?, &json)?;
         write_atomically(&self.path, &sealed)
     }
@@ -289,7 +300,10 @@ impl FileKeyStore {
         let mut name = self.path.as_os_str().to_owned();
         name.push(".lock");
         let lock_path = PathBuf::from(name);
-        let io = |e: std::io::Error| Error::Store(format!("{}: {e}", lock_path.display()));
+        let io = |e: std::io::Error| Error::Io {
+            path: lock_path.clone(),
+            source: e.into(),
+        };
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(false);
         #[cfg(unix)]
@@ -301,7 +315,10 @@ impl FileKeyStore {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::Store(format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
@@ -519,7 +536,7 @@ mod tests {
             let sealed = store.cipher.seal(&FileKeyStore::context().unwrap(), &contents).unwrap();
             write_atomically(&path, &sealed).unwrap();
             match FileKeyStore::open(&path, &master) {
-                Ok(_) | Err(Error::Store(_)) => {}
+                Ok(_) | Err(Error::Store(_) | Error::Decode { .. }) => {}
                 Err(other) => prop_assert!(false, "unexpected {other:?}"),
             }
         }

@@ -1,212 +1,5 @@
 //! Versioned keys per tenant, with rotation, re-encryption, safe retirement,
 //! whole-tenant shredding and rotation-stable search keys.
-//!
-//! # Model
-//!
-//! A [`Keyring`] holds one or more versions of a key; exactly one version is
-//! *primary*. Each tenant has its own data key per version, made in one of
-//! two ways ([`DataKeyMode`]):
-//!
-//! * **Derived** (the default, and the only mode of [`Keyring::new`]): the
-//!   tenant's data key for version `v` is derived, not stored:
-//!
-//!   ```text
-//!   tenant_key(t, v) = HKDF-SHA256(ikm  = version_key_v,
-//!                                  salt = "custodia/keyring/v1",
-//!                                  info = len‖"custodia/tenant-data-key/v1" ‖ len‖tenant(16 bytes) ‖ len‖v(4 bytes, big-endian))
-//!   ```
-//!
-//!   (each `len` a 4-byte big-endian byte count), so one key serves every
-//!   tenant and tenants' keys are independent. Nothing is stored per tenant —
-//!   and nothing per tenant can be destroyed.
-//! * **Random**: the tenant's data key for version `v` is 32 bytes from the
-//!   OS, generated on the tenant's first seal under `v` and stored wrapped
-//!   (a field envelope, bound to tenant and version) under the version's
-//!   key-encryption key `HKDF-SHA256(version_key_v, "custodia/keyring/v1",
-//!   len‖"custodia/tenant-kek/v1" ‖ len‖v)`. Destroying a tenant's wrapped
-//!   keys erases all its data: [`Keyring::shred_tenant`].
-//!
-//! Rotation and its bookkeeping:
-//!
-//! * [`Keyring::seal`] always uses the primary version and labels the envelope
-//!   `tenant/v<primary>`.
-//! * [`Keyring::open`] accepts any version still in the ring.
-//! * [`Keyring::rotate`] adds a new primary; old ciphertexts keep opening.
-//! * [`Keyring::reencrypt`] moves one ciphertext to the primary version.
-//! * [`Keyring::retire`] removes a version, but only with a [`KeyUsage`] scan
-//!   showing nothing still uses it. Its number is never reused.
-//!
-//! # Stored keyrings
-//!
-//! [`Keyring::new`] keeps everything in memory: the caller supplies the
-//! version keys again after a restart. [`Keyring::from_store`] keeps the
-//! keyring in a [`KeyStore`] instead: a [`KeyringRecord`]
-//! lists the versions (each version key random, wrapped under the *root key*
-//! the caller supplies from the environment or a file), the primary and the
-//! retired versions; random tenant data keys sit beside it. Reopening the
-//! store with the same root key restores the keyring; every rotation and
-//! retirement is saved (compare-and-swap, so two processes cannot silently
-//! overwrite each other's rotation) before it takes effect.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use custodia_core::{ActorId, ManualClock, TenantId, chrono::Utc};
-//! use custodia_crypt::{DataKeyMode, Error, FieldContext, Keyring, MemoryKeyStore, SecretKey};
-//!
-//! let store = Arc::new(MemoryKeyStore::default()); // or a FileKeyStore
-//! let root = SecretKey::generate()?; // e.g. SecretKey::from_env("CUSTODIA_ROOT_KEY")
-//! let keyring = Keyring::from_store(store.clone(), &root, DataKeyMode::Random)?;
-//! let acme = TenantId::from_external_key("crm", "ACME");
-//! let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
-//! let sealed = keyring.seal(&ctx, b"printer on fire")?;
-//! keyring.rotate(SecretKey::generate()?)?;
-//!
-//! // After a restart: same store, same root key, same keyring.
-//! let keyring = Keyring::from_store(store, &root, DataKeyMode::Random)?;
-//! assert_eq!(keyring.versions(), [1, 2]);
-//! assert_eq!(keyring.open(&ctx, &sealed)?, b"printer on fire");
-//!
-//! // Offboarding: destroy every key of the tenant. Every copy of its data,
-//! // backups included, is now unreadable, with its own error.
-//! let backup_copy = sealed.clone();
-//! let clock = ManualClock::new(Utc::now());
-//! let admin = ActorId::from_external_key(acme, "psa.user", "offboarding");
-//! let receipt = keyring.shred_tenant(acme, admin, &clock)?;
-//! assert_eq!(receipt.key_versions, [1]);
-//! assert_eq!(keyring.open(&ctx, &backup_copy), Err(Error::TenantShredded { tenant: acme }));
-//! # Ok::<(), Error>(())
-//! ```
-//!
-//! # Search keys
-//!
-//! Blind indexes and deterministic encryption need a key that does **not**
-//! rotate: a token computed today must equal the token of the same value
-//! computed after any number of rotations, or lookups would miss every row
-//! indexed before. [`Keyring::blind_index`] and [`Keyring::deterministic`]
-//! therefore key them with the tenant's *search key*, made from the keyring's
-//! search root, which is independent of the data-key versions:
-//!
-//! * Derived mode: `HKDF-SHA256(search_root, "custodia/keyring/v1",
-//!   len‖"custodia/tenant-search-key/v1" ‖ len‖tenant)`.
-//! * Random mode: 32 random bytes per tenant, stored wrapped under
-//!   `HKDF-SHA256(search_root, "custodia/keyring/v1",
-//!   len‖"custodia/tenant-search-kek/v1")`, and destroyed by
-//!   [`Keyring::shred_tenant`] with the data keys (so deterministic
-//!   ciphertexts die too, and stored tokens can no longer be tested against
-//!   guessed values).
-//!
-//! The search root is the version-1 master key for [`Keyring::new`] (kept
-//! in memory after version 1 is retired; the distinct HKDF labels keep search
-//! keys independent of data keys), and random, wrapped in the record, for a
-//! stored keyring.
-//! Each index and cipher then derives its own per-field key from the search
-//! key (see [`blind`](crate::blind) and [`deterministic`](crate::deterministic)).
-//! Rotation, re-encryption and retirement never change a token; the search
-//! key itself cannot be rotated without recomputing every token.
-//!
-//! ```
-//! use custodia_core::TenantId;
-//! use custodia_crypt::blind::BlindIndexConfig;
-//! use custodia_crypt::{KeyUsage, Keyring, SecretKey};
-//!
-//! let keyring = Keyring::new(SecretKey::generate()?);
-//! let acme = TenantId::from_external_key("crm", "ACME");
-//! let config = BlindIndexConfig::default();
-//! let token = keyring.blind_index(acme, "contact", "email", config)?.compute("a@example.com");
-//!
-//! keyring.rotate(SecretKey::generate()?)?;
-//! keyring.retire(1, &KeyUsage::default())?;
-//! let index = keyring.blind_index(acme, "contact", "email", config)?;
-//! assert_eq!(index.compute("a@example.com"), token);
-//! # Ok::<(), custodia_crypt::Error>(())
-//! ```
-//!
-//! # Caching and the nonce limit
-//!
-//! Expanded AES keys are cached per (tenant, version), so the key schedule and
-//! the HKDF (or the unwrapping) run once, not per field. Each thread also
-//! remembers the last key it used, so a run of seals for one tenant takes no
-//! lock; retirement and shredding invalidate those entries at once, but the
-//! expanded key stays in that thread's memory (unusable) until the thread
-//! next uses a keyring or exits — as ring's expanded keys, which are not
-//! zeroized, stay in freed memory anyway.
-//!
-//! Nonces are 96 random bits from a per-thread ChaCha12 generator seeded by
-//! the OS (NIST SP 800-38D §8.2.2). The deterministic construction (§8.2.1, a
-//! per-process fixed field plus a counter) would lift the limit below, but
-//! needs every process sealing under a tenant key to own a distinct fixed
-//! field forever, which uncoordinated processes and restarts cannot promise;
-//! a random per-process prefix would collide after about 2^16 process starts
-//! and then repeat nonces. Random nonces need no coordination, at the price
-//! of §8.3's cap: at most [`NONCE_LIMIT`] (2^32) encryptions per GCM key.
-//! The GCM key is the *tenant data key* of a version — derived or random,
-//! it differs per tenant — so the count is kept per (tenant, version), not
-//! per version.
-//!
-//! * A stored keyring ([`Keyring::from_store`]) keeps the count in its
-//!   [`KeyStore`] ([`NonceCount`](crate::NonceCount)), shared by every
-//!   process over the store and kept across restarts. A process reserves a
-//!   block of 2^20 encryptions at a time with a compare-and-swap on the
-//!   stored count, then seals from the block without I/O or locks; a crash
-//!   loses at most the unused rest of a block, which only makes the count
-//!   err high. Once the stored count reaches the limit, sealing fails with
-//!   [`Error::NonceLimit`] in every process until the keyring is rotated.
-//! * An in-memory keyring ([`Keyring::new`]) counts in memory: its limit
-//!   holds per process only, which is why the stored form exists.
-//!
-//! Within a process, threads reserve 32 seals at a time from the key's
-//! count, so a seal rarely touches a shared counter, and the reservations
-//! can never add up past what the process reserved. [`Keyring::nonce_usage`]
-//! and [`Keyring::stored_nonce_usage`] report the counts (a metric);
-//! [`Keyring::needs_rotation`] says when a primary key passed the warning
-//! threshold (2^31 by default); [`Keyring::with_nonce_budget`] sets a lower
-//! limit, threshold or block ([`NonceBudget`]).
-//!
-//! ```
-//! use std::sync::Arc;
-//! use custodia_core::TenantId;
-//! use custodia_crypt::{DataKeyMode, Error, FieldContext, KeyId, Keyring, MemoryKeyStore, NonceBudget, SecretKey};
-//!
-//! let store = Arc::new(MemoryKeyStore::default());
-//! let root = SecretKey::generate()?;
-//! // A tiny budget to show the limit: 3 seals per key, warn from 2, blocks of 2.
-//! let budget = NonceBudget::new(3, 2, 2)?;
-//! let one = Keyring::from_store(store.clone(), &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
-//! let two = Keyring::from_store(store, &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
-//! let acme = TenantId::from_external_key("crm", "ACME");
-//! let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
-//!
-//! one.seal(&ctx, b"a")?; // reserves 2 in the store
-//! two.seal(&ctx, b"b")?; // reserves the last 1
-//! assert!(two.needs_rotation()?);
-//! assert_eq!(two.nonce_usage(acme, 1)?.reserved, 3);
-//! one.seal(&ctx, b"c")?; // the rest of its block
-//! assert_eq!(two.seal(&ctx, b"d"), Err(Error::NonceLimit { key: KeyId::Tenant { version: 1 } }));
-//! # Ok::<(), Error>(())
-//! ```
-//!
-//! Rotation, re-encryption and retirement:
-//!
-//! ```
-//! use custodia_core::TenantId;
-//! use custodia_crypt::{FieldContext, KeyId, Keyring, KeyUsage, SecretKey};
-//!
-//! let keyring = Keyring::new(SecretKey::generate()?);
-//! let tenant = TenantId::from_external_key("crm", "ACME");
-//! let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
-//! let old = keyring.seal(&ctx, b"alice@example.com")?;
-//!
-//! let v2 = keyring.rotate(SecretKey::generate()?)?;
-//! assert_eq!(keyring.open(&ctx, &old)?, b"alice@example.com");
-//!
-//! // Move the old ciphertext to v2, then v1 can go.
-//! let new = keyring.reencrypt(&ctx, &old)?;
-//! let usage = KeyUsage::scan([new.as_slice()]);
-//! keyring.retire(1, &usage)?;
-//! assert_eq!(keyring.open(&ctx, &new)?, b"alice@example.com");
-//! assert_eq!(usage.count(KeyId::Tenant { version: v2 }), 1);
-//! # Ok::<(), custodia_crypt::Error>(())
-//! ```
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -320,9 +113,10 @@ const KEYRING_RECORD: &str = "custodia.keyring";
 const TENANT_KEY_RECORD: &str = "custodia.tenant_key";
 
 /// How a keyring makes each tenant's data keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum DataKeyMode {
     /// Derived from the version key with HKDF-SHA256: nothing stored per
     /// tenant, but a tenant's keys cannot be destroyed without destroying
@@ -526,6 +320,216 @@ impl Backing {
 ///
 /// Shared by reference (`Arc<Keyring>`) across threads and services: rotation
 /// and retirement take `&self`, so every holder sees the new primary at once.
+///
+/// Versioned keys per tenant, with rotation, re-encryption, safe retirement,
+/// whole-tenant shredding and rotation-stable search keys.
+///
+/// # Model
+///
+/// A [`Keyring`] holds one or more versions of a key; exactly one version is
+/// *primary*. Each tenant has its own data key per version, made in one of
+/// two ways ([`DataKeyMode`]):
+///
+/// * **Derived** (the default, and the only mode of [`Keyring::new`]): the
+///   tenant's data key for version `v` is derived, not stored:
+///
+///   ```text
+///   tenant_key(t, v) = HKDF-SHA256(ikm  = version_key_v,
+///                                  salt = "custodia/keyring/v1",
+///                                  info = len‖"custodia/tenant-data-key/v1" ‖ len‖tenant(16 bytes) ‖ len‖v(4 bytes, big-endian))
+///   ```
+///
+///   (each `len` a 4-byte big-endian byte count), so one key serves every
+///   tenant and tenants' keys are independent. Nothing is stored per tenant —
+///   and nothing per tenant can be destroyed.
+/// * **Random**: the tenant's data key for version `v` is 32 bytes from the
+///   OS, generated on the tenant's first seal under `v` and stored wrapped
+///   (a field envelope, bound to tenant and version) under the version's
+///   key-encryption key `HKDF-SHA256(version_key_v, "custodia/keyring/v1",
+///   len‖"custodia/tenant-kek/v1" ‖ len‖v)`. Destroying a tenant's wrapped
+///   keys erases all its data: [`Keyring::shred_tenant`].
+///
+/// Rotation and its bookkeeping:
+///
+/// * [`Keyring::seal`] always uses the primary version and labels the envelope
+///   `tenant/v<primary>`.
+/// * [`Keyring::open`] accepts any version still in the ring.
+/// * [`Keyring::rotate`] adds a new primary; old ciphertexts keep opening.
+/// * [`Keyring::reencrypt`] moves one ciphertext to the primary version.
+/// * [`Keyring::retire`] removes a version, but only with a [`KeyUsage`] scan
+///   showing nothing still uses it. Its number is never reused.
+///
+/// # Stored keyrings
+///
+/// [`Keyring::new`] keeps everything in memory: the caller supplies the
+/// version keys again after a restart. [`Keyring::from_store`] keeps the
+/// keyring in a [`KeyStore`] instead: a [`KeyringRecord`]
+/// lists the versions (each version key random, wrapped under the *root key*
+/// the caller supplies from the environment or a file), the primary and the
+/// retired versions; random tenant data keys sit beside it. Reopening the
+/// store with the same root key restores the keyring; every rotation and
+/// retirement is saved (compare-and-swap, so two processes cannot silently
+/// overwrite each other's rotation) before it takes effect.
+///
+/// ```
+/// use std::sync::Arc;
+/// use custodia_core::{ActorId, ManualClock, TenantId, chrono::Utc};
+/// use custodia_crypt::{DataKeyMode, Error, FieldContext, Keyring, MemoryKeyStore, SecretKey};
+///
+/// let store = Arc::new(MemoryKeyStore::default()); // or a FileKeyStore
+/// let root = SecretKey::generate()?; // e.g. SecretKey::from_env("CUSTODIA_ROOT_KEY")
+/// let keyring = Keyring::from_store(store.clone(), &root, DataKeyMode::Random)?;
+/// let acme = TenantId::from_external_key("crm", "ACME");
+/// let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
+/// let sealed = keyring.seal(&ctx, b"printer on fire")?;
+/// keyring.rotate(SecretKey::generate()?)?;
+///
+/// // After a restart: same store, same root key, same keyring.
+/// let keyring = Keyring::from_store(store, &root, DataKeyMode::Random)?;
+/// assert_eq!(keyring.versions(), [1, 2]);
+/// assert_eq!(keyring.open(&ctx, &sealed)?, b"printer on fire");
+///
+/// // Offboarding: destroy every key of the tenant. Every copy of its data,
+/// // backups included, is now unreadable, with its own error.
+/// let backup_copy = sealed.clone();
+/// let clock = ManualClock::new(Utc::now());
+/// let admin = ActorId::from_external_key(acme, "psa.user", "offboarding");
+/// let receipt = keyring.shred_tenant(acme, admin, &clock)?;
+/// assert_eq!(receipt.key_versions, [1]);
+/// assert_eq!(keyring.open(&ctx, &backup_copy), Err(Error::TenantShredded { tenant: acme }));
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// # Search keys
+///
+/// Blind indexes and deterministic encryption need a key that does **not**
+/// rotate: a token computed today must equal the token of the same value
+/// computed after any number of rotations, or lookups would miss every row
+/// indexed before. [`Keyring::blind_index`] and [`Keyring::deterministic`]
+/// therefore key them with the tenant's *search key*, made from the keyring's
+/// search root, which is independent of the data-key versions:
+///
+/// * Derived mode: `HKDF-SHA256(search_root, "custodia/keyring/v1",
+///   len‖"custodia/tenant-search-key/v1" ‖ len‖tenant)`.
+/// * Random mode: 32 random bytes per tenant, stored wrapped under
+///   `HKDF-SHA256(search_root, "custodia/keyring/v1",
+///   len‖"custodia/tenant-search-kek/v1")`, and destroyed by
+///   [`Keyring::shred_tenant`] with the data keys (so deterministic
+///   ciphertexts die too, and stored tokens can no longer be tested against
+///   guessed values).
+///
+/// The search root is the version-1 master key for [`Keyring::new`] (kept
+/// in memory after version 1 is retired; the distinct HKDF labels keep search
+/// keys independent of data keys), and random, wrapped in the record, for a
+/// stored keyring.
+/// Each index and cipher then derives its own per-field key from the search
+/// key (see [`BlindIndex`](crate::BlindIndex) and [`deterministic`](crate::deterministic)).
+/// Rotation, re-encryption and retirement never change a token; the search
+/// key itself cannot be rotated without recomputing every token.
+///
+/// ```
+/// use custodia_core::TenantId;
+/// use custodia_crypt::BlindIndexConfig;
+/// use custodia_crypt::{KeyUsage, Keyring, SecretKey};
+///
+/// let keyring = Keyring::new(SecretKey::generate()?);
+/// let acme = TenantId::from_external_key("crm", "ACME");
+/// let config = BlindIndexConfig::default();
+/// let token = keyring.blind_index(acme, "contact", "email", config)?.compute("a@example.com");
+///
+/// keyring.rotate(SecretKey::generate()?)?;
+/// keyring.retire(1, &KeyUsage::default())?;
+/// let index = keyring.blind_index(acme, "contact", "email", config)?;
+/// assert_eq!(index.compute("a@example.com"), token);
+/// # Ok::<(), custodia_crypt::Error>(())
+/// ```
+///
+/// # Caching and the nonce limit
+///
+/// Expanded AES keys are cached per (tenant, version), so the key schedule and
+/// the HKDF (or the unwrapping) run once, not per field. Each thread also
+/// remembers the last key it used, so a run of seals for one tenant takes no
+/// lock; retirement and shredding invalidate those entries at once, but the
+/// expanded key stays in that thread's memory (unusable) until the thread
+/// next uses a keyring or exits — as ring's expanded keys, which are not
+/// zeroized, stay in freed memory anyway.
+///
+/// Nonces are 96 random bits from a per-thread ChaCha12 generator seeded by
+/// the OS (NIST SP 800-38D §8.2.2). The deterministic construction (§8.2.1, a
+/// per-process fixed field plus a counter) would lift the limit below, but
+/// needs every process sealing under a tenant key to own a distinct fixed
+/// field forever, which uncoordinated processes and restarts cannot promise;
+/// a random per-process prefix would collide after about 2^16 process starts
+/// and then repeat nonces. Random nonces need no coordination, at the price
+/// of §8.3's cap: at most [`NONCE_LIMIT`] (2^32) encryptions per GCM key.
+/// The GCM key is the *tenant data key* of a version — derived or random,
+/// it differs per tenant — so the count is kept per (tenant, version), not
+/// per version.
+///
+/// * A stored keyring ([`Keyring::from_store`]) keeps the count in its
+///   [`KeyStore`] ([`NonceCount`](crate::NonceCount)), shared by every
+///   process over the store and kept across restarts. A process reserves a
+///   block of 2^20 encryptions at a time with a compare-and-swap on the
+///   stored count, then seals from the block without I/O or locks; a crash
+///   loses at most the unused rest of a block, which only makes the count
+///   err high. Once the stored count reaches the limit, sealing fails with
+///   [`Error::NonceLimit`] in every process until the keyring is rotated.
+/// * An in-memory keyring ([`Keyring::new`]) counts in memory: its limit
+///   holds per process only, which is why the stored form exists.
+///
+/// Within a process, threads reserve 32 seals at a time from the key's
+/// count, so a seal rarely touches a shared counter, and the reservations
+/// can never add up past what the process reserved. [`Keyring::nonce_usage`]
+/// and [`Keyring::stored_nonce_usage`] report the counts (a metric);
+/// [`Keyring::needs_rotation`] says when a primary key passed the warning
+/// threshold (2^31 by default); [`Keyring::with_nonce_budget`] sets a lower
+/// limit, threshold or block ([`NonceBudget`]).
+///
+/// ```
+/// use std::sync::Arc;
+/// use custodia_core::TenantId;
+/// use custodia_crypt::{DataKeyMode, Error, FieldContext, KeyId, Keyring, MemoryKeyStore, NonceBudget, SecretKey};
+///
+/// let store = Arc::new(MemoryKeyStore::default());
+/// let root = SecretKey::generate()?;
+/// // A tiny budget to show the limit: 3 seals per key, warn from 2, blocks of 2.
+/// let budget = NonceBudget::new(3, 2, 2)?;
+/// let one = Keyring::from_store(store.clone(), &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
+/// let two = Keyring::from_store(store, &root, DataKeyMode::Derived)?.with_nonce_budget(budget);
+/// let acme = TenantId::from_external_key("crm", "ACME");
+/// let ctx = FieldContext::new(acme, "ticket", "T-1", "body")?;
+///
+/// one.seal(&ctx, b"a")?; // reserves 2 in the store
+/// two.seal(&ctx, b"b")?; // reserves the last 1
+/// assert!(two.needs_rotation()?);
+/// assert_eq!(two.nonce_usage(acme, 1)?.reserved, 3);
+/// one.seal(&ctx, b"c")?; // the rest of its block
+/// assert_eq!(two.seal(&ctx, b"d"), Err(Error::NonceLimit { key: KeyId::Tenant { version: 1 } }));
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// Rotation, re-encryption and retirement:
+///
+/// ```
+/// use custodia_core::TenantId;
+/// use custodia_crypt::{FieldContext, KeyId, Keyring, KeyUsage, SecretKey};
+///
+/// let keyring = Keyring::new(SecretKey::generate()?);
+/// let tenant = TenantId::from_external_key("crm", "ACME");
+/// let ctx = FieldContext::new(tenant, "contact", "1017", "email")?;
+/// let old = keyring.seal(&ctx, b"alice@example.com")?;
+///
+/// let v2 = keyring.rotate(SecretKey::generate()?)?;
+/// assert_eq!(keyring.open(&ctx, &old)?, b"alice@example.com");
+///
+/// // Move the old ciphertext to v2, then v1 can go.
+/// let new = keyring.reencrypt(&ctx, &old)?;
+/// let usage = KeyUsage::scan([new.as_slice()]);
+/// keyring.retire(1, &usage)?;
+/// assert_eq!(keyring.open(&ctx, &new)?, b"alice@example.com");
+/// assert_eq!(usage.count(KeyId::Tenant { version: v2 }), 1);
+/// # Ok::<(), custodia_crypt::Error>(())
+/// ```
 pub struct Keyring {
     provider: &'static dyn CryptoProvider,
     mode: DataKeyMode,

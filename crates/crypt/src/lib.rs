@@ -20,12 +20,12 @@
 //!   another key id, does not decrypt.
 //! * Personal data that must outlive its row (audit trails, backups) is sealed
 //!   under the data subject's own key in a [`SubjectVault`]; shredding that key
-//!   erases every copy at once ([`subject`]).
-//! * Equality search without decrypting: a [`blind`] index (truncated
+//!   erases every copy at once.
+//! * Equality search without decrypting: a [`BlindIndex`] (truncated
 //!   HMAC-SHA256 tokens) when the value need not come back, or
 //!   [`deterministic`] AES-256-SIV when it must, both keyed by the tenant's
 //!   rotation-stable search key ([`Keyring::blind_index`],
-//!   [`Keyring::deterministic`]). Each module documents what it leaks.
+//!   [`Keyring::deterministic`]). Each documents what it leaks.
 //! * AES-GCM sits behind a [`CryptoProvider`] trait, in the manner of rustls:
 //!   [`RING`] by default, [`RUST_CRYPTO`] as an independent second
 //!   implementation; the tests prove each opens the other's output and both
@@ -40,6 +40,10 @@
 //!
 //! Secrets: [`SecretKey`] is zeroized on drop, prints as `[redacted]` and
 //! compares in constant time; errors never hold key bytes or plaintext.
+//!
+//! Every type is at the crate root; only the two wire formats keep a public
+//! module, [`envelope`] and [`deterministic`], for their free functions and
+//! format constants (`arbitrary` comes with feature `proptest`).
 //!
 //! ```
 //! use custodia_core::TenantId;
@@ -63,45 +67,57 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
+// Wire-format namespaces: free functions and constants (`VERSION`, ...)
+// that read well only qualified; their main types are re-exported below too.
+pub mod deterministic;
+pub mod envelope;
+// A feature's add-on.
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
-pub mod blind;
-mod context;
-pub mod deterministic;
-#[cfg(feature = "serde")]
-pub mod encrypted;
-pub mod envelope;
-mod error;
-#[cfg(feature = "serde")]
-pub mod file_store;
-mod kdf;
-pub mod keyring;
-mod nonce;
-pub mod provider;
-mod secret;
-pub mod store;
-pub mod subject;
 
+mod blind;
+mod context;
+mod encrypted;
+mod error;
+mod file_store;
+mod kdf;
+mod keyring;
+mod nonce;
+mod provider;
+mod secret;
+mod store;
+mod subject;
+
+// Keys and keyrings.
+pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, NonceUsage};
+pub use secret::SecretKey;
+// Field encryption.
 pub use context::{FieldContext, MAX_CONTEXT_PART};
-#[cfg(feature = "serde")]
 pub use encrypted::Encrypted;
 pub use envelope::{Envelope, FieldCipher, KeyId};
-pub use error::Error;
-#[cfg(feature = "serde")]
+// Search: blind indexes and deterministic encryption.
+pub use blind::{BlindIndex, BlindIndexConfig, BlindToken, Normalization};
+pub use deterministic::DeterministicCipher;
+// Data subjects and crypto-shredding.
+pub use subject::{SUBJECT_KEY_VERSION, SubjectVault};
+// Key stores.
 pub use file_store::FileKeyStore;
-pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, NonceUsage};
-pub use provider::{CryptoProvider, RING, RUST_CRYPTO};
-pub use secret::SecretKey;
 #[cfg(feature = "postgres")]
 pub use store::postgres::PostgresKeyStore;
-#[cfg(feature = "serde")]
 pub use store::sql::{KEY_STORE_SCHEMA_VERSION, SqlKeyRow};
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteKeyStore;
-pub use store::{DEFAULT_STALENESS_BOUND, KeyStoreChanges};
 pub use store::{
-    KeyStore, KeyringRecord, MemoryKeyStore, NonceCount, ShredReceipt, StoredSubjectKey,
-    StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt,
+    DEFAULT_STALENESS_BOUND, KeyStore, KeyStoreChanges, KeyringRecord, MemoryKeyStore, NonceCount,
+    ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,
+    TenantShredReceipt,
 };
-pub use subject::SubjectVault;
+// AEAD providers.
+pub use provider::{
+    AeadKey, CryptoProvider, NONCE_LEN, RING, RUST_CRYPTO, RingProvider, RustCryptoProvider,
+    TAG_LEN,
+};
+// Errors.
+pub use error::Error;

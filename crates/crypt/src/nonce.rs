@@ -44,7 +44,7 @@ use crate::Error;
 use crate::provider::NONCE_LEN;
 
 /// Nonces drawn from one seed before the thread's generator is reseeded.
-pub const RESEED_AFTER: u32 = 1 << 20;
+pub(crate) const RESEED_AFTER: u32 = 1 << 20;
 
 /// Nonces drawn from the generator at a time: one ChaCha call fills the
 /// batch, and each seal then only copies 12 bytes out of it.

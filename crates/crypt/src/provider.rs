@@ -1,19 +1,5 @@
 //! The AEAD primitive behind a small trait, so backends can be swapped and
 //! cross-tested.
-//!
-//! In the manner of rustls's `CryptoProvider`, Custodia never calls an AES-GCM
-//! library directly: it asks a [`CryptoProvider`] for an [`AeadKey`] once per key
-//! version (the AES key schedule is expanded then, not per field), and seals and
-//! opens through that. Two providers ship:
-//!
-//! * [`RingProvider`] ([`RING`]), the default: ring's assembly AES-GCM, the
-//!   fastest available (6–7 GB/s with AES-NI).
-//! * [`RustCryptoProvider`] ([`RUST_CRYPTO`]): RustCrypto's pure-Rust `aes-gcm`,
-//!   a second, independent implementation. The test suite proves that each
-//!   opens what the other sealed and that both pass Project Wycheproof.
-//!
-//! Both are AES-256-GCM with a 96-bit nonce and a 128-bit tag, so ciphertexts do
-//! not record which provider made them.
 
 use std::fmt;
 
@@ -29,6 +15,23 @@ pub const NONCE_LEN: usize = 12;
 pub const TAG_LEN: usize = 16;
 
 /// A source of AES-256-GCM keys.
+///
+/// The AEAD primitive behind a small trait, so backends can be swapped and
+/// cross-tested.
+///
+/// In the manner of rustls's `CryptoProvider`, Custodia never calls an AES-GCM
+/// library directly: it asks a [`CryptoProvider`] for an [`AeadKey`] once per key
+/// version (the AES key schedule is expanded then, not per field), and seals and
+/// opens through that. Two providers ship:
+///
+/// * [`RingProvider`] ([`RING`]), the default: ring's assembly AES-GCM, the
+///   fastest available (6–7 GB/s with AES-NI).
+/// * [`RustCryptoProvider`] ([`RUST_CRYPTO`]): RustCrypto's pure-Rust `aes-gcm`,
+///   a second, independent implementation. The test suite proves that each
+///   opens what the other sealed and that both pass Project Wycheproof.
+///
+/// Both are AES-256-GCM with a 96-bit nonce and a 128-bit tag, so ciphertexts do
+/// not record which provider made them.
 pub trait CryptoProvider: Send + Sync + fmt::Debug {
     /// A short name for diagnostics: `"ring"`, `"rustcrypto"`.
     fn name(&self) -> &'static str;

@@ -67,9 +67,11 @@ impl SecretKey {
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
         let shown = path.display();
         check_private(path)?;
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|e| Error::Store(format!("{shown}: {e}")))?,
-        );
+        let text =
+            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e.into(),
+            })?);
         Self::from_base64(text.trim())
             .map_err(|_| Error::Store(format!("{shown} does not hold a base64 32-byte key")))
     }
@@ -104,7 +106,10 @@ impl SecretKey {
 pub(crate) fn check_private(path: &std::path::Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
-        .map_err(|e| Error::Store(format!("{}: {e}", path.display())))?
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?
         .permissions()
         .mode();
     if mode & 0o077 != 0 {

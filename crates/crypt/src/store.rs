@@ -1,51 +1,4 @@
 //! Where keys live: the [`KeyStore`] trait, its records, and the in-memory store.
-//!
-//! A store holds three kinds of record, all of them wrapped (encrypted) key
-//! material plus the bookkeeping needed to use it:
-//!
-//! * the [`KeyringRecord`]: which key versions exist, which is primary, which
-//!   were retired, each version key wrapped under the root key (see
-//!   [`Keyring::from_store`](crate::Keyring::from_store));
-//! * per tenant, [`StoredTenantKeys`]: the tenant's random data key of each
-//!   version and its search key, each wrapped under a key-encryption key
-//!   (keyrings in [`DataKeyMode::Random`] only),
-//!   or the tombstone of a shredded tenant;
-//! * per data subject, a [`StoredSubjectKey`]: the subject's key wrapped under
-//!   the tenant's data key, or the tombstone of a shredded subject;
-//! * per (tenant, key version), a [`NonceCount`]: how many random-nonce
-//!   encryptions keyrings have reserved under that tenant's data key, so the
-//!   NIST SP 800-38D limit holds across processes and restarts (see
-//!   [`NonceBudget`](crate::NonceBudget)).
-//!
-//! Shredding replaces key material by a tombstone holding the receipt. A store
-//! must make that final: no undo, no soft delete, no history of old values.
-//! Backups of the store itself still hold the keys until they expire, so the
-//! store's backups must expire within the erasure deadline (the retention
-//! crate tracks that backup horizon).
-//!
-//! # Propagation between processes
-//!
-//! Keyrings and vaults cache unwrapped keys. So that a shred, a tenant shred,
-//! a rotation or a retirement committed by one process reaches every other
-//! process sharing the store, a store counts such changes: its
-//! [`KeyStore::generation`] moves with each of them (in the same transaction,
-//! for the SQL stores), and [`KeyStore::changes_since`] says what changed.
-//! A [`Keyring`](crate::Keyring) or [`SubjectVault`](crate::SubjectVault)
-//! asks at most once per *staleness bound* ([`DEFAULT_STALENESS_BOUND`], 1 s,
-//! configurable with `with_staleness_bound`): on the hot path only a clock
-//! read, one small query per bound. So a value whose key was shredded
-//! elsewhere stops opening at most one bound (plus one store round trip)
-//! after the shred committed.
-//!
-//! Store round trips per request, for a process with warm caches: none to
-//! seal or open (keys are cached); one read of the generation per staleness
-//! bound per keyring and per vault (two a second by default, whatever the
-//! request rate), plus three small reads after a change; one round trip per
-//! nonce block reserved (every 2^20 seals per key). A cache miss costs a
-//! subject-key read (two with the creating insert) and, for a tenant key,
-//! one read plus a shred check. With PostgreSQL each is one network round
-//! trip; SQLite and the file store answer locally (the file store with one
-//! `stat` per read).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,15 +12,13 @@ use crate::keyring::DataKeyMode;
 
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
-#[cfg(feature = "serde")]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
 /// What the store holds for one subject.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum StoredSubjectKey {
     /// The subject's key, wrapped by the tenant's data key (a field envelope).
     Wrapped {
@@ -79,8 +30,7 @@ pub enum StoredSubjectKey {
 }
 
 /// Proof that a subject's key was destroyed: who did it and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShredReceipt {
     /// The tenant.
     pub tenant: TenantId,
@@ -94,8 +44,7 @@ pub struct ShredReceipt {
 
 /// Proof that all of a tenant's data keys were destroyed: who, when, and
 /// which key versions the tenant had.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TenantShredReceipt {
     /// The erased tenant.
     pub tenant: TenantId,
@@ -108,16 +57,15 @@ pub struct TenantShredReceipt {
 }
 
 /// A tenant's keys in a [`DataKeyMode::Random`] keyring.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum StoredTenantKeys {
     /// The tenant's wrapped keys.
     Active {
         /// Data key of each keyring version, wrapped under that version's
         /// key-encryption key (a field envelope). Serialised as a list of
         /// `{"version": …, "wrapped_key": […]}`.
-        #[cfg_attr(feature = "serde", serde(with = "versions_as_list"))]
+        #[serde(with = "versions_as_list")]
         data_keys: BTreeMap<u32, Vec<u8>>,
         /// The rotation-stable search key, wrapped under the keyring's search
         /// key-encryption key, once one was needed.
@@ -129,7 +77,6 @@ pub enum StoredTenantKeys {
 
 /// Maps of version to wrapped key as lists of [`StoredVersion`]: JSON object
 /// keys are strings, and a tagged enum cannot turn them back into numbers.
-#[cfg(feature = "serde")]
 mod versions_as_list {
     use std::collections::BTreeMap;
 
@@ -181,8 +128,7 @@ pub enum TenantKeySlot {
 }
 
 /// One version of a keyring, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredVersion {
     /// The version number.
     pub version: u32,
@@ -195,8 +141,7 @@ pub struct StoredVersion {
 /// Serialised (by the [`FileKeyStore`](crate::FileKeyStore)) as JSON, e.g.
 /// `{"format":1,"mode":"random","primary":2,"versions":[{"version":2,
 /// "wrapped_key":[1,1,1,…]}],"retired":[1],"search_root":[1,1,1,…]}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyringRecord {
     /// The record's format version, [`KeyringRecord::FORMAT`].
     pub format: u32,
@@ -223,8 +168,7 @@ impl KeyringRecord {
 /// Keyrings reserve in blocks ([`NonceBudget`](crate::NonceBudget)) and only
 /// ever raise the count, so it is never below the encryptions actually done;
 /// a process that exits or crashes loses the unused rest of its block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NonceCount {
     /// The tenant.
     pub tenant: TenantId,
@@ -241,6 +185,55 @@ pub struct NonceCount {
 /// row or an append-only history would defeat erasure). Every method that
 /// "inserts if absent" or "replaces if unchanged" must be atomic, so that
 /// concurrent keyrings and vaults over one store agree.
+///
+/// Where keys live: the [`KeyStore`] trait, its records, and the in-memory store.
+///
+/// A store holds three kinds of record, all of them wrapped (encrypted) key
+/// material plus the bookkeeping needed to use it:
+///
+/// * the [`KeyringRecord`]: which key versions exist, which is primary, which
+///   were retired, each version key wrapped under the root key (see
+///   [`Keyring::from_store`](crate::Keyring::from_store));
+/// * per tenant, [`StoredTenantKeys`]: the tenant's random data key of each
+///   version and its search key, each wrapped under a key-encryption key
+///   (keyrings in [`DataKeyMode::Random`] only),
+///   or the tombstone of a shredded tenant;
+/// * per data subject, a [`StoredSubjectKey`]: the subject's key wrapped under
+///   the tenant's data key, or the tombstone of a shredded subject;
+/// * per (tenant, key version), a [`NonceCount`]: how many random-nonce
+///   encryptions keyrings have reserved under that tenant's data key, so the
+///   NIST SP 800-38D limit holds across processes and restarts (see
+///   [`NonceBudget`](crate::NonceBudget)).
+///
+/// Shredding replaces key material by a tombstone holding the receipt. A store
+/// must make that final: no undo, no soft delete, no history of old values.
+/// Backups of the store itself still hold the keys until they expire, so the
+/// store's backups must expire within the erasure deadline (the retention
+/// crate tracks that backup horizon).
+///
+/// # Propagation between processes
+///
+/// Keyrings and vaults cache unwrapped keys. So that a shred, a tenant shred,
+/// a rotation or a retirement committed by one process reaches every other
+/// process sharing the store, a store counts such changes: its
+/// [`KeyStore::generation`] moves with each of them (in the same transaction,
+/// for the SQL stores), and [`KeyStore::changes_since`] says what changed.
+/// A [`Keyring`](crate::Keyring) or [`SubjectVault`](crate::SubjectVault)
+/// asks at most once per *staleness bound* ([`DEFAULT_STALENESS_BOUND`], 1 s,
+/// configurable with `with_staleness_bound`): on the hot path only a clock
+/// read, one small query per bound. So a value whose key was shredded
+/// elsewhere stops opening at most one bound (plus one store round trip)
+/// after the shred committed.
+///
+/// Store round trips per request, for a process with warm caches: none to
+/// seal or open (keys are cached); one read of the generation per staleness
+/// bound per keyring and per vault (two a second by default, whatever the
+/// request rate), plus three small reads after a change; one round trip per
+/// nonce block reserved (every 2^20 seals per key). A cache miss costs a
+/// subject-key read (two with the creating insert) and, for a tenant key,
+/// one read plus a shred check. With PostgreSQL each is one network round
+/// trip; SQLite and the file store answer locally (the file store with one
+/// `stat` per read).
 pub trait KeyStore: Send + Sync {
     /// The stored entry for a subject, if any.
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
@@ -493,7 +486,6 @@ pub(crate) struct StoreState {
 impl StoreState {
     /// The changes caches must hear about between `self` and `next`: new
     /// tombstones, and any change of the keyring record.
-    #[cfg(feature = "serde")]
     pub(crate) fn changes_to(&self, next: &StoreState) -> Vec<Change> {
         let mut changes = Vec::new();
         if self.keyring != next.keyring {

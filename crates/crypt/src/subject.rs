@@ -1,62 +1,4 @@
 //! Per-subject keys and crypto-shredding.
-//!
-//! # Model
-//!
-//! Personal data that must outlive its row — audit trails, backups, exports —
-//! cannot be deleted in place. So each data subject gets a key of their own: 32
-//! random bytes, created on first use, stored only *wrapped* (sealed as an
-//! ordinary field envelope under the tenant's data key from the [`Keyring`],
-//! with context `("custodia.subject_key", <subject id>, "key")`). Values sealed
-//! with [`SubjectVault::seal`] are envelopes labelled `subject/<id>/v1`.
-//!
-//! [`SubjectVault::shred`] replaces the wrapped key in the [`KeyStore`] with a
-//! tombstone and returns a [`ShredReceipt`] (who, when). From then on every
-//! envelope sealed under that key — in the database, in a backup restored next
-//! year, inside an audit log — fails with the distinct [`Error::Shredded`],
-//! because the only key that opens it no longer exists anywhere. The tombstone
-//! is what lets Custodia say "erased" rather than "unknown key".
-//!
-//! Subject keys are wrapped under a tenant-key *version*: after
-//! [`Keyring::rotate`], run [`SubjectVault::rewrap`] and include
-//! [`SubjectVault::key_usage`] in the scan handed to [`Keyring::retire`], or
-//! retiring the old version would make every subject key unreadable — an
-//! accidental shredding of everyone.
-//!
-//! # Several processes
-//!
-//! A vault caches unwrapped subject keys. Every staleness bound (1 s by
-//! default, [`SubjectVault::with_staleness_bound`]) it asks its store which
-//! subjects were shredded since it last asked, and its keyring which tenants
-//! (see [`Keyring::with_staleness_bound`]), and drops their keys: a shred
-//! committed by any process sharing the store makes [`SubjectVault::open`]
-//! fail here within the bound plus one store round trip. Between checks the
-//! hot path reads the clock and nothing else.
-//!
-//! The store must not keep old copies of wrapped keys (see
-//! [`KeyStore::shred`]); backups of the key store itself must expire within the
-//! erasure deadline, which is why the retention crate tracks the backup horizon.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use custodia_core::{ActorId, ManualClock, SubjectId, TenantId, chrono::Utc};
-//! use custodia_crypt::{Error, FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
-//!
-//! let keyring = Arc::new(Keyring::new(SecretKey::generate()?));
-//! let clock = Arc::new(ManualClock::new(Utc::now()));
-//! let vault = SubjectVault::new(keyring, MemoryKeyStore::default(), clock);
-//!
-//! let tenant = TenantId::from_external_key("crm", "ACME");
-//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
-//! let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip")?;
-//! let sealed = vault.seal(alice, &ctx, b"203.0.113.7")?;
-//! assert_eq!(vault.open(&ctx, &sealed)?, b"203.0.113.7");
-//!
-//! let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
-//! let receipt = vault.shred(tenant, alice, dpo)?;
-//! assert_eq!(receipt.subject, alice);
-//! assert_eq!(vault.open(&ctx, &sealed), Err(Error::Shredded { subject: alice }));
-//! # Ok::<(), Error>(())
-//! ```
 
 use std::collections::HashMap;
 use std::fmt;
@@ -70,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::envelope::{Envelope, seal};
 use crate::provider::{AeadKey, CryptoProvider, RING};
 use crate::store::{DEFAULT_STALENESS_BOUND, Freshness, now_nanos};
-pub use crate::store::{KeyStore, MemoryKeyStore, ShredReceipt, StoredSubjectKey};
+use crate::store::{KeyStore, ShredReceipt, StoredSubjectKey};
 use crate::{Error, FieldContext, KeyId, Keyring, SecretKey};
 
 /// The only subject-key version so far: a subject's key is never rotated, only shredded.
@@ -83,6 +25,66 @@ const WRAP_FIELD: &str = "key";
 type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 
 /// Seals and opens values under per-subject keys, and shreds those keys.
+///
+/// Per-subject keys and crypto-shredding.
+///
+/// # Model
+///
+/// Personal data that must outlive its row — audit trails, backups, exports —
+/// cannot be deleted in place. So each data subject gets a key of their own: 32
+/// random bytes, created on first use, stored only *wrapped* (sealed as an
+/// ordinary field envelope under the tenant's data key from the [`Keyring`],
+/// with context `("custodia.subject_key", <subject id>, "key")`). Values sealed
+/// with [`SubjectVault::seal`] are envelopes labelled `subject/<id>/v1`.
+///
+/// [`SubjectVault::shred`] replaces the wrapped key in the [`KeyStore`] with a
+/// tombstone and returns a [`ShredReceipt`] (who, when). From then on every
+/// envelope sealed under that key — in the database, in a backup restored next
+/// year, inside an audit log — fails with the distinct [`Error::Shredded`],
+/// because the only key that opens it no longer exists anywhere. The tombstone
+/// is what lets Custodia say "erased" rather than "unknown key".
+///
+/// Subject keys are wrapped under a tenant-key *version*: after
+/// [`Keyring::rotate`], run [`SubjectVault::rewrap`] and include
+/// [`SubjectVault::key_usage`] in the scan handed to [`Keyring::retire`], or
+/// retiring the old version would make every subject key unreadable — an
+/// accidental shredding of everyone.
+///
+/// # Several processes
+///
+/// A vault caches unwrapped subject keys. Every staleness bound (1 s by
+/// default, [`SubjectVault::with_staleness_bound`]) it asks its store which
+/// subjects were shredded since it last asked, and its keyring which tenants
+/// (see [`Keyring::with_staleness_bound`]), and drops their keys: a shred
+/// committed by any process sharing the store makes [`SubjectVault::open`]
+/// fail here within the bound plus one store round trip. Between checks the
+/// hot path reads the clock and nothing else.
+///
+/// The store must not keep old copies of wrapped keys (see
+/// [`KeyStore::shred`]); backups of the key store itself must expire within the
+/// erasure deadline, which is why the retention crate tracks the backup horizon.
+///
+/// ```
+/// use std::sync::Arc;
+/// use custodia_core::{ActorId, ManualClock, SubjectId, TenantId, chrono::Utc};
+/// use custodia_crypt::{Error, FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+///
+/// let keyring = Arc::new(Keyring::new(SecretKey::generate()?));
+/// let clock = Arc::new(ManualClock::new(Utc::now()));
+/// let vault = SubjectVault::new(keyring, MemoryKeyStore::default(), clock);
+///
+/// let tenant = TenantId::from_external_key("crm", "ACME");
+/// let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+/// let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip")?;
+/// let sealed = vault.seal(alice, &ctx, b"203.0.113.7")?;
+/// assert_eq!(vault.open(&ctx, &sealed)?, b"203.0.113.7");
+///
+/// let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+/// let receipt = vault.shred(tenant, alice, dpo)?;
+/// assert_eq!(receipt.subject, alice);
+/// assert_eq!(vault.open(&ctx, &sealed), Err(Error::Shredded { subject: alice }));
+/// # Ok::<(), Error>(())
+/// ```
 pub struct SubjectVault<S> {
     keyring: Arc<Keyring>,
     store: S,

@@ -6,7 +6,7 @@
 //! (`CUSTODIA_PG_ADMIN_URL`, a superuser, and `CUSTODIA_PG_APP_URL`, the
 //! non-owner application role); without them those tests fail, they do not
 //! skip: `scripts/postgres cargo test -p custodia-crypt --all-features`.
-#![cfg(all(feature = "serde", feature = "sqlite"))]
+#![cfg(feature = "sqlite")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,11 +16,10 @@ use std::time::{Duration, Instant};
 
 use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};
-use custodia_crypt::blind::BlindIndexConfig;
 use custodia_crypt::{
-    DataKeyMode, Envelope, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring,
-    MemoryKeyStore, NonceBudget, SecretKey, ShredReceipt, SqliteKeyStore, StoredSubjectKey,
-    StoredTenantKeys, SubjectVault, TenantKeySlot,
+    BlindIndexConfig, DataKeyMode, Envelope, Error, FieldContext, FileKeyStore, KeyId, KeyStore,
+    KeyUsage, Keyring, MemoryKeyStore, NonceBudget, SecretKey, ShredReceipt, SqliteKeyStore,
+    StoredSubjectKey, StoredTenantKeys, SubjectVault, TenantKeySlot,
 };
 
 type Handle = Arc<dyn KeyStore>;

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};
-use custodia_crypt::blind::BlindIndexConfig;
 use custodia_crypt::{
-    DataKeyMode, Envelope, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring,
-    MemoryKeyStore, RUST_CRYPTO, SecretKey, StoredTenantKeys, SubjectVault,
+    BlindIndexConfig, DataKeyMode, Envelope, Error, FieldContext, FileKeyStore, KeyId, KeyStore,
+    KeyUsage, Keyring, MemoryKeyStore, RUST_CRYPTO, SecretKey, StoredTenantKeys, SubjectVault,
 };
 
 fn tenant(name: &str) -> TenantId {
@@ -331,10 +330,9 @@ fn in_memory_search_keys_survive_rotation() {
         .compute("a@example.com");
     assert_eq!(before, after);
     // The search key is not the master key itself.
-    let from_master =
-        custodia_crypt::blind::BlindIndex::new(&root(), acme, "contact", "email", config)
-            .unwrap()
-            .compute("a@example.com");
+    let from_master = custodia_crypt::BlindIndex::new(&root(), acme, "contact", "email", config)
+        .unwrap()
+        .compute("a@example.com");
     assert_ne!(from_master, before);
 }
 

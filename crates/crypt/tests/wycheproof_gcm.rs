@@ -1,7 +1,7 @@
 //! Project Wycheproof AES-256-GCM vectors (96-bit nonces) against both providers.
 
 use custodia_crypt::SecretKey;
-use custodia_crypt::provider::{CryptoProvider, NONCE_LEN, RING, RUST_CRYPTO, TAG_LEN};
+use custodia_crypt::{CryptoProvider, NONCE_LEN, RING, RUST_CRYPTO, TAG_LEN};
 use serde_json::Value;
 
 const VECTORS: &str = include_str!("../testdata/aes_gcm_256_test.json");

@@ -287,9 +287,9 @@ impl Default for DetectorConfig {
 impl DetectorConfig {
     /// Parses a JSON configuration document.
     pub fn from_json(text: &str) -> Result<DetectorConfig, Error> {
-        let cfg: DetectorConfig = serde_json::from_str(text).map_err(|e| Error::InvalidConfig {
-            location: format!("line {} column {}", e.line(), e.column()),
-            reason: e.to_string(),
+        let cfg: DetectorConfig = serde_json::from_str(text).map_err(|source| Error::Json {
+            what: "configuration",
+            source,
         })?;
         if cfg.version != 1 {
             return Err(Error::InvalidConfig {
@@ -401,9 +401,9 @@ impl Detector {
         let regex = regex::bytes::RegexBuilder::new(&c.pattern)
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| Error::InvalidPattern {
+            .map_err(|source| Error::InvalidPattern {
                 name: c.name.clone(),
-                reason: e.to_string(),
+                source,
             })?;
         let value_group = regex.capture_names().position(|n| n == Some("value"));
         self.custom.push(CompiledCustom {
@@ -602,9 +602,7 @@ impl KnownEntities {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .build(&pats)
-            .map_err(|e| Error::KnownEntities {
-                reason: e.to_string(),
-            })?;
+            .map_err(|source| Error::KnownEntities { source })?;
         Ok(KnownEntities {
             ac: Some(ac),
             kinds,

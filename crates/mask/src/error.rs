@@ -22,12 +22,12 @@ pub enum Error {
         input: String,
     },
     /// A custom recognizer's pattern did not compile.
-    #[error("custom recognizer {name:?}: invalid pattern: {reason}")]
+    #[error("custom recognizer {name:?}: invalid pattern: {source}")]
     InvalidPattern {
         /// The recognizer's name.
         name: String,
-        /// What the regex compiler said.
-        reason: String,
+        /// The regex compiler's error.
+        source: regex::Error,
     },
     /// A score was not within 0.0..=1.0.
     #[error("{what} {value} is outside 0.0..=1.0")]
@@ -38,10 +38,10 @@ pub enum Error {
         value: f32,
     },
     /// A known-entity list could not be compiled.
-    #[error("known entities: {reason}")]
+    #[error("known entities: {source}")]
     KnownEntities {
-        /// Why.
-        reason: String,
+        /// The automaton builder's error.
+        source: aho_corasick::BuildError,
     },
     /// A strategy name or parameter was not understood.
     #[error("invalid strategy {input:?}: {reason}")]
@@ -65,13 +65,22 @@ pub enum Error {
         /// Why (never the key).
         reason: String,
     },
-    /// A configuration document did not parse.
+    /// A configuration document that parses but is not acceptable.
     #[error("invalid configuration at {location}: {reason}")]
     InvalidConfig {
-        /// Line and column, as serde_json reports them.
+        /// Which field.
         location: String,
         /// What was wrong.
         reason: String,
+    },
+    /// A JSON document (a detector configuration) that does not parse; the
+    /// parser's error, with its line and column, is the source.
+    #[error("invalid {what}: {source}")]
+    Json {
+        /// Which document: `"configuration"`.
+        what: &'static str,
+        /// The JSON parser's error.
+        source: serde_json::Error,
     },
     /// Reading or writing a stream failed.
     #[error("stream {op} failed at byte {offset}: {source}")]
@@ -85,11 +94,12 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Encrypting a value failed (feature `crypt`).
-    #[error("encrypting a {kind} value failed: {reason}")]
+    #[cfg(feature = "crypt")]
+    #[error("encrypting a {kind} value failed: {source}")]
     Encrypt {
         /// The kind of the value.
         kind: String,
-        /// Why.
-        reason: String,
+        /// custodia-crypt's error.
+        source: custodia_crypt::Error,
     },
 }

@@ -89,6 +89,13 @@
 //! # Ok::<(), custodia_mask::Error>(())
 //! ```
 //!
+//! # Public surface
+//!
+//! Everything is re-exported at the crate root except two namespaces whose
+//! names read well only qualified: [`checksum`] (the validators) and
+//! [`stream`] (the streaming buffer bounds); `arbitrary` comes with feature
+//! `proptest`.
+//!
 //! # Formats
 //!
 //! The [`Report`] serialises as JSON with `"version": 1` (no values, only
@@ -191,25 +198,33 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
+// Namespaces: the checksum validators and the streaming buffer bounds read
+// well only qualified (`checksum::luhn`, `stream::HOLD_CAP`).
+pub mod checksum;
+pub mod stream;
+// A feature's add-on.
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
-pub mod checksum;
+
 mod detector;
 mod error;
 mod json;
 mod kind;
 mod operator;
 mod scan;
-pub mod stream;
 
+// Detection.
 pub use detector::{
     CustomRecognizer, DEFAULT_MIN_SCORE, Detector, DetectorConfig, Finding, KnownEntities, Regions,
     Validator, resolve,
 };
-pub use error::Error;
-pub use json::JsonRules;
 pub use kind::Kind;
+// Masking.
+pub use json::JsonRules;
 pub use operator::{
     MaskPolicy, Masked, Masker, PseudonymKey, Report, ReportEntry, Strategy, TokenVault,
 };
+// Errors.
+pub use error::Error;

@@ -638,9 +638,9 @@ impl Masker {
                 reason: "no keyring set".into(),
             });
         };
-        let err = |e: custodia_crypt::Error| Error::Encrypt {
+        let err = |source: custodia_crypt::Error| Error::Encrypt {
             kind: kind.to_string(),
-            reason: e.to_string(),
+            source,
         };
         let ctx = custodia_crypt::FieldContext::new(
             s.tenant,

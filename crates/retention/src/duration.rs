@@ -1,25 +1,4 @@
 //! Calendar-correct retention periods.
-//!
-//! A [`Period`] is a number of months, days and seconds, kept apart because
-//! they are not interchangeable: a month is 28 to 31 days and a year 365 or 366.
-//! Two spellings parse:
-//!
-//! * short: one or more `<number><unit>` with units `y` (years), `mo`
-//!   (months), `w` (weeks), `d` (days), `h` (hours), `min` (minutes) and `s`
-//!   (seconds), each unit at most once: `"3y"`, `"7d"`, `"12h"`, `"1y6mo"`.
-//!   A bare `m` is refused as ambiguous;
-//! * ISO 8601: `P[nY][nM][nW][nD][T[nH][nM][nS]]`: `"P3Y"`, `"P30D"`, `"PT12H"`,
-//!   `"P1Y2M10DT2H30M"`.
-//!
-//! Negative, fractional and empty periods are refused, and so is any component
-//! longer than [`MAX_YEARS`] years, so a typo such as `"30000000d"` fails at load
-//! time instead of overflowing later.
-//!
-//! [`Period::after`] adds a period the way a calendar does, in ISO 8601 order:
-//! months first (a year is twelve months; the day of month is clamped to the
-//! end of a shorter month, so 31 January + 1 month is 28 or 29 February and
-//! 29 February 2024 + 1 year is 28 February 2025), then days, then seconds.
-//! Timestamps are UTC, where every day has 24 hours.
 
 use std::fmt;
 use std::str::FromStr;
@@ -38,6 +17,27 @@ const MAX_DAYS: u64 = MAX_YEARS as u64 * 366;
 const MAX_SECONDS: u64 = MAX_DAYS * 86_400;
 
 /// A calendar period: months, days and seconds.
+///
+/// A [`Period`] is a number of months, days and seconds, kept apart because
+/// they are not interchangeable: a month is 28 to 31 days and a year 365 or 366.
+/// Two spellings parse:
+///
+/// * short: one or more `<number><unit>` with units `y` (years), `mo`
+///   (months), `w` (weeks), `d` (days), `h` (hours), `min` (minutes) and `s`
+///   (seconds), each unit at most once: `"3y"`, `"7d"`, `"12h"`, `"1y6mo"`.
+///   A bare `m` is refused as ambiguous;
+/// * ISO 8601: `P[nY][nM][nW][nD][T[nH][nM][nS]]`: `"P3Y"`, `"P30D"`, `"PT12H"`,
+///   `"P1Y2M10DT2H30M"`.
+///
+/// Negative, fractional and empty periods are refused, and so is any component
+/// longer than [`MAX_YEARS`] years, so a typo such as `"30000000d"` fails at load
+/// time instead of overflowing later.
+///
+/// [`Period::after`] adds a period the way a calendar does, in ISO 8601 order:
+/// months first (a year is twelve months; the day of month is clamped to the
+/// end of a shorter month, so 31 January + 1 month is 28 or 29 February and
+/// 29 February 2024 + 1 year is 28 February 2025), then days, then seconds.
+/// Timestamps are UTC, where every day has 24 hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Period {
     months: u32,
@@ -114,7 +114,7 @@ impl Period {
         TimeDelta::try_seconds(seconds)
     }
 
-    /// `start` plus this period, calendar-correct (see the [module docs](self)),
+    /// `start` plus this period, calendar-correct (see [`Period`]),
     /// or `None` if the result is beyond the range of a timestamp.
     pub fn after(&self, start: Timestamp) -> Option<Timestamp> {
         let nanos = start.timestamp_subsec_nanos();
@@ -178,8 +178,7 @@ impl Period {
 
     /// [`Period::after`] by chrono's own calendar functions (the reference
     /// the fast path is tested against).
-    #[doc(hidden)]
-    pub fn after_with_chrono(&self, start: Timestamp) -> Option<Timestamp> {
+    fn after_with_chrono(&self, start: Timestamp) -> Option<Timestamp> {
         let mut t = start;
         if self.months > 0 {
             t = t.checked_add_months(Months::new(self.months))?;
@@ -629,5 +628,40 @@ mod tests {
         assert_eq!(p("1d").fixed_length(), Some(TimeDelta::days(1)));
         assert_eq!(p("1w12h").fixed_length(), Some(TimeDelta::hours(180)));
         assert_eq!(p("1mo").fixed_length(), None);
+    }
+}
+
+#[cfg(test)]
+mod calendar_agrees_with_chrono {
+    use proptest::prelude::*;
+
+    use super::Period;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The integer calendar fast path agrees with chrono, over the whole
+        /// range of timestamps and periods (end-of-month clamps and leap days included).
+        #[test]
+        fn fast_calendar_agrees_with_chrono(
+            secs in -8_000_000_000_000i64..8_000_000_000_000,
+            nanos in 0..1_000_000_000u32,
+            months in prop_oneof![0..30u64, 0..120_000u64],
+            days in prop_oneof![0..70u64, 0..3_660_000u64],
+            seconds in prop_oneof![0..200_000u64, 0..316_224_000_000u64],
+        ) {
+            let start = chrono::DateTime::from_timestamp(secs, nanos).unwrap();
+            let period = Period::new(months, days, seconds).unwrap();
+            prop_assert_eq!(period.after(start), period.after_with_chrono(start));
+        }
+
+        #[test]
+        fn fast_calendar_agrees_at_month_ends(year in 1900i32..2400, month in 1u32..=12, day in 26u32..=31, months in 0u64..50) {
+            use chrono::TimeZone;
+            if let chrono::LocalResult::Single(start) = chrono::Utc.with_ymd_and_hms(year, month, day, 23, 59, 59) {
+                let period = Period::new(months, 0, 0).unwrap();
+                prop_assert_eq!(period.after(start), period.after_with_chrono(start));
+            }
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! The one error type of `custodia-retention`.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use custodia_core::Shared;
 
 /// Where in a policy file a problem is: file name, 1-based line and column
 /// (the column counts characters, not bytes).
@@ -151,8 +154,11 @@ pub enum Error {
         reason: String,
     },
     /// A record that does not parse (see [`RetentionRecord::from_json`](crate::RetentionRecord::from_json)).
-    #[error("invalid record: {0}")]
-    Record(String),
+    ///
+    /// The message is shortened to [`MAX_ECHO`](custodia_core::MAX_ECHO)
+    /// characters; the parser's error is the source.
+    #[error("invalid record: {}", custodia_core::echo(&.0.to_string()))]
+    Record(#[source] Shared<serde_json::Error>),
     /// A sweep was fed records out of ascending id order, so its cursor
     /// could not resume it correctly.
     #[error(
@@ -165,12 +171,20 @@ pub enum Error {
         next: String,
     },
     /// Reading a policy file failed.
-    #[error("cannot read {file}: {reason}")]
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The path.
-        file: String,
-        /// The operating system's reason.
-        reason: String,
+        path: PathBuf,
+        /// The operating system's error.
+        source: Shared<std::io::Error>,
+    },
+    /// A policy file larger than [`MAX_POLICY_BYTES`](crate::MAX_POLICY_BYTES).
+    #[error("cannot read {}: {size} bytes is more than the {max}-byte limit for a policy", path.display(), max = crate::MAX_POLICY_BYTES)]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// The file's size in bytes.
+        size: u64,
     },
 }
 

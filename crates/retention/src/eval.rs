@@ -1,38 +1,4 @@
 //! Evaluation: what must happen to a record, and when.
-//!
-//! # Conflict resolution
-//!
-//! Several rules may cover one record. [`RetentionPolicy::evaluate`] resolves them in
-//! the spirit of Microsoft Purview's principles of retention:
-//!
-//! 0. **A legal hold beats everything.** A record any hold covers is
-//!    [`RetentionAction::Hold`], with no due date, whatever the rules say.
-//! 1. **Retention wins over deletion.** A `retain` rule is a duty to keep the
-//!    record until its due date; no deletion happens before the latest such
-//!    date. A `retain` rule whose trigger has not happened (the ticket is
-//!    still open) keeps the record with no due date.
-//! 2. **The longest retention wins.** Of several `retain` rules the one due
-//!    last sets the earliest date anything may happen.
-//! 3. **Explicit beats implicit, for deletion.** Among the destructive rules
-//!    (`then = "delete"` or `"anonymize"`) whose trigger has happened, the
-//!    most explicit selector ([`Specificity`]: labels, then
-//!    tenant, then region, then category depth) chooses the disposition.
-//! 4. **Among deletions the shortest wins.** Among equally explicit
-//!    destructive rules, the one due first (a tie: delete before anonymize,
-//!    then rule name).
-//!
-//! The record is then disposed of by the chosen destructive rule, at its due
-//! date or, if later, at the end of the longest retention. Without any
-//! destructive rule, the longest retention's own disposition (archive or
-//! review) applies at its end. A record no rule covers is kept.
-//!
-//! Purview's worked cases hold: a policy deleting at 3 years and a retention
-//! of 5 years delete at 5 years; retentions of 5 and 10 years end at 10; an
-//! org-wide deletion at 10 years and a narrower deletion at 5 delete at 5.
-//!
-//! A decision depends only on the record and the policy; the instant only
-//! decides whether it is due. So evaluation is monotone in time: once a record
-//! is due it stays due, unless a hold is added.
 
 use std::fmt;
 
@@ -373,7 +339,7 @@ fn timestamp((secs, nanos): Due) -> Option<Timestamp> {
 }
 
 impl RetentionPolicy {
-    /// Evaluates `record` at `now`; see the [module docs](crate::eval) for
+    /// Evaluates `record` at `now`; see the [crate docs](crate#conflict-resolution) for
     /// how rules and holds combine.
     #[inline]
     pub fn evaluate<'p>(

@@ -28,7 +28,7 @@
 //! principles**, after Microsoft Purview's principles of retention, so adding a
 //! rule can be reasoned about: a hold beats everything; retention wins over
 //! deletion; the longest retention wins; an explicit selector beats a general
-//! one for deletion; among deletions the shortest wins. The [`eval`] module
+//! one for deletion; among deletions the shortest wins. [Conflict resolution](#conflict-resolution)
 //! spells the algorithm out; property tests pin it. Every decision names the
 //! rules and holds behind it.
 //!
@@ -86,6 +86,40 @@
 //! Records are evaluated from their metadata ([`RetentionRecord`], one JSON object
 //! per line in the CLI's `custodia retention eval`); the decision's JSON
 //! line is `{"id","action","due","rule","held_by","reason"}`.
+//!
+//! # Conflict resolution
+//!
+//! Several rules may cover one record. [`RetentionPolicy::evaluate`] resolves them in
+//! the spirit of Microsoft Purview's principles of retention:
+//!
+//! 0. **A legal hold beats everything.** A record any hold covers is
+//!    [`RetentionAction::Hold`], with no due date, whatever the rules say.
+//! 1. **Retention wins over deletion.** A `retain` rule is a duty to keep the
+//!    record until its due date; no deletion happens before the latest such
+//!    date. A `retain` rule whose trigger has not happened (the ticket is
+//!    still open) keeps the record with no due date.
+//! 2. **The longest retention wins.** Of several `retain` rules the one due
+//!    last sets the earliest date anything may happen.
+//! 3. **Explicit beats implicit, for deletion.** Among the destructive rules
+//!    (`then = "delete"` or `"anonymize"`) whose trigger has happened, the
+//!    most explicit selector ([`Specificity`]: labels, then
+//!    tenant, then region, then category depth) chooses the disposition.
+//! 4. **Among deletions the shortest wins.** Among equally explicit
+//!    destructive rules, the one due first (a tie: delete before anonymize,
+//!    then rule name).
+//!
+//! The record is then disposed of by the chosen destructive rule, at its due
+//! date or, if later, at the end of the longest retention. Without any
+//! destructive rule, the longest retention's own disposition (archive or
+//! review) applies at its end. A record no rule covers is kept.
+//!
+//! Purview's worked cases hold: a policy deleting at 3 years and a retention
+//! of 5 years delete at 5 years; retentions of 5 and 10 years end at 10; an
+//! org-wide deletion at 10 years and a narrower deletion at 5 delete at 5.
+//!
+//! A decision depends only on the record and the policy; the instant only
+//! decides whether it is due. So evaluation is monotone in time: once a record
+//! is due it stays due, unless a hold is added.
 //!
 //! # Example: a helpdesk's promises as a policy
 //!
@@ -180,35 +214,44 @@
 //!
 //! With feature `proptest`, the [`arbitrary`] module has strategies for
 //! policies, rules, holds and records.
+//!
+//! The public surface is the flat re-export list at the crate root; the only
+//! public module is [`arbitrary`], a feature's add-on.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod duration;
+mod duration;
 mod error;
-pub mod eval;
+mod eval;
 mod model;
 mod parse;
 mod policy;
 mod record;
-pub mod sweep;
+mod sweep;
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
 
-pub use duration::Period;
-pub use error::{Error, Location, Problem};
-pub use eval::{RetentionAction, RetentionDecision, RetentionReason, Rules};
+// Policies and their parts.
 pub use model::{
     BackupSchedule, Disposition, HoldScope, Keep, LegalHold, Rule, Selector, Specificity, Trigger,
 };
 pub use parse::{Format, MAX_POLICY_BYTES};
 pub use policy::RetentionPolicy;
+// Periods.
+pub use duration::{MAX_YEARS, Period};
+// Records and their evaluation.
+pub use eval::{RetentionAction, RetentionDecision, RetentionReason, Rules};
 pub use record::RetentionRecord;
+// Sweeps.
 pub use sweep::{Cursor, PlanItem, Sweep, SweepPlan};
+// Errors.
+pub use error::{Error, Location, Problem};
 
 /// The policy file format version this build reads and writes.
 pub const POLICY_VERSION: u32 = 1;

@@ -26,6 +26,18 @@ pub enum Disposition {
 }
 
 impl Disposition {
+    /// The event a record carries once the host has carried this disposition
+    /// out (`anonymized`, `archived`, `reviewed`), so the next sweep counts it
+    /// as done; `None` for delete, whose record is gone.
+    pub fn done_event(self) -> Option<&'static str> {
+        match self {
+            Disposition::Delete => None,
+            Disposition::Anonymize => Some("anonymized"),
+            Disposition::Archive => Some("archived"),
+            Disposition::Review => Some("reviewed"),
+        }
+    }
+
     /// Every disposition.
     pub const ALL: [Disposition; 4] = [Self::Delete, Self::Anonymize, Self::Archive, Self::Review];
 

@@ -287,18 +287,15 @@ impl RetentionPolicy {
     /// Reads a policy file: JSON if its name ends in `.json`, TOML otherwise.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let file = path.display().to_string();
         let io = |e: std::io::Error| Error::Io {
-            file: file.clone(),
-            reason: e.to_string(),
+            path: path.to_path_buf(),
+            source: e.into(),
         };
         let size = std::fs::metadata(path).map_err(io)?.len();
         if size > MAX_POLICY_BYTES as u64 {
-            return Err(Error::Io {
-                file,
-                reason: format!(
-                    "{size} bytes is more than the {MAX_POLICY_BYTES}-byte limit for a policy"
-                ),
+            return Err(Error::TooLarge {
+                path: path.to_path_buf(),
+                size,
             });
         }
         let text = std::fs::read_to_string(path).map_err(io)?;
@@ -306,7 +303,7 @@ impl RetentionPolicy {
             Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
             _ => Format::Toml,
         };
-        Self::parse(&text, &file, format)
+        Self::parse(&text, &path.display().to_string(), format)
     }
 
     /// Parses and validates a policy in `format`; `file` names it in errors.

@@ -7,7 +7,6 @@ use custodia_core::{DataCategory, Region, SubjectId, TenantId, Timestamp};
 use serde::Deserialize;
 
 use crate::Error;
-use custodia_core::echo;
 
 /// The metadata of one stored record (a ticket, a log line, a contact).
 ///
@@ -51,7 +50,7 @@ pub struct RetentionRecord {
     pub created: Timestamp,
     /// When other trigger events happened (`closed`, `last_activity`,
     /// `account_terminated`, custom events), and which dispositions were
-    /// already applied (`anonymized`, `archived`, `reviewed`; see [`crate::sweep`]).
+    /// already applied (`anonymized`, `archived`, `reviewed`; see [`Sweep`](crate::Sweep) and [`Disposition::done_event`](crate::Disposition::done_event)).
     #[serde(default, deserialize_with = "events")]
     pub events: BTreeMap<String, Timestamp>,
 }
@@ -177,7 +176,7 @@ impl RetentionRecord {
 
     /// Parses one JSON line; the error says which field was wrong and where.
     pub fn from_json(line: &str) -> Result<Self, Error> {
-        serde_json::from_str(line).map_err(|e| Error::Record(echo(&e.to_string())))
+        serde_json::from_str(line).map_err(|e| Error::Record(e.into()))
     }
 }
 

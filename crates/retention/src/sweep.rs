@@ -1,21 +1,4 @@
 //! Sweeps: what to delete, anonymize, archive and review now.
-//!
-//! A [`Sweep`] plans over an iterator of records and returns a [`SweepPlan`]:
-//! the records due now, by disposition, with the rules behind each, plus
-//! counts of what was held, kept and already done. Planning changes nothing,
-//! so a plan *is* the dry-run report (its `Display` prints one); the host
-//! carries the plan out against its store.
-//!
-//! * **Idempotent.** Planning is a pure function of the policy, the records
-//!   and the instant. A deleted record is gone from the next sweep's input; a
-//!   record that was anonymized, archived or reviewed carries the event
-//!   `anonymized`, `archived` or `reviewed` (at or after its due date), and is
-//!   then counted as already done instead of planned again.
-//! * **Resumable.** Records must come in strictly ascending id order (as
-//!   `ORDER BY id` gives). With [`Sweep::limit`] a plan stops after that many
-//!   records and hands back a [`Cursor`]; [`Sweep::resume`] skips every id up
-//!   to the cursor, so a crashed or batched sweep picks up where it stopped,
-//!   whether or not the host re-sends records it already saw.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -116,17 +99,24 @@ impl fmt::Display for SweepPlan {
     }
 }
 
-/// The event that marks a disposition as done (delete has none: the record is gone).
-pub fn done_event(action: Disposition) -> Option<&'static str> {
-    match action {
-        Disposition::Delete => None,
-        Disposition::Anonymize => Some("anonymized"),
-        Disposition::Archive => Some("archived"),
-        Disposition::Review => Some("reviewed"),
-    }
-}
-
 /// Plans a sweep of a policy at an instant.
+///
+/// A [`Sweep`] plans over an iterator of records and returns a [`SweepPlan`]:
+/// the records due now, by disposition, with the rules behind each, plus
+/// counts of what was held, kept and already done. Planning changes nothing,
+/// so a plan *is* the dry-run report (its `Display` prints one); the host
+/// carries the plan out against its store.
+///
+/// * **Idempotent.** Planning is a pure function of the policy, the records
+///   and the instant. A deleted record is gone from the next sweep's input; a
+///   record that was anonymized, archived or reviewed carries the event
+///   `anonymized`, `archived` or `reviewed` (at or after its due date), and is
+///   then counted as already done instead of planned again.
+/// * **Resumable.** Records must come in strictly ascending id order (as
+///   `ORDER BY id` gives). With [`Sweep::limit`] a plan stops after that many
+///   records and hands back a [`Cursor`]; [`Sweep::resume`] skips every id up
+///   to the cursor, so a crashed or batched sweep picks up where it stopped,
+///   whether or not the host re-sends records it already saw.
 #[derive(Debug, Clone)]
 pub struct Sweep<'p> {
     policy: &'p RetentionPolicy,
@@ -196,7 +186,8 @@ impl<'p> Sweep<'p> {
                     let Some(disposition) = action.disposition() else {
                         continue;
                     };
-                    let done = done_event(disposition)
+                    let done = disposition
+                        .done_event()
                         .and_then(|event| record.events.get(event))
                         .is_some_and(|at| *at >= due_at);
                     if done {

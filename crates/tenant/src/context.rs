@@ -529,10 +529,9 @@ impl<T> TenantJob<T> {
 impl<T: serde::de::DeserializeOwned> TenantJob<T> {
     /// Decodes a job from JSON, refusing unknown versions.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        let job: Self = serde_json::from_slice(json).map_err(|e| Error::InvalidData {
+        let job: Self = serde_json::from_slice(json).map_err(|source| Error::Json {
             what: "tenant job",
-            location: Some(format!("line {}, column {}", e.line(), e.column())),
-            reason: e.to_string(),
+            source,
         })?;
         if job.version != Self::VERSION {
             return Err(Error::InvalidData {
@@ -552,10 +551,9 @@ impl<T: serde::de::DeserializeOwned> TenantJob<T> {
 impl<T: Serialize> TenantJob<T> {
     /// Encodes the job as JSON.
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
-        serde_json::to_vec(self).map_err(|e| Error::InvalidData {
+        serde_json::to_vec(self).map_err(|source| Error::Json {
             what: "tenant job",
-            location: None,
-            reason: e.to_string(),
+            source,
         })
     }
 }

@@ -91,7 +91,7 @@ pub enum Error {
         /// The missing role.
         role: String,
     },
-    /// An adequacy list (or other data file) that does not parse or validate.
+    /// An adequacy list (or other data file) that parses but does not validate.
     #[error("invalid {what}{}: {reason}", location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]
     InvalidData {
         /// Which file or document: `"adequacy list"`, `"tenant job"`, ...
@@ -100,6 +100,15 @@ pub enum Error {
         location: Option<String>,
         /// What was wrong.
         reason: String,
+    },
+    /// A JSON document (an adequacy list, a tenant job) that does not parse
+    /// or encode; the parser's error, with its line and column, is the source.
+    #[error("invalid {what}: {source}")]
+    Json {
+        /// Which document: `"adequacy list"`, `"tenant job"`.
+        what: &'static str,
+        /// The JSON parser's error.
+        source: serde_json::Error,
     },
     /// A data file could not be read.
     #[error("cannot read {path}: {source}")]

@@ -143,23 +143,36 @@
 //!
 //! * `postgres`: [`pg`], on the sync `postgres` 0.19 client.
 //! * `proptest`: strategies for the main types ([`arbitrary`]).
+//!
+//! # Public surface
+//!
+//! The tenant context, its helpers and [`Error`] are at the crate root; each
+//! of the three concerns above keeps its own public module ([`access`],
+//! [`residency`], [`rls`], and `pg`), because their names (`Scope`,
+//! `Operation`, `Basis`, `Ident`, `lint`) only read well qualified.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
+// Namespaces: each concern's names read well only qualified.
 pub mod access;
-#[cfg(feature = "proptest")]
-pub mod arbitrary;
-mod context;
-mod error;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod residency;
 pub mod rls;
+// A feature's add-on.
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
 
+mod context;
+mod error;
+
+// The tenant context and the values it vouches for.
 pub use context::{
     CacheKey, MAX_NAME, RoleName, Scoped, TeamId, TenantContext, TenantJob, TenantOwned,
 };
+// Errors.
 pub use error::Error;

@@ -134,11 +134,9 @@ impl AdequacyList {
             location,
             reason,
         };
-        let list: Self = serde_json::from_str(json).map_err(|e| {
-            invalid(
-                Some(format!("line {}, column {}", e.line(), e.column())),
-                e.to_string(),
-            )
+        let list: Self = serde_json::from_str(json).map_err(|source| Error::Json {
+            what: "adequacy list",
+            source,
         })?;
         if list.version != Self::VERSION {
             return Err(invalid(
@@ -866,6 +864,9 @@ mod tests {
             assert!(matches!(
                 err,
                 Error::InvalidData {
+                    what: "adequacy list",
+                    ..
+                } | Error::Json {
                     what: "adequacy list",
                     ..
                 }

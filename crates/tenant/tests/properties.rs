@@ -137,14 +137,14 @@ proptest! {
         match AdequacyList::from_json(&text) {
             Ok(_) => {}
             Err(e) => {
-                let typed = matches!(e, Error::InvalidData { what: "adequacy list", .. });
+                let typed = matches!(e, Error::InvalidData { what: "adequacy list", .. } | Error::Json { what: "adequacy list", .. });
                 prop_assert!(typed, "{}", e);
             }
         }
         match TenantJob::<serde_json::Value>::from_json(&bytes) {
             Ok(_) => {}
             Err(e) => {
-                let typed = matches!(e, Error::InvalidData { what: "tenant job", .. });
+                let typed = matches!(e, Error::InvalidData { what: "tenant job", .. } | Error::Json { what: "tenant job", .. });
                 prop_assert!(typed, "{}", e);
             }
         }
@@ -157,7 +157,7 @@ proptest! {
         let at = json.char_indices().map(|(i, _)| i).nth(cut % json.chars().count()).unwrap_or(0);
         json.insert_str(at, &insert);
         if let Err(e) = AdequacyList::from_json(&json) {
-            let typed = matches!(e, Error::InvalidData { .. });
+            let typed = matches!(e, Error::InvalidData { .. } | Error::Json { .. });
             prop_assert!(typed, "{}", e);
         }
     }

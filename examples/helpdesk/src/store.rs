@@ -19,8 +19,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
-use custodia_crypt::blind::{BlindIndexConfig, Normalization};
-use custodia_crypt::{FieldContext, FileKeyStore, Keyring, SubjectVault};
+use custodia_crypt::{
+    BlindIndexConfig, FieldContext, FileKeyStore, Keyring, Normalization, SubjectVault,
+};
 use custodia_dsr::remote::SubjectDirectory;
 use custodia_dsr::source::{
     ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome,

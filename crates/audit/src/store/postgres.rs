@@ -67,11 +67,8 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
-fn pg(e: postgres::Error) -> Error {
-    match e.as_db_error() {
-        Some(db) => Error::Store(format!("postgres: {} ({})", db.message(), db.code().code())),
-        None => Error::Store(format!("postgres: {e}")),
-    }
+fn pg(source: postgres::Error) -> Error {
+    Error::Postgres { source }
 }
 
 fn crc(index: u64, payload: &[u8]) -> i64 {

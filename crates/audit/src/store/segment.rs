@@ -101,7 +101,7 @@
 //!
 //! Checksums catch accidents and clumsy edits; a forger who recomputes them is
 //! caught by the Merkle tree: each segment's anchor must match the recomputed
-//! root, and a signed checkpoint must match the log (see [`crate::log`]).
+//! root, and a signed checkpoint must match the log (see [`AuditLog`](crate::AuditLog)).
 //!
 //! # One writer
 //!

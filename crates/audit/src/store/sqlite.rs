@@ -45,7 +45,10 @@ pub struct SqliteStore {
 }
 
 fn db(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| Error::Store(format!("{}: {e}", path.display()))
+    move |source| Error::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl SqliteStore {

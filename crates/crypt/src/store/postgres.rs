@@ -31,10 +31,7 @@ struct PostgresConnection {
 }
 
 fn pg(e: postgres::Error) -> Error {
-    match e.as_db_error() {
-        Some(db) => Error::Store(format!("postgres: {} ({})", db.message(), db.code().code())),
-        None => Error::Store(format!("postgres: {e}")),
-    }
+    Error::Postgres { source: e.into() }
 }
 
 /// The parameters as the client wants them: i64 for BIGINT, &[u8] for BYTEA.

@@ -30,7 +30,10 @@ struct SqliteConnection {
 
 impl SqliteConnection {
     fn error(&self, e: rusqlite::Error) -> Error {
-        Error::Store(format!("{}: {e}", self.place))
+        Error::Sqlite {
+            place: self.place.clone(),
+            source: e.into(),
+        }
     }
 }
 
@@ -118,8 +121,10 @@ impl SqliteKeyStore {
     /// be readable by the application only (it holds wrapped keys).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let conn = Connection::open(path)
-            .map_err(|e| Error::Store(format!("sqlite:{}: {e}", path.display())))?;
+        let conn = Connection::open(path).map_err(|e| Error::Sqlite {
+            place: format!("sqlite:{}", path.display()),
+            source: e.into(),
+        })?;
         Self::migrate(&conn)?;
         Self::with_connection(conn)
     }
@@ -129,7 +134,10 @@ impl SqliteKeyStore {
     pub fn with_connection(conn: Connection) -> Result<Self, Error> {
         let path = conn.path().map(PathBuf::from).unwrap_or_default();
         let place = format!("sqlite:{}", path.display());
-        configure(&conn).map_err(|e| Error::Store(format!("{place}: {e}")))?;
+        configure(&conn).map_err(|e| Error::Sqlite {
+            place: place.clone(),
+            source: e.into(),
+        })?;
         Ok(Self {
             inner: SqlKeyStore::new(SqliteConnection { conn, place })?,
             path,
@@ -141,7 +149,10 @@ impl SqliteKeyStore {
     /// Idempotent; safe to run from several processes at once.
     pub fn migrate(conn: &Connection) -> Result<(), Error> {
         let place = format!("sqlite:{}", conn.path().unwrap_or_default());
-        let sqlite = |e: rusqlite::Error| Error::Store(format!("{place}: {e}"));
+        let sqlite = |e: rusqlite::Error| Error::Sqlite {
+            place: place.clone(),
+            source: e.into(),
+        };
         configure(conn).map_err(sqlite)?;
         conn.execute_batch(&format!(
             "BEGIN IMMEDIATE; {} COMMIT;",
