@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     // Split the input into columns at the first bytes' lengths.
-    let (&[a, b, c, ref rest @ ..]) = data else {
+    let &[a, b, c, ref rest @ ..] = data else {
         return;
     };
     let take = |rest: &[u8], n: u8| -> (Vec<u8>, Vec<u8>) {
