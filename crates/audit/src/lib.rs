@@ -58,7 +58,8 @@
 //! # Features
 //!
 //! `serde` (default): JSON for events, proofs and exports. `sqlite`,
-//! `postgres`: the SQL stores. `proptest`: strategies in `arbitrary`.
+//! `postgres`: the SQL stores. `sqlx`: `SqlxAuditStore`, the PostgreSQL store
+//! for async hosts (same tables and SQL). `proptest`: strategies in `arbitrary`.
 //!
 //! # Example
 //!
@@ -133,4 +134,6 @@ pub use log::{
     verify, verify_with_progress,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
+#[cfg(feature = "sqlx")]
+pub use store::SqlxAuditStore;
 pub use store::{AuditStore, Durability, MemoryStore, SegmentOptions, SegmentStore};

@@ -1,7 +1,7 @@
 //! PostgreSQL on sqlx (feature `sqlx`): the async tenant binding and isolation
 //! lint, for hosts on a multi-threaded tokio runtime.
 //!
-//! The SQL and the lint's semantics are the sync [`pg`](crate::pg) path's
+//! The SQL and the lint's semantics are the sync `pg` (feature `postgres`) path's
 //! (one driver-free implementation, `pgsql`); only sending and decoding
 //! differ. Every future here is `Send`, and the pool, connections and
 //! transactions are sqlx's own (`Send + Sync` where sqlx makes them so).
@@ -79,7 +79,7 @@ fn db(doing: &'static str) -> impl FnOnce(sqlx_core::Error) -> Error {
 /// RLS-protected tables.
 ///
 /// `BEGIN` and the binding share one round trip (the same statement the sync
-/// [`crate::pg::TenantTransaction`] sends; [`BIND_TENANT_SQL`] is its
+/// `pg::TenantTransaction` sends; [`BIND_TENANT_SQL`] is its
 /// `set_config` form). Commit with [`Transaction::commit`]; dropping it
 /// uncommitted rolls back. Either way the binding ends with the transaction
 /// and the connection returns to the pool unbound.
@@ -118,7 +118,7 @@ where
     row.try_get(idx).map_err(db("reading the catalog"))
 }
 
-/// The isolation lint of [`crate::pg::lint`] on sqlx: lists every tenant
+/// The isolation lint of `pg::lint` on sqlx: lists every tenant
 /// table or view the application role could read across tenants.
 ///
 /// `conn` is a pool, a connection or a transaction (any role can read
