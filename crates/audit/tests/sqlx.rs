@@ -193,3 +193,24 @@ fn bad_input_appends_nothing_and_removed_records_are_detected() {
         admin.close().await;
     });
 }
+
+/// What a multi-threaded runtime needs, checked at compile time.
+#[test]
+fn the_store_and_its_futures_are_send_and_sync() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<SqlxAuditStore>();
+    let rt = runtime();
+    rt.block_on(async {
+        let pool = PgPoolOptions::new()
+            .connect_lazy("postgres://localhost/x")
+            .unwrap();
+        let store = SqlxAuditStore::new(pool, "log").unwrap();
+        let e = event("w", 0);
+        let append = store.append(&e);
+        send(&append);
+        drop(append);
+        let catch_up = store.catch_up();
+        send(&catch_up);
+    });
+}

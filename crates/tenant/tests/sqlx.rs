@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use custodia_core::TenantId;
 use custodia_tenant::rls::{RlsPolicy, TenantTable};
-use custodia_tenant::{LintFinding, LintOptions, begin_bound, begin_bound_on, sqlx_lint};
+use custodia_tenant::{
+    LintFinding, LintOptions, LintReport, begin_bound, begin_bound_on, sqlx_lint,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sqlx_core::connection::Connection as _;
@@ -430,4 +432,33 @@ fn the_async_lint_agrees_with_the_sync_one() {
         role: "custodia_no_such_role".to_owned()
     }));
     rt.block_on(fixture.drop_schema());
+}
+
+#[test]
+#[should_panic(expected = "the PostgreSQL tests need a real server")]
+fn missing_environment_fails_loudly() {
+    env_url("CUSTODIA_PG_DEFINITELY_NOT_SET_URL");
+}
+
+/// What a multi-threaded runtime needs, checked at compile time.
+#[test]
+fn the_binding_is_send_and_sync() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<PgPool>();
+    send_sync::<custodia_tenant::Error>();
+    send_sync::<LintReport>();
+    let rt = runtime();
+    rt.block_on(async {
+        let pool = PgPoolOptions::new()
+            .connect_lazy("postgres://localhost/x")
+            .unwrap();
+        let tenant = TenantId::random();
+        let bind = begin_bound(&pool, tenant);
+        send(&bind);
+        drop(bind);
+        let options = LintOptions::new("custodia_app");
+        let lint = sqlx_lint(&pool, &options);
+        send(&lint);
+    });
 }
