@@ -66,6 +66,10 @@ struct Pending {
 ///   task is cancelled while it commits others' records may or may not have
 ///   committed; the store's tree stays consistent either way (it re-reads
 ///   what the database holds on the next append).
+/// * **Behind a transaction-pooling proxy** (pgbouncer): the lock is
+///   transaction-scoped and nothing is set per session, so it works as is
+///   where the proxy supports prepared statements (pgbouncer 1.21+,
+///   `max_prepared_statements`), which sqlx uses.
 pub struct SqlxAuditStore {
     pool: PgPool,
     log: String,
