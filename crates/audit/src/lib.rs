@@ -57,9 +57,10 @@
 //!
 //! # Features
 //!
-//! `sqlite`, `postgres`: the SQL stores. `proptest`: strategies in
-//! `arbitrary`. Serde is always on: events, proofs and exports have a JSON
-//! form.
+//! `sqlite`, `postgres`: the SQL stores. `sqlx`: `SqlxAuditStore`, the
+//! PostgreSQL store for async hosts (same tables and SQL). `proptest`:
+//! strategies in `arbitrary`. Serde is always on: events, proofs and exports
+//! have a JSON form.
 //!
 //! # Public surface
 //!
@@ -154,6 +155,8 @@ pub use checkpoint::{Checkpoint, Signer, Verifier};
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
+#[cfg(feature = "sqlx")]
+pub use store::SqlxAuditStore;
 pub use store::{AuditStore, Durability, MemoryStore, SegmentOptions, SegmentStore};
 // Errors.
 pub use error::Error;

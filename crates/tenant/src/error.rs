@@ -144,6 +144,15 @@ pub enum Error {
         /// The driver's error (SQLSTATE and message).
         source: postgres::Error,
     },
+    /// The PostgreSQL server or the sqlx driver reported an error.
+    #[cfg(feature = "sqlx")]
+    #[error("PostgreSQL error while {doing}: {source}")]
+    Sqlx {
+        /// What Custodia was doing.
+        doing: &'static str,
+        /// The driver's error.
+        source: sqlx_core::Error,
+    },
 }
 
 /// The server's SQLSTATE and message when there is one (the driver's own

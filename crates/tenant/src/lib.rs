@@ -142,6 +142,9 @@
 //! # Features
 //!
 //! * `postgres`: [`pg`], on the sync `postgres` 0.19 client.
+//! * `sqlx`: the same binding and lint on sqlx 0.8 (tokio) for async hosts:
+//!   `begin_bound`, `begin_bound_on` and `sqlx_lint`, sending the same SQL as
+//!   [`pg`].
 //! * `proptest`: strategies for the main types ([`arbitrary`]).
 //!
 //! # Public surface
@@ -161,6 +164,10 @@
 pub mod access;
 #[cfg(feature = "postgres")]
 pub mod pg;
+#[cfg(feature = "sqlx")]
+mod pg_sqlx;
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
+mod pgsql;
 pub mod residency;
 pub mod rls;
 // A feature's add-on.
@@ -176,3 +183,7 @@ pub use context::{
 };
 // Errors.
 pub use error::Error;
+#[cfg(feature = "sqlx")]
+pub use pg_sqlx::{begin_bound, begin_bound_for, begin_bound_on, sqlx_lint};
+#[cfg(feature = "sqlx")]
+pub use pgsql::{LintFinding, LintOptions, LintReport};

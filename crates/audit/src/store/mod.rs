@@ -27,11 +27,15 @@
 //! and retries.
 
 mod memory;
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
+mod pgsql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod segment;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "sqlx")]
+mod sqlx_pg;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -39,6 +43,8 @@ pub use postgres::PostgresStore;
 pub use segment::{Durability, SegmentOptions, SegmentStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+#[cfg(feature = "sqlx")]
+pub use sqlx_pg::SqlxAuditStore;
 
 use crate::Error;
 use crate::merkle::{MerkleTree, TreeHead};

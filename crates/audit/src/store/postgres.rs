@@ -37,18 +37,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use postgres::{Client, NoTls};
 
+pub use super::pgsql::SCHEMA_SQL;
+use super::pgsql::{
+    ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL,
+    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, check_scanned, crc, grant_sql, to_i64,
+};
 use super::{Anchor, AuditStore, Visitor};
 use crate::Error;
 use crate::merkle::{Hash, MerkleTree, TreeHead};
-
-/// The schema this build creates and reads.
-pub const SCHEMA_SQL: &str = "
-CREATE TABLE IF NOT EXISTS custodia_audit_records (
-    log TEXT NOT NULL, idx BIGINT NOT NULL, payload BYTEA NOT NULL, crc BIGINT NOT NULL,
-    PRIMARY KEY (log, idx), CHECK (idx >= 0));
-CREATE TABLE IF NOT EXISTS custodia_audit_heads (
-    log TEXT NOT NULL, size BIGINT NOT NULL, root BYTEA NOT NULL, PRIMARY KEY (log, size));
-";
 
 /// Audit records of one log in PostgreSQL.
 pub struct PostgresStore {
@@ -71,27 +67,12 @@ fn pg(source: postgres::Error) -> Error {
     Error::Postgres { source }
 }
 
-fn crc(index: u64, payload: &[u8]) -> i64 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&index.to_be_bytes());
-    h.update(payload);
-    i64::from(h.finalize())
-}
-
-fn to_i64(n: u64) -> Result<i64, Error> {
-    i64::try_from(n).map_err(|_| Error::Store("index beyond BIGINT".into()))
-}
-
 impl PostgresStore {
     /// Creates the tables if missing (needs a role that may create tables).
     /// Safe to run from several processes at once.
     pub fn migrate(client: &mut Client) -> Result<(), Error> {
         let mut tx = client.transaction().map_err(pg)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:migrate'))",
-            &[],
-        )
-        .map_err(pg)?;
+        tx.execute(MIGRATE_LOCK_SQL, &[]).map_err(pg)?;
         tx.batch_execute(SCHEMA_SQL).map_err(pg)?;
         tx.commit().map_err(pg)
     }
@@ -101,20 +82,10 @@ impl PostgresStore {
     /// revoked first, so UPDATE and DELETE are refused even where the schema
     /// grants them to application roles by default.
     pub fn grant(client: &mut Client, role: &str) -> Result<(), Error> {
-        if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(Error::Store(format!("invalid role name {role:?}")));
-        }
+        let grant = grant_sql(role)?;
         let mut tx = client.transaction().map_err(pg)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:migrate'))",
-            &[],
-        )
-        .map_err(pg)?;
-        tx.batch_execute(&format!(
-            "REVOKE ALL ON custodia_audit_records, custodia_audit_heads FROM {role}; \
-             GRANT SELECT, INSERT ON custodia_audit_records, custodia_audit_heads TO {role}"
-        ))
-        .map_err(pg)?;
+        tx.execute(MIGRATE_LOCK_SQL, &[]).map_err(pg)?;
+        tx.batch_execute(&grant).map_err(pg)?;
         tx.commit().map_err(pg)
     }
 
@@ -145,26 +116,18 @@ impl PostgresStore {
     fn next_index(&self) -> Result<u64, Error> {
         let row = self
             .client()
-            .query_one(
-                "SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1",
-                &[&self.log],
-            )
+            .query_one(NEXT_INDEX_SQL, &[&self.log])
             .map_err(pg)?;
         let next: i64 = row.get(0);
         Ok(u64::try_from(next).unwrap_or(0))
     }
 
     fn place(&self) -> PathBuf {
-        PathBuf::from(format!("postgres:custodia_audit_records/{}", self.log))
+        super::pgsql::place(&self.log)
     }
 
     fn tampered(&self, index: u64, reason: impl Into<String>) -> Error {
-        Error::Tampered {
-            path: self.place(),
-            offset: index,
-            index: Some(index),
-            reason: reason.into(),
-        }
+        super::pgsql::tampered(&self.log, index, reason)
     }
 }
 
@@ -176,17 +139,8 @@ impl AuditStore for PostgresStore {
     fn append(&mut self, records: &[&[u8]], tree: &MerkleTree) -> Result<(), Error> {
         let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         let mut tx = client.transaction().map_err(pg)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:' || $1))",
-            &[&self.log],
-        )
-        .map_err(pg)?;
-        let row = tx
-            .query_one(
-                "SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1",
-                &[&self.log],
-            )
-            .map_err(pg)?;
+        tx.execute(APPEND_LOCK_SQL, &[&self.log]).map_err(pg)?;
+        let row = tx.query_one(NEXT_INDEX_SQL, &[&self.log]).map_err(pg)?;
         let next = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
         if next != self.len {
             return Err(Error::Stale {
@@ -194,11 +148,7 @@ impl AuditStore for PostgresStore {
                 found: next,
             });
         }
-        let insert = tx
-            .prepare(
-                "INSERT INTO custodia_audit_records (log, idx, payload, crc) VALUES ($1, $2, $3, $4)",
-            )
-            .map_err(pg)?;
+        let insert = tx.prepare(INSERT_RECORD_SQL).map_err(pg)?;
         for (index, record) in (self.len..).zip(records) {
             tx.execute(
                 &insert,
@@ -208,11 +158,8 @@ impl AuditStore for PostgresStore {
         }
         let size = self.len + records.len() as u64;
         let root = tree.root_at(size)?;
-        tx.execute(
-            "INSERT INTO custodia_audit_heads (log, size, root) VALUES ($1, $2, $3)",
-            &[&self.log, &to_i64(size)?, &&root[..]],
-        )
-        .map_err(pg)?;
+        tx.execute(INSERT_HEAD_SQL, &[&self.log, &to_i64(size)?, &&root[..]])
+            .map_err(pg)?;
         tx.commit().map_err(pg)?;
         drop(client);
         self.len = size;
@@ -238,10 +185,7 @@ impl AuditStore for PostgresStore {
         }
         let row = self
             .client()
-            .query_opt(
-                "SELECT payload, crc FROM custodia_audit_records WHERE log = $1 AND idx = $2",
-                &[&self.log, &to_i64(index)?],
-            )
+            .query_opt(GET_SQL, &[&self.log, &to_i64(index)?])
             .map_err(pg)?
             .ok_or_else(|| self.tampered(index, "record is missing"))?;
         let payload: Vec<u8> = row.get(0);
@@ -252,34 +196,26 @@ impl AuditStore for PostgresStore {
     }
 
     fn scan(&self, from: u64, f: &mut Visitor<'_>) -> Result<(), Error> {
-        const PAGE: i64 = 10_000;
         let mut expected = from;
         while expected < self.len {
             let rows = self
                 .client()
                 .query(
-                    "SELECT idx, payload, crc FROM custodia_audit_records
-                     WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx LIMIT $4",
-                    &[&self.log, &to_i64(expected)?, &to_i64(self.len)?, &PAGE],
+                    SCAN_SQL,
+                    &[
+                        &self.log,
+                        &to_i64(expected)?,
+                        &to_i64(self.len)?,
+                        &SCAN_PAGE,
+                    ],
                 )
                 .map_err(pg)?;
             if rows.is_empty() {
                 return Err(self.tampered(expected, "records are missing at the end"));
             }
             for row in rows {
-                let idx: i64 = row.get(0);
-                if idx != to_i64(expected)? {
-                    return Err(self.tampered(
-                        expected,
-                        format!(
-                            "expected record {expected}, found record {idx}: a record was removed"
-                        ),
-                    ));
-                }
                 let payload: &[u8] = row.get(1);
-                if row.get::<_, i64>(2) != crc(expected, payload) {
-                    return Err(self.tampered(expected, "record checksum mismatch"));
-                }
+                check_scanned(&self.log, expected, row.get(0), payload, row.get(2))?;
                 f(expected, payload)?;
                 expected += 1;
             }
@@ -293,11 +229,7 @@ impl AuditStore for PostgresStore {
         // One statement, one snapshot: a recorded head beyond the last record
         // means records were deleted from the end.
         let row = client
-            .query_one(
-                "SELECT (SELECT COALESCE(MAX(size), 0) FROM custodia_audit_heads WHERE log = $1),
-                        (SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1)",
-                &[&self.log],
-            )
+            .query_one(ANCHOR_COUNTS_SQL, &[&self.log])
             .map_err(pg)?;
         let (heads, records): (i64, i64) = (row.get(0), row.get(1));
         if heads > records {
@@ -313,10 +245,7 @@ impl AuditStore for PostgresStore {
         // Heads other writers added since this store last looked are checked
         // after the next refresh.
         let rows = client
-            .query(
-                "SELECT size, root FROM custodia_audit_heads WHERE log = $1 AND size <= $2 ORDER BY size",
-                &[&self.log, &to_i64(self.len)?],
-            )
+            .query(HEADS_SQL, &[&self.log, &to_i64(self.len)?])
             .map_err(pg)?;
         rows.iter()
             .map(|row| {

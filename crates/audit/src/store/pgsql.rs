@@ -1,0 +1,119 @@
+//! Driver-free PostgreSQL text and row rules shared by the sync
+//! [`PostgresStore`](super::postgres::PostgresStore) (feature `postgres`) and
+//! the async `SqlxAuditStore` (feature `sqlx`): one schema, one way to
+//! serialise appenders, one checksum.
+
+#![cfg_attr(not(all(feature = "postgres", feature = "sqlx")), allow(dead_code))]
+
+use std::path::PathBuf;
+
+use crate::Error;
+
+/// The schema this build creates and reads.
+pub const SCHEMA_SQL: &str = "
+CREATE TABLE IF NOT EXISTS custodia_audit_records (
+    log TEXT NOT NULL, idx BIGINT NOT NULL, payload BYTEA NOT NULL, crc BIGINT NOT NULL,
+    PRIMARY KEY (log, idx), CHECK (idx >= 0));
+CREATE TABLE IF NOT EXISTS custodia_audit_heads (
+    log TEXT NOT NULL, size BIGINT NOT NULL, root BYTEA NOT NULL, PRIMARY KEY (log, size));
+";
+
+/// Serialises migrations and grants from several processes.
+pub(crate) const MIGRATE_LOCK_SQL: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:migrate'))";
+
+/// Serialises appenders to log `$1`, in every process, until the transaction ends.
+pub(crate) const APPEND_LOCK_SQL: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('custodia_audit:' || $1))";
+
+/// The next index of log `$1` (its record count when gap-free).
+pub(crate) const NEXT_INDEX_SQL: &str =
+    "SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1";
+
+/// One record: log, index, payload, [`crc`].
+pub(crate) const INSERT_RECORD_SQL: &str =
+    "INSERT INTO custodia_audit_records (log, idx, payload, crc) VALUES ($1, $2, $3, $4)";
+
+/// The tree head a writer computed: log, size, root.
+pub(crate) const INSERT_HEAD_SQL: &str =
+    "INSERT INTO custodia_audit_heads (log, size, root) VALUES ($1, $2, $3)";
+
+/// Record `$2` of log `$1`: payload, crc.
+pub(crate) const GET_SQL: &str =
+    "SELECT payload, crc FROM custodia_audit_records WHERE log = $1 AND idx = $2";
+
+/// Records `$2..$3` of log `$1`, at most `$4` ([`SCAN_PAGE`]): idx, payload, crc.
+pub(crate) const SCAN_SQL: &str = "SELECT idx, payload, crc FROM custodia_audit_records
+     WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx LIMIT $4";
+
+/// Rows per [`SCAN_SQL`] page.
+pub(crate) const SCAN_PAGE: i64 = 10_000;
+
+/// Largest recorded head size and record count of log `$1`, in one snapshot.
+pub(crate) const ANCHOR_COUNTS_SQL: &str =
+    "SELECT (SELECT COALESCE(MAX(size), 0) FROM custodia_audit_heads WHERE log = $1),
+            (SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1)";
+
+/// Recorded heads of log `$1` up to size `$2`: size, root.
+pub(crate) const HEADS_SQL: &str =
+    "SELECT size, root FROM custodia_audit_heads WHERE log = $1 AND size <= $2 ORDER BY size";
+
+/// `REVOKE ALL` then `GRANT SELECT, INSERT` on both tables to `role`.
+pub(crate) fn grant_sql(role: &str) -> Result<String, Error> {
+    if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::Store(format!("invalid role name {role:?}")));
+    }
+    Ok(format!(
+        "REVOKE ALL ON custodia_audit_records, custodia_audit_heads FROM {role}; \
+         GRANT SELECT, INSERT ON custodia_audit_records, custodia_audit_heads TO {role}"
+    ))
+}
+
+/// The checksum stored with each record: CRC-32 of the index and the payload.
+pub(crate) fn crc(index: u64, payload: &[u8]) -> i64 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&index.to_be_bytes());
+    h.update(payload);
+    i64::from(h.finalize())
+}
+
+/// An index or size as a `BIGINT`.
+pub(crate) fn to_i64(n: u64) -> Result<i64, Error> {
+    i64::try_from(n).map_err(|_| Error::Store("index beyond BIGINT".into()))
+}
+
+/// Where errors say a record of `log` lives.
+pub(crate) fn place(log: &str) -> PathBuf {
+    PathBuf::from(format!("postgres:custodia_audit_records/{log}"))
+}
+
+/// A tampering error at `index` of `log`.
+pub(crate) fn tampered(log: &str, index: u64, reason: impl Into<String>) -> Error {
+    Error::Tampered {
+        path: place(log),
+        offset: index,
+        index: Some(index),
+        reason: reason.into(),
+    }
+}
+
+/// Checks one [`SCAN_SQL`] row against the index it should have.
+pub(crate) fn check_scanned(
+    log: &str,
+    expected: u64,
+    idx: i64,
+    payload: &[u8],
+    stored_crc: i64,
+) -> Result<(), Error> {
+    if idx != to_i64(expected)? {
+        return Err(tampered(
+            log,
+            expected,
+            format!("expected record {expected}, found record {idx}: a record was removed"),
+        ));
+    }
+    if stored_crc != crc(expected, payload) {
+        return Err(tampered(log, expected, "record checksum mismatch"));
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! The PostgreSQL audit store on sqlx (feature `sqlx`), for async hosts: the
+//! tables, statements, lock and checksums of the sync
+//! `PostgresStore` (feature `postgres`; shared text in `pgsql`), so sync and async writers can append to the same log.
+
+use std::sync::{Mutex as SyncMutex, PoisonError};
+
+use sqlx_core::query::query;
+use sqlx_core::raw_sql::raw_sql;
+use sqlx_core::row::Row as _;
+use sqlx_postgres::{PgConnection, PgPool, Postgres};
+use tokio::sync::{Mutex, oneshot};
+
+use super::pgsql::{
+    APPEND_LOCK_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL, MIGRATE_LOCK_SQL, NEXT_INDEX_SQL,
+    SCAN_PAGE, SCAN_SQL, SCHEMA_SQL, check_scanned, crc, grant_sql, tampered, to_i64,
+};
+use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash};
+use crate::{Error, Event, canonical};
+
+fn db(e: sqlx_core::Error) -> Error {
+    match e.as_database_error() {
+        Some(d) => Error::Store(format!(
+            "postgres: {} ({})",
+            d.message(),
+            d.code().unwrap_or_default()
+        )),
+        None => Error::Store(format!("postgres: {e}")),
+    }
+}
+
+/// Appends waiting for the next group commit.
+struct Pending {
+    records: Vec<Vec<u8>>,
+    leaves: Vec<Hash>,
+    done: oneshot::Sender<Result<u64, Error>>,
+}
+
+/// One audit log in PostgreSQL, appended to from async tasks: `Send + Sync`,
+/// shared as `Arc<SqlxAuditStore>` by every task of a process, while other
+/// processes (async or sync) append to the same log.
+///
+/// # Semantics, and what differs from the sync store
+///
+/// * **Same log.** Same tables (`store::postgres::SCHEMA_SQL`), same per-log advisory lock
+///   (`pg_advisory_xact_lock`) held by every appender of every process for
+///   its transaction, same record checksum, and each append records the tree
+///   head it computed. The log stays one gap-free sequence whoever writes.
+/// * **Group commit.** Concurrent appends in one process are queued; one of
+///   them at a time writes everything queued so far in one transaction (one
+///   lock, one commit, one recorded head) and hands each caller its own first
+///   index. The sync store commits once per `AuditLog` append call.
+/// * **Catch-up under the lock.** Where the sync store reports
+///   [`Error::Stale`] and `AuditLog` catches up and retries, this store reads
+///   the other writers' records into its tree inside the locked transaction
+///   (checking index, checksum and canonical encoding, as opening does), so
+///   an append never races and never retries. It reads the log lazily: from
+///   the start on its first append or [`catch_up`](Self::catch_up).
+/// * **Verification** is the sync one: [`crate::AuditLog::open`] over a
+///   `store::PostgresStore` on the same log
+///   (feature `postgres`; from a blocking thread) recomputes the tree, checks
+///   every record and every head any writer recorded, and gives proofs and
+///   checkpoints. This store has no proofs, queries or sealed-only mode
+///   (`AuditLog::require_sealed`) of its own.
+/// * **Errors.** A failed group commit fails every append in it, with the
+///   cause's message ([`Error::Store`]) and nothing written. An append whose
+///   task is cancelled while it commits others' records may or may not have
+///   committed; the store's tree stays consistent either way (it re-reads
+///   what the database holds on the next append).
+/// * **Behind a transaction-pooling proxy** (pgbouncer): the lock is
+///   transaction-scoped and nothing is set per session, so it works as is
+///   where the proxy supports prepared statements (pgbouncer 1.21+,
+///   `max_prepared_statements`), which sqlx uses.
+pub struct SqlxAuditStore {
+    pool: PgPool,
+    log: String,
+    queue: SyncMutex<Vec<Pending>>,
+    tree: Mutex<MerkleTree>,
+}
+
+impl std::fmt::Debug for SqlxAuditStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlxAuditStore")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Undoes the leaves of an append that did not commit, even when its future
+/// is dropped mid-way.
+struct Uncommitted<'a> {
+    tree: &'a mut MerkleTree,
+    first: u64,
+    committed: bool,
+}
+
+impl Drop for Uncommitted<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.tree.truncate(self.first);
+        }
+    }
+}
+
+impl SqlxAuditStore {
+    /// Creates the tables if missing (needs a role that may create tables).
+    /// Safe to run from several processes at once.
+    pub async fn migrate(pool: &PgPool) -> Result<(), Error> {
+        let mut tx = pool.begin().await.map_err(db)?;
+        query::<Postgres>(MIGRATE_LOCK_SQL)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        raw_sql(SCHEMA_SQL).execute(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// Lets `role` read and append, and nothing else (as
+    /// `PostgresStore::grant`).
+    pub async fn grant(pool: &PgPool, role: &str) -> Result<(), Error> {
+        let grant = grant_sql(role)?;
+        let mut tx = pool.begin().await.map_err(db)?;
+        query::<Postgres>(MIGRATE_LOCK_SQL)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        raw_sql(&grant).execute(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// Log `log` over `pool`. Reads nothing yet.
+    pub fn new(pool: PgPool, log: &str) -> Result<Self, Error> {
+        if log.is_empty() {
+            return Err(Error::Store("empty log name".into()));
+        }
+        Ok(Self {
+            pool,
+            log: log.to_owned(),
+            queue: SyncMutex::new(Vec::new()),
+            tree: Mutex::new(MerkleTree::new()),
+        })
+    }
+
+    /// The log's name.
+    pub fn log(&self) -> &str {
+        &self.log
+    }
+
+    /// The head of the tree as this store last saw the log (after its last
+    /// append or catch-up).
+    pub async fn head(&self) -> TreeHead {
+        self.tree.lock().await.head()
+    }
+
+    /// Appends one event; returns its index.
+    pub async fn append(&self, event: &Event) -> Result<u64, Error> {
+        self.append_batch(std::slice::from_ref(event)).await
+    }
+
+    /// Appends events in order, contiguously; returns the index of the first.
+    pub async fn append_batch(&self, events: &[Event]) -> Result<u64, Error> {
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            event.validate()?;
+            let mut record = Vec::with_capacity(canonical::encoded_len(event));
+            canonical::encode_into(event, &mut record);
+            records.push(record);
+        }
+        self.enqueue(records).await
+    }
+
+    /// Appends already encoded events, each checked to be canonical first
+    /// (nothing is appended otherwise); returns the index of the first.
+    pub async fn append_encoded(&self, records: &[&[u8]]) -> Result<u64, Error> {
+        for record in records {
+            canonical::check(record)?;
+        }
+        self.enqueue(records.iter().map(|r| r.to_vec()).collect())
+            .await
+    }
+
+    async fn enqueue(&self, records: Vec<Vec<u8>>) -> Result<u64, Error> {
+        if records.is_empty() {
+            return Ok(self.tree.lock().await.size());
+        }
+        let leaves = records.iter().map(|r| leaf_hash(r)).collect();
+        let (done, result) = oneshot::channel();
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Pending {
+                records,
+                leaves,
+                done,
+            });
+        // Whoever holds the tree commits everything queued by then: while one
+        // group commits, the next group gathers.
+        {
+            let mut tree = self.tree.lock().await;
+            let batch =
+                std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner));
+            if !batch.is_empty() {
+                self.commit_group(&mut tree, batch).await;
+            }
+        }
+        result.await.map_err(|_| {
+            Error::Store(
+                "the append was abandoned while it committed (its task was cancelled): it may or may not be in the log"
+                    .into(),
+            )
+        })?
+    }
+
+    async fn commit_group(&self, tree: &mut MerkleTree, batch: Vec<Pending>) {
+        match self.write(tree, &batch).await {
+            Ok(mut first) => {
+                for p in batch {
+                    let _ = p.done.send(Ok(first));
+                    first += p.records.len() as u64;
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for p in batch {
+                    let _ = p.done.send(Err(Error::Store(format!(
+                        "group commit failed, nothing appended: {reason}"
+                    ))));
+                }
+            }
+        }
+    }
+
+    /// One transaction: lock the log, read what others appended, append the
+    /// batch and the new head, commit.
+    async fn write(&self, tree: &mut MerkleTree, batch: &[Pending]) -> Result<u64, Error> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        query::<Postgres>(APPEND_LOCK_SQL)
+            .bind(&self.log)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        self.read_into(&mut tx, tree).await?;
+        let first = tree.size();
+        let guard = Uncommitted {
+            tree,
+            first,
+            committed: false,
+        };
+        let mut guard = guard;
+        let mut index = first;
+        for p in batch {
+            for (record, leaf) in p.records.iter().zip(&p.leaves) {
+                guard.tree.push_hash(*leaf);
+                query::<Postgres>(INSERT_RECORD_SQL)
+                    .bind(&self.log)
+                    .bind(to_i64(index)?)
+                    .bind(record.as_slice())
+                    .bind(crc(index, record))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                index += 1;
+            }
+        }
+        let root = guard.tree.root_at(index)?;
+        query::<Postgres>(INSERT_HEAD_SQL)
+            .bind(&self.log)
+            .bind(to_i64(index)?)
+            .bind(&root[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        guard.committed = true;
+        Ok(first)
+    }
+
+    /// Reads records other writers appended into the tree (as far as this
+    /// transaction's snapshot shows), checking each as opening does.
+    async fn read_into(&self, conn: &mut PgConnection, tree: &mut MerkleTree) -> Result<(), Error> {
+        let next: i64 = query::<Postgres>(NEXT_INDEX_SQL)
+            .bind(&self.log)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+        let next = u64::try_from(next).unwrap_or(0);
+        if next < tree.size() {
+            return Err(tampered(
+                &self.log,
+                next,
+                format!(
+                    "this writer saw {} records but the log holds {next}: records were removed from the end",
+                    tree.size()
+                ),
+            ));
+        }
+        while tree.size() < next {
+            let expected = tree.size();
+            let rows = query::<Postgres>(SCAN_SQL)
+                .bind(&self.log)
+                .bind(to_i64(expected)?)
+                .bind(to_i64(next)?)
+                .bind(SCAN_PAGE)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+            if rows.is_empty() {
+                return Err(tampered(
+                    &self.log,
+                    expected,
+                    "records are missing at the end",
+                ));
+            }
+            for row in &rows {
+                let at = tree.size();
+                let idx: i64 = row.try_get(0).map_err(db)?;
+                let payload: &[u8] = row.try_get(1).map_err(db)?;
+                let stored: i64 = row.try_get(2).map_err(db)?;
+                check_scanned(&self.log, at, idx, payload, stored)?;
+                canonical::check(payload).map_err(|e| {
+                    tampered(
+                        &self.log,
+                        at,
+                        format!("record is not a canonical event: {e}"),
+                    )
+                })?;
+                tree.push(payload);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the records other writers appended since this store last
+    /// looked; returns how many.
+    pub async fn catch_up(&self) -> Result<u64, Error> {
+        let mut tree = self.tree.lock().await;
+        let start = tree.size();
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        self.read_into(&mut conn, &mut tree).await?;
+        Ok(tree.size() - start)
+    }
+}
