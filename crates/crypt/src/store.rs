@@ -642,99 +642,137 @@ impl StoreState {
     }
 }
 
-/// A shared store: several vaults and keyrings (or a vault and an admin tool)
-/// over one store.
-impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
-    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        (**self).get(tenant, subject)
-    }
-
-    fn insert_if_absent(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredSubjectKey, Error> {
-        (**self).insert_if_absent(tenant, subject, wrapped)
-    }
-
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        (**self).shred(receipt)
-    }
-
-    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        (**self).wrapped_keys()
-    }
-
-    fn replace_wrapped(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        old: &[u8],
-        new: Vec<u8>,
-    ) -> Result<bool, Error> {
-        (**self).replace_wrapped(tenant, subject, old, new)
-    }
-
-    fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
-        (**self).keyring()
-    }
-
-    fn replace_keyring(
-        &self,
-        expected: Option<&KeyringRecord>,
-        new: KeyringRecord,
-    ) -> Result<bool, Error> {
-        (**self).replace_keyring(expected, new)
-    }
-
-    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
-        (**self).tenant_keys(tenant)
-    }
-
-    fn insert_tenant_key_if_absent(
-        &self,
-        tenant: TenantId,
-        slot: TenantKeySlot,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredTenantKeys, Error> {
-        (**self).insert_tenant_key_if_absent(tenant, slot, wrapped)
-    }
-
-    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
-        (**self).shred_tenant(receipt)
-    }
-
-    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
-        (**self).remove_tenant_keys(version)
-    }
-
-    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
-        (**self).nonces_reserved(tenant, version)
-    }
-
-    fn replace_nonces_reserved(
-        &self,
-        tenant: TenantId,
-        version: u32,
-        expected: u64,
-        new: u64,
-    ) -> Result<bool, Error> {
-        (**self).replace_nonces_reserved(tenant, version, expected, new)
-    }
-
-    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
-        (**self).nonce_counts()
-    }
-
-    fn generation(&self) -> Result<u64, Error> {
-        (**self).generation()
-    }
-
-    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
-        (**self).changes_since(seen)
-    }
+/// Implements [`KeyStore`] for `$store` by delegating every method to the
+/// store `$target` names, given the implementing value as `$this`: the shared
+/// store `Arc<S>` delegates to `S`, the public SQL stores to their `inner`
+/// `SqlKeyStore`.
+macro_rules! delegate_key_store {
+    ($(#[$attr:meta])* $store:ty $(where $g:ident: ?Sized + KeyStore)?, |$this:ident| $target:expr) => {
+        $(#[$attr])*
+        impl$(<$g: $crate::store::KeyStore + ?Sized>)? $crate::store::KeyStore for $store {
+            fn get(
+                &self,
+                tenant: custodia_core::TenantId,
+                subject: custodia_core::SubjectId,
+            ) -> Result<Option<$crate::store::StoredSubjectKey>, $crate::Error> {
+                let $this = self;
+                $target.get(tenant, subject)
+            }
+            fn insert_if_absent(
+                &self,
+                tenant: custodia_core::TenantId,
+                subject: custodia_core::SubjectId,
+                wrapped: Vec<u8>,
+            ) -> Result<$crate::store::StoredSubjectKey, $crate::Error> {
+                let $this = self;
+                $target.insert_if_absent(tenant, subject, wrapped)
+            }
+            fn shred(&self, receipt: &$crate::store::ShredReceipt) -> Result<(), $crate::Error> {
+                let $this = self;
+                $target.shred(receipt)
+            }
+            fn wrapped_keys(
+                &self,
+            ) -> Result<
+                Vec<(custodia_core::TenantId, custodia_core::SubjectId, Vec<u8>)>,
+                $crate::Error,
+            > {
+                let $this = self;
+                $target.wrapped_keys()
+            }
+            fn replace_wrapped(
+                &self,
+                tenant: custodia_core::TenantId,
+                subject: custodia_core::SubjectId,
+                old: &[u8],
+                new: Vec<u8>,
+            ) -> Result<bool, $crate::Error> {
+                let $this = self;
+                $target.replace_wrapped(tenant, subject, old, new)
+            }
+            fn keyring(&self) -> Result<Option<$crate::store::KeyringRecord>, $crate::Error> {
+                let $this = self;
+                $target.keyring()
+            }
+            fn replace_keyring(
+                &self,
+                expected: Option<&$crate::store::KeyringRecord>,
+                new: $crate::store::KeyringRecord,
+            ) -> Result<bool, $crate::Error> {
+                let $this = self;
+                $target.replace_keyring(expected, new)
+            }
+            fn tenant_keys(
+                &self,
+                tenant: custodia_core::TenantId,
+            ) -> Result<Option<$crate::store::StoredTenantKeys>, $crate::Error> {
+                let $this = self;
+                $target.tenant_keys(tenant)
+            }
+            fn insert_tenant_key_if_absent(
+                &self,
+                tenant: custodia_core::TenantId,
+                slot: $crate::store::TenantKeySlot,
+                wrapped: Vec<u8>,
+            ) -> Result<$crate::store::StoredTenantKeys, $crate::Error> {
+                let $this = self;
+                $target.insert_tenant_key_if_absent(tenant, slot, wrapped)
+            }
+            fn shred_tenant(
+                &self,
+                receipt: &$crate::store::TenantShredReceipt,
+            ) -> Result<(), $crate::Error> {
+                let $this = self;
+                $target.shred_tenant(receipt)
+            }
+            fn remove_tenant_keys(&self, version: u32) -> Result<u64, $crate::Error> {
+                let $this = self;
+                $target.remove_tenant_keys(version)
+            }
+            fn nonces_reserved(
+                &self,
+                tenant: custodia_core::TenantId,
+                version: u32,
+            ) -> Result<u64, $crate::Error> {
+                let $this = self;
+                $target.nonces_reserved(tenant, version)
+            }
+            fn replace_nonces_reserved(
+                &self,
+                tenant: custodia_core::TenantId,
+                version: u32,
+                expected: u64,
+                new: u64,
+            ) -> Result<bool, $crate::Error> {
+                let $this = self;
+                $target.replace_nonces_reserved(tenant, version, expected, new)
+            }
+            fn nonce_counts(&self) -> Result<Vec<$crate::store::NonceCount>, $crate::Error> {
+                let $this = self;
+                $target.nonce_counts()
+            }
+            fn generation(&self) -> Result<u64, $crate::Error> {
+                let $this = self;
+                $target.generation()
+            }
+            fn changes_since(
+                &self,
+                seen: u64,
+            ) -> Result<$crate::store::KeyStoreChanges, $crate::Error> {
+                let $this = self;
+                $target.changes_since(seen)
+            }
+        }
+    };
 }
+pub(crate) use delegate_key_store;
+
+delegate_key_store!(
+    /// A shared store: several vaults and keyrings (or a vault and an admin tool)
+    /// over one store.
+    Arc<S> where S: ?Sized + KeyStore,
+    |shared| (**shared)
+);
 
 /// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.
 #[derive(Debug, Default)]
