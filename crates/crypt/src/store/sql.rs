@@ -769,7 +769,6 @@ fn since_value(seen: u64) -> i64 {
     i64::try_from(seen).unwrap_or(i64::MAX)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
