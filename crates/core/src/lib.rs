@@ -92,6 +92,8 @@ pub use calendar::parse_timestamp;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 // Errors.
 pub use error::{Error, MAX_ECHO, Shared, echo};
+#[doc(hidden)]
+pub use category::{is_well_formed_category, suggest};
 
 /// The `chrono` version Custodia's time types come from.
 pub use chrono;
