@@ -92,10 +92,12 @@ pub use calendar::parse_timestamp;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 // Errors.
 pub use error::{Error, MAX_ECHO, Shared, echo};
-#[doc(hidden)]
-pub use category::{is_well_formed_category, suggest};
 
 /// The `chrono` version Custodia's time types come from.
 pub use chrono;
 /// The `uuid` version Custodia's ids wrap.
 pub use uuid;
+
+// Shared with the other Custodia crates; not part of the stable API.
+#[doc(hidden)]
+pub use category::{is_well_formed_category, suggest};

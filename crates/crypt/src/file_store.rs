@@ -47,7 +47,7 @@ struct Contents {
 /// Wrapped keys and the keyring's version list in one encrypted, atomically
 /// rewritten file.
 ///
-/// A [`KeyStore`] in one encrypted file.
+/// A [`KeyStore`](crate::KeyStore) in one encrypted file.
 ///
 /// # Format
 ///
@@ -79,9 +79,9 @@ struct Contents {
 /// Every change rewrites the whole file atomically: write `<file>.tmp` with
 /// mode 0600, fsync it, rename it over the file, fsync the directory. A crash
 /// leaves the old file or the new one, never a mix, and a shredded key is gone
-/// from the file as soon as [`KeyStore::shred`] returns. Rewriting costs
-/// O(entries) per change: right for thousands of subjects per process, not for
-/// millions (use a database-backed store there).
+/// from the file as soon as [`KeyStore::shred`](crate::KeyStore::shred)
+/// returns. Rewriting costs O(entries) per change: right for thousands of
+/// subjects per process, not for millions (use a database-backed store there).
 ///
 /// # Several processes
 ///
@@ -91,8 +91,9 @@ struct Contents {
 /// counts, re-wrapping) hold across processes. Every read first checks the
 /// file's identity (inode, length, modification time: one `stat`) and rereads
 /// it when it changed; the shreds and keyring changes found that way feed
-/// [`KeyStore::changes_since`], so caches over this store in other processes
-/// drop shredded keys within their staleness bound. Generations are local to
+/// [`KeyStore::changes_since`](crate::KeyStore::changes_since), so caches
+/// over this store in other processes drop shredded keys within their
+/// staleness bound. Generations are local to
 /// each `FileKeyStore` value.
 pub struct FileKeyStore {
     path: PathBuf,
