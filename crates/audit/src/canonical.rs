@@ -347,27 +347,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Whether `s` is a well-formed data category (the rules of
-/// `custodia_core::DataCategory`'s parser, without allocating).
-fn category_ok(s: &str) -> bool {
-    let mut depth = 1;
-    let mut at_segment_start = true;
-    for &byte in s.as_bytes() {
-        match byte {
-            b'a'..=b'z' => at_segment_start = false,
-            b'0'..=b'9' | b'_' if !at_segment_start => {}
-            b'.' if !at_segment_start => {
-                depth += 1;
-                at_segment_start = true;
-            }
-            _ => return false,
-        }
-    }
-    !at_segment_start
-        && depth <= custodia_core::MAX_CATEGORY_DEPTH
-        && s.len() <= custodia_core::MAX_CATEGORY_LEN
-}
-
 /// Whether `s` is a valid purpose name (the rules of `custodia_core::Purpose`).
 fn purpose_ok(s: &str) -> bool {
     !s.is_empty()
@@ -469,7 +448,7 @@ pub fn check(bytes: &[u8]) -> Result<(), Error> {
             return Err(fail(field_at, "empty field name"));
         }
         let category_at = r.pos;
-        if !category_ok(r.str(255, "category")?) {
+        if !custodia_core::is_well_formed_category(r.str(255, "category")?) {
             // Let the core parser word the error.
             let text = &bytes[category_at + 4..r.pos];
             let reason = std::str::from_utf8(text)

@@ -226,7 +226,17 @@ fn check_syntax(s: &str) -> Result<(), Error> {
     }
 }
 
+/// Whether `s` is a well-formed data category, in one pass over the bytes
+/// without allocating: the hot path for valid input, here and in the audit
+/// log's decoder. Not part of the stable API.
+#[doc(hidden)]
+#[inline]
+pub fn is_well_formed_category(s: &str) -> bool {
+    is_well_formed(s.as_bytes())
+}
+
 /// One pass over the bytes: the hot path for valid input.
+#[inline]
 fn is_well_formed(bytes: &[u8]) -> bool {
     let mut depth = 1;
     let mut at_segment_start = true;
@@ -487,23 +497,33 @@ impl Taxonomy {
     }
 
     fn nearest(&self, s: &str) -> Option<DataCategory> {
-        // Up to one typing mistake per four characters, at most three in all.
-        let budget = (s.chars().count() / 4).clamp(1, 3);
-        self.entries
-            .keys()
-            .map(|known| (edit_distance(s, known.as_str()), known))
-            .filter(|(distance, _)| *distance <= budget)
-            .min_by_key(|(distance, _)| *distance)
-            .map(|(_, known)| known.clone())
+        let known = suggest(s, self.entries.keys().map(DataCategory::as_str))?;
+        self.entries.keys().find(|k| k.as_str() == known).cloned()
     }
 }
 
-/// Damerau-free Levenshtein distance, two rows at a time.
+/// The entry of `known` nearest to `input`, if within a few typing mistakes:
+/// up to one per four characters, at most three in all (the first of equally
+/// near entries wins). The "did you mean" of every Custodia parser; not part
+/// of the stable API.
+#[doc(hidden)]
+pub fn suggest<'a>(input: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let budget = (input.chars().count() / 4).clamp(1, 3);
+    known
+        .into_iter()
+        .map(|k| (edit_distance(input, k), k))
+        .filter(|(distance, _)| *distance <= budget)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+/// Damerau-free Levenshtein distance, two rows at a time, over at most the
+/// first 256 characters of each side (so a pasted file costs no quadratic time).
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+    let b: Vec<char> = b.chars().take(256).collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.chars().take(256).enumerate() {
         current[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let substitute = previous[j] + usize::from(ca != *cb);

@@ -97,3 +97,7 @@ pub use error::{Error, MAX_ECHO, Shared, echo};
 pub use chrono;
 /// The `uuid` version Custodia's ids wrap.
 pub use uuid;
+
+// Shared with the other Custodia crates; not part of the stable API.
+#[doc(hidden)]
+pub use category::{is_well_formed_category, suggest};

@@ -247,20 +247,7 @@ impl BlindIndex {
             .into()
     }
 
-    /// The tenant this index belongs to.
-    pub fn tenant(&self) -> TenantId {
-        self.tenant
-    }
-
-    /// The record type (table).
-    pub fn record_type(&self) -> &str {
-        &self.record_type
-    }
-
-    /// The field (column).
-    pub fn field(&self) -> &str {
-        &self.field
-    }
+    crate::context::column_accessors!("index");
 
     /// The token length and normalisation.
     pub fn config(&self) -> &BlindIndexConfig {

@@ -112,3 +112,26 @@ impl<'a> FieldContext<'a> {
         at
     }
 }
+
+/// The accessors of a type bound to one column of one tenant (fields
+/// `tenant`, `record_type` and `field`): the blind index and the
+/// deterministic cipher. `$what` names the type in the docs.
+macro_rules! column_accessors {
+    ($what:literal) => {
+        #[doc = concat!("The tenant this ", $what, " belongs to.")]
+        pub fn tenant(&self) -> custodia_core::TenantId {
+            self.tenant
+        }
+
+        /// The record type (table).
+        pub fn record_type(&self) -> &str {
+            &self.record_type
+        }
+
+        /// The field (column).
+        pub fn field(&self) -> &str {
+            &self.field
+        }
+    };
+}
+pub(crate) use column_accessors;

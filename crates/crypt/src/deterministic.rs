@@ -207,20 +207,7 @@ impl DeterministicCipher {
         Ok(plaintext)
     }
 
-    /// The tenant this cipher belongs to.
-    pub fn tenant(&self) -> TenantId {
-        self.tenant
-    }
-
-    /// The record type (table).
-    pub fn record_type(&self) -> &str {
-        &self.record_type
-    }
-
-    /// The field (column).
-    pub fn field(&self) -> &str {
-        &self.field
-    }
+    crate::context::column_accessors!("cipher");
 
     /// Runs `op` on an expanded AES-SIV instance taken from the pool, and
     /// puts it back afterwards.
@@ -342,20 +329,12 @@ mod tests {
 
     #[test]
     fn wycheproof_aes_256_siv() {
-        let file: Value = serde_json::from_str(WYCHEPROOF).unwrap();
-        assert_eq!(file["algorithm"], "AES-SIV-CMAC");
-        let (mut valid, mut invalid) = (0, 0);
-        for group in file["testGroups"].as_array().unwrap() {
-            assert_eq!(group["keySize"], 512, "only AES-256-SIV belongs here");
-            for test in group["tests"].as_array().unwrap() {
-                if check_vector(test) {
-                    valid += 1;
-                } else {
-                    invalid += 1;
-                }
-            }
-        }
-        assert_eq!(valid + invalid, file["numberOfTests"].as_u64().unwrap());
+        let (valid, invalid) = crate::wycheproof::tally(
+            WYCHEPROOF,
+            "AES-SIV-CMAC",
+            |group| assert_eq!(group["keySize"], 512, "only AES-256-SIV belongs here"),
+            check_vector,
+        );
         assert_eq!((valid, invalid), (39, 108));
     }
 

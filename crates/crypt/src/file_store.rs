@@ -10,7 +10,7 @@ use custodia_core::{SubjectId, TenantId};
 
 use crate::kdf::derive_key;
 use crate::store::{
-    ChangeLog, KeyStore, KeyStoreChanges, KeyringRecord, NonceCount, ShredReceipt, StoreState,
+    Change, ChangeLog, KeyStoreChanges, KeyringRecord, NonceCount, ShredReceipt, StoreState,
     StoredSubjectKey, StoredTenantKeys, TenantKeySlot, TenantShredReceipt,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
@@ -47,7 +47,7 @@ struct Contents {
 /// Wrapped keys and the keyring's version list in one encrypted, atomically
 /// rewritten file.
 ///
-/// A [`KeyStore`] in one encrypted file.
+/// A [`KeyStore`](crate::KeyStore) in one encrypted file.
 ///
 /// # Format
 ///
@@ -79,9 +79,9 @@ struct Contents {
 /// Every change rewrites the whole file atomically: write `<file>.tmp` with
 /// mode 0600, fsync it, rename it over the file, fsync the directory. A crash
 /// leaves the old file or the new one, never a mix, and a shredded key is gone
-/// from the file as soon as [`KeyStore::shred`] returns. Rewriting costs
-/// O(entries) per change: right for thousands of subjects per process, not for
-/// millions (use a database-backed store there).
+/// from the file as soon as [`KeyStore::shred`](crate::KeyStore::shred)
+/// returns. Rewriting costs O(entries) per change: right for thousands of
+/// subjects per process, not for millions (use a database-backed store there).
 ///
 /// # Several processes
 ///
@@ -91,8 +91,9 @@ struct Contents {
 /// counts, re-wrapping) hold across processes. Every read first checks the
 /// file's identity (inode, length, modification time: one `stat`) and rereads
 /// it when it changed; the shreds and keyring changes found that way feed
-/// [`KeyStore::changes_since`], so caches over this store in other processes
-/// drop shredded keys within their staleness bound. Generations are local to
+/// [`KeyStore::changes_since`](crate::KeyStore::changes_since), so caches
+/// over this store in other processes drop shredded keys within their
+/// staleness bound. Generations are local to
 /// each `FileKeyStore` value.
 pub struct FileKeyStore {
     path: PathBuf,
@@ -278,12 +279,18 @@ impl FileKeyStore {
     /// Applies `change` to a copy of the latest state, under the cross-process
     /// lock, and persists it before the copy becomes current, so memory never
     /// runs ahead of the file and no process overwrites another's change.
-    fn update<T>(&self, change: impl FnOnce(&mut StoreState) -> T) -> Result<T, Error> {
+    ///
+    /// What `change` says it changed is not needed: the store logs the
+    /// difference of the states, as it does for other processes' changes.
+    fn update<T>(
+        &self,
+        change: impl FnOnce(&mut StoreState) -> (T, Option<Change>),
+    ) -> Result<T, Error> {
         let mut loaded = self.lock();
         let _exclusive = self.lock_file()?;
         self.refresh(&mut loaded)?;
         let mut next = loaded.state.clone();
-        let result = change(&mut next);
+        let (result, _) = change(&mut next);
         // A no-op (a lost rewrap race, a repeated insert) costs no file write.
         if next != loaded.state {
             self.save(&next)?;
@@ -293,6 +300,12 @@ impl FileKeyStore {
             loaded.stamp = Stamp::of(&self.path)?;
         }
         Ok(result)
+    }
+
+    fn read_log<T>(&self, f: impl FnOnce(&ChangeLog) -> T) -> Result<T, Error> {
+        let mut loaded = self.lock();
+        self.refresh(&mut loaded)?;
+        Ok(f(&loaded.log))
     }
 
     /// Takes the exclusive lock on `<file>.lock`; dropping the handle releases it.
@@ -338,101 +351,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-impl KeyStore for FileKeyStore {
-    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        self.read(|s| s.subjects.get(&(tenant, subject)).cloned())
-    }
-
-    fn insert_if_absent(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredSubjectKey, Error> {
-        self.update(|s| s.insert_subject(tenant, subject, wrapped))
-    }
-
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        self.update(|s| s.shred_subject(receipt))
-    }
-
-    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        self.read(StoreState::wrapped_subjects)
-    }
-
-    fn replace_wrapped(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        old: &[u8],
-        new: Vec<u8>,
-    ) -> Result<bool, Error> {
-        self.update(|s| s.swap_subject(tenant, subject, old, new))
-    }
-
-    fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
-        self.read(|s| s.keyring.clone())
-    }
-
-    fn replace_keyring(
-        &self,
-        expected: Option<&KeyringRecord>,
-        new: KeyringRecord,
-    ) -> Result<bool, Error> {
-        self.update(|s| s.swap_keyring(expected, new))
-    }
-
-    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
-        self.read(|s| s.tenants.get(&tenant).cloned())
-    }
-
-    fn insert_tenant_key_if_absent(
-        &self,
-        tenant: TenantId,
-        slot: TenantKeySlot,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredTenantKeys, Error> {
-        self.update(|s| s.insert_tenant_key(tenant, slot, wrapped))
-    }
-
-    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
-        self.update(|s| s.shred_tenant(receipt))
-    }
-
-    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
-        self.update(|s| s.remove_tenant_keys(version))
-    }
-
-    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
-        self.read(|s| s.nonces.get(&(tenant, version)).copied().unwrap_or(0))
-    }
-
-    fn replace_nonces_reserved(
-        &self,
-        tenant: TenantId,
-        version: u32,
-        expected: u64,
-        new: u64,
-    ) -> Result<bool, Error> {
-        self.update(|s| s.swap_nonces(tenant, version, expected, new))
-    }
-
-    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
-        self.read(StoreState::nonce_counts)
-    }
-
-    fn generation(&self) -> Result<u64, Error> {
-        let mut loaded = self.lock();
-        self.refresh(&mut loaded)?;
-        Ok(loaded.log.generation())
-    }
-
-    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
-        let mut loaded = self.lock();
-        self.refresh(&mut loaded)?;
-        Ok(loaded.log.since(seen))
-    }
-}
+crate::store::state_key_store!(FileKeyStore);
 
 impl std::fmt::Debug for FileKeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -445,6 +364,7 @@ impl std::fmt::Debug for FileKeyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::KeyStore;
 
     #[test]
     fn format_1_files_still_open_and_are_rewritten_as_format_3() {

@@ -89,6 +89,8 @@ mod provider;
 mod secret;
 mod store;
 mod subject;
+#[cfg(test)]
+mod wycheproof;
 
 // Keys and keyrings.
 pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, NonceUsage};

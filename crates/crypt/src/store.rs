@@ -642,99 +642,137 @@ impl StoreState {
     }
 }
 
-/// A shared store: several vaults and keyrings (or a vault and an admin tool)
-/// over one store.
-impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
-    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        (**self).get(tenant, subject)
-    }
-
-    fn insert_if_absent(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredSubjectKey, Error> {
-        (**self).insert_if_absent(tenant, subject, wrapped)
-    }
-
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        (**self).shred(receipt)
-    }
-
-    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        (**self).wrapped_keys()
-    }
-
-    fn replace_wrapped(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        old: &[u8],
-        new: Vec<u8>,
-    ) -> Result<bool, Error> {
-        (**self).replace_wrapped(tenant, subject, old, new)
-    }
-
-    fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
-        (**self).keyring()
-    }
-
-    fn replace_keyring(
-        &self,
-        expected: Option<&KeyringRecord>,
-        new: KeyringRecord,
-    ) -> Result<bool, Error> {
-        (**self).replace_keyring(expected, new)
-    }
-
-    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
-        (**self).tenant_keys(tenant)
-    }
-
-    fn insert_tenant_key_if_absent(
-        &self,
-        tenant: TenantId,
-        slot: TenantKeySlot,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredTenantKeys, Error> {
-        (**self).insert_tenant_key_if_absent(tenant, slot, wrapped)
-    }
-
-    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
-        (**self).shred_tenant(receipt)
-    }
-
-    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
-        (**self).remove_tenant_keys(version)
-    }
-
-    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
-        (**self).nonces_reserved(tenant, version)
-    }
-
-    fn replace_nonces_reserved(
-        &self,
-        tenant: TenantId,
-        version: u32,
-        expected: u64,
-        new: u64,
-    ) -> Result<bool, Error> {
-        (**self).replace_nonces_reserved(tenant, version, expected, new)
-    }
-
-    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
-        (**self).nonce_counts()
-    }
-
-    fn generation(&self) -> Result<u64, Error> {
-        (**self).generation()
-    }
-
-    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
-        (**self).changes_since(seen)
-    }
+/// Implements [`KeyStore`] for `$store` by delegating every method to the
+/// store `$target` names, given the implementing value as `$this`: the shared
+/// store `Arc<S>` delegates to `S`, the public SQL stores to their `inner`
+/// `SqlKeyStore`.
+macro_rules! delegate_key_store {
+    ($(#[$attr:meta])* $store:ty $(where $g:ident: ?Sized + KeyStore)?, |$this:ident| $target:expr) => {
+        $(#[$attr])*
+        impl$(<$g: $crate::store::KeyStore + ?Sized>)? $crate::store::KeyStore for $store {
+            fn get(
+                &self,
+                tenant: custodia_core::TenantId,
+                subject: custodia_core::SubjectId,
+            ) -> Result<Option<$crate::store::StoredSubjectKey>, $crate::Error> {
+                let $this = self;
+                $target.get(tenant, subject)
+            }
+            fn insert_if_absent(
+                &self,
+                tenant: custodia_core::TenantId,
+                subject: custodia_core::SubjectId,
+                wrapped: Vec<u8>,
+            ) -> Result<$crate::store::StoredSubjectKey, $crate::Error> {
+                let $this = self;
+                $target.insert_if_absent(tenant, subject, wrapped)
+            }
+            fn shred(&self, receipt: &$crate::store::ShredReceipt) -> Result<(), $crate::Error> {
+                let $this = self;
+                $target.shred(receipt)
+            }
+            fn wrapped_keys(
+                &self,
+            ) -> Result<
+                Vec<(custodia_core::TenantId, custodia_core::SubjectId, Vec<u8>)>,
+                $crate::Error,
+            > {
+                let $this = self;
+                $target.wrapped_keys()
+            }
+            fn replace_wrapped(
+                &self,
+                tenant: custodia_core::TenantId,
+                subject: custodia_core::SubjectId,
+                old: &[u8],
+                new: Vec<u8>,
+            ) -> Result<bool, $crate::Error> {
+                let $this = self;
+                $target.replace_wrapped(tenant, subject, old, new)
+            }
+            fn keyring(&self) -> Result<Option<$crate::store::KeyringRecord>, $crate::Error> {
+                let $this = self;
+                $target.keyring()
+            }
+            fn replace_keyring(
+                &self,
+                expected: Option<&$crate::store::KeyringRecord>,
+                new: $crate::store::KeyringRecord,
+            ) -> Result<bool, $crate::Error> {
+                let $this = self;
+                $target.replace_keyring(expected, new)
+            }
+            fn tenant_keys(
+                &self,
+                tenant: custodia_core::TenantId,
+            ) -> Result<Option<$crate::store::StoredTenantKeys>, $crate::Error> {
+                let $this = self;
+                $target.tenant_keys(tenant)
+            }
+            fn insert_tenant_key_if_absent(
+                &self,
+                tenant: custodia_core::TenantId,
+                slot: $crate::store::TenantKeySlot,
+                wrapped: Vec<u8>,
+            ) -> Result<$crate::store::StoredTenantKeys, $crate::Error> {
+                let $this = self;
+                $target.insert_tenant_key_if_absent(tenant, slot, wrapped)
+            }
+            fn shred_tenant(
+                &self,
+                receipt: &$crate::store::TenantShredReceipt,
+            ) -> Result<(), $crate::Error> {
+                let $this = self;
+                $target.shred_tenant(receipt)
+            }
+            fn remove_tenant_keys(&self, version: u32) -> Result<u64, $crate::Error> {
+                let $this = self;
+                $target.remove_tenant_keys(version)
+            }
+            fn nonces_reserved(
+                &self,
+                tenant: custodia_core::TenantId,
+                version: u32,
+            ) -> Result<u64, $crate::Error> {
+                let $this = self;
+                $target.nonces_reserved(tenant, version)
+            }
+            fn replace_nonces_reserved(
+                &self,
+                tenant: custodia_core::TenantId,
+                version: u32,
+                expected: u64,
+                new: u64,
+            ) -> Result<bool, $crate::Error> {
+                let $this = self;
+                $target.replace_nonces_reserved(tenant, version, expected, new)
+            }
+            fn nonce_counts(&self) -> Result<Vec<$crate::store::NonceCount>, $crate::Error> {
+                let $this = self;
+                $target.nonce_counts()
+            }
+            fn generation(&self) -> Result<u64, $crate::Error> {
+                let $this = self;
+                $target.generation()
+            }
+            fn changes_since(
+                &self,
+                seen: u64,
+            ) -> Result<$crate::store::KeyStoreChanges, $crate::Error> {
+                let $this = self;
+                $target.changes_since(seen)
+            }
+        }
+    };
 }
+pub(crate) use delegate_key_store;
+
+delegate_key_store!(
+    /// A shared store: several vaults and keyrings (or a vault and an admin tool)
+    /// over one store.
+    Arc<S> where S: ?Sized + KeyStore,
+    |shared| (**shared)
+);
 
 /// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.
 #[derive(Debug, Default)]
@@ -746,137 +784,146 @@ pub struct MemoryKeyStore {
 impl MemoryKeyStore {
     /// Applies `change` and logs what it changed, under the state's lock,
     /// so a reader never sees the change without its generation.
-    fn update<T>(&self, change: impl FnOnce(&mut StoreState) -> (T, Option<Change>)) -> T {
-        let mut state = self.write();
+    fn update<T>(
+        &self,
+        change: impl FnOnce(&mut StoreState) -> (T, Option<Change>),
+    ) -> Result<T, Error> {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let (result, logged) = change(&mut state);
-        self.log
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(logged);
-        result
+        if logged.is_some() {
+            self.log
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(logged);
+        }
+        Ok(result)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, StoreState> {
-        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    fn read<T>(&self, f: impl FnOnce(&StoreState) -> T) -> Result<T, Error> {
+        Ok(f(&self
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)))
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, StoreState> {
-        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    fn read_log<T>(&self, f: impl FnOnce(&ChangeLog) -> T) -> Result<T, Error> {
+        Ok(f(&self.log.read().unwrap_or_else(PoisonError::into_inner)))
     }
 }
 
-impl KeyStore for MemoryKeyStore {
-    fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
-        Ok(self.read().subjects.get(&(tenant, subject)).cloned())
-    }
+/// Implements [`KeyStore`] over a [`StoreState`] for a store type with the
+/// methods `read` (run a function on the latest state), `update` (apply a
+/// change, given what it changes for stores that log without diffing) and
+/// `read_log` (run a function on the latest [`ChangeLog`]): the memory and
+/// file stores.
+macro_rules! state_key_store {
+    ($store:ty) => {
+        impl $crate::store::KeyStore for $store {
+            fn get(
+                &self,
+                tenant: TenantId,
+                subject: SubjectId,
+            ) -> Result<Option<StoredSubjectKey>, Error> {
+                self.read(|s| s.subjects.get(&(tenant, subject)).cloned())
+            }
 
-    fn insert_if_absent(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredSubjectKey, Error> {
-        Ok(self.write().insert_subject(tenant, subject, wrapped))
-    }
+            fn insert_if_absent(
+                &self,
+                tenant: TenantId,
+                subject: SubjectId,
+                wrapped: Vec<u8>,
+            ) -> Result<StoredSubjectKey, Error> {
+                self.update(|s| (s.insert_subject(tenant, subject, wrapped), None))
+            }
 
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        self.update(|s| {
-            s.shred_subject(receipt);
-            ((), Some(Change::Subject(receipt.tenant, receipt.subject)))
-        });
-        Ok(())
-    }
+            fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
+                self.update(|s| {
+                    s.shred_subject(receipt);
+                    ((), Some(Change::Subject(receipt.tenant, receipt.subject)))
+                })
+            }
 
-    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
-        Ok(self.read().wrapped_subjects())
-    }
+            fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
+                self.read(StoreState::wrapped_subjects)
+            }
 
-    fn replace_wrapped(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        old: &[u8],
-        new: Vec<u8>,
-    ) -> Result<bool, Error> {
-        Ok(self.write().swap_subject(tenant, subject, old, new))
-    }
+            fn replace_wrapped(
+                &self,
+                tenant: TenantId,
+                subject: SubjectId,
+                old: &[u8],
+                new: Vec<u8>,
+            ) -> Result<bool, Error> {
+                self.update(|s| (s.swap_subject(tenant, subject, old, new), None))
+            }
 
-    fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
-        Ok(self.read().keyring.clone())
-    }
+            fn keyring(&self) -> Result<Option<KeyringRecord>, Error> {
+                self.read(|s| s.keyring.clone())
+            }
 
-    fn replace_keyring(
-        &self,
-        expected: Option<&KeyringRecord>,
-        new: KeyringRecord,
-    ) -> Result<bool, Error> {
-        Ok(self.update(|s| {
-            let swapped = s.swap_keyring(expected, new);
-            (swapped, swapped.then_some(Change::Keyring))
-        }))
-    }
+            fn replace_keyring(
+                &self,
+                expected: Option<&KeyringRecord>,
+                new: KeyringRecord,
+            ) -> Result<bool, Error> {
+                self.update(|s| {
+                    let swapped = s.swap_keyring(expected, new);
+                    (swapped, swapped.then_some(Change::Keyring))
+                })
+            }
 
-    fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
-        Ok(self.read().tenants.get(&tenant).cloned())
-    }
+            fn tenant_keys(&self, tenant: TenantId) -> Result<Option<StoredTenantKeys>, Error> {
+                self.read(|s| s.tenants.get(&tenant).cloned())
+            }
 
-    fn insert_tenant_key_if_absent(
-        &self,
-        tenant: TenantId,
-        slot: TenantKeySlot,
-        wrapped: Vec<u8>,
-    ) -> Result<StoredTenantKeys, Error> {
-        Ok(self.write().insert_tenant_key(tenant, slot, wrapped))
-    }
+            fn insert_tenant_key_if_absent(
+                &self,
+                tenant: TenantId,
+                slot: TenantKeySlot,
+                wrapped: Vec<u8>,
+            ) -> Result<StoredTenantKeys, Error> {
+                self.update(|s| (s.insert_tenant_key(tenant, slot, wrapped), None))
+            }
 
-    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
-        self.update(|s| {
-            s.shred_tenant(receipt);
-            ((), Some(Change::Tenant(receipt.tenant)))
-        });
-        Ok(())
-    }
+            fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
+                self.update(|s| {
+                    s.shred_tenant(receipt);
+                    ((), Some(Change::Tenant(receipt.tenant)))
+                })
+            }
 
-    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
-        Ok(self.write().remove_tenant_keys(version))
-    }
+            fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
+                self.update(|s| (s.remove_tenant_keys(version), None))
+            }
 
-    fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
-        Ok(self
-            .read()
-            .nonces
-            .get(&(tenant, version))
-            .copied()
-            .unwrap_or(0))
-    }
+            fn nonces_reserved(&self, tenant: TenantId, version: u32) -> Result<u64, Error> {
+                self.read(|s| s.nonces.get(&(tenant, version)).copied().unwrap_or(0))
+            }
 
-    fn replace_nonces_reserved(
-        &self,
-        tenant: TenantId,
-        version: u32,
-        expected: u64,
-        new: u64,
-    ) -> Result<bool, Error> {
-        Ok(self.write().swap_nonces(tenant, version, expected, new))
-    }
+            fn replace_nonces_reserved(
+                &self,
+                tenant: TenantId,
+                version: u32,
+                expected: u64,
+                new: u64,
+            ) -> Result<bool, Error> {
+                self.update(|s| (s.swap_nonces(tenant, version, expected, new), None))
+            }
 
-    fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
-        Ok(self.read().nonce_counts())
-    }
+            fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> {
+                self.read(StoreState::nonce_counts)
+            }
 
-    fn generation(&self) -> Result<u64, Error> {
-        Ok(self
-            .log
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .generation())
-    }
+            fn generation(&self) -> Result<u64, Error> {
+                self.read_log(ChangeLog::generation)
+            }
 
-    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
-        Ok(self
-            .log
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .since(seen))
-    }
+            fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
+                self.read_log(|log| log.since(seen))
+            }
+        }
+    };
 }
+pub(crate) use state_key_store;
+
+state_key_store!(MemoryKeyStore);

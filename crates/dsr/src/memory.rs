@@ -171,6 +171,19 @@ fn not_found(record: &RecordRef) -> BoxError {
     format!("no record {} {:?}", record.record_type, record.id).into()
 }
 
+/// The stored `record` of `tenant`, if it belongs to `subject`.
+fn subject_record<'a>(
+    records: &'a mut BTreeMap<(TenantId, RecordRef), Stored>,
+    tenant: TenantId,
+    subject: SubjectId,
+    record: &RecordRef,
+) -> Result<&'a mut Stored, BoxError> {
+    records
+        .get_mut(&(tenant, record.clone()))
+        .filter(|s| s.subject == Some(subject))
+        .ok_or_else(|| not_found(record))
+}
+
 impl PersonalDataSource for MemorySource {
     fn name(&self) -> &str {
         &self.name
@@ -204,11 +217,8 @@ impl PersonalDataSource for MemorySource {
         subject: SubjectId,
         record: &RecordRef,
     ) -> Result<ExportedRecord, BoxError> {
-        let records = self.lock();
-        let stored = records
-            .get(&(tenant, record.clone()))
-            .filter(|s| s.subject == Some(subject))
-            .ok_or_else(|| not_found(record))?;
+        let mut records = self.lock();
+        let stored = &*subject_record(&mut records, tenant, subject, record)?;
         Ok(ExportedRecord {
             record: record.clone(),
             created_at: stored.meta.created_at,
@@ -224,10 +234,7 @@ impl PersonalDataSource for MemorySource {
         updates: &[FieldUpdate],
     ) -> Result<(), BoxError> {
         let mut records = self.lock();
-        let stored = records
-            .get_mut(&(tenant, record.clone()))
-            .filter(|s| s.subject == Some(subject))
-            .ok_or_else(|| not_found(record))?;
+        let stored = subject_record(&mut records, tenant, subject, record)?;
         for update in updates {
             for field in stored.fields.iter_mut().filter(|f| f.name == update.name) {
                 field.value.clone_from(&update.value);
@@ -279,10 +286,7 @@ impl PersonalDataSource for MemorySource {
             return Ok(ResealOutcome::Unsupported);
         };
         let mut records = self.lock();
-        let stored = records
-            .get_mut(&(tenant, record.clone()))
-            .filter(|s| s.subject == Some(subject))
-            .ok_or_else(|| not_found(record))?;
+        let stored = subject_record(&mut records, tenant, subject, record)?;
         // Idempotent: a record already re-sealed has nothing left to move.
         let fields = if stored.meta.sealed_under_subject_key {
             stored.fields.len()
@@ -304,10 +308,7 @@ impl PersonalDataSource for MemorySource {
         restriction: &Restriction,
     ) -> Result<(), BoxError> {
         let mut records = self.lock();
-        let stored = records
-            .get_mut(&(tenant, record.clone()))
-            .filter(|s| s.subject == Some(subject))
-            .ok_or_else(|| not_found(record))?;
+        let stored = subject_record(&mut records, tenant, subject, record)?;
         match restriction {
             Restriction::Restrict => stored.restricted = true,
             Restriction::Lift => stored.restricted = false,

@@ -651,26 +651,5 @@ fn is_slug(s: &str) -> bool {
 }
 
 fn nearest(input: &str, known: &[String]) -> Option<String> {
-    let budget = (input.chars().count() / 4).clamp(1, 3);
-    known
-        .iter()
-        .map(|k| (edit_distance(input, k), k))
-        .filter(|(d, _)| *d <= budget)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k.clone())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().take(256).collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().take(256).enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
+    custodia_core::suggest(input, known.iter().map(String::as_str)).map(str::to_owned)
 }

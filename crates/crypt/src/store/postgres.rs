@@ -178,7 +178,7 @@ impl PostgresKeyStore {
     }
 }
 
-sql::delegate_key_store!(PostgresKeyStore);
+super::delegate_key_store!(PostgresKeyStore, |store| store.inner);
 
 impl std::fmt::Debug for PostgresKeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

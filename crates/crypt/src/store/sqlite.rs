@@ -176,7 +176,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-sql::delegate_key_store!(SqliteKeyStore);
+super::delegate_key_store!(SqliteKeyStore, |store| store.inner);
 
 impl std::fmt::Debug for SqliteKeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
