@@ -43,8 +43,10 @@ use custodia_core::TenantId;
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement, ToStatement};
 
+use crate::pgsql::{
+    CatalogRow, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, begin_bound_sql,
+};
 pub use crate::pgsql::{LintFinding, LintOptions, LintReport};
-use crate::pgsql::{POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, begin_bound_sql};
 use crate::{Error, TenantContext};
 
 fn pg(doing: &'static str) -> impl FnOnce(postgres::Error) -> Error {
@@ -184,6 +186,16 @@ pub fn with_tenant<T>(
     Ok(value)
 }
 
+impl CatalogRow for Row {
+    fn text(&self, idx: usize) -> Result<String, Error> {
+        get(self, idx)
+    }
+
+    fn flag(&self, idx: usize) -> Result<bool, Error> {
+        get(self, idx)
+    }
+}
+
 fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, Error> {
     row.try_get(idx).map_err(pg("reading the catalog"))
 }
@@ -207,28 +219,14 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
         .map_err(pg("listing tenant tables"))?;
     for row in &rows {
         let oid: postgres::types::Oid = get(row, 8)?;
-        let rel = Relation {
-            schema: get(row, 0)?,
-            name: get(row, 1)?,
-            kind: get(row, 2)?,
-            enabled: get(row, 3)?,
-            forced: get(row, 4)?,
-            owner: get(row, 5)?,
-            app_owns: get(row, 6)?,
-            invoker: get(row, 7)?,
-        };
+        let rel = Relation::from_row(row)?;
         if let Some(table) = report.add_relation(rel) {
             let mut policies = Vec::new();
             for p in &client
                 .query(POLICIES_SQL, &[&oid])
                 .map_err(pg("listing policies"))?
             {
-                policies.push(Policy {
-                    name: get(p, 0)?,
-                    permissive: get(p, 1)?,
-                    using: get(p, 2)?,
-                    check: get(p, 3)?,
-                });
+                policies.push(Policy::from_row(p)?);
             }
             report.add_policies(table, policies);
         }

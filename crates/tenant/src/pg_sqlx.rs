@@ -63,7 +63,7 @@ use sqlx_postgres::types::Oid;
 use sqlx_postgres::{PgConnection, PgPool, PgRow, Postgres};
 
 use crate::pgsql::{
-    LintOptions, LintReport, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation,
+    CatalogRow, LintOptions, LintReport, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation,
     begin_bound_sql,
 };
 #[cfg(doc)]
@@ -111,6 +111,16 @@ pub async fn begin_bound_for(
     begin_bound(pool, ctx.tenant()).await
 }
 
+impl CatalogRow for PgRow {
+    fn text(&self, idx: usize) -> Result<String, Error> {
+        get(self, idx)
+    }
+
+    fn flag(&self, idx: usize) -> Result<bool, Error> {
+        get(self, idx)
+    }
+}
+
 fn get<'r, T>(row: &'r PgRow, idx: usize) -> Result<T, Error>
 where
     T: sqlx_core::decode::Decode<'r, Postgres> + sqlx_core::types::Type<Postgres>,
@@ -155,16 +165,7 @@ where
         .map_err(db("listing tenant tables"))?;
     for row in &rows {
         let oid: Oid = get(row, 8)?;
-        let rel = Relation {
-            schema: get(row, 0)?,
-            name: get(row, 1)?,
-            kind: get(row, 2)?,
-            enabled: get(row, 3)?,
-            forced: get(row, 4)?,
-            owner: get(row, 5)?,
-            app_owns: get(row, 6)?,
-            invoker: get(row, 7)?,
-        };
+        let rel = Relation::from_row(row)?;
         if let Some(table) = report.add_relation(rel) {
             let mut policies = Vec::new();
             for p in &query::<Postgres>(POLICIES_SQL)
@@ -174,12 +175,7 @@ where
                 .await
                 .map_err(db("listing policies"))?
             {
-                policies.push(Policy {
-                    name: get(p, 0)?,
-                    permissive: get(p, 1)?,
-                    using: get(p, 2)?,
-                    check: get(p, 3)?,
-                });
+                policies.push(Policy::from_row(p)?);
             }
             report.add_policies(table, policies);
         }

@@ -8,6 +8,7 @@ use std::fmt;
 
 use custodia_core::TenantId;
 
+use crate::Error;
 use crate::rls::TENANT_SETTING;
 
 /// `BEGIN; SET LOCAL app.tenant_id = '<uuid>'`, sent as one simple query.
@@ -58,6 +59,16 @@ SELECT p.polname::text, p.polpermissive,
 FROM pg_policy p WHERE p.polrelid = $1
 ORDER BY 1";
 
+/// A catalog row as each driver reads it: the lint's rows hold only text and
+/// flags, so the column layout of [`RELATIONS_SQL`] and [`POLICIES_SQL`] is
+/// written once, here, beside the SQL.
+pub(crate) trait CatalogRow {
+    /// Column `idx` as text.
+    fn text(&self, idx: usize) -> Result<String, Error>;
+    /// Column `idx` as a boolean.
+    fn flag(&self, idx: usize) -> Result<bool, Error>;
+}
+
 /// One row of [`RELATIONS_SQL`].
 pub(crate) struct Relation {
     pub(crate) schema: String,
@@ -76,6 +87,35 @@ pub(crate) struct Policy {
     pub(crate) permissive: bool,
     pub(crate) using: String,
     pub(crate) check: String,
+}
+
+impl Relation {
+    /// Reads a [`RELATIONS_SQL`] row (its ninth column, the oid, is the
+    /// driver's to read).
+    pub(crate) fn from_row(row: &impl CatalogRow) -> Result<Self, Error> {
+        Ok(Self {
+            schema: row.text(0)?,
+            name: row.text(1)?,
+            kind: row.text(2)?,
+            enabled: row.flag(3)?,
+            forced: row.flag(4)?,
+            owner: row.text(5)?,
+            app_owns: row.flag(6)?,
+            invoker: row.flag(7)?,
+        })
+    }
+}
+
+impl Policy {
+    /// Reads a [`POLICIES_SQL`] row.
+    pub(crate) fn from_row(row: &impl CatalogRow) -> Result<Self, Error> {
+        Ok(Self {
+            name: row.text(0)?,
+            permissive: row.flag(1)?,
+            using: row.text(2)?,
+            check: row.text(3)?,
+        })
+    }
 }
 
 impl LintReport {
