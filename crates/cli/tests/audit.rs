@@ -136,13 +136,20 @@ fn verify_names_the_first_bad_record() {
     assert_ne!(o.status.code(), Some(0));
 }
 
-#[test]
-fn checkpoints_detect_truncation_and_bad_signatures() {
-    let tmp = tempfile::tempdir().unwrap();
-    let log = tmp.path().join("log");
-    let key = tmp.path().join("signer.key");
-    let vkey = tmp.path().join("verifier.key");
-    let cp = tmp.path().join("checkpoint");
+/// A log of ten events under `dir`, a checkpoint signer, its verifier key
+/// and a signed checkpoint of the log, all made through the command.
+struct Signed {
+    log: std::path::PathBuf,
+    key: std::path::PathBuf,
+    vkey: std::path::PathBuf,
+    cp: std::path::PathBuf,
+}
+
+fn signed_log_of_ten(dir: &Path) -> Signed {
+    let log = dir.join("log");
+    let key = dir.join("signer.key");
+    let vkey = dir.join("verifier.key");
+    let cp = dir.join("checkpoint");
     let o = custodia(
         &[
             "audit",
@@ -156,14 +163,6 @@ fn checkpoints_detect_truncation_and_bad_signatures() {
     );
     assert!(o.status.success(), "{}", err(&o));
     std::fs::write(&vkey, out(&o)).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
     assert!(
         custodia(&["audit", "append", dir_arg(&log)], &lines(0, 10))
             .status
@@ -182,6 +181,21 @@ fn checkpoints_detect_truncation_and_bad_signatures() {
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).starts_with("audit.test/acme\n10\n"), "{}", out(&o));
     std::fs::write(&cp, out(&o)).unwrap();
+    Signed { log, key, vkey, cp }
+}
+
+#[test]
+fn checkpoints_detect_truncation_and_bad_signatures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Signed { log, key, vkey, cp } = signed_log_of_ten(tmp.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
 
     assert!(
         custodia(&["audit", "append", dir_arg(&log)], &lines(10, 15))
@@ -498,38 +512,7 @@ fn zeroed_records_at_the_end_are_refused_not_dropped() {
 #[test]
 fn append_with_a_checkpoint_refuses_a_shorter_log() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = tmp.path().join("log");
-    let key = tmp.path().join("signer.key");
-    let vkey = tmp.path().join("verifier.key");
-    let cp = tmp.path().join("checkpoint");
-    let o = custodia(
-        &[
-            "audit",
-            "keygen",
-            "--name",
-            "audit.test/acme",
-            "--out",
-            key.to_str().unwrap(),
-        ],
-        "",
-    );
-    std::fs::write(&vkey, out(&o)).unwrap();
-    assert!(
-        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 10))
-            .status
-            .success()
-    );
-    let o = custodia(
-        &[
-            "audit",
-            "checkpoint",
-            dir_arg(&log),
-            "--key",
-            key.to_str().unwrap(),
-        ],
-        "",
-    );
-    std::fs::write(&cp, out(&o)).unwrap();
+    let Signed { log, vkey, cp, .. } = signed_log_of_ten(tmp.path());
     let with_checkpoint = [
         "audit",
         "append",

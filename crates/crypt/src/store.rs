@@ -765,6 +765,8 @@ macro_rules! delegate_key_store {
         }
     };
 }
+// The SQL stores, in submodules, call it by path.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use delegate_key_store;
 
 delegate_key_store!(

@@ -139,6 +139,7 @@ const KEYRING_GENERATION: &str = "SELECT generation FROM custodia_keyring WHERE 
 
 /// A statement in SQLite's dialect: numbered `?N` parameters, and no row
 /// locks (`BEGIN IMMEDIATE` already holds the database's write lock).
+#[cfg(any(feature = "sqlite", test))]
 pub(crate) fn for_sqlite(sql: &str) -> String {
     sql.replace('$', "?")
         .replace(" FOR UPDATE", "")
