@@ -5,12 +5,15 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum as ck;
+use crate::entity;
 use crate::kind::{K, Scope};
+use crate::recognizer::{self, Recognizer};
 use crate::scan::{CONTEXT_BOOST, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
@@ -317,6 +320,7 @@ pub struct Detector {
     on: KindSet,
     min_score: f32,
     custom: Vec<CompiledCustom>,
+    recognizers: Vec<Arc<dyn Recognizer>>,
 }
 
 impl fmt::Debug for Detector {
@@ -325,6 +329,14 @@ impl fmt::Debug for Detector {
             .field("kinds", &self.kinds())
             .field("min_score", &self.min_score)
             .field("custom", &self.custom.len())
+            .field(
+                "recognizers",
+                &self
+                    .recognizers
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -354,12 +366,11 @@ impl Detector {
 
     /// Global recognizers plus those of `regions`.
     pub fn with_regions(regions: Regions) -> Detector {
-        let mut bits = 0u64;
+        let mut bits = 0u128;
         for k in K::ALL {
             let on = match k.scope() {
                 Scope::Global => true,
                 Scope::Region(r) => regions.contains(r),
-                Scope::Known => false,
             };
             if on {
                 bits |= 1 << (k as u8);
@@ -369,6 +380,7 @@ impl Detector {
             on: KindSet(bits),
             min_score: DEFAULT_MIN_SCORE,
             custom: Vec::new(),
+            recognizers: Vec::new(),
         }
     }
 
@@ -422,6 +434,12 @@ impl Detector {
         Ok(())
     }
 
+    /// Adds a host recognizer (a model, a service); its findings are
+    /// checked and merged with the built-in ones (see [`Recognizer`]).
+    pub fn add_recognizer(&mut self, recognizer: Arc<dyn Recognizer>) {
+        self.recognizers.push(recognizer);
+    }
+
     /// The built-in kinds switched on.
     pub fn kinds(&self) -> Vec<Kind> {
         K::ALL
@@ -453,11 +471,17 @@ impl Detector {
         scanner.run();
         let mut out = scanner.findings;
         let before = out.len();
+        if entity::wanted(self.on) {
+            entity::find(bytes, self.on, self.min_score, &mut out);
+        }
         if let Some(k) = known {
             k.find(bytes, &mut out);
         }
         for c in &self.custom {
             custom_find(c, bytes, self.min_score, &mut out);
+        }
+        for r in &self.recognizers {
+            recognizer::run(r.as_ref(), bytes, self.min_score, &mut out);
         }
         if out.len() != before {
             resolve(&mut out);
