@@ -86,6 +86,8 @@ mod kdf;
 mod keyring;
 mod nonce;
 mod provider;
+#[cfg(feature = "tokio")]
+mod runtime;
 mod secret;
 mod store;
 mod subject;
@@ -111,6 +113,10 @@ pub use store::postgres::PostgresKeyStore;
 pub use store::sql::{KEY_STORE_SCHEMA_VERSION, SqlKeyRow};
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteKeyStore;
+#[cfg(feature = "sqlx")]
+pub use store::sqlx_pg::SqlxKeyStore;
+#[cfg(feature = "tokio")]
+pub use runtime::{AsyncKeyStore, AsyncKeyring, AsyncSubjectVault, PoolOnly};
 pub use store::{
     DEFAULT_STALENESS_BOUND, KeyStore, KeyStoreChanges, KeyringRecord, MemoryKeyStore, NonceCount,
     ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,
