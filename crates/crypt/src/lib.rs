@@ -108,6 +108,8 @@ pub use deterministic::DeterministicCipher;
 pub use subject::{SUBJECT_KEY_VERSION, SubjectVault};
 // Key stores.
 pub use file_store::FileKeyStore;
+#[cfg(feature = "tokio")]
+pub use runtime::{AsyncKeyStore, AsyncKeyring, AsyncSubjectVault, PoolOnly};
 #[cfg(feature = "postgres")]
 pub use store::postgres::PostgresKeyStore;
 pub use store::sql::{KEY_STORE_SCHEMA_VERSION, SqlKeyRow};
@@ -115,8 +117,6 @@ pub use store::sql::{KEY_STORE_SCHEMA_VERSION, SqlKeyRow};
 pub use store::sqlite::SqliteKeyStore;
 #[cfg(feature = "sqlx")]
 pub use store::sqlx_pg::SqlxKeyStore;
-#[cfg(feature = "tokio")]
-pub use runtime::{AsyncKeyStore, AsyncKeyring, AsyncSubjectVault, PoolOnly};
 pub use store::{
     DEFAULT_STALENESS_BOUND, KeyStore, KeyStoreChanges, KeyringRecord, MemoryKeyStore, NonceCount,
     ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,

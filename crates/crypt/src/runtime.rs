@@ -213,8 +213,11 @@ impl AsyncKeyring {
         field: &str,
         config: BlindIndexConfig,
     ) -> Result<BlindIndex, Error> {
-        let (keyring, record_type, field) =
-            (self.keyring.clone(), record_type.to_owned(), field.to_owned());
+        let (keyring, record_type, field) = (
+            self.keyring.clone(),
+            record_type.to_owned(),
+            field.to_owned(),
+        );
         here_or_pooled(move || keyring.blind_index(tenant, &record_type, &field, config)).await
     }
 

@@ -183,7 +183,9 @@ mod on_sqlx {
 
     pub(super) fn handle(schema: &str) -> Handle {
         let url = std::env::var("CUSTODIA_PG_APP_URL").unwrap_or_else(|_| {
-            panic!("CUSTODIA_PG_APP_URL is not set: run the PostgreSQL tests through scripts/postgres")
+            panic!(
+                "CUSTODIA_PG_APP_URL is not set: run the PostgreSQL tests through scripts/postgres"
+            )
         });
         let options = PgConnectOptions::from_str(&url)
             .unwrap()

@@ -216,10 +216,7 @@ impl SqlxKeyStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        raw_sql(sql::SCHEMA)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        raw_sql(sql::SCHEMA).execute(&mut *tx).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
