@@ -239,6 +239,21 @@ pub struct NonceCount {
 /// one read plus a shred check. With PostgreSQL each is one network round
 /// trip; SQLite and the file store answer locally (the file store with one
 /// `stat` per read).
+///
+/// In statements (each one PostgreSQL round trip; a transaction adds
+/// `BEGIN` and `COMMIT`): a generation check with nothing changed is 1,
+/// after a change 4 (plus 1 for a new keyring record); the first open of a
+/// subject is 1 (plus 2 when the tenant's key is not cached yet: its row and
+/// the shred check); the first seal for a subject is 3 (read, insert, read
+/// back); a nonce-block reservation is 6 (read, then `BEGIN`, insert-if-absent,
+/// `SELECT … FOR UPDATE`, update, `COMMIT`); a subject shred is 4 (`BEGIN`,
+/// bump the generation, upsert the tombstone, `COMMIT`); a tenant shred 5.
+/// With [`SqlxKeyStore`](crate::SqlxKeyStore) through the async types, each
+/// of these runs in one trip to tokio's blocking pool (about 25–30 µs on a
+/// loaded two-core machine, see BENCHMARKS.md), and sqlx's default
+/// `test_before_acquire` adds a ping each time a statement outside a
+/// transaction takes a pooled connection (turn it off on the key store's
+/// pool to save it); a cached seal or open makes no store call and no trip.
 pub trait KeyStore: Send + Sync {
     /// The stored entry for a subject, if any.
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
