@@ -470,10 +470,12 @@ impl Detector {
         let mut scanner = Scanner::new(bytes, self.on, self.min_score);
         scanner.run();
         let mut out = scanner.findings;
-        let before = out.len();
         if entity::wanted(self.on) {
+            let scanned = out.len();
             entity::find(bytes, self.on, self.min_score, &mut out);
+            merge(&mut out, scanned);
         }
+        let before = out.len();
         if let Some(k) = known {
             k.find(bytes, &mut out);
         }
@@ -538,6 +540,40 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
             });
         }
     }
+}
+
+/// Merges two runs of findings, `out[..split]` and `out[split..]`, each
+/// sorted and non-overlapping (the scanner's and the entity pass's), in one
+/// linear pass when no finding of one overlaps one of the other (the common
+/// case); otherwise resolves them with [`resolve`].
+fn merge(out: &mut Vec<Finding>, split: usize) {
+    if split == out.len() {
+        return;
+    }
+    let (a, b) = out.split_at(split);
+    let disjoint_sorted = |run: &[Finding]| run.windows(2).all(|w| w[0].end <= w[1].start);
+    if !disjoint_sorted(b) {
+        return resolve(out);
+    }
+    let mut order = Vec::with_capacity(out.len());
+    let (mut i, mut j) = (0, 0);
+    let mut last_end = 0;
+    while i < a.len() || j < b.len() {
+        let take_a = j == b.len() || (i < a.len() && a[i].start < b[j].start);
+        let f = if take_a { &a[i] } else { &b[j] };
+        if f.start < last_end {
+            return resolve(out);
+        }
+        last_end = f.end;
+        order.push(if take_a { i } else { split + j });
+        if take_a {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    let mut slots: Vec<Option<Finding>> = std::mem::take(out).into_iter().map(Some).collect();
+    out.extend(order.into_iter().filter_map(|k| slots[k].take()));
 }
 
 /// Resolves overlaps deterministically: higher score first, then the longer

@@ -9,7 +9,7 @@
 //! Straße 5`. The whole address is one finding (score 0.9), its postcode
 //! included.
 
-use super::{Pass, Run, Shape, capital_word};
+use super::{Pass, Run, Shape, capital_word, names};
 use crate::kind::K;
 
 const RECOGNIZER: &str = "street_address";
@@ -31,7 +31,7 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         .enumerate()
         .skip(1)
         .take(3)
-        .find(|(_, w)| street_type(&b[w.start..w.end]))?;
+        .find(|(_, w)| w.flags & names::STREET != 0 && street_type(&b[w.start..w.end]))?;
     if !words[..k]
         .iter()
         .all(|w| matches!(w.shape, Shape::Title | Shape::Upper))
@@ -435,10 +435,17 @@ fn street_type(w: &[u8]) -> bool {
 fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
-    let (k, strong) = words
-        .iter()
-        .enumerate()
-        .find_map(|(k, w)| german_street(&b[w.start..w.end]).map(|strong| (k, strong)))?;
+    let (k, strong) = words.iter().enumerate().find_map(|(k, w)| {
+        let mut e = w.end;
+        if b.get(e) == Some(&b'.') {
+            e += 1;
+        }
+        let number_after = b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_digit);
+        number_after
+            .then(|| german_street(&b[w.start..w.end]))
+            .flatten()
+            .map(|strong| (k, strong))
+    })?;
     let street = &words[k];
     let mut e = street.end;
     if b.get(e) == Some(&b'.') {

@@ -58,6 +58,9 @@ const LEGAL_FORMS: [&str; 43] = [
     "A/S",
 ];
 
+/// The first bytes of the legal forms.
+const FORM_STARTS: &[u8] = b"GPCSLIpBNAKUeOL";
+
 /// Finds an organisation in `run`: the index of its first word in the run
 /// and where it ends.
 pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
@@ -67,6 +70,9 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // after which only name words come.
     for (k, w) in words.iter().enumerate() {
         if b.get(w.end) != Some(&b' ') {
+            continue;
+        }
+        if !b.get(w.end + 1).is_some_and(|&c| FORM_STARTS.contains(&c)) {
             continue;
         }
         let Some(form_end) = legal_form_at(b, w.end + 1) else {
@@ -80,8 +86,7 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         // part of the name.
         if let Some(c) = name.iter().rposition(|w| w.shape == Shape::Connector)
             && c > first
-            && (names::lookup(pass.text(&name[first])) & names::GIVEN) != 0
-            && person::name_flags(pass, &name[first]) & names::AMBIGUOUS == 0
+            && person::name_flags(&name[first]) & (names::GIVEN | names::AMBIGUOUS) == names::GIVEN
         {
             first = c + 1;
         }
@@ -102,14 +107,18 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 /// The end of the legal form starting at `s`, if one does.
 fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     let rest = b.get(s..)?;
-    LEGAL_FORMS.iter().find_map(|form| {
-        let form = form.as_bytes();
-        let e = s + form.len();
-        let ends = b
-            .get(e)
-            .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
-        (rest.starts_with(form) && ends).then_some(e)
-    })
+    let first = *rest.first()?;
+    LEGAL_FORMS
+        .iter()
+        .filter(|f| f.as_bytes()[0] == first)
+        .find_map(|form| {
+            let form = form.as_bytes();
+            let e = s + form.len();
+            let ends = b
+                .get(e)
+                .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
+            (rest.starts_with(form) && ends).then_some(e)
+        })
 }
 
 /// Capitalised words that begin sentences, not company names.

@@ -12,7 +12,7 @@
 //! `Bill`, `Mark`, `Rose`, `Hope`, `Victoria`) and surnames alone count only
 //! with context. Titles and greetings are context, never part of the span.
 
-use super::names::{AMBIGUOUS, GIVEN, SURNAME, lookup};
+use super::names::{AMBIGUOUS, GIVEN, GREETING, NAME, STOP, SURNAME, TITLE, lookup};
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
 
@@ -50,10 +50,10 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let first = words
         .iter()
         .position(|w| {
-            context_word(&b[w.start..w.end]).is_none()
+            context_word(w.flags).is_none()
                 && match w.shape {
-                    Shape::Title => name_flags(pass, w) != 0 || strong_before(b, w.start),
-                    Shape::Upper => name_flags(pass, w) != 0,
+                    Shape::Title => name_flags(w) != 0 || strong_before(b, w.start),
+                    Shape::Upper => name_flags(w) != 0,
                     _ => false,
                 }
         })
@@ -76,7 +76,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             words[n].shape,
             Shape::Title | Shape::Initial | Shape::Particle
         )
-        && !stop_word(&b[words[n].start..words[n].end])
+        && words[n].flags & STOP == 0
     {
         n += 1;
     }
@@ -84,10 +84,10 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if words.is_empty() {
         return;
     }
-    let mut flags = [0u8; super::MAX_RUN];
+    let mut flags = [0u16; super::MAX_RUN];
     for (f, w) in flags.iter_mut().zip(words) {
         if w.shape == Shape::Title {
-            *f = name_flags(pass, w);
+            *f = name_flags(w);
         }
     }
     if ctx < Context::Strong && email_matches(pass, words) {
@@ -106,7 +106,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
 fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
     let n = words.iter().take_while(|w| w.shape == Shape::Upper).count();
     let clear = |w: &Word| {
-        let f = name_flags(pass, w);
+        let f = name_flags(w);
         f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
     };
     if n >= 2 && words[..n].iter().all(clear) {
@@ -125,9 +125,9 @@ fn strong_before(b: &[u8], s: usize) -> bool {
 }
 
 /// How many of `words` form the name, and how sure it is.
-fn judge(words: &[Word], flags: &[u8], ctx: Context) -> Option<(usize, f32)> {
-    let names = |f: u8| f & (GIVEN | SURNAME) != 0;
-    let clear = |f: u8| names(f) && f & AMBIGUOUS == 0;
+fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
+    let names = |f: u16| f & (GIVEN | SURNAME) != 0;
+    let clear = |f: u16| names(f) && f & AMBIGUOUS == 0;
     // The longest prefix of names (initials and particles inside, not last).
     let mut len = 0;
     for (k, w) in words.iter().enumerate() {
@@ -177,183 +177,24 @@ fn judge(words: &[Word], flags: &[u8], ctx: Context) -> Option<(usize, f32)> {
     }
 }
 
-pub(super) fn name_flags(pass: &Pass<'_>, w: &Word) -> u8 {
-    if stop_word(&pass.b[w.start..w.end]) {
-        return 0;
+/// The name flags of a word: none for a stop word.
+pub(super) fn name_flags(w: &Word) -> u16 {
+    if w.flags & STOP != 0 {
+        0
+    } else {
+        w.flags & NAME
     }
-    lookup(pass.text(w))
-}
-
-/// Capitalised words of tickets that the gazetteer holds as names but that
-/// are far more often something else.
-fn stop_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"Support"
-            | b"Team"
-            | b"Teams"
-            | b"Desk"
-            | b"Help"
-            | b"Admin"
-            | b"Office"
-            | b"Windows"
-            | b"Outlook"
-            | b"Excel"
-            | b"Word"
-            | b"Chrome"
-            | b"Edge"
-            | b"Safari"
-            | b"Server"
-            | b"Service"
-            | b"Services"
-            | b"Account"
-            | b"Accounts"
-            | b"Sales"
-            | b"Billing"
-            | b"Finance"
-            | b"Manager"
-            | b"Customer"
-            | b"Client"
-            | b"User"
-            | b"Agent"
-            | b"Ticket"
-            | b"Order"
-            | b"Invoice"
-            | b"Street"
-            | b"Road"
-            | b"Avenue"
-            | b"Lane"
-            | b"Drive"
-            | b"Court"
-            | b"North"
-            | b"South"
-            | b"East"
-            | b"West"
-            | b"New"
-            | b"Old"
-            | b"Saint"
-            | b"Thanks"
-            | b"Thank"
-            | b"Regards"
-            | b"Best"
-            | b"Kind"
-            | b"Cheers"
-            | b"Please"
-            | b"Hello"
-            | b"Dear"
-            | b"Hey"
-            | b"Hi"
-            | b"Ok"
-            | b"Yes"
-            | b"No"
-            | b"Mon"
-            | b"Tue"
-            | b"Wed"
-            | b"Thu"
-            | b"Fri"
-            | b"Sat"
-            | b"Sun"
-            | b"Jan"
-            | b"Feb"
-            | b"Mar"
-            | b"Apr"
-            | b"Jun"
-            | b"Jul"
-            | b"Aug"
-            | b"Sep"
-            | b"Sept"
-            | b"Oct"
-            | b"Nov"
-            | b"Dec"
-            | b"The"
-            | b"This"
-            | b"That"
-            | b"Our"
-            | b"We"
-            | b"My"
-            | b"Your"
-            | b"It"
-            | b"Is"
-            | b"As"
-            | b"An"
-            | b"If"
-            | b"On"
-            | b"In"
-            | b"At"
-            | b"By"
-            | b"To"
-            | b"Of"
-            | b"Or"
-            | b"And"
-            | b"But"
-            | b"So"
-            | b"Can"
-            | b"Could"
-            | b"Would"
-            | b"Should"
-            | b"Did"
-            | b"Do"
-            | b"Does"
-            | b"Has"
-            | b"Have"
-            | b"Had"
-            | b"Was"
-            | b"Are"
-            | b"Be"
-            | b"Been"
-            | b"He"
-            | b"She"
-            | b"They"
-            | b"You"
-            | b"Me"
-            | b"Us"
-            | b"Him"
-            | b"Her"
-            | b"Them"
-            | b"Group"
-            | b"Holdings"
-            | b"Partners"
-            | b"Solutions"
-            | b"Systems"
-            | b"Consulting"
-            | b"Bank"
-            | b"Hospital"
-            | b"University"
-            | b"School"
-            | b"Council"
-            | b"Clinic"
-            | b"Centre"
-            | b"Center"
-            | b"Day"
-            | b"San"
-            | b"Santa"
-            | b"Los"
-            | b"Las"
-            | b"Mount"
-            | b"Port"
-            | b"Fort"
-            | b"Lake"
-            | b"Building"
-            | b"Room"
-            | b"Level"
-    )
 }
 
 /// A word that makes the words after it a name: a title (strong) or a
-/// greeting (medium). Compared case-insensitively.
-fn context_word(w: &[u8]) -> Option<Context> {
-    let lower = lower_ascii::<12>(w)?;
-    match &lower[..w.len()] {
-        b"mr" | b"mrs" | b"ms" | b"miss" | b"mx" | b"dr" | b"prof" | b"sir" | b"dame"
-        | b"madam" | b"herr" | b"frau" | b"mme" | b"mlle" | b"monsieur" | b"madame" => {
-            Some(Context::Strong)
-        }
-        b"hi" | b"hello" | b"hey" | b"dear" | b"morning" | b"afternoon" | b"evening"
-        | b"thanks" | b"cheers" | b"regards" | b"bonjour" | b"hallo" | b"talofa" | b"malo"
-        | b"greetings" | b"welcome" | b"attn" | b"cc" | b"bcc" | b"kia" | b"ora" => {
-            Some(Context::Medium)
-        }
-        _ => None,
+/// greeting (medium).
+fn context_word(flags: u16) -> Option<Context> {
+    if flags & TITLE != 0 {
+        Some(Context::Strong)
+    } else if flags & GREETING != 0 {
+        Some(Context::Medium)
+    } else {
+        None
     }
 }
 
@@ -389,7 +230,7 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         }
         _ => {}
     }
-    if let Some(c) = context_word(prev) {
+    if let Some(c) = context_word(lookup(prev)) {
         return Some(c);
     }
     Some(match prev {

@@ -199,3 +199,30 @@ fn host_recognizers_are_checked_and_merged() {
     assert_eq!((found[0].start, found[0].end), (1, 5));
     assert!(format!("{detector:?}").contains("faulty"));
 }
+
+#[test]
+fn a_person_before_an_address_comes_out_in_order() {
+    let text = "Sarah Sarah Straße 0";
+    let found = Detector::new().detect(text);
+    let got: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| (f.kind.as_str(), &text[f.range()]))
+        .collect();
+    assert_eq!(got, [("PERSON", "Sarah"), ("ADDRESS", "Sarah Straße 0")]);
+}
+
+#[test]
+fn the_word_skip_sees_every_capital_and_every_non_ascii_byte() {
+    for byte in 0..=255u8 {
+        for lane in 0..8 {
+            let mut bytes = *b"abcdefgh";
+            bytes[lane] = byte;
+            let expect = byte.is_ascii_uppercase() || byte >= 0x80;
+            assert_eq!(
+                super::may_start_any(u64::from_le_bytes(bytes)),
+                expect,
+                "{byte:#x} in lane {lane}"
+            );
+        }
+    }
+}
