@@ -184,15 +184,21 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     (words > 0).then_some(e)
 }
 
+/// Where the next part of an address starts after `end`: past `", "` or
+/// `" "`.
+fn after_separator(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end..end + 2) == Some(b", ") {
+        Some(end + 2)
+    } else if b.get(end) == Some(&b' ') {
+        Some(end + 1)
+    } else {
+        None
+    }
+}
+
 /// ` NSW`, `, ON`, ` CA` after `end`: where it ends.
 fn state(b: &[u8], end: usize) -> Option<usize> {
-    let s = if b.get(end..end + 2) == Some(b", ") {
-        end + 2
-    } else if b.get(end) == Some(&b' ') {
-        end + 1
-    } else {
-        return None;
-    };
+    let s = after_separator(b, end)?;
     let w = capital_word(b, s)?;
     (w.shape == Shape::Upper && state_code(&b[w.start..w.end])).then_some(w.end)
 }
@@ -200,13 +206,7 @@ fn state(b: &[u8], end: usize) -> Option<usize> {
 /// A postcode after `end` (a space, or a comma and a space, before it):
 /// UK, Canadian, Irish, US ZIP (+4), or four digits (AU, NZ): where it ends.
 fn postcode(b: &[u8], end: usize) -> Option<usize> {
-    let s = if b.get(end..end + 2) == Some(b", ") {
-        end + 2
-    } else if b.get(end) == Some(&b' ') {
-        end + 1
-    } else {
-        return None;
-    };
+    let s = after_separator(b, end)?;
     let rest = &b[s..b.len().min(s + 12)];
     let len = uk_postcode(rest)
         .or_else(|| ca_postcode(rest))
