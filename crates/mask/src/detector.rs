@@ -467,6 +467,12 @@ impl Detector {
     /// Findings in raw bytes. Invalid UTF-8 is never part of a finding;
     /// on valid UTF-8 every span falls on character boundaries.
     pub fn detect_bytes(&self, bytes: &[u8], known: Option<&KnownEntities>) -> Vec<Finding> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.mask.detect",
+            bytes = bytes.len(),
+            findings = tracing::field::Empty
+        );
         let mut scanner = Scanner::new(bytes, self.on, self.min_score);
         scanner.run();
         let mut out = scanner.findings;
@@ -488,6 +494,7 @@ impl Detector {
         if out.len() != before {
             resolve(&mut out);
         }
+        custodia_core::op_record!(findings = out.len());
         out
     }
 }

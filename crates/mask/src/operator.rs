@@ -554,6 +554,12 @@ impl Masker {
         in_base: usize,
         out_base: usize,
     ) -> Result<(), Error> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.mask.apply",
+            bytes = bytes.len(),
+            findings = findings.len()
+        );
         let mut last = 0;
         let mut piece = String::new();
         let out0 = out.len();

@@ -225,7 +225,10 @@ fn held_out_entities_set() {
     ];
     for (kind, precision, f1) in floors {
         let (p, _, f) = prf(scores.per.get(kind).copied().unwrap_or_default());
-        assert!(p >= precision, "held-out {kind} precision {p:.4} below {precision}");
+        assert!(
+            p >= precision,
+            "held-out {kind} precision {p:.4} below {precision}"
+        );
         assert!(f >= f1, "held-out {kind} F1 {f:.4} below {f1}");
     }
 }

@@ -209,7 +209,6 @@ impl<S: KeyStore> KeyShredder for SubjectVault<S> {
     }
 }
 
-
 /// What became of the subject's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
