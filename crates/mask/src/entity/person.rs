@@ -120,8 +120,14 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
 }
 
+/// Is there strong context before `s` (a title, an introduction, a
+/// sign-off line)? Asked of title-case words the gazetteer does not know,
+/// so it first looks for the cheap signs: a line start or a short word
+/// just before.
 fn strong_before(b: &[u8], s: usize) -> bool {
-    context_before(b, s) == Some(Context::Strong)
+    let line_start = s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
+    let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
+    (line_start || short_word_before) && context_before(b, s) == Some(Context::Strong)
 }
 
 /// How many of `words` form the name, and how sure it is.
@@ -254,8 +260,12 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
     }
     let line_end = p - 1 - usize::from(p >= 2 && b[p - 2] == b'\r');
     let mut line_start = line_end;
-    while line_start > 0 && b[line_start - 1] != b'\n' && line_end - line_start < 40 {
+    while line_start > 0 && b[line_start - 1] != b'\n' {
         line_start -= 1;
+        // No sign-off is this long: most lines stop here, unread.
+        if line_end - line_start > 40 {
+            return false;
+        }
     }
     let line = String::from_utf8_lossy(&b[line_start..line_end]);
     let line = line
