@@ -132,6 +132,8 @@ pub mod store;
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
 
+#[cfg(feature = "sqlx")]
+mod async_log;
 mod b64;
 mod error;
 mod event;
@@ -143,6 +145,8 @@ pub use event::{
     MAX_LABEL_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, Outcome, Personal, Target,
 };
 // The log, its proofs, queries and exports.
+#[cfg(feature = "sqlx")]
+pub use async_log::AsyncAuditLog;
 pub use log::{
     AuditLog, EXPORT_FORMAT, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport,
     VerifyReport, verify, verify_with_progress,
