@@ -21,6 +21,10 @@
 //!   appending processes share one gap-free log). [`AuditLog`] ties a store
 //!   to its tree, verifies on open, and answers proofs, queries (by tenant,
 //!   subject, actor, target, action, time range) and subject exports.
+//!   On tokio, `AsyncAuditLog` (feature `sqlx`) does the same over
+//!   `SqlxAuditStore` for the tasks of a process (appends, proofs,
+//!   checkpoints, verification; no queries or exports), with the same rules:
+//!   both call one implementation of them.
 //!
 //! The key design decision is **erasure without rewriting**: personal values
 //! (IP, user agent, before/after values, free text) are sealed under the data
@@ -58,7 +62,8 @@
 //! # Features
 //!
 //! `sqlite`, `postgres`: the SQL stores. `sqlx`: `SqlxAuditStore`, the
-//! PostgreSQL store for async hosts (same tables and SQL). `proptest`:
+//! PostgreSQL store for async hosts (same tables and SQL), and
+//! `AsyncAuditLog` over it. `proptest`:
 //! strategies in `arbitrary`. Serde is always on: events, proofs and exports
 //! have a JSON form.
 //!
