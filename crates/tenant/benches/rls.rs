@@ -305,8 +305,12 @@ fn rls_sqlx(c: &mut Criterion) {
 
     let (p, r) = paired(
         PAIRED_ROUNDS,
-        || drop(black_box(rt.block_on(plain()))),
-        || drop(black_box(rt.block_on(bound()))),
+        || {
+            black_box(rt.block_on(plain()));
+        },
+        || {
+            black_box(rt.block_on(bound()));
+        },
     );
     eprintln!(
         "paired medians, sqlx, latest 20 tickets per transaction: WHERE {p:.1} µs, begin_bound + RLS {r:.1} µs, ratio {:.2}",
