@@ -92,6 +92,11 @@ impl AsyncAuditLog {
         self.head().await.size
     }
 
+    /// Whether this process knows of no event.
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
+
     /// The head of this process's view of the log.
     pub async fn head(&self) -> TreeHead {
         self.store.head().await

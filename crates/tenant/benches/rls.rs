@@ -104,6 +104,17 @@ fn setup() -> Client {
     app
 }
 
+/// The latest 20 tickets: from the RLS table with no tenant predicate, and
+/// from the plain table with `WHERE tenant_id = $1`.
+fn latest_page() -> (String, String) {
+    (
+        format!("SELECT id, subject FROM {SCHEMA}.tickets_rls ORDER BY id DESC LIMIT 20"),
+        format!(
+            "SELECT id, subject FROM {SCHEMA}.tickets_plain WHERE tenant_id = $1 ORDER BY id DESC LIMIT 20"
+        ),
+    )
+}
+
 /// Medians of `plain` and `rls` timed alternately (order swapped every round),
 /// so slow drifts in machine load hit both sides alike.
 fn paired(rounds: usize, mut plain: impl FnMut(), mut rls: impl FnMut()) -> (f64, f64) {
@@ -133,11 +144,7 @@ fn rls(c: &mut Criterion) {
     let mut app = setup();
     let target = tenant(TENANTS / 2);
     let uuid = *target.as_uuid();
-    let page_rls =
-        format!("SELECT id, subject FROM {SCHEMA}.tickets_rls ORDER BY id DESC LIMIT 20");
-    let page_plain = format!(
-        "SELECT id, subject FROM {SCHEMA}.tickets_plain WHERE tenant_id = $1 ORDER BY id DESC LIMIT 20"
-    );
+    let (page_rls, page_plain) = latest_page();
     let count_rls = format!("SELECT count(*) FROM {SCHEMA}.tickets_rls WHERE status = 'open'");
     let count_plain = format!(
         "SELECT count(*) FROM {SCHEMA}.tickets_plain WHERE tenant_id = $1 AND status = 'open'"
@@ -275,11 +282,7 @@ fn rls_sqlx(c: &mut Criterion) {
         .unwrap();
     let target = tenant(TENANTS / 2);
     let uuid = *target.as_uuid();
-    let page_rls =
-        format!("SELECT id, subject FROM {SCHEMA}.tickets_rls ORDER BY id DESC LIMIT 20");
-    let page_plain = format!(
-        "SELECT id, subject FROM {SCHEMA}.tickets_plain WHERE tenant_id = $1 ORDER BY id DESC LIMIT 20"
-    );
+    let (page_rls, page_plain) = latest_page();
     let bound = || async {
         let mut tx = custodia_tenant::begin_bound(&pool, target).await.unwrap();
         let rows = query::<Postgres>(&page_rls)

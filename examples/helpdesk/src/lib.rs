@@ -25,7 +25,13 @@
 //! | `retention.toml` | the retention policy ([`DEFAULT_POLICY`] when created) |
 //!
 //! [`Helpdesk::create`] makes a fresh one, [`Helpdesk::open`] opens an
-//! existing one. An open helpdesk gives a custodia-dsr [`Desk`] over the
+//! existing one. On PostgreSQL ([`Database::Postgres`],
+//! [`Helpdesk::create_on`]) the tickets, the key store and the audit log
+//! live in schema [`PG_SCHEMA`] instead of `helpdesk.db`, `keys.store` and
+//! `audit/`: `tickets` under row-level security, every statement on it in a
+//! transaction bound to its tenant, and a `ticket_tenants` table that routes
+//! a ticket id to its subscriber without holding any content (jobs that
+//! span tenants, such as the retention sweep, bind each tenant in turn). An open helpdesk gives a custodia-dsr [`Desk`] over the
 //! tickets ([`Helpdesk::desk`]) whose every step is written to the audit log
 //! through [`custodia_dsr::AuditTrail`], whose erasures shred the contact's
 //! key, and whose retention checks and backup horizon come from the policy

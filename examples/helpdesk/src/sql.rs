@@ -143,31 +143,27 @@ trait PgSend {
     fn changed(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error>;
 }
 
-impl PgSend for TenantTransaction<'_> {
-    fn rows(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>, Error> {
-        Ok(self.query(sql, params)?)
-    }
-    fn changed(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        Ok(TenantTransaction::execute(self, sql, params)?)
-    }
+/// [`PgSend`] for a transaction type whose inherent `query` and `execute`
+/// are the client's.
+macro_rules! pg_send {
+    ($tx:ty) => {
+        impl PgSend for $tx {
+            fn rows(
+                &mut self,
+                sql: &str,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<Vec<postgres::Row>, Error> {
+                Ok(<$tx>::query(self, sql, params)?)
+            }
+            fn changed(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+                Ok(<$tx>::execute(self, sql, params)?)
+            }
+        }
+    };
 }
 
-impl PgSend for postgres::Transaction<'_> {
-    fn rows(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>, Error> {
-        Ok(self.query(sql, params)?)
-    }
-    fn changed(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        Ok(postgres::Transaction::execute(self, sql, params)?)
-    }
-}
+pg_send!(TenantTransaction<'_>);
+pg_send!(postgres::Transaction<'_>);
 
 impl<T: PgSend> Exec for T {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
