@@ -184,7 +184,7 @@ const SQLITE_SCHEMA: &str = "DROP TABLE IF EXISTS tickets;
      CREATE INDEX tickets_email ON tickets (tenant_id, email_index);";
 
 /// The PostgreSQL tables (run by the tables' owner; see
-/// [`crate::postgres_setup`]): `tickets` under row-level security, keyed by
+/// [`crate::Helpdesk::create_on`]): `tickets` under row-level security, keyed by
 /// tenant first, and `ticket_tenants`, which routes a ticket id to its
 /// subscriber (as a web app's router does with a URL) and holds no content.
 pub const POSTGRES_SCHEMA: &str = "CREATE TABLE tickets (
