@@ -1,7 +1,7 @@
 //! The helpdesk example: Custodia end to end in a small multi-tenant helpdesk.
 //!
 //! ```text
-//! cargo run --release --example helpdesk [-- --data DIR]
+//! cargo run --release --example helpdesk [-- --data DIR] [--database URL [--database-owner URL]]
 //! ```
 //!
 //! Two subscribers (ACME in Australia, GLOBEX in the UK) share one helpdesk
@@ -15,6 +15,9 @@
 //! key and policy go to a temporary directory, or to `--data DIR` (those
 //! files are replaced on every run), which `custodia dsr` (through the
 //! package's `custodia-helpdesk-source`) and `custodia audit` then work on.
+//! With `--database URL` the tickets (under row-level security), key store
+//! and audit log go to PostgreSQL instead (schema `custodia_helpdesk`,
+//! recreated on every run by `--database-owner`, default `URL`).
 //!
 //! Everything lives in the workspace package `custodia-example-helpdesk`
 //! (`examples/helpdesk/`): the backend, the flow (its `flow` module, which

@@ -21,6 +21,10 @@
 //!   appending processes share one gap-free log). [`AuditLog`] ties a store
 //!   to its tree, verifies on open, and answers proofs, queries (by tenant,
 //!   subject, actor, target, action, time range) and subject exports.
+//!   On tokio, `AsyncAuditLog` (feature `sqlx`) does the same over
+//!   `SqlxAuditStore` for the tasks of a process (appends, proofs,
+//!   checkpoints, verification; no queries or exports), with the same rules:
+//!   both call one implementation of them.
 //!
 //! The key design decision is **erasure without rewriting**: personal values
 //! (IP, user agent, before/after values, free text) are sealed under the data
@@ -58,7 +62,8 @@
 //! # Features
 //!
 //! `sqlite`, `postgres`: the SQL stores. `sqlx`: `SqlxAuditStore`, the
-//! PostgreSQL store for async hosts (same tables and SQL). `proptest`:
+//! PostgreSQL store for async hosts (same tables and SQL), and
+//! `AsyncAuditLog` over it. `proptest`:
 //! strategies in `arbitrary`. Serde is always on: events, proofs and exports
 //! have a JSON form.
 //!
@@ -132,6 +137,8 @@ pub mod store;
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
 
+#[cfg(feature = "sqlx")]
+mod async_log;
 mod b64;
 mod error;
 mod event;
@@ -143,6 +150,8 @@ pub use event::{
     MAX_LABEL_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, Outcome, Personal, Target,
 };
 // The log, its proofs, queries and exports.
+#[cfg(feature = "sqlx")]
+pub use async_log::AsyncAuditLog;
 pub use log::{
     AuditLog, EXPORT_FORMAT, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport,
     VerifyReport, verify, verify_with_progress,

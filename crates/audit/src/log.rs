@@ -11,7 +11,7 @@ use crate::merkle::{
     Hash, MerkleTree, TreeHead, leaf_hash, leaf_hash_prefixed, verify_consistency, verify_inclusion,
 };
 use crate::personal::{self, RevealedEvent};
-use crate::store::AuditStore;
+use crate::store::{Anchor, AuditStore};
 
 /// An append-only, verifiable audit log over an [`AuditStore`].
 ///
@@ -96,32 +96,7 @@ impl<S: AuditStore> AuditLog<S> {
                 tree.size()
             )));
         }
-        for anchor in store.anchors()? {
-            if anchor.head.size > tree.size() {
-                return Err(Error::Tampered {
-                    path: anchor.path,
-                    offset: 0,
-                    index: Some(tree.size()),
-                    reason: format!(
-                        "the store anchors a tree of {} records but holds {}: records were removed from the end",
-                        anchor.head.size,
-                        tree.size()
-                    ),
-                });
-            }
-            let root = tree.root_at(anchor.head.size)?;
-            if root != anchor.head.root {
-                return Err(Error::Tampered {
-                    path: anchor.path,
-                    offset: 40,
-                    index: None,
-                    reason: format!(
-                        "the segment's anchor (root of the first {} records) does not match the records: an earlier record was changed or a segment replaced",
-                        anchor.head.size
-                    ),
-                });
-            }
-        }
+        check_anchors(&tree, store.anchors()?)?;
         Ok(Self {
             store,
             tree,
@@ -166,22 +141,9 @@ impl<S: AuditStore> AuditLog<S> {
         self.store.sync()
     }
 
-    fn check(&self, event: &Event) -> Result<(), Error> {
-        event.validate()?;
-        if self.require_sealed
-            && let Some(field) = personal::first_clear_field(event)
-        {
-            return Err(Error::ClearPersonalData {
-                event: event.id.to_string(),
-                field,
-            });
-        }
-        Ok(())
-    }
-
     /// Appends one event; returns its index.
     pub fn append(&mut self, event: &Event) -> Result<u64, Error> {
-        self.check(event)?;
+        admit(event, self.require_sealed)?;
         // One reused buffer: the RFC 6962 leaf prefix, then the encoding,
         // hashed in one piece; the store copies the encoding from it.
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -198,7 +160,7 @@ impl<S: AuditStore> AuditLog<S> {
     /// returns the index of the first.
     pub fn append_batch(&mut self, events: &[Event]) -> Result<u64, Error> {
         for event in events {
-            self.check(event)?;
+            admit(event, self.require_sealed)?;
         }
         // Each event encoded and hashed in the reused buffer, then packed
         // into one batch buffer: no allocation per event.
@@ -325,15 +287,7 @@ impl<S: AuditStore> AuditLog<S> {
 
     /// An inclusion proof for event `index` in the current tree.
     pub fn prove(&self, index: u64) -> Result<InclusionProof, Error> {
-        let size = self.tree.size();
-        let path = self.tree.inclusion_proof(index, size)?;
-        Ok(InclusionProof {
-            index,
-            size,
-            leaf_hash: self.tree.leaf(index).unwrap_or_default(),
-            root: self.tree.root(),
-            path,
-        })
+        prove(&self.tree, index)
     }
 
     /// A consistency proof from the tree of `old` events to the current tree.
@@ -343,7 +297,7 @@ impl<S: AuditStore> AuditLog<S> {
 
     /// A signed checkpoint of the current tree head.
     pub fn checkpoint(&self, origin: &str, signer: &Signer) -> Result<String, Error> {
-        signer.sign(&Checkpoint::new(origin, self.head()))
+        sign_head(&self.tree, origin, signer)
     }
 
     /// Checks the log against a trusted checkpoint: it must hold at least the
@@ -351,29 +305,7 @@ impl<S: AuditStore> AuditLog<S> {
     /// checkpoint's root. Then a consistency proof from the checkpoint to the
     /// current head is computed and verified, as a remote verifier would.
     pub fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Error> {
-        let size = self.tree.size();
-        if checkpoint.size > size {
-            return Err(Error::Truncated {
-                trusted: checkpoint.size,
-                found: size,
-            });
-        }
-        if self.tree.root_at(checkpoint.size)? != checkpoint.root {
-            return Err(Error::Forked {
-                size: checkpoint.size,
-            });
-        }
-        if checkpoint.size > 0 {
-            let proof = self.tree.consistency_proof(checkpoint.size, size)?;
-            verify_consistency(
-                checkpoint.size,
-                size,
-                &checkpoint.root,
-                &self.tree.root(),
-                &proof,
-            )?;
-        }
-        Ok(())
+        check_checkpoint(&self.tree, checkpoint)
     }
 
     /// Every event matching `query`, with its index, in log order.
@@ -437,6 +369,102 @@ impl<S: AuditStore> AuditLog<S> {
             events,
         })
     }
+}
+
+// The log logic `AuditLog` and the async `AsyncAuditLog` (feature `sqlx`)
+// share: what may be appended, how recorded heads and checkpoints are
+// checked, and how proofs and checkpoints are made from a tree.
+
+/// Refuses an event the log must not take: invalid, or (with
+/// `require_sealed`) carrying personal values in the clear.
+pub(crate) fn admit(event: &Event, require_sealed: bool) -> Result<(), Error> {
+    event.validate()?;
+    if require_sealed && let Some(field) = personal::first_clear_field(event) {
+        return Err(Error::ClearPersonalData {
+            event: event.id.to_string(),
+            field,
+        });
+    }
+    Ok(())
+}
+
+/// Checks the heads a store recorded while it was written against the
+/// recomputed `tree`.
+pub(crate) fn check_anchors(tree: &MerkleTree, anchors: Vec<Anchor>) -> Result<(), Error> {
+    for anchor in anchors {
+        if anchor.head.size > tree.size() {
+            return Err(Error::Tampered {
+                path: anchor.path,
+                offset: 0,
+                index: Some(tree.size()),
+                reason: format!(
+                    "the store anchors a tree of {} records but holds {}: records were removed from the end",
+                    anchor.head.size,
+                    tree.size()
+                ),
+            });
+        }
+        if tree.root_at(anchor.head.size)? != anchor.head.root {
+            return Err(Error::Tampered {
+                path: anchor.path,
+                offset: 40,
+                index: None,
+                reason: format!(
+                    "the segment's anchor (root of the first {} records) does not match the records: an earlier record was changed or a segment replaced",
+                    anchor.head.size
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An inclusion proof for leaf `index` against the whole `tree`.
+pub(crate) fn prove(tree: &MerkleTree, index: u64) -> Result<InclusionProof, Error> {
+    let size = tree.size();
+    let path = tree.inclusion_proof(index, size)?;
+    Ok(InclusionProof {
+        index,
+        size,
+        leaf_hash: tree.leaf(index).unwrap_or_default(),
+        root: tree.root(),
+        path,
+    })
+}
+
+/// A signed checkpoint of `tree`'s head.
+pub(crate) fn sign_head(tree: &MerkleTree, origin: &str, signer: &Signer) -> Result<String, Error> {
+    signer.sign(&Checkpoint::new(origin, tree.head()))
+}
+
+/// Checks `tree` extends the trusted `checkpoint`: it holds at least the
+/// checkpoint's records, its first `size` leaves hash to the checkpoint's
+/// root, and a consistency proof from there to its head verifies, as a
+/// remote verifier would check it.
+pub(crate) fn check_checkpoint(tree: &MerkleTree, checkpoint: &Checkpoint) -> Result<(), Error> {
+    let size = tree.size();
+    if checkpoint.size > size {
+        return Err(Error::Truncated {
+            trusted: checkpoint.size,
+            found: size,
+        });
+    }
+    if tree.root_at(checkpoint.size)? != checkpoint.root {
+        return Err(Error::Forked {
+            size: checkpoint.size,
+        });
+    }
+    if checkpoint.size > 0 {
+        let proof = tree.consistency_proof(checkpoint.size, size)?;
+        verify_consistency(
+            checkpoint.size,
+            size,
+            &checkpoint.root,
+            &tree.root(),
+            &proof,
+        )?;
+    }
+    Ok(())
 }
 
 /// Checks and leaf-hashes `records` into `hashes` (as long): the position of

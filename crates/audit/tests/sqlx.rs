@@ -1,5 +1,6 @@
-//! The async PostgreSQL store (feature `sqlx`) against a real server, verified
-//! by the sync store and `AuditLog` (feature `postgres`). Needs
+//! The async PostgreSQL store and log (feature `sqlx`) against a real
+//! server, cross-checked with the sync store and `AuditLog` (feature
+//! `postgres`). Needs
 //! `CUSTODIA_PG_ADMIN_URL` and `CUSTODIA_PG_APP_URL` (`scripts/postgres`
 //! exports them); without them the tests fail, never skip.
 #![cfg(all(feature = "sqlx", feature = "postgres"))]
@@ -8,9 +9,11 @@ use std::sync::Arc;
 
 use custodia_audit::store::PostgresStore;
 use custodia_audit::{
-    Action, Actor, ActorKind, AuditLog, AuditStore, Event, Query, SqlxAuditStore, Target,
+    Action, Actor, ActorKind, AsyncAuditLog, AuditLog, AuditStore, Error, Event, Query,
+    SqlxAuditStore, Target, checkpoint, merkle,
 };
-use custodia_core::{ActorId, SystemClock, TenantId};
+use custodia_core::{ActorId, SubjectId, SystemClock, TenantId};
+use custodia_crypt::{AsyncKeyring, AsyncSubjectVault, DataKeyMode, MemoryKeyStore, SecretKey};
 use sqlx_postgres::{PgPool, PgPoolOptions};
 
 const TASKS: u32 = 8;
@@ -46,6 +49,21 @@ fn event(writer: &str, n: u32) -> Event {
     )
     .build(&SystemClock)
     .unwrap()
+}
+
+/// A fresh log name, with the tables created and granted to the app role.
+async fn fresh_log(prefix: &str) -> String {
+    let admin = pool("CUSTODIA_PG_ADMIN_URL", 1).await;
+    SqlxAuditStore::migrate(&admin).await.unwrap();
+    SqlxAuditStore::grant(&admin, "custodia_app").await.unwrap();
+    admin.close().await;
+    format!("{prefix}-{}", custodia_core::uuid::Uuid::new_v4())
+}
+
+/// An async log on its own pool of `max` connections, as a server has.
+async fn open_log(log: &str, max: u32) -> Arc<AsyncAuditLog> {
+    let store = SqlxAuditStore::new(pool("CUSTODIA_PG_APP_URL", max).await, log).unwrap();
+    Arc::new(AsyncAuditLog::open(Arc::new(store)).await.unwrap())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -200,6 +218,7 @@ fn the_store_and_its_futures_are_send_and_sync() {
     fn send<T: Send>(_: &T) {}
     fn send_sync<T: Send + Sync>() {}
     send_sync::<SqlxAuditStore>();
+    send_sync::<AsyncAuditLog>();
     let rt = runtime();
     rt.block_on(async {
         let pool = PgPoolOptions::new()
@@ -212,5 +231,217 @@ fn the_store_and_its_futures_are_send_and_sync() {
         drop(append);
         let catch_up = store.catch_up();
         send(&catch_up);
+        drop(catch_up);
+        let log = AsyncAuditLog::open(Arc::new(store));
+        send(&log);
     });
+}
+
+#[test]
+fn async_logs_on_two_pools_stay_gap_free_verify_and_extend_an_earlier_checkpoint() {
+    runtime().block_on(async {
+        let name = fresh_log("async-log").await;
+        let (a, b) = (open_log(&name, 4).await, open_log(&name, 2).await);
+        let signer = checkpoint::Signer::generate("audit.example.com/fleet").unwrap();
+        a.append_batch(&[event("a", 0), event("a", 1), event("a", 2)])
+            .await
+            .unwrap();
+        let note = a
+            .checkpoint("audit.example.com/fleet", &signer)
+            .await
+            .unwrap();
+        let trusted = checkpoint::open(&note, &signer.verifier()).unwrap();
+        assert_eq!(trusted.size, 3);
+
+        let mut set = tokio::task::JoinSet::new();
+        for task in 0..TASKS {
+            let log = if task % 2 == 0 { a.clone() } else { b.clone() };
+            set.spawn(async move {
+                let writer = format!("t{task}");
+                let mut indexes = Vec::new();
+                for n in (0..PER_TASK).step_by(2) {
+                    let first = if n % 4 == 0 {
+                        log.append_batch(&[event(&writer, n), event(&writer, n + 1)])
+                            .await
+                            .unwrap()
+                    } else {
+                        let first = log.append(&event(&writer, n)).await.unwrap();
+                        indexes.push(log.append(&event(&writer, n + 1)).await.unwrap());
+                        first
+                    };
+                    indexes.push(first);
+                    if n % 4 == 0 {
+                        indexes.push(first + 1);
+                    }
+                }
+                indexes
+            });
+        }
+        let mut indexes = vec![0, 1, 2];
+        while let Some(joined) = set.join_next().await {
+            indexes.extend(joined.unwrap());
+        }
+        indexes.sort_unstable();
+        let total = indexes.len() as u64;
+        // Every append got its own index, and together they leave no gap.
+        assert_eq!(indexes, (0..total).collect::<Vec<_>>());
+
+        // Both views catch up to the same verified head, which extends the
+        // checkpoint taken before the writers ran.
+        a.catch_up().await.unwrap();
+        b.catch_up().await.unwrap();
+        let head = a.head().await;
+        assert_eq!(head.size, total);
+        assert_eq!(b.head().await, head);
+        a.check_checkpoint(&trusted).await.unwrap();
+        let proof = b.consistency_proof(trusted.size).await.unwrap();
+        merkle::verify_consistency(trusted.size, head.size, &trusted.root, &head.root, &proof)
+            .unwrap();
+        let inclusion = b.prove(total - 1).await.unwrap();
+        inclusion
+            .verify_event(&b.get(total - 1).await.unwrap())
+            .unwrap();
+
+        // A fresh verifier with its own pool agrees, from the first record.
+        let report =
+            AsyncAuditLog::verify(pool("CUSTODIA_PG_APP_URL", 1).await, &name, Some(&trusted))
+                .await
+                .unwrap();
+        assert_eq!(report.head, head);
+        // And so does the sync log, which reads the same tables.
+        let sync_head = tokio::task::spawn_blocking(move || {
+            let store = PostgresStore::connect(&env("CUSTODIA_PG_APP_URL"), &name).unwrap();
+            AuditLog::open(store).unwrap().head()
+        })
+        .await
+        .unwrap();
+        assert_eq!(sync_head, head);
+    });
+}
+
+#[test]
+fn the_async_log_refuses_clear_personal_values_and_seals_them_with_the_async_vault() {
+    runtime().block_on(async {
+        let name = fresh_log("async-sealed").await;
+        let log = open_log(&name, 2).await;
+        let tenant = TenantId::from_external_key("crm", "ACME");
+        let alice = SubjectId::from_external_key(tenant, "contact", "1");
+        let with_ip = Event::builder(
+            tenant,
+            Actor::new(
+                ActorKind::Agent,
+                ActorId::from_external_key(tenant, "user", "7"),
+            )
+            .with_ip("203.0.113.7"),
+            Action::Read,
+            Target::new("contact", "1").unwrap(),
+        )
+        .subject(alice)
+        .build(&SystemClock)
+        .unwrap();
+        let err = log.append(&with_ip).await.unwrap_err();
+        assert!(matches!(err, Error::ClearPersonalData { .. }), "{err}");
+        assert_eq!(log.len().await, 0, "a refused event appended something");
+
+        let keyring = AsyncKeyring::from_store(
+            MemoryKeyStore::default(),
+            SecretKey::generate().unwrap(),
+            DataKeyMode::Random,
+        )
+        .await
+        .unwrap();
+        let vault =
+            AsyncSubjectVault::new(&keyring, MemoryKeyStore::default(), Arc::new(SystemClock));
+        let index = log.append_sealed(&vault, with_ip.clone()).await.unwrap();
+        let stored = log.get(index).await.unwrap();
+        assert!(stored.actor.ip.as_ref().is_some_and(|ip| ip.is_sealed()));
+        assert_ne!(stored, with_ip);
+    });
+}
+
+#[test]
+fn a_changed_record_or_head_and_a_forked_checkpoint_are_reported() {
+    runtime().block_on(async {
+        let name = fresh_log("async-tamper").await;
+        let log = open_log(&name, 2).await;
+        for n in 0..4 {
+            log.append(&event("w", n)).await.unwrap();
+        }
+        let signer = checkpoint::Signer::generate("audit.example.com/t").unwrap();
+        let verifier = signer.verifier();
+        let good = checkpoint::open(
+            &log.checkpoint("audit.example.com/t", &signer)
+                .await
+                .unwrap(),
+            &verifier,
+        )
+        .unwrap();
+        // A checkpoint of another log of the same size: a fork.
+        let other = open_log(&fresh_log("async-other").await, 1).await;
+        for n in 0..4 {
+            other.append(&event("x", n)).await.unwrap();
+        }
+        let forked = checkpoint::open(
+            &other
+                .checkpoint("audit.example.com/t", &signer)
+                .await
+                .unwrap(),
+            &verifier,
+        )
+        .unwrap();
+        let err = log.check_checkpoint(&forked).await.unwrap_err();
+        assert!(matches!(err, Error::Forked { size: 4 }), "{err}");
+
+        let admin = pool("CUSTODIA_PG_ADMIN_URL", 1).await;
+        let set_root = |root: Vec<u8>| {
+            let (admin, name) = (admin.clone(), name.clone());
+            async move {
+                sqlx_core::query::query::<sqlx_postgres::Postgres>(
+                    "UPDATE custodia_audit_heads SET root = $2 WHERE log = $1 AND size = 4",
+                )
+                .bind(&name)
+                .bind(root)
+                .execute(&admin)
+                .await
+                .unwrap();
+            }
+        };
+        // The owner rewrites a recorded head: a fresh open reports it.
+        set_root(vec![7; 32]).await;
+        let err = AsyncAuditLog::verify(admin.clone(), &name, Some(&good))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Tampered { .. }), "{err}");
+        set_root(good.root.to_vec()).await;
+        AsyncAuditLog::verify(admin.clone(), &name, Some(&good))
+            .await
+            .unwrap();
+        // A record rewritten with a fitting checksum: its leaf no longer
+        // matches what the open log read, nor the recorded heads.
+        let replacement = custodia_audit::canonical::encode(&event("w", 99));
+        sqlx_core::query::query::<sqlx_postgres::Postgres>(
+            "UPDATE custodia_audit_records SET payload = $2, crc = $3 WHERE log = $1 AND idx = 1",
+        )
+        .bind(&name)
+        .bind(&replacement)
+        .bind(record_crc(1, &replacement))
+        .execute(&admin)
+        .await
+        .unwrap();
+        let err = log.get(1).await.unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
+        let err = AsyncAuditLog::verify(admin.clone(), &name, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Tampered { .. }), "{err}");
+        admin.close().await;
+    });
+}
+
+/// The stored checksum (`pgsql::crc`): CRC-32 of the index and payload.
+fn record_crc(index: u64, payload: &[u8]) -> i64 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&index.to_be_bytes());
+    h.update(payload);
+    i64::from(h.finalize())
 }

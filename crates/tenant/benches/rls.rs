@@ -7,6 +7,11 @@
 //!     --warm-up-time 1 --measurement-time 3
 //! ```
 //!
+//! With feature `sqlx` too (`--features postgres,sqlx`), the async path on
+//! one sqlx pool: a transaction from `begin_bound` reading the RLS table
+//! against a plain `pool.begin()` transaction reading the plain table with
+//! the explicit `WHERE`, each a whole request (BEGIN, query, COMMIT).
+//!
 //! Needs `CUSTODIA_PG_ADMIN_URL` and `CUSTODIA_PG_APP_URL` (panics without).
 //! Two identical tables of 200 tenants × 500 tickets, primary key
 //! `(tenant_id, id)`: `tickets_rls` under Custodia's policy, read by the
@@ -99,6 +104,17 @@ fn setup() -> Client {
     app
 }
 
+/// The latest 20 tickets: from the RLS table with no tenant predicate, and
+/// from the plain table with `WHERE tenant_id = $1`.
+fn latest_page() -> (String, String) {
+    (
+        format!("SELECT id, subject FROM {SCHEMA}.tickets_rls ORDER BY id DESC LIMIT 20"),
+        format!(
+            "SELECT id, subject FROM {SCHEMA}.tickets_plain WHERE tenant_id = $1 ORDER BY id DESC LIMIT 20"
+        ),
+    )
+}
+
 /// Medians of `plain` and `rls` timed alternately (order swapped every round),
 /// so slow drifts in machine load hit both sides alike.
 fn paired(rounds: usize, mut plain: impl FnMut(), mut rls: impl FnMut()) -> (f64, f64) {
@@ -128,11 +144,7 @@ fn rls(c: &mut Criterion) {
     let mut app = setup();
     let target = tenant(TENANTS / 2);
     let uuid = *target.as_uuid();
-    let page_rls =
-        format!("SELECT id, subject FROM {SCHEMA}.tickets_rls ORDER BY id DESC LIMIT 20");
-    let page_plain = format!(
-        "SELECT id, subject FROM {SCHEMA}.tickets_plain WHERE tenant_id = $1 ORDER BY id DESC LIMIT 20"
-    );
+    let (page_rls, page_plain) = latest_page();
     let count_rls = format!("SELECT count(*) FROM {SCHEMA}.tickets_rls WHERE status = 'open'");
     let count_plain = format!(
         "SELECT count(*) FROM {SCHEMA}.tickets_plain WHERE tenant_id = $1 AND status = 'open'"
@@ -252,5 +264,73 @@ fn rls(c: &mut Criterion) {
     }
 }
 
+/// The async request on sqlx: `begin_bound` + the RLS query against a plain
+/// transaction + the explicit `WHERE`, on the same pool, in the same run.
+#[cfg(feature = "sqlx")]
+fn rls_sqlx(c: &mut Criterion) {
+    use sqlx_core::query::query;
+    use sqlx_postgres::{PgPool, PgPoolOptions, Postgres};
+
+    drop(setup());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = std::env::var("CUSTODIA_PG_APP_URL").unwrap();
+    let pool: PgPool = rt
+        .block_on(PgPoolOptions::new().max_connections(1).connect(&url))
+        .unwrap();
+    let target = tenant(TENANTS / 2);
+    let uuid = *target.as_uuid();
+    let (page_rls, page_plain) = latest_page();
+    let bound = || async {
+        let mut tx = custodia_tenant::begin_bound(&pool, target).await.unwrap();
+        let rows = query::<Postgres>(&page_rls)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        rows.len()
+    };
+    let plain = || async {
+        let mut tx = pool.begin().await.unwrap();
+        let rows = query::<Postgres>(&page_plain)
+            .bind(uuid)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        rows.len()
+    };
+    // Sanity: both see the tenant's page.
+    assert_eq!(rt.block_on(bound()), 20);
+    assert_eq!(rt.block_on(plain()), 20);
+
+    let (p, r) = paired(
+        PAIRED_ROUNDS,
+        || {
+            black_box(rt.block_on(plain()));
+        },
+        || {
+            black_box(rt.block_on(bound()));
+        },
+    );
+    eprintln!(
+        "paired medians, sqlx, latest 20 tickets per transaction: WHERE {p:.1} µs, begin_bound + RLS {r:.1} µs, ratio {:.2}",
+        r / p
+    );
+    let mut group = c.benchmark_group("rls/sqlx latest 20 tickets");
+    group.bench_function("per transaction: pool.begin, WHERE, COMMIT", |b| {
+        b.iter(|| black_box(rt.block_on(plain())))
+    });
+    group.bench_function("per transaction: begin_bound, RLS, COMMIT", |b| {
+        b.iter(|| black_box(rt.block_on(bound())))
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "sqlx"))]
 criterion_group!(benches, rls);
+#[cfg(feature = "sqlx")]
+criterion_group!(benches, rls, rls_sqlx);
 criterion_main!(benches);

@@ -31,7 +31,39 @@ use custodia_tenant::{RoleName, TenantContext};
 
 use crate::audit::{Action, Actor, ActorKind, Event, Outcome, Query, Target};
 use crate::demo::{self, Cast};
-use crate::{Helpdesk, SavedCheckpoint, StoredTicket, store};
+use crate::{Database, Helpdesk, PG_AUDIT_LOG, PG_SCHEMA, SavedCheckpoint, StoredTicket, store};
+
+/// Where step 2 says the tickets, the key store and the audit log are.
+fn storage(hd: &Helpdesk) -> (String, String, String) {
+    let layout = hd.layout();
+    match hd.database() {
+        Database::Files => (
+            format!("SQLite database: {}", layout.database().display()),
+            layout.key_store().display().to_string(),
+            format!(
+                "{}/ (tamper-evident Merkle log in segment files)",
+                layout.audit().display()
+            ),
+        ),
+        Database::Postgres { .. } => (
+            format!(
+                "PostgreSQL:      schema {PG_SCHEMA}, table tickets under row-level security (every statement bound to its tenant)"
+            ),
+            format!("PostgreSQL, schema {PG_SCHEMA} (shared by every app server)"),
+            format!(
+                "PostgreSQL log {PG_AUDIT_LOG:?} (tamper-evident Merkle log, one gap-free log for every app server)"
+            ),
+        ),
+    }
+}
+
+/// The audit log's place, for people.
+fn audit_place(hd: &Helpdesk) -> String {
+    match hd.database() {
+        Database::Files => format!("{}/", hd.layout().audit().display()),
+        Database::Postgres { .. } => format!("{PG_AUDIT_LOG:?} in PostgreSQL schema {PG_SCHEMA}"),
+    }
+}
 
 /// Errors from any crate, SQLite or the flow itself.
 pub type Error = BoxError;
@@ -272,6 +304,13 @@ fn event_line(index: u64, e: &Event) -> String {
 /// log, checkpoint key, retention policy) in `dir`. Existing files from an
 /// earlier run are replaced.
 pub fn run(dir: &Path) -> Result<Report, Error> {
+    run_on(dir, &Database::Files)
+}
+
+/// [`run`] with the tickets, keys and audit log in `database` (see
+/// [`Helpdesk::create_on`]); the root and checkpoint keys, checkpoints and
+/// policy stay in `dir`.
+pub fn run_on(dir: &Path, database: &Database) -> Result<Report, Error> {
     let mut steps = Vec::new();
     let cast = Cast::new();
     let clock = Arc::new(ManualClock::new(start_time()));
@@ -306,8 +345,8 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     });
     clock.advance(TimeDelta::minutes(1));
 
-    // ---- 2. Tickets in SQLite with sealed contact fields ---------------------
-    let hd = Helpdesk::create(dir, clock.clone() as Arc<dyn Clock>)?;
+    // ---- 2. Tickets in SQLite (or PostgreSQL) with sealed contact fields ------
+    let hd = Helpdesk::create_on(dir, clock.clone() as Arc<dyn Clock>, database)?;
     let app = App {
         clock: clock.clone(),
         policy: acme_access_policy(cast.acme)?,
@@ -343,23 +382,19 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         .take(24)
         .map(|b| format!("{b:02x}"))
         .collect();
+    let (tickets_at, keys_at, log_at) = storage(&app.hd);
     let lines = vec![
         format!(
-            "SQLite database: {} ({} tickets, 2 tenants)",
-            layout.database().display(),
+            "{tickets_at} ({} tickets, 2 tenants)",
             new_tickets.len()
         ),
-        format!(
-            "key store:       {} (tenant data keys random, wrapped; one key per contact)",
-            layout.key_store().display()
-        ),
+        format!("key store:       {keys_at} (tenant data keys random, wrapped; one key per contact)"),
         format!(
             "root key:        {} (mode 0600; in production from a secrets manager, not beside the data)",
             layout.root_key().display()
         ),
         format!(
-            "audit log:       {}/ (tamper-evident Merkle log in segment files); checkpoint key {}",
-            layout.audit().display(),
+            "audit log:       {log_at}; checkpoint key {}",
             layout.checkpoint_key().display()
         ),
         format!(
@@ -399,7 +434,10 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     ];
     steps.push(Step {
         number: 2,
-        title: "Tickets stored in SQLite with encrypted contact fields",
+        title: match app.hd.database() {
+            Database::Files => "Tickets stored in SQLite with encrypted contact fields",
+            Database::Postgres { .. } => "Tickets stored in PostgreSQL with encrypted contact fields",
+        },
         why: "a stolen database or backup must not reveal who wrote in (GDPR Art. 32), yet agents must still find a contact by email.",
         lines,
     });
@@ -554,9 +592,9 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
     let so_far = app.events()?;
     let report = app.hd.verify_log()?;
     let mut lines = vec![format!(
-        "{} events in the tamper-evident log {}/ so far:",
+        "{} events in the tamper-evident log {} so far:",
         so_far.len(),
-        layout.audit().display()
+        audit_place(&app.hd)
     )];
     lines.extend(so_far.iter().map(|(i, e)| event_line(*i, e)));
     lines.push("Ids, actions and outcomes are in the clear; notes, IP addresses and changed values are sealed under the contact's key before hashing.".into());
@@ -775,12 +813,19 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         json.len()
     ));
     lines.extend(json.lines().take(6).map(|l| format!("  | {l}")));
-    lines.push(format!(
-        "check it yourself: custodia audit verify {} --checkpoint {} --key {}",
-        layout.audit().display(),
-        checkpoint.path.display(),
-        layout.checkpoint_verifier().display()
-    ));
+    lines.push(match app.hd.database() {
+        Database::Files => format!(
+            "check it yourself: custodia audit verify {} --checkpoint {} --key {}",
+            layout.audit().display(),
+            checkpoint.path.display(),
+            layout.checkpoint_verifier().display()
+        ),
+        Database::Postgres { .. } => format!(
+            "check it yourself: AuditLog::open_extending over PostgresStore (log {PG_AUDIT_LOG:?} in schema {PG_SCHEMA}) with {} and key {}",
+            checkpoint.path.display(),
+            layout.checkpoint_verifier().display()
+        ),
+    });
     steps.push(Step {
         number: 8,
         title: "An erasure request: anonymize, delete, shred the key",
@@ -967,37 +1012,70 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
     Ok(policy)
 }
 
-const USAGE: &str = "usage: helpdesk [--data DIR]\n\n  --data DIR  keep the SQLite database, key store, audit log and policy in DIR\n              (default: a temporary directory); its helpdesk files are replaced on every run";
+const USAGE: &str = "usage: helpdesk [--data DIR] [--database URL [--database-owner URL]]\n\n  --data DIR  keep the SQLite database, key store, audit log and policy in DIR\n              (default: a temporary directory); its helpdesk files are replaced on every run\n  --database URL        keep the tickets, keys and audit log in PostgreSQL instead (schema\n                        custodia_helpdesk, recreated on every run), connected as URL's role\n  --database-owner URL  the tables' owner, which creates the schema and grants URL's role only\n                        what it needs (default: URL; give a separate owner so row-level\n                        security binds the application role as in production)";
 
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<PathBuf>, String> {
+/// What the command line asked for.
+#[derive(Debug, Default)]
+struct Args {
+    data: Option<PathBuf>,
+    database: Option<String>,
+    owner: Option<String>,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut args = args.into_iter();
-    let mut data = None;
+    let mut parsed = Args::default();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--data" => match args.next() {
-                Some(dir) => data = Some(PathBuf::from(dir)),
-                None => return Err("--data needs a directory".into()),
-            },
-            s if s.starts_with("--data=") => data = Some(PathBuf::from(&s["--data=".len()..])),
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let slot = match flag.as_str() {
+            "--data" => None,
+            "--database" => Some(&mut parsed.database),
+            "--database-owner" => Some(&mut parsed.owner),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
+        };
+        let Some(value) = inline.or_else(|| args.next()) else {
+            return Err(format!("{flag} needs a value"));
+        };
+        match slot {
+            Some(slot) => *slot = Some(value),
+            None => parsed.data = Some(PathBuf::from(value)),
         }
     }
-    Ok(data)
+    if parsed.owner.is_some() && parsed.database.is_none() {
+        return Err("--database-owner needs --database".into());
+    }
+    Ok(parsed)
 }
 
 /// The example's command line: runs the flow in a temporary directory or in
 /// `--data DIR` and prints the report. `args` excludes the program name.
 pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
-    let data = match parse_args(args) {
-        Ok(data) => data,
+    let Args {
+        data,
+        database,
+        owner,
+    } = match parse_args(args) {
+        Ok(args) => args,
         Err(problem) => {
             eprintln!("helpdesk: {problem}\n{USAGE}");
             return ExitCode::from(2);
         }
+    };
+    let database = match database {
+        Some(app) => Database::Postgres {
+            owner: owner.unwrap_or_else(|| app.clone()),
+            app,
+        },
+        None => Database::Files,
     };
     let keep = data.is_some();
     // Keep the temporary directory alive until the end of the run.
@@ -1026,11 +1104,20 @@ pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
         "Clock fixed at {} so the output is reproducible (ids and ciphertext are random).\n",
         start_time().format("%Y-%m-%d %H:%M UTC")
     );
-    match run(&dir) {
+    match run_on(&dir, &database) {
         Ok(report) => {
             print!("{report}");
             println!("All nine steps done.");
-            if keep {
+            if let Database::Postgres { .. } = database {
+                println!(
+                    "\nThe tickets, keys and audit log stay in PostgreSQL, schema {PG_SCHEMA}; the root key, checkpoint key and policy in {}.",
+                    if keep {
+                        dir.display().to_string()
+                    } else {
+                        "a temporary directory, removed now".into()
+                    }
+                );
+            } else if keep {
                 let acme = Cast::new().acme;
                 println!(
                     "\nThe data stays in {0}. Try (the source program: cargo build --release -p custodia-example-helpdesk):\n  custodia audit verify {0}/audit\n  custodia dsr export {keys} --tenant {acme} --email bob.li@example.org -- {source}\n  custodia dsr erase {keys} --policy {0}/retention.toml --exception closed-tickets=legal-claims --anonymize user.content.ticket --checkpoint-key {0}/checkpoint.key --checkpoint-dir {0}/checkpoints --tenant {acme} --email bob.li@example.org -- {source}",

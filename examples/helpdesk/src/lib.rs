@@ -25,7 +25,13 @@
 //! | `retention.toml` | the retention policy ([`DEFAULT_POLICY`] when created) |
 //!
 //! [`Helpdesk::create`] makes a fresh one, [`Helpdesk::open`] opens an
-//! existing one. An open helpdesk gives a custodia-dsr [`Desk`] over the
+//! existing one. On PostgreSQL ([`Database::Postgres`],
+//! [`Helpdesk::create_on`]) the tickets, the key store and the audit log
+//! live in schema [`PG_SCHEMA`] instead of `helpdesk.db`, `keys.store` and
+//! `audit/`: `tickets` under row-level security, every statement on it in a
+//! transaction bound to its tenant, and a `ticket_tenants` table that routes
+//! a ticket id to its subscriber without holding any content (jobs that
+//! span tenants, such as the retention sweep, bind each tenant in turn). An open helpdesk gives a custodia-dsr [`Desk`] over the
 //! tickets ([`Helpdesk::desk`]) whose every step is written to the audit log
 //! through [`custodia_dsr::AuditTrail`], whose erasures shred the contact's
 //! key, and whose retention checks and backup horizon come from the policy
@@ -67,6 +73,7 @@
 
 pub mod demo;
 pub mod flow;
+mod sql;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -74,11 +81,14 @@ use std::sync::Arc;
 
 use custodia_audit::checkpoint::{self, Signer, Verifier};
 use custodia_audit::{
-    Action, Actor, AuditLog, Event, Outcome, Personal, SegmentOptions, SegmentStore, Target,
-    VerifyReport,
+    Action, Actor, AuditLog, AuditStore, Event, Outcome, Personal, PostgresStore, SegmentOptions,
+    SegmentStore, Target, VerifyReport,
 };
 use custodia_core::{Clock, DataCategory, SubjectId, TenantId};
-use custodia_crypt::{DataKeyMode, FieldContext, FileKeyStore, Keyring, SecretKey, SubjectVault};
+use custodia_crypt::{
+    DataKeyMode, FieldContext, FileKeyStore, KeyStore, Keyring, PostgresKeyStore, SecretKey,
+    SubjectVault,
+};
 use custodia_dsr::remote::SourceServer;
 use custodia_dsr::{
     AuditTrail, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
@@ -101,8 +111,81 @@ pub const CHECKPOINT_ORIGIN: &str = "helpdesk.example/audit";
 /// the owner of sealed notes that concern no contact).
 pub const HELPDESK_SYSTEM: &str = "custodia.helpdesk";
 
-/// The audit trail type: the segment-file log, sealed with the vault.
-pub type Trail = AuditTrail<SegmentStore, Arc<FileKeyStore>>;
+/// The audit trail type: the segment-file or PostgreSQL log, sealed with the vault.
+pub type Trail = AuditTrail<Box<dyn AuditStore>, Arc<dyn KeyStore>>;
+
+/// The PostgreSQL schema a helpdesk on [`Database::Postgres`] keeps
+/// everything in (its tickets, key store and audit log tables).
+pub const PG_SCHEMA: &str = "custodia_helpdesk";
+
+/// The name of the helpdesk's log in the PostgreSQL audit tables.
+pub const PG_AUDIT_LOG: &str = "helpdesk";
+
+/// Where a helpdesk keeps its tickets, keys and audit log. The root key,
+/// checkpoint key, checkpoints and policy stay in the data directory either
+/// way (in production the keys come from a secrets manager).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The data directory: SQLite tickets, the key file, segment files.
+    Files,
+    /// PostgreSQL, schema [`PG_SCHEMA`]. `app` is the connection string of
+    /// the application role every app server uses (not the tables' owner,
+    /// no BYPASSRLS, so row-level security applies); `owner` is the tables'
+    /// owner's, which [`Helpdesk::create_on`] uses to (re)create the schema,
+    /// grant the application role only what it needs and put `tickets`
+    /// under row-level security.
+    Postgres {
+        /// The application role's connection string.
+        app: String,
+        /// The tables' owner's connection string.
+        owner: String,
+    },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Connection strings may hold passwords: never print them.
+        match self {
+            Database::Files => f.write_str("Files"),
+            Database::Postgres { .. } => f.write_str("Postgres { .. }"),
+        }
+    }
+}
+
+/// A connection to `url` whose tables are those of [`PG_SCHEMA`] (a startup
+/// option, so nothing is set per session).
+fn connect(url: &str) -> Result<postgres::Client, Error> {
+    let mut config: postgres::Config = url.parse()?;
+    config.options(&format!("-c search_path={PG_SCHEMA}"));
+    Ok(config.connect(postgres::NoTls)?)
+}
+
+/// As the tables' owner: a fresh [`PG_SCHEMA`] with the key store, audit
+/// log and tickets tables; `app_role` gets only what it needs (key store:
+/// no DELETE; audit log: SELECT and INSERT; tickets: under row-level
+/// security).
+fn postgres_setup(owner_url: &str, app_role: &str) -> Result<(), Error> {
+    let mut owner = connect(owner_url)?;
+    let role = custodia_tenant::rls::Ident::new(app_role)?;
+    owner.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE;
+         CREATE SCHEMA {PG_SCHEMA};
+         GRANT USAGE ON SCHEMA {PG_SCHEMA} TO {role};"
+    ))?;
+    PostgresKeyStore::migrate(&mut owner)?;
+    PostgresKeyStore::grant(&mut owner, app_role)?;
+    PostgresStore::migrate(&mut owner)?;
+    PostgresStore::grant(&mut owner, app_role)?;
+    owner.batch_execute(store::POSTGRES_SCHEMA)?;
+    let rls = custodia_tenant::rls::RlsPolicy::new(app_role)?.table(
+        custodia_tenant::rls::TenantTable::new(PG_SCHEMA, "tickets")?,
+    );
+    owner.batch_execute(&rls.sql())?;
+    owner.batch_execute(&format!(
+        "GRANT SELECT, INSERT ON {PG_SCHEMA}.ticket_tenants TO {role}"
+    ))?;
+    Ok(())
+}
 
 /// What went wrong, and where.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +225,12 @@ pub enum Error {
     /// The source protocol (`custodia-helpdesk-source`).
     #[error("{0}")]
     Protocol(#[from] custodia_dsr::remote::ProtocolError),
+    /// PostgreSQL failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The tenant binding or the row-level security setup.
+    #[error("tenant: {0}")]
+    Tenant(#[from] custodia_tenant::Error),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -214,6 +303,7 @@ pub struct SavedCheckpoint {
 /// An open helpdesk data directory. See the [crate documentation](crate).
 pub struct Helpdesk {
     layout: Layout,
+    database: Database,
     clock: Arc<dyn Clock>,
     vault: Arc<ContactVault>,
     tickets: Arc<Tickets>,
@@ -251,11 +341,28 @@ impl Helpdesk {
     /// store, empty tickets table, empty audit log, checkpoint signing key
     /// and the [`DEFAULT_POLICY`].
     pub fn create(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        Self::create_on(dir, clock, &Database::Files)
+    }
+
+    /// [`Helpdesk::create`] with the tickets, keys and audit log in
+    /// `database`; on PostgreSQL the schema [`PG_SCHEMA`] is recreated, and
+    /// the data directory keeps the root key, checkpoint key, checkpoints and
+    /// policy.
+    pub fn create_on(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        database: &Database,
+    ) -> Result<Self, Error> {
         let layout = Layout::new(dir);
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         // Replace only an earlier helpdesk's files: an `audit/` or
-        // `checkpoints/` beside no helpdesk.db belongs to someone else.
-        if !layout.database().exists() {
+        // `checkpoints/` beside no helpdesk.db (on PostgreSQL: no root.key)
+        // belongs to someone else.
+        let ours = match database {
+            Database::Files => layout.database(),
+            Database::Postgres { .. } => layout.root_key(),
+        };
+        if !ours.exists() {
             for theirs in [layout.audit(), layout.checkpoints()] {
                 if theirs.exists() {
                     return Err(Error::Io {
@@ -291,17 +398,29 @@ impl Helpdesk {
         std::fs::write(&verifier, format!("{}\n", signer.verifier())).map_err(io(&verifier))?;
         let policy = layout.policy();
         std::fs::write(&policy, DEFAULT_POLICY).map_err(io(&policy))?;
-        let db = rusqlite::Connection::open(layout.database())?;
-        Self::assemble(layout, clock, |keyring, vault| {
-            Tickets::create(db, keyring, vault)
-        })
+        match database {
+            Database::Files => {
+                let db = rusqlite::Connection::open(layout.database())?;
+                Self::assemble(layout, clock, database, |keyring, vault| {
+                    Tickets::create(db, keyring, vault)
+                })
+            }
+            Database::Postgres { app, owner } => {
+                let mut client = connect(app)?;
+                let role: String = client.query_one("SELECT current_user::text", &[])?.get(0);
+                postgres_setup(owner, &role)?;
+                Self::assemble(layout, clock, database, |keyring, vault| {
+                    Ok(Tickets::postgres(client, keyring, vault))
+                })
+            }
+        }
     }
 
     /// Opens the existing data directory `dir`.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let layout = Layout::new(dir);
         let db = existing_database(&layout)?;
-        Self::assemble(layout, clock, |keyring, vault| {
+        Self::assemble(layout, clock, &Database::Files, |keyring, vault| {
             Tickets::open(db, keyring, vault)
         })
     }
@@ -309,9 +428,10 @@ impl Helpdesk {
     fn assemble(
         layout: Layout,
         clock: Arc<dyn Clock>,
+        database: &Database,
         tickets: impl FnOnce(Arc<Keyring>, Arc<ContactVault>) -> Result<Tickets, Error>,
     ) -> Result<Self, Error> {
-        let (keyring, vault) = open_keys(&layout, &clock)?;
+        let (keyring, vault) = open_keys(&layout, &clock, database)?;
         let tickets = Arc::new(tickets(keyring, Arc::clone(&vault))?);
         let key_path = layout.checkpoint_key();
         let key_text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
@@ -322,15 +442,21 @@ impl Helpdesk {
             &policy_text,
             &policy_path.display().to_string(),
         )?);
-        let log = AuditLog::open(SegmentStore::open(
-            layout.audit(),
-            SegmentOptions::default(),
-        )?)?
-        .require_sealed(true);
+        let store: Box<dyn AuditStore> = match database {
+            Database::Files => Box::new(SegmentStore::open(
+                layout.audit(),
+                SegmentOptions::default(),
+            )?),
+            Database::Postgres { app, .. } => {
+                Box::new(PostgresStore::with_client(connect(app)?, PG_AUDIT_LOG)?)
+            }
+        };
+        let log = AuditLog::open(store)?.require_sealed(true);
         let trail =
             Arc::new(AuditTrail::new(log, Arc::clone(&vault)).with_vendor_tenant(vendor_tenant()));
         Ok(Self {
             layout,
+            database: database.clone(),
             clock,
             vault,
             tickets,
@@ -343,6 +469,10 @@ impl Helpdesk {
     /// The files.
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+    /// Where the tickets, keys and audit log are.
+    pub fn database(&self) -> &Database {
+        &self.database
     }
     /// The clock every step is stamped with.
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -519,8 +649,15 @@ impl Helpdesk {
     /// `custodia audit verify DATA/audit` does).
     pub fn verify_log(&self) -> Result<VerifyReport, Error> {
         self.trail.with_log(|log| log.sync())?;
-        let store = SegmentStore::open_read_only(self.layout.audit())?;
-        Ok(custodia_audit::verify(store, None)?)
+        Ok(match &self.database {
+            Database::Files => {
+                custodia_audit::verify(SegmentStore::open_read_only(self.layout.audit())?, None)?
+            }
+            Database::Postgres { app, .. } => custodia_audit::verify(
+                PostgresStore::with_client(connect(app)?, PG_AUDIT_LOG)?,
+                None,
+            )?,
+        })
     }
 
     /// Plans a retention sweep of every ticket at the clock's time and
@@ -574,10 +711,14 @@ fn existing_database(layout: &Layout) -> Result<rusqlite::Connection, Error> {
 fn open_keys(
     layout: &Layout,
     clock: &Arc<dyn Clock>,
+    database: &Database,
 ) -> Result<(Arc<Keyring>, Arc<ContactVault>), Error> {
     // The root key, read back the way a deployment reads its key.
     let root = SecretKey::from_file(&layout.root_key())?;
-    let key_store = Arc::new(FileKeyStore::open(layout.key_store(), &root)?);
+    let key_store: Arc<dyn KeyStore> = match database {
+        Database::Files => Arc::new(FileKeyStore::open(layout.key_store(), &root)?),
+        Database::Postgres { app, .. } => Arc::new(PostgresKeyStore::with_client(connect(app)?)?),
+    };
     let keyring = Arc::new(Keyring::from_store(
         Arc::clone(&key_store),
         &root,
@@ -604,7 +745,7 @@ pub fn serve_source(
     let layout = Layout::new(dir);
     let db = existing_database(&layout)?;
     let clock: Arc<dyn Clock> = Arc::new(custodia_core::SystemClock);
-    let (keyring, vault) = open_keys(&layout, &clock)?;
+    let (keyring, vault) = open_keys(&layout, &clock, &Database::Files)?;
     let tickets = Tickets::open(db, keyring, vault)?;
     SourceServer::new(vec![&tickets as &dyn PersonalDataSource])
         .with_directory(&tickets)

@@ -1,4 +1,5 @@
-//! The helpdesk's `tickets` table in SQLite, with sealed contact fields.
+//! The helpdesk's `tickets` table in SQLite or PostgreSQL (under row-level
+//! security, every statement bound to its tenant), with sealed contact fields.
 //!
 //! Name, email, phone and the ticket text are sealed under the contact's own
 //! key ([`SubjectVault`], whose keys are wrapped by the tenant's random data
@@ -15,12 +16,12 @@
 //! shredded at once, erasing every other copy (backups, audit values), while
 //! the kept ticket stays readable for the reason it is kept.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{
-    BlindIndexConfig, FieldContext, FileKeyStore, Keyring, Normalization, SubjectVault,
+    BlindIndexConfig, FieldContext, KeyStore, Keyring, Normalization, SubjectVault,
 };
 use custodia_dsr::remote::SubjectDirectory;
 use custodia_dsr::source::{
@@ -31,12 +32,13 @@ use custodia_dsr::{
 };
 use custodia_retention::RetentionRecord;
 use custodia_tenant::TenantOwned;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::OptionalExtension;
 
 use crate::Error;
+use crate::sql::{Db, Value};
 
-/// The vault over the example's file key store.
-pub type ContactVault = SubjectVault<Arc<FileKeyStore>>;
+/// The vault over the example's key store (the key file, or PostgreSQL).
+pub type ContactVault = SubjectVault<Arc<dyn KeyStore>>;
 
 /// The record type in every field context and in data-subject requests.
 pub const RECORD_TYPE: &str = "ticket";
@@ -151,10 +153,60 @@ impl StoredTicket {
 
 /// The tickets table.
 pub struct Tickets {
-    db: Mutex<Connection>,
+    db: Db,
     keyring: Arc<Keyring>,
     vault: Arc<ContactVault>,
 }
+
+/// The columns [`Tickets::row`] reads, in [`StoredTicket`] order.
+const ROW_COLUMNS: &str = "id, tenant_id, subject_id, owner, created_at, closed_at, status, \
+     subject_line, name, email, phone, body, email_index, sealed_by";
+
+/// The SQLite table.
+const SQLITE_SCHEMA: &str = "DROP TABLE IF EXISTS tickets;
+     CREATE TABLE tickets (
+         id           TEXT PRIMARY KEY,
+         tenant_id    TEXT NOT NULL,
+         subject_id   TEXT,
+         owner        TEXT NOT NULL,
+         created_at   TEXT NOT NULL,
+         closed_at    TEXT,
+         status       TEXT NOT NULL,
+         subject_line TEXT NOT NULL,
+         name         BLOB,
+         email        BLOB,
+         phone        BLOB,
+         body         BLOB,
+         email_index  BLOB,
+         sealed_by    TEXT NOT NULL DEFAULT 'subject'
+                      CHECK (sealed_by IN ('subject', 'tenant'))
+     );
+     CREATE INDEX tickets_email ON tickets (tenant_id, email_index);";
+
+/// The PostgreSQL tables (run by the tables' owner; see
+/// [`crate::Helpdesk::create_on`]): `tickets` under row-level security, keyed by
+/// tenant first, and `ticket_tenants`, which routes a ticket id to its
+/// subscriber (as a web app's router does with a URL) and holds no content.
+pub const POSTGRES_SCHEMA: &str = "CREATE TABLE tickets (
+         tenant_id    uuid NOT NULL,
+         id           text NOT NULL,
+         subject_id   text,
+         owner        text NOT NULL,
+         created_at   text NOT NULL,
+         closed_at    text,
+         status       text NOT NULL,
+         subject_line text NOT NULL,
+         name         bytea,
+         email        bytea,
+         phone        bytea,
+         body         bytea,
+         email_index  bytea,
+         sealed_by    text NOT NULL DEFAULT 'subject'
+                      CHECK (sealed_by IN ('subject', 'tenant')),
+         PRIMARY KEY (tenant_id, id)
+     );
+     CREATE INDEX tickets_email ON tickets (tenant_id, email_index);
+     CREATE TABLE ticket_tenants (id text PRIMARY KEY, tenant_id uuid NOT NULL);";
 
 fn ts(text: &str) -> Result<Timestamp, Error> {
     DateTime::parse_from_rfc3339(text)
@@ -170,10 +222,63 @@ where
         .map_err(|e| Error::Corrupt(format!("{what} {text:?}: {e}")))
 }
 
+/// Column `i` of `row` as optional text.
+fn opt_text(row: &[Value], i: usize) -> Result<Option<String>, Error> {
+    match row.get(i) {
+        Some(Value::Null) => Ok(None),
+        Some(Value::Text(t)) => Ok(Some(t.clone())),
+        other => Err(Error::Corrupt(format!(
+            "column {i}: expected text, found {other:?}"
+        ))),
+    }
+}
+
+/// Column `i` of `row` as text.
+fn text(row: &[Value], i: usize) -> Result<String, Error> {
+    opt_text(row, i)?.ok_or_else(|| Error::Corrupt(format!("column {i}: unexpected NULL")))
+}
+
+/// Column `i` of `row` as optional bytes.
+fn opt_blob(row: &[Value], i: usize) -> Result<Option<Vec<u8>>, Error> {
+    match row.get(i) {
+        Some(Value::Null) => Ok(None),
+        Some(Value::Blob(b)) => Ok(Some(b.clone())),
+        _ => Err(Error::Corrupt(format!("column {i}: expected bytes"))),
+    }
+}
+
+/// Column 0 of every row, as text.
+fn first_texts(rows: &[Vec<Value>]) -> Result<Vec<String>, Error> {
+    rows.iter().map(|row| text(row, 0)).collect()
+}
+
+fn stored_ticket(row: &[Value]) -> Result<StoredTicket, Error> {
+    Ok(StoredTicket {
+        id: text(row, 0)?,
+        tenant: parsed("tenant id", &text(row, 1)?)?,
+        subject: opt_text(row, 2)?
+            .map(|s| parsed("subject id", &s))
+            .transpose()?,
+        owner: parsed("owner id", &text(row, 3)?)?,
+        created: ts(&text(row, 4)?)?,
+        closed: opt_text(row, 5)?.as_deref().map(ts).transpose()?,
+        status: text(row, 6)?,
+        subject_line: text(row, 7)?,
+        sealed: [
+            opt_blob(row, 8)?,
+            opt_blob(row, 9)?,
+            opt_blob(row, 10)?,
+            opt_blob(row, 11)?,
+        ],
+        email_index: opt_blob(row, 12)?,
+        sealed_under_subject_key: text(row, 13)? == "subject",
+    })
+}
+
 impl Tickets {
-    /// Opens the existing table in `db`.
+    /// Opens the existing table in the SQLite database `db`.
     pub fn open(
-        db: Connection,
+        db: rusqlite::Connection,
         keyring: Arc<Keyring>,
         vault: Arc<ContactVault>,
     ) -> Result<Self, Error> {
@@ -187,49 +292,51 @@ impl Tickets {
         if found.is_none() {
             return Err(Error::Corrupt("the database has no tickets table".into()));
         }
-        Ok(Self {
-            db: Mutex::new(db),
-            keyring,
-            vault,
-        })
+        Ok(Self::over(Db::Sqlite(Mutex::new(db)), keyring, vault))
     }
 
-    /// Creates (or recreates, emptied) the table in `db`.
+    /// Creates (or recreates, emptied) the table in the SQLite database `db`.
     pub fn create(
-        db: Connection,
+        db: rusqlite::Connection,
         keyring: Arc<Keyring>,
         vault: Arc<ContactVault>,
     ) -> Result<Self, Error> {
-        db.execute_batch(
-            "DROP TABLE IF EXISTS tickets;
-             CREATE TABLE tickets (
-                 id           TEXT PRIMARY KEY,
-                 tenant_id    TEXT NOT NULL,
-                 subject_id   TEXT,
-                 owner        TEXT NOT NULL,
-                 created_at   TEXT NOT NULL,
-                 closed_at    TEXT,
-                 status       TEXT NOT NULL,
-                 subject_line TEXT NOT NULL,
-                 name         BLOB,
-                 email        BLOB,
-                 phone        BLOB,
-                 body         BLOB,
-                 email_index  BLOB,
-                 sealed_by    TEXT NOT NULL DEFAULT 'subject'
-                              CHECK (sealed_by IN ('subject', 'tenant'))
-             );
-             CREATE INDEX tickets_email ON tickets (tenant_id, email_index);",
-        )?;
-        Ok(Self {
-            db: Mutex::new(db),
-            keyring,
-            vault,
-        })
+        db.execute_batch(SQLITE_SCHEMA)?;
+        Ok(Self::over(Db::Sqlite(Mutex::new(db)), keyring, vault))
     }
 
-    fn db(&self) -> MutexGuard<'_, Connection> {
-        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The tables in PostgreSQL, connected as the application role (the
+    /// owner made them with [`POSTGRES_SCHEMA`]).
+    pub fn postgres(
+        client: postgres::Client,
+        keyring: Arc<Keyring>,
+        vault: Arc<ContactVault>,
+    ) -> Self {
+        Self::over(Db::Postgres(Mutex::new(client)), keyring, vault)
+    }
+
+    fn over(db: Db, keyring: Arc<Keyring>, vault: Arc<ContactVault>) -> Self {
+        Self { db, keyring, vault }
+    }
+
+    /// The table that maps ticket ids to tenants without reading their rows.
+    fn routes(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "tickets",
+            Db::Postgres(_) => "ticket_tenants",
+        }
+    }
+
+    /// The subscriber of ticket `id`, if it exists.
+    fn tenant_of(&self, id: &str) -> Result<Option<TenantId>, Error> {
+        let sql = format!("SELECT tenant_id FROM {} WHERE id = $1", self.routes());
+        let rows = self
+            .db
+            .transaction(None, |tx| tx.query(&sql, &[Value::Text(id.into())]))?;
+        first_texts(&rows)?
+            .first()
+            .map(|t| parsed("tenant id", t))
+            .transpose()
     }
 
     fn email_index(&self, tenant: TenantId, email: &str) -> Result<Vec<u8>, Error> {
@@ -298,104 +405,87 @@ impl Tickets {
             seal("body", t.body)?,
         );
         let index = self.email_index(t.tenant, t.email)?;
-        self.db().execute(
-            "INSERT INTO tickets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'subject')",
-            params![
-                t.id,
-                t.tenant.to_string(),
-                t.subject.to_string(),
-                t.owner.to_string(),
-                t.created.to_rfc3339(),
-                t.closed.map(|c| c.to_rfc3339()),
-                t.status,
-                t.subject_line,
-                name,
-                email,
-                phone,
-                body,
-                index
-            ],
-        )?;
+        let values = [
+            Value::Text(t.id.into()),
+            Value::Tenant(t.tenant),
+            Value::Text(t.subject.to_string()),
+            Value::Text(t.owner.to_string()),
+            Value::Text(t.created.to_rfc3339()),
+            t.closed
+                .map_or(Value::Null, |c| Value::Text(c.to_rfc3339())),
+            Value::Text(t.status.into()),
+            Value::Text(t.subject_line.into()),
+            Value::Blob(name),
+            Value::Blob(email),
+            Value::Blob(phone),
+            Value::Blob(body),
+            Value::Blob(index),
+        ];
+        if let Db::Postgres(_) = self.db {
+            self.db.transaction(None, |tx| {
+                tx.execute(
+                    "INSERT INTO ticket_tenants (id, tenant_id) VALUES ($1, $2)",
+                    &values[..2],
+                )
+            })?;
+        }
+        self.db.transaction(Some(t.tenant), |tx| {
+            tx.execute(
+                &format!(
+                    "INSERT INTO tickets ({ROW_COLUMNS}) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject')"
+                ),
+                &values,
+            )
+        })?;
         Ok(())
     }
 
     /// Ticket ids of `tenant` whose contact email is `email`, by blind index.
     pub fn find_by_email(&self, tenant: TenantId, email: &str) -> Result<Vec<String>, Error> {
         let index = self.email_index(tenant, email)?;
-        let db = self.db();
-        let mut stmt = db.prepare(
-            "SELECT id FROM tickets WHERE tenant_id = ?1 AND email_index = ?2 ORDER BY id",
-        )?;
-        let ids = stmt
-            .query_map(params![tenant.to_string(), index], |row| row.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
-        Ok(ids)
+        let rows = self.db.transaction(Some(tenant), |tx| {
+            tx.query(
+                "SELECT id FROM tickets WHERE tenant_id = $1 AND email_index = $2 ORDER BY id",
+                &[Value::Tenant(tenant), Value::Blob(index)],
+            )
+        })?;
+        first_texts(&rows)
     }
 
     /// One row as stored, whatever its tenant (callers check with the guard).
     pub fn row(&self, id: &str) -> Result<Option<StoredTicket>, Error> {
-        let db = self.db();
-        let raw = db
-            .query_row(
-                "SELECT id, tenant_id, subject_id, owner, created_at, closed_at, status, subject_line,
-                        name, email, phone, body, email_index, sealed_by
-                 FROM tickets WHERE id = ?1",
-                params![id],
-                |r| {
-                    Ok((
-                        (
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, Option<String>>(5)?,
-                            r.get::<_, String>(6)?,
-                            r.get::<_, String>(7)?,
-                        ),
-                        [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?],
-                        r.get::<_, Option<Vec<u8>>>(12)?,
-                        r.get::<_, String>(13)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((
-            (id, tenant, subject, owner, created, closed, status, subject_line),
-            sealed,
-            email_index,
-            sealed_by,
-        )) = raw
-        else {
+        let Some(tenant) = self.tenant_of(id)? else {
             return Ok(None);
         };
-        Ok(Some(StoredTicket {
-            id,
-            tenant: parsed("tenant id", &tenant)?,
-            subject: subject.map(|s| parsed("subject id", &s)).transpose()?,
-            owner: parsed("owner id", &owner)?,
-            created: ts(&created)?,
-            closed: closed.as_deref().map(ts).transpose()?,
-            status,
-            subject_line,
-            sealed,
-            email_index,
-            sealed_under_subject_key: sealed_by == "subject",
-        }))
+        let rows = self.db.transaction(Some(tenant), |tx| {
+            tx.query(
+                &format!("SELECT {ROW_COLUMNS} FROM tickets WHERE id = $1"),
+                &[Value::Text(id.into())],
+            )
+        })?;
+        rows.first().map(|row| stored_ticket(row)).transpose()
     }
 
-    /// Every row, in id order (a nightly sweep reads this way).
+    /// Every row, in id order (a nightly sweep reads this way: one tenant
+    /// at a time, each in its own bound transaction).
     pub fn all(&self) -> Result<Vec<StoredTicket>, Error> {
-        let ids: Vec<String> = {
-            let db = self.db();
-            let mut stmt = db.prepare("SELECT id FROM tickets ORDER BY id")?;
-            stmt.query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        };
+        let sql = format!("SELECT DISTINCT tenant_id FROM {}", self.routes());
+        let tenants = first_texts(&self.db.transaction(None, |tx| tx.query(&sql, &[]))?)?;
         let mut rows = Vec::new();
-        for id in ids {
-            rows.extend(self.row(&id)?);
+        for tenant in tenants {
+            let tenant: TenantId = parsed("tenant id", &tenant)?;
+            let found = self.db.transaction(Some(tenant), |tx| {
+                tx.query(
+                    &format!("SELECT {ROW_COLUMNS} FROM tickets WHERE tenant_id = $1"),
+                    &[Value::Tenant(tenant)],
+                )
+            })?;
+            for row in &found {
+                rows.push(stored_ticket(row)?);
+            }
         }
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(rows)
     }
 
@@ -418,28 +508,43 @@ impl Tickets {
 
     /// Whether `tenant` has any ticket at all.
     pub fn has_tenant(&self, tenant: TenantId) -> Result<bool, Error> {
-        let n: i64 = self.db().query_row(
-            "SELECT COUNT(*) FROM tickets WHERE tenant_id = ?1",
-            params![tenant.to_string()],
-            |r| r.get(0),
-        )?;
-        Ok(n > 0)
+        let rows = self.db.transaction(Some(tenant), |tx| {
+            tx.query(
+                "SELECT id FROM tickets WHERE tenant_id = $1 LIMIT 1",
+                &[Value::Tenant(tenant)],
+            )
+        })?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Runs `sql` (parameters `params`) on ticket `id` in a transaction bound
+    /// to its tenant; whether the ticket existed.
+    fn update(&self, id: &str, sql: &str, params: &[Value]) -> Result<bool, Error> {
+        let Some(tenant) = self.tenant_of(id)? else {
+            return Ok(false);
+        };
+        Ok(self
+            .db
+            .transaction(Some(tenant), |tx| tx.execute(sql, params))?
+            > 0)
     }
 
     /// Sets a ticket's subject line (kept in clear); whether it existed.
     pub fn set_subject_line(&self, id: &str, text: &str) -> Result<bool, Error> {
-        Ok(self.db().execute(
-            "UPDATE tickets SET subject_line = ?1 WHERE id = ?2",
-            params![text, id],
-        )? > 0)
+        self.update(
+            id,
+            "UPDATE tickets SET subject_line = $1 WHERE id = $2",
+            &[Value::Text(text.into()), Value::Text(id.into())],
+        )
     }
 
     /// Deletes one ticket (a retention sweep's `delete`); whether it existed.
     pub fn delete(&self, id: &str) -> Result<bool, Error> {
-        Ok(self
-            .db()
-            .execute("DELETE FROM tickets WHERE id = ?1", params![id])?
-            > 0)
+        self.update(
+            id,
+            "DELETE FROM tickets WHERE id = $1",
+            &[Value::Text(id.into())],
+        )
     }
 
     fn owned_row(
@@ -475,15 +580,13 @@ impl PersonalDataSource for Tickets {
     }
 
     fn locate(&self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Located>, BoxError> {
-        let db = self.db();
-        let mut stmt = db.prepare(
-            "SELECT id FROM tickets WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY id",
-        )?;
-        let ids = stmt
-            .query_map(params![tenant.to_string(), subject.to_string()], |r| {
-                r.get::<_, String>(0)
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = self.db.transaction(Some(tenant), |tx| {
+            tx.query(
+                "SELECT id FROM tickets WHERE tenant_id = $1 AND subject_id = $2 ORDER BY id",
+                &[Value::Tenant(tenant), Value::Text(subject.to_string())],
+            )
+        })?;
+        let ids = first_texts(&rows)?;
         let mut fields = vec![FieldInfo {
             name: "subject_line".into(),
             category: DataCategory::USER_CONTENT_TICKET,
@@ -494,8 +597,6 @@ impl PersonalDataSource for Tickets {
             category: category.clone(),
             provided_by_subject: true,
         }));
-        drop(stmt);
-        drop(db);
         let mut located = Vec::new();
         for id in ids {
             let Some(row) = self.row(&id)? else { continue };
@@ -561,22 +662,25 @@ impl PersonalDataSource for Tickets {
         let Some(row) = self.owned_row(tenant, subject, record)? else {
             return Err(format!("tickets: no ticket {} for this subject", record.id).into());
         };
+        let id = Value::Text(record.id.clone());
         for update in updates {
             if update.name == "subject_line" {
-                self.db().execute(
-                    "UPDATE tickets SET subject_line = ?1 WHERE id = ?2",
-                    params![update.value, record.id],
+                self.update(
+                    &record.id,
+                    "UPDATE tickets SET subject_line = $1 WHERE id = $2",
+                    &[Value::Text(update.value.clone()), id.clone()],
                 )?;
             } else if SEALED.iter().any(|(name, _)| *name == update.name) {
                 let sealed = self.seal_like(&row, &update.name, &update.value)?;
                 // The column name comes from SEALED, never from the caller.
-                let sql = format!("UPDATE tickets SET {} = ?1 WHERE id = ?2", update.name);
-                self.db().execute(&sql, params![sealed, record.id])?;
+                let sql = format!("UPDATE tickets SET {} = $1 WHERE id = $2", update.name);
+                self.update(&record.id, &sql, &[Value::Blob(sealed), id.clone()])?;
                 if update.name == "email" {
                     let index = self.email_index(tenant, &update.value)?;
-                    self.db().execute(
-                        "UPDATE tickets SET email_index = ?1 WHERE id = ?2",
-                        params![index, record.id],
+                    self.update(
+                        &record.id,
+                        "UPDATE tickets SET email_index = $1 WHERE id = $2",
+                        &[Value::Blob(index), id.clone()],
                     )?;
                 }
             }
@@ -594,44 +698,42 @@ impl PersonalDataSource for Tickets {
         if self.owned_row(tenant, subject, &plan.record)?.is_none() {
             return Ok(());
         }
-        let db = self.db();
-        if plan.delete_record {
-            db.execute("DELETE FROM tickets WHERE id = ?1", params![plan.record.id])?;
-            return Ok(());
-        }
-        for field in &plan.fields {
-            match (field.name.as_str(), &field.action) {
-                ("subject_line", FieldAction::Anonymize) => {
-                    db.execute(
-                        "UPDATE tickets SET subject_line = ?1 WHERE id = ?2",
-                        params![ANONYMIZED_SUBJECT, plan.record.id],
-                    )?;
-                }
-                ("subject_line", FieldAction::Delete) => {
-                    db.execute(
-                        "UPDATE tickets SET subject_line = '' WHERE id = ?1",
-                        params![plan.record.id],
-                    )?;
-                }
-                // A sealed field is removed either way: its key is about to be shredded.
-                (name, _) if SEALED.iter().any(|(n, _)| *n == name) => {
-                    let sql = format!("UPDATE tickets SET {name} = NULL WHERE id = ?1");
-                    db.execute(&sql, params![plan.record.id])?;
-                    if name == "email" {
-                        db.execute(
-                            "UPDATE tickets SET email_index = NULL WHERE id = ?1",
-                            params![plan.record.id],
+        let id = [Value::Text(plan.record.id.clone())];
+        self.db.transaction(Some(tenant), |tx| {
+            if plan.delete_record {
+                tx.execute("DELETE FROM tickets WHERE id = $1", &id)?;
+                return Ok(());
+            }
+            for field in &plan.fields {
+                match (field.name.as_str(), &field.action) {
+                    ("subject_line", FieldAction::Anonymize) => {
+                        tx.execute(
+                            "UPDATE tickets SET subject_line = $1 WHERE id = $2",
+                            &[Value::Text(ANONYMIZED_SUBJECT.into()), id[0].clone()],
                         )?;
                     }
+                    ("subject_line", FieldAction::Delete) => {
+                        tx.execute("UPDATE tickets SET subject_line = '' WHERE id = $1", &id)?;
+                    }
+                    // A sealed field is removed either way: its key is about to be shredded.
+                    (name, _) if SEALED.iter().any(|(n, _)| *n == name) => {
+                        tx.execute(
+                            &format!("UPDATE tickets SET {name} = NULL WHERE id = $1"),
+                            &id,
+                        )?;
+                        if name == "email" {
+                            tx.execute("UPDATE tickets SET email_index = NULL WHERE id = $1", &id)?;
+                        }
+                    }
+                    (name, _) => {
+                        return Err(Error::Corrupt(format!("tickets: unknown field {name:?}")));
+                    }
                 }
-                (name, _) => return Err(format!("tickets: unknown field {name:?}").into()),
             }
-        }
-        // Unlink the kept, anonymized ticket from the person.
-        db.execute(
-            "UPDATE tickets SET subject_id = NULL WHERE id = ?1",
-            params![plan.record.id],
-        )?;
+            // Unlink the kept, anonymized ticket from the person.
+            tx.execute("UPDATE tickets SET subject_id = NULL WHERE id = $1", &id)?;
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -678,18 +780,18 @@ impl PersonalDataSource for Tickets {
             let ctx = FieldContext::new(tenant, RECORD_TYPE, &row.id, name)?;
             resealed.push((name, self.keyring.seal(&ctx, clear.as_bytes())?));
         }
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        for (name, envelope) in &resealed {
-            // The column name comes from SEALED, never from the caller.
-            let sql = format!("UPDATE tickets SET {name} = ?1 WHERE id = ?2");
-            tx.execute(&sql, params![envelope, row.id])?;
-        }
-        tx.execute(
-            "UPDATE tickets SET sealed_by = 'tenant' WHERE id = ?1",
-            params![row.id],
-        )?;
-        tx.commit()?;
+        let id = Value::Text(row.id.clone());
+        self.db.transaction(Some(tenant), |tx| {
+            for (name, envelope) in &resealed {
+                // The column name comes from SEALED, never from the caller.
+                let sql = format!("UPDATE tickets SET {name} = $1 WHERE id = $2");
+                tx.execute(&sql, &[Value::Blob(envelope.clone()), id.clone()])?;
+            }
+            tx.execute(
+                "UPDATE tickets SET sealed_by = 'tenant' WHERE id = $1",
+                std::slice::from_ref(&id),
+            )
+        })?;
         Ok(ResealOutcome::Resealed {
             fields: resealed.len(),
             under: UNDER.into(),

@@ -7,9 +7,12 @@
 
 use std::path::PathBuf;
 
+use super::Anchor;
 use crate::Error;
+use crate::merkle::{Hash, TreeHead};
 
 /// The schema this build creates and reads.
+#[cfg_attr(not(feature = "postgres"), allow(unreachable_pub))]
 pub const SCHEMA_SQL: &str = "
 CREATE TABLE IF NOT EXISTS custodia_audit_records (
     log TEXT NOT NULL, idx BIGINT NOT NULL, payload BYTEA NOT NULL, crc BIGINT NOT NULL,
@@ -54,9 +57,9 @@ pub(crate) const ANCHOR_COUNTS_SQL: &str =
     "SELECT (SELECT COALESCE(MAX(size), 0) FROM custodia_audit_heads WHERE log = $1),
             (SELECT COALESCE(MAX(idx) + 1, 0) FROM custodia_audit_records WHERE log = $1)";
 
-/// Recorded heads of log `$1` up to size `$2`: size, root.
-pub(crate) const HEADS_SQL: &str =
-    "SELECT size, root FROM custodia_audit_heads WHERE log = $1 AND size <= $2 ORDER BY size";
+/// Recorded heads of log `$1` with sizes in `$2 < size <= $3`: size, root.
+pub(crate) const HEADS_SQL: &str = "SELECT size, root FROM custodia_audit_heads
+     WHERE log = $1 AND size > $2 AND size <= $3 ORDER BY size";
 
 /// `REVOKE ALL` then `GRANT SELECT, INSERT` on both tables to `role`.
 pub(crate) fn grant_sql(role: &str) -> Result<String, Error> {
@@ -116,4 +119,37 @@ pub(crate) fn check_scanned(
         return Err(tampered(log, expected, "record checksum mismatch"));
     }
     Ok(())
+}
+
+/// Checks one [`ANCHOR_COUNTS_SQL`] row: a head recorded beyond the last
+/// record means records were removed from the end.
+pub(crate) fn check_anchor_counts(log: &str, heads: i64, records: i64) -> Result<(), Error> {
+    if heads > records {
+        return Err(Error::Tampered {
+            path: place(log),
+            offset: 0,
+            index: u64::try_from(records).ok(),
+            reason: format!(
+                "a writer recorded a tree of {heads} records but the log holds {records}: records were removed from the end"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// One [`HEADS_SQL`] row as the anchor a verifier checks.
+pub(crate) fn anchor(log: &str, size: i64, root: &[u8]) -> Result<Anchor, Error> {
+    let root: Hash = root.try_into().map_err(|_| Error::Tampered {
+        path: place(log),
+        offset: 0,
+        index: None,
+        reason: format!("recorded head at size {size} is not a 32-byte hash"),
+    })?;
+    Ok(Anchor {
+        head: TreeHead {
+            size: u64::try_from(size).unwrap_or(u64::MAX),
+            root,
+        },
+        path: place(log),
+    })
 }

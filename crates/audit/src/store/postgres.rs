@@ -40,11 +40,12 @@ use postgres::{Client, NoTls};
 pub use super::pgsql::SCHEMA_SQL;
 use super::pgsql::{
     ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL,
-    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, check_scanned, crc, grant_sql, to_i64,
+    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, anchor, check_anchor_counts,
+    check_scanned, crc, grant_sql, to_i64,
 };
 use super::{Anchor, AuditStore, Visitor};
 use crate::Error;
-use crate::merkle::{Hash, MerkleTree, TreeHead};
+use crate::merkle::MerkleTree;
 
 /// Audit records of one log in PostgreSQL.
 pub struct PostgresStore {
@@ -224,47 +225,19 @@ impl AuditStore for PostgresStore {
     }
 
     fn anchors(&self) -> Result<Vec<Anchor>, Error> {
-        let place = self.place();
         let mut client = self.client();
-        // One statement, one snapshot: a recorded head beyond the last record
-        // means records were deleted from the end.
+        // One statement, one snapshot.
         let row = client
             .query_one(ANCHOR_COUNTS_SQL, &[&self.log])
             .map_err(pg)?;
-        let (heads, records): (i64, i64) = (row.get(0), row.get(1));
-        if heads > records {
-            return Err(Error::Tampered {
-                path: place,
-                offset: 0,
-                index: u64::try_from(records).ok(),
-                reason: format!(
-                    "a writer recorded a tree of {heads} records but the log holds {records}: records were removed from the end"
-                ),
-            });
-        }
+        check_anchor_counts(&self.log, row.get(0), row.get(1))?;
         // Heads other writers added since this store last looked are checked
         // after the next refresh.
         let rows = client
-            .query(HEADS_SQL, &[&self.log, &to_i64(self.len)?])
+            .query(HEADS_SQL, &[&self.log, &0_i64, &to_i64(self.len)?])
             .map_err(pg)?;
         rows.iter()
-            .map(|row| {
-                let size: i64 = row.get(0);
-                let root: &[u8] = row.get(1);
-                let root: Hash = root.try_into().map_err(|_| Error::Tampered {
-                    path: place.clone(),
-                    offset: 0,
-                    index: None,
-                    reason: format!("recorded head at size {size} is not a 32-byte hash"),
-                })?;
-                Ok(Anchor {
-                    head: TreeHead {
-                        size: u64::try_from(size).unwrap_or(u64::MAX),
-                        root,
-                    },
-                    path: place.clone(),
-                })
-            })
+            .map(|row| anchor(&self.log, row.get(0), row.get(1)))
             .collect()
     }
 

@@ -8,12 +8,14 @@ use sqlx_core::query::query;
 use sqlx_core::raw_sql::raw_sql;
 use sqlx_core::row::Row as _;
 use sqlx_postgres::{PgConnection, PgPool, Postgres};
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::{Mutex, MutexGuard, oneshot};
 
 use super::pgsql::{
-    APPEND_LOCK_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL, MIGRATE_LOCK_SQL, NEXT_INDEX_SQL,
-    SCAN_PAGE, SCAN_SQL, SCHEMA_SQL, check_scanned, crc, grant_sql, tampered, to_i64,
+    ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL,
+    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, SCHEMA_SQL, anchor, check_anchor_counts,
+    check_scanned, crc, grant_sql, tampered, to_i64,
 };
+use crate::log::check_anchors;
 use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash};
 use crate::{Error, Event, canonical};
 
@@ -33,6 +35,15 @@ struct Pending {
     records: Vec<Vec<u8>>,
     leaves: Vec<Hash>,
     done: oneshot::Sender<Result<u64, Error>>,
+}
+
+/// What this process knows of the log: the tree of the records it has read
+/// or written, and up to which size the heads other writers recorded have
+/// been checked against it.
+#[derive(Default)]
+pub(crate) struct View {
+    pub(crate) tree: MerkleTree,
+    heads_checked: u64,
 }
 
 /// One audit log in PostgreSQL, appended to from async tasks: `Send + Sync`,
@@ -55,12 +66,12 @@ struct Pending {
 ///   (checking index, checksum and canonical encoding, as opening does), so
 ///   an append never races and never retries. It reads the log lazily: from
 ///   the start on its first append or [`catch_up`](Self::catch_up).
-/// * **Verification** is the sync one: [`crate::AuditLog::open`] over a
-///   `store::PostgresStore` on the same log
-///   (feature `postgres`; from a blocking thread) recomputes the tree, checks
-///   every record and every head any writer recorded, and gives proofs and
-///   checkpoints. This store has no proofs, queries or sealed-only mode
-///   (`AuditLog::require_sealed`) of its own.
+/// * **Verification, proofs and checkpoints** are
+///   [`AsyncAuditLog`](crate::AsyncAuditLog)'s, over this store:
+///   [`catch_up`](Self::catch_up) checks every record it reads (index,
+///   checksum, canonical encoding) and every tree head another writer
+///   recorded up to the new size. The store appends what it is given;
+///   the log refuses clear personal values (`require_sealed`) first.
 /// * **Errors.** A failed group commit fails every append in it, with the
 ///   cause's message ([`Error::Store`]) and nothing written. An append whose
 ///   task is cancelled while it commits others' records may or may not have
@@ -74,7 +85,7 @@ pub struct SqlxAuditStore {
     pool: PgPool,
     log: String,
     queue: SyncMutex<Vec<Pending>>,
-    tree: Mutex<MerkleTree>,
+    view: Mutex<View>,
 }
 
 impl std::fmt::Debug for SqlxAuditStore {
@@ -136,7 +147,7 @@ impl SqlxAuditStore {
             pool,
             log: log.to_owned(),
             queue: SyncMutex::new(Vec::new()),
-            tree: Mutex::new(MerkleTree::new()),
+            view: Mutex::new(View::default()),
         })
     }
 
@@ -148,7 +159,13 @@ impl SqlxAuditStore {
     /// The head of the tree as this store last saw the log (after its last
     /// append or catch-up).
     pub async fn head(&self) -> TreeHead {
-        self.tree.lock().await.head()
+        self.view.lock().await.tree.head()
+    }
+
+    /// This process's view of the log, held while it is read; appends in
+    /// this process wait meanwhile.
+    pub(crate) async fn view(&self) -> MutexGuard<'_, View> {
+        self.view.lock().await
     }
 
     /// Appends one event; returns its index.
@@ -180,7 +197,7 @@ impl SqlxAuditStore {
 
     async fn enqueue(&self, records: Vec<Vec<u8>>) -> Result<u64, Error> {
         if records.is_empty() {
-            return Ok(self.tree.lock().await.size());
+            return Ok(self.view.lock().await.tree.size());
         }
         let leaves = records.iter().map(|r| leaf_hash(r)).collect();
         let (done, result) = oneshot::channel();
@@ -195,11 +212,11 @@ impl SqlxAuditStore {
         // Whoever holds the tree commits everything queued by then: while one
         // group commits, the next group gathers.
         {
-            let mut tree = self.tree.lock().await;
+            let mut view = self.view.lock().await;
             let batch =
                 std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner));
             if !batch.is_empty() {
-                self.commit_group(&mut tree, batch).await;
+                self.commit_group(&mut view.tree, batch).await;
             }
         }
         result.await.map_err(|_| {
@@ -332,12 +349,78 @@ impl SqlxAuditStore {
     }
 
     /// Reads the records other writers appended since this store last
-    /// looked; returns how many.
+    /// looked, checking each (index, checksum, canonical encoding) and every
+    /// tree head a writer recorded up to the new size; returns how many.
     pub async fn catch_up(&self) -> Result<u64, Error> {
-        let mut tree = self.tree.lock().await;
-        let start = tree.size();
+        let mut view = self.view.lock().await;
+        let start = view.tree.size();
+        self.check_view(&mut view).await?;
+        Ok(view.tree.size() - start)
+    }
+
+    /// [`Self::catch_up`] into `view`, then checks the heads it has not
+    /// checked yet.
+    pub(crate) async fn check_view(&self, view: &mut View) -> Result<(), Error> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        self.read_into(&mut conn, &mut tree).await?;
-        Ok(tree.size() - start)
+        self.read_into(&mut conn, &mut view.tree).await?;
+        let counts = query::<Postgres>(ANCHOR_COUNTS_SQL)
+            .bind(&self.log)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        check_anchor_counts(
+            &self.log,
+            counts.try_get(0).map_err(db)?,
+            counts.try_get(1).map_err(db)?,
+        )?;
+        let size = view.tree.size();
+        let rows = query::<Postgres>(HEADS_SQL)
+            .bind(&self.log)
+            .bind(to_i64(view.heads_checked)?)
+            .bind(to_i64(size)?)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+        let anchors = rows
+            .iter()
+            .map(|row| {
+                anchor(
+                    &self.log,
+                    row.try_get(0).map_err(db)?,
+                    row.try_get(1).map_err(db)?,
+                )
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        check_anchors(&view.tree, anchors)?;
+        view.heads_checked = size;
+        Ok(())
+    }
+
+    /// The record at `index` as the database holds it now, checked against
+    /// its index, its checksum and the `leaf` hash it had when read.
+    pub(crate) async fn record(&self, index: u64, leaf: Hash) -> Result<Vec<u8>, Error> {
+        let row = query::<Postgres>(GET_SQL)
+            .bind(&self.log)
+            .bind(to_i64(index)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| tampered(&self.log, index, "record is missing"))?;
+        let payload: Vec<u8> = row.try_get(0).map_err(db)?;
+        check_scanned(
+            &self.log,
+            index,
+            to_i64(index)?,
+            &payload,
+            row.try_get(1).map_err(db)?,
+        )?;
+        if leaf_hash(&payload) != leaf {
+            return Err(tampered(
+                &self.log,
+                index,
+                "record changed since the log read it",
+            ));
+        }
+        Ok(payload)
     }
 }

@@ -1,0 +1,180 @@
+//! The audit log for async hosts (feature `sqlx`): [`AsyncAuditLog`] over a
+//! [`SqlxAuditStore`], with the rules, proofs and checkpoint checks of the
+//! sync [`AuditLog`](crate::AuditLog) (one implementation, in `log`).
+
+use std::sync::Arc;
+
+use custodia_crypt::{AsyncSubjectVault, KeyStore};
+use sqlx_postgres::PgPool;
+
+use crate::checkpoint::{Checkpoint, Signer};
+use crate::log::{admit, check_checkpoint, prove, sign_head};
+use crate::merkle::{Hash, TreeHead};
+use crate::{Error, Event, InclusionProof, SqlxAuditStore, VerifyReport, canonical, personal};
+
+/// An append-only, verifiable audit log in PostgreSQL for async tasks: the
+/// async counterpart of [`AuditLog`](crate::AuditLog), `Send + Sync`, shared
+/// as `Arc<AsyncAuditLog>` by every task of a process.
+///
+/// Writers in any number of tasks, pools and processes (async, or sync with
+/// `PostgresStore`) extend one gap-free log: each process's
+/// [`SqlxAuditStore`] group-commits its tasks' appends under the log's
+/// advisory lock. [`AsyncAuditLog::open`] reads and checks every record and
+/// every tree head any writer recorded (opening is verifying, as for the
+/// sync log); [`AsyncAuditLog::catch_up`] does the same for what other
+/// writers appended since. Proofs and checkpoints are of this process's view
+/// of the log: everything it has read or appended.
+///
+/// Like the sync log it refuses events whose personal values are in the
+/// clear unless told otherwise ([`AsyncAuditLog::require_sealed`]); seal
+/// them with [`AsyncAuditLog::append_sealed`].
+#[derive(Debug)]
+pub struct AsyncAuditLog {
+    store: Arc<SqlxAuditStore>,
+    require_sealed: bool,
+}
+
+impl AsyncAuditLog {
+    /// Opens the log in `store`, checking every record and recorded head
+    /// (see [`AsyncAuditLog`]). The store may be shared with code that
+    /// appends to it directly: both see one tree.
+    pub async fn open(store: Arc<SqlxAuditStore>) -> Result<Self, Error> {
+        let log = Self {
+            store,
+            require_sealed: true,
+        };
+        log.catch_up().await?;
+        Ok(log)
+    }
+
+    /// [`AsyncAuditLog::open`] for a writer that holds a trusted checkpoint:
+    /// the log must extend it ([`Error::Truncated`] or [`Error::Forked`]
+    /// otherwise).
+    pub async fn open_extending(
+        store: Arc<SqlxAuditStore>,
+        trusted: &Checkpoint,
+    ) -> Result<Self, Error> {
+        let log = Self::open(store).await?;
+        log.check_checkpoint(trusted).await?;
+        Ok(log)
+    }
+
+    /// Verifies log `log` in `pool` from its first record, with a fresh
+    /// tree, and, if given, that it extends the trusted `checkpoint`.
+    pub async fn verify(
+        pool: PgPool,
+        log: &str,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<VerifyReport, Error> {
+        let log = Self::open(Arc::new(SqlxAuditStore::new(pool, log)?)).await?;
+        if let Some(checkpoint) = checkpoint {
+            log.check_checkpoint(checkpoint).await?;
+        }
+        Ok(VerifyReport {
+            head: log.head().await,
+            checkpoint_size: checkpoint.map(|c| c.size),
+        })
+    }
+
+    /// Whether events with clear personal values are refused (default `true`).
+    pub fn require_sealed(mut self, require: bool) -> Self {
+        self.require_sealed = require;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<SqlxAuditStore> {
+        &self.store
+    }
+
+    /// How many events this process knows of.
+    pub async fn len(&self) -> u64 {
+        self.head().await.size
+    }
+
+    /// Whether this process knows of no event.
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
+
+    /// The head of this process's view of the log.
+    pub async fn head(&self) -> TreeHead {
+        self.store.head().await
+    }
+
+    /// Appends one event; returns its index.
+    pub async fn append(&self, event: &Event) -> Result<u64, Error> {
+        self.append_batch(std::slice::from_ref(event)).await
+    }
+
+    /// Appends events in order, contiguously (in one group commit); returns
+    /// the index of the first. Nothing is appended if one is refused.
+    pub async fn append_batch(&self, events: &[Event]) -> Result<u64, Error> {
+        for event in events {
+            admit(event, self.require_sealed)?;
+        }
+        self.store.append_batch(events).await
+    }
+
+    /// Seals the event's personal values under the owners' keys (on tokio's
+    /// blocking pool, where the vault reaches its store), then appends it.
+    pub async fn append_sealed<K: KeyStore + 'static>(
+        &self,
+        vault: &AsyncSubjectVault<K>,
+        event: Event,
+    ) -> Result<u64, Error> {
+        let sealed = vault
+            .run(move |vault| {
+                let mut event = event;
+                Ok(personal::seal_event(vault, &mut event).map(|()| event))
+            })
+            .await??;
+        self.append(&sealed).await
+    }
+
+    /// Reads the records other writers appended since this process last
+    /// looked, checking them and the heads recorded with them; returns how
+    /// many.
+    pub async fn catch_up(&self) -> Result<u64, Error> {
+        self.store.catch_up().await
+    }
+
+    /// The event at `index`, checked against the tree.
+    pub async fn get(&self, index: u64) -> Result<Event, Error> {
+        let leaf = self.store.view().await.tree.leaf(index);
+        let Some(leaf) = leaf else {
+            return Err(Error::IndexOutOfRange {
+                index,
+                size: self.len().await,
+            });
+        };
+        let record = self.store.record(index, leaf).await?;
+        canonical::decode(&record)
+    }
+
+    /// An inclusion proof for event `index` in this process's current tree.
+    pub async fn prove(&self, index: u64) -> Result<InclusionProof, Error> {
+        prove(&self.store.view().await.tree, index)
+    }
+
+    /// A consistency proof from the tree of `old` events to the current tree.
+    pub async fn consistency_proof(&self, old: u64) -> Result<Vec<Hash>, Error> {
+        let view = self.store.view().await;
+        view.tree.consistency_proof(old, view.tree.size())
+    }
+
+    /// A signed checkpoint of the current tree head.
+    pub async fn checkpoint(&self, origin: &str, signer: &Signer) -> Result<String, Error> {
+        sign_head(&self.store.view().await.tree, origin, signer)
+    }
+
+    /// Checks the log extends a trusted checkpoint (as
+    /// [`AuditLog::check_checkpoint`](crate::AuditLog::check_checkpoint)),
+    /// catching up first when the checkpoint is ahead of this process.
+    pub async fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Error> {
+        if checkpoint.size > self.len().await {
+            self.catch_up().await?;
+        }
+        check_checkpoint(&self.store.view().await.tree, checkpoint)
+    }
+}
