@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use super::RecordRow;
 use crate::Error;
 
 /// The schema this build creates and reads.
@@ -69,18 +70,12 @@ pub(crate) fn grant_sql(role: &str) -> Result<String, Error> {
     ))
 }
 
-/// The checksum stored with each record: CRC-32 of the index and the payload.
+/// The checksum stored with each record (see [`RecordRow::checksum`]).
 pub(crate) fn crc(index: u64, payload: &[u8]) -> i64 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&index.to_be_bytes());
-    h.update(payload);
-    i64::from(h.finalize())
+    RecordRow::checksum(index, payload)
 }
 
-/// An index or size as a `BIGINT`.
-pub(crate) fn to_i64(n: u64) -> Result<i64, Error> {
-    i64::try_from(n).map_err(|_| Error::Store("index beyond BIGINT".into()))
-}
+pub(crate) use super::row::to_i64;
 
 /// Where errors say a record of `log` lives.
 pub(crate) fn place(log: &str) -> PathBuf {
@@ -89,12 +84,7 @@ pub(crate) fn place(log: &str) -> PathBuf {
 
 /// A tampering error at `index` of `log`.
 pub(crate) fn tampered(log: &str, index: u64, reason: impl Into<String>) -> Error {
-    Error::Tampered {
-        path: place(log),
-        offset: index,
-        index: Some(index),
-        reason: reason.into(),
-    }
+    super::row::tampered(&place(log), index, reason)
 }
 
 /// Checks one [`SCAN_SQL`] row against the index it should have.
@@ -105,15 +95,10 @@ pub(crate) fn check_scanned(
     payload: &[u8],
     stored_crc: i64,
 ) -> Result<(), Error> {
-    if idx != to_i64(expected)? {
-        return Err(tampered(
-            log,
-            expected,
-            format!("expected record {expected}, found record {idx}: a record was removed"),
-        ));
-    }
-    if stored_crc != crc(expected, payload) {
-        return Err(tampered(log, expected, "record checksum mismatch"));
-    }
-    Ok(())
+    let row = RecordRow {
+        index: idx,
+        payload,
+        crc: stored_crc,
+    };
+    row.check(&place(log), expected)
 }

@@ -42,9 +42,9 @@ use super::pgsql::{
     ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL,
     MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, check_scanned, crc, grant_sql, to_i64,
 };
-use super::{Anchor, AuditStore, Visitor};
+use super::{Anchor, AnchorRow, AuditStore, Visitor};
 use crate::Error;
-use crate::merkle::{Hash, MerkleTree, TreeHead};
+use crate::merkle::MerkleTree;
 
 /// Audit records of one log in PostgreSQL.
 pub struct PostgresStore {
@@ -249,19 +249,12 @@ impl AuditStore for PostgresStore {
             .map_err(pg)?;
         rows.iter()
             .map(|row| {
-                let size: i64 = row.get(0);
-                let root: &[u8] = row.get(1);
-                let root: Hash = root.try_into().map_err(|_| Error::Tampered {
-                    path: place.clone(),
-                    offset: 0,
-                    index: None,
-                    reason: format!("recorded head at size {size} is not a 32-byte hash"),
-                })?;
+                let anchor = AnchorRow {
+                    size: row.get(0),
+                    root: row.get(1),
+                };
                 Ok(Anchor {
-                    head: TreeHead {
-                        size: u64::try_from(size).unwrap_or(u64::MAX),
-                        root,
-                    },
+                    head: anchor.decode(&place)?,
                     path: place.clone(),
                 })
             })
