@@ -12,8 +12,8 @@ use std::sync::Arc;
 use clap::{Subcommand, ValueEnum};
 use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
 use custodia_audit::store::segment::Recovery;
-use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions, SegmentStore};
-use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
+use custodia_audit::{AuditLog, Durability, Error, Event, SegmentOptions, SegmentStore};
+use custodia_core::{SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.

@@ -8,8 +8,10 @@
 //!   signature; `mask --detect` or `mask --fail-on-find` found personal data;
 //!   `retention check` found the policy invalid; `keys retire` refused (the
 //!   version is primary or still seals envelopes).
-//! * `2`: a usage or input error (bad flags, unreadable or malformed input),
-//!   with the reason on standard error as `custodia: <reason>`.
+//! * `2`: a usage or input error (bad flags, unreadable or malformed input,
+//!   a full disk or a file-size limit reached while writing), with the reason
+//!   on standard error as `custodia: <reason>`. A write that fails leaves the
+//!   files the command was changing as they were.
 //!
 //! # Output formats
 //!
@@ -139,6 +141,14 @@ enum IdKind {
 }
 
 fn main() -> ExitCode {
+    // Past a file-size limit (`ulimit -f`) the kernel kills a writer with
+    // SIGXFSZ; with the signal handled, the write fails with EFBIG instead
+    // and the command reports it (exit 2), like a full disk.
+    #[cfg(unix)]
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -191,7 +201,9 @@ fn run(command: Command) -> Result<(), String> {
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("writing standard output: {e}"))
+        }
         _ => Ok(()),
     }
 }
