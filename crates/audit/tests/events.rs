@@ -277,7 +277,10 @@ fn json_lines_get_an_id_and_time_from_the_clock_when_they_carry_none() {
     // A line's own time is kept, and its id is made at that time.
     let dated = line.replacen('{', r#"{"time":"2025-05-05T05:05:05Z","#, 1);
     let event = Event::from_json_line(&dated, &clock).unwrap();
-    assert_eq!(event.time, Utc.with_ymd_and_hms(2025, 5, 5, 5, 5, 5).unwrap());
+    assert_eq!(
+        event.time,
+        Utc.with_ymd_and_hms(2025, 5, 5, 5, 5, 5).unwrap()
+    );
     // The serde form of an event reads back as itself.
     let event = sample();
     let json = serde_json::to_string(&event).unwrap();

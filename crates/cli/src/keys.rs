@@ -498,13 +498,24 @@ fn write_new_master_key(path: &Path) -> Result<SecretKey, Failure> {
     Ok(key)
 }
 
+/// How often `rotate` reopens the store when another process changed the
+/// keyring between its read and its write.
+const ROTATE_ATTEMPTS: u32 = 8;
+
 fn rotate(args: &RotateArgs) -> Result<(), Failure> {
-    let keyring = args.store.open()?;
-    let old = keyring.primary();
-    let new_key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
-    let new = keyring
-        .rotate(new_key)
-        .map_err(|e| store_error(&args.store.store, &e))?;
+    let mut attempt = 1;
+    let (old, new) = loop {
+        let keyring = args.store.open()?;
+        let old = keyring.primary();
+        let new_key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
+        match keyring.rotate(new_key) {
+            Ok(new) => break (old, new),
+            // Another rotation won the race and nothing was written: ours
+            // goes on top of it.
+            Err(Error::KeyringChanged) if attempt < ROTATE_ATTEMPTS => attempt += 1,
+            Err(e) => return Err(store_error(&args.store.store, &e)),
+        }
+    };
     let text = format!(
         "rotated {}: v{old} → v{new} (v{new} seals from now on; v{old} still decrypts until retired)\n",
         args.store.store.display()

@@ -41,9 +41,9 @@ pub mod sqlite;
 mod sqlx_pg;
 
 pub use memory::MemoryStore;
-pub use row::{AnchorRow, RecordRow};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use row::{AnchorRow, RecordRow};
 pub use segment::{Durability, SegmentOptions, SegmentStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

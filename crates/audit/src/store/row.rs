@@ -112,7 +112,10 @@ mod tests {
         };
         assert!(row.check(Path::new("db"), 7).is_ok());
         // The same bytes at another index: moved, caught.
-        assert!(matches!(row.check(Path::new("db"), 8), Err(Error::Tampered { index: Some(8), .. })));
+        assert!(matches!(
+            row.check(Path::new("db"), 8),
+            Err(Error::Tampered { index: Some(8), .. })
+        ));
     }
 
     #[test]
@@ -122,13 +125,31 @@ mod tests {
             payload: b"",
             crc: RecordRow::checksum(u64::MAX, b""),
         };
-        assert!(matches!(row.check(Path::new("db"), u64::MAX), Err(Error::Tampered { .. })));
-        let anchor = AnchorRow { size: -1, root: &[0; 32] };
+        assert!(matches!(
+            row.check(Path::new("db"), u64::MAX),
+            Err(Error::Tampered { .. })
+        ));
+        let anchor = AnchorRow {
+            size: -1,
+            root: &[0; 32],
+        };
         // Before: `unwrap_or(u64::MAX)` turned it into a head of 2^64-1 records.
-        assert!(matches!(anchor.decode(Path::new("db")), Err(Error::Tampered { .. })));
-        let short = AnchorRow { size: 1, root: &[0; 31] };
-        assert!(matches!(short.decode(Path::new("db")), Err(Error::Tampered { .. })));
-        let good = AnchorRow { size: 1024, root: &[9; 32] };
+        assert!(matches!(
+            anchor.decode(Path::new("db")),
+            Err(Error::Tampered { .. })
+        ));
+        let short = AnchorRow {
+            size: 1,
+            root: &[0; 31],
+        };
+        assert!(matches!(
+            short.decode(Path::new("db")),
+            Err(Error::Tampered { .. })
+        ));
+        let good = AnchorRow {
+            size: 1024,
+            root: &[9; 32],
+        };
         assert_eq!(good.decode(Path::new("db")).unwrap().size, 1024);
     }
 }

@@ -142,7 +142,11 @@ impl AuditStore for SqliteStore {
                         .map_err(db(&path))?;
                 }
                 insert
-                    .execute(params![to_i64(index)?, record, RecordRow::checksum(index, record)])
+                    .execute(params![
+                        to_i64(index)?,
+                        record,
+                        RecordRow::checksum(index, record)
+                    ])
                     .map_err(db(&path))?;
             }
         }
