@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
         match Event::from_json_line(text, &clock) {
             Ok(event) => {
                 assert!(event.validate().is_ok());
-                assert_eq!(canonical::decode(&canonical::encode(&event)).ok(), Some(event));
+                assert_eq!(
+                    canonical::decode(&canonical::encode(&event)).ok(),
+                    Some(event)
+                );
             }
             Err(e) => assert!(matches!(e, Error::InvalidEvent(_)), "{e}"),
         }

@@ -23,7 +23,11 @@ fuzz_target!(|data: &[u8]| {
     let payload = data.get(24..).unwrap_or_default();
     let expected = word(16) as u64 >> (data.first().copied().unwrap_or(0) % 64);
     let place = Path::new("fuzz.db");
-    let record = RecordRow { index: word(0), payload, crc: word(8) };
+    let record = RecordRow {
+        index: word(0),
+        payload,
+        crc: word(8),
+    };
     match record.check(place, expected) {
         Ok(()) => {
             assert_eq!(u64::try_from(record.index).ok(), Some(expected));
@@ -31,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => assert!(matches!(e, Error::Tampered { .. }), "{e}"),
     }
-    let anchor = AnchorRow { size: word(0), root: payload };
+    let anchor = AnchorRow {
+        size: word(0),
+        root: payload,
+    };
     match anchor.decode(place) {
         Ok(head) => assert_eq!((head.size as i64, &head.root[..]), (anchor.size, payload)),
         Err(e) => assert!(matches!(e, Error::Tampered { .. }), "{e}"),

@@ -27,8 +27,15 @@ fuzz_target!(|data: &[u8]| {
         Normalization::Digits,
     ] {
         let once = normalize.apply(&text);
-        assert_eq!(normalize.apply(&once), once, "{normalize:?} is not idempotent");
-        let config = BlindIndexConfig { output_len: 8, normalize };
+        assert_eq!(
+            normalize.apply(&once),
+            once,
+            "{normalize:?} is not idempotent"
+        );
+        let config = BlindIndexConfig {
+            output_len: 8,
+            normalize,
+        };
         let Ok(index) = BlindIndex::new(&key, tenant, "contact", "email", config) else {
             panic!("a valid configuration");
         };
