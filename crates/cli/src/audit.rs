@@ -583,37 +583,23 @@ fn recovery_text(
     text
 }
 
-/// The longest stdin line `audit append` reads: an event's personal values
-/// are at most 1 MiB each, sealed and base64-encoded.
-const MAX_APPEND_LINE: u64 = 16 << 20;
-
 /// Events appended per batch from the staging file.
 const APPEND_BATCH: usize = 10_000;
 
 /// Reads one line (without its newline) into `line`; `false` at the end of
-/// the input. A line over [`MAX_APPEND_LINE`] is an error, not a reason to
+/// the input. A line over [`crate::MAX_LINE`] is an error, not a reason to
 /// hold the whole input in memory.
 fn read_bounded_line(
     input: &mut impl BufRead,
     line: &mut Vec<u8>,
     number: usize,
 ) -> Result<bool, Failure> {
-    line.clear();
-    let read = std::io::Read::take(&mut *input, MAX_APPEND_LINE + 1)
-        .read_until(b'\n', line)
-        .map_err(usage)?;
-    if read == 0 {
-        return Ok(false);
-    }
+    let read = crate::read_line_capped(input, line)
+        .map_err(|e| usage(format!("stdin line {number}: {e}")))?;
     if line.last() == Some(&b'\n') {
         line.pop();
-    } else if read as u64 > MAX_APPEND_LINE {
-        return Err(usage(format!(
-            "stdin line {number} is longer than {} MiB",
-            MAX_APPEND_LINE >> 20
-        )));
     }
-    Ok(true)
+    Ok(read > 0)
 }
 
 /// Encoded events validated by `audit append`, staged in an anonymous

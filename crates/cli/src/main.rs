@@ -208,6 +208,37 @@ fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// The longest input line a streaming subcommand reads (`audit append`,
+/// `mask --jsonl`, `retention eval`, `keys reencrypt|status|retire`): an
+/// event's personal values are at most 1 MiB each, sealed and
+/// base64-encoded. A longer line is an input error, so memory stays bounded
+/// whatever the input's length.
+const MAX_LINE: u64 = 16 << 20;
+
+/// Reads one line, with its newline if it has one, into `line` (cleared
+/// first); `Ok(0)` at the end of the input. A line over [`MAX_LINE`] is an
+/// `InvalidData` error, read no further than the cap.
+fn read_line_capped(
+    input: &mut impl std::io::BufRead,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    use std::io::{BufRead, Read};
+    line.clear();
+    let read = Read::take(&mut *input, MAX_LINE + 1).read_until(b'\n', line)?;
+    if line.last() != Some(&b'\n') && read as u64 > MAX_LINE {
+        return Err(line_too_long());
+    }
+    Ok(read)
+}
+
+/// The error for a line over [`MAX_LINE`].
+fn line_too_long() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("longer than {} MiB", MAX_LINE >> 20),
+    )
+}
+
 /// Inputs smaller than this get no progress bar: they finish before one
 /// would be worth drawing.
 const PROGRESS_MIN_BYTES: u64 = 1 << 20;

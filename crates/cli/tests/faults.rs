@@ -508,3 +508,93 @@ fn a_file_size_limit_is_a_clear_error_and_leaves_data_intact() {
     assert!(stderr.contains("File too large"), "{stderr}");
     assert_eq!(verify(&log), (Some(0), 10));
 }
+
+/// `custodia ARGS` fed one line of 16 MiB + 1 byte (no newline) after a
+/// good `first` line: exit 2 naming line 2, without reading on.
+fn assert_refuses_a_line_over_16_mib(args: &[&str], first: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let first = format!("{first}\n");
+    let writer = std::thread::spawn(move || {
+        let long = vec![b'x'; (16 << 20) + 1];
+        // The command stops reading at the cap: a broken pipe is expected.
+        let _ = stdin
+            .write_all(first.as_bytes())
+            .and_then(|()| stdin.write_all(&long));
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    // Named as `line 2` or, after a file name, `-:2`.
+    let named = stderr.contains("line 2:") || stderr.contains("-:2:");
+    assert!(
+        named && stderr.contains("longer than 16 MiB"),
+        "{args:?}: {stderr}"
+    );
+}
+
+#[test]
+fn mask_jsonl_refuses_a_line_over_16_mib() {
+    assert_refuses_a_line_over_16_mib(&["mask", "--jsonl"], r#"{"text":"hello"}"#);
+}
+
+#[test]
+fn retention_eval_refuses_a_line_over_16_mib() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/retention");
+    let policy = data.join("issue.toml").display().to_string();
+    let records = std::fs::read_to_string(data.join("records.jsonl")).unwrap();
+    let first = records.lines().next().unwrap();
+    let args = [
+        "retention",
+        "eval",
+        "--policy",
+        &policy,
+        "--records",
+        "-",
+        "--now",
+        "2026-11-22T00:00:00Z",
+    ];
+    assert_refuses_a_line_over_16_mib(&args, first);
+}
+
+#[test]
+fn keys_reencrypt_status_and_retire_refuse_a_line_over_16_mib() {
+    let (_dir, store, key) = key_store();
+    let first = sealed_lines(&store, &key, 1);
+    let first = first.trim_end();
+    let common = ["--store", &store, "--master-key-file", &key, "--input", "-"];
+    // v1 is retirable only once it is not primary.
+    let rotated = custodia(&[
+        "keys",
+        "rotate",
+        "--store",
+        &store,
+        "--master-key-file",
+        &key,
+    ]);
+    assert!(rotated.status.success());
+    assert_refuses_a_line_over_16_mib(&[&["keys", "reencrypt"][..], &common].concat(), first);
+    assert_refuses_a_line_over_16_mib(&[&["keys", "status"][..], &common].concat(), first);
+    assert_refuses_a_line_over_16_mib(&[&["keys", "retire", "1"][..], &common].concat(), first);
+}
+
+#[test]
+fn audit_append_refuses_a_line_over_16_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log").display().to_string();
+    assert_refuses_a_line_over_16_mib(
+        &["audit", "append", "--allow-clear", &log],
+        events(0, 1).trim_end(),
+    );
+    assert!(
+        !Path::new(&log).exists() || verify(Path::new(&log)).1 == 0,
+        "nothing appended"
+    );
+}
