@@ -215,7 +215,7 @@ const IDS: [&str; 16] = [
 
 /// Contact `i`'s e-mail field, in tenant ACME or Globex.
 fn context(i: u32, id: &str) -> custodia_crypt::FieldContext<'_> {
-    let tenant = TenantId::from_external_key("crm", if i % 2 == 0 { "ACME" } else { "Globex" });
+    let tenant = TenantId::from_external_key("crm", if i.is_multiple_of(2) { "ACME" } else { "Globex" });
     custodia_crypt::FieldContext::new(tenant, "contact", id, "email").unwrap()
 }
 
