@@ -183,6 +183,18 @@ fn killed_after(args: &[&str], millis: u64) -> bool {
     killed && !status.success()
 }
 
+/// `keys SUB` on `store` with the master key in `key`, then `extra`.
+fn keys(store: &str, key: &str, sub: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["keys", sub, "--store", store, "--master-key-file", key];
+    args.extend(extra);
+    args.into_iter().map(str::to_owned).collect()
+}
+
+/// The arguments as `&str`s.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// A key store: (directory, store path, master-key path).
 fn key_store() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -215,7 +227,14 @@ const IDS: [&str; 16] = [
 
 /// Contact `i`'s e-mail field, in tenant ACME or Globex.
 fn context(i: u32, id: &str) -> custodia_crypt::FieldContext<'_> {
-    let tenant = TenantId::from_external_key("crm", if i.is_multiple_of(2) { "ACME" } else { "Globex" });
+    let tenant = TenantId::from_external_key(
+        "crm",
+        if i.is_multiple_of(2) {
+            "ACME"
+        } else {
+            "Globex"
+        },
+    );
     custodia_crypt::FieldContext::new(tenant, "contact", id, "email").unwrap()
 }
 
@@ -254,74 +273,73 @@ fn assert_lines_open(store: &str, key: &str, text: &str, count: u32, version: u3
     }
 }
 
+/// A key store, `lines` sealed lines under v1 in `data.jsonl`, and what
+/// `keys reencrypt` needs to move them to `moved.jsonl`.
+struct Reencryption {
+    dir: tempfile::TempDir,
+    store: String,
+    key: String,
+    input: std::path::PathBuf,
+    output: std::path::PathBuf,
+}
+
+impl Reencryption {
+    fn new(lines: u32) -> Self {
+        let (dir, store, key) = key_store();
+        let input = dir.path().join("data.jsonl");
+        std::fs::write(&input, sealed_lines(&store, &key, lines)).unwrap();
+        let output = dir.path().join("moved.jsonl");
+        Self {
+            dir,
+            store,
+            key,
+            input,
+            output,
+        }
+    }
+
+    /// `keys reencrypt` from `input` to `output`.
+    fn args(&self, input: &Path, output: &Path) -> Vec<String> {
+        let (input, output) = (input.display().to_string(), output.display().to_string());
+        keys(
+            &self.store,
+            &self.key,
+            "reencrypt",
+            &["--input", &input, "--output", &output],
+        )
+    }
+}
+
 #[test]
 fn reencrypt_killed_at_random_moments_then_rerun_completes() {
-    let (dir, store, key) = key_store();
     const LINES: u32 = 4000;
-    let input = dir.path().join("data.jsonl");
-    std::fs::write(&input, sealed_lines(&store, &key, LINES)).unwrap();
-    let original = std::fs::read(&input).unwrap();
-    let o = custodia(&[
-        "keys",
-        "rotate",
-        "--store",
-        &store,
-        "--master-key-file",
-        &key,
-    ]);
+    let r = Reencryption::new(LINES);
+    let original = std::fs::read(&r.input).unwrap();
+    let o = custodia(&strs(&keys(&r.store, &r.key, "rotate", &[])));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let output = dir.path().join("moved.jsonl");
-    let (input_arg, output_arg) = (input.display().to_string(), output.display().to_string());
-    let args = [
-        "keys",
-        "reencrypt",
-        "--store",
-        &store,
-        "--master-key-file",
-        &key,
-        "--input",
-        &input_arg,
-        "--output",
-        &output_arg,
-    ];
+    let args = r.args(&r.input, &r.output);
     let mut delays = Delays(0x0dd_ba11_5eed);
     let mut killed = 0;
     for run in 0..8 {
-        let _ = std::fs::remove_file(&output);
-        killed += u32::from(killed_after(&args, delays.next_millis(600)));
+        let _ = std::fs::remove_file(&r.output);
+        killed += u32::from(killed_after(&strs(&args), delays.next_millis(600)));
         // The input is never touched; the output is all or nothing.
-        assert_eq!(std::fs::read(&input).unwrap(), original, "run {run}");
-        if let Ok(done) = std::fs::read_to_string(&output) {
-            assert_lines_open(&store, &key, &done, LINES, 2);
+        assert_eq!(std::fs::read(&r.input).unwrap(), original, "run {run}");
+        if let Ok(done) = std::fs::read_to_string(&r.output) {
+            assert_lines_open(&r.store, &r.key, &done, LINES, 2);
         }
     }
     assert!(killed > 0, "the campaign must kill some runs");
     // A re-run after the kills completes, every value under v2, none lost...
-    let o = custodia(&args);
+    let o = custodia(&strs(&args));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_lines_open(
-        &store,
-        &key,
-        &std::fs::read_to_string(&output).unwrap(),
-        LINES,
-        2,
-    );
+    let done = std::fs::read_to_string(&r.output).unwrap();
+    assert_lines_open(&r.store, &r.key, &done, LINES, 2);
     // ...and re-encrypting its output again changes nothing (applied once).
-    let again = dir.path().join("again.jsonl").display().to_string();
-    let o = custodia(&[
-        "keys",
-        "reencrypt",
-        "--json",
-        "--store",
-        &store,
-        "--master-key-file",
-        &key,
-        "--input",
-        &output_arg,
-        "--output",
-        &again,
-    ]);
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut again = r.args(&r.output, &r.dir.path().join("again.jsonl"));
+    again.push("--json".into());
+    let report: serde_json::Value =
+        serde_json::from_slice(&custodia(&strs(&again)).stdout).unwrap();
     assert_eq!(
         (report["reencrypted"].as_u64(), report["unchanged"].as_u64()),
         (Some(0), Some(u64::from(LINES)))
@@ -330,15 +348,7 @@ fn reencrypt_killed_at_random_moments_then_rerun_completes() {
 
 /// The store's versions: all of them, in order, and the primary.
 fn versions(store: &str, key: &str) -> (Vec<u32>, u32) {
-    let o = custodia(&[
-        "keys",
-        "status",
-        "--json",
-        "--store",
-        store,
-        "--master-key-file",
-        key,
-    ]);
+    let o = custodia(&strs(&keys(store, key, "status", &["--json"])));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let versions = report["versions"]
@@ -353,14 +363,8 @@ fn versions(store: &str, key: &str) -> (Vec<u32>, u32) {
 #[test]
 fn rotate_killed_at_random_moments_loses_no_key() {
     let (_dir, store, key) = key_store();
-    let args = [
-        "keys",
-        "rotate",
-        "--store",
-        &store,
-        "--master-key-file",
-        &key,
-    ];
+    let args = keys(&store, &key, "rotate", &[]);
+    let args = strs(&args);
     let mut delays = Delays(0xfeed_5eed_0001);
     // What each version sealed must stay readable whatever a kill interrupts.
     let mut sealed = Vec::new();
@@ -402,15 +406,7 @@ fn two_processes_rotating_at_once_lose_no_key() {
         std::thread::spawn(move || {
             (0..5)
                 .map(|_| {
-                    let o = custodia(&[
-                        "keys",
-                        "rotate",
-                        "--json",
-                        "--store",
-                        &store,
-                        "--master-key-file",
-                        &key,
-                    ]);
+                    let o = custodia(&strs(&keys(&store, &key, "rotate", &["--json"])));
                     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
                     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
                     report["new"].as_u64().unwrap() as u32
@@ -436,43 +432,25 @@ fn two_processes_rotating_at_once_lose_no_key() {
 
 #[test]
 fn a_file_size_limit_is_a_clear_error_and_leaves_data_intact() {
-    let (dir, store, key) = key_store();
-    let input = dir.path().join("data.jsonl");
-    std::fs::write(&input, sealed_lines(&store, &key, 2000)).unwrap();
-    let original = std::fs::read(&input).unwrap();
-    let output = dir.path().join("moved.jsonl");
-    let (input_arg, output_arg) = (input.display().to_string(), output.display().to_string());
-    let store_bytes = std::fs::read(&store).unwrap();
+    let r = Reencryption::new(2000);
+    let original = std::fs::read(&r.input).unwrap();
+    let store_bytes = std::fs::read(&r.store).unwrap();
     // 64 blocks of 512 bytes: far less than the output's ~700 KB.
-    let o = custodia_limited(
-        64,
-        &[
-            "keys",
-            "reencrypt",
-            "--store",
-            &store,
-            "--master-key-file",
-            &key,
-            "--input",
-            &input_arg,
-            "--output",
-            &output_arg,
-        ],
-    );
+    let o = custodia_limited(64, &strs(&r.args(&r.input, &r.output)));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "an error, not a signal: {stderr}");
     assert!(stderr.contains("File too large"), "{stderr}");
-    assert_eq!(std::fs::read(&input).unwrap(), original);
-    assert!(!output.exists(), "no partial output");
+    assert_eq!(std::fs::read(&r.input).unwrap(), original);
+    assert!(!r.output.exists(), "no partial output");
     assert_eq!(
-        std::fs::read(&store).unwrap(),
+        std::fs::read(&r.store).unwrap(),
         store_bytes,
         "the store is unchanged"
     );
 
     // An audit log: the append that hits the limit appends nothing, and the
     // log still verifies with what it held.
-    let log = dir.path().join("log");
+    let log = r.dir.path().join("log");
     let log_arg = log.display().to_string();
     let append = |limit: Option<u32>, count: u32| {
         let script = match limit {
@@ -569,20 +547,18 @@ fn keys_reencrypt_status_and_retire_refuse_a_line_over_16_mib() {
     let (_dir, store, key) = key_store();
     let first = sealed_lines(&store, &key, 1);
     let first = first.trim_end();
-    let common = ["--store", &store, "--master-key-file", &key, "--input", "-"];
     // v1 is retirable only once it is not primary.
-    let rotated = custodia(&[
-        "keys",
-        "rotate",
-        "--store",
-        &store,
-        "--master-key-file",
-        &key,
-    ]);
+    let rotated = custodia(&strs(&keys(&store, &key, "rotate", &[])));
     assert!(rotated.status.success());
-    assert_refuses_a_line_over_16_mib(&[&["keys", "reencrypt"][..], &common].concat(), first);
-    assert_refuses_a_line_over_16_mib(&[&["keys", "status"][..], &common].concat(), first);
-    assert_refuses_a_line_over_16_mib(&[&["keys", "retire", "1"][..], &common].concat(), first);
+    for (sub, extra) in [("reencrypt", None), ("status", None), ("retire", Some("1"))] {
+        let args = keys(
+            &store,
+            &key,
+            sub,
+            &[&["--input", "-"][..], extra.as_slice()].concat(),
+        );
+        assert_refuses_a_line_over_16_mib(&strs(&args), first);
+    }
 }
 
 #[test]

@@ -129,23 +129,15 @@ mod tests {
             row.check(Path::new("db"), u64::MAX),
             Err(Error::Tampered { .. })
         ));
-        let anchor = AnchorRow {
-            size: -1,
-            root: &[0; 32],
-        };
-        // Before: `unwrap_or(u64::MAX)` turned it into a head of 2^64-1 records.
-        assert!(matches!(
-            anchor.decode(Path::new("db")),
-            Err(Error::Tampered { .. })
-        ));
-        let short = AnchorRow {
-            size: 1,
-            root: &[0; 31],
-        };
-        assert!(matches!(
-            short.decode(Path::new("db")),
-            Err(Error::Tampered { .. })
-        ));
+        // A negative size (before: `unwrap_or(u64::MAX)`, a head of 2^64-1
+        // records) or a root that is not 32 bytes.
+        for (size, root) in [(-1, &[0u8; 32][..]), (1, &[0u8; 31][..])] {
+            let anchor = AnchorRow { size, root };
+            assert!(matches!(
+                anchor.decode(Path::new("db")),
+                Err(Error::Tampered { .. })
+            ));
+        }
         let good = AnchorRow {
             size: 1024,
             root: &[9; 32],
