@@ -121,7 +121,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 7] = [
+    let tests: [(&str, fn()); 8] = [
+        (
+            "a_source_reply_over_16_mib_is_a_clear_error",
+            a_source_reply_over_16_mib_is_a_clear_error,
+        ),
         (
             "erase_killed_at_random_moments_then_rerun_completes",
             erase_killed_at_random_moments_then_rerun_completes,
@@ -625,4 +629,35 @@ fn erase_killed_at_random_moments_then_rerun_completes() {
     }
     assert!(killed > 0, "the campaign must kill some runs");
     eprintln!("{killed} of 6 erasures killed");
+}
+
+/// A source program whose reply is longer than the protocol's 16 MiB line:
+/// `dsr export` stops with exit 2 and the reason, in bounded memory, and
+/// does not wait for the program to finish writing it.
+fn a_source_reply_over_16_mib_is_a_clear_error() {
+    let data = seeded();
+    let hello =
+        r#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#;
+    let script = format!("echo '{hello}'; head -c 20000000 /dev/zero | tr '\\0' x");
+    let tenant = Cast::new().acme.to_string();
+    let mut args = dsr_options("export", data.path());
+    args.extend(
+        [
+            "--tenant",
+            &tenant,
+            "--email",
+            demo::ALICE_EMAIL,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]
+        .map(String::from),
+    );
+    let o = custodia_in(
+        data.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("exceeds"), "{}", err(&o));
 }
