@@ -1,10 +1,13 @@
-//! The canonical audit-event decoder and the checkpoint note parser on
-//! arbitrary bytes: typed errors, never a panic; whatever decodes re-encodes
-//! to the same bytes.
+//! The canonical audit-event decoder, the JSON-lines event decoder (what
+//! `custodia audit append` reads) and the checkpoint note parser on arbitrary
+//! bytes: typed errors, never a panic; whatever decodes re-encodes to the
+//! same bytes, and a JSON line that decodes is a valid event.
 
 #![no_main]
 
-use custodia_audit::{canonical, checkpoint};
+use custodia_audit::{Error, Event, canonical, checkpoint};
+use custodia_core::ManualClock;
+use custodia_core::chrono::DateTime;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,5 +19,16 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = checkpoint::parse_unverified(text);
         let _ = checkpoint::Verifier::from_key_string(text);
+        let clock = ManualClock::new(DateTime::UNIX_EPOCH);
+        match Event::from_json_line(text, &clock) {
+            Ok(event) => {
+                assert!(event.validate().is_ok());
+                assert_eq!(
+                    canonical::decode(&canonical::encode(&event)).ok(),
+                    Some(event)
+                );
+            }
+            Err(e) => assert!(matches!(e, Error::InvalidEvent(_)), "{e}"),
+        }
     }
 });

@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(category) = text.parse::<DataCategory>() {
-        assert_eq!(category.to_string().parse::<DataCategory>().ok(), Some(category));
+        assert_eq!(
+            category.to_string().parse::<DataCategory>().ok(),
+            Some(category)
+        );
     }
     if let Ok(region) = text.parse::<Region>() {
         assert_eq!(region.to_string().parse::<Region>().ok(), Some(region));

@@ -32,9 +32,16 @@ fuzz_target!(|data: &[u8]| {
             wrapped: (a & 1 == 1).then_some(three.as_slice()),
             receipt: (b & 1 == 1).then_some(four.as_slice()),
         },
-        SqlKeyRow::Tenant { tenant: &one, keys: &four },
+        SqlKeyRow::Tenant {
+            tenant: &one,
+            keys: &four,
+        },
         SqlKeyRow::Keyring { record: &four },
-        SqlKeyRow::NonceCount { tenant: &one, version: int(&two), reserved: int(&three) },
+        SqlKeyRow::NonceCount {
+            tenant: &one,
+            version: int(&two),
+            reserved: int(&three),
+        },
     ];
     for row in rows {
         match row.check() {

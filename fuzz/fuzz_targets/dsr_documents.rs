@@ -19,14 +19,20 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(cert) = ErasureCertificate::from_json(text) {
         let _ = cert.to_markdown();
-        assert_eq!(ErasureCertificate::from_json(&cert.to_json().unwrap()).unwrap(), cert);
+        assert_eq!(
+            ErasureCertificate::from_json(&cert.to_json().unwrap()).unwrap(),
+            cert
+        );
     }
     if let Ok(registry) = ProcessingRegistry::from_json(text) {
         let _ = registry.to_markdown();
         let _ = registry.validate();
     }
     if let Ok(request) = Request::from_json(text) {
-        assert_eq!(Request::from_json(&request.to_json().unwrap()).unwrap(), request);
+        assert_eq!(
+            Request::from_json(&request.to_json().unwrap()).unwrap(),
+            request
+        );
     }
     if let Ok(incident) = Incident::from_json(text) {
         let _ = incident.authority_draft(incident.aware_at);

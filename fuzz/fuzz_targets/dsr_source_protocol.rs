@@ -6,7 +6,9 @@
 #![no_main]
 
 use custodia_core::{SubjectId, TenantId};
-use custodia_dsr::remote::{RemoteSources, SourceServer, decode_hello, decode_reply, decode_request};
+use custodia_dsr::remote::{
+    RemoteSources, SourceServer, decode_hello, decode_reply, decode_request,
+};
 use custodia_dsr::{MemorySource, PersonalDataSource, RecordRef};
 use libfuzzer_sys::fuzz_target;
 
@@ -19,12 +21,18 @@ fuzz_target!(|data: &[u8]| {
     let source = MemorySource::new("tickets");
     let mut output = Vec::new();
     let _ = SourceServer::new(vec![&source as &dyn PersonalDataSource]).serve(data, &mut output);
-    for line in output.split(|b| *b == b'\n').skip(1).filter(|l| !l.is_empty()) {
+    for line in output
+        .split(|b| *b == b'\n')
+        .skip(1)
+        .filter(|l| !l.is_empty())
+    {
         let line = std::str::from_utf8(line).expect("the server writes UTF-8");
         decode_reply(line).expect("the server writes replies");
     }
 
-    let mut served = br#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#.to_vec();
+    let mut served =
+        br#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#
+            .to_vec();
     served.push(b'\n');
     served.extend_from_slice(data);
     let Ok(remote) = RemoteSources::connect(std::io::Cursor::new(served), std::io::sink()) else {

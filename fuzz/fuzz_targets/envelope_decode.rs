@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(ctx) = FieldContext::new(tenant, "ticket", "1", "body") else {
         return;
     };
-    let Ok(cipher) = FieldCipher::new(KeyId::Tenant { version: 1 }, &SecretKey::from_bytes([1; 32])) else {
+    let Ok(cipher) = FieldCipher::new(
+        KeyId::Tenant { version: 1 },
+        &SecretKey::from_bytes([1; 32]),
+    ) else {
         return;
     };
     // Forging a tag by chance is 2^-128: any success here is a bug.

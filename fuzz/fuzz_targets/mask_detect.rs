@@ -16,9 +16,13 @@ fuzz_target!(|data: &[u8]| {
         last = f.end;
     }
     let masker = Masker::new(Detector::new());
-    let (whole, _) = masker.mask_bytes(data, None, None).expect("redact never fails");
+    let (whole, _) = masker
+        .mask_bytes(data, None, None)
+        .expect("redact never fails");
     let mut streamed = Vec::new();
-    masker.mask_stream(data, &mut streamed, None, None).expect("in-memory stream");
+    masker
+        .mask_stream(data, &mut streamed, None, None)
+        .expect("in-memory stream");
     assert_eq!(streamed, whole);
     if let Ok(text) = std::str::from_utf8(data) {
         for f in detector.detect(text) {

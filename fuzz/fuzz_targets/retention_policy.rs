@@ -19,11 +19,18 @@ fuzz_target!(|data: &[u8]| {
         DataCategory::USER_CONTENT_TICKET,
         Utc.with_ymd_and_hms(2026, 1, 31, 12, 0, 0).unwrap(),
     )
-    .with_event("closed", Utc.with_ymd_and_hms(2026, 2, 28, 0, 0, 0).unwrap());
-    for parsed in [RetentionPolicy::from_toml(text, "fuzz.toml"), RetentionPolicy::from_json(text, "fuzz.json")] {
+    .with_event(
+        "closed",
+        Utc.with_ymd_and_hms(2026, 2, 28, 0, 0, 0).unwrap(),
+    );
+    for parsed in [
+        RetentionPolicy::from_toml(text, "fuzz.toml"),
+        RetentionPolicy::from_json(text, "fuzz.json"),
+    ] {
         match parsed {
             Ok(policy) => {
-                let _ = policy.evaluate(&record, Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap());
+                let _ =
+                    policy.evaluate(&record, Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap());
                 let _ = policy.erasure_complete(record.created);
             }
             Err(e) => {

@@ -9,6 +9,8 @@ use custodia_core::{
     ActorId, Clock, DataCategory, LegalBasis, Purpose, SubjectId, TenantId, Timestamp,
 };
 
+use serde::Deserialize;
+
 use crate::Error;
 
 /// The longest name of a custom action or actor kind, in bytes.
@@ -489,6 +491,34 @@ impl Event {
             request_id: None,
             note: None,
         }
+    }
+
+    /// Decodes one line of JSON (the serde form of an event, as `custodia
+    /// audit append` reads it) and validates it. `id` and `time` may be left
+    /// out: `time` is then `clock.now()` and `id` a fresh [`EventId::at`] that
+    /// time. Whatever the line holds, the answer is an event or
+    /// [`Error::InvalidEvent`] saying why, never a panic.
+    pub fn from_json_line(line: &str, clock: &dyn Clock) -> Result<Event, Error> {
+        let invalid = |e: serde_json::Error| Error::InvalidEvent(e.to_string());
+        let mut value: serde_json::Value = serde_json::from_str(line).map_err(invalid)?;
+        let object = value
+            .as_object_mut()
+            .ok_or_else(|| Error::InvalidEvent("expected a JSON object".into()))?;
+        let time = match object.get("time") {
+            Some(time) => Timestamp::deserialize(time)
+                .map_err(|e| Error::InvalidEvent(format!("time: {e}")))?,
+            None => {
+                let now = clock.now();
+                object.insert("time".into(), serde_json::json!(now));
+                now
+            }
+        };
+        if !object.contains_key("id") {
+            object.insert("id".into(), serde_json::json!(EventId::at(time)));
+        }
+        let event = Event::deserialize(value).map_err(invalid)?;
+        event.validate()?;
+        Ok(event)
     }
 
     /// Checks the limits the canonical encoding relies on.

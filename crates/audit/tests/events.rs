@@ -5,7 +5,9 @@ use custodia_audit::{
     Action, Actor, ActorKind, Error, Event, EventId, FieldChange, Outcome, Personal, Target,
 };
 use custodia_core::chrono::{TimeZone, Utc};
-use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Purpose, SubjectId, TenantId};
+use custodia_core::{
+    ActorId, Clock, DataCategory, LegalBasis, ManualClock, Purpose, SubjectId, TenantId,
+};
 use proptest::prelude::*;
 
 fn sample() -> Event {
@@ -260,4 +262,44 @@ fn append_encoded_refuses_bytes_that_are_not_a_canonical_event() {
     assert_eq!(log.append_encoded(&[&good, &good]).unwrap(), 0);
     assert_eq!(log.len(), 2);
     custodia_audit::verify(log.store().clone(), None).unwrap();
+}
+
+#[test]
+fn json_lines_get_an_id_and_time_from_the_clock_when_they_carry_none() {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
+    let tenant = TenantId::from_external_key("crm", "ACME");
+    let line = format!(
+        r#"{{"tenant":"{tenant}","actor":{{"kind":"system","id":"{tenant}"}},"action":"read","target":{{"type":"ticket","id":"1"}}}}"#
+    );
+    let event = Event::from_json_line(&line, &clock).unwrap();
+    assert_eq!(event.time, clock.now());
+    assert_eq!(event.id.as_uuid().get_version_num(), 7);
+    // A line's own time is kept, and its id is made at that time.
+    let dated = line.replacen('{', r#"{"time":"2025-05-05T05:05:05Z","#, 1);
+    let event = Event::from_json_line(&dated, &clock).unwrap();
+    assert_eq!(
+        event.time,
+        Utc.with_ymd_and_hms(2025, 5, 5, 5, 5, 5).unwrap()
+    );
+    // The serde form of an event reads back as itself.
+    let event = sample();
+    let json = serde_json::to_string(&event).unwrap();
+    assert_eq!(Event::from_json_line(&json, &clock).unwrap(), event);
+    for bad in ["[1]", "{", r#"{"time":7}"#, "", "null"] {
+        let e = Event::from_json_line(bad, &clock).unwrap_err();
+        assert!(matches!(e, Error::InvalidEvent(_)), "{bad}: {e}");
+    }
+}
+
+proptest! {
+    /// The JSON-lines decoder on arbitrary bytes: an event or a typed error.
+    #[test]
+    fn json_lines_of_arbitrary_bytes_decode_or_fail_typed(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
+        let text = String::from_utf8_lossy(&bytes);
+        match Event::from_json_line(&text, &clock) {
+            Ok(event) => prop_assert!(event.validate().is_ok()),
+            Err(e) => prop_assert!(matches!(e, Error::InvalidEvent(_)), "{}", e),
+        }
+    }
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use clap::{Subcommand, ValueEnum};
 use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
 use custodia_audit::store::segment::Recovery;
-use custodia_audit::{AuditLog, Durability, Error, Event, EventId, SegmentOptions, SegmentStore};
-use custodia_core::{Clock, SubjectId, SystemClock, TenantId};
+use custodia_audit::{AuditLog, Durability, Error, Event, SegmentOptions, SegmentStore};
+use custodia_core::{SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.
@@ -268,26 +268,6 @@ fn load_checkpoint(path: &Path, key: Option<&Path>) -> Result<Checkpoint, Failur
     }
 }
 
-/// Parses one JSONL line into an event, filling in `id` and `time`.
-fn parse_line(line: &str, clock: &dyn Clock) -> Result<Event, String> {
-    let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let object = value
-        .as_object_mut()
-        .ok_or_else(|| "expected a JSON object".to_owned())?;
-    let now = clock.now();
-    if !object.contains_key("time") {
-        object.insert("time".into(), serde_json::json!(now));
-    }
-    if !object.contains_key("id") {
-        let time: custodia_core::Timestamp =
-            serde_json::from_value(object["time"].clone()).map_err(|e| format!("time: {e}"))?;
-        object.insert("id".into(), serde_json::json!(EventId::at(time)));
-    }
-    let event: Event = serde_json::from_value(value).map_err(|e| e.to_string())?;
-    event.validate().map_err(|e| e.to_string())?;
-    Ok(event)
-}
-
 /// Runs an `audit` subcommand.
 pub fn run(command: AuditCommand) -> Result<(), Failure> {
     match command {
@@ -320,7 +300,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 if text.trim().is_empty() {
                     continue;
                 }
-                let mut event = parse_line(text, &SystemClock)
+                let mut event = Event::from_json_line(text, &SystemClock)
                     .map_err(|e| usage(format!("stdin line {number}: {e}")))?;
                 if let Some(vault) = &vault {
                     custodia_audit::personal::seal_event(vault, &mut event)
@@ -603,37 +583,23 @@ fn recovery_text(
     text
 }
 
-/// The longest stdin line `audit append` reads: an event's personal values
-/// are at most 1 MiB each, sealed and base64-encoded.
-const MAX_APPEND_LINE: u64 = 16 << 20;
-
 /// Events appended per batch from the staging file.
 const APPEND_BATCH: usize = 10_000;
 
 /// Reads one line (without its newline) into `line`; `false` at the end of
-/// the input. A line over [`MAX_APPEND_LINE`] is an error, not a reason to
+/// the input. A line over [`crate::MAX_LINE`] is an error, not a reason to
 /// hold the whole input in memory.
 fn read_bounded_line(
     input: &mut impl BufRead,
     line: &mut Vec<u8>,
     number: usize,
 ) -> Result<bool, Failure> {
-    line.clear();
-    let read = std::io::Read::take(&mut *input, MAX_APPEND_LINE + 1)
-        .read_until(b'\n', line)
-        .map_err(usage)?;
-    if read == 0 {
-        return Ok(false);
-    }
+    let read = crate::read_line_capped(input, line)
+        .map_err(|e| usage(format!("stdin line {number}: {e}")))?;
     if line.last() == Some(&b'\n') {
         line.pop();
-    } else if read as u64 > MAX_APPEND_LINE {
-        return Err(usage(format!(
-            "stdin line {number} is longer than {} MiB",
-            MAX_APPEND_LINE >> 20
-        )));
     }
-    Ok(true)
+    Ok(read > 0)
 }
 
 /// Encoded events validated by `audit append`, staged in an anonymous
@@ -760,25 +726,4 @@ fn verify_progress() -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use custodia_core::ManualClock;
-    use custodia_core::chrono::{TimeZone, Utc};
-
-    #[test]
-    fn lines_get_an_id_and_time() {
-        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
-        let tenant = TenantId::from_external_key("crm", "ACME");
-        let line = format!(
-            r#"{{"tenant":"{tenant}","actor":{{"kind":"system","id":"{tenant}"}},"action":"read","target":{{"type":"ticket","id":"1"}}}}"#
-        );
-        let event = parse_line(&line, &clock).unwrap();
-        assert_eq!(event.time, clock.now());
-        assert_eq!(event.id.as_uuid().get_version_num(), 7);
-        assert!(parse_line("[1]", &clock).is_err());
-        assert!(parse_line("{", &clock).is_err());
-    }
 }

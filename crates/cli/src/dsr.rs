@@ -46,6 +46,9 @@ pub enum DsrCommand {
     ///
     /// Every step is audited into the --audit log. The bundle includes the
     /// subject's audit events, their own values opened with their key.
+    ///
+    /// The source program's replies are read a line at a time; a line over
+    /// 16 MiB is an error (exit 2), so memory does not grow with its output.
     #[command(after_help = EXIT_CODES)]
     Export {
         #[command(flatten)]
@@ -72,6 +75,9 @@ pub enum DsrCommand {
     /// written to --checkpoint-dir first; every step is audited into the
     /// --audit log, and the log still verifies afterwards (`custodia audit
     /// verify LOG --checkpoint ...`).
+    ///
+    /// The source program's replies are read a line at a time; a line over
+    /// 16 MiB is an error (exit 2), so memory does not grow with its output.
     #[command(after_help = EXIT_CODES)]
     Erase {
         #[command(flatten)]

@@ -66,6 +66,10 @@ pub enum KeysCommand {
     Rotate(RotateArgs),
     /// Show the keyring: versions, primary, retired, mode; with --input, how
     /// many envelopes each version still seals.
+    ///
+    /// Memory does not grow with the input: lines are read one at a time,
+    /// and a line longer than 16 MiB is an input error (exit 2) naming its
+    /// number.
     #[command(after_help = EXIT_CODES)]
     Status(StatusArgs),
     /// Re-encrypt envelopes (one per line, bare `cst1.` or JSON lines) to the
@@ -76,6 +80,10 @@ pub enum KeysCommand {
     /// Bare `cst1.` lines take it from --tenant, --record-type, --record-id and
     /// --field. The counts go to standard error when the output is standard
     /// output, else to standard output.
+    ///
+    /// Memory does not grow with the input: lines are read one at a time,
+    /// and a line longer than 16 MiB is an input error (exit 2) naming its
+    /// number.
     #[command(after_help = EXIT_CODES)]
     Reencrypt(ReencryptArgs),
     /// Retire a key version, only if a scan of --input finds no envelope
@@ -83,6 +91,10 @@ pub enum KeysCommand {
     ///
     /// The scan must cover every place envelopes are stored: a version
     /// retired while data elsewhere still uses it makes that data unreadable.
+    ///
+    /// Memory does not grow with the input: lines are read one at a time,
+    /// and a line longer than 16 MiB is an input error (exit 2) naming its
+    /// number.
     #[command(after_help = EXIT_CODES)]
     Retire(RetireArgs),
 }
@@ -498,13 +510,24 @@ fn write_new_master_key(path: &Path) -> Result<SecretKey, Failure> {
     Ok(key)
 }
 
+/// How often `rotate` reopens the store when another process changed the
+/// keyring between its read and its write.
+const ROTATE_ATTEMPTS: u32 = 8;
+
 fn rotate(args: &RotateArgs) -> Result<(), Failure> {
-    let keyring = args.store.open()?;
-    let old = keyring.primary();
-    let new_key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
-    let new = keyring
-        .rotate(new_key)
-        .map_err(|e| store_error(&args.store.store, &e))?;
+    let mut attempt = 1;
+    let (old, new) = loop {
+        let keyring = args.store.open()?;
+        let old = keyring.primary();
+        let new_key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
+        match keyring.rotate(new_key) {
+            Ok(new) => break (old, new),
+            // Another rotation won the race and nothing was written: ours
+            // goes on top of it.
+            Err(Error::KeyringChanged) if attempt < ROTATE_ATTEMPTS => attempt += 1,
+            Err(e) => return Err(store_error(&args.store.store, &e)),
+        }
+    };
     let text = format!(
         "rotated {}: v{old} → v{new} (v{new} seals from now on; v{old} still decrypts until retired)\n",
         args.store.store.display()
@@ -1033,19 +1056,19 @@ fn for_each_line(
     progress: &ProgressBar,
     mut f: impl FnMut(u64, &str) -> Result<(), String>,
 ) -> Result<(), Failure> {
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut number = 0u64;
     loop {
-        line.clear();
-        let read = reader
-            .read_line(&mut line)
+        let read = crate::read_line_capped(&mut reader, &mut line)
             .map_err(|e| Failure::Usage(format!("line {}: {e}", number + 1)))?;
         if read == 0 {
             return Ok(());
         }
         number += 1;
         progress.inc(read as u64);
-        let text = line.strip_suffix('\n').unwrap_or(&line);
+        let line = std::str::from_utf8(&line)
+            .map_err(|_| Failure::Usage(format!("line {number}: not UTF-8")))?;
+        let text = line.strip_suffix('\n').unwrap_or(line);
         let text = text.strip_suffix('\r').unwrap_or(text);
         f(number, text)?;
     }

@@ -8,8 +8,10 @@
 //!   signature; `mask --detect` or `mask --fail-on-find` found personal data;
 //!   `retention check` found the policy invalid; `keys retire` refused (the
 //!   version is primary or still seals envelopes).
-//! * `2`: a usage or input error (bad flags, unreadable or malformed input),
-//!   with the reason on standard error as `custodia: <reason>`.
+//! * `2`: a usage or input error (bad flags, unreadable or malformed input,
+//!   a full disk or a file-size limit reached while writing), with the reason
+//!   on standard error as `custodia: <reason>`. A write that fails leaves the
+//!   files the command was changing as they were.
 //!
 //! # Output formats
 //!
@@ -139,6 +141,14 @@ enum IdKind {
 }
 
 fn main() -> ExitCode {
+    // Past a file-size limit (`ulimit -f`) the kernel kills a writer with
+    // SIGXFSZ; with the signal handled, the write fails with EFBIG instead
+    // and the command reports it (exit 2), like a full disk.
+    #[cfg(unix)]
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -191,9 +201,42 @@ fn run(command: Command) -> Result<(), String> {
     };
     // A closed pipe (`custodia categories | head`) is not an error worth a message.
     match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("writing standard output: {e}"))
+        }
         _ => Ok(()),
     }
+}
+
+/// The longest input line a streaming subcommand reads (`audit append`,
+/// `mask --jsonl`, `retention eval`, `keys reencrypt|status|retire`): an
+/// event's personal values are at most 1 MiB each, sealed and
+/// base64-encoded. A longer line is an input error, so memory stays bounded
+/// whatever the input's length.
+const MAX_LINE: u64 = 16 << 20;
+
+/// Reads one line, with its newline if it has one, into `line` (cleared
+/// first); `Ok(0)` at the end of the input. A line over [`MAX_LINE`] is an
+/// `InvalidData` error, read no further than the cap.
+fn read_line_capped(
+    input: &mut impl std::io::BufRead,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    use std::io::{BufRead, Read};
+    line.clear();
+    let read = Read::take(&mut *input, MAX_LINE + 1).read_until(b'\n', line)?;
+    if line.last() != Some(&b'\n') && read as u64 > MAX_LINE {
+        return Err(line_too_long());
+    }
+    Ok(read)
+}
+
+/// The error for a line over [`MAX_LINE`].
+fn line_too_long() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("longer than {} MiB", MAX_LINE >> 20),
+    )
 }
 
 /// Inputs smaller than this get no progress bar: they finish before one

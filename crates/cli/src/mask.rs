@@ -19,10 +19,14 @@ JSON: --detect writes JSON lines {\"id\",\"entities\":[{\"kind\",\"start\",\"end
 /// Arguments of `custodia mask`.
 #[derive(Debug, Args)]
 pub struct MaskArgs {
-    /// Input file, or `-` for standard input.
+    /// Input file, or `-` for standard input. Text is masked in bounded
+    /// memory (64 KiB steps); --json and --detect on text keep their result
+    /// (the masked text, the findings) until the end.
     #[arg(default_value = "-")]
     input: String,
     /// Each input line is `{"id"?, "text"}`; each output line `{"id", "text"}`.
+    /// Lines are read in batches of about 4 MiB, so memory does not grow with
+    /// the input; a line longer than 16 MiB is an input error (exit 2).
     #[arg(long)]
     jsonl: bool,
     /// Emit findings `{"id", "entities":[{"kind","start","end","score"}]}`
@@ -225,6 +229,11 @@ fn jsonl(
             };
             let read = read.map_err(|e| format!("reading line {first_line}: {e}"))?;
             batch.truncate(filled + read);
+            let last_line = memchr::memrchr(b'\n', &batch).map_or(0, |end| end + 1);
+            if (batch.len() - last_line) as u64 > crate::MAX_LINE {
+                let number = first_line + memchr::memchr_iter(b'\n', &batch).count();
+                return Err(format!("line {number}: {}", crate::line_too_long()));
+            }
             if read == 0 {
                 eof = true;
                 break;

@@ -19,7 +19,7 @@
 //! large, and nothing when it is piped.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -56,6 +56,10 @@ with --json also {\"ok\":false,\"file\",\"finding\",\"line\",\"column\"} on stdo
     /// {"id","action","due","rule","held_by","reason"}. A bad line stops the
     /// run with its line number and exit code 2. A progress bar shows on
     /// standard error when it is a terminal and the input is large.
+    ///
+    /// Memory does not grow with the input: lines are read one at a time,
+    /// and a line longer than 16 MiB is an input error (exit 2) naming its
+    /// number.
     #[command(
         after_help = "Exit codes: 0 every line evaluated; 2 usage or input error \
 (an invalid policy, a bad --now, an unreadable file, or a bad line named by its number; \
@@ -175,7 +179,7 @@ fn eval_lines(
     let mut input = BufReader::with_capacity(1 << 16, input);
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut scratch = String::new();
     let mut number: u64 = 0;
     let io_error = |e: std::io::Error| {
@@ -187,15 +191,15 @@ fn eval_lines(
         e.to_string()
     };
     loop {
-        line.clear();
-        let read = input
-            .read_line(&mut line)
+        let read = crate::read_line_capped(&mut input, &mut line)
             .map_err(|e| format!("{name}:{}: {e}", number + 1))?;
         if read == 0 {
             break;
         }
         number += 1;
-        let text = line.trim_end_matches(['\n', '\r']);
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| format!("{name}:{number}: not UTF-8"))?
+            .trim_end_matches(['\n', '\r']);
         let record: RetentionRecord = match serde_json::from_str(text) {
             Ok(record) => record,
             Err(e) => {

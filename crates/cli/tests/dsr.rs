@@ -84,12 +84,19 @@ fn dsr_options(sub: &str, data: &Path) -> Vec<String> {
 /// program serving `source` (usually `data` too), which is also the
 /// command's working directory.
 fn dsr_with_source(sub: &str, data: &Path, source: &Path, args: &[&str]) -> Output {
+    dsr_command(sub, data, source, args).output().unwrap()
+}
+
+/// The command [`dsr_with_source`] runs, not yet started.
+fn dsr_command(sub: &str, data: &Path, source: &Path, args: &[&str]) -> Command {
     let exe = std::env::current_exe().unwrap();
-    let mut full = dsr_options(sub, data);
-    full.extend(args.iter().map(|a| (*a).to_owned()));
-    full.extend(["--".into(), s(&exe).into(), SERVE.into(), s(source).into()]);
-    let full: Vec<&str> = full.iter().map(String::as_str).collect();
-    custodia_in(source, &full)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_custodia"));
+    command
+        .args(dsr_options(sub, data))
+        .args(args)
+        .args(["--", s(&exe), SERVE, s(source)])
+        .current_dir(source);
+    command
 }
 
 fn dsr(sub: &str, data: impl AsRef<Path>, args: &[&str]) -> Output {
@@ -114,7 +121,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 6] = [
+    let tests: [(&str, fn()); 8] = [
+        (
+            "a_source_reply_over_16_mib_is_a_clear_error",
+            a_source_reply_over_16_mib_is_a_clear_error,
+        ),
+        (
+            "erase_killed_at_random_moments_then_rerun_completes",
+            erase_killed_at_random_moments_then_rerun_completes,
+        ),
         (
             "export_writes_the_subjects_bundle_and_nobody_elses",
             export_writes_the_subjects_bundle_and_nobody_elses,
@@ -554,4 +569,95 @@ fn audit_export_opens_the_helpdesk_keyring_and_shows_the_erasure() {
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).contains("login"), "{}", out(&o));
     assert!(!out(&o).contains(demo::ALICE_PORTAL_IP), "{}", out(&o));
+}
+
+/// `dsr erase` killed with SIGKILL at random moments (seeded delays, so a
+/// failure replays): the re-run completes, the subject's records are gone,
+/// the log verifies, and a third run finds nothing left to erase.
+fn erase_killed_at_random_moments_then_rerun_completes() {
+    let c = Cast::new();
+    let (tenant, alice) = (c.acme.to_string(), c.alice.to_string());
+    let args = ["--tenant", tenant.as_str(), "--subject", alice.as_str()];
+    let mut state = 0x00e4_a5ed_5eed_u64;
+    let mut killed = 0;
+    for run in 0..6 {
+        let data = seeded();
+        let mut child = dsr_command("erase", data.path(), data.path(), &args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // xorshift: a delay within the ~150 ms an erasure takes here.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        std::thread::sleep(std::time::Duration::from_millis(state % 120));
+        if child.try_wait().unwrap().is_none() && child.kill().is_ok() {
+            killed += 1;
+        }
+        let _ = child.wait();
+
+        let again = dsr("erase", data.path(), &args);
+        assert!(
+            again.status.success(),
+            "run {run}: the re-run fails: {}",
+            err(&again)
+        );
+        let bundle_dir = data.path().join("after");
+        let export = dsr(
+            "export",
+            data.path(),
+            &[&args[..], &["--out", s(&bundle_dir)]].concat(),
+        );
+        assert!(export.status.success(), "run {run}: {}", err(&export));
+        let bundle: serde_json::Value =
+            serde_json::from_str(&read(&bundle_dir.join("bundle.json"))).unwrap();
+        assert_eq!(
+            bundle["records"].as_array().map(Vec::len),
+            Some(0),
+            "run {run}"
+        );
+        let verified = custodia(&["audit", "verify", s(&data.path().join("audit"))]);
+        assert!(verified.status.success(), "run {run}: {}", err(&verified));
+        // Applied once: nothing is left for a third run to erase.
+        let third = dsr("erase", data.path(), &args);
+        assert!(
+            out(&third).contains("erased: 0"),
+            "run {run}: {}",
+            out(&third)
+        );
+    }
+    assert!(killed > 0, "the campaign must kill some runs");
+    eprintln!("{killed} of 6 erasures killed");
+}
+
+/// A source program whose reply is longer than the protocol's 16 MiB line:
+/// `dsr export` stops with exit 2 and the reason, in bounded memory, and
+/// does not wait for the program to finish writing it.
+fn a_source_reply_over_16_mib_is_a_clear_error() {
+    let data = seeded();
+    let hello =
+        r#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#;
+    let script = format!("echo '{hello}'; head -c 20000000 /dev/zero | tr '\\0' x");
+    let tenant = Cast::new().acme.to_string();
+    let mut args = dsr_options("export", data.path());
+    args.extend(
+        [
+            "--tenant",
+            &tenant,
+            "--email",
+            demo::ALICE_EMAIL,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]
+        .map(String::from),
+    );
+    let o = custodia_in(
+        data.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("exceeds"), "{}", err(&o));
 }

@@ -118,6 +118,11 @@ pub enum Error {
     /// refused or lost, a key variable that is not set).
     #[error("key store: {0}")]
     Store(String),
+    /// Another process changed the stored keyring (a rotation, a
+    /// retirement) after this one loaded it: nothing was written. Reopen the
+    /// keyring and try again.
+    #[error("key store: the keyring changed since this process opened it; reopen it")]
+    KeyringChanged,
     /// Reading or writing a key file or key store file failed.
     #[error("key store: {}: {source}", path.display())]
     Io {

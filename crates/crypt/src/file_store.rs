@@ -159,6 +159,15 @@ impl FileKeyStore {
         &self.path
     }
 
+    /// Decodes the decrypted contents of a key-store file as
+    /// [`FileKeyStore::open`] does: `Ok` or the typed error `open` would
+    /// return ([`Error::Decode`] or [`Error::Store`]), never a panic. For
+    /// tools and fuzzing: the file is sealed under the master key, so only
+    /// its holder can make a store read these bytes.
+    pub fn check_contents(contents: &[u8]) -> Result<(), Error> {
+        decode_contents(Path::new("<contents>"), contents).map(drop)
+    }
+
     fn context() -> Result<FieldContext<'static>, Error> {
         FieldContext::new(
             TenantId::from_uuid(custodia_core::uuid::Uuid::nil()),
@@ -170,50 +179,12 @@ impl FileKeyStore {
 
     fn load(&self) -> Result<StoreState, Error> {
         crate::secret::check_private(&self.path)?;
-        let shown = self.path.display();
         let sealed = fs::read(&self.path).map_err(|e| Error::Io {
             path: self.path.clone(),
             source: e.into(),
         })?;
         let json = zeroize::Zeroizing::new(self.cipher.open(&Self::context()?, &sealed)?);
-        let undecodable = |e: serde_json::Error| Error::Decode {
-            path: self.path.clone(),
-            source: e.into(),
-        };
-        // Format 1 is a bare array of subject entries; format 2 an object.
-        let legacy = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-        let (subjects, tenants, keyring, nonces) = if legacy {
-            let subjects: Vec<Entry> = serde_json::from_slice(&json).map_err(undecodable)?;
-            (subjects, Vec::new(), None, Vec::new())
-        } else {
-            let c: Contents = serde_json::from_slice(&json).map_err(undecodable)?;
-            // Format 2 is format 3 without nonce counts.
-            if c.format != FORMAT && c.format != 2 {
-                return Err(Error::Store(format!(
-                    "{shown}: unsupported key store format {}",
-                    c.format
-                )));
-            }
-            (c.subjects, c.tenants, c.keyring, c.nonces)
-        };
-        let mut counts = std::collections::BTreeMap::new();
-        for n in nonces {
-            if counts.insert((n.tenant, n.version), n.reserved).is_some() {
-                return Err(Error::Store(format!(
-                    "{shown}: nonce count of tenant {} version {} listed twice",
-                    n.tenant, n.version
-                )));
-            }
-        }
-        Ok(StoreState {
-            subjects: subjects
-                .into_iter()
-                .map(|e| ((e.tenant, e.subject), e.stored))
-                .collect(),
-            tenants: tenants.into_iter().map(|e| (e.tenant, e.keys)).collect(),
-            keyring,
-            nonces: counts,
-        })
+        decode_contents(&self.path, &json)
     }
 
     fn save(&self, state: &StoreState) -> Result<(), Error> {
@@ -327,6 +298,51 @@ impl FileKeyStore {
     }
 }
 
+/// The decrypted contents of a key-store file (any format it reads) as
+/// [`FileKeyStore`] holds them, or [`Error::Decode`] / [`Error::Store`]
+/// naming `path`.
+fn decode_contents(path: &Path, json: &[u8]) -> Result<StoreState, Error> {
+    let shown = path.display();
+    let undecodable = |e: serde_json::Error| Error::Decode {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    // Format 1 is a bare array of subject entries; format 2 an object.
+    let legacy = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let (subjects, tenants, keyring, nonces) = if legacy {
+        let subjects: Vec<Entry> = serde_json::from_slice(json).map_err(undecodable)?;
+        (subjects, Vec::new(), None, Vec::new())
+    } else {
+        let c: Contents = serde_json::from_slice(json).map_err(undecodable)?;
+        // Format 2 is format 3 without nonce counts.
+        if c.format != FORMAT && c.format != 2 {
+            return Err(Error::Store(format!(
+                "{shown}: unsupported key store format {}",
+                c.format
+            )));
+        }
+        (c.subjects, c.tenants, c.keyring, c.nonces)
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    for n in nonces {
+        if counts.insert((n.tenant, n.version), n.reserved).is_some() {
+            return Err(Error::Store(format!(
+                "{shown}: nonce count of tenant {} version {} listed twice",
+                n.tenant, n.version
+            )));
+        }
+    }
+    Ok(StoreState {
+        subjects: subjects
+            .into_iter()
+            .map(|e| ((e.tenant, e.subject), e.stored))
+            .collect(),
+        tenants: tenants.into_iter().map(|e| (e.tenant, e.keys)).collect(),
+        keyring,
+        nonces: counts,
+    })
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let io = |e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
@@ -434,6 +450,37 @@ mod tests {
         );
     }
 
+    #[test]
+    fn check_contents_reads_every_format_and_names_what_it_refuses() {
+        // The shapes of the fuzz seeds (fuzz/corpus/crypt_key_store_file).
+        let subject = r#"{"tenant":"f40012db-2386-532a-bdec-3b6166f62532","subject":"7e7eb87a-7f47-5f11-a622-b3f5099ea418","stored":{"state":"wrapped","envelope":[1,1,1]}}"#;
+        let tenant = r#"{"tenant":"f40012db-2386-532a-bdec-3b6166f62532","keys":{"state":"active","data_keys":[{"version":1,"wrapped_key":[1,1,1]}],"search_key":null}}"#;
+        let nonce =
+            r#"{"tenant":"f40012db-2386-532a-bdec-3b6166f62532","version":1,"reserved":1048576}"#;
+        for contents in [
+            format!("[{subject}]"),
+            format!(r#"{{"format":2,"subjects":[{subject}],"tenants":[{tenant}],"keyring":null}}"#),
+            format!(
+                r#"{{"format":3,"subjects":[{subject}],"tenants":[{tenant}],"keyring":null,"nonces":[{nonce}]}}"#
+            ),
+        ] {
+            assert!(
+                FileKeyStore::check_contents(contents.as_bytes()).is_ok(),
+                "{contents}"
+            );
+        }
+        let twice = br#"{"format":3,"subjects":[],"tenants":[],"keyring":null,"nonces":[
+            {"tenant":"f40012db-2386-532a-bdec-3b6166f62532","version":1,"reserved":1},
+            {"tenant":"f40012db-2386-532a-bdec-3b6166f62532","version":1,"reserved":2}]}"#;
+        let err = FileKeyStore::check_contents(twice).unwrap_err();
+        assert!(
+            matches!(&err, Error::Store(m) if m.contains("listed twice")),
+            "{err}"
+        );
+        let err = FileKeyStore::check_contents(b"{").unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err}");
+    }
+
     use proptest::prelude::*;
 
     proptest! {
@@ -455,10 +502,13 @@ mod tests {
             let store = FileKeyStore::open(&path, &master).unwrap();
             let sealed = store.cipher.seal(&FileKeyStore::context().unwrap(), &contents).unwrap();
             write_atomically(&path, &sealed).unwrap();
-            match FileKeyStore::open(&path, &master) {
+            let opened = FileKeyStore::open(&path, &master);
+            match &opened {
                 Ok(_) | Err(Error::Store(_) | Error::Decode { .. }) => {}
                 Err(other) => prop_assert!(false, "unexpected {other:?}"),
             }
+            // The decoder tools and the fuzz target call agrees with open.
+            prop_assert_eq!(FileKeyStore::check_contents(&contents).is_ok(), opened.is_ok());
         }
     }
 }

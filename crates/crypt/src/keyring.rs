@@ -309,10 +309,7 @@ impl Backing {
         if self.store.replace_keyring(expected, new.clone())? {
             Ok(())
         } else {
-            Err(Error::Store(
-                "the keyring in the key store changed since this process opened it; reopen it"
-                    .into(),
-            ))
+            Err(Error::KeyringChanged)
         }
     }
 }
@@ -879,7 +876,9 @@ impl Keyring {
     ///
     /// A stored keyring saves the new version (wrapped under the root key)
     /// before it becomes primary; it fails with [`Error::Store`] if the store
-    /// cannot be written or another process changed the keyring meanwhile.
+    /// cannot be written, and with [`Error::KeyringChanged`] (nothing
+    /// written) if another process changed the keyring meanwhile:
+    /// [`Keyring::refresh`] and rotate again.
     pub fn rotate(&self, master: SecretKey) -> Result<u32, Error> {
         let mut versions = write(&self.versions);
         let version = versions.next_version()?;

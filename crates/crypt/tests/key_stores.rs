@@ -418,7 +418,7 @@ fn keyrings_rotate_retire_and_shred_tenants(b: &dyn Backend) {
     first.rotate(SecretKey::generate().unwrap()).unwrap();
     assert!(matches!(
         late.rotate(SecretKey::generate().unwrap()),
-        Err(Error::Store(_))
+        Err(Error::KeyringChanged)
     ));
     // ...and, refreshed, rotates after it.
     late.refresh().unwrap();
@@ -845,7 +845,7 @@ fn child() {
                 if i % ROTATE_EVERY == ROTATE_EVERY - 1 {
                     let mut attempts = 0;
                     while let Err(e) = k.rotate(SecretKey::generate().unwrap()) {
-                        assert!(matches!(e, Error::Store(_)), "{e}");
+                        assert!(matches!(e, Error::KeyringChanged), "{e}");
                         attempts += 1;
                         assert!(attempts < 100, "rotation kept losing races");
                         k.refresh().unwrap();

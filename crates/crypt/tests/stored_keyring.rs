@@ -145,7 +145,7 @@ fn two_keyrings_over_one_store_do_not_overwrite_each_others_rotation() {
     a.rotate(SecretKey::generate().unwrap()).unwrap();
     assert!(matches!(
         b.rotate(SecretKey::generate().unwrap()),
-        Err(Error::Store(_))
+        Err(Error::KeyringChanged)
     ));
     assert_eq!(b.versions(), [1], "a failed rotation changes nothing");
     assert_eq!(open(&store, DataKeyMode::Derived).versions(), [1, 2]);

@@ -624,8 +624,12 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // Closing the server's input ends its loop; then reap it.
+        // Closing the server's input ends its loop; closing its output too
+        // means a server still writing (a reply we stopped reading, say one
+        // over MAX_LINE) gets a broken pipe instead of blocking this wait
+        // for ever. Then reap it.
         self.output = None;
+        self.input = Box::new(std::io::empty());
         if let Some(mut child) = self.child.take() {
             let _ = child.wait();
         }

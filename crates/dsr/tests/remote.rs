@@ -273,6 +273,27 @@ fn an_overlong_line_ends_the_session_with_a_typed_error() {
     assert!(output.starts_with(b"{\"protocol\""));
 }
 
+#[test]
+fn a_program_replying_with_an_overlong_line_is_an_error_not_a_hang() {
+    // A hello, then a reply longer than MAX_LINE that the program is still
+    // writing when the client gives up on it: the client must not wait for
+    // it for ever (it used to keep the program's output open while reaping it).
+    let hello =
+        r#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#;
+    let script = format!(
+        "echo '{hello}'; head -c {} /dev/zero | tr '\\0' x",
+        MAX_LINE + (4 << 20)
+    );
+    let mut program = std::process::Command::new("sh");
+    program.args(["-c", &script]);
+    let remote = RemoteSources::spawn(program).unwrap();
+    let ids = ids();
+    let e = remote.has_tenant(ids.tenant).unwrap_err();
+    assert!(e.to_string().contains("exceeds"), "{e}");
+    // Dropping the session reaps the program without waiting for it to finish writing.
+    drop(remote);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

@@ -202,3 +202,30 @@ proptest! {
         prop_assert_eq!(out, whole);
     }
 }
+
+proptest! {
+    /// JSON masking on arbitrary bytes: a rule path parses or fails typed,
+    /// and any document that parses masks without panicking, every string
+    /// at the rule path replaced.
+    #[test]
+    fn json_rules_and_documents_of_arbitrary_bytes_never_panic(
+        path in "[a-z*\\[\\]0-9.$]{0,12}",
+        bytes in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let rules = match custodia_mask::JsonRules::new().field(&path, custodia_mask::Kind::Email, None) {
+            Ok(rules) => rules,
+            Err(e) => {
+                prop_assert!(matches!(e, custodia_mask::Error::InvalidPath { .. }), "{}", e);
+                custodia_mask::JsonRules::new()
+            }
+        };
+        if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            let masker = Masker::new(Detector::new());
+            prop_assert!(masker.mask_json(&mut value, &rules, None).is_ok());
+        }
+        let mut document = serde_json::json!({"a": {"b": ["x@y.example", 7]}});
+        let rules = custodia_mask::JsonRules::new().field("a.b[]", custodia_mask::Kind::Email, None).unwrap();
+        Masker::new(Detector::new()).mask_json(&mut document, &rules, None).unwrap();
+        prop_assert!(!document.to_string().contains("x@y.example"));
+    }
+}

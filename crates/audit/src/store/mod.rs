@@ -12,6 +12,8 @@
 //!   and crash recovery that drops at most one torn record (see [`segment`]).
 //! * `SqliteStore` (feature `sqlite`): one table in a SQLite database, for
 //!   hosts that already run SQLite (see the `sqlite` module).
+//! * [`row`]: the SQL stores' record and anchor rows, decoded and checked
+//!   without a driver (what every SQL adapter runs on the columns it fetched).
 //! * `PostgresStore` (feature `postgres`): appenders in several processes or
 //!   machines extend one gap-free log (see the `postgres` module).
 //!
@@ -31,6 +33,7 @@ mod memory;
 mod pgsql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod row;
 pub mod segment;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -40,6 +43,7 @@ mod sqlx_pg;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use row::{AnchorRow, RecordRow};
 pub use segment::{Durability, SegmentOptions, SegmentStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

@@ -7,9 +7,8 @@
 
 use std::path::PathBuf;
 
-use super::Anchor;
+use super::{Anchor, AnchorRow, RecordRow};
 use crate::Error;
-use crate::merkle::{Hash, TreeHead};
 
 /// The schema this build creates and reads.
 #[cfg_attr(not(feature = "postgres"), allow(unreachable_pub))]
@@ -72,18 +71,12 @@ pub(crate) fn grant_sql(role: &str) -> Result<String, Error> {
     ))
 }
 
-/// The checksum stored with each record: CRC-32 of the index and the payload.
+/// The checksum stored with each record (see [`RecordRow::checksum`]).
 pub(crate) fn crc(index: u64, payload: &[u8]) -> i64 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&index.to_be_bytes());
-    h.update(payload);
-    i64::from(h.finalize())
+    RecordRow::checksum(index, payload)
 }
 
-/// An index or size as a `BIGINT`.
-pub(crate) fn to_i64(n: u64) -> Result<i64, Error> {
-    i64::try_from(n).map_err(|_| Error::Store("index beyond BIGINT".into()))
-}
+pub(crate) use super::row::to_i64;
 
 /// Where errors say a record of `log` lives.
 pub(crate) fn place(log: &str) -> PathBuf {
@@ -92,12 +85,7 @@ pub(crate) fn place(log: &str) -> PathBuf {
 
 /// A tampering error at `index` of `log`.
 pub(crate) fn tampered(log: &str, index: u64, reason: impl Into<String>) -> Error {
-    Error::Tampered {
-        path: place(log),
-        offset: index,
-        index: Some(index),
-        reason: reason.into(),
-    }
+    super::row::tampered(&place(log), index, reason)
 }
 
 /// Checks one [`SCAN_SQL`] row against the index it should have.
@@ -108,17 +96,12 @@ pub(crate) fn check_scanned(
     payload: &[u8],
     stored_crc: i64,
 ) -> Result<(), Error> {
-    if idx != to_i64(expected)? {
-        return Err(tampered(
-            log,
-            expected,
-            format!("expected record {expected}, found record {idx}: a record was removed"),
-        ));
-    }
-    if stored_crc != crc(expected, payload) {
-        return Err(tampered(log, expected, "record checksum mismatch"));
-    }
-    Ok(())
+    let row = RecordRow {
+        index: idx,
+        payload,
+        crc: stored_crc,
+    };
+    row.check(&place(log), expected)
 }
 
 /// Checks one [`ANCHOR_COUNTS_SQL`] row: a head recorded beyond the last
@@ -139,17 +122,9 @@ pub(crate) fn check_anchor_counts(log: &str, heads: i64, records: i64) -> Result
 
 /// One [`HEADS_SQL`] row as the anchor a verifier checks.
 pub(crate) fn anchor(log: &str, size: i64, root: &[u8]) -> Result<Anchor, Error> {
-    let root: Hash = root.try_into().map_err(|_| Error::Tampered {
-        path: place(log),
-        offset: 0,
-        index: None,
-        reason: format!("recorded head at size {size} is not a 32-byte hash"),
-    })?;
+    let path = place(log);
     Ok(Anchor {
-        head: TreeHead {
-            size: u64::try_from(size).unwrap_or(u64::MAX),
-            root,
-        },
-        path: place(log),
+        head: AnchorRow { size, root }.decode(&path)?,
+        path,
     })
 }

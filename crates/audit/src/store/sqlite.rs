@@ -27,9 +27,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Anchor, AuditStore, Durability, Visitor};
+use super::row::{tampered, to_i64};
+use super::{Anchor, AnchorRow, AuditStore, Durability, RecordRow, Visitor};
 use crate::Error;
-use crate::merkle::{Hash, MerkleTree, TreeHead};
+use crate::merkle::MerkleTree;
 
 /// How often (in records) an anchor is written.
 pub const ANCHOR_EVERY: u64 = 1024;
@@ -101,26 +102,6 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    fn tampered(&self, index: u64, reason: impl Into<String>) -> Error {
-        Error::Tampered {
-            path: self.path.clone(),
-            offset: index,
-            index: Some(index),
-            reason: reason.into(),
-        }
-    }
-}
-
-fn crc(index: u64, payload: &[u8]) -> i64 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&index.to_be_bytes());
-    h.update(payload);
-    i64::from(h.finalize())
-}
-
-fn to_i64(n: u64) -> Result<i64, Error> {
-    i64::try_from(n).map_err(|_| Error::Store("index beyond SQLite's range".into()))
 }
 
 impl AuditStore for SqliteStore {
@@ -161,7 +142,11 @@ impl AuditStore for SqliteStore {
                         .map_err(db(&path))?;
                 }
                 insert
-                    .execute(params![to_i64(index)?, record, crc(index, record)])
+                    .execute(params![
+                        to_i64(index)?,
+                        record,
+                        RecordRow::checksum(index, record)
+                    ])
                     .map_err(db(&path))?;
             }
         }
@@ -187,7 +172,7 @@ impl AuditStore for SqliteStore {
                 size: self.len,
             });
         }
-        let (payload, stored): (Vec<u8>, i64) = self
+        let (payload, crc): (Vec<u8>, i64) = self
             .conn
             .query_row(
                 "SELECT payload, crc FROM audit_records WHERE idx = ?1",
@@ -196,10 +181,13 @@ impl AuditStore for SqliteStore {
             )
             .optional()
             .map_err(db(&self.path))?
-            .ok_or_else(|| self.tampered(index, "record is missing"))?;
-        if stored != crc(index, &payload) {
-            return Err(self.tampered(index, "record checksum mismatch"));
+            .ok_or_else(|| tampered(&self.path, index, "record is missing"))?;
+        RecordRow {
+            index: to_i64(index)?,
+            payload: &payload,
+            crc,
         }
+        .check(&self.path, index)?;
         Ok(payload)
     }
 
@@ -215,26 +203,24 @@ impl AuditStore for SqliteStore {
             .map_err(db(&self.path))?;
         let mut expected = from;
         while let Some(row) = rows.next().map_err(db(&self.path))? {
-            let idx: i64 = row.get(0).map_err(db(&self.path))?;
-            if idx != expected as i64 {
-                return Err(self.tampered(
-                    expected,
-                    format!("expected record {expected}, found record {idx}: a record was removed"),
-                ));
-            }
             let payload = row.get_ref(1).map_err(db(&self.path))?;
-            let bytes = payload
-                .as_blob()
-                .map_err(|_| self.tampered(expected, "payload is not a blob"))?;
-            let stored: i64 = row.get(2).map_err(db(&self.path))?;
-            if stored != crc(expected, bytes) {
-                return Err(self.tampered(expected, "record checksum mismatch"));
-            }
-            f(expected, bytes)?;
+            let record = RecordRow {
+                index: row.get(0).map_err(db(&self.path))?,
+                payload: payload
+                    .as_blob()
+                    .map_err(|_| tampered(&self.path, expected, "payload is not a blob"))?,
+                crc: row.get(2).map_err(db(&self.path))?,
+            };
+            record.check(&self.path, expected)?;
+            f(expected, record.payload)?;
             expected += 1;
         }
         if expected < self.len && from <= self.len {
-            return Err(self.tampered(expected, "records are missing at the end"));
+            return Err(tampered(
+                &self.path,
+                expected,
+                "records are missing at the end",
+            ));
         }
         Ok(())
     }
@@ -250,17 +236,8 @@ impl AuditStore for SqliteStore {
         let mut anchors = Vec::new();
         for row in rows {
             let (size, root) = row.map_err(db(&self.path))?;
-            let root: Hash = root.as_slice().try_into().map_err(|_| Error::Tampered {
-                path: self.path.clone(),
-                offset: 0,
-                index: None,
-                reason: format!("anchor at size {size} is not a 32-byte hash"),
-            })?;
             anchors.push(Anchor {
-                head: TreeHead {
-                    size: u64::try_from(size).unwrap_or(u64::MAX),
-                    root,
-                },
+                head: AnchorRow { size, root: &root }.decode(&self.path)?,
                 path: self.path.clone(),
             });
         }
