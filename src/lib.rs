@@ -13,8 +13,9 @@
 //! | `retention` | `custodia-retention` | retention policies, legal holds, sweeps | `retention` |
 //! | `audit` | `custodia-audit` | tamper-evident audit log with proofs and checkpoints | `audit` |
 //! | `dsr` | `custodia-dsr` | data-subject requests, breaches, records of processing | `dsr` |
+//! | `axum` | `custodia-axum` | axum/tower layer: tenant per request, bound transaction, audit of mutations | `axum` (off) |
 //!
-//! All of these features are on by default. Storage backends (`sqlite`:
+//! All of these features but `axum` are on by default (`jwt` adds its bearer-token authenticator). Storage backends (`sqlite`:
 //! `custodia-crypt` and `custodia-audit`; `postgres`: `custodia-tenant`,
 //! `custodia-crypt` and `custodia-audit`) are
 //! off by default and forwarded to the crates that have them; `proptest` turns
@@ -41,6 +42,8 @@ pub use custodia_core as core;
 pub use custodia_audit as audit;
 #[cfg(feature = "crypt")]
 pub use custodia_crypt as crypt;
+#[cfg(feature = "axum")]
+pub use custodia_axum as axum;
 #[cfg(feature = "dsr")]
 pub use custodia_dsr as dsr;
 #[cfg(feature = "mask")]
