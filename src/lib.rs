@@ -40,10 +40,10 @@ pub use custodia_core as core;
 
 #[cfg(feature = "audit")]
 pub use custodia_audit as audit;
-#[cfg(feature = "crypt")]
-pub use custodia_crypt as crypt;
 #[cfg(feature = "axum")]
 pub use custodia_axum as axum;
+#[cfg(feature = "crypt")]
+pub use custodia_crypt as crypt;
 #[cfg(feature = "dsr")]
 pub use custodia_dsr as dsr;
 #[cfg(feature = "mask")]

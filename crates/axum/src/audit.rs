@@ -12,7 +12,8 @@ use custodia_core::SubjectId;
 use custodia_crypt::{KeyStore, SubjectVault};
 
 /// The future an [`AuditSink`] returns.
-pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), custodia_audit::Error>> + Send + 'a>>;
+pub type SinkFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(), custodia_audit::Error>> + Send + 'a>>;
 
 /// Records the audit events `CustodiaLayer` builds, one per audited request.
 ///
@@ -68,7 +69,10 @@ impl<S: KeyStore + 'static> AuditSink for SqlxAuditSink<S> {
 
 /// `event` with every personal value sealed, or dropped if its subject was
 /// erased.
-fn sealed<S: KeyStore>(vault: &SubjectVault<S>, mut event: Event) -> Result<Event, custodia_audit::Error> {
+fn sealed<S: KeyStore>(
+    vault: &SubjectVault<S>,
+    mut event: Event,
+) -> Result<Event, custodia_audit::Error> {
     match seal_event(vault, &mut event) {
         Ok(()) => Ok(event),
         Err(custodia_audit::Error::Crypt(

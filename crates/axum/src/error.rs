@@ -166,10 +166,9 @@ impl IntoResponse for Error {
         let body = serde_json::json!({ "error": self.kind(), "message": self.public_message() });
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer"),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -199,7 +198,9 @@ mod tests {
     fn server_errors_say_nothing() {
         let e = Error::Database {
             doing: "reading tickets",
-            source: sqlx_core::Error::Protocol("duplicate key value (email)=(alice@example.com)".into()),
+            source: sqlx_core::Error::Protocol(
+                "duplicate key value (email)=(alice@example.com)".into(),
+            ),
         };
         assert_eq!(e.kind(), "internal");
         assert_eq!(e.public_message(), "internal error");

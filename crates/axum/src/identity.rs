@@ -142,7 +142,12 @@ mod tests {
     fn bearer_tokens_are_read_and_others_refused() {
         assert_eq!(bearer_token(&parts(Some(b"Bearer abc"))).unwrap(), "abc");
         assert_eq!(bearer_token(&parts(Some(b"bearer  abc "))).unwrap(), "abc");
-        for bad in [None, Some(&b"Basic dXNlcjpwdw=="[..]), Some(b"Bearer "), Some(b"Bearer")] {
+        for bad in [
+            None,
+            Some(&b"Basic dXNlcjpwdw=="[..]),
+            Some(b"Bearer "),
+            Some(b"Bearer"),
+        ] {
             let e = bearer_token(&parts(bad)).unwrap_err();
             assert_eq!(e.kind(), "unauthorized");
             assert!(!e.public_message().contains("dXNlcjpwdw"));

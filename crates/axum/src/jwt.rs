@@ -281,9 +281,7 @@ fn refusal(kind: &ErrorKind) -> Error {
         ErrorKind::InvalidAudience => "the token's audience is not accepted",
         ErrorKind::InvalidAlgorithm => "the token's algorithm is not accepted",
         ErrorKind::MissingRequiredClaim(_) => MISSING_CLAIM,
-        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => {
-            "the token's claims are malformed"
-        }
+        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => "the token's claims are malformed",
         _ => "the token is malformed",
     })
 }
@@ -305,7 +303,9 @@ mod tests {
     const SECRET: [u8; 32] = [42; 32];
 
     fn clock() -> Arc<ManualClock> {
-        Arc::new(ManualClock::new(Utc.timestamp_opt(1_800_000_000, 0).unwrap()))
+        Arc::new(ManualClock::new(
+            Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
+        ))
     }
 
     fn auth() -> JwtAuthenticator {
@@ -327,13 +327,19 @@ mod tests {
     #[test]
     fn a_good_token_gives_its_tenant_actor_and_roles() {
         let tenant = TenantId::random();
-        let id = auth().verify(&token(claims(tenant, 1_800_000_100))).unwrap();
+        let id = auth()
+            .verify(&token(claims(tenant, 1_800_000_100)))
+            .unwrap();
         assert_eq!(id.context().tenant(), tenant);
         assert_eq!(
             id.context().actor(),
             ActorId::from_external_key(tenant, ACTOR_SYSTEM, "agent-7")
         );
-        assert!(id.context().roles().contains(&RoleName::new("agent").unwrap()));
+        assert!(
+            id.context()
+                .roles()
+                .contains(&RoleName::new("agent").unwrap())
+        );
     }
 
     #[test]
@@ -341,16 +347,34 @@ mod tests {
         let tenant = TenantId::random();
         let cases = [
             (claims(tenant, 1_799_999_000), "expired"),
-            (serde_json::json!({"iss": "iss", "aud": "aud", "sub": "a", "exp": 1_900_000_000}), "tenant claim"),
-            (serde_json::json!({"iss": "iss", "aud": "aud", "sub": "a", "exp": 1_900_000_000, "tid": "acme"}), "tenant claim"),
-            (serde_json::json!({"iss": "evil", "aud": "aud", "sub": "a", "exp": 1_900_000_000}), "issuer"),
-            (serde_json::json!({"iss": "iss", "aud": "other", "sub": "a", "exp": 1_900_000_000}), "audience"),
-            (serde_json::json!({"iss": "iss", "aud": "aud", "exp": 1_900_000_000}), "required claim"),
+            (
+                serde_json::json!({"iss": "iss", "aud": "aud", "sub": "a", "exp": 1_900_000_000}),
+                "tenant claim",
+            ),
+            (
+                serde_json::json!({"iss": "iss", "aud": "aud", "sub": "a", "exp": 1_900_000_000, "tid": "acme"}),
+                "tenant claim",
+            ),
+            (
+                serde_json::json!({"iss": "evil", "aud": "aud", "sub": "a", "exp": 1_900_000_000}),
+                "issuer",
+            ),
+            (
+                serde_json::json!({"iss": "iss", "aud": "other", "sub": "a", "exp": 1_900_000_000}),
+                "audience",
+            ),
+            (
+                serde_json::json!({"iss": "iss", "aud": "aud", "exp": 1_900_000_000}),
+                "required claim",
+            ),
         ];
         for (claims, expected) in cases {
             let e = auth().verify(&token(claims)).unwrap_err();
             assert_eq!(e.kind(), "unauthorized", "{e}");
-            assert!(e.public_message().contains(expected), "{e} lacks {expected}");
+            assert!(
+                e.public_message().contains(expected),
+                "{e} lacks {expected}"
+            );
         }
     }
 
@@ -358,24 +382,41 @@ mod tests {
     fn another_algorithm_or_key_is_refused() {
         let tenant = TenantId::random();
         let other = EncodingKey::from_secret(&[1; 32]).unwrap();
-        let forged =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims(tenant, 1_900_000_000), &other)
-                .unwrap();
-        assert!(auth().verify(&forged).unwrap_err().to_string().contains("signature"));
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(tenant, 1_900_000_000),
+            &other,
+        )
+        .unwrap();
+        assert!(
+            auth()
+                .verify(&forged)
+                .unwrap_err()
+                .to_string()
+                .contains("signature")
+        );
         let hs384 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS384),
             &claims(tenant, 1_900_000_000),
             &EncodingKey::from_secret(&SECRET).unwrap(),
         )
         .unwrap();
-        assert!(auth().verify(&hs384).unwrap_err().to_string().contains("algorithm"));
+        assert!(
+            auth()
+                .verify(&hs384)
+                .unwrap_err()
+                .to_string()
+                .contains("algorithm")
+        );
     }
 
     #[test]
     fn an_unserved_tenant_is_forbidden() {
         let tenant = TenantId::random();
         let auth = auth().serve_only([TenantId::random()]);
-        let e = auth.verify(&token(claims(tenant, 1_900_000_000))).unwrap_err();
+        let e = auth
+            .verify(&token(claims(tenant, 1_900_000_000)))
+            .unwrap_err();
         assert_eq!(e.kind(), "forbidden");
     }
 

@@ -246,7 +246,14 @@ where
         .as_ref()
         .and_then(|_| audited_action(&facts.method, audit.as_ref(), config.audit_reads))
         .map(|action| event(config, &identity, &facts, action, audit, response.status()));
-    match finish(config, event, tx, response.status().is_success() || response.status().is_redirection()).await {
+    match finish(
+        config,
+        event,
+        tx,
+        response.status().is_success() || response.status().is_redirection(),
+    )
+    .await
+    {
         Ok(()) => response,
         Err(e) => e.into_response(),
     }
@@ -278,7 +285,11 @@ fn event(
     let mut actor = Actor::new(identity.kind().clone(), ctx.actor());
     let (target, subject, changes) = match audit {
         Some(a) => (a.target, a.subject, a.changes),
-        None => (Target::new("route", facts.route.as_str())?, None, Vec::new()),
+        None => (
+            Target::new("route", facts.route.as_str())?,
+            None,
+            Vec::new(),
+        ),
     };
     // IP and user agent are personal data: kept only when a subject's key
     // can seal them (and so erase them later).
@@ -421,7 +432,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Tx {
         let slot = parts
             .extensions
             .get::<TxSlot>()
-            .ok_or(Error::Misconfigured("the Tx extractor needs CustodiaLayer on the route"))?;
+            .ok_or(Error::Misconfigured(
+                "the Tx extractor needs CustodiaLayer on the route",
+            ))?;
         let mut guard = Arc::clone(&slot.cell).try_lock_owned().map_err(|_| {
             Error::Misconfigured("the request's transaction is already taken by another Tx")
         })?;
@@ -443,14 +456,29 @@ mod tests {
         let target = Target::new("ticket", "1").unwrap();
         let plain = Audit::new(target.clone());
         let personal = Audit::new(target).subject(custodia_core::SubjectId::random());
-        assert_eq!(audited_action(&Method::POST, None, false), Some(Action::Create));
-        assert_eq!(audited_action(&Method::PATCH, None, false), Some(Action::Update));
-        assert_eq!(audited_action(&Method::DELETE, None, false), Some(Action::Delete));
+        assert_eq!(
+            audited_action(&Method::POST, None, false),
+            Some(Action::Create)
+        );
+        assert_eq!(
+            audited_action(&Method::PATCH, None, false),
+            Some(Action::Update)
+        );
+        assert_eq!(
+            audited_action(&Method::DELETE, None, false),
+            Some(Action::Delete)
+        );
         assert_eq!(audited_action(&Method::GET, Some(&personal), false), None);
         assert_eq!(audited_action(&Method::GET, Some(&plain), true), None);
-        assert_eq!(audited_action(&Method::GET, Some(&personal), true), Some(Action::Read));
+        assert_eq!(
+            audited_action(&Method::GET, Some(&personal), true),
+            Some(Action::Read)
+        );
         let erase = personal.clone().action(Action::Erase);
-        assert_eq!(audited_action(&Method::POST, Some(&erase), false), Some(Action::Erase));
+        assert_eq!(
+            audited_action(&Method::POST, Some(&erase), false),
+            Some(Action::Erase)
+        );
     }
 
     #[test]
