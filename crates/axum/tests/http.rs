@@ -520,6 +520,16 @@ fn an_agent_cannot_read_list_change_or_guess_another_tenants_tickets() {
     rt.block_on(fixture.stop());
 }
 
+/// A refused request and the refusal expected.
+struct Case {
+    token: Option<String>,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: StatusCode,
+    kind: &'static str,
+    says: &'static str,
+}
+
 #[test]
 fn bad_requests_get_a_clear_4xx_and_write_nothing() {
     let rt = runtime();
@@ -546,26 +556,44 @@ fn bad_requests_get_a_clear_4xx_and_write_nothing() {
         .unwrap();
         let ticket = serde_json::to_vec(&json!({"title": "x", "requester": "c"})).unwrap();
         let big = serde_json::to_vec(&json!({"title": "x".repeat(2 * BODY_LIMIT), "requester": "c"})).unwrap();
-        let cases: Vec<(Option<String>, Option<(&str, Vec<u8>)>, StatusCode, &str, &str)> = vec![
-            (None, Some(("application/json", ticket.clone())), StatusCode::UNAUTHORIZED, "unauthorized", "no bearer token"),
-            (Some("not-a-jwt".into()), Some(("application/json", ticket.clone())), StatusCode::UNAUTHORIZED, "unauthorized", "malformed"),
-            (Some(forged), Some(("application/json", ticket.clone())), StatusCode::UNAUTHORIZED, "unauthorized", "signature"),
-            (Some(hs256), Some(("application/json", ticket.clone())), StatusCode::UNAUTHORIZED, "unauthorized", "algorithm"),
-            (Some(token_with(claims(json!(tenant.to_string()), now() - 3600))), Some(("application/json", ticket.clone())), StatusCode::UNAUTHORIZED, "unauthorized", "expired"),
-            (Some(token_with(claims(json!("acme"), now() + 600))), Some(("application/json", ticket.clone())), StatusCode::UNAUTHORIZED, "unauthorized", "tenant claim"),
-            (Some(token(TenantId::random(), "agent-1")), Some(("application/json", ticket.clone())), StatusCode::FORBIDDEN, "forbidden", "not served"),
-            (Some(good.clone()), Some(("application/json", b"{\"title\": ".to_vec())), StatusCode::BAD_REQUEST, "bad_request", "JSON"),
-            (Some(good.clone()), Some(("application/json", b"{\"title\": \"x\"}".to_vec())), StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "requester"),
-            (Some(good.clone()), Some(("text/plain", ticket.clone())), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Content-Type"),
-            (Some(good.clone()), Some(("application/json", big)), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "limit"),
-        ];
-        for (token, body, status, kind, says) in cases {
-            let (got, json) = http.send(Method::POST, "/tickets", token.as_deref(), body).await;
-            assert_eq!(got, status, "{json}");
-            assert_eq!(json["error"], kind, "{json}");
+        let json_type = "application/json";
+        let case = |token: &Option<String>, content_type, body: &[u8], status, kind, says| Case {
+            token: token.clone(),
+            content_type,
+            body: body.to_vec(),
+            status,
+            kind,
+            says,
+        };
+        let (good, none) = (Some(good), None);
+        let expired = Some(token_with(claims(json!(tenant.to_string()), now() - 3600)));
+        let not_a_tenant = Some(token_with(claims(json!("acme"), now() + 600)));
+        let unserved = Some(token(TenantId::random(), "agent-1"));
+        let unauthorized = (StatusCode::UNAUTHORIZED, "unauthorized");
+        let cases = [
+            (&none, json_type, &ticket[..], unauthorized, "no bearer token"),
+            (&Some("not-a-jwt".into()), json_type, &ticket, unauthorized, "malformed"),
+            (&Some(forged), json_type, &ticket, unauthorized, "signature"),
+            (&Some(hs256), json_type, &ticket, unauthorized, "algorithm"),
+            (&expired, json_type, &ticket, unauthorized, "expired"),
+            (&not_a_tenant, json_type, &ticket, unauthorized, "tenant claim"),
+            (&unserved, json_type, &ticket, (StatusCode::FORBIDDEN, "forbidden"), "not served"),
+            (&good, json_type, b"{\"title\": ", (StatusCode::BAD_REQUEST, "bad_request"), "JSON"),
+            (&good, json_type, b"{\"title\": \"x\"}", (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"), "requester"),
+            (&good, "text/plain", &ticket, (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"), "Content-Type"),
+            (&good, json_type, &big, (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "limit"),
+        ]
+        .map(|(token, content_type, body, (status, kind), says)| {
+            case(token, content_type, body, status, kind, says)
+        });
+        for case in cases {
+            let body = Some((case.content_type, case.body));
+            let (got, json) = http.send(Method::POST, "/tickets", case.token.as_deref(), body).await;
+            assert_eq!(got, case.status, "{json}");
+            assert_eq!(json["error"], case.kind, "{json}");
             let message = json["message"].as_str().unwrap();
-            assert!(message.contains(says), "{message:?} should say {says:?}");
-            if let Some(token) = &token {
+            assert!(message.contains(case.says), "{message:?} should say {:?}", case.says);
+            if let Some(token) = &case.token {
                 assert!(!message.contains(token.as_str()), "the token came back");
             }
         }
