@@ -2,7 +2,8 @@
 //! `Authorization` header reader and the JWT verifier, both on the raw input
 //! and on the input as the claims of a correctly signed HS256 token (so the
 //! claim checks see arbitrary JSON, not only a failed signature). A refusal
-//! is always a 401/403 whose message does not repeat the input; never a panic.
+//! is always a 401/403 with a fixed, short reason (never the input); never a
+//! panic.
 
 #![no_main]
 
@@ -36,9 +37,9 @@ fn signed(claims: &[u8]) -> String {
 fn check(token: &str) {
     if let Err(e) = AUTH.verify(token) {
         assert!(matches!(e.kind(), "unauthorized" | "forbidden"), "{e}");
-        if token.len() >= 12 {
-            assert!(!e.public_message().contains(token));
-        }
+        // Reasons are fixed texts: a message never grows with the input (an
+        // input may of course be a piece of a reason).
+        assert!(e.public_message().len() <= 100, "{e}");
     }
 }
 

@@ -224,12 +224,8 @@ async fn delete(
 impl Fixture {
     /// A fresh schema with an RLS-protected `tickets` table, `tenants` tenants
     /// served, a fresh audit log, and the server on 127.0.0.1:0.
-    async fn start(tenants: usize, audit_reads: bool) -> Self {
-        Self::start_with(tenants, audit_reads, false).await
-    }
-
-    /// [`Fixture::start`], with an audit sink that always fails if `failing_audit`.
-    async fn start_with(tenants: usize, audit_reads: bool, failing_audit: bool) -> Self {
+    /// An audit sink that always fails if `failing_audit`.
+    async fn start(tenants: usize, audit_reads: bool, failing_audit: bool) -> Self {
         let admin = pool("CUSTODIA_PG_ADMIN_URL", 2).await;
         let app_pool = pool("CUSTODIA_PG_APP_URL", 8).await;
         let app_role: String = query::<Postgres>("SELECT current_user::text")
@@ -445,11 +441,27 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Runs `test` on a fresh one-tenant fixture with that tenant's agent token
+/// and a client, then drops the fixture's schema.
+fn with_one_tenant(
+    audit_reads: bool,
+    failing_audit: bool,
+    test: impl AsyncFnOnce(&Fixture, TenantId, &str, &Http),
+) {
+    runtime().block_on(async {
+        let fixture = Fixture::start(1, audit_reads, failing_audit).await;
+        let tenant = fixture.tenants[0];
+        let http = Http::new(fixture.addr);
+        test(&fixture, tenant, &token(tenant, "agent-1"), &http).await;
+        fixture.stop().await;
+    });
+}
+
 #[test]
 fn an_agent_cannot_read_list_change_or_guess_another_tenants_tickets() {
     let rt = runtime();
     let (fixture, ids) = rt.block_on(async {
-        let fixture = Fixture::start(2, false).await;
+        let fixture = Fixture::start(2, false, false).await;
         let http = Http::new(fixture.addr);
         let mut ids = Vec::new();
         for (i, tenant) in fixture.tenants.iter().enumerate() {
@@ -532,15 +544,8 @@ struct Case {
 
 #[test]
 fn bad_requests_get_a_clear_4xx_and_write_nothing() {
-    let rt = runtime();
-    rt.block_on(async {
-        let fixture = Fixture::start(1, false).await;
-        let tenant = fixture.tenants[0];
-        let good = token(tenant, "agent-1");
-        let http = Http::new(fixture.addr);
-        let claims = |tid: Value, exp: i64| {
-            json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "agent-1", "exp": exp, "tid": tid})
-        };
+    with_one_tenant(false, false, async |fixture, tenant, good, http| {
+        let claims = |tid: Value, exp: i64| json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "agent-1", "exp": exp, "tid": tid});
         // Right claims, signed by another key.
         let forged = jsonwebtoken::encode(
             &Header::new(Algorithm::EdDSA),
@@ -555,7 +560,9 @@ fn bad_requests_get_a_clear_4xx_and_write_nothing() {
         )
         .unwrap();
         let ticket = serde_json::to_vec(&json!({"title": "x", "requester": "c"})).unwrap();
-        let big = serde_json::to_vec(&json!({"title": "x".repeat(2 * BODY_LIMIT), "requester": "c"})).unwrap();
+        let big =
+            serde_json::to_vec(&json!({"title": "x".repeat(2 * BODY_LIMIT), "requester": "c"}))
+                .unwrap();
         let json_type = "application/json";
         let case = |token: &Option<String>, content_type, body: &[u8], status, kind, says| Case {
             token: token.clone(),
@@ -565,56 +572,111 @@ fn bad_requests_get_a_clear_4xx_and_write_nothing() {
             kind,
             says,
         };
-        let (good, none) = (Some(good), None);
+        let (good, none) = (Some(good.to_owned()), None);
         let expired = Some(token_with(claims(json!(tenant.to_string()), now() - 3600)));
         let not_a_tenant = Some(token_with(claims(json!("acme"), now() + 600)));
         let unserved = Some(token(TenantId::random(), "agent-1"));
         let unauthorized = (StatusCode::UNAUTHORIZED, "unauthorized");
         let cases = [
-            (&none, json_type, &ticket[..], unauthorized, "no bearer token"),
-            (&Some("not-a-jwt".into()), json_type, &ticket, unauthorized, "malformed"),
+            (
+                &none,
+                json_type,
+                &ticket[..],
+                unauthorized,
+                "no bearer token",
+            ),
+            (
+                &Some("not-a-jwt".into()),
+                json_type,
+                &ticket,
+                unauthorized,
+                "malformed",
+            ),
             (&Some(forged), json_type, &ticket, unauthorized, "signature"),
             (&Some(hs256), json_type, &ticket, unauthorized, "algorithm"),
             (&expired, json_type, &ticket, unauthorized, "expired"),
-            (&not_a_tenant, json_type, &ticket, unauthorized, "tenant claim"),
-            (&unserved, json_type, &ticket, (StatusCode::FORBIDDEN, "forbidden"), "not served"),
-            (&good, json_type, b"{\"title\": ", (StatusCode::BAD_REQUEST, "bad_request"), "JSON"),
-            (&good, json_type, b"{\"title\": \"x\"}", (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"), "requester"),
-            (&good, "text/plain", &ticket, (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"), "Content-Type"),
-            (&good, json_type, &big, (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "limit"),
+            (
+                &not_a_tenant,
+                json_type,
+                &ticket,
+                unauthorized,
+                "tenant claim",
+            ),
+            (
+                &unserved,
+                json_type,
+                &ticket,
+                (StatusCode::FORBIDDEN, "forbidden"),
+                "not served",
+            ),
+            (
+                &good,
+                json_type,
+                b"{\"title\": ",
+                (StatusCode::BAD_REQUEST, "bad_request"),
+                "JSON",
+            ),
+            (
+                &good,
+                json_type,
+                b"{\"title\": \"x\"}",
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+                "requester",
+            ),
+            (
+                &good,
+                "text/plain",
+                &ticket,
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+                "Content-Type",
+            ),
+            (
+                &good,
+                json_type,
+                &big,
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+                "limit",
+            ),
         ]
         .map(|(token, content_type, body, (status, kind), says)| {
             case(token, content_type, body, status, kind, says)
         });
         for case in cases {
             let body = Some((case.content_type, case.body));
-            let (got, json) = http.send(Method::POST, "/tickets", case.token.as_deref(), body).await;
+            let (got, json) = http
+                .send(Method::POST, "/tickets", case.token.as_deref(), body)
+                .await;
             assert_eq!(got, case.status, "{json}");
             assert_eq!(json["error"], case.kind, "{json}");
             let message = json["message"].as_str().unwrap();
-            assert!(message.contains(case.says), "{message:?} should say {:?}", case.says);
+            assert!(
+                message.contains(case.says),
+                "{message:?} should say {:?}",
+                case.says
+            );
             if let Some(token) = &case.token {
                 assert!(!message.contains(token.as_str()), "the token came back");
             }
         }
-        assert!(fixture.rows(tenant).await.is_empty(), "a refused request wrote");
+        assert!(
+            fixture.rows(tenant).await.is_empty(),
+            "a refused request wrote"
+        );
         // Refused credentials never reach the audit; refused bodies are
         // recorded as failed attempts, with nothing else.
         let events = fixture.audit_events().await;
         assert_eq!(events.len(), 4);
-        assert!(events.iter().all(|e| e.outcome == Outcome::Failure && e.action == Action::Create));
-        fixture.stop().await;
+        assert!(
+            events
+                .iter()
+                .all(|e| e.outcome == Outcome::Failure && e.action == Action::Create)
+        );
     });
 }
 
 #[test]
 fn an_error_response_rolls_back_what_the_handler_wrote() {
-    let rt = runtime();
-    rt.block_on(async {
-        let fixture = Fixture::start(1, false).await;
-        let tenant = fixture.tenants[0];
-        let token = token(tenant, "agent-1");
-        let http = Http::new(fixture.addr);
+    with_one_tenant(false, false, async |fixture, tenant, token, http| {
         let kept = http.create(&token, "kept", "contact-1").await;
         let (status, body) = http
             .json(
@@ -637,18 +699,12 @@ fn an_error_response_rolls_back_what_the_handler_wrote() {
             .map(|e| e.outcome)
             .collect();
         assert_eq!(outcomes, [Outcome::Success, Outcome::Failure]);
-        fixture.stop().await;
     });
 }
 
 #[test]
 fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
-    let rt = runtime();
-    rt.block_on(async {
-        let fixture = Fixture::start(1, true).await;
-        let tenant = fixture.tenants[0];
-        let token = token(tenant, "agent-1");
-        let http = Http::new(fixture.addr);
+    with_one_tenant(true, false, async |fixture, tenant, token, http| {
         let id = http.create(&token, "printer", "contact-9").await;
         let path = format!("/tickets/{id}");
         assert_eq!(
@@ -750,22 +806,17 @@ fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
         assert_eq!(revealed.erased, ["actor.ip", "actor.user_agent"]);
         // Without a subject there is no key to seal under: no client details.
         assert!(events[2].actor.ip.is_none() && events[2].actor.user_agent.is_none());
-        fixture.stop().await;
     });
 }
 
 #[test]
 fn a_change_whose_audit_event_fails_is_rolled_back() {
-    let rt = runtime();
-    rt.block_on(async {
-        let fixture = Fixture::start_with(1, false, true).await;
-        let tenant = fixture.tenants[0];
-        let http = Http::new(fixture.addr);
+    with_one_tenant(false, true, async |fixture, tenant, token, http| {
         let (status, body) = http
             .json(
                 Method::POST,
                 "/tickets",
-                &token(tenant, "agent-1"),
+                token,
                 json!({"title": "t", "requester": "c"}),
             )
             .await;
@@ -779,6 +830,5 @@ fn a_change_whose_audit_event_fails_is_rolled_back() {
             fixture.rows(tenant).await.is_empty(),
             "an unaudited change was committed"
         );
-        fixture.stop().await;
     });
 }
