@@ -195,15 +195,11 @@ async fn update(
     Path(id): Path<i64>,
     Json(patch): Json<Patch>,
 ) -> Result<StatusCode, Error> {
-    let row = query::<Postgres>(&format!(
+    let sql = format!(
         "UPDATE {} SET title = $2 WHERE id = $1 RETURNING id",
         app.table
-    ))
-    .bind(id)
-    .bind(&patch.title)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Error::found(row, "ticket").map(|_| StatusCode::NO_CONTENT)
+    );
+    change_one(&mut tx, &sql, id, Some(&patch.title)).await
 }
 
 async fn delete(
@@ -211,20 +207,30 @@ async fn delete(
     mut tx: Tx,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, Error> {
-    let row = query::<Postgres>(&format!(
-        "DELETE FROM {} WHERE id = $1 RETURNING id",
-        app.table
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let sql = format!("DELETE FROM {} WHERE id = $1 RETURNING id", app.table);
+    change_one(&mut tx, &sql, id, None).await
+}
+
+/// Runs `sql` on ticket `id` (`$1`, and `title` as `$2` if given): 204, or
+/// 404 when it touched no row (missing, or another tenant's).
+async fn change_one(
+    tx: &mut Tx,
+    sql: &str,
+    id: i64,
+    title: Option<&str>,
+) -> Result<StatusCode, Error> {
+    let mut statement = query::<Postgres>(sql).bind(id);
+    if let Some(title) = title {
+        statement = statement.bind(title);
+    }
+    let row = statement.fetch_optional(&mut **tx).await?;
     Error::found(row, "ticket").map(|_| StatusCode::NO_CONTENT)
 }
 
 impl Fixture {
     /// A fresh schema with an RLS-protected `tickets` table, `tenants` tenants
-    /// served, a fresh audit log, and the server on 127.0.0.1:0.
-    /// An audit sink that always fails if `failing_audit`.
+    /// served, a fresh audit log (or a sink that always fails, if
+    /// `failing_audit`), and the server on 127.0.0.1:0.
     async fn start(tenants: usize, audit_reads: bool, failing_audit: bool) -> Self {
         let admin = pool("CUSTODIA_PG_ADMIN_URL", 2).await;
         let app_pool = pool("CUSTODIA_PG_APP_URL", 8).await;
@@ -677,12 +683,12 @@ fn bad_requests_get_a_clear_4xx_and_write_nothing() {
 #[test]
 fn an_error_response_rolls_back_what_the_handler_wrote() {
     with_one_tenant(false, false, async |fixture, tenant, token, http| {
-        let kept = http.create(&token, "kept", "contact-1").await;
+        let kept = http.create(token, "kept", "contact-1").await;
         let (status, body) = http
             .json(
                 Method::POST,
                 "/tickets",
-                &token,
+                token,
                 json!({"title": "fail after insert", "requester": "c"}),
             )
             .await;
@@ -705,15 +711,15 @@ fn an_error_response_rolls_back_what_the_handler_wrote() {
 #[test]
 fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
     with_one_tenant(true, false, async |fixture, tenant, token, http| {
-        let id = http.create(&token, "printer", "contact-9").await;
+        let id = http.create(token, "printer", "contact-9").await;
         let path = format!("/tickets/{id}");
         assert_eq!(
-            http.send(Method::GET, &path, Some(&token), None).await.0,
+            http.send(Method::GET, &path, Some(token), None).await.0,
             StatusCode::OK
         );
         // A list carries no Audit part: not a read of personal data.
         assert_eq!(
-            http.send(Method::GET, "/tickets", Some(&token), None)
+            http.send(Method::GET, "/tickets", Some(token), None)
                 .await
                 .0,
             StatusCode::OK
@@ -722,13 +728,13 @@ fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
             .json(
                 Method::PATCH,
                 &path,
-                &token,
+                token,
                 json!({"title": "printer on fire"}),
             )
             .await;
         assert_eq!(patch.0, StatusCode::NO_CONTENT);
         assert_eq!(
-            http.send(Method::DELETE, &path, Some(&token), None).await.0,
+            http.send(Method::DELETE, &path, Some(token), None).await.0,
             StatusCode::NO_CONTENT
         );
 
