@@ -73,6 +73,19 @@ pub enum Error {
     /// rolled back. HTTP 500.
     #[error("audit: {0}")]
     Audit(#[from] custodia_audit::Error),
+    /// A service the request depends on failed (a model API behind
+    /// `MaskedCompletion`). HTTP 502; the body names the service, not the cause.
+    #[error("the {service} service failed: {cause}")]
+    Upstream {
+        /// Which service: `"completion"`.
+        service: &'static str,
+        /// Its failure, for the host's logs.
+        cause: String,
+    },
+    /// Masking failed (feature `mask`). HTTP 500.
+    #[cfg(feature = "mask")]
+    #[error("masking: {0}")]
+    Mask(#[from] custodia_mask::Error),
     /// The service is wired wrongly (a missing layer, a transaction taken
     /// twice): a bug in the host, not the client's fault. HTTP 500.
     #[error("misconfigured: {0}")]
@@ -83,7 +96,7 @@ impl Error {
     /// A stable, machine-readable name for the error, used as the `error`
     /// field of the JSON body: `unauthorized`, `forbidden`, `not_found`,
     /// `bad_request`, `payload_too_large`, `unsupported_media_type`,
-    /// `unprocessable`, `internal`.
+    /// `unprocessable`, `upstream`, `internal`.
     pub fn kind(&self) -> &'static str {
         match self.status() {
             StatusCode::UNAUTHORIZED => "unauthorized",
@@ -92,6 +105,7 @@ impl Error {
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+            StatusCode::BAD_GATEWAY => "upstream",
             s if s.is_client_error() => "bad_request",
             _ => "internal",
         }
@@ -104,6 +118,9 @@ impl Error {
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::BadRequest { status, .. } => *status,
+            Error::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            #[cfg(feature = "mask")]
+            Error::Mask(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Database { .. }
             | Error::Tenant(_)
             | Error::Audit(_)
@@ -111,12 +128,13 @@ impl Error {
         }
     }
 
-    /// The message the client sees: the error itself for 4xx, nothing for 5xx.
+    /// The message the client sees: the error itself for 4xx, the failed
+    /// service's name for 502, nothing for other 5xx.
     pub fn public_message(&self) -> String {
-        if self.status().is_server_error() {
-            "internal error".to_owned()
-        } else {
-            self.to_string()
+        match self {
+            Error::Upstream { service, .. } => format!("the {service} service failed"),
+            e if e.status().is_server_error() => "internal error".to_owned(),
+            e => e.to_string(),
         }
     }
 

@@ -96,7 +96,8 @@
 //! # Features
 //!
 //! `jwt`: the shipped bearer-token authenticator (the `jsonwebtoken` crate on
-//! RustCrypto). Off by default; everything else is always on (the crate is
+//! RustCrypto). `mask`: [`completion::MaskedCompletion`], masking for outbound
+//! AI calls (prompt masked with a token vault, reply unmasked). Off by default; everything else is always on (the crate is
 //! itself the opt-in).
 
 #![forbid(unsafe_code)]
@@ -105,6 +106,8 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+#[cfg(feature = "mask")]
+pub mod completion;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 
