@@ -227,6 +227,12 @@ async fn change_one(
     Error::found(row, "ticket").map(|_| StatusCode::NO_CONTENT)
 }
 
+/// A handler that asks for the request's transaction twice (a host bug).
+async fn two_transactions(first: Tx, second: Tx) -> StatusCode {
+    drop((first, second));
+    StatusCode::OK
+}
+
 impl Fixture {
     /// A fresh schema with an RLS-protected `tickets` table, `tenants` tenants
     /// served, a fresh audit log (or a sink that always fails, if
@@ -284,6 +290,7 @@ impl Fixture {
         let router = Router::new()
             .route("/tickets", post(create).get(list))
             .route("/tickets/{id}", get(read).patch(update).delete(delete))
+            .route("/two-transactions", post(two_transactions))
             .layer(layer)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(App {
@@ -836,5 +843,23 @@ fn a_change_whose_audit_event_fails_is_rolled_back() {
             fixture.rows(tenant).await.is_empty(),
             "an unaudited change was committed"
         );
+    });
+}
+
+#[test]
+fn a_second_transaction_in_one_request_is_an_error_not_a_deadlock() {
+    with_one_tenant(false, false, async |fixture, _, token, http| {
+        let (status, body) = http
+            .json(Method::POST, "/two-transactions", token, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body,
+            json!({"error": "internal", "message": "internal error"})
+        );
+        // The failure is on the record like any other refused mutation.
+        let events = fixture.audit_events().await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].outcome, Outcome::Failure);
     });
 }
