@@ -48,8 +48,8 @@ pub enum Error {
         kind: &'static str,
     },
     /// A request the server cannot read: malformed JSON, a body over the
-    /// limit, a wrong content type, an unparsable id. HTTP 400, 413, 415 or
-    /// 422 as `status` says.
+    /// limit, a wrong content type, an unparsable id, a step the record's
+    /// state does not allow. HTTP 400, 409, 413, 415 or 422 as `status` says.
     #[error("bad request ({status}): {message}")]
     BadRequest {
         /// The 4xx status.
@@ -82,6 +82,11 @@ pub enum Error {
         /// Its failure, for the host's logs.
         cause: String,
     },
+    /// A data-subject request step failed in a source, the desk's audit sink
+    /// or the key shredder (feature `dsr`). HTTP 500.
+    #[cfg(feature = "dsr")]
+    #[error("data-subject request: {0}")]
+    Dsr(custodia_dsr::Error),
     /// Masking failed (feature `mask`). HTTP 500.
     #[cfg(feature = "mask")]
     #[error("masking: {0}")]
@@ -96,7 +101,7 @@ impl Error {
     /// A stable, machine-readable name for the error, used as the `error`
     /// field of the JSON body: `unauthorized`, `forbidden`, `not_found`,
     /// `bad_request`, `payload_too_large`, `unsupported_media_type`,
-    /// `unprocessable`, `upstream`, `internal`.
+    /// `unprocessable`, `conflict`, `upstream`, `internal`.
     pub fn kind(&self) -> &'static str {
         match self.status() {
             StatusCode::UNAUTHORIZED => "unauthorized",
@@ -105,6 +110,7 @@ impl Error {
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+            StatusCode::CONFLICT => "conflict",
             StatusCode::BAD_GATEWAY => "upstream",
             s if s.is_client_error() => "bad_request",
             _ => "internal",
@@ -121,6 +127,8 @@ impl Error {
             Error::Upstream { .. } => StatusCode::BAD_GATEWAY,
             #[cfg(feature = "mask")]
             Error::Mask(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            #[cfg(feature = "dsr")]
+            Error::Dsr(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Database { .. }
             | Error::Tenant(_)
             | Error::Audit(_)

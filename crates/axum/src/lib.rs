@@ -97,7 +97,9 @@
 //!
 //! `jwt`: the shipped bearer-token authenticator (the `jsonwebtoken` crate on
 //! RustCrypto). `mask`: [`completion::MaskedCompletion`], masking for outbound
-//! AI calls (prompt masked with a token vault, reply unmasked). Off by default; everything else is always on (the crate is
+//! AI calls (prompt masked with a token vault, reply unmasked). `dsr`:
+//! [`dsr::DsrRoutes`], data-subject request endpoints (intake, status,
+//! export download, erasure) as a router to nest. Off by default; everything else is always on (the crate is
 //! itself the opt-in).
 
 #![forbid(unsafe_code)]
@@ -108,6 +110,8 @@
 
 #[cfg(feature = "mask")]
 pub mod completion;
+#[cfg(feature = "dsr")]
+pub mod dsr;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 

@@ -227,6 +227,17 @@ async fn change_one(
     Error::found(row, "ticket").map(|_| StatusCode::NO_CONTENT)
 }
 
+/// Serves `router` on 127.0.0.1 (a free port) with client addresses.
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).await.unwrap();
+    });
+    addr
+}
+
 /// A handler that asks for the request's transaction twice (a host bug).
 async fn two_transactions(first: Tx, second: Tx) -> StatusCode {
     drop((first, second));
@@ -296,16 +307,7 @@ impl Fixture {
             .with_state(App {
                 table: table.qualified().into(),
             });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let addr = serve(router).await;
         Self {
             schema,
             tenants,
@@ -373,6 +375,8 @@ impl AuditSink for FailingSink {
 struct Http {
     client: Client<HttpConnector, Full<Bytes>>,
     addr: SocketAddr,
+    /// The headers of the last response.
+    headers: std::sync::Mutex<axum::http::HeaderMap>,
 }
 
 impl Http {
@@ -380,6 +384,7 @@ impl Http {
         Self {
             client: Client::builder(TokioExecutor::new()).build_http(),
             addr,
+            headers: Default::default(),
         }
     }
 
@@ -410,6 +415,7 @@ impl Http {
             .await
             .unwrap();
         let status = resp.status();
+        *self.headers.lock().unwrap() = resp.headers().clone();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         let value = if body.is_empty() {
             Value::Null
@@ -861,5 +867,102 @@ fn a_second_transaction_in_one_request_is_an_error_not_a_deadlock() {
         let events = fixture.audit_events().await;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].outcome, Outcome::Failure);
+    });
+}
+
+/// An audit sink that keeps events in memory.
+#[derive(Clone, Default)]
+struct Recorded(Arc<std::sync::Mutex<Vec<custodia_audit::Event>>>);
+
+impl AuditSink for Recorded {
+    fn record(&self, event: custodia_audit::Event) -> SinkFuture<'_> {
+        self.0.lock().unwrap().push(event);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The DSR routes need no database of their own: a lazy pool that is never
+/// used, memory sources, and this test still goes over real HTTP.
+#[test]
+fn a_dpo_receives_exports_and_erases_only_in_their_own_tenant() {
+    use custodia_axum::dsr::{DsrRoutes, MemoryRequests};
+    use custodia_core::{DataCategory, LegalBasis};
+    use custodia_dsr::{Desk, MemorySink, MemorySource, RecordRef};
+
+    runtime().block_on(async {
+        let (a, b) = (TenantId::random(), TenantId::random());
+        let alice = requester(a, "alice");
+        let tickets = Arc::new(MemorySource::new("tickets"));
+        let record = RecordRef::new("ticket", "T-1");
+        let fields = [("description", DataCategory::USER_CONTACT_EMAIL, "alice@example.com", true)];
+        tickets.insert(a, alice, record.clone(), LegalBasis::Contract, fields);
+        let desk = Desk::new(Arc::new(SystemClock), Arc::new(MemorySink::new()))
+            .with_source(tickets.clone())
+            .unwrap();
+        let dpo = custodia_tenant::RoleName::new("dpo").unwrap();
+        let routes = DsrRoutes::new(Arc::new(desk), Arc::new(MemoryRequests::default()), dpo);
+        let pool = PgPoolOptions::new().connect_lazy("postgres://unused@127.0.0.1:1/none").unwrap();
+        let auth = JwtAuthenticator::ed25519(&public_key(), ISSUER, AUDIENCE).unwrap();
+        let audit = Recorded::default();
+        let router = Router::new()
+            .nest("/privacy", routes.router())
+            .layer(CustodiaLayer::new(auth, pool).audit(audit.clone()));
+        let http = Http::new(serve(router).await);
+        let as_role = |tenant: TenantId, role: &str| {
+            token_with(json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "officer", "exp": now() + 600,
+                "tid": tenant.to_string(), "roles": [role]}))
+        };
+        let (dpo_a, agent_a, dpo_b) = (as_role(a, "dpo"), as_role(a, "agent"), as_role(b, "dpo"));
+        let new = |kind: &str| {
+            json!({"subject": alice.to_string(), "request": {"kind": kind},
+                "verification": "contact_challenge", "note": "code returned"})
+        };
+
+        // An agent without the role is refused, and nothing is logged as received.
+        let (status, body) = http.json(Method::POST, "/privacy/requests", &agent_a, new("access")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["message"], "forbidden: data-subject requests need the dpo role");
+
+        // Access: received, verified, run; the export is a download with Alice's ticket.
+        let (status, access) = http.json(Method::POST, "/privacy/requests", &dpo_a, new("access")).await;
+        assert_eq!(status, StatusCode::CREATED, "{access}");
+        assert_eq!(access["state"], "verified");
+        let id = access["id"].as_str().unwrap().to_owned();
+        let status_path = format!("/privacy/requests/{id}");
+        let run_path = format!("{status_path}/run");
+        // Tenant B's DPO cannot see or run it: the same 404 as a made-up id.
+        let missing = format!("/privacy/requests/{}", custodia_dsr::RequestId::random());
+        let not_found = (StatusCode::NOT_FOUND,
+            json!({"error": "not_found", "message": "no data-subject request with the requested id"}));
+        assert_eq!(http.send(Method::GET, &status_path, Some(&dpo_b), None).await, not_found);
+        assert_eq!(http.send(Method::GET, &missing, Some(&dpo_a), None).await, not_found);
+        assert_eq!(http.json(Method::POST, &run_path, &dpo_b, json!({})).await, not_found);
+        let (status, bundle) = http.json(Method::POST, &run_path, &dpo_a, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        assert_eq!(bundle["subject"], alice.to_string());
+        let disposition = http.headers.lock().unwrap()[header::CONTENT_DISPOSITION].clone();
+        assert_eq!(disposition, format!("attachment; filename=\"access-{id}.json\"").as_str());
+        assert!(bundle.to_string().contains("alice@example.com"));
+        let (status, done) = http.send(Method::GET, &status_path, Some(&dpo_a), None).await;
+        assert_eq!((status, &done["state"]), (StatusCode::OK, &json!("completed")));
+        // Running it again is a conflict with the desk's reason, not a second export.
+        let (status, again) = http.json(Method::POST, &run_path, &dpo_a, json!({})).await;
+        assert_eq!((status, &again["error"]), (StatusCode::CONFLICT, &json!("conflict")), "{again}");
+
+        // Erasure: the ticket's personal field is gone, and a certificate comes back.
+        let (_, erasure) = http.json(Method::POST, "/privacy/requests", &dpo_a, new("erasure")).await;
+        let run_erasure = format!("/privacy/requests/{}/run", erasure["id"].as_str().unwrap());
+        let (status, certificate) = http.json(Method::POST, &run_erasure, &dpo_a, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{certificate}");
+        assert_eq!(certificate["subject"], alice.to_string());
+        assert!(!format!("{:?}", tickets.get(a, &record)).contains("alice@example.com"));
+
+        // The layer recorded each mutating call against the request and Alice.
+        let events = audit.0.lock().unwrap().clone();
+        let actions: Vec<(Action, Outcome)> = events.iter().map(|e| (e.action.clone(), e.outcome)).collect();
+        assert_eq!(actions[..2], [(Action::Create, Outcome::Denied), (Action::Create, Outcome::Success)]);
+        assert!(actions.contains(&(Action::Export, Outcome::Success)));
+        assert!(actions.contains(&(Action::Erase, Outcome::Success)));
+        assert!(events.iter().filter(|e| e.outcome == Outcome::Success).all(|e| e.subject == Some(alice)));
     });
 }

@@ -1,0 +1,269 @@
+//! Data-subject request endpoints (feature `dsr`): a [`Router`] the host
+//! nests under its tenant routes, behind `CustodiaLayer`.
+//!
+//! | route | does | answer |
+//! |---|---|---|
+//! | `POST /requests` | logs a request (`Desk::receive`) and records how identity was checked (`Desk::verify`) | 201, the request |
+//! | `GET /requests/{id}` | the request's status, deadline and history | 200, the request |
+//! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
+//!
+//! Every route needs the privacy role given to [`DsrRoutes::new`] in the
+//! caller's verified context (403 otherwise), and sees only the caller's
+//! tenant: a request id of another tenant is the same 404 as a missing one
+//! (the store is asked by tenant and id). Requests are kept by the host's
+//! [`RequestStore`] ([`MemoryRequests`] in memory); the desk and the store
+//! are synchronous and run on tokio's blocking pool. Each desk step is
+//! audited by the desk's own sink; the layer additionally records the HTTP
+//! request (target `dsr_request`, the subject, action `export` or `erase`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use custodia_audit::{Action, Target};
+use custodia_core::{SubjectId, TenantId};
+use custodia_dsr::{
+    BoxError, Desk, Request, RequestId, RequestKind, RequestOutcome, VerificationMethod,
+};
+use custodia_tenant::{RoleName, TenantContext};
+
+use crate::{Audit, Error, Json, Tenant};
+
+/// Where the host keeps data-subject requests, by tenant.
+pub trait RequestStore: Send + Sync + 'static {
+    /// The request `id` of `tenant`, if there is one.
+    fn get(&self, tenant: TenantId, id: RequestId) -> Result<Option<Request>, BoxError>;
+    /// Stores (inserts or replaces) `request`.
+    fn put(&self, request: &Request) -> Result<(), BoxError>;
+}
+
+/// A [`RequestStore`] in memory (tests, single-process desks).
+#[derive(Debug, Default)]
+pub struct MemoryRequests(Mutex<HashMap<(TenantId, RequestId), Request>>);
+
+impl RequestStore for MemoryRequests {
+    fn get(&self, tenant: TenantId, id: RequestId) -> Result<Option<Request>, BoxError> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(map.get(&(tenant, id)).cloned())
+    }
+
+    fn put(&self, request: &Request) -> Result<(), BoxError> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert((request.tenant, request.id), request.clone());
+        Ok(())
+    }
+}
+
+/// The body of `POST /requests`.
+#[derive(Debug, serde::Deserialize)]
+pub struct NewRequest {
+    /// Whose data.
+    pub subject: SubjectId,
+    /// What is asked (`{"kind": "access"}`, `{"kind": "erasure"}`, ...).
+    pub request: RequestKind,
+    /// How the requester's identity was checked.
+    pub verification: VerificationMethod,
+    /// A note on the check (no document numbers).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The DSR routes: the desk, the request store and the role they require.
+#[derive(Clone)]
+pub struct DsrRoutes {
+    desk: Arc<Desk>,
+    requests: Arc<dyn RequestStore>,
+    role: RoleName,
+    as_role: custodia_core::Role,
+}
+
+impl std::fmt::Debug for DsrRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DsrRoutes")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DsrRoutes {
+    /// Routes over `desk` and `requests`, for callers with `role`
+    /// (e.g. `dpo`), answering as data controller.
+    pub fn new(desk: Arc<Desk>, requests: Arc<dyn RequestStore>, role: RoleName) -> Self {
+        Self {
+            desk,
+            requests,
+            role,
+            as_role: custodia_core::Role::Controller,
+        }
+    }
+
+    /// The router, to nest (`Router::nest("/privacy", routes.router())`)
+    /// inside the routes `CustodiaLayer` wraps.
+    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        Router::new()
+            .route("/requests", post(receive))
+            .route("/requests/{id}", get(status))
+            .route("/requests/{id}/run", post(run))
+            .with_state(self)
+    }
+
+    fn allow(&self, ctx: &TenantContext) -> Result<(), Error> {
+        if ctx.roles().contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden {
+                reason: format!("data-subject requests need the {} role", self.role).into(),
+            })
+        }
+    }
+
+    /// Runs `f` (desk and store work) on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Desk, &dyn RequestStore) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (desk, requests) = (Arc::clone(&self.desk), Arc::clone(&self.requests));
+        tokio::task::spawn_blocking(move || f(&desk, requests.as_ref()))
+            .await
+            .map_err(|_| Error::Misconfigured("a data-subject request task failed"))?
+    }
+}
+
+fn store_error(e: BoxError) -> Error {
+    Error::Upstream {
+        service: "request store",
+        cause: e.to_string(),
+    }
+}
+
+/// The request, or the one 404 for missing and foreign ids alike.
+fn load(requests: &dyn RequestStore, tenant: TenantId, id: &str) -> Result<Request, Error> {
+    let not_found = || Error::NotFound {
+        kind: "data-subject request",
+    };
+    let id: RequestId = id.parse().map_err(|_| not_found())?;
+    Error::found(
+        requests.get(tenant, id).map_err(store_error)?,
+        "data-subject request",
+    )
+}
+
+fn audit(request: &Request, action: Option<Action>) -> Result<Audit, Error> {
+    let audit =
+        Audit::new(Target::new("dsr_request", request.id.to_string())?).subject(request.subject);
+    Ok(match action {
+        Some(action) => audit.action(action),
+        None => audit,
+    })
+}
+
+async fn receive(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Json(new): Json<NewRequest>,
+) -> Result<Response, Error> {
+    routes.allow(&ctx)?;
+    let as_role = routes.as_role;
+    let request = routes
+        .blocking(move |desk, requests| {
+            let (tenant, actor) = (ctx.tenant(), ctx.actor());
+            let mut request = desk.receive(tenant, new.subject, new.request, as_role, actor)?;
+            desk.verify(&mut request, new.verification, &new.note, actor)?;
+            requests.put(&request).map_err(store_error)?;
+            Ok(request)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, audit(&request, None)?, Json(request)).into_response())
+}
+
+async fn status(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<Request>, Error> {
+    routes.allow(&ctx)?;
+    let tenant = ctx.tenant();
+    let request = routes
+        .blocking(move |_, requests| load(requests, tenant, &id))
+        .await?;
+    Ok(Json(request))
+}
+
+async fn run(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    routes.allow(&ctx)?;
+    let (request, outcome) = routes
+        .blocking(move |desk, requests| {
+            let mut request = load(requests, ctx.tenant(), &id)?;
+            let outcome = desk.run(&mut request, ctx.actor());
+            // The request records its progress even when a source failed.
+            requests.put(&request).map_err(store_error)?;
+            Ok((request, outcome?))
+        })
+        .await?;
+    let (action, body, download) = match &outcome {
+        RequestOutcome::Bundle(bundle) => (Action::Export, bundle.to_json()?, true),
+        RequestOutcome::Erased(certificate) => (Action::Erase, certificate.to_json()?, false),
+        // Their reports have no JSON form: the request shows the new state.
+        RequestOutcome::Rectified(_) => (Action::Update, serde_json::to_string(&request)?, false),
+        RequestOutcome::Restricted(_) => {
+            (Action::Restrict, serde_json::to_string(&request)?, false)
+        }
+    };
+    let mut response = (
+        audit(&request, Some(action))?,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    if download {
+        let disposition = format!("attachment; filename=\"access-{}.json\"", request.id);
+        if let Ok(value) = disposition.parse() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}
+
+impl From<custodia_dsr::Error> for Error {
+    /// A step the request's state or kind does not allow is 409 with the
+    /// desk's reason (the caller's own tenant's request); everything else
+    /// (a source, the audit sink, the key shredder failing) is 500.
+    fn from(e: custodia_dsr::Error) -> Self {
+        use custodia_dsr::Error as D;
+        match e {
+            D::InvalidTransition { .. }
+            | D::AlreadyExtended { .. }
+            | D::ExtensionTooLate { .. }
+            | D::Empty { .. }
+            | D::WrongKind { .. }
+            | D::ProcessorMustForward { .. }
+            | D::NotProcessor { .. }
+            | D::InvalidTime { .. }
+            | D::DeadlineOutOfRange { .. } => Error::BadRequest {
+                status: StatusCode::CONFLICT,
+                message: e.to_string(),
+            },
+            other => Error::Dsr(other),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Misconfigured(if e.is_io() {
+            "writing a response failed"
+        } else {
+            "a response could not be encoded"
+        })
+    }
+}
