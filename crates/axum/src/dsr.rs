@@ -7,6 +7,14 @@
 //! | `GET /requests/{id}` | the request's status, deadline and history | 200, the request |
 //! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
 //!
+//! With [`DsrRoutes::with_breaches`], the breach register too:
+//!
+//! | route | does | answer |
+//! |---|---|---|
+//! | `POST /breaches` | records an incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline |
+//! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
+//! | `GET /breaches/{id}` | one incident | 200 |
+//!
 //! Every route needs the privacy role given to [`DsrRoutes::new`] in the
 //! caller's verified context (403 otherwise), and sees only the caller's
 //! tenant: a request id of another tenant is the same 404 as a missing one
@@ -25,7 +33,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use custodia_audit::{Action, Target};
+use custodia_core::Timestamp;
 use custodia_core::{SubjectId, TenantId};
+use custodia_dsr::breach::{BreachRegister, Incident, IncidentId};
 use custodia_dsr::{
     BoxError, Desk, Request, RequestId, RequestKind, RequestOutcome, VerificationMethod,
 };
@@ -58,6 +68,52 @@ impl RequestStore for MemoryRequests {
     }
 }
 
+/// Where the host keeps breach incidents, by tenant.
+pub trait IncidentStore: Send + Sync + 'static {
+    /// The incidents concerning `tenant`.
+    fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError>;
+    /// Stores (inserts or replaces) `incident` for `tenant`.
+    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError>;
+}
+
+/// An [`IncidentStore`] in memory.
+#[derive(Debug, Default)]
+pub struct MemoryIncidents(Mutex<HashMap<(TenantId, IncidentId), Incident>>);
+
+impl IncidentStore for MemoryIncidents {
+    fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(map
+            .iter()
+            .filter(|((t, _), _)| *t == tenant)
+            .map(|(_, incident)| incident.clone())
+            .collect())
+    }
+
+    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert((tenant, incident.id), incident.clone());
+        Ok(())
+    }
+}
+
+/// An incident and the deadline of its first notification (to the
+/// authority, or to the controller for a processor).
+#[derive(Debug, serde::Serialize)]
+pub struct IncidentStatus {
+    /// The incident.
+    pub incident: Incident,
+    /// `Incident::deadline`.
+    pub deadline: Timestamp,
+}
+
+impl From<Incident> for IncidentStatus {
+    fn from(incident: Incident) -> Self {
+        let deadline = incident.deadline();
+        Self { incident, deadline }
+    }
+}
+
 /// The body of `POST /requests`.
 #[derive(Debug, serde::Deserialize)]
 pub struct NewRequest {
@@ -79,6 +135,7 @@ pub struct DsrRoutes {
     requests: Arc<dyn RequestStore>,
     role: RoleName,
     as_role: custodia_core::Role,
+    breaches: Option<(Arc<BreachRegister>, Arc<dyn IncidentStore>)>,
 }
 
 impl std::fmt::Debug for DsrRoutes {
@@ -98,17 +155,41 @@ impl DsrRoutes {
             requests,
             role,
             as_role: custodia_core::Role::Controller,
+            breaches: None,
         }
+    }
+
+    /// Adds the breach-register routes over `register` and `incidents`.
+    #[must_use]
+    pub fn with_breaches(
+        mut self,
+        register: Arc<BreachRegister>,
+        incidents: Arc<dyn IncidentStore>,
+    ) -> Self {
+        self.breaches = Some((register, incidents));
+        self
     }
 
     /// The router, to nest (`Router::nest("/privacy", routes.router())`)
     /// inside the routes `CustodiaLayer` wraps.
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        Router::new()
+        let router = Router::new()
             .route("/requests", post(receive))
             .route("/requests/{id}", get(status))
-            .route("/requests/{id}/run", post(run))
-            .with_state(self)
+            .route("/requests/{id}/run", post(run));
+        let router = match self.breaches {
+            Some(_) => router
+                .route("/breaches", post(record_breach).get(list_breaches))
+                .route("/breaches/{id}", get(breach)),
+            None => router,
+        };
+        router.with_state(self)
+    }
+
+    fn breaches(&self) -> Result<(Arc<BreachRegister>, Arc<dyn IncidentStore>), Error> {
+        self.breaches.clone().ok_or(Error::Misconfigured(
+            "the breach routes need DsrRoutes::with_breaches",
+        ))
     }
 
     fn allow(&self, ctx: &TenantContext) -> Result<(), Error> {
@@ -232,6 +313,66 @@ async fn run(
         }
     }
     Ok(response)
+}
+
+async fn record_breach(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Json(incident): Json<Incident>,
+) -> Result<(StatusCode, Audit, Json<IncidentStatus>), Error> {
+    routes.allow(&ctx)?;
+    let tenant = ctx.tenant();
+    // A tenant's officer records breaches of that tenant only.
+    if incident.tenants.iter().any(|t| *t != tenant) {
+        return Err(Error::Forbidden {
+            reason: "an incident recorded here may concern only the caller's tenant".into(),
+        });
+    }
+    let (register, incidents) = routes.breaches()?;
+    let target = Target::new("breach", incident.id.to_string())?;
+    let incident = routes
+        .blocking(move |_, _| {
+            let mut incident = incident;
+            incident.tenants = [tenant].into();
+            register.record(&incident, ctx.actor())?;
+            incidents.put(tenant, &incident).map_err(store_error)?;
+            Ok(incident)
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Audit::new(target),
+        Json(incident.into()),
+    ))
+}
+
+async fn list_breaches(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+) -> Result<Json<Vec<IncidentStatus>>, Error> {
+    routes.allow(&ctx)?;
+    let (_, incidents) = routes.breaches()?;
+    let tenant = ctx.tenant();
+    let mut list = routes
+        .blocking(move |_, _| incidents.list(tenant).map_err(store_error))
+        .await?;
+    list.sort_by_key(|i| i.aware_at);
+    Ok(Json(list.into_iter().map(IncidentStatus::from).collect()))
+}
+
+async fn breach(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentStatus>, Error> {
+    routes.allow(&ctx)?;
+    let (_, incidents) = routes.breaches()?;
+    let tenant = ctx.tenant();
+    let list = routes
+        .blocking(move |_, _| incidents.list(tenant).map_err(store_error))
+        .await?;
+    let found = list.into_iter().find(|i| i.id.to_string() == id);
+    Ok(Json(Error::found(found, "breach incident")?.into()))
 }
 
 impl From<custodia_dsr::Error> for Error {

@@ -881,7 +881,28 @@ impl AuditSink for Recorded {
     }
 }
 
-/// The DSR routes need no database of their own: a lazy pool that is never
+/// Serves `routes` under `/privacy` behind the layer. The DSR routes need no
+/// database of their own: the pool is lazy and never used.
+async fn privacy_server(routes: custodia_axum::dsr::DsrRoutes, audit: Recorded) -> Http {
+    let pool = PgPoolOptions::new()
+        .connect_lazy("postgres://unused@127.0.0.1:1/none")
+        .unwrap();
+    let auth = JwtAuthenticator::ed25519(&public_key(), ISSUER, AUDIENCE).unwrap();
+    let router = Router::new()
+        .nest("/privacy", routes.router())
+        .layer(CustodiaLayer::new(auth, pool).audit(audit));
+    Http::new(serve(router).await)
+}
+
+/// A token for user `officer` of `tenant` with one role.
+fn officer(tenant: TenantId, role: &str) -> String {
+    token_with(
+        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "officer", "exp": now() + 600,
+        "tid": tenant.to_string(), "roles": [role]}),
+    )
+}
+
+/// Memory sources, a lazy pool, and this test still goes over real HTTP.: a lazy pool that is never
 /// used, memory sources, and this test still goes over real HTTP.
 #[test]
 fn a_dpo_receives_exports_and_erases_only_in_their_own_tenant() {
@@ -901,18 +922,9 @@ fn a_dpo_receives_exports_and_erases_only_in_their_own_tenant() {
             .unwrap();
         let dpo = custodia_tenant::RoleName::new("dpo").unwrap();
         let routes = DsrRoutes::new(Arc::new(desk), Arc::new(MemoryRequests::default()), dpo);
-        let pool = PgPoolOptions::new().connect_lazy("postgres://unused@127.0.0.1:1/none").unwrap();
-        let auth = JwtAuthenticator::ed25519(&public_key(), ISSUER, AUDIENCE).unwrap();
         let audit = Recorded::default();
-        let router = Router::new()
-            .nest("/privacy", routes.router())
-            .layer(CustodiaLayer::new(auth, pool).audit(audit.clone()));
-        let http = Http::new(serve(router).await);
-        let as_role = |tenant: TenantId, role: &str| {
-            token_with(json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "officer", "exp": now() + 600,
-                "tid": tenant.to_string(), "roles": [role]}))
-        };
-        let (dpo_a, agent_a, dpo_b) = (as_role(a, "dpo"), as_role(a, "agent"), as_role(b, "dpo"));
+        let http = privacy_server(routes, audit.clone()).await;
+        let (dpo_a, agent_a, dpo_b) = (officer(a, "dpo"), officer(a, "agent"), officer(b, "dpo"));
         let new = |kind: &str| {
             json!({"subject": alice.to_string(), "request": {"kind": kind},
                 "verification": "contact_challenge", "note": "code returned"})
@@ -964,5 +976,115 @@ fn a_dpo_receives_exports_and_erases_only_in_their_own_tenant() {
         assert!(actions.contains(&(Action::Export, Outcome::Success)));
         assert!(actions.contains(&(Action::Erase, Outcome::Success)));
         assert!(events.iter().filter(|e| e.outcome == Outcome::Success).all(|e| e.subject == Some(alice)));
+    });
+}
+
+#[test]
+fn a_dpo_records_breaches_of_their_own_tenant_only() {
+    use custodia_axum::dsr::{DsrRoutes, MemoryIncidents, MemoryRequests};
+    use custodia_dsr::breach::{BreachRegister, Contact, Incident};
+    use custodia_dsr::{Desk, MemorySink};
+
+    runtime().block_on(async {
+        let (a, b) = (TenantId::random(), TenantId::random());
+        let clock = Arc::new(SystemClock);
+        let sink = Arc::new(MemorySink::new());
+        let register = Arc::new(BreachRegister::new(clock.clone(), sink.clone()));
+        let desk = Arc::new(Desk::new(clock, sink.clone()));
+        let dpo = custodia_tenant::RoleName::new("dpo").unwrap();
+        let routes = DsrRoutes::new(desk, Arc::new(MemoryRequests::default()), dpo)
+            .with_breaches(register, Arc::new(MemoryIncidents::default()));
+        let http = privacy_server(routes, Recorded::default()).await;
+        let aware = custodia_core::chrono::Utc::now();
+        let contact = Contact {
+            name: "DPO".into(),
+            contact: "dpo@example.com".into(),
+        };
+        let incident = |tenant: TenantId| {
+            let mut i = Incident::new(
+                custodia_core::Role::Controller,
+                aware,
+                "laptop lost",
+                contact.clone(),
+            );
+            i.tenants = [tenant].into();
+            serde_json::to_value(&i).unwrap()
+        };
+
+        let refused = http
+            .json(
+                Method::POST,
+                "/privacy/breaches",
+                &officer(a, "agent"),
+                incident(a),
+            )
+            .await;
+        assert_eq!(refused.0, StatusCode::FORBIDDEN);
+        let foreign = http
+            .json(
+                Method::POST,
+                "/privacy/breaches",
+                &officer(a, "dpo"),
+                incident(b),
+            )
+            .await;
+        assert_eq!(foreign.0, StatusCode::FORBIDDEN);
+        assert!(
+            foreign.1["message"]
+                .as_str()
+                .unwrap()
+                .contains("only the caller's tenant")
+        );
+
+        let (status, recorded) = http
+            .json(
+                Method::POST,
+                "/privacy/breaches",
+                &officer(a, "dpo"),
+                incident(a),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{recorded}");
+        let id = recorded["incident"]["id"].as_str().unwrap().to_owned();
+        let deadline: custodia_core::Timestamp =
+            serde_json::from_value(recorded["deadline"].clone()).unwrap();
+        assert_eq!(deadline - aware, custodia_core::chrono::Duration::hours(72));
+        assert_eq!(sink.events().len(), 1, "the register audits the recording");
+
+        let path = format!("/privacy/breaches/{id}");
+        let (status, listed) = http
+            .send(
+                Method::GET,
+                "/privacy/breaches",
+                Some(&officer(a, "dpo")),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, listed.as_array().unwrap().len()),
+            (StatusCode::OK, 1)
+        );
+        assert_eq!(
+            http.send(Method::GET, &path, Some(&officer(a, "dpo")), None)
+                .await
+                .0,
+            StatusCode::OK
+        );
+        // Tenant B's officer sees nothing of it.
+        let (status, listed) = http
+            .send(
+                Method::GET,
+                "/privacy/breaches",
+                Some(&officer(b, "dpo")),
+                None,
+            )
+            .await;
+        assert_eq!((status, listed), (StatusCode::OK, json!([])));
+        assert_eq!(
+            http.send(Method::GET, &path, Some(&officer(b, "dpo")), None)
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
     });
 }
