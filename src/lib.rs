@@ -15,7 +15,8 @@
 //! | `dsr` | `custodia-dsr` | data-subject requests, breaches, records of processing | `dsr` |
 //! | `axum` | `custodia-axum` | axum/tower layer: tenant per request, bound transaction, audit of mutations | `axum` (off) |
 //!
-//! All of these features but `axum` are on by default (`jwt` adds its bearer-token authenticator). Storage backends (`sqlite`:
+//! All of these features but `axum` are on by default (`jwt` adds its bearer-token authenticator;
+//! with `axum`, `mask` and `dsr` add its masking client and its DSR and breach routes). Storage backends (`sqlite`:
 //! `custodia-crypt` and `custodia-audit`; `postgres`: `custodia-tenant`,
 //! `custodia-crypt` and `custodia-audit`) are
 //! off by default and forwarded to the crates that have them; `proptest` turns

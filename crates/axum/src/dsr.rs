@@ -186,6 +186,15 @@ impl DsrRoutes {
         router.with_state(self)
     }
 
+    /// The caller's tenant's incidents, for an officer with the role.
+    async fn incidents(&self, ctx: &TenantContext) -> Result<Vec<Incident>, Error> {
+        self.allow(ctx)?;
+        let (_, incidents) = self.breaches()?;
+        let tenant = ctx.tenant();
+        self.blocking(move |_, _| incidents.list(tenant).map_err(store_error))
+            .await
+    }
+
     fn breaches(&self) -> Result<(Arc<BreachRegister>, Arc<dyn IncidentStore>), Error> {
         self.breaches.clone().ok_or(Error::Misconfigured(
             "the breach routes need DsrRoutes::with_breaches",
@@ -350,12 +359,7 @@ async fn list_breaches(
     State(routes): State<DsrRoutes>,
     Tenant(ctx): Tenant,
 ) -> Result<Json<Vec<IncidentStatus>>, Error> {
-    routes.allow(&ctx)?;
-    let (_, incidents) = routes.breaches()?;
-    let tenant = ctx.tenant();
-    let mut list = routes
-        .blocking(move |_, _| incidents.list(tenant).map_err(store_error))
-        .await?;
+    let mut list = routes.incidents(&ctx).await?;
     list.sort_by_key(|i| i.aware_at);
     Ok(Json(list.into_iter().map(IncidentStatus::from).collect()))
 }
@@ -365,13 +369,11 @@ async fn breach(
     Tenant(ctx): Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentStatus>, Error> {
-    routes.allow(&ctx)?;
-    let (_, incidents) = routes.breaches()?;
-    let tenant = ctx.tenant();
-    let list = routes
-        .blocking(move |_, _| incidents.list(tenant).map_err(store_error))
-        .await?;
-    let found = list.into_iter().find(|i| i.id.to_string() == id);
+    let found = routes
+        .incidents(&ctx)
+        .await?
+        .into_iter()
+        .find(|i| i.id.to_string() == id);
     Ok(Json(Error::found(found, "breach incident")?.into()))
 }
 
