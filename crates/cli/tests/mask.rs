@@ -72,12 +72,18 @@ fn detect_emits_utf8_byte_offsets_and_exits_1() {
     let o = custodia(&["--jsonl", "--detect"], line.as_bytes());
     assert_eq!(o.status.code(), Some(1), "a finding exits 1");
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-    let e = &v["entities"][0];
-    let (s, end) = (
-        e["start"].as_u64().unwrap() as usize,
-        e["end"].as_u64().unwrap() as usize,
-    );
-    assert_eq!(&text[s..end], "zoe@example.com");
+    let span = |e: &serde_json::Value| {
+        let (s, end) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        &text[s..end]
+    };
+    // `Zoë` (three characters, four bytes) is a given name.
+    assert_eq!(span(&v["entities"][0]), "Zoë");
+    assert_eq!(v["entities"][0]["kind"], "PERSON");
+    let e = &v["entities"][1];
+    assert_eq!(span(e), "zoe@example.com");
     assert_eq!(e["kind"], "EMAIL");
     assert!(e["score"].as_f64().unwrap() > 0.5);
     let clean = custodia(&["--jsonl", "--detect"], b"{\"id\":1,\"text\":\"hello\"}\n");

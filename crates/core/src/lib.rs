@@ -76,6 +76,7 @@ mod error;
 mod id;
 mod legal;
 mod region;
+mod trace;
 
 // Who: identifiers.
 pub use id::{ActorId, CUSTODIA_NAMESPACE, SubjectId, TenantId};

@@ -195,8 +195,80 @@ fn subject_open(c: &mut Criterion) {
             b.iter(|| vault.open(black_box(&ctx), black_box(&sealed)).unwrap())
         });
     }
+    #[cfg(feature = "tokio")]
+    {
+        // The same open through the async vault (inline: no thread switch),
+        // awaited on a current-thread runtime.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let store = Arc::new(MemoryKeyStore::default());
+        let (vault, sealed) = runtime.block_on(async {
+            let keyring = custodia_crypt::AsyncKeyring::from_store(
+                store.clone(),
+                SecretKey::from_bytes([1; 32]),
+                DataKeyMode::Random,
+            )
+            .await
+            .unwrap();
+            let vault =
+                custodia_crypt::AsyncSubjectVault::new(&keyring, store, Arc::new(SystemClock));
+            let sealed = vault.seal(subject, &ctx, &[7u8; 64]).await.unwrap();
+            (vault, sealed)
+        });
+        group.bench_function("cached/async_propagation_check", |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(vault.open(black_box(&ctx), black_box(&sealed)))
+                    .unwrap()
+            })
+        });
+    }
     group.finish();
 }
 
-criterion_group!(benches, seal, blind_index, deterministic, subject_open);
+/// What a store call costs the async types beyond the store itself: the
+/// trip to tokio's blocking pool and back, against the same call made
+/// directly (an in-memory store's generation read).
+#[cfg(feature = "tokio")]
+fn store_call(c: &mut Criterion) {
+    use std::sync::Arc;
+
+    use custodia_crypt::{AsyncKeyStore, KeyStore, MemoryKeyStore};
+
+    let mut group = c.benchmark_group("store_call");
+    let store = Arc::new(MemoryKeyStore::default());
+    group.bench_function("direct", |b| {
+        b.iter(|| black_box(&store).generation().unwrap())
+    });
+    for (name, mut builder) in [
+        (
+            "blocking_pool/current_thread",
+            tokio::runtime::Builder::new_current_thread(),
+        ),
+        (
+            "blocking_pool/multi_thread",
+            tokio::runtime::Builder::new_multi_thread(),
+        ),
+    ] {
+        let runtime = builder.worker_threads(1).build().unwrap();
+        let pooled = AsyncKeyStore::new(store.clone());
+        group.bench_function(name, |b| {
+            b.iter(|| runtime.block_on(black_box(&pooled).generation()).unwrap())
+        });
+    }
+    group.finish();
+}
+
+#[cfg(not(feature = "tokio"))]
+fn store_call(_: &mut Criterion) {}
+
+criterion_group!(
+    benches,
+    seal,
+    blind_index,
+    deterministic,
+    subject_open,
+    store_call
+);
 criterion_main!(benches);

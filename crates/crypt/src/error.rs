@@ -151,6 +151,23 @@ pub enum Error {
         /// The driver's error (with the SQLSTATE, when the server sent one).
         source: custodia_core::Shared<postgres::Error>,
     },
+    /// The sqlx PostgreSQL key store's server or driver failed (feature `sqlx`).
+    #[cfg(feature = "sqlx")]
+    #[error("key store: postgres (sqlx): {}", sqlx_detail(source))]
+    Sqlx {
+        /// The driver's error (with the SQLSTATE, when the server sent one).
+        source: custodia_core::Shared<sqlx_core::Error>,
+    },
+    /// A key-store call was about to block a thread that runs async tasks
+    /// (only with feature `tokio`). Nothing was changed. [`AsyncKeyring`](crate::AsyncKeyring),
+    /// [`AsyncSubjectVault`](crate::AsyncSubjectVault) and
+    /// [`AsyncKeyStore`](crate::AsyncKeyStore) catch it and run the call on
+    /// tokio's blocking pool; it reaches callers that use their keyring,
+    /// vault or [`SqlxKeyStore`](crate::SqlxKeyStore) synchronously from a task.
+    #[error(
+        "key store: this call would block an async runtime thread; use AsyncKeyring, AsyncSubjectVault or AsyncKeyStore"
+    )]
+    WouldBlock,
     /// A key-store row (or a stored key) that does not decode or does not
     /// belong where it is: corrupted, or written by another store or build.
     /// It is left as it is; nothing overwrites it.
@@ -169,6 +186,15 @@ pub enum Error {
 fn pg_detail(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
+
+/// The server's message and SQLSTATE when there is one.
+#[cfg(feature = "sqlx")]
+fn sqlx_detail(error: &sqlx_core::Error) -> String {
+    match error.as_database_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().unwrap_or_default()),
         None => error.to_string(),
     }
 }

@@ -18,7 +18,8 @@ use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
 use crate::store::{
     DEFAULT_STALENESS_BOUND, Freshness, KeyStore, KeyStoreChanges, KeyringRecord, StoredTenantKeys,
-    StoredVersion, TenantKeySlot, TenantShredReceipt, now_nanos,
+    StoredVersion, TenantKeySlot, TenantShredReceipt, lock_or_defer, now_nanos, read_or_defer,
+    write_or_defer,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
@@ -546,6 +547,10 @@ pub struct Keyring {
     cache: RwLock<HashMap<(TenantId, u32), Arc<CachedKey>, CacheHasherBuilder>>,
     search_cache: RwLock<HashMap<TenantId, SecretKey, CacheHasherBuilder>>,
     nonce_budget: NonceBudget,
+    /// Built by [`AsyncKeyring`](crate::AsyncKeyring): off the blocking
+    /// pool, fail with [`Error::WouldBlock`] rather than wait for a lock
+    /// another thread holds across a store call.
+    defer: bool,
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -612,6 +617,7 @@ impl Keyring {
             cache: RwLock::new(HashMap::default()),
             search_cache: RwLock::new(HashMap::default()),
             nonce_budget: NonceBudget::default(),
+            defer: false,
         }
     }
 
@@ -700,6 +706,7 @@ impl Keyring {
             cache: RwLock::new(HashMap::default()),
             search_cache: RwLock::new(HashMap::default()),
             nonce_budget: NonceBudget::default(),
+            defer: false,
         })
     }
 
@@ -760,7 +767,7 @@ impl Keyring {
 
     #[cold]
     fn sync(&self, backing: &Backing, now: u64, force: bool) -> Result<(), Error> {
-        let mut seen = backing.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = lock_or_defer(&backing.seen, self.defer)?;
         // Another thread may have checked while this one waited.
         if !force && !backing.freshness.due(now) {
             return Ok(());
@@ -809,6 +816,14 @@ impl Keyring {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
         Ok(())
+    }
+
+    /// This keyring, failing with [`Error::WouldBlock`] instead of waiting
+    /// for a lock held across a store call (see [`crate::AsyncKeyring`]).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn deferring(mut self) -> Self {
+        self.defer = true;
+        self
     }
 
     /// The keyring's nonce budget.
@@ -978,7 +993,7 @@ impl Keyring {
             let Some(backing) = &self.backing else {
                 return Err(exhausted());
             };
-            let _refill = cached.refill.lock().unwrap_or_else(PoisonError::into_inner);
+            let _refill = lock_or_defer(&cached.refill, self.defer)?;
             // Another thread may have topped up while this one waited.
             if cached.sealed.load(Ordering::Relaxed) < cached.allowed.load(Ordering::Acquire) {
                 continue;
@@ -1283,7 +1298,7 @@ impl Keyring {
         version: u32,
         create: bool,
     ) -> Result<Arc<CachedKey>, Error> {
-        if let Some(cached) = read(&self.cache).get(&(tenant, version)) {
+        if let Some(cached) = read_or_defer(&self.cache, self.defer)?.get(&(tenant, version)) {
             return Ok(cached.clone());
         }
         let data_key = self.tenant_data_key(tenant, version, create)?;
@@ -1297,7 +1312,7 @@ impl Keyring {
             self.provider.aes_256_gcm(&data_key)?,
             allowed,
         ));
-        let mut cache = write(&self.cache);
+        let mut cache = write_or_defer(&self.cache, self.defer)?;
         // A shred between the load and now must not leave the key cached.
         self.check_not_shredded(tenant)?;
         Ok(cache.entry((tenant, version)).or_insert(cached).clone())
@@ -1314,7 +1329,7 @@ impl Keyring {
     }
 
     fn version_key(&self, version: u32) -> Result<SecretKey, Error> {
-        read(&self.versions)
+        read_or_defer(&self.versions, self.defer)?
             .keys
             .get(&version)
             .cloned()
@@ -1358,7 +1373,7 @@ impl Keyring {
     /// The tenant's rotation-stable search key (cached).
     fn search_key(&self, tenant: TenantId) -> Result<SecretKey, Error> {
         self.sync_if_due(now_nanos())?;
-        if let Some(key) = read(&self.search_cache).get(&tenant) {
+        if let Some(key) = read_or_defer(&self.search_cache, self.defer)?.get(&tenant) {
             return Ok(key.clone());
         }
         let key = match (&self.backing, self.mode) {
@@ -1387,7 +1402,7 @@ impl Keyring {
                 &[&length_prefixed(&[SEARCH_KEY_LABEL, tenant.as_bytes()])],
             )?,
         };
-        let mut cache = write(&self.search_cache);
+        let mut cache = write_or_defer(&self.search_cache, self.defer)?;
         self.check_not_shredded(tenant)?;
         Ok(cache.entry(tenant).or_insert(key).clone())
     }

@@ -38,6 +38,17 @@
 //! HKDF run once per (tenant, key version) and are cached; nonces come from a
 //! per-thread ChaCha generator seeded by the OS, not a syscall per field.
 //!
+//! Async hosts (feature `tokio`; `sqlx` adds [`SqlxKeyStore`], the
+//! PostgreSQL key store on a sqlx pool) use [`AsyncKeyring`],
+//! [`AsyncSubjectVault`] and [`AsyncKeyStore`]. The decision there is
+//! **inline while cached, blocking pool when the store is needed**: the
+//! keyring and vault stay the one synchronous implementation, their store
+//! is wrapped in [`PoolOnly`] so that a call needing it fails with
+//! [`Error::WouldBlock`] on a runtime worker before doing anything, and the
+//! async types then rerun it on tokio's blocking pool. A warm seal or open
+//! never leaves the task; the SQL stays in one driver-free core that the
+//! sync and async PostgreSQL drivers share.
+//!
 //! Secrets: [`SecretKey`] is zeroized on drop, prints as `[redacted]` and
 //! compares in constant time; errors never hold key bytes or plaintext.
 //!
@@ -86,6 +97,8 @@ mod kdf;
 mod keyring;
 mod nonce;
 mod provider;
+#[cfg(feature = "tokio")]
+mod runtime;
 mod secret;
 mod store;
 mod subject;
@@ -106,11 +119,15 @@ pub use deterministic::DeterministicCipher;
 pub use subject::{SUBJECT_KEY_VERSION, SubjectVault};
 // Key stores.
 pub use file_store::FileKeyStore;
+#[cfg(feature = "tokio")]
+pub use runtime::{AsyncKeyStore, AsyncKeyring, AsyncSubjectVault, PoolOnly};
 #[cfg(feature = "postgres")]
 pub use store::postgres::PostgresKeyStore;
 pub use store::sql::{KEY_STORE_SCHEMA_VERSION, SqlKeyRow};
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteKeyStore;
+#[cfg(feature = "sqlx")]
+pub use store::sqlx_pg::SqlxKeyStore;
 pub use store::{
     DEFAULT_STALENESS_BOUND, KeyStore, KeyStoreChanges, KeyringRecord, MemoryKeyStore, NonceCount,
     ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,

@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{
+    Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    TryLockError, TryLockResult,
+};
 use std::time::{Duration, Instant};
 
 use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
@@ -15,6 +18,8 @@ pub(crate) mod postgres;
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+#[cfg(feature = "sqlx")]
+pub(crate) mod sqlx_pg;
 
 /// What the store holds for one subject.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -234,6 +239,21 @@ pub struct NonceCount {
 /// one read plus a shred check. With PostgreSQL each is one network round
 /// trip; SQLite and the file store answer locally (the file store with one
 /// `stat` per read).
+///
+/// In statements (each one PostgreSQL round trip; a transaction adds
+/// `BEGIN` and `COMMIT`): a generation check with nothing changed is 1,
+/// after a change 4 (plus 1 for a new keyring record); the first open of a
+/// subject is 1 (plus 2 when the tenant's key is not cached yet: its row and
+/// the shred check); the first seal for a subject is 3 (read, insert, read
+/// back); a nonce-block reservation is 6 (read, then `BEGIN`, insert-if-absent,
+/// `SELECT … FOR UPDATE`, update, `COMMIT`); a subject shred is 4 (`BEGIN`,
+/// bump the generation, upsert the tombstone, `COMMIT`); a tenant shred 5.
+/// With [`SqlxKeyStore`](crate::SqlxKeyStore) through the async types, each
+/// of these runs in one trip to tokio's blocking pool (about 25–30 µs on a
+/// loaded two-core machine, see BENCHMARKS.md), and sqlx's default
+/// `test_before_acquire` adds a ping each time a statement outside a
+/// transaction takes a pooled connection (turn it off on the key store's
+/// pool to save it); a cached seal or open makes no store call and no trip.
 pub trait KeyStore: Send + Sync {
     /// The stored entry for a subject, if any.
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
@@ -765,8 +785,8 @@ macro_rules! delegate_key_store {
         }
     };
 }
-// The SQL stores, in submodules, call it by path.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+// The SQL stores, in submodules, and the async module's gate call it by path.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "tokio"))]
 pub(crate) use delegate_key_store;
 
 delegate_key_store!(
@@ -775,6 +795,59 @@ delegate_key_store!(
     Arc<S> where S: ?Sized + KeyStore,
     |shared| (**shared)
 );
+
+/// Whether a keyring or vault built by the async types (`defer`) runs on a
+/// thread that must not wait for a lock: one held across a store call may
+/// be held for a network round trip. Such a thread gets
+/// [`Error::WouldBlock`] and the call moves to the blocking pool.
+fn must_not_wait(defer: bool) -> bool {
+    #[cfg(feature = "tokio")]
+    return defer && !crate::runtime::on_blocking_pool();
+    #[cfg(not(feature = "tokio"))]
+    return {
+        let _ = defer;
+        false
+    };
+}
+
+fn settle<G>(attempt: TryLockResult<G>) -> Result<G, Error> {
+    match attempt {
+        Ok(guard) => Ok(guard),
+        Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => Err(Error::WouldBlock),
+    }
+}
+
+/// Locks `mutex`, or fails with [`Error::WouldBlock`] where
+/// [`must_not_wait`] and the lock is busy.
+pub(crate) fn lock_or_defer<T>(mutex: &Mutex<T>, defer: bool) -> Result<MutexGuard<'_, T>, Error> {
+    if must_not_wait(defer) {
+        return settle(mutex.try_lock());
+    }
+    Ok(mutex.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// [`lock_or_defer`] for reading.
+pub(crate) fn read_or_defer<T>(
+    lock: &RwLock<T>,
+    defer: bool,
+) -> Result<RwLockReadGuard<'_, T>, Error> {
+    if must_not_wait(defer) {
+        return settle(lock.try_read());
+    }
+    Ok(lock.read().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// [`lock_or_defer`] for writing.
+pub(crate) fn write_or_defer<T>(
+    lock: &RwLock<T>,
+    defer: bool,
+) -> Result<RwLockWriteGuard<'_, T>, Error> {
+    if must_not_wait(defer) {
+        return settle(lock.try_write());
+    }
+    Ok(lock.write().unwrap_or_else(PoisonError::into_inner))
+}
 
 /// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.
 #[derive(Debug, Default)]

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::envelope::{Envelope, seal};
 use crate::provider::{AeadKey, CryptoProvider, RING};
-use crate::store::{DEFAULT_STALENESS_BOUND, Freshness, now_nanos};
+use crate::store::{DEFAULT_STALENESS_BOUND, Freshness, lock_or_defer, now_nanos};
 use crate::store::{KeyStore, ShredReceipt, StoredSubjectKey};
 use crate::{Error, FieldContext, KeyId, Keyring, SecretKey};
 
@@ -101,6 +101,9 @@ pub struct SubjectVault<S> {
     seen: Mutex<Option<u64>>,
     /// When the store was last asked what changed.
     freshness: Freshness,
+    /// Built by [`AsyncSubjectVault`](crate::AsyncSubjectVault): see
+    /// [`Keyring`]'s field of that name.
+    defer: bool,
 }
 
 impl<S: KeyStore> SubjectVault<S> {
@@ -118,7 +121,16 @@ impl<S: KeyStore> SubjectVault<S> {
             // Due at once: the first use reads the store's generation before
             // it caches anything.
             freshness: Freshness::unchecked(DEFAULT_STALENESS_BOUND),
+            defer: false,
         }
+    }
+
+    /// This vault, failing with [`Error::WouldBlock`] instead of waiting
+    /// for a lock held across a store call.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn deferring(mut self) -> Self {
+        self.defer = true;
+        self
     }
 
     /// This vault with another staleness bound (by default
@@ -140,7 +152,7 @@ impl<S: KeyStore> SubjectVault<S> {
 
     #[cold]
     fn sync(&self, now: u64, force: bool) -> Result<(), Error> {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = lock_or_defer(&self.seen, self.defer)?;
         // Another thread may have checked while this one waited.
         if !force && !self.freshness.due(now) {
             return Ok(());

@@ -1,6 +1,9 @@
 //! One suite, every key store: the in-memory store, the file store, SQLite
-//! and (feature `postgres`) PostgreSQL must behave identically, including
-//! across OS processes sharing one store.
+//! and (feature `postgres`) PostgreSQL, on the sync client and (feature
+//! `sqlx`) on a sqlx pool, must behave identically, including across OS
+//! processes sharing one store. The sqlx store runs here through its sync
+//! face, from plain threads over a multi-threaded runtime; `tests/async.rs`
+//! drives it from tasks.
 //!
 //! PostgreSQL runs against the server `scripts/postgres` starts
 //! (`CUSTODIA_PG_ADMIN_URL`, a superuser, and `CUSTODIA_PG_APP_URL`, the
@@ -73,6 +76,8 @@ fn open_spec(spec: &str) -> Handle {
         Some(("sqlite", path)) => Arc::new(SqliteKeyStore::open(path).unwrap()),
         #[cfg(feature = "postgres")]
         Some(("postgres", schema)) => pg::handle(schema),
+        #[cfg(all(feature = "postgres", feature = "sqlx"))]
+        Some(("sqlx", schema)) => on_sqlx::handle(schema),
         _ => panic!("unknown store spec {spec}"),
     }
 }
@@ -154,6 +159,62 @@ mod pg {
         PostgresKeyStore::migrate(&mut admin).unwrap(); // idempotent
         PostgresKeyStore::grant(&mut admin, "custodia_app").unwrap();
         Box::new(Pg(schema))
+    }
+}
+
+/// The PostgreSQL store on sqlx: each handle its own pool, as another
+/// app server would have.
+#[cfg(all(feature = "postgres", feature = "sqlx"))]
+mod on_sqlx {
+    use std::str::FromStr;
+    use std::sync::LazyLock;
+
+    use super::*;
+    use custodia_crypt::SqlxKeyStore;
+    use sqlx_postgres::{PgConnectOptions, PgPoolOptions};
+
+    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    });
+
+    pub(super) fn handle(schema: &str) -> Handle {
+        let url = std::env::var("CUSTODIA_PG_APP_URL").unwrap_or_else(|_| {
+            panic!(
+                "CUSTODIA_PG_APP_URL is not set: run the PostgreSQL tests through scripts/postgres"
+            )
+        });
+        let options = PgConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("search_path", schema)]);
+        RUNTIME.block_on(async {
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options)
+                .await
+                .unwrap();
+            Arc::new(SqlxKeyStore::new(pool).await.unwrap()) as Handle
+        })
+    }
+
+    struct Sqlx(String);
+
+    impl Backend for Sqlx {
+        fn handle(&self) -> Handle {
+            handle(&self.0)
+        }
+        fn spec(&self) -> String {
+            format!("sqlx:{}", self.0)
+        }
+    }
+
+    /// A fresh schema (migrated and granted as for the sync client).
+    pub(super) fn fresh() -> Box<dyn Backend> {
+        let schema = pg::fresh().spec()["postgres:".len()..].to_owned();
+        Box::new(Sqlx(schema))
     }
 }
 
@@ -511,6 +572,12 @@ fn the_postgres_store_passes_the_suite() {
     suite(pg::fresh);
 }
 
+#[cfg(all(feature = "postgres", feature = "sqlx"))]
+#[test]
+fn the_sqlx_store_passes_the_suite() {
+    suite(on_sqlx::fresh);
+}
+
 // ----------------------------------------------------- rows that do not decode
 
 /// Corrupts rows behind the store's back (raw SQL as the owner) and checks
@@ -609,8 +676,19 @@ fn sqlite_rows_that_do_not_decode_are_named() {
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_rows_that_do_not_decode_are_named() {
-    let b = pg::fresh();
-    let schema = b.spec()["postgres:".len()..].to_owned();
+    postgres_rows_are_named(pg::fresh());
+}
+
+#[cfg(all(feature = "postgres", feature = "sqlx"))]
+#[test]
+fn sqlx_rows_that_do_not_decode_are_named() {
+    postgres_rows_are_named(on_sqlx::fresh());
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_rows_are_named(b: Box<dyn Backend>) {
+    let spec = b.spec();
+    let schema = spec.split_once(':').unwrap().1.to_owned();
     corrupted_rows_are_named_and_never_overwritten(&*b, &|sql| {
         let mut admin = pg::admin();
         admin
@@ -863,4 +941,12 @@ fn the_postgres_store_across_processes() {
     a_shred_in_one_process_reaches_another(&*pg::fresh(), "subject");
     a_shred_in_one_process_reaches_another(&*pg::fresh(), "tenant");
     two_processes_rotate_and_seal_without_losing_keys_or_nonces(&*pg::fresh());
+}
+
+#[cfg(all(feature = "postgres", feature = "sqlx"))]
+#[test]
+fn the_sqlx_store_across_processes() {
+    a_shred_in_one_process_reaches_another(&*on_sqlx::fresh(), "subject");
+    a_shred_in_one_process_reaches_another(&*on_sqlx::fresh(), "tenant");
+    two_processes_rotate_and_seal_without_losing_keys_or_nonces(&*on_sqlx::fresh());
 }

@@ -630,6 +630,12 @@ impl Desk {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export(&self, request: &mut Request, actor: ActorId) -> Result<ExportBundle, Error> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.dsr.export",
+            kind = tracing::field::debug(&request.kind),
+            records = tracing::field::Empty
+        );
         self.begin(request, actor, "access or portability", |k| {
             matches!(k, RequestKind::Access | RequestKind::Portability)
         })?;
@@ -708,6 +714,7 @@ impl Desk {
             },
         )?;
         self.finish(request, actor)?;
+        custodia_core::op_record!(records = bundle.records.len());
         Ok(bundle)
     }
 

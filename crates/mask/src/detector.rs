@@ -5,12 +5,15 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum as ck;
+use crate::entity;
 use crate::kind::{K, Scope};
+use crate::recognizer::{self, Recognizer};
 use crate::scan::{CONTEXT_BOOST, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
@@ -317,6 +320,7 @@ pub struct Detector {
     on: KindSet,
     min_score: f32,
     custom: Vec<CompiledCustom>,
+    recognizers: Vec<Arc<dyn Recognizer>>,
 }
 
 impl fmt::Debug for Detector {
@@ -325,6 +329,14 @@ impl fmt::Debug for Detector {
             .field("kinds", &self.kinds())
             .field("min_score", &self.min_score)
             .field("custom", &self.custom.len())
+            .field(
+                "recognizers",
+                &self
+                    .recognizers
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -354,12 +366,11 @@ impl Detector {
 
     /// Global recognizers plus those of `regions`.
     pub fn with_regions(regions: Regions) -> Detector {
-        let mut bits = 0u64;
+        let mut bits = 0u128;
         for k in K::ALL {
             let on = match k.scope() {
                 Scope::Global => true,
                 Scope::Region(r) => regions.contains(r),
-                Scope::Known => false,
             };
             if on {
                 bits |= 1 << (k as u8);
@@ -369,6 +380,7 @@ impl Detector {
             on: KindSet(bits),
             min_score: DEFAULT_MIN_SCORE,
             custom: Vec::new(),
+            recognizers: Vec::new(),
         }
     }
 
@@ -422,6 +434,12 @@ impl Detector {
         Ok(())
     }
 
+    /// Adds a host recognizer (a model, a service); its findings are
+    /// checked and merged with the built-in ones (see [`Recognizer`]).
+    pub fn add_recognizer(&mut self, recognizer: Arc<dyn Recognizer>) {
+        self.recognizers.push(recognizer);
+    }
+
     /// The built-in kinds switched on.
     pub fn kinds(&self) -> Vec<Kind> {
         K::ALL
@@ -449,9 +467,20 @@ impl Detector {
     /// Findings in raw bytes. Invalid UTF-8 is never part of a finding;
     /// on valid UTF-8 every span falls on character boundaries.
     pub fn detect_bytes(&self, bytes: &[u8], known: Option<&KnownEntities>) -> Vec<Finding> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.mask.detect",
+            bytes = bytes.len(),
+            findings = tracing::field::Empty
+        );
         let mut scanner = Scanner::new(bytes, self.on, self.min_score);
         scanner.run();
         let mut out = scanner.findings;
+        if entity::wanted(self.on) {
+            let scanned = out.len();
+            entity::find(bytes, self.on, self.min_score, &mut out);
+            merge(&mut out, scanned);
+        }
         let before = out.len();
         if let Some(k) = known {
             k.find(bytes, &mut out);
@@ -459,9 +488,13 @@ impl Detector {
         for c in &self.custom {
             custom_find(c, bytes, self.min_score, &mut out);
         }
+        for r in &self.recognizers {
+            recognizer::run(r.as_ref(), bytes, self.min_score, &mut out);
+        }
         if out.len() != before {
             resolve(&mut out);
         }
+        custodia_core::op_record!(findings = out.len());
         out
     }
 }
@@ -514,6 +547,40 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
             });
         }
     }
+}
+
+/// Merges two runs of findings, `out[..split]` and `out[split..]`, each
+/// sorted and non-overlapping (the scanner's and the entity pass's), in one
+/// linear pass when no finding of one overlaps one of the other (the common
+/// case); otherwise resolves them with [`resolve`].
+fn merge(out: &mut Vec<Finding>, split: usize) {
+    if split == out.len() {
+        return;
+    }
+    let (a, b) = out.split_at(split);
+    let disjoint_sorted = |run: &[Finding]| run.windows(2).all(|w| w[0].end <= w[1].start);
+    if !disjoint_sorted(b) {
+        return resolve(out);
+    }
+    let mut order = Vec::with_capacity(out.len());
+    let (mut i, mut j) = (0, 0);
+    let mut last_end = 0;
+    while i < a.len() || j < b.len() {
+        let take_a = j == b.len() || (i < a.len() && a[i].start < b[j].start);
+        let f = if take_a { &a[i] } else { &b[j] };
+        if f.start < last_end {
+            return resolve(out);
+        }
+        last_end = f.end;
+        order.push(if take_a { i } else { split + j });
+        if take_a {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    let mut slots: Vec<Option<Finding>> = std::mem::take(out).into_iter().map(Some).collect();
+    out.extend(order.into_iter().filter_map(|k| slots[k].take()));
 }
 
 /// Resolves overlaps deterministically: higher score first, then the longer

@@ -14,17 +14,11 @@ pub(crate) enum Scope {
     Global,
     /// The scanner, when the detector's regions include this one.
     Region(Regions),
-    /// Only the host's [`KnownEntities`](crate::KnownEntities); the scanner
-    /// never reports it.
-    Known,
 }
 
 macro_rules! scope {
     (global) => {
         Scope::Global
-    };
-    (known) => {
-        Scope::Known
     };
     ($r:ident) => {
         Scope::Region(Regions::$r)
@@ -128,8 +122,8 @@ macro_rules! kinds {
     };
 }
 
-// A KindSet is a u64.
-const _: () = assert!(Kind::BUILTIN.len() <= 64);
+// A KindSet is a u128.
+const _: () = assert!(Kind::BUILTIN.len() <= 128);
 
 kinds! {
     /// An email address.
@@ -194,11 +188,37 @@ kinds! {
             "geburtstag", "nee", "née", "né", "naissance", "nacimiento", "nascita",
         ],
     },
-    /// A person's name (from known entities).
+    /// A person's name: given names and surnames from the gazetteer, with
+    /// context (greetings, titles, sign-offs, "my name is"), or a host's
+    /// known entity.
     Person {
         name: "PERSON",
-        recognizer: "known_entity",
-        scope: known,
+        recognizer: "person_gazetteer",
+        scope: global,
+        context: [],
+    },
+    /// A postal address: house number, street and type, unit, locality,
+    /// state and postcode (US, UK, AU, NZ, CA, IE, DE).
+    Address {
+        name: "ADDRESS",
+        recognizer: "street_address",
+        scope: global,
+        context: [],
+    },
+    /// A postcode standing alone, with context (`postcode 6011`, `zip
+    /// 90210`); inside an address it is part of the [`Kind::Address`].
+    Postcode {
+        name: "POSTCODE",
+        recognizer: "postcode_in_context",
+        scope: global,
+        context: ["postcode", "zip", "zipcode", "postal", "eircode"],
+    },
+    /// An organisation named with its legal form (`Acme Logistics Pty Ltd`,
+    /// `Müller GmbH`). Detected, but kept by the default masking policy.
+    Organization {
+        name: "ORGANIZATION",
+        recognizer: "legal_form_suffix",
+        scope: global,
         context: [],
     },
     /// US social security number.

@@ -21,6 +21,19 @@
 //!   `DATE_OF_BIRTH` (with context). Regional kinds ([`Regions`]): US, UK, AU,
 //!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR; `de` selects Germany's
 //!   fifteen alone) — see [`Kind`] and [Presidio coverage](#presidio-coverage).
+//! * People, places and organisations (the *entity pass*, after the scanner;
+//!   see `entity` in the source): `PERSON` from a gazetteer of 37,000 given
+//!   names and surnames (US Census, faker locales, Māori, Pacific, Asian
+//!   names; sources and licences in `data/NAMES.md`) weighed by
+//!   capitalisation and context (greetings, titles, sign-off lines, "my name
+//!   is", a matching email), names that are also common words or places
+//!   (`Will`, `Grace`, `Victoria`) only with context; `ADDRESS` (house
+//!   number, street and type, unit, locality, state, postcode checked per
+//!   country: US, UK, AU, NZ, CA, IE, DE) and `POSTCODE` alone with context;
+//!   `ORGANIZATION` by legal form (`Pty Ltd`, `GmbH`, `LLC`), which
+//!   [`MaskPolicy`] keeps unless told otherwise. A host plugs in a model
+//!   (ONNX, a remote service) as a [`Recognizer`]; its findings are checked
+//!   and merged by the same overlap rules.
 //! * Context words are whole words before the match, compared under Unicode
 //!   simple case folding, so `Geburtsdatum`, `GEB.`, `Straße` and
 //!   `FÜHRERSCHEIN` count as well as `dob` or `PASSPORT`.
@@ -209,10 +222,12 @@ pub mod stream;
 pub mod arbitrary;
 
 mod detector;
+mod entity;
 mod error;
 mod json;
 mod kind;
 mod operator;
+mod recognizer;
 mod scan;
 
 // Detection.
@@ -221,6 +236,7 @@ pub use detector::{
     Validator, resolve,
 };
 pub use kind::Kind;
+pub use recognizer::Recognizer;
 // Masking.
 pub use json::JsonRules;
 pub use operator::{

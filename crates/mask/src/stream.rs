@@ -60,6 +60,12 @@ impl Masker {
         mut vault: Option<&mut TokenVault>,
         keep_entries: bool,
     ) -> Result<Report, Error> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.mask.stream",
+            bytes = tracing::field::Empty,
+            findings = tracing::field::Empty
+        );
         let mut report = Report::default();
         let mut buf: Vec<u8> = Vec::with_capacity(CONTEXT + CHUNK + OVERLAP);
         let mut ctx_len = 0usize; // bytes of buf already written (context only)
@@ -183,6 +189,7 @@ impl Masker {
             offset: in_off as u64,
             source,
         })?;
+        custodia_core::op_record!(bytes = in_off, findings = report.total());
         Ok(report)
     }
 }

@@ -1,9 +1,13 @@
-//! Precision, recall and F1 on the labelled dev set (span-exact, kind-correct).
+//! Precision, recall and F1 on the labelled sets (span-exact,
+//! kind-correct): `dev.jsonl` (2,000 tickets of patterned identifiers),
+//! `entities.jsonl` (people, addresses, organisations and postcodes;
+//! authored in `entities.txt`, converted by `scripts/entity-devset`) and
+//! `entities-heldout.jsonl` (the same kinds, written blind and scored once).
 //!
 //! Run with `cargo test -p custodia-mask --test accuracy -- --nocapture` to
-//! see the table.
+//! see the tables.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use custodia_mask::Detector;
 use serde_json::Value;
@@ -14,8 +18,7 @@ struct Doc {
     gold: Vec<(String, usize, usize)>,
 }
 
-fn load() -> Vec<Doc> {
-    let raw = include_str!("data/dev.jsonl");
+fn load(raw: &str) -> Vec<Doc> {
     raw.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -67,36 +70,39 @@ fn prf(c: Counts) -> (f64, f64, f64) {
     (p, r, f)
 }
 
-#[test]
-fn dev_set_f1_and_no_lookalike_masked() {
-    let docs = load();
-    assert_eq!(docs.len(), 2000, "the dev set has 2,000 tickets");
-    let detector = Detector::new();
+/// Scores of one set, counting only findings of `kinds`.
+struct Scores {
+    per: BTreeMap<String, Counts>,
+    total: Counts,
+    /// Findings overlapping no labelled entity.
+    lookalikes: Vec<String>,
+}
+
+fn score(docs: &[Doc], detector: &Detector, kinds: &BTreeSet<String>) -> Scores {
     let mut per: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut lookalikes_masked = Vec::new();
+    let mut lookalikes = Vec::new();
     let mut errors = Vec::new();
-    for d in &docs {
-        let found = detector.detect(&d.text);
+    for d in docs {
+        let found: Vec<_> = detector
+            .detect(&d.text)
+            .into_iter()
+            .filter(|f| kinds.contains(f.kind.as_str()))
+            .collect();
         for f in &found {
             assert!(d.text.is_char_boundary(f.start) && d.text.is_char_boundary(f.end));
             let kind = f.kind.as_str().to_string();
+            let snippet = &d.text[f.start..f.end];
             if d.gold
                 .iter()
                 .any(|(k, s, e)| *k == kind && *s == f.start && *e == f.end)
             {
                 per.entry(kind).or_default().tp += 1;
+            } else if d.gold.iter().any(|(_, s, e)| *s < f.end && f.start < *e) {
+                per.entry(kind.clone()).or_default().fp += 1;
+                errors.push(format!("{}: FP {kind} {snippet:?}", d.id));
             } else {
                 per.entry(kind.clone()).or_default().fp += 1;
-                let overlaps_gold = d.gold.iter().any(|(_, s, e)| *s < f.end && f.start < *e);
-                let snippet = &d.text[f.start..f.end];
-                if !overlaps_gold {
-                    lookalikes_masked.push(format!(
-                        "{}: {} {:?} ({})",
-                        d.id, kind, snippet, f.recognizer
-                    ));
-                } else {
-                    errors.push(format!("{}: FP {} {:?}", d.id, kind, snippet));
-                }
+                lookalikes.push(format!("{}: {kind} {snippet:?} ({})", d.id, f.recognizer));
             }
         }
         for (k, s, e) in &d.gold {
@@ -106,20 +112,19 @@ fn dev_set_f1_and_no_lookalike_masked() {
             {
                 per.entry(k.clone()).or_default().fn_ += 1;
                 errors.push(format!(
-                    "{}: FN {} {:?} in {:?}",
+                    "{}: FN {k} {:?} in {:?}",
                     d.id,
-                    k,
                     &d.text[*s..*e],
                     d.text
                 ));
             }
         }
     }
-    let mut total = Counts::default();
     println!(
         "{:<16} {:>5} {:>5} {:>5} {:>9} {:>9} {:>9}",
         "kind", "tp", "fp", "fn", "precision", "recall", "f1"
     );
+    let mut total = Counts::default();
     for (k, c) in &per {
         let (p, r, f) = prf(*c);
         println!(
@@ -135,16 +140,95 @@ fn dev_set_f1_and_no_lookalike_masked() {
         "{:<16} {:>5} {:>5} {:>5} {p:>9.4} {r:>9.4} {f:>9.4}",
         "OVERALL", total.tp, total.fp, total.fn_
     );
-    for e in errors.iter().take(40) {
+    for e in errors.iter().take(60) {
         println!("{e}");
     }
-    for e in lookalikes_masked.iter().take(40) {
+    for e in lookalikes.iter().take(60) {
         println!("look-alike masked: {e}");
     }
+    Scores {
+        per,
+        total,
+        lookalikes,
+    }
+}
+
+/// The kinds a set labels anywhere.
+fn labelled(docs: &[Doc]) -> BTreeSet<String> {
+    docs.iter()
+        .flat_map(|d| d.gold.iter().map(|(k, _, _)| k.clone()))
+        .collect()
+}
+
+/// The patterned kinds: every finding of a kind the set labels is checked.
+/// The set's tickets also name people and companies, which it does not
+/// label; those are measured on the entities set below.
+#[test]
+fn dev_set_f1_and_no_lookalike_masked() {
+    let docs = load(include_str!("data/dev.jsonl"));
+    assert_eq!(docs.len(), 2000, "the dev set has 2,000 tickets");
+    let scores = score(&docs, &Detector::new(), &labelled(&docs));
     assert!(
-        lookalikes_masked.is_empty(),
+        scores.lookalikes.is_empty(),
         "{} look-alikes masked",
-        lookalikes_masked.len()
+        scores.lookalikes.len()
     );
+    for (kind, c) in &scores.per {
+        let (_, _, f) = prf(*c);
+        assert!(f >= 0.98, "{kind} F1 {f:.4} below 0.98");
+    }
+    let (_, _, f) = prf(scores.total);
     assert!(f >= 0.98, "overall F1 {f:.4} below 0.98");
+}
+
+/// People, addresses, organisations and postcodes on ticket text: the
+/// thresholds are the measured figures rounded down, with precision held
+/// at 0.95 or better for PERSON and ADDRESS (a false name masks a word the
+/// model needed; a missed one leaks a person).
+#[test]
+fn entities_set_precision_and_recall() {
+    let docs = load(include_str!("data/entities.jsonl"));
+    assert!(docs.len() >= 130);
+    let scores = score(&docs, &Detector::new(), &labelled(&docs));
+    let get = |k: &str| prf(scores.per.get(k).copied().unwrap_or_default());
+    let floors = [
+        ("PERSON", 0.95, 0.80),
+        ("ADDRESS", 0.95, 0.90),
+        ("ORGANIZATION", 0.90, 0.80),
+        ("POSTCODE", 0.95, 0.90),
+    ];
+    for (kind, precision, f1) in floors {
+        let (p, _, f) = get(kind);
+        assert!(p >= precision, "{kind} precision {p:.4} below {precision}");
+        assert!(f >= f1, "{kind} F1 {f:.4} below {f1}");
+    }
+}
+
+/// The held-out set: 160 ticket lines written blind (by a session that did
+/// not see the recognizer's code) and scored once, after the recognizer was
+/// written; nothing was tuned to it. Its floors are the first measurement
+/// rounded down, so a later change that loses ground fails here.
+#[test]
+fn held_out_entities_set() {
+    let docs = load(include_str!("data/entities-heldout.jsonl"));
+    assert_eq!(docs.len(), 160);
+    let scores = score(&docs, &Detector::new(), &labelled(&docs));
+    let (p, r, f) = prf(scores.total);
+    println!("held-out overall: P {p:.4} R {r:.4} F1 {f:.4}");
+    // First measurement: PERSON P 0.869 F1 0.811; ADDRESS 0.875 / 0.793;
+    // ORGANIZATION 0.885 / 0.836; POSTCODE 1.0 / 0.545.
+    let floors = [
+        ("PERSON", 0.85, 0.80),
+        ("ADDRESS", 0.85, 0.75),
+        ("ORGANIZATION", 0.85, 0.80),
+        ("POSTCODE", 0.95, 0.50),
+    ];
+    for (kind, precision, f1) in floors {
+        let (p, _, f) = prf(scores.per.get(kind).copied().unwrap_or_default());
+        assert!(
+            p >= precision,
+            "held-out {kind} precision {p:.4} below {precision}"
+        );
+        assert!(f >= f1, "held-out {kind} F1 {f:.4} below {f1}");
+    }
 }

@@ -172,10 +172,12 @@ fn license_plates() {
 #[test]
 fn postcode_needs_context() {
     one("PLZ 10115 Berlin", "DE_POSTAL_CODE", "10115");
+    one("Wohnort 10115 Berlin", "DE_POSTAL_CODE", "10115");
+    // With the street, the whole address is one finding.
     one(
         "Anschrift: Hauptweg 12, 10115 Berlin",
-        "DE_POSTAL_CODE",
-        "10115",
+        "ADDRESS",
+        "Hauptweg 12, 10115 Berlin",
     );
     none("order 10115 shipped");
     none("PLZ 00999");
@@ -225,7 +227,7 @@ fn de_region_alone() {
 
 #[test]
 fn context_words_match_non_ascii_case_insensitively() {
-    one("Straße 5, 10115 Berlin", "DE_POSTAL_CODE", "10115");
+    one("in der Straße, 10115 Berlin", "DE_POSTAL_CODE", "10115");
     // Capital sharp s folds to ß.
     one("STRAẞE 5, 10115 BERLIN", "DE_POSTAL_CODE", "10115");
     one(

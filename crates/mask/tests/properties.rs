@@ -52,6 +52,19 @@ proptest! {
     }
 
     #[test]
+    fn name_and_address_shaped_noise_detects_without_panic(
+        parts in proptest::collection::vec(
+            "(Hi|Dear|Dr|Mr\\.|Regards,\n|Sarah|Tom|Becker|O'Brien|Smith-Jones|van|de|&|and|of|J\\.|St|Street|Rd|Unit|Flat|Pty|Ltd|GmbH|Co\\.|Inc\\.|plc|NSW|ON|Dublin|Straße|[0-9]{1,5}|[A-Z][0-9][A-Z] [0-9][A-Z][0-9]|[A-ZÄÖÜĀŌ][a-zäöüßāō'’-]{0,10}|[,.:;!?@/\n ]{1,3})",
+            0..40,
+        )
+    ) {
+        let text = parts.join(" ");
+        let d = Detector::new();
+        check_findings(text.len(), Some(&text), &d.detect(&text), d.min_score());
+        prop_assert_eq!(d.detect(&text), d.detect(&text));
+    }
+
+    #[test]
     fn german_shaped_noise_detects_without_panic(
         parts in proptest::collection::vec(
             "(Kennzeichen|PLZ|KVNR|LANR|BSNR|Steuernummer|Führerschein|Straße|HRB|DE|Telematik-ID|[0-9A-ZÄÖÜß /.,-]{1,14})",

@@ -305,10 +305,12 @@ fn utf8_spans_are_char_boundaries() {
     for x in &f {
         assert!(text.is_char_boundary(x.start) && text.is_char_boundary(x.end));
     }
+    // `Zoë` is a given name in the gazetteer.
     assert!(
         f.iter()
-            .all(|x| x.kind == Kind::Email || x.kind == Kind::Phone)
+            .all(|x| matches!(x.kind, Kind::Email | Kind::Phone | Kind::Person))
     );
+    assert!(got.contains(&"Zoë"), "{got:?}");
 }
 
 #[test]
@@ -331,9 +333,13 @@ fn known_entities_fold_unicode_case() {
             "ÉMILIE",
             "bob",
             "BOB",
+            // Not a known entity: the gazetteer's given name.
+            "Bobby",
             "zoë ångström"
         ]
     );
+    let gazetteer = f.iter().find(|x| &text[x.range()] == "Bobby");
+    assert_eq!(gazetteer.map(|x| &*x.recognizer), Some("person_gazetteer"));
     assert!(f.iter().all(|x| x.kind == Kind::Person));
     // ASCII-only text takes the direct path; invalid UTF-8 is never matched.
     let f = Detector::new().detect_with("hi BOB", &known);

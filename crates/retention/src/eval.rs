@@ -347,12 +347,18 @@ impl RetentionPolicy {
         record: &RetentionRecord,
         now: Timestamp,
     ) -> RetentionDecision<'p> {
+        custodia_core::op_span!(
+            TRACE,
+            "custodia.retention.evaluate",
+            action = tracing::field::Empty
+        );
         let mut decision = self.decide(record);
         if let (Some(then), Some(due)) = (decision.scheduled, decision.due_at)
             && due <= now
         {
             decision.action = then.into();
         }
+        custodia_core::op_record!(action = tracing::field::debug(decision.action));
         decision
     }
 

@@ -159,6 +159,11 @@ impl<'p> Sweep<'p> {
         I: IntoIterator,
         I::Item: Borrow<RetentionRecord>,
     {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.retention.sweep",
+            items = tracing::field::Empty
+        );
         let mut plan = SweepPlan::default();
         let mut previous: Option<String> = self.cursor.as_ref().map(|c| c.after.clone());
         let resumed_from = self.cursor.as_ref().map(|c| c.examined).unwrap_or(0);
@@ -211,6 +216,7 @@ impl<'p> Sweep<'p> {
                 break;
             }
         }
+        custodia_core::op_record!(items = plan.items.len());
         Ok(plan)
     }
 }

@@ -125,9 +125,6 @@ impl SqlConnection for PostgresConnection {
     }
 }
 
-/// Serialises schema changes of concurrent migrations.
-const MIGRATE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('custodia_keys:migrate'))";
-
 impl PostgresKeyStore {
     /// Connects to `url` (a libpq connection string, e.g. with
     /// `options=-csearch_path%3Dkeys` for a store in schema `keys`) and opens
@@ -152,7 +149,7 @@ impl PostgresKeyStore {
     /// run from several processes at once.
     pub fn migrate(client: &mut Client) -> Result<(), Error> {
         let mut tx = client.transaction().map_err(pg)?;
-        tx.execute(MIGRATE_LOCK, &[]).map_err(pg)?;
+        tx.execute(sql::MIGRATE_LOCK, &[]).map_err(pg)?;
         tx.batch_execute(sql::SCHEMA).map_err(pg)?;
         tx.commit().map_err(pg)
     }
@@ -162,18 +159,10 @@ impl PostgresKeyStore {
     /// `ALTER DEFAULT PRIVILEGES`) is revoked first. The role also needs
     /// `USAGE` on the schema, which this does not grant.
     pub fn grant(client: &mut Client, role: &str) -> Result<(), Error> {
-        if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(Error::InvalidConfig(
-                "a role name must be ASCII letters, digits and underscores",
-            ));
-        }
-        let tables = sql::TABLES;
+        let grant = sql::grant_sql(role)?;
         let mut tx = client.transaction().map_err(pg)?;
-        tx.execute(MIGRATE_LOCK, &[]).map_err(pg)?;
-        tx.batch_execute(&format!(
-            "REVOKE ALL ON {tables} FROM {role}; GRANT SELECT, INSERT, UPDATE ON {tables} TO {role}"
-        ))
-        .map_err(pg)?;
+        tx.execute(sql::MIGRATE_LOCK, &[]).map_err(pg)?;
+        tx.batch_execute(&grant).map_err(pg)?;
         tx.commit().map_err(pg)
     }
 }

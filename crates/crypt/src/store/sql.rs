@@ -1,7 +1,8 @@
 //! The SQL key stores' driver-free core: schema, statements, row codecs and
 //! the compare-and-swap logic, shared by [`SqliteKeyStore`](crate::SqliteKeyStore),
-//! [`PostgresKeyStore`](crate::PostgresKeyStore) and any other driver (an
-//! async one runs the same statements in the same order).
+//! [`PostgresKeyStore`](crate::PostgresKeyStore) and
+//! [`SqlxKeyStore`](crate::SqlxKeyStore) (the async driver runs these same
+//! functions on tokio's blocking pool, awaiting each statement on sqlx).
 //!
 //! # Schema, version 1
 //!
@@ -49,7 +50,10 @@
 //! never rewritten or overwritten.
 
 // Without a driver only the row codecs are used (by `SqlKeyRow`).
-#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "sqlx")),
+    allow(dead_code)
+)]
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -86,9 +90,28 @@ INSERT INTO custodia_key_meta (name, value) VALUES ('schema_version', 1), ('gene
 ";
 
 /// The tables, for grants.
-#[cfg(feature = "postgres")]
-pub(crate) const TABLES: &str = "custodia_key_meta, custodia_subject_keys, custodia_tenant_keys, \
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
+const TABLES: &str = "custodia_key_meta, custodia_subject_keys, custodia_tenant_keys, \
      custodia_keyring, custodia_nonce_counts";
+
+/// Serialises schema changes of concurrent migrations (PostgreSQL).
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
+pub(crate) const MIGRATE_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('custodia_keys:migrate'))";
+
+/// What `grant` runs (PostgreSQL): revoke everything `role` held on the
+/// tables, then give back exactly `SELECT, INSERT, UPDATE`.
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
+pub(crate) fn grant_sql(role: &str) -> Result<String, Error> {
+    if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::InvalidConfig(
+            "a role name must be ASCII letters, digits and underscores",
+        ));
+    }
+    Ok(format!(
+        "REVOKE ALL ON {TABLES} FROM {role}; GRANT SELECT, INSERT, UPDATE ON {TABLES} TO {role}"
+    ))
+}
 
 const META: &str = "SELECT value FROM custodia_key_meta WHERE name = 'schema_version'";
 const GENERATION: &str = "SELECT value FROM custodia_key_meta WHERE name = 'generation'";

@@ -209,17 +209,6 @@ impl<S: KeyStore> KeyShredder for SubjectVault<S> {
     }
 }
 
-impl<K: KeyShredder + ?Sized> KeyShredder for std::sync::Arc<K> {
-    fn shred_subject(
-        &self,
-        tenant: TenantId,
-        subject: SubjectId,
-        actor: ActorId,
-    ) -> Result<ShredReceipt, BoxError> {
-        (**self).shred_subject(tenant, subject, actor)
-    }
-}
-
 /// What became of the subject's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

@@ -113,8 +113,18 @@ impl Desk {
         request: &mut Request,
         actor: ActorId,
     ) -> Result<ErasureCertificate, Error> {
-        self.erase_inner(request, actor)
-            .map(|(certificate, _)| certificate)
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.dsr.erase",
+            erased = tracing::field::Empty,
+            kept = tracing::field::Empty
+        );
+        let (certificate, _) = self.erase_inner(request, actor)?;
+        custodia_core::op_record!(
+            erased = certificate.erased.len(),
+            kept = certificate.kept.len()
+        );
+        Ok(certificate)
     }
 
     /// The erasures among `requests` whose subject-key shred is deferred:

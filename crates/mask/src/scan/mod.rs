@@ -52,12 +52,12 @@ use context::Context;
 
 /// Which built-in kinds are on (bit `K as u8`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct KindSet(pub(crate) u64);
+pub(crate) struct KindSet(pub(crate) u128);
 
 impl KindSet {
     #[inline]
     pub(crate) fn has(self, k: K) -> bool {
-        self.0 & (1u64 << (k as u8)) != 0
+        self.0 & (1u128 << (k as u8)) != 0
     }
 }
 

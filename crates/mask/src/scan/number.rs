@@ -65,6 +65,13 @@ impl Scanner<'_> {
             {
                 return Some(e);
             }
+            if matches!(run.nd, 4 | 5)
+                && ends
+                && self.on.has(K::Postcode)
+                && let Some(e) = self.push_in_context(s, run.end, K::Postcode, 0.4)
+            {
+                return Some(e);
+            }
             if run.nd >= 6 && ends && self.on.has(K::UsDriverLicense) {
                 return self.push_in_context(s, run.end, K::UsDriverLicense, 0.15);
             }

@@ -1,0 +1,537 @@
+//! `ADDRESS`: street addresses of the US, UK, AU, NZ, CA, IE and DE.
+//!
+//! English-style: `[Unit 4, | 4/]12[A] Harbour St[reet][, Te Aro][, Wellington]
+//! [ NSW| ON| CA][ 6011| M5V 2T6| NW1 6XE| 90210[-1234]| D02 X285]`: a house
+//! number just before the run, one to three title-case street words and a
+//! street type from the run, then optionally up to two comma-separated
+//! localities, a state or province and a postcode whose shape is checked
+//! per country. German: `Musterstraße 12[a][, 10115 Berlin]` or `Berliner
+//! Straße 5`. The whole address is one finding (score 0.9), its postcode
+//! included.
+
+use super::{Pass, Run, Shape, capital_word, names};
+use crate::kind::K;
+
+const RECOGNIZER: &str = "street_address";
+const SCORE: f32 = 0.9;
+
+/// Finds an address in or around `run`: the index of its first word in the
+/// run and where it ends.
+pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    english(pass, run).or_else(|| german(pass, run))
+}
+
+fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    // The street type: the first word of the run that is one, after one to
+    // three title-case street words.
+    let (k, ty) = words
+        .iter()
+        .enumerate()
+        .skip(1)
+        .take(3)
+        .find(|(_, w)| w.flags & names::STREET != 0 && street_type(&b[w.start..w.end]))?;
+    if !words[..k]
+        .iter()
+        .all(|w| matches!(w.shape, Shape::Title | Shape::Upper))
+    {
+        return None;
+    }
+    let start = house_number_before(b, words[0].start)?;
+    let mut end = ty.end;
+    // `King Street West`
+    if let Some(next) = words.get(k + 1)
+        && matches!(
+            &b[next.start..next.end],
+            b"North"
+                | b"South"
+                | b"East"
+                | b"West"
+                | b"N"
+                | b"S"
+                | b"E"
+                | b"W"
+                | b"NE"
+                | b"NW"
+                | b"SE"
+                | b"SW"
+        )
+    {
+        end = next.end;
+    }
+    if b.get(end) == Some(&b'.') && matches!(b.get(end + 1), Some(b',' | b' ')) {
+        end += 1;
+    }
+    end = tail(b, end);
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
+    Some((0, end))
+}
+
+/// Where the address starts: the house number just before `s` (`12 `,
+/// `12A `, `4/12 `, `12-14 `), with a unit before it (`Unit 4, `, `Flat 2,
+/// `, `Apt 5B `).
+fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
+    if s < 2 || b[s - 1] != b' ' {
+        return None;
+    }
+    let e = s - 1;
+    let mut p = e;
+    // An optional letter suffix, then digits, `/` or `-` between digits.
+    if p > 0 && b[p - 1].is_ascii_uppercase() {
+        p -= 1;
+    }
+    let digits_end = p;
+    while p > 0 && e - p < 12 && (b[p - 1].is_ascii_digit() || matches!(b[p - 1], b'/' | b'-')) {
+        p -= 1;
+    }
+    let number = &b[p..digits_end];
+    if number.is_empty()
+        || !number[0].is_ascii_digit()
+        || !number[number.len() - 1].is_ascii_digit()
+        || number.iter().filter(|c| c.is_ascii_digit()).count() > 6
+        || (p > 0
+            && (b[p - 1].is_ascii_alphanumeric()
+                || matches!(b[p - 1], b'.' | b',' | b'$' | b'#' | b':'))
+            && unit_before(b, p).is_none())
+    {
+        return None;
+    }
+    Some(unit_before(b, p).unwrap_or(p))
+}
+
+/// `Unit 4, ` / `Flat 2 ` / `Apt 5B, ` / `Suite 300, ` / `Level 3, ` before
+/// the house number at `p`: the unit's start.
+fn unit_before(b: &[u8], p: usize) -> Option<usize> {
+    let mut q = p.checked_sub(1)?;
+    if b[q] != b' ' {
+        return None;
+    }
+    if q > 0 && b[q - 1] == b',' {
+        q -= 1;
+    }
+    let id_end = q;
+    while q > 0 && id_end - q < 5 && b[q - 1].is_ascii_alphanumeric() {
+        q -= 1;
+    }
+    if q == id_end || q < 2 || b[q - 1] != b' ' {
+        return None;
+    }
+    let label_end = q - 1;
+    let mut s = label_end;
+    while s > 0 && label_end - s < 10 && b[s - 1].is_ascii_alphabetic() {
+        s -= 1;
+    }
+    matches!(
+        &b[s..label_end],
+        b"Unit"
+            | b"Flat"
+            | b"Apt"
+            | b"Apartment"
+            | b"Suite"
+            | b"Level"
+            | b"Shop"
+            | b"Floor"
+            | b"Lvl"
+    )
+    .then_some(s)
+}
+
+/// Extends an address ending at `end` over what follows the street: up to
+/// two `, Locality` groups, a state and a postcode.
+fn tail(b: &[u8], mut end: usize) -> usize {
+    for _ in 0..2 {
+        let Some(after) = comma_locality(b, end) else {
+            break;
+        };
+        end = after;
+    }
+    if let Some(after) = state(b, end) {
+        end = after;
+    }
+    if let Some(after) = postcode(b, end) {
+        end = after;
+    }
+    end
+}
+
+/// `, Wellington` or ` Wellington` after `end` (one to three title-case
+/// words): where it ends.
+fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
+    let s = if b.get(end..end + 2) == Some(b", ") {
+        end + 2
+    } else {
+        return None;
+    };
+    let mut e = s;
+    let mut words = 0;
+    while words < 3 {
+        let Some(w) = capital_word(b, e) else { break };
+        if w.shape != Shape::Title || state_code(&b[w.start..w.end]) {
+            break;
+        }
+        words += 1;
+        e = w.end;
+        if b.get(e) == Some(&b' ')
+            && capital_word(b, e + 1)
+                .is_some_and(|n| n.shape == Shape::Title && !state_code(&b[n.start..n.end]))
+        {
+            e += 1;
+        } else {
+            break;
+        }
+    }
+    (words > 0).then_some(e)
+}
+
+/// Where the next part of an address starts after `end`: past `", "` or
+/// `" "`.
+fn after_separator(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end..end + 2) == Some(b", ") {
+        Some(end + 2)
+    } else if b.get(end) == Some(&b' ') {
+        Some(end + 1)
+    } else {
+        None
+    }
+}
+
+/// ` NSW`, `, ON`, ` CA` after `end`: where it ends.
+fn state(b: &[u8], end: usize) -> Option<usize> {
+    let s = after_separator(b, end)?;
+    let w = capital_word(b, s)?;
+    (w.shape == Shape::Upper && state_code(&b[w.start..w.end])).then_some(w.end)
+}
+
+/// A postcode after `end` (a space, or a comma and a space, before it):
+/// UK, Canadian, Irish, US ZIP (+4), or four digits (AU, NZ): where it ends.
+fn postcode(b: &[u8], end: usize) -> Option<usize> {
+    let s = after_separator(b, end)?;
+    let rest = &b[s..b.len().min(s + 12)];
+    let len = uk_postcode(rest)
+        .or_else(|| ca_postcode(rest))
+        .or_else(|| eircode(rest))
+        .or_else(|| digit_postcode(rest))
+        .or_else(|| dublin_district(b, end, rest))?;
+    let e = s + len;
+    let ends = b.get(e).is_none_or(|c| !c.is_ascii_alphanumeric());
+    ends.then_some(e)
+}
+
+/// UK: `A9 9AA`, `A99 9AA`, `AA9 9AA`, `AA99 9AA`, `A9A 9AA`, `AA9A 9AA`.
+fn uk_postcode(r: &[u8]) -> Option<usize> {
+    let space = r.iter().take(5).position(|&c| c == b' ')?;
+    let out = &r[..space];
+    let inward = r.get(space + 1..space + 4)?;
+    let outward_ok = matches!(out.len(), 2..=4)
+        && out[0].is_ascii_uppercase()
+        && out
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && out.iter().any(u8::is_ascii_digit)
+        && (out[1].is_ascii_digit()
+            || out[1].is_ascii_uppercase() && out.get(2).is_some_and(u8::is_ascii_digit));
+    let inward_ok = inward[0].is_ascii_digit()
+        && inward[1].is_ascii_uppercase()
+        && inward[2].is_ascii_uppercase();
+    (outward_ok && inward_ok).then_some(space + 4)
+}
+
+/// Canada: `A9A 9A9` (no D, F, I, O, Q, U; not W or Z first).
+fn ca_postcode(r: &[u8]) -> Option<usize> {
+    let letter = |c: u8| c.is_ascii_uppercase() && !b"DFIOQU".contains(&c);
+    let r = r.get(..7)?;
+    (letter(r[0])
+        && !b"WZ".contains(&r[0])
+        && r[1].is_ascii_digit()
+        && letter(r[2])
+        && r[3] == b' '
+        && r[4].is_ascii_digit()
+        && letter(r[5])
+        && r[6].is_ascii_digit())
+    .then_some(7)
+}
+
+/// Ireland: an Eircode routing key (a letter and two digits, or `D6W`) and
+/// four characters.
+fn eircode(r: &[u8]) -> Option<usize> {
+    let r = r.get(..8)?;
+    let key = r[0].is_ascii_uppercase()
+        && r[1].is_ascii_digit()
+        && (r[2].is_ascii_digit() || &r[..3] == b"D6W");
+    let unique = r[4..8]
+        .iter()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && r[4..8].iter().any(u8::is_ascii_uppercase);
+    (key && r[3] == b' ' && unique).then_some(8)
+}
+
+/// Four digits (AU, NZ), five (US, DE) or ZIP+4.
+fn digit_postcode(r: &[u8]) -> Option<usize> {
+    let n = r.iter().take_while(|c| c.is_ascii_digit()).count();
+    match n {
+        4 => Some(4),
+        5 if r.get(5) == Some(&b'-')
+            && r.get(6..10)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit)) =>
+        {
+            Some(10)
+        }
+        5 => Some(5),
+        _ => None,
+    }
+}
+
+/// `Dublin 2`, `Dublin 6W`: a Dublin postal district after the locality.
+fn dublin_district(b: &[u8], end: usize, r: &[u8]) -> Option<usize> {
+    if !b[..end].ends_with(b"Dublin") {
+        return None;
+    }
+    let n = r.iter().take_while(|c| c.is_ascii_digit()).count();
+    match n {
+        1 | 2 if r.get(n) == Some(&b'W') => Some(n + 1),
+        1 | 2 => Some(n),
+        _ => None,
+    }
+}
+
+/// US states, Australian states and territories, Canadian provinces.
+fn state_code(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"AL"
+            | b"AK"
+            | b"AZ"
+            | b"AR"
+            | b"CA"
+            | b"CO"
+            | b"CT"
+            | b"DE"
+            | b"FL"
+            | b"GA"
+            | b"HI"
+            | b"ID"
+            | b"IL"
+            | b"IN"
+            | b"IA"
+            | b"KS"
+            | b"KY"
+            | b"LA"
+            | b"ME"
+            | b"MD"
+            | b"MA"
+            | b"MI"
+            | b"MN"
+            | b"MS"
+            | b"MO"
+            | b"MT"
+            | b"NE"
+            | b"NV"
+            | b"NH"
+            | b"NJ"
+            | b"NM"
+            | b"NY"
+            | b"NC"
+            | b"ND"
+            | b"OH"
+            | b"OK"
+            | b"OR"
+            | b"PA"
+            | b"RI"
+            | b"SC"
+            | b"SD"
+            | b"TN"
+            | b"TX"
+            | b"UT"
+            | b"VT"
+            | b"VA"
+            | b"WA"
+            | b"WV"
+            | b"WI"
+            | b"WY"
+            | b"DC"
+            | b"NSW"
+            | b"VIC"
+            | b"QLD"
+            | b"SA"
+            | b"TAS"
+            | b"ACT"
+            | b"NT"
+            | b"ON"
+            | b"QC"
+            | b"BC"
+            | b"AB"
+            | b"MB"
+            | b"SK"
+            | b"NS"
+            | b"NB"
+            | b"NL"
+            | b"PE"
+            | b"YT"
+            | b"NU"
+    )
+}
+
+/// Street types, written out or abbreviated (a full stop may follow).
+fn street_type(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"Street"
+            | b"St"
+            | b"Road"
+            | b"Rd"
+            | b"Avenue"
+            | b"Ave"
+            | b"Av"
+            | b"Lane"
+            | b"Ln"
+            | b"Drive"
+            | b"Dr"
+            | b"Court"
+            | b"Ct"
+            | b"Place"
+            | b"Pl"
+            | b"Terrace"
+            | b"Tce"
+            | b"Crescent"
+            | b"Cres"
+            | b"Boulevard"
+            | b"Blvd"
+            | b"Way"
+            | b"Highway"
+            | b"Hwy"
+            | b"Parade"
+            | b"Pde"
+            | b"Close"
+            | b"Grove"
+            | b"Square"
+            | b"Sq"
+            | b"Quay"
+            | b"Esplanade"
+            | b"Circuit"
+            | b"Cct"
+            | b"Row"
+            | b"Mews"
+            | b"Walk"
+            | b"Rise"
+            | b"Gardens"
+            | b"Parkway"
+            | b"Pkwy"
+            | b"Trail"
+            | b"Circle"
+            | b"Cir"
+            | b"Loop"
+            | b"Promenade"
+            | b"Wharf"
+            | b"Heights"
+            | b"Hill"
+            | b"Green"
+            | b"View"
+            | b"Park"
+    )
+}
+
+/// German: `Musterstraße 12a`, `Berliner Straße 5`, then `, 10115 Berlin`.
+fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    let (k, strong) = words.iter().enumerate().find_map(|(k, w)| {
+        let mut e = w.end;
+        if b.get(e) == Some(&b'.') {
+            e += 1;
+        }
+        let number_after = b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_digit);
+        number_after
+            .then(|| german_street(&b[w.start..w.end]))
+            .flatten()
+            .map(|strong| (k, strong))
+    })?;
+    let street = &words[k];
+    let mut e = street.end;
+    if b.get(e) == Some(&b'.') {
+        e += 1;
+    }
+    if b.get(e) != Some(&b' ') {
+        return None;
+    }
+    let digits = b[e + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if !(1..=4).contains(&digits) {
+        return None;
+    }
+    let mut end = e + 1 + digits;
+    if b.get(end).is_some_and(u8::is_ascii_lowercase)
+        && !b.get(end + 1).is_some_and(u8::is_ascii_alphanumeric)
+    {
+        end += 1;
+    }
+    if b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    // `, 10115 Berlin`
+    let mut town = false;
+    if b.get(end..end + 2) == Some(b", ") {
+        let p = end + 2;
+        let plz = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if plz == 5
+            && b.get(p + 5) == Some(&b' ')
+            && let Some(city) = capital_word(b, p + 6)
+        {
+            end = city.end;
+            town = true;
+        }
+    }
+    if !(strong || town) {
+        return None;
+    }
+    // The street's name may be two words (`Berliner Straße`, `Unter den Linden` is not handled).
+    let first = if k > 0
+        && words[k - 1].shape == Shape::Title
+        && matches!(
+            &b[street.start..street.end],
+            b"Stra\xC3\x9Fe" | b"Strasse" | b"Str" | b"Weg" | b"Platz" | b"Allee"
+        ) {
+        k - 1
+    } else {
+        k
+    };
+    pass.push(words[first].start, end, K::Address, SCORE, RECOGNIZER);
+    Some((first, end))
+}
+
+/// A German street word: `strong` suffixes stand alone (`Hauptstraße 5`),
+/// weak ones (`…ring`, `…weg`) only with a postcode and town after.
+fn german_street(w: &[u8]) -> Option<bool> {
+    const STRONG: [&[u8]; 6] = [
+        "straße".as_bytes(),
+        b"strasse",
+        b"str",
+        b"platz",
+        b"allee",
+        b"gasse",
+    ];
+    const WEAK: [&[u8]; 8] = [
+        b"weg",
+        b"ring",
+        b"damm",
+        b"ufer",
+        b"chaussee",
+        b"steig",
+        b"pfad",
+        b"markt",
+    ];
+    if matches!(
+        w,
+        b"Stra\xC3\x9Fe" | b"Strasse" | b"Str" | b"Weg" | b"Platz" | b"Allee"
+    ) {
+        return Some(true);
+    }
+    let lower = w.to_ascii_lowercase();
+    let ends = |s: &&[u8]| lower.ends_with(s) && lower.len() > s.len() + 2;
+    if STRONG.iter().any(ends) {
+        Some(true)
+    } else if WEAK.iter().any(ends) {
+        Some(false)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,450 @@
+//! The entity pass: people (`PERSON`), postal addresses (`ADDRESS`) and
+//! organisations (`ORGANIZATION`), found after the scanner from capitalised
+//! words, a name gazetteer and context.
+//!
+//! One loop walks the bytes and stops only at a capital letter that starts
+//! a word (ASCII or any Unicode upper-case letter). There it gathers a
+//! *run*: the capitalised words that follow one another, separated by single
+//! spaces, with name particles (`van`, `de`, `bin`), initials (`J.`) and
+//! connectors (`&`, `and`, `of`) inside. Each run is then read, in order, as
+//! an organisation (a legal form such as `Ltd` or `GmbH` after name words),
+//! an address (a house number before the run and a street type in it, or a
+//! German `…straße 12`), and a person (see [`person`]). The loop resumes
+//! after the run, so the pass is linear in the input; every look-back and
+//! look-ahead is bounded.
+
+mod address;
+mod names;
+mod organization;
+mod person;
+
+use std::borrow::Cow;
+
+use crate::Finding;
+use crate::kind::K;
+use crate::scan::KindSet;
+
+/// At most this many words make a run.
+const MAX_RUN: usize = 8;
+
+/// What a word in a run is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Shape {
+    /// `Sarah`, `McDonald`, `O'Brien`, `Smith-Jones`.
+    Title,
+    /// `IBM`, `LLC`: two or more letters, all capitals.
+    Upper,
+    /// `GmbH`, `iPhone`-like mixtures that start with a capital.
+    Mixed,
+    /// `J.`: one capital and a full stop.
+    Initial,
+    /// A lower-case name particle: `van`, `de`, `bin`.
+    Particle,
+    /// `&`, `and`, `of`.
+    Connector,
+}
+
+/// One word of a run: its span (without a trailing full stop), shape and
+/// lexicon flags ([`names`]; 0 for particles, connectors and initials).
+#[derive(Clone, Copy, Debug)]
+struct Word {
+    start: usize,
+    end: usize,
+    shape: Shape,
+    flags: u16,
+}
+
+impl Word {
+    fn is_capitalised(&self) -> bool {
+        matches!(self.shape, Shape::Title | Shape::Upper | Shape::Mixed)
+    }
+}
+
+/// Consecutive words that may form one name.
+struct Run {
+    words: [Word; MAX_RUN],
+    n: usize,
+}
+
+impl Run {
+    fn words(&self) -> &[Word] {
+        &self.words[..self.n]
+    }
+}
+
+/// The pass over one text.
+struct Pass<'a> {
+    b: &'a [u8],
+    on: KindSet,
+    min_score: f32,
+    out: &'a mut Vec<Finding>,
+}
+
+/// Does the detector look for any kind the entity pass finds?
+pub(crate) fn wanted(on: KindSet) -> bool {
+    on.has(K::Person) || on.has(K::Address) || on.has(K::Organization)
+}
+
+/// Appends the people, addresses and organisations in `b` to `out` (not
+/// sorted, possibly overlapping the scanner's findings: the detector
+/// resolves overlaps).
+pub(crate) fn find(b: &[u8], on: KindSet, min_score: f32, out: &mut Vec<Finding>) {
+    // The scanner's findings (sorted, disjoint) are skipped: an IBAN, a
+    // passport number or a token is no name.
+    let scanned = out.len();
+    let mut next_found = 0;
+    let mut pass = Pass {
+        b,
+        on,
+        min_score,
+        out,
+    };
+    let mut i = 0;
+    while i < b.len() {
+        // Skip to the next byte that may start a capital: A–Z or the lead
+        // byte of a multi-byte character; eight bytes a test.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if may_start_any(u64::from_le_bytes(word)) {
+                break;
+            }
+            i += 8;
+        }
+        while i < b.len() && MAY_START[b[i] as usize] == 0 {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        while next_found < scanned && pass.out[next_found].end <= i {
+            next_found += 1;
+        }
+        if next_found < scanned && pass.out[next_found].start <= i {
+            i = pass.out[next_found].end;
+            continue;
+        }
+        let next = match word_start(b, i).then(|| capital_word(b, i)).flatten() {
+            Some(first) => {
+                let run = collect_run(b, first);
+                pass.read(&run)
+            }
+            None => i + 1,
+        };
+        i = next.max(i + 1);
+    }
+}
+
+impl Pass<'_> {
+    /// Reads one run; returns where the scan resumes. An address or an
+    /// organisation takes its words; the words before it may still name a
+    /// person (`Ravi Kumar of Southern Cross Pty Ltd`).
+    fn read(&mut self, run: &Run) -> usize {
+        let words = run.words();
+        let mut taken = None;
+        if self.on.has(K::Address) {
+            taken = address::find(self, run);
+        }
+        if taken.is_none() && self.on.has(K::Organization) {
+            taken = organization::find(self, run);
+        }
+        let (people, resume) = match taken {
+            Some((first, end)) => (&words[..first], end),
+            None => (words, words[run.n - 1].end),
+        };
+        if self.on.has(K::Person) {
+            person::find(self, people);
+        }
+        resume
+    }
+
+    fn push(&mut self, start: usize, end: usize, kind: K, score: f32, recognizer: &'static str) {
+        if score >= self.min_score && start < end {
+            self.out.push(Finding {
+                kind: kind.kind(),
+                start,
+                end,
+                score: score.min(1.0),
+                recognizer: Cow::Borrowed(recognizer),
+            });
+        }
+    }
+}
+
+/// Does any of the eight bytes in `v` lie in `A..=Z` or at or above 0x80
+/// (SWAR: a per-byte table lookup ran the skip at a third of the speed)?
+#[inline]
+fn may_start_any(v: u64) -> bool {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = v & LOW7;
+    // The high bit of each byte: set from `A` (0x41) up, and from `[` (0x5B) up.
+    let from_a = ascii + 0x3F3F_3F3F_3F3F_3F3F;
+    let from_bracket = ascii + 0x2525_2525_2525_2525;
+    ((from_a & !from_bracket) | v) & HIGH != 0
+}
+
+/// 1 for the bytes a capital may start with.
+static MAY_START: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = ((c as u8).is_ascii_uppercase() || c >= 0xC0) as u8;
+        c += 1;
+    }
+    t
+};
+
+/// The character at `i` and its length, if `b[i..]` starts with a valid one.
+fn char_at(b: &[u8], i: usize) -> Option<(char, usize)> {
+    let first = *b.get(i)?;
+    let len = match first {
+        0x00..=0x7F => return Some((char::from(first), 1)),
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => return None,
+    };
+    let s = std::str::from_utf8(b.get(i..i + len)?).ok()?;
+    s.chars().next().map(|c| (c, len))
+}
+
+/// The character ending just before `i`, if valid.
+fn char_before(b: &[u8], i: usize) -> Option<char> {
+    let mut s = i.checked_sub(1)?;
+    while s > 0 && i - s < 4 && b[s] & 0xC0 == 0x80 {
+        s -= 1;
+    }
+    std::str::from_utf8(&b[s..i]).ok()?.chars().next_back()
+}
+
+/// Is `i` the start of a word: not inside one, an email, a path or an
+/// identifier?
+fn word_start(b: &[u8], i: usize) -> bool {
+    match char_before(b, i) {
+        None => i == 0 || b[i - 1] < 0x80,
+        Some(c) => {
+            !(c.is_alphanumeric() || matches!(c, '@' | '.' | '/' | '_' | '-' | '\\' | '#' | '$'))
+        }
+    }
+}
+
+/// The word of letters at `i` (apostrophes and hyphens inside), if it
+/// starts with a capital.
+fn capital_word(b: &[u8], i: usize) -> Option<Word> {
+    let (c, _) = char_at(b, i)?;
+    if !c.is_uppercase() {
+        return None;
+    }
+    let (end, uppers, letters) = letters(b, i);
+    // Glued to an email, a path or a number: not a word of prose.
+    if matches!(b.get(end), Some(b'@' | b'_' | b'/' | b'\\'))
+        || b.get(end).is_some_and(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let shape = if letters == 1 {
+        if b.get(end) == Some(&b'.') {
+            Shape::Initial
+        } else {
+            Shape::Title
+        }
+    } else if uppers == letters {
+        Shape::Upper
+    } else if uppers == 1 || title_with_prefix(b, i, end) {
+        Shape::Title
+    } else {
+        Shape::Mixed
+    };
+    let flags = if shape == Shape::Initial {
+        0
+    } else {
+        names::lookup(&b[i..end])
+    };
+    Some(Word {
+        start: i,
+        end,
+        shape,
+        flags,
+    })
+}
+
+/// The end of the letters at `i` (with `'` or `-` between letters), and how
+/// many of them are capitals, of how many.
+fn letters(b: &[u8], mut i: usize) -> (usize, usize, usize) {
+    let (mut uppers, mut count) = (0, 0);
+    while let Some((c, len)) = char_at(b, i) {
+        if c.is_alphabetic() {
+            uppers += usize::from(c.is_uppercase());
+            count += 1;
+            i += len;
+        } else if matches!(c, '\'' | '’' | '-')
+            && char_at(b, i + len).is_some_and(|(n, _)| n.is_alphabetic())
+            // `Sarah's` and `I'm` end before the apostrophe.
+            && !(matches!(c, '\'' | '’') && contraction(&b[i + len..]))
+        {
+            i += len;
+        } else {
+            break;
+        }
+        if count > 64 {
+            break;
+        }
+    }
+    (i, uppers, count)
+}
+
+/// Does `rest` (just after an apostrophe) start with a possessive or a
+/// contraction ending a word: `s`, `m`, `d`, `t`, `ll`, `re`, `ve`?
+fn contraction(rest: &[u8]) -> bool {
+    let n = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let after_ok = rest.get(n).is_none_or(|&c| c < 0x80);
+    after_ok
+        && matches!(
+            &rest[..n],
+            b"s" | b"m" | b"d" | b"t" | b"ll" | b"re" | b"ve"
+        )
+}
+
+/// `McDonald`, `MacKenzie`, `O'Brien`, `Smith-Jones`, `DeShawn`: a capital
+/// after a name prefix or a joiner still reads as a title-case name.
+fn title_with_prefix(b: &[u8], start: usize, end: usize) -> bool {
+    let w = &b[start..end];
+    let mut prev = 0u8;
+    for (k, &c) in w.iter().enumerate().skip(1) {
+        if c.is_ascii_uppercase() {
+            let after_prefix = matches!(&w[..k], b"Mc" | b"Mac" | b"De" | b"Di" | b"La" | b"Le");
+            if !(after_prefix || matches!(prev, b'\'' | b'-')) {
+                return false;
+            }
+        }
+        prev = c;
+    }
+    true
+}
+
+/// Lower-case words that may stand inside a name: particles and connectors.
+fn small_word(w: &[u8]) -> Option<Shape> {
+    match w {
+        b"van" | b"von" | b"de" | b"der" | b"den" | b"da" | b"di" | b"du" | b"le" | b"la"
+        | b"del" | b"della" | b"dos" | b"das" | b"bin" | b"binti" | b"al" | b"el" | b"ter"
+        | b"ten" | b"te" | b"zu" => Some(Shape::Particle),
+        b"and" | b"of" | b"&" => Some(Shape::Connector),
+        _ => None,
+    }
+}
+
+/// The run that starts with `first`.
+fn collect_run(b: &[u8], first: Word) -> Run {
+    let mut run = Run {
+        words: [first; MAX_RUN],
+        n: 1,
+    };
+    let mut p = first.end;
+    while run.n < MAX_RUN {
+        let prev = run.words[run.n - 1];
+        // A full stop after an initial or an abbreviation (`J.`, `St.`,
+        // `Co.`) may stand inside the run.
+        if b.get(p) == Some(&b'.')
+            && (prev.shape == Shape::Initial || abbreviation(&b[prev.start..prev.end]))
+        {
+            p += 1;
+        }
+        if b.get(p) != Some(&b' ') {
+            break;
+        }
+        let s = p + 1;
+        let next = if let Some(w) = capital_word(b, s) {
+            w
+        } else {
+            let e = small_word_end(b, s);
+            match small_word(&b[s..e]) {
+                // Only between capitalised words (`van der Berg` too).
+                Some(shape) if capital_follows(b, e, shape) => Word {
+                    start: s,
+                    end: e,
+                    shape,
+                    flags: 0,
+                },
+                _ => break,
+            }
+        };
+        run.words[run.n] = next;
+        run.n += 1;
+        p = next.end;
+    }
+    // A run does not end on a particle or connector.
+    while run.n > 1
+        && !run.words[run.n - 1].is_capitalised()
+        && run.words[run.n - 1].shape != Shape::Initial
+    {
+        run.n -= 1;
+    }
+    run
+}
+
+/// Does a capitalised word follow the small word ending at `e`, directly
+/// or, after a particle, past a second particle?
+fn capital_follows(b: &[u8], e: usize, shape: Shape) -> bool {
+    if b.get(e) != Some(&b' ') {
+        return false;
+    }
+    if capital_word(b, e + 1).is_some() {
+        return true;
+    }
+    let e2 = small_word_end(b, e + 1);
+    shape == Shape::Particle
+        && small_word(&b[e + 1..e2]) == Some(Shape::Particle)
+        && b.get(e2) == Some(&b' ')
+        && capital_word(b, e2 + 1).is_some()
+}
+
+fn small_word_end(b: &[u8], s: usize) -> usize {
+    if b.get(s) == Some(&b'&') {
+        return s + 1;
+    }
+    let mut e = s;
+    while e < b.len() && e - s < 6 && b[e].is_ascii_lowercase() {
+        e += 1;
+    }
+    e
+}
+
+/// Abbreviations that a full stop may follow inside a run.
+fn abbreviation(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"Mr"
+            | b"Mrs"
+            | b"Ms"
+            | b"Dr"
+            | b"Prof"
+            | b"St"
+            | b"Rd"
+            | b"Ave"
+            | b"Co"
+            | b"Pty"
+            | b"Pte"
+            | b"Jr"
+            | b"Sr"
+            | b"Mt"
+            | b"Ft"
+    )
+}
+
+/// The previous word before `i` on the same line, lower-case ASCII in
+/// `buf`, with what separates it from `i` (e.g. `", "`).
+fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let mut e = i;
+    while e > 0 && i - e < 4 && matches!(b[e - 1], b' ' | b',' | b':' | b'\t') {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > 0 && e - s < 24 && (b[s - 1].is_ascii_alphabetic() || b[s - 1] == b'\'') {
+        s -= 1;
+    }
+    (s < e).then_some((s, e))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+//! `ORGANIZATION`: one to five capitalised name words followed by a legal
+//! form (`Acme Logistics Pty Ltd`, `Müller Bau GmbH & Co. KG`, `Initech
+//! LLC`, `Kiwi Farms Limited`, `Lumière S.A.`). Detected at 0.85; the
+//! default masking policy keeps it (most ticket organisations are the
+//! customer company, not a person).
+
+use super::{Pass, Run, Shape, names, person};
+use crate::kind::K;
+
+const RECOGNIZER: &str = "legal_form_suffix";
+const SCORE: f32 = 0.85;
+
+/// Legal forms, longest first where one starts another; matched case-
+/// sensitively after a space and before a non-alphanumeric byte.
+const LEGAL_FORMS: [&str; 43] = [
+    "GmbH & Co. KG",
+    "Pty. Ltd.",
+    "Pty Ltd",
+    "Pty Limited",
+    "Pte. Ltd.",
+    "Pte Ltd",
+    "Co., Ltd.",
+    "Co. Ltd",
+    "Sdn Bhd",
+    "S.à r.l.",
+    "S.A.S.",
+    "S.p.A.",
+    "S.r.l.",
+    "L.L.C.",
+    "Limited",
+    "Incorporated",
+    "Corporation",
+    "GmbH",
+    "Ltd.",
+    "Ltd",
+    "LLC",
+    "LLP",
+    "Inc.",
+    "Inc",
+    "Corp.",
+    "Corp",
+    "plc",
+    "PLC",
+    "S.A.",
+    "SAS",
+    "B.V.",
+    "BV",
+    "N.V.",
+    "NV",
+    "AG",
+    "SE",
+    "KG",
+    "ULC",
+    "Ltée",
+    "e.V.",
+    "Oy",
+    "AB",
+    "A/S",
+];
+
+/// The first bytes of the legal forms.
+const FORM_STARTS: &[u8] = b"GPCSLIpBNAKUeOL";
+
+/// Finds an organisation in `run`: the index of its first word in the run
+/// and where it ends.
+pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    // Skip leading greetings and such: the name starts at the first word
+    // after which only name words come.
+    for (k, w) in words.iter().enumerate() {
+        if b.get(w.end) != Some(&b' ') {
+            continue;
+        }
+        if !b.get(w.end + 1).is_some_and(|&c| FORM_STARTS.contains(&c)) {
+            continue;
+        }
+        let Some(form_end) = legal_form_at(b, w.end + 1) else {
+            continue;
+        };
+        let name = &words[..=k];
+        let mut first = name
+            .iter()
+            .position(|w| w.is_capitalised() && !lead_word(&b[w.start..w.end]))?;
+        // `Ravi Kumar of Acme Ltd`: a person before `of` or `and` is not
+        // part of the name.
+        if let Some(c) = name.iter().rposition(|w| w.shape == Shape::Connector)
+            && c > first
+            && person::name_flags(&name[first]) & (names::GIVEN | names::AMBIGUOUS) == names::GIVEN
+        {
+            first = c + 1;
+        }
+        let name = &name[first..];
+        if name.is_empty()
+            || !name
+                .iter()
+                .all(|w| w.is_capitalised() || w.shape == Shape::Connector)
+        {
+            return None;
+        }
+        pass.push(name[0].start, form_end, K::Organization, SCORE, RECOGNIZER);
+        return Some((first, form_end));
+    }
+    None
+}
+
+/// The end of the legal form starting at `s`, if one does.
+fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
+    let rest = b.get(s..)?;
+    let first = *rest.first()?;
+    LEGAL_FORMS
+        .iter()
+        .filter(|f| f.as_bytes()[0] == first)
+        .find_map(|form| {
+            let form = form.as_bytes();
+            let e = s + form.len();
+            let ends = b
+                .get(e)
+                .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
+            (rest.starts_with(form) && ends).then_some(e)
+        })
+}
+
+/// Capitalised words that begin sentences, not company names.
+fn lead_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"Hi"
+            | b"Hello"
+            | b"Dear"
+            | b"Thanks"
+            | b"The"
+            | b"Our"
+            | b"We"
+            | b"Your"
+            | b"From"
+            | b"Contact"
+            | b"Customer"
+            | b"Client"
+            | b"Supplier"
+            | b"Vendor"
+            | b"Please"
+            | b"Re"
+            | b"Fwd"
+            | b"Yesterday"
+            | b"Today"
+            | b"At"
+            | b"In"
+            | b"For"
+            | b"With"
+            | b"Cc"
+    )
+}

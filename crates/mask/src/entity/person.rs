@@ -1,0 +1,342 @@
+//! `PERSON`: names from the gazetteer, weighed by context.
+//!
+//! | evidence | example | score |
+//! |---|---|---|
+//! | strong context, then any title-case words | `Dr Oyelaran`, `my name is Tama Ngata`, a name on the line after `Regards,`, `Tom Becker (tom.becker@…)` | 0.95 |
+//! | given name and surname, not both common words | `Sarah Jones`, `Wei Li`, `Aroha Ngata` | 0.85 |
+//! | a name after a greeting or a contact word | `Hi Grace,`, `cc Will`, `spoke to Becker` | 0.8 |
+//! | given name, then an unknown title-case word | `Priya Ramaswamy` | 0.7 |
+//! | a given name alone, not a common word | `ask Priya` | 0.6 |
+//!
+//! Names that are also common words or places (`Will`, `Grace`, `May`,
+//! `Bill`, `Mark`, `Rose`, `Hope`, `Victoria`) and surnames alone count only
+//! with context. Titles and greetings are context, never part of the span.
+
+use super::names::{AMBIGUOUS, GIVEN, GREETING, NAME, STOP, SURNAME, TITLE, lookup};
+use super::{Pass, Shape, Word, word_before};
+use crate::kind::K;
+
+const RECOGNIZER: &str = "person_gazetteer";
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Context {
+    None,
+    /// A contact word or preposition (`to`, `with`, `cc`… no: `cc` is
+    /// medium): a gazetteer name that is not a common word counts, a
+    /// surname alone too.
+    Weak,
+    /// A greeting (`Hi`, `Dear`, `Thanks`, `cc`): a gazetteer name counts,
+    /// even a common-word one.
+    Medium,
+    /// A title, an introduction, a sign-off line or a matching email: any
+    /// title-case words are the name.
+    Strong,
+}
+
+pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
+    // Connectors (`Sarah and Tom`) separate people.
+    for segment in words.split(|w| w.shape == Shape::Connector) {
+        if !segment.is_empty() {
+            segment_person(pass, segment);
+        }
+    }
+}
+
+fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
+    let b = pass.b;
+    // Leading context words (`Hi`, `Dr`) and words that are no name
+    // (`Yesterday`, `Please`, `I'm`) are not part of the name; the context
+    // is read before the first word that may be.
+    let first = words
+        .iter()
+        .position(|w| {
+            context_word(w.flags).is_none()
+                && match w.shape {
+                    Shape::Title => name_flags(w) != 0 || strong_before(b, w.start),
+                    Shape::Upper => name_flags(w) != 0,
+                    _ => false,
+                }
+        })
+        .unwrap_or(words.len());
+    let words = &words[first..];
+    let Some(head) = words.first() else {
+        return;
+    };
+    let Some(mut ctx) = context_before(b, head.start) else {
+        return;
+    };
+    if head.shape == Shape::Upper {
+        return upper_case_person(pass, words);
+    }
+    // The name: title-case words, initials and particles, up to the first
+    // other word.
+    let mut n = 0;
+    while n < words.len()
+        && matches!(
+            words[n].shape,
+            Shape::Title | Shape::Initial | Shape::Particle
+        )
+        && words[n].flags & STOP == 0
+    {
+        n += 1;
+    }
+    let words = &words[..n];
+    if words.is_empty() {
+        return;
+    }
+    let mut flags = [0u16; super::MAX_RUN];
+    for (f, w) in flags.iter_mut().zip(words) {
+        if w.shape == Shape::Title {
+            *f = name_flags(w);
+        }
+    }
+    if ctx < Context::Strong && email_matches(pass, words) {
+        ctx = Context::Strong;
+    }
+    let Some((len, score)) = judge(words, &flags[..words.len()], ctx) else {
+        return;
+    };
+    let start = words[0].start;
+    let end = words[len - 1].end;
+    pass.push(start, end, K::Person, score, RECOGNIZER);
+}
+
+/// `SARAH CONNOR`: two or more capitalised words, every one a name that is
+/// not a common word.
+fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
+    let n = words.iter().take_while(|w| w.shape == Shape::Upper).count();
+    let clear = |w: &Word| {
+        let f = name_flags(w);
+        f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
+    };
+    if n >= 2 && words[..n].iter().all(clear) {
+        pass.push(
+            words[0].start,
+            words[n - 1].end,
+            K::Person,
+            0.75,
+            RECOGNIZER,
+        );
+    }
+}
+
+/// Is there strong context before `s` (a title, an introduction, a
+/// sign-off line)? Asked of title-case words the gazetteer does not know,
+/// so it first looks for the cheap signs: a line start or a short word
+/// just before.
+fn strong_before(b: &[u8], s: usize) -> bool {
+    let line_start = s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
+    let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
+    (line_start || short_word_before) && context_before(b, s) == Some(Context::Strong)
+}
+
+/// How many of `words` form the name, and how sure it is.
+fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
+    let names = |f: u16| f & (GIVEN | SURNAME) != 0;
+    let clear = |f: u16| names(f) && f & AMBIGUOUS == 0;
+    // The longest prefix of names (initials and particles inside, not last).
+    let mut len = 0;
+    for (k, w) in words.iter().enumerate() {
+        if names(flags[k]) {
+            len = k + 1;
+        } else if w.shape == Shape::Title {
+            break;
+        }
+    }
+    if ctx == Context::Strong {
+        let all = words.iter().rposition(|w| w.shape == Shape::Title)? + 1;
+        return Some((all, 0.95));
+    }
+    if len == 0 {
+        return None;
+    }
+    let name_words = flags[..len].iter().filter(|&&f| names(f)).count();
+    let any_clear = flags[..len].iter().any(|&f| clear(f));
+    let clear_given = clear(flags[0]) && flags[0] & GIVEN != 0;
+    // A given name, then a title-case word the gazetteer does not know.
+    if len == 1 && clear_given {
+        // Past initials and particles (`Ludwig van Beethoven`).
+        let next = words[1..]
+            .iter()
+            .position(|w| !matches!(w.shape, Shape::Initial | Shape::Particle))
+            .map(|k| k + 1);
+        if let Some(k) = next
+            && words[k].shape == Shape::Title
+            && words[k].end - words[k].start >= 3
+        {
+            return Some((k + 1, 0.7));
+        }
+    }
+    if name_words >= 2 && any_clear {
+        return Some((len, 0.85));
+    }
+    // `Mark Brown`, `Will Smith`: a given name then a surname, both also
+    // common words.
+    if len == 2 && flags[0] & GIVEN != 0 && flags[1] & SURNAME != 0 {
+        return Some((2, 0.65));
+    }
+    match ctx {
+        Context::Medium => Some((len, 0.8)),
+        Context::Weak if any_clear => Some((len, 0.75)),
+        _ if len == 1 && clear_given => Some((1, 0.6)),
+        _ => None,
+    }
+}
+
+/// The name flags of a word: none for a stop word.
+pub(super) fn name_flags(w: &Word) -> u16 {
+    if w.flags & STOP != 0 {
+        0
+    } else {
+        w.flags & NAME
+    }
+}
+
+/// A word that makes the words after it a name: a title (strong) or a
+/// greeting (medium).
+fn context_word(flags: u16) -> Option<Context> {
+    if flags & TITLE != 0 {
+        Some(Context::Strong)
+    } else if flags & GREETING != 0 {
+        Some(Context::Medium)
+    } else {
+        None
+    }
+}
+
+/// Context in the text before a name starting at `s`; `None` where no name
+/// can start (`Saint Patrick`, `St Kilda`).
+fn context_before(b: &[u8], s: usize) -> Option<Context> {
+    if sign_off_line_before(b, s) {
+        return Some(Context::Strong);
+    }
+    let Some((ps, pe)) = word_before(b, s) else {
+        return Some(Context::None);
+    };
+    let prev = &b[ps..pe];
+    let Some(lower) = lower_ascii::<24>(prev) else {
+        return Some(Context::None);
+    };
+    let prev = &lower[..prev.len()];
+    let before = word_before(b, ps).and_then(|(s2, e2)| {
+        let w = &b[s2..e2];
+        lower_ascii::<24>(w).map(|l| (l, w.len()))
+    });
+    let before = before.as_ref().map(|(l, n)| &l[..*n]);
+    // `name: Tama Ngata`, `my name is …`, `I'm …`, `this is …`, `call me …`
+    let colon_label = b[pe..s].contains(&b':');
+    match (before, prev) {
+        (_, b"name") if colon_label => return Some(Context::Strong),
+        (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {
+            return Some(Context::Strong);
+        }
+        (Some(b"this"), b"is") => return Some(Context::Medium),
+        (_, b"saint" | b"st" | b"san" | b"santa" | b"mount" | b"port" | b"fort" | b"lake") => {
+            return None;
+        }
+        _ => {}
+    }
+    if let Some(c) = context_word(lookup(prev)) {
+        return Some(c);
+    }
+    Some(match prev {
+        b"contact" | b"from" | b"with" | b"to" | b"by" | b"ask" | b"tell" | b"colleague"
+        | b"customer" | b"manager" | b"user" | b"agent" | b"client" | b"called" | b"emailed"
+        | b"per" | b"signed" | b"named" | b"thank" | b"spoke" | b"for" | b"and" | b"owner"
+        | b"tenant" | b"caller" => Context::Weak,
+        _ => Context::None,
+    })
+}
+
+/// Is the line before the one `s` starts a sign-off (`Regards,`, `Kind
+/// regards`, `Ngā mihi`), with `s` at the start of its own line?
+fn sign_off_line_before(b: &[u8], s: usize) -> bool {
+    let mut p = s;
+    while p > 0 && matches!(b[p - 1], b' ' | b'\t') {
+        p -= 1;
+    }
+    if p == 0 || b[p - 1] != b'\n' {
+        return false;
+    }
+    let line_end = p - 1 - usize::from(p >= 2 && b[p - 2] == b'\r');
+    let mut line_start = line_end;
+    while line_start > 0 && b[line_start - 1] != b'\n' {
+        line_start -= 1;
+        // No sign-off is this long: most lines stop here, unread.
+        if line_end - line_start > 40 {
+            return false;
+        }
+    }
+    let line = String::from_utf8_lossy(&b[line_start..line_end]);
+    let line = line
+        .trim()
+        .trim_end_matches([',', '!', '.', '-'])
+        .trim()
+        .to_lowercase();
+    matches!(
+        line.as_str(),
+        "regards"
+            | "kind regards"
+            | "best regards"
+            | "warm regards"
+            | "many thanks"
+            | "thanks"
+            | "thank you"
+            | "cheers"
+            | "best"
+            | "sincerely"
+            | "yours sincerely"
+            | "yours faithfully"
+            | "ngā mihi"
+            | "nga mihi"
+            | "ka kite"
+            | "mit freundlichen grüßen"
+            | "viele grüße"
+            | "cordialement"
+            | "merci"
+            | "best wishes"
+            | "all the best"
+            | "thanks again"
+            | "ta"
+    )
+}
+
+/// Does an email just after the name (same line, within 80 bytes) carry one
+/// of its words in its local part (`Tom Becker <tom.becker@…>`)?
+fn email_matches(pass: &Pass<'_>, words: &[Word]) -> bool {
+    let b = pass.b;
+    let Some(last) = words.last() else {
+        return false;
+    };
+    let window = &b[last.end..b.len().min(last.end + 80)];
+    let Some(at) = window.iter().position(|&c| c == b'@') else {
+        return false;
+    };
+    if window[..at].contains(&b'\n') {
+        return false;
+    }
+    let local_start = window[..at]
+        .iter()
+        .rposition(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+')))
+        .map_or(0, |p| p + 1);
+    let local = window[local_start..at].to_ascii_lowercase();
+    words
+        .iter()
+        .filter(|w| w.shape == Shape::Title && w.end - w.start >= 3)
+        .any(|w| {
+            let word = b[w.start..w.end].to_ascii_lowercase();
+            local.windows(word.len()).any(|x| x == word.as_slice())
+        })
+}
+
+/// `w` in ASCII lower case in a fixed buffer, if it fits.
+fn lower_ascii<const N: usize>(w: &[u8]) -> Option<[u8; N]> {
+    if w.len() > N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (o, c) in out.iter_mut().zip(w) {
+        *o = c.to_ascii_lowercase();
+    }
+    Some(out)
+}

@@ -1,0 +1,228 @@
+//! The entity pass on ticket-like sentences: what it finds, and what it
+//! leaves alone.
+
+use crate::{Detector, Kind};
+
+/// The `(kind, text)` pairs of the entity kinds found in `text`.
+fn entities(text: &str) -> Vec<(String, String)> {
+    Detector::new()
+        .detect(text)
+        .into_iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                Kind::Person | Kind::Address | Kind::Organization | Kind::Postcode
+            )
+        })
+        .map(|f| (f.kind.as_str().to_owned(), text[f.range()].to_owned()))
+        .collect()
+}
+
+fn person(text: &str) -> Vec<String> {
+    entities(text)
+        .into_iter()
+        .filter(|(k, _)| k == "PERSON")
+        .map(|(_, v)| v)
+        .collect()
+}
+
+#[test]
+fn people_from_the_gazetteer_and_context() {
+    assert_eq!(person("Hi Sarah, the printer is jammed again."), ["Sarah"]);
+    assert_eq!(person("Regards,\nTom Becker"), ["Tom Becker"]);
+    assert_eq!(
+        person("I spoke with Priya Ramaswamy yesterday."),
+        ["Priya Ramaswamy"]
+    );
+    assert_eq!(
+        person("My name is Tama Ngata and I cannot log in."),
+        ["Tama Ngata"]
+    );
+    assert_eq!(
+        person("Please ask Dr Oyelaran-Bakare to call me."),
+        ["Oyelaran-Bakare"]
+    );
+    assert_eq!(
+        person("Wei Li and Aroha Parata both lost access."),
+        ["Wei Li", "Aroha Parata"]
+    );
+    assert_eq!(person("Thanks Grace!"), ["Grace"]);
+    assert_eq!(person("cc Will"), ["Will"]);
+    assert_eq!(
+        person("Contact: Ludwig van Beethoven"),
+        ["Ludwig van Beethoven"]
+    );
+    assert_eq!(person("John F. Kennedy called."), ["John F. Kennedy"]);
+    assert_eq!(person("Sarah's laptop will not boot."), ["Sarah"]);
+}
+
+#[test]
+fn common_words_and_places_need_context() {
+    assert!(person("Will the update fix this? May I ask when?").is_empty());
+    assert!(person("Mark as resolved. Bill the client for March.").is_empty());
+    assert!(person("Our office in Victoria has no internet; Grace period ends soon.").is_empty());
+    assert!(person("Windows Server 2019 and Microsoft Teams are down.").is_empty());
+    assert!(person("Jenkins build failed on the main branch.").is_empty());
+    assert!(person("See https://example.com/Sarah/profile and Sarah.Jones@example.com").is_empty());
+}
+
+#[test]
+fn addresses_with_localities_states_and_postcodes() {
+    let found = |t: &str| -> Vec<String> {
+        entities(t)
+            .into_iter()
+            .filter(|(k, _)| k == "ADDRESS")
+            .map(|(_, v)| v)
+            .collect()
+    };
+    assert_eq!(
+        found("Our office at 14 Harbour St, Wellington 6011 is closed."),
+        ["14 Harbour St, Wellington 6011"]
+    );
+    assert_eq!(
+        found("Ship to 221B Baker Street, London NW1 6XE please"),
+        ["221B Baker Street, London NW1 6XE"]
+    );
+    assert_eq!(
+        found("Send it to Unit 4, 12 George St, Sydney NSW 2000."),
+        ["Unit 4, 12 George St, Sydney NSW 2000"]
+    );
+    assert_eq!(
+        found("at 4/12 Queen Rd, Auckland"),
+        ["4/12 Queen Rd, Auckland"]
+    );
+    assert_eq!(
+        found("1600 Pennsylvania Avenue, Washington, DC 20500"),
+        ["1600 Pennsylvania Avenue, Washington, DC 20500"]
+    );
+    assert_eq!(
+        found("100 King Street West, Toronto, ON M5X 1A9"),
+        ["100 King Street West, Toronto, ON M5X 1A9"]
+    );
+    assert_eq!(
+        found("Apt 5B, 77 Main St, Springfield, IL 62704-1234"),
+        ["Apt 5B, 77 Main St, Springfield, IL 62704-1234"]
+    );
+    assert_eq!(
+        found("12 Grafton Street, Dublin 2"),
+        ["12 Grafton Street, Dublin 2"]
+    );
+    assert_eq!(
+        found("Musterstraße 12a, 10115 Berlin"),
+        ["Musterstraße 12a, 10115 Berlin"]
+    );
+    assert_eq!(found("Berliner Straße 5"), ["Berliner Straße 5"]);
+    assert!(found("We have 3 Windows Servers and 12 Main offices.").is_empty());
+    assert!(found("Offering 3 licences.").is_empty());
+}
+
+#[test]
+fn organisations_by_legal_form() {
+    let found = |t: &str| -> Vec<String> {
+        entities(t)
+            .into_iter()
+            .filter(|(k, _)| k == "ORGANIZATION")
+            .map(|(_, v)| v)
+            .collect()
+    };
+    assert_eq!(
+        found("Invoice from Acme Logistics Pty Ltd is overdue."),
+        ["Acme Logistics Pty Ltd"]
+    );
+    assert_eq!(
+        found("Müller Bau GmbH & Co. KG called."),
+        ["Müller Bau GmbH & Co. KG"]
+    );
+    assert_eq!(found("Thanks, Initech LLC"), ["Initech LLC"]);
+    assert_eq!(found("Hi Kiwi Farms Limited team"), ["Kiwi Farms Limited"]);
+    assert_eq!(
+        found("the Royal Bank of Scotland plc"),
+        ["Royal Bank of Scotland plc"]
+    );
+    assert!(found("Ltd edition, limited stock").is_empty());
+}
+
+#[test]
+fn organisations_are_detected_but_kept_by_default() {
+    use crate::{MaskPolicy, Masker, Strategy};
+    let text = "Tom Becker from Initech LLC called.";
+    let masked = Masker::new(Detector::new()).mask(text).unwrap();
+    assert_eq!(masked.text, "[PERSON] from Initech LLC called.");
+    let policy = MaskPolicy::new(Strategy::Redact).with(Kind::Organization, Strategy::Redact);
+    let masked = Masker::new(Detector::new())
+        .with_policy(policy)
+        .unwrap()
+        .mask(text)
+        .unwrap();
+    assert_eq!(masked.text, "[PERSON] from [ORGANIZATION] called.");
+}
+
+#[test]
+fn host_recognizers_are_checked_and_merged() {
+    use std::sync::Arc;
+
+    use crate::{Finding, Recognizer};
+
+    /// Reports a good span, spans that cut a character or run past the end,
+    /// and a NaN score.
+    struct Faulty;
+    impl Recognizer for Faulty {
+        fn name(&self) -> &str {
+            "faulty"
+        }
+        fn recognize(&self, text: &str, findings: &mut Vec<Finding>) {
+            let f = |start, end, score: f32| Finding {
+                kind: Kind::custom("CODE").unwrap(),
+                start,
+                end,
+                score,
+                recognizer: "faulty".into(),
+            };
+            findings.push(f(0, 4, 0.9));
+            findings.push(f(5, 7, 0.9)); // inside `ü`
+            findings.push(f(0, text.len() + 10, 0.9));
+            findings.push(f(4, 2, 0.9));
+            findings.push(f(0, 3, f32::NAN));
+        }
+    }
+    let mut detector = Detector::new();
+    detector.add_recognizer(Arc::new(Faulty));
+    let text = "code\u{fc}ber";
+    let found = detector.detect(text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].start, found[0].end, found[0].kind.as_str()),
+        (0, 4, "CODE")
+    );
+    // Invalid UTF-8: each valid stretch, in input offsets.
+    let found = detector.detect_bytes(b"\xffcode", None);
+    assert_eq!((found[0].start, found[0].end), (1, 5));
+    assert!(format!("{detector:?}").contains("faulty"));
+}
+
+#[test]
+fn a_person_before_an_address_comes_out_in_order() {
+    let text = "Sarah Sarah Straße 0";
+    let found = Detector::new().detect(text);
+    let got: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| (f.kind.as_str(), &text[f.range()]))
+        .collect();
+    assert_eq!(got, [("PERSON", "Sarah"), ("ADDRESS", "Sarah Straße 0")]);
+}
+
+#[test]
+fn the_word_skip_sees_every_capital_and_every_non_ascii_byte() {
+    for byte in 0..=255u8 {
+        for lane in 0..8 {
+            let mut bytes = *b"abcdefgh";
+            bytes[lane] = byte;
+            let expect = byte.is_ascii_uppercase() || byte >= 0x80;
+            assert_eq!(
+                super::may_start_any(u64::from_le_bytes(bytes)),
+                expect,
+                "{byte:#x} in lane {lane}"
+            );
+        }
+    }
+}
