@@ -13,8 +13,10 @@
 //! | `retention` | `custodia-retention` | retention policies, legal holds, sweeps | `retention` |
 //! | `audit` | `custodia-audit` | tamper-evident audit log with proofs and checkpoints | `audit` |
 //! | `dsr` | `custodia-dsr` | data-subject requests, breaches, records of processing | `dsr` |
+//! | `axum` | `custodia-axum` | axum/tower layer: tenant per request, bound transaction, audit of mutations | `axum` (off) |
 //!
-//! All of these features are on by default. Storage backends (`sqlite`:
+//! All of these features but `axum` are on by default (`jwt` adds its bearer-token authenticator;
+//! with `axum`, `mask` and `dsr` add its masking client and its DSR and breach routes). Storage backends (`sqlite`:
 //! `custodia-crypt` and `custodia-audit`; `postgres`: `custodia-tenant`,
 //! `custodia-crypt` and `custodia-audit`) are
 //! off by default and forwarded to the crates that have them; `proptest` turns
@@ -39,6 +41,8 @@ pub use custodia_core as core;
 
 #[cfg(feature = "audit")]
 pub use custodia_audit as audit;
+#[cfg(feature = "axum")]
+pub use custodia_axum as axum;
 #[cfg(feature = "crypt")]
 pub use custodia_crypt as crypt;
 #[cfg(feature = "dsr")]

@@ -1,0 +1,174 @@
+//! Where audit events go ([`AuditSink`], [`SqlxAuditSink`]) and what a handler
+//! adds to its request's event ([`Audit`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::response::{IntoResponseParts, ResponseParts};
+use custodia_audit::personal::seal_event;
+use custodia_audit::{Action, Event, FieldChange, Personal, SqlxAuditStore, Target};
+use custodia_core::SubjectId;
+use custodia_crypt::{KeyStore, SubjectVault};
+
+/// The future an [`AuditSink`] returns.
+pub type SinkFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(), custodia_audit::Error>> + Send + 'a>>;
+
+/// Records the audit events `CustodiaLayer` builds, one per audited request.
+///
+/// An event reaches the sink with the client's IP address and user agent in
+/// the clear when the request concerns a data subject (and without them
+/// otherwise); the sink must seal them before they are stored, as
+/// [`SqlxAuditSink`] does. A failed `record` fails the request: its
+/// transaction is rolled back and the client gets 500.
+pub trait AuditSink: Send + Sync + 'static {
+    /// Seals and appends one event.
+    fn record(&self, event: Event) -> SinkFuture<'_>;
+}
+
+/// An [`AuditSink`] over a PostgreSQL audit log ([`SqlxAuditStore`]): seals
+/// personal values under the subject's key with a `SubjectVault`, then
+/// appends (group-committed with the other requests' events).
+///
+/// Sealing runs on tokio's blocking pool (`spawn_blocking`): the vault's key
+/// stores are synchronous, and a PostgreSQL key store does network I/O.
+/// A subject whose key was shredded cannot have new values sealed: the event
+/// is then recorded without its personal values rather than refused.
+pub struct SqlxAuditSink<S> {
+    store: Arc<SqlxAuditStore>,
+    vault: Arc<SubjectVault<S>>,
+}
+
+impl<S> SqlxAuditSink<S> {
+    /// Appends to `store`, sealing with `vault`.
+    pub fn new(store: Arc<SqlxAuditStore>, vault: Arc<SubjectVault<S>>) -> Self {
+        Self { store, vault }
+    }
+}
+
+impl<S> std::fmt::Debug for SqlxAuditSink<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlxAuditSink")
+            .field("log", &self.store.log())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: KeyStore + 'static> AuditSink for SqlxAuditSink<S> {
+    fn record(&self, event: Event) -> SinkFuture<'_> {
+        Box::pin(async move {
+            let vault = Arc::clone(&self.vault);
+            let event = tokio::task::spawn_blocking(move || sealed(&vault, event))
+                .await
+                .map_err(|_| custodia_audit::Error::Store("the sealing task failed".into()))??;
+            self.store.append(&event).await.map(|_| ())
+        })
+    }
+}
+
+/// `event` with every personal value sealed, or dropped if its subject was
+/// erased.
+fn sealed<S: KeyStore>(
+    vault: &SubjectVault<S>,
+    mut event: Event,
+) -> Result<Event, custodia_audit::Error> {
+    match seal_event(vault, &mut event) {
+        Ok(()) => Ok(event),
+        Err(custodia_audit::Error::Crypt(
+            custodia_crypt::Error::Shredded { .. } | custodia_crypt::Error::TenantShredded { .. },
+        )) => {
+            drop_clear_values(&mut event);
+            Ok(event)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn drop_clear_values(event: &mut Event) {
+    let keep = |v: &mut Option<Personal>| {
+        if v.as_ref().is_some_and(|p| !p.is_sealed()) {
+            *v = None;
+        }
+    };
+    keep(&mut event.actor.ip);
+    keep(&mut event.actor.user_agent);
+    keep(&mut event.note);
+    for change in &mut event.changes {
+        keep(&mut change.before);
+        keep(&mut change.after);
+    }
+}
+
+/// What a handler tells the audit layer about its request: the record it
+/// acted on, the data subject it concerns, field changes, another action.
+///
+/// Returned as part of the response (it implements `IntoResponseParts`);
+/// the layer takes it out before the response leaves. Without it, a
+/// mutating request is recorded with target `route` / the matched route
+/// (`/tickets/{id}`) and no subject, so no IP address or user agent.
+///
+/// ```
+/// use custodia_audit::Target;
+/// use custodia_axum::Audit;
+/// use custodia_core::{SubjectId, TenantId};
+///
+/// async fn close_ticket() -> Result<(Audit, &'static str), custodia_axum::Error> {
+///     # let (tenant, id) = (TenantId::random(), "T-1");
+///     let requester = SubjectId::from_external_key(tenant, "helpdesk.contact", "42");
+///     let audit = Audit::new(Target::new("ticket", id)?).subject(requester);
+///     Ok((audit, "closed"))
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audit {
+    pub(crate) target: Target,
+    pub(crate) subject: Option<SubjectId>,
+    pub(crate) action: Option<Action>,
+    pub(crate) changes: Vec<FieldChange>,
+}
+
+impl Audit {
+    /// The request acted on `target`.
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            subject: None,
+            action: None,
+            changes: Vec::new(),
+        }
+    }
+
+    /// The request concerns `subject`: the client's IP address and user agent
+    /// are recorded, sealed under the subject's key. With `audit_reads` on,
+    /// this also makes a read an audited read of personal data.
+    #[must_use]
+    pub fn subject(mut self, subject: SubjectId) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// Records `action` instead of the one the method implies (POST create,
+    /// PUT/PATCH update, DELETE delete, GET read).
+    #[must_use]
+    pub fn action(mut self, action: Action) -> Self {
+        self.action = Some(action);
+        self
+    }
+
+    /// Adds a field change (values sealed like the IP address).
+    #[must_use]
+    pub fn change(mut self, change: FieldChange) -> Self {
+        self.changes.push(change);
+        self
+    }
+}
+
+impl IntoResponseParts for Audit {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        res.extensions_mut().insert(self);
+        Ok(res)
+    }
+}

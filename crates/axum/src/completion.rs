@@ -1,0 +1,166 @@
+//! Masking for outbound AI calls (feature `mask`): the prompt leaves masked,
+//! the reply comes back unmasked.
+//!
+//! The host implements [`CompletionClient`] for its model API (one call:
+//! masked prompt in, reply out). [`MaskedCompletion`] wraps it: it masks the
+//! prompt with a `custodia_mask::Masker` whose policy tokenizes, recording
+//! each value in the conversation's `TokenVault` (`<EMAIL_1>`, the same token
+//! for the same value all conversation long), sends only the masked text, and
+//! replaces the tokens in the reply with the original values. The model never
+//! sees a personal value the detector finds; the vault, which holds them,
+//! never leaves the process.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use custodia_mask::{Masker, Report, TokenVault};
+
+use crate::Error;
+
+/// The future a [`CompletionClient`] returns: the model's reply, or why the
+/// call failed (for the host's logs; the client sees 502 and no detail).
+pub type CompletionFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+
+/// The host's outbound completion call.
+pub trait CompletionClient: Send + Sync {
+    /// Sends `prompt` (already masked) and returns the model's reply.
+    fn complete<'a>(&'a self, prompt: &'a str) -> CompletionFuture<'a>;
+}
+
+/// A reply with its tokens replaced by the original values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Completion {
+    /// The reply, unmasked.
+    pub reply: String,
+    /// What was masked in the prompt (kinds and positions, no values).
+    pub report: Report,
+}
+
+/// A [`CompletionClient`] that only ever sees masked text.
+///
+/// ```
+/// use custodia_axum::completion::{CompletionClient, CompletionFuture, MaskedCompletion};
+/// use custodia_mask::{Detector, MaskPolicy, Masker, Strategy, TokenVault};
+///
+/// struct Echo;
+/// impl CompletionClient for Echo {
+///     fn complete<'a>(&'a self, prompt: &'a str) -> CompletionFuture<'a> {
+///         Box::pin(async move { Ok(format!("Reply to: {prompt}")) })
+///     }
+/// }
+///
+/// let masker = Masker::new(Detector::new()).with_policy(MaskPolicy::new(Strategy::Tokenize))?;
+/// let ai = MaskedCompletion::new(Echo, masker);
+/// let mut vault = TokenVault::new();
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// let done = runtime.block_on(ai.complete(&mut vault, "Mail ana@example.com"))?;
+/// assert_eq!(done.reply, "Reply to: Mail ana@example.com");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct MaskedCompletion<C> {
+    client: C,
+    masker: Masker,
+}
+
+impl<C: CompletionClient> MaskedCompletion<C> {
+    /// Wraps `client`; prompts are masked by `masker`. Give it a policy that
+    /// tokenizes what the reply should be able to name (`Strategy::Tokenize`);
+    /// what it redacts or pseudonymises stays so in the reply.
+    pub fn new(client: C, masker: Masker) -> Self {
+        Self { client, masker }
+    }
+
+    /// Masks `prompt` into `vault` (keep one vault per conversation), sends
+    /// it, and unmasks the reply with the same vault.
+    pub async fn complete(
+        &self,
+        vault: &mut TokenVault,
+        prompt: &str,
+    ) -> Result<Completion, Error> {
+        let masked = self.masker.mask_tokenized(prompt, vault)?;
+        let reply = self
+            .client
+            .complete(&masked.text)
+            .await
+            .map_err(|cause| Error::Upstream {
+                service: "completion",
+                cause,
+            })?;
+        Ok(Completion {
+            reply: vault.unmask(&reply),
+            report: masked.report,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use custodia_mask::{Detector, MaskPolicy, Strategy};
+
+    /// A model that records what it was sent and answers with its tokens.
+    #[derive(Default)]
+    struct Recorder {
+        sent: Mutex<Vec<String>>,
+        fail: bool,
+    }
+
+    impl CompletionClient for Recorder {
+        fn complete<'a>(&'a self, prompt: &'a str) -> CompletionFuture<'a> {
+            Box::pin(async move {
+                self.sent.lock().unwrap().push(prompt.to_owned());
+                if self.fail {
+                    return Err("HTTP 503 from the model API".into());
+                }
+                Ok(format!("Draft: we will write to <EMAIL_1> about {prompt}"))
+            })
+        }
+    }
+
+    fn masked(client: Recorder) -> MaskedCompletion<Recorder> {
+        let policy = MaskPolicy::new(Strategy::Tokenize);
+        MaskedCompletion::new(
+            client,
+            Masker::new(Detector::new()).with_policy(policy).unwrap(),
+        )
+    }
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn the_model_sees_tokens_and_the_reply_gets_values_back() {
+        let ai = masked(Recorder::default());
+        let mut vault = TokenVault::new();
+        let done = run(ai.complete(&mut vault, "Customer ana@example.com cannot log in")).unwrap();
+        let sent = ai.client.sent.lock().unwrap().clone();
+        assert_eq!(sent, ["Customer <EMAIL_1> cannot log in"]);
+        assert_eq!(
+            done.reply,
+            "Draft: we will write to ana@example.com about Customer ana@example.com cannot log in"
+        );
+        assert_eq!(done.report.total(), 1);
+        // The same value keeps its token in the next turn of the conversation.
+        run(ai.complete(&mut vault, "ana@example.com again")).unwrap();
+        assert_eq!(ai.client.sent.lock().unwrap()[1], "<EMAIL_1> again");
+    }
+
+    #[test]
+    fn a_failed_call_is_a_502_without_detail() {
+        let ai = masked(Recorder {
+            fail: true,
+            ..Recorder::default()
+        });
+        let e = run(ai.complete(&mut TokenVault::new(), "hi")).unwrap_err();
+        assert_eq!(e.status(), axum::http::StatusCode::BAD_GATEWAY);
+        assert_eq!(e.public_message(), "the completion service failed");
+        assert!(e.to_string().contains("503"));
+    }
+}

@@ -1,0 +1,412 @@
+//! Data-subject request endpoints (feature `dsr`): a [`Router`] the host
+//! nests under its tenant routes, behind `CustodiaLayer`.
+//!
+//! | route | does | answer |
+//! |---|---|---|
+//! | `POST /requests` | logs a request (`Desk::receive`) and records how identity was checked (`Desk::verify`) | 201, the request |
+//! | `GET /requests/{id}` | the request's status, deadline and history | 200, the request |
+//! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
+//!
+//! With [`DsrRoutes::with_breaches`], the breach register too:
+//!
+//! | route | does | answer |
+//! |---|---|---|
+//! | `POST /breaches` | records an incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline |
+//! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
+//! | `GET /breaches/{id}` | one incident | 200 |
+//!
+//! Every route needs the privacy role given to [`DsrRoutes::new`] in the
+//! caller's verified context (403 otherwise), and sees only the caller's
+//! tenant: a request id of another tenant is the same 404 as a missing one
+//! (the store is asked by tenant and id). Requests are kept by the host's
+//! [`RequestStore`] ([`MemoryRequests`] in memory); the desk and the store
+//! are synchronous and run on tokio's blocking pool. Each desk step is
+//! audited by the desk's own sink; the layer additionally records the HTTP
+//! request (target `dsr_request`, the subject, action `export` or `erase`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use custodia_audit::{Action, Target};
+use custodia_core::Timestamp;
+use custodia_core::{SubjectId, TenantId};
+use custodia_dsr::breach::{BreachRegister, Incident, IncidentId};
+use custodia_dsr::{
+    BoxError, Desk, Request, RequestId, RequestKind, RequestOutcome, VerificationMethod,
+};
+use custodia_tenant::{RoleName, TenantContext};
+
+use crate::{Audit, Error, Json, Tenant};
+
+/// Where the host keeps data-subject requests, by tenant.
+pub trait RequestStore: Send + Sync + 'static {
+    /// The request `id` of `tenant`, if there is one.
+    fn get(&self, tenant: TenantId, id: RequestId) -> Result<Option<Request>, BoxError>;
+    /// Stores (inserts or replaces) `request`.
+    fn put(&self, request: &Request) -> Result<(), BoxError>;
+}
+
+/// A [`RequestStore`] in memory (tests, single-process desks).
+#[derive(Debug, Default)]
+pub struct MemoryRequests(Mutex<HashMap<(TenantId, RequestId), Request>>);
+
+impl RequestStore for MemoryRequests {
+    fn get(&self, tenant: TenantId, id: RequestId) -> Result<Option<Request>, BoxError> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(map.get(&(tenant, id)).cloned())
+    }
+
+    fn put(&self, request: &Request) -> Result<(), BoxError> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert((request.tenant, request.id), request.clone());
+        Ok(())
+    }
+}
+
+/// Where the host keeps breach incidents, by tenant.
+pub trait IncidentStore: Send + Sync + 'static {
+    /// The incidents concerning `tenant`.
+    fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError>;
+    /// Stores (inserts or replaces) `incident` for `tenant`.
+    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError>;
+}
+
+/// An [`IncidentStore`] in memory.
+#[derive(Debug, Default)]
+pub struct MemoryIncidents(Mutex<HashMap<(TenantId, IncidentId), Incident>>);
+
+impl IncidentStore for MemoryIncidents {
+    fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(map
+            .iter()
+            .filter(|((t, _), _)| *t == tenant)
+            .map(|(_, incident)| incident.clone())
+            .collect())
+    }
+
+    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert((tenant, incident.id), incident.clone());
+        Ok(())
+    }
+}
+
+/// An incident and the deadline of its first notification (to the
+/// authority, or to the controller for a processor).
+#[derive(Debug, serde::Serialize)]
+pub struct IncidentStatus {
+    /// The incident.
+    pub incident: Incident,
+    /// `Incident::deadline`.
+    pub deadline: Timestamp,
+}
+
+impl From<Incident> for IncidentStatus {
+    fn from(incident: Incident) -> Self {
+        let deadline = incident.deadline();
+        Self { incident, deadline }
+    }
+}
+
+/// The body of `POST /requests`.
+#[derive(Debug, serde::Deserialize)]
+pub struct NewRequest {
+    /// Whose data.
+    pub subject: SubjectId,
+    /// What is asked (`{"kind": "access"}`, `{"kind": "erasure"}`, ...).
+    pub request: RequestKind,
+    /// How the requester's identity was checked.
+    pub verification: VerificationMethod,
+    /// A note on the check (no document numbers).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The DSR routes: the desk, the request store and the role they require.
+#[derive(Clone)]
+pub struct DsrRoutes {
+    desk: Arc<Desk>,
+    requests: Arc<dyn RequestStore>,
+    role: RoleName,
+    as_role: custodia_core::Role,
+    breaches: Option<(Arc<BreachRegister>, Arc<dyn IncidentStore>)>,
+}
+
+impl std::fmt::Debug for DsrRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DsrRoutes")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DsrRoutes {
+    /// Routes over `desk` and `requests`, for callers with `role`
+    /// (e.g. `dpo`), answering as data controller.
+    pub fn new(desk: Arc<Desk>, requests: Arc<dyn RequestStore>, role: RoleName) -> Self {
+        Self {
+            desk,
+            requests,
+            role,
+            as_role: custodia_core::Role::Controller,
+            breaches: None,
+        }
+    }
+
+    /// Adds the breach-register routes over `register` and `incidents`.
+    #[must_use]
+    pub fn with_breaches(
+        mut self,
+        register: Arc<BreachRegister>,
+        incidents: Arc<dyn IncidentStore>,
+    ) -> Self {
+        self.breaches = Some((register, incidents));
+        self
+    }
+
+    /// The router, to nest (`Router::nest("/privacy", routes.router())`)
+    /// inside the routes `CustodiaLayer` wraps.
+    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        let router = Router::new()
+            .route("/requests", post(receive))
+            .route("/requests/{id}", get(status))
+            .route("/requests/{id}/run", post(run));
+        let router = match self.breaches {
+            Some(_) => router
+                .route("/breaches", post(record_breach).get(list_breaches))
+                .route("/breaches/{id}", get(breach)),
+            None => router,
+        };
+        router.with_state(self)
+    }
+
+    /// The caller's tenant's incidents, for an officer with the role.
+    async fn incidents(&self, ctx: &TenantContext) -> Result<Vec<Incident>, Error> {
+        self.allow(ctx)?;
+        let (_, incidents) = self.breaches()?;
+        let tenant = ctx.tenant();
+        self.blocking(move |_, _| incidents.list(tenant).map_err(store_error))
+            .await
+    }
+
+    fn breaches(&self) -> Result<(Arc<BreachRegister>, Arc<dyn IncidentStore>), Error> {
+        self.breaches.clone().ok_or(Error::Misconfigured(
+            "the breach routes need DsrRoutes::with_breaches",
+        ))
+    }
+
+    fn allow(&self, ctx: &TenantContext) -> Result<(), Error> {
+        if ctx.roles().contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden {
+                reason: format!("data-subject requests need the {} role", self.role).into(),
+            })
+        }
+    }
+
+    /// Runs `f` (desk and store work) on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Desk, &dyn RequestStore) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (desk, requests) = (Arc::clone(&self.desk), Arc::clone(&self.requests));
+        tokio::task::spawn_blocking(move || f(&desk, requests.as_ref()))
+            .await
+            .map_err(|_| Error::Misconfigured("a data-subject request task failed"))?
+    }
+}
+
+fn store_error(e: BoxError) -> Error {
+    Error::Upstream {
+        service: "request store",
+        cause: e.to_string(),
+    }
+}
+
+/// The request, or the one 404 for missing and foreign ids alike.
+fn load(requests: &dyn RequestStore, tenant: TenantId, id: &str) -> Result<Request, Error> {
+    let not_found = || Error::NotFound {
+        kind: "data-subject request",
+    };
+    let id: RequestId = id.parse().map_err(|_| not_found())?;
+    Error::found(
+        requests.get(tenant, id).map_err(store_error)?,
+        "data-subject request",
+    )
+}
+
+fn audit(request: &Request, action: Option<Action>) -> Result<Audit, Error> {
+    let audit =
+        Audit::new(Target::new("dsr_request", request.id.to_string())?).subject(request.subject);
+    Ok(match action {
+        Some(action) => audit.action(action),
+        None => audit,
+    })
+}
+
+async fn receive(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Json(new): Json<NewRequest>,
+) -> Result<Response, Error> {
+    routes.allow(&ctx)?;
+    let as_role = routes.as_role;
+    let request = routes
+        .blocking(move |desk, requests| {
+            let (tenant, actor) = (ctx.tenant(), ctx.actor());
+            let mut request = desk.receive(tenant, new.subject, new.request, as_role, actor)?;
+            desk.verify(&mut request, new.verification, &new.note, actor)?;
+            requests.put(&request).map_err(store_error)?;
+            Ok(request)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, audit(&request, None)?, Json(request)).into_response())
+}
+
+async fn status(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<Request>, Error> {
+    routes.allow(&ctx)?;
+    let tenant = ctx.tenant();
+    let request = routes
+        .blocking(move |_, requests| load(requests, tenant, &id))
+        .await?;
+    Ok(Json(request))
+}
+
+async fn run(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    routes.allow(&ctx)?;
+    let (request, outcome) = routes
+        .blocking(move |desk, requests| {
+            let mut request = load(requests, ctx.tenant(), &id)?;
+            let outcome = desk.run(&mut request, ctx.actor());
+            // The request records its progress even when a source failed.
+            requests.put(&request).map_err(store_error)?;
+            Ok((request, outcome?))
+        })
+        .await?;
+    let (action, body, download) = match &outcome {
+        RequestOutcome::Bundle(bundle) => (Action::Export, bundle.to_json()?, true),
+        RequestOutcome::Erased(certificate) => (Action::Erase, certificate.to_json()?, false),
+        // Their reports have no JSON form: the request shows the new state.
+        RequestOutcome::Rectified(_) => (Action::Update, serde_json::to_string(&request)?, false),
+        RequestOutcome::Restricted(_) => {
+            (Action::Restrict, serde_json::to_string(&request)?, false)
+        }
+    };
+    let mut response = (
+        audit(&request, Some(action))?,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    if download {
+        let disposition = format!("attachment; filename=\"access-{}.json\"", request.id);
+        if let Ok(value) = disposition.parse() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}
+
+async fn record_breach(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Json(incident): Json<Incident>,
+) -> Result<(StatusCode, Audit, Json<IncidentStatus>), Error> {
+    routes.allow(&ctx)?;
+    let tenant = ctx.tenant();
+    // A tenant's officer records breaches of that tenant only.
+    if incident.tenants.iter().any(|t| *t != tenant) {
+        return Err(Error::Forbidden {
+            reason: "an incident recorded here may concern only the caller's tenant".into(),
+        });
+    }
+    let (register, incidents) = routes.breaches()?;
+    let target = Target::new("breach", incident.id.to_string())?;
+    let incident = routes
+        .blocking(move |_, _| {
+            let mut incident = incident;
+            incident.tenants = [tenant].into();
+            register.record(&incident, ctx.actor())?;
+            incidents.put(tenant, &incident).map_err(store_error)?;
+            Ok(incident)
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Audit::new(target),
+        Json(incident.into()),
+    ))
+}
+
+async fn list_breaches(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+) -> Result<Json<Vec<IncidentStatus>>, Error> {
+    let mut list = routes.incidents(&ctx).await?;
+    list.sort_by_key(|i| i.aware_at);
+    Ok(Json(list.into_iter().map(IncidentStatus::from).collect()))
+}
+
+async fn breach(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentStatus>, Error> {
+    let found = routes
+        .incidents(&ctx)
+        .await?
+        .into_iter()
+        .find(|i| i.id.to_string() == id);
+    Ok(Json(Error::found(found, "breach incident")?.into()))
+}
+
+impl From<custodia_dsr::Error> for Error {
+    /// A step the request's state or kind does not allow is 409 with the
+    /// desk's reason (the caller's own tenant's request); everything else
+    /// (a source, the audit sink, the key shredder failing) is 500.
+    fn from(e: custodia_dsr::Error) -> Self {
+        use custodia_dsr::Error as D;
+        match e {
+            D::InvalidTransition { .. }
+            | D::AlreadyExtended { .. }
+            | D::ExtensionTooLate { .. }
+            | D::Empty { .. }
+            | D::WrongKind { .. }
+            | D::ProcessorMustForward { .. }
+            | D::NotProcessor { .. }
+            | D::InvalidTime { .. }
+            | D::DeadlineOutOfRange { .. } => Error::BadRequest {
+                status: StatusCode::CONFLICT,
+                message: e.to_string(),
+            },
+            other => Error::Dsr(other),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Misconfigured(if e.is_io() {
+            "writing a response failed"
+        } else {
+            "a response could not be encoded"
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! The one error type of `custodia-axum`, and how it becomes an HTTP response.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Everything a request can fail with, mapped to one HTTP status each.
+///
+/// The response body is always `{"error": <kind>, "message": <text>}` with the
+/// stable [`Error::kind`] and a message that names what was wrong but never
+/// repeats a token, another tenant's content or a database message: a 5xx
+/// says only `"internal error"` (the full cause is in `Display`, for the
+/// host's logs).
+///
+/// # Another tenant's record is "not found"
+///
+/// [`Error::NotFound`] is the answer for a missing record *and* for another
+/// tenant's record, with the same body. Under row-level security both are the
+/// same code path, not just the same answer: the tenant-bound transaction
+/// cannot see the other tenant's row, so the lookup returns no row exactly as
+/// it does for an id that exists nowhere (the same index probe, the same
+/// time class). `custodia_tenant::Error::CrossTenant` (an in-memory guard's
+/// refusal) maps to the same variant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No credentials, or credentials that do not verify (bad signature,
+    /// expired, wrong issuer or audience, malformed). HTTP 401.
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        /// What was wrong, in words that never quote the token.
+        reason: Cow<'static, str>,
+    },
+    /// Verified credentials that may not do this (a tenant this deployment
+    /// does not serve, a missing role). HTTP 403.
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why.
+        reason: Cow<'static, str>,
+    },
+    /// No such record in the caller's tenant (missing, or another tenant's).
+    /// HTTP 404.
+    #[error("no {kind} with the requested id")]
+    NotFound {
+        /// What was looked up: `"ticket"`.
+        kind: &'static str,
+    },
+    /// A request the server cannot read: malformed JSON, a body over the
+    /// limit, a wrong content type, an unparsable id, a step the record's
+    /// state does not allow. HTTP 400, 409, 413, 415 or 422 as `status` says.
+    #[error("bad request ({status}): {message}")]
+    BadRequest {
+        /// The 4xx status.
+        status: StatusCode,
+        /// What was wrong (may quote the caller's own input, shortened).
+        message: String,
+    },
+    /// The database failed. HTTP 500; the body does not say why.
+    #[error("database error while {doing}: {source}")]
+    Database {
+        /// What was being done.
+        doing: &'static str,
+        /// The driver's error.
+        source: sqlx_core::Error,
+    },
+    /// The tenant binding failed. HTTP 500 unless it maps to another status
+    /// (see `From<custodia_tenant::Error>`).
+    #[error("tenant binding: {0}")]
+    Tenant(custodia_tenant::Error),
+    /// The audit event could not be recorded; the request's transaction was
+    /// rolled back. HTTP 500.
+    #[error("audit: {0}")]
+    Audit(#[from] custodia_audit::Error),
+    /// A service the request depends on failed (a model API behind
+    /// `MaskedCompletion`). HTTP 502; the body names the service, not the cause.
+    #[error("the {service} service failed: {cause}")]
+    Upstream {
+        /// Which service: `"completion"`.
+        service: &'static str,
+        /// Its failure, for the host's logs.
+        cause: String,
+    },
+    /// A data-subject request step failed in a source, the desk's audit sink
+    /// or the key shredder (feature `dsr`). HTTP 500.
+    #[cfg(feature = "dsr")]
+    #[error("data-subject request: {0}")]
+    Dsr(custodia_dsr::Error),
+    /// Masking failed (feature `mask`). HTTP 500.
+    #[cfg(feature = "mask")]
+    #[error("masking: {0}")]
+    Mask(#[from] custodia_mask::Error),
+    /// The service is wired wrongly (a missing layer, a transaction taken
+    /// twice): a bug in the host, not the client's fault. HTTP 500.
+    #[error("misconfigured: {0}")]
+    Misconfigured(&'static str),
+}
+
+impl Error {
+    /// A stable, machine-readable name for the error, used as the `error`
+    /// field of the JSON body: `unauthorized`, `forbidden`, `not_found`,
+    /// `bad_request`, `payload_too_large`, `unsupported_media_type`,
+    /// `unprocessable`, `conflict`, `upstream`, `internal`.
+    pub fn kind(&self) -> &'static str {
+        match self.status() {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::BAD_GATEWAY => "upstream",
+            s if s.is_client_error() => "bad_request",
+            _ => "internal",
+        }
+    }
+
+    /// The HTTP status the error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::BadRequest { status, .. } => *status,
+            Error::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            #[cfg(feature = "mask")]
+            Error::Mask(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            #[cfg(feature = "dsr")]
+            Error::Dsr(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Database { .. }
+            | Error::Tenant(_)
+            | Error::Audit(_)
+            | Error::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message the client sees: the error itself for 4xx, the failed
+    /// service's name for 502, nothing for other 5xx.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Upstream { service, .. } => format!("the {service} service failed"),
+            e if e.status().is_server_error() => "internal error".to_owned(),
+            e => e.to_string(),
+        }
+    }
+
+    /// `Ok(value)`, or [`Error::NotFound`] for `kind`: the one way to turn a
+    /// lookup's "no row" into a response, so a missing id and another
+    /// tenant's id take the same path.
+    pub fn found<T>(value: Option<T>, kind: &'static str) -> Result<T, Error> {
+        value.ok_or(Error::NotFound { kind })
+    }
+
+    pub(crate) fn db(doing: &'static str) -> impl FnOnce(sqlx_core::Error) -> Error {
+        move |source| Error::Database { doing, source }
+    }
+}
+
+impl From<custodia_tenant::Error> for Error {
+    /// A cross-tenant refusal and a missing record map to the same
+    /// [`Error::NotFound`]; a malformed id is 400, an access decision 403.
+    fn from(e: custodia_tenant::Error) -> Self {
+        use custodia_tenant::Error as T;
+        match e {
+            T::CrossTenant { kind, .. } | T::NotFound { kind } => Error::NotFound { kind },
+            T::InvalidRequestId { .. } => Error::BadRequest {
+                status: StatusCode::BAD_REQUEST,
+                message: e.to_string(),
+            },
+            T::Denied { .. } => Error::Forbidden {
+                reason: e.to_string().into(),
+            },
+            other => Error::Tenant(other),
+        }
+    }
+}
+
+impl From<sqlx_core::Error> for Error {
+    fn from(source: sqlx_core::Error) -> Self {
+        Error::Database {
+            doing: "running a query",
+            source,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::json!({ "error": self.kind(), "message": self.public_message() });
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodia_core::TenantId;
+
+    #[test]
+    fn cross_tenant_and_missing_answer_alike() {
+        let a = TenantId::random();
+        let b = TenantId::random();
+        let cross = Error::from(custodia_tenant::Error::CrossTenant {
+            context: a,
+            found: b,
+            kind: "ticket",
+        });
+        let missing = Error::from(custodia_tenant::Error::NotFound { kind: "ticket" });
+        assert_eq!(cross.status(), StatusCode::NOT_FOUND);
+        assert_eq!(cross.public_message(), missing.public_message());
+        assert!(!cross.public_message().contains(&b.to_string()));
+    }
+
+    #[test]
+    fn server_errors_say_nothing() {
+        let e = Error::Database {
+            doing: "reading tickets",
+            source: sqlx_core::Error::Protocol(
+                "duplicate key value (email)=(alice@example.com)".into(),
+            ),
+        };
+        assert_eq!(e.kind(), "internal");
+        assert_eq!(e.public_message(), "internal error");
+        assert!(e.to_string().contains("alice@example.com"));
+    }
+}

@@ -1,0 +1,453 @@
+//! Signed bearer tokens (feature `jwt`): the shipped [`Authenticator`].
+//!
+//! A [`JwtAuthenticator`] accepts exactly one algorithm, fixed when it is
+//! built (EdDSA with an Ed25519 public key, or HS256 with a shared secret),
+//! so a token cannot choose its own verification (no `alg` confusion, no
+//! `none`). It requires `iss`, `aud`, `sub` and `exp`, checks issuer and
+//! audience, and checks `exp` and `nbf` against a [`Clock`] (with a leeway,
+//! 30 s by default), so tests can fix the time.
+//!
+//! The identity it yields:
+//!
+//! * tenant: the tenant claim, by default `tid` holding a tenant UUID, or
+//!   [`TenantClaim::ExternalKey`] for a claim holding the host's own tenant key
+//!   (mapped with `TenantId::from_external_key`);
+//! * actor: `ActorId::from_external_key(tenant, "jwt.sub", sub)`, so the same
+//!   `sub` in two tenants is two actors;
+//! * roles: the `roles` claim, an array of role names (absent means none:
+//!   deny by default);
+//! * region: the `region` claim if present, else the authenticator's default.
+//!
+//! Every refusal is [`Error::Unauthorized`] (401) with a fixed reason, except a
+//! tenant this deployment does not serve ([`JwtAuthenticator::serve_only`]),
+//! which is [`Error::Forbidden`] (403). No reason quotes the token.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::request::Parts;
+use custodia_audit::ActorKind;
+use custodia_core::{ActorId, Clock, Region, SystemClock, TenantId};
+use custodia_tenant::{RoleName, TenantContext};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{AuthFuture, Authenticator, Error, Identity, bearer_token};
+
+/// The shortest HS256 secret accepted, in bytes (the hash's output size).
+pub const MIN_HS256_SECRET: usize = 32;
+
+/// The actor system actor ids are derived under: `ActorId::from_external_key(tenant, "jwt.sub", sub)`.
+pub const ACTOR_SYSTEM: &str = "jwt.sub";
+
+/// Where the tenant is in a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantClaim {
+    /// A claim holding the tenant's UUID.
+    Uuid(String),
+    /// A claim holding the host's own tenant key, mapped with
+    /// `TenantId::from_external_key(system, value)`.
+    ExternalKey {
+        /// The claim's name.
+        claim: String,
+        /// The key system, e.g. `billing.account`.
+        system: String,
+    },
+}
+
+impl TenantClaim {
+    fn name(&self) -> &str {
+        match self {
+            TenantClaim::Uuid(claim) | TenantClaim::ExternalKey { claim, .. } => claim,
+        }
+    }
+
+    fn tenant(&self, claims: &Map<String, Value>) -> Option<TenantId> {
+        let value = claims.get(self.name())?.as_str()?;
+        match self {
+            TenantClaim::Uuid(_) => value.parse().ok(),
+            TenantClaim::ExternalKey { system, .. } if !value.is_empty() => {
+                Some(TenantId::from_external_key(system, value))
+            }
+            TenantClaim::ExternalKey { .. } => None,
+        }
+    }
+}
+
+/// The claims every token must carry, beyond those the library checks.
+#[derive(Deserialize)]
+struct Claims {
+    // Absent is refused below as empty, with the library's own message.
+    #[serde(default)]
+    sub: String,
+    exp: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Verifies `Authorization: Bearer <JWT>` (see the [module docs](self)).
+///
+/// ```
+/// use custodia_axum::jwt::{JwtAuthenticator, TenantClaim};
+/// use custodia_core::Region;
+///
+/// let auth = JwtAuthenticator::hs256(&[7u8; 32], "https://login.example.com", "helpdesk-api")?
+///     .tenant_claim(TenantClaim::ExternalKey { claim: "org".into(), system: "billing.account".into() })
+///     .default_region(Region::EU);
+/// assert!(auth.verify("not.a.token").is_err());
+/// # Ok::<(), custodia_axum::Error>(())
+/// ```
+pub struct JwtAuthenticator {
+    key: DecodingKey,
+    validation: Validation,
+    tenant_claim: TenantClaim,
+    region: Region,
+    kind: ActorKind,
+    served: Option<BTreeSet<TenantId>>,
+    clock: Arc<dyn Clock>,
+    leeway: i64,
+}
+
+impl std::fmt::Debug for JwtAuthenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of logs.
+        f.debug_struct("JwtAuthenticator")
+            .field("algorithm", &self.validation.algorithms)
+            .field("issuer", &self.validation.iss)
+            .field("audience", &self.validation.aud)
+            .field("tenant_claim", &self.tenant_claim)
+            .finish_non_exhaustive()
+    }
+}
+
+const MISSING_CLAIM: &str = "the token lacks a required claim (iss, aud, sub, exp)";
+
+fn unauthorized(reason: &'static str) -> Error {
+    Error::Unauthorized {
+        reason: reason.into(),
+    }
+}
+
+impl JwtAuthenticator {
+    /// Tokens signed with EdDSA by the holder of the Ed25519 key whose
+    /// 32-byte public key is `public_key`, issued by `issuer` for `audience`.
+    pub fn ed25519(public_key: &[u8], issuer: &str, audience: &str) -> Result<Self, Error> {
+        if public_key.len() != 32 {
+            return Err(Error::Misconfigured(
+                "an Ed25519 public key is exactly 32 bytes",
+            ));
+        }
+        Ok(Self::new(
+            DecodingKey::from_ed_der(public_key),
+            Algorithm::EdDSA,
+            issuer,
+            audience,
+        ))
+    }
+
+    /// Tokens signed with HS256 under `secret` (at least
+    /// [`MIN_HS256_SECRET`] bytes), issued by `issuer` for `audience`.
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Result<Self, Error> {
+        if secret.len() < MIN_HS256_SECRET {
+            return Err(Error::Misconfigured(
+                "an HS256 secret must be at least 32 bytes",
+            ));
+        }
+        let key = DecodingKey::from_secret(secret)
+            .map_err(|_| Error::Misconfigured("the HS256 secret was refused"))?;
+        Ok(Self::new(key, Algorithm::HS256, issuer, audience))
+    }
+
+    fn new(key: DecodingKey, algorithm: Algorithm, issuer: &str, audience: &str) -> Self {
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Time is checked against the Clock below, not the system time.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        Self {
+            key,
+            validation,
+            tenant_claim: TenantClaim::Uuid("tid".into()),
+            region: Region::EU,
+            kind: ActorKind::Agent,
+            served: None,
+            clock: Arc::new(SystemClock),
+            leeway: 30,
+        }
+    }
+
+    /// Where the tenant is (default: claim `tid`, a UUID).
+    #[must_use]
+    pub fn tenant_claim(mut self, claim: TenantClaim) -> Self {
+        self.tenant_claim = claim;
+        self
+    }
+
+    /// The region of tokens without a `region` claim (default: EU).
+    #[must_use]
+    pub fn default_region(mut self, region: Region) -> Self {
+        self.region = region;
+        self
+    }
+
+    /// The actor kind recorded in audit events (default: agent).
+    #[must_use]
+    pub fn actor_kind(mut self, kind: ActorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Accepts only tokens for these tenants; any other tenant gets 403.
+    #[must_use]
+    pub fn serve_only(mut self, tenants: impl IntoIterator<Item = TenantId>) -> Self {
+        self.served = Some(tenants.into_iter().collect());
+        self
+    }
+
+    /// The clock `exp` and `nbf` are checked against (default: system time).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How far `exp` and `nbf` may be off (default: 30 s).
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Verifies one token and builds the identity it proves.
+    pub fn verify(&self, token: &str) -> Result<Identity, Error> {
+        let claims = jsonwebtoken::decode::<Claims>(token.as_bytes(), &self.key, &self.validation)
+            .map_err(|e| refusal(e.kind()))?
+            .claims;
+        let now = self.clock.now().timestamp();
+        if now > claims.exp.saturating_add(self.leeway) {
+            return Err(unauthorized("the token has expired"));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| now < nbf.saturating_sub(self.leeway))
+        {
+            return Err(unauthorized("the token is not valid yet"));
+        }
+        let tenant = self
+            .tenant_claim
+            .tenant(&claims.rest)
+            .ok_or_else(|| unauthorized("the token's tenant claim is missing or not a tenant"))?;
+        if self.served.as_ref().is_some_and(|s| !s.contains(&tenant)) {
+            return Err(Error::Forbidden {
+                reason: "the token's tenant is not served here".into(),
+            });
+        }
+        if claims.sub.is_empty() {
+            return Err(unauthorized(MISSING_CLAIM));
+        }
+        let region = match claims.region {
+            Some(r) => r
+                .parse()
+                .map_err(|_| unauthorized("the token's region claim is not a region"))?,
+            None => self.region,
+        };
+        let actor = ActorId::from_external_key(tenant, ACTOR_SYSTEM, &claims.sub);
+        let mut context = TenantContext::new(tenant, actor, region);
+        for role in claims.roles {
+            let role = RoleName::new(role)
+                .map_err(|_| unauthorized("the token's roles claim holds an invalid role name"))?;
+            context = context.with_role(role);
+        }
+        Ok(Identity::new(context, self.kind.clone()))
+    }
+}
+
+/// The fixed reason for a token the library refused.
+fn refusal(kind: &ErrorKind) -> Error {
+    unauthorized(match kind {
+        ErrorKind::InvalidSignature => "the token's signature does not verify",
+        ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
+        ErrorKind::InvalidAudience => "the token's audience is not accepted",
+        ErrorKind::InvalidAlgorithm => "the token's algorithm is not accepted",
+        ErrorKind::MissingRequiredClaim(_) => MISSING_CLAIM,
+        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => "the token's claims are malformed",
+        _ => "the token is malformed",
+    })
+}
+
+impl Authenticator for JwtAuthenticator {
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> AuthFuture<'a> {
+        Box::pin(async move { self.verify(bearer_token(parts)?) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodia_core::ManualClock;
+    use custodia_core::chrono::{TimeZone, Utc};
+    use jsonwebtoken::{EncodingKey, Header};
+    use proptest::prelude::*;
+
+    const SECRET: [u8; 32] = [42; 32];
+
+    fn clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new(
+            Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
+        ))
+    }
+
+    fn auth() -> JwtAuthenticator {
+        JwtAuthenticator::hs256(&SECRET, "iss", "aud")
+            .unwrap()
+            .with_clock(clock())
+    }
+
+    fn token(claims: Value) -> String {
+        let key = EncodingKey::from_secret(&SECRET).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+    }
+
+    fn claims(tenant: TenantId, exp: i64) -> Value {
+        serde_json::json!({"iss": "iss", "aud": "aud", "sub": "agent-7", "exp": exp,
+            "tid": tenant.to_string(), "roles": ["agent"]})
+    }
+
+    #[test]
+    fn a_good_token_gives_its_tenant_actor_and_roles() {
+        let tenant = TenantId::random();
+        let id = auth()
+            .verify(&token(claims(tenant, 1_800_000_100)))
+            .unwrap();
+        assert_eq!(id.context().tenant(), tenant);
+        assert_eq!(
+            id.context().actor(),
+            ActorId::from_external_key(tenant, ACTOR_SYSTEM, "agent-7")
+        );
+        assert!(
+            id.context()
+                .roles()
+                .contains(&RoleName::new("agent").unwrap())
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        let tenant = TenantId::random();
+        let cases = [
+            (claims(tenant, 1_799_999_000), "expired"),
+            (
+                serde_json::json!({"iss": "iss", "aud": "aud", "sub": "a", "exp": 1_900_000_000}),
+                "tenant claim",
+            ),
+            (
+                serde_json::json!({"iss": "iss", "aud": "aud", "sub": "a", "exp": 1_900_000_000, "tid": "acme"}),
+                "tenant claim",
+            ),
+            (
+                serde_json::json!({"iss": "evil", "aud": "aud", "sub": "a", "exp": 1_900_000_000}),
+                "issuer",
+            ),
+            (
+                serde_json::json!({"iss": "iss", "aud": "other", "sub": "a", "exp": 1_900_000_000}),
+                "audience",
+            ),
+            (
+                serde_json::json!({"iss": "iss", "aud": "aud", "exp": 1_900_000_000}),
+                "required claim",
+            ),
+        ];
+        for (claims, expected) in cases {
+            let e = auth().verify(&token(claims)).unwrap_err();
+            assert_eq!(e.kind(), "unauthorized", "{e}");
+            assert!(
+                e.public_message().contains(expected),
+                "{e} lacks {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_algorithm_or_key_is_refused() {
+        let tenant = TenantId::random();
+        let other = EncodingKey::from_secret(&[1; 32]).unwrap();
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(tenant, 1_900_000_000),
+            &other,
+        )
+        .unwrap();
+        assert!(
+            auth()
+                .verify(&forged)
+                .unwrap_err()
+                .to_string()
+                .contains("signature")
+        );
+        let hs384 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS384),
+            &claims(tenant, 1_900_000_000),
+            &EncodingKey::from_secret(&SECRET).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            auth()
+                .verify(&hs384)
+                .unwrap_err()
+                .to_string()
+                .contains("algorithm")
+        );
+    }
+
+    #[test]
+    fn an_unserved_tenant_is_forbidden() {
+        let tenant = TenantId::random();
+        let auth = auth().serve_only([TenantId::random()]);
+        let e = auth
+            .verify(&token(claims(tenant, 1_900_000_000)))
+            .unwrap_err();
+        assert_eq!(e.kind(), "forbidden");
+    }
+
+    #[test]
+    fn weak_keys_are_refused_at_start_up() {
+        assert!(JwtAuthenticator::hs256(&[1; 16], "i", "a").is_err());
+        assert!(JwtAuthenticator::ed25519(&[1; 31], "i", "a").is_err());
+    }
+
+    proptest! {
+        /// The decoder on arbitrary bytes: a refusal, never a panic, never an echo.
+        #[test]
+        fn arbitrary_tokens_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let e = auth().verify(&text).unwrap_err();
+            prop_assert_eq!(e.kind(), "unauthorized");
+            // A fixed reason: it never grows with (or repeats) the input.
+            prop_assert!(e.public_message().len() <= 100);
+        }
+
+        /// Well-formed tokens with arbitrary claim values: verified or refused, never a panic.
+        #[test]
+        fn arbitrary_claims_are_verified_or_refused(
+            sub in ".{0,20}", tid in ".{0,40}", exp in any::<i64>(), region in "[A-Z]{0,3}",
+            roles in proptest::collection::vec(".{0,10}", 0..3),
+        ) {
+            let t = token(serde_json::json!({"iss": "iss", "aud": "aud", "sub": sub, "exp": exp,
+                "tid": tid, "region": region, "roles": roles}));
+            if let Err(e) = auth().verify(&t) {
+                prop_assert_eq!(e.kind(), "unauthorized");
+            }
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! The layer: authenticate, bind, run the handler, audit, commit or roll back.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use custodia_audit::{Action, Actor, Event, Outcome, Target};
+use custodia_core::{Clock, SystemClock, TenantId};
+use custodia_tenant::begin_bound;
+use sqlx_core::transaction::Transaction;
+use sqlx_postgres::{PgConnection, PgPool, Postgres};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::{Audit, AuditSink, Authenticator, Error, Identity};
+
+/// The longest user agent recorded, in bytes (longer ones are cut).
+pub const MAX_USER_AGENT: usize = 512;
+
+/// The Custodia tower layer for a router of tenant routes.
+///
+/// For every request it
+///
+/// 1. authenticates with the [`Authenticator`] and answers 401/403 at once
+///    on a refusal (no handler runs, nothing is written);
+/// 2. puts the verified [`Identity`] in the request, for the `Identity` and
+///    `Tenant` extractors, and a slot for the request's transaction, which
+///    the [`Tx`] extractor fills on first use with a transaction bound to the
+///    identity's tenant (`custodia_tenant::begin_bound`);
+/// 3. runs the handler;
+/// 4. for a mutating request (POST, PUT, PATCH, DELETE), or a read the
+///    handler marked with an [`Audit`] naming a subject when
+///    [`audit_reads`](Self::audit_reads) is on, records an audit event through
+///    the [`AuditSink`] (actor, action, target, outcome from the status,
+///    request id; IP address and user agent when the request concerns a subject);
+/// 5. commits the transaction if the response is a success (2xx or 3xx) and
+///    rolls it back otherwise.
+///
+/// # Why one layer, and why the layer commits
+///
+/// The handler never commits: a handler that returns an error, panics or
+/// forgets cannot leave half a change behind, and a handler that succeeds
+/// cannot skip its audit event. Auditing and committing are one layer because
+/// their order is the guarantee: the event is recorded *before* the commit
+/// (write-ahead), and a failed record rolls the transaction back and answers
+/// 500, so no committed change is ever unaudited. If the commit itself then
+/// fails, a second event for the same request id records the failure.
+/// Error responses are rolled back first and recorded as `failure` (or
+/// `denied` for 401/403), so refused attempts are on the record too.
+///
+/// The client IP comes from axum's `ConnectInfo<SocketAddr>` (serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()`); forwarded headers
+/// are not trusted.
+#[derive(Clone)]
+pub struct CustodiaLayer {
+    config: Arc<Config>,
+}
+
+struct Config {
+    authenticator: Arc<dyn Authenticator>,
+    pool: PgPool,
+    sink: Option<Arc<dyn AuditSink>>,
+    audit_reads: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for CustodiaLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustodiaLayer")
+            .field("audit", &self.config.sink.is_some())
+            .field("audit_reads", &self.config.audit_reads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CustodiaLayer {
+    /// Authenticates with `authenticator` and binds transactions from `pool`
+    /// (a pool of the non-owner application role, under RLS). No auditing
+    /// until [`audit`](Self::audit).
+    pub fn new(authenticator: impl Authenticator, pool: PgPool) -> Self {
+        Self {
+            config: Arc::new(Config {
+                authenticator: Arc::new(authenticator),
+                pool,
+                sink: None,
+                audit_reads: false,
+                clock: Arc::new(SystemClock),
+            }),
+        }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        // Built before it is cloned into services: the Arc is still unique.
+        if let Some(config) = Arc::get_mut(&mut self.config) {
+            f(config);
+        }
+        self
+    }
+
+    /// Records audit events through `sink`.
+    #[must_use]
+    pub fn audit(self, sink: impl AuditSink) -> Self {
+        self.with(|c| c.sink = Some(Arc::new(sink)))
+    }
+
+    /// Also records reads (GET, HEAD) whose response carries an [`Audit`]
+    /// naming a subject: reads of personal data (default: off).
+    #[must_use]
+    pub fn audit_reads(self, on: bool) -> Self {
+        self.with(|c| c.audit_reads = on)
+    }
+
+    /// The clock that timestamps audit events (default: system time).
+    #[must_use]
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.with(|c| c.clock = clock)
+    }
+}
+
+impl<S> Layer<S> for CustodiaLayer {
+    type Service = CustodiaService<S>;
+
+    fn layer(&self, inner: S) -> CustodiaService<S> {
+        CustodiaService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// The service [`CustodiaLayer`] wraps around a router or handler.
+#[derive(Clone)]
+pub struct CustodiaService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> std::fmt::Debug for CustodiaService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustodiaService").finish_non_exhaustive()
+    }
+}
+
+impl<S> Service<Request> for CustodiaService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The clone that was polled ready serves this request.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        Box::pin(async move { Ok(serve(&config, inner, req).await) })
+    }
+}
+
+/// What the audit event needs from the request head.
+struct RequestFacts {
+    method: Method,
+    route: String,
+    /// The client's `x-request-id`, if usable (else a new one per event).
+    request_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl RequestFacts {
+    fn of(parts: &Parts) -> Self {
+        Self {
+            method: parts.method.clone(),
+            route: parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            request_id: request_id(&parts.headers),
+            ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .map(|ua| truncate(&String::from_utf8_lossy(ua.as_bytes()), MAX_USER_AGENT)),
+        }
+    }
+}
+
+/// The client's `x-request-id` when it is a short printable token.
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+async fn serve<S>(config: &Config, mut inner: S, req: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let (mut parts, body) = req.into_parts();
+    let identity = match config.authenticator.authenticate(&parts).await {
+        Ok(identity) => identity,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let facts = RequestFacts::of(&parts);
+    let slot = TxSlot::new(config.pool.clone(), identity.context().tenant());
+    parts.extensions.insert(identity.clone());
+    parts.extensions.insert(slot.clone());
+    let mut response = match inner.call(Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let audit = response.extensions_mut().remove::<Audit>();
+    let tx = slot.take().await;
+    let event = config
+        .sink
+        .as_ref()
+        .and_then(|_| audited_action(&facts.method, audit.as_ref(), config.audit_reads))
+        .map(|action| event(config, &identity, &facts, action, audit, response.status()));
+    match finish(
+        config,
+        event,
+        tx,
+        response.status().is_success() || response.status().is_redirection(),
+    )
+    .await
+    {
+        Ok(()) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The action to record for a request, if it is audited at all.
+fn audited_action(method: &Method, audit: Option<&Audit>, audit_reads: bool) -> Option<Action> {
+    let implied = match *method {
+        Method::POST => Action::Create,
+        Method::PUT | Method::PATCH => Action::Update,
+        Method::DELETE => Action::Delete,
+        Method::GET | Method::HEAD if audit_reads && audit.is_some_and(|a| a.subject.is_some()) => {
+            Action::Read
+        }
+        _ => return None,
+    };
+    Some(audit.and_then(|a| a.action.clone()).unwrap_or(implied))
+}
+
+fn event(
+    config: &Config,
+    identity: &Identity,
+    facts: &RequestFacts,
+    action: Action,
+    audit: Option<Audit>,
+    status: StatusCode,
+) -> Result<Event, Error> {
+    let ctx = identity.context();
+    let mut actor = Actor::new(identity.kind().clone(), ctx.actor());
+    let (target, subject, changes) = match audit {
+        Some(a) => (a.target, a.subject, a.changes),
+        None => (
+            Target::new("route", facts.route.as_str())?,
+            None,
+            Vec::new(),
+        ),
+    };
+    // IP and user agent are personal data: kept only when a subject's key
+    // can seal them (and so erase them later).
+    if subject.is_some() {
+        if let Some(ip) = &facts.ip {
+            actor = actor.with_ip(ip.as_str());
+        }
+        if let Some(ua) = &facts.user_agent {
+            actor = actor.with_user_agent(ua.as_str());
+        }
+    }
+    let outcome = match status {
+        s if s.is_success() || s.is_redirection() => Outcome::Success,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Outcome::Denied,
+        _ => Outcome::Failure,
+    };
+    let mut builder = Event::builder(ctx.tenant(), actor, action, target)
+        .outcome(outcome)
+        .request_id(facts.request_id.clone().unwrap_or_else(|| {
+            // Only audited requests need one: drawn here, not per request.
+            custodia_core::uuid::Uuid::new_v4().to_string()
+        }));
+    if let Some(subject) = subject {
+        builder = builder.subject(subject);
+    }
+    for change in changes {
+        builder = builder.change(change);
+    }
+    Ok(builder.build(config.clock.as_ref())?)
+}
+
+/// Records the event and ends the transaction, in the order that keeps every
+/// committed change audited (see [`CustodiaLayer`]).
+async fn finish(
+    config: &Config,
+    event: Option<Result<Event, Error>>,
+    tx: Option<Transaction<'static, Postgres>>,
+    success: bool,
+) -> Result<(), Error> {
+    let event = event.transpose()?;
+    if !success {
+        if let Some(tx) = tx {
+            tx.rollback().await.map_err(Error::db("rolling back"))?;
+        }
+        return record(config, event).await;
+    }
+    // Write-ahead: a failed record drops (rolls back) the transaction.
+    record(config, event.clone()).await?;
+    let Some(tx) = tx else { return Ok(()) };
+    if let Err(e) = tx.commit().await {
+        if let Some(mut failed) = event {
+            failed.id = custodia_audit::EventId::at(config.clock.now());
+            failed.outcome = Outcome::Failure;
+            // Best effort: the commit's error is the one to report.
+            let _ = record(config, Some(failed)).await;
+        }
+        return Err(Error::db("committing")(e));
+    }
+    Ok(())
+}
+
+async fn record(config: &Config, event: Option<Event>) -> Result<(), Error> {
+    match (config.sink.as_ref(), event) {
+        (Some(sink), Some(event)) => Ok(sink.record(event).await?),
+        _ => Ok(()),
+    }
+}
+
+type Slot = Arc<Mutex<Option<Transaction<'static, Postgres>>>>;
+
+/// The request's transaction, begun lazily by [`Tx`] and ended by the layer.
+#[derive(Clone)]
+struct TxSlot {
+    cell: Slot,
+    pool: PgPool,
+    tenant: TenantId,
+}
+
+impl TxSlot {
+    fn new(pool: PgPool, tenant: TenantId) -> Self {
+        Self {
+            cell: Arc::new(Mutex::new(None)),
+            pool,
+            tenant,
+        }
+    }
+
+    /// The transaction, once the handler has let go of it.
+    async fn take(&self) -> Option<Transaction<'static, Postgres>> {
+        self.cell.lock().await.take()
+    }
+}
+
+/// The request's database connection, inside a transaction bound to the
+/// caller's tenant (row-level security sees only that tenant's rows).
+///
+/// Use it as a sqlx executor with `&mut *tx`. Do not commit: the layer
+/// commits when the response is a success and rolls back otherwise (see
+/// [`CustodiaLayer`]). One `Tx` per request; a second one in the same request
+/// is an error (500), not a deadlock. Keep it out of spawned tasks: the layer
+/// waits for the handler to let go of it.
+///
+/// ```no_run
+/// use custodia_axum::{Error, Tx};
+/// use sqlx_core::row::Row as _;
+///
+/// async fn count_tickets(mut tx: Tx) -> Result<String, Error> {
+///     let row = sqlx_core::query::query::<sqlx_postgres::Postgres>("SELECT count(*) FROM tickets")
+///         .fetch_one(&mut *tx)
+///         .await?;
+///     Ok(row.try_get::<i64, _>(0)?.to_string())
+/// }
+/// # let _ = axum::Router::<()>::new().route("/count", axum::routing::get(count_tickets));
+/// ```
+pub struct Tx {
+    guard: OwnedMappedMutexGuard<Option<Transaction<'static, Postgres>>, PgConnection>,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").finish_non_exhaustive()
+    }
+}
+
+impl Deref for Tx {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.guard
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.guard
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Tx {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let slot = parts
+            .extensions
+            .get::<TxSlot>()
+            .ok_or(Error::Misconfigured(
+                "the Tx extractor needs CustodiaLayer on the route",
+            ))?;
+        let mut guard = Arc::clone(&slot.cell).try_lock_owned().map_err(|_| {
+            Error::Misconfigured("the request's transaction is already taken by another Tx")
+        })?;
+        if guard.is_none() {
+            *guard = Some(begin_bound(&slot.pool, slot.tenant).await?);
+        }
+        OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut())
+            .map(|guard| Tx { guard })
+            .map_err(|_| Error::Misconfigured("the request's transaction is gone"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutations_are_audited_and_reads_only_when_asked() {
+        let target = Target::new("ticket", "1").unwrap();
+        let plain = Audit::new(target.clone());
+        let personal = Audit::new(target).subject(custodia_core::SubjectId::random());
+        assert_eq!(
+            audited_action(&Method::POST, None, false),
+            Some(Action::Create)
+        );
+        assert_eq!(
+            audited_action(&Method::PATCH, None, false),
+            Some(Action::Update)
+        );
+        assert_eq!(
+            audited_action(&Method::DELETE, None, false),
+            Some(Action::Delete)
+        );
+        assert_eq!(audited_action(&Method::GET, Some(&personal), false), None);
+        assert_eq!(audited_action(&Method::GET, Some(&plain), true), None);
+        assert_eq!(
+            audited_action(&Method::GET, Some(&personal), true),
+            Some(Action::Read)
+        );
+        let erase = personal.clone().action(Action::Erase);
+        assert_eq!(
+            audited_action(&Method::POST, Some(&erase), false),
+            Some(Action::Erase)
+        );
+    }
+
+    #[test]
+    fn request_ids_are_kept_only_when_tame() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", "abc-123".parse().unwrap());
+        assert_eq!(request_id(&headers).as_deref(), Some("abc-123"));
+        headers.insert("x-request-id", "has space".parse().unwrap());
+        assert_eq!(request_id(&headers), None);
+        assert_eq!(truncate("héllo", 2), "h");
+    }
+}

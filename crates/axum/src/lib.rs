@@ -1,0 +1,128 @@
+//! Custodia for axum (tower) web backends: the tenant per request, a
+//! tenant-bound sqlx transaction, audit of every mutation, and errors that
+//! never leak across tenants — wired once, as a layer, instead of in every
+//! handler.
+//!
+//! # Model
+//!
+//! * The host supplies an [`Authenticator`] (request head → verified
+//!   [`Identity`]: tenant context and actor kind), or uses the shipped
+//!   `jwt::JwtAuthenticator` (feature `jwt`: EdDSA/Ed25519 or HS256 bearer
+//!   tokens with issuer, audience and expiry checks and a configurable tenant
+//!   claim). The tenant comes from the verified credential only, never from
+//!   the URL or body.
+//! * [`CustodiaLayer`] wraps the tenant routes. It authenticates (401/403 at
+//!   once on refusal), hands handlers the [`Identity`] and [`Tenant`]
+//!   extractors, and a [`Tx`]: a transaction already bound to the caller's
+//!   tenant for PostgreSQL row-level security
+//!   (`custodia_tenant::begin_bound`).
+//! * After the handler, the layer records an audit event for every mutating
+//!   request through an [`AuditSink`] ([`SqlxAuditSink`] over
+//!   `custodia_audit::SqlxAuditStore`, sealing the client's IP address and
+//!   user agent under the data subject's key), then commits on success and
+//!   rolls back otherwise. Handlers add the target and subject with an
+//!   [`Audit`] response part.
+//! * Every refusal is an [`Error`]: one HTTP status and a JSON body
+//!   `{"error": kind, "message": ...}`; a 5xx says only "internal error".
+//!
+//! The key design decision is that **the layer, not the handler, ends the
+//! transaction**: the handler cannot forget to commit, cannot commit an error
+//! response, and cannot commit a change whose audit event failed — the event
+//! is recorded first (write-ahead) and a failed record rolls back. The second
+//! is that **another tenant's record is not found, by construction**: the
+//! bound transaction cannot see it, so the lookup is the same query finding
+//! no row as for an id that exists nowhere — the same code path, the same
+//! [`Error::NotFound`] body, the same time class.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use std::sync::Arc;
+//!
+//! use axum::Router;
+//! use axum::extract::{DefaultBodyLimit, Path};
+//! use axum::routing::{get, post};
+//! use custodia_audit::{SqlxAuditStore, Target};
+//! use custodia_axum::jwt::JwtAuthenticator;
+//! use custodia_axum::{Audit, CustodiaLayer, Error, Json, SqlxAuditSink, Tenant, Tx};
+//! use custodia_core::SystemClock;
+//! use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+//! use sqlx_core::row::Row as _;
+//! use sqlx_postgres::Postgres;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct NewTicket { title: String }
+//!
+//! async fn create(Tenant(ctx): Tenant, mut tx: Tx, Json(new): Json<NewTicket>)
+//!     -> Result<(Audit, String), Error> {
+//!     let row = sqlx_core::query::query::<Postgres>(
+//!             "INSERT INTO tickets (tenant_id, title) VALUES ($1, $2) RETURNING id")
+//!         .bind(ctx.tenant().as_uuid())
+//!         .bind(new.title)
+//!         .fetch_one(&mut *tx)
+//!         .await?;
+//!     let id: i64 = row.try_get(0)?;
+//!     Ok((Audit::new(Target::new("ticket", id.to_string())?), id.to_string()))
+//! }
+//!
+//! async fn read(mut tx: Tx, Path(id): Path<i64>) -> Result<String, Error> {
+//!     // No tenant filter: RLS adds it. Another tenant's id finds no row.
+//!     let row = sqlx_core::query::query::<Postgres>("SELECT title FROM tickets WHERE id = $1")
+//!         .bind(id)
+//!         .fetch_optional(&mut *tx)
+//!         .await?;
+//!     Ok(Error::found(row, "ticket")?.try_get(0)?)
+//! }
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = sqlx_postgres::PgPool::connect("postgres://custodia_app@db/helpdesk").await?;
+//! let store = Arc::new(SqlxAuditStore::new(pool.clone(), "helpdesk")?);
+//! let vault = Arc::new(SubjectVault::new(
+//!     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), Arc::new(SystemClock)));
+//! let auth = JwtAuthenticator::ed25519(&[0u8; 32], "https://login.example.com", "helpdesk-api")?;
+//!
+//! let app = Router::new()
+//!     .route("/tickets", post(create))
+//!     .route("/tickets/{id}", get(read))
+//!     .layer(CustodiaLayer::new(auth, pool).audit(SqlxAuditSink::new(store, vault)))
+//!     .layer(DefaultBodyLimit::max(64 * 1024));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! `jwt`: the shipped bearer-token authenticator (the `jsonwebtoken` crate on
+//! RustCrypto). `mask`: [`completion::MaskedCompletion`], masking for outbound
+//! AI calls (prompt masked with a token vault, reply unmasked). `dsr`:
+//! [`dsr::DsrRoutes`], data-subject request endpoints (intake, status,
+//! export download, erasure) as a router to nest. Off by default; everything else is always on (the crate is
+//! itself the opt-in).
+
+#![forbid(unsafe_code)]
+// Library code returns typed errors; only tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+#[cfg(feature = "mask")]
+pub mod completion;
+#[cfg(feature = "dsr")]
+pub mod dsr;
+#[cfg(feature = "jwt")]
+pub mod jwt;
+
+mod audit;
+mod error;
+mod identity;
+mod json;
+mod layer;
+
+pub use audit::{Audit, AuditSink, SinkFuture, SqlxAuditSink};
+pub use error::Error;
+pub use identity::{AuthFuture, Authenticator, Identity, Tenant, bearer_token};
+pub use json::Json;
+pub use layer::{CustodiaLayer, CustodiaService, MAX_USER_AGENT, Tx};
