@@ -125,7 +125,8 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
 /// so it first looks for the cheap signs: a line start or a short word
 /// just before.
 fn strong_before(b: &[u8], s: usize) -> bool {
-    let line_start = s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
+    let line_start =
+        s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
     let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
     (line_start || short_word_before) && context_before(b, s) == Some(Context::Strong)
 }
