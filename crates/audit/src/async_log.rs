@@ -43,7 +43,7 @@ impl AsyncAuditLog {
             store,
             require_sealed: true,
         };
-        log.catch_up().await?;
+        custodia_core::op_future!(log.catch_up(), DEBUG, "custodia.audit.verify").await?;
         Ok(log)
     }
 
@@ -113,7 +113,13 @@ impl AsyncAuditLog {
         for event in events {
             admit(event, self.require_sealed)?;
         }
-        self.store.append_batch(events).await
+        custodia_core::op_future!(
+            self.store.append_batch(events),
+            DEBUG,
+            "custodia.audit.append",
+            events = events.len()
+        )
+        .await
     }
 
     /// Seals the event's personal values under the owners' keys (on tokio's

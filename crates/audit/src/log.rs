@@ -78,6 +78,7 @@ impl<S: AuditStore> AuditLog<S> {
         store: S,
         progress: &mut impl FnMut(u64, u64),
     ) -> Result<Self, Error> {
+        custodia_core::op_span!(DEBUG, "custodia.audit.verify", records = store.len());
         let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         store.scan_runs(0, &mut |first, records| {
@@ -210,6 +211,12 @@ impl<S: AuditStore> AuditLog<S> {
     /// [`AuditLog::append_encoded`] with the records' leaf hashes computed.
     fn append_hashed(&mut self, records: &[&[u8]], leaves: &[Hash]) -> Result<u64, Error> {
         const MAX_ATTEMPTS: usize = 1000;
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.audit.append",
+            events = records.len(),
+            races = tracing::field::Empty
+        );
         if records.is_empty() {
             return Ok(self.tree.size());
         }
@@ -221,6 +228,7 @@ impl<S: AuditStore> AuditLog<S> {
             match self.store.append(records, &self.tree) {
                 Ok(()) => return Ok(first),
                 Err(Error::Stale { .. }) => {
+                    custodia_core::op_record!(races = true);
                     self.tree.truncate(first);
                     self.catch_up()?;
                 }

@@ -166,8 +166,33 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-        Box::pin(async move { Ok(serve(&config, inner, req).await) })
+        #[cfg(feature = "tracing")]
+        let span = request_span(&req);
+        let served = async move {
+            let response = serve(&config, inner, req).await;
+            custodia_core::op_record!(status = response.status().as_u16());
+            Ok(response)
+        };
+        #[cfg(feature = "tracing")]
+        let served = tracing::Instrument::instrument(served, span);
+        Box::pin(served)
     }
+}
+
+/// The request's span: method and route template (never the path, which
+/// may carry ids), the status recorded when the response is ready.
+#[cfg(feature = "tracing")]
+fn request_span(req: &Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    tracing::debug_span!(
+        "custodia.axum.request",
+        method = %req.method(),
+        route = %route.unwrap_or(""),
+        status = tracing::field::Empty,
+    )
 }
 
 /// What the audit event needs from the request head.

@@ -40,3 +40,20 @@ macro_rules! op_record {
         }
     };
 }
+
+/// [`op_span!`](crate::op_span) for a future: `$fut` instrumented with the
+/// span (entered on every poll, so the span's time is the future's, not the
+/// runtime's). `$fut` unchanged when the calling crate's `tracing` feature
+/// is off.
+#[macro_export]
+macro_rules! op_future {
+    ($fut:expr, $level:ident, $name:literal $(, $($fields:tt)*)?) => {{
+        let future = $fut;
+        #[cfg(feature = "tracing")]
+        let future = ::tracing::Instrument::instrument(
+            future,
+            ::tracing::span!(::tracing::Level::$level, $name $(, $($fields)*)?),
+        );
+        future
+    }};
+}

@@ -764,6 +764,11 @@ impl Keyring {
 
     #[cold]
     fn sync(&self, backing: &Backing, now: u64, force: bool) -> Result<(), Error> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.crypt.sync",
+            generation = tracing::field::Empty
+        );
         let mut seen = lock_or_defer(&backing.seen, self.defer)?;
         // Another thread may have checked while this one waited.
         if !force && !backing.freshness.due(now) {
@@ -774,6 +779,7 @@ impl Keyring {
             self.apply(backing, &changes)?;
         }
         *seen = changes.generation;
+        custodia_core::op_record!(generation = changes.generation);
         backing.freshness.checked(now);
         Ok(())
     }
@@ -880,8 +886,14 @@ impl Keyring {
     /// written) if another process changed the keyring meanwhile:
     /// [`Keyring::refresh`] and rotate again.
     pub fn rotate(&self, master: SecretKey) -> Result<u32, Error> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.crypt.rotate",
+            version = tracing::field::Empty
+        );
         let mut versions = write(&self.versions);
         let version = versions.next_version()?;
+        custodia_core::op_record!(version = version);
         if let Some(backing) = &self.backing {
             let old = versions.record.clone();
             let mut record = old
@@ -905,6 +917,7 @@ impl Keyring {
     /// never reused; a [`DataKeyMode::Random`] keyring also deletes every
     /// tenant's data key of that version from the store.
     pub fn retire(&self, version: u32, usage: &KeyUsage) -> Result<(), Error> {
+        custodia_core::op_span!(DEBUG, "custodia.crypt.retire", version = version);
         let mut versions = write(&self.versions);
         if version == self.primary() {
             return Err(Error::KeyInUse {
@@ -957,6 +970,7 @@ impl Keyring {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        custodia_core::op_span!(TRACE, "custodia.crypt.seal", bytes = plaintext.len());
         // Before reading the primary: another process may have rotated.
         if self.polls() {
             self.sync_if_due(now_nanos())?;
@@ -1016,6 +1030,7 @@ impl Keyring {
     /// Fails with [`Error::TenantShredded`] once the tenant's keys were
     /// destroyed by [`Keyring::shred_tenant`].
     pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+        custodia_core::op_span!(TRACE, "custodia.crypt.open", bytes = envelope.len());
         if self.polls() {
             self.sync_if_due(now_nanos())?;
         }
@@ -1072,6 +1087,7 @@ impl Keyring {
         actor: ActorId,
         clock: &dyn Clock,
     ) -> Result<TenantShredReceipt, Error> {
+        custodia_core::op_span!(DEBUG, "custodia.crypt.shred_tenant");
         let backing = match (&self.backing, self.mode) {
             (Some(backing), DataKeyMode::Random) => backing,
             _ => {

@@ -194,6 +194,11 @@ impl<S: KeyStore> SubjectVault<S> {
         ctx: &FieldContext<'_>,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
+        custodia_core::op_span!(
+            TRACE,
+            "custodia.crypt.subject.seal",
+            bytes = plaintext.len()
+        );
         let key = self.subject_key(ctx.tenant(), subject, true)?;
         seal(key.as_ref(), subject_key_id(subject), ctx, plaintext)
     }
@@ -201,6 +206,7 @@ impl<S: KeyStore> SubjectVault<S> {
     /// Opens an envelope sealed by [`SubjectVault::seal`] (or, for convenience,
     /// any tenant-key envelope of the keyring).
     pub fn open(&self, ctx: &FieldContext<'_>, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+        custodia_core::op_span!(TRACE, "custodia.crypt.subject.open", bytes = envelope.len());
         let decoded = Envelope::decode(envelope)?;
         match decoded.key_id() {
             KeyId::Subject {
@@ -226,6 +232,7 @@ impl<S: KeyStore> SubjectVault<S> {
         subject: SubjectId,
         actor: ActorId,
     ) -> Result<ShredReceipt, Error> {
+        custodia_core::op_span!(DEBUG, "custodia.crypt.subject.shred");
         let receipt = ShredReceipt {
             tenant,
             subject,

@@ -69,6 +69,7 @@ pub struct TenantTransaction<'a> {
 impl<'a> TenantTransaction<'a> {
     /// Begins a transaction and binds `tenant` for its duration.
     pub fn begin(client: &'a mut Client, tenant: TenantId) -> Result<Self, Error> {
+        custodia_core::op_span!(DEBUG, "custodia.tenant.bind");
         client
             .batch_execute(&begin_bound_sql(tenant))
             .map_err(pg("beginning a transaction bound to the tenant"))?;

@@ -87,9 +87,13 @@ pub async fn begin_bound(
     pool: &PgPool,
     tenant: TenantId,
 ) -> Result<Transaction<'static, Postgres>, Error> {
-    pool.begin_with(begin_bound_sql(tenant))
-        .await
-        .map_err(db("beginning a transaction bound to the tenant"))
+    custodia_core::op_future!(
+        pool.begin_with(begin_bound_sql(tenant)),
+        DEBUG,
+        "custodia.tenant.bind"
+    )
+    .await
+    .map_err(db("beginning a transaction bound to the tenant"))
 }
 
 /// [`begin_bound`] on a connection the caller already holds. Fails if the
@@ -98,9 +102,13 @@ pub async fn begin_bound_on(
     conn: &mut PgConnection,
     tenant: TenantId,
 ) -> Result<Transaction<'_, Postgres>, Error> {
-    conn.begin_with(begin_bound_sql(tenant))
-        .await
-        .map_err(db("beginning a transaction bound to the tenant"))
+    custodia_core::op_future!(
+        conn.begin_with(begin_bound_sql(tenant)),
+        DEBUG,
+        "custodia.tenant.bind"
+    )
+    .await
+    .map_err(db("beginning a transaction bound to the tenant"))
 }
 
 /// [`begin_bound`] for `ctx`'s tenant.
