@@ -7,8 +7,8 @@
     feature = "audit"
 ))]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::io::{Read as _, Seek as _};
+use std::sync::Arc;
 
 use custodia::audit::personal::seal_event;
 use custodia::audit::{
@@ -19,32 +19,20 @@ use custodia::crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectV
 use custodia::mask::{Detector, Masker};
 use tracing_subscriber::fmt::format::FmtSpan;
 
-/// A writer into a shared buffer, for the subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// What a TRACE-level subscriber printing span closes wrote while `run` ran.
 fn traced(run: impl FnOnce()) -> String {
-    let captured = Captured::default();
-    let writer = captured.clone();
+    // A file, since the subscriber's writer must outlive the closure.
+    let mut written = tempfile::tempfile().unwrap();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_span_events(FmtSpan::CLOSE)
         .with_ansi(false)
-        .with_writer(move || writer.clone())
+        .with_writer(written.try_clone().unwrap())
         .finish();
     tracing::subscriber::with_default(subscriber, run);
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let mut log = String::new();
+    written.rewind().unwrap();
+    written.read_to_string(&mut log).unwrap();
     assert!(log.contains("time.busy"), "no timings in {log}");
     log
 }
