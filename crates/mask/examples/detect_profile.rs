@@ -1,6 +1,6 @@
 //! Runs detection over the dev corpus (or prose) in a loop, for `perf stat`.
 //!
-//! `cargo run --release -p custodia-mask --example profile -- corpus 200`
+//! `cargo run --release -p custodia-mask --example detect_profile -- corpus 200`
 //! (`PATTERNED=1` switches the entity pass off)
 
 use custodia_mask::Detector;
