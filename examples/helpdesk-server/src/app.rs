@@ -452,12 +452,12 @@ impl Server {
             .router
             .clone()
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| Error::Config(format!("serving failed: {e}")))?;
-        self.stop_job();
-        Ok(())
+            .map_err(|e| Error::Config(format!("serving failed: {e}")));
+        self.retire().await;
+        served
     }
 
     /// Serves in a background task (for in-process use: tests, the load
@@ -489,10 +489,15 @@ impl Server {
             .ok_or_else(|| Error::Config("the server is already serving".into()))
     }
 
-    fn stop_job(&mut self) {
+    /// Stops the retention job and closes the desk's connections on the
+    /// blocking pool: the sync client must not be closed on a runtime
+    /// thread, and this holds the last references to it once serving ended.
+    async fn retire(mut self) {
         if let Some(job) = self.sweeper.take() {
             job.abort();
+            let _ = job.await;
         }
+        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
     }
 }
 
@@ -510,9 +515,8 @@ impl Running {
         self.server.addr
     }
 
-    /// Stops accepting, lets requests in flight finish, and closes the
-    /// desk's connections (on the blocking pool: the sync client must not
-    /// be closed on a runtime thread).
+    /// Stops accepting, lets requests in flight finish, stops the retention
+    /// job and closes the desk's connections.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -520,13 +524,7 @@ impl Running {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Some(job) = self.server.sweeper.take() {
-            job.abort();
-            let _ = job.await;
-        }
-        // The last references to the desk's sync clients go here.
-        let server = self.server;
-        let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+        self.server.retire().await;
     }
 }
 

@@ -184,7 +184,9 @@ pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
     if let Err(e) = &served {
         eprintln!("helpdesk-server: {e}");
     }
-    // Everything is committed; the sync desk's connections (which must not
-    // be closed on a runtime thread) close with the process.
-    std::process::exit(if served.is_ok() { 0 } else { 1 })
+    if served.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -44,12 +44,28 @@ use crate::{AUDIT_LOG, Error};
 type Trail = AuditTrail<PostgresStore, Arc<dyn KeyStore>>;
 
 /// The data-subject desk and the breach register of one process.
+///
+/// Its sync clients must not be closed on a thread that drives async tasks
+/// (the `postgres` client blocks on a runtime of its own): dropped, it
+/// hands its parts to a thread of their own.
 pub(crate) struct Desks {
+    parts: Option<Parts>,
+}
+
+struct Parts {
     desk: Arc<Desk>,
     trail: Arc<Trail>,
     requests: Arc<PgRequests>,
     incidents: Arc<PgIncidents>,
     register: Arc<BreachRegister>,
+}
+
+impl Drop for Desks {
+    fn drop(&mut self) {
+        if let Some(parts) = self.parts.take() {
+            let _ = std::thread::spawn(move || drop(parts)).join();
+        }
+    }
 }
 
 /// A sync client whose tables are `schema`'s (a startup option).
@@ -111,22 +127,38 @@ impl Desks {
             );
         let register = Arc::new(BreachRegister::new(clock, trail.clone()));
         Ok(Self {
-            desk: Arc::new(desk),
-            trail,
-            requests: Arc::new(PgRequests(Mutex::new(connect(url, schema)?))),
-            incidents: Arc::new(PgIncidents(Mutex::new(connect(url, schema)?))),
-            register,
+            parts: Some(Parts {
+                desk: Arc::new(desk),
+                trail,
+                requests: Arc::new(PgRequests(Mutex::new(connect(url, schema)?))),
+                incidents: Arc::new(PgIncidents(Mutex::new(connect(url, schema)?))),
+                register,
+            }),
         })
+    }
+
+    fn parts(&self) -> Result<&Parts, ApiError> {
+        self.parts
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("the data-subject desk is closed".into()))
     }
 
     /// The `/privacy` routes of custodia-axum over this desk, for the DPO role.
     pub(crate) fn routes(&self) -> Result<DsrRoutes, Error> {
+        let parts = self
+            .parts()
+            .map_err(|_| Error::Config("the data-subject desk is closed".into()))?;
         Ok(DsrRoutes::new(
-            Arc::clone(&self.desk),
-            self.requests.clone(),
+            Arc::clone(&parts.desk),
+            parts.requests.clone(),
             RoleName::new(DPO)?,
         )
-        .with_breaches(Arc::clone(&self.register), self.incidents.clone()))
+        .with_breaches(Arc::clone(&parts.register), parts.incidents.clone()))
+    }
+
+    /// The audit trail the desk writes to.
+    fn trail(&self) -> Result<Arc<Trail>, ApiError> {
+        Ok(Arc::clone(&self.parts()?.trail))
     }
 }
 
@@ -264,12 +296,11 @@ pub(crate) async fn subject_audit(
 ) -> Result<Json<Value>, ApiError> {
     require_dpo(&ctx)?;
     let subject: SubjectId = id.parse().map_err(|_| crate::app::not_found("contact"))?;
-    let desks = Arc::clone(&app.desks);
+    let trail = app.desks.trail()?;
     let tenant = ctx.tenant();
     let events = tokio::task::spawn_blocking(move || {
-        desks.trail.with_log(|log| log.sync())?;
-        desks
-            .trail
+        trail.with_log(|log| log.sync())?;
+        trail
             .rendered_events(tenant, subject)
             .map_err(|e| ApiError::Internal(e.to_string()))
     })
