@@ -24,7 +24,7 @@ use custodia_crypt::{DataKeyMode, KeyStore, Keyring, PostgresKeyStore, SecretKey
 use custodia_dsr::breach::{BreachRegister, Incident};
 use custodia_dsr::{
     AuditTrail, BoxError, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
-    PolicyRetention, Request, RequestId,
+    PolicyRetention, RenderedAuditEvent, Request, RequestId, SubjectAuditHistory,
 };
 use custodia_example_helpdesk::Tickets;
 use custodia_retention::RetentionPolicy;
@@ -120,7 +120,7 @@ impl Desks {
             .with_key_shredder(vault)
             .with_retention(retention.clone())
             .with_backup_horizon(retention)
-            .with_audit_history(trail.clone())
+            .with_audit_history(Arc::new(CaughtUp(trail.clone())))
             .with_erasure_policy(
                 ErasurePolicy::delete_all()
                     .rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
@@ -159,6 +159,23 @@ impl Desks {
     /// The audit trail the desk writes to.
     fn trail(&self) -> Result<Arc<Trail>, ApiError> {
         Ok(Arc::clone(&self.parts()?.trail))
+    }
+}
+
+/// The subject's audit history from the shared log, after reading what
+/// every other writer (this process's async side, other processes)
+/// appended since: the sync log's view grows only by its own appends and
+/// catch-ups.
+struct CaughtUp(Arc<Trail>);
+
+impl SubjectAuditHistory for CaughtUp {
+    fn events_for(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<RenderedAuditEvent>, BoxError> {
+        self.0.with_log(|log| log.catch_up())?;
+        self.0.events_for(tenant, subject)
     }
 }
 
@@ -299,9 +316,8 @@ pub(crate) async fn subject_audit(
     let trail = app.desks.trail()?;
     let tenant = ctx.tenant();
     let events = tokio::task::spawn_blocking(move || {
-        trail.with_log(|log| log.sync())?;
-        trail
-            .rendered_events(tenant, subject)
+        CaughtUp(trail)
+            .events_for(tenant, subject)
             .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await
