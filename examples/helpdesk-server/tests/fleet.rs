@@ -64,10 +64,14 @@ impl Drop for Instance {
 
 /// Starts a server process on `schema` with data directory `data`, and
 /// waits for the line saying where it listens.
-fn spawn(schema: &str, data: &std::path::Path, name: &str) -> Instance {
+fn spawn(schema: &str, data: &std::path::Path, name: &str, seed: bool) -> Instance {
     let stderr = data.join(format!("{name}.stderr"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_custodia-helpdesk-server"))
-        .args(["--listen", "127.0.0.1:0", "--schema", schema, "--no-seed"])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_custodia-helpdesk-server"));
+    if !seed {
+        command.arg("--no-seed");
+    }
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0", "--schema", schema])
         .args([
             "--sweep-every",
             "0",
@@ -116,23 +120,31 @@ struct Fleet {
 }
 
 impl Fleet {
+    /// Two servers on a new schema without the example's tickets.
     async fn start() -> Self {
+        Self::start_with(2, false).await
+    }
+
+    /// `n` servers on a new schema, the first seeding it with the
+    /// example's tickets if `demo`.
+    async fn start_with(n: usize, demo: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let seed = DataDir::new(dir.path()).token_seed().unwrap();
         let schema = format!(
             "hds_{}",
             custodia_core::TenantId::random().as_uuid().simple()
         );
-        // The first creates the schema, the second finds it.
-        let first = spawn(&schema, dir.path(), "a");
-        let second = spawn(&schema, dir.path(), "b");
+        // The first creates the schema, the others find it.
+        let instances = (0..n)
+            .map(|i| spawn(&schema, dir.path(), &format!("server-{i}"), demo))
+            .collect();
         let admin = PgPoolOptions::new()
             .max_connections(2)
             .connect(&env_url("CUSTODIA_PG_ADMIN_URL"))
             .await
             .unwrap();
         Self {
-            instances: vec![first, second],
+            instances,
             schema,
             dir,
             seed,
@@ -750,5 +762,199 @@ fn bad_requests_get_a_clear_4xx_and_write_nothing() {
     // The body refusals are on the record (the credential refusals never
     // reach a handler): six per instance.
     assert_eq!(events.len(), 12);
+    rt.block_on(fleet.stop());
+}
+
+#[test]
+fn roles_see_fields_as_their_policy_says_and_the_summariser_sees_only_tokens() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let http = fleet.http(0);
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    let auditor = fleet.token(ACME, &["auditor"], "ada");
+    rt.block_on(async {
+        // The example's six tickets: four ACME's, two GLOBEX's.
+        let (_, listed) = http.get("/tickets", &agent).await;
+        assert_eq!(listed.as_array().unwrap().len(), 4);
+
+        let (status, seen) = http.get("/tickets/T-1002", &agent).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(seen["fields"]["email"], "Alice.Ng@example.com");
+        assert_eq!(seen["hidden"], json!(["phone"]));
+        assert!(seen["fields"].get("phone").is_none());
+        let (_, seen) = http.get("/tickets/T-1002", &supervisor).await;
+        assert_eq!(seen["fields"]["phone"], "+61 412 345 678");
+        let (_, seen) = http.get("/tickets/T-1002", &dpo).await;
+        assert_eq!(seen["masked"], json!(["name", "email", "phone", "body"]));
+        assert_eq!(seen["fields"]["email"], "A***@example.com");
+        let shown = seen["fields"].to_string().to_lowercase();
+        for secret in ["alice.ng@", "alice ng", "412 345"] {
+            assert!(!shown.contains(secret), "{secret} shown masked: {shown}");
+        }
+        let (status, refused) = http.get("/tickets/T-1002", &auditor).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+        // The summariser gets tokens; the agent gets the values back.
+        let (status, summary) = http
+            .send(Method::POST, "/tickets/T-1002/summary", Some(&agent), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{summary}");
+        let sent = summary["sent"].to_string().to_lowercase();
+        for secret in [
+            "alice.ng@example.com",
+            "412 345 678",
+            "alice ng",
+            "10.20.30.40",
+        ] {
+            assert!(!sent.contains(secret), "{secret} left: {sent}");
+        }
+        assert!(
+            sent.contains("<email_1>") && sent.contains("<phone_1>"),
+            "{sent}"
+        );
+        assert!(
+            summary["reply"]
+                .as_str()
+                .unwrap()
+                .contains("alice.ng@example.com")
+        );
+
+        // Agents change their own tickets only; supervisors delete.
+        let (status, refused) = http
+            .json(
+                Method::PATCH,
+                "/tickets/T-1002",
+                &agent,
+                json!({"subject_line": "mine now"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        let (own, _) = http
+            .create(&agent, "Mine", "Eve Fox", "eve@example.com")
+            .await;
+        let (status, changed) = http
+            .json(
+                Method::PATCH,
+                &format!("/tickets/{own}"),
+                &agent,
+                json!({"subject_line": "Mine, renamed", "status": "closed"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!(changed["status"], "closed");
+        let path = format!("/tickets/{own}");
+        let delete = |token| http.send(Method::DELETE, &path, Some(token), None);
+        assert_eq!(delete(&agent).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(delete(&supervisor).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(delete(&supervisor).await, not_found());
+    });
+    // The rename is on the record, its old and new values sealed.
+    let events = fleet
+        .audit_log()
+        .query(&Query::new().action(Action::Update))
+        .unwrap();
+    let rename = events
+        .iter()
+        .find(|(_, e)| !e.changes.is_empty())
+        .expect("the rename's event");
+    assert!(
+        rename.1.changes[0]
+            .after
+            .as_ref()
+            .is_some_and(|v| v.is_sealed())
+    );
+    rt.block_on(fleet.stop());
+}
+
+#[test]
+fn the_retention_sweep_deletes_and_anonymizes_what_is_due_once() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let http = fleet.http(0);
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    rt.block_on(async {
+        let globex_before = fleet.rows(GLOBEX).await;
+        let agent = fleet.token(ACME, &["agent"], "sam");
+        let (status, _) = http
+            .send(Method::POST, "/retention/sweep", Some(&agent), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let ids = |v: &Value, key: &str| -> BTreeSet<String> {
+            v[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect()
+        };
+        // A dry run plans and changes nothing. (The example's dates: spam
+        // T-1003 is past its 30 days, closed T-1001 past its 3 years, open
+        // T-1004 idle over a year.)
+        let before = fleet.rows(ACME).await;
+        let (status, plan) = http
+            .send(
+                Method::POST,
+                "/retention/sweep?dry_run=true",
+                Some(&supervisor),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        let due: Vec<(String, String)> = plan["due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["id"].as_str().unwrap().to_owned(),
+                    d["action"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        for expected in [
+            ("T-1003", "delete"),
+            ("T-1001", "anonymize"),
+            ("T-1004", "anonymize"),
+        ] {
+            assert!(
+                due.contains(&(expected.0.into(), expected.1.into())),
+                "{plan}"
+            );
+        }
+        assert_eq!(fleet.rows(ACME).await, before);
+
+        let (status, done) = http
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert!(ids(&done, "deleted").contains("T-1003"), "{done}");
+        let anonymized = ids(&done, "anonymized");
+        assert!(
+            anonymized.contains("T-1001") && anonymized.contains("T-1004"),
+            "{done}"
+        );
+        let (_, t1001) = http.get("/tickets/T-1001", &supervisor).await;
+        assert_eq!(t1001["contact"], Value::Null);
+        assert_eq!(t1001["fields"], json!({"subject_line": "[anonymized]"}));
+        assert_eq!(http.get("/tickets/T-1003", &supervisor).await, not_found());
+        // Once: the next sweep finds it all done.
+        let (_, again) = http
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert!(
+            ids(&again, "deleted").is_empty() && ids(&again, "anonymized").is_empty(),
+            "{again}"
+        );
+        // Only the caller's tenant was swept.
+        assert_eq!(fleet.rows(GLOBEX).await, globex_before);
+    });
+    let events = fleet
+        .audit_log()
+        .query(&Query::new().target("ticket", Some("T-1003".into())))
+        .unwrap();
+    assert!(events.iter().any(|(_, e)| e.action == Action::Delete
+        && e.actor.id == custodia_example_helpdesk::retention_actor(tenant_id(ACME))));
     rt.block_on(fleet.stop());
 }
