@@ -33,7 +33,10 @@ pub(crate) type Vault = AsyncSubjectVault<Arc<SqlxKeyStore>>;
 
 /// What every handler shares.
 pub(crate) struct App {
-    /// The application role's pool (search path: the schema).
+    /// The application role's pool for requests' own transactions (search
+    /// path: the schema). The key store and the audit log have their own:
+    /// a request holds its transaction while its event is appended, so
+    /// sharing one pool would let busy requests starve their own audit.
     pub(crate) pool: PgPool,
     /// Tenant keys: the blind index, and fields re-sealed under the tenant.
     pub(crate) keyring: AsyncKeyring,
@@ -66,12 +69,22 @@ impl App {
     /// blocking pool, where the vault may reach the key store) and appends
     /// it. A value whose owner was erased is dropped, not refused: the event
     /// is still recorded.
-    pub(crate) async fn record(&self, event: Event) -> Result<u64, custodia_audit::Error> {
-        let event = self
-            .vault
-            .run(move |vault| Ok(sealed(vault, event)))
-            .await
-            .map_err(custodia_audit::Error::Crypt)??;
+    pub(crate) async fn record(&self, mut event: Event) -> Result<u64, custodia_audit::Error> {
+        // Inline while the owners' keys are cached (no thread switch); on
+        // the blocking pool when the vault needs its store. Sealing skips
+        // values already sealed, so the retry picks up where this stopped.
+        let event = match custodia_audit::personal::seal_event(self.vault.vault(), &mut event) {
+            Err(custodia_audit::Error::Crypt(custodia_crypt::Error::WouldBlock)) => self
+                .vault
+                .run(move |vault| Ok(sealed(vault, event)))
+                .await
+                .map_err(custodia_audit::Error::Crypt)??,
+            Err(custodia_audit::Error::Crypt(
+                custodia_crypt::Error::Shredded { .. } | custodia_crypt::Error::TenantShredded { .. },
+            )) => drop_clear_values(event),
+            Err(e) => return Err(e),
+            Ok(()) => event,
+        };
         self.log.append(&event).await
     }
 }
@@ -82,28 +95,32 @@ fn sealed<K: custodia_crypt::KeyStore>(
     vault: &custodia_crypt::SubjectVault<K>,
     mut event: Event,
 ) -> Result<Event, custodia_audit::Error> {
-    use custodia_audit::Personal;
     match custodia_audit::personal::seal_event(vault, &mut event) {
         Ok(()) => Ok(event),
         Err(custodia_audit::Error::Crypt(
             custodia_crypt::Error::Shredded { .. } | custodia_crypt::Error::TenantShredded { .. },
-        )) => {
-            let keep = |v: &mut Option<Personal>| {
-                if v.as_ref().is_some_and(|p| !p.is_sealed()) {
-                    *v = None;
-                }
-            };
-            keep(&mut event.actor.ip);
-            keep(&mut event.actor.user_agent);
-            keep(&mut event.note);
-            for change in &mut event.changes {
-                keep(&mut change.before);
-                keep(&mut change.after);
-            }
-            Ok(event)
-        }
+        )) => Ok(drop_clear_values(event)),
         Err(e) => Err(e),
     }
+}
+
+/// `event` without the personal values still in the clear (their owner's
+/// key is shredded: they cannot be sealed, and must not be kept clear).
+fn drop_clear_values(mut event: Event) -> Event {
+    use custodia_audit::Personal;
+    let keep = |v: &mut Option<Personal>| {
+        if v.as_ref().is_some_and(|p| !p.is_sealed()) {
+            *v = None;
+        }
+    };
+    keep(&mut event.actor.ip);
+    keep(&mut event.actor.user_agent);
+    keep(&mut event.note);
+    for change in &mut event.changes {
+        keep(&mut change.before);
+        keep(&mut change.after);
+    }
+    event
 }
 
 /// The layer's audit sink: [`App::record`].
@@ -292,6 +309,9 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// Connections for the key store and the audit log (whose appends group-commit).
+const SERVICE_CONNECTIONS: u32 = 4;
+
 /// Connection options for `url` with `schema` first on the search path.
 pub(crate) fn connect_options(url: &str, schema: &str) -> Result<PgConnectOptions, Error> {
     Ok(PgConnectOptions::from_str(url)?.options([("search_path", schema)]))
@@ -326,9 +346,13 @@ pub async fn start(options: Options) -> Result<Server, Error> {
         .max_connections(options.pool)
         .connect_with(connect_options(&app_url, &schema_name)?)
         .await?;
+    let services = PgPoolOptions::new()
+        .max_connections(SERVICE_CONNECTIONS)
+        .connect_with(connect_options(&app_url, &schema_name)?)
+        .await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let staleness = options.staleness;
-    let store = Arc::new(SqlxKeyStore::new(pool.clone()).await?);
+    let store = Arc::new(SqlxKeyStore::new(services.clone()).await?);
     let keyring =
         AsyncKeyring::from_store_with(store.clone(), secrets.root, DataKeyMode::Random, move |k| {
             k.with_staleness_bound(staleness)
@@ -338,7 +362,7 @@ pub async fn start(options: Options) -> Result<Server, Error> {
         v.with_staleness_bound(staleness)
     });
     let log = Arc::new(
-        AsyncAuditLog::open(Arc::new(SqlxAuditStore::new(pool.clone(), AUDIT_LOG)?)).await?,
+        AsyncAuditLog::open(Arc::new(SqlxAuditStore::new(services, AUDIT_LOG)?)).await?,
     );
     let (policy_text, policy_path) = &secrets.policy;
     let retention = Arc::new(RetentionPolicy::from_toml(
@@ -552,7 +576,7 @@ async fn shutdown_signal() {
 /// Sends the server's messages (warnings and errors, such as the cause of
 /// a 500) to standard error, and with `spans` also Custodia's spans: each
 /// operation's name, counts and time when it closes (never a value).
-pub(crate) fn init_logging(spans: bool) {
+pub fn init_logging(spans: bool) {
     use tracing_subscriber::fmt::format::FmtSpan;
     let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
     let _ = if spans {

@@ -82,7 +82,7 @@ mod tickets;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub use app::{Running, Server, start};
+pub use app::{Running, Server, init_logging, start};
 pub use config::{Command, DataDir, Options, parse_args};
 
 /// The name of the audit log in the schema's audit tables.
