@@ -80,7 +80,8 @@ impl App {
                 .await
                 .map_err(custodia_audit::Error::Crypt)??,
             Err(custodia_audit::Error::Crypt(
-                custodia_crypt::Error::Shredded { .. } | custodia_crypt::Error::TenantShredded { .. },
+                custodia_crypt::Error::Shredded { .. }
+                | custodia_crypt::Error::TenantShredded { .. },
             )) => drop_clear_values(event),
             Err(e) => return Err(e),
             Ok(()) => event,
@@ -361,9 +362,8 @@ pub async fn start(options: Options) -> Result<Server, Error> {
     let vault = AsyncSubjectVault::new_with(&keyring, store, clock.clone(), move |v| {
         v.with_staleness_bound(staleness)
     });
-    let log = Arc::new(
-        AsyncAuditLog::open(Arc::new(SqlxAuditStore::new(services, AUDIT_LOG)?)).await?,
-    );
+    let log =
+        Arc::new(AsyncAuditLog::open(Arc::new(SqlxAuditStore::new(services, AUDIT_LOG)?)).await?);
     let (policy_text, policy_path) = &secrets.policy;
     let retention = Arc::new(RetentionPolicy::from_toml(
         policy_text,
