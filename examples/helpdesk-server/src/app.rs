@@ -485,7 +485,7 @@ impl Server {
     }
 
     /// Serves in a background task (for in-process use: tests, the load
-    /// run); stops with [`Server::stop`].
+    /// run); stops with [`Running::stop`].
     pub fn spawn(mut self) -> Result<Running, Error> {
         let listener = self.take_listener()?;
         let service = self
