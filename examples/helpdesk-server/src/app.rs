@@ -577,14 +577,26 @@ async fn shutdown_signal() {
 /// a 500) to standard error, and with `spans` also Custodia's spans: each
 /// operation's name, counts and time when it closes (never a value).
 pub fn init_logging(spans: bool) {
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
     use tracing_subscriber::fmt::format::FmtSpan;
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
-    let _ = if spans {
-        builder
-            .with_span_events(FmtSpan::CLOSE)
-            .with_max_level(tracing::Level::INFO)
-            .try_init()
-    } else {
-        builder.with_max_level(tracing::Level::WARN).try_init()
-    };
+    use tracing_subscriber::prelude::*;
+    let mut filter = Targets::new().with_default(Level::WARN);
+    if spans {
+        // Custodia's operation spans are at DEBUG; the driver's chatter stays out.
+        for target in [
+            "custodia_mask",
+            "custodia_retention",
+            "custodia_dsr",
+            "custodia_crypt",
+        ] {
+            filter = filter.with_target(target, Level::DEBUG);
+        }
+    }
+    let format = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_span_events(if spans { FmtSpan::CLOSE } else { FmtSpan::NONE });
+    let _ = tracing_subscriber::registry()
+        .with(format.with_filter(filter))
+        .try_init();
 }
