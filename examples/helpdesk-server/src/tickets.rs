@@ -475,7 +475,7 @@ pub(crate) async fn list(
 /// Masks a field for a role that may see it only masked: the email's
 /// first letter and domain, the phone's last three digits, the name's
 /// initials, the text through the PII detector.
-fn masked(app: &App, field: &str, value: &str) -> Result<String, ApiError> {
+fn masked(masker: &custodia_mask::Masker, field: &str, value: &str) -> Result<String, ApiError> {
     Ok(match field {
         "email" => match value.split_once('@') {
             Some((local, domain)) => {
@@ -504,7 +504,7 @@ fn masked(app: &App, field: &str, value: &str) -> Result<String, ApiError> {
             .map(|c| format!("{c}."))
             .collect::<Vec<_>>()
             .join(" "),
-        _ => app.field_masker.mask(value)?.text,
+        _ => masker.mask(value)?.text,
     })
 }
 
@@ -541,7 +541,10 @@ pub(crate) async fn read(
             }
             Opened::Value(value) => {
                 shown_masked.push(*field);
-                fields.insert((*field).into(), masked(&app, field, &value)?.into());
+                fields.insert(
+                    (*field).into(),
+                    masked(&app.field_masker, field, &value)?.into(),
+                );
             }
         }
     }
@@ -687,3 +690,44 @@ pub(crate) async fn delete(
 
 /// What an anonymized ticket's subject line becomes (the example's).
 pub(crate) const ANONYMIZED: &str = ANONYMIZED_SUBJECT;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_fields_keep_a_hint_and_never_the_value() {
+        let masker = custodia_mask::Masker::new(custodia_mask::Detector::new());
+        let mask = |field, value| masked(&masker, field, value).unwrap();
+        assert_eq!(mask("email", "Alice.Ng@example.com"), "A***@example.com");
+        assert_eq!(mask("email", "no-at-sign"), "***");
+        assert_eq!(mask("phone", "+61 412 345 678"), "+** *** *** 678");
+        assert_eq!(mask("phone", "12"), "12");
+        assert_eq!(mask("name", "Alice  Ng"), "A. N.");
+        let body = mask(
+            "body",
+            "Mail me at alice.ng@example.com or call +61 412 345 678.",
+        );
+        assert!(
+            !body.contains("alice.ng") && !body.contains("412 345"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn long_or_control_text_is_refused_with_the_field_named() {
+        assert!(checked("name", "Zoë", 3, false).is_ok());
+        for (text, lines, says) in [
+            ("four", false, "longer than 3"),
+            ("a\u{7}", false, "control"),
+            ("a\nb", false, "control"),
+        ] {
+            let Err(ApiError::Http(e)) = checked("name", text, 3, lines) else {
+                panic!("{text:?} passed");
+            };
+            assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(e.public_message().contains("name") && e.public_message().contains(says));
+        }
+        assert!(checked("body", "a\nb", 3, true).is_ok());
+    }
+}

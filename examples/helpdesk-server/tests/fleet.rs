@@ -308,9 +308,10 @@ fn an_agent_cannot_read_list_search_or_guess_another_tenants_tickets_on_either_i
         fleet.token(ACME, &["agent"], "sam"),
         fleet.token(GLOBEX, &["agent"], "kim"),
     );
-    let (ours, theirs) = rt.block_on(async {
+    let (ours, theirs, priya) = rt.block_on(async {
         let mut ours = BTreeSet::new();
         let mut theirs = Vec::new();
+        let mut priya = String::new();
         for i in 0..4 {
             let http = fleet.http(i % 2);
             ours.insert(
@@ -318,18 +319,18 @@ fn an_agent_cannot_read_list_search_or_guess_another_tenants_tickets_on_either_i
                     .await
                     .0,
             );
-            theirs.push(
-                http.create(
+            let (id, contact) = http
+                .create(
                     &globex,
                     &format!("globex {i}"),
                     "Priya Shah",
                     "priya@example.co.uk",
                 )
-                .await
-                .0,
-            );
+                .await;
+            theirs.push(id);
+            priya = contact;
         }
-        (ours, theirs)
+        (ours, theirs, priya)
     });
     let before = rt.block_on(fleet.rows(GLOBEX));
     assert_eq!(before.len(), 4);
@@ -409,6 +410,59 @@ fn an_agent_cannot_read_list_search_or_guess_another_tenants_tickets_on_either_i
             Ok(())
         })
         .unwrap();
+
+    // Nor through the privacy routes: ACME's DPO finds nothing of GLOBEX's
+    // contact, and an access request about her exports nothing; GLOBEX's
+    // DPO cannot see that request.
+    let (acme_dpo, globex_dpo) = (
+        fleet.token(ACME, &["dpo"], "dee"),
+        fleet.token(GLOBEX, &["dpo"], "dan"),
+    );
+    rt.block_on(async {
+        for i in 0..2 {
+            let http = fleet.http(i);
+            let history = format!("/privacy/subjects/{priya}/audit");
+            assert_eq!(
+                http.get(&history, &acme_dpo).await,
+                (StatusCode::OK, json!([]))
+            );
+            let search = "/privacy/subjects?email=priya@example.co.uk";
+            assert_eq!(
+                http.get(search, &acme_dpo).await,
+                (StatusCode::OK, json!([]))
+            );
+        }
+        for i in 0..2 {
+            let http = fleet.http(i);
+            let (status, request) = http
+                .json(
+                    Method::POST,
+                    "/privacy/requests",
+                    &acme_dpo,
+                    json!({"subject": priya, "request": {"kind": "access"},
+                           "verification": "authenticated_session"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{request}");
+            let path = format!("/privacy/requests/{}", request["id"].as_str().unwrap());
+            let (status, bundle) = http
+                .json(Method::POST, &format!("{path}/run"), &acme_dpo, json!({}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{bundle}");
+            assert_eq!(bundle["records"], json!([]), "{bundle}");
+            // Its audit section: only ACME's own request about the id.
+            assert!(
+                bundle["audit"]["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|e| !e["target"].as_str().unwrap().starts_with("ticket")),
+                "{bundle}"
+            );
+            let (status, _) = fleet.http(1 - i).get(&path, &globex_dpo).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+    });
 
     // GLOBEX's tickets are untouched, and GLOBEX still reads them anywhere.
     assert_eq!(rt.block_on(fleet.rows(GLOBEX)), before);
