@@ -1,0 +1,493 @@
+//! A bounded load run over loopback HTTP: ticket-create and ticket-read on
+//! the helpdesk server with the Custodia layers, and on a plain axum server
+//! doing the same SQL without them, in the same run.
+//!
+//! ```text
+//! scripts/postgres cargo run --release -p custodia-example-helpdesk-server --example load \
+//!     [-- --requests 10000 --concurrency 32]
+//! ```
+//!
+//! * **custodia**: the helpdesk server (`custodia_example_helpdesk_server::start`)
+//!   on a fresh schema: every request's bearer token verified (EdDSA), a
+//!   transaction bound to the tenant under row-level security, contact fields
+//!   sealed (create: four seals and a blind index) or opened (read: four
+//!   opens, field access per role), and the request audited into the shared
+//!   log (the create; the read too, as a read of personal data, unless
+//!   `--no-audit-reads`).
+//! * **plain**: an axum router with the same two routes, the same JSON, the
+//!   same tables and statements (fields in clear, the contact found by clear
+//!   email), and no authentication, binding, sealing or audit: what the
+//!   handlers cost without Custodia.
+//!
+//! Both run in this process on one tokio runtime, with the client; each
+//! route is measured on both servers back to back. Every request must
+//! succeed (the run fails otherwise). Reported: throughput (requests/s over
+//! the wall time of the batch) and p50/p99 latency.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use custodia_core::SystemClock;
+use custodia_example_helpdesk_server::config::{DataDir, Options};
+use custodia_example_helpdesk_server::{start, tokens};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use sqlx_core::query::query;
+use sqlx_core::raw_sql::raw_sql;
+use sqlx_core::row::Row as _;
+use sqlx_postgres::{PgPool, PgPoolOptions, Postgres};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The command line.
+struct Args {
+    requests: usize,
+    concurrency: usize,
+    audit_reads: bool,
+}
+
+fn parse_args() -> Result<Args, Error> {
+    let mut args = Args {
+        requests: 10_000,
+        concurrency: 32,
+        audit_reads: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--requests" => args.requests = it.next().ok_or("--requests N")?.parse()?,
+            "--concurrency" => args.concurrency = it.next().ok_or("--concurrency N")?.parse()?,
+            "--no-audit-reads" => args.audit_reads = false,
+            "-h" | "--help" => {
+                println!("usage: load [--requests N] [--concurrency N] [--no-audit-reads]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}").into()),
+        }
+    }
+    if args.requests == 0 || args.concurrency == 0 {
+        return Err("--requests and --concurrency must be at least 1".into());
+    }
+    Ok(args)
+}
+
+fn env(var: &str) -> Result<String, Error> {
+    std::env::var(var).map_err(|_| {
+        format!("{var} is not set: run under scripts/postgres, which starts PostgreSQL and sets it")
+            .into()
+    })
+}
+
+/// The baseline's table: the helpdesk's columns, fields in clear.
+const PLAIN_SCHEMA: &str = "CREATE TABLE tickets (
+         tenant_id    uuid NOT NULL,
+         id           text NOT NULL,
+         subject_id   text,
+         owner        text NOT NULL,
+         created_at   text NOT NULL,
+         status       text NOT NULL,
+         subject_line text NOT NULL,
+         name         text,
+         email        text,
+         phone        text,
+         body         text,
+         PRIMARY KEY (tenant_id, id)
+     );
+     CREATE INDEX tickets_email ON tickets (tenant_id, email);
+     CREATE UNIQUE INDEX tickets_id ON tickets (id);
+     CREATE SEQUENCE ticket_ids START 3001;
+     CREATE TABLE ticket_tenants (id text PRIMARY KEY, tenant_id uuid NOT NULL);";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTicket {
+    subject_line: String,
+    name: String,
+    email: String,
+    #[serde(default)]
+    phone: String,
+    body: String,
+}
+
+/// The tenant every baseline row belongs to (the same as the server's).
+fn acme() -> custodia_core::TenantId {
+    custodia_example_helpdesk_server::config::tenant_id("ACME-0042")
+}
+
+async fn plain_create(
+    State(pool): State<PgPool>,
+    axum::Json(new): axum::Json<NewTicket>,
+) -> Result<(StatusCode, axum::Json<Value>), StatusCode> {
+    let failed = |_| StatusCode::INTERNAL_SERVER_ERROR;
+    let mut tx = pool.begin().await.map_err(failed)?;
+    let n: i64 = query::<Postgres>("SELECT nextval('ticket_ids')")
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(failed)?;
+    let id = format!("T-{n}");
+    // The helpdesk's steps, in clear: the contact by email, the id's route.
+    let known = query::<Postgres>(
+        "SELECT subject_id FROM tickets WHERE tenant_id = $1 AND email = $2 \
+         AND subject_id IS NOT NULL ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(acme().as_uuid())
+    .bind(&new.email)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(failed)?;
+    let contact = match known {
+        Some(row) => row.try_get::<String, _>(0).map_err(failed)?,
+        None => custodia_core::SubjectId::random().to_string(),
+    };
+    query::<Postgres>("INSERT INTO ticket_tenants (id, tenant_id) VALUES ($1, $2)")
+        .bind(&id)
+        .bind(acme().as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+    query::<Postgres>(
+        "INSERT INTO tickets (tenant_id, id, subject_id, owner, created_at, status, subject_line, \
+         name, email, phone, body) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10)",
+    )
+    .bind(acme().as_uuid())
+    .bind(&id)
+    .bind(&contact)
+    .bind("agent")
+    .bind(custodia_core::chrono::Utc::now().to_rfc3339())
+    .bind(&new.subject_line)
+    .bind(&new.name)
+    .bind(&new.email)
+    .bind(&new.phone)
+    .bind(&new.body)
+    .execute(&mut *tx)
+    .await
+    .map_err(failed)?;
+    tx.commit().await.map_err(failed)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"id": id, "contact": contact})),
+    ))
+}
+
+async fn plain_read(
+    State(pool): State<PgPool>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, StatusCode> {
+    let failed = |_| StatusCode::INTERNAL_SERVER_ERROR;
+    let mut tx = pool.begin().await.map_err(failed)?;
+    let row = query::<Postgres>(
+        "SELECT id, subject_id, owner, created_at, status, subject_line, name, email, phone, body \
+         FROM tickets WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(failed)?
+    .ok_or(StatusCode::NOT_FOUND)?;
+    tx.commit().await.map_err(failed)?;
+    let text = |i: usize| row.try_get::<Option<String>, _>(i).map_err(failed);
+    Ok(axum::Json(json!({
+        "id": text(0)?, "contact": text(1)?, "owner": text(2)?, "created_at": text(3)?,
+        "status": text(4)?,
+        "fields": {"subject_line": text(5)?, "name": text(6)?, "email": text(7)?, "body": text(9)?},
+        "hidden": ["phone"], "masked": [], "erased": [],
+    })))
+}
+
+/// The plain server on `schema` (made by the owner, used by the same
+/// application role as the helpdesk server's), on 127.0.0.1, with a pool
+/// like the server's.
+async fn plain_server(admin: &PgPool, schema: &str) -> Result<SocketAddr, Error> {
+    let options = env("CUSTODIA_PG_APP_URL")?
+        .parse::<sqlx_postgres::PgConnectOptions>()?
+        .options([("search_path", schema)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(options)
+        .await?;
+    let role: String = query::<Postgres>("SELECT current_user::text")
+        .fetch_one(&pool)
+        .await?
+        .try_get(0)?;
+    let role = custodia_tenant::rls::Ident::new(&role)?;
+    raw_sql(&format!(
+        "CREATE SCHEMA {schema}; SET search_path = {schema}; {PLAIN_SCHEMA}
+         GRANT USAGE ON SCHEMA {schema} TO {role};
+         GRANT SELECT, INSERT ON {schema}.tickets, {schema}.ticket_tenants TO {role};
+         GRANT USAGE ON SEQUENCE {schema}.ticket_ids TO {role};"
+    ))
+    .execute(admin)
+    .await?;
+    let router = Router::new()
+        .route("/tickets", post(plain_create))
+        .route("/tickets/{id}", get(plain_read))
+        .with_state(pool);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(addr)
+}
+
+/// The HTTP client: one pool of keep-alive connections.
+#[derive(Clone)]
+struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+    addr: SocketAddr,
+    token: Option<Arc<str>>,
+}
+
+impl Http {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(u16, Bytes), Error> {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr))
+            .header("user-agent", "custodia-load/1.0");
+        if let Some(token) = &self.token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let bytes = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                Bytes::copy_from_slice(b)
+            }
+            None => Bytes::new(),
+        };
+        let resp = self.client.request(req.body(Full::new(bytes))?).await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.into_body().collect().await?.to_bytes()))
+    }
+}
+
+/// The body of create `i` (the example's VPN ticket), from one of 500
+/// contacts.
+fn ticket(i: usize) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "subject_line": format!("VPN keeps dropping ({i})"),
+        "name": "Alice Ng",
+        "email": format!("contact{}@example.com", i % 500),
+        "phone": "+61 412 345 678",
+        "body": custodia_example_helpdesk::demo::VPN_BODY,
+    }))
+    .unwrap_or_default()
+}
+
+/// What one batch measured.
+struct Measured {
+    wall: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Measured {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+}
+
+/// Sends `requests` requests, `concurrency` at a time; request `i` is
+/// `make(i)`: (method, path, body, expected status).
+async fn batch(
+    http: &Http,
+    requests: usize,
+    concurrency: usize,
+    make: impl Fn(usize) -> (&'static str, String, Option<Vec<u8>>, u16) + Send + Sync + 'static,
+) -> Result<Measured, Error> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let make = Arc::new(make);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (http, next, make) = (http.clone(), next.clone(), make.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    return Ok::<_, Error>(latencies);
+                }
+                let (method, path, body, expected) = make(i);
+                let at = Instant::now();
+                let (status, reply) = http.send(method, &path, body.as_deref()).await?;
+                latencies.push(at.elapsed());
+                if status != expected {
+                    return Err(format!(
+                        "{method} {path}: {status} {}",
+                        String::from_utf8_lossy(&reply)
+                    )
+                    .into());
+                }
+            }
+        }));
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    Ok(Measured {
+        wall: started.elapsed(),
+        latencies,
+    })
+}
+
+/// Creates `n` tickets; returns their ids.
+async fn seed(http: &Http, n: usize) -> Result<Vec<String>, Error> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let (status, body) = http.send("POST", "/tickets", Some(&ticket(i))).await?;
+        if status != 201 {
+            return Err(format!("seeding: {status} {}", String::from_utf8_lossy(&body)).into());
+        }
+        let body: Value = serde_json::from_slice(&body)?;
+        ids.push(body["id"].as_str().ok_or("no id")?.to_owned());
+    }
+    Ok(ids)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    // The server's own warnings and errors (the cause of a 500) to stderr.
+    custodia_example_helpdesk_server::init_logging(false);
+    let admin = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&env("CUSTODIA_PG_ADMIN_URL")?)
+        .await?;
+    let suffix = custodia_core::TenantId::random()
+        .as_uuid()
+        .simple()
+        .to_string();
+    let (custodia_schema, plain_schema) = (format!("load_{suffix}"), format!("plain_{suffix}"));
+    let data = tempfile::tempdir()?;
+    let options = Options {
+        listen: "127.0.0.1:0".parse()?,
+        database: Some(env("CUSTODIA_PG_APP_URL")?),
+        owner: Some(env("CUSTODIA_PG_ADMIN_URL")?),
+        schema: custodia_schema.clone(),
+        seed: false,
+        data: data.path().to_owned(),
+        sweep_every: None,
+        audit_reads: args.audit_reads,
+        ..Options::default()
+    };
+    let server = start(options).await?.spawn()?;
+    let seed_key = DataDir::new(data.path()).token_seed()?;
+    let token: Arc<str> =
+        tokens::mint_for(&seed_key, "ACME-0042", &["agent"], "load", &SystemClock)?.into();
+    let client = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(args.concurrency)
+        .build_http();
+    let custodia = Http {
+        client: client.clone(),
+        addr: server.addr(),
+        token: Some(token),
+    };
+    let plain = Http {
+        client,
+        addr: plain_server(&admin, &plain_schema).await?,
+        token: None,
+    };
+
+    let (n, c) = (args.requests, args.concurrency);
+    println!(
+        "loopback load run: {n} requests per batch, {c} concurrent, reads {}audited",
+        if args.audit_reads { "" } else { "not " }
+    );
+    println!(
+        "{:<8} {:<9} {:>12} {:>9} {:>9}",
+        "route", "layers", "requests/s", "p50 ms", "p99 ms"
+    );
+    let mut ratios = Vec::new();
+    for route in ["create", "read"] {
+        let mut rates = Vec::new();
+        for (name, http) in [("plain", &plain), ("custodia", &custodia)] {
+            // Warm up (connections, caches, prepared statements) and, for
+            // reads, the tickets to read.
+            let ids = Arc::new(seed(http, 200).await?);
+            let measured = match route {
+                "create" => {
+                    batch(http, n, c, |i| {
+                        ("POST", "/tickets".into(), Some(ticket(i)), 201)
+                    })
+                    .await?
+                }
+                _ => {
+                    batch(http, n, c, move |i| {
+                        ("GET", format!("/tickets/{}", ids[i % ids.len()]), None, 200)
+                    })
+                    .await?
+                }
+            };
+            println!(
+                "{route:<8} {name:<9} {:>12.0} {:>9.2} {:>9.2}",
+                measured.throughput(),
+                ms(measured.percentile(50.0)),
+                ms(measured.percentile(99.0))
+            );
+            rates.push(measured.throughput());
+        }
+        ratios.push((route, rates[0] / rates[1]));
+    }
+    for (route, ratio) in ratios {
+        println!("{route}: plain/custodia throughput {ratio:.2}x");
+    }
+    server.stop().await;
+    for schema in [custodia_schema, plain_schema] {
+        raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .execute(&admin)
+            .await?;
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("load: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("load: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("load: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

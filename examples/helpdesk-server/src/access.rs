@@ -1,0 +1,205 @@
+//! Agents and roles: each tenant's access policy, and the routes that show
+//! it (`/me`, `/roles`, `/agents`).
+//!
+//! The roles are the embedded example's ACME policy, for every tenant, plus
+//! the two the server needs:
+//!
+//! | role | tickets | fields |
+//! |---|---|---|
+//! | `agent` | create; read all of the tenant's; change their own | text: write; name, email: read; phone: hidden |
+//! | `supervisor` | create, read, change, delete all; run the retention sweep | every personal field: read; text: write |
+//! | `dpo` | read all (to answer requests); the `/privacy` routes | every personal field: masked |
+//! | `auditor` | none; the `/audit` routes | none |
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use custodia_axum::{Identity, Json, Tenant, Tx};
+use custodia_core::{DataCategory, TenantId};
+use custodia_example_helpdesk::store::SEALED;
+use custodia_tenant::access::{
+    AccessPolicy, FieldAccess, FieldRule, Operation, Ownership, Permission, PolicyChange, Scope,
+};
+use custodia_tenant::{RoleName, TenantContext};
+use serde_json::{Value, json};
+use sqlx_core::query::query;
+use sqlx_core::row::Row as _;
+use sqlx_postgres::Postgres;
+
+use crate::Error;
+use crate::app::{ApiError, App, forbidden};
+
+/// The role the `/privacy` routes need.
+pub(crate) const DPO: &str = "dpo";
+/// The role the `/audit` routes need.
+pub(crate) const AUDITOR: &str = "auditor";
+
+/// The resource the retention sweep acts on (`delete` on it runs a sweep).
+pub(crate) const RETENTION: &str = "retention";
+/// The resource the audit routes act on.
+pub(crate) const AUDIT_LOG: &str = "audit_log";
+
+/// The access policy of `tenant` (see the [module docs](self)).
+pub(crate) fn policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
+    let role = |name: &str| RoleName::new(name);
+    let (agent, supervisor, dpo, auditor) = (
+        role("agent")?,
+        role("supervisor")?,
+        role(DPO)?,
+        role(AUDITOR)?,
+    );
+    let grant = |role: &RoleName, resource: &str, op, scope| -> Result<PolicyChange, Error> {
+        Ok(PolicyChange::Grant(
+            role.clone(),
+            Permission::new(resource, op, scope)?,
+        ))
+    };
+    let field = |role: &RoleName, category, access| {
+        PolicyChange::SetField(role.clone(), FieldRule { category, access })
+    };
+    let mut changes = vec![
+        PolicyChange::DefineRole(agent.clone()),
+        grant(&agent, "ticket", Operation::Create, Scope::Own)?,
+        grant(&agent, "ticket", Operation::Read, Scope::Tenant)?,
+        grant(&agent, "ticket", Operation::Update, Scope::Own)?,
+        field(
+            &agent,
+            DataCategory::USER_CONTENT_TICKET,
+            FieldAccess::Write,
+        ),
+        field(&agent, DataCategory::USER_NAME, FieldAccess::Read),
+        field(&agent, DataCategory::USER_CONTACT_EMAIL, FieldAccess::Read),
+        field(
+            &agent,
+            DataCategory::USER_CONTACT_PHONE,
+            FieldAccess::Hidden,
+        ),
+        PolicyChange::DefineRole(supervisor.clone()),
+        field(&supervisor, DataCategory::USER, FieldAccess::Read),
+        field(
+            &supervisor,
+            DataCategory::USER_CONTENT_TICKET,
+            FieldAccess::Write,
+        ),
+        grant(&supervisor, RETENTION, Operation::Delete, Scope::Tenant)?,
+        PolicyChange::DefineRole(dpo.clone()),
+        grant(&dpo, "ticket", Operation::Read, Scope::Tenant)?,
+        field(&dpo, DataCategory::USER, FieldAccess::Masked),
+        PolicyChange::DefineRole(auditor.clone()),
+        grant(&auditor, AUDIT_LOG, Operation::Read, Scope::Tenant)?,
+    ];
+    for op in [
+        Operation::Create,
+        Operation::Read,
+        Operation::Update,
+        Operation::Delete,
+    ] {
+        changes.push(grant(&supervisor, "ticket", op, Scope::Tenant)?);
+    }
+    let mut policy = AccessPolicy::new(tenant);
+    for change in changes {
+        policy.apply_unchecked(change)?;
+    }
+    Ok(policy)
+}
+
+/// `Ok` if the caller's roles grant `op` on `resource` (403 naming why not).
+pub(crate) fn require(
+    app: &App,
+    ctx: &TenantContext,
+    resource: &str,
+    op: Operation,
+) -> Result<(), ApiError> {
+    let decision = app
+        .policies
+        .get(&ctx.tenant())
+        .map(|p| p.decide_unowned(ctx, resource, op));
+    match decision {
+        Some(d) if d.allowed => Ok(()),
+        Some(d) => Err(forbidden(format!(
+            "{} {resource}: {}",
+            op.as_str(),
+            d.reason
+        ))),
+        None => Err(forbidden("this tenant has no access policy here")),
+    }
+}
+
+/// `GET /me`: who the token says the caller is, and what they get of a
+/// ticket they own and of one they do not.
+pub(crate) async fn me(
+    State(app): State<Arc<App>>,
+    identity: Identity,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = identity.context();
+    let policy = app
+        .policies
+        .get(&ctx.tenant())
+        .ok_or_else(|| forbidden("this tenant has no access policy here"))?;
+    let view = |owner| {
+        let meta = Ownership {
+            tenant: ctx.tenant(),
+            owner,
+            team: None,
+        };
+        let may: Vec<&str> = Operation::ALL
+            .iter()
+            .filter(|op| policy.decide(ctx, "ticket", **op, &meta).allowed)
+            .map(|op| op.as_str())
+            .collect();
+        let fields: serde_json::Map<String, Value> =
+            [("subject_line", DataCategory::USER_CONTENT_TICKET)]
+                .into_iter()
+                .chain(SEALED)
+                .map(|(name, category)| {
+                    let access = policy.field_access(ctx, "ticket", &meta, &category).access;
+                    (name.to_owned(), access.to_string().into())
+                })
+                .collect();
+        json!({ "may": may, "fields": fields })
+    };
+    let tenant_key = app
+        .tenants
+        .iter()
+        .find(|(_, id)| *id == ctx.tenant())
+        .map(|(key, _)| key.as_str());
+    Ok(Json(json!({
+        "tenant": ctx.tenant(),
+        "billing_account": tenant_key,
+        "actor": ctx.actor(),
+        "kind": identity.kind().as_str(),
+        "roles": ctx.roles().iter().map(RoleName::as_str).collect::<Vec<_>>(),
+        "region": ctx.region().to_string(),
+        "own_ticket": view(Some(ctx.actor())),
+        "others_ticket": view(None),
+    })))
+}
+
+/// `GET /roles`: the tenant's roles, their permissions and field rules.
+pub(crate) async fn roles(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+) -> Result<Json<Value>, ApiError> {
+    let policy = app
+        .policies
+        .get(&ctx.tenant())
+        .ok_or_else(|| forbidden("this tenant has no access policy here"))?;
+    Ok(Json(serde_json::to_value(policy.roles())?))
+}
+
+/// `GET /agents`: the agents owning the tenant's tickets, with counts.
+pub(crate) async fn agents(mut tx: Tx) -> Result<Json<Vec<Value>>, ApiError> {
+    let rows = query::<Postgres>(
+        "SELECT owner, count(*), count(*) FILTER (WHERE status = 'open') \
+         FROM tickets GROUP BY owner ORDER BY owner",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut agents = Vec::new();
+    for row in &rows {
+        let (owner, tickets, open): (String, i64, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        agents.push(json!({ "agent": owner, "tickets": tickets, "open": open }));
+    }
+    Ok(Json(agents))
+}

@@ -1,0 +1,326 @@
+//! Data-subject requests and breaches: custodia-dsr's desk over the
+//! embedded example's sync backend, served by `custodia_axum::dsr::DsrRoutes`
+//! under `/privacy`, plus two routes a DPO needs to use them (find a
+//! contact by email; read a contact's audit history).
+//!
+//! The desk is synchronous, and `DsrRoutes` runs it on tokio's blocking
+//! pool, where sync PostgreSQL clients may block. So it gets the embedded
+//! example's own pieces on the `postgres` client, over the server's tables:
+//! `Tickets` (the personal-data source and email directory),
+//! `PostgresKeyStore` under a `SubjectVault` (which it shreds), and an
+//! `AuditTrail` over `PostgresStore` (the same log the layer appends to
+//! through sqlx). Requests and incidents are kept in tables under row-level
+//! security, so every server process answers for every request.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use custodia_audit::{AuditLog, PostgresStore};
+use custodia_axum::dsr::{DsrRoutes, IncidentStore, RequestStore};
+use custodia_axum::{Json, Tenant, Tx};
+use custodia_core::{Clock, DataCategory, SubjectId, TenantId};
+use custodia_crypt::{DataKeyMode, KeyStore, Keyring, PostgresKeyStore, SecretKey, SubjectVault};
+use custodia_dsr::breach::{BreachRegister, Incident};
+use custodia_dsr::{
+    AuditTrail, BoxError, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
+    PolicyRetention, RenderedAuditEvent, Request, RequestId, SubjectAuditHistory,
+};
+use custodia_example_helpdesk::Tickets;
+use custodia_retention::RetentionPolicy;
+use custodia_tenant::pg::TenantTransaction;
+use custodia_tenant::{RoleName, TenantContext};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx_core::query::query;
+use sqlx_core::row::Row as _;
+use sqlx_postgres::Postgres;
+
+use crate::access::DPO;
+use crate::app::{ApiError, App, Query, bad_request, forbidden};
+use crate::{AUDIT_LOG, Error};
+
+/// The desk's audit trail: the shared log on the sync client.
+type Trail = AuditTrail<PostgresStore, Arc<dyn KeyStore>>;
+
+/// The data-subject desk and the breach register of one process.
+///
+/// Its sync clients must not be closed on a thread that drives async tasks
+/// (the `postgres` client blocks on a runtime of its own): dropped, it
+/// hands its parts to a thread of their own.
+pub(crate) struct Desks {
+    parts: Option<Parts>,
+}
+
+struct Parts {
+    desk: Arc<Desk>,
+    trail: Arc<Trail>,
+    requests: Arc<PgRequests>,
+    incidents: Arc<PgIncidents>,
+    register: Arc<BreachRegister>,
+}
+
+impl Drop for Desks {
+    fn drop(&mut self) {
+        if let Some(parts) = self.parts.take() {
+            let _ = std::thread::spawn(move || drop(parts)).join();
+        }
+    }
+}
+
+/// A sync client whose tables are `schema`'s (a startup option).
+fn connect(url: &str, schema: &str) -> Result<postgres::Client, Error> {
+    let mut config: postgres::Config = url.parse()?;
+    config.options(&format!("-c search_path={schema}"));
+    Ok(config.connect(postgres::NoTls)?)
+}
+
+impl Desks {
+    /// Opens the desk's connections and the log (verifying it). Blocks: run
+    /// it on the blocking pool.
+    pub(crate) fn open(
+        url: &str,
+        schema: &str,
+        root: &SecretKey,
+        policy: Arc<RetentionPolicy>,
+        clock: Arc<dyn Clock>,
+        staleness: Duration,
+    ) -> Result<Self, Error> {
+        let key_store: Arc<dyn KeyStore> =
+            Arc::new(PostgresKeyStore::with_client(connect(url, schema)?)?);
+        let keyring = Arc::new(
+            Keyring::from_store(Arc::clone(&key_store), root, DataKeyMode::Random)?
+                .with_staleness_bound(staleness),
+        );
+        let vault = Arc::new(
+            SubjectVault::new(Arc::clone(&keyring), key_store, Arc::clone(&clock))
+                .with_staleness_bound(staleness),
+        );
+        let tickets = Arc::new(Tickets::postgres(
+            connect(url, schema)?,
+            keyring,
+            Arc::clone(&vault),
+        ));
+        let log = AuditLog::open(PostgresStore::with_client(
+            connect(url, schema)?,
+            AUDIT_LOG,
+        )?)?
+        .require_sealed(true);
+        let trail = Arc::new(
+            AuditTrail::new(log, Arc::clone(&vault))
+                .with_vendor_tenant(custodia_example_helpdesk::vendor_tenant()),
+        );
+        // The embedded example's desk (`Helpdesk::desk`), on these pieces.
+        let retention = Arc::new(
+            PolicyRetention::new(policy, Arc::clone(&clock))
+                .exception("closed-tickets", ErasureException::LegalClaims),
+        );
+        let desk = Desk::new(Arc::clone(&clock), trail.clone())
+            .with_source(tickets as Arc<dyn PersonalDataSource>)?
+            .with_key_shredder(vault)
+            .with_retention(retention.clone())
+            .with_backup_horizon(retention)
+            .with_audit_history(Arc::new(CaughtUp(trail.clone())))
+            .with_erasure_policy(
+                ErasurePolicy::delete_all()
+                    .rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
+            );
+        let register = Arc::new(BreachRegister::new(clock, trail.clone()));
+        Ok(Self {
+            parts: Some(Parts {
+                desk: Arc::new(desk),
+                trail,
+                requests: Arc::new(PgRequests(Mutex::new(connect(url, schema)?))),
+                incidents: Arc::new(PgIncidents(Mutex::new(connect(url, schema)?))),
+                register,
+            }),
+        })
+    }
+
+    fn parts(&self) -> Result<&Parts, ApiError> {
+        self.parts
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("the data-subject desk is closed".into()))
+    }
+
+    /// The `/privacy` routes of custodia-axum over this desk, for the DPO role.
+    pub(crate) fn routes(&self) -> Result<DsrRoutes, Error> {
+        let parts = self
+            .parts()
+            .map_err(|_| Error::Config("the data-subject desk is closed".into()))?;
+        Ok(DsrRoutes::new(
+            Arc::clone(&parts.desk),
+            parts.requests.clone(),
+            RoleName::new(DPO)?,
+        )
+        .with_breaches(Arc::clone(&parts.register), parts.incidents.clone()))
+    }
+
+    /// The audit trail the desk writes to.
+    fn trail(&self) -> Result<Arc<Trail>, ApiError> {
+        Ok(Arc::clone(&self.parts()?.trail))
+    }
+}
+
+/// The subject's audit history from the shared log, after reading what
+/// every other writer (this process's async side, other processes)
+/// appended since: the sync log's view grows only by its own appends and
+/// catch-ups.
+struct CaughtUp(Arc<Trail>);
+
+impl SubjectAuditHistory for CaughtUp {
+    fn events_for(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<RenderedAuditEvent>, BoxError> {
+        self.0.with_log(|log| log.catch_up())?;
+        self.0.events_for(tenant, subject)
+    }
+}
+
+fn lock(client: &Mutex<postgres::Client>) -> MutexGuard<'_, postgres::Client> {
+    client.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `f` in a transaction bound to `tenant` (row-level security).
+fn bound<T>(
+    client: &Mutex<postgres::Client>,
+    tenant: TenantId,
+    f: impl FnOnce(&mut TenantTransaction<'_>) -> Result<T, BoxError>,
+) -> Result<T, BoxError> {
+    let mut client = lock(client);
+    let mut tx = TenantTransaction::begin(&mut client, tenant)?;
+    let value = f(&mut tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+/// Data-subject requests in table `dsr_requests` (JSON, one row each).
+struct PgRequests(Mutex<postgres::Client>);
+
+impl RequestStore for PgRequests {
+    fn get(&self, tenant: TenantId, id: RequestId) -> Result<Option<Request>, BoxError> {
+        bound(&self.0, tenant, |tx| {
+            let row = tx.query_opt(
+                "SELECT request FROM dsr_requests WHERE id = $1",
+                &[id.as_uuid()],
+            )?;
+            Ok(row
+                .map(|r| serde_json::from_str(r.get::<_, &str>(0)))
+                .transpose()?)
+        })
+    }
+
+    fn put(&self, request: &Request) -> Result<(), BoxError> {
+        let json = serde_json::to_string(request)?;
+        bound(&self.0, request.tenant, |tx| {
+            tx.execute(
+                "INSERT INTO dsr_requests (tenant_id, id, request) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET request = EXCLUDED.request",
+                &[request.tenant.as_uuid(), request.id.as_uuid(), &json],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// Breach incidents in table `breach_incidents`, per tenant.
+struct PgIncidents(Mutex<postgres::Client>);
+
+impl IncidentStore for PgIncidents {
+    fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError> {
+        bound(&self.0, tenant, |tx| {
+            let rows = tx.query("SELECT incident FROM breach_incidents ORDER BY id", &[])?;
+            Ok(rows
+                .iter()
+                .map(|r| serde_json::from_str(r.get::<_, &str>(0)))
+                .collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError> {
+        let json = serde_json::to_string(incident)?;
+        bound(&self.0, tenant, |tx| {
+            tx.execute(
+                "INSERT INTO breach_incidents (tenant_id, id, incident) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET incident = EXCLUDED.incident",
+                &[tenant.as_uuid(), incident.id.as_uuid(), &json],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// 403 unless the caller has the DPO role.
+fn require_dpo(ctx: &TenantContext) -> Result<(), ApiError> {
+    if ctx.roles().iter().any(|r| r.as_str() == DPO) {
+        Ok(())
+    } else {
+        Err(forbidden(format!("this route needs the {DPO} role")))
+    }
+}
+
+/// The query of `GET /privacy/subjects`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubjectsQuery {
+    email: String,
+}
+
+/// `GET /privacy/subjects?email=`: the contacts of the caller's tenant with
+/// this email (by blind index), for a DPO opening a request.
+pub(crate) async fn subjects(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Query(q): Query<SubjectsQuery>,
+) -> Result<Json<Vec<SubjectId>>, ApiError> {
+    require_dpo(&ctx)?;
+    if q.email.len() > 254 {
+        return Err(bad_request(
+            axum::http::StatusCode::BAD_REQUEST,
+            "email is longer than 254 bytes",
+        ));
+    }
+    let index = crate::tickets::email_index(&app, ctx.tenant(), &q.email).await?;
+    let rows = query::<Postgres>(
+        "SELECT DISTINCT subject_id FROM tickets WHERE email_index = $1 AND subject_id IS NOT NULL \
+         ORDER BY subject_id",
+    )
+    .bind(index)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut subjects = Vec::new();
+    for row in &rows {
+        let text: String = row.try_get(0)?;
+        subjects.push(
+            text.parse()
+                .map_err(|_| ApiError::Internal("a stored contact id does not parse".into()))?,
+        );
+    }
+    Ok(Json(subjects))
+}
+
+/// `GET /privacy/subjects/{id}/audit`: every audit event about the contact
+/// in the caller's tenant, their values opened with their key
+/// (`[erased]` once it is shredded, `[withheld]` for other people's). An
+/// id of another tenant, or none, has no events here.
+pub(crate) async fn subject_audit(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_dpo(&ctx)?;
+    let subject: SubjectId = id.parse().map_err(|_| crate::app::not_found("contact"))?;
+    let trail = app.desks.trail()?;
+    let tenant = ctx.tenant();
+    let events = tokio::task::spawn_blocking(move || {
+        CaughtUp(trail)
+            .events_for(tenant, subject)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the audit history task failed: {e}")))??;
+    Ok(Json(serde_json::to_value(events)?))
+}

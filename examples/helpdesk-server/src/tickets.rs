@@ -1,0 +1,733 @@
+//! The ticket routes: create, list and search, read with field-level
+//! access, change, delete.
+//!
+//! The rows are the embedded example's (`custodia_example_helpdesk::store`):
+//! name, email, phone and text sealed under the contact's key, each envelope
+//! bound to (tenant, `ticket`, id, field); the email blind-indexed under the
+//! tenant's search key; the subject line in the clear for triage. Every
+//! query runs in the request's tenant-bound transaction ([`Tx`]), so none
+//! says `WHERE tenant_id`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use custodia_audit::{FieldChange, Target};
+use custodia_axum::{Audit, Json, Tenant, Tx};
+use custodia_core::chrono::DateTime;
+use custodia_core::{ActorId, DataCategory, SubjectId, TenantId, Timestamp};
+use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
+use custodia_example_helpdesk::store::{ANONYMIZED_SUBJECT, RECORD_TYPE, SEALED};
+use custodia_tenant::TenantContext;
+use custodia_tenant::access::{FieldAccess, Operation, Ownership};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sqlx_core::query::query;
+use sqlx_core::row::Row as _;
+use sqlx_postgres::{PgConnection, PgRow, Postgres};
+
+use crate::app::{ApiError, App, Query, bad_request, forbidden, not_found};
+
+/// The blind index of contact emails: the embedded example's, so its
+/// data-subject source finds the server's tickets by email too.
+pub(crate) const EMAIL_INDEX: BlindIndexConfig = BlindIndexConfig {
+    output_len: 16,
+    normalize: Normalization::Email,
+};
+
+/// The external-key system of contact keys given at creation (the
+/// example's contacts are `psa.contact 1017`, ...).
+pub(crate) const CONTACT_SYSTEM: &str = "psa.contact";
+
+/// The statuses a ticket may have.
+const STATUSES: [&str; 3] = ["open", "closed", "spam"];
+
+/// A ticket to store.
+pub(crate) struct NewRow<'a> {
+    /// Its id, or `None` for the next `T-<n>`.
+    pub(crate) id: Option<&'a str>,
+    /// Its contact, or `None` to find them by email (else a new one).
+    pub(crate) subject: Option<SubjectId>,
+    /// The agent it belongs to.
+    pub(crate) owner: ActorId,
+    pub(crate) created: Timestamp,
+    pub(crate) closed: Option<Timestamp>,
+    pub(crate) status: &'a str,
+    pub(crate) subject_line: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) email: &'a str,
+    pub(crate) phone: &'a str,
+    pub(crate) body: &'a str,
+}
+
+/// The blind-index token of `email` in `tenant`.
+pub(crate) async fn email_index(
+    app: &App,
+    tenant: TenantId,
+    email: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let index = app
+        .keyring
+        .blind_index(tenant, RECORD_TYPE, "email", EMAIL_INDEX)
+        .await?;
+    Ok(index.compute(email).as_bytes().to_vec())
+}
+
+/// Stores `row` in `tenant` (on `conn`, bound to it): seals the personal
+/// fields under the contact's key, indexes the email. Returns the id and
+/// the contact.
+pub(crate) async fn insert(
+    app: &App,
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    row: &NewRow<'_>,
+) -> Result<(String, SubjectId), ApiError> {
+    let id = match row.id {
+        Some(id) => id.to_owned(),
+        None => {
+            let n: i64 = query::<Postgres>("SELECT nextval('ticket_ids')")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            format!("T-{n}")
+        }
+    };
+    let index = email_index(app, tenant, row.email).await?;
+    let subject = match row.subject {
+        Some(subject) => subject,
+        None => {
+            let known = query::<Postgres>(
+                "SELECT subject_id FROM tickets WHERE email_index = $1 AND subject_id IS NOT NULL \
+                 ORDER BY created_at, id LIMIT 1",
+            )
+            .bind(&index)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match known {
+                Some(r) => parse(&r.try_get::<String, _>(0)?, "contact id")?,
+                None => SubjectId::random(),
+            }
+        }
+    };
+    let mut sealed = Vec::with_capacity(SEALED.len());
+    for ((field, _), value) in SEALED
+        .iter()
+        .zip([row.name, row.email, row.phone, row.body])
+    {
+        let ctx = FieldContext::new(tenant, RECORD_TYPE, &id, field)?;
+        sealed.push(app.vault.seal(subject, &ctx, value.as_bytes()).await?);
+    }
+    query::<Postgres>("INSERT INTO ticket_tenants (id, tenant_id) VALUES ($1, $2)")
+        .bind(&id)
+        .bind(tenant.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    query::<Postgres>(
+        "INSERT INTO tickets (tenant_id, id, subject_id, owner, created_at, closed_at, status, \
+         subject_line, name, email, phone, body, email_index, sealed_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject')",
+    )
+    .bind(tenant.as_uuid())
+    .bind(&id)
+    .bind(subject.to_string())
+    .bind(row.owner.to_string())
+    .bind(row.created.to_rfc3339())
+    .bind(row.closed.map(|c| c.to_rfc3339()))
+    .bind(row.status)
+    .bind(row.subject_line)
+    .bind(&sealed[0])
+    .bind(&sealed[1])
+    .bind(&sealed[2])
+    .bind(&sealed[3])
+    .bind(&index)
+    .execute(&mut *conn)
+    .await?;
+    Ok((id, subject))
+}
+
+/// A stored value that does not parse: the database holds something this
+/// server did not write.
+fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::Internal(format!("a stored {what} does not parse: {text:?}")))
+}
+
+fn timestamp(text: &str) -> Result<Timestamp, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|_| ApiError::Internal(format!("a stored time does not parse: {text:?}")))
+}
+
+/// The columns [`Stored::from_row`] reads.
+pub(crate) const COLUMNS: &str = "id, subject_id, owner, created_at, closed_at, status, \
+     subject_line, name, email, phone, body, sealed_by";
+
+/// One ticket row as stored.
+pub(crate) struct Stored {
+    pub(crate) tenant: TenantId,
+    pub(crate) id: String,
+    pub(crate) subject: Option<SubjectId>,
+    pub(crate) owner: ActorId,
+    pub(crate) created: Timestamp,
+    pub(crate) closed: Option<Timestamp>,
+    pub(crate) status: String,
+    pub(crate) subject_line: String,
+    /// The sealed fields, in [`SEALED`] order.
+    pub(crate) sealed: [Option<Vec<u8>>; 4],
+    /// Whether the fields are under the contact's key (else the tenant's,
+    /// for a ticket an erasure kept).
+    pub(crate) under_subject_key: bool,
+}
+
+impl Stored {
+    fn from_row(tenant: TenantId, row: &PgRow) -> Result<Self, ApiError> {
+        let subject: Option<String> = row.try_get("subject_id")?;
+        let closed: Option<String> = row.try_get("closed_at")?;
+        Ok(Self {
+            tenant,
+            id: row.try_get("id")?,
+            subject: subject.map(|s| parse(&s, "contact id")).transpose()?,
+            owner: parse(&row.try_get::<String, _>("owner")?, "agent id")?,
+            created: timestamp(&row.try_get::<String, _>("created_at")?)?,
+            closed: closed.as_deref().map(timestamp).transpose()?,
+            status: row.try_get("status")?,
+            subject_line: row.try_get("subject_line")?,
+            sealed: [
+                row.try_get("name")?,
+                row.try_get("email")?,
+                row.try_get("phone")?,
+                row.try_get("body")?,
+            ],
+            under_subject_key: row.try_get::<String, _>("sealed_by")? == "subject",
+        })
+    }
+
+    /// What access decisions need.
+    pub(crate) fn ownership(&self) -> Ownership {
+        Ownership {
+            tenant: self.tenant,
+            owner: Some(self.owner),
+            team: None,
+        }
+    }
+
+    /// Opens field `i` of [`SEALED`]: `Ok(None)` when the column is empty,
+    /// `Err(Erased)` when its key was shredded.
+    pub(crate) async fn open(&self, app: &App, i: usize) -> Result<Opened, ApiError> {
+        let Some(envelope) = &self.sealed[i] else {
+            return Ok(Opened::Empty);
+        };
+        let ctx = FieldContext::new(self.tenant, RECORD_TYPE, &self.id, SEALED[i].0)?;
+        let opened = if self.under_subject_key {
+            app.vault.open(&ctx, envelope).await
+        } else {
+            app.keyring.open(&ctx, envelope).await
+        };
+        match opened {
+            Ok(clear) => Ok(Opened::Value(String::from_utf8_lossy(&clear).into_owned())),
+            Err(
+                custodia_crypt::Error::Shredded { .. }
+                | custodia_crypt::Error::TenantShredded { .. },
+            ) => Ok(Opened::Erased),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Seals `value` for field `field` under whichever key the row uses now.
+    async fn seal(&self, app: &App, field: &str, value: &str) -> Result<Vec<u8>, ApiError> {
+        let ctx = FieldContext::new(self.tenant, RECORD_TYPE, &self.id, field)?;
+        Ok(match self.subject {
+            Some(subject) if self.under_subject_key => {
+                app.vault.seal(subject, &ctx, value.as_bytes()).await?
+            }
+            _ => app.keyring.seal(&ctx, value.as_bytes()).await?,
+        })
+    }
+
+    /// The list entry: no personal field but the subject line.
+    fn summary(&self) -> Value {
+        json!({
+            "id": self.id,
+            "status": self.status,
+            "subject_line": self.subject_line,
+            "created_at": self.created,
+            "closed_at": self.closed,
+        })
+    }
+}
+
+/// A sealed field, opened.
+pub(crate) enum Opened {
+    /// The column is empty (erased, anonymized).
+    Empty,
+    /// The clear value.
+    Value(String),
+    /// The key it was sealed under is shredded: a copy that outlived an
+    /// erasure (a restored backup) reads as nothing.
+    Erased,
+}
+
+/// The ticket `id` of the transaction's tenant, or the 404 a missing and a
+/// foreign id share.
+pub(crate) async fn load(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Stored, ApiError> {
+    let row = query::<Postgres>(&format!("SELECT {COLUMNS} FROM tickets WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    let row = row.ok_or_else(|| not_found("ticket"))?;
+    Stored::from_row(tenant, &row)
+}
+
+/// `Ok` if the caller's roles allow `op` on `ticket` (a 403 that names
+/// the rule otherwise: the ticket is the caller's tenant's own).
+pub(crate) fn allow(
+    app: &App,
+    ctx: &TenantContext,
+    op: Operation,
+    ticket: Option<&Stored>,
+) -> Result<(), ApiError> {
+    let policy = app
+        .policies
+        .get(&ctx.tenant())
+        .ok_or_else(|| forbidden("this tenant has no access policy here"))?;
+    let decision = match ticket {
+        Some(t) => policy.decide(ctx, "ticket", op, &t.ownership()),
+        None => policy.decide_unowned(ctx, "ticket", op),
+    };
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(forbidden(format!(
+            "{} ticket: {}",
+            op.as_str(),
+            decision.reason
+        )))
+    }
+}
+
+/// The access the caller gets to `category` in `ticket`.
+pub(crate) fn field_access(
+    app: &App,
+    ctx: &TenantContext,
+    ticket: &Stored,
+    category: &DataCategory,
+) -> FieldAccess {
+    app.policies
+        .get(&ctx.tenant())
+        .map_or(FieldAccess::Hidden, |p| {
+            p.field_access(ctx, "ticket", &ticket.ownership(), category)
+                .access
+        })
+}
+
+/// The body of `POST /tickets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewTicket {
+    subject_line: String,
+    name: String,
+    email: String,
+    #[serde(default)]
+    phone: String,
+    body: String,
+    /// The contact's key in the tenant's own system (`psa.contact`); else
+    /// the contact is found by email, or new.
+    #[serde(default)]
+    contact_key: Option<String>,
+}
+
+/// `text` unless it is longer than `max` characters or holds control
+/// characters (`lines`: newlines and tabs allowed).
+fn checked<'a>(field: &str, text: &'a str, max: usize, lines: bool) -> Result<&'a str, ApiError> {
+    let unprocessable = |why: String| bad_request(StatusCode::UNPROCESSABLE_ENTITY, why);
+    if text.chars().count() > max {
+        return Err(unprocessable(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !(lines && (c == '\n' || c == '\t' || c == '\r')))
+    {
+        return Err(unprocessable(format!("{field} holds control characters")));
+    }
+    Ok(text)
+}
+
+impl NewTicket {
+    fn check(&self) -> Result<(), ApiError> {
+        let unprocessable = |why: &str| bad_request(StatusCode::UNPROCESSABLE_ENTITY, why);
+        if self.subject_line.trim().is_empty() {
+            return Err(unprocessable("subject_line is empty"));
+        }
+        if self.name.trim().is_empty() {
+            return Err(unprocessable("name is empty"));
+        }
+        let email = self.email.trim();
+        if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+            return Err(unprocessable("email is not an email address"));
+        }
+        checked("subject_line", &self.subject_line, 200, false)?;
+        checked("name", &self.name, 200, false)?;
+        checked("email", &self.email, 254, false)?;
+        checked("phone", &self.phone, 50, false)?;
+        checked("body", &self.body, 20_000, true)?;
+        if let Some(key) = &self.contact_key {
+            checked("contact_key", key, 100, false)?;
+            if key.is_empty() {
+                return Err(unprocessable("contact_key is empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `POST /tickets`: 201 `{"id", "contact"}`.
+pub(crate) async fn create(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Json(new): Json<NewTicket>,
+) -> Result<(StatusCode, Audit, Json<Value>), ApiError> {
+    new.check()?;
+    allow(&app, &ctx, Operation::Create, None)?;
+    let tenant = ctx.tenant();
+    let row = NewRow {
+        id: None,
+        subject: new
+            .contact_key
+            .as_deref()
+            .map(|key| SubjectId::from_external_key(tenant, CONTACT_SYSTEM, key)),
+        owner: ctx.actor(),
+        created: app.clock.now(),
+        closed: None,
+        status: "open",
+        subject_line: new.subject_line.trim(),
+        name: new.name.trim(),
+        email: new.email.trim(),
+        phone: new.phone.trim(),
+        body: &new.body,
+    };
+    let (id, subject) = insert(&app, &mut tx, tenant, &row).await?;
+    let audit = Audit::new(Target::new(RECORD_TYPE, &id)?).subject(subject);
+    Ok((
+        StatusCode::CREATED,
+        audit,
+        Json(json!({ "id": id, "contact": subject })),
+    ))
+}
+
+/// The query of `GET /tickets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Only tickets with this status.
+    status: Option<String>,
+    /// Only tickets of contacts with this email (by blind index).
+    email: Option<String>,
+}
+
+/// `GET /tickets`: the tenant's tickets the caller may read, newest first
+/// (at most 500), without personal fields.
+pub(crate) async fn list(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    if let Some(status) = &q.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(bad_request(
+            StatusCode::BAD_REQUEST,
+            format!("status must be one of {}", STATUSES.join(", ")),
+        ));
+    }
+    let index = match &q.email {
+        Some(email) => {
+            Some(email_index(&app, ctx.tenant(), checked("email", email, 254, false)?).await?)
+        }
+        None => None,
+    };
+    let rows = query::<Postgres>(&format!(
+        "SELECT {COLUMNS} FROM tickets \
+         WHERE ($1::bytea IS NULL OR email_index = $1) AND ($2::text IS NULL OR status = $2) \
+         ORDER BY created_at DESC, id LIMIT 500"
+    ))
+    .bind(index)
+    .bind(q.status)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let ticket = Stored::from_row(ctx.tenant(), row)?;
+        if allow(&app, &ctx, Operation::Read, Some(&ticket)).is_ok() {
+            out.push(ticket.summary());
+        }
+    }
+    Ok(Json(out))
+}
+
+/// Masks a field for a role that may see it only masked: the email's
+/// first letter and domain, the phone's last three digits, the name's
+/// initials, the text through the PII detector.
+fn masked(masker: &custodia_mask::Masker, field: &str, value: &str) -> Result<String, ApiError> {
+    Ok(match field {
+        "email" => match value.split_once('@') {
+            Some((local, domain)) => {
+                format!("{}***@{domain}", local.chars().next().unwrap_or('*'))
+            }
+            None => "***".into(),
+        },
+        "phone" => {
+            let digits = value.chars().filter(char::is_ascii_digit).count();
+            let mut seen = 0;
+            value
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_digit() {
+                        seen += 1;
+                        if seen + 3 <= digits { '*' } else { c }
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        }
+        "name" => value
+            .split_whitespace()
+            .filter_map(|w| w.chars().next())
+            .map(|c| format!("{c}."))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => masker.mask(value)?.text,
+    })
+}
+
+/// `GET /tickets/{id}`: the ticket with each personal field as the
+/// caller's roles allow: in `fields` (clear or masked), or named in
+/// `hidden`; fields whose key was shredded are named in `erased`.
+pub(crate) async fn read(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Path(id): Path<String>,
+) -> Result<(Audit, Json<Value>), ApiError> {
+    let ticket = load(&mut tx, ctx.tenant(), &id).await?;
+    allow(&app, &ctx, Operation::Read, Some(&ticket))?;
+    let mut fields = Map::new();
+    let (mut hidden, mut shown_masked, mut erased) = (Vec::new(), Vec::new(), Vec::new());
+    if field_access(&app, &ctx, &ticket, &DataCategory::USER_CONTENT_TICKET) >= FieldAccess::Masked
+    {
+        fields.insert("subject_line".into(), ticket.subject_line.clone().into());
+    } else {
+        hidden.push("subject_line");
+    }
+    for (i, (field, category)) in SEALED.iter().enumerate() {
+        let access = field_access(&app, &ctx, &ticket, category);
+        if access == FieldAccess::Hidden {
+            hidden.push(*field);
+            continue;
+        }
+        match ticket.open(&app, i).await? {
+            Opened::Empty => {}
+            Opened::Erased => erased.push(*field),
+            Opened::Value(value) if access.can_read() => {
+                fields.insert((*field).into(), value.into());
+            }
+            Opened::Value(value) => {
+                shown_masked.push(*field);
+                fields.insert(
+                    (*field).into(),
+                    masked(&app.field_masker, field, &value)?.into(),
+                );
+            }
+        }
+    }
+    let mut audit = Audit::new(Target::new(RECORD_TYPE, &ticket.id)?);
+    if let Some(subject) = ticket.subject {
+        audit = audit.subject(subject);
+    }
+    Ok((
+        audit,
+        Json(json!({
+            "id": ticket.id,
+            "status": ticket.status,
+            "created_at": ticket.created,
+            "closed_at": ticket.closed,
+            "contact": ticket.subject,
+            "owner": ticket.owner,
+            "fields": fields,
+            "hidden": hidden,
+            "masked": shown_masked,
+            "erased": erased,
+        })),
+    ))
+}
+
+/// The body of `PATCH /tickets/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Patch {
+    subject_line: Option<String>,
+    status: Option<String>,
+    body: Option<String>,
+}
+
+/// `PATCH /tickets/{id}`: the ticket's new summary. The subject line's old
+/// and new values go into the audit event, sealed under the contact's key.
+pub(crate) async fn update(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Path(id): Path<String>,
+    Json(patch): Json<Patch>,
+) -> Result<(Audit, Json<Value>), ApiError> {
+    let mut ticket = load(&mut tx, ctx.tenant(), &id).await?;
+    allow(&app, &ctx, Operation::Update, Some(&ticket))?;
+    if patch.subject_line.is_none() && patch.status.is_none() && patch.body.is_none() {
+        return Err(bad_request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing to change: give subject_line, status or body",
+        ));
+    }
+    let content = field_access(&app, &ctx, &ticket, &DataCategory::USER_CONTENT_TICKET);
+    if (patch.subject_line.is_some() || patch.body.is_some()) && !content.can_write() {
+        return Err(forbidden("your roles may not change the ticket's text"));
+    }
+    let mut audit = Audit::new(Target::new(RECORD_TYPE, &ticket.id)?);
+    if let Some(subject) = ticket.subject {
+        audit = audit.subject(subject);
+    }
+    if let Some(line) = &patch.subject_line {
+        let line = checked("subject_line", line.trim(), 200, false)?;
+        if line.is_empty() {
+            return Err(bad_request(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "subject_line is empty",
+            ));
+        }
+        query::<Postgres>("UPDATE tickets SET subject_line = $2 WHERE id = $1")
+            .bind(&ticket.id)
+            .bind(line)
+            .execute(&mut *tx)
+            .await?;
+        // Values are personal: only with a contact to seal them under.
+        let (before, after) = match ticket.subject {
+            Some(_) => (Some(ticket.subject_line.as_str().into()), Some(line.into())),
+            None => (None, None),
+        };
+        audit = audit.change(FieldChange::new(
+            "subject_line",
+            DataCategory::USER_CONTENT_TICKET,
+            before,
+            after,
+        ));
+        ticket.subject_line = line.to_owned();
+    }
+    if let Some(body) = &patch.body {
+        let body = checked("body", body, 20_000, true)?;
+        let sealed = ticket.seal(&app, "body", body).await?;
+        query::<Postgres>("UPDATE tickets SET body = $2 WHERE id = $1")
+            .bind(&ticket.id)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+        audit = audit.change(FieldChange::new(
+            "body",
+            DataCategory::USER_CONTENT_TICKET,
+            None,
+            None,
+        ));
+    }
+    if let Some(status) = &patch.status {
+        if !STATUSES.contains(&status.as_str()) {
+            return Err(bad_request(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("status must be one of {}", STATUSES.join(", ")),
+            ));
+        }
+        let closed = match (status.as_str(), ticket.closed) {
+            ("closed", Some(at)) => Some(at),
+            ("closed", None) => Some(app.clock.now()),
+            _ => None,
+        };
+        query::<Postgres>("UPDATE tickets SET status = $2, closed_at = $3 WHERE id = $1")
+            .bind(&ticket.id)
+            .bind(status)
+            .bind(closed.map(|c| c.to_rfc3339()))
+            .execute(&mut *tx)
+            .await?;
+        ticket.status.clone_from(status);
+        ticket.closed = closed;
+    }
+    Ok((audit, Json(ticket.summary())))
+}
+
+/// `DELETE /tickets/{id}`: 204.
+pub(crate) async fn delete(
+    State(app): State<Arc<App>>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Path(id): Path<String>,
+) -> Result<(Audit, StatusCode), ApiError> {
+    let ticket = load(&mut tx, ctx.tenant(), &id).await?;
+    allow(&app, &ctx, Operation::Delete, Some(&ticket))?;
+    query::<Postgres>("DELETE FROM tickets WHERE id = $1")
+        .bind(&ticket.id)
+        .execute(&mut *tx)
+        .await?;
+    let mut audit = Audit::new(Target::new(RECORD_TYPE, &ticket.id)?);
+    if let Some(subject) = ticket.subject {
+        audit = audit.subject(subject);
+    }
+    Ok((audit, StatusCode::NO_CONTENT))
+}
+
+/// What an anonymized ticket's subject line becomes (the example's).
+pub(crate) const ANONYMIZED: &str = ANONYMIZED_SUBJECT;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_fields_keep_a_hint_and_never_the_value() {
+        let masker = custodia_mask::Masker::new(custodia_mask::Detector::new());
+        let mask = |field, value| masked(&masker, field, value).unwrap();
+        assert_eq!(mask("email", "Alice.Ng@example.com"), "A***@example.com");
+        assert_eq!(mask("email", "no-at-sign"), "***");
+        assert_eq!(mask("phone", "+61 412 345 678"), "+** *** *** 678");
+        assert_eq!(mask("phone", "12"), "12");
+        assert_eq!(mask("name", "Alice  Ng"), "A. N.");
+        let body = mask(
+            "body",
+            "Mail me at alice.ng@example.com or call +61 412 345 678.",
+        );
+        assert!(
+            !body.contains("alice.ng") && !body.contains("412 345"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn long_or_control_text_is_refused_with_the_field_named() {
+        assert!(checked("name", "Zoë", 3, false).is_ok());
+        for (text, lines, says) in [
+            ("four", false, "longer than 3"),
+            ("a\u{7}", false, "control"),
+            ("a\nb", false, "control"),
+        ] {
+            let Err(ApiError::Http(e)) = checked("name", text, 3, lines) else {
+                panic!("{text:?} passed");
+            };
+            assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(e.public_message().contains("name") && e.public_message().contains(says));
+        }
+        assert!(checked("body", "a\nb", 3, true).is_ok());
+    }
+}

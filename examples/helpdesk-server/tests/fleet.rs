@@ -1,0 +1,1014 @@
+//! Two `custodia-helpdesk-server` processes on one PostgreSQL database,
+//! driven over real HTTP on loopback: tenant isolation on either instance,
+//! an erasure on one seen by the other within the key staleness bound, one
+//! audit log for both verifying against a checkpoint taken before, and bad
+//! requests refused with a clear 4xx that write nothing.
+//!
+//! Needs `CUSTODIA_PG_ADMIN_URL` (a superuser) and `CUSTODIA_PG_APP_URL`
+//! (the non-owner application role), which `scripts/postgres` exports.
+//! Without them every test here fails: they never pass by skipping.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use custodia_audit::checkpoint::{self, Signer};
+use custodia_audit::{Action, AuditLog, MemoryStore, Outcome, PostgresStore, Query};
+use custodia_core::{ManualClock, SystemClock};
+use custodia_example_helpdesk_server::config::{DataDir, TokenRequest, tenant_id};
+use custodia_example_helpdesk_server::tokens;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::http::{Method, StatusCode, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+use sqlx_core::query::query;
+use sqlx_core::raw_sql::raw_sql;
+use sqlx_core::row::Row as _;
+use sqlx_postgres::{PgPool, PgPoolOptions, Postgres};
+
+const ACME: &str = "ACME-0042";
+const GLOBEX: &str = "GLOBEX-7";
+/// The key cache staleness bound the servers run with.
+const STALENESS_MS: u64 = 300;
+
+fn env_url(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: these tests need a real PostgreSQL. Run them with \
+             `scripts/postgres cargo test -p custodia-example-helpdesk-server --test fleet`, \
+             which starts a throwaway PostgreSQL and exports CUSTODIA_PG_ADMIN_URL and CUSTODIA_PG_APP_URL"
+        )
+    })
+}
+
+/// One server process; killed when dropped.
+struct Instance {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a server process on `schema` with data directory `data`, and
+/// waits for the line saying where it listens.
+fn spawn(schema: &str, data: &std::path::Path, name: &str, seed: bool) -> Instance {
+    let stderr = data.join(format!("{name}.stderr"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_custodia-helpdesk-server"));
+    if !seed {
+        command.arg("--no-seed");
+    }
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0", "--schema", schema])
+        .args([
+            "--sweep-every",
+            "0",
+            "--staleness-ms",
+            &STALENESS_MS.to_string(),
+        ])
+        .arg("--data")
+        .arg(data)
+        .env("CUSTODIA_PG_APP_URL", env_url("CUSTODIA_PG_APP_URL"))
+        .env("CUSTODIA_PG_ADMIN_URL", env_url("CUSTODIA_PG_ADMIN_URL"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("helpdesk-server: listening on http://") {
+                let _ = tx.send(addr.to_owned());
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(180)) {
+        Ok(addr) => Instance {
+            child,
+            addr: addr.parse().unwrap(),
+        },
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "server {name} did not start:\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Two servers sharing a fresh schema and data directory.
+struct Fleet {
+    instances: Vec<Instance>,
+    schema: String,
+    dir: tempfile::TempDir,
+    seed: [u8; 32],
+    admin: PgPool,
+}
+
+impl Fleet {
+    /// Two servers on a new schema without the example's tickets.
+    async fn start() -> Self {
+        Self::start_with(2, false).await
+    }
+
+    /// `n` servers on a new schema, the first seeding it with the
+    /// example's tickets if `demo`.
+    async fn start_with(n: usize, demo: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = DataDir::new(dir.path()).token_seed().unwrap();
+        let schema = format!(
+            "hds_{}",
+            custodia_core::TenantId::random().as_uuid().simple()
+        );
+        // The first creates the schema, the others find it.
+        let instances = (0..n)
+            .map(|i| spawn(&schema, dir.path(), &format!("server-{i}"), demo))
+            .collect();
+        let admin = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&env_url("CUSTODIA_PG_ADMIN_URL"))
+            .await
+            .unwrap();
+        Self {
+            instances,
+            schema,
+            dir,
+            seed,
+            admin,
+        }
+    }
+
+    fn http(&self, i: usize) -> Http {
+        Http::new(self.instances[i].addr)
+    }
+
+    fn token(&self, tenant: &str, roles: &[&str], subject: &str) -> String {
+        tokens::mint_for(&self.seed, tenant, roles, subject, &SystemClock).unwrap()
+    }
+
+    /// (id, subject_line) of every ticket of `tenant`, as the owner sees them.
+    async fn rows(&self, tenant: &str) -> Vec<(String, String)> {
+        query::<Postgres>(&format!(
+            "SELECT id, subject_line FROM {}.tickets WHERE tenant_id = $1 ORDER BY id",
+            self.schema
+        ))
+        .bind(tenant_id(tenant).as_uuid())
+        .fetch_all(&self.admin)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    }
+
+    /// The shared audit log, opened (and so verified) by the sync reader.
+    fn audit_log(&self) -> AuditLog<PostgresStore> {
+        let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
+        config.options(&format!("-c search_path={}", self.schema));
+        let client = config.connect(postgres::NoTls).unwrap();
+        let store = PostgresStore::with_client(client, "helpdesk").unwrap();
+        // Opening reads (and verifies) every record there is.
+        AuditLog::open(store).expect("the audit log verifies")
+    }
+
+    fn verifier(&self) -> checkpoint::Verifier {
+        let key = std::fs::read_to_string(DataDir::new(self.dir.path()).checkpoint_key()).unwrap();
+        Signer::from_key_string(key.trim()).unwrap().verifier()
+    }
+
+    async fn stop(self) {
+        drop(self.instances);
+        raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+    }
+}
+
+/// A real HTTP/1.1 client on loopback.
+struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+    addr: SocketAddr,
+}
+
+impl Http {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            addr,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, Value) {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr))
+            .header(header::USER_AGENT, "fleet-test/1.0");
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let bytes = match body {
+            Some((content_type, bytes)) => {
+                req = req.header(header::CONTENT_TYPE, content_type);
+                bytes
+            }
+            None => Vec::new(),
+        };
+        let resp = self
+            .client
+            .request(req.body(Full::new(Bytes::from(bytes))).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&body)))
+        };
+        (status, value)
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        self.send(method, path, Some(token), Some(("application/json", bytes)))
+            .await
+    }
+
+    /// Creates a ticket; returns (id, contact).
+    async fn create(&self, token: &str, line: &str, name: &str, email: &str) -> (String, String) {
+        let (status, body) = self
+            .json(
+                Method::POST,
+                "/tickets",
+                token,
+                json!({"subject_line": line, "name": name, "email": email,
+                       "phone": "+61 400 123 456", "body": format!("{name} here, reach me at {email}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["contact"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn not_found() -> (StatusCode, Value) {
+    (
+        StatusCode::NOT_FOUND,
+        json!({"error": "not_found", "message": "no ticket with the requested id"}),
+    )
+}
+
+#[test]
+fn an_agent_cannot_read_list_search_or_guess_another_tenants_tickets_on_either_instance() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (acme, globex) = (
+        fleet.token(ACME, &["agent"], "sam"),
+        fleet.token(GLOBEX, &["agent"], "kim"),
+    );
+    let (ours, theirs, priya) = rt.block_on(async {
+        let mut ours = BTreeSet::new();
+        let mut theirs = Vec::new();
+        let mut priya = String::new();
+        for i in 0..4 {
+            let http = fleet.http(i % 2);
+            ours.insert(
+                http.create(&acme, &format!("acme {i}"), "Alice Ng", "alice@example.com")
+                    .await
+                    .0,
+            );
+            let (id, contact) = http
+                .create(
+                    &globex,
+                    &format!("globex {i}"),
+                    "Priya Shah",
+                    "priya@example.co.uk",
+                )
+                .await;
+            theirs.push(id);
+            priya = contact;
+        }
+        (ours, theirs, priya)
+    });
+    let before = rt.block_on(fleet.rows(GLOBEX));
+    assert_eq!(before.len(), 4);
+
+    for i in 0..2 {
+        let http = fleet.http(i);
+        // The list is exactly ACME's own tickets, on either instance.
+        let (status, listed) = rt.block_on(http.get("/tickets", &acme));
+        assert_eq!(status, StatusCode::OK);
+        let listed: BTreeSet<String> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(listed, ours);
+        // GLOBEX's contact email finds nothing in ACME (indexes are per tenant).
+        let (status, found) = rt.block_on(http.get("/tickets?email=priya@example.co.uk", &acme));
+        assert_eq!((status, found), (StatusCode::OK, json!([])));
+        let (_, found) = rt.block_on(http.get("/tickets?email=ALICE@example.com", &acme));
+        assert_eq!(found.as_array().unwrap().len(), 4);
+    }
+
+    // Every ticket route, on either instance, with GLOBEX's ids, ids that
+    // exist nowhere and made-up ones: the same 404 as for a missing ticket.
+    let max: u64 = ours
+        .iter()
+        .chain(&theirs)
+        .map(|id| id.trim_start_matches("T-").parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    let strategy = (
+        0..2usize,
+        prop_oneof![
+            Just(Method::GET),
+            Just(Method::PATCH),
+            Just(Method::DELETE),
+            Just(Method::POST)
+        ],
+        prop_oneof![
+            proptest::sample::select(theirs.clone()),
+            (max + 1..max + 100_000).prop_map(|n| format!("T-{n}")),
+            (1..3000u64).prop_map(|n| format!("T-{n}")),
+            "[A-Za-z0-9_-]{1,12}",
+        ],
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 32,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(i, method, id)| {
+            let http = fleet.http(i);
+            let got = rt.block_on(async {
+                match method {
+                    Method::PATCH => {
+                        http.json(
+                            method,
+                            &format!("/tickets/{id}"),
+                            &acme,
+                            json!({"subject_line": "taken"}),
+                        )
+                        .await
+                    }
+                    Method::POST => {
+                        http.send(method, &format!("/tickets/{id}/summary"), Some(&acme), None)
+                            .await
+                    }
+                    _ => {
+                        http.send(method, &format!("/tickets/{id}"), Some(&acme), None)
+                            .await
+                    }
+                }
+            });
+            prop_assert_eq!(got, not_found());
+            Ok(())
+        })
+        .unwrap();
+
+    // Nor through the privacy routes: ACME's DPO finds nothing of GLOBEX's
+    // contact, and an access request about her exports nothing; GLOBEX's
+    // DPO cannot see that request.
+    let (acme_dpo, globex_dpo) = (
+        fleet.token(ACME, &["dpo"], "dee"),
+        fleet.token(GLOBEX, &["dpo"], "dan"),
+    );
+    rt.block_on(async {
+        for i in 0..2 {
+            let http = fleet.http(i);
+            let history = format!("/privacy/subjects/{priya}/audit");
+            assert_eq!(
+                http.get(&history, &acme_dpo).await,
+                (StatusCode::OK, json!([]))
+            );
+            let search = "/privacy/subjects?email=priya@example.co.uk";
+            assert_eq!(
+                http.get(search, &acme_dpo).await,
+                (StatusCode::OK, json!([]))
+            );
+        }
+        for i in 0..2 {
+            let http = fleet.http(i);
+            let (status, request) = http
+                .json(
+                    Method::POST,
+                    "/privacy/requests",
+                    &acme_dpo,
+                    json!({"subject": priya, "request": {"kind": "access"},
+                           "verification": "authenticated_session"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{request}");
+            let path = format!("/privacy/requests/{}", request["id"].as_str().unwrap());
+            let (status, bundle) = http
+                .json(Method::POST, &format!("{path}/run"), &acme_dpo, json!({}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{bundle}");
+            assert_eq!(bundle["records"], json!([]), "{bundle}");
+            // Its audit section: only ACME's own request about the id.
+            assert!(
+                bundle["audit"]["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|e| !e["target"].as_str().unwrap().starts_with("ticket")),
+                "{bundle}"
+            );
+            let (status, _) = fleet.http(1 - i).get(&path, &globex_dpo).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+    });
+
+    // GLOBEX's tickets are untouched, and GLOBEX still reads them anywhere.
+    assert_eq!(rt.block_on(fleet.rows(GLOBEX)), before);
+    for i in 0..2 {
+        let (status, body) = rt.block_on(
+            fleet
+                .http(i)
+                .get(&format!("/tickets/{}", theirs[0]), &globex),
+        );
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["fields"]["name"], "Priya Shah");
+    }
+    rt.block_on(fleet.stop());
+}
+
+#[test]
+fn an_erasure_on_one_instance_is_honoured_by_the_other_within_the_staleness_bound() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    rt.block_on(async {
+        let (id, dana) = b.create(&agent, "Printer jams", "Dana Lee", "dana@example.com").await;
+        let (other, _) = b.create(&agent, "Laptop", "Bob Li", "bob@example.org").await;
+        // B opens Dana's fields (her key is now cached there) and her audit
+        // history shows the client IP of those requests, opened with her key.
+        let (status, ticket) = b.get(&format!("/tickets/{id}"), &supervisor).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ticket["fields"]["email"], "dana@example.com");
+        let history = format!("/privacy/subjects/{dana}/audit");
+        let (status, events) = b.get(&history, &dpo).await;
+        assert_eq!(status, StatusCode::OK, "{events}");
+        let ips: Vec<&Value> = events.as_array().unwrap().iter().filter_map(|e| e["details"].get("ip")).collect();
+        assert!(!ips.is_empty() && ips.iter().all(|ip| *ip == "127.0.0.1"), "{events}");
+
+        // A backup of the row, taken before the erasure.
+        let backup = query::<Postgres>(&format!(
+            "SELECT name, email, phone, body, subject_id, sealed_by, subject_line FROM {}.tickets WHERE id = $1",
+            fleet.schema
+        ))
+        .bind(&id)
+        .fetch_one(&fleet.admin)
+        .await
+        .unwrap();
+
+        // The erasure runs on A.
+        let (status, request) = a
+            .json(
+                Method::POST,
+                "/privacy/requests",
+                &dpo,
+                json!({"subject": dana, "request": {"kind": "erasure"},
+                       "verification": "authenticated_session", "note": "portal session"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{request}");
+        let run = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
+        let (status, certificate) = a.json(Method::POST, &run, &dpo, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{certificate}");
+        assert_eq!(certificate["subject"], dana.as_str());
+        assert_eq!(certificate["subject_key"]["status"], "shredded", "{certificate}");
+
+        // Within the bound, B honours it: the live row is gone from her...
+        tokio::time::sleep(Duration::from_millis(STALENESS_MS * 3 + 500)).await;
+        let (status, live) = b.get(&format!("/tickets/{id}"), &supervisor).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(live["contact"], Value::Null);
+        assert!(live["fields"].get("email").is_none(), "{live}");
+        // ... a restored backup of it cannot be opened ...
+        let restore = format!(
+            "UPDATE {}.tickets SET name = $2, email = $3, phone = $4, body = $5, subject_id = $6, \
+             sealed_by = $7, subject_line = $8 WHERE id = $1",
+            fleet.schema
+        );
+        let mut restore = query::<Postgres>(&restore).bind(&id);
+        for column in 0..4 {
+            restore = restore.bind(backup.get::<Option<Vec<u8>>, _>(column));
+        }
+        restore
+            .bind(backup.get::<Option<String>, _>(4))
+            .bind(backup.get::<String, _>(5))
+            .bind(backup.get::<String, _>(6))
+            .execute(&fleet.admin)
+            .await
+            .unwrap();
+        for http in [&b, &a] {
+            let (status, restored) = http.get(&format!("/tickets/{id}"), &supervisor).await;
+            assert_eq!(status, StatusCode::OK, "{restored}");
+            assert_eq!(restored["erased"], json!(["name", "email", "phone", "body"]), "{restored}");
+            assert_eq!(restored["fields"], json!({"subject_line": "Printer jams"}));
+        }
+        // ... and her IP addresses in the audit log read as erased.
+        let (status, events) = b.get(&history, &dpo).await;
+        assert_eq!(status, StatusCode::OK);
+        let ips: Vec<&Value> = events.as_array().unwrap().iter().filter_map(|e| e["details"].get("ip")).collect();
+        assert!(!ips.is_empty() && ips.iter().all(|ip| *ip == "[erased]"), "{events}");
+        // Bob, on the same instances, is untouched.
+        let (_, bob) = b.get(&format!("/tickets/{other}"), &supervisor).await;
+        assert_eq!(bob["fields"]["email"], "bob@example.org");
+    });
+    rt.block_on(fleet.stop());
+}
+
+#[test]
+fn both_instances_audit_into_one_log_that_verifies_against_an_earlier_checkpoint() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let auditor = fleet.token(ACME, &["auditor"], "ada");
+    let (acme, globex) = (
+        fleet.token(ACME, &["agent"], "sam"),
+        fleet.token(GLOBEX, &["agent"], "kim"),
+    );
+    let (note, created) = rt.block_on(async {
+        let (a, b) = (fleet.http(0), fleet.http(1));
+        a.create(
+            &acme,
+            "before the checkpoint",
+            "Ann Bell",
+            "ann@example.com",
+        )
+        .await;
+        let (status, checkpoint) = a
+            .send(Method::POST, "/audit/checkpoint", Some(&auditor), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{checkpoint}");
+        let note = checkpoint["note"].as_str().unwrap().to_owned();
+        // Both instances write, interleaved and concurrently.
+        let mut created = Vec::new();
+        for round in 0..3 {
+            let (on_a, on_b) = (format!("on A {round}"), format!("on B {round}"));
+            let (x, y) = tokio::join!(
+                a.create(&acme, &on_a, "Cy Dunn", "cy@example.com"),
+                b.create(&globex, &on_b, "Di Ely", "di@example.co.uk"),
+            );
+            created.push(x.0);
+            created.push(y.0);
+        }
+        let (status, _) = b
+            .json(
+                Method::PATCH,
+                &format!("/tickets/{}", created[1]),
+                &globex,
+                json!({"status": "closed"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        // Each instance re-reads the whole log and checks it extends the checkpoint.
+        for http in [&a, &b] {
+            let (status, report) = http
+                .json(
+                    Method::POST,
+                    "/audit/verify",
+                    &auditor,
+                    json!({"checkpoint": note}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{report}");
+            assert_eq!(report["ok"], true, "{report}");
+            assert_eq!(report["checkpoint_size"], checkpoint["size"]);
+            assert!(report["size"].as_u64().unwrap() > checkpoint["size"].as_u64().unwrap());
+        }
+        // A checkpoint signed by another key is refused, not trusted.
+        let forged = Signer::generate("helpdesk.example/audit").unwrap();
+        let fake = AuditLog::open(MemoryStore::new())
+            .unwrap()
+            .checkpoint("helpdesk.example/audit", &forged)
+            .unwrap();
+        let (status, refused) = b
+            .json(
+                Method::POST,
+                "/audit/verify",
+                &auditor,
+                json!({"checkpoint": fake}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        (note, created)
+    });
+    // Read independently: one log holding both instances' events, extending
+    // the checkpoint.
+    let log = fleet.audit_log();
+    let trusted = checkpoint::open(&note, &fleet.verifier()).unwrap();
+    log.check_checkpoint(&trusted).unwrap();
+    let events = log.query(&Query::new()).unwrap();
+    let created_events: BTreeSet<String> = events
+        .iter()
+        .filter(|(_, e)| e.action == Action::Create && e.target.kind == "ticket")
+        .map(|(_, e)| e.target.id.clone())
+        .collect();
+    for id in &created {
+        assert!(created_events.contains(id), "no create event for {id}");
+    }
+    assert!(events.iter().any(|(_, e)| e.tenant == tenant_id(ACME)));
+    assert!(events.iter().any(|(_, e)| e.tenant == tenant_id(GLOBEX)));
+    assert!(events.iter().all(|(_, e)| !e.has_clear_personal_data()));
+    rt.block_on(fleet.stop());
+}
+
+/// A refused request and the refusal expected.
+struct Case {
+    what: &'static str,
+    token: Option<String>,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: StatusCode,
+    kind: &'static str,
+    says: &'static str,
+}
+
+#[test]
+fn bad_requests_get_a_clear_4xx_and_write_nothing() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let good = fleet.token(ACME, &["agent"], "sam");
+    let claims = |org: Value, exp: i64| {
+        json!({"iss": tokens::ISSUER, "aud": tokens::AUDIENCE, "sub": "sam", "exp": exp,
+               "org": org, "roles": ["agent"]})
+    };
+    let now = custodia_core::chrono::Utc::now().timestamp();
+    let signed = |claims: Value| tokens::sign(&fleet.seed, &claims).unwrap();
+    let an_hour_ago = Arc::new(ManualClock::new(
+        custodia_core::chrono::Utc::now() - custodia_core::chrono::TimeDelta::hours(2),
+    ));
+    let expired = tokens::mint(
+        &fleet.seed,
+        &TokenRequest {
+            tenant: ACME.into(),
+            roles: vec!["agent".into()],
+            subject: Some("sam".into()),
+            ttl: Duration::from_secs(600),
+        },
+        an_hour_ago.as_ref(),
+    )
+    .unwrap();
+    let ticket = serde_json::to_vec(
+        &json!({"subject_line": "x", "name": "N", "email": "n@example.com", "body": "b"}),
+    )
+    .unwrap();
+    let huge = serde_json::to_vec(
+        &json!({"subject_line": "x", "name": "N", "email": "n@example.com",
+        "body": "b".repeat(100 * 1024)}),
+    )
+    .unwrap();
+    let json_type = "application/json";
+    let case = |what, token: Option<String>, content_type, body: &[u8], status, kind, says| Case {
+        what,
+        token,
+        content_type,
+        body: body.to_vec(),
+        status,
+        kind,
+        says,
+    };
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let g = || Some(good.clone());
+    let cases = [
+        case("no token", None, json_type, &ticket, unauthorized, "unauthorized", "no bearer token"),
+        case("not a JWT", Some("not-a-jwt".into()), json_type, &ticket, unauthorized, "unauthorized", "malformed"),
+        case(
+            "signed by another key",
+            Some(tokens::mint_for(&[7; 32], ACME, &["agent"], "sam", &SystemClock).unwrap()),
+            json_type, &ticket, unauthorized, "unauthorized", "signature",
+        ),
+        case("expired", Some(expired), json_type, &ticket, unauthorized, "unauthorized", "expired"),
+        case("no tenant claim", Some(signed(claims(Value::Null, now + 600))), json_type, &ticket,
+            unauthorized, "unauthorized", "tenant claim"),
+        case("a tenant not served here", Some(signed(claims(json!("INITECH-1"), now + 600))), json_type,
+            &ticket, StatusCode::FORBIDDEN, "forbidden", "not served"),
+        case("malformed JSON", g(), json_type, b"{\"subject_line\": ", StatusCode::BAD_REQUEST,
+            "bad_request", "JSON"),
+        case("a missing field", g(), json_type, b"{\"subject_line\": \"x\"}", unprocessable,
+            "unprocessable", "missing field"),
+        case("an unknown field", g(), json_type,
+            br#"{"subject_line": "x", "name": "N", "email": "n@example.com", "body": "b", "tenant_id": "x"}"#,
+            unprocessable, "unprocessable", "unknown field"),
+        case("not an email", g(), json_type,
+            br#"{"subject_line": "x", "name": "N", "email": "nobody", "body": "b"}"#,
+            unprocessable, "unprocessable", "email is not an email address"),
+        case("another content type", g(), "text/plain", &ticket, StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type", "Content-Type"),
+        case("an oversized body", g(), json_type, &huge, StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large", "limit"),
+    ];
+    rt.block_on(async {
+        for i in 0..2 {
+            let http = fleet.http(i);
+            for case in &cases {
+                let body = Some((case.content_type, case.body.clone()));
+                let (status, json) = http
+                    .send(Method::POST, "/tickets", case.token.as_deref(), body)
+                    .await;
+                assert_eq!(status, case.status, "{}: {json}", case.what);
+                assert_eq!(json["error"], case.kind, "{}: {json}", case.what);
+                let message = json["message"].as_str().unwrap();
+                assert!(
+                    message.contains(case.says),
+                    "{}: {message:?} should say {:?}",
+                    case.what,
+                    case.says
+                );
+                if let Some(token) = &case.token {
+                    assert!(
+                        !message.contains(token.as_str()),
+                        "{}: the token came back",
+                        case.what
+                    );
+                }
+            }
+        }
+        // Nothing was written: no ticket, no ticket number, no contact key,
+        // and the log holds only the refused attempts, about nobody.
+        assert!(fleet.rows(ACME).await.is_empty());
+        let count = |sql: String| {
+            let admin = fleet.admin.clone();
+            async move {
+                query::<Postgres>(&sql)
+                    .fetch_one(&admin)
+                    .await
+                    .unwrap()
+                    .get::<i64, _>(0)
+            }
+        };
+        let s = &fleet.schema;
+        assert_eq!(count(format!("SELECT count(*) FROM {s}.tickets")).await, 0);
+        assert_eq!(
+            count(format!("SELECT count(*) FROM {s}.ticket_tenants")).await,
+            0
+        );
+        let used: bool = query::<Postgres>(&format!("SELECT is_called FROM {s}.ticket_ids"))
+            .fetch_one(&fleet.admin)
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!used, "a ticket number was drawn");
+        assert_eq!(
+            count(format!("SELECT count(*) FROM {s}.custodia_subject_keys")).await,
+            0
+        );
+    });
+    let events = fleet.audit_log().query(&Query::new()).unwrap();
+    assert!(
+        events.iter().all(|(_, e)| e.outcome == Outcome::Failure
+            && e.action == Action::Create
+            && e.subject.is_none()
+            && e.actor.ip.is_none()),
+        "{events:?}"
+    );
+    // The body refusals are on the record (the credential refusals never
+    // reach a handler): six per instance.
+    assert_eq!(events.len(), 12);
+    rt.block_on(fleet.stop());
+}
+
+#[test]
+fn roles_see_fields_as_their_policy_says_and_the_summariser_sees_only_tokens() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let http = fleet.http(0);
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    let auditor = fleet.token(ACME, &["auditor"], "ada");
+    rt.block_on(async {
+        // The example's six tickets: four ACME's, two GLOBEX's.
+        let (_, listed) = http.get("/tickets", &agent).await;
+        assert_eq!(listed.as_array().unwrap().len(), 4);
+
+        let (status, seen) = http.get("/tickets/T-1002", &agent).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(seen["fields"]["email"], "Alice.Ng@example.com");
+        assert_eq!(seen["hidden"], json!(["phone"]));
+        assert!(seen["fields"].get("phone").is_none());
+        let (_, seen) = http.get("/tickets/T-1002", &supervisor).await;
+        assert_eq!(seen["fields"]["phone"], "+61 412 345 678");
+        let (_, seen) = http.get("/tickets/T-1002", &dpo).await;
+        assert_eq!(seen["masked"], json!(["name", "email", "phone", "body"]));
+        assert_eq!(seen["fields"]["email"], "A***@example.com");
+        let shown = seen["fields"].to_string().to_lowercase();
+        for secret in ["alice.ng@", "alice ng", "412 345"] {
+            assert!(!shown.contains(secret), "{secret} shown masked: {shown}");
+        }
+        let (status, refused) = http.get("/tickets/T-1002", &auditor).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+        // The summariser gets tokens; the agent gets the values back.
+        let (status, summary) = http
+            .send(Method::POST, "/tickets/T-1002/summary", Some(&agent), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{summary}");
+        let sent = summary["sent"].to_string().to_lowercase();
+        for secret in [
+            "alice.ng@example.com",
+            "412 345 678",
+            "alice ng",
+            "10.20.30.40",
+        ] {
+            assert!(!sent.contains(secret), "{secret} left: {sent}");
+        }
+        assert!(
+            sent.contains("<email_1>") && sent.contains("<phone_1>"),
+            "{sent}"
+        );
+        assert!(
+            summary["reply"]
+                .as_str()
+                .unwrap()
+                .contains("alice.ng@example.com")
+        );
+
+        // Agents change their own tickets only; supervisors delete.
+        let (status, refused) = http
+            .json(
+                Method::PATCH,
+                "/tickets/T-1002",
+                &agent,
+                json!({"subject_line": "mine now"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        let (own, _) = http
+            .create(&agent, "Mine", "Eve Fox", "eve@example.com")
+            .await;
+        let (status, changed) = http
+            .json(
+                Method::PATCH,
+                &format!("/tickets/{own}"),
+                &agent,
+                json!({"subject_line": "Mine, renamed", "status": "closed"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!(changed["status"], "closed");
+        let path = format!("/tickets/{own}");
+        let delete = |token| http.send(Method::DELETE, &path, Some(token), None);
+        assert_eq!(delete(&agent).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(delete(&supervisor).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(delete(&supervisor).await, not_found());
+    });
+    // The rename is on the record, its old and new values sealed.
+    let events = fleet
+        .audit_log()
+        .query(&Query::new().action(Action::Update))
+        .unwrap();
+    let rename = events
+        .iter()
+        .find(|(_, e)| !e.changes.is_empty())
+        .expect("the rename's event");
+    assert!(
+        rename.1.changes[0]
+            .after
+            .as_ref()
+            .is_some_and(|v| v.is_sealed())
+    );
+    rt.block_on(fleet.stop());
+}
+
+#[test]
+fn the_retention_sweep_deletes_and_anonymizes_what_is_due_once() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let http = fleet.http(0);
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    rt.block_on(async {
+        let globex_before = fleet.rows(GLOBEX).await;
+        let agent = fleet.token(ACME, &["agent"], "sam");
+        let (status, _) = http
+            .send(Method::POST, "/retention/sweep", Some(&agent), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let ids = |v: &Value, key: &str| -> BTreeSet<String> {
+            v[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect()
+        };
+        // A dry run plans and changes nothing. (The example's dates: spam
+        // T-1003 is past its 30 days, closed T-1001 past its 3 years, open
+        // T-1004 idle over a year.)
+        let before = fleet.rows(ACME).await;
+        let (status, plan) = http
+            .send(
+                Method::POST,
+                "/retention/sweep?dry_run=true",
+                Some(&supervisor),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        let due: Vec<(String, String)> = plan["due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["id"].as_str().unwrap().to_owned(),
+                    d["action"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        for expected in [
+            ("T-1003", "delete"),
+            ("T-1001", "anonymize"),
+            ("T-1004", "anonymize"),
+        ] {
+            assert!(
+                due.contains(&(expected.0.into(), expected.1.into())),
+                "{plan}"
+            );
+        }
+        assert_eq!(fleet.rows(ACME).await, before);
+
+        let (status, done) = http
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert!(ids(&done, "deleted").contains("T-1003"), "{done}");
+        let anonymized = ids(&done, "anonymized");
+        assert!(
+            anonymized.contains("T-1001") && anonymized.contains("T-1004"),
+            "{done}"
+        );
+        let (_, t1001) = http.get("/tickets/T-1001", &supervisor).await;
+        assert_eq!(t1001["contact"], Value::Null);
+        assert_eq!(t1001["fields"], json!({"subject_line": "[anonymized]"}));
+        assert_eq!(http.get("/tickets/T-1003", &supervisor).await, not_found());
+        // Once: the next sweep finds it all done.
+        let (_, again) = http
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert!(
+            ids(&again, "deleted").is_empty() && ids(&again, "anonymized").is_empty(),
+            "{again}"
+        );
+        // Only the caller's tenant was swept.
+        assert_eq!(fleet.rows(GLOBEX).await, globex_before);
+    });
+    let events = fleet
+        .audit_log()
+        .query(&Query::new().target("ticket", Some("T-1003".into())))
+        .unwrap();
+    assert!(events.iter().any(|(_, e)| e.action == Action::Delete
+        && e.actor.id == custodia_example_helpdesk::retention_actor(tenant_id(ACME))));
+    rt.block_on(fleet.stop());
+}
