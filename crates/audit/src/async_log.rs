@@ -184,3 +184,23 @@ impl AsyncAuditLog {
         check_checkpoint(&self.store.view().await.tree, checkpoint)
     }
 }
+
+/// [`personal::seal_event_or_drop_erased`] for async code: inline while the
+/// owners' keys are cached (no thread switch), on tokio's blocking pool
+/// (through [`AsyncSubjectVault::run`]) when the vault needs its store.
+/// Sealing skips values already sealed, so the pooled pass picks up where
+/// the inline one stopped.
+pub async fn seal_event_async<K: KeyStore + Send + Sync + 'static>(
+    vault: &AsyncSubjectVault<K>,
+    mut event: Event,
+) -> Result<Event, Error> {
+    match personal::seal_event_or_drop_erased(vault.vault(), &mut event) {
+        Err(Error::Crypt(custodia_crypt::Error::WouldBlock)) => vault
+            .run(move |vault| {
+                Ok(personal::seal_event_or_drop_erased(vault, &mut event).map(|()| event))
+            })
+            .await
+            .map_err(Error::Crypt)?,
+        other => other.map(|()| event),
+    }
+}

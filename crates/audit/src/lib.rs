@@ -151,7 +151,7 @@ pub use event::{
 };
 // The log, its proofs, queries and exports.
 #[cfg(feature = "sqlx")]
-pub use async_log::AsyncAuditLog;
+pub use async_log::{AsyncAuditLog, seal_event_async};
 pub use log::{
     AuditLog, EXPORT_FORMAT, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport,
     VerifyReport, verify, verify_with_progress,

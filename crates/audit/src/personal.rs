@@ -92,6 +92,40 @@ pub fn seal_event<S: KeyStore>(vault: &SubjectVault<S>, event: &mut Event) -> Re
     })
 }
 
+/// [`seal_event`] for an event that must be recorded even about an erased
+/// person (a web request's audit event): when an owner's key was shredded,
+/// the values still in the clear are dropped instead (they can be neither
+/// sealed nor kept clear) and the event is kept.
+pub fn seal_event_or_drop_erased<S: KeyStore>(
+    vault: &SubjectVault<S>,
+    event: &mut Event,
+) -> Result<(), Error> {
+    match seal_event(vault, event) {
+        Err(Error::Crypt(
+            custodia_crypt::Error::Shredded { .. } | custodia_crypt::Error::TenantShredded { .. },
+        )) => {
+            drop_clear_values(event);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn drop_clear_values(event: &mut Event) {
+    let drop_clear = |v: &mut Option<Personal>| {
+        if v.as_ref().is_some_and(|p| !p.is_sealed()) {
+            *v = None;
+        }
+    };
+    drop_clear(&mut event.actor.ip);
+    drop_clear(&mut event.actor.user_agent);
+    drop_clear(&mut event.note);
+    for change in &mut event.changes {
+        drop_clear(&mut change.before);
+        drop_clear(&mut change.after);
+    }
+}
+
 /// The first field still in the clear, if any (`actor.ip`, `note`, …).
 pub fn first_clear_field(event: &Event) -> Option<String> {
     let clear = |v: &Option<Personal>| v.as_ref().is_some_and(|v| !v.is_sealed());

@@ -249,3 +249,23 @@ fn after_shredding_the_log_verifies_and_the_values_read_as_erased() {
             .is_err()
     );
 }
+
+#[test]
+fn an_event_about_an_erased_subject_keeps_no_clear_value() {
+    let w = world();
+    w.vault.shred(w.tenant, w.alice, w.agent).unwrap();
+    let mut refused = event(&w, w.alice, "alice@example.com");
+    assert!(seal_event(&w.vault, &mut refused).is_err());
+
+    let mut kept = event(&w, w.alice, "alice@example.com");
+    custodia_audit::personal::seal_event_or_drop_erased(&w.vault, &mut kept).unwrap();
+    assert!(!kept.has_clear_personal_data());
+    assert_eq!(kept.actor.ip, None);
+    assert_eq!(kept.changes[0].after, None);
+    assert_eq!(kept.subject, Some(w.alice));
+
+    // Another subject's values are still sealed, not dropped.
+    let mut sealed = event(&w, w.bob, "bob@example.com");
+    custodia_audit::personal::seal_event_or_drop_erased(&w.vault, &mut sealed).unwrap();
+    assert!(sealed.actor.ip.as_ref().is_some_and(|v| v.is_sealed()));
+}

@@ -6,10 +6,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::response::{IntoResponseParts, ResponseParts};
-use custodia_audit::personal::seal_event;
-use custodia_audit::{Action, Event, FieldChange, Personal, SqlxAuditStore, Target};
+use custodia_audit::{Action, Event, FieldChange, SqlxAuditStore, Target, seal_event_async};
 use custodia_core::SubjectId;
-use custodia_crypt::{KeyStore, SubjectVault};
+use custodia_crypt::{AsyncSubjectVault, KeyStore};
 
 /// The future an [`AuditSink`] returns.
 pub type SinkFuture<'a> =
@@ -28,21 +27,23 @@ pub trait AuditSink: Send + Sync + 'static {
 }
 
 /// An [`AuditSink`] over a PostgreSQL audit log ([`SqlxAuditStore`]): seals
-/// personal values under the subject's key with a `SubjectVault`, then
-/// appends (group-committed with the other requests' events).
+/// personal values under the subject's key with an [`AsyncSubjectVault`],
+/// then appends (group-committed with the other requests' events).
 ///
-/// Sealing runs on tokio's blocking pool (`spawn_blocking`): the vault's key
-/// stores are synchronous, and a PostgreSQL key store does network I/O.
+/// Sealing ([`seal_event_async`]) runs inline while the subject's key is
+/// cached, and on tokio's blocking pool when the vault needs its store (a
+/// PostgreSQL key store does network I/O; a
+/// [`SqlxKeyStore`](custodia_crypt::SqlxKeyStore) answers only there).
 /// A subject whose key was shredded cannot have new values sealed: the event
 /// is then recorded without its personal values rather than refused.
 pub struct SqlxAuditSink<S> {
     store: Arc<SqlxAuditStore>,
-    vault: Arc<SubjectVault<S>>,
+    vault: AsyncSubjectVault<S>,
 }
 
 impl<S> SqlxAuditSink<S> {
     /// Appends to `store`, sealing with `vault`.
-    pub fn new(store: Arc<SqlxAuditStore>, vault: Arc<SubjectVault<S>>) -> Self {
+    pub fn new(store: Arc<SqlxAuditStore>, vault: AsyncSubjectVault<S>) -> Self {
         Self { store, vault }
     }
 }
@@ -55,48 +56,12 @@ impl<S> std::fmt::Debug for SqlxAuditSink<S> {
     }
 }
 
-impl<S: KeyStore + 'static> AuditSink for SqlxAuditSink<S> {
+impl<S: KeyStore + Send + Sync + 'static> AuditSink for SqlxAuditSink<S> {
     fn record(&self, event: Event) -> SinkFuture<'_> {
         Box::pin(async move {
-            let vault = Arc::clone(&self.vault);
-            let event = tokio::task::spawn_blocking(move || sealed(&vault, event))
-                .await
-                .map_err(|_| custodia_audit::Error::Store("the sealing task failed".into()))??;
+            let event = seal_event_async(&self.vault, event).await?;
             self.store.append(&event).await.map(|_| ())
         })
-    }
-}
-
-/// `event` with every personal value sealed, or dropped if its subject was
-/// erased.
-fn sealed<S: KeyStore>(
-    vault: &SubjectVault<S>,
-    mut event: Event,
-) -> Result<Event, custodia_audit::Error> {
-    match seal_event(vault, &mut event) {
-        Ok(()) => Ok(event),
-        Err(custodia_audit::Error::Crypt(
-            custodia_crypt::Error::Shredded { .. } | custodia_crypt::Error::TenantShredded { .. },
-        )) => {
-            drop_clear_values(&mut event);
-            Ok(event)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn drop_clear_values(event: &mut Event) {
-    let keep = |v: &mut Option<Personal>| {
-        if v.as_ref().is_some_and(|p| !p.is_sealed()) {
-            *v = None;
-        }
-    };
-    keep(&mut event.actor.ip);
-    keep(&mut event.actor.user_agent);
-    keep(&mut event.note);
-    for change in &mut event.changes {
-        keep(&mut change.before);
-        keep(&mut change.after);
     }
 }
 

@@ -47,7 +47,7 @@
 //! use custodia_axum::jwt::JwtAuthenticator;
 //! use custodia_axum::{Audit, CustodiaLayer, Error, Json, SqlxAuditSink, Tenant, Tx};
 //! use custodia_core::SystemClock;
-//! use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+//! use custodia_crypt::{AsyncKeyring, AsyncSubjectVault, DataKeyMode, MemoryKeyStore, SecretKey};
 //! use sqlx_core::row::Row as _;
 //! use sqlx_postgres::Postgres;
 //!
@@ -78,8 +78,11 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = sqlx_postgres::PgPool::connect("postgres://custodia_app@db/helpdesk").await?;
 //! let store = Arc::new(SqlxAuditStore::new(pool.clone(), "helpdesk")?);
-//! let vault = Arc::new(SubjectVault::new(
-//!     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), Arc::new(SystemClock)));
+//! // A fleet keeps its keys in the database: custodia-crypt's `SqlxKeyStore`.
+//! let keys = Arc::new(MemoryKeyStore::default());
+//! let root = SecretKey::from_bytes([7; 32]); // from your KMS or secret manager
+//! let keyring = AsyncKeyring::from_store(keys.clone(), root, DataKeyMode::Random).await?;
+//! let vault = AsyncSubjectVault::new(&keyring, keys, Arc::new(SystemClock));
 //! let auth = JwtAuthenticator::ed25519(&[0u8; 32], "https://login.example.com", "helpdesk-api")?;
 //!
 //! let app = Router::new()

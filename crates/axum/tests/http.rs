@@ -21,7 +21,7 @@ use custodia_axum::{
     Audit, AuditSink, CustodiaLayer, Error, Json, SinkFuture, SqlxAuditSink, Tenant, Tx,
 };
 use custodia_core::{SubjectId, SystemClock, TenantId};
-use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+use custodia_crypt::{AsyncKeyring, AsyncSubjectVault, DataKeyMode, MemoryKeyStore, SecretKey};
 use custodia_tenant::rls::{RlsPolicy, TenantTable};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -104,7 +104,7 @@ struct Fixture {
     log: String,
     addr: SocketAddr,
     admin: PgPool,
-    vault: Arc<SubjectVault<MemoryKeyStore>>,
+    vault: AsyncSubjectVault<Arc<MemoryKeyStore>>,
 }
 
 #[derive(Clone)]
@@ -245,6 +245,20 @@ async fn two_transactions(first: Tx, second: Tx) -> StatusCode {
 }
 
 impl Fixture {
+    /// `event` with its sealed values opened (on the blocking pool, where
+    /// the vault reaches its store).
+    async fn reveal(
+        &self,
+        event: &custodia_audit::Event,
+    ) -> custodia_audit::personal::RevealedEvent {
+        let event = event.clone();
+        self.vault
+            .run(move |vault| Ok(custodia_audit::personal::reveal_event(vault, &event)))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// A fresh schema with an RLS-protected `tickets` table, `tenants` tenants
     /// served, a fresh audit log (or a sink that always fails, if
     /// `failing_audit`), and the server on 127.0.0.1:0.
@@ -283,11 +297,15 @@ impl Fixture {
 
         let log = format!("axum-{}", TenantId::random().as_uuid().simple());
         let store = Arc::new(SqlxAuditStore::new(app_pool.clone(), &log).unwrap());
-        let vault = Arc::new(SubjectVault::new(
-            Arc::new(Keyring::new(SecretKey::generate().unwrap())),
-            MemoryKeyStore::default(),
-            Arc::new(SystemClock),
-        ));
+        let keys = Arc::new(MemoryKeyStore::default());
+        let keyring = AsyncKeyring::from_store(
+            keys.clone(),
+            SecretKey::generate().unwrap(),
+            DataKeyMode::Random,
+        )
+        .await
+        .unwrap();
+        let vault = AsyncSubjectVault::new(&keyring, keys, Arc::new(SystemClock));
         let tenants: Vec<TenantId> = (0..tenants).map(|_| TenantId::random()).collect();
         let auth = JwtAuthenticator::ed25519(&public_key(), ISSUER, AUDIENCE)
             .unwrap()
@@ -296,7 +314,7 @@ impl Fixture {
         let layer = if failing_audit {
             layer.audit(FailingSink)
         } else {
-            layer.audit(SqlxAuditSink::new(store, Arc::clone(&vault)))
+            layer.audit(SqlxAuditSink::new(store, vault.clone()))
         };
         let router = Router::new()
             .route("/tickets", post(create).get(list))
@@ -811,7 +829,7 @@ fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
                 .is_some_and(|v| v.is_sealed())
         );
         assert!(!created.has_clear_personal_data());
-        let revealed = custodia_audit::personal::reveal_event(&fixture.vault, created).unwrap();
+        let revealed = fixture.reveal(created).await;
         assert_eq!(revealed.event.actor.ip, Some(Personal::clear("127.0.0.1")));
         assert_eq!(
             revealed.event.actor.user_agent,
@@ -819,9 +837,9 @@ fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
         );
         // Erasing contact-9 erases them from the log, which still verifies.
         let dpo = custodia_core::ActorId::from_external_key(tenant, "helpdesk.user", "dpo");
-        fixture.vault.shred(tenant, subject, dpo).unwrap();
+        fixture.vault.shred(tenant, subject, dpo).await.unwrap();
         let events = fixture.audit_events().await;
-        let revealed = custodia_audit::personal::reveal_event(&fixture.vault, &events[0]).unwrap();
+        let revealed = fixture.reveal(&events[0]).await;
         assert_eq!(revealed.erased, ["actor.ip", "actor.user_agent"]);
         // Without a subject there is no key to seal under: no client details.
         assert!(events[2].actor.ip.is_none() && events[2].actor.user_agent.is_none());

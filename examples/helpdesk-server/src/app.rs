@@ -65,71 +65,21 @@ pub(crate) struct App {
 }
 
 impl App {
-    /// Seals `event`'s personal values under their owners' keys (on the
-    /// blocking pool, where the vault may reach the key store) and appends
-    /// it. A value whose owner was erased is dropped, not refused: the event
+    /// Seals `event`'s personal values under their owners' keys
+    /// ([`custodia_audit::seal_event_async`]: inline while cached, else on
+    /// the blocking pool, where the vault reaches the key store) and appends
+    /// it to the log the desk and the retention job share. A value whose owner was erased is dropped, not refused: the event
     /// is still recorded.
-    pub(crate) async fn record(&self, mut event: Event) -> Result<u64, custodia_audit::Error> {
-        // Inline while the owners' keys are cached (no thread switch); on
-        // the blocking pool when the vault needs its store. Sealing skips
-        // values already sealed, so the retry picks up where this stopped.
-        let event = match custodia_audit::personal::seal_event(self.vault.vault(), &mut event) {
-            Err(custodia_audit::Error::Crypt(custodia_crypt::Error::WouldBlock)) => self
-                .vault
-                .run(move |vault| Ok(sealed(vault, event)))
-                .await
-                .map_err(custodia_audit::Error::Crypt)??,
-            Err(custodia_audit::Error::Crypt(
-                custodia_crypt::Error::Shredded { .. }
-                | custodia_crypt::Error::TenantShredded { .. },
-            )) => drop_clear_values(event),
-            Err(e) => return Err(e),
-            Ok(()) => event,
-        };
+    pub(crate) async fn record(&self, event: Event) -> Result<u64, custodia_audit::Error> {
+        let event = custodia_audit::seal_event_async(&self.vault, event).await?;
         self.log.append(&event).await
     }
 }
 
-/// `event` with every personal value sealed, or dropped if its owner's key
-/// was shredded.
-fn sealed<K: custodia_crypt::KeyStore>(
-    vault: &custodia_crypt::SubjectVault<K>,
-    mut event: Event,
-) -> Result<Event, custodia_audit::Error> {
-    match custodia_audit::personal::seal_event(vault, &mut event) {
-        Ok(()) => Ok(event),
-        Err(custodia_audit::Error::Crypt(
-            custodia_crypt::Error::Shredded { .. } | custodia_crypt::Error::TenantShredded { .. },
-        )) => Ok(drop_clear_values(event)),
-        Err(e) => Err(e),
-    }
-}
-
-/// `event` without the personal values still in the clear (their owner's
-/// key is shredded: they cannot be sealed, and must not be kept clear).
-fn drop_clear_values(mut event: Event) -> Event {
-    use custodia_audit::Personal;
-    let keep = |v: &mut Option<Personal>| {
-        if v.as_ref().is_some_and(|p| !p.is_sealed()) {
-            *v = None;
-        }
-    };
-    keep(&mut event.actor.ip);
-    keep(&mut event.actor.user_agent);
-    keep(&mut event.note);
-    for change in &mut event.changes {
-        keep(&mut change.before);
-        keep(&mut change.after);
-    }
-    event
-}
-
-/// The layer's audit sink: [`App::record`].
-///
-/// Not `custodia_axum::SqlxAuditSink`, which seals on a plain
-/// `spawn_blocking` thread: a vault over `SqlxKeyStore` reaches its store
-/// only from the blocking tasks of custodia-crypt's async types
-/// (`AsyncSubjectVault::run`), and answers `WouldBlock` anywhere else.
+/// The layer's audit sink: [`App::record`], so the layer's events go through
+/// the same `AsyncAuditLog` as the desk's and the retention job's (whose
+/// view of the log they extend), not straight to the store as
+/// `custodia_axum::SqlxAuditSink` does.
 struct VaultSink(Arc<App>);
 
 impl AuditSink for VaultSink {
@@ -584,10 +534,13 @@ pub fn init_logging(spans: bool) {
     if spans {
         // Custodia's operation spans are at DEBUG; the driver's chatter stays out.
         for target in [
+            "custodia_tenant",
+            "custodia_crypt",
             "custodia_mask",
             "custodia_retention",
+            "custodia_audit",
             "custodia_dsr",
-            "custodia_crypt",
+            "custodia_axum",
         ] {
             filter = filter.with_target(target, Level::DEBUG);
         }
