@@ -33,7 +33,7 @@ pub trait AuditSink: Send + Sync + 'static {
 /// Sealing ([`seal_event_async`]) runs inline while the subject's key is
 /// cached, and on tokio's blocking pool when the vault needs its store (a
 /// PostgreSQL key store does network I/O; a
-/// [`SqlxKeyStore`](custodia_crypt::SqlxKeyStore) answers only there).
+/// `SqlxKeyStore` answers only there).
 /// A subject whose key was shredded cannot have new values sealed: the event
 /// is then recorded without its personal values rather than refused.
 pub struct SqlxAuditSink<S> {

@@ -34,6 +34,11 @@
 //! no row as for an id that exists nowhere — the same code path, the same
 //! [`Error::NotFound`] body, the same time class.
 //!
+//! Because a request holds its transaction's connection while its event is
+//! appended, give the audit store (and a key store in the database) a pool
+//! of their own: on the requests' pool, a burst of requests can hold every
+//! connection and leave the appends waiting for one until they time out.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -77,7 +82,9 @@
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = sqlx_postgres::PgPool::connect("postgres://custodia_app@db/helpdesk").await?;
-//! let store = Arc::new(SqlxAuditStore::new(pool.clone(), "helpdesk")?);
+//! // Its own pool: requests hold theirs while their events are appended.
+//! let audit_pool = sqlx_postgres::PgPool::connect("postgres://custodia_app@db/helpdesk").await?;
+//! let store = Arc::new(SqlxAuditStore::new(audit_pool, "helpdesk")?);
 //! // A fleet keeps its keys in the database: custodia-crypt's `SqlxKeyStore`.
 //! let keys = Arc::new(MemoryKeyStore::default());
 //! let root = SecretKey::from_bytes([7; 32]); // from your KMS or secret manager
