@@ -21,9 +21,18 @@
 //! Every refusal is [`Error::Unauthorized`] (401) with a fixed reason, except a
 //! tenant this deployment does not serve ([`JwtAuthenticator::serve_only`]),
 //! which is [`Error::Forbidden`] (403). No reason quotes the token.
+//!
+//! A client sends the same token with every request until it expires, and
+//! verifying an Ed25519 signature costs tens of microseconds, a large part of
+//! a small request. So the authenticator remembers the tokens it verified
+//! (keyed by the token's SHA-256, never the token itself; 4,096 by default,
+//! [`JwtAuthenticator::verified_cache`]): the same bytes under the same key
+//! and rules always prove the same identity, so a repeated token is checked
+//! only against the clock (`exp`, `nbf`). A token that fails is never
+//! remembered, and a token one byte away is a different entry.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::request::Parts;
@@ -34,6 +43,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::{AuthFuture, Authenticator, Error, Identity, bearer_token};
 
@@ -115,6 +125,66 @@ pub struct JwtAuthenticator {
     served: Option<BTreeSet<TenantId>>,
     clock: Arc<dyn Clock>,
     leeway: i64,
+    verified: VerifiedTokens,
+}
+
+/// The default number of verified tokens remembered.
+pub const VERIFIED_CACHE: usize = 4096;
+
+/// Tokens already verified, by the SHA-256 of their bytes: the identity each
+/// proved and the times it is valid between.
+struct VerifiedTokens {
+    capacity: usize,
+    entries: Mutex<HashMap<[u8; 32], Verified>>,
+}
+
+#[derive(Clone)]
+struct Verified {
+    identity: Identity,
+    exp: i64,
+    nbf: Option<i64>,
+}
+
+impl VerifiedTokens {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, digest: &[u8; 32]) -> Option<Verified> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.get(digest).cloned()
+    }
+
+    /// Remembers a verified token; when full, forgets the expired ones first
+    /// and everything if that is not enough (a bound, not a policy: a
+    /// forgotten token is only verified again).
+    fn insert(&self, digest: [u8; 32], verified: Verified, now: i64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.capacity {
+            entries.retain(|_, v| v.exp >= now);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, verified);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
 }
 
 impl std::fmt::Debug for JwtAuthenticator {
@@ -184,66 +254,98 @@ impl JwtAuthenticator {
             served: None,
             clock: Arc::new(SystemClock),
             leeway: 30,
+            verified: VerifiedTokens::new(VERIFIED_CACHE),
         }
+    }
+
+    /// Changes one setting; what was verified under the old settings is forgotten.
+    fn with(mut self, change: impl FnOnce(&mut Self)) -> Self {
+        change(&mut self);
+        self.verified = VerifiedTokens::new(self.verified.capacity);
+        self
     }
 
     /// Where the tenant is (default: claim `tid`, a UUID).
     #[must_use]
-    pub fn tenant_claim(mut self, claim: TenantClaim) -> Self {
-        self.tenant_claim = claim;
-        self
+    pub fn tenant_claim(self, claim: TenantClaim) -> Self {
+        self.with(|a| a.tenant_claim = claim)
     }
 
     /// The region of tokens without a `region` claim (default: EU).
     #[must_use]
-    pub fn default_region(mut self, region: Region) -> Self {
-        self.region = region;
-        self
+    pub fn default_region(self, region: Region) -> Self {
+        self.with(|a| a.region = region)
     }
 
     /// The actor kind recorded in audit events (default: agent).
     #[must_use]
-    pub fn actor_kind(mut self, kind: ActorKind) -> Self {
-        self.kind = kind;
-        self
+    pub fn actor_kind(self, kind: ActorKind) -> Self {
+        self.with(|a| a.kind = kind)
     }
 
     /// Accepts only tokens for these tenants; any other tenant gets 403.
     #[must_use]
-    pub fn serve_only(mut self, tenants: impl IntoIterator<Item = TenantId>) -> Self {
-        self.served = Some(tenants.into_iter().collect());
-        self
+    pub fn serve_only(self, tenants: impl IntoIterator<Item = TenantId>) -> Self {
+        self.with(|a| a.served = Some(tenants.into_iter().collect()))
     }
 
     /// The clock `exp` and `nbf` are checked against (default: system time).
     #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.with(|a| a.clock = clock)
     }
 
     /// How far `exp` and `nbf` may be off (default: 30 s).
     #[must_use]
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
-        self
+    pub fn leeway(self, leeway: Duration) -> Self {
+        self.with(|a| a.leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// How many verified tokens to remember (default [`VERIFIED_CACHE`];
+    /// 0 verifies every request's signature).
+    #[must_use]
+    pub fn verified_cache(self, capacity: usize) -> Self {
+        self.with(|a| a.verified = VerifiedTokens::new(capacity))
     }
 
     /// Verifies one token and builds the identity it proves.
     pub fn verify(&self, token: &str) -> Result<Identity, Error> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = self.clock.now().timestamp();
+        if let Some(known) = self.verified.get(&digest) {
+            self.check_time(known.exp, known.nbf, now)?;
+            return Ok(known.identity);
+        }
         let claims = jsonwebtoken::decode::<Claims>(token.as_bytes(), &self.key, &self.validation)
             .map_err(|e| refusal(e.kind()))?
             .claims;
-        let now = self.clock.now().timestamp();
-        if now > claims.exp.saturating_add(self.leeway) {
+        self.check_time(claims.exp, claims.nbf, now)?;
+        let (exp, nbf) = (claims.exp, claims.nbf);
+        let identity = self.identity(claims)?;
+        self.verified.insert(
+            digest,
+            Verified {
+                identity: identity.clone(),
+                exp,
+                nbf,
+            },
+            now,
+        );
+        Ok(identity)
+    }
+
+    fn check_time(&self, exp: i64, nbf: Option<i64>, now: i64) -> Result<(), Error> {
+        if now > exp.saturating_add(self.leeway) {
             return Err(unauthorized("the token has expired"));
         }
-        if claims
-            .nbf
-            .is_some_and(|nbf| now < nbf.saturating_sub(self.leeway))
-        {
+        if nbf.is_some_and(|nbf| now < nbf.saturating_sub(self.leeway)) {
             return Err(unauthorized("the token is not valid yet"));
         }
+        Ok(())
+    }
+
+    /// The identity verified claims prove, under this authenticator's rules.
+    fn identity(&self, claims: Claims) -> Result<Identity, Error> {
         let tenant = self
             .tenant_claim
             .tenant(&claims.rest)
@@ -418,6 +520,60 @@ mod tests {
             .verify(&token(claims(tenant, 1_900_000_000)))
             .unwrap_err();
         assert_eq!(e.kind(), "forbidden");
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_checked_against_the_clock() {
+        let clock = clock();
+        let auth = JwtAuthenticator::hs256(&SECRET, "iss", "aud")
+            .unwrap()
+            .with_clock(clock.clone());
+        let mut early = claims(TenantId::random(), 1_800_000_100);
+        early["nbf"] = serde_json::json!(1_800_000_050);
+        let t = token(early);
+        let e = auth.verify(&t).unwrap_err();
+        assert!(e.public_message().contains("not valid yet"), "{e}");
+        clock.advance(custodia_core::chrono::TimeDelta::seconds(60));
+        assert!(auth.verify(&t).is_ok());
+        assert_eq!(auth.verified.len(), 1);
+        assert!(auth.verify(&t).is_ok(), "the remembered token");
+        clock.advance(custodia_core::chrono::TimeDelta::seconds(100));
+        let e = auth.verify(&t).unwrap_err();
+        assert!(e.public_message().contains("expired"), "{e}");
+    }
+
+    #[test]
+    fn only_verified_tokens_are_remembered_and_never_beyond_the_bound() {
+        let auth = auth().verified_cache(3);
+        let tenant = TenantId::random();
+        let good = token(claims(tenant, 1_900_000_000));
+        auth.verify(&good).unwrap();
+        // One byte away from a remembered token is another token.
+        let mut tampered = good.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert!(auth.verify(&tampered).is_err());
+        assert!(auth.verify(&token(claims(tenant, 1_700_000_000))).is_err());
+        assert_eq!(auth.verified.len(), 1, "refused tokens are not remembered");
+        for exp in 0..10 {
+            auth.verify(&token(claims(tenant, 1_900_000_000 + exp)))
+                .unwrap();
+            assert!(auth.verified.len() <= 3);
+        }
+        assert!(auth.verify(&good).is_ok(), "a forgotten token verifies again");
+        let off = auth.verified_cache(0);
+        off.verify(&good).unwrap();
+        assert_eq!(off.verified.len(), 0);
+    }
+
+    #[test]
+    fn a_changed_setting_forgets_what_was_verified() {
+        let auth = auth();
+        let t = token(claims(TenantId::random(), 1_900_000_000));
+        auth.verify(&t).unwrap();
+        let auth = auth.serve_only([TenantId::random()]);
+        assert_eq!(auth.verify(&t).unwrap_err().kind(), "forbidden");
     }
 
     #[test]
