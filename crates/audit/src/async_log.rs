@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use custodia_crypt::{AsyncSubjectVault, KeyStore};
-use sqlx_postgres::PgPool;
+use sqlx_postgres::{PgConnection, PgPool};
 
 use crate::checkpoint::{Checkpoint, Signer};
 use crate::log::{admit, check_checkpoint, prove, sign_head};
@@ -120,6 +120,22 @@ impl AsyncAuditLog {
             events = events.len()
         )
         .await
+    }
+
+    /// Stages one event in the transaction `conn` is in, refused as
+    /// [`append`](Self::append) refuses it: it reaches the log if and only
+    /// if that transaction commits, at the next [`drain`](Self::drain) (see
+    /// [`SqlxAuditStore::stage`]).
+    pub async fn stage(&self, conn: &mut PgConnection, event: &Event) -> Result<(), Error> {
+        admit(event, self.require_sealed)?;
+        custodia_core::op_future!(self.store.stage(conn, event), DEBUG, "custodia.audit.stage")
+            .await
+    }
+
+    /// Moves the events committed transactions staged into the log; returns
+    /// how many (see [`SqlxAuditStore::drain`]).
+    pub async fn drain(&self) -> Result<u64, Error> {
+        custodia_core::op_future!(self.store.drain(), DEBUG, "custodia.audit.drain").await
     }
 
     /// Seals the event's personal values under the owners' keys (on tokio's

@@ -445,3 +445,141 @@ fn record_crc(index: u64, payload: &[u8]) -> i64 {
     h.update(payload);
     i64::from(h.finalize())
 }
+
+/// Staged events of log `log` still in the outbox.
+async fn staged_count(pool: &PgPool, log: &str) -> i64 {
+    use sqlx_core::row::Row as _;
+    sqlx_core::query::query::<sqlx_postgres::Postgres>(
+        "SELECT count(*) FROM custodia_audit_outbox WHERE log = $1",
+    )
+    .bind(log)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// Stages `event` in a transaction of `pool` and commits or rolls it back.
+async fn stage_in_transaction(log: &AsyncAuditLog, pool: &PgPool, event: &Event, commit: bool) {
+    let mut tx = pool.begin().await.unwrap();
+    log.stage(&mut tx, event).await.unwrap();
+    if commit {
+        tx.commit().await.unwrap();
+    } else {
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[test]
+fn staged_events_reach_the_log_only_when_their_transaction_commits() {
+    runtime().block_on(async {
+        let name = fresh_log("staged").await;
+        let app = pool("CUSTODIA_PG_APP_URL", 2).await;
+        let log = open_log(&name, 2).await;
+        stage_in_transaction(&log, &app, &event("staged", 1), true).await;
+        stage_in_transaction(&log, &app, &event("staged", 2), false).await;
+        log.append(&event("direct", 0)).await.unwrap();
+        stage_in_transaction(&log, &app, &event("staged", 3), true).await;
+        assert_eq!(log.len().await, 1, "staged events are not in the log yet");
+        assert_eq!(
+            staged_count(&app, &name).await,
+            2,
+            "the rolled-back one is gone"
+        );
+
+        // Another process drains: the committed ones, oldest first.
+        let other = open_log(&name, 2).await;
+        assert_eq!(other.drain().await.unwrap(), 2);
+        assert_eq!(other.drain().await.unwrap(), 0);
+        assert_eq!(log.catch_up().await.unwrap(), 2);
+        let mut targets = Vec::new();
+        for i in 0..3 {
+            targets.push(log.get(i).await.unwrap().target);
+        }
+        let expected = [("direct", 0), ("staged", 1), ("staged", 3)]
+            .map(|(writer, n)| event(writer, n).target);
+        assert_eq!(targets, expected);
+        AsyncAuditLog::verify(app.clone(), &name, None)
+            .await
+            .unwrap();
+
+        // Clear personal values are refused at staging, as at appending.
+        let tenant = TenantId::from_external_key("crm", "ACME");
+        let clear = Event::builder(
+            tenant,
+            Actor::new(
+                ActorKind::Agent,
+                ActorId::from_external_key(tenant, "user", "7"),
+            )
+            .with_ip("203.0.113.7"),
+            Action::Read,
+            Target::new("contact", "1").unwrap(),
+        )
+        .subject(SubjectId::from_external_key(tenant, "contact", "1"))
+        .build(&SystemClock)
+        .unwrap();
+        let mut tx = app.begin().await.unwrap();
+        let err = log.stage(&mut tx, &clear).await.unwrap_err();
+        assert!(matches!(err, Error::ClearPersonalData { .. }), "{err}");
+        tx.commit().await.unwrap();
+        assert_eq!(staged_count(&app, &name).await, 0);
+    });
+}
+
+#[test]
+fn a_staged_row_that_is_not_an_event_is_reported_and_left_in_place() {
+    runtime().block_on(async {
+        let name = fresh_log("staged-junk").await;
+        let app = pool("CUSTODIA_PG_APP_URL", 2).await;
+        let log = open_log(&name, 2).await;
+        stage_in_transaction(&log, &app, &event("staged", 1), true).await;
+        sqlx_core::query::query::<sqlx_postgres::Postgres>(
+            "INSERT INTO custodia_audit_outbox (log, payload) VALUES ($1, $2)",
+        )
+        .bind(&name)
+        .bind(&b"not an event"[..])
+        .execute(&app)
+        .await
+        .unwrap();
+        let err = log.drain().await.unwrap_err();
+        assert!(matches!(err, Error::Tampered { .. }), "{err}");
+        assert_eq!(
+            log.len().await,
+            0,
+            "nothing of the failed drain is in the tree"
+        );
+        assert_eq!(
+            staged_count(&app, &name).await,
+            2,
+            "the rows stay for the operator"
+        );
+        AsyncAuditLog::verify(app.clone(), &name, None)
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn drain_soon_moves_what_was_staged_in_the_background() {
+    runtime().block_on(async {
+        let name = fresh_log("staged-soon").await;
+        let app = pool("CUSTODIA_PG_APP_URL", 2).await;
+        let log = open_log(&name, 2).await;
+        for n in 0..20 {
+            stage_in_transaction(&log, &app, &event("soon", n), true).await;
+            log.store().drain_soon();
+        }
+        // Liveness, not timing: the background drain gets there.
+        let mut waited = 0;
+        while staged_count(&app, &name).await > 0 {
+            assert!(waited < 600, "staged events were never drained");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        log.catch_up().await.unwrap();
+        assert_eq!(log.len().await, 20);
+        AsyncAuditLog::verify(app.clone(), &name, None)
+            .await
+            .unwrap();
+    });
+}

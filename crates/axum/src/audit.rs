@@ -9,6 +9,7 @@ use axum::response::{IntoResponseParts, ResponseParts};
 use custodia_audit::{Action, Event, FieldChange, SqlxAuditStore, Target, seal_event_async};
 use custodia_core::SubjectId;
 use custodia_crypt::{AsyncSubjectVault, KeyStore};
+use sqlx_postgres::PgConnection;
 
 /// The future an [`AuditSink`] returns.
 pub type SinkFuture<'a> =
@@ -19,16 +20,45 @@ pub type SinkFuture<'a> =
 /// An event reaches the sink with the client's IP address and user agent in
 /// the clear when the request concerns a data subject (and without them
 /// otherwise); the sink must seal them before they are stored, as
-/// [`SqlxAuditSink`] does. A failed `record` fails the request: its
-/// transaction is rolled back and the client gets 500.
+/// [`SqlxAuditSink`] does.
+///
+/// A successful request's event is given to [`stage`](Self::stage) with the
+/// request's transaction, before the layer commits it; other events (error
+/// responses, requests that used no transaction, a failed commit) to
+/// [`record`](Self::record). A failed `stage` or `record` fails the request:
+/// its transaction is rolled back and the client gets 500.
 pub trait AuditSink: Send + Sync + 'static {
     /// Seals and appends one event.
     fn record(&self, event: Event) -> SinkFuture<'_>;
+
+    /// Seals `event` and writes it in the transaction `conn` is in, so that
+    /// it is on the record if and only if that transaction commits. The
+    /// default records it at once instead (write-ahead: the event is kept
+    /// even if the commit then fails, and a second event records the
+    /// failure).
+    fn stage<'a>(&'a self, conn: &'a mut PgConnection, event: Event) -> SinkFuture<'a> {
+        let _ = conn;
+        self.record(event)
+    }
+
+    /// A transaction with a staged event committed: move what was staged
+    /// into the log (without making the client wait for it). Default: nothing.
+    fn committed(&self) {}
 }
 
 /// An [`AuditSink`] over a PostgreSQL audit log ([`SqlxAuditStore`]): seals
 /// personal values under the subject's key with an [`AsyncSubjectVault`],
-/// then appends (group-committed with the other requests' events).
+/// then stages the event in the request's transaction
+/// ([`SqlxAuditStore::stage`]) and, once it commits, drains it into the log
+/// on a background task ([`SqlxAuditStore::drain_soon`]); events outside a
+/// transaction are appended (group-committed with the other requests').
+///
+/// Staging is one `INSERT` in the transaction the request already holds,
+/// where appending first would make every audited request wait for the
+/// log's lock and its own commit while holding its connection: the
+/// difference is most of the layer's cost under load (BENCHMARKS.md).
+/// Readers that must see every committed event (a verifier, an export)
+/// call `drain` first.
 ///
 /// Sealing ([`seal_event_async`]) runs inline while the subject's key is
 /// cached, and on tokio's blocking pool when the vault needs its store (a
@@ -62,6 +92,17 @@ impl<S: KeyStore + Send + Sync + 'static> AuditSink for SqlxAuditSink<S> {
             let event = seal_event_async(&self.vault, event).await?;
             self.store.append(&event).await.map(|_| ())
         })
+    }
+
+    fn stage<'a>(&'a self, conn: &'a mut PgConnection, event: Event) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let event = seal_event_async(&self.vault, event).await?;
+            self.store.stage(conn, &event).await
+        })
+    }
+
+    fn committed(&self) {
+        self.store.drain_soon();
     }
 }
 

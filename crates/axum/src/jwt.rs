@@ -561,7 +561,10 @@ mod tests {
                 .unwrap();
             assert!(auth.verified.len() <= 3);
         }
-        assert!(auth.verify(&good).is_ok(), "a forgotten token verifies again");
+        assert!(
+            auth.verify(&good).is_ok(),
+            "a forgotten token verifies again"
+        );
         let off = auth.verified_cache(0);
         off.verify(&good).unwrap();
         assert_eq!(off.verified.len(), 0);

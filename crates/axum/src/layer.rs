@@ -48,12 +48,18 @@ pub const MAX_USER_AGENT: usize = 512;
 /// The handler never commits: a handler that returns an error, panics or
 /// forgets cannot leave half a change behind, and a handler that succeeds
 /// cannot skip its audit event. Auditing and committing are one layer because
-/// their order is the guarantee: the event is recorded *before* the commit
-/// (write-ahead), and a failed record rolls the transaction back and answers
-/// 500, so no committed change is ever unaudited. If the commit itself then
-/// fails, a second event for the same request id records the failure.
-/// Error responses are rolled back first and recorded as `failure` (or
-/// `denied` for 401/403), so refused attempts are on the record too.
+/// their order is the guarantee. A successful request's event is *staged in
+/// the request's own transaction* ([`AuditSink::stage`]; for
+/// [`SqlxAuditSink`](crate::SqlxAuditSink) one `INSERT` into the log's
+/// outbox), so it commits with the change or not at all: no committed change
+/// is unaudited and no rolled-back one is on the record as done. A failed
+/// stage rolls the transaction back and answers 500. After the commit the
+/// sink moves the event into the log ([`AuditSink::committed`]) without the
+/// client waiting for it. A request that used no transaction has its event
+/// recorded directly, before the response. If the commit fails, a second
+/// event for the same request id records the failure. Error responses are
+/// rolled back first and recorded as `failure` (or `denied` for 401/403), so
+/// refused attempts are on the record too.
 ///
 /// The client IP comes from axum's `ConnectInfo<SocketAddr>` (serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`); forwarded headers
@@ -344,8 +350,8 @@ fn event(
     Ok(builder.build(config.clock.as_ref())?)
 }
 
-/// Records the event and ends the transaction, in the order that keeps every
-/// committed change audited (see [`CustodiaLayer`]).
+/// Records the event and ends the transaction, so that every committed
+/// change is audited (see [`CustodiaLayer`]).
 async fn finish(
     config: &Config,
     event: Option<Result<Event, Error>>,
@@ -353,15 +359,18 @@ async fn finish(
     success: bool,
 ) -> Result<(), Error> {
     let event = event.transpose()?;
+    let Some(mut tx) = tx else {
+        return record(config, event).await;
+    };
     if !success {
-        if let Some(tx) = tx {
-            tx.rollback().await.map_err(Error::db("rolling back"))?;
-        }
+        tx.rollback().await.map_err(Error::db("rolling back"))?;
         return record(config, event).await;
     }
-    // Write-ahead: a failed record drops (rolls back) the transaction.
-    record(config, event.clone()).await?;
-    let Some(tx) = tx else { return Ok(()) };
+    let sink = config.sink.as_ref().filter(|_| event.is_some());
+    if let (Some(sink), Some(event)) = (sink, &event) {
+        // A failed stage drops (rolls back) the transaction.
+        sink.stage(&mut tx, event.clone()).await?;
+    }
     if let Err(e) = tx.commit().await {
         if let Some(mut failed) = event {
             failed.id = custodia_audit::EventId::at(config.clock.now());
@@ -370,6 +379,9 @@ async fn finish(
             let _ = record(config, Some(failed)).await;
         }
         return Err(Error::db("committing")(e));
+    }
+    if let Some(sink) = sink {
+        sink.committed();
     }
     Ok(())
 }

@@ -19,25 +19,28 @@
 //! * After the handler, the layer records an audit event for every mutating
 //!   request through an [`AuditSink`] ([`SqlxAuditSink`] over
 //!   `custodia_audit::SqlxAuditStore`, sealing the client's IP address and
-//!   user agent under the data subject's key), then commits on success and
-//!   rolls back otherwise. Handlers add the target and subject with an
-//!   [`Audit`] response part.
+//!   user agent under the data subject's key): a successful request's event
+//!   is staged in its own transaction, which the layer then commits; an
+//!   error response is rolled back and recorded as a failure. Handlers add
+//!   the target and subject with an [`Audit`] response part.
 //! * Every refusal is an [`Error`]: one HTTP status and a JSON body
 //!   `{"error": kind, "message": ...}`; a 5xx says only "internal error".
 //!
 //! The key design decision is that **the layer, not the handler, ends the
 //! transaction**: the handler cannot forget to commit, cannot commit an error
-//! response, and cannot commit a change whose audit event failed — the event
-//! is recorded first (write-ahead) and a failed record rolls back. The second
+//! response, and cannot commit a change without its audit event — the event
+//! is written in the same transaction (staged in the log's outbox, moved
+//! into the Merkle log right after the commit), so it is on the record
+//! exactly when the change is. The second
 //! is that **another tenant's record is not found, by construction**: the
 //! bound transaction cannot see it, so the lookup is the same query finding
 //! no row as for an id that exists nowhere — the same code path, the same
 //! [`Error::NotFound`] body, the same time class.
 //!
-//! Because a request holds its transaction's connection while its event is
-//! appended, give the audit store (and a key store in the database) a pool
-//! of their own: on the requests' pool, a burst of requests can hold every
-//! connection and leave the appends waiting for one until they time out.
+//! Give the audit store (and a key store in the database) a pool of their
+//! own: events of requests without a transaction, failures and the drain
+//! after each commit use it, and on the requests' pool a burst of requests
+//! can hold every connection and leave them waiting until they time out.
 //!
 //! # Example
 //!

@@ -105,6 +105,7 @@ struct Fixture {
     addr: SocketAddr,
     admin: PgPool,
     vault: AsyncSubjectVault<Arc<MemoryKeyStore>>,
+    store: Arc<SqlxAuditStore>,
 }
 
 #[derive(Clone)]
@@ -281,7 +282,18 @@ impl Fixture {
                  requester text   NOT NULL,
                  PRIMARY KEY (tenant_id, id),
                  UNIQUE (id)
-             );"
+             );
+             -- A change that fails only at COMMIT (a deferred check).
+             CREATE FUNCTION {schema}.refuse_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF NEW.title = 'fail at commit' THEN
+                         RAISE EXCEPTION 'doomed ticket';
+                     END IF;
+                     RETURN NEW;
+                 END $$;
+             CREATE CONSTRAINT TRIGGER doomed AFTER INSERT ON {schema}.tickets
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+                 EXECUTE FUNCTION {schema}.refuse_doomed();"
         ))
         .execute(&admin)
         .await
@@ -314,7 +326,7 @@ impl Fixture {
         let layer = if failing_audit {
             layer.audit(FailingSink)
         } else {
-            layer.audit(SqlxAuditSink::new(store, vault.clone()))
+            layer.audit(SqlxAuditSink::new(store.clone(), vault.clone()))
         };
         let router = Router::new()
             .route("/tickets", post(create).get(list))
@@ -333,6 +345,7 @@ impl Fixture {
             addr,
             admin,
             vault,
+            store,
         }
     }
 
@@ -351,8 +364,10 @@ impl Fixture {
         .collect()
     }
 
-    /// The audit log, opened (and so verified) by the sync reader, and its events.
+    /// The audit log, opened (and so verified) by the sync reader, and its
+    /// events, once what committed requests staged is drained into it.
     async fn audit_events(&self) -> Vec<custodia_audit::Event> {
+        self.store.drain().await.unwrap();
         let log = self.log.clone();
         tokio::task::spawn_blocking(move || {
             let store = PostgresStore::connect(&env_url("CUSTODIA_PG_APP_URL"), &log).unwrap();
@@ -867,6 +882,32 @@ fn a_change_whose_audit_event_fails_is_rolled_back() {
             fixture.rows(tenant).await.is_empty(),
             "an unaudited change was committed"
         );
+    });
+}
+
+#[test]
+fn an_event_is_on_the_record_exactly_when_its_change_commits() {
+    with_one_tenant(false, false, async |fixture, tenant, token, http| {
+        let id = http.create(token, "kept", "c").await;
+        let (status, _) = http
+            .json(
+                Method::POST,
+                "/tickets",
+                token,
+                json!({"title": "fail at commit", "requester": "c"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(fixture.rows(tenant).await, vec![(id, "kept".to_owned())]);
+        // The staged success rolled back with the change: the failed commit
+        // is on the record once, as a failure.
+        let outcomes: Vec<Outcome> = fixture
+            .audit_events()
+            .await
+            .into_iter()
+            .map(|e| e.outcome)
+            .collect();
+        assert_eq!(outcomes, vec![Outcome::Success, Outcome::Failure]);
     });
 }
 

@@ -21,6 +21,7 @@ use custodia_mask::{Detector, MaskPolicy, Masker, Strategy};
 use custodia_retention::RetentionPolicy;
 use custodia_tenant::access::AccessPolicy;
 use serde::de::DeserializeOwned;
+use sqlx_postgres::PgConnection;
 use sqlx_postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::task::JoinHandle;
 
@@ -74,17 +75,36 @@ impl App {
         let event = custodia_audit::seal_event_async(&self.vault, event).await?;
         self.log.append(&event).await
     }
+
+    /// What the desk's blocking threads drain staged events with.
+    pub(crate) fn staged(&self) -> crate::privacy::Staged {
+        crate::privacy::Staged {
+            log: self.log.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
 }
 
-/// The layer's audit sink: [`App::record`], so the layer's events go through
-/// the same `AsyncAuditLog` as the desk's and the retention job's (whose
-/// view of the log they extend), not straight to the store as
-/// `custodia_axum::SqlxAuditSink` does.
+/// The layer's audit sink: [`App::record`], or staged in the request's
+/// transaction and drained after its commit, so the layer's events go
+/// through the same `AsyncAuditLog` as the desk's and the retention job's
+/// (whose view of the log they extend).
 struct VaultSink(Arc<App>);
 
 impl AuditSink for VaultSink {
     fn record(&self, event: Event) -> SinkFuture<'_> {
         Box::pin(async move { self.0.record(event).await.map(|_| ()) })
+    }
+
+    fn stage<'a>(&'a self, conn: &'a mut PgConnection, event: Event) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let event = custodia_audit::seal_event_async(&self.0.vault, event).await?;
+            self.0.log.stage(conn, &event).await
+        })
+    }
+
+    fn committed(&self) {
+        self.0.log.store().drain_soon();
     }
 }
 
@@ -322,9 +342,13 @@ pub async fn start(options: Options) -> Result<Server, Error> {
     let desks = {
         let (url, schema, root_path) = (app_url.clone(), schema_name.clone(), data.root_key());
         let (retention, clock) = (retention.clone(), clock.clone());
+        let staged = privacy::Staged {
+            log: log.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        };
         tokio::task::spawn_blocking(move || {
             let root = SecretKey::from_file(&root_path)?;
-            Desks::open(&url, &schema, &root, retention, clock, staleness)
+            Desks::open(&url, &schema, &root, retention, clock, staleness, staged)
         })
         .await
         .map_err(|e| Error::Config(format!("opening the data-subject desk failed: {e}")))??

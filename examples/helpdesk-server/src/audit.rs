@@ -28,6 +28,7 @@ pub(crate) async fn checkpoint(
     Tenant(ctx): Tenant,
 ) -> Result<Json<Value>, ApiError> {
     access::require(&app, &ctx, AUDIT_LOG, Operation::Read)?;
+    app.log.drain().await?;
     app.log.catch_up().await?;
     let note = app.log.checkpoint(CHECKPOINT_ORIGIN, &app.signer).await?;
     let trusted = checkpoint::open(&note, &app.signer.verifier())?;
@@ -67,6 +68,7 @@ pub(crate) async fn verify(
         })?),
         None => None,
     };
+    app.log.drain().await?;
     match AsyncAuditLog::verify(app.pool.clone(), crate::AUDIT_LOG, trusted.as_ref()).await {
         Ok(report) => Ok(Json(json!({
             "ok": true,

@@ -85,6 +85,7 @@ impl Desks {
         policy: Arc<RetentionPolicy>,
         clock: Arc<dyn Clock>,
         staleness: Duration,
+        staged: Staged,
     ) -> Result<Self, Error> {
         let key_store: Arc<dyn KeyStore> =
             Arc::new(PostgresKeyStore::with_client(connect(url, schema)?)?);
@@ -120,7 +121,7 @@ impl Desks {
             .with_key_shredder(vault)
             .with_retention(retention.clone())
             .with_backup_horizon(retention)
-            .with_audit_history(Arc::new(CaughtUp(trail.clone())))
+            .with_audit_history(Arc::new(CaughtUp(trail.clone(), staged)))
             .with_erasure_policy(
                 ErasurePolicy::delete_all()
                     .rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
@@ -162,11 +163,27 @@ impl Desks {
     }
 }
 
-/// The subject's audit history from the shared log, after reading what
-/// every other writer (this process's async side, other processes)
-/// appended since: the sync log's view grows only by its own appends and
-/// catch-ups.
-struct CaughtUp(Arc<Trail>);
+/// Moves the events requests staged in their transactions into the log,
+/// from the desk's blocking threads (the requests' events reach the log
+/// just after their commit; a history or export must not miss one).
+#[derive(Clone)]
+pub(crate) struct Staged {
+    pub(crate) log: Arc<custodia_audit::AsyncAuditLog>,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+impl Staged {
+    /// Blocks until staged events are drained. On the blocking pool only.
+    fn drain(&self) -> Result<u64, custodia_audit::Error> {
+        self.runtime.block_on(self.log.drain())
+    }
+}
+
+/// The subject's audit history from the shared log, after draining staged
+/// events and reading what every other writer (this process's async side,
+/// other processes) appended since: the sync log's view grows only by its
+/// own appends and catch-ups.
+struct CaughtUp(Arc<Trail>, Staged);
 
 impl SubjectAuditHistory for CaughtUp {
     fn events_for(
@@ -174,6 +191,7 @@ impl SubjectAuditHistory for CaughtUp {
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<Vec<RenderedAuditEvent>, BoxError> {
+        self.1.drain()?;
         self.0.with_log(|log| log.catch_up())?;
         self.0.events_for(tenant, subject)
     }
@@ -315,8 +333,9 @@ pub(crate) async fn subject_audit(
     let subject: SubjectId = id.parse().map_err(|_| crate::app::not_found("contact"))?;
     let trail = app.desks.trail()?;
     let tenant = ctx.tenant();
+    let staged = app.staged();
     let events = tokio::task::spawn_blocking(move || {
-        CaughtUp(trail)
+        CaughtUp(trail, staged)
             .events_for(tenant, subject)
             .map_err(|e| ApiError::Internal(e.to_string()))
     })

@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS custodia_audit_records (
     PRIMARY KEY (log, idx), CHECK (idx >= 0));
 CREATE TABLE IF NOT EXISTS custodia_audit_heads (
     log TEXT NOT NULL, size BIGINT NOT NULL, root BYTEA NOT NULL, PRIMARY KEY (log, size));
+CREATE TABLE IF NOT EXISTS custodia_audit_outbox (
+    log TEXT NOT NULL, seq BIGINT GENERATED ALWAYS AS IDENTITY, payload BYTEA NOT NULL,
+    PRIMARY KEY (log, seq));
 ";
 
 /// Serialises migrations and grants from several processes.
@@ -40,6 +43,19 @@ pub(crate) const INSERT_RECORD_SQL: &str =
 pub(crate) const INSERT_HEAD_SQL: &str =
     "INSERT INTO custodia_audit_heads (log, size, root) VALUES ($1, $2, $3)";
 
+/// An event staged for log `$1` in the caller's transaction: payload.
+pub(crate) const STAGE_SQL: &str =
+    "INSERT INTO custodia_audit_outbox (log, payload) VALUES ($1, $2)";
+
+/// Takes the oldest `$2` events staged for log `$1`: seq, payload (any order).
+pub(crate) const TAKE_STAGED_SQL: &str = "DELETE FROM custodia_audit_outbox
+     WHERE log = $1 AND seq IN (
+         SELECT seq FROM custodia_audit_outbox WHERE log = $1 ORDER BY seq LIMIT $2)
+     RETURNING seq, payload";
+
+/// Staged events per [`TAKE_STAGED_SQL`] page.
+pub(crate) const STAGED_PAGE: i64 = 1_000;
+
 /// Record `$2` of log `$1`: payload, crc.
 pub(crate) const GET_SQL: &str =
     "SELECT payload, crc FROM custodia_audit_records WHERE log = $1 AND idx = $2";
@@ -60,14 +76,16 @@ pub(crate) const ANCHOR_COUNTS_SQL: &str =
 pub(crate) const HEADS_SQL: &str = "SELECT size, root FROM custodia_audit_heads
      WHERE log = $1 AND size > $2 AND size <= $3 ORDER BY size";
 
-/// `REVOKE ALL` then `GRANT SELECT, INSERT` on both tables to `role`.
+/// `REVOKE ALL` then `GRANT SELECT, INSERT` on the log's tables to `role`,
+/// and `SELECT, INSERT, DELETE` on the outbox (staging and draining).
 pub(crate) fn grant_sql(role: &str) -> Result<String, Error> {
     if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(Error::Store(format!("invalid role name {role:?}")));
     }
     Ok(format!(
-        "REVOKE ALL ON custodia_audit_records, custodia_audit_heads FROM {role}; \
-         GRANT SELECT, INSERT ON custodia_audit_records, custodia_audit_heads TO {role}"
+        "REVOKE ALL ON custodia_audit_records, custodia_audit_heads, custodia_audit_outbox FROM {role}; \
+         GRANT SELECT, INSERT ON custodia_audit_records, custodia_audit_heads TO {role}; \
+         GRANT SELECT, INSERT, DELETE ON custodia_audit_outbox TO {role}"
     ))
 }
 

@@ -9,12 +9,18 @@
 //!     PRIMARY KEY (log, idx), CHECK (idx >= 0));
 //! CREATE TABLE custodia_audit_heads (
 //!     log TEXT NOT NULL, size BIGINT NOT NULL, root BYTEA NOT NULL, PRIMARY KEY (log, size));
+//! CREATE TABLE custodia_audit_outbox (
+//!     log TEXT NOT NULL, seq BIGINT GENERATED ALWAYS AS IDENTITY, payload BYTEA NOT NULL,
+//!     PRIMARY KEY (log, seq));
 //! ```
 //!
 //! Many logs share the tables, told apart by `log`. [`PostgresStore::migrate`]
 //! creates them (as an owner) and [`PostgresStore::grant`] gives an
-//! application role `SELECT, INSERT` only: the role that appends can neither
-//! update nor delete a record, so append-only is enforced by the database.
+//! application role `SELECT, INSERT` only on the log: the role that appends
+//! can neither update nor delete a record, so append-only is enforced by the
+//! database. The outbox holds events staged in an application's own
+//! transactions (`SqlxAuditStore::stage`, feature `sqlx`) until they are
+//! drained into the log; the role may insert, read and delete there.
 //!
 //! # Concurrent appenders
 //!

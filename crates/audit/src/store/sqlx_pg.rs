@@ -2,7 +2,8 @@
 //! tables, statements, lock and checksums of the sync
 //! `PostgresStore` (feature `postgres`; shared text in `pgsql`), so sync and async writers can append to the same log.
 
-use std::sync::{Mutex as SyncMutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
 
 use sqlx_core::query::query;
 use sqlx_core::raw_sql::raw_sql;
@@ -12,8 +13,8 @@ use tokio::sync::{Mutex, MutexGuard, oneshot};
 
 use super::pgsql::{
     ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL,
-    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, SCHEMA_SQL, anchor, check_anchor_counts,
-    check_scanned, crc, grant_sql, tampered, to_i64,
+    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, SCHEMA_SQL, STAGE_SQL, STAGED_PAGE,
+    TAKE_STAGED_SQL, anchor, check_anchor_counts, check_scanned, crc, grant_sql, tampered, to_i64,
 };
 use crate::log::check_anchors;
 use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash};
@@ -77,6 +78,19 @@ pub(crate) struct View {
 ///   task is cancelled while it commits others' records may or may not have
 ///   committed; the store's tree stays consistent either way (it re-reads
 ///   what the database holds on the next append).
+/// * **Staging: the event in the caller's own transaction.** An application
+///   that changes data in a transaction can [`stage`](Self::stage) that
+///   change's event in the same transaction (one `INSERT` into
+///   `custodia_audit_outbox`) instead of appending it first: the event is
+///   then durable exactly when the change commits, and never when it rolls
+///   back. [`drain`](Self::drain) moves staged events of every process into
+///   the log, oldest first, under the log's lock;
+///   [`drain_soon`](Self::drain_soon) does it on a background task, at most
+///   one at a time per store, and is what a committer calls. Until drained
+///   a staged event is durable but not yet in the tree: readers that must
+///   see every committed event (a verifier, an export) drain first. A staged
+///   row that is not a canonical event is [`Error::Tampered`] and stays
+///   where it is.
 /// * **Behind a transaction-pooling proxy** (pgbouncer): the lock is
 ///   transaction-scoped and nothing is set per session, so it works as is
 ///   where the proxy supports prepared statements (pgbouncer 1.21+,
@@ -86,6 +100,10 @@ pub struct SqlxAuditStore {
     log: String,
     queue: SyncMutex<Vec<Pending>>,
     view: Mutex<View>,
+    /// A background drain is running ([`SqlxAuditStore::drain_soon`]).
+    draining: AtomicBool,
+    /// Events were staged since the running drain began.
+    staged_since: AtomicBool,
 }
 
 impl std::fmt::Debug for SqlxAuditStore {
@@ -148,6 +166,8 @@ impl SqlxAuditStore {
             log: log.to_owned(),
             queue: SyncMutex::new(Vec::new()),
             view: Mutex::new(View::default()),
+            draining: AtomicBool::new(false),
+            staged_since: AtomicBool::new(false),
         })
     }
 
@@ -228,8 +248,8 @@ impl SqlxAuditStore {
     }
 
     async fn commit_group(&self, tree: &mut MerkleTree, batch: Vec<Pending>) {
-        match self.write(tree, &batch).await {
-            Ok(mut first) => {
+        match self.write(tree, &batch, false).await {
+            Ok((mut first, _)) => {
                 for p in batch {
                     let _ = p.done.send(Ok(first));
                     first += p.records.len() as u64;
@@ -247,8 +267,15 @@ impl SqlxAuditStore {
     }
 
     /// One transaction: lock the log, read what others appended, append the
-    /// batch and the new head, commit.
-    async fn write(&self, tree: &mut MerkleTree, batch: &[Pending]) -> Result<u64, Error> {
+    /// batch, then (if `staged`) up to [`STAGED_PAGE`] staged events, and the
+    /// new head; commit. Returns the first index and how many staged events
+    /// it moved.
+    async fn write(
+        &self,
+        tree: &mut MerkleTree,
+        batch: &[Pending],
+        staged: bool,
+    ) -> Result<(u64, usize), Error> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         query::<Postgres>(APPEND_LOCK_SQL)
             .bind(&self.log)
@@ -257,38 +284,158 @@ impl SqlxAuditStore {
             .map_err(db)?;
         self.read_into(&mut tx, tree).await?;
         let first = tree.size();
-        let guard = Uncommitted {
+        let mut guard = Uncommitted {
             tree,
             first,
             committed: false,
         };
-        let mut guard = guard;
-        let mut index = first;
         for p in batch {
             for (record, leaf) in p.records.iter().zip(&p.leaves) {
-                guard.tree.push_hash(*leaf);
-                query::<Postgres>(INSERT_RECORD_SQL)
-                    .bind(&self.log)
-                    .bind(to_i64(index)?)
-                    .bind(record.as_slice())
-                    .bind(crc(index, record))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                index += 1;
+                self.insert(&mut tx, guard.tree, record, *leaf).await?;
             }
         }
-        let root = guard.tree.root_at(index)?;
-        query::<Postgres>(INSERT_HEAD_SQL)
-            .bind(&self.log)
-            .bind(to_i64(index)?)
-            .bind(&root[..])
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        let moved = if staged {
+            self.move_staged(&mut tx, guard.tree).await?
+        } else {
+            0
+        };
+        let index = guard.tree.size();
+        if index > first {
+            let root = guard.tree.root_at(index)?;
+            query::<Postgres>(INSERT_HEAD_SQL)
+                .bind(&self.log)
+                .bind(to_i64(index)?)
+                .bind(&root[..])
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         tx.commit().await.map_err(db)?;
         guard.committed = true;
-        Ok(first)
+        Ok((first, moved))
+    }
+
+    /// Inserts `record` at the tree's next index and adds its leaf.
+    async fn insert(
+        &self,
+        conn: &mut PgConnection,
+        tree: &mut MerkleTree,
+        record: &[u8],
+        leaf: Hash,
+    ) -> Result<(), Error> {
+        let index = tree.size();
+        query::<Postgres>(INSERT_RECORD_SQL)
+            .bind(&self.log)
+            .bind(to_i64(index)?)
+            .bind(record)
+            .bind(crc(index, record))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        tree.push_hash(leaf);
+        Ok(())
+    }
+
+    /// Takes up to [`STAGED_PAGE`] staged events, oldest first, and inserts
+    /// them as the next records; returns how many.
+    async fn move_staged(
+        &self,
+        conn: &mut PgConnection,
+        tree: &mut MerkleTree,
+    ) -> Result<usize, Error> {
+        let mut rows = query::<Postgres>(TAKE_STAGED_SQL)
+            .bind(&self.log)
+            .bind(STAGED_PAGE)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)))
+            .collect::<Result<Vec<_>, sqlx_core::Error>>()
+            .map_err(db)?;
+        rows.sort_unstable_by_key(|(seq, _)| *seq);
+        for (seq, payload) in &rows {
+            canonical::check(payload).map_err(|e| Error::Tampered {
+                path: std::path::PathBuf::from(format!(
+                    "postgres:custodia_audit_outbox/{}",
+                    self.log
+                )),
+                offset: 0,
+                index: u64::try_from(*seq).ok(),
+                reason: format!("staged event {seq} is not a canonical event: {e}"),
+            })?;
+            self.insert(conn, tree, payload, leaf_hash(payload)).await?;
+        }
+        Ok(rows.len())
+    }
+
+    /// Stages `event` in the transaction `conn` is in: it reaches the log
+    /// (at the next [`drain`](Self::drain), in any process) if and only if
+    /// that transaction commits. One `INSERT`; the log's lock is not taken.
+    /// The caller's role needs `INSERT` on `custodia_audit_outbox`
+    /// ([`grant`](Self::grant) gives it).
+    pub async fn stage(&self, conn: &mut PgConnection, event: &Event) -> Result<(), Error> {
+        event.validate()?;
+        let mut record = Vec::with_capacity(canonical::encoded_len(event));
+        canonical::encode_into(event, &mut record);
+        query::<Postgres>(STAGE_SQL)
+            .bind(&self.log)
+            .bind(record)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Moves every event staged for this log by committed transactions, of
+    /// any process, into the log, oldest first (pages of 1,000, one
+    /// transaction each, under the log's lock); returns how many.
+    pub async fn drain(&self) -> Result<u64, Error> {
+        let mut view = self.view.lock().await;
+        let mut moved = 0;
+        loop {
+            let (_, page) = self.write(&mut view.tree, &[], true).await?;
+            moved += page as u64;
+            if (page as i64) < STAGED_PAGE {
+                return Ok(moved);
+            }
+        }
+    }
+
+    /// Drains on a background tokio task, soon: call it after committing a
+    /// transaction that staged events. At most one drain runs per store;
+    /// calls while it runs make it run once more, so nothing staged before
+    /// a call is left behind. Outside a tokio runtime it does nothing (the
+    /// next drain, of any process, moves the events). A failed drain leaves
+    /// the events staged, reports through `tracing` (feature `tracing`), and
+    /// is retried by the next call.
+    pub fn drain_soon(self: &Arc<Self>) {
+        self.staged_since.store(true, Ordering::SeqCst);
+        if self.draining.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.draining.store(false, Ordering::SeqCst);
+            return;
+        };
+        let store = Arc::clone(self);
+        runtime.spawn(async move {
+            loop {
+                store.staged_since.store(false, Ordering::SeqCst);
+                let result = store.drain().await;
+                #[cfg(feature = "tracing")]
+                if let Err(e) = &result {
+                    tracing::error!(target: "custodia.audit", log = %store.log, "draining staged audit events failed: {e}");
+                }
+                drop(result);
+                store.draining.store(false, Ordering::SeqCst);
+                if !store.staged_since.load(Ordering::SeqCst)
+                    || store.draining.swap(true, Ordering::SeqCst)
+                {
+                    break;
+                }
+            }
+        });
     }
 
     /// Reads records other writers appended into the tree (as far as this
