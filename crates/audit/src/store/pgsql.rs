@@ -39,6 +39,11 @@ pub(crate) const NEXT_INDEX_SQL: &str =
 pub(crate) const INSERT_RECORD_SQL: &str =
     "INSERT INTO custodia_audit_records (log, idx, payload, crc) VALUES ($1, $2, $3, $4)";
 
+/// Records in one statement: log, then arrays of index, payload, [`crc`].
+pub(crate) const INSERT_RECORDS_SQL: &str =
+    "INSERT INTO custodia_audit_records (log, idx, payload, crc)
+     SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bigint[])";
+
 /// The tree head a writer computed: log, size, root.
 pub(crate) const INSERT_HEAD_SQL: &str =
     "INSERT INTO custodia_audit_heads (log, size, root) VALUES ($1, $2, $3)";

@@ -12,7 +12,7 @@ use sqlx_postgres::{PgConnection, PgPool, Postgres};
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 
 use super::pgsql::{
-    ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL,
+    ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORDS_SQL,
     MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, SCHEMA_SQL, STAGE_SQL, STAGED_PAGE,
     TAKE_STAGED_SQL, anchor, check_anchor_counts, check_scanned, crc, grant_sql, tampered, to_i64,
 };
@@ -289,16 +289,22 @@ impl SqlxAuditStore {
             first,
             committed: false,
         };
-        for p in batch {
-            for (record, leaf) in p.records.iter().zip(&p.leaves) {
-                self.insert(&mut tx, guard.tree, record, *leaf).await?;
-            }
-        }
-        let moved = if staged {
-            self.move_staged(&mut tx, guard.tree).await?
+        let staged_rows = if staged {
+            self.take_staged(&mut tx).await?
         } else {
-            0
+            Vec::new()
         };
+        let records: Vec<(&[u8], Hash)> = batch
+            .iter()
+            .flat_map(|p| {
+                p.records
+                    .iter()
+                    .map(Vec::as_slice)
+                    .zip(p.leaves.iter().copied())
+            })
+            .chain(staged_rows.iter().map(|r| (r.as_slice(), leaf_hash(r))))
+            .collect();
+        self.insert_all(&mut tx, guard.tree, &records).await?;
         let index = guard.tree.size();
         if index > first {
             let root = guard.tree.root_at(index)?;
@@ -312,37 +318,48 @@ impl SqlxAuditStore {
         }
         tx.commit().await.map_err(db)?;
         guard.committed = true;
-        Ok((first, moved))
+        Ok((first, staged_rows.len()))
     }
 
-    /// Inserts `record` at the tree's next index and adds its leaf.
-    async fn insert(
+    /// Inserts `records` at the tree's next indexes, in one statement, and
+    /// adds their leaves.
+    async fn insert_all(
         &self,
         conn: &mut PgConnection,
         tree: &mut MerkleTree,
-        record: &[u8],
-        leaf: Hash,
+        records: &[(&[u8], Hash)],
     ) -> Result<(), Error> {
-        let index = tree.size();
-        query::<Postgres>(INSERT_RECORD_SQL)
+        if records.is_empty() {
+            return Ok(());
+        }
+        let first = tree.size();
+        let (mut indexes, mut payloads, mut crcs) = (
+            Vec::with_capacity(records.len()),
+            Vec::with_capacity(records.len()),
+            Vec::with_capacity(records.len()),
+        );
+        for (index, (record, _)) in (first..).zip(records) {
+            indexes.push(to_i64(index)?);
+            payloads.push(*record);
+            crcs.push(crc(index, record));
+        }
+        query::<Postgres>(INSERT_RECORDS_SQL)
             .bind(&self.log)
-            .bind(to_i64(index)?)
-            .bind(record)
-            .bind(crc(index, record))
+            .bind(&indexes)
+            .bind(&payloads)
+            .bind(&crcs)
             .execute(&mut *conn)
             .await
             .map_err(db)?;
-        tree.push_hash(leaf);
+        for (_, leaf) in records {
+            tree.push_hash(*leaf);
+        }
         Ok(())
     }
 
-    /// Takes up to [`STAGED_PAGE`] staged events, oldest first, and inserts
-    /// them as the next records; returns how many.
-    async fn move_staged(
-        &self,
-        conn: &mut PgConnection,
-        tree: &mut MerkleTree,
-    ) -> Result<usize, Error> {
+    /// Takes up to [`STAGED_PAGE`] staged events, oldest first, each checked
+    /// to be a canonical event.
+    async fn take_staged(&self, conn: &mut PgConnection) -> Result<Vec<Vec<u8>>, Error> {
         let mut rows = query::<Postgres>(TAKE_STAGED_SQL)
             .bind(&self.log)
             .bind(STAGED_PAGE)
@@ -364,9 +381,8 @@ impl SqlxAuditStore {
                 index: u64::try_from(*seq).ok(),
                 reason: format!("staged event {seq} is not a canonical event: {e}"),
             })?;
-            self.insert(conn, tree, payload, leaf_hash(payload)).await?;
         }
-        Ok(rows.len())
+        Ok(rows.into_iter().map(|(_, payload)| payload).collect())
     }
 
     /// Stages `event` in the transaction `conn` is in: it reaches the log
