@@ -16,7 +16,11 @@
 //!   `sub` in two tenants is two actors;
 //! * roles: the `roles` claim, an array of role names (absent means none:
 //!   deny by default);
-//! * region: the `region` claim if present, else the authenticator's default.
+//! * region: the tenant's home region when the deployment declares it
+//!   ([`JwtAuthenticator::home_regions`]; a token whose `region` claim says
+//!   otherwise is refused, 403), else the `region` claim if present, else the
+//!   authenticator's default. Where data lives is the deployment's fact, not
+//!   the caller's: declare the homes where transfers are checked.
 //!
 //! Every refusal is [`Error::Unauthorized`] (401) with a fixed reason, except a
 //! tenant this deployment does not serve ([`JwtAuthenticator::serve_only`]),
@@ -31,7 +35,7 @@
 //! only against the clock (`exp`, `nbf`). A token that fails is never
 //! remembered, and a token one byte away is a different entry.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -121,6 +125,7 @@ pub struct JwtAuthenticator {
     validation: Validation,
     tenant_claim: TenantClaim,
     region: Region,
+    homes: BTreeMap<TenantId, Region>,
     kind: ActorKind,
     served: Option<BTreeSet<TenantId>>,
     clock: Arc<dyn Clock>,
@@ -250,6 +255,7 @@ impl JwtAuthenticator {
             validation,
             tenant_claim: TenantClaim::Uuid("tid".into()),
             region: Region::EU,
+            homes: BTreeMap::new(),
             kind: ActorKind::Agent,
             served: None,
             clock: Arc::new(SystemClock),
@@ -275,6 +281,14 @@ impl JwtAuthenticator {
     #[must_use]
     pub fn default_region(self, region: Region) -> Self {
         self.with(|a| a.region = region)
+    }
+
+    /// Each tenant's home region: the identity's region for its tokens. A
+    /// token whose `region` claim names another region is refused (403).
+    #[must_use]
+    pub fn home_regions(self, homes: impl IntoIterator<Item = (TenantId, Region)>) -> Self {
+        let homes: BTreeMap<TenantId, Region> = homes.into_iter().collect();
+        self.with(|a| a.homes = homes)
     }
 
     /// The actor kind recorded in audit events (default: agent).
@@ -358,11 +372,21 @@ impl JwtAuthenticator {
         if claims.sub.is_empty() {
             return Err(unauthorized(MISSING_CLAIM));
         }
-        let region = match claims.region {
-            Some(r) => r
-                .parse()
-                .map_err(|_| unauthorized("the token's region claim is not a region"))?,
-            None => self.region,
+        let claimed: Option<Region> = match claims.region {
+            Some(r) => Some(
+                r.parse()
+                    .map_err(|_| unauthorized("the token's region claim is not a region"))?,
+            ),
+            None => None,
+        };
+        let region = match (self.homes.get(&tenant), claimed) {
+            (Some(home), Some(claimed)) if *home != claimed => {
+                return Err(Error::Forbidden {
+                    reason: "the token's region is not its tenant's home region".into(),
+                });
+            }
+            (Some(home), _) => *home,
+            (None, claimed) => claimed.unwrap_or(self.region),
         };
         let actor = ActorId::from_external_key(tenant, ACTOR_SYSTEM, &claims.sub);
         let mut context = TenantContext::new(tenant, actor, region);
@@ -577,6 +601,37 @@ mod tests {
         auth.verify(&t).unwrap();
         let auth = auth.serve_only([TenantId::random()]);
         assert_eq!(auth.verify(&t).unwrap_err().kind(), "forbidden");
+    }
+
+    #[test]
+    fn a_declared_home_region_is_the_identitys_and_a_token_cannot_move_it() {
+        let (home, elsewhere) = (TenantId::random(), TenantId::random());
+        let auth = auth()
+            .default_region(Region::EU)
+            .home_regions([(home, Region::AU)]);
+        let id = auth.verify(&token(claims(home, 1_900_000_000))).unwrap();
+        assert_eq!(id.context().region(), Region::AU);
+        let mut moved = claims(home, 1_900_000_000);
+        moved["region"] = serde_json::json!("US");
+        let e = auth.verify(&token(moved)).unwrap_err();
+        assert_eq!(e.kind(), "forbidden", "{e}");
+        let mut same = claims(home, 1_900_000_001);
+        same["region"] = serde_json::json!("AU");
+        assert_eq!(
+            auth.verify(&token(same)).unwrap().context().region(),
+            Region::AU
+        );
+        // An undeclared tenant: the claim, else the default.
+        let mut claimed = claims(elsewhere, 1_900_000_000);
+        claimed["region"] = serde_json::json!("CA");
+        assert_eq!(
+            auth.verify(&token(claimed)).unwrap().context().region(),
+            Region::CA
+        );
+        let plain = auth
+            .verify(&token(claims(elsewhere, 1_900_000_001)))
+            .unwrap();
+        assert_eq!(plain.context().region(), Region::EU);
     }
 
     #[test]

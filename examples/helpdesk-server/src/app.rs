@@ -380,8 +380,7 @@ pub async fn start(options: Options) -> Result<Server, Error> {
     if created && options.seed {
         setup::seed(&app).await?;
     }
-    let auth =
-        crate::tokens::authenticator(&secrets.token_seed, tenants.iter().map(|(_, id)| *id))?;
+    let auth = crate::tokens::authenticator(&secrets.token_seed, &options.home_regions())?;
     let layer = CustodiaLayer::new(auth, pool)
         .audit(VaultSink(app.clone()))
         .audit_reads(options.audit_reads);

@@ -1,12 +1,13 @@
 //! The command line, and the data directory every server process of one
 //! deployment shares (root key, token key, checkpoint key, retention policy).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use custodia_audit::checkpoint::Signer;
-use custodia_core::TenantId;
+use custodia_core::{Region, TenantId};
 use custodia_crypt::SecretKey;
 use custodia_example_helpdesk::{CHECKPOINT_ORIGIN, DEFAULT_POLICY};
 
@@ -18,8 +19,12 @@ use crate::Error;
 pub const DEFAULT_SCHEMA: &str = "custodia_helpdesk_server";
 
 /// The tenants served unless `--tenant` says otherwise: the embedded
-/// example's two subscribers, by billing account.
-pub const DEFAULT_TENANTS: [&str; 2] = ["ACME-0042", "GLOBEX-7"];
+/// example's two subscribers, by billing account, and their home regions.
+pub const DEFAULT_TENANTS: [(&str, Region); 2] =
+    [("ACME-0042", Region::AU), ("GLOBEX-7", Region::UK)];
+
+/// The home region of a tenant served without one (`--tenant KEY`).
+pub const DEFAULT_REGION: Region = Region::EU;
 
 /// The key system tenant keys (the token's `org` claim) are mapped under:
 /// `TenantId::from_external_key("billing.account", key)`, as in the example.
@@ -47,7 +52,8 @@ deployment: they share the tickets, keys and audit log.
   --no-seed              do not add the example's six tickets to a newly created schema
   --data DIR             root key, token key, checkpoint key and retention policy, created when
                          missing (default: custodia-helpdesk-server in the system's temporary directory)
-  --tenant KEY           serve this billing account (repeatable; default ACME-0042 and GLOBEX-7)
+  --tenant KEY[=REGION]  serve this billing account, its data homed in REGION (AU, CA, UK, US, EU,
+                         NZ; default EU); repeatable; default ACME-0042=AU and GLOBEX-7=UK
   --sweep-every SECS     run the retention sweep over every served tenant this often (default 3600; 0: never)
   --staleness-ms MS      how long cached keys are trusted before the key store is asked again,
                          bounding how late a shred elsewhere is seen here (default 1000)
@@ -79,6 +85,9 @@ pub struct Options {
     pub data: PathBuf,
     /// The billing accounts served.
     pub tenants: Vec<String>,
+    /// Where each served tenant's data lives (billing account → region;
+    /// [`DEFAULT_REGION`] for one not listed).
+    pub regions: BTreeMap<String, Region>,
     /// Retention sweep period (`None`: never).
     pub sweep_every: Option<Duration>,
     /// Key cache staleness bound.
@@ -116,7 +125,14 @@ impl Default for Options {
             reset: false,
             seed: true,
             data: std::env::temp_dir().join("custodia-helpdesk-server"),
-            tenants: DEFAULT_TENANTS.iter().map(|t| (*t).to_owned()).collect(),
+            tenants: DEFAULT_TENANTS
+                .iter()
+                .map(|(t, _)| (*t).to_owned())
+                .collect(),
+            regions: DEFAULT_TENANTS
+                .iter()
+                .map(|(t, r)| ((*t).to_owned(), *r))
+                .collect(),
             sweep_every: Some(Duration::from_secs(3600)),
             staleness: Duration::from_millis(1000),
             audit_reads: true,
@@ -155,6 +171,7 @@ pub fn parse_args_with_env(
 ) -> Result<Command, String> {
     let mut o = Options::default();
     let mut tenants: Vec<String> = Vec::new();
+    let mut regions: BTreeMap<String, Region> = BTreeMap::new();
     let mut token: Option<(String, String)> = None;
     let (mut subject, mut ttl) = (None, Duration::from_secs(3600));
     let mut args = args.into_iter();
@@ -189,7 +206,20 @@ pub fn parse_args_with_env(
                     "--database-owner" => o.owner = Some(value()?),
                     "--schema" => o.schema = value()?,
                     "--data" => o.data = PathBuf::from(value()?),
-                    "--tenant" => tenants.push(value()?),
+                    "--tenant" => {
+                        let v = value()?;
+                        let (key, region) = match v.split_once('=') {
+                            Some((key, region)) => (
+                                key.to_owned(),
+                                region.parse().map_err(|_| {
+                                    format!("--tenant {v:?}: {region:?} is not a region (AU, CA, UK, US, EU, NZ)")
+                                })?,
+                            ),
+                            None => (v, DEFAULT_REGION),
+                        };
+                        regions.insert(key.clone(), region);
+                        tenants.push(key);
+                    }
                     "--sweep-every" => {
                         let secs: u64 = number(&flag, &value()?)?;
                         o.sweep_every = (secs > 0).then(|| Duration::from_secs(secs));
@@ -219,6 +249,7 @@ pub fn parse_args_with_env(
     }
     if !tenants.is_empty() {
         o.tenants = tenants;
+        o.regions = regions;
     }
     if o.tenants.iter().any(String::is_empty) {
         return Err("--tenant needs a non-empty billing account".into());
@@ -256,6 +287,17 @@ impl Options {
         self.tenants
             .iter()
             .map(|key| (key.clone(), tenant_id(key)))
+            .collect()
+    }
+
+    /// The served tenants' home regions.
+    pub fn home_regions(&self) -> Vec<(TenantId, Region)> {
+        self.tenants
+            .iter()
+            .map(|key| {
+                let region = self.regions.get(key).copied().unwrap_or(DEFAULT_REGION);
+                (tenant_id(key), region)
+            })
             .collect()
     }
 }
@@ -449,6 +491,13 @@ mod tests {
         assert_eq!(o.database.as_deref(), Some("postgres://app@db/x"));
         assert_eq!(o.owner, None);
         assert_eq!(o.tenants, ["ACME-0042", "GLOBEX-7"]);
+        assert_eq!(
+            o.home_regions(),
+            [
+                (tenant_id("ACME-0042"), Region::AU),
+                (tenant_id("GLOBEX-7"), Region::UK)
+            ]
+        );
         assert!(o.seed && o.audit_reads);
     }
 
@@ -458,8 +507,7 @@ mod tests {
             "--listen=127.0.0.1:0",
             "--tenant",
             "A",
-            "--tenant",
-            "B",
+            "--tenant=B=NZ",
             "--sweep-every",
             "0",
             "--print-token",
@@ -470,6 +518,10 @@ mod tests {
         ]);
         assert_eq!(o.listen.port(), 0);
         assert_eq!(o.tenants, ["A", "B"]);
+        assert_eq!(
+            o.home_regions(),
+            [(tenant_id("A"), Region::EU), (tenant_id("B"), Region::NZ)]
+        );
         assert_eq!(o.sweep_every, None);
         let token = o.print_token.unwrap();
         assert_eq!(token.roles, ["agent", "dpo"]);
@@ -485,6 +537,7 @@ mod tests {
             (&["--print-token", "A"], "needs TENANT and ROLES"),
             (&["--reset"], "--reset needs the owner"),
             (&["--subject", "x"], "goes with --print-token"),
+            (&["--tenant", "A=MARS"], "is not a region"),
         ] {
             let e = parse(args).unwrap_err();
             assert!(e.contains(says), "{e}");

@@ -7,6 +7,15 @@
 //! personal value replaced by a token (`<EMAIL_1>`), and the reply's tokens
 //! are replaced back before the agent reads it. The response shows exactly
 //! what left (`sent`), so the promise can be checked from outside.
+//!
+//! Tokenised text is still personal data (pseudonymised, GDPR Art. 4(5)),
+//! so it leaves only where it may go: the transfer from the tenant's home
+//! region (from the deployment's `--tenant KEY=REGION`, never the token) to
+//! the summariser's endpoint is checked first, as in the embedded example
+//! (`flow::summariser_transfer`): ACME's AU tickets go to the Sydney
+//! endpoint; GLOBEX's UK tickets would go to the US, and the summariser is
+//! not in the UK-US data bridge, so the request is refused (403) and nothing
+//! leaves.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -45,9 +54,10 @@ impl CompletionClient for Summariser {
     }
 }
 
-/// `POST /tickets/{id}/summary`: `{"sent": [what left], "reply": the
-/// unmasked summary, "masked": {kind: count}}`, audited as a `share` of the
-/// contact's data.
+/// `POST /tickets/{id}/summary`: `{"transfer": its legal basis, "sent":
+/// [what left], "reply": the unmasked summary, "masked": {kind: count}}`,
+/// audited as a `share` of the contact's data; 403 when the transfer is not
+/// allowed.
 pub(crate) async fn summarise(
     State(app): State<Arc<App>>,
     Tenant(ctx): Tenant,
@@ -60,6 +70,14 @@ pub(crate) async fn summarise(
     let access = tickets::field_access(&app, &ctx, &ticket, &DataCategory::USER_CONTENT_TICKET);
     if !access.can_read() {
         return Err(forbidden("your roles may not read the ticket's text"));
+    }
+    let transfer = custodia_example_helpdesk::flow::summariser_transfer(
+        ctx.region(),
+        app.clock.now().date_naive(),
+    )
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !transfer.allowed() {
+        return Err(forbidden(format!("nothing was sent: {transfer}")));
     }
     let body = match ticket.open(&app, 3).await? {
         Opened::Value(body) => body,
@@ -86,6 +104,7 @@ pub(crate) async fn summarise(
         audit,
         Json(json!({
             "ticket": ticket.id,
+            "transfer": transfer.to_string(),
             "sent": sent,
             "reply": done.reply,
             "masked": masked,

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use custodia_axum::jwt::{JwtAuthenticator, TenantClaim};
-use custodia_core::{Clock, TenantId};
+use custodia_core::{Clock, Region, TenantId};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
 use crate::Error;
@@ -42,10 +42,11 @@ pub fn public_key(seed: &[u8; 32]) -> Result<Vec<u8>, Error> {
     Ok(pair.public_key().as_ref().to_vec())
 }
 
-/// The authenticator for tokens signed with `seed`, serving only `tenants`.
+/// The authenticator for tokens signed with `seed`, serving only `tenants`,
+/// each homed in its region (a token cannot claim another).
 pub fn authenticator(
     seed: &[u8; 32],
-    tenants: impl IntoIterator<Item = TenantId>,
+    tenants: &[(TenantId, Region)],
 ) -> Result<JwtAuthenticator, Error> {
     Ok(
         JwtAuthenticator::ed25519(&public_key(seed)?, ISSUER, AUDIENCE)?
@@ -53,7 +54,8 @@ pub fn authenticator(
                 claim: TENANT_CLAIM.into(),
                 system: TENANT_SYSTEM.into(),
             })
-            .serve_only(tenants),
+            .serve_only(tenants.iter().map(|(id, _)| *id))
+            .home_regions(tenants.iter().copied()),
     )
 }
 
@@ -115,10 +117,11 @@ mod tests {
     fn minted_tokens_verify_for_served_tenants_only() {
         let seed = [9u8; 32];
         let acme = crate::config::tenant_id("ACME-0042");
-        let auth = authenticator(&seed, [acme]).unwrap();
+        let auth = authenticator(&seed, &[(acme, Region::AU)]).unwrap();
         let token = mint_for(&seed, "ACME-0042", &["agent"], "sam", &SystemClock).unwrap();
         let id = auth.verify(&token).unwrap();
         assert_eq!(id.context().tenant(), acme);
+        assert_eq!(id.context().region(), Region::AU);
         let other = mint_for(&seed, "GLOBEX-7", &["agent"], "kim", &SystemClock).unwrap();
         assert_eq!(auth.verify(&other).unwrap_err().kind(), "forbidden");
         let forged = mint_for(&[8u8; 32], "ACME-0042", &["agent"], "sam", &SystemClock).unwrap();

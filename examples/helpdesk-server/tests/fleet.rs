@@ -175,8 +175,28 @@ impl Fleet {
         .collect()
     }
 
-    /// The shared audit log, opened (and so verified) by the sync reader.
+    /// The shared audit log, with what the servers staged drained into it,
+    /// opened (and so verified) by the sync reader.
     fn audit_log(&self) -> AuditLog<PostgresStore> {
+        let options = env_url("CUSTODIA_PG_APP_URL")
+            .parse::<sqlx_postgres::PgConnectOptions>()
+            .unwrap()
+            .options([("search_path", self.schema.as_str())]);
+        let drain = async {
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let store = custodia_audit::SqlxAuditStore::new(pool.clone(), "helpdesk").unwrap();
+            store.drain().await.unwrap();
+            pool.close().await;
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(drain);
         let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
         config.options(&format!("-c search_path={}", self.schema));
         let client = config.connect(postgres::NoTls).unwrap();
@@ -873,6 +893,31 @@ fn roles_see_fields_as_their_policy_says_and_the_summariser_sees_only_tokens() {
                 .as_str()
                 .unwrap()
                 .contains("alice.ng@example.com")
+        );
+
+        assert!(
+            summary["transfer"].as_str().unwrap().contains("AU"),
+            "{summary}"
+        );
+
+        // GLOBEX's ticket text is homed in the UK; the summariser would
+        // process it in the US, outside the UK-US data bridge: nothing leaves.
+        let globex = fleet.token(GLOBEX, &["agent"], "kim");
+        let (_, theirs) = http.get("/tickets", &globex).await;
+        let id = theirs[0]["id"].as_str().unwrap().to_owned();
+        let (status, refused) = http
+            .send(
+                Method::POST,
+                &format!("/tickets/{id}/summary"),
+                Some(&globex),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        let says = refused["message"].as_str().unwrap();
+        assert!(
+            says.contains("nothing was sent") && says.contains("US"),
+            "{says}"
         );
 
         // Agents change their own tickets only; supervisors delete.

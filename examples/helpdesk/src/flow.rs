@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use custodia_core::chrono::TimeDelta;
+use custodia_core::chrono::{NaiveDate, TimeDelta};
 use custodia_core::{
     ActorId, Clock, DataCategory, ManualClock, Region, Role, SubjectId, TenantId, Timestamp,
 };
@@ -89,6 +89,32 @@ pub const UK_ADEQUACY_JSON: &str = r#"{
                      "description": "only organisations in the UK Extension to the EU-US DPF" } }
   ]
 }"#;
+
+/// The AI summariser, as a transfer recipient: not in the UK-US data bridge.
+pub const SUMMARISER: &str = "Summa AI Inc. (summariser)";
+
+/// Where the summariser processes data homed in `home`: its Sydney endpoint
+/// for AU tenants, its US one for everyone else.
+pub fn summariser_region(home: Region) -> Region {
+    if home == Region::AU {
+        Region::AU
+    } else {
+        Region::US
+    }
+}
+
+/// The transfer rules the example follows: the built-in adequacy lists and
+/// the UK's own ([`UK_ADEQUACY_JSON`]).
+pub fn transfer_rules() -> Result<TransferRules, Error> {
+    let uk_rules = AdequacyList::from_json(UK_ADEQUACY_JSON)?;
+    Ok(TransferRules::new(vec![AdequacyList::builtin()?, uk_rules]))
+}
+
+/// May ticket text homed in `home` go to the summariser on `today`?
+pub fn summariser_transfer(home: Region, today: NaiveDate) -> Result<TransferDecision, Error> {
+    let recipient = Recipient::new(SUMMARISER);
+    Ok(transfer_rules()?.check(home, summariser_region(home), &recipient, today))
+}
 
 /// The retention policy the helpdesk promises in its privacy notice, loaded
 /// by custodia-retention: the sweep (step 6) and the erasure's holds and
@@ -316,15 +342,18 @@ pub fn run_on(dir: &Path, database: &Database) -> Result<Report, Error> {
     let clock = Arc::new(ManualClock::new(start_time()));
 
     // ---- 1. Subscribers, residency, transfers --------------------------------
-    let uk_rules = AdequacyList::from_json(UK_ADEQUACY_JSON)?;
-    let rules = TransferRules::new(vec![AdequacyList::builtin()?, uk_rules]);
+    let rules = transfer_rules()?;
     let today = start_time().date_naive();
-    let summa_plain = Recipient::new("Summa AI Inc. (summariser)");
-    let summa_bridge = Recipient::new("Summa AI Inc. (summariser)").certified("uk-us-data-bridge");
+    let summa_bridge = Recipient::new(SUMMARISER).certified("uk-us-data-bridge");
     let transfers = vec![
-        rules.check(Region::AU, Region::AU, &summa_plain, today),
-        rules.check(Region::UK, Region::US, &summa_plain, today),
-        rules.check(Region::UK, Region::US, &summa_bridge, today),
+        summariser_transfer(Region::AU, today)?,
+        summariser_transfer(Region::UK, today)?,
+        rules.check(
+            Region::UK,
+            summariser_region(Region::UK),
+            &summa_bridge,
+            today,
+        ),
     ];
     let mut lines = vec![
         format!("ACME-0042 -> tenant {}  home region AU (Australia), data stays in Sydney", cast.acme),
