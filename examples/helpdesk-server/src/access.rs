@@ -57,25 +57,11 @@ pub(crate) fn policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
     let field = |role: &RoleName, category, access| {
         PolicyChange::SetField(role.clone(), FieldRule { category, access })
     };
-    let mut changes = vec![
-        PolicyChange::DefineRole(agent.clone()),
+    // The embedded example's roles, and what the server adds to them.
+    let mut changes = custodia_example_helpdesk::flow::acme_roles()
+        .map_err(|e| Error::Config(format!("the example's roles: {e}")))?;
+    changes.extend([
         grant(&agent, "ticket", Operation::Create, Scope::Own)?,
-        grant(&agent, "ticket", Operation::Read, Scope::Tenant)?,
-        grant(&agent, "ticket", Operation::Update, Scope::Own)?,
-        field(
-            &agent,
-            DataCategory::USER_CONTENT_TICKET,
-            FieldAccess::Write,
-        ),
-        field(&agent, DataCategory::USER_NAME, FieldAccess::Read),
-        field(&agent, DataCategory::USER_CONTACT_EMAIL, FieldAccess::Read),
-        field(
-            &agent,
-            DataCategory::USER_CONTACT_PHONE,
-            FieldAccess::Hidden,
-        ),
-        PolicyChange::DefineRole(supervisor.clone()),
-        field(&supervisor, DataCategory::USER, FieldAccess::Read),
         field(
             &supervisor,
             DataCategory::USER_CONTENT_TICKET,
@@ -87,7 +73,7 @@ pub(crate) fn policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
         field(&dpo, DataCategory::USER, FieldAccess::Masked),
         PolicyChange::DefineRole(auditor.clone()),
         grant(&auditor, AUDIT_LOG, Operation::Read, Scope::Tenant)?,
-    ];
+    ]);
     for op in [
         Operation::Create,
         Operation::Read,

@@ -1001,18 +1001,32 @@ fn b64(bytes: &[u8]) -> String {
 /// contact's name and email, and never the phone number (calls go through
 /// the phone system); supervisors also see the phone.
 fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
+    let mut policy = AccessPolicy::new(tenant);
+    for change in acme_roles()? {
+        policy.apply_unchecked(change)?;
+    }
+    Ok(policy)
+}
+
+/// ACME's roles: `agent` reads the tenant's tickets and changes their own,
+/// writes the text, reads name and email, never sees the phone;
+/// `supervisor` reads every ticket and every personal field. The HTTP
+/// server builds its policy on these.
+pub fn acme_roles() -> Result<Vec<PolicyChange>, Error> {
     let agent = RoleName::new("agent")?;
     let supervisor = RoleName::new("supervisor")?;
-    let mut policy = AccessPolicy::new(tenant);
+    let grant = |role: &RoleName, op| -> Result<PolicyChange, Error> {
+        Ok(PolicyChange::Grant(
+            role.clone(),
+            Permission::new("ticket", op, Scope::Tenant)?,
+        ))
+    };
     let field = |role: &RoleName, category, access| {
         PolicyChange::SetField(role.clone(), FieldRule { category, access })
     };
-    for change in [
+    Ok(vec![
         PolicyChange::DefineRole(agent.clone()),
-        PolicyChange::Grant(
-            agent.clone(),
-            Permission::new("ticket", Operation::Read, Scope::Tenant)?,
-        ),
+        grant(&agent, Operation::Read)?,
         PolicyChange::Grant(
             agent.clone(),
             Permission::new("ticket", Operation::Update, Scope::Own)?,
@@ -1030,15 +1044,9 @@ fn acme_access_policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
             FieldAccess::Hidden,
         ),
         PolicyChange::DefineRole(supervisor.clone()),
-        PolicyChange::Grant(
-            supervisor.clone(),
-            Permission::new("ticket", Operation::Read, Scope::Tenant)?,
-        ),
+        grant(&supervisor, Operation::Read)?,
         field(&supervisor, DataCategory::USER, FieldAccess::Read),
-    ] {
-        policy.apply_unchecked(change)?;
-    }
-    Ok(policy)
+    ])
 }
 
 const USAGE: &str = "usage: helpdesk [--data DIR] [--database URL [--database-owner URL]]\n\n  --data DIR  keep the SQLite database, key store, audit log and policy in DIR\n              (default: a temporary directory); its helpdesk files are replaced on every run\n  --database URL        keep the tickets, keys and audit log in PostgreSQL instead (schema\n                        custodia_helpdesk, recreated on every run), connected as URL's role\n  --database-owner URL  the tables' owner, which creates the schema and grants URL's role only\n                        what it needs (default: URL; give a separate owner so row-level\n                        security binds the application role as in production)";
