@@ -164,8 +164,8 @@ pub use checkpoint::{Checkpoint, Signer, Verifier};
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
-#[cfg(feature = "sqlx")]
-pub use store::SqlxAuditStore;
 pub use store::{AuditStore, Durability, MemoryStore, SegmentOptions, SegmentStore};
+#[cfg(feature = "sqlx")]
+pub use store::{DRAIN_LINGER, SqlxAuditStore};
 // Errors.
 pub use error::Error;

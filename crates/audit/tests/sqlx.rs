@@ -578,6 +578,14 @@ fn drain_soon_moves_what_was_staged_in_the_background() {
         }
         log.catch_up().await.unwrap();
         assert_eq!(log.len().await, 20);
+        // At shutdown: settle waits for the background drain and leaves
+        // nothing staged.
+        stage_in_transaction(&log, &app, &event("soon", 20), true).await;
+        log.store().drain_soon();
+        log.store().settle().await.unwrap();
+        assert_eq!(staged_count(&app, &name).await, 0);
+        log.catch_up().await.unwrap();
+        assert_eq!(log.len().await, 21);
         AsyncAuditLog::verify(app.clone(), &name, None)
             .await
             .unwrap();

@@ -493,6 +493,10 @@ impl Server {
             job.abort();
             let _ = job.await;
         }
+        // Nothing staged by this process is left for another one to drain.
+        if let Err(e) = self.app.log.store().settle().await {
+            tracing::error!(target: "helpdesk_server", "draining the audit outbox at shutdown failed: {e}");
+        }
         let _ = tokio::task::spawn_blocking(move || drop(self)).await;
     }
 }

@@ -48,7 +48,7 @@ pub use segment::{Durability, SegmentOptions, SegmentStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 #[cfg(feature = "sqlx")]
-pub use sqlx_pg::SqlxAuditStore;
+pub use sqlx_pg::{DRAIN_LINGER, SqlxAuditStore};
 
 use crate::Error;
 use crate::merkle::{MerkleTree, TreeHead};

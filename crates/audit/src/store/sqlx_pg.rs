@@ -31,6 +31,11 @@ fn db(e: sqlx_core::Error) -> Error {
     }
 }
 
+/// How long [`SqlxAuditStore::drain_soon`] waits before draining: a drain
+/// costs a transaction of its own (lock, read, take, insert, head, commit)
+/// however many events it moves, so under load it should move many.
+pub const DRAIN_LINGER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Appends waiting for the next group commit.
 struct Pending {
     records: Vec<Vec<u8>>,
@@ -418,8 +423,19 @@ impl SqlxAuditStore {
         }
     }
 
-    /// Drains on a background tokio task, soon: call it after committing a
-    /// transaction that staged events. At most one drain runs per store;
+    /// For a shutdown, once nothing stages any more: waits for a background
+    /// drain to finish, then drains what is left; returns how many it moved.
+    pub async fn settle(&self) -> Result<u64, Error> {
+        while self.draining.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        self.drain().await
+    }
+
+    /// Drains on a background tokio task, soon ([`DRAIN_LINGER`] after the
+    /// first call, so that one drain moves what many commits staged): call
+    /// it after committing a transaction that staged events. At most one
+    /// drain runs per store;
     /// calls while it runs make it run once more, so nothing staged before
     /// a call is left behind. Outside a tokio runtime it does nothing (the
     /// next drain, of any process, moves the events). A failed drain leaves
@@ -437,6 +453,8 @@ impl SqlxAuditStore {
         let store = Arc::clone(self);
         runtime.spawn(async move {
             loop {
+                // Gather: one drain then moves what many commits staged.
+                tokio::time::sleep(DRAIN_LINGER).await;
                 store.staged_since.store(false, Ordering::SeqCst);
                 let result = store.drain().await;
                 #[cfg(feature = "tracing")]
