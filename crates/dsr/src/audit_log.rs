@@ -468,6 +468,12 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
             event.incident.map(|i| i.to_string()).unwrap_or_default(),
         )
     };
+    let subject_key = || {
+        Target::new(
+            "subject_key",
+            event.subject.map(|s| s.to_string()).unwrap_or_default(),
+        )
+    };
     let ok = Outcome::Success;
     Ok(match &event.action {
         DsrAction::RequestReceived { .. } => (custom("dsr.request_received")?, request()?, ok),
@@ -493,30 +499,13 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
             Target::new(record_type.as_str(), record_id.as_str())?,
             Outcome::Denied,
         ),
-        DsrAction::SubjectKeyShredded => (
-            Action::Erase,
-            Target::new(
-                "subject_key",
-                event.subject.map(|s| s.to_string()).unwrap_or_default(),
-            )?,
-            ok,
-        ),
-        DsrAction::SubjectKeyShredDeferred { .. } => (
-            custom("dsr.key_shred_deferred")?,
-            Target::new(
-                "subject_key",
-                event.subject.map(|s| s.to_string()).unwrap_or_default(),
-            )?,
-            ok,
-        ),
-        DsrAction::SubjectKeyShredStillDeferred { .. } => (
-            custom("dsr.key_shred_still_deferred")?,
-            Target::new(
-                "subject_key",
-                event.subject.map(|s| s.to_string()).unwrap_or_default(),
-            )?,
-            ok,
-        ),
+        DsrAction::SubjectKeyShredded => (Action::Erase, subject_key()?, ok),
+        DsrAction::SubjectKeyShredDeferred { .. } => {
+            (custom("dsr.key_shred_deferred")?, subject_key()?, ok)
+        }
+        DsrAction::SubjectKeyShredStillDeferred { .. } => {
+            (custom("dsr.key_shred_still_deferred")?, subject_key()?, ok)
+        }
         DsrAction::RecordsResealed { source: s, .. } => {
             (custom("dsr.records_resealed")?, source(s)?, ok)
         }

@@ -194,10 +194,9 @@ pub(crate) trait SqlExec {
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, Error>;
 }
 
-/// A connection: statements on their own, or in a write transaction.
-pub(crate) trait SqlConnection: Send + 'static {
-    /// The connection itself, for single statements.
-    fn exec(&mut self) -> &mut dyn SqlExec;
+/// A connection: statements on their own (as a [`SqlExec`]), or in a write
+/// transaction.
+pub(crate) trait SqlConnection: SqlExec + Send + 'static {
     /// Runs `f` in a transaction that holds row locks (PostgreSQL) or the
     /// database's write lock (SQLite), committing if `f` succeeds.
     fn transaction<T>(
@@ -505,7 +504,7 @@ pub(crate) struct SqlKeyStore<C> {
 impl<C: SqlConnection> SqlKeyStore<C> {
     /// Wraps a connection to a migrated schema; fails if its version is not this build's.
     pub(crate) fn new(mut conn: C) -> Result<Self, Error> {
-        check_schema(conn.exec())?;
+        check_schema(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -516,7 +515,7 @@ impl<C: SqlConnection> SqlKeyStore<C> {
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn SqlExec) -> Result<T, Error>) -> Result<T, Error> {
-        f(self.conn().exec())
+        f(&mut *self.conn())
     }
 
     fn write<T>(&self, f: impl FnOnce(&mut dyn SqlExec) -> Result<T, Error>) -> Result<T, Error> {
