@@ -130,7 +130,7 @@ use custodia_core::{ActorId, LegalBasis, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{FieldContext, KeyStore, SubjectVault};
 
 use crate::breach::{Affected, affected_in_window};
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, host};
 use crate::event::{AuditSink, DsrAction, DsrEvent};
 use crate::export::{RenderedAuditEvent, SubjectAuditHistory};
 
@@ -230,12 +230,11 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
     /// The audit event for `event`, details sealed (see the
     /// [module documentation](self)).
     pub fn to_audit_event(&self, event: &DsrEvent) -> Result<Event, Error> {
-        let audit = |e: custodia_audit::Error| Error::Audit(e.to_string());
+        let audit = |e: custodia_audit::Error| Error::Audit(host(e));
         let tenant = event.tenant.or(self.vendor_tenant).ok_or_else(|| {
-            Error::Audit(
-                "the event has no tenant and the trail has no vendor tenant (with_vendor_tenant)"
-                    .into(),
-            )
+            Error::Audit(host(
+                "the event has no tenant and the trail has no vendor tenant (with_vendor_tenant)",
+            ))
         })?;
         let (action, target, outcome) = map_action(event).map_err(audit)?;
         let actor = match event.actor {
@@ -255,7 +254,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         let mut built = builder.build(&NoClock(event.at)).map_err(audit)?;
         let details = serde_json::to_string(&event.action).map_err(|e| Error::Encode {
             what: "audit event details",
-            message: e.to_string(),
+            source: e.into(),
         })?;
         let owner = match (self.details, event.subject) {
             (DetailsKey::Subject, Some(subject)) => subject,
@@ -263,11 +262,11 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         };
         let event_id = built.id.to_string();
         let ctx = FieldContext::new(tenant, RECORD_TYPE, &event_id, "note")
-            .map_err(|e| Error::Audit(e.to_string()))?;
+            .map_err(|e| Error::Audit(host(e)))?;
         let sealed = self
             .vault
             .seal(owner, &ctx, details.as_bytes())
-            .map_err(|e| Error::Audit(e.to_string()))?;
+            .map_err(|e| Error::Audit(host(e)))?;
         built.note = Some(Personal::Sealed {
             subject: owner,
             sealed,
@@ -287,7 +286,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<Vec<RenderedAuditEvent>, Error> {
-        let history = |e: custodia_audit::Error| Error::AuditHistory(e.to_string());
+        let history = |e: custodia_audit::Error| Error::AuditHistory(host(e));
         let matches = self.with_log(|log| {
             log.query(&custodia_audit::Query::new().tenant(tenant).subject(subject))
         });
@@ -414,7 +413,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         query.from = Some(query.from.map_or(start, |f| f.max(start)));
         let events = self
             .with_log(|log| log.query(&query))
-            .map_err(|e| Error::AuditHistory(e.to_string()))?;
+            .map_err(|e| Error::AuditHistory(host(e)))?;
         Ok(affected_in_window(
             events
                 .into_iter()

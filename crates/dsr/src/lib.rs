@@ -204,7 +204,7 @@ pub use erasure::{
     BlockingRecord, ErasureCertificate, ErasurePolicy, KeyShredder, ResumeReport, Resumed,
     SubjectKeyStatus,
 };
-pub use error::{BoxError, Error};
+pub use error::{BoxError, Error, HostError};
 pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
 pub use export::{AuditStatus, ExportBundle, RenderedAuditEvent, SubjectAuditHistory};
 pub use memory::{ANONYMIZED, MemorySource};

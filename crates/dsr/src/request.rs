@@ -499,7 +499,7 @@ impl Request {
     pub fn to_json(&self) -> Result<String, Error> {
         serde_json::to_string(self).map_err(|e| Error::Encode {
             what: "request",
-            message: e.to_string(),
+            source: e.into(),
         })
     }
 

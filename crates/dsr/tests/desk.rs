@@ -903,7 +903,12 @@ fn a_step_the_audit_sink_refuses_does_not_happen() {
     let err = desk
         .verify(&mut r, VerificationMethod::DocumentCheck, "", f.agent)
         .unwrap_err();
-    assert_eq!(err, Error::Audit("log unavailable".into()));
+    assert_eq!(
+        err,
+        Error::Audit(HostError::from_box("log unavailable".into()))
+    );
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("log unavailable"));
     assert_eq!(r.state, RequestState::Received);
     assert!(r.verification.is_none());
     assert!(
@@ -1102,7 +1107,7 @@ fn a_failed_key_shred_keeps_the_erasure_open_until_retried() {
         err,
         Error::Shred {
             subject: f.alice,
-            message: "key store read-only".into()
+            source: HostError::from_box("key store read-only".into())
         }
     );
     assert_eq!(r.state, RequestState::InProgress);

@@ -283,6 +283,7 @@ fn row_error(row: String, reason: impl Into<String>) -> Error {
     Error::KeyStoreRow {
         row,
         reason: reason.into(),
+        source: None,
     }
 }
 
@@ -368,12 +369,15 @@ fn json<T: serde::de::DeserializeOwned>(
     name: &str,
     row_name: &str,
 ) -> Result<T, Error> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| row_error(row_name.to_owned(), format!("{name} does not decode: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Error::KeyStoreRow {
+        row: row_name.to_owned(),
+        reason: format!("{name} does not decode: {e}"),
+        source: Some(e.into()),
+    })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| Error::Store(format!("encoding a key-store row: {e}")))
+    serde_json::to_vec(value).map_err(|e| Error::Encode { source: e.into() })
 }
 
 fn to_i64(n: u64, what: &str) -> Result<i64, Error> {
@@ -817,7 +821,8 @@ mod tests {
             err,
             Error::KeyStoreRow {
                 row: format!("custodia_subject_keys (tenant {tenant}, subject {subject})"),
-                reason: "both a wrapped key and a tombstone".into()
+                reason: "both a wrapped key and a tombstone".into(),
+                source: None,
             }
         );
         let err = SqlKeyRow::Tenant {
@@ -827,7 +832,7 @@ mod tests {
         .check()
         .unwrap_err();
         assert!(
-            matches!(&err, Error::KeyStoreRow { row, reason }
+            matches!(&err, Error::KeyStoreRow { row, reason, .. }
                 if row == "custodia_tenant_keys (tenant 616263)" && reason.contains("3 bytes")),
             "{err}"
         );

@@ -509,7 +509,7 @@ impl Desk {
                         .shred_subject(request.tenant, request.subject, actor)
                         .map_err(|e| Error::Shred {
                             subject: request.subject,
-                            message: e.to_string(),
+                            source: crate::error::host(e),
                         })?;
                     let at = receipt.at;
                     request.progress.key_shredded = Some(receipt);
