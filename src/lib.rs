@@ -17,10 +17,11 @@
 //!
 //! All of these features but `axum` are on by default (`jwt` adds its bearer-token authenticator;
 //! with `axum`, `mask` and `dsr` add its masking client and its DSR and breach routes). Storage backends (`sqlite`:
-//! `custodia-crypt` and `custodia-audit`; `postgres`: `custodia-tenant`,
-//! `custodia-crypt` and `custodia-audit`) are
-//! off by default and forwarded to the crates that have them; `proptest` turns
-//! on every crate's proptest strategies. Serde is not optional: every crate's
+//! `custodia-crypt` and `custodia-audit`; `postgres` and `sqlx`, the sync and
+//! the async PostgreSQL driver: `custodia-tenant`, `custodia-crypt` and
+//! `custodia-audit`) are off by default and forwarded to the crates that have
+//! them; `tracing` turns on every crate's spans, `proptest` every crate's
+//! proptest strategies. Serde is not optional: every crate's
 //! types implement `Serialize` and `Deserialize`.
 //!
 //! ```
@@ -36,6 +37,7 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub use custodia_core as core;
 

@@ -29,9 +29,9 @@ use custodia_core::{
     ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId, Timestamp,
 };
 use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
-use custodia_dsr::audit_log::{ERASED, WITHHELD};
-use custodia_dsr::source::FieldUpdate;
+use custodia_dsr::FieldUpdate;
 use custodia_dsr::*;
+use custodia_dsr::{ERASED, WITHHELD};
 use custodia_retention::RetentionPolicy;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -47,7 +47,7 @@ impl RetentionCheck for Releasable {
         tenant: TenantId,
         subject: SubjectId,
         source: &str,
-        located: &custodia_dsr::source::Located,
+        located: &custodia_dsr::Located,
     ) -> Result<Option<ErasureHold>, BoxError> {
         if self.held.load(Ordering::SeqCst) {
             self.inner.hold(tenant, subject, source, located)

@@ -30,7 +30,7 @@ fn default_features_expose_every_crate() {
     assert_eq!(found[0].kind, custodia::mask::Kind::Email);
     let log = custodia::audit::AuditLog::open(custodia::audit::MemoryStore::new()).unwrap();
     assert_eq!(log.head().root, custodia::audit::merkle::EMPTY_ROOT);
-    let due = custodia::dsr::request::due_after_receipt(
+    let due = custodia::dsr::due_after_receipt(
         custodia::core::chrono::DateTime::from_timestamp(1_769_817_600, 0).unwrap(), // 2026-01-31
     )
     .unwrap();

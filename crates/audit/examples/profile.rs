@@ -23,14 +23,15 @@
 //! `sha N`: raw SHA-256 of N event encodings.
 
 use custodia_audit::{
-    Action, Actor, ActorKind, AuditLog, Durability, Event, EventId, FieldChange, MemoryStore,
-    Personal, SegmentOptions, SegmentStore, Target, canonical, verify,
+    AuditLog, Durability, Event, MemoryStore, SegmentOptions, SegmentStore, canonical, verify,
 };
-use custodia_core::chrono::{TimeZone, Utc};
-use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Purpose, SubjectId, TenantId};
 use sha2::Digest;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+
+#[path = "support/event.rs"]
+mod support;
+use support::event;
 
 /// CPU time (user + system) of this process so far, from `/proc/self/stat`
 /// (in clock ticks of 1/100 s), or zero where that is not available.
@@ -75,44 +76,6 @@ fn raw_sha(records: &[Vec<u8>]) -> (Duration, Duration) {
         black_box(sha2::Sha256::digest(r));
     }
     (started.elapsed(), thread_cpu() - cpu)
-}
-
-/// A realistic event: sealed IP, user agent and before/after values (random
-/// bytes of envelope size), about 500 bytes encoded.
-fn event(i: u64) -> Event {
-    let tenant = TenantId::from_external_key("crm", "ACME");
-    let subject = SubjectId::from_external_key(tenant, "contact", &(i % 1000).to_string());
-    let sealed = |n: usize| Personal::Sealed {
-        subject,
-        sealed: (0..n).map(|b| (b as u64 * 31 + i) as u8).collect(),
-    };
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
-    Event::builder(
-        tenant,
-        Actor::new(
-            ActorKind::Agent,
-            ActorId::from_external_key(tenant, "user", &(i % 50).to_string()),
-        )
-        .with_ip(sealed(60))
-        .with_user_agent(sealed(110)),
-        Action::Update,
-        Target::new("ticket", format!("T-{i}")).unwrap(),
-    )
-    .subject(subject)
-    .change(FieldChange::new(
-        "email",
-        DataCategory::USER_CONTACT_EMAIL,
-        Some(sealed(70)),
-        Some(sealed(70)),
-    ))
-    .purpose(Purpose::SUPPORT)
-    .legal_basis(LegalBasis::Contract)
-    .request_id(format!("req-{i:08}"))
-    .id(EventId::from_uuid(custodia_core::uuid::Uuid::from_u128(
-        u128::from(i) + 1,
-    )))
-    .build(&clock)
-    .unwrap()
 }
 
 fn main() {

@@ -186,6 +186,16 @@ impl Error {
     }
 }
 
+/// `Ok` when `index` is within a log or tree of `size` records, else
+/// [`Error::IndexOutOfRange`].
+pub(crate) fn check_index(index: u64, size: u64) -> Result<(), Error> {
+    if index < size {
+        Ok(())
+    } else {
+        Err(Error::IndexOutOfRange { index, size })
+    }
+}
+
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { path, source }

@@ -296,9 +296,7 @@ impl MerkleTree {
     /// RFC 6962 §2.1.1, leaf-to-root order.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, Error> {
         self.check_size(size)?;
-        if index >= size {
-            return Err(Error::IndexOutOfRange { index, size });
-        }
+        crate::error::check_index(index, size)?;
         let mut proof = Vec::with_capacity(64);
         self.path(index, 0, size, &mut proof);
         Ok(proof)
@@ -376,9 +374,7 @@ pub fn root_from_inclusion(
     leaf: &Hash,
     proof: &[Hash],
 ) -> Result<Hash, Error> {
-    if index >= size {
-        return Err(Error::IndexOutOfRange { index, size });
-    }
+    crate::error::check_index(index, size)?;
     let mut f = index;
     let mut s = size - 1;
     let mut r = *leaf;

@@ -112,13 +112,31 @@ pub fn echo(input: &str) -> String {
 /// assert_eq!(a, b);
 /// assert_eq!(a.kind(), std::io::ErrorKind::NotFound);
 /// ```
+///
+/// A boxed error of any type (a host's error behind a trait object) is
+/// shared the same way, keeping its type for downcasting:
+///
+/// ```
+/// use custodia_core::Shared;
+///
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = "the ticket store is down".into();
+/// let shared = Shared::from_box(boxed);
+/// assert_eq!(shared.to_string(), "the ticket store is down");
+/// ```
 #[derive(Debug)]
-pub struct Shared<E>(std::sync::Arc<E>);
+pub struct Shared<E: ?Sized>(std::sync::Arc<E>);
 
 impl<E> Shared<E> {
     /// Wraps an error.
     pub fn new(error: E) -> Self {
         Shared(std::sync::Arc::new(error))
+    }
+}
+
+impl<E: ?Sized> Shared<E> {
+    /// Wraps a boxed error, such as a `Box<dyn Error + Send + Sync>`.
+    pub fn from_box(error: Box<E>) -> Self {
+        Shared(std::sync::Arc::from(error))
     }
 
     /// The underlying error.
@@ -127,7 +145,7 @@ impl<E> Shared<E> {
     }
 }
 
-impl<E> Clone for Shared<E> {
+impl<E: ?Sized> Clone for Shared<E> {
     fn clone(&self) -> Self {
         Shared(self.0.clone())
     }
@@ -139,7 +157,7 @@ impl<E> From<E> for Shared<E> {
     }
 }
 
-impl<E> std::ops::Deref for Shared<E> {
+impl<E: ?Sized> std::ops::Deref for Shared<E> {
     type Target = E;
 
     fn deref(&self) -> &E {
@@ -147,21 +165,21 @@ impl<E> std::ops::Deref for Shared<E> {
     }
 }
 
-impl<E: std::fmt::Display> PartialEq for Shared<E> {
+impl<E: std::fmt::Display + ?Sized> PartialEq for Shared<E> {
     fn eq(&self, other: &Self) -> bool {
         std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
     }
 }
 
-impl<E: std::fmt::Display> Eq for Shared<E> {}
+impl<E: std::fmt::Display + ?Sized> Eq for Shared<E> {}
 
-impl<E: std::fmt::Display> std::fmt::Display for Shared<E> {
+impl<E: std::fmt::Display + ?Sized> std::fmt::Display for Shared<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
 }
 
-impl<E: std::error::Error> std::error::Error for Shared<E> {
+impl<E: std::error::Error + ?Sized> std::error::Error for Shared<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.0.source()
     }

@@ -26,83 +26,76 @@ fn main() -> Result<(), custodia_crypt::Error> {
     let ctx = FieldContext::new(tenant, "ticket", "T-100234", "requester_email")?;
     let plaintext = vec![0x5Au8; size];
     let mut buffer = Vec::with_capacity(256);
-    let mut total = 0usize;
-    match mode.as_str() {
-        "keyring" => {
-            for _ in 0..rounds {
-                total += keyring.seal(&ctx, &plaintext)?.len();
-            }
-        }
-        "keyring_into" => {
-            for _ in 0..rounds {
-                buffer.clear();
-                keyring.seal_into(&ctx, &plaintext, &mut buffer)?;
-                total += buffer.len();
-            }
-        }
-        "cipher" => {
-            for _ in 0..rounds {
-                total += cipher.seal(&ctx, &plaintext)?.len();
-            }
-        }
-        "cipher_into" => {
-            for _ in 0..rounds {
-                buffer.clear();
-                cipher.seal_into(&ctx, &plaintext, &mut buffer)?;
-                total += buffer.len();
-            }
-        }
-        "raw" => {
-            let raw = UnboundKey::new(&AES_256_GCM, key.expose_secret())
-                .map(LessSafeKey::new)
-                .map_err(|_| custodia_crypt::Error::InvalidConfig("ring refused the key"))?;
-            let aad = [0xA5u8; 58];
-            for counter in 0..rounds as u64 {
-                let mut nonce = [0u8; 12];
-                nonce[4..].copy_from_slice(&counter.to_be_bytes());
-                let mut out = Vec::with_capacity(plaintext.len() + 16);
-                out.extend_from_slice(&plaintext);
-                let tag = raw
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::from(&aad),
-                        &mut out,
-                    )
-                    .map_err(|_| custodia_crypt::Error::Decrypt)?;
-                out.extend_from_slice(tag.as_ref());
-                total += out.len();
-            }
-        }
+    let total = match mode.as_str() {
+        "keyring" => repeat(rounds, || Ok(keyring.seal(&ctx, &plaintext)?.len()))?,
+        "keyring_into" => repeat(rounds, || {
+            buffer.clear();
+            keyring.seal_into(&ctx, &plaintext, &mut buffer)?;
+            Ok(buffer.len())
+        })?,
+        "cipher" => repeat(rounds, || Ok(cipher.seal(&ctx, &plaintext)?.len()))?,
+        "cipher_into" => repeat(rounds, || {
+            buffer.clear();
+            cipher.seal_into(&ctx, &plaintext, &mut buffer)?;
+            Ok(buffer.len())
+        })?,
+        "raw" => raw_seals(&key, &plaintext, 0, rounds)?,
+        // The raw seal at the envelope body's offset in its buffer (after
+        // header and nonce), to show what the body's alignment costs.
         "raw_offset" => {
-            // The raw seal at the envelope body's offset in its buffer (after
-            // header and nonce), to show what the body's alignment costs.
             let offset = keyring.seal(&ctx, b"")?.len() - 16;
-            let raw = UnboundKey::new(&AES_256_GCM, key.expose_secret())
-                .map(LessSafeKey::new)
-                .map_err(|_| custodia_crypt::Error::InvalidConfig("ring refused the key"))?;
-            let aad = [0xA5u8; 58];
-            for counter in 0..rounds as u64 {
-                let mut nonce = [0u8; 12];
-                nonce[4..].copy_from_slice(&counter.to_be_bytes());
-                let mut out = Vec::with_capacity(offset + plaintext.len() + 16);
-                out.resize(offset, 0);
-                out.extend_from_slice(&plaintext);
-                let tag = raw
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::from(&aad),
-                        &mut out[offset..],
-                    )
-                    .map_err(|_| custodia_crypt::Error::Decrypt)?;
-                out.extend_from_slice(tag.as_ref());
-                total += out.len();
-            }
+            raw_seals(&key, &plaintext, offset, rounds)?
         }
         other => {
             eprintln!("unknown mode {other}");
             std::process::exit(2);
         }
-    }
+    };
     println!("{total}");
     Ok(())
+}
+
+/// Runs `seal` `rounds` times; the total of the lengths it returns.
+fn repeat(
+    rounds: usize,
+    mut seal: impl FnMut() -> Result<usize, custodia_crypt::Error>,
+) -> Result<usize, custodia_crypt::Error> {
+    let mut total = 0;
+    for _ in 0..rounds {
+        total += seal()?;
+    }
+    Ok(total)
+}
+
+/// ring's AES-256-GCM seal of `plaintext`, `rounds` times, each into a
+/// fresh buffer at `offset`, with 58 bytes of associated data; the total
+/// length of the buffers.
+fn raw_seals(
+    key: &SecretKey,
+    plaintext: &[u8],
+    offset: usize,
+    rounds: usize,
+) -> Result<usize, custodia_crypt::Error> {
+    let raw = UnboundKey::new(&AES_256_GCM, key.expose_secret())
+        .map(LessSafeKey::new)
+        .map_err(|_| custodia_crypt::Error::InvalidConfig("ring refused the key"))?;
+    let aad = [0xA5u8; 58];
+    let mut total = 0;
+    for counter in 0..rounds as u64 {
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&counter.to_be_bytes());
+        let mut out = Vec::with_capacity(offset + plaintext.len() + 16);
+        out.resize(offset, 0);
+        out.extend_from_slice(plaintext);
+        let tag = raw
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&aad),
+                &mut out[offset..],
+            )
+            .map_err(|_| custodia_crypt::Error::Decrypt)?;
+        out.extend_from_slice(tag.as_ref());
+        total += out.len();
+    }
+    Ok(total)
 }

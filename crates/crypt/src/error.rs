@@ -182,6 +182,23 @@ pub enum Error {
         row: String,
         /// What is wrong with it.
         reason: String,
+        /// The JSON parser's error, when a column does not decode.
+        #[source]
+        source: Option<custodia_core::Shared<serde_json::Error>>,
+    },
+    /// A key-store record that does not serialise (a bug, not bad input).
+    #[error("key store: encoding a key-store row: {source}")]
+    Encode {
+        /// The serialiser's error.
+        source: custodia_core::Shared<serde_json::Error>,
+    },
+    /// A key-store call on tokio's blocking pool panicked or was cancelled
+    /// (feature `tokio`).
+    #[cfg(feature = "tokio")]
+    #[error("key store: a key-store task on the blocking pool failed: {source}")]
+    Task {
+        /// The runtime's error.
+        source: custodia_core::Shared<tokio::task::JoinError>,
     },
 }
 

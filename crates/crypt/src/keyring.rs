@@ -598,17 +598,38 @@ impl Keyring {
         // The master doubles as the search root: the HKDF labels keep search
         // keys independent of data keys, and the root outlives retirement.
         let search_root = master.clone();
+        let versions = Versions {
+            keys: BTreeMap::from([(1, master)]),
+            retired: BTreeSet::new(),
+            record: None,
+        };
+        Self::assemble(
+            provider,
+            DataKeyMode::Derived,
+            versions,
+            1,
+            search_root,
+            None,
+        )
+    }
+
+    /// A keyring of `versions` with `primary` as its primary version: a
+    /// fresh id, empty caches, the default nonce budget.
+    fn assemble(
+        provider: &'static dyn CryptoProvider,
+        mode: DataKeyMode,
+        versions: Versions,
+        primary: u32,
+        search_root: SecretKey,
+        backing: Option<Backing>,
+    ) -> Self {
         Self {
             provider,
-            mode: DataKeyMode::Derived,
-            versions: RwLock::new(Versions {
-                keys: BTreeMap::from([(1, master)]),
-                retired: BTreeSet::new(),
-                record: None,
-            }),
-            primary: AtomicU32::new(1),
+            mode,
+            versions: RwLock::new(versions),
+            primary: AtomicU32::new(primary),
             search_root,
-            backing: None,
+            backing,
             id: NEXT_KEYRING_ID.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
             cache: RwLock::new(HashMap::default()),
@@ -687,24 +708,20 @@ impl Keyring {
         };
         let keys = unwrap_versions(&backing, &record, mode, &BTreeMap::new())?;
         let search_root = unwrap_key(&backing.root, &search_root_context()?, &record.search_root)?;
-        Ok(Self {
+        let primary = record.primary;
+        let versions = Versions {
+            keys,
+            retired: record.retired.iter().copied().collect(),
+            record: Some(record),
+        };
+        Ok(Self::assemble(
             provider,
             mode,
-            primary: AtomicU32::new(record.primary),
-            versions: RwLock::new(Versions {
-                keys,
-                retired: record.retired.iter().copied().collect(),
-                record: Some(record),
-            }),
+            versions,
+            primary,
             search_root,
-            backing: Some(backing),
-            id: NEXT_KEYRING_ID.fetch_add(1, Ordering::Relaxed),
-            generation: AtomicU64::new(0),
-            cache: RwLock::new(HashMap::default()),
-            search_cache: RwLock::new(HashMap::default()),
-            nonce_budget: NonceBudget::default(),
-            defer: false,
-        })
+            Some(backing),
+        ))
     }
 
     /// This keyring with another [`NonceBudget`] (by default 2^32 encryptions

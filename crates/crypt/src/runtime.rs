@@ -77,7 +77,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
             f()
         })
         .await
-        .map_err(|e| Error::Store(format!("a key-store task on the blocking pool failed: {e}")))?
+        .map_err(|e| Error::Task { source: e.into() })?
 }
 
 /// Runs `op` here; if it would block, runs it again on the blocking pool.

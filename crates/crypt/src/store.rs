@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{
-    Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
-    TryLockError, TryLockResult,
+    Arc, LockResult, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard,
+    RwLockWriteGuard, TryLockError, TryLockResult,
 };
 use std::time::{Duration, Instant};
 
@@ -810,8 +810,18 @@ fn must_not_wait(defer: bool) -> bool {
     };
 }
 
-fn settle<G>(attempt: TryLockResult<G>) -> Result<G, Error> {
-    match attempt {
+/// Takes a lock with `wait`, or with `attempt` (failing with
+/// [`Error::WouldBlock`] when it is busy) where [`must_not_wait`]. A
+/// poisoned lock is taken all the same: the state it guards stays valid.
+fn acquire<G>(
+    defer: bool,
+    attempt: impl FnOnce() -> TryLockResult<G>,
+    wait: impl FnOnce() -> LockResult<G>,
+) -> Result<G, Error> {
+    if !must_not_wait(defer) {
+        return Ok(wait().unwrap_or_else(PoisonError::into_inner));
+    }
+    match attempt() {
         Ok(guard) => Ok(guard),
         Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner()),
         Err(TryLockError::WouldBlock) => Err(Error::WouldBlock),
@@ -821,10 +831,7 @@ fn settle<G>(attempt: TryLockResult<G>) -> Result<G, Error> {
 /// Locks `mutex`, or fails with [`Error::WouldBlock`] where
 /// [`must_not_wait`] and the lock is busy.
 pub(crate) fn lock_or_defer<T>(mutex: &Mutex<T>, defer: bool) -> Result<MutexGuard<'_, T>, Error> {
-    if must_not_wait(defer) {
-        return settle(mutex.try_lock());
-    }
-    Ok(mutex.lock().unwrap_or_else(PoisonError::into_inner))
+    acquire(defer, || mutex.try_lock(), || mutex.lock())
 }
 
 /// [`lock_or_defer`] for reading.
@@ -832,10 +839,7 @@ pub(crate) fn read_or_defer<T>(
     lock: &RwLock<T>,
     defer: bool,
 ) -> Result<RwLockReadGuard<'_, T>, Error> {
-    if must_not_wait(defer) {
-        return settle(lock.try_read());
-    }
-    Ok(lock.read().unwrap_or_else(PoisonError::into_inner))
+    acquire(defer, || lock.try_read(), || lock.read())
 }
 
 /// [`lock_or_defer`] for writing.
@@ -843,10 +847,7 @@ pub(crate) fn write_or_defer<T>(
     lock: &RwLock<T>,
     defer: bool,
 ) -> Result<RwLockWriteGuard<'_, T>, Error> {
-    if must_not_wait(defer) {
-        return settle(lock.try_write());
-    }
-    Ok(lock.write().unwrap_or_else(PoisonError::into_inner))
+    acquire(defer, || lock.try_write(), || lock.write())
 }
 
 /// An in-memory [`KeyStore`], for tests and for keys that need not survive a restart.

@@ -6,12 +6,12 @@
 //! add `-- --json` for the JSON form.
 
 use custodia_core::{DataCategory, LegalBasis, Purpose, Region, Role};
+use custodia_dsr::Party;
 use custodia_dsr::breach::Contact;
 use custodia_dsr::records::{
     Organisation, ProcessingActivity, ProcessingRecipient, ProcessingRegistry, RecipientKind,
     Safeguard, Transfer,
 };
-use custodia_dsr::request::Party;
 
 fn region(code: &str) -> Region {
     code.parse().unwrap_or(Region::EU)

@@ -1,124 +1,7 @@
-//! The desk on a `custodia-audit` log: [`AuditTrail`].
+//! The desk on a `custodia-audit` log: `AuditTrail`.
 //!
-//! One [`AuditTrail`] holds an [`AuditLog`] (any [`AuditStore`]) and the
-//! [`SubjectVault`] that seals its personal values, and fills the desk's three
-//! audit seams:
-//!
-//! * [`AuditSink`]: every [`DsrEvent`] becomes one audit [`Event`];
-//! * [`SubjectAuditHistory`]: the subject's events, opened with their key, go
-//!   into the export bundle ([`AuditTrail::events_for`]);
-//! * breach scoping: [`AuditTrail::affected`] feeds the log's events in a
-//!   window to [`affected_in_window`].
-//!
-//! The host appends its own events (ticket views, contact updates, with the
-//! agent's IP and before/after values) to the same log through
-//! [`AuditTrail::with_log`], so checkpoints and proofs cover both.
-//!
-//! # Mapping of desk events to audit events
-//!
-//! | [`DsrAction`] | audit [`Action`] | target | outcome |
-//! |---|---|---|---|
-//! | `RequestReceived` | custom `dsr.request_received` | `dsr.request` ‹id› | success |
-//! | `IdentityVerified` | custom `dsr.identity_verified` | `dsr.request` ‹id› | success |
-//! | `WorkStarted` | custom `dsr.work_started` | `dsr.request` ‹id› | success |
-//! | `DeadlineExtended` | custom `dsr.deadline_extended` | `dsr.request` ‹id› | success |
-//! | `RequestRejected` | custom `dsr.request_rejected` | `dsr.request` ‹id› | denied |
-//! | `RequestCompleted` | custom `dsr.request_completed` | `dsr.request` ‹id› | success |
-//! | `RequestForwarded` | `share` (to the controller) | `dsr.request` ‹id› | success |
-//! | `SourceLocated` | `read` | `dsr.source` ‹name› | success |
-//! | `SourceExported` | `export` | `dsr.source` ‹name› | success |
-//! | `BundleProduced` | `export` | `dsr.request` ‹id› | success |
-//! | `SourceRectified` | `update` | `dsr.source` ‹name› | success |
-//! | `SourceErased` | `erase` | `dsr.source` ‹name› | success |
-//! | `RecordKept` | `erase` | the kept record (type, id) | **denied** (Art. 17(3)) |
-//! | `SubjectKeyShredded` | `erase` | `subject_key` ‹subject› | success |
-//! | `SubjectKeyShredDeferred` | custom `dsr.key_shred_deferred` | `subject_key` ‹subject› | success |
-//! | `SubjectKeyShredStillDeferred` | custom `dsr.key_shred_still_deferred` | `subject_key` ‹subject› | success |
-//! | `RecordsResealed` | custom `dsr.records_resealed` | `dsr.source` ‹name› | success |
-//! | `ResealFailed` | custom `dsr.reseal` | `dsr.source` ‹name› | failure |
-//! | `CertificateIssued` | custom `dsr.certificate_issued` | `dsr.request` ‹id› | success |
-//! | `SourceRestricted` | `restrict` | `dsr.source` ‹name› | success |
-//! | `SourceFailed` | the operation's action (`read`, `export`, `update`, `erase`, `restrict`; else custom `dsr.‹operation›`, keeping letters, digits and `_`) | `dsr.source` ‹name› | failure |
-//! | `BreachRecorded` | custom `breach.recorded` | `breach.incident` ‹id› | success |
-//! | `BreachUpdated` | custom `breach.updated` | `breach.incident` ‹id› | success |
-//! | `BreachNotified` | custom `breach.notified` | `breach.incident` ‹id› | success |
-//!
-//! Every event also carries the tenant, the subject (so the subject's export
-//! and breach scoping find it), the request id (`request_id`), the legal basis
-//! `legal_obligation` (answering requests and notifying breaches is the
-//! controller's obligation), and the actor: the person who acted (kind
-//! `agent`), or the desk itself (kind `system`, actor id
-//! `ActorId::from_external_key(tenant, "custodia.dsr", "desk")`).
-//!
-//! The details (the [`DsrAction`]'s JSON: kind, due date, counts, exception,
-//! reasons) go in the event's `note`, which the audit crate treats as personal
-//! and requires sealed. [`DsrEvent`]s never carry the subject's field values,
-//! and the erasure record must outlive the data it erased (accountability,
-//! Art. 5(2)), so by default ([`DetailsKey::Desk`]) the note is sealed under
-//! the desk's own subject key in the tenant (`SubjectId::from_external_key(
-//! tenant, "custodia.dsr", "desk")`, never shredded by a request) rather than
-//! under the subject's: after an erasure, the log still says what was
-//! erased, kept and why. [`DetailsKey::Subject`] seals them under the
-//! subject's key instead, to be forgotten with them. Events without a tenant
-//! (a vendor-wide incident) are logged under
-//! [`AuditTrail::with_vendor_tenant`], and refused without one.
-//!
-//! # Example
-//!
-//! ```
-//! use std::sync::Arc;
-//! use custodia_audit::{Action, Actor, ActorKind, AuditLog, Event, MemoryStore, Target, checkpoint};
-//! use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
-//! use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
-//! use custodia_dsr::audit_log::ERASED;
-//! use custodia_dsr::*;
-//!
-//! let clock = Arc::new(ManualClock::new(custodia_core::chrono::Utc::now()));
-//! let vault = Arc::new(SubjectVault::new(
-//!     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone()));
-//! let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
-//! let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
-//! let agent = ActorId::from_external_key(tenant, "psa.user", "17");
-//!
-//! // One log for the host's events and the desk's.
-//! let trail = Arc::new(AuditTrail::new(AuditLog::open(MemoryStore::new())?, vault.clone()));
-//! trail.with_log(|log| {
-//!     let viewed = Event::builder(tenant, Actor::new(ActorKind::Agent, agent).with_ip("203.0.113.7"),
-//!             Action::Read, Target::new("ticket", "T-1")?)
-//!         .subject(alice)
-//!         .build(clock.as_ref())?;
-//!     log.append_sealed(&vault, viewed) // the IP is sealed under Alice's key
-//! })?;
-//! let signer = checkpoint::Signer::generate("audit.example.com/acme")?;
-//! let note = trail.with_log(|log| log.checkpoint("audit.example.com/acme", &signer))?;
-//!
-//! let tickets = Arc::new(MemorySource::new("tickets"));
-//! tickets.insert(tenant, alice, RecordRef::new("ticket", "T-1"), LegalBasis::Contract,
-//!     [("description", DataCategory::USER_CONTENT_TICKET, "Printer on fire", true)]);
-//! let desk = Desk::new(clock.clone(), trail.clone())
-//!     .with_source(tickets)?
-//!     .with_key_shredder(vault.clone())
-//!     .with_audit_history(trail.clone());
-//!
-//! // Access: the bundle carries her audit events, readable.
-//! let mut access = desk.receive(tenant, alice, RequestKind::Access, Role::Controller, agent)?;
-//! desk.verify(&mut access, VerificationMethod::AuthenticatedSession, "", agent)?;
-//! let bundle = desk.export(&mut access, agent)?;
-//! assert_eq!(bundle.audit.status, AuditStatus::Included);
-//! assert_eq!(bundle.audit.events[0].details["ip"], "203.0.113.7");
-//!
-//! // Erasure: every step is in the log; her IP there is gone for good ...
-//! let mut erase = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, agent)?;
-//! desk.verify(&mut erase, VerificationMethod::AuthenticatedSession, "", agent)?;
-//! desk.erase(&mut erase, agent)?;
-//! let history = trail.rendered_events(tenant, alice)?;
-//! assert_eq!(history[0].details["ip"], ERASED);
-//! assert!(history.iter().any(|e| e.action == "erase" && e.target == "dsr.source tickets"));
-//! // ... while the log still extends the checkpoint taken before.
-//! let trusted = checkpoint::open(&note, &signer.verifier())?;
-//! trail.with_log(|log| log.check_checkpoint(&trusted))?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The documentation is on the main item; the crate root re-exports the
+//! module's public items.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -130,7 +13,7 @@ use custodia_core::{ActorId, LegalBasis, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{FieldContext, KeyStore, SubjectVault};
 
 use crate::breach::{Affected, affected_in_window};
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, host};
 use crate::event::{AuditSink, DsrAction, DsrEvent};
 use crate::export::{RenderedAuditEvent, SubjectAuditHistory};
 
@@ -166,8 +49,129 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 }
 
 /// A `custodia-audit` log and its vault, as the desk's audit sink, the
-/// subject's audit history and the source of breach scoping. See the
-/// [module documentation](self).
+/// subject's audit history and the source of breach scoping.
+///
+/// The desk on a `custodia-audit` log: [`AuditTrail`].
+///
+/// One [`AuditTrail`] holds an [`AuditLog`] (any [`AuditStore`]) and the
+/// [`SubjectVault`] that seals its personal values, and fills the desk's three
+/// audit seams:
+///
+/// * [`AuditSink`]: every [`DsrEvent`] becomes one audit [`Event`];
+/// * [`SubjectAuditHistory`]: the subject's events, opened with their key, go
+///   into the export bundle ([`AuditTrail::events_for`]);
+/// * breach scoping: [`AuditTrail::affected`] feeds the log's events in a
+///   window to [`affected_in_window`].
+///
+/// The host appends its own events (ticket views, contact updates, with the
+/// agent's IP and before/after values) to the same log through
+/// [`AuditTrail::with_log`], so checkpoints and proofs cover both.
+///
+/// # Mapping of desk events to audit events
+///
+/// | [`DsrAction`] | audit [`Action`] | target | outcome |
+/// |---|---|---|---|
+/// | `RequestReceived` | custom `dsr.request_received` | `dsr.request` ‹id› | success |
+/// | `IdentityVerified` | custom `dsr.identity_verified` | `dsr.request` ‹id› | success |
+/// | `WorkStarted` | custom `dsr.work_started` | `dsr.request` ‹id› | success |
+/// | `DeadlineExtended` | custom `dsr.deadline_extended` | `dsr.request` ‹id› | success |
+/// | `RequestRejected` | custom `dsr.request_rejected` | `dsr.request` ‹id› | denied |
+/// | `RequestCompleted` | custom `dsr.request_completed` | `dsr.request` ‹id› | success |
+/// | `RequestForwarded` | `share` (to the controller) | `dsr.request` ‹id› | success |
+/// | `SourceLocated` | `read` | `dsr.source` ‹name› | success |
+/// | `SourceExported` | `export` | `dsr.source` ‹name› | success |
+/// | `BundleProduced` | `export` | `dsr.request` ‹id› | success |
+/// | `SourceRectified` | `update` | `dsr.source` ‹name› | success |
+/// | `SourceErased` | `erase` | `dsr.source` ‹name› | success |
+/// | `RecordKept` | `erase` | the kept record (type, id) | **denied** (Art. 17(3)) |
+/// | `SubjectKeyShredded` | `erase` | `subject_key` ‹subject› | success |
+/// | `SubjectKeyShredDeferred` | custom `dsr.key_shred_deferred` | `subject_key` ‹subject› | success |
+/// | `SubjectKeyShredStillDeferred` | custom `dsr.key_shred_still_deferred` | `subject_key` ‹subject› | success |
+/// | `RecordsResealed` | custom `dsr.records_resealed` | `dsr.source` ‹name› | success |
+/// | `ResealFailed` | custom `dsr.reseal` | `dsr.source` ‹name› | failure |
+/// | `CertificateIssued` | custom `dsr.certificate_issued` | `dsr.request` ‹id› | success |
+/// | `SourceRestricted` | `restrict` | `dsr.source` ‹name› | success |
+/// | `SourceFailed` | the operation's action (`read`, `export`, `update`, `erase`, `restrict`; else custom `dsr.‹operation›`, keeping letters, digits and `_`) | `dsr.source` ‹name› | failure |
+/// | `BreachRecorded` | custom `breach.recorded` | `breach.incident` ‹id› | success |
+/// | `BreachUpdated` | custom `breach.updated` | `breach.incident` ‹id› | success |
+/// | `BreachNotified` | custom `breach.notified` | `breach.incident` ‹id› | success |
+///
+/// Every event also carries the tenant, the subject (so the subject's export
+/// and breach scoping find it), the request id (`request_id`), the legal basis
+/// `legal_obligation` (answering requests and notifying breaches is the
+/// controller's obligation), and the actor: the person who acted (kind
+/// `agent`), or the desk itself (kind `system`, actor id
+/// `ActorId::from_external_key(tenant, "custodia.dsr", "desk")`).
+///
+/// The details (the [`DsrAction`]'s JSON: kind, due date, counts, exception,
+/// reasons) go in the event's `note`, which the audit crate treats as personal
+/// and requires sealed. [`DsrEvent`]s never carry the subject's field values,
+/// and the erasure record must outlive the data it erased (accountability,
+/// Art. 5(2)), so by default ([`DetailsKey::Desk`]) the note is sealed under
+/// the desk's own subject key in the tenant (`SubjectId::from_external_key(
+/// tenant, "custodia.dsr", "desk")`, never shredded by a request) rather than
+/// under the subject's: after an erasure, the log still says what was
+/// erased, kept and why. [`DetailsKey::Subject`] seals them under the
+/// subject's key instead, to be forgotten with them. Events without a tenant
+/// (a vendor-wide incident) are logged under
+/// [`AuditTrail::with_vendor_tenant`], and refused without one.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use custodia_audit::{Action, Actor, ActorKind, AuditLog, Event, MemoryStore, Target, checkpoint};
+/// use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+/// use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+/// use custodia_dsr::ERASED;
+/// use custodia_dsr::*;
+///
+/// let clock = Arc::new(ManualClock::new(custodia_core::chrono::Utc::now()));
+/// let vault = Arc::new(SubjectVault::new(
+///     Arc::new(Keyring::new(SecretKey::generate()?)), MemoryKeyStore::default(), clock.clone()));
+/// let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
+/// let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");
+/// let agent = ActorId::from_external_key(tenant, "psa.user", "17");
+///
+/// // One log for the host's events and the desk's.
+/// let trail = Arc::new(AuditTrail::new(AuditLog::open(MemoryStore::new())?, vault.clone()));
+/// trail.with_log(|log| {
+///     let viewed = Event::builder(tenant, Actor::new(ActorKind::Agent, agent).with_ip("203.0.113.7"),
+///             Action::Read, Target::new("ticket", "T-1")?)
+///         .subject(alice)
+///         .build(clock.as_ref())?;
+///     log.append_sealed(&vault, viewed) // the IP is sealed under Alice's key
+/// })?;
+/// let signer = checkpoint::Signer::generate("audit.example.com/acme")?;
+/// let note = trail.with_log(|log| log.checkpoint("audit.example.com/acme", &signer))?;
+///
+/// let tickets = Arc::new(MemorySource::new("tickets"));
+/// tickets.insert(tenant, alice, RecordRef::new("ticket", "T-1"), LegalBasis::Contract,
+///     [("description", DataCategory::USER_CONTENT_TICKET, "Printer on fire", true)]);
+/// let desk = Desk::new(clock.clone(), trail.clone())
+///     .with_source(tickets)?
+///     .with_key_shredder(vault.clone())
+///     .with_audit_history(trail.clone());
+///
+/// // Access: the bundle carries her audit events, readable.
+/// let mut access = desk.receive(tenant, alice, RequestKind::Access, Role::Controller, agent)?;
+/// desk.verify(&mut access, VerificationMethod::AuthenticatedSession, "", agent)?;
+/// let bundle = desk.export(&mut access, agent)?;
+/// assert_eq!(bundle.audit.status, AuditStatus::Included);
+/// assert_eq!(bundle.audit.events[0].details["ip"], "203.0.113.7");
+///
+/// // Erasure: every step is in the log; her IP there is gone for good ...
+/// let mut erase = desk.receive(tenant, alice, RequestKind::Erasure, Role::Controller, agent)?;
+/// desk.verify(&mut erase, VerificationMethod::AuthenticatedSession, "", agent)?;
+/// desk.erase(&mut erase, agent)?;
+/// let history = trail.rendered_events(tenant, alice)?;
+/// assert_eq!(history[0].details["ip"], ERASED);
+/// assert!(history.iter().any(|e| e.action == "erase" && e.target == "dsr.source tickets"));
+/// // ... while the log still extends the checkpoint taken before.
+/// let trusted = checkpoint::open(&note, &signer.verifier())?;
+/// trail.with_log(|log| log.check_checkpoint(&trusted))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AuditTrail<S, K> {
     log: Mutex<AuditLog<S>>,
     vault: Arc<SubjectVault<K>>,
@@ -227,15 +231,13 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         f(&mut self.lock())
     }
 
-    /// The audit event for `event`, details sealed (see the
-    /// [module documentation](self)).
+    /// The audit event for `event`, details sealed (see [`AuditTrail`]).
     pub fn to_audit_event(&self, event: &DsrEvent) -> Result<Event, Error> {
-        let audit = |e: custodia_audit::Error| Error::Audit(e.to_string());
+        let audit = |e: custodia_audit::Error| Error::Audit(host(e));
         let tenant = event.tenant.or(self.vendor_tenant).ok_or_else(|| {
-            Error::Audit(
-                "the event has no tenant and the trail has no vendor tenant (with_vendor_tenant)"
-                    .into(),
-            )
+            Error::Audit(host(
+                "the event has no tenant and the trail has no vendor tenant (with_vendor_tenant)",
+            ))
         })?;
         let (action, target, outcome) = map_action(event).map_err(audit)?;
         let actor = match event.actor {
@@ -255,7 +257,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         let mut built = builder.build(&NoClock(event.at)).map_err(audit)?;
         let details = serde_json::to_string(&event.action).map_err(|e| Error::Encode {
             what: "audit event details",
-            message: e.to_string(),
+            source: e.into(),
         })?;
         let owner = match (self.details, event.subject) {
             (DetailsKey::Subject, Some(subject)) => subject,
@@ -263,11 +265,11 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         };
         let event_id = built.id.to_string();
         let ctx = FieldContext::new(tenant, RECORD_TYPE, &event_id, "note")
-            .map_err(|e| Error::Audit(e.to_string()))?;
+            .map_err(|e| Error::Audit(host(e)))?;
         let sealed = self
             .vault
             .seal(owner, &ctx, details.as_bytes())
-            .map_err(|e| Error::Audit(e.to_string()))?;
+            .map_err(|e| Error::Audit(host(e)))?;
         built.note = Some(Personal::Sealed {
             subject: owner,
             sealed,
@@ -287,7 +289,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<Vec<RenderedAuditEvent>, Error> {
-        let history = |e: custodia_audit::Error| Error::AuditHistory(e.to_string());
+        let history = |e: custodia_audit::Error| Error::AuditHistory(host(e));
         let matches = self.with_log(|log| {
             log.query(&custodia_audit::Query::new().tenant(tenant).subject(subject))
         });
@@ -414,7 +416,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         query.from = Some(query.from.map_or(start, |f| f.max(start)));
         let events = self
             .with_log(|log| log.query(&query))
-            .map_err(|e| Error::AuditHistory(e.to_string()))?;
+            .map_err(|e| Error::AuditHistory(host(e)))?;
         Ok(affected_in_window(
             events
                 .into_iter()
@@ -468,6 +470,12 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
             event.incident.map(|i| i.to_string()).unwrap_or_default(),
         )
     };
+    let subject_key = || {
+        Target::new(
+            "subject_key",
+            event.subject.map(|s| s.to_string()).unwrap_or_default(),
+        )
+    };
     let ok = Outcome::Success;
     Ok(match &event.action {
         DsrAction::RequestReceived { .. } => (custom("dsr.request_received")?, request()?, ok),
@@ -493,30 +501,13 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
             Target::new(record_type.as_str(), record_id.as_str())?,
             Outcome::Denied,
         ),
-        DsrAction::SubjectKeyShredded => (
-            Action::Erase,
-            Target::new(
-                "subject_key",
-                event.subject.map(|s| s.to_string()).unwrap_or_default(),
-            )?,
-            ok,
-        ),
-        DsrAction::SubjectKeyShredDeferred { .. } => (
-            custom("dsr.key_shred_deferred")?,
-            Target::new(
-                "subject_key",
-                event.subject.map(|s| s.to_string()).unwrap_or_default(),
-            )?,
-            ok,
-        ),
-        DsrAction::SubjectKeyShredStillDeferred { .. } => (
-            custom("dsr.key_shred_still_deferred")?,
-            Target::new(
-                "subject_key",
-                event.subject.map(|s| s.to_string()).unwrap_or_default(),
-            )?,
-            ok,
-        ),
+        DsrAction::SubjectKeyShredded => (Action::Erase, subject_key()?, ok),
+        DsrAction::SubjectKeyShredDeferred { .. } => {
+            (custom("dsr.key_shred_deferred")?, subject_key()?, ok)
+        }
+        DsrAction::SubjectKeyShredStillDeferred { .. } => {
+            (custom("dsr.key_shred_still_deferred")?, subject_key()?, ok)
+        }
         DsrAction::RecordsResealed { source: s, .. } => {
             (custom("dsr.records_resealed")?, source(s)?, ok)
         }

@@ -595,7 +595,7 @@ impl BreachRegister {
                 incident: Some(incident.id),
                 action,
             })
-            .map_err(|e| Error::Audit(e.to_string()))
+            .map_err(|e| Error::Audit(crate::error::host(e)))
     }
 
     /// Records a new incident (Art. 33(5)).

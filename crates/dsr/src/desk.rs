@@ -224,7 +224,7 @@ impl Desk {
         };
         self.audit
             .record(&event)
-            .map_err(|e| Error::Audit(e.to_string()))
+            .map_err(|e| Error::Audit(crate::error::host(e)))
     }
 
     /// Applies a state change to a copy, audits it, and only then commits it.
@@ -414,7 +414,7 @@ impl Desk {
             .forward(request, &controller)
             .map_err(|e| Error::Forward {
                 request: request.id,
-                message: e.to_string(),
+                source: crate::error::host(e),
             })?;
         self.step(request, actor, |r| {
             let name = controller.name.clone();
@@ -689,7 +689,7 @@ impl Desk {
                 status: AuditStatus::Included,
                 events: history
                     .events_for(request.tenant, request.subject)
-                    .map_err(|e| Error::AuditHistory(e.to_string()))?,
+                    .map_err(|e| Error::AuditHistory(crate::error::host(e)))?,
             },
             None => AuditSection {
                 status: AuditStatus::NotConnected,

@@ -1,12 +1,24 @@
 //! The one error type of `custodia-dsr`.
 
-use custodia_core::{SubjectId, Timestamp};
+use custodia_core::{Shared, SubjectId, Timestamp};
 
 use crate::request::{RequestId, RequestState};
 
 /// An error from a host-implemented seam (a source, an audit sink, a retention
-/// check, a key shredder, a forwarder). Converted to a message in [`Error`].
+/// check, a key shredder, a forwarder). Kept as the typed source of an
+/// [`Error`], as a [`HostError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A host seam's error (or an audit log's, or a key vault's) as the source
+/// of an [`Error`]: shared, so that [`Error`] stays `Clone` and `PartialEq`
+/// (compared by message). [`Shared::get`] is the error itself, for
+/// downcasting to the host's own type.
+pub type HostError = Shared<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `error` as a [`HostError`].
+pub(crate) fn host(error: impl Into<BoxError>) -> HostError {
+    Shared::from_box(error.into())
+}
 
 /// Everything that can go wrong in a data-subject request, a breach record or a
 /// record of processing.
@@ -102,35 +114,35 @@ pub enum Error {
     DuplicateSource(String),
     /// The audit sink refused an event; the step is not considered done.
     #[error("audit sink refused the event: {0}")]
-    Audit(String),
+    Audit(#[source] HostError),
     /// The retention check failed; nothing was erased from that record.
-    #[error("retention check failed for {source_name:?} record {record:?}: {message}")]
+    #[error("retention check failed for {source_name:?} record {record:?}: {source}")]
     Retention {
         /// The source's name.
         source_name: String,
         /// The record id.
         record: String,
         /// What the check reported.
-        message: String,
+        source: HostError,
     },
     /// Reading the subject's audit history for the export failed.
     #[error("reading the subject's audit history failed: {0}")]
-    AuditHistory(String),
+    AuditHistory(#[source] HostError),
     /// Shredding the subject's key failed; the erasure stays resumable.
-    #[error("shredding the key of subject {subject} failed: {message}")]
+    #[error("shredding the key of subject {subject} failed: {source}")]
     Shred {
         /// The subject.
         subject: SubjectId,
         /// What the key store reported.
-        message: String,
+        source: HostError,
     },
     /// Forwarding a request to its controller failed.
-    #[error("forwarding request {request} to the controller failed: {message}")]
+    #[error("forwarding request {request} to the controller failed: {source}")]
     Forward {
         /// The request.
         request: RequestId,
         /// What the forwarder reported.
-        message: String,
+        source: HostError,
     },
     /// A serialised document (export bundle, certificate, registry, request)
     /// that is not valid JSON of the expected shape.
@@ -140,6 +152,9 @@ pub enum Error {
         what: &'static str,
         /// Where and why parsing failed.
         message: String,
+        /// The JSON parser's error, when the text is not JSON of the shape.
+        #[source]
+        source: Option<Shared<serde_json::Error>>,
     },
     /// A serialised document of a schema version this build does not read.
     #[error("unsupported {what} version {found} (this build reads version {supported})")]
@@ -152,11 +167,11 @@ pub enum Error {
         supported: u32,
     },
     /// Serialising a document failed.
-    #[error("could not serialise {what}: {message}")]
+    #[error("could not serialise {what}: {source}")]
     Encode {
         /// Which document.
         what: &'static str,
-        /// Why.
-        message: String,
+        /// The serialiser's error.
+        source: Shared<serde_json::Error>,
     },
 }

@@ -1,19 +1,7 @@
 //! Audit events: every step of a request or an incident is recorded.
 //!
-//! [`DsrEvent`] is the typed event this crate emits; [`AuditSink`] is where it
-//! goes: [`AuditTrail`](crate::AuditTrail) writes each one to a
-//! `custodia-audit` tamper-evident log (the mapping to audit actions is
-//! documented in [`audit_log`](crate::audit_log)); a host may implement the
-//! trait on its own log, and tests use [`MemorySink`].
-//!
-//! Events carry ids, names, counts and reasons — never the subject's field
-//! values — so the audit log does not become a second copy of the data being
-//! erased.
-//!
-//! If the sink refuses an event, the step fails with
-//! [`Error::Audit`](crate::Error::Audit): a state change is not committed, and
-//! a source step is recorded as failed and redone (idempotently) on the next
-//! run. Nothing happens without its audit record.
+//! The documentation is on the main item; the crate root re-exports the
+//! module's public items.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -231,6 +219,23 @@ pub enum DsrAction {
 
 /// Where [`DsrEvent`]s go: [`AuditTrail`](crate::AuditTrail) on a `custodia-audit` log,
 /// [`MemorySink`], or the host's own log.
+///
+/// Audit events: every step of a request or an incident is recorded.
+///
+/// [`DsrEvent`] is the typed event this crate emits; [`AuditSink`] is where it
+/// goes: [`AuditTrail`](crate::AuditTrail) writes each one to a
+/// `custodia-audit` tamper-evident log (the mapping to audit actions is
+/// documented on [`AuditTrail`](crate::AuditTrail)); a host may implement the
+/// trait on its own log, and tests use [`MemorySink`].
+///
+/// Events carry ids, names, counts and reasons — never the subject's field
+/// values — so the audit log does not become a second copy of the data being
+/// erased.
+///
+/// If the sink refuses an event, the step fails with
+/// [`Error::Audit`](crate::Error::Audit): a state change is not committed, and
+/// a source step is recorded as failed and redone (idempotently) on the next
+/// run. Nothing happens without its audit record.
 pub trait AuditSink: Send + Sync {
     /// Records one event durably, or says why not.
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError>;

@@ -1,62 +1,7 @@
 //! Access and portability: the export bundle.
 //!
-//! One bundle per request: every record found in every source (for
-//! portability, only the fields the person provided, from records processed on
-//! consent or contract, Art. 20(1)), a manifest of what came from where, and
-//! the subject's audit events in readable form.
-//!
-//! # Format (version 1)
-//!
-//! [`ExportBundle::to_json`] writes (and [`ExportBundle::from_json`] reads):
-//!
-//! ```json
-//! {
-//!   "schema": "custodia.dsr.export",
-//!   "version": 1,
-//!   "request": "…uuid…", "kind": "access",
-//!   "tenant": "…uuid…", "subject": "…uuid…",
-//!   "generated_at": "2026-03-02T10:00:00Z",
-//!   "manifest": [
-//!     {"source": "contacts", "record_type": "contact", "records": 1,
-//!      "categories": ["user.contact.email", "user.name"], "csv": "contacts-contact.csv"}
-//!   ],
-//!   "records": [
-//!     {"source": "contacts", "record_type": "contact", "id": "C-1",
-//!      "legal_basis": "contract", "created_at": "2025-01-01T00:00:00Z",
-//!      "fields": [{"name": "email", "category": "user.contact.email",
-//!                  "value": "alice@example.com", "provided_by_subject": true}]}
-//!   ],
-//!   "audit": {"status": "included", "events": [
-//!     {"at": "2026-01-05T08:00:00Z", "actor": "agent 17", "action": "ticket.viewed",
-//!      "target": "ticket T-1", "details": {}}
-//!   ]},
-//!   "processing": [
-//!     {"activity": "Customer accounts", "purposes": ["billing"], "legal_basis": "contract",
-//!      "data_categories": ["user.contact.email"], "recipients": ["Payment processor (IE)"],
-//!      "transfers": [], "retention": "30 days after the contract ends"}
-//!   ]
-//! }
-//! ```
-//!
-//! With a record of processing on the desk ([`Desk::with_records`](crate::Desk::with_records)),
-//! an access bundle also has `"processing"`: the activities covering the
-//! exported categories, with purposes, legal basis, recipients, transfers and
-//! retention (Art. 15(1)); see [`ProcessingInfo`]. It is `[]` otherwise.
-//!
-//! `audit.status` is `included` or `not_connected` (no [`SubjectAuditHistory`]
-//! configured, `events` empty). `created_at` is omitted when unknown.
-//!
-//! # CSV
-//!
-//! [`ExportBundle::csv_files`] gives one RFC 4180 file per (source, record
-//! type) — named as in the manifest's `csv`, columns `id`, `created_at`, then
-//! each field name in order of first appearance — and `audit-events.csv` with
-//! columns `at`, `actor`, `action`, `target`, `details` (JSON).
-//!
-//! The CSV is exact: values that begin with `=`, `+`, `-` or `@` are **not**
-//! rewritten to defuse spreadsheet formulas, because a portability export must
-//! carry the data unchanged. Open it with a CSV reader, or as text, rather
-//! than by double-clicking into a spreadsheet. The JSON is the canonical form.
+//! The documentation is on the main item; the crate root re-exports the
+//! module's public items.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -227,7 +172,67 @@ pub enum BundleKind {
     Portability,
 }
 
-/// Everything exported for a request. See the [module documentation](self).
+/// Everything exported for a request.
+///
+/// Access and portability: the export bundle.
+///
+/// One bundle per request: every record found in every source (for
+/// portability, only the fields the person provided, from records processed on
+/// consent or contract, Art. 20(1)), a manifest of what came from where, and
+/// the subject's audit events in readable form.
+///
+/// # Format (version 1)
+///
+/// [`ExportBundle::to_json`] writes (and [`ExportBundle::from_json`] reads):
+///
+/// ```json
+/// {
+///   "schema": "custodia.dsr.export",
+///   "version": 1,
+///   "request": "…uuid…", "kind": "access",
+///   "tenant": "…uuid…", "subject": "…uuid…",
+///   "generated_at": "2026-03-02T10:00:00Z",
+///   "manifest": [
+///     {"source": "contacts", "record_type": "contact", "records": 1,
+///      "categories": ["user.contact.email", "user.name"], "csv": "contacts-contact.csv"}
+///   ],
+///   "records": [
+///     {"source": "contacts", "record_type": "contact", "id": "C-1",
+///      "legal_basis": "contract", "created_at": "2025-01-01T00:00:00Z",
+///      "fields": [{"name": "email", "category": "user.contact.email",
+///                  "value": "alice@example.com", "provided_by_subject": true}]}
+///   ],
+///   "audit": {"status": "included", "events": [
+///     {"at": "2026-01-05T08:00:00Z", "actor": "agent 17", "action": "ticket.viewed",
+///      "target": "ticket T-1", "details": {}}
+///   ]},
+///   "processing": [
+///     {"activity": "Customer accounts", "purposes": ["billing"], "legal_basis": "contract",
+///      "data_categories": ["user.contact.email"], "recipients": ["Payment processor (IE)"],
+///      "transfers": [], "retention": "30 days after the contract ends"}
+///   ]
+/// }
+/// ```
+///
+/// With a record of processing on the desk ([`Desk::with_records`](crate::Desk::with_records)),
+/// an access bundle also has `"processing"`: the activities covering the
+/// exported categories, with purposes, legal basis, recipients, transfers and
+/// retention (Art. 15(1)); see [`ProcessingInfo`]. It is `[]` otherwise.
+///
+/// `audit.status` is `included` or `not_connected` (no [`SubjectAuditHistory`]
+/// configured, `events` empty). `created_at` is omitted when unknown.
+///
+/// # CSV
+///
+/// [`ExportBundle::csv_files`] gives one RFC 4180 file per (source, record
+/// type) — named as in the manifest's `csv`, columns `id`, `created_at`, then
+/// each field name in order of first appearance — and `audit-events.csv` with
+/// columns `at`, `actor`, `action`, `target`, `details` (JSON).
+///
+/// The CSV is exact: values that begin with `=`, `+`, `-` or `@` are **not**
+/// rewritten to defuse spreadsheet formulas, because a portability export must
+/// carry the data unchanged. Open it with a CSV reader, or as text, rather
+/// than by double-clicking into a spreadsheet. The JSON is the canonical form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportBundle {
     /// Always [`BUNDLE_SCHEMA`].
@@ -362,7 +367,7 @@ impl ExportBundle {
         }
     }
 
-    /// The bundle as pretty JSON (format in the [module documentation](self)).
+    /// The bundle as pretty JSON (format above, in [`ExportBundle`]).
     pub fn to_json(&self) -> Result<String, Error> {
         crate::json::encode(self, "export bundle")
     }

@@ -15,6 +15,7 @@ pub(crate) fn decode_versioned<T: DeserializeOwned>(
     let decode = |e: serde_json::Error| Error::Decode {
         what,
         message: e.to_string(),
+        source: Some(e.into()),
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(decode)?;
     let found = value
@@ -23,6 +24,7 @@ pub(crate) fn decode_versioned<T: DeserializeOwned>(
         .ok_or_else(|| Error::Decode {
             what,
             message: "missing or non-numeric \"version\" field".into(),
+            source: None,
         })?;
     if found != u64::from(supported) {
         return Err(Error::UnsupportedVersion {
@@ -38,7 +40,7 @@ pub(crate) fn decode_versioned<T: DeserializeOwned>(
 pub(crate) fn encode<T: serde::Serialize>(value: &T, what: &'static str) -> Result<String, Error> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Encode {
         what,
-        message: e.to_string(),
+        source: e.into(),
     })
 }
 
@@ -53,6 +55,7 @@ pub(crate) fn check_schema(found: &str, expected: &str, what: &'static str) -> R
                 "schema {:?}, expected {expected:?}",
                 found.chars().take(80).collect::<String>()
             ),
+            source: None,
         })
     }
 }

@@ -67,11 +67,11 @@
 //! creation time, labels, trigger events).
 //!
 //! `custodia-audit` is connected through one type, [`AuditTrail`] (module
-//! [`audit_log`]), which holds an `AuditLog` and the `SubjectVault`:
+//! [`AuditTrail`]), which holds an `AuditLog` and the `SubjectVault`:
 //!
 //! | desk seam | [`AuditTrail`] does | without it |
 //! |---|---|---|
-//! | [`AuditSink`] (every step's event) | appends one audit event per [`DsrEvent`] (mapping to audit actions documented in [`audit_log`]), details sealed | [`MemorySink`], or the host's log |
+//! | [`AuditSink`] (every step's event) | appends one audit event per [`DsrEvent`] (mapping to audit actions documented on [`AuditTrail`]), details sealed | [`MemorySink`], or the host's log |
 //! | [`SubjectAuditHistory`] (audit events in the bundle) | the subject's events, opened with their key; erased values shown as erased, other people's withheld | bundles say `"status": "not_connected"` |
 //! | affected people in a breach | [`AuditTrail::affected`]: the log's events in a window, filtered by a query | any `(time, tenant, subject)` iterator into [`breach::affected_in_window`] |
 //!
@@ -163,8 +163,8 @@
 //! # Serialised formats
 //!
 //! Every document carries a `"version"` and is read back by a `from_json`
-//! that checks it: the export bundle ([`export`], 1), the erasure
-//! certificate ([`erasure`], 2; version 1 is still read), the record of
+//! that checks it: the export bundle ([`ExportBundle`], 1), the erasure
+//! certificate ([`ErasureCertificate`], 2; version 1 is still read), the record of
 //! processing ([`records`], 1), the request ([`Request::to_json`], 1; fields
 //! added since — `kept[].subject_key`, `rejection.late` — read with safe
 //! defaults from older requests) and the incident
@@ -177,46 +177,54 @@
 // Library code returns typed errors; only tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
-pub mod audit_log;
+mod audit_log;
 pub mod breach;
 mod desk;
-pub mod erasure;
+mod erasure;
 mod error;
-pub mod event;
-pub mod export;
+mod event;
+mod export;
 mod json;
 mod memory;
 pub mod period;
 pub mod records;
 pub mod remote;
-pub mod request;
-pub mod retention;
-pub mod source;
+mod request;
+mod retention;
+mod source;
 
-pub use audit_log::{AuditTrail, DetailsKey};
+pub use audit_log::{
+    AuditTrail, DESK_KEY, DESK_SYSTEM, DetailsKey, ERASED, WITHHELD, desk_actor, desk_subject,
+};
 pub use desk::{
     ControllerForwarder, Desk, LateRequest, RectificationReport, RequestOutcome, RestrictionReport,
 };
 pub use erasure::{
-    BlockingRecord, ErasureCertificate, ErasurePolicy, KeyShredder, ResumeReport, Resumed,
-    SubjectKeyStatus,
+    BlockingRecord, CERTIFICATE_SCHEMA, ErasureCertificate, ErasurePolicy, KeyShredder,
+    ResumeReport, Resumed, SubjectKeyStatus,
 };
-pub use error::{BoxError, Error};
+pub use error::{BoxError, Error, HostError};
 pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
-pub use export::{AuditStatus, ExportBundle, RenderedAuditEvent, SubjectAuditHistory};
+pub use export::{
+    AuditSection, AuditStatus, BUNDLE_SCHEMA, BundleKind, CsvFile, ExportBundle, ManifestEntry,
+    ProcessingInfo, RenderedAuditEvent, SubjectAuditHistory,
+};
 pub use memory::{ANONYMIZED, MemorySource};
 pub use request::{
-    Correction, DeadlineStatus, Party, RejectionReason, Request, RequestId, RequestKind,
-    RequestState, VerificationMethod,
+    Correction, DeadlineStatus, EXTENSION_MONTHS, Extension, Forwarding, IdentityVerification,
+    Party, RESPONSE_MONTHS, Rejection, RejectionReason, Request, RequestId, RequestKind,
+    RequestState, Transition, VerificationMethod, due_after_receipt, extended_due,
 };
 pub use retention::{
     BackupHorizon, ErasureException, ErasureHold, FixedBackupWindow, NoHolds, PolicyRetention,
-    RetentionCheck, StaticHolds, UnknownBackups,
+    RetentionCheck, StaticHolds, UnknownBackups, article_tag,
 };
 pub use source::{
-    ErasurePlan, ExportedRecord, FieldAction, KeptKey, Located, PersonalDataSource, Progress,
-    RecordMeta, RecordRef, ResealOutcome, Restriction, SourceProgress,
+    ErasedRecord, ErasurePlan, ExportedRecord, FieldAction, FieldErasure, FieldInfo, FieldUpdate,
+    FieldValue, KeptKey, KeptRecord, Located, PersonalDataSource, Progress, RecordMeta, RecordRef,
+    ResealOutcome, Restriction, SourceProgress,
 };

@@ -1,51 +1,8 @@
 //! Data-subject requests: what was asked, by whom, how identity was checked,
 //! where the request stands and when it is due.
 //!
-//! # State machine
-//!
-//! ```text
-//!  received ──verify──▶ verified ──start──▶ in_progress ──complete──▶ completed
-//!     │                    │                    │   ▲
-//!     │                    └──────extend────────┤   │ (work continues)
-//!     │                                         ▼   │
-//!     │                                      extended ──complete──▶ completed
-//!     ├──forward (processor only)──▶ forwarded
-//!     └──reject (from any open state, with reason)──▶ rejected
-//! ```
-//!
-//! `completed`, `rejected` and `forwarded` are final. Any other step is refused
-//! with [`Error::InvalidTransition`], naming the
-//! request, its state and the step. Steps are taken through a
-//! [`Desk`](crate::Desk), which stamps them with its clock and emits an audit
-//! event for each.
-//!
-//! # Deadline (Art. 12(3))
-//!
-//! A request is due one month after receipt ([`crate::period`]: same date next
-//! month, else that month's last day, end of day UTC). It can be extended
-//! **once**, by two further months, with a recorded reason, and only while
-//! the original month runs (the person must be told within it). The extended
-//! deadline is two months after the original one — the conservative reading,
-//! never later than three months after receipt.
-//!
-//! # Not acting (Art. 12(4))
-//!
-//! If the controller does not act on a request it must tell the person why
-//! (and of the right to complain) without delay and at the latest within one
-//! month of receipt. So the first month is the month to decide in
-//! ([`Request::decision_due`]):
-//!
-//! * an extension is refused after it ([`Error::ExtensionTooLate`]);
-//! * a rejection after it is still accepted — the person must be told,
-//!   however late — but recorded as late ([`Rejection::late`], and `late` in
-//!   the `RequestRejected` audit event);
-//! * [`Request::deadline_status`] says [`DeadlineStatus::NoDecision`] for an
-//!   open, unextended request past that month, and
-//!   [`Desk::late_requests`](crate::Desk::late_requests) lists them with the
-//!   overdue ones.
-//!
-//! The month is counted from receipt even when the deadline was extended:
-//! the extension gives time to act, not to announce a refusal.
+//! The documentation is on the main item; the crate root re-exports the
+//! module's public items.
 
 use std::fmt;
 
@@ -350,6 +307,55 @@ pub struct Transition {
 /// [`Request::to_json`] / [`Request::from_json`]); its [`Progress`] makes a
 /// half-finished run resumable. Change it only through a
 /// [`Desk`](crate::Desk), which checks each step and audits it.
+///
+/// Data-subject requests: what was asked, by whom, how identity was checked,
+/// where the request stands and when it is due.
+///
+/// # State machine
+///
+/// ```text
+///  received ──verify──▶ verified ──start──▶ in_progress ──complete──▶ completed
+///     │                    │                    │   ▲
+///     │                    └──────extend────────┤   │ (work continues)
+///     │                                         ▼   │
+///     │                                      extended ──complete──▶ completed
+///     ├──forward (processor only)──▶ forwarded
+///     └──reject (from any open state, with reason)──▶ rejected
+/// ```
+///
+/// `completed`, `rejected` and `forwarded` are final. Any other step is refused
+/// with [`Error::InvalidTransition`], naming the
+/// request, its state and the step. Steps are taken through a
+/// [`Desk`](crate::Desk), which stamps them with its clock and emits an audit
+/// event for each.
+///
+/// # Deadline (Art. 12(3))
+///
+/// A request is due one month after receipt ([`crate::period`]: same date next
+/// month, else that month's last day, end of day UTC). It can be extended
+/// **once**, by two further months, with a recorded reason, and only while
+/// the original month runs (the person must be told within it). The extended
+/// deadline is two months after the original one — the conservative reading,
+/// never later than three months after receipt.
+///
+/// # Not acting (Art. 12(4))
+///
+/// If the controller does not act on a request it must tell the person why
+/// (and of the right to complain) without delay and at the latest within one
+/// month of receipt. So the first month is the month to decide in
+/// ([`Request::decision_due`]):
+///
+/// * an extension is refused after it ([`Error::ExtensionTooLate`]);
+/// * a rejection after it is still accepted — the person must be told,
+///   however late — but recorded as late ([`Rejection::late`], and `late` in
+///   the `RequestRejected` audit event);
+/// * [`Request::deadline_status`] says [`DeadlineStatus::NoDecision`] for an
+///   open, unextended request past that month, and
+///   [`Desk::late_requests`](crate::Desk::late_requests) lists them with the
+///   overdue ones.
+///
+/// The month is counted from receipt even when the deadline was extended:
+/// the extension gives time to act, not to announce a refusal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// Format version of the serialised request ([`Request::VERSION`]).
@@ -499,7 +505,7 @@ impl Request {
     pub fn to_json(&self) -> Result<String, Error> {
         serde_json::to_string(self).map_err(|e| Error::Encode {
             what: "request",
-            message: e.to_string(),
+            source: e.into(),
         })
     }
 

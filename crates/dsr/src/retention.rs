@@ -1,19 +1,7 @@
 //! Retention in erasure: legal holds, Art. 17(3) exceptions and the backup horizon.
 //!
-//! Erasure must keep what the law requires to keep, and must say when the data
-//! leaves the backups. Both facts belong to the retention policy. This module
-//! defines the two questions the [`Desk`](crate::Desk) asks —
-//!
-//! * [`RetentionCheck`]: "keep this record, because, until when";
-//! * [`BackupHorizon`]: "data deleted now is gone from every backup by".
-//!
-//! — and answers them from a `custodia-retention` [`RetentionPolicy`] with
-//! [`PolicyRetention`] (holds and unexpired retentions keep records, the
-//! policy's backup schedule gives the horizon; [`BackupSchedule`] alone is a
-//! horizon too). Simpler answers, for hosts without a policy file and for
-//! tests: [`NoHolds`], [`StaticHolds`] (a list of held records),
-//! [`FixedBackupWindow`] (backups kept for a fixed time, e.g. DeskDirector's
-//! 30 days) and [`UnknownBackups`].
+//! The documentation is on the main item; the crate root re-exports the
+//! module's public items.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -101,6 +89,23 @@ pub struct ErasureHold {
 /// Decides whether a record must survive an erasure request.
 ///
 /// [`PolicyRetention`] implements it from a retention policy and its legal holds.
+///
+/// Retention in erasure: legal holds, Art. 17(3) exceptions and the backup horizon.
+///
+/// Erasure must keep what the law requires to keep, and must say when the data
+/// leaves the backups. Both facts belong to the retention policy. This module
+/// defines the two questions the [`Desk`](crate::Desk) asks —
+///
+/// * [`RetentionCheck`]: "keep this record, because, until when";
+/// * [`BackupHorizon`]: "data deleted now is gone from every backup by".
+///
+/// — and answers them from a `custodia-retention` [`RetentionPolicy`] with
+/// [`PolicyRetention`] (holds and unexpired retentions keep records, the
+/// policy's backup schedule gives the horizon; [`BackupSchedule`] alone is a
+/// horizon too). Simpler answers, for hosts without a policy file and for
+/// tests: [`NoHolds`], [`StaticHolds`] (a list of held records),
+/// [`FixedBackupWindow`] (backups kept for a fixed time, e.g. DeskDirector's
+/// 30 days) and [`UnknownBackups`].
 pub trait RetentionCheck: Send + Sync {
     /// The hold on `located` (in source `source`), if any. An error keeps the
     /// record untouched and the erasure resumable.
@@ -476,7 +481,7 @@ impl PolicyRetention {
 /// `17(3)(a)` … `17(3)(e)` in it (case-insensitive), if any.
 ///
 /// ```
-/// use custodia_dsr::{ErasureException, retention::article_tag};
+/// use custodia_dsr::{ErasureException, article_tag};
 /// assert_eq!(article_tag("invoices-17(3)(b)"), Some(ErasureException::LegalObligation));
 /// assert_eq!(article_tag("litigation, Art. 17(3)(E)"), Some(ErasureException::LegalClaims));
 /// assert_eq!(article_tag("17(3)(f)"), None);

@@ -1,34 +1,7 @@
 //! Personal-data sources: the stores a host keeps people's data in.
 //!
-//! A host implements [`PersonalDataSource`] once per store — tickets,
-//! contacts, attachments, chat transcripts — and registers each with a
-//! [`Desk`](crate::Desk). The desk runs every request across all of them.
-//!
-//! # Contract for implementors
-//!
-//! * [`locate`](PersonalDataSource::locate) lists the subject's records in the
-//!   tenant, with each field's name and [`DataCategory`]. It must only ever
-//!   return records of that tenant.
-//! * Every write is **idempotent**: erasing a record that is already gone,
-//!   restricting a restricted one or writing a value that is already there
-//!   succeeds. The desk may repeat a step after a failure.
-//! * After an erasure, `locate` no longer returns the erased records (held
-//!   records excepted): anonymized records are unlinked from the subject.
-//! * Kept records and the subject key: `locate` says per record whether its
-//!   fields are sealed under the subject's key
-//!   ([`RecordMeta::sealed_under_subject_key`], `true` unless the source says
-//!   otherwise). A source that can re-seal a kept record under another key
-//!   implements [`reseal_kept`](PersonalDataSource::reseal_kept) (optional;
-//!   the default says it cannot), so an erasure that keeps the record (legal
-//!   hold, Art. 17(3)) can still shred the subject key at once. Existing
-//!   implementors need no change: they keep the safe behaviour, where a kept
-//!   record defers the shred until it is released.
-//! * Errors are returned, never panicked: the desk records the failure on the
-//!   request's [`Progress`] and the request stays open, resumable. An error's
-//!   text is stored in the progress and in a
-//!   [`DsrAction::SourceFailed`](crate::DsrAction::SourceFailed) audit event,
-//!   so it must not contain the person's data (say "row 17 locked", not the
-//!   row).
+//! The documentation is on the main item; the crate root re-exports the
+//! module's public items.
 
 use std::collections::BTreeMap;
 
@@ -287,7 +260,39 @@ pub enum Restriction {
     },
 }
 
-/// A store of personal data. See the [module documentation](self) for the contract.
+/// A store of personal data, and its contract.
+///
+/// Personal-data sources: the stores a host keeps people's data in.
+///
+/// A host implements [`PersonalDataSource`] once per store — tickets,
+/// contacts, attachments, chat transcripts — and registers each with a
+/// [`Desk`](crate::Desk). The desk runs every request across all of them.
+///
+/// # Contract for implementors
+///
+/// * [`locate`](PersonalDataSource::locate) lists the subject's records in the
+///   tenant, with each field's name and [`DataCategory`]. It must only ever
+///   return records of that tenant.
+/// * Every write is **idempotent**: erasing a record that is already gone,
+///   restricting a restricted one or writing a value that is already there
+///   succeeds. The desk may repeat a step after a failure.
+/// * After an erasure, `locate` no longer returns the erased records (held
+///   records excepted): anonymized records are unlinked from the subject.
+/// * Kept records and the subject key: `locate` says per record whether its
+///   fields are sealed under the subject's key
+///   ([`RecordMeta::sealed_under_subject_key`], `true` unless the source says
+///   otherwise). A source that can re-seal a kept record under another key
+///   implements [`reseal_kept`](PersonalDataSource::reseal_kept) (optional;
+///   the default says it cannot), so an erasure that keeps the record (legal
+///   hold, Art. 17(3)) can still shred the subject key at once. Existing
+///   implementors need no change: they keep the safe behaviour, where a kept
+///   record defers the shred until it is released.
+/// * Errors are returned, never panicked: the desk records the failure on the
+///   request's [`Progress`] and the request stays open, resumable. An error's
+///   text is stored in the progress and in a
+///   [`DsrAction::SourceFailed`](crate::DsrAction::SourceFailed) audit event,
+///   so it must not contain the person's data (say "row 17 locked", not the
+///   row).
 pub trait PersonalDataSource: Send + Sync {
     /// A stable, unique name: `"tickets"`, `"contacts"`. Progress is keyed by it.
     fn name(&self) -> &str;

@@ -10,9 +10,9 @@ use custodia_core::{
     ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId, Timestamp,
 };
 use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
-use custodia_dsr::audit_log::{ERASED, WITHHELD, desk_actor, desk_subject};
 use custodia_dsr::breach::IncidentId;
 use custodia_dsr::*;
+use custodia_dsr::{ERASED, WITHHELD, desk_actor, desk_subject};
 
 type Vault = SubjectVault<MemoryKeyStore>;
 type Trail = AuditTrail<MemoryStore, MemoryKeyStore>;

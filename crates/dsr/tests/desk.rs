@@ -14,9 +14,9 @@ use custodia_core::{
 use custodia_crypt::{
     Error as CryptError, FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault,
 };
-use custodia_dsr::erasure::SubjectKeyStatus;
-use custodia_dsr::source::{ErasurePlan, FieldUpdate, Located};
+use custodia_dsr::SubjectKeyStatus;
 use custodia_dsr::*;
+use custodia_dsr::{ErasurePlan, FieldUpdate, Located};
 
 /// Wraps a [`MemorySource`], counting calls and failing on demand.
 struct Flaky {
@@ -730,7 +730,7 @@ fn deferred_shred_happens_on_rerun_after_the_hold_is_released() {
 
 #[test]
 fn key_never_shredded_while_a_kept_record_needs_it() {
-    use custodia_dsr::source::KeptRecord;
+    use custodia_dsr::KeptRecord;
     // Unit check of the decision the desk makes: a kept record that needs
     // the key defers; kept records that do not (not sealed under it, or
     // re-sealed) never do, and are not listed.
@@ -903,7 +903,12 @@ fn a_step_the_audit_sink_refuses_does_not_happen() {
     let err = desk
         .verify(&mut r, VerificationMethod::DocumentCheck, "", f.agent)
         .unwrap_err();
-    assert_eq!(err, Error::Audit("log unavailable".into()));
+    assert_eq!(
+        err,
+        Error::Audit(HostError::from_box("log unavailable".into()))
+    );
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("log unavailable"));
     assert_eq!(r.state, RequestState::Received);
     assert!(r.verification.is_none());
     assert!(
@@ -1102,7 +1107,7 @@ fn a_failed_key_shred_keeps_the_erasure_open_until_retried() {
         err,
         Error::Shred {
             subject: f.alice,
-            message: "key store read-only".into()
+            source: HostError::from_box("key store read-only".into())
         }
     );
     assert_eq!(r.state, RequestState::InProgress);
@@ -1274,7 +1279,7 @@ fn recipients_of_changed_data_are_listed_for_article_19() {
 
 #[test]
 fn blocking_records_carry_their_own_end_date() {
-    use custodia_dsr::source::KeptRecord;
+    use custodia_dsr::KeptRecord;
     let day = |y| Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap();
     let kept = |id: &str, until, subject_key| KeptRecord {
         source: "s".into(),

@@ -10,9 +10,9 @@ use custodia_dsr::arbitrary::{incident, timestamp};
 use custodia_dsr::breach::{AUTHORITY_HOURS, Lateness, affected_in_window};
 use custodia_dsr::period::months_after;
 use custodia_dsr::records::ProcessingRegistry;
-use custodia_dsr::request::{due_after_receipt, extended_due};
-use custodia_dsr::retention::{ErasureException, ErasureHold, StaticHolds};
 use custodia_dsr::*;
+use custodia_dsr::{ErasureException, ErasureHold, StaticHolds};
+use custodia_dsr::{due_after_receipt, extended_due};
 use proptest::prelude::*;
 
 fn date() -> impl Strategy<Value = NaiveDate> {
@@ -301,7 +301,7 @@ proptest! {
         use chrono::{TimeZone, Utc};
         use custodia_core::{DataCategory, LegalBasis};
         use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
-        use custodia_dsr::erasure::SubjectKeyStatus;
+        use custodia_dsr::SubjectKeyStatus;
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
         let tenant = TenantId::from_external_key("billing.account", "ACME-0042");
         let alice = SubjectId::from_external_key(tenant, "psa.contact", "1017");

@@ -10,8 +10,8 @@ use custodia_core::{
     ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId,
 };
 use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
-use custodia_dsr::source::{ErasurePlan, FieldUpdate, Located};
 use custodia_dsr::*;
+use custodia_dsr::{ErasurePlan, FieldUpdate, Located};
 
 type Vault = SubjectVault<MemoryKeyStore>;
 

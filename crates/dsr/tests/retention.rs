@@ -10,8 +10,8 @@ use custodia_core::{
     ActorId, Clock, DataCategory, LegalBasis, ManualClock, Region, Role, SubjectId, TenantId,
     Timestamp,
 };
-use custodia_dsr::retention::article_tag;
-use custodia_dsr::source::KeptRecord;
+use custodia_dsr::KeptRecord;
+use custodia_dsr::article_tag;
 use custodia_dsr::*;
 use custodia_retention::{BackupSchedule, HoldScope, Period, RetentionPolicy};
 use proptest::prelude::*;
@@ -396,7 +396,7 @@ fn without_a_record_category_each_field_is_asked_and_unknown_creation_is_counted
         None
     );
     // A billing field on the record: kept, ten years from its creation.
-    invoice.fields.push(custodia_dsr::source::FieldInfo {
+    invoice.fields.push(custodia_dsr::FieldInfo {
         name: "amount".into(),
         category: DataCategory::USER_FINANCIAL_BILLING,
         provided_by_subject: false,
@@ -587,18 +587,18 @@ proptest! {
     /// record written before the metadata existed reads with none.
     #[test]
     fn located_metadata_round_trips(meta in any::<RecordMeta>()) {
-        let located = custodia_dsr::source::Located {
+        let located = custodia_dsr::Located {
             record: RecordRef::new("ticket", "T-1"),
             fields: Vec::new(),
             legal_basis: LegalBasis::Contract,
             meta,
         };
         let json = serde_json::to_string(&located).unwrap();
-        let back: custodia_dsr::source::Located = serde_json::from_str(&json).unwrap();
+        let back: custodia_dsr::Located = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(&back, &located);
         let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
         old.as_object_mut().unwrap().remove("meta");
-        let old: custodia_dsr::source::Located = serde_json::from_value(old).unwrap();
+        let old: custodia_dsr::Located = serde_json::from_value(old).unwrap();
         prop_assert_eq!(old.meta, RecordMeta::default());
     }
 }

@@ -24,12 +24,10 @@ use custodia_crypt::{
     BlindIndexConfig, FieldContext, KeyStore, Keyring, Normalization, SubjectVault,
 };
 use custodia_dsr::remote::SubjectDirectory;
-use custodia_dsr::source::{
-    ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome,
-};
 use custodia_dsr::{
     BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
 };
+use custodia_dsr::{ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome};
 use custodia_retention::RetentionRecord;
 use custodia_tenant::TenantOwned;
 use rusqlite::OptionalExtension;

@@ -134,7 +134,7 @@ fn erasure_keeps_the_log_consistent_with_an_earlier_checkpoint() {
     // Her sign-in IP reads as erased; the desk's own steps are in the log.
     let rendered = hd.trail().rendered_events(c.acme, c.alice).unwrap();
     let login = rendered.iter().find(|e| e.action == "login").unwrap();
-    assert_eq!(login.details["ip"], custodia_dsr::audit_log::ERASED);
+    assert_eq!(login.details["ip"], custodia_dsr::ERASED);
     let erases = hd
         .trail()
         .with_log(|log| log.query(&Query::new().action(Action::Erase)))

@@ -184,12 +184,7 @@ impl AuditStore for PostgresStore {
     }
 
     fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
-        if index >= self.len {
-            return Err(Error::IndexOutOfRange {
-                index,
-                size: self.len,
-            });
-        }
+        crate::error::check_index(index, self.len)?;
         let row = self
             .client()
             .query_opt(GET_SQL, &[&self.log, &to_i64(index)?])

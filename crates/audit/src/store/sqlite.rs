@@ -166,12 +166,7 @@ impl AuditStore for SqliteStore {
     }
 
     fn get(&self, index: u64) -> Result<Vec<u8>, Error> {
-        if index >= self.len {
-            return Err(Error::IndexOutOfRange {
-                index,
-                size: self.len,
-            });
-        }
+        crate::error::check_index(index, self.len)?;
         let (payload, crc): (Vec<u8>, i64) = self
             .conn
             .query_row(

@@ -109,10 +109,6 @@ impl SqlExec for PostgresConnection {
 }
 
 impl SqlConnection for PostgresConnection {
-    fn exec(&mut self) -> &mut dyn SqlExec {
-        self
-    }
-
     fn transaction<T>(
         &mut self,
         f: impl FnOnce(&mut dyn SqlExec) -> Result<T, Error>,

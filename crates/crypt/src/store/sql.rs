@@ -194,10 +194,9 @@ pub(crate) trait SqlExec {
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, Error>;
 }
 
-/// A connection: statements on their own, or in a write transaction.
-pub(crate) trait SqlConnection: Send + 'static {
-    /// The connection itself, for single statements.
-    fn exec(&mut self) -> &mut dyn SqlExec;
+/// A connection: statements on their own (as a [`SqlExec`]), or in a write
+/// transaction.
+pub(crate) trait SqlConnection: SqlExec + Send + 'static {
     /// Runs `f` in a transaction that holds row locks (PostgreSQL) or the
     /// database's write lock (SQLite), committing if `f` succeeds.
     fn transaction<T>(
@@ -284,6 +283,7 @@ fn row_error(row: String, reason: impl Into<String>) -> Error {
     Error::KeyStoreRow {
         row,
         reason: reason.into(),
+        source: None,
     }
 }
 
@@ -369,12 +369,15 @@ fn json<T: serde::de::DeserializeOwned>(
     name: &str,
     row_name: &str,
 ) -> Result<T, Error> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| row_error(row_name.to_owned(), format!("{name} does not decode: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Error::KeyStoreRow {
+        row: row_name.to_owned(),
+        reason: format!("{name} does not decode: {e}"),
+        source: Some(e.into()),
+    })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| Error::Store(format!("encoding a key-store row: {e}")))
+    serde_json::to_vec(value).map_err(|e| Error::Encode { source: e.into() })
 }
 
 fn to_i64(n: u64, what: &str) -> Result<i64, Error> {
@@ -505,7 +508,7 @@ pub(crate) struct SqlKeyStore<C> {
 impl<C: SqlConnection> SqlKeyStore<C> {
     /// Wraps a connection to a migrated schema; fails if its version is not this build's.
     pub(crate) fn new(mut conn: C) -> Result<Self, Error> {
-        check_schema(conn.exec())?;
+        check_schema(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -516,7 +519,7 @@ impl<C: SqlConnection> SqlKeyStore<C> {
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn SqlExec) -> Result<T, Error>) -> Result<T, Error> {
-        f(self.conn().exec())
+        f(&mut *self.conn())
     }
 
     fn write<T>(&self, f: impl FnOnce(&mut dyn SqlExec) -> Result<T, Error>) -> Result<T, Error> {
@@ -818,7 +821,8 @@ mod tests {
             err,
             Error::KeyStoreRow {
                 row: format!("custodia_subject_keys (tenant {tenant}, subject {subject})"),
-                reason: "both a wrapped key and a tombstone".into()
+                reason: "both a wrapped key and a tombstone".into(),
+                source: None,
             }
         );
         let err = SqlKeyRow::Tenant {
@@ -828,7 +832,7 @@ mod tests {
         .check()
         .unwrap_err();
         assert!(
-            matches!(&err, Error::KeyStoreRow { row, reason }
+            matches!(&err, Error::KeyStoreRow { row, reason, .. }
                 if row == "custodia_tenant_keys (tenant 616263)" && reason.contains("3 bytes")),
             "{err}"
         );

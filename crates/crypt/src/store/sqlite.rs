@@ -87,10 +87,6 @@ impl SqlExec for SqliteConnection {
 }
 
 impl SqlConnection for SqliteConnection {
-    fn exec(&mut self) -> &mut dyn SqlExec {
-        self
-    }
-
     fn transaction<T>(
         &mut self,
         f: impl FnOnce(&mut dyn SqlExec) -> Result<T, Error>,

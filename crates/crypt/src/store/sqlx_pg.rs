@@ -172,10 +172,6 @@ impl SqlExec for SqlxTransaction<'_> {
 }
 
 impl SqlConnection for SqlxConnection {
-    fn exec(&mut self) -> &mut dyn SqlExec {
-        self
-    }
-
     fn transaction<T>(
         &mut self,
         f: impl FnOnce(&mut dyn SqlExec) -> Result<T, Error>,

@@ -1,96 +1,8 @@
 //! Erasure: the per-field policy, crypto-shredding of the subject key, and the
 //! certificate that says what was erased, what was kept and why.
 //!
-//! # Crypto-shredding and kept records
-//!
-//! The subject key is the per-person data key of crypto-shredding (as in
-//! MongoDB's scheme: delete the key and every copy sealed under it — live
-//! rows, backups, the audit log's sealed values — is gone; for an
-//! append-only Merkle log it is the only way to erase without breaking
-//! verification). A record kept under Art. 17(3) — (b) a legal obligation
-//! such as tax law, (e) legal claims, modelled as holds with a reason — must
-//! stay readable, so the key cannot go while a kept record depends on it.
-//!
-//! A hold, however, suspends the deletion of *what it covers* (retention
-//! principle: holds suspend deletion of the held items), not of everything
-//! else about the person. Deferring the whole shred for one invoice kept ten
-//! years would keep her audit IPs and every other sealed value readable for
-//! ten years, which Art. 17(1) does not allow. So the shred waits only for
-//! kept records that still **need** the key:
-//!
-//! 1. a source says per record whether it is sealed under the subject key
-//!    ([`RecordMeta::sealed_under_subject_key`](crate::RecordMeta::sealed_under_subject_key);
-//!    default `true`, the safe answer for sources that do not say);
-//! 2. for kept records that are, the desk asks the source to re-seal them
-//!    under a key that is not the subject's
-//!    ([`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)):
-//!    the tenant's data key or a legal-hold key from `custodia_crypt::Keyring`,
-//!    the way a key-management service rewraps data under another key;
-//! 3. the key is shredded at once if none still needs it, and the
-//!    certificate records how many were re-sealed; otherwise the shred is
-//!    deferred listing only the blocking records, and
-//!    [`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures)
-//!    finishes it on a schedule once they are released.
-//!
-//! Re-sealing moves the kept record from the person's key to a key whose
-//! lifetime follows the hold; the old envelopes (in backups) die with the
-//! subject key. Every step is audited by ids and counts, never values.
-//!
-//! # Certificate format (version 2)
-//!
-//! [`ErasureCertificate::to_json`] writes, and [`ErasureCertificate::from_json`]
-//! reads back:
-//!
-//! ```json
-//! {
-//!   "schema": "custodia.dsr.erasure_certificate",
-//!   "version": 2,
-//!   "request": "…uuid…", "tenant": "…uuid…", "subject": "…uuid…",
-//!   "received_at": "2026-03-02T09:00:00Z",
-//!   "issued_at": "2026-03-05T14:00:00Z",
-//!   "sources": ["contacts", "invoices", "tickets"],
-//!   "erased": [{"source": "tickets", "record": {"record_type": "ticket", "id": "T-1"},
-//!               "deleted_record": false, "deleted_fields": [],
-//!               "anonymized_fields": ["requester_name"]}],
-//!   "kept": [{"source": "invoices", "record": {"record_type": "invoice", "id": "I-9"},
-//!             "exception": "legal_obligation", "reason": "tax law: 10 years",
-//!             "until": "2036-01-01T00:00:00Z",
-//!             "subject_key": {"status": "resealed", "at": "2026-03-05T14:00:00Z",
-//!                             "fields": 1, "under": "tenant data key"}}],
-//!   "subject_key": {"status": "shredded", "at": "2026-03-05T14:00:00Z"},
-//!   "records_resealed": 1,
-//!   "backups_clear_by": "2026-04-04T14:00:00Z",
-//!   "recipients_to_inform": ["Transactional email provider (US)"]
-//! }
-//! ```
-//!
-//! `kept[].subject_key.status` says whether a kept record still needs the
-//! subject key: `needed` (sealed under it and not re-sealed; optional `why`:
-//! the source cannot re-seal, or its error), `not_sealed` (the source stores
-//! it in the clear or under another key) or `resealed` (re-sealed by this
-//! erasure under the key named in `under`; see
-//! [`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)).
-//!
-//! `subject_key.status` is `shredded`, `deferred` or `no_key_vault` (no
-//! [`KeyShredder`] configured). `deferred` lists only the kept records that
-//! still need the key: `{"status": "deferred", "records_kept": 1, "blocking": [{"source":
-//! "attachments", "record": {"record_type": "attachment", "id": "A-2"}}],
-//! "reasons": ["legal_claims: legal hold case-2026-17 …"], "until": null}`
-//! (`until` is the latest end date of the blocking records, `null` while a
-//! hold without end date applies); re-running the erasure after they are
-//! released shreds the key. `backups_clear_by` is `null` when no
-//! [`BackupHorizon`](crate::retention::BackupHorizon) is known.
-//!
-//! ## Versions
-//!
-//! * **2**: adds `kept[].subject_key` and `records_resealed`; a `deferred`
-//!   key lists its `blocking` records, and its `records_kept` counts only
-//!   them, because kept records that do not need the key no longer defer the
-//!   shred.
-//! * **1**: every kept record deferred the shred. [`ErasureCertificate::from_json`]
-//!   still reads it: `kept[].subject_key` reads as `needed`,
-//!   `records_resealed` as 0, and a `deferred` key lists every kept record
-//!   as blocking (which is what version 1 meant); `version` stays 1.
+//! The documentation is on the main item; the crate root re-exports the
+//! module's public items.
 
 mod workflow;
 
@@ -323,6 +235,100 @@ pub const CERTIFICATE_SCHEMA: &str = "custodia.dsr.erasure_certificate";
 
 /// Proof of an erasure: what was erased where, what was kept and why until
 /// when, the subject key's fate and when the backups are clear.
+///
+/// Erasure: the per-field policy, crypto-shredding of the subject key, and the
+/// certificate that says what was erased, what was kept and why.
+///
+/// # Crypto-shredding and kept records
+///
+/// The subject key is the per-person data key of crypto-shredding (as in
+/// MongoDB's scheme: delete the key and every copy sealed under it — live
+/// rows, backups, the audit log's sealed values — is gone; for an
+/// append-only Merkle log it is the only way to erase without breaking
+/// verification). A record kept under Art. 17(3) — (b) a legal obligation
+/// such as tax law, (e) legal claims, modelled as holds with a reason — must
+/// stay readable, so the key cannot go while a kept record depends on it.
+///
+/// A hold, however, suspends the deletion of *what it covers* (retention
+/// principle: holds suspend deletion of the held items), not of everything
+/// else about the person. Deferring the whole shred for one invoice kept ten
+/// years would keep her audit IPs and every other sealed value readable for
+/// ten years, which Art. 17(1) does not allow. So the shred waits only for
+/// kept records that still **need** the key:
+///
+/// 1. a source says per record whether it is sealed under the subject key
+///    ([`RecordMeta::sealed_under_subject_key`](crate::RecordMeta::sealed_under_subject_key);
+///    default `true`, the safe answer for sources that do not say);
+/// 2. for kept records that are, the desk asks the source to re-seal them
+///    under a key that is not the subject's
+///    ([`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)):
+///    the tenant's data key or a legal-hold key from `custodia_crypt::Keyring`,
+///    the way a key-management service rewraps data under another key;
+/// 3. the key is shredded at once if none still needs it, and the
+///    certificate records how many were re-sealed; otherwise the shred is
+///    deferred listing only the blocking records, and
+///    [`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures)
+///    finishes it on a schedule once they are released.
+///
+/// Re-sealing moves the kept record from the person's key to a key whose
+/// lifetime follows the hold; the old envelopes (in backups) die with the
+/// subject key. Every step is audited by ids and counts, never values.
+///
+/// # Certificate format (version 2)
+///
+/// [`ErasureCertificate::to_json`] writes, and [`ErasureCertificate::from_json`]
+/// reads back:
+///
+/// ```json
+/// {
+///   "schema": "custodia.dsr.erasure_certificate",
+///   "version": 2,
+///   "request": "…uuid…", "tenant": "…uuid…", "subject": "…uuid…",
+///   "received_at": "2026-03-02T09:00:00Z",
+///   "issued_at": "2026-03-05T14:00:00Z",
+///   "sources": ["contacts", "invoices", "tickets"],
+///   "erased": [{"source": "tickets", "record": {"record_type": "ticket", "id": "T-1"},
+///               "deleted_record": false, "deleted_fields": [],
+///               "anonymized_fields": ["requester_name"]}],
+///   "kept": [{"source": "invoices", "record": {"record_type": "invoice", "id": "I-9"},
+///             "exception": "legal_obligation", "reason": "tax law: 10 years",
+///             "until": "2036-01-01T00:00:00Z",
+///             "subject_key": {"status": "resealed", "at": "2026-03-05T14:00:00Z",
+///                             "fields": 1, "under": "tenant data key"}}],
+///   "subject_key": {"status": "shredded", "at": "2026-03-05T14:00:00Z"},
+///   "records_resealed": 1,
+///   "backups_clear_by": "2026-04-04T14:00:00Z",
+///   "recipients_to_inform": ["Transactional email provider (US)"]
+/// }
+/// ```
+///
+/// `kept[].subject_key.status` says whether a kept record still needs the
+/// subject key: `needed` (sealed under it and not re-sealed; optional `why`:
+/// the source cannot re-seal, or its error), `not_sealed` (the source stores
+/// it in the clear or under another key) or `resealed` (re-sealed by this
+/// erasure under the key named in `under`; see
+/// [`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)).
+///
+/// `subject_key.status` is `shredded`, `deferred` or `no_key_vault` (no
+/// [`KeyShredder`] configured). `deferred` lists only the kept records that
+/// still need the key: `{"status": "deferred", "records_kept": 1, "blocking": [{"source":
+/// "attachments", "record": {"record_type": "attachment", "id": "A-2"}}],
+/// "reasons": ["legal_claims: legal hold case-2026-17 …"], "until": null}`
+/// (`until` is the latest end date of the blocking records, `null` while a
+/// hold without end date applies); re-running the erasure after they are
+/// released shreds the key. `backups_clear_by` is `null` when no
+/// [`BackupHorizon`](crate::retention::BackupHorizon) is known.
+///
+/// ## Versions
+///
+/// * **2**: adds `kept[].subject_key` and `records_resealed`; a `deferred`
+///   key lists its `blocking` records, and its `records_kept` counts only
+///   them, because kept records that do not need the key no longer defer the
+///   shred.
+/// * **1**: every kept record deferred the shred. [`ErasureCertificate::from_json`]
+///   still reads it: `kept[].subject_key` reads as `needed`,
+///   `records_resealed` as 0, and a `deferred` key lists every kept record
+///   as blocking (which is what version 1 meant); `version` stays 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErasureCertificate {
     /// Always [`CERTIFICATE_SCHEMA`].

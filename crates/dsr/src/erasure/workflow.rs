@@ -53,7 +53,7 @@ impl Desk {
     /// use custodia_core::{ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
     /// use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
     /// use custodia_dsr::*;
-    /// use custodia_dsr::erasure::SubjectKeyStatus;
+    /// use custodia_dsr::SubjectKeyStatus;
     ///
     /// let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
     /// let audit = Arc::new(MemorySink::new());
@@ -509,7 +509,7 @@ impl Desk {
                         .shred_subject(request.tenant, request.subject, actor)
                         .map_err(|e| Error::Shred {
                             subject: request.subject,
-                            message: e.to_string(),
+                            source: crate::error::host(e),
                         })?;
                     let at = receipt.at;
                     request.progress.key_shredded = Some(receipt);
