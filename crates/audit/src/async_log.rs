@@ -132,6 +132,13 @@ impl AsyncAuditLog {
             .await
     }
 
+    /// Stages one event on its own, committed at once, refused as
+    /// [`append`](Self::append) refuses it (see [`SqlxAuditStore::stage_now`]).
+    pub async fn stage_now(&self, event: &Event) -> Result<(), Error> {
+        admit(event, self.require_sealed)?;
+        custodia_core::op_future!(self.store.stage_now(event), DEBUG, "custodia.audit.stage").await
+    }
+
     /// Moves the events committed transactions staged into the log; returns
     /// how many (see [`SqlxAuditStore::drain`]).
     pub async fn drain(&self) -> Result<u64, Error> {

@@ -50,8 +50,10 @@ pub trait AuditSink: Send + Sync + 'static {
 /// personal values under the subject's key with an [`AsyncSubjectVault`],
 /// then stages the event in the request's transaction
 /// ([`SqlxAuditStore::stage`]) and, once it commits, drains it into the log
-/// on a background task ([`SqlxAuditStore::drain_soon`]); events outside a
-/// transaction are appended (group-committed with the other requests').
+/// on a background task ([`SqlxAuditStore::drain_soon`]); an event outside a
+/// request's transaction (an error response, a request that used none) is
+/// staged on its own ([`SqlxAuditStore::stage_now`]), so the log keeps the
+/// order in which events were staged.
 ///
 /// Staging is one `INSERT` in the transaction the request already holds,
 /// where appending first would make every audited request wait for the
@@ -90,7 +92,7 @@ impl<S: KeyStore + Send + Sync + 'static> AuditSink for SqlxAuditSink<S> {
     fn record(&self, event: Event) -> SinkFuture<'_> {
         Box::pin(async move {
             let event = seal_event_async(&self.vault, event).await?;
-            self.store.append(&event).await.map(|_| ())
+            self.store.stage_now(&event).await
         })
     }
 

@@ -93,7 +93,10 @@ struct VaultSink(Arc<App>);
 
 impl AuditSink for VaultSink {
     fn record(&self, event: Event) -> SinkFuture<'_> {
-        Box::pin(async move { self.0.record(event).await.map(|_| ()) })
+        Box::pin(async move {
+            let event = custodia_audit::seal_event_async(&self.0.vault, event).await?;
+            self.0.log.stage_now(&event).await
+        })
     }
 
     fn stage<'a>(&'a self, conn: &'a mut PgConnection, event: Event) -> SinkFuture<'a> {

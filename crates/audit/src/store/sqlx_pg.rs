@@ -408,6 +408,18 @@ impl SqlxAuditStore {
         Ok(())
     }
 
+    /// Stages `event` in a statement of its own on the store's pool (it is
+    /// committed at once) and drains soon: for an event outside any caller's
+    /// transaction that should still take its place among staged ones
+    /// (in staging order) rather than ahead of them, as an append would.
+    pub async fn stage_now(self: &Arc<Self>, event: &Event) -> Result<(), Error> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        self.stage(&mut conn, event).await?;
+        drop(conn);
+        self.drain_soon();
+        Ok(())
+    }
+
     /// Moves every event staged for this log by committed transactions, of
     /// any process, into the log, oldest first (pages of 1,000, one
     /// transaction each, under the log's lock); returns how many.
