@@ -324,21 +324,7 @@ fn the_async_log_refuses_clear_personal_values_and_seals_them_with_the_async_vau
     runtime().block_on(async {
         let name = fresh_log("async-sealed").await;
         let log = open_log(&name, 2).await;
-        let tenant = TenantId::from_external_key("crm", "ACME");
-        let alice = SubjectId::from_external_key(tenant, "contact", "1");
-        let with_ip = Event::builder(
-            tenant,
-            Actor::new(
-                ActorKind::Agent,
-                ActorId::from_external_key(tenant, "user", "7"),
-            )
-            .with_ip("203.0.113.7"),
-            Action::Read,
-            Target::new("contact", "1").unwrap(),
-        )
-        .subject(alice)
-        .build(&SystemClock)
-        .unwrap();
+        let with_ip = read_with_clear_ip();
         let err = log.append(&with_ip).await.unwrap_err();
         assert!(matches!(err, Error::ClearPersonalData { .. }), "{err}");
         assert_eq!(log.len().await, 0, "a refused event appended something");
@@ -446,6 +432,24 @@ fn record_crc(index: u64, payload: &[u8]) -> i64 {
     i64::from(h.finalize())
 }
 
+/// A read of contact 1's data by an agent, the agent's IP in the clear.
+fn read_with_clear_ip() -> Event {
+    let tenant = TenantId::from_external_key("crm", "ACME");
+    Event::builder(
+        tenant,
+        Actor::new(
+            ActorKind::Agent,
+            ActorId::from_external_key(tenant, "user", "7"),
+        )
+        .with_ip("203.0.113.7"),
+        Action::Read,
+        Target::new("contact", "1").unwrap(),
+    )
+    .subject(SubjectId::from_external_key(tenant, "contact", "1"))
+    .build(&SystemClock)
+    .unwrap()
+}
+
 /// Staged events of log `log` still in the outbox.
 async fn staged_count(pool: &PgPool, log: &str) -> i64 {
     use sqlx_core::row::Row as _;
@@ -504,20 +508,7 @@ fn staged_events_reach_the_log_only_when_their_transaction_commits() {
             .unwrap();
 
         // Clear personal values are refused at staging, as at appending.
-        let tenant = TenantId::from_external_key("crm", "ACME");
-        let clear = Event::builder(
-            tenant,
-            Actor::new(
-                ActorKind::Agent,
-                ActorId::from_external_key(tenant, "user", "7"),
-            )
-            .with_ip("203.0.113.7"),
-            Action::Read,
-            Target::new("contact", "1").unwrap(),
-        )
-        .subject(SubjectId::from_external_key(tenant, "contact", "1"))
-        .build(&SystemClock)
-        .unwrap();
+        let clear = read_with_clear_ip();
         let mut tx = app.begin().await.unwrap();
         let err = log.stage(&mut tx, &clear).await.unwrap_err();
         assert!(matches!(err, Error::ClearPersonalData { .. }), "{err}");
