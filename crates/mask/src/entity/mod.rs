@@ -2,16 +2,18 @@
 //! organisations (`ORGANIZATION`), found after the scanner from capitalised
 //! words, a name gazetteer and context.
 //!
-//! One loop walks the bytes and stops only at a capital letter that starts
-//! a word (ASCII or any Unicode upper-case letter). There it gathers a
+//! The scanner's own loop ([`crate::scan`]) walks the bytes and calls
+//! [`Pass::at`] at each capital letter it stops at (ASCII, or the lead byte
+//! of a multi-byte character, which may be a Unicode capital), so each byte
+//! is read by one loop only. At a capital that starts a word it gathers a
 //! *run*: the capitalised words that follow one another, separated by single
 //! spaces, with name particles (`van`, `de`, `bin`), initials (`J.`) and
 //! connectors (`&`, `and`, `of`) inside. Each run is then read, in order, as
 //! an organisation (a legal form such as `Ltd` or `GmbH` after name words),
 //! an address (a house number before the run and a street type in it, or a
-//! German `…straße 12`), and a person (see [`person`]). The loop resumes
-//! after the run, so the pass is linear in the input; every look-back and
-//! look-ahead is bounded.
+//! German `…straße 12`), and a person (see [`person`]). Capitals before
+//! the end of the last run read are passed over, so the pass is linear in
+//! the input; every look-back and look-ahead is bounded.
 
 mod address;
 mod names;
@@ -72,12 +74,15 @@ impl Run {
     }
 }
 
-/// The pass over one text.
-struct Pass<'a> {
+/// The pass over one text, driven by the scanner.
+pub(crate) struct Pass<'a> {
     b: &'a [u8],
     on: KindSet,
     min_score: f32,
-    out: &'a mut Vec<Finding>,
+    /// Capitals before this were read with an earlier run (`usize::MAX`
+    /// when the pass is off).
+    pub(crate) next: usize,
+    out: Vec<Finding>,
 }
 
 /// Does the detector look for any kind the entity pass finds?
@@ -85,53 +90,49 @@ pub(crate) fn wanted(on: KindSet) -> bool {
     on.has(K::Person) || on.has(K::Address) || on.has(K::Organization)
 }
 
-/// Appends the people, addresses and organisations in `b` to `out` (not
-/// sorted, possibly overlapping the scanner's findings: the detector
-/// resolves overlaps).
-pub(crate) fn find(b: &[u8], on: KindSet, min_score: f32, out: &mut Vec<Finding>) {
-    // The scanner's findings (sorted, disjoint) are skipped: an IBAN, a
-    // passport number or a token is no name.
-    let scanned = out.len();
-    let mut next_found = 0;
-    let mut pass = Pass {
-        b,
-        on,
-        min_score,
-        out,
-    };
-    let mut i = 0;
-    while i < b.len() {
-        // Skip to the next byte that may start a capital: A–Z or the lead
-        // byte of a multi-byte character; eight bytes a test.
-        while let Some(chunk) = b.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if may_start_any(u64::from_le_bytes(word)) {
-                break;
-            }
-            i += 8;
+impl<'a> Pass<'a> {
+    pub(crate) fn new(b: &'a [u8], on: KindSet, min_score: f32) -> Self {
+        Pass {
+            b,
+            on,
+            min_score,
+            next: if wanted(on) { 0 } else { usize::MAX },
+            out: Vec::new(),
         }
-        while i < b.len() && MAY_START[b[i] as usize] == 0 {
-            i += 1;
+    }
+
+    /// Reads the run that starts at `i`, if a capitalised word starts
+    /// there (the caller has checked `i >= self.next`).
+    #[inline(never)]
+    pub(crate) fn at(&mut self, i: usize) {
+        let b = self.b;
+        if !word_start(b, i) {
+            return;
         }
-        if i >= b.len() {
-            break;
-        }
-        while next_found < scanned && pass.out[next_found].end <= i {
-            next_found += 1;
-        }
-        if next_found < scanned && pass.out[next_found].start <= i {
-            i = pass.out[next_found].end;
-            continue;
-        }
-        let next = match word_start(b, i).then(|| capital_word(b, i)).flatten() {
-            Some(first) => {
-                let run = collect_run(b, first);
-                pass.read(&run)
-            }
-            None => i + 1,
+        let Some(first) = capital_word(b, i) else {
+            return;
         };
-        i = next.max(i + 1);
+        let run = collect_run(b, first);
+        self.next = self.read(&run).max(i + 1);
+    }
+
+    /// Appends the pass's findings to the scanner's (`scanned`: sorted,
+    /// disjoint), leaving out those that start inside one of them (an
+    /// IBAN, a passport number or a token is no name; the scanner finds
+    /// an email's local part only at its `@`, after the pass has read it).
+    /// The entity findings come last, sorted and disjoint.
+    pub(crate) fn finish(self, scanned: &mut Vec<Finding>) {
+        let mut k = 0;
+        let n = scanned.len();
+        for f in self.out {
+            while k < n && scanned[k].end <= f.start {
+                k += 1;
+            }
+            if k < n && scanned[k].start <= f.start {
+                continue;
+            }
+            scanned.push(f);
+        }
     }
 }
 
@@ -142,7 +143,9 @@ impl Pass<'_> {
     fn read(&mut self, run: &Run) -> usize {
         let words = run.words();
         let mut taken = None;
-        if self.on.has(K::Address) {
+        // An address has a street type after its first word, or a number
+        // after a German street word.
+        if self.on.has(K::Address) && (run.n > 1 || number_follows(self.b, words[0].end)) {
             taken = address::find(self, run);
         }
         if taken.is_none() && self.on.has(K::Organization) {
@@ -171,29 +174,12 @@ impl Pass<'_> {
     }
 }
 
-/// Does any of the eight bytes in `v` lie in `A..=Z` or at or above 0x80
-/// (SWAR: a per-byte table lookup ran the skip at a third of the speed)?
+/// Does a number follow the word ending at `e` (` 12`, `. 12`)?
 #[inline]
-fn may_start_any(v: u64) -> bool {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let ascii = v & LOW7;
-    // The high bit of each byte: set from `A` (0x41) up, and from `[` (0x5B) up.
-    let from_a = ascii + 0x3F3F_3F3F_3F3F_3F3F;
-    let from_bracket = ascii + 0x2525_2525_2525_2525;
-    ((from_a & !from_bracket) | v) & HIGH != 0
+fn number_follows(b: &[u8], e: usize) -> bool {
+    let e = if b.get(e) == Some(&b'.') { e + 1 } else { e };
+    b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_digit)
 }
-
-/// 1 for the bytes a capital may start with.
-static MAY_START: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = ((c as u8).is_ascii_uppercase() || c >= 0xC0) as u8;
-        c += 1;
-    }
-    t
-};
 
 /// The character at `i` and its length, if `b[i..]` starts with a valid one.
 fn char_at(b: &[u8], i: usize) -> Option<(char, usize)> {
@@ -220,23 +206,41 @@ fn char_before(b: &[u8], i: usize) -> Option<char> {
 
 /// Is `i` the start of a word: not inside one, an email, a path or an
 /// identifier?
+#[inline]
 fn word_start(b: &[u8], i: usize) -> bool {
-    match char_before(b, i) {
-        None => i == 0 || b[i - 1] < 0x80,
-        Some(c) => {
-            !(c.is_alphanumeric() || matches!(c, '@' | '.' | '/' | '_' | '-' | '\\' | '#' | '$'))
-        }
+    let Some(&p) = i.checked_sub(1).and_then(|k| b.get(k)) else {
+        return i == 0;
+    };
+    if p < 0x80 {
+        return !(p.is_ascii_alphanumeric()
+            || matches!(p, b'@' | b'.' | b'/' | b'_' | b'-' | b'\\' | b'#' | b'$'));
     }
+    char_before(b, i).is_some_and(|c| !c.is_alphanumeric())
 }
 
 /// The word of letters at `i` (apostrophes and hyphens inside), if it
 /// starts with a capital.
 fn capital_word(b: &[u8], i: usize) -> Option<Word> {
-    let (c, _) = char_at(b, i)?;
-    if !c.is_uppercase() {
-        return None;
-    }
-    let (end, uppers, letters) = letters(b, i);
+    let first = *b.get(i)?;
+    let mut buf = [0u8; names::MAX_NAME];
+    // ASCII words (most): read, counted and lowered in one loop.
+    let ascii = if first.is_ascii_uppercase() {
+        ascii_letters(b, i, &mut buf)
+    } else {
+        None
+    };
+    let (end, uppers, letters, lower_len) = match ascii {
+        Some(read) => read,
+        None => {
+            let (c, _) = char_at(b, i)?;
+            if !c.is_uppercase() {
+                return None;
+            }
+            let (end, uppers, letters) = letters(b, i);
+            buf = [0u8; names::MAX_NAME];
+            (end, uppers, letters, names::lower(&b[i..end], &mut buf))
+        }
+    };
     // Glued to an email, a path or a number: not a word of prose.
     if matches!(b.get(end), Some(b'@' | b'_' | b'/' | b'\\'))
         || b.get(end).is_some_and(u8::is_ascii_digit)
@@ -256,10 +260,9 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
     } else {
         Shape::Mixed
     };
-    let flags = if shape == Shape::Initial {
-        0
-    } else {
-        names::lookup(&b[i..end])
+    let flags = match lower_len {
+        Some(len) if shape != Shape::Initial => names::lookup_lower(&buf, len),
+        _ => 0,
     };
     Some(Word {
         start: i,
@@ -267,6 +270,48 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         shape,
         flags,
     })
+}
+
+/// [`letters`] for an ASCII word at `i`, its lower case written to `buf`
+/// (with its length, `None` when longer than any lexicon word); `None`
+/// when a byte of the word is not ASCII.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn ascii_letters(
+    b: &[u8],
+    i: usize,
+    buf: &mut [u8; names::MAX_NAME],
+) -> Option<(usize, usize, usize, Option<usize>)> {
+    let (mut e, mut uppers, mut joins) = (i, 0, 0);
+    loop {
+        let rest = b.get(e..).unwrap_or_default();
+        let n = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        uppers += rest[..n].iter().filter(|&&c| c < b'a').count();
+        e += n;
+        match b.get(e) {
+            Some(&c) if c >= 0x80 => return None,
+            Some(&c)
+                if matches!(c, b'\'' | b'-')
+                    && joins < 8
+                    && b.get(e + 1)
+                        .is_some_and(|&n| n.is_ascii_alphabetic() || n >= 0x80)
+                    && !(c == b'\'' && contraction(&b[e + 1..])) =>
+            {
+                e += 1;
+                joins += 1;
+            }
+            _ => break,
+        }
+    }
+    let len = e - i;
+    if len > names::MAX_NAME {
+        return Some((e, uppers, len - joins, None));
+    }
+    // Letters, `'` and `-` all have bit 5 set in lower case.
+    for (o, &c) in buf.iter_mut().zip(&b[i..e]) {
+        *o = c | 0x20;
+    }
+    Some((e, uppers, len - joins, Some(len)))
 }
 
 /// The end of the letters at `i` (with `'` or `-` between letters), and how
@@ -335,6 +380,7 @@ fn small_word(w: &[u8]) -> Option<Shape> {
 }
 
 /// The run that starts with `first`.
+#[inline(always)]
 fn collect_run(b: &[u8], first: Word) -> Run {
     let mut run = Run {
         words: [first; MAX_RUN],

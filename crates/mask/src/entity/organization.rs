@@ -58,8 +58,26 @@ const LEGAL_FORMS: [&str; 43] = [
     "A/S",
 ];
 
-/// The first bytes of the legal forms.
-const FORM_STARTS: &[u8] = b"GPCSLIpBNAKUeOL";
+/// Can a legal form start with `c`?
+#[inline]
+fn form_start(c: u8) -> bool {
+    matches!(
+        c,
+        b'G' | b'P'
+            | b'C'
+            | b'S'
+            | b'L'
+            | b'I'
+            | b'p'
+            | b'B'
+            | b'N'
+            | b'A'
+            | b'K'
+            | b'U'
+            | b'e'
+            | b'O'
+    )
+}
 
 /// Finds an organisation in `run`: the index of its first word in the run
 /// and where it ends.
@@ -72,7 +90,7 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         if b.get(w.end) != Some(&b' ') {
             continue;
         }
-        if !b.get(w.end + 1).is_some_and(|&c| FORM_STARTS.contains(&c)) {
+        if !b.get(w.end + 1).is_some_and(|&c| form_start(c)) {
             continue;
         }
         let Some(form_end) = legal_form_at(b, w.end + 1) else {

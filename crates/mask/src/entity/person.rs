@@ -219,10 +219,15 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::None);
     };
     let prev = &lower[..prev.len()];
-    let before = word_before(b, ps).and_then(|(s2, e2)| {
-        let w = &b[s2..e2];
-        lower_ascii::<24>(w).map(|l| (l, w.len()))
-    });
+    // The word before that matters only after `is`, `am` and `me`.
+    let before = if matches!(prev, b"is" | b"am" | b"me") {
+        word_before(b, ps).and_then(|(s2, e2)| {
+            let w = &b[s2..e2];
+            lower_ascii::<24>(w).map(|l| (l, w.len()))
+        })
+    } else {
+        None
+    };
     let before = before.as_ref().map(|(l, n)| &l[..*n]);
     // `name: Tama Ngata`, `my name is …`, `I'm …`, `this is …`, `call me …`
     let colon_label = b[pe..s].contains(&b':');
@@ -237,7 +242,10 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         }
         _ => {}
     }
-    if let Some(c) = context_word(lookup(prev)) {
+    // Titles and greetings are short.
+    if prev.len() <= 9
+        && let Some(c) = context_word(lookup(prev))
+    {
         return Some(c);
     }
     Some(match prev {
