@@ -100,26 +100,50 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         let mut first = name
             .iter()
             .position(|w| w.is_capitalised() && !lead_word(&b[w.start..w.end]))?;
-        // `Ravi Kumar of Acme Ltd`: a person before `of` or `and` is not
-        // part of the name.
-        if let Some(c) = name.iter().rposition(|w| w.shape == Shape::Connector)
-            && c > first
+        // `Ravi Kumar of Acme Ltd`, `Giulia Bianchi di Ferrante S.p.A.`: a
+        // person before `of`, `and` or a particle is not part of the name
+        // (`Lang & Partners` and `Van der Berg Engineering` are).
+        if let Some(c) = name.iter().rposition(|w| {
+            w.shape == Shape::Connector && b[w.start] != b'&' || w.shape == Shape::Particle
+        }) && c > first
+            && (name[c].shape == Shape::Connector || c - first >= 2)
             && person::name_flags(&name[first]) & (names::GIVEN | names::AMBIGUOUS) == names::GIVEN
         {
             first = c + 1;
         }
         let name = &name[first..];
         if name.is_empty()
-            || !name
-                .iter()
-                .all(|w| w.is_capitalised() || w.shape == Shape::Connector)
+            || !name.iter().all(|w| {
+                w.is_capitalised() || matches!(w.shape, Shape::Connector | Shape::Particle)
+            })
         {
             return None;
         }
+        let form_end = sentence_stop(b, form_end);
         pass.push(name[0].start, form_end, K::Organization, SCORE, RECOGNIZER);
         return Some((first, form_end));
     }
     None
+}
+
+/// A legal form's full stop that also ends the text or a sentence
+/// (`… Group Ltd.` at the end, `… Ltd. The invoice …`) is the sentence's:
+/// the form ends before it. Elsewhere (`Corp.` ending a field line,
+/// `Inc..`, `Pty. Ltd.,`) it is the form's.
+fn sentence_stop(b: &[u8], e: usize) -> usize {
+    let single_dot = |f: &[u8]| f.iter().filter(|&&c| c == b'.').count() == 1;
+    let last_is_dot = e >= 1 && b[e - 1] == b'.';
+    let sentence_end = match b.get(e) {
+        None => true,
+        Some(b' ') => b.get(e + 1).is_some_and(u8::is_ascii_uppercase),
+        _ => false,
+    };
+    let form_start = b[..e].iter().rposition(|&c| c == b' ').map_or(0, |p| p + 1);
+    if last_is_dot && sentence_end && single_dot(&b[form_start..e]) {
+        e - 1
+    } else {
+        e
+    }
 }
 
 /// The end of the legal form starting at `s`, if one does.

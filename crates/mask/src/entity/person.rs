@@ -12,7 +12,9 @@
 //! `Bill`, `Mark`, `Rose`, `Hope`, `Victoria`) and surnames alone count only
 //! with context. Titles and greetings are context, never part of the span.
 
-use super::names::{AMBIGUOUS, GIVEN, GREETING, NAME, STOP, SURNAME, TITLE, lookup};
+use super::names::{
+    AMBIGUOUS, GIVEN, GREETING, NAME, PARTICLE, PLACE, STOP, STREET, SURNAME, TITLE, lookup,
+};
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
 
@@ -47,17 +49,28 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // Leading context words (`Hi`, `Dr`) and words that are no name
     // (`Yesterday`, `Please`, `I'm`) are not part of the name; the context
     // is read before the first word that may be.
-    let first = words
-        .iter()
-        .position(|w| {
+    let after_title = |k: usize| k > 0 && words[k - 1].flags & TITLE != 0;
+    let first = (0..words.len())
+        .find(|&k| {
+            let w = &words[k];
             context_word(w.flags).is_none()
                 && match w.shape {
-                    Shape::Title => name_flags(w) != 0 || strong_before(b, w.start),
+                    Shape::Title => {
+                        name_flags(w) != 0
+                            || after_title(k)
+                            || greeted(b, words, k)
+                            || strong_before(b, w.start)
+                    }
                     Shape::Upper => name_flags(w) != 0,
                     _ => false,
                 }
         })
         .unwrap_or(words.len());
+    // A title or greeting just before, in the run (`Prof. Grant`: the
+    // full stop hides it from the text before the name).
+    let lead = first
+        .checked_sub(1)
+        .and_then(|k| context_word(words[k].flags));
     let words = &words[first..];
     let Some(head) = words.first() else {
         return;
@@ -65,6 +78,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some(mut ctx) = context_before(b, head.start) else {
         return;
     };
+    if let Some(lead) = lead {
+        ctx = ctx.max(lead);
+    }
     if head.shape == Shape::Upper {
         return upper_case_person(pass, words);
     }
@@ -80,7 +96,34 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         n += 1;
     }
-    let words = &words[..n];
+    // A name just before a geographic word names a place (`Hunter
+    // Valley`, `Rose Bay`, `George Street`, `Asia Pacific`; `Victoria
+    // Park` after a name that is also a place or a word): it is no person,
+    // nor is the rest of the run.
+    let place = |k: usize| {
+        let (w, before) = (&words[k], &words[k - 1]);
+        w.shape == Shape::Title
+            && (w.flags & PLACE != 0 || w.flags & STREET != 0 && before.flags & AMBIGUOUS != 0)
+    };
+    if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
+        n = k - 1;
+    }
+    // Capitalised particles inside a name (`Aroha Te Whata`, `Seán Ó
+    // Murchú`, `Trần Thị Lan`) join it as particles.
+    let mut inner = [Word {
+        start: 0,
+        end: 0,
+        shape: Shape::Particle,
+        flags: 0,
+    }; super::MAX_RUN];
+    for (k, (slot, w)) in inner.iter_mut().zip(&words[..n]).enumerate() {
+        *slot = *w;
+        if k > 0 && k + 1 < n && w.shape == Shape::Title && w.flags & PARTICLE != 0 {
+            slot.shape = Shape::Particle;
+            slot.flags = 0;
+        }
+    }
+    let words = &inner[..n];
     if words.is_empty() {
         return;
     }
@@ -93,12 +136,29 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
     }
+    if ctx == Context::Medium && words.len() == 1 && words[0].flags == 0 {
+        // Greeted (see `greeted`).
+        pass.push(words[0].start, words[0].end, K::Person, 0.8, RECOGNIZER);
+        return;
+    }
     let Some((len, score)) = judge(words, &flags[..words.len()], ctx) else {
         return;
     };
     let start = words[0].start;
     let end = words[len - 1].end;
     pass.push(start, end, K::Person, score, RECOGNIZER);
+}
+
+/// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone
+/// between a greeting in its run and a comma or `!`, is the name greeted.
+fn greeted(b: &[u8], words: &[Word], k: usize) -> bool {
+    let w = &words[k];
+    k > 0
+        && words[k - 1].flags & GREETING != 0
+        && w.flags == 0
+        && w.end - w.start >= 3
+        && k + 1 == words.len()
+        && matches!(b.get(w.end), Some(b',' | b'!'))
 }
 
 /// `SARAH CONNOR`: two or more capitalised words, every one a name that is

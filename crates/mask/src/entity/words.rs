@@ -81,6 +81,7 @@ pub(crate) const STREET_TYPES: &[&str] = &[
     "green",
     "view",
     "park",
+    "approach",
 ];
 pub(crate) const STOP_WORDS: &[&str] = &[
     "account",
