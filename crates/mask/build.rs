@@ -52,6 +52,8 @@ fn main() {
         (PLACE_WORDS, PLACE),
         (PARTICLES, PARTICLE),
         (DEMONYMS, STOP),
+        (CONTACT_WORDS, CONTACT),
+        (PLACE_PREFIXES, PLACE_PREFIX),
     ] {
         for w in list {
             *words.entry((*w).to_owned()).or_insert(0) |= flag;

@@ -25,6 +25,11 @@ pub(crate) const PLACE: u16 = 128;
 /// A name particle that may be written with a capital inside a name
 /// (`Aroha Te Whata`, `Seán Ó Murchú`, `Trần Thị Lan`): never a name alone.
 pub(crate) const PARTICLE: u16 = 256;
+/// A word after which a name may follow with weak context (`to`, `with`,
+/// `contact`, `customer`).
+pub(crate) const CONTACT: u16 = 512;
+/// A word after which no name starts (`Saint`, `St`, `Mount`, `Lake`).
+pub(crate) const PLACE_PREFIX: u16 = 1024;
 /// The flags of a name.
 pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 

@@ -284,10 +284,16 @@ fn ascii_letters(
 ) -> Option<(usize, usize, usize, Option<usize>)> {
     let (mut e, mut uppers, mut joins) = (i, 0, 0);
     loop {
-        let rest = b.get(e..).unwrap_or_default();
-        let n = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-        uppers += rest[..n].iter().filter(|&&c| c < b'a').count();
-        e += n;
+        while let Some(&c) = b.get(e) {
+            if c.is_ascii_lowercase() {
+                e += 1;
+            } else if c.is_ascii_uppercase() {
+                uppers += 1;
+                e += 1;
+            } else {
+                break;
+            }
+        }
         match b.get(e) {
             Some(&c) if c >= 0x80 => return None,
             Some(&c)

@@ -135,6 +135,8 @@ mod tests {
             (PLACE_WORDS, PLACE),
             (PARTICLES, PARTICLE),
             (DEMONYMS, STOP),
+            (CONTACT_WORDS, CONTACT),
+            (PLACE_PREFIXES, PLACE_PREFIX),
         ] {
             for w in list {
                 assert_eq!(lookup(w.as_bytes()) & flag, flag, "{w}");

@@ -13,7 +13,8 @@
 //! with context. Titles and greetings are context, never part of the span.
 
 use super::names::{
-    AMBIGUOUS, GIVEN, GREETING, NAME, PARTICLE, PLACE, STOP, STREET, SURNAME, TITLE, lookup,
+    AMBIGUOUS, CONTACT, GIVEN, GREETING, NAME, PARTICLE, PLACE, PLACE_PREFIX, STOP, STREET,
+    SURNAME, TITLE, lookup,
 };
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
@@ -297,23 +298,21 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
-        (_, b"saint" | b"st" | b"san" | b"santa" | b"mount" | b"port" | b"fort" | b"lake") => {
-            return None;
-        }
         _ => {}
     }
-    // Titles and greetings are short.
-    if prev.len() <= 9
-        && let Some(c) = context_word(lookup(prev))
-    {
+    // One lookup tells a title, a greeting, a contact word and a place
+    // prefix (`Saint Patrick`, `St Kilda`: no name starts after one).
+    let flags = if prev.len() <= 9 { lookup(prev) } else { 0 };
+    if flags & PLACE_PREFIX != 0 {
+        return None;
+    }
+    if let Some(c) = context_word(flags) {
         return Some(c);
     }
-    Some(match prev {
-        b"contact" | b"from" | b"with" | b"to" | b"by" | b"ask" | b"tell" | b"colleague"
-        | b"customer" | b"manager" | b"user" | b"agent" | b"client" | b"called" | b"emailed"
-        | b"per" | b"signed" | b"named" | b"thank" | b"spoke" | b"for" | b"and" | b"owner"
-        | b"tenant" | b"caller" => Context::Weak,
-        _ => Context::None,
+    Some(if flags & CONTACT != 0 {
+        Context::Weak
+    } else {
+        Context::None
     })
 }
 
@@ -378,10 +377,10 @@ fn email_matches(pass: &Pass<'_>, words: &[Word]) -> bool {
         return false;
     };
     let window = &b[last.end..b.len().min(last.end + 80)];
-    let Some(at) = window.iter().position(|&c| c == b'@') else {
+    let Some(at) = memchr::memchr(b'@', window) else {
         return false;
     };
-    if window[..at].contains(&b'\n') {
+    if memchr::memchr(b'\n', &window[..at]).is_some() {
         return false;
     }
     let local_start = window[..at]

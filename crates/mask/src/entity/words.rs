@@ -316,3 +316,34 @@ pub(crate) const DEMONYMS: &[&str] = &[
     "samoan",
     "tongan",
 ];
+/// Words after which a name counts with weak context.
+pub(crate) const CONTACT_WORDS: &[&str] = &[
+    "contact",
+    "from",
+    "with",
+    "to",
+    "by",
+    "ask",
+    "tell",
+    "colleague",
+    "customer",
+    "manager",
+    "user",
+    "agent",
+    "client",
+    "called",
+    "emailed",
+    "per",
+    "signed",
+    "named",
+    "thank",
+    "spoke",
+    "for",
+    "and",
+    "owner",
+    "tenant",
+    "caller",
+];
+/// Words after which no name starts.
+pub(crate) const PLACE_PREFIXES: &[&str] =
+    &["saint", "st", "san", "santa", "mount", "port", "fort", "lake"];
