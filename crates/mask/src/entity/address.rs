@@ -23,25 +23,29 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         .or_else(|| german(pass, run))
 }
 
-/// French and Québécois: `88 rue Saint-Paul Ouest[, Montréal, QC H2Y 1Z1]`,
-/// a house number and a lower-case street type before the run.
-fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
-    let b = pass.b;
-    let words = run.words();
-    let s = words[0].start;
+/// Where a lower-case French street type (`rue`, `avenue`, `allée`) just
+/// before `s` starts, with a number before it.
+pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
     let ty_end = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
     let ty_start = b[..ty_end]
         .iter()
         .rposition(|&c| c == b' ')
         .map_or(0, |p| p + 1);
     let ty = &b[ty_start..ty_end];
-    if !matches!(
+    let street = matches!(
         ty,
         b"rue" | b"avenue" | b"boulevard" | b"chemin" | b"place" | b"impasse" | b"quai" | b"route"
-    ) && ty != "allée".as_bytes()
-    {
-        return None;
-    }
+    ) || ty == "allée".as_bytes();
+    let number = ty_start >= 2 && b[ty_start - 1] == b' ' && b[ty_start - 2].is_ascii_digit();
+    (street && number).then_some(ty_start)
+}
+
+/// French and Québécois: `88 rue Saint-Paul Ouest[, Montréal, QC H2Y 1Z1]`,
+/// a house number and a lower-case street type before the run.
+fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    let ty_start = french_type_before(b, words[0].start)?;
     let start = house_number_before(b, ty_start)?;
     let last = words.iter().rposition(|w| w.is_capitalised())?;
     let end = tail(b, words[last].end);

@@ -113,7 +113,12 @@ impl<'a> Pass<'a> {
             return;
         };
         let run = collect_run(b, first);
-        self.next = self.read(&run).max(i + 1);
+        self.next = if run.n == 1 && inert(b, &first) {
+            first.end
+        } else {
+            self.read(&run)
+        }
+        .max(i + 1);
     }
 
     /// Appends the pass's findings to the scanner's (`scanned`: sorted,
@@ -143,9 +148,13 @@ impl Pass<'_> {
     fn read(&mut self, run: &Run) -> usize {
         let words = run.words();
         let mut taken = None;
-        // An address has a street type after its first word, or a number
-        // after a German street word.
-        if self.on.has(K::Address) && (run.n > 1 || number_follows(self.b, words[0].end)) {
+        // An address has a street type after its first word, a number
+        // after a German street word, or a French street type before it.
+        if self.on.has(K::Address)
+            && (run.n > 1
+                || number_follows(self.b, words[0].end)
+                || address::french_type_before(self.b, words[0].start).is_some())
+        {
             taken = address::find(self, run);
         }
         if taken.is_none() && self.on.has(K::Organization) {
@@ -172,6 +181,22 @@ impl Pass<'_> {
             });
         }
     }
+}
+
+/// Is a run of this one word sure to hold nothing: no name, title or
+/// greeting, no legal form or house number after it, no strong context
+/// before it? (Most capitalised words of tickets: `The`, `Please`,
+/// `Outlook`; the reads after a run cost several times this test.)
+#[inline]
+fn inert(b: &[u8], w: &Word) -> bool {
+    person::name_flags(w) == 0
+        && w.flags & (names::TITLE | names::GREETING) == 0
+        && !(b.get(w.end) == Some(&b' ')
+            && b.get(w.end + 1)
+                .is_some_and(|&c| organization::form_start(c)))
+        && !number_follows(b, w.end)
+        && address::french_type_before(b, w.start).is_none()
+        && !(w.shape == Shape::Title && person::strong_before(b, w.start))
 }
 
 /// Does a number follow the word ending at `e` (` 12`, `. 12`)?

@@ -60,7 +60,7 @@ const LEGAL_FORMS: [&str; 43] = [
 
 /// Can a legal form start with `c`?
 #[inline]
-fn form_start(c: u8) -> bool {
+pub(super) fn form_start(c: u8) -> bool {
     matches!(
         c,
         b'G' | b'P'
@@ -150,17 +150,53 @@ fn sentence_stop(b: &[u8], e: usize) -> usize {
 fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     let rest = b.get(s..)?;
     let first = *rest.first()?;
-    LEGAL_FORMS
-        .iter()
-        .filter(|f| f.as_bytes()[0] == first)
-        .find_map(|form| {
-            let form = form.as_bytes();
-            let e = s + form.len();
-            let ends = b
-                .get(e)
-                .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
-            (rest.starts_with(form) && ends).then_some(e)
-        })
+    let forms = forms_for(first);
+    forms.iter().find_map(|form| {
+        let form = form.as_bytes();
+        let e = s + form.len();
+        let ends = b
+            .get(e)
+            .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
+        (rest.starts_with(form) && ends).then_some(e)
+    })
+}
+
+/// The legal forms that start with `first`, in [`LEGAL_FORMS`]' order
+/// (longest first where one starts another).
+fn forms_for(first: u8) -> &'static [&'static str] {
+    match first {
+        b'G' => &["GmbH & Co. KG", "GmbH"],
+        b'P' => &[
+            "Pty. Ltd.",
+            "Pty Ltd",
+            "Pty Limited",
+            "Pte. Ltd.",
+            "Pte Ltd",
+            "PLC",
+        ],
+        b'C' => &["Co., Ltd.", "Co. Ltd", "Corporation", "Corp.", "Corp"],
+        b'S' => &[
+            "Sdn Bhd",
+            "S.à r.l.",
+            "S.A.S.",
+            "S.p.A.",
+            "S.r.l.",
+            "S.A.",
+            "SAS",
+            "SE",
+        ],
+        b'L' => &["L.L.C.", "Limited", "Ltd.", "Ltd", "LLC", "LLP", "Ltée"],
+        b'I' => &["Incorporated", "Inc.", "Inc"],
+        b'p' => &["plc"],
+        b'B' => &["B.V.", "BV"],
+        b'N' => &["N.V.", "NV"],
+        b'A' => &["AG", "AB", "A/S"],
+        b'K' => &["KG"],
+        b'U' => &["ULC"],
+        b'e' => &["e.V."],
+        b'O' => &["Oy"],
+        _ => &[],
+    }
 }
 
 /// Capitalised words that begin sentences, not company names.
@@ -192,4 +228,25 @@ fn lead_word(w: &[u8]) -> bool {
             | b"With"
             | b"Cc"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forms_by_first_byte_are_the_legal_forms_in_order() {
+        let mut grouped: Vec<&str> = Vec::new();
+        for first in 0..=255u8 {
+            grouped.extend(forms_for(first));
+            let listed: Vec<&str> = LEGAL_FORMS
+                .iter()
+                .copied()
+                .filter(|f| f.as_bytes()[0] == first)
+                .collect();
+            assert_eq!(forms_for(first), listed.as_slice());
+            assert_eq!(form_start(first), !listed.is_empty());
+        }
+        assert_eq!(grouped.len(), LEGAL_FORMS.len());
+    }
 }

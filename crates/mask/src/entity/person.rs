@@ -185,7 +185,7 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
 /// sign-off line)? Asked of title-case words the gazetteer does not know,
 /// so it first looks for the cheap signs: a line start or a short word
 /// just before.
-fn strong_before(b: &[u8], s: usize) -> bool {
+pub(super) fn strong_before(b: &[u8], s: usize) -> bool {
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
     let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
@@ -327,14 +327,13 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
         return false;
     }
     let line_end = p - 1 - usize::from(p >= 2 && b[p - 2] == b'\r');
-    let mut line_start = line_end;
-    while line_start > 0 && b[line_start - 1] != b'\n' {
-        line_start -= 1;
-        // No sign-off is this long: most lines stop here, unread.
-        if line_end - line_start > 40 {
-            return false;
-        }
-    }
+    // No sign-off is longer than 40 bytes: look no further back.
+    let window = line_end.saturating_sub(40);
+    let line_start = match memchr::memrchr(b'\n', &b[window..line_end]) {
+        Some(k) => window + k + 1,
+        None if window == 0 => 0,
+        None => return false,
+    };
     let line = String::from_utf8_lossy(&b[line_start..line_end]);
     let line = line
         .trim()

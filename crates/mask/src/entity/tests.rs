@@ -312,6 +312,7 @@ fn addresses_with_units_after_the_street_eircodes_and_french_streets() {
         addresses("Livraison à 88 rue Saint-Paul Ouest, Montréal, QC H2Y 1Z1, merci."),
         ["88 rue Saint-Paul Ouest, Montréal, QC H2Y 1Z1"]
     );
+    assert_eq!(addresses("Au 12 rue Lepic, merci."), ["12 rue Lepic"]);
     assert_eq!(
         addresses("Delivered to Apt 12, 77 Baggot Street Lower, Dublin 2, D02 XW14."),
         ["Apt 12, 77 Baggot Street Lower, Dublin 2, D02 XW14"]
