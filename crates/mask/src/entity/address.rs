@@ -27,10 +27,18 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 /// before `s` starts, with a number before it.
 pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
     let ty_end = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
-    let ty_start = b[..ty_end]
-        .iter()
-        .rposition(|&c| c == b' ')
-        .map_or(0, |p| p + 1);
+    // The types end in `e`, `n`, `d`, `i` (or `é`'s last byte).
+    if !matches!(
+        b.get(ty_end.wrapping_sub(1)),
+        Some(b'e' | b'n' | b'd' | b'i' | 0xA9)
+    ) {
+        return None;
+    }
+    let ty_start = ty_end.saturating_sub(10)
+        + b[ty_end.saturating_sub(10)..ty_end]
+            .iter()
+            .rposition(|&c| c == b' ')
+            .map_or(0, |p| p + 1);
     let ty = &b[ty_start..ty_end];
     let street = matches!(
         ty,

@@ -112,6 +112,24 @@ impl<'a> Pass<'a> {
         let Some(first) = capital_word(b, i) else {
             return;
         };
+        // Most capitalised words stand alone (`The`, `Please`): a lower-case
+        // word after them that no particle or connector starts with ends
+        // the run at once, and if nothing can take the word, nothing is read.
+        let alone = match b.get(first.end) {
+            Some(b' ') => {
+                let s = first.end + 1;
+                b.get(s).is_some_and(u8::is_ascii_lowercase)
+                    && small_word(&b[s..small_word_end(b, s)]).is_none()
+            }
+            Some(b'.') => {
+                !(first.shape == Shape::Initial || abbreviation(&b[first.start..first.end]))
+            }
+            _ => true,
+        };
+        if alone && inert(b, &first) {
+            self.next = first.end.max(i + 1);
+            return;
+        }
         let run = collect_run(b, first);
         self.next = if run.n == 1 && inert(b, &first) {
             first.end
@@ -286,6 +304,11 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         Shape::Mixed
     };
     let flags = match lower_len {
+        // Letters only (`end - i == letters` in ASCII): no apostrophe or
+        // hyphen to try without, one probe.
+        Some(len) if shape != Shape::Initial && len == letters => {
+            names::get(&buf, len).unwrap_or(0)
+        }
         Some(len) if shape != Shape::Initial => names::lookup_lower(&buf, len),
         _ => 0,
     };
