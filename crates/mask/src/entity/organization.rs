@@ -11,7 +11,10 @@ const RECOGNIZER: &str = "legal_form_suffix";
 const SCORE: f32 = 0.85;
 
 /// Legal forms, longest first where one starts another; matched case-
-/// sensitively after a space and before a non-alphanumeric byte.
+/// sensitively after a space and before a non-alphanumeric byte (through
+/// `forms_for`, which groups them by first byte; a test checks the two
+/// agree).
+#[cfg(test)]
 const LEGAL_FORMS: [&str; 43] = [
     "GmbH & Co. KG",
     "Pty. Ltd.",
@@ -161,7 +164,7 @@ fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     })
 }
 
-/// The legal forms that start with `first`, in [`LEGAL_FORMS`]' order
+/// The legal forms that start with `first`, in the order of `LEGAL_FORMS`
 /// (longest first where one starts another).
 fn forms_for(first: u8) -> &'static [&'static str] {
     match first {
