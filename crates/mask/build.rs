@@ -70,7 +70,7 @@ fn main() {
         let mut buf = [0u8; MAX_NAME];
         buf[..bytes.len()].copy_from_slice(bytes);
         let h = word_hash(&buf, bytes.len());
-        let mut idx = h as usize & (SLOTS - 1);
+        let mut idx = home_slot(h);
         while slots[idx] != 0 {
             idx = (idx + 1) & (SLOTS - 1);
         }

@@ -55,3 +55,10 @@ pub(crate) fn word_hash(buf: &[u8; MAX_NAME], len: usize) -> u64 {
     }
     h.wrapping_mul(0xBF58_476D_1CE4_E5B9)
 }
+
+/// The first slot to probe for a word of hash `h`: bits 32–47 (the low
+/// bits of a product mix least; bits 48–63 are the fingerprint).
+#[inline]
+pub(crate) fn home_slot(h: u64) -> usize {
+    (h >> 32) as usize & (SLOTS - 1)
+}

@@ -322,7 +322,8 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
 
 /// [`letters`] for an ASCII word at `i`, its lower case written to `buf`
 /// (with its length, `None` when longer than any lexicon word); `None`
-/// when a byte of the word is not ASCII.
+/// when a byte of the word is not ASCII. Eight bytes a step: the letters
+/// are found, counted and lowered without a branch per byte.
 #[inline]
 #[allow(clippy::type_complexity)]
 fn ascii_letters(
@@ -330,15 +331,31 @@ fn ascii_letters(
     i: usize,
     buf: &mut [u8; names::MAX_NAME],
 ) -> Option<(usize, usize, usize, Option<usize>)> {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
     let (mut e, mut uppers, mut joins) = (i, 0, 0);
     loop {
-        while let Some(&c) = b.get(e) {
-            if c.is_ascii_lowercase() {
-                e += 1;
-            } else if c.is_ascii_uppercase() {
-                uppers += 1;
-                e += 1;
+        loop {
+            let v = load8(b, e);
+            let (letters, capitals) = letter_masks(v);
+            let run = (!letters & 0x8080_8080_8080_8080).trailing_zeros() as usize / 8;
+            let within = if run == 8 {
+                u64::MAX
             } else {
+                (1u64 << (8 * run)) - 1
+            };
+            uppers += (capitals & within).count_ones() as usize;
+            // Letters, `'` and `-` all have bit 5 set in lower case; the
+            // bytes past the run are written as zeros.
+            let k = e - i;
+            let lowered = ((v | LOWER) & within).to_le_bytes();
+            if let Some(out) = buf.get_mut(k..k + 8) {
+                out.copy_from_slice(&lowered);
+            } else if let Some(out) = buf.get_mut(k..) {
+                let n = out.len();
+                out.copy_from_slice(&lowered[..n]);
+            }
+            e += run;
+            if run < 8 {
                 break;
             }
         }
@@ -351,6 +368,9 @@ fn ascii_letters(
                         .is_some_and(|&n| n.is_ascii_alphabetic() || n >= 0x80)
                     && !(c == b'\'' && contraction(&b[e + 1..])) =>
             {
+                if let Some(o) = buf.get_mut(e - i) {
+                    *o = c;
+                }
                 e += 1;
                 joins += 1;
             }
@@ -358,14 +378,46 @@ fn ascii_letters(
         }
     }
     let len = e - i;
-    if len > names::MAX_NAME {
-        return Some((e, uppers, len - joins, None));
+    Some((
+        e,
+        uppers,
+        len - joins,
+        (len <= names::MAX_NAME).then_some(len),
+    ))
+}
+
+/// The eight bytes at `i` as a little-endian word, zero past the text.
+#[inline]
+fn load8(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    match b.get(i..i + 8) {
+        Some(s) => w.copy_from_slice(s),
+        None => {
+            for (o, c) in w.iter_mut().zip(b.get(i..).unwrap_or_default()) {
+                *o = *c;
+            }
+        }
     }
-    // Letters, `'` and `-` all have bit 5 set in lower case.
-    for (o, &c) in buf.iter_mut().zip(&b[i..e]) {
-        *o = c | 0x20;
-    }
-    Some((e, uppers, len - joins, Some(len)))
+    u64::from_le_bytes(w)
+}
+
+/// The high bit of each byte of `v` that is an ASCII letter, and of each
+/// that is an ASCII capital (SWAR: no carry crosses a byte, since the high
+/// bits are cleared before adding).
+#[inline]
+fn letter_masks(v: u64) -> (u64, u64) {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = v & LOW7;
+    let byte = |k: u8| u64::from_le_bytes([k; 8]);
+    // The high bit set from `A` (0x41), from `[` (0x5B), from `a`, from `{`.
+    let from_a = ascii + byte(0x80 - 0x41);
+    let from_bracket = ascii + byte(0x80 - 0x5B);
+    let from_small_a = ascii + byte(0x80 - 0x61);
+    let from_brace = ascii + byte(0x80 - 0x7B);
+    let capitals = from_a & !from_bracket & !v & HIGH;
+    let small = from_small_a & !from_brace & !v & HIGH;
+    (capitals | small, capitals)
 }
 
 /// The end of the letters at `i` (with `'` or `-` between letters), and how

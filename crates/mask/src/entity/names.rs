@@ -27,7 +27,7 @@ fn slot_at(idx: usize) -> u64 {
 #[inline]
 pub(super) fn get(buf: &[u8; MAX_NAME], len: usize) -> Option<u16> {
     let h = word_hash(buf, len);
-    let mut idx = h as usize;
+    let mut idx = home_slot(h);
     for _ in 0..SLOTS {
         let s = slot_at(idx);
         if s == 0 {

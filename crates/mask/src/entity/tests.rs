@@ -318,3 +318,31 @@ fn addresses_with_units_after_the_street_eircodes_and_french_streets() {
         ["Apt 12, 77 Baggot Street Lower, Dublin 2, D02 XW14"]
     );
 }
+
+#[test]
+fn letter_masks_match_the_ascii_classes() {
+    for byte in 0..=255u8 {
+        for lane in 0..8 {
+            let mut bytes = *b"1234.;: ";
+            bytes[lane] = byte;
+            let (letters, capitals) = super::letter_masks(u64::from_le_bytes(bytes));
+            let bit = 0x80u64 << (8 * lane);
+            assert_eq!(letters & bit != 0, byte.is_ascii_alphabetic(), "{byte:#x}");
+            assert_eq!(capitals & bit != 0, byte.is_ascii_uppercase(), "{byte:#x}");
+            assert_eq!(letters & !bit, 0);
+        }
+    }
+}
+
+#[test]
+fn words_of_every_length_and_alignment_are_read_whole() {
+    // Across the eight-byte steps, at the end of the text, with joins.
+    for name in ["Li", "Sarah", "Bartholomew", "Oyelaran-Bakare", "O'Connell"] {
+        for pad in 0..9 {
+            let text = format!("{}Dr {name}", " ".repeat(pad));
+            assert_eq!(person(&text), [name], "{text:?}");
+            let text = format!("{}Dr {name}, thanks", " ".repeat(pad));
+            assert_eq!(person(&text), [name], "{text:?}");
+        }
+    }
+}
