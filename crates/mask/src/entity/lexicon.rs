@@ -36,9 +36,9 @@ pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 /// The longest word (UTF-8 bytes, lower case) the lexicon holds.
 pub(crate) const MAX_NAME: usize = 32;
 
-/// Slots in the lexicon's open-addressing table (a power of two, about
-/// 0.6 full).
-pub(crate) const SLOTS: usize = 1 << 16;
+/// Slots in the lexicon's open-addressing table (a power of two, under a
+/// third full: most probes end at the first slot).
+pub(crate) const SLOTS: usize = 1 << 17;
 
 /// The hash of the lower-case word `buf[..len]` (`buf` zero past `len`),
 /// eight bytes a step.
@@ -56,9 +56,9 @@ pub(crate) fn word_hash(buf: &[u8; MAX_NAME], len: usize) -> u64 {
     h.wrapping_mul(0xBF58_476D_1CE4_E5B9)
 }
 
-/// The first slot to probe for a word of hash `h`: bits 32–47 (the low
+/// The first slot to probe for a word of hash `h`: bits 31–47 (the low
 /// bits of a product mix least; bits 48–63 are the fingerprint).
 #[inline]
 pub(crate) fn home_slot(h: u64) -> usize {
-    (h >> 32) as usize & (SLOTS - 1)
+    (h >> 31) as usize & (SLOTS - 1)
 }

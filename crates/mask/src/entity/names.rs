@@ -35,13 +35,34 @@ pub(super) fn get(buf: &[u8; MAX_NAME], len: usize) -> Option<u16> {
         }
         if s >> 48 == h >> 48 && (s >> 24) as usize & 0x3F == len {
             let off = s as usize & 0xFF_FFFF;
-            if BLOB.get(off..off + len) == buf.get(..len) {
+            if same_word(off, buf, len) {
                 return Some((s >> 32) as u16);
             }
         }
         idx = idx.wrapping_add(1);
     }
     None
+}
+
+/// Is the blob's word at `off` (zero-padded to eight bytes) `buf[..len]`
+/// (`buf` zero past `len`)? Eight bytes a compare.
+#[inline]
+fn same_word(off: usize, buf: &[u8; MAX_NAME], len: usize) -> bool {
+    let mut k = 0;
+    while k < len.min(MAX_NAME) {
+        let (Some(stored), Some(wanted)) = (BLOB.get(off + k..off + k + 8), buf.get(k..k + 8))
+        else {
+            return false;
+        };
+        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
+        x.copy_from_slice(stored);
+        y.copy_from_slice(wanted);
+        if u64::from_le_bytes(x) != u64::from_le_bytes(y) {
+            return false;
+        }
+        k += 8;
+    }
+    true
 }
 
 /// The flags of `word` (any case; `O'Brien` also as `obrien`, `Smith-Jones`
