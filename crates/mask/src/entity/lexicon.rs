@@ -1,7 +1,7 @@
 // The entity pass's lexicon: its flags and the table's hash.
 // Shared, by `include!`, between `build.rs` (which builds the table from
-// `data/names.txt` and these lists) and `src/entity/names.rs` (which reads
-// it), so both hash alike.
+// `data/names.txt` and the lists of `words.rs`) and `src/entity/names.rs`
+// (which reads it), so both hash alike.
 
 /// A given name.
 pub(crate) const GIVEN: u16 = 1;
