@@ -1,7 +1,8 @@
 //! Runs detection over the dev corpus (or prose) in a loop, for `perf stat`.
 //!
 //! `cargo run --release -p custodia-mask --example detect_profile -- corpus 200`
-//! (`PATTERNED=1` switches the entity pass off)
+//! (`PATTERNED=1` switches the entity pass off; inputs `corpus`, `prose`,
+//! `bench-prose`: the criterion bench's prose)
 
 use custodia_mask::Detector;
 
@@ -17,6 +18,10 @@ fn main() {
             text.push_str(v["text"].as_str().unwrap_or(""));
             text.push('\n');
         }
+    } else if what == "bench-prose" {
+        // The criterion bench's prose (`benches/mask.rs`): random words,
+        // capitalised after each full stop.
+        text = prose(1 << 20);
     } else {
         let words = "the customer reports that their dashboard does not load after the update, we have checked logs and found nothing unusual. Please advise whether the issue persists when using another browser. ";
         while text.len() < 1 << 20 {
@@ -54,4 +59,132 @@ fn main() {
         text.len(),
         (text.len() * rounds) as f64 / secs / 1e6
     );
+}
+
+/// Deterministic PII-free helpdesk prose, about `len` bytes.
+fn prose(len: usize) -> String {
+    const WORDS: &[&str] = &[
+        "the",
+        "customer",
+        "reports",
+        "that",
+        "their",
+        "dashboard",
+        "does",
+        "not",
+        "load",
+        "after",
+        "update",
+        "we",
+        "have",
+        "checked",
+        "logs",
+        "and",
+        "found",
+        "nothing",
+        "unusual",
+        "please",
+        "advise",
+        "whether",
+        "issue",
+        "persists",
+        "when",
+        "using",
+        "another",
+        "browser",
+        "thanks",
+        "for",
+        "your",
+        "patience",
+        "team",
+        "will",
+        "follow",
+        "up",
+        "tomorrow",
+        "morning",
+        "with",
+        "a",
+        "fix",
+        "it",
+        "seems",
+        "related",
+        "to",
+        "cache",
+        "settings",
+        "on",
+        "shared",
+        "printer",
+        "office",
+        "network",
+        "is",
+        "slow",
+        "again",
+        "since",
+        "yesterday",
+        "afternoon",
+        "could",
+        "you",
+        "restart",
+        "router",
+        "our",
+        "manager",
+        "approved",
+        "request",
+        "access",
+        "folder",
+        "invoice",
+        "was",
+        "sent",
+        "twice",
+        "by",
+        "mistake",
+        "kindly",
+        "ignore",
+        "second",
+        "one",
+        "laptop",
+        "battery",
+        "drains",
+        "quickly",
+        "during",
+        "video",
+        "calls",
+        "meeting",
+        "room",
+        "screen",
+        "flickers",
+        "sometimes",
+    ];
+    let mut s = String::with_capacity(len + 64);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut start = true;
+    while s.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let w = WORDS[(x % WORDS.len() as u64) as usize];
+        if start {
+            let mut c = w.chars();
+            if let Some(f) = c.next() {
+                s.extend(f.to_uppercase());
+                s.push_str(c.as_str());
+            }
+            start = false;
+        } else {
+            s.push_str(w);
+        }
+        match (x >> 20) % 16 {
+            0 => {
+                s.push_str(". ");
+                start = true;
+            }
+            1 => s.push_str(", "),
+            2 if (x >> 30).is_multiple_of(8) => {
+                s.push_str(".\n");
+                start = true;
+            }
+            _ => s.push(' '),
+        }
+    }
+    s
 }

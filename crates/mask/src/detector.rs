@@ -11,7 +11,6 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum as ck;
-use crate::entity;
 use crate::kind::{K, Scope};
 use crate::recognizer::{self, Recognizer};
 use crate::scan::{CONTEXT_BOOST, KindSet, Scanner, fold};
@@ -476,11 +475,9 @@ impl Detector {
         let mut scanner = Scanner::new(bytes, self.on, self.min_score);
         scanner.run();
         let mut out = scanner.findings;
-        if entity::wanted(self.on) {
-            let scanned = out.len();
-            entity::find(bytes, self.on, self.min_score, &mut out);
-            merge(&mut out, scanned);
-        }
+        let scanned = out.len();
+        scanner.entity.finish(&mut out);
+        merge(&mut out, scanned);
         let before = out.len();
         if let Some(k) = known {
             k.find(bytes, &mut out);

@@ -18,7 +18,47 @@ const SCORE: f32 = 0.9;
 /// Finds an address in or around `run`: the index of its first word in the
 /// run and where it ends.
 pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
-    english(pass, run).or_else(|| german(pass, run))
+    english(pass, run)
+        .or_else(|| french(pass, run))
+        .or_else(|| german(pass, run))
+}
+
+/// Where a lower-case French street type (`rue`, `avenue`, `allée`) just
+/// before `s` starts, with a number before it.
+pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
+    let ty_end = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
+    // The types end in `e`, `n`, `d`, `i` (or `é`'s last byte).
+    if !matches!(
+        b.get(ty_end.wrapping_sub(1)),
+        Some(b'e' | b'n' | b'd' | b'i' | 0xA9)
+    ) {
+        return None;
+    }
+    let ty_start = ty_end.saturating_sub(10)
+        + b[ty_end.saturating_sub(10)..ty_end]
+            .iter()
+            .rposition(|&c| c == b' ')
+            .map_or(0, |p| p + 1);
+    let ty = &b[ty_start..ty_end];
+    let street = matches!(
+        ty,
+        b"rue" | b"avenue" | b"boulevard" | b"chemin" | b"place" | b"impasse" | b"quai" | b"route"
+    ) || ty == "allée".as_bytes();
+    let number = ty_start >= 2 && b[ty_start - 1] == b' ' && b[ty_start - 2].is_ascii_digit();
+    (street && number).then_some(ty_start)
+}
+
+/// French and Québécois: `88 rue Saint-Paul Ouest[, Montréal, QC H2Y 1Z1]`,
+/// a house number and a lower-case street type before the run.
+fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    let ty_start = french_type_before(b, words[0].start)?;
+    let start = house_number_before(b, ty_start)?;
+    let last = words.iter().rposition(|w| w.is_capitalised())?;
+    let end = tail(b, words[last].end);
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
+    Some((0, end))
 }
 
 fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
@@ -56,6 +96,8 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
                 | b"NW"
                 | b"SE"
                 | b"SW"
+                | b"Lower"
+                | b"Upper"
         )
     {
         end = next.end;
@@ -122,24 +164,16 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
     while s > 0 && label_end - s < 10 && b[s - 1].is_ascii_alphabetic() {
         s -= 1;
     }
-    matches!(
-        &b[s..label_end],
-        b"Unit"
-            | b"Flat"
-            | b"Apt"
-            | b"Apartment"
-            | b"Suite"
-            | b"Level"
-            | b"Shop"
-            | b"Floor"
-            | b"Lvl"
-    )
-    .then_some(s)
+    unit_label(&b[s..label_end]).then_some(s)
 }
 
 /// Extends an address ending at `end` over what follows the street: up to
 /// two `, Locality` groups, a state and a postcode.
 fn tail(b: &[u8], mut end: usize) -> usize {
+    // `, Suite 200` after the street.
+    if let Some(after) = unit_after(b, end) {
+        end = after;
+    }
     for _ in 0..2 {
         let Some(after) = comma_locality(b, end) else {
             break;
@@ -151,8 +185,62 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     }
     if let Some(after) = postcode(b, end) {
         end = after;
+        // `Dublin 2, D02 VH29`: a district, then the Eircode.
+        if let Some(after) = b
+            .get(end..end + 2)
+            .filter(|s| *s == b", ")
+            .and_then(|_| b.get(end + 2..b.len().min(end + 14)))
+            .and_then(eircode)
+            .filter(|&len| {
+                b.get(end + 2 + len)
+                    .is_none_or(|c| !c.is_ascii_alphanumeric())
+            })
+        {
+            end += 2 + after;
+        }
     }
     end
+}
+
+/// `, Suite 200` / `, Unit 4B` / `, Level 3` just after `end`: where it ends.
+fn unit_after(b: &[u8], end: usize) -> Option<usize> {
+    let s = end + 2;
+    if b.get(end..s) != Some(b", ") {
+        return None;
+    }
+    let label = b[s..]
+        .iter()
+        .take(10)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if !unit_label(&b[s..s + label]) || b.get(s + label) != Some(&b' ') {
+        return None;
+    }
+    let id = s + label + 1;
+    let n = b[id..]
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    let digits = b[id..id + n].iter().any(u8::is_ascii_digit);
+    let ends = b.get(id + n).is_none_or(|c| !c.is_ascii_alphanumeric());
+    (n > 0 && digits && ends).then_some(id + n)
+}
+
+/// The words that label a unit in a building.
+fn unit_label(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"Unit"
+            | b"Flat"
+            | b"Apt"
+            | b"Apartment"
+            | b"Suite"
+            | b"Level"
+            | b"Shop"
+            | b"Floor"
+            | b"Lvl"
+    )
 }
 
 /// `, Wellington` or ` Wellington` after `end` (one to three title-case
@@ -428,6 +516,7 @@ fn street_type(w: &[u8]) -> bool {
             | b"Green"
             | b"View"
             | b"Park"
+            | b"Approach"
     )
 }
 

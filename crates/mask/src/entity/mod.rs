@@ -2,16 +2,18 @@
 //! organisations (`ORGANIZATION`), found after the scanner from capitalised
 //! words, a name gazetteer and context.
 //!
-//! One loop walks the bytes and stops only at a capital letter that starts
-//! a word (ASCII or any Unicode upper-case letter). There it gathers a
+//! The scanner's own loop ([`crate::scan`]) walks the bytes and calls
+//! [`Pass::at`] at each capital letter it stops at (ASCII, or the lead byte
+//! of a multi-byte character, which may be a Unicode capital), so each byte
+//! is read by one loop only. At a capital that starts a word it gathers a
 //! *run*: the capitalised words that follow one another, separated by single
 //! spaces, with name particles (`van`, `de`, `bin`), initials (`J.`) and
 //! connectors (`&`, `and`, `of`) inside. Each run is then read, in order, as
 //! an organisation (a legal form such as `Ltd` or `GmbH` after name words),
 //! an address (a house number before the run and a street type in it, or a
-//! German `…straße 12`), and a person (see [`person`]). The loop resumes
-//! after the run, so the pass is linear in the input; every look-back and
-//! look-ahead is bounded.
+//! German `…straße 12`), and a person (see [`person`]). Capitals before
+//! the end of the last run read are passed over, so the pass is linear in
+//! the input; every look-back and look-ahead is bounded.
 
 mod address;
 mod names;
@@ -72,12 +74,15 @@ impl Run {
     }
 }
 
-/// The pass over one text.
-struct Pass<'a> {
+/// The pass over one text, driven by the scanner.
+pub(crate) struct Pass<'a> {
     b: &'a [u8],
     on: KindSet,
     min_score: f32,
-    out: &'a mut Vec<Finding>,
+    /// Capitals before this were read with an earlier run (`usize::MAX`
+    /// when the pass is off).
+    pub(crate) next: usize,
+    out: Vec<Finding>,
 }
 
 /// Does the detector look for any kind the entity pass finds?
@@ -85,53 +90,72 @@ pub(crate) fn wanted(on: KindSet) -> bool {
     on.has(K::Person) || on.has(K::Address) || on.has(K::Organization)
 }
 
-/// Appends the people, addresses and organisations in `b` to `out` (not
-/// sorted, possibly overlapping the scanner's findings: the detector
-/// resolves overlaps).
-pub(crate) fn find(b: &[u8], on: KindSet, min_score: f32, out: &mut Vec<Finding>) {
-    // The scanner's findings (sorted, disjoint) are skipped: an IBAN, a
-    // passport number or a token is no name.
-    let scanned = out.len();
-    let mut next_found = 0;
-    let mut pass = Pass {
-        b,
-        on,
-        min_score,
-        out,
-    };
-    let mut i = 0;
-    while i < b.len() {
-        // Skip to the next byte that may start a capital: A–Z or the lead
-        // byte of a multi-byte character; eight bytes a test.
-        while let Some(chunk) = b.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if may_start_any(u64::from_le_bytes(word)) {
-                break;
-            }
-            i += 8;
+impl<'a> Pass<'a> {
+    pub(crate) fn new(b: &'a [u8], on: KindSet, min_score: f32) -> Self {
+        Pass {
+            b,
+            on,
+            min_score,
+            next: if wanted(on) { 0 } else { usize::MAX },
+            out: Vec::new(),
         }
-        while i < b.len() && MAY_START[b[i] as usize] == 0 {
-            i += 1;
+    }
+
+    /// Reads the run that starts at `i`, if a capitalised word starts
+    /// there (the caller has checked `i >= self.next`).
+    #[inline(never)]
+    pub(crate) fn at(&mut self, i: usize) {
+        let b = self.b;
+        if !word_start(b, i) {
+            return;
         }
-        if i >= b.len() {
-            break;
-        }
-        while next_found < scanned && pass.out[next_found].end <= i {
-            next_found += 1;
-        }
-        if next_found < scanned && pass.out[next_found].start <= i {
-            i = pass.out[next_found].end;
-            continue;
-        }
-        let next = match word_start(b, i).then(|| capital_word(b, i)).flatten() {
-            Some(first) => {
-                let run = collect_run(b, first);
-                pass.read(&run)
-            }
-            None => i + 1,
+        let Some(first) = capital_word(b, i) else {
+            return;
         };
-        i = next.max(i + 1);
+        // Most capitalised words stand alone (`The`, `Please`): a lower-case
+        // word after them that no particle or connector starts with ends
+        // the run at once, and if nothing can take the word, nothing is read.
+        let alone = match b.get(first.end) {
+            Some(b' ') => {
+                let s = first.end + 1;
+                b.get(s).is_some_and(u8::is_ascii_lowercase)
+                    && small_word(&b[s..small_word_end(b, s)]).is_none()
+            }
+            Some(b'.') => {
+                !(first.shape == Shape::Initial || abbreviation(&b[first.start..first.end]))
+            }
+            _ => true,
+        };
+        if alone && inert(b, &first) {
+            self.next = first.end.max(i + 1);
+            return;
+        }
+        let run = collect_run(b, first);
+        self.next = if run.n == 1 && inert(b, &first) {
+            first.end
+        } else {
+            self.read(&run)
+        }
+        .max(i + 1);
+    }
+
+    /// Appends the pass's findings to the scanner's (`scanned`: sorted,
+    /// disjoint), leaving out those that start inside one of them (an
+    /// IBAN, a passport number or a token is no name; the scanner finds
+    /// an email's local part only at its `@`, after the pass has read it).
+    /// The entity findings come last, sorted and disjoint.
+    pub(crate) fn finish(self, scanned: &mut Vec<Finding>) {
+        let mut k = 0;
+        let n = scanned.len();
+        for f in self.out {
+            while k < n && scanned[k].end <= f.start {
+                k += 1;
+            }
+            if k < n && scanned[k].start <= f.start {
+                continue;
+            }
+            scanned.push(f);
+        }
     }
 }
 
@@ -142,7 +166,13 @@ impl Pass<'_> {
     fn read(&mut self, run: &Run) -> usize {
         let words = run.words();
         let mut taken = None;
-        if self.on.has(K::Address) {
+        // An address has a street type after its first word, a number
+        // after a German street word, or a French street type before it.
+        if self.on.has(K::Address)
+            && (run.n > 1
+                || number_follows(self.b, words[0].end)
+                || address::french_type_before(self.b, words[0].start).is_some())
+        {
             taken = address::find(self, run);
         }
         if taken.is_none() && self.on.has(K::Organization) {
@@ -171,29 +201,28 @@ impl Pass<'_> {
     }
 }
 
-/// Does any of the eight bytes in `v` lie in `A..=Z` or at or above 0x80
-/// (SWAR: a per-byte table lookup ran the skip at a third of the speed)?
+/// Is a run of this one word sure to hold nothing: no name, title or
+/// greeting, no legal form or house number after it, no strong context
+/// before it? (Most capitalised words of tickets: `The`, `Please`,
+/// `Outlook`; the reads after a run cost several times this test.)
 #[inline]
-fn may_start_any(v: u64) -> bool {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let ascii = v & LOW7;
-    // The high bit of each byte: set from `A` (0x41) up, and from `[` (0x5B) up.
-    let from_a = ascii + 0x3F3F_3F3F_3F3F_3F3F;
-    let from_bracket = ascii + 0x2525_2525_2525_2525;
-    ((from_a & !from_bracket) | v) & HIGH != 0
+fn inert(b: &[u8], w: &Word) -> bool {
+    person::name_flags(w) == 0
+        && w.flags & (names::TITLE | names::GREETING) == 0
+        && !(b.get(w.end) == Some(&b' ')
+            && b.get(w.end + 1)
+                .is_some_and(|&c| organization::form_start(c)))
+        && !number_follows(b, w.end)
+        && address::french_type_before(b, w.start).is_none()
+        && !(w.shape == Shape::Title && person::strong_before(b, w.start))
 }
 
-/// 1 for the bytes a capital may start with.
-static MAY_START: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = ((c as u8).is_ascii_uppercase() || c >= 0xC0) as u8;
-        c += 1;
-    }
-    t
-};
+/// Does a number follow the word ending at `e` (` 12`, `. 12`)?
+#[inline]
+fn number_follows(b: &[u8], e: usize) -> bool {
+    let e = if b.get(e) == Some(&b'.') { e + 1 } else { e };
+    b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_digit)
+}
 
 /// The character at `i` and its length, if `b[i..]` starts with a valid one.
 fn char_at(b: &[u8], i: usize) -> Option<(char, usize)> {
@@ -220,23 +249,41 @@ fn char_before(b: &[u8], i: usize) -> Option<char> {
 
 /// Is `i` the start of a word: not inside one, an email, a path or an
 /// identifier?
+#[inline]
 fn word_start(b: &[u8], i: usize) -> bool {
-    match char_before(b, i) {
-        None => i == 0 || b[i - 1] < 0x80,
-        Some(c) => {
-            !(c.is_alphanumeric() || matches!(c, '@' | '.' | '/' | '_' | '-' | '\\' | '#' | '$'))
-        }
+    let Some(&p) = i.checked_sub(1).and_then(|k| b.get(k)) else {
+        return i == 0;
+    };
+    if p < 0x80 {
+        return !(p.is_ascii_alphanumeric()
+            || matches!(p, b'@' | b'.' | b'/' | b'_' | b'-' | b'\\' | b'#' | b'$'));
     }
+    char_before(b, i).is_some_and(|c| !c.is_alphanumeric())
 }
 
 /// The word of letters at `i` (apostrophes and hyphens inside), if it
 /// starts with a capital.
 fn capital_word(b: &[u8], i: usize) -> Option<Word> {
-    let (c, _) = char_at(b, i)?;
-    if !c.is_uppercase() {
-        return None;
-    }
-    let (end, uppers, letters) = letters(b, i);
+    let first = *b.get(i)?;
+    let mut buf = [0u8; names::MAX_NAME];
+    // ASCII words (most): read, counted and lowered in one loop.
+    let ascii = if first.is_ascii_uppercase() {
+        ascii_letters(b, i, &mut buf)
+    } else {
+        None
+    };
+    let (end, uppers, letters, lower_len) = match ascii {
+        Some(read) => read,
+        None => {
+            let (c, _) = char_at(b, i)?;
+            if !c.is_uppercase() {
+                return None;
+            }
+            let (end, uppers, letters) = letters(b, i);
+            buf = [0u8; names::MAX_NAME];
+            (end, uppers, letters, names::lower(&b[i..end], &mut buf))
+        }
+    };
     // Glued to an email, a path or a number: not a word of prose.
     if matches!(b.get(end), Some(b'@' | b'_' | b'/' | b'\\'))
         || b.get(end).is_some_and(u8::is_ascii_digit)
@@ -256,10 +303,14 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
     } else {
         Shape::Mixed
     };
-    let flags = if shape == Shape::Initial {
-        0
-    } else {
-        names::lookup(&b[i..end])
+    let flags = match lower_len {
+        // Letters only (`end - i == letters` in ASCII): no apostrophe or
+        // hyphen to try without, one probe.
+        Some(len) if shape != Shape::Initial && len == letters => {
+            names::get(&buf, len).unwrap_or(0)
+        }
+        Some(len) if shape != Shape::Initial => names::lookup_lower(&buf, len),
+        _ => 0,
     };
     Some(Word {
         start: i,
@@ -267,6 +318,106 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         shape,
         flags,
     })
+}
+
+/// [`letters`] for an ASCII word at `i`, its lower case written to `buf`
+/// (with its length, `None` when longer than any lexicon word); `None`
+/// when a byte of the word is not ASCII. Eight bytes a step: the letters
+/// are found, counted and lowered without a branch per byte.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn ascii_letters(
+    b: &[u8],
+    i: usize,
+    buf: &mut [u8; names::MAX_NAME],
+) -> Option<(usize, usize, usize, Option<usize>)> {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let (mut e, mut uppers, mut joins) = (i, 0, 0);
+    loop {
+        loop {
+            let v = load8(b, e);
+            let (letters, capitals) = letter_masks(v);
+            let run = (!letters & 0x8080_8080_8080_8080).trailing_zeros() as usize / 8;
+            let within = if run == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * run)) - 1
+            };
+            uppers += (capitals & within).count_ones() as usize;
+            // Letters, `'` and `-` all have bit 5 set in lower case; the
+            // bytes past the run are written as zeros.
+            let k = e - i;
+            let lowered = ((v | LOWER) & within).to_le_bytes();
+            if let Some(out) = buf.get_mut(k..k + 8) {
+                out.copy_from_slice(&lowered);
+            } else if let Some(out) = buf.get_mut(k..) {
+                let n = out.len();
+                out.copy_from_slice(&lowered[..n]);
+            }
+            e += run;
+            if run < 8 {
+                break;
+            }
+        }
+        match b.get(e) {
+            Some(&c) if c >= 0x80 => return None,
+            Some(&c)
+                if matches!(c, b'\'' | b'-')
+                    && joins < 8
+                    && b.get(e + 1)
+                        .is_some_and(|&n| n.is_ascii_alphabetic() || n >= 0x80)
+                    && !(c == b'\'' && contraction(&b[e + 1..])) =>
+            {
+                if let Some(o) = buf.get_mut(e - i) {
+                    *o = c;
+                }
+                e += 1;
+                joins += 1;
+            }
+            _ => break,
+        }
+    }
+    let len = e - i;
+    Some((
+        e,
+        uppers,
+        len - joins,
+        (len <= names::MAX_NAME).then_some(len),
+    ))
+}
+
+/// The eight bytes at `i` as a little-endian word, zero past the text.
+#[inline]
+fn load8(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    match b.get(i..i + 8) {
+        Some(s) => w.copy_from_slice(s),
+        None => {
+            for (o, c) in w.iter_mut().zip(b.get(i..).unwrap_or_default()) {
+                *o = *c;
+            }
+        }
+    }
+    u64::from_le_bytes(w)
+}
+
+/// The high bit of each byte of `v` that is an ASCII letter, and of each
+/// that is an ASCII capital (SWAR: no carry crosses a byte, since the high
+/// bits are cleared before adding).
+#[inline]
+fn letter_masks(v: u64) -> (u64, u64) {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = v & LOW7;
+    let byte = |k: u8| u64::from_le_bytes([k; 8]);
+    // The high bit set from `A` (0x41), from `[` (0x5B), from `a`, from `{`.
+    let from_a = ascii + byte(0x80 - 0x41);
+    let from_bracket = ascii + byte(0x80 - 0x5B);
+    let from_small_a = ascii + byte(0x80 - 0x61);
+    let from_brace = ascii + byte(0x80 - 0x7B);
+    let capitals = from_a & !from_bracket & !v & HIGH;
+    let small = from_small_a & !from_brace & !v & HIGH;
+    (capitals | small, capitals)
 }
 
 /// The end of the letters at `i` (with `'` or `-` between letters), and how
@@ -335,6 +486,7 @@ fn small_word(w: &[u8]) -> Option<Shape> {
 }
 
 /// The run that starts with `first`.
+#[inline(always)]
 fn collect_run(b: &[u8], first: Word) -> Run {
     let mut run = Run {
         words: [first; MAX_RUN],

@@ -2,356 +2,106 @@
 //! word gives everything the pass asks of it. Given names and surnames come
 //! from `data/names.txt` (sources, licences and sizes in `data/NAMES.md`;
 //! rebuilt by `scripts/names-data`); titles, greetings, street types, legal
-//! forms and stop words are listed here.
+//! forms and stop words are listed in `words.rs`. `build.rs` builds the
+//! table at compile time: an open-addressing table of `u64` slots with a
+//! 16-bit fingerprint, probed with a hash that reads eight bytes a step.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::OnceLock;
+include!("lexicon.rs");
 
-/// A given name.
-pub(super) const GIVEN: u16 = 1;
-/// A surname.
-pub(super) const SURNAME: u16 = 2;
-/// Also a common word or a place (`will`, `grace`, `victoria`): a name only
-/// with context.
-pub(super) const AMBIGUOUS: u16 = 4;
-/// A capitalised word of tickets that is far more often something else
-/// than a name (`Support`, `Teams`, `Please`): never part of a name.
-pub(super) const STOP: u16 = 8;
-/// A title (`Mr`, `Dr`, `Frau`): the words after it are a name.
-pub(super) const TITLE: u16 = 16;
-/// A greeting or addressing word (`Hi`, `Dear`, `Thanks`, `cc`).
-pub(super) const GREETING: u16 = 32;
-/// A street type (`Street`, `St`, `Rd`), checked case-sensitively after.
-pub(super) const STREET: u16 = 64;
-/// The flags of a name.
-pub(super) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
+/// The table's slots (little-endian `u64`s) and the words they point into,
+/// built by `build.rs`.
+static SLOT_BYTES: &[u8; SLOTS * 8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/lexicon_slots.bin"));
+static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lexicon_blob.bin"));
 
-const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "herr", "frau", "mme",
-    "mlle", "monsieur", "madame",
-];
-const GREETINGS: &[&str] = &[
-    "hi",
-    "hello",
-    "hey",
-    "dear",
-    "morning",
-    "afternoon",
-    "evening",
-    "thanks",
-    "cheers",
-    "regards",
-    "bonjour",
-    "hallo",
-    "talofa",
-    "malo",
-    "greetings",
-    "welcome",
-    "attn",
-    "cc",
-    "bcc",
-    "kia",
-    "ora",
-];
-const STREET_TYPES: &[&str] = &[
-    "street",
-    "st",
-    "road",
-    "rd",
-    "avenue",
-    "ave",
-    "av",
-    "lane",
-    "ln",
-    "drive",
-    "dr",
-    "court",
-    "ct",
-    "place",
-    "pl",
-    "terrace",
-    "tce",
-    "crescent",
-    "cres",
-    "boulevard",
-    "blvd",
-    "way",
-    "highway",
-    "hwy",
-    "parade",
-    "pde",
-    "close",
-    "grove",
-    "square",
-    "sq",
-    "quay",
-    "esplanade",
-    "circuit",
-    "cct",
-    "row",
-    "mews",
-    "walk",
-    "rise",
-    "gardens",
-    "parkway",
-    "pkwy",
-    "trail",
-    "circle",
-    "cir",
-    "loop",
-    "promenade",
-    "wharf",
-    "heights",
-    "hill",
-    "green",
-    "view",
-    "park",
-];
-const STOP_WORDS: &[&str] = &[
-    "account",
-    "accounts",
-    "admin",
-    "agent",
-    "an",
-    "and",
-    "apr",
-    "are",
-    "as",
-    "at",
-    "aug",
-    "avenue",
-    "bank",
-    "be",
-    "been",
-    "best",
-    "billing",
-    "building",
-    "but",
-    "by",
-    "can",
-    "center",
-    "centre",
-    "cheers",
-    "chrome",
-    "client",
-    "clinic",
-    "consulting",
-    "could",
-    "council",
-    "court",
-    "customer",
-    "day",
-    "dear",
-    "dec",
-    "desk",
-    "did",
-    "do",
-    "does",
-    "drive",
-    "east",
-    "edge",
-    "excel",
-    "feb",
-    "finance",
-    "fort",
-    "fri",
-    "group",
-    "had",
-    "has",
-    "have",
-    "he",
-    "hello",
-    "help",
-    "her",
-    "hey",
-    "hi",
-    "him",
-    "holdings",
-    "hospital",
-    "if",
-    "in",
-    "invoice",
-    "is",
-    "it",
-    "jan",
-    "jul",
-    "jun",
-    "kind",
-    "lake",
-    "lane",
-    "las",
-    "level",
-    "los",
-    "manager",
-    "mar",
-    "me",
-    "mon",
-    "mount",
-    "my",
-    "new",
-    "no",
-    "north",
-    "nov",
-    "oct",
-    "of",
-    "office",
-    "ok",
-    "old",
-    "on",
-    "or",
-    "order",
-    "our",
-    "outlook",
-    "partners",
-    "please",
-    "port",
-    "regards",
-    "road",
-    "room",
-    "safari",
-    "saint",
-    "sales",
-    "san",
-    "santa",
-    "sat",
-    "school",
-    "sep",
-    "sept",
-    "server",
-    "service",
-    "services",
-    "she",
-    "should",
-    "so",
-    "solutions",
-    "south",
-    "street",
-    "sun",
-    "support",
-    "systems",
-    "team",
-    "teams",
-    "thank",
-    "thanks",
-    "that",
-    "the",
-    "them",
-    "they",
-    "this",
-    "thu",
-    "ticket",
-    "to",
-    "tue",
-    "university",
-    "us",
-    "user",
-    "was",
-    "we",
-    "wed",
-    "west",
-    "windows",
-    "word",
-    "would",
-    "yes",
-    "you",
-    "your",
-];
-
-/// The longest name (UTF-8 bytes) the gazetteer holds.
-pub(super) const MAX_NAME: usize = 32;
-
-const DATA: &str = include_str!("../../data/names.txt");
-
-/// FNV-1a: the keys are fixed at build time and the table never grows, so
-/// a flooding-resistant hash buys nothing, and SipHash cost a fifth of the
-/// pass on prose.
-#[derive(Default)]
-struct WordHasher(u64);
-
-impl Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+#[inline]
+fn slot_at(idx: usize) -> u64 {
+    let k = (idx & (SLOTS - 1)) * 8;
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&SLOT_BYTES[k..k + 8]);
+    u64::from_le_bytes(bytes)
 }
 
-type Table = HashMap<&'static str, u16, BuildHasherDefault<WordHasher>>;
-
-fn table() -> &'static Table {
-    static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut table: Table = DATA
-            .lines()
-            .filter_map(|line| {
-                let (name, flags) = line.split_once('\t')?;
-                let bits = flags.bytes().fold(0, |acc, f| {
-                    acc | match f {
-                        b'g' => GIVEN,
-                        b's' => SURNAME,
-                        b'a' => AMBIGUOUS,
-                        _ => 0,
-                    }
-                });
-                Some((name, bits))
-            })
-            .collect();
-        for (words, flag) in [
-            (TITLES, TITLE),
-            (GREETINGS, GREETING),
-            (STREET_TYPES, STREET),
-            (STOP_WORDS, STOP),
-        ] {
-            for &w in words {
-                *table.entry(w).or_insert(0) |= flag;
+/// The flags of the lower-case word `buf[..len]` (`buf` zero past `len`),
+/// if the lexicon holds it.
+#[inline]
+pub(super) fn get(buf: &[u8; MAX_NAME], len: usize) -> Option<u16> {
+    let h = word_hash(buf, len);
+    let mut idx = home_slot(h);
+    for _ in 0..SLOTS {
+        let s = slot_at(idx);
+        if s == 0 {
+            return None;
+        }
+        if s >> 48 == h >> 48 && (s >> 24) as usize & 0x3F == len {
+            let off = s as usize & 0xFF_FFFF;
+            if same_word(off, buf, len) {
+                return Some((s >> 32) as u16);
             }
         }
-        table
-    })
+        idx = idx.wrapping_add(1);
+    }
+    None
+}
+
+/// Is the blob's word at `off` (zero-padded to eight bytes) `buf[..len]`
+/// (`buf` zero past `len`)? Eight bytes a compare.
+#[inline]
+fn same_word(off: usize, buf: &[u8; MAX_NAME], len: usize) -> bool {
+    let mut k = 0;
+    while k < len.min(MAX_NAME) {
+        let (Some(stored), Some(wanted)) = (BLOB.get(off + k..off + k + 8), buf.get(k..k + 8))
+        else {
+            return false;
+        };
+        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
+        x.copy_from_slice(stored);
+        y.copy_from_slice(wanted);
+        if u64::from_le_bytes(x) != u64::from_le_bytes(y) {
+            return false;
+        }
+        k += 8;
+    }
+    true
 }
 
 /// The flags of `word` (any case; `O'Brien` also as `obrien`, `Smith-Jones`
 /// as its parts), or 0 for a word the lexicon does not hold.
 pub(super) fn lookup(word: &[u8]) -> u16 {
     let mut buf = [0u8; MAX_NAME];
-    let Some(lower) = lower(word, &mut buf) else {
+    let Some(len) = lower(word, &mut buf) else {
         return 0;
     };
-    let table = table();
-    if let Some(&flags) = table.get(lower) {
+    lookup_lower(&buf, len)
+}
+
+/// [`lookup`] of a word already in lower case in `buf[..len]` (`buf` zero
+/// past `len`).
+pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
+    if let Some(flags) = get(buf, len) {
         return flags;
     }
-    if lower.contains('\'') {
+    let lower = &buf[..len];
+    if lower.contains(&b'\'') {
         let mut joined = [0u8; MAX_NAME];
         let mut n = 0;
-        for &c in lower.as_bytes().iter().filter(|&&c| c != b'\'') {
+        for &c in lower.iter().filter(|&&c| c != b'\'') {
             joined[n] = c;
             n += 1;
         }
-        if let Ok(joined) = std::str::from_utf8(&joined[..n])
-            && let Some(&flags) = table.get(joined)
-        {
+        if let Some(flags) = get(&joined, n) {
             return flags;
         }
     }
-    if lower.contains('-') {
+    if lower.contains(&b'-') {
         // A double-barrelled name: each part a name; ambiguous only if every
         // part is.
         let mut all = GIVEN | SURNAME | AMBIGUOUS;
         let mut any = 0;
-        for part in lower.split('-') {
-            let flags = table.get(part).copied().unwrap_or(0);
+        for part in lower.split(|&c| c == b'-') {
+            let mut one = [0u8; MAX_NAME];
+            one[..part.len()].copy_from_slice(part);
+            let flags = get(&one, part.len()).unwrap_or(0);
             if flags & (GIVEN | SURNAME) == 0 {
                 return 0;
             }
@@ -363,9 +113,9 @@ pub(super) fn lookup(word: &[u8]) -> u16 {
     0
 }
 
-/// `word` in lower case in `buf`, or `None` when it is longer than any name
-/// or not UTF-8.
-fn lower<'b>(word: &[u8], buf: &'b mut [u8; MAX_NAME]) -> Option<&'b str> {
+/// `word` in lower case in `buf` (zero past it): its length, or `None` when
+/// it is longer than any name or not UTF-8.
+pub(super) fn lower(word: &[u8], buf: &mut [u8; MAX_NAME]) -> Option<usize> {
     if word.len() > MAX_NAME {
         return None;
     }
@@ -373,7 +123,7 @@ fn lower<'b>(word: &[u8], buf: &'b mut [u8; MAX_NAME]) -> Option<&'b str> {
         for (o, c) in buf.iter_mut().zip(word) {
             *o = c.to_ascii_lowercase();
         }
-        return std::str::from_utf8(&buf[..word.len()]).ok();
+        return Some(word.len());
     }
     let word = std::str::from_utf8(word).ok()?;
     let mut n = 0;
@@ -385,12 +135,35 @@ fn lower<'b>(word: &[u8], buf: &'b mut [u8; MAX_NAME]) -> Option<&'b str> {
         c.encode_utf8(&mut buf[n..]);
         n += len;
     }
-    std::str::from_utf8(&buf[..n]).ok()
+    Some(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    include!("words.rs");
+
+    const DATA: &str = include_str!("../../data/names.txt");
+
+    #[test]
+    fn every_listed_word_has_its_flag() {
+        for (list, flag) in [
+            (TITLES, TITLE),
+            (GREETINGS, GREETING),
+            (STREET_TYPES, STREET),
+            (STOP_WORDS, STOP),
+            (PLACE_WORDS, PLACE),
+            (PARTICLES, PARTICLE),
+            (DEMONYMS, STOP),
+            (CONTACT_WORDS, CONTACT),
+            (PLACE_PREFIXES, PLACE_PREFIX),
+        ] {
+            for w in list {
+                assert_eq!(lookup(w.as_bytes()) & flag, flag, "{w}");
+            }
+        }
+    }
 
     #[test]
     fn data_is_sorted_unique_lower_case_and_flagged() {
@@ -403,7 +176,7 @@ mod tests {
             assert!(!flags.is_empty() && flags.bytes().all(|f| b"gsa".contains(&f)));
             previous = name;
         }
-        assert!(table().len() > 30_000);
+        assert!((0..SLOTS).filter(|&k| slot_at(k) != 0).count() > 30_000);
     }
 
     #[test]

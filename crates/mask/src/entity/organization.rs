@@ -11,7 +11,10 @@ const RECOGNIZER: &str = "legal_form_suffix";
 const SCORE: f32 = 0.85;
 
 /// Legal forms, longest first where one starts another; matched case-
-/// sensitively after a space and before a non-alphanumeric byte.
+/// sensitively after a space and before a non-alphanumeric byte (through
+/// `forms_for`, which groups them by first byte; a test checks the two
+/// agree).
+#[cfg(test)]
 const LEGAL_FORMS: [&str; 43] = [
     "GmbH & Co. KG",
     "Pty. Ltd.",
@@ -58,8 +61,26 @@ const LEGAL_FORMS: [&str; 43] = [
     "A/S",
 ];
 
-/// The first bytes of the legal forms.
-const FORM_STARTS: &[u8] = b"GPCSLIpBNAKUeOL";
+/// Can a legal form start with `c`?
+#[inline]
+pub(super) fn form_start(c: u8) -> bool {
+    matches!(
+        c,
+        b'G' | b'P'
+            | b'C'
+            | b'S'
+            | b'L'
+            | b'I'
+            | b'p'
+            | b'B'
+            | b'N'
+            | b'A'
+            | b'K'
+            | b'U'
+            | b'e'
+            | b'O'
+    )
+}
 
 /// Finds an organisation in `run`: the index of its first word in the run
 /// and where it ends.
@@ -72,7 +93,7 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         if b.get(w.end) != Some(&b' ') {
             continue;
         }
-        if !b.get(w.end + 1).is_some_and(|&c| FORM_STARTS.contains(&c)) {
+        if !b.get(w.end + 1).is_some_and(|&c| form_start(c)) {
             continue;
         }
         let Some(form_end) = legal_form_at(b, w.end + 1) else {
@@ -82,43 +103,103 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         let mut first = name
             .iter()
             .position(|w| w.is_capitalised() && !lead_word(&b[w.start..w.end]))?;
-        // `Ravi Kumar of Acme Ltd`: a person before `of` or `and` is not
-        // part of the name.
-        if let Some(c) = name.iter().rposition(|w| w.shape == Shape::Connector)
-            && c > first
+        // `Ravi Kumar of Acme Ltd`, `Giulia Bianchi di Ferrante S.p.A.`: a
+        // person before `of`, `and` or a particle is not part of the name
+        // (`Lang & Partners` and `Van der Berg Engineering` are).
+        if let Some(c) = name.iter().rposition(|w| {
+            w.shape == Shape::Connector && b[w.start] != b'&' || w.shape == Shape::Particle
+        }) && c > first
+            && (name[c].shape == Shape::Connector || c - first >= 2)
             && person::name_flags(&name[first]) & (names::GIVEN | names::AMBIGUOUS) == names::GIVEN
         {
             first = c + 1;
         }
         let name = &name[first..];
         if name.is_empty()
-            || !name
-                .iter()
-                .all(|w| w.is_capitalised() || w.shape == Shape::Connector)
+            || !name.iter().all(|w| {
+                w.is_capitalised() || matches!(w.shape, Shape::Connector | Shape::Particle)
+            })
         {
             return None;
         }
+        let form_end = sentence_stop(b, form_end);
         pass.push(name[0].start, form_end, K::Organization, SCORE, RECOGNIZER);
         return Some((first, form_end));
     }
     None
 }
 
+/// A legal form's full stop that also ends the text or a sentence
+/// (`… Group Ltd.` at the end, `… Ltd. The invoice …`) is the sentence's:
+/// the form ends before it. Elsewhere (`Corp.` ending a field line,
+/// `Inc..`, `Pty. Ltd.,`) it is the form's.
+fn sentence_stop(b: &[u8], e: usize) -> usize {
+    let single_dot = |f: &[u8]| f.iter().filter(|&&c| c == b'.').count() == 1;
+    let last_is_dot = e >= 1 && b[e - 1] == b'.';
+    let sentence_end = match b.get(e) {
+        None => true,
+        Some(b' ') => b.get(e + 1).is_some_and(u8::is_ascii_uppercase),
+        _ => false,
+    };
+    let form_start = b[..e].iter().rposition(|&c| c == b' ').map_or(0, |p| p + 1);
+    if last_is_dot && sentence_end && single_dot(&b[form_start..e]) {
+        e - 1
+    } else {
+        e
+    }
+}
+
 /// The end of the legal form starting at `s`, if one does.
 fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     let rest = b.get(s..)?;
     let first = *rest.first()?;
-    LEGAL_FORMS
-        .iter()
-        .filter(|f| f.as_bytes()[0] == first)
-        .find_map(|form| {
-            let form = form.as_bytes();
-            let e = s + form.len();
-            let ends = b
-                .get(e)
-                .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
-            (rest.starts_with(form) && ends).then_some(e)
-        })
+    let forms = forms_for(first);
+    forms.iter().find_map(|form| {
+        let form = form.as_bytes();
+        let e = s + form.len();
+        let ends = b
+            .get(e)
+            .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
+        (rest.starts_with(form) && ends).then_some(e)
+    })
+}
+
+/// The legal forms that start with `first`, in the order of `LEGAL_FORMS`
+/// (longest first where one starts another).
+fn forms_for(first: u8) -> &'static [&'static str] {
+    match first {
+        b'G' => &["GmbH & Co. KG", "GmbH"],
+        b'P' => &[
+            "Pty. Ltd.",
+            "Pty Ltd",
+            "Pty Limited",
+            "Pte. Ltd.",
+            "Pte Ltd",
+            "PLC",
+        ],
+        b'C' => &["Co., Ltd.", "Co. Ltd", "Corporation", "Corp.", "Corp"],
+        b'S' => &[
+            "Sdn Bhd",
+            "S.à r.l.",
+            "S.A.S.",
+            "S.p.A.",
+            "S.r.l.",
+            "S.A.",
+            "SAS",
+            "SE",
+        ],
+        b'L' => &["L.L.C.", "Limited", "Ltd.", "Ltd", "LLC", "LLP", "Ltée"],
+        b'I' => &["Incorporated", "Inc.", "Inc"],
+        b'p' => &["plc"],
+        b'B' => &["B.V.", "BV"],
+        b'N' => &["N.V.", "NV"],
+        b'A' => &["AG", "AB", "A/S"],
+        b'K' => &["KG"],
+        b'U' => &["ULC"],
+        b'e' => &["e.V."],
+        b'O' => &["Oy"],
+        _ => &[],
+    }
 }
 
 /// Capitalised words that begin sentences, not company names.
@@ -150,4 +231,25 @@ fn lead_word(w: &[u8]) -> bool {
             | b"With"
             | b"Cc"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forms_by_first_byte_are_the_legal_forms_in_order() {
+        let mut grouped: Vec<&str> = Vec::new();
+        for first in 0..=255u8 {
+            grouped.extend(forms_for(first));
+            let listed: Vec<&str> = LEGAL_FORMS
+                .iter()
+                .copied()
+                .filter(|f| f.as_bytes()[0] == first)
+                .collect();
+            assert_eq!(forms_for(first), listed.as_slice());
+            assert_eq!(form_start(first), !listed.is_empty());
+        }
+        assert_eq!(grouped.len(), LEGAL_FORMS.len());
+    }
 }

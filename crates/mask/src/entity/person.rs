@@ -12,7 +12,10 @@
 //! `Bill`, `Mark`, `Rose`, `Hope`, `Victoria`) and surnames alone count only
 //! with context. Titles and greetings are context, never part of the span.
 
-use super::names::{AMBIGUOUS, GIVEN, GREETING, NAME, STOP, SURNAME, TITLE, lookup};
+use super::names::{
+    AMBIGUOUS, CONTACT, GIVEN, GREETING, NAME, PARTICLE, PLACE, PLACE_PREFIX, STOP, STREET,
+    SURNAME, TITLE, lookup,
+};
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
 
@@ -47,17 +50,28 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // Leading context words (`Hi`, `Dr`) and words that are no name
     // (`Yesterday`, `Please`, `I'm`) are not part of the name; the context
     // is read before the first word that may be.
-    let first = words
-        .iter()
-        .position(|w| {
+    let after_title = |k: usize| k > 0 && words[k - 1].flags & TITLE != 0;
+    let first = (0..words.len())
+        .find(|&k| {
+            let w = &words[k];
             context_word(w.flags).is_none()
                 && match w.shape {
-                    Shape::Title => name_flags(w) != 0 || strong_before(b, w.start),
+                    Shape::Title => {
+                        name_flags(w) != 0
+                            || after_title(k)
+                            || greeted(b, words, k)
+                            || strong_before(b, w.start)
+                    }
                     Shape::Upper => name_flags(w) != 0,
                     _ => false,
                 }
         })
         .unwrap_or(words.len());
+    // A title or greeting just before, in the run (`Prof. Grant`: the
+    // full stop hides it from the text before the name).
+    let lead = first
+        .checked_sub(1)
+        .and_then(|k| context_word(words[k].flags));
     let words = &words[first..];
     let Some(head) = words.first() else {
         return;
@@ -65,6 +79,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some(mut ctx) = context_before(b, head.start) else {
         return;
     };
+    if let Some(lead) = lead {
+        ctx = ctx.max(lead);
+    }
     if head.shape == Shape::Upper {
         return upper_case_person(pass, words);
     }
@@ -80,7 +97,34 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         n += 1;
     }
-    let words = &words[..n];
+    // A name just before a geographic word names a place (`Hunter
+    // Valley`, `Rose Bay`, `George Street`, `Asia Pacific`; `Victoria
+    // Park` after a name that is also a place or a word): it is no person,
+    // nor is the rest of the run.
+    let place = |k: usize| {
+        let (w, before) = (&words[k], &words[k - 1]);
+        w.shape == Shape::Title
+            && (w.flags & PLACE != 0 || w.flags & STREET != 0 && before.flags & AMBIGUOUS != 0)
+    };
+    if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
+        n = k - 1;
+    }
+    // Capitalised particles inside a name (`Aroha Te Whata`, `Seán Ó
+    // Murchú`, `Trần Thị Lan`) join it as particles.
+    let mut inner = [Word {
+        start: 0,
+        end: 0,
+        shape: Shape::Particle,
+        flags: 0,
+    }; super::MAX_RUN];
+    for (k, (slot, w)) in inner.iter_mut().zip(&words[..n]).enumerate() {
+        *slot = *w;
+        if k > 0 && k + 1 < n && w.shape == Shape::Title && w.flags & PARTICLE != 0 {
+            slot.shape = Shape::Particle;
+            slot.flags = 0;
+        }
+    }
+    let words = &inner[..n];
     if words.is_empty() {
         return;
     }
@@ -93,12 +137,29 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
     }
+    if ctx == Context::Medium && words.len() == 1 && words[0].flags == 0 {
+        // Greeted (see `greeted`).
+        pass.push(words[0].start, words[0].end, K::Person, 0.8, RECOGNIZER);
+        return;
+    }
     let Some((len, score)) = judge(words, &flags[..words.len()], ctx) else {
         return;
     };
     let start = words[0].start;
     let end = words[len - 1].end;
     pass.push(start, end, K::Person, score, RECOGNIZER);
+}
+
+/// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone
+/// between a greeting in its run and a comma or `!`, is the name greeted.
+fn greeted(b: &[u8], words: &[Word], k: usize) -> bool {
+    let w = &words[k];
+    k > 0
+        && words[k - 1].flags & GREETING != 0
+        && w.flags == 0
+        && w.end - w.start >= 3
+        && k + 1 == words.len()
+        && matches!(b.get(w.end), Some(b',' | b'!'))
 }
 
 /// `SARAH CONNOR`: two or more capitalised words, every one a name that is
@@ -124,7 +185,7 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
 /// sign-off line)? Asked of title-case words the gazetteer does not know,
 /// so it first looks for the cheap signs: a line start or a short word
 /// just before.
-fn strong_before(b: &[u8], s: usize) -> bool {
+pub(super) fn strong_before(b: &[u8], s: usize) -> bool {
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
     let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
@@ -219,10 +280,15 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::None);
     };
     let prev = &lower[..prev.len()];
-    let before = word_before(b, ps).and_then(|(s2, e2)| {
-        let w = &b[s2..e2];
-        lower_ascii::<24>(w).map(|l| (l, w.len()))
-    });
+    // The word before that matters only after `is`, `am` and `me`.
+    let before = if matches!(prev, b"is" | b"am" | b"me") {
+        word_before(b, ps).and_then(|(s2, e2)| {
+            let w = &b[s2..e2];
+            lower_ascii::<24>(w).map(|l| (l, w.len()))
+        })
+    } else {
+        None
+    };
     let before = before.as_ref().map(|(l, n)| &l[..*n]);
     // `name: Tama Ngata`, `my name is …`, `I'm …`, `this is …`, `call me …`
     let colon_label = b[pe..s].contains(&b':');
@@ -232,20 +298,21 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
-        (_, b"saint" | b"st" | b"san" | b"santa" | b"mount" | b"port" | b"fort" | b"lake") => {
-            return None;
-        }
         _ => {}
     }
-    if let Some(c) = context_word(lookup(prev)) {
+    // One lookup tells a title, a greeting, a contact word and a place
+    // prefix (`Saint Patrick`, `St Kilda`: no name starts after one).
+    let flags = if prev.len() <= 9 { lookup(prev) } else { 0 };
+    if flags & PLACE_PREFIX != 0 {
+        return None;
+    }
+    if let Some(c) = context_word(flags) {
         return Some(c);
     }
-    Some(match prev {
-        b"contact" | b"from" | b"with" | b"to" | b"by" | b"ask" | b"tell" | b"colleague"
-        | b"customer" | b"manager" | b"user" | b"agent" | b"client" | b"called" | b"emailed"
-        | b"per" | b"signed" | b"named" | b"thank" | b"spoke" | b"for" | b"and" | b"owner"
-        | b"tenant" | b"caller" => Context::Weak,
-        _ => Context::None,
+    Some(if flags & CONTACT != 0 {
+        Context::Weak
+    } else {
+        Context::None
     })
 }
 
@@ -260,14 +327,13 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
         return false;
     }
     let line_end = p - 1 - usize::from(p >= 2 && b[p - 2] == b'\r');
-    let mut line_start = line_end;
-    while line_start > 0 && b[line_start - 1] != b'\n' {
-        line_start -= 1;
-        // No sign-off is this long: most lines stop here, unread.
-        if line_end - line_start > 40 {
-            return false;
-        }
-    }
+    // No sign-off is longer than 40 bytes: look no further back.
+    let window = line_end.saturating_sub(40);
+    let line_start = match memchr::memrchr(b'\n', &b[window..line_end]) {
+        Some(k) => window + k + 1,
+        None if window == 0 => 0,
+        None => return false,
+    };
     let line = String::from_utf8_lossy(&b[line_start..line_end]);
     let line = line
         .trim()
@@ -310,10 +376,10 @@ fn email_matches(pass: &Pass<'_>, words: &[Word]) -> bool {
         return false;
     };
     let window = &b[last.end..b.len().min(last.end + 80)];
-    let Some(at) = window.iter().position(|&c| c == b'@') else {
+    let Some(at) = memchr::memchr(b'@', window) else {
         return false;
     };
-    if window[..at].contains(&b'\n') {
+    if memchr::memchr(b'\n', &window[..at]).is_some() {
         return false;
     }
     let local_start = window[..at]

@@ -212,17 +212,137 @@ fn a_person_before_an_address_comes_out_in_order() {
 }
 
 #[test]
-fn the_word_skip_sees_every_capital_and_every_non_ascii_byte() {
+fn the_scanner_stops_for_every_capital_at_every_alignment() {
+    // ASCII capitals (the scanner skips `Xx` words after the pass has read
+    // them), `B` and `J` (which it dispatches), and a non-ASCII capital
+    // (the lead byte of a multi-byte character).
+    for name in ["Sarah Jones", "Jürgen Becker", "Bob Smith", "Émile Durand"] {
+        for pad in 0..17 {
+            let text = format!("{} spoke to {name} today", "x".repeat(pad));
+            assert_eq!(person(&text), [name], "{text:?}");
+        }
+    }
+}
+
+#[test]
+fn places_that_start_with_a_name_are_no_people() {
+    for text in [
+        "He drove back from the Hunter Valley on Sunday.",
+        "The Victoria Park office is closed.",
+        "Our Rose Bay branch needs a new router.",
+        "The Apple Store on George Street has the phones.",
+        "Asia Pacific sales are up.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text:?}");
+    }
+    assert_eq!(person("Ask Sarah Jones about it."), ["Sarah Jones"]);
+}
+
+#[test]
+fn capitalised_particles_titles_and_greetings() {
+    assert_eq!(
+        person("Kia ora koutou, this is Aroha Te Whata from Rotorua."),
+        ["Aroha Te Whata"]
+    );
+    assert_eq!(
+        person("Customer Trần Thị Lan called twice."),
+        ["Trần Thị Lan"]
+    );
+    assert_eq!(
+        person("Prof. Alistair Grant can't project."),
+        ["Alistair Grant"]
+    );
+    assert_eq!(person("Hi Sipho, thanks for the call."), ["Sipho"]);
+    assert_eq!(person("Hi Printer"), Vec::<String>::new());
+}
+
+#[test]
+fn organisations_with_particles_ampersands_and_a_final_full_stop() {
+    let orgs = |text: &str| -> Vec<String> {
+        entities(text)
+            .into_iter()
+            .filter(|(k, _)| k == "ORGANIZATION")
+            .map(|(_, v)| v)
+            .collect()
+    };
+    assert_eq!(
+        orgs("Contractor from Van der Berg Engineering B.V. needs Wi-Fi."),
+        ["Van der Berg Engineering B.V."]
+    );
+    assert_eq!(
+        orgs("Called Victoria Lang at Lang & Partners Solicitors LLP today."),
+        ["Lang & Partners Solicitors LLP"]
+    );
+    assert_eq!(
+        person("Buongiorno, sono Giulia Bianchi di Ferrante Arredamenti S.p.A. oggi"),
+        ["Giulia Bianchi"]
+    );
+    assert_eq!(
+        orgs("Both work at Crescent Pharmacy Ltd."),
+        ["Crescent Pharmacy Ltd"]
+    );
+    assert_eq!(
+        orgs("A charge from Cloudline Hosting Inc.."),
+        ["Cloudline Hosting Inc."]
+    );
+    assert_eq!(
+        orgs("Vendor: Bluegum Software Pty. Ltd., Sydney"),
+        ["Bluegum Software Pty. Ltd."]
+    );
+}
+
+#[test]
+fn addresses_with_units_after_the_street_eircodes_and_french_streets() {
+    let addresses = |text: &str| -> Vec<String> {
+        entities(text)
+            .into_iter()
+            .filter(|(k, _)| k == "ADDRESS")
+            .map(|(_, v)| v)
+            .collect()
+    };
+    assert_eq!(
+        addresses("Send it to 500 Market St, Suite 200, San Francisco, CA 94105."),
+        ["500 Market St, Suite 200, San Francisco, CA 94105"]
+    );
+    assert_eq!(
+        addresses("Send it to 14 Merrion Square North, Dublin 2, D02 VH29 – thanks"),
+        ["14 Merrion Square North, Dublin 2, D02 VH29"]
+    );
+    assert_eq!(
+        addresses("Livraison à 88 rue Saint-Paul Ouest, Montréal, QC H2Y 1Z1, merci."),
+        ["88 rue Saint-Paul Ouest, Montréal, QC H2Y 1Z1"]
+    );
+    assert_eq!(addresses("Au 12 rue Lepic, merci."), ["12 rue Lepic"]);
+    assert_eq!(
+        addresses("Delivered to Apt 12, 77 Baggot Street Lower, Dublin 2, D02 XW14."),
+        ["Apt 12, 77 Baggot Street Lower, Dublin 2, D02 XW14"]
+    );
+}
+
+#[test]
+fn letter_masks_match_the_ascii_classes() {
     for byte in 0..=255u8 {
         for lane in 0..8 {
-            let mut bytes = *b"abcdefgh";
+            let mut bytes = *b"1234.;: ";
             bytes[lane] = byte;
-            let expect = byte.is_ascii_uppercase() || byte >= 0x80;
-            assert_eq!(
-                super::may_start_any(u64::from_le_bytes(bytes)),
-                expect,
-                "{byte:#x} in lane {lane}"
-            );
+            let (letters, capitals) = super::letter_masks(u64::from_le_bytes(bytes));
+            let bit = 0x80u64 << (8 * lane);
+            assert_eq!(letters & bit != 0, byte.is_ascii_alphabetic(), "{byte:#x}");
+            assert_eq!(capitals & bit != 0, byte.is_ascii_uppercase(), "{byte:#x}");
+            assert_eq!(letters & !bit, 0);
+        }
+    }
+}
+
+#[test]
+fn words_of_every_length_and_alignment_are_read_whole() {
+    // Across the eight-byte steps, at the end of the text, with joins.
+    for name in ["Li", "Sarah", "Bartholomew", "Oyelaran-Bakare", "O'Connell"] {
+        for pad in 0..9 {
+            let text = format!("{}Dr {name}", " ".repeat(pad));
+            assert_eq!(person(&text), [name], "{text:?}");
+            let text = format!("{}Dr {name}, thanks", " ".repeat(pad));
+            assert_eq!(person(&text), [name], "{text:?}");
         }
     }
 }

@@ -1,0 +1,64 @@
+// The entity pass's lexicon: its flags and the table's hash.
+// Shared, by `include!`, between `build.rs` (which builds the table from
+// `data/names.txt` and the lists of `words.rs`) and `src/entity/names.rs`
+// (which reads it), so both hash alike.
+
+/// A given name.
+pub(crate) const GIVEN: u16 = 1;
+/// A surname.
+pub(crate) const SURNAME: u16 = 2;
+/// Also a common word or a place (`will`, `grace`, `victoria`): a name only
+/// with context.
+pub(crate) const AMBIGUOUS: u16 = 4;
+/// A capitalised word of tickets that is far more often something else
+/// than a name (`Support`, `Teams`, `Please`): never part of a name.
+pub(crate) const STOP: u16 = 8;
+/// A title (`Mr`, `Dr`, `Frau`): the words after it are a name.
+pub(crate) const TITLE: u16 = 16;
+/// A greeting or addressing word (`Hi`, `Dear`, `Thanks`, `cc`).
+pub(crate) const GREETING: u16 = 32;
+/// A street type (`Street`, `St`, `Rd`), checked case-sensitively after.
+pub(crate) const STREET: u16 = 64;
+/// A geographic word (`Valley`, `Bay`, `Pacific`): a name just before it
+/// names a place (`Hunter Valley`, `Rose Bay`), not a person.
+pub(crate) const PLACE: u16 = 128;
+/// A name particle that may be written with a capital inside a name
+/// (`Aroha Te Whata`, `Seán Ó Murchú`, `Trần Thị Lan`): never a name alone.
+pub(crate) const PARTICLE: u16 = 256;
+/// A word after which a name may follow with weak context (`to`, `with`,
+/// `contact`, `customer`).
+pub(crate) const CONTACT: u16 = 512;
+/// A word after which no name starts (`Saint`, `St`, `Mount`, `Lake`).
+pub(crate) const PLACE_PREFIX: u16 = 1024;
+/// The flags of a name.
+pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
+
+/// The longest word (UTF-8 bytes, lower case) the lexicon holds.
+pub(crate) const MAX_NAME: usize = 32;
+
+/// Slots in the lexicon's open-addressing table (a power of two, under a
+/// third full: most probes end at the first slot).
+pub(crate) const SLOTS: usize = 1 << 17;
+
+/// The hash of the lower-case word `buf[..len]` (`buf` zero past `len`),
+/// eight bytes a step.
+#[inline]
+pub(crate) fn word_hash(buf: &[u8; MAX_NAME], len: usize) -> u64 {
+    let mut h = 0x243F_6A88_85A3_08D3 ^ len as u64;
+    let mut k = 0;
+    while k < len.min(MAX_NAME) {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(&buf[k..k + 8]);
+        h = (h ^ u64::from_le_bytes(chunk)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^= h >> 29;
+        k += 8;
+    }
+    h.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+/// The first slot to probe for a word of hash `h`: bits 31–47 (the low
+/// bits of a product mix least; bits 48–63 are the fingerprint).
+#[inline]
+pub(crate) fn home_slot(h: u64) -> usize {
+    (h >> 31) as usize & (SLOTS - 1)
+}
