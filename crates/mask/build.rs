@@ -45,17 +45,7 @@ fn main() {
         });
         *words.entry(name.to_owned()).or_insert(0) |= bits;
     }
-    for (list, flag) in [
-        (TITLES, TITLE),
-        (GREETINGS, GREETING),
-        (STREET_TYPES, STREET),
-        (STOP_WORDS, STOP),
-        (PLACE_WORDS, PLACE),
-        (PARTICLES, PARTICLE),
-        (DEMONYMS, STOP),
-        (CONTACT_WORDS, CONTACT),
-        (PLACE_PREFIXES, PLACE_PREFIX),
-    ] {
+    for &(list, flag) in FLAGGED {
         for w in list {
             *words.entry((*w).to_owned()).or_insert(0) |= flag;
         }

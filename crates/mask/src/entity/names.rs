@@ -148,17 +148,7 @@ mod tests {
 
     #[test]
     fn every_listed_word_has_its_flag() {
-        for (list, flag) in [
-            (TITLES, TITLE),
-            (GREETINGS, GREETING),
-            (STREET_TYPES, STREET),
-            (STOP_WORDS, STOP),
-            (PLACE_WORDS, PLACE),
-            (PARTICLES, PARTICLE),
-            (DEMONYMS, STOP),
-            (CONTACT_WORDS, CONTACT),
-            (PLACE_PREFIXES, PLACE_PREFIX),
-        ] {
+        for &(list, flag) in FLAGGED {
             for w in list {
                 assert_eq!(lookup(w.as_bytes()) & flag, flag, "{w}");
             }

@@ -347,3 +347,16 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
 /// Words after which no name starts.
 pub(crate) const PLACE_PREFIXES: &[&str] =
     &["saint", "st", "san", "santa", "mount", "port", "fort", "lake"];
+
+/// Each list with the flag its words get in the lexicon.
+pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
+    (TITLES, TITLE),
+    (GREETINGS, GREETING),
+    (STREET_TYPES, STREET),
+    (STOP_WORDS, STOP),
+    (PLACE_WORDS, PLACE),
+    (PARTICLES, PARTICLE),
+    (DEMONYMS, STOP),
+    (CONTACT_WORDS, CONTACT),
+    (PLACE_PREFIXES, PLACE_PREFIX),
+];
