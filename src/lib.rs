@@ -16,7 +16,11 @@
 //! | `axum` | `custodia-axum` | axum/tower layer: tenant per request, bound transaction, audit of mutations | `axum` (off) |
 //!
 //! All of these features but `axum` are on by default (`jwt` adds its bearer-token authenticator;
-//! with `axum`, `mask` and `dsr` add its masking client and its DSR and breach routes). Storage backends (`sqlite`:
+//! with `axum`, `mask` and `dsr` add its masking client and its DSR and breach routes;
+//! with `mask`, `crypt` adds custodia-mask's `Strategy::Encrypt` operator, its feature `crypt`).
+//! `tokio` (off by default) forwards custodia-crypt's feature `tokio`: its
+//! `AsyncKeyring`, `AsyncSubjectVault` and `AsyncKeyStore` for async hosts
+//! without sqlx (`sqlx` implies it). Storage backends (`sqlite`:
 //! `custodia-crypt` and `custodia-audit`; `postgres` and `sqlx`, the sync and
 //! the async PostgreSQL driver: `custodia-tenant`, `custodia-crypt` and
 //! `custodia-audit`) are off by default and forwarded to the crates that have

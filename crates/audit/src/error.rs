@@ -147,6 +147,22 @@ pub enum Error {
         /// The driver's error (SQLSTATE and message).
         source: postgres::Error,
     },
+    /// The sqlx PostgreSQL store's server or driver failed (feature `sqlx`).
+    #[cfg(feature = "sqlx")]
+    #[error("store: postgres: {}", sqlx_detail(source))]
+    Sqlx {
+        /// The driver's error (with the SQLSTATE, when the server sent one).
+        source: sqlx_core::Error,
+    },
+    /// A group commit of the sqlx store failed: nothing of the group was
+    /// appended (feature `sqlx`). Every append of the group gets this error;
+    /// they share the one cause.
+    #[cfg(feature = "sqlx")]
+    #[error("store: group commit failed, nothing appended: {source}")]
+    GroupCommit {
+        /// Why the group's transaction failed (usually [`Error::Sqlx`]).
+        source: custodia_core::Shared<Error>,
+    },
     /// An encryption error from custodia-crypt (other than erasure, which
     /// reads as erased).
     #[error(transparent)]
@@ -171,7 +187,39 @@ fn pg_detail(error: &postgres::Error) -> String {
     }
 }
 
+/// The server's message and SQLSTATE when there is one.
+#[cfg(feature = "sqlx")]
+fn sqlx_detail(error: &sqlx_core::Error) -> String {
+    match error.as_database_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().unwrap_or_default()),
+        None => error.to_string(),
+    }
+}
+
 impl Error {
+    /// Whether this error is a failure of the store itself (its database,
+    /// its files, its configuration) rather than a finding about the log's
+    /// contents: [`Error::Store`], [`Error::Io`], [`Error::Sqlite`],
+    /// [`Error::Postgres`], `Error::Sqlx` and `Error::GroupCommit`.
+    ///
+    /// ```
+    /// let e = custodia_audit::Error::Store("the store is read-only".into());
+    /// assert!(e.is_store());
+    /// assert!(!e.is_finding());
+    /// ```
+    pub fn is_store(&self) -> bool {
+        match self {
+            Error::Store(_) | Error::Io { .. } => true,
+            #[cfg(feature = "sqlite")]
+            Error::Sqlite { .. } => true,
+            #[cfg(feature = "postgres")]
+            Error::Postgres { .. } => true,
+            #[cfg(feature = "sqlx")]
+            Error::Sqlx { .. } | Error::GroupCommit { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether this error is a verification finding (tampering, truncation,
     /// a fork or a bad proof) rather than a usage or I/O problem.
     pub fn is_finding(&self) -> bool {

@@ -18,8 +18,16 @@ use custodia_mask::{Masker, Report, TokenVault};
 use crate::Error;
 
 /// The future a [`CompletionClient`] returns: the model's reply, or why the
-/// call failed (for the host's logs; the client sees 502 and no detail).
-pub type CompletionFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+/// call failed: the host's own error, kept as the `source()` of
+/// [`Error::Upstream`] for the host's logs (the client sees 502 and no
+/// detail). A message alone converts with `.into()`.
+pub type CompletionFuture<'a> = Pin<
+    Box<
+        dyn Future<Output = Result<String, Box<dyn std::error::Error + Send + Sync + 'static>>>
+            + Send
+            + 'a,
+    >,
+>;
 
 /// The host's outbound completion call.
 pub trait CompletionClient: Send + Sync {

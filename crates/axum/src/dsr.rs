@@ -226,7 +226,7 @@ impl DsrRoutes {
 fn store_error(e: BoxError) -> Error {
     Error::Upstream {
         service: "request store",
-        cause: e.to_string(),
+        cause: e,
     }
 }
 

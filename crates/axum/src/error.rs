@@ -68,7 +68,7 @@ pub enum Error {
     /// The tenant binding failed. HTTP 500 unless it maps to another status
     /// (see `From<custodia_tenant::Error>`).
     #[error("tenant binding: {0}")]
-    Tenant(custodia_tenant::Error),
+    Tenant(#[source] custodia_tenant::Error),
     /// The audit event could not be recorded; the request's transaction was
     /// rolled back. HTTP 500.
     #[error("audit: {0}")]
@@ -79,14 +79,16 @@ pub enum Error {
     Upstream {
         /// Which service: `"completion"`.
         service: &'static str,
-        /// Its failure, for the host's logs.
-        cause: String,
+        /// Its failure, for the host's logs: the host's own error (a
+        /// `CompletionClient`'s, a request store's), which `source()` returns.
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// A data-subject request step failed in a source, the desk's audit sink
     /// or the key shredder (feature `dsr`). HTTP 500.
     #[cfg(feature = "dsr")]
     #[error("data-subject request: {0}")]
-    Dsr(custodia_dsr::Error),
+    Dsr(#[source] custodia_dsr::Error),
     /// Masking failed (feature `mask`). HTTP 500.
     #[cfg(feature = "mask")]
     #[error("masking: {0}")]
@@ -218,6 +220,42 @@ mod tests {
         assert_eq!(cross.status(), StatusCode::NOT_FOUND);
         assert_eq!(cross.public_message(), missing.public_message());
         assert!(!cross.public_message().contains(&b.to_string()));
+    }
+
+    #[test]
+    fn wrapped_errors_are_typed_sources() {
+        use std::error::Error as _;
+
+        let e = Error::from(custodia_tenant::Error::Sqlx {
+            doing: "binding the tenant",
+            source: sqlx_core::Error::PoolTimedOut,
+        });
+        assert!(matches!(e, Error::Tenant(_)));
+        assert_eq!(e.kind(), "internal");
+        assert_eq!(e.public_message(), "internal error");
+        let tenant = e
+            .source()
+            .and_then(|s| s.downcast_ref::<custodia_tenant::Error>());
+        assert!(matches!(tenant, Some(custodia_tenant::Error::Sqlx { .. })));
+
+        #[derive(Debug, thiserror::Error)]
+        #[error("HTTP 503 from the model API")]
+        struct ModelDown;
+        let e = Error::Upstream {
+            service: "completion",
+            cause: Box::new(ModelDown),
+        };
+        assert_eq!(e.public_message(), "the completion service failed");
+        assert!(e.source().is_some_and(|s| s.is::<ModelDown>()));
+
+        let e = Error::from(custodia_audit::Error::Store(
+            "the store is read-only".into(),
+        ));
+        assert_eq!(e.kind(), "internal");
+        let audit = e
+            .source()
+            .and_then(|s| s.downcast_ref::<custodia_audit::Error>());
+        assert!(audit.is_some_and(custodia_audit::Error::is_store));
     }
 
     #[test]

@@ -44,8 +44,17 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum Problem {
     /// Not valid TOML or JSON, a missing or unknown key, or a value of the wrong type.
-    #[error("{0}")]
-    Syntax(String),
+    #[error("{message}")]
+    Syntax {
+        /// What is wrong, without the location (that is the error's
+        /// [`Location`]).
+        message: String,
+        /// The parser's error (`toml::de::Error` or `serde_json::Error`;
+        /// [`Shared::get`] gives it for downcasting), when a parser reported
+        /// the problem.
+        #[source]
+        source: Option<Shared<dyn std::error::Error + Send + Sync>>,
+    },
     /// A `version` this build does not read.
     #[error("unsupported policy version {0}; this build reads version {v}", v = crate::POLICY_VERSION)]
     UnsupportedVersion(i64),
@@ -121,6 +130,10 @@ pub enum Problem {
         what: String,
         /// What is wrong with it.
         reason: String,
+        /// The error of `custodia-core` that refused the value (a category,
+        /// a timestamp), when there is one.
+        #[source]
+        source: Option<Shared<custodia_core::Error>>,
     },
 }
 
@@ -142,7 +155,8 @@ pub enum Error {
     Policy {
         /// Where, for parsed policies.
         location: Option<Location>,
-        /// What is wrong.
+        /// What is wrong (the error's `source()`).
+        #[source]
         problem: Problem,
     },
     /// A duration string that does not parse.

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use custodia_core::{DataCategory, Region, SubjectId, Taxonomy, TenantId};
+use custodia_core::{DataCategory, Region, Shared, SubjectId, Taxonomy, TenantId};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 
@@ -315,16 +315,18 @@ impl RetentionPolicy {
         if text.len() > MAX_POLICY_BYTES {
             return source.fail(
                 &None,
-                Problem::Syntax(format!(
-                    "larger than the {MAX_POLICY_BYTES}-byte limit for a policy"
-                )),
+                Problem::Syntax {
+                    message: format!("larger than the {MAX_POLICY_BYTES}-byte limit for a policy"),
+                    source: None,
+                },
             );
         }
         let raw: RawPolicy = match format {
             Format::Toml => {
                 let _guard = ModeGuard::set(Mode::Toml);
-                toml::from_str(text).or_else(|e| {
-                    source.fail(&e.span(), Problem::Syntax(e.message().trim().to_owned()))
+                toml::from_str(text).or_else(|e: toml::de::Error| {
+                    let span = e.span();
+                    source.fail(&span, syntax(e.message().trim().to_owned(), e))
                 })?
             }
             Format::Json => {
@@ -338,18 +340,27 @@ impl RetentionPolicy {
                         if let Some((offset, message)) =
                             JSON_ERROR.with(|slot| slot.borrow_mut().take())
                         {
-                            return source.fail(&Some(offset..offset), Problem::Syntax(message));
+                            return source.fail(&Some(offset..offset), syntax(message, e));
                         }
                         let message = e.to_string();
                         let suffix = format!(" at line {} column {}", e.line(), e.column());
                         let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
                         let offset = offset_of(text, e.line(), e.column());
-                        return source.fail(&Some(offset..offset), Problem::Syntax(message));
+                        return source.fail(&Some(offset..offset), syntax(message, e));
                     }
                 }
             }
         };
         build(&source, raw)
+    }
+}
+
+/// A [`Problem::Syntax`] with the parser's error as its source.
+fn syntax(message: String, parser: impl std::error::Error + Send + Sync + 'static) -> Problem {
+    let parser: Box<dyn std::error::Error + Send + Sync> = Box::new(parser);
+    Problem::Syntax {
+        message,
+        source: Some(Shared::from_box(parser)),
     }
 }
 
@@ -371,6 +382,7 @@ fn build(source: &Source<'_>, raw: RawPolicy) -> Result<RetentionPolicy, Error> 
                     reason:
                         "event names are lower-case letters, digits and _, starting with a letter"
                             .into(),
+                    source: None,
                 },
             );
         }
@@ -387,6 +399,7 @@ fn build(source: &Source<'_>, raw: RawPolicy) -> Result<RetentionPolicy, Error> 
                 Problem::Invalid {
                     what: "categories".into(),
                     reason: e.to_string(),
+                    source: Some(Shared::new(e)),
                 },
             );
         }
@@ -451,6 +464,7 @@ fn build(source: &Source<'_>, raw: RawPolicy) -> Result<RetentionPolicy, Error> 
                         Problem::Invalid {
                             what: "backups.anchor".into(),
                             reason: e.to_string(),
+                            source: Some(Shared::new(e)),
                         },
                     )
                 })?),
@@ -519,6 +533,7 @@ fn build_rule(
                 Problem::Invalid {
                     what,
                     reason: "give either retain or delete_after, not both".into(),
+                    source: None,
                 },
             );
         }
@@ -528,6 +543,7 @@ fn build_rule(
                 Problem::Invalid {
                     what,
                     reason: "needs retain = \"<period>\" (or delete_after)".into(),
+                    source: None,
                 },
             );
         }

@@ -351,12 +351,14 @@ pub(crate) fn check_name(what: &str, name: &str) -> Result<(), Problem> {
         return Err(Problem::Invalid {
             what: what.to_owned(),
             reason: "must not be empty".into(),
+            source: None,
         });
     }
     if name.len() > 200 || name.chars().any(char::is_control) {
         return Err(Problem::Invalid {
             what: what.to_owned(),
             reason: "must be at most 200 bytes with no control characters".into(),
+            source: None,
         });
     }
     Ok(())
@@ -374,6 +376,7 @@ pub(crate) fn check_rule(rule: &Rule) -> Result<(), Problem> {
                 rule.then.as_str(),
                 rule.then
             ),
+            source: None,
         });
     }
     Ok(())

@@ -252,7 +252,7 @@ fn unknown_keys_and_bad_syntax_are_located() {
 
     let (line, _, problem) = fail_toml("version = 1\nrule = [\n");
     assert_eq!(line, 2);
-    assert!(matches!(problem, Problem::Syntax(_)));
+    assert!(matches!(problem, Problem::Syntax { .. }));
 
     let text = rule(
         "name = \"a\"\napplies_to = {}\ntrigger = \"created\"\nretain = \"1y\"\nthen = \"shred\"\n",
@@ -345,4 +345,45 @@ fn code_built_policies_are_validated_too() {
         Some(Problem::DuplicateRule { .. })
     ));
     assert!(again.location().is_none());
+}
+
+#[test]
+fn parser_and_core_errors_are_typed_sources() {
+    use std::error::Error as _;
+
+    // A TOML syntax error: the policy error's source is the problem, whose
+    // source is toml's own error.
+    let error = RetentionPolicy::from_toml("version = 1\nrule = [\n", "p.toml").unwrap_err();
+    let problem = error
+        .source()
+        .and_then(|s| s.downcast_ref::<Problem>())
+        .expect("the problem is the source");
+    let parser = problem
+        .source()
+        .and_then(|s| {
+            s.downcast_ref::<custodia_core::Shared<dyn std::error::Error + Send + Sync>>()
+        })
+        .expect("a shared parser error");
+    assert!(parser.get().is::<toml::de::Error>());
+
+    // The same for JSON.
+    let (_, _, problem) = fail_json("{\"version\": 1,");
+    let parser = problem
+        .source()
+        .and_then(|s| {
+            s.downcast_ref::<custodia_core::Shared<dyn std::error::Error + Send + Sync>>()
+        })
+        .expect("a shared parser error");
+    assert!(parser.get().is::<serde_json::Error>());
+
+    // A bad backup anchor: custodia-core's timestamp error.
+    let (_, _, problem) = fail_toml(
+        "version = 1\n[backups]\nevery = \"1d\"\nkeep = \"30d\"\nanchor = \"not a time\"\n",
+    );
+    assert!(matches!(problem, Problem::Invalid { .. }), "{problem:?}");
+    assert!(
+        problem
+            .source()
+            .is_some_and(|s| s.is::<custodia_core::Shared<custodia_core::Error>>())
+    );
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use custodia_audit::AsyncAuditLog;
 use custodia_audit::checkpoint;
-use custodia_audit::{AsyncAuditLog, Error as AuditError};
 use custodia_axum::{Json, Tenant};
 use custodia_example_helpdesk::CHECKPOINT_ORIGIN;
 use custodia_tenant::access::Operation;
@@ -76,7 +76,7 @@ pub(crate) async fn verify(
             "root": hex(&report.head.root),
             "checkpoint_size": report.checkpoint_size,
         }))),
-        Err(e @ AuditError::Store(_)) => Err(e.into()),
+        Err(e) if e.is_store() => Err(e.into()),
         Err(finding) => Ok(Json(json!({ "ok": false, "finding": finding.to_string() }))),
     }
 }

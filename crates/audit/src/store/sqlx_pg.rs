@@ -20,15 +20,8 @@ use crate::log::check_anchors;
 use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash};
 use crate::{Error, Event, canonical};
 
-fn db(e: sqlx_core::Error) -> Error {
-    match e.as_database_error() {
-        Some(d) => Error::Store(format!(
-            "postgres: {} ({})",
-            d.message(),
-            d.code().unwrap_or_default()
-        )),
-        None => Error::Store(format!("postgres: {e}")),
-    }
+fn db(source: sqlx_core::Error) -> Error {
+    Error::Sqlx { source }
 }
 
 /// How long [`SqlxAuditStore::drain_soon`] waits before draining: a drain
@@ -261,11 +254,11 @@ impl SqlxAuditStore {
                 }
             }
             Err(e) => {
-                let reason = e.to_string();
+                let source = custodia_core::Shared::new(e);
                 for p in batch {
-                    let _ = p.done.send(Err(Error::Store(format!(
-                        "group commit failed, nothing appended: {reason}"
-                    ))));
+                    let _ = p.done.send(Err(Error::GroupCommit {
+                        source: source.clone(),
+                    }));
                 }
             }
         }
@@ -615,5 +608,33 @@ impl SqlxAuditStore {
             ));
         }
         Ok(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_driver_error_is_the_typed_source() {
+        let e = db(sqlx_core::Error::PoolTimedOut);
+        assert!(e.is_store());
+        assert!(e.to_string().starts_with("store: postgres: "));
+        let source = e
+            .source()
+            .and_then(|s| s.downcast_ref::<sqlx_core::Error>());
+        assert!(matches!(source, Some(sqlx_core::Error::PoolTimedOut)));
+
+        let group = Error::GroupCommit {
+            source: custodia_core::Shared::new(e),
+        };
+        assert!(group.is_store());
+        let cause = group
+            .source()
+            .and_then(|s| s.downcast_ref::<custodia_core::Shared<Error>>())
+            .map(|shared| shared.get());
+        assert!(matches!(cause, Some(Error::Sqlx { .. })));
     }
 }
