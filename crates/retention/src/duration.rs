@@ -116,6 +116,12 @@ impl Period {
 
     /// `start` plus this period, calendar-correct (see [`Period`]),
     /// or `None` if the result is beyond the range of a timestamp.
+    ///
+    /// Months clamp to the target month's last day and keep the time of
+    /// day, as chrono and PostgreSQL do, so near a month's end a later start
+    /// can be due a few hours earlier on the same day (45 months after
+    /// 2027-05-28T06:36 and after 2027-05-30T00:00 are both on 2031-02-28,
+    /// at 06:36 and at 00:00); never a whole day earlier.
     pub fn after(&self, start: Timestamp) -> Option<Timestamp> {
         let nanos = start.timestamp_subsec_nanos();
         if nanos >= 1_000_000_000 {
