@@ -29,12 +29,6 @@ pub(crate) const GREETINGS: &[&str] = &[
     "ora",
 ];
 pub(crate) const STREET_TYPES: &[&str] = &[
-    "street",
-    "st",
-    "road",
-    "rd",
-    "avenue",
-    "ave",
     "av",
     "lane",
     "ln",
@@ -44,23 +38,15 @@ pub(crate) const STREET_TYPES: &[&str] = &[
     "ct",
     "place",
     "pl",
-    "terrace",
     "tce",
-    "crescent",
     "cres",
-    "boulevard",
     "blvd",
     "way",
-    "highway",
     "hwy",
-    "parade",
     "pde",
     "close",
     "grove",
-    "square",
     "sq",
-    "quay",
-    "esplanade",
     "circuit",
     "cct",
     "row",
@@ -76,7 +62,6 @@ pub(crate) const STREET_TYPES: &[&str] = &[
     "loop",
     "promenade",
     "wharf",
-    "heights",
     "hill",
     "green",
     "view",
@@ -263,24 +248,9 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "gulf",
     "strait",
     "canyon",
-    "heights",
     "airport",
     "station",
     "reserve",
-    "street",
-    "st",
-    "road",
-    "rd",
-    "avenue",
-    "ave",
-    "terrace",
-    "crescent",
-    "boulevard",
-    "highway",
-    "parade",
-    "esplanade",
-    "square",
-    "quay",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
@@ -348,6 +318,25 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
 pub(crate) const PLACE_PREFIXES: &[&str] =
     &["saint", "st", "san", "santa", "mount", "port", "fort", "lake"];
 
+/// Street types that are place words too: flagged both.
+pub(crate) const STREET_AND_PLACE_WORDS: &[&str] = &[
+    "heights",
+    "street",
+    "st",
+    "road",
+    "rd",
+    "avenue",
+    "ave",
+    "terrace",
+    "crescent",
+    "boulevard",
+    "highway",
+    "parade",
+    "esplanade",
+    "square",
+    "quay",
+];
+
 /// Each list with the flag its words get in the lexicon.
 pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (TITLES, TITLE),
@@ -355,6 +344,7 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (STREET_TYPES, STREET),
     (STOP_WORDS, STOP),
     (PLACE_WORDS, PLACE),
+    (STREET_AND_PLACE_WORDS, STREET | PLACE),
     (PARTICLES, PARTICLE),
     (DEMONYMS, STOP),
     (CONTACT_WORDS, CONTACT),
