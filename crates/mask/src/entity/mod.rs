@@ -83,6 +83,9 @@ pub(crate) struct Pass<'a> {
     /// when the pass is off).
     pub(crate) next: usize,
     out: Vec<Finding>,
+    /// The person context last read and where (see
+    /// [`Pass::person_context`]).
+    person_ctx: std::cell::Cell<(usize, Option<person::Context>)>,
 }
 
 /// Does the detector look for any kind the entity pass finds?
@@ -98,6 +101,7 @@ impl<'a> Pass<'a> {
             min_score,
             next: if wanted(on) { 0 } else { usize::MAX },
             out: Vec::new(),
+            person_ctx: std::cell::Cell::new((usize::MAX, None)),
         }
     }
 
@@ -126,12 +130,12 @@ impl<'a> Pass<'a> {
             }
             _ => true,
         };
-        if alone && inert(b, &first) {
+        if alone && self.inert(&first) {
             self.next = first.end.max(i + 1);
             return;
         }
         let run = collect_run(b, first);
-        self.next = if run.n == 1 && inert(b, &first) {
+        self.next = if run.n == 1 && self.inert(&first) {
             first.end
         } else {
             self.read(&run)
@@ -201,20 +205,23 @@ impl Pass<'_> {
     }
 }
 
-/// Is a run of this one word sure to hold nothing: no name, title or
-/// greeting, no legal form or house number after it, no strong context
-/// before it? (Most capitalised words of tickets: `The`, `Please`,
-/// `Outlook`; the reads after a run cost several times this test.)
-#[inline]
-fn inert(b: &[u8], w: &Word) -> bool {
-    person::name_flags(w) == 0
-        && w.flags & (names::TITLE | names::GREETING) == 0
-        && !(b.get(w.end) == Some(&b' ')
-            && b.get(w.end + 1)
-                .is_some_and(|&c| organization::form_start(c)))
-        && !number_follows(b, w.end)
-        && address::french_type_before(b, w.start).is_none()
-        && !(w.shape == Shape::Title && person::strong_before(b, w.start))
+impl Pass<'_> {
+    /// Is a run of this one word sure to hold nothing: no name, title or
+    /// greeting, no legal form or house number after it, no strong context
+    /// before it? (Most capitalised words of tickets: `The`, `Please`,
+    /// `Outlook`; the reads after a run cost several times this test.)
+    #[inline]
+    fn inert(&self, w: &Word) -> bool {
+        let b = self.b;
+        person::name_flags(w) == 0
+            && w.flags & (names::TITLE | names::GREETING) == 0
+            && !(b.get(w.end) == Some(&b' ')
+                && b.get(w.end + 1)
+                    .is_some_and(|&c| organization::form_start(c)))
+            && !number_follows(b, w.end)
+            && address::french_type_before(b, w.start).is_none()
+            && !(w.shape == Shape::Title && person::strong_before(self, w.start))
+    }
 }
 
 /// Does a number follow the word ending at `e` (` 12`, `. 12`)?

@@ -21,8 +21,8 @@ use crate::kind::K;
 
 const RECOGNIZER: &str = "person_gazetteer";
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Context {
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(super) enum Context {
     None,
     /// A contact word or preposition (`to`, `with`, `cc`… no: `cc` is
     /// medium): a gazetteer name that is not a common word counts, a
@@ -60,7 +60,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                         name_flags(w) != 0
                             || after_title(k)
                             || greeted(b, words, k)
-                            || strong_before(b, w.start)
+                            || strong_before(pass, w.start)
                     }
                     Shape::Upper => name_flags(w) != 0,
                     _ => false,
@@ -76,7 +76,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some(head) = words.first() else {
         return;
     };
-    let Some(mut ctx) = context_before(b, head.start) else {
+    let Some(mut ctx) = pass.person_context(head.start) else {
         return;
     };
     if let Some(lead) = lead {
@@ -185,11 +185,12 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
 /// sign-off line)? Asked of title-case words the gazetteer does not know,
 /// so it first looks for the cheap signs: a line start or a short word
 /// just before.
-pub(super) fn strong_before(b: &[u8], s: usize) -> bool {
+pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
+    let b = pass.b;
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
     let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
-    (line_start || short_word_before) && context_before(b, s) == Some(Context::Strong)
+    (line_start || short_word_before) && pass.person_context(s) == Some(Context::Strong)
 }
 
 /// How many of `words` form the name, and how sure it is.
@@ -266,6 +267,21 @@ fn context_word(flags: u16) -> Option<Context> {
     }
 }
 
+impl Pass<'_> {
+    /// [`context_before`] `s`, remembered for the last `s` asked: the
+    /// lone-word test, the search for a name's first word and its head
+    /// ask about the same word.
+    pub(super) fn person_context(&self, s: usize) -> Option<Context> {
+        let (at, ctx) = self.person_ctx.get();
+        if at == s {
+            return ctx;
+        }
+        let ctx = context_before(self.b, s);
+        self.person_ctx.set((s, ctx));
+        ctx
+    }
+}
+
 /// Context in the text before a name starting at `s`; `None` where no name
 /// can start (`Saint Patrick`, `St Kilda`).
 fn context_before(b: &[u8], s: usize) -> Option<Context> {
@@ -334,39 +350,86 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
         None if window == 0 => 0,
         None => return false,
     };
-    let line = String::from_utf8_lossy(&b[line_start..line_end]);
-    let line = line
-        .trim()
-        .trim_end_matches([',', '!', '.', '-'])
-        .trim()
-        .to_lowercase();
-    matches!(
-        line.as_str(),
-        "regards"
-            | "kind regards"
-            | "best regards"
-            | "warm regards"
-            | "many thanks"
-            | "thanks"
-            | "thank you"
-            | "cheers"
-            | "best"
-            | "sincerely"
-            | "yours sincerely"
-            | "yours faithfully"
-            | "ngā mihi"
-            | "nga mihi"
-            | "ka kite"
-            | "mit freundlichen grüßen"
-            | "viele grüße"
-            | "cordialement"
-            | "merci"
-            | "best wishes"
-            | "all the best"
-            | "thanks again"
-            | "ta"
-    )
+    sign_off(&b[line_start..line_end])
 }
+
+/// Is `line` (trimmed of white space, then of trailing `,`, `!`, `.` and
+/// `-`, then of white space) a sign-off, compared in lower case?
+fn sign_off(line: &[u8]) -> bool {
+    if !line.is_ascii() {
+        // `Ngā mihi`, `Viele Grüße`, invalid bytes: Unicode trimming and
+        // lowering (rare: most lines are ASCII and take no allocation).
+        let line = String::from_utf8_lossy(line);
+        let line = line
+            .trim()
+            .trim_end_matches([',', '!', '.', '-'])
+            .trim()
+            .to_lowercase();
+        return SIGN_OFFS.contains(&line.as_bytes());
+    }
+    // The same on ASCII, without allocating: `char::is_whitespace` on
+    // ASCII is these six bytes (vertical tab included).
+    let mut line = trim_space(line);
+    while let [rest @ .., b',' | b'!' | b'.' | b'-'] = line {
+        line = rest;
+    }
+    let line = trim_space(line);
+    if line.len() > SIGN_OFF_MAX {
+        return false;
+    }
+    let mut lower = [0u8; SIGN_OFF_MAX];
+    let lower = &mut lower[..line.len()];
+    lower.copy_from_slice(line);
+    lower.make_ascii_lowercase();
+    SIGN_OFFS.contains(&&*lower)
+}
+
+/// `line` without leading and trailing white space as `str::trim` sees it
+/// on ASCII (`char::is_whitespace`: these six bytes, vertical tab included).
+fn trim_space(mut line: &[u8]) -> &[u8] {
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    while let [first, rest @ ..] = line
+        && ws(first)
+    {
+        line = rest;
+    }
+    while let [rest @ .., last] = line
+        && ws(last)
+    {
+        line = rest;
+    }
+    line
+}
+
+/// The sign-offs, in lower case.
+const SIGN_OFFS: &[&[u8]] = &[
+    b"regards",
+    b"kind regards",
+    b"best regards",
+    b"warm regards",
+    b"many thanks",
+    b"thanks",
+    b"thank you",
+    b"cheers",
+    b"best",
+    b"sincerely",
+    b"yours sincerely",
+    b"yours faithfully",
+    "ngā mihi".as_bytes(),
+    b"nga mihi",
+    b"ka kite",
+    "mit freundlichen grüßen".as_bytes(),
+    "viele grüße".as_bytes(),
+    b"cordialement",
+    b"merci",
+    b"best wishes",
+    b"all the best",
+    b"thanks again",
+    b"ta",
+];
+
+/// The longest sign-off in bytes (`mit freundlichen grüßen`).
+const SIGN_OFF_MAX: usize = 25;
 
 /// Does an email just after the name (same line, within 80 bytes) carry one
 /// of its words in its local part (`Tom Becker <tom.becker@…>`)?
@@ -386,13 +449,13 @@ fn email_matches(pass: &Pass<'_>, words: &[Word]) -> bool {
         .iter()
         .rposition(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+')))
         .map_or(0, |p| p + 1);
-    let local = window[local_start..at].to_ascii_lowercase();
+    let local = &window[local_start..at];
     words
         .iter()
         .filter(|w| w.shape == Shape::Title && w.end - w.start >= 3)
         .any(|w| {
-            let word = b[w.start..w.end].to_ascii_lowercase();
-            local.windows(word.len()).any(|x| x == word.as_slice())
+            let word = &b[w.start..w.end];
+            local.windows(word.len()).any(|x| x.eq_ignore_ascii_case(word))
         })
 }
 
