@@ -62,6 +62,18 @@ pub(super) struct Context {
 }
 
 const MAX_CTX: usize = 6;
+
+/// `KEEP[n]`: the low `n` bytes of a packed word (a table: a variable
+/// 128-bit shift costs a dozen instructions and a branch).
+static KEEP: [u128; 17] = {
+    let mut t = [0u128; 17];
+    let mut n = 1;
+    while n <= 16 {
+        t[n] = u128::MAX >> (8 * (16 - n));
+        n += 1;
+    }
+    t
+};
 const CTX_BYTES: usize = 48;
 
 impl Context {
@@ -73,8 +85,17 @@ impl Context {
             buckets: [0; MAX_CTX],
         };
         let lo = start.saturating_sub(CTX_BYTES);
-        let mut buf = [0u8; CTX_BYTES + 16];
-        buf[..start - lo].copy_from_slice(&b[lo..start]);
+        // The window and 16 bytes after it (a word is read 16 bytes at a
+        // time, then cut to its length): the text itself when it has
+        // them, else a zero-padded copy (bytes past `start` are no letters).
+        let mut copy = [0u8; CTX_BYTES + 16];
+        let buf: &[u8] = match b.get(lo..start + 16) {
+            Some(w) if start - lo == CTX_BYTES => w,
+            _ => {
+                copy[..start - lo].copy_from_slice(&b[lo..start]);
+                &copy
+            }
+        };
         // Bit k set: buf[k] is an ASCII letter (vectorisable).
         let mut mask: u64 = 0;
         let mut high: u64 = 0;
@@ -109,11 +130,7 @@ impl Context {
                 let mut w = [0u8; 16];
                 w.copy_from_slice(&buf[st..st + 16]);
                 let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
-                if len >= 16 {
-                    x
-                } else {
-                    x & ((1u128 << (8 * len)) - 1)
-                }
+                x & KEEP[len.min(16)]
             };
             let k = bucket(c.words[c.n]);
             c.buckets[c.n] = k as u8;
