@@ -556,28 +556,46 @@ fn merge(out: &mut Vec<Finding>, split: usize) {
     }
     let (a, b) = out.split_at(split);
     let disjoint_sorted = |run: &[Finding]| run.windows(2).all(|w| w[0].end <= w[1].start);
-    if !disjoint_sorted(b) {
+    if !disjoint_sorted(b) || !interleave(a, b) {
         return resolve(out);
     }
-    let mut order = Vec::with_capacity(out.len());
+    // Disjoint: move the findings into start order in one pass (the
+    // entity run is taken off the end, then each vector is drained in
+    // order; no index or slot vectors).
+    let b = out.split_off(split);
+    let a = std::mem::replace(out, Vec::with_capacity(split + b.len()));
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.start < y.start,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_a { a.next() } else { b.next() };
+        out.extend(next);
+    }
+}
+
+/// Do `a` and `b` (each sorted and disjoint) interleave without overlap,
+/// taken in start order (`a` first on equal starts)?
+fn interleave(a: &[Finding], b: &[Finding]) -> bool {
     let (mut i, mut j) = (0, 0);
     let mut last_end = 0;
     while i < a.len() || j < b.len() {
         let take_a = j == b.len() || (i < a.len() && a[i].start < b[j].start);
         let f = if take_a { &a[i] } else { &b[j] };
         if f.start < last_end {
-            return resolve(out);
+            return false;
         }
         last_end = f.end;
-        order.push(if take_a { i } else { split + j });
         if take_a {
             i += 1;
         } else {
             j += 1;
         }
     }
-    let mut slots: Vec<Option<Finding>> = std::mem::take(out).into_iter().map(Some).collect();
-    out.extend(order.into_iter().filter_map(|k| slots[k].take()));
+    true
 }
 
 /// Resolves overlaps deterministically: higher score first, then the longer
