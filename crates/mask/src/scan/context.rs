@@ -231,19 +231,16 @@ impl Context {
         if self.filter & words.filter == 0 {
             return false;
         }
-        // Which words pass the list's filter, without branches; then only
-        // those are looked up.
-        let mut pass = 0u32;
-        for k in 0..MAX_CTX {
-            let live = u32::from(k < self.n && self.words[k] != 0);
-            pass |= (((words.filter >> self.buckets[k]) & 1) as u32 & live) << k;
-        }
-        while pass != 0 {
-            let k = pass.trailing_zeros() as usize;
-            if words.words[..words.n].contains(&self.words[k]) {
+        // Only the words whose bucket the list has are looked up (most
+        // contexts share a bucket with a list through one word, if any).
+        let common = self.filter & words.filter;
+        for k in 0..self.n.min(MAX_CTX) {
+            if (common >> self.buckets[k]) & 1 != 0
+                && self.words[k] != 0
+                && words.words[..words.n].contains(&self.words[k])
+            {
                 return true;
             }
-            pass &= pass - 1;
         }
         false
     }
