@@ -455,7 +455,9 @@ fn email_matches(pass: &Pass<'_>, words: &[Word]) -> bool {
         .filter(|w| w.shape == Shape::Title && w.end - w.start >= 3)
         .any(|w| {
             let word = &b[w.start..w.end];
-            local.windows(word.len()).any(|x| x.eq_ignore_ascii_case(word))
+            local
+                .windows(word.len())
+                .any(|x| x.eq_ignore_ascii_case(word))
         })
 }
 
