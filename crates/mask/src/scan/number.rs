@@ -153,43 +153,43 @@ pub(super) struct Run {
 impl Run {
     /// Parses from a digit at `s`. `None` if longer than 24 digits or 8 groups.
     pub(super) fn parse(b: &[u8], s: usize) -> Option<Run> {
-        let mut r = Run {
-            d: [0; 24],
-            nd: 0,
-            glen: [0; 8],
-            sep: [0; 8],
-            groups: 0,
-            end: s,
-        };
+        // Locals, stored once at the end: kept in registers, the digit loop
+        // costs half the instructions of one writing through `r`.
+        let (mut d, mut nd) = ([0u8; 24], 0usize);
+        let (mut glen, mut sep, mut groups) = ([0u8; 8], [0u8; 8], 0usize);
+        let mut end = s;
         let mut i = s;
         loop {
             let st = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                if r.nd == 24 {
-                    return None;
-                }
-                r.d[r.nd] = b[i] - b'0';
-                r.nd += 1;
+            while let Some(&c) = b.get(i)
+                && c.is_ascii_digit()
+            {
+                *d.get_mut(nd)? = c - b'0';
+                nd += 1;
                 i += 1;
             }
             if i == st {
                 break;
             }
-            if r.groups == 8 {
-                return None;
-            }
-            r.glen[r.groups] = (i - st).min(255) as u8;
-            r.groups += 1;
-            r.end = i;
+            *glen.get_mut(groups)? = (i - st).min(255) as u8;
+            groups += 1;
+            end = i;
             let c = at(b, i);
             if matches!(c, b' ' | b'-' | b'.' | b'/') && at(b, i + 1).is_ascii_digit() {
-                r.sep[r.groups - 1] = c;
+                sep[groups - 1] = c;
                 i += 1;
             } else {
                 break;
             }
         }
-        Some(r)
+        Some(Run {
+            d,
+            nd,
+            glen,
+            sep,
+            groups,
+            end,
+        })
     }
 
     #[inline]
