@@ -119,11 +119,9 @@ impl Context {
         while mask != 0 && c.n < MAX_CTX {
             let hi = 63 - mask.leading_zeros() as usize; // last letter of the nearest word
             let below = !mask & ((1u64 << hi) - 1);
-            let st = if below == 0 {
-                0
-            } else {
-                64 - below.leading_zeros() as usize
-            };
+            // The first letter of that word (0 when it starts the window:
+            // `leading_zeros(0)` is 64).
+            let st = 64 - below.leading_zeros() as usize;
             let len = hi + 1 - st;
             // Longer words count by their first 16 letters (as `pack` does).
             c.words[c.n] = {
