@@ -187,6 +187,12 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
 /// just before.
 pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     let b = pass.b;
+    // A sentence's first word (`. Then`): neither at a line start nor
+    // after a word, so no strong context (the common case, decided
+    // before `word_before` walks back).
+    if s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b'.' | b'!' | b'?') {
+        return false;
+    }
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
     let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
