@@ -273,23 +273,19 @@ fn word_start(b: &[u8], i: usize) -> bool {
 fn capital_word(b: &[u8], i: usize) -> Option<Word> {
     let first = *b.get(i)?;
     let mut buf = [0u8; names::MAX_NAME];
-    // ASCII words (most): read, counted and lowered in one loop.
-    let ascii = if first.is_ascii_uppercase() {
+    // ASCII words (most): read, counted and lowered in one loop; an ASCII
+    // byte that is no capital starts no word (the run's next word is
+    // often lower case).
+    let read = if first.is_ascii_uppercase() {
         ascii_letters(b, i, &mut buf)
+    } else if first < 0x80 {
+        return None;
     } else {
         None
     };
-    let (end, uppers, letters, lower_len) = match ascii {
+    let (end, uppers, letters, lower_len) = match read {
         Some(read) => read,
-        None => {
-            let (c, _) = char_at(b, i)?;
-            if !c.is_uppercase() {
-                return None;
-            }
-            let (end, uppers, letters) = letters(b, i);
-            buf = [0u8; names::MAX_NAME];
-            (end, uppers, letters, names::lower(&b[i..end], &mut buf))
-        }
+        None => unicode_letters(b, i, &mut buf)?,
     };
     // Glued to an email, a path or a number: not a word of prose.
     if matches!(b.get(end), Some(b'@' | b'_' | b'/' | b'\\'))
@@ -325,6 +321,26 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         shape,
         flags,
     })
+}
+
+/// [`letters`] for a word at `i` that starts with a Unicode capital or
+/// holds non-ASCII letters, lowered into `buf`: out of line, so the ASCII
+/// path stays short.
+#[cold]
+#[inline(never)]
+#[allow(clippy::type_complexity)]
+fn unicode_letters(
+    b: &[u8],
+    i: usize,
+    buf: &mut [u8; names::MAX_NAME],
+) -> Option<(usize, usize, usize, Option<usize>)> {
+    let (c, _) = char_at(b, i)?;
+    if !c.is_uppercase() {
+        return None;
+    }
+    let (end, uppers, letters) = letters(b, i);
+    *buf = [0u8; names::MAX_NAME];
+    Some((end, uppers, letters, names::lower(&b[i..end], buf)))
 }
 
 /// [`letters`] for an ASCII word at `i`, its lower case written to `buf`
