@@ -133,6 +133,10 @@ fn token_start(b: &[u8], i: usize) -> bool {
         return true;
     }
     let p = b[i - 1];
+    // After a space (most tokens): none of the tests below can fail.
+    if p == b' ' {
+        return true;
+    }
     if is_alnum(p) || matches!(p, b'$' | b'#' | b'_' | b'&' | b'%' | b'\\' | b'@') {
         return false;
     }
@@ -173,6 +177,9 @@ fn glued_label(b: &[u8], colon: usize) -> bool {
 
 fn token_end(b: &[u8], e: usize) -> bool {
     let n = at(b, e);
+    if n == b' ' {
+        return true;
+    }
     if is_alnum(n) || n == b'_' || n == b'@' {
         return false;
     }
