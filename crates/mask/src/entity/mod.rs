@@ -149,6 +149,9 @@ impl<'a> Pass<'a> {
     /// an email's local part only at its `@`, after the pass has read it).
     /// The entity findings come last, sorted and disjoint.
     pub(crate) fn finish(self, scanned: &mut Vec<Finding>) {
+        if self.out.is_empty() {
+            return;
+        }
         let mut k = 0;
         let n = scanned.len();
         for f in self.out {
