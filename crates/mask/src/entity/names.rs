@@ -66,7 +66,9 @@ fn same_word(off: usize, buf: &[u8; MAX_NAME], len: usize) -> bool {
 }
 
 /// The flags of `word` (any case; `O'Brien` also as `obrien`, `Smith-Jones`
-/// as its parts), or 0 for a word the lexicon does not hold.
+/// as its parts), or 0 for a word the lexicon does not hold. (The pass
+/// lowers its words itself and calls [`lookup_lower`].)
+#[cfg(test)]
 pub(super) fn lookup(word: &[u8]) -> u16 {
     let mut buf = [0u8; MAX_NAME];
     let Some(len) = lower(word, &mut buf) else {

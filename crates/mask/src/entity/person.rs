@@ -13,8 +13,8 @@
 //! with context. Titles and greetings are context, never part of the span.
 
 use super::names::{
-    AMBIGUOUS, CONTACT, GIVEN, GREETING, NAME, PARTICLE, PLACE, PLACE_PREFIX, STOP, STREET,
-    SURNAME, TITLE, lookup,
+    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_PREFIX, STOP,
+    STREET, SURNAME, TITLE, lookup_lower,
 };
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
@@ -298,7 +298,9 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::None);
     };
     let prev = &b[ps..pe];
-    let Some(lower) = lower_ascii::<24>(prev) else {
+    // Lowered once into a buffer the lexicon reads as it is (zero past
+    // the word).
+    let Some(lower) = lower_ascii::<MAX_NAME>(prev) else {
         return Some(Context::None);
     };
     let prev = &lower[..prev.len()];
@@ -324,7 +326,11 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     }
     // One lookup tells a title, a greeting, a contact word and a place
     // prefix (`Saint Patrick`, `St Kilda`: no name starts after one).
-    let flags = if prev.len() <= 9 { lookup(prev) } else { 0 };
+    let flags = if prev.len() <= 9 {
+        lookup_lower(&lower, prev.len())
+    } else {
+        0
+    };
     if flags & PLACE_PREFIX != 0 {
         return None;
     }
