@@ -560,15 +560,14 @@ fn merge(out: &mut Vec<Finding>, split: usize) {
         return resolve(out);
     }
     // Disjoint, and the entity pass's findings are never empty, so no two
-    // start alike (`interleave` takes `b` first on a tie, and then sees the
-    // overlap): the stable sort finds the two
-    // sorted runs and merges them in one pass (small vectors, the common
-    // case of a ticket, are sorted in place without allocating).
+    // start alike (on a tie `interleave` takes `b` first and then sees the
+    // overlap): the stable sort finds the two sorted runs and merges them
+    // in one pass (a ticket's few are sorted in place, without allocating).
     out.sort_by_key(|f| f.start);
 }
 
 /// Do `a` and `b` (each sorted and disjoint) interleave without overlap,
-/// taken in start order (`a` first on equal starts)?
+/// taken in start order (`b` first on equal starts)?
 fn interleave(a: &[Finding], b: &[Finding]) -> bool {
     let (mut i, mut j) = (0, 0);
     let mut last_end = 0;

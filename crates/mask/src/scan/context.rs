@@ -226,12 +226,12 @@ impl Context {
     #[inline]
     pub(super) fn has(&self, words: &CtxWords) -> bool {
         const { assert!(CTX_BYTES.is_multiple_of(8) && CTX_BYTES <= 64) };
-        if self.filter & words.filter == 0 {
-            return false;
-        }
         // Only the words whose bucket the list has are looked up (most
         // contexts share a bucket with a list through one word, if any).
         let common = self.filter & words.filter;
+        if common == 0 {
+            return false;
+        }
         for k in 0..self.n.min(MAX_CTX) {
             if (common >> self.buckets[k]) & 1 != 0
                 && self.words[k] != 0
