@@ -195,6 +195,9 @@ struct JsonlShare {
     out: Vec<u8>,
     found: bool,
     error: Option<String>,
+    /// Scores already written and their JSON: a handful of values recur,
+    /// and formatting a float costs about 150 instructions.
+    scores: Vec<(u32, Vec<u8>)>,
 }
 
 fn jsonl(
@@ -324,7 +327,8 @@ fn jsonl_line(
     share: &mut JsonlShare,
 ) -> Result<(), String> {
     let text = std::str::from_utf8(line).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
-    if text.trim().is_empty() {
+    // A line that opens an object is not blank (most: no trim to run).
+    if !text.starts_with('{') && text.trim().is_empty() {
         return Ok(());
     }
     let parsed: JsonlLine<'_> = serde_json::from_str(text).map_err(|e| {
@@ -350,7 +354,7 @@ fn jsonl_line(
             out.extend_from_slice(b",\"kind\":");
             json_to(out, f.kind.as_str());
             out.extend_from_slice(b",\"score\":");
-            json_to(out, &score(f.score));
+            score_to(out, &mut share.scores, f.score);
             out.extend_from_slice(b",\"start\":");
             json_to(out, &f.start);
             out.push(b'}');
@@ -376,6 +380,22 @@ fn jsonl_line(
 fn json_to(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
     if serde_json::to_writer(&mut *out, value).is_err() {
         out.extend_from_slice(b"null");
+    }
+}
+
+/// Appends score `s` as [`score`] writes it, from `cache` when it was
+/// written before (the cache holds at most 64 values).
+fn score_to(out: &mut Vec<u8>, cache: &mut Vec<(u32, Vec<u8>)>, s: f32) {
+    let bits = s.to_bits();
+    if let Some((_, json)) = cache.iter().find(|(b, _)| *b == bits) {
+        out.extend_from_slice(json);
+        return;
+    }
+    let mut json = Vec::new();
+    json_to(&mut json, &score(s));
+    out.extend_from_slice(&json);
+    if cache.len() < 64 {
+        cache.push((bits, json));
     }
 }
 
