@@ -57,6 +57,14 @@ struct Word {
 }
 
 impl Word {
+    /// A placeholder past a run's last word.
+    const NONE: Word = Word {
+        start: 0,
+        end: 0,
+        shape: Shape::Connector,
+        flags: 0,
+    };
+
     fn is_capitalised(&self) -> bool {
         matches!(self.shape, Shape::Title | Shape::Upper | Shape::Mixed)
     }
@@ -522,10 +530,11 @@ fn small_word(w: &[u8]) -> Option<Shape> {
 /// The run that starts with `first`.
 #[inline(always)]
 fn collect_run(b: &[u8], first: Word) -> Run {
-    let mut run = Run {
-        words: [first; MAX_RUN],
-        n: 1,
-    };
+    // Zeros past the first word (not `[first; MAX_RUN]`, eight copies of
+    // it: a `memcpy` call for each run).
+    let mut words = [Word::NONE; MAX_RUN];
+    words[0] = first;
+    let mut run = Run { words, n: 1 };
     let mut p = first.end;
     while run.n < MAX_RUN {
         let prev = run.words[run.n - 1];
