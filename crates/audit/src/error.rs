@@ -131,6 +131,21 @@ pub enum Error {
     /// A store configuration or usage error.
     #[error("store: {0}")]
     Store(String),
+    /// Damage that [`SegmentStore::recover`](crate::SegmentStore::recover)
+    /// will not mend by cutting the log's tail: the first segment's header
+    /// (the cut would remove the whole log) or a file that is not a
+    /// segment. Nothing was changed.
+    #[error("{finding}: {why}; nothing was changed")]
+    Unrecoverable {
+        /// The damage found, in words.
+        finding: String,
+        /// Why cutting cannot mend it.
+        why: &'static str,
+        /// The finding itself (an [`Error::Tampered`]), when loading the
+        /// log raised one rather than finding a torn final record.
+        #[source]
+        source: Option<Box<Error>>,
+    },
     /// The SQLite database failed (feature `sqlite`).
     #[cfg(feature = "sqlite")]
     #[error("{}: {source}", path.display())]
@@ -177,23 +192,21 @@ pub enum Error {
     },
 }
 
-/// The server's message and SQLSTATE when there is one (the driver's own
-/// `Display` says only "db error").
+/// See [`custodia_core::database_detail`].
 #[cfg(feature = "postgres")]
 fn pg_detail(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
+    let server = error
+        .as_db_error()
+        .map(|db| (db.message(), Some(db.code().code())));
+    custodia_core::database_detail(server, error)
 }
 
-/// The server's message and SQLSTATE when there is one.
+/// See [`custodia_core::database_detail`].
 #[cfg(feature = "sqlx")]
 fn sqlx_detail(error: &sqlx_core::Error) -> String {
-    match error.as_database_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().unwrap_or_default()),
-        None => error.to_string(),
-    }
+    let db = error.as_database_error();
+    let code = db.and_then(|db| db.code());
+    custodia_core::database_detail(db.map(|db| (db.message(), code.as_deref())), error)
 }
 
 impl Error {
@@ -221,11 +234,13 @@ impl Error {
     }
 
     /// Whether this error is a verification finding (tampering, truncation,
-    /// a fork or a bad proof) rather than a usage or I/O problem.
+    /// a fork, a bad proof, damage recovery will not cut) rather than a usage
+    /// or I/O problem.
     pub fn is_finding(&self) -> bool {
         matches!(
             self,
             Error::Tampered { .. }
+                | Error::Unrecoverable { .. }
                 | Error::Truncated { .. }
                 | Error::Forked { .. }
                 | Error::ProofMismatch(_)

@@ -93,6 +93,22 @@ pub enum Error {
     #[cfg(feature = "mask")]
     #[error("masking: {0}")]
     Mask(#[from] custodia_mask::Error),
+    /// Work moved to tokio's blocking pool panicked or was cancelled
+    /// (a data-subject request's desk and store calls). HTTP 500.
+    #[error("a blocking task failed while {doing}: {source}")]
+    Task {
+        /// What the task was doing.
+        doing: &'static str,
+        /// The runtime's error (a panic's payload stays inside it).
+        source: tokio::task::JoinError,
+    },
+    /// A response body could not be encoded or written. HTTP 500.
+    #[error("encoding the response: {source}")]
+    Encode {
+        /// The serialiser's error.
+        #[from]
+        source: serde_json::Error,
+    },
     /// The service is wired wrongly (a missing layer, a transaction taken
     /// twice): a bug in the host, not the client's fault. HTTP 500.
     #[error("misconfigured: {0}")]
@@ -134,6 +150,8 @@ impl Error {
             Error::Database { .. }
             | Error::Tenant(_)
             | Error::Audit(_)
+            | Error::Task { .. }
+            | Error::Encode { .. }
             | Error::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -256,6 +274,25 @@ mod tests {
             .source()
             .and_then(|s| s.downcast_ref::<custodia_audit::Error>());
         assert!(audit.is_some_and(custodia_audit::Error::is_store));
+
+        let panicked = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async { tokio::task::spawn_blocking(|| panic!("a source's bug")).await })
+            .unwrap_err();
+        let e = Error::Task {
+            doing: "running a data-subject request step",
+            source: panicked,
+        };
+        assert_eq!(e.public_message(), "internal error");
+        let join = e
+            .source()
+            .and_then(|s| s.downcast_ref::<tokio::task::JoinError>());
+        assert!(join.is_some_and(tokio::task::JoinError::is_panic));
+
+        let e = Error::from(serde_json::from_str::<u8>("x").unwrap_err());
+        assert_eq!(e.kind(), "internal");
+        assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()));
     }
 
     #[test]

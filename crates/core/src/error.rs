@@ -97,6 +97,34 @@ pub fn echo(input: &str) -> String {
     }
 }
 
+/// How a database driver's error reads in Custodia's messages: the server's
+/// message and SQLSTATE when the server sent them (`relation "t" does not exist
+/// (SQLSTATE 42P01)`), else the driver's own text. The drivers' `Display`
+/// alone says only "db error" (postgres) or omits the SQLSTATE (sqlx), and
+/// every crate with a PostgreSQL store renders its errors through this one
+/// function so they read alike.
+///
+/// ```
+/// use custodia_core::database_detail;
+///
+/// let server = Some(("relation \"t\" does not exist", Some("42P01")));
+/// assert_eq!(
+///     database_detail(server, &"db error"),
+///     "relation \"t\" does not exist (SQLSTATE 42P01)"
+/// );
+/// assert_eq!(database_detail(None, &"connection refused"), "connection refused");
+/// ```
+pub fn database_detail(
+    server: Option<(&str, Option<&str>)>,
+    driver: &dyn std::fmt::Display,
+) -> String {
+    match server {
+        Some((message, Some(code))) => format!("{message} (SQLSTATE {code})"),
+        Some((message, None)) => message.to_owned(),
+        None => driver.to_string(),
+    }
+}
+
 /// The typed source of an error that must stay `Clone` and `PartialEq`: an
 /// `io::Error` or a parser's error is neither, so it is shared behind an
 /// [`Arc`](std::sync::Arc) and compared by its message.

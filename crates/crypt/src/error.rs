@@ -202,21 +202,19 @@ pub enum Error {
     },
 }
 
-/// The server's message and SQLSTATE when there is one (the driver's own
-/// `Display` says only "db error").
+/// See [`custodia_core::database_detail`].
 #[cfg(feature = "postgres")]
 fn pg_detail(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
+    let server = error
+        .as_db_error()
+        .map(|db| (db.message(), Some(db.code().code())));
+    custodia_core::database_detail(server, error)
 }
 
-/// The server's message and SQLSTATE when there is one.
+/// See [`custodia_core::database_detail`].
 #[cfg(feature = "sqlx")]
 fn sqlx_detail(error: &sqlx_core::Error) -> String {
-    match error.as_database_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().unwrap_or_default()),
-        None => error.to_string(),
-    }
+    let db = error.as_database_error();
+    let code = db.and_then(|db| db.code());
+    custodia_core::database_detail(db.map(|db| (db.message(), code.as_deref())), error)
 }

@@ -146,7 +146,7 @@ pub enum Error {
     },
     /// The PostgreSQL server or the sqlx driver reported an error.
     #[cfg(feature = "sqlx")]
-    #[error("PostgreSQL error while {doing}: {source}")]
+    #[error("PostgreSQL error while {doing}: {}", sqlx_detail(source))]
     Sqlx {
         /// What Custodia was doing.
         doing: &'static str,
@@ -155,14 +155,21 @@ pub enum Error {
     },
 }
 
-/// The server's SQLSTATE and message when there is one (the driver's own
-/// `Display` says only "db error").
+/// See [`custodia_core::database_detail`].
 #[cfg(feature = "postgres")]
 fn pg_detail(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
+    let server = error
+        .as_db_error()
+        .map(|db| (db.message(), Some(db.code().code())));
+    custodia_core::database_detail(server, error)
+}
+
+/// See [`custodia_core::database_detail`].
+#[cfg(feature = "sqlx")]
+fn sqlx_detail(error: &sqlx_core::Error) -> String {
+    let db = error.as_database_error();
+    let code = db.and_then(|db| db.code());
+    custodia_core::database_detail(db.map(|db| (db.message(), code.as_deref())), error)
 }
 
 impl Error {
