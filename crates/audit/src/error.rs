@@ -157,14 +157,14 @@ pub enum Error {
     },
     /// The PostgreSQL server or driver failed (feature `postgres`).
     #[cfg(feature = "postgres")]
-    #[error("postgres: {}", pg_detail(source))]
+    #[error("postgres: {}", custodia_core::postgres_detail(source))]
     Postgres {
         /// The driver's error (SQLSTATE and message).
         source: postgres::Error,
     },
     /// The sqlx PostgreSQL store's server or driver failed (feature `sqlx`).
     #[cfg(feature = "sqlx")]
-    #[error("store: postgres: {}", sqlx_detail(source))]
+    #[error("store: postgres: {}", custodia_core::sqlx_detail(source))]
     Sqlx {
         /// The driver's error (with the SQLSTATE, when the server sent one).
         source: sqlx_core::Error,
@@ -190,23 +190,6 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-}
-
-/// See [`custodia_core::database_detail`].
-#[cfg(feature = "postgres")]
-fn pg_detail(error: &postgres::Error) -> String {
-    let server = error
-        .as_db_error()
-        .map(|db| (db.message(), Some(db.code().code())));
-    custodia_core::database_detail(server, error)
-}
-
-/// See [`custodia_core::database_detail`].
-#[cfg(feature = "sqlx")]
-fn sqlx_detail(error: &sqlx_core::Error) -> String {
-    let db = error.as_database_error();
-    let code = db.and_then(|db| db.code());
-    custodia_core::database_detail(db.map(|db| (db.message(), code.as_deref())), error)
 }
 
 impl Error {

@@ -125,6 +125,24 @@ pub fn database_detail(
     }
 }
 
+/// [`database_detail`] for the synchronous `postgres` driver (feature
+/// `postgres`).
+#[cfg(feature = "postgres")]
+pub fn postgres_detail(error: &postgres::Error) -> String {
+    let server = error
+        .as_db_error()
+        .map(|db| (db.message(), Some(db.code().code())));
+    database_detail(server, error)
+}
+
+/// [`database_detail`] for sqlx (feature `sqlx`).
+#[cfg(feature = "sqlx")]
+pub fn sqlx_detail(error: &sqlx_core::Error) -> String {
+    let db = error.as_database_error();
+    let code = db.and_then(|db| db.code());
+    database_detail(db.map(|db| (db.message(), code.as_deref())), error)
+}
+
 /// The typed source of an error that must stay `Clone` and `PartialEq`: an
 /// `io::Error` or a parser's error is neither, so it is shared behind an
 /// [`Arc`](std::sync::Arc) and compared by its message.
@@ -216,6 +234,14 @@ impl<E: std::error::Error + ?Sized> std::error::Error for Shared<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "sqlx")]
+    #[test]
+    fn a_driver_error_without_a_server_reads_as_the_driver_says() {
+        let e = sqlx_core::Error::Protocol("unexpected message 'Z'".into());
+        assert_eq!(sqlx_detail(&e), e.to_string());
+        assert!(database_detail(Some(("boom", None)), &e) == "boom");
+    }
 
     #[test]
     fn echo_shortens_long_input_on_char_boundary() {

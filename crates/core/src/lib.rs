@@ -91,6 +91,10 @@ pub use legal::{LegalBasis, MAX_PURPOSE_LEN, Purpose, Role};
 pub use calendar::parse_timestamp;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 // Errors.
+#[cfg(feature = "postgres")]
+pub use error::postgres_detail;
+#[cfg(feature = "sqlx")]
+pub use error::sqlx_detail;
 pub use error::{Error, MAX_ECHO, Shared, database_detail, echo};
 
 /// The `chrono` version Custodia's time types come from.

@@ -151,14 +151,14 @@ pub enum Error {
     },
     /// The PostgreSQL key store's server or driver failed (feature `postgres`).
     #[cfg(feature = "postgres")]
-    #[error("key store: postgres: {}", pg_detail(source))]
+    #[error("key store: postgres: {}", custodia_core::postgres_detail(source))]
     Postgres {
         /// The driver's error (with the SQLSTATE, when the server sent one).
         source: custodia_core::Shared<postgres::Error>,
     },
     /// The sqlx PostgreSQL key store's server or driver failed (feature `sqlx`).
     #[cfg(feature = "sqlx")]
-    #[error("key store: postgres (sqlx): {}", sqlx_detail(source))]
+    #[error("key store: postgres (sqlx): {}", custodia_core::sqlx_detail(source))]
     Sqlx {
         /// The driver's error (with the SQLSTATE, when the server sent one).
         source: custodia_core::Shared<sqlx_core::Error>,
@@ -200,21 +200,4 @@ pub enum Error {
         /// The runtime's error.
         source: custodia_core::Shared<tokio::task::JoinError>,
     },
-}
-
-/// See [`custodia_core::database_detail`].
-#[cfg(feature = "postgres")]
-fn pg_detail(error: &postgres::Error) -> String {
-    let server = error
-        .as_db_error()
-        .map(|db| (db.message(), Some(db.code().code())));
-    custodia_core::database_detail(server, error)
-}
-
-/// See [`custodia_core::database_detail`].
-#[cfg(feature = "sqlx")]
-fn sqlx_detail(error: &sqlx_core::Error) -> String {
-    let db = error.as_database_error();
-    let code = db.and_then(|db| db.code());
-    custodia_core::database_detail(db.map(|db| (db.message(), code.as_deref())), error)
 }

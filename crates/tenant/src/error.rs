@@ -137,7 +137,10 @@ pub enum Error {
     },
     /// The PostgreSQL server or driver reported an error.
     #[cfg(feature = "postgres")]
-    #[error("PostgreSQL error while {doing}: {}", pg_detail(source))]
+    #[error(
+        "PostgreSQL error while {doing}: {}",
+        custodia_core::postgres_detail(source)
+    )]
     Postgres {
         /// What Custodia was doing.
         doing: &'static str,
@@ -146,30 +149,16 @@ pub enum Error {
     },
     /// The PostgreSQL server or the sqlx driver reported an error.
     #[cfg(feature = "sqlx")]
-    #[error("PostgreSQL error while {doing}: {}", sqlx_detail(source))]
+    #[error(
+        "PostgreSQL error while {doing}: {}",
+        custodia_core::sqlx_detail(source)
+    )]
     Sqlx {
         /// What Custodia was doing.
         doing: &'static str,
         /// The driver's error.
         source: sqlx_core::Error,
     },
-}
-
-/// See [`custodia_core::database_detail`].
-#[cfg(feature = "postgres")]
-fn pg_detail(error: &postgres::Error) -> String {
-    let server = error
-        .as_db_error()
-        .map(|db| (db.message(), Some(db.code().code())));
-    custodia_core::database_detail(server, error)
-}
-
-/// See [`custodia_core::database_detail`].
-#[cfg(feature = "sqlx")]
-fn sqlx_detail(error: &sqlx_core::Error) -> String {
-    let db = error.as_database_error();
-    let code = db.and_then(|db| db.code());
-    custodia_core::database_detail(db.map(|db| (db.message(), code.as_deref())), error)
 }
 
 impl Error {
