@@ -131,6 +131,21 @@ pub enum Error {
     /// A store configuration or usage error.
     #[error("store: {0}")]
     Store(String),
+    /// Damage that [`SegmentStore::recover`](crate::SegmentStore::recover)
+    /// will not mend by cutting the log's tail: the first segment's header
+    /// (the cut would remove the whole log) or a file that is not a
+    /// segment. Nothing was changed.
+    #[error("{finding}: {why}; nothing was changed")]
+    Unrecoverable {
+        /// The damage found, in words.
+        finding: String,
+        /// Why cutting cannot mend it.
+        why: &'static str,
+        /// The finding itself (an [`Error::Tampered`]), when loading the
+        /// log raised one rather than finding a torn final record.
+        #[source]
+        source: Option<Box<Error>>,
+    },
     /// The SQLite database failed (feature `sqlite`).
     #[cfg(feature = "sqlite")]
     #[error("{}: {source}", path.display())]
@@ -142,14 +157,14 @@ pub enum Error {
     },
     /// The PostgreSQL server or driver failed (feature `postgres`).
     #[cfg(feature = "postgres")]
-    #[error("postgres: {}", pg_detail(source))]
+    #[error("postgres: {}", custodia_core::postgres_detail(source))]
     Postgres {
         /// The driver's error (SQLSTATE and message).
         source: postgres::Error,
     },
     /// The sqlx PostgreSQL store's server or driver failed (feature `sqlx`).
     #[cfg(feature = "sqlx")]
-    #[error("store: postgres: {}", sqlx_detail(source))]
+    #[error("store: postgres: {}", custodia_core::sqlx_detail(source))]
     Sqlx {
         /// The driver's error (with the SQLSTATE, when the server sent one).
         source: sqlx_core::Error,
@@ -177,25 +192,6 @@ pub enum Error {
     },
 }
 
-/// The server's message and SQLSTATE when there is one (the driver's own
-/// `Display` says only "db error").
-#[cfg(feature = "postgres")]
-fn pg_detail(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
-}
-
-/// The server's message and SQLSTATE when there is one.
-#[cfg(feature = "sqlx")]
-fn sqlx_detail(error: &sqlx_core::Error) -> String {
-    match error.as_database_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().unwrap_or_default()),
-        None => error.to_string(),
-    }
-}
-
 impl Error {
     /// Whether this error is a failure of the store itself (its database,
     /// its files, its configuration) rather than a finding about the log's
@@ -221,11 +217,13 @@ impl Error {
     }
 
     /// Whether this error is a verification finding (tampering, truncation,
-    /// a fork or a bad proof) rather than a usage or I/O problem.
+    /// a fork, a bad proof, damage recovery will not cut) rather than a usage
+    /// or I/O problem.
     pub fn is_finding(&self) -> bool {
         matches!(
             self,
             Error::Tampered { .. }
+                | Error::Unrecoverable { .. }
                 | Error::Truncated { .. }
                 | Error::Forked { .. }
                 | Error::ProofMismatch(_)

@@ -1092,9 +1092,13 @@ fn recovery_refuses_to_remove_the_whole_log() {
     let mut bytes = fs::read(&path).unwrap();
     bytes[20] ^= 1; // the log id, in the first segment's header
     fs::write(&path, &bytes).unwrap();
-    assert!(matches!(
-        SegmentStore::recover(dir.path()),
-        Err(Error::Store(_))
-    ));
+    let err = SegmentStore::recover(dir.path()).unwrap_err();
+    let Error::Unrecoverable { why, source, .. } = &err else {
+        panic!("not Unrecoverable: {err}");
+    };
+    assert!(why.contains("whole log"), "{why}");
+    // The finding travels as the typed source, and it is a finding.
+    assert!(matches!(source.as_deref(), Some(Error::Tampered { .. })));
+    assert!(err.is_finding() && !err.is_store());
     assert_eq!(fs::read(&path).unwrap(), bytes);
 }

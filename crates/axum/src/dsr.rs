@@ -219,7 +219,10 @@ impl DsrRoutes {
         let (desk, requests) = (Arc::clone(&self.desk), Arc::clone(&self.requests));
         tokio::task::spawn_blocking(move || f(&desk, requests.as_ref()))
             .await
-            .map_err(|_| Error::Misconfigured("a data-subject request task failed"))?
+            .map_err(|source| Error::Task {
+                doing: "running a data-subject request step",
+                source,
+            })?
     }
 }
 
@@ -398,15 +401,5 @@ impl From<custodia_dsr::Error> for Error {
             },
             other => Error::Dsr(other),
         }
-    }
-}
-
-impl From<serde_json::Error> for Error {
-    fn from(e: serde_json::Error) -> Self {
-        Error::Misconfigured(if e.is_io() {
-            "writing a response failed"
-        } else {
-            "a response could not be encoded"
-        })
     }
 }

@@ -93,6 +93,22 @@ pub enum Error {
     #[cfg(feature = "mask")]
     #[error("masking: {0}")]
     Mask(#[from] custodia_mask::Error),
+    /// Work moved to tokio's blocking pool panicked or was cancelled
+    /// (a data-subject request's desk and store calls). HTTP 500.
+    #[error("a blocking task failed while {doing}: {source}")]
+    Task {
+        /// What the task was doing.
+        doing: &'static str,
+        /// The runtime's error (a panic's payload stays inside it).
+        source: tokio::task::JoinError,
+    },
+    /// A response body could not be encoded or written. HTTP 500.
+    #[error("encoding the response: {source}")]
+    Encode {
+        /// The serialiser's error.
+        #[from]
+        source: serde_json::Error,
+    },
     /// The service is wired wrongly (a missing layer, a transaction taken
     /// twice): a bug in the host, not the client's fault. HTTP 500.
     #[error("misconfigured: {0}")]
@@ -134,6 +150,8 @@ impl Error {
             Error::Database { .. }
             | Error::Tenant(_)
             | Error::Audit(_)
+            | Error::Task { .. }
+            | Error::Encode { .. }
             | Error::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -188,6 +206,33 @@ impl From<sqlx_core::Error> for Error {
     }
 }
 
+/// The cause of a 5xx answer, left in the response's extensions for the
+/// host's logging: the body says only "internal error", so without this the
+/// cause would be lost. A middleware outside the handlers (tower-http's
+/// `TraceLayer`, `axum::middleware::map_response`) reads it:
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use custodia_axum::{Error, ServerError};
+///
+/// fn log_cause(response: Response) -> Response {
+///     if let Some(ServerError(cause)) = response.extensions().get::<ServerError>() {
+///         eprintln!("{} {}: {cause}", response.status(), cause.kind());
+///     }
+///     response
+/// }
+///
+/// let response = Error::Misconfigured("no CustodiaLayer on this route").into_response();
+/// let logged = log_cause(response);
+/// assert!(logged.extensions().get::<ServerError>().is_some());
+/// ```
+///
+/// Its `Display` is the whole error, which may name a database object or
+/// quote the caller's own input but never another tenant's content; a 4xx
+/// leaves nothing here (its body already says what was wrong).
+#[derive(Debug, Clone)]
+pub struct ServerError(pub std::sync::Arc<Error>);
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -197,6 +242,11 @@ impl IntoResponse for Error {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status.is_server_error() {
+            response
+                .extensions_mut()
+                .insert(ServerError(std::sync::Arc::new(self)));
         }
         response
     }
@@ -256,6 +306,44 @@ mod tests {
             .source()
             .and_then(|s| s.downcast_ref::<custodia_audit::Error>());
         assert!(audit.is_some_and(custodia_audit::Error::is_store));
+
+        let panicked = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async { tokio::task::spawn_blocking(|| panic!("a source's bug")).await })
+            .unwrap_err();
+        let e = Error::Task {
+            doing: "running a data-subject request step",
+            source: panicked,
+        };
+        assert_eq!(e.public_message(), "internal error");
+        let join = e
+            .source()
+            .and_then(|s| s.downcast_ref::<tokio::task::JoinError>());
+        assert!(join.is_some_and(tokio::task::JoinError::is_panic));
+
+        let e = Error::from(serde_json::from_str::<u8>("x").unwrap_err());
+        assert_eq!(e.kind(), "internal");
+        assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()));
+    }
+
+    #[test]
+    fn a_server_error_leaves_its_cause_for_the_host_and_a_client_error_does_not() {
+        let response = Error::Task {
+            doing: "running a data-subject request step",
+            source: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(async { tokio::task::spawn_blocking(|| panic!("boom")).await })
+                .unwrap_err(),
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<ServerError>().unwrap();
+        assert!(matches!(*cause.0, Error::Task { .. }));
+
+        let response = Error::NotFound { kind: "ticket" }.into_response();
+        assert!(response.extensions().get::<ServerError>().is_none());
     }
 
     #[test]

@@ -24,7 +24,9 @@
 //!   error response is rolled back and recorded as a failure. Handlers add
 //!   the target and subject with an [`Audit`] response part.
 //! * Every refusal is an [`Error`]: one HTTP status and a JSON body
-//!   `{"error": kind, "message": ...}`; a 5xx says only "internal error".
+//!   `{"error": kind, "message": ...}`; a 5xx says only "internal error",
+//!   and leaves its cause in the response's extensions as [`ServerError`]
+//!   for the host's logs.
 //!
 //! The key design decision is that **the layer, not the handler, ends the
 //! transaction**: the handler cannot forget to commit, cannot commit an error
@@ -135,7 +137,7 @@ mod json;
 mod layer;
 
 pub use audit::{Audit, AuditSink, SinkFuture, SqlxAuditSink};
-pub use error::Error;
+pub use error::{Error, ServerError};
 pub use identity::{AuthFuture, Authenticator, Identity, Tenant, bearer_token};
 pub use json::Json;
 pub use layer::{CustodiaLayer, CustodiaService, MAX_USER_AGENT, Tx};

@@ -19,7 +19,7 @@ use custodia_crypt::{FileKeyStore, SubjectVault};
 /// Exit codes of `custodia audit`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
 or a bad checkpoint signature; append: the log is damaged or does not extend --checkpoint; \
-recover: what is left does not verify; with --json also {\"ok\":false,\"finding\"} on stdout); \
+recover: damage it will not cut (the first segment's header), or what is left does not verify; with --json also {\"ok\":false,\"finding\"} on stdout); \
 2 usage or input error (reason on stderr; never JSON).";
 
 /// The `audit` subcommands.

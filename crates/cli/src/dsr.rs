@@ -124,6 +124,13 @@ pub struct Who {
     /// subject keys: shredded on erasure, used to open audit values.
     #[arg(long, value_name = "FILE")]
     subject_keys: PathBuf,
+    /// Seconds to wait for the source program's hello and for each of its
+    /// replies; a program that outstays it is stopped and the request
+    /// ends with an error (a half-done erasure is finished by running it
+    /// again).
+    #[arg(long, value_name = "SECONDS", default_value_t = custodia_dsr::remote::REPLY_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    source_timeout: u64,
     /// The source program and its arguments, after `--`: it serves the
     /// host's personal-data sources over custodia-dsr's source protocol on
     /// its stdin/stdout (e.g. `-- custodia-helpdesk-source --data DIR`).
@@ -260,7 +267,9 @@ impl Host {
             .ok_or("give the source program after --")?;
         let mut command = Command::new(program);
         command.args(args);
-        let remote = RemoteSources::spawn(command).map_err(|e| format!("{program}: {e}"))?;
+        let timeout = std::time::Duration::from_secs(who.source_timeout);
+        let remote = RemoteSources::spawn_with_timeout(command, timeout)
+            .map_err(|e| format!("{program}: {e}"))?;
         let sources = remote.sources();
         Ok(Self {
             remote,

@@ -500,6 +500,10 @@ fn bad_input_exits_2_with_a_reason() {
             "starting /nonexistent/source",
         ),
         (&[][..], "PROGRAM"),
+        (
+            &["--source-timeout", "1", "--", "sh", "-c", "exec sleep 600"][..],
+            "the hello line did not come within 1s; the program was stopped",
+        ),
     ] {
         let o = custodia(&[&base[..], tail].concat());
         assert_eq!(o.status.code(), Some(2), "{tail:?}: {}", out(&o));

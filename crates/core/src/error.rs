@@ -97,6 +97,52 @@ pub fn echo(input: &str) -> String {
     }
 }
 
+/// How a database driver's error reads in Custodia's messages: the server's
+/// message and SQLSTATE when the server sent them (`relation "t" does not exist
+/// (SQLSTATE 42P01)`), else the driver's own text. The drivers' `Display`
+/// alone says only "db error" (postgres) or omits the SQLSTATE (sqlx), and
+/// every crate with a PostgreSQL store renders its errors through this one
+/// function so they read alike.
+///
+/// ```
+/// use custodia_core::database_detail;
+///
+/// let server = Some(("relation \"t\" does not exist", Some("42P01")));
+/// assert_eq!(
+///     database_detail(server, &"db error"),
+///     "relation \"t\" does not exist (SQLSTATE 42P01)"
+/// );
+/// assert_eq!(database_detail(None, &"connection refused"), "connection refused");
+/// ```
+pub fn database_detail(
+    server: Option<(&str, Option<&str>)>,
+    driver: &dyn std::fmt::Display,
+) -> String {
+    match server {
+        Some((message, Some(code))) => format!("{message} (SQLSTATE {code})"),
+        Some((message, None)) => message.to_owned(),
+        None => driver.to_string(),
+    }
+}
+
+/// [`database_detail`] for the synchronous `postgres` driver (feature
+/// `postgres`).
+#[cfg(feature = "postgres")]
+pub fn postgres_detail(error: &postgres::Error) -> String {
+    let server = error
+        .as_db_error()
+        .map(|db| (db.message(), Some(db.code().code())));
+    database_detail(server, error)
+}
+
+/// [`database_detail`] for sqlx (feature `sqlx`).
+#[cfg(feature = "sqlx")]
+pub fn sqlx_detail(error: &sqlx_core::Error) -> String {
+    let db = error.as_database_error();
+    let code = db.and_then(|db| db.code());
+    database_detail(db.map(|db| (db.message(), code.as_deref())), error)
+}
+
 /// The typed source of an error that must stay `Clone` and `PartialEq`: an
 /// `io::Error` or a parser's error is neither, so it is shared behind an
 /// [`Arc`](std::sync::Arc) and compared by its message.
@@ -188,6 +234,14 @@ impl<E: std::error::Error + ?Sized> std::error::Error for Shared<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "sqlx")]
+    #[test]
+    fn a_driver_error_without_a_server_reads_as_the_driver_says() {
+        let e = sqlx_core::Error::Protocol("unexpected message 'Z'".into());
+        assert_eq!(sqlx_detail(&e), e.to_string());
+        assert!(database_detail(Some(("boom", None)), &e) == "boom");
+    }
 
     #[test]
     fn echo_shortens_long_input_on_char_boundary() {

@@ -61,7 +61,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The public surface is the re-export list below; a module is public only when
 // it is a namespace of free functions (`calendar`) or a feature's add-on
@@ -92,7 +91,11 @@ pub use legal::{LegalBasis, MAX_PURPOSE_LEN, Purpose, Role};
 pub use calendar::parse_timestamp;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 // Errors.
-pub use error::{Error, MAX_ECHO, Shared, echo};
+#[cfg(feature = "postgres")]
+pub use error::postgres_detail;
+#[cfg(feature = "sqlx")]
+pub use error::sqlx_detail;
+pub use error::{Error, MAX_ECHO, Shared, database_detail, echo};
 
 /// The `chrono` version Custodia's time types come from.
 pub use chrono;

@@ -151,14 +151,14 @@ pub enum Error {
     },
     /// The PostgreSQL key store's server or driver failed (feature `postgres`).
     #[cfg(feature = "postgres")]
-    #[error("key store: postgres: {}", pg_detail(source))]
+    #[error("key store: postgres: {}", custodia_core::postgres_detail(source))]
     Postgres {
         /// The driver's error (with the SQLSTATE, when the server sent one).
         source: custodia_core::Shared<postgres::Error>,
     },
     /// The sqlx PostgreSQL key store's server or driver failed (feature `sqlx`).
     #[cfg(feature = "sqlx")]
-    #[error("key store: postgres (sqlx): {}", sqlx_detail(source))]
+    #[error("key store: postgres (sqlx): {}", custodia_core::sqlx_detail(source))]
     Sqlx {
         /// The driver's error (with the SQLSTATE, when the server sent one).
         source: custodia_core::Shared<sqlx_core::Error>,
@@ -200,23 +200,4 @@ pub enum Error {
         /// The runtime's error.
         source: custodia_core::Shared<tokio::task::JoinError>,
     },
-}
-
-/// The server's message and SQLSTATE when there is one (the driver's own
-/// `Display` says only "db error").
-#[cfg(feature = "postgres")]
-fn pg_detail(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
-}
-
-/// The server's message and SQLSTATE when there is one.
-#[cfg(feature = "sqlx")]
-fn sqlx_detail(error: &sqlx_core::Error) -> String {
-    match error.as_database_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().unwrap_or_default()),
-        None => error.to_string(),
-    }
 }

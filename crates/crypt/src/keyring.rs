@@ -1285,7 +1285,8 @@ impl Keyring {
         LAST_KEY.with(|last| {
             // Busy only if `f` itself used a keyring, which none does.
             let Ok(mut last) = last.try_borrow_mut() else {
-                return self.with_shared_key(tenant, version, create, f);
+                let key = self.shared_key(tenant, version, create)?;
+                return run_released(&key, f);
             };
             if let Some(hit) = last.as_mut().filter(|l| {
                 l.keyring == self.id
@@ -1307,20 +1308,6 @@ impl Keyring {
             });
             f(&entry.key, &mut entry.reserved)
         })
-    }
-
-    fn with_shared_key<T>(
-        &self,
-        tenant: TenantId,
-        version: u32,
-        create: bool,
-        f: impl FnOnce(&CachedKey, &mut u64) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let key = self.shared_key(tenant, version, create)?;
-        let mut reserved = 0;
-        let result = f(&key, &mut reserved);
-        key.release(reserved);
-        result
     }
 
     /// The key from the keyring's shared cache, made on a miss.
@@ -1651,6 +1638,18 @@ impl KeyUsage {
     pub fn undecodable(&self) -> u64 {
         self.undecodable
     }
+}
+
+/// Runs `f` with a reservation on `key` that is given back as soon as `f`
+/// returns (the path for a key not kept in the thread's slot).
+fn run_released<T>(
+    key: &CachedKey,
+    f: impl FnOnce(&CachedKey, &mut u64) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut reserved = 0;
+    let result = f(key, &mut reserved);
+    key.release(reserved);
+    result
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use custodia_crypt::{FieldContext, KeyStore, SubjectVault};
 
 use crate::breach::{Affected, affected_in_window};
 use crate::error::{BoxError, Error, host};
-use crate::event::{AuditSink, DsrAction, DsrEvent};
+use crate::event::{DsrAction, DsrEvent, DsrEventSink};
 use crate::export::{RenderedAuditEvent, SubjectAuditHistory};
 
 /// The external-key system under which the desk's own ids are derived.
@@ -57,7 +57,7 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// [`SubjectVault`] that seals its personal values, and fills the desk's three
 /// audit seams:
 ///
-/// * [`AuditSink`]: every [`DsrEvent`] becomes one audit [`Event`];
+/// * [`DsrEventSink`]: every [`DsrEvent`] becomes one audit [`Event`];
 /// * [`SubjectAuditHistory`]: the subject's events, opened with their key, go
 ///   into the export bundle ([`AuditTrail::events_for`]);
 /// * breach scoping: [`AuditTrail::affected`] feeds the log's events in a
@@ -551,7 +551,7 @@ fn sanitize(name: &str) -> String {
     out
 }
 
-impl<S: AuditStore, K: KeyStore> AuditSink for AuditTrail<S, K> {
+impl<S: AuditStore, K: KeyStore> DsrEventSink for AuditTrail<S, K> {
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
         let audit_event = self.to_audit_event(event)?;
         self.with_log(|log| log.append(&audit_event))?;

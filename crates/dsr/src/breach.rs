@@ -62,7 +62,7 @@ use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, TenantId, Tim
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::event::{AuditSink, DsrAction, DsrEvent};
+use crate::event::{DsrAction, DsrEvent, DsrEventSink};
 
 /// Hours within which a controller notifies the authority (Art. 33(1)).
 pub const AUTHORITY_HOURS: i64 = 72;
@@ -565,7 +565,7 @@ fn or_pending(text: &str) -> &str {
 /// Records incidents and notifications, auditing each step.
 pub struct BreachRegister {
     clock: Arc<dyn Clock>,
-    audit: Arc<dyn AuditSink>,
+    audit: Arc<dyn DsrEventSink>,
 }
 
 impl fmt::Debug for BreachRegister {
@@ -576,7 +576,7 @@ impl fmt::Debug for BreachRegister {
 
 impl BreachRegister {
     /// A register stamping with `clock` and auditing to `audit`.
-    pub fn new(clock: Arc<dyn Clock>, audit: Arc<dyn AuditSink>) -> Self {
+    pub fn new(clock: Arc<dyn Clock>, audit: Arc<dyn DsrEventSink>) -> Self {
         Self { clock, audit }
     }
 

@@ -8,7 +8,7 @@ use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, TenantId, Tim
 
 use crate::erasure::{ErasureCertificate, ErasurePolicy, KeyShredder};
 use crate::error::{BoxError, Error};
-use crate::event::{AuditSink, DsrAction, DsrEvent};
+use crate::event::{DsrAction, DsrEvent, DsrEventSink};
 use crate::export::{
     AuditSection, AuditStatus, BundleKind, ExportBundle, ExportedRecord, SubjectAuditHistory,
 };
@@ -112,10 +112,10 @@ impl SourceFail {
 /// Runs data-subject requests. See the [crate documentation](crate) for a tour.
 ///
 /// Every step is stamped by the desk's [`Clock`] and recorded through its
-/// [`AuditSink`] before it counts.
+/// [`DsrEventSink`] before it counts.
 pub struct Desk {
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) audit: Arc<dyn DsrEventSink>,
     pub(crate) sources: Vec<Arc<dyn PersonalDataSource>>,
     pub(crate) retention: Arc<dyn RetentionCheck>,
     pub(crate) shredder: Option<Arc<dyn KeyShredder>>,
@@ -142,7 +142,7 @@ impl std::fmt::Debug for Desk {
 impl Desk {
     /// A desk with no sources, no holds, no key vault, no known backup
     /// horizon, no audit history and the delete-everything erasure policy.
-    pub fn new(clock: Arc<dyn Clock>, audit: Arc<dyn AuditSink>) -> Self {
+    pub fn new(clock: Arc<dyn Clock>, audit: Arc<dyn DsrEventSink>) -> Self {
         Self {
             clock,
             audit,

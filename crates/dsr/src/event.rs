@@ -222,7 +222,7 @@ pub enum DsrAction {
 ///
 /// Audit events: every step of a request or an incident is recorded.
 ///
-/// [`DsrEvent`] is the typed event this crate emits; [`AuditSink`] is where it
+/// [`DsrEvent`] is the typed event this crate emits; [`DsrEventSink`] is where it
 /// goes: [`AuditTrail`](crate::AuditTrail) writes each one to a
 /// `custodia-audit` tamper-evident log (the mapping to audit actions is
 /// documented on [`AuditTrail`](crate::AuditTrail)); a host may implement the
@@ -236,18 +236,18 @@ pub enum DsrAction {
 /// [`Error::Audit`](crate::Error::Audit): a state change is not committed, and
 /// a source step is recorded as failed and redone (idempotently) on the next
 /// run. Nothing happens without its audit record.
-pub trait AuditSink: Send + Sync {
+pub trait DsrEventSink: Send + Sync {
     /// Records one event durably, or says why not.
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError>;
 }
 
-impl<S: AuditSink + ?Sized> AuditSink for Arc<S> {
+impl<S: DsrEventSink + ?Sized> DsrEventSink for Arc<S> {
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
         (**self).record(event)
     }
 }
 
-impl<S: AuditSink + ?Sized> AuditSink for &S {
+impl<S: DsrEventSink + ?Sized> DsrEventSink for &S {
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
         (**self).record(event)
     }
@@ -279,7 +279,7 @@ impl MemorySink {
     }
 }
 
-impl AuditSink for MemorySink {
+impl DsrEventSink for MemorySink {
     fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
         self.events
             .lock()

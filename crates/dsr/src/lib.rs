@@ -44,7 +44,7 @@
 //!   program serve the `custodia dsr` command (JSON lines over stdio,
 //!   [`remote::SourceServer`] on the host's side, [`remote::RemoteSources`]
 //!   on the command's).
-//! * Every step emits a typed [`DsrEvent`] to an [`AuditSink`]: in
+//! * Every step emits a typed [`DsrEvent`] to an [`DsrEventSink`]: in
 //!   production an [`AuditTrail`] on a `custodia-audit` Merkle log.
 //!
 //! The key design decision is that **the request is the unit of durability**:
@@ -71,7 +71,7 @@
 //!
 //! | desk seam | [`AuditTrail`] does | without it |
 //! |---|---|---|
-//! | [`AuditSink`] (every step's event) | appends one audit event per [`DsrEvent`] (mapping to audit actions documented on [`AuditTrail`]), details sealed | [`MemorySink`], or the host's log |
+//! | [`DsrEventSink`] (every step's event) | appends one audit event per [`DsrEvent`] (mapping to audit actions documented on [`AuditTrail`]), details sealed | [`MemorySink`], or the host's log |
 //! | [`SubjectAuditHistory`] (audit events in the bundle) | the subject's events, opened with their key; erased values shown as erased, other people's withheld | bundles say `"status": "not_connected"` |
 //! | affected people in a breach | [`AuditTrail::affected`]: the log's events in a window, filtered by a query | any `(time, tenant, subject)` iterator into [`breach::affected_in_window`] |
 //!
@@ -208,7 +208,7 @@ pub use erasure::{
     ResumeReport, Resumed, SubjectKeyStatus,
 };
 pub use error::{BoxError, Error, HostError};
-pub use event::{AuditSink, DsrAction, DsrEvent, MemorySink};
+pub use event::{DsrAction, DsrEvent, DsrEventSink, MemorySink};
 pub use export::{
     AuditSection, AuditStatus, BUNDLE_SCHEMA, BundleKind, CsvFile, ExportBundle, ManifestEntry,
     ProcessingInfo, RenderedAuditEvent, SubjectAuditHistory,

@@ -55,7 +55,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use custodia_core::{SubjectId, TenantId};
 use serde::de::DeserializeOwned;
@@ -77,6 +79,12 @@ pub const VERSION: u32 = 1;
 /// export of one record must fit.
 pub const MAX_LINE: usize = 16 << 20;
 
+/// How long [`RemoteSources::spawn`] waits for the program's hello and for
+/// each reply before it stops the program: two minutes, room for a source
+/// that erases many rows in one step, not for one that hangs. Choose another
+/// with [`RemoteSources::spawn_with_timeout`].
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// What can go wrong on the wire. The messages quote no line content: a
 /// line may carry personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +93,16 @@ pub enum ProtocolError {
     /// Reading or writing the pipe, or starting the program, failed.
     #[error("source protocol: i/o: {0}")]
     Io(String),
+    /// A spawned program sent no line within its timeout
+    /// ([`REPLY_TIMEOUT`] unless chosen): it was stopped, and the session
+    /// is closed.
+    #[error("source protocol: {expected} did not come within {after:?}; the program was stopped")]
+    TimedOut {
+        /// What was awaited: `"the hello line"`, `"the reply to request 3"`.
+        expected: String,
+        /// How long was waited.
+        after: Duration,
+    },
     /// The other side closed the stream before the expected line.
     #[error("source protocol: the other side closed the stream before {expected}")]
     Closed {
@@ -578,9 +596,67 @@ impl<'a> SourceServer<'a> {
     }
 }
 
+/// Where a session's lines come from.
+enum Lines {
+    /// Read in the caller's thread: streams the host connected itself.
+    Direct(Box<dyn BufRead + Send>),
+    /// Read by a thread of their own, so a wait can end: a spawned program.
+    Timed {
+        lines: Receiver<Result<Option<String>, ProtocolError>>,
+        timeout: Duration,
+    },
+}
+
+impl Lines {
+    /// Starts the reading thread; it ends at the end of `input` or when the
+    /// session is dropped.
+    fn timed(
+        mut input: impl BufRead + Send + 'static,
+        timeout: Duration,
+    ) -> Result<Self, ProtocolError> {
+        let (send, lines) = sync_channel(1);
+        std::thread::Builder::new()
+            .name("custodia-dsr-source-reader".into())
+            .spawn(move || {
+                loop {
+                    let line = read_line(&mut input);
+                    let more = matches!(line, Ok(Some(_)));
+                    if send.send(line).is_err() || !more {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| ProtocolError::Io(format!("starting the reader thread: {e}")))?;
+        Ok(Lines::Timed { lines, timeout })
+    }
+
+    /// The next line, `None` at the end of the stream.
+    fn next(&mut self, expected: impl FnOnce() -> String) -> Result<Option<String>, ProtocolError> {
+        match self {
+            Lines::Direct(input) => read_line(input),
+            Lines::Timed { lines, timeout } => match lines.recv_timeout(*timeout) {
+                Ok(line) => line,
+                Err(RecvTimeoutError::Disconnected) => Ok(None),
+                Err(RecvTimeoutError::Timeout) => Err(ProtocolError::TimedOut {
+                    expected: expected(),
+                    after: *timeout,
+                }),
+            },
+        }
+    }
+
+    /// How long a closed program may take to exit before it is killed.
+    fn grace(&self) -> Option<Duration> {
+        match self {
+            Lines::Direct(_) => None,
+            Lines::Timed { timeout, .. } => Some(*timeout),
+        }
+    }
+}
+
 /// The client's end of one session: requests go out one at a time.
 struct Session {
-    input: Box<dyn BufRead + Send>,
+    input: Lines,
     /// `None` once closed, so the server sees the end of its input.
     output: Option<Box<dyn Write + Send>>,
     next_id: u64,
@@ -598,9 +674,18 @@ impl Session {
             expected: format!("request {id}"),
         })?;
         write_line(output, &SourceRequest { id, operation })?;
-        let line = read_line(&mut self.input)?.ok_or_else(|| ProtocolError::Closed {
-            expected: format!("the reply to request {id}"),
-        })?;
+        let expected = || format!("the reply to request {id}");
+        let line = match self.input.next(expected) {
+            Ok(line) => line.ok_or_else(|| ProtocolError::Closed {
+                expected: expected(),
+            })?,
+            Err(e) => {
+                if matches!(e, ProtocolError::TimedOut { .. }) {
+                    self.stop();
+                }
+                return Err(e);
+            }
+        };
         let reply = decode_reply(&line)?;
         if reply.id != id {
             return Err(ProtocolError::UnexpectedReply {
@@ -622,18 +707,48 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Kills the program at once and closes the session: later calls get
+    /// [`ProtocolError::Closed`].
+    fn stop(&mut self) {
+        self.output = None;
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         // Closing the server's input ends its loop; closing its output too
         // means a server still writing (a reply we stopped reading, say one
         // over MAX_LINE) gets a broken pipe instead of blocking this wait
-        // for ever. Then reap it.
+        // for ever. Then reap it, killing it if it outstays the timeout.
         self.output = None;
-        self.input = Box::new(std::io::empty());
-        if let Some(mut child) = self.child.take() {
-            let _ = child.wait();
+        let grace = self.input.grace();
+        self.input = Lines::Direct(Box::new(std::io::empty()));
+        if let Some(child) = self.child.take() {
+            reap(child, grace);
         }
     }
+}
+
+/// Waits for `child` to exit; after `grace` (when there is one), kills it.
+fn reap(mut child: Child, grace: Option<Duration>) {
+    let Some(grace) = grace else {
+        let _ = child.wait();
+        return;
+    };
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(Some(_)) | Err(_) => return,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// A session with a source program: one [`PersonalDataSource`] per source it
@@ -656,8 +771,20 @@ impl std::fmt::Debug for RemoteSources {
 
 impl RemoteSources {
     /// Starts `program` with piped stdin and stdout (its stderr is the
-    /// caller's) and reads its hello.
-    pub fn spawn(mut program: Command) -> Result<Self, ProtocolError> {
+    /// caller's) and reads its hello, waiting at most [`REPLY_TIMEOUT`] for
+    /// it and for each reply.
+    pub fn spawn(program: Command) -> Result<Self, ProtocolError> {
+        Self::spawn_with_timeout(program, REPLY_TIMEOUT)
+    }
+
+    /// [`spawn`](Self::spawn), waiting at most `timeout` for the hello and for
+    /// each reply. A program that outstays it is killed, the call gets
+    /// [`ProtocolError::TimedOut`], and the session is closed (a half-done
+    /// step is redone by the next run: source steps are idempotent).
+    pub fn spawn_with_timeout(
+        mut program: Command,
+        timeout: Duration,
+    ) -> Result<Self, ProtocolError> {
         let mut child = program
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -672,53 +799,56 @@ impl RemoteSources {
             let _ = child.kill();
             return Err(ProtocolError::Io("the program's pipes are missing".into()));
         };
-        Self::start(
-            Box::new(BufReader::new(stdout)),
-            Box::new(stdin),
-            Some(child),
-        )
+        let lines = match Lines::timed(BufReader::new(stdout), timeout) {
+            Ok(lines) => lines,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        Self::start(lines, Box::new(stdin), Some(child))
     }
 
     /// A session over streams already connected to a server (a pipe, a
-    /// socket): reads the hello from `input`.
+    /// socket): reads the hello from `input`. Reads wait as long as `input`
+    /// does (give the stream its own timeout if it needs one).
     pub fn connect(
         input: impl Read + Send + 'static,
         output: impl Write + Send + 'static,
     ) -> Result<Self, ProtocolError> {
-        Self::start(Box::new(BufReader::new(input)), Box::new(output), None)
+        let lines = Lines::Direct(Box::new(BufReader::new(input)));
+        Self::start(lines, Box::new(output), None)
     }
 
     fn start(
-        mut input: Box<dyn BufRead + Send>,
+        input: Lines,
         output: Box<dyn Write + Send>,
         child: Option<Child>,
     ) -> Result<Self, ProtocolError> {
-        let hello = read_line(&mut input).and_then(|line| {
-            decode_hello(&line.ok_or_else(|| ProtocolError::Closed {
-                expected: "the hello line".into(),
-            })?)
-        });
-        let hello = match hello {
-            Ok(hello) => hello,
-            Err(e) => {
-                // Not a source program (or not this version): stop it.
-                if let Some(mut child) = child {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-                return Err(e);
-            }
-        };
-        let session = Session {
+        let mut session = Session {
             input,
             output: Some(output),
             next_id: 0,
             child,
         };
-        Ok(Self {
-            hello,
-            session: Arc::new(Mutex::new(session)),
-        })
+        let expected = || "the hello line".to_owned();
+        let hello = session.input.next(expected).and_then(|line| {
+            decode_hello(&line.ok_or_else(|| ProtocolError::Closed {
+                expected: expected(),
+            })?)
+        });
+        match hello {
+            Ok(hello) => Ok(Self {
+                hello,
+                session: Arc::new(Mutex::new(session)),
+            }),
+            Err(e) => {
+                // Not a source program (or not this version, or silent): stop it.
+                session.stop();
+                Err(e)
+            }
+        }
     }
 
     /// The server's hello.

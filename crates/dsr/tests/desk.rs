@@ -873,7 +873,7 @@ fn a_failing_locate_is_recorded_and_retried() {
 }
 
 struct Refusing(AtomicBool);
-impl AuditSink for Refusing {
+impl DsrEventSink for Refusing {
     fn record(&self, _: &DsrEvent) -> Result<(), BoxError> {
         if self.0.load(Ordering::SeqCst) {
             Err("log unavailable".into())

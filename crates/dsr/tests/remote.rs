@@ -294,6 +294,58 @@ fn a_program_replying_with_an_overlong_line_is_an_error_not_a_hang() {
     drop(remote);
 }
 
+#[test]
+fn a_program_that_hangs_is_stopped_not_waited_for() {
+    use std::time::Duration;
+    let timeout = Duration::from_millis(200);
+    // Silent: no hello at all.
+    let mut silent = std::process::Command::new("sh");
+    silent.args(["-c", "exec sleep 600"]);
+    let e = RemoteSources::spawn_with_timeout(silent, timeout).unwrap_err();
+    assert_eq!(
+        e,
+        ProtocolError::TimedOut {
+            expected: "the hello line".into(),
+            after: timeout
+        }
+    );
+    // A hello, then no reply: the call times out and the session is closed.
+    let hello =
+        r#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#;
+    let mut stuck = std::process::Command::new("sh");
+    stuck.args(["-c", &format!("echo '{hello}'; exec sleep 600")]);
+    let remote = RemoteSources::spawn_with_timeout(stuck, timeout).unwrap();
+    let ids = ids();
+    let e = remote.has_tenant(ids.tenant).unwrap_err();
+    let e = e.downcast_ref::<ProtocolError>().unwrap();
+    assert!(
+        matches!(e, ProtocolError::TimedOut { expected, .. } if expected == "the reply to request 1"),
+        "{e}"
+    );
+    let e = remote.has_tenant(ids.tenant).unwrap_err();
+    assert!(
+        matches!(
+            e.downcast_ref::<ProtocolError>(),
+            Some(ProtocolError::Closed { .. })
+        ),
+        "{e}"
+    );
+    drop(remote);
+}
+
+#[test]
+fn a_program_that_ignores_the_end_of_its_input_is_killed_after_the_timeout() {
+    use std::time::Duration;
+    let hello =
+        r#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#;
+    let mut deaf = std::process::Command::new("sh");
+    deaf.args(["-c", &format!("echo '{hello}'; exec sleep 600")]);
+    let remote = RemoteSources::spawn_with_timeout(deaf, Duration::from_millis(200)).unwrap();
+    // Dropping closes its input; it does not exit, so it is killed and the
+    // drop returns (before, this waited for the program for ever).
+    drop(remote);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

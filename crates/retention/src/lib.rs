@@ -223,7 +223,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod duration;
 mod error;

@@ -137,7 +137,10 @@ pub enum Error {
     },
     /// The PostgreSQL server or driver reported an error.
     #[cfg(feature = "postgres")]
-    #[error("PostgreSQL error while {doing}: {}", pg_detail(source))]
+    #[error(
+        "PostgreSQL error while {doing}: {}",
+        custodia_core::postgres_detail(source)
+    )]
     Postgres {
         /// What Custodia was doing.
         doing: &'static str,
@@ -146,23 +149,16 @@ pub enum Error {
     },
     /// The PostgreSQL server or the sqlx driver reported an error.
     #[cfg(feature = "sqlx")]
-    #[error("PostgreSQL error while {doing}: {source}")]
+    #[error(
+        "PostgreSQL error while {doing}: {}",
+        custodia_core::sqlx_detail(source)
+    )]
     Sqlx {
         /// What Custodia was doing.
         doing: &'static str,
         /// The driver's error.
         source: sqlx_core::Error,
     },
-}
-
-/// The server's SQLSTATE and message when there is one (the driver's own
-/// `Display` says only "db error").
-#[cfg(feature = "postgres")]
-fn pg_detail(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
 }
 
 impl Error {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use custodia_audit::checkpoint::Signer;
 use custodia_audit::{AsyncAuditLog, Event, SqlxAuditStore};
-use custodia_axum::{AuditSink, CustodiaLayer, SinkFuture};
+use custodia_axum::{AuditSink, CustodiaLayer, ServerError, SinkFuture};
 use custodia_core::{Clock, SystemClock, TenantId};
 use custodia_crypt::{AsyncKeyring, AsyncSubjectVault, DataKeyMode, SecretKey, SqlxKeyStore};
 use custodia_mask::{Detector, MaskPolicy, Masker, Strategy};
@@ -124,18 +124,26 @@ pub(crate) enum ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let error = match self {
-            ApiError::Http(e) => e,
+        match self {
+            // A 5xx's cause is logged by `log_server_errors`.
+            ApiError::Http(e) => e.into_response(),
             ApiError::Internal(cause) => {
                 tracing::error!(target: "helpdesk_server", "internal error: {cause}");
-                return custodia_axum::Error::Misconfigured("internal error").into_response();
+                custodia_axum::Error::Misconfigured("internal error").into_response()
             }
-        };
-        if error.status().is_server_error() {
-            tracing::error!(target: "helpdesk_server", "{error}");
         }
-        error.into_response()
     }
+}
+
+/// Logs the cause of every 5xx that carries one, whoever answered (a
+/// handler, the Custodia layer, the DSR routes): the client's body says
+/// only "internal error".
+async fn log_server_errors(response: Response) -> Response {
+    if let Some(ServerError(cause)) = response.extensions().get::<ServerError>() {
+        let (status, kind) = (response.status(), cause.kind());
+        tracing::error!(target: "helpdesk_server", %status, kind, "{cause}");
+    }
+    response
 }
 
 impl From<custodia_axum::Error> for ApiError {
@@ -262,6 +270,7 @@ fn router(app: Arc<App>, layer: CustodiaLayer, dsr: custodia_axum::dsr::DsrRoute
         .route("/health", get(health))
         .with_state(app)
         .merge(tenant_routes)
+        .layer(axum::middleware::map_response(log_server_errors))
 }
 
 /// A started server: listening, its retention job running.

@@ -679,7 +679,8 @@ impl SegmentStore {
             )));
         }
         let _lock = lock_dir(dir)?;
-        let (cut_path, cut_offset, reason, damaged) =
+        // `finding` is the Tampered error when that is what loading found.
+        let (cut_path, cut_offset, reason, finding) =
             match Self::load(dir, SegmentOptions::default(), Mode::Inspect) {
                 Ok(store) => match store.torn.clone() {
                     None => return Ok(None),
@@ -690,27 +691,34 @@ impl SegmentStore {
                             torn.offset,
                             torn.path.display()
                         );
-                        (torn.path, torn.offset, reason, false)
+                        (torn.path, torn.offset, reason, None)
                     }
                 },
                 Err(e @ Error::Tampered { .. }) => {
                     let Error::Tampered { path, offset, .. } = &e else {
                         return Err(e);
                     };
-                    (path.clone(), *offset, e.to_string(), true)
+                    (path.clone(), *offset, e.to_string(), Some(Box::new(e)))
                 }
                 Err(e) => return Err(e),
             };
+        let refuse = |why, source| Error::Unrecoverable {
+            finding: reason.clone(),
+            why,
+            source,
+        };
         let Some(cut_number) = segment_number(dir, &cut_path) else {
-            return Err(Error::Store(format!(
-                "{reason}: not a segment file, recovery cannot cut there; nothing was changed"
-            )));
+            return Err(refuse(
+                "not a segment file, recovery cannot cut there",
+                finding,
+            ));
         };
         let partial = cut_offset >= HEADER_LEN as u64;
-        if cut_number == 0 && !partial && damaged {
-            return Err(Error::Store(format!(
-                "{reason}: the first segment's header is damaged, so recovery would remove the whole log; nothing was changed"
-            )));
+        if cut_number == 0 && !partial && finding.is_some() {
+            return Err(refuse(
+                "the first segment's header is damaged, so recovery would remove the whole log",
+                finding,
+            ));
         }
         // Every segment file from the cut on, in order.
         let mut affected = Vec::new();
