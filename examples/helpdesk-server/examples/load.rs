@@ -55,6 +55,8 @@ struct Args {
     concurrency: usize,
     audit_reads: bool,
     rounds: usize,
+    /// Print each batch's statements per request (needs `pg_stat_statements`).
+    statements: bool,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -63,6 +65,7 @@ fn parse_args() -> Result<Args, Error> {
         concurrency: 32,
         audit_reads: true,
         rounds: 3,
+        statements: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -71,9 +74,10 @@ fn parse_args() -> Result<Args, Error> {
             "--concurrency" => args.concurrency = it.next().ok_or("--concurrency N")?.parse()?,
             "--rounds" => args.rounds = it.next().ok_or("--rounds N")?.parse()?,
             "--no-audit-reads" => args.audit_reads = false,
+            "--statements" => args.statements = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: load [--requests N] [--concurrency N] [--rounds N] [--no-audit-reads]"
+                    "usage: load [--requests N] [--concurrency N] [--rounds N] [--no-audit-reads] [--statements]"
                 );
                 std::process::exit(0);
             }
@@ -419,6 +423,18 @@ async fn run(args: Args) -> Result<(), Error> {
     };
 
     let (n, c) = (args.requests, args.concurrency);
+    let app_role = env("CUSTODIA_PG_APP_URL")?
+        .parse::<sqlx_postgres::PgConnectOptions>()?
+        .get_username()
+        .to_owned();
+    if args.statements {
+        raw_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
+            .execute(&admin)
+            .await
+            .map_err(|e| {
+                format!("--statements needs pg_stat_statements in shared_preload_libraries: {e}")
+            })?;
+    }
     println!(
         "loopback load run: {n} requests per batch, {c} concurrent, {} rounds, reads {}audited",
         args.rounds,
@@ -438,6 +454,11 @@ async fn run(args: Args) -> Result<(), Error> {
                 // reads, the tickets to read; start with the log drained.
                 let ids = Arc::new(seed(http, 200).await?);
                 drained(&admin, &outbox).await?;
+                if args.statements {
+                    raw_sql("SELECT public.pg_stat_statements_reset()")
+                        .execute(&admin)
+                        .await?;
+                }
                 let mut measured = match *route {
                     "create" => {
                         batch(http, n, c, |i| {
@@ -468,6 +489,9 @@ async fn run(args: Args) -> Result<(), Error> {
                     ms(measured.percentile(99.0))
                 );
                 rates.push(measured.throughput());
+                if args.statements {
+                    statements(&admin, &app_role, n).await?;
+                }
             }
             route_ratios.push(rates[0] / rates[1]);
         }
@@ -487,6 +511,33 @@ async fn run(args: Args) -> Result<(), Error> {
             .execute(&admin)
             .await?;
     }
+    Ok(())
+}
+
+/// Prints the statements the application role ran since the last reset,
+/// per request of a batch of `n` (calls / n), most frequent first.
+async fn statements(admin: &PgPool, role: &str, n: usize) -> Result<(), Error> {
+    let rows = query::<Postgres>(
+        "SELECT calls, query FROM public.pg_stat_statements \
+         WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = $1) ORDER BY calls DESC",
+    )
+    .bind(role)
+    .fetch_all(admin)
+    .await?;
+    let mut total = 0.0;
+    for row in &rows {
+        let calls = row.try_get::<i64, _>(0)? as f64 / n as f64;
+        total += calls;
+        let text: String = row.try_get(1)?;
+        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if calls >= 0.001 {
+            println!(
+                "         {calls:>8.3}  {}",
+                text.chars().take(110).collect::<String>()
+            );
+        }
+    }
+    println!("         {total:>8.3}  statements per request");
     Ok(())
 }
 
