@@ -53,7 +53,8 @@ pub const MAX_USER_AGENT: usize = 512;
 /// [`SqlxAuditSink`](crate::SqlxAuditSink) one `INSERT` into the log's
 /// outbox), so it commits with the change or not at all: no committed change
 /// is unaudited and no rolled-back one is on the record as done. A failed
-/// stage rolls the transaction back and answers 500. After the commit the
+/// stage rolls the transaction back, answers 500 and records a `failure`
+/// event (best effort). After the commit the
 /// sink moves the event into the log ([`AuditSink::committed`]) without the
 /// client waiting for it. A request that used no transaction has its event
 /// recorded directly, before the response. If the commit fails, a second
@@ -367,16 +368,16 @@ async fn finish(
         return record(config, event).await;
     }
     let sink = config.sink.as_ref().filter(|_| event.is_some());
-    if let (Some(sink), Some(event)) = (sink, &event) {
-        // A failed stage drops (rolls back) the transaction.
-        sink.stage(&mut tx, event.clone()).await?;
+    if let (Some(sink), Some(event)) = (sink, &event)
+        && let Err(e) = sink.stage(&mut tx, event.clone()).await
+    {
+        // Dropping the transaction rolls it back.
+        record_failure(config, event.clone()).await;
+        return Err(e.into());
     }
     if let Err(e) = tx.commit().await {
-        if let Some(mut failed) = event {
-            failed.id = custodia_audit::EventId::at(config.clock.now());
-            failed.outcome = Outcome::Failure;
-            // Best effort: the commit's error is the one to report.
-            let _ = record(config, Some(failed)).await;
+        if let Some(event) = event {
+            record_failure(config, event).await;
         }
         return Err(Error::db("committing")(e));
     }
@@ -384,6 +385,15 @@ async fn finish(
         sink.committed();
     }
     Ok(())
+}
+
+/// Records that the request `event` describes failed after all: a new event
+/// id, outcome `failure`. Best effort: the error that caused it is the one
+/// to report.
+async fn record_failure(config: &Config, mut event: Event) {
+    event.id = custodia_audit::EventId::at(config.clock.now());
+    event.outcome = Outcome::Failure;
+    let _ = record(config, Some(event)).await;
 }
 
 async fn record(config: &Config, event: Option<Event>) -> Result<(), Error> {

@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use sqlx_core::query::query;
 use sqlx_core::raw_sql::raw_sql;
 use sqlx_core::row::Row as _;
-use sqlx_postgres::{PgPool, PgPoolOptions, Postgres};
+use sqlx_postgres::{PgConnection, PgPool, PgPoolOptions, Postgres};
 
 const ISSUER: &str = "https://login.test";
 const AUDIENCE: &str = "helpdesk-api";
@@ -261,9 +261,9 @@ impl Fixture {
     }
 
     /// A fresh schema with an RLS-protected `tickets` table, `tenants` tenants
-    /// served, a fresh audit log (or a sink that always fails, if
-    /// `failing_audit`), and the server on 127.0.0.1:0.
-    async fn start(tenants: usize, audit_reads: bool, failing_audit: bool) -> Self {
+    /// served, a fresh audit log behind the layer's `sink`, and the server
+    /// on 127.0.0.1:0.
+    async fn start(tenants: usize, audit_reads: bool, sink: Sink) -> Self {
         let admin = pool("CUSTODIA_PG_ADMIN_URL", 2).await;
         let app_pool = pool("CUSTODIA_PG_APP_URL", 8).await;
         let app_role: String = query::<Postgres>("SELECT current_user::text")
@@ -323,10 +323,11 @@ impl Fixture {
             .unwrap()
             .serve_only(tenants.iter().copied());
         let layer = CustodiaLayer::new(auth, app_pool).audit_reads(audit_reads);
-        let layer = if failing_audit {
-            layer.audit(FailingSink)
-        } else {
-            layer.audit(SqlxAuditSink::new(store.clone(), vault.clone()))
+        let to_log = SqlxAuditSink::new(store.clone(), vault.clone());
+        let layer = match sink {
+            Sink::Log => layer.audit(to_log),
+            Sink::Down => layer.audit(FailingSink),
+            Sink::StageRefused => layer.audit(StageRefused(to_log)),
         };
         let router = Router::new()
             .route("/tickets", post(create).get(list))
@@ -388,6 +389,32 @@ impl Fixture {
             .execute(&self.admin)
             .await
             .unwrap();
+    }
+}
+
+/// Which audit sink a fixture's layer gets.
+#[derive(Clone, Copy)]
+enum Sink {
+    /// The PostgreSQL log.
+    Log,
+    /// A log that is down ([`FailingSink`]).
+    Down,
+    /// The log, but staging in the request's transaction fails
+    /// ([`StageRefused`]).
+    StageRefused,
+}
+
+/// The PostgreSQL log's sink, refusing to stage (say, the outbox table is
+/// missing) while recording outside a transaction still works.
+struct StageRefused(SqlxAuditSink<Arc<MemoryKeyStore>>);
+
+impl AuditSink for StageRefused {
+    fn record(&self, event: custodia_audit::Event) -> SinkFuture<'_> {
+        self.0.record(event)
+    }
+
+    fn stage<'a>(&'a self, _: &'a mut PgConnection, _: custodia_audit::Event) -> SinkFuture<'a> {
+        Box::pin(async { Err(custodia_audit::Error::Store("the outbox is gone".into())) })
     }
 }
 
@@ -497,11 +524,11 @@ fn runtime() -> tokio::runtime::Runtime {
 /// and a client, then drops the fixture's schema.
 fn with_one_tenant(
     audit_reads: bool,
-    failing_audit: bool,
+    sink: Sink,
     test: impl AsyncFnOnce(&Fixture, TenantId, &str, &Http),
 ) {
     runtime().block_on(async {
-        let fixture = Fixture::start(1, audit_reads, failing_audit).await;
+        let fixture = Fixture::start(1, audit_reads, sink).await;
         let tenant = fixture.tenants[0];
         let http = Http::new(fixture.addr);
         test(&fixture, tenant, &token(tenant, "agent-1"), &http).await;
@@ -513,7 +540,7 @@ fn with_one_tenant(
 fn an_agent_cannot_read_list_change_or_guess_another_tenants_tickets() {
     let rt = runtime();
     let (fixture, ids) = rt.block_on(async {
-        let fixture = Fixture::start(2, false, false).await;
+        let fixture = Fixture::start(2, false, Sink::Log).await;
         let http = Http::new(fixture.addr);
         let mut ids = Vec::new();
         for (i, tenant) in fixture.tenants.iter().enumerate() {
@@ -596,7 +623,7 @@ struct Case {
 
 #[test]
 fn bad_requests_get_a_clear_4xx_and_write_nothing() {
-    with_one_tenant(false, false, async |fixture, tenant, good, http| {
+    with_one_tenant(false, Sink::Log, async |fixture, tenant, good, http| {
         let claims = |tid: Value, exp: i64| json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "agent-1", "exp": exp, "tid": tid});
         // Right claims, signed by another key.
         let forged = jsonwebtoken::encode(
@@ -728,7 +755,7 @@ fn bad_requests_get_a_clear_4xx_and_write_nothing() {
 
 #[test]
 fn an_error_response_rolls_back_what_the_handler_wrote() {
-    with_one_tenant(false, false, async |fixture, tenant, token, http| {
+    with_one_tenant(false, Sink::Log, async |fixture, tenant, token, http| {
         let kept = http.create(token, "kept", "contact-1").await;
         let (status, body) = http
             .json(
@@ -756,7 +783,7 @@ fn an_error_response_rolls_back_what_the_handler_wrote() {
 
 #[test]
 fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
-    with_one_tenant(true, false, async |fixture, tenant, token, http| {
+    with_one_tenant(true, Sink::Log, async |fixture, tenant, token, http| {
         let id = http.create(token, "printer", "contact-9").await;
         let path = format!("/tickets/{id}");
         assert_eq!(
@@ -863,7 +890,7 @@ fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
 
 #[test]
 fn a_change_whose_audit_event_fails_is_rolled_back() {
-    with_one_tenant(false, true, async |fixture, tenant, token, http| {
+    with_one_tenant(false, Sink::Down, async |fixture, tenant, token, http| {
         let (status, body) = http
             .json(
                 Method::POST,
@@ -887,7 +914,7 @@ fn a_change_whose_audit_event_fails_is_rolled_back() {
 
 #[test]
 fn an_event_is_on_the_record_exactly_when_its_change_commits() {
-    with_one_tenant(false, false, async |fixture, tenant, token, http| {
+    with_one_tenant(false, Sink::Log, async |fixture, tenant, token, http| {
         let id = http.create(token, "kept", "c").await;
         let (status, _) = http
             .json(
@@ -912,8 +939,38 @@ fn an_event_is_on_the_record_exactly_when_its_change_commits() {
 }
 
 #[test]
+fn a_failed_stage_commits_nothing_and_is_on_the_record_as_a_failure() {
+    with_one_tenant(
+        false,
+        Sink::StageRefused,
+        async |fixture, tenant, token, http| {
+            let (status, body) = http
+                .json(
+                    Method::POST,
+                    "/tickets",
+                    token,
+                    json!({"title": "not staged", "requester": "c"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+            assert!(
+                fixture.rows(tenant).await.is_empty(),
+                "an unaudited change was committed"
+            );
+            let outcomes: Vec<Outcome> = fixture
+                .audit_events()
+                .await
+                .into_iter()
+                .map(|e| e.outcome)
+                .collect();
+            assert_eq!(outcomes, vec![Outcome::Failure]);
+        },
+    );
+}
+
+#[test]
 fn a_second_transaction_in_one_request_is_an_error_not_a_deadlock() {
-    with_one_tenant(false, false, async |fixture, _, token, http| {
+    with_one_tenant(false, Sink::Log, async |fixture, _, token, http| {
         let (status, body) = http
             .json(Method::POST, "/two-transactions", token, json!({}))
             .await;
