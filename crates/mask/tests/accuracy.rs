@@ -299,3 +299,83 @@ fn held_out_3_entities_set() {
         assert!(f >= f1, "held-out 3 {kind} F1 {f:.4} below {f1}");
     }
 }
+
+/// What a masker leaves readable, whatever kind it names: per labelled
+/// kind, the entities and bytes that findings of any kind cover. A UK
+/// postcode found as `UK_POSTCODE` where the set says `POSTCODE`, or an
+/// address cut short, counts against span-exact scoring above; here it
+/// counts for what it masks.
+#[derive(Default, Clone, Copy)]
+struct Coverage {
+    entities: usize,
+    whole: usize,
+    bytes: usize,
+    masked: usize,
+}
+
+fn coverage(docs: &[Doc], detector: &Detector) -> BTreeMap<String, Coverage> {
+    let mut per: BTreeMap<String, Coverage> = BTreeMap::new();
+    for d in docs {
+        let mut masked = vec![false; d.text.len()];
+        for f in detector.detect(&d.text) {
+            masked[f.start..f.end].fill(true);
+        }
+        for (kind, start, end) in &d.gold {
+            let c = per.entry(kind.clone()).or_default();
+            let hidden = masked[*start..*end].iter().filter(|m| **m).count();
+            c.entities += 1;
+            c.whole += usize::from(hidden == end - start);
+            c.bytes += end - start;
+            c.masked += hidden;
+        }
+    }
+    per
+}
+
+/// On the three held-out sets (each written blind; the first has since
+/// been tuned to), the share of people, addresses and postcodes masked
+/// whole, and of their bytes masked at all. Floors: the first measurement
+/// (2026-12-04) less about 0.05.
+#[test]
+fn what_the_held_out_sets_leave_readable() {
+    let sets = [
+        ("held-out", include_str!("data/entities-heldout.jsonl")),
+        ("held-out 2", include_str!("data/entities-heldout2.jsonl")),
+        ("held-out 3", include_str!("data/entities-heldout3.jsonl")),
+    ];
+    let detector = Detector::new();
+    let mut total: BTreeMap<String, Coverage> = BTreeMap::new();
+    for (name, raw) in sets {
+        for (kind, c) in coverage(&load(raw), &detector) {
+            let share = |a: usize, b: usize| a as f64 / b.max(1) as f64;
+            println!(
+                "{name:<10} {kind:<13} entities {:>3}, masked whole {:.3}, bytes masked {:.3}",
+                c.entities,
+                share(c.whole, c.entities),
+                share(c.masked, c.bytes)
+            );
+            let t = total.entry(kind).or_default();
+            t.entities += c.entities;
+            t.whole += c.whole;
+            t.bytes += c.bytes;
+            t.masked += c.masked;
+        }
+    }
+    // Measured: PERSON 0.726 / 0.736, ADDRESS 0.693 / 0.752, POSTCODE
+    // 0.721 / 0.655 (masked whole / bytes masked, the three sets together).
+    let floors = [
+        ("PERSON", 0.68, 0.69),
+        ("ADDRESS", 0.64, 0.70),
+        ("POSTCODE", 0.67, 0.60),
+    ];
+    for (kind, whole, bytes) in floors {
+        let c = total.get(kind).copied().unwrap_or_default();
+        let (w, b) = (
+            c.whole as f64 / c.entities as f64,
+            c.masked as f64 / c.bytes as f64,
+        );
+        println!("all held-out {kind}: masked whole {w:.3}, bytes masked {b:.3}");
+        assert!(w >= whole, "{kind} masked whole {w:.3} below {whole}");
+        assert!(b >= bytes, "{kind} bytes masked {b:.3} below {bytes}");
+    }
+}
