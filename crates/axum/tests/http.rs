@@ -365,6 +365,12 @@ impl Fixture {
         .collect()
     }
 
+    /// The outcomes of [`Fixture::audit_events`], in log order.
+    async fn outcomes(&self) -> Vec<Outcome> {
+        let events = self.audit_events().await;
+        events.into_iter().map(|e| e.outcome).collect()
+    }
+
     /// The audit log, opened (and so verified) by the sync reader, and its
     /// events, once what committed requests staged is drained into it.
     async fn audit_events(&self) -> Vec<custodia_audit::Event> {
@@ -771,13 +777,10 @@ fn an_error_response_rolls_back_what_the_handler_wrote() {
             "bad request (422 Unprocessable Entity): refused after writing"
         );
         assert_eq!(fixture.rows(tenant).await, vec![(kept, "kept".to_owned())]);
-        let outcomes: Vec<Outcome> = fixture
-            .audit_events()
-            .await
-            .iter()
-            .map(|e| e.outcome)
-            .collect();
-        assert_eq!(outcomes, [Outcome::Success, Outcome::Failure]);
+        assert_eq!(
+            fixture.outcomes().await,
+            [Outcome::Success, Outcome::Failure]
+        );
     });
 }
 
@@ -928,13 +931,10 @@ fn an_event_is_on_the_record_exactly_when_its_change_commits() {
         assert_eq!(fixture.rows(tenant).await, vec![(id, "kept".to_owned())]);
         // The staged success rolled back with the change: the failed commit
         // is on the record once, as a failure.
-        let outcomes: Vec<Outcome> = fixture
-            .audit_events()
-            .await
-            .into_iter()
-            .map(|e| e.outcome)
-            .collect();
-        assert_eq!(outcomes, vec![Outcome::Success, Outcome::Failure]);
+        assert_eq!(
+            fixture.outcomes().await,
+            [Outcome::Success, Outcome::Failure]
+        );
     });
 }
 
@@ -957,13 +957,7 @@ fn a_failed_stage_commits_nothing_and_is_on_the_record_as_a_failure() {
                 fixture.rows(tenant).await.is_empty(),
                 "an unaudited change was committed"
             );
-            let outcomes: Vec<Outcome> = fixture
-                .audit_events()
-                .await
-                .into_iter()
-                .map(|e| e.outcome)
-                .collect();
-            assert_eq!(outcomes, vec![Outcome::Failure]);
+            assert_eq!(fixture.outcomes().await, [Outcome::Failure]);
         },
     );
 }

@@ -207,17 +207,30 @@ fn entities_set_precision_and_recall() {
     }
 }
 
+/// Scores a held-out set of `lines` tickets and holds each kind to its
+/// precision and F1 floors.
+fn check_held_out(name: &str, raw: &str, lines: usize, floors: [(&str, f64, f64); 4]) {
+    let docs = load(raw);
+    assert_eq!(docs.len(), lines);
+    let scores = score(&docs, &Detector::new(), &labelled(&docs));
+    let (p, r, f) = prf(scores.total);
+    println!("{name} overall: P {p:.4} R {r:.4} F1 {f:.4}");
+    for (kind, precision, f1) in floors {
+        let (p, _, f) = prf(scores.per.get(kind).copied().unwrap_or_default());
+        assert!(
+            p >= precision,
+            "{name} {kind} precision {p:.4} below {precision}"
+        );
+        assert!(f >= f1, "{name} {kind} F1 {f:.4} below {f1}");
+    }
+}
+
 /// The held-out set: 160 ticket lines written blind (by a session that did
 /// not see the recognizer's code) and scored once, after the recognizer was
 /// written; nothing was tuned to it. Its floors are the first measurement
 /// rounded down, so a later change that loses ground fails here.
 #[test]
 fn held_out_entities_set() {
-    let docs = load(include_str!("data/entities-heldout.jsonl"));
-    assert_eq!(docs.len(), 160);
-    let scores = score(&docs, &Detector::new(), &labelled(&docs));
-    let (p, r, f) = prf(scores.total);
-    println!("held-out overall: P {p:.4} R {r:.4} F1 {f:.4}");
     // First measurement: PERSON P 0.869 F1 0.811; ADDRESS 0.875 / 0.793;
     // ORGANIZATION 0.885 / 0.836; POSTCODE 1.0 / 0.545. After issue 17's
     // precision work (which used this set for diagnosis, so it is no longer
@@ -229,14 +242,12 @@ fn held_out_entities_set() {
         ("ORGANIZATION", 0.97, 0.97),
         ("POSTCODE", 0.95, 0.50),
     ];
-    for (kind, precision, f1) in floors {
-        let (p, _, f) = prf(scores.per.get(kind).copied().unwrap_or_default());
-        assert!(
-            p >= precision,
-            "held-out {kind} precision {p:.4} below {precision}"
-        );
-        assert!(f >= f1, "held-out {kind} F1 {f:.4} below {f1}");
-    }
+    check_held_out(
+        "held-out",
+        include_str!("data/entities-heldout.jsonl"),
+        160,
+        floors,
+    );
 }
 
 /// The second held-out set: 235 ticket lines (72 with no entity) written
@@ -245,11 +256,6 @@ fn held_out_entities_set() {
 /// the first held-out set.
 #[test]
 fn held_out_2_entities_set() {
-    let docs = load(include_str!("data/entities-heldout2.jsonl"));
-    assert_eq!(docs.len(), 235);
-    let scores = score(&docs, &Detector::new(), &labelled(&docs));
-    let (p, r, f) = prf(scores.total);
-    println!("held-out 2 overall: P {p:.4} R {r:.4} F1 {f:.4}");
     // The first, blind measurement (2026-12-04, the recognizer at main's
     // 59e3fba): PERSON P 0.875 F1 0.781; ADDRESS 0.677 / 0.553; ORGANIZATION
     // 0.939 / 0.899; POSTCODE 0.875 / 0.560. Floors: those less about 0.05.
@@ -259,14 +265,12 @@ fn held_out_2_entities_set() {
         ("ORGANIZATION", 0.88, 0.84),
         ("POSTCODE", 0.82, 0.51),
     ];
-    for (kind, precision, f1) in floors {
-        let (p, _, f) = prf(scores.per.get(kind).copied().unwrap_or_default());
-        assert!(
-            p >= precision,
-            "held-out 2 {kind} precision {p:.4} below {precision}"
-        );
-        assert!(f >= f1, "held-out 2 {kind} F1 {f:.4} below {f1}");
-    }
+    check_held_out(
+        "held-out 2",
+        include_str!("data/entities-heldout2.jsonl"),
+        235,
+        floors,
+    );
 }
 
 /// The third held-out set: 251 ticket lines (74 with no entity, full of
@@ -275,11 +279,6 @@ fn held_out_2_entities_set() {
 /// its errors, nor the other sets, and scored once, with nothing tuned to it.
 #[test]
 fn held_out_3_entities_set() {
-    let docs = load(include_str!("data/entities-heldout3.jsonl"));
-    assert_eq!(docs.len(), 251);
-    let scores = score(&docs, &Detector::new(), &labelled(&docs));
-    let (p, r, f) = prf(scores.total);
-    println!("held-out 3 overall: P {p:.4} R {r:.4} F1 {f:.4}");
     // The first, blind measurement (2026-12-04, the entity pass as at
     // main's 25a36bb): PERSON P 0.911 F1 0.771; ADDRESS 0.875 / 0.757;
     // ORGANIZATION 1.0 / 0.977; POSTCODE 0.857 / 0.480. Floors: those less
@@ -290,14 +289,12 @@ fn held_out_3_entities_set() {
         ("ORGANIZATION", 0.95, 0.92),
         ("POSTCODE", 0.80, 0.43),
     ];
-    for (kind, precision, f1) in floors {
-        let (p, _, f) = prf(scores.per.get(kind).copied().unwrap_or_default());
-        assert!(
-            p >= precision,
-            "held-out 3 {kind} precision {p:.4} below {precision}"
-        );
-        assert!(f >= f1, "held-out 3 {kind} F1 {f:.4} below {f1}");
-    }
+    check_held_out(
+        "held-out 3",
+        include_str!("data/entities-heldout3.jsonl"),
+        251,
+        floors,
+    );
 }
 
 /// What a masker leaves readable, whatever kind it names: per labelled
