@@ -1437,7 +1437,7 @@ fn reserve_block(
     version: u32,
     budget: NonceBudget,
 ) -> Result<(u64, u64), Error> {
-    for _ in 0..RESERVE_ATTEMPTS {
+    for attempt in 0..RESERVE_ATTEMPTS {
         let current = store.nonces_reserved(tenant, version)?;
         if current >= budget.limit {
             return Err(Error::NonceLimit {
@@ -1448,11 +1448,25 @@ fn reserve_block(
         if store.replace_nonces_reserved(tenant, version, current, next)? {
             return Ok((next - current, next));
         }
+        // Another reserver won this round (so the count moved on): back off
+        // before retrying, or a thread that keeps losing on a busy machine
+        // runs out of attempts while the others make progress.
+        back_off(attempt);
     }
     Err(Error::Store(format!(
         "could not reserve nonces for tenant {tenant} version {version}: \
          the count kept changing ({RESERVE_ATTEMPTS} attempts)"
     )))
+}
+
+/// Waits after the `attempt`th lost compare-and-swap: a yield at first, then
+/// sleeps doubling from 1 µs to at most 16 ms (under a second in all).
+fn back_off(attempt: u32) {
+    if attempt < 8 {
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(std::time::Duration::from_micros(1 << (attempt - 8).min(14)));
+    }
 }
 
 /// Reads the tenant's key in `slot`, generating and storing a random one if
