@@ -1052,7 +1052,36 @@ fn recovery_copies_what_it_removes_and_notes_why() {
     fs::write(&path, &bytes).unwrap();
     assert!(SegmentStore::open(dir.path(), small()).is_err());
 
+    // The plan names the cut and changes nothing.
+    let snapshot = |d: &std::path::Path| {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| (p.clone(), fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let untouched = snapshot(dir.path());
+    let plan = SegmentStore::recovery_plan(dir.path()).unwrap().unwrap();
+    assert_eq!(snapshot(dir.path()), untouched);
+    assert!(!dir.path().join(RECOVERED_DIR).exists());
+
     let recovery = SegmentStore::recover(dir.path()).unwrap().unwrap();
+    assert_eq!(plan.reason, recovery.reason);
+    assert_eq!(plan.kept, Some(recovery.kept));
+    let planned: Vec<_> = plan
+        .cuts
+        .iter()
+        .map(|c| (&c.path, c.offset, c.bytes))
+        .collect();
+    let done: Vec<_> = recovery
+        .removed
+        .iter()
+        .map(|r| (&r.path, r.offset, r.bytes))
+        .collect();
+    assert_eq!(planned, done);
     assert_eq!(recovery.kept, 12);
     assert!(recovery.reason.contains("record 12"), "{}", recovery.reason);
     assert!(recovery.aside.starts_with(dir.path().join(RECOVERED_DIR)));
@@ -1081,6 +1110,7 @@ fn recovery_copies_what_it_removes_and_notes_why() {
     log.append(&event(12)).unwrap();
     drop(log);
     assert_eq!(verify_dir(dir.path(), None).unwrap().size, 13);
+    assert_eq!(SegmentStore::recovery_plan(dir.path()).unwrap(), None);
     assert_eq!(SegmentStore::recover(dir.path()).unwrap(), None);
 }
 
@@ -1092,6 +1122,8 @@ fn recovery_refuses_to_remove_the_whole_log() {
     let mut bytes = fs::read(&path).unwrap();
     bytes[20] ^= 1; // the log id, in the first segment's header
     fs::write(&path, &bytes).unwrap();
+    let planned = SegmentStore::recovery_plan(dir.path()).unwrap_err();
+    assert!(matches!(planned, Error::Unrecoverable { .. }), "{planned}");
     let err = SegmentStore::recover(dir.path()).unwrap_err();
     let Error::Unrecoverable { why, source, .. } = &err else {
         panic!("not Unrecoverable: {err}");
@@ -1101,4 +1133,32 @@ fn recovery_refuses_to_remove_the_whole_log() {
     assert!(matches!(source.as_deref(), Some(Error::Tampered { .. })));
     assert!(err.is_finding() && !err.is_store());
     assert_eq!(fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_recovery_plan_of_a_torn_tail_names_the_bytes_and_waits_for_no_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 10, one_segment());
+    let (path, offset, len) = locate(dir.path(), 9);
+    let bytes = fs::read(&path).unwrap()[..offset + len / 2].to_vec();
+    fs::write(&path, &bytes).unwrap();
+
+    let plan = SegmentStore::recovery_plan(dir.path()).unwrap().unwrap();
+    assert!(plan.reason.contains("torn final record"), "{}", plan.reason);
+    assert_eq!(plan.kept, Some(9));
+    assert_eq!(plan.cuts.len(), 1);
+    assert_eq!(
+        (&plan.cuts[0].path, plan.cuts[0].offset, plan.cuts[0].bytes),
+        (&path, offset as u64, (len / 2) as u64)
+    );
+    assert_eq!(fs::read(&path).unwrap(), bytes, "the plan changed nothing");
+
+    // A writer holds the lock: the plan is refused rather than guessed.
+    let writer = SegmentStore::open(dir.path(), one_segment()).unwrap();
+    assert!(matches!(
+        SegmentStore::recovery_plan(dir.path()),
+        Err(Error::Locked { .. })
+    ));
+    drop(writer);
+    assert_eq!(SegmentStore::recovery_plan(dir.path()).unwrap(), None);
 }

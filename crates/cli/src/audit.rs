@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use clap::{Subcommand, ValueEnum};
 use custodia_audit::checkpoint::{self, Checkpoint, Signer, Verifier};
-use custodia_audit::store::segment::Recovery;
+use custodia_audit::store::segment::{Recovery, RecoveryPlan};
 use custodia_audit::{AuditLog, Durability, Error, Event, SegmentOptions, SegmentStore};
 use custodia_core::{SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, SubjectVault};
@@ -19,7 +19,8 @@ use custodia_crypt::{FileKeyStore, SubjectVault};
 /// Exit codes of `custodia audit`, for its `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
 or a bad checkpoint signature; append: the log is damaged or does not extend --checkpoint; \
-recover: damage it will not cut (the first segment's header), or what is left does not verify; with --json also {\"ok\":false,\"finding\"} on stdout); \
+recover: damage it will not cut (the first segment's header), or what is left does not verify; \
+recover --dry-run: there is something to cut (the plan on stdout); with --json also {\"ok\":false,\"finding\"} on stdout); \
 2 usage or input error (reason on stderr; never JSON).";
 
 /// The `audit` subcommands.
@@ -71,15 +72,22 @@ pub enum AuditCommand {
     /// (time, finding, and each removed byte range with its copy and
     /// SHA-256). Then it verifies what is left: exit 0 when that is intact
     /// (also when there was nothing to cut), 1 when it is not (such as a
-    /// forged record, which no cut mends).
+    /// forged record, which no cut mends). With --dry-run it only says what
+    /// it would cut, changing nothing: exit 0 when nothing, 1 when something.
     #[command(after_help = EXIT_CODES)]
     Recover {
         /// The log directory.
         dir: PathBuf,
         /// Print {"recovered","reason","kept","aside","note","removed":[{"path","offset",
-        /// "bytes","copy"}],"size","root"} (reason, aside and note null when nothing was cut).
+        /// "bytes","copy"}],"size","root"} (reason, aside and note null when nothing was cut);
+        /// with --dry-run {"would_recover","reason","kept","remove":[{"path","offset","bytes"}]}
+        /// (kept null when the finding names no record).
         #[arg(long)]
         json: bool,
+        /// Say what would be cut and change nothing (the writer's lock is
+        /// still taken while reading, so a running writer makes it fail).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Verify every record; with --checkpoint, also that the log extends it.
     ///
@@ -448,9 +456,18 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             }
             write_out(&text)
         }
-        AuditCommand::Recover { dir, json } => {
+        AuditCommand::Recover { dir, json, dry_run } => {
             if !dir.is_dir() {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
+            }
+            if dry_run {
+                let plan = SegmentStore::recovery_plan(&dir)?;
+                write_out(&plan_text(&dir, plan.as_ref(), json))?;
+                return match plan {
+                    // Something to cut is a finding: scripts read the exit code.
+                    Some(plan) => Err(Failure::Finding(plan.reason)),
+                    None => Ok(()),
+                };
             }
             let recovery = SegmentStore::recover(&dir)?;
             // What is left must verify: a forged record is no cut's business.
@@ -583,6 +600,43 @@ fn recovery_text(
     text
 }
 
+/// What `audit recover --dry-run` found, as text or JSON.
+fn plan_text(dir: &Path, plan: Option<&RecoveryPlan>, json: bool) -> String {
+    if json {
+        let value = serde_json::json!({
+            "would_recover": plan.is_some(),
+            "reason": plan.map(|p| p.reason.clone()),
+            "kept": plan.and_then(|p| p.kept),
+            "remove": plan.map_or_else(Vec::new, |p| p.cuts.iter().map(|c| serde_json::json!({
+                "path": c.path.display().to_string(),
+                "offset": c.offset,
+                "bytes": c.bytes,
+            })).collect()),
+        });
+        return format!("{value}\n");
+    }
+    let Some(plan) = plan else {
+        return format!(
+            "nothing to recover in {}: no damaged record or torn tail\n",
+            dir.display()
+        );
+    };
+    let mut text = format!("would cut {} at {}\n", dir.display(), plan.reason);
+    if let Some(kept) = plan.kept {
+        text.push_str(&format!("would keep {kept} records\n"));
+    }
+    for c in &plan.cuts {
+        text.push_str(&format!(
+            "would remove {} bytes of {} from byte {}\n",
+            c.bytes,
+            c.path.display(),
+            c.offset
+        ));
+    }
+    text.push_str("nothing changed (dry run)\n");
+    text
+}
+
 /// Events appended per batch from the staging file.
 const APPEND_BATCH: usize = 10_000;
 
@@ -673,7 +727,11 @@ pub fn dispatch(command: AuditCommand) -> Result<(), String> {
         command,
         AuditCommand::Verify { json: true, .. }
             | AuditCommand::Append { json: true, .. }
-            | AuditCommand::Recover { json: true, .. }
+            | AuditCommand::Recover {
+                json: true,
+                dry_run: false,
+                ..
+            }
     );
     match run(command) {
         Ok(()) => Ok(()),

@@ -463,6 +463,24 @@ fn a_damaged_length_is_tampering_and_append_refuses_until_recover() {
     assert!(!err(&o).contains("recovered from a crash"), "{}", err(&o));
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 
+    // A dry run names the cut, exits 1 and changes nothing.
+    let o = custodia(
+        &["audit", "recover", dir_arg(&log), "--dry-run", "--json"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let plan: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(plan["would_recover"], true);
+    assert_eq!(plan["kept"], 100);
+    assert_eq!(plan["remove"][0]["offset"], offset as u64);
+    assert_eq!(plan["remove"][0]["path"], path.display().to_string());
+    let o = custodia(&["audit", "recover", dir_arg(&log), "--dry-run"], "");
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(out(&o).contains("would keep 100 records"), "{}", out(&o));
+    assert!(out(&o).contains("nothing changed"), "{}", out(&o));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(!log.join("recovered").exists());
+
     // The explicit recovery cuts at record 100 and keeps a copy.
     let o = custodia(&["audit", "recover", dir_arg(&log), "--json"], "");
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
@@ -483,9 +501,14 @@ fn a_damaged_length_is_tampering_and_append_refuses_until_recover() {
     let o = custodia(&["audit", "verify", dir_arg(&log)], "");
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(out(&o).contains("ok: 101 records intact"), "{}", out(&o));
-    let o = custodia(&["audit", "recover", dir_arg(&log)], "");
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(out(&o).contains("nothing to recover"), "{}", out(&o));
+    for dry_run in [&["--dry-run"][..], &[]] {
+        let o = custodia(
+            &[&["audit", "recover", dir_arg(&log)][..], dry_run].concat(),
+            "",
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        assert!(out(&o).contains("nothing to recover"), "{}", out(&o));
+    }
 }
 
 #[test]

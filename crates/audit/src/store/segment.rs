@@ -279,6 +279,30 @@ pub struct Removed {
     pub copy: PathBuf,
 }
 
+/// What [`SegmentStore::recover`] would remove, found by
+/// [`SegmentStore::recovery_plan`] without changing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryPlan {
+    /// Why: the finding (or torn tail) where the log would be cut.
+    pub reason: String,
+    /// How many records the log would hold afterwards, when the finding
+    /// names the record (a damaged segment header does not).
+    pub kept: Option<u64>,
+    /// What would be removed, file by file, in segment order.
+    pub cuts: Vec<Cut>,
+}
+
+/// Bytes [`SegmentStore::recover`] would remove from one segment file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Where the removed bytes start in it (0: the whole file).
+    pub offset: u64,
+    /// How many bytes would be removed.
+    pub bytes: u64,
+}
+
 /// The directory in a log directory that [`SegmentStore::recover`] copies
 /// removed bytes into (one numbered subdirectory per recovery).
 pub const RECOVERED_DIR: &str = "recovered";
@@ -302,6 +326,18 @@ pub struct SegmentStore {
 }
 
 /// Takes the writer's exclusive lock on `dir`'s [`LOCK_FILE`].
+/// [`lock_dir`] of a directory that must already be a log directory
+/// (recovery never creates one).
+fn lock_log_dir(dir: &Path) -> Result<File, Error> {
+    if !fs::metadata(dir).map_err(io(dir))?.is_dir() {
+        return Err(Error::Store(format!(
+            "{} is not a log directory",
+            dir.display()
+        )));
+    }
+    lock_dir(dir)
+}
+
 fn lock_dir(dir: &Path) -> Result<File, Error> {
     let path = dir.join(LOCK_FILE);
     let file = OpenOptions::new()
@@ -664,6 +700,8 @@ impl SegmentStore {
     /// finding, and each removal's file, byte range, copy and SHA-256; all
     /// of it is flushed to disk first, and the note gets a last line with
     /// the records kept once the cut is done.
+    /// [`SegmentStore::recovery_plan`] says what it would cut, changing
+    /// nothing.
     ///
     /// Findings that cutting cannot mend are returned as they are, with
     /// nothing changed: damage to the first segment's header (the cut would
@@ -672,79 +710,22 @@ impl SegmentStore {
     /// those, and recovery does not touch them.
     pub fn recover(dir: impl AsRef<Path>) -> Result<Option<Recovery>, Error> {
         let dir = dir.as_ref();
-        if !fs::metadata(dir).map_err(io(dir))?.is_dir() {
-            return Err(Error::Store(format!(
-                "{} is not a log directory",
-                dir.display()
-            )));
-        }
-        let _lock = lock_dir(dir)?;
-        // `finding` is the Tampered error when that is what loading found.
-        let (cut_path, cut_offset, reason, finding) =
-            match Self::load(dir, SegmentOptions::default(), Mode::Inspect) {
-                Ok(store) => match store.torn.clone() {
-                    None => return Ok(None),
-                    Some(torn) => {
-                        let reason = format!(
-                            "torn final record: {} bytes at byte {} of {}",
-                            torn.bytes,
-                            torn.offset,
-                            torn.path.display()
-                        );
-                        (torn.path, torn.offset, reason, None)
-                    }
-                },
-                Err(e @ Error::Tampered { .. }) => {
-                    let Error::Tampered { path, offset, .. } = &e else {
-                        return Err(e);
-                    };
-                    (path.clone(), *offset, e.to_string(), Some(Box::new(e)))
-                }
-                Err(e) => return Err(e),
-            };
-        let refuse = |why, source| Error::Unrecoverable {
-            finding: reason.clone(),
-            why,
-            source,
+        let _lock = lock_log_dir(dir)?;
+        let Some(plan) = Self::plan_recovery(dir)? else {
+            return Ok(None);
         };
-        let Some(cut_number) = segment_number(dir, &cut_path) else {
-            return Err(refuse(
-                "not a segment file, recovery cannot cut there",
-                finding,
-            ));
-        };
-        let partial = cut_offset >= HEADER_LEN as u64;
-        if cut_number == 0 && !partial && finding.is_some() {
-            return Err(refuse(
-                "the first segment's header is damaged, so recovery would remove the whole log",
-                finding,
-            ));
-        }
-        // Every segment file from the cut on, in order.
-        let mut affected = Vec::new();
-        for entry in fs::read_dir(dir).map_err(io(dir))? {
-            let path = entry.map_err(io(dir))?.path();
-            if let Some(number) = segment_number(dir, &path)
-                && number >= cut_number
-            {
-                affected.push((number, path));
-            }
-        }
-        affected.sort_unstable();
-
+        let reason = plan.reason;
         let aside = new_aside_dir(dir)?;
         let mut removed = Vec::new();
         let mut lines = Vec::new();
-        for (number, path) in &affected {
+        for &Cut {
+            ref path, offset, ..
+        } in &plan.cuts
+        {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let offset = if *number == cut_number && partial {
-                cut_offset
-            } else {
-                0
-            };
             let mut bytes = Vec::new();
             read_file(path, &mut bytes)?;
             let from = usize::try_from(offset)
@@ -814,6 +795,95 @@ impl SegmentStore {
             note,
             removed,
         }))
+    }
+
+    /// What [`SegmentStore::recover`] would cut from the log in `dir`, with
+    /// nothing changed: `None` when there is nothing to cut. It takes the
+    /// writer's lock while it reads, so a running writer makes it fail
+    /// rather than report a record being written as torn. The refusals are
+    /// [`SegmentStore::recover`]'s.
+    pub fn recovery_plan(dir: impl AsRef<Path>) -> Result<Option<RecoveryPlan>, Error> {
+        let dir = dir.as_ref();
+        let _lock = lock_log_dir(dir)?;
+        Self::plan_recovery(dir)
+    }
+
+    /// [`SegmentStore::recovery_plan`] under a lock the caller holds.
+    fn plan_recovery(dir: &Path) -> Result<Option<RecoveryPlan>, Error> {
+        // `finding` is the Tampered error when that is what loading found.
+        let (cut_path, cut_offset, reason, kept, finding) =
+            match Self::load(dir, SegmentOptions::default(), Mode::Inspect) {
+                Ok(store) => match store.torn.clone() {
+                    None => return Ok(None),
+                    Some(torn) => {
+                        let reason = format!(
+                            "torn final record: {} bytes at byte {} of {}",
+                            torn.bytes,
+                            torn.offset,
+                            torn.path.display()
+                        );
+                        (torn.path, torn.offset, reason, Some(store.len()), None)
+                    }
+                },
+                Err(e @ Error::Tampered { .. }) => {
+                    let Error::Tampered {
+                        path,
+                        offset,
+                        index,
+                        ..
+                    } = &e
+                    else {
+                        return Err(e);
+                    };
+                    let (path, offset, index) = (path.clone(), *offset, *index);
+                    (path, offset, e.to_string(), index, Some(Box::new(e)))
+                }
+                Err(e) => return Err(e),
+            };
+        let refuse = |why, source| Error::Unrecoverable {
+            finding: reason.clone(),
+            why,
+            source,
+        };
+        let Some(cut_number) = segment_number(dir, &cut_path) else {
+            return Err(refuse(
+                "not a segment file, recovery cannot cut there",
+                finding,
+            ));
+        };
+        let partial = cut_offset >= HEADER_LEN as u64;
+        if cut_number == 0 && !partial && finding.is_some() {
+            return Err(refuse(
+                "the first segment's header is damaged, so recovery would remove the whole log",
+                finding,
+            ));
+        }
+        // Every segment file from the cut on, in order.
+        let mut affected = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            if let Some(number) = segment_number(dir, &path)
+                && number >= cut_number
+            {
+                affected.push((number, path));
+            }
+        }
+        affected.sort_unstable();
+        let mut cuts = Vec::with_capacity(affected.len());
+        for (number, path) in affected {
+            let offset = if number == cut_number && partial {
+                cut_offset
+            } else {
+                0
+            };
+            let len = fs::metadata(&path).map_err(io(&path))?.len();
+            cuts.push(Cut {
+                bytes: len.saturating_sub(offset),
+                path,
+                offset,
+            });
+        }
+        Ok(Some(RecoveryPlan { reason, kept, cuts }))
     }
 
     /// Opens the log in `dir` without changing anything; a torn final record
