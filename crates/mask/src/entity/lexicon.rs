@@ -30,6 +30,10 @@ pub(crate) const PARTICLE: u16 = 256;
 pub(crate) const CONTACT: u16 = 512;
 /// A word after which no name starts (`Saint`, `St`, `Mount`, `Lake`).
 pub(crate) const PLACE_PREFIX: u16 = 1024;
+/// A place from `data/places.txt`: a name word that is also a place
+/// (`mayo`, `wales`), or a place of several words (`hong kong`) that is
+/// no person.
+pub(crate) const PLACE_NAME: u16 = 2048;
 /// The flags of a name.
 pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 

@@ -100,10 +100,14 @@ pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
         // part is.
         let mut all = GIVEN | SURNAME | AMBIGUOUS;
         let mut any = 0;
-        for part in lower.split(|&c| c == b'-') {
+        for (k, part) in lower.split(|&c| c == b'-').enumerate() {
             let mut one = [0u8; MAX_NAME];
             one[..part.len()].copy_from_slice(part);
             let flags = get(&one, part.len()).unwrap_or(0);
+            // `Saint-Denis`, `St-Laurent`, `San-Pedro`: a place.
+            if k == 0 && flags & PLACE_PREFIX != 0 {
+                return 0;
+            }
             if flags & (GIVEN | SURNAME) == 0 {
                 return 0;
             }

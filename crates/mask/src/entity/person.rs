@@ -13,8 +13,8 @@
 //! with context. Titles and greetings are context, never part of the span.
 
 use super::names::{
-    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_PREFIX, STOP,
-    STREET, SURNAME, TITLE, lookup_lower,
+    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_NAME,
+    PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
 };
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
@@ -76,6 +76,14 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some(head) = words.first() else {
         return;
     };
+    // A place of several words (`Hong Kong`, `Northern Ireland`) is no
+    // person; the words after it are read on their own.
+    if let Some(k) = place_at(b, words) {
+        if k < words.len() {
+            segment_person(pass, &words[k..]);
+        }
+        return;
+    }
     let Some(mut ctx) = pass.person_context(head.start) else {
         return;
     };
@@ -101,10 +109,14 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // Valley`, `Rose Bay`, `George Street`, `Asia Pacific`; `Victoria
     // Park` after a name that is also a place or a word): it is no person,
     // nor is the rest of the run.
+    // A street word (`Park`, `Hill`) after a surname that is no given name
+    // names a place too (`Hyde Park`; `Jisoo Park` stays a person).
     let place = |k: usize| {
         let (w, before) = (&words[k], &words[k - 1]);
         w.shape == Shape::Title
-            && (w.flags & PLACE != 0 || w.flags & STREET != 0 && before.flags & AMBIGUOUS != 0)
+            && (w.flags & PLACE != 0
+                || w.flags & STREET != 0
+                    && (before.flags & AMBIGUOUS != 0 || before.flags & GIVEN == 0))
     };
     if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
         n = k - 1;
@@ -139,7 +151,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     if ctx == Context::Medium && words.len() == 1 && words[0].flags == 0 {
         // Greeted (see `greeted`).
-        pass.push(words[0].start, words[0].end, K::Person, 0.8, RECOGNIZER);
+        if !venue_after(b, words[0].end) {
+            pass.push(words[0].start, words[0].end, K::Person, 0.8, RECOGNIZER);
+        }
         return;
     }
     let Some((len, score)) = judge(words, &flags[..words.len()], ctx) else {
@@ -147,7 +161,65 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     };
     let start = words[0].start;
     let end = words[len - 1].end;
+    if ctx < Context::Strong && venue_after(b, end) {
+        return;
+    }
     pass.push(start, end, K::Person, score, RECOGNIZER);
+}
+
+/// How many of `words` (two to four, from the first) name a place of
+/// several words in the lexicon (`Hong Kong`, `Hyde Park`, `New South
+/// Wales`). Asked only once a name's first word is found.
+fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
+    let start = words.first()?.start;
+    (2..=words.len().min(4)).rev().find(|&n| {
+        let end = words[n - 1].end;
+        let mut buf = [0u8; MAX_NAME];
+        end - start <= MAX_NAME
+            && words[..n].iter().all(|w| w.shape == Shape::Title)
+            && lower(&b[start..end], &mut buf)
+                .and_then(|len| get(&buf, len))
+                .is_some_and(|f| f & PLACE_NAME != 0)
+    })
+}
+
+/// Does a word naming a room or a site follow `end` (`the Kauri room`,
+/// `the Tui Room`, `our Hamilton office`)? Rooms and sites are named after
+/// trees, birds and people; the name is then no person.
+fn venue_after(b: &[u8], end: usize) -> bool {
+    if b.get(end) != Some(&b' ') {
+        return false;
+    }
+    let s = end + 1;
+    let n = b[s..]
+        .iter()
+        .take(12)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if b.get(s + n).is_some_and(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let mut w = [0u8; 12];
+    w[..n].copy_from_slice(&b[s..s + n]);
+    w.make_ascii_lowercase();
+    matches!(
+        &w[..n],
+        b"room"
+            | b"rooms"
+            | b"boardroom"
+            | b"office"
+            | b"offices"
+            | b"branch"
+            | b"site"
+            | b"sites"
+            | b"campus"
+            | b"building"
+            | b"wing"
+            | b"hall"
+            | b"warehouse"
+            | b"depot"
+            | b"store"
+    )
 }
 
 /// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone

@@ -359,3 +359,55 @@ fn high_bits_counts_as_count_ones() {
     }
     assert_eq!(super::high_bits(0x8080_8080_8080_8080), 8);
 }
+
+#[test]
+fn places_from_the_place_list_are_no_people() {
+    // Several words, looked up whole.
+    for text in [
+        "Ticket from the Hong Kong team about the VPN.",
+        "A Northern Ireland customer cannot pay.",
+        "The Hyde Park site lost power.",
+        "Our New South Wales office is closed.",
+        "Staff in Cape Town cannot log in.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    // One word that is a surname and a place: a name only with context.
+    for text in [
+        "Orders from Galway and Mayo fail.",
+        "Registered in England and Wales.",
+        "The rollout covers Florida and Nevada.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    // `Saint-…` and `St-…` name a place.
+    assert_eq!(person("Meet me on Saint-Denis tomorrow."), Vec::<String>::new());
+    // A street word after a surname that is no given name: a place.
+    assert_eq!(person("Lunch is in Hyde Park."), Vec::<String>::new());
+    // People still: a given name, then `Park`; a name beside a place.
+    assert_eq!(person("Ask Jisoo Park about it."), ["Jisoo Park"]);
+    assert_eq!(person("Hi Florence, the printer works."), ["Florence"]);
+    assert_eq!(person("Tom Hamilton lost his laptop."), ["Tom Hamilton"]);
+}
+
+#[test]
+fn rooms_and_sites_named_after_people_are_no_people() {
+    for text in [
+        "Please don't book the Kauri room tonight.",
+        "The workshop is in the Tui Room on Friday.",
+        "The Rimu boardroom screen is broken.",
+        "Move the printer to the Hamilton office.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    assert_eq!(person("Hi Sarah, the room is booked."), ["Sarah"]);
+}
+
+#[test]
+fn greetings_in_other_languages_are_no_names() {
+    assert_eq!(person("Dia dhuit, Sarah Murphy here."), ["Sarah Murphy"]);
+    assert_eq!(person("Dia duit Sarah, any news?"), ["Sarah"]);
+    assert_eq!(person("Mōrena Hemi, the VPN is down."), ["Hemi"]);
+    assert_eq!(person("Shwmae Rhys, can you help?"), ["Rhys"]);
+    assert_eq!(person("Tēnā koe, thanks for the help."), Vec::<String>::new());
+}

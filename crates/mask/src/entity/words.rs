@@ -27,6 +27,32 @@ pub(crate) const GREETINGS: &[&str] = &[
     "bcc",
     "kia",
     "ora",
+    // Greetings of te reo Māori, Irish, Welsh, Pacific and European
+    // languages: the word after them is greeted, never a name itself
+    // (`Dia dhuit`, `Mōrena`, `Tēnā koe`, `Shwmae`).
+    "mōrena",
+    "morena",
+    "tēnā",
+    "tena",
+    "koe",
+    "kōrua",
+    "koutou",
+    "dia",
+    "dhuit",
+    "duit",
+    "shwmae",
+    "helo",
+    "diolch",
+    "bula",
+    "aloha",
+    "hola",
+    "ciao",
+    "salut",
+    "moin",
+    "servus",
+    "namaste",
+    "hiya",
+    "howdy",
 ];
 pub(crate) const STREET_TYPES: &[&str] = &[
     "av",
