@@ -186,6 +186,7 @@ impl Pass<'_> {
         if self.on.has(K::Address)
             && (run.n > 1
                 || number_follows(self.b, words[0].end)
+                || address::digit_before(self.b, words[0].start)
                 || address::french_type_before(self.b, words[0].start).is_some())
         {
             taken = address::find(self, run);
@@ -230,6 +231,7 @@ impl Pass<'_> {
                 && b.get(w.end + 1)
                     .is_some_and(|&c| organization::form_start(c)))
             && !number_follows(b, w.end)
+            && !address::digit_before(b, w.start)
             && address::french_type_before(b, w.start).is_none()
             && !(w.shape == Shape::Title && person::strong_before(self, w.start))
     }

@@ -13,8 +13,8 @@
 //! with context. Titles and greetings are context, never part of the span.
 
 use super::names::{
-    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_NAME,
-    PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
+    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_NAME, PLACE_PREFIX,
+    STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
 };
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;

@@ -381,7 +381,10 @@ fn places_from_the_place_list_are_no_people() {
         assert_eq!(person(text), Vec::<String>::new(), "{text}");
     }
     // `Saint-…` and `St-…` name a place.
-    assert_eq!(person("Meet me on Saint-Denis tomorrow."), Vec::<String>::new());
+    assert_eq!(
+        person("Meet me on Saint-Denis tomorrow."),
+        Vec::<String>::new()
+    );
     // A street word after a surname that is no given name: a place.
     assert_eq!(person("Lunch is in Hyde Park."), Vec::<String>::new());
     // People still: a given name, then `Park`; a name beside a place.
@@ -409,5 +412,106 @@ fn greetings_in_other_languages_are_no_names() {
     assert_eq!(person("Dia duit Sarah, any news?"), ["Sarah"]);
     assert_eq!(person("Mōrena Hemi, the VPN is down."), ["Hemi"]);
     assert_eq!(person("Shwmae Rhys, can you help?"), ["Rhys"]);
-    assert_eq!(person("Tēnā koe, thanks for the help."), Vec::<String>::new());
+    assert_eq!(
+        person("Tēnā koe, thanks for the help."),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn addresses_with_rural_delivery_highways_boxes_and_units() {
+    let addresses = |text: &str| -> Vec<String> {
+        entities(text)
+            .into_iter()
+            .filter(|(k, _)| k == "ADDRESS")
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let cases = [
+        // NZ rural delivery and state highways.
+        (
+            "The shed at 87 Totara Road, RD 2, Matamata 3472 has no signal.",
+            "87 Totara Road, RD 2, Matamata 3472",
+        ),
+        (
+            "Router for 455 State Highway 1, Waipu 0582 please.",
+            "455 State Highway 1, Waipu 0582",
+        ),
+        // Units: a Glasgow flat, chained units, a unit after the street.
+        (
+            "Post to Flat 2/1, 18 Hyndland Road, Glasgow G12 9UP today.",
+            "Flat 2/1, 18 Hyndland Road, Glasgow G12 9UP",
+        ),
+        (
+            "Ship to Suite 4, Level 3, 20 Bond Street, Sydney NSW 2000.",
+            "Suite 4, Level 3, 20 Bond Street, Sydney NSW 2000",
+        ),
+        (
+            "Send it to 900 Main St Apt 4C, Dallas, TX 75202.",
+            "900 Main St Apt 4C, Dallas, TX 75202",
+        ),
+        (
+            "We are at 10 Park Avenue, 12th Floor, Boston, MA 02116 now.",
+            "10 Park Avenue, 12th Floor, Boston, MA 02116",
+        ),
+        // A building's name before the number.
+        (
+            "Registered office: Harbour House, 5 Quay Street, Cork, T12 AB34.",
+            "Harbour House, 5 Quay Street, Cork, T12 AB34",
+        ),
+        // Post-office boxes.
+        (
+            "Remit to PO Box 5521, Hamilton 3242 by Friday.",
+            "PO Box 5521, Hamilton 3242",
+        ),
+        (
+            "Mail P.O. Box 77, Reno, NV 89504 today.",
+            "P.O. Box 77, Reno, NV 89504",
+        ),
+        (
+            "Unsere Adresse: Postfach 20 11 08, 80011 München.",
+            "Postfach 20 11 08, 80011 München",
+        ),
+        // No street type, but a locality and a postcode.
+        (
+            "Deliver to 7 Deansgate, Manchester M3 4LQ please.",
+            "7 Deansgate, Manchester M3 4LQ",
+        ),
+        // An estate, no house number.
+        (
+            "Engineer to Unit 9, Kingsway Business Park, Leeds LS2 7AB tomorrow.",
+            "Unit 9, Kingsway Business Park, Leeds LS2 7AB",
+        ),
+        // Québec: a comma after the number, a unit, the province in brackets.
+        (
+            "Adresse : 310, rue Sherbrooke Ouest, app. 4, Montréal (Québec) H3A 1B2.",
+            "310, rue Sherbrooke Ouest, app. 4, Montréal (Québec) H3A 1B2",
+        ),
+        // German `Am …kai`.
+        (
+            "Lieferung an Am Hafenkai 8, 20457 Hamburg bitte.",
+            "Am Hafenkai 8, 20457 Hamburg",
+        ),
+    ];
+    for (text, address) in cases {
+        assert_eq!(addresses(text), [address], "{text}");
+    }
+    // Lines: the locality and postcode below the street.
+    assert_eq!(
+        addresses("Corrib Ltd\n9 Dock Street\nGalway\nH91 A2B3"),
+        ["9 Dock Street\nGalway\nH91 A2B3"]
+    );
+    assert_eq!(
+        addresses("Acme LLC\n12 W Lake St, Suite 400\nChicago, IL 60601"),
+        ["12 W Lake St, Suite 400\nChicago, IL 60601"]
+    );
+    // Not addresses.
+    for text in [
+        "The old PO Box is closed.",
+        "We bought 3 Dell, 2 Lenovo laptops.",
+        "Reboot 2 Windows servers tonight.",
+        "On 4 March the Wellington team moved.",
+    ] {
+        assert_eq!(addresses(text), Vec::<String>::new(), "{text}");
+    }
 }
