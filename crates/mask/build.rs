@@ -61,6 +61,9 @@ fn main() {
         if *flags & NAME != 0 {
             *flags |= AMBIGUOUS;
         }
+        if let Some((head, _)) = place.split_once(' ') {
+            *words.entry(head.to_owned()).or_insert(0) |= PLACE_HEAD;
+        }
     }
     for &(list, flag) in FLAGGED {
         for w in list {

@@ -29,16 +29,27 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     english(pass, run)
         .or_else(|| french(pass, run))
         .or_else(|| german(pass, run))
-        .or_else(|| po_box(pass, run))
-        .or_else(|| estate(pass, run))
+        .or_else(|| {
+            let keyed = run
+                .words()
+                .iter()
+                .any(|w| w.flags & names::ADDRESS_KEY != 0);
+            keyed
+                .then(|| po_box(pass, run).or_else(|| estate(pass, run)))
+                .flatten()
+        })
         .or_else(|| bare_street(pass, run))
 }
 
-/// Is there a house number just before the word at `s` (`42 Deansgate`)?
-/// Asked of every capitalised word: two byte compares.
-#[inline]
-pub(super) fn digit_before(b: &[u8], s: usize) -> bool {
-    s >= 2 && b[s - 1] == b' ' && b[s - 2].is_ascii_digit()
+/// May the word `w` be a street with no type, alone in its run (`42
+/// Deansgate, Manchester`): a number before it and a comma after? Asked of
+/// every capitalised word: a few byte compares.
+#[inline(always)]
+pub(super) fn bare_street_start(b: &[u8], w: &super::Word) -> bool {
+    b.get(w.end) == Some(&b',')
+        && w.start >= 2
+        && b[w.start - 1] == b' '
+        && b[w.start - 2].is_ascii_digit()
 }
 
 /// A post-office box: `PO Box 142`, `P.O. Box 4410`, `GPO Box 9`, `Private
@@ -151,6 +162,9 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return None;
     }
     let last = words[words.len() - 1].end;
+    if b.get(last) != Some(&b',') {
+        return None;
+    }
     let start = house_number_before(b, words[0].start)?;
     let mut end = unit_after(b, last).unwrap_or(last);
     let mut localities = 0;

@@ -34,6 +34,13 @@ pub(crate) const PLACE_PREFIX: u16 = 1024;
 /// (`mayo`, `wales`), or a place of several words (`hong kong`) that is
 /// no person.
 pub(crate) const PLACE_NAME: u16 = 2048;
+/// The first word of a place of several words in `data/places.txt`
+/// (`hong`, `northern`): only after one is the whole looked up.
+pub(crate) const PLACE_HEAD: u16 = 4096;
+/// A word that may make an address with no house number just before the
+/// street (`PO Box`, `Postfach`, `Business Park`): the rarer address
+/// recognizers are tried only on a run that holds one.
+pub(crate) const ADDRESS_KEY: u16 = 8192;
 /// The flags of a name.
 pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 

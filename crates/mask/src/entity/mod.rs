@@ -186,7 +186,7 @@ impl Pass<'_> {
         if self.on.has(K::Address)
             && (run.n > 1
                 || number_follows(self.b, words[0].end)
-                || address::digit_before(self.b, words[0].start)
+                || address::bare_street_start(self.b, &words[0])
                 || address::french_type_before(self.b, words[0].start).is_some())
         {
             taken = address::find(self, run);
@@ -222,7 +222,7 @@ impl Pass<'_> {
     /// greeting, no legal form or house number after it, no strong context
     /// before it? (Most capitalised words of tickets: `The`, `Please`,
     /// `Outlook`; the reads after a run cost several times this test.)
-    #[inline]
+    #[inline(always)]
     fn inert(&self, w: &Word) -> bool {
         let b = self.b;
         person::name_flags(w) == 0
@@ -231,7 +231,7 @@ impl Pass<'_> {
                 && b.get(w.end + 1)
                     .is_some_and(|&c| organization::form_start(c)))
             && !number_follows(b, w.end)
-            && !address::digit_before(b, w.start)
+            && !address::bare_street_start(b, w)
             && address::french_type_before(b, w.start).is_none()
             && !(w.shape == Shape::Title && person::strong_before(self, w.start))
     }

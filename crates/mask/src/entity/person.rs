@@ -13,8 +13,8 @@
 //! with context. Titles and greetings are context, never part of the span.
 
 use super::names::{
-    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_NAME, PLACE_PREFIX,
-    STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
+    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_HEAD, PLACE_NAME,
+    PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
 };
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
@@ -171,7 +171,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
 /// several words in the lexicon (`Hong Kong`, `Hyde Park`, `New South
 /// Wales`). Asked only once a name's first word is found.
 fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
-    let start = words.first()?.start;
+    let head = words.first()?;
+    if head.flags & PLACE_HEAD == 0 {
+        return None;
+    }
+    let start = head.start;
     (2..=words.len().min(4)).rev().find(|&n| {
         let end = words[n - 1].end;
         let mut buf = [0u8; MAX_NAME];

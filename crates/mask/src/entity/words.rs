@@ -363,6 +363,12 @@ pub(crate) const STREET_AND_PLACE_WORDS: &[&str] = &[
     "quay",
 ];
 
+/// Words that key the address recognizers for post-office boxes and
+/// estates.
+pub(crate) const ADDRESS_KEYS: &[&str] = &[
+    "box", "bag", "postfach", "postbus", "park", "estate", "centre", "center",
+];
+
 /// Each list with the flag its words get in the lexicon.
 pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (TITLES, TITLE),
@@ -375,4 +381,5 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (DEMONYMS, STOP),
     (CONTACT_WORDS, CONTACT),
     (PLACE_PREFIXES, PLACE_PREFIX),
+    (ADDRESS_KEYS, ADDRESS_KEY),
 ];
