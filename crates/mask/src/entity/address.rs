@@ -178,7 +178,10 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let state = state(b, end);
     end = state.unwrap_or(end);
     let code = postcode(b, end);
-    if localities == 0 || !(state.is_some() || code.is_some()) {
+    // Digits alone may be a year or a count (`2 Macs, Auckland 1010`):
+    // a state or a postcode with letters (UK, Canada, Ireland) is needed.
+    let lettered = code.is_some_and(|e| b[end..e].iter().any(u8::is_ascii_uppercase));
+    if localities == 0 || !(state.is_some() || lettered) {
         return None;
     }
     end = code.unwrap_or(end);
@@ -527,6 +530,11 @@ fn next_lines(b: &[u8], end: usize) -> Option<usize> {
         (b.get(after) == Some(&b'\n'))
             .then(|| postcode_at(b, after, after + 1))
             .flatten()
+    });
+    // The postcode ends its line (`\nPhone 0800 123 456` is no locality).
+    let code = code.filter(|&c| {
+        b.get(c)
+            .is_none_or(|&x| matches!(x, b'\n' | b'\r' | b',' | b'.'))
     });
     match (state, code) {
         (_, Some(c)) => Some(c),

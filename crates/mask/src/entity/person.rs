@@ -164,6 +164,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if ctx < Context::Strong && venue_after(b, end) {
         return;
     }
+    // `at Albert Park`, `in Kings Cross`: a place word ending the name
+    // after a preposition of place.
+    if ctx == Context::None && words[len - 1].flags & STREET != 0 && place_preposition(b, start) {
+        return;
+    }
     pass.push(start, end, K::Person, score, RECOGNIZER);
 }
 
@@ -184,6 +189,16 @@ fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
             && lower(&b[start..end], &mut buf)
                 .and_then(|len| get(&buf, len))
                 .is_some_and(|f| f & PLACE_NAME != 0)
+    })
+}
+
+/// Is the word before `s` a preposition of place (`at`, `in`, `near`)?
+fn place_preposition(b: &[u8], s: usize) -> bool {
+    word_before(b, s).is_some_and(|(ps, pe)| {
+        matches!(
+            &b[ps..pe],
+            b"at" | b"in" | b"near" | b"on" | b"outside" | b"opposite" | b"behind" | b"via"
+        ) && b[pe..s] == *b" "
     })
 }
 

@@ -387,6 +387,8 @@ fn places_from_the_place_list_are_no_people() {
     );
     // A street word after a surname that is no given name: a place.
     assert_eq!(person("Lunch is in Hyde Park."), Vec::<String>::new());
+    // A street word ending the name after a preposition of place.
+    assert_eq!(person("Meet at Albert Park at noon."), Vec::<String>::new());
     // People still: a given name, then `Park`; a name beside a place.
     assert_eq!(person("Ask Jisoo Park about it."), ["Jisoo Park"]);
     assert_eq!(person("Hi Florence, the printer works."), ["Florence"]);
@@ -511,6 +513,8 @@ fn addresses_with_rural_delivery_highways_boxes_and_units() {
         "We bought 3 Dell, 2 Lenovo laptops.",
         "Reboot 2 Windows servers tonight.",
         "On 4 March the Wellington team moved.",
+        "I have 2 Macs, Auckland 1010 is my postcode.",
+        "Version 2 Beta, London 2024 release notes.",
     ] {
         assert_eq!(addresses(text), Vec::<String>::new(), "{text}");
     }
