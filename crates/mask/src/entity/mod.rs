@@ -94,6 +94,9 @@ pub(crate) struct Pass<'a> {
     /// The person context last read and where (see
     /// [`Pass::person_context`]).
     person_ctx: std::cell::Cell<(usize, Option<person::Context>)>,
+    /// Where a person found past its run ends (`Whitfield, Mark`): the
+    /// scan resumes there.
+    person_end: usize,
 }
 
 /// Does the detector look for any kind the entity pass finds?
@@ -110,6 +113,7 @@ impl<'a> Pass<'a> {
             next: if wanted(on) { 0 } else { usize::MAX },
             out: Vec::new(),
             person_ctx: std::cell::Cell::new((usize::MAX, None)),
+            person_end: 0,
         }
     }
 
@@ -201,7 +205,7 @@ impl Pass<'_> {
         if self.on.has(K::Person) {
             person::find(self, people);
         }
-        resume
+        resume.max(self.person_end)
     }
 
     fn push(&mut self, start: usize, end: usize, kind: K, score: f32, recognizer: &'static str) {

@@ -95,13 +95,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // The name: title-case words, initials and particles, up to the first
     // other word.
+    // A stop word that is also a name, between two names, is one (`Phạm
+    // Thu Hà`: `Thu` is Thursday elsewhere).
+    let sandwiched = |k: usize| {
+        k > 0
+            && words[k].flags & NAME != 0
+            && name_flags(&words[k - 1]) != 0
+            && words.get(k + 1).is_some_and(|w| name_flags(w) != 0)
+    };
     let mut n = 0;
     while n < words.len()
         && matches!(
             words[n].shape,
             Shape::Title | Shape::Initial | Shape::Particle
         )
-        && words[n].flags & STOP == 0
+        && (words[n].flags & STOP == 0 || sandwiched(n))
     {
         n += 1;
     }
@@ -143,7 +151,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let mut flags = [0u16; super::MAX_RUN];
     for (f, w) in flags.iter_mut().zip(words) {
         if w.shape == Shape::Title {
-            *f = name_flags(w);
+            *f = if w.flags & STOP != 0 {
+                // Kept only sandwiched (above).
+                w.flags & NAME
+            } else {
+                name_flags(w)
+            };
         }
     }
     if ctx < Context::Strong && email_matches(pass, words) {
@@ -162,6 +175,16 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let start = words[0].start;
     let end = words[len - 1].end;
     if ctx < Context::Strong && venue_after(b, end) {
+        return;
+    }
+    // `Whitfield, Mark <mark.whitfield@…>`: surname, comma, given name,
+    // an email that carries one of them; one person.
+    if len == 1
+        && ctx == Context::Strong
+        && let Some(given) = given_after_comma(b, end)
+    {
+        pass.person_end = given;
+        pass.push(start, given, K::Person, score, RECOGNIZER);
         return;
     }
     // `at Albert Park`, `in Kings Cross`: a place word ending the name
@@ -190,6 +213,18 @@ fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
                 .and_then(|len| get(&buf, len))
                 .is_some_and(|f| f & PLACE_NAME != 0)
     })
+}
+
+/// `, Mark <` / `, Mark (` after a surname ending at `end`: where the
+/// given name ends.
+fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end..end + 2) != Some(b", ") {
+        return None;
+    }
+    let w = super::capital_word(b, end + 2)?;
+    let after = b.get(w.end..w.end + 2)?;
+    (w.shape == Shape::Title && w.flags & GIVEN != 0 && matches!(after, b" <" | b" ("))
+        .then_some(w.end)
 }
 
 /// Is the word before `s` a preposition of place (`at`, `in`, `near`)?
@@ -326,6 +361,18 @@ fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
         {
             return Some((k + 1, 0.7));
         }
+    }
+    // Given names only (`Fatima Zahra`), then the run's last word, title
+    // case and unknown to the gazetteer: the surname.
+    if name_words >= 2
+        && flags[..len]
+            .iter()
+            .all(|&f| f == 0 || clear(f) && f & SURNAME == 0)
+        && len + 1 == words.len()
+        && words[len].shape == Shape::Title
+        && words[len].end - words[len].start >= 3
+    {
+        return Some((len + 1, 0.8));
     }
     if name_words >= 2 && any_clear {
         return Some((len, 0.85));

@@ -519,3 +519,28 @@ fn addresses_with_rural_delivery_highways_boxes_and_units() {
         assert_eq!(addresses(text), Vec::<String>::new(), "{text}");
     }
 }
+
+#[test]
+fn names_split_by_a_comma_a_stop_word_or_an_unknown_surname() {
+    // Outlook's `Surname, Given <email>`.
+    assert_eq!(
+        person("From: Whitfield, Mark <mark.whitfield@example.com>\nSent: today"),
+        ["Whitfield, Mark"]
+    );
+    // A stop word that is a name, between names (`Thu`: Thursday).
+    assert_eq!(
+        person("Good afternoon Nguyễn Thu Hà, your laptop is ready."),
+        ["Nguyễn Thu Hà"]
+    );
+    assert_eq!(person("Meeting moved to Thu 4 May."), Vec::<String>::new());
+    // Given names, then an unknown surname ending the run.
+    assert_eq!(
+        person("Fatima Zahra Okonjo cannot sign in."),
+        ["Fatima Zahra Okonjo"]
+    );
+    // An abbreviated street type is no name.
+    assert_eq!(
+        person("Turn left at 5th Ave, then right."),
+        Vec::<String>::new()
+    );
+}

@@ -106,6 +106,7 @@ pub(crate) const STOP_WORDS: &[&str] = &[
     "as",
     "at",
     "aug",
+    "ave",
     "avenue",
     "bank",
     "be",
