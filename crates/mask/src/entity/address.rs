@@ -462,6 +462,7 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     if let Some(after) = next_lines(b, end) {
         return after;
     }
+    let street_end = end;
     for _ in 0..2 {
         let Some(after) = comma_locality(b, end) else {
             break;
@@ -472,10 +473,20 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     if let Some(after) = province_in_brackets(b, end) {
         end = after;
     }
-    if let Some(after) = state(b, end) {
-        end = after;
+    let state = state(b, end);
+    end = state.unwrap_or(end);
+    let code = postcode(b, end);
+    // In capitals, any word looks like a locality (`4 MAIN ST, IT DEPT`):
+    // only a state or postcode after them makes them one.
+    if state.is_none()
+        && code.is_none()
+        && b[street_end.saturating_sub(2)..street_end]
+            .iter()
+            .all(u8::is_ascii_uppercase)
+    {
+        return street_end;
     }
-    if let Some(after) = postcode(b, end) {
+    if let Some(after) = code {
         end = after;
         // `Dublin 2, D02 VH29`: a district, then the Eircode.
         if let Some(after) = b
@@ -608,8 +619,24 @@ fn floor_at(b: &[u8], s: usize) -> Option<usize> {
         .then_some(w + 6)
 }
 
-/// The words that label a unit in a building.
+/// `w` in title case (`AVENUE` as `Avenue`) if it is in capitals and
+/// short, for the lists of street types and unit labels.
+fn title_case(w: &[u8]) -> Option<([u8; 12], usize)> {
+    if w.len() < 2 || w.len() > 12 || !w.iter().all(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let mut out = [0u8; 12];
+    out[..w.len()].copy_from_slice(w);
+    out[1..w.len()].make_ascii_lowercase();
+    Some((out, w.len()))
+}
+
+/// The words that label a unit in a building (`UNIT` in capitals too).
 fn unit_label(w: &[u8]) -> bool {
+    unit_label_title(w) || title_case(w).is_some_and(|(t, n)| unit_label_title(&t[..n]))
+}
+
+fn unit_label_title(w: &[u8]) -> bool {
     matches!(
         w,
         b"Unit"
@@ -632,19 +659,23 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     } else {
         return None;
     };
+    // After an address in capitals (`STREET, PARNELL`), localities in
+    // capitals.
+    let caps = end >= 2 && b[end - 2..end].iter().all(u8::is_ascii_uppercase);
+    let shape_ok = |w: &super::Word| {
+        (w.shape == Shape::Title || caps && w.shape == Shape::Upper)
+            && !state_code(&b[w.start..w.end])
+    };
     let mut e = s;
     let mut words = 0;
     while words < 3 {
         let Some(w) = capital_word(b, e) else { break };
-        if w.shape != Shape::Title || state_code(&b[w.start..w.end]) {
+        if !shape_ok(&w) {
             break;
         }
         words += 1;
         e = w.end;
-        if b.get(e) == Some(&b' ')
-            && capital_word(b, e + 1)
-                .is_some_and(|n| n.shape == Shape::Title && !state_code(&b[n.start..n.end]))
-        {
+        if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| shape_ok(&n)) {
             e += 1;
         } else {
             break;
@@ -846,8 +877,13 @@ fn state_code(w: &[u8]) -> bool {
     )
 }
 
-/// Street types, written out or abbreviated (a full stop may follow).
+/// Street types, written out or abbreviated (a full stop may follow), in
+/// title case or in capitals.
 fn street_type(w: &[u8]) -> bool {
+    street_type_title(w) || title_case(w).is_some_and(|(t, n)| street_type_title(&t[..n]))
+}
+
+fn street_type_title(w: &[u8]) -> bool {
     matches!(
         w,
         b"Street"

@@ -507,6 +507,12 @@ fn addresses_with_rural_delivery_highways_boxes_and_units() {
         addresses("Acme LLC\n12 W Lake St, Suite 400\nChicago, IL 60601"),
         ["12 W Lake St, Suite 400\nChicago, IL 60601"]
     );
+    // In capitals.
+    assert_eq!(
+        addresses("SHIP TO: UNIT 2, 14 FACTORY ROAD, BELFAST VIC 3084"),
+        ["UNIT 2, 14 FACTORY ROAD, BELFAST VIC 3084"]
+    );
+    assert_eq!(addresses("SEE 4 MAIN ST, IT DEPT."), ["4 MAIN ST"]);
     // Not addresses.
     for text in [
         "The old PO Box is closed.",
