@@ -527,7 +527,7 @@ fn small_word(w: &[u8]) -> Option<Shape> {
     match w {
         b"van" | b"von" | b"de" | b"der" | b"den" | b"da" | b"di" | b"du" | b"le" | b"la"
         | b"del" | b"della" | b"dos" | b"das" | b"bin" | b"binti" | b"al" | b"el" | b"ter"
-        | b"ten" | b"te" | b"zu" => Some(Shape::Particle),
+        | b"ten" | b"te" | b"zu" | b"ap" | b"ibn" | b"bint" => Some(Shape::Particle),
         b"and" | b"of" | b"&" => Some(Shape::Connector),
         _ => None,
     }

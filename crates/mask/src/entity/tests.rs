@@ -550,3 +550,22 @@ fn names_split_by_a_comma_a_stop_word_or_an_unknown_surname() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn irish_welsh_and_accented_names() {
+    // Listed folded only (`siobhan`): found through the fold.
+    assert_eq!(
+        person("Dia duit Siobhán Kelly, any news?"),
+        ["Siobhán Kelly"]
+    );
+    // Welsh `ap` is a particle.
+    assert_eq!(
+        person("Please add Rhys ap Gruffydd to the group."),
+        ["Rhys ap Gruffydd"]
+    );
+    // Macrons are not folded: te reo Māori words are no names.
+    assert_eq!(
+        person("Ngā mihi nui, the printer works."),
+        Vec::<String>::new()
+    );
+}

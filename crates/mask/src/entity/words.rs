@@ -99,6 +99,8 @@ pub(crate) const STOP_WORDS: &[&str] = &[
     "accounts",
     "admin",
     "agent",
+    "allee",
+    "allée",
     "an",
     "and",
     "apr",
