@@ -250,21 +250,33 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
+    let is_type = |w: &super::Word| w.flags & names::STREET != 0 && street_type(&b[w.start..w.end]);
+    // `350 5th Ave`, `318 West 46th Street`, `10180 101 Street NW`: the
+    // street's name is a number before its type.
+    let numbered = if is_type(&words[0]) {
+        numbered_street_before(b, words[0].start)
+    } else {
+        None
+    };
     // The street type: the first word of the run that is one, after one to
     // three title-case street words.
-    let (k, ty) = words
-        .iter()
-        .enumerate()
-        .skip(1)
-        .take(3)
-        .find(|(_, w)| w.flags & names::STREET != 0 && street_type(&b[w.start..w.end]))?;
-    if !words[..k]
-        .iter()
-        .all(|w| matches!(w.shape, Shape::Title | Shape::Upper))
-    {
-        return None;
-    }
-    let start = house_number_before(b, words[0].start)?;
+    let (k, ty, start) = if let Some(start) = numbered {
+        (0, &words[0], start)
+    } else {
+        let (k, ty) = words
+            .iter()
+            .enumerate()
+            .skip(1)
+            .take(3)
+            .find(|(_, w)| is_type(w))?;
+        if !words[..k]
+            .iter()
+            .all(|w| matches!(w.shape, Shape::Title | Shape::Upper))
+        {
+            return None;
+        }
+        (k, ty, house_number_before(b, words[0].start)?)
+    };
     let mut end = ty.end;
     // `King Street West`
     if let Some(next) = words.get(k + 1)
@@ -353,6 +365,82 @@ fn number_at(b: &[u8], end: usize) -> Option<usize> {
     ((1..=4).contains(&n) && !b.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
 }
 
+/// Is there a number, or an ordinal, just before the word at `s` (`5th
+/// Ave`, `101 Street`)? Asked of street types only: a few byte compares.
+#[inline]
+pub(super) fn number_before(b: &[u8], s: usize) -> bool {
+    s >= 2
+        && b[s - 1] == b' '
+        && (b[s - 2].is_ascii_digit()
+            || s >= 4 && matches!(b[s - 2], b't' | b'd' | b'h') && b[s - 4].is_ascii_digit())
+}
+
+/// `350 5th `, `318 West 46th `, `10180 101 ` before the street type at
+/// `s`: a house number, an optional direction and the street's number
+/// (one to three digits, an ordinal suffix or not): the house number's
+/// start.
+fn numbered_street_before(b: &[u8], s: usize) -> Option<usize> {
+    if !number_before(b, s) {
+        return None;
+    }
+    let mut e = s - 1;
+    if e >= 3 && matches!(&b[e - 2..e], b"st" | b"nd" | b"rd" | b"th") {
+        e -= 2;
+    }
+    let n = b[..e]
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if !(1..=3).contains(&n) || e - n < 2 || b[e - n - 1] != b' ' {
+        return None;
+    }
+    let mut q = e - n;
+    let before = &b[..q - 1];
+    for dir in [
+        &b"West"[..],
+        b"East",
+        b"North",
+        b"South",
+        b"W",
+        b"E",
+        b"N",
+        b"S",
+    ] {
+        if before.ends_with(dir)
+            && before.len() > dir.len()
+            && before[before.len() - dir.len() - 1] == b' '
+        {
+            q -= dir.len() + 1;
+            break;
+        }
+    }
+    house_number_before(b, q)
+}
+
+/// `Apt 5C` alone on the line before the house number at `p`: the unit's
+/// start.
+fn unit_line_before(b: &[u8], p: usize) -> Option<usize> {
+    if p < 2 || b[p - 1] != b'\n' {
+        return None;
+    }
+    let e = p - 1 - usize::from(b[p - 2] == b'\r');
+    let from = e.saturating_sub(16);
+    let ls = match b[from..e].iter().rposition(|&c| c == b'\n') {
+        Some(k) => from + k + 1,
+        None if from == 0 => 0,
+        None => return None,
+    };
+    let line = &b[ls..e];
+    let space = line.iter().position(|&c| c == b' ')?;
+    let id = &line[space + 1..];
+    let id_ok = (1..=5).contains(&id.len())
+        && id.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'/')
+        && id.iter().any(u8::is_ascii_digit);
+    (unit_label(&line[..space]) && id_ok).then_some(ls)
+}
+
 /// The units before `p` (`Suite 3, Level 1, `, at most three), then a
 /// building's name (`Rosebank House, `, `The Old Mill, `): the start.
 fn units_before(b: &[u8], p: usize) -> Option<usize> {
@@ -363,6 +451,7 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
             None => break,
         }
     }
+    let start = start.or_else(|| unit_line_before(b, p));
     let s = start.unwrap_or(p);
     match building_before(b, s) {
         Some(s) => Some(s),
@@ -463,10 +552,15 @@ fn tail(b: &[u8], mut end: usize) -> usize {
         return after;
     }
     let street_end = end;
-    for _ in 0..2 {
+    for i in 0..3 {
         let Some(after) = comma_locality(b, end) else {
             break;
         };
+        // A third locality (`Headington, Oxford, Oxfordshire OX3 9AA`) only
+        // before a state or postcode.
+        if i == 2 && state(b, after).or_else(|| postcode(b, after)).is_none() {
+            break;
+        }
         end = after;
     }
     // `Montréal (Québec) H2J 2L6`
@@ -666,6 +760,11 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
         (w.shape == Shape::Title || caps && w.shape == Shape::Upper)
             && !state_code(&b[w.start..w.end])
     };
+    // `Co. Galway`: an Irish county.
+    if b[s..].starts_with(b"Co. ") {
+        let w = capital_word(b, s + 4)?;
+        return shape_ok(&w).then_some(w.end);
+    }
     let mut e = s;
     let mut words = 0;
     while words < 3 {

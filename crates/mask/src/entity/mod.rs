@@ -191,6 +191,8 @@ impl Pass<'_> {
             && (run.n > 1
                 || number_follows(self.b, words[0].end)
                 || address::bare_street_start(self.b, &words[0])
+                || words[0].flags & names::STREET != 0
+                    && address::number_before(self.b, words[0].start)
                 || address::french_type_before(self.b, words[0].start).is_some())
         {
             taken = address::find(self, run);
@@ -236,6 +238,7 @@ impl Pass<'_> {
                     .is_some_and(|&c| organization::form_start(c)))
             && !number_follows(b, w.end)
             && !address::bare_street_start(b, w)
+            && !(w.flags & names::STREET != 0 && address::number_before(b, w.start))
             && address::french_type_before(b, w.start).is_none()
             && !(w.shape == Shape::Title && person::strong_before(self, w.start))
     }

@@ -507,6 +507,28 @@ fn addresses_with_rural_delivery_highways_boxes_and_units() {
         addresses("Acme LLC\n12 W Lake St, Suite 400\nChicago, IL 60601"),
         ["12 W Lake St, Suite 400\nChicago, IL 60601"]
     );
+    // Numbered streets, a unit on the line before, an Irish county, a
+    // third locality before the postcode.
+    assert_eq!(
+        addresses("Ship to 410 7th Ave, Brooklyn, NY 11215 today."),
+        ["410 7th Ave, Brooklyn, NY 11215"]
+    );
+    assert_eq!(
+        addresses("Ship to:\nKwame Mensah\nApt 4D\n220 East 21st Street\nNew York, NY 10010\nUSA"),
+        ["Apt 4D\n220 East 21st Street\nNew York, NY 10010"]
+    );
+    assert_eq!(
+        addresses("Office: 9920 109 Street NW, Edmonton, AB T5K 1H8."),
+        ["9920 109 Street NW, Edmonton, AB T5K 1H8"]
+    );
+    assert_eq!(
+        addresses("Send to 4 Main Street, Ennis, Co. Clare, V95 XR44 please."),
+        ["4 Main Street, Ennis, Co. Clare, V95 XR44"]
+    );
+    assert_eq!(
+        addresses("Flat 2, 10 London Road, Headington, Oxford, Oxfordshire OX3 9AA."),
+        ["Flat 2, 10 London Road, Headington, Oxford, Oxfordshire OX3 9AA"]
+    );
     // In capitals.
     assert_eq!(
         addresses("SHIP TO: UNIT 2, 14 FACTORY ROAD, BELFAST VIC 3084"),
