@@ -273,6 +273,17 @@ fn venue_after(b: &[u8], end: usize) -> bool {
             | b"warehouse"
             | b"depot"
             | b"store"
+            | b"lab"
+            | b"labs"
+            | b"studio"
+            | b"theatre"
+            | b"auditorium"
+            | b"library"
+            | b"lounge"
+            | b"suite"
+            | b"centre"
+            | b"center"
+            | b"hub"
     )
 }
 

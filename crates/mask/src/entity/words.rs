@@ -280,6 +280,15 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "airport",
     "station",
     "reserve",
+    "county",
+    "city",
+    "district",
+    "shire",
+    "market",
+    "junction",
+    "stadium",
+    "arena",
+    "mall",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
