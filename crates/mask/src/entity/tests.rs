@@ -420,6 +420,19 @@ fn greetings_in_other_languages_are_no_names() {
         person("Tēnā koe, thanks for the help."),
         Vec::<String>::new()
     );
+    // Greetings to no one by name.
+    for text in [
+        "Hi Everyone, the server is down.",
+        "Hello All, quick update.",
+        "Morning Folks, VPN is back.",
+        "Hi There, my laptop broke.",
+        "Cheers Mate, all good.",
+        "Hi Guys, update below.",
+        "Kia ora Whānau, the hui has moved.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    assert_eq!(person("Thanks Heaps,\nSam Jones"), ["Sam Jones"]);
 }
 
 #[test]

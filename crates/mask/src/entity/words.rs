@@ -247,6 +247,37 @@ pub(crate) const STOP_WORDS: &[&str] = &[
     "your",
 ];
 
+/// Whom a greeting addresses when it greets no one by name (`Hi
+/// Everyone,`, `Cheers Mate`, `Thanks Heaps`): never a name.
+pub(crate) const GREETED_GROUPS: &[&str] = &[
+    "everyone",
+    "everybody",
+    "all",
+    "folks",
+    "there",
+    "heaps",
+    "mate",
+    "mates",
+    "guys",
+    "people",
+    "colleagues",
+    "gents",
+    "ladies",
+    "friends",
+    "both",
+    "whanau",
+    "whānau",
+    "katoa",
+    "crew",
+    "again",
+    "world",
+    "lads",
+    "boss",
+    "much",
+    "kindly",
+    "lot",
+];
+
 /// Geographic words: a name just before one names a place (`Hunter
 /// Valley`, `Rose Bay`, `George Street`, `Asia Pacific`).
 pub(crate) const PLACE_WORDS: &[&str] = &[
@@ -391,6 +422,7 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (STREET_AND_PLACE_WORDS, STREET | PLACE),
     (PARTICLES, PARTICLE),
     (DEMONYMS, STOP),
+    (GREETED_GROUPS, STOP),
     (CONTACT_WORDS, CONTACT),
     (PLACE_PREFIXES, PLACE_PREFIX),
     (ADDRESS_KEYS, ADDRESS_KEY),
