@@ -187,6 +187,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         pass.push(start, given, K::Person, score, RECOGNIZER);
         return;
     }
+    // `the Hilton issue`, `our Kauri site`: one name word after a
+    // determiner names a thing, not a person.
+    if len == 1 && ctx <= Context::Weak && determiner_before(b, start) {
+        return;
+    }
     // `at Albert Park`, `in Kings Cross`: a place word ending the name
     // after a preposition of place.
     if ctx == Context::None && words[len - 1].flags & STREET != 0 && place_preposition(b, start) {
@@ -225,6 +230,33 @@ fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
     let after = b.get(w.end..w.end + 2)?;
     (w.shape == Shape::Title && w.flags & GIVEN != 0 && matches!(after, b" <" | b" ("))
         .then_some(w.end)
+}
+
+/// Is the word just before `s` a determiner (`the`, `our`, `this`)?
+fn determiner_before(b: &[u8], s: usize) -> bool {
+    word_before(b, s).is_some_and(|(ps, pe)| {
+        let Some(lower) = lower_ascii::<8>(&b[ps..pe]) else {
+            return false;
+        };
+        b[pe..s] == *b" "
+            && matches!(
+                &lower[..pe - ps],
+                b"the"
+                    | b"a"
+                    | b"an"
+                    | b"this"
+                    | b"that"
+                    | b"these"
+                    | b"those"
+                    | b"our"
+                    | b"your"
+                    | b"their"
+                    | b"its"
+                    | b"each"
+                    | b"every"
+                    | b"any"
+            )
+    })
 }
 
 /// Is the word before `s` a preposition of place (`at`, `in`, `near`)?

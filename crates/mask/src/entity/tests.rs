@@ -404,6 +404,9 @@ fn rooms_and_sites_named_after_people_are_no_people() {
         "The Rimu boardroom screen is broken.",
         "Move the printer to the Hamilton office.",
         "The Grace Hopper lab is booked.",
+        "The Hilton issue is fixed.",
+        "Our Harvey account renewed.",
+        "We set up Tui for the new starter.",
     ] {
         assert_eq!(person(text), Vec::<String>::new(), "{text}");
     }
