@@ -169,7 +169,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         }
         return;
     }
-    let Some((len, score)) = judge(words, &flags[..words.len()], ctx) else {
+    let Some((len, score)) = judge(b, words, &flags[..words.len()], ctx) else {
         return;
     };
     let start = words[0].start;
@@ -369,7 +369,7 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
 }
 
 /// How many of `words` form the name, and how sure it is.
-fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
+fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
     let names = |f: u16| f & (GIVEN | SURNAME) != 0;
     let clear = |f: u16| names(f) && f & AMBIGUOUS == 0;
     // The longest prefix of names (initials and particles inside, not last).
@@ -414,6 +414,7 @@ fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
         && len + 1 == words.len()
         && words[len].shape == Shape::Title
         && words[len].end - words[len].start >= 3
+        && !trade_word(b, &words[len])
     {
         return Some((len + 1, 0.8));
     }
@@ -431,6 +432,27 @@ fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
         _ if len == 1 && clear_given => Some((1, 0.6)),
         _ => None,
     }
+}
+
+/// Does `w` end like a trade or a product, not a surname (`Trading`,
+/// `Electronics`, `Imports`, `Software`)?
+fn trade_word(b: &[u8], w: &Word) -> bool {
+    let w = &b[w.start..w.end];
+    [
+        &b"ing"[..],
+        b"ics",
+        b"ion",
+        b"ions",
+        b"ment",
+        b"ies",
+        b"ery",
+        b"ware",
+        b"works",
+        b"ports",
+        b"tech",
+    ]
+    .iter()
+    .any(|s| w.ends_with(s))
 }
 
 /// The name flags of a word: none for a stop word.

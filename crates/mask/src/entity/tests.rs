@@ -584,6 +584,11 @@ fn names_split_by_a_comma_a_stop_word_or_an_unknown_surname() {
         person("Fatima Zahra Okonjo cannot sign in."),
         ["Fatima Zahra Okonjo"]
     );
+    // Not a trade after the given names.
+    assert_eq!(
+        person("Fatima Noor Trading invoices are late."),
+        ["Fatima Noor"]
+    );
     // An abbreviated street type is no name.
     assert_eq!(
         person("Turn left at 5th Ave, then right."),
