@@ -140,6 +140,16 @@ fn organisations_by_legal_form() {
         ["Royal Bank of Scotland plc"]
     );
     assert!(found("Ltd edition, limited stock").is_empty());
+    // Irish forms; a comma before `Inc.`.
+    assert_eq!(
+        found("Please bill Harbour Analytics DAC for the audit."),
+        ["Harbour Analytics DAC"]
+    );
+    assert_eq!(
+        found("Ashgrove Software, Inc. wants a report."),
+        ["Ashgrove Software, Inc."]
+    );
+    assert!(found("We use Dell, Intel and AMD parts.").is_empty());
 }
 
 #[test]
