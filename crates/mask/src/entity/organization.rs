@@ -93,11 +93,13 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // Skip leading greetings and such: the name starts at the first word
     // after which only name words come.
     for (k, w) in words.iter().enumerate() {
-        // `Pinecrest Software, Inc.`: US forms may follow a comma.
-        let s = match b.get(w.end..w.end + 2) {
-            Some([b' ', _]) => w.end + 1,
-            Some(b", ") if k + 1 == words.len() && b[w.end + 2..].starts_with(b"Inc") => w.end + 2,
-            _ => continue,
+        // `Pinecrest Software, Inc.`: `Inc.` may follow a comma.
+        let s = if b.get(w.end) == Some(&b' ') {
+            w.end + 1
+        } else if k + 1 == words.len() && b[w.end..].starts_with(b", Inc") {
+            w.end + 2
+        } else {
+            continue;
         };
         if !b.get(s).is_some_and(|&c| form_start(c)) {
             continue;
