@@ -158,7 +158,11 @@ fn estate(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
-    if words.len() > 2 || !words.iter().all(|w| w.shape == Shape::Title) {
+    // A count and a plural are no street (`5 Laptops, Sydney NSW 2000`).
+    if words.len() > 2
+        || !words.iter().all(|w| w.shape == Shape::Title)
+        || b[words[words.len() - 1].end - 1] == b's'
+    {
         return None;
     }
     let last = words[words.len() - 1].end;

@@ -570,6 +570,7 @@ fn addresses_with_rural_delivery_highways_boxes_and_units() {
         "Reboot 2 Windows servers tonight.",
         "On 4 March the Wellington team moved.",
         "I have 2 Macs, Auckland 1010 is my postcode.",
+        "Ship 5 Laptops, Sydney NSW 2000 warehouse.",
         "Version 2 Beta, London 2024 release notes.",
     ] {
         assert_eq!(addresses(text), Vec::<String>::new(), "{text}");
