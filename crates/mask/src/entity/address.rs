@@ -170,6 +170,16 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return None;
     }
     let start = house_number_before(b, words[0].start)?;
+    // A number after a capitalised label, or a year, is no house number
+    // (`Page 3 Summary,`, `2024 Edition,`): only a unit may stand before it.
+    let number = &b[start..words[0].start - 1];
+    if number.iter().all(u8::is_ascii_digit)
+        && (matches!(number, [b'1', b'9', _, _] | [b'2', b'0', _, _])
+            || super::word_before(b, start)
+                .is_some_and(|(ws, we)| b[ws].is_ascii_uppercase() && b[we..start] == *b" "))
+    {
+        return None;
+    }
     let mut end = unit_after(b, last).unwrap_or(last);
     let mut localities = 0;
     while localities < 2 {

@@ -571,6 +571,8 @@ fn addresses_with_rural_delivery_highways_boxes_and_units() {
         "On 4 March the Wellington team moved.",
         "I have 2 Macs, Auckland 1010 is my postcode.",
         "Ship 5 Laptops, Sydney NSW 2000 warehouse.",
+        "Build 2024 Edition, London SW1A 2AA release party.",
+        "Page 3 Summary, Toronto, ON M5V 2T6 office.",
         "Version 2 Beta, London 2024 release notes.",
     ] {
         assert_eq!(addresses(text), Vec::<String>::new(), "{text}");
