@@ -24,6 +24,7 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=data/names.txt");
+    println!("cargo:rerun-if-changed=data/places.txt");
     println!("cargo:rerun-if-changed=src/entity/lexicon.rs");
     println!("cargo:rerun-if-changed=src/entity/words.rs");
     let data = match std::fs::read_to_string("data/names.txt") {
@@ -44,6 +45,25 @@ fn main() {
             }
         });
         *words.entry(name.to_owned()).or_insert(0) |= bits;
+    }
+    // Places (`data/places.txt`): a single word that is a name is a name
+    // only with context; several words are looked up whole (`hong kong`).
+    let places = match std::fs::read_to_string("data/places.txt") {
+        Ok(d) => d,
+        Err(e) => panic!("data/places.txt: {e}"),
+    };
+    for line in places.lines() {
+        let Some((place, _)) = line.split_once('\t') else {
+            continue;
+        };
+        let flags = words.entry(place.to_owned()).or_insert(0);
+        *flags |= PLACE_NAME;
+        if *flags & NAME != 0 {
+            *flags |= AMBIGUOUS;
+        }
+        if let Some((head, _)) = place.split_once(' ') {
+            *words.entry(head.to_owned()).or_insert(0) |= PLACE_HEAD;
+        }
     }
     for &(list, flag) in FLAGGED {
         for w in list {

@@ -27,9 +27,11 @@
 //!   names; sources and licences in `data/NAMES.md`) weighed by
 //!   capitalisation and context (greetings, titles, sign-off lines, "my name
 //!   is", a matching email), names that are also common words or places
-//!   (`Will`, `Grace`, `Victoria`) only with context; `ADDRESS` (house
-//!   number, street and type, unit, locality, state, postcode checked per
-//!   country: US, UK, AU, NZ, CA, IE, DE) and `POSTCODE` alone with context;
+//!   (`Will`, `Grace`, `Victoria`, `Mayo`) only with context, and places of
+//!   several words (`Hong Kong`, GeoNames via `data/places.txt`) never;
+//!   `ADDRESS` (house number, street and type, unit, locality, state,
+//!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
+//!   rural delivery, Québec's forms) and `POSTCODE` alone with context;
 //!   `ORGANIZATION` by legal form (`Pty Ltd`, `GmbH`, `LLC`), which
 //!   [`MaskPolicy`] keeps unless told otherwise. A host plugs in a model
 //!   (ONNX, a remote service) as a [`Recognizer`]; its findings are checked

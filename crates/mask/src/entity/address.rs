@@ -6,8 +6,16 @@
 //! street type from the run, then optionally up to two comma-separated
 //! localities, a state or province and a postcode whose shape is checked
 //! per country. German: `Musterstraße 12[a][, 10115 Berlin]` or `Berliner
-//! Straße 5`. The whole address is one finding (score 0.9), its postcode
-//! included.
+//! Straße 5`. Also: NZ rural delivery (`, RD 3`) and state highways
+//! (`State Highway 2`), chained units and Glasgow flats (`Suite 3, Level 1,
+//! `, `Flat 3/2, `) and a building's name before the number, units after
+//! the street (` Apt 12B`, `, 35th Floor`, `, app. 3`, `, bureau 900`), a
+//! locality and postcode on the lines below the street, post-office boxes
+//! (`PO Box`, `P.O. Box`, `Private Bag`, `Postfach`), units on an estate
+//! with no house number (`Unit 5, Riverside Business Park`), a street with
+//! no type when a locality and postcode follow (`42 Deansgate, Manchester
+//! M3 2EG`) and Québec's `4820, rue …, Montréal (Québec) H2J 2L6`. The
+//! whole address is one finding (score 0.9), its postcode included.
 
 use super::{Pass, Run, Shape, capital_word, names};
 use crate::kind::K;
@@ -21,6 +29,178 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     english(pass, run)
         .or_else(|| french(pass, run))
         .or_else(|| german(pass, run))
+        .or_else(|| {
+            let keyed = run
+                .words()
+                .iter()
+                .any(|w| w.flags & names::ADDRESS_KEY != 0);
+            keyed
+                .then(|| po_box(pass, run).or_else(|| estate(pass, run)))
+                .flatten()
+        })
+        .or_else(|| bare_street(pass, run))
+}
+
+/// May the word `w` be a street with no type, alone in its run (`42
+/// Deansgate, Manchester`): a number before it and a comma after? Asked of
+/// every capitalised word: a few byte compares.
+#[inline(always)]
+pub(super) fn bare_street_start(b: &[u8], w: &super::Word) -> bool {
+    b.get(w.end) == Some(&b',')
+        && w.start >= 2
+        && b[w.start - 1] == b' '
+        && b[w.start - 2].is_ascii_digit()
+}
+
+/// A post-office box: `PO Box 142`, `P.O. Box 4410`, `GPO Box 9`, `Private
+/// Bag 92019`, `Locked Bag 5`, `Postfach 10 12 34`, then what the street
+/// address would have after it (localities, state, postcode), which must
+/// be there.
+fn po_box(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    let text = |w: &super::Word| &b[w.start..w.end];
+    let (first, label) = words.iter().enumerate().find_map(|(k, w)| {
+        let boxed = matches!(text(w), b"Box" | b"Bag")
+            && k > 0
+            && match text(&words[k - 1]) {
+                b"PO" | b"GPO" | b"Private" | b"Locked" => Some(k - 1),
+                b"O" if k > 1 && text(&words[k - 2]) == b"P" => Some(k - 2),
+                _ => None,
+            }
+            .is_some();
+        if boxed {
+            let start = if text(&words[k - 1]) == b"O" {
+                k - 2
+            } else {
+                k - 1
+            };
+            Some((start, w))
+        } else if matches!(text(w), b"Postfach" | b"Postbus")
+            // `P.O. Box`: the initials are read as no word of the run.
+            || k == 0 && text(w) == b"Box" && b[..w.start].ends_with(b"P.O. ")
+        {
+            Some((k, w))
+        } else {
+            None
+        }
+    })?;
+    // The box number: digits, in groups of two or three for `Postfach`.
+    let mut end = label.end;
+    let mut groups = 0;
+    while b.get(end) == Some(&b' ') && groups < 4 {
+        let n = b[end + 1..]
+            .iter()
+            .take(8)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if n == 0 || (groups > 0 && n > 3) {
+            break;
+        }
+        end += 1 + n;
+        groups += 1;
+    }
+    if groups == 0 || b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let after = german_town(b, end).unwrap_or_else(|| tail(b, end));
+    if after == end {
+        return None;
+    }
+    let mut start = words[first].start;
+    if text(label) == b"Box" && first == 0 && b[..start].ends_with(b"P.O. ") {
+        start -= 5;
+    }
+    pass.push(start, after, K::Address, SCORE, RECOGNIZER);
+    Some((first, after))
+}
+
+/// `, 50452 Köln` after `end`: where the town ends.
+fn german_town(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end..end + 2) != Some(b", ") {
+        return None;
+    }
+    let p = end + 2;
+    let plz = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if plz != 5 || b.get(p + 5) != Some(&b' ') {
+        return None;
+    }
+    capital_word(b, p + 6).map(|city| city.end)
+}
+
+/// A unit on an estate, with no house number: `Unit 5, Riverside Business
+/// Park, Bristol BS2 0JZ`, `Unit 7, Sandyford Business Park, Dublin 18`.
+fn estate(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    let k = words.iter().position(|w| {
+        matches!(
+            &b[w.start..w.end],
+            b"Park" | b"Estate" | b"Centre" | b"Center"
+        )
+    })?;
+    if k == 0 || !words[..k].iter().all(|w| w.shape == Shape::Title) {
+        return None;
+    }
+    let start = units_before(b, words[0].start)?;
+    let end = tail(b, words[k].end);
+    if end == words[k].end {
+        return None;
+    }
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
+    Some((0, end))
+}
+
+/// A street with no street type, one or two title-case words after a
+/// house number, sure only with a locality and a state or postcode after
+/// it: `42 Deansgate, Manchester M3 2EG`, `1450 Broadway, Suite 1200,
+/// Denver, CO 80202`.
+fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    // A count and a plural are no street (`5 Laptops, Sydney NSW 2000`).
+    if words.len() > 2
+        || !words.iter().all(|w| w.shape == Shape::Title)
+        || b[words[words.len() - 1].end - 1] == b's'
+    {
+        return None;
+    }
+    let last = words[words.len() - 1].end;
+    if b.get(last) != Some(&b',') {
+        return None;
+    }
+    let start = house_number_before(b, words[0].start)?;
+    // A number after a capitalised label, or a year, is no house number
+    // (`Page 3 Summary,`, `2024 Edition,`): only a unit may stand before it.
+    let number = &b[start..words[0].start - 1];
+    if number.iter().all(u8::is_ascii_digit)
+        && (matches!(number, [b'1', b'9', _, _] | [b'2', b'0', _, _])
+            || super::word_before(b, start)
+                .is_some_and(|(ws, we)| b[ws].is_ascii_uppercase() && b[we..start] == *b" "))
+    {
+        return None;
+    }
+    let mut end = unit_after(b, last).unwrap_or(last);
+    let mut localities = 0;
+    while localities < 2 {
+        let Some(after) = comma_locality(b, end) else {
+            break;
+        };
+        end = after;
+        localities += 1;
+    }
+    let state = state(b, end);
+    end = state.unwrap_or(end);
+    let code = postcode(b, end);
+    // Digits alone may be a year or a count (`2 Macs, Auckland 1010`):
+    // a state or a postcode with letters (UK, Canada, Ireland) is needed.
+    let lettered = code.is_some_and(|e| b[end..e].iter().any(u8::is_ascii_uppercase));
+    if localities == 0 || !(state.is_some() || lettered) {
+        return None;
+    }
+    end = code.unwrap_or(end);
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
+    Some((0, end))
 }
 
 /// Where a lower-case French street type (`rue`, `avenue`, `allée`) just
@@ -44,7 +224,11 @@ pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
         ty,
         b"rue" | b"avenue" | b"boulevard" | b"chemin" | b"place" | b"impasse" | b"quai" | b"route"
     ) || ty == "allée".as_bytes();
-    let number = ty_start >= 2 && b[ty_start - 1] == b' ' && b[ty_start - 2].is_ascii_digit();
+    // `88 rue`, or in Québec `4820, rue`.
+    let number = ty_start >= 3
+        && b[ty_start - 1] == b' '
+        && (b[ty_start - 2].is_ascii_digit()
+            || b[ty_start - 2] == b',' && b[ty_start - 3].is_ascii_digit());
     (street && number).then_some(ty_start)
 }
 
@@ -54,7 +238,23 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
     let ty_start = french_type_before(b, words[0].start)?;
-    let start = house_number_before(b, ty_start)?;
+    let start = if b[ty_start - 2] == b',' {
+        // `4820, rue`: the number ends at the comma.
+        let e = ty_start - 2;
+        let n = b[..e]
+            .iter()
+            .rev()
+            .take(7)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let p = e - n;
+        if !(1..=6).contains(&n) || (p > 0 && b[p - 1].is_ascii_alphanumeric()) {
+            return None;
+        }
+        p
+    } else {
+        house_number_before(b, ty_start)?
+    };
     let last = words.iter().rposition(|w| w.is_capitalised())?;
     let end = tail(b, words[last].end);
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
@@ -64,21 +264,33 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
+    let is_type = |w: &super::Word| w.flags & names::STREET != 0 && street_type(&b[w.start..w.end]);
+    // `350 5th Ave`, `318 West 46th Street`, `10180 101 Street NW`: the
+    // street's name is a number before its type.
+    let numbered = if is_type(&words[0]) {
+        numbered_street_before(b, words[0].start)
+    } else {
+        None
+    };
     // The street type: the first word of the run that is one, after one to
     // three title-case street words.
-    let (k, ty) = words
-        .iter()
-        .enumerate()
-        .skip(1)
-        .take(3)
-        .find(|(_, w)| w.flags & names::STREET != 0 && street_type(&b[w.start..w.end]))?;
-    if !words[..k]
-        .iter()
-        .all(|w| matches!(w.shape, Shape::Title | Shape::Upper))
-    {
-        return None;
-    }
-    let start = house_number_before(b, words[0].start)?;
+    let (k, ty, start) = if let Some(start) = numbered {
+        (0, &words[0], start)
+    } else {
+        let (k, ty) = words
+            .iter()
+            .enumerate()
+            .skip(1)
+            .take(3)
+            .find(|(_, w)| is_type(w))?;
+        if !words[..k]
+            .iter()
+            .all(|w| matches!(w.shape, Shape::Title | Shape::Upper))
+        {
+            return None;
+        }
+        (k, ty, house_number_before(b, words[0].start)?)
+    };
     let mut end = ty.end;
     // `King Street West`
     if let Some(next) = words.get(k + 1)
@@ -98,9 +310,19 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
                 | b"SW"
                 | b"Lower"
                 | b"Upper"
+                | b"Ouest"
+                | b"Est"
+                | b"Nord"
+                | b"Sud"
         )
     {
         end = next.end;
+    }
+    // `State Highway 2`, `Route 9`: the road's number is part of it.
+    if matches!(&b[ty.start..ty.end], b"Highway" | b"Hwy")
+        && let Some(n) = number_at(b, end)
+    {
+        end = n;
     }
     if b.get(end) == Some(&b'.') && matches!(b.get(end + 1), Some(b',' | b' ')) {
         end += 1;
@@ -139,7 +361,160 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
     {
         return None;
     }
-    Some(unit_before(b, p).unwrap_or(p))
+    Some(units_before(b, p).unwrap_or(p))
+}
+
+/// ` 2` after `end` (a number of one to four digits, then no letter or
+/// digit): where it ends.
+fn number_at(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end) != Some(&b' ') {
+        return None;
+    }
+    let n = b[end + 1..]
+        .iter()
+        .take(5)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let e = end + 1 + n;
+    ((1..=4).contains(&n) && !b.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
+}
+
+/// Is there a number, or an ordinal, just before the word at `s` (`5th
+/// Ave`, `101 Street`)? Asked of street types only: a few byte compares.
+#[inline]
+pub(super) fn number_before(b: &[u8], s: usize) -> bool {
+    s >= 2
+        && b[s - 1] == b' '
+        && (b[s - 2].is_ascii_digit()
+            || s >= 4 && matches!(b[s - 2], b't' | b'd' | b'h') && b[s - 4].is_ascii_digit())
+}
+
+/// `350 5th `, `318 West 46th `, `10180 101 ` before the street type at
+/// `s`: a house number, an optional direction and the street's number
+/// (one to three digits, an ordinal suffix or not): the house number's
+/// start.
+fn numbered_street_before(b: &[u8], s: usize) -> Option<usize> {
+    if !number_before(b, s) {
+        return None;
+    }
+    let mut e = s - 1;
+    if e >= 3 && matches!(&b[e - 2..e], b"st" | b"nd" | b"rd" | b"th") {
+        e -= 2;
+    }
+    let n = b[..e]
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if !(1..=3).contains(&n) || e - n < 2 || b[e - n - 1] != b' ' {
+        return None;
+    }
+    let mut q = e - n;
+    let before = &b[..q - 1];
+    for dir in [
+        &b"West"[..],
+        b"East",
+        b"North",
+        b"South",
+        b"W",
+        b"E",
+        b"N",
+        b"S",
+    ] {
+        if before.ends_with(dir)
+            && before.len() > dir.len()
+            && before[before.len() - dir.len() - 1] == b' '
+        {
+            q -= dir.len() + 1;
+            break;
+        }
+    }
+    house_number_before(b, q)
+}
+
+/// `Apt 5C` alone on the line before the house number at `p`: the unit's
+/// start.
+fn unit_line_before(b: &[u8], p: usize) -> Option<usize> {
+    if p < 2 || b[p - 1] != b'\n' {
+        return None;
+    }
+    let e = p - 1 - usize::from(b[p - 2] == b'\r');
+    let from = e.saturating_sub(16);
+    let ls = match b[from..e].iter().rposition(|&c| c == b'\n') {
+        Some(k) => from + k + 1,
+        None if from == 0 => 0,
+        None => return None,
+    };
+    let line = &b[ls..e];
+    let space = line.iter().position(|&c| c == b' ')?;
+    let id = &line[space + 1..];
+    let id_ok = (1..=5).contains(&id.len())
+        && id.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'/')
+        && id.iter().any(u8::is_ascii_digit);
+    (unit_label(&line[..space]) && id_ok).then_some(ls)
+}
+
+/// The units before `p` (`Suite 3, Level 1, `, at most three), then a
+/// building's name (`Rosebank House, `, `The Old Mill, `): the start.
+fn units_before(b: &[u8], p: usize) -> Option<usize> {
+    let mut start = unit_before(b, p);
+    for _ in 0..2 {
+        match start.and_then(|s| unit_before(b, s)) {
+            Some(s) => start = Some(s),
+            None => break,
+        }
+    }
+    let start = start.or_else(|| unit_line_before(b, p));
+    let s = start.unwrap_or(p);
+    match building_before(b, s) {
+        Some(s) => Some(s),
+        None => start,
+    }
+}
+
+/// `Rosebank House, ` / `The Old Mill, ` before `p`: a building's name of
+/// one to three title-case words, the last a building word (`The` before
+/// it joins it): the name's start.
+fn building_before(b: &[u8], p: usize) -> Option<usize> {
+    if p < 3 || &b[p - 2..p] != b", " {
+        return None;
+    }
+    let mut e = p - 2;
+    let mut first = None;
+    let mut last_word: Option<&[u8]> = None;
+    for _ in 0..4 {
+        let mut s = e;
+        while s > 0 && e - s < 20 && b[s - 1].is_ascii_alphabetic() {
+            s -= 1;
+        }
+        if s == e || !b[s].is_ascii_uppercase() || (s > 0 && b[s - 1].is_ascii_alphanumeric()) {
+            break;
+        }
+        last_word.get_or_insert(&b[s..e]);
+        first = Some(s);
+        if s < 2 || b[s - 1] != b' ' || !b[s - 2].is_ascii_alphabetic() {
+            break;
+        }
+        e = s - 1;
+    }
+    let building = matches!(
+        last_word?,
+        b"House"
+            | b"Building"
+            | b"Centre"
+            | b"Center"
+            | b"Tower"
+            | b"Towers"
+            | b"Chambers"
+            | b"Mill"
+            | b"Lodge"
+            | b"Cottage"
+            | b"Farm"
+            | b"Barn"
+            | b"Plaza"
+    );
+    building.then_some(first?)
 }
 
 /// `Unit 4, ` / `Flat 2 ` / `Apt 5B, ` / `Suite 300, ` / `Level 3, ` before
@@ -153,8 +528,12 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
         q -= 1;
     }
     let id_end = q;
-    while q > 0 && id_end - q < 5 && b[q - 1].is_ascii_alphanumeric() {
+    // `5B`, and in Scotland `3/2` (floor and door).
+    while q > 0 && id_end - q < 5 && (b[q - 1].is_ascii_alphanumeric() || b[q - 1] == b'/') {
         q -= 1;
+    }
+    if !b[q..id_end].first().is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
     }
     if q == id_end || q < 2 || b[q - 1] != b' ' {
         return None;
@@ -174,16 +553,48 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     if let Some(after) = unit_after(b, end) {
         end = after;
     }
-    for _ in 0..2 {
+    // `, RD 3`: a New Zealand rural delivery round.
+    if b.get(end..end + 5) == Some(b", RD ")
+        && let Some(after) = number_at(b, end + 4)
+    {
+        end = after;
+    }
+    // The locality, state and postcode on the lines after (`3 Mill
+    // Street\nGalway\nH91 X2Y3`): taken only when a state or a postcode
+    // ends them.
+    if let Some(after) = next_lines(b, end) {
+        return after;
+    }
+    let street_end = end;
+    for i in 0..3 {
         let Some(after) = comma_locality(b, end) else {
             break;
         };
+        // A third locality (`Headington, Oxford, Oxfordshire OX3 9AA`) only
+        // before a state or postcode.
+        if i == 2 && state(b, after).or_else(|| postcode(b, after)).is_none() {
+            break;
+        }
         end = after;
     }
-    if let Some(after) = state(b, end) {
+    // `Montréal (Québec) H2J 2L6`
+    if let Some(after) = province_in_brackets(b, end) {
         end = after;
     }
-    if let Some(after) = postcode(b, end) {
+    let state = state(b, end);
+    end = state.unwrap_or(end);
+    let code = postcode(b, end);
+    // In capitals, any word looks like a locality (`4 MAIN ST, IT DEPT`):
+    // only a state or postcode after them makes them one.
+    if state.is_none()
+        && code.is_none()
+        && b[street_end.saturating_sub(2)..street_end]
+            .iter()
+            .all(u8::is_ascii_uppercase)
+    {
+        return street_end;
+    }
+    if let Some(after) = code {
         end = after;
         // `Dublin 2, D02 VH29`: a district, then the Eircode.
         if let Some(after) = b
@@ -202,21 +613,93 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     end
 }
 
-/// `, Suite 200` / `, Unit 4B` / `, Level 3` just after `end`: where it ends.
-fn unit_after(b: &[u8], end: usize) -> Option<usize> {
-    let s = end + 2;
-    if b.get(end..s) != Some(b", ") {
+/// `\nGalway\nH91 X2Y3` / `\nChicago, IL 60601` after `end`: a locality
+/// line, then a state or postcode (on it or the next line): where they end.
+fn next_lines(b: &[u8], end: usize) -> Option<usize> {
+    let s = match b.get(end..end + 2)? {
+        [b'\n', _] => end + 1,
+        b"\r\n" => end + 2,
+        _ => return None,
+    };
+    // A locality as `comma_locality` reads one, from a line's start.
+    let mut e = s;
+    let mut words = 0;
+    while words < 3 {
+        let Some(w) = capital_word(b, e) else { break };
+        if w.shape != Shape::Title {
+            break;
+        }
+        words += 1;
+        e = w.end;
+        if b.get(e) == Some(&b' ')
+            && capital_word(b, e + 1).is_some_and(|n| n.shape == Shape::Title)
+        {
+            e += 1;
+        } else {
+            break;
+        }
+    }
+    if words == 0 {
         return None;
+    }
+    let state = state(b, e);
+    let after = state.unwrap_or(e);
+    // The postcode may stand on a line of its own.
+    let code = postcode(b, after).or_else(|| {
+        (b.get(after) == Some(&b'\n'))
+            .then(|| postcode_at(b, after, after + 1))
+            .flatten()
+    });
+    // The postcode ends its line (`\nPhone 0800 123 456` is no locality).
+    let code = code.filter(|&c| {
+        b.get(c)
+            .is_none_or(|&x| matches!(x, b'\n' | b'\r' | b',' | b'.'))
+    });
+    match (state, code) {
+        (_, Some(c)) => Some(c),
+        (Some(st), None) => Some(st),
+        _ => None,
+    }
+}
+
+/// ` (Québec)` after `end`: where it ends.
+fn province_in_brackets(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end..end + 2) != Some(b" (") {
+        return None;
+    }
+    let w = capital_word(b, end + 2)?;
+    (w.shape == Shape::Title && b.get(w.end) == Some(&b')')).then_some(w.end + 1)
+}
+
+/// `, Suite 200` / `, Unit 4B` / ` Apt 12B` / `, app. 3` / `, bureau 900` /
+/// `, 35th Floor` just after `end`: where it ends.
+fn unit_after(b: &[u8], end: usize) -> Option<usize> {
+    let s = if b.get(end..end + 2) == Some(b", ") {
+        end + 2
+    } else if b.get(end) == Some(&b' ') {
+        end + 1
+    } else {
+        return None;
+    };
+    if let Some(e) = floor_at(b, s) {
+        return Some(e);
     }
     let label = b[s..]
         .iter()
         .take(10)
         .take_while(|c| c.is_ascii_alphabetic())
         .count();
-    if !unit_label(&b[s..s + label]) || b.get(s + label) != Some(&b' ') {
+    let word = &b[s..s + label];
+    let mut id = s + label;
+    // `app. 3`: a full stop after the abbreviation.
+    if b.get(id) == Some(&b'.') && word == b"app" {
+        id += 1;
+    }
+    let french = matches!(word, b"app" | b"bureau" | b"suite");
+    if !(unit_label(word) || french) || b.get(id) != Some(&b' ') {
         return None;
     }
-    let id = s + label + 1;
+    let id = id + 1;
     let n = b[id..]
         .iter()
         .take(6)
@@ -227,8 +710,41 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
     (n > 0 && digits && ends).then_some(id + n)
 }
 
-/// The words that label a unit in a building.
+/// `35th Floor` / `2nd floor` at `s`: where it ends.
+fn floor_at(b: &[u8], s: usize) -> Option<usize> {
+    let n = b[s..]
+        .iter()
+        .take(3)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let suffix = b.get(s + n..s + n + 2)?;
+    if n == 0 || !matches!(suffix, b"st" | b"nd" | b"rd" | b"th") {
+        return None;
+    }
+    let w = s + n + 2;
+    let floor = b.get(w..w + 6)?;
+    (floor.eq_ignore_ascii_case(b" floor") && !b.get(w + 6).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some(w + 6)
+}
+
+/// `w` in title case (`AVENUE` as `Avenue`) if it is in capitals and
+/// short, for the lists of street types and unit labels.
+fn title_case(w: &[u8]) -> Option<([u8; 12], usize)> {
+    if w.len() < 2 || w.len() > 12 || !w.iter().all(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let mut out = [0u8; 12];
+    out[..w.len()].copy_from_slice(w);
+    out[1..w.len()].make_ascii_lowercase();
+    Some((out, w.len()))
+}
+
+/// The words that label a unit in a building (`UNIT` in capitals too).
 fn unit_label(w: &[u8]) -> bool {
+    unit_label_title(w) || title_case(w).is_some_and(|(t, n)| unit_label_title(&t[..n]))
+}
+
+fn unit_label_title(w: &[u8]) -> bool {
     matches!(
         w,
         b"Unit"
@@ -251,19 +767,28 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     } else {
         return None;
     };
+    // After an address in capitals (`STREET, PARNELL`), localities in
+    // capitals.
+    let caps = end >= 2 && b[end - 2..end].iter().all(u8::is_ascii_uppercase);
+    let shape_ok = |w: &super::Word| {
+        (w.shape == Shape::Title || caps && w.shape == Shape::Upper)
+            && !state_code(&b[w.start..w.end])
+    };
+    // `Co. Galway`: an Irish county.
+    if b[s..].starts_with(b"Co. ") {
+        let w = capital_word(b, s + 4)?;
+        return shape_ok(&w).then_some(w.end);
+    }
     let mut e = s;
     let mut words = 0;
     while words < 3 {
         let Some(w) = capital_word(b, e) else { break };
-        if w.shape != Shape::Title || state_code(&b[w.start..w.end]) {
+        if !shape_ok(&w) {
             break;
         }
         words += 1;
         e = w.end;
-        if b.get(e) == Some(&b' ')
-            && capital_word(b, e + 1)
-                .is_some_and(|n| n.shape == Shape::Title && !state_code(&b[n.start..n.end]))
-        {
+        if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| shape_ok(&n)) {
             e += 1;
         } else {
             break;
@@ -294,7 +819,12 @@ fn state(b: &[u8], end: usize) -> Option<usize> {
 /// A postcode after `end` (a space, or a comma and a space, before it):
 /// UK, Canadian, Irish, US ZIP (+4), or four digits (AU, NZ): where it ends.
 fn postcode(b: &[u8], end: usize) -> Option<usize> {
-    let s = after_separator(b, end)?;
+    postcode_at(b, end, after_separator(b, end)?)
+}
+
+/// A postcode at `s`, the locality before it ending at `end`: where it
+/// ends.
+fn postcode_at(b: &[u8], end: usize, s: usize) -> Option<usize> {
     let rest = &b[s..b.len().min(s + 12)];
     let len = uk_postcode(rest)
         .or_else(|| ca_postcode(rest))
@@ -460,8 +990,13 @@ fn state_code(w: &[u8]) -> bool {
     )
 }
 
-/// Street types, written out or abbreviated (a full stop may follow).
+/// Street types, written out or abbreviated (a full stop may follow), in
+/// title case or in capitals.
 fn street_type(w: &[u8]) -> bool {
+    street_type_title(w) || title_case(w).is_some_and(|(t, n)| street_type_title(&t[..n]))
+}
+
+fn street_type_title(w: &[u8]) -> bool {
     matches!(
         w,
         b"Street"
@@ -575,10 +1110,13 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // The street's name may be two words (`Berliner Straße`, `Unter den Linden` is not handled).
     let first = if k > 0
         && words[k - 1].shape == Shape::Title
-        && matches!(
+        && (matches!(
             &b[street.start..street.end],
             b"Stra\xC3\x9Fe" | b"Strasse" | b"Str" | b"Weg" | b"Platz" | b"Allee"
-        ) {
+        ) || matches!(
+            &b[words[k - 1].start..words[k - 1].end],
+            b"Am" | b"An" | b"Im" | b"Auf"
+        )) {
         k - 1
     } else {
         k
@@ -598,7 +1136,8 @@ fn german_street(w: &[u8]) -> Option<bool> {
         b"allee",
         b"gasse",
     ];
-    const WEAK: [&[u8]; 8] = [
+    const WEAK: [&[u8]; 9] = [
+        b"kai",
         b"weg",
         b"ring",
         b"damm",

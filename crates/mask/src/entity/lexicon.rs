@@ -30,6 +30,17 @@ pub(crate) const PARTICLE: u16 = 256;
 pub(crate) const CONTACT: u16 = 512;
 /// A word after which no name starts (`Saint`, `St`, `Mount`, `Lake`).
 pub(crate) const PLACE_PREFIX: u16 = 1024;
+/// A place from `data/places.txt`: a name word that is also a place
+/// (`mayo`, `wales`), or a place of several words (`hong kong`) that is
+/// no person.
+pub(crate) const PLACE_NAME: u16 = 2048;
+/// The first word of a place of several words in `data/places.txt`
+/// (`hong`, `northern`): only after one is the whole looked up.
+pub(crate) const PLACE_HEAD: u16 = 4096;
+/// A word that may make an address with no house number just before the
+/// street (`PO Box`, `Postfach`, `Business Park`): the rarer address
+/// recognizers are tried only on a run that holds one.
+pub(crate) const ADDRESS_KEY: u16 = 8192;
 /// The flags of a name.
 pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 

@@ -94,6 +94,9 @@ pub(crate) struct Pass<'a> {
     /// The person context last read and where (see
     /// [`Pass::person_context`]).
     person_ctx: std::cell::Cell<(usize, Option<person::Context>)>,
+    /// Where a person found past its run ends (`Whitfield, Mark`): the
+    /// scan resumes there.
+    person_end: usize,
 }
 
 /// Does the detector look for any kind the entity pass finds?
@@ -110,6 +113,7 @@ impl<'a> Pass<'a> {
             next: if wanted(on) { 0 } else { usize::MAX },
             out: Vec::new(),
             person_ctx: std::cell::Cell::new((usize::MAX, None)),
+            person_end: 0,
         }
     }
 
@@ -186,6 +190,9 @@ impl Pass<'_> {
         if self.on.has(K::Address)
             && (run.n > 1
                 || number_follows(self.b, words[0].end)
+                || address::bare_street_start(self.b, &words[0])
+                || words[0].flags & names::STREET != 0
+                    && address::number_before(self.b, words[0].start)
                 || address::french_type_before(self.b, words[0].start).is_some())
         {
             taken = address::find(self, run);
@@ -200,7 +207,7 @@ impl Pass<'_> {
         if self.on.has(K::Person) {
             person::find(self, people);
         }
-        resume
+        resume.max(self.person_end)
     }
 
     fn push(&mut self, start: usize, end: usize, kind: K, score: f32, recognizer: &'static str) {
@@ -221,7 +228,7 @@ impl Pass<'_> {
     /// greeting, no legal form or house number after it, no strong context
     /// before it? (Most capitalised words of tickets: `The`, `Please`,
     /// `Outlook`; the reads after a run cost several times this test.)
-    #[inline]
+    #[inline(always)]
     fn inert(&self, w: &Word) -> bool {
         let b = self.b;
         person::name_flags(w) == 0
@@ -230,6 +237,8 @@ impl Pass<'_> {
                 && b.get(w.end + 1)
                     .is_some_and(|&c| organization::form_start(c)))
             && !number_follows(b, w.end)
+            && !address::bare_street_start(b, w)
+            && !(w.flags & names::STREET != 0 && address::number_before(b, w.start))
             && address::french_type_before(b, w.start).is_none()
             && !(w.shape == Shape::Title && person::strong_before(self, w.start))
     }
@@ -521,7 +530,7 @@ fn small_word(w: &[u8]) -> Option<Shape> {
     match w {
         b"van" | b"von" | b"de" | b"der" | b"den" | b"da" | b"di" | b"du" | b"le" | b"la"
         | b"del" | b"della" | b"dos" | b"das" | b"bin" | b"binti" | b"al" | b"el" | b"ter"
-        | b"ten" | b"te" | b"zu" => Some(Shape::Particle),
+        | b"ten" | b"te" | b"zu" | b"ap" | b"ibn" | b"bint" => Some(Shape::Particle),
         b"and" | b"of" | b"&" => Some(Shape::Connector),
         _ => None,
     }

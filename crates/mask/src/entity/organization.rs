@@ -15,7 +15,7 @@ const SCORE: f32 = 0.85;
 /// `forms_for`, which groups them by first byte; a test checks the two
 /// agree).
 #[cfg(test)]
-const LEGAL_FORMS: [&str; 43] = [
+const LEGAL_FORMS: [&str; 45] = [
     "GmbH & Co. KG",
     "Pty. Ltd.",
     "Pty Ltd",
@@ -59,6 +59,8 @@ const LEGAL_FORMS: [&str; 43] = [
     "Oy",
     "AB",
     "A/S",
+    "DAC",
+    "CLG",
 ];
 
 /// Can a legal form start with `c`?
@@ -79,6 +81,7 @@ pub(super) fn form_start(c: u8) -> bool {
             | b'U'
             | b'e'
             | b'O'
+            | b'D'
     )
 }
 
@@ -90,13 +93,18 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // Skip leading greetings and such: the name starts at the first word
     // after which only name words come.
     for (k, w) in words.iter().enumerate() {
-        if b.get(w.end) != Some(&b' ') {
+        // `Pinecrest Software, Inc.`: `Inc.` may follow a comma.
+        let s = if b.get(w.end) == Some(&b' ') {
+            w.end + 1
+        } else if k + 1 == words.len() && b[w.end..].starts_with(b", Inc") {
+            w.end + 2
+        } else {
+            continue;
+        };
+        if !b.get(s).is_some_and(|&c| form_start(c)) {
             continue;
         }
-        if !b.get(w.end + 1).is_some_and(|&c| form_start(c)) {
-            continue;
-        }
-        let Some(form_end) = legal_form_at(b, w.end + 1) else {
+        let Some(form_end) = legal_form_at(b, s) else {
             continue;
         };
         let name = &words[..=k];
@@ -177,7 +185,14 @@ fn forms_for(first: u8) -> &'static [&'static str] {
             "Pte Ltd",
             "PLC",
         ],
-        b'C' => &["Co., Ltd.", "Co. Ltd", "Corporation", "Corp.", "Corp"],
+        b'C' => &[
+            "Co., Ltd.",
+            "Co. Ltd",
+            "Corporation",
+            "Corp.",
+            "Corp",
+            "CLG",
+        ],
         b'S' => &[
             "Sdn Bhd",
             "S.à r.l.",
@@ -198,6 +213,8 @@ fn forms_for(first: u8) -> &'static [&'static str] {
         b'U' => &["ULC"],
         b'e' => &["e.V."],
         b'O' => &["Oy"],
+        // Irish: designated activity company.
+        b'D' => &["DAC"],
         _ => &[],
     }
 }

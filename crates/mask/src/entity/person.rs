@@ -13,8 +13,8 @@
 //! with context. Titles and greetings are context, never part of the span.
 
 use super::names::{
-    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_PREFIX, STOP,
-    STREET, SURNAME, TITLE, lookup_lower,
+    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_HEAD, PLACE_NAME,
+    PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
 };
 use super::{Pass, Shape, Word, word_before};
 use crate::kind::K;
@@ -76,6 +76,14 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some(head) = words.first() else {
         return;
     };
+    // A place of several words (`Hong Kong`, `Northern Ireland`) is no
+    // person; the words after it are read on their own.
+    if let Some(k) = place_at(b, words) {
+        if k < words.len() {
+            segment_person(pass, &words[k..]);
+        }
+        return;
+    }
     let Some(mut ctx) = pass.person_context(head.start) else {
         return;
     };
@@ -87,13 +95,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // The name: title-case words, initials and particles, up to the first
     // other word.
+    // A stop word that is also a name, between two names, is one (`Phạm
+    // Thu Hà`: `Thu` is Thursday elsewhere).
+    let sandwiched = |k: usize| {
+        k > 0
+            && words[k].flags & NAME != 0
+            && name_flags(&words[k - 1]) != 0
+            && words.get(k + 1).is_some_and(|w| name_flags(w) != 0)
+    };
     let mut n = 0;
     while n < words.len()
         && matches!(
             words[n].shape,
             Shape::Title | Shape::Initial | Shape::Particle
         )
-        && words[n].flags & STOP == 0
+        && (words[n].flags & STOP == 0 || sandwiched(n))
     {
         n += 1;
     }
@@ -101,10 +117,14 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // Valley`, `Rose Bay`, `George Street`, `Asia Pacific`; `Victoria
     // Park` after a name that is also a place or a word): it is no person,
     // nor is the rest of the run.
+    // A street word (`Park`, `Hill`) after a surname that is no given name
+    // names a place too (`Hyde Park`; `Jisoo Park` stays a person).
     let place = |k: usize| {
         let (w, before) = (&words[k], &words[k - 1]);
         w.shape == Shape::Title
-            && (w.flags & PLACE != 0 || w.flags & STREET != 0 && before.flags & AMBIGUOUS != 0)
+            && (w.flags & PLACE != 0
+                || w.flags & STREET != 0
+                    && (before.flags & AMBIGUOUS != 0 || before.flags & GIVEN == 0))
     };
     if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
         n = k - 1;
@@ -131,7 +151,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let mut flags = [0u16; super::MAX_RUN];
     for (f, w) in flags.iter_mut().zip(words) {
         if w.shape == Shape::Title {
-            *f = name_flags(w);
+            *f = if w.flags & STOP != 0 {
+                // Kept only sandwiched (above).
+                w.flags & NAME
+            } else {
+                name_flags(w)
+            };
         }
     }
     if ctx < Context::Strong && email_matches(pass, words) {
@@ -139,15 +164,159 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     if ctx == Context::Medium && words.len() == 1 && words[0].flags == 0 {
         // Greeted (see `greeted`).
-        pass.push(words[0].start, words[0].end, K::Person, 0.8, RECOGNIZER);
+        if !venue_after(b, words[0].end) {
+            pass.push(words[0].start, words[0].end, K::Person, 0.8, RECOGNIZER);
+        }
         return;
     }
-    let Some((len, score)) = judge(words, &flags[..words.len()], ctx) else {
+    let Some((len, score)) = judge(b, words, &flags[..words.len()], ctx) else {
         return;
     };
     let start = words[0].start;
     let end = words[len - 1].end;
+    if ctx < Context::Strong && venue_after(b, end) {
+        return;
+    }
+    // `Whitfield, Mark <mark.whitfield@…>`: surname, comma, given name,
+    // an email that carries one of them; one person.
+    if len == 1
+        && ctx == Context::Strong
+        && let Some(given) = given_after_comma(b, end)
+    {
+        pass.person_end = given;
+        pass.push(start, given, K::Person, score, RECOGNIZER);
+        return;
+    }
+    // `the Hilton issue`, `our Kauri site`: one name word after a
+    // determiner names a thing, not a person.
+    if len == 1 && ctx <= Context::Weak && determiner_before(b, start) {
+        return;
+    }
+    // `at Albert Park`, `in Kings Cross`: a place word ending the name
+    // after a preposition of place.
+    if ctx == Context::None && words[len - 1].flags & STREET != 0 && place_preposition(b, start) {
+        return;
+    }
     pass.push(start, end, K::Person, score, RECOGNIZER);
+}
+
+/// How many of `words` (two to four, from the first) name a place of
+/// several words in the lexicon (`Hong Kong`, `Hyde Park`, `New South
+/// Wales`). Asked only once a name's first word is found.
+fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
+    let head = words.first()?;
+    if head.flags & PLACE_HEAD == 0 {
+        return None;
+    }
+    let start = head.start;
+    (2..=words.len().min(4)).rev().find(|&n| {
+        let end = words[n - 1].end;
+        let mut buf = [0u8; MAX_NAME];
+        end - start <= MAX_NAME
+            && words[..n].iter().all(|w| w.shape == Shape::Title)
+            && lower(&b[start..end], &mut buf)
+                .and_then(|len| get(&buf, len))
+                .is_some_and(|f| f & PLACE_NAME != 0)
+    })
+}
+
+/// `, Mark <` / `, Mark (` after a surname ending at `end`: where the
+/// given name ends.
+fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end..end + 2) != Some(b", ") {
+        return None;
+    }
+    let w = super::capital_word(b, end + 2)?;
+    let after = b.get(w.end..w.end + 2)?;
+    (w.shape == Shape::Title && w.flags & GIVEN != 0 && matches!(after, b" <" | b" ("))
+        .then_some(w.end)
+}
+
+/// Is the word just before `s` a determiner (`the`, `our`, `this`)?
+fn determiner_before(b: &[u8], s: usize) -> bool {
+    word_before(b, s).is_some_and(|(ps, pe)| {
+        let Some(lower) = lower_ascii::<8>(&b[ps..pe]) else {
+            return false;
+        };
+        b[pe..s] == *b" "
+            && matches!(
+                &lower[..pe - ps],
+                b"the"
+                    | b"a"
+                    | b"an"
+                    | b"this"
+                    | b"that"
+                    | b"these"
+                    | b"those"
+                    | b"our"
+                    | b"your"
+                    | b"their"
+                    | b"its"
+                    | b"each"
+                    | b"every"
+                    | b"any"
+            )
+    })
+}
+
+/// Is the word before `s` a preposition of place (`at`, `in`, `near`)?
+fn place_preposition(b: &[u8], s: usize) -> bool {
+    word_before(b, s).is_some_and(|(ps, pe)| {
+        matches!(
+            &b[ps..pe],
+            b"at" | b"in" | b"near" | b"on" | b"outside" | b"opposite" | b"behind" | b"via"
+        ) && b[pe..s] == *b" "
+    })
+}
+
+/// Does a word naming a room or a site follow `end` (`the Kauri room`,
+/// `the Tui Room`, `our Hamilton office`)? Rooms and sites are named after
+/// trees, birds and people; the name is then no person.
+fn venue_after(b: &[u8], end: usize) -> bool {
+    if b.get(end) != Some(&b' ') {
+        return false;
+    }
+    let s = end + 1;
+    let n = b[s..]
+        .iter()
+        .take(12)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if b.get(s + n).is_some_and(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let mut w = [0u8; 12];
+    w[..n].copy_from_slice(&b[s..s + n]);
+    w.make_ascii_lowercase();
+    matches!(
+        &w[..n],
+        b"room"
+            | b"rooms"
+            | b"boardroom"
+            | b"office"
+            | b"offices"
+            | b"branch"
+            | b"site"
+            | b"sites"
+            | b"campus"
+            | b"building"
+            | b"wing"
+            | b"hall"
+            | b"warehouse"
+            | b"depot"
+            | b"store"
+            | b"lab"
+            | b"labs"
+            | b"studio"
+            | b"theatre"
+            | b"auditorium"
+            | b"library"
+            | b"lounge"
+            | b"suite"
+            | b"centre"
+            | b"center"
+            | b"hub"
+    )
 }
 
 /// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone
@@ -200,7 +369,7 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
 }
 
 /// How many of `words` form the name, and how sure it is.
-fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
+fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
     let names = |f: u16| f & (GIVEN | SURNAME) != 0;
     let clear = |f: u16| names(f) && f & AMBIGUOUS == 0;
     // The longest prefix of names (initials and particles inside, not last).
@@ -236,6 +405,19 @@ fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
             return Some((k + 1, 0.7));
         }
     }
+    // Given names only (`Fatima Zahra`), then the run's last word, title
+    // case and unknown to the gazetteer: the surname.
+    if name_words >= 2
+        && flags[..len]
+            .iter()
+            .all(|&f| f == 0 || clear(f) && f & SURNAME == 0)
+        && len + 1 == words.len()
+        && words[len].shape == Shape::Title
+        && words[len].end - words[len].start >= 3
+        && !trade_word(b, &words[len])
+    {
+        return Some((len + 1, 0.8));
+    }
     if name_words >= 2 && any_clear {
         return Some((len, 0.85));
     }
@@ -250,6 +432,27 @@ fn judge(words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
         _ if len == 1 && clear_given => Some((1, 0.6)),
         _ => None,
     }
+}
+
+/// Does `w` end like a trade or a product, not a surname (`Trading`,
+/// `Electronics`, `Imports`, `Software`)?
+fn trade_word(b: &[u8], w: &Word) -> bool {
+    let w = &b[w.start..w.end];
+    [
+        &b"ing"[..],
+        b"ics",
+        b"ion",
+        b"ions",
+        b"ment",
+        b"ies",
+        b"ery",
+        b"ware",
+        b"works",
+        b"ports",
+        b"tech",
+    ]
+    .iter()
+    .any(|s| w.ends_with(s))
 }
 
 /// The name flags of a word: none for a stop word.

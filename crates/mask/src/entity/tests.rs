@@ -140,6 +140,16 @@ fn organisations_by_legal_form() {
         ["Royal Bank of Scotland plc"]
     );
     assert!(found("Ltd edition, limited stock").is_empty());
+    // Irish forms; a comma before `Inc.`.
+    assert_eq!(
+        found("Please bill Harbour Analytics DAC for the audit."),
+        ["Harbour Analytics DAC"]
+    );
+    assert_eq!(
+        found("Ashgrove Software, Inc. wants a report."),
+        ["Ashgrove Software, Inc."]
+    );
+    assert!(found("We use Dell, Intel and AMD parts.").is_empty());
 }
 
 #[test]
@@ -358,4 +368,262 @@ fn high_bits_counts_as_count_ones() {
         assert_eq!(super::high_bits(v), v.count_ones() as usize, "{v:#x}");
     }
     assert_eq!(super::high_bits(0x8080_8080_8080_8080), 8);
+}
+
+#[test]
+fn places_from_the_place_list_are_no_people() {
+    // Several words, looked up whole.
+    for text in [
+        "Ticket from the Hong Kong team about the VPN.",
+        "A Northern Ireland customer cannot pay.",
+        "The Hyde Park site lost power.",
+        "Our New South Wales office is closed.",
+        "Staff in Cape Town cannot log in.",
+        "The Marion County and Jackson County offices.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    // One word that is a surname and a place: a name only with context.
+    for text in [
+        "Orders from Galway and Mayo fail.",
+        "Registered in England and Wales.",
+        "The rollout covers Florida and Nevada.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    // `Saint-…` and `St-…` name a place.
+    assert_eq!(
+        person("Meet me on Saint-Denis tomorrow."),
+        Vec::<String>::new()
+    );
+    // A street word after a surname that is no given name: a place.
+    assert_eq!(person("Lunch is in Hyde Park."), Vec::<String>::new());
+    // A street word ending the name after a preposition of place.
+    assert_eq!(person("Meet at Albert Park at noon."), Vec::<String>::new());
+    // People still: a given name, then `Park`; a name beside a place.
+    assert_eq!(person("Ask Jisoo Park about it."), ["Jisoo Park"]);
+    assert_eq!(person("Hi Florence, the printer works."), ["Florence"]);
+    assert_eq!(person("Tom Hamilton lost his laptop."), ["Tom Hamilton"]);
+}
+
+#[test]
+fn rooms_and_sites_named_after_people_are_no_people() {
+    for text in [
+        "Please don't book the Kauri room tonight.",
+        "The workshop is in the Tui Room on Friday.",
+        "The Rimu boardroom screen is broken.",
+        "Move the printer to the Hamilton office.",
+        "The Grace Hopper lab is booked.",
+        "The Hilton issue is fixed.",
+        "Our Harvey account renewed.",
+        "We set up Tui for the new starter.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    assert_eq!(person("Hi Sarah, the room is booked."), ["Sarah"]);
+}
+
+#[test]
+fn greetings_in_other_languages_are_no_names() {
+    assert_eq!(person("Dia dhuit, Sarah Murphy here."), ["Sarah Murphy"]);
+    assert_eq!(person("Dia duit Sarah, any news?"), ["Sarah"]);
+    assert_eq!(person("Mōrena Hemi, the VPN is down."), ["Hemi"]);
+    assert_eq!(person("Shwmae Rhys, can you help?"), ["Rhys"]);
+    assert_eq!(
+        person("Tēnā koe, thanks for the help."),
+        Vec::<String>::new()
+    );
+    // Greetings to no one by name.
+    for text in [
+        "Hi Everyone, the server is down.",
+        "Hello All, quick update.",
+        "Morning Folks, VPN is back.",
+        "Hi There, my laptop broke.",
+        "Cheers Mate, all good.",
+        "Hi Guys, update below.",
+        "Kia ora Whānau, the hui has moved.",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+    assert_eq!(person("Thanks Heaps,\nSam Jones"), ["Sam Jones"]);
+}
+
+#[test]
+fn addresses_with_rural_delivery_highways_boxes_and_units() {
+    let addresses = |text: &str| -> Vec<String> {
+        entities(text)
+            .into_iter()
+            .filter(|(k, _)| k == "ADDRESS")
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let cases = [
+        // NZ rural delivery and state highways.
+        (
+            "The shed at 87 Totara Road, RD 2, Matamata 3472 has no signal.",
+            "87 Totara Road, RD 2, Matamata 3472",
+        ),
+        (
+            "Router for 455 State Highway 1, Waipu 0582 please.",
+            "455 State Highway 1, Waipu 0582",
+        ),
+        // Units: a Glasgow flat, chained units, a unit after the street.
+        (
+            "Post to Flat 2/1, 18 Hyndland Road, Glasgow G12 9UP today.",
+            "Flat 2/1, 18 Hyndland Road, Glasgow G12 9UP",
+        ),
+        (
+            "Ship to Suite 4, Level 3, 20 Bond Street, Sydney NSW 2000.",
+            "Suite 4, Level 3, 20 Bond Street, Sydney NSW 2000",
+        ),
+        (
+            "Send it to 900 Main St Apt 4C, Dallas, TX 75202.",
+            "900 Main St Apt 4C, Dallas, TX 75202",
+        ),
+        (
+            "We are at 10 Park Avenue, 12th Floor, Boston, MA 02116 now.",
+            "10 Park Avenue, 12th Floor, Boston, MA 02116",
+        ),
+        // A building's name before the number.
+        (
+            "Registered office: Harbour House, 5 Quay Street, Cork, T12 AB34.",
+            "Harbour House, 5 Quay Street, Cork, T12 AB34",
+        ),
+        // Post-office boxes.
+        (
+            "Remit to PO Box 5521, Hamilton 3242 by Friday.",
+            "PO Box 5521, Hamilton 3242",
+        ),
+        (
+            "Mail P.O. Box 77, Reno, NV 89504 today.",
+            "P.O. Box 77, Reno, NV 89504",
+        ),
+        (
+            "Unsere Adresse: Postfach 20 11 08, 80011 München.",
+            "Postfach 20 11 08, 80011 München",
+        ),
+        // No street type, but a locality and a postcode.
+        (
+            "Deliver to 7 Deansgate, Manchester M3 4LQ please.",
+            "7 Deansgate, Manchester M3 4LQ",
+        ),
+        // An estate, no house number.
+        (
+            "Engineer to Unit 9, Kingsway Business Park, Leeds LS2 7AB tomorrow.",
+            "Unit 9, Kingsway Business Park, Leeds LS2 7AB",
+        ),
+        // Québec: a comma after the number, a unit, the province in brackets.
+        (
+            "Adresse : 310, rue Sherbrooke Ouest, app. 4, Montréal (Québec) H3A 1B2.",
+            "310, rue Sherbrooke Ouest, app. 4, Montréal (Québec) H3A 1B2",
+        ),
+        // German `Am …kai`.
+        (
+            "Lieferung an Am Hafenkai 8, 20457 Hamburg bitte.",
+            "Am Hafenkai 8, 20457 Hamburg",
+        ),
+    ];
+    for (text, address) in cases {
+        assert_eq!(addresses(text), [address], "{text}");
+    }
+    // Lines: the locality and postcode below the street.
+    assert_eq!(
+        addresses("Corrib Ltd\n9 Dock Street\nGalway\nH91 A2B3"),
+        ["9 Dock Street\nGalway\nH91 A2B3"]
+    );
+    assert_eq!(
+        addresses("Acme LLC\n12 W Lake St, Suite 400\nChicago, IL 60601"),
+        ["12 W Lake St, Suite 400\nChicago, IL 60601"]
+    );
+    // Numbered streets, a unit on the line before, an Irish county, a
+    // third locality before the postcode.
+    assert_eq!(
+        addresses("Ship to 410 7th Ave, Brooklyn, NY 11215 today."),
+        ["410 7th Ave, Brooklyn, NY 11215"]
+    );
+    assert_eq!(
+        addresses("Ship to:\nKwame Mensah\nApt 4D\n220 East 21st Street\nNew York, NY 10010\nUSA"),
+        ["Apt 4D\n220 East 21st Street\nNew York, NY 10010"]
+    );
+    assert_eq!(
+        addresses("Office: 9920 109 Street NW, Edmonton, AB T5K 1H8."),
+        ["9920 109 Street NW, Edmonton, AB T5K 1H8"]
+    );
+    assert_eq!(
+        addresses("Send to 4 Main Street, Ennis, Co. Clare, V95 XR44 please."),
+        ["4 Main Street, Ennis, Co. Clare, V95 XR44"]
+    );
+    assert_eq!(
+        addresses("Flat 2, 10 London Road, Headington, Oxford, Oxfordshire OX3 9AA."),
+        ["Flat 2, 10 London Road, Headington, Oxford, Oxfordshire OX3 9AA"]
+    );
+    // In capitals.
+    assert_eq!(
+        addresses("SHIP TO: UNIT 2, 14 FACTORY ROAD, BELFAST VIC 3084"),
+        ["UNIT 2, 14 FACTORY ROAD, BELFAST VIC 3084"]
+    );
+    assert_eq!(addresses("SEE 4 MAIN ST, IT DEPT."), ["4 MAIN ST"]);
+    // Not addresses.
+    for text in [
+        "The old PO Box is closed.",
+        "We bought 3 Dell, 2 Lenovo laptops.",
+        "Reboot 2 Windows servers tonight.",
+        "On 4 March the Wellington team moved.",
+        "I have 2 Macs, Auckland 1010 is my postcode.",
+        "Ship 5 Laptops, Sydney NSW 2000 warehouse.",
+        "Build 2024 Edition, London SW1A 2AA release party.",
+        "Page 3 Summary, Toronto, ON M5V 2T6 office.",
+        "Version 2 Beta, London 2024 release notes.",
+    ] {
+        assert_eq!(addresses(text), Vec::<String>::new(), "{text}");
+    }
+}
+
+#[test]
+fn names_split_by_a_comma_a_stop_word_or_an_unknown_surname() {
+    // Outlook's `Surname, Given <email>`.
+    assert_eq!(
+        person("From: Whitfield, Mark <mark.whitfield@example.com>\nSent: today"),
+        ["Whitfield, Mark"]
+    );
+    // A stop word that is a name, between names (`Thu`: Thursday).
+    assert_eq!(
+        person("Good afternoon Nguyễn Thu Hà, your laptop is ready."),
+        ["Nguyễn Thu Hà"]
+    );
+    assert_eq!(person("Meeting moved to Thu 4 May."), Vec::<String>::new());
+    // Given names, then an unknown surname ending the run.
+    assert_eq!(
+        person("Fatima Zahra Okonjo cannot sign in."),
+        ["Fatima Zahra Okonjo"]
+    );
+    // Not a trade after the given names.
+    assert_eq!(
+        person("Fatima Noor Trading invoices are late."),
+        ["Fatima Noor"]
+    );
+    // An abbreviated street type is no name.
+    assert_eq!(
+        person("Turn left at 5th Ave, then right."),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn irish_welsh_and_accented_names() {
+    // Listed folded only (`siobhan`): found through the fold.
+    assert_eq!(
+        person("Dia duit Siobhán Kelly, any news?"),
+        ["Siobhán Kelly"]
+    );
+    // Welsh `ap` is a particle.
+    assert_eq!(
+        person("Please add Rhys ap Gruffydd to the group."),
+        ["Rhys ap Gruffydd"]
+    );
+    // Macrons are not folded: te reo Māori words are no names.
+    assert_eq!(
+        person("Ngā mihi nui, the printer works."),
+        Vec::<String>::new()
+    );
 }

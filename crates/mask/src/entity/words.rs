@@ -27,6 +27,32 @@ pub(crate) const GREETINGS: &[&str] = &[
     "bcc",
     "kia",
     "ora",
+    // Greetings of te reo Māori, Irish, Welsh, Pacific and European
+    // languages: the word after them is greeted, never a name itself
+    // (`Dia dhuit`, `Mōrena`, `Tēnā koe`, `Shwmae`).
+    "mōrena",
+    "morena",
+    "tēnā",
+    "tena",
+    "koe",
+    "kōrua",
+    "koutou",
+    "dia",
+    "dhuit",
+    "duit",
+    "shwmae",
+    "helo",
+    "diolch",
+    "bula",
+    "aloha",
+    "hola",
+    "ciao",
+    "salut",
+    "moin",
+    "servus",
+    "namaste",
+    "hiya",
+    "howdy",
 ];
 pub(crate) const STREET_TYPES: &[&str] = &[
     "av",
@@ -73,6 +99,8 @@ pub(crate) const STOP_WORDS: &[&str] = &[
     "accounts",
     "admin",
     "agent",
+    "allee",
+    "allée",
     "an",
     "and",
     "apr",
@@ -80,6 +108,7 @@ pub(crate) const STOP_WORDS: &[&str] = &[
     "as",
     "at",
     "aug",
+    "ave",
     "avenue",
     "bank",
     "be",
@@ -218,6 +247,37 @@ pub(crate) const STOP_WORDS: &[&str] = &[
     "your",
 ];
 
+/// Whom a greeting addresses when it greets no one by name (`Hi
+/// Everyone,`, `Cheers Mate`, `Thanks Heaps`): never a name.
+pub(crate) const GREETED_GROUPS: &[&str] = &[
+    "everyone",
+    "everybody",
+    "all",
+    "folks",
+    "there",
+    "heaps",
+    "mate",
+    "mates",
+    "guys",
+    "people",
+    "colleagues",
+    "gents",
+    "ladies",
+    "friends",
+    "both",
+    "whanau",
+    "whānau",
+    "katoa",
+    "crew",
+    "again",
+    "world",
+    "lads",
+    "boss",
+    "much",
+    "kindly",
+    "lot",
+];
+
 /// Geographic words: a name just before one names a place (`Hunter
 /// Valley`, `Rose Bay`, `George Street`, `Asia Pacific`).
 pub(crate) const PLACE_WORDS: &[&str] = &[
@@ -251,6 +311,15 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "airport",
     "station",
     "reserve",
+    "county",
+    "city",
+    "district",
+    "shire",
+    "market",
+    "junction",
+    "stadium",
+    "arena",
+    "mall",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
@@ -337,6 +406,12 @@ pub(crate) const STREET_AND_PLACE_WORDS: &[&str] = &[
     "quay",
 ];
 
+/// Words that key the address recognizers for post-office boxes and
+/// estates.
+pub(crate) const ADDRESS_KEYS: &[&str] = &[
+    "box", "bag", "postfach", "postbus", "park", "estate", "centre", "center",
+];
+
 /// Each list with the flag its words get in the lexicon.
 pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (TITLES, TITLE),
@@ -347,6 +422,8 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (STREET_AND_PLACE_WORDS, STREET | PLACE),
     (PARTICLES, PARTICLE),
     (DEMONYMS, STOP),
+    (GREETED_GROUPS, STOP),
     (CONTACT_WORDS, CONTACT),
     (PLACE_PREFIXES, PLACE_PREFIX),
+    (ADDRESS_KEYS, ADDRESS_KEY),
 ];
