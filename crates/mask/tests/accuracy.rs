@@ -2,9 +2,9 @@
 //! kind-correct): `dev.jsonl` (2,000 tickets of patterned identifiers),
 //! `entities.jsonl` (people, addresses, organisations and postcodes;
 //! authored in `entities.txt`, converted by `scripts/entity-devset`) and
-//! `entities-heldout.jsonl`, `entities-heldout2.jsonl` and
-//! `entities-heldout3.jsonl` (the same kinds, each written blind and scored
-//! once).
+//! `entities-heldout.jsonl` to `entities-heldout4.jsonl` (the same kinds,
+//! each written blind and scored once; the first three have since been
+//! tuned to).
 //!
 //! Run with `cargo test -p custodia-mask --test accuracy -- --nocapture` to
 //! see the tables.
@@ -216,7 +216,12 @@ fn check_held_out(name: &str, raw: &str, lines: usize, floors: [(&str, f64, f64)
     let (p, r, f) = prf(scores.total);
     println!("{name} overall: P {p:.4} R {r:.4} F1 {f:.4}");
     for (kind, precision, f1) in floors {
-        let (p, _, f) = prf(scores.per.get(kind).copied().unwrap_or_default());
+        let counts = scores.per.get(kind).copied().unwrap_or_default();
+        let (p, r, f) = prf(counts);
+        println!(
+            "{name} {kind:<13} gold {:>3}: P {p:.3} R {r:.3} F1 {f:.3}",
+            counts.tp + counts.fn_
+        );
         assert!(
             p >= precision,
             "{name} {kind} precision {p:.4} below {precision}"
@@ -304,6 +309,31 @@ fn held_out_3_entities_set() {
     );
 }
 
+/// The fourth held-out set: 250 ticket lines (82 with no entity) written
+/// blind, as the third was, while another session tuned the entity pass
+/// on the first three sets; scored once before that tuning was merged and
+/// once after, and nothing tuned to it since.
+#[test]
+fn held_out_4_entities_set() {
+    // Blind, before the tuning (main's f35ca00): PERSON P 0.825 F1 0.751;
+    // ADDRESS 0.840 / 0.730; ORGANIZATION 1.0 / 0.963; POSTCODE 0.800 /
+    // 0.348. After it (the merge of mask-precision): PERSON 0.901 / 0.812;
+    // ADDRESS 0.914 / 0.862; ORGANIZATION 1.0 / 0.988; POSTCODE 1.0 /
+    // 0.364. Floors: the second less about 0.05.
+    let floors = [
+        ("PERSON", 0.85, 0.76),
+        ("ADDRESS", 0.86, 0.81),
+        ("ORGANIZATION", 0.95, 0.93),
+        ("POSTCODE", 0.95, 0.31),
+    ];
+    check_held_out(
+        "held-out 4",
+        include_str!("data/entities-heldout4.jsonl"),
+        250,
+        floors,
+    );
+}
+
 /// What a masker leaves readable, whatever kind it names: per labelled
 /// kind, the entities and bytes that findings of any kind cover. A UK
 /// postcode found as `UK_POSTCODE` where the set says `POSTCODE`, or an
@@ -336,8 +366,8 @@ fn coverage(docs: &[Doc], detector: &Detector) -> BTreeMap<String, Coverage> {
     per
 }
 
-/// On the three held-out sets (each written blind; the first has since
-/// been tuned to), the share of people, addresses and postcodes masked
+/// On the four held-out sets (each written blind; the first three have
+/// since been tuned to), the share of people, addresses and postcodes masked
 /// whole, and of their bytes masked at all. Floors: the first measurement
 /// (2026-12-04) less about 0.05.
 #[test]
@@ -346,6 +376,7 @@ fn what_the_held_out_sets_leave_readable() {
         ("held-out", include_str!("data/entities-heldout.jsonl")),
         ("held-out 2", include_str!("data/entities-heldout2.jsonl")),
         ("held-out 3", include_str!("data/entities-heldout3.jsonl")),
+        ("held-out 4", include_str!("data/entities-heldout4.jsonl")),
     ];
     let detector = Detector::new();
     let mut total: BTreeMap<String, Coverage> = BTreeMap::new();
@@ -368,11 +399,13 @@ fn what_the_held_out_sets_leave_readable() {
     // Measured: PERSON 0.726 / 0.736, ADDRESS 0.693 / 0.752, POSTCODE
     // 0.721 / 0.655 (masked whole / bytes masked, the three sets together).
     // After the mask-precision branch: PERSON 0.807 / 0.829, ADDRESS
-    // 0.971 / 0.968, POSTCODE unchanged.
+    // 0.971 / 0.968, POSTCODE unchanged. With the fourth (blind) set added:
+    // PERSON 0.789 / 0.811, ADDRESS 0.926 / 0.936, POSTCODE 0.689 / 0.645
+    // (the fourth alone: 0.745 / 0.768, 0.831 / 0.868, 0.611 / 0.620).
     let floors = [
-        ("PERSON", 0.76, 0.78),
-        ("ADDRESS", 0.92, 0.92),
-        ("POSTCODE", 0.67, 0.60),
+        ("PERSON", 0.74, 0.76),
+        ("ADDRESS", 0.88, 0.89),
+        ("POSTCODE", 0.64, 0.60),
     ];
     for (kind, whole, bytes) in floors {
         let c = total.get(kind).copied().unwrap_or_default();
