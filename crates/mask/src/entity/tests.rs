@@ -18,12 +18,24 @@ fn entities(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn person(text: &str) -> Vec<String> {
+/// The values of the findings of `kind` in `text`.
+fn of_kind(text: &str, kind: &str) -> Vec<String> {
     entities(text)
         .into_iter()
-        .filter(|(k, _)| k == "PERSON")
+        .filter(|(k, _)| k == kind)
         .map(|(_, v)| v)
         .collect()
+}
+
+fn person(text: &str) -> Vec<String> {
+    of_kind(text, "PERSON")
+}
+
+/// No text of `texts` names a person.
+fn no_person(texts: &[&str]) {
+    for text in texts {
+        assert_eq!(person(text), Vec::<String>::new(), "{text:?}");
+    }
 }
 
 #[test]
@@ -68,13 +80,7 @@ fn common_words_and_places_need_context() {
 
 #[test]
 fn addresses_with_localities_states_and_postcodes() {
-    let found = |t: &str| -> Vec<String> {
-        entities(t)
-            .into_iter()
-            .filter(|(k, _)| k == "ADDRESS")
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let found = |t: &str| of_kind(t, "ADDRESS");
     assert_eq!(
         found("Our office at 14 Harbour St, Wellington 6011 is closed."),
         ["14 Harbour St, Wellington 6011"]
@@ -118,13 +124,7 @@ fn addresses_with_localities_states_and_postcodes() {
 
 #[test]
 fn organisations_by_legal_form() {
-    let found = |t: &str| -> Vec<String> {
-        entities(t)
-            .into_iter()
-            .filter(|(k, _)| k == "ORGANIZATION")
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let found = |t: &str| of_kind(t, "ORGANIZATION");
     assert_eq!(
         found("Invoice from Acme Logistics Pty Ltd is overdue."),
         ["Acme Logistics Pty Ltd"]
@@ -236,15 +236,13 @@ fn the_scanner_stops_for_every_capital_at_every_alignment() {
 
 #[test]
 fn places_that_start_with_a_name_are_no_people() {
-    for text in [
+    no_person(&[
         "He drove back from the Hunter Valley on Sunday.",
         "The Victoria Park office is closed.",
         "Our Rose Bay branch needs a new router.",
         "The Apple Store on George Street has the phones.",
         "Asia Pacific sales are up.",
-    ] {
-        assert_eq!(person(text), Vec::<String>::new(), "{text:?}");
-    }
+    ]);
     assert_eq!(person("Ask Sarah Jones about it."), ["Sarah Jones"]);
 }
 
@@ -268,13 +266,7 @@ fn capitalised_particles_titles_and_greetings() {
 
 #[test]
 fn organisations_with_particles_ampersands_and_a_final_full_stop() {
-    let orgs = |text: &str| -> Vec<String> {
-        entities(text)
-            .into_iter()
-            .filter(|(k, _)| k == "ORGANIZATION")
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let orgs = |text: &str| of_kind(text, "ORGANIZATION");
     assert_eq!(
         orgs("Contractor from Van der Berg Engineering B.V. needs Wi-Fi."),
         ["Van der Berg Engineering B.V."]
@@ -303,13 +295,7 @@ fn organisations_with_particles_ampersands_and_a_final_full_stop() {
 
 #[test]
 fn addresses_with_units_after_the_street_eircodes_and_french_streets() {
-    let addresses = |text: &str| -> Vec<String> {
-        entities(text)
-            .into_iter()
-            .filter(|(k, _)| k == "ADDRESS")
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let addresses = |text: &str| of_kind(text, "ADDRESS");
     assert_eq!(
         addresses("Send it to 500 Market St, Suite 200, San Francisco, CA 94105."),
         ["500 Market St, Suite 200, San Francisco, CA 94105"]
@@ -373,24 +359,20 @@ fn high_bits_counts_as_count_ones() {
 #[test]
 fn places_from_the_place_list_are_no_people() {
     // Several words, looked up whole.
-    for text in [
+    no_person(&[
         "Ticket from the Hong Kong team about the VPN.",
         "A Northern Ireland customer cannot pay.",
         "The Hyde Park site lost power.",
         "Our New South Wales office is closed.",
         "Staff in Cape Town cannot log in.",
         "The Marion County and Jackson County offices.",
-    ] {
-        assert_eq!(person(text), Vec::<String>::new(), "{text}");
-    }
+    ]);
     // One word that is a surname and a place: a name only with context.
-    for text in [
+    no_person(&[
         "Orders from Galway and Mayo fail.",
         "Registered in England and Wales.",
         "The rollout covers Florida and Nevada.",
-    ] {
-        assert_eq!(person(text), Vec::<String>::new(), "{text}");
-    }
+    ]);
     // `Saint-…` and `St-…` name a place.
     assert_eq!(
         person("Meet me on Saint-Denis tomorrow."),
@@ -408,7 +390,7 @@ fn places_from_the_place_list_are_no_people() {
 
 #[test]
 fn rooms_and_sites_named_after_people_are_no_people() {
-    for text in [
+    no_person(&[
         "Please don't book the Kauri room tonight.",
         "The workshop is in the Tui Room on Friday.",
         "The Rimu boardroom screen is broken.",
@@ -417,9 +399,7 @@ fn rooms_and_sites_named_after_people_are_no_people() {
         "The Hilton issue is fixed.",
         "Our Harvey account renewed.",
         "We set up Tui for the new starter.",
-    ] {
-        assert_eq!(person(text), Vec::<String>::new(), "{text}");
-    }
+    ]);
     assert_eq!(person("Hi Sarah, the room is booked."), ["Sarah"]);
 }
 
@@ -434,7 +414,7 @@ fn greetings_in_other_languages_are_no_names() {
         Vec::<String>::new()
     );
     // Greetings to no one by name.
-    for text in [
+    no_person(&[
         "Hi Everyone, the server is down.",
         "Hello All, quick update.",
         "Morning Folks, VPN is back.",
@@ -442,21 +422,13 @@ fn greetings_in_other_languages_are_no_names() {
         "Cheers Mate, all good.",
         "Hi Guys, update below.",
         "Kia ora Whānau, the hui has moved.",
-    ] {
-        assert_eq!(person(text), Vec::<String>::new(), "{text}");
-    }
+    ]);
     assert_eq!(person("Thanks Heaps,\nSam Jones"), ["Sam Jones"]);
 }
 
 #[test]
 fn addresses_with_rural_delivery_highways_boxes_and_units() {
-    let addresses = |text: &str| -> Vec<String> {
-        entities(text)
-            .into_iter()
-            .filter(|(k, _)| k == "ADDRESS")
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let addresses = |text: &str| of_kind(text, "ADDRESS");
     let cases = [
         // NZ rural delivery and state highways.
         (
