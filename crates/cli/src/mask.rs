@@ -362,7 +362,15 @@ fn jsonl_line(
             out.extend_from_slice(b"{\"end\":");
             json_to(out, &f.end);
             out.extend_from_slice(b",\"kind\":");
-            str_to(out, f.kind.as_str());
+            if let custodia_mask::Kind::Custom(name) = &f.kind {
+                str_to(out, name);
+            } else {
+                // A built-in kind's name is upper-case ASCII and `_`:
+                // nothing to escape.
+                out.push(b'"');
+                out.extend_from_slice(f.kind.as_str().as_bytes());
+                out.push(b'"');
+            }
             out.extend_from_slice(b",\"score\":");
             score_to(out, &mut share.scores, f.score);
             out.extend_from_slice(b",\"start\":");
