@@ -460,12 +460,13 @@ fn plain_str(line: &[u8], at: usize) -> Option<(&[u8], usize)> {
         return None;
     }
     let body = &rest[..len];
-    // No early exit: this compiles to a vector loop (the least and the
-    // greatest byte). ASCII needs no UTF-8 check.
-    let (least, greatest) = body
+    // No early exit: this compiles to a vector loop. A byte outside
+    // 0x20..0x80 (a control character, or not ASCII) sends the string to
+    // the exact checks; ASCII needs no UTF-8 check.
+    let outside = body
         .iter()
-        .fold((u8::MAX, 0u8), |(lo, hi), &b| (lo.min(b), hi.max(b)));
-    if least < 0x20 || (greatest >= 0x80 && std::str::from_utf8(body).is_err()) {
+        .fold(0u8, |any, &b| any | u8::from(b.wrapping_sub(0x20) >= 0x60));
+    if outside != 0 && (body.iter().any(|&b| b < 0x20) || std::str::from_utf8(body).is_err()) {
         return None;
     }
     Some((body, at + len + 2))
