@@ -326,23 +326,33 @@ fn jsonl_line(
     n: usize,
     share: &mut JsonlShare,
 ) -> Result<(), String> {
-    let text = std::str::from_utf8(line).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
-    // A line that opens an object is not blank (most: no trim to run).
-    if !text.starts_with('{') && text.trim().is_empty() {
-        return Ok(());
-    }
-    let parsed: JsonlLine<'_> = serde_json::from_str(text).map_err(|e| {
-        if e.is_data() {
-            format!("line {n}: expected an object with a string \"text\": {e}")
-        } else {
-            format!("line {n}: not JSON: {e}")
+    let slow;
+    // `text` is UTF-8 (checked either way).
+    let (id, text): (&[u8], &[u8]) = if let Some(fast) = plain_line(line) {
+        fast
+    } else {
+        let whole = std::str::from_utf8(line).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
+        // A line that opens an object is not blank (most: no trim to run).
+        if !whole.starts_with('{') && whole.trim().is_empty() {
+            return Ok(());
         }
-    })?;
+        let parsed: JsonlLine<'_> = serde_json::from_str(whole).map_err(|e| {
+            if e.is_data() {
+                format!("line {n}: expected an object with a string \"text\": {e}")
+            } else {
+                format!("line {n}: not JSON: {e}")
+            }
+        })?;
+        slow = parsed;
+        (
+            slow.id.map_or("null", |id| id.get()).as_bytes(),
+            slow.text.as_bytes(),
+        )
+    };
     // Keys in sorted order, as the output has always been (serde_json's map).
     let out = &mut share.out;
-    let id = parsed.id.map_or("null", |id| id.get()).as_bytes();
     if detect {
-        let findings = masker.detector().detect(&parsed.text);
+        let findings = masker.detector().detect_bytes(text, None);
         share.found |= !findings.is_empty();
         out.extend_from_slice(b"{\"entities\":[");
         for (i, f) in findings.iter().enumerate() {
@@ -352,7 +362,15 @@ fn jsonl_line(
             out.extend_from_slice(b"{\"end\":");
             json_to(out, &f.end);
             out.extend_from_slice(b",\"kind\":");
-            json_to(out, f.kind.as_str());
+            if let custodia_mask::Kind::Custom(name) = &f.kind {
+                str_to(out, name);
+            } else {
+                // A built-in kind's name is upper-case ASCII and `_`:
+                // nothing to escape.
+                out.push(b'"');
+                out.extend_from_slice(f.kind.as_str().as_bytes());
+                out.push(b'"');
+            }
             out.extend_from_slice(b",\"score\":");
             score_to(out, &mut share.scores, f.score);
             out.extend_from_slice(b",\"start\":");
@@ -363,17 +381,115 @@ fn jsonl_line(
         out.extend_from_slice(id);
         out.extend_from_slice(b"}\n");
     } else {
-        let masked = masker
-            .mask(&parsed.text)
-            .map_err(|e| format!("line {n}: {e}"))?;
+        let text = std::str::from_utf8(text).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
+        let masked = masker.mask(text).map_err(|e| format!("line {n}: {e}"))?;
         share.found |= masked.report.counts.values().any(|&count| count > 0);
         out.extend_from_slice(b"{\"id\":");
         out.extend_from_slice(id);
         out.extend_from_slice(b",\"text\":");
-        json_to(out, &masked.text);
+        str_to(out, &masked.text);
         out.extend_from_slice(b"}\n");
     }
     Ok(())
+}
+
+/// The id (as written) and text of a line in the usual shape: one object
+/// with a string "id" (optional) and a string "text", no other key, no escape
+/// in either string, nothing after the object but whitespace. `None` for
+/// anything else, which goes through `serde_json` (and its errors) instead;
+/// for the lines it takes this gives what that path gives.
+fn plain_line(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut at = skip_ws(line, 0);
+    if line.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut id = None;
+    let mut text = None;
+    loop {
+        at = skip_ws(line, at + 1);
+        // The two keys, compared whole: no scan for their closing quotes.
+        let rest = line.get(at..)?;
+        let (key, end): (&[u8], usize) = if rest.starts_with(b"\"text\"") {
+            (b"text", at + 6)
+        } else if rest.starts_with(b"\"id\"") {
+            (b"id", at + 4)
+        } else {
+            return None;
+        };
+        at = skip_ws(line, end);
+        if line.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_ws(line, at + 1);
+        let (value, end) = plain_str(line, at)?;
+        match key {
+            b"id" if id.is_none() => id = Some(&line[at..end]),
+            b"text" if text.is_none() => text = Some(value),
+            _ => return None,
+        }
+        at = skip_ws(line, end);
+        match line.get(at) {
+            Some(b',') => {}
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    if skip_ws(line, at + 1) != line.len() {
+        return None;
+    }
+    Some((id.unwrap_or(b"null"), text?))
+}
+
+/// The index of the first byte at or after `at` that is not JSON whitespace.
+fn skip_ws(line: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = line.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The string opening at `at` and the index after its closing quote, if it
+/// has no escape and no control character and is UTF-8.
+fn plain_str(line: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    if line.get(at) != Some(&b'"') {
+        return None;
+    }
+    let rest = line.get(at + 1..)?;
+    let len = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest[len] != b'"' {
+        return None;
+    }
+    let body = &rest[..len];
+    // No early exit: this compiles to a vector loop. A byte outside
+    // 0x20..0x80 (a control character, or not ASCII) sends the string to
+    // the exact checks; ASCII needs no UTF-8 check.
+    let outside = body
+        .iter()
+        .fold(0u8, |any, &b| any | u8::from(b.wrapping_sub(0x20) >= 0x60));
+    if outside != 0 && (body.iter().any(|&b| b < 0x20) || std::str::from_utf8(body).is_err()) {
+        return None;
+    }
+    Some((body, at + len + 2))
+}
+
+/// Appends `s` as a JSON string, as `serde_json` writes it: runs of bytes
+/// that need no escape are copied whole.
+fn str_to(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let escape = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let needs_escape = if bytes.len() < 32 {
+        bytes.iter().any(|&b| escape(b))
+    } else {
+        // No early exit: a vector loop.
+        bytes.iter().fold(false, |any, &b| any | escape(b))
+    };
+    if needs_escape {
+        json_to(out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+    }
 }
 
 /// Appends `value` as JSON (a string or a number cannot fail to serialise).

@@ -275,3 +275,52 @@ fn jsonl_over_several_batches_equals_masking_each_line_in_order() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("line {bad_at}:")), "{err}");
 }
+
+#[test]
+fn jsonl_lines_with_escapes_spaces_and_other_shapes() {
+    // Plain lines take a hand-written path, the rest serde_json's: the
+    // output and the errors are the same either way.
+    let input = "{\"id\": \"a\", \"text\": \"h\\u00e9llo \\\"q\\\"\\n\"}\n \
+                 {\"text\":\"h\u{e9}llo\"} \r\n\
+                 {\"text\":\"x\",\"id\":7}\n\
+                 {\"id\":\"b\",\"extra\":1,\"text\":\"x\"}\n\
+                 \n\
+                 {\"id\":\"c\",\"text\":\"\"}";
+    let o = custodia(&["--jsonl"], input.as_bytes());
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "{\"id\":\"a\",\"text\":\"h\u{e9}llo \\\"q\\\"\\n\"}\n\
+         {\"id\":null,\"text\":\"h\u{e9}llo\"}\n\
+         {\"id\":7,\"text\":\"x\"}\n\
+         {\"id\":\"b\",\"text\":\"x\"}\n\
+         {\"id\":\"c\",\"text\":\"\"}\n"
+    );
+    let o = custodia(
+        &["--jsonl", "--detect"],
+        b"{\"id\": \"a\" , \"text\" : \"a\\tb\"}\n",
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "{\"entities\":[],\"id\":\"a\"}\n");
+    for (stdin, needle) in [
+        (
+            &b"{\"text\":\"a\",\"text\":\"b\"}\n"[..],
+            "line 1: expected an object",
+        ),
+        (&b"{\"text\":\"a\tb\"}\n"[..], "line 1: not JSON"),
+        (
+            &b"{\"id\":\"\xff\",\"text\":\"a\"}\n"[..],
+            "line 1: not UTF-8",
+        ),
+        (&b"{\"text\":\"\xc3\"}\n"[..], "line 1: not UTF-8"),
+        (&b"{\"text\":\"a\"} x\n"[..], "line 1: not JSON"),
+        (&b"{\"text\":\"a\"\n"[..], "line 1: not JSON"),
+    ] {
+        for args in [&["--jsonl"][..], &["--jsonl", "--detect"][..]] {
+            let o = custodia(args, stdin);
+            assert_eq!(o.status.code(), Some(2), "{stdin:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains(needle), "{stdin:?}: {err}");
+        }
+    }
+}
