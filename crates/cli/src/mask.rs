@@ -519,3 +519,107 @@ fn score_to(out: &mut Vec<u8>, cache: &mut Vec<(u32, Vec<u8>)>, s: f32) {
 fn score(s: f32) -> f64 {
     (f64::from(s) * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{JsonlLine, plain_line};
+    use proptest::prelude::*;
+
+    /// Lines in and near the usual shape: objects of zero to three
+    /// members whose keys, values, separators and whitespace are drawn
+    /// from pieces that are valid, escaped, control, non-ASCII or stray.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let ws = prop_oneof![
+            3 => Just(b"".to_vec()),
+            1 => Just(b" ".to_vec()),
+            1 => Just(b" \t\r\n".to_vec()),
+            1 => Just(b"\x0b".to_vec()),
+        ];
+        let key = prop_oneof![
+            3 => Just(b"\"text\"".to_vec()),
+            2 => Just(b"\"id\"".to_vec()),
+            1 => Just(b"\"other\"".to_vec()),
+            1 => Just(b"\"te\\u0078t\"".to_vec()),
+            1 => Just(b"text".to_vec()),
+        ];
+        let value = prop_oneof![
+            3 => Just(b"\"Sarah 021 555 0192\"".to_vec()),
+            1 => Just(b"\"a\\\"b\"".to_vec()),
+            1 => Just(b"\"\\u00e9\"".to_vec()),
+            2 => Just("\"Māori é\"".as_bytes().to_vec()),
+            1 => Just(b"\"\x01\"".to_vec()),
+            1 => Just(b"\"\xff\"".to_vec()),
+            1 => Just(b"\"\x7f/\"".to_vec()),
+            1 => Just(b"\"unclosed".to_vec()),
+            1 => Just(b"12".to_vec()),
+            1 => Just(b"null".to_vec()),
+        ];
+        let member = (ws.clone(), key, ws.clone(), ws.clone(), value, ws.clone())
+            .prop_map(|(a, k, b, c, v, d)| [a, k, b, b":".to_vec(), c, v, d].concat());
+        let separator = prop_oneof![4 => Just(b",".to_vec()), 1 => Just(b",,".to_vec()), 1 => Just(b"".to_vec())];
+        let tail = prop_oneof![
+            4 => Just(b"".to_vec()),
+            1 => Just(b" x".to_vec()),
+            1 => Just(b"}".to_vec()),
+            1 => proptest::collection::vec(any::<u8>(), 1..3),
+        ];
+        (
+            ws.clone(),
+            proptest::collection::vec((member, separator), 0..4),
+            prop_oneof![4 => Just(b"}".to_vec()), 1 => Just(b"".to_vec())],
+            ws,
+            tail,
+        )
+            .prop_map(|(lead, members, close, ws, tail)| {
+                let mut line = lead;
+                line.push(b'{');
+                let last = members.len().saturating_sub(1);
+                for (i, (member, separator)) in members.into_iter().enumerate() {
+                    line.extend(member);
+                    if i < last {
+                        line.extend(separator);
+                    }
+                }
+                [line, close, ws, tail].concat()
+            })
+    }
+
+    proptest! {
+        /// What the fast path takes, `serde_json` reads the same way.
+        #[test]
+        fn the_fast_path_agrees_with_serde_json(line in line()) {
+            let taken = plain_line(&line);
+            if let Ok(whole) = std::str::from_utf8(&line)
+                && let Ok(parsed) = serde_json::from_str::<JsonlLine<'_>>(whole)
+                && !whole.contains('\\')
+                && !whole.contains("other")
+                && !whole.contains(|c: char| c < ' ' && !" \t\r\n".contains(c))
+                && whole.matches("\"id\"").count() < 2
+            {
+                // Plain strings only, known keys once each: the fast path takes it.
+                prop_assert!(taken.is_some() || parsed.id.is_some_and(|id| !id.get().starts_with('"')), "{whole:?}");
+            }
+            if let Some((id, text)) = taken {
+                let whole = std::str::from_utf8(&line).expect("a taken line is UTF-8");
+                let parsed: JsonlLine<'_> =
+                    serde_json::from_str(whole).expect("a taken line is JSON");
+                prop_assert_eq!(parsed.id.map_or("null", |id| id.get()).as_bytes(), id);
+                prop_assert_eq!(parsed.text.as_bytes(), text);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = plain_line(&line);
+        }
+    }
+
+    #[test]
+    fn the_usual_shape_is_taken() {
+        let line = br#" {"id": "t-1", "text":"Hi Sarah"} "#;
+        assert_eq!(plain_line(line), Some((&br#""t-1""#[..], &b"Hi Sarah"[..])));
+        assert_eq!(plain_line(br#"{"text":"a\"b"}"#), None);
+        assert_eq!(plain_line(br#"{"text":"a","text":"b"}"#), None);
+        assert_eq!(plain_line(br#"{"text":"a"} x"#), None);
+    }
+}
