@@ -285,9 +285,9 @@ fn venue_after(b: &[u8], end: usize) -> bool {
     if b.get(s + n).is_some_and(u8::is_ascii_alphanumeric) {
         return false;
     }
-    let mut w = [0u8; 12];
-    w[..n].copy_from_slice(&b[s..s + n]);
-    w.make_ascii_lowercase();
+    let Some(w) = lower_ascii::<12>(&b[s..s + n]) else {
+        return false;
+    };
     matches!(
         &w[..n],
         b"room"
