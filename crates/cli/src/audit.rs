@@ -566,10 +566,7 @@ fn recovery_text(
         return format!("{value}\n");
     }
     let mut text = match recovery {
-        None => format!(
-            "nothing to recover in {}: no damaged record or torn tail\n",
-            dir.display()
-        ),
+        None => nothing_to_recover(dir),
         Some(r) => {
             let mut text = format!(
                 "recovered {}: cut at {}\nkept {} records\n",
@@ -600,6 +597,14 @@ fn recovery_text(
     text
 }
 
+/// What `audit recover` says of a log with no damage and no torn tail.
+fn nothing_to_recover(dir: &Path) -> String {
+    format!(
+        "nothing to recover in {}: no damaged record or torn tail\n",
+        dir.display()
+    )
+}
+
 /// What `audit recover --dry-run` found, as text or JSON.
 fn plan_text(dir: &Path, plan: Option<&RecoveryPlan>, json: bool) -> String {
     if json {
@@ -616,10 +621,7 @@ fn plan_text(dir: &Path, plan: Option<&RecoveryPlan>, json: bool) -> String {
         return format!("{value}\n");
     }
     let Some(plan) = plan else {
-        return format!(
-            "nothing to recover in {}: no damaged record or torn tail\n",
-            dir.display()
-        );
+        return nothing_to_recover(dir);
     };
     let mut text = format!("would cut {} at {}\n", dir.display(), plan.reason);
     if let Some(kept) = plan.kept {
