@@ -22,7 +22,11 @@
 //! Both run in this process on one tokio runtime, with the client; each
 //! route is measured on both servers back to back. Every request must
 //! succeed (the run fails otherwise). Reported: throughput (requests/s over
-//! the wall time of the batch) and p50/p99 latency.
+//! the wall time of the batch), p50/p99 latency, and CPU milliseconds a
+//! request on each side of the socket: this process (client and servers)
+//! and the PostgreSQL cluster, read from `/proc` (Linux). The CPU ratio is
+//! the steadier figure on a shared machine: throughput moves with whatever
+//! else runs, the work a request costs does not.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -304,6 +308,85 @@ struct Measured {
     latencies: Vec<Duration>,
 }
 
+/// CPU time (user + system) spent by this process (client and both servers)
+/// and by the PostgreSQL cluster, from `/proc`. On two shared cores the
+/// wall-clock ratio moves with whatever else runs; CPU per request does not,
+/// and says on which side of the socket a layer's cost lands.
+#[derive(Clone, Copy)]
+struct Cpu {
+    process: f64,
+    postgres: f64,
+}
+
+impl Cpu {
+    /// Now. The cluster is the postmaster named in `data_directory`'s
+    /// `postmaster.pid`, its live children, and the children it reaped.
+    fn now(data_directory: &std::path::Path) -> Result<Self, Error> {
+        let pid = std::fs::read_to_string(data_directory.join("postmaster.pid"))?;
+        let postmaster: u32 = pid
+            .lines()
+            .next()
+            .ok_or("empty postmaster.pid")?
+            .trim()
+            .parse()?;
+        let mut postgres = 0.0;
+        for entry in std::fs::read_dir("/proc")? {
+            let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            // A process may end between listing and reading.
+            let Ok(stat) = ProcStat::read(pid) else {
+                continue;
+            };
+            if pid == postmaster {
+                postgres += stat.own + stat.reaped;
+            } else if stat.parent == postmaster {
+                postgres += stat.own;
+            }
+        }
+        Ok(Self {
+            process: ProcStat::read(std::process::id())?.own,
+            postgres,
+        })
+    }
+
+    /// Milliseconds a request, each side, since `before`.
+    fn per_request(&self, before: &Cpu, requests: usize) -> (f64, f64) {
+        let per = |a: f64, b: f64| (a - b) * 1000.0 / requests as f64;
+        (
+            per(self.process, before.process),
+            per(self.postgres, before.postgres),
+        )
+    }
+}
+
+/// The fields of `/proc/PID/stat` the CPU count needs, in seconds.
+struct ProcStat {
+    parent: u32,
+    own: f64,
+    reaped: f64,
+}
+
+impl ProcStat {
+    /// Linux's clock tick (`getconf CLK_TCK`), 100 on every mainstream build.
+    const TICKS: f64 = 100.0;
+
+    fn read(pid: u32) -> Result<Self, Error> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // The command name may hold spaces and parentheses: fields follow the last ')'.
+        let rest = stat.rsplit_once(')').ok_or("bad /proc stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| -> Result<f64, Error> {
+            Ok(fields.get(i).ok_or("short /proc stat")?.parse::<f64>()? / Self::TICKS)
+        };
+        Ok(Self {
+            parent: fields.get(1).ok_or("short /proc stat")?.parse()?,
+            own: field(11)? + field(12)?,
+            reaped: field(13)? + field(14)?,
+        })
+    }
+}
+
 impl Measured {
     fn throughput(&self) -> f64 {
         self.latencies.len() as f64 / self.wall.as_secs_f64()
@@ -440,15 +523,29 @@ async fn run(args: Args) -> Result<(), Error> {
         args.rounds,
         if args.audit_reads { "" } else { "not " }
     );
+    let data_directory: String = query::<Postgres>("SHOW data_directory")
+        .fetch_one(&admin)
+        .await?
+        .try_get(0)?;
+    let data_directory = std::path::PathBuf::from(data_directory);
     println!(
-        "{:<6} {:<8} {:<9} {:>12} {:>9} {:>9} {:>8}",
-        "round", "route", "layers", "requests/s", "p50 ms", "p99 ms", "staged"
+        "{:<6} {:<8} {:<9} {:>12} {:>9} {:>9} {:>8} {:>14} {:>13}",
+        "round",
+        "route",
+        "layers",
+        "requests/s",
+        "p50 ms",
+        "p99 ms",
+        "staged",
+        "cpu ms: self",
+        "postgres"
     );
     let outbox = format!("SELECT count(*) FROM {custodia_schema}.custodia_audit_outbox");
     let mut ratios: Vec<(&str, Vec<f64>)> = vec![("create", Vec::new()), ("read", Vec::new())];
+    let mut cpu_ratios: Vec<Vec<f64>> = vec![Vec::new(), Vec::new()];
     for round in 1..=args.rounds {
-        for (route, route_ratios) in &mut ratios {
-            let mut rates = Vec::new();
+        for ((route, route_ratios), route_cpu) in ratios.iter_mut().zip(&mut cpu_ratios) {
+            let (mut rates, mut cpus) = (Vec::new(), Vec::new());
             for (name, http) in [("plain", &plain), ("custodia", &custodia)] {
                 // Warm up (connections, caches, prepared statements) and, for
                 // reads, the tickets to read; start with the log drained.
@@ -459,6 +556,7 @@ async fn run(args: Args) -> Result<(), Error> {
                         .execute(&admin)
                         .await?;
                 }
+                let cpu_before = Cpu::now(&data_directory)?;
                 let mut measured = match *route {
                     "create" => {
                         batch(http, n, c, |i| {
@@ -482,27 +580,28 @@ async fn run(args: Args) -> Result<(), Error> {
                     0
                 };
                 measured.wall += started.elapsed();
+                let (cpu_self, cpu_pg) = Cpu::now(&data_directory)?.per_request(&cpu_before, n);
                 println!(
-                    "{round:<6} {route:<8} {name:<9} {:>12.0} {:>9.2} {:>9.2} {staged:>8}",
+                    "{round:<6} {route:<8} {name:<9} {:>12.0} {:>9.2} {:>9.2} {staged:>8} {cpu_self:>14.3} {cpu_pg:>13.3}",
                     measured.throughput(),
                     ms(measured.percentile(50.0)),
                     ms(measured.percentile(99.0))
                 );
                 rates.push(measured.throughput());
+                cpus.push(cpu_self + cpu_pg);
                 if args.statements {
                     statements(&admin, &app_role, n).await?;
                 }
             }
             route_ratios.push(rates[0] / rates[1]);
+            route_cpu.push(cpus[1] / cpus[0]);
         }
     }
-    for (route, mut each) in ratios {
-        each.sort_by(f64::total_cmp);
-        let listed: Vec<String> = each.iter().map(|r| format!("{r:.2}")).collect();
+    for ((route, each), cpu) in ratios.into_iter().zip(cpu_ratios) {
         println!(
-            "{route}: plain/custodia throughput, median {:.2}x (rounds: {})",
-            each[each.len() / 2],
-            listed.join(", ")
+            "{route}: plain/custodia throughput, median {}; custodia/plain CPU a request (self + postgres), median {}",
+            median_of(each),
+            median_of(cpu)
         );
     }
     server.stop().await;
@@ -512,6 +611,17 @@ async fn run(args: Args) -> Result<(), Error> {
             .await?;
     }
     Ok(())
+}
+
+/// `1.23x (rounds: 1.20, 1.23, 1.31)`.
+fn median_of(mut rounds: Vec<f64>) -> String {
+    rounds.sort_by(f64::total_cmp);
+    let listed: Vec<String> = rounds.iter().map(|r| format!("{r:.2}")).collect();
+    format!(
+        "{:.2}x (rounds: {})",
+        rounds[rounds.len() / 2],
+        listed.join(", ")
+    )
 }
 
 /// Prints the statements the application role ran since the last reset,
