@@ -628,26 +628,29 @@ fn median_of(mut rounds: Vec<f64>) -> String {
 /// per request of a batch of `n` (calls / n), most frequent first.
 async fn statements(admin: &PgPool, role: &str, n: usize) -> Result<(), Error> {
     let rows = query::<Postgres>(
-        "SELECT calls, query FROM public.pg_stat_statements \
+        "SELECT calls, total_exec_time, query FROM public.pg_stat_statements \
          WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = $1) ORDER BY calls DESC",
     )
     .bind(role)
     .fetch_all(admin)
     .await?;
-    let mut total = 0.0;
+    let (mut total, mut total_us) = (0.0, 0.0);
     for row in &rows {
         let calls = row.try_get::<i64, _>(0)? as f64 / n as f64;
+        // Execution time only: parsing, the network and the commit's flush are not in it.
+        let us = row.try_get::<f64, _>(1)? * 1000.0 / n as f64;
         total += calls;
-        let text: String = row.try_get(1)?;
+        total_us += us;
+        let text: String = row.try_get(2)?;
         let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if calls >= 0.001 {
             println!(
-                "         {calls:>8.3}  {}",
-                text.chars().take(110).collect::<String>()
+                "         {calls:>8.3} {us:>8.1} µs  {}",
+                text.chars().take(100).collect::<String>()
             );
         }
     }
-    println!("         {total:>8.3}  statements per request");
+    println!("         {total:>8.3} {total_us:>8.1} µs  statements and execution time per request");
     Ok(())
 }
 
