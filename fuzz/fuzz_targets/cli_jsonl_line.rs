@@ -1,0 +1,31 @@
+//! `custodia mask --jsonl`'s fast line reader on arbitrary bytes: it never
+//! panics, and a line it takes is one `serde_json` reads the same way (an
+//! object whose "text" is the same string and whose "id", if any, is the
+//! same string written the same way), since every line it declines goes
+//! through `serde_json` instead.
+
+#![no_main]
+
+use custodia_cli::jsonl::plain_line;
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+fuzz_target!(|line: &[u8]| {
+    let Some((id, text)) = plain_line(line) else {
+        return;
+    };
+    let parsed: Value = serde_json::from_slice(line).expect("a taken line is JSON");
+    let members = parsed.as_object().expect("a taken line is an object");
+    assert_eq!(
+        members.get("text").and_then(Value::as_str).map(str::as_bytes),
+        Some(text)
+    );
+    match members.get("id") {
+        None => assert_eq!(id, b"null"),
+        Some(value) => {
+            assert!(value.is_string(), "a taken id is a string");
+            assert_eq!(serde_json::to_vec(value).expect("a string serialises"), id);
+        }
+    }
+    assert!(members.keys().all(|k| k == "id" || k == "text"));
+});
