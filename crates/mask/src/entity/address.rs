@@ -39,6 +39,25 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
                 .flatten()
         })
         .or_else(|| bare_street(pass, run))
+        .or_else(|| rural_delivery(pass, run))
+}
+
+/// A rural delivery round with no street: `RD 9, Gore 9779`, sure only
+/// with a locality and a four-digit postcode after it.
+fn rural_delivery(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let w = run.words().first()?;
+    if &b[w.start..w.end] != b"RD" {
+        return None;
+    }
+    let number = number_at(b, w.end)?;
+    let locality = comma_locality(b, number)?;
+    let code = postcode(b, locality)?;
+    if code - locality != 5 || !b[locality + 1..code].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    pass.push(w.start, code, K::Address, SCORE, RECOGNIZER);
+    Some((0, code))
 }
 
 /// May the word `w` be a street with no type, alone in its run (`42
@@ -136,7 +155,7 @@ fn estate(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let k = words.iter().position(|w| {
         matches!(
             &b[w.start..w.end],
-            b"Park" | b"Estate" | b"Centre" | b"Center"
+            b"Park" | b"Estate" | b"Centre" | b"Center" | b"Quay" | b"Court"
         )
     })?;
     if k == 0 || !words[..k].iter().all(|w| w.shape == Shape::Title) {
@@ -206,6 +225,17 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 /// Where a lower-case French street type (`rue`, `avenue`, `allée`) just
 /// before `s` starts, with a number before it.
 pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
+    // `chemin du Lac-Noir`, `rue de la Commune`: past the particle.
+    let s = match b.get(s.wrapping_sub(2)) {
+        Some(b'u' | b'e' | b'a' | b's') => {
+            let head = &b[..s];
+            [&b" de la "[..], b" du ", b" des ", b" de "]
+                .iter()
+                .find(|p| head.ends_with(p))
+                .map_or(s, |p| s - p.len() + 1)
+        }
+        _ => s,
+    };
     let ty_end = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
     // The types end in `e`, `n`, `d`, `i` (or `é`'s last byte).
     if !matches!(
@@ -468,7 +498,9 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
     let start = start.or_else(|| unit_line_before(b, p));
     let s = start.unwrap_or(p);
     match building_before(b, s) {
-        Some(s) => Some(s),
+        // `Flat 12, Ashdown Court, 5 Tilbury Road`: a unit in the
+        // building.
+        Some(s) => Some(unit_before(b, s).unwrap_or(s)),
         None => start,
     }
 }
@@ -513,6 +545,10 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
             | b"Farm"
             | b"Barn"
             | b"Plaza"
+            | b"Court"
+            | b"Mansions"
+            | b"Apartments"
+            | b"Flats"
     );
     building.then_some(first?)
 }
@@ -520,6 +556,9 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
 /// `Unit 4, ` / `Flat 2 ` / `Apt 5B, ` / `Suite 300, ` / `Level 3, ` before
 /// the house number at `p`: the unit's start.
 fn unit_before(b: &[u8], p: usize) -> Option<usize> {
+    if let Some(s) = floor_before(b, p) {
+        return Some(s);
+    }
     let mut q = p.checked_sub(1)?;
     if b[q] != b' ' {
         return None;
@@ -553,8 +592,9 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     if let Some(after) = unit_after(b, end) {
         end = after;
     }
-    // `, RD 3`: a New Zealand rural delivery round.
-    if b.get(end..end + 5) == Some(b", RD ")
+    // `, RD 3`: a New Zealand rural delivery round; `, RR 2`, a Canadian
+    // rural route.
+    if matches!(b.get(end..end + 5), Some(b", RD " | b", RR "))
         && let Some(after) = number_at(b, end + 4)
     {
         end = after;
@@ -570,6 +610,10 @@ fn tail(b: &[u8], mut end: usize) -> usize {
         let Some(after) = comma_locality(b, end) else {
             break;
         };
+        // A trailing country (`, New Zealand`) is not part of it.
+        if country(&b[end + 2..after]) {
+            break;
+        }
         // A third locality (`Headington, Oxford, Oxfordshire OX3 9AA`) only
         // before a state or postcode.
         if i == 2 && state(b, after).or_else(|| postcode(b, after)).is_none() {
@@ -710,6 +754,27 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
     (n > 0 && digits && ends).then_some(id + n)
 }
 
+/// `3rd Floor, ` before the house number at `p`: the floor's start.
+fn floor_before(b: &[u8], p: usize) -> Option<usize> {
+    let head = b.get(..p)?;
+    let e = p.checked_sub(8)?;
+    if !(head.ends_with(b"Floor, ") || head.ends_with(b"floor, ")) || b[e] != b' ' {
+        return None;
+    }
+    if !matches!(&b[e.checked_sub(2)?..e], b"st" | b"nd" | b"rd" | b"th") {
+        return None;
+    }
+    let d = e - 2;
+    let n = b[..d]
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let s = d - n;
+    ((1..=3).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
+}
+
 /// `35th Floor` / `2nd floor` at `s`: where it ends.
 fn floor_at(b: &[u8], s: usize) -> Option<usize> {
     let n = b[s..]
@@ -756,6 +821,8 @@ fn unit_label_title(w: &[u8]) -> bool {
             | b"Shop"
             | b"Floor"
             | b"Lvl"
+            | b"Wohnung"
+            | b"Block"
     )
 }
 
@@ -795,6 +862,40 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
         }
     }
     (words > 0).then_some(e)
+}
+
+/// Is `w` a country's name, as it may end an address line (`Samoa`, `New
+/// Zealand`)?
+fn country(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"New Zealand"
+            | b"Aotearoa"
+            | b"Australia"
+            | b"Canada"
+            | b"United Kingdom"
+            | b"Great Britain"
+            | b"England"
+            | b"Scotland"
+            | b"Wales"
+            | b"Northern Ireland"
+            | b"Ireland"
+            | b"Germany"
+            | b"Deutschland"
+            | b"United States"
+            | b"America"
+            | b"Samoa"
+            | b"Tonga"
+            | b"Fiji"
+            | b"Niue"
+            | b"Cook Islands"
+            | b"Singapore"
+            | b"India"
+            | b"France"
+            | b"Austria"
+            | b"Switzerland"
+            | b"Netherlands"
+    )
 }
 
 /// Where the next part of an address starts after `end`: past `", "` or
@@ -1065,8 +1166,13 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             e += 1;
         }
         let number_after = b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_digit);
+        // `Am Mühlbach 3a, 83022 Rosenheim`: a street named by a
+        // preposition, sure only with the postcode and town.
+        let after_preposition = || {
+            (k > 0 && german_preposition(&b[words[k - 1].start..words[k - 1].end])).then_some(false)
+        };
         number_after
-            .then(|| german_street(&b[w.start..w.end]))
+            .then(|| german_street(&b[w.start..w.end]).or_else(after_preposition))
             .flatten()
             .map(|strong| (k, strong))
     })?;
@@ -1113,16 +1219,22 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         && (matches!(
             &b[street.start..street.end],
             b"Stra\xC3\x9Fe" | b"Strasse" | b"Str" | b"Weg" | b"Platz" | b"Allee"
-        ) || matches!(
-            &b[words[k - 1].start..words[k - 1].end],
-            b"Am" | b"An" | b"Im" | b"Auf"
-        )) {
+        ) || german_preposition(&b[words[k - 1].start..words[k - 1].end]))
+    {
         k - 1
     } else {
         k
     };
-    pass.push(words[first].start, end, K::Address, SCORE, RECOGNIZER);
+    // `Wohnung 4, Bergstraße 21`: a unit before the street.
+    let start = units_before(b, words[first].start).unwrap_or(words[first].start);
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((first, end))
+}
+
+/// The prepositions that start German street names (`Am Mühlbach`, `Im
+/// Winkel`, `Zur Mühle`).
+fn german_preposition(w: &[u8]) -> bool {
+    matches!(w, b"Am" | b"An" | b"Im" | b"Auf" | b"Zum" | b"Zur" | b"In")
 }
 
 /// A German street word: `strong` suffixes stand alone (`Hauptstraße 5`),

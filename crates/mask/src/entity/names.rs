@@ -108,8 +108,9 @@ pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
         }
     }
     if lower.contains(&b'-') {
-        // A double-barrelled name: each part a name; ambiguous only if every
-        // part is.
+        // A double-barrelled name: each part a name; a given name only if
+        // every part is one (`Jean-Luc`; `Takahashi-Brown` is a surname),
+        // ambiguous only if every part is.
         let mut all = GIVEN | SURNAME | AMBIGUOUS;
         let mut any = 0;
         for (k, part) in lower.split(|&c| c == b'-').enumerate() {
@@ -126,7 +127,7 @@ pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
             all &= flags;
             any |= flags;
         }
-        return (any & (GIVEN | SURNAME)) | (all & AMBIGUOUS);
+        return (any & SURNAME) | (all & (GIVEN | AMBIGUOUS));
     }
     0
 }

@@ -93,10 +93,14 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // Skip leading greetings and such: the name starts at the first word
     // after which only name words come.
     for (k, w) in words.iter().enumerate() {
-        // `Pinecrest Software, Inc.`: `Inc.` may follow a comma.
+        // `Pinecrest Software, Inc.`, `Outdoor Gear, LLC`: a US form may
+        // follow a comma.
         let s = if b.get(w.end) == Some(&b' ') {
             w.end + 1
-        } else if k + 1 == words.len() && b[w.end..].starts_with(b", Inc") {
+        } else if k + 1 == words.len()
+            && b.get(w.end..w.end + 5)
+                .is_some_and(|f| matches!(f, b", Inc" | b", LLC" | b", LLP" | b", Cor"))
+        {
             w.end + 2
         } else {
             continue;

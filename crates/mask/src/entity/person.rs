@@ -72,6 +72,28 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let lead = first
         .checked_sub(1)
         .and_then(|k| context_word(words[k].flags));
+    // `From: Tanvir Chowdhury`, `Caller Siosaia Fifita`: a word the lexicon
+    // does not know, just before a surname that is no given name, after a
+    // contact word, greeting or title, is the given name.
+    let unknown_given = first > 0
+        && lead.is_none()
+        && first < words.len()
+        && unknown_word(&words[first - 1])
+        && {
+            let f = name_flags(&words[first]);
+            f & SURNAME != 0 && f & (GIVEN | AMBIGUOUS) == 0
+        }
+        && pass
+            .person_context(words[first - 1].start)
+            .is_some_and(|c| c >= Context::Weak);
+    // `the Whare Kai`, `our Fortitude Smith`: after a determiner, words
+    // the lexicon does not know, then a name: a thing's name.
+    let after_determiner = first > 0
+        && !unknown_given
+        && lead.is_none()
+        && words[..first].iter().all(unknown_word)
+        && determiner_before(b, words[0].start);
+    let first = if unknown_given { first - 1 } else { first };
     let words = &words[first..];
     let Some(head) = words.first() else {
         return;
@@ -159,6 +181,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             };
         }
     }
+    if unknown_given {
+        flags[0] = GIVEN;
+    }
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
     }
@@ -187,9 +212,23 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         pass.push(start, given, K::Person, score, RECOGNIZER);
         return;
     }
-    // `the Hilton issue`, `our Kauri site`: one name word after a
-    // determiner names a thing, not a person.
-    if len == 1 && ctx <= Context::Weak && determiner_before(b, start) {
+    // `the Hilton issue`, `our Kauri site`, `his Mac`: one name word after
+    // a determiner names a thing, not a person; so do names ending in a
+    // geographic word (`the Eden Park screens`).
+    let place_end = words[len - 1].flags & (STREET | PLACE) != 0;
+    if ctx <= Context::Weak
+        && (after_determiner || (len == 1 || place_end) && determiner_before(b, start))
+    {
+        return;
+    }
+    // `Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`: a name, `'s`
+    // and a geographic word or `Day` name a place or a holiday.
+    if ctx < Context::Strong && possessive_place_after(b, end) {
+        return;
+    }
+    // `Von:` (the German `From:`), `De :`: a particle before a colon is a
+    // header's label.
+    if len == 1 && words[0].flags & PARTICLE != 0 && matches!(b.get(end), Some(b':')) {
         return;
     }
     // `at Albert Park`, `in Kings Cross`: a place word ending the name
@@ -255,7 +294,30 @@ fn determiner_before(b: &[u8], s: usize) -> bool {
                     | b"each"
                     | b"every"
                     | b"any"
+                    | b"my"
+                    | b"his"
+                    | b"her"
             )
+    })
+}
+
+/// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
+fn unknown_word(w: &Word) -> bool {
+    w.shape == Shape::Title && w.flags == 0 && w.end - w.start >= 3
+}
+
+/// Does `'s` and a geographic word, a street word or `Day` follow `end`
+/// (`Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`)?
+fn possessive_place_after(b: &[u8], end: usize) -> bool {
+    let s = if b.get(end..end + 3) == Some(b"'s ") {
+        end + 3
+    } else if b.get(end..end + 5) == Some("\u{2019}s ".as_bytes()) {
+        end + 5
+    } else {
+        return false;
+    };
+    super::capital_word(b, s).is_some_and(|w| {
+        w.shape == Shape::Title && (w.flags & (PLACE | STREET) != 0 || &b[w.start..w.end] == b"Day")
     })
 }
 
@@ -316,6 +378,12 @@ fn venue_after(b: &[u8], end: usize) -> bool {
             | b"centre"
             | b"center"
             | b"hub"
+            | b"server"
+            | b"servers"
+            | b"cluster"
+            | b"clusters"
+            | b"vm"
+            | b"vms"
     )
 }
 
@@ -428,6 +496,17 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
     }
     match ctx {
         Context::Medium => Some((len, 0.8)),
+        // `to Ngozi Adeyemi,`: a surname-listed name, then a title-case
+        // word the lexicon does not know: the rest of the name.
+        Context::Weak
+            if len == 1
+                && clear(flags[0])
+                && words
+                    .get(1)
+                    .is_some_and(|w| unknown_word(w) && !trade_word(b, w)) =>
+        {
+            Some((2, 0.75))
+        }
         Context::Weak if any_clear => Some((len, 0.75)),
         _ if len == 1 && clear_given => Some((1, 0.6)),
         _ => None,

@@ -3,7 +3,7 @@
 
 pub(crate) const TITLES: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "herr", "frau", "mme",
-    "mlle", "monsieur", "madame",
+    "mlle", "monsieur", "madame", "herrn",
 ];
 pub(crate) const GREETINGS: &[&str] = &[
     "hi",
@@ -320,6 +320,7 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "stadium",
     "arena",
     "mall",
+    "pass",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
@@ -382,6 +383,35 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "owner",
     "tenant",
     "caller",
+    "call",
+    // German: `Kunde Sebastian Vogt`, `Kollegin Anna Weber`.
+    "kunde",
+    "kundin",
+    "kollege",
+    "kollegin",
+    "mitarbeiter",
+    "mitarbeiterin",
+];
+/// German role nouns (`Kunde Sebastian Vogt`): a word before a name, never
+/// part of it (they are also surnames in the gazetteer).
+pub(crate) const ROLE_NOUNS: &[&str] = &[
+    "kunde",
+    "kundin",
+    "kollege",
+    "kollegin",
+    "mitarbeiter",
+    "mitarbeiterin",
+];
+/// The days of the week: a name just before one names a holiday
+/// (`Easter Monday`, `Pentecost Monday`, `Black Friday`), not a person.
+pub(crate) const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 ];
 /// Words after which no name starts.
 pub(crate) const PLACE_PREFIXES: &[&str] =
@@ -409,7 +439,7 @@ pub(crate) const STREET_AND_PLACE_WORDS: &[&str] = &[
 /// Words that key the address recognizers for post-office boxes and
 /// estates.
 pub(crate) const ADDRESS_KEYS: &[&str] = &[
-    "box", "bag", "postfach", "postbus", "park", "estate", "centre", "center",
+    "box", "bag", "postfach", "postbus", "park", "estate", "centre", "center", "quay", "court",
 ];
 
 /// Each list with the flag its words get in the lexicon.
@@ -422,6 +452,8 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (STREET_AND_PLACE_WORDS, STREET | PLACE),
     (PARTICLES, PARTICLE),
     (DEMONYMS, STOP),
+    (ROLE_NOUNS, STOP),
+    (WEEKDAYS, PLACE),
     (GREETED_GROUPS, STOP),
     (CONTACT_WORDS, CONTACT),
     (PLACE_PREFIXES, PLACE_PREFIX),
