@@ -286,7 +286,8 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         house_number_before(b, ty_start)?
     };
     let last = words.iter().rposition(|w| w.is_capitalised())?;
-    let end = tail(b, words[last].end);
+    // `10 rue de Rivoli, 75001 Paris`: the postcode before the town.
+    let end = german_town(b, words[last].end).unwrap_or_else(|| tail(b, words[last].end));
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((0, end))
 }

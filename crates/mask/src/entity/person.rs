@@ -322,10 +322,14 @@ fn possessive_place_after(b: &[u8], end: usize) -> bool {
 }
 
 /// Is the word before `s` a preposition of place (`at`, `in`, `near`)?
+/// Compared in lower case: `At Albert Park` starts a sentence.
 fn place_preposition(b: &[u8], s: usize) -> bool {
     word_before(b, s).is_some_and(|(ps, pe)| {
+        let Some(lower) = lower_ascii::<8>(&b[ps..pe]) else {
+            return false;
+        };
         matches!(
-            &b[ps..pe],
+            &lower[..pe - ps],
             b"at" | b"in" | b"near" | b"on" | b"outside" | b"opposite" | b"behind" | b"via"
         ) && b[pe..s] == *b" "
     })
@@ -454,6 +458,14 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         return Some((all, 0.95));
     }
     if len == 0 {
+        return None;
+    }
+    // `Wilson Parking`, `Okafor Logistics`, `Sunita Electronics`: a name
+    // before a word of trade names a business.
+    if words
+        .get(len)
+        .is_some_and(|w| w.shape == Shape::Title && w.end - w.start >= 7 && trade_word(b, w))
+    {
         return None;
     }
     let name_words = flags[..len].iter().filter(|&&f| names(f)).count();
