@@ -460,11 +460,12 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
     if len == 0 {
         return None;
     }
-    // `Wilson Parking`, `Okafor Logistics`, `Sunita Electronics`: a name
-    // before a word of trade names a business.
-    if words
-        .get(len)
-        .is_some_and(|w| w.shape == Shape::Title && w.end - w.start >= 7 && trade_word(b, w))
+    // `Wilson Parking`, `Okafor Logistics`, `Sunita Electronics`: one
+    // name before a word of trade names a business.
+    if len == 1
+        && words
+            .get(len)
+            .is_some_and(|w| w.shape == Shape::Title && w.end - w.start >= 7 && trade_word(b, w))
     {
         return None;
     }

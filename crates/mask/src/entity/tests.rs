@@ -599,3 +599,183 @@ fn irish_welsh_and_accented_names() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn an_unknown_given_name_before_a_surname_after_a_contact_word() {
+    // The word the lexicon lacks, before a surname, after `From:`,
+    // `Caller` or `call`, is the given name.
+    assert_eq!(
+        person("From: Mahfuz Chowdhury <m.chowdhury@example.com>"),
+        ["Mahfuz Chowdhury"]
+    );
+    assert_eq!(
+        person("Caller Tevite Fifita reports the Wi-Fi drops."),
+        ["Tevite Fifita"]
+    );
+    // A surname-listed name, then an unknown word, after a contact word.
+    assert_eq!(
+        person("Please send it to Ngozi Bolaji, Legal."),
+        ["Ngozi Bolaji"]
+    );
+    // Without context before it, the unknown word is not taken.
+    assert_eq!(
+        person("Yesterday Chowdhury sent the report."),
+        Vec::<String>::new()
+    );
+    // Nor before a given name (`Whare Kai`, after a determiner: a place).
+    assert_eq!(
+        person("The practice is in the Whare Kai at noon."),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn double_barrelled_names_are_given_names_only_if_every_part_is() {
+    // `Takahashi-Brown` is a surname: alone, without context, no person.
+    assert_eq!(person("Takahashi-Brown is on leave."), Vec::<String>::new());
+    assert_eq!(
+        person("Please call Ayumi Takahashi-Brown today."),
+        ["Ayumi Takahashi-Brown"]
+    );
+    // `Jean-Luc`: both parts given names.
+    assert_eq!(person("Jean-Luc will call back."), ["Jean-Luc"]);
+}
+
+#[test]
+fn german_titles_and_role_words() {
+    assert_eq!(
+        person("Nach Rücksprache mit Herrn Baumgartner senden wir es."),
+        ["Baumgartner"]
+    );
+    // `Kunde` is a surname too, but before a name it is the role.
+    assert_eq!(
+        person("Kunde Sebastian Vogt meldet einen Fehler."),
+        ["Sebastian Vogt"]
+    );
+    // `Von:` is the German `From:` header.
+    assert_eq!(
+        person("Von: Jörg Hinterberger\nBetreff: Drucker"),
+        ["Jörg Hinterberger"]
+    );
+    assert_eq!(
+        person("Von Miller called about the tickets."),
+        ["Von Miller"]
+    );
+}
+
+#[test]
+fn holidays_brands_things_and_places_named_after_people() {
+    no_person(&[
+        // A weekday after a name: a holiday.
+        "Payments are delayed by the Easter Monday holiday.",
+        "Pentecost Monday is a holiday in Bavaria.",
+        // A place word after a determiner, a possessive place.
+        "The Eden Park screens need new firmware.",
+        "There is a fibre cut near Arthur's Pass.",
+        "Valentine's Day promo codes are broken.",
+        // Servers and clusters named after people or trees.
+        "The Sequoia and Redwood servers reboot tonight.",
+        // After a possessive determiner.
+        "He cannot print from his Mac.",
+        // Brands that are surnames, without a person's context.
+        "Expenses from Hilton and Marriott need receipts.",
+        "Hilton says the invoice was paid.",
+        // One name before a trade word: a business.
+        "Emailed Wilson Parking about the permit.",
+        // A place preposition at a sentence's start.
+        "At Albert Park the kiosk is offline.",
+    ]);
+    // The near misses: people.
+    assert_eq!(
+        person("Please tell Sarah the install is on Monday."),
+        ["Sarah"]
+    );
+    assert_eq!(person("Priya's MacBook will not boot."), ["Priya"]);
+    assert_eq!(person("Sarah Park will join the call."), ["Sarah Park"]);
+    assert_eq!(person("Paris Hilton called the desk."), ["Paris Hilton"]);
+    assert_eq!(person("Ask Mr Hilton to call back."), ["Hilton"]);
+    assert_eq!(
+        person("Redwood said the servers are fine."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        person("Spoke to Sarah Jones about the servers."),
+        ["Sarah Jones"]
+    );
+    assert_eq!(person("We met Albert Park at reception."), ["Albert Park"]);
+}
+
+#[test]
+fn addresses_with_floors_buildings_rural_routes_and_countries() {
+    let address = |t: &str| of_kind(t, "ADDRESS");
+    // A unit, then a building, then the street.
+    assert_eq!(
+        address("She lives at Flat 4, Marlow Court, 17 Station Road, Reading RG1 1LX."),
+        ["Flat 4, Marlow Court, 17 Station Road, Reading RG1 1LX"]
+    );
+    // An ordinal floor before the number.
+    assert_eq!(
+        address("Send it to 2nd Floor, 10 Queen Street, Leeds LS1 2TW."),
+        ["2nd Floor, 10 Queen Street, Leeds LS1 2TW"]
+    );
+    // A unit on a quay, with no house number.
+    assert_eq!(
+        address("The line at Apartment 3, Harbour Quay, Cobh, Co. Cork P24 HX59 is down."),
+        ["Apartment 3, Harbour Quay, Cobh, Co. Cork P24 HX59"]
+    );
+    // Canada's rural routes, like New Zealand's rural delivery.
+    assert_eq!(
+        address("Mail: 455 Maple Line Road, RR 1, Guelph, ON N1H 6J2, Canada"),
+        ["455 Maple Line Road, RR 1, Guelph, ON N1H 6J2"]
+    );
+    assert_eq!(
+        address("Route invoices to RD 2, Waipukurau 4282."),
+        ["RD 2, Waipukurau 4282"]
+    );
+    // A trailing country is left out.
+    assert_eq!(
+        address("Update it to PO Box 71, Suva, Fiji."),
+        ["PO Box 71, Suva"]
+    );
+    // German units and streets after a preposition; French streets with a
+    // particle.
+    assert_eq!(
+        address("Zurück an: Wohnung 2, Lindenstraße 8, 10969 Berlin - unbekannt."),
+        ["Wohnung 2, Lindenstraße 8, 10969 Berlin"]
+    );
+    assert_eq!(
+        address("Die Anschrift lautet Im Winkel 7b, 53111 Bonn."),
+        ["Im Winkel 7b, 53111 Bonn"]
+    );
+    assert_eq!(
+        address("Nouvelle adresse : 12, rue de la Gare, Sherbrooke (Québec) J1H 5C2."),
+        ["12, rue de la Gare, Sherbrooke (Québec) J1H 5C2"]
+    );
+    // Near misses: no unit, no number, no postcode.
+    for text in [
+        "Ashdown Court is a lovely place.",
+        "We visited Riverside Quay on Friday.",
+        "RD 5 is the rural route we use.",
+        "RD 9, Gore is far.",
+        "The Supreme Court, Wellington ruled.",
+        "Am Montag 3 Termine, danach frei.",
+        "The floor, 41 seats, was full.",
+    ] {
+        assert_eq!(address(text), Vec::<String>::new(), "{text}");
+    }
+}
+
+#[test]
+fn us_legal_forms_after_a_comma() {
+    assert_eq!(
+        of_kind(
+            "Shipment for Kestrel Ridge Outdoor Gear, LLC is held.",
+            "ORGANIZATION"
+        ),
+        ["Kestrel Ridge Outdoor Gear, LLC"]
+    );
+    assert_eq!(
+        of_kind("Outdoor Gear, Lyon and Paris stores.", "ORGANIZATION"),
+        Vec::<String>::new()
+    );
+}
