@@ -226,15 +226,16 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 /// before `s` starts, with a number before it.
 pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
     // `chemin du Lac-Noir`, `rue de la Commune`: past the particle.
-    let s = match b.get(s.wrapping_sub(2)) {
-        Some(b'u' | b'e' | b'a' | b's') => {
-            let head = &b[..s];
-            [&b" de la "[..], b" du ", b" des ", b" de "]
-                .iter()
-                .find(|p| head.ends_with(p))
-                .map_or(s, |p| s - p.len() + 1)
-        }
-        _ => s,
+    let particle = match b.get(s.wrapping_sub(3)..s) {
+        Some(b"du " | b"de ") => 3,
+        Some(b"la ") if b[..s].ends_with(b" de la ") => 6,
+        Some(b"es ") if b[..s].ends_with(b" des ") => 4,
+        _ => 0,
+    };
+    let s = if particle > 0 && s > particle && b[s - particle - 1] == b' ' {
+        s - particle
+    } else {
+        s
     };
     let ty_end = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
     // The types end in `e`, `n`, `d`, `i` (or `é`'s last byte).

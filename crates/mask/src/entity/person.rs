@@ -61,6 +61,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                             || after_title(k)
                             || greeted(b, words, k)
                             || strong_before(pass, w.start)
+                            || w.flags == 0 && pass.maybe_known(w) && pass.known_word(w)
                     }
                     Shape::Upper => name_flags(w) != 0,
                     _ => false,
@@ -94,6 +95,8 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         && words[..first].iter().all(unknown_word)
         && determiner_before(b, words[0].start);
     let first = if unknown_given { first - 1 } else { first };
+    // The run is one word, or a greeting or title and one word.
+    let lone = words.len() == first + 1 && (first == 0 || lead.is_some());
     let words = &words[first..];
     let Some(head) = words.first() else {
         return;
@@ -113,7 +116,24 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         ctx = ctx.max(lead);
     }
     if head.shape == Shape::Upper {
-        return upper_case_person(pass, words);
+        return upper_case_person(pass, words, ctx);
+    }
+    // `Charlotte Ahn … Charlotte's start date`: a word of a person found
+    // earlier, alone (a common word only before `'s` or punctuation).
+    if lone && ctx < Context::Strong && pass.maybe_known(head) && pass.known_word(head) {
+        let end = head.end;
+        let punctuated = matches!(
+            b.get(end),
+            None | Some(b'\'' | 0xE2 | b',' | b'!' | b'?' | b')' | b'.' | b':')
+        );
+        if (head.flags & AMBIGUOUS == 0 || punctuated)
+            && !venue_after(b, end)
+            && !determiner_before(b, head.start)
+            && !place_preposition(b, head.start)
+        {
+            pass.push(head.start, end, K::Person, 0.85, RECOGNIZER);
+        }
+        return;
     }
     // The name: title-case words, initials and particles, up to the first
     // other word.
@@ -223,7 +243,10 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // `Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`: a name, `'s`
     // and a geographic word or `Day` name a place or a holiday.
-    if ctx < Context::Strong && possessive_place_after(b, end) {
+    if ctx < Context::Strong
+        && matches!(b.get(end), Some(b'\'' | 0xE2))
+        && possessive_place_after(b, end)
+    {
         return;
     }
     // `Von:` (the German `From:`), `De :`: a particle before a colon is a
@@ -235,6 +258,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // after a preposition of place.
     if ctx == Context::None && words[len - 1].flags & STREET != 0 && place_preposition(b, start) {
         return;
+    }
+    if len >= 2 && score >= pass.min_score {
+        pass.remember(&words[0], &words[len - 1]);
     }
     pass.push(start, end, K::Person, score, RECOGNIZER);
 }
@@ -404,14 +430,26 @@ fn greeted(b: &[u8], words: &[Word], k: usize) -> bool {
 }
 
 /// `SARAH CONNOR`: two or more capitalised words, every one a name that is
-/// not a common word.
-fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
+/// not a common word; or `JOSEPHINE KAMAU -`, `customer MUHAMMAD ZUBAIR`: a
+/// given name, then a word the lexicon does not know, ending the name
+/// before a separator or after a contact word.
+fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
+    let b = pass.b;
     let n = words.iter().take_while(|w| w.shape == Shape::Upper).count();
     let clear = |w: &Word| {
         let f = name_flags(w);
         f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
     };
-    if n >= 2 && words[..n].iter().all(clear) {
+    let given_then_unknown = || {
+        n == 2
+            && words.len() == 2
+            && name_flags(&words[0]) & (GIVEN | AMBIGUOUS) == GIVEN
+            && words[1].flags == 0
+            && words[1].end - words[1].start >= 3
+            && !caps_verb(&b[words[1].start..words[1].end])
+            && (ctx >= Context::Weak || separator_after(b, words[1].end))
+    };
+    if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) {
         pass.push(
             words[0].start,
             words[n - 1].end,
@@ -419,6 +457,38 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
             0.75,
             RECOGNIZER,
         );
+    }
+}
+
+/// A word in capitals that reports what a caller did (`SARAH RANG -`,
+/// `TOM CALLED`), not a surname.
+fn caps_verb(w: &[u8]) -> bool {
+    w.ends_with(b"ED")
+        || matches!(
+            w,
+            b"RANG"
+                | b"SAYS"
+                | b"SAID"
+                | b"WANTS"
+                | b"NEEDS"
+                | b"ASKS"
+                | b"HERE"
+                | b"AGAIN"
+                | b"TODAY"
+                | b"BACK"
+                | b"WROTE"
+                | b"WRITES"
+        )
+}
+
+/// Does the text end, or a line, a comma, a colon or a dash follow `end`?
+fn separator_after(b: &[u8], end: usize) -> bool {
+    match b.get(end) {
+        None | Some(b'\n' | b'\r' | b',' | b':') => true,
+        Some(b' ') => {
+            b[end + 1..].starts_with(b"- ") || b[end + 1..].starts_with("\u{2013} ".as_bytes())
+        }
+        _ => false,
     }
 }
 

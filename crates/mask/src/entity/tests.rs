@@ -779,3 +779,47 @@ fn us_legal_forms_after_a_comma() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn names_in_capitals_after_kin_words_and_named_again() {
+    // A given name, then an unknown word, in capitals before a dash or
+    // after a contact word.
+    assert_eq!(
+        person("NADIA OKORO - FINANCE - PLEASE CALL BACK"),
+        ["NADIA OKORO"]
+    );
+    assert_eq!(
+        person("Note: customer AHMED QURAISHI confirmed his identity."),
+        ["AHMED QURAISHI"]
+    );
+    // Near misses: a verb after the name, no separator or context.
+    assert_eq!(
+        person("URGENT: SARAH RANG - CALL BACK"),
+        Vec::<String>::new()
+    );
+    assert_eq!(person("NADIA OKORO IS LATE AGAIN"), Vec::<String>::new());
+    // After a word of kinship, a name that is also a word.
+    assert_eq!(person("Her son Will set up the router."), ["Will"]);
+    assert_eq!(person("My neighbour Frank signed for it."), ["Frank"]);
+    assert_eq!(person("Will set up the router."), Vec::<String>::new());
+    // A person found whole, then one of the name's words alone.
+    assert_eq!(
+        person("Please image a laptop for Tavita Mulitalo. Mulitalo starts Monday."),
+        ["Tavita Mulitalo", "Mulitalo"]
+    );
+    assert_eq!(
+        person("Re-image it for Charlotte Ahn; Charlotte's start date is 2 June."),
+        ["Charlotte Ahn", "Charlotte"]
+    );
+    // Not before the name is found, not a common word without `'s` or
+    // punctuation, not after a determiner or in another run.
+    assert_eq!(person("Mulitalo starts Monday."), Vec::<String>::new());
+    assert_eq!(
+        person("The parcel for Summer Liang came back; Summer opening hours apply."),
+        ["Summer Liang"]
+    );
+    assert_eq!(
+        person("Closed by Hunter Blake. The Lower Hunter office waits."),
+        ["Hunter Blake"]
+    );
+}

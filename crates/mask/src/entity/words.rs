@@ -54,6 +54,39 @@ pub(crate) const GREETINGS: &[&str] = &[
     "hiya",
     "howdy",
 ];
+/// Words of kinship and household (`her daughter May`, `my neighbour
+/// Frank`): the name after one is addressed as after a greeting, even a
+/// name that is also a common word.
+pub(crate) const KIN_WORDS: &[&str] = &[
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "neighbour",
+    "neighbor",
+    "brother",
+    "sister",
+    "mother",
+    "father",
+    "mum",
+    "mom",
+    "dad",
+    "niece",
+    "nephew",
+    "grandson",
+    "granddaughter",
+    "grandmother",
+    "grandfather",
+    "aunt",
+    "uncle",
+    "cousin",
+    "flatmate",
+    "housemate",
+    "boyfriend",
+    "girlfriend",
+    "fiance",
+    "fiancee",
+];
 pub(crate) const STREET_TYPES: &[&str] = &[
     "av",
     "lane",
@@ -446,6 +479,7 @@ pub(crate) const ADDRESS_KEYS: &[&str] = &[
 pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (TITLES, TITLE),
     (GREETINGS, GREETING),
+    (KIN_WORDS, GREETING),
     (STREET_TYPES, STREET),
     (STOP_WORDS, STOP),
     (PLACE_WORDS, PLACE),
