@@ -1187,7 +1187,14 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return None;
     }
     let digits = b[e + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if !(1..=4).contains(&digits) {
+    // After a preposition, a number of four digits is a year (`Im Jahr
+    // 2024`), not a house.
+    let max = if german_street(&b[street.start..street.end]).is_none() {
+        3
+    } else {
+        4
+    };
+    if !(1..=max).contains(&digits) {
         return None;
     }
     let mut end = e + 1 + digits;

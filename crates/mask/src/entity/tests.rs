@@ -759,6 +759,7 @@ fn addresses_with_floors_buildings_rural_routes_and_countries() {
         "RD 9, Gore is far.",
         "The Supreme Court, Wellington ruled.",
         "Am Montag 3 Termine, danach frei.",
+        "Im Jahr 2024, 12345 Fälle gemeldet.",
         "The floor, 41 seats, was full.",
     ] {
         assert_eq!(address(text), Vec::<String>::new(), "{text}");
