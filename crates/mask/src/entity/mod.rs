@@ -424,7 +424,21 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         Some(len) if shape != Shape::Initial && len == letters => {
             names::get(&buf, len).unwrap_or(0)
         }
-        Some(len) if shape != Shape::Initial => names::lookup_lower(&buf, len),
+        Some(len) if shape != Shape::Initial => {
+            let flags = names::lookup_lower(&buf, len);
+            // `Hyun-woo`, `Ji-hoon`: a part after a hyphen in lower case
+            // makes one given name of the parts (a double-barrelled
+            // surname is written `Takahashi-Brown`).
+            if flags & names::SURNAME != 0
+                && b[i..end]
+                    .windows(2)
+                    .any(|p| p[0] == b'-' && p[1].is_ascii_lowercase())
+            {
+                flags | names::lookup_any_given(&buf, len)
+            } else {
+                flags
+            }
+        }
         _ => 0,
     };
     Some(Word {

@@ -132,6 +132,17 @@ pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
     0
 }
 
+/// `GIVEN` if any part of the hyphenated lower-case word `buf[..len]` is
+/// a given name (`hyun-woo`), else 0.
+pub(super) fn lookup_any_given(buf: &[u8; MAX_NAME], len: usize) -> u16 {
+    let any = buf[..len].split(|&c| c == b'-').any(|part| {
+        let mut one = [0u8; MAX_NAME];
+        one[..part.len()].copy_from_slice(part);
+        get(&one, part.len()).is_some_and(|f| f & GIVEN != 0)
+    });
+    if any { GIVEN } else { 0 }
+}
+
 /// `lower` with the Latin letters' accents taken off (`siobhán` as
 /// `siobhan`), if every letter then is ASCII.
 fn fold(lower: &[u8]) -> Option<([u8; MAX_NAME], usize)> {

@@ -637,8 +637,13 @@ fn double_barrelled_names_are_given_names_only_if_every_part_is() {
         person("Please call Ayumi Takahashi-Brown today."),
         ["Ayumi Takahashi-Brown"]
     );
-    // `Jean-Luc`: both parts given names.
+    // `Jean-Luc`: both parts given names; `Hyun-woo`, a part in lower
+    // case: one given name.
     assert_eq!(person("Jean-Luc will call back."), ["Jean-Luc"]);
+    assert_eq!(
+        person("Ticket from Min-woo Park about the IME."),
+        ["Min-woo Park"]
+    );
 }
 
 #[test]
