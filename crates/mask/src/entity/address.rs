@@ -613,7 +613,7 @@ fn tail(b: &[u8], mut end: usize) -> usize {
             break;
         };
         // A trailing country (`, New Zealand`) is not part of it.
-        if country(&b[end + 2..after]) {
+        if country(&b[end + 2..after]) && state(b, after).or_else(|| postcode(b, after)).is_none() {
             break;
         }
         // A third locality (`Headington, Oxford, Oxfordshire OX3 9AA`) only

@@ -119,14 +119,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         return upper_case_person(pass, words, ctx);
     }
     // `Charlotte Ahn … Charlotte's start date`: a word of a person found
-    // earlier, alone (a common word only before `'s` or punctuation).
+    // earlier, alone (a common word or place only before `'s`).
     if lone && ctx < Context::Strong && pass.maybe_known(head) && pass.known_word(head) {
         let end = head.end;
-        let punctuated = matches!(
-            b.get(end),
-            None | Some(b'\'' | 0xE2 | b',' | b'!' | b'?' | b')' | b'.' | b':')
-        );
-        if (head.flags & AMBIGUOUS == 0 || punctuated)
+        let possessive = matches!(b.get(end), Some(b'\'' | 0xE2));
+        if (head.flags & AMBIGUOUS == 0 || possessive)
             && !venue_after(b, end)
             && !determiner_before(b, head.start)
             && !place_preposition(b, head.start)

@@ -742,6 +742,11 @@ fn addresses_with_floors_buildings_rural_routes_and_countries() {
         address("Update it to PO Box 71, Suva, Fiji."),
         ["PO Box 71, Suva"]
     );
+    // A country before the postcode stays inside.
+    assert_eq!(
+        address("Ship it to 4 Bute Street, Cardiff, Wales CF10 5AL today."),
+        ["4 Bute Street, Cardiff, Wales CF10 5AL"]
+    );
     // German units and streets after a preposition; French streets with a
     // particle.
     assert_eq!(
@@ -827,5 +832,9 @@ fn names_in_capitals_after_kin_words_and_named_again() {
     assert_eq!(
         person("Closed by Hunter Blake. The Lower Hunter office waits."),
         ["Hunter Blake"]
+    );
+    assert_eq!(
+        person("Jordan Lee asked us to ship it to Jordan."),
+        ["Jordan Lee"]
     );
 }
