@@ -204,6 +204,15 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
     }
+    // `…today?\nRose`: a given name, even a common word, alone on a
+    // text's last line signs it off.
+    if ctx < Context::Medium
+        && words.len() == 1
+        && flags[0] & GIVEN != 0
+        && last_line_alone(b, words[0].start, words[0].end)
+    {
+        ctx = Context::Medium;
+    }
     if ctx == Context::Medium && words.len() == 1 && words[0].flags == 0 {
         // Greeted (see `greeted`).
         if !venue_after(b, words[0].end) {
@@ -322,6 +331,11 @@ fn determiner_before(b: &[u8], s: usize) -> bool {
                     | b"her"
             )
     })
+}
+
+/// Is the word at `s..end` alone on the text's last line (a signature)?
+fn last_line_alone(b: &[u8], s: usize, end: usize) -> bool {
+    s > 0 && b[s - 1] == b'\n' && b[end..].iter().all(u8::is_ascii_whitespace)
 }
 
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?

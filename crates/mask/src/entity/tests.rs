@@ -838,3 +838,31 @@ fn names_in_capitals_after_kin_words_and_named_again() {
         ["Jordan Lee"]
     );
 }
+
+#[test]
+fn form_labels_and_a_name_signing_off_the_last_line() {
+    // A form's label is a contact word: an unknown given name before a
+    // surname after it is the name.
+    assert_eq!(
+        person("Delivery failed. Recipient: Tevite Fifita, Shop 4."),
+        ["Tevite Fifita"]
+    );
+    assert_eq!(
+        person("Delivery failed. Shop: Tevite Fifita, unit 4."),
+        Vec::<String>::new()
+    );
+    // A given name, even a common word, alone on the last line.
+    assert_eq!(
+        person("Morning,\nThe fax is bouncing again.\nRose"),
+        ["Rose"]
+    );
+    // Not on a line with other words, nor on a line before others.
+    assert_eq!(
+        person("The fax is bouncing.\nRose garden photos attached."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        person("The fax is bouncing.\nRose\nFacilities team"),
+        Vec::<String>::new()
+    );
+}
