@@ -15,7 +15,7 @@ const SCORE: f32 = 0.85;
 /// `forms_for`, which groups them by first byte; a test checks the two
 /// agree).
 #[cfg(test)]
-const LEGAL_FORMS: [&str; 45] = [
+const LEGAL_FORMS: [&str; 48] = [
     "GmbH & Co. KG",
     "Pty. Ltd.",
     "Pty Ltd",
@@ -52,8 +52,11 @@ const LEGAL_FORMS: [&str; 45] = [
     "NV",
     "AG",
     "SE",
+    "KGaA",
     "KG",
+    "OHG",
     "ULC",
+    "UG",
     "Ltée",
     "e.V.",
     "Oy",
@@ -213,10 +216,10 @@ fn forms_for(first: u8) -> &'static [&'static str] {
         b'B' => &["B.V.", "BV"],
         b'N' => &["N.V.", "NV"],
         b'A' => &["AG", "AB", "A/S"],
-        b'K' => &["KG"],
-        b'U' => &["ULC"],
+        b'K' => &["KGaA", "KG"],
+        b'U' => &["ULC", "UG"],
         b'e' => &["e.V."],
-        b'O' => &["Oy"],
+        b'O' => &["OHG", "Oy"],
         // Irish: designated activity company.
         b'D' => &["DAC"],
         _ => &[],

@@ -247,6 +247,10 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `Harcourt & Sons`, `Besnard Vallée et Fils`: a family business.
+    if ctx < Context::Strong && b.get(end) == Some(&b' ') && business_tail(&b[end + 1..]) {
+        return;
+    }
     // `Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`: a name, `'s`
     // and a geographic word or `Day` name a place or a holiday.
     if ctx < Context::Strong
@@ -336,6 +340,36 @@ fn determiner_before(b: &[u8], s: usize) -> bool {
 /// Is the word at `s..end` alone on the text's last line (a signature)?
 fn last_line_alone(b: &[u8], s: usize, end: usize) -> bool {
     s > 0 && b[s - 1] == b'\n' && b[end..].iter().all(u8::is_ascii_whitespace)
+}
+
+/// Does `rest` start with `& Sons`, `and Partners`, `et Fils`, `und
+/// Söhne` (a family business's tail)?
+fn business_tail(rest: &[u8]) -> bool {
+    let rest = if let Some(r) = rest.strip_prefix(b"& ") {
+        r
+    } else if let Some(r) = rest
+        .strip_prefix(b"and ")
+        .or_else(|| rest.strip_prefix(b"et "))
+        .or_else(|| rest.strip_prefix(b"und "))
+    {
+        r
+    } else {
+        return false;
+    };
+    [
+        &b"Sons"[..],
+        b"Son",
+        b"Fils",
+        "Söhne".as_bytes(),
+        b"Sohn",
+        b"Co",
+        b"Partners",
+        b"Associates",
+        b"Brothers",
+        b"Daughters",
+    ]
+    .iter()
+    .any(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?

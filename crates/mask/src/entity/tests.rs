@@ -866,3 +866,24 @@ fn form_labels_and_a_name_signing_off_the_last_line() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn family_businesses_and_german_legal_forms() {
+    no_person(&[
+        "The quote came from Besnard Vallée et Fils today.",
+        "Please bill Harcourt & Sons for the call-out.",
+        "Quote from Okafor and Partners attached.",
+    ]);
+    assert_eq!(
+        person("Please bill Tom Harcourt and Sarah Jones for it."),
+        ["Tom Harcourt", "Sarah Jones"]
+    );
+    assert_eq!(
+        of_kind("Supplier setup for Bruder Budig OHG done.", "ORGANIZATION"),
+        ["Bruder Budig OHG"]
+    );
+    assert_eq!(
+        of_kind("Escalated from Hänel Schmidtke KGaA today.", "ORGANIZATION"),
+        ["Hänel Schmidtke KGaA"]
+    );
+}
