@@ -37,7 +37,35 @@ pub(super) enum Context {
 }
 
 pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
-    // Connectors (`Sarah and Tom`) separate people.
+    // Connectors (`Sarah and Tom`) separate people; `&` with one word that
+    // is no given name on a side joins a firm's names (`Marks & Spencer`,
+    // `Johnson & Johnson`; `Sarah & Tom` are people).
+    let b = pass.b;
+    let firm = |k: usize| {
+        let single_not_given = |w: Option<&Word>, other: Option<&Word>| {
+            w.is_some_and(|w| {
+                w.is_capitalised()
+                    && !other.is_some_and(Word::is_capitalised)
+                    && name_flags(w) & (GIVEN | AMBIGUOUS) != GIVEN
+            })
+        };
+        let (before, after) = (k.checked_sub(1).map(|j| &words[j]), words.get(k + 1));
+        b[words[k].start] == b'&'
+            && (single_not_given(before, k.checked_sub(2).map(|j| &words[j]))
+                || single_not_given(after, words.get(k + 2)))
+    };
+    if let Some(k) = (1..words.len()).find(|&k| words[k].shape == Shape::Connector && firm(k)) {
+        // The words before the firm's first name may still name someone
+        // (`Ravi Kumar of Marks & Spencer`: `of` splits them).
+        let start = words[..k]
+            .iter()
+            .rposition(|w| w.shape == Shape::Connector)
+            .map_or(0, |c| c + 1);
+        if start > 0 {
+            find(pass, &words[..start - 1]);
+        }
+        return;
+    }
     for segment in words.split(|w| w.shape == Shape::Connector) {
         if !segment.is_empty() {
             segment_person(pass, segment);
@@ -151,6 +179,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         && (words[n].flags & STOP == 0 || sandwiched(n))
     {
         n += 1;
+    }
+    // `Regards,\nPayroll Services`, `Microsoft Support`: words the
+    // gazetteer does not hold before a department or function word sign
+    // off a team, not a person (`Tom Becker Support Lead` is one).
+    if ctx == Context::Strong
+        && lead.is_none()
+        && words
+            .get(n)
+            .is_some_and(|w| w.shape == Shape::Title && w.flags & STOP != 0)
+        && !words[..n].iter().any(|w| {
+            let f = name_flags(w);
+            f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
+        })
+    {
+        return;
     }
     // A name just before a geographic word names a place (`Hunter
     // Valley`, `Rose Bay`, `George Street`, `Asia Pacific`; `Victoria

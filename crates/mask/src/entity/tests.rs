@@ -887,3 +887,25 @@ fn family_businesses_and_german_legal_forms() {
         ["Hänel Schmidtke KGaA"]
     );
 }
+
+#[test]
+fn firms_joined_by_an_ampersand_and_teams_signing_off() {
+    no_person(&[
+        "Marks & Spencer vouchers are not redeeming.",
+        "The quote from Hehl & Demmendaal expired.",
+        "Regards,\nPayroll Services",
+        "Regards,\nHelpdesk",
+        "Best,\nMicrosoft Support",
+    ]);
+    // Given names on both sides are people; a person before `of` stays.
+    assert_eq!(person("Sarah & Tom are out today."), ["Sarah", "Tom"]);
+    assert_eq!(
+        person("Ravi Kumar of Marks & Spencer called."),
+        ["Ravi Kumar"]
+    );
+    // A person's name before a job title still signs off.
+    assert_eq!(
+        person("Kind regards,\nTom Becker Support Lead"),
+        ["Tom Becker"]
+    );
+}

@@ -449,6 +449,31 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "mitarbeiter",
     "mitarbeiterin",
 ];
+/// Departments and functions that sign off or are contacted like people
+/// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.
+pub(crate) const DEPARTMENTS: &[&str] = &[
+    "payroll",
+    "helpdesk",
+    "servicedesk",
+    "reception",
+    "facilities",
+    "procurement",
+    "purchasing",
+    "marketing",
+    "operations",
+    "security",
+    "compliance",
+    "logistics",
+    "engineering",
+    "legal",
+    "warehouse",
+    "dispatch",
+    "banking",
+    "business",
+    "payments",
+    "treasury",
+    "recruitment",
+];
 /// The days of the week: a name just before one names a holiday
 /// (`Easter Monday`, `Pentecost Monday`, `Black Friday`), not a person.
 pub(crate) const WEEKDAYS: &[&str] = &[
@@ -501,6 +526,7 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (PARTICLES, PARTICLE),
     (DEMONYMS, STOP),
     (ROLE_NOUNS, STOP),
+    (DEPARTMENTS, STOP),
     (WEEKDAYS, PLACE),
     (GREETED_GROUPS, STOP),
     (CONTACT_WORDS, CONTACT),
