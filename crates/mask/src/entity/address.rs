@@ -1162,7 +1162,7 @@ fn street_type_title(w: &[u8]) -> bool {
 fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
-    let (k, strong) = words.iter().enumerate().find_map(|(k, w)| {
+    let (k, (strong, by_preposition)) = words.iter().enumerate().find_map(|(k, w)| {
         let mut e = w.end;
         if b.get(e) == Some(&b'.') {
             e += 1;
@@ -1171,12 +1171,17 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         // `Am Mühlbach 3a, 83022 Rosenheim`: a street named by a
         // preposition, sure only with the postcode and town.
         let after_preposition = || {
-            (k > 0 && german_preposition(&b[words[k - 1].start..words[k - 1].end])).then_some(false)
+            (k > 0 && german_preposition(&b[words[k - 1].start..words[k - 1].end]))
+                .then_some((false, true))
         };
         number_after
-            .then(|| german_street(&b[w.start..w.end]).or_else(after_preposition))
+            .then(|| {
+                german_street(&b[w.start..w.end])
+                    .map(|strong| (strong, false))
+                    .or_else(after_preposition)
+            })
             .flatten()
-            .map(|strong| (k, strong))
+            .map(|found| (k, found))
     })?;
     let street = &words[k];
     let mut e = street.end;
@@ -1189,11 +1194,7 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let digits = b[e + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
     // After a preposition, a number of four digits is a year (`Im Jahr
     // 2024`), not a house.
-    let max = if german_street(&b[street.start..street.end]).is_none() {
-        3
-    } else {
-        4
-    };
+    let max = if by_preposition { 3 } else { 4 };
     if !(1..=max).contains(&digits) {
         return None;
     }

@@ -40,6 +40,21 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
     // Connectors (`Sarah and Tom`) separate people; `&` with one word that
     // is no given name on a side joins a firm's names (`Marks & Spencer`,
     // `Johnson & Johnson`; `Sarah & Tom` are people).
+    if words.len() >= 3 && firm_names(pass, words) {
+        return;
+    }
+    for segment in words.split(|w| w.shape == Shape::Connector) {
+        if !segment.is_empty() {
+            segment_person(pass, segment);
+        }
+    }
+}
+
+/// Do `words` hold a firm's names joined by `&` (see [`find`])? If so, the
+/// people before the firm are read, and nothing after.
+#[cold]
+#[inline(never)]
+fn firm_names(pass: &mut Pass<'_>, words: &[Word]) -> bool {
     let b = pass.b;
     let firm = |k: usize| {
         let single_not_given = |w: Option<&Word>, other: Option<&Word>| {
@@ -64,13 +79,9 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
         if start > 0 {
             find(pass, &words[..start - 1]);
         }
-        return;
+        return true;
     }
-    for segment in words.split(|w| w.shape == Shape::Connector) {
-        if !segment.is_empty() {
-            segment_person(pass, segment);
-        }
-    }
+    false
 }
 
 fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
