@@ -39,7 +39,7 @@ pub(super) enum Context {
 pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
     // Connectors (`Sarah and Tom`) separate people; `&` with one word that
     // is no given name on a side joins a firm's names (`Marks & Spencer`,
-    // `Johnson & Johnson`; `Sarah & Tom` are people).
+    // `Ernst & Young`; `Sarah & Tom` are people).
     if words.len() >= 3 && firm_names(pass, words) {
         return;
     }
@@ -258,11 +258,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
     }
-    // `…today?\nRose`: a given name, even a common word, alone on a
-    // text's last line signs it off.
+    // `…today?\nRose`: a given name, even a common word (not a place:
+    // `…\nRichmond\nVictoria`), alone on a text's last line signs it off.
     if ctx < Context::Medium
         && words.len() == 1
         && flags[0] & GIVEN != 0
+        && words[0].flags & PLACE_NAME == 0
         && last_line_alone(b, words[0].start, words[0].end)
     {
         ctx = Context::Medium;

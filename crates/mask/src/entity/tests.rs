@@ -865,6 +865,11 @@ fn form_labels_and_a_name_signing_off_the_last_line() {
         person("The fax is bouncing.\nRose\nFacilities team"),
         Vec::<String>::new()
     );
+    // A place ending an address block is no signature.
+    assert_eq!(
+        person("Ship to:\n12 Smith Lane\nRichmond\nVictoria"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
