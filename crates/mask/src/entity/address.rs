@@ -39,6 +39,25 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
                 .flatten()
         })
         .or_else(|| bare_street(pass, run))
+        .or_else(|| rural_delivery(pass, run))
+}
+
+/// A rural delivery round with no street: `RD 9, Gore 9779`, sure only
+/// with a locality and a four-digit postcode after it.
+fn rural_delivery(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let w = run.words().first()?;
+    if &b[w.start..w.end] != b"RD" {
+        return None;
+    }
+    let number = number_at(b, w.end)?;
+    let locality = comma_locality(b, number)?;
+    let code = postcode(b, locality)?;
+    if code - locality != 5 || !b[locality + 1..code].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    pass.push(w.start, code, K::Address, SCORE, RECOGNIZER);
+    Some((0, code))
 }
 
 /// May the word `w` be a street with no type, alone in its run (`42
@@ -136,7 +155,7 @@ fn estate(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let k = words.iter().position(|w| {
         matches!(
             &b[w.start..w.end],
-            b"Park" | b"Estate" | b"Centre" | b"Center"
+            b"Park" | b"Estate" | b"Centre" | b"Center" | b"Quay" | b"Court"
         )
     })?;
     if k == 0 || !words[..k].iter().all(|w| w.shape == Shape::Title) {
@@ -206,6 +225,18 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 /// Where a lower-case French street type (`rue`, `avenue`, `allée`) just
 /// before `s` starts, with a number before it.
 pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
+    // `chemin du Lac-Noir`, `rue de la Commune`: past the particle.
+    let particle = match b.get(s.wrapping_sub(3)..s) {
+        Some(b"du " | b"de ") => 3,
+        Some(b"la ") if b[..s].ends_with(b" de la ") => 6,
+        Some(b"es ") if b[..s].ends_with(b" des ") => 4,
+        _ => 0,
+    };
+    let s = if particle > 0 && s > particle && b[s - particle - 1] == b' ' {
+        s - particle
+    } else {
+        s
+    };
     let ty_end = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
     // The types end in `e`, `n`, `d`, `i` (or `é`'s last byte).
     if !matches!(
@@ -256,7 +287,8 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         house_number_before(b, ty_start)?
     };
     let last = words.iter().rposition(|w| w.is_capitalised())?;
-    let end = tail(b, words[last].end);
+    // `10 rue de Rivoli, 75001 Paris`: the postcode before the town.
+    let end = german_town(b, words[last].end).unwrap_or_else(|| tail(b, words[last].end));
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((0, end))
 }
@@ -468,7 +500,9 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
     let start = start.or_else(|| unit_line_before(b, p));
     let s = start.unwrap_or(p);
     match building_before(b, s) {
-        Some(s) => Some(s),
+        // `Flat 12, Ashdown Court, 5 Tilbury Road`: a unit in the
+        // building.
+        Some(s) => Some(unit_before(b, s).unwrap_or(s)),
         None => start,
     }
 }
@@ -513,6 +547,10 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
             | b"Farm"
             | b"Barn"
             | b"Plaza"
+            | b"Court"
+            | b"Mansions"
+            | b"Apartments"
+            | b"Flats"
     );
     building.then_some(first?)
 }
@@ -520,6 +558,9 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
 /// `Unit 4, ` / `Flat 2 ` / `Apt 5B, ` / `Suite 300, ` / `Level 3, ` before
 /// the house number at `p`: the unit's start.
 fn unit_before(b: &[u8], p: usize) -> Option<usize> {
+    if let Some(s) = floor_before(b, p) {
+        return Some(s);
+    }
     let mut q = p.checked_sub(1)?;
     if b[q] != b' ' {
         return None;
@@ -553,8 +594,9 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     if let Some(after) = unit_after(b, end) {
         end = after;
     }
-    // `, RD 3`: a New Zealand rural delivery round.
-    if b.get(end..end + 5) == Some(b", RD ")
+    // `, RD 3`: a New Zealand rural delivery round; `, RR 2`, a Canadian
+    // rural route.
+    if matches!(b.get(end..end + 5), Some(b", RD " | b", RR "))
         && let Some(after) = number_at(b, end + 4)
     {
         end = after;
@@ -570,6 +612,10 @@ fn tail(b: &[u8], mut end: usize) -> usize {
         let Some(after) = comma_locality(b, end) else {
             break;
         };
+        // A trailing country (`, New Zealand`) is not part of it.
+        if country(&b[end + 2..after]) && state(b, after).or_else(|| postcode(b, after)).is_none() {
+            break;
+        }
         // A third locality (`Headington, Oxford, Oxfordshire OX3 9AA`) only
         // before a state or postcode.
         if i == 2 && state(b, after).or_else(|| postcode(b, after)).is_none() {
@@ -710,6 +756,27 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
     (n > 0 && digits && ends).then_some(id + n)
 }
 
+/// `3rd Floor, ` before the house number at `p`: the floor's start.
+fn floor_before(b: &[u8], p: usize) -> Option<usize> {
+    let head = b.get(..p)?;
+    let e = p.checked_sub(8)?;
+    if !(head.ends_with(b"Floor, ") || head.ends_with(b"floor, ")) || b[e] != b' ' {
+        return None;
+    }
+    if !matches!(&b[e.checked_sub(2)?..e], b"st" | b"nd" | b"rd" | b"th") {
+        return None;
+    }
+    let d = e - 2;
+    let n = b[..d]
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let s = d - n;
+    ((1..=3).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
+}
+
 /// `35th Floor` / `2nd floor` at `s`: where it ends.
 fn floor_at(b: &[u8], s: usize) -> Option<usize> {
     let n = b[s..]
@@ -756,6 +823,8 @@ fn unit_label_title(w: &[u8]) -> bool {
             | b"Shop"
             | b"Floor"
             | b"Lvl"
+            | b"Wohnung"
+            | b"Block"
     )
 }
 
@@ -795,6 +864,40 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
         }
     }
     (words > 0).then_some(e)
+}
+
+/// Is `w` a country's name, as it may end an address line (`Samoa`, `New
+/// Zealand`)?
+fn country(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"New Zealand"
+            | b"Aotearoa"
+            | b"Australia"
+            | b"Canada"
+            | b"United Kingdom"
+            | b"Great Britain"
+            | b"England"
+            | b"Scotland"
+            | b"Wales"
+            | b"Northern Ireland"
+            | b"Ireland"
+            | b"Germany"
+            | b"Deutschland"
+            | b"United States"
+            | b"America"
+            | b"Samoa"
+            | b"Tonga"
+            | b"Fiji"
+            | b"Niue"
+            | b"Cook Islands"
+            | b"Singapore"
+            | b"India"
+            | b"France"
+            | b"Austria"
+            | b"Switzerland"
+            | b"Netherlands"
+    )
 }
 
 /// Where the next part of an address starts after `end`: past `", "` or
@@ -1059,16 +1162,26 @@ fn street_type_title(w: &[u8]) -> bool {
 fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
-    let (k, strong) = words.iter().enumerate().find_map(|(k, w)| {
+    let (k, (strong, by_preposition)) = words.iter().enumerate().find_map(|(k, w)| {
         let mut e = w.end;
         if b.get(e) == Some(&b'.') {
             e += 1;
         }
         let number_after = b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_digit);
+        // `Am Mühlbach 3a, 83022 Rosenheim`: a street named by a
+        // preposition, sure only with the postcode and town.
+        let after_preposition = || {
+            (k > 0 && german_preposition(&b[words[k - 1].start..words[k - 1].end]))
+                .then_some((false, true))
+        };
         number_after
-            .then(|| german_street(&b[w.start..w.end]))
+            .then(|| {
+                german_street(&b[w.start..w.end])
+                    .map(|strong| (strong, false))
+                    .or_else(after_preposition)
+            })
             .flatten()
-            .map(|strong| (k, strong))
+            .map(|found| (k, found))
     })?;
     let street = &words[k];
     let mut e = street.end;
@@ -1079,7 +1192,10 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return None;
     }
     let digits = b[e + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if !(1..=4).contains(&digits) {
+    // After a preposition, a number of four digits is a year (`Im Jahr
+    // 2024`), not a house.
+    let max = if by_preposition { 3 } else { 4 };
+    if !(1..=max).contains(&digits) {
         return None;
     }
     let mut end = e + 1 + digits;
@@ -1113,16 +1229,22 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         && (matches!(
             &b[street.start..street.end],
             b"Stra\xC3\x9Fe" | b"Strasse" | b"Str" | b"Weg" | b"Platz" | b"Allee"
-        ) || matches!(
-            &b[words[k - 1].start..words[k - 1].end],
-            b"Am" | b"An" | b"Im" | b"Auf"
-        )) {
+        ) || german_preposition(&b[words[k - 1].start..words[k - 1].end]))
+    {
         k - 1
     } else {
         k
     };
-    pass.push(words[first].start, end, K::Address, SCORE, RECOGNIZER);
+    // `Wohnung 4, Bergstraße 21`: a unit before the street.
+    let start = units_before(b, words[first].start).unwrap_or(words[first].start);
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((first, end))
+}
+
+/// The prepositions that start German street names (`Am Mühlbach`, `Im
+/// Winkel`, `Zur Mühle`).
+fn german_preposition(w: &[u8]) -> bool {
+    matches!(w, b"Am" | b"An" | b"Im" | b"Auf" | b"Zum" | b"Zur" | b"In")
 }
 
 /// A German street word: `strong` suffixes stand alone (`Hauptstraße 5`),

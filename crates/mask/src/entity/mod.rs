@@ -97,7 +97,54 @@ pub(crate) struct Pass<'a> {
     /// Where a person found past its run ends (`Whitfield, Mark`): the
     /// scan resumes there.
     person_end: usize,
+    /// The first and last words of the people found so far with two
+    /// words or more (`Charlotte Ahn`): the same word alone later in the
+    /// text (`Charlotte's start date`) names the same person.
+    known: [Known; KNOWN],
+    known_n: usize,
+    /// A bit per remembered word's first byte and length (see
+    /// [`known_bit`]): most words are told unknown without a look.
+    known_mask: u64,
 }
+
+/// The bit of [`Pass::known_mask`] for a word of `len` bytes starting with
+/// `first`.
+#[inline(always)]
+fn known_bit(first: u8, len: usize) -> u64 {
+    1u64 << ((usize::from(first) ^ len.wrapping_mul(5)) & 63)
+}
+
+/// A word of a person found: where it starts, its length and its first
+/// eight bytes (zero past its end), so most words are told apart in one
+/// compare.
+#[derive(Clone, Copy)]
+struct Known {
+    start: usize,
+    len: usize,
+    head: u64,
+}
+
+impl Known {
+    const NONE: Known = Known {
+        start: 0,
+        len: 0,
+        head: 0,
+    };
+}
+
+/// The first eight bytes of `b[s..s + len]`, zero past `len`.
+#[inline]
+fn head8(b: &[u8], s: usize, len: usize) -> u64 {
+    let v = load8(b, s);
+    if len >= 8 {
+        v
+    } else {
+        v & ((1u64 << (8 * len)) - 1)
+    }
+}
+
+/// At most this many words of people found are remembered.
+const KNOWN: usize = 8;
 
 /// Does the detector look for any kind the entity pass finds?
 pub(crate) fn wanted(on: KindSet) -> bool {
@@ -114,6 +161,9 @@ impl<'a> Pass<'a> {
             out: Vec::new(),
             person_ctx: std::cell::Cell::new((usize::MAX, None)),
             person_end: 0,
+            known: [Known::NONE; KNOWN],
+            known_n: 0,
+            known_mask: 0,
         }
     }
 
@@ -241,6 +291,48 @@ impl Pass<'_> {
             && !(w.flags & names::STREET != 0 && address::number_before(b, w.start))
             && address::french_type_before(b, w.start).is_none()
             && !(w.shape == Shape::Title && person::strong_before(self, w.start))
+            // (A known word the lexicon holds is a name: not inert already.)
+            && !(w.flags == 0 && self.maybe_known(w) && self.known_word(w))
+    }
+
+    /// May `w` be a word of a person found earlier (no false negatives)?
+    #[inline(always)]
+    fn maybe_known(&self, w: &Word) -> bool {
+        self.known_mask != 0 && self.known_mask & known_bit(self.b[w.start], w.end - w.start) != 0
+    }
+
+    /// Is `w` a word of a person found earlier in the text (see
+    /// [`Pass::known`])?
+    fn known_word(&self, w: &Word) -> bool {
+        if w.shape != Shape::Title {
+            return false;
+        }
+        let b = self.b;
+        let len = w.end - w.start;
+        let head = head8(b, w.start, len);
+        self.known[..self.known_n].iter().any(|k| {
+            k.head == head
+                && k.len == len
+                && k.start != w.start
+                && (len <= 8 || b[k.start + 8..k.start + len] == b[w.start + 8..w.end])
+        })
+    }
+
+    /// Remembers the first and last words of a person found (`words`: the
+    /// name's words, two or more).
+    fn remember(&mut self, first: &Word, last: &Word) {
+        for w in [first, last] {
+            let len = w.end - w.start;
+            if self.known_n < KNOWN && w.shape == Shape::Title && len >= 3 {
+                self.known[self.known_n] = Known {
+                    start: w.start,
+                    len,
+                    head: head8(self.b, w.start, len),
+                };
+                self.known_n += 1;
+                self.known_mask |= known_bit(self.b[w.start], len);
+            }
+        }
     }
 }
 
@@ -332,7 +424,21 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         Some(len) if shape != Shape::Initial && len == letters => {
             names::get(&buf, len).unwrap_or(0)
         }
-        Some(len) if shape != Shape::Initial => names::lookup_lower(&buf, len),
+        Some(len) if shape != Shape::Initial => {
+            let flags = names::lookup_lower(&buf, len);
+            // `Hyun-woo`, `Ji-hoon`: a part after a hyphen in lower case
+            // makes one given name of the parts (a double-barrelled
+            // surname is written `Takahashi-Brown`).
+            if flags & names::SURNAME != 0
+                && b[i..end]
+                    .windows(2)
+                    .any(|p| p[0] == b'-' && p[1].is_ascii_lowercase())
+            {
+                flags | names::lookup_any_given(&buf, len)
+            } else {
+                flags
+            }
+        }
         _ => 0,
     };
     Some(Word {

@@ -108,8 +108,9 @@ pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
         }
     }
     if lower.contains(&b'-') {
-        // A double-barrelled name: each part a name; ambiguous only if every
-        // part is.
+        // A double-barrelled name: each part a name; a given name only if
+        // every part is one (`Jean-Luc`; `Takahashi-Brown` is a surname),
+        // ambiguous only if every part is.
         let mut all = GIVEN | SURNAME | AMBIGUOUS;
         let mut any = 0;
         for (k, part) in lower.split(|&c| c == b'-').enumerate() {
@@ -126,9 +127,20 @@ pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
             all &= flags;
             any |= flags;
         }
-        return (any & (GIVEN | SURNAME)) | (all & AMBIGUOUS);
+        return (any & SURNAME) | (all & (GIVEN | AMBIGUOUS));
     }
     0
+}
+
+/// `GIVEN` if any part of the hyphenated lower-case word `buf[..len]` is
+/// a given name (`hyun-woo`), else 0.
+pub(super) fn lookup_any_given(buf: &[u8; MAX_NAME], len: usize) -> u16 {
+    let any = buf[..len].split(|&c| c == b'-').any(|part| {
+        let mut one = [0u8; MAX_NAME];
+        one[..part.len()].copy_from_slice(part);
+        get(&one, part.len()).is_some_and(|f| f & GIVEN != 0)
+    });
+    if any { GIVEN } else { 0 }
 }
 
 /// `lower` with the Latin letters' accents taken off (`siobhán` as

@@ -15,7 +15,7 @@ const SCORE: f32 = 0.85;
 /// `forms_for`, which groups them by first byte; a test checks the two
 /// agree).
 #[cfg(test)]
-const LEGAL_FORMS: [&str; 45] = [
+const LEGAL_FORMS: [&str; 48] = [
     "GmbH & Co. KG",
     "Pty. Ltd.",
     "Pty Ltd",
@@ -52,8 +52,11 @@ const LEGAL_FORMS: [&str; 45] = [
     "NV",
     "AG",
     "SE",
+    "KGaA",
     "KG",
+    "OHG",
     "ULC",
+    "UG",
     "Ltée",
     "e.V.",
     "Oy",
@@ -93,10 +96,14 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // Skip leading greetings and such: the name starts at the first word
     // after which only name words come.
     for (k, w) in words.iter().enumerate() {
-        // `Pinecrest Software, Inc.`: `Inc.` may follow a comma.
+        // `Pinecrest Software, Inc.`, `Outdoor Gear, LLC`: a US form may
+        // follow a comma.
         let s = if b.get(w.end) == Some(&b' ') {
             w.end + 1
-        } else if k + 1 == words.len() && b[w.end..].starts_with(b", Inc") {
+        } else if k + 1 == words.len()
+            && b.get(w.end..w.end + 5)
+                .is_some_and(|f| matches!(f, b", Inc" | b", LLC" | b", LLP" | b", Cor"))
+        {
             w.end + 2
         } else {
             continue;
@@ -209,10 +216,10 @@ fn forms_for(first: u8) -> &'static [&'static str] {
         b'B' => &["B.V.", "BV"],
         b'N' => &["N.V.", "NV"],
         b'A' => &["AG", "AB", "A/S"],
-        b'K' => &["KG"],
-        b'U' => &["ULC"],
+        b'K' => &["KGaA", "KG"],
+        b'U' => &["ULC", "UG"],
         b'e' => &["e.V."],
-        b'O' => &["Oy"],
+        b'O' => &["OHG", "Oy"],
         // Irish: designated activity company.
         b'D' => &["DAC"],
         _ => &[],

@@ -37,12 +37,51 @@ pub(super) enum Context {
 }
 
 pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
-    // Connectors (`Sarah and Tom`) separate people.
+    // Connectors (`Sarah and Tom`) separate people; `&` with one word that
+    // is no given name on a side joins a firm's names (`Marks & Spencer`,
+    // `Ernst & Young`; `Sarah & Tom` are people).
+    if words.len() >= 3 && firm_names(pass, words) {
+        return;
+    }
     for segment in words.split(|w| w.shape == Shape::Connector) {
         if !segment.is_empty() {
             segment_person(pass, segment);
         }
     }
+}
+
+/// Do `words` hold a firm's names joined by `&` (see [`find`])? If so, the
+/// people before the firm are read, and nothing after.
+#[cold]
+#[inline(never)]
+fn firm_names(pass: &mut Pass<'_>, words: &[Word]) -> bool {
+    let b = pass.b;
+    let firm = |k: usize| {
+        let single_not_given = |w: Option<&Word>, other: Option<&Word>| {
+            w.is_some_and(|w| {
+                w.is_capitalised()
+                    && !other.is_some_and(Word::is_capitalised)
+                    && name_flags(w) & (GIVEN | AMBIGUOUS) != GIVEN
+            })
+        };
+        let (before, after) = (k.checked_sub(1).map(|j| &words[j]), words.get(k + 1));
+        b[words[k].start] == b'&'
+            && (single_not_given(before, k.checked_sub(2).map(|j| &words[j]))
+                || single_not_given(after, words.get(k + 2)))
+    };
+    if let Some(k) = (1..words.len()).find(|&k| words[k].shape == Shape::Connector && firm(k)) {
+        // The words before the firm's first name may still name someone
+        // (`Ravi Kumar of Marks & Spencer`: `of` splits them).
+        let start = words[..k]
+            .iter()
+            .rposition(|w| w.shape == Shape::Connector)
+            .map_or(0, |c| c + 1);
+        if start > 0 {
+            find(pass, &words[..start - 1]);
+        }
+        return true;
+    }
+    false
 }
 
 fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
@@ -61,6 +100,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                             || after_title(k)
                             || greeted(b, words, k)
                             || strong_before(pass, w.start)
+                            || w.flags == 0 && pass.maybe_known(w) && pass.known_word(w)
                     }
                     Shape::Upper => name_flags(w) != 0,
                     _ => false,
@@ -72,6 +112,30 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let lead = first
         .checked_sub(1)
         .and_then(|k| context_word(words[k].flags));
+    // `From: Tanvir Chowdhury`, `Caller Siosaia Fifita`: a word the lexicon
+    // does not know, just before a surname that is no given name, after a
+    // contact word, greeting or title, is the given name.
+    let unknown_given = first > 0
+        && lead.is_none()
+        && first < words.len()
+        && unknown_word(&words[first - 1])
+        && {
+            let f = name_flags(&words[first]);
+            f & SURNAME != 0 && f & (GIVEN | AMBIGUOUS) == 0
+        }
+        && pass
+            .person_context(words[first - 1].start)
+            .is_some_and(|c| c >= Context::Weak);
+    // `the Whare Kai`, `our Fortitude Smith`: after a determiner, words
+    // the lexicon does not know, then a name: a thing's name.
+    let after_determiner = first > 0
+        && !unknown_given
+        && lead.is_none()
+        && words[..first].iter().all(unknown_word)
+        && determiner_before(b, words[0].start);
+    let first = if unknown_given { first - 1 } else { first };
+    // The run is one word, or a greeting or title and one word.
+    let lone = words.len() == first + 1 && (first == 0 || lead.is_some());
     let words = &words[first..];
     let Some(head) = words.first() else {
         return;
@@ -91,7 +155,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         ctx = ctx.max(lead);
     }
     if head.shape == Shape::Upper {
-        return upper_case_person(pass, words);
+        return upper_case_person(pass, words, ctx);
+    }
+    // `Charlotte Ahn … Charlotte's start date`: a word of a person found
+    // earlier, alone (a common word or place only before `'s`).
+    if lone && ctx < Context::Strong && pass.maybe_known(head) && pass.known_word(head) {
+        let end = head.end;
+        let possessive = matches!(b.get(end), Some(b'\'' | 0xE2));
+        if (head.flags & AMBIGUOUS == 0 || possessive)
+            && !venue_after(b, end)
+            && !determiner_before(b, head.start)
+            && !place_preposition(b, head.start)
+        {
+            pass.push(head.start, end, K::Person, 0.85, RECOGNIZER);
+        }
+        return;
     }
     // The name: title-case words, initials and particles, up to the first
     // other word.
@@ -112,6 +190,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         && (words[n].flags & STOP == 0 || sandwiched(n))
     {
         n += 1;
+    }
+    // `Regards,\nPayroll Services`, `Microsoft Support`: words the
+    // gazetteer does not hold before a department or function word sign
+    // off a team, not a person (`Tom Becker Support Lead` is one).
+    if ctx == Context::Strong
+        && lead.is_none()
+        && words
+            .get(n)
+            .is_some_and(|w| w.shape == Shape::Title && w.flags & STOP != 0)
+        && !words[..n].iter().any(|w| {
+            let f = name_flags(w);
+            f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
+        })
+    {
+        return;
     }
     // A name just before a geographic word names a place (`Hunter
     // Valley`, `Rose Bay`, `George Street`, `Asia Pacific`; `Victoria
@@ -159,8 +252,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             };
         }
     }
+    if unknown_given {
+        flags[0] = GIVEN;
+    }
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
+    }
+    // `…today?\nRose`: a given name, even a common word (not a place:
+    // `…\nRichmond\nVictoria`), alone on a text's last line signs it off.
+    if ctx < Context::Medium
+        && words.len() == 1
+        && flags[0] & GIVEN != 0
+        && words[0].flags & PLACE_NAME == 0
+        && last_line_alone(b, words[0].start, words[0].end)
+    {
+        ctx = Context::Medium;
     }
     if ctx == Context::Medium && words.len() == 1 && words[0].flags == 0 {
         // Greeted (see `greeted`).
@@ -187,15 +293,39 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         pass.push(start, given, K::Person, score, RECOGNIZER);
         return;
     }
-    // `the Hilton issue`, `our Kauri site`: one name word after a
-    // determiner names a thing, not a person.
-    if len == 1 && ctx <= Context::Weak && determiner_before(b, start) {
+    // `the Hilton issue`, `our Kauri site`, `his Mac`: one name word after
+    // a determiner names a thing, not a person; so do names ending in a
+    // geographic word (`the Eden Park screens`).
+    let place_end = words[len - 1].flags & (STREET | PLACE) != 0;
+    if ctx <= Context::Weak
+        && (after_determiner || (len == 1 || place_end) && determiner_before(b, start))
+    {
+        return;
+    }
+    // `Harcourt & Sons`, `Besnard Vallée et Fils`: a family business.
+    if ctx < Context::Strong && b.get(end) == Some(&b' ') && business_tail(&b[end + 1..]) {
+        return;
+    }
+    // `Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`: a name, `'s`
+    // and a geographic word or `Day` name a place or a holiday.
+    if ctx < Context::Strong
+        && matches!(b.get(end), Some(b'\'' | 0xE2))
+        && possessive_place_after(b, end)
+    {
+        return;
+    }
+    // `Von:` (the German `From:`), `De :`: a particle before a colon is a
+    // header's label.
+    if len == 1 && words[0].flags & PARTICLE != 0 && matches!(b.get(end), Some(b':')) {
         return;
     }
     // `at Albert Park`, `in Kings Cross`: a place word ending the name
     // after a preposition of place.
     if ctx == Context::None && words[len - 1].flags & STREET != 0 && place_preposition(b, start) {
         return;
+    }
+    if len >= 2 && score >= pass.min_score {
+        pass.remember(&words[0], &words[len - 1]);
     }
     pass.push(start, end, K::Person, score, RECOGNIZER);
 }
@@ -255,15 +385,77 @@ fn determiner_before(b: &[u8], s: usize) -> bool {
                     | b"each"
                     | b"every"
                     | b"any"
+                    | b"my"
+                    | b"his"
+                    | b"her"
             )
     })
 }
 
+/// Is the word at `s..end` alone on the text's last line (a signature)?
+fn last_line_alone(b: &[u8], s: usize, end: usize) -> bool {
+    s > 0 && b[s - 1] == b'\n' && b[end..].iter().all(u8::is_ascii_whitespace)
+}
+
+/// Does `rest` start with `& Sons`, `and Partners`, `et Fils`, `und
+/// Söhne` (a family business's tail)?
+fn business_tail(rest: &[u8]) -> bool {
+    let rest = if let Some(r) = rest.strip_prefix(b"& ") {
+        r
+    } else if let Some(r) = rest
+        .strip_prefix(b"and ")
+        .or_else(|| rest.strip_prefix(b"et "))
+        .or_else(|| rest.strip_prefix(b"und "))
+    {
+        r
+    } else {
+        return false;
+    };
+    [
+        &b"Sons"[..],
+        b"Son",
+        b"Fils",
+        "Söhne".as_bytes(),
+        b"Sohn",
+        b"Co",
+        b"Partners",
+        b"Associates",
+        b"Brothers",
+        b"Daughters",
+    ]
+    .iter()
+    .any(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric))
+}
+
+/// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
+fn unknown_word(w: &Word) -> bool {
+    w.shape == Shape::Title && w.flags == 0 && w.end - w.start >= 3
+}
+
+/// Does `'s` and a geographic word, a street word or `Day` follow `end`
+/// (`Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`)?
+fn possessive_place_after(b: &[u8], end: usize) -> bool {
+    let s = if b.get(end..end + 3) == Some(b"'s ") {
+        end + 3
+    } else if b.get(end..end + 5) == Some("\u{2019}s ".as_bytes()) {
+        end + 5
+    } else {
+        return false;
+    };
+    super::capital_word(b, s).is_some_and(|w| {
+        w.shape == Shape::Title && (w.flags & (PLACE | STREET) != 0 || &b[w.start..w.end] == b"Day")
+    })
+}
+
 /// Is the word before `s` a preposition of place (`at`, `in`, `near`)?
+/// Compared in lower case: `At Albert Park` starts a sentence.
 fn place_preposition(b: &[u8], s: usize) -> bool {
     word_before(b, s).is_some_and(|(ps, pe)| {
+        let Some(lower) = lower_ascii::<8>(&b[ps..pe]) else {
+            return false;
+        };
         matches!(
-            &b[ps..pe],
+            &lower[..pe - ps],
             b"at" | b"in" | b"near" | b"on" | b"outside" | b"opposite" | b"behind" | b"via"
         ) && b[pe..s] == *b" "
     })
@@ -316,6 +508,12 @@ fn venue_after(b: &[u8], end: usize) -> bool {
             | b"centre"
             | b"center"
             | b"hub"
+            | b"server"
+            | b"servers"
+            | b"cluster"
+            | b"clusters"
+            | b"vm"
+            | b"vms"
     )
 }
 
@@ -332,14 +530,26 @@ fn greeted(b: &[u8], words: &[Word], k: usize) -> bool {
 }
 
 /// `SARAH CONNOR`: two or more capitalised words, every one a name that is
-/// not a common word.
-fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
+/// not a common word; or `JOSEPHINE KAMAU -`, `customer MUHAMMAD ZUBAIR`: a
+/// given name, then a word the lexicon does not know, ending the name
+/// before a separator or after a contact word.
+fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
+    let b = pass.b;
     let n = words.iter().take_while(|w| w.shape == Shape::Upper).count();
     let clear = |w: &Word| {
         let f = name_flags(w);
         f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
     };
-    if n >= 2 && words[..n].iter().all(clear) {
+    let given_then_unknown = || {
+        n == 2
+            && words.len() == 2
+            && name_flags(&words[0]) & (GIVEN | AMBIGUOUS) == GIVEN
+            && words[1].flags == 0
+            && words[1].end - words[1].start >= 3
+            && !caps_verb(&b[words[1].start..words[1].end])
+            && (ctx >= Context::Weak || separator_after(b, words[1].end))
+    };
+    if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) {
         pass.push(
             words[0].start,
             words[n - 1].end,
@@ -347,6 +557,38 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word]) {
             0.75,
             RECOGNIZER,
         );
+    }
+}
+
+/// A word in capitals that reports what a caller did (`SARAH RANG -`,
+/// `TOM CALLED`), not a surname.
+fn caps_verb(w: &[u8]) -> bool {
+    w.ends_with(b"ED")
+        || matches!(
+            w,
+            b"RANG"
+                | b"SAYS"
+                | b"SAID"
+                | b"WANTS"
+                | b"NEEDS"
+                | b"ASKS"
+                | b"HERE"
+                | b"AGAIN"
+                | b"TODAY"
+                | b"BACK"
+                | b"WROTE"
+                | b"WRITES"
+        )
+}
+
+/// Does the text end, or a line, a comma, a colon or a dash follow `end`?
+fn separator_after(b: &[u8], end: usize) -> bool {
+    match b.get(end) {
+        None | Some(b'\n' | b'\r' | b',' | b':') => true,
+        Some(b' ') => {
+            b[end + 1..].starts_with(b"- ") || b[end + 1..].starts_with("\u{2013} ".as_bytes())
+        }
+        _ => false,
     }
 }
 
@@ -386,6 +628,15 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         return Some((all, 0.95));
     }
     if len == 0 {
+        return None;
+    }
+    // `Wilson Parking`, `Okafor Logistics`, `Sunita Electronics`: one
+    // name before a word of trade names a business.
+    if len == 1
+        && words
+            .get(len)
+            .is_some_and(|w| w.shape == Shape::Title && w.end - w.start >= 7 && trade_word(b, w))
+    {
         return None;
     }
     let name_words = flags[..len].iter().filter(|&&f| names(f)).count();
@@ -428,6 +679,17 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
     }
     match ctx {
         Context::Medium => Some((len, 0.8)),
+        // `to Ngozi Adeyemi,`: a surname-listed name, then a title-case
+        // word the lexicon does not know: the rest of the name.
+        Context::Weak
+            if len == 1
+                && clear(flags[0])
+                && words
+                    .get(1)
+                    .is_some_and(|w| unknown_word(w) && !trade_word(b, w)) =>
+        {
+            Some((2, 0.75))
+        }
         Context::Weak if any_clear => Some((len, 0.75)),
         _ if len == 1 && clear_given => Some((1, 0.6)),
         _ => None,

@@ -599,3 +599,318 @@ fn irish_welsh_and_accented_names() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn an_unknown_given_name_before_a_surname_after_a_contact_word() {
+    // The word the lexicon lacks, before a surname, after `From:`,
+    // `Caller` or `call`, is the given name.
+    assert_eq!(
+        person("From: Mahfuz Chowdhury <m.chowdhury@example.com>"),
+        ["Mahfuz Chowdhury"]
+    );
+    assert_eq!(
+        person("Caller Tevite Fifita reports the Wi-Fi drops."),
+        ["Tevite Fifita"]
+    );
+    // A surname-listed name, then an unknown word, after a contact word.
+    assert_eq!(
+        person("Please send it to Ngozi Bolaji, Legal."),
+        ["Ngozi Bolaji"]
+    );
+    // Without context before it, the unknown word is not taken.
+    assert_eq!(
+        person("Yesterday Chowdhury sent the report."),
+        Vec::<String>::new()
+    );
+    // Nor before a given name (`Whare Kai`, after a determiner: a place).
+    assert_eq!(
+        person("The practice is in the Whare Kai at noon."),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn double_barrelled_names_are_given_names_only_if_every_part_is() {
+    // `Takahashi-Brown` is a surname: alone, without context, no person.
+    assert_eq!(person("Takahashi-Brown is on leave."), Vec::<String>::new());
+    assert_eq!(
+        person("Please call Ayumi Takahashi-Brown today."),
+        ["Ayumi Takahashi-Brown"]
+    );
+    // `Jean-Luc`: both parts given names; `Hyun-woo`, a part in lower
+    // case: one given name.
+    assert_eq!(person("Jean-Luc will call back."), ["Jean-Luc"]);
+    assert_eq!(
+        person("Ticket from Min-woo Park about the IME."),
+        ["Min-woo Park"]
+    );
+}
+
+#[test]
+fn german_titles_and_role_words() {
+    assert_eq!(
+        person("Nach Rücksprache mit Herrn Baumgartner senden wir es."),
+        ["Baumgartner"]
+    );
+    // `Kunde` is a surname too, but before a name it is the role.
+    assert_eq!(
+        person("Kunde Sebastian Vogt meldet einen Fehler."),
+        ["Sebastian Vogt"]
+    );
+    // `Von:` is the German `From:` header.
+    assert_eq!(
+        person("Von: Jörg Hinterberger\nBetreff: Drucker"),
+        ["Jörg Hinterberger"]
+    );
+    assert_eq!(
+        person("Von Miller called about the tickets."),
+        ["Von Miller"]
+    );
+}
+
+#[test]
+fn holidays_brands_things_and_places_named_after_people() {
+    no_person(&[
+        // A weekday after a name: a holiday.
+        "Payments are delayed by the Easter Monday holiday.",
+        "Pentecost Monday is a holiday in Bavaria.",
+        // A place word after a determiner, a possessive place.
+        "The Eden Park screens need new firmware.",
+        "There is a fibre cut near Arthur's Pass.",
+        "Valentine's Day promo codes are broken.",
+        // Servers and clusters named after people or trees.
+        "The Sequoia and Redwood servers reboot tonight.",
+        // After a possessive determiner.
+        "He cannot print from his Mac.",
+        // Brands that are surnames, without a person's context.
+        "Expenses from Hilton and Marriott need receipts.",
+        "Hilton says the invoice was paid.",
+        // One name before a trade word: a business.
+        "Emailed Wilson Parking about the permit.",
+        // A place preposition at a sentence's start.
+        "At Albert Park the kiosk is offline.",
+    ]);
+    // The near misses: people.
+    assert_eq!(
+        person("Please tell Sarah the install is on Monday."),
+        ["Sarah"]
+    );
+    assert_eq!(person("Priya's MacBook will not boot."), ["Priya"]);
+    assert_eq!(person("Sarah Park will join the call."), ["Sarah Park"]);
+    assert_eq!(person("Paris Hilton called the desk."), ["Paris Hilton"]);
+    assert_eq!(person("Ask Mr Hilton to call back."), ["Hilton"]);
+    assert_eq!(
+        person("Redwood said the servers are fine."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        person("Spoke to Sarah Jones about the servers."),
+        ["Sarah Jones"]
+    );
+    assert_eq!(person("We met Albert Park at reception."), ["Albert Park"]);
+}
+
+#[test]
+fn addresses_with_floors_buildings_rural_routes_and_countries() {
+    let address = |t: &str| of_kind(t, "ADDRESS");
+    // A unit, then a building, then the street.
+    assert_eq!(
+        address("She lives at Flat 4, Marlow Court, 17 Station Road, Reading RG1 1LX."),
+        ["Flat 4, Marlow Court, 17 Station Road, Reading RG1 1LX"]
+    );
+    // An ordinal floor before the number.
+    assert_eq!(
+        address("Send it to 2nd Floor, 10 Queen Street, Leeds LS1 2TW."),
+        ["2nd Floor, 10 Queen Street, Leeds LS1 2TW"]
+    );
+    // A unit on a quay, with no house number.
+    assert_eq!(
+        address("The line at Apartment 3, Harbour Quay, Cobh, Co. Cork P24 HX59 is down."),
+        ["Apartment 3, Harbour Quay, Cobh, Co. Cork P24 HX59"]
+    );
+    // Canada's rural routes, like New Zealand's rural delivery.
+    assert_eq!(
+        address("Mail: 455 Maple Line Road, RR 1, Guelph, ON N1H 6J2, Canada"),
+        ["455 Maple Line Road, RR 1, Guelph, ON N1H 6J2"]
+    );
+    assert_eq!(
+        address("Route invoices to RD 2, Waipukurau 4282."),
+        ["RD 2, Waipukurau 4282"]
+    );
+    // A trailing country is left out.
+    assert_eq!(
+        address("Update it to PO Box 71, Suva, Fiji."),
+        ["PO Box 71, Suva"]
+    );
+    // A country before the postcode stays inside.
+    assert_eq!(
+        address("Ship it to 4 Bute Street, Cardiff, Wales CF10 5AL today."),
+        ["4 Bute Street, Cardiff, Wales CF10 5AL"]
+    );
+    // German units and streets after a preposition; French streets with a
+    // particle.
+    assert_eq!(
+        address("Zurück an: Wohnung 2, Lindenstraße 8, 10969 Berlin - unbekannt."),
+        ["Wohnung 2, Lindenstraße 8, 10969 Berlin"]
+    );
+    assert_eq!(
+        address("Die Anschrift lautet Im Winkel 7b, 53111 Bonn."),
+        ["Im Winkel 7b, 53111 Bonn"]
+    );
+    assert_eq!(
+        address("Nouvelle adresse : 12, rue de la Gare, Sherbrooke (Québec) J1H 5C2."),
+        ["12, rue de la Gare, Sherbrooke (Québec) J1H 5C2"]
+    );
+    // Near misses: no unit, no number, no postcode.
+    for text in [
+        "Ashdown Court is a lovely place.",
+        "We visited Riverside Quay on Friday.",
+        "RD 5 is the rural route we use.",
+        "RD 9, Gore is far.",
+        "The Supreme Court, Wellington ruled.",
+        "Am Montag 3 Termine, danach frei.",
+        "Im Jahr 2024, 12345 Fälle gemeldet.",
+        "The floor, 41 seats, was full.",
+    ] {
+        assert_eq!(address(text), Vec::<String>::new(), "{text}");
+    }
+}
+
+#[test]
+fn us_legal_forms_after_a_comma() {
+    assert_eq!(
+        of_kind(
+            "Shipment for Kestrel Ridge Outdoor Gear, LLC is held.",
+            "ORGANIZATION"
+        ),
+        ["Kestrel Ridge Outdoor Gear, LLC"]
+    );
+    assert_eq!(
+        of_kind("Outdoor Gear, Lyon and Paris stores.", "ORGANIZATION"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn names_in_capitals_after_kin_words_and_named_again() {
+    // A given name, then an unknown word, in capitals before a dash or
+    // after a contact word.
+    assert_eq!(
+        person("NADIA OKORO - FINANCE - PLEASE CALL BACK"),
+        ["NADIA OKORO"]
+    );
+    assert_eq!(
+        person("Note: customer AHMED QURAISHI confirmed his identity."),
+        ["AHMED QURAISHI"]
+    );
+    // Near misses: a verb after the name, no separator or context.
+    assert_eq!(
+        person("URGENT: SARAH RANG - CALL BACK"),
+        Vec::<String>::new()
+    );
+    assert_eq!(person("NADIA OKORO IS LATE AGAIN"), Vec::<String>::new());
+    // After a word of kinship, a name that is also a word.
+    assert_eq!(person("Her son Will set up the router."), ["Will"]);
+    assert_eq!(person("My neighbour Frank signed for it."), ["Frank"]);
+    assert_eq!(person("Will set up the router."), Vec::<String>::new());
+    // A person found whole, then one of the name's words alone.
+    assert_eq!(
+        person("Please image a laptop for Tavita Mulitalo. Mulitalo starts Monday."),
+        ["Tavita Mulitalo", "Mulitalo"]
+    );
+    assert_eq!(
+        person("Re-image it for Charlotte Ahn; Charlotte's start date is 2 June."),
+        ["Charlotte Ahn", "Charlotte"]
+    );
+    // Not before the name is found, not a common word without `'s` or
+    // punctuation, not after a determiner or in another run.
+    assert_eq!(person("Mulitalo starts Monday."), Vec::<String>::new());
+    assert_eq!(
+        person("The parcel for Summer Liang came back; Summer opening hours apply."),
+        ["Summer Liang"]
+    );
+    assert_eq!(
+        person("Closed by Hunter Blake. The Lower Hunter office waits."),
+        ["Hunter Blake"]
+    );
+    assert_eq!(
+        person("Jordan Lee asked us to ship it to Jordan."),
+        ["Jordan Lee"]
+    );
+}
+
+#[test]
+fn form_labels_and_a_name_signing_off_the_last_line() {
+    // A form's label is a contact word: an unknown given name before a
+    // surname after it is the name.
+    assert_eq!(
+        person("Delivery failed. Recipient: Tevite Fifita, Shop 4."),
+        ["Tevite Fifita"]
+    );
+    assert_eq!(
+        person("Delivery failed. Shop: Tevite Fifita, unit 4."),
+        Vec::<String>::new()
+    );
+    // A given name, even a common word, alone on the last line.
+    assert_eq!(
+        person("Morning,\nThe fax is bouncing again.\nRose"),
+        ["Rose"]
+    );
+    // Not on a line with other words, nor on a line before others.
+    assert_eq!(
+        person("The fax is bouncing.\nRose garden photos attached."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        person("The fax is bouncing.\nRose\nFacilities team"),
+        Vec::<String>::new()
+    );
+    // A place ending an address block is no signature.
+    assert_eq!(
+        person("Ship to:\n12 Smith Lane\nRichmond\nVictoria"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn family_businesses_and_german_legal_forms() {
+    no_person(&[
+        "The quote came from Besnard Vallée et Fils today.",
+        "Please bill Harcourt & Sons for the call-out.",
+        "Quote from Okafor and Partners attached.",
+    ]);
+    assert_eq!(
+        person("Please bill Tom Harcourt and Sarah Jones for it."),
+        ["Tom Harcourt", "Sarah Jones"]
+    );
+    assert_eq!(
+        of_kind("Supplier setup for Bruder Budig OHG done.", "ORGANIZATION"),
+        ["Bruder Budig OHG"]
+    );
+    assert_eq!(
+        of_kind("Escalated from Hänel Schmidtke KGaA today.", "ORGANIZATION"),
+        ["Hänel Schmidtke KGaA"]
+    );
+}
+
+#[test]
+fn firms_joined_by_an_ampersand_and_teams_signing_off() {
+    no_person(&[
+        "Marks & Spencer vouchers are not redeeming.",
+        "The quote from Hehl & Demmendaal expired.",
+        "Regards,\nPayroll Services",
+        "Regards,\nHelpdesk",
+        "Best,\nMicrosoft Support",
+    ]);
+    // Given names on both sides are people; a person before `of` stays.
+    assert_eq!(person("Sarah & Tom are out today."), ["Sarah", "Tom"]);
+    assert_eq!(
+        person("Ravi Kumar of Marks & Spencer called."),
+        ["Ravi Kumar"]
+    );
+    // A person's name before a job title still signs off.
+    assert_eq!(
+        person("Kind regards,\nTom Becker Support Lead"),
+        ["Tom Becker"]
+    );
+}

@@ -3,7 +3,7 @@
 
 pub(crate) const TITLES: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "herr", "frau", "mme",
-    "mlle", "monsieur", "madame",
+    "mlle", "monsieur", "madame", "herrn",
 ];
 pub(crate) const GREETINGS: &[&str] = &[
     "hi",
@@ -53,6 +53,39 @@ pub(crate) const GREETINGS: &[&str] = &[
     "namaste",
     "hiya",
     "howdy",
+];
+/// Words of kinship and household (`her daughter May`, `my neighbour
+/// Frank`): the name after one is addressed as after a greeting, even a
+/// name that is also a common word.
+pub(crate) const KIN_WORDS: &[&str] = &[
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "neighbour",
+    "neighbor",
+    "brother",
+    "sister",
+    "mother",
+    "father",
+    "mum",
+    "mom",
+    "dad",
+    "niece",
+    "nephew",
+    "grandson",
+    "granddaughter",
+    "grandmother",
+    "grandfather",
+    "aunt",
+    "uncle",
+    "cousin",
+    "flatmate",
+    "housemate",
+    "boyfriend",
+    "girlfriend",
+    "fiance",
+    "fiancee",
 ];
 pub(crate) const STREET_TYPES: &[&str] = &[
     "av",
@@ -320,6 +353,7 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "stadium",
     "arena",
     "mall",
+    "pass",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
@@ -382,6 +416,74 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "owner",
     "tenant",
     "caller",
+    "call",
+    // Labels of a form or a delivery: `Recipient: Mereani Tuilagi`.
+    "recipient",
+    "requester",
+    "requestor",
+    "sender",
+    "approver",
+    "assignee",
+    "reporter",
+    "holder",
+    "attention",
+    "employee",
+    "patient",
+    "visitor",
+    "guest",
+    // German: `Kunde Sebastian Vogt`, `Kollegin Anna Weber`.
+    "kunde",
+    "kundin",
+    "kollege",
+    "kollegin",
+    "mitarbeiter",
+    "mitarbeiterin",
+];
+/// German role nouns (`Kunde Sebastian Vogt`): a word before a name, never
+/// part of it (they are also surnames in the gazetteer).
+pub(crate) const ROLE_NOUNS: &[&str] = &[
+    "kunde",
+    "kundin",
+    "kollege",
+    "kollegin",
+    "mitarbeiter",
+    "mitarbeiterin",
+];
+/// Departments and functions that sign off or are contacted like people
+/// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.
+pub(crate) const DEPARTMENTS: &[&str] = &[
+    "payroll",
+    "helpdesk",
+    "servicedesk",
+    "reception",
+    "facilities",
+    "procurement",
+    "purchasing",
+    "marketing",
+    "operations",
+    "security",
+    "compliance",
+    "logistics",
+    "engineering",
+    "legal",
+    "warehouse",
+    "dispatch",
+    "banking",
+    "business",
+    "payments",
+    "treasury",
+    "recruitment",
+];
+/// The days of the week: a name just before one names a holiday
+/// (`Easter Monday`, `Pentecost Monday`, `Black Friday`), not a person.
+pub(crate) const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 ];
 /// Words after which no name starts.
 pub(crate) const PLACE_PREFIXES: &[&str] =
@@ -409,19 +511,23 @@ pub(crate) const STREET_AND_PLACE_WORDS: &[&str] = &[
 /// Words that key the address recognizers for post-office boxes and
 /// estates.
 pub(crate) const ADDRESS_KEYS: &[&str] = &[
-    "box", "bag", "postfach", "postbus", "park", "estate", "centre", "center",
+    "box", "bag", "postfach", "postbus", "park", "estate", "centre", "center", "quay", "court",
 ];
 
 /// Each list with the flag its words get in the lexicon.
 pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (TITLES, TITLE),
     (GREETINGS, GREETING),
+    (KIN_WORDS, GREETING),
     (STREET_TYPES, STREET),
     (STOP_WORDS, STOP),
     (PLACE_WORDS, PLACE),
     (STREET_AND_PLACE_WORDS, STREET | PLACE),
     (PARTICLES, PARTICLE),
     (DEMONYMS, STOP),
+    (ROLE_NOUNS, STOP),
+    (DEPARTMENTS, STOP),
+    (WEEKDAYS, PLACE),
     (GREETED_GROUPS, STOP),
     (CONTACT_WORDS, CONTACT),
     (PLACE_PREFIXES, PLACE_PREFIX),
