@@ -431,16 +431,10 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "patient",
     "visitor",
     "guest",
-    // German: `Kunde Sebastian Vogt`, `Kollegin Anna Weber`.
-    "kunde",
-    "kundin",
-    "kollege",
-    "kollegin",
-    "mitarbeiter",
-    "mitarbeiterin",
 ];
-/// German role nouns (`Kunde Sebastian Vogt`): a word before a name, never
-/// part of it (they are also surnames in the gazetteer).
+/// German role nouns (`Kunde Sebastian Vogt`, `Kollegin Anna Weber`): a
+/// contact word before a name, never part of it (they are also surnames in
+/// the gazetteer).
 pub(crate) const ROLE_NOUNS: &[&str] = &[
     "kunde",
     "kundin",
@@ -525,7 +519,7 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (STREET_AND_PLACE_WORDS, STREET | PLACE),
     (PARTICLES, PARTICLE),
     (DEMONYMS, STOP),
-    (ROLE_NOUNS, STOP),
+    (ROLE_NOUNS, STOP | CONTACT),
     (DEPARTMENTS, STOP),
     (WEEKDAYS, PLACE),
     (GREETED_GROUPS, STOP),
