@@ -527,7 +527,17 @@ async fn run(args: Args) -> Result<(), Error> {
         .fetch_one(&admin)
         .await?
         .try_get(0)?;
-    let data_directory = std::path::PathBuf::from(data_directory);
+    // CPU is read from /proc: the cluster must run on this machine.
+    let cpu_dir = match Cpu::now(std::path::Path::new(&data_directory)) {
+        Ok(_) => Some(std::path::PathBuf::from(data_directory)),
+        Err(e) => {
+            eprintln!(
+                "load: CPU a request not measured ({e}): PostgreSQL must run on this machine, its data directory readable"
+            );
+            None
+        }
+    };
+    let cpu_now = || cpu_dir.as_deref().map(Cpu::now).transpose();
     println!(
         "{:<6} {:<8} {:<9} {:>12} {:>9} {:>9} {:>8} {:>14} {:>13}",
         "round",
@@ -556,7 +566,7 @@ async fn run(args: Args) -> Result<(), Error> {
                         .execute(&admin)
                         .await?;
                 }
-                let cpu_before = Cpu::now(&data_directory)?;
+                let cpu_before = cpu_now()?;
                 let mut measured = match *route {
                     "create" => {
                         batch(http, n, c, |i| {
@@ -580,7 +590,10 @@ async fn run(args: Args) -> Result<(), Error> {
                     0
                 };
                 measured.wall += started.elapsed();
-                let (cpu_self, cpu_pg) = Cpu::now(&data_directory)?.per_request(&cpu_before, n);
+                let (cpu_self, cpu_pg) = match (cpu_now()?, cpu_before) {
+                    (Some(after), Some(before)) => after.per_request(&before, n),
+                    _ => (f64::NAN, f64::NAN),
+                };
                 println!(
                     "{round:<6} {route:<8} {name:<9} {:>12.0} {:>9.2} {:>9.2} {staged:>8} {cpu_self:>14.3} {cpu_pg:>13.3}",
                     measured.throughput(),
