@@ -134,17 +134,32 @@ fn po_box(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     Some((first, after))
 }
 
-/// `, 50452 Köln` after `end`: where the town ends.
+/// `, 50452 Köln` after `end`, or the postcode and town on the next line
+/// (`\n20259 Hamburg`, as an address block is written): where the town
+/// ends, with its river or region (`Frankfurt am Main`, `Frankfurt an der
+/// Oder`, `Freiburg im Breisgau`).
 fn german_town(b: &[u8], end: usize) -> Option<usize> {
-    if b.get(end..end + 2) != Some(b", ") {
-        return None;
-    }
-    let p = end + 2;
+    let p = match b.get(end..end + 2)? {
+        b", " => end + 2,
+        [b'\n', _] => end + 1,
+        b"\r\n" => end + 2,
+        _ => return None,
+    };
     let plz = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
     if plz != 5 || b.get(p + 5) != Some(&b' ') {
         return None;
     }
-    capital_word(b, p + 6).map(|city| city.end)
+    let town = capital_word(b, p + 6)?.end;
+    let rest = &b[town..];
+    const BY: [&[u8]; 3] = [b" am ", b" an der ", b" im "];
+    let Some(by) = BY.iter().find(|w| rest.starts_with(w)) else {
+        return Some(town);
+    };
+    Some(
+        capital_word(b, town + by.len())
+            .filter(|w| w.shape == Shape::Title)
+            .map_or(town, |w| w.end),
+    )
 }
 
 /// A unit on an estate, with no house number: `Unit 5, Riverside Business
@@ -356,6 +371,14 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     {
         end = n;
     }
+    // `Wellington Road 7, RR 2`, `County Road 12, `: a numbered rural
+    // road, sure only with a comma after the number.
+    if matches!(&b[ty.start..ty.end], b"Road" | b"Rd")
+        && let Some(n) = number_at(b, end)
+        && b.get(n) == Some(&b',')
+    {
+        end = n;
+    }
     if b.get(end) == Some(&b'.') && matches!(b.get(end + 1), Some(b',' | b' ')) {
         end += 1;
     }
@@ -393,7 +416,27 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
     {
         return None;
     }
-    Some(units_before(b, p).unwrap_or(p))
+    // `Unit 7/14 Carrington Street`: in Australia the unit and the house
+    // number share one slashed number, its label just before it.
+    let slashed = number.contains(&b'/');
+    Some(
+        units_before(b, p)
+            .or_else(|| slashed.then(|| label_before(b, p)).flatten())
+            .unwrap_or(p),
+    )
+}
+
+/// `Unit ` just before `p` (a unit label, one space): the label's start.
+fn label_before(b: &[u8], p: usize) -> Option<usize> {
+    let e = p.checked_sub(1).filter(|&e| b[e] == b' ')?;
+    let n = b[..e]
+        .iter()
+        .rev()
+        .take(10)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    let s = e - n;
+    (n > 0 && unit_label(&b[s..e]) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
 }
 
 /// ` 2` after `end` (a number of one to four digits, then no letter or
@@ -499,18 +542,21 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
     }
     let start = start.or_else(|| unit_line_before(b, p));
     let s = start.unwrap_or(p);
-    match building_before(b, s) {
+    match name_before(b, s) {
         // `Flat 12, Ashdown Court, 5 Tilbury Road`: a unit in the
         // building.
-        Some(s) => Some(unit_before(b, s).unwrap_or(s)),
-        None => start,
+        Some((s, last)) if building_word(last) => Some(unit_before(b, s).unwrap_or(s)),
+        // `Shop 12, Grand Central, 1 Anzac Avenue`, `Unit 3B, Trafford
+        // Park Trading Estate, 9 …`: a unit, then any name, then the
+        // number: the name is the building or estate the unit is in.
+        Some((s, _)) if start.is_none() => unit_before(b, s).or(start),
+        _ => start,
     }
 }
 
-/// `Rosebank House, ` / `The Old Mill, ` before `p`: a building's name of
-/// one to three title-case words, the last a building word (`The` before
-/// it joins it): the name's start.
-fn building_before(b: &[u8], p: usize) -> Option<usize> {
+/// `Rosebank House, ` / `Grand Central, ` before `p`: a name of one to
+/// four title-case words, then `, `: the name's start and its last word.
+fn name_before(b: &[u8], p: usize) -> Option<(usize, &[u8])> {
     if p < 3 || &b[p - 2..p] != b", " {
         return None;
     }
@@ -532,8 +578,14 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
         }
         e = s - 1;
     }
-    let building = matches!(
-        last_word?,
+    Some((first?, last_word?))
+}
+
+/// Does a building's name end with `w` (`Rosebank House`, `The Old
+/// Mill`)?
+fn building_word(w: &[u8]) -> bool {
+    matches!(
+        w,
         b"House"
             | b"Building"
             | b"Centre"
@@ -551,8 +603,7 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
             | b"Mansions"
             | b"Apartments"
             | b"Flats"
-    );
-    building.then_some(first?)
+    )
 }
 
 /// `Unit 4, ` / `Flat 2 ` / `Apt 5B, ` / `Suite 300, ` / `Level 3, ` before
@@ -819,6 +870,7 @@ fn unit_label_title(w: &[u8]) -> bool {
             | b"Apt"
             | b"Apartment"
             | b"Suite"
+            | b"Ste"
             | b"Level"
             | b"Shop"
             | b"Floor"
@@ -1204,32 +1256,43 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     {
         end += 1;
     }
+    // `Industriestraße 5–7`, `5-7`: a range of house numbers.
+    let dash = match b.get(end..end + 3) {
+        Some([b'-', ..]) => 1,
+        Some(d) if d == "\u{2013}".as_bytes() => 3,
+        _ => 0,
+    };
+    if dash > 0 {
+        let n = b[end + dash..]
+            .iter()
+            .take(5)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if (1..=max).contains(&n) {
+            end += dash + n;
+        }
+    }
     if b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
         return None;
     }
-    // `, 10115 Berlin`
-    let mut town = false;
-    if b.get(end..end + 2) == Some(b", ") {
-        let p = end + 2;
-        let plz = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if plz == 5
-            && b.get(p + 5) == Some(&b' ')
-            && let Some(city) = capital_word(b, p + 6)
-        {
-            end = city.end;
-            town = true;
-        }
-    }
+    // `, 10115 Berlin`, or on the next line.
+    let town = german_town(b, end);
+    end = town.unwrap_or(end);
+    let town = town.is_some();
     if !(strong || town) {
         return None;
     }
     // The street's name may be two words (`Berliner Straße`, `Unter den Linden` is not handled).
+    let before = &words[k.saturating_sub(1)];
     let first = if k > 0
-        && words[k - 1].shape == Shape::Title
+        && before.shape == Shape::Title
         && (matches!(
             &b[street.start..street.end],
             b"Stra\xC3\x9Fe" | b"Strasse" | b"Str" | b"Weg" | b"Platz" | b"Allee"
-        ) || german_preposition(&b[words[k - 1].start..words[k - 1].end]))
+        ) || german_preposition(&b[before.start..before.end])
+            // `Mainzer Landstraße`, `Hamburger Chaussee`: an adjective of
+            // a place (`-er`, no name) before a compound street word.
+            || b[..before.end].ends_with(b"er") && before.flags & names::NAME == 0)
     {
         k - 1
     } else {

@@ -107,6 +107,22 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 }
         })
         .unwrap_or(words.len());
+    // `Ms de la Cruz`, `Mr van der Berg`: particles after a title start
+    // the name.
+    let particles = words[..first]
+        .iter()
+        .rev()
+        .take_while(|w| w.shape == Shape::Particle)
+        .count();
+    let first = if particles > 0
+        && first < words.len()
+        && first > particles
+        && words[first - particles - 1].flags & TITLE != 0
+    {
+        first - particles
+    } else {
+        first
+    };
     // A title or greeting just before, in the run (`Prof. Grant`: the
     // full stop hides it from the text before the name).
     let lead = first
@@ -320,8 +336,13 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         return;
     }
     // `at Albert Park`, `in Kings Cross`: a place word ending the name
-    // after a preposition of place.
-    if ctx == Context::None && words[len - 1].flags & STREET != 0 && place_preposition(b, start) {
+    // after a preposition of place; so does a name alone there (`Outlook
+    // on Mac`, `in Chelsea`; not `in Priya's team`).
+    if ctx == Context::None
+        && (words[len - 1].flags & STREET != 0
+            || len == 1 && !matches!(b.get(end), Some(b'\'' | 0xE2)))
+        && place_preposition(b, start)
+    {
         return;
     }
     if len >= 2 && score >= pass.min_score {
@@ -653,7 +674,13 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
             && words[k].shape == Shape::Title
             && words[k].end - words[k].start >= 3
         {
-            return Some((k + 1, 0.7));
+            // `Seán Mac Giolla Phádraig`: after a capitalised particle,
+            // a surname of two words.
+            let two = k > 1
+                && words[k - 1].shape == Shape::Particle
+                && b[words[k - 1].start].is_ascii_uppercase()
+                && words.get(k + 1).is_some_and(unknown_word);
+            return Some((k + 1 + usize::from(two), 0.7));
         }
     }
     // Given names only (`Fatima Zahra`), then the run's last word, title
@@ -678,6 +705,18 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         return Some((2, 0.65));
     }
     match ctx {
+        // `cc Faith Mwangi`, `Hi Grace Otieno`: after a greeting, a given
+        // name (a common word too), then a title-case word the lexicon
+        // does not know: the surname.
+        Context::Medium
+            if len == 1
+                && flags[0] & GIVEN != 0
+                && words
+                    .get(1)
+                    .is_some_and(|w| unknown_word(w) && !trade_word(b, w)) =>
+        {
+            Some((2, 0.8))
+        }
         Context::Medium => Some((len, 0.8)),
         // `to Ngozi Adeyemi,`: a surname-listed name, then a title-case
         // word the lexicon does not know: the rest of the name.
@@ -783,6 +822,8 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     let colon_label = b[pe..s].contains(&b':');
     match (before, prev) {
         (_, b"name") if colon_label => return Some(Context::Strong),
+        // `the trading name is Fernhill Bakehouse`: a thing's name.
+        (Some(b"name"), b"is") if thing_name(b, ps) => {}
         (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {
             return Some(Context::Strong);
         }
@@ -806,6 +847,46 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         Context::Weak
     } else {
         Context::None
+    })
+}
+
+/// Does a word naming a thing come before `name is` (`is` starting at
+/// `is_start`): `the trading name is`, `the file name is`?
+#[cold]
+fn thing_name(b: &[u8], is_start: usize) -> bool {
+    let Some((ns, _)) = word_before(b, is_start) else {
+        return false;
+    };
+    word_before(b, ns).is_some_and(|(ws, we)| {
+        lower_ascii::<12>(&b[ws..we]).is_some_and(|l| {
+            matches!(
+                &l[..we - ws],
+                b"trading"
+                    | b"registered"
+                    | b"company"
+                    | b"business"
+                    | b"legal"
+                    | b"brand"
+                    | b"product"
+                    | b"shop"
+                    | b"store"
+                    | b"site"
+                    | b"file"
+                    | b"folder"
+                    | b"domain"
+                    | b"host"
+                    | b"device"
+                    | b"project"
+                    | b"team"
+                    | b"group"
+                    | b"network"
+                    | b"server"
+                    | b"printer"
+                    | b"street"
+                    | b"venue"
+                    | b"entity"
+            )
+        })
     })
 }
 

@@ -309,6 +309,15 @@ pub(crate) const GREETED_GROUPS: &[&str] = &[
     "much",
     "kindly",
     "lot",
+    // German months (`ab Juli`, `im Juni`): `Mai`, a given name too, and
+    // `April` and `August`, common-word names, are left to context.
+    "januar",
+    "februar",
+    "märz",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
 ];
 
 /// Geographic words: a name just before one names a place (`Hunter
@@ -354,10 +363,21 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "arena",
     "mall",
     "pass",
+    // Institutions named after a place or a person (`Victoria Police`,
+    // `Monash University`, `Rose Garden`): no person either.
+    "garden",
+    "police",
+    "council",
+    "university",
+    "hospital",
+    "college",
+    "school",
+    "museum",
+    "library",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
-    "te", "ó", "ní", "nic", "ua", "van", "von", "de", "di", "da", "du", "del", "della", "dos",
+    "te", "ó", "ní", "nic", "mac", "ua", "van", "von", "de", "di", "da", "du", "del", "della", "dos",
     "das", "bin", "binti", "ibn", "bint", "al", "el", "ter", "ten", "ap", "thị", "văn", "la",
     "le",
 ];
