@@ -109,19 +109,24 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         .unwrap_or(words.len());
     // `Ms de la Cruz`, `Mr van der Berg`: particles after a title start
     // the name.
-    let particles = words[..first]
+    let first = match words[..first]
         .iter()
-        .rev()
-        .take_while(|w| w.shape == Shape::Particle)
-        .count();
-    let first = if particles > 0
-        && first < words.len()
-        && first > particles
-        && words[first - particles - 1].flags & TITLE != 0
+        .position(|w| w.flags & TITLE != 0 && w.shape != Shape::Particle)
     {
-        first - particles
-    } else {
-        first
+        Some(t) if words.get(t + 1).is_some_and(|w| w.shape == Shape::Particle) => {
+            let name = t
+                + 1
+                + words[t + 1..]
+                    .iter()
+                    .take_while(|w| w.shape == Shape::Particle)
+                    .count();
+            if words.get(name).is_some_and(|w| w.shape == Shape::Title) {
+                t + 1
+            } else {
+                first
+            }
+        }
+        _ => first,
     };
     // A title or greeting just before, in the run (`Prof. Grant`: the
     // full stop hides it from the text before the name).
