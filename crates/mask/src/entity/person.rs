@@ -241,7 +241,23 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                     && (before.flags & AMBIGUOUS != 0 || before.flags & GIVEN == 0))
     };
     if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
-        n = k - 1;
+        // `James Cook University`, `Charles Sturt Hospital`: names, all
+        // of them, before an institution or a geographic word name it
+        // (a weekday after two words or more ends the name: `Tom Becker
+        // Monday`; after one it names a holiday: `Easter Monday`).
+        let weekday = b[..words[k].end].ends_with(b"day");
+        let named_after = k >= 2
+            && words[k].flags & PLACE != 0
+            && words[..k]
+                .iter()
+                .all(|w| w.shape == Shape::Title && name_flags(w) != 0);
+        n = if weekday && k >= 2 {
+            k
+        } else if named_after {
+            0
+        } else {
+            k - 1
+        };
     }
     // Capitalised particles inside a name (`Aroha Te Whata`, `Seán Ó
     // Murchú`, `Trần Thị Lan`) join it as particles.

@@ -1045,8 +1045,10 @@ fn things_named_like_people() {
         "The trading name is Tui Florist now.",
         "The registered name is Kahikatea Holdings.",
         "Does Excel on Mac crash for you too?",
-        "Call the Alexandra Hospital switchboard.",
-        "The Victoria University portal is down.",
+        "Alfred Hospital beds are full.",
+        "Meet by the Victoria Garden gate.",
+        "The Kahurangi Museum loan form is attached.",
+        "James Cook University wifi is down.",
         "Ab Juni gilt die neue Regel; im Juli kommt das Update.",
     ]);
     assert_eq!(person("My name is Ana Folau."), ["Ana Folau"]);
@@ -1056,4 +1058,5 @@ fn things_named_like_people() {
         ["Alexandra Hopkins"]
     );
     assert_eq!(person("Mai Nguyen called."), ["Mai Nguyen"]);
+    assert_eq!(person("Spoke to Tom Becker Monday."), ["Tom Becker"]);
 }
