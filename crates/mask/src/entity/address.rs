@@ -620,17 +620,27 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
         q -= 1;
     }
     let id_end = q;
-    // `5B`, and in Scotland `3/2` (floor and door).
-    while q > 0 && id_end - q < 5 && (b[q - 1].is_ascii_alphanumeric() || b[q - 1] == b'/') {
+    // `5B`, in Scotland `3/2` (floor and door), `5-6`, `5–6` (a range),
+    // `4.02` (a room on level 4).
+    while q > 0
+        && id_end - q < 7
+        && (b[q - 1].is_ascii_alphanumeric()
+            || matches!(b[q - 1], b'/' | b'-' | b'.' | 0xE2 | 0x80 | 0x93))
+    {
         q -= 1;
     }
-    if !b[q..id_end].first().is_some_and(u8::is_ascii_alphanumeric) {
+    let id = &b[q..id_end];
+    if !(id.first().is_some_and(u8::is_ascii_alphanumeric)
+        && id.last().is_some_and(u8::is_ascii_alphanumeric)
+        && (id.len() <= 5 || std::str::from_utf8(id).is_ok_and(|t| t.contains('\u{2013}'))))
+    {
         return None;
     }
-    if q == id_end || q < 2 || b[q - 1] != b' ' {
+    if q < 2 || b[q - 1] != b' ' {
         return None;
     }
-    let label_end = q - 1;
+    // `Apt. 4, `: a full stop after the label.
+    let label_end = q - 1 - usize::from(b[q - 2] == b'.');
     let mut s = label_end;
     while s > 0 && label_end - s < 10 && b[s - 1].is_ascii_alphabetic() {
         s -= 1;
@@ -788,8 +798,8 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
         .count();
     let word = &b[s..s + label];
     let mut id = s + label;
-    // `app. 3`: a full stop after the abbreviation.
-    if b.get(id) == Some(&b'.') && word == b"app" {
+    // `app. 3`, `Apt. 4`: a full stop after the abbreviation.
+    if b.get(id) == Some(&b'.') && (word == b"app" || unit_label(word)) {
         id += 1;
     }
     let french = matches!(word, b"app" | b"bureau" | b"suite");
@@ -877,6 +887,11 @@ fn unit_label_title(w: &[u8]) -> bool {
             | b"Lvl"
             | b"Wohnung"
             | b"Block"
+            | b"Units"
+            | b"Building"
+            | b"Bldg"
+            | b"Room"
+            | b"Rm"
     )
 }
 
@@ -891,9 +906,11 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     // After an address in capitals (`STREET, PARNELL`), localities in
     // capitals.
     let caps = end >= 2 && b[end - 2..end].iter().all(u8::is_ascii_uppercase);
+    // A unit label is no locality (`Main Street, Apt. 4`).
     let shape_ok = |w: &super::Word| {
         (w.shape == Shape::Title || caps && w.shape == Shape::Upper)
             && !state_code(&b[w.start..w.end])
+            && !unit_label(&b[w.start..w.end])
     };
     // `Co. Galway`: an Irish county.
     if b[s..].starts_with(b"Co. ") {

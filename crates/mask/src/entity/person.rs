@@ -241,16 +241,14 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                     && (before.flags & AMBIGUOUS != 0 || before.flags & GIVEN == 0))
     };
     if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
-        // `James Cook University`, `Charles Sturt Hospital`: names, all
+        // `James Cook University`, `Marie Curie Hospice`: the words, all
         // of them, before an institution or a geographic word name it
         // (a weekday after two words or more ends the name: `Tom Becker
         // Monday`; after one it names a holiday: `Easter Monday`).
         let weekday = b[..words[k].end].ends_with(b"day");
         let named_after = k >= 2
             && words[k].flags & PLACE != 0
-            && words[..k]
-                .iter()
-                .all(|w| w.shape == Shape::Title && name_flags(w) != 0);
+            && words[..k].iter().all(|w| w.shape == Shape::Title);
         n = if weekday && k >= 2 {
             k
         } else if named_after {
@@ -333,9 +331,13 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // `the Hilton issue`, `our Kauri site`, `his Mac`: one name word after
     // a determiner names a thing, not a person; so do names ending in a
     // geographic word (`the Eden Park screens`).
+    // After a determiner, two names that are both common words name a
+    // thing too (`the Stanley Cup`, `the Victoria Police liaison`).
     let place_end = words[len - 1].flags & (STREET | PLACE) != 0;
+    let common_pair = score < 0.7 && len == 2;
     if ctx <= Context::Weak
-        && (after_determiner || (len == 1 || place_end) && determiner_before(b, start))
+        && (after_determiner
+            || (len == 1 || place_end || common_pair) && determiner_before(b, start))
     {
         return;
     }
@@ -556,6 +558,14 @@ fn venue_after(b: &[u8], end: usize) -> bool {
             | b"clusters"
             | b"vm"
             | b"vms"
+            | b"ward"
+            | b"wards"
+            | b"clinic"
+            | b"cafe"
+            | b"kitchen"
+            | b"restaurant"
+            | b"gym"
+            | b"pharmacy"
     )
 }
 

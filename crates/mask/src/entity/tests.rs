@@ -1049,6 +1049,10 @@ fn things_named_like_people() {
         "Meet by the Victoria Garden gate.",
         "The Kahurangi Museum loan form is attached.",
         "James Cook University wifi is down.",
+        "Marie Curie Hospice site is offline.",
+        "The Florence Nightingale ward has two broken PCs.",
+        "Join the Faith Church choir list.",
+        "Update the Will Power workshop invite.",
         "Ab Juni gilt die neue Regel; im Juli kommt das Update.",
     ]);
     assert_eq!(person("My name is Ana Folau."), ["Ana Folau"]);
@@ -1059,4 +1063,39 @@ fn things_named_like_people() {
     );
     assert_eq!(person("Mai Nguyen called."), ["Mai Nguyen"]);
     assert_eq!(person("Spoke to Tom Becker Monday."), ["Tom Becker"]);
+    // Two common-word names with no determiner before them may be a person.
+    assert_eq!(
+        person("Will Power called about his laptop."),
+        ["Will Power"]
+    );
+    assert_eq!(
+        person("Florence Nightingale called about the ward."),
+        ["Florence Nightingale"]
+    );
+}
+
+#[test]
+fn units_after_and_before_the_street() {
+    assert_eq!(
+        address("Delivery: 123 Main Street, Apt. 4, Springfield, IL 62701"),
+        ["123 Main Street, Apt. 4, Springfield, IL 62701"]
+    );
+    // A locality that starts like a label is still a locality.
+    assert_eq!(
+        address("Delivery: 123 Main Street, Aptos, CA 95003"),
+        ["123 Main Street, Aptos, CA 95003"]
+    );
+    assert_eq!(
+        address("Please post to Units 5-6, 22 Smith Street, Parramatta NSW 2150."),
+        ["Units 5-6, 22 Smith Street, Parramatta NSW 2150"]
+    );
+    assert_eq!(
+        address("Room 4.02, Building 7, 1 Main Rd, Clayton VIC 3168"),
+        ["Room 4.02, Building 7, 1 Main Rd, Clayton VIC 3168"]
+    );
+    // A word that labels no unit stays out.
+    assert_eq!(
+        address("Boxes 5-6, 22 Smith Street, Parramatta NSW 2150."),
+        ["22 Smith Street, Parramatta NSW 2150"]
+    );
 }

@@ -374,6 +374,7 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "school",
     "museum",
     "library",
+    "hospice",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
