@@ -353,6 +353,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `Goods In`, `Check Out`, `Sign Up`: a common word before a
+    // capitalised adverb names a place or an action, not a person.
+    if ctx < Context::Strong && len == 1 && words[0].flags & AMBIGUOUS != 0 && phrasal_after(b, end)
+    {
+        return;
+    }
     // `Von:` (the German `From:`), `De :`: a particle before a colon is a
     // header's label.
     if len == 1 && words[0].flags & PARTICLE != 0 && matches!(b.get(end), Some(b':')) {
@@ -469,6 +475,17 @@ fn business_tail(rest: &[u8]) -> bool {
     ]
     .iter()
     .any(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric))
+}
+
+/// Does ` In`, ` Out`, ` On`, ` Off`, ` Up` or ` Down` (a word of its
+/// own) follow `end`?
+fn phrasal_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    [&b"In"[..], b"Out", b"On", b"Off", b"Up", b"Down"]
+        .iter()
+        .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?

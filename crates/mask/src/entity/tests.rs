@@ -1099,3 +1099,12 @@ fn units_after_and_before_the_street() {
         ["22 Smith Street, Parramatta NSW 2150"]
     );
 }
+
+#[test]
+fn a_common_word_before_a_capitalised_adverb() {
+    no_person(&["ATTN Dock In — Acme Ltd", "Hi Cash Up is late again."]);
+    assert_eq!(person("Thanks Bill, Check In opens at 6."), ["Bill"]);
+    // A name that is no common word stays a person.
+    assert_eq!(person("ATTN Priya In the office"), ["Priya"]);
+    assert_eq!(person("Attn: Sarah Jones"), ["Sarah Jones"]);
+}
