@@ -338,6 +338,17 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         }
         (k, ty, house_number_before(b, words[0].start)?)
     };
+    // `Harbour View Road`, `Grove Park Road`, `Hill Street Close`: a street
+    // type before another is part of the name; the last is the type
+    // (not `Dr`, a title too: `12 Main St Dr Jones`).
+    let (mut k, mut ty) = (k, ty);
+    while let Some(next) = words
+        .get(k + 1)
+        .filter(|w| is_type(w) && &b[w.start..w.end] != b"Dr")
+    {
+        k += 1;
+        ty = next;
+    }
     let mut end = ty.end;
     // `King Street West`
     if let Some(next) = words.get(k + 1)

@@ -1108,3 +1108,21 @@ fn a_common_word_before_a_capitalised_adverb() {
     assert_eq!(person("ATTN Priya In the office"), ["Priya"]);
     assert_eq!(person("Attn: Sarah Jones"), ["Sarah Jones"]);
 }
+
+#[test]
+fn a_street_type_before_another_is_part_of_the_name() {
+    assert_eq!(
+        address("Ship to 45 Harbour View Road, Whangarei 0172."),
+        ["45 Harbour View Road, Whangarei 0172"]
+    );
+    assert_eq!(
+        address("Ship to 9 Grove Park Road, London W4 3RU."),
+        ["9 Grove Park Road, London W4 3RU"]
+    );
+    // One street type, or a title after it, ends the street there.
+    assert_eq!(
+        address("Ship to 8 Sea View, Brighton BN1 1AA."),
+        ["8 Sea View, Brighton BN1 1AA"]
+    );
+    assert_eq!(address("Seen at 12 Main St Dr Jones said."), ["12 Main St"]);
+}
