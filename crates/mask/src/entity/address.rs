@@ -1303,8 +1303,9 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     if b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
         return None;
     }
-    // `, 10115 Berlin`, or on the next line.
-    let town = german_town(b, end);
+    // `, 10115 Berlin`, or on the next line; a floor may come first
+    // (`Hauptstraße 12a, 3. OG, 80331 München`).
+    let town = german_town(b, end).or_else(|| german_town(b, german_floor(b, end)?));
     end = town.unwrap_or(end);
     let town = town.is_some();
     if !(strong || town) {
@@ -1330,6 +1331,35 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let start = units_before(b, words[first].start).unwrap_or(words[first].start);
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((first, end))
+}
+
+/// `, 3. OG` / `, 2. Stock` / `, EG` after `end`: where the floor ends.
+fn german_floor(b: &[u8], end: usize) -> Option<usize> {
+    let s = end + 2;
+    if b.get(end..s) != Some(b", ") {
+        return None;
+    }
+    let n = b[s..]
+        .iter()
+        .take(3)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let p = if n == 0 {
+        s
+    } else if (1..=2).contains(&n) && b.get(s + n..s + n + 2) == Some(b". ") {
+        s + n + 2
+    } else {
+        return None;
+    };
+    let label: &[u8] = match (n, &b[p..]) {
+        (0, r) if r.starts_with(b"EG") => b"EG",
+        (1.., r) if r.starts_with(b"OG") => b"OG",
+        (1.., r) if r.starts_with(b"Stock") => b"Stock",
+        (1.., r) if r.starts_with(b"Etage") => b"Etage",
+        _ => return None,
+    };
+    let e = p + label.len();
+    (!b.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
 }
 
 /// The prepositions that start German street names (`Am Mühlbach`, `Im

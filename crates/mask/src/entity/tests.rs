@@ -1126,3 +1126,20 @@ fn a_street_type_before_another_is_part_of_the_name() {
     );
     assert_eq!(address("Seen at 12 Main St Dr Jones said."), ["12 Main St"]);
 }
+
+#[test]
+fn a_german_floor_before_the_town() {
+    assert_eq!(
+        address("Lieferung: Bahnhofstraße 7, 2. OG, 04109 Leipzig."),
+        ["Bahnhofstraße 7, 2. OG, 04109 Leipzig"]
+    );
+    assert_eq!(
+        address("Lieferung: Bahnhofstraße 7, EG, 04109 Leipzig."),
+        ["Bahnhofstraße 7, EG, 04109 Leipzig"]
+    );
+    // No town after the floor: the street alone.
+    assert_eq!(
+        address("Lieferung: Bahnhofstraße 7, 2. OG, bitte klingeln."),
+        ["Bahnhofstraße 7"]
+    );
+}
