@@ -353,6 +353,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `Hi Dev Team`, `McKenna Group`, `Kelly Services`: a word before a
+    // group or business word names the group (`Teams`, the product, may
+    // follow a name).
+    if ctx < Context::Strong && len == 1 && group_after(b, end) {
+        return;
+    }
     // `Goods In`, `Check Out`, `Sign Up`: a common word before a
     // capitalised adverb names a place or an action, not a person.
     if ctx < Context::Strong && len == 1 && words[0].flags & AMBIGUOUS != 0 && phrasal_after(b, end)
@@ -475,6 +481,35 @@ fn business_tail(rest: &[u8]) -> bool {
     ]
     .iter()
     .any(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric))
+}
+
+/// Does a group or business word (` Team`, ` Crew`, ` Group`, ` Dept`,
+/// ` Services`, ` Solutions`, …; a word of its own) follow `end`?
+fn group_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    [
+        &b"Team"[..],
+        b"Crew",
+        b"Squad",
+        b"Group",
+        b"Department",
+        b"Dept",
+        b"Staff",
+        b"Services",
+        b"Solutions",
+        b"Systems",
+        b"Holdings",
+        b"Consulting",
+        b"Enterprises",
+        b"Industries",
+        b"Consultants",
+        b"Accountants",
+        b"Associates",
+    ]
+    .iter()
+    .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
 /// Does ` In`, ` Out`, ` On`, ` Off`, ` Up` or ` Down` (a word of its

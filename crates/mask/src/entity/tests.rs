@@ -1143,3 +1143,19 @@ fn a_german_floor_before_the_town() {
         ["Bahnhofstraße 7"]
     );
 }
+
+#[test]
+fn groups_and_businesses_named_after_a_name() {
+    no_person(&[
+        "Hi Dev Team, the build is red.",
+        "Thanks Design Crew for the help.",
+        "Kelly Services sent a contractor.",
+        "Avery Systems quoted for the racks.",
+    ]);
+    // A person before a word that names no group or business.
+    assert_eq!(person("Thanks Kelly, the contractor arrived."), ["Kelly"]);
+    assert_eq!(
+        person("Priya Ramaswamy sent a contractor."),
+        ["Priya Ramaswamy"]
+    );
+}
