@@ -695,6 +695,15 @@ fn tail(b: &[u8], mut end: usize) -> usize {
         }
         end = after;
     }
+    // `1 George Street Sydney NSW 2000`: a locality with no comma, sure
+    // only before a state or a postcode with letters.
+    if end == street_end
+        && let Some(after) = space_locality(b, end)
+        && (state(b, after).is_some()
+            || postcode(b, after).is_some_and(|c| b[after..c].iter().any(u8::is_ascii_uppercase)))
+    {
+        end = after;
+    }
     // `Montréal (Québec) H2J 2L6`
     if let Some(after) = province_in_brackets(b, end) {
         end = after;
@@ -734,6 +743,12 @@ fn tail(b: &[u8], mut end: usize) -> usize {
 /// `\nGalway\nH91 X2Y3` / `\nChicago, IL 60601` after `end`: a locality
 /// line, then a state or postcode (on it or the next line): where they end.
 fn next_lines(b: &[u8], end: usize) -> Option<usize> {
+    next_lines_at(b, end, 2)
+}
+
+/// [`next_lines`], with up to `lines` locality lines (`\nNaenae\nLower
+/// Hutt 5011`: a suburb, then the town and postcode).
+fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
     let s = match b.get(end..end + 2)? {
         [b'\n', _] => end + 1,
         b"\r\n" => end + 2,
@@ -776,8 +791,36 @@ fn next_lines(b: &[u8], end: usize) -> Option<usize> {
     match (state, code) {
         (_, Some(c)) => Some(c),
         (Some(st), None) => Some(st),
+        _ if lines > 1 && matches!(b.get(e), Some(b'\n' | b'\r')) => next_lines_at(b, e, lines - 1),
         _ => None,
     }
+}
+
+/// ` Sydney` after `end` (one to three title-case words, no comma before
+/// them): where they end.
+fn space_locality(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end) != Some(&b' ') {
+        return None;
+    }
+    let mut e = end + 1;
+    let mut words = 0;
+    while words < 3 {
+        let Some(w) = capital_word(b, e) else { break };
+        let text = &b[w.start..w.end];
+        if w.shape != Shape::Title || unit_label(text) {
+            break;
+        }
+        words += 1;
+        e = w.end;
+        if b.get(e) == Some(&b' ')
+            && capital_word(b, e + 1).is_some_and(|n| n.shape == Shape::Title)
+        {
+            e += 1;
+        } else {
+            break;
+        }
+    }
+    (words > 0).then_some(e)
 }
 
 /// ` (Québec)` after `end`: where it ends.

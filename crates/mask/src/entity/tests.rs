@@ -1159,3 +1159,29 @@ fn groups_and_businesses_named_after_a_name() {
         ["Priya Ramaswamy"]
     );
 }
+
+#[test]
+fn localities_on_two_lines_or_with_no_comma() {
+    assert_eq!(
+        address("Ship to:\n7 Kowhai Street\nTawa\nPorirua 5028"),
+        ["7 Kowhai Street\nTawa\nPorirua 5028"]
+    );
+    // Lines that end in no postcode or state are no part of it.
+    assert_eq!(
+        address("Ship to:\n7 Kowhai Street\nTawa\nPorirua office"),
+        ["7 Kowhai Street"]
+    );
+    assert_eq!(
+        address("Address: 1 Pitt Street Sydney NSW 2000"),
+        ["1 Pitt Street Sydney NSW 2000"]
+    );
+    assert_eq!(
+        address("Address: 4 Elm Road Leeds LS6 2AB"),
+        ["4 Elm Road Leeds LS6 2AB"]
+    );
+    // Four digits alone after words with no comma may be a count.
+    assert_eq!(
+        address("We met at 1 Pitt Street Sydney 2000 people came."),
+        ["1 Pitt Street"]
+    );
+}
