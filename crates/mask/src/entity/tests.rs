@@ -1185,3 +1185,14 @@ fn localities_on_two_lines_or_with_no_comma() {
         ["1 Pitt Street"]
     );
 }
+
+#[test]
+fn roles_written_like_titles() {
+    assert_eq!(
+        person("The scanner is jammed, says Nurse Aroha."),
+        ["Aroha"]
+    );
+    assert_eq!(person("Officer Nguyen needs a new badge."), ["Nguyen"]);
+    // A role before no name is nothing.
+    no_person(&["The Nurse Station printer is jammed."]);
+}

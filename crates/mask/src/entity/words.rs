@@ -459,9 +459,19 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "kollegin",
     "mitarbeiter",
     "mitarbeiterin",
+    // Roles written like titles (`Nurse Hana`, `Officer Nguyen`).
+    "nurse",
+    "officer",
+    "constable",
+    "sergeant",
+    "inspector",
+    "detective",
+    "pastor",
+    "reverend",
+    "councillor",
 ];
-/// German role nouns (`Kunde Sebastian Vogt`): a word before a name, never
-/// part of it (they are also surnames in the gazetteer).
+/// Role nouns (`Kunde Sebastian Vogt`, `Nurse Hana`): a word before a
+/// name, never part of it (some are also surnames in the gazetteer).
 pub(crate) const ROLE_NOUNS: &[&str] = &[
     "kunde",
     "kundin",
@@ -469,6 +479,16 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "kollegin",
     "mitarbeiter",
     "mitarbeiterin",
+    // And English roles written like titles (`Nurse Hana`).
+    "nurse",
+    "officer",
+    "constable",
+    "sergeant",
+    "inspector",
+    "detective",
+    "pastor",
+    "reverend",
+    "councillor",
 ];
 /// Departments and functions that sign off or are contacted like people
 /// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.
