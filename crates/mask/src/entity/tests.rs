@@ -1053,6 +1053,7 @@ fn things_named_like_people() {
         "The Florence Nightingale ward has two broken PCs.",
         "Join the Faith Church choir list.",
         "Update the Will Power workshop invite.",
+        "Sandy Bridge laptops are end of life.",
         "Ab Juni gilt die neue Regel; im Juli kommt das Update.",
     ]);
     assert_eq!(person("My name is Ana Folau."), ["Ana Folau"]);

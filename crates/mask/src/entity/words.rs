@@ -363,6 +363,11 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "arena",
     "mall",
     "pass",
+    "bridge",
+    "forest",
+    "gorge",
+    "hills",
+    "downs",
     // Institutions named after a place or a person (`Victoria Police`,
     // `Monash University`, `Rose Garden`): no person either.
     "garden",
