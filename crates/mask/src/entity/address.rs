@@ -134,17 +134,32 @@ fn po_box(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     Some((first, after))
 }
 
-/// `, 50452 Köln` after `end`: where the town ends.
+/// `, 50452 Köln` after `end`, or the postcode and town on the next line
+/// (`\n20259 Hamburg`, as an address block is written): where the town
+/// ends, with its river or region (`Frankfurt am Main`, `Frankfurt an der
+/// Oder`, `Freiburg im Breisgau`).
 fn german_town(b: &[u8], end: usize) -> Option<usize> {
-    if b.get(end..end + 2) != Some(b", ") {
-        return None;
-    }
-    let p = end + 2;
+    let p = match b.get(end..end + 2)? {
+        b", " => end + 2,
+        [b'\n', _] => end + 1,
+        b"\r\n" => end + 2,
+        _ => return None,
+    };
     let plz = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
     if plz != 5 || b.get(p + 5) != Some(&b' ') {
         return None;
     }
-    capital_word(b, p + 6).map(|city| city.end)
+    let town = capital_word(b, p + 6)?.end;
+    let rest = &b[town..];
+    const BY: [&[u8]; 3] = [b" am ", b" an der ", b" im "];
+    let Some(by) = BY.iter().find(|w| rest.starts_with(w)) else {
+        return Some(town);
+    };
+    Some(
+        capital_word(b, town + by.len())
+            .filter(|w| w.shape == Shape::Title)
+            .map_or(town, |w| w.end),
+    )
 }
 
 /// A unit on an estate, with no house number: `Unit 5, Riverside Business
@@ -323,6 +338,17 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         }
         (k, ty, house_number_before(b, words[0].start)?)
     };
+    // `Harbour View Road`, `Grove Park Road`, `Hill Street Close`: a street
+    // type before another is part of the name; the last is the type
+    // (not `Dr`, a title too: `12 Main St Dr Jones`).
+    let (mut k, mut ty) = (k, ty);
+    while let Some(next) = words
+        .get(k + 1)
+        .filter(|w| is_type(w) && &b[w.start..w.end] != b"Dr")
+    {
+        k += 1;
+        ty = next;
+    }
     let mut end = ty.end;
     // `King Street West`
     if let Some(next) = words.get(k + 1)
@@ -353,6 +379,14 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // `State Highway 2`, `Route 9`: the road's number is part of it.
     if matches!(&b[ty.start..ty.end], b"Highway" | b"Hwy")
         && let Some(n) = number_at(b, end)
+    {
+        end = n;
+    }
+    // `Wellington Road 7, RR 2`, `County Road 12, `: a numbered rural
+    // road, sure only with a comma after the number.
+    if matches!(&b[ty.start..ty.end], b"Road" | b"Rd")
+        && let Some(n) = number_at(b, end)
+        && b.get(n) == Some(&b',')
     {
         end = n;
     }
@@ -393,7 +427,27 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
     {
         return None;
     }
-    Some(units_before(b, p).unwrap_or(p))
+    // `Unit 7/14 Carrington Street`: in Australia the unit and the house
+    // number share one slashed number, its label just before it.
+    let slashed = number.contains(&b'/');
+    Some(
+        units_before(b, p)
+            .or_else(|| slashed.then(|| label_before(b, p)).flatten())
+            .unwrap_or(p),
+    )
+}
+
+/// `Unit ` just before `p` (a unit label, one space): the label's start.
+fn label_before(b: &[u8], p: usize) -> Option<usize> {
+    let e = p.checked_sub(1).filter(|&e| b[e] == b' ')?;
+    let n = b[..e]
+        .iter()
+        .rev()
+        .take(10)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    let s = e - n;
+    (n > 0 && unit_label(&b[s..e]) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
 }
 
 /// ` 2` after `end` (a number of one to four digits, then no letter or
@@ -499,18 +553,21 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
     }
     let start = start.or_else(|| unit_line_before(b, p));
     let s = start.unwrap_or(p);
-    match building_before(b, s) {
+    match name_before(b, s) {
         // `Flat 12, Ashdown Court, 5 Tilbury Road`: a unit in the
         // building.
-        Some(s) => Some(unit_before(b, s).unwrap_or(s)),
-        None => start,
+        Some((s, last)) if building_word(last) => Some(unit_before(b, s).unwrap_or(s)),
+        // `Shop 12, Grand Central, 1 Anzac Avenue`, `Unit 3B, Trafford
+        // Park Trading Estate, 9 …`: a unit, then any name, then the
+        // number: the name is the building or estate the unit is in.
+        Some((s, _)) if start.is_none() => unit_before(b, s).or(start),
+        _ => start,
     }
 }
 
-/// `Rosebank House, ` / `The Old Mill, ` before `p`: a building's name of
-/// one to three title-case words, the last a building word (`The` before
-/// it joins it): the name's start.
-fn building_before(b: &[u8], p: usize) -> Option<usize> {
+/// `Rosebank House, ` / `Grand Central, ` before `p`: a name of one to
+/// four title-case words, then `, `: the name's start and its last word.
+fn name_before(b: &[u8], p: usize) -> Option<(usize, &[u8])> {
     if p < 3 || &b[p - 2..p] != b", " {
         return None;
     }
@@ -532,8 +589,14 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
         }
         e = s - 1;
     }
-    let building = matches!(
-        last_word?,
+    Some((first?, last_word?))
+}
+
+/// Does a building's name end with `w` (`Rosebank House`, `The Old
+/// Mill`)?
+fn building_word(w: &[u8]) -> bool {
+    matches!(
+        w,
         b"House"
             | b"Building"
             | b"Centre"
@@ -551,8 +614,7 @@ fn building_before(b: &[u8], p: usize) -> Option<usize> {
             | b"Mansions"
             | b"Apartments"
             | b"Flats"
-    );
-    building.then_some(first?)
+    )
 }
 
 /// `Unit 4, ` / `Flat 2 ` / `Apt 5B, ` / `Suite 300, ` / `Level 3, ` before
@@ -569,17 +631,27 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
         q -= 1;
     }
     let id_end = q;
-    // `5B`, and in Scotland `3/2` (floor and door).
-    while q > 0 && id_end - q < 5 && (b[q - 1].is_ascii_alphanumeric() || b[q - 1] == b'/') {
+    // `5B`, in Scotland `3/2` (floor and door), `5-6`, `5–6` (a range),
+    // `4.02` (a room on level 4).
+    while q > 0
+        && id_end - q < 7
+        && (b[q - 1].is_ascii_alphanumeric()
+            || matches!(b[q - 1], b'/' | b'-' | b'.' | 0xE2 | 0x80 | 0x93))
+    {
         q -= 1;
     }
-    if !b[q..id_end].first().is_some_and(u8::is_ascii_alphanumeric) {
+    let id = &b[q..id_end];
+    if !(id.first().is_some_and(u8::is_ascii_alphanumeric)
+        && id.last().is_some_and(u8::is_ascii_alphanumeric)
+        && (id.len() <= 5 || std::str::from_utf8(id).is_ok_and(|t| t.contains('\u{2013}'))))
+    {
         return None;
     }
-    if q == id_end || q < 2 || b[q - 1] != b' ' {
+    if q < 2 || b[q - 1] != b' ' {
         return None;
     }
-    let label_end = q - 1;
+    // `Apt. 4, `: a full stop after the label.
+    let label_end = q - 1 - usize::from(b[q - 2] == b'.');
     let mut s = label_end;
     while s > 0 && label_end - s < 10 && b[s - 1].is_ascii_alphabetic() {
         s -= 1;
@@ -623,6 +695,15 @@ fn tail(b: &[u8], mut end: usize) -> usize {
         }
         end = after;
     }
+    // `1 George Street Sydney NSW 2000`: a locality with no comma, sure
+    // only before a state or a postcode with letters.
+    if end == street_end
+        && let Some(after) = space_locality(b, end)
+        && (state(b, after).is_some()
+            || postcode(b, after).is_some_and(|c| b[after..c].iter().any(u8::is_ascii_uppercase)))
+    {
+        end = after;
+    }
     // `Montréal (Québec) H2J 2L6`
     if let Some(after) = province_in_brackets(b, end) {
         end = after;
@@ -662,6 +743,12 @@ fn tail(b: &[u8], mut end: usize) -> usize {
 /// `\nGalway\nH91 X2Y3` / `\nChicago, IL 60601` after `end`: a locality
 /// line, then a state or postcode (on it or the next line): where they end.
 fn next_lines(b: &[u8], end: usize) -> Option<usize> {
+    next_lines_at(b, end, 2)
+}
+
+/// [`next_lines`], with up to `lines` locality lines (`\nNaenae\nLower
+/// Hutt 5011`: a suburb, then the town and postcode).
+fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
     let s = match b.get(end..end + 2)? {
         [b'\n', _] => end + 1,
         b"\r\n" => end + 2,
@@ -704,8 +791,36 @@ fn next_lines(b: &[u8], end: usize) -> Option<usize> {
     match (state, code) {
         (_, Some(c)) => Some(c),
         (Some(st), None) => Some(st),
+        _ if lines > 1 && matches!(b.get(e), Some(b'\n' | b'\r')) => next_lines_at(b, e, lines - 1),
         _ => None,
     }
+}
+
+/// ` Sydney` after `end` (one to three title-case words, no comma before
+/// them): where they end.
+fn space_locality(b: &[u8], end: usize) -> Option<usize> {
+    if b.get(end) != Some(&b' ') {
+        return None;
+    }
+    let mut e = end + 1;
+    let mut words = 0;
+    while words < 3 {
+        let Some(w) = capital_word(b, e) else { break };
+        let text = &b[w.start..w.end];
+        if w.shape != Shape::Title || unit_label(text) {
+            break;
+        }
+        words += 1;
+        e = w.end;
+        if b.get(e) == Some(&b' ')
+            && capital_word(b, e + 1).is_some_and(|n| n.shape == Shape::Title)
+        {
+            e += 1;
+        } else {
+            break;
+        }
+    }
+    (words > 0).then_some(e)
 }
 
 /// ` (Québec)` after `end`: where it ends.
@@ -737,8 +852,8 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
         .count();
     let word = &b[s..s + label];
     let mut id = s + label;
-    // `app. 3`: a full stop after the abbreviation.
-    if b.get(id) == Some(&b'.') && word == b"app" {
+    // `app. 3`, `Apt. 4`: a full stop after the abbreviation.
+    if b.get(id) == Some(&b'.') && (word == b"app" || unit_label(word)) {
         id += 1;
     }
     let french = matches!(word, b"app" | b"bureau" | b"suite");
@@ -819,12 +934,18 @@ fn unit_label_title(w: &[u8]) -> bool {
             | b"Apt"
             | b"Apartment"
             | b"Suite"
+            | b"Ste"
             | b"Level"
             | b"Shop"
             | b"Floor"
             | b"Lvl"
             | b"Wohnung"
             | b"Block"
+            | b"Units"
+            | b"Building"
+            | b"Bldg"
+            | b"Room"
+            | b"Rm"
     )
 }
 
@@ -839,9 +960,11 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     // After an address in capitals (`STREET, PARNELL`), localities in
     // capitals.
     let caps = end >= 2 && b[end - 2..end].iter().all(u8::is_ascii_uppercase);
+    // A unit label is no locality (`Main Street, Apt. 4`).
     let shape_ok = |w: &super::Word| {
         (w.shape == Shape::Title || caps && w.shape == Shape::Upper)
             && !state_code(&b[w.start..w.end])
+            && !unit_label(&b[w.start..w.end])
     };
     // `Co. Galway`: an Irish county.
     if b[s..].starts_with(b"Co. ") {
@@ -1204,32 +1327,44 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     {
         end += 1;
     }
+    // `Industriestraße 5–7`, `5-7`: a range of house numbers.
+    let dash = match b.get(end..end + 3) {
+        Some([b'-', ..]) => 1,
+        Some(d) if d == "\u{2013}".as_bytes() => 3,
+        _ => 0,
+    };
+    if dash > 0 {
+        let n = b[end + dash..]
+            .iter()
+            .take(5)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if (1..=max).contains(&n) {
+            end += dash + n;
+        }
+    }
     if b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
         return None;
     }
-    // `, 10115 Berlin`
-    let mut town = false;
-    if b.get(end..end + 2) == Some(b", ") {
-        let p = end + 2;
-        let plz = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if plz == 5
-            && b.get(p + 5) == Some(&b' ')
-            && let Some(city) = capital_word(b, p + 6)
-        {
-            end = city.end;
-            town = true;
-        }
-    }
+    // `, 10115 Berlin`, or on the next line; a floor may come first
+    // (`Hauptstraße 12a, 3. OG, 80331 München`).
+    let town = german_town(b, end).or_else(|| german_town(b, german_floor(b, end)?));
+    end = town.unwrap_or(end);
+    let town = town.is_some();
     if !(strong || town) {
         return None;
     }
     // The street's name may be two words (`Berliner Straße`, `Unter den Linden` is not handled).
+    let before = &words[k.saturating_sub(1)];
     let first = if k > 0
-        && words[k - 1].shape == Shape::Title
+        && before.shape == Shape::Title
         && (matches!(
             &b[street.start..street.end],
             b"Stra\xC3\x9Fe" | b"Strasse" | b"Str" | b"Weg" | b"Platz" | b"Allee"
-        ) || german_preposition(&b[words[k - 1].start..words[k - 1].end]))
+        ) || german_preposition(&b[before.start..before.end])
+            // `Mainzer Landstraße`, `Hamburger Chaussee`: an adjective of
+            // a place (`-er`, no name) before a compound street word.
+            || b[..before.end].ends_with(b"er") && before.flags & names::NAME == 0)
     {
         k - 1
     } else {
@@ -1239,6 +1374,35 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let start = units_before(b, words[first].start).unwrap_or(words[first].start);
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((first, end))
+}
+
+/// `, 3. OG` / `, 2. Stock` / `, EG` after `end`: where the floor ends.
+fn german_floor(b: &[u8], end: usize) -> Option<usize> {
+    let s = end + 2;
+    if b.get(end..s) != Some(b", ") {
+        return None;
+    }
+    let n = b[s..]
+        .iter()
+        .take(3)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let p = if n == 0 {
+        s
+    } else if (1..=2).contains(&n) && b.get(s + n..s + n + 2) == Some(b". ") {
+        s + n + 2
+    } else {
+        return None;
+    };
+    let label: &[u8] = match (n, &b[p..]) {
+        (0, r) if r.starts_with(b"EG") => b"EG",
+        (1.., r) if r.starts_with(b"OG") => b"OG",
+        (1.., r) if r.starts_with(b"Stock") => b"Stock",
+        (1.., r) if r.starts_with(b"Etage") => b"Etage",
+        _ => return None,
+    };
+    let e = p + label.len();
+    (!b.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
 }
 
 /// The prepositions that start German street names (`Am Mühlbach`, `Im

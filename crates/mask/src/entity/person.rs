@@ -107,6 +107,27 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 }
         })
         .unwrap_or(words.len());
+    // `Ms de la Cruz`, `Mr van der Berg`: particles after a title start
+    // the name.
+    let first = match words[..first]
+        .iter()
+        .position(|w| w.flags & TITLE != 0 && w.shape != Shape::Particle)
+    {
+        Some(t) if words.get(t + 1).is_some_and(|w| w.shape == Shape::Particle) => {
+            let name = t
+                + 1
+                + words[t + 1..]
+                    .iter()
+                    .take_while(|w| w.shape == Shape::Particle)
+                    .count();
+            if words.get(name).is_some_and(|w| w.shape == Shape::Title) {
+                t + 1
+            } else {
+                first
+            }
+        }
+        _ => first,
+    };
     // A title or greeting just before, in the run (`Prof. Grant`: the
     // full stop hides it from the text before the name).
     let lead = first
@@ -220,7 +241,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                     && (before.flags & AMBIGUOUS != 0 || before.flags & GIVEN == 0))
     };
     if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
-        n = k - 1;
+        // `James Cook University`, `Marie Curie Hospice`: the words, all
+        // of them, before an institution or a geographic word name it
+        // (a weekday after two words or more ends the name: `Tom Becker
+        // Monday`; after one it names a holiday: `Easter Monday`).
+        let weekday = b[..words[k].end].ends_with(b"day");
+        let named_after = k >= 2
+            && words[k].flags & PLACE != 0
+            && words[..k].iter().all(|w| w.shape == Shape::Title);
+        n = if weekday && k >= 2 {
+            k
+        } else if named_after {
+            0
+        } else {
+            k - 1
+        };
     }
     // Capitalised particles inside a name (`Aroha Te Whata`, `Seán Ó
     // Murchú`, `Trần Thị Lan`) join it as particles.
@@ -296,9 +331,13 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // `the Hilton issue`, `our Kauri site`, `his Mac`: one name word after
     // a determiner names a thing, not a person; so do names ending in a
     // geographic word (`the Eden Park screens`).
+    // After a determiner, two names that are both common words name a
+    // thing too (`the Stanley Cup`, `the Victoria Police liaison`).
     let place_end = words[len - 1].flags & (STREET | PLACE) != 0;
+    let common_pair = score < 0.7 && len == 2;
     if ctx <= Context::Weak
-        && (after_determiner || (len == 1 || place_end) && determiner_before(b, start))
+        && (after_determiner
+            || (len == 1 || place_end || common_pair) && determiner_before(b, start))
     {
         return;
     }
@@ -314,14 +353,31 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `Hi Dev Team`, `McKenna Group`, `Kelly Services`: a word before a
+    // group or business word names the group (`Teams`, the product, may
+    // follow a name).
+    if ctx < Context::Strong && len == 1 && group_after(b, end) {
+        return;
+    }
+    // `Goods In`, `Check Out`, `Sign Up`: a common word before a
+    // capitalised adverb names a place or an action, not a person.
+    if ctx < Context::Strong && len == 1 && words[0].flags & AMBIGUOUS != 0 && phrasal_after(b, end)
+    {
+        return;
+    }
     // `Von:` (the German `From:`), `De :`: a particle before a colon is a
     // header's label.
     if len == 1 && words[0].flags & PARTICLE != 0 && matches!(b.get(end), Some(b':')) {
         return;
     }
     // `at Albert Park`, `in Kings Cross`: a place word ending the name
-    // after a preposition of place.
-    if ctx == Context::None && words[len - 1].flags & STREET != 0 && place_preposition(b, start) {
+    // after a preposition of place; so does a name alone there (`Outlook
+    // on Mac`, `in Chelsea`; not `in Priya's team`).
+    if ctx == Context::None
+        && (words[len - 1].flags & STREET != 0
+            || len == 1 && !matches!(b.get(end), Some(b'\'' | 0xE2)))
+        && place_preposition(b, start)
+    {
         return;
     }
     if len >= 2 && score >= pass.min_score {
@@ -427,6 +483,46 @@ fn business_tail(rest: &[u8]) -> bool {
     .any(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
+/// Does a group or business word (` Team`, ` Crew`, ` Group`, ` Dept`,
+/// ` Services`, ` Solutions`, …; a word of its own) follow `end`?
+fn group_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    [
+        &b"Team"[..],
+        b"Crew",
+        b"Squad",
+        b"Group",
+        b"Department",
+        b"Dept",
+        b"Staff",
+        b"Services",
+        b"Solutions",
+        b"Systems",
+        b"Holdings",
+        b"Consulting",
+        b"Enterprises",
+        b"Industries",
+        b"Consultants",
+        b"Accountants",
+        b"Associates",
+    ]
+    .iter()
+    .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+}
+
+/// Does ` In`, ` Out`, ` On`, ` Off`, ` Up` or ` Down` (a word of its
+/// own) follow `end`?
+fn phrasal_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    [&b"In"[..], b"Out", b"On", b"Off", b"Up", b"Down"]
+        .iter()
+        .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+}
+
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
 fn unknown_word(w: &Word) -> bool {
     w.shape == Shape::Title && w.flags == 0 && w.end - w.start >= 3
@@ -514,6 +610,14 @@ fn venue_after(b: &[u8], end: usize) -> bool {
             | b"clusters"
             | b"vm"
             | b"vms"
+            | b"ward"
+            | b"wards"
+            | b"clinic"
+            | b"cafe"
+            | b"kitchen"
+            | b"restaurant"
+            | b"gym"
+            | b"pharmacy"
     )
 }
 
@@ -653,7 +757,13 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
             && words[k].shape == Shape::Title
             && words[k].end - words[k].start >= 3
         {
-            return Some((k + 1, 0.7));
+            // `Seán Mac Giolla Phádraig`: after a capitalised particle,
+            // a surname of two words.
+            let two = k > 1
+                && words[k - 1].shape == Shape::Particle
+                && b[words[k - 1].start].is_ascii_uppercase()
+                && words.get(k + 1).is_some_and(unknown_word);
+            return Some((k + 1 + usize::from(two), 0.7));
         }
     }
     // Given names only (`Fatima Zahra`), then the run's last word, title
@@ -678,6 +788,18 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         return Some((2, 0.65));
     }
     match ctx {
+        // `cc Faith Mwangi`, `Hi Grace Otieno`: after a greeting, a given
+        // name (a common word too), then a title-case word the lexicon
+        // does not know: the surname.
+        Context::Medium
+            if len == 1
+                && flags[0] & GIVEN != 0
+                && words
+                    .get(1)
+                    .is_some_and(|w| unknown_word(w) && !trade_word(b, w)) =>
+        {
+            Some((2, 0.8))
+        }
         Context::Medium => Some((len, 0.8)),
         // `to Ngozi Adeyemi,`: a surname-listed name, then a title-case
         // word the lexicon does not know: the rest of the name.
@@ -783,6 +905,8 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     let colon_label = b[pe..s].contains(&b':');
     match (before, prev) {
         (_, b"name") if colon_label => return Some(Context::Strong),
+        // `the trading name is Fernhill Bakehouse`: a thing's name.
+        (Some(b"name"), b"is") if thing_name(b, ps) => {}
         (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {
             return Some(Context::Strong);
         }
@@ -806,6 +930,46 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         Context::Weak
     } else {
         Context::None
+    })
+}
+
+/// Does a word naming a thing come before `name is` (`is` starting at
+/// `is_start`): `the trading name is`, `the file name is`?
+#[cold]
+fn thing_name(b: &[u8], is_start: usize) -> bool {
+    let Some((ns, _)) = word_before(b, is_start) else {
+        return false;
+    };
+    word_before(b, ns).is_some_and(|(ws, we)| {
+        lower_ascii::<12>(&b[ws..we]).is_some_and(|l| {
+            matches!(
+                &l[..we - ws],
+                b"trading"
+                    | b"registered"
+                    | b"company"
+                    | b"business"
+                    | b"legal"
+                    | b"brand"
+                    | b"product"
+                    | b"shop"
+                    | b"store"
+                    | b"site"
+                    | b"file"
+                    | b"folder"
+                    | b"domain"
+                    | b"host"
+                    | b"device"
+                    | b"project"
+                    | b"team"
+                    | b"group"
+                    | b"network"
+                    | b"server"
+                    | b"printer"
+                    | b"street"
+                    | b"venue"
+                    | b"entity"
+            )
+        })
     })
 }
 

@@ -914,3 +914,286 @@ fn firms_joined_by_an_ampersand_and_teams_signing_off() {
         ["Tom Becker"]
     );
 }
+
+fn address(text: &str) -> Vec<String> {
+    of_kind(text, "ADDRESS")
+}
+
+// The classes below were read from the fifth held-out set's errors; each
+// is pinned on sentences of its own, with a near miss.
+
+#[test]
+fn a_unit_before_a_slashed_number_and_a_named_estate() {
+    assert_eq!(
+        address("Ship to Unit 3/22 Wattle Street, Newtown NSW 2042 please."),
+        ["Unit 3/22 Wattle Street, Newtown NSW 2042"]
+    );
+    // No unit label before the slashed number: the number starts it.
+    assert_eq!(
+        address("Item 4/16 Banksia Road, Ryde NSW 2112 was late."),
+        ["4/16 Banksia Road, Ryde NSW 2112"]
+    );
+    assert_eq!(
+        address(
+            "Collect from Unit 7, Westgate Commerce Hub, 15 Fulton Road, Leeds LS11 5AA today."
+        ),
+        ["Unit 7, Westgate Commerce Hub, 15 Fulton Road, Leeds LS11 5AA"]
+    );
+    // A name with no unit before it is no part of the address.
+    assert_eq!(
+        address("Contact Westgate Commerce Hub, 15 Fulton Road, Leeds LS11 5AA today."),
+        ["15 Fulton Road, Leeds LS11 5AA"]
+    );
+    assert_eq!(
+        address("Mail it to 400 Pine St, Ste 12, Seattle, WA 98101 by Friday."),
+        ["400 Pine St, Ste 12, Seattle, WA 98101"]
+    );
+    assert_eq!(
+        address("Mail it to 1200 Main St, Stevenson, WA 98648 by Friday."),
+        ["1200 Main St, Stevenson, WA 98648"]
+    );
+}
+
+#[test]
+fn numbered_rural_roads() {
+    assert_eq!(
+        address("Site: 2210 County Road 12, Smithville, ON L0R 2A0."),
+        ["2210 County Road 12, Smithville, ON L0R 2A0"]
+    );
+    // A number after the road with no comma is not the road's.
+    assert_eq!(
+        address("We are at 12 Station Road 5 minutes from the depot."),
+        ["12 Station Road"]
+    );
+}
+
+#[test]
+fn german_streets_towns_and_ranges() {
+    assert_eq!(
+        address("Lieferadresse:\nGoethestraße 12\n80336 München"),
+        ["Goethestraße 12\n80336 München"]
+    );
+    assert_eq!(
+        address("Versand an:\nBirkenweg 4\n01067 Dresden"),
+        ["Birkenweg 4\n01067 Dresden"]
+    );
+    // No postcode and town on the next line: the street alone, or
+    // nothing for a weak street word.
+    assert_eq!(
+        address("Goethestraße 12\n3 Pakete fehlen"),
+        ["Goethestraße 12"]
+    );
+    assert_eq!(
+        address("Birkenweg 4\nTel. 0351 123456"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        address("Lager: Hafenstraße 10–12, 20457 Hamburg."),
+        ["Hafenstraße 10–12, 20457 Hamburg"]
+    );
+    assert_eq!(
+        address("Lager: Hafenstraße 10 – bitte klingeln."),
+        ["Hafenstraße 10"]
+    );
+    assert_eq!(
+        address("Büro: Berger Straße 20, 60316 Frankfurt am Main, 2. OG."),
+        ["Berger Straße 20, 60316 Frankfurt am Main"]
+    );
+    assert_eq!(
+        address("Büro: Berger Straße 20, 60316 Frankfurt am besten."),
+        ["Berger Straße 20, 60316 Frankfurt"]
+    );
+    assert_eq!(
+        address("Bitte an Kölner Landstraße 8, 40591 Düsseldorf senden."),
+        ["Kölner Landstraße 8, 40591 Düsseldorf"]
+    );
+    // A surname before the street is no part of it.
+    assert_eq!(
+        address("Bitte an Schneider Landstraße 8, 40591 Düsseldorf senden."),
+        ["Landstraße 8, 40591 Düsseldorf"]
+    );
+}
+
+#[test]
+fn particles_after_a_title_and_gaelic_surnames() {
+    assert_eq!(person("Dear Mr van der Merwe, thanks."), ["van der Merwe"]);
+    assert_eq!(person("Dear Dr da Silva, thanks."), ["da Silva"]);
+    // No title: the particles are not taken.
+    assert_eq!(
+        person("Ask about the van der Merwe file."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        person("Booked: Aoife Mac Giolla Easpaig for Tuesday."),
+        ["Aoife Mac Giolla Easpaig"]
+    );
+    // `Mac` last in a name, or first, stays a name word.
+    assert_eq!(person("Booked: Sean Mac for Tuesday."), ["Sean Mac"]);
+}
+
+#[test]
+fn a_greeted_common_word_name_and_its_surname() {
+    assert_eq!(person("cc Grace Otieno"), ["Grace Otieno"]);
+    assert_eq!(person("Hi Hope Wanjiru, any news?"), ["Hope Wanjiru"]);
+    // No greeting: a common-word name and an unknown word are no one.
+    no_person(&["Grace Otieno reports are due."]);
+}
+
+#[test]
+fn things_named_like_people() {
+    no_person(&[
+        "The trading name is Tui Florist now.",
+        "The registered name is Kahikatea Holdings.",
+        "Does Excel on Mac crash for you too?",
+        "Alfred Hospital beds are full.",
+        "Meet by the Victoria Garden gate.",
+        "The Kahurangi Museum loan form is attached.",
+        "James Cook University wifi is down.",
+        "Marie Curie Hospice site is offline.",
+        "The Florence Nightingale ward has two broken PCs.",
+        "Join the Faith Church choir list.",
+        "Update the Will Power workshop invite.",
+        "Sandy Bridge laptops are end of life.",
+        "Ab Juni gilt die neue Regel; im Juli kommt das Update.",
+    ]);
+    assert_eq!(person("My name is Ana Folau."), ["Ana Folau"]);
+    assert_eq!(person("The files are in Priya's folder."), ["Priya"]);
+    assert_eq!(
+        person("Please call Alexandra Hopkins about it."),
+        ["Alexandra Hopkins"]
+    );
+    assert_eq!(person("Mai Nguyen called."), ["Mai Nguyen"]);
+    assert_eq!(person("Spoke to Tom Becker Monday."), ["Tom Becker"]);
+    // Two common-word names with no determiner before them may be a person.
+    assert_eq!(
+        person("Will Power called about his laptop."),
+        ["Will Power"]
+    );
+    assert_eq!(
+        person("Florence Nightingale called about the ward."),
+        ["Florence Nightingale"]
+    );
+}
+
+#[test]
+fn units_after_and_before_the_street() {
+    assert_eq!(
+        address("Delivery: 123 Main Street, Apt. 4, Springfield, IL 62701"),
+        ["123 Main Street, Apt. 4, Springfield, IL 62701"]
+    );
+    // A locality that starts like a label is still a locality.
+    assert_eq!(
+        address("Delivery: 123 Main Street, Aptos, CA 95003"),
+        ["123 Main Street, Aptos, CA 95003"]
+    );
+    assert_eq!(
+        address("Please post to Units 5-6, 22 Smith Street, Parramatta NSW 2150."),
+        ["Units 5-6, 22 Smith Street, Parramatta NSW 2150"]
+    );
+    assert_eq!(
+        address("Room 4.02, Building 7, 1 Main Rd, Clayton VIC 3168"),
+        ["Room 4.02, Building 7, 1 Main Rd, Clayton VIC 3168"]
+    );
+    // A word that labels no unit stays out.
+    assert_eq!(
+        address("Boxes 5-6, 22 Smith Street, Parramatta NSW 2150."),
+        ["22 Smith Street, Parramatta NSW 2150"]
+    );
+}
+
+#[test]
+fn a_common_word_before_a_capitalised_adverb() {
+    no_person(&["ATTN Dock In — Acme Ltd", "Hi Cash Up is late again."]);
+    assert_eq!(person("Thanks Bill, Check In opens at 6."), ["Bill"]);
+    // A name that is no common word stays a person.
+    assert_eq!(person("ATTN Priya In the office"), ["Priya"]);
+    assert_eq!(person("Attn: Sarah Jones"), ["Sarah Jones"]);
+}
+
+#[test]
+fn a_street_type_before_another_is_part_of_the_name() {
+    assert_eq!(
+        address("Ship to 45 Harbour View Road, Whangarei 0172."),
+        ["45 Harbour View Road, Whangarei 0172"]
+    );
+    assert_eq!(
+        address("Ship to 9 Grove Park Road, London W4 3RU."),
+        ["9 Grove Park Road, London W4 3RU"]
+    );
+    // One street type, or a title after it, ends the street there.
+    assert_eq!(
+        address("Ship to 8 Sea View, Brighton BN1 1AA."),
+        ["8 Sea View, Brighton BN1 1AA"]
+    );
+    assert_eq!(address("Seen at 12 Main St Dr Jones said."), ["12 Main St"]);
+}
+
+#[test]
+fn a_german_floor_before_the_town() {
+    assert_eq!(
+        address("Lieferung: Bahnhofstraße 7, 2. OG, 04109 Leipzig."),
+        ["Bahnhofstraße 7, 2. OG, 04109 Leipzig"]
+    );
+    assert_eq!(
+        address("Lieferung: Bahnhofstraße 7, EG, 04109 Leipzig."),
+        ["Bahnhofstraße 7, EG, 04109 Leipzig"]
+    );
+    // No town after the floor: the street alone.
+    assert_eq!(
+        address("Lieferung: Bahnhofstraße 7, 2. OG, bitte klingeln."),
+        ["Bahnhofstraße 7"]
+    );
+}
+
+#[test]
+fn groups_and_businesses_named_after_a_name() {
+    no_person(&[
+        "Hi Dev Team, the build is red.",
+        "Thanks Design Crew for the help.",
+        "Kelly Services sent a contractor.",
+        "Avery Systems quoted for the racks.",
+    ]);
+    // A person before a word that names no group or business.
+    assert_eq!(person("Thanks Kelly, the contractor arrived."), ["Kelly"]);
+    assert_eq!(
+        person("Priya Ramaswamy sent a contractor."),
+        ["Priya Ramaswamy"]
+    );
+}
+
+#[test]
+fn localities_on_two_lines_or_with_no_comma() {
+    assert_eq!(
+        address("Ship to:\n7 Kowhai Street\nTawa\nPorirua 5028"),
+        ["7 Kowhai Street\nTawa\nPorirua 5028"]
+    );
+    // Lines that end in no postcode or state are no part of it.
+    assert_eq!(
+        address("Ship to:\n7 Kowhai Street\nTawa\nPorirua office"),
+        ["7 Kowhai Street"]
+    );
+    assert_eq!(
+        address("Address: 1 Pitt Street Sydney NSW 2000"),
+        ["1 Pitt Street Sydney NSW 2000"]
+    );
+    assert_eq!(
+        address("Address: 4 Elm Road Leeds LS6 2AB"),
+        ["4 Elm Road Leeds LS6 2AB"]
+    );
+    // Four digits alone after words with no comma may be a count.
+    assert_eq!(
+        address("We met at 1 Pitt Street Sydney 2000 people came."),
+        ["1 Pitt Street"]
+    );
+}
+
+#[test]
+fn roles_written_like_titles() {
+    assert_eq!(
+        person("The scanner is jammed, says Nurse Aroha."),
+        ["Aroha"]
+    );
+    assert_eq!(person("Officer Nguyen needs a new badge."), ["Nguyen"]);
+    // A role before no name is nothing.
+    no_person(&["The Nurse Station printer is jammed."]);
+}

@@ -309,6 +309,15 @@ pub(crate) const GREETED_GROUPS: &[&str] = &[
     "much",
     "kindly",
     "lot",
+    // German months (`ab Juli`, `im Juni`): `Mai`, a given name too, and
+    // `April` and `August`, common-word names, are left to context.
+    "januar",
+    "februar",
+    "märz",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
 ];
 
 /// Geographic words: a name just before one names a place (`Hunter
@@ -354,10 +363,27 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "arena",
     "mall",
     "pass",
+    "bridge",
+    "forest",
+    "gorge",
+    "hills",
+    "downs",
+    // Institutions named after a place or a person (`Victoria Police`,
+    // `Monash University`, `Rose Garden`): no person either.
+    "garden",
+    "police",
+    "council",
+    "university",
+    "hospital",
+    "college",
+    "school",
+    "museum",
+    "library",
+    "hospice",
 ];
 /// Name particles that may be written with a capital inside a name.
 pub(crate) const PARTICLES: &[&str] = &[
-    "te", "ó", "ní", "nic", "ua", "van", "von", "de", "di", "da", "du", "del", "della", "dos",
+    "te", "ó", "ní", "nic", "mac", "ua", "van", "von", "de", "di", "da", "du", "del", "della", "dos",
     "das", "bin", "binti", "ibn", "bint", "al", "el", "ter", "ten", "ap", "thị", "văn", "la",
     "le",
 ];
@@ -432,9 +458,9 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "visitor",
     "guest",
 ];
-/// German role nouns (`Kunde Sebastian Vogt`, `Kollegin Anna Weber`): a
-/// contact word before a name, never part of it (they are also surnames in
-/// the gazetteer).
+/// Role nouns (`Kunde Sebastian Vogt`, `Kollegin Anna Weber`, `Nurse
+/// Hana`): a contact word before a name, never part of it (some are also
+/// surnames in the gazetteer).
 pub(crate) const ROLE_NOUNS: &[&str] = &[
     "kunde",
     "kundin",
@@ -442,6 +468,16 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "kollegin",
     "mitarbeiter",
     "mitarbeiterin",
+    // And English roles written like titles (`Nurse Hana`).
+    "nurse",
+    "officer",
+    "constable",
+    "sergeant",
+    "inspector",
+    "detective",
+    "pastor",
+    "reverend",
+    "councillor",
 ];
 /// Departments and functions that sign off or are contacted like people
 /// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.
