@@ -121,6 +121,33 @@ impl Scanner<'_> {
         if b[i] == b'-' && b.get(i..i + 11) == Some(b"-----BEGIN ") {
             return self.pem(i);
         }
+        // A prefix's first separator is the one at `i` (the look-back below
+        // stops at any earlier one), so the two letters before it are those
+        // before a prefix's first separator: most hyphens and underscores
+        // in prose stop here, before the look-back's unpredictable loop.
+        if i < 2
+            || !matches!(
+                &b[i - 2..i],
+                b"hp"
+                    | b"ho"
+                    | b"hu"
+                    | b"hs"
+                    | b"hr"
+                    | b"ub"
+                    | b"at"
+                    | b"xb"
+                    | b"xp"
+                    | b"xa"
+                    | b"xr"
+                    | b"xs"
+                    | b"sk"
+                    | b"rk"
+                    | b"pk"
+                    | b"pm"
+            )
+        {
+            return None;
+        }
         // Find the word this separator ends (bounded look-back).
         let mut ws = i;
         while ws > self.floor && i - ws < 12 && is_alnum(b[ws - 1]) {
