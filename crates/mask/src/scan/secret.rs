@@ -278,6 +278,16 @@ impl Scanner<'_> {
             j -= 1;
         }
         let we = j;
+        // Every key ends in one of these letters; times, ids and most
+        // labels (`Email:`, `Ref:`) do not: tested before the look-back.
+        if we <= self.floor
+            || !matches!(
+                b[we - 1] | 0x20,
+                b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g'
+            )
+        {
+            return None;
+        }
         while j > self.floor
             && we - j < 40
             && (is_alnum(b[j - 1]) || matches!(b[j - 1], b'_' | b'-' | b'.'))
@@ -288,13 +298,6 @@ impl Scanner<'_> {
             || we == j
             || we - j < 3 && op == b':'
         {
-            return None;
-        }
-        // Every key ends in one of these letters; times and ids do not.
-        if !matches!(
-            b[we - 1] | 0x20,
-            b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g'
-        ) {
             return None;
         }
         // The word, or its part after a `_`, `-` or `.` (`db_password`),
