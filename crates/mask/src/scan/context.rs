@@ -116,7 +116,13 @@ impl Context {
             let cut = (!mask).trailing_zeros();
             mask &= !((1u64 << cut) - 1);
         }
-        while mask != 0 && c.n < MAX_CTX {
+        // The count and filter in locals, stored once: through `c` they
+        // were loaded and stored again for every word.
+        let (mut n, mut filter) = (0, 0u64);
+        for (word, slot) in c.words.iter_mut().zip(&mut c.buckets) {
+            if mask == 0 {
+                break;
+            }
             let hi = 63 - mask.leading_zeros() as usize; // last letter of the nearest word
             let below = !mask & ((1u64 << hi) - 1);
             // The first letter of that word (0 when it starts the window:
@@ -124,18 +130,18 @@ impl Context {
             let st = 64 - below.leading_zeros() as usize;
             let len = hi + 1 - st;
             // Longer words count by their first 16 letters (as `pack` does).
-            c.words[c.n] = {
-                let mut w = [0u8; 16];
-                w.copy_from_slice(&buf[st..st + 16]);
-                let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
-                x & KEEP[len.min(16)]
-            };
-            let k = bucket(c.words[c.n]);
-            c.buckets[c.n] = k as u8;
-            c.filter |= 1u64 << k;
-            c.n += 1;
+            let mut w = [0u8; 16];
+            w.copy_from_slice(&buf[st..st + 16]);
+            let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
+            *word = x & KEEP[len.min(16)];
+            let k = bucket(*word);
+            *slot = k as u8;
+            filter |= 1u64 << k;
+            n += 1;
             mask &= (1u64 << st) - 1;
         }
+        c.n = n;
+        c.filter = filter;
         c
     }
 
