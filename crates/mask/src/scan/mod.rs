@@ -211,6 +211,43 @@ fn skip_alnum(b: &[u8], mut i: usize) -> usize {
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
+/// The length of the run of base64url characters (letters, digits, `-`,
+/// `_`) at `i`, at most `max` (a multiple of 8), eight bytes a test: a
+/// JWT's segments are hundreds of bytes.
+fn base64url_len(b: &[u8], i: usize, max: usize) -> usize {
+    let mut n = 0;
+    while n < max
+        && let Some(chunk) = b.get(i + n..i + n + 8)
+    {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(w);
+        let ok = alnum_bytes(v)
+            | zero_bytes(v ^ 0x2D2D_2D2D_2D2D_2D2D)
+            | zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F);
+        let other = !ok & HIGH_BITS;
+        if other != 0 {
+            return n + (other.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    while n < max
+        && b.get(i + n)
+            .is_some_and(|&c| is_alnum(c) || c == b'-' || c == b'_')
+    {
+        n += 1;
+    }
+    n
+}
+
+/// The high bit of each byte of `v` that is 0 (exact: no borrow or carry
+/// crosses a byte).
+#[inline]
+fn zero_bytes(v: u64) -> u64 {
+    const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((v & LO7) + LO7) | v) & HIGH_BITS
+}
+
 /// The high bit of each byte of `v` that is an ASCII letter or digit
 /// (SWAR: no byte's sum carries into the next).
 #[inline]
@@ -720,6 +757,24 @@ mod tests {
                 0
             };
             assert_eq!(upper_digit_len16(&[c; 16], 0), want, "{c}");
+        }
+    }
+
+    #[test]
+    fn base64url_len_matches_a_byte_loop() {
+        let text = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc-DEF_ghi x\xC3\xA9 -_-_-_-_-_-_-_-_a";
+        let ok = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_');
+        for max in [8, 16, 8192] {
+            for i in 0..=text.len() + 1 {
+                let rest = text.get(i..).unwrap_or_default();
+                let want = rest.iter().take(max).take_while(|c| ok(c)).count();
+                assert_eq!(base64url_len(text, i, max), want, "{i} {max}");
+            }
+        }
+        for c in 0..=255u8 {
+            let want = if ok(&c) { 8 } else { 0 };
+            assert_eq!(base64url_len(&[c; 8], 0, 8192), want, "{c}");
+            assert_eq!(zero_bytes(u64::from_le_bytes([c; 8])) != 0, c == 0, "{c}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! private-key blocks, `password=`-style assignments and URL credentials.
 
 use super::context::pack;
-use super::{CtxWords, Scanner, at, is_alnum, token_end, token_start, words};
+use super::{CtxWords, Scanner, at, base64url_len, is_alnum, token_end, token_start, words};
 use crate::kind::K;
 
 /// Keys whose `:` or `=` value is a secret.
@@ -93,12 +93,9 @@ impl Scanner<'_> {
             return None;
         }
         let b = self.b;
-        let seg = |mut i: usize| {
-            let st = i;
-            while i < b.len() && (is_alnum(b[i]) || b[i] == b'-' || b[i] == b'_') && i - st < 8192 {
-                i += 1;
-            }
-            (i, i - st)
+        let seg = |i: usize| {
+            let n = base64url_len(b, i, 8192);
+            (i + n, n)
         };
         let (e1, l1) = seg(s);
         if l1 < 10 || at(b, e1) != b'.' {
