@@ -277,7 +277,7 @@ fn word_at(b: &[u8], i: usize) -> u64 {
 
 /// The number of ASCII capitals and digits at `i`, at most 16, counted
 /// eight bytes a test (the byte loop missed its exit once a token).
-#[inline]
+#[inline(always)]
 fn upper_digit_len16(b: &[u8], i: usize) -> usize {
     let other = |v: u64| {
         const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;

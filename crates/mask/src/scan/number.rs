@@ -114,7 +114,7 @@ impl Scanner<'_> {
             && on.has(K::Phone)
             && n < cands.len()
             && !cands[..n].iter().any(|c| c.1 >= 0.9)
-            && let Some((end, base)) = if paren_near || run.seps().contains(&b'/') {
+            && let Some((end, base)) = if paren_near || run.has_sep(b'/') {
                 phone(b, s)
             } else {
                 phone_of_run(b, s, &run)
@@ -212,6 +212,13 @@ impl Run {
         &self.sep[..self.groups.saturating_sub(1)]
     }
 
+    /// Is `c` one of the separators? (Not `[u8]::contains`: a `memchr`
+    /// call.)
+    #[inline]
+    pub(super) fn has_sep(&self, c: u8) -> bool {
+        self.seps().iter().any(|&s| s == c)
+    }
+
     #[inline]
     pub(super) fn all_sep(&self, c: u8) -> bool {
         self.sep[..self.groups.saturating_sub(1)]
@@ -254,10 +261,9 @@ fn phone_of_run(b: &[u8], s: usize, run: &Run) -> Option<(usize, f32)> {
     if matches!(groups, [4, 2, 2] | [2, 2, 4] | [4, 2, 2, 2]) {
         return None;
     }
-    let seps = run.seps();
     let us = matches!(groups, [3, 3, 4] | [1, 3, 3, 4])
-        && (seps.contains(&b'-') ^ seps.contains(&b'.'))
-        && !seps.contains(&b' ');
+        && (run.has_sep(b'-') ^ run.has_sep(b'.'))
+        && !run.has_sep(b' ');
     Some((run.end, if us { 0.5 } else { 0.3 }))
 }
 
@@ -475,7 +481,7 @@ mod tests {
                 };
                 let paren_near =
                     matches!(at(&text, run.end), b'(' | b')') || at(&text, run.end + 1) == b'(';
-                if run.groups == 0 || paren_near || run.seps().contains(&b'/') {
+                if run.groups == 0 || paren_near || run.has_sep(b'/') {
                     continue;
                 }
                 checked += 1;
