@@ -212,11 +212,10 @@ impl Run {
         &self.sep[..self.groups.saturating_sub(1)]
     }
 
-    /// Is `c` one of the separators? (Not `[u8]::contains`: a `memchr`
-    /// call.)
+    /// Is `c` one of the separators?
     #[inline]
     pub(super) fn has_sep(&self, c: u8) -> bool {
-        self.seps().iter().any(|&s| s == c)
+        self.seps().contains(&c)
     }
 
     #[inline]
