@@ -229,11 +229,18 @@ impl Context {
         if common == 0 {
             return false;
         }
-        for k in 0..self.n.min(MAX_CTX) {
-            if (common >> self.buckets[k]) & 1 != 0
-                && self.words[k] != 0
-                && words.words[..words.n].contains(&self.words[k])
-            {
+        // The words to look up as a bit set, built without a branch a
+        // word (which the predictor missed: the word that shares the
+        // bucket is anywhere among the six).
+        let mut cand = 0u32;
+        for (k, &bucket) in self.buckets.iter().enumerate() {
+            cand |= (((common >> bucket) & 1) as u32) << k;
+        }
+        cand &= (1u32 << self.n.min(MAX_CTX)) - 1;
+        while cand != 0 {
+            let k = cand.trailing_zeros() as usize;
+            cand &= cand - 1;
+            if self.words[k] != 0 && words.words[..words.n].contains(&self.words[k]) {
                 return true;
             }
         }
