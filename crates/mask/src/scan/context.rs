@@ -220,7 +220,7 @@ impl Context {
         self.n > 0 && SOFT.contains(self.words[0])
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn has(&self, words: &CtxWords) -> bool {
         const { assert!(CTX_BYTES.is_multiple_of(8) && CTX_BYTES <= 64) };
         // Only the words whose bucket the list has are looked up (most
