@@ -96,17 +96,8 @@ impl Context {
                 &copy
             }
         };
-        // Bit k set: buf[k] is an ASCII letter (vectorisable).
-        let mut mask: u64 = 0;
-        let mut high: u64 = 0;
-        for (k, chunk) in buf[..CTX_BYTES].chunks_exact(8).enumerate() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            let v = u64::from_le_bytes(w);
-            high |= v;
-            mask |= letter_bits(v) << (8 * k);
-        }
-        if high & 0x8080_8080_8080_8080 != 0 {
+        let (mut mask, high) = letters(&buf[..CTX_BYTES]);
+        if high >= 0x80 {
             // Non-ASCII words (`Straße`, `Geburtsdatum`, `Führerschein`):
             // the slower Unicode path, only for windows that need it.
             return Context::before_unicode(b, lo, start);
@@ -116,7 +107,13 @@ impl Context {
             let cut = (!mask).trailing_zeros();
             mask &= !((1u64 << cut) - 1);
         }
-        while mask != 0 && c.n < MAX_CTX {
+        // The count and filter in locals, stored once: through `c` they
+        // were loaded and stored again for every word.
+        let (mut n, mut filter) = (0, 0u64);
+        for (word, slot) in c.words.iter_mut().zip(&mut c.buckets) {
+            if mask == 0 {
+                break;
+            }
             let hi = 63 - mask.leading_zeros() as usize; // last letter of the nearest word
             let below = !mask & ((1u64 << hi) - 1);
             // The first letter of that word (0 when it starts the window:
@@ -124,18 +121,18 @@ impl Context {
             let st = 64 - below.leading_zeros() as usize;
             let len = hi + 1 - st;
             // Longer words count by their first 16 letters (as `pack` does).
-            c.words[c.n] = {
-                let mut w = [0u8; 16];
-                w.copy_from_slice(&buf[st..st + 16]);
-                let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
-                x & KEEP[len.min(16)]
-            };
-            let k = bucket(c.words[c.n]);
-            c.buckets[c.n] = k as u8;
-            c.filter |= 1u64 << k;
-            c.n += 1;
+            let mut w = [0u8; 16];
+            w.copy_from_slice(&buf[st..st + 16]);
+            let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
+            *word = x & KEEP[len.min(16)];
+            let k = bucket(*word);
+            *slot = k as u8;
+            filter |= 1u64 << k;
+            n += 1;
             mask &= (1u64 << st) - 1;
         }
+        c.n = n;
+        c.filter = filter;
         c
     }
 
@@ -223,7 +220,7 @@ impl Context {
         self.n > 0 && SOFT.contains(self.words[0])
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn has(&self, words: &CtxWords) -> bool {
         const { assert!(CTX_BYTES.is_multiple_of(8) && CTX_BYTES <= 64) };
         // Only the words whose bucket the list has are looked up (most
@@ -232,11 +229,18 @@ impl Context {
         if common == 0 {
             return false;
         }
-        for k in 0..self.n.min(MAX_CTX) {
-            if (common >> self.buckets[k]) & 1 != 0
-                && self.words[k] != 0
-                && words.words[..words.n].contains(&self.words[k])
-            {
+        // The words to look up as a bit set, built without a branch a
+        // word (which the predictor missed: the word that shares the
+        // bucket is anywhere among the six).
+        let mut cand = 0u32;
+        for (k, &bucket) in self.buckets.iter().enumerate() {
+            cand |= (((common >> bucket) & 1) as u32) << k;
+        }
+        cand &= (1u32 << self.n.min(MAX_CTX)) - 1;
+        while cand != 0 {
+            let k = cand.trailing_zeros() as usize;
+            cand &= cand - 1;
+            if self.words[k] != 0 && words.words[..words.n].contains(&self.words[k]) {
                 return true;
             }
         }
@@ -264,16 +268,26 @@ pub(crate) fn fold(c: char) -> char {
     }
 }
 
-/// Bit k set iff byte k of `v` (little-endian) is an ASCII letter (SWAR).
+/// Bit k set iff `window[k]` is an ASCII letter, and the OR of its bytes
+/// (high bit set: non-ASCII). The letters are flagged with comparisons the
+/// compiler vectorises (sixteen bytes an instruction), then each eight
+/// flags gathered by one multiply: a third fewer instructions than a
+/// bit-parallel test of each eight bytes.
 #[inline]
-fn letter_bits(v: u64) -> u64 {
-    const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let y = (v | 0x2020_2020_2020_2020) & LO7;
-    let ge_a = y + 0x1F1F_1F1F_1F1F_1F1F; // high bit: y >= 'a'
-    let gt_z = y + 0x0505_0505_0505_0505; // high bit: y > 'z'
-    let letters = ge_a & !gt_z & !v & HI;
-    ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+fn letters(window: &[u8]) -> (u64, u8) {
+    let mut flags = [0u8; CTX_BYTES];
+    for (f, &c) in flags.iter_mut().zip(window) {
+        *f = u8::from((c | 0x20).wrapping_sub(b'a') < 26);
+    }
+    let high = window.iter().fold(0, |h, &c| h | c);
+    let mut mask = 0u64;
+    for (k, chunk) in flags.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        // Byte k's flag lands in bit 56 + k, and no partial sum carries.
+        mask |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    (mask, high)
 }
 
 /// A lower-case ASCII word packed into an integer: its first 16 bytes, so
@@ -309,24 +323,34 @@ mod tests {
     use crate::scan::secret::{ASSIGN_KEYS, QUERY_KEYS};
 
     #[test]
-    fn letter_bits_matches_a_byte_loop() {
+    fn letters_match_a_byte_loop() {
         let mut x: u64 = 0x1234_5678_9ABC_DEF1;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, c)| {
+        let mut window = [0u8; CTX_BYTES];
+        for round in 0..20_000 {
+            for c in window.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Half the rounds ASCII only, to test the mask itself.
+                *c = if round % 2 == 0 {
+                    x as u8 & 0x7F
+                } else {
+                    x as u8
+                };
+            }
+            let naive = window.iter().enumerate().fold(0u64, |m, (k, c)| {
                 m | (u64::from(c.is_ascii_alphabetic()) << k)
             });
-            assert_eq!(letter_bits(x), naive, "{x:#x}");
+            let high = window.iter().fold(0, |h, &c| h | c);
+            assert_eq!(letters(&window), (naive, high), "{window:?}");
         }
         for c in 0..=255u8 {
-            let v = u64::from_le_bytes([c; 8]);
-            assert_eq!(
-                letter_bits(v),
-                if c.is_ascii_alphabetic() { 0xFF } else { 0 },
-                "{c}"
-            );
+            let mask = if c.is_ascii_alphabetic() {
+                u64::MAX >> 16
+            } else {
+                0
+            };
+            assert_eq!(letters(&[c; CTX_BYTES]), (mask, c), "{c}");
         }
     }
 

@@ -4,7 +4,7 @@
 //! card and postcodes are digit runs ([`super::number`]).
 
 use super::number::Run;
-use super::{Scanner, at, is_alnum, token_end};
+use super::{Scanner, at, is_alnum, token_end, upper_digit_len16};
 use crate::checksum as ck;
 use crate::kind::K;
 
@@ -320,16 +320,7 @@ impl Scanner<'_> {
         {
             return None;
         }
-        let group = |from: usize| {
-            let mut i = from;
-            while i < b.len()
-                && i - from < 16
-                && (b[i].is_ascii_digit() || b[i].is_ascii_uppercase())
-            {
-                i += 1;
-            }
-            i - from
-        };
+        let group = |from: usize| upper_digit_len16(b, from);
         let n = group(s);
         // Most tokens stop here: too long, or short and not followed by
         // another group.

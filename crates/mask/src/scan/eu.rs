@@ -13,7 +13,10 @@ impl Scanner<'_> {
     /// the mod-31 check character.
     pub(super) fn hetu(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
-        if s + 11 > b.len() || !b"+-ABCDEFUVWXY".contains(&b[s + 6]) || !token_end(b, s + 11) {
+        if s + 11 > b.len()
+            || !matches!(b[s + 6], b'+' | b'-' | b'A'..=b'F' | b'U'..=b'Y')
+            || !token_end(b, s + 11)
+        {
             return None;
         }
         let c = &b[s..s + 11];

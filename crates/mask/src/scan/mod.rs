@@ -126,20 +126,51 @@ fn is_hex(c: u8) -> bool {
     c.is_ascii_hexdigit()
 }
 
+/// What the byte before a token says about its start (0: it starts one,
+/// 1: it does not, 2: look further), one load where there were a branch
+/// per test, each missed as often as the bytes before tokens vary.
+static BEFORE_TOKEN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if (c as u8).is_ascii_alphanumeric() {
+            t[c] = 1;
+        }
+        c += 1;
+    }
+    let glued = b"$#_&%\\@";
+    let mut k = 0;
+    while k < glued.len() {
+        t[glued[k] as usize] = 1;
+        k += 1;
+    }
+    // Separators (`.`, `-`, `:`, `/`, `+`) and the last bytes of `£`,
+    // `¥` and `€`.
+    let further = b".-:/+\xA3\xA5\xAC";
+    k = 0;
+    while k < further.len() {
+        t[further[k] as usize] = 2;
+        k += 1;
+    }
+    t
+};
+
 /// Is `i` the start of a token: not inside a word, a dotted version, a
 /// hyphenated id or an amount?
+#[inline]
 fn token_start(b: &[u8], i: usize) -> bool {
-    if i == 0 {
+    let Some(&p) = i.checked_sub(1).and_then(|k| b.get(k)) else {
         return true;
+    };
+    match BEFORE_TOKEN[p as usize] {
+        0 => true,
+        1 => false,
+        _ => token_start_after(b, i, p),
     }
-    let p = b[i - 1];
-    // After a space (most tokens): none of the tests below can fail.
-    if p == b' ' {
-        return true;
-    }
-    if is_alnum(p) || matches!(p, b'$' | b'#' | b'_' | b'&' | b'%' | b'\\' | b'@') {
-        return false;
-    }
+}
+
+/// [`token_start`] after a separator or a currency sign's last byte.
+fn token_start_after(b: &[u8], i: usize, p: u8) -> bool {
     if matches!(p, b'.' | b'-' | b':' | b'/' | b'+') && i >= 2 && is_alnum(b[i - 2]) {
         // A value glued to its label by a colon (`card:4111…`, `IBAN:DE89…`)
         // starts a token; `10:30`, `v2:…` and `fe80:…` do not.
@@ -156,8 +187,6 @@ fn token_start(b: &[u8], i: usize) -> bool {
     true
 }
 
-/// Does a match ending at `e` end a token (so `12.3` or `abc1` continue it)?
-#[inline]
 /// Whether the bytes before the colon at `colon` are a label of 2 to 32
 /// ASCII letters (`_` and `-` inside) that itself starts a token.
 #[cold]
@@ -175,26 +204,184 @@ fn glued_label(b: &[u8], colon: usize) -> bool {
         && (s == 0 || !(is_alnum(b[s - 1]) || matches!(b[s - 1], b':' | b'/' | b'.' | b'@')))
 }
 
+/// What the byte after a match says about its end (0: it ends a token,
+/// 1: it does not, 2: look at the next), as [`BEFORE_TOKEN`].
+static AFTER_TOKEN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if (c as u8).is_ascii_alphanumeric() {
+            t[c] = 1;
+        }
+        c += 1;
+    }
+    t[b'_' as usize] = 1;
+    t[b'@' as usize] = 1;
+    let further = b".-:/,";
+    let mut k = 0;
+    while k < further.len() {
+        t[further[k] as usize] = 2;
+        k += 1;
+    }
+    t
+};
+
+/// Does a match ending at `e` end a token (so `12.3` or `abc1` continue it)?
+#[inline]
 fn token_end(b: &[u8], e: usize) -> bool {
     let n = at(b, e);
-    if n == b' ' {
-        return true;
-    }
-    if is_alnum(n) || n == b'_' || n == b'@' {
-        return false;
-    }
-    if matches!(n, b'.' | b'-' | b':' | b'/' | b',') && is_alnum(at(b, e + 1)) {
+    match AFTER_TOKEN[n as usize] {
+        0 => true,
+        1 => false,
         // `1,234` or `12.5` continue a number; `a-b` a word.
-        return n == b',' && !at(b, e + 1).is_ascii_digit();
+        _ => !is_alnum(at(b, e + 1)) || n == b',' && !at(b, e + 1).is_ascii_digit(),
     }
-    true
 }
 
+/// The end of the ASCII alphanumeric run at `i`.
 fn skip_alnum(b: &[u8], mut i: usize) -> usize {
+    // Eight bytes a test: most runs end in the first eight, so the loop
+    // branch is predictable where a byte loop's exit is not.
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let other = !alnum_bytes(u64::from_le_bytes(w)) & HIGH_BITS;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
     while i < b.len() && is_alnum(b[i]) {
         i += 1;
     }
     i
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The length of the run of base64url characters (letters, digits, `-`,
+/// `_`) at `i`, at most `max` (a multiple of 8), eight bytes a test: a
+/// JWT's segments are hundreds of bytes.
+fn base64url_len(b: &[u8], i: usize, max: usize) -> usize {
+    let mut n = 0;
+    while n < max
+        && let Some(chunk) = b.get(i + n..i + n + 8)
+    {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(w);
+        let ok = alnum_bytes(v)
+            | zero_bytes(v ^ 0x2D2D_2D2D_2D2D_2D2D)
+            | zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F);
+        let other = !ok & HIGH_BITS;
+        if other != 0 {
+            return n + (other.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    while n < max
+        && b.get(i + n)
+            .is_some_and(|&c| is_alnum(c) || c == b'-' || c == b'_')
+    {
+        n += 1;
+    }
+    n
+}
+
+/// The high bit of each byte of `v` that is 0 (exact: no borrow or carry
+/// crosses a byte).
+#[inline]
+fn zero_bytes(v: u64) -> u64 {
+    const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((v & LO7) + LO7) | v) & HIGH_BITS
+}
+
+/// The high bit of each byte of `v` that is an ASCII letter or digit
+/// (SWAR: no byte's sum carries into the next).
+#[inline]
+fn alnum_bytes(v: u64) -> u64 {
+    const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let y = (v | 0x2020_2020_2020_2020) & LO7;
+    let letters = (y + 0x1F1F_1F1F_1F1F_1F1F) & !(y + 0x0505_0505_0505_0505);
+    let d = v & LO7;
+    let digits = (d + 0x5050_5050_5050_5050) & !(d + 0x4646_4646_4646_4646);
+    (letters | digits) & !v & HIGH_BITS
+}
+
+/// The eight bytes at `i`, zeros past the end.
+#[inline(always)]
+fn word_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    match b.get(i..i + 8) {
+        Some(chunk) => w.copy_from_slice(chunk),
+        None => {
+            for (k, x) in w.iter_mut().enumerate() {
+                *x = at(b, i + k);
+            }
+        }
+    }
+    u64::from_le_bytes(w)
+}
+
+/// The number of ASCII capitals and digits at `i`, at most 16, counted
+/// eight bytes a test (the byte loop missed its exit once a token).
+#[inline(always)]
+fn upper_digit_len16(b: &[u8], i: usize) -> usize {
+    let other = |v: u64| {
+        const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        let y = v & LO7;
+        let upper = (y + 0x3F3F_3F3F_3F3F_3F3F) & !(y + 0x2525_2525_2525_2525);
+        let digit = (y + 0x5050_5050_5050_5050) & !(y + 0x4646_4646_4646_4646);
+        !((upper | digit) & !v) & HIGH_BITS
+    };
+    let first = other(word_at(b, i));
+    if first != 0 {
+        return (first.trailing_zeros() / 8) as usize;
+    }
+    let second = other(word_at(b, i + 8));
+    if second != 0 {
+        return 8 + (second.trailing_zeros() / 8) as usize;
+    }
+    16
+}
+
+/// The first byte at or after `i` whose class is not 0 (in [`CLASS`], or
+/// [`CLASS_ENTITY`] with `ENTITY`), or `b.len()`.
+#[inline(always)]
+fn next_trigger<const ENTITY: bool>(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 16) {
+        let mut w = [0u8; 16];
+        w.copy_from_slice(chunk);
+        let t = triggers::<ENTITY>(&w);
+        if t != 0 {
+            return i + (t.trailing_zeros() / 8) as usize;
+        }
+        i += 16;
+    }
+    let class = if ENTITY { &CLASS_ENTITY } else { &CLASS };
+    let rest = b.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|&c| class[c as usize] != 0)
+        .unwrap_or(rest.len())
+}
+
+/// Byte k is 1 where byte k of `w` has a class other than 0, else 0.
+// Written as comparisons, not table loads, so that it compiles to a dozen
+// vector instructions for the sixteen bytes (SSE2, the x86-64 baseline);
+// the trigger is then found from the trailing zeros, without the byte
+// loop whose exit the predictor misses once an anchor.
+#[inline(always)]
+fn triggers<const ENTITY: bool>(w: &[u8; 16]) -> u128 {
+    let mut t = [0u8; 16];
+    for (x, &c) in t.iter_mut().zip(w) {
+        let digit_colon = c.wrapping_sub(b'0') <= b':' - b'0';
+        let at_upper = c.wrapping_sub(b'@') <= b'Z' - b'@';
+        let sign = (c == b'(') | (c == b'+') | (c == b'-') | (c == b'=') | (c == b'_');
+        let lead = ENTITY & (c >= 0xC0);
+        *x = u8::from(digit_colon | at_upper | sign | lead);
+    }
+    u128::from_le_bytes(t)
 }
 
 /// The scanner's state for one text.
@@ -310,33 +497,17 @@ impl<'a> Scanner<'a> {
     pub(crate) fn run(&mut self) {
         let b = self.b;
         let n = b.len();
-        let class: &[u8; 256] = if self.entity.next == usize::MAX {
-            &CLASS
-        } else {
-            &CLASS_ENTITY
-        };
+        let entity = self.entity.next != usize::MAX;
+        let class: &[u8; 256] = if entity { &CLASS_ENTITY } else { &CLASS };
         let mut i = 0;
         while i < n {
             // Tight skip over bytes that cannot start anything.
             loop {
-                // Eight inert bytes per test: fewer branches per byte, and a
-                // speed that does not hinge on where the compiler places the
-                // byte loop (the same instructions ran 1.5× slower after an
-                // unrelated change moved it).
-                while let Some(chunk) = b.get(i..i + 8) {
-                    if chunk.iter().fold(0, |any, &c| any | class[c as usize]) != 0 {
-                        break;
-                    }
-                    i += 8;
-                }
-                // The trigger in that chunk, or the end: a search over
-                // the rest of the text (a `while` on `b[i]` here kept five
-                // copies of `i` in step, 11 instructions a byte).
-                let rest = b.get(i..).unwrap_or_default();
-                i += rest
-                    .iter()
-                    .position(|&c| class[c as usize] != 0)
-                    .unwrap_or(rest.len());
+                i = if entity {
+                    next_trigger::<true>(b, i)
+                } else {
+                    next_trigger::<false>(b, i)
+                };
                 // A capitalised word (`Hello`) starts nothing unless it is
                 // `Bearer` or the `J` of `eyJ`: skip it without dispatching,
                 // after the entity pass has read it.
@@ -572,5 +743,150 @@ impl<'a> Scanner<'a> {
             }
         }
         self.assignment(i, b':')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alnum_bytes_matches_a_byte_test() {
+        for c in 0..=255u8 {
+            let v = u64::from_le_bytes([c; 8]);
+            let want = if is_alnum(c) { HIGH_BITS } else { 0 };
+            assert_eq!(alnum_bytes(v), want, "{c}");
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, &c)| {
+                m | (u64::from(is_alnum(c)) << (8 * k + 7))
+            });
+            assert_eq!(alnum_bytes(x), naive, "{x:#x}");
+        }
+    }
+
+    #[test]
+    fn triggers_match_the_class_tables() {
+        for c in 0..=255u8 {
+            let w = [c; 16];
+            let want = |class: &[u8; 256]| {
+                if class[c as usize] != 0 {
+                    u128::from_le_bytes([1; 16])
+                } else {
+                    0
+                }
+            };
+            assert_eq!(triggers::<false>(&w), want(&CLASS), "{c}");
+            assert_eq!(triggers::<true>(&w), want(&CLASS_ENTITY), "{c}");
+        }
+    }
+
+    #[test]
+    fn upper_digit_len16_matches_a_byte_loop() {
+        let text = b"AB12CDEFGHIJKLMNOPQ R2D2 x ZZ9\xC3\x9c 0123456789ABCDEFGHIJ-K";
+        for i in 0..=text.len() + 1 {
+            let want = text
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take(16)
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                .count();
+            assert_eq!(upper_digit_len16(text, i), want, "{i}");
+        }
+        for c in 0..=255u8 {
+            let want = if c.is_ascii_uppercase() || c.is_ascii_digit() {
+                16
+            } else {
+                0
+            };
+            assert_eq!(upper_digit_len16(&[c; 16], 0), want, "{c}");
+        }
+    }
+
+    #[test]
+    fn base64url_len_matches_a_byte_loop() {
+        let text = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc-DEF_ghi x\xC3\xA9 -_-_-_-_-_-_-_-_a";
+        let ok = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_');
+        for max in [8, 16, 8192] {
+            for i in 0..=text.len() + 1 {
+                let rest = text.get(i..).unwrap_or_default();
+                let want = rest.iter().take(max).take_while(|c| ok(c)).count();
+                assert_eq!(base64url_len(text, i, max), want, "{i} {max}");
+            }
+        }
+        for c in 0..=255u8 {
+            let want = if ok(&c) { 8 } else { 0 };
+            assert_eq!(base64url_len(&[c; 8], 0, 8192), want, "{c}");
+            assert_eq!(zero_bytes(u64::from_le_bytes([c; 8])) != 0, c == 0, "{c}");
+        }
+    }
+
+    /// The tables give what the tests they replace gave.
+    #[test]
+    fn token_boundaries_match_the_tests() {
+        fn start(b: &[u8], i: usize) -> bool {
+            if i == 0 {
+                return true;
+            }
+            let p = b[i - 1];
+            if is_alnum(p) || matches!(p, b'$' | b'#' | b'_' | b'&' | b'%' | b'\\' | b'@') {
+                return false;
+            }
+            if matches!(p, b'.' | b'-' | b':' | b'/' | b'+') && i >= 2 && is_alnum(b[i - 2]) {
+                return p == b':' && glued_label(b, i - 1);
+            }
+            !(i >= 2 && matches!(&b[i - 2..i], [0xC2, 0xA3] | [0xC2, 0xA5])
+                || i >= 3 && b[i - 3..i] == [0xE2, 0x82, 0xAC])
+        }
+        fn end(b: &[u8], e: usize) -> bool {
+            let n = at(b, e);
+            if is_alnum(n) || n == b'_' || n == b'@' {
+                return false;
+            }
+            if matches!(n, b'.' | b'-' | b':' | b'/' | b',') && is_alnum(at(b, e + 1)) {
+                return n == b',' && !at(b, e + 1).is_ascii_digit();
+            }
+            true
+        }
+        let alphabet = "aZ09 .-:/+,_@$#&%\\\n\t(=£¥€é".as_bytes();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let text: Vec<u8> = (0..12)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            for i in 0..=text.len() {
+                assert_eq!(token_start(&text, i), start(&text, i), "{text:?} {i}");
+                assert_eq!(token_end(&text, i), end(&text, i), "{text:?} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn skips_match_byte_loops() {
+        let text = b"ab1 Hello-world__x ABC123def 4111:+(x) \xC3\xA9t\xC3\xA9 =@ zz9 \
+            a long stretch of lower case words with no trigger at all, then Z \
+            and abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq+";
+        for i in 0..=text.len() {
+            let alnum = i + text[i..].iter().take_while(|&&c| is_alnum(c)).count();
+            assert_eq!(skip_alnum(text, i), alnum, "{i}");
+            let trig = |class: &[u8; 256]| {
+                i + text[i..]
+                    .iter()
+                    .take_while(|&&c| class[c as usize] == 0)
+                    .count()
+            };
+            assert_eq!(next_trigger::<false>(text, i), trig(&CLASS), "{i}");
+            assert_eq!(next_trigger::<true>(text, i), trig(&CLASS_ENTITY), "{i}");
+        }
     }
 }

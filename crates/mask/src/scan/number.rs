@@ -114,7 +114,11 @@ impl Scanner<'_> {
             && on.has(K::Phone)
             && n < cands.len()
             && !cands[..n].iter().any(|c| c.1 >= 0.9)
-            && let Some((end, base)) = phone(b, s)
+            && let Some((end, base)) = if paren_near || run.has_sep(b'/') {
+                phone(b, s)
+            } else {
+                phone_of_run(b, s, &run)
+            }
         {
             cands[n] = (K::Phone, base, end);
             n += 1;
@@ -202,6 +206,18 @@ impl Run {
         &self.glen[..self.groups]
     }
 
+    /// The separators between the groups.
+    #[inline]
+    pub(super) fn seps(&self) -> &[u8] {
+        &self.sep[..self.groups.saturating_sub(1)]
+    }
+
+    /// Is `c` one of the separators?
+    #[inline]
+    pub(super) fn has_sep(&self, c: u8) -> bool {
+        self.seps().contains(&c)
+    }
+
     #[inline]
     pub(super) fn all_sep(&self, c: u8) -> bool {
         self.sep[..self.groups.saturating_sub(1)]
@@ -222,6 +238,32 @@ impl Run {
             .iter()
             .fold(0, |a, &x| a * 10 + u32::from(x))
     }
+}
+
+/// [`phone`] at the digit `s` that starts `run`, for a run with no `/`
+/// between its groups and no parenthesis after it: `phone` would read the
+/// same groups (it continues only through ` `, `-` and `.` before a digit,
+/// or before a `(`, which is after the run if anywhere), so they are taken
+/// from the parse instead of read again.
+fn phone_of_run(b: &[u8], s: usize, run: &Run) -> Option<(usize, f32)> {
+    if run.nd > 15 || !token_end(b, run.end) {
+        return None;
+    }
+    let groups = run.shape();
+    let last = *groups.last()?;
+    let intl = b[s] == b'0' && at(b, s + 1) == b'0';
+    let max = if intl { 14 } else { 12 };
+    if !(8..=max).contains(&run.nd) || last < 2 || groups.len() > 6 {
+        return None;
+    }
+    // Dates and times are not phones.
+    if matches!(groups, [4, 2, 2] | [2, 2, 4] | [4, 2, 2, 2]) {
+        return None;
+    }
+    let us = matches!(groups, [3, 3, 4] | [1, 3, 3, 4])
+        && (run.has_sep(b'-') ^ run.has_sep(b'.'))
+        && !run.has_sep(b' ');
+    Some((run.end, if us { 0.5 } else { 0.3 }))
 }
 
 /// Offers every shape/validator that fits `run` to `consider(kind, base score, end)`.
@@ -411,5 +453,46 @@ fn consider_dob(
     if ok {
         // Base below any threshold: a date is only a birth date in context.
         consider(K::DateOfBirth, 0.2, run.end, on);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `phone_of_run` is `phone` wherever `digit` calls it.
+    #[test]
+    fn phone_of_run_reads_as_phone() {
+        const ALPHABET: &[u8] = b"0123456789012345678901234567890123456789 -./()+a";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let (mut checked, mut phones) = (0, 0);
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 28) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|k| ALPHABET[((x >> (k % 8 * 8)) as usize + k * 7) % ALPHABET.len()])
+                .collect();
+            for s in 0..text.len() {
+                let Some(run) = Run::parse(&text, s) else {
+                    continue;
+                };
+                let paren_near =
+                    matches!(at(&text, run.end), b'(' | b')') || at(&text, run.end + 1) == b'(';
+                if run.groups == 0 || paren_near || run.has_sep(b'/') {
+                    continue;
+                }
+                checked += 1;
+                phones += usize::from(phone(&text, s).is_some());
+                assert_eq!(
+                    phone_of_run(&text, s, &run),
+                    phone(&text, s),
+                    "{:?} at {s}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+        assert!(checked > 100_000 && phones > 5_000, "{checked} {phones}");
     }
 }

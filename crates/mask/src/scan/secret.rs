@@ -2,7 +2,7 @@
 //! private-key blocks, `password=`-style assignments and URL credentials.
 
 use super::context::pack;
-use super::{CtxWords, Scanner, at, is_alnum, token_end, token_start, words};
+use super::{CtxWords, Scanner, at, base64url_len, is_alnum, token_end, token_start, words};
 use crate::kind::K;
 
 /// Keys whose `:` or `=` value is a secret.
@@ -93,12 +93,9 @@ impl Scanner<'_> {
             return None;
         }
         let b = self.b;
-        let seg = |mut i: usize| {
-            let st = i;
-            while i < b.len() && (is_alnum(b[i]) || b[i] == b'-' || b[i] == b'_') && i - st < 8192 {
-                i += 1;
-            }
-            (i, i - st)
+        let seg = |i: usize| {
+            let n = base64url_len(b, i, 8192);
+            (i + n, n)
         };
         let (e1, l1) = seg(s);
         if l1 < 10 || at(b, e1) != b'.' {
@@ -120,6 +117,33 @@ impl Scanner<'_> {
         let b = self.b;
         if b[i] == b'-' && b.get(i..i + 11) == Some(b"-----BEGIN ") {
             return self.pem(i);
+        }
+        // A prefix's first separator is the one at `i` (the look-back below
+        // stops at any earlier one), so the two letters before it are those
+        // before a prefix's first separator: most hyphens and underscores
+        // in prose stop here, before the look-back's unpredictable loop.
+        if i < 2
+            || !matches!(
+                &b[i - 2..i],
+                b"hp"
+                    | b"ho"
+                    | b"hu"
+                    | b"hs"
+                    | b"hr"
+                    | b"ub"
+                    | b"at"
+                    | b"xb"
+                    | b"xp"
+                    | b"xa"
+                    | b"xr"
+                    | b"xs"
+                    | b"sk"
+                    | b"rk"
+                    | b"pk"
+                    | b"pm"
+            )
+        {
+            return None;
         }
         // Find the word this separator ends (bounded look-back).
         let mut ws = i;
@@ -251,6 +275,16 @@ impl Scanner<'_> {
             j -= 1;
         }
         let we = j;
+        // Every key ends in one of these letters; times, ids and most
+        // labels (`Email:`, `Ref:`) do not: tested before the look-back.
+        if we <= self.floor
+            || !matches!(
+                b[we - 1] | 0x20,
+                b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g'
+            )
+        {
+            return None;
+        }
         while j > self.floor
             && we - j < 40
             && (is_alnum(b[j - 1]) || matches!(b[j - 1], b'_' | b'-' | b'.'))
@@ -261,13 +295,6 @@ impl Scanner<'_> {
             || we == j
             || we - j < 3 && op == b':'
         {
-            return None;
-        }
-        // Every key ends in one of these letters; times and ids do not.
-        if !matches!(
-            b[we - 1] | 0x20,
-            b'd' | b's' | b'e' | b't' | b'y' | b'n' | b'g'
-        ) {
             return None;
         }
         // The word, or its part after a `_`, `-` or `.` (`db_password`),

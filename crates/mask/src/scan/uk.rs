@@ -45,8 +45,9 @@ impl Scanner<'_> {
     /// only with a context word (`car`, `reg`, `vehicle`, …).
     pub(super) fn uk_vehicle(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
-        const AREA: &[u8] = b"ABCDEFGHJKLMNOPRSTUVWXY";
-        const RANDOM: &[u8] = b"ABCDEFGHJKLMNOPRSTUVWXYZ";
+        // `[u8]::contains` calls `memchr`: ranges compile inline.
+        let area = |c: u8| matches!(c, b'A'..=b'Y') && !matches!(c, b'I' | b'Q');
+        let random = |c: u8| c.is_ascii_uppercase() && !matches!(c, b'I' | b'Q');
         let (d1, d2) = (at(b, s + 2), at(b, s + 3));
         // The dispatch checked both are digits; a `- b'0'` must not rely on it.
         if !d1.is_ascii_digit() || !d2.is_ascii_digit() {
@@ -55,10 +56,10 @@ impl Scanner<'_> {
         let age = u32::from(d1 - b'0') * 10 + u32::from(d2 - b'0');
         let o = usize::from(matches!(at(b, s + 4), b' ' | b'-'));
         let end = s + 7 + o;
-        let ok = AREA.contains(&b[s])
-            && AREA.contains(&at(b, s + 1))
+        let ok = area(b[s])
+            && area(at(b, s + 1))
             && (matches!(age, 2..=29 | 51..=79))
-            && (0..3).all(|k| RANDOM.contains(&at(b, s + 4 + o + k)))
+            && (0..3).all(|k| random(at(b, s + 4 + o + k)))
             && token_end(b, end);
         if !ok {
             return None;
@@ -77,7 +78,7 @@ impl Scanner<'_> {
         if !self.on.has(K::UkVehicleRegistration) {
             return None;
         }
-        const AGE: &[u8] = b"ABCDEFGHJKLMNPRSTVWXY";
+        let age = |c: u8| matches!(c, b'A'..=b'Y') && !matches!(c, b'I' | b'O' | b'Q' | b'U');
         let group = |i: usize| {
             (0..3).all(|k| {
                 let c = at(b, i + k);
@@ -94,7 +95,7 @@ impl Scanner<'_> {
         };
         let end = if at(b, s + 1).is_ascii_digit() {
             // Prefix: A123 BCD
-            if !AGE.contains(&b[s]) {
+            if !age(b[s]) {
                 return None;
             }
             let n = digits(s + 1)?;
@@ -117,7 +118,7 @@ impl Scanner<'_> {
             }
             let n = digits(i)?;
             i += n;
-            if !AGE.contains(&at(b, i)) {
+            if !age(at(b, i)) {
                 return None;
             }
             i + 1
@@ -170,5 +171,20 @@ impl Scanner<'_> {
     #[inline(always)]
     pub(super) fn uk_driving_licence(&mut self, s: usize) -> Option<usize> {
         self.checked_token(s, 16, K::UkDrivingLicence, 0.5, ck::uk_driving_licence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The letter sets of the plate matchers, as the DVLA lists them.
+    #[test]
+    fn plate_letter_sets() {
+        let set = |f: &dyn Fn(u8) -> bool| (0..=255u8).filter(|&c| f(c)).collect::<Vec<u8>>();
+        let area = |c: u8| matches!(c, b'A'..=b'Y') && !matches!(c, b'I' | b'Q');
+        let random = |c: u8| c.is_ascii_uppercase() && !matches!(c, b'I' | b'Q');
+        let age = |c: u8| matches!(c, b'A'..=b'Y') && !matches!(c, b'I' | b'O' | b'Q' | b'U');
+        assert_eq!(set(&area), b"ABCDEFGHJKLMNOPRSTUVWXY");
+        assert_eq!(set(&random), b"ABCDEFGHJKLMNOPRSTUVWXYZ");
+        assert_eq!(set(&age), b"ABCDEFGHJKLMNPRSTVWXY");
     }
 }
