@@ -803,7 +803,8 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
     // code ending it.
     let caps = capital_word(b, s).is_some_and(|w| w.shape == Shape::Upper);
     let shape_ok = |w: &super::Word| {
-        w.shape == Shape::Title || caps && w.shape == Shape::Upper && !state_code(&b[w.start..w.end])
+        w.shape == Shape::Title
+            || caps && w.shape == Shape::Upper && !state_code(&b[w.start..w.end])
     };
     let mut e = s;
     let mut words = 0;

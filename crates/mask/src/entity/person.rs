@@ -99,8 +99,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                         name_flags(w) != 0
                             || after_title(k)
                             || greeted(b, words, k)
-                            || strong_before(pass, w.start)
-                                && !sign_off_pronoun(&b[w.start..w.end])
+                            || strong_before(pass, w.start) && !sign_off_pronoun(&b[w.start..w.end])
                             || w.flags == 0 && pass.maybe_known(w) && pass.known_word(w)
                     }
                     Shape::Upper => name_flags(w) != 0,
@@ -465,7 +464,16 @@ fn determiner_before(b: &[u8], s: usize) -> bool {
 fn sign_off_pronoun(w: &[u8]) -> bool {
     matches!(
         w,
-        b"Ihr" | b"Ihre" | b"Euer" | b"Eure" | b"Dein" | b"Deine" | b"Unser" | b"Your" | b"Our" | b"Votre"
+        b"Ihr"
+            | b"Ihre"
+            | b"Euer"
+            | b"Eure"
+            | b"Dein"
+            | b"Deine"
+            | b"Unser"
+            | b"Your"
+            | b"Our"
+            | b"Votre"
     )
 }
 
@@ -481,7 +489,10 @@ fn lower_word_after(b: &[u8], end: usize) -> Option<([u8; 12], usize)> {
         .take(13)
         .take_while(|c| c.is_ascii_lowercase())
         .count();
-    if n > 12 || b.get(s + n).is_some_and(|&c| c.is_ascii_alphanumeric() || c >= 0x80) {
+    if n > 12
+        || b.get(s + n)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c >= 0x80)
+    {
         return None;
     }
     let mut w = [0u8; 12];
