@@ -1354,11 +1354,22 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             (k > 0 && german_preposition(&b[words[k - 1].start..words[k - 1].end]))
                 .then_some((false, true))
         };
+        // `Theresienhöhe 28, 80339 München`: a compound the lexicon does
+        // not know, alone before the number, with no street word in it;
+        // sure only with the postcode and town, as after a preposition.
+        let bare = || {
+            (words.len() == 1
+                && w.shape == Shape::Title
+                && w.flags == 0
+                && !unit_label(&b[w.start..w.end]))
+            .then_some((false, true))
+        };
         number_after
             .then(|| {
                 german_street(&b[w.start..w.end])
                     .map(|strong| (strong, false))
                     .or_else(after_preposition)
+                    .or_else(bare)
             })
             .flatten()
             .map(|found| (k, found))

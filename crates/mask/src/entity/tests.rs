@@ -1347,3 +1347,20 @@ fn a_team_signed_off_a_name_qualifying_a_noun_and_a_firms_worker() {
     );
     assert_eq!(person("Otis will meet the engineer at 2pm."), ["Otis"]);
 }
+
+#[test]
+fn a_german_street_with_no_street_word_before_its_postcode_and_town() {
+    assert_eq!(
+        address("Neue Anschrift ab Mai: Kaulbachhöhe 7, 80539 München. Danke!"),
+        ["Kaulbachhöhe 7, 80539 München"]
+    );
+    // A longer number is no house's; with no town the word is no street.
+    assert_eq!(
+        address("Rechnung Kaulbachhöhe 4711, 80539 München. Danke!"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        address("Bitte Kaulbachhöhe 7 im Plan markieren."),
+        Vec::<String>::new()
+    );
+}
