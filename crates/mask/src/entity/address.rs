@@ -412,8 +412,15 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
         p -= 1;
     }
     let digits_end = p;
-    while p > 0 && e - p < 12 && (b[p - 1].is_ascii_digit() || matches!(b[p - 1], b'/' | b'-')) {
-        p -= 1;
+    while p > 0 && e - p < 12 {
+        if b[p - 1].is_ascii_digit() || matches!(b[p - 1], b'/' | b'-') {
+            p -= 1;
+        } else if p >= 4 && b[p - 3..p] == *"\u{2013}".as_bytes() && b[p - 4].is_ascii_digit() {
+            // `14–16 Foundry Road`: a range written with an en dash.
+            p -= 3;
+        } else {
+            break;
+        }
     }
     let number = &b[p..digits_end];
     if number.is_empty()
@@ -519,14 +526,15 @@ fn numbered_street_before(b: &[u8], s: usize) -> Option<usize> {
     house_number_before(b, q)
 }
 
-/// `Apt 5C` alone on the line before the house number at `p`: the unit's
+/// `Apt 5C` alone on the line before the house number at `p`, or with its
+/// building's name after it (`Shop 14, Westfield Parramatta`): the unit's
 /// start.
 fn unit_line_before(b: &[u8], p: usize) -> Option<usize> {
     if p < 2 || b[p - 1] != b'\n' {
         return None;
     }
     let e = p - 1 - usize::from(b[p - 2] == b'\r');
-    let from = e.saturating_sub(16);
+    let from = e.saturating_sub(48);
     let ls = match b[from..e].iter().rposition(|&c| c == b'\n') {
         Some(k) => from + k + 1,
         None if from == 0 => 0,
@@ -534,11 +542,35 @@ fn unit_line_before(b: &[u8], p: usize) -> Option<usize> {
     };
     let line = &b[ls..e];
     let space = line.iter().position(|&c| c == b' ')?;
-    let id = &line[space + 1..];
+    let rest = &line[space + 1..];
+    let id_len = rest.iter().position(|&c| c == b',').unwrap_or(rest.len());
+    let id = &rest[..id_len];
+    if id_len < rest.len() && !building_name(&rest[id_len..]) {
+        return None;
+    }
     let id_ok = (1..=5).contains(&id.len())
         && id.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'/')
         && id.iter().any(u8::is_ascii_digit);
     (unit_label(&line[..space]) && id_ok).then_some(ls)
+}
+
+/// `, Westfield Parramatta`: a comma, then one to four title-case words.
+fn building_name(r: &[u8]) -> bool {
+    let Some(name) = r.strip_prefix(b", ") else {
+        return false;
+    };
+    let mut words = 0;
+    for w in name.split(|&c| c == b' ') {
+        words += 1;
+        let letters = w
+            .iter()
+            .skip(1)
+            .all(|&c| c.is_ascii_alphabetic() || c >= 0x80 || matches!(c, b'\'' | b'-'));
+        if words > 4 || !w.first().is_some_and(u8::is_ascii_uppercase) || !letters {
+            return false;
+        }
+    }
+    true
 }
 
 /// The units before `p` (`Suite 3, Level 1, `, at most three), then a
@@ -556,7 +588,10 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
     match name_before(b, s) {
         // `Flat 12, Ashdown Court, 5 Tilbury Road`: a unit in the
         // building.
-        Some((s, last)) if building_word(last) => Some(unit_before(b, s).unwrap_or(s)),
+        // `The Old Forge, 2 Mill Lane`: a name with `The` is a house's.
+        Some((s, last)) if building_word(last) || b[s..].starts_with(b"The ") => {
+            Some(unit_before(b, s).unwrap_or(s))
+        }
         // `Shop 12, Grand Central, 1 Anzac Avenue`, `Unit 3B, Trafford
         // Park Trading Estate, 9 …`: a unit, then any name, then the
         // number: the name is the building or estate the unit is in.
@@ -614,6 +649,15 @@ fn building_word(w: &[u8]) -> bool {
             | b"Mansions"
             | b"Apartments"
             | b"Flats"
+            | b"Forge"
+            | b"Maltings"
+            | b"Rectory"
+            | b"Vicarage"
+            | b"Manor"
+            | b"Grange"
+            | b"Hall"
+            | b"Works"
+            | b"Studios"
     )
 }
 
@@ -754,19 +798,24 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
         b"\r\n" => end + 2,
         _ => return None,
     };
-    // A locality as `comma_locality` reads one, from a line's start.
+    // A locality as `comma_locality` reads one, from a line's start; in
+    // capitals (`\nAUSTIN TX 78704`) when its first word is, a state
+    // code ending it.
+    let caps = capital_word(b, s).is_some_and(|w| w.shape == Shape::Upper);
+    let shape_ok = |w: &super::Word| {
+        w.shape == Shape::Title
+            || caps && w.shape == Shape::Upper && !state_code(&b[w.start..w.end])
+    };
     let mut e = s;
     let mut words = 0;
     while words < 3 {
         let Some(w) = capital_word(b, e) else { break };
-        if w.shape != Shape::Title {
+        if !shape_ok(&w) {
             break;
         }
         words += 1;
         e = w.end;
-        if b.get(e) == Some(&b' ')
-            && capital_word(b, e + 1).is_some_and(|n| n.shape == Shape::Title)
-        {
+        if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| shape_ok(&n)) {
             e += 1;
         } else {
             break;
@@ -775,6 +824,8 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
     if words == 0 {
         return None;
     }
+    // `\nQuébec (Québec) G1K 3V9`
+    let e = province_in_brackets(b, e).unwrap_or(e);
     let state = state(b, e);
     let after = state.unwrap_or(e);
     // The postcode may stand on a line of its own.
@@ -783,10 +834,15 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
             .then(|| postcode_at(b, after, after + 1))
             .flatten()
     });
-    // The postcode ends its line (`\nPhone 0800 123 456` is no locality).
+    // The postcode ends its line (`\nPhone 0800 123 456` is no locality),
+    // or the sentence goes on after a state and its code (`\nHanover, NH
+    // 03755 and mark it`).
     let code = code.filter(|&c| {
         b.get(c)
             .is_none_or(|&x| matches!(x, b'\n' | b'\r' | b',' | b'.'))
+            || state.is_some()
+                && b.get(c) == Some(&b' ')
+                && b.get(c + 1).is_some_and(u8::is_ascii_lowercase)
     });
     match (state, code) {
         (_, Some(c)) => Some(c),
@@ -856,7 +912,7 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
     if b.get(id) == Some(&b'.') && (word == b"app" || unit_label(word)) {
         id += 1;
     }
-    let french = matches!(word, b"app" | b"bureau" | b"suite");
+    let french = matches!(word, b"app" | b"bureau" | b"suite" | b"local");
     if !(unit_label(word) || french) || b.get(id) != Some(&b' ') {
         return None;
     }
@@ -946,6 +1002,7 @@ fn unit_label_title(w: &[u8]) -> bool {
             | b"Bldg"
             | b"Room"
             | b"Rm"
+            | b"Dock"
     )
 }
 
@@ -1297,11 +1354,22 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             (k > 0 && german_preposition(&b[words[k - 1].start..words[k - 1].end]))
                 .then_some((false, true))
         };
+        // `Theresienhöhe 28, 80339 München`: a compound the lexicon does
+        // not know, alone before the number, with no street word in it;
+        // sure only with the postcode and town, as after a preposition.
+        let bare = || {
+            (words.len() == 1
+                && w.shape == Shape::Title
+                && w.flags == 0
+                && !unit_label(&b[w.start..w.end]))
+            .then_some((false, true))
+        };
         number_after
             .then(|| {
                 german_street(&b[w.start..w.end])
                     .map(|strong| (strong, false))
                     .or_else(after_preposition)
+                    .or_else(bare)
             })
             .flatten()
             .map(|found| (k, found))
@@ -1348,7 +1416,13 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     }
     // `, 10115 Berlin`, or on the next line; a floor may come first
     // (`Hauptstraße 12a, 3. OG, 80331 München`).
-    let town = german_town(b, end).or_else(|| german_town(b, german_floor(b, end)?));
+    // `, Hinterhaus, 2. OG, 04109 Leipzig`: a part of the building first.
+    let town = german_town(b, end).or_else(|| {
+        let part = german_part(b, end);
+        let p = part.unwrap_or(end);
+        part.and_then(|p| german_town(b, p))
+            .or_else(|| german_town(b, german_floor(b, p)?))
+    });
     end = town.unwrap_or(end);
     let town = town.is_some();
     if !(strong || town) {
@@ -1374,6 +1448,26 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let start = units_before(b, words[first].start).unwrap_or(words[first].start);
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((first, end))
+}
+
+/// `, Hinterhaus` / `, Seitenflügel` after `end` (a part of a Berlin or
+/// Leipzig block): where it ends.
+fn german_part(b: &[u8], end: usize) -> Option<usize> {
+    let s = end + 2;
+    if b.get(end..s) != Some(b", ") {
+        return None;
+    }
+    const PARTS: [&str; 6] = [
+        "Hinterhaus",
+        "Vorderhaus",
+        "Gartenhaus",
+        "Seitenflügel",
+        "Quergebäude",
+        "Rückgebäude",
+    ];
+    let part = PARTS.iter().find(|p| b[s..].starts_with(p.as_bytes()))?;
+    let e = s + part.len();
+    (!b.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
 }
 
 /// `, 3. OG` / `, 2. Stock` / `, EG` after `end`: where the floor ends.

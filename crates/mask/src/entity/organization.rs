@@ -138,7 +138,14 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             return None;
         }
         let form_end = sentence_stop(b, form_end);
-        pass.push(name[0].start, form_end, K::Organization, SCORE, RECOGNIZER);
+        let start = if first == 0 && b[s..].starts_with("Lt\u{e9}e".as_bytes()) {
+            french_noun_before(b, name[0].start)
+                .filter(|&p| pass.out.last().is_none_or(|f| f.end <= p))
+                .unwrap_or(name[0].start)
+        } else {
+            name[0].start
+        };
+        pass.push(start, form_end, K::Organization, SCORE, RECOGNIZER);
         return Some((first, form_end));
     }
     None
@@ -254,7 +261,46 @@ fn lead_word(w: &[u8]) -> bool {
             | b"For"
             | b"With"
             | b"Cc"
+            // Senders and recipients in German and French forms.
+            | b"Absender"
+            | b"Empf\xC3\xA4nger"
+            | b"Kunde"
+            | b"Lieferant"
+            | b"Auftraggeber"
+            | b"Exp\xC3\xA9diteur"
+            | b"Destinataire"
+            | b"Fournisseur"
     )
+}
+
+/// `Services informatiques Lacoursière Ltée`: before a French legal form,
+/// a capitalised noun and its lower-case adjective (French puts it after)
+/// start the name that begins at `s`. Where they start, if they do.
+fn french_noun_before(b: &[u8], s: usize) -> Option<usize> {
+    let e = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
+    let adj = b[..e]
+        .iter()
+        .rev()
+        .take(20)
+        .take_while(|&&c| c.is_ascii_lowercase() || c >= 0x80)
+        .count();
+    let a = e - adj;
+    if adj < 4 || a < 2 || b[a - 1] != b' ' || !b[a].is_ascii_lowercase() {
+        return None;
+    }
+    let n = b[..a - 1]
+        .iter()
+        .rev()
+        .take(20)
+        .take_while(|&&c| c.is_ascii_alphabetic() || c >= 0x80)
+        .count();
+    let ns = a - 1 - n;
+    let noun = super::capital_word(b, ns)?;
+    (noun.end == a - 1
+        && noun.shape == Shape::Title
+        && super::word_start(b, ns)
+        && !lead_word(&b[noun.start..noun.end]))
+    .then_some(ns)
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                         name_flags(w) != 0
                             || after_title(k)
                             || greeted(b, words, k)
-                            || strong_before(pass, w.start)
+                            || strong_before(pass, w.start) && !sign_off_pronoun(&b[w.start..w.end])
                             || w.flags == 0 && pass.maybe_known(w) && pass.known_word(w)
                     }
                     Shape::Upper => name_flags(w) != 0,
@@ -341,6 +341,17 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `the Kahu Health devices`, `the São Paulo team`: after a
+    // determiner, a name before a lower-case noun qualifies it: a thing,
+    // a place or a firm, not a person.
+    if ctx <= Context::Weak && determiner_before(b, start) && noun_after(b, end) {
+        return;
+    }
+    // `Otis engineer booked`, `Dell technician`: one name before a
+    // trade's worker names the firm that sends them.
+    if ctx <= Context::Weak && len == 1 && worker_after(b, end) {
+        return;
+    }
     // `Harcourt & Sons`, `Besnard Vallée et Fils`: a family business.
     if ctx < Context::Strong && b.get(end) == Some(&b' ') && business_tail(&b[end + 1..]) {
         return;
@@ -445,6 +456,116 @@ fn determiner_before(b: &[u8], s: usize) -> bool {
                     | b"his"
                     | b"her"
             )
+    })
+}
+
+/// `Ihr IT-Service`, `Your IT Team`: a possessive that signs off a team
+/// on the line after a sign-off, never a name.
+fn sign_off_pronoun(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"Ihr"
+            | b"Ihre"
+            | b"Euer"
+            | b"Eure"
+            | b"Dein"
+            | b"Deine"
+            | b"Unser"
+            | b"Your"
+            | b"Our"
+            | b"Votre"
+    )
+}
+
+/// The lower-case word of ASCII letters after `end` (` devices`), at most
+/// twelve letters.
+fn lower_word_after(b: &[u8], end: usize) -> Option<([u8; 12], usize)> {
+    if b.get(end) != Some(&b' ') || !b.get(end + 1).is_some_and(u8::is_ascii_lowercase) {
+        return None;
+    }
+    let s = end + 1;
+    let n = b[s..]
+        .iter()
+        .take(13)
+        .take_while(|c| c.is_ascii_lowercase())
+        .count();
+    if n > 12
+        || b.get(s + n)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c >= 0x80)
+    {
+        return None;
+    }
+    let mut w = [0u8; 12];
+    w[..n].copy_from_slice(&b[s..s + n]);
+    Some((w, n))
+}
+
+/// Does a lower-case noun follow `end` (a word of three letters or more
+/// that is no pronoun, verb or function word: `the Hilton booking`, not
+/// `the Sarah who called`)?
+fn noun_after(b: &[u8], end: usize) -> bool {
+    lower_word_after(b, end).is_some_and(|(w, n)| {
+        n >= 3
+            && !matches!(
+                &w[..n],
+                b"who"
+                    | b"whom"
+                    | b"whose"
+                    | b"that"
+                    | b"which"
+                    | b"from"
+                    | b"and"
+                    | b"with"
+                    | b"for"
+                    | b"you"
+                    | b"was"
+                    | b"are"
+                    | b"has"
+                    | b"had"
+                    | b"have"
+                    | b"will"
+                    | b"can"
+                    | b"did"
+                    | b"does"
+                    | b"not"
+                    | b"here"
+                    | b"there"
+                    | b"again"
+                    | b"too"
+                    | b"also"
+                    | b"said"
+                    | b"says"
+                    | b"asked"
+                    | b"called"
+                    | b"wrote"
+                    | b"mentioned"
+            )
+    })
+}
+
+/// Does a lower-case word for a trade's worker follow `end` (` engineer`,
+/// ` technician`, ` courier`)?
+fn worker_after(b: &[u8], end: usize) -> bool {
+    lower_word_after(b, end).is_some_and(|(w, n)| {
+        matches!(
+            &w[..n],
+            b"engineer"
+                | b"engineers"
+                | b"technician"
+                | b"technicians"
+                | b"tech"
+                | b"techs"
+                | b"installer"
+                | b"installers"
+                | b"courier"
+                | b"couriers"
+                | b"driver"
+                | b"drivers"
+                | b"rep"
+                | b"reps"
+                | b"contractor"
+                | b"contractors"
+        )
     })
 }
 

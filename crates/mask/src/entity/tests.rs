@@ -1197,3 +1197,170 @@ fn roles_written_like_titles() {
     // A role before no name is nothing.
     no_person(&["The Nurse Station printer is jammed."]);
 }
+
+// The classes below were read from the sixth held-out set's errors; each
+// is pinned on sentences of its own, with a near miss.
+
+#[test]
+fn a_house_number_range_with_an_en_dash() {
+    assert_eq!(
+        address("Ship to 8–10 Tasman Road, Penrose, Auckland 1061 today."),
+        ["8–10 Tasman Road, Penrose, Auckland 1061"]
+    );
+    assert_eq!(
+        address("Call between 9–5 on weekdays, or visit 10 Tasman Road, Penrose, Auckland 1061."),
+        ["10 Tasman Road, Penrose, Auckland 1061"]
+    );
+}
+
+#[test]
+fn a_loading_dock_is_a_unit() {
+    assert_eq!(
+        address("Deliver to 12 Airport Drive, Dock 4, Mascot NSW 2020 before noon."),
+        ["12 Airport Drive, Dock 4, Mascot NSW 2020"]
+    );
+    // A dock with no number is no unit, and no locality either.
+    assert_eq!(
+        address("The parcel is at 12 Airport Drive, Dock staff have it."),
+        ["12 Airport Drive"]
+    );
+}
+
+#[test]
+fn a_french_local_after_the_street() {
+    assert_eq!(
+        address("Livrer au 300, boulevard Saint-Joseph, local 210, Gatineau (Québec) J8Y 3X4."),
+        ["300, boulevard Saint-Joseph, local 210, Gatineau (Québec) J8Y 3X4"]
+    );
+    assert_eq!(
+        address("Livrer au 300, boulevard Saint-Joseph, local sans numéro."),
+        ["300, boulevard Saint-Joseph"]
+    );
+}
+
+#[test]
+fn a_unit_and_its_building_on_the_line_before() {
+    assert_eq!(
+        address("Deliver to:\nShop 3, Riverside Plaza\n45 Ferry Road\nChristchurch 8011"),
+        ["Shop 3, Riverside Plaza\n45 Ferry Road\nChristchurch 8011"]
+    );
+    // A name in lower case is no building's.
+    assert_eq!(
+        address("Deliver to:\nShop 3, the riverside kiosk\n45 Ferry Road\nChristchurch 8011"),
+        ["45 Ferry Road\nChristchurch 8011"]
+    );
+}
+
+#[test]
+fn a_house_name_with_the_or_a_building_word() {
+    assert_eq!(
+        address("Send it to The Old Bakery, 4 Church Lane, Ashford TN23 1AA please."),
+        ["The Old Bakery, 4 Church Lane, Ashford TN23 1AA"]
+    );
+    assert_eq!(
+        address("Send it to Ashcombe Manor, 2 Mill Road, Bath BA1 1AA please."),
+        ["Ashcombe Manor, 2 Mill Road, Bath BA1 1AA"]
+    );
+    // Other names before the number are no house's.
+    assert_eq!(
+        address("Send it to Ashford Bakery, 4 Church Lane, Ashford TN23 1AA please."),
+        ["4 Church Lane, Ashford TN23 1AA"]
+    );
+}
+
+#[test]
+fn the_lines_after_the_street_in_capitals_in_brackets_or_mid_sentence() {
+    assert_eq!(
+        address("RETURN TO: 18 ELM ST, APT 3\nDENVER CO 80203\nTHANKS"),
+        ["18 ELM ST, APT 3\nDENVER CO 80203"]
+    );
+    assert_eq!(
+        address("RETURN TO: 18 ELM ST, APT 3\nIT DEPT"),
+        ["18 ELM ST, APT 3"]
+    );
+    assert_eq!(
+        address("Livraison :\n12, rue Principale, app. 4\nLévis (Québec) G6V 4A1\nMerci"),
+        ["12, rue Principale, app. 4\nLévis (Québec) G6V 4A1"]
+    );
+    assert_eq!(
+        address("Livraison :\n12, rue Principale, app. 4\nLévis (bureau) G6V 4A1"),
+        ["12, rue Principale, app. 4"]
+    );
+    assert_eq!(
+        address("Ship to 9 Birch Ln\nConcord, NH 03301 and call first."),
+        ["9 Birch Ln\nConcord, NH 03301"]
+    );
+    // With no state, a code the sentence runs on after may be a count.
+    assert_eq!(
+        address("Ship to 9 Birch Ln\nConcord 0330 and call first."),
+        ["9 Birch Ln"]
+    );
+}
+
+#[test]
+fn a_part_of_a_german_block_before_the_floor_and_town() {
+    assert_eq!(
+        address("Lieferung: Bergstraße 14, Hinterhaus, 3. OG, 10115 Berlin."),
+        ["Bergstraße 14, Hinterhaus, 3. OG, 10115 Berlin"]
+    );
+    assert_eq!(
+        address("Lieferung: Bergstraße 14, Hinterhof, 10115 Berlin."),
+        ["Bergstraße 14"]
+    );
+}
+
+#[test]
+fn sender_labels_and_french_adjectives_around_organisations() {
+    let org = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(
+        org("Rücksendung, Absender Kestrel Werkzeuge GmbH, bitte prüfen."),
+        ["Kestrel Werkzeuge GmbH"]
+    );
+    assert_eq!(
+        org("Rücksendung, Kundendienst Kestrel GmbH, bitte prüfen."),
+        ["Kundendienst Kestrel GmbH"]
+    );
+    assert_eq!(
+        org("Objet : facture — Transports routiers Beaulieu Ltée"),
+        ["Transports routiers Beaulieu Ltée"]
+    );
+    assert_eq!(
+        org("Bonjour, nous payons Beaulieu Ltée demain."),
+        ["Beaulieu Ltée"]
+    );
+}
+
+#[test]
+fn a_team_signed_off_a_name_qualifying_a_noun_and_a_firms_worker() {
+    no_person(&[
+        "Mit freundlichen Grüßen\nIhr Support-Team",
+        "Please update the Aroha Health laptops before Friday.",
+        "The lift is stuck again. Otis technician booked for Monday.",
+    ]);
+    assert_eq!(
+        person("Mit freundlichen Grüßen\nIris Hartmann"),
+        ["Iris Hartmann"]
+    );
+    assert_eq!(
+        person("Is this the Priya Ramaswamy from payroll?"),
+        ["Priya Ramaswamy"]
+    );
+    assert_eq!(person("Otis will meet the engineer at 2pm."), ["Otis"]);
+}
+
+#[test]
+fn a_german_street_with_no_street_word_before_its_postcode_and_town() {
+    assert_eq!(
+        address("Neue Anschrift ab Mai: Kaulbachhöhe 7, 80539 München. Danke!"),
+        ["Kaulbachhöhe 7, 80539 München"]
+    );
+    // A longer number is no house's; with no town the word is no street.
+    assert_eq!(
+        address("Rechnung Kaulbachhöhe 4711, 80539 München. Danke!"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        address("Bitte Kaulbachhöhe 7 im Plan markieren."),
+        Vec::<String>::new()
+    );
+}
