@@ -2,7 +2,7 @@
 //! addresses. IPv4 addresses are digit runs ([`super::number`]).
 
 use super::number::Run;
-use super::{Scanner, at, is_alnum, is_hex, token_end};
+use super::{Scanner, at, byte_table, is_alnum, is_hex, token_end};
 use crate::kind::K;
 
 /// Byte sets of an email address, one load a byte where `is_alnum` and a
@@ -10,24 +10,8 @@ use crate::kind::K;
 /// alternate, which the predictor misses).
 const LOCAL: u8 = 1;
 const LABEL: u8 = 2;
-static EMAIL_BYTES: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        let x = c as u8;
-        if x.is_ascii_alphanumeric() {
-            t[c] = LOCAL | LABEL;
-        }
-        c += 1;
-    }
-    t[b'.' as usize] = LOCAL;
-    t[b'_' as usize] = LOCAL;
-    t[b'%' as usize] = LOCAL;
-    t[b'+' as usize] = LOCAL;
-    t[b'\'' as usize] = LOCAL;
-    t[b'-' as usize] = LOCAL | LABEL;
-    t
-};
+static EMAIL_BYTES: [u8; 256] =
+    byte_table(LOCAL | LABEL, &[(b"._%+'", LOCAL), (b"-", LOCAL | LABEL)]);
 
 impl Scanner<'_> {
     /// An email address around the `@` at `i` (or URL credentials before

@@ -126,34 +126,42 @@ fn is_hex(c: u8) -> bool {
     c.is_ascii_hexdigit()
 }
 
-/// What the byte before a token says about its start (0: it starts one,
-/// 1: it does not, 2: look further), one load where there were a branch
-/// per test, each missed as often as the bytes before tokens vary.
-static BEFORE_TOKEN: [u8; 256] = {
+/// A byte classifier: `alnum` at every ASCII letter and digit, then each
+/// set's value at its bytes, in order (later sets win).
+const fn byte_table(alnum: u8, sets: &[(&[u8], u8)]) -> [u8; 256] {
     let mut t = [0u8; 256];
     let mut c = 0;
     while c < 256 {
         if (c as u8).is_ascii_alphanumeric() {
-            t[c] = 1;
+            t[c] = alnum;
         }
         c += 1;
     }
-    let glued = b"$#_&%\\@";
-    let mut k = 0;
-    while k < glued.len() {
-        t[glued[k] as usize] = 1;
-        k += 1;
-    }
-    // Separators (`.`, `-`, `:`, `/`, `+`) and the last bytes of `£`,
-    // `¥` and `€`.
-    let further = b".-:/+\xA3\xA5\xAC";
-    k = 0;
-    while k < further.len() {
-        t[further[k] as usize] = 2;
-        k += 1;
+    let mut i = 0;
+    while i < sets.len() {
+        let (bytes, value) = sets[i];
+        let mut k = 0;
+        while k < bytes.len() {
+            t[bytes[k] as usize] = value;
+            k += 1;
+        }
+        i += 1;
     }
     t
-};
+}
+
+/// What the byte before a token says about its start (0: it starts one,
+/// 1: it does not, 2: look further), one load where there were a branch
+/// per test, each missed as often as the bytes before tokens vary.
+static BEFORE_TOKEN: [u8; 256] = byte_table(
+    1,
+    &[
+        (b"$#_&%\\@", 1),
+        // Separators (`.`, `-`, `:`, `/`, `+`) and the last bytes of `£`,
+        // `¥` and `€`.
+        (b".-:/+\xA3\xA5\xAC", 2),
+    ],
+);
 
 /// Is `i` the start of a token: not inside a word, a dotted version, a
 /// hyphenated id or an amount?
@@ -206,25 +214,7 @@ fn glued_label(b: &[u8], colon: usize) -> bool {
 
 /// What the byte after a match says about its end (0: it ends a token,
 /// 1: it does not, 2: look at the next), as [`BEFORE_TOKEN`].
-static AFTER_TOKEN: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        if (c as u8).is_ascii_alphanumeric() {
-            t[c] = 1;
-        }
-        c += 1;
-    }
-    t[b'_' as usize] = 1;
-    t[b'@' as usize] = 1;
-    let further = b".-:/,";
-    let mut k = 0;
-    while k < further.len() {
-        t[further[k] as usize] = 2;
-        k += 1;
-    }
-    t
-};
+static AFTER_TOKEN: [u8; 256] = byte_table(1, &[(b"_@", 1), (b".-:/,", 2)]);
 
 /// Does a match ending at `e` end a token (so `12.3` or `abc1` continue it)?
 #[inline]
