@@ -61,6 +61,10 @@ struct Args {
     rounds: usize,
     /// Print each batch's statements per request (needs `pg_stat_statements`).
     statements: bool,
+    /// Only this server's batches (`plain` or `custodia`), e.g. under a profiler.
+    only: Option<String>,
+    /// Only this route's batches (`create` or `read`).
+    route: Option<String>,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -70,6 +74,8 @@ fn parse_args() -> Result<Args, Error> {
         audit_reads: true,
         rounds: 3,
         statements: false,
+        only: None,
+        route: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -79,9 +85,11 @@ fn parse_args() -> Result<Args, Error> {
             "--rounds" => args.rounds = it.next().ok_or("--rounds N")?.parse()?,
             "--no-audit-reads" => args.audit_reads = false,
             "--statements" => args.statements = true,
+            "--only" => args.only = Some(one_of(it.next(), &["plain", "custodia"], "--only")?),
+            "--route" => args.route = Some(one_of(it.next(), &["create", "read"], "--route")?),
             "-h" | "--help" => {
                 println!(
-                    "usage: load [--requests N] [--concurrency N] [--rounds N] [--no-audit-reads] [--statements]"
+                    "usage: load [--requests N] [--concurrency N] [--rounds N] [--no-audit-reads] [--statements] [--only plain|custodia] [--route create|read]"
                 );
                 std::process::exit(0);
             }
@@ -92,6 +100,13 @@ fn parse_args() -> Result<Args, Error> {
         return Err("--requests, --concurrency and --rounds must be at least 1".into());
     }
     Ok(args)
+}
+
+/// `value` if it is one of `allowed`.
+fn one_of(value: Option<String>, allowed: &[&str], flag: &str) -> Result<String, Error> {
+    value
+        .filter(|v| allowed.contains(&v.as_str()))
+        .ok_or_else(|| format!("{flag} {}", allowed.join("|")).into())
 }
 
 fn env(var: &str) -> Result<String, Error> {
@@ -557,6 +572,12 @@ async fn run(args: Args) -> Result<(), Error> {
         for ((route, route_ratios), route_cpu) in ratios.iter_mut().zip(&mut cpu_ratios) {
             let (mut rates, mut cpus) = (Vec::new(), Vec::new());
             for (name, http) in [("plain", &plain), ("custodia", &custodia)] {
+                let skipped = |f: &Option<String>, v: &str| f.as_deref().is_some_and(|f| f != v);
+                if skipped(&args.only, name) || skipped(&args.route, route) {
+                    rates.push(f64::NAN);
+                    cpus.push(f64::NAN);
+                    continue;
+                }
                 // Warm up (connections, caches, prepared statements) and, for
                 // reads, the tickets to read; start with the log drained.
                 let ids = Arc::new(seed(http, 200).await?);
@@ -610,7 +631,12 @@ async fn run(args: Args) -> Result<(), Error> {
             route_cpu.push(cpus[1] / cpus[0]);
         }
     }
+    // A filtered run has no pairs to compare.
+    let paired = args.only.is_none();
     for ((route, each), cpu) in ratios.into_iter().zip(cpu_ratios) {
+        if !paired || args.route.as_deref().is_some_and(|r| r != route) {
+            continue;
+        }
         println!(
             "{route}: plain/custodia throughput, median {}; custodia/plain CPU a request (self + postgres), median {}",
             median_of(each),
