@@ -205,8 +205,14 @@ kinds! {
         scope: global,
         context: [],
     },
-    /// A postcode standing alone, with context (`postcode 6011`, `zip
-    /// 90210`); inside an address it is part of the [`Kind::Address`].
+    /// A postcode standing alone, named by a postcode word on its line or
+    /// the label line above (`postcode 6011`, `zip 90210`, `postal code
+    /// M5V 2T6`, `Eircode D02 X285`, `PLZ 10115`) or by an Australian state
+    /// (`Bondi NSW 2026`), in any supported country's format (UK, CA, IE,
+    /// US ZIP and ZIP+4, AU/NZ, DE). Found by its shape alone, a code is
+    /// the regional kind ([`Kind::UkPostcode`], [`Kind::CaPostalCode`],
+    /// [`Kind::DePostalCode`]). Inside an address it is part of the
+    /// [`Kind::Address`].
     Postcode {
         name: "POSTCODE",
         recognizer: "postcode_in_context",

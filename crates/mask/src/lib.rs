@@ -31,7 +31,9 @@
 //!   several words (`Hong Kong`, GeoNames via `data/places.txt`) never;
 //!   `ADDRESS` (house number, street and type, unit, locality, state,
 //!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
-//!   rural delivery, Québec's forms) and `POSTCODE` alone with context;
+//!   rural delivery, Québec's forms) and `POSTCODE` alone when a postcode
+//!   word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`) or an
+//!   Australian state names it, whatever the country's format;
 //!   `ORGANIZATION` by legal form (`Pty Ltd`, `GmbH`, `LLC`), which
 //!   [`MaskPolicy`] keeps unless told otherwise. A host plugs in a model
 //!   (ONNX, a remote service) as a [`Recognizer`]; its findings are checked
@@ -146,7 +148,7 @@
 //! | `UsMbiRecognizer` (`US_MBI`) | [`Kind::UsMbi`] | CMS position/alphabet rules ([`checksum::us_mbi`]); plain form needs context |
 //! | `NhsRecognizer` (`UK_NHS`) | [`Kind::UkNhs`] | mod 11 |
 //! | `UkNinoRecognizer` (`UK_NINO`) | [`Kind::UkNino`] | HMRC prefix rules, suffix A–D |
-//! | `UkPostcodeRecognizer` (`UK_POSTCODE`) | [`Kind::UkPostcode`] | outward/inward shape, excluded inward letters |
+//! | `UkPostcodeRecognizer` (`UK_POSTCODE`) | [`Kind::UkPostcode`] | outward/inward shape, excluded inward letters; named by a postcode word (`postcode SW1A 1AA`) it is a `POSTCODE` |
 //! | `UkPassportRecognizer` (`UK_PASSPORT`) | [`Kind::UkPassport`] | none (2 letters + 7 digits); context decides against IT passport |
 //! | `UkDrivingLicenceRecognizer` (`UK_DRIVING_LICENCE`) | [`Kind::UkDrivingLicence`] | DVLA structure: surname padded with 9s, month (+50), day, initials ([`checksum::uk_driving_licence`]) |
 //! | `UkVehicleRegistrationRecognizer` (`UK_VEHICLE_REGISTRATION`) | [`Kind::UkVehicleRegistration`] | current format (area letters, age id 02–29/51–79), prefix format `A123 BCD` (1983–2001) and suffix format `ABC 123D` (1963–1983), age letters without I, O, Q, U, Z; context (dateless pre-1963 marks not built) |
@@ -181,7 +183,7 @@
 //! | `DeVatCodeRecognizer` (`DE_VAT_CODE`) | [`Kind::DeVatCode`] | ISO 7064 MOD 11,10 check digit over the first eight digits ([`checksum::de_vat`]; Presidio checks the length only); `DE123456789` and `DE 123 456 789`; passes alone |
 //! | `DeCommercialRegisterRecognizer` (`DE_COMMERCIAL_REGISTER`) | [`Kind::DeCommercialRegister`] | none (`HRA`/`HRB`, 1–7 digits, optional court letter, optional `AG`/`Amtsgericht` and one court name, hyphenated parts allowed, included in the span); upper-case `HRA`/`HRB` only; passes alone |
 //! | `DeLicensePlateRecognizer` (`DE_LICENSE_PLATE`) | [`Kind::DeLicensePlate`] | district 1–3 letters (`Ä`/`Ö`/`Ü` after the first), 1–2 letters, 1–4 digits not led by 0, `E`/`H` suffix, at most 8 characters; hyphen, space and continuous forms; context (Presidio's hyphen form scores 0.5 alone; `HR-IT 2024`-like codes are too common in tickets) |
-//! | `DePostalCodeRecognizer` (`DE_POSTAL_CODE`) | [`Kind::DePostalCode`] | 01000–99999; context only (`PLZ`, `Postleitzahl`, `Anschrift`, `Straße`, …; not `zip`, which would call US ZIP codes German) |
+//! | `DePostalCodeRecognizer` (`DE_POSTAL_CODE`) | [`Kind::DePostalCode`] | 01000–99999; context only (`Anschrift`, `Wohnort`, `Straße`, …; not `zip`, which would call US ZIP codes German); named by `PLZ`, `Postleitzahl` or `postcode` it is a `POSTCODE` |
 //! | global: `CreditCardRecognizer`, `IbanRecognizer`, `EmailRecognizer`, `IpRecognizer`, `PhoneRecognizer`, `DateRecognizer` | [`Kind::CreditCard`], [`Kind::Iban`], [`Kind::Email`], [`Kind::IpAddress`], [`Kind::Phone`], [`Kind::DateOfBirth`] | Luhn + IIN; mod 97 + length; —; parse; —; calendar + context |
 //!
 //! Beyond Presidio: NZ IRD and NHI, NL BSN, FR INSEE, CA postal codes,

@@ -243,11 +243,13 @@ fn held_out_entities_set() {
     // 1.0 / 1.0; POSTCODE unchanged. After the mask-precision branch
     // (place list, address grammar, names): PERSON 1.0 / 0.919; ADDRESS
     // 1.0 / 0.983; the rest unchanged.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 1.0 / 1.0.
     let floors = [
         ("PERSON", 0.97, 0.87),
         ("ADDRESS", 0.97, 0.93),
         ("ORGANIZATION", 0.97, 0.97),
-        ("POSTCODE", 0.95, 0.50),
+        ("POSTCODE", 0.95, 0.95),
     ];
     check_held_out(
         "held-out",
@@ -269,11 +271,13 @@ fn held_out_2_entities_set() {
     // branch (its errors read, so no longer blind): PERSON 0.992 / 0.905;
     // ADDRESS 1.0 / 0.977; ORGANIZATION 0.971 / 0.958; POSTCODE unchanged.
     // Floors: those less about 0.05.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 0.944 / 0.971.
     let floors = [
         ("PERSON", 0.94, 0.85),
         ("ADDRESS", 0.95, 0.92),
         ("ORGANIZATION", 0.92, 0.90),
-        ("POSTCODE", 0.82, 0.51),
+        ("POSTCODE", 0.90, 0.92),
     ];
     check_held_out(
         "held-out 2",
@@ -295,11 +299,13 @@ fn held_out_3_entities_set() {
     // mask-precision branch (its errors read, so no longer blind): PERSON
     // 1.0 / 0.862; ADDRESS 1.0 / 0.992; ORGANIZATION 1.0 / 1.0; POSTCODE
     // 1.0 / 0.500. Floors: those less about 0.05.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 1.0 / 0.875.
     let floors = [
         ("PERSON", 0.95, 0.81),
         ("ADDRESS", 0.95, 0.94),
         ("ORGANIZATION", 0.95, 0.95),
-        ("POSTCODE", 0.95, 0.45),
+        ("POSTCODE", 0.95, 0.82),
     ];
     check_held_out(
         "held-out 3",
@@ -324,11 +330,13 @@ fn held_out_4_entities_set() {
     // 0.364. After mask-precision2 (tuned on its errors): PERSON 0.994 /
     // 0.905; ADDRESS 1.0 / 0.992; ORGANIZATION 1.0 / 1.0; POSTCODE 1.0 /
     // 0.364. Floors: those less about 0.05.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 1.0 / 0.875.
     let floors = [
         ("PERSON", 0.94, 0.85),
         ("ADDRESS", 0.95, 0.94),
         ("ORGANIZATION", 0.95, 0.95),
-        ("POSTCODE", 0.95, 0.31),
+        ("POSTCODE", 0.95, 0.82),
     ];
     check_held_out(
         "held-out 4",
@@ -354,11 +362,13 @@ fn held_out_5_entities_set() {
     // POSTCODE 1.0 / 0.400. After mask-precision3 (tuned on its errors):
     // PERSON 0.993 / 0.847; ADDRESS 1.0 / 0.962; ORGANIZATION 1.0 / 1.0;
     // POSTCODE 1.0 / 0.400. Floors: those less about 0.05.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 1.0 / 1.0.
     let floors = [
         ("PERSON", 0.94, 0.79),
         ("ADDRESS", 0.95, 0.91),
         ("ORGANIZATION", 0.95, 0.95),
-        ("POSTCODE", 0.95, 0.35),
+        ("POSTCODE", 0.95, 0.95),
     ];
     check_held_out(
         "held-out 5",
@@ -384,11 +394,13 @@ fn held_out_6_entities_set() {
     // 0.316. After mask-precision4 (tuned on its errors): PERSON 0.989 /
     // 0.802; ADDRESS 1.0 / 0.978; ORGANIZATION 1.0 / 1.0; POSTCODE 1.0 /
     // 0.316. Floors: those less about 0.05.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 1.0 / 0.857.
     let floors = [
         ("PERSON", 0.94, 0.75),
         ("ADDRESS", 0.95, 0.92),
         ("ORGANIZATION", 0.95, 0.95),
-        ("POSTCODE", 0.95, 0.26),
+        ("POSTCODE", 0.95, 0.80),
     ];
     check_held_out(
         "held-out 6",
@@ -410,11 +422,13 @@ fn held_out_7_entities_set() {
     // 0.984; POSTCODE 1.0 / 0.143. After it (the merge of
     // mask-precision4): PERSON unchanged; ADDRESS 0.936 / 0.926; the rest
     // unchanged. Floors: the second less about 0.05.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 1.0 / 0.870.
     let floors = [
         ("PERSON", 0.90, 0.72),
         ("ADDRESS", 0.88, 0.87),
         ("ORGANIZATION", 0.95, 0.93),
-        ("POSTCODE", 0.95, 0.09),
+        ("POSTCODE", 0.95, 0.82),
     ];
     check_held_out(
         "held-out 7",
@@ -433,11 +447,15 @@ fn held_out_8_entities_set() {
     // Blind, before the tuning (main's cae87c9, with mask-precision4):
     // PERSON P 0.934 F1 0.786; ADDRESS 0.894 / 0.869; ORGANIZATION 0.958 /
     // 0.958; POSTCODE 1.0 / 0.167. Floors: those less about 0.05.
+    // Postcodes named by a postcode word reported as POSTCODE, whatever
+    // their country (2026-12-05): POSTCODE 0.900 / 0.857.
+    // The one wrong POSTCODE was masked before too, as a
+    // DE_POSTAL_CODE (not scored); its line is unread.
     let floors = [
         ("PERSON", 0.88, 0.73),
         ("ADDRESS", 0.84, 0.81),
         ("ORGANIZATION", 0.90, 0.90),
-        ("POSTCODE", 0.95, 0.11),
+        ("POSTCODE", 0.85, 0.80),
     ];
     check_held_out(
         "held-out 8",
@@ -528,11 +546,12 @@ fn what_the_held_out_sets_leave_readable() {
     // POSTCODE 0.685 / 0.651. With the seventh (blind) set: PERSON 0.767 /
     // 0.798, ADDRESS 0.957 / 0.962, POSTCODE 0.667 / 0.631; with the
     // eighth (blind): PERSON 0.758 / 0.791, ADDRESS 0.934 / 0.950, POSTCODE
-    // 0.655 / 0.624.
+    // 0.655 / 0.624. With Eircodes, ZIP+4 and state-named Australian
+    // codes (2026-12-05): POSTCODE 0.867 / 0.887.
     let floors = [
         ("PERSON", 0.72, 0.75),
         ("ADDRESS", 0.90, 0.91),
-        ("POSTCODE", 0.62, 0.58),
+        ("POSTCODE", 0.82, 0.84),
     ];
     for (kind, whole, bytes) in floors {
         let c = total.get(kind).copied().unwrap_or_default();

@@ -171,7 +171,9 @@ fn license_plates() {
 
 #[test]
 fn postcode_needs_context() {
-    one("PLZ 10115 Berlin", "DE_POSTAL_CODE", "10115");
+    // Named by a postcode word, German's included, a code is a POSTCODE.
+    one("PLZ 10115 Berlin", "POSTCODE", "10115");
+    one("Postleitzahl: 10115", "POSTCODE", "10115");
     one("Wohnort 10115 Berlin", "DE_POSTAL_CODE", "10115");
     // With the street, the whole address is one finding.
     one(

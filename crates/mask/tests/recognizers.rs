@@ -146,6 +146,47 @@ fn secrets() {
     one(&format!("here {pem} bye"), "SECRET", pem);
 }
 
+/// A postcode named by a postcode word is a `POSTCODE`, whatever its
+/// country's format; by its shape alone it is the regional kind.
+#[test]
+fn postcodes_named_by_a_postcode_word_are_postcodes() {
+    one("our postcode is SW1A 1AA", "POSTCODE", "SW1A 1AA");
+    one("London SW1A 1AA", "UK_POSTCODE", "SW1A 1AA");
+    one("postal code M5V 2T6, please", "POSTCODE", "M5V 2T6");
+    one("le code postal J4K 2T7", "POSTCODE", "J4K 2T7");
+    one("Toronto, ON M5V 3L9", "CA_POSTAL_CODE", "M5V 3L9");
+    one("Eircode D02 X285 fails", "POSTCODE", "D02 X285");
+    one("eircode: D6W Y2K8", "POSTCODE", "D6W Y2K8");
+    one("Eircode T12PX27", "POSTCODE", "T12PX27");
+    none("ticket D02 X285 fails");
+    none("Eircode D02 B285"); // B is no Eircode letter
+    one("ZIP+4 is 30303-1234", "POSTCODE", "30303-1234");
+    one("zip 90210", "POSTCODE", "90210");
+    none("ref 30303-123");
+    one("I live in Bondi NSW 2026", "POSTCODE", "2026");
+    one("Hobart, TAS 7000", "POSTCODE", "7000");
+    none("room 2026 on level 3");
+    none("the NSWX 2026 plan");
+    none("plz call 1234 today"); // chat's "please" names no 4-digit code
+    // A form's label on the line above counts; a CSV header does not.
+    one("Postcode:\n6011", "POSTCODE", "6011");
+    let csv = "\"id\",\"postcode\"\n\"88120\",\"98101\"";
+    assert!(
+        found(csv).iter().all(|(_, v)| v != "88120"),
+        "{:?}",
+        found(csv)
+    );
+}
+
+#[test]
+fn a_postcode_inside_an_address_is_part_of_it() {
+    one(
+        "Send it to 12 Beach Road, Bondi NSW 2026",
+        "ADDRESS",
+        "12 Beach Road, Bondi NSW 2026",
+    );
+}
+
 #[test]
 fn regional_recognizers() {
     one("SSN 536-90-4399", "US_SSN", "536-90-4399");

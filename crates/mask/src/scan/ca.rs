@@ -20,12 +20,12 @@ impl Scanner<'_> {
             && at(b, s + 5 + o).is_ascii_digit()
             && token_end(b, s + 6 + o)
         {
-            return Some(self.push_ctx(
+            return self.postcode_shaped(
                 s,
                 s + 6 + o,
-                K::CaPostalCode,
+                Some(K::CaPostalCode),
                 if spaced { 0.5 } else { 0.3 },
-            ));
+            );
         }
         None
     }

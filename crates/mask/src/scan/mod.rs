@@ -38,6 +38,7 @@ mod de;
 mod document;
 mod eu;
 mod finance;
+mod ie;
 mod number;
 mod nz;
 mod secret;
@@ -63,6 +64,9 @@ impl KindSet {
 
 /// The boost a context word gives, as in Presidio.
 pub(crate) const CONTEXT_BOOST: f32 = 0.35;
+/// A `POSTCODE`'s score before its context boost: with it, below an
+/// `ADDRESS` (0.9), so the address a postcode ends keeps the postcode.
+pub(crate) const POSTCODE_BASE: f32 = 0.4;
 
 const C_DIGIT: u8 = 1;
 const C_UPPER: u8 = 2;
@@ -450,6 +454,50 @@ impl<'a> Scanner<'a> {
         self.push(start, end, kind, score, kind.recognizer())
     }
 
+    /// A postcode of some country's shape at `start..end`. Named by a
+    /// postcode word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`)
+    /// it is a `POSTCODE`, whatever its country: what a reader of the text
+    /// would call it. Found by its shape alone it is `regional` (only in
+    /// that region's scope), raised by that kind's own context words.
+    fn postcode_shaped(
+        &mut self,
+        start: usize,
+        end: usize,
+        regional: Option<K>,
+        base: f32,
+    ) -> Option<usize> {
+        let ctx = self.ctx(start);
+        if self.on.has(K::Postcode) && self.names_code(ctx, start, K::Postcode.context()) {
+            return Some(self.push_boosted(start, end, K::Postcode, base.max(POSTCODE_BASE)));
+        }
+        let kind = regional.filter(|&k| self.on.has(k))?;
+        let score = if ctx.has(kind.context()) {
+            base + CONTEXT_BOOST
+        } else {
+            base
+        };
+        Some(self.push(start, end, kind, score, kind.recognizer()))
+    }
+
+    /// Do `words` in `ctx`, the context before `start`, name the code
+    /// there? Only a word on the code's own line counts, or on the line
+    /// above when the code starts its line (a form's `Postcode:` label): a
+    /// CSV header's `postcode` names a column, not the cell below it.
+    fn names_code(&self, ctx: Context, start: usize, words: &CtxWords) -> bool {
+        if !ctx.has(words) {
+            return false;
+        }
+        let b = self.b;
+        let window = &b[start.saturating_sub(48)..start];
+        match window.iter().rposition(|&c| c == b'\n') {
+            Some(nl) if nl + 1 < window.len() => {
+                let line = start - window.len() + nl + 1;
+                Context::before(&b[line..], start - line).has(words)
+            }
+            _ => true,
+        }
+    }
+
     /// A token of exactly `len` bytes at `s` that `valid` accepts (a
     /// check character or digit), at `base` raised by context.
     #[inline(always)]
@@ -688,14 +736,18 @@ impl<'a> Scanner<'a> {
             return Some(e);
         }
         if c1.is_ascii_digit() || c2.is_ascii_digit() {
-            if self.on.has(K::CaPostalCode)
+            let postcode = self.on.has(K::Postcode);
+            if (postcode || self.on.has(K::CaPostalCode))
                 && let Some(e) = self.ca_postal_code(s)
             {
                 return Some(e);
             }
-            if self.on.has(K::UkPostcode)
+            if (postcode || self.on.has(K::UkPostcode))
                 && let Some(e) = self.uk_postcode(s)
             {
+                return Some(e);
+            }
+            if postcode && let Some(e) = self.eircode(s) {
                 return Some(e);
             }
             if c1.is_ascii_digit()

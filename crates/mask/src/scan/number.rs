@@ -5,7 +5,9 @@
 //! them and against a phone number.
 
 use super::contact::phone;
-use super::{CONTEXT_BOOST, KindSet, Scanner, at, is_alnum, is_hex, token_end};
+use super::{
+    CONTEXT_BOOST, KindSet, POSTCODE_BASE, Scanner, at, is_alnum, is_hex, token_end, words,
+};
 use crate::checksum as ck;
 use crate::kind::K;
 
@@ -57,25 +59,46 @@ impl Scanner<'_> {
                 }
                 return self.digit_licence(s, &run);
             }
-            if run.nd == 5
-                && ends
-                && self.on.has(K::DePostalCode)
-                && run.value(0) >= 1000
-                && let Some(e) = self.push_in_context(s, run.end, K::DePostalCode, 0.3)
+            // A code named by a postcode word is a `POSTCODE` (`postcode
+            // 6011`, `PLZ 10115`: German's words only for German codes, as
+            // `plz` is also chat's "please"); so is one after an Australian
+            // state (`Bondi NSW 2026`). A German code with other German
+            // context (`Wohnort 10115`) is a `DE_POSTAL_CODE`.
+            let postcode = self.on.has(K::Postcode);
+            if ends
+                && matches!(run.nd, 4 | 5)
+                && (postcode || run.nd == 5 && self.on.has(K::DePostalCode))
             {
-                return Some(e);
-            }
-            if matches!(run.nd, 4 | 5)
-                && ends
-                && self.on.has(K::Postcode)
-                && let Some(e) = self.push_in_context(s, run.end, K::Postcode, 0.4)
-            {
-                return Some(e);
+                let german = run.nd == 5 && run.value(0) >= 1000;
+                let ctx = self.ctx(s);
+                if postcode
+                    && (self.names_code(ctx, s, K::Postcode.context())
+                        || run.nd == 4 && after_au_state(b, s)
+                        || german && self.names_code(ctx, s, words!["plz", "postleitzahl"]))
+                {
+                    return Some(self.push_boosted(s, run.end, K::Postcode, POSTCODE_BASE));
+                }
+                if german
+                    && self.on.has(K::DePostalCode)
+                    && self.names_code(ctx, s, K::DePostalCode.context())
+                {
+                    return Some(self.push_boosted(s, run.end, K::DePostalCode, 0.3));
+                }
             }
             if run.nd >= 6 && ends && self.on.has(K::UsDriverLicense) {
                 return self.push_in_context(s, run.end, K::UsDriverLicense, 0.15);
             }
             return None;
+        }
+        // ZIP+4 (`30303-1234`), named by a postcode word.
+        if run.groups == 2
+            && self.on.has(K::Postcode)
+            && run.shape() == [5, 4]
+            && run.seps() == b"-"
+            && ends
+            && self.names_code(self.ctx(s), s, K::Postcode.context())
+        {
+            return Some(self.push_boosted(s, run.end, K::Postcode, POSTCODE_BASE));
         }
         // Collect what validates first; read the context only if anything does.
         let mut cands: [(K, f32, usize); 14] = [(K::Phone, 0.0, 0); 14];
@@ -454,6 +477,25 @@ fn consider_dob(
         // Base below any threshold: a date is only a birth date in context.
         consider(K::DateOfBirth, 0.2, run.end, on);
     }
+}
+
+/// Is the digit at `s` just after an Australian state or territory written
+/// as its capitalised abbreviation (`NSW 2026`, `Hobart TAS 7000`)?
+fn after_au_state(b: &[u8], s: usize) -> bool {
+    const STATES: [&[u8]; 8] = [b"NSW", b"VIC", b"QLD", b"TAS", b"ACT", b"SA", b"WA", b"NT"];
+    let Some(before) = s.checked_sub(1).and_then(|e| b.get(..e)) else {
+        return false;
+    };
+    if b.get(s - 1) != Some(&b' ') {
+        return false;
+    }
+    STATES.iter().any(|st| {
+        before.ends_with(st)
+            && before
+                .len()
+                .checked_sub(st.len() + 1)
+                .is_some_and(|p| matches!(b[p], b' ' | b','))
+    })
 }
 
 #[cfg(test)]

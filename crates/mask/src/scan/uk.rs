@@ -164,7 +164,7 @@ impl Scanner<'_> {
             found = try_inward(i + 1);
         }
         let (e, spaced) = found?;
-        Some(self.push_ctx(s, e, K::UkPostcode, if spaced { 0.5 } else { 0.3 }))
+        self.postcode_shaped(s, e, Some(K::UkPostcode), if spaced { 0.5 } else { 0.3 })
     }
 
     /// A UK (DVLA) driving licence: 16 characters, structure checked.
