@@ -103,7 +103,7 @@
 //!        .table(TenantTable::new("public", "contacts")?)
 //!        .sql();
 //!    assert!(sql.contains(r#"ALTER TABLE "public"."tickets" FORCE ROW LEVEL SECURITY;"#));
-//!    assert!(sql.contains("WITH CHECK (\"tenant_id\" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))"));
+//!    assert!(sql.contains("WITH CHECK (\"tenant_id\" = NULLIF(current_setting('app.tenant_id', true), '')::uuid)"));
 //!    // client.batch_execute(&sql)?;
 //!    # Ok::<(), custodia_tenant::Error>(())
 //!    ```
