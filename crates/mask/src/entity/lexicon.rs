@@ -48,7 +48,8 @@ pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 pub(crate) const MAX_NAME: usize = 32;
 
 /// Slots in the lexicon's open-addressing table (a power of two, under a
-/// third full: most probes end at the first slot).
+/// third full: most probes end at the first slot). A slot is 16 bytes:
+/// the word's first eight bytes and its meta (see `names.rs`).
 pub(crate) const SLOTS: usize = 1 << 17;
 
 /// The hash of the lower-case word `buf[..len]` (`buf` zero past `len`),
@@ -68,7 +69,7 @@ pub(crate) fn word_hash(buf: &[u8; MAX_NAME], len: usize) -> u64 {
 }
 
 /// The first slot to probe for a word of hash `h`: bits 31–47 (the low
-/// bits of a product mix least; bits 48–63 are the fingerprint).
+/// bits of a product mix least).
 #[inline]
 pub(crate) fn home_slot(h: u64) -> usize {
     (h >> 31) as usize & (SLOTS - 1)
