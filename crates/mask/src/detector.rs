@@ -566,11 +566,18 @@ fn merge(out: &mut Vec<Finding>, split: usize) {
     }
     // Disjoint, and the entity pass's findings are never empty, so no two
     // start alike (on a tie `interleave` takes `b` first and then sees the
-    // overlap): merged from the back, each finding swapped into its place
-    // from a copy of `b` (the few entity findings). A stable sort merged
-    // the runs through a scratch buffer the size of all the findings: on
-    // a long text, a fresh allocation whose pages the kernel faulted in
-    // each call.
+    // overlap). A ticket's few are sorted in place, without allocating
+    // (the stable sort's insertion sort, up to 20).
+    if out.len() <= 20 {
+        out.sort_by_key(|f| f.start);
+        return;
+    }
+    // More are merged in place from the back, from a copy of `b` (the
+    // few entity findings): each finding of `a` after the first of `b`
+    // is swapped once into the gap. The stable sort merged the runs
+    // through a scratch buffer the size of all the findings, and a new
+    // vector would be as large: on a long text, fresh pages the kernel
+    // faulted in on each call.
     let mut rest = b.to_vec();
     let (mut i, mut k) = (split, out.len());
     while let Some(last) = rest.last_mut() {
