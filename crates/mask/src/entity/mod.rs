@@ -77,6 +77,16 @@ struct Run {
 }
 
 impl Run {
+    /// The run of `first` alone.
+    #[inline(always)]
+    fn single(first: Word) -> Run {
+        // Zeros past the first word (not `[first; MAX_RUN]`, eight copies
+        // of it: a `memcpy` call for each run).
+        let mut words = [Word::NONE; MAX_RUN];
+        words[0] = first;
+        Run { words, n: 1 }
+    }
+
     fn words(&self) -> &[Word] {
         &self.words[..self.n]
     }
@@ -192,12 +202,18 @@ impl<'a> Pass<'a> {
             }
             _ => true,
         };
-        if alone && self.inert(&first) {
-            self.next = first.end.max(i + 1);
-            return;
-        }
-        let run = collect_run(b, first);
-        self.next = if run.n == 1 && self.inert(&first) {
+        // Alone, the run is this word alone (`collect_run` would stop at
+        // once), and `inert` need not be asked twice.
+        let run = if alone {
+            if self.inert(&first) {
+                self.next = first.end.max(i + 1);
+                return;
+            }
+            Run::single(first)
+        } else {
+            collect_run(b, first)
+        };
+        self.next = if !alone && run.n == 1 && self.inert(&first) {
             first.end
         } else {
             self.read(&run)
@@ -645,11 +661,7 @@ fn small_word(w: &[u8]) -> Option<Shape> {
 /// The run that starts with `first`.
 #[inline(always)]
 fn collect_run(b: &[u8], first: Word) -> Run {
-    // Zeros past the first word (not `[first; MAX_RUN]`, eight copies of
-    // it: a `memcpy` call for each run).
-    let mut words = [Word::NONE; MAX_RUN];
-    words[0] = first;
-    let mut run = Run { words, n: 1 };
+    let mut run = Run::single(first);
     let mut p = first.end;
     while run.n < MAX_RUN {
         let prev = run.words[run.n - 1];
