@@ -30,10 +30,12 @@ use crate::scan::KindSet;
 const MAX_RUN: usize = 8;
 
 /// What a word in a run is.
+// `Connector` is 0, so that `Word::NONE` is all zeros and a run's unused
+// words are cleared with a few vector stores, not copied from a constant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
     /// `Sarah`, `McDonald`, `O'Brien`, `Smith-Jones`.
-    Title,
+    Title = 1,
     /// `IBM`, `LLC`: two or more letters, all capitals.
     Upper,
     /// `GmbH`, `iPhone`-like mixtures that start with a capital.
@@ -43,7 +45,7 @@ enum Shape {
     /// A lower-case name particle: `van`, `de`, `bin`.
     Particle,
     /// `&`, `and`, `of`.
-    Connector,
+    Connector = 0,
 }
 
 /// One word of a run: its span (without a trailing full stop), shape and
@@ -77,16 +79,6 @@ struct Run {
 }
 
 impl Run {
-    /// The run of `first` alone.
-    #[inline(always)]
-    fn single(first: Word) -> Run {
-        // Zeros past the first word (not `[first; MAX_RUN]`, eight copies
-        // of it: a `memcpy` call for each run).
-        let mut words = [Word::NONE; MAX_RUN];
-        words[0] = first;
-        Run { words, n: 1 }
-    }
-
     fn words(&self) -> &[Word] {
         &self.words[..self.n]
     }
@@ -204,15 +196,21 @@ impl<'a> Pass<'a> {
         };
         // Alone, the run is this word alone (`collect_run` would stop at
         // once), and `inert` need not be asked twice.
-        let run = if alone {
-            if self.inert(&first) {
-                self.next = first.end.max(i + 1);
-                return;
-            }
-            Run::single(first)
-        } else {
-            collect_run(b, first)
+        if alone && self.inert(&first) {
+            self.next = first.end.max(i + 1);
+            return;
+        }
+        // Built in place, its unused words zeros: a `Run` returned by
+        // value, or one whose words were copied from a constant, cost a
+        // `memcpy` call of 200 bytes each run.
+        let mut run = Run {
+            words: [Word::NONE; MAX_RUN],
+            n: 1,
         };
+        run.words[0] = first;
+        if !alone {
+            collect_run(b, &mut run);
+        }
         self.next = if !alone && run.n == 1 && self.inert(&first) {
             first.end
         } else {
@@ -658,11 +656,10 @@ fn small_word(w: &[u8]) -> Option<Shape> {
     }
 }
 
-/// The run that starts with `first`.
+/// The run that starts with its one word, `run.words[0]`.
 #[inline(always)]
-fn collect_run(b: &[u8], first: Word) -> Run {
-    let mut run = Run::single(first);
-    let mut p = first.end;
+fn collect_run(b: &[u8], run: &mut Run) {
+    let mut p = run.words[0].end;
     while run.n < MAX_RUN {
         let prev = run.words[run.n - 1];
         // A full stop after an initial or an abbreviation (`J.`, `St.`,
@@ -702,7 +699,6 @@ fn collect_run(b: &[u8], first: Word) -> Run {
     {
         run.n -= 1;
     }
-    run
 }
 
 /// Does a capitalised word follow the small word ending at `e`, directly
