@@ -400,6 +400,11 @@ fn word_start(b: &[u8], i: usize) -> bool {
 /// starts with a capital.
 fn capital_word(b: &[u8], i: usize) -> Option<Word> {
     let first = *b.get(i)?;
+    if first.is_ascii_uppercase()
+        && let Some(word) = short_capital_word(b, i)
+    {
+        return word;
+    }
     let mut buf = [0u8; names::MAX_NAME];
     // ASCII words (most): read, counted and lowered in one loop; an ASCII
     // byte that is no capital starts no word (the run's next word is
@@ -463,6 +468,57 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         shape,
         flags,
     })
+}
+
+/// [`capital_word`] at an ASCII capital, when the word is ASCII letters
+/// only and ends within eight bytes (most words): lowered, counted and
+/// looked up from one eight-byte load, in registers (no buffer to clear,
+/// fill and hash again). `None` for the others, which take the general
+/// path (longer words, `'` or `-` after the letters, non-ASCII).
+#[inline(always)]
+fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let v = load8(b, i);
+    let (letters, capitals) = letter_masks(v);
+    let len = (!letters & 0x8080_8080_8080_8080).trailing_zeros() as usize / 8;
+    if len >= 8 {
+        return None;
+    }
+    let end = i + len;
+    let next = b.get(end).copied();
+    if next.is_some_and(|c| c >= 0x80 || c == b'\'' || c == b'-') {
+        return None;
+    }
+    // Glued to an email, a path or a number: not a word of prose.
+    if matches!(next, Some(b'@' | b'_' | b'/' | b'\\' | b'0'..=b'9')) {
+        return Some(None);
+    }
+    let within = (1u64 << (8 * len)) - 1;
+    let uppers = high_bits(capitals & within);
+    let shape = if len == 1 {
+        if next == Some(b'.') {
+            Shape::Initial
+        } else {
+            Shape::Title
+        }
+    } else if uppers == len {
+        Shape::Upper
+    } else if uppers == 1 || title_with_prefix(b, i, end) {
+        Shape::Title
+    } else {
+        Shape::Mixed
+    };
+    let flags = if shape == Shape::Initial {
+        0
+    } else {
+        names::get_short((v | LOWER) & within, len).unwrap_or(0)
+    };
+    Some(Some(Word {
+        start: i,
+        end,
+        shape,
+        flags,
+    }))
 }
 
 /// [`letters`] for a word at `i` that starts with a Unicode capital or

@@ -51,9 +51,11 @@ fn slot_at(idx: usize) -> (u64, u64) {
 /// if the lexicon holds it.
 #[inline]
 pub(super) fn get(buf: &[u8; MAX_NAME], len: usize) -> Option<u16> {
-    let h = word_hash(buf, len);
     let head = u64_at(buf, 0);
-    let mut idx = home_slot(h);
+    if len <= 8 {
+        return get_short(head, len);
+    }
+    let mut idx = home_slot(word_hash(buf, len));
     for _ in 0..SLOTS {
         let (word, meta) = slot_at(idx);
         if meta == 0 {
@@ -61,8 +63,26 @@ pub(super) fn get(buf: &[u8; MAX_NAME], len: usize) -> Option<u16> {
         }
         if word == head
             && (meta >> 24) as usize & 0x3F == len
-            && (len <= 8 || same_tail(meta as usize & 0xFF_FFFF, buf, len))
+            && same_tail(meta as usize & 0xFF_FFFF, buf, len)
         {
+            return Some((meta >> 32) as u16);
+        }
+        idx = idx.wrapping_add(1);
+    }
+    None
+}
+
+/// [`get`] of a lower-case word of one to eight bytes, `head` its bytes
+/// as a little-endian `u64` (zero past `len`): the slot alone answers.
+#[inline]
+pub(super) fn get_short(head: u64, len: usize) -> Option<u16> {
+    let mut idx = home_slot(short_word_hash(head, len));
+    for _ in 0..SLOTS {
+        let (word, meta) = slot_at(idx);
+        if meta == 0 {
+            return None;
+        }
+        if word == head && (meta >> 24) as usize & 0x3F == len {
             return Some((meta >> 32) as u16);
         }
         idx = idx.wrapping_add(1);
