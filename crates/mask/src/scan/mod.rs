@@ -250,8 +250,8 @@ fn skip_alnum(b: &[u8], mut i: usize) -> usize {
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// The length of the run of base64url characters (letters, digits, `-`,
-/// `_`) at `i`, at most `max` (a multiple of 8), eight bytes a test: a
-/// JWT's segments are hundreds of bytes.
+/// `_`) at `i`, at most `max`, eight bytes a test: a JWT's segments are
+/// hundreds of bytes.
 fn base64url_len(b: &[u8], i: usize, max: usize) -> usize {
     let mut n = 0;
     while n < max
@@ -265,7 +265,8 @@ fn base64url_len(b: &[u8], i: usize, max: usize) -> usize {
             | zero_bytes(v ^ 0x5F5F_5F5F_5F5F_5F5F);
         let other = !ok & HIGH_BITS;
         if other != 0 {
-            return n + (other.trailing_zeros() / 8) as usize;
+            // (A `max` not a multiple of 8 may fall inside the chunk.)
+            return (n + (other.trailing_zeros() / 8) as usize).min(max);
         }
         n += 8;
     }
@@ -275,7 +276,7 @@ fn base64url_len(b: &[u8], i: usize, max: usize) -> usize {
     {
         n += 1;
     }
-    n
+    n.min(max)
 }
 
 /// The high bit of each byte of `v` that is 0 (exact: no borrow or carry
@@ -825,7 +826,7 @@ mod tests {
     fn base64url_len_matches_a_byte_loop() {
         let text = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc-DEF_ghi x\xC3\xA9 -_-_-_-_-_-_-_-_a";
         let ok = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_');
-        for max in [8, 16, 8192] {
+        for max in [0, 3, 8, 13, 16, 501, 8192] {
             for i in 0..=text.len() + 1 {
                 let rest = text.get(i..).unwrap_or_default();
                 let want = rest.iter().take(max).take_while(|c| ok(c)).count();
