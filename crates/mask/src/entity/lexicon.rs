@@ -75,6 +75,13 @@ pub(crate) fn short_word_hash(head: u64, len: usize) -> u64 {
     hash_step(HASH_SEED ^ len as u64, head).wrapping_mul(HASH_END)
 }
 
+/// [`word_hash`] of a word of nine to sixteen bytes, `head` and `tail`
+/// its two halves as little-endian `u64`s (zero past `len`).
+#[inline]
+pub(crate) fn two_word_hash(head: u64, tail: u64, len: usize) -> u64 {
+    hash_step(hash_step(HASH_SEED ^ len as u64, head), tail).wrapping_mul(HASH_END)
+}
+
 const HASH_SEED: u64 = 0x243F_6A88_85A3_08D3;
 const HASH_END: u64 = 0xBF58_476D_1CE4_E5B9;
 

@@ -480,19 +480,31 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
 }
 
 /// [`capital_word`] at an ASCII capital, when the word is ASCII letters
-/// only and ends within eight bytes (most words): lowered, counted and
-/// looked up from one eight-byte load, in registers (no buffer to clear,
-/// fill and hash again). `None` for the others, which take the general
-/// path (longer words, `'` or `-` after the letters, non-ASCII).
+/// only and ends within sixteen bytes (most words): lowered, counted and
+/// looked up from the eight-byte loads that find it, in registers (no
+/// buffer to clear, fill and hash again). `None` for the others, which
+/// take the general path (longer words, `'` or `-` after the letters,
+/// non-ASCII).
 #[inline(always)]
 fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
     const LOWER: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let v = load8(b, i);
     let (letters, capitals) = letter_masks(v);
-    let len = (!letters & 0x8080_8080_8080_8080).trailing_zeros() as usize / 8;
-    if len >= 8 {
-        return None;
-    }
+    let first = (!letters & HIGH).trailing_zeros() as usize / 8;
+    // The second eight bytes, for a word of eight letters or more.
+    let (len, tail, tail_capitals) = if first < 8 {
+        (first, 0, 0)
+    } else {
+        let v2 = load8(b, i + 8);
+        let (letters2, capitals2) = letter_masks(v2);
+        let second = (!letters2 & HIGH).trailing_zeros() as usize / 8;
+        if second >= 8 {
+            return None;
+        }
+        let within2 = (1u64 << (8 * second)) - 1;
+        (8 + second, (v2 | LOWER) & within2, capitals2 & within2)
+    };
     let end = i + len;
     let next = b.get(end).copied();
     if next.is_some_and(|c| c >= 0x80 || c == b'\'' || c == b'-') {
@@ -502,8 +514,12 @@ fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
     if matches!(next, Some(b'@' | b'_' | b'/' | b'\\' | b'0'..=b'9')) {
         return Some(None);
     }
-    let within = (1u64 << (8 * len)) - 1;
-    let uppers = high_bits(capitals & within);
+    let within = if first < 8 {
+        (1u64 << (8 * first)) - 1
+    } else {
+        u64::MAX
+    };
+    let uppers = high_bits(capitals & within) + high_bits(tail_capitals);
     let shape = if len == 1 {
         if next == Some(b'.') {
             Shape::Initial
@@ -517,10 +533,13 @@ fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
     } else {
         Shape::Mixed
     };
+    let head = (v | LOWER) & within;
     let flags = if shape == Shape::Initial {
         0
+    } else if len <= 8 {
+        names::get_short(head, len).unwrap_or(0)
     } else {
-        names::get_short((v | LOWER) & within, len).unwrap_or(0)
+        names::get_two(head, tail, len).unwrap_or(0)
     };
     Some(Some(Word {
         start: i,

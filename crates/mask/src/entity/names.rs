@@ -90,6 +90,27 @@ pub(super) fn get_short(head: u64, len: usize) -> Option<u16> {
     None
 }
 
+/// [`get`] of a lower-case word of nine to sixteen bytes, `head` and
+/// `tail` its two halves as little-endian `u64`s (zero past `len`).
+#[inline]
+pub(super) fn get_two(head: u64, tail: u64, len: usize) -> Option<u16> {
+    let mut idx = home_slot(two_word_hash(head, tail, len));
+    for _ in 0..SLOTS {
+        let (word, meta) = slot_at(idx);
+        if meta == 0 {
+            return None;
+        }
+        if word == head
+            && (meta >> 24) as usize & 0x3F == len
+            && u64_at(BLOB, meta as usize & 0xFF_FFFF) == tail
+        {
+            return Some((meta >> 32) as u16);
+        }
+        idx = idx.wrapping_add(1);
+    }
+    None
+}
+
 /// Are the blob's bytes at `off` (zero-padded to eight bytes) the bytes
 /// of `buf[..len]` past the eighth (`buf` zero past `len`)? Eight bytes a
 /// compare.
@@ -268,6 +289,29 @@ mod tests {
             previous = name;
         }
         assert!((0..SLOTS).filter(|&k| slot_at(k).1 != 0).count() > 30_000);
+    }
+
+    #[test]
+    fn register_lookups_agree_with_the_buffer_lookup() {
+        let words = DATA.lines().filter_map(|l| l.split('\t').next()).chain([
+            "printer",
+            "dashboard",
+            "escalated",
+            "internationalisation",
+        ]);
+        for w in words {
+            let mut buf = [0u8; MAX_NAME];
+            buf[..w.len()].copy_from_slice(w.as_bytes());
+            let (head, tail) = (u64_at(&buf, 0), u64_at(&buf, 8));
+            let want = get(&buf, w.len());
+            if w.len() <= 8 {
+                assert_eq!(short_word_hash(head, w.len()), word_hash(&buf, w.len()));
+                assert_eq!(get_short(head, w.len()), want, "{w}");
+            } else if w.len() < 16 {
+                assert_eq!(two_word_hash(head, tail, w.len()), word_hash(&buf, w.len()));
+                assert_eq!(get_two(head, tail, w.len()), want, "{w}");
+            }
+        }
     }
 
     #[test]
