@@ -1,22 +1,20 @@
 //! Builds the entity pass's lexicon table at compile time: `data/names.txt`
 //! and the word lists of `src/entity/lexicon.rs`, as an open-addressing
-//! table of `u64` slots over a blob of the words, each zero-padded to a
-//! multiple of eight bytes (see `lexicon.rs`).
+//! table of 16-byte slots (see `lexicon.rs` and `src/entity/names.rs`),
+//! over a blob of the longer words' bytes past their eighth, each
+//! zero-padded to a multiple of eight bytes.
 
 #![allow(dead_code)]
 
 include!("src/entity/lexicon.rs");
 include!("src/entity/words.rs");
 
-/// A table slot: the word's offset in the blob (bits 0–23), its length
-/// (24–29), its flags (32–47) and a fingerprint of its hash (48–63); 0 is
-/// an empty slot.
+/// A table slot's second word: the offset in the blob of the word's bytes
+/// past its eighth (bits 0–23), its length (24–29) and its flags (32–47);
+/// never 0 (a word has a length), so 0 marks an empty slot.
 #[inline]
-pub(crate) fn slot(offset: usize, len: usize, flags: u16, hash: u64) -> u64 {
-    (offset as u64 & 0xFF_FFFF)
-        | ((len as u64 & 0x3F) << 24)
-        | (u64::from(flags) << 32)
-        | (hash >> 48 << 48)
+pub(crate) fn slot_meta(offset: usize, len: usize, flags: u16) -> u64 {
+    (offset as u64 & 0xFF_FFFF) | ((len as u64 & 0x3F) << 24) | (u64::from(flags) << 32)
 }
 
 use std::collections::BTreeMap;
@@ -71,7 +69,8 @@ fn main() {
         }
     }
     let mut blob = Vec::new();
-    let mut slots = vec![0u64; SLOTS];
+    // Two `u64`s a slot: the word's first eight bytes, then its meta.
+    let mut slots = vec![0u64; SLOTS * 2];
     for (word, flags) in &words {
         let bytes = word.as_bytes();
         assert!(
@@ -82,12 +81,18 @@ fn main() {
         buf[..bytes.len()].copy_from_slice(bytes);
         let h = word_hash(&buf, bytes.len());
         let mut idx = home_slot(h);
-        while slots[idx] != 0 {
+        while slots[2 * idx + 1] != 0 {
             idx = (idx + 1) & (SLOTS - 1);
         }
-        slots[idx] = slot(blob.len(), bytes.len(), *flags, h);
-        // Each word zero-padded to eight bytes, compared a word at a time.
-        blob.extend_from_slice(&buf[..bytes.len().div_ceil(8) * 8]);
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&buf[..8]);
+        slots[2 * idx] = u64::from_le_bytes(head);
+        slots[2 * idx + 1] = slot_meta(blob.len(), bytes.len(), *flags);
+        // The bytes past the eighth (most words have none), zero-padded
+        // to eight bytes, compared a word at a time.
+        if bytes.len() > 8 {
+            blob.extend_from_slice(&buf[8..bytes.len().div_ceil(8) * 8]);
+        }
     }
     assert!(words.len() * 2 < SLOTS, "lexicon table too full");
     assert!(blob.len() < 1 << 24, "lexicon blob too large");

@@ -491,6 +491,11 @@ impl Detector {
         if out.len() != before {
             resolve(&mut out);
         }
+        // The scanner reserved for a text dense with findings (see
+        // `Scanner::new`): what a sparse one left unused is given back.
+        if out.capacity() > 2 * out.len() + 16 {
+            out.shrink_to_fit();
+        }
         custodia_core::op_record!(findings = out.len());
         out
     }
@@ -561,9 +566,30 @@ fn merge(out: &mut Vec<Finding>, split: usize) {
     }
     // Disjoint, and the entity pass's findings are never empty, so no two
     // start alike (on a tie `interleave` takes `b` first and then sees the
-    // overlap): the stable sort finds the two sorted runs and merges them
-    // in one pass (a ticket's few are sorted in place, without allocating).
-    out.sort_by_key(|f| f.start);
+    // overlap). A ticket's few are sorted in place, without allocating
+    // (the stable sort's insertion sort, up to 20).
+    if out.len() <= 20 {
+        out.sort_by_key(|f| f.start);
+        return;
+    }
+    // More are merged in place from the back, from a copy of `b` (the
+    // few entity findings): each finding of `a` after the first of `b`
+    // is swapped once into the gap. The stable sort merged the runs
+    // through a scratch buffer the size of all the findings, and a new
+    // vector would be as large: on a long text, fresh pages the kernel
+    // faulted in on each call.
+    let mut rest = b.to_vec();
+    let (mut i, mut k) = (split, out.len());
+    while let Some(last) = rest.last_mut() {
+        k -= 1;
+        if i > 0 && out[i - 1].start > last.start {
+            i -= 1;
+            out.swap(i, k);
+        } else {
+            std::mem::swap(&mut out[k], last);
+            rest.pop();
+        }
+    }
 }
 
 /// Do `a` and `b` (each sorted and disjoint) interleave without overlap,

@@ -48,27 +48,52 @@ pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 pub(crate) const MAX_NAME: usize = 32;
 
 /// Slots in the lexicon's open-addressing table (a power of two, under a
-/// third full: most probes end at the first slot).
+/// third full: most probes end at the first slot). A slot is 16 bytes:
+/// the word's first eight bytes and its meta (see `names.rs`).
 pub(crate) const SLOTS: usize = 1 << 17;
 
 /// The hash of the lower-case word `buf[..len]` (`buf` zero past `len`),
 /// eight bytes a step.
 #[inline]
 pub(crate) fn word_hash(buf: &[u8; MAX_NAME], len: usize) -> u64 {
-    let mut h = 0x243F_6A88_85A3_08D3 ^ len as u64;
+    let mut h = HASH_SEED ^ len as u64;
     let mut k = 0;
     while k < len.min(MAX_NAME) {
         let mut chunk = [0u8; 8];
         chunk.copy_from_slice(&buf[k..k + 8]);
-        h = (h ^ u64::from_le_bytes(chunk)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        h ^= h >> 29;
+        h = hash_step(h, u64::from_le_bytes(chunk));
         k += 8;
     }
-    h.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+    h.wrapping_mul(HASH_END)
+}
+
+/// [`word_hash`] of a word of one to eight bytes, `head` its bytes as a
+/// little-endian `u64` (zero past `len`): the same value, without the
+/// buffer (the entity pass hashes most words from a register).
+#[inline]
+pub(crate) fn short_word_hash(head: u64, len: usize) -> u64 {
+    hash_step(HASH_SEED ^ len as u64, head).wrapping_mul(HASH_END)
+}
+
+/// [`word_hash`] of a word of nine to sixteen bytes, `head` and `tail`
+/// its two halves as little-endian `u64`s (zero past `len`).
+#[inline]
+pub(crate) fn two_word_hash(head: u64, tail: u64, len: usize) -> u64 {
+    hash_step(hash_step(HASH_SEED ^ len as u64, head), tail).wrapping_mul(HASH_END)
+}
+
+const HASH_SEED: u64 = 0x243F_6A88_85A3_08D3;
+const HASH_END: u64 = 0xBF58_476D_1CE4_E5B9;
+
+/// One eight-byte step of [`word_hash`].
+#[inline(always)]
+fn hash_step(h: u64, chunk: u64) -> u64 {
+    let h = (h ^ chunk).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
 }
 
 /// The first slot to probe for a word of hash `h`: bits 31–47 (the low
-/// bits of a product mix least; bits 48–63 are the fingerprint).
+/// bits of a product mix least).
 #[inline]
 pub(crate) fn home_slot(h: u64) -> usize {
     (h >> 31) as usize & (SLOTS - 1)

@@ -30,10 +30,12 @@ use crate::scan::KindSet;
 const MAX_RUN: usize = 8;
 
 /// What a word in a run is.
+// `Connector` is 0, so that `Word::NONE` is all zeros and a run's unused
+// words are cleared with a few vector stores, not copied from a constant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
     /// `Sarah`, `McDonald`, `O'Brien`, `Smith-Jones`.
-    Title,
+    Title = 1,
     /// `IBM`, `LLC`: two or more letters, all capitals.
     Upper,
     /// `GmbH`, `iPhone`-like mixtures that start with a capital.
@@ -43,7 +45,7 @@ enum Shape {
     /// A lower-case name particle: `van`, `de`, `bin`.
     Particle,
     /// `&`, `and`, `of`.
-    Connector,
+    Connector = 0,
 }
 
 /// One word of a run: its span (without a trailing full stop), shape and
@@ -192,12 +194,24 @@ impl<'a> Pass<'a> {
             }
             _ => true,
         };
+        // Alone, the run is this word alone (`collect_run` would stop at
+        // once), and `inert` need not be asked twice.
         if alone && self.inert(&first) {
             self.next = first.end.max(i + 1);
             return;
         }
-        let run = collect_run(b, first);
-        self.next = if run.n == 1 && self.inert(&first) {
+        // Built in place, its unused words zeros: a `Run` returned by
+        // value, or one whose words were copied from a constant, cost a
+        // `memcpy` call of 200 bytes each run.
+        let mut run = Run {
+            words: [Word::NONE; MAX_RUN],
+            n: 1,
+        };
+        run.words[0] = first;
+        if !alone {
+            collect_run(b, &mut run);
+        }
+        self.next = if !alone && run.n == 1 && self.inert(&first) {
             first.end
         } else {
             self.read(&run)
@@ -210,13 +224,15 @@ impl<'a> Pass<'a> {
     /// IBAN, a passport number or a token is no name; the scanner finds
     /// an email's local part only at its `@`, after the pass has read it).
     /// The entity findings come last, sorted and disjoint.
-    pub(crate) fn finish(self, scanned: &mut Vec<Finding>) {
+    // By reference, the findings taken: by value, the pass (some 400
+    // bytes) was copied with a `memcpy` call each text.
+    pub(crate) fn finish(&mut self, scanned: &mut Vec<Finding>) {
         if self.out.is_empty() {
             return;
         }
         let mut k = 0;
         let n = scanned.len();
-        for f in self.out {
+        for f in std::mem::take(&mut self.out) {
             while k < n && scanned[k].end <= f.start {
                 k += 1;
             }
@@ -368,7 +384,9 @@ fn char_before(b: &[u8], i: usize) -> Option<char> {
 
 /// Is `i` the start of a word: not inside one, an email, a path or an
 /// identifier?
-#[inline]
+// Inline (its call cost a quarter of it, at each capital the pass is
+// asked about); after a non-ASCII byte, out of line.
+#[inline(always)]
 fn word_start(b: &[u8], i: usize) -> bool {
     let Some(&p) = i.checked_sub(1).and_then(|k| b.get(k)) else {
         return i == 0;
@@ -377,6 +395,13 @@ fn word_start(b: &[u8], i: usize) -> bool {
         return !(p.is_ascii_alphanumeric()
             || matches!(p, b'@' | b'.' | b'/' | b'_' | b'-' | b'\\' | b'#' | b'$'));
     }
+    after_non_word_char(b, i)
+}
+
+/// Is the character before `i` (not ASCII) no letter or digit?
+#[cold]
+#[inline(never)]
+fn after_non_word_char(b: &[u8], i: usize) -> bool {
     char_before(b, i).is_some_and(|c| !c.is_alphanumeric())
 }
 
@@ -384,6 +409,11 @@ fn word_start(b: &[u8], i: usize) -> bool {
 /// starts with a capital.
 fn capital_word(b: &[u8], i: usize) -> Option<Word> {
     let first = *b.get(i)?;
+    if first.is_ascii_uppercase()
+        && let Some(word) = short_capital_word(b, i)
+    {
+        return word;
+    }
     let mut buf = [0u8; names::MAX_NAME];
     // ASCII words (most): read, counted and lowered in one loop; an ASCII
     // byte that is no capital starts no word (the run's next word is
@@ -447,6 +477,76 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         shape,
         flags,
     })
+}
+
+/// [`capital_word`] at an ASCII capital, when the word is ASCII letters
+/// only and ends within sixteen bytes (most words): lowered, counted and
+/// looked up from the eight-byte loads that find it, in registers (no
+/// buffer to clear, fill and hash again). `None` for the others, which
+/// take the general path (longer words, `'` or `-` after the letters,
+/// non-ASCII).
+#[inline(always)]
+fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let v = load8(b, i);
+    let (letters, capitals) = letter_masks(v);
+    let first = (!letters & HIGH).trailing_zeros() as usize / 8;
+    // The second eight bytes, for a word of eight letters or more.
+    let (len, tail, tail_capitals) = if first < 8 {
+        (first, 0, 0)
+    } else {
+        let v2 = load8(b, i + 8);
+        let (letters2, capitals2) = letter_masks(v2);
+        let second = (!letters2 & HIGH).trailing_zeros() as usize / 8;
+        if second >= 8 {
+            return None;
+        }
+        let within2 = (1u64 << (8 * second)) - 1;
+        (8 + second, (v2 | LOWER) & within2, capitals2 & within2)
+    };
+    let end = i + len;
+    let next = b.get(end).copied();
+    if next.is_some_and(|c| c >= 0x80 || c == b'\'' || c == b'-') {
+        return None;
+    }
+    // Glued to an email, a path or a number: not a word of prose.
+    if matches!(next, Some(b'@' | b'_' | b'/' | b'\\' | b'0'..=b'9')) {
+        return Some(None);
+    }
+    let within = if first < 8 {
+        (1u64 << (8 * first)) - 1
+    } else {
+        u64::MAX
+    };
+    let uppers = high_bits(capitals & within) + high_bits(tail_capitals);
+    let shape = if len == 1 {
+        if next == Some(b'.') {
+            Shape::Initial
+        } else {
+            Shape::Title
+        }
+    } else if uppers == len {
+        Shape::Upper
+    } else if uppers == 1 || title_with_prefix(b, i, end) {
+        Shape::Title
+    } else {
+        Shape::Mixed
+    };
+    let head = (v | LOWER) & within;
+    let flags = if shape == Shape::Initial {
+        0
+    } else if len <= 8 {
+        names::get_short(head, len).unwrap_or(0)
+    } else {
+        names::get_two(head, tail, len).unwrap_or(0)
+    };
+    Some(Some(Word {
+        start: i,
+        end,
+        shape,
+        flags,
+    }))
 }
 
 /// [`letters`] for a word at `i` that starts with a Unicode capital or
@@ -642,15 +742,10 @@ fn small_word(w: &[u8]) -> Option<Shape> {
     }
 }
 
-/// The run that starts with `first`.
+/// The run that starts with its one word, `run.words[0]`.
 #[inline(always)]
-fn collect_run(b: &[u8], first: Word) -> Run {
-    // Zeros past the first word (not `[first; MAX_RUN]`, eight copies of
-    // it: a `memcpy` call for each run).
-    let mut words = [Word::NONE; MAX_RUN];
-    words[0] = first;
-    let mut run = Run { words, n: 1 };
-    let mut p = first.end;
+fn collect_run(b: &[u8], run: &mut Run) {
+    let mut p = run.words[0].end;
     while run.n < MAX_RUN {
         let prev = run.words[run.n - 1];
         // A full stop after an initial or an abbreviation (`J.`, `St.`,
@@ -690,7 +785,6 @@ fn collect_run(b: &[u8], first: Word) -> Run {
     {
         run.n -= 1;
     }
-    run
 }
 
 /// Does a capitalised word follow the small word ending at `e`, directly

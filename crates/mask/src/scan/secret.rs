@@ -183,13 +183,9 @@ impl Scanner<'_> {
         let rest = &b[ws..];
         for (p, name, min) in PREFIXES {
             if rest.starts_with(p) {
-                let mut e = ws + p.len();
-                while e < b.len()
-                    && (is_alnum(b[e]) || b[e] == b'_' || b[e] == b'-')
-                    && e - ws < 512
-                {
-                    e += 1;
-                }
+                // The token's letters, digits, `_` and `-`, up to 512
+                // bytes from its start, eight bytes a test.
+                let mut e = ws + p.len() + base64url_len(b, ws + p.len(), 512 - p.len());
                 while e > ws && matches!(b[e - 1], b'-' | b'_') {
                     e -= 1;
                 }
