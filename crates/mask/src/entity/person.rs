@@ -144,9 +144,10 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             let f = name_flags(&words[first]);
             f & SURNAME != 0 && f & (GIVEN | AMBIGUOUS) == 0
         }
-        && pass
+        && (pass
             .person_context(words[first - 1].start)
-            .is_some_and(|c| c >= Context::Weak);
+            .is_some_and(|c| c >= Context::Weak)
+            || mid_sentence(b, words[first - 1].start));
     // `the Whare Kai`, `our Fortitude Smith`: after a determiner, words
     // the lexicon does not know, then a name: a thing's name.
     let after_determiner = first > 0
@@ -642,6 +643,12 @@ fn phrasal_after(b: &[u8], end: usize) -> bool {
     [&b"In"[..], b"Out", b"On", b"Off", b"Up", b"Down"]
         .iter()
         .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+}
+
+/// Does the word at `s` stand mid-sentence, after a lower-case word or a
+/// comma (`asked Jarrah`)? A capital there is a proper noun's.
+fn mid_sentence(b: &[u8], s: usize) -> bool {
+    s >= 2 && b[s - 1] == b' ' && (b[s - 2].is_ascii_lowercase() || b[s - 2] == b',')
 }
 
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?

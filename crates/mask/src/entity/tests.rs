@@ -1364,3 +1364,20 @@ fn a_german_street_with_no_street_word_before_its_postcode_and_town() {
         Vec::<String>::new()
     );
 }
+
+/// A title-case word the lexicon does not know, mid-sentence just before a
+/// surname that is no given name, is the given name (`their CISO, Eluned
+/// Pryce`); at a sentence's start it is not read as one.
+#[test]
+fn an_unknown_capital_mid_sentence_before_a_surname_is_the_given_name() {
+    assert_eq!(
+        person("Send the audit pack to their controller, Eluned Hossain, by Friday."),
+        ["Eluned Hossain"]
+    );
+    assert_eq!(
+        person("The laptop went to finance and Tanvir Hossain signed for it."),
+        ["Tanvir Hossain"]
+    );
+    let start = person("Quarterly Hossain figures are due.");
+    assert!(!start.iter().any(|p| p.contains("Quarterly")), "{start:?}");
+}
