@@ -55,46 +55,33 @@ pub(super) fn get(buf: &[u8; MAX_NAME], len: usize) -> Option<u16> {
     if len <= 8 {
         return get_short(head, len);
     }
-    let mut idx = home_slot(word_hash(buf, len));
-    for _ in 0..SLOTS {
-        let (word, meta) = slot_at(idx);
-        if meta == 0 {
-            return None;
-        }
-        if word == head
-            && (meta >> 24) as usize & 0x3F == len
-            && same_tail(meta as usize & 0xFF_FFFF, buf, len)
-        {
-            return Some((meta >> 32) as u16);
-        }
-        idx = idx.wrapping_add(1);
-    }
-    None
+    probe(word_hash(buf, len), head, len, |off| {
+        same_tail(off, buf, len)
+    })
 }
 
 /// [`get`] of a lower-case word of one to eight bytes, `head` its bytes
 /// as a little-endian `u64` (zero past `len`): the slot alone answers.
 #[inline]
 pub(super) fn get_short(head: u64, len: usize) -> Option<u16> {
-    let mut idx = home_slot(short_word_hash(head, len));
-    for _ in 0..SLOTS {
-        let (word, meta) = slot_at(idx);
-        if meta == 0 {
-            return None;
-        }
-        if word == head && (meta >> 24) as usize & 0x3F == len {
-            return Some((meta >> 32) as u16);
-        }
-        idx = idx.wrapping_add(1);
-    }
-    None
+    probe(short_word_hash(head, len), head, len, |_| true)
 }
 
 /// [`get`] of a lower-case word of nine to sixteen bytes, `head` and
 /// `tail` its two halves as little-endian `u64`s (zero past `len`).
 #[inline]
 pub(super) fn get_two(head: u64, tail: u64, len: usize) -> Option<u16> {
-    let mut idx = home_slot(two_word_hash(head, tail, len));
+    probe(two_word_hash(head, tail, len), head, len, |off| {
+        u64_at(BLOB, off) == tail
+    })
+}
+
+/// The linear probe from `hash`'s home slot: the flags of the slot whose
+/// first eight bytes are `head`, whose length is `len` and whose tail in
+/// the blob (at the offset given) `same_tail` accepts.
+#[inline(always)]
+fn probe(hash: u64, head: u64, len: usize, same_tail: impl Fn(usize) -> bool) -> Option<u16> {
+    let mut idx = home_slot(hash);
     for _ in 0..SLOTS {
         let (word, meta) = slot_at(idx);
         if meta == 0 {
@@ -102,7 +89,7 @@ pub(super) fn get_two(head: u64, tail: u64, len: usize) -> Option<u16> {
         }
         if word == head
             && (meta >> 24) as usize & 0x3F == len
-            && u64_at(BLOB, meta as usize & 0xFF_FFFF) == tail
+            && same_tail(meta as usize & 0xFF_FFFF)
         {
             return Some((meta >> 32) as u16);
         }
