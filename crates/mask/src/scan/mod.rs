@@ -68,6 +68,9 @@ pub(crate) const CONTEXT_BOOST: f32 = 0.35;
 /// `ADDRESS` (0.9), so the address a postcode ends keeps the postcode.
 pub(crate) const POSTCODE_BASE: f32 = 0.4;
 
+/// The most findings [`Scanner::new`] reserves room for at once.
+const MAX_RESERVED_FINDINGS: usize = 1 << 20;
+
 const C_DIGIT: u8 = 1;
 const C_UPPER: u8 = 2;
 const C_AT: u8 = 3;
@@ -430,11 +433,13 @@ impl<'a> Scanner<'a> {
             // time into fresh pages the kernel faulted in (a tenth of the
             // time on the corpus). `Detector::detect_bytes` gives back
             // what a sparse text leaves unused. A ticket's few findings
-            // grow as before.
+            // grow as before, and so do a huge text's past a million (the
+            // reservation, untouched pages until written, stays under
+            // 100 MiB of address space).
             findings: if b.len() < 4096 {
                 Vec::new()
             } else {
-                Vec::with_capacity(b.len() / 48)
+                Vec::with_capacity((b.len() / 48).min(MAX_RESERVED_FINDINGS))
             },
             entity: crate::entity::Pass::new(b, on, min_score),
         }
