@@ -648,7 +648,17 @@ fn phrasal_after(b: &[u8], end: usize) -> bool {
 /// Does the word at `s` stand mid-sentence, after a lower-case word or a
 /// comma (`asked Jarrah`)? A capital there is a proper noun's.
 fn mid_sentence(b: &[u8], s: usize) -> bool {
-    s >= 2 && b[s - 1] == b' ' && (b[s - 2].is_ascii_lowercase() || b[s - 2] == b',')
+    if s < 2 || b[s - 1] != b' ' {
+        return false;
+    }
+    let before = &b[..s - 1];
+    let word = before.len()
+        - before
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+    before.last() == Some(&b',') || before.get(word).is_some_and(u8::is_ascii_lowercase)
 }
 
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
