@@ -139,22 +139,58 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let unknown_given = first > 0
         && lead.is_none()
         && first < words.len()
-        && unknown_word(&words[first - 1])
+        && (unknown_word(&words[first - 1]) || stop_given(b, &words[first - 1]))
         && {
             let f = name_flags(&words[first]);
             f & SURNAME != 0 && f & (GIVEN | AMBIGUOUS) == 0
-        }
-        && pass
-            .person_context(words[first - 1].start)
-            .is_some_and(|c| c >= Context::Weak);
+                && pass
+                    .person_context(words[first - 1].start)
+                    .is_some_and(|c| c >= Context::Weak)
+                // `asked Jarrah Williams`, `for Mata'afa Leota`, `Remind
+                // Seo-yeon Kim`: a surname that is a given name too, last
+                // in the run, after a word the lexicon does not know in
+                // mid-sentence (or shaped like a given name: `Seo-yeon`):
+                // that word is the given name, not a word before the name.
+                || f & (SURNAME | AMBIGUOUS) == SURNAME
+                    && first + 1 == words.len()
+                    && given_shaped_before(b, &words[first - 1])
+        };
+    // `Nurul Huda binti Ismail`: one or two words the lexicon does not
+    // know before `binti` or `ibn` and a name are given names (not `bin`:
+    // `Recycle bin`).
+    let patronymic = if first >= 2
+        && !unknown_given
+        && lead.is_none()
+        && first < words.len()
+        && name_flags(&words[first]) != 0
+        && words[first - 1].shape == Shape::Particle
+        && matches!(
+            &b[words[first - 1].start..words[first - 1].end],
+            b"binti" | b"bint" | b"ibn"
+        ) {
+        let n = words[..first - 1]
+            .iter()
+            .rev()
+            .take(2)
+            .take_while(|w| unknown_word(w))
+            .count();
+        if n > 0 { n + 1 } else { 0 }
+    } else {
+        0
+    };
     // `the Whare Kai`, `our Fortitude Smith`: after a determiner, words
     // the lexicon does not know, then a name: a thing's name.
     let after_determiner = first > 0
         && !unknown_given
+        && patronymic == 0
         && lead.is_none()
         && words[..first].iter().all(unknown_word)
         && determiner_before(b, words[0].start);
-    let first = if unknown_given { first - 1 } else { first };
+    let first = if unknown_given {
+        first - 1
+    } else {
+        first - patronymic
+    };
     // The run is one word, or a greeting or title and one word.
     let lone = words.len() == first + 1 && (first == 0 || lead.is_some());
     let words = &words[first..];
@@ -184,6 +220,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         let end = head.end;
         let possessive = matches!(b.get(end), Some(b'\'' | 0xE2));
         if (head.flags & AMBIGUOUS == 0 || possessive)
+            && !shop_possessive(b, end)
             && !venue_after(b, end)
             && !determiner_before(b, head.start)
             && !place_preposition(b, head.start)
@@ -208,7 +245,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             words[n].shape,
             Shape::Title | Shape::Initial | Shape::Particle
         )
-        && (words[n].flags & STOP == 0 || sandwiched(n))
+        && (words[n].flags & STOP == 0 || sandwiched(n) || n == 0 && unknown_given)
     {
         n += 1;
     }
@@ -290,6 +327,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if unknown_given {
         flags[0] = GIVEN;
     }
+    for f in flags.iter_mut().take(patronymic.saturating_sub(1)) {
+        *f = GIVEN;
+    }
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
     }
@@ -362,6 +402,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         && matches!(b.get(end), Some(b'\'' | 0xE2))
         && possessive_place_after(b, end)
     {
+        return;
+    }
+    // `Kellogg's is on the vendor list`, `Sainsbury's was shut`: a name
+    // and `'s` before a verb names a shop or a brand (a person's `'s`
+    // comes before a noun, or is `is` or `has` itself).
+    if ctx < Context::Strong && shop_possessive(b, end) {
         return;
     }
     // `Hi Dev Team`, `McKenna Group`, `Kelly Services`: a word before a
@@ -644,6 +690,38 @@ fn phrasal_after(b: &[u8], end: usize) -> bool {
         .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
+/// May the word `w` the lexicon does not know be a given name before a
+/// surname: shaped like one (`Seo-yeon`, `Mata'afa`: a lower-case letter
+/// after a hyphen or apostrophe inside), or in mid-sentence, after a
+/// lower-case word that is no determiner or preposition of place (`asked
+/// Jarrah`; at a sentence's start it may be a verb: `Ping Kim`)?
+fn given_shaped_before(b: &[u8], w: &Word) -> bool {
+    let word = &b[w.start..w.end];
+    if word.len() >= 5
+        && word.windows(3).any(|p| {
+            matches!(p[0], b'-' | b'\'') && p[1].is_ascii_lowercase() && p[2].is_ascii_lowercase()
+        })
+    {
+        return true;
+    }
+    word_before(b, w.start).is_some_and(|(ps, pe)| {
+        b[pe..w.start] == *b" "
+            && b[ps..pe].iter().all(u8::is_ascii_lowercase)
+            && !determiner_before(b, w.start)
+            && !place_preposition(b, w.start)
+    })
+}
+
+/// `Lane`, `Green`: a word of four letters or more that is a given name
+/// but far more often a common word (a stop word), before a surname in
+/// mid-sentence (`for Lane Mitchell`; see [`given_shaped_before`]).
+fn stop_given(b: &[u8], w: &Word) -> bool {
+    w.shape == Shape::Title
+        && w.flags & (STOP | GIVEN) == STOP | GIVEN
+        && w.end - w.start >= 4
+        && given_shaped_before(b, w)
+}
+
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
 fn unknown_word(w: &Word) -> bool {
     w.shape == Shape::Title && w.flags == 0 && w.end - w.start >= 3
@@ -662,6 +740,22 @@ fn possessive_place_after(b: &[u8], end: usize) -> bool {
     super::capital_word(b, s).is_some_and(|w| {
         w.shape == Shape::Title && (w.flags & (PLACE | STREET) != 0 || &b[w.start..w.end] == b"Day")
     })
+}
+
+/// Does `'s` and a verb follow `end` (`Kellogg's is`, `Sainsbury's
+/// was`)?
+fn shop_possessive(b: &[u8], end: usize) -> bool {
+    let s = if b.get(end..end + 3) == Some(b"'s ") {
+        end + 3
+    } else if b.get(end..end + 5) == Some("\u{2019}s ".as_bytes()) {
+        end + 5
+    } else {
+        return false;
+    };
+    let rest = &b[s..];
+    [&b"is"[..], b"was", b"are", b"were", b"has", b"have", b"had"]
+        .iter()
+        .any(|v| rest.starts_with(v) && !rest.get(v.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
 /// Is the word before `s` a preposition of place (`at`, `in`, `near`)?

@@ -1364,3 +1364,58 @@ fn a_german_street_with_no_street_word_before_its_postcode_and_town() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn an_unknown_given_name_before_a_surname_that_is_a_given_name_too() {
+    // In mid-sentence, or shaped like a given name (`Seo-yeon`,
+    // `Mata'afa`): the word before the surname is the given name.
+    assert_eq!(
+        person("No street given; asked Jarrah Williams to confirm."),
+        ["Jarrah Williams"]
+    );
+    assert_eq!(
+        person("Label printed for Mata'afa Leota today."),
+        ["Mata'afa Leota"]
+    );
+    assert_eq!(
+        person("HR: visa expiry is 30 June. Remind Seo-yeon Kim in People Ops."),
+        ["Seo-yeon Kim"]
+    );
+    // At a sentence's start the unknown word may be a verb; after a
+    // preposition of place, a thing.
+    assert_eq!(person("Remind Williams to call."), ["Williams"]);
+    assert_eq!(person("Nudge Kim about the laptop."), ["Kim"]);
+    assert_eq!(person("the call on Zoom Williams said"), ["Williams"]);
+}
+
+#[test]
+fn a_stop_word_that_is_a_given_name_before_a_surname_in_mid_sentence() {
+    assert_eq!(
+        person("Drew Okafor will be covering for Lane Mitchell while she's away."),
+        ["Drew Okafor", "Lane Mitchell"]
+    );
+    // After a preposition of place it stays a street.
+    no_person(&["The van is parked in Lane Smith"]);
+}
+
+#[test]
+fn given_names_the_lexicon_does_not_know_before_binti_or_ibn() {
+    assert_eq!(
+        person("From: Nurul Huda binti Ismail\nSubject: Payslip missing"),
+        ["Nurul Huda binti Ismail"]
+    );
+    // `bin` is an English word too.
+    no_person(&["Empty the Recycle bin Smith said"]);
+}
+
+#[test]
+fn a_name_and_s_before_a_verb_names_a_shop_or_brand() {
+    assert_eq!(
+        person("Dana Kellogg from Accounts asked whether Kellogg's is still on the vendor list."),
+        ["Dana Kellogg"]
+    );
+    assert_eq!(
+        person("Dana Kellogg joined. Kellogg's laptop is ready."),
+        ["Dana Kellogg", "Kellogg"]
+    );
+}
