@@ -40,6 +40,35 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         })
         .or_else(|| bare_street(pass, run))
         .or_else(|| rural_delivery(pass, run))
+        .or_else(|| route(pass, run))
+}
+
+/// A numbered road with no street type after a house number: `1400 Route
+/// 9, Clifton Park, NY 12065`, `25 State Route 7, …`; sure only with a
+/// unit, a locality, a state or a postcode after the road's number.
+fn route(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    let k = words
+        .iter()
+        .take(2)
+        .position(|w| matches!(&b[w.start..w.end], b"Route" | b"Rte"))?;
+    if k == 1
+        && !matches!(
+            &b[words[0].start..words[0].end],
+            b"State" | b"County" | b"US"
+        )
+    {
+        return None;
+    }
+    let start = house_number_before(b, words[0].start)?;
+    let number = number_at(b, words[k].end)?;
+    let end = tail(b, number);
+    if end == number {
+        return None;
+    }
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
+    Some((0, end))
 }
 
 /// A rural delivery round with no street: `RD 9, Gore 9779`, sure only
@@ -454,7 +483,10 @@ fn label_before(b: &[u8], p: usize) -> Option<usize> {
         .take_while(|c| c.is_ascii_alphabetic())
         .count();
     let s = e - n;
-    (n > 0 && unit_label(&b[s..e]) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
+    // `U 7/44 Railway Pde`: `U` for a unit, before a slashed number only.
+    let label = &b[s..e];
+    (n > 0 && (unit_label(label) || label == b"U") && (s == 0 || !b[s - 1].is_ascii_alphanumeric()))
+        .then_some(s)
 }
 
 /// ` 2` after `end` (a number of one to four digits, then no letter or
@@ -806,8 +838,15 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
         w.shape == Shape::Title
             || caps && w.shape == Shape::Upper && !state_code(&b[w.start..w.end])
     };
+    // `\nApt 4B\nPortland, OR 97205`: a unit on its own line after the
+    // street, then the locality.
+    if let Some(unit) = unit_line_at(b, s) {
+        return next_lines_at(b, unit, lines);
+    }
     let mut e = s;
     let mut words = 0;
+    // `\nPonsonby, Auckland 1011`: a suburb, a comma, then the town.
+    let mut groups = 0;
     while words < 3 {
         let Some(w) = capital_word(b, e) else { break };
         if !shape_ok(&w) {
@@ -817,6 +856,13 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
         e = w.end;
         if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| shape_ok(&n)) {
             e += 1;
+        } else if groups == 0
+            && b.get(e..e + 2) == Some(b", ")
+            && capital_word(b, e + 2).is_some_and(|n| n.shape == Shape::Title)
+        {
+            groups = 1;
+            words = 0;
+            e += 2;
         } else {
             break;
         }
@@ -850,6 +896,30 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
         _ if lines > 1 && matches!(b.get(e), Some(b'\n' | b'\r')) => next_lines_at(b, e, lines - 1),
         _ => None,
     }
+}
+
+/// `Apt 4B` / `Suite 200` alone on the line starting at `s`: where the
+/// line ends (before its line break).
+fn unit_line_at(b: &[u8], s: usize) -> Option<usize> {
+    let label = b[s..]
+        .iter()
+        .take(10)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if label == 0 || b.get(s + label) != Some(&b' ') || !unit_label(&b[s..s + label]) {
+        return None;
+    }
+    let id = s + label + 1;
+    let n = b[id..]
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    let e = id + n;
+    ((1..=5).contains(&n)
+        && b[id..e].iter().any(u8::is_ascii_digit)
+        && matches!(b.get(e), Some(b'\n' | b'\r')))
+    .then_some(e)
 }
 
 /// ` Sydney` after `end` (one to three title-case words, no comma before
@@ -922,7 +992,11 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
         .take(6)
         .take_while(|c| c.is_ascii_alphanumeric())
         .count();
-    let digits = b[id..id + n].iter().any(u8::is_ascii_digit);
+    let digits = b[id..id + n].iter().any(u8::is_ascii_digit)
+        // `Building B`, `Block C`: a building lettered.
+        || n == 1
+            && b[id].is_ascii_uppercase()
+            && matches!(word, b"Building" | b"Bldg" | b"Block");
     let ends = b.get(id + n).is_none_or(|c| !c.is_ascii_alphanumeric());
     (n > 0 && digits && ends).then_some(id + n)
 }

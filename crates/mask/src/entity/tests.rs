@@ -1419,3 +1419,58 @@ fn a_name_and_s_before_a_verb_names_a_shop_or_brand() {
         ["Dana Kellogg", "Kellogg"]
     );
 }
+
+#[test]
+fn a_numbered_route_after_a_house_number_and_a_lettered_building() {
+    assert_eq!(
+        address(
+            "RMA label: Harcourt Medical, Inc., 1400 Route 9, Building B, Clifton Park, NY 12065"
+        ),
+        ["1400 Route 9, Building B, Clifton Park, NY 12065"]
+    );
+    assert_eq!(
+        address("Deliver to 25 State Route 7, Millbrook, NY 12545"),
+        ["25 State Route 7, Millbrook, NY 12545"]
+    );
+    // No house number, or nothing after the road's number: no address.
+    assert_eq!(address("Take Route 9 to the depot."), Vec::<String>::new());
+    assert_eq!(address("We drove 40 Route 9 miles"), Vec::<String>::new());
+    assert_eq!(
+        address("The Building B door is stuck"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn u_before_a_slashed_unit_and_house_number() {
+    assert_eq!(
+        address("Deliver to U 7/44 Railway Pde, Kogarah NSW 2217 for Sunil."),
+        ["U 7/44 Railway Pde, Kogarah NSW 2217"]
+    );
+    // Before a house number alone, `U` is no unit.
+    assert_eq!(
+        address("Deliver to U 44 Railway Pde, Kogarah NSW 2217 for Sunil."),
+        ["44 Railway Pde, Kogarah NSW 2217"]
+    );
+}
+
+#[test]
+fn an_address_block_with_a_unit_line_or_a_suburb_and_town_on_one_line() {
+    assert_eq!(
+        address("Ship to:\nDr Rachel Kim\n221 Elm Avenue\nApt 4B\nPortland, OR 97205"),
+        ["221 Elm Avenue\nApt 4B\nPortland, OR 97205"]
+    );
+    assert_eq!(
+        address("Courier to 80 Queen Street\nPonsonby, Auckland 1011\nThanks"),
+        ["80 Queen Street\nPonsonby, Auckland 1011"]
+    );
+    // With no locality and postcode after them, the lines are not taken.
+    assert_eq!(
+        address("Courier to 80 Queen Street\nApt 4B\nThanks"),
+        ["80 Queen Street"]
+    );
+    assert_eq!(
+        address("Courier to 80 Queen Street\nPonsonby, Auckland\nThanks"),
+        ["80 Queen Street"]
+    );
+}
