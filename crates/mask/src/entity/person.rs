@@ -264,6 +264,17 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `Cheers,\nCatering`, `Regards,\nFacilities Management`: a word the
+    // gazetteer does not know that ends like a trade or a function
+    // (`-ing`, `-ment`, `-ics`) names a team, not a person.
+    if ctx == Context::Strong
+        && lead.is_none()
+        && n >= 1
+        && unknown_word(&words[n - 1])
+        && trade_word(b, &words[n - 1])
+    {
+        return;
+    }
     // A name just before a geographic word names a place (`Hunter
     // Valley`, `Rose Bay`, `George Street`, `Asia Pacific`; `Victoria
     // Park` after a name that is also a place or a word): it is no person,
@@ -1282,6 +1293,13 @@ const SIGN_OFFS: &[&[u8]] = &[
     b"all the best",
     b"thanks again",
     b"ta",
+    b"signed",
+    b"thanks and regards",
+    b"thanks & regards",
+    b"with thanks",
+    b"with regards",
+    b"respectfully",
+    b"warmly",
 ];
 
 /// The longest sign-off in bytes (`mit freundlichen grüßen`).

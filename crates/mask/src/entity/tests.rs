@@ -1474,3 +1474,28 @@ fn an_address_block_with_a_unit_line_or_a_suburb_and_town_on_one_line() {
         ["80 Queen Street"]
     );
 }
+
+#[test]
+fn a_team_or_function_word_after_a_sign_off_is_no_person() {
+    no_person(&[
+        "Cheers,\nOps",
+        "Cheers,\nCatering",
+        "Regards,\nManagement",
+        "Thanks,\nProjects",
+    ]);
+    // A name the gazetteer holds, or a word that does not end like a
+    // trade, still signs off a person.
+    assert_eq!(person("Cheers,\nMing"), ["Ming"]);
+    assert_eq!(person("Cheers,\nTaini"), ["Taini"]);
+}
+
+#[test]
+fn signed_and_thanks_and_regards_are_sign_offs() {
+    assert_eq!(
+        person("Signed,\nPrecious Dlamini\nPayroll Officer"),
+        ["Precious Dlamini"]
+    );
+    assert_eq!(person("Thanks & regards,\nNikhil"), ["Nikhil"]);
+    // Not mid-sentence, nor a team after it.
+    no_person(&["The form was signed,\nThen filed", "Signed,\nManagement"]);
+}

@@ -503,6 +503,17 @@ pub(crate) const DEPARTMENTS: &[&str] = &[
     "payments",
     "treasury",
     "recruitment",
+    "ops",
+    "infra",
+    "infrastructure",
+    "networks",
+    "stores",
+    "transport",
+    "maintenance",
+    "comms",
+    "projects",
+    "audit",
+    "frontdesk",
 ];
 /// The days of the week: a name just before one names a holiday
 /// (`Easter Monday`, `Pentecost Monday`, `Black Friday`), not a person.
