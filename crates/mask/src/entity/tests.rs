@@ -1499,3 +1499,27 @@ fn signed_and_thanks_and_regards_are_sign_offs() {
     // Not mid-sentence, nor a team after it.
     no_person(&["The form was signed,\nThen filed", "Signed,\nManagement"]);
 }
+
+#[test]
+fn a_term_of_address_after_a_greeting_is_no_person() {
+    no_person(&[
+        "Hi Partner, any update?",
+        "Hey Buddy, can you help?",
+        "Thanks Champ",
+        "Morning Sunshine!",
+    ]);
+    // A name greeted still is one.
+    assert_eq!(person("Hi Priya, any update?"), ["Priya"]);
+}
+
+#[test]
+fn a_job_title_before_a_name_is_no_part_of_it() {
+    assert_eq!(
+        person("Senior Analyst Priya Nair approved."),
+        ["Priya Nair"]
+    );
+    assert_eq!(person("Senior Aroha Ngata approved."), ["Aroha Ngata"]);
+    assert_eq!(person("Ask Team Leader Wilson."), ["Wilson"]);
+    // A title alone is no person.
+    no_person(&["Regards,\nSenior Systems Engineer"]);
+}
