@@ -211,6 +211,15 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if let Some(lead) = lead {
         ctx = ctx.max(lead);
     }
+    // `On Friday, Mark wrote:`: a quoted message's header names its
+    // writer, as a greeting would (the run's words the gazetteer holds).
+    if ctx < Context::Medium
+        && head.shape == Shape::Title
+        && name_flags(head) != 0
+        && b[words[words.len() - 1].end..].starts_with(b" wrote:")
+    {
+        ctx = Context::Medium;
+    }
     if head.shape == Shape::Upper {
         return upper_case_person(pass, words, ctx);
     }

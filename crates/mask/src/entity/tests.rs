@@ -1523,3 +1523,11 @@ fn a_job_title_before_a_name_is_no_part_of_it() {
     // A title alone is no person.
     no_person(&["Regards,\nSenior Systems Engineer"]);
 }
+
+#[test]
+fn a_name_before_wrote_in_a_quoted_header() {
+    assert_eq!(person("> > On Friday, Mark wrote:\n> > Done."), ["Mark"]);
+    assert_eq!(person("On Tue, Will wrote:"), ["Will"]);
+    // Words the gazetteer does not hold, and teams, are no writer's name.
+    no_person(&["On Tue, Noreply wrote:", "On Tue, Service Desk wrote:"]);
+}
