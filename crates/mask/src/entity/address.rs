@@ -49,6 +49,10 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 fn route(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
+    // (Most runs: a first word that starts no route's name.)
+    if !matches!(b[words[0].start], b'R' | b'S' | b'C' | b'U') {
+        return None;
+    }
     let k = words
         .iter()
         .take(2)

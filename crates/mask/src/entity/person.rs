@@ -427,7 +427,8 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // `Kellogg's is on the vendor list`, `Sainsbury's was shut`: a name
     // and `'s` before a verb names a shop or a brand (a person's `'s`
     // comes before a noun, or is `is` or `has` itself).
-    if ctx < Context::Strong && shop_possessive(b, end) {
+    if ctx < Context::Strong && matches!(b.get(end), Some(b'\'' | 0xE2)) && shop_possessive(b, end)
+    {
         return;
     }
     // `Hi Dev Team`, `McKenna Group`, `Kelly Services`: a word before a
