@@ -375,7 +375,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     };
     let start = words[0].start;
     let end = words[len - 1].end;
-    if ctx < Context::Strong && venue_after(b, end) {
+    if ctx < Context::Strong && (venue_after(b, end) || institution_after(b, end)) {
         return;
     }
     // `Whitfield, Mark <mark.whitfield@…>`: surname, comma, given name,
@@ -855,6 +855,53 @@ fn venue_after(b: &[u8], end: usize) -> bool {
             | b"gym"
             | b"pharmacy"
     )
+}
+
+/// Does a capitalised word for an institution or a venue named after a
+/// person follow `end` (`James Cook Hotel`, `Princess Margaret Hospital`,
+/// `Edmund Hillary Foundation`)?
+fn institution_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    if !rest.first().is_some_and(u8::is_ascii_uppercase) {
+        return false;
+    }
+    [
+        &b"Hotel"[..],
+        b"Motel",
+        b"Inn",
+        b"Hostel",
+        b"Resort",
+        b"Hospital",
+        b"Hospice",
+        b"School",
+        b"College",
+        b"University",
+        b"Academy",
+        b"Institute",
+        b"Foundation",
+        b"Trust",
+        b"Church",
+        b"Cathedral",
+        b"Chapel",
+        b"Museum",
+        b"Gallery",
+        b"Stadium",
+        b"Arena",
+        b"Airport",
+        b"Station",
+        b"Memorial",
+        b"Reserve",
+        b"Mall",
+        b"Plaza",
+        b"Tower",
+        b"Towers",
+        b"Pub",
+        b"Tavern",
+    ]
+    .iter()
+    .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
 /// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone

@@ -1531,3 +1531,14 @@ fn a_name_before_wrote_in_a_quoted_header() {
     // Words the gazetteer does not hold, and teams, are no writer's name.
     no_person(&["On Tue, Noreply wrote:", "On Tue, Service Desk wrote:"]);
 }
+
+#[test]
+fn a_name_before_an_institution_word_names_the_institution() {
+    no_person(&[
+        "Deliver to:\nJames Cook Hotel\n147 The Terrace\nWellington 6011",
+        "The Princess Margaret Hospital called back.",
+        "Edmund Hillary Foundation grant is approved.",
+    ]);
+    // In lower case the word is no part of a name.
+    assert_eq!(person("Ask Priya Nair school forms"), ["Priya Nair"]);
+}
