@@ -1542,3 +1542,29 @@ fn a_name_before_an_institution_word_names_the_institution() {
     // In lower case the word is no part of a name.
     assert_eq!(person("Ask Priya Nair school forms"), ["Priya Nair"]);
 }
+
+#[test]
+fn a_verb_or_contact_word_before_a_firm_is_no_part_of_its_name() {
+    let orgs = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(orgs("Use Acme Ltd for freight."), ["Acme Ltd"]);
+    assert_eq!(orgs("Ask Acme Ltd for a quote."), ["Acme Ltd"]);
+    assert_eq!(orgs("Invoice Acme Ltd monthly."), ["Acme Ltd"]);
+    // Inside the name, such a word stays.
+    assert_eq!(
+        orgs("Please pay Harbour Invoice Services Ltd today."),
+        ["Harbour Invoice Services Ltd"]
+    );
+}
+
+#[test]
+fn legal_forms_alone_name_no_firm_and_a_second_form_joins_the_first() {
+    let orgs = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(orgs("Is it Pty Ltd or Ltd?"), Vec::<String>::new());
+    assert_eq!(
+        orgs("He works for Big Corp Inc. in Chicago."),
+        ["Big Corp Inc."]
+    );
+    assert_eq!(orgs("Acme Co. Ltd is late."), ["Acme Co. Ltd"]);
+    // Not a short form that may be a word or a code after it.
+    assert_eq!(orgs("Acme Pty Ltd AB testing."), ["Acme Pty Ltd"]);
+}
