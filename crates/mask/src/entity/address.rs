@@ -628,6 +628,10 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
         Some((s, last)) if building_word(last) || b[s..].starts_with(b"The ") => {
             Some(unit_before(b, s).unwrap_or(s))
         }
+        // `Deliver to Hollybank, 2 Church Lane`, `\nRosedene, 4 Mill
+        // Road`: a house's name of one word the lexicon does not know,
+        // after `to`, a label's colon or at a line's start.
+        Some((s, last)) if start.is_none() && house_name(b, s, last) => Some(s),
         // `Shop 12, Grand Central, 1 Anzac Avenue`, `Unit 3B, Trafford
         // Park Trading Estate, 9 …`: a unit, then any name, then the
         // number: the name is the building or estate the unit is in.
@@ -661,6 +665,48 @@ fn name_before(b: &[u8], p: usize) -> Option<(usize, &[u8])> {
         e = s - 1;
     }
     Some((first?, last_word?))
+}
+
+/// Is `word`, starting at `s`, alone a house's name: a title-case word of
+/// five letters or more the lexicon does not know, ending as house names
+/// do (`Hollybank`, `Rosedene`, `Fairview`, `Oakhurst`), after `to `, `: `
+/// or at a line's start?
+fn house_name(b: &[u8], s: usize, word: &[u8]) -> bool {
+    let after_lead =
+        s == 0 || b[s - 1] == b'\n' || b[..s].ends_with(b"to ") || b[..s].ends_with(b": ");
+    let ending = [
+        &b"bank"[..],
+        b"field",
+        b"wood",
+        b"view",
+        b"lea",
+        b"leigh",
+        b"hurst",
+        b"dene",
+        b"croft",
+        b"holme",
+        b"side",
+        b"cote",
+        b"ridge",
+        b"stead",
+        b"garth",
+        b"brook",
+        b"mead",
+        b"haven",
+        b"acre",
+        b"acres",
+        b"ways",
+        b"lands",
+        b"cot",
+    ]
+    .iter()
+    .any(|e| word.ends_with(e));
+    after_lead
+        && ending
+        && word.len() >= 5
+        && s + word.len() + 2 <= b.len()
+        && super::capital_word(b, s)
+            .is_some_and(|w| w.shape == Shape::Title && w.flags == 0 && w.end == s + word.len())
 }
 
 /// Does a building's name end with `w` (`Rosebank House`, `The Old

@@ -1568,3 +1568,26 @@ fn legal_forms_alone_name_no_firm_and_a_second_form_joins_the_first() {
     // Not a short form that may be a word or a code after it.
     assert_eq!(orgs("Acme Pty Ltd AB testing."), ["Acme Pty Ltd"]);
 }
+
+#[test]
+fn a_house_name_of_one_word_before_the_house_number() {
+    assert_eq!(
+        address(
+            "Deliver to Hollybank, 2 Church Lane, Little Shelford, Cambridge CB22 5HA. Ring ahead."
+        ),
+        ["Hollybank, 2 Church Lane, Little Shelford, Cambridge CB22 5HA"]
+    );
+    assert_eq!(
+        address("Ship to:\nFairview, 4 Mill Road, Ely CB7 4DP"),
+        ["Fairview, 4 Mill Road, Ely CB7 4DP"]
+    );
+    // A firm's or a person's name is not the house's.
+    assert_eq!(
+        address("Deliver to Contoso, 2 Church Lane, Cambridge CB22 5HA."),
+        ["2 Church Lane, Cambridge CB22 5HA"]
+    );
+    assert_eq!(
+        address("Deliver to Sarah, 2 Church Lane, Cambridge CB22 5HA."),
+        ["2 Church Lane, Cambridge CB22 5HA"]
+    );
+}
