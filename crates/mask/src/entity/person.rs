@@ -378,6 +378,19 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if ctx < Context::Strong && (venue_after(b, end) || institution_after(b, end)) {
         return;
     }
+    // `Morgan Stanley Tower`, `Grace Hospital`: the name's last word an
+    // institution's (after one name, only a word that is no surname; never
+    // `Hall`, `Church`, `Chapel`: surnames as often).
+    if ctx < Context::Strong
+        && (len >= 3 || len == 2 && words[1].flags == 0)
+        && !matches!(
+            &b[words[len - 1].start..end],
+            b"Hall" | b"Church" | b"Chapel"
+        )
+        && INSTITUTIONS.contains(&&b[words[len - 1].start..end])
+    {
+        return;
+    }
     // `Whitfield, Mark <mark.whitfield@…>`: surname, comma, given name,
     // an email that carries one of them; one person.
     if len == 1
@@ -867,42 +880,46 @@ fn institution_after(b: &[u8], end: usize) -> bool {
     if !rest.first().is_some_and(u8::is_ascii_uppercase) {
         return false;
     }
-    [
-        &b"Hotel"[..],
-        b"Motel",
-        b"Inn",
-        b"Hostel",
-        b"Resort",
-        b"Hospital",
-        b"Hospice",
-        b"School",
-        b"College",
-        b"University",
-        b"Academy",
-        b"Institute",
-        b"Foundation",
-        b"Trust",
-        b"Church",
-        b"Cathedral",
-        b"Chapel",
-        b"Museum",
-        b"Gallery",
-        b"Stadium",
-        b"Arena",
-        b"Airport",
-        b"Station",
-        b"Memorial",
-        b"Reserve",
-        b"Mall",
-        b"Plaza",
-        b"Tower",
-        b"Towers",
-        b"Pub",
-        b"Tavern",
-    ]
-    .iter()
-    .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+    INSTITUTIONS
+        .iter()
+        .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
+
+/// Capitalised words for institutions and venues (see
+/// [`institution_after`]).
+const INSTITUTIONS: &[&[u8]] = &[
+    b"Hotel",
+    b"Motel",
+    b"Inn",
+    b"Hostel",
+    b"Resort",
+    b"Hospital",
+    b"Hospice",
+    b"School",
+    b"College",
+    b"University",
+    b"Academy",
+    b"Institute",
+    b"Foundation",
+    b"Trust",
+    b"Church",
+    b"Cathedral",
+    b"Chapel",
+    b"Museum",
+    b"Gallery",
+    b"Stadium",
+    b"Arena",
+    b"Airport",
+    b"Station",
+    b"Memorial",
+    b"Reserve",
+    b"Mall",
+    b"Plaza",
+    b"Tower",
+    b"Towers",
+    b"Pub",
+    b"Tavern",
+];
 
 /// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone
 /// between a greeting in its run and a comma or `!`, is the name greeted.
@@ -1059,6 +1076,7 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         && words[len].shape == Shape::Title
         && words[len].end - words[len].start >= 3
         && !trade_word(b, &words[len])
+        && !INSTITUTIONS.contains(&&b[words[len].start..words[len].end])
     {
         return Some((len + 1, 0.8));
     }

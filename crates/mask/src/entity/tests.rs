@@ -1541,6 +1541,10 @@ fn a_name_before_an_institution_word_names_the_institution() {
     ]);
     // In lower case the word is no part of a name.
     assert_eq!(person("Ask Priya Nair school forms"), ["Priya Nair"]);
+    // Inside the run too, unless a surname as often (`Hall`).
+    no_person(&["Ship to:\nMorgan Stanley Tower\n1585 Broadway"]);
+    assert_eq!(person("Sarah Hall called."), ["Sarah Hall"]);
+    assert_eq!(person("Ask Sarah Tower."), ["Sarah Tower"]);
 }
 
 #[test]
