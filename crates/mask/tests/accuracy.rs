@@ -3,7 +3,7 @@
 //! `entities.jsonl` (people, addresses, organisations and postcodes;
 //! authored in `entities.txt`, converted by `scripts/entity-devset`) and
 //! `entities-heldout.jsonl` to `entities-heldout8.jsonl` (the same kinds,
-//! each written blind; the first six have since been
+//! each written blind; the first seven have since been
 //! tuned to).
 //!
 //! Run with `cargo test -p custodia-mask --test accuracy -- --nocapture` to
@@ -414,7 +414,7 @@ fn held_out_6_entities_set() {
 /// common-word names and brand or place surnames used both ways, often in
 /// one line) written blind while the entity pass was tuned on the sixth
 /// set's errors; scored once before and once after that tuning was merged,
-/// its error list unread.
+/// its error list unread; since tuned to (mask-precision5, 2026-12-05).
 #[test]
 fn held_out_7_entities_set() {
     // Blind, before the tuning (main's 585d4cf, with mask-precision3):
@@ -423,10 +423,12 @@ fn held_out_7_entities_set() {
     // mask-precision4): PERSON unchanged; ADDRESS 0.936 / 0.926; the rest
     // unchanged. Floors: the second less about 0.05.
     // Postcodes named by a postcode word reported as POSTCODE, whatever
-    // their country (2026-12-05): POSTCODE 1.0 / 0.870.
+    // their country (2026-12-05): POSTCODE 1.0 / 0.870. After
+    // mask-precision5, tuned on its errors: PERSON 0.992 / 0.823;
+    // ADDRESS 1.0 / 0.989; ORGANIZATION 1.0 / 0.984.
     let floors = [
-        ("PERSON", 0.90, 0.72),
-        ("ADDRESS", 0.88, 0.87),
+        ("PERSON", 0.94, 0.77),
+        ("ADDRESS", 0.95, 0.93),
         ("ORGANIZATION", 0.95, 0.93),
         ("POSTCODE", 0.95, 0.82),
     ];
@@ -450,7 +452,10 @@ fn held_out_8_entities_set() {
     // Postcodes named by a postcode word reported as POSTCODE, whatever
     // their country (2026-12-05): POSTCODE 0.900 / 0.857.
     // The one wrong POSTCODE was masked before too, as a
-    // DE_POSTAL_CODE (not scored); its line is unread.
+    // DE_POSTAL_CODE (not scored); its line is unread. Blind, after
+    // mask-precision5 (tuned on the seventh set): PERSON 0.925 / 0.778
+    // (worse: one name's span now wrong; its line unread), ADDRESS
+    // 0.906 / 0.880, the rest unchanged.
     let floors = [
         ("PERSON", 0.88, 0.73),
         ("ADDRESS", 0.84, 0.81),
@@ -497,7 +502,7 @@ fn coverage(docs: &[Doc], detector: &Detector) -> BTreeMap<String, Coverage> {
     per
 }
 
-/// On the eight held-out sets (each written blind; the first six have
+/// On the eight held-out sets (each written blind; the first seven have
 /// since been tuned to), the share of people, addresses and postcodes masked
 /// whole, and of their bytes masked at all. Floors: the first measurement
 /// (2026-12-04) less about 0.05.
@@ -547,7 +552,8 @@ fn what_the_held_out_sets_leave_readable() {
     // 0.798, ADDRESS 0.957 / 0.962, POSTCODE 0.667 / 0.631; with the
     // eighth (blind): PERSON 0.758 / 0.791, ADDRESS 0.934 / 0.950, POSTCODE
     // 0.655 / 0.624. With Eircodes, ZIP+4 and state-named Australian
-    // codes (2026-12-05): POSTCODE 0.867 / 0.887.
+    // codes (2026-12-05): POSTCODE 0.867 / 0.887. After mask-precision5:
+    // PERSON 0.768 / 0.801, ADDRESS 0.943 / 0.953.
     let floors = [
         ("PERSON", 0.72, 0.75),
         ("ADDRESS", 0.90, 0.91),

@@ -40,6 +40,39 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         })
         .or_else(|| bare_street(pass, run))
         .or_else(|| rural_delivery(pass, run))
+        .or_else(|| route(pass, run))
+}
+
+/// A numbered road with no street type after a house number: `1400 Route
+/// 9, Clifton Park, NY 12065`, `25 State Route 7, …`; sure only with a
+/// unit, a locality, a state or a postcode after the road's number.
+fn route(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
+    let b = pass.b;
+    let words = run.words();
+    // (Most runs: a first word that starts no route's name.)
+    if !matches!(b[words[0].start], b'R' | b'S' | b'C' | b'U') {
+        return None;
+    }
+    let k = words
+        .iter()
+        .take(2)
+        .position(|w| matches!(&b[w.start..w.end], b"Route" | b"Rte"))?;
+    if k == 1
+        && !matches!(
+            &b[words[0].start..words[0].end],
+            b"State" | b"County" | b"US"
+        )
+    {
+        return None;
+    }
+    let start = house_number_before(b, words[0].start)?;
+    let number = number_at(b, words[k].end)?;
+    let end = tail(b, number);
+    if end == number {
+        return None;
+    }
+    pass.push(start, end, K::Address, SCORE, RECOGNIZER);
+    Some((0, end))
 }
 
 /// A rural delivery round with no street: `RD 9, Gore 9779`, sure only
@@ -454,7 +487,10 @@ fn label_before(b: &[u8], p: usize) -> Option<usize> {
         .take_while(|c| c.is_ascii_alphabetic())
         .count();
     let s = e - n;
-    (n > 0 && unit_label(&b[s..e]) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
+    // `U 7/44 Railway Pde`: `U` for a unit, before a slashed number only.
+    let label = &b[s..e];
+    (n > 0 && (unit_label(label) || label == b"U") && (s == 0 || !b[s - 1].is_ascii_alphanumeric()))
+        .then_some(s)
 }
 
 /// ` 2` after `end` (a number of one to four digits, then no letter or
@@ -592,6 +628,10 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
         Some((s, last)) if building_word(last) || b[s..].starts_with(b"The ") => {
             Some(unit_before(b, s).unwrap_or(s))
         }
+        // `Deliver to Hollybank, 2 Church Lane`, `\nRosedene, 4 Mill
+        // Road`: a house's name of one word the lexicon does not know,
+        // after `to`, a label's colon or at a line's start.
+        Some((s, last)) if start.is_none() && house_name(b, s, last) => Some(s),
         // `Shop 12, Grand Central, 1 Anzac Avenue`, `Unit 3B, Trafford
         // Park Trading Estate, 9 …`: a unit, then any name, then the
         // number: the name is the building or estate the unit is in.
@@ -625,6 +665,48 @@ fn name_before(b: &[u8], p: usize) -> Option<(usize, &[u8])> {
         e = s - 1;
     }
     Some((first?, last_word?))
+}
+
+/// Is `word`, starting at `s`, alone a house's name: a title-case word of
+/// five letters or more the lexicon does not know, ending as house names
+/// do (`Hollybank`, `Rosedene`, `Fairview`, `Oakhurst`), after `to `, `: `
+/// or at a line's start?
+fn house_name(b: &[u8], s: usize, word: &[u8]) -> bool {
+    let after_lead =
+        s == 0 || b[s - 1] == b'\n' || b[..s].ends_with(b"to ") || b[..s].ends_with(b": ");
+    let ending = [
+        &b"bank"[..],
+        b"field",
+        b"wood",
+        b"view",
+        b"lea",
+        b"leigh",
+        b"hurst",
+        b"dene",
+        b"croft",
+        b"holme",
+        b"side",
+        b"cote",
+        b"ridge",
+        b"stead",
+        b"garth",
+        b"brook",
+        b"mead",
+        b"haven",
+        b"acre",
+        b"acres",
+        b"ways",
+        b"lands",
+        b"cot",
+    ]
+    .iter()
+    .any(|e| word.ends_with(e));
+    after_lead
+        && ending
+        && word.len() >= 5
+        && s + word.len() + 2 <= b.len()
+        && super::capital_word(b, s)
+            .is_some_and(|w| w.shape == Shape::Title && w.flags == 0 && w.end == s + word.len())
 }
 
 /// Does a building's name end with `w` (`Rosebank House`, `The Old
@@ -806,8 +888,15 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
         w.shape == Shape::Title
             || caps && w.shape == Shape::Upper && !state_code(&b[w.start..w.end])
     };
+    // `\nApt 4B\nPortland, OR 97205`: a unit on its own line after the
+    // street, then the locality.
+    if let Some(unit) = unit_line_at(b, s) {
+        return next_lines_at(b, unit, lines);
+    }
     let mut e = s;
     let mut words = 0;
+    // `\nPonsonby, Auckland 1011`: a suburb, a comma, then the town.
+    let mut groups = 0;
     while words < 3 {
         let Some(w) = capital_word(b, e) else { break };
         if !shape_ok(&w) {
@@ -817,6 +906,13 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
         e = w.end;
         if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| shape_ok(&n)) {
             e += 1;
+        } else if groups == 0
+            && b.get(e..e + 2) == Some(b", ")
+            && capital_word(b, e + 2).is_some_and(|n| n.shape == Shape::Title)
+        {
+            groups = 1;
+            words = 0;
+            e += 2;
         } else {
             break;
         }
@@ -850,6 +946,30 @@ fn next_lines_at(b: &[u8], end: usize, lines: usize) -> Option<usize> {
         _ if lines > 1 && matches!(b.get(e), Some(b'\n' | b'\r')) => next_lines_at(b, e, lines - 1),
         _ => None,
     }
+}
+
+/// `Apt 4B` / `Suite 200` alone on the line starting at `s`: where the
+/// line ends (before its line break).
+fn unit_line_at(b: &[u8], s: usize) -> Option<usize> {
+    let label = b[s..]
+        .iter()
+        .take(10)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if label == 0 || b.get(s + label) != Some(&b' ') || !unit_label(&b[s..s + label]) {
+        return None;
+    }
+    let id = s + label + 1;
+    let n = b[id..]
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    let e = id + n;
+    ((1..=5).contains(&n)
+        && b[id..e].iter().any(u8::is_ascii_digit)
+        && matches!(b.get(e), Some(b'\n' | b'\r')))
+    .then_some(e)
 }
 
 /// ` Sydney` after `end` (one to three title-case words, no comma before
@@ -922,7 +1042,11 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
         .take(6)
         .take_while(|c| c.is_ascii_alphanumeric())
         .count();
-    let digits = b[id..id + n].iter().any(u8::is_ascii_digit);
+    let digits = b[id..id + n].iter().any(u8::is_ascii_digit)
+        // `Building B`, `Block C`: a building lettered.
+        || n == 1
+            && b[id].is_ascii_uppercase()
+            && matches!(word, b"Building" | b"Bldg" | b"Block");
     let ends = b.get(id + n).is_none_or(|c| !c.is_ascii_alphanumeric());
     (n > 0 && digits && ends).then_some(id + n)
 }

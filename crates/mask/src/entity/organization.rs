@@ -115,9 +115,12 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             continue;
         };
         let name = &words[..=k];
-        let mut first = name
-            .iter()
-            .position(|w| w.is_capitalised() && !lead_word(&b[w.start..w.end]))?;
+        let mut first = name.iter().position(|w| {
+            w.is_capitalised()
+                    && !lead_word(&b[w.start..w.end])
+                    // `Ask Acme Ltd`, `Attention Acme Ltd`: a contact word.
+                    && w.flags & names::CONTACT == 0
+        })?;
         // `Ravi Kumar of Acme Ltd`, `Giulia Bianchi di Ferrante S.p.A.`: a
         // person before `of`, `and` or a particle is not part of the name
         // (`Lang & Partners` and `Van der Berg Engineering` are).
@@ -130,6 +133,10 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             first = c + 1;
         }
         let name = &name[first..];
+        // `Is it Pty Ltd or Ltd?`: parts of legal forms name nothing.
+        if name.iter().all(|w| form_word(&b[w.start..w.end])) {
+            continue;
+        }
         if name.is_empty()
             || !name.iter().all(|w| {
                 w.is_capitalised() || matches!(w.shape, Shape::Connector | Shape::Particle)
@@ -137,6 +144,14 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         {
             return None;
         }
+        // `Big Corp Inc.`, `Acme Co. Ltd`: a second form (`Inc`, `Ltd`,
+        // `LLC`…) after the first.
+        let form_end = match b.get(form_end) {
+            Some(b' ') if matches!(b.get(form_end + 1), Some(b'I' | b'L')) => {
+                legal_form_at(b, form_end + 1).unwrap_or(form_end)
+            }
+            _ => form_end,
+        };
         let form_end = sentence_stop(b, form_end);
         let start = if first == 0 && b[s..].starts_with("Lt\u{e9}e".as_bytes()) {
             french_noun_before(b, name[0].start)
@@ -149,6 +164,26 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return Some((first, form_end));
     }
     None
+}
+
+/// Is `w` a word of a legal form (`Pty`, `Co`, `Corp`, `Ltd`)?
+fn form_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"Pty"
+            | b"Pte"
+            | b"Co"
+            | b"Corp"
+            | b"Inc"
+            | b"Ltd"
+            | b"Limited"
+            | b"LLC"
+            | b"GmbH"
+            | b"Sdn"
+            | b"Bhd"
+            | b"PLC"
+            | b"AG"
+    )
 }
 
 /// A legal form's full stop that also ends the text or a sentence
@@ -261,6 +296,22 @@ fn lead_word(w: &[u8]) -> bool {
             | b"For"
             | b"With"
             | b"Cc"
+            // Verbs and labels that start a request: `Use Acme Ltd`,
+            // `Invoice Acme Ltd`, `Attn Acme Ltd`.
+            | b"Use"
+            | b"Email"
+            | b"Invoice"
+            | b"Pay"
+            | b"Remind"
+            | b"Via"
+            | b"Company"
+            | b"Payee"
+            | b"Attn"
+            | b"Ring"
+            | b"Phone"
+            | b"Notify"
+            | b"Cancel"
+            | b"Renew"
             // Senders and recipients in German and French forms.
             | b"Absender"
             | b"Empf\xC3\xA4nger"

@@ -139,23 +139,59 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let unknown_given = first > 0
         && lead.is_none()
         && first < words.len()
-        && unknown_word(&words[first - 1])
+        && (unknown_word(&words[first - 1]) || stop_given(b, &words[first - 1]))
         && {
             let f = name_flags(&words[first]);
             f & SURNAME != 0 && f & (GIVEN | AMBIGUOUS) == 0
-        }
-        && (pass
-            .person_context(words[first - 1].start)
-            .is_some_and(|c| c >= Context::Weak)
-            || mid_sentence(b, words[first - 1].start));
+                && (pass
+                    .person_context(words[first - 1].start)
+                    .is_some_and(|c| c >= Context::Weak)
+                    || mid_sentence(b, words[first - 1].start))
+                // `asked Jarrah Williams`, `for Mata'afa Leota`, `Remind
+                // Seo-yeon Kim`: a surname that is a given name too, last
+                // in the run, after a word the lexicon does not know in
+                // mid-sentence (or shaped like a given name: `Seo-yeon`):
+                // that word is the given name, not a word before the name.
+                || f & (SURNAME | AMBIGUOUS) == SURNAME
+                    && first + 1 == words.len()
+                    && given_shaped_before(b, &words[first - 1])
+        };
+    // `Nurul Huda binti Ismail`: one or two words the lexicon does not
+    // know before `binti` or `ibn` and a name are given names (not `bin`:
+    // `Recycle bin`).
+    let patronymic = if first >= 2
+        && !unknown_given
+        && lead.is_none()
+        && first < words.len()
+        && name_flags(&words[first]) != 0
+        && words[first - 1].shape == Shape::Particle
+        && matches!(
+            &b[words[first - 1].start..words[first - 1].end],
+            b"binti" | b"bint" | b"ibn"
+        ) {
+        let n = words[..first - 1]
+            .iter()
+            .rev()
+            .take(2)
+            .take_while(|w| unknown_word(w))
+            .count();
+        if n > 0 { n + 1 } else { 0 }
+    } else {
+        0
+    };
     // `the Whare Kai`, `our Fortitude Smith`: after a determiner, words
     // the lexicon does not know, then a name: a thing's name.
     let after_determiner = first > 0
         && !unknown_given
+        && patronymic == 0
         && lead.is_none()
         && words[..first].iter().all(unknown_word)
         && determiner_before(b, words[0].start);
-    let first = if unknown_given { first - 1 } else { first };
+    let first = if unknown_given {
+        first - 1
+    } else {
+        first - patronymic
+    };
     // The run is one word, or a greeting or title and one word.
     let lone = words.len() == first + 1 && (first == 0 || lead.is_some());
     let words = &words[first..];
@@ -175,6 +211,15 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     };
     if let Some(lead) = lead {
         ctx = ctx.max(lead);
+    }
+    // `On Friday, Mark wrote:`: a quoted message's header names its
+    // writer, as a greeting would (the run's words the gazetteer holds).
+    if ctx < Context::Medium
+        && head.shape == Shape::Title
+        && name_flags(head) != 0
+        && b[words[words.len() - 1].end..].starts_with(b" wrote:")
+    {
+        ctx = Context::Medium;
     }
     if head.shape == Shape::Upper {
         return upper_case_person(pass, words, ctx);
@@ -209,7 +254,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             words[n].shape,
             Shape::Title | Shape::Initial | Shape::Particle
         )
-        && (words[n].flags & STOP == 0 || sandwiched(n))
+        && (words[n].flags & STOP == 0 || sandwiched(n) || n == 0 && unknown_given)
     {
         n += 1;
     }
@@ -225,6 +270,17 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             let f = name_flags(w);
             f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
         })
+    {
+        return;
+    }
+    // `Cheers,\nCatering`, `Regards,\nFacilities Management`: a word the
+    // gazetteer does not know that ends like a trade or a function
+    // (`-ing`, `-ment`, `-ics`) names a team, not a person.
+    if ctx == Context::Strong
+        && lead.is_none()
+        && n >= 1
+        && unknown_word(&words[n - 1])
+        && trade_word(b, &words[n - 1])
     {
         return;
     }
@@ -291,6 +347,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if unknown_given {
         flags[0] = GIVEN;
     }
+    for f in flags.iter_mut().take(patronymic.saturating_sub(1)) {
+        *f = GIVEN;
+    }
     if ctx < Context::Strong && email_matches(pass, words) {
         ctx = Context::Strong;
     }
@@ -316,7 +375,20 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     };
     let start = words[0].start;
     let end = words[len - 1].end;
-    if ctx < Context::Strong && venue_after(b, end) {
+    if ctx < Context::Strong && (venue_after(b, end) || institution_after(b, end)) {
+        return;
+    }
+    // `Morgan Stanley Tower`, `Grace Hospital`: the name's last word an
+    // institution's (after one name, only a word that is no surname; never
+    // `Hall`, `Church`, `Chapel`: surnames as often).
+    if ctx < Context::Strong
+        && (len >= 3 || len == 2 && words[1].flags == 0)
+        && !matches!(
+            &b[words[len - 1].start..end],
+            b"Hall" | b"Church" | b"Chapel"
+        )
+        && INSTITUTIONS.contains(&&b[words[len - 1].start..end])
+    {
         return;
     }
     // `Whitfield, Mark <mark.whitfield@…>`: surname, comma, given name,
@@ -645,20 +717,44 @@ fn phrasal_after(b: &[u8], end: usize) -> bool {
         .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
-/// Does the word at `s` stand mid-sentence, after a lower-case word or a
-/// comma (`asked Jarrah`)? A capital there is a proper noun's.
-fn mid_sentence(b: &[u8], s: usize) -> bool {
-    if s < 2 || b[s - 1] != b' ' {
-        return false;
+/// May the word `w` the lexicon does not know be a given name before a
+/// surname: shaped like one (`Seo-yeon`, `Mata'afa`: a lower-case letter
+/// after a hyphen or apostrophe inside), or in mid-sentence, after a
+/// lower-case word that is no determiner or preposition of place (`asked
+/// Jarrah`; at a sentence's start it may be a verb: `Ping Kim`)?
+fn given_shaped_before(b: &[u8], w: &Word) -> bool {
+    let word = &b[w.start..w.end];
+    if word.len() >= 5
+        && word.windows(3).any(|p| {
+            matches!(p[0], b'-' | b'\'') && p[1].is_ascii_lowercase() && p[2].is_ascii_lowercase()
+        })
+    {
+        return true;
     }
-    let before = &b[..s - 1];
-    let word = before.len()
-        - before
-            .iter()
-            .rev()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .count();
-    before.last() == Some(&b',') || before.get(word).is_some_and(u8::is_ascii_lowercase)
+    mid_sentence(b, w.start)
+}
+
+/// Does the word at `s` stand mid-sentence: after a comma, or after a
+/// lower-case word that is no determiner or preposition of place (`asked
+/// Jarrah`, `their CISO, Eluned`)? A capital there is a proper noun's.
+fn mid_sentence(b: &[u8], s: usize) -> bool {
+    b.get(s.saturating_sub(2)..s) == Some(b", ")
+        || word_before(b, s).is_some_and(|(ps, pe)| {
+            b[pe..s] == *b" "
+                && b[ps..pe].iter().all(u8::is_ascii_lowercase)
+                && !determiner_before(b, s)
+                && !place_preposition(b, s)
+        })
+}
+
+/// `Lane`, `Green`: a word of four letters or more that is a given name
+/// but far more often a common word (a stop word), before a surname in
+/// mid-sentence (`for Lane Mitchell`; see [`given_shaped_before`]).
+fn stop_given(b: &[u8], w: &Word) -> bool {
+    w.shape == Shape::Title
+        && w.flags & (STOP | GIVEN) == STOP | GIVEN
+        && w.end - w.start >= 4
+        && given_shaped_before(b, w)
 }
 
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
@@ -758,6 +854,57 @@ fn venue_after(b: &[u8], end: usize) -> bool {
             | b"pharmacy"
     )
 }
+
+/// Does a capitalised word for an institution or a venue named after a
+/// person follow `end` (`James Cook Hotel`, `Princess Margaret Hospital`,
+/// `Edmund Hillary Foundation`)?
+fn institution_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    if !rest.first().is_some_and(u8::is_ascii_uppercase) {
+        return false;
+    }
+    INSTITUTIONS
+        .iter()
+        .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+}
+
+/// Capitalised words for institutions and venues (see
+/// [`institution_after`]).
+const INSTITUTIONS: &[&[u8]] = &[
+    b"Hotel",
+    b"Motel",
+    b"Inn",
+    b"Hostel",
+    b"Resort",
+    b"Hospital",
+    b"Hospice",
+    b"School",
+    b"College",
+    b"University",
+    b"Academy",
+    b"Institute",
+    b"Foundation",
+    b"Trust",
+    b"Church",
+    b"Cathedral",
+    b"Chapel",
+    b"Museum",
+    b"Gallery",
+    b"Stadium",
+    b"Arena",
+    b"Airport",
+    b"Station",
+    b"Memorial",
+    b"Reserve",
+    b"Mall",
+    b"Plaza",
+    b"Tower",
+    b"Towers",
+    b"Pub",
+    b"Tavern",
+];
 
 /// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone
 /// between a greeting in its run and a comma or `!`, is the name greeted.
@@ -914,6 +1061,7 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         && words[len].shape == Shape::Title
         && words[len].end - words[len].start >= 3
         && !trade_word(b, &words[len])
+        && !INSTITUTIONS.contains(&&b[words[len].start..words[len].end])
     {
         return Some((len + 1, 0.8));
     }
@@ -1205,6 +1353,13 @@ const SIGN_OFFS: &[&[u8]] = &[
     b"all the best",
     b"thanks again",
     b"ta",
+    b"signed",
+    b"thanks and regards",
+    b"thanks & regards",
+    b"with thanks",
+    b"with regards",
+    b"respectfully",
+    b"warmly",
 ];
 
 /// The longest sign-off in bytes (`mit freundlichen grüßen`).

@@ -1381,3 +1381,237 @@ fn an_unknown_capital_mid_sentence_before_a_surname_is_the_given_name() {
     let start = person("Quarterly Hossain figures are due.");
     assert!(!start.iter().any(|p| p.contains("Quarterly")), "{start:?}");
 }
+
+#[test]
+fn an_unknown_given_name_before_a_surname_that_is_a_given_name_too() {
+    // In mid-sentence, or shaped like a given name (`Seo-yeon`,
+    // `Mata'afa`): the word before the surname is the given name.
+    assert_eq!(
+        person("No street given; asked Jarrah Williams to confirm."),
+        ["Jarrah Williams"]
+    );
+    assert_eq!(
+        person("Label printed for Mata'afa Leota today."),
+        ["Mata'afa Leota"]
+    );
+    assert_eq!(
+        person("HR: visa expiry is 30 June. Remind Seo-yeon Kim in People Ops."),
+        ["Seo-yeon Kim"]
+    );
+    // At a sentence's start the unknown word may be a verb; after a
+    // preposition of place, a thing.
+    assert_eq!(person("Remind Williams to call."), ["Williams"]);
+    assert_eq!(person("Nudge Kim about the laptop."), ["Kim"]);
+    assert_eq!(person("the call on Zoom Williams said"), ["Williams"]);
+}
+
+#[test]
+fn a_stop_word_that_is_a_given_name_before_a_surname_in_mid_sentence() {
+    assert_eq!(
+        person("Drew Okafor will be covering for Lane Mitchell while she's away."),
+        ["Drew Okafor", "Lane Mitchell"]
+    );
+    // After a preposition of place it stays a street.
+    no_person(&["The van is parked in Lane Smith"]);
+}
+
+#[test]
+fn given_names_the_lexicon_does_not_know_before_binti_or_ibn() {
+    assert_eq!(
+        person("From: Nurul Huda binti Ismail\nSubject: Payslip missing"),
+        ["Nurul Huda binti Ismail"]
+    );
+    // `bin` is an English word too.
+    no_person(&["Empty the Recycle bin Smith said"]);
+}
+
+/// A person's `'s` before a verb is still the person's (`Kellogg's is
+/// broken too`: her laptop): a brand's `'s` (`Kellogg's is a vendor`) is
+/// not told apart from it, and a masker must not unmask the person.
+#[test]
+fn a_known_persons_possessive_before_a_verb_stays_a_person() {
+    assert_eq!(
+        person("Dana Kellogg joined. Mine works but Kellogg's is broken too."),
+        ["Dana Kellogg", "Kellogg"]
+    );
+    assert_eq!(
+        person("Dana Kellogg joined. Kellogg's laptop is ready."),
+        ["Dana Kellogg", "Kellogg"]
+    );
+}
+
+#[test]
+fn a_numbered_route_after_a_house_number_and_a_lettered_building() {
+    assert_eq!(
+        address(
+            "RMA label: Harcourt Medical, Inc., 1400 Route 9, Building B, Clifton Park, NY 12065"
+        ),
+        ["1400 Route 9, Building B, Clifton Park, NY 12065"]
+    );
+    assert_eq!(
+        address("Deliver to 25 State Route 7, Millbrook, NY 12545"),
+        ["25 State Route 7, Millbrook, NY 12545"]
+    );
+    // No house number, or nothing after the road's number: no address.
+    assert_eq!(address("Take Route 9 to the depot."), Vec::<String>::new());
+    assert_eq!(address("We drove 40 Route 9 miles"), Vec::<String>::new());
+    assert_eq!(
+        address("The Building B door is stuck"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn u_before_a_slashed_unit_and_house_number() {
+    assert_eq!(
+        address("Deliver to U 7/44 Railway Pde, Kogarah NSW 2217 for Sunil."),
+        ["U 7/44 Railway Pde, Kogarah NSW 2217"]
+    );
+    // Before a house number alone, `U` is no unit.
+    assert_eq!(
+        address("Deliver to U 44 Railway Pde, Kogarah NSW 2217 for Sunil."),
+        ["44 Railway Pde, Kogarah NSW 2217"]
+    );
+}
+
+#[test]
+fn an_address_block_with_a_unit_line_or_a_suburb_and_town_on_one_line() {
+    assert_eq!(
+        address("Ship to:\nDr Rachel Kim\n221 Elm Avenue\nApt 4B\nPortland, OR 97205"),
+        ["221 Elm Avenue\nApt 4B\nPortland, OR 97205"]
+    );
+    assert_eq!(
+        address("Courier to 80 Queen Street\nPonsonby, Auckland 1011\nThanks"),
+        ["80 Queen Street\nPonsonby, Auckland 1011"]
+    );
+    // With no locality and postcode after them, the lines are not taken.
+    assert_eq!(
+        address("Courier to 80 Queen Street\nApt 4B\nThanks"),
+        ["80 Queen Street"]
+    );
+    assert_eq!(
+        address("Courier to 80 Queen Street\nPonsonby, Auckland\nThanks"),
+        ["80 Queen Street"]
+    );
+}
+
+#[test]
+fn a_team_or_function_word_after_a_sign_off_is_no_person() {
+    no_person(&[
+        "Cheers,\nOps",
+        "Cheers,\nCatering",
+        "Regards,\nManagement",
+        "Thanks,\nProjects",
+    ]);
+    // A name the gazetteer holds, or a word that does not end like a
+    // trade, still signs off a person.
+    assert_eq!(person("Cheers,\nMing"), ["Ming"]);
+    assert_eq!(person("Cheers,\nTaini"), ["Taini"]);
+}
+
+#[test]
+fn signed_and_thanks_and_regards_are_sign_offs() {
+    assert_eq!(
+        person("Signed,\nPrecious Dlamini\nPayroll Officer"),
+        ["Precious Dlamini"]
+    );
+    assert_eq!(person("Thanks & regards,\nNikhil"), ["Nikhil"]);
+    // Not mid-sentence, nor a team after it.
+    no_person(&["The form was signed,\nThen filed", "Signed,\nManagement"]);
+}
+
+#[test]
+fn a_term_of_address_after_a_greeting_is_no_person() {
+    no_person(&[
+        "Hi Partner, any update?",
+        "Hey Buddy, can you help?",
+        "Thanks Champ",
+        "Morning Sunshine!",
+    ]);
+    // A name greeted still is one.
+    assert_eq!(person("Hi Priya, any update?"), ["Priya"]);
+}
+
+#[test]
+fn a_job_title_before_a_name_is_no_part_of_it() {
+    assert_eq!(
+        person("Senior Analyst Priya Nair approved."),
+        ["Priya Nair"]
+    );
+    assert_eq!(person("Senior Aroha Ngata approved."), ["Aroha Ngata"]);
+    assert_eq!(person("Ask Team Leader Wilson."), ["Wilson"]);
+    // A title alone is no person.
+    no_person(&["Regards,\nSenior Systems Engineer"]);
+}
+
+#[test]
+fn a_name_before_wrote_in_a_quoted_header() {
+    assert_eq!(person("> > On Friday, Mark wrote:\n> > Done."), ["Mark"]);
+    assert_eq!(person("On Tue, Will wrote:"), ["Will"]);
+    // Words the gazetteer does not hold, and teams, are no writer's name.
+    no_person(&["On Tue, Noreply wrote:", "On Tue, Service Desk wrote:"]);
+}
+
+#[test]
+fn a_name_before_an_institution_word_names_the_institution() {
+    no_person(&[
+        "Deliver to:\nJames Cook Hotel\n147 The Terrace\nWellington 6011",
+        "The Princess Margaret Hospital called back.",
+        "Edmund Hillary Foundation grant is approved.",
+    ]);
+    // In lower case the word is no part of a name.
+    assert_eq!(person("Ask Priya Nair school forms"), ["Priya Nair"]);
+    // Inside the run too, unless a surname as often (`Hall`).
+    no_person(&["Ship to:\nMorgan Stanley Tower\n1585 Broadway"]);
+    assert_eq!(person("Sarah Hall called."), ["Sarah Hall"]);
+    assert_eq!(person("Ask Sarah Tower."), ["Sarah Tower"]);
+}
+
+#[test]
+fn a_verb_or_contact_word_before_a_firm_is_no_part_of_its_name() {
+    let orgs = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(orgs("Use Acme Ltd for freight."), ["Acme Ltd"]);
+    assert_eq!(orgs("Ask Acme Ltd for a quote."), ["Acme Ltd"]);
+    assert_eq!(orgs("Invoice Acme Ltd monthly."), ["Acme Ltd"]);
+    // Inside the name, such a word stays.
+    assert_eq!(
+        orgs("Please pay Harbour Invoice Services Ltd today."),
+        ["Harbour Invoice Services Ltd"]
+    );
+}
+
+#[test]
+fn legal_forms_alone_name_no_firm_and_a_second_form_joins_the_first() {
+    let orgs = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(orgs("Is it Pty Ltd or Ltd?"), Vec::<String>::new());
+    assert_eq!(
+        orgs("He works for Big Corp Inc. in Chicago."),
+        ["Big Corp Inc."]
+    );
+    assert_eq!(orgs("Acme Co. Ltd is late."), ["Acme Co. Ltd"]);
+    // Not a short form that may be a word or a code after it.
+    assert_eq!(orgs("Acme Pty Ltd AB testing."), ["Acme Pty Ltd"]);
+}
+
+#[test]
+fn a_house_name_of_one_word_before_the_house_number() {
+    assert_eq!(
+        address(
+            "Deliver to Hollybank, 2 Church Lane, Little Shelford, Cambridge CB22 5HA. Ring ahead."
+        ),
+        ["Hollybank, 2 Church Lane, Little Shelford, Cambridge CB22 5HA"]
+    );
+    assert_eq!(
+        address("Ship to:\nFairview, 4 Mill Road, Ely CB7 4DP"),
+        ["Fairview, 4 Mill Road, Ely CB7 4DP"]
+    );
+    // A firm's or a person's name is not the house's.
+    assert_eq!(
+        address("Deliver to Contoso, 2 Church Lane, Cambridge CB22 5HA."),
+        ["2 Church Lane, Cambridge CB22 5HA"]
+    );
+    assert_eq!(
+        address("Deliver to Sarah, 2 Church Lane, Cambridge CB22 5HA."),
+        ["2 Church Lane, Cambridge CB22 5HA"]
+    );
+}

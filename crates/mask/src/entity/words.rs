@@ -309,6 +309,18 @@ pub(crate) const GREETED_GROUPS: &[&str] = &[
     "much",
     "kindly",
     "lot",
+    // Terms of address (`Hi Partner,`, `Thanks Champ`, `Hey Buddy`).
+    "partner",
+    "dude",
+    "legend",
+    "champ",
+    "pal",
+    "bro",
+    "buddy",
+    "sunshine",
+    "superstar",
+    "gang",
+    "squad",
     // German months (`ab Juli`, `im Juni`): `Mai`, a given name too, and
     // `April` and `August`, common-word names, are left to context.
     "januar",
@@ -478,6 +490,29 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "pastor",
     "reverend",
     "councillor",
+    // Job titles (`Senior Analyst Priya Nair`, `Team Leader Wilson`).
+    "analyst",
+    "engineer",
+    "technician",
+    "supervisor",
+    "coordinator",
+    "administrator",
+    "consultant",
+    "specialist",
+    "director",
+    "leader",
+    "developer",
+    "architect",
+    "accountant",
+    "advisor",
+    "adviser",
+    "representative",
+    "assistant",
+    "executive",
+    "senior",
+    "principal",
+    "deputy",
+    "interim",
 ];
 /// Departments and functions that sign off or are contacted like people
 /// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.
@@ -503,6 +538,17 @@ pub(crate) const DEPARTMENTS: &[&str] = &[
     "payments",
     "treasury",
     "recruitment",
+    "ops",
+    "infra",
+    "infrastructure",
+    "networks",
+    "stores",
+    "transport",
+    "maintenance",
+    "comms",
+    "projects",
+    "audit",
+    "frontdesk",
 ];
 /// The days of the week: a name just before one names a holiday
 /// (`Easter Monday`, `Pentecost Monday`, `Black Friday`), not a person.
