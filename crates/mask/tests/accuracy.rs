@@ -3,7 +3,7 @@
 //! `entities.jsonl` (people, addresses, organisations and postcodes;
 //! authored in `entities.txt`, converted by `scripts/entity-devset`) and
 //! `entities-heldout.jsonl` to `entities-heldout8.jsonl` (the same kinds,
-//! each written blind; the first six have since been
+//! each written blind; the first seven have since been
 //! tuned to).
 //!
 //! Run with `cargo test -p custodia-mask --test accuracy -- --nocapture` to
@@ -402,17 +402,23 @@ fn held_out_6_entities_set() {
 /// common-word names and brand or place surnames used both ways, often in
 /// one line) written blind while the entity pass was tuned on the sixth
 /// set's errors; scored once before and once after that tuning was merged,
-/// its error list unread.
+/// its error list unread. From the mask-precision5 branch on (round 5),
+/// its errors were read and used for diagnosis (general rules, not its
+/// strings), so it is no longer blind.
 #[test]
 fn held_out_7_entities_set() {
     // Blind, before the tuning (main's 585d4cf, with mask-precision3):
     // PERSON P 0.953 F1 0.776; ADDRESS 0.915 / 0.905; ORGANIZATION 1.0 /
     // 0.984; POSTCODE 1.0 / 0.143. After it (the merge of
     // mask-precision4): PERSON unchanged; ADDRESS 0.936 / 0.926; the rest
-    // unchanged. Floors: the second less about 0.05.
+    // unchanged. After mask-precision5 (tuned on its errors in round 5):
+    // PERSON P 0.953 → 1.0, R 0.654 → 0.692, F1 0.776 → 0.818; ADDRESS
+    // P 0.936 → 1.0, R 0.917 → 0.979, F1 0.926 → 0.989; ORGANIZATION 1.0
+    // / 0.984 and POSTCODE 1.0 / 0.143 unchanged. Floors: those less
+    // about 0.05, never below the earlier floors.
     let floors = [
-        ("PERSON", 0.90, 0.72),
-        ("ADDRESS", 0.88, 0.87),
+        ("PERSON", 0.95, 0.77),
+        ("ADDRESS", 0.95, 0.94),
         ("ORGANIZATION", 0.95, 0.93),
         ("POSTCODE", 0.95, 0.09),
     ];
