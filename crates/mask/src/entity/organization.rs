@@ -134,7 +134,7 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         }
         let name = &name[first..];
         // `Is it Pty Ltd or Ltd?`: parts of legal forms name nothing.
-        if name.iter().all(|w| form_word(&b[w.start..w.end])) {
+        if forms_only(b, name) {
             continue;
         }
         if name.is_empty()
@@ -146,12 +146,7 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         }
         // `Big Corp Inc.`, `Acme Co. Ltd`: a second form (`Inc`, `Ltd`,
         // `LLC`…) after the first.
-        let form_end = match b.get(form_end) {
-            Some(b' ') if matches!(b.get(form_end + 1), Some(b'I' | b'L')) => {
-                legal_form_at(b, form_end + 1).unwrap_or(form_end)
-            }
-            _ => form_end,
-        };
+        let form_end = second_form(b, form_end);
         let form_end = sentence_stop(b, form_end);
         let start = if first == 0 && b[s..].starts_with("Lt\u{e9}e".as_bytes()) {
             french_noun_before(b, name[0].start)
@@ -164,6 +159,40 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return Some((first, form_end));
     }
     None
+}
+
+/// ` Inc.`, ` Ltd`, ` LLC`, ` Limited` after the legal form ending at `e`
+/// (`Big Corp Inc.`): where it ends; else `e`.
+#[cold]
+#[inline(never)]
+fn second_form(b: &[u8], e: usize) -> usize {
+    let Some(rest) = b.get(e..).and_then(|r| r.strip_prefix(b" ")) else {
+        return e;
+    };
+    [
+        &b"Inc."[..],
+        b"Inc",
+        b"Ltd.",
+        b"Ltd",
+        b"LLC",
+        b"LLP",
+        b"Limited",
+    ]
+    .iter()
+    .find(|f| {
+        rest.starts_with(f)
+            && rest
+                .get(f.len())
+                .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80))
+    })
+    .map_or(e, |f| e + 1 + f.len())
+}
+
+/// Are `name`'s words all words of legal forms?
+#[cold]
+#[inline(never)]
+fn forms_only(b: &[u8], name: &[super::Word]) -> bool {
+    name.iter().all(|w| form_word(&b[w.start..w.end]))
 }
 
 /// Is `w` a word of a legal form (`Pty`, `Co`, `Corp`, `Ltd`)?

@@ -387,7 +387,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             &b[words[len - 1].start..end],
             b"Hall" | b"Church" | b"Chapel"
         )
-        && INSTITUTIONS.contains(&&b[words[len - 1].start..end])
+        && institution(&b[words[len - 1].start..end])
     {
         return;
     }
@@ -865,46 +865,52 @@ fn institution_after(b: &[u8], end: usize) -> bool {
     if !rest.first().is_some_and(u8::is_ascii_uppercase) {
         return false;
     }
-    INSTITUTIONS
+    let n = rest
         .iter()
-        .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+        .take(11)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    institution(&rest[..n])
 }
 
-/// Capitalised words for institutions and venues (see
-/// [`institution_after`]).
-const INSTITUTIONS: &[&[u8]] = &[
-    b"Hotel",
-    b"Motel",
-    b"Inn",
-    b"Hostel",
-    b"Resort",
-    b"Hospital",
-    b"Hospice",
-    b"School",
-    b"College",
-    b"University",
-    b"Academy",
-    b"Institute",
-    b"Foundation",
-    b"Trust",
-    b"Church",
-    b"Cathedral",
-    b"Chapel",
-    b"Museum",
-    b"Gallery",
-    b"Stadium",
-    b"Arena",
-    b"Airport",
-    b"Station",
-    b"Memorial",
-    b"Reserve",
-    b"Mall",
-    b"Plaza",
-    b"Tower",
-    b"Towers",
-    b"Pub",
-    b"Tavern",
-];
+/// Is `w` a capitalised word for an institution or a venue (see
+/// [`institution_after`])?
+fn institution(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"Hotel"
+            | b"Motel"
+            | b"Inn"
+            | b"Hostel"
+            | b"Resort"
+            | b"Hospital"
+            | b"Hospice"
+            | b"School"
+            | b"College"
+            | b"University"
+            | b"Academy"
+            | b"Institute"
+            | b"Foundation"
+            | b"Trust"
+            | b"Church"
+            | b"Cathedral"
+            | b"Chapel"
+            | b"Museum"
+            | b"Gallery"
+            | b"Stadium"
+            | b"Arena"
+            | b"Airport"
+            | b"Station"
+            | b"Memorial"
+            | b"Reserve"
+            | b"Mall"
+            | b"Plaza"
+            | b"Tower"
+            | b"Towers"
+            | b"Pub"
+            | b"Tavern"
+    )
+}
 
 /// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone
 /// between a greeting in its run and a comma or `!`, is the name greeted.
@@ -1061,7 +1067,7 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         && words[len].shape == Shape::Title
         && words[len].end - words[len].start >= 3
         && !trade_word(b, &words[len])
-        && !INSTITUTIONS.contains(&&b[words[len].start..words[len].end])
+        && !institution(&b[words[len].start..words[len].end])
     {
         return Some((len + 1, 0.8));
     }
