@@ -836,6 +836,17 @@ fn abbreviation(w: &[u8]) -> bool {
     )
 }
 
+/// The first of `words` that `rest` starts with as a word of its own (no
+/// letter or digit after it): ` Team`, ` Sons`, ` Inc.`.
+fn leading_word<'w>(rest: &[u8], words: &[&'w [u8]]) -> Option<&'w [u8]> {
+    words.iter().copied().find(|w| {
+        rest.starts_with(w)
+            && rest
+                .get(w.len())
+                .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80))
+    })
+}
+
 /// The previous word before `i` on the same line, lower-case ASCII in
 /// `buf`, with what separates it from `i` (e.g. `", "`).
 fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {

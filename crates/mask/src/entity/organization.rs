@@ -4,7 +4,7 @@
 //! default masking policy keeps it (most ticket organisations are the
 //! customer company, not a person).
 
-use super::{Pass, Run, Shape, names, person};
+use super::{Pass, Run, Shape, leading_word, names, person};
 use crate::kind::K;
 
 const RECOGNIZER: &str = "legal_form_suffix";
@@ -169,22 +169,10 @@ fn second_form(b: &[u8], e: usize) -> usize {
     let Some(rest) = b.get(e..).and_then(|r| r.strip_prefix(b" ")) else {
         return e;
     };
-    [
-        &b"Inc."[..],
-        b"Inc",
-        b"Ltd.",
-        b"Ltd",
-        b"LLC",
-        b"LLP",
-        b"Limited",
-    ]
-    .iter()
-    .find(|f| {
-        rest.starts_with(f)
-            && rest
-                .get(f.len())
-                .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80))
-    })
+    leading_word(
+        rest,
+        &[b"Inc.", b"Inc", b"Ltd.", b"Ltd", b"LLC", b"LLP", b"Limited"],
+    )
     .map_or(e, |f| e + 1 + f.len())
 }
 

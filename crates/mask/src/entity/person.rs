@@ -16,7 +16,7 @@ use super::names::{
     AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_HEAD, PLACE_NAME,
     PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
 };
-use super::{Pass, Shape, Word, word_before};
+use super::{Pass, Shape, Word, leading_word, word_before};
 use crate::kind::K;
 
 const RECOGNIZER: &str = "person_gazetteer";
@@ -661,20 +661,22 @@ fn business_tail(rest: &[u8]) -> bool {
     } else {
         return false;
     };
-    [
-        &b"Sons"[..],
-        b"Son",
-        b"Fils",
-        "Söhne".as_bytes(),
-        b"Sohn",
-        b"Co",
-        b"Partners",
-        b"Associates",
-        b"Brothers",
-        b"Daughters",
-    ]
-    .iter()
-    .any(|t| rest.starts_with(t) && !rest.get(t.len()).is_some_and(u8::is_ascii_alphanumeric))
+    leading_word(
+        rest,
+        &[
+            &b"Sons"[..],
+            b"Son",
+            b"Fils",
+            "Söhne".as_bytes(),
+            b"Sohn",
+            b"Co",
+            b"Partners",
+            b"Associates",
+            b"Brothers",
+            b"Daughters",
+        ],
+    )
+    .is_some()
 }
 
 /// Does a group or business word (` Team`, ` Crew`, ` Group`, ` Dept`,
@@ -683,27 +685,29 @@ fn group_after(b: &[u8], end: usize) -> bool {
     let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
         return false;
     };
-    [
-        &b"Team"[..],
-        b"Crew",
-        b"Squad",
-        b"Group",
-        b"Department",
-        b"Dept",
-        b"Staff",
-        b"Services",
-        b"Solutions",
-        b"Systems",
-        b"Holdings",
-        b"Consulting",
-        b"Enterprises",
-        b"Industries",
-        b"Consultants",
-        b"Accountants",
-        b"Associates",
-    ]
-    .iter()
-    .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+    leading_word(
+        rest,
+        &[
+            &b"Team"[..],
+            b"Crew",
+            b"Squad",
+            b"Group",
+            b"Department",
+            b"Dept",
+            b"Staff",
+            b"Services",
+            b"Solutions",
+            b"Systems",
+            b"Holdings",
+            b"Consulting",
+            b"Enterprises",
+            b"Industries",
+            b"Consultants",
+            b"Accountants",
+            b"Associates",
+        ],
+    )
+    .is_some()
 }
 
 /// Does ` In`, ` Out`, ` On`, ` Off`, ` Up` or ` Down` (a word of its
@@ -712,9 +716,7 @@ fn phrasal_after(b: &[u8], end: usize) -> bool {
     let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
         return false;
     };
-    [&b"In"[..], b"Out", b"On", b"Off", b"Up", b"Down"]
-        .iter()
-        .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric))
+    leading_word(rest, &[b"In", b"Out", b"On", b"Off", b"Up", b"Down"]).is_some()
 }
 
 /// May the word `w` the lexicon does not know be a given name before a
