@@ -47,8 +47,8 @@ pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 /// The longest word (UTF-8 bytes, lower case) the lexicon holds.
 pub(crate) const MAX_NAME: usize = 32;
 
-/// Slots in the lexicon's open-addressing table (a power of two, under a
-/// third full: most probes end at the first slot). A slot is 16 bytes:
+/// Slots in the lexicon's open-addressing table (a power of two, under
+/// half full: most probes end in the first two slots). A slot is 16 bytes:
 /// the word's first eight bytes and its meta (see `names.rs`).
 pub(crate) const SLOTS: usize = 1 << 17;
 

@@ -373,6 +373,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some((len, score)) = judge(b, words, &flags[..words.len()], ctx) else {
         return;
     };
+    let len = patronymic_after(b, words, len);
     let start = words[0].start;
     let end = words[len - 1].end;
     if ctx < Context::Strong && (venue_after(b, end) || institution_after(b, end)) {
@@ -760,6 +761,23 @@ fn stop_given(b: &[u8], w: &Word) -> bool {
 }
 
 /// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
+/// `Nurul Huda binti Ismail`, `Ahmad bin Hassan`: a patronymic particle
+/// and a title-case word after the name's first `len` words join it.
+fn patronymic_after(b: &[u8], words: &[Word], len: usize) -> usize {
+    match (words.get(len), words.get(len + 1)) {
+        (Some(p), Some(n))
+            if p.shape == Shape::Particle
+                && matches!(&b[p.start..p.end], b"binti" | b"bint" | b"bin" | b"ibn")
+                && n.shape == Shape::Title
+                && n.flags & STOP == 0
+                && n.end - n.start >= 3 =>
+        {
+            len + 2
+        }
+        _ => len,
+    }
+}
+
 fn unknown_word(w: &Word) -> bool {
     w.shape == Shape::Title && w.flags == 0 && w.end - w.start >= 3
 }

@@ -1615,3 +1615,37 @@ fn a_house_name_of_one_word_before_the_house_number() {
         ["2 Church Lane, Cambridge CB22 5HA"]
     );
 }
+
+#[test]
+fn a_patronymic_after_given_names_the_lexicon_knows_joins_the_name() {
+    assert_eq!(
+        person("FYI Nur Atikah binti Rahmat is the new payroll officer."),
+        ["Nur Atikah binti Rahmat"]
+    );
+    assert_eq!(
+        person("Please ask Ahmad bin Hassan to call the site."),
+        ["Ahmad bin Hassan"]
+    );
+    // Only a title-case word after the particle.
+    assert_eq!(person("Hi Ahmad, bin it."), ["Ahmad"]);
+}
+
+/// Names of the regions' people from the wider gazetteer (Cyrillic names
+/// romanised, African, Turkish, Central European), and the tool names and
+/// prepositions that came in with them kept out.
+#[test]
+fn names_of_the_wider_gazetteer_and_the_words_it_must_not_take() {
+    assert_eq!(
+        person("Please reset MFA for Kateryna Kovalenko and Dmitriy Ivanov."),
+        ["Kateryna Kovalenko", "Dmitriy Ivanov"]
+    );
+    assert_eq!(
+        person("Sipho Dlamini and Mehmet Yilmaz start on Monday."),
+        ["Sipho Dlamini", "Mehmet Yilmaz"]
+    );
+    assert_eq!(person("Per Ravi: the backup job failed."), ["Ravi"]);
+    no_person(&[
+        "Okta, Slack and Jira are waiting on a licence.",
+        "Route it over Tor if you must.",
+    ]);
+}
