@@ -311,12 +311,26 @@ pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
     (street && number).then_some(ty_start)
 }
 
+/// `1550 Rue Saint-Denis`: a French street type written with a capital
+/// (as English text writes Québec's streets), first in the run, a name
+/// after it and a number before it: the type's start.
+fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<usize> {
+    let (ty, name) = (words.first()?, words.get(1)?);
+    let french = matches!(
+        &b[ty.start..ty.end],
+        b"Rue" | b"Boulevard" | b"Chemin" | b"Impasse" | b"Quai" | b"Avenue" | b"Place"
+    ) || &b[ty.start..ty.end] == "Allée".as_bytes();
+    let numbered = ty.start >= 2 && b[ty.start - 1] == b' ' && b[ty.start - 2].is_ascii_digit();
+    (french && numbered && name.shape == Shape::Title).then_some(ty.start)
+}
+
 /// French and Québécois: `88 rue Saint-Paul Ouest[, Montréal, QC H2Y 1Z1]`,
 /// a house number and a lower-case street type before the run.
 fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
-    let ty_start = french_type_before(b, words[0].start)?;
+    let lower = french_type_before(b, words[0].start);
+    let ty_start = lower.or_else(|| french_title_type(b, words))?;
     let start = if b[ty_start - 2] == b',' {
         // `4820, rue`: the number ends at the comma.
         let e = ty_start - 2;
@@ -337,6 +351,11 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let last = words.iter().rposition(|w| w.is_capitalised())?;
     // `10 rue de Rivoli, 75001 Paris`: the postcode before the town.
     let end = german_town(b, words[last].end).unwrap_or_else(|| tail(b, words[last].end));
+    // A capitalised type is sure only with a locality or postcode after
+    // (`2 Place Settings` is a count).
+    if lower.is_none() && end == words[last].end {
+        return None;
+    }
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((0, end))
 }
@@ -663,6 +682,10 @@ fn name_before(b: &[u8], p: usize) -> Option<(usize, &[u8])> {
             break;
         }
         e = s - 1;
+        // `Halls of Residence`: a lower-case `of` inside the name.
+        if b[..e].ends_with(b" of") {
+            e -= 3;
+        }
     }
     Some((first?, last_word?))
 }
@@ -767,6 +790,17 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
         q -= 1;
     }
     let id = &b[q..id_end];
+    // `2F1, 17 Marchmont Crescent`: in Scotland a flat's floor and door,
+    // with no label (`PF1` on the pavement floor).
+    if q == 0 || matches!(b[q - 1], b' ' | b'\n') {
+        if let [floor, b'F', door] = id
+            && (floor.is_ascii_digit() || *floor == b'P')
+            && door.is_ascii_digit()
+            && b[id_end] == b','
+        {
+            return Some(q);
+        }
+    }
     if !(id.first().is_some_and(u8::is_ascii_alphanumeric)
         && id.last().is_some_and(u8::is_ascii_alphanumeric)
         && (id.len() <= 5 || std::str::from_utf8(id).is_ok_and(|t| t.contains('\u{2013}'))))
@@ -1127,6 +1161,11 @@ fn unit_label_title(w: &[u8]) -> bool {
             | b"Room"
             | b"Rm"
             | b"Dock"
+            // `Lot 17, 5 Jarrah Close`: an Australian land lot.
+            | b"Lot"
+            // `RD 3, 1472 Waitomo Valley Road`: a New Zealand rural
+            // delivery round before the road.
+            | b"RD"
     )
 }
 
@@ -1163,11 +1202,37 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
         e = w.end;
         if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| shape_ok(&n)) {
             e += 1;
+        } else if let Some(next) = place_connector(b, e).filter(|&n| {
+            capital_word(b, n).is_some_and(|w| w.shape == Shape::Title && shape_ok(&w))
+        }) {
+            // `Isle of Skye`, `Newcastle upon Tyne`, `Freiburg im
+            // Breisgau`: a place's name goes on after its connector.
+            e = next;
         } else {
             break;
         }
     }
     (words > 0).then_some(e)
+}
+
+/// ` of `, ` upon `, ` im ` … after `e`, inside a place's name (`Isle of
+/// Skye`, `Newcastle upon Tyne`, `Frankfurt am Main`): where the next
+/// word starts.
+fn place_connector(b: &[u8], e: usize) -> Option<usize> {
+    let rest = b.get(e..b.len().min(e + 8))?;
+    [
+        &b" of "[..],
+        b" upon ",
+        b" on ",
+        b" under ",
+        b" by ",
+        b" am ",
+        b" im ",
+        b" an der ",
+    ]
+    .iter()
+    .find(|c| rest.starts_with(c))
+    .map(|c| e + c.len())
 }
 
 /// Is `w` a country's name, as it may end an address line (`Samoa`, `New

@@ -1649,3 +1649,59 @@ fn names_of_the_wider_gazetteer_and_the_words_it_must_not_take() {
         "Route it over Tor if you must.",
     ]);
 }
+
+#[test]
+fn addresses_after_lots_rural_rounds_scottish_flats_and_named_halls() {
+    assert_eq!(
+        address("Lot 17, 5 Jarrah Close, Margaret River WA 6285. Settlement is Friday."),
+        ["Lot 17, 5 Jarrah Close, Margaret River WA 6285"]
+    );
+    assert_eq!(
+        address("Could not deliver to RD 3, 1472 Waitomo Valley Road, Otorohanga 3977."),
+        ["RD 3, 1472 Waitomo Valley Road, Otorohanga 3977"]
+    );
+    assert_eq!(
+        address("Delivered to Kowhai Farm, RD 2, 88 Coast Road, Warkworth 0982."),
+        ["Kowhai Farm, RD 2, 88 Coast Road, Warkworth 0982"]
+    );
+    assert_eq!(
+        address("The flat at 3F2, 41 Warrender Park Road, Edinburgh EH9 1EU leaks."),
+        ["3F2, 41 Warrender Park Road, Edinburgh EH9 1EU"]
+    );
+    assert_eq!(
+        address("Sent to Room 12, Hall of Residence, 4 College Road, Cork T12 K8AF."),
+        ["Room 12, Hall of Residence, 4 College Road, Cork T12 K8AF"]
+    );
+    // Near misses: a count, a lot at auction, a flat's code in prose.
+    assert_eq!(
+        address("We sold Lot 17 and 5 chairs."),
+        Vec::<String>::new()
+    );
+    assert_eq!(address("Ask for 2F1 at reception."), Vec::<String>::new());
+}
+
+#[test]
+fn localities_with_a_connector_and_quebec_streets_with_a_capital() {
+    assert_eq!(
+        address("Ship it to 9 Harbour Road, Portree, Isle of Skye IV51 9XX today."),
+        ["9 Harbour Road, Portree, Isle of Skye IV51 9XX"]
+    );
+    assert_eq!(
+        address("Office: 12 Grey Street, Newcastle upon Tyne NE1 6AE."),
+        ["12 Grey Street, Newcastle upon Tyne NE1 6AE"]
+    );
+    assert_eq!(
+        address("Return to 4410 Rue Saint-Hubert, Montréal QC H2J 2X1 please."),
+        ["4410 Rue Saint-Hubert, Montréal QC H2J 2X1"]
+    );
+    // A capitalised French type needs a locality or postcode after it.
+    assert_eq!(
+        address("We have 2 Place Settings left."),
+        Vec::<String>::new()
+    );
+    // `of` goes on only into a capitalised word.
+    assert_eq!(
+        address("Moved to 3 Mill Lane, Ely of course."),
+        ["3 Mill Lane, Ely"]
+    );
+}
