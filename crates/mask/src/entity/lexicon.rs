@@ -41,6 +41,9 @@ pub(crate) const PLACE_HEAD: u16 = 4096;
 /// street (`PO Box`, `Postfach`, `Business Park`): the rarer address
 /// recognizers are tried only on a run that holds one.
 pub(crate) const ADDRESS_KEY: u16 = 8192;
+/// A brand or a firm that is also a name (`Dell`, `Ford`): a verb of
+/// saying after it (`Dell confirmed`) names no speaker.
+pub(crate) const BRAND: u16 = 16384;
 /// The flags of a name.
 pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 

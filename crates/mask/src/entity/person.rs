@@ -13,8 +13,8 @@
 //! with context. Titles and greetings are context, never part of the span.
 
 use super::names::{
-    AMBIGUOUS, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_HEAD, PLACE_NAME,
-    PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
+    AMBIGUOUS, BRAND, CONTACT, GIVEN, GREETING, MAX_NAME, NAME, PARTICLE, PLACE, PLACE_HEAD,
+    PLACE_NAME, PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
 };
 use super::{Pass, Shape, Word, leading_word, word_before};
 use crate::kind::K;
@@ -86,6 +86,8 @@ fn firm_names(pass: &mut Pass<'_>, words: &[Word]) -> bool {
 
 fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let b = pass.b;
+    let mut own = [Word::NONE; super::MAX_RUN];
+    let words = stop_given_names(b, words, &mut own);
     // Leading context words (`Hi`, `Dr`) and words that are no name
     // (`Yesterday`, `Please`, `I'm`) are not part of the name; the context
     // is read before the first word that may be.
@@ -194,6 +196,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     };
     // The run is one word, or a greeting or title and one word.
     let lone = words.len() == first + 1 && (first == 0 || lead.is_some());
+    // The run opens with the name, or a greeting, title or contact word
+    // does (`Customer Summer`; not `NZ Post`, `Canada Post`).
+    let opens_run = first == 0 || lead.is_some() || words[first - 1].flags & CONTACT != 0;
     let words = &words[first..];
     let Some(head) = words.first() else {
         return;
@@ -212,12 +217,20 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if let Some(lead) = lead {
         ctx = ctx.max(lead);
     }
-    // `On Friday, Mark wrote:`: a quoted message's header names its
-    // writer, as a greeting would (the run's words the gazetteer holds).
+    // `On Friday, Mark wrote:`, `Grace said the …`: a quoted message's
+    // header, or a verb of saying after the run, names a speaker, as a
+    // greeting would: a run that opens with a given name, holds no stop
+    // word or brand (`Dell confirmed`, `Ward Manager says`) and, past one
+    // word, no place (`Canada Post says`); a surname alone (`Redwood
+    // said`) names a server as often.
     if ctx < Context::Medium
         && head.shape == Shape::Title
-        && name_flags(head) != 0
-        && b[words[words.len() - 1].end..].starts_with(b" wrote:")
+        && name_flags(head) & GIVEN != 0
+        && opens_run
+        && words.iter().all(|w| {
+            w.flags & (STOP | BRAND) == 0 && (words.len() == 1 || w.flags & PLACE_NAME == 0)
+        })
+        && speaks_after(&b[words[words.len() - 1].end..])
     {
         ctx = Context::Medium;
     }
@@ -747,7 +760,34 @@ fn mid_sentence(b: &[u8], s: usize) -> bool {
                 && b[ps..pe].iter().all(u8::is_ascii_lowercase)
                 && !determiner_before(b, s)
                 && !place_preposition(b, s)
+                && !german_article(&b[ps..pe])
         })
+}
+
+/// A German article or a preposition fused with one (`beim Nachbarn
+/// Kaya`): the capitalised word after it is a noun, not a given name.
+fn german_article(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"der"
+            | b"die"
+            | b"das"
+            | b"dem"
+            | b"den"
+            | b"des"
+            | b"ein"
+            | b"eine"
+            | b"einem"
+            | b"einen"
+            | b"einer"
+            | b"beim"
+            | b"vom"
+            | b"zum"
+            | b"zur"
+            | b"am"
+            | b"im"
+            | b"ins"
+    )
 }
 
 /// `Lane`, `Green`: a word of four letters or more that is a given name
@@ -760,7 +800,82 @@ fn stop_given(b: &[u8], w: &Word) -> bool {
         && given_shaped_before(b, w)
 }
 
-/// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
+/// Does `rest`, the text after a name, open with ` wrote:` or a verb of
+/// saying (` said`, ` asked`, ` confirmed`, …) ending its word?
+fn speaks_after(rest: &[u8]) -> bool {
+    if rest.starts_with(b" wrote:") {
+        return true;
+    }
+    let Some(verb) = rest.strip_prefix(b" ") else {
+        return false;
+    };
+    let len = verb
+        .iter()
+        .take(12)
+        .take_while(|c| c.is_ascii_lowercase())
+        .count();
+    len < 12
+        && !verb.get(len).is_some_and(u8::is_ascii_alphanumeric)
+        && matches!(
+            &verb[..len],
+            b"said"
+                | b"says"
+                | b"asked"
+                | b"asks"
+                | b"confirmed"
+                | b"confirms"
+                | b"mentioned"
+                | b"replied"
+                | b"replies"
+                | b"told"
+                | b"emailed"
+                | b"rang"
+                | b"phoned"
+                | b"reported"
+                | b"agreed"
+                | b"suggested"
+                | b"forwarded"
+                | b"explained"
+                | b"noted"
+                | b"promised"
+        )
+}
+
+/// `Hi Jan,`, `Jan Kowalski`, `Jun Hao Lim`: a given name that is also a
+/// stop word (a month's abbreviation) is a name when greeted alone or just
+/// before a word that is clearly a name; `Jan 5`, `Jun Park` (a street
+/// word) and `Ave Maria` (a common word) stay as they are. The words,
+/// copied into `own` only when one changes.
+fn stop_given_names<'w>(b: &[u8], words: &'w [Word], own: &'w mut [Word]) -> &'w [Word] {
+    let named = |k: usize| {
+        let w = &words[k];
+        if w.shape != Shape::Title || w.flags & (STOP | GIVEN | AMBIGUOUS) != STOP | GIVEN {
+            return false;
+        }
+        let greeted = k > 0
+            && words[k - 1].flags & GREETING != 0
+            && k + 1 == words.len()
+            && matches!(b.get(w.end), None | Some(b',' | b'!' | b'\n'));
+        let before_name = b.get(w.end) == Some(&b' ')
+            && words.get(k + 1).is_some_and(|n| {
+                let f = name_flags(n);
+                n.shape == Shape::Title && f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
+            });
+        greeted || before_name
+    };
+    if !(0..words.len()).any(named) {
+        return words;
+    }
+    let n = words.len().min(own.len());
+    for k in 0..n {
+        own[k] = words[k];
+        if named(k) {
+            own[k].flags &= !STOP;
+        }
+    }
+    &own[..n]
+}
+
 /// `Nurul Huda binti Ismail`, `Ahmad bin Hassan`: a patronymic particle
 /// and a title-case word after the name's first `len` words join it.
 fn patronymic_after(b: &[u8], words: &[Word], len: usize) -> usize {
@@ -778,6 +893,7 @@ fn patronymic_after(b: &[u8], words: &[Word], len: usize) -> usize {
     }
 }
 
+/// Is `w` a title-case word the lexicon does not know (`Tanvir`, `Whare`)?
 fn unknown_word(w: &Word) -> bool {
     w.shape == Shape::Title && w.flags == 0 && w.end - w.start >= 3
 }
@@ -968,6 +1084,18 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
         pass.push(
             words[0].start,
             words[n - 1].end,
+            K::Person,
+            0.75,
+            RECOGNIZER,
+        );
+    } else if ctx >= Context::Medium && n >= 1 && clear(&words[0]) {
+        // `Hi MARTINA,`, `CALL MRS OKAFOR ABOUT`, `HI SARAH JONES
+        // PLEASE`: the names the gazetteer holds, not common words, after
+        // a greeting or a title.
+        let k = words[..n].iter().take_while(|w| clear(w)).count();
+        pass.push(
+            words[0].start,
+            words[k - 1].end,
             K::Person,
             0.75,
             RECOGNIZER,

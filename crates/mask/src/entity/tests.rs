@@ -1705,3 +1705,60 @@ fn localities_with_a_connector_and_quebec_streets_with_a_capital() {
         ["3 Mill Lane, Ely"]
     );
 }
+
+#[test]
+fn month_abbreviations_that_are_given_names_greeted_or_before_a_name() {
+    assert_eq!(
+        person("Jan Kowalski called about the VPN."),
+        ["Jan Kowalski"]
+    );
+    assert_eq!(
+        person("Please add Jun Hao Lim to the list."),
+        ["Jun Hao Lim"]
+    );
+    assert_eq!(person("Hi Jan, can you check the rota?"), ["Jan"]);
+    no_person(&[
+        "Due Jan 5, the invoice run.",
+        "Jan Invoice attached for review.",
+        "Ave Maria was sung at the opening.",
+    ]);
+}
+
+#[test]
+fn a_verb_of_saying_after_a_name_that_is_also_a_word() {
+    assert_eq!(
+        person("Grace said the grace period ends Friday."),
+        ["Grace"]
+    );
+    assert_eq!(person("Mark asked me to mark it as resolved."), ["Mark"]);
+    assert_eq!(
+        person("Hope Adeyemi confirmed the fix worked."),
+        ["Hope Adeyemi"]
+    );
+    assert_eq!(
+        person("Customer Summer replied and closed the chat."),
+        ["Summer"]
+    );
+    // Brands, firms and roles say things too.
+    no_person(&[
+        "Dell confirmed the part ships Monday.",
+        "NZ Post says the parcel is held at the depot.",
+        "Canada Post says the postal code is valid.",
+        "Ward Manager says the cabinet is offline.",
+        "Sky confirms a fix for the outage.",
+    ]);
+}
+
+#[test]
+fn capitals_after_a_greeting_or_a_title_and_nouns_after_a_german_article() {
+    assert_eq!(person("Hi MARTINA, your login was reset."), ["MARTINA"]);
+    assert_eq!(person("HI SARAH JONES PLEASE CALL BACK"), ["SARAH JONES"]);
+    no_person(&[
+        "Hi TEAM, the server is down.",
+        "Dear MARK, thanks for that.",
+    ]);
+    assert_eq!(
+        person("Paket wurde beim Nachbarn Kaya abgegeben."),
+        ["Kaya"]
+    );
+}

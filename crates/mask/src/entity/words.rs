@@ -597,6 +597,15 @@ pub(crate) const ADDRESS_KEYS: &[&str] = &[
 ];
 
 /// Each list with the flag its words get in the lexicon.
+/// Brands and firms that are also names (see `BRAND`).
+pub(crate) const BRANDS: &[&str] = &[
+    "alexa", "amazon", "apple", "avis", "bentley", "bosch", "chrysler", "cisco", "coles", "dell",
+    "disney", "dyson", "ferrari", "ford", "heinz", "hertz", "hilton", "holden", "honda", "hyatt",
+    "jenkins", "kellogg", "kia", "kroger", "lexus", "macy", "marriott", "mercedes", "meta", "myer",
+    "oracle", "philips", "porsche", "renault", "rover", "sage", "siemens", "siri", "sky", "suzuki",
+    "tesla", "toyota", "wendy",
+];
+
 pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (TITLES, TITLE),
     (GREETINGS, GREETING),
@@ -614,4 +623,5 @@ pub(crate) const FLAGGED: &[(&[&str], u16)] = &[
     (CONTACT_WORDS, CONTACT),
     (PLACE_PREFIXES, PLACE_PREFIX),
     (ADDRESS_KEYS, ADDRESS_KEY),
+    (BRANDS, BRAND),
 ];
