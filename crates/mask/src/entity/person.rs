@@ -48,6 +48,41 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
             segment_person(pass, segment);
         }
     }
+    if let Some(last) = words.last()
+        && last.flags & GREETING != 0
+    {
+        greeted_in_lower_case(pass, last.end);
+    }
+}
+
+/// `Hi jessica,`: after a greeting ending at `end`, a given name in lower
+/// case that is no common word, alone before a comma, `!`, a full stop or
+/// the line's end.
+#[cold]
+fn greeted_in_lower_case(pass: &mut Pass<'_>, end: usize) {
+    let b = pass.b;
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return;
+    };
+    let len = rest
+        .iter()
+        .take(MAX_NAME + 1)
+        .take_while(|c| c.is_ascii_lowercase())
+        .count();
+    if !(3..=MAX_NAME).contains(&len)
+        || !matches!(
+            rest.get(len),
+            None | Some(b',' | b'!' | b'.' | b'\n' | b'\r')
+        )
+    {
+        return;
+    }
+    let mut buf = [0u8; MAX_NAME];
+    buf[..len].copy_from_slice(&rest[..len]);
+    if lookup_lower(&buf, len) & !SURNAME == GIVEN {
+        let start = end + 1;
+        pass.push(start, start + len, K::Person, 0.7, RECOGNIZER);
+    }
 }
 
 /// Do `words` hold a firm's names joined by `&` (see [`find`])? If so, the
@@ -157,6 +192,13 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 || f & (SURNAME | AMBIGUOUS) == SURNAME
                     && first + 1 == words.len()
                     && given_shaped_before(b, &words[first - 1])
+                // `refund Bich Ngoc Tran`: before a given name and a
+                // surname that end the run, in mid-sentence, a first given
+                // name.
+                || f & (GIVEN | AMBIGUOUS) == GIVEN
+                    && first + 2 == words.len()
+                    && name_flags(&words[first + 1]) & (SURNAME | AMBIGUOUS) == SURNAME
+                    && mid_sentence(b, words[first - 1].start)
         };
     // `Nurul Huda binti Ismail`: one or two words the lexicon does not
     // know before `binti` or `ibn` and a name are given names (not `bin`:
@@ -1202,8 +1244,40 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
                 && words[k - 1].shape == Shape::Particle
                 && b[words[k - 1].start].is_ascii_uppercase()
                 && words.get(k + 1).is_some_and(unknown_word);
-            return Some((k + 1 + usize::from(two), 0.7));
+            // `Buyer: Alejandra Quispe Mamani`: after context, a third
+            // unknown word ending the run and the line is a second surname.
+            let second = !two
+                && ctx >= Context::Weak
+                && k + 2 == words.len()
+                && unknown_word(&words[k + 1])
+                && !trade_word(b, &words[k + 1])
+                && !institution(&b[words[k + 1].start..words[k + 1].end])
+                && matches!(b.get(words[k + 1].end), None | Some(b'\n' | b'\r'));
+            return Some((k + 1 + usize::from(two || second), 0.7));
         }
+    }
+    // `Buyer: Alejandra Quispe Mamani`: with context before, a given name
+    // and a surname, then the run's last word, unknown to the gazetteer,
+    // ending a clause (a line, after weak context): a second surname.
+    let clause_end = matches!(
+        b.get(words[words.len() - 1].end),
+        None | Some(b'\n' | b'\r')
+    ) || ctx >= Context::Medium;
+    if len == 2
+        && ctx >= Context::Weak
+        && clause_end
+        && clear_given
+        && flags[1] & SURNAME != 0
+        && words.len() == 3
+        && unknown_word(&words[2])
+        && !trade_word(b, &words[2])
+        && !institution(&b[words[2].start..words[2].end])
+        && matches!(
+            b.get(words[2].end),
+            None | Some(b'\n' | b'\r' | b',' | b'.' | b';' | b')')
+        )
+    {
+        return Some((3, 0.8));
     }
     // Given names only (`Fatima Zahra`), then the run's last word, title
     // case and unknown to the gazetteer: the surname.

@@ -1762,3 +1762,28 @@ fn capitals_after_a_greeting_or_a_title_and_nouns_after_a_german_article() {
         ["Kaya"]
     );
 }
+
+#[test]
+fn greeted_in_lower_case_three_part_names_and_second_surnames() {
+    assert_eq!(person("Hi jessica, the courier rang twice."), ["jessica"]);
+    no_person(&[
+        "Hi there, the courier rang.",
+        "Hi team, outage tonight.",
+        "Hi guys, the VPN is down.",
+    ]);
+    assert_eq!(
+        person("Please refund Bich Ngoc Tran; the order was duplicated."),
+        ["Bich Ngoc Tran"]
+    );
+    assert_eq!(
+        person("Vendor: Stonebridge\nBuyer: Alejandra Quispe Mamani"),
+        ["Alejandra Quispe Mamani"]
+    );
+    assert_eq!(
+        person("Buyer: Alejandra Garcia Quenta\nTotal: 4 items"),
+        ["Alejandra Garcia Quenta"]
+    );
+    // A trade word or a word mid-line after the name is not a surname.
+    assert_eq!(person("Regards,\nSarah Jones Consulting"), ["Sarah Jones"]);
+    assert_eq!(person("Contact: Tom Becker Plumbing"), ["Tom Becker"]);
+}

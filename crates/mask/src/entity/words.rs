@@ -475,6 +475,21 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "patient",
     "visitor",
     "guest",
+    "buyer",
+    "purchaser",
+    "applicant",
+    "claimant",
+    "resident",
+    "occupant",
+    "witness",
+    "student",
+    "besteller",
+    "bestellerin",
+    "empfänger",
+    "empfängerin",
+    "absender",
+    "ansprechpartner",
+    "ansprechpartnerin",
 ];
 /// Role nouns (`Kunde Sebastian Vogt`, `Kollegin Anna Weber`, `Nurse
 /// Hana`): a contact word before a name, never part of it (some are also
