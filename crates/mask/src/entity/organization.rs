@@ -120,15 +120,22 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
                     && !lead_word(&b[w.start..w.end])
                     // `Ask Acme Ltd`, `Attention Acme Ltd`: a contact word.
                     && w.flags & names::CONTACT == 0
+                    // `Mme Gagnon de Les Services … Ltée`: a title.
+                    && w.flags & names::TITLE == 0
         })?;
-        // `Ravi Kumar of Acme Ltd`, `Giulia Bianchi di Ferrante S.p.A.`: a
-        // person before `of`, `and` or a particle is not part of the name
-        // (`Lang & Partners` and `Van der Berg Engineering` are).
+        let titled = first > 0 && name[first - 1].flags & names::TITLE != 0;
+        // `Ravi Kumar of Acme Ltd`, `Giulia Bianchi di Ferrante S.p.A.`,
+        // `Mme Marie-Ève Gagnon de Les Services … Ltée`: a person (a given
+        // name, or after a title) before `of`, `and` or a particle is not
+        // part of the name (`Lang & Partners` and `Van der Berg
+        // Engineering` are).
         if let Some(c) = name.iter().rposition(|w| {
             w.shape == Shape::Connector && b[w.start] != b'&' || w.shape == Shape::Particle
         }) && c > first
             && (name[c].shape == Shape::Connector || c - first >= 2)
-            && person::name_flags(&name[first]) & (names::GIVEN | names::AMBIGUOUS) == names::GIVEN
+            && (titled
+                || person::name_flags(&name[first]) & (names::GIVEN | names::AMBIGUOUS)
+                    == names::GIVEN)
         {
             first = c + 1;
         }
@@ -206,7 +213,9 @@ fn form_word(w: &[u8]) -> bool {
 /// A legal form's full stop that also ends the text or a sentence
 /// (`… Group Ltd.` at the end, `… Ltd. The invoice …`) is the sentence's:
 /// the form ends before it. Elsewhere (`Corp.` ending a field line,
-/// `Inc..`, `Pty. Ltd.,`) it is the form's.
+/// `Inc..`, `Pty. Ltd.,`), and after a form that is an abbreviation
+/// written with its stop (`Inc.`, `Corp.`, `Co.`, even last in the text),
+/// it is the form's.
 fn sentence_stop(b: &[u8], e: usize) -> usize {
     let single_dot = |f: &[u8]| f.iter().filter(|&&c| c == b'.').count() == 1;
     let last_is_dot = e >= 1 && b[e - 1] == b'.';
@@ -216,7 +225,8 @@ fn sentence_stop(b: &[u8], e: usize) -> usize {
         _ => false,
     };
     let form_start = b[..e].iter().rposition(|&c| c == b' ').map_or(0, |p| p + 1);
-    if last_is_dot && sentence_end && single_dot(&b[form_start..e]) {
+    let abbreviation = matches!(&b[form_start..e], b"Inc." | b"Corp." | b"Co.");
+    if last_is_dot && sentence_end && !abbreviation && single_dot(&b[form_start..e]) {
         e - 1
     } else {
         e

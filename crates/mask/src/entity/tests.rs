@@ -1787,3 +1787,33 @@ fn greeted_in_lower_case_three_part_names_and_second_surnames() {
     assert_eq!(person("Regards,\nSarah Jones Consulting"), ["Sarah Jones"]);
     assert_eq!(person("Contact: Tom Becker Plumbing"), ["Tom Becker"]);
 }
+
+#[test]
+fn an_abbreviated_form_keeps_its_stop_and_a_titled_person_leaves_the_firm() {
+    assert_eq!(
+        of_kind("Bill to: Bluenose Marine Supply Inc.", "ORGANIZATION"),
+        ["Bluenose Marine Supply Inc."]
+    );
+    assert_eq!(
+        of_kind(
+            "Invoice from Hollowell Devices Corp. Pay by Friday.",
+            "ORGANIZATION"
+        ),
+        ["Hollowell Devices Corp."]
+    );
+    // `Ltd` is written without a stop: the stop is the sentence's.
+    assert_eq!(
+        of_kind("We paid Tawa Medical Ltd.", "ORGANIZATION"),
+        ["Tawa Medical Ltd"]
+    );
+    assert_eq!(
+        entities("Mme Marie-Ève Gagnon de Les Services Techniques Laurentides Ltée demande."),
+        [
+            ("PERSON".to_owned(), "Marie-Ève Gagnon".to_owned()),
+            (
+                "ORGANIZATION".to_owned(),
+                "Les Services Techniques Laurentides Ltée".to_owned()
+            )
+        ]
+    );
+}
