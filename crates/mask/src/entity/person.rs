@@ -121,8 +121,13 @@ fn firm_names(pass: &mut Pass<'_>, words: &[Word]) -> bool {
 
 fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let b = pass.b;
-    let mut own = [Word::NONE; super::MAX_RUN];
-    let words = stop_given_names(b, words, &mut own);
+    let own;
+    let words = if (0..words.len()).any(|k| stop_given_named(b, words, k)) {
+        own = stop_given_names(b, words);
+        &own.0[..own.1]
+    } else {
+        words
+    };
     // Leading context words (`Hi`, `Dr`) and words that are no name
     // (`Yesterday`, `Please`, `I'm`) are not part of the name; the context
     // is read before the first word that may be.
@@ -883,39 +888,41 @@ fn speaks_after(rest: &[u8]) -> bool {
         )
 }
 
-/// `Hi Jan,`, `Jan Kowalski`, `Jun Hao Lim`: a given name that is also a
-/// stop word (a month's abbreviation) is a name when greeted alone or just
-/// before a word that is clearly a name; `Jan 5`, `Jun Park` (a street
-/// word) and `Ave Maria` (a common word) stay as they are. The words,
-/// copied into `own` only when one changes.
-fn stop_given_names<'w>(b: &[u8], words: &'w [Word], own: &'w mut [Word]) -> &'w [Word] {
-    let named = |k: usize| {
-        let w = &words[k];
-        if w.shape != Shape::Title || w.flags & (STOP | GIVEN | AMBIGUOUS) != STOP | GIVEN {
-            return false;
-        }
-        let greeted = k > 0
-            && words[k - 1].flags & GREETING != 0
-            && k + 1 == words.len()
-            && matches!(b.get(w.end), None | Some(b',' | b'!' | b'\n'));
-        let before_name = b.get(w.end) == Some(&b' ')
-            && words.get(k + 1).is_some_and(|n| {
-                let f = name_flags(n);
-                n.shape == Shape::Title && f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
-            });
-        greeted || before_name
-    };
-    if !(0..words.len()).any(named) {
-        return words;
+/// `Hi Jan,`, `Jan Kowalski`, `Jun Hao Lim`: is `words[k]` a given name
+/// that is also a stop word (a month's abbreviation) used as a name:
+/// greeted alone, or just before a word that is clearly a name? `Jan 5`,
+/// `Jun Park` (a street word) and `Ave Maria` (a common word) are not.
+#[inline]
+fn stop_given_named(b: &[u8], words: &[Word], k: usize) -> bool {
+    let w = &words[k];
+    if w.shape != Shape::Title || w.flags & (STOP | GIVEN | AMBIGUOUS) != STOP | GIVEN {
+        return false;
     }
+    let greeted = k > 0
+        && words[k - 1].flags & GREETING != 0
+        && k + 1 == words.len()
+        && matches!(b.get(w.end), None | Some(b',' | b'!' | b'\n'));
+    let before_name = b.get(w.end) == Some(&b' ')
+        && words.get(k + 1).is_some_and(|n| {
+            let f = name_flags(n);
+            n.shape == Shape::Title && f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
+        });
+    greeted || before_name
+}
+
+/// `words` with the stop-word flag taken off the given names
+/// [`stop_given_named`] finds (a copy: the run is borrowed), and their count.
+#[cold]
+fn stop_given_names(b: &[u8], words: &[Word]) -> ([Word; super::MAX_RUN], usize) {
+    let mut own = [Word::NONE; super::MAX_RUN];
     let n = words.len().min(own.len());
     for k in 0..n {
         own[k] = words[k];
-        if named(k) {
+        if stop_given_named(b, words, k) {
             own[k].flags &= !STOP;
         }
     }
-    &own[..n]
+    (own, n)
 }
 
 /// `Nurul Huda binti Ismail`, `Ahmad bin Hassan`: a patronymic particle
