@@ -3,7 +3,7 @@
 //! `entities.jsonl` (people, addresses, organisations and postcodes;
 //! authored in `entities.txt`, converted by `scripts/entity-devset`) and
 //! `entities-heldout.jsonl` to `entities-heldout8.jsonl` (the same kinds,
-//! each written blind; the first seven have since been
+//! each written blind; all eight have since been
 //! tuned to).
 //!
 //! Run with `cargo test -p custodia-mask --test accuracy -- --nocapture` to
@@ -442,8 +442,8 @@ fn held_out_7_entities_set() {
 
 /// The eighth held-out set: 250 ticket lines (81 with no entity; quoted
 /// threads, signature blocks, Bill to / Ship to blocks, multi-line
-/// addresses) written blind; scored once, nothing tuned to it, its error
-/// list unread: the blind set for the next round.
+/// addresses) written blind; scored blind twice, then tuned to (the sixth
+/// round, 2026-12-05), so no longer blind.
 #[test]
 fn held_out_8_entities_set() {
     // Blind, before the tuning (main's cae87c9, with mask-precision4):
@@ -455,11 +455,14 @@ fn held_out_8_entities_set() {
     // DE_POSTAL_CODE (not scored); its line is unread. Blind, after
     // mask-precision5 (tuned on the seventh set): PERSON 0.925 / 0.778
     // (worse: one name's span now wrong; its line unread), ADDRESS
-    // 0.906 / 0.880, the rest unchanged.
+    // 0.906 / 0.880, the rest unchanged. After the sixth round, tuned on
+    // its errors by class: PERSON 0.975 / 0.871, ADDRESS 0.989 / 0.978,
+    // ORGANIZATION 1.0 / 1.0, POSTCODE unchanged (its two misses and one
+    // false code are labels the set leaves out: a second code in a list).
     let floors = [
-        ("PERSON", 0.88, 0.73),
-        ("ADDRESS", 0.84, 0.81),
-        ("ORGANIZATION", 0.90, 0.90),
+        ("PERSON", 0.95, 0.84),
+        ("ADDRESS", 0.95, 0.95),
+        ("ORGANIZATION", 0.97, 0.97),
         ("POSTCODE", 0.85, 0.80),
     ];
     check_held_out(
