@@ -1191,6 +1191,13 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
         let w = capital_word(b, s + 4)?;
         return shape_ok(&w).then_some(w.end);
     }
+    // `90 Petworth Rd, DUNSINNAN PH2 5HL`, `75 Acheron Road, KONGWAK, VIC
+    // 3951`: the post town or suburb in capitals, as the UK's and
+    // Australia's postal formats write it, sure only before a state or
+    // postcode.
+    if !caps && capital_word(b, s).is_some_and(|w| w.shape == Shape::Upper) {
+        return caps_locality(b, s);
+    }
     let mut e = s;
     let mut words = 0;
     while words < 3 {
@@ -1213,6 +1220,38 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
         }
     }
     (words > 0).then_some(e)
+}
+
+/// One to three words in capitals at `s` (no state code, no unit label),
+/// then a state or a postcode: where the words end.
+fn caps_locality(b: &[u8], s: usize) -> Option<usize> {
+    let mut e = s;
+    let mut words = 0;
+    while words < 3 {
+        let Some(w) = capital_word(b, e).filter(|w| {
+            w.shape == Shape::Upper
+                && !state_code(&b[w.start..w.end])
+                && !unit_label(&b[w.start..w.end])
+        }) else {
+            break;
+        };
+        words += 1;
+        e = w.end;
+        if b.get(e) == Some(&b' ')
+            && capital_word(b, e + 1).is_some_and(|n| n.shape == Shape::Upper)
+        {
+            e += 1;
+        } else {
+            break;
+        }
+    }
+    // The loop may stop on the space before a state code or postcode.
+    let e = if b.get(e.wrapping_sub(1)) == Some(&b' ') {
+        e - 1
+    } else {
+        e
+    };
+    (words > 0 && (state(b, e).is_some() || postcode(b, e).is_some())).then_some(e)
 }
 
 /// ` of `, ` upon `, ` im ` … after `e`, inside a place's name (`Isle of

@@ -1817,3 +1817,19 @@ fn an_abbreviated_form_keeps_its_stop_and_a_titled_person_leaves_the_firm() {
         ]
     );
 }
+
+/// The UK's and Australia's postal formats write the post town or suburb
+/// in capitals after a street in title case.
+#[test]
+fn a_post_town_in_capitals_before_a_state_or_postcode() {
+    assert_eq!(
+        address("Send it to 90 Petworth Rd, DUNSINNAN PH2 5HL please."),
+        ["90 Petworth Rd, DUNSINNAN PH2 5HL"]
+    );
+    assert_eq!(
+        address("Deliver to 75 Acheron Road, KONGWAK, VIC 3951 on Monday."),
+        ["75 Acheron Road, KONGWAK, VIC 3951"]
+    );
+    // Capitals with no state or postcode after them are no locality.
+    assert_eq!(address("At 12 Main St, IT DEPT today."), ["12 Main St"]);
+}
