@@ -1012,25 +1012,9 @@ fn space_locality(b: &[u8], end: usize) -> Option<usize> {
     if b.get(end) != Some(&b' ') {
         return None;
     }
-    let mut e = end + 1;
-    let mut words = 0;
-    while words < 3 {
-        let Some(w) = capital_word(b, e) else { break };
-        let text = &b[w.start..w.end];
-        if w.shape != Shape::Title || unit_label(text) {
-            break;
-        }
-        words += 1;
-        e = w.end;
-        if b.get(e) == Some(&b' ')
-            && capital_word(b, e + 1).is_some_and(|n| n.shape == Shape::Title)
-        {
-            e += 1;
-        } else {
-            break;
-        }
-    }
-    (words > 0).then_some(e)
+    place_words(b, end + 1, false, |w| {
+        w.shape == Shape::Title && !unit_label(&b[w.start..w.end])
+    })
 }
 
 /// ` (Québec)` after `end`: where it ends.
@@ -1198,22 +1182,33 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     if !caps && capital_word(b, s).is_some_and(|w| w.shape == Shape::Upper) {
         return caps_locality(b, s);
     }
+    place_words(b, s, true, shape_ok)
+}
+
+/// One to three words at `s` that `ok` accepts, a space between each (with
+/// `connectors`, also ` of `, ` upon `, … before a title-case one: `Isle of
+/// Skye`, `Newcastle upon Tyne`, `Freiburg im Breisgau`): where they end.
+fn place_words(
+    b: &[u8],
+    s: usize,
+    connectors: bool,
+    ok: impl Fn(&super::Word) -> bool,
+) -> Option<usize> {
     let mut e = s;
     let mut words = 0;
     while words < 3 {
-        let Some(w) = capital_word(b, e) else { break };
-        if !shape_ok(&w) {
+        let Some(w) = capital_word(b, e).filter(&ok) else {
             break;
-        }
+        };
         words += 1;
         e = w.end;
-        if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| shape_ok(&n)) {
+        if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| ok(&n)) {
             e += 1;
-        } else if let Some(next) = place_connector(b, e).filter(|&n| {
-            capital_word(b, n).is_some_and(|w| w.shape == Shape::Title && shape_ok(&w))
-        }) {
-            // `Isle of Skye`, `Newcastle upon Tyne`, `Freiburg im
-            // Breisgau`: a place's name goes on after its connector.
+        } else if let Some(next) = connectors
+            .then(|| place_connector(b, e))
+            .flatten()
+            .filter(|&n| capital_word(b, n).is_some_and(|w| w.shape == Shape::Title && ok(&w)))
+        {
             e = next;
         } else {
             break;
@@ -1225,33 +1220,12 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
 /// One to three words in capitals at `s` (no state code, no unit label),
 /// then a state or a postcode: where the words end.
 fn caps_locality(b: &[u8], s: usize) -> Option<usize> {
-    let mut e = s;
-    let mut words = 0;
-    while words < 3 {
-        let Some(w) = capital_word(b, e).filter(|w| {
-            w.shape == Shape::Upper
-                && !state_code(&b[w.start..w.end])
-                && !unit_label(&b[w.start..w.end])
-        }) else {
-            break;
-        };
-        words += 1;
-        e = w.end;
-        if b.get(e) == Some(&b' ')
-            && capital_word(b, e + 1).is_some_and(|n| n.shape == Shape::Upper)
-        {
-            e += 1;
-        } else {
-            break;
-        }
-    }
-    // The loop may stop on the space before a state code or postcode.
-    let e = if b.get(e.wrapping_sub(1)) == Some(&b' ') {
-        e - 1
-    } else {
-        e
-    };
-    (words > 0 && (state(b, e).is_some() || postcode(b, e).is_some())).then_some(e)
+    let e = place_words(b, s, false, |w| {
+        w.shape == Shape::Upper
+            && !state_code(&b[w.start..w.end])
+            && !unit_label(&b[w.start..w.end])
+    })?;
+    (state(b, e).is_some() || postcode(b, e).is_some()).then_some(e)
 }
 
 /// ` of `, ` upon `, ` im ` … after `e`, inside a place's name (`Isle of

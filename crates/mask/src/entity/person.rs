@@ -853,18 +853,14 @@ fn speaks_after(rest: &[u8]) -> bool {
     if rest.starts_with(b" wrote:") {
         return true;
     }
-    let Some(verb) = rest.strip_prefix(b" ") else {
+    let Some(verb) = word_after(rest, 12, u8::is_ascii_lowercase) else {
         return false;
     };
-    let len = verb
-        .iter()
-        .take(12)
-        .take_while(|c| c.is_ascii_lowercase())
-        .count();
-    len < 12
-        && !verb.get(len).is_some_and(u8::is_ascii_alphanumeric)
+    !rest
+        .get(1 + verb.len())
+        .is_some_and(u8::is_ascii_alphanumeric)
         && matches!(
-            &verb[..len],
+            verb,
             b"said"
                 | b"says"
                 | b"asked"
@@ -1044,18 +1040,17 @@ fn venue_after(b: &[u8], end: usize) -> bool {
 /// person follow `end` (`James Cook Hotel`, `Princess Margaret Hospital`,
 /// `Edmund Hillary Foundation`)?
 fn institution_after(b: &[u8], end: usize) -> bool {
-    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
-        return false;
-    };
-    if !rest.first().is_some_and(u8::is_ascii_uppercase) {
-        return false;
-    }
-    let n = rest
-        .iter()
-        .take(11)
-        .take_while(|c| c.is_ascii_alphabetic())
-        .count();
-    institution(&rest[..n])
+    b.get(end..)
+        .and_then(|rest| word_after(rest, 11, u8::is_ascii_alphabetic))
+        .is_some_and(|w| w.first().is_some_and(u8::is_ascii_uppercase) && institution(w))
+}
+
+/// The word after the space that opens `rest`: its first `max` bytes at
+/// most, while `letter` accepts them; `None` without the space.
+fn word_after(rest: &[u8], max: usize, letter: fn(&u8) -> bool) -> Option<&[u8]> {
+    let word = rest.strip_prefix(b" ")?;
+    let n = word.iter().take(max).take_while(|c| letter(c)).count();
+    Some(&word[..n])
 }
 
 /// Is `w` a capitalised word for an institution or a venue (see
