@@ -792,14 +792,13 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
     let id = &b[q..id_end];
     // `2F1, 17 Marchmont Crescent`: in Scotland a flat's floor and door,
     // with no label (`PF1` on the pavement floor).
-    if q == 0 || matches!(b[q - 1], b' ' | b'\n') {
-        if let [floor, b'F', door] = id
-            && (floor.is_ascii_digit() || *floor == b'P')
-            && door.is_ascii_digit()
-            && b[id_end] == b','
-        {
-            return Some(q);
-        }
+    if (q == 0 || matches!(b[q - 1], b' ' | b'\n'))
+        && let [floor, b'F', door] = id
+        && (floor.is_ascii_digit() || *floor == b'P')
+        && door.is_ascii_digit()
+        && b[id_end] == b','
+    {
+        return Some(q);
     }
     if !(id.first().is_some_and(u8::is_ascii_alphanumeric)
         && id.last().is_some_and(u8::is_ascii_alphanumeric)
