@@ -170,11 +170,29 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         }
         _ => first,
     };
+    // `J. Smith`, `Dr R. K. Okafor`: initials just before a title-case
+    // name word are the name's (not `M.`, French for Mr: `M. Gagnon`).
+    let first = if words.get(first).is_some_and(|w| w.shape == Shape::Title) {
+        first
+            - words[..first]
+                .iter()
+                .rev()
+                .take_while(|w| w.shape == Shape::Initial && b[w.start] != b'M')
+                .count()
+    } else {
+        first
+    };
     // A title or greeting just before, in the run (`Prof. Grant`: the
     // full stop hides it from the text before the name).
-    let lead = first
-        .checked_sub(1)
-        .and_then(|k| context_word(words[k].flags));
+    // `M.` before a name is French for Mr, a title.
+    let lead = first.checked_sub(1).and_then(|k| {
+        let w = &words[k];
+        if w.shape == Shape::Initial && b[w.start] == b'M' {
+            Some(Context::Strong)
+        } else {
+            context_word(w.flags)
+        }
+    });
     // `From: Tanvir Chowdhury`, `Caller Siosaia Fifita`: a word the lexicon
     // does not know, just before a surname that is no given name, after a
     // contact word, greeting or title, is the given name.
@@ -263,6 +281,16 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     };
     if let Some(lead) = lead {
         ctx = ctx.max(lead);
+    }
+    // `J. Smith`: an initial before a name word makes a person's name as
+    // a greeting would, even of a surname that is a common word.
+    if head.shape == Shape::Initial
+        && words
+            .iter()
+            .find(|w| w.shape != Shape::Initial)
+            .is_some_and(|w| w.shape == Shape::Title && name_flags(w) != 0)
+    {
+        ctx = ctx.max(Context::Medium);
     }
     // `On Friday, Mark wrote:`, `Grace said the …`: a quoted message's
     // header, or a verb of saying after the run, names a speaker, as a
@@ -373,6 +401,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         } else {
             k - 1
         };
+    }
+    // Initials alone name no one (`Plan B. Smith Street`: the street cut
+    // the name).
+    if words[..n].iter().all(|w| w.shape == Shape::Initial) {
+        return;
     }
     // Capitalised particles inside a name (`Aroha Te Whata`, `Seán Ó
     // Murchú`, `Trần Thị Lan`) join it as particles.

@@ -1833,3 +1833,13 @@ fn a_post_town_in_capitals_before_a_state_or_postcode() {
     // Capitals with no state or postcode after them are no locality.
     assert_eq!(address("At 12 Main St, IT DEPT today."), ["12 Main St"]);
 }
+
+#[test]
+fn initials_before_a_surname() {
+    assert_eq!(person("Signed for by J. Smith at 11:42."), ["J. Smith"]);
+    assert_eq!(person("Dr R. K. Okafor called back."), ["R. K. Okafor"]);
+    assert_eq!(person("Regards,\nJ. Kowalczyk"), ["J. Kowalczyk"]);
+    // `M.` is French for Mr; a street cuts a name to initials alone.
+    assert_eq!(person("Le client, M. Okafor, était absent."), ["Okafor"]);
+    no_person(&["Plan B. Smith Street is closed.", "Team A. Baker Street"]);
+}
