@@ -1843,3 +1843,21 @@ fn initials_before_a_surname() {
     assert_eq!(person("Le client, M. Okafor, était absent."), ["Okafor"]);
     no_person(&["Plan B. Smith Street is closed.", "Team A. Baker Street"]);
 }
+
+/// Software that is also a name (`Perl`, `Cassandra`, `Dev`) is a name
+/// only with context in IT text.
+#[test]
+fn software_named_like_people_only_with_context() {
+    no_person(&[
+        "Install the Perl and Lua modules on the build box.",
+        "Haskell builds fail since the upgrade.",
+        "Please restart Cassandra on node 3.",
+        "Dev server is down again.",
+        "Data files for Thai language support.",
+    ]);
+    assert_eq!(person("Hi Ada, the laptop is ready."), ["Ada"]);
+    assert_eq!(
+        person("Cassandra Okafor called about the invoice."),
+        ["Cassandra Okafor"]
+    );
+}

@@ -432,6 +432,12 @@ pub(crate) const DEMONYMS: &[&str] = &[
     "māori",
     "samoan",
     "tongan",
+    "thai",
+    "lao",
+    "czech",
+    "slovak",
+    "georgian",
+    "gregorian",
 ];
 /// Words after which a name counts with weak context.
 pub(crate) const CONTACT_WORDS: &[&str] = &[
