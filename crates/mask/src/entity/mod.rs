@@ -851,7 +851,8 @@ fn leading_word<'w>(rest: &[u8], words: &[&'w [u8]]) -> Option<&'w [u8]> {
 /// `buf`, with what separates it from `i` (e.g. `", "`).
 fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {
     let mut e = i;
-    while e > 0 && i - e < 4 && matches!(b[e - 1], b' ' | b',' | b':' | b'\t') {
+    // Up to eight: a form's label may be padded (`Name:    Otniel Alonso`).
+    while e > 0 && i - e < 8 && matches!(b[e - 1], b' ' | b',' | b':' | b'\t') {
         e -= 1;
     }
     let mut s = e;

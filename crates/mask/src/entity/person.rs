@@ -346,6 +346,16 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         n += 1;
     }
+    // `the north side of Leroy Lane`, `Karen Street`: names before a
+    // street type (a stop word, so not in the name) name the street.
+    if ctx < Context::Strong
+        && n > 0
+        && words
+            .get(n)
+            .is_some_and(|w| w.shape == Shape::Title && w.flags & (STREET | STOP) == STREET | STOP)
+    {
+        return;
+    }
     // `Regards,\nPayroll Services`, `Microsoft Support`: words the
     // gazetteer does not hold before a department or function word sign
     // off a team, not a person (`Tom Becker Support Lead` is one).
@@ -1222,7 +1232,8 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     // after a word, so no strong context (the common case, decided
     // before `word_before` walks back).
     if s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b'.' | b'!' | b'?') {
-        return false;
+        // Unless the full stop is a title's (`ms. Topi`).
+        return lower_title_before(b, s) && pass.person_context(s) == Some(Context::Strong);
     }
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
@@ -1431,7 +1442,11 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::Strong);
     }
     let Some((ps, pe)) = word_before(b, s) else {
-        return Some(Context::None);
+        return Some(if lower_title_before(b, s) {
+            Context::Strong
+        } else {
+            Context::None
+        });
     };
     let prev = &b[ps..pe];
     // Lowered once into a buffer the lexicon reads as it is (zero past
@@ -1479,6 +1494,23 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         Context::Weak
     } else {
         Context::None
+    })
+}
+
+/// `with ms. Topi`, `ask dr. Patel`: a title in lower case, its full stop
+/// and a space just before `s` (chat text; a capitalised title is in the
+/// run itself).
+#[cold]
+fn lower_title_before(b: &[u8], s: usize) -> bool {
+    let Some(head) = b[..s].strip_suffix(b". ") else {
+        return false;
+    };
+    [&b"mr"[..], b"ms", b"mrs", b"dr", b"prof"].iter().any(|t| {
+        head.ends_with(t)
+            && head
+                .len()
+                .checked_sub(t.len() + 1)
+                .is_none_or(|k| !head[k].is_ascii_alphanumeric())
     })
 }
 

@@ -1861,3 +1861,24 @@ fn software_named_like_people_only_with_context() {
         ["Cassandra Okafor"]
     );
 }
+
+#[test]
+fn titles_in_lower_case_padded_labels_streets_and_units_after_a_name() {
+    assert_eq!(person("I'd like to join accounts with ms. Topi"), ["Topi"]);
+    assert_eq!(
+        person("Name:    Otniel Alonso\nPlan: gold"),
+        ["Otniel Alonso"]
+    );
+    // A sentence's full stop is no title's.
+    no_person(&["It ends. Topi said no."]);
+    // Names before a street type name the street.
+    no_person(&[
+        "He lives on the north side of Leroy Lane.",
+        "Mark Street is closed.",
+    ]);
+    // A unit label ends a name.
+    assert_eq!(
+        person("Ms. Liam Avery Apt. 215 224 Forrest Hill Road"),
+        ["Liam Avery"]
+    );
+}
