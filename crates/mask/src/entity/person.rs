@@ -414,7 +414,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // Initials alone name no one (`Plan B. Smith Street`: the street cut
     // the name).
-    if words[..n].iter().all(|w| w.shape == Shape::Initial) {
+    if words[..n].last().is_none_or(|w| w.shape == Shape::Initial)
+        && words[..n].iter().all(|w| w.shape == Shape::Initial)
+    {
         return;
     }
     // Capitalised particles inside a name (`Aroha Te Whata`, `Seán Ó
@@ -1500,8 +1502,15 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
 /// `with ms. Topi`, `ask dr. Patel`: a title in lower case, its full stop
 /// and a space just before `s` (chat text; a capitalised title is in the
 /// run itself).
-#[cold]
+#[inline]
 fn lower_title_before(b: &[u8], s: usize) -> bool {
+    // The titles end in `r`, `s` or `f`: one test for most text.
+    s >= 3 && matches!(b[s - 3], b'r' | b's' | b'f') && lower_title_at(b, s)
+}
+
+/// [`lower_title_before`] past its first test.
+#[cold]
+fn lower_title_at(b: &[u8], s: usize) -> bool {
     let Some(head) = b[..s].strip_suffix(b". ") else {
         return false;
     };
