@@ -233,6 +233,26 @@ fn sentence_stop(b: &[u8], e: usize) -> usize {
     }
 }
 
+/// Does a firm's name start at `s`: one to five capitalised words on the
+/// line, then a legal form (`Carraig Data Services DAC`, `Ponderosa
+/// Leasing Corp.`)?
+pub(super) fn firm_at(b: &[u8], s: usize) -> bool {
+    let mut p = s;
+    for _ in 0..5 {
+        let Some(w) = super::capital_word(b, p) else {
+            return false;
+        };
+        if b.get(w.end) != Some(&b' ') {
+            return false;
+        }
+        p = w.end + 1;
+        if b.get(p).is_some_and(|&c| form_start(c)) && legal_form_at(b, p).is_some() {
+            return true;
+        }
+    }
+    false
+}
+
 /// The end of the legal form starting at `s`, if one does.
 fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     let rest = b.get(s..)?;

@@ -282,6 +282,19 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if let Some(lead) = lead {
         ctx = ctx.max(lead);
     }
+    // `Jack from Carraig Data Services DAC`, `Ngozi Eze from … PLC`: the
+    // run before `from` and a firm's name with its legal form is a
+    // person's name, whole (the run opens with a gazetteer name and holds
+    // no stop word or brand).
+    if ctx < Context::Medium
+        && head.shape == Shape::Title
+        && name_flags(head) != 0
+        && words.iter().all(|w| w.flags & (STOP | BRAND) == 0)
+        && b[words[words.len() - 1].end..].starts_with(b" from ")
+        && super::organization::firm_at(b, words[words.len() - 1].end + 6)
+    {
+        ctx = Context::Strong;
+    }
     // `J. Smith`: an initial before a name word makes a person's name as
     // a greeting would, even of a surname that is a common word.
     if head.shape == Shape::Initial
@@ -1234,8 +1247,10 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     // after a word, so no strong context (the common case, decided
     // before `word_before` walks back).
     if s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b'.' | b'!' | b'?') {
-        // Unless the full stop is a title's (`ms. Topi`).
-        return lower_title_before(b, s) && pass.person_context(s) == Some(Context::Strong);
+        // Unless the full stop is a title's (`ms. Topi`) or the question
+        // asks for a name (`Your name? Kisuke Sugita`).
+        return (lower_title_before(b, s) || b[s - 2] == b'?' && asked_name_before(b, s))
+            && pass.person_context(s) == Some(Context::Strong);
     }
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
@@ -1444,7 +1459,7 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::Strong);
     }
     let Some((ps, pe)) = word_before(b, s) else {
-        return Some(if lower_title_before(b, s) {
+        return Some(if lower_title_before(b, s) || asked_name_before(b, s) {
             Context::Strong
         } else {
             Context::None
@@ -1497,6 +1512,16 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     } else {
         Context::None
     })
+}
+
+/// `What's your name? Kisuke Sugita`, `Last name? Ermakov`: a question
+/// for a name just before `s` (a chat's answer follows it).
+fn asked_name_before(b: &[u8], s: usize) -> bool {
+    let head = &b[s.saturating_sub(12)..s];
+    let head = head.strip_suffix(b" ").unwrap_or(head);
+    let head = head.strip_suffix(b" ").unwrap_or(head);
+    head.strip_suffix(b"?")
+        .is_some_and(|q| q.len() >= 4 && q[q.len() - 4..].eq_ignore_ascii_case(b"name"))
 }
 
 /// `with ms. Topi`, `ask dr. Patel`: a title in lower case, its full stop

@@ -1882,3 +1882,22 @@ fn titles_in_lower_case_padded_labels_streets_and_units_after_a_name() {
         ["Liam Avery"]
     );
 }
+
+#[test]
+fn a_person_from_a_firm_and_an_answer_to_a_question_for_a_name() {
+    assert_eq!(
+        person("Hi Robin, Jack from Carraig Data Services DAC is here."),
+        ["Robin", "Jack"]
+    );
+    assert_eq!(
+        person("Ngozi Eze from Lagos Bridge Capital PLC wants a copy."),
+        ["Ngozi Eze"]
+    );
+    assert_eq!(person("What's your name? Kisuke Sugita"), ["Kisuke Sugita"]);
+    // Not a firm (no legal form), not a brand, not a question for a name.
+    no_person(&[
+        "Summer from the Auckland office rang.",
+        "Dell from Round Rock Ltd shipped it.",
+        "Is it done? Kisuke said no.",
+    ]);
+}
