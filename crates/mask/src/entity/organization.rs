@@ -236,16 +236,25 @@ fn sentence_stop(b: &[u8], e: usize) -> usize {
 /// Does a firm's name start at `s`: one to five capitalised words on the
 /// line, then a legal form (`Carraig Data Services DAC`, `Ponderosa
 /// Leasing Corp.`)?
+#[cold]
 pub(super) fn firm_at(b: &[u8], s: usize) -> bool {
+    // Words read by their bytes alone (no lexicon: only the form matters).
     let mut p = s;
     for _ in 0..5 {
-        let Some(w) = super::capital_word(b, p) else {
-            return false;
-        };
-        if b.get(w.end) != Some(&b' ') {
+        if !b.get(p).is_some_and(u8::is_ascii_uppercase) {
             return false;
         }
-        p = w.end + 1;
+        let Some(space) = b[p..]
+            .iter()
+            .take(32)
+            .position(|&c| c == b' ' || c == b'\n')
+        else {
+            return false;
+        };
+        if b[p + space] != b' ' {
+            return false;
+        }
+        p += space + 1;
         if b.get(p).is_some_and(|&c| form_start(c)) && legal_form_at(b, p).is_some() {
             return true;
         }
@@ -254,6 +263,7 @@ pub(super) fn firm_at(b: &[u8], s: usize) -> bool {
 }
 
 /// The end of the legal form starting at `s`, if one does.
+#[inline(always)]
 fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     let rest = b.get(s..)?;
     let first = *rest.first()?;

@@ -1249,7 +1249,7 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     if s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b'.' | b'!' | b'?') {
         // Unless the full stop is a title's (`ms. Topi`) or the question
         // asks for a name (`Your name? Kisuke Sugita`).
-        return (lower_title_before(b, s) || b[s - 2] == b'?' && asked_name_before(b, s))
+        return (lower_title_before(b, s) || asked_name_before(b, s))
             && pass.person_context(s) == Some(Context::Strong);
     }
     let line_start =
@@ -1516,7 +1516,14 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
 
 /// `What's your name? Kisuke Sugita`, `Last name? Ermakov`: a question
 /// for a name just before `s` (a chat's answer follows it).
+#[inline]
 fn asked_name_before(b: &[u8], s: usize) -> bool {
+    s >= 2 && (b[s - 2] == b'?' || s >= 3 && b[s - 3] == b'?') && asked_name_at(b, s)
+}
+
+/// [`asked_name_before`] past its first test.
+#[cold]
+fn asked_name_at(b: &[u8], s: usize) -> bool {
     let head = &b[s.saturating_sub(12)..s];
     let head = head.strip_suffix(b" ").unwrap_or(head);
     let head = head.strip_suffix(b" ").unwrap_or(head);
