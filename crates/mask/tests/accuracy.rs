@@ -456,7 +456,7 @@ fn held_out_8_entities_set() {
     // mask-precision5 (tuned on the seventh set): PERSON 0.925 / 0.778
     // (worse: one name's span now wrong; its line unread), ADDRESS
     // 0.906 / 0.880, the rest unchanged. After the sixth round, tuned on
-    // its errors by class: PERSON 0.975 / 0.871, ADDRESS 0.989 / 0.978,
+    // its errors by class: PERSON 0.975 / 0.880, ADDRESS 0.989 / 0.978,
     // ORGANIZATION 1.0 / 1.0, POSTCODE unchanged (a code after a town
     // alone, `Auckland 1010`, is missed; in two lines of two codes each
     // the set labels one, and the detector finds the other).
