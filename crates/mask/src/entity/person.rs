@@ -305,22 +305,25 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         ctx = ctx.max(Context::Medium);
     }
-    // `On Friday, Mark wrote:`, `Grace said the …`: a quoted message's
-    // header, or a verb of saying after the run, names a speaker, as a
-    // greeting would: a run that opens with a given name, holds no stop
-    // word or brand (`Dell confirmed`, `Ward Manager says`) and, past one
-    // word, no place (`Canada Post says`); a surname alone (`Redwood
-    // said`) names a server as often.
-    if ctx < Context::Medium
-        && head.shape == Shape::Title
-        && name_flags(head) & GIVEN != 0
-        && opens_run
-        && words.iter().all(|w| {
-            w.flags & (STOP | BRAND) == 0 && (words.len() == 1 || w.flags & PLACE_NAME == 0)
-        })
-        && speaks_after(&b[words[words.len() - 1].end..])
-    {
-        ctx = Context::Medium;
+    // `On Friday, Mark wrote:`: a quoted message's header names its
+    // writer, as a greeting would (the run's words the gazetteer holds).
+    // `Grace said the …`: so does a verb of saying after a run that opens
+    // with a given name, holds no stop word or brand (`Dell confirmed`,
+    // `Ward Manager says`) and, past one word, no place (`Canada Post
+    // says`); a surname alone (`Redwood said`) names a server as often.
+    if ctx < Context::Medium && head.shape == Shape::Title && name_flags(head) != 0 {
+        let rest = &b[words[words.len() - 1].end..];
+        let speaker = || {
+            name_flags(head) & GIVEN != 0
+                && opens_run
+                && words.iter().all(|w| {
+                    w.flags & (STOP | BRAND) == 0 && (words.len() == 1 || w.flags & PLACE_NAME == 0)
+                })
+                && says_after(rest)
+        };
+        if rest.starts_with(b" wrote:") || speaker() {
+            ctx = Context::Medium;
+        }
     }
     if head.shape == Shape::Upper {
         return upper_case_person(pass, words, ctx);
@@ -905,12 +908,9 @@ fn stop_given(b: &[u8], w: &Word) -> bool {
         && given_shaped_before(b, w)
 }
 
-/// Does `rest`, the text after a name, open with ` wrote:` or a verb of
-/// saying (` said`, ` asked`, ` confirmed`, …) ending its word?
-fn speaks_after(rest: &[u8]) -> bool {
-    if rest.starts_with(b" wrote:") {
-        return true;
-    }
+/// Does `rest`, the text after a name, open with a verb of saying (`
+/// said`, ` asked`, ` confirmed`, …) ending its word?
+fn says_after(rest: &[u8]) -> bool {
     let Some(verb) = word_after(rest, 12, u8::is_ascii_lowercase) else {
         return false;
     };
