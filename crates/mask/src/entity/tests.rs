@@ -1739,6 +1739,8 @@ fn a_verb_of_saying_after_a_name_that_is_also_a_word() {
         person("Customer Summer replied and closed the chat."),
         ["Summer"]
     );
+    // A quoted message's header names its writer, a surname too.
+    assert_eq!(person("On Friday, Okafor wrote:\n> the server"), ["Okafor"]);
     // Brands, firms and roles say things too.
     no_person(&[
         "Dell confirmed the part ships Monday.",
