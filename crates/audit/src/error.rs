@@ -195,8 +195,8 @@ pub enum Error {
 impl Error {
     /// Whether this error is a failure of the store itself (its database,
     /// its files, its configuration) rather than a finding about the log's
-    /// contents: [`Error::Store`], [`Error::Io`], [`Error::Sqlite`],
-    /// [`Error::Postgres`], `Error::Sqlx` and `Error::GroupCommit`.
+    /// contents: [`Error::Store`], [`Error::Io`], `Error::Sqlite`,
+    /// `Error::Postgres`, `Error::Sqlx` and `Error::GroupCommit`.
     ///
     /// ```
     /// let e = custodia_audit::Error::Store("the store is read-only".into());

@@ -30,7 +30,7 @@
 //! a namespace of free date functions, and `arbitrary` (feature `proptest`).
 //!
 //! With feature `proptest`, every type implements
-//! [`proptest::arbitrary::Arbitrary`] and the `arbitrary` module has narrower
+//! `proptest::arbitrary::Arbitrary` and the `arbitrary` module has narrower
 //! strategies.
 //!
 //! # Example

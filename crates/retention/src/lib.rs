@@ -212,11 +212,11 @@
 //! # Ok::<(), custodia_retention::Error>(())
 //! ```
 //!
-//! With feature `proptest`, the [`arbitrary`] module has strategies for
+//! With feature `proptest`, the `arbitrary` module has strategies for
 //! policies, rules, holds and records.
 //!
 //! The public surface is the flat re-export list at the crate root; the only
-//! public module is [`arbitrary`], a feature's add-on.
+//! public module is `arbitrary`, a feature's add-on.
 
 #![forbid(unsafe_code)]
 // Library code returns typed errors; only tests may unwrap.

@@ -145,7 +145,7 @@
 //! * `sqlx`: the same binding and lint on sqlx 0.8 (tokio) for async hosts:
 //!   `begin_bound`, `begin_bound_on` and `sqlx_lint`, sending the same SQL as
 //!   [`pg`].
-//! * `proptest`: strategies for the main types ([`arbitrary`]).
+//! * `proptest`: strategies for the main types (`arbitrary`).
 //!
 //! # Public surface
 //!
