@@ -282,16 +282,15 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if let Some(lead) = lead {
         ctx = ctx.max(lead);
     }
-    // `Jack from Carraig Data Services DAC`, `Ngozi Eze from … PLC`: the
-    // run before `from` and a firm's name with its legal form is a
-    // person's name, whole (the run opens with a gazetteer name and holds
-    // no stop word or brand).
+    // `Jack from Carraig Data Services DAC`, `Ngozi Eze from … PLC`,
+    // `Takumi is from … Ltd`: the run before `from` and a firm's name with
+    // its legal form is a person's name, whole (the run opens with a
+    // gazetteer name and holds no stop word or brand).
     if ctx < Context::Medium
         && head.shape == Shape::Title
         && name_flags(head) != 0
         && words.iter().all(|w| w.flags & (STOP | BRAND) == 0)
-        && b[words[words.len() - 1].end..].starts_with(b" from ")
-        && super::organization::firm_at(b, words[words.len() - 1].end + 6)
+        && from_firm(b, words[words.len() - 1].end)
     {
         ctx = Context::Strong;
     }
@@ -906,6 +905,20 @@ fn stop_given(b: &[u8], w: &Word) -> bool {
         && w.flags & (STOP | GIVEN) == STOP | GIVEN
         && w.end - w.start >= 4
         && given_shaped_before(b, w)
+}
+
+/// ` from ` or ` is from `, then a firm's name with its legal form, at
+/// `end`?
+fn from_firm(b: &[u8], end: usize) -> bool {
+    let rest = &b[end..];
+    let skip = if rest.starts_with(b" from ") {
+        6
+    } else if rest.starts_with(b" is from ") {
+        9
+    } else {
+        return false;
+    };
+    super::organization::firm_at(b, end + skip)
 }
 
 /// Does `rest`, the text after a name, open with a verb of saying (`

@@ -1896,6 +1896,7 @@ fn a_person_from_a_firm_and_an_answer_to_a_question_for_a_name() {
         ["Ngozi Eze"]
     );
     assert_eq!(person("What's your name? Kisuke Sugita"), ["Kisuke Sugita"]);
+    assert_eq!(person("Summer is from Acme Holdings Ltd."), ["Summer"]);
     // Not a firm (no legal form), not a brand, not a question for a name.
     no_person(&[
         "Summer from the Auckland office rang.",
