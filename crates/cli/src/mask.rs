@@ -198,6 +198,8 @@ struct JsonlShare {
     /// Scores already written and their JSON: a handful of values recur,
     /// and formatting a float costs about 150 instructions.
     scores: Vec<(u32, Vec<u8>)>,
+    /// The findings of the line being written, one buffer for the share.
+    findings: Vec<custodia_mask::Finding>,
 }
 
 fn jsonl(
@@ -352,7 +354,10 @@ fn jsonl_line(
     // Keys in sorted order, as the output has always been (serde_json's map).
     let out = &mut share.out;
     if detect {
-        let findings = masker.detector().detect_bytes(text, None);
+        masker
+            .detector()
+            .detect_into(text, None, &mut share.findings);
+        let findings = &share.findings;
         share.found |= !findings.is_empty();
         out.extend_from_slice(b"{\"entities\":[");
         for (i, f) in findings.iter().enumerate() {

@@ -466,38 +466,48 @@ impl Detector {
     /// Findings in raw bytes. Invalid UTF-8 is never part of a finding;
     /// on valid UTF-8 every span falls on character boundaries.
     pub fn detect_bytes(&self, bytes: &[u8], known: Option<&KnownEntities>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.detect_into(bytes, known, &mut out);
+        // The scanner reserved for a text dense with findings (see
+        // `Scanner::new`): what a sparse one left unused is given back.
+        if out.capacity() > 2 * out.len() + 16 {
+            out.shrink_to_fit();
+        }
+        out
+    }
+
+    /// [`Detector::detect_bytes`] into `out`, which is emptied first: a
+    /// caller that detects in many texts (a JSON-lines stream, say) keeps
+    /// one buffer and saves an allocation a text. `out`'s capacity is left
+    /// as it grew.
+    pub fn detect_into(&self, bytes: &[u8], known: Option<&KnownEntities>, out: &mut Vec<Finding>) {
         custodia_core::op_span!(
             DEBUG,
             "custodia.mask.detect",
             bytes = bytes.len(),
             findings = tracing::field::Empty
         );
-        let mut scanner = Scanner::new(bytes, self.on, self.min_score);
+        let mut scanner = Scanner::new(bytes, self.on, self.min_score, std::mem::take(out));
         scanner.run();
-        let mut out = scanner.findings;
-        let scanned = out.len();
-        scanner.entity.finish(&mut out);
-        merge(&mut out, scanned);
-        let before = out.len();
+        let mut found = scanner.findings;
+        let scanned = found.len();
+        scanner.entity.finish(&mut found);
+        merge(&mut found, scanned);
+        let before = found.len();
         if let Some(k) = known {
-            k.find(bytes, &mut out);
+            k.find(bytes, &mut found);
         }
         for c in &self.custom {
-            custom_find(c, bytes, self.min_score, &mut out);
+            custom_find(c, bytes, self.min_score, &mut found);
         }
         for r in &self.recognizers {
-            recognizer::run(r.as_ref(), bytes, self.min_score, &mut out);
+            recognizer::run(r.as_ref(), bytes, self.min_score, &mut found);
         }
-        if out.len() != before {
-            resolve(&mut out);
+        if found.len() != before {
+            resolve(&mut found);
         }
-        // The scanner reserved for a text dense with findings (see
-        // `Scanner::new`): what a sparse one left unused is given back.
-        if out.capacity() > 2 * out.len() + 16 {
-            out.shrink_to_fit();
-        }
-        custodia_core::op_record!(findings = out.len());
-        out
+        custodia_core::op_record!(findings = found.len());
+        *out = found;
     }
 }
 

@@ -40,6 +40,20 @@ proptest! {
         check_findings(text.len(), Some(&text), &d.detect(&text), d.min_score());
     }
 
+    /// One buffer reused from text to text finds what a fresh one does.
+    #[test]
+    fn detect_into_a_reused_buffer_is_detect_bytes(
+        first in "[0-9a-zA-Z@:.+()=_ ,-]{0,200}",
+        (ticket, _) in ticket(),
+    ) {
+        let d = Detector::new();
+        let mut reused = Vec::new();
+        for text in [first.as_bytes(), ticket.as_bytes(), first.as_bytes()] {
+            d.detect_into(text, None, &mut reused);
+            prop_assert_eq!(&reused, &d.detect_bytes(text, None));
+        }
+    }
+
     #[test]
     fn any_bytes_detect_and_stream_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let d = Detector::new();

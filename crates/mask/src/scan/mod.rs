@@ -420,27 +420,33 @@ const DE_GERMAN: u128 = {
 };
 
 impl<'a> Scanner<'a> {
-    pub(crate) fn new(b: &'a [u8], on: KindSet, min_score: f32) -> Self {
+    /// A scanner that writes its findings into `findings` (emptied first:
+    /// a caller's buffer, reused from text to text).
+    pub(crate) fn new(
+        b: &'a [u8],
+        on: KindSet,
+        min_score: f32,
+        mut findings: Vec<crate::Finding>,
+    ) -> Self {
+        findings.clear();
+        // On a long text, room for a finding every 48 bytes (the dev
+        // corpus of tickets has one every 57), reserved at once: growing by
+        // doubling copied the findings several times, each time into fresh
+        // pages the kernel faulted in (a tenth of the time on the corpus).
+        // `Detector::detect_bytes` gives back what a sparse text leaves
+        // unused. A ticket's few findings grow as before, and so do a huge
+        // text's past a million (the reservation, untouched pages until
+        // written, stays under 100 MiB of address space).
+        if b.len() >= 4096 {
+            findings.reserve((b.len() / 48).min(MAX_RESERVED_FINDINGS));
+        }
         Scanner {
             b,
             on,
             floor: 0,
             de_german_on: on.0 & DE_GERMAN != 0,
             min_score,
-            // On a long text, room for a finding every 48 bytes (the dev
-            // corpus of tickets has one every 57), reserved at once:
-            // growing by doubling copied the findings several times, each
-            // time into fresh pages the kernel faulted in (a tenth of the
-            // time on the corpus). `Detector::detect_bytes` gives back
-            // what a sparse text leaves unused. A ticket's few findings
-            // grow as before, and so do a huge text's past a million (the
-            // reservation, untouched pages until written, stays under
-            // 100 MiB of address space).
-            findings: if b.len() < 4096 {
-                Vec::new()
-            } else {
-                Vec::with_capacity((b.len() / 48).min(MAX_RESERVED_FINDINGS))
-            },
+            findings,
             entity: crate::entity::Pass::new(b, on, min_score),
         }
     }
