@@ -644,7 +644,7 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
         // `Flat 12, Ashdown Court, 5 Tilbury Road`: a unit in the
         // building.
         // `The Old Forge, 2 Mill Lane`: a name with `The` is a house's.
-        Some((s, last)) if building_word(last) || b[s..].starts_with(b"The ") => {
+        Some((s, last)) if building_word(last) || house_word_first(&b[s..]) => {
             Some(unit_before(b, s).unwrap_or(s))
         }
         // `Deliver to Hollybank, 2 Church Lane`, `\nRosedene, 4 Mill
@@ -661,11 +661,51 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
 
 /// `Rosebank House, ` / `Grand Central, ` before `p`: a name of one to
 /// four title-case words, then `, `: the name's start and its last word.
+/// In an address block the name is a line of its own (`The Old
+/// Rectory\n3 Church Lane`): only a house's, so only a name with `The`,
+/// `Haus` or a building word, the whole line.
 fn name_before(b: &[u8], p: usize) -> Option<(usize, &[u8])> {
+    if p >= 2 && b[p - 1] == b'\n' && b[p - 2] != b'\n' {
+        let line = b[..p - 1]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |n| n + 1);
+        let (s, last) = name_ending_at(b, p - 1)?;
+        let house = building_word(last) || house_word_first(&b[s..]) && !addressee(last);
+        return (s == line && house).then_some((s, last));
+    }
     if p < 3 || &b[p - 2..p] != b", " {
         return None;
     }
-    let mut e = p - 2;
+    name_ending_at(b, p - 2)
+}
+
+/// `The Old Mill`, `Haus Lindenhof`, `Villa Rosa`: a house's name by its
+/// first word.
+fn house_word_first(name: &[u8]) -> bool {
+    [&b"The "[..], b"Haus ", b"Villa "]
+        .iter()
+        .any(|w| name.starts_with(w))
+}
+
+/// `The Occupier`, `The Manager`: a line that names the addressee by
+/// role, not the house.
+fn addressee(last: &[u8]) -> bool {
+    matches!(
+        last,
+        b"Occupier"
+            | b"Occupant"
+            | b"Resident"
+            | b"Householder"
+            | b"Manager"
+            | b"Secretary"
+            | b"Director"
+            | b"Owner"
+    )
+}
+
+/// One to four title-case words ending at `e`: their start and last word.
+fn name_ending_at(b: &[u8], mut e: usize) -> Option<(usize, &[u8])> {
     let mut first = None;
     let mut last_word: Option<&[u8]> = None;
     for _ in 0..4 {

@@ -1594,6 +1594,39 @@ fn legal_forms_alone_name_no_firm_and_a_second_form_joins_the_first() {
 }
 
 #[test]
+fn a_house_name_on_its_own_line_or_with_haus() {
+    assert_eq!(
+        address(
+            "Address block:\nFiona McAllister\nThe Old Rectory\n3 Church Lane\nLittle Haddon\nNorthampton NN6 8HT\nUnited Kingdom"
+        ),
+        ["The Old Rectory\n3 Church Lane\nLittle Haddon\nNorthampton NN6 8HT"]
+    );
+    assert_eq!(
+        address("Ship to:\nAshcombe Manor\n2 Mill Road\nBath BA1 1AA"),
+        ["Ashcombe Manor\n2 Mill Road\nBath BA1 1AA"]
+    );
+    assert_eq!(
+        address(
+            "Please send the signed form to Haus Lindenhof, Lindenweg 4, 79098 Freiburg im Breisgau."
+        ),
+        ["Haus Lindenhof, Lindenweg 4, 79098 Freiburg im Breisgau"]
+    );
+    // A person's line, a role or a name not at a line's start is no house's.
+    assert_eq!(
+        address("Ship to:\nFiona McAllister\n2 Mill Road\nBath BA1 1AA"),
+        ["2 Mill Road\nBath BA1 1AA"]
+    );
+    assert_eq!(
+        address("The Occupier\n2 Mill Road\nBath BA1 1AA"),
+        ["2 Mill Road\nBath BA1 1AA"]
+    );
+    assert_eq!(
+        address("Attn: The Manager\n2 Mill Road\nBath BA1 1AA"),
+        ["2 Mill Road\nBath BA1 1AA"]
+    );
+}
+
+#[test]
 fn a_house_name_of_one_word_before_the_house_number() {
     assert_eq!(
         address(
