@@ -22,7 +22,7 @@
 //!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR; `de` selects Germany's
 //!   fifteen alone) — see [`Kind`] and [Presidio coverage](#presidio-coverage).
 //! * People, places and organisations (the *entity pass*, after the scanner;
-//!   see `entity` in the source): `PERSON` from a gazetteer of 57,000 given
+//!   see `entity` in the source): `PERSON` from a gazetteer of 62,000 given
 //!   names and surnames (US Census, faker locales of five continents, Māori, Pacific, Asian
 //!   names; sources and licences in `data/NAMES.md`) weighed by
 //!   capitalisation and context (greetings, titles, sign-off lines, "my name
