@@ -94,14 +94,15 @@ fn rural_delivery(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 }
 
 /// May the word `w` be a street with no type, alone in its run (`42
-/// Deansgate, Manchester`): a number before it and a comma after? Asked of
-/// every capitalised word: a few byte compares.
+/// Deansgate, Manchester`, `19 Kingsway`): a number before it and a comma
+/// after, or a named street? Asked of every capitalised word: a few byte
+/// compares.
 #[inline(always)]
 pub(super) fn bare_street_start(b: &[u8], w: &super::Word) -> bool {
-    b.get(w.end) == Some(&b',')
-        && w.start >= 2
-        && b[w.start - 1] == b' '
+    w.start >= 2
         && b[w.start - 2].is_ascii_digit()
+        && b[w.start - 1] == b' '
+        && (b.get(w.end) == Some(&b',') || named_street(&b[w.start..w.end]))
 }
 
 /// A post-office box: `PO Box 142`, `P.O. Box 4410`, `GPO Box 9`, `Private
@@ -233,7 +234,8 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return None;
     }
     let last = words[words.len() - 1].end;
-    if b.get(last) != Some(&b',') {
+    let named = words.len() == 1 && named_street(&b[words[0].start..last]);
+    if b.get(last) != Some(&b',') && !named {
         return None;
     }
     let start = house_number_before(b, words[0].start)?;
@@ -262,12 +264,29 @@ fn bare_street(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // Digits alone may be a year or a count (`2 Macs, Auckland 1010`):
     // a state or a postcode with letters (UK, Canada, Ireland) is needed.
     let lettered = code.is_some_and(|e| b[end..e].iter().any(u8::is_ascii_uppercase));
-    if localities == 0 || !(state.is_some() || lettered) {
+    if !named && (localities == 0 || !(state.is_some() || lettered)) {
         return None;
     }
     end = code.unwrap_or(end);
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((0, end))
+}
+
+/// Streets known by a name with no type (`19 Kingsway`, `1585
+/// Broadway`): an address with the house number alone.
+fn named_street(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"Kingsway"
+            | b"Queensway"
+            | b"Broadway"
+            | b"Deansgate"
+            | b"Bishopsgate"
+            | b"Moorgate"
+            | b"Aldwych"
+            | b"Cheapside"
+            | b"Headrow"
+    )
 }
 
 /// Where a lower-case French street type (`rue`, `avenue`, `allée`) just
@@ -311,17 +330,25 @@ pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
     (street && number).then_some(ty_start)
 }
 
-/// `1550 Rue Saint-Denis`: a French street type written with a capital
-/// (as English text writes Québec's streets), first in the run, a name
-/// after it and a number before it: the type's start.
-fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<usize> {
-    let (ty, name) = (words.first()?, words.get(1)?);
+/// `1550 Rue Saint-Denis`, `88 Rue du Petit-Champlain`: a French street
+/// type written with a capital (as English text writes Québec's streets),
+/// first in the run, a name after it (past `du`, `de la`, `des`) and a
+/// number before it: the type's start, and whether a particle made it
+/// sure (`2 Place Settings` is a count).
+fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<(usize, bool)> {
+    let ty = words.first()?;
+    let particles = words[1..]
+        .iter()
+        .take(2)
+        .take_while(|w| matches!(&b[w.start..w.end], b"du" | b"de" | b"la" | b"des"))
+        .count();
+    let name = words.get(1 + particles)?;
     let french = matches!(
         &b[ty.start..ty.end],
         b"Rue" | b"Boulevard" | b"Chemin" | b"Impasse" | b"Quai" | b"Avenue" | b"Place"
     ) || &b[ty.start..ty.end] == "Allée".as_bytes();
     let numbered = ty.start >= 2 && b[ty.start - 1] == b' ' && b[ty.start - 2].is_ascii_digit();
-    (french && numbered && name.shape == Shape::Title).then_some(ty.start)
+    (french && numbered && name.shape == Shape::Title).then_some((ty.start, particles > 0))
 }
 
 /// French and Québécois: `88 rue Saint-Paul Ouest[, Montréal, QC H2Y 1Z1]`,
@@ -329,8 +356,10 @@ fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<usize> {
 fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
-    let lower = french_type_before(b, words[0].start);
-    let ty_start = lower.or_else(|| french_title_type(b, words))?;
+    let (ty_start, sure) = match french_type_before(b, words[0].start) {
+        Some(s) => (s, true),
+        None => french_title_type(b, words)?,
+    };
     let start = if b[ty_start - 2] == b',' {
         // `4820, rue`: the number ends at the comma.
         let e = ty_start - 2;
@@ -351,9 +380,9 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let last = words.iter().rposition(|w| w.is_capitalised())?;
     // `10 rue de Rivoli, 75001 Paris`: the postcode before the town.
     let end = german_town(b, words[last].end).unwrap_or_else(|| tail(b, words[last].end));
-    // A capitalised type is sure only with a locality or postcode after
-    // (`2 Place Settings` is a count).
-    if lower.is_none() && end == words[last].end {
+    // A capitalised type with no particle is sure only with a locality or
+    // postcode after (`2 Place Settings` is a count).
+    if !sure && end == words[last].end {
         return None;
     }
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);

@@ -327,6 +327,35 @@ fn organisations_with_particles_ampersands_and_a_final_full_stop() {
 fn addresses_with_units_after_the_street_eircodes_and_french_streets() {
     let addresses = |text: &str| of_kind(text, "ADDRESS");
     assert_eq!(
+        addresses(
+            "Please cancel the order to 88 Rue du Petit-Champlain, Québec, QC G1K 4H4, the client moved."
+        ),
+        ["88 Rue du Petit-Champlain, Québec, QC G1K 4H4"]
+    );
+    assert_eq!(
+        addresses("Ship to 12 Avenue de la Gare, Montréal, QC H3B 2Y5."),
+        ["12 Avenue de la Gare, Montréal, QC H3B 2Y5"]
+    );
+    // Streets known by their name alone need no type nor locality.
+    assert_eq!(
+        addresses("Courier left the parcel at 19 Kingsway instead of reception."),
+        ["19 Kingsway"]
+    );
+    assert_eq!(
+        addresses("Meet at 1585 Broadway, then lunch."),
+        ["1585 Broadway"]
+    );
+    // Not after a year, a label's number, or without a number.
+    assert_eq!(
+        addresses("The 2019 Broadway revival, Page 3 Kingsway notes, the Kingsway branch."),
+        Vec::<String>::new()
+    );
+    // A capital type with no particle still needs a locality after it.
+    assert_eq!(
+        addresses("Order 2 Place Settings for the gala."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
         addresses("Send it to 500 Market St, Suite 200, San Francisco, CA 94105."),
         ["500 Market St, Suite 200, San Francisco, CA 94105"]
     );
