@@ -57,7 +57,7 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
 
 /// `Hi jessica,`: after a greeting ending at `end`, a given name in lower
 /// case that is no common word, alone before a comma, `!`, a full stop or
-/// the line's end.
+/// the line's end; one that is a common word only before a comma.
 #[cold]
 fn greeted_in_lower_case(pass: &mut Pass<'_>, end: usize) {
     let b = pass.b;
@@ -79,7 +79,29 @@ fn greeted_in_lower_case(pass: &mut Pass<'_>, end: usize) {
     }
     let mut buf = [0u8; MAX_NAME];
     buf[..len].copy_from_slice(&rest[..len]);
-    if lookup_lower(&buf, len) & !SURNAME == GIVEN {
+    let flags = lookup_lower(&buf, len) & !SURNAME;
+    // `Hi grace,`: a given name that is also a word, only before a comma
+    // and never an endearment (`hi love,`, `hi honey,`).
+    let common = flags == GIVEN | AMBIGUOUS
+        && rest.get(len) == Some(&b',')
+        && !matches!(
+            &rest[..len],
+            b"love"
+                | b"honey"
+                | b"dear"
+                | b"darling"
+                | b"sweetie"
+                | b"sunshine"
+                | b"angel"
+                | b"buddy"
+                | b"mate"
+                | b"boss"
+                | b"chief"
+                | b"doc"
+                | b"champ"
+                | b"guys"
+        );
+    if flags == GIVEN || common {
         let start = end + 1;
         pass.push(start, start + len, K::Person, 0.7, RECOGNIZER);
     }
@@ -320,7 +342,22 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 })
                 && says_after(rest)
         };
-        if rest.starts_with(b" wrote:") || speaker() {
+        // `forward to Frank in procurement`, `Grace from Payroll`: a given
+        // name before the department its person works in (no place, month
+        // or weekday: `Victoria in Sales` may be the state's, `May in
+        // accounts` the month's).
+        let staff = || {
+            name_flags(head) & GIVEN != 0
+                && words
+                    .iter()
+                    .all(|w| w.flags & (STOP | BRAND | PLACE | PLACE_NAME) == 0)
+                && !matches!(
+                    &b[head.start..head.end],
+                    b"January" | b"April" | b"May" | b"June" | b"July" | b"August"
+                )
+                && department_after(rest)
+        };
+        if rest.starts_with(b" wrote:") || speaker() || staff() {
             ctx = Context::Medium;
         }
     }
@@ -919,6 +956,50 @@ fn from_firm(b: &[u8], end: usize) -> bool {
         return false;
     };
     super::organization::firm_at(b, end + skip)
+}
+
+/// Does `rest`, the text after a name, open with ` in ` or ` from ` and a
+/// department (`procurement`, `Accounts`, `HR`, `IT`) ending its word?
+fn department_after(rest: &[u8]) -> bool {
+    let Some(rest) = rest
+        .strip_prefix(b" in")
+        .or_else(|| rest.strip_prefix(b" from"))
+    else {
+        return false;
+    };
+    let Some(word) = word_after(rest, 12, u8::is_ascii_alphabetic) else {
+        return false;
+    };
+    if rest
+        .get(1 + word.len())
+        .is_some_and(u8::is_ascii_alphanumeric)
+    {
+        return false;
+    }
+    let mut folded = [0u8; 12];
+    let folded = &mut folded[..word.len()];
+    folded.copy_from_slice(word);
+    folded.make_ascii_lowercase();
+    let department = matches!(
+        &*folded,
+        b"procurement"
+            | b"purchasing"
+            | b"accounts"
+            | b"finance"
+            | b"payroll"
+            | b"sales"
+            | b"marketing"
+            | b"legal"
+            | b"operations"
+            | b"reception"
+            | b"facilities"
+            | b"logistics"
+            | b"compliance"
+            | b"engineering"
+            | b"dispatch"
+    );
+    // `Accounts` or `accounts`, not `ACCOUNTS` (a heading).
+    matches!(word, b"IT" | b"HR") || department && word[1..].iter().all(u8::is_ascii_lowercase)
 }
 
 /// Does `rest`, the text after a name, open with a verb of saying (`

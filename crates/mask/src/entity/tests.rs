@@ -69,6 +69,41 @@ fn people_of_the_wider_gazetteer() {
 }
 
 #[test]
+fn a_greeted_lower_case_common_word_name() {
+    assert_eq!(
+        person("Hi grace, the grace period on the license ends Friday."),
+        ["grace"]
+    );
+    no_person(&[
+        "hi love, the printer is down again",
+        "Hi honey, can you reset it?",
+        "Hi grace period ends Friday.",
+        "hi all, any news?",
+    ]);
+}
+
+#[test]
+fn a_given_name_before_its_department() {
+    assert_eq!(
+        person("Please forward to Frank in procurement. Frankly the quote is high."),
+        ["Frank"]
+    );
+    assert_eq!(
+        person("I spoke to Grace from Payroll yesterday."),
+        ["Grace"]
+    );
+    assert_eq!(person("Can Will in IT reset it?"), ["Will"]);
+    // Not a month, a place, a brand, a surname alone or a heading.
+    no_person(&[
+        "Budget closes May in accounts.",
+        "Victoria in Sales is ahead.",
+        "Ford from Sales called.",
+        "Smith in procurement said no.",
+        "Mark in ACCOUNTS view.",
+    ]);
+}
+
+#[test]
 fn people_from_the_gazetteer_and_context() {
     assert_eq!(person("Hi Sarah, the printer is jammed again."), ["Sarah"]);
     assert_eq!(person("Regards,\nTom Becker"), ["Tom Becker"]);
