@@ -1188,6 +1188,20 @@ fn title_case(w: &[u8]) -> Option<([u8; 12], usize)> {
 }
 
 /// The words that label a unit in a building (`UNIT` in capitals too).
+/// Is `w`, in a place's words, a unit's label: first (`Main Street, Apt
+/// 4`), or later with its number after it? Not a word inside a locality's
+/// name (`Spring Flat, NSW 2850`, `SPRING FLAT`).
+fn unit_in_place(b: &[u8], w: &super::Word) -> bool {
+    let inside = w.start >= 2 && b[w.start - 1] == b' ' && b[w.start - 2].is_ascii_alphabetic();
+    let numbered = b
+        .get(w.end..)
+        .and_then(|r| r.strip_prefix(b"."))
+        .or_else(|| b.get(w.end..))
+        .and_then(|r| r.strip_prefix(b" "))
+        .is_some_and(|r| r.first().is_some_and(|c| c.is_ascii_digit() || *c == b'#'));
+    unit_label(&b[w.start..w.end]) && (!inside || numbered)
+}
+
 fn unit_label(w: &[u8]) -> bool {
     unit_label_title(w) || title_case(w).is_some_and(|(t, n)| unit_label_title(&t[..n]))
 }
@@ -1236,7 +1250,7 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     let shape_ok = |w: &super::Word| {
         (w.shape == Shape::Title || caps && w.shape == Shape::Upper)
             && !state_code(&b[w.start..w.end])
-            && !unit_label(&b[w.start..w.end])
+            && !unit_in_place(b, w)
     };
     // `Co. Galway`: an Irish county.
     if b[s..].starts_with(b"Co. ") {
@@ -1289,9 +1303,7 @@ fn place_words(
 /// then a state or a postcode: where the words end.
 fn caps_locality(b: &[u8], s: usize) -> Option<usize> {
     let e = place_words(b, s, false, |w| {
-        w.shape == Shape::Upper
-            && !state_code(&b[w.start..w.end])
-            && !unit_label(&b[w.start..w.end])
+        w.shape == Shape::Upper && !state_code(&b[w.start..w.end]) && !unit_in_place(b, w)
     })?;
     (state(b, e).is_some() || postcode(b, e).is_some()).then_some(e)
 }

@@ -1691,6 +1691,27 @@ fn legal_forms_alone_name_no_firm_and_a_second_form_joins_the_first() {
 }
 
 #[test]
+fn a_unit_word_inside_a_localitys_name() {
+    assert_eq!(
+        address("Send to 21 Sydney Road, Spring Flat, NSW 2850 today."),
+        ["21 Sydney Road, Spring Flat, NSW 2850"]
+    );
+    assert_eq!(
+        address("Send to 21 SYDNEY ROAD, SPRING FLAT, NSW 2850 today."),
+        ["21 SYDNEY ROAD, SPRING FLAT, NSW 2850"]
+    );
+    assert_eq!(
+        address("Send to 21 Sydney Road, Spring Flat NSW 2850 today."),
+        ["21 Sydney Road, Spring Flat NSW 2850"]
+    );
+    // A unit first, or with its number, is still a unit.
+    assert_eq!(
+        address("Send to 21 Sydney Road, Flat 4, Mudgee NSW 2850 today."),
+        ["21 Sydney Road, Flat 4, Mudgee NSW 2850"]
+    );
+}
+
+#[test]
 fn a_house_name_on_its_own_line_or_with_haus() {
     assert_eq!(
         address(
