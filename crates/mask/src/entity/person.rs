@@ -1276,7 +1276,15 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
             && !caps_verb(&b[words[1].start..words[1].end])
             && (ctx >= Context::Weak || separator_after(b, words[1].end))
     };
-    if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) {
+    // `Requester: SEO-YEON PARK`, `Signed for by: MARÍA JOSÉ QUISPE`: a
+    // form's person field, the whole line in capitals (no stop word).
+    let field = || {
+        ctx == Context::Strong
+            && (1..=4).contains(&n)
+            && words[..n].iter().all(|w| w.flags & STOP == 0)
+            && matches!(b.get(words[n - 1].end), None | Some(b'\n' | b'\r'))
+    };
+    if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) || field() {
         pass.push(
             words[0].start,
             words[n - 1].end,
@@ -1348,7 +1356,8 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     }
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
-    let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6);
+    // (Or a longer one ending a label: `Requester: `.)
+    let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6 || b[we] == b':');
     (line_start || short_word_before) && pass.person_context(s) == Some(Context::Strong)
 }
 
@@ -1580,6 +1589,14 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     let colon_label = b[pe..s].contains(&b':');
     match (before, prev) {
         (_, b"name") if colon_label => return Some(Context::Strong),
+        // A form's field for a person (`Requester: Haruka Morimoto`,
+        // `Reported by: …`, `Signed for by: …`); not `Customer:`, as often
+        // a firm.
+        (
+            _,
+            b"requester" | b"requestor" | b"caller" | b"employee" | b"assignee" | b"reporter"
+            | b"submitter" | b"by",
+        ) if colon_label => return Some(Context::Strong),
         // `the trading name is Fernhill Bakehouse`: a thing's name.
         (Some(b"name"), b"is") if thing_name(b, ps) => {}
         (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {

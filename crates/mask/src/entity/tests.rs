@@ -83,6 +83,29 @@ fn a_greeted_lower_case_common_word_name() {
 }
 
 #[test]
+fn a_form_field_for_a_person() {
+    assert_eq!(
+        person("requester: Haruka Morimoto\ncompany: Brightwater Fibre Pty Ltd"),
+        ["Haruka Morimoto"]
+    );
+    assert_eq!(
+        person("Requester: SEO-YEON PARK\nDept: R&D"),
+        ["SEO-YEON PARK"]
+    );
+    assert_eq!(
+        person("Signed for by: Teuila Leaupepe\nTime: 14:26"),
+        ["Teuila Leaupepe"]
+    );
+    // Not without the colon, nor a team or a firm in the field.
+    no_person(&[
+        "The requester Portal Login page is down.",
+        "Requester: Service Desk\nPriority: P2",
+        "Reported by: Finance Team",
+        "Customer: Brightwater Fibre\nSite: Melbourne",
+    ]);
+}
+
+#[test]
 fn a_given_name_before_its_department() {
     assert_eq!(
         person("Please forward to Frank in procurement. Frankly the quote is high."),
