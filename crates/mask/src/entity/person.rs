@@ -154,10 +154,13 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // (`Yesterday`, `Please`, `I'm`) are not part of the name; the context
     // is read before the first word that may be.
     let after_title = |k: usize| k > 0 && words[k - 1].flags & TITLE != 0;
+    // (Nor a word before a title: `CALL MRS OKONJO`.)
+    let before_title = |k: usize| words.get(k + 1).is_some_and(|n| n.flags & TITLE != 0);
     let first = (0..words.len())
         .find(|&k| {
             let w = &words[k];
             context_word(w.flags).is_none()
+                && !before_title(k)
                 && match w.shape {
                     Shape::Title => {
                         name_flags(w) != 0
@@ -166,7 +169,16 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                             || strong_before(pass, w.start) && !sign_off_pronoun(&b[w.start..w.end])
                             || w.flags == 0 && pass.maybe_known(w) && pass.known_word(w)
                     }
-                    Shape::Upper => name_flags(w) != 0,
+                    // (`MRS OKONJO`: after a title, any word of four letters
+                    // or more not in the lexicon; not after `MS`, as often
+                    // Microsoft's: `MS SQL`, `MS ACCESS`.)
+                    Shape::Upper => {
+                        name_flags(w) != 0
+                            || after_title(k)
+                                && w.flags == 0
+                                && w.end - w.start >= 4
+                                && &b[words[k - 1].start..words[k - 1].end] != b"MS"
+                    }
                     _ => false,
                 }
         })
@@ -357,7 +369,8 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 )
                 && department_after(rest)
         };
-        if rest.starts_with(b" wrote:") || speaker() || staff() {
+        if rest.starts_with(b" wrote:") || speaker() || staff() || chat_speaker(b, head.start, rest)
+        {
             ctx = Context::Medium;
         }
     }
@@ -958,6 +971,38 @@ fn from_firm(b: &[u8], end: usize) -> bool {
     super::organization::firm_at(b, end + skip)
 }
 
+/// `Agent Mark: Hi`, `Agent (Dawn): …`, `10:03 Agent Ngaio: …`,
+/// `Customer (Jarrah Collins): …`: a chat transcript's speaker, the name
+/// at `s` after their role at a line's start (a time before it) and before
+/// the colon that `rest`, the text after the name, opens with.
+fn chat_speaker(b: &[u8], s: usize, rest: &[u8]) -> bool {
+    if !(rest.starts_with(b":") || rest.starts_with(b"):")) {
+        return false;
+    }
+    let head = &b[..s];
+    let head = head.strip_suffix(b"(").unwrap_or(head);
+    let Some(head) = head.strip_suffix(b" ") else {
+        return false;
+    };
+    let line = &head[head.iter().rposition(|&c| c == b'\n').map_or(0, |n| n + 1)..];
+    let role = line.iter().rposition(|&c| c == b' ').map_or(0, |n| n + 1);
+    let time = &line[..role];
+    time.iter()
+        .all(|&c| c.is_ascii_digit() || matches!(c, b':' | b' ' | b'[' | b']'))
+        && matches!(
+            &line[role..],
+            b"Agent"
+                | b"Customer"
+                | b"Visitor"
+                | b"Caller"
+                | b"Technician"
+                | b"Tech"
+                | b"Operator"
+                | b"Advisor"
+                | b"Adviser"
+        )
+}
+
 /// Does `rest`, the text after a name, open with ` in ` or ` from ` and a
 /// department (`procurement`, `Accounts`, `HR`, `IT`) ending its word?
 fn department_after(rest: &[u8]) -> bool {
@@ -1278,11 +1323,12 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
     };
     // `Requester: SEO-YEON PARK`, `Signed for by: MARÍA JOSÉ QUISPE`: a
     // form's person field, the whole line in capitals (no stop word).
+    // (`Cc: ROSE ADEYEMI; MARK BRENNAN`: one of a list.)
     let field = || {
         ctx == Context::Strong
             && (1..=4).contains(&n)
             && words[..n].iter().all(|w| w.flags & STOP == 0)
-            && matches!(b.get(words[n - 1].end), None | Some(b'\n' | b'\r'))
+            && matches!(b.get(words[n - 1].end), None | Some(b'\n' | b'\r' | b';'))
     };
     if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) || field() {
         pass.push(
@@ -1292,11 +1338,15 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
             0.75,
             RECOGNIZER,
         );
-    } else if ctx >= Context::Medium && n >= 1 && clear(&words[0]) {
+    } else if ctx >= Context::Medium
+        && n >= 1
+        && (clear(&words[0]) || ctx == Context::Strong && words[0].flags == 0)
+    {
         // `Hi MARTINA,`, `CALL MRS OKAFOR ABOUT`, `HI SARAH JONES
         // PLEASE`: the names the gazetteer holds, not common words, after
-        // a greeting or a title.
-        let k = words[..n].iter().take_while(|w| clear(w)).count();
+        // a greeting or a title; after a title (`MRS OKONJO ABOUT`) also a
+        // first word the lexicon does not know.
+        let k = 1 + words[1..n].iter().take_while(|w| clear(w)).count();
         pass.push(
             words[0].start,
             words[k - 1].end,
@@ -1595,7 +1645,7 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         (
             _,
             b"requester" | b"requestor" | b"caller" | b"employee" | b"assignee" | b"reporter"
-            | b"submitter" | b"by",
+            | b"submitter" | b"holder" | b"recipient" | b"patient" | b"passenger" | b"cc" | b"by",
         ) if colon_label => return Some(Context::Strong),
         // `the trading name is Fernhill Bakehouse`: a thing's name.
         (Some(b"name"), b"is") if thing_name(b, ps) => {}

@@ -96,12 +96,45 @@ fn a_form_field_for_a_person() {
         person("Signed for by: Teuila Leaupepe\nTime: 14:26"),
         ["Teuila Leaupepe"]
     );
+    assert_eq!(
+        person("Account holder: Dilani Wickramasinghe\nService address: 8/42 Fitzroy Street"),
+        ["Dilani Wickramasinghe"]
+    );
+    assert_eq!(person("Cc: ROSE ADEYEMI; SERVICE DESK"), ["ROSE ADEYEMI"]);
+    assert_eq!(
+        person("PLEASE CALL MRS OKONJO ABOUT THE LATE FEE"),
+        ["OKONJO"]
+    );
+    no_person(&["Migrate MS SQL and MS ACCESS databases.", "CALL DR ABC NOW"]);
     // Not without the colon, nor a team or a firm in the field.
     no_person(&[
         "The requester Portal Login page is down.",
         "Requester: Service Desk\nPriority: P2",
         "Reported by: Finance Team",
         "Customer: Brightwater Fibre\nSite: Melbourne",
+    ]);
+}
+
+#[test]
+fn a_chat_transcripts_speakers() {
+    assert_eq!(
+        person("Chat started 14:03\nAgent Mark: Hi, thanks for contacting Helpdesk."),
+        ["Mark"]
+    );
+    assert_eq!(person("Agent (Dawn): Hi, how can I help?"), ["Dawn"]);
+    assert_eq!(
+        person("10:03 Agent Hunter: Sorry to hear that."),
+        ["Hunter"]
+    );
+    assert_eq!(
+        person("Customer (Jarrah Collins): my internet dropped"),
+        ["Jarrah Collins"]
+    );
+    // Not a role mid-line, nor a name with no colon after it.
+    no_person(&[
+        "Ask the Agent Mark: it is a template.",
+        "Agent Hunter mode is on.",
+        "Our Customer Grace period: 30 days.",
     ]);
 }
 
