@@ -35,7 +35,10 @@
 //!   word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`) or an
 //!   Australian state names it, whatever the country's format;
 //!   `ORGANIZATION` by legal form (`Pty Ltd`, `GmbH`, `LLC`), which
-//!   [`MaskPolicy`] keeps unless told otherwise. A host plugs in a model
+//!   [`MaskPolicy`] keeps unless told otherwise. A pasted table whose first
+//!   line is a comma-separated header (`last_name,first_name,site`) gives
+//!   its person columns' cells as `PERSON` and its postcode columns' as
+//!   `POSTCODE`, whatever the words (in a stream, within the first step). A host plugs in a model
 //!   (ONNX, a remote service) as a [`Recognizer`]; its findings are checked
 //!   and merged by the same overlap rules.
 //! * Context words are whole words before the match, compared under Unicode

@@ -78,6 +78,20 @@ proptest! {
         prop_assert_eq!(d.detect(&text), d.detect(&text));
     }
 
+    /// A table's header, then rows of any cells (see the entity pass's
+    /// `table`): well-formed findings, the same twice.
+    #[test]
+    fn table_shaped_noise_detects_without_panic(
+        header in "(name|last_name|Postcode|email|site|zip)(,(name|first_name|Postcode|email|site|zip| )){1,4}(\r)?\n",
+        rows in proptest::collection::vec("[A-Za-zĀ-ž0-9 ,'.@\r\n-]{0,60}", 0..12),
+    ) {
+        let text = header + &rows.join("\n");
+        let d = Detector::new();
+        let f = d.detect(&text);
+        check_findings(text.len(), Some(&text), &f, d.min_score());
+        prop_assert_eq!(f, d.detect(&text));
+    }
+
     #[test]
     fn german_shaped_noise_detects_without_panic(
         parts in proptest::collection::vec(

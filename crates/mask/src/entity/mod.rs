@@ -19,6 +19,7 @@ mod address;
 mod names;
 mod organization;
 mod person;
+mod table;
 
 use std::borrow::Cow;
 
@@ -227,6 +228,12 @@ impl<'a> Pass<'a> {
     // By reference, the findings taken: by value, the pass (some 400
     // bytes) was copied with a `memcpy` call each text.
     pub(crate) fn finish(&mut self, scanned: &mut Vec<Finding>) {
+        if self.next != usize::MAX {
+            let table = table::find(self.b, self.on, self.min_score);
+            if !table.is_empty() {
+                self.take_table(table);
+            }
+        }
         if self.out.is_empty() {
             return;
         }
@@ -245,6 +252,26 @@ impl<'a> Pass<'a> {
 }
 
 impl Pass<'_> {
+    /// The cells of a table's columns (see [`table`]) in place of what the
+    /// runs found inside them: both sorted and disjoint, and so the result.
+    #[cold]
+    fn take_table(&mut self, table: Vec<Finding>) {
+        let runs = std::mem::take(&mut self.out);
+        let mut merged = Vec::with_capacity(runs.len() + table.len());
+        let mut cells = table.into_iter().peekable();
+        for f in runs {
+            while let Some(c) = cells.next_if(|c| c.start < f.start) {
+                merged.push(c);
+            }
+            let inside = |c: &Finding| c.start < f.end && f.start < c.end;
+            if !merged.last().is_some_and(inside) && !cells.peek().is_some_and(inside) {
+                merged.push(f);
+            }
+        }
+        merged.extend(cells);
+        self.out = merged;
+    }
+
     /// Reads one run; returns where the scan resumes. An address or an
     /// organisation takes its words; the words before it may still name a
     /// person (`Ravi Kumar of Southern Cross Pty Ltd`).

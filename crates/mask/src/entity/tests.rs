@@ -139,6 +139,27 @@ fn a_chat_transcripts_speakers() {
 }
 
 #[test]
+fn a_tables_person_and_postcode_columns() {
+    let text = "last_name,first_name,site\nMakoa,Keoni,Honolulu\nFaleolo,Losa,Auckland";
+    assert_eq!(person(text), ["Makoa", "Keoni", "Faleolo", "Losa"]);
+    let text = "Name,Email,Postcode\r\nRavi Shankar,ravi.s@example.com,560034\r\nHoang Minh Tuan,t@example.com, 700000 ";
+    assert_eq!(person(text), ["Ravi Shankar", "Hoang Minh Tuan"]);
+    assert_eq!(of_kind(text, "POSTCODE"), ["560034", "700000"]);
+    // A firm, a number or an empty cell in a person's column is no one;
+    // a row of another shape ends the table.
+    let text = "name,email\nAcme Pty Ltd,a@example.com\nR2D2,r@example.com\n,x@example.com\nthe end of the table\nJohn Smith,j@example.com";
+    assert_eq!(person(text), ["John Smith"]);
+    // No header, or a header with no person's column: nothing of the
+    // rows' cells by their column.
+    no_person(&[
+        "ticket_id,category,status,queue\nINC-40812,Hardware,Open,EMEA Desk",
+        "Hi team, Makoa,Keoni is the login\nMakoa,Keoni",
+        "site,asset\nMakoa,Keoni",
+        "Name, Email\nPlease check, thanks",
+    ]);
+}
+
+#[test]
 fn a_given_name_before_its_department() {
     assert_eq!(
         person("Please forward to Frank in procurement. Frankly the quote is high."),

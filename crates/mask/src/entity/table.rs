@@ -1,0 +1,196 @@
+//! People and postcodes in a pasted table: a text whose first line is a
+//! comma-separated header (`name,email,site`, `last_name,first_name`,
+//! `Name,Email,Postcode`) names its columns, and the cells of a person's
+//! column (`name`, `surname`, `first_name`, `requester`, …) are `PERSON`,
+//! those of a postcode's (`postcode`, `zip`, `PLZ`, …) `POSTCODE`,
+//! whatever the words are: the header is the context a reader uses.
+//!
+//! Only the first line is read as a header (exports are pasted whole), so
+//! a text that is no table costs a few byte compares: its first line fails
+//! at its first byte that no column name has (a `'`, `.`, `:`). Cells are
+//! split at commas; a row with a quote, or with another count of cells than
+//! the header's, ends the table (no CSV quoting is parsed).
+
+use std::borrow::Cow;
+
+use crate::Finding;
+use crate::kind::K;
+use crate::scan::KindSet;
+
+const RECOGNIZER: &str = "table_column";
+const PERSON_SCORE: f32 = 0.85;
+const POSTCODE_SCORE: f32 = 0.8;
+/// At most this many columns are read.
+const MAX_COLUMNS: usize = 16;
+/// A header longer than this is no header.
+const MAX_HEADER: usize = 200;
+/// At most this many rows are read.
+const MAX_ROWS: usize = 10_000;
+
+/// What a column holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Person,
+    Postcode,
+    Other,
+}
+
+/// The findings of a table at the start of `b` (sorted, disjoint), or
+/// nothing when its first line is no header naming a person's or a
+/// postcode's column.
+pub(super) fn find(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
+    let Some((columns, n, body)) = header(b) else {
+        return Vec::new();
+    };
+    let wanted = |c: Column| match c {
+        Column::Person => on.has(K::Person) && PERSON_SCORE >= min_score,
+        Column::Postcode => on.has(K::Postcode) && POSTCODE_SCORE >= min_score,
+        Column::Other => false,
+    };
+    if !columns[..n].iter().any(|&c| wanted(c)) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut s = body;
+    for _ in 0..MAX_ROWS {
+        if s >= b.len() {
+            break;
+        }
+        let e = b[s..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |p| s + p);
+        let row = &b[s..e];
+        let row = row.strip_suffix(b"\r").unwrap_or(row);
+        if row.contains(&b'"') || row.iter().filter(|&&c| c == b',').count() + 1 != n {
+            break;
+        }
+        let mut cell_start = s;
+        for (k, cell) in row.split(|&c| c == b',').enumerate() {
+            let column = columns[k];
+            if wanted(column) {
+                let (cs, ce) = trimmed(b, cell_start, cell_start + cell.len());
+                let ok = match column {
+                    Column::Person => person_cell(&b[cs..ce]),
+                    _ => postcode_cell(&b[cs..ce]),
+                };
+                if ok {
+                    let (kind, score) = if column == Column::Person {
+                        (K::Person, PERSON_SCORE)
+                    } else {
+                        (K::Postcode, POSTCODE_SCORE)
+                    };
+                    out.push(Finding {
+                        kind: kind.kind(),
+                        start: cs,
+                        end: ce,
+                        score,
+                        recognizer: Cow::Borrowed(RECOGNIZER),
+                    });
+                }
+            }
+            cell_start += cell.len() + 1;
+        }
+        s = e + 1;
+    }
+    out
+}
+
+/// The header on the first line: its columns, their count and where the
+/// rows start.
+fn header(b: &[u8]) -> Option<([Column; MAX_COLUMNS], usize, usize)> {
+    // Fails fast: most texts' first line has a byte no header has within
+    // its first words.
+    let end = b
+        .iter()
+        .take(MAX_HEADER + 1)
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b',' | b'_' | b' ' | b'-')))?;
+    if !matches!(b[end], b'\n' | b'\r') {
+        return None;
+    }
+    let line = &b[..end];
+    let mut columns = [Column::Other; MAX_COLUMNS];
+    let mut n = 0;
+    for name in line.split(|&c| c == b',') {
+        let name = name.trim_ascii();
+        if n == MAX_COLUMNS || name.is_empty() || name.len() > 24 {
+            return None;
+        }
+        columns[n] = column(name);
+        n += 1;
+    }
+    let body = end + if b[end..].starts_with(b"\r\n") { 2 } else { 1 };
+    (n >= 2).then_some((columns, n, body))
+}
+
+/// The column a header's name is (any case; `_`, `-` and spaces alike).
+fn column(name: &[u8]) -> Column {
+    let mut folded = [0u8; 24];
+    let folded = &mut folded[..name.len()];
+    for (f, &c) in folded.iter_mut().zip(name) {
+        *f = match c {
+            b'_' | b'-' => b' ',
+            c => c.to_ascii_lowercase(),
+        };
+    }
+    match &*folded {
+        b"name" | b"full name" | b"fullname" | b"first name" | b"firstname" | b"given"
+        | b"given name" | b"givenname" | b"given names" | b"last name" | b"lastname"
+        | b"surname" | b"family name" | b"familyname" | b"contact" | b"contact name"
+        | b"requester" | b"requestor" | b"customer name" | b"employee" | b"employee name"
+        | b"display name" | b"displayname" | b"assignee" | b"caller" | b"agent" | b"agent name"
+        | b"staff name" | b"student" | b"student name" | b"patient" | b"patient name" => {
+            Column::Person
+        }
+        b"postcode" | b"post code" | b"postal code" | b"postalcode" | b"zip" | b"zip code"
+        | b"zipcode" | b"plz" | b"eircode" | b"pin code" | b"pincode" => Column::Postcode,
+        _ => Column::Other,
+    }
+}
+
+/// `start..end` less the spaces at either end.
+fn trimmed(b: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let cell = b[start..end].trim_ascii();
+    if cell.is_empty() {
+        return (start, start);
+    }
+    let s = start + (b[start..end].len() - b[start..end].trim_ascii_start().len());
+    (s, s + cell.len())
+}
+
+/// A person's name as a cell holds it: one to four words of letters (any
+/// script), `'`, `-` or `.`, no digit, no `@`, no legal form, every word
+/// capitalised or none (`Ravi Shankar`, `nguyen thi lan`; not `Please
+/// check`, a sentence's words).
+fn person_cell(cell: &[u8]) -> bool {
+    let words = cell.split(|&c| c == b' ').filter(|w| !w.is_empty()).count();
+    let capitals = cell
+        .split(|&c| c == b' ')
+        .filter(|w| w.first().is_some_and(|c| !c.is_ascii_lowercase()))
+        .count();
+    (1..=4).contains(&words)
+        && (capitals == words || capitals == 0)
+        && cell.len() <= 48
+        && cell
+            .first()
+            .is_some_and(|&c| c.is_ascii_alphabetic() || c >= 0x80)
+        && cell.iter().all(|&c| {
+            c.is_ascii_alphabetic() || c >= 0x80 || matches!(c, b' ' | b'\'' | b'-' | b'.')
+        })
+        && !cell.split(|&c| c == b' ').any(|w| {
+            matches!(
+                w,
+                b"Ltd" | b"LLC" | b"Inc" | b"Inc." | b"GmbH" | b"Limited" | b"plc" | b"Pty"
+            )
+        })
+}
+
+/// A postcode as a cell holds it: 3 to 10 letters, digits, spaces or `-`,
+/// two digits or more.
+fn postcode_cell(cell: &[u8]) -> bool {
+    (3..=10).contains(&cell.len())
+        && cell
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-'))
+        && cell.iter().filter(|c| c.is_ascii_digit()).count() >= 2
+}
