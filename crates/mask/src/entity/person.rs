@@ -369,7 +369,21 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 )
                 && department_after(rest)
         };
-        if rest.starts_with(b" wrote:") || speaker() || staff() || chat_speaker(b, head.start, rest)
+        // `Will can you …`, `Mark, could you …`, `Summer: can you …`: a
+        // given name that opens its line or sentence, spoken to.
+        let addressed = || {
+            name_flags(head) & GIVEN != 0
+                && words.len() == 1
+                && opens_run
+                && head.flags & (BRAND | PLACE | PLACE_NAME) == 0
+                && sentence_start(b, head.start)
+                && addressed_after(rest)
+        };
+        if rest.starts_with(b" wrote:")
+            || speaker()
+            || staff()
+            || chat_speaker(b, head.start, rest)
+            || addressed()
         {
             ctx = Context::Medium;
         }
@@ -969,6 +983,38 @@ fn from_firm(b: &[u8], end: usize) -> bool {
         return false;
     };
     super::organization::firm_at(b, end + skip)
+}
+
+/// Does `s` open a line or a sentence (the text's start, a line break, or
+/// `. `, `! `, `? ` before it)?
+fn sentence_start(b: &[u8], s: usize) -> bool {
+    s == 0
+        || b[s - 1] == b'\n'
+        || s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b'.' | b'!' | b'?' | b'\n')
+}
+
+/// Does `rest`, the text after a name, ask the one named (`, can you`,
+/// ` could you`, `: would you`, `, please`)?
+fn addressed_after(rest: &[u8]) -> bool {
+    let rest = rest
+        .strip_prefix(b",")
+        .or_else(|| rest.strip_prefix(b":"))
+        .unwrap_or(rest);
+    let Some(rest) = rest.strip_prefix(b" ") else {
+        return false;
+    };
+    const ASKS: [&[u8]; 6] = [
+        b"can you",
+        b"could you",
+        b"would you",
+        b"can u",
+        b"pls ",
+        b"please ",
+    ];
+    ASKS.iter().any(|a| {
+        rest.starts_with(a)
+            && (a.ends_with(b" ") || !rest.get(a.len()).is_some_and(u8::is_ascii_alphanumeric))
+    })
 }
 
 /// `Agent Mark: Hi`, `Agent (Dawn): …`, `10:03 Agent Ngaio: …`,

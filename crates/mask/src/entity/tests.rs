@@ -160,6 +160,25 @@ fn a_tables_person_and_postcode_columns() {
 }
 
 #[test]
+fn a_given_name_spoken_to() {
+    assert_eq!(
+        person("Will can you update the license count? I will approve."),
+        ["Will"]
+    );
+    assert_eq!(person("Thanks. Mark, can you check the printer?"), ["Mark"]);
+    assert_eq!(person("Summer: can you reshare the deck?"), ["Summer"]);
+    assert_eq!(person("Grace please reset it."), ["Grace"]);
+    // Not mid-sentence, not a place or a month, not a word that is no name.
+    no_person(&[
+        "The will can you believe it be read today?",
+        "Victoria can you believe the weather",
+        "Also can you reset it?",
+        "In May can you send it?",
+        "Will you approve it?",
+    ]);
+}
+
+#[test]
 fn a_given_name_before_its_department() {
     assert_eq!(
         person("Please forward to Frank in procurement. Frankly the quote is high."),
