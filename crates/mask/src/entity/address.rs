@@ -1175,19 +1175,6 @@ fn floor_at(b: &[u8], s: usize) -> Option<usize> {
         .then_some(w + 6)
 }
 
-/// `w` in title case (`AVENUE` as `Avenue`) if it is in capitals and
-/// short, for the lists of street types and unit labels.
-fn title_case(w: &[u8]) -> Option<([u8; 12], usize)> {
-    if w.len() < 2 || w.len() > 12 || !w.iter().all(u8::is_ascii_uppercase) {
-        return None;
-    }
-    let mut out = [0u8; 12];
-    out[..w.len()].copy_from_slice(w);
-    out[1..w.len()].make_ascii_lowercase();
-    Some((out, w.len()))
-}
-
-/// The words that label a unit in a building (`UNIT` in capitals too).
 /// Is `w`, in a place's words, a unit's label: first (`Main Street, Apt
 /// 4`), or later with its number after it? Not a word inside a locality's
 /// name (`Spring Flat, NSW 2850`, `SPRING FLAT`).
@@ -1202,8 +1189,9 @@ fn unit_in_place(b: &[u8], w: &super::Word) -> bool {
     unit_label(&b[w.start..w.end]) && (!inside || numbered)
 }
 
+/// The words that label a unit in a building (`UNIT` in capitals too).
 fn unit_label(w: &[u8]) -> bool {
-    unit_label_title(w) || title_case(w).is_some_and(|(t, n)| unit_label_title(&t[..n]))
+    unit_label_title(w) || super::title_case(w).is_some_and(|(t, n)| unit_label_title(&t[..n]))
 }
 
 fn unit_label_title(w: &[u8]) -> bool {
@@ -1558,7 +1546,7 @@ fn state_code(w: &[u8]) -> bool {
 /// Street types, written out or abbreviated (a full stop may follow), in
 /// title case or in capitals.
 fn street_type(w: &[u8]) -> bool {
-    street_type_title(w) || title_case(w).is_some_and(|(t, n)| street_type_title(&t[..n]))
+    street_type_title(w) || super::title_case(w).is_some_and(|(t, n)| street_type_title(&t[..n]))
 }
 
 fn street_type_title(w: &[u8]) -> bool {

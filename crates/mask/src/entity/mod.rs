@@ -889,5 +889,17 @@ fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {
     (s < e).then_some((s, e))
 }
 
+/// `w` in title case (`AVENUE` as `Avenue`) if it is in capitals and
+/// short, for the lists of street types, unit labels and lead words.
+fn title_case(w: &[u8]) -> Option<([u8; 12], usize)> {
+    if w.len() < 2 || w.len() > 12 || !w.iter().all(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let mut out = [0u8; 12];
+    out[..w.len()].copy_from_slice(w);
+    out[1..w.len()].make_ascii_lowercase();
+    Some((out, w.len()))
+}
+
 #[cfg(test)]
 mod tests;

@@ -15,11 +15,14 @@ const SCORE: f32 = 0.85;
 /// `forms_for`, which groups them by first byte; a test checks the two
 /// agree).
 #[cfg(test)]
-const LEGAL_FORMS: [&str; 48] = [
+const LEGAL_FORMS: [&str; 61] = [
     "GmbH & Co. KG",
     "Pty. Ltd.",
     "Pty Ltd",
     "Pty Limited",
+    "PTY. LTD.",
+    "PTY LTD",
+    "PTY LIMITED",
     "Pte. Ltd.",
     "Pte Ltd",
     "Co., Ltd.",
@@ -31,17 +34,27 @@ const LEGAL_FORMS: [&str; 48] = [
     "S.r.l.",
     "L.L.C.",
     "Limited",
+    "LIMITED",
     "Incorporated",
+    "INCORPORATED",
     "Corporation",
+    "CORPORATION",
     "GmbH",
+    "GMBH",
     "Ltd.",
     "Ltd",
+    "LTD.",
+    "LTD",
     "LLC",
     "LLP",
     "Inc.",
     "Inc",
+    "INC.",
+    "INC",
     "Corp.",
     "Corp",
+    "CORP.",
+    "CORP",
     "plc",
     "PLC",
     "S.A.",
@@ -114,6 +127,11 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         let Some(form_end) = legal_form_at(b, s) else {
             continue;
         };
+        // `STORAGE SPACE LIMITED`: in capitals, `LIMITED` is a firm's
+        // only after a firm's word (`ASANTE HOLDINGS LIMITED`).
+        if b[s..].starts_with(b"LIMITED") && !firm_word_in_capitals(&b[w.start..w.end]) {
+            continue;
+        }
         let name = &words[..=k];
         let mut first = name.iter().position(|w| {
             w.is_capitalised()
@@ -166,6 +184,41 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return Some((first, form_end));
     }
     None
+}
+
+/// A word that names what a firm does, in capitals (`HOLDINGS`,
+/// `SERVICES`, `LOGISTICS`), as `… LIMITED` follows it.
+fn firm_word_in_capitals(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"HOLDINGS"
+            | b"GROUP"
+            | b"SERVICES"
+            | b"SOLUTIONS"
+            | b"SYSTEMS"
+            | b"TECHNOLOGIES"
+            | b"TECHNOLOGY"
+            | b"INDUSTRIES"
+            | b"ENTERPRISES"
+            | b"TRADING"
+            | b"INVESTMENTS"
+            | b"PROPERTIES"
+            | b"LOGISTICS"
+            | b"CONSULTING"
+            | b"PARTNERS"
+            | b"INTERNATIONAL"
+            | b"CONSTRUCTION"
+            | b"ENGINEERING"
+            | b"MANAGEMENT"
+            | b"CAPITAL"
+            | b"VENTURES"
+            | b"(NZ)"
+            | b"NZ"
+            | b"AUSTRALIA"
+            | b"UK"
+            | b"IRELAND"
+            | b"CANADA"
+    )
 }
 
 /// ` Inc.`, ` Ltd`, ` LLC`, ` Limited` after the legal form ending at `e`
@@ -225,7 +278,10 @@ fn sentence_stop(b: &[u8], e: usize) -> usize {
         _ => false,
     };
     let form_start = b[..e].iter().rposition(|&c| c == b' ').map_or(0, |p| p + 1);
-    let abbreviation = matches!(&b[form_start..e], b"Inc." | b"Corp." | b"Co.");
+    let abbreviation = matches!(
+        &b[form_start..e],
+        b"Inc." | b"Corp." | b"Co." | b"INC." | b"CORP."
+    );
     if last_is_dot && sentence_end && !abbreviation && single_dot(&b[form_start..e]) {
         e - 1
     } else {
@@ -274,7 +330,9 @@ fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
         let ends = b
             .get(e)
             .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
-        (rest.starts_with(form) && ends).then_some(e)
+        // `INC-40812`, `INC0012`: an incident's number, not `Inc`.
+        let incident = form == b"INC" && b.get(e) == Some(&b'-');
+        (rest.starts_with(form) && ends && !incident).then_some(e)
     })
 }
 
@@ -282,11 +340,14 @@ fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
 /// (longest first where one starts another).
 fn forms_for(first: u8) -> &'static [&'static str] {
     match first {
-        b'G' => &["GmbH & Co. KG", "GmbH"],
+        b'G' => &["GmbH & Co. KG", "GmbH", "GMBH"],
         b'P' => &[
             "Pty. Ltd.",
             "Pty Ltd",
             "Pty Limited",
+            "PTY. LTD.",
+            "PTY LTD",
+            "PTY LIMITED",
             "Pte. Ltd.",
             "Pte Ltd",
             "PLC",
@@ -295,8 +356,11 @@ fn forms_for(first: u8) -> &'static [&'static str] {
             "Co., Ltd.",
             "Co. Ltd",
             "Corporation",
+            "CORPORATION",
             "Corp.",
             "Corp",
+            "CORP.",
+            "CORP",
             "CLG",
         ],
         b'S' => &[
@@ -309,8 +373,10 @@ fn forms_for(first: u8) -> &'static [&'static str] {
             "SAS",
             "SE",
         ],
-        b'L' => &["L.L.C.", "Limited", "Ltd.", "Ltd", "LLC", "LLP", "Ltée"],
-        b'I' => &["Incorporated", "Inc.", "Inc"],
+        b'L' => &[
+            "L.L.C.", "Limited", "LIMITED", "Ltd.", "Ltd", "LTD.", "LTD", "LLC", "LLP", "Ltée",
+        ],
+        b'I' => &["Incorporated", "INCORPORATED", "Inc.", "Inc", "INC.", "INC"],
         b'p' => &["plc"],
         b'B' => &["B.V.", "BV"],
         b'N' => &["N.V.", "NV"],
@@ -325,8 +391,13 @@ fn forms_for(first: u8) -> &'static [&'static str] {
     }
 }
 
-/// Capitalised words that begin sentences, not company names.
+/// Capitalised words that begin sentences, not company names (in
+/// capitals too: `PAY ACME LTD`).
 fn lead_word(w: &[u8]) -> bool {
+    lead_word_title(w) || super::title_case(w).is_some_and(|(t, n)| lead_word_title(&t[..n]))
+}
+
+fn lead_word_title(w: &[u8]) -> bool {
     matches!(
         w,
         b"Hi"

@@ -179,6 +179,30 @@ fn a_given_name_spoken_to() {
 }
 
 #[test]
+fn organisations_in_capitals() {
+    let orgs = |text: &str| of_kind(text, "ORGANIZATION");
+    assert_eq!(
+        orgs("RE: URGENT - BRIGHTWATER LOGISTICS PTY LTD PAYROLL EXPORT FAILING"),
+        ["BRIGHTWATER LOGISTICS PTY LTD"]
+    );
+    assert_eq!(
+        orgs("BILLING CONTACT: KOFI ASANTE-MENSAH / ASANTE HOLDINGS LIMITED"),
+        ["ASANTE HOLDINGS LIMITED"]
+    );
+    assert_eq!(orgs("PAY ACME WIDGETS INC. TODAY"), ["ACME WIDGETS INC."]);
+    // An incident's number is no `Inc`.
+    assert_eq!(
+        orgs("SLA BREACH WARNING ON TICKET INC-40812"),
+        Vec::<String>::new()
+    );
+    // `LIMITED` in capitals after a word that is no firm's is a word.
+    assert_eq!(
+        orgs("STORAGE SPACE LIMITED, PLEASE CLEAN UP. FOR A LIMITED TIME"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn a_given_name_before_its_department() {
     assert_eq!(
         person("Please forward to Frank in procurement. Frankly the quote is high."),
