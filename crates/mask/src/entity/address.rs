@@ -402,6 +402,10 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     };
     // The street type: the first word of the run that is one, after one to
     // three title-case street words.
+    // `Apt 12, The Maltings, Bow Street, Dublin 7`: no house number, a
+    // unit in a named building before the street (sure only with a
+    // locality or postcode after it).
+    let mut unnumbered = false;
     let (k, ty, start) = if let Some(start) = numbered {
         (0, &words[0], start)
     } else {
@@ -417,7 +421,13 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         {
             return None;
         }
-        (k, ty, house_number_before(b, words[0].start)?)
+        let start = house_number_before(b, words[0].start);
+        unnumbered = start.is_none();
+        (
+            k,
+            ty,
+            start.or_else(|| unit_in_building_before(b, words[0].start))?,
+        )
     };
     // `Harbour View Road`, `Grove Park Road`, `Hill Street Close`: a street
     // type before another is part of the name; the last is the type
@@ -474,9 +484,23 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     if b.get(end) == Some(&b'.') && matches!(b.get(end + 1), Some(b',' | b' ')) {
         end += 1;
     }
+    let street_end = end;
     end = tail(b, end);
+    if unnumbered && end == street_end {
+        return None;
+    }
     pass.push(start, end, K::Address, SCORE, RECOGNIZER);
     Some((0, end))
+}
+
+/// `Apartment 12, The Maltings, ` before the street at `s`: a unit, then
+/// a building's name (with `The` or a building word): the unit's start.
+fn unit_in_building_before(b: &[u8], s: usize) -> Option<usize> {
+    let (name, last) = name_before(b, s)?;
+    if !(building_word(last) || house_word_first(&b[name..])) {
+        return None;
+    }
+    unit_before(b, name)
 }
 
 /// Where the address starts: the house number just before `s` (`12 `,
@@ -507,7 +531,9 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
     if number.is_empty()
         || !number[0].is_ascii_digit()
         || !number[number.len() - 1].is_ascii_digit()
-        || number.iter().filter(|c| c.is_ascii_digit()).count() > 6
+        // (`310-1188 West Pender Street`: a Canadian suite and house
+        // number, each of six digits at most.)
+        || number.split(|c| !c.is_ascii_digit()).any(|part| part.len() > 6)
         || (p > 0
             && (b[p - 1].is_ascii_alphanumeric()
                 || matches!(b[p - 1], b'.' | b',' | b'$' | b'#' | b':'))

@@ -491,6 +491,29 @@ fn addresses_with_units_after_the_street_eircodes_and_french_streets() {
         addresses("Ship to 12 Avenue de la Gare, Montréal, QC H3B 2Y5."),
         ["12 Avenue de la Gare, Montréal, QC H3B 2Y5"]
     );
+    assert_eq!(
+        addresses("Send the laptop to 310-1188 West Pender Street, Vancouver, BC V6E 0A2. Thanks"),
+        ["310-1188 West Pender Street, Vancouver, BC V6E 0A2"]
+    );
+    assert_eq!(
+        addresses("Order 12345678 Pender Street, Vancouver, BC V6E 0A2."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        addresses("I have Apartment 12, The Maltings, Bowling Green, Galway H91 C6KP."),
+        ["Apartment 12, The Maltings, Bowling Green, Galway H91 C6KP"]
+    );
+    assert_eq!(
+        addresses("Shipping to: Apt 12, The Maltings, Bow Street, Dublin 7, D07 X2K4, Ireland."),
+        ["Apt 12, The Maltings, Bow Street, Dublin 7, D07 X2K4"]
+    );
+    // No unit, or nothing after the street: no address without a number.
+    assert_eq!(
+        addresses(
+            "The Maltings, Bow Street, Dublin 7, D07 X2K4 and Apt 12, The Maltings, Bow Street."
+        ),
+        Vec::<String>::new()
+    );
     // Streets known by their name alone need no type nor locality.
     assert_eq!(
         addresses("Courier left the parcel at 19 Kingsway instead of reception."),
