@@ -332,7 +332,10 @@ fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
             .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
         // `INC-40812`, `INC0012`: an incident's number, not `Inc`.
         let incident = form == b"INC" && b.get(e) == Some(&b'-');
-        (rest.starts_with(form) && ends && !incident).then_some(e)
+        // (The second byte first: most forms of a first byte differ
+        // there, `Ltd` from `LTD` and `LLC`, without a `memcmp` call.)
+        let second = form.get(1) == rest.get(1);
+        (second && rest.starts_with(form) && ends && !incident).then_some(e)
     })
 }
 

@@ -1021,10 +1021,18 @@ fn addressed_after(rest: &[u8]) -> bool {
 /// `Customer (Jarrah Collins): …`: a chat transcript's speaker, the name
 /// at `s` after their role at a line's start (a time before it) and before
 /// the colon that `rest`, the text after the name, opens with.
+#[inline]
 fn chat_speaker(b: &[u8], s: usize, rest: &[u8]) -> bool {
-    if !(rest.starts_with(b":") || rest.starts_with(b"):")) {
-        return false;
+    match rest.first() {
+        Some(b':') => chat_role_before(b, s),
+        Some(b')') if rest.get(1) == Some(&b':') => chat_role_before(b, s),
+        _ => false,
     }
+}
+
+/// [`chat_speaker`] past its first test: the role before `s`.
+#[cold]
+fn chat_role_before(b: &[u8], s: usize) -> bool {
     let head = &b[..s];
     let head = head.strip_suffix(b"(").unwrap_or(head);
     let Some(head) = head.strip_suffix(b" ") else {
@@ -1452,9 +1460,28 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     }
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
-    // (Or a longer one ending a label: `Requester: `.)
-    let short_word_before = word_before(b, s).is_some_and(|(ws, we)| we - ws <= 6 || b[we] == b':');
+    // (Or a longer one ending a person's label: `Requester: `.)
+    let short_word_before = word_before(b, s)
+        .is_some_and(|(ws, we)| we - ws <= 6 || b[we] == b':' && long_person_label(&b[ws..we]));
     (line_start || short_word_before) && pass.person_context(s) == Some(Context::Strong)
+}
+
+/// A form's label for a person of more than six letters (see
+/// [`context_before`]): `Requester`, `Employee`, `Passenger`, …
+fn long_person_label(w: &[u8]) -> bool {
+    [
+        &b"requester"[..],
+        b"requestor",
+        b"employee",
+        b"assignee",
+        b"reporter",
+        b"submitter",
+        b"recipient",
+        b"patient",
+        b"passenger",
+    ]
+    .iter()
+    .any(|l| w.eq_ignore_ascii_case(l))
 }
 
 /// How many of `words` form the name, and how sure it is.
