@@ -228,7 +228,7 @@ impl<'a> Pass<'a> {
     // By reference, the findings taken: by value, the pass (some 400
     // bytes) was copied with a `memcpy` call each text.
     pub(crate) fn finish(&mut self, scanned: &mut Vec<Finding>) {
-        if self.next != usize::MAX {
+        if self.next != usize::MAX && table::may_open(self.b) {
             let table = table::find(self.b, self.on, self.min_score);
             if !table.is_empty() {
                 self.take_table(table);

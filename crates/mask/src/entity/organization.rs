@@ -323,20 +323,25 @@ pub(super) fn firm_at(b: &[u8], s: usize) -> bool {
 fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     let rest = b.get(s..)?;
     let first = *rest.first()?;
-    let forms = forms_for(first);
-    forms.iter().find_map(|form| {
+    // (The second byte first: most forms of a first byte differ there,
+    // `Ltd` from `LTD` and `LLC`, without a `memcmp` call.)
+    let second = rest.get(1).copied();
+    for form in forms_for(first) {
         let form = form.as_bytes();
+        if form.get(1).copied() != second || !rest.starts_with(form) {
+            continue;
+        }
         let e = s + form.len();
         let ends = b
             .get(e)
             .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
-        // `INC-40812`, `INC0012`: an incident's number, not `Inc`.
+        // `INC-40812`: an incident's number, not `Inc`.
         let incident = form == b"INC" && b.get(e) == Some(&b'-');
-        // (The second byte first: most forms of a first byte differ
-        // there, `Ltd` from `LTD` and `LLC`, without a `memcmp` call.)
-        let second = form.get(1) == rest.get(1);
-        (second && rest.starts_with(form) && ends && !incident).then_some(e)
-    })
+        if ends && !incident {
+            return Some(e);
+        }
+    }
+    None
 }
 
 /// The legal forms that start with `first`, in the order of `LEGAL_FORMS`
