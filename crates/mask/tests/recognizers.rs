@@ -178,6 +178,43 @@ fn postcodes_named_by_a_postcode_word_are_postcodes() {
     );
 }
 
+/// A second code joined to a named one (`not`, `or`, `and`, `but`) is a
+/// `POSTCODE` too, when it has the same length and first digit.
+#[test]
+fn a_postcode_joined_to_a_named_one() {
+    let pair = |text: &str, a: &str, b: &str| {
+        assert_eq!(
+            found(text),
+            [
+                ("POSTCODE".to_string(), a.to_string()),
+                ("POSTCODE".to_string(), b.to_string())
+            ],
+            "in {text:?}"
+        );
+    };
+    pair(
+        "The ZIP should be 97214, not 97241. In Portland.",
+        "97214",
+        "97241",
+    );
+    pair("Die PLZ ist 70173, nicht 70174.", "70173", "70174");
+    pair("postcode 3350 or 3355?", "3350", "3355");
+    // Another length, another first digit, another line or no link word:
+    // no code.
+    one("postcode 3350 or 335 units", "POSTCODE", "3350");
+    one(
+        "The ZIP on the label should be 97214, and the old label said 47241.",
+        "POSTCODE",
+        "97214",
+    );
+    one("postcode 3350\nor 3355 units", "POSTCODE", "3350");
+    one(
+        "postcode 3350 is right; the ticket number on the form is 3355",
+        "POSTCODE",
+        "3350",
+    );
+}
+
 #[test]
 fn a_postcode_inside_an_address_is_part_of_it() {
     one(

@@ -15,6 +15,38 @@ impl Scanner<'_> {
     /// Matchers that start at a digit at a token start.
     // Out of line: see `Scanner::upper`.
     #[inline(never)]
+    /// `should be 97214, not 97241`, `70173 sein, nicht 70174`, `is it
+    /// 3350 or 3355?`: a code of the same length and first digit as the
+    /// `POSTCODE` found just before it on its line, joined to it by `not`,
+    /// `or`, `and`, `but` (or German's), is a `POSTCODE` too.
+    fn postcode_sibling(&self, s: usize, e: usize) -> bool {
+        let b = self.b;
+        let Some(last) = self.findings.last() else {
+            return false;
+        };
+        if last.kind != K::Postcode.kind()
+            || last.end > s
+            || s - last.end > 80
+            || last.end - last.start != e - s
+            || b[last.start] != b[s]
+        {
+            return false;
+        }
+        let between = &b[last.end..s];
+        !between.contains(&b'\n')
+            && [
+                &b" not "[..],
+                b" or ",
+                b" and ",
+                b" but ",
+                b" nicht ",
+                b" oder ",
+                b" und ",
+            ]
+            .iter()
+            .any(|w| between.windows(w.len()).any(|x| x == *w))
+    }
+
     pub(super) fn digit(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         // MAC with `-` or `:` (colon form is handled from the colon too, but
@@ -74,7 +106,8 @@ impl Scanner<'_> {
                 if postcode
                     && (self.names_code(ctx, s, K::Postcode.context())
                         || run.nd == 4 && after_au_state(b, s)
-                        || german && self.names_code(ctx, s, words!["plz", "postleitzahl"]))
+                        || german && self.names_code(ctx, s, words!["plz", "postleitzahl"])
+                        || self.postcode_sibling(s, run.end))
                 {
                     return Some(self.push_boosted(s, run.end, K::Postcode, POSTCODE_BASE));
                 }
