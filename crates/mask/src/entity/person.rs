@@ -1382,7 +1382,10 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
         ctx == Context::Strong
             && (1..=4).contains(&n)
             && words[..n].iter().all(|w| w.flags & STOP == 0)
-            && matches!(b.get(words[n - 1].end), None | Some(b'\n' | b'\r' | b';'))
+            && matches!(
+                b.get(words[n - 1].end),
+                None | Some(b'\n' | b'\r' | b';' | b',')
+            )
     };
     if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) || field() {
         pass.push(
@@ -1684,6 +1687,11 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     if sign_off_line_before(b, s) {
         return Some(Context::Strong);
     }
+    // `Cc: ROSE ADEYEMI; MARK BRENNAN`: a later name of a header's list.
+    let before = b[..s].trim_ascii_end();
+    if matches!(before.last(), Some(b';' | b',')) && address_list_line(b, before.len()) {
+        return Some(Context::Strong);
+    }
     let Some((ps, pe)) = word_before(b, s) else {
         return Some(if lower_title_before(b, s) || asked_name_before(b, s) {
             Context::Strong
@@ -1746,6 +1754,20 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     } else {
         Context::None
     })
+}
+
+/// Does the line holding `p` open with a message header's list of people
+/// (`To:`, `Cc:`, `Bcc:`, any case)?
+#[cold]
+fn address_list_line(b: &[u8], p: usize) -> bool {
+    let line = b[..p]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |n| n + 1);
+    let head = &b[line..p.min(line + 4)];
+    [&b"to:"[..], b"cc:", b"bcc:"]
+        .iter()
+        .any(|h| head.len() >= h.len() && head[..h.len()].eq_ignore_ascii_case(h))
 }
 
 /// `What's your name? Kisuke Sugita`, `Last name? Ermakov`: a question

@@ -100,7 +100,16 @@ fn a_form_field_for_a_person() {
         person("Account holder: Dilani Wickramasinghe\nService address: 8/42 Fitzroy Street"),
         ["Dilani Wickramasinghe"]
     );
-    assert_eq!(person("Cc: ROSE ADEYEMI; SERVICE DESK"), ["ROSE ADEYEMI"]);
+    assert_eq!(
+        person("Cc: ROSE ADEYEMI; MARK BRENNAN; SERVICE DESK"),
+        ["ROSE ADEYEMI", "MARK BRENNAN"]
+    );
+    assert_eq!(
+        person("To: Tevita Fifita, Mark Otieno\nSubject: x"),
+        ["Tevita Fifita", "Mark Otieno"]
+    );
+    // Not on a line that is no header's list.
+    no_person(&["Totals: ACME, MARK DOWN\n"]);
     assert_eq!(
         person("PLEASE CALL MRS OKONJO ABOUT THE LATE FEE"),
         ["OKONJO"]
