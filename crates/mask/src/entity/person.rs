@@ -1675,9 +1675,29 @@ impl Pass<'_> {
         if at == s {
             return ctx;
         }
-        let ctx = context_before(self.b, s);
+        let ctx = if self.list_item(s) {
+            Some(Context::Strong)
+        } else {
+            context_before(self.b, s)
+        };
         self.person_ctx.set((s, ctx));
         ctx
+    }
+
+    /// `Cc: ROSE ADEYEMI; MARK BRENNAN`: is `s` a later name of a header's
+    /// list, after a person found just before it and `;` or `,`?
+    fn list_item(&self, s: usize) -> bool {
+        let b = self.b;
+        let sep = match s {
+            0 => return false,
+            _ if matches!(b[s - 1], b';' | b',') => s - 1,
+            _ if s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b';' | b',') => s - 2,
+            _ => return false,
+        };
+        self.out
+            .last()
+            .is_some_and(|f| f.end == sep && f.kind == K::Person.kind())
+            && address_list_line(b, sep)
     }
 }
 
@@ -1685,11 +1705,6 @@ impl Pass<'_> {
 /// can start (`Saint Patrick`, `St Kilda`).
 fn context_before(b: &[u8], s: usize) -> Option<Context> {
     if sign_off_line_before(b, s) {
-        return Some(Context::Strong);
-    }
-    // `Cc: ROSE ADEYEMI; MARK BRENNAN`: a later name of a header's list.
-    let before = b[..s].trim_ascii_end();
-    if matches!(before.last(), Some(b';' | b',')) && address_list_line(b, before.len()) {
         return Some(Context::Strong);
     }
     let Some((ps, pe)) = word_before(b, s) else {
@@ -1760,10 +1775,13 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
 /// (`To:`, `Cc:`, `Bcc:`, any case)?
 #[cold]
 fn address_list_line(b: &[u8], p: usize) -> bool {
-    let line = b[..p]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |n| n + 1);
+    // (Within 200 bytes: a longer list is not read.)
+    let from = p.saturating_sub(200);
+    let line = match b[from..p].iter().rposition(|&c| c == b'\n') {
+        Some(n) => from + n + 1,
+        None if from == 0 => 0,
+        None => return false,
+    };
     let head = &b[line..p.min(line + 4)];
     [&b"to:"[..], b"cc:", b"bcc:"]
         .iter()
