@@ -164,6 +164,18 @@ fn postcodes_named_by_a_postcode_word_are_postcodes() {
     one("zip 90210", "POSTCODE", "90210");
     none("ref 30303-123");
     one("I live in Bondi NSW 2026", "POSTCODE", "2026");
+    one(
+        "Can you verify Auckland 1010 for the CBD zone?",
+        "POSTCODE",
+        "1010",
+    );
+    one(
+        "moved to Palmerston North 4410; update it",
+        "POSTCODE",
+        "4410",
+    );
+    none("Auckland 2024 conference");
+    none("West Auckland 12 staff");
     one("Hobart, TAS 7000", "POSTCODE", "7000");
     none("room 2026 on level 3");
     none("the NSWX 2026 plan");

@@ -105,7 +105,7 @@ impl Scanner<'_> {
                 let ctx = self.ctx(s);
                 if postcode
                     && (self.names_code(ctx, s, K::Postcode.context())
-                        || run.nd == 4 && after_au_state(b, s)
+                        || run.nd == 4 && (after_au_state(b, s) || after_nz_city(b, s, &run))
                         || german && self.names_code(ctx, s, words!["plz", "postleitzahl"])
                         || self.postcode_sibling(s, run.end))
                 {
@@ -528,6 +528,40 @@ fn after_au_state(b: &[u8], s: usize) -> bool {
                 .len()
                 .checked_sub(st.len() + 1)
                 .is_some_and(|p| matches!(b[p], b' ' | b','))
+    })
+}
+
+/// `Auckland 1010`, `Palmerston North 4410`: a New Zealand city just
+/// before a four-digit code that is no year (`Auckland 2024`); New
+/// Zealand writes its postcode after the city alone.
+fn after_nz_city(b: &[u8], s: usize, run: &Run) -> bool {
+    const CITIES: [&[u8]; 16] = [
+        b"Auckland",
+        b"Wellington",
+        b"Christchurch",
+        b"Hamilton",
+        b"Tauranga",
+        b"Dunedin",
+        b"Palmerston North",
+        b"Napier",
+        b"Hastings",
+        b"Nelson",
+        b"Rotorua",
+        b"New Plymouth",
+        b"Invercargill",
+        b"Whanganui",
+        b"Gisborne",
+        b"Porirua",
+    ];
+    let year = matches!(run.value(0), 1900..=2099);
+    if year || s < 2 || b[s - 1] != b' ' {
+        return false;
+    }
+    let before = &b[..s - 1];
+    CITIES.iter().any(|c| {
+        before.ends_with(c)
+            && (before.len() == c.len()
+                || !before[before.len() - c.len() - 1].is_ascii_alphanumeric())
     })
 }
 
