@@ -1469,22 +1469,29 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     (line_start || short_word_before) && pass.person_context(s) == Some(Context::Strong)
 }
 
-/// A form's label for a person of more than six letters (see
-/// [`context_before`]): `Requester`, `Employee`, `Passenger`, …
+/// A form's field for a person (`Requester: Haruka Morimoto`, `Reported
+/// by: …`, `Signed for by: …`), in lower case; not `Customer:`, as often
+/// a firm.
+const PERSON_LABELS: [&[u8]; 13] = [
+    b"requester",
+    b"requestor",
+    b"caller",
+    b"employee",
+    b"assignee",
+    b"reporter",
+    b"submitter",
+    b"holder",
+    b"recipient",
+    b"patient",
+    b"passenger",
+    b"cc",
+    b"by",
+];
+
+/// One of [`PERSON_LABELS`] longer than the six letters that
+/// [`strong_before`] reads anyway, in any case.
 fn long_person_label(w: &[u8]) -> bool {
-    [
-        &b"requester"[..],
-        b"requestor",
-        b"employee",
-        b"assignee",
-        b"reporter",
-        b"submitter",
-        b"recipient",
-        b"patient",
-        b"passenger",
-    ]
-    .iter()
-    .any(|l| w.eq_ignore_ascii_case(l))
+    w.len() > 6 && PERSON_LABELS.iter().any(|l| w.eq_ignore_ascii_case(l))
 }
 
 /// How many of `words` form the name, and how sure it is.
@@ -1735,14 +1742,10 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     let colon_label = b[pe..s].contains(&b':');
     match (before, prev) {
         (_, b"name") if colon_label => return Some(Context::Strong),
-        // A form's field for a person (`Requester: Haruka Morimoto`,
-        // `Reported by: …`, `Signed for by: …`); not `Customer:`, as often
-        // a firm.
-        (
-            _,
-            b"requester" | b"requestor" | b"caller" | b"employee" | b"assignee" | b"reporter"
-            | b"submitter" | b"holder" | b"recipient" | b"patient" | b"passenger" | b"cc" | b"by",
-        ) if colon_label => return Some(Context::Strong),
+        // A form's field for a person (see `PERSON_LABELS`).
+        (_, label) if colon_label && PERSON_LABELS.contains(&label) => {
+            return Some(Context::Strong);
+        }
         // `the trading name is Fernhill Bakehouse`: a thing's name.
         (Some(b"name"), b"is") if thing_name(b, ps) => {}
         (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {
