@@ -50,8 +50,9 @@ pub(crate) const NAME: u16 = GIVEN | SURNAME | AMBIGUOUS;
 /// The longest word (UTF-8 bytes, lower case) the lexicon holds.
 pub(crate) const MAX_NAME: usize = 32;
 
-/// Slots in the lexicon's open-addressing table (a power of two, under
-/// half full: most probes end in the first two slots). A slot is 16 bytes:
+/// Slots in the lexicon's open-addressing table (a power of two, at most
+/// 55 % full: most probes end in the first two slots; twice the slots
+/// would no longer fit a core's 2 MiB L2 cache). A slot is 16 bytes:
 /// the word's first eight bytes and its meta (see `names.rs`).
 pub(crate) const SLOTS: usize = 1 << 17;
 

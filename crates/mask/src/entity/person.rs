@@ -1102,8 +1102,12 @@ fn department_after(rest: &[u8]) -> bool {
 }
 
 /// Does `rest`, the text after a name, open with a verb of saying (`
-/// said`, ` asked`, ` confirmed`, …) ending its word?
+/// said`, ` asked`, ` confirmed`, …) ending its word? (` reports that`
+/// only with `that`: `Miles reports are due` is a noun's plural.)
 fn says_after(rest: &[u8]) -> bool {
+    if rest.starts_with(b" reports that ") {
+        return true;
+    }
     let Some(verb) = word_after(rest, 12, u8::is_ascii_lowercase) else {
         return false;
     };

@@ -2207,3 +2207,17 @@ fn a_person_from_a_firm_and_an_answer_to_a_question_for_a_name() {
         "Is it done? Kisuke said no.",
     ]);
 }
+
+#[test]
+fn greek_names_romanised_and_a_report_after_a_common_word_given_name() {
+    assert_eq!(
+        person("Dimitrios Papadakis reported it missing."),
+        ["Dimitrios Papadakis"]
+    );
+    assert_eq!(
+        person("Miles Okonjo reports that Outlook stops syncing."),
+        ["Miles Okonjo"]
+    );
+    // Not a person: a distance, and a brand's report.
+    no_person(&["Miles reports are due Friday.", "Dell reports a fault."]);
+}
