@@ -2221,3 +2221,44 @@ fn greek_names_romanised_and_a_report_after_a_common_word_given_name() {
     // Not a person: a distance, and a brand's report.
     no_person(&["Miles reports are due Friday.", "Dell reports a fault."]);
 }
+
+#[test]
+fn postcodes_named_anywhere_on_their_line_and_a_house_number_after_address() {
+    assert_eq!(
+        of_kind(
+            "Postcode lookup is failing in the CRM for EH9 1HE and G12 8QQ.",
+            "POSTCODE"
+        ),
+        ["EH9 1HE", "G12 8QQ"]
+    );
+    assert_eq!(
+        of_kind(
+            "The Eircode was missing from the label; it's D08 YK50.",
+            "POSTCODE"
+        ),
+        ["D08 YK50"]
+    );
+    assert_eq!(
+        of_kind("Postcodes 6000 and 6005 are metro.", "POSTCODE"),
+        ["6000", "6005"]
+    );
+    assert_eq!(
+        entities("Our postal address is 1288 Kaipara Coast Highway, RD 4, Warkworth 0984."),
+        [(
+            "ADDRESS".to_owned(),
+            "1288 Kaipara Coast Highway, RD 4, Warkworth 0984".to_owned()
+        )]
+    );
+    // The word on another line, or a digit code far from it, names nothing.
+    assert_eq!(
+        of_kind("Postcode lookup\nRef EH9 1HE", "POSTCODE"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        of_kind(
+            "Postcode lookup failed.\nTicket 1200 is closed.",
+            "POSTCODE"
+        ),
+        Vec::<String>::new()
+    );
+}

@@ -103,8 +103,14 @@ impl Scanner<'_> {
             {
                 let german = run.nd == 5 && run.value(0) >= 1000;
                 let ctx = self.ctx(s);
+                // `postal address is 1288 Kaipara Coast Highway`: after
+                // `address`, a number before a title-case word is the
+                // house's.
+                let house = at(b, run.end) == b' '
+                    && at(b, run.end + 1).is_ascii_uppercase()
+                    && ctx.has(words!["address", "addresses"]);
                 if postcode
-                    && (self.names_code(ctx, s, K::Postcode.context())
+                    && (self.names_code(ctx, s, K::Postcode.context()) && !house
                         || run.nd == 4 && (after_au_state(b, s) || after_nz_city(b, s, &run))
                         || german && self.names_code(ctx, s, words!["plz", "postleitzahl"])
                         || self.postcode_sibling(s, run.end))
