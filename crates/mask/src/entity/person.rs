@@ -43,8 +43,13 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
     if words.len() >= 3 && firm_names(pass, words) {
         return;
     }
+    // `the Collins and Bourke meeting rooms`: one-word names joined before
+    // a room or site word all name rooms.
+    let rooms = words.len() >= 3
+        && words.iter().any(|w| w.shape == Shape::Connector)
+        && venue_after(pass.b, words[words.len() - 1].end);
     for segment in words.split(|w| w.shape == Shape::Connector) {
-        if !segment.is_empty() {
+        if !segment.is_empty() && !(rooms && segment.len() == 1) {
             segment_person(pass, segment);
         }
     }
@@ -573,6 +578,14 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             b"Hall" | b"Church" | b"Chapel"
         )
         && institution(&b[words[len - 1].start..end])
+    {
+        return;
+    }
+    // `Name: Awhitu Depot`: a site's name, even after a person's label
+    // (not a surname: `Ward`, `Hall`).
+    if len >= 2
+        && name_flags(&words[len - 1]) & SURNAME == 0
+        && venue_word(&b[words[len - 1].start..end])
     {
         return;
     }
@@ -1228,26 +1241,35 @@ fn place_preposition(b: &[u8], s: usize) -> bool {
 }
 
 /// Does a word naming a room or a site follow `end` (`the Kauri room`,
-/// `the Tui Room`, `our Hamilton office`)? Rooms and sites are named after
-/// trees, birds and people; the name is then no person.
+/// `the Tui Room`, `our Hamilton office`, `the Bourke meeting rooms`)?
+/// Rooms and sites are named after trees, birds and people; the name is
+/// then no person.
 fn venue_after(b: &[u8], end: usize) -> bool {
-    if b.get(end) != Some(&b' ') {
+    let Some(w) = b
+        .get(end..)
+        .and_then(|rest| word_after(rest, 13, u8::is_ascii_alphabetic))
+    else {
         return false;
+    };
+    if venue_word(w) {
+        return true;
     }
-    let s = end + 1;
-    let n = b[s..]
+    // `meeting rooms`, `training room`: a kind of room, then the room.
+    [&b"meeting"[..], b"conference", b"training"]
         .iter()
-        .take(12)
-        .take_while(|c| c.is_ascii_alphabetic())
-        .count();
-    if b.get(s + n).is_some_and(u8::is_ascii_alphanumeric) {
-        return false;
-    }
-    let Some(w) = lower_ascii::<12>(&b[s..s + n]) else {
+        .any(|kind| w.eq_ignore_ascii_case(kind))
+        && word_after(&b[end + 1 + w.len()..], 6, u8::is_ascii_alphabetic)
+            .is_some_and(|r| r.eq_ignore_ascii_case(b"room") || r.eq_ignore_ascii_case(b"rooms"))
+}
+
+/// Is `w` (any case, a whole word) a word for a room or a site (`room`,
+/// `office`, `Depot`)?
+fn venue_word(w: &[u8]) -> bool {
+    let Some(lower) = lower_ascii::<12>(w) else {
         return false;
     };
     matches!(
-        &w[..n],
+        &lower[..w.len()],
         b"room"
             | b"rooms"
             | b"boardroom"

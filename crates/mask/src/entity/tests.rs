@@ -2262,3 +2262,21 @@ fn postcodes_named_anywhere_on_their_line_and_a_house_number_after_address() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn rooms_and_sites_named_like_people_and_cities_that_are_given_names() {
+    no_person(&[
+        "The Collins and Bourke meeting rooms both have broken cables.",
+        "Site details:\nName: Awhitu Depot\nAddress: none",
+        "Bremen and Kiel are on client 200.",
+    ]);
+    // A surname that is a site word stays a name; people before a verb
+    // stay people.
+    assert_eq!(person("Name: Harriet Ward\nPlan: gold"), ["Harriet Ward"]);
+    assert_eq!(
+        person("Collins and Bourke met the auditors."),
+        ["Collins", "Bourke"]
+    );
+    assert_eq!(person("Trần Minh Khoa cannot log in."), ["Trần Minh Khoa"]);
+    assert_eq!(person("Please ask Sarah and Tom."), ["Sarah", "Tom"]);
+}
