@@ -493,6 +493,21 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     Some((0, end))
 }
 
+/// `1105 - ` before the house number at `p`: one to six digits, alone in
+/// their word, then a spaced dash: where they start.
+fn suite_dash_before(b: &[u8], p: usize) -> Option<usize> {
+    let dash = p.checked_sub(3).filter(|&d| &b[d..p] == b" - ")?;
+    let n = b[..dash]
+        .iter()
+        .rev()
+        .take(7)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let s = dash - n;
+    ((1..=6).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric() && b[s - 1] != b'-'))
+        .then_some(s)
+}
+
 /// `Apartment 12, The Maltings, ` before the street at `s`: a unit, then
 /// a building's name (with `The` or a building word): the unit's start.
 fn unit_in_building_before(b: &[u8], s: usize) -> Option<usize> {
@@ -541,6 +556,9 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
     {
         return None;
     }
+    // `1105 - 1088 Richards Street`: a Canadian suite, a spaced dash, then
+    // the house number.
+    let p = suite_dash_before(b, p).unwrap_or(p);
     // `Unit 7/14 Carrington Street`: in Australia the unit and the house
     // number share one slashed number, its label just before it.
     let slashed = number.contains(&b'/');
@@ -931,7 +949,7 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     // Street\nGalway\nH91 X2Y3`): taken only when a state or a postcode
     // ends them.
     if let Some(after) = next_lines(b, end) {
-        return after;
+        return eircode_after(b, after).unwrap_or(after);
     }
     let street_end = end;
     for i in 0..3 {
@@ -977,21 +995,25 @@ fn tail(b: &[u8], mut end: usize) -> usize {
     }
     if let Some(after) = code {
         end = after;
-        // `Dublin 2, D02 VH29`: a district, then the Eircode.
-        if let Some(after) = b
-            .get(end..end + 2)
-            .filter(|s| *s == b", ")
-            .and_then(|_| b.get(end + 2..b.len().min(end + 14)))
-            .and_then(eircode)
-            .filter(|&len| {
-                b.get(end + 2 + len)
-                    .is_none_or(|c| !c.is_ascii_alphanumeric())
-            })
-        {
-            end += 2 + after;
+        if let Some(after) = eircode_after(b, end) {
+            end = after;
         }
     }
     end
+}
+
+/// `Dublin 2, D02 VH29`, `Dublin 2\nD02 F827`: after a district ending
+/// at `end`, a comma or a line break, then an Eircode: where it ends.
+fn eircode_after(b: &[u8], end: usize) -> Option<usize> {
+    let s = match b.get(end..end + 2)? {
+        b", " | b"\r\n" => end + 2,
+        [b'\n', _] => end + 1,
+        _ => return None,
+    };
+    let len = eircode(b.get(s..b.len().min(s + 12))?)?;
+    b.get(s + len)
+        .is_none_or(|c| !c.is_ascii_alphanumeric())
+        .then_some(s + len)
 }
 
 /// `\nGalway\nH91 X2Y3` / `\nChicago, IL 60601` after `end`: a locality

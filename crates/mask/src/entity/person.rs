@@ -384,8 +384,18 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 && sentence_start(b, head.start)
                 && addressed_after(rest)
         };
+        // `for Jack's desk`, `Will's laptop`: a given name owning what a
+        // person at work has.
+        let owner = || {
+            name_flags(head) & GIVEN != 0
+                && words.len() == 1
+                && head.flags & (BRAND | PLACE | PLACE_NAME | STOP) == 0
+                && !determiner_before(b, head.start)
+                && belongings_after(rest)
+        };
         if rest.starts_with(b" wrote:")
             || speaker()
+            || owner()
             || staff()
             || chat_speaker(b, head.start, rest)
             || addressed()
@@ -471,13 +481,19 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // Park` after a name that is also a place or a word): it is no person,
     // nor is the rest of the run.
     // A street word (`Park`, `Hill`) after a surname that is no given name
-    // names a place too (`Hyde Park`; `Jisoo Park` stays a person).
+    // names a place too (`Hyde Park`; `Jisoo Park` stays a person, and so
+    // does `Full name: Ah-young Park`: a surname ending the run after a
+    // person's label).
+    let labelled_surname = |k: usize| {
+        ctx == Context::Strong && k + 1 == words.len() && name_flags(&words[k]) & SURNAME != 0
+    };
     let place = |k: usize| {
         let (w, before) = (&words[k], &words[k - 1]);
         w.shape == Shape::Title
             && (w.flags & PLACE != 0
                 || w.flags & STREET != 0
-                    && (before.flags & AMBIGUOUS != 0 || before.flags & GIVEN == 0))
+                    && (before.flags & AMBIGUOUS != 0 || before.flags & GIVEN == 0)
+                    && !labelled_surname(k))
     };
     if let Some(k) = (1..words.len().min(n + 1)).find(|&k| place(k)) {
         // `James Cook University`, `Marie Curie Hospice`: the words, all
@@ -1109,9 +1125,56 @@ fn department_after(rest: &[u8]) -> bool {
             | b"compliance"
             | b"engineering"
             | b"dispatch"
+            | b"onboarding"
+            | b"recruitment"
+            | b"billing"
+            | b"support"
     );
+    // `Summer from Head Office here`: whoever introduces themselves.
+    let here = rest.starts_with(b" ")
+        && rest[1..].first().is_some_and(u8::is_ascii_uppercase)
+        && rest[1..]
+            .iter()
+            .take(40)
+            .position(|&c| !(c.is_ascii_alphabetic() || c == b' '))
+            .is_some_and(|e| trim_space(&rest[1..1 + e]).ends_with(b" here"));
     // `Accounts` or `accounts`, not `ACCOUNTS` (a heading).
-    matches!(word, b"IT" | b"HR") || department && word[1..].iter().all(u8::is_ascii_lowercase)
+    here || matches!(word, b"IT" | b"HR")
+        || department && word[1..].iter().all(u8::is_ascii_lowercase)
+}
+
+/// Does `rest`, the text after a name, open with `'s` and a thing a person
+/// at work has (`'s desk`, `'s laptop`, `’s mailbox`)?
+fn belongings_after(rest: &[u8]) -> bool {
+    let Some(rest) = rest
+        .strip_prefix(b"'s")
+        .or_else(|| rest.strip_prefix("\u{2019}s".as_bytes()))
+    else {
+        return false;
+    };
+    let Some(word) = word_after(rest, 10, u8::is_ascii_lowercase) else {
+        return false;
+    };
+    !rest
+        .get(1 + word.len())
+        .is_some_and(u8::is_ascii_alphanumeric)
+        && matches!(
+            word,
+            b"desk"
+                | b"laptop"
+                | b"phone"
+                | b"mobile"
+                | b"computer"
+                | b"monitor"
+                | b"headset"
+                | b"mailbox"
+                | b"inbox"
+                | b"login"
+                | b"password"
+                | b"manager"
+                | b"calendar"
+                | b"workstation"
+        )
 }
 
 /// Does `rest`, the text after a name, open with a verb of saying (`
@@ -1395,7 +1458,9 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
     let given_then_unknown = || {
         n == 2
             && words.len() == 2
-            && name_flags(&words[0]) & (GIVEN | AMBIGUOUS) == GIVEN
+            // (A common word too after a header: `FROM: FRANK DELACROIX`.)
+            && (name_flags(&words[0]) & (GIVEN | AMBIGUOUS) == GIVEN
+                || ctx >= Context::Medium && name_flags(&words[0]) & GIVEN != 0)
             && words[1].flags == 0
             && words[1].end - words[1].start >= 3
             && !caps_verb(&b[words[1].start..words[1].end])
@@ -1552,6 +1617,19 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
     let name_words = flags[..len].iter().filter(|&&f| names(f)).count();
     let any_clear = flags[..len].iter().any(|&f| clear(f));
     let clear_given = clear(flags[0]) && flags[0] & GIVEN != 0;
+    // `Jose Rizalino Bautista`: a given name (a common word too), a
+    // middle name the gazetteer does not know, then a surname that is no
+    // common word.
+    if len == 1
+        && flags[0] & GIVEN != 0
+        && words.len() >= 3
+        && unknown_word(&words[1])
+        && !trade_word(b, &words[1])
+        && flags[2] & (SURNAME | AMBIGUOUS) == SURNAME
+        && words[2].shape == Shape::Title
+    {
+        return Some((3, 0.8));
+    }
     // A given name, then a title-case word the gazetteer does not know.
     if len == 1 && clear_given {
         // Past initials and particles (`Ludwig van Beethoven`).
@@ -1778,6 +1856,11 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
+        // A message's `From:` or `To:` header (not strong: `From: IT
+        // Support`, `To: Service Desk` name teams as often).
+        (_, b"from" | b"to") if colon_label && (ps == 0 || b[ps - 1] == b'\n') => {
+            return Some(Context::Medium);
+        }
         _ => {}
     }
     // One lookup tells a title, a greeting, a contact word and a place

@@ -2280,3 +2280,58 @@ fn rooms_and_sites_named_like_people_and_cities_that_are_given_names() {
     assert_eq!(person("Trần Minh Khoa cannot log in."), ["Trần Minh Khoa"]);
     assert_eq!(person("Please ask Sarah and Tom."), ["Sarah", "Tom"]);
 }
+
+#[test]
+fn headers_introductions_belongings_and_three_part_filipino_names() {
+    assert_eq!(
+        person("From: Frank Delacroix\nTo: Service Desk"),
+        ["Frank Delacroix"]
+    );
+    assert_eq!(
+        person("FROM: FRANK DELACROIX\nTO: HELPDESK"),
+        ["FRANK DELACROIX"]
+    );
+    assert_eq!(
+        person("Hi all, Summer from Head Office here, can someone help?"),
+        ["Summer"]
+    );
+    assert_eq!(person("Headset ordered for Jack's desk."), ["Jack"]);
+    assert_eq!(
+        person("Please add Jose Rizalino Bautista to the VPN group."),
+        ["Jose Rizalino Bautista"]
+    );
+    assert_eq!(
+        person("Full name: Ah-young Park\nStreet: 4 Elm Road"),
+        ["Ah-young Park"]
+    );
+    // Teams in a header, a phone jack, a park, a firm: no one.
+    no_person(&[
+        "From: IT Support\nTo: Service Desk",
+        "The phone jack behind the desk is loose.",
+        "Meet at Hyde Park tomorrow.",
+        "Summer from the Auckland office rang.",
+    ]);
+}
+
+#[test]
+fn a_spaced_suite_dash_and_an_eircode_on_the_line_after_the_district() {
+    assert_eq!(
+        of_kind(
+            "Street: 1105 - 1088 Richards Street, Vancouver, BC V6B 3E1\nPhone: 1",
+            "ADDRESS"
+        ),
+        ["1105 - 1088 Richards Street, Vancouver, BC V6B 3E1"]
+    );
+    assert_eq!(
+        of_kind(
+            "Ship to:\nApt 3B, 118 Baggot Street Lower\nDublin 2\nD02 F827\nIreland",
+            "ADDRESS"
+        ),
+        ["Apt 3B, 118 Baggot Street Lower\nDublin 2\nD02 F827"]
+    );
+    // A dash after a word is no suite's.
+    assert_eq!(
+        of_kind("Ref A1105 - 1088 Richards Street", "ADDRESS"),
+        ["1088 Richards Street"]
+    );
+}
