@@ -49,7 +49,8 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
         && words.iter().any(|w| w.shape == Shape::Connector)
         && venue_after(pass.b, words[words.len() - 1].end);
     for segment in words.split(|w| w.shape == Shape::Connector) {
-        if !segment.is_empty() && !(rooms && segment.len() == 1) {
+        let room = rooms && segment.len() == 1;
+        if !segment.is_empty() && !room {
             segment_person(pass, segment);
         }
     }
