@@ -826,6 +826,27 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// `Postcode lookup is failing in the CRM for EH9 1HE`, `the Eircode was
+/// missing from the label; it's D08 YK50`: a postcode word anywhere
+/// before `start` on its line (up to 160 bytes back) names a code of a
+/// postcode's letters-and-digits shape, too distinctive to be much else;
+/// digit codes need the word close ([`Scanner::names_code`]).
+fn postcode_word_on_line(b: &[u8], start: usize) -> bool {
+    const WORDS: [&[u8]; 4] = [b"postcode", b"postal code", b"post code", b"eircode"];
+    let lo = start.saturating_sub(160);
+    let line = match b[lo..start].iter().rposition(|&c| c == b'\n') {
+        Some(nl) => &b[lo + nl + 1..start],
+        None => &b[lo..start],
+    };
+    line.windows(8).enumerate().any(|(i, w)| {
+        matches!(w[0] | 0x20, b'p' | b'e')
+            && WORDS.iter().any(|word| {
+                line.get(i..i + word.len())
+                    .is_some_and(|x| x.eq_ignore_ascii_case(word))
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -969,25 +990,4 @@ mod tests {
             assert_eq!(next_trigger::<true>(text, i), trig(&CLASS_ENTITY), "{i}");
         }
     }
-}
-
-/// `Postcode lookup is failing in the CRM for EH9 1HE`, `the Eircode was
-/// missing from the label; it's D08 YK50`: a postcode word anywhere
-/// before `start` on its line (up to 160 bytes back) names a code of a
-/// postcode's letters-and-digits shape, too distinctive to be much else;
-/// digit codes need the word close ([`Scanner::names_code`]).
-fn postcode_word_on_line(b: &[u8], start: usize) -> bool {
-    const WORDS: [&[u8]; 4] = [b"postcode", b"postal code", b"post code", b"eircode"];
-    let lo = start.saturating_sub(160);
-    let line = match b[lo..start].iter().rposition(|&c| c == b'\n') {
-        Some(nl) => &b[lo + nl + 1..start],
-        None => &b[lo..start],
-    };
-    line.windows(8).enumerate().any(|(i, w)| {
-        matches!(w[0] | 0x20, b'p' | b'e')
-            && WORDS.iter().any(|word| {
-                line.get(i..i + word.len())
-                    .is_some_and(|x| x.eq_ignore_ascii_case(word))
-            })
-    })
 }
