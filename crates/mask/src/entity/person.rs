@@ -1479,6 +1479,14 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
                 None | Some(b'\n' | b'\r' | b';' | b',')
             )
     };
+    // `PRIYA NAIR IN ACCOUNTS CANNOT …`: two names or more that are no
+    // common words, then a stop word, in a line of capitals.
+    let names = words[..n].iter().take_while(|w| clear(w)).count();
+    let n = if names >= 2 && words.get(names).is_some_and(|w| w.flags & STOP != 0) {
+        names
+    } else {
+        n
+    };
     if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) || field() {
         pass.push(
             words[0].start,

@@ -2335,3 +2335,12 @@ fn a_spaced_suite_dash_and_an_eircode_on_the_line_after_the_district() {
         ["1088 Richards Street"]
     );
 }
+
+#[test]
+fn names_in_a_line_of_capitals_before_a_stop_word() {
+    assert_eq!(
+        person("URGENT - PRIYA NAIR IN ACCOUNTS CANNOT ACCESS THE SHARED MAILBOX."),
+        ["PRIYA NAIR"]
+    );
+    no_person(&["JAMES COOK UNIVERSITY IN TOWNSVILLE IS CLOSED."]);
+}
