@@ -43,21 +43,29 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
     if words.len() >= 3 && firm_names(pass, words) {
         return;
     }
-    // `the Collins and Bourke meeting rooms`: one-word names joined before
-    // a room or site word all name rooms.
-    let rooms = words.len() >= 3
-        && words.iter().any(|w| w.shape == Shape::Connector)
-        && venue_after(pass.b, words[words.len() - 1].end);
-    for segment in words.split(|w| w.shape == Shape::Connector) {
-        let room = rooms && segment.len() == 1;
-        if !segment.is_empty() && !room {
-            segment_person(pass, segment);
-        }
+    if words.iter().any(|w| w.shape == Shape::Connector) {
+        people_joined(pass, words);
+    } else {
+        segment_person(pass, words);
     }
     if let Some(last) = words.last()
         && last.flags & GREETING != 0
     {
         greeted_in_lower_case(pass, last.end);
+    }
+}
+
+/// A run with connectors (`Sarah and Tom`): each side on its own; but in
+/// `the Collins and Bourke meeting rooms`, one-word names joined before a
+/// room or site word all name rooms.
+#[cold]
+fn people_joined(pass: &mut Pass<'_>, words: &[Word]) {
+    let rooms = words.len() >= 3 && venue_after(pass.b, words[words.len() - 1].end);
+    for segment in words.split(|w| w.shape == Shape::Connector) {
+        let room = rooms && segment.len() == 1;
+        if !segment.is_empty() && !room {
+            segment_person(pass, segment);
+        }
     }
 }
 
@@ -600,9 +608,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // `Name: Awhitu Depot`: a site's name, even after a person's label
     // (not a surname: `Ward`, `Hall`).
-    if len >= 2
-        && name_flags(&words[len - 1]) & SURNAME == 0
-        && venue_word(&b[words[len - 1].start..end])
+    if len >= 2 && words[len - 1].flags & SURNAME == 0 && venue_word(&b[words[len - 1].start..end])
     {
         return;
     }
@@ -1852,24 +1858,24 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     };
     let before = before.as_ref().map(|(l, n)| &l[..*n]);
     // `name: Tama Ngata`, `my name is …`, `I'm …`, `this is …`, `call me …`
-    let colon_label = b[pe..s].contains(&b':');
-    match (before, prev) {
-        (_, b"name") if colon_label => return Some(Context::Strong),
-        // A form's field for a person (see `PERSON_LABELS`).
-        (_, label) if colon_label && PERSON_LABELS.contains(&label) => {
-            return Some(Context::Strong);
+    if b[pe..s].contains(&b':') {
+        match prev {
+            b"name" => return Some(Context::Strong),
+            // A form's field for a person (see `PERSON_LABELS`).
+            label if PERSON_LABELS.contains(&label) => return Some(Context::Strong),
+            // A message's `From:` or `To:` header (not strong: `From: IT
+            // Support`, `To: Service Desk` name teams as often).
+            b"from" | b"to" if ps == 0 || b[ps - 1] == b'\n' => return Some(Context::Medium),
+            _ => {}
         }
+    }
+    match (before, prev) {
         // `the trading name is Fernhill Bakehouse`: a thing's name.
         (Some(b"name"), b"is") if thing_name(b, ps) => {}
         (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
-        // A message's `From:` or `To:` header (not strong: `From: IT
-        // Support`, `To: Service Desk` name teams as often).
-        (_, b"from" | b"to") if colon_label && (ps == 0 || b[ps - 1] == b'\n') => {
-            return Some(Context::Medium);
-        }
         _ => {}
     }
     // One lookup tells a title, a greeting, a contact word and a place
