@@ -109,8 +109,10 @@ impl Scanner<'_> {
                 let house = at(b, run.end) == b' '
                     && at(b, run.end + 1).is_ascii_uppercase()
                     && ctx.has(words!["address", "addresses"]);
+                // `postcode lookup failed for 1200 users`: a count.
+                let no_code = house || counted_after(b, run.end);
                 if postcode
-                    && (self.names_code(ctx, s, K::Postcode.context()) && !house
+                    && (self.names_code(ctx, s, K::Postcode.context()) && !no_code
                         || run.nd == 4 && (after_au_state(b, s) || after_nz_city(b, s, &run))
                         || german && self.names_code(ctx, s, words!["plz", "postleitzahl"])
                         || self.postcode_sibling(s, run.end))
@@ -540,6 +542,47 @@ fn after_au_state(b: &[u8], s: usize) -> bool {
 /// `Auckland 1010`, `Palmerston North 4410`: a New Zealand city just
 /// before a four-digit code that is no year (`Auckland 2024`); New
 /// Zealand writes its postcode after the city alone.
+/// Does a noun for what is counted follow the number ending at `end` (`
+/// users`, ` customers`, ` tickets`): a count, so no code?
+fn counted_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    let n = rest
+        .iter()
+        .take(13)
+        .take_while(|c| c.is_ascii_lowercase())
+        .count();
+    rest.get(n).is_none_or(|c| !c.is_ascii_alphanumeric())
+        && matches!(
+            &rest[..n],
+            b"users"
+                | b"people"
+                | b"customers"
+                | b"clients"
+                | b"members"
+                | b"employees"
+                | b"households"
+                | b"addresses"
+                | b"properties"
+                | b"records"
+                | b"rows"
+                | b"entries"
+                | b"tickets"
+                | b"requests"
+                | b"orders"
+                | b"parcels"
+                | b"items"
+                | b"accounts"
+                | b"devices"
+                | b"sites"
+                | b"stores"
+                | b"errors"
+                | b"results"
+                | b"times"
+        )
+}
+
 fn after_nz_city(b: &[u8], s: usize, run: &Run) -> bool {
     const CITIES: [&[u8]; 16] = [
         b"Auckland",
