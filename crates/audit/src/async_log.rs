@@ -139,6 +139,14 @@ impl AsyncAuditLog {
         custodia_core::op_future!(self.store.stage_now(event), DEBUG, "custodia.audit.stage").await
     }
 
+    /// Queues one event for this process's next drain, refused as
+    /// [`append`](Self::append) refuses it; nothing is written now, and a
+    /// crash before that drain loses it (see [`SqlxAuditStore::append_soon`]).
+    pub fn append_soon(&self, event: &Event) -> Result<(), Error> {
+        admit(event, self.require_sealed)?;
+        self.store.append_soon(event)
+    }
+
     /// Moves the events committed transactions staged into the log; returns
     /// how many (see [`SqlxAuditStore::drain`]).
     pub async fn drain(&self) -> Result<u64, Error> {

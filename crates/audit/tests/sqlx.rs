@@ -582,3 +582,47 @@ fn drain_soon_moves_what_was_staged_in_the_background() {
             .unwrap();
     });
 }
+
+#[test]
+fn events_appended_soon_reach_the_log_at_the_next_drain_and_not_before() {
+    runtime().block_on(async {
+        let name = fresh_log("append-soon").await;
+        let app = pool("CUSTODIA_PG_APP_URL", 2).await;
+        let log = open_log(&name, 2).await;
+        // Queued in memory, from a thread outside the runtime (so no
+        // background drain starts): nothing is written until a drain.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                log.append_soon(&event("soon", 0)).unwrap();
+                log.append_soon(&event("soon", 1)).unwrap();
+            });
+        });
+        stage_in_transaction(&log, &app, &event("staged", 2), true).await;
+        let other = open_log(&name, 2).await;
+        assert_eq!(other.len().await, 0);
+        assert_eq!(staged_count(&app, &name).await, 1);
+        // A drain writes them, the staged one first (it committed before
+        // the drain began), then the queued ones, in one log.
+        assert_eq!(log.drain().await.unwrap(), 1);
+        assert_eq!(staged_count(&app, &name).await, 0);
+        assert_eq!(other.catch_up().await.unwrap(), 3);
+        let mut targets = Vec::new();
+        for i in 0..3 {
+            targets.push(other.get(i).await.unwrap().target);
+        }
+        let expected = [("staged", 2), ("soon", 0), ("soon", 1)].map(|(w, n)| event(w, n).target);
+        assert_eq!(targets, expected);
+        AsyncAuditLog::verify(app.clone(), &name, None)
+            .await
+            .unwrap();
+        // Clear personal values are refused, as at appending; a refused
+        // event is not queued. In the runtime, a background drain writes
+        // what is queued; settle waits for it.
+        let err = log.append_soon(&read_with_clear_ip()).unwrap_err();
+        assert!(matches!(err, Error::ClearPersonalData { .. }), "{err}");
+        log.append_soon(&event("soon", 3)).unwrap();
+        log.store().settle().await.unwrap();
+        assert_eq!(other.catch_up().await.unwrap(), 1);
+        assert_eq!(other.get(3).await.unwrap().target, event("soon", 3).target);
+    });
+}

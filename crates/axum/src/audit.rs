@@ -44,6 +44,15 @@ pub trait AuditSink: Send + Sync + 'static {
     /// A transaction with a staged event committed: move what was staged
     /// into the log (without making the client wait for it). Default: nothing.
     fn committed(&self) {}
+
+    /// Seals `event` and queues it for the log without writing it in the
+    /// caller's path: it is on the record once a later write commits it,
+    /// and lost if the process dies first. For audited reads when the layer
+    /// buffers them ([`CustodiaLayer::buffer_reads`](crate::CustodiaLayer::buffer_reads)).
+    /// The default records it at once ([`record`](Self::record)).
+    fn record_soon(&self, event: Event) -> SinkFuture<'_> {
+        self.record(event)
+    }
 }
 
 /// An [`AuditSink`] over a PostgreSQL audit log ([`SqlxAuditStore`]): seals
@@ -105,6 +114,15 @@ impl<S: KeyStore + Send + Sync + 'static> AuditSink for SqlxAuditSink<S> {
 
     fn committed(&self) {
         self.store.drain_soon();
+    }
+
+    /// Sealed, then queued for this process's next background drain
+    /// ([`SqlxAuditStore::append_soon`]).
+    fn record_soon(&self, event: Event) -> SinkFuture<'_> {
+        Box::pin(async move {
+            let event = seal_event_async(&self.vault, event).await?;
+            self.store.append_soon(&event)
+        })
     }
 }
 

@@ -57,10 +57,13 @@ pub const MAX_USER_AGENT: usize = 512;
 /// event (best effort). After the commit the
 /// sink moves the event into the log ([`AuditSink::committed`]) without the
 /// client waiting for it. A request that used no transaction has its event
-/// recorded directly, before the response. If the commit fails, a second
-/// event for the same request id records the failure. Error responses are
-/// rolled back first and recorded as `failure` (or `denied` for 401/403), so
-/// refused attempts are on the record too.
+/// recorded directly, before the response. With
+/// [`buffer_reads`](Self::buffer_reads), an audited read's event is queued
+/// instead ([`AuditSink::record_soon`]): the read's transaction writes
+/// nothing, and the event reaches the log shortly after the response. If
+/// the commit fails, a second event for the same request id records the
+/// failure. Error responses are rolled back first and recorded as `failure`
+/// (or `denied` for 401/403), so refused attempts are on the record too.
 ///
 /// The client IP comes from axum's `ConnectInfo<SocketAddr>` (serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`); forwarded headers
@@ -75,6 +78,7 @@ struct Config {
     pool: PgPool,
     sink: Option<Arc<dyn AuditSink>>,
     audit_reads: bool,
+    buffer_reads: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -83,6 +87,7 @@ impl std::fmt::Debug for CustodiaLayer {
         f.debug_struct("CustodiaLayer")
             .field("audit", &self.config.sink.is_some())
             .field("audit_reads", &self.config.audit_reads)
+            .field("buffer_reads", &self.config.buffer_reads)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +103,7 @@ impl CustodiaLayer {
                 pool,
                 sink: None,
                 audit_reads: false,
+                buffer_reads: false,
                 clock: Arc::new(SystemClock),
             }),
         }
@@ -122,6 +128,20 @@ impl CustodiaLayer {
     #[must_use]
     pub fn audit_reads(self, on: bool) -> Self {
         self.with(|c| c.audit_reads = on)
+    }
+
+    /// Records audited reads ([`audit_reads`](Self::audit_reads)) without a
+    /// write in the request's path (default: off). Off, a read's event is
+    /// staged in its transaction like a change's: durable when the
+    /// response leaves, at the price of turning a read-only transaction
+    /// into a writing one. On, the event is sealed and queued
+    /// ([`AuditSink::record_soon`]); the sink writes it shortly after (for
+    /// [`SqlxAuditSink`](crate::SqlxAuditSink), at its store's next
+    /// background drain, within about 10 ms): a crash in between loses the
+    /// reads of that moment from the record. Changes are never buffered.
+    #[must_use]
+    pub fn buffer_reads(self, on: bool) -> Self {
+        self.with(|c| c.buffer_reads = on)
     }
 
     /// The clock that timestamps audit events (default: system time).
@@ -368,6 +388,15 @@ async fn finish(
         return record(config, event).await;
     }
     let sink = config.sink.as_ref().filter(|_| event.is_some());
+    // A buffered read: queued, the transaction stays read-only.
+    if let (Some(sink), Some(read)) = (sink, &event)
+        && config.buffer_reads
+        && read.action == Action::Read
+    {
+        let read = read.clone();
+        tx.commit().await.map_err(Error::db("committing"))?;
+        return Ok(sink.record_soon(read).await?);
+    }
     if let (Some(sink), Some(event)) = (sink, &event)
         && let Err(e) = sink.stage(&mut tx, event.clone()).await
     {

@@ -106,6 +106,9 @@ struct Fixture {
     admin: PgPool,
     vault: AsyncSubjectVault<Arc<MemoryKeyStore>>,
     store: Arc<SqlxAuditStore>,
+    /// Events the layer staged in a request's transaction, and queued
+    /// (`record_soon`), through [`Sink::BufferingReads`].
+    calls: Arc<SinkCalls>,
 }
 
 #[derive(Clone)]
@@ -324,10 +327,14 @@ impl Fixture {
             .serve_only(tenants.iter().copied());
         let layer = CustodiaLayer::new(auth, app_pool).audit_reads(audit_reads);
         let to_log = SqlxAuditSink::new(store.clone(), vault.clone());
+        let calls = Arc::new(SinkCalls::default());
         let layer = match sink {
             Sink::Log => layer.audit(to_log),
             Sink::Down => layer.audit(FailingSink),
             Sink::StageRefused => layer.audit(StageRefused(to_log)),
+            Sink::BufferingReads => layer
+                .audit(Counted(to_log, calls.clone()))
+                .buffer_reads(true),
         };
         let router = Router::new()
             .route("/tickets", post(create).get(list))
@@ -347,6 +354,7 @@ impl Fixture {
             admin,
             vault,
             store,
+            calls,
         }
     }
 
@@ -408,6 +416,46 @@ enum Sink {
     /// The log, but staging in the request's transaction fails
     /// ([`StageRefused`]).
     StageRefused,
+    /// The log, counting its calls ([`Counted`]), with reads buffered.
+    BufferingReads,
+}
+
+/// How often a [`Counted`] sink was asked to stage and to record soon.
+#[derive(Default)]
+struct SinkCalls {
+    staged: std::sync::atomic::AtomicUsize,
+    soon: std::sync::atomic::AtomicUsize,
+}
+
+/// The PostgreSQL log's sink, counting stage and `record_soon` calls.
+struct Counted(SqlxAuditSink<Arc<MemoryKeyStore>>, Arc<SinkCalls>);
+
+impl AuditSink for Counted {
+    fn record(&self, event: custodia_audit::Event) -> SinkFuture<'_> {
+        self.0.record(event)
+    }
+
+    fn stage<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: custodia_audit::Event,
+    ) -> SinkFuture<'a> {
+        self.1
+            .staged
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.stage(conn, event)
+    }
+
+    fn committed(&self) {
+        self.0.committed();
+    }
+
+    fn record_soon(&self, event: custodia_audit::Event) -> SinkFuture<'_> {
+        self.1
+            .soon
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.record_soon(event)
+    }
 }
 
 /// The PostgreSQL log's sink, refusing to stage (say, the outbox table is
@@ -889,6 +937,49 @@ fn mutations_and_marked_reads_are_audited_with_sealed_client_details() {
         // Without a subject there is no key to seal under: no client details.
         assert!(events[2].actor.ip.is_none() && events[2].actor.user_agent.is_none());
     });
+}
+
+#[test]
+fn buffered_reads_are_queued_not_staged_and_reach_the_log_sealed() {
+    with_one_tenant(
+        true,
+        Sink::BufferingReads,
+        async |fixture, tenant, token, http| {
+            use std::sync::atomic::Ordering::SeqCst;
+            let id = http.create(token, "printer", "contact-9").await;
+            let path = format!("/tickets/{id}");
+            for _ in 0..3 {
+                assert_eq!(
+                    http.send(Method::GET, &path, Some(token), None).await.0,
+                    StatusCode::OK
+                );
+            }
+            // The change was staged in its transaction; the reads were queued,
+            // their transactions left read-only.
+            assert_eq!(fixture.calls.staged.load(SeqCst), 1);
+            assert_eq!(fixture.calls.soon.load(SeqCst), 3);
+            fixture.store.settle().await.unwrap();
+            let events = fixture.audit_events().await;
+            let actions: Vec<Action> = events.iter().map(|e| e.action.clone()).collect();
+            assert_eq!(
+                actions,
+                [Action::Create, Action::Read, Action::Read, Action::Read]
+            );
+            let subject = requester(tenant, "contact-9");
+            for read in &events[1..] {
+                assert_eq!(read.subject, Some(subject));
+                assert!(read.actor.ip.as_ref().is_some_and(|v| v.is_sealed()));
+                assert!(!read.has_clear_personal_data());
+            }
+            // A change is never buffered.
+            let patch = http
+                .json(Method::PATCH, &path, token, json!({"title": "jammed"}))
+                .await;
+            assert_eq!(patch.0, StatusCode::NO_CONTENT);
+            assert_eq!(fixture.calls.staged.load(SeqCst), 2);
+            assert_eq!(fixture.calls.soon.load(SeqCst), 3);
+        },
+    );
 }
 
 #[test]

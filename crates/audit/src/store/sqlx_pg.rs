@@ -89,6 +89,12 @@ pub(crate) struct View {
 ///   see every committed event (a verifier, an export) drain first. A staged
 ///   row that is not a canonical event is [`Error::Tampered`] and stays
 ///   where it is.
+/// * **Appending soon: no write in the caller's path.** For an event whose
+///   loss in a crash is acceptable (a read of personal data, which changed
+///   nothing), [`append_soon`](Self::append_soon) queues it in memory for
+///   this process's next background drain, which appends it with the
+///   staged events in one transaction; nothing waits for it, and it is
+///   durable only once that drain commits.
 /// * **Behind a transaction-pooling proxy** (pgbouncer): the lock is
 ///   transaction-scoped and nothing is set per session, so it works as is
 ///   where the proxy supports prepared statements (pgbouncer 1.21+,
@@ -97,6 +103,9 @@ pub struct SqlxAuditStore {
     pool: PgPool,
     log: String,
     queue: SyncMutex<Vec<Pending>>,
+    /// Events given to [`SqlxAuditStore::append_soon`], encoded, waiting
+    /// for the next drain.
+    soon: SyncMutex<Vec<Vec<u8>>>,
     view: Mutex<View>,
     /// A background drain is running ([`SqlxAuditStore::drain_soon`]).
     draining: AtomicBool,
@@ -163,6 +172,7 @@ impl SqlxAuditStore {
             pool,
             log: log.to_owned(),
             queue: SyncMutex::new(Vec::new()),
+            soon: SyncMutex::new(Vec::new()),
             view: Mutex::new(View::default()),
             draining: AtomicBool::new(false),
             staged_since: AtomicBool::new(false),
@@ -292,15 +302,17 @@ impl SqlxAuditStore {
         } else {
             Vec::new()
         };
-        let records: Vec<(&[u8], Hash)> = batch
+        // Staged events first: they committed before this drain began,
+        // while the batch of a drain was only queued in memory.
+        let records: Vec<(&[u8], Hash)> = staged_rows
             .iter()
-            .flat_map(|p| {
+            .map(|r| (r.as_slice(), leaf_hash(r)))
+            .chain(batch.iter().flat_map(|p| {
                 p.records
                     .iter()
                     .map(Vec::as_slice)
                     .zip(p.leaves.iter().copied())
-            })
-            .chain(staged_rows.iter().map(|r| (r.as_slice(), leaf_hash(r))))
+            }))
             .collect();
         self.insert_all(&mut tx, guard.tree, &records).await?;
         let index = guard.tree.size();
@@ -413,14 +425,70 @@ impl SqlxAuditStore {
         Ok(())
     }
 
+    /// Appends `event` at the next drain of this process ([`DRAIN_LINGER`]
+    /// later, on a background task: see [`drain_soon`](Self::drain_soon)),
+    /// without waiting for it: nothing is written now, and nothing is
+    /// durable until that drain commits. A crash (or a drain that keeps
+    /// failing) before then loses the event; [`settle`](Self::settle) at
+    /// shutdown writes what waits.
+    ///
+    /// For events whose loss in a crash is acceptable for not writing in
+    /// the caller's path: a read of personal data, where the request changed
+    /// nothing (an audited read staged in its own transaction turns a
+    /// read-only transaction into a writing one). A change's event belongs
+    /// in the change's transaction ([`stage`](Self::stage)).
+    pub fn append_soon(self: &Arc<Self>, event: &Event) -> Result<(), Error> {
+        event.validate()?;
+        let mut record = Vec::with_capacity(canonical::encoded_len(event));
+        canonical::encode_into(event, &mut record);
+        self.soon
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record);
+        self.drain_soon();
+        Ok(())
+    }
+
     /// Moves every event staged for this log by committed transactions, of
     /// any process, into the log, oldest first (pages of 1,000, one
-    /// transaction each, under the log's lock); returns how many.
+    /// transaction each, under the log's lock), and after the first page the
+    /// events given to [`append_soon`](Self::append_soon) in this process;
+    /// returns how many staged events it moved.
     pub async fn drain(&self) -> Result<u64, Error> {
         let mut view = self.view.lock().await;
+        let soon = std::mem::take(&mut *self.soon.lock().unwrap_or_else(PoisonError::into_inner));
+        let batch = if soon.is_empty() {
+            Vec::new()
+        } else {
+            let leaves = soon.iter().map(|r| leaf_hash(r)).collect();
+            let (done, _) = oneshot::channel();
+            vec![Pending {
+                records: soon,
+                leaves,
+                done,
+            }]
+        };
         let mut moved = 0;
+        let mut first = true;
         loop {
-            let (_, page) = self.write(&mut view.tree, &[], true).await?;
+            let written = if first { &batch[..] } else { &[] };
+            let page = match self.write(&mut view.tree, written, true).await {
+                Ok((_, page)) => page,
+                Err(e) => {
+                    if first {
+                        // Kept for the next drain, ahead of newer ones.
+                        let mut soon = self.soon.lock().unwrap_or_else(PoisonError::into_inner);
+                        let newer = std::mem::take(&mut *soon);
+                        *soon = batch
+                            .into_iter()
+                            .flat_map(|p| p.records)
+                            .chain(newer)
+                            .collect();
+                    }
+                    return Err(e);
+                }
+            };
+            first = false;
             moved += page as u64;
             if (page as i64) < STAGED_PAGE {
                 return Ok(moved);
