@@ -109,6 +109,13 @@ impl AuditSink for VaultSink {
     fn committed(&self) {
         self.0.log.store().drain_soon();
     }
+
+    fn record_soon(&self, event: Event) -> SinkFuture<'_> {
+        Box::pin(async move {
+            let event = custodia_audit::seal_event_async(&self.0.vault, event).await?;
+            self.0.log.append_soon(&event)
+        })
+    }
 }
 
 /// A handler's failure: a `custodia_axum::Error` (its status and JSON body),
@@ -395,7 +402,8 @@ pub async fn start(options: Options) -> Result<Server, Error> {
     let auth = crate::tokens::authenticator(&secrets.token_seed, &options.home_regions())?;
     let layer = CustodiaLayer::new(auth, pool)
         .audit(VaultSink(app.clone()))
-        .audit_reads(options.audit_reads);
+        .audit_reads(options.audit_reads)
+        .buffer_reads(options.buffer_reads);
     let router = router(app.clone(), layer, desks.routes()?);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

@@ -58,6 +58,9 @@ deployment: they share the tickets, keys and audit log.
   --staleness-ms MS      how long cached keys are trusted before the key store is asked again,
                          bounding how late a shred elsewhere is seen here (default 1000)
   --no-audit-reads       do not audit reads of a ticket's personal data (audited by default)
+  --buffer-reads         queue audited reads' events for the next background drain
+                         (about 10 ms) instead of writing them in the read's
+                         transaction: faster, but a crash loses that moment's reads
   --pool N               database connections for requests (default 16)
   --trace                print Custodia's spans (operation, counts, timings; never a value) to stderr
   --print-token TENANT ROLES
@@ -94,6 +97,9 @@ pub struct Options {
     pub staleness: Duration,
     /// Audit reads of personal data.
     pub audit_reads: bool,
+    /// Queue audited reads' events instead of staging them in the read's
+    /// transaction (`CustodiaLayer::buffer_reads`).
+    pub buffer_reads: bool,
     /// Request pool size.
     pub pool: u32,
     /// Print spans.
@@ -136,6 +142,7 @@ impl Default for Options {
             sweep_every: Some(Duration::from_secs(3600)),
             staleness: Duration::from_millis(1000),
             audit_reads: true,
+            buffer_reads: false,
             pool: 16,
             trace: false,
             print_token: None,
@@ -187,6 +194,7 @@ pub fn parse_args_with_env(
             "--reset" => o.reset = true,
             "--no-seed" => o.seed = false,
             "--no-audit-reads" => o.audit_reads = false,
+            "--buffer-reads" => o.buffer_reads = true,
             "--trace" => o.trace = true,
             _ => {
                 let mut value = || {
@@ -498,7 +506,7 @@ mod tests {
                 (tenant_id("GLOBEX-7"), Region::UK)
             ]
         );
-        assert!(o.seed && o.audit_reads);
+        assert!(o.seed && o.audit_reads && !o.buffer_reads);
     }
 
     #[test]
@@ -515,8 +523,10 @@ mod tests {
             "agent, dpo",
             "--subject",
             "sam",
+            "--buffer-reads",
         ]);
         assert_eq!(o.listen.port(), 0);
+        assert!(o.audit_reads && o.buffer_reads);
         assert_eq!(o.tenants, ["A", "B"]);
         assert_eq!(
             o.home_regions(),
