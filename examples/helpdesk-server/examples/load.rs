@@ -731,7 +731,9 @@ async fn logged_up_to(admin: &PgPool, size: &str, expected: i64) -> Result<(), E
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!("the audit log holds {now} records, not {expected}, after 60 s").into());
+            return Err(
+                format!("the audit log holds {now} records, not {expected}, after 60 s").into(),
+            );
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
