@@ -362,18 +362,7 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     };
     let start = if b[ty_start - 2] == b',' {
         // `4820, rue`: the number ends at the comma.
-        let e = ty_start - 2;
-        let n = b[..e]
-            .iter()
-            .rev()
-            .take(7)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        let p = e - n;
-        if !(1..=6).contains(&n) || (p > 0 && b[p - 1].is_ascii_alphanumeric()) {
-            return None;
-        }
-        p
+        short_number_ending_at(b, ty_start - 2)?
     } else {
         house_number_before(b, ty_start)?
     };
@@ -497,15 +486,20 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 /// their word, then a spaced dash: where they start.
 fn suite_dash_before(b: &[u8], p: usize) -> Option<usize> {
     let dash = p.checked_sub(3).filter(|&d| &b[d..p] == b" - ")?;
-    let n = b[..dash]
+    short_number_ending_at(b, dash).filter(|&s| s == 0 || b[s - 1] != b'-')
+}
+
+/// One to six digits ending at `e`, alone in their word (no letter or
+/// digit just before): where they start.
+fn short_number_ending_at(b: &[u8], e: usize) -> Option<usize> {
+    let n = b[..e]
         .iter()
         .rev()
         .take(7)
         .take_while(|c| c.is_ascii_digit())
         .count();
-    let s = dash - n;
-    ((1..=6).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric() && b[s - 1] != b'-'))
-        .then_some(s)
+    let s = e - n;
+    ((1..=6).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
 }
 
 /// `Apartment 12, The Maltings, ` before the street at `s`: a unit, then

@@ -1159,13 +1159,8 @@ fn belongings_after(rest: &[u8]) -> bool {
     else {
         return false;
     };
-    let Some(word) = word_after(rest, 10, u8::is_ascii_lowercase) else {
-        return false;
-    };
-    !rest
-        .get(1 + word.len())
-        .is_some_and(u8::is_ascii_alphanumeric)
-        && matches!(
+    whole_lower_word_after(rest, 10).is_some_and(|word| {
+        matches!(
             word,
             b"desk"
                 | b"laptop"
@@ -1182,6 +1177,17 @@ fn belongings_after(rest: &[u8]) -> bool {
                 | b"calendar"
                 | b"workstation"
         )
+    })
+}
+
+/// The lower-case word after the space that opens `rest`, when it ends
+/// there (no letter or digit after it) within `max` letters.
+fn whole_lower_word_after(rest: &[u8], max: usize) -> Option<&[u8]> {
+    let word = word_after(rest, max, u8::is_ascii_lowercase)?;
+    (!rest
+        .get(1 + word.len())
+        .is_some_and(u8::is_ascii_alphanumeric))
+    .then_some(word)
 }
 
 /// Does `rest`, the text after a name, open with a verb of saying (`
@@ -1191,13 +1197,8 @@ fn says_after(rest: &[u8]) -> bool {
     if rest.starts_with(b" reports that ") {
         return true;
     }
-    let Some(verb) = word_after(rest, 12, u8::is_ascii_lowercase) else {
-        return false;
-    };
-    !rest
-        .get(1 + verb.len())
-        .is_some_and(u8::is_ascii_alphanumeric)
-        && matches!(
+    whole_lower_word_after(rest, 12).is_some_and(|verb| {
+        matches!(
             verb,
             b"said"
                 | b"says"
@@ -1220,6 +1221,7 @@ fn says_after(rest: &[u8]) -> bool {
                 | b"noted"
                 | b"promised"
         )
+    })
 }
 
 /// `Hi Jan,`, `Jan Kowalski`, `Jun Hao Lim`: is `words[k]` a given name
