@@ -362,7 +362,7 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     };
     let start = if b[ty_start - 2] == b',' {
         // `4820, rue`: the number ends at the comma.
-        short_number_ending_at(b, ty_start - 2)?
+        number_ending_at(b, ty_start - 2, 6)?
     } else {
         house_number_before(b, ty_start)?
     };
@@ -486,20 +486,20 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 /// their word, then a spaced dash: where they start.
 fn suite_dash_before(b: &[u8], p: usize) -> Option<usize> {
     let dash = p.checked_sub(3).filter(|&d| &b[d..p] == b" - ")?;
-    short_number_ending_at(b, dash).filter(|&s| s == 0 || b[s - 1] != b'-')
+    number_ending_at(b, dash, 6).filter(|&s| s == 0 || b[s - 1] != b'-')
 }
 
-/// One to six digits ending at `e`, alone in their word (no letter or
+/// One to `max` digits ending at `e`, alone in their word (no letter or
 /// digit just before): where they start.
-fn short_number_ending_at(b: &[u8], e: usize) -> Option<usize> {
+fn number_ending_at(b: &[u8], e: usize, max: usize) -> Option<usize> {
     let n = b[..e]
         .iter()
         .rev()
-        .take(7)
+        .take(max + 1)
         .take_while(|c| c.is_ascii_digit())
         .count();
     let s = e - n;
-    ((1..=6).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
+    ((1..=max).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
 }
 
 /// `Apartment 12, The Maltings, ` before the street at `s`: a unit, then
@@ -1189,15 +1189,7 @@ fn floor_before(b: &[u8], p: usize) -> Option<usize> {
     if !matches!(&b[e.checked_sub(2)?..e], b"st" | b"nd" | b"rd" | b"th") {
         return None;
     }
-    let d = e - 2;
-    let n = b[..d]
-        .iter()
-        .rev()
-        .take(4)
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    let s = d - n;
-    ((1..=3).contains(&n) && (s == 0 || !b[s - 1].is_ascii_alphanumeric())).then_some(s)
+    number_ending_at(b, e - 2, 3)
 }
 
 /// `35th Floor` / `2nd floor` at `s`: where it ends.
