@@ -345,7 +345,17 @@ fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<(usize, bool)> {
     let name = words.get(1 + particles)?;
     let french = matches!(
         &b[ty.start..ty.end],
-        b"Rue" | b"Boulevard" | b"Chemin" | b"Impasse" | b"Quai" | b"Avenue" | b"Place"
+        b"Rue"
+            | b"Boulevard"
+            | b"Chemin"
+            | b"Impasse"
+            | b"Quai"
+            | b"Avenue"
+            | b"Place"
+            // Welsh puts its street types first too: `5 Heol Isaf`.
+            | b"Heol"
+            | b"Ffordd"
+            | b"Stryd"
     ) || &b[ty.start..ty.end] == "Allée".as_bytes();
     let numbered = ty.start >= 2 && b[ty.start - 1] == b' ' && b[ty.start - 2].is_ascii_digit();
     (french && numbered && name.shape == Shape::Title).then_some((ty.start, particles > 0))
@@ -404,10 +414,13 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             .skip(1)
             .take(3)
             .find(|(_, w)| is_type(w))?;
-        if !words[..k]
-            .iter()
-            .all(|w| matches!(w.shape, Shape::Title | Shape::Upper))
-        {
+        // (`5522 N. Winthrop Ave`: a compass point's initial first.)
+        let compass = |w: &super::Word| {
+            w.shape == Shape::Initial && matches!(b[w.start], b'N' | b'S' | b'E' | b'W')
+        };
+        if !words[..k].iter().enumerate().all(|(j, w)| {
+            matches!(w.shape, Shape::Title | Shape::Upper) || j == 0 && k > 1 && compass(w)
+        }) {
             return None;
         }
         let start = house_number_before(b, words[0].start);
@@ -452,6 +465,12 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
                 | b"Est"
                 | b"Nord"
                 | b"Sud"
+                | b"NORTH"
+                | b"SOUTH"
+                | b"EAST"
+                | b"WEST"
+                | b"LOWER"
+                | b"UPPER"
         )
     {
         end = next.end;

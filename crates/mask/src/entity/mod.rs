@@ -642,7 +642,8 @@ fn ascii_letters(
                     && joins < 8
                     && b.get(e + 1)
                         .is_some_and(|&n| n.is_ascii_alphabetic() || n >= 0x80)
-                    && !(c == b'\'' && contraction(&b[e + 1..])) =>
+                    && !(c == b'\'' && contraction(&b[e + 1..]))
+                    && !(c == b'-' && honorific(&b[e + 1..])) =>
             {
                 if let Some(o) = buf.get_mut(e - i) {
                     *o = c;
@@ -660,6 +661,18 @@ fn ascii_letters(
         len - joins,
         (len <= names::MAX_NAME).then_some(len),
     ))
+}
+
+/// Does `rest`, after a hyphen, open with a Japanese honorific that ends
+/// the word (`Yamamoto-san`, `Tanaka-sensei`)? It is no part of the name.
+#[cold]
+pub(super) fn honorific(rest: &[u8]) -> bool {
+    ["san", "sama", "kun", "chan", "sensei"].iter().any(|h| {
+        rest.starts_with(h.as_bytes())
+            && !rest
+                .get(h.len())
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || c >= 0x80)
+    })
 }
 
 /// How many bytes of `v` have their high bit set (`v` has no other bits):
@@ -763,7 +776,9 @@ fn small_word(w: &[u8]) -> Option<Shape> {
     match w {
         b"van" | b"von" | b"de" | b"der" | b"den" | b"da" | b"di" | b"du" | b"le" | b"la"
         | b"del" | b"della" | b"dos" | b"das" | b"bin" | b"binti" | b"al" | b"el" | b"ter"
-        | b"ten" | b"te" | b"zu" | b"ap" | b"ibn" | b"bint" => Some(Shape::Particle),
+        | b"ten" | b"te" | b"zu" | b"ap" | b"ibn" | b"bint" | b"dela" | b"delos" => {
+            Some(Shape::Particle)
+        }
         b"and" | b"of" | b"&" => Some(Shape::Connector),
         _ => None,
     }

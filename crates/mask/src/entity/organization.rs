@@ -448,6 +448,11 @@ fn lead_word_title(w: &[u8]) -> bool {
             | b"Notify"
             | b"Cancel"
             | b"Renew"
+            // German articles: `Die Stahlberg AG hat …` (not French ones:
+            // `La Trobe Financial Ltd` is the name).
+            | b"Die"
+            | b"Der"
+            | b"Das"
             // Senders and recipients in German and French forms.
             | b"Absender"
             | b"Empf\xC3\xA4nger"

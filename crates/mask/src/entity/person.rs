@@ -407,6 +407,8 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             || owner()
             || staff()
             || chat_speaker(b, head.start, rest)
+            || pronouns_after(rest)
+            || rest.first() == Some(&b'-') && super::honorific(&rest[1..])
             || addressed()
         {
             ctx = Context::Medium;
@@ -456,6 +458,16 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         && words
             .get(n)
             .is_some_and(|w| w.shape == Shape::Title && w.flags & (STREET | STOP) == STREET | STOP)
+    {
+        return;
+    }
+    // `approved by Line Manager`, `Account Manager`: one name word before
+    // a role noun names a job.
+    if ctx < Context::Strong
+        && n == 1
+        && words.get(1).is_some_and(|w| {
+            w.shape == Shape::Title && w.flags & (STOP | CONTACT) == STOP | CONTACT
+        })
     {
         return;
     }
@@ -1176,8 +1188,20 @@ fn belongings_after(rest: &[u8]) -> bool {
                 | b"manager"
                 | b"calendar"
                 | b"workstation"
+                | b"account"
         )
     })
+}
+
+/// Does `rest`, the text after a name, open with the person's pronouns
+/// (` (he/him)`, ` (she/they)`)?
+fn pronouns_after(rest: &[u8]) -> bool {
+    let Some(rest) = rest.strip_prefix(b" (") else {
+        return false;
+    };
+    [&b"he/"[..], b"she/", b"they/"]
+        .iter()
+        .any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p))
 }
 
 /// The lower-case word after the space that opens `rest`, when it ends
@@ -1849,8 +1873,9 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::None);
     };
     let prev = &lower[..prev.len()];
-    // The word before that matters only after `is`, `am` and `me`.
-    let before = if matches!(prev, b"is" | b"am" | b"me") {
+    // The word before that matters only after `is`, `am`, `me`, `of`
+    // and `by`.
+    let before = if matches!(prev, b"is" | b"am" | b"me" | b"of" | b"by") {
         word_before(b, ps).and_then(|(s2, e2)| {
             let w = &b[s2..e2];
             lower_ascii::<24>(w).map(|l| (l, w.len()))
@@ -1878,6 +1903,12 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
+        // `on behalf of Tendai Moyo`: whom a ticket is for (a greeting's
+        // weight: `on behalf of Contoso Pharmaceuticals` is a firm).
+        (Some(b"behalf"), b"of") => return Some(Context::Medium),
+        // `approved by Faith`, `raised by Abebe Girma`: who did it (a
+        // greeting's weight: a team or a product is no gazetteer name).
+        (Some(verb), b"by") if done_by(verb) => return Some(Context::Medium),
         _ => {}
     }
     // One lookup tells a title, a greeting, a contact word and a place
@@ -1898,6 +1929,26 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     } else {
         Context::None
     })
+}
+
+/// A ticket's verbs of who did something (`approved by`, `raised by`).
+fn done_by(verb: &[u8]) -> bool {
+    matches!(
+        verb,
+        b"approved"
+            | b"authorised"
+            | b"authorized"
+            | b"raised"
+            | b"requested"
+            | b"submitted"
+            | b"logged"
+            | b"escalated"
+            | b"assigned"
+            | b"reviewed"
+            | b"handled"
+            | b"refunded"
+            | b"collected"
+    )
 }
 
 /// Does the line holding `p` open with a message header's list of people

@@ -2346,3 +2346,117 @@ fn names_in_a_line_of_capitals_before_a_stop_word() {
     );
     no_person(&["JAMES COOK UNIVERSITY IN TOWNSVILLE IS CLOSED."]);
 }
+
+/// Indian, Shona, Ethiopian and Filipino names of the hand-written lists
+/// (`scripts/names-data`), and the Filipino particle `dela`.
+#[test]
+fn people_of_the_ninth_rounds_names() {
+    assert_eq!(
+        person("Arjun wants Sanjeev added as a delegate."),
+        ["Arjun", "Sanjeev"]
+    );
+    assert_eq!(
+        person("From: Maricel dela Cruz\nSent: Tuesday"),
+        ["Maricel dela Cruz"]
+    );
+    assert_eq!(
+        person("Hi po, still not printing. Salamat, Maricel"),
+        ["Maricel"]
+    );
+    assert_eq!(
+        person("Loaner laptop issued to Tendai Moyo and Tigist Bekele."),
+        ["Tendai Moyo", "Tigist Bekele"]
+    );
+    // `dela` alone is no name.
+    no_person(&["The dela of the build is long."]);
+}
+
+#[test]
+fn whom_a_ticket_is_for_and_who_did_it() {
+    assert_eq!(
+        person("Ticket raised on behalf of Tendai Moyo by Abebe Girma."),
+        ["Tendai Moyo", "Abebe Girma"]
+    );
+    assert_eq!(person("Refund approved by Faith."), ["Faith"]);
+    assert_eq!(person("Escalated by Will this morning."), ["Will"]);
+    // Teams, products, job titles and other verbs: no one.
+    no_person(&[
+        "Escalated by Finance; reported by Microsoft Defender.",
+        "Your request has been approved by Line Manager.",
+        "Covered by Medicare, paid by Visa.",
+        "Sent on behalf of Contoso Pharmaceuticals.",
+    ]);
+}
+
+#[test]
+fn pronouns_honorifics_and_belongings_after_a_name() {
+    assert_eq!(
+        person("Jordan (he/him) from the Galway team says hi."),
+        ["Jordan"]
+    );
+    assert_eq!(person("Summer (she/they) will cover."), ["Summer"]);
+    assert_eq!(
+        person("Haruka Yamamoto-san reported that the VPN is down."),
+        ["Haruka Yamamoto"]
+    );
+    assert_eq!(person("Tanaka-san called about the VPN."), ["Tanaka"]);
+    assert_eq!(person("Is Grace's account locked?"), ["Grace"]);
+    assert_eq!(person("His PA Layla will sign for it."), ["Layla"]);
+    // A product after a name, an honorific glued to no name, a place's
+    // account, a PA system: no one.
+    no_person(&[
+        "Jordan (the country) is out of scope.",
+        "The Sansan-san account.",
+        "The PA system in Hall B is broken.",
+        "Check the Amazon's account settings.",
+    ]);
+}
+
+#[test]
+fn a_german_article_is_no_part_of_a_firm() {
+    let orgs = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(
+        orgs("Die Stahlberg AG hat den Vertrag gekündigt."),
+        ["Stahlberg AG"]
+    );
+    // French articles start names.
+    assert_eq!(
+        orgs("Invoice from La Trobe Financial Ltd attached."),
+        ["La Trobe Financial Ltd"]
+    );
+}
+
+#[test]
+fn compass_points_welsh_street_types_and_a_code_before_its_place() {
+    let addresses = |t: &str| of_kind(t, "ADDRESS");
+    assert_eq!(
+        addresses("Ship to 5522 N. Winthrop Ave., Apt. 2, Chicago, IL 60640 attn Malik."),
+        ["5522 N. Winthrop Ave., Apt. 2, Chicago, IL 60640"]
+    );
+    assert_eq!(
+        addresses("DELIVER TO: 58 KING STREET WEST, UNIT 1203, TORONTO ON M5H 1B5 - CALL"),
+        ["58 KING STREET WEST, UNIT 1203, TORONTO ON M5H 1B5"]
+    );
+    assert_eq!(
+        addresses("Collect from 12 Heol Isaf, Cardiff CF14 3AB on Monday."),
+        ["12 Heol Isaf, Cardiff CF14 3AB"]
+    );
+    assert_eq!(
+        of_kind("Freight for postcode 9016 (Dunedin) is $42.", "POSTCODE"),
+        ["9016"]
+    );
+    // Not an initial of a compass point, not a Welsh type alone, and a
+    // phone's area code still reads as a phone.
+    assert_eq!(
+        addresses("Rows 12 B. Winthrop Ave are shut."),
+        Vec::<String>::new()
+    );
+    assert_eq!(addresses("Order 12 Heol cables."), Vec::<String>::new());
+    let phones: Vec<_> = Detector::new()
+        .detect("Call 1 (715) 498-4177 now")
+        .into_iter()
+        .filter(|f| f.kind == Kind::Phone)
+        .map(|f| (f.start, f.end))
+        .collect();
+    assert_eq!(phones, [(5, 21)]);
+}

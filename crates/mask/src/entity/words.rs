@@ -53,6 +53,8 @@ pub(crate) const GREETINGS: &[&str] = &[
     "namaste",
     "hiya",
     "howdy",
+    // Filipino thanks, signing off (`Salamat, Maricel`).
+    "salamat",
 ];
 /// Words of kinship and household (`her daughter May`, `my neighbour
 /// Frank`): the name after one is addressed as after a greeting, even a
@@ -86,6 +88,8 @@ pub(crate) const KIN_WORDS: &[&str] = &[
     "girlfriend",
     "fiance",
     "fiancee",
+    // A personal assistant (`His PA Layla will sign`).
+    "pa",
 ];
 pub(crate) const STREET_TYPES: &[&str] = &[
     "av",
@@ -409,7 +413,7 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
 pub(crate) const PARTICLES: &[&str] = &[
     "te", "ó", "ní", "nic", "mac", "ua", "van", "von", "de", "di", "da", "du", "del", "della", "dos",
     "das", "bin", "binti", "ibn", "bint", "al", "el", "ter", "ten", "ap", "thị", "văn", "la",
-    "le",
+    "le", "dela", "delos",
 ];
 /// Nationalities and languages (`Our German entity`): never a name.
 pub(crate) const DEMONYMS: &[&str] = &[
