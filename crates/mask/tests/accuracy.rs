@@ -2,9 +2,9 @@
 //! kind-correct): `dev.jsonl` (2,000 tickets of patterned identifiers),
 //! `entities.jsonl` (people, addresses, organisations and postcodes;
 //! authored in `entities.txt`, converted by `scripts/entity-devset`) and
-//! `entities-heldout.jsonl` to `entities-heldout11.jsonl` (the same kinds,
-//! each written blind; the first ten have since been tuned to, the
-//! eleventh not: its errors are unread).
+//! `entities-heldout.jsonl` to `entities-heldout12.jsonl` (the same kinds,
+//! each written blind; the first eleven have since been tuned to, the
+//! twelfth not: its errors are unread).
 //!
 //! Run with `cargo test -p custodia-mask --test accuracy -- --nocapture` to
 //! see the tables.
@@ -533,16 +533,43 @@ fn held_out_11_entities_set() {
     // Blind, main before the eighth round (2168d25): PERSON P 0.967 F1
     // 0.899; ADDRESS 0.980 / 0.962; ORGANIZATION 0.963 / 0.963; POSTCODE
     // 1.0 / 0.818. After it (192c7a0): PERSON 0.975 / 0.907, POSTCODE
-    // 1.0 / 0.870, the rest the same. Floors: those less about 0.03.
+    // 1.0 / 0.870, the rest the same. Tuned to in the ninth round
+    // (2026-12-05, fourth session): PERSON 0.992 / 0.955, ADDRESS 1.0 /
+    // 0.990, ORGANIZATION 1.0 / 1.0, POSTCODE 1.0 / 0.917. Floors: those
+    // less about 0.03.
     let floors = [
-        ("PERSON", 0.94, 0.87),
-        ("ADDRESS", 0.95, 0.93),
-        ("ORGANIZATION", 0.93, 0.93),
-        ("POSTCODE", 0.97, 0.84),
+        ("PERSON", 0.96, 0.92),
+        ("ADDRESS", 0.97, 0.96),
+        ("ORGANIZATION", 0.97, 0.97),
+        ("POSTCODE", 0.97, 0.88),
     ];
     check_held_out(
         "held-out 11",
         include_str!("data/entities-heldout11.jsonl"),
+        150,
+        floors,
+    );
+}
+
+/// The twelfth held-out set: 150 longer lines (650 entities: 412 people,
+/// 100 addresses, 77 organisations, 61 postcodes), many of them common
+/// words, places, rooms and products that name no one, written blind and
+/// scored from summary lines only; its errors are unread.
+#[test]
+fn held_out_12_entities_set() {
+    // Blind, main before the ninth round (33ad0ce): PERSON P 0.876 F1
+    // 0.838; ADDRESS 0.841 / 0.787; ORGANIZATION 0.932 / 0.907; POSTCODE
+    // 0.967 / 0.637. After it: PERSON 0.882 / 0.846, POSTCODE 0.969 /
+    // 0.667, the rest the same. Floors: those less about 0.03.
+    let floors = [
+        ("PERSON", 0.85, 0.81),
+        ("ADDRESS", 0.81, 0.75),
+        ("ORGANIZATION", 0.90, 0.87),
+        ("POSTCODE", 0.93, 0.63),
+    ];
+    check_held_out(
+        "held-out 12",
+        include_str!("data/entities-heldout12.jsonl"),
         150,
         floors,
     );
@@ -598,6 +625,7 @@ fn what_the_held_out_sets_leave_readable() {
         ("held-out 9", include_str!("data/entities-heldout9.jsonl")),
         ("held-out 10", include_str!("data/entities-heldout10.jsonl")),
         ("held-out 11", include_str!("data/entities-heldout11.jsonl")),
+        ("held-out 12", include_str!("data/entities-heldout12.jsonl")),
     ];
     let detector = Detector::new();
     let mut total: BTreeMap<String, Coverage> = BTreeMap::new();
