@@ -1582,17 +1582,37 @@ fn separator_after(b: &[u8], end: usize) -> bool {
 /// sign-off line)? Asked of title-case words the gazetteer does not know,
 /// so it first looks for the cheap signs: a line start or a short word
 /// just before.
+// Inline: its first test decides most capitals of prose, where the call
+// cost as much as the test.
+#[inline(always)]
 pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     let b = pass.b;
     // A sentence's first word (`. Then`): neither at a line start nor
     // after a word, so no strong context (the common case, decided
     // before `word_before` walks back).
     if s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b'.' | b'!' | b'?') {
-        // Unless the full stop is a title's (`ms. Topi`) or the question
-        // asks for a name (`Your name? Kisuke Sugita`).
-        return (lower_title_before(b, s) || asked_name_before(b, s))
-            && pass.person_context(s) == Some(Context::Strong);
+        return strong_after_stop(pass, s);
     }
+    strong_before_word(pass, s)
+}
+
+/// [`strong_before`] a sentence's first word (`. `, `! ` or `? ` just
+/// before `s`): strong only after a title's full stop (`ms. Topi`) or a
+/// question for a name (`Your name? Kisuke Sugita`).
+#[inline(always)]
+pub(super) fn strong_after_stop(pass: &Pass<'_>, s: usize) -> bool {
+    let b = pass.b;
+    (match b[s - 2] {
+        b'.' => lower_title_before(b, s),
+        b'?' => asked_name_at(b, s),
+        _ => false,
+    }) && pass.person_context(s) == Some(Context::Strong)
+}
+
+/// [`strong_before`] past a sentence's first word.
+#[inline(never)]
+fn strong_before_word(pass: &Pass<'_>, s: usize) -> bool {
+    let b = pass.b;
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
     // (Or a longer one ending a person's label: `Requester: `.)
@@ -1970,7 +1990,7 @@ fn address_list_line(b: &[u8], p: usize) -> bool {
 
 /// `What's your name? Kisuke Sugita`, `Last name? Ermakov`: a question
 /// for a name just before `s` (a chat's answer follows it).
-#[inline]
+#[inline(always)]
 fn asked_name_before(b: &[u8], s: usize) -> bool {
     s >= 2 && (b[s - 2] == b'?' || s >= 3 && b[s - 3] == b'?') && asked_name_at(b, s)
 }
@@ -1988,10 +2008,14 @@ fn asked_name_at(b: &[u8], s: usize) -> bool {
 /// `with ms. Topi`, `ask dr. Patel`: a title in lower case, its full stop
 /// and a space just before `s` (chat text; a capitalised title is in the
 /// run itself).
-#[inline]
+#[inline(always)]
 fn lower_title_before(b: &[u8], s: usize) -> bool {
-    // The titles end in `r`, `s` or `f`: one test for most text.
-    s >= 3 && matches!(b[s - 3], b'r' | b's' | b'f') && lower_title_at(b, s)
+    // The titles end in `r`, `s` or `f` after `m`, `r`, `d` or `o`: two
+    // tests for most text (`logs. The`).
+    s >= 4
+        && matches!(b[s - 3], b'r' | b's' | b'f')
+        && matches!(b[s - 4], b'm' | b'r' | b'd' | b'o')
+        && lower_title_at(b, s)
 }
 
 /// [`lower_title_before`] past its first test.

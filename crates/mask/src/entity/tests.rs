@@ -2460,3 +2460,27 @@ fn compass_points_welsh_street_types_and_a_code_before_its_place() {
         .collect();
     assert_eq!(phones, [(5, 21)]);
 }
+
+/// Every lower-case particle or connector begins with a pair that
+/// `small_word_pair` lets through (its test skips the others unmeasured).
+#[test]
+fn the_small_word_filter_passes_every_small_word() {
+    let mut w = Vec::new();
+    for len in 2..=4u32 {
+        for n in 0..26usize.pow(len) {
+            w.clear();
+            let mut k = n;
+            for _ in 0..len {
+                w.push(b'a' + (k % 26) as u8);
+                k /= 26;
+            }
+            if super::small_word(&w).is_some() {
+                assert!(super::small_word_pair(&w, 0), "{w:?}");
+            }
+        }
+    }
+    for five in [&b"della"[..], b"binti", b"delos"] {
+        assert!(super::small_word(five).is_some() && super::small_word_pair(five, 0));
+    }
+    assert!(!super::small_word_pair(b"the", 0) && !super::small_word_pair(b"customer", 0));
+}
