@@ -3,8 +3,8 @@
 //! `entities.jsonl` (people, addresses, organisations and postcodes;
 //! authored in `entities.txt`, converted by `scripts/entity-devset`) and
 //! `entities-heldout.jsonl` to `entities-heldout13.jsonl` (the same kinds,
-//! each written blind; the first eleven have since been tuned to, the
-//! twelfth and thirteenth not: their errors are unread).
+//! each written blind; the first twelve have since been tuned to, the
+//! twelfth in part; the thirteenth not: its errors are unread).
 //!
 //! Run with `cargo test -p custodia-mask --test accuracy -- --nocapture` to
 //! see the tables.
@@ -554,17 +554,20 @@ fn held_out_11_entities_set() {
 /// The twelfth held-out set: 150 longer lines (650 entities: 412 people,
 /// 100 addresses, 77 organisations, 61 postcodes), many of them common
 /// words, places, rooms and products that name no one, written blind and
-/// scored from summary lines only; its errors are unread.
+/// scored from summary lines before the ninth round; its false positives
+/// were read for the first classes of a tenth round.
 #[test]
 fn held_out_12_entities_set() {
     // Blind, main before the ninth round (33ad0ce): PERSON P 0.876 F1
     // 0.838; ADDRESS 0.841 / 0.787; ORGANIZATION 0.932 / 0.907; POSTCODE
     // 0.967 / 0.637. After it: PERSON 0.882 / 0.846, POSTCODE 0.969 /
-    // 0.667, the rest the same. Floors: those less about 0.03.
+    // 0.667, the rest the same. After the tenth round's first classes,
+    // tuned on its false positives: PERSON 0.893 / 0.851, ADDRESS 0.921 /
+    // 0.868, ORGANIZATION 0.986 / 0.960. Floors: those less about 0.03.
     let floors = [
-        ("PERSON", 0.85, 0.81),
-        ("ADDRESS", 0.81, 0.75),
-        ("ORGANIZATION", 0.90, 0.87),
+        ("PERSON", 0.86, 0.82),
+        ("ADDRESS", 0.89, 0.83),
+        ("ORGANIZATION", 0.95, 0.93),
         ("POSTCODE", 0.93, 0.63),
     ];
     check_held_out(

@@ -179,15 +179,29 @@ fn german_town(b: &[u8], end: usize) -> Option<usize> {
         b"\r\n" => end + 2,
         _ => return None,
     };
-    let plz = b[p..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if plz != 5 || b.get(p + 5) != Some(&b' ') {
+    // Five digits in Germany, four in Austria and Switzerland (`, 1050
+    // Wien`, `, 8005 Zürich`).
+    let plz = b[p..]
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if !(4..=5).contains(&plz) || b.get(p + plz) != Some(&b' ') {
         return None;
     }
-    let town = capital_word(b, p + 6)?.end;
+    let town = capital_word(b, p + plz + 1)?.end;
     let rest = &b[town..];
     const BY: [&[u8]; 3] = [b" am ", b" an der ", b" im "];
     let Some(by) = BY.iter().find(|w| rest.starts_with(w)) else {
-        return Some(town);
+        // `3000 Bern 7`: a Swiss post office's number after the town.
+        let office = match rest {
+            [b' ', d, rest @ ..] if d.is_ascii_digit() => {
+                let n = 1 + usize::from(rest.first().is_some_and(u8::is_ascii_digit));
+                (!rest.get(n - 1).is_some_and(u8::is_ascii_alphanumeric)).then_some(1 + n)
+            }
+            _ => None,
+        };
+        return Some(town + office.unwrap_or(0));
     };
     Some(
         capital_word(b, town + by.len())
@@ -1520,7 +1534,7 @@ fn dublin_district(b: &[u8], end: usize, r: &[u8]) -> Option<usize> {
 }
 
 /// US states, Australian states and territories, Canadian provinces.
-fn state_code(w: &[u8]) -> bool {
+pub(super) fn state_code(w: &[u8]) -> bool {
     matches!(
         w,
         b"AL"
@@ -1717,6 +1731,20 @@ fn german(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         && !b.get(end + 1).is_some_and(u8::is_ascii_alphanumeric)
     {
         end += 1;
+    }
+    // `Wiedner Hauptstraße 120/2/14`: Vienna's staircase and door.
+    for _ in 0..2 {
+        let n = b
+            .get(end + 1..)
+            .unwrap_or_default()
+            .iter()
+            .take(4)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if b.get(end) != Some(&b'/') || !(1..=3).contains(&n) {
+            break;
+        }
+        end += 1 + n;
     }
     // `Industriestraße 5–7`, `5-7`: a range of house numbers.
     let dash = match b.get(end..end + 3) {

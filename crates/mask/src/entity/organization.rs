@@ -453,6 +453,16 @@ fn lead_word_title(w: &[u8]) -> bool {
             | b"Die"
             | b"Der"
             | b"Das"
+            // A firm's relation or place in German (`die neue
+            // Tochtergesellschaft Saanenland Tourismus GmbH`).
+            | b"Tochtergesellschaft"
+            | b"Schwestergesellschaft"
+            | b"Muttergesellschaft"
+            | b"Firma"
+            | b"Standort"
+            | b"Standorte"
+            | b"Rechnungsempf\xC3\xA4nger"
+            | b"Rechnungsempf\xC3\xA4ngerin"
             // Senders and recipients in German and French forms.
             | b"Absender"
             | b"Empf\xC3\xA4nger"

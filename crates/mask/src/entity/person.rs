@@ -461,6 +461,18 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `Bondi NSW 2026`, `Columbus OH 43219`: names before a state and a
+    // postcode name the town.
+    if ctx < Context::Strong
+        && n > 0
+        && words.get(n).is_some_and(|w| {
+            w.shape == Shape::Upper
+                && super::address::state_code(&b[w.start..w.end])
+                && super::number_follows(b, w.end)
+        })
+    {
+        return;
+    }
     // `approved by Line Manager`, `Account Manager`: one name word before
     // a role noun names a job.
     if ctx < Context::Strong
@@ -1368,6 +1380,7 @@ fn venue_word(w: &[u8]) -> bool {
         &lower[..w.len()],
         b"room"
             | b"rooms"
+            | b"rm"
             | b"boardroom"
             | b"office"
             | b"offices"

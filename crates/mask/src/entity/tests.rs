@@ -2484,3 +2484,61 @@ fn the_small_word_filter_passes_every_small_word() {
     }
     assert!(!super::small_word_pair(b"the", 0) && !super::small_word_pair(b"customer", 0));
 }
+
+#[test]
+fn swiss_and_austrian_addresses_with_four_digit_codes() {
+    let addresses = |t: &str| of_kind(t, "ADDRESS");
+    assert_eq!(
+        addresses("Die Lieferung an Seestrasse 88, 8802 Kilchberg ist nicht angekommen."),
+        ["Seestrasse 88, 8802 Kilchberg"]
+    );
+    assert_eq!(
+        addresses("Arbeitsort: Wiedner Hauptstraße 120/2/14, 1050 Wien\nVorgesetzter: X"),
+        ["Wiedner Hauptstraße 120/2/14, 1050 Wien"]
+    );
+    assert_eq!(
+        addresses("Rechnungen an Postfach 512, 3000 Bern 7.\nGrüsse"),
+        ["Postfach 512, 3000 Bern 7"]
+    );
+    // A German code keeps its five digits; a year after a street with no
+    // number is no address.
+    assert_eq!(
+        addresses("Hauptstraße 12, 10115 Berlin"),
+        ["Hauptstraße 12, 10115 Berlin"]
+    );
+    assert_eq!(
+        addresses("Im Jahr 2024, 1050 Mitarbeiter."),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn towns_before_a_state_rooms_titles_and_empty_fields_are_no_people() {
+    no_person(&[
+        "We deliver to Bondi NSW 2026, Coogee NSW 2034 and more.",
+        "Midwest Home Care Partners, Inc.\nColumbus OH 43219",
+        "not the one in the Kate Sheppard rm. driver reinstall",
+        "Assignee: Unassigned\nReporter: svc-monitoring",
+    ]);
+    assert_eq!(
+        person("Name: Mag. Katharina Pölzl\nEintritt: 01.10."),
+        ["Katharina Pölzl"]
+    );
+    // A name before a state word with no code, and a person named in a
+    // field, still count.
+    assert_eq!(person("Ask Sarah Columbus about it."), ["Sarah Columbus"]);
+    assert_eq!(person("Assignee: Tama Ngata\nReporter: x"), ["Tama Ngata"]);
+}
+
+#[test]
+fn a_german_word_for_a_firms_relation_is_no_part_of_its_name() {
+    let orgs = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(
+        orgs("die neue Tochtergesellschaft Saanenland Tourismus GmbH. Die"),
+        ["Saanenland Tourismus GmbH"]
+    );
+    assert_eq!(
+        orgs("Betroffen sind alle Standorte der Nordlicht Energie AG sowie"),
+        ["Nordlicht Energie AG"]
+    );
+}

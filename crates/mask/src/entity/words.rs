@@ -4,6 +4,8 @@
 pub(crate) const TITLES: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "herr", "frau", "mme",
     "mlle", "monsieur", "madame", "herrn",
+    // Austria's `Mag.` (Magister) before a name.
+    "mag",
 ];
 pub(crate) const GREETINGS: &[&str] = &[
     "hi",
@@ -346,6 +348,12 @@ pub(crate) const GREETED_GROUPS: &[&str] = &[
     "juli",
     "oktober",
     "dezember",
+    // A form's field left empty (`Assignee: Unassigned`).
+    "unassigned",
+    "unknown",
+    "none",
+    "tbd",
+    "tba",
 ];
 
 /// Geographic words: a name just before one names a place (`Hunter
