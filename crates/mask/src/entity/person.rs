@@ -170,11 +170,22 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let after_title = |k: usize| k > 0 && words[k - 1].flags & TITLE != 0;
     // (Nor a word before a title: `CALL MRS OKONJO`.)
     let before_title = |k: usize| words.get(k + 1).is_some_and(|n| n.flags & TITLE != 0);
+    // (Nor a role noun, `Referred by: Engineer Sean Fitzgerald`, nor a
+    // verb of contacting that is also a surname before a name: `Call Sean
+    // Fitzgerald today`.)
+    let role = |w: &Word| w.flags & (STOP | CONTACT) == STOP | CONTACT;
+    let verb = |k: usize| {
+        k == 0
+            && words[0].flags & (CONTACT | AMBIGUOUS) == CONTACT | AMBIGUOUS
+            && words.get(1).is_some_and(|n| name_flags(n) != 0 || role(n))
+    };
     let first = (0..words.len())
         .find(|&k| {
             let w = &words[k];
             context_word(w.flags).is_none()
                 && !before_title(k)
+                && !role(w)
+                && !verb(k)
                 && match w.shape {
                     Shape::Title => {
                         name_flags(w) != 0

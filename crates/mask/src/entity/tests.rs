@@ -2542,3 +2542,23 @@ fn a_german_word_for_a_firms_relation_is_no_part_of_its_name() {
         ["Nordlicht Energie AG"]
     );
 }
+
+#[test]
+fn a_role_noun_or_a_verb_before_a_name_is_no_part_of_it() {
+    assert_eq!(
+        person("Call Nurse Sean Fitzgerald today."),
+        ["Sean Fitzgerald"]
+    );
+    assert_eq!(person("Call Sean Fitzgerald today."), ["Sean Fitzgerald"]);
+    assert_eq!(
+        person("Referred by: Attorney Sean Fitzgerald\nFirm: Lane LLP"),
+        ["Sean Fitzgerald"]
+    );
+    assert_eq!(
+        person("Referred by: Engineer Sean Fitzgerald\nFirm: X"),
+        ["Sean Fitzgerald"]
+    );
+    // A surname that is also such a verb, after a title, is the name.
+    assert_eq!(person("Mr Call will ring back."), ["Call"]);
+    no_person(&["Regards,\nPayroll Services", "Call Centre hours changed."]);
+}

@@ -587,6 +587,9 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "principal",
     "deputy",
     "interim",
+    "attorney",
+    "solicitor",
+    "lawyer",
 ];
 /// Departments and functions that sign off or are contacted like people
 /// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.
