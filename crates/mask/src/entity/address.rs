@@ -194,14 +194,8 @@ fn german_town(b: &[u8], end: usize) -> Option<usize> {
     const BY: [&[u8]; 3] = [b" am ", b" an der ", b" im "];
     let Some(by) = BY.iter().find(|w| rest.starts_with(w)) else {
         // `3000 Bern 7`: a Swiss post office's number after the town.
-        let office = match rest {
-            [b' ', d, rest @ ..] if d.is_ascii_digit() => {
-                let n = 1 + usize::from(rest.first().is_some_and(u8::is_ascii_digit));
-                (!rest.get(n - 1).is_some_and(u8::is_ascii_alphanumeric)).then_some(1 + n)
-            }
-            _ => None,
-        };
-        return Some(town + office.unwrap_or(0));
+        let office = number_at(b, town).filter(|&e| e - town <= 3);
+        return Some(office.unwrap_or(town));
     };
     Some(
         capital_word(b, town + by.len())

@@ -336,10 +336,7 @@ impl Pass<'_> {
         // A sentence's first word (`. Then`, most capitals of prose): no
         // French street type can stand just before it.
         let s = w.start;
-        let after_stop = matches!(
-            b.get(s.wrapping_sub(2)..s),
-            Some([b'.' | b'!' | b'?', b' '])
-        );
+        let after_stop = after_stop(b, s);
         person::name_flags(w) == 0
             && w.flags & (names::TITLE | names::GREETING) == 0
             && !(b.get(w.end) == Some(&b' ')
@@ -398,6 +395,15 @@ impl Pass<'_> {
             }
         }
     }
+}
+
+/// Is `s` a sentence's first word: `. `, `! ` or `? ` just before it?
+#[inline(always)]
+fn after_stop(b: &[u8], s: usize) -> bool {
+    matches!(
+        b.get(s.wrapping_sub(2)..s),
+        Some([b'.' | b'!' | b'?', b' '])
+    )
 }
 
 /// Does a number follow the word ending at `e` (` 12`, `. 12`)?

@@ -173,18 +173,19 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // (Nor a role noun, `Referred by: Engineer Sean Fitzgerald`, nor a
     // verb of contacting that is also a surname before a name: `Call Sean
     // Fitzgerald today`.)
-    let role = |w: &Word| w.flags & (STOP | CONTACT) == STOP | CONTACT;
     let verb = |k: usize| {
         k == 0
             && words[0].flags & (CONTACT | AMBIGUOUS) == CONTACT | AMBIGUOUS
-            && words.get(1).is_some_and(|n| name_flags(n) != 0 || role(n))
+            && words
+                .get(1)
+                .is_some_and(|n| name_flags(n) != 0 || role_noun(n))
     };
     let first = (0..words.len())
         .find(|&k| {
             let w = &words[k];
             context_word(w.flags).is_none()
                 && !before_title(k)
-                && !role(w)
+                && !role_noun(w)
                 && !verb(k)
                 && match w.shape {
                     Shape::Title => {
@@ -488,9 +489,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // a role noun names a job.
     if ctx < Context::Strong
         && n == 1
-        && words.get(1).is_some_and(|w| {
-            w.shape == Shape::Title && w.flags & (STOP | CONTACT) == STOP | CONTACT
-        })
+        && words
+            .get(1)
+            .is_some_and(|w| w.shape == Shape::Title && role_noun(w))
     {
         return;
     }
@@ -1614,7 +1615,7 @@ pub(super) fn strong_before(pass: &Pass<'_>, s: usize) -> bool {
     // A sentence's first word (`. Then`): neither at a line start nor
     // after a word, so no strong context (the common case, decided
     // before `word_before` walks back).
-    if s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b'.' | b'!' | b'?') {
+    if super::after_stop(b, s) {
         return strong_after_stop(pass, s);
     }
     strong_before_word(pass, s)
@@ -1839,6 +1840,12 @@ fn trade_word(b: &[u8], w: &Word) -> bool {
     ]
     .iter()
     .any(|s| w.ends_with(s))
+}
+
+/// Is `w` a role noun (`Nurse`, `Manager`, `Kollegin`: a contact word that
+/// is never part of a name)?
+fn role_noun(w: &Word) -> bool {
+    w.flags & (STOP | CONTACT) == STOP | CONTACT
 }
 
 /// The name flags of a word: none for a stop word.
