@@ -555,7 +555,8 @@ fn held_out_11_entities_set() {
 /// 100 addresses, 77 organisations, 61 postcodes), many of them common
 /// words, places, rooms and products that name no one, written blind and
 /// scored from summary lines before the ninth round; its false positives
-/// were read for the first classes of a tenth round.
+/// were read for the first classes of a tenth round, its errors for the
+/// second part.
 #[test]
 fn held_out_12_entities_set() {
     // Blind, main before the ninth round (33ad0ce): PERSON P 0.876 F1
@@ -563,10 +564,12 @@ fn held_out_12_entities_set() {
     // 0.967 / 0.637. After it: PERSON 0.882 / 0.846, POSTCODE 0.969 /
     // 0.667, the rest the same. After the tenth round's first classes,
     // tuned on its false positives: PERSON 0.893 / 0.851, ADDRESS 0.921 /
-    // 0.868, ORGANIZATION 0.986 / 0.960. Floors: those less about 0.03.
+    // 0.868, ORGANIZATION 0.986 / 0.960. After the tenth round's second
+    // part (2026-12-05, fifth session, on its errors again): PERSON 0.977
+    // / 0.902, ADDRESS 0.966 / 0.910. Floors: those less about 0.03.
     let floors = [
-        ("PERSON", 0.86, 0.82),
-        ("ADDRESS", 0.89, 0.83),
+        ("PERSON", 0.94, 0.87),
+        ("ADDRESS", 0.93, 0.88),
         ("ORGANIZATION", 0.95, 0.93),
         ("POSTCODE", 0.93, 0.63),
     ];
@@ -595,6 +598,34 @@ fn held_out_13_entities_set() {
     check_held_out(
         "held-out 13",
         include_str!("data/entities-heldout13.jsonl"),
+        150,
+        floors,
+    );
+}
+
+/// The fourteenth held-out set: 150 ticket lines (622 entities), written
+/// blind by a helper in the fifth session, adversarial like the twelfth:
+/// its author was told the trap classes the twelfth's remaining errors
+/// fell in (software and holidays named like people, `Les`, `Max.`,
+/// `Surname, Given`, the ʻokina, units on the line before, `Lot 22`…), so
+/// it tests how those fixes carry to new sentences, not unknown classes.
+/// Scored from summary lines only; its errors are unread.
+#[test]
+fn held_out_14_entities_set() {
+    // Blind, main before the tenth round's second part (9ff017a): PERSON
+    // P 0.890 F1 0.826; ADDRESS 0.936 / 0.903; ORGANIZATION 0.986 /
+    // 0.965; POSTCODE 0.947 / 0.809. After it: PERSON 0.912 / 0.840,
+    // ADDRESS 0.968 / 0.933, the rest the same. Floors: those less about
+    // 0.03.
+    let floors = [
+        ("PERSON", 0.88, 0.81),
+        ("ADDRESS", 0.93, 0.90),
+        ("ORGANIZATION", 0.95, 0.93),
+        ("POSTCODE", 0.91, 0.78),
+    ];
+    check_held_out(
+        "held-out 14",
+        include_str!("data/entities-heldout14.jsonl"),
         150,
         floors,
     );

@@ -536,7 +536,7 @@ fn unit_in_building_before(b: &[u8], s: usize) -> Option<usize> {
     if !(building_word(last) || house_word_first(&b[name..])) {
         return None;
     }
-    unit_before(b, name)
+    units_chain(b, name)
 }
 
 /// Where the address starts: the house number just before `s` (`12 `,
@@ -585,7 +585,11 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
     let slashed = number.contains(&b'/');
     Some(
         units_before(b, p)
-            .or_else(|| slashed.then(|| label_before(b, p)).flatten())
+            .or_else(|| {
+                // (`Lot 22 Stuart Highway`: a land lot's number is the
+                // house number.)
+                label_before(b, p).filter(|&l| slashed || b.get(l..l + 4) == Some(b"Lot "))
+            })
             .unwrap_or(p),
     )
 }
@@ -689,6 +693,8 @@ fn unit_line_before(b: &[u8], p: usize) -> Option<usize> {
         None if from == 0 => 0,
         None => return None,
     };
+    // (After a label: `Delivery address: Unit 3`.)
+    let ls = memchr::memmem::rfind(&b[ls..e], b": ").map_or(ls, |k| ls + k + 2);
     let line = &b[ls..e];
     let space = line.iter().position(|&c| c == b' ')?;
     let rest = &line[space + 1..];
@@ -725,13 +731,7 @@ fn building_name(r: &[u8]) -> bool {
 /// The units before `p` (`Suite 3, Level 1, `, at most three), then a
 /// building's name (`Rosebank House, `, `The Old Mill, `): the start.
 fn units_before(b: &[u8], p: usize) -> Option<usize> {
-    let mut start = unit_before(b, p);
-    for _ in 0..2 {
-        match start.and_then(|s| unit_before(b, s)) {
-            Some(s) => start = Some(s),
-            None => break,
-        }
-    }
+    let start = units_chain(b, p);
     let start = start.or_else(|| unit_line_before(b, p));
     let s = start.unwrap_or(p);
     match name_before(b, s) {
@@ -739,7 +739,7 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
         // building.
         // `The Old Forge, 2 Mill Lane`: a name with `The` is a house's.
         Some((s, last)) if building_word(last) || house_word_first(&b[s..]) => {
-            Some(unit_before(b, s).unwrap_or(s))
+            Some(units_chain(b, s).unwrap_or(s))
         }
         // `Deliver to Hollybank, 2 Church Lane`, `\nRosedene, 4 Mill
         // Road`: a house's name of one word the lexicon does not know,
@@ -748,9 +748,24 @@ fn units_before(b: &[u8], p: usize) -> Option<usize> {
         // `Shop 12, Grand Central, 1 Anzac Avenue`, `Unit 3B, Trafford
         // Park Trading Estate, 9 …`: a unit, then any name, then the
         // number: the name is the building or estate the unit is in.
-        Some((s, _)) if start.is_none() => unit_before(b, s).or(start),
+        // (`Apartment 23, Block B, The Gasworks, Barrow Street`: units
+        // before units.)
+        Some((s, _)) if start.is_none() => units_chain(b, s).or(start),
         _ => start,
     }
+}
+
+/// Up to three units just before `p` (`Suite 3, Level 1, `): the first's
+/// start.
+fn units_chain(b: &[u8], p: usize) -> Option<usize> {
+    let mut start = unit_before(b, p);
+    for _ in 0..2 {
+        match start.and_then(|s| unit_before(b, s)) {
+            Some(s) => start = Some(s),
+            None => break,
+        }
+    }
+    start
 }
 
 /// `Rosebank House, ` / `Grand Central, ` before `p`: a name of one to
@@ -949,7 +964,8 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
     while s > 0 && label_end - s < 10 && b[s - 1].is_ascii_alphabetic() {
         s -= 1;
     }
-    unit_label(&b[s..label_end]).then_some(s)
+    let label = &b[s..label_end];
+    (unit_label(label) || unit_label_lower(label) && id.iter().any(u8::is_ascii_digit)).then_some(s)
 }
 
 /// Extends an address ending at `end` over what follows the street: up to
@@ -1255,6 +1271,15 @@ fn unit_label(w: &[u8]) -> bool {
     unit_label_title(w) || super::title_case(w).is_some_and(|(t, n)| unit_label_title(&t[..n]))
 }
 
+/// The common unit labels in lower case, as chat writes them (`lvl 2, `,
+/// `unit 4, `): a label only before a number.
+fn unit_label_lower(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"unit" | b"flat" | b"apt" | b"suite" | b"level" | b"lvl" | b"shop"
+    )
+}
+
 fn unit_label_title(w: &[u8]) -> bool {
     matches!(
         w,
@@ -1305,6 +1330,14 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
     if b[s..].starts_with(b"Co. ") {
         let w = capital_word(b, s + 4)?;
         return shape_ok(&w).then_some(w.end);
+    }
+    // `St. Louis`, `Mt. Eden`, `Ste. Foy`: a saint's or a mountain's place.
+    if let Some(k) = [&b"St. "[..], b"Ste. ", b"Mt. "]
+        .iter()
+        .find(|p| b[s..].starts_with(p))
+        .map(|p| p.len())
+    {
+        return place_words(b, s + k, true, shape_ok);
     }
     // `90 Petworth Rd, DUNSINNAN PH2 5HL`, `75 Acheron Road, KONGWAK, VIC
     // 3951`: the post town or suburb in capitals, as the UK's and

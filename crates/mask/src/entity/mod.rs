@@ -480,6 +480,13 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
         ascii_letters(b, i, &mut buf)
     } else if first < 0x80 {
         return None;
+    } else if b.get(i..i + 2) == Some("\u{2bb}".as_bytes())
+        && b.get(i + 2).is_some_and(u8::is_ascii_uppercase)
+    {
+        // The ʻokina of Hawaiian and Tongan names (`ʻAna`, `ʻAkilisi`): a
+        // letter of the name, the word read and looked up after it (an
+        // ASCII capital: one level of recursion, however many ʻ).
+        return capital_word(b, i + 2).map(|w| Word { start: i, ..w });
     } else {
         None
     };

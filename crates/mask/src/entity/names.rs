@@ -169,6 +169,22 @@ pub(super) fn lookup_lower(buf: &[u8; MAX_NAME], len: usize) -> u16 {
             if k == 0 && flags & PLACE_PREFIX != 0 {
                 return 0;
             }
+            // `Hudson-era`, `Smith-style`: a word's suffix, not a name's.
+            if k > 0
+                && matches!(
+                    part,
+                    b"era"
+                        | b"style"
+                        | b"based"
+                        | b"like"
+                        | b"related"
+                        | b"type"
+                        | b"only"
+                        | b"led"
+                )
+            {
+                return 0;
+            }
             if flags & (GIVEN | SURNAME) == 0 {
                 return 0;
             }

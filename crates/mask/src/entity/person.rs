@@ -57,10 +57,12 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
 
 /// A run with connectors (`Sarah and Tom`): each side on its own; but in
 /// `the Collins and Bourke meeting rooms`, one-word names joined before a
-/// room or site word all name rooms.
+/// room or site word all name rooms, and in `Julia and Ada toolchains`,
+/// before a word for software, software.
 #[cold]
 fn people_joined(pass: &mut Pass<'_>, words: &[Word]) {
-    let rooms = words.len() >= 3 && venue_after(pass.b, words[words.len() - 1].end);
+    let end = words[words.len() - 1].end;
+    let rooms = words.len() >= 3 && (venue_after(pass.b, end) || software_after(pass.b, end));
     for segment in words.split(|w| w.shape == Shape::Connector) {
         let room = rooms && segment.len() == 1;
         if !segment.is_empty() && !room {
@@ -274,7 +276,15 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 // that word is the given name, not a word before the name.
                 || f & (SURNAME | AMBIGUOUS) == SURNAME
                     && first + 1 == words.len()
-                    && given_shaped_before(b, &words[first - 1])
+                    && (given_shaped_before(b, &words[first - 1])
+                        // `Customer (Ravinesh Prasad)`: or after a contact
+                        // word, the surname ending the field.
+                        || matches!(
+                            b.get(words[first].end),
+                            None | Some(b'\n' | b'\r' | b')')
+                        ) && pass
+                            .person_context(words[first - 1].start)
+                            .is_some_and(|c| c >= Context::Weak))
                 // `refund Bich Ngoc Tran`: before a given name and a
                 // surname that end the run, in mid-sentence, a first given
                 // name.
@@ -460,8 +470,19 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             Shape::Title | Shape::Initial | Shape::Particle
         )
         && (words[n].flags & STOP == 0 || sandwiched(n) || n == 0 && unknown_given)
+        && (n == 0 || words[n].flags & TITLE == 0)
     {
         n += 1;
+    }
+    // `im Kalender von Herrn Huber`, `le bureau de Mme Roy`: a particle
+    // before a title is a preposition; the words before it name no one,
+    // and the title opens the name.
+    if n > 0
+        && words[n - 1].shape == Shape::Particle
+        && words.get(n).is_some_and(|w| w.flags & TITLE != 0)
+    {
+        segment_person(pass, &words[n..]);
+        return;
     }
     // `the north side of Leroy Lane`, `Karen Street`: names before a
     // street type (a stop word, so not in the name) name the street.
@@ -626,7 +647,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let len = patronymic_after(b, words, len);
     let start = words[0].start;
     let end = words[len - 1].end;
-    if ctx < Context::Strong && (venue_after(b, end) || institution_after(b, end)) {
+    if ctx < Context::Strong
+        && (venue_after(b, end)
+            || institution_after(b, end)
+            || matches!(b.get(end..end + 2), Some([b' ', b'D' | b'J']))
+                && holiday_after(b, end, len))
+    {
         return;
     }
     // `Morgan Stanley Tower`, `Grace Hospital`: the name's last word an
@@ -650,8 +676,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // `Whitfield, Mark <mark.whitfield@…>`: surname, comma, given name,
     // an email that carries one of them; one person.
+    // `Assigned to: Nguyen, Thi Lan` at a field's end: after a contact
+    // word, a surname that is no common word, then given names.
+    let surname = flags[0] & (SURNAME | AMBIGUOUS) == SURNAME;
     if len == 1
-        && ctx == Context::Strong
+        && (ctx == Context::Strong || ctx >= Context::Weak && surname)
         && let Some(given) = given_after_comma(b, end)
     {
         pass.person_end = given;
@@ -721,6 +750,25 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
+    // `Julia 1.10.4`, `Hudson legacy plugin`, `the Julia notebooks`: one
+    // name before a version or a word for software names the software.
+    if ctx <= Context::Weak && len == 1 && software_after(b, end) {
+        return;
+    }
+    // `Software: Python, Julia`, `Product: La Rosa 2-group machine`: in a
+    // field that lists things, a name without context is a thing's.
+    if ctx == Context::None
+        && start >= 2
+        && matches!(&b[start - 2..start], b", " | b": ")
+        && thing_line(b, start)
+    {
+        return;
+    }
+    // `Les colis destinés…`, `Max. Gewicht`, `Max balance per order`: a
+    // French article, or an abbreviation of a limit.
+    if ctx == Context::None && len == 1 && article_or_limit(b, start, end) {
+        return;
+    }
     if len >= 2 && score >= pass.min_score {
         pass.remember(&words[0], &words[len - 1]);
     }
@@ -747,16 +795,33 @@ fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
     })
 }
 
-/// `, Mark <` / `, Mark (` after a surname ending at `end`: where the
-/// given name ends.
+/// `, Mark <` / `, Mark (`, or one or two given names ending a line or
+/// before a date (`, Thi Lan 2024-09-05`), after a surname ending at
+/// `end`: where the given names end.
 fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
     if b.get(end..end + 2) != Some(b", ") {
         return None;
     }
-    let w = super::capital_word(b, end + 2)?;
-    let after = b.get(w.end..w.end + 2)?;
-    (w.shape == Shape::Title && w.flags & GIVEN != 0 && matches!(after, b" <" | b" ("))
-        .then_some(w.end)
+    let given = |s: usize| {
+        super::capital_word(b, s).filter(|w| w.shape == Shape::Title && w.flags & GIVEN != 0)
+    };
+    let w = given(end + 2)?;
+    // A second given name (`Nguyen, Thi Lan`).
+    let last = match b.get(w.end) {
+        Some(b' ') => given(w.end + 1).map_or(w.end, |w| w.end),
+        _ => w.end,
+    };
+    let after = b.get(last..).unwrap_or_default();
+    let bracket = matches!(after, [b' ', b'<' | b'(', ..]);
+    // The field ends: the line, or a date or time after the name (`2024-`,
+    // `05/09`, `10:02`; not `Tor 3`, a gate).
+    let date = || {
+        let digits = after.get(1..).unwrap_or_default();
+        let k = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+        after.first() == Some(&b' ') && k > 0 && matches!(digits.get(k), Some(b'-' | b'/' | b':'))
+    };
+    let field_end = matches!(after, [] | [b'\n' | b'\r', ..]) || date();
+    (bracket || field_end).then_some(last)
 }
 
 /// Is the word just before `s` a determiner (`the`, `our`, `this`)?
@@ -897,6 +962,177 @@ fn worker_after(b: &[u8], end: usize) -> bool {
                 | b"contractors"
         )
     })
+}
+
+/// Does ` Day` follow a name of `len` words ending at `end`, after ` Jr.`
+/// or a name of three words (`Martin Luther King Jr. Day`: a holiday
+/// named after a person; `Sarah Day` may be one)?
+fn holiday_after(b: &[u8], end: usize, len: usize) -> bool {
+    let rest = b.get(end..).unwrap_or_default();
+    let (rest, junior) = match rest
+        .strip_prefix(b" Jr.")
+        .or_else(|| rest.strip_prefix(b" Jr"))
+    {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    (junior || len >= 3)
+        && rest.starts_with(b" Day")
+        && !rest.get(4).is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// Does a version (` 1.10`, ` v2`) or a lower-case word for software
+/// (` plugin`, ` notebooks`; after a qualifier: ` legacy plugin`) follow
+/// `end`?
+fn software_after(b: &[u8], end: usize) -> bool {
+    let rest = b.get(end..).unwrap_or_default();
+    let version = match rest {
+        [b' ', b'v' | b'V', d, ..] if d.is_ascii_digit() => true,
+        [b' ', d, rest @ ..] if d.is_ascii_digit() => {
+            let k = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            matches!(rest.get(k..k + 2), Some([b'.', d]) if d.is_ascii_digit())
+        }
+        _ => false,
+    };
+    let software = |w: &[u8]| {
+        matches!(
+            w,
+            b"plugin"
+                | b"plugins"
+                | b"jobs"
+                | b"notebook"
+                | b"notebooks"
+                | b"kernel"
+                | b"kernels"
+                | b"toolchain"
+                | b"toolchains"
+                | b"package"
+                | b"packages"
+                | b"runtime"
+                | b"scripts"
+                | b"builds"
+                | b"pipeline"
+                | b"pipelines"
+                | b"instance"
+                | b"instances"
+                | b"cluster"
+                | b"workspace"
+                | b"workspaces"
+                | b"boards"
+                | b"extension"
+                | b"integration"
+                | b"licence"
+                | b"license"
+                | b"licences"
+                | b"licenses"
+                | b"install"
+                | b"migration"
+                | b"upgrade"
+        )
+    };
+    // (Between them, only a word that dates or places the software: not
+    // `tell Sarah the install is…`.)
+    let qualifier = |w: &[u8]| {
+        matches!(
+            w,
+            b"legacy" | b"old" | b"new" | b"current" | b"nightly" | b"shared" | b"local"
+        )
+    };
+    version
+        || lower_word_after(b, end).is_some_and(|(w, n)| {
+            software(&w[..n])
+                || qualifier(&w[..n])
+                    && lower_word_after(b, end + 1 + n).is_some_and(|(v, m)| software(&v[..m]))
+        })
+}
+
+/// Is `s`, after `: ` or `, `, in a field whose label names things
+/// (`Software:`, `Hardware:`, `Product:`, `Equipment:`), not people?
+// The last colon before `s` on its line is read as the label's (a time
+// after the label, `10:02`, hides it: a miss, not a false find).
+fn thing_line(b: &[u8], s: usize) -> bool {
+    let window = s.saturating_sub(160);
+    let Some(colon) = memchr::memrchr2(b'\n', b':', &b[window..s]).map(|k| window + k) else {
+        return false;
+    };
+    if b[colon] != b':' {
+        return false;
+    }
+    let label = b[window..colon]
+        .rsplit(|c| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    let Some(lower) = lower_ascii::<12>(label) else {
+        return false;
+    };
+    matches!(
+        &lower[..label.len()],
+        b"software"
+            | b"hardware"
+            | b"product"
+            | b"products"
+            | b"produkt"
+            | b"produit"
+            | b"logiciel"
+            | b"equipment"
+            | b"model"
+            | b"device"
+            | b"devices"
+            | b"application"
+            | b"applications"
+            | b"apps"
+            | b"tools"
+            | b"asset"
+            | b"items"
+    )
+}
+
+/// Is the word at `s..end` `Les` before a lower-case word in French text,
+/// or `Max` as an abbreviation (`Max.`, `Max balance per order`)?
+#[cold]
+fn article_or_limit(b: &[u8], s: usize, end: usize) -> bool {
+    match &b[s..end] {
+        b"Les" => {
+            lower_word_after(b, end).is_some() && {
+                let near = &b[s.saturating_sub(300)..b.len().min(end + 300)];
+                [
+                    &b" les "[..],
+                    b" des ",
+                    b" et ",
+                    b" aux ",
+                    b" du ",
+                    b" pour ",
+                    b" dans ",
+                ]
+                .iter()
+                .any(|w| memchr::memmem::find(near, w).is_some())
+            }
+        }
+        b"Max" => {
+            b.get(end) == Some(&b'.')
+                || lower_word_after(b, end).is_some_and(|(w, n)| {
+                    let w = &w[..n];
+                    w.ends_with(b"able")
+                        || matches!(
+                            w,
+                            b"balance"
+                                | b"amount"
+                                | b"size"
+                                | b"length"
+                                | b"weight"
+                                | b"number"
+                                | b"limit"
+                                | b"value"
+                                | b"spend"
+                                | b"per"
+                                | b"capacity"
+                                | b"users"
+                                | b"seats"
+                        )
+                })
+        }
+        _ => false,
+    }
 }
 
 /// Is the word at `s..end` alone on the text's last line (a signature)?
@@ -1508,7 +1744,15 @@ fn greeted(b: &[u8], words: &[Word], k: usize) -> bool {
 /// before a separator or after a contact word.
 fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
     let b = pass.b;
-    let n = words.iter().take_while(|w| w.shape == Shape::Upper).count();
+    // (Initials inside: `MARCUS J. WASHINGTON`; never last.)
+    let n = words
+        .iter()
+        .take_while(|w| matches!(w.shape, Shape::Upper | Shape::Initial))
+        .count();
+    let n = words[..n]
+        .iter()
+        .rposition(|w| w.shape == Shape::Upper)
+        .map_or(0, |k| k + 1);
     let clear = |w: &Word| {
         let f = name_flags(w);
         f & (GIVEN | SURNAME) != 0 && f & AMBIGUOUS == 0
@@ -1527,14 +1771,21 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
     // `Requester: SEO-YEON PARK`, `Signed for by: MARÍA JOSÉ QUISPE`: a
     // form's person field, the whole line in capitals (no stop word).
     // (`Cc: ROSE ADEYEMI; MARK BRENNAN`: one of a list.)
+    // (`MRS FITZPATRICK-HAYES CONFIRMS COLLECTED,`: up to a verb.)
+    let verb = words[..n]
+        .iter()
+        .position(|w| caps_verb(&b[w.start..w.end]))
+        .unwrap_or(n);
     let field = || {
         ctx == Context::Strong
             && (1..=4).contains(&n)
-            && words[..n].iter().all(|w| w.flags & STOP == 0)
-            && matches!(
-                b.get(words[n - 1].end),
-                None | Some(b'\n' | b'\r' | b';' | b',')
-            )
+            && verb > 0
+            && words[..verb].iter().all(|w| w.flags & STOP == 0)
+            && (verb < n
+                || matches!(
+                    b.get(words[n - 1].end),
+                    None | Some(b'\n' | b'\r' | b';' | b',')
+                ))
     };
     // `PRIYA NAIR IN ACCOUNTS CANNOT …`: two names or more that are no
     // common words, then a stop word, in a line of capitals.
@@ -1544,7 +1795,15 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
     } else {
         n
     };
-    if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) || field() {
+    if field() {
+        pass.push(
+            words[0].start,
+            words[verb - 1].end,
+            K::Person,
+            0.75,
+            RECOGNIZER,
+        );
+    } else if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) {
         pass.push(
             words[0].start,
             words[n - 1].end,
@@ -1578,6 +1837,10 @@ fn caps_verb(w: &[u8]) -> bool {
         || matches!(
             w,
             b"RANG"
+                | b"CONFIRMS"
+                | b"REPORTS"
+                | b"STATES"
+                | b"CALLS"
                 | b"SAYS"
                 | b"SAID"
                 | b"WANTS"
@@ -1706,12 +1969,19 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
     // `Jose Rizalino Bautista`: a given name (a common word too), a
     // middle name the gazetteer does not know, then a surname that is no
     // common word.
+    // (After context, the surname may be a common word too when it ends
+    // the run and its line: `Tenant: Mohammed Rafiqul Islam`.)
+    let line_end = |w: &Word| matches!(b.get(w.end), None | Some(b'\n' | b'\r'));
     if len == 1
         && flags[0] & GIVEN != 0
         && words.len() >= 3
         && unknown_word(&words[1])
         && !trade_word(b, &words[1])
-        && flags[2] & (SURNAME | AMBIGUOUS) == SURNAME
+        && (flags[2] & (SURNAME | AMBIGUOUS) == SURNAME
+            || flags[2] & SURNAME != 0
+                && ctx >= Context::Weak
+                && words.len() == 3
+                && line_end(&words[2]))
         && words[2].shape == Shape::Title
     {
         return Some((3, 0.8));
@@ -1781,6 +2051,26 @@ fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize
         && !institution(&b[words[len].start..words[len].end])
     {
         return Some((len + 1, 0.8));
+    }
+    // `Customer: Mary Jane Bearspaw`, `my mother, Rosa Elena Quispe
+    // Huamán.`: after context, names, then one or two words unknown to
+    // the gazetteer that end the run and its line (or, after a greeting's
+    // weight, its clause): the surnames.
+    if name_words >= 2 && any_clear && ctx >= Context::Weak {
+        let tail = &words[len..];
+        let ends = tail.last().is_some_and(|w| {
+            line_end(w)
+                || ctx >= Context::Medium && matches!(b.get(w.end), Some(b'.' | b',' | b')'))
+        });
+        if (1..=2).contains(&tail.len())
+            && ends
+            && tail
+                .iter()
+                .all(|w| unknown_word(w) && !trade_word(b, w) && !institution(&b[w.start..w.end]))
+        {
+            return Some((words.len(), 0.85));
+        }
+        return Some((len, 0.85));
     }
     if name_words >= 2 && any_clear {
         return Some((len, 0.85));
@@ -1911,6 +2201,12 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::Strong);
     }
     let Some((ps, pe)) = word_before(b, s) else {
+        if s >= 4
+            && matches!(&b[s - 3..s - 1], b"t." | [0xC5, 0xB7])
+            && place_prefix_unread(&b[..s])
+        {
+            return None;
+        }
         return Some(if lower_title_before(b, s) || asked_name_before(b, s) {
             Context::Strong
         } else {
@@ -1980,6 +2276,22 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     } else {
         Context::None
     })
+}
+
+/// Does `head` end with a place prefix the word reader does not read:
+/// `St. Louis`, `Mt. Eden`, the Welsh `Tŷ Gwyn` (a house)?
+#[cold]
+#[inline(never)]
+fn place_prefix_unread(head: &[u8]) -> bool {
+    [
+        &b" St. "[..],
+        b"\nSt. ",
+        b" Mt. ",
+        b"\nMt. ",
+        "Tŷ ".as_bytes(),
+    ]
+    .iter()
+    .any(|p| head.ends_with(p))
 }
 
 /// A ticket's verbs of who did something (`approved by`, `raised by`).

@@ -2562,3 +2562,132 @@ fn a_role_noun_or_a_verb_before_a_name_is_no_part_of_it() {
     assert_eq!(person("Mr Call will ring back."), ["Call"]);
     no_person(&["Regards,\nPayroll Services", "Call Centre hours changed."]);
 }
+
+#[test]
+fn software_things_holidays_and_place_prefixes_named_like_people() {
+    no_person(&[
+        // Software: a version, a word for software, a field of things.
+        "The Julia notebooks on the analytics server are failing (Julia 1.10.4).",
+        "Hudson legacy plugin is still installed on the agent.",
+        "Julia and Ada toolchains stay on the build farm.",
+        "Some Hudson-era jobs call scripts on the old share.",
+        "Software: Python, Julia, RStudio",
+        "Product: La Rosa 2-group machine, serial LR2-00817",
+        // A French article, and `Max` as an abbreviation.
+        "Les colis destinés aux codes postaux G0A 1E0 et G0X 2T0 sont en retard.",
+        "Max. Gewicht pro Palette: 800 kg.",
+        "Max balance per order is $500.",
+        // A holiday, a saint's town, a Welsh house, an Irish building.
+        "The office is closed for Martin Luther King Jr. Day on Monday.",
+        "Ship to 1 Brookings Dr, St. Louis, MO 63130.",
+        "Address: Tŷ Gwyn, 3 Heol y Bryn, Llanrug",
+        "Room A2.14, Áras na Gaeilge.",
+    ]);
+    // The near misses: people.
+    assert_eq!(person("Julia will send the notebooks today."), ["Julia"]);
+    assert_eq!(
+        person("Notes: Python is fine, Julia Nowak will update it."),
+        ["Julia Nowak"]
+    );
+    assert_eq!(person("Name: Seo-yeon Kim\nTeam: X"), ["Seo-yeon Kim"]);
+    assert_eq!(
+        person("Les Murray called about the invoice."),
+        ["Les Murray"]
+    );
+    assert_eq!(person("Max will call you tomorrow."), ["Max"]);
+    assert_eq!(person("Hi Martin, see you on Day 2."), ["Martin"]);
+    assert_eq!(person("Ask Louis about the St. Kilda site."), ["Louis"]);
+    assert_eq!(person("Hi Gwyn, the printer is fixed."), ["Gwyn"]);
+}
+
+#[test]
+fn surname_first_names_unknown_surnames_and_an_okina() {
+    // Surname, comma, given names, ending the field.
+    assert_eq!(person("Assigned to: Nguyen, Thi Lan"), ["Nguyen, Thi Lan"]);
+    assert_eq!(
+        person("Work notes (added by Nguyen, Thi Lan 2024-09-05 10:02:14)"),
+        ["Nguyen, Thi Lan"]
+    );
+    // Not before a number that is no date: `Tor 3` is a gate.
+    assert_eq!(
+        person("Ansprechpartner Herr Kowalski, Tor 3."),
+        ["Kowalski"]
+    );
+    // After context, surnames the gazetteer does not hold end the field.
+    assert_eq!(
+        person("Customer: Mary Jane Bearspaw\nSite: Box 1440"),
+        ["Mary Jane Bearspaw"]
+    );
+    assert_eq!(
+        person("Tenant: Mohammed Rafiqul Islam\nProperty: Flat 11"),
+        ["Mohammed Rafiqul Islam"]
+    );
+    assert_eq!(
+        person("I'm writing for my mother, Rosa Elena Quispe Huamán. She ordered it."),
+        ["Rosa Elena Quispe Huamán"]
+    );
+    assert_eq!(
+        person("Customer: Ravinesh Prasad\nOrder: 55812"),
+        ["Ravinesh Prasad"]
+    );
+    // Not a trade's word.
+    assert_eq!(
+        person("Contact: Sarah Jones Consulting\nPhone: x"),
+        ["Sarah Jones"]
+    );
+    // A particle before a title is a preposition (`von Herrn`).
+    assert_eq!(
+        person("die Erneuerung war im Kalender von Herrn Huber eingetragen"),
+        ["Huber"]
+    );
+    assert_eq!(person("Ludwig van Beethoven"), ["Ludwig van Beethoven"]);
+    // Capitals: initials inside, a verb ends the name.
+    assert_eq!(
+        person("EMPLOYEE: MARCUS J. WASHINGTON\nDEPT: WAREHOUSE OPS"),
+        ["MARCUS J. WASHINGTON"]
+    );
+    assert_eq!(
+        person("CALL 14:05: MRS FITZPATRICK-HAYES CONFIRMS COLLECTED, THANKS."),
+        ["FITZPATRICK-HAYES"]
+    );
+    // The ʻokina is the name's.
+    assert_eq!(
+        person("Could you send it to my sister ʻAna Fifita instead?"),
+        ["ʻAna Fifita"]
+    );
+    no_person(&["The ʻokina is a letter."]);
+}
+
+#[test]
+fn land_lots_lower_case_levels_units_before_units_and_saints_towns() {
+    assert_eq!(
+        address("Physical deliveries: Lot 22 Stuart Highway, Katherine NT 0850. Thanks"),
+        ["Lot 22 Stuart Highway, Katherine NT 0850"]
+    );
+    assert_eq!(
+        address("moved to lvl 2, 150 Willis St, Te Aro, Wellington 6011 last wk"),
+        ["lvl 2, 150 Willis St, Te Aro, Wellington 6011"]
+    );
+    assert_eq!(
+        address("Delivery address: Unit 3\n27 Bairds Road\nŌtara\nAuckland 2023\nNew Zealand"),
+        ["Unit 3\n27 Bairds Road\nŌtara\nAuckland 2023"]
+    );
+    assert_eq!(
+        address("Address: Apartment 23, Block B, The Gasworks, Barrow Street, Dublin 4, D04 T6X0"),
+        ["Apartment 23, Block B, The Gasworks, Barrow Street, Dublin 4, D04 T6X0"]
+    );
+    assert_eq!(
+        address("Mail it to Suite 412, 1 Brookings Dr, St. Louis, MO 63130."),
+        ["Suite 412, 1 Brookings Dr, St. Louis, MO 63130"]
+    );
+    // The near misses: a lower-case label only before a number (`flat
+    // at`); `lot` in lower case is a word, not a land lot.
+    assert_eq!(
+        address("The flat at 2F1, 17 Marchmont Crescent, Edinburgh EH9 1HG leaks."),
+        ["2F1, 17 Marchmont Crescent, Edinburgh EH9 1HG"]
+    );
+    assert_eq!(
+        address("They moved a lot 22 Stuart Highway, Katherine NT 0850 says."),
+        ["22 Stuart Highway, Katherine NT 0850"]
+    );
+}
