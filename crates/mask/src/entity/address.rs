@@ -703,9 +703,10 @@ fn unit_line_before(b: &[u8], p: usize) -> Option<usize> {
     if id_len < rest.len() && !building_name(&rest[id_len..]) {
         return None;
     }
+    // (`Unit B`: a unit lettered.)
     let id_ok = (1..=5).contains(&id.len())
         && id.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'/')
-        && id.iter().any(u8::is_ascii_digit);
+        && (id.iter().any(u8::is_ascii_digit) || matches!(id, [c] if c.is_ascii_uppercase()));
     (unit_label(&line[..space]) && id_ok).then_some(ls)
 }
 
@@ -1192,6 +1193,16 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
     if let Some(e) = floor_at(b, s) {
         return Some(e);
     }
+    // `2550 Pearl St #210`: a unit's number after `#`.
+    if b.get(s) == Some(&b'#') {
+        let n = b[s + 1..]
+            .iter()
+            .take(6)
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let ends = b.get(s + 1 + n).is_none_or(|c| !c.is_ascii_alphanumeric());
+        return (n > 0 && b[s + 1].is_ascii_digit() && ends).then_some(s + 1 + n);
+    }
     let label = b[s..]
         .iter()
         .take(10)
@@ -1326,8 +1337,8 @@ fn comma_locality(b: &[u8], end: usize) -> Option<usize> {
             && !state_code(&b[w.start..w.end])
             && !unit_in_place(b, w)
     };
-    // `Co. Galway`: an Irish county.
-    if b[s..].starts_with(b"Co. ") {
+    // `Co. Galway`: an Irish county (`CO. CLARE` in capitals).
+    if b[s..].starts_with(b"Co. ") || caps && b[s..].starts_with(b"CO. ") {
         let w = capital_word(b, s + 4)?;
         return shape_ok(&w).then_some(w.end);
     }

@@ -159,6 +159,10 @@ fn firm_names(pass: &mut Pass<'_>, words: &[Word]) -> bool {
 
 fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let b = pass.b;
+    if words.last().is_some_and(|w| b.get(w.end) == Some(&b',')) && surname_first_field(pass, words)
+    {
+        return;
+    }
     let own;
     let words = if (0..words.len()).any(|k| stop_given_named(b, words, k)) {
         own = stop_given_names(b, words);
@@ -277,11 +281,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 || f & (SURNAME | AMBIGUOUS) == SURNAME
                     && first + 1 == words.len()
                     && (given_shaped_before(b, &words[first - 1])
-                        // `Customer (Ravinesh Prasad)`: or after a contact
-                        // word, the surname ending the field.
+                        // `Customer: Gethin Lloyd, tel …`: or after a
+                        // contact word, the surname ending the field.
                         || matches!(
                             b.get(words[first].end),
-                            None | Some(b'\n' | b'\r' | b')')
+                            None | Some(b'\n' | b'\r' | b')' | b',')
                         ) && pass
                             .person_context(words[first - 1].start)
                             .is_some_and(|c| c >= Context::Weak))
@@ -795,6 +799,80 @@ fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
     })
 }
 
+/// `"van der Berg, Pieter"`, `1041|Harper, Quinn|`, `2. Wong, Kelvin —
+/// Approved`: a surname (its particles before it), a comma and given
+/// names, alone in a field of a list or a table, are one person, context
+/// or not. Found, the person is pushed and `true` returned.
+#[cold]
+#[inline(never)]
+fn surname_first_field(pass: &mut Pass<'_>, words: &[Word]) -> bool {
+    let b = pass.b;
+    let Some((last, lead)) = words.split_last() else {
+        return false;
+    };
+    // (No place: `Hamilton, Victoria`.)
+    if last.shape != Shape::Title
+        || name_flags(last) & (SURNAME | AMBIGUOUS) != SURNAME
+        || !lead.iter().all(|w| w.shape == Shape::Particle)
+    {
+        return false;
+    }
+    // Lower-case particles before the run (`van der Berg`, `de la Cruz`).
+    let mut start = words[0].start;
+    for _ in 0..3 {
+        match word_before(b, start) {
+            Some((ps, pe))
+                if pe + 1 == start
+                    && b[pe] == b' '
+                    && b[ps].is_ascii_lowercase()
+                    && pe - ps <= 4
+                    && (matches!(&b[ps..pe], b"der" | b"den")
+                        || lookup_lower(
+                            &lower_ascii::<MAX_NAME>(&b[ps..pe]).unwrap_or_default(),
+                            pe - ps,
+                        ) & PARTICLE
+                            != 0) =>
+            {
+                start = ps;
+            }
+            _ => break,
+        }
+    }
+    if !field_start(b, start) {
+        return false;
+    }
+    let Some(given) = given_after_comma(b, last.end) else {
+        return false;
+    };
+    pass.person_end = given;
+    pass.push(start, given, K::Person, 0.85, RECOGNIZER);
+    true
+}
+
+/// Does a field of a list or a table start at `s`: the text's or a line's
+/// start, a quote, `|`, `;`, a tab, a list's number (`2. `), a dash
+/// (`– `) or a label's colon before it?
+fn field_start(b: &[u8], s: usize) -> bool {
+    let head = &b[..s];
+    if matches!(head, [] | [.., b'\n' | b'"' | b'|' | b';' | b'\t'])
+        || head.ends_with(b": ")
+        || head.ends_with("\u{2013} ".as_bytes())
+        || head.ends_with("\u{2014} ".as_bytes())
+    {
+        return true;
+    }
+    // A list's number at the line's start: `2. `.
+    let Some(rest) = head.strip_suffix(b". ") else {
+        return false;
+    };
+    let n = rest.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    n > 0
+        && matches!(
+            rest.len().checked_sub(n + 1).map(|k| rest[k]),
+            None | Some(b'\n')
+        )
+}
+
 /// `, Mark <` / `, Mark (`, or one or two given names ending a line or
 /// before a date (`, Thi Lan 2024-09-05`), after a surname ending at
 /// `end`: where the given names end.
@@ -805,7 +883,14 @@ fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
     let given = |s: usize| {
         super::capital_word(b, s).filter(|w| w.shape == Shape::Title && w.flags & GIVEN != 0)
     };
-    let w = given(end + 2)?;
+    // (Or Vietnamese `Thị`, `Văn` before a given name.)
+    let w = super::capital_word(b, end + 2).filter(|w| {
+        w.shape == Shape::Title
+            && (w.flags & GIVEN != 0
+                || w.flags & PARTICLE != 0
+                    && b.get(w.end) == Some(&b' ')
+                    && given(w.end + 1).is_some())
+    })?;
     // A second given name (`Nguyen, Thi Lan`).
     let last = match b.get(w.end) {
         Some(b' ') => given(w.end + 1).map_or(w.end, |w| w.end),
@@ -820,7 +905,13 @@ fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
         let k = digits.iter().take_while(|c| c.is_ascii_digit()).count();
         after.first() == Some(&b' ') && k > 0 && matches!(digits.get(k), Some(b'-' | b'/' | b':'))
     };
-    let field_end = matches!(after, [] | [b'\n' | b'\r', ..]) || date();
+    // (Or a table's or a list's next field: `"`, `|`, `;`, a tab, a
+    // spaced dash.)
+    let next_field = matches!(after, [b'"' | b'|' | b';' | b'\t', ..])
+        || after.starts_with(" \u{2013} ".as_bytes())
+        || after.starts_with(" \u{2014} ".as_bytes())
+        || after.starts_with(b" - ");
+    let field_end = matches!(after, [] | [b'\n' | b'\r', ..]) || date() || next_field;
     (bracket || field_end).then_some(last)
 }
 

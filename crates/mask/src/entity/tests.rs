@@ -2691,3 +2691,74 @@ fn land_lots_lower_case_levels_units_before_units_and_saints_towns() {
         ["22 Stuart Highway, Katherine NT 0850"]
     );
 }
+
+#[test]
+fn surname_first_in_lists_and_tables() {
+    // A field of a quoted CSV, a `|` table, a numbered list, a dashed
+    // subject: one person, particles and all.
+    assert_eq!(
+        person(
+            "\"Surname, First\",\"Dept\"\n\"van der Berg, Pieter\",\"Finance\"\n\"de la Cruz, Maria\",\"HR\"\n\"Nguyễn, Thị Lan\",\"Payroll\""
+        ),
+        [
+            "van der Berg, Pieter",
+            "de la Cruz, Maria",
+            "Nguyễn, Thị Lan"
+        ]
+    );
+    assert_eq!(
+        person("1041|Harper, Quinn|31 Rose Street"),
+        ["Harper, Quinn"]
+    );
+    assert_eq!(
+        person("Approvals:\n1. Wong, Kelvin — Approved\n2. Abernethy, Fiona — Pending"),
+        ["Wong, Kelvin", "Abernethy, Fiona"]
+    );
+    assert_eq!(
+        person("Request for access – MacKenzie, Iain – Payroll."),
+        ["MacKenzie, Iain"]
+    );
+    // The near misses: a place and its state; a firm's names; a surname
+    // and a given name in mid-sentence.
+    no_person(&[
+        "Hamilton, Victoria\n",
+        "\"Smith, Jones and Partners\",\"Legal\"",
+        "Die Standorte der Berg, Maria sagt",
+    ]);
+}
+
+#[test]
+fn contacting_verbs_surnames_after_a_label_and_lettered_units() {
+    assert_eq!(
+        person("Query? Ring Jarrah Wilson on 08 8952 0000."),
+        ["Jarrah Wilson"]
+    );
+    assert_eq!(
+        person("Customer: Gethin Lloyd, tel 029 2018 0044."),
+        ["Gethin Lloyd"]
+    );
+    assert_eq!(person("Hi Ring, thanks."), ["Ring"]);
+    assert_eq!(
+        address("Return address:\nUnit B\n14 Rutherford Street\nLower Hutt 5010\nAttn: X"),
+        ["Unit B\n14 Rutherford Street\nLower Hutt 5010"]
+    );
+    assert_eq!(
+        address("Ship to 2550 Pearl St #210, Boulder, CO 80302."),
+        ["2550 Pearl St #210, Boulder, CO 80302"]
+    );
+    assert_eq!(
+        address("DELIVER TO: 12 MAIN STREET, ENNIS, CO. CLARE, V95 X2Y3\nSENDER: X"),
+        ["12 MAIN STREET, ENNIS, CO. CLARE, V95 X2Y3"]
+    );
+    // The near misses: a word on the line before is no unit; a hash
+    // before no number is no unit.
+    assert_eq!(
+        address("Return address:\nUnits\n14 Rutherford Street\nLower Hutt 5010"),
+        ["14 Rutherford Street\nLower Hutt 5010"]
+    );
+    assert_eq!(
+        address("Ship to 2550 Pearl St #urgent, Boulder, CO 80302."),
+        ["2550 Pearl St"]
+    );
+    no_person(&["The ship docked at Spencer Dock yesterday."]);
+}

@@ -388,6 +388,9 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     "canyon",
     "airport",
     "station",
+    // `Spencer Dock`, `Victoria Docks`: a harbour's quarter.
+    "dock",
+    "docks",
     "reserve",
     "county",
     "city",
@@ -513,6 +516,8 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "tenant",
     "caller",
     "call",
+    // `Ring Jarrah Wilson on 08 …`: a verb of contacting, as `call` is.
+    "ring",
     // Labels of a form or a delivery: `Recipient: Mereani Tuilagi`.
     "recipient",
     "requester",
