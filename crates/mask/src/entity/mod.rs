@@ -450,8 +450,13 @@ fn word_start(b: &[u8], i: usize) -> bool {
         return true;
     }
     if p < 0x80 {
+        // (`@Jordan`: a mention, after a space or a line's start; not an
+        // email's domain.)
+        if p == b'@' {
+            return i == 1 || matches!(b[i - 2], b' ' | b'\n' | b'\t' | b'(');
+        }
         return !(p.is_ascii_alphanumeric()
-            || matches!(p, b'@' | b'.' | b'/' | b'_' | b'-' | b'\\' | b'#' | b'$'));
+            || matches!(p, b'.' | b'/' | b'_' | b'-' | b'\\' | b'#' | b'$'));
     }
     after_non_word_char(b, i)
 }

@@ -440,7 +440,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             ctx = Context::Medium;
         }
     }
-    if head.shape == Shape::Upper {
+    // (`MRS J PATEL`: a letter without a full stop before a word in
+    // capitals is an initial of a name in capitals.)
+    if head.shape == Shape::Upper
+        || caps_initial(b, head) && words.get(1).is_some_and(|w| w.shape == Shape::Upper)
+    {
         return upper_case_person(pass, words, ctx);
     }
     // `Charlotte Ahn … Charlotte's start date`: a word of a person found
@@ -907,10 +911,13 @@ fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
     };
     // (Or a table's or a list's next field: `"`, `|`, `;`, a tab, a
     // spaced dash.)
-    let next_field = matches!(after, [b'"' | b'|' | b';' | b'\t', ..])
-        || after.starts_with(" \u{2013} ".as_bytes())
-        || after.starts_with(" \u{2014} ".as_bytes())
-        || after.starts_with(b" - ");
+    // (A dash only before a capital: `Wong, Kelvin — Approved`, not
+    // `Andrew, Sinéad — can you confirm?`.)
+    let dash = [" \u{2013} ".as_bytes(), " \u{2014} ".as_bytes(), b" - "]
+        .iter()
+        .find(|d| after.starts_with(d))
+        .is_some_and(|d| after.get(d.len()).is_some_and(u8::is_ascii_uppercase));
+    let next_field = matches!(after, [b'"' | b'|' | b';' | b'\t', ..]) || dash;
     let field_end = matches!(after, [] | [b'\n' | b'\r', ..]) || date() || next_field;
     (bracket || field_end).then_some(last)
 }
@@ -1109,6 +1116,7 @@ fn software_after(b: &[u8], end: usize) -> bool {
                 | b"cluster"
                 | b"workspace"
                 | b"workspaces"
+                | b"board"
                 | b"boards"
                 | b"extension"
                 | b"integration"
@@ -1189,9 +1197,15 @@ fn article_or_limit(b: &[u8], s: usize, end: usize) -> bool {
                 [
                     &b" les "[..],
                     b" des ",
+                    b" de ",
+                    b" la ",
                     b" et ",
                     b" aux ",
                     b" du ",
+                    b" ne ",
+                    b" est ",
+                    b" sont ",
+                    b" par ",
                     b" pour ",
                     b" dans ",
                 ]
@@ -1838,7 +1852,7 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
     // (Initials inside: `MARCUS J. WASHINGTON`; never last.)
     let n = words
         .iter()
-        .take_while(|w| matches!(w.shape, Shape::Upper | Shape::Initial))
+        .take_while(|w| matches!(w.shape, Shape::Upper | Shape::Initial) || caps_initial(b, w))
         .count();
     let n = words[..n]
         .iter()
@@ -1919,6 +1933,11 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
             RECOGNIZER,
         );
     }
+}
+
+/// Is `w` one capital letter with no full stop (`J` in `MRS J PATEL`)?
+fn caps_initial(b: &[u8], w: &Word) -> bool {
+    w.shape == Shape::Title && w.end - w.start == 1 && b[w.start].is_ascii_uppercase()
 }
 
 /// A word in capitals that reports what a caller did (`SARAH RANG -`,
@@ -2298,6 +2317,11 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         {
             return None;
         }
+        // `@Jordan Ellis can you …`: a mention names a person as a
+        // greeting does.
+        if s > 0 && b[s - 1] == b'@' {
+            return Some(Context::Medium);
+        }
         return Some(if lower_title_before(b, s) || asked_name_before(b, s) {
             Context::Strong
         } else {
@@ -2349,6 +2373,11 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         (Some(verb), b"by") if done_by(verb) => return Some(Context::Medium),
         _ => {}
     }
+    // `restart Hudson`, `reboot Jasper`: a verb done to a system; `Team
+    // Kestrel`: a team's name; `MV Kaitaki`, `MSC Isabella`: a ship's.
+    if thing_before(prev, b[ps]) {
+        return None;
+    }
     // One lookup tells a title, a greeting, a contact word and a place
     // prefix (`Saint Patrick`, `St Kilda`: no name starts after one).
     let flags = if prev.len() <= 9 {
@@ -2367,6 +2396,22 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     } else {
         Context::None
     })
+}
+
+/// Is `prev` (lower case; `first`, its first byte as written) a verb done
+/// to a system (`restart`, `reboot`), `Team`, or a ship's prefix in
+/// capitals (`MV`, `MSC`, `HMS`)?
+fn thing_before(prev: &[u8], first: u8) -> bool {
+    match prev {
+        b"restart" | b"reboot" | b"reinstall" | b"redeploy" | b"uninstall" | b"decommission" => {
+            true
+        }
+        b"team" => first == b'T',
+        b"mv" | b"msc" | b"ss" | b"hms" | b"hmas" | b"hmnzs" | b"hmcs" | b"rms" => {
+            first.is_ascii_uppercase()
+        }
+        _ => false,
+    }
 }
 
 /// Does `head` end with a place prefix the word reader does not read:

@@ -2762,3 +2762,35 @@ fn contacting_verbs_surnames_after_a_label_and_lettered_units() {
     );
     no_person(&["The ship docked at Spencer Dock yesterday."]);
 }
+
+#[test]
+fn mentions_initials_in_capitals_and_systems_teams_and_ships() {
+    assert_eq!(
+        person("Comment:\n@Jordan Ellis can you pair on this?"),
+        ["Jordan Ellis"]
+    );
+    assert_eq!(person("@Will can you check?"), ["Will"]);
+    assert_eq!(
+        person("ATTN: MRS J PATEL\nRE: RETURNED HARDWARE\nPLEASE CONFIRM RECEIPT TO MR D PATEL."),
+        ["J PATEL", "D PATEL"]
+    );
+    no_person(&[
+        "sarah: can you restart Hudson? the build box",
+        "Team Kererū owns the Ansible work and Team Hudson the CI.",
+        "The container is on the MSC Isabella, ETA 12 March.",
+        "Subject: Access to Miro board for the design team",
+        "Bonjour,\nLes fichiers partagés ne s'ouvrent plus depuis lundi.",
+        // An email's domain is no mention.
+        "Mail me at x@Sarah.example.com today.",
+    ]);
+    // The near misses: two people addressed before a dash (no surname
+    // first), a person after `team` in lower case.
+    assert_eq!(
+        person("Andrew, Sinéad — can you confirm? Tomás is on leave."),
+        ["Andrew", "Sinéad", "Tomás"]
+    );
+    assert_eq!(
+        person("Thanks to the team and Sarah Jones for the fix."),
+        ["Sarah Jones"]
+    );
+}
