@@ -105,7 +105,7 @@ pub(super) fn bare_street_start(b: &[u8], w: &super::Word) -> bool {
         && (b.get(w.end) == Some(&b',') || named_street(&b[w.start..w.end]))
 }
 
-/// A post-office box: `PO Box 142`, `P.O. Box 4410`, `GPO Box 9`, `Private
+/// A post-office box: `PO Box 142`, `P.O. Box 4410`, `PO Box 12-345`, `GPO Box 9`, `Private
 /// Bag 92019`, `Locked Bag 5`, `Postfach 10 12 34`, then what the street
 /// address would have after it (localities, state, postcode), which must
 /// be there.
@@ -152,6 +152,18 @@ fn po_box(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         }
         end += 1 + n;
         groups += 1;
+        // `PO Box 12-345`: New Zealand's boxes of a lobby and a number.
+        if groups == 1 && b.get(end) == Some(&b'-') {
+            let m = b[end + 1..]
+                .iter()
+                .take(6)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if (1..=5).contains(&m) {
+                end += 1 + m;
+                break;
+            }
+        }
     }
     if groups == 0 || b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
         return None;
@@ -441,12 +453,14 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     };
     // `Harbour View Road`, `Grove Park Road`, `Hill Street Close`: a street
     // type before another is part of the name; the last is the type
-    // (not `Dr`, a title too: `12 Main St Dr Jones`).
+    // (`Dr`, a title too, only before a comma or the line's end: `4410
+    // Commerce Park Dr, Suite 120`, not `12 Main St Dr Jones`).
     let (mut k, mut ty) = (k, ty);
-    while let Some(next) = words
-        .get(k + 1)
-        .filter(|w| is_type(w) && &b[w.start..w.end] != b"Dr")
-    {
+    while let Some(next) = words.get(k + 1).filter(|w| {
+        is_type(w)
+            && (&b[w.start..w.end] != b"Dr"
+                || matches!(b.get(w.end), None | Some(b',' | b'\n' | b'\r')))
+    }) {
         k += 1;
         ty = next;
     }
@@ -1658,6 +1672,8 @@ fn street_type_title(w: &[u8]) -> bool {
     matches!(
         w,
         b"Street"
+            | b"Brae"
+            | b"Wynd"
             | b"St"
             | b"Road"
             | b"Rd"

@@ -141,6 +141,19 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
                     // `Mme Gagnon de Les Services … Ltée`: a title.
                     && w.flags & names::TITLE == 0
         })?;
+        // `PARTS SUPPLIED BY WESSEX IMAGING SOLUTIONS LTD`: in capitals,
+        // the name starts after a preposition.
+        if let Some(c) = name.iter().rposition(|w| {
+            w.shape == Shape::Upper
+                && matches!(
+                    &b[w.start..w.end],
+                    b"BY" | b"FROM" | b"TO" | b"FOR" | b"VIA" | b"WITH" | b"AT"
+                )
+        }) && c >= first
+            && c + 1 < name.len()
+        {
+            first = c + 1;
+        }
         let titled = first > 0 && name[first - 1].flags & names::TITLE != 0;
         // `Ravi Kumar of Acme Ltd`, `Giulia Bianchi di Ferrante S.p.A.`,
         // `Mme Marie-Ève Gagnon de Les Services … Ltée`: a person (a given

@@ -58,13 +58,23 @@ pub(super) fn find(pass: &mut Pass<'_>, words: &[Word]) {
 /// A run with connectors (`Sarah and Tom`): each side on its own; but in
 /// `the Collins and Bourke meeting rooms`, one-word names joined before a
 /// room or site word all name rooms, and in `Julia and Ada toolchains`,
-/// before a word for software, software.
+/// before a word for software, software; after a determiner and before a
+/// noun, names of any length name things (`the Ted Baker and Calvin Klein
+/// shelf tickets`).
 #[cold]
 fn people_joined(pass: &mut Pass<'_>, words: &[Word]) {
     let end = words[words.len() - 1].end;
-    let rooms = words.len() >= 3 && (venue_after(pass.b, end) || software_after(pass.b, end));
+    // (`the Ted Baker and Calvin Klein shelf tickets`: after a
+    // determiner, before a noun, names qualify a thing.)
+    let b = pass.b;
+    let things = || {
+        (determiner_before(b, words[0].start)
+            || matches!(&b[words[0].start..words[0].end], b"The" | b"This" | b"Our"))
+            && noun_after(b, end)
+    };
+    let rooms = words.len() >= 3 && (venue_after(b, end) || software_after(b, end) || things());
     for segment in words.split(|w| w.shape == Shape::Connector) {
-        let room = rooms && segment.len() == 1;
+        let room = rooms && (segment.len() == 1 || things());
         if !segment.is_empty() && !room {
             segment_person(pass, segment);
         }
@@ -159,6 +169,13 @@ fn firm_names(pass: &mut Pass<'_>, words: &[Word]) -> bool {
 
 fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let b = pass.b;
+    // `Co. Clare`, `CO. KERRY`: an Irish county.
+    if let Some(w) = words.first()
+        && w.end - w.start == 2
+        && matches!(b.get(w.start..w.end + 2), Some(b"Co. " | b"CO. "))
+    {
+        return;
+    }
     if words.last().is_some_and(|w| b.get(w.end) == Some(&b',')) && surname_first_field(pass, words)
     {
         return;
@@ -259,6 +276,15 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             context_word(w.flags)
         }
     });
+    // `the Mr Sheen`, `the Dr Pepper machine`: a title after `the` names a
+    // brand (not after `an` or `that`: `an Frau Vogt`, `note that Mr Lee`).
+    if lead == Some(Context::Strong)
+        && words[first - 1].flags & TITLE != 0
+        && words[first - 1].start >= 4
+        && b[words[first - 1].start - 4..words[first - 1].start].eq_ignore_ascii_case(b"the ")
+    {
+        return;
+    }
     // `From: Tanvir Chowdhury`, `Caller Siosaia Fifita`: a word the lexicon
     // does not know, just before a surname that is no given name, after a
     // contact word, greeting or title, is the given name.
@@ -512,6 +538,11 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 && super::number_follows(b, w.end)
         })
     {
+        return;
+    }
+    // `Grey Lynn 1021,`: names without context that end the run, before
+    // four digits ending a list's item, name a suburb by its postcode.
+    if ctx <= Context::Weak && n > 0 && n == words.len() && code_after(b, words[n - 1].end) {
         return;
     }
     // `approved by Line Manager`, `Account Manager`: one name word before
@@ -772,8 +803,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     {
         return;
     }
-    // `Les colis destinés…`, `Max. Gewicht`, `Max balance per order`: a
-    // French article, or an abbreviation of a limit.
+    // `Les colis destinés…`, `Elle travaille…`, `Max. Gewicht`, `Max
+    // balance per order`: a French article or pronoun, or an abbreviation
+    // of a limit.
     if ctx == Context::None && len == 1 && article_or_limit(b, start, end) {
         return;
     }
@@ -1062,6 +1094,21 @@ fn worker_after(b: &[u8], end: usize) -> bool {
     })
 }
 
+/// Do a space and four digits follow `end`, then a comma, `)`, `;` or the
+/// line's end (a postcode in a list, not `2024-05-01`, `10:30`, `1021.50`
+/// or `2500 for the job`)?
+fn code_after(b: &[u8], end: usize) -> bool {
+    let Some(rest) = b.get(end..end + 5) else {
+        return false;
+    };
+    rest[0] == b' '
+        && rest[1..].iter().all(u8::is_ascii_digit)
+        && matches!(
+            b.get(end + 5),
+            None | Some(b',' | b')' | b';' | b'\n' | b'\r')
+        )
+}
+
 /// Does ` Day` follow a name of `len` words ending at `end`, after ` Jr.`
 /// or a name of three words (`Martin Luther King Jr. Day`: a holiday
 /// named after a person; `Sarah Day` may be one)?
@@ -1186,12 +1233,13 @@ fn thing_line(b: &[u8], s: usize) -> bool {
     )
 }
 
-/// Is the word at `s..end` `Les` before a lower-case word in French text,
-/// or `Max` as an abbreviation (`Max.`, `Max balance per order`)?
+/// Is the word at `s..end` `Les` or `Elle` before a lower-case word in
+/// French text, or `Max` as an abbreviation (`Max.`, `Max balance per
+/// order`)?
 #[cold]
 fn article_or_limit(b: &[u8], s: usize, end: usize) -> bool {
     match &b[s..end] {
-        b"Les" => {
+        b"Les" | b"Elle" => {
             lower_word_after(b, end).is_some() && {
                 let near = &b[s.saturating_sub(300)..b.len().min(end + 300)];
                 [
@@ -1202,7 +1250,9 @@ fn article_or_limit(b: &[u8], s: usize, end: usize) -> bool {
                     b" et ",
                     b" aux ",
                     b" du ",
+                    b" au ",
                     b" ne ",
+                    b" plus ",
                     b" est ",
                     b" sont ",
                     b" par ",
@@ -1738,6 +1788,9 @@ fn venue_word(w: &[u8]) -> bool {
             | b"office"
             | b"offices"
             | b"branch"
+            | b"branches"
+            | b"shop"
+            | b"shops"
             | b"site"
             | b"sites"
             | b"campus"
@@ -1747,6 +1800,7 @@ fn venue_word(w: &[u8]) -> bool {
             | b"warehouse"
             | b"depot"
             | b"store"
+            | b"stores"
             | b"lab"
             | b"labs"
             | b"studio"

@@ -2794,3 +2794,81 @@ fn mentions_initials_in_capitals_and_systems_teams_and_ships() {
         ["Sarah Jones"]
     );
 }
+
+#[test]
+fn brands_after_the_counties_suburbs_by_postcode_and_french_pronouns() {
+    no_person(&[
+        "Please restock the Mr Sheen and Jif in the kitchen.",
+        "The Dr Pepper machine near the Curie room is eating coins.",
+        "The Ted Baker and Calvin Klein shelf tickets print in the wrong font.",
+        "Our Kerry and Clare shops both can't print.",
+        "Fibre outage for Ponsonby, Auckland 1011 and Grey Lynn 1021, ETA 4pm.",
+    ]);
+    assert_eq!(
+        person("Mme Lavoie n'a plus accès au dossier. Elle travaille maintenant au bureau 4."),
+        ["Lavoie"]
+    );
+    assert_eq!(
+        person("Ship to Ennis, Co. Clare V95 T2K4 for Aoife."),
+        ["Aoife"]
+    );
+    assert_eq!(
+        person("Ansprechpartnerin: Petra Krüger, Vertretung Uwe Lorenz"),
+        ["Petra Krüger", "Uwe Lorenz"]
+    );
+    // The near misses: a title after `an` or `that` (German `an Frau`,
+    // `note that Mr Lee`); an amount after a name; people before a room
+    // word with no determiner are still read one by one.
+    assert_eq!(person("Rückruf bitte an Frau Vogt."), ["Vogt"]);
+    assert_eq!(person("Note that Mr Lee prefers email."), ["Lee"]);
+    assert_eq!(
+        person("Paid Sarah Jones 2500 for the job."),
+        ["Sarah Jones"]
+    );
+}
+
+#[test]
+fn nz_boxes_park_drives_scottish_braes_and_postcodes_under_a_header() {
+    assert_eq!(
+        address("NZ Post couldn't deliver to PO Box 12-345, Wellington 6144 - box closed."),
+        ["PO Box 12-345, Wellington 6144"]
+    );
+    assert_eq!(
+        address("Ship to: 4410 Commerce Park Dr, Suite 120, Tyler, TX 75703\nPhone: x"),
+        ["4410 Commerce Park Dr, Suite 120, Tyler, TX 75703"]
+    );
+    assert_eq!(
+        address("SHIP TO: 4 KIRK BRAE, PORTREE IV51 9DR\nUNITED KINGDOM"),
+        ["4 KIRK BRAE, PORTREE IV51 9DR"]
+    );
+    // `Dr` after a street type is a title before a name.
+    assert_eq!(
+        address("Visit 12 Main St Dr Jones is there"),
+        ["12 Main St"]
+    );
+    // A CSV header's `postcode` names its column, not the first cell of
+    // the next line; a label on the line above does.
+    let postcodes = |t: &str| of_kind(t, "POSTCODE");
+    assert_eq!(
+        postcodes("ticket_id,requester,postcode\n48812,Olivia Tan,4000"),
+        ["4000"]
+    );
+    assert_eq!(postcodes("Postcode:\n6011"), ["6011"]);
+    // An empty field is no person in a table's person column.
+    assert_eq!(
+        person("ticket_id,requester,assignee\n48814,Kate Sutherland,unassigned"),
+        ["Kate Sutherland"]
+    );
+    // In capitals, a firm's name starts after a preposition.
+    assert_eq!(
+        of_kind(
+            "PARTS SUPPLIED BY WESSEX IMAGING SOLUTIONS LTD.",
+            "ORGANIZATION"
+        ),
+        ["WESSEX IMAGING SOLUTIONS LTD"]
+    );
+    assert_eq!(
+        of_kind("BANK OF IRELAND GROUP PLC", "ORGANIZATION"),
+        ["BANK OF IRELAND GROUP PLC"]
+    );
+}

@@ -94,6 +94,9 @@ pub(crate) const KIN_WORDS: &[&str] = &[
     "pa",
 ];
 pub(crate) const STREET_TYPES: &[&str] = &[
+    // Scotland's `4 Kirk Brae`, `12 High Wynd`.
+    "brae",
+    "wynd",
     "av",
     "lane",
     "ln",
@@ -595,6 +598,8 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "attorney",
     "solicitor",
     "lawyer",
+    // German: `Vertretung Uwe Lorenz` (the deputy).
+    "vertretung",
 ];
 /// Departments and functions that sign off or are contacted like people
 /// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.

@@ -532,7 +532,11 @@ impl<'a> Scanner<'a> {
                 let line = start - window.len() + nl + 1;
                 Context::before(&b[line..], start - line).has(words)
             }
-            _ => true,
+            // The code opens its line: the line above must end with the
+            // word, as a label (`Postcode:`), not hold it among a CSV
+            // header's columns (`postcode,status`).
+            Some(_) => label_line_before(&b[..start]),
+            None => true,
         }
     }
 
@@ -824,6 +828,36 @@ impl<'a> Scanner<'a> {
         }
         self.assignment(i, b':')
     }
+}
+
+/// Does the line before the one `head` ends with (at its `\n`) end with
+/// a postcode word, a colon or spaces after it (`Postcode:`, `ZIP`), and
+/// hold no table's separator?
+fn label_line_before(head: &[u8]) -> bool {
+    let above = &head[..head.len() - 1];
+    let from = memchr::memrchr(b'\n', above).map_or(0, |k| k + 1);
+    // (A table's header, with separators, names columns.)
+    if memchr::memchr3(b',', b';', b'|', &above[from..]).is_some() {
+        return false;
+    }
+    let line = above.trim_ascii_end();
+    let line = line.strip_suffix(b":").unwrap_or(line).trim_ascii_end();
+    let tail = &line[line.len().saturating_sub(11)..];
+    [
+        &b"postcode"[..],
+        b"post code",
+        b"postal code",
+        b"zip",
+        b"zip code",
+        b"eircode",
+        b"plz",
+    ]
+    .iter()
+    .any(|w| {
+        tail.len() >= w.len()
+            && tail[tail.len() - w.len()..].eq_ignore_ascii_case(w)
+            && (tail.len() == w.len() || !tail[tail.len() - w.len() - 1].is_ascii_alphanumeric())
+    })
 }
 
 /// `Postcode lookup is failing in the CRM for EH9 1HE`, `the Eircode was
