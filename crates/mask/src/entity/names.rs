@@ -115,8 +115,8 @@ fn same_tail(off: usize, buf: &[u8; MAX_NAME], len: usize) -> bool {
 
 /// The flags of `word` (any case; `O'Brien` also as `obrien`, `Smith-Jones`
 /// as its parts), or 0 for a word the lexicon does not hold. (The pass
-/// lowers its words itself and calls [`lookup_lower`].)
-#[cfg(test)]
+/// lowers its words itself and calls [`lookup_lower`]; a table's cells
+/// are looked up here.)
 pub(super) fn lookup(word: &[u8]) -> u16 {
     let mut buf = [0u8; MAX_NAME];
     let Some(len) = lower(word, &mut buf) else {

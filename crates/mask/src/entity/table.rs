@@ -179,7 +179,7 @@ fn trimmed(b: &[u8], start: usize, end: usize) -> (usize, usize) {
 /// A person's name as a cell holds it: one to four words of letters (any
 /// script), `'`, `-` or `.`, no digit, no `@`, no legal form, every word
 /// capitalised or none (`Ravi Shankar`, `nguyen thi lan`; not `Please
-/// check`, a sentence's words), no empty field's placeholder.
+/// check`, a sentence's words), no stop word alone (`unassigned`).
 fn person_cell(cell: &[u8]) -> bool {
     let words = cell.split(|&c| c == b' ').filter(|w| !w.is_empty()).count();
     let capitals = cell
@@ -204,19 +204,13 @@ fn person_cell(cell: &[u8]) -> bool {
         && !empty_field(cell)
 }
 
-/// An empty field's placeholder (`unassigned`, `None`, `TBD`), in any case.
+/// One word the lexicon holds as no name's (`unassigned`, `None`, `TBD`,
+/// `Support`: the entity pass's stop words), in any case.
 fn empty_field(cell: &[u8]) -> bool {
-    let mut lower = [0u8; 10];
-    if cell.len() > lower.len() {
-        return false;
+    !cell.contains(&b' ') && {
+        let flags = super::names::lookup(cell);
+        flags & super::names::STOP != 0 && flags & super::names::NAME == 0
     }
-    for (l, c) in lower.iter_mut().zip(cell) {
-        *l = c.to_ascii_lowercase();
-    }
-    matches!(
-        &lower[..cell.len()],
-        b"unassigned" | b"unknown" | b"none" | b"null" | b"nobody" | b"tbd" | b"tba" | b"system"
-    )
 }
 
 /// A postcode as a cell holds it: 3 to 10 letters, digits, spaces or `-`,
