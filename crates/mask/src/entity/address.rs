@@ -1239,10 +1239,13 @@ fn unit_after(b: &[u8], end: usize) -> Option<usize> {
         .take_while(|c| c.is_ascii_alphanumeric())
         .count();
     let digits = b[id..id + n].iter().any(u8::is_ascii_digit)
-        // `Building B`, `Block C`: a building lettered.
+        // `Building B`, `Block C`, `Suite B`: a building or a unit lettered.
         || n == 1
             && b[id].is_ascii_uppercase()
-            && matches!(word, b"Building" | b"Bldg" | b"Block");
+            && matches!(
+                word,
+                b"Building" | b"Bldg" | b"Block" | b"Suite" | b"Unit" | b"Apt" | b"Flat"
+            );
     let ends = b.get(id + n).is_none_or(|c| !c.is_ascii_alphanumeric());
     (n > 0 && digits && ends).then_some(id + n)
 }

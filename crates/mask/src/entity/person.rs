@@ -377,6 +377,13 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         return;
     }
     let Some(mut ctx) = pass.person_context(head.start) else {
+        // (No name starts here, but one may after a preposition and a
+        // title: `im Kalender von Herrn Huber`.)
+        if let Some(k) = (1..words.len())
+            .find(|&k| words[k - 1].shape == Shape::Particle && words[k].flags & TITLE != 0)
+        {
+            segment_person(pass, &words[k..]);
+        }
         return;
     };
     if let Some(lead) = lead {
@@ -1722,8 +1729,9 @@ fn unknown_word(w: &Word) -> bool {
     w.shape == Shape::Title && w.flags == 0 && w.end - w.start >= 3
 }
 
-/// Does `'s` and a geographic word, a street word or `Day` follow `end`
-/// (`Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`)?
+/// Does `'s` and a geographic word, a street word, `Day` or `law` follow
+/// `end` (`Arthur's Pass`, `Hunter's Hill`, `Valentine's Day`, `Murphy's
+/// law`)?
 fn possessive_place_after(b: &[u8], end: usize) -> bool {
     let s = if b.get(end..end + 3) == Some(b"'s ") {
         end + 3
@@ -1732,9 +1740,12 @@ fn possessive_place_after(b: &[u8], end: usize) -> bool {
     } else {
         return false;
     };
-    super::capital_word(b, s).is_some_and(|w| {
-        w.shape == Shape::Title && (w.flags & (PLACE | STREET) != 0 || &b[w.start..w.end] == b"Day")
-    })
+    // (`Murphy's law`: a saying.)
+    b[s..].starts_with(b"law") && !b.get(s + 3).is_some_and(u8::is_ascii_alphanumeric)
+        || super::capital_word(b, s).is_some_and(|w| {
+            w.shape == Shape::Title
+                && (w.flags & (PLACE | STREET) != 0 || &b[w.start..w.end] == b"Day")
+        })
 }
 
 /// Is the word before `s` a preposition of place (`at`, `in`, `near`)?
@@ -2453,14 +2464,19 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
 }
 
 /// Is `prev` (lower case; `first`, its first byte as written) a verb done
-/// to a system (`restart`, `reboot`), `Team`, or a ship's prefix in
-/// capitals (`MV`, `MSC`, `HMS`)?
+/// to a system (`restart`, `reboot`), `Team`, a ship's prefix in capitals
+/// (`MV`, `MSC`, `HMS`), French `salle` or a German contracted preposition
+/// in lower case (`im`, `zum`)?
 fn thing_before(prev: &[u8], first: u8) -> bool {
     match prev {
         b"restart" | b"reboot" | b"reinstall" | b"redeploy" | b"uninstall" | b"decommission" => {
             true
         }
         b"team" => first == b'T',
+        // `salle Jean-Talon`: a room; `im Sommer`, `zum Feierabend`: a
+        // German noun after a preposition and its article.
+        b"salle" => true,
+        b"im" | b"zum" | b"zur" | b"vom" | b"beim" => first.is_ascii_lowercase(),
         b"mv" | b"msc" | b"ss" | b"hms" | b"hmas" | b"hmnzs" | b"hmcs" | b"rms" => {
             first.is_ascii_uppercase()
         }

@@ -2872,3 +2872,33 @@ fn nz_boxes_park_drives_scottish_braes_and_postcodes_under_a_header() {
         ["BANK OF IRELAND GROUP PLC"]
     );
 }
+
+#[test]
+fn trades_before_names_plural_streets_rooms_and_german_seasons() {
+    assert_eq!(
+        person("Reported by: Chef Basil Mendes\nThe pump tripped."),
+        ["Basil Mendes"]
+    );
+    assert_eq!(
+        person("Driver Séamus Ó Briain says the pins are wrong."),
+        ["Séamus Ó Briain"]
+    );
+    no_person(&[
+        "We've got two Victoria Streets in the system.",
+        "Lieu : salle Jean-Talon, 3e étage",
+        "Im Winter war es kalt, jetzt im Sommer zu warm.",
+        "2. Murphy's law: the backup failed the night before.",
+    ]);
+    assert_eq!(
+        address("Please re-deliver to 5600 Wilson Road, Suite B, Columbus, OH 43204."),
+        ["5600 Wilson Road, Suite B, Columbus, OH 43204"]
+    );
+    // The near misses: a person after `im` and a title; `Winter` after a
+    // title; a possessive before a belonging.
+    assert_eq!(
+        person("die Erneuerung war im Kalender von Herrn Huber eingetragen"),
+        ["Huber"]
+    );
+    assert_eq!(person("Hallo Frau Winter, danke."), ["Winter"]);
+    assert_eq!(person("Murphy's laptop is broken."), ["Murphy"]);
+}

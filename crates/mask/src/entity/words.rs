@@ -394,6 +394,9 @@ pub(crate) const PLACE_WORDS: &[&str] = &[
     // `Spencer Dock`, `Victoria Docks`: a harbour's quarter.
     "dock",
     "docks",
+    // `two Victoria Streets in the system`: streets, more than one.
+    "streets",
+    "roads",
     "reserve",
     "county",
     "city",
@@ -600,6 +603,17 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "lawyer",
     // German: `Vertretung Uwe Lorenz` (the deputy).
     "vertretung",
+    // Trades written before a name (`Chef Basil Mendes`, `Driver Séamus Ó
+    // Briain`).
+    "chef",
+    "driver",
+    "concierge",
+    "receptionist",
+    "courier",
+    "cleaner",
+    "electrician",
+    "plumber",
+    "caretaker",
 ];
 /// Departments and functions that sign off or are contacted like people
 /// (`Regards,\nPayroll Services`, `Contact Helpdesk`): never a name.
