@@ -549,7 +549,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // `Grey Lynn 1021,`: names without context that end the run, before
     // four digits ending a list's item, name a suburb by its postcode.
-    if ctx <= Context::Weak && n > 0 && n == words.len() && code_after(b, words[n - 1].end) {
+    if ctx <= Context::Weak
+        && n > 0
+        && n == words.len()
+        && b.get(words[n - 1].end + 1).is_some_and(u8::is_ascii_digit)
+        && code_after(b, words[n - 1].end)
+    {
         return;
     }
     // `approved by Line Manager`, `Account Manager`: one name word before
@@ -1204,7 +1209,7 @@ fn software_after(b: &[u8], end: usize) -> bool {
 // The last colon before `s` on its line is read as the label's (a time
 // after the label, `10:02`, hides it: a miss, not a false find).
 fn thing_line(b: &[u8], s: usize) -> bool {
-    let window = s.saturating_sub(160);
+    let window = s.saturating_sub(100);
     let Some(colon) = memchr::memrchr2(b'\n', b':', &b[window..s]).map(|k| window + k) else {
         return false;
     };
