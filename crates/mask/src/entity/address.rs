@@ -114,10 +114,10 @@ fn po_box(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let words = run.words();
     let text = |w: &super::Word| &b[w.start..w.end];
     let (first, label) = words.iter().enumerate().find_map(|(k, w)| {
-        let boxed = matches!(text(w), b"Box" | b"Bag")
+        let boxed = matches!(text(w), b"Box" | b"Bag" | b"BOX" | b"BAG")
             && k > 0
             && match text(&words[k - 1]) {
-                b"PO" | b"GPO" | b"Private" | b"Locked" => Some(k - 1),
+                b"PO" | b"GPO" | b"Private" | b"Locked" | b"PRIVATE" | b"LOCKED" => Some(k - 1),
                 b"O" if k > 1 && text(&words[k - 2]) == b"P" => Some(k - 2),
                 _ => None,
             }
@@ -420,7 +420,7 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         None
     };
     // The street type: the first word of the run that is one, after one to
-    // three title-case street words.
+    // four title-case street words (`Martin Luther King Jr Blvd`).
     // `Apt 12, The Maltings, Bow Street, Dublin 7`: no house number, a
     // unit in a named building before the street (sure only with a
     // locality or postcode after it).
@@ -432,7 +432,7 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             .iter()
             .enumerate()
             .skip(1)
-            .take(3)
+            .take(4)
             .find(|(_, w)| is_type(w))?;
         // (`5522 N. Winthrop Ave`: a compass point's initial first.)
         let compass = |w: &super::Word| {
@@ -1396,6 +1396,12 @@ fn place_words(
         e = w.end;
         if b.get(e) == Some(&b' ') && capital_word(b, e + 1).is_some_and(|n| ok(&n)) {
             e += 1;
+        } else if matches!(&b[w.start..w.end], b"St" | b"Ste" | b"Mt")
+            && b.get(e..e + 2) == Some(b". ")
+            && capital_word(b, e + 2).is_some_and(|n| ok(&n))
+        {
+            // `Sault Ste. Marie`: a saint's abbreviation inside.
+            e += 2;
         } else if let Some(next) = connectors
             .then(|| place_connector(b, e))
             .flatten()

@@ -175,6 +175,9 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         if forms_only(b, name) {
             continue;
         }
+        if device_or_state(b, name, s, form_end) {
+            continue;
+        }
         if name.is_empty()
             || !name.iter().all(|w| {
                 w.is_capitalised() || matches!(w.shape, Shape::Connector | Shape::Particle)
@@ -197,6 +200,37 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return Some((first, form_end));
     }
     None
+}
+
+/// `the USB DAC`, `the new USB DAC`, `the Siemens PLC on the pump`: one
+/// word after `the` (and a lower-case word) before `DAC` or `PLC` names a
+/// device (a converter, a controller); and
+/// `Adelaide S.A. 5000` is South Australia before a postcode. The form is
+/// at `s..form_end`, after `name`.
+fn device_or_state(b: &[u8], name: &[super::Word], s: usize, form_end: usize) -> bool {
+    let form = &b[s..form_end];
+    // (`the new USB DAC`: one lower-case word between.)
+    let head = &b[..name[0].start];
+    let head = match head.strip_suffix(b" ") {
+        Some(h) if h.last().is_some_and(u8::is_ascii_lowercase) => {
+            let word = h
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_lowercase())
+                .count();
+            if h.len() >= word + 4
+                && h[h.len() - word - 4..h.len() - word].eq_ignore_ascii_case(b"the ")
+            {
+                &h[..h.len() - word]
+            } else {
+                head
+            }
+        }
+        _ => head,
+    };
+    let the = head.len() >= 4 && head[head.len() - 4..].eq_ignore_ascii_case(b"the ");
+    name.len() == 1 && the && matches!(form, b"DAC" | b"PLC")
+        || form == b"S.A." && super::number_follows(b, form_end)
 }
 
 /// A word that names what a firm does, in capitals (`HOLDINGS`,
@@ -286,7 +320,7 @@ fn sentence_stop(b: &[u8], e: usize) -> usize {
     let single_dot = |f: &[u8]| f.iter().filter(|&&c| c == b'.').count() == 1;
     let last_is_dot = e >= 1 && b[e - 1] == b'.';
     let sentence_end = match b.get(e) {
-        None => true,
+        None | Some(b'\n' | b'\r') => true,
         Some(b' ') => b.get(e + 1).is_some_and(u8::is_ascii_uppercase),
         _ => false,
     };
@@ -472,6 +506,7 @@ fn lead_word_title(w: &[u8]) -> bool {
             | b"Schwestergesellschaft"
             | b"Muttergesellschaft"
             | b"Firma"
+            | b"Kanzlei"
             | b"Standort"
             | b"Standorte"
             | b"Rechnungsempf\xC3\xA4nger"

@@ -992,6 +992,16 @@ fn determiner_before(b: &[u8], s: usize) -> bool {
                     | b"my"
                     | b"his"
                     | b"her"
+                    // German, in lower case (`die Tür`, `dem Lager`).
+                    | b"der"
+                    | b"die"
+                    | b"das"
+                    | b"dem"
+                    | b"des"
+                    | b"ein"
+                    | b"eine"
+                    | b"einen"
+                    | b"einem"
             )
     })
 }
@@ -2382,7 +2392,7 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     }
     let Some((ps, pe)) = word_before(b, s) else {
         if s >= 4
-            && matches!(&b[s - 3..s - 1], b"t." | [0xC5, 0xB7])
+            && matches!(&b[s - 3..s - 1], b"t." | b"e." | [0xC5, 0xB7])
             && place_prefix_unread(&b[..s])
         {
             return None;
@@ -2478,10 +2488,12 @@ fn thing_before(prev: &[u8], first: u8) -> bool {
             true
         }
         b"team" => first == b'T',
+        // `Cyclone Gabrielle`, `Storm Éowyn`: a storm's name.
+        b"cyclone" | b"hurricane" | b"typhoon" | b"storm" => first.is_ascii_uppercase(),
         // `salle Jean-Talon`: a room; `im Sommer`, `zum Feierabend`: a
         // German noun after a preposition and its article.
         b"salle" => true,
-        b"im" | b"zum" | b"zur" | b"vom" | b"beim" => first.is_ascii_lowercase(),
+        b"im" | b"ins" | b"zum" | b"zur" | b"vom" | b"beim" => first.is_ascii_lowercase(),
         b"mv" | b"msc" | b"ss" | b"hms" | b"hmas" | b"hmnzs" | b"hmcs" | b"rms" => {
             first.is_ascii_uppercase()
         }
@@ -2490,13 +2502,15 @@ fn thing_before(prev: &[u8], first: u8) -> bool {
 }
 
 /// Does `head` end with a place prefix the word reader does not read:
-/// `St. Louis`, `Mt. Eden`, the Welsh `Tŷ Gwyn` (a house)?
+/// `St. Louis`, `Sault Ste. Marie`, `Mt. Eden`, the Welsh `Tŷ Gwyn` (a
+/// house)?
 #[cold]
 #[inline(never)]
 fn place_prefix_unread(head: &[u8]) -> bool {
     [
         &b" St. "[..],
         b"\nSt. ",
+        b" Ste. ",
         b" Mt. ",
         b"\nMt. ",
         "Tŷ ".as_bytes(),

@@ -2902,3 +2902,50 @@ fn trades_before_names_plural_streets_rooms_and_german_seasons() {
     assert_eq!(person("Hallo Frau Winter, danke."), ["Winter"]);
     assert_eq!(person("Murphy's laptop is broken."), ["Murphy"]);
 }
+
+#[test]
+fn long_street_names_saints_towns_storms_german_articles_and_devices() {
+    assert_eq!(
+        address(
+            "The clinic at 2300 Martin Luther King Jr Blvd, Suite 5, Houston, TX 77004 is closed."
+        ),
+        ["2300 Martin Luther King Jr Blvd, Suite 5, Houston, TX 77004"]
+    );
+    assert_eq!(
+        address("Hospital: 750 Great Northern Road, Sault Ste. Marie, ON P6B 0A8. Biomed on call."),
+        ["750 Great Northern Road, Sault Ste. Marie, ON P6B 0A8"]
+    );
+    assert_eq!(
+        address("SOUTHERN CROSS AGRICULTURE PTY LTD – PO BOX 312, NARRABRI NSW 2390"),
+        ["PO BOX 312, NARRABRI NSW 2390"]
+    );
+    no_person(&[
+        "The Sault Ste. Marie site is down.",
+        "Offices are closed due to Cyclone Gabrielle this week.",
+        "Punkt 1: Der Zimmermann hat die Tür im Lager repariert.",
+        "Bitte ins Lager Nord liefern.",
+    ]);
+    assert_eq!(person("Clerk Vernon Tyler called it in."), ["Vernon Tyler"]);
+    let orgs = |t: &str| of_kind(t, "ORGANIZATION");
+    assert_eq!(
+        orgs("Delivery contractor: Auckland Home Delivery Services Ltd.\nStore: x"),
+        ["Auckland Home Delivery Services Ltd"]
+    );
+    for device in [
+        "Separately, the new USB DAC in the podcast booth isn't recognised.",
+        "Hi, the Siemens PLC on the irrigation pump keeps tripping.",
+        "Our Adelaide S.A. 5000 office needs 12 headsets.",
+    ] {
+        assert_eq!(orgs(device), Vec::<String>::new(), "{device:?}");
+    }
+    // The near misses: a storm's name as a person's; a firm with `PLC`
+    // and `S.A.` of more words, or not after `the`.
+    assert_eq!(
+        person("Cyclone Gabrielle – Gabrielle Tuhiwai from Napier will cover."),
+        ["Gabrielle Tuhiwai"]
+    );
+    assert_eq!(
+        orgs("Carraig Data Services DAC is the vendor; Banco Santander S.A. the bank."),
+        ["Carraig Data Services DAC", "Banco Santander S.A."]
+    );
+}

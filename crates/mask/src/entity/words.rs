@@ -561,6 +561,7 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     "kunde",
     "kundin",
     "kollege",
+    "kollegen",
     "kollegin",
     "mitarbeiter",
     "mitarbeiterin",
@@ -604,8 +605,9 @@ pub(crate) const ROLE_NOUNS: &[&str] = &[
     // German: `Vertretung Uwe Lorenz` (the deputy).
     "vertretung",
     // Trades written before a name (`Chef Basil Mendes`, `Driver Séamus Ó
-    // Briain`).
+    // Briain`, `Clerk Vernon Tyler`).
     "chef",
+    "clerk",
     "driver",
     "concierge",
     "receptionist",
