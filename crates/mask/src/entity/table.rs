@@ -8,8 +8,10 @@
 //! Only the first line is read as a header (exports are pasted whole), so
 //! a text that is no table costs a few byte compares: its first line fails
 //! at its first byte that no column name has (a `'`, `.`, `:`). Cells are
-//! split at commas; a row with a quote, or with another count of cells than
-//! the header's, ends the table (no CSV quoting is parsed).
+//! split at commas outside double quotes (`"Level 2, 3 Help Street"` is
+//! one cell, `""` a quote in it, as CSV writes them); a row that is no
+//! such CSV on one line, or with another count of cells than the
+//! header's, ends the table.
 
 use std::borrow::Cow;
 
@@ -70,14 +72,16 @@ pub(super) fn find(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
             .map_or(b.len(), |p| s + p);
         let row = &b[s..e];
         let row = row.strip_suffix(b"\r").unwrap_or(row);
-        if row.contains(&b'"') || row.iter().filter(|&&c| c == b',').count() + 1 != n {
+        let Some((cells, count)) = cells(row) else {
+            break;
+        };
+        if count != n {
             break;
         }
-        let mut cell_start = s;
-        for (k, cell) in row.split(|&c| c == b',').enumerate() {
+        for (k, &(cell_start, cell_end)) in cells[..count].iter().enumerate() {
             let column = columns[k];
             if wanted(column) {
-                let (cs, ce) = trimmed(b, cell_start, cell_start + cell.len());
+                let (cs, ce) = trimmed(b, s + cell_start, s + cell_end);
                 let ok = match column {
                     Column::Person => person_cell(&b[cs..ce]),
                     _ => postcode_cell(&b[cs..ce]),
@@ -97,11 +101,55 @@ pub(super) fn find(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
                     });
                 }
             }
-            cell_start += cell.len() + 1;
         }
         s = e + 1;
     }
     out
+}
+
+/// A row's cells, split at commas outside double quotes, as spans of
+/// `row` (a quoted cell's span is inside its quotes: `"Level 2, 3 Help
+/// Street"`), and how many; `None` for a row that is no CSV (more cells
+/// than [`MAX_COLUMNS`], a quote left open, text after a closing quote).
+/// A doubled quote inside a quoted cell is one quote of its text.
+fn cells(row: &[u8]) -> Option<([(usize, usize); MAX_COLUMNS], usize)> {
+    let mut out = [(0, 0); MAX_COLUMNS];
+    let mut n = 0;
+    let mut i = 0;
+    loop {
+        if n == MAX_COLUMNS {
+            return None;
+        }
+        let (start, end, next) = if row.get(i) == Some(&b'"') {
+            // Past the closing quote: a quote not doubled.
+            let mut k = i + 1;
+            loop {
+                match row.get(k) {
+                    None => return None,
+                    Some(b'"') if row.get(k + 1) == Some(&b'"') => k += 2,
+                    Some(b'"') => break,
+                    Some(_) => k += 1,
+                }
+            }
+            (i + 1, k, k + 1)
+        } else {
+            let k = row[i..]
+                .iter()
+                .position(|&c| c == b',')
+                .map_or(row.len(), |p| i + p);
+            if row[i..k].contains(&b'"') {
+                return None;
+            }
+            (i, k, k)
+        };
+        out[n] = (start, end);
+        n += 1;
+        match row.get(next) {
+            None => return Some((out, n)),
+            Some(b',') => i = next + 1,
+            Some(_) => return None,
+        }
+    }
 }
 
 /// The header on the first line: its columns, their count and where the
@@ -221,4 +269,49 @@ fn postcode_cell(cell: &[u8]) -> bool {
             .iter()
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-'))
         && cell.iter().filter(|c| c.is_ascii_digit()).count() >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_COLUMNS, cells};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any row: no panic, and each span lies in the row, in order.
+        #[test]
+        fn cells_of_any_row_are_spans_in_order(row in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Some((spans, n)) = cells(&row) {
+                prop_assert!((1..=MAX_COLUMNS).contains(&n));
+                let mut last = 0;
+                for &(s, e) in &spans[..n] {
+                    prop_assert!(last <= s && s <= e && e <= row.len());
+                    last = e;
+                }
+            }
+        }
+
+        /// Cells written as CSV writes them (quoted when they hold a comma
+        /// or a quote, quotes doubled) are read back.
+        #[test]
+        fn cells_read_back_what_csv_writes(
+            texts in proptest::collection::vec("[a-z ,\"]{0,8}", 1..MAX_COLUMNS),
+        ) {
+            let written: Vec<String> = texts
+                .iter()
+                .map(|t| {
+                    if t.contains(',') || t.contains('"') {
+                        format!("\"{}\"", t.replace('"', "\"\""))
+                    } else {
+                        t.clone()
+                    }
+                })
+                .collect();
+            let row = written.join(",");
+            let (spans, n) = cells(row.as_bytes()).expect("a CSV row");
+            prop_assert_eq!(n, texts.len());
+            for (&(s, e), text) in spans[..n].iter().zip(&texts) {
+                prop_assert_eq!(row[s..e].replace("\"\"", "\""), text.as_str());
+            }
+        }
+    }
 }

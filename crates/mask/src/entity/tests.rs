@@ -169,6 +169,24 @@ fn a_tables_person_and_postcode_columns() {
 }
 
 #[test]
+fn a_tables_quoted_cells() {
+    // A quoted cell holds commas; a doubled quote is one quote.
+    let text = "ticket_id,requester,address,postcode\n48821,Chloe Nguyen,\"Level 2, 3 Help Street, Chatswood NSW 2067\",2067\n48822,\"Sandy Whitehorse\",\"88 \"\"Summer\"\" Street\",2800";
+    assert_eq!(person(text), ["Chloe Nguyen", "Sandy Whitehorse"]);
+    assert_eq!(of_kind(text, "POSTCODE"), ["2067", "2800"]);
+    // A quote left open, text after a closing quote, or a quote inside an
+    // unquoted cell ends the table.
+    for row in [
+        "48823,\"Will Bishop,x,2000",
+        "48823,\"Will Bishop\"x,y,2000",
+        "48823,Will \"Bish\" op,y,2000",
+    ] {
+        let text = format!("ticket_id,requester,address,postcode\n{row}\n48824,Jane Roe,z,3000");
+        assert_eq!(of_kind(&text, "POSTCODE"), Vec::<String>::new(), "{row:?}");
+    }
+}
+
+#[test]
 fn a_given_name_spoken_to() {
     assert_eq!(
         person("Will can you update the license count? I will approve."),
