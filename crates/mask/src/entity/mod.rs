@@ -413,6 +413,11 @@ fn number_follows(b: &[u8], e: usize) -> bool {
     b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_digit)
 }
 
+/// Does `the ` (any case) end just before `s`?
+fn after_the(b: &[u8], s: usize) -> bool {
+    s >= 4 && b[s - 4..s].eq_ignore_ascii_case(b"the ")
+}
+
 /// The character at `i` and its length, if `b[i..]` starts with a valid one.
 fn char_at(b: &[u8], i: usize) -> Option<(char, usize)> {
     let first = *b.get(i)?;

@@ -204,31 +204,20 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 
 /// `the USB DAC`, `the new USB DAC`, `the Siemens PLC on the pump`: one
 /// word after `the` (and a lower-case word) before `DAC` or `PLC` names a
-/// device (a converter, a controller); and
-/// `Adelaide S.A. 5000` is South Australia before a postcode. The form is
-/// at `s..form_end`, after `name`.
+/// device (a converter, a controller); and `Adelaide S.A. 5000` is South
+/// Australia before a postcode. The form is at `s..form_end`, after
+/// `name`.
 fn device_or_state(b: &[u8], name: &[super::Word], s: usize, form_end: usize) -> bool {
     let form = &b[s..form_end];
     // (`the new USB DAC`: one lower-case word between.)
-    let head = &b[..name[0].start];
-    let head = match head.strip_suffix(b" ") {
-        Some(h) if h.last().is_some_and(u8::is_ascii_lowercase) => {
-            let word = h
-                .iter()
-                .rev()
-                .take_while(|c| c.is_ascii_lowercase())
-                .count();
-            if h.len() >= word + 4
-                && h[h.len() - word - 4..h.len() - word].eq_ignore_ascii_case(b"the ")
-            {
-                &h[..h.len() - word]
-            } else {
-                head
-            }
-        }
-        _ => head,
-    };
-    let the = head.len() >= 4 && head[head.len() - 4..].eq_ignore_ascii_case(b"the ");
+    let start = name[0].start;
+    let word = b[..start].strip_suffix(b" ").map_or(0, |h| {
+        h.iter()
+            .rev()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count()
+    });
+    let the = super::after_the(b, start) || word > 0 && super::after_the(b, start - word - 1);
     name.len() == 1 && the && matches!(form, b"DAC" | b"PLC")
         || form == b"S.A." && super::number_follows(b, form_end)
 }

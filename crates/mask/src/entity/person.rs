@@ -280,8 +280,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // brand (not after `an` or `that`: `an Frau Vogt`, `note that Mr Lee`).
     if lead == Some(Context::Strong)
         && words[first - 1].flags & TITLE != 0
-        && words[first - 1].start >= 4
-        && b[words[first - 1].start - 4..words[first - 1].start].eq_ignore_ascii_case(b"the ")
+        && super::after_the(b, words[first - 1].start)
     {
         return;
     }
@@ -379,9 +378,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some(mut ctx) = pass.person_context(head.start) else {
         // (No name starts here, but one may after a preposition and a
         // title: `im Kalender von Herrn Huber`.)
-        if let Some(k) = (1..words.len())
-            .find(|&k| words[k - 1].shape == Shape::Particle && words[k].flags & TITLE != 0)
-        {
+        if let Some(k) = title_after_particle(words) {
             segment_person(pass, &words[k..]);
         }
         return;
@@ -518,10 +515,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // `im Kalender von Herrn Huber`, `le bureau de Mme Roy`: a particle
     // before a title is a preposition; the words before it name no one,
     // and the title opens the name.
-    if n > 0
-        && words[n - 1].shape == Shape::Particle
-        && words.get(n).is_some_and(|w| w.flags & TITLE != 0)
-    {
+    if n > 0 && title_after_particle(words) == Some(n) {
         segment_person(pass, &words[n..]);
         return;
     }
@@ -845,6 +839,12 @@ fn place_at(b: &[u8], words: &[Word]) -> Option<usize> {
                 .and_then(|len| get(&buf, len))
                 .is_some_and(|f| f & PLACE_NAME != 0)
     })
+}
+
+/// The first of `words` that is a title just after a particle (`von
+/// Herrn`, `de Mme`): the particle is a preposition there.
+fn title_after_particle(words: &[Word]) -> Option<usize> {
+    (1..words.len()).find(|&k| words[k - 1].shape == Shape::Particle && words[k].flags & TITLE != 0)
 }
 
 /// `"van der Berg, Pieter"`, `1041|Harper, Quinn|`, `2. Wong, Kelvin —
