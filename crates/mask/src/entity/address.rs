@@ -411,7 +411,10 @@ fn french(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     let b = pass.b;
     let words = run.words();
-    let is_type = |w: &super::Word| w.flags & names::STREET != 0 && street_type(&b[w.start..w.end]);
+    // (A street type of the lexicon's list, in title case or capitals.)
+    let is_type = |w: &super::Word| {
+        w.flags & names::STREET != 0 && matches!(w.shape, Shape::Title | Shape::Upper)
+    };
     // `350 5th Ave`, `318 West 46th Street`, `10180 101 Street NW`: the
     // street's name is a number before its type.
     let numbered = if is_type(&words[0]) {
@@ -1668,73 +1671,6 @@ pub(super) fn state_code(w: &[u8]) -> bool {
             | b"PE"
             | b"YT"
             | b"NU"
-    )
-}
-
-/// Street types, written out or abbreviated (a full stop may follow), in
-/// title case or in capitals.
-fn street_type(w: &[u8]) -> bool {
-    street_type_title(w) || super::title_case(w).is_some_and(|(t, n)| street_type_title(&t[..n]))
-}
-
-fn street_type_title(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"Street"
-            | b"Brae"
-            | b"Wynd"
-            | b"St"
-            | b"Road"
-            | b"Rd"
-            | b"Avenue"
-            | b"Ave"
-            | b"Av"
-            | b"Lane"
-            | b"Ln"
-            | b"Drive"
-            | b"Dr"
-            | b"Court"
-            | b"Ct"
-            | b"Place"
-            | b"Pl"
-            | b"Terrace"
-            | b"Tce"
-            | b"Crescent"
-            | b"Cres"
-            | b"Boulevard"
-            | b"Blvd"
-            | b"Way"
-            | b"Highway"
-            | b"Hwy"
-            | b"Parade"
-            | b"Pde"
-            | b"Close"
-            | b"Grove"
-            | b"Square"
-            | b"Sq"
-            | b"Quay"
-            | b"Esplanade"
-            | b"Circuit"
-            | b"Cct"
-            | b"Row"
-            | b"Mews"
-            | b"Walk"
-            | b"Rise"
-            | b"Gardens"
-            | b"Parkway"
-            | b"Pkwy"
-            | b"Trail"
-            | b"Circle"
-            | b"Cir"
-            | b"Loop"
-            | b"Promenade"
-            | b"Wharf"
-            | b"Heights"
-            | b"Hill"
-            | b"Green"
-            | b"View"
-            | b"Park"
-            | b"Approach"
     )
 }
 
