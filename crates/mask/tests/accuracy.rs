@@ -713,24 +713,48 @@ fn held_out_17_entities_set() {
 }
 
 /// The eighteenth held-out set: 150 ticket lines (608 entities), written
-/// blind like the fifteenth, scored from summary lines only; its errors
-/// are unread (the blind set of record for the next round).
+/// blind like the fifteenth; its errors were read for the fifteenth round.
 #[test]
 fn held_out_18_entities_set() {
     // Blind, main before the fifth session (9ff017a): PERSON P 0.962 F1
     // 0.906; ADDRESS 0.958 / 0.934; ORGANIZATION 0.932 / 0.926; POSTCODE
     // 0.972 / 0.814. After the thirteenth and fourteenth rounds: PERSON
     // 0.964 / 0.906, ADDRESS 0.979 / 0.954, ORGANIZATION 0.946 / 0.940,
-    // POSTCODE 1.0 / 0.824. Floors: those less about 0.03.
+    // POSTCODE 1.0 / 0.824. After the fifteenth (tuned on its errors):
+    // PERSON 0.988 / 0.929, POSTCODE 1.0 / 0.925. Floors: those less
+    // about 0.03.
     let floors = [
-        ("PERSON", 0.93, 0.87),
+        ("PERSON", 0.95, 0.89),
         ("ADDRESS", 0.94, 0.92),
         ("ORGANIZATION", 0.91, 0.91),
-        ("POSTCODE", 0.97, 0.79),
+        ("POSTCODE", 0.97, 0.89),
     ];
     check_held_out(
         "held-out 18",
         include_str!("data/entities-heldout18.jsonl"),
+        150,
+        floors,
+    );
+}
+
+/// The nineteenth held-out set: 150 ticket lines (214 entities), written
+/// blind like the fifteenth, scored from summary lines only; its errors
+/// are unread (the blind set of record for the next round).
+#[test]
+fn held_out_19_entities_set() {
+    // Blind, scored once with main before and after the fifteenth round
+    // (the same figures both): PERSON P 0.991 F1 0.964; ADDRESS 0.979 /
+    // 0.959; ORGANIZATION 1.0 / 1.0; POSTCODE 1.0 / 0.900. Floors: those
+    // less about 0.03.
+    let floors = [
+        ("PERSON", 0.96, 0.93),
+        ("ADDRESS", 0.95, 0.93),
+        ("ORGANIZATION", 0.97, 0.97),
+        ("POSTCODE", 0.97, 0.87),
+    ];
+    check_held_out(
+        "held-out 19",
+        include_str!("data/entities-heldout19.jsonl"),
         150,
         floors,
     );

@@ -339,9 +339,7 @@ impl Pass<'_> {
         let after_stop = after_stop(b, s);
         person::name_flags(w) == 0
             && w.flags & (names::TITLE | names::GREETING) == 0
-            && !(b.get(w.end) == Some(&b' ')
-                && b.get(w.end + 1)
-                    .is_some_and(|&c| organization::form_start(c)))
+            && !(b.get(w.end) == Some(&b' ') && organization::form_at(b, w.end + 1))
             && !number_follows(b, w.end)
             && !address::bare_street_start(b, w)
             && !(w.flags & names::STREET != 0 && address::number_before(b, w.start))

@@ -101,6 +101,14 @@ pub(super) fn form_start(c: u8) -> bool {
     )
 }
 
+/// Does a legal form start at `s` (`Ltd`, `plc`)? The first byte rules
+/// most words out before the forms are compared (inline: asked after most
+/// capitalised words).
+#[inline(always)]
+pub(super) fn form_at(b: &[u8], s: usize) -> bool {
+    b.get(s).is_some_and(|&c| form_start(c)) && legal_form_at(b, s).is_some()
+}
+
 /// Finds an organisation in `run`: the index of its first word in the run
 /// and where it ends.
 pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {

@@ -73,8 +73,11 @@ fn people_joined(pass: &mut Pass<'_>, words: &[Word]) {
             && noun_after(b, end)
     };
     let rooms = words.len() >= 3 && (venue_after(b, end) || software_after(b, end) || things());
+    // (`Glen Eden and Henderson sites`, `Charles Sturt and James Cook
+    // universities`: before a plural, names of two words name places too.)
+    let places = rooms && plural_venue_after(b, end);
     for segment in words.split(|w| w.shape == Shape::Connector) {
-        let room = rooms && (segment.len() == 1 || things());
+        let room = rooms && (segment.len() == 1 || places && segment.len() == 2 || things());
         if !segment.is_empty() && !room {
             segment_person(pass, segment);
         }
@@ -482,7 +485,32 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if lone && ctx < Context::Strong && pass.maybe_known(head) && pass.known_word(head) {
         let end = head.end;
         let possessive = matches!(b.get(end), Some(b'\'' | 0xE2));
-        if (head.flags & AMBIGUOUS == 0 || possessive)
+        // (A common word too, only in mid-sentence and before a stop or a
+        // word that no noun qualifies: `go to April and Marcus`, `not Mark
+        // from Payroll`; not `keeps Summer opening times`, nor a place's
+        // or a brand's: `Victoria`, `the room's Alexa`.)
+        let common_named = || {
+            head.flags & (PLACE_NAME | BRAND) == 0
+                && mid_sentence(b, head.start)
+                && (matches!(
+                    b.get(end),
+                    None | Some(b',' | b'.' | b'!' | b'?' | b';' | b')' | b'\n')
+                ) || word_after(&b[end..], 6, u8::is_ascii_lowercase).is_some_and(|w| {
+                    matches!(
+                        w,
+                        b"and"
+                            | b"or"
+                            | b"from"
+                            | b"to"
+                            | b"will"
+                            | b"can"
+                            | b"is"
+                            | b"has"
+                            | b"was"
+                    )
+                }))
+        };
+        if (head.flags & AMBIGUOUS == 0 || possessive || common_named())
             && !venue_after(b, end)
             && !determiner_before(b, head.start)
             && !place_preposition(b, head.start)
@@ -689,6 +717,10 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let Some((len, score)) = judge(b, words, &flags[..words.len()], ctx) else {
         return;
     };
+    // `ab Mai`, `im August`: a German month, not a name.
+    if ctx < Context::Strong && len == 1 && german_month(b, &words[0]) {
+        return;
+    }
     let len = patronymic_after(b, words, len);
     let start = words[0].start;
     let end = words[len - 1].end;
@@ -1777,6 +1809,27 @@ fn place_preposition(b: &[u8], s: usize) -> bool {
     })
 }
 
+/// `ab Mai`, `bis April`, `im August`: a German month (a given name too)
+/// just after a German preposition of time.
+fn german_month(b: &[u8], w: &Word) -> bool {
+    matches!(&b[w.start..w.end], b"Mai" | b"April" | b"August")
+        && word_before(b, w.start).is_some_and(|(ps, pe)| {
+            pe + 1 == w.start
+                && matches!(
+                    &b[ps..pe],
+                    b"ab"
+                        | b"im"
+                        | b"bis"
+                        | b"seit"
+                        | b"vom"
+                        | b"zum"
+                        | b"Anfang"
+                        | b"Mitte"
+                        | b"Ende"
+                )
+        })
+}
+
 /// Does a word naming a room or a site follow `end` (`the Kauri room`,
 /// `the Tui Room`, `our Hamilton office`, `the Bourke meeting rooms`)?
 /// Rooms and sites are named after trees, birds and people; the name is
@@ -1797,6 +1850,14 @@ fn venue_after(b: &[u8], end: usize) -> bool {
         .any(|kind| w.eq_ignore_ascii_case(kind))
         && word_after(&b[end + 1 + w.len()..], 6, u8::is_ascii_alphabetic)
             .is_some_and(|r| r.eq_ignore_ascii_case(b"room") || r.eq_ignore_ascii_case(b"rooms"))
+}
+
+/// Does a plural word for rooms or sites follow `end` (`sites`,
+/// `universities`)?
+fn plural_venue_after(b: &[u8], end: usize) -> bool {
+    b.get(end..)
+        .and_then(|rest| word_after(rest, 13, u8::is_ascii_alphabetic))
+        .is_some_and(|w| w.last() == Some(&b's') && venue_word(w))
 }
 
 /// Is `w` (any case, a whole word) a word for a room or a site (`room`,
@@ -1852,6 +1913,15 @@ fn venue_word(w: &[u8]) -> bool {
             | b"restaurant"
             | b"gym"
             | b"pharmacy"
+            // (Lower case: `the James Cook university`, `Charles Sturt
+            // and James Cook universities`.)
+            | b"university"
+            | b"universities"
+            | b"college"
+            | b"colleges"
+            | b"schools"
+            | b"hospitals"
+            | b"campuses"
     )
 }
 
@@ -2126,6 +2196,22 @@ fn long_person_label(w: &[u8]) -> bool {
 
 /// How many of `words` form the name, and how sure it is.
 fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
+    let found = judge_words(b, words, flags, ctx);
+    // `Te Ariki Morehu`: after a capitalised particle, the words after it
+    // are judged as a name of their own (a given name, then a surname the
+    // gazetteer does not know), the particle kept.
+    if words.len() >= 3
+        && (words[0].shape == Shape::Particle || words[0].flags & PARTICLE != 0)
+        && b[words[0].start].is_ascii_uppercase()
+        && let Some((n, score)) = judge_words(b, &words[1..], &flags[1..], ctx)
+        && found.is_none_or(|(m, _)| n + 1 > m)
+    {
+        return Some((n + 1, score));
+    }
+    found
+}
+
+fn judge_words(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
     let names = |f: u16| f & (GIVEN | SURNAME) != 0;
     let clear = |f: u16| names(f) && f & AMBIGUOUS == 0;
     // The longest prefix of names (initials and particles inside, not last).

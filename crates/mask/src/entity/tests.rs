@@ -2967,3 +2967,75 @@ fn long_street_names_saints_towns_storms_german_articles_and_devices() {
         ["Carraig Data Services DAC", "Banco Santander S.A."]
     );
 }
+
+#[test]
+fn roles_months_plural_sites_particles_codes_in_brackets_and_common_words_named() {
+    // Roles that are surnames too, before a name; the near miss keeps the
+    // surname after a given name.
+    assert_eq!(
+        person("Foreman Ashley Kerins signed the diary."),
+        ["Ashley Kerins"]
+    );
+    assert_eq!(
+        person("Judge Helen Adeyemi needs her printer."),
+        ["Helen Adeyemi"]
+    );
+    assert_eq!(
+        person("Please call Simone Porter about it."),
+        ["Simone Porter"]
+    );
+    // A German month after a preposition of time; the near miss: the same
+    // given name after `mit`.
+    no_person(&[
+        "Sie ist ab Mai im Homeoffice.",
+        "Das Projekt läuft bis August.",
+    ]);
+    assert_eq!(person("Das Meeting ist mit Mai Tran."), ["Mai Tran"]);
+    // Names of two words joined before a plural site word name sites; the
+    // near miss: before no such word, they are people.
+    no_person(&[
+        "We moved Glen Innes and Henderson sites to the new WAN.",
+        "Staff at Charles Sturt and Edith Cowan universities are affected.",
+    ]);
+    assert_eq!(
+        person("Attendees: Emma Stone and Oliver Reed reviewed it."),
+        ["Emma Stone", "Oliver Reed"]
+    );
+    // A capitalised particle, a given name and a surname the gazetteer
+    // lacks: the whole name; the near miss: with a known surname.
+    assert_eq!(
+        person("Present: Te Rangi Parekowhai, Leilani"),
+        ["Te Rangi Parekowhai", "Leilani"]
+    );
+    assert_eq!(
+        person("Present: Te Rangi Smith, Leilani"),
+        ["Te Rangi Smith", "Leilani"]
+    );
+    // A code in brackets after a postcode word is a postcode; the near
+    // miss: a phone's area code in brackets stays the phone's.
+    let postcode = |t: &str| of_kind(t, "POSTCODE");
+    assert_eq!(
+        postcode("The Geelong office (postcode 3220) is down."),
+        ["3220"]
+    );
+    assert_eq!(postcode("Dispatch is in Denver (ZIP 80202)."), ["80202"]);
+    assert_eq!(
+        postcode("Call (0412) 555 019 after lunch."),
+        Vec::<String>::new()
+    );
+    // A common word named earlier in the text as a person's, again in
+    // mid-sentence before a stop or a joining word; the near misses: the
+    // same word before a noun, and a brand.
+    assert_eq!(
+        person("Rose Nakamura ran the audit. Send the notes to Rose and Ivan."),
+        ["Rose Nakamura", "Rose", "Ivan"]
+    );
+    assert_eq!(
+        person("Summer Okafor asked whether the Summer roster is final."),
+        ["Summer Okafor"]
+    );
+    assert_eq!(
+        person("Alexa Moreno set up the kitchen Alexa so it wakes us."),
+        ["Alexa Moreno"]
+    );
+}

@@ -524,6 +524,15 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "call",
     // `Ring Jarrah Wilson on 08 …`: a verb of contacting, as `call` is.
     "ring",
+    // Roles that are surnames too, before a name (`Foreman Mick Doherty`,
+    // `Porter Reggie Bonnano`, `Judge Margaret Okoye`): not stop words,
+    // so `Sarah Porter` keeps her surname; first in a run before a name,
+    // read as `call` is.
+    "foreman",
+    "porter",
+    "judge",
+    "warden",
+    "guard",
     // Labels of a form or a delivery: `Recipient: Mereani Tuilagi`.
     "recipient",
     "requester",

@@ -76,7 +76,10 @@ impl Scanner<'_> {
         // `10`, `22`, `500`: one short group is nothing unless a phone's
         // parenthesised area code follows (`1 (715) 498-4177`; not a
         // place's name: `postcode 9016 (Dunedin)`).
-        let paren_near = matches!(at(b, run.end), b'(' | b')')
+        // (A closing one only after an opening one: `(postcode 3199)` is
+        // a postcode.)
+        let paren_near = at(b, run.end) == b'('
+            || at(b, run.end) == b')' && s > 0 && b[s - 1] == b'('
             || at(b, run.end + 1) == b'(' && at(b, run.end + 2).is_ascii_digit();
         // An IPv4 address may be followed by a port or a path (`10.0.0.1:8080`).
         let ends = token_end(b, run.end)
