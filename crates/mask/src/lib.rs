@@ -29,6 +29,10 @@
 //!   is", a matching email), names that are also common words or places
 //!   (`Will`, `Grace`, `Victoria`, `Mayo`) only with context, and places of
 //!   several words (`Hong Kong`, GeoNames via `data/places.txt`) never;
+//!   names in lower case in informal lines (chat, texts, voicemail: `agent
+//!   tania: hi hemi`, `for brodie smith`), a given name that is no common
+//!   word with a cue (a greeting, `ask`, `for`, a speaker's label, a
+//!   surname after it), in lines whose writer capitalises nothing;
 //!   `ADDRESS` (house number, street and type, unit, locality, state,
 //!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
 //!   rural delivery, Québec's forms) and `POSTCODE` alone when a postcode

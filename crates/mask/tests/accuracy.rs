@@ -744,10 +744,10 @@ fn held_out_18_entities_set() {
 fn held_out_19_entities_set() {
     // Blind, scored once with main before and after the fifteenth round
     // (the same figures both): PERSON P 0.991 F1 0.964; ADDRESS 0.979 /
-    // 0.959; ORGANIZATION 1.0 / 1.0; POSTCODE 1.0 / 0.900. Floors: those
-    // less about 0.03.
+    // 0.959; ORGANIZATION 1.0 / 1.0; POSTCODE 1.0 / 0.900. With people in
+    // lower case: PERSON 0.991 / 0.969. Floors: those less about 0.03.
     let floors = [
-        ("PERSON", 0.96, 0.93),
+        ("PERSON", 0.96, 0.94),
         ("ADDRESS", 0.95, 0.93),
         ("ORGANIZATION", 0.97, 0.97),
         ("POSTCODE", 0.97, 0.87),
@@ -755,6 +755,29 @@ fn held_out_19_entities_set() {
     check_held_out(
         "held-out 19",
         include_str!("data/entities-heldout19.jsonl"),
+        150,
+        floors,
+    );
+}
+
+/// The twentieth held-out set: 150 lines of informal writing (chat,
+/// texts, voicemail, notes; 143 entities), written blind like the
+/// fifteenth, scored from summary lines only; its errors are unread.
+#[test]
+fn held_out_20_entities_set() {
+    // Blind, main before people in lower case (d75099d): PERSON P 1.0 F1
+    // 0.834; ADDRESS 1.0 / 0.865; ORGANIZATION 1.0 / 0.917; POSTCODE 1.0
+    // / 0.833. With them: PERSON 0.976 / 0.876 (recall 0.716 -> 0.794).
+    // Floors: those less about 0.03.
+    let floors = [
+        ("PERSON", 0.94, 0.84),
+        ("ADDRESS", 0.97, 0.83),
+        ("ORGANIZATION", 0.97, 0.88),
+        ("POSTCODE", 0.97, 0.80),
+    ];
+    check_held_out(
+        "held-out 20",
+        include_str!("data/entities-heldout20.jsonl"),
         150,
         floors,
     );

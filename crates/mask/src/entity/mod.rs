@@ -13,9 +13,12 @@
 //! an address (a house number before the run and a street type in it, or a
 //! German `…straße 12`), and a person (see [`person`]). Capitals before
 //! the end of the last run read are passed over, so the pass is linear in
-//! the input; every look-back and look-ahead is bounded.
+//! the input; every look-back and look-ahead is bounded. After the scan,
+//! [`lower_case`] reads the lines written without capitals (chat, texts)
+//! for the people named there in lower case.
 
 mod address;
+mod lower_case;
 mod names;
 mod organization;
 mod person;
@@ -108,6 +111,12 @@ pub(crate) struct Pass<'a> {
     /// A bit per remembered word's first byte and length (see
     /// [`known_bit`]): most words are told unknown without a look.
     known_mask: u64,
+    /// Where the line the scanner is in starts, and its first colon
+    /// (`usize::MAX`: none yet), for [`lower_case`].
+    line_start: usize,
+    line_colon: usize,
+    /// The people named in lower case, found line by line.
+    lower: Vec<Finding>,
 }
 
 /// The bit of [`Pass::known_mask`] for a word of `len` bytes starting with
@@ -167,6 +176,36 @@ impl<'a> Pass<'a> {
             known: [Known::NONE; KNOWN],
             known_n: 0,
             known_mask: 0,
+            line_start: 0,
+            line_colon: usize::MAX,
+            lower: Vec::new(),
+        }
+    }
+
+    /// The scanner met a line's end at `i`: the line is read for people
+    /// named in lower case.
+    // (Out of line: inlined, it pushed the scan loop's registers onto the
+    // stack.)
+    #[inline(never)]
+    pub(crate) fn newline(&mut self, i: usize) {
+        self.end_line(i);
+        self.line_start = i + 1;
+        self.line_colon = usize::MAX;
+    }
+
+    /// The scanner met a colon at `i` (a speaker's label may end there).
+    // (Out of line, as `newline`.)
+    #[inline(never)]
+    pub(crate) fn colon(&mut self, i: usize) {
+        if self.line_colon == usize::MAX {
+            self.line_colon = i;
+        }
+    }
+
+    fn end_line(&mut self, e: usize) {
+        if self.on.has(K::Person) && self.line_start < e {
+            let colon = (self.line_colon < e).then_some(self.line_colon);
+            lower_case::line(self.b, self.line_start, e, colon, &mut self.lower);
         }
     }
 
@@ -243,6 +282,12 @@ impl<'a> Pass<'a> {
                 self.take_table(table);
             }
         }
+        if self.next != usize::MAX {
+            self.end_line(self.b.len());
+            if !self.lower.is_empty() {
+                self.take_lower_case();
+            }
+        }
         if self.out.is_empty() {
             return;
         }
@@ -278,6 +323,28 @@ impl Pass<'_> {
             }
         }
         merged.extend(cells);
+        self.out = merged;
+    }
+
+    /// The people named in lower case (see [`lower_case`]) among the
+    /// runs' findings.
+    #[cold]
+    fn take_lower_case(&mut self) {
+        let mut lower = std::mem::take(&mut self.lower);
+        lower_case::keep(&mut lower, &self.out, self.min_score);
+        if lower.is_empty() {
+            return;
+        }
+        let runs = std::mem::take(&mut self.out);
+        let mut merged = Vec::with_capacity(runs.len() + lower.len());
+        let mut rest = lower.into_iter().peekable();
+        for f in runs {
+            while let Some(l) = rest.next_if(|l| l.start < f.start) {
+                merged.push(l);
+            }
+            merged.push(f);
+        }
+        merged.extend(rest);
         self.out = merged;
     }
 

@@ -2792,8 +2792,12 @@ fn mentions_initials_in_capitals_and_systems_teams_and_ships() {
         person("ATTN: MRS J PATEL\nRE: RETURNED HARDWARE\nPLEASE CONFIRM RECEIPT TO MR D PATEL."),
         ["J PATEL", "D PATEL"]
     );
+    // (The speaker's label in lower case is a person; `Hudson` is not.)
+    assert_eq!(
+        person("sarah: can you restart Hudson? the build box"),
+        ["sarah"]
+    );
     no_person(&[
-        "sarah: can you restart Hudson? the build box",
         "Team Kererū owns the Ansible work and Team Hudson the CI.",
         "The container is on the MSC Isabella, ETA 12 March.",
         "Subject: Access to Miro board for the design team",
@@ -3038,4 +3042,54 @@ fn roles_months_plural_sites_particles_codes_in_brackets_and_common_words_named(
         person("Alexa Moreno set up the kitchen Alexa so it wakes us."),
         ["Alexa Moreno"]
     );
+}
+
+#[test]
+fn people_named_in_lower_case_in_informal_lines() {
+    // A speaker's label, and a cue before a given name that is no common
+    // word; the near misses: a user name, a label that is no name, a
+    // greeting before a word that is no name.
+    assert_eq!(
+        person("ben: proxy category changed\nkate: fixed, thanks ben"),
+        ["ben", "kate", "ben"]
+    );
+    assert_eq!(
+        person("[10:42] customer: hi its priya from accounts, my vpn is down"),
+        ["priya"]
+    );
+    assert_eq!(
+        person("agent tania: hi hemi, which building?"),
+        ["tania", "hemi"]
+    );
+    no_person(&[
+        "tom.b: yep, nagios shows the same",
+        "note: restart the vm after the patch",
+        "hi team, which building are you in?",
+    ]);
+    // A given name and a surname side by side; two names joined by `and`;
+    // a possessive; a signature after a comma.
+    assert_eq!(
+        person("pls reset mfa for brodie smith, both on new phones"),
+        ["brodie smith"]
+    );
+    // (A surname that is a common word too joins only at a clause's end:
+    // `tell ravi back`, not `ravi back`.)
+    assert_eq!(person("ok tell ravi back on monday"), ["ravi"]);
+    assert_eq!(
+        person("can u add jess and tom o'brien to the rostering dl"),
+        ["jess", "tom o'brien"]
+    );
+    assert_eq!(person("also jess's badge doesnt open ward 5"), ["jess"]);
+    assert_eq!(
+        person("printer jammed again on level 2. thx, ravi"),
+        ["ravi"]
+    );
+    // The near misses: common words that are names too (`will`, `grace`),
+    // a short word of German beside a name, and a line whose sentences
+    // start with capitals (read by the capitalised pass alone).
+    no_person(&[
+        "hi will, the grace period ends on friday",
+        "kann kai das bitte prüfen?",
+        "The printer jammed. Please ask tania to call the vendor.",
+    ]);
 }

@@ -81,6 +81,9 @@ const C_EQ: u8 = 7;
 /// The lead byte of a multi-byte character: only the entity pass stops
 /// there (a Unicode capital may start a name).
 const C_LEAD: u8 = 8;
+/// A line's end: only the entity pass stops there (it reads lines written
+/// in lower case, see `entity::lower_case`).
+const C_NEWLINE: u8 = 9;
 
 const fn classes() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -115,6 +118,7 @@ static CLASS_ENTITY: [u8; 256] = {
         t[c] = C_LEAD;
         c += 1;
     }
+    t[b'\n' as usize] = C_NEWLINE;
     t
 };
 
@@ -376,7 +380,7 @@ fn triggers<const ENTITY: bool>(w: &[u8; 16]) -> u128 {
         let digit_colon = c.wrapping_sub(b'0') <= b':' - b'0';
         let at_upper = c.wrapping_sub(b'@') <= b'Z' - b'@';
         let sign = (c == b'(') | (c == b'+') | (c == b'-') | (c == b'=') | (c == b'_');
-        let lead = ENTITY & (c >= 0xC0);
+        let lead = ENTITY & ((c >= 0xC0) | (c == b'\n'));
         *x = u8::from(digit_colon | at_upper | sign | lead);
     }
     u128::from_le_bytes(t)
@@ -656,7 +660,16 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 C_DASH => self.dash(i).unwrap_or(i + 1),
-                C_COLON => self.colon(i).unwrap_or(i + 1),
+                C_COLON => {
+                    if entity {
+                        self.entity.colon(i);
+                    }
+                    self.colon(i).unwrap_or(i + 1)
+                }
+                C_NEWLINE => {
+                    self.entity.newline(i);
+                    i + 1
+                }
                 C_EQ => self.assignment(i, b'=').unwrap_or(i + 1),
                 _ => i + 1,
             };

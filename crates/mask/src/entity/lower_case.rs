@@ -1,0 +1,609 @@
+//! People named in lower case, in lines written without capitals: chat
+//! (`agent tania: hi hemi, which building?`), text messages and voicemail
+//! transcripts (`it's terry, terry walsh, or ask for gav`).
+//!
+//! The capitalised pass never stops in such lines, and a lookup at every
+//! lower-case word of every text would cost the prose its speed. So this
+//! reader runs once a text, after the pass, and reads only *informal*
+//! lines: a line whose message (past a time stamp and a speaker's label)
+//! starts in lower case and holds no sentence that starts with a capital
+//! (a product's name inside is no sign: `can you restart Hudson?`). A
+//! writer who capitalises sentences is read by the capitalised pass.
+//!
+//! In an informal line a word names a person only if the gazetteer holds
+//! it as a given name that is no common word (`tania`, `brodie`; never
+//! `will`, `grace`, `mark`, `kai`'s food is a risk the lexicon's common-word
+//! flag decides), and the line says so:
+//!
+//! * a word before it greets, thanks, asks for or introduces someone
+//!   (`hi`, `cheers`, `ask`, `tell`, `for`, `with`, `it's`, `this is`);
+//! * a surname follows it, and joins the name (`brodie smith`);
+//! * `'s` or a verb of saying follows it (`jess's badge`, `jack reckons`);
+//! * it signs the line off (`thx, ravi`, `– ravi`);
+//! * it is a speaker's label (`ben: proxy changed`, `agent tania:`,
+//!   `Agent (bec):`);
+//! * it is joined by `and` to a name found so (`jess and tom o'brien`).
+
+use super::load8;
+use super::names::{
+    AMBIGUOUS, BRAND, CONTACT, GIVEN, GREETING, MAX_NAME, PLACE, PLACE_NAME, STOP, STREET, SURNAME,
+    TITLE, lookup, lookup_any_given,
+};
+use crate::Finding;
+use crate::kind::K;
+use std::borrow::Cow;
+
+/// The gazetteer's recognizer, as for capitalised names: one name a kind.
+const RECOGNIZER: &str = "person_gazetteer";
+
+/// How far into a line a speaker's label may end (`[10:42] customer:`).
+const LABEL_MAX: usize = 40;
+
+/// Flags that make a word no given name in lower case.
+const NOT_A_NAME: u16 =
+    AMBIGUOUS | STOP | TITLE | GREETING | CONTACT | PLACE | PLACE_NAME | BRAND | STREET;
+
+/// Keeps of `found` (the people of [`line`]) those that score at least
+/// `min_score` and overlap none of `taken` (the capitalised pass's).
+pub(super) fn keep(found: &mut Vec<Finding>, taken: &[Finding], min_score: f32) {
+    found.retain(|f| {
+        f.score >= min_score && !taken.iter().any(|t| t.start < f.end && f.start < t.end)
+    });
+}
+
+/// Appends to `found` the people named in lower case in the line
+/// `b[s..e]`, its first colon at `colon` (as the scanner met them: it
+/// calls at each line's end).
+pub(super) fn line(b: &[u8], s: usize, e: usize, colon: Option<usize>, found: &mut Vec<Finding>) {
+    let p = skip_prefix(b, s, e);
+    let (label, msg) = match colon.and_then(|c| speaker(b, p, e, c)) {
+        Some((label, msg)) => (Some(label), msg),
+        None => (None, p),
+    };
+    let msg = skip(b, msg, e, |c| {
+        matches!(c, b' ' | b'"' | b'(' | b'\'' | b'\t')
+    });
+    // (A speaker says words: `ben: proxy changed`; a field's label is
+    // followed by its value, `iban: DE89…`. Most lines: a message that
+    // opens with a capital, a digit or a sign.)
+    let words_said = msg < e && b[msg].is_ascii_lowercase();
+    if !words_said {
+        return;
+    }
+    if let Some((ls, le)) = label
+        && let Some((start, end)) = label_name(b, ls, le)
+    {
+        push(found, start, end, 0.7);
+    }
+    if !title_word(b, msg, e) {
+        message(b, msg, e, found);
+    }
+}
+
+/// Past spaces, `>` quote marks, dashes (`-- brenda`), a bracketed stamp (`[10:42]`) and a
+/// time (`09:03`, `10:14 AM`) at `s`.
+fn skip_prefix(b: &[u8], s: usize, e: usize) -> usize {
+    let mut p = skip(b, s, e, |c| matches!(c, b' ' | b'\t' | b'>' | b'\r' | b'-'));
+    if b.get(p) == Some(&b'[')
+        && let Some(k) = memchr::memchr(b']', &b[p..e.min(p + 24)])
+    {
+        p = skip(b, p + k + 1, e, |c| c == b' ');
+    }
+    let digits = skip(b, p, e, |c| c.is_ascii_digit() || c == b':');
+    if digits > p + 3 && b[p..digits].contains(&b':') && b.get(digits) == Some(&b' ') {
+        p = digits + 1;
+        if let Some(ampm) = b.get(p..p + 3)
+            && matches!(ampm, b"am " | b"pm " | b"AM " | b"PM ")
+        {
+            p += 3;
+        }
+    }
+    p
+}
+
+/// The speaker's label at `p` (`dave`, `agent tania`, `Agent (bec)`),
+/// ended by the line's first colon (at `colon`), and where the message
+/// after it starts.
+fn speaker(b: &[u8], p: usize, e: usize, colon: usize) -> Option<((usize, usize), usize)> {
+    // (The colon as the scanner met it: a `memchr` a line, or a byte loop
+    // over every line's first words, cost more. The first colon may be a
+    // time stamp's, before `p`: the label's is then looked for past it.)
+    let colon = if colon >= p {
+        colon - p
+    } else {
+        memchr::memchr(b':', &b[p..e.min(p + LABEL_MAX)])?
+    };
+    if colon >= LABEL_MAX || p + colon >= e {
+        return None;
+    }
+    let after = p + colon + 1;
+    let msg = match b.get(after) {
+        // (Only a message in lower case matters: the label is read after.)
+        Some(b' ') if b.get(after + 1).is_some_and(u8::is_ascii_lowercase) => after + 1,
+        _ => return None,
+    };
+    let label = &b[p..p + colon];
+    if colon == 0
+        || label.iter().filter(|&&c| c == b' ').count() > 2
+        || !label.iter().all(|&c| LABEL[usize::from(c)] != 0)
+    {
+        return None;
+    }
+    Some(((p, p + colon), msg))
+}
+
+/// The bytes of a speaker's label (of three words at most): [`LETTER`]
+/// (letters, `(`, `)`, `.`, `-`, `_`), [`SPACE`], or neither (0).
+static LABEL: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || matches!(b, b'(' | b')' | b'.' | b'-' | b'_') {
+            t[c] = LETTER;
+        }
+        c += 1;
+    }
+    t[b' ' as usize] = SPACE;
+    t
+};
+const LETTER: u8 = 1;
+const SPACE: u8 = 2;
+
+/// The name a speaker's label gives, in lower case: its last word, alone
+/// (`dave`) or after a role (`agent tania`, `Agent (bec)`); not a user
+/// name (`niamh.obrien`, `hemi.w`).
+fn label_name(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    let label = &b[s..e];
+    if label.contains(&b'.') || label.contains(&b'_') {
+        return None;
+    }
+    let inner = label.strip_suffix(b")").unwrap_or(label);
+    let from = inner
+        .iter()
+        .rposition(|&c| matches!(c, b' ' | b'('))
+        .map_or(0, |k| k + 1);
+    let word = &inner[from..];
+    if !(word.iter().all(u8::is_ascii_lowercase) && given(word)) {
+        return None;
+    }
+    if from > 0 {
+        let role = label[..from]
+            .trim_ascii()
+            .strip_suffix(b"(")
+            .unwrap_or(&label[..from]);
+        let role = role.trim_ascii();
+        if lookup(role) & CONTACT == 0 {
+            return None;
+        }
+    }
+    Some((s + from, s + from + word.len()))
+}
+
+/// Is a word in `b[s..e]` written in title case (`Please`, `Quinn`)?
+/// A writer who capitalises sentences or names is read by the
+/// capitalised pass; `I` (`I'm`) and words in capitals (`IT`, `MFA`) are
+/// no sign of it.
+fn title_word(b: &[u8], s: usize, e: usize) -> bool {
+    let mut p = s;
+    while p < e {
+        // Eight bytes a step past those with no capital.
+        let upper = upper_mask(load8(b, p));
+        if upper == 0 {
+            p += 8;
+            continue;
+        }
+        let q = p + upper.trailing_zeros() as usize / 8;
+        if q >= e {
+            return false;
+        }
+        if b.get(q + 1).is_some_and(u8::is_ascii_lowercase)
+            && (q == 0 || !is_letter(b[q - 1]))
+            && !calendar_word(b, q)
+        {
+            return true;
+        }
+        p = q + 1;
+    }
+    false
+}
+
+/// Is the title-case word at `q` a weekday's or a month's (`her Friday
+/// shift`: capitalised by writers who capitalise nothing else)?
+fn calendar_word(b: &[u8], q: usize) -> bool {
+    let n = b[q..]
+        .iter()
+        .take(10)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    matches!(
+        &b[q..q + n],
+        b"Monday"
+            | b"Tuesday"
+            | b"Wednesday"
+            | b"Thursday"
+            | b"Friday"
+            | b"Saturday"
+            | b"Sunday"
+            | b"January"
+            | b"February"
+            | b"March"
+            | b"April"
+            | b"June"
+            | b"July"
+            | b"August"
+            | b"September"
+            | b"October"
+            | b"November"
+            | b"December"
+    )
+}
+
+/// The high bit of each byte of `x` that is an ASCII capital.
+fn upper_mask(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // (Bytes of 0x80 and up are no capitals: their high bit is cleared
+    // first, and they are masked out at the end.)
+    let low = x & !HIGH;
+    let at_least_a = low.wrapping_add(ONES * (0x80 - u64::from(b'A')));
+    let past_z = low.wrapping_add(ONES * (0x80 - u64::from(b'Z') - 1));
+    at_least_a & !past_z & !x & HIGH
+}
+
+/// A word of the message: its span and flags.
+#[derive(Clone, Copy)]
+struct Token {
+    start: usize,
+    end: usize,
+    flags: u16,
+}
+
+/// The words of an informal message `b[s..e]`, and the people among them.
+fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
+    let mut words: Vec<Token> = Vec::new();
+    let mut p = s;
+    while p < e {
+        p = skip(b, p, e, |c| !is_letter(c));
+        let start = p;
+        p = skip(b, p, e, |c| is_letter(c) || c == b'\'' || c == b'-');
+        let mut end = trim_word(b, start, p);
+        // (`jess's badge`: the possessive is read after the word.)
+        if end >= start + 4 && b[end - 2..end] == *b"'s" {
+            end -= 2;
+        }
+        if end > start {
+            words.push(Token {
+                start,
+                end,
+                flags: UNREAD,
+            });
+        }
+    }
+    // Only words where a name could be are looked up (most words of a
+    // message are not: the lookup is the reader's main cost).
+    for k in 0..words.len() {
+        if candidate(b, &words, k) {
+            read(b, &mut words, k);
+            for j in k + 1..words.len().min(k + 4) {
+                if !adjacent(b, words[j - 1].end, words[j].start) {
+                    break;
+                }
+                read(b, &mut words, j);
+            }
+        }
+    }
+    for t in &mut words {
+        if t.flags == UNREAD {
+            t.flags = 0;
+        }
+    }
+    let mut named = vec![false; words.len()];
+    let mut k = 0;
+    while k < words.len() {
+        // (A common word opens a run only as a given name: `maria clara
+        // santos`, `grace pemberton`.)
+        let opens = name_word(b, &words[k])
+            && (words[k].flags & AMBIGUOUS == 0 || words[k].flags & GIVEN != 0)
+            && !cue(&b[words[k].start..words[k].end]);
+        if !opens {
+            k += 1;
+            continue;
+        }
+        // Names side by side (`maria clara santos`, `nguyen thi lan`,
+        // `kim ji-hoon`): a person when one is a given name.
+        let mut j = k;
+        while j + 1 < words.len()
+            && j - k < 3
+            && adjacent(b, words[j].end, words[j + 1].start)
+            && (name_word(b, &words[j + 1]) && words[j + 1].flags & AMBIGUOUS == 0
+                || hyphenated_given(b, &words[j + 1])
+                || common_surname_ending(b, &words, j + 1) && cue_before(b, &words, k))
+        {
+            j += 1;
+        }
+        let run = &words[k..=j];
+        let given_in = run.iter().any(|t| t.flags & GIVEN != 0);
+        if j > k && given_in {
+            push(found, words[k].start, words[j].end, 0.8);
+            named[k..=j].fill(true);
+        } else if given_flags(words[k].flags)
+            && (cue_before(b, &words, k) || cue_after(b, &words, k, e))
+        {
+            push(found, words[k].start, words[k].end, 0.7);
+            named[k] = true;
+        }
+        k = j + 1;
+    }
+    joined(b, &words, &named, found);
+}
+
+/// A word not looked up yet (a flag the lexicon never sets).
+const UNREAD: u16 = 0x8000;
+
+/// Looks `words[k]` up, once.
+fn read(b: &[u8], words: &mut [Token], k: usize) {
+    let t = &mut words[k];
+    if t.flags == UNREAD {
+        let word = &b[t.start..t.end];
+        t.flags = if word[0].is_ascii_lowercase() && word.len() <= MAX_NAME {
+            lookup(word)
+        } else {
+            0
+        };
+    }
+}
+
+/// May `words[k]` start a name the rules of [`message`] can find: first
+/// or last in the message, after a cue, a joining word or punctuation,
+/// before a cue of its own or `and`?
+fn candidate(b: &[u8], words: &[Token], k: usize) -> bool {
+    let w = |j: usize| &b[words[j].start..words[j].end];
+    if k == 0 || k + 1 == words.len() {
+        return true;
+    }
+    // (After a comma, a dash, a full stop or a bracket: `thx, ravi`.)
+    let s = words[k].start;
+    if s >= 2 && b[s - 1] == b' ' && !is_letter(b[s - 2]) && b[s - 2] != b' ' {
+        return true;
+    }
+    let prev = w(k - 1);
+    cue(prev)
+        || matches!(
+            prev,
+            b"and" | b"or" | b"as" | b"from" | b"is" | b"um" | b"uh" | b"er" | b"erm"
+        )
+        || matches!(
+            w(k + 1),
+            b"and"
+                | b"or"
+                | b"says"
+                | b"said"
+                | b"reckons"
+                | b"from"
+                | b"here"
+                | b"wants"
+                | b"asked"
+        )
+        || matches!(b.get(words[k].end), Some(b'\'' | 0xE2))
+}
+
+/// A word of a name in lower case: a given name or surname (a common
+/// word too only first in a run, see [`message`]), and no short word of the languages
+/// around names (`kann kai das bitte prüfen`: `das`; `Das` capitalised
+/// still is a surname).
+fn name_word(b: &[u8], t: &Token) -> bool {
+    b[t.start].is_ascii_lowercase()
+        && t.flags & (GIVEN | SURNAME) != 0
+        && t.flags & NOT_A_NAME & !AMBIGUOUS == 0
+        && !matches!(
+            &b[t.start..t.end],
+            b"das"
+                | b"den"
+                | b"dem"
+                | b"des"
+                | b"der"
+                | b"le"
+                | b"la"
+                | b"les"
+                | b"un"
+                | b"el"
+                | b"al"
+                | b"da"
+                | b"di"
+                | b"do"
+                | b"du"
+                | b"so"
+                | b"van"
+                | b"von"
+                | b"am"
+                | b"an"
+                | b"im"
+        )
+}
+
+/// `for brodie smith, both on new iphones`: a surname that is a common
+/// word too (and no given name), ending the clause after a name that a
+/// cue introduced; not `ravi back on monday`, `danny look.`.
+fn common_surname_ending(b: &[u8], words: &[Token], k: usize) -> bool {
+    let t = &words[k];
+    name_word(b, t)
+        && t.flags & (GIVEN | SURNAME) == SURNAME
+        && !b
+            .get(t.end + 1)
+            .is_some_and(|&c| b.get(t.end) == Some(&b' ') && is_letter(c))
+}
+
+/// `ji-hoon`: a hyphenated word with a given name among its parts.
+fn hyphenated_given(b: &[u8], t: &Token) -> bool {
+    let w = &b[t.start..t.end];
+    w.contains(&b'-') && w[0].is_ascii_lowercase() && {
+        let mut buf = [0u8; MAX_NAME];
+        w.len() <= MAX_NAME && {
+            buf[..w.len()].copy_from_slice(w);
+            lookup_any_given(&buf, w.len()) != 0
+        }
+    }
+}
+
+/// `jess and tom o'brien`: a given name joined by `and` or `or` to a name
+/// found.
+fn joined(b: &[u8], words: &[Token], named: &[bool], found: &mut Vec<Finding>) {
+    for k in 0..words.len() {
+        let w = words[k];
+        if named[k] || !given_flags(w.flags) || !b[w.start].is_ascii_lowercase() {
+            continue;
+        }
+        let side = |j: usize, link: usize| {
+            named[j] && matches!(&b[words[link].start..words[link].end], b"and" | b"or")
+        };
+        let before = k >= 2 && side(k - 2, k - 1);
+        let after = k + 2 < words.len() && side(k + 2, k + 1);
+        if before || after {
+            push(found, w.start, w.end, 0.7);
+        }
+    }
+    found.sort_by_key(|f| f.start);
+}
+
+/// Is a word before `words[k]` one that greets, thanks or names someone
+/// (past a filler: `it's um terry`)?
+fn cue_before(b: &[u8], words: &[Token], k: usize) -> bool {
+    let mut j = k;
+    while j > 0 {
+        j -= 1;
+        let w = &b[words[j].start..words[j].end];
+        if matches!(w, b"um" | b"uh" | b"er" | b"erm") {
+            continue;
+        }
+        if !adjacent(b, words[j].end, words[j + 1].start)
+            && !comma_between(b, words[j].end, words[j + 1].start)
+        {
+            return false;
+        }
+        // `this is terry`, `my name is terry`
+        return cue(w)
+            || w == b"is"
+                && j > 0
+                && matches!(&b[words[j - 1].start..words[j - 1].end], b"this" | b"name");
+    }
+    false
+}
+
+/// A word that greets, thanks, asks for or introduces the name after it
+/// (itself no name: `ty`, `ta` are thanks here).
+fn cue(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"hi"
+            | b"hey"
+            | b"hiya"
+            | b"hello"
+            | b"thanks"
+            | b"thx"
+            | b"ty"
+            | b"cheers"
+            | b"ta"
+            | b"dear"
+            | b"morning"
+            | b"its"
+            | b"it's"
+            | b"im"
+            | b"i'm"
+            | b"ask"
+            | b"tell"
+            | b"text"
+            | b"call"
+            | b"ring"
+            | b"rang"
+            | b"ping"
+            | b"email"
+            | b"emailed"
+            | b"cc"
+            | b"attn"
+            | b"with"
+            | b"for"
+            | b"let"
+            | b"to"
+            | b"by"
+    )
+}
+
+/// Does `words[k]` own something (`jess's`), speak (`jack reckons`), come
+/// from somewhere (`mia from accounts`) or sign the line off (`thx,
+/// ravi`)?
+fn cue_after(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
+    let w = words[k];
+    if matches!(b.get(w.end..w.end + 2), Some(b"'s"))
+        || b.get(w.end..w.end + 4) == Some("\u{2019}s".as_bytes())
+    {
+        return true;
+    }
+    if let Some(n) = words.get(k + 1)
+        && adjacent(b, w.end, n.start)
+    {
+        return matches!(
+            &b[n.start..n.end],
+            b"says" | b"said" | b"reckons" | b"from" | b"here" | b"wants" | b"asked"
+        );
+    }
+    // The line's last word after a comma or a dash: a signature.
+    let rest_blank = b[w.end..e]
+        .iter()
+        .all(|c| matches!(c, b' ' | b'.' | b'!' | b'\r'));
+    let before = &b[..w.start];
+    rest_blank
+        && (before.ends_with(b", ")
+            || before.ends_with(b"- ")
+            || before.ends_with("\u{2013} ".as_bytes())
+            || before.ends_with("\u{2014} ".as_bytes()))
+}
+
+/// A given name that is no common word, in lower case.
+fn given(word: &[u8]) -> bool {
+    word.len() >= 2 && word.len() <= MAX_NAME && given_flags(lookup(word))
+}
+
+fn given_flags(flags: u16) -> bool {
+    flags & GIVEN != 0 && flags & NOT_A_NAME == 0
+}
+
+/// Are two words one space apart?
+fn adjacent(b: &[u8], end: usize, start: usize) -> bool {
+    start == end + 1 && b[end] == b' '
+}
+
+fn comma_between(b: &[u8], end: usize, start: usize) -> bool {
+    &b[end..start] == b", "
+}
+
+/// A letter of a word: ASCII, or a byte of a multi-byte character.
+fn is_letter(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c >= 0x80
+}
+
+/// The word `b[s..e]` without trailing apostrophes and hyphens.
+fn trim_word(b: &[u8], s: usize, mut e: usize) -> usize {
+    while e > s && matches!(b[e - 1], b'\'' | b'-') {
+        e -= 1;
+    }
+    e
+}
+
+/// Past the bytes from `p` (before `e`) that `skip` accepts.
+fn skip(b: &[u8], mut p: usize, e: usize, skip: impl Fn(u8) -> bool) -> usize {
+    while p < e && skip(b[p]) {
+        p += 1;
+    }
+    p
+}
+
+fn push(found: &mut Vec<Finding>, start: usize, end: usize, score: f32) {
+    found.push(Finding {
+        kind: K::Person.kind(),
+        start,
+        end,
+        score,
+        recognizer: Cow::Borrowed(RECOGNIZER),
+    });
+}
