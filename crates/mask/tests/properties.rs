@@ -78,6 +78,28 @@ proptest! {
         prop_assert_eq!(d.detect(&text), d.detect(&text));
     }
 
+    /// Chat-shaped lines in lower case (see the entity pass's
+    /// `lower_case`): well-formed findings, the same twice, and the same
+    /// when streamed.
+    #[test]
+    fn chat_shaped_noise_detects_without_panic(
+        parts in proptest::collection::vec(
+            "(hi|hey|thx|cheers|ask|for|and|it's|um|this|is|agent|customer|tania|brodie|smith|jess|jess's|o'brien|ji-hoon|kim|will|das|says|from|\\[10:42\\]|09:03|am|[a-zāōé'.-]{1,9}|Friday|Hudson|[A-Z][a-z]{1,6}|[0-9]{1,4}|[,.:;!?()\"\u{2013}\n ]{1,3})",
+            0..48,
+        )
+    ) {
+        let text = parts.join(" ");
+        let d = Detector::new();
+        let f = d.detect(&text);
+        check_findings(text.len(), Some(&text), &f, d.min_score());
+        prop_assert_eq!(&f, &d.detect(&text));
+        let m = Masker::new(Detector::new());
+        let mut out = Vec::new();
+        m.mask_stream(text.as_bytes(), &mut out, None, None).unwrap();
+        let (whole, _) = m.mask_bytes(text.as_bytes(), None, None).unwrap();
+        prop_assert_eq!(out, whole);
+    }
+
     /// A table's header, then rows of any cells (see the entity pass's
     /// `table`): well-formed findings, the same twice.
     #[test]
