@@ -3,17 +3,19 @@
 //! transcripts (`it's terry, terry walsh, or ask for gav`).
 //!
 //! The capitalised pass never stops in such lines, and a lookup at every
-//! lower-case word of every text would cost the prose its speed. So this
-//! reader runs once a text, after the pass, and reads only *informal*
-//! lines: a line whose message (past a time stamp and a speaker's label)
-//! starts in lower case and holds no sentence that starts with a capital
-//! (a product's name inside is no sign: `can you restart Hudson?`). A
-//! writer who capitalises sentences is read by the capitalised pass.
+//! lower-case word of every text would cost the prose its speed. So the
+//! scanner calls [`line`] at each line's end (a line's end is a trigger
+//! of its skip loop when the entity pass is on; it also notes the line's
+//! first colon), and only *informal* lines are read: a line whose
+//! message (past a time stamp and a speaker's label) starts in lower case
+//! and holds no word in title case but a weekday's or a month's (`can you
+//! restart Hudson?` is not informal). A writer who capitalises is read by
+//! the capitalised pass.
 //!
 //! In an informal line a word names a person only if the gazetteer holds
-//! it as a given name that is no common word (`tania`, `brodie`; never
-//! `will`, `grace`, `mark`, `kai`'s food is a risk the lexicon's common-word
-//! flag decides), and the line says so:
+//! it as a given name that is no common word (`tania`, `brodie`; not
+//! `will`, `grace`, `mark`: the lexicon's common-word flag decides), and
+//! the line says so:
 //!
 //! * a word before it greets, thanks, asks for or introduces someone
 //!   (`hi`, `cheers`, `ask`, `tell`, `for`, `with`, `it's`, `this is`);
@@ -43,11 +45,16 @@ const LABEL_MAX: usize = 40;
 const NOT_A_NAME: u16 =
     AMBIGUOUS | STOP | TITLE | GREETING | CONTACT | PLACE | PLACE_NAME | BRAND | STREET;
 
-/// Keeps of `found` (the people of [`line`]) those that score at least
-/// `min_score` and overlap none of `taken` (the capitalised pass's).
+/// Keeps of `found` (the people of [`line`], sorted) those that score at
+/// least `min_score` and overlap none of `taken` (the capitalised pass's,
+/// sorted and disjoint): one sweep over both.
 pub(super) fn keep(found: &mut Vec<Finding>, taken: &[Finding], min_score: f32) {
+    let mut k = 0;
     found.retain(|f| {
-        f.score >= min_score && !taken.iter().any(|t| t.start < f.end && f.start < t.end)
+        while k < taken.len() && taken[k].end <= f.start {
+            k += 1;
+        }
+        f.score >= min_score && taken.get(k).is_none_or(|t| t.start >= f.end)
     });
 }
 
@@ -80,8 +87,8 @@ pub(super) fn line(b: &[u8], s: usize, e: usize, colon: Option<usize>, found: &m
     }
 }
 
-/// Past spaces, `>` quote marks, dashes (`-- brenda`), a bracketed stamp (`[10:42]`) and a
-/// time (`09:03`, `10:14 AM`) at `s`.
+/// Past spaces, `>` quote marks, dashes (`-- brenda`), a bracketed stamp
+/// (`[10:42]`) and a time (`09:03`, `10:14 AM`) at `s`.
 fn skip_prefix(b: &[u8], s: usize, e: usize) -> usize {
     let mut p = skip(b, s, e, |c| matches!(c, b' ' | b'\t' | b'>' | b'\r' | b'-'));
     if b.get(p) == Some(&b'[')
@@ -107,7 +114,8 @@ fn skip_prefix(b: &[u8], s: usize, e: usize) -> usize {
 fn speaker(b: &[u8], p: usize, e: usize, colon: usize) -> Option<((usize, usize), usize)> {
     // (The colon as the scanner met it: a `memchr` a line, or a byte loop
     // over every line's first words, cost more. The first colon may be a
-    // time stamp's, before `p`: the label's is then looked for past it.)
+    // time stamp's, before `p`: the label's is then looked for past it,
+    // on the few lines that open with one.)
     let colon = if colon >= p {
         colon - p
     } else {
@@ -122,33 +130,18 @@ fn speaker(b: &[u8], p: usize, e: usize, colon: usize) -> Option<((usize, usize)
         Some(b' ') if b.get(after + 1).is_some_and(u8::is_ascii_lowercase) => after + 1,
         _ => return None,
     };
+    // (Three words at most, of letters, brackets, `.`, `-` and `_`.)
     let label = &b[p..p + colon];
     if colon == 0
         || label.iter().filter(|&&c| c == b' ').count() > 2
-        || !label.iter().all(|&c| LABEL[usize::from(c)] != 0)
+        || !label.iter().all(|&c| {
+            c.is_ascii_alphabetic() || matches!(c, b' ' | b'(' | b')' | b'.' | b'-' | b'_')
+        })
     {
         return None;
     }
     Some(((p, p + colon), msg))
 }
-
-/// The bytes of a speaker's label (of three words at most): [`LETTER`]
-/// (letters, `(`, `)`, `.`, `-`, `_`), [`SPACE`], or neither (0).
-static LABEL: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        if b.is_ascii_alphabetic() || matches!(b, b'(' | b')' | b'.' | b'-' | b'_') {
-            t[c] = LETTER;
-        }
-        c += 1;
-    }
-    t[b' ' as usize] = SPACE;
-    t
-};
-const LETTER: u8 = 1;
-const SPACE: u8 = 2;
 
 /// The name a speaker's label gives, in lower case: its last word, alone
 /// (`dave`) or after a role (`agent tania`, `Agent (bec)`); not a user
@@ -261,6 +254,7 @@ struct Token {
 
 /// The words of an informal message `b[s..e]`, and the people among them.
 fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
+    let first = found.len();
     let mut words: Vec<Token> = Vec::new();
     let mut p = s;
     while p < e {
@@ -336,6 +330,7 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
         k = j + 1;
     }
     joined(b, &words, &named, found);
+    found[first..].sort_by_key(|f| f.start);
 }
 
 /// A word not looked up yet (a flag the lexicon never sets).
@@ -389,9 +384,9 @@ fn candidate(b: &[u8], words: &[Token], k: usize) -> bool {
 }
 
 /// A word of a name in lower case: a given name or surname (a common
-/// word too only first in a run, see [`message`]), and no short word of the languages
-/// around names (`kann kai das bitte prüfen`: `das`; `Das` capitalised
-/// still is a surname).
+/// word too only first in a run, see [`message`]), and no short word of
+/// the languages around names (`kann kai das bitte prüfen`: `das`; `Das`
+/// capitalised still is a surname).
 fn name_word(b: &[u8], t: &Token) -> bool {
     b[t.start].is_ascii_lowercase()
         && t.flags & (GIVEN | SURNAME) != 0
@@ -463,7 +458,6 @@ fn joined(b: &[u8], words: &[Token], named: &[bool], found: &mut Vec<Finding>) {
             push(found, w.start, w.end, 0.7);
         }
     }
-    found.sort_by_key(|f| f.start);
 }
 
 /// Is a word before `words[k]` one that greets, thanks or names someone
