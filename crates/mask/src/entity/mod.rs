@@ -407,7 +407,7 @@ impl Pass<'_> {
         person::name_flags(w) == 0
             && w.flags & (names::TITLE | names::GREETING) == 0
             && !(b.get(w.end) == Some(&b' ') && organization::form_at(b, w.end + 1))
-            && !number_follows(b, w.end)
+            && !(number_follows(b, w.end) && address::number_may_follow_street(b, w))
             && !address::bare_street_start(b, w)
             && !(w.flags & names::STREET != 0 && address::number_before(b, w.start))
             && (after_stop || address::french_type_before(b, s).is_none())
