@@ -95,14 +95,16 @@ fn rural_delivery(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 
 /// A lone word `w` with a number after it (`Theresienhöhe 28`, `SSN
 /// 150-59-7454`, `Ticket 4471.`): may an address reader take it? Only a
-/// word the lexicon flags (a street word, a box), a German street word,
-/// `RD` or `Route`, or a word in title case whose number a comma or a
-/// line's end follows (a German street with no street word before its
-/// postcode and town) can; asked of every capitalised word before a
-/// number, so most are told no by a byte or two.
+/// word the lexicon flags as other than a name (a street word, a box), a
+/// German street word, `RD` or `Route`, or a word in title case whose
+/// number a comma or a line's end follows (a German street with no street
+/// word before its postcode and town) can; asked of every capitalised
+/// word before a number, so most are told no by a byte or two.
 #[inline]
 pub(super) fn number_may_follow_street(b: &[u8], w: &super::Word) -> bool {
-    if w.flags != 0 || matches!(&b[w.start..w.end], b"RD" | b"Route" | b"Rte") {
+    // (A name's flags tell the readers nothing: a German street with no
+    // street word is no name, `bare` in [`german`].)
+    if w.flags & !names::NAME != 0 || matches!(&b[w.start..w.end], b"RD" | b"Route" | b"Rte") {
         return true;
     }
     if w.shape != Shape::Title {

@@ -404,7 +404,7 @@ impl Pass<'_> {
         // French street type can stand just before it.
         let s = w.start;
         let after_stop = after_stop(b, s);
-        person::name_flags(w) == 0
+        (person::name_flags(w) == 0 || self.caps_name_unheralded(w))
             && w.flags & (names::TITLE | names::GREETING) == 0
             && !(b.get(w.end) == Some(&b' ') && organization::form_at(b, w.end + 1))
             && !(number_follows(b, w.end) && address::number_may_follow_street(b, w))
@@ -419,6 +419,19 @@ impl Pass<'_> {
                 })
             // (A known word the lexicon holds is a name: not inert already.)
             && !(w.flags == 0 && self.maybe_known(w) && self.known_word(w))
+    }
+
+    /// Is `w` a name in capitals alone (`IBAN 12…`, `SIN 269…`, `MAC
+    /// 3C:…`: names in the gazetteer too) with no greeting or title before
+    /// it, and no comma after it (`SMITH, JOHN`)? A lone word in capitals
+    /// is a person's only after one of those.
+    #[inline(never)]
+    fn caps_name_unheralded(&self, w: &Word) -> bool {
+        w.shape == Shape::Upper
+            && self.b.get(w.end) != Some(&b',')
+            && self
+                .person_context(w.start)
+                .is_none_or(|c| c < person::Context::Medium)
     }
 
     /// May `w` be a word of a person found earlier (no false negatives)?
