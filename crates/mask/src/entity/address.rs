@@ -95,20 +95,24 @@ fn rural_delivery(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
 
 /// A lone word `w` with a number after it (`Theresienhöhe 28`, `SSN
 /// 150-59-7454`, `Ticket 4471.`): may an address reader take it? Only a
-/// word the lexicon flags as other than a name (a street word, a box), a
-/// German street word, `RD` or `Route`, or a word in title case whose
-/// number a comma or a line's end follows (a German street with no street
-/// word before its postcode and town) can; asked of every capitalised
-/// word before a number, so most are told no by a byte or two.
+/// street word or a box's (the lexicon's flags), a German street word,
+/// `RD` or `Route`, or a word in title case the lexicon does not know
+/// whose number a comma or a line's end follows (a German street with no
+/// street word, before its postcode and town) can; asked of every
+/// capitalised word before a number, so most are told no by a byte or
+/// two.
 #[inline]
 pub(super) fn number_may_follow_street(b: &[u8], w: &super::Word) -> bool {
-    // (A name's flags tell the readers nothing: a German street with no
-    // street word is no name, `bare` in [`german`].)
-    if w.flags & !names::NAME != 0 || matches!(&b[w.start..w.end], b"RD" | b"Route" | b"Rte") {
+    if w.flags & (names::STREET | names::ADDRESS_KEY) != 0
+        || matches!(&b[w.start..w.end], b"RD" | b"Route" | b"Rte")
+        || german_street(&b[w.start..w.end]).is_some()
+    {
         return true;
     }
-    if w.shape != Shape::Title {
-        return german_street(&b[w.start..w.end]).is_some();
+    // (`bare` in [`german`]: a word in title case the lexicon does not
+    // know.)
+    if w.shape != Shape::Title || w.flags != 0 {
+        return false;
     }
     let e = if b.get(w.end) == Some(&b'.') {
         w.end + 2
@@ -123,7 +127,6 @@ pub(super) fn number_may_follow_street(b: &[u8], w: &super::Word) -> bool {
         .take_while(|&&c| c.is_ascii_digit() || c.is_ascii_lowercase() || matches!(c, b'/' | b'-'))
         .count();
     matches!(b.get(e + n), None | Some(b',' | b'\n' | b'\r' | 0xE2))
-        || german_street(&b[w.start..w.end]).is_some()
 }
 
 /// May the word `w` be a street with no type, alone in its run (`42
