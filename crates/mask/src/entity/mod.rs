@@ -405,12 +405,10 @@ impl Pass<'_> {
         let s = w.start;
         let after_stop = after_stop(b, s);
         (person::name_flags(w) == 0 || self.caps_name_unheralded(w))
-            && w.flags & names::TITLE == 0
             // (A greeting is read for the name after it in lower case,
             // `Hi jessica`; one in title case is read on its own.)
-            && !(w.flags & names::GREETING != 0
-                && b.get(w.end) == Some(&b' ')
-                && b.get(w.end + 1).is_some_and(u8::is_ascii_lowercase))
+            && (w.flags & (names::TITLE | names::GREETING) == 0
+                || w.flags & names::TITLE == 0 && !lower_case_after(b, w.end))
             && !(b.get(w.end) == Some(&b' ') && organization::form_at(b, w.end + 1))
             && !(number_follows(b, w.end) && address::number_may_follow_street(b, w))
             && !address::bare_street_start(b, w)
@@ -478,6 +476,11 @@ impl Pass<'_> {
             }
         }
     }
+}
+
+/// Does a word in lower case follow the word ending at `e`?
+fn lower_case_after(b: &[u8], e: usize) -> bool {
+    b.get(e) == Some(&b' ') && b.get(e + 1).is_some_and(u8::is_ascii_lowercase)
 }
 
 /// Is `s` a sentence's first word: `. `, `! ` or `? ` just before it?
