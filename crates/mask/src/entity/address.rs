@@ -93,6 +93,45 @@ fn rural_delivery(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     Some((0, code))
 }
 
+/// Is the street type `w` an abbreviation (`St`, `Rd`, `Ave`, `Blvd`),
+/// in title case or capitals?
+fn abbreviated_type(w: &[u8]) -> bool {
+    let Some((t, n)) = super::title_case(w).or_else(|| {
+        let mut t = [0u8; 12];
+        t.get_mut(..w.len())?.copy_from_slice(w);
+        Some((t, w.len()))
+    }) else {
+        return false;
+    };
+    matches!(
+        &t[..n],
+        b"St"
+            | b"Rd"
+            | b"Ave"
+            | b"Av"
+            | b"Dr"
+            | b"Ct"
+            | b"Pl"
+            | b"Ln"
+            | b"Tce"
+            | b"Terr"
+            | b"Cres"
+            | b"Cr"
+            | b"Cl"
+            | b"Blvd"
+            | b"Bvd"
+            | b"Hwy"
+            | b"Pde"
+            | b"Sq"
+            | b"Cct"
+            | b"Pkwy"
+            | b"Cir"
+            | b"Esp"
+            | b"Gr"
+            | b"Gdns"
+    )
+}
+
 /// A lone word `w` with a number after it (`Theresienhöhe 28`, `SSN
 /// 150-59-7454`, `Ticket 4471.`): may an address reader take it? Only a
 /// street word or a box's (the lexicon's flags), a German street word,
@@ -550,7 +589,12 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     {
         end = n;
     }
-    if b.get(end) == Some(&b'.') && matches!(b.get(end + 1), Some(b',' | b' ')) {
+    // `St.`: an abbreviation's full stop; after a word written whole
+    // (`45 Hunter Street. Thanks`) the sentence's.
+    if b.get(end) == Some(&b'.')
+        && (b.get(end + 1) == Some(&b',')
+            || b.get(end + 1) == Some(&b' ') && abbreviated_type(&b[ty.start..ty.end]))
+    {
         end += 1;
     }
     let street_end = end;

@@ -3093,3 +3093,52 @@ fn people_named_in_lower_case_in_informal_lines() {
         "The printer jammed. Please ask tania to call the vendor.",
     ]);
 }
+
+#[test]
+fn german_contact_word_whole_street_words_plural_lanes_and_postcodes_asked_in_chat() {
+    // `Kontakt` before a name is a contact word; the near miss: the noun
+    // in a sentence leaves the title's name alone.
+    assert_eq!(
+        person("Lieferant: Rheinwerk Industrietechnik AG, Kontakt Lena Schäfer, Tel. 0711 123"),
+        ["Lena Schäfer"]
+    );
+    assert_eq!(
+        person("Bitte Kontakt aufnehmen mit Herrn Huber."),
+        ["Huber"]
+    );
+    // A full stop after a street type written whole is the sentence's;
+    // the near miss: an abbreviation keeps its own.
+    assert_eq!(
+        address("Please post my payslips to 45 Hunter Street. Thanks, Callum"),
+        ["45 Hunter Street"]
+    );
+    assert_eq!(
+        address("Please post them to 45 Hunter St. Thanks"),
+        ["45 Hunter St."]
+    );
+    // `Lanes` is a street type (London's `Green Lanes`); the near miss:
+    // lanes with no house number.
+    assert_eq!(
+        address("The van goes to 58 Green Lanes, London N16 9BS, today."),
+        ["58 Green Lanes, London N16 9BS"]
+    );
+    assert_eq!(
+        address("Two traffic Lanes are closed near the depot."),
+        Vec::<String>::new()
+    );
+    // A chat's answer to a question for the postcode; the near miss: an
+    // answer to another question.
+    let postcode = |t: &str| of_kind(t, "POSTCODE");
+    assert_eq!(
+        postcode("10:03 Agent: can you confirm your postcode?\n10:03 Customer: B12 9QP"),
+        ["B12 9QP"]
+    );
+    assert_eq!(
+        postcode("Agent: and your ZIP code?\nVisitor (Jo): 60614\nAgent: thanks"),
+        ["60614"]
+    );
+    assert_eq!(
+        postcode("Agent: what is your order number?\nCustomer: 60614"),
+        Vec::<String>::new()
+    );
+}

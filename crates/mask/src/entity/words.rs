@@ -99,6 +99,8 @@ pub(crate) const STREET_TYPES: &[&str] = &[
     "wynd",
     "av",
     "lane",
+    // London's `58 Green Lanes`.
+    "lanes",
     "ln",
     "drive",
     "dr",
@@ -524,6 +526,8 @@ pub(crate) const CONTACT_WORDS: &[&str] = &[
     "call",
     // `Ring Jarrah Wilson on 08 …`: a verb of contacting, as `call` is.
     "ring",
+    // German: `Kontakt Lena Schäfer`.
+    "kontakt",
     // Roles that are surnames too, before a name (`Foreman Mick Doherty`,
     // `Porter Reggie Bonnano`, `Judge Margaret Okoye`): not stop words,
     // so `Sarah Porter` keeps her surname; first in a run before a name,
