@@ -28,8 +28,8 @@
 
 use super::load8;
 use super::names::{
-    AMBIGUOUS, BRAND, CONTACT, GIVEN, GREETING, MAX_NAME, PLACE, PLACE_NAME, STOP, STREET, SURNAME,
-    TITLE, lookup, lookup_any_given,
+    AMBIGUOUS, BRAND, CONTACT, GIVEN, GREETING, MAX_NAME, PARTICLE, PLACE, PLACE_NAME, STOP,
+    STREET, SURNAME, TITLE, lookup, lookup_any_given,
 };
 use crate::Finding;
 use crate::kind::K;
@@ -41,9 +41,10 @@ const RECOGNIZER: &str = "person_gazetteer";
 /// How far into a line a speaker's label may end (`[10:42] customer:`).
 const LABEL_MAX: usize = 40;
 
-/// Flags that make a word no given name in lower case.
+/// Flags that make a word no given name in lower case (a particle too:
+/// `el wifi del segundo piso`).
 const NOT_A_NAME: u16 =
-    AMBIGUOUS | STOP | TITLE | GREETING | CONTACT | PLACE | PLACE_NAME | BRAND | STREET;
+    AMBIGUOUS | STOP | TITLE | GREETING | CONTACT | PLACE | PLACE_NAME | BRAND | STREET | PARTICLE;
 
 /// Keeps of `found` (the people of [`line`], sorted) those that score at
 /// least `min_score` and overlap none of `taken` (the capitalised pass's,
@@ -299,7 +300,8 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
         // santos`, `grace pemberton`.)
         let opens = name_word(b, &words[k])
             && (words[k].flags & AMBIGUOUS == 0 || words[k].flags & GIVEN != 0)
-            && !cue(&b[words[k].start..words[k].end]);
+            && !cue(&b[words[k].start..words[k].end])
+            && !saying(&b[words[k].start..words[k].end]);
         if !opens {
             k += 1;
             continue;
@@ -318,7 +320,9 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
         }
         let run = &words[k..=j];
         let given_in = run.iter().any(|t| t.flags & GIVEN != 0);
-        if j > k && given_in {
+        if after_street(b, &words, k) {
+            // (`12 kauri st, glen eden, auckland`: a locality.)
+        } else if j > k && given_in {
             push(found, words[k].start, words[j].end, 0.8);
             named[k..=j].fill(true);
         } else if given_flags(words[k].flags)
@@ -368,18 +372,8 @@ fn candidate(b: &[u8], words: &[Token], k: usize) -> bool {
             prev,
             b"and" | b"or" | b"as" | b"from" | b"is" | b"um" | b"uh" | b"er" | b"erm"
         )
-        || matches!(
-            w(k + 1),
-            b"and"
-                | b"or"
-                | b"says"
-                | b"said"
-                | b"reckons"
-                | b"from"
-                | b"here"
-                | b"wants"
-                | b"asked"
-        )
+        || matches!(w(k + 1), b"and" | b"or")
+        || saying(w(k + 1))
         || matches!(b.get(words[k].end), Some(b'\'' | 0xE2))
 }
 
@@ -417,16 +411,35 @@ fn name_word(b: &[u8], t: &Token) -> bool {
         )
 }
 
-/// `for brodie smith, both on new iphones`: a surname that is a common
-/// word too (and no given name), ending the clause after a name that a
-/// cue introduced; not `ravi back on monday`, `danny look.`.
+/// `for brodie smith, both on new iphones`, `this is min-jun park,`: a
+/// surname that is a common word or a street's too, ending the clause
+/// after a name that a cue introduced; not `ravi back on monday`, `danny
+/// look.`.
 fn common_surname_ending(b: &[u8], words: &[Token], k: usize) -> bool {
     let t = &words[k];
-    name_word(b, t)
-        && t.flags & (GIVEN | SURNAME) == SURNAME
+    b[t.start].is_ascii_lowercase()
+        && t.flags & SURNAME != 0
+        && t.flags & (NOT_A_NAME & !(AMBIGUOUS | STREET)) == 0
         && !b
             .get(t.end + 1)
             .is_some_and(|&c| b.get(t.end) == Some(&b' ') && is_letter(c))
+}
+
+/// Is `words[k]` just after a street type and a comma (`12 kauri st,
+/// glen eden`: a locality, in an address in lower case)?
+fn after_street(b: &[u8], words: &[Token], k: usize) -> bool {
+    k > 0
+        && comma_between(b, words[k - 1].end, words[k].start)
+        && lookup(&b[words[k - 1].start..words[k - 1].end]) & STREET != 0
+}
+
+/// A verb of saying, after a name (`jack reckons`), itself no name
+/// (`said`, an Arabic given name too: `farhan said ravi has …`).
+fn saying(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"says" | b"said" | b"reckons" | b"from" | b"here" | b"wants" | b"asked"
+    )
 }
 
 /// `ji-hoon`: a hyphenated word with a given name among its parts.
@@ -536,10 +549,7 @@ fn cue_after(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
     if let Some(n) = words.get(k + 1)
         && adjacent(b, w.end, n.start)
     {
-        return matches!(
-            &b[n.start..n.end],
-            b"says" | b"said" | b"reckons" | b"from" | b"here" | b"wants" | b"asked"
-        );
+        return saying(&b[n.start..n.end]);
     }
     // The line's last word after a comma or a dash: a signature.
     let rest_blank = b[w.end..e]

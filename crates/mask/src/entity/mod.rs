@@ -203,9 +203,17 @@ impl<'a> Pass<'a> {
     }
 
     fn end_line(&mut self, e: usize) {
-        if self.on.has(K::Person) && self.line_start < e {
+        // (Most lines of prose: no colon, and a word in title case first,
+        // so no label and no message in lower case.)
+        let s = self.line_start;
+        let titled = self.b.get(s).is_some_and(u8::is_ascii_uppercase)
+            && self.b.get(s + 1).is_some_and(u8::is_ascii_lowercase);
+        if titled && self.line_colon >= e {
+            return;
+        }
+        if self.on.has(K::Person) && s < e {
             let colon = (self.line_colon < e).then_some(self.line_colon);
-            lower_case::line(self.b, self.line_start, e, colon, &mut self.lower);
+            lower_case::line(self.b, s, e, colon, &mut self.lower);
         }
     }
 

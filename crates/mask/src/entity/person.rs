@@ -2195,6 +2195,7 @@ fn long_person_label(w: &[u8]) -> bool {
 }
 
 /// How many of `words` form the name, and how sure it is.
+#[inline]
 fn judge(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<(usize, f32)> {
     let found = judge_words(b, words, flags, ctx);
     // `Te Ariki Morehu`: after a capitalised particle, the words after it

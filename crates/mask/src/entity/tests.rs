@@ -3142,3 +3142,24 @@ fn german_contact_word_whole_street_words_plural_lanes_and_postcodes_asked_in_ch
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn lower_case_names_beside_verbs_particles_streets_and_common_surnames() {
+    // A verb of saying is no name, even one that is a given name too; the
+    // near miss: the names around it.
+    assert_eq!(
+        person("ok so farhan said ravi's on leave till tuesday"),
+        ["farhan", "ravi"]
+    );
+    // A surname that is a street's word too ends a name introduced by a
+    // cue; a particle opens none (Spanish `del`); a locality after a
+    // street in lower case is no person.
+    assert_eq!(
+        person("hi this is min-jun park, my badge isnt working"),
+        ["min-jun park"]
+    );
+    no_person(&[
+        "el wifi del segundo piso no funciona otra vez",
+        "pls send tech to 12 kauri st, glen eden, auckland 0602 modem is dead",
+    ]);
+}
