@@ -287,7 +287,7 @@ impl<'a> Pass<'a> {
         if self.next != usize::MAX && table::may_open(self.b) {
             let table = table::find(self.b, self.on, self.min_score);
             if !table.is_empty() {
-                self.take_table(table);
+                self.merge_over_runs(table);
             }
         }
         if self.next != usize::MAX {
@@ -314,13 +314,14 @@ impl<'a> Pass<'a> {
 }
 
 impl Pass<'_> {
-    /// The cells of a table's columns (see [`table`]) in place of what the
-    /// runs found inside them: both sorted and disjoint, and so the result.
+    /// `found` (sorted, disjoint) merged into the runs' findings, a run
+    /// that overlaps one of them left out: a table's cells (see [`table`])
+    /// take the place of what the runs found inside them.
     #[cold]
-    fn take_table(&mut self, table: Vec<Finding>) {
+    fn merge_over_runs(&mut self, found: Vec<Finding>) {
         let runs = std::mem::take(&mut self.out);
-        let mut merged = Vec::with_capacity(runs.len() + table.len());
-        let mut cells = table.into_iter().peekable();
+        let mut merged = Vec::with_capacity(runs.len() + found.len());
+        let mut cells = found.into_iter().peekable();
         for f in runs {
             while let Some(c) = cells.next_if(|c| c.start < f.start) {
                 merged.push(c);
@@ -335,25 +336,14 @@ impl Pass<'_> {
     }
 
     /// The people named in lower case (see [`lower_case`]) among the
-    /// runs' findings.
+    /// runs' findings; a run's finding wins where the two overlap.
     #[cold]
     fn take_lower_case(&mut self) {
         let mut lower = std::mem::take(&mut self.lower);
         lower_case::keep(&mut lower, &self.out, self.min_score);
-        if lower.is_empty() {
-            return;
+        if !lower.is_empty() {
+            self.merge_over_runs(lower);
         }
-        let runs = std::mem::take(&mut self.out);
-        let mut merged = Vec::with_capacity(runs.len() + lower.len());
-        let mut rest = lower.into_iter().peekable();
-        for f in runs {
-            while let Some(l) = rest.next_if(|l| l.start < f.start) {
-                merged.push(l);
-            }
-            merged.push(f);
-        }
-        merged.extend(rest);
-        self.out = merged;
     }
 
     /// Reads one run; returns where the scan resumes. An address or an
