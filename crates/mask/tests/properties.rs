@@ -84,7 +84,7 @@ proptest! {
     #[test]
     fn chat_shaped_noise_detects_without_panic(
         parts in proptest::collection::vec(
-            "(hi|hey|thx|cheers|ask|for|and|it's|um|this|is|agent|customer|tania|brodie|smith|jess|jess's|o'brien|ji-hoon|kim|will|das|says|from|\\[10:42\\]|09:03|am|[a-zāōé'.-]{1,9}|Friday|Hudson|[A-Z][a-z]{1,6}|[0-9]{1,4}|[,.:;!?()\"\u{2013}\n ]{1,3})",
+            "(hi|hey|thx|cheers|ask|for|and|it's|um|this|is|agent|customer|tania|brodie|smith|jess|jess's|o'brien|ji-hoon|kim|will|das|says|from|st|rd|street|unit|lvl|po box|nsw|v6e 3p3|/|\\[10:42\\]|09:03|am|[a-zāōé'.-]{1,9}|Friday|Hudson|[A-Z][a-z]{1,6}|[0-9]{1,4}|[,.:;!?()\"\u{2013}\n ]{1,3})",
             0..48,
         )
     ) {

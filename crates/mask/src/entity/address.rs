@@ -1384,7 +1384,7 @@ fn unit_label(w: &[u8]) -> bool {
 
 /// The common unit labels in lower case, as chat writes them (`lvl 2, `,
 /// `unit 4, `): a label only before a number.
-fn unit_label_lower(w: &[u8]) -> bool {
+pub(super) fn unit_label_lower(w: &[u8]) -> bool {
     matches!(
         w,
         b"unit" | b"flat" | b"apt" | b"suite" | b"level" | b"lvl" | b"shop"
@@ -1586,15 +1586,20 @@ fn postcode(b: &[u8], end: usize) -> Option<usize> {
     postcode_at(b, end, after_separator(b, end)?)
 }
 
+/// The length of the postcode that `r` (in capitals) opens, of any
+/// country's format, if one does.
+pub(super) fn code_len(r: &[u8]) -> Option<usize> {
+    uk_postcode(r)
+        .or_else(|| ca_postcode(r))
+        .or_else(|| eircode(r))
+        .or_else(|| digit_postcode(r))
+}
+
 /// A postcode at `s`, the locality before it ending at `end`: where it
 /// ends.
 fn postcode_at(b: &[u8], end: usize, s: usize) -> Option<usize> {
     let rest = &b[s..b.len().min(s + 12)];
-    let len = uk_postcode(rest)
-        .or_else(|| ca_postcode(rest))
-        .or_else(|| eircode(rest))
-        .or_else(|| digit_postcode(rest))
-        .or_else(|| dublin_district(b, end, rest))?;
+    let len = code_len(rest).or_else(|| dublin_district(b, end, rest))?;
     let e = s + len;
     let ends = b.get(e).is_none_or(|c| !c.is_ascii_alphanumeric());
     ends.then_some(e)

@@ -1,10 +1,10 @@
-//! People named in lower case, in lines written without capitals: chat
-//! (`agent tania: hi hemi, which building?`), text messages and voicemail
-//! transcripts (`it's terry, terry walsh, or ask for gav`).
+//! People (and addresses) named in lower case, in lines written without
+//! capitals: chat (`agent tania: hi hemi, which building?`), text messages
+//! and voicemail transcripts (`it's terry, terry walsh, or ask for gav`).
 //!
 //! The capitalised pass never stops in such lines, and a lookup at every
 //! lower-case word of every text would cost the prose its speed. So the
-//! scanner calls [`line`] at each line's end (a line's end is a trigger
+//! scanner calls [`line()`] at each line's end (a line's end is a trigger
 //! of its skip loop when the entity pass is on; it also notes the line's
 //! first colon), and only *informal* lines are read: a line whose
 //! message (past a time stamp and a speaker's label) starts in lower case
@@ -25,6 +25,11 @@
 //! * it is a speaker's label (`ben: proxy changed`, `agent tania:`,
 //!   `Agent (bec):`);
 //! * it is joined by `and` to a name found so (`jess and tom o'brien`).
+//!
+//! Addresses written in lower case in the same lines are read too (see
+//! [`addresses`]): a house number, street words and a street type the
+//! lexicon knows (`14 grey st`, `lvl 2, 18 willis st, te aro, wellington
+//! 6011`), a person's name inside one being the street's.
 
 use super::load8;
 use super::names::{
@@ -37,6 +42,8 @@ use std::borrow::Cow;
 
 /// The gazetteer's recognizer, as for capitalised names: one name a kind.
 const RECOGNIZER: &str = "person_gazetteer";
+/// The address recognizer's name, as for capitalised addresses.
+const ADDRESS_RECOGNIZER: &str = "street_address";
 
 /// How far into a line a speaker's label may end (`[10:42] customer:`).
 const LABEL_MAX: usize = 40;
@@ -46,7 +53,7 @@ const LABEL_MAX: usize = 40;
 const NOT_A_NAME: u16 =
     AMBIGUOUS | STOP | TITLE | GREETING | CONTACT | PLACE | PLACE_NAME | BRAND | STREET | PARTICLE;
 
-/// Keeps of `found` (the people of [`line`], sorted) those that score at
+/// Keeps of `found` (the findings of [`line()`], sorted) those that score at
 /// least `min_score` and overlap none of `taken` (the capitalised pass's,
 /// sorted and disjoint): one sweep over both.
 pub(super) fn keep(found: &mut Vec<Finding>, taken: &[Finding], min_score: f32) {
@@ -62,7 +69,13 @@ pub(super) fn keep(found: &mut Vec<Finding>, taken: &[Finding], min_score: f32) 
 /// Appends to `found` the people named in lower case in the line
 /// `b[s..e]`, its first colon at `colon` (as the scanner met them: it
 /// calls at each line's end).
-pub(super) fn line(b: &[u8], s: usize, e: usize, colon: Option<usize>, found: &mut Vec<Finding>) {
+pub(super) fn line(
+    b: &[u8],
+    (s, e): (usize, usize),
+    colon: Option<usize>,
+    (people, places): (bool, bool),
+    found: &mut Vec<Finding>,
+) {
     let p = skip_prefix(b, s, e);
     let (label, msg) = match colon.and_then(|c| speaker(b, p, e, c)) {
         Some((label, msg)) => (Some(label), msg),
@@ -78,14 +91,273 @@ pub(super) fn line(b: &[u8], s: usize, e: usize, colon: Option<usize>, found: &m
     if !words_said {
         return;
     }
-    if let Some((ls, le)) = label
+    if people
+        && let Some((ls, le)) = label
         && let Some((start, end)) = label_name(b, ls, le)
     {
         push(found, start, end, 0.7);
     }
-    if !title_word(b, msg, e) {
+    if title_word(b, msg, e) {
+        return;
+    }
+    let first = found.len();
+    if places {
+        addresses(b, msg, e, found);
+    }
+    let streets = found.len();
+    if people {
         message(b, msg, e, found);
     }
+    // (A person's name inside an address is the street's or the
+    // locality's: `88 mcleod street`.)
+    if streets > first && found.len() > streets {
+        let (placed, named) = found.split_at(streets);
+        let placed = &placed[first..];
+        let keep: Vec<bool> = named
+            .iter()
+            .map(|f| !placed.iter().any(|a| a.start < f.end && f.start < a.end))
+            .collect();
+        let mut k = 0;
+        found.retain(|_| {
+            k += 1;
+            k <= streets || keep[k - streets - 1]
+        });
+        found[first..].sort_by_key(|f| f.start);
+    }
+}
+
+/// Addresses written in lower case in an informal message `b[s..e]`: a
+/// house number, one to three words and a street type the lexicon knows
+/// (`14 grey st`, `88 mcleod street,`), a unit before or after it (`lvl
+/// 2, 18 willis st`, `88 bleecker st apt 5r`), and the localities after
+/// it through a postcode (`, te aro, wellington 6011`, `, kelowna bc v1y
+/// 8j8`; without a postcode the address ends at the street).
+fn addresses(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
+    let mut p = s;
+    while let Some(k) = b[p..e].iter().position(u8::is_ascii_digit) {
+        p += k;
+        let at_start = p == s || !b[p - 1].is_ascii_alphanumeric();
+        let found_at = if !at_start {
+            None
+        } else if let Some(start) = po_box_before(b, s, p) {
+            digits(b, p, e).map(|n| (start, localities(b, n, e).unwrap_or(n)))
+        } else {
+            street_at(b, p, e).map(|end| (unit_before(b, s, p).unwrap_or(p), end))
+        };
+        match found_at {
+            Some((start, end)) => {
+                found.push(Finding {
+                    kind: K::Address.kind(),
+                    start,
+                    end,
+                    score: 0.85,
+                    recognizer: Cow::Borrowed(ADDRESS_RECOGNIZER),
+                });
+                p = end;
+            }
+            None => p = skip(b, p, e, |c| c.is_ascii_alphanumeric()),
+        }
+    }
+}
+
+/// The street address whose house number starts at `p`: where it ends.
+fn street_at(b: &[u8], p: usize, e: usize) -> Option<usize> {
+    // `18`, `12a`, `300-1055` (a unit and the house), `3/ 9`.
+    let mut q = digits(b, p, e)?;
+    if matches!(b.get(q), Some(b'-' | b'/')) {
+        let r = skip(b, q + 1, e, |c| c == b' ');
+        q = digits(b, r, e).unwrap_or(q);
+    }
+    if b.get(q).is_some_and(u8::is_ascii_lowercase)
+        && !b.get(q + 1).is_some_and(u8::is_ascii_alphabetic)
+    {
+        q += 1;
+    }
+    // One to three words, then the street type.
+    let mut w = q;
+    let mut named = 0;
+    let (ty_start, ty_end) = loop {
+        if b.get(w) != Some(&b' ') {
+            return None;
+        }
+        let ws = w + 1;
+        let we = skip(b, ws, e.min(ws + 20), |c| {
+            c.is_ascii_lowercase() || c == b'\'' || c >= 0x80
+        });
+        if we == ws || b.get(we).is_some_and(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        if named > 0 && lookup(&b[ws..we]) & STREET != 0 {
+            break (ws, we);
+        }
+        named += 1;
+        if named > 3 {
+            return None;
+        }
+        w = we;
+    };
+    // A type written whole ends a clause (`88 mcleod street,`; not `2 new
+    // drive bays`); an abbreviation may be followed by anything (`the 14
+    // grey st site`).
+    let whole = !matches!(
+        &b[ty_start..ty_end],
+        b"st"
+            | b"rd"
+            | b"ave"
+            | b"av"
+            | b"dr"
+            | b"ln"
+            | b"pl"
+            | b"ct"
+            | b"cres"
+            | b"tce"
+            | b"blvd"
+            | b"hwy"
+            | b"pde"
+            | b"sq"
+            | b"cct"
+            | b"pkwy"
+    );
+    if whole
+        && !matches!(
+            b.get(ty_end),
+            None | Some(b',' | b'.' | b'!' | b'?' | b';' | b')' | b'\n' | b'\r')
+        )
+    {
+        return None;
+    }
+    let mut end = ty_end;
+    // `88 bleecker st apt 5r`: a unit after the street.
+    if b.get(end) == Some(&b' ') {
+        let ws = end + 1;
+        let we = skip(b, ws, e, |c| c.is_ascii_lowercase());
+        if super::address::unit_label_lower(&b[ws..we])
+            && b.get(we) == Some(&b' ')
+            && let Some(d) = digits(b, we + 1, e)
+        {
+            end = skip(b, d, e, |c| c.is_ascii_lowercase());
+        }
+    }
+    Some(localities(b, end, e).unwrap_or(end))
+}
+
+/// `, te aro, wellington 6011`, `, kelowna bc v1y 8j8`: up to three
+/// localities after the street, through a postcode (where it ends), if
+/// one closes them; with no postcode, one locality of words that are no
+/// common words (`42 darling street, balmain, but …`).
+fn localities(b: &[u8], start: usize, e: usize) -> Option<usize> {
+    let mut end = start;
+    let mut first_group = None;
+    for _ in 0..3 {
+        if b.get(end..end + 2) != Some(b", ") {
+            break;
+        }
+        let mut w = end + 2;
+        let mut plain = true;
+        for _ in 0..4 {
+            if let Some(code) = lower_code(b, w, e) {
+                return Some(code);
+            }
+            let we = skip(b, w, e.min(w + 24), |c| c.is_ascii_lowercase() || c >= 0x80);
+            if we == w {
+                return first_group;
+            }
+            let flags = lookup(&b[w..we]);
+            plain &= flags & !(PLACE | PLACE_NAME) == 0;
+            w = we;
+            if b.get(w) == Some(&b' ') {
+                w += 1;
+                continue;
+            }
+            // The group ends here: kept with no postcode only if it is
+            // the first and holds no common word.
+            if first_group.is_none()
+                && plain
+                && matches!(b.get(w), None | Some(b',' | b'.' | b'\n' | b'\r'))
+            {
+                first_group = Some(w);
+            }
+            break;
+        }
+        if b.get(w) != Some(&b',') {
+            break;
+        }
+        end = w;
+    }
+    first_group
+}
+
+/// `po box 3318` before the number at `p`: where `po` starts.
+fn po_box_before(b: &[u8], s: usize, p: usize) -> Option<usize> {
+    [&b"po box "[..], b"p.o. box ", b"p o box "]
+        .iter()
+        .find(|l| b[s..p].ends_with(l))
+        .map(|l| p - l.len())
+}
+
+/// A postcode in lower case at `p` (`6011`, `v6e 3p3`, `bt9 5ee`): where
+/// it ends.
+fn lower_code(b: &[u8], p: usize, e: usize) -> Option<usize> {
+    let mut up = [0u8; 12];
+    let n = e.min(p + 12).saturating_sub(p);
+    for (o, &c) in up.iter_mut().zip(&b[p..p + n]) {
+        *o = c.to_ascii_uppercase();
+    }
+    let len = super::address::code_len(&up[..n])?;
+    let end = p + len;
+    (end <= e && !b.get(end).is_some_and(u8::is_ascii_alphanumeric)).then_some(end)
+}
+
+/// `lvl 2, `, `unit 7 `, `flat 3/ ` before the house number at `p`: where
+/// the unit's label starts.
+fn unit_before(b: &[u8], s: usize, p: usize) -> Option<usize> {
+    let label_at = |end: usize| {
+        let start = end
+            - b[s..end]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_lowercase())
+                .count();
+        super::address::unit_label_lower(&b[start..end]).then_some(start)
+    };
+    // (`flat 3/ 9 aro st`: the label just before a number with the unit's.)
+    if p > s + 1
+        && b[p - 1] == b' '
+        && let Some(start) = label_at(p - 1)
+    {
+        return Some(start);
+    }
+    let mut q = p;
+    for sep in [&b", "[..], b" / ", b" ", b"/ ", b"/"] {
+        if b[s..q].ends_with(sep) {
+            q -= sep.len();
+            break;
+        }
+    }
+    if q == p {
+        return None;
+    }
+    let d = b[s..q]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    if d == 0 || !b[q - d..q].iter().any(u8::is_ascii_digit) {
+        return None;
+    }
+    let q = q - d;
+    let label_end = q.checked_sub(1).filter(|&k| k >= s && b[k] == b' ')?;
+    label_at(label_end)
+}
+
+/// Past one to five digits at `p`: where they end.
+fn digits(b: &[u8], p: usize, e: usize) -> Option<usize> {
+    let n = b[p..e]
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    (1..=5).contains(&n).then_some(p + n)
 }
 
 /// Past spaces, `>` quote marks, dashes (`-- brenda`), a bracketed stamp

@@ -211,9 +211,10 @@ impl<'a> Pass<'a> {
         if titled && self.line_colon >= e {
             return;
         }
-        if self.on.has(K::Person) && s < e {
+        let wanted = (self.on.has(K::Person), self.on.has(K::Address));
+        if (wanted.0 || wanted.1) && s < e {
             let colon = (self.line_colon < e).then_some(self.line_colon);
-            lower_case::line(self.b, s, e, colon, &mut self.lower);
+            lower_case::line(self.b, (s, e), colon, wanted, &mut self.lower);
         }
     }
 

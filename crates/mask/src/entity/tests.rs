@@ -3163,3 +3163,55 @@ fn lower_case_names_beside_verbs_particles_streets_and_common_surnames() {
         "pls send tech to 12 kauri st, glen eden, auckland 0602 modem is dead",
     ]);
 }
+
+#[test]
+fn addresses_in_lower_case_in_informal_lines() {
+    // A house number, street words and a type the lexicon knows, the
+    // units before and after it, and localities through a postcode.
+    assert_eq!(
+        address(
+            "kiri: can you update my address? it's lvl 2, 18 willis st, te aro, wellington 6011 now"
+        ),
+        ["lvl 2, 18 willis st, te aro, wellington 6011"]
+    );
+    assert_eq!(
+        address("ship to 88 bleecker st apt 5r, new york ny 10012 thx"),
+        ["88 bleecker st apt 5r, new york ny 10012"]
+    );
+    assert_eq!(
+        address("customer: unit 6 / 22 kembla st, wollongong nsw 2500"),
+        ["unit 6 / 22 kembla st, wollongong nsw 2500"]
+    );
+    assert_eq!(
+        address("visitor: po box 3318, shortland street, auckland 1140"),
+        ["po box 3318, shortland street, auckland 1140"]
+    );
+    // With no postcode: the street, and one locality of no common word.
+    assert_eq!(
+        address("ps the locker is at the 14 grey st site not herston"),
+        ["14 grey st"]
+    );
+    assert_eq!(
+        address("the courier left it at 42 darling street, balmain, but we're at number 24"),
+        ["42 darling street, balmain"]
+    );
+    // The near misses: a type written whole before a noun, a number with
+    // no street type, and words after a comma that are common words.
+    assert_eq!(
+        address("we need 2 new drive bays and 3 way switches"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        address("order 12 blue cables for room 4 pls"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        address("it's at 14 grey st, can you send someone"),
+        ["14 grey st"]
+    );
+    // A person's name inside the address is the street's.
+    assert_eq!(
+        person("hi, its for 88 mcleod street, ottawa, on k2p 0z6 thanks"),
+        Vec::<String>::new()
+    );
+}
