@@ -32,7 +32,9 @@
 //!   names in lower case in informal lines (chat, texts, voicemail: `agent
 //!   tania: hi hemi`, `for brodie smith`), a given name that is no common
 //!   word with a cue (a greeting, `ask`, `for`, a speaker's label, a
-//!   surname after it), in lines whose writer capitalises nothing;
+//!   surname after it), in lines whose writer capitalises nothing, and
+//!   the addresses in those lines (`lvl 2, 18 willis st, te aro,
+//!   wellington 6011`);
 //!   `ADDRESS` (house number, street and type, unit, locality, state,
 //!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
 //!   rural delivery, Québec's forms) and `POSTCODE` alone when a postcode
