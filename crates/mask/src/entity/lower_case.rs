@@ -109,19 +109,13 @@ pub(super) fn line(
         message(b, msg, e, found);
     }
     // (A person's name inside an address is the street's or the
-    // locality's: `88 mcleod street`.)
+    // locality's: `12 brodie walsh street`. Left out here, the pass's
+    // findings stay disjoint, which the detector's merge relies on for
+    // its linear path.)
     if streets > first && found.len() > streets {
-        let (placed, named) = found.split_at(streets);
-        let placed = &placed[first..];
-        let keep: Vec<bool> = named
-            .iter()
-            .map(|f| !placed.iter().any(|a| a.start < f.end && f.start < a.end))
-            .collect();
-        let mut k = 0;
-        found.retain(|_| {
-            k += 1;
-            k <= streets || keep[k - streets - 1]
-        });
+        let mut named = found.split_off(streets);
+        keep(&mut named, &found[first..], f32::MIN);
+        found.extend(named);
         found[first..].sort_by_key(|f| f.start);
     }
 }
@@ -403,17 +397,30 @@ fn speaker(b: &[u8], p: usize, e: usize, colon: usize) -> Option<((usize, usize)
         Some(b' ') if b.get(after + 1).is_some_and(u8::is_ascii_lowercase) => after + 1,
         _ => return None,
     };
-    // (Three words at most, of letters, brackets, `.`, `-` and `_`.)
-    let label = &b[p..p + colon];
-    if colon == 0
-        || label.iter().filter(|&&c| c == b' ').count() > 2
-        || !label.iter().all(|&c| {
+    label_shaped(&b[p..p + colon]).then_some(((p, p + colon), msg))
+}
+
+/// Is `label` shaped as a speaker's: three words at most, of letters,
+/// brackets, `.`, `-` and `_` (`Customer`, `agent tania`, `Visitor
+/// (Jordan)`)?
+fn label_shaped(label: &[u8]) -> bool {
+    !label.is_empty()
+        && label.len() < LABEL_MAX
+        && label.iter().filter(|&&c| c == b' ').count() <= 2
+        && label.iter().all(|&c| {
             c.is_ascii_alphabetic() || matches!(c, b' ' | b'(' | b')' | b'.' | b'-' | b'_')
         })
-    {
-        return None;
-    }
-    Some(((p, p + colon), msg))
+}
+
+/// Is `prefix` a chat line's opening, up to its message: a time stamp, a
+/// speaker's label and `: ` (`10:03 Customer: `, `[09:14] Visitor
+/// (Jordan): `)? The scanner asks it of the text before a postcode that
+/// answers a question (see `scan`'s `names_code`).
+pub(crate) fn speaker_prefix(prefix: &[u8]) -> bool {
+    let p = skip_prefix(prefix, 0, prefix.len());
+    prefix
+        .strip_suffix(b": ")
+        .is_some_and(|label| label.len() > p && label_shaped(&label[p..]))
 }
 
 /// The name a speaker's label gives, in lower case: its last word, alone

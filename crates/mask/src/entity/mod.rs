@@ -26,6 +26,8 @@ mod table;
 
 use std::borrow::Cow;
 
+pub(crate) use lower_case::speaker_prefix;
+
 use crate::Finding;
 use crate::kind::K;
 use crate::scan::KindSet;

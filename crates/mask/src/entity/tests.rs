@@ -3209,9 +3209,10 @@ fn addresses_in_lower_case_in_informal_lines() {
         address("it's at 14 grey st, can you send someone"),
         ["14 grey st"]
     );
-    // A person's name inside the address is the street's.
-    assert_eq!(
-        person("hi, its for 88 mcleod street, ottawa, on k2p 0z6 thanks"),
-        Vec::<String>::new()
-    );
+    // A person's name inside the address is the street's (two names side
+    // by side are a person's anywhere else: the near miss).
+    let street = "deliver to 12 brodie walsh street, hamilton 3204 pls";
+    assert_eq!(address(street), ["12 brodie walsh street, hamilton 3204"]);
+    assert_eq!(person(street), Vec::<String>::new());
+    assert_eq!(person("deliver to brodie walsh pls"), ["brodie walsh"]);
 }

@@ -537,7 +537,8 @@ impl<'a> Scanner<'a> {
                 Context::before(&b[line..], start - line).has(words)
                     // `…confirm your postcode?\n10:03 Customer: B12 9QP`:
                     // a chat's answer to the line above's question.
-                    || chat_answer(&b[line..start]) && asked_line_before(&b[..line])
+                    || crate::entity::speaker_prefix(&b[line..start])
+                        && asked_line_before(&b[..line])
             }
             // The code opens its line: the line above must end with the
             // word, as a label (`Postcode:`), not hold it among a CSV
@@ -870,30 +871,6 @@ fn asked_line_before(head: &[u8]) -> bool {
         .trim_ascii_end()
         .strip_suffix(b"?")
         .is_some_and(ends_with_postcode_word)
-}
-
-/// Is `prefix`, the start of a line up to a code, a chat's speaker (`10:03
-/// Customer: `, `[09:14] Visitor (Jordan): `, `jordan: `)?
-fn chat_answer(prefix: &[u8]) -> bool {
-    let Some(label) = prefix.strip_suffix(b": ") else {
-        return false;
-    };
-    // Past a time stamp: digits and colons, or a bracketed one.
-    let label = match label.iter().position(|&c| c == b' ') {
-        Some(k)
-            if label[..k].iter().all(|&c| c.is_ascii_digit() || c == b':')
-                || label.starts_with(b"[") && label[..k].ends_with(b"]") =>
-        {
-            &label[k + 1..]
-        }
-        _ => label,
-    };
-    !label.is_empty()
-        && label.len() <= 30
-        && label.iter().filter(|&&c| c == b' ').count() <= 2
-        && label.iter().all(|&c| {
-            c.is_ascii_alphabetic() || matches!(c, b' ' | b'(' | b')' | b'.' | b'-' | b'_')
-        })
 }
 
 /// Does `line` end with a postcode word (spaces after it aside)?
