@@ -73,7 +73,7 @@ pub(super) fn line(
     b: &[u8],
     (s, e): (usize, usize),
     colon: Option<usize>,
-    (people, places): (bool, bool),
+    (people, places, codes): (bool, bool, bool),
     found: &mut Vec<Finding>,
 ) {
     let p = skip_prefix(b, s, e);
@@ -81,21 +81,60 @@ pub(super) fn line(
         Some((label, msg)) => (Some(label), msg),
         None => (None, p),
     };
-    let msg = skip(b, msg, e, |c| {
-        matches!(c, b' ' | b'"' | b'(' | b'\'' | b'\t')
-    });
+    let msg = past_mentions(
+        b,
+        skip(b, msg, e, |c| {
+            matches!(c, b' ' | b'"' | b'(' | b'\'' | b'\t')
+        }),
+        e,
+    );
     // (A speaker says words: `ben: proxy changed`; a field's label is
     // followed by its value, `iban: DE89…`. Most lines: a message that
     // opens with a capital, a digit or a sign.)
     let words_said = msg < e && b[msg].is_ascii_lowercase();
-    if !words_said {
-        return;
+    if words_said {
+        said(b, (s, p, msg, e), label, (people, places, codes), found);
     }
+}
+
+/// Reads the message `b[msg..e]` of the line from `s` (past its prefix at
+/// `p` and its speaker's `label`), which opens in lower case.
+// (Out of line: most lines end in `line`'s first test, and this one's
+// registers cost them each a prologue.)
+#[inline(never)]
+fn said(
+    b: &[u8],
+    (s, p, msg, e): (usize, usize, usize, usize),
+    label: Option<(usize, usize)>,
+    (people, places, codes): (bool, bool, bool),
+    found: &mut Vec<Finding>,
+) {
+    // (`- maddie, reception`: a line signed with a dash.)
+    let signed = b[s..p].contains(&b'-');
     if people
         && let Some((ls, le)) = label
         && let Some((start, end)) = label_name(b, ls, le)
     {
         push(found, start, end, 0.7);
+    }
+    // The answer to the line above's question (`agent: and the
+    // postcode?` / `customer: g12 8qq`, `… your full name pls` /
+    // `customer: jordan mcallister`).
+    if label.is_some()
+        && let Some((kind, end)) = answer(b, (s, msg, e), (people, codes))
+    {
+        found.push(Finding {
+            kind: kind.kind(),
+            start: msg,
+            end,
+            score: if kind == K::Person { 0.8 } else { CODE_SCORE },
+            recognizer: Cow::Borrowed(if kind == K::Person {
+                RECOGNIZER
+            } else {
+                K::Postcode.recognizer()
+            }),
+        });
+        return;
     }
     if title_word(b, msg, e) {
         return;
@@ -104,9 +143,12 @@ pub(super) fn line(
     if places {
         addresses(b, msg, e, found);
     }
+    if codes {
+        named_codes(b, (msg, e), first, found);
+    }
     let streets = found.len();
     if people {
-        message(b, msg, e, found);
+        message(b, (msg, e), signed, found);
     }
     // (A person's name inside an address is the street's or the
     // locality's: `12 brodie walsh street`. Left out here, the pass's
@@ -116,7 +158,122 @@ pub(super) fn line(
         let mut named = found.split_off(streets);
         keep(&mut named, &found[first..], f32::MIN);
         found.extend(named);
-        found[first..].sort_by_key(|f| f.start);
+    }
+    found[first..].sort_by_key(|f| f.start);
+}
+
+/// A postcode's score when a word or a question names it (as the
+/// scanner's: its base and the context's boost).
+const CODE_SCORE: f32 = crate::scan::POSTCODE_BASE + crate::scan::CONTEXT_BOOST;
+
+/// The message `b[msg..e]` (of the line from `s`) whole, if it answers
+/// the line above: a postcode, asked for (`and the eircode?`), or a
+/// name of one to three words, asked for (`your full name pls`). Its
+/// kind and end.
+fn answer(
+    b: &[u8],
+    (s, msg, e): (usize, usize, usize),
+    (people, codes): (bool, bool),
+) -> Option<(K, usize)> {
+    // (Most messages are longer than a code or a name, and most lines
+    // above no question.)
+    let end = msg + b[msg..e].trim_ascii_end().len();
+    let end = if matches!(b[end - 1], b'.' | b'!') {
+        end - 1
+    } else {
+        end
+    };
+    if end - msg > 48 || !asks(&b[..s]) {
+        return None;
+    }
+    if codes
+        && end - msg <= 10
+        && lower_code(b, msg, e) == Some(end)
+        && crate::scan::asked_line_before(&b[..s])
+    {
+        return Some((K::Postcode, end));
+    }
+    (people && name_asked(&b[..s]) && name_words(b, msg, end)).then_some((K::Person, end))
+}
+
+/// Does the line before the one `head` ends with end as a question or a
+/// request does (`?`, `pls`, `please`)?
+fn asks(head: &[u8]) -> bool {
+    let above = head.strip_suffix(b"\n").unwrap_or(head).trim_ascii_end();
+    above.ends_with(b"?") || above.ends_with(b"pls") || above.ends_with(b"please")
+}
+
+/// Does the line before the one `head` ends with (one that [`asks`]) ask
+/// for a name (`can i get your full name pls`, `Your name?`)?
+fn name_asked(head: &[u8]) -> bool {
+    let Some(above) = head.strip_suffix(b"\n") else {
+        return false;
+    };
+    let above = above.trim_ascii_end();
+    let line = &above[memchr::memrchr(b'\n', above).map_or(0, |k| k + 1)..];
+    line.windows(4).any(|w| w.eq_ignore_ascii_case(b"name"))
+}
+
+/// Is `b[s..e]` one to three words of a name, in lower case, the first a
+/// given name (`jordan mcallister`: a place's name too, but asked for)?
+fn name_words(b: &[u8], s: usize, e: usize) -> bool {
+    let words = b[s..e].split(|&c| c == b' ');
+    let mut n = 0;
+    for w in words {
+        let flags = lookup(w);
+        let wanted = if n == 0 { GIVEN } else { GIVEN | SURNAME };
+        if w.is_empty()
+            || !w
+                .iter()
+                .all(|&c| c.is_ascii_lowercase() || matches!(c, b'\'' | b'-'))
+            || flags & wanted == 0
+            || flags & (STOP | TITLE | GREETING | CONTACT) != 0
+        {
+            return false;
+        }
+        n += 1;
+    }
+    (1..=3).contains(&n)
+}
+
+/// `postal code h7n 5k3`, `eircode d6w y2x4`: a postcode of letters and
+/// digits in lower case after a postcode word in the message `b[s..e]`
+/// (codes of digits alone are the scanner's), none inside an address
+/// found from `found[first..]`.
+fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<Finding>) {
+    // (A code's word ends in `code` or `zip`: two bytes found fast rule
+    // out most messages.)
+    if memchr::memchr2(b'z', b'c', &b[s..e]).is_none() {
+        return;
+    }
+    for word in [&b"code "[..], b"zip "] {
+        for k in memchr::memmem::find_iter(&b[s..e], word) {
+            let p = s + k + word.len();
+            let before = &b[s..s + k];
+            let named = if word == b"code " {
+                [&b"post"[..], b"post ", b"postal ", b"zip ", b"eir"]
+                    .iter()
+                    .any(|w| before.ends_with(w))
+            } else {
+                !before.last().is_some_and(|&c| is_letter(c))
+            };
+            if !named || !b.get(p).is_some_and(u8::is_ascii_lowercase) {
+                continue;
+            }
+            let Some(end) = lower_code(b, p, e) else {
+                continue;
+            };
+            if found[first..].iter().any(|f| f.start < end && p < f.end) {
+                continue;
+            }
+            found.push(Finding {
+                kind: K::Postcode.kind(),
+                start: p,
+                end,
+                score: CODE_SCORE,
+                recognizer: Cow::Borrowed(K::Postcode.recognizer()),
+            });
+        }
     }
 }
 
@@ -212,11 +369,13 @@ fn street_at(b: &[u8], p: usize, e: usize) -> Option<usize> {
             | b"cct"
             | b"pkwy"
     );
+    // (`the 22 york street office`: a site named by its street.)
     if whole
         && !matches!(
             b.get(ty_end),
             None | Some(b',' | b'.' | b'!' | b'?' | b';' | b')' | b'\n' | b'\r')
         )
+        && !site_after(b, ty_end, e)
     {
         return None;
     }
@@ -235,6 +394,18 @@ fn street_at(b: &[u8], p: usize, e: usize) -> Option<usize> {
     Some(localities(b, end, e).unwrap_or(end))
 }
 
+/// ` office`, ` site` at `p`: a word that names a site by its street.
+fn site_after(b: &[u8], p: usize, e: usize) -> bool {
+    let Some(rest) = b.get(p + 1..e).filter(|_| b[p] == b' ') else {
+        return false;
+    };
+    let n = rest.iter().take_while(|c| c.is_ascii_lowercase()).count();
+    matches!(
+        &rest[..n],
+        b"office" | b"site" | b"store" | b"shop" | b"branch" | b"warehouse" | b"depot" | b"clinic"
+    )
+}
+
 /// `, te aro, wellington 6011`, `, kelowna bc v1y 8j8`: up to three
 /// localities after the street, through a postcode (where it ends), if
 /// one closes them; with no postcode, one locality of words that are no
@@ -248,6 +419,8 @@ fn localities(b: &[u8], start: usize, e: usize) -> Option<usize> {
         }
         let mut w = end + 2;
         let mut plain = true;
+        // (`, co. dublin`: an Irish county closes the address.)
+        let mut county = false;
         for _ in 0..4 {
             if let Some(code) = lower_code(b, w, e) {
                 return Some(code);
@@ -255,6 +428,11 @@ fn localities(b: &[u8], start: usize, e: usize) -> Option<usize> {
             let we = skip(b, w, e.min(w + 24), |c| c.is_ascii_lowercase() || c >= 0x80);
             if we == w {
                 return first_group;
+            }
+            if &b[w..we] == b"co" && b.get(we..we + 2) == Some(b". ") {
+                county = true;
+                w = we + 2;
+                continue;
             }
             let flags = lookup(&b[w..we]);
             plain &= flags & !(PLACE | PLACE_NAME) == 0;
@@ -265,9 +443,11 @@ fn localities(b: &[u8], start: usize, e: usize) -> Option<usize> {
             }
             // The group ends here: kept with no postcode only if it is
             // the first and holds no common word.
-            if first_group.is_none()
-                && plain
-                && matches!(b.get(w), None | Some(b',' | b'.' | b'\n' | b'\r'))
+            if (first_group.is_none() && plain || county)
+                && matches!(
+                    b.get(w),
+                    None | Some(b',' | b'.' | b'?' | b'!' | b'\n' | b'\r')
+                )
             {
                 first_group = Some(w);
             }
@@ -424,7 +604,8 @@ pub(crate) fn speaker_prefix(prefix: &[u8]) -> bool {
 }
 
 /// The name a speaker's label gives, in lower case: its last word, alone
-/// (`dave`) or after a role (`agent tania`, `Agent (bec)`); not a user
+/// (`dave`), after a role (`agent tania`, `Agent (bec)`) or before one
+/// (`marcus (support)`); not a user
 /// name (`niamh.obrien`, `hemi.w`).
 fn label_name(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
     let label = &b[s..e];
@@ -432,6 +613,17 @@ fn label_name(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
         return None;
     }
     let inner = label.strip_suffix(b")").unwrap_or(label);
+    // `marcus (support)`: the name, then the role.
+    if let Some(k) = memchr::memchr(b'(', inner).and_then(|k| k.checked_sub(1))
+        && inner[k] == b' '
+        && inner[k + 2..]
+            .iter()
+            .all(|&c| c.is_ascii_lowercase() || c == b' ')
+        && inner[..k].iter().all(u8::is_ascii_lowercase)
+        && given(&inner[..k])
+    {
+        return Some((s, s + k));
+    }
     let from = inner
         .iter()
         .rposition(|&c| matches!(c, b' ' | b'('))
@@ -532,8 +724,18 @@ struct Token {
     flags: u16,
 }
 
-/// The words of an informal message `b[s..e]`, and the people among them.
-fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
+/// Past `@here`, `@dev-ops` at `p`: the mentions a chat message opens with.
+fn past_mentions(b: &[u8], mut p: usize, e: usize) -> usize {
+    while b.get(p) == Some(&b'@') {
+        p = skip(b, p, e, |c| c != b' ');
+        p = skip(b, p, e, |c| c == b' ');
+    }
+    p
+}
+
+/// The words of an informal message `b[s..e]`, and the people among them
+/// (`signed`: the line opened with a dash).
+fn message(b: &[u8], (s, e): (usize, usize), signed: bool, found: &mut Vec<Finding>) {
     let first = found.len();
     let mut words: Vec<Token> = Vec::new();
     let mut p = s;
@@ -542,8 +744,9 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
         let start = p;
         p = skip(b, p, e, |c| is_letter(c) || c == b'\'' || c == b'-');
         let mut end = trim_word(b, start, p);
-        // (`jess's badge`: the possessive is read after the word.)
-        if end >= start + 4 && b[end - 2..end] == *b"'s" {
+        // (`jess's badge`: the possessive is read after the word; `it's`
+        // and `that's` are no possessives.)
+        if end >= start + 4 && b[end - 2..end] == *b"'s" && !contraction(&b[start..end - 2]) {
             end -= 2;
         }
         if end > start {
@@ -582,6 +785,15 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
             && !cue(&b[words[k].start..words[k].end])
             && !saying(&b[words[k].start..words[k].end]);
         if !opens {
+            // (`thanks jordan`: a place's name too, but the name of a
+            // person named earlier in the text.)
+            if words[k].flags & GIVEN != 0
+                && cue_before(b, &words, k)
+                && named_before(b, &found[..first], &words[k])
+            {
+                push(found, words[k].start, words[k].end, 0.7);
+                named[k] = true;
+            }
             k += 1;
             continue;
         }
@@ -593,7 +805,8 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
             && adjacent(b, words[j].end, words[j + 1].start)
             && (name_word(b, &words[j + 1]) && words[j + 1].flags & AMBIGUOUS == 0
                 || hyphenated_given(b, &words[j + 1])
-                || common_surname_ending(b, &words, j + 1) && cue_before(b, &words, k))
+                || common_surname_ending(b, &words, j + 1)
+                    && (cue_before(b, &words, k) || stamp_after(b, words[j + 1].end, e)))
         {
             j += 1;
         }
@@ -605,7 +818,12 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
             push(found, words[k].start, words[j].end, 0.8);
             named[k..=j].fill(true);
         } else if given_flags(words[k].flags)
-            && (cue_before(b, &words, k) || cue_after(b, &words, k, e))
+            && (cue_before(b, &words, k)
+                || cue_after(b, &words, k, e)
+                || k == 0
+                    && (signed && (words[0].end >= e || matches!(b[words[0].end], b',' | b'\r'))
+                        || addressed(b, &words)))
+            || common_given(words[k].flags) && plainly_named(b, &words, k, e)
         {
             push(found, words[k].start, words[k].end, 0.7);
             named[k] = true;
@@ -614,6 +832,35 @@ fn message(b: &[u8], s: usize, e: usize, found: &mut Vec<Finding>) {
     }
     joined(b, &words, &named, found);
     found[first..].sort_by_key(|f| f.start);
+}
+
+/// `it` of `it's`, `that` of `that's`: a word whose `'s` is `is`.
+fn contraction(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"it"
+            | b"he"
+            | b"she"
+            | b"that"
+            | b"what"
+            | b"there"
+            | b"here"
+            | b"who"
+            | b"where"
+            | b"let"
+    )
+}
+
+/// Does a person of `earlier` (found in lower case in the text's lines
+/// before) open with the word `t` (`jordan` of `jordan mcallister`)?
+fn named_before(b: &[u8], earlier: &[Finding], t: &Token) -> bool {
+    let word = &b[t.start..t.end];
+    t.flags & (STOP | TITLE | GREETING | CONTACT) == 0
+        && earlier.iter().any(|f| {
+            f.kind == K::Person.kind()
+                && b[f.start..f.end].starts_with(word)
+                && (f.start + word.len() == f.end || b[f.start + word.len()] == b' ')
+        })
 }
 
 /// A word not looked up yet (a flag the lexicon never sets).
@@ -717,7 +964,23 @@ fn after_street(b: &[u8], words: &[Token], k: usize) -> bool {
 fn saying(w: &[u8]) -> bool {
     matches!(
         w,
-        b"says" | b"said" | b"reckons" | b"from" | b"here" | b"wants" | b"asked"
+        b"says"
+            | b"said"
+            | b"reckons"
+            | b"from"
+            | b"here"
+            | b"wants"
+            | b"asked"
+            | b"approved"
+            | b"mentioned"
+            | b"told"
+            | b"thinks"
+            | b"confirmed"
+            | b"called"
+            | b"rang"
+            | b"emailed"
+            | b"replied"
+            | b"wrote"
     )
 }
 
@@ -734,15 +997,25 @@ fn hyphenated_given(b: &[u8], t: &Token) -> bool {
 }
 
 /// `jess and tom o'brien`: a given name joined by `and` or `or` to a name
-/// found.
+/// found, or to another given name.
 fn joined(b: &[u8], words: &[Token], named: &[bool], found: &mut Vec<Finding>) {
     for k in 0..words.len() {
         let w = words[k];
         if named[k] || !given_flags(w.flags) || !b[w.start].is_ascii_lowercase() {
             continue;
         }
+        // (`raj and meera are out`: two given names that are no common
+        // words, joined, name each other.)
         let side = |j: usize, link: usize| {
-            named[j] && matches!(&b[words[link].start..words[link].end], b"and" | b"or")
+            let (l, t) = (words[link], words[j]);
+            matches!(&b[l.start..l.end], b"and" | b"or")
+                && (named[j]
+                    || given_flags(t.flags)
+                        && !matches!(&b[t.start..t.end], b"max" | b"min")
+                        && !matches!(&b[w.start..w.end], b"max" | b"min")
+                        && b[t.start].is_ascii_lowercase()
+                        && adjacent(b, w.end.min(t.end), l.start)
+                        && adjacent(b, l.end, w.start.max(t.start)))
         };
         let before = k >= 2 && side(k - 2, k - 1);
         let after = k + 2 < words.len() && side(k + 2, k + 1);
@@ -759,7 +1032,11 @@ fn cue_before(b: &[u8], words: &[Token], k: usize) -> bool {
     while j > 0 {
         j -= 1;
         let w = &b[words[j].start..words[j].end];
-        if matches!(w, b"um" | b"uh" | b"er" | b"erm") {
+        // (`thanks heaps jen`, `thanks so much jen`.)
+        if matches!(
+            w,
+            b"um" | b"uh" | b"er" | b"erm" | b"heaps" | b"again" | b"so" | b"much"
+        ) {
             continue;
         }
         if !adjacent(b, words[j].end, words[j + 1].start)
@@ -767,11 +1044,11 @@ fn cue_before(b: &[u8], words: &[Token], k: usize) -> bool {
         {
             return false;
         }
-        // `this is terry`, `my name is terry`
+        // `this is terry`, `my name is terry`, `hi from tilly`
+        let before = |words: &[Token]| j.checked_sub(1).map(|i| &b[words[i].start..words[i].end]);
         return cue(w)
-            || w == b"is"
-                && j > 0
-                && matches!(&b[words[j - 1].start..words[j - 1].end], b"this" | b"name");
+            || w == b"is" && matches!(before(words), Some(b"this" | b"name"))
+            || w == b"from" && before(words).is_some_and(greeting);
     }
     false
 }
@@ -794,8 +1071,10 @@ fn cue(w: &[u8]) -> bool {
             | b"morning"
             | b"its"
             | b"it's"
+            | b"it\xe2\x80\x99s"
             | b"im"
             | b"i'm"
+            | b"i\xe2\x80\x99m"
             | b"ask"
             | b"tell"
             | b"text"
@@ -830,6 +1109,10 @@ fn cue_after(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
     {
         return saying(&b[n.start..n.end]);
     }
+    // `gary (site mgr) says`, `olivia brown 4:55 PM` (a chat's header).
+    if role_after(b, w.end, e) || stamp_after(b, w.end, e) {
+        return true;
+    }
     // The line's last word after a comma or a dash: a signature.
     let rest_blank = b[w.end..e]
         .iter()
@@ -840,6 +1123,125 @@ fn cue_after(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
             || before.ends_with(b"- ")
             || before.ends_with("\u{2013} ".as_bytes())
             || before.ends_with("\u{2014} ".as_bytes()))
+}
+
+/// `hi`, `hello`, `thanks`: a word that greets or thanks the name after it.
+fn greeting(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"hi"
+            | b"hey"
+            | b"hiya"
+            | b"hello"
+            | b"dear"
+            | b"morning"
+            | b"thanks"
+            | b"thx"
+            | b"cheers"
+            | b"ta"
+            | b"ty"
+    )
+}
+
+/// ` (site mgr)`, ` (support)` at `p`: a role in brackets after a name.
+fn role_after(b: &[u8], p: usize, e: usize) -> bool {
+    b.get(p..p + 2) == Some(b" (")
+        && b[p + 2..e.min(p + 26)]
+            .iter()
+            .position(|&c| c == b')')
+            .is_some_and(|n| {
+                n > 1
+                    && b[p + 2..p + 2 + n]
+                        .iter()
+                        .all(|&c| c.is_ascii_lowercase() || matches!(c, b' ' | b'.' | b'-'))
+            })
+}
+
+/// ` 4:55 PM`, ` 10:02` at `p`, and nothing after on the line: the time
+/// of a chat's message, after its author's name.
+fn stamp_after(b: &[u8], p: usize, e: usize) -> bool {
+    let Some(rest) = b.get(p..e) else {
+        return false;
+    };
+    let rest = rest.trim_ascii();
+    let rest = [&b" am"[..], b" pm", b" AM", b" PM"]
+        .iter()
+        .find_map(|m| rest.strip_suffix(*m))
+        .unwrap_or(rest);
+    matches!(rest.len(), 4 | 5)
+        && b.get(p) == Some(&b' ')
+        && rest[rest.len() - 3] == b':'
+        && rest.iter().filter(|c| c.is_ascii_digit()).count() == rest.len() - 1
+}
+
+/// Does the message open by addressing the name at its start (`chloe can
+/// u check`, `ravi, pls restart it`)?
+fn addressed(b: &[u8], words: &[Token]) -> bool {
+    let w = |j: usize| words.get(j).map(|t| &b[t.start..t.end]);
+    let end = words[0].end;
+    b.get(end) == Some(&b',')
+        || matches!((w(1), w(2)), (Some(b"can" | b"could"), Some(b"u" | b"you")))
+        || matches!(w(1), Some(b"pls" | b"please"))
+}
+
+/// A given name that is also a common word (`grace`, `mark`, `hope`),
+/// and no other word a name may not be (`will`, a stop word).
+fn common_given(flags: u16) -> bool {
+    flags & GIVEN != 0 && flags & AMBIGUOUS != 0 && flags & NOT_A_NAME & !AMBIGUOUS == 0
+}
+
+/// Is the common word at `words[k]` named plainly as a person: greeted
+/// with nothing after (`hi heather,`), introduced (`it's mark from`,
+/// `this is hope calling`), spoken with (`spoke w/ grace at`), or
+/// speaking first in a sentence (`nick says`)?
+fn plainly_named(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
+    let w = |j: usize| &b[words[j].start..words[j].end];
+    let (start, end) = (words[k].start, words[k].end);
+    // (Months, seasons and the words that address anyone: `it's may`,
+    // `hi mate,`.)
+    if matches!(
+        w(k),
+        b"may"
+            | b"june"
+            | b"april"
+            | b"august"
+            | b"summer"
+            | b"mate"
+            | b"love"
+            | b"honey"
+            | b"buddy"
+            | b"sir"
+            | b"sunny"
+    ) {
+        return false;
+    }
+    let clause_ends = |p: usize| p >= e || matches!(b[p], b',' | b'!' | b'.' | b'?' | b'\r');
+    let next = words
+        .get(k + 1)
+        .filter(|n| adjacent(b, end, n.start))
+        .map(|n| &b[n.start..n.end]);
+    // (`w/ grace`: the slash is the word's.)
+    let prev = (k > 0 && matches!(&b[words[k - 1].end..start], b" " | b"/ ")).then(|| w(k - 1));
+    let prev2 = k.checked_sub(2).map(w);
+    let introduced = clause_ends(end)
+        || matches!(next, Some(b"from" | b"calling" | b"speaking"))
+        || next == Some(b"here") && clause_ends(words[k + 1].end);
+    match prev {
+        Some(p) if greeting(p) => clause_ends(end),
+        Some(b"its" | b"it's" | b"it\xe2\x80\x99s" | b"im" | b"i'm") => introduced,
+        Some(b"is") if matches!(prev2, Some(b"this" | b"name")) => introduced,
+        Some(b"with" | b"to" | b"w") => matches!(
+            prev2,
+            Some(b"spoke" | b"spoken" | b"talked" | b"chatted" | b"speaking")
+        ),
+        None | Some(b"and" | b"but" | b"so" | b"fyi") => {
+            matches!(
+                next,
+                Some(b"says" | b"said" | b"reckons" | b"mentioned" | b"thinks")
+            )
+        }
+        _ => false,
+    }
 }
 
 /// A given name that is no common word, in lower case.

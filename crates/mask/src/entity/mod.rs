@@ -213,8 +213,12 @@ impl<'a> Pass<'a> {
         if titled && self.line_colon >= e {
             return;
         }
-        let wanted = (self.on.has(K::Person), self.on.has(K::Address));
-        if (wanted.0 || wanted.1) && s < e {
+        let wanted = (
+            self.on.has(K::Person),
+            self.on.has(K::Address),
+            self.on.has(K::Postcode),
+        );
+        if (wanted.0 || wanted.1 || wanted.2) && s < e {
             let colon = (self.line_colon < e).then_some(self.line_colon);
             lower_case::line(self.b, (s, e), colon, wanted, &mut self.lower);
         }

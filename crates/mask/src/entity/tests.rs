@@ -3084,11 +3084,13 @@ fn people_named_in_lower_case_in_informal_lines() {
         person("printer jammed again on level 2. thx, ravi"),
         ["ravi"]
     );
-    // The near misses: common words that are names too (`will`, `grace`),
-    // a short word of German beside a name, and a line whose sentences
-    // start with capitals (read by the capitalised pass alone).
+    // The near misses: common words that are names too used as words
+    // (`will`, `grace`; greeted alone, `hi will,`, one is a name: see
+    // `lower_case_common_word_names_only_when_plainly_named`), a short
+    // word of German beside a name, and a line whose sentences start with
+    // capitals (read by the capitalised pass alone).
     no_person(&[
-        "hi will, the grace period ends on friday",
+        "hi, will the grace period end on friday",
         "kann kai das bitte prüfen?",
         "The printer jammed. Please ask tania to call the vendor.",
     ]);
@@ -3215,4 +3217,144 @@ fn addresses_in_lower_case_in_informal_lines() {
     assert_eq!(address(street), ["12 brodie walsh street, hamilton 3204"]);
     assert_eq!(person(street), Vec::<String>::new());
     assert_eq!(person("deliver to brodie walsh pls"), ["brodie walsh"]);
+}
+
+#[test]
+fn lower_case_contractions_mentions_signatures_roles_stamps_and_pairs() {
+    // `it's` is no possessive: a cue; a mention opens a chat message; a
+    // dash signs a line; a role in brackets and a chat's time stamp follow
+    // a name; a message addressed to a name; `thanks heaps` and `hi from`.
+    assert_eq!(
+        person("hi it's colleen about the staff laptop order"),
+        ["colleen"]
+    );
+    assert_eq!(
+        person("@dev-ops the cert expires friday. ana said she'd renew it"),
+        ["ana"]
+    );
+    assert_eq!(
+        person("toner is low again\n- maddie, reception"),
+        ["maddie"]
+    );
+    assert_eq!(
+        person("call 9:05 - gary (site mgr) says 3 wont charge"),
+        ["gary"]
+    );
+    assert_eq!(
+        person("[14:03] marcus (support): sure, what's the new address?"),
+        ["marcus"]
+    );
+    assert_eq!(
+        person("olivia brown 4:55 PM\nheads up the scanner is down"),
+        ["olivia brown"]
+    );
+    assert_eq!(
+        person("chloe can u check if the ups is still beeping"),
+        ["chloe"]
+    );
+    assert_eq!(
+        person("can u extend my locker booking? thanks heaps jen"),
+        ["jen"]
+    );
+    assert_eq!(
+        person("hi from tilly at the op shop, the laptop wont boot"),
+        ["tilly"]
+    );
+    assert_eq!(
+        person("[08:20] fatima: greg approved it, forwarded u the email"),
+        ["fatima", "greg"]
+    );
+    // Two given names that are no common words, joined; the near miss:
+    // `max and min`.
+    assert_eq!(
+        person("fyi raj and meera are both out tmrw"),
+        ["raj", "meera"]
+    );
+    no_person(&[
+        "set max and min on the pool to 4",
+        "salt and pepper for the kitchen",
+    ]);
+    // English short forms are given names (`kev`).
+    assert_eq!(
+        person("the macbooks came but 2 have us keyboards. cheers kev"),
+        ["kev"]
+    );
+}
+
+#[test]
+fn lower_case_common_word_names_only_when_plainly_named() {
+    // Greeted with nothing after, introduced, spoken with, speaking.
+    assert_eq!(
+        person("[12:02] agent: hi heather, how can i help?"),
+        ["heather"]
+    );
+    assert_eq!(
+        person("thanks will, the grace period ends on friday"),
+        ["will"]
+    );
+    assert_eq!(
+        person("hey it's chase, can someone chase up the charger"),
+        ["chase"]
+    );
+    assert_eq!(
+        person("hi its mark from the harbour st site, alarm is chirping"),
+        ["mark"]
+    );
+    assert_eq!(
+        person("voicemail: hi, this is hope calling from the front desk"),
+        ["hope"]
+    );
+    assert_eq!(
+        person("phone note: spoke w/ grace at the clinic, she wants 3"),
+        ["grace"]
+    );
+    assert_eq!(
+        person("@here the zoom room is dead? nick says the screen is blank"),
+        ["nick"]
+    );
+    // The near misses: the words used as words, a month, a season, a
+    // word that addresses anyone.
+    no_person(&[
+        "it's grace period till friday",
+        "hi mate, it's summer here",
+        "it's may, not june",
+        "we hope said fix holds",
+        "pls mark as resolved, the bill is paid",
+    ]);
+}
+
+#[test]
+fn answers_in_chat_postcode_words_counties_and_sites_in_lower_case() {
+    let postcode = |t: &str| of_kind(t, "POSTCODE");
+    // A name and a postcode answering the question above, and the name
+    // again later.
+    let chat = "agent: can i get your full name pls\ncustomer: jordan mcallister\n\
+                agent: and the postcode?\ncustomer: g12 8qq\nagent: thanks jordan, found it";
+    assert_eq!(person(chat), ["jordan mcallister", "jordan"]);
+    assert_eq!(postcode(chat), ["g12 8qq"]);
+    // The near misses: the same answers to other questions.
+    let other = "agent: which team are you in pls\ncustomer: jordan mcallister\n\
+                 agent: and the asset tag?\ncustomer: g12 8qq";
+    assert_eq!(person(other), Vec::<String>::new());
+    assert_eq!(postcode(other), Vec::<String>::new());
+    // A postcode word before a code of letters and digits; the near miss:
+    // another kind of code.
+    assert_eq!(
+        postcode("parcel stuck in laval. postal code h7n 5k3. callback tmrw"),
+        ["h7n 5k3"]
+    );
+    assert_eq!(postcode("error code e11 1aa again"), Vec::<String>::new());
+    // An Irish county closes an address; a site named by its street.
+    assert_eq!(
+        address("nobody was home at 9 seaview terrace, dun laoghaire, co. dublin? pls check"),
+        ["9 seaview terrace, dun laoghaire, co. dublin"]
+    );
+    assert_eq!(
+        address("wifi pw for the guest network at the 22 york street office?"),
+        ["22 york street"]
+    );
+    assert_eq!(
+        address("the 22 york street parade is on"),
+        Vec::<String>::new()
+    );
 }

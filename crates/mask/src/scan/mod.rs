@@ -863,7 +863,7 @@ fn label_line_before(head: &[u8]) -> bool {
 
 /// Does the line before the one `head` ends with ask for a postcode
 /// (`can you confirm your postcode?`)?
-fn asked_line_before(head: &[u8]) -> bool {
+pub(crate) fn asked_line_before(head: &[u8]) -> bool {
     let Some(above) = head.strip_suffix(b"\n") else {
         return false;
     };
