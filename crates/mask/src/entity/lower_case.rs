@@ -221,12 +221,18 @@ fn name_words(b: &[u8], s: usize, e: usize) -> bool {
     let mut n = 0;
     for w in words {
         let flags = lookup(w);
-        let wanted = if n == 0 { GIVEN } else { GIVEN | SURNAME };
-        if w.is_empty()
+        // (The first a given name, the others known names or words the
+        // lexicon does not know: `chen jiahui`.)
+        let named = if n == 0 {
+            flags & GIVEN != 0
+        } else {
+            flags & (GIVEN | SURNAME) != 0 || flags == 0
+        };
+        if w.len() < 2
             || !w
                 .iter()
                 .all(|&c| c.is_ascii_lowercase() || matches!(c, b'\'' | b'-'))
-            || flags & wanted == 0
+            || !named
             || flags & (STOP | TITLE | GREETING | CONTACT) != 0
         {
             return false;
@@ -638,7 +644,9 @@ fn label_name(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
             .strip_suffix(b"(")
             .unwrap_or(&label[..from]);
         let role = role.trim_ascii();
-        if lookup(role) & CONTACT == 0 {
+        // (`agent tania`, `txt from hemi`: the role's last word.)
+        let last = &role[role.iter().rposition(|&c| c == b' ').map_or(0, |k| k + 1)..];
+        if lookup(role) & CONTACT == 0 && !matches!(last, b"from" | b"w" | b"with") {
             return None;
         }
     }
@@ -778,6 +786,29 @@ fn message(b: &[u8], (s, e): (usize, usize), signed: bool, found: &mut Vec<Findi
     let mut named = vec![false; words.len()];
     let mut k = 0;
     while k < words.len() {
+        // `mrs o'sullivan`, `dr faisal rahman`: names after a title.
+        if k > 0
+            && lower_title(&b[words[k - 1].start..words[k - 1].end])
+            && adjacent(b, words[k - 1].end, words[k].start)
+            && titled_name(b, &words[k])
+        {
+            let mut j = k;
+            while j + 1 < words.len()
+                && j - k < 2
+                && adjacent(b, words[j].end, words[j + 1].start)
+                && titled_name(b, &words[j + 1])
+                // (`mr gonzalez back`, `mr faleolo said`: a common word
+                // or a verb ends the name.)
+                && words[j + 1].flags & AMBIGUOUS == 0
+                && !saying(&b[words[j + 1].start..words[j + 1].end])
+            {
+                j += 1;
+            }
+            push(found, words[k].start, words[j].end, 0.8);
+            named[k..=j].fill(true);
+            k = j + 1;
+            continue;
+        }
         // (A common word opens a run only as a given name: `maria clara
         // santos`, `grace pemberton`.)
         let opens = name_word(b, &words[k])
@@ -863,6 +894,20 @@ fn named_before(b: &[u8], earlier: &[Finding], t: &Token) -> bool {
         })
 }
 
+/// `mr`, `mrs`, `dr`: a title written in lower case.
+fn lower_title(w: &[u8]) -> bool {
+    matches!(w, b"mr" | b"mrs" | b"ms" | b"miss" | b"dr")
+}
+
+/// A name after a title: a given name or a surname in lower case, a
+/// common word too (`mrs white`), but no place, street or stop word.
+fn titled_name(b: &[u8], t: &Token) -> bool {
+    b[t.start].is_ascii_lowercase()
+        && t.flags != UNREAD
+        && t.flags & (GIVEN | SURNAME) != 0
+        && t.flags & (STOP | TITLE | GREETING | CONTACT | STREET | PLACE | PLACE_NAME | BRAND) == 0
+}
+
 /// A word not looked up yet (a flag the lexicon never sets).
 const UNREAD: u16 = 0x8000;
 
@@ -896,8 +941,19 @@ fn candidate(b: &[u8], words: &[Token], k: usize) -> bool {
     cue(prev)
         || matches!(
             prev,
-            b"and" | b"or" | b"as" | b"from" | b"is" | b"um" | b"uh" | b"er" | b"erm"
+            b"and"
+                | b"or"
+                | b"as"
+                | b"from"
+                | b"is"
+                | b"um"
+                | b"uh"
+                | b"er"
+                | b"erm"
+                | b"called"
+                | b"named"
         )
+        || lower_title(prev)
         || matches!(w(k + 1), b"and" | b"or")
         || saying(w(k + 1))
         || matches!(b.get(words[k].end), Some(b'\'' | 0xE2))
@@ -981,6 +1037,8 @@ fn saying(w: &[u8]) -> bool {
             | b"emailed"
             | b"replied"
             | b"wrote"
+            | b"sagt"
+            | b"meint"
     )
 }
 
@@ -1091,6 +1149,17 @@ fn cue(w: &[u8]) -> bool {
             | b"let"
             | b"to"
             | b"by"
+            | b"lg"
+            | b"husband"
+            | b"wife"
+            | b"partner"
+            | b"son"
+            | b"daughter"
+            | b"mum"
+            | b"mom"
+            | b"dad"
+            | b"colleague"
+            | b"boss"
     )
 }
 
@@ -1197,9 +1266,10 @@ fn common_given(flags: u16) -> bool {
 fn plainly_named(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
     let w = |j: usize| &b[words[j].start..words[j].end];
     let (start, end) = (words[k].start, words[k].end);
-    // (Months, seasons and the words that address anyone: `it's may`,
-    // `hi mate,`.)
-    if matches!(
+    // (Months, seasons, the weather and the words that address anyone:
+    // `it's may`, `it's sunny here`, `hi mate,`; they may still speak:
+    // `sunny said no`.)
+    let word_of_its_own = matches!(
         w(k),
         b"may"
             | b"june"
@@ -1212,9 +1282,7 @@ fn plainly_named(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
             | b"buddy"
             | b"sir"
             | b"sunny"
-    ) {
-        return false;
-    }
+    );
     let clause_ends = |p: usize| p >= e || matches!(b[p], b',' | b'!' | b'.' | b'?' | b'\r');
     let next = words
         .get(k + 1)
@@ -1227,12 +1295,39 @@ fn plainly_named(b: &[u8], words: &[Token], k: usize, e: usize) -> bool {
         || matches!(next, Some(b"from" | b"calling" | b"speaking"))
         || next == Some(b"here") && clause_ends(words[k + 1].end);
     match prev {
+        _ if word_of_its_own && !matches!(prev, None | Some(b"and" | b"but" | b"so" | b"fyi")) => {
+            false
+        }
         Some(p) if greeting(p) => clause_ends(end),
         Some(b"its" | b"it's" | b"it\xe2\x80\x99s" | b"im" | b"i'm") => introduced,
         Some(b"is") if matches!(prev2, Some(b"this" | b"name")) => introduced,
         Some(b"with" | b"to" | b"w") => matches!(
             prev2,
             Some(b"spoke" | b"spoken" | b"talked" | b"chatted" | b"speaking")
+        ),
+        // `ask will in payroll`, `tell mark to call`: no verb follows
+        // `ask`, so the word is a name.
+        Some(b"ask" | b"tell" | b"cc" | b"attn") => {
+            clause_ends(end)
+                || matches!(
+                    next,
+                    Some(b"in" | b"from" | b"at" | b"to" | b"about" | b"if")
+                )
+        }
+        // `he's called frank`, `a guy named chase`.
+        Some(b"called" | b"named") => matches!(
+            prev2,
+            Some(
+                b"hes"
+                    | b"he's"
+                    | b"shes"
+                    | b"she's"
+                    | b"guy"
+                    | b"bloke"
+                    | b"lady"
+                    | b"woman"
+                    | b"man"
+            )
         ),
         None | Some(b"and" | b"but" | b"so" | b"fyi") => {
             matches!(

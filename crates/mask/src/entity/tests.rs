@@ -3358,3 +3358,56 @@ fn answers_in_chat_postcode_words_counties_and_sites_in_lower_case() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn lower_case_titles_askers_callers_families_and_answers_of_unknown_words() {
+    // A title in lower case before names; the near misses: a verb and a
+    // common word after the name end it.
+    assert_eq!(
+        person("note: mrs o'sullivan called abt her router again"),
+        ["o'sullivan"]
+    );
+    assert_eq!(
+        person("spoke to mr nguyen on the phone, he wants it emailed"),
+        ["nguyen"]
+    );
+    assert_eq!(
+        person("[3:04 pm] mele.s: yeah all 30. mr faleolo said it started"),
+        ["faleolo"]
+    );
+    assert_eq!(
+        person("called mr gonzalez back, he still can't print"),
+        ["gonzalez"]
+    );
+    // `ask` and `tell` before a common word with no verb after it, `he's
+    // called`, a family word, a sender's label, German `sagt` and `lg`.
+    assert_eq!(
+        person("can you ask will in payroll if my leave got approved?"),
+        ["will"]
+    );
+    assert_eq!(
+        person("said hes called frank but didnt leave a number"),
+        ["frank"]
+    );
+    assert_eq!(
+        person("txt from hemi: bro the eftpos keeps saying declined"),
+        ["hemi"]
+    );
+    assert_eq!(
+        person("hi, lieferung bitte morgen, danke! lg katrin"),
+        ["katrin"]
+    );
+    assert_eq!(person("ok so sunny said no but idk"), ["sunny"]);
+    no_person(&[
+        "can you ask will it be fixed today",
+        "it's sunny here today",
+    ]);
+    // An answer to a name asked for may hold a word the lexicon does not
+    // know; a family word before a given name.
+    assert_eq!(
+        person(
+            "agent: what's the name on the account?\nvisitor: chen jiahui\nvisitor: or maybe under my husband liam"
+        ),
+        ["chen jiahui", "liam"]
+    );
+}
