@@ -10,7 +10,10 @@
 //! message (past a time stamp and a speaker's label) starts in lower case
 //! and holds no word in title case but a weekday's or a month's (`can you
 //! restart Hudson?` is not informal). A writer who capitalises is read by
-//! the capitalised pass.
+//! the capitalised pass. A line with no speaker's label that opens in
+//! lower case but holds words in title case (`hi this is sione, send it to
+//! 17 Kahu Rd`) is read for people too, its addresses left to the
+//! capitalised pass.
 //!
 //! In an informal line a word names a person only if the gazetteer holds
 //! it as a given name that is no common word (`tania`, `brodie`; not
@@ -136,14 +139,18 @@ fn said(
         });
         return;
     }
-    if title_word(b, msg, e) {
+    // (A line that opens in lower case but holds words in title case,
+    // `hi this is sione … 17 Kahu Rd`, is read for people, not addresses,
+    // the capitalised pass's; not a field's, `note: Called Ravi`.)
+    let mixed = title_word(b, msg, e);
+    if mixed && label.is_some() {
         return;
     }
     let first = found.len();
-    if places {
+    if places && !mixed {
         addresses(b, msg, e, found);
     }
-    if codes {
+    if codes && !mixed {
         named_codes(b, (msg, e), first, found);
     }
     let streets = found.len();

@@ -3411,3 +3411,19 @@ fn lower_case_titles_askers_callers_families_and_answers_of_unknown_words() {
         ["chen jiahui", "liam"]
     );
 }
+
+#[test]
+fn lower_case_people_in_lines_that_also_capitalise() {
+    // A line that opens in lower case with words in title case: its
+    // people in lower case are read, its address by the capitalised pass.
+    let line =
+        "hi this is sione from the warehouse, can u send it to 17 Kahu Rd, Penrose, Auckland 1061";
+    assert_eq!(person(line), ["sione"]);
+    assert_eq!(address(line), ["17 Kahu Rd, Penrose, Auckland 1061"]);
+    // The near misses: a field's value after its label, and a line that
+    // opens in title case.
+    no_person(&[
+        "note: hi this is sione from the Warehouse",
+        "Please ask tania to call the vendor.",
+    ]);
+}
