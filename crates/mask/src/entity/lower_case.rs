@@ -860,7 +860,8 @@ fn message(b: &[u8], (s, e): (usize, usize), signed: bool, found: &mut Vec<Findi
                 || cue_after(b, &words, k, e)
                 || k == 0
                     && (signed && (words[0].end >= e || matches!(b[words[0].end], b',' | b'\r'))
-                        || addressed(b, &words)))
+                        || addressed(b, &words))
+                || subject(b, &words, k))
             || common_given(words[k].flags) && plainly_named(b, &words, k, e)
         {
             push(found, words[k].start, words[k].end, 0.7);
@@ -959,6 +960,9 @@ fn candidate(b: &[u8], words: &[Token], k: usize) -> bool {
                 | b"erm"
                 | b"called"
                 | b"named"
+                | b"so"
+                | b"but"
+                | b"fyi"
         )
         || lower_title(prev)
         || matches!(w(k + 1), b"and" | b"or")
@@ -1076,8 +1080,8 @@ fn joined(b: &[u8], words: &[Token], named: &[bool], found: &mut Vec<Finding>) {
             matches!(&b[l.start..l.end], b"and" | b"or")
                 && (named[j]
                     || given_flags(t.flags)
-                        && !matches!(&b[t.start..t.end], b"max" | b"min")
-                        && !matches!(&b[w.start..w.end], b"max" | b"min")
+                        && !measure(&b[t.start..t.end])
+                        && !measure(&b[w.start..w.end])
                         && b[t.start].is_ascii_lowercase()
                         && adjacent(b, w.end.min(t.end), l.start)
                         && adjacent(b, l.end, w.start.max(t.start)))
@@ -1217,6 +1221,40 @@ fn greeting(w: &[u8]) -> bool {
             | b"ta"
             | b"ty"
     )
+}
+
+/// `max`, `min`: given names the lexicon holds that are more often a
+/// measure's words (`max and min`, `max is 5 users`).
+fn measure(w: &[u8]) -> bool {
+    matches!(w, b"max" | b"min")
+}
+
+/// Does `words[k]` open a sentence as its subject (`yuki is off sick
+/// today so arjun is covering`, `tevita left his badge`)?
+fn subject(b: &[u8], words: &[Token], k: usize) -> bool {
+    let opens = k == 0
+        || !adjacent(b, words[k - 1].end, words[k].start)
+        || matches!(
+            &b[words[k - 1].start..words[k - 1].end],
+            b"so" | b"and" | b"but" | b"fyi"
+        );
+    opens
+        && !measure(&b[words[k].start..words[k].end])
+        && words.get(k + 1).is_some_and(|n| {
+            adjacent(b, words[k].end, n.start)
+                && matches!(
+                    &b[n.start..n.end],
+                    b"is"
+                        | b"was"
+                        | b"has"
+                        | b"had"
+                        | b"left"
+                        | b"went"
+                        | b"needs"
+                        | b"isnt"
+                        | b"hasnt"
+                )
+        })
 }
 
 /// ` (site mgr)`, ` (support)` at `p`: a role in brackets after a name.

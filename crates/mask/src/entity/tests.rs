@@ -3427,3 +3427,22 @@ fn lower_case_people_in_lines_that_also_capitalise() {
         "Please ask tania to call the vendor.",
     ]);
 }
+
+#[test]
+fn lower_case_given_names_as_a_sentence_subject() {
+    // A given name that is no common word, opening a sentence before
+    // `is`, `has`, `left`; the near misses: software and measures.
+    assert_eq!(
+        person("@here heads up, yuki is off sick today so arjun is covering the phones"),
+        ["yuki", "arjun"]
+    );
+    assert_eq!(
+        person("tevita left his badge in the server room again lol"),
+        ["tevita"]
+    );
+    no_person(&[
+        "jenkins is down again",
+        "max is 5 users on the trial",
+        "hope is not a plan",
+    ]);
+}
