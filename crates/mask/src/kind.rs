@@ -217,7 +217,7 @@ kinds! {
         name: "POSTCODE",
         recognizer: "postcode_in_context",
         scope: global,
-        context: ["postcode", "postcodes", "zip", "zipcode", "postal", "eircode", "eircodes"],
+        context: ["postcode", "postcodes", "zip", "zips", "zipcode", "postal", "postaux", "eircode", "eircodes"],
     },
     /// An organisation named with its legal form (`Acme Logistics Pty Ltd`,
     /// `Müller GmbH`). Detected, but kept by the default masking policy.

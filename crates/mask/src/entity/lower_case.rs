@@ -249,45 +249,78 @@ fn name_words(b: &[u8], s: usize, e: usize) -> bool {
     (1..=3).contains(&n)
 }
 
-/// `postal code h7n 5k3`, `eircode d6w y2x4`: a postcode of letters and
-/// digits in lower case after a postcode word in the message `b[s..e]`
-/// (codes of digits alone are the scanner's), none inside an address
-/// found from `found[first..]`.
+/// `postal code h7n 5k3`, `eircode d6w y2x4`, `postcode lookup fails for
+/// ls1 4ap, ls2 9jt`: postcodes of letters and digits in lower case after
+/// a postcode word in the message `b[s..e]` (codes of digits alone are
+/// the scanner's; these shapes are too distinctive to be much else, as
+/// the scanner holds of capitals), none inside an address found from
+/// `found[first..]`.
 fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<Finding>) {
-    // (A code's word ends in `code` or `zip`: two bytes found fast rule
-    // out most messages.)
-    if memchr::memchr2(b'z', b'c', &b[s..e]).is_none() {
+    let Some(mut p) = postcode_word_end(&b[s..e]).map(|k| s + k) else {
         return;
+    };
+    while let Some(k) = b[p..e].iter().position(u8::is_ascii_digit) {
+        // (A code opens with one or two letters before its first digit.)
+        let d = p + k;
+        let start = d - b[p..d]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count();
+        p = d + 1;
+        if !(1..=2).contains(&(d - start)) || start > s && is_letter(b[start - 1]) {
+            continue;
+        }
+        let Some(end) = lower_code(b, start, e) else {
+            continue;
+        };
+        p = end;
+        if found[first..]
+            .iter()
+            .any(|f| f.start < end && start < f.end)
+        {
+            continue;
+        }
+        found.push(Finding {
+            kind: K::Postcode.kind(),
+            start,
+            end,
+            score: CODE_SCORE,
+            recognizer: Cow::Borrowed(K::Postcode.recognizer()),
+        });
     }
-    for word in [&b"code "[..], b"zip "] {
-        for k in memchr::memmem::find_iter(&b[s..e], word) {
-            let p = s + k + word.len();
-            let before = &b[s..s + k];
-            let named = if word == b"code " {
-                [&b"post"[..], b"post ", b"postal ", b"zip ", b"eir"]
-                    .iter()
-                    .any(|w| before.ends_with(w))
-            } else {
-                !before.last().is_some_and(|&c| is_letter(c))
-            };
-            if !named || !b.get(p).is_some_and(u8::is_ascii_lowercase) {
+}
+
+/// Where the first postcode word of `m` ends (`postcode`, `post code`,
+/// `postal code`, `zip`, `eircode`).
+fn postcode_word_end(m: &[u8]) -> Option<usize> {
+    // (The words end in `code` or `zip`: most messages hold neither.)
+    let mut from = 0;
+    while let Some(k) = memchr::memchr2(b'e', b'p', &m[from..]) {
+        let at = from + k;
+        from = at + 1;
+        let end = if m[at] == b'e' && at >= 3 && &m[at - 3..=at] == b"code" {
+            let before = &m[..at - 3];
+            let named = [&b"post"[..], b"post ", b"postal ", b"zip ", b"eir"]
+                .iter()
+                .any(|w| before.ends_with(w));
+            if !named {
                 continue;
             }
-            let Some(end) = lower_code(b, p, e) else {
-                continue;
-            };
-            if found[first..].iter().any(|f| f.start < end && p < f.end) {
+            at + 1
+        } else if m[at] == b'p' && at >= 2 && &m[at - 2..=at] == b"zip" {
+            if at >= 3 && is_letter(m[at - 3]) {
                 continue;
             }
-            found.push(Finding {
-                kind: K::Postcode.kind(),
-                start: p,
-                end,
-                score: CODE_SCORE,
-                recognizer: Cow::Borrowed(K::Postcode.recognizer()),
-            });
+            at + 1
+        } else {
+            continue;
+        };
+        if !m.get(end).is_some_and(|&c| is_letter(c)) || m.get(end..end + 1) == Some(b"s") {
+            return Some(end);
         }
     }
+    None
 }
 
 /// Addresses written in lower case in an informal message `b[s..e]`: a

@@ -3446,3 +3446,42 @@ fn lower_case_given_names_as_a_sentence_subject() {
         "hope is not a plan",
     ]);
 }
+
+#[test]
+fn postcodes_listed_after_a_postcode_word() {
+    let postcode = |t: &str| of_kind(t, "POSTCODE");
+    // The items of a list after a code that a postcode word names, of
+    // digits (the same length), of a country's shape, or in lower case
+    // anywhere after the word.
+    assert_eq!(
+        postcode("Bulk SMS campaign failed for postcodes 0870, 0872 and 4825. The gateway"),
+        ["0870", "0872", "4825"]
+    );
+    assert_eq!(
+        postcode("Please check postcodes 9371 (Glenorchy), 7183 and 3881. Our system"),
+        ["9371", "7183", "3881"]
+    );
+    assert_eq!(
+        postcode("ZIPs 60614 and 60657 are outside the zone"),
+        ["60614", "60657"]
+    );
+    assert_eq!(
+        postcode("remove postal codes T5J 0N3 and T6E 4R4 which were added"),
+        ["T5J 0N3", "T6E 4R4"]
+    );
+    assert_eq!(
+        postcode("Les colis destinés aux codes postaux G0A 1E0 et G0X 2T0 subiront"),
+        ["G0A 1E0", "G0X 2T0"]
+    );
+    assert_eq!(
+        postcode("postcode lookup fails for ls1 4ap, ls2 9jt and bd1 1hy on the form"),
+        ["ls1 4ap", "ls2 9jt", "bd1 1hy"]
+    );
+    // The near misses: a count after a code, a number of another length,
+    // and a code's shape after a word that only ends like one.
+    assert_eq!(postcode("postcode 6011, 2000 users affected"), ["6011"]);
+    assert_eq!(postcode("postcode 6011 and 12 others failed"), ["6011"]);
+    for text in ["error code e11 1aa again", "zipper broke on bag a12 3bc"] {
+        assert_eq!(postcode(text), Vec::<String>::new(), "{text:?}");
+    }
+}

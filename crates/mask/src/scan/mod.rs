@@ -508,7 +508,8 @@ impl<'a> Scanner<'a> {
         let ctx = self.ctx(start);
         if self.on.has(K::Postcode)
             && (self.names_code(ctx, start, K::Postcode.context())
-                || postcode_word_on_line(self.b, start))
+                || postcode_word_on_line(self.b, start)
+                || self.postcode_sibling(start, end, false))
         {
             return Some(self.push_boosted(start, end, K::Postcode, base.max(POSTCODE_BASE)));
         }

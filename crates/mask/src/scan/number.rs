@@ -12,28 +12,34 @@ use crate::checksum as ck;
 use crate::kind::K;
 
 impl Scanner<'_> {
-    /// Matchers that start at a digit at a token start.
-    // Out of line: see `Scanner::upper`.
-    #[inline(never)]
     /// `should be 97214, not 97241`, `70173 sein, nicht 70174`, `is it
     /// 3350 or 3355?`: a code of the same length and first digit as the
     /// `POSTCODE` found just before it on its line, joined to it by `not`,
-    /// `or`, `and`, `but` (or German's), is a `POSTCODE` too.
-    fn postcode_sibling(&self, s: usize, e: usize) -> bool {
+    /// `or`, `and`, `but` (or German's), is a `POSTCODE` too; so is the
+    /// next of a list (`postcodes 0870, 0872 and 4825`, `T5J 0N3 and T6E
+    /// 4R4`, `9371 (Glenorchy), 7183`), of the same length when `digits`.
+    // (Out of line: it is rarely called, and the digit matchers that call
+    // it are inlined into the scan loop.)
+    #[inline(never)]
+    pub(super) fn postcode_sibling(&self, s: usize, e: usize, digits: bool) -> bool {
         let b = self.b;
         let Some(last) = self.findings.last() else {
             return false;
         };
-        if last.kind != K::Postcode.kind()
-            || last.end > s
-            || s - last.end > 80
-            || last.end - last.start != e - s
-            || b[last.start] != b[s]
-        {
+        if last.kind != K::Postcode.kind() || last.end > s || s - last.end > 80 {
             return false;
         }
         let between = &b[last.end..s];
-        !between.contains(&b'\n')
+        if between.contains(&b'\n') {
+            return false;
+        }
+        let same_length = last.end - last.start == e - s;
+        if (!digits || same_length) && listed(between) {
+            return true;
+        }
+        digits
+            && same_length
+            && b[last.start] == b[s]
             && [
                 &b" not "[..],
                 b" or ",
@@ -47,6 +53,7 @@ impl Scanner<'_> {
             .any(|w| between.windows(w.len()).any(|x| x == *w))
     }
 
+    /// Matchers that start at a digit at a token start.
     pub(super) fn digit(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         // MAC with `-` or `:` (colon form is handled from the colon too, but
@@ -120,7 +127,7 @@ impl Scanner<'_> {
                     && (self.names_code(ctx, s, K::Postcode.context()) && !no_code
                         || run.nd == 4 && (after_au_state(b, s) || after_nz_city(b, s, &run))
                         || german && self.names_code(ctx, s, words!["plz", "postleitzahl"])
-                        || self.postcode_sibling(s, run.end))
+                        || self.postcode_sibling(s, run.end, true) && !no_code)
                 {
                     return Some(self.push_boosted(s, run.end, K::Postcode, POSTCODE_BASE));
                 }
@@ -617,6 +624,31 @@ fn after_nz_city(b: &[u8], s: usize, run: &Run) -> bool {
             && (before.len() == c.len()
                 || !before[before.len() - c.len() - 1].is_ascii_alphanumeric())
     })
+}
+
+/// Is `between` what joins two items of a list (`, `, ` and `, ` et `),
+/// after a bracketed place (` (Glenorchy), `)?
+fn listed(between: &[u8]) -> bool {
+    let rest = match between.strip_prefix(b" (") {
+        Some(inner) => match memchr::memchr(b')', inner) {
+            Some(k) if k <= 32 => &inner[k + 1..],
+            _ => return false,
+        },
+        None => between,
+    };
+    matches!(
+        rest,
+        b", "
+            | b" and "
+            | b", and "
+            | b" or "
+            | b", or "
+            | b" & "
+            | b" et "
+            | b" und "
+            | b" oder "
+            | b" y "
+    )
 }
 
 #[cfg(test)]
