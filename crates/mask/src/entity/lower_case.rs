@@ -76,7 +76,7 @@ pub(super) fn line(
     b: &[u8],
     (s, e): (usize, usize),
     colon: Option<usize>,
-    (people, places, codes): (bool, bool, bool),
+    (people, places, codes, firms): (bool, bool, bool, bool),
     found: &mut Vec<Finding>,
 ) {
     let p = skip_prefix(b, s, e);
@@ -96,7 +96,13 @@ pub(super) fn line(
     // opens with a capital, a digit or a sign.)
     let words_said = msg < e && b[msg].is_ascii_lowercase();
     if words_said {
-        said(b, (s, p, msg, e), label, (people, places, codes), found);
+        said(
+            b,
+            (s, p, msg, e),
+            label,
+            (people, places, codes, firms),
+            found,
+        );
     }
 }
 
@@ -109,7 +115,7 @@ fn said(
     b: &[u8],
     (s, p, msg, e): (usize, usize, usize, usize),
     label: Option<(usize, usize)>,
-    (people, places, codes): (bool, bool, bool),
+    (people, places, codes, firms): (bool, bool, bool, bool),
     found: &mut Vec<Finding>,
 ) {
     // (`- maddie, reception`: a line signed with a dash.)
@@ -152,6 +158,9 @@ fn said(
     }
     if codes && !mixed {
         named_codes(b, (msg, e), first, found);
+    }
+    if firms && !mixed {
+        organizations(b, (msg, e), first, found);
     }
     let streets = found.len();
     if people {
@@ -289,6 +298,129 @@ fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<F
             recognizer: Cow::Borrowed(K::Postcode.recognizer()),
         });
     }
+}
+
+/// `kiwi fibre networks ltd`, `brennan & daughters ltd`: organisations
+/// named in lower case with a legal form, in the message `b[s..e]`, from
+/// the first word after the clause's opening (`from`, `is`, the message's
+/// start: at most five words back), none inside a finding from
+/// `found[first..]`.
+fn organizations(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<Finding>) {
+    let m = &b[s..e];
+    // (The forms read here end in `d`, `c` or `h`: a word is read only
+    // where one of those ends it.)
+    let mut from = 0;
+    while let Some(k) = memchr::memchr3(b'd', b'c', b'h', &m[from..]) {
+        let at = from + k;
+        from = at + 1;
+        let end = at + 1;
+        if m.get(end).is_some_and(|&c| is_letter(c)) {
+            continue;
+        }
+        let word_start = at + 1 - m[..=at].iter().rev().take_while(|&&c| is_letter(c)).count();
+        let form = &m[word_start..end];
+        // (`limited` is a word too: a form only where a clause ends.)
+        let form_ends = matches!(
+            m.get(end),
+            None | Some(b',' | b'.' | b'!' | b'?' | b')' | b'\r')
+        );
+        if !(matches!(form, b"ltd" | b"llc" | b"inc" | b"plc" | b"gmbh")
+            || form == b"limited" && form_ends)
+        {
+            continue;
+        }
+        // (`pty ltd`: the form is two words.)
+        let form_start = if m[..word_start].ends_with(b"pty ") {
+            word_start - 4
+        } else {
+            word_start
+        };
+        let Some(start) = firm_start(m, form_start) else {
+            continue;
+        };
+        let (start, end) = (s + start, s + end);
+        if found[first..]
+            .iter()
+            .any(|f| f.start < end && start < f.end)
+        {
+            continue;
+        }
+        found.push(Finding {
+            kind: K::Organization.kind(),
+            start,
+            end,
+            score: 0.85,
+            recognizer: Cow::Borrowed(K::Organization.recognizer()),
+        });
+    }
+}
+
+/// Where the name of a firm whose legal form starts at `form` in `m`
+/// starts: one to five words of letters or `&` back, after the clause's
+/// opening.
+fn firm_start(m: &[u8], form: usize) -> Option<usize> {
+    let mut start = form;
+    let mut words = 0;
+    while start > 0 && m[start - 1] == b' ' && words < 5 {
+        let word_end = start - 1;
+        let word_start = word_end
+            - m[..word_end]
+                .iter()
+                .rev()
+                .take_while(|&&c| is_letter(c) || c == b'&' || c == b'\'' || c == b'-')
+                .count();
+        let word = &m[word_start..word_end];
+        if word.is_empty() || opening(word) {
+            break;
+        }
+        start = word_start;
+        words += 1;
+    }
+    (words > 0 && m[start] != b'&').then_some(start)
+}
+
+/// A word that opens the clause a firm's name follows (`from`, `is`,
+/// `cust`), itself no part of the name.
+fn opening(w: &[u8]) -> bool {
+    cue(w)
+        || matches!(
+            w,
+            b"from"
+                | b"at"
+                | b"is"
+                | b"was"
+                | b"the"
+                | b"a"
+                | b"an"
+                | b"of"
+                | b"on"
+                | b"in"
+                | b"not"
+                | b"re"
+                | b"via"
+                | b"our"
+                | b"your"
+                | b"their"
+                | b"my"
+                | b"cust"
+                | b"customer"
+                | b"client"
+                | b"called"
+                | b"invoice"
+                | b"account"
+                | b"company"
+                | b"we"
+                | b"i"
+                | b"they"
+                | b"it"
+                | b"had"
+                | b"have"
+                | b"has"
+                | b"be"
+                | b"been"
+                | b"are"
+                | b"very"
+        )
 }
 
 /// Where the first postcode word of `m` ends (`postcode`, `post code`,

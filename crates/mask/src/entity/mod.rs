@@ -217,8 +217,9 @@ impl<'a> Pass<'a> {
             self.on.has(K::Person),
             self.on.has(K::Address),
             self.on.has(K::Postcode),
+            self.on.has(K::Organization),
         );
-        if (wanted.0 || wanted.1 || wanted.2) && s < e {
+        if (wanted.0 || wanted.1 || wanted.2 || wanted.3) && s < e {
             let colon = (self.line_colon < e).then_some(self.line_colon);
             lower_case::line(self.b, (s, e), colon, wanted, &mut self.lower);
         }

@@ -3485,3 +3485,31 @@ fn postcodes_listed_after_a_postcode_word() {
         assert_eq!(postcode(text), Vec::<String>::new(), "{text:?}");
     }
 }
+
+#[test]
+fn organisations_named_in_lower_case() {
+    let firm = |t: &str| of_kind(t, "ORGANIZATION");
+    // A legal form in lower case and the words before it, back to the
+    // clause's opening.
+    assert_eq!(
+        firm(
+            "voicemail 11:52am: hi, its dave kowalski from kowalski plumbing pty ltd, just chasing up"
+        ),
+        ["kowalski plumbing pty ltd"]
+    );
+    assert_eq!(
+        firm("invoice came from kiwi fibre networks ltd not us, tell the customer"),
+        ["kiwi fibre networks ltd"]
+    );
+    assert_eq!(
+        firm("customer: brennan & daughters ltd"),
+        ["brennan & daughters ltd"]
+    );
+    // The near misses: `limited` as a word.
+    for text in [
+        "we had limited access all day",
+        "bandwidth is very limited, pls help",
+    ] {
+        assert_eq!(firm(text), Vec::<String>::new(), "{text:?}");
+    }
+}
