@@ -304,6 +304,12 @@ impl<'a> Pass<'a> {
                 self.take_lower_case();
             }
         }
+        if self.on.has(K::Person) && self.on.has(K::Address) && !self.out.is_empty() {
+            let people = person::addressees(self.b, &self.out, self.min_score);
+            if !people.is_empty() {
+                self.merge_over_runs(people);
+            }
+        }
         if self.out.is_empty() {
             return;
         }
@@ -330,12 +336,17 @@ impl Pass<'_> {
         let runs = std::mem::take(&mut self.out);
         let mut merged = Vec::with_capacity(runs.len() + found.len());
         let mut cells = found.into_iter().peekable();
+        // (The last cell merged: the runs may overlap one another, `Ivy
+        // Lodge` as a name inside an address from its line, and only a
+        // cell leaves a run out.)
+        let mut cell_end = 0;
         for f in runs {
             while let Some(c) = cells.next_if(|c| c.start < f.start) {
+                cell_end = c.end;
                 merged.push(c);
             }
             let inside = |c: &Finding| c.start < f.end && f.start < c.end;
-            if !merged.last().is_some_and(inside) && !cells.peek().is_some_and(inside) {
+            if f.start >= cell_end && !cells.peek().is_some_and(inside) {
                 merged.push(f);
             }
         }

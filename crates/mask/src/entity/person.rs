@@ -17,7 +17,9 @@ use super::names::{
     PLACE_NAME, PLACE_PREFIX, STOP, STREET, SURNAME, TITLE, get, lookup_lower, lower,
 };
 use super::{Pass, Shape, Word, leading_word, word_before};
+use crate::Finding;
 use crate::kind::K;
+use std::borrow::Cow;
 
 const RECOGNIZER: &str = "person_gazetteer";
 
@@ -2874,4 +2876,164 @@ fn lower_ascii<const N: usize>(w: &[u8]) -> Option<[u8; N]> {
         *o = c.to_ascii_lowercase();
     }
     Some(out)
+}
+
+/// `Czcibor Kaczmarek\n43 Gloddaeth Street`: the people named alone on
+/// the line just above an address found at its line's start (`found`,
+/// the pass's findings, sorted): its addressee, whose name need not be a
+/// name the gazetteer holds whole. Read at the pass's end, from the
+/// addresses (few), not at every line's first word (many).
+#[cold]
+pub(super) fn addressees(b: &[u8], found: &[Finding], min_score: f32) -> Vec<Finding> {
+    let mut people = Vec::new();
+    let mut before = 0;
+    for f in found {
+        if f.kind == K::Address.kind()
+            && let Some((s, e)) = line_above(b, f.start)
+            && s >= before
+            && ADDRESSEE_SCORE >= min_score
+            && let Some(s) = addressee(b, s, e)
+        {
+            people.push(Finding {
+                kind: K::Person.kind(),
+                start: s,
+                end: e,
+                score: ADDRESSEE_SCORE,
+                recognizer: Cow::Borrowed(RECOGNIZER),
+            });
+        }
+        // (A person found on the line is replaced by the whole line; any
+        // other finding keeps its words.)
+        if f.kind != K::Person.kind() {
+            before = f.end;
+        }
+    }
+    people
+}
+
+/// An addressee's score: a name's line above an address is context as
+/// strong as a form's `Name:` label.
+const ADDRESSEE_SCORE: f32 = 0.85;
+
+/// The line above the one that `start` opens (blank lines between
+/// passed), trimmed: its span.
+fn line_above(b: &[u8], start: usize) -> Option<(usize, usize)> {
+    let head = &b[..start];
+    let opens = head
+        .iter()
+        .rev()
+        .take_while(|&&c| c == b' ' || c == b'\t')
+        .count();
+    let head = &head[..head.len() - opens];
+    if !head.ends_with(b"\n") {
+        return None;
+    }
+    let e = head.trim_ascii_end().len();
+    let s = b[..e]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |k| k + 1);
+    let s = s + b[s..e]
+        .iter()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    (s < e && e - s <= 48).then_some((s, e))
+}
+
+/// Is the line `b[s..e]` a person's name alone: one to four words in
+/// title case after a title, two to four without, one of them a name the
+/// gazetteer knows, none a site's, a house's or a firm's word (`Auckland
+/// Branch`, `Ivy Lodge`, `Kellogg Company`)? Where the name starts (past
+/// the title: `Mrs Deborah Lamb`).
+fn addressee(b: &[u8], s: usize, e: usize) -> Option<usize> {
+    let line = &b[s..e];
+    let title = line
+        .iter()
+        .position(|&c| c == b' ')
+        .filter(|&k| {
+            let w = &line[..k];
+            super::names::lookup(w.strip_suffix(b".").unwrap_or(w)) & TITLE != 0
+        })
+        .map_or(0, |k| k + 1);
+    let name = &line[title..];
+    let words = || name.split(|&c| c == b' ').filter(|w| !w.is_empty());
+    let fewest = if title > 0 { 1 } else { 2 };
+    let named = (fewest..=4).contains(&words().count())
+        && name.iter().all(|&c| {
+            c.is_ascii_alphabetic() || c >= 0x80 || matches!(c, b' ' | b'-' | b'\'' | b'.')
+        })
+        && words().all(|w| w[0].is_ascii_uppercase() && !site_word(w) && !institution(w))
+        && words().any(|w| {
+            let flags = super::names::lookup(w);
+            flags & (GIVEN | SURNAME) != 0 && flags & (STOP | PLACE | PLACE_NAME | BRAND) == 0
+        });
+    named.then_some(s + title)
+}
+
+/// `Branch`, `Lodge`, `Company`: a word that names a site, a house or a
+/// firm, never a person (an institution's is [`institution`]'s).
+fn site_word(w: &[u8]) -> bool {
+    [
+        &b"branch"[..],
+        b"office",
+        b"store",
+        b"depot",
+        b"site",
+        b"warehouse",
+        b"team",
+        b"dept",
+        b"department",
+        b"reception",
+        b"clinic",
+        b"campus",
+        b"centre",
+        b"center",
+        b"hq",
+        b"plant",
+        b"factory",
+        b"shop",
+        b"lab",
+        b"library",
+        b"lodge",
+        b"house",
+        b"cottage",
+        b"farm",
+        b"manor",
+        b"villa",
+        b"company",
+        b"co",
+        b"co.",
+        b"group",
+        b"partners",
+        b"services",
+        b"solutions",
+        b"systems",
+        b"holdings",
+        b"council",
+        b"society",
+        b"association",
+        b"bank",
+        b"corporation",
+        b"sa",
+        b"s.a.",
+        b"ag",
+        b"gmbh",
+        b"ltd",
+        b"ltd.",
+        b"llc",
+        b"inc",
+        b"inc.",
+        b"plc",
+        b"pty",
+        b"limited",
+        b"bv",
+        b"nv",
+        b"spa",
+        b"srl",
+        b"llp",
+        b"ulc",
+        b"dac",
+    ]
+    .iter()
+    .any(|s| w.eq_ignore_ascii_case(s))
 }

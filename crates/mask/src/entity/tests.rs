@@ -3513,3 +3513,39 @@ fn organisations_named_in_lower_case() {
         assert_eq!(firm(text), Vec::<String>::new(), "{text:?}");
     }
 }
+
+#[test]
+fn the_addressee_on_the_line_above_an_address() {
+    // A name alone on the line above an address, the gazetteer knowing
+    // one of its words (`Czcibor` it does not), past a title; the near
+    // misses: a site's, a house's and a firm's line.
+    assert_eq!(
+        person("Czcibor Kaczmarek\n\n43 Gloddaeth Street\nBinsted GU34 2DX"),
+        ["Czcibor Kaczmarek"]
+    );
+    assert_eq!(
+        person(
+            "Please post the P60 to:\nMrs Deborah Lamb\nFlat 4\n27 Marchmont Road\nEdinburgh\nEH9 1HY"
+        ),
+        ["Deborah Lamb"]
+    );
+    assert_eq!(
+        person("Ship to:\nToby West\n19 Delan Road\nKolonga QLD 4671"),
+        ["Toby West"]
+    );
+    for text in [
+        "Auckland Branch\n14 Harbour St\nWellington 6011",
+        "Kellogg Company\n14 Harbour St\nWellington 6011",
+        "Pacific Health Trust\n14 Harbour St\nWellington 6011",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text:?}");
+    }
+    // A house's name opening an address stays the address's, with the
+    // addressee above it.
+    let text = "update my address to:\nDeepika Raghunathan\nIvy Lodge\n14 Castle Avenue\nClontarf\nDublin 3\nD03 KX64\nThanks";
+    assert_eq!(person(text), ["Deepika Raghunathan"]);
+    assert_eq!(
+        address(text),
+        ["Ivy Lodge\n14 Castle Avenue\nClontarf\nDublin 3\nD03 KX64"]
+    );
+}
