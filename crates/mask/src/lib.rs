@@ -22,7 +22,7 @@
 //!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR; `de` selects Germany's
 //!   fifteen alone) — see [`Kind`] and [Presidio coverage](#presidio-coverage).
 //! * People, places and organisations (the *entity pass*, after the scanner;
-//!   see `entity` in the source): `PERSON` from a gazetteer of 62,000 given
+//!   see `entity` in the source): `PERSON` from a gazetteer of 64,500 given
 //!   names and surnames (US Census, faker locales of five continents, Māori, Pacific, Asian
 //!   names; sources and licences in `data/NAMES.md`) weighed by
 //!   capitalisation and context (greetings, titles, sign-off lines, "my name
@@ -32,14 +32,20 @@
 //!   names in lower case in informal lines (chat, texts, voicemail: `agent
 //!   tania: hi hemi`, `for brodie smith`), a given name that is no common
 //!   word with a cue (a greeting, `ask`, `for`, a speaker's label, a
-//!   surname after it), in lines whose writer capitalises nothing, and
-//!   the addresses in those lines (`lvl 2, 18 willis st, te aro,
-//!   wellington 6011`);
+//!   surname after it), in lines whose writer capitalises nothing (and,
+//!   for people, unlabelled lines that open in lower case), a common word
+//!   only when plainly named (`hi heather,`, `it's mark from`), the
+//!   answer to a chat's question for a name or a postcode, and the
+//!   addresses, postcodes and firms (`kiwi fibre networks ltd`) in those
+//!   lines (`lvl 2, 18 willis st, te aro, wellington 6011`); the
+//!   addressee on the line above an address, even a name the gazetteer
+//!   knows only in part (`Czcibor Kaczmarek`);
 //!   `ADDRESS` (house number, street and type, unit, locality, state,
 //!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
 //!   rural delivery, Québec's forms) and `POSTCODE` alone when a postcode
 //!   word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`) or an
-//!   Australian state names it, whatever the country's format;
+//!   Australian state names it, whatever the country's format, and the
+//!   codes listed after one (`postcodes 0870, 0872 and 4825`);
 //!   `ORGANIZATION` by legal form (`Pty Ltd`, `GmbH`, `LLC`), which
 //!   [`MaskPolicy`] keeps unless told otherwise. A pasted table whose first
 //!   line is a comma-separated header (`last_name,first_name,site`) gives
