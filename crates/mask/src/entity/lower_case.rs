@@ -284,19 +284,7 @@ fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<F
             continue;
         };
         p = end;
-        if found[first..]
-            .iter()
-            .any(|f| f.start < end && start < f.end)
-        {
-            continue;
-        }
-        found.push(Finding {
-            kind: K::Postcode.kind(),
-            start,
-            end,
-            score: CODE_SCORE,
-            recognizer: Cow::Borrowed(K::Postcode.recognizer()),
-        });
+        push_clear(found, first, K::Postcode, (start, end), CODE_SCORE);
     }
 }
 
@@ -338,19 +326,29 @@ fn organizations(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec
         let Some(start) = firm_start(m, form_start) else {
             continue;
         };
-        let (start, end) = (s + start, s + end);
-        if found[first..]
-            .iter()
-            .any(|f| f.start < end && start < f.end)
-        {
-            continue;
-        }
+        push_clear(found, first, K::Organization, (s + start, s + end), 0.85);
+    }
+}
+
+/// Pushes a finding of `kind` over `start..end` unless it overlaps one of
+/// `found[first..]` (the line's).
+fn push_clear(
+    found: &mut Vec<Finding>,
+    first: usize,
+    kind: K,
+    (start, end): (usize, usize),
+    score: f32,
+) {
+    if !found[first..]
+        .iter()
+        .any(|f| f.start < end && start < f.end)
+    {
         found.push(Finding {
-            kind: K::Organization.kind(),
+            kind: kind.kind(),
             start,
             end,
-            score: 0.85,
-            recognizer: Cow::Borrowed(K::Organization.recognizer()),
+            score,
+            recognizer: Cow::Borrowed(kind.recognizer()),
         });
     }
 }
