@@ -118,8 +118,9 @@ fn said(
     (people, places, codes, firms): (bool, bool, bool, bool),
     found: &mut Vec<Finding>,
 ) {
-    // (`- maddie, reception`: a line signed with a dash.)
-    let signed = b[s..p].contains(&b'-');
+    // (`- maddie, reception`: a line signed with a dash, not one whose
+    // time stamp holds one, `[2024-09-05] …`.)
+    let signed = b[s..p].iter().find(|&&c| !matches!(c, b' ' | b'\t' | b'>')) == Some(&b'-');
     if people
         && let Some((ls, le)) = label
         && let Some((start, end)) = label_name(b, ls, le)
