@@ -2504,9 +2504,9 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         return Some(Context::None);
     };
     let prev = &lower[..prev.len()];
-    // The word before that matters only after `is`, `am`, `me`, `of`
-    // and `by`.
-    let before = if matches!(prev, b"is" | b"am" | b"me" | b"of" | b"by") {
+    // The word before that matters only after `is`, `am`, `me`, `of`,
+    // `by` and `for`.
+    let before = if matches!(prev, b"is" | b"am" | b"me" | b"of" | b"by" | b"for") {
         word_before(b, ps).and_then(|(s2, e2)| {
             let w = &b[s2..e2];
             lower_ascii::<24>(w).map(|l| (l, w.len()))
@@ -2534,6 +2534,8 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
+        // `Requested for: Florence Adjei`: a service request's person.
+        (Some(b"requested"), b"for") if b[pe..s].contains(&b':') => return Some(Context::Medium),
         // `on behalf of Tendai Moyo`: whom a ticket is for (a greeting's
         // weight: `on behalf of Contoso Pharmaceuticals` is a firm).
         (Some(b"behalf"), b"of") => return Some(Context::Medium),

@@ -3549,3 +3549,14 @@ fn the_addressee_on_the_line_above_an_address() {
         ["Ivy Lodge\n14 Castle Avenue\nClontarf\nDublin 3\nD03 KX64"]
     );
 }
+
+#[test]
+fn a_service_request_for_a_person() {
+    // `Requested for:` names a person as a greeting does (a place's name
+    // too: `Florence`); the near miss: a site.
+    assert_eq!(
+        person("Requested for: Florence Adjei\nRequested by: Austin Reid"),
+        ["Florence Adjei", "Austin Reid"]
+    );
+    assert_eq!(person("Requested for: Sydney office"), Vec::<String>::new());
+}
