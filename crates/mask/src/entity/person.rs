@@ -2025,6 +2025,20 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
             && !caps_verb(&b[words[1].start..words[1].end])
             && (ctx >= Context::Weak || separator_after(b, words[1].end))
     };
+    // `CONTACT: HINEMOA WALKER`: after a contact word, a given name and
+    // surnames (common words too, one no common word: not `WILL CALL`),
+    // ending the line, as in title case.
+    let given_after_label = || {
+        ctx >= Context::Weak
+            && n == words.len()
+            && name_flags(&words[0]) & GIVEN != 0
+            && words[1..n].iter().all(|w| name_flags(w) & SURNAME != 0)
+            && words[..n].iter().any(clear)
+            && matches!(
+                b.get(words[n - 1].end),
+                None | Some(b'\n' | b'\r' | b',' | b';')
+            )
+    };
     // `Requester: SEO-YEON PARK`, `Signed for by: MARÍA JOSÉ QUISPE`: a
     // form's person field, the whole line in capitals (no stop word).
     // (`Cc: ROSE ADEYEMI; MARK BRENNAN`: one of a list.)
@@ -2060,7 +2074,9 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
             0.75,
             RECOGNIZER,
         );
-    } else if n >= 2 && (words[..n].iter().all(clear) || given_then_unknown()) {
+    } else if n >= 2
+        && (words[..n].iter().all(clear) || given_then_unknown() || given_after_label())
+    {
         pass.push(
             words[0].start,
             words[n - 1].end,

@@ -3560,3 +3560,18 @@ fn a_service_request_for_a_person() {
     );
     assert_eq!(person("Requested for: Sydney office"), Vec::<String>::new());
 }
+
+#[test]
+fn names_in_capitals_after_a_contact_word() {
+    // A given name and surnames after a contact word, ending the line,
+    // one no common word; the near misses: both common words, a team.
+    assert_eq!(person("CONTACT: HINEMOA WALKER"), ["HINEMOA WALKER"]);
+    assert_eq!(person("ATTN: PRIYA SMITH\nPO BOX 44"), ["PRIYA SMITH"]);
+    for text in [
+        "CONTACT: WILL CALL",
+        "CONTACT: MARK DOWN",
+        "ATTN: ACCOUNTS PAYABLE",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text:?}");
+    }
+}
