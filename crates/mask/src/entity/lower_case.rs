@@ -39,6 +39,7 @@ use super::names::{
     AMBIGUOUS, BRAND, CONTACT, GIVEN, GREETING, MAX_NAME, PARTICLE, PLACE, PLACE_NAME, STOP,
     STREET, SURNAME, TITLE, lookup, lookup_any_given,
 };
+use super::person::{lower_title, site_word};
 use crate::Finding;
 use crate::kind::K;
 use std::borrow::Cow;
@@ -133,17 +134,8 @@ fn said(
     if label.is_some()
         && let Some((kind, end)) = answer(b, (s, msg, e), (people, codes))
     {
-        found.push(Finding {
-            kind: kind.kind(),
-            start: msg,
-            end,
-            score: if kind == K::Person { 0.8 } else { CODE_SCORE },
-            recognizer: Cow::Borrowed(if kind == K::Person {
-                RECOGNIZER
-            } else {
-                K::Postcode.recognizer()
-            }),
-        });
+        let score = if kind == K::Person { 0.8 } else { CODE_SCORE };
+        push_clear(found, found.len(), kind, (msg, end), score);
         return;
     }
     // (A line that opens in lower case but holds words in title case,
@@ -200,7 +192,13 @@ fn answer(
     } else {
         end
     };
-    if end - msg > 48 || !asks(&b[..s]) {
+    if end - msg > 48 {
+        return None;
+    }
+    // The line above asks, as a question or a request (`?`, `pls`).
+    let (qs, qe) = super::line_above(b, s)?;
+    let above = &b[qs..qe];
+    if !(above.ends_with(b"?") || above.ends_with(b"pls") || above.ends_with(b"please")) {
         return None;
     }
     if codes
@@ -210,25 +208,8 @@ fn answer(
     {
         return Some((K::Postcode, end));
     }
-    (people && name_asked(&b[..s]) && name_words(b, msg, end)).then_some((K::Person, end))
-}
-
-/// Does the line before the one `head` ends with end as a question or a
-/// request does (`?`, `pls`, `please`)?
-fn asks(head: &[u8]) -> bool {
-    let above = head.strip_suffix(b"\n").unwrap_or(head).trim_ascii_end();
-    above.ends_with(b"?") || above.ends_with(b"pls") || above.ends_with(b"please")
-}
-
-/// Does the line before the one `head` ends with (one that [`asks`]) ask
-/// for a name (`can i get your full name pls`, `Your name?`)?
-fn name_asked(head: &[u8]) -> bool {
-    let Some(above) = head.strip_suffix(b"\n") else {
-        return false;
-    };
-    let above = above.trim_ascii_end();
-    let line = &above[memchr::memrchr(b'\n', above).map_or(0, |k| k + 1)..];
-    line.windows(4).any(|w| w.eq_ignore_ascii_case(b"name"))
+    let name_asked = above.windows(4).any(|w| w.eq_ignore_ascii_case(b"name"));
+    (people && name_asked && name_words(b, msg, end)).then_some((K::Person, end))
 }
 
 /// Is `b[s..e]` one to three words of a name, in lower case, the first a
@@ -261,14 +242,12 @@ fn name_words(b: &[u8], s: usize, e: usize) -> bool {
 
 /// `postal code h7n 5k3`, `eircode d6w y2x4`, `postcode lookup fails for
 /// ls1 4ap, ls2 9jt`: postcodes of letters and digits in lower case after
-/// a postcode word in the message `b[s..e]` (codes of digits alone are
-/// the scanner's; these shapes are too distinctive to be much else, as
-/// the scanner holds of capitals), none inside an address found from
+/// a postcode word on their line, as the scanner finds those in capitals
+/// (`postcode_word_on_line`; codes of digits alone are the scanner's), in
+/// the message `b[s..e]`, none inside an address found from
 /// `found[first..]`.
 fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<Finding>) {
-    let Some(mut p) = postcode_word_end(&b[s..e]).map(|k| s + k) else {
-        return;
-    };
+    let mut p = s;
     while let Some(k) = b[p..e].iter().position(u8::is_ascii_digit) {
         // (A code opens with one or two letters before its first digit.)
         let d = p + k;
@@ -285,7 +264,9 @@ fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<F
             continue;
         };
         p = end;
-        push_clear(found, first, K::Postcode, (start, end), CODE_SCORE);
+        if crate::scan::postcode_word_on_line(b, start) {
+            push_clear(found, first, K::Postcode, (start, end), CODE_SCORE);
+        }
     }
 }
 
@@ -422,38 +403,6 @@ fn opening(w: &[u8]) -> bool {
         )
 }
 
-/// Where the first postcode word of `m` ends (`postcode`, `post code`,
-/// `postal code`, `zip`, `eircode`).
-fn postcode_word_end(m: &[u8]) -> Option<usize> {
-    // (The words end in `code` or `zip`: most messages hold neither.)
-    let mut from = 0;
-    while let Some(k) = memchr::memchr2(b'e', b'p', &m[from..]) {
-        let at = from + k;
-        from = at + 1;
-        let end = if m[at] == b'e' && at >= 3 && &m[at - 3..=at] == b"code" {
-            let before = &m[..at - 3];
-            let named = [&b"post"[..], b"post ", b"postal ", b"zip ", b"eir"]
-                .iter()
-                .any(|w| before.ends_with(w));
-            if !named {
-                continue;
-            }
-            at + 1
-        } else if m[at] == b'p' && at >= 2 && &m[at - 2..=at] == b"zip" {
-            if at >= 3 && is_letter(m[at - 3]) {
-                continue;
-            }
-            at + 1
-        } else {
-            continue;
-        };
-        if !m.get(end).is_some_and(|&c| is_letter(c)) || m.get(end..end + 1) == Some(b"s") {
-            return Some(end);
-        }
-    }
-    None
-}
-
 /// Addresses written in lower case in an informal message `b[s..e]`: a
 /// house number, one to three words and a street type the lexicon knows
 /// (`14 grey st`, `88 mcleod street,`), a unit before or after it (`lvl
@@ -571,16 +520,14 @@ fn street_at(b: &[u8], p: usize, e: usize) -> Option<usize> {
     Some(localities(b, end, e).unwrap_or(end))
 }
 
-/// ` office`, ` site` at `p`: a word that names a site by its street.
+/// ` office`, ` site` at `p`: a word that names a site by its street
+/// (the addressee's test's words: [`site_word`]).
 fn site_after(b: &[u8], p: usize, e: usize) -> bool {
     let Some(rest) = b.get(p + 1..e).filter(|_| b[p] == b' ') else {
         return false;
     };
     let n = rest.iter().take_while(|c| c.is_ascii_lowercase()).count();
-    matches!(
-        &rest[..n],
-        b"office" | b"site" | b"store" | b"shop" | b"branch" | b"warehouse" | b"depot" | b"clinic"
-    )
+    n > 0 && site_word(&rest[..n])
 }
 
 /// `, te aro, wellington 6011`, `, kelowna bc v1y 8j8`: up to three
@@ -1066,11 +1013,6 @@ fn named_before(b: &[u8], earlier: &[Finding], t: &Token) -> bool {
         })
 }
 
-/// `mr`, `mrs`, `dr`: a title written in lower case.
-fn lower_title(w: &[u8]) -> bool {
-    matches!(w, b"mr" | b"mrs" | b"ms" | b"miss" | b"dr")
-}
-
 /// A name after a title: a given name or a surname in lower case, a
 /// common word too (`mrs white`), but no place, street or stop word.
 fn titled_name(b: &[u8], t: &Token) -> bool {
@@ -1289,53 +1231,43 @@ fn cue_before(b: &[u8], words: &[Token], k: usize) -> bool {
 /// A word that greets, thanks, asks for or introduces the name after it
 /// (itself no name: `ty`, `ta` are thanks here).
 fn cue(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"hi"
-            | b"hey"
-            | b"hiya"
-            | b"hello"
-            | b"thanks"
-            | b"thx"
-            | b"ty"
-            | b"cheers"
-            | b"ta"
-            | b"dear"
-            | b"morning"
-            | b"its"
-            | b"it's"
-            | b"it\xe2\x80\x99s"
-            | b"im"
-            | b"i'm"
-            | b"i\xe2\x80\x99m"
-            | b"ask"
-            | b"tell"
-            | b"text"
-            | b"call"
-            | b"ring"
-            | b"rang"
-            | b"ping"
-            | b"email"
-            | b"emailed"
-            | b"cc"
-            | b"attn"
-            | b"with"
-            | b"for"
-            | b"let"
-            | b"to"
-            | b"by"
-            | b"lg"
-            | b"husband"
-            | b"wife"
-            | b"partner"
-            | b"son"
-            | b"daughter"
-            | b"mum"
-            | b"mom"
-            | b"dad"
-            | b"colleague"
-            | b"boss"
-    )
+    greeting(w)
+        || matches!(
+            w,
+            b"its"
+                | b"it's"
+                | b"it\xe2\x80\x99s"
+                | b"im"
+                | b"i'm"
+                | b"i\xe2\x80\x99m"
+                | b"ask"
+                | b"tell"
+                | b"text"
+                | b"call"
+                | b"ring"
+                | b"rang"
+                | b"ping"
+                | b"email"
+                | b"emailed"
+                | b"cc"
+                | b"attn"
+                | b"with"
+                | b"for"
+                | b"let"
+                | b"to"
+                | b"by"
+                | b"lg"
+                | b"husband"
+                | b"wife"
+                | b"partner"
+                | b"son"
+                | b"daughter"
+                | b"mum"
+                | b"mom"
+                | b"dad"
+                | b"colleague"
+                | b"boss"
+        )
 }
 
 /// Does `words[k]` own something (`jess's`), speak (`jack reckons`), come

@@ -1064,6 +1064,32 @@ fn leading_word<'w>(rest: &[u8], words: &[&'w [u8]]) -> Option<&'w [u8]> {
     })
 }
 
+/// The line above the one that `start` opens (blank lines between
+/// passed), trimmed: its span (an address's addressee, a chat's
+/// question).
+pub(super) fn line_above(b: &[u8], start: usize) -> Option<(usize, usize)> {
+    let head = &b[..start];
+    let opens = head
+        .iter()
+        .rev()
+        .take_while(|&&c| c == b' ' || c == b'\t')
+        .count();
+    let head = &head[..head.len() - opens];
+    if !head.ends_with(b"\n") {
+        return None;
+    }
+    let e = head.trim_ascii_end().len();
+    let s = b[..e]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |k| k + 1);
+    let s = s + b[s..e]
+        .iter()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    (s < e).then_some((s, e))
+}
+
 /// The previous word before `i` on the same line, lower-case ASCII in
 /// `buf`, with what separates it from `i` (e.g. `", "`).
 fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {

@@ -2699,13 +2699,22 @@ fn lower_title_at(b: &[u8], s: usize) -> bool {
     let Some(head) = b[..s].strip_suffix(b". ") else {
         return false;
     };
-    [&b"mr"[..], b"ms", b"mrs", b"dr", b"prof"].iter().any(|t| {
+    LOWER_TITLES.iter().any(|t| {
         head.ends_with(t)
             && head
                 .len()
                 .checked_sub(t.len() + 1)
                 .is_none_or(|k| !head[k].is_ascii_alphanumeric())
     })
+}
+
+/// The titles written in lower case (chat's `with ms. Topi`, the
+/// lower-case reader's `mrs o'sullivan`).
+const LOWER_TITLES: [&[u8]; 6] = [b"mr", b"ms", b"mrs", b"dr", b"prof", b"miss"];
+
+/// Is `w` a title written in lower case (see [`LOWER_TITLES`])?
+pub(super) fn lower_title(w: &[u8]) -> bool {
+    LOWER_TITLES.contains(&w)
 }
 
 /// Does a word naming a thing come before `name is` (`is` starting at
@@ -2907,8 +2916,9 @@ pub(super) fn addressees(b: &[u8], found: &[Finding], min_score: f32) -> Vec<Fin
     let mut before = 0;
     for f in found {
         if f.kind == K::Address.kind()
-            && let Some((s, e)) = line_above(b, f.start)
+            && let Some((s, e)) = super::line_above(b, f.start)
             && s >= before
+            && e - s <= 48
             && ADDRESSEE_SCORE >= min_score
             && let Some(s) = addressee(b, s, e)
         {
@@ -2932,31 +2942,6 @@ pub(super) fn addressees(b: &[u8], found: &[Finding], min_score: f32) -> Vec<Fin
 /// An addressee's score: a name's line above an address is context as
 /// strong as a form's `Name:` label.
 const ADDRESSEE_SCORE: f32 = 0.85;
-
-/// The line above the one that `start` opens (blank lines between
-/// passed), trimmed: its span.
-fn line_above(b: &[u8], start: usize) -> Option<(usize, usize)> {
-    let head = &b[..start];
-    let opens = head
-        .iter()
-        .rev()
-        .take_while(|&&c| c == b' ' || c == b'\t')
-        .count();
-    let head = &head[..head.len() - opens];
-    if !head.ends_with(b"\n") {
-        return None;
-    }
-    let e = head.trim_ascii_end().len();
-    let s = b[..e]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |k| k + 1);
-    let s = s + b[s..e]
-        .iter()
-        .take_while(|c| c.is_ascii_whitespace())
-        .count();
-    (s < e && e - s <= 48).then_some((s, e))
-}
 
 /// Is the line `b[s..e]` a person's name alone: one to four words in
 /// title case after a title, two to four without, one of them a name the
@@ -2990,7 +2975,7 @@ fn addressee(b: &[u8], s: usize, e: usize) -> Option<usize> {
 
 /// `Branch`, `Lodge`, `Company`: a word that names a site, a house or a
 /// firm, never a person (an institution's is [`institution`]'s).
-fn site_word(w: &[u8]) -> bool {
+pub(super) fn site_word(w: &[u8]) -> bool {
     [
         &b"branch"[..],
         b"office",

@@ -900,7 +900,7 @@ fn ends_with_postcode_word(line: &[u8]) -> bool {
 /// before `start` on its line (up to 160 bytes back) names a code of a
 /// postcode's letters-and-digits shape, too distinctive to be much else;
 /// digit codes need the word close ([`Scanner::names_code`]).
-fn postcode_word_on_line(b: &[u8], start: usize) -> bool {
+pub(crate) fn postcode_word_on_line(b: &[u8], start: usize) -> bool {
     const WORDS: [&[u8]; 4] = [b"postcode", b"postal code", b"post code", b"eircode"];
     let lo = start.saturating_sub(160);
     let line = match b[lo..start].iter().rposition(|&c| c == b'\n') {
