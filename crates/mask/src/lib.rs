@@ -43,9 +43,11 @@
 //!   `ADDRESS` (house number, street and type, unit, locality, state,
 //!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
 //!   rural delivery, Québec's forms) and `POSTCODE` alone when a postcode
-//!   word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`) or an
-//!   Australian state names it, whatever the country's format, and the
-//!   codes listed after one (`postcodes 0870, 0872 and 4825`);
+//!   word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`), an
+//!   Australian state or a Canadian province (`Moncton, NB E1C 4M9`)
+//!   names it, whatever the country's format, the codes listed after one
+//!   (`postcodes 0870, 0872 and 4825`) and the same code again later
+//!   (not as an extension or a cost centre: `ext 2060`);
 //!   `ORGANIZATION` by legal form (`Pty Ltd`, `GmbH`, `LLC`), which
 //!   [`MaskPolicy`] keeps unless told otherwise. A pasted table whose first
 //!   line is a comma-separated header (`last_name,first_name,site`) gives

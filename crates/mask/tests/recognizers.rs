@@ -154,7 +154,9 @@ fn postcodes_named_by_a_postcode_word_are_postcodes() {
     one("London SW1A 1AA", "UK_POSTCODE", "SW1A 1AA");
     one("postal code M5V 2T6, please", "POSTCODE", "M5V 2T6");
     one("le code postal J4K 2T7", "POSTCODE", "J4K 2T7");
-    one("Toronto, ON M5V 3L9", "CA_POSTAL_CODE", "M5V 3L9");
+    // After its province, as an Australian code after its state.
+    one("Toronto, ON M5V 3L9", "POSTCODE", "M5V 3L9");
+    one("Toronto M5V 3L9", "CA_POSTAL_CODE", "M5V 3L9");
     one("Eircode D02 X285 fails", "POSTCODE", "D02 X285");
     one("eircode: D6W Y2K8", "POSTCODE", "D6W Y2K8");
     one("Eircode T12PX27", "POSTCODE", "T12PX27");
@@ -250,7 +252,7 @@ fn regional_recognizers() {
     one("ACN 005 499 981", "AU_ACN", "005 499 981");
     one("medicare 2123 45670 1", "AU_MEDICARE", "2123 45670 1");
     one("SIN 130-692-544", "CA_SIN", "130-692-544");
-    one("Toronto, ON M5V 3L9", "CA_POSTAL_CODE", "M5V 3L9");
+    one("Toronto M5V 3L9", "CA_POSTAL_CODE", "M5V 3L9");
     one("IRD 49-091-850", "NZ_IRD", "49-091-850");
     one("NHI ZAC5361", "NZ_NHI", "ZAC5361");
     one("Steuer-ID 86095742719", "DE_TAX_ID", "86095742719");

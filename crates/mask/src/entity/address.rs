@@ -400,11 +400,17 @@ pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
         s
     };
     let ty_end = s.checked_sub(1).filter(|&e| b[e] == b' ')?;
+    // `1250, boul. René-Lévesque`: Québec's abbreviation, read as the
+    // type it stands for.
+    let boul = b.get(ty_end.wrapping_sub(1)) == Some(&b'.') && b[..ty_end].ends_with(b"boul.");
+    let ty_end = if boul { ty_end - 1 } else { ty_end };
     // The types end in `e`, `n`, `d`, `i` (or `é`'s last byte).
-    if !matches!(
-        b.get(ty_end.wrapping_sub(1)),
-        Some(b'e' | b'n' | b'd' | b'i' | 0xA9)
-    ) {
+    if !boul
+        && !matches!(
+            b.get(ty_end.wrapping_sub(1)),
+            Some(b'e' | b'n' | b'd' | b'i' | 0xA9)
+        )
+    {
         return None;
     }
     let ty_start = ty_end.saturating_sub(10)
@@ -415,7 +421,15 @@ pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
     let ty = &b[ty_start..ty_end];
     let street = matches!(
         ty,
-        b"rue" | b"avenue" | b"boulevard" | b"chemin" | b"place" | b"impasse" | b"quai" | b"route"
+        b"rue"
+            | b"avenue"
+            | b"boulevard"
+            | b"boul"
+            | b"chemin"
+            | b"place"
+            | b"impasse"
+            | b"quai"
+            | b"route"
     ) || ty == "allée".as_bytes();
     // `88 rue`, or in Québec `4820, rue`.
     let number = ty_start >= 3

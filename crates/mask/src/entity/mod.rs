@@ -477,10 +477,15 @@ impl Pass<'_> {
         })
     }
 
-    /// Remembers the first and last words of a person found (`words`: the
-    /// name's words, two or more).
+    /// Remembers the first and last words of a person found (the same
+    /// word for a name of one).
     fn remember(&mut self, first: &Word, last: &Word) {
-        for w in [first, last] {
+        let words: &[&Word] = if first.start == last.start {
+            &[first]
+        } else {
+            &[first, last]
+        };
+        for w in words {
             let len = w.end - w.start;
             if self.known_n < KNOWN && w.shape == Shape::Title && len >= 3 {
                 self.known[self.known_n] = Known {
@@ -929,7 +934,7 @@ fn small_word(w: &[u8]) -> Option<Shape> {
     match w {
         b"van" | b"von" | b"de" | b"der" | b"den" | b"da" | b"di" | b"du" | b"le" | b"la"
         | b"del" | b"della" | b"dos" | b"das" | b"bin" | b"binti" | b"al" | b"el" | b"ter"
-        | b"ten" | b"te" | b"zu" | b"ap" | b"ibn" | b"bint" | b"dela" | b"delos" => {
+        | b"ten" | b"te" | b"zu" | b"ap" | b"ibn" | b"bint" | b"dela" | b"delos" | b"des" => {
             Some(Shape::Particle)
         }
         b"and" | b"of" | b"&" => Some(Shape::Connector),
@@ -1040,6 +1045,11 @@ fn abbreviation(w: &[u8]) -> bool {
             | b"Ms"
             | b"Dr"
             | b"Prof"
+            | b"Sgt"
+            | b"Capt"
+            | b"Insp"
+            | b"Supt"
+            | b"Det"
             | b"St"
             | b"Rd"
             | b"Ave"

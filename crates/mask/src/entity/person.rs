@@ -849,7 +849,9 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if ctx == Context::None && len == 1 && article_or_limit(b, start, end) {
         return;
     }
-    if len >= 2 && score >= pass.min_score {
+    // (One word is remembered only after a title or a label: `Sgt Hohaia
+    // rang … email Hohaia directly`.)
+    if (len >= 2 || ctx == Context::Strong) && score >= pass.min_score {
         pass.remember(&words[0], &words[len - 1]);
     }
     pass.push(start, end, K::Person, score, RECOGNIZER);
@@ -2190,7 +2192,7 @@ fn strong_before_word(pass: &Pass<'_>, s: usize) -> bool {
 /// A form's field for a person (`Requester: Haruka Morimoto`, `Reported
 /// by: …`, `Signed for by: …`), in lower case; not `Customer:`, as often
 /// a firm.
-const PERSON_LABELS: [&[u8]; 13] = [
+const PERSON_LABELS: [&[u8]; 21] = [
     b"requester",
     b"requestor",
     b"caller",
@@ -2204,6 +2206,17 @@ const PERSON_LABELS: [&[u8]; 13] = [
     b"passenger",
     b"cc",
     b"by",
+    // A meeting's people (`Organiser: Mark Tiong`, `Apologies: Hunter`,
+    // `Absent: Dean`), a form's others (`Next of kin: …`, `Previous
+    // surname: Martin`; not `Return to sender:`, an address's label).
+    b"organiser",
+    b"organizer",
+    b"facilitator",
+    b"apologies",
+    b"absent",
+    b"kin",
+    b"surname",
+    b"approver",
 ];
 
 /// One of [`PERSON_LABELS`] longer than the six letters that

@@ -3575,3 +3575,101 @@ fn names_in_capitals_after_a_contact_word() {
         assert_eq!(person(text), Vec::<String>::new(), "{text:?}");
     }
 }
+
+#[test]
+fn a_canadian_code_after_its_province_is_a_postcode() {
+    // As an Australian code after its state; the near misses: a code
+    // with no province before it keeps its regional kind, and one inside
+    // an address is the address's.
+    let postcode = |text: &str| of_kind(text, "POSTCODE");
+    assert_eq!(
+        postcode("Customer lives in Moncton, NB E1C 4M9 now."),
+        ["E1C 4M9"]
+    );
+    assert_eq!(postcode("MacLeod & Ward, Halifax, NS B3J 3K1"), ["B3J 3K1"]);
+    assert_eq!(
+        postcode("the form says E1C 4M9 is wrong"),
+        Vec::<String>::new()
+    );
+    let text = "Depot: 1100 Main Street, Suite 400, Moncton, NB E1C 1H9.";
+    assert_eq!(postcode(text), Vec::<String>::new());
+    assert_eq!(
+        address(text),
+        ["1100 Main Street, Suite 400, Moncton, NB E1C 1H9"]
+    );
+}
+
+#[test]
+fn a_postcode_found_before_is_one_again() {
+    // The same code again later in the text; the near misses: the same
+    // digits as an extension or a cost centre, and a new number.
+    let postcode = |text: &str| of_kind(text, "POSTCODE");
+    assert_eq!(
+        postcode(
+            "Can you check postcodes 6011, 8011 and 9016?\nReply: 9016 is Andersons Bay, 2000 users."
+        ),
+        ["6011", "8011", "9016", "9016"]
+    );
+    assert_eq!(
+        postcode("Does it cover postcode 0870?\n> they only deliver to 0870 and 0872"),
+        ["0870", "0870", "0872"]
+    );
+    for text in [
+        "Delivery to Bondi NSW 2026. Contact Mitchell Baker, ext 2026.",
+        "Ship to Hamilton QLD 4007. Cost centre 4007.",
+        "Ship to Hamilton QLD 4007. Ticket #4007.",
+    ] {
+        assert_eq!(postcode(text).len(), 1, "{text:?}");
+    }
+}
+
+#[test]
+fn meeting_and_form_labels_rank_titles_and_a_name_named_again() {
+    assert_eq!(person("Organiser: Mark Tiong."), ["Mark Tiong"]);
+    assert_eq!(
+        person("Apologies: Hunter\nAbsent: Dean"),
+        ["Hunter", "Dean"]
+    );
+    assert_eq!(person("Next of kin: Farzana Hossain"), ["Farzana Hossain"]);
+    assert_eq!(person("Previous surname: Martin"), ["Martin"]);
+    // A rank is a title, outside the name.
+    assert_eq!(
+        person("The Dean of Law, Professor Helen Nakamura, has asked"),
+        ["Helen Nakamura"]
+    );
+    // A name of one word after a title, named again alone.
+    assert_eq!(
+        person("Sgt Hohaia rang. Please email Hohaia directly."),
+        ["Hohaia", "Hohaia"]
+    );
+    // The near misses: a meeting's place named like the person, an
+    // address's label, a word named again as a word.
+    assert_eq!(
+        person("Apologies: Hunter\nAgenda: move the Hunter Valley site"),
+        ["Hunter"]
+    );
+    assert_eq!(
+        address("Return to sender: Wohnung 4, Bergstraße 21, 69120 Heidelberg - unbekannt."),
+        ["Wohnung 4, Bergstraße 21, 69120 Heidelberg"]
+    );
+    assert_eq!(person("Name: Summer\nSummer hours apply."), ["Summer"]);
+}
+
+#[test]
+fn quebec_streets_after_des_and_boul() {
+    assert_eq!(
+        address("addressee unknown at 64 Rue des Érables, Gatineau QC J8Y 3K2. Please"),
+        ["64 Rue des Érables, Gatineau QC J8Y 3K2"]
+    );
+    assert_eq!(
+        address(
+            "envoyer au 1250, boul. René-Lévesque Ouest, bureau 1400, Montréal (Québec) H3B 4W8?"
+        ),
+        ["1250, boul. René-Lévesque Ouest, bureau 1400, Montréal (Québec) H3B 4W8"]
+    );
+    // The near miss: `des` alone between capitals is no street.
+    assert_eq!(
+        address("Les Amis des Arts meet at noon."),
+        Vec::<String>::new()
+    );
+}

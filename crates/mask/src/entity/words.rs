@@ -6,6 +6,9 @@ pub(crate) const TITLES: &[&str] = &[
     "mlle", "monsieur", "madame", "herrn",
     // Austria's `Mag.` (Magister) before a name.
     "mag",
+    // `Professor Helen Nakamura`, `Sgt Hohaia`, `Det. Insp. Ward`: ranks
+    // written as titles.
+    "professor", "sgt", "capt", "cpl", "lt", "det", "insp", "supt",
 ];
 pub(crate) const GREETINGS: &[&str] = &[
     "hi",

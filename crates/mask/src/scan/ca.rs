@@ -3,6 +3,11 @@
 use super::{Scanner, at, token_end};
 use crate::kind::K;
 
+/// Canada Post's province and territory symbols.
+const PROVINCES: [&[u8]; 13] = [
+    b"AB", b"BC", b"MB", b"NB", b"NL", b"NS", b"NT", b"NU", b"ON", b"PE", b"QC", b"SK", b"YT",
+];
+
 impl Scanner<'_> {
     /// `A1A 1A1` with the letters Canada Post uses.
     #[inline(always)]
@@ -20,6 +25,11 @@ impl Scanner<'_> {
             && at(b, s + 5 + o).is_ascii_digit()
             && token_end(b, s + 6 + o)
         {
+            // `Moncton, NB E1C 4M9`: after a province, as an Australian
+            // code after its state, the code alone is a `POSTCODE`.
+            if self.on.has(K::Postcode) && after_province(b, s) {
+                return Some(self.push_boosted(s, s + 6 + o, K::Postcode, super::POSTCODE_BASE));
+            }
             return self.postcode_shaped(
                 s,
                 s + 6 + o,
@@ -29,4 +39,11 @@ impl Scanner<'_> {
         }
         None
     }
+}
+
+/// Is the code at `s` just after a province's symbol (`NS B3J 3K1`)?
+/// Not after `(Québec)`: written so, the code ends a whole address block,
+/// which the address reader takes or leaves as a whole.
+fn after_province(b: &[u8], s: usize) -> bool {
+    super::after_symbol(b, s, &PROVINCES)
 }

@@ -395,6 +395,9 @@ pub(crate) struct Scanner<'a> {
     de_german_on: bool,
     min_score: f32,
     pub(crate) findings: Vec<crate::Finding>,
+    /// The [`code_bit`]s of the `POSTCODE`s found: a code found again is
+    /// looked for among the findings only if its bit is set.
+    postcodes: u64,
     /// The entity pass (people, addresses, organisations), called at the
     /// capitals this loop stops at.
     pub(crate) entity: crate::entity::Pass<'a>,
@@ -451,6 +454,7 @@ impl<'a> Scanner<'a> {
             de_german_on: on.0 & DE_GERMAN != 0,
             min_score,
             findings,
+            postcodes: 0,
             entity: crate::entity::Pass::new(b, on, min_score),
         }
     }
@@ -465,6 +469,9 @@ impl<'a> Scanner<'a> {
     ) -> usize {
         let score = score.min(1.0);
         if score >= self.min_score {
+            if kind == K::Postcode {
+                self.note_postcode(start, end);
+            }
             self.findings.push(crate::Finding {
                 kind: kind.kind(),
                 start,
@@ -475,6 +482,13 @@ impl<'a> Scanner<'a> {
         }
         self.floor = end;
         end
+    }
+
+    // (Out of line: the rare kind, kept out of the inlined `push`.)
+    #[cold]
+    #[inline(never)]
+    fn note_postcode(&mut self, start: usize, end: usize) {
+        self.postcodes |= code_bit(&self.b[start..end]);
     }
 
     /// The context words before `start`.
@@ -914,6 +928,35 @@ pub(crate) fn postcode_word_on_line(b: &[u8], start: usize) -> bool {
                     .is_some_and(|x| x.eq_ignore_ascii_case(word))
             })
     })
+}
+
+/// Is `s` just after one of `symbols` (a state's or province's, in
+/// capitals) and a space, the symbol a word of its own after a space or
+/// comma (`Bondi NSW 2026`, `Halifax, NS B3J 3K1`)?
+fn after_symbol(b: &[u8], s: usize, symbols: &[&[u8]]) -> bool {
+    let Some(before) = s.checked_sub(1).and_then(|e| b.get(..e)) else {
+        return false;
+    };
+    if b.get(s - 1) != Some(&b' ') {
+        return false;
+    }
+    symbols.iter().any(|sym| {
+        before.ends_with(sym)
+            && before
+                .len()
+                .checked_sub(sym.len() + 1)
+                .is_some_and(|p| matches!(b[p], b' ' | b','))
+    })
+}
+
+/// One of 64 bits for a code, from its length and last two bytes.
+fn code_bit(code: &[u8]) -> u64 {
+    let n = code.len();
+    let tail = match code {
+        [.., x, y] => usize::from(*x) * 31 + usize::from(*y),
+        _ => 0,
+    };
+    1 << ((tail + n) & 63)
 }
 
 #[cfg(test)]

@@ -11,13 +11,19 @@ use super::{
 use crate::checksum as ck;
 use crate::kind::K;
 
+/// How far back (bytes) a code may have been found for the same code to
+/// be a `POSTCODE` again.
+const REPEAT_REACH: usize = 2048;
+
 impl Scanner<'_> {
     /// `should be 97214, not 97241`, `70173 sein, nicht 70174`, `is it
     /// 3350 or 3355?`: a code of the same length and first digit as the
     /// `POSTCODE` found just before it on its line, joined to it by `not`,
     /// `or`, `and`, `but` (or German's), is a `POSTCODE` too; so is the
     /// next of a list (`postcodes 0870, 0872 and 4825`, `T5J 0N3 and T6E
-    /// 4R4`, `9371 (Glenorchy), 7183`), of the same length when `digits`.
+    /// 4R4`, `9371 (Glenorchy), 7183`), of the same length when `digits`;
+    /// and so is the same code as a `POSTCODE` found anywhere before it
+    /// (`postcodes 8011 and 9016? … Reply: 9016 is Andersons Bay`).
     // (Out of line: it is rarely called, and the digit matchers that call
     // it are inlined into the scan loop.)
     #[inline(never)]
@@ -26,6 +32,20 @@ impl Scanner<'_> {
         let Some(last) = self.findings.last() else {
             return false;
         };
+        let code = &b[s..e];
+        // (Within a ticket's reach: findings are in text order, and a
+        // long text's would make this quadratic.)
+        if self.postcodes & super::code_bit(code) != 0
+            && self
+                .findings
+                .iter()
+                .rev()
+                .take_while(|f| s.saturating_sub(f.start) <= REPEAT_REACH)
+                .any(|f| f.kind == K::Postcode.kind() && b.get(f.start..f.end) == Some(code))
+            && !numbered_by_word(b, s)
+        {
+            return true;
+        }
         if last.kind != K::Postcode.kind() || last.end > s || s - last.end > 80 {
             return false;
         }
@@ -536,24 +556,64 @@ fn consider_dob(
 /// as its capitalised abbreviation (`NSW 2026`, `Hobart TAS 7000`)?
 fn after_au_state(b: &[u8], s: usize) -> bool {
     const STATES: [&[u8]; 8] = [b"NSW", b"VIC", b"QLD", b"TAS", b"ACT", b"SA", b"WA", b"NT"];
-    let Some(before) = s.checked_sub(1).and_then(|e| b.get(..e)) else {
-        return false;
-    };
-    if b.get(s - 1) != Some(&b' ') {
-        return false;
-    }
-    STATES.iter().any(|st| {
-        before.ends_with(st)
-            && before
-                .len()
-                .checked_sub(st.len() + 1)
-                .is_some_and(|p| matches!(b[p], b' ' | b','))
-    })
+    super::after_symbol(b, s, &STATES)
 }
 
-/// `Auckland 1010`, `Palmerston North 4410`: a New Zealand city just
-/// before a four-digit code that is no year (`Auckland 2024`); New
-/// Zealand writes its postcode after the city alone.
+/// Does a word that numbers something else end just before `s` (`ext
+/// 2060`, `Cost centre 4007`, `Room 3056`, `#2022`)? Such a number is no
+/// postcode, whatever postcode it equals.
+fn numbered_by_word(b: &[u8], s: usize) -> bool {
+    if s > 0 && b[s - 1] == b'#' {
+        return true;
+    }
+    let head = b[..s].strip_suffix(b" ").unwrap_or(&b[..s]);
+    let head = head
+        .strip_suffix(b":")
+        .or_else(|| head.strip_suffix(b"."))
+        .unwrap_or(head);
+    let n = head
+        .iter()
+        .rev()
+        .take(12)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    let mut word = [0u8; 12];
+    word[..n].copy_from_slice(&head[head.len() - n..]);
+    word[..n].make_ascii_lowercase();
+    matches!(
+        &word[..n],
+        b"ext"
+            | b"extension"
+            | b"x"
+            | b"centre"
+            | b"center"
+            | b"room"
+            | b"rm"
+            | b"no"
+            | b"number"
+            | b"ref"
+            | b"id"
+            | b"ticket"
+            | b"order"
+            | b"invoice"
+            | b"job"
+            | b"case"
+            | b"unit"
+            | b"level"
+            | b"suite"
+            | b"box"
+            | b"floor"
+            | b"version"
+            | b"build"
+            | b"port"
+            | b"pin"
+            | b"code"
+            | b"year"
+            | b"in"
+            | b"since"
+    )
+}
+
 /// Does a noun for what is counted follow the number ending at `end` (`
 /// users`, ` customers`, ` tickets`): a count, so no code?
 fn counted_after(b: &[u8], end: usize) -> bool {
@@ -595,6 +655,9 @@ fn counted_after(b: &[u8], end: usize) -> bool {
         )
 }
 
+/// `Auckland 1010`, `Palmerston North 4410`: a New Zealand city just
+/// before a four-digit code that is no year (`Auckland 2024`); New
+/// Zealand writes its postcode after the city alone.
 fn after_nz_city(b: &[u8], s: usize, run: &Run) -> bool {
     const CITIES: [&[u8]; 16] = [
         b"Auckland",
