@@ -514,8 +514,8 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     // The street type: the first word of the run that is one, after one to
     // four title-case street words (`Martin Luther King Jr Blvd`).
     // `Apt 12, The Maltings, Bow Street, Dublin 7`: no house number, a
-    // unit in a named building before the street (sure only with a
-    // locality or postcode after it).
+    // unit in a named building (or alone) before the street (sure only
+    // with a locality or postcode after it).
     let mut unnumbered = false;
     let (k, ty, start) = if let Some(start) = numbered {
         (0, &words[0], start)
@@ -540,7 +540,11 @@ fn english(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         (
             k,
             ty,
-            start.or_else(|| unit_in_building_before(b, words[0].start))?,
+            start
+                .or_else(|| unit_in_building_before(b, words[0].start))
+                // `Unit 2, Winnall Valley Road, Winchester SO23 0LD`: a
+                // unit on an estate's road, no house number.
+                .or_else(|| units_chain(b, words[0].start))?,
         )
     };
     // `Harbour View Road`, `Grove Park Road`, `Hill Street Close`: a street
@@ -659,8 +663,9 @@ fn house_number_before(b: &[u8], s: usize) -> Option<usize> {
     }
     let e = s - 1;
     let mut p = e;
-    // An optional letter suffix, then digits, `/` or `-` between digits.
-    if p > 0 && b[p - 1].is_ascii_uppercase() {
+    // An optional letter suffix (`14A`, `14a`), then digits, `/` or `-`
+    // between digits.
+    if p > 1 && b[p - 1].is_ascii_alphabetic() && b[p - 2].is_ascii_digit() {
         p -= 1;
     }
     let digits_end = p;

@@ -136,8 +136,13 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             continue;
         };
         // `STORAGE SPACE LIMITED`: in capitals, `LIMITED` is a firm's
-        // only after a firm's word (`ASANTE HOLDINGS LIMITED`).
-        if b[s..].starts_with(b"LIMITED") && !firm_word_in_capitals(&b[w.start..w.end]) {
+        // only after a firm's word (`ASANTE HOLDINGS LIMITED`) or in a
+        // form's field for a firm (`EMPLOYER: HARBOUR CITY CLEANING
+        // LIMITED`).
+        if b[s..].starts_with(b"LIMITED")
+            && !firm_word_in_capitals(&b[w.start..w.end])
+            && !firm_field(b, s)
+        {
             continue;
         }
         let name = &words[..=k];
@@ -228,6 +233,42 @@ fn device_or_state(b: &[u8], name: &[super::Word], s: usize, form_end: usize) ->
     let the = super::after_the(b, start) || word > 0 && super::after_the(b, start - word - 1);
     name.len() == 1 && the && matches!(form, b"DAC" | b"PLC")
         || form == b"S.A." && super::number_follows(b, form_end)
+}
+
+/// Does the line up to `s` open with a form's label for a firm
+/// (`EMPLOYER: `, `Supplier: `), the only colon on it?
+fn firm_field(b: &[u8], s: usize) -> bool {
+    let line = &b[b[..s]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1)..s];
+    let Some(colon) = line.iter().position(|&c| c == b':') else {
+        return false;
+    };
+    let mut label = [0u8; 14];
+    let n = colon.min(label.len());
+    label[..n].copy_from_slice(&line[..n]);
+    label[..n].make_ascii_lowercase();
+    colon <= label.len()
+        && line[colon + 1..].starts_with(b" ")
+        && !line[colon + 1..].contains(&b':')
+        && matches!(
+            &label[..n],
+            b"employer"
+                | b"company"
+                | b"customer"
+                | b"client"
+                | b"supplier"
+                | b"vendor"
+                | b"bill to"
+                | b"ship to"
+                | b"payee"
+                | b"contractor"
+                | b"organisation"
+                | b"organization"
+                | b"business"
+                | b"entity"
+        )
 }
 
 /// A word that names what a firm does, in capitals (`HOLDINGS`,

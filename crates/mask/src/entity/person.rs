@@ -208,6 +208,13 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 .get(1)
                 .is_some_and(|n| name_flags(n) != 0 || role_noun(n))
     };
+    // `MY NAME IS PRIYA SHARMA`: `Name`, a given name too, introduces.
+    let name_is = |k: usize| {
+        &b[words[k].start..words[k].end] == b"NAME"
+            && words
+                .get(k + 1)
+                .is_some_and(|n| matches!(&b[n.start..n.end], b"IS" | b"WAS"))
+    };
     let first = (0..words.len())
         .find(|&k| {
             let w = &words[k];
@@ -227,7 +234,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                     // or more not in the lexicon; not after `MS`, as often
                     // Microsoft's: `MS SQL`, `MS ACCESS`.)
                     Shape::Upper => {
-                        name_flags(w) != 0
+                        name_flags(w) != 0 && !name_is(k)
                             || after_title(k)
                                 && w.flags == 0
                                 && w.end - w.start >= 4
@@ -2553,6 +2560,9 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             // A message's `From:` or `To:` header (not strong: `From: IT
             // Support`, `To: Service Desk` name teams as often).
             b"from" | b"to" if ps == 0 || b[ps - 1] == b'\n' => return Some(Context::Medium),
+            // A form's `Contact:` (a greeting's weight: `Contact: Bill
+            // Ranginui`, a common word then a surname the gazetteer lacks).
+            b"contact" if ps == 0 || b[ps - 1] == b'\n' => return Some(Context::Medium),
             _ => {}
         }
     }

@@ -3673,3 +3673,45 @@ fn quebec_streets_after_des_and_boul() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn house_numbers_with_a_small_letter_and_units_on_a_road() {
+    assert_eq!(
+        address("an engineer for 14a Kingsland High Street, London E8 2JS on Wednesday"),
+        ["14a Kingsland High Street, London E8 2JS"]
+    );
+    assert_eq!(
+        address("Registered office: Unit 2, Winnall Valley Road, Winchester SO23 0LD."),
+        ["Unit 2, Winnall Valley Road, Winchester SO23 0LD"]
+    );
+    // The near misses: a unit and a street with nothing after them, a
+    // word's letter.
+    assert_eq!(
+        address("Unit 2, Winnall Road was closed"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        address("upgrade to v14a High Street branch"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn firms_in_a_form_field_and_names_introduced_in_capitals() {
+    let org = |text: &str| of_kind(text, "ORGANIZATION");
+    assert_eq!(
+        org("NAME: AROHA TE WHAITI\nEMPLOYER: HARBOUR CITY CLEANING LIMITED\nNEXT OF KIN: TAMATI"),
+        ["HARBOUR CITY CLEANING LIMITED"]
+    );
+    // The near miss: `LIMITED` as a word, after another label.
+    assert_eq!(org("NOTE: STORAGE SPACE LIMITED"), Vec::<String>::new());
+    assert_eq!(
+        person("MY NAME IS PRIYA SHARMA AND I CANNOT LOG IN"),
+        ["PRIYA SHARMA"]
+    );
+    assert_eq!(
+        person("Ship to: 18 Devonport Road, Tauranga 3110\nContact: Bill Ranginui\nInvoice ref"),
+        ["Bill Ranginui"]
+    );
+    assert_eq!(person("Contact: IT Support"), Vec::<String>::new());
+}
