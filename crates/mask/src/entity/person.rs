@@ -470,8 +470,25 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 && !determiner_before(b, head.start)
                 && belongings_after(rest)
         };
+        // `call Georgia on 09 555 0134`: a given name to phone, its number
+        // after it (not a place's: `call Sydney on 02 …`, the office).
+        let phoned = || {
+            name_flags(head) & GIVEN != 0
+                && head.flags & (BRAND | PLACE_NAME) == 0
+                && (rest.starts_with(b" on ") || rest.starts_with(b" at "))
+                && rest
+                    .get(4)
+                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'+' | b'('))
+                && word_before(b, head.start).is_some_and(|(s, e)| {
+                    matches!(
+                        lower_ascii::<8>(&b[s..e]).as_ref().map(|l| &l[..e - s]),
+                        Some(b"call" | b"ring" | b"phone" | b"text")
+                    )
+                })
+        };
         if rest.starts_with(b" wrote:")
             || speaker()
+            || phoned()
             || owner()
             || staff()
             || chat_speaker(b, head.start, rest)
@@ -2881,6 +2898,18 @@ const SIGN_OFFS: &[&[u8]] = &[
     b"with regards",
     b"respectfully",
     b"warmly",
+    // Informal ones (`Thanks heaps!\nHunter`).
+    b"thanks heaps",
+    b"thanks so much",
+    b"thanks a lot",
+    b"thanks very much",
+    b"thank you so much",
+    b"thanks in advance",
+    b"thx",
+    b"rgds",
+    b"talk soon",
+    b"speak soon",
+    b"take care",
 ];
 
 /// The longest sign-off in bytes (`mit freundlichen grüßen`).

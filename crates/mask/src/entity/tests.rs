@@ -3715,3 +3715,18 @@ fn firms_in_a_form_field_and_names_introduced_in_capitals() {
     );
     assert_eq!(person("Contact: IT Support"), Vec::<String>::new());
 }
+
+#[test]
+fn informal_sign_offs_and_a_name_to_phone() {
+    assert_eq!(
+        person("no luck.\nThanks heaps!\nHunter\n\nSent from my iPhone"),
+        ["Hunter"]
+    );
+    assert_eq!(person("please call Grace on 021 555 0134 today"), ["Grace"]);
+    // The near misses: a place to phone, a common word with no number.
+    no_person(&[
+        "please call Sydney on 02 9999 0000",
+        "please call Grace about it",
+        "Thanks heaps!\nHunter Valley site is down",
+    ]);
+}
