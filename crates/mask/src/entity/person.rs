@@ -486,8 +486,26 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                     )
                 })
         };
+        // `Sorted now. - Nick`: a dash's signature ending a line after a
+        // sentence; opening its line only as the text's last or before a
+        // blank line (`\n- Aroha\n\n`), where a list's item is rare.
+        let signed = || {
+            words.len() <= 2
+                && matches!(rest, [] | [b'\n' | b'\r', ..])
+                && b[..head.start].strip_suffix(b"- ").is_some_and(|h| {
+                    h.ends_with(b". ")
+                        || h.ends_with(b"! ")
+                        || h.ends_with(b"? ")
+                        || (h.is_empty() || h.ends_with(b"\n"))
+                            && (rest.is_empty()
+                                || rest.starts_with(b"\n\n")
+                                || rest.starts_with(b"\r\n\r\n"))
+                            && !list_item_above(h)
+                })
+        };
         if rest.starts_with(b" wrote:")
             || speaker()
+            || signed()
             || phoned()
             || owner()
             || staff()
@@ -2797,11 +2815,23 @@ fn thing_name(b: &[u8], is_start: usize) -> bool {
     })
 }
 
+/// Does the line that `head` ends with (its `\n` included) open with a
+/// list's marker (`- `, `* `, `• `)?
+fn list_item_above(head: &[u8]) -> bool {
+    let Some(above) = head.strip_suffix(b"\n") else {
+        return false;
+    };
+    let line = &above[above.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)..];
+    line.starts_with(b"- ") || line.starts_with(b"* ") || line.starts_with("• ".as_bytes())
+}
+
 /// Is the line before the one `s` starts a sign-off (`Regards,`, `Kind
-/// regards`, `Ngā mihi`), with `s` at the start of its own line?
+/// regards`, `Ngā mihi`), with `s` at the start of its own line (both
+/// past a quoted reply's markers: `> Regards,\n> Bill`)?
 fn sign_off_line_before(b: &[u8], s: usize) -> bool {
+    // (Past a quoted reply's markers too: `> Regards,\n> Bill`.)
     let mut p = s;
-    while p > 0 && matches!(b[p - 1], b' ' | b'\t') {
+    while p > 0 && matches!(b[p - 1], b' ' | b'\t' | b'>') {
         p -= 1;
     }
     if p == 0 || b[p - 1] != b'\n' {
@@ -2815,7 +2845,11 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
         None if window == 0 => 0,
         None => return false,
     };
-    sign_off(&b[line_start..line_end])
+    let mut line = &b[line_start..line_end];
+    while let [b'>' | b' ', rest @ ..] = line {
+        line = rest;
+    }
+    sign_off(line)
 }
 
 /// Is `line` (trimmed of white space, then of trailing `,`, `!`, `.` and

@@ -3730,3 +3730,26 @@ fn informal_sign_offs_and_a_name_to_phone() {
         "Thanks heaps!\nHunter Valley site is down",
     ]);
 }
+
+#[test]
+fn signatures_in_a_quoted_reply_and_after_a_dash() {
+    assert_eq!(
+        person("> Please pay the bill.\n> Regards,\n> Bill\n> cc Ana Folau"),
+        ["Bill", "Ana Folau"]
+    );
+    assert_eq!(
+        person("> Yes, but only after the lease ends. - Nick\nAgreed."),
+        ["Nick"]
+    );
+    assert_eq!(
+        person("Can someone check this?\n- Aroha\n\nReply: done"),
+        ["Aroha"]
+    );
+    // The near misses: a list's items, a dash inside a sentence, a quote
+    // marker inside a line.
+    no_person(&[
+        "Steps:\n- Restart\n- Will\n- Mark\n- Done",
+        "Mark the ticket - Will do.",
+        "a > Bill",
+    ]);
+}
