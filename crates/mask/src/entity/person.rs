@@ -560,8 +560,10 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             && !place_preposition(b, head.start)
         {
             pass.push(head.start, end, K::Person, 0.85, RECOGNIZER);
+            return;
         }
-        return;
+        // (Not found as the person again, the word is read as any other:
+        // `Frank Müller … Frank, can you check`, spoken to.)
     }
     // The name: title-case words, initials and particles, up to the first
     // other word.

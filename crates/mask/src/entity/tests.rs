@@ -3753,3 +3753,20 @@ fn signatures_in_a_quoted_reply_and_after_a_dash() {
         "a > Bill",
     ]);
 }
+
+#[test]
+fn a_name_found_before_is_still_read_as_any_word() {
+    // `Frank` is known from `Frank Müller`; not taken as the person again
+    // at a sentence's start, it is still a name spoken to.
+    assert_eq!(
+        person(
+            "Cc: Joy Mensah; Frank Müller\n\nHi all, the printer is offline again. Frank, can you check the switch?"
+        ),
+        ["Joy Mensah", "Frank Müller", "Frank"]
+    );
+    // The near miss: the word as a word.
+    assert_eq!(
+        person("Cc: Frank Müller\n\nTo be frank, it is offline."),
+        ["Frank Müller"]
+    );
+}
