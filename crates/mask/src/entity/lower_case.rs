@@ -1267,6 +1267,16 @@ fn cue(w: &[u8]) -> bool {
                 | b"dad"
                 | b"colleague"
                 | b"boss"
+                // (`my manager sinéad signed off`, `ill send mateo up`.)
+                | b"manager"
+                | b"mgr"
+                | b"flatmate"
+                | b"housemate"
+                | b"neighbour"
+                | b"neighbor"
+                | b"brother"
+                | b"sister"
+                | b"send"
         )
 }
 

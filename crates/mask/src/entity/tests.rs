@@ -3770,3 +3770,15 @@ fn a_name_found_before_is_still_read_as_any_word() {
         ["Frank Müller"]
     );
 }
+
+#[test]
+fn lower_case_names_after_a_role_or_a_verb_of_sending() {
+    assert_eq!(person("my manager sinéad already signed off"), ["sinéad"]);
+    assert_eq!(person("agent: ok ill send mateo up tomorrow"), ["mateo"]);
+    // The near misses: a common word after the cue.
+    no_person(&[
+        "my manager will call",
+        "can u send invoice",
+        "send mark the link",
+    ]);
+}
