@@ -878,16 +878,46 @@ fn held_out_24_entities_set() {
     // / 0.945 / 0.961; POSTCODE 0.909 / 0.682 / 0.779. After the session's
     // rounds: PERSON 0.975 / 0.857 / 0.912, ORGANIZATION 0.978 / 0.956 /
     // 0.967, the rest the same. Presidio + spaCy: PERSON 0.532 / 0.485 /
-    // 0.507, ADDRESS 0. Floors: those less about 0.03.
+    // 0.507, ADDRESS 0. Tuned to in the eighth session's twentieth round:
+    // PERSON 0.979 / 0.902 / 0.939, ADDRESS 0.980 / 0.919 / 0.949,
+    // ORGANIZATION 0.978 / 0.967 / 0.972, POSTCODE 0.923 / 0.818 / 0.867.
+    // Floors: those less about 0.03.
     let floors = [
-        ("PERSON", 0.94, 0.88),
-        ("ADDRESS", 0.95, 0.91),
-        ("ORGANIZATION", 0.94, 0.93),
-        ("POSTCODE", 0.87, 0.74),
+        ("PERSON", 0.95, 0.91),
+        ("ADDRESS", 0.95, 0.92),
+        ("ORGANIZATION", 0.95, 0.94),
+        ("POSTCODE", 0.89, 0.83),
     ];
     check_held_out(
         "held-out 24",
         include_str!("data/entities-heldout24.jsonl"),
+        150,
+        floors,
+    );
+}
+
+/// The twenty-fifth set: 150 lines written blind, like the fifteenth (a
+/// third formal email, a third forms and exports, a third chat), while
+/// the eighth session's twentieth round was made on heldout24's errors;
+/// scored once, after the round, from summary lines only.
+#[test]
+fn held_out_25_entities_set() {
+    // Blind, main before the eighth session (cb7de85): PERSON P 0.969 R
+    // 0.828 F1 0.893; ADDRESS 0.992 / 0.952 / 0.971; ORGANIZATION 0.988 /
+    // 0.988 / 0.988; POSTCODE 0.976 / 0.889 / 0.930. After the round:
+    // PERSON 0.969 / 0.831 / 0.895, ADDRESS 0.983 / 0.952 / 0.967,
+    // POSTCODE 0.952 / 0.889 / 0.920, ORGANIZATION the same. Presidio +
+    // spaCy: PERSON 0.489 / 0.432 / 0.459, ADDRESS 0. Floors: those less
+    // about 0.03.
+    let floors = [
+        ("PERSON", 0.94, 0.86),
+        ("ADDRESS", 0.95, 0.93),
+        ("ORGANIZATION", 0.95, 0.95),
+        ("POSTCODE", 0.92, 0.89),
+    ];
+    check_held_out(
+        "held-out 25",
+        include_str!("data/entities-heldout25.jsonl"),
         150,
         floors,
     );
