@@ -473,12 +473,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         // `call Georgia on 09 555 0134`: a given name to phone, its number
         // after it (not a place's: `call Sydney on 02 …`, the office).
         let phoned = || {
-            name_flags(head) & GIVEN != 0
-                && head.flags & (BRAND | PLACE_NAME) == 0
-                && (rest.starts_with(b" on ") || rest.starts_with(b" at "))
+            (rest.starts_with(b" on ") || rest.starts_with(b" at "))
                 && rest
                     .get(4)
                     .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'+' | b'('))
+                && name_flags(head) & GIVEN != 0
+                && head.flags & (BRAND | PLACE_NAME) == 0
                 && word_before(b, head.start).is_some_and(|(s, e)| {
                     matches!(
                         lower_ascii::<8>(&b[s..e]).as_ref().map(|l| &l[..e - s]),
@@ -505,14 +505,14 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         };
         if rest.starts_with(b" wrote:")
             || speaker()
-            || signed()
-            || phoned()
             || owner()
             || staff()
             || chat_speaker(b, head.start, rest)
             || pronouns_after(rest)
             || rest.first() == Some(&b'-') && super::honorific(&rest[1..])
             || addressed()
+            || signed()
+            || phoned()
         {
             ctx = Context::Medium;
         }
