@@ -470,7 +470,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 && !determiner_before(b, head.start)
                 && belongings_after(rest)
         };
-        // `call Georgia on 09 555 0134`: a given name to phone, its number
+        // `call Grace on 021 555 0134`: a given name to phone, its number
         // after it (not a place's: `call Sydney on 02 …`, the office).
         let phoned = || {
             (rest.starts_with(b" on ") || rest.starts_with(b" at "))
@@ -2831,7 +2831,6 @@ fn list_item_above(head: &[u8]) -> bool {
 /// regards`, `Ngā mihi`), with `s` at the start of its own line (both
 /// past a quoted reply's markers: `> Regards,\n> Bill`)?
 fn sign_off_line_before(b: &[u8], s: usize) -> bool {
-    // (Past a quoted reply's markers too: `> Regards,\n> Bill`.)
     let mut p = s;
     while p > 0 && matches!(b[p - 1], b' ' | b'\t' | b'>') {
         p -= 1;
