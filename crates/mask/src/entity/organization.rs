@@ -238,10 +238,13 @@ fn device_or_state(b: &[u8], name: &[super::Word], s: usize, form_end: usize) ->
 /// Does the line up to `s` open with a form's label for a firm
 /// (`EMPLOYER: `, `Supplier: `), the only colon on it?
 fn firm_field(b: &[u8], s: usize) -> bool {
-    let line = &b[b[..s]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1)..s];
+    // (A field's line is short: its start looked for within 120 bytes.)
+    let window = s.saturating_sub(120);
+    let line = match memchr::memrchr(b'\n', &b[window..s]) {
+        Some(k) => &b[window + k + 1..s],
+        None if window == 0 => &b[..s],
+        None => return false,
+    };
     let Some(colon) = line.iter().position(|&c| c == b':') else {
         return false;
     };

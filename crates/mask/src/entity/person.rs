@@ -1603,7 +1603,15 @@ fn chat_role_before(b: &[u8], s: usize) -> bool {
     let Some(head) = head.strip_suffix(b" ") else {
         return false;
     };
-    let line = &head[head.iter().rposition(|&c| c == b'\n').map_or(0, |n| n + 1)..];
+    // (A time stamp and a role are short: the line's start is looked for
+    // within 48 bytes, so a long line is not read back to its start at
+    // every colon.)
+    let window = head.len().saturating_sub(48);
+    let line = match memchr::memrchr(b'\n', &head[window..]) {
+        Some(k) => &head[window + k + 1..],
+        None if window == 0 => head,
+        None => return false,
+    };
     let role = line.iter().rposition(|&c| c == b' ').map_or(0, |n| n + 1);
     let time = &line[..role];
     time.iter()
