@@ -255,6 +255,61 @@ fn po_box(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     Some((first, after))
 }
 
+/// Québec's post-office boxes (`C.P. 218, Saint-Georges (Québec) G5Y
+/// 5C7`, `case postale 8820, succursale Centre-ville, Montréal (Québec)
+/// H3C 3P8`), read back from the Canadian codes the scanner found (the
+/// label's initials never reach the runs as one word): the box's label,
+/// its number, then words and commas only, on the code's line.
+#[cold]
+pub(super) fn quebec_boxes(
+    b: &[u8],
+    scanned: &[crate::Finding],
+    min_score: f32,
+) -> Vec<crate::Finding> {
+    let mut found = Vec::new();
+    if SCORE < min_score {
+        return found;
+    }
+    for f in scanned {
+        if !(f.kind == K::CaPostalCode.kind() || f.kind == K::Postcode.kind())
+            || f.end - f.start < 6
+            || !(b[f.start].is_ascii_uppercase() && b[f.start + 1].is_ascii_digit())
+        {
+            continue;
+        }
+        let lo = f.start.saturating_sub(120);
+        let line = memchr::memrchr(b'\n', &b[lo..f.start]).map_or(lo, |k| lo + k + 1);
+        let head = &b[line..f.start];
+        let Some((label, number)) = [&b"C.P. "[..], b"case postale ", b"Case postale "]
+            .iter()
+            .filter_map(|l| memchr::memmem::rfind(head, l).map(|k| (line + k, line + k + l.len())))
+            .max()
+        else {
+            continue;
+        };
+        let digits = b[number..f.start]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let between = &b[number + digits..f.start];
+        if (1..=6).contains(&digits)
+            && between.starts_with(b", ")
+            && between.ends_with(b" ")
+            && !between.iter().any(u8::is_ascii_digit)
+            && found.last().is_none_or(|l: &crate::Finding| l.end <= label)
+        {
+            found.push(crate::Finding {
+                kind: K::Address.kind(),
+                start: label,
+                end: f.end,
+                score: SCORE,
+                recognizer: std::borrow::Cow::Borrowed(RECOGNIZER),
+            });
+        }
+    }
+    found
+}
+
 /// `, 50452 Köln` after `end`, or the postcode and town on the next line
 /// (`\n20259 Hamburg`, as an address block is written): where the town
 /// ends, with its river or region (`Frankfurt am Main`, `Frankfurt an der

@@ -304,6 +304,12 @@ impl<'a> Pass<'a> {
                 self.take_lower_case();
             }
         }
+        if self.on.has(K::Address) && !scanned.is_empty() {
+            let boxes = address::quebec_boxes(self.b, scanned, self.min_score);
+            if !boxes.is_empty() {
+                self.merge_over_runs(boxes);
+            }
+        }
         if self.on.has(K::Person) && self.on.has(K::Address) && !self.out.is_empty() {
             let people = person::addressees(self.b, &self.out, self.min_score);
             if !people.is_empty() {

@@ -3782,3 +3782,29 @@ fn lower_case_names_after_a_role_or_a_verb_of_sending() {
         "send mark the link",
     ]);
 }
+
+#[test]
+fn quebec_post_office_boxes() {
+    assert_eq!(
+        address(
+            "Fromagerie Lavoie inc., C.P. 218, Saint-Georges (Québec) G5Y 5C7. Notre livraison"
+        ),
+        ["C.P. 218, Saint-Georges (Québec) G5Y 5C7"]
+    );
+    assert_eq!(
+        address(
+            "Retour : case postale 8820, succursale Centre-ville, Montréal (Québec) H3C 3P8. Merci"
+        ),
+        ["case postale 8820, succursale Centre-ville, Montréal (Québec) H3C 3P8"]
+    );
+    // The near misses: the box and the code in different sentences, a
+    // street between them (the street's address).
+    assert_eq!(
+        address("C.P. 218 is closed. Send to G5Y 5C7"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        address("C.P. 218, 44 rue Principale, Saint-Georges (Québec) G5Y 5C7"),
+        ["44 rue Principale, Saint-Georges (Québec) G5Y 5C7"]
+    );
+}
