@@ -292,10 +292,16 @@ pub(super) fn quebec_boxes(
             .take_while(|c| c.is_ascii_digit())
             .count();
         let between = &b[number + digits..f.start];
+        // (No sentence ends between: a full stop only after `succ`.)
+        let sentence_ends = between
+            .windows(2)
+            .enumerate()
+            .any(|(k, w)| matches!(w, b". " | b"? " | b"! ") && !between[..k].ends_with(b"succ"));
         if (1..=6).contains(&digits)
             && between.starts_with(b", ")
             && between.ends_with(b" ")
             && !between.iter().any(u8::is_ascii_digit)
+            && !sentence_ends
             && found.last().is_none_or(|l: &crate::Finding| l.end <= label)
         {
             found.push(crate::Finding {
