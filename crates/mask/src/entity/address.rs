@@ -864,12 +864,7 @@ fn unit_line_before(b: &[u8], p: usize) -> Option<usize> {
         return None;
     }
     let e = p - 1 - usize::from(b[p - 2] == b'\r');
-    let from = e.saturating_sub(48);
-    let ls = match b[from..e].iter().rposition(|&c| c == b'\n') {
-        Some(k) => from + k + 1,
-        None if from == 0 => 0,
-        None => return None,
-    };
+    let ls = super::line_start_within(b, e, 48)?;
     // (After a label: `Delivery address: Unit 3`.)
     let ls = memchr::memmem::rfind(&b[ls..e], b": ").map_or(ls, |k| ls + k + 2);
     let line = &b[ls..e];

@@ -1106,6 +1106,18 @@ pub(super) fn line_above(b: &[u8], start: usize) -> Option<(usize, usize)> {
     (s < e).then_some((s, e))
 }
 
+/// Where the line holding `end` starts, if within `reach` bytes before it
+/// (`None` past that): a short label's or sign-off's line, found without
+/// reading a long line back to its start at every call.
+pub(super) fn line_start_within(b: &[u8], end: usize, reach: usize) -> Option<usize> {
+    let from = end.saturating_sub(reach);
+    match memchr::memrchr(b'\n', &b[from..end]) {
+        Some(k) => Some(from + k + 1),
+        None if from == 0 => Some(0),
+        None => None,
+    }
+}
+
 /// The previous word before `i` on the same line, lower-case ASCII in
 /// `buf`, with what separates it from `i` (e.g. `", "`).
 fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {

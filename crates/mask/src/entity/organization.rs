@@ -239,12 +239,10 @@ fn device_or_state(b: &[u8], name: &[super::Word], s: usize, form_end: usize) ->
 /// (`EMPLOYER: `, `Supplier: `), the only colon on it?
 fn firm_field(b: &[u8], s: usize) -> bool {
     // (A field's line is short: its start looked for within 120 bytes.)
-    let window = s.saturating_sub(120);
-    let line = match memchr::memrchr(b'\n', &b[window..s]) {
-        Some(k) => &b[window + k + 1..s],
-        None if window == 0 => &b[..s],
-        None => return false,
+    let Some(start) = super::line_start_within(b, s, 120) else {
+        return false;
     };
+    let line = &b[start..s];
     let Some(colon) = line.iter().position(|&c| c == b':') else {
         return false;
     };

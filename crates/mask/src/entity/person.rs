@@ -1606,12 +1606,10 @@ fn chat_role_before(b: &[u8], s: usize) -> bool {
     // (A time stamp and a role are short: the line's start is looked for
     // within 48 bytes, so a long line is not read back to its start at
     // every colon.)
-    let window = head.len().saturating_sub(48);
-    let line = match memchr::memrchr(b'\n', &head[window..]) {
-        Some(k) => &head[window + k + 1..],
-        None if window == 0 => head,
-        None => return false,
+    let Some(start) = super::line_start_within(head, head.len(), 48) else {
+        return false;
     };
+    let line = &head[start..];
     let role = line.iter().rposition(|&c| c == b' ').map_or(0, |n| n + 1);
     let time = &line[..role];
     time.iter()
@@ -2848,11 +2846,8 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
     }
     let line_end = p - 1 - usize::from(p >= 2 && b[p - 2] == b'\r');
     // No sign-off is longer than 40 bytes: look no further back.
-    let window = line_end.saturating_sub(40);
-    let line_start = match memchr::memrchr(b'\n', &b[window..line_end]) {
-        Some(k) => window + k + 1,
-        None if window == 0 => 0,
-        None => return false,
+    let Some(line_start) = super::line_start_within(b, line_end, 40) else {
+        return false;
     };
     let mut line = &b[line_start..line_end];
     while let [b'>' | b' ', rest @ ..] = line {
