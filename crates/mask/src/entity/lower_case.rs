@@ -1326,6 +1326,10 @@ fn greeting(w: &[u8]) -> bool {
             | b"cheers"
             | b"ta"
             | b"ty"
+            | b"yo"
+            | b"chur"
+            | b"howya"
+            | b"gday"
     )
 }
 

@@ -445,6 +445,10 @@ impl Pass<'_> {
                 })
             // (A known word the lexicon holds is a name: not inert already.)
             && !(w.flags == 0 && self.maybe_known(w) && self.known_word(w))
+            // (`ta Becks,`: greeted in lower case, a word it does not hold.)
+            && !(w.flags == 0
+                && matches!(b.get(w.end), Some(b',' | b'!'))
+                && person::lower_greeting_before(self, s))
     }
 
     /// Is `w` a name in capitals alone (`IBAN 12…`, `SIN 269…`, `MAC

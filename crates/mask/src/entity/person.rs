@@ -226,7 +226,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                     Shape::Title => {
                         name_flags(w) != 0
                             || after_title(k)
-                            || greeted(b, words, k)
+                            || greeted(b, words, k, || lower_greeting_before(pass, w.start))
                             || strong_before(pass, w.start) && !sign_off_pronoun(&b[w.start..w.end])
                             || w.flags == 0 && pass.maybe_known(w) && pass.known_word(w)
                     }
@@ -804,7 +804,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     let surname = flags[0] & (SURNAME | AMBIGUOUS) == SURNAME;
     if len == 1
         && (ctx == Context::Strong || ctx >= Context::Weak && surname)
-        && let Some(given) = given_after_comma(b, end)
+        && let Some(given) = given_after_comma(b, end, words[0].shape == Shape::Upper)
     {
         pass.person_end = given;
         pass.push(start, given, K::Person, score, RECOGNIZER);
@@ -938,9 +938,16 @@ fn surname_first_field(pass: &mut Pass<'_>, words: &[Word]) -> bool {
     let Some((last, lead)) = words.split_last() else {
         return false;
     };
-    // (No place: `Hamilton, Victoria`.)
-    if last.shape != Shape::Title
-        || name_flags(last) & (SURNAME | AMBIGUOUS) != SURNAME
+    // (No place: `Hamilton, Victoria`.) A surname in capitals
+    // (`PATEL, Rohan`, `NGATA, Hine`: a roster's or a directory's way) may
+    // be one the gazetteer lacks, but no word the lexicon knows as
+    // something else (`THANKS, Sarah`, `URGENT, Mark`).
+    let caps = (last.shape == Shape::Upper || mc_in_capitals(&b[last.start..last.end]))
+        && last.end - last.start >= 2
+        && last.flags & !(NAME | PLACE_NAME) == 0
+        // (A place only when a surname too: `MOORE, Dawn`.)
+        && (last.flags & PLACE_NAME == 0 || last.flags & SURNAME != 0);
+    if !(caps || last.shape == Shape::Title && name_flags(last) & (SURNAME | AMBIGUOUS) == SURNAME)
         || !lead.iter().all(|w| w.shape == Shape::Particle)
     {
         return false;
@@ -969,12 +976,22 @@ fn surname_first_field(pass: &mut Pass<'_>, words: &[Word]) -> bool {
     if !field_start(b, start) {
         return false;
     }
-    let Some(given) = given_after_comma(b, last.end) else {
+    let Some(given) = given_after_comma(b, last.end, caps) else {
         return false;
     };
     pass.person_end = given;
     pass.push(start, given, K::Person, 0.85, RECOGNIZER);
     true
+}
+
+/// `McLEOD`, `MacDONALD`: a Scots or Irish surname in capitals after its
+/// prefix.
+fn mc_in_capitals(w: &[u8]) -> bool {
+    let rest = w
+        .strip_prefix(b"Mac")
+        .or_else(|| w.strip_prefix(b"Mc"))
+        .unwrap_or_default();
+    rest.len() >= 2 && rest.iter().all(u8::is_ascii_uppercase)
 }
 
 /// Does a field of a list or a table start at `s`: the text's or a line's
@@ -1004,16 +1021,16 @@ fn field_start(b: &[u8], s: usize) -> bool {
 /// `, Mark <` / `, Mark (`, or one or two given names ending a line or
 /// before a date (`, Thi Lan 2024-09-05`), after a surname ending at
 /// `end`: where the given names end.
-fn given_after_comma(b: &[u8], end: usize) -> Option<usize> {
+fn given_after_comma(b: &[u8], end: usize, caps: bool) -> Option<usize> {
     if b.get(end..end + 2) != Some(b", ") {
         return None;
     }
-    let given = |s: usize| {
-        super::capital_word(b, s).filter(|w| w.shape == Shape::Title && w.flags & GIVEN != 0)
-    };
+    // (In capitals after a surname in capitals: `KIM, RICHARD`.)
+    let shaped = |w: &Word| w.shape == Shape::Title || caps && w.shape == Shape::Upper;
+    let given = |s: usize| super::capital_word(b, s).filter(|w| shaped(w) && w.flags & GIVEN != 0);
     // (Or Vietnamese `Thị`, `Văn` before a given name.)
     let w = super::capital_word(b, end + 2).filter(|w| {
-        w.shape == Shape::Title
+        shaped(w)
             && (w.flags & GIVEN != 0
                 || w.flags & PARTICLE != 0
                     && b.get(w.end) == Some(&b' ')
@@ -2035,16 +2052,32 @@ fn institution(w: &[u8]) -> bool {
     )
 }
 
+/// Is the word before `s` a greeting in lower case (`ta Becks,`, `hi
+/// Sipho!`)?
+pub(super) fn lower_greeting_before(pass: &Pass<'_>, s: usize) -> bool {
+    let b = pass.b;
+    s >= 2
+        && b[s - 1] == b' '
+        && b[s - 2].is_ascii_lowercase()
+        && pass.person_context(s) == Some(Context::Medium)
+        && word_before(b, s).is_some_and(|(ps, _)| b[ps].is_ascii_lowercase())
+}
+
 /// `Hi Sipho,`, `Kia ora Rāwiri,`: a word the lexicon does not know, alone
 /// between a greeting in its run and a comma or `!`, is the name greeted.
-fn greeted(b: &[u8], words: &[Word], k: usize) -> bool {
+/// (`ta Becks,`: the greeting in lower case before the run is read by the
+/// caller, from the context before the word.)
+fn greeted(b: &[u8], words: &[Word], k: usize, lower_greeting: impl FnOnce() -> bool) -> bool {
     let w = &words[k];
-    k > 0
-        && words[k - 1].flags & GREETING != 0
-        && w.flags == 0
+    w.flags == 0
         && w.end - w.start >= 3
         && k + 1 == words.len()
         && matches!(b.get(w.end), Some(b',' | b'!'))
+        && if k > 0 {
+            words[k - 1].flags & GREETING != 0
+        } else {
+            lower_greeting()
+        }
 }
 
 /// `SARAH CONNOR`: two or more capitalised words, every one a name that is

@@ -3810,3 +3810,47 @@ fn quebec_post_office_boxes() {
         ["44 rue Principale, Saint-Georges (Québec) G5Y 5C7"]
     );
 }
+
+#[test]
+fn surnames_in_capitals_before_the_given_name() {
+    // A roster's or a directory's `SURNAME, Given`, surnames the gazetteer
+    // lacks (`NGATA`), places that are surnames (`MOORE`) and `Mc` in
+    // capitals (`McLEOD`); the whole name in capitals after a label.
+    assert_eq!(
+        person(
+            "Attendees:\nTAYLOR, Mark\nNGATA, Hine\nMOORE, Dawn\nMcLEOD, Fiona\nO'SULLIVAN, Ciarán"
+        ),
+        [
+            "TAYLOR, Mark",
+            "NGATA, Hine",
+            "MOORE, Dawn",
+            "McLEOD, Fiona",
+            "O'SULLIVAN, Ciarán"
+        ]
+    );
+    assert_eq!(
+        person("From: \"PATEL, Rohan\" <rohan.patel@example.co.uk>"),
+        ["PATEL, Rohan"]
+    );
+    assert_eq!(
+        person("Caller ID: KIM, RICHARD\nCallback: 0"),
+        ["KIM, RICHARD"]
+    );
+    // A word the lexicon knows as something else is no surname.
+    assert_eq!(person("THANKS, Sarah\nIT desk"), ["Sarah"]);
+    assert_eq!(person("URGENT, Mark\nplease call"), Vec::<String>::new());
+    // A given name in capitals joins only a surname in capitals.
+    assert_eq!(person("Wilson, RICHARD\nx"), ["Wilson"]);
+}
+
+#[test]
+fn greetings_of_australia_new_zealand_and_ireland() {
+    assert_eq!(person("G'day Bruce,\nThe tech is booked."), ["Bruce"]);
+    assert_eq!(person("chur kahu, all sorted."), ["kahu"]);
+    assert_eq!(person("yo marcus the printer is jammed"), ["marcus"]);
+    // A word the lexicon lacks, greeted in lower case before a comma.
+    assert_eq!(person("ta Becks, see you at 3"), ["Becks"]);
+    assert_eq!(person("thanks Becks! see you at 3"), ["Becks"]);
+    assert_eq!(person("yo dude the thing broke"), Vec::<String>::new());
+    assert_eq!(person("from Becks, see"), Vec::<String>::new());
+}

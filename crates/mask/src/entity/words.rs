@@ -60,6 +60,15 @@ pub(crate) const GREETINGS: &[&str] = &[
     "howdy",
     // Filipino thanks, signing off (`Salamat, Maricel`).
     "salamat",
+    // Australian, New Zealand and Irish greetings and thanks (`G'day
+    // Bruce`, `ta Becks`, `chur kahu`, `yo marcus`, `howya Dermot`).
+    "g'day",
+    "g’day",
+    "gday",
+    "ta",
+    "chur",
+    "yo",
+    "howya",
 ];
 /// Words of kinship and household (`her daughter May`, `my neighbour
 /// Frank`): the name after one is addressed as after a greeting, even a
