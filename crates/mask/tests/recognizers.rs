@@ -161,6 +161,13 @@ fn postcodes_named_by_a_postcode_word_are_postcodes() {
     one("eircode: D6W Y2K8", "POSTCODE", "D6W Y2K8");
     one("Eircode T12PX27", "POSTCODE", "T12PX27");
     none("ticket D02 X285 fails");
+    // By its shape alone where prose places it: an issued routing key and
+    // a letter in the identifier.
+    one("the one in D08 VF8H is grand", "POSTCODE", "D08 VF8H");
+    one("the galway office (H91 E2W4) too", "POSTCODE", "H91 E2W4");
+    none("the one in Z99 VF8H is grand"); // no such routing key
+    none("the one in D08 2024 is grand"); // no letter
+    none("the one in D08VF8H is grand"); // not spaced
     none("Eircode D02 B285"); // B is no Eircode letter
     one("ZIP+4 is 30303-1234", "POSTCODE", "30303-1234");
     one("zip 90210", "POSTCODE", "90210");

@@ -534,6 +534,24 @@ fn lead_word_title(w: &[u8]) -> bool {
             | b"Notify"
             | b"Cancel"
             | b"Renew"
+            // A question's first word: `Can Northgate Freight LLC open a
+            // claim?`, `Has Acme Ltd paid?` (not `Will`, a name).
+            | b"Can"
+            | b"Could"
+            | b"Would"
+            | b"Should"
+            | b"Does"
+            | b"Did"
+            | b"Has"
+            | b"Have"
+            | b"Is"
+            | b"Are"
+            | b"Was"
+            | b"Were"
+            | b"Why"
+            | b"When"
+            | b"How"
+            | b"Where"
             // German articles: `Die Stahlberg AG hat …` (not French ones:
             // `La Trobe Financial Ltd` is the name).
             | b"Die"

@@ -2639,6 +2639,12 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             // A form's `Contact:` (a greeting's weight: `Contact: Bill
             // Ranginui`, a common word then a surname the gazetteer lacks).
             b"contact" if ps == 0 || b[ps - 1] == b'\n' => return Some(Context::Medium),
+            // A visit report's worker (`Engineer: K. Adeyemi`, `Tech: Ray`),
+            // a label only at the line's start (`the address for the
+            // technician: Shop 12, …`).
+            b"engineer" | b"technician" | b"tech" if ps == 0 || b[ps - 1] == b'\n' => {
+                return Some(Context::Strong);
+            }
             _ => {}
         }
     }

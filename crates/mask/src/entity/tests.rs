@@ -3854,3 +3854,30 @@ fn greetings_of_australia_new_zealand_and_ireland() {
     assert_eq!(person("yo dude the thing broke"), Vec::<String>::new());
     assert_eq!(person("from Becks, see"), Vec::<String>::new());
 }
+
+#[test]
+fn visit_reports_workers_questions_before_firms_and_yoruba_names() {
+    // A visit report's worker, labelled at the line's start; not an
+    // address after the same word in a sentence.
+    assert_eq!(
+        person("Work done: replaced ONT\nEngineer: K. Adeyemi\nNext visit: Monday"),
+        ["K. Adeyemi"]
+    );
+    assert_eq!(person("Notes: router replaced\nTech: Ray"), ["Ray"]);
+    assert_eq!(
+        person(
+            "Clinic address for the technician: Shop 12, 159 Church Street, Parramatta NSW 2150."
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        person("2024-05-14 09:12 Call logged by Adebayo Ogunleye (ext 2150)"),
+        ["Adebayo Ogunleye"]
+    );
+    // A question's first word is no part of the firm.
+    assert_eq!(
+        of_kind("Can Northgate Freight LLC open a claim?", "ORGANIZATION"),
+        ["Northgate Freight LLC"]
+    );
+    assert_eq!(of_kind("Has Acme Ltd paid?", "ORGANIZATION"), ["Acme Ltd"]);
+}
