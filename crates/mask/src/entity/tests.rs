@@ -3881,3 +3881,16 @@ fn visit_reports_workers_questions_before_firms_and_yoruba_names() {
     );
     assert_eq!(of_kind("Has Acme Ltd paid?", "ORGANIZATION"), ["Acme Ltd"]);
 }
+
+#[test]
+fn given_names_in_capitals_after_a_verb_of_contacting() {
+    assert_eq!(
+        person("PRINTER ON LVL 3 BROKEN AGAIN!!! ASK DARREN, HE KNOWS"),
+        ["DARREN"]
+    );
+    assert_eq!(person("CALL PRIYA ABOUT IT"), ["PRIYA"]);
+    // Not a common word, not a word that is no given name.
+    for text in ["CALL MARK ON 021", "ASK IT TO RESTART", "ASK WILL ABOUT IT"] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+}
