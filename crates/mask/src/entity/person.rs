@@ -2637,7 +2637,10 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     let prev = &lower[..prev.len()];
     // The word before that matters only after `is`, `am`, `me`, `of`,
     // `by` and `for`.
-    let before = if matches!(prev, b"is" | b"am" | b"me" | b"of" | b"by" | b"for") {
+    let before = if matches!(
+        prev,
+        b"is" | b"am" | b"me" | b"of" | b"by" | b"for" | b"manager" | b"boss" | b"supervisor"
+    ) {
         word_before(b, ps).and_then(|(s2, e2)| {
             let w = &b[s2..e2];
             lower_ascii::<24>(w).map(|l| (l, w.len()))
@@ -2674,6 +2677,13 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
+        // `my manager Dawn approved`, `our boss Grace`: whom one works
+        // for, addressed as kin is (see `KIN_WORDS`); not a job title's
+        // word (`Service Desk Manager, Head of …`).
+        (
+            Some(b"my" | b"our" | b"his" | b"her" | b"their" | b"your"),
+            b"manager" | b"boss" | b"supervisor",
+        ) => return Some(Context::Medium),
         // `Requested for: Florence Adjei`: a service request's person.
         (Some(b"requested"), b"for") if b[pe..s].contains(&b':') => return Some(Context::Medium),
         // `on behalf of Tendai Moyo`: whom a ticket is for (a greeting's

@@ -3883,6 +3883,21 @@ fn visit_reports_workers_questions_before_firms_and_yoruba_names() {
 }
 
 #[test]
+fn common_word_names_after_whom_one_works_for() {
+    assert_eq!(person("my manager Dawn approved the reset"), ["Dawn"]);
+    assert_eq!(person("our boss Grace said ok"), ["Grace"]);
+    // A job title's word is no such cue.
+    assert_eq!(
+        person("Service Desk Manager, Head of People & Culture approve it."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        person("the manager Will Review is due"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn given_names_in_capitals_after_a_verb_of_contacting() {
     assert_eq!(
         person("PRINTER ON LVL 3 BROKEN AGAIN!!! ASK DARREN, HE KNOWS"),
