@@ -1069,6 +1069,8 @@ fn candidate(b: &[u8], words: &[Token], k: usize) -> bool {
                 | b"so"
                 | b"but"
                 | b"fyi"
+                | b"also"
+                | b"plus"
         )
         || lower_title(prev)
         || matches!(w(k + 1), b"and" | b"or")
@@ -1346,7 +1348,7 @@ fn subject(b: &[u8], words: &[Token], k: usize) -> bool {
         || !adjacent(b, words[k - 1].end, words[k].start)
         || matches!(
             &b[words[k - 1].start..words[k - 1].end],
-            b"so" | b"and" | b"but" | b"fyi"
+            b"so" | b"and" | b"but" | b"fyi" | b"also" | b"plus"
         );
     opens
         && !measure(&b[words[k].start..words[k].end])
@@ -1363,6 +1365,10 @@ fn subject(b: &[u8], words: &[Token], k: usize) -> bool {
                         | b"needs"
                         | b"isnt"
                         | b"hasnt"
+                        | b"wants"
+                        | b"tried"
+                        | b"cant"
+                        | b"cannot"
                 )
         })
 }

@@ -3883,6 +3883,16 @@ fn visit_reports_workers_questions_before_firms_and_yoruba_names() {
 }
 
 #[test]
+fn lower_case_subjects_after_also() {
+    assert_eq!(
+        person("phone dead at desk 14. remind him also robbo needs a new headset"),
+        ["robbo"]
+    );
+    assert_eq!(person("plus tania cant log in"), ["tania"]);
+    assert_eq!(person("also the printer needs toner"), Vec::<String>::new());
+}
+
+#[test]
 fn common_word_names_after_whom_one_works_for() {
     assert_eq!(person("my manager Dawn approved the reset"), ["Dawn"]);
     assert_eq!(person("our boss Grace said ok"), ["Grace"]);
