@@ -907,17 +907,46 @@ fn held_out_25_entities_set() {
     // 0.988 / 0.988; POSTCODE 0.976 / 0.889 / 0.930. After the round:
     // PERSON 0.969 / 0.831 / 0.895, ADDRESS 0.983 / 0.952 / 0.967,
     // POSTCODE 0.952 / 0.889 / 0.920, ORGANIZATION the same. Presidio +
-    // spaCy: PERSON 0.489 / 0.432 / 0.459, ADDRESS 0. Floors: those less
-    // about 0.03.
+    // spaCy: PERSON 0.489 / 0.432 / 0.459, ADDRESS 0. Tuned to in the
+    // ninth session's twenty-first round: PERSON 0.994 / 0.885 / 0.936,
+    // ORGANIZATION 1.000 / 1.000 / 1.000, POSTCODE 0.956 / 0.956 / 0.956,
+    // ADDRESS the same. Floors: those less about 0.03.
     let floors = [
-        ("PERSON", 0.94, 0.86),
+        ("PERSON", 0.96, 0.90),
         ("ADDRESS", 0.95, 0.93),
-        ("ORGANIZATION", 0.95, 0.95),
-        ("POSTCODE", 0.92, 0.89),
+        ("ORGANIZATION", 0.97, 0.97),
+        ("POSTCODE", 0.92, 0.92),
     ];
     check_held_out(
         "held-out 25",
         include_str!("data/entities-heldout25.jsonl"),
+        150,
+        floors,
+    );
+}
+
+/// The twenty-sixth set: 150 lines (280 PERSON, 79 ADDRESS, 62
+/// ORGANIZATION, 24 POSTCODE) written blind, its author's own traps, while
+/// the ninth session's twenty-first round was made on heldout25's errors;
+/// scored from summary lines only, its errors unread (the blind set of
+/// record for the next round).
+#[test]
+fn held_out_26_entities_set() {
+    // Blind, main before the ninth session (f9bfdbd): PERSON P 0.979 R
+    // 0.846 F1 0.908; ADDRESS 0.987 / 0.962 / 0.974; ORGANIZATION 0.984 /
+    // 0.984 / 0.984; POSTCODE 0.857 / 0.750 / 0.800. After the round:
+    // PERSON 0.979 / 0.850 / 0.910, the rest the same. Presidio + spaCy:
+    // PERSON 0.621 / 0.504 / 0.556, ORGANIZATION 0.211 / 0.581 / 0.309,
+    // ADDRESS 0. Floors: those less about 0.03.
+    let floors = [
+        ("PERSON", 0.95, 0.88),
+        ("ADDRESS", 0.95, 0.94),
+        ("ORGANIZATION", 0.95, 0.95),
+        ("POSTCODE", 0.82, 0.77),
+    ];
+    check_held_out(
+        "held-out 26",
+        include_str!("data/entities-heldout26.jsonl"),
         150,
         floors,
     );
