@@ -257,6 +257,7 @@ impl<'a> Pass<'a> {
             Some(b'.') => {
                 !(first.shape == Shape::Initial || abbreviation(&b[first.start..first.end]))
             }
+            Some(b'\'' | 0xE2) => possessive_street(b, first.end).is_none(),
             _ => true,
         };
         // Alone, the run is this word alone (`collect_run` would stop at
@@ -966,6 +967,14 @@ fn collect_run(b: &[u8], run: &mut Run) {
         {
             p += 1;
         }
+        // A street named for someone (`Lloyd's Avenue`, `St John's Road`):
+        // past the possessive only to a street type.
+        if let Some(s) = possessive_street(b, p) {
+            run.words[run.n] = s;
+            run.n += 1;
+            p = s.end;
+            continue;
+        }
         if b.get(p) != Some(&b' ') {
             break;
         }
@@ -996,6 +1005,16 @@ fn collect_run(b: &[u8], run: &mut Run) {
     {
         run.n -= 1;
     }
+}
+
+/// `'s Avenue`, `’s Quay` at `p`: the street type after a possessive.
+fn possessive_street(b: &[u8], p: usize) -> Option<Word> {
+    let s = match b.get(p..p + 3)? {
+        b"'s " => p + 3,
+        [0xE2, 0x80, 0x99] if b.get(p + 3..p + 5) == Some(b"s ") => p + 5,
+        _ => return None,
+    };
+    capital_word(b, s).filter(|w| w.flags & names::STREET != 0)
 }
 
 /// Does a capitalised word follow the small word ending at `e`, directly

@@ -3883,6 +3883,22 @@ fn visit_reports_workers_questions_before_firms_and_yoruba_names() {
 }
 
 #[test]
+fn streets_named_with_a_possessive() {
+    assert_eq!(
+        address(
+            "Please send the invoice to Suite 5, Marlow House, 1 Lloyd's Avenue, London EC3N 3AX."
+        ),
+        ["Suite 5, Marlow House, 1 Lloyd's Avenue, London EC3N 3AX"]
+    );
+    assert_eq!(
+        address("Collect it from The Granary, 4 John\u{2019}s Quay, Kilkenny R95 D2K7 please"),
+        ["The Granary, 4 John\u{2019}s Quay, Kilkenny R95 D2K7"]
+    );
+    // Past the possessive only to a street type: a person's thing stays hers.
+    assert_eq!(person("Ask Sarah's Team about it."), ["Sarah"]);
+}
+
+#[test]
 fn lower_case_subjects_after_also() {
     assert_eq!(
         person("phone dead at desk 14. remind him also robbo needs a new headset"),
