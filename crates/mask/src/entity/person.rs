@@ -470,6 +470,20 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 && !determiner_before(b, head.start)
                 && belongings_after(rest)
         };
+        // `while Jack is away`, `Grace is on leave`: a given name whose
+        // person is away from work (no place, month or brand: `May is
+        // quiet`; not after a determiner: `the Summer is over`).
+        let away = || {
+            name_flags(head) & GIVEN != 0
+                && words.len() == 1
+                && head.flags & (BRAND | PLACE | PLACE_NAME | STOP) == 0
+                && !matches!(
+                    &b[head.start..head.end],
+                    b"January" | b"April" | b"May" | b"June" | b"July" | b"August"
+                )
+                && !determiner_before(b, head.start)
+                && away_after(rest)
+        };
         // `call Grace on 021 555 0134`: a given name to phone, its number
         // after it (not a place's: `call Sydney on 02 …`, the office).
         let phoned = || {
@@ -506,6 +520,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         if rest.starts_with(b" wrote:")
             || speaker()
             || owner()
+            || away()
             || staff()
             || chat_speaker(b, head.start, rest)
             || pronouns_after(rest)
@@ -1731,6 +1746,27 @@ fn belongings_after(rest: &[u8]) -> bool {
                 | b"account"
         )
     })
+}
+
+/// Does `rest`, the text after a name, say its person is away from work
+/// (` is away`, ` is on leave`, ` is off sick`, ` is out today`)?
+fn away_after(rest: &[u8]) -> bool {
+    let Some(rest) = rest.strip_prefix(b" is ") else {
+        return false;
+    };
+    [
+        &b"away"[..],
+        b"on leave",
+        b"off sick",
+        b"out sick",
+        b"off today",
+        b"out today",
+        b"on holiday",
+        b"on vacation",
+        b"off work",
+    ]
+    .iter()
+    .any(|p| rest.starts_with(p) && !rest.get(p.len()).is_some_and(u8::is_ascii_alphanumeric))
 }
 
 /// Does `rest`, the text after a name, open with the person's pronouns

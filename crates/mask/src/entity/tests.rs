@@ -3899,6 +3899,22 @@ fn streets_named_with_a_possessive() {
 }
 
 #[test]
+fn common_word_names_away_from_work() {
+    assert_eq!(
+        person("Rose will cover the desk while Jack is away."),
+        ["Jack"]
+    );
+    assert_eq!(person("FYI Grace is on leave until Monday"), ["Grace"]);
+    for text in [
+        "the Summer is away",
+        "In May is away day",
+        "Victoria is away from the coast",
+    ] {
+        assert_eq!(person(text), Vec::<String>::new(), "{text}");
+    }
+}
+
+#[test]
 fn lower_case_subjects_after_also() {
     assert_eq!(
         person("phone dead at desk 14. remind him also robbo needs a new headset"),
