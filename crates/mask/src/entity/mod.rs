@@ -969,7 +969,9 @@ fn collect_run(b: &[u8], run: &mut Run) {
         }
         // A street named for someone (`Lloyd's Avenue`, `St John's Road`):
         // past the possessive only to a street type.
-        if let Some(s) = possessive_street(b, p) {
+        if matches!(b.get(p), Some(b'\'' | 0xE2))
+            && let Some(s) = possessive_street(b, p)
+        {
             run.words[run.n] = s;
             run.n += 1;
             p = s.end;
@@ -1008,12 +1010,20 @@ fn collect_run(b: &[u8], run: &mut Run) {
 }
 
 /// `'s Avenue`, `’s Quay` at `p`: the street type after a possessive.
+// (Out of line: rare, and inlined it cost every run's reading.)
+#[cold]
+#[inline(never)]
 fn possessive_street(b: &[u8], p: usize) -> Option<Word> {
     let s = match b.get(p..p + 3)? {
         b"'s " => p + 3,
         [0xE2, 0x80, 0x99] if b.get(p + 3..p + 5) == Some(b"s ") => p + 5,
         _ => return None,
     };
+    // (Most possessives: a lower-case word after, `It's the`, `Sarah's
+    // laptop`.)
+    if !b.get(s).is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
     capital_word(b, s).filter(|w| w.flags & names::STREET != 0)
 }
 

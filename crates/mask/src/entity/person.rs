@@ -474,7 +474,8 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         // person is away from work (no place, month or brand: `May is
         // quiet`; not after a determiner: `the Summer is over`).
         let away = || {
-            name_flags(head) & GIVEN != 0
+            away_after(rest)
+                && name_flags(head) & GIVEN != 0
                 && words.len() == 1
                 && head.flags & (BRAND | PLACE | PLACE_NAME | STOP) == 0
                 && !matches!(
@@ -482,7 +483,6 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                     b"January" | b"April" | b"May" | b"June" | b"July" | b"August"
                 )
                 && !determiner_before(b, head.start)
-                && away_after(rest)
         };
         // `call Grace on 021 555 0134`: a given name to phone, its number
         // after it (not a place's: `call Sydney on 02 …`, the office).
