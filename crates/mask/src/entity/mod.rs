@@ -248,6 +248,7 @@ impl<'a> Pass<'a> {
         // Most capitalised words stand alone (`The`, `Please`): a lower-case
         // word after them that no particle or connector starts with ends
         // the run at once, and if nothing can take the word, nothing is read.
+        let mut greeted = false;
         let alone = match b.get(first.end) {
             Some(b' ') => {
                 let s = first.end + 1;
@@ -258,6 +259,14 @@ impl<'a> Pass<'a> {
                 !(first.shape == Shape::Initial || abbreviation(&b[first.start..first.end]))
             }
             Some(b'\'' | 0xE2) => possessive_street(b, first.end).is_none(),
+            // (`ta Becks,`: a word the lexicon lacks, greeted in lower
+            // case, is read as a run, not left as inert.)
+            Some(b',' | b'!')
+                if first.flags == 0 && person::lower_greeting_before(self, first.start) =>
+            {
+                greeted = true;
+                false
+            }
             _ => true,
         };
         // Alone, the run is this word alone (`collect_run` would stop at
@@ -277,7 +286,7 @@ impl<'a> Pass<'a> {
         if !alone {
             collect_run(b, &mut run);
         }
-        self.next = if !alone && run.n == 1 && self.inert(&first) {
+        self.next = if !alone && run.n == 1 && !greeted && self.inert(&first) {
             first.end
         } else {
             self.read(&run)
@@ -446,10 +455,6 @@ impl Pass<'_> {
                 })
             // (A known word the lexicon holds is a name: not inert already.)
             && !(w.flags == 0 && self.maybe_known(w) && self.known_word(w))
-            // (`ta Becks,`: greeted in lower case, a word it does not hold.)
-            && !(w.flags == 0
-                && matches!(b.get(w.end), Some(b',' | b'!'))
-                && person::lower_greeting_before(self, s))
     }
 
     /// Is `w` a name in capitals alone (`IBAN 12…`, `SIN 269…`, `MAC
