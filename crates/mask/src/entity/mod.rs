@@ -258,15 +258,10 @@ impl<'a> Pass<'a> {
             Some(b'.') => {
                 !(first.shape == Shape::Initial || abbreviation(&b[first.start..first.end]))
             }
-            Some(b'\'' | 0xE2) => possessive_street(b, first.end).is_none(),
-            // (`ta Becks,`: a word the lexicon lacks, greeted in lower
-            // case, is read as a run, not left as inert.)
-            Some(b',' | b'!')
-                if first.flags == 0 && person::lower_greeting_before(self, first.start) =>
-            {
-                greeted = true;
-                false
-            }
+            // (The rarer marks in one bit test, out of line: as arms of
+            // this match they made it a jump table, an indirect branch
+            // mispredicted at many a capital.)
+            Some(&c) if rare_mark(c) => self.alone_before_mark(&first, c, &mut greeted),
             _ => true,
         };
         // Alone, the run is this word alone (`collect_run` would stop at
@@ -292,6 +287,23 @@ impl<'a> Pass<'a> {
             self.read(&run)
         }
         .max(i + 1);
+    }
+
+    /// Is `w`, a mark `c` after it, alone in its run? Not before a
+    /// possessive and a street type (`Lloyd's Avenue`), nor greeted in
+    /// lower case before a comma or `!` (`ta Becks,`: a word the lexicon
+    /// lacks is then read as a run, not left as inert; `greeted` says so).
+    #[cold]
+    #[inline(never)]
+    fn alone_before_mark(&self, w: &Word, c: u8, greeted: &mut bool) -> bool {
+        match c {
+            b'\'' | 0xE2 => possessive_street(self.b, w.end).is_none(),
+            _ if w.flags == 0 && person::lower_greeting_before(self, w.start) => {
+                *greeted = true;
+                false
+            }
+            _ => true,
+        }
     }
 
     /// Appends the pass's findings to the scanner's (`scanned`: sorted,
@@ -1012,6 +1024,14 @@ fn collect_run(b: &[u8], run: &mut Run) {
     {
         run.n -= 1;
     }
+}
+
+/// `'`, `,`, `!` or the first byte of `’`: a mark after a capitalised word
+/// that may join it to more (see [`Pass::alone_before_mark`]).
+#[inline(always)]
+fn rare_mark(c: u8) -> bool {
+    const MARKS: u64 = 1 << b'\'' | 1 << b',' | 1 << b'!';
+    c == 0xE2 || c < 64 && MARKS >> c & 1 == 1
 }
 
 /// `'s Avenue`, `’s Quay` at `p`: the street type after a possessive.

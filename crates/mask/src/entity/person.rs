@@ -2118,6 +2118,8 @@ fn greeted(b: &[u8], words: &[Word], k: usize, lower_greeting: impl FnOnce() -> 
 
 /// `ASK DARREN`, `CALL PRIYA`: in a line in capitals, a given name that is
 /// no common word just after a verb of contacting in capitals.
+#[cold]
+#[inline(never)]
 pub(super) fn caps_contacted(b: &[u8], w: &Word) -> bool {
     name_flags(w) & (GIVEN | AMBIGUOUS) == GIVEN
         && w.start >= 2
