@@ -39,15 +39,19 @@
 //!   addresses, postcodes and firms (`kiwi fibre networks ltd`) in those
 //!   lines (`lvl 2, 18 willis st, te aro, wellington 6011`); the
 //!   addressee on the line above an address, even a name the gazetteer
-//!   knows only in part (`Czcibor Kaczmarek`);
+//!   knows only in part (`Czcibor Kaczmarek`); a roster's surname in
+//!   capitals before the given name (`PATEL, Rohan`, `KIM, RICHARD`);
 //!   `ADDRESS` (house number, street and type, unit, locality, state,
 //!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
-//!   rural delivery, Québec's forms) and `POSTCODE` alone when a postcode
+//!   rural delivery, Québec's forms, streets named with a possessive, `1
+//!   Lloyd's Avenue`) and `POSTCODE` alone when a postcode
 //!   word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`), an
 //!   Australian state or a Canadian province (`Moncton, NB E1C 4M9`)
 //!   names it, whatever the country's format, the codes listed after one
 //!   (`postcodes 0870, 0872 and 4825`) and the same code again later
-//!   (not as an extension or a cost centre: `ext 2060`);
+//!   (not as an extension or a cost centre: `ext 2060`), or an Eircode
+//!   by its shape where prose places it (`out in A94 F3K2`: an issued
+//!   routing key, a letter in the identifier);
 //!   `ORGANIZATION` by legal form (`Pty Ltd`, `GmbH`, `LLC`), which
 //!   [`MaskPolicy`] keeps unless told otherwise. A pasted table whose first
 //!   line is a comma-separated header (`last_name,first_name,site`) gives
