@@ -480,7 +480,6 @@ impl Pass<'_> {
             && self
                 .person_context(w.start)
                 .is_none_or(|c| c < person::Context::Medium)
-            && !person::caps_contacted(self.b, w)
     }
 
     /// May `w` be a word of a person found earlier (no false negatives)?

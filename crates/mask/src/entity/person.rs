@@ -2116,22 +2116,6 @@ fn greeted(b: &[u8], words: &[Word], k: usize, lower_greeting: impl FnOnce() -> 
         }
 }
 
-/// `ASK DARREN`, `CALL PRIYA`: in a line in capitals, a given name that is
-/// no common word just after a verb of contacting in capitals.
-#[cold]
-#[inline(never)]
-pub(super) fn caps_contacted(b: &[u8], w: &Word) -> bool {
-    name_flags(w) & (GIVEN | AMBIGUOUS) == GIVEN
-        && w.start >= 2
-        && b[w.start - 1] == b' '
-        && word_before(b, w.start).is_some_and(|(ps, pe)| {
-            matches!(
-                &b[ps..pe],
-                b"ASK" | b"CALL" | b"TELL" | b"RING" | b"EMAIL" | b"PHONE" | b"TEXT" | b"PING"
-            )
-        })
-}
-
 /// `SARAH CONNOR`: two or more capitalised words, every one a name that is
 /// not a common word; or `JOSEPHINE KAMAU -`, `customer MUHAMMAD ZUBAIR`: a
 /// given name, then a word the lexicon does not know, ending the name
@@ -2221,11 +2205,6 @@ fn upper_case_person(pass: &mut Pass<'_>, words: &[Word], ctx: Context) {
             0.75,
             RECOGNIZER,
         );
-    } else if n >= 1
-        && caps_contacted(b, &words[0])
-        && words[1..n].first().is_none_or(|w| name_flags(w) == 0)
-    {
-        pass.push(words[0].start, words[0].end, K::Person, 0.75, RECOGNIZER);
     } else if ctx >= Context::Medium
         && n >= 1
         && (clear(&words[0]) || ctx == Context::Strong && words[0].flags == 0)
@@ -2750,11 +2729,23 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     if let Some(c) = context_word(flags) {
         return Some(c);
     }
-    Some(if flags & CONTACT != 0 {
-        Context::Weak
-    } else {
-        Context::None
-    })
+    if flags & CONTACT == 0 {
+        return Some(Context::None);
+    }
+    // `ASK DARREN`, `CALL PRIYA`: in capitals, a verb of contacting names
+    // the word in capitals after it as a greeting would (a name the
+    // gazetteer holds and no common word: see `upper_case_person`).
+    Some(
+        if matches!(prev, b"ask" | b"call" | b"tell" | b"ring")
+            && b[ps].is_ascii_uppercase()
+            && b[pe - 1].is_ascii_uppercase()
+            && b.get(s + 1).is_some_and(u8::is_ascii_uppercase)
+        {
+            Context::Medium
+        } else {
+            Context::Weak
+        },
+    )
 }
 
 /// Is `prev` (lower case; `first`, its first byte as written) a verb done

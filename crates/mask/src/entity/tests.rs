@@ -3946,6 +3946,7 @@ fn given_names_in_capitals_after_a_verb_of_contacting() {
         ["DARREN"]
     );
     assert_eq!(person("CALL PRIYA ABOUT IT"), ["PRIYA"]);
+    assert_eq!(person("TELL SARAH JONES TODAY"), ["SARAH JONES"]);
     // Not a common word, not a word that is no given name.
     for text in ["CALL MARK ON 021", "ASK IT TO RESTART", "ASK WILL ABOUT IT"] {
         assert_eq!(person(text), Vec::<String>::new(), "{text}");
