@@ -956,12 +956,18 @@ fn surname_first_field(pass: &mut Pass<'_>, words: &[Word]) -> bool {
     // (No place: `Hamilton, Victoria`.) A surname in capitals
     // (`PATEL, Rohan`, `NGATA, Hine`: a roster's or a directory's way) may
     // be one the gazetteer lacks, but no word the lexicon knows as
-    // something else (`THANKS, Sarah`, `URGENT, Mark`).
+    // something else (`THANKS, Sarah`, `URGENT, Mark`) nor a common word
+    // (`DONE, Sarah`).
     let caps = (last.shape == Shape::Upper || mc_in_capitals(&b[last.start..last.end]))
         && last.end - last.start >= 2
         && last.flags & !(NAME | PLACE_NAME) == 0
-        // (A place only when a surname too: `MOORE, Dawn`.)
-        && (last.flags & PLACE_NAME == 0 || last.flags & SURNAME != 0);
+        // (A place only when a surname too, `MOORE, Dawn`, the place
+        // making it ambiguous; otherwise ambiguous is a common word.)
+        && if last.flags & PLACE_NAME != 0 {
+            last.flags & SURNAME != 0
+        } else {
+            last.flags & AMBIGUOUS == 0
+        };
     if !(caps || last.shape == Shape::Title && name_flags(last) & (SURNAME | AMBIGUOUS) == SURNAME)
         || !lead.iter().all(|w| w.shape == Shape::Particle)
     {

@@ -3838,6 +3838,7 @@ fn surnames_in_capitals_before_the_given_name() {
     );
     // A word the lexicon knows as something else is no surname.
     assert_eq!(person("THANKS, Sarah\nIT desk"), ["Sarah"]);
+    assert_eq!(person("DONE, Sarah\nthx"), ["Sarah"]);
     assert_eq!(person("URGENT, Mark\nplease call"), Vec::<String>::new());
     // A given name in capitals joins only a surname in capitals.
     assert_eq!(person("Wilson, RICHARD\nx"), ["Wilson"]);
