@@ -316,6 +316,106 @@ pub(super) fn quebec_boxes(
     found
 }
 
+/// Irish addresses with no house number, read back from their Eircode
+/// (`eircodes`, found by its shape after a locality or a comma): a unit
+/// or block first (`Apartment 12`, `Unit 14`, `Block B`), then places in
+/// title case separated by commas, on the code's line (`Apartment 12,
+/// The Granary, Spencer Dock, Dublin 1, D01 K7W2`, `Unit 3, Clonshaugh
+/// Business & Technology Park, Dublin 17, D17 KV84`). Ireland numbers
+/// few houses; the unit is what makes it an address, not a list of
+/// places.
+#[cold]
+pub(super) fn irish_units(
+    b: &[u8],
+    eircodes: &[(usize, usize)],
+    min_score: f32,
+) -> Vec<crate::Finding> {
+    let mut found = Vec::new();
+    if SCORE < min_score {
+        return found;
+    }
+    for &(code, end) in eircodes {
+        let Some(start) = irish_unit_before(b, code) else {
+            continue;
+        };
+        if found.last().is_none_or(|l: &crate::Finding| l.end <= start) {
+            found.push(crate::Finding {
+                kind: K::Address.kind(),
+                start,
+                end,
+                score: SCORE,
+                recognizer: std::borrow::Cow::Borrowed(RECOGNIZER),
+            });
+        }
+    }
+    found
+}
+
+/// Where the unit of an Irish address ending in the Eircode at `code`
+/// starts: within 160 bytes on the code's line, the nearest unit word and
+/// its number or letter before a comma, every field after it opening
+/// with a capital or a digit, no sentence's end between.
+fn irish_unit_before(b: &[u8], code: usize) -> Option<usize> {
+    let lo = code.saturating_sub(160);
+    let line = memchr::memrchr(b'\n', &b[lo..code]).map_or(lo, |k| lo + k + 1);
+    let head = &b[line..code];
+    const UNITS: [&[u8]; 8] = [
+        b"Apartment ",
+        b"Apt ",
+        b"Apt. ",
+        b"Unit ",
+        b"Flat ",
+        b"Suite ",
+        b"Block ",
+        b"Floor ",
+    ];
+    // The first unit whose fields run clean to the code (`Unit 14, Block
+    // C, …`: the unit, not the block).
+    let mut units: Vec<(usize, usize)> = UNITS
+        .iter()
+        .flat_map(|u| memchr::memmem::find_iter(head, u).map(move |k| (k, k + u.len())))
+        .filter(|&(k, _)| k == 0 || !head[k - 1].is_ascii_alphanumeric())
+        .collect();
+    units.sort_unstable();
+    units
+        .into_iter()
+        .find(|&(_, after)| unit_fields(&head[after..]))
+        .map(|(at, _)| line + at)
+}
+
+/// After a unit's word: its number or letter (`12`, `B`, `3A`), `, `, then
+/// fields in title case (or digits: `Dublin 1`, `Block B`) separated by
+/// commas up to the space or `, ` before the code, and no sentence's end.
+fn unit_fields(rest: &[u8]) -> bool {
+    let id = rest
+        .iter()
+        .take_while(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        .count();
+    let Some(fields) = rest.get(id..).and_then(|f| f.strip_prefix(b", ")) else {
+        return false;
+    };
+    let Some(body) = fields.strip_suffix(b" ") else {
+        return false;
+    };
+    let body = body.strip_suffix(b",").unwrap_or(body);
+    (1..=3).contains(&id)
+        && body.len() > 2
+        && body.split(|&c| c == b',').all(|f| {
+            let f = f.strip_prefix(b" ").unwrap_or(f);
+            f.first()
+                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c >= 0xC0)
+        })
+        && body.iter().all(|&c| {
+            c.is_ascii_alphanumeric()
+                || c >= 0x80
+                || matches!(c, b' ' | b',' | b'.' | b'&' | b'\'' | b'-')
+        })
+        // (A full stop only after `Co` or `St`: no sentence ends between.)
+        && body.windows(2).enumerate().all(|(k, w)| {
+            w != b". " || body[..k].ends_with(b"Co") || body[..k].ends_with(b"St")
+        })
+}
+
 /// `, 50452 Köln` after `end`, or the postcode and town on the next line
 /// (`\n20259 Hamburg`, as an address block is written): where the town
 /// ends, with its river or region (`Frankfurt am Main`, `Frankfurt an der

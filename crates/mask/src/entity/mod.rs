@@ -119,6 +119,9 @@ pub(crate) struct Pass<'a> {
     line_colon: usize,
     /// The people named in lower case, found line by line.
     lower: Vec<Finding>,
+    /// Eircodes the scanner found by their shape after a locality or a
+    /// comma, where an address may end (see [`address::irish_units`]).
+    eircodes: Vec<(usize, usize)>,
 }
 
 /// The bit of [`Pass::known_mask`] for a word of `len` bytes starting with
@@ -181,6 +184,19 @@ impl<'a> Pass<'a> {
             line_start: 0,
             line_colon: usize::MAX,
             lower: Vec::new(),
+            eircodes: Vec::new(),
+        }
+    }
+
+    /// The scanner found an Eircode at `start..end` by its shape, after a
+    /// locality or a comma: an address without a house number may end
+    /// there (`Apartment 12, The Granary, Spencer Dock, Dublin 1, D01
+    /// K7W2`).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn note_eircode(&mut self, start: usize, end: usize) {
+        if self.next != usize::MAX && self.on.has(K::Address) {
+            self.eircodes.push((start, end));
         }
     }
 
@@ -330,6 +346,12 @@ impl<'a> Pass<'a> {
             let boxes = address::quebec_boxes(self.b, scanned, self.min_score);
             if !boxes.is_empty() {
                 self.merge_over_runs(boxes);
+            }
+        }
+        if !self.eircodes.is_empty() {
+            let units = address::irish_units(self.b, &self.eircodes, self.min_score);
+            if !units.is_empty() {
+                self.merge_over_runs(units);
             }
         }
         if self.on.has(K::Person) && self.on.has(K::Address) && !self.out.is_empty() {

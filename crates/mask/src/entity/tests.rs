@@ -3916,6 +3916,33 @@ fn common_word_names_away_from_work() {
 }
 
 #[test]
+fn irish_addresses_with_a_unit_and_no_house_number() {
+    assert_eq!(
+        address(
+            "Her laptop should go to Apartment 12, The Granary, Spencer Dock, Dublin 1, D01 K7W2. Payroll is next."
+        ),
+        ["Apartment 12, The Granary, Spencer Dock, Dublin 1, D01 K7W2"]
+    );
+    assert_eq!(
+        address("Our branch is at Block B, Cleaghmore, Ballinasloe, Co. Galway, H53 T2K4."),
+        ["Block B, Cleaghmore, Ballinasloe, Co. Galway, H53 T2K4"]
+    );
+    // The unit, not the block after it.
+    assert_eq!(
+        address("site: Unit 14, Block C, Liffey Valley Business Park, Dublin 22, D22 K5E7)"),
+        ["Unit 14, Block C, Liffey Valley Business Park, Dublin 22, D22 K5E7"]
+    );
+    // No unit, a sentence's end between, a field in lower case: no address.
+    for text in [
+        "Call the Galway office, H91 E2W4 is its code",
+        "Unit 4 is broken. Call Galway H91 E2W4",
+        "Flat 2, the office near Galway, H91 E2W4",
+    ] {
+        assert_eq!(address(text), Vec::<String>::new(), "{text}");
+    }
+}
+
+#[test]
 fn lower_case_subjects_after_also() {
     assert_eq!(
         person("phone dead at desk 14. remind him also robbo needs a new headset"),

@@ -62,8 +62,14 @@ impl Scanner<'_> {
         let issued = id == s + 4
             && b.get(s..s + 3)
                 .is_some_and(|k| ROUTING_KEYS.binary_search_by(|r| r[..].cmp(k)).is_ok());
-        (issued && unique.iter().any(u8::is_ascii_uppercase) && placed(b, s))
-            .then(|| self.push_ctx(s, end, K::Postcode, 0.5))
+        if !(issued && unique.iter().any(u8::is_ascii_uppercase)) {
+            return None;
+        }
+        if placed(b, s) {
+            return Some(self.push_ctx(s, end, K::Postcode, 0.5));
+        }
+        self.entity.note_eircode(s, end);
+        None
     }
 }
 
