@@ -44,7 +44,8 @@
 //!   `ADDRESS` (house number, street and type, unit, locality, state,
 //!   postcode checked per country: US, UK, AU, NZ, CA, IE, DE; PO boxes,
 //!   rural delivery, Québec's forms, streets named with a possessive, `1
-//!   Lloyd's Avenue`) and `POSTCODE` alone when a postcode
+//!   Lloyd's Avenue`, Irish units with no house number read back from
+//!   their Eircode) and `POSTCODE` alone when a postcode
 //!   word (`postcode`, `ZIP`, `postal code`, `Eircode`, `PLZ`), an
 //!   Australian state or a Canadian province (`Moncton, NB E1C 4M9`)
 //!   names it, whatever the country's format, the codes listed after one
