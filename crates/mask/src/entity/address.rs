@@ -352,68 +352,56 @@ pub(super) fn irish_units(
 }
 
 /// Where the unit of an Irish address ending in the Eircode at `code`
-/// starts: within 160 bytes on the code's line, the nearest unit word and
-/// its number or letter before a comma, every field after it opening
-/// with a capital or a digit, no sentence's end between.
+/// starts: read back over fields in title case separated by `, ` on the
+/// code's line (within 160 bytes), the first field boundary with units
+/// before it ([`units_chain`]: `Unit 14, Block C, `) gives the start.
 fn irish_unit_before(b: &[u8], code: usize) -> Option<usize> {
     let lo = code.saturating_sub(160);
     let line = memchr::memrchr(b'\n', &b[lo..code]).map_or(lo, |k| lo + k + 1);
-    let head = &b[line..code];
-    const UNITS: [&[u8]; 8] = [
-        b"Apartment ",
-        b"Apt ",
-        b"Apt. ",
-        b"Unit ",
-        b"Flat ",
-        b"Suite ",
-        b"Block ",
-        b"Floor ",
-    ];
-    // The first unit whose fields run clean to the code (`Unit 14, Block
-    // C, …`: the unit, not the block).
-    let mut units: Vec<(usize, usize)> = UNITS
-        .iter()
-        .flat_map(|u| memchr::memmem::find_iter(head, u).map(move |k| (k, k + u.len())))
-        .filter(|&(k, _)| k == 0 || !head[k - 1].is_ascii_alphanumeric())
-        .collect();
-    units.sort_unstable();
-    units
-        .into_iter()
-        .find(|&(_, after)| unit_fields(&head[after..]))
-        .map(|(at, _)| line + at)
+    // The space or `, ` before the code.
+    let mut p = code.checked_sub(1).filter(|&e| e > line && b[e] == b' ')?;
+    if b[p - 1] == b',' {
+        p -= 1;
+    }
+    loop {
+        let start = memchr::memmem::rfind(&b[line..p], b", ").map_or(line, |k| line + k + 2);
+        if !irish_field(&b[start..p]) {
+            return None;
+        }
+        // (A unit's number or letter before the comma, `Block C, `: not a
+        // street's `5 Dock Road, `, `Dock` being a unit's word too.)
+        let numbered = || {
+            let id = b[..start - 2]
+                .rsplit(|&c| c == b' ')
+                .next()
+                .unwrap_or_default();
+            id.iter().any(u8::is_ascii_digit) || matches!(id, [c] if c.is_ascii_uppercase())
+        };
+        if start > line
+            && let Some(unit) = units_chain(b, start).filter(|&u| u >= line && numbered())
+        {
+            return Some(unit);
+        }
+        if start == line {
+            return None;
+        }
+        p = start - 2;
+    }
 }
 
-/// After a unit's word: its number or letter (`12`, `B`, `3A`), `, `, then
-/// fields in title case (or digits: `Dublin 1`, `Block B`) separated by
-/// commas up to the space or `, ` before the code, and no sentence's end.
-fn unit_fields(rest: &[u8]) -> bool {
-    let id = rest
-        .iter()
-        .take_while(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-        .count();
-    let Some(fields) = rest.get(id..).and_then(|f| f.strip_prefix(b", ")) else {
-        return false;
-    };
-    let Some(body) = fields.strip_suffix(b" ") else {
-        return false;
-    };
-    let body = body.strip_suffix(b",").unwrap_or(body);
-    (1..=3).contains(&id)
-        && body.len() > 2
-        && body.split(|&c| c == b',').all(|f| {
-            let f = f.strip_prefix(b" ").unwrap_or(f);
-            f.first()
-                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c >= 0xC0)
+/// A field of an Irish address after its unit (`The Granary`, `Dublin
+/// 1`, `Co. Galway`, `Clonshaugh Business & Technology Park`): in title
+/// case or a number first, words and `&` only, no sentence's end (a full
+/// stop only after `Co` or `St`).
+fn irish_field(f: &[u8]) -> bool {
+    f.first()
+        .is_some_and(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c >= 0xC0)
+        && f.iter().all(|&c| {
+            c.is_ascii_alphanumeric() || c >= 0x80 || matches!(c, b' ' | b'.' | b'&' | b'\'' | b'-')
         })
-        && body.iter().all(|&c| {
-            c.is_ascii_alphanumeric()
-                || c >= 0x80
-                || matches!(c, b' ' | b',' | b'.' | b'&' | b'\'' | b'-')
-        })
-        // (A full stop only after `Co` or `St`: no sentence ends between.)
-        && body.windows(2).enumerate().all(|(k, w)| {
-            w != b". " || body[..k].ends_with(b"Co") || body[..k].ends_with(b"St")
-        })
+        && f.windows(2)
+            .enumerate()
+            .all(|(k, w)| w != b". " || f[..k].ends_with(b"Co") || f[..k].ends_with(b"St"))
 }
 
 /// `, 50452 Köln` after `end`, or the postcode and town on the next line

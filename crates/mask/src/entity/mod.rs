@@ -349,7 +349,10 @@ impl<'a> Pass<'a> {
             }
         }
         if !self.eircodes.is_empty() {
-            let units = address::irish_units(self.b, &self.eircodes, self.min_score);
+            // (Only where the runs found no address: a house number read
+            // whole, `Flat 12, 5 Dock Road, Galway H91 E2W7`, stays.)
+            let mut units = address::irish_units(self.b, &self.eircodes, self.min_score);
+            units.retain(|u| !self.out.iter().any(|f| f.start < u.end && u.start < f.end));
             if !units.is_empty() {
                 self.merge_over_runs(units);
             }

@@ -445,10 +445,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 && words
                     .iter()
                     .all(|w| w.flags & (STOP | BRAND | PLACE | PLACE_NAME) == 0)
-                && !matches!(
-                    &b[head.start..head.end],
-                    b"January" | b"April" | b"May" | b"June" | b"July" | b"August"
-                )
+                && !month(&b[head.start..head.end])
                 && department_after(rest)
         };
         // `Will can you …`, `Mark, could you …`, `Summer: can you …`: a
@@ -478,10 +475,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
                 && name_flags(head) & GIVEN != 0
                 && words.len() == 1
                 && head.flags & (BRAND | PLACE | PLACE_NAME | STOP) == 0
-                && !matches!(
-                    &b[head.start..head.end],
-                    b"January" | b"April" | b"May" | b"June" | b"July" | b"August"
-                )
+                && !month(&b[head.start..head.end])
                 && !determiner_before(b, head.start)
         };
         // `call Grace on 021 555 0134`: a given name to phone, its number
@@ -1752,6 +1746,14 @@ fn belongings_after(rest: &[u8]) -> bool {
                 | b"account"
         )
     })
+}
+
+/// A month that is also a given name (`May`, `June`, `April`).
+fn month(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"January" | b"April" | b"May" | b"June" | b"July" | b"August"
+    )
 }
 
 /// Does `rest`, the text after a name, say its person is away from work
