@@ -168,6 +168,41 @@ pub(super) fn number_may_follow_street(b: &[u8], w: &super::Word) -> bool {
     matches!(b.get(e + n), None | Some(b',' | b'\n' | b'\r' | 0xE2))
 }
 
+/// Is the number ending at `end` a house's, a street after it (`1001
+/// Bishop Street`, `45 STATION ST`: one to three capitalised words, the
+/// last a street type)? Or, starting at `s`, a unit's, after a unit
+/// label (`Suite 2200`, `unit 4`)? Then it is no postcode, whatever a
+/// postcode word before it says (`His zip is 96813. Office: 1001 Bishop
+/// Street, Suite 2200, …`). Asked by the scanner of a code that a postcode
+/// word names.
+pub(crate) fn house_or_unit_number(b: &[u8], s: usize, end: usize) -> bool {
+    let mut p = end;
+    for k in 0..3 {
+        let Some(w) = (b.get(p) == Some(&b' '))
+            .then(|| super::capital_word(b, p + 1))
+            .flatten()
+        else {
+            break;
+        };
+        if k > 0 && w.flags & names::STREET != 0 {
+            return true;
+        }
+        p = w.end;
+    }
+    let Some(before) = s.checked_sub(1).and_then(|e| b.get(..e)) else {
+        return false;
+    };
+    if b[s - 1] != b' ' {
+        return false;
+    }
+    let from = before
+        .iter()
+        .rposition(|c| !c.is_ascii_alphabetic())
+        .map_or(0, |k| k + 1);
+    let label = &before[from..];
+    unit_label(label) || unit_label_lower(label)
+}
+
 /// May the word `w` be a street with no type, alone in its run (`42
 /// Deansgate, Manchester`, `19 Kingsway`): a number before it and a comma
 /// after, or a named street? Asked of every capitalised word: a few byte

@@ -124,7 +124,7 @@ fn said(
     let signed = b[s..p].iter().find(|&&c| !matches!(c, b' ' | b'\t' | b'>')) == Some(&b'-');
     if people
         && let Some((ls, le)) = label
-        && let Some((start, end)) = label_name(b, ls, le)
+        && let Some((start, end)) = label_name(b, ls, le, b[s..p].contains(&b':'))
     {
         push(found, start, end, 0.7);
     }
@@ -730,8 +730,10 @@ pub(crate) fn speaker_prefix(prefix: &[u8]) -> bool {
 /// The name a speaker's label gives, in lower case: its last word, alone
 /// (`dave`), after a role (`agent tania`, `Agent (bec)`) or before one
 /// (`marcus (support)`); not a user
-/// name (`niamh.obrien`, `hemi.w`).
-fn label_name(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+/// name (`niamh.obrien`, `hemi.w`). After a time stamp (`timed`: `10:02
+/// mark: did anyone …`) a label that is a given name alone is a speaker's
+/// even where the name is a common word (`mark`, `faith`).
+fn label_name(b: &[u8], s: usize, e: usize, timed: bool) -> Option<(usize, usize)> {
     let label = &b[s..e];
     if label.contains(&b'.') || label.contains(&b'_') {
         return None;
@@ -753,7 +755,9 @@ fn label_name(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
         .rposition(|&c| matches!(c, b' ' | b'('))
         .map_or(0, |k| k + 1);
     let word = &inner[from..];
-    if !(word.iter().all(u8::is_ascii_lowercase) && given(word)) {
+    if !(word.iter().all(u8::is_ascii_lowercase)
+        && (given(word) || timed && from == 0 && common_given(lookup(word))))
+    {
         return None;
     }
     if from > 0 {

@@ -26,6 +26,7 @@ mod table;
 
 use std::borrow::Cow;
 
+pub(crate) use address::house_or_unit_number;
 pub(crate) use lower_case::speaker_prefix;
 
 use crate::Finding;

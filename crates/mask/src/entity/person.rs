@@ -516,7 +516,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
             || owner()
             || away()
             || staff()
-            || chat_speaker(b, head.start, rest)
+            || chat_speaker(b, head.start, rest, name_flags(head) & GIVEN != 0)
             || pronouns_after(rest)
             || rest.first() == Some(&b'-') && super::honorific(&rest[1..])
             || addressed()
@@ -1614,22 +1614,24 @@ fn addressed_after(rest: &[u8]) -> bool {
     })
 }
 
-/// `Agent Mark: Hi`, `Agent (Dawn): …`, `10:03 Agent Ngaio: …`,
+/// `Agent Mark: Hi`, `Agent (Dawn): …`, `10:03 Agent Ngaio: …`, `09:14 Will: …`,
 /// `Customer (Jarrah Collins): …`: a chat transcript's speaker, the name
 /// at `s` after their role at a line's start (a time before it) and before
 /// the colon that `rest`, the text after the name, opens with.
 #[inline]
-fn chat_speaker(b: &[u8], s: usize, rest: &[u8]) -> bool {
+fn chat_speaker(b: &[u8], s: usize, rest: &[u8], given: bool) -> bool {
     match rest.first() {
-        Some(b':') => chat_role_before(b, s),
-        Some(b')') if rest.get(1) == Some(&b':') => chat_role_before(b, s),
+        Some(b':') => chat_role_before(b, s, given),
+        Some(b')') if rest.get(1) == Some(&b':') => chat_role_before(b, s, given),
         _ => false,
     }
 }
 
-/// [`chat_speaker`] past its first test: the role before `s`.
+/// [`chat_speaker`] past its first test: the role before `s`, or for a
+/// `given` name a time stamp alone (`09:14 Will: …`; not a surname alone,
+/// `[11:12] Guest: …`, a role's word as often).
 #[cold]
-fn chat_role_before(b: &[u8], s: usize) -> bool {
+fn chat_role_before(b: &[u8], s: usize, given: bool) -> bool {
     let head = &b[..s];
     let head = head.strip_suffix(b"(").unwrap_or(head);
     let Some(head) = head.strip_suffix(b" ") else {
@@ -1642,10 +1644,21 @@ fn chat_role_before(b: &[u8], s: usize) -> bool {
         return false;
     };
     let line = &head[start..];
+    let stamp = |t: &[u8]| {
+        t.iter()
+            .all(|&c| c.is_ascii_digit() || matches!(c, b':' | b' ' | b'[' | b']'))
+    };
+    if given
+        && line.contains(&b':')
+        && line
+            .first()
+            .is_some_and(|&c| c.is_ascii_digit() || c == b'[')
+        && stamp(line)
+    {
+        return true;
+    }
     let role = line.iter().rposition(|&c| c == b' ').map_or(0, |n| n + 1);
-    let time = &line[..role];
-    time.iter()
-        .all(|&c| c.is_ascii_digit() || matches!(c, b':' | b' ' | b'[' | b']'))
+    stamp(&line[..role])
         && matches!(
             &line[role..],
             b"Agent"

@@ -3980,3 +3980,53 @@ fn given_names_in_capitals_after_a_verb_of_contacting() {
         assert_eq!(person(text), Vec::<String>::new(), "{text}");
     }
 }
+
+/// A number a postcode word reaches is no postcode where it is a house's
+/// (a street after it) or a unit's (a unit label before it).
+#[test]
+fn a_house_or_unit_number_after_a_postcode_word() {
+    assert_eq!(
+        entities("His zip is 96813. Office: 1001 Bishop Street, Suite 2200, Honolulu, HI 96813."),
+        [
+            ("POSTCODE".to_owned(), "96813".to_owned()),
+            (
+                "ADDRESS".to_owned(),
+                "1001 Bishop Street, Suite 2200, Honolulu, HI 96813".to_owned()
+            )
+        ]
+    );
+    assert_eq!(
+        of_kind(
+            "Postcode 3350 is wrong, the unit 2200 one is right.",
+            "POSTCODE"
+        ),
+        ["3350"]
+    );
+    // A place after the code is no street: still a postcode.
+    assert_eq!(
+        of_kind("Our postcode is 3000 Melbourne.", "POSTCODE"),
+        ["3000"]
+    );
+}
+
+/// A chat's speaker after a time stamp alone: a given name, also where it
+/// is a common word, in title or lower case; not a role, nor a surname
+/// that is also one's word, nor a name after a time mid-sentence.
+#[test]
+fn a_speaker_after_a_time_stamp_alone() {
+    assert_eq!(
+        person("09:14 Will: hi, printer on level 3 is jammed again\n09:15 Priya Raghunathan: on it"),
+        ["Will", "Priya Raghunathan"]
+    );
+    assert_eq!(person("[09:14] Grace: can you check"), ["Grace"]);
+    assert_eq!(
+        person("10:02 mark: did anyone restart the build agent\n10:03 faith: not me"),
+        ["mark", "faith"]
+    );
+    no_person(&[
+        "09:14 Update: printer fixed",
+        "[11:12] Guest: my kid's ipad is locked out",
+        "Meeting at 09:14 Will: bring laptops",
+        "10:02 note: did anyone restart it",
+    ]);
+}

@@ -142,7 +142,9 @@ impl Scanner<'_> {
                     && at(b, run.end + 1).is_ascii_uppercase()
                     && ctx.has(words!["address", "addresses"]);
                 // `postcode lookup failed for 1200 users`: a count.
-                let no_code = house || counted_after(b, run.end);
+                let no_code = house
+                    || counted_after(b, run.end)
+                    || crate::entity::house_or_unit_number(b, s, run.end);
                 if postcode
                     && (self.names_code(ctx, s, K::Postcode.context()) && !no_code
                         || run.nd == 4 && (after_au_state(b, s) || after_nz_city(b, s, &run))
