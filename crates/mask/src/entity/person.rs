@@ -810,9 +810,12 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     // an email that carries one of them; one person.
     // `Assigned to: Nguyen, Thi Lan` at a field's end: after a contact
     // word, a surname that is no common word, then given names.
+    // (Not a later item of a list split by commas, `To: Ola, Benedikt,
+    // Imani Wallace`: the comma after it is the list's.)
     let surname = flags[0] & (SURNAME | AMBIGUOUS) == SURNAME;
     if len == 1
         && (ctx == Context::Strong || ctx >= Context::Weak && surname)
+        && !b[..start].ends_with(b", ")
         && let Some(given) = given_after_comma(b, end, words[0].shape == Shape::Upper)
     {
         pass.person_end = given;
@@ -2332,7 +2335,7 @@ fn strong_before_word(pass: &Pass<'_>, s: usize) -> bool {
 /// A form's field for a person (`Requester: Haruka Morimoto`, `Reported
 /// by: …`, `Signed for by: …`), in lower case; not `Customer:`, as often
 /// a firm.
-const PERSON_LABELS: [&[u8]; 21] = [
+const PERSON_LABELS: [&[u8]; 25] = [
     b"requester",
     b"requestor",
     b"caller",
@@ -2354,6 +2357,10 @@ const PERSON_LABELS: [&[u8]; 21] = [
     b"facilitator",
     b"apologies",
     b"absent",
+    b"attendees",
+    b"attendee",
+    b"participants",
+    b"invitees",
     b"kin",
     b"surname",
     b"approver",
@@ -2698,7 +2705,14 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             b"from" | b"to" if ps == 0 || b[ps - 1] == b'\n' => return Some(Context::Medium),
             // A form's `Contact:` (a greeting's weight: `Contact: Bill
             // Ranginui`, a common word then a surname the gazetteer lacks).
-            b"contact" if ps == 0 || b[ps - 1] == b'\n' => return Some(Context::Medium),
+            // And a ticket's or a new starter's people (`Owner: Tui
+            // Mataio`, `Buddy: Keira Malone`; `Owner: IT Operations` is a
+            // team's, so a greeting's weight).
+            b"contact" | b"owner" | b"buddy" | b"mentor" | b"delegate"
+                if ps == 0 || b[ps - 1] == b'\n' =>
+            {
+                return Some(Context::Medium);
+            }
             // A visit report's worker (`Engineer: K. Adeyemi`, `Tech: Ray`),
             // a label only at the line's start (`the address for the
             // technician: Shop 12, …`).
@@ -2734,7 +2748,8 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     }
     // `restart Hudson`, `reboot Jasper`: a verb done to a system; `Team
     // Kestrel`: a team's name; `MV Kaitaki`, `MSC Isabella`: a ship's.
-    if thing_before(prev, b[ps]) {
+    // (Only just before: `Finance Team, Sarah Jones` is a list.)
+    if pe + 1 == s && thing_before(prev, b[ps]) {
         return None;
     }
     // One lookup tells a title, a greeting, a contact word and a place
@@ -2831,7 +2846,8 @@ fn done_by(verb: &[u8]) -> bool {
 }
 
 /// Does the line holding `p` open with a message header's list of people
-/// (`To:`, `Cc:`, `Bcc:`, any case)?
+/// (`To:`, `Cc:`, `Bcc:`, any case) or a meeting's (`Attendees:`,
+/// `Participants:`, `Invitees:`, `Apologies:`)?
 #[cold]
 fn address_list_line(b: &[u8], p: usize) -> bool {
     // (Within 200 bytes: a longer list is not read.)
@@ -2841,10 +2857,18 @@ fn address_list_line(b: &[u8], p: usize) -> bool {
         None if from == 0 => 0,
         None => return false,
     };
-    let head = &b[line..p.min(line + 4)];
-    [&b"to:"[..], b"cc:", b"bcc:"]
-        .iter()
-        .any(|h| head.len() >= h.len() && head[..h.len()].eq_ignore_ascii_case(h))
+    let head = &b[line..p.min(line + 13)];
+    [
+        &b"to:"[..],
+        b"cc:",
+        b"bcc:",
+        b"attendees:",
+        b"participants:",
+        b"invitees:",
+        b"apologies:",
+    ]
+    .iter()
+    .any(|h| head.len() >= h.len() && head[..h.len()].eq_ignore_ascii_case(h))
 }
 
 /// `What's your name? Kisuke Sugita`, `Last name? Ermakov`: a question

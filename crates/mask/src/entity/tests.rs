@@ -4015,7 +4015,9 @@ fn a_house_or_unit_number_after_a_postcode_word() {
 #[test]
 fn a_speaker_after_a_time_stamp_alone() {
     assert_eq!(
-        person("09:14 Will: hi, printer on level 3 is jammed again\n09:15 Priya Raghunathan: on it"),
+        person(
+            "09:14 Will: hi, printer on level 3 is jammed again\n09:15 Priya Raghunathan: on it"
+        ),
         ["Will", "Priya Raghunathan"]
     );
     assert_eq!(person("[09:14] Grace: can you check"), ["Grace"]);
@@ -4029,4 +4031,34 @@ fn a_speaker_after_a_time_stamp_alone() {
         "Meeting at 09:14 Will: bring laptops",
         "10:02 note: did anyone restart it",
     ]);
+}
+
+/// A meeting's lists of people (`Attendees:`, `Participants:`), a
+/// ticket's `Owner:` and a new starter's `Buddy:`; a later item of a list
+/// split by commas is a name of its own, not a surname before a given
+/// name, and a team's word before a comma starts no team's name.
+#[test]
+fn a_meetings_lists_and_a_tickets_owner() {
+    assert_eq!(
+        person("Attendees: Hope Mbeki, Frank Delacroix, Yuki Tanaka"),
+        ["Hope Mbeki", "Frank Delacroix", "Yuki Tanaka"]
+    );
+    assert_eq!(
+        person("Attendees: Ola, Benedikt, Imani Wallace\nActions: none"),
+        ["Ola", "Benedikt", "Imani Wallace"]
+    );
+    assert_eq!(
+        person("To: Te Ariki Morehu, Leilani, Sefo\nSubject: cover"),
+        ["Te Ariki Morehu", "Leilani", "Sefo"]
+    );
+    assert_eq!(person("Owner: Tui Mataio."), ["Tui Mataio"]);
+    assert_eq!(person("Buddy: Keira Malone"), ["Keira Malone"]);
+    assert_eq!(person("Cc: Finance Team, Sarah Jones"), ["Sarah Jones"]);
+    // A team owns as often; a team's word just before a name names a team.
+    no_person(&["Owner: IT Operations", "Team Kestrel is on it", "the Owner: Hope"]);
+    // The `Last, First` of a list split by `;` stays one person.
+    assert_eq!(
+        person("To: Whitfield, Mark <mark.whitfield@example.com>"),
+        ["Whitfield, Mark"]
+    );
 }
