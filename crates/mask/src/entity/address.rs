@@ -926,13 +926,15 @@ fn number_at(b: &[u8], end: usize) -> Option<usize> {
 }
 
 /// Is there a number, or an ordinal, just before the word at `s` (`5th
-/// Ave`, `101 Street`)? Asked of street types only: a few byte compares.
+/// Ave`, `101 Street`, `79TH ST`)? Asked of street types only: a few byte compares.
 #[inline]
 pub(super) fn number_before(b: &[u8], s: usize) -> bool {
     s >= 2
         && b[s - 1] == b' '
         && (b[s - 2].is_ascii_digit()
-            || s >= 4 && matches!(b[s - 2], b't' | b'd' | b'h') && b[s - 4].is_ascii_digit())
+            || s >= 4
+                && matches!(b[s - 2], b't' | b'd' | b'h' | b'T' | b'D' | b'H')
+                && b[s - 4].is_ascii_digit())
 }
 
 /// `350 5th `, `318 West 46th `, `10180 101 ` before the street type at
@@ -944,7 +946,13 @@ fn numbered_street_before(b: &[u8], s: usize) -> Option<usize> {
         return None;
     }
     let mut e = s - 1;
-    if e >= 3 && matches!(&b[e - 2..e], b"st" | b"nd" | b"rd" | b"th") {
+    // (In capitals too: `4821 W 79TH ST`.)
+    if e >= 3
+        && matches!(
+            &b[e - 2..e],
+            b"st" | b"nd" | b"rd" | b"th" | b"ST" | b"ND" | b"RD" | b"TH"
+        )
+    {
         e -= 2;
     }
     let n = b[..e]
@@ -963,6 +971,10 @@ fn numbered_street_before(b: &[u8], s: usize) -> Option<usize> {
         b"East",
         b"North",
         b"South",
+        b"WEST",
+        b"EAST",
+        b"NORTH",
+        b"SOUTH",
         b"W",
         b"E",
         b"N",
@@ -1223,6 +1235,10 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
     }
     if q > 0 && b[q - 1] == b',' {
         q -= 1;
+    } else if q >= 2 && b[q - 1] == b'/' && b[q - 2] == b' ' {
+        // `Unit 9 / 45 Station Street`: the unit, a spaced slash, the
+        // house.
+        q -= 2;
     }
     let id_end = q;
     // `5B`, in Scotland `3/2` (floor and door), `5-6`, `5–6` (a range),

@@ -2548,6 +2548,18 @@ fn judge_words(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<
         {
             Some((2, 0.8))
         }
+        // (Particles between: `Hi Mark de Vries`, `cc Ilse van Dijk`.)
+        Context::Medium if len == 1 && flags[0] & GIVEN != 0 => {
+            let k = 1 + words[1..]
+                .iter()
+                .take_while(|w| w.shape == Shape::Particle)
+                .count();
+            let surname = k > 1
+                && words
+                    .get(k)
+                    .is_some_and(|w| unknown_word(w) && !trade_word(b, w));
+            Some((if surname { k + 1 } else { 1 }, 0.8))
+        }
         Context::Medium => Some((len, 0.8)),
         // `to Ngozi Adeyemi,`: a surname-listed name, then a title-case
         // word the lexicon does not know: the rest of the name.
@@ -2567,16 +2579,19 @@ fn judge_words(b: &[u8], words: &[Word], flags: &[u16], ctx: Context) -> Option<
 }
 
 /// Does `w` end like a trade or a product, not a surname (`Trading`,
-/// `Electronics`, `Imports`, `Software`)?
+/// `Electronics`, `Imports`, `Software`; a plural in `-ies` of seven
+/// letters or more, `Supplies`, not `Vries`)?
 fn trade_word(b: &[u8], w: &Word) -> bool {
     let w = &b[w.start..w.end];
+    if w.ends_with(b"ies") {
+        return w.len() >= 7;
+    }
     [
         &b"ing"[..],
         b"ics",
         b"ion",
         b"ions",
         b"ment",
-        b"ies",
         b"ery",
         b"ware",
         b"works",
@@ -2736,6 +2751,22 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             Some(b"my" | b"our" | b"his" | b"her" | b"their" | b"your"),
             b"manager" | b"boss" | b"supervisor",
         ) => return Some(Context::Medium),
+        // `Account manager Jack Tregenza`, `store manager Skye`: a
+        // manager's role, its kind before it, in lower case just before
+        // the name (not `Desk Manager, Head of …`, nor `the manager Will
+        // Review`).
+        (Some(kind), b"manager")
+            if b[ps] == b'm'
+                && pe + 1 == s
+                && !matches!(kind, b"the" | b"a" | b"an" | b"this" | b"that") =>
+        {
+            return Some(Context::Medium);
+        }
+        // `User Milan Petrović is getting …`: a ticket's user, opening its
+        // sentence just before the name (`User Guide` is no name).
+        (_, b"user") if b[ps] == b'U' && pe + 1 == s && sentence_start(b, ps) => {
+            return Some(Context::Medium);
+        }
         // `Requested for: Florence Adjei`: a service request's person.
         (Some(b"requested"), b"for") if b[pe..s].contains(&b':') => return Some(Context::Medium),
         // `on behalf of Tendai Moyo`: whom a ticket is for (a greeting's

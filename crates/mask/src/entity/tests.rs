@@ -4055,10 +4055,67 @@ fn a_meetings_lists_and_a_tickets_owner() {
     assert_eq!(person("Buddy: Keira Malone"), ["Keira Malone"]);
     assert_eq!(person("Cc: Finance Team, Sarah Jones"), ["Sarah Jones"]);
     // A team owns as often; a team's word just before a name names a team.
-    no_person(&["Owner: IT Operations", "Team Kestrel is on it", "the Owner: Hope"]);
+    no_person(&[
+        "Owner: IT Operations",
+        "Team Kestrel is on it",
+        "the Owner: Hope",
+    ]);
     // The `Last, First` of a list split by `;` stays one person.
     assert_eq!(
         person("To: Whitfield, Mark <mark.whitfield@example.com>"),
         ["Whitfield, Mark"]
+    );
+}
+
+/// A surname after particles (`de Vries`, `van Dijk`), a short one in
+/// `-ies` that is no trade's plural; a manager's or a user's name after
+/// the role in lower case or opening a sentence.
+#[test]
+fn particles_before_a_surname_and_a_managers_or_users_name() {
+    assert_eq!(
+        person("Reported by: Ilse de Vries\nLocation: Amsterdam"),
+        ["Ilse de Vries"]
+    );
+    assert_eq!(person("Hi Mark de Vries, thanks"), ["Mark de Vries"]);
+    assert_eq!(person("cc Ilse van Dijk"), ["Ilse van Dijk"]);
+    assert_eq!(person("Account manager Jack Tregenza."), ["Jack Tregenza"]);
+    assert_eq!(
+        person("User Milan Petrović is getting error 0x80070005."),
+        ["Milan Petrović"]
+    );
+    // A trade's plural signs a team; a role in title case ends a title.
+    no_person(&[
+        "Cheers,\nSupplies",
+        "User Guide is missing.",
+        "Service Desk Manager, Head of Operations",
+    ]);
+}
+
+/// A unit before its house number across a spaced slash, and a numbered
+/// street in capitals (`79TH ST`, `WEST 46TH STREET`).
+#[test]
+fn a_unit_across_a_slash_and_numbered_streets_in_capitals() {
+    assert_eq!(
+        of_kind(
+            "SEND TO: JESSICA NGUYEN, UNIT 9 / 45 STATION STREET, BOX HILL VIC 3128",
+            "ADDRESS"
+        ),
+        ["UNIT 9 / 45 STATION STREET, BOX HILL VIC 3128"]
+    );
+    assert_eq!(
+        of_kind(
+            "Shipping label:\nMARCUS T. BELLAMY\n4821 W 79TH ST APT 3C\nCHICAGO IL 60652\nFROM: X",
+            "ADDRESS"
+        ),
+        ["4821 W 79TH ST APT 3C\nCHICAGO IL 60652"]
+    );
+    assert_eq!(
+        of_kind("318 WEST 46TH STREET, NEW YORK NY 10036", "ADDRESS"),
+        ["318 WEST 46TH STREET, NEW YORK NY 10036"]
+    );
+    // A ratio before a house number is no unit.
+    assert_eq!(
+        of_kind("Ratio 9 / 45 Station Street", "ADDRESS"),
+        ["45 Station Street"]
     );
 }
