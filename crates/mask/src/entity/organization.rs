@@ -577,6 +577,19 @@ fn lead_word_title(w: &[u8]) -> bool {
             | b"Exp\xC3\xA9diteur"
             | b"Destinataire"
             | b"Fournisseur"
+            // What a German letter says came from a firm: `Rechnung von
+            // Hansa Lagertechnik GmbH`, `Angebot der …`.
+            | b"Rechnung"
+            | b"Angebot"
+            | b"Lieferung"
+            | b"Bestellung"
+            | b"Auftrag"
+            | b"Mahnung"
+            | b"Gutschrift"
+            | b"Lieferschein"
+            | b"Nachricht"
+            | b"Anruf"
+            | b"Sendung"
     )
 }
 

@@ -2640,11 +2640,40 @@ impl Pass<'_> {
         }
         let ctx = if self.list_item(s) {
             Some(Context::Strong)
+        } else if self.bulleted_after_person(s) {
+            // (A greeting's weight: `* Finance Team (inherit)` is no one.)
+            context_before(self.b, s).max(Some(Context::Medium))
         } else {
             context_before(self.b, s)
         };
         self.person_ctx.set((s, ctx));
         ctx
+    }
+
+    /// `* Kofi Mensah (read)\n* Grace Oduya (owner)`: does `s` open an
+    /// item of a bulleted list (`* `, `- `) an earlier item of which, the
+    /// lines between all items too, opens with a person found?
+    fn bulleted_after_person(&self, s: usize) -> bool {
+        let b = self.b;
+        let Some(bullet) = s.checked_sub(2).filter(|&k| bullet_at(b, k)) else {
+            return false;
+        };
+        if bullet == 0 || b[bullet - 1] != b'\n' {
+            return false;
+        }
+        self.out.last().is_some_and(|f| {
+            f.kind == K::Person.kind()
+                && f.start >= 2
+                && b[f.start - 2] == b[bullet]
+                && bullet_at(b, f.start - 2)
+                && (f.start == 2 || b[f.start - 3] == b'\n')
+                && f.end < bullet
+                // (Within a list's reach: a long text's lines are not read
+                // back at every bullet.)
+                && bullet - f.end <= 1024
+                && memchr::memchr_iter(b'\n', &b[f.end..bullet])
+                    .all(|k| b.get(f.end + k + 1) == Some(&b[bullet]))
+        })
     }
 
     /// `Cc: ROSE ADEYEMI; MARK BRENNAN`: is `s` a later name of a header's
@@ -2662,6 +2691,12 @@ impl Pass<'_> {
             .is_some_and(|f| f.end == sep && f.kind == K::Person.kind())
             && address_list_line(b, sep)
     }
+}
+
+/// Is `b[k..k + 2]` a list's bullet and its space (`* `, `- `)? (`•`
+/// is three bytes: its last two are read as no bullet.)
+fn bullet_at(b: &[u8], k: usize) -> bool {
+    matches!(b.get(k..k + 2), Some(b"* " | b"- "))
 }
 
 /// Context in the text before a name starting at `s`; `None` where no name

@@ -4119,3 +4119,49 @@ fn a_unit_across_a_slash_and_numbered_streets_in_capitals() {
         ["45 Station Street"]
     );
 }
+
+/// A bulleted list's later item, after an item that opens with a person
+/// (items between may name no one): a greeting's weight.
+#[test]
+fn a_bulleted_lists_later_people() {
+    assert_eq!(
+        person(
+            "Access list:\n* Beatrix Holloway (read/write)\n* Finance Team (inherit)\n* Grace Oduya (owner)"
+        ),
+        ["Beatrix Holloway", "Grace Oduya"]
+    );
+    assert_eq!(
+        person("- Kofi Mensah (read)\n- Grace Oduya (owner)"),
+        ["Kofi Mensah", "Grace Oduya"]
+    );
+    // Not across a line that is no item, nor in another list's bullets.
+    assert_eq!(
+        person("- Kofi Mensah (read)\nthen\n- Grace Oduya (owner)"),
+        ["Kofi Mensah"]
+    );
+    assert_eq!(
+        person("* Kofi Mensah (read)\n- Grace Oduya (owner)"),
+        ["Kofi Mensah"]
+    );
+}
+
+/// What a German letter says came from a firm is no part of its name.
+#[test]
+fn a_german_letters_noun_before_a_firm() {
+    assert_eq!(
+        of_kind(
+            "Rechnung von Hansa Lagertechnik GmbH & Co. KG, Am Sandtorkai 41, 20457 Hamburg.",
+            "ORGANIZATION"
+        ),
+        ["Hansa Lagertechnik GmbH & Co. KG"]
+    );
+    assert_eq!(
+        of_kind("Angebot der Müller Bau GmbH liegt vor.", "ORGANIZATION"),
+        ["Müller Bau GmbH"]
+    );
+    // A person's particle stays in the firm's name.
+    assert_eq!(
+        of_kind("Bernd von Schmidt GmbH hat geliefert.", "ORGANIZATION"),
+        ["Bernd von Schmidt GmbH"]
+    );
+}
