@@ -542,26 +542,44 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
         // word that no noun qualifies: `go to April and Marcus`, `not Mark
         // from Payroll`; not `keeps Summer opening times`, nor a place's
         // or a brand's: `Victoria`, `the room's Alexa`.)
+        // (Opening a sentence, only before a verb a person does: `Grace
+        // will take minutes.`; not `Summer is our busiest season`, nor a
+        // season or a month.)
+        let verb = |w: &[u8]| {
+            matches!(
+                w,
+                b"will"
+                    | b"can"
+                    | b"works"
+                    | b"said"
+                    | b"says"
+                    | b"asked"
+                    | b"needs"
+                    | b"wants"
+                    | b"takes"
+            )
+        };
         let common_named = || {
+            let next = word_after(&b[end..], 6, u8::is_ascii_lowercase);
             head.flags & (PLACE_NAME | BRAND) == 0
-                && mid_sentence(b, head.start)
-                && (matches!(
-                    b.get(end),
-                    None | Some(b',' | b'.' | b'!' | b'?' | b';' | b')' | b'\n')
-                ) || word_after(&b[end..], 6, u8::is_ascii_lowercase).is_some_and(|w| {
+                && if mid_sentence(b, head.start) {
                     matches!(
-                        w,
-                        b"and"
-                            | b"or"
-                            | b"from"
-                            | b"to"
-                            | b"will"
-                            | b"can"
-                            | b"is"
-                            | b"has"
-                            | b"was"
-                    )
-                }))
+                        b.get(end),
+                        None | Some(b',' | b'.' | b'!' | b'?' | b';' | b')' | b'\n')
+                    ) || next.is_some_and(|w| {
+                        matches!(
+                            w,
+                            b"and" | b"or" | b"from" | b"to" | b"is" | b"has" | b"was"
+                        ) || verb(w)
+                    })
+                } else {
+                    next.is_some_and(verb)
+                        && !month(&b[head.start..end])
+                        && !matches!(
+                            &b[head.start..end],
+                            b"Summer" | b"Winter" | b"Spring" | b"Autumn"
+                        )
+                }
         };
         if (head.flags & AMBIGUOUS == 0 || possessive || common_named())
             && !venue_after(b, end)

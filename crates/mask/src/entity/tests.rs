@@ -4165,3 +4165,21 @@ fn a_german_letters_noun_before_a_firm() {
         ["Bernd von Schmidt GmbH"]
     );
 }
+
+/// A person found before, a common word too, opening a sentence before a
+/// verb a person does; not a season that is only also a person's name.
+#[test]
+fn a_known_common_word_name_opening_a_sentence() {
+    assert_eq!(
+        person("Booked the room with Grace Whitmore. Grace will take minutes."),
+        ["Grace Whitmore", "Grace"]
+    );
+    assert_eq!(
+        person("Can you check with Summer Reyes? Summer is our busiest season."),
+        ["Summer Reyes"]
+    );
+    assert_eq!(
+        person("Ask Summer Reyes. Summer will be busy anyway."),
+        ["Summer Reyes"]
+    );
+}
