@@ -2658,7 +2658,7 @@ impl Pass<'_> {
         }
         let ctx = if self.list_item(s) {
             Some(Context::Strong)
-        } else if self.bulleted_after_person(s) {
+        } else if s >= 2 && bullet_at(self.b, s - 2) && self.bulleted_after_person(s) {
             // (A greeting's weight: `* Finance Team (inherit)` is no one.)
             context_before(self.b, s).max(Some(Context::Medium))
         } else {
@@ -2670,12 +2670,13 @@ impl Pass<'_> {
 
     /// `* Kofi Mensah (read)\n* Grace Oduya (owner)`: does `s` open an
     /// item of a bulleted list (`* `, `- `) an earlier item of which, the
-    /// lines between all items too, opens with a person found?
+    /// lines between all items too, opens with a person found? (Asked
+    /// after a bullet before `s`: the rest out of line.)
+    #[cold]
+    #[inline(never)]
     fn bulleted_after_person(&self, s: usize) -> bool {
         let b = self.b;
-        let Some(bullet) = s.checked_sub(2).filter(|&k| bullet_at(b, k)) else {
-            return false;
-        };
+        let bullet = s - 2;
         if bullet == 0 || b[bullet - 1] != b'\n' {
             return false;
         }
@@ -2713,6 +2714,7 @@ impl Pass<'_> {
 
 /// Is `b[k..k + 2]` a list's bullet and its space (`* `, `- `)? (`•`
 /// is three bytes: its last two are read as no bullet.)
+#[inline(always)]
 fn bullet_at(b: &[u8], k: usize) -> bool {
     matches!(b.get(k..k + 2), Some(b"* " | b"- "))
 }
