@@ -834,7 +834,7 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     if len == 1
         && (ctx == Context::Strong || ctx >= Context::Weak && surname)
         && !b[..start].ends_with(b", ")
-        && let Some(given) = given_after_comma(b, end, words[0].shape == Shape::Upper)
+        && let Some(given) = given_after_comma(b, end, words[0].shape == Shape::Upper, false)
     {
         pass.person_end = given;
         pass.push(start, given, K::Person, score, RECOGNIZER);
@@ -984,7 +984,10 @@ fn surname_first_field(pass: &mut Pass<'_>, words: &[Word]) -> bool {
             last.flags & AMBIGUOUS == 0
         };
     if !(caps || last.shape == Shape::Title && name_flags(last) & (SURNAME | AMBIGUOUS) == SURNAME)
-        || !lead.iter().all(|w| w.shape == Shape::Particle)
+        // (Particles before, capitalised too: `Van der Merwe, Pieter`.)
+        || !lead
+            .iter()
+            .all(|w| w.shape == Shape::Particle || w.flags & PARTICLE != 0)
     {
         return false;
     }
@@ -1012,7 +1015,11 @@ fn surname_first_field(pass: &mut Pass<'_>, words: &[Word]) -> bool {
     if !field_start(b, start) {
         return false;
     }
-    let Some(given) = given_after_comma(b, last.end, caps) else {
+    // (`row 4: `, `line 12: `: a numbered row's label.)
+    let row = b[..start]
+        .strip_suffix(b": ")
+        .is_some_and(|h| h.last().is_some_and(u8::is_ascii_digit));
+    let Some(given) = given_after_comma(b, last.end, caps, row) else {
         return false;
     };
     pass.person_end = given;
@@ -1057,7 +1064,7 @@ fn field_start(b: &[u8], s: usize) -> bool {
 /// `, Mark <` / `, Mark (`, or one or two given names ending a line or
 /// before a date (`, Thi Lan 2024-09-05`), after a surname ending at
 /// `end`: where the given names end.
-fn given_after_comma(b: &[u8], end: usize, caps: bool) -> Option<usize> {
+fn given_after_comma(b: &[u8], end: usize, caps: bool, row: bool) -> Option<usize> {
     if b.get(end..end + 2) != Some(b", ") {
         return None;
     }
@@ -1089,11 +1096,12 @@ fn given_after_comma(b: &[u8], end: usize, caps: bool) -> Option<usize> {
     // (Or a table's or a list's next field: `"`, `|`, `;`, a tab, a
     // spaced dash.)
     // (A dash only before a capital: `Wong, Kelvin — Approved`, not
-    // `Andrew, Sinéad — can you confirm?`.)
+    // `Andrew, Sinéad — can you confirm?`; in a numbered `row`, before
+    // anything: `row 4: O'Brien, Siobhan - missing postcode`.)
     let dash = [" \u{2013} ".as_bytes(), " \u{2014} ".as_bytes(), b" - "]
         .iter()
         .find(|d| after.starts_with(d))
-        .is_some_and(|d| after.get(d.len()).is_some_and(u8::is_ascii_uppercase));
+        .is_some_and(|d| row || after.get(d.len()).is_some_and(u8::is_ascii_uppercase));
     let next_field = matches!(after, [b'"' | b'|' | b';' | b'\t', ..]) || dash;
     let field_end = matches!(after, [] | [b'\n' | b'\r', ..]) || date() || next_field;
     (bracket || field_end).then_some(last)

@@ -149,8 +149,8 @@ fn a_chat_transcripts_speakers() {
 
 #[test]
 fn a_tables_person_and_postcode_columns() {
-    let text = "last_name,first_name,site\nMakoa,Keoni,Honolulu\nFaleolo,Losa,Auckland";
-    assert_eq!(person(text), ["Makoa", "Keoni", "Faleolo", "Losa"]);
+    let text = "last_name,first_name,site\nMakoa,Kealii,Honolulu\nFaleolo,Losa,Auckland";
+    assert_eq!(person(text), ["Makoa", "Kealii", "Faleolo", "Losa"]);
     let text = "Name,Email,Postcode\r\nRavi Shankar,ravi.s@example.com,560034\r\nHoang Minh Tuan,t@example.com, 700000 ";
     assert_eq!(person(text), ["Ravi Shankar", "Hoang Minh Tuan"]);
     assert_eq!(of_kind(text, "POSTCODE"), ["560034", "700000"]);
@@ -162,8 +162,8 @@ fn a_tables_person_and_postcode_columns() {
     // rows' cells by their column.
     no_person(&[
         "ticket_id,category,status,queue\nINC-40812,Hardware,Open,EMEA Desk",
-        "Hi team, Makoa,Keoni is the login\nMakoa,Keoni",
-        "site,asset\nMakoa,Keoni",
+        "Hi team, Makoa,Kealii is the login\nMakoa,Kealii",
+        "site,asset\nMakoa,Kealii",
         "Name, Email\nPlease check, thanks",
     ]);
 }
@@ -4181,5 +4181,22 @@ fn a_known_common_word_name_opening_a_sentence() {
     assert_eq!(
         person("Ask Summer Reyes. Summer will be busy anyway."),
         ["Summer Reyes"]
+    );
+}
+
+/// A numbered row's `Surname, Given` before a spaced dash and anything
+/// (`row 4: O'Brien, Siobhan - missing postcode`), its particles
+/// capitalised too; a dash after two people spoken to keeps them two.
+#[test]
+fn a_numbered_rows_surname_first() {
+    assert_eq!(
+        person(
+            "CSV import errors:\nrow 4: O'Brien, Siobhan - missing postcode\nrow 9: Van der Merwe, Pieter - invalid\nrow 12: Ngata, Aroha - ok"
+        ),
+        ["O'Brien, Siobhan", "Van der Merwe, Pieter", "Ngata, Aroha"]
+    );
+    assert_eq!(
+        person("Andrew, Sinéad - can you confirm?"),
+        ["Andrew", "Sinéad"]
     );
 }
