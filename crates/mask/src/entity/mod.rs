@@ -123,7 +123,17 @@ pub(crate) struct Pass<'a> {
     /// Eircodes the scanner found by their shape after a locality or a
     /// comma, where an address may end (see [`address::irish_units`]).
     eircodes: Vec<(usize, usize)>,
+    /// Given names alone that no person found so far holds: one that a
+    /// person found later holds (`Rose from the Dublin office … Her full
+    /// name is Rose Kinsella`) is read again at the end (see
+    /// [`Pass::known_later`]). Their starts, the first
+    /// [`person::DEFERRED`] (in place: a `Vec` cost an allocation a text).
+    deferred: [usize; person::DEFERRED],
+    deferred_n: usize,
 }
+
+/// The score of a word of a person found elsewhere in the text, alone.
+const KNOWN_SCORE: f32 = 0.85;
 
 /// The bit of [`Pass::known_mask`] for a word of `len` bytes starting with
 /// `first`.
@@ -186,6 +196,8 @@ impl<'a> Pass<'a> {
             line_colon: usize::MAX,
             lower: Vec::new(),
             eircodes: Vec::new(),
+            deferred: [0; person::DEFERRED],
+            deferred_n: 0,
         }
     }
 
@@ -342,6 +354,9 @@ impl<'a> Pass<'a> {
             if !self.lower.is_empty() {
                 self.take_lower_case();
             }
+            if self.deferred_n > 0 && self.known_n > 0 {
+                self.known_later();
+            }
         }
         if self.on.has(K::Address) && !scanned.is_empty() {
             let boxes = address::quebec_boxes(self.b, scanned, self.min_score);
@@ -406,6 +421,35 @@ impl Pass<'_> {
         }
         merged.extend(cells);
         self.out = merged;
+    }
+
+    /// The given names alone read before the person who holds them was
+    /// found (`Rose from the Dublin office asked … Her full name is Rose
+    /// Kinsella`), found now as a word of that person would have been
+    /// after it (see `person::known_alone`), where nothing else was found.
+    #[cold]
+    fn known_later(&mut self) {
+        let found: Vec<Finding> = self.deferred[..self.deferred_n]
+            .iter()
+            .filter_map(|&s| capital_word(self.b, s))
+            .filter(|w| {
+                self.maybe_known(w)
+                    && self.known_word(w)
+                    && !self.out.iter().any(|f| f.start < w.end && w.start < f.end)
+                    && person::known_alone(self.b, w, true)
+            })
+            .filter(|_| KNOWN_SCORE >= self.min_score)
+            .map(|w| Finding {
+                kind: K::Person.kind(),
+                start: w.start,
+                end: w.end,
+                score: KNOWN_SCORE,
+                recognizer: Cow::Borrowed(person::RECOGNIZER),
+            })
+            .collect();
+        if !found.is_empty() {
+            self.merge_over_runs(found);
+        }
     }
 
     /// The people named in lower case (see [`lower_case`]) among the

@@ -21,7 +21,7 @@ use crate::Finding;
 use crate::kind::K;
 use std::borrow::Cow;
 
-const RECOGNIZER: &str = "person_gazetteer";
+pub(super) const RECOGNIZER: &str = "person_gazetteer";
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub(super) enum Context {
@@ -535,62 +535,28 @@ fn segment_person(pass: &mut Pass<'_>, words: &[Word]) {
     }
     // `Charlotte Ahn … Charlotte's start date`: a word of a person found
     // earlier, alone (a common word or place only before `'s`).
-    if lone && ctx < Context::Strong && pass.maybe_known(head) && pass.known_word(head) {
-        let end = head.end;
-        let possessive = matches!(b.get(end), Some(b'\'' | 0xE2));
-        // (A common word too, only in mid-sentence and before a stop or a
-        // word that no noun qualifies: `go to April and Marcus`, `not Mark
-        // from Payroll`; not `keeps Summer opening times`, nor a place's
-        // or a brand's: `Victoria`, `the room's Alexa`.)
-        // (Opening a sentence, only before a verb a person does: `Grace
-        // will take minutes.`; not `Summer is our busiest season`, nor a
-        // season or a month.)
-        let verb = |w: &[u8]| {
-            matches!(
-                w,
-                b"will"
-                    | b"can"
-                    | b"works"
-                    | b"said"
-                    | b"says"
-                    | b"asked"
-                    | b"needs"
-                    | b"wants"
-                    | b"takes"
-            )
-        };
-        let common_named = || {
-            let next = word_after(&b[end..], 6, u8::is_ascii_lowercase);
-            head.flags & (PLACE_NAME | BRAND) == 0
-                && if mid_sentence(b, head.start) {
-                    matches!(
-                        b.get(end),
-                        None | Some(b',' | b'.' | b'!' | b'?' | b';' | b')' | b'\n')
-                    ) || next.is_some_and(|w| {
-                        matches!(
-                            w,
-                            b"and" | b"or" | b"from" | b"to" | b"is" | b"has" | b"was"
-                        ) || verb(w)
-                    })
-                } else {
-                    next.is_some_and(verb)
-                        && !month(&b[head.start..end])
-                        && !matches!(
-                            &b[head.start..end],
-                            b"Summer" | b"Winter" | b"Spring" | b"Autumn"
-                        )
-                }
-        };
-        if (head.flags & AMBIGUOUS == 0 || possessive || common_named())
-            && !venue_after(b, end)
-            && !determiner_before(b, head.start)
-            && !place_preposition(b, head.start)
+    if lone && ctx < Context::Strong {
+        if pass.maybe_known(head) && pass.known_word(head) {
+            if known_alone(b, head, false) {
+                pass.push(
+                    head.start,
+                    head.end,
+                    K::Person,
+                    super::KNOWN_SCORE,
+                    RECOGNIZER,
+                );
+                return;
+            }
+            // (Not found as the person again, the word is read as any
+            // other: `Frank Müller … Frank, can you check`, spoken to.)
+        } else if head.shape == Shape::Title
+            && name_flags(head) & GIVEN != 0
+            && pass.deferred_n < DEFERRED
         {
-            pass.push(head.start, end, K::Person, 0.85, RECOGNIZER);
-            return;
+            // (A person found later may hold it: see `Pass::known_later`.)
+            pass.deferred[pass.deferred_n] = head.start;
+            pass.deferred_n += 1;
         }
-        // (Not found as the person again, the word is read as any other:
-        // `Frank Müller … Frank, can you check`, spoken to.)
     }
     // The name: title-case words, initials and particles, up to the first
     // other word.
@@ -2876,6 +2842,69 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             Context::Weak
         },
     )
+}
+
+/// At most this many given names alone are kept for a person found later
+/// (a text's first few: a long text's are not all kept).
+pub(super) const DEFERRED: usize = 8;
+
+/// `Charlotte Ahn … Charlotte's start date`: is `head`, a word of a
+/// person found elsewhere in the text, alone, that person again? A common
+/// word or a place only before `'s` or as a person's word is placed (see
+/// below); never before a venue's word, after a determiner or a
+/// preposition of place. Before the person was found (`later`), any word
+/// only as a common word is (`Les imprimantes …, Les Whitmore`, `Max.
+/// attachment size … Max Hollister`).
+pub(super) fn known_alone(b: &[u8], head: &Word, later: bool) -> bool {
+    let end = head.end;
+    let possessive = matches!(b.get(end), Some(b'\'' | 0xE2));
+    // (A common word too, only in mid-sentence and before a stop or a
+    // word that no noun qualifies: `go to April and Marcus`, `not Mark
+    // from Payroll`; not `keeps Summer opening times`, nor a place's or a
+    // brand's: `Victoria`, `the room's Alexa`.)
+    // (Opening a sentence, only before a verb a person does: `Grace will
+    // take minutes.`; not `Summer is our busiest season`, nor a season or
+    // a month.)
+    let verb = |w: &[u8]| {
+        matches!(
+            w,
+            b"will"
+                | b"can"
+                | b"works"
+                | b"said"
+                | b"says"
+                | b"asked"
+                | b"needs"
+                | b"wants"
+                | b"takes"
+        )
+    };
+    let common_named = || {
+        let next = word_after(&b[end..], 6, u8::is_ascii_lowercase);
+        head.flags & (PLACE_NAME | BRAND) == 0
+            && if mid_sentence(b, head.start) {
+                matches!(
+                    b.get(end),
+                    None | Some(b',' | b'.' | b'!' | b'?' | b';' | b')' | b'\n')
+                ) || next.is_some_and(|w| {
+                    matches!(
+                        w,
+                        b"and" | b"or" | b"from" | b"to" | b"is" | b"has" | b"was"
+                    ) || verb(w)
+                })
+            } else {
+                next.is_some_and(verb)
+                    && !month(&b[head.start..end])
+                    && !matches!(
+                        &b[head.start..end],
+                        b"Summer" | b"Winter" | b"Spring" | b"Autumn"
+                    )
+            }
+    };
+    (head.flags & AMBIGUOUS == 0 && !later || possessive || common_named())
+        && !venue_after(b, end)
+        && !determiner_before(b, head.start)
+        && !place_preposition(b, head.start)
 }
 
 /// Is `prev` (lower case; `first`, its first byte as written) a verb done

@@ -4200,3 +4200,27 @@ fn a_numbered_rows_surname_first() {
         ["Andrew", "Sinéad"]
     );
 }
+
+/// A given name alone before the person who holds it is found, placed as
+/// a person's word is (`while Grace is at …`); not a word that is only a
+/// common word there (`Les imprimantes`, `Max. attachment size`).
+#[test]
+fn a_given_name_alone_before_its_person_is_found() {
+    assert_eq!(
+        person("Will will be covering the desk while Grace is at the summit. Email Grace Thompson."),
+        ["Grace", "Grace Thompson"]
+    );
+    assert_eq!(
+        person("Max. attachment size is 25 MB. Max Hollister tried to send a 40 MB file."),
+        ["Max Hollister"]
+    );
+    assert_eq!(
+        person("Les imprimantes sont hors service. Les Whitmore passera jeudi."),
+        ["Les Whitmore"]
+    );
+    // A season alone, however placed, before a person of that name.
+    assert_eq!(
+        person("Summer is our busiest season. Ask Summer Reyes."),
+        ["Summer Reyes"]
+    );
+}
