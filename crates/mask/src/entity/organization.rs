@@ -15,7 +15,7 @@ const SCORE: f32 = 0.85;
 /// `forms_for`, which groups them by first byte; a test checks the two
 /// agree).
 #[cfg(test)]
-const LEGAL_FORMS: [&str; 61] = [
+const LEGAL_FORMS: [&str; 62] = [
     "GmbH & Co. KG",
     "Pty. Ltd.",
     "Pty Ltd",
@@ -26,6 +26,7 @@ const LEGAL_FORMS: [&str; 61] = [
     "Pte. Ltd.",
     "Pte Ltd",
     "Co., Ltd.",
+    "Co. Ltd.",
     "Co. Ltd",
     "Sdn Bhd",
     "S.à r.l.",
@@ -206,6 +207,8 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
             french_noun_before(b, name[0].start)
                 .filter(|&p| pass.out.last().is_none_or(|f| f.end <= p))
                 .unwrap_or(name[0].start)
+        } else if first == 0 {
+            partners_before(b, name).unwrap_or(name[0].start)
         } else {
             name[0].start
         };
@@ -213,6 +216,71 @@ pub(super) fn find(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
         return Some((first, form_end));
     }
     None
+}
+
+/// Where a firm whose run is `name` starts, if it starts before the run:
+/// partners' names before it, each before a comma, opening the line, when
+/// the name joins its last with `&` (`Harlow, Finch & Dunmore LLP`, a
+/// signature's firm; not `Lorenzo Bianchi, Bianchi & Figli …`, nor
+/// `ACCOUNTS DEPT, PEEL & ROBSON …`: a field before a firm); a particle
+/// opening the line (`von Essen Immobilien AG`).
+#[cold]
+fn partners_before(b: &[u8], name: &[super::Word]) -> Option<usize> {
+    let mut start = name[0].start;
+    if name
+        .iter()
+        .any(|w| w.shape == Shape::Connector && b[w.start] == b'&')
+    {
+        let mut found = None;
+        // (Two partners at most before the run: `Allen, Baker, Cole & Co`.)
+        for _ in 0..2 {
+            let Some(head) = b[..start].strip_suffix(b", ") else {
+                break;
+            };
+            let ws = head
+                .iter()
+                .rposition(|c| !(c.is_ascii_alphabetic() || matches!(c, b'\'' | b'-')))
+                .map_or(0, |k| k + 1);
+            let partner = super::capital_word(b, ws).filter(|w| {
+                w.end == head.len()
+                    && matches!(w.shape, Shape::Title | Shape::Upper)
+                    && w.flags & (names::STOP | names::GREETING | names::CONTACT | names::TITLE)
+                        == 0
+                    && !lead_word(&b[w.start..w.end])
+            });
+            let Some(w) = partner else {
+                break;
+            };
+            start = w.start;
+            found = Some(start);
+        }
+        if found.is_some_and(|p| p == 0 || b[p - 1] == b'\n') {
+            return found;
+        }
+        start = name[0].start;
+    }
+    // `von Essen Immobilien AG` opening its line.
+    let head = &b[..start];
+    let particle = head
+        .strip_suffix(b" ")
+        .and_then(|h| {
+            [
+                &b"von"[..],
+                b"van",
+                b"de",
+                b"di",
+                b"du",
+                b"del",
+                b"della",
+                b"le",
+                b"la",
+            ]
+            .iter()
+            .find(|p| h.ends_with(p))
+            .map(|p| h.len() - p.len())
+        })
+        .filter(|&p| p == 0 || b[p - 1] == b'\n')?;
+    Some(particle)
 }
 
 /// `the USB DAC`, `the new USB DAC`, `the Siemens PLC on the pump`: one
@@ -448,6 +516,7 @@ fn forms_for(first: u8) -> &'static [&'static str] {
         ],
         b'C' => &[
             "Co., Ltd.",
+            "Co. Ltd.",
             "Co. Ltd",
             "Corporation",
             "CORPORATION",

@@ -4207,7 +4207,9 @@ fn a_numbered_rows_surname_first() {
 #[test]
 fn a_given_name_alone_before_its_person_is_found() {
     assert_eq!(
-        person("Will will be covering the desk while Grace is at the summit. Email Grace Thompson."),
+        person(
+            "Will will be covering the desk while Grace is at the summit. Email Grace Thompson."
+        ),
         ["Grace", "Grace Thompson"]
     );
     assert_eq!(
@@ -4222,5 +4224,45 @@ fn a_given_name_alone_before_its_person_is_found() {
     assert_eq!(
         person("Summer is our busiest season. Ask Summer Reyes."),
         ["Summer Reyes"]
+    );
+}
+
+/// A firm's full stop after `Co. Ltd.` mid-sentence; partners before a
+/// comma where the firm opens its line; a particle opening the line.
+#[test]
+fn partners_particles_and_a_companys_full_stop() {
+    assert_eq!(
+        of_kind(
+            "Supplier is Prairie Label Co. Ltd. and the ship-to is 1650 Church Avenue.",
+            "ORGANIZATION"
+        ),
+        ["Prairie Label Co. Ltd."]
+    );
+    assert_eq!(
+        of_kind(
+            "--\nRebecca Stanwyck\nHarlow, Finch & Dunmore LLP\nT: (202) 555-0164",
+            "ORGANIZATION"
+        ),
+        ["Harlow, Finch & Dunmore LLP"]
+    );
+    assert_eq!(
+        of_kind(
+            "Gruß\nPetra Lindner\nvon Essen Immobilien AG",
+            "ORGANIZATION"
+        ),
+        ["von Essen Immobilien AG"]
+    );
+    // A field before a firm is no partner; a particle after a noun is a
+    // preposition.
+    assert_eq!(
+        of_kind(
+            "Billing contact: Lorenzo Bianchi, Bianchi & Figli Imports Pty Ltd, PO Box 1130",
+            "ORGANIZATION"
+        ),
+        ["Bianchi & Figli Imports Pty Ltd"]
+    );
+    assert_eq!(
+        of_kind("Rechnung von Hansa Lagertechnik GmbH", "ORGANIZATION"),
+        ["Hansa Lagertechnik GmbH"]
     );
 }
