@@ -1517,7 +1517,7 @@ fn given_shaped_before(b: &[u8], w: &Word) -> bool {
 /// lower-case word that is no determiner or preposition of place (`asked
 /// Jarrah`, `their CISO, Eluned`)? A capital there is a proper noun's.
 fn mid_sentence(b: &[u8], s: usize) -> bool {
-    b.get(s.saturating_sub(2)..s) == Some(b", ")
+    matches!(b.get(s.saturating_sub(2)..s), Some(b", " | b"; "))
         || word_before(b, s).is_some_and(|(ps, pe)| {
             b[pe..s] == *b" "
                 && b[ps..pe].iter().all(u8::is_ascii_lowercase)
@@ -2889,7 +2889,23 @@ pub(super) fn known_alone(b: &[u8], head: &Word, later: bool) -> bool {
                 ) || next.is_some_and(|w| {
                     matches!(
                         w,
-                        b"and" | b"or" | b"from" | b"to" | b"is" | b"has" | b"was"
+                        b"and"
+                            | b"or"
+                            | b"from"
+                            | b"to"
+                            | b"is"
+                            | b"has"
+                            | b"was"
+                            // (No noun: `Escalate to Amber if it goes red`.)
+                            | b"if"
+                            | b"when"
+                            | b"once"
+                            | b"until"
+                            | b"before"
+                            | b"after"
+                            | b"about"
+                            | b"today"
+                            | b"tomorrow"
                     ) || verb(w)
                 })
             } else {

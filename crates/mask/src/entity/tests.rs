@@ -4266,3 +4266,24 @@ fn partners_particles_and_a_companys_full_stop() {
         ["Hansa Lagertechnik GmbH"]
     );
 }
+
+/// A person's common-word name found before, after a semicolon's clause
+/// start or before a word that no noun is (`if`, `when`, `today`).
+#[test]
+fn a_known_common_word_name_in_an_action_or_before_a_conjunction() {
+    assert_eq!(
+        person(
+            "Paged Amber Singh at 02:25.\nActions: Kasun to schedule; Amber to review alerting."
+        ),
+        ["Amber Singh", "Kasun", "Amber"]
+    );
+    assert_eq!(
+        person("Amber Singh is onsite. Escalate to Amber if it goes red."),
+        ["Amber Singh", "Amber"]
+    );
+    // A noun after it: the colour's.
+    assert_eq!(
+        person("Amber Singh is onsite. The light went to Amber alert."),
+        ["Amber Singh"]
+    );
+}
