@@ -208,7 +208,8 @@ pub(super) fn lookup_any_given(buf: &[u8; MAX_NAME], len: usize) -> u16 {
 }
 
 /// `lower` with the Latin letters' accents taken off (`siobhán` as
-/// `siobhan`), if every letter then is ASCII.
+/// `siobhan`, `đức` as `duc`), if every letter then is ASCII (not
+/// macrons: see [`lookup_lower`]).
 fn fold(lower: &[u8]) -> Option<([u8; MAX_NAME], usize)> {
     let word = std::str::from_utf8(lower).ok()?;
     let mut out = [0u8; MAX_NAME];
@@ -229,7 +230,21 @@ fn fold(lower: &[u8]) -> Option<([u8; MAX_NAME], usize)> {
             'ł' => 'l',
             'ř' => 'r',
             'ț' | 'ţ' => 't',
-            'ď' => 'd',
+            'ď' | 'đ' => 'd',
+            'ı' => 'i',
+            'ğ' => 'g',
+            // Vietnamese vowels with their tones (`Đức`, `Nguyễn`, `Phạm`,
+            // `Trương`: the gazetteer's sources often write them bare).
+            'ạ' | 'ả' | 'ấ' | 'ầ' | 'ẩ' | 'ẫ' | 'ậ' | 'ắ' | 'ằ' | 'ẳ' | 'ẵ' | 'ặ' => {
+                'a'
+            }
+            'ẹ' | 'ẻ' | 'ẽ' | 'ế' | 'ề' | 'ể' | 'ễ' | 'ệ' => 'e',
+            'ỉ' | 'ị' | 'ĩ' => 'i',
+            'ọ' | 'ỏ' | 'ố' | 'ồ' | 'ổ' | 'ỗ' | 'ộ' | 'ơ' | 'ớ' | 'ờ' | 'ở' | 'ỡ' | 'ợ' => {
+                'o'
+            }
+            'ụ' | 'ủ' | 'ũ' | 'ư' | 'ứ' | 'ừ' | 'ử' | 'ữ' | 'ự' => 'u',
+            'ỳ' | 'ỵ' | 'ỷ' | 'ỹ' => 'y',
             _ => return None,
         };
         *out.get_mut(n)? = a as u8;

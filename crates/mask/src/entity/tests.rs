@@ -4287,3 +4287,14 @@ fn a_known_common_word_name_in_an_action_or_before_a_conjunction() {
         ["Amber Singh"]
     );
 }
+
+/// Vietnamese names with their tones, where the gazetteer lists them bare
+/// (`Đức` as `duc`, `Tuấn` as `tuan`).
+#[test]
+fn vietnamese_names_with_their_tones() {
+    assert_eq!(
+        person("Customer Trần Văn Đức says the technician never showed."),
+        ["Trần Văn Đức"]
+    );
+    assert_eq!(person("Trương Minh Tuấn called."), ["Trương Minh Tuấn"]);
+}
