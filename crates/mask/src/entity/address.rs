@@ -351,26 +351,27 @@ pub(super) fn quebec_boxes(
     found
 }
 
-/// Irish addresses with no house number, read back from their Eircode
-/// (`eircodes`, found by its shape after a locality or a comma): a unit
-/// or block first (`Apartment 12`, `Unit 14`, `Block B`), then places in
-/// title case separated by commas, on the code's line (`Apartment 12,
-/// The Granary, Spencer Dock, Dublin 1, D01 K7W2`, `Unit 3, Clonshaugh
-/// Business & Technology Park, Dublin 17, D17 KV84`). Ireland numbers
-/// few houses; the unit is what makes it an address, not a list of
-/// places.
+/// Irish and UK addresses with no house number, read back from their
+/// Eircode or postcode (`codes`, found by its shape after a locality or
+/// a comma): a unit or block first (`Apartment 12`, `Unit 14`, `Block
+/// B`), then places in title case separated by commas, on the code's line
+/// (`Apartment 12, The Granary, Spencer Dock, Dublin 1, D01 K7W2`, `Unit
+/// 3, Clonshaugh Business & Technology Park, Dublin 17, D17 KV84`, `Unit
+/// 14, Trafford Park Industrial Estate, Manchester M17 1RX`). Ireland
+/// numbers few houses, and an estate's units have none; the unit is what
+/// makes it an address, not a list of places.
 #[cold]
-pub(super) fn irish_units(
+pub(super) fn units_before_codes(
     b: &[u8],
-    eircodes: &[(usize, usize)],
+    codes: &[(usize, usize)],
     min_score: f32,
 ) -> Vec<crate::Finding> {
     let mut found = Vec::new();
     if SCORE < min_score {
         return found;
     }
-    for &(code, end) in eircodes {
-        let Some(start) = irish_unit_before(b, code) else {
+    for &(code, end) in codes {
+        let Some(start) = unit_before_code(b, code) else {
             continue;
         };
         if found.last().is_none_or(|l: &crate::Finding| l.end <= start) {
@@ -386,11 +387,10 @@ pub(super) fn irish_units(
     found
 }
 
-/// Where the unit of an Irish address ending in the Eircode at `code`
-/// starts: read back over fields in title case separated by `, ` on the
+/// Where the unit of an address ending in the code at `code` starts: read back over fields in title case separated by `, ` on the
 /// code's line (within 160 bytes), the first field boundary with units
 /// before it ([`units_chain`]: `Unit 14, Block C, `) gives the start.
-fn irish_unit_before(b: &[u8], code: usize) -> Option<usize> {
+fn unit_before_code(b: &[u8], code: usize) -> Option<usize> {
     let lo = code.saturating_sub(160);
     let line = memchr::memrchr(b'\n', &b[lo..code]).map_or(lo, |k| lo + k + 1);
     // The space or `, ` before the code.
@@ -400,7 +400,7 @@ fn irish_unit_before(b: &[u8], code: usize) -> Option<usize> {
     }
     loop {
         let start = memchr::memmem::rfind(&b[line..p], b", ").map_or(line, |k| line + k + 2);
-        if !irish_field(&b[start..p]) {
+        if !place_field(&b[start..p]) {
             return None;
         }
         // (A unit's number or letter before the comma, `Block C, `: not a
@@ -424,11 +424,11 @@ fn irish_unit_before(b: &[u8], code: usize) -> Option<usize> {
     }
 }
 
-/// A field of an Irish address after its unit (`The Granary`, `Dublin
-/// 1`, `Co. Galway`, `Clonshaugh Business & Technology Park`): in title
+/// A field of an address after its unit (`The Granary`, `Dublin 1`, `Co.
+/// Galway`, `Clonshaugh Business & Technology Park`): in title
 /// case or a number first, words and `&` only, no sentence's end (a full
 /// stop only after `Co` or `St`).
-fn irish_field(f: &[u8]) -> bool {
+fn place_field(f: &[u8]) -> bool {
     f.first()
         .is_some_and(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c >= 0xC0)
         && f.iter().all(|&c| {
@@ -1264,6 +1264,9 @@ fn unit_before(b: &[u8], p: usize) -> Option<usize> {
     if !(id.first().is_some_and(u8::is_ascii_alphanumeric)
         && id.last().is_some_and(u8::is_ascii_alphanumeric)
         && (id.len() <= 5 || std::str::from_utf8(id).is_ok_and(|t| t.contains('\u{2013}'))))
+        // (A word in lower case is no unit's id: `Building is Ashby
+        // Building, 9 …`.)
+        || id.len() >= 2 && id.iter().all(u8::is_ascii_lowercase)
     {
         return None;
     }
@@ -1356,7 +1359,8 @@ fn tail(b: &[u8], mut end: usize) -> usize {
 fn eircode_after(b: &[u8], end: usize) -> Option<usize> {
     let s = match b.get(end..end + 2)? {
         b", " | b"\r\n" => end + 2,
-        [b'\n', _] => end + 1,
+        // (`Dublin 18 D18 K5V8`: a space too.)
+        [b'\n' | b' ', _] => end + 1,
         _ => return None,
     };
     let len = eircode(b.get(s..b.len().min(s + 12))?)?;

@@ -120,9 +120,10 @@ pub(crate) struct Pass<'a> {
     line_colon: usize,
     /// The people named in lower case, found line by line.
     lower: Vec<Finding>,
-    /// Eircodes the scanner found by their shape after a locality or a
-    /// comma, where an address may end (see [`address::irish_units`]).
-    eircodes: Vec<(usize, usize)>,
+    /// Eircodes and UK postcodes the scanner found by their shape after a
+    /// locality or a comma, where an address may end (see
+    /// [`address::units_before_codes`]).
+    codes: Vec<(usize, usize)>,
     /// Given names alone that no person found so far holds: one that a
     /// person found later holds (`Rose from the Dublin office … Her full
     /// name is Rose Kinsella`) is read again at the end (see
@@ -195,21 +196,22 @@ impl<'a> Pass<'a> {
             line_start: 0,
             line_colon: usize::MAX,
             lower: Vec::new(),
-            eircodes: Vec::new(),
+            codes: Vec::new(),
             deferred: [0; person::DEFERRED],
             deferred_n: 0,
         }
     }
 
-    /// The scanner found an Eircode at `start..end` by its shape, after a
-    /// locality or a comma: an address without a house number may end
-    /// there (`Apartment 12, The Granary, Spencer Dock, Dublin 1, D01
-    /// K7W2`).
+    /// The scanner found an Eircode or a UK postcode at `start..end` by its
+    /// shape, after a locality or a comma: an address without a house
+    /// number may end there (`Apartment 12, The Granary, Spencer Dock,
+    /// Dublin 1, D01 K7W2`, `Unit 14, Trafford Park Industrial Estate,
+    /// Manchester M17 1RX`).
     #[cold]
     #[inline(never)]
-    pub(crate) fn note_eircode(&mut self, start: usize, end: usize) {
+    pub(crate) fn note_code(&mut self, start: usize, end: usize) {
         if self.next != usize::MAX && self.on.has(K::Address) {
-            self.eircodes.push((start, end));
+            self.codes.push((start, end));
         }
     }
 
@@ -364,10 +366,10 @@ impl<'a> Pass<'a> {
                 self.merge_over_runs(boxes);
             }
         }
-        if !self.eircodes.is_empty() {
+        if !self.codes.is_empty() {
             // (Only where the runs found no address: a house number read
             // whole, `Flat 12, 5 Dock Road, Galway H91 E2W7`, stays.)
-            let mut units = address::irish_units(self.b, &self.eircodes, self.min_score);
+            let mut units = address::units_before_codes(self.b, &self.codes, self.min_score);
             units.retain(|u| !self.out.iter().any(|f| f.start < u.end && u.start < f.end));
             if !units.is_empty() {
                 self.merge_over_runs(units);

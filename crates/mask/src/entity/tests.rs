@@ -4298,3 +4298,36 @@ fn vietnamese_names_with_their_tones() {
     );
     assert_eq!(person("Trương Minh Tuấn called."), ["Trương Minh Tuấn"]);
 }
+
+/// An estate's unit before a UK postcode (no house number), a Dublin
+/// district before its Eircode with a space, and no unit whose id is a
+/// word in lower case.
+#[test]
+fn estate_units_before_uk_postcodes_and_dublin_districts() {
+    assert_eq!(
+        of_kind(
+            "Return kit to: Unit 14, Trafford Park Industrial Estate, Manchester M17 1RX\nNotes: none",
+            "ADDRESS"
+        ),
+        ["Unit 14, Trafford Park Industrial Estate, Manchester M17 1RX"]
+    );
+    assert_eq!(
+        of_kind(
+            "New address is Unit 3, Block C, Central Park, Leopardstown, Dublin 18 D18 K5V8. Thanks",
+            "ADDRESS"
+        ),
+        ["Unit 3, Block C, Central Park, Leopardstown, Dublin 18 D18 K5V8"]
+    );
+    assert_eq!(
+        of_kind(
+            "Building is Ashby Building, 9 Stranmillis Road, Belfast BT9 5AH.",
+            "ADDRESS"
+        ),
+        ["Ashby Building, 9 Stranmillis Road, Belfast BT9 5AH"]
+    );
+    // Places and codes with no unit are no address.
+    assert_eq!(
+        of_kind("Offices in Leeds LS1 4DY and Manchester M1 1AE", "ADDRESS"),
+        Vec::<String>::new()
+    );
+}

@@ -68,7 +68,7 @@ impl Scanner<'_> {
         if placed(b, s) {
             return Some(self.push_ctx(s, end, K::Postcode, 0.5));
         }
-        self.entity.note_eircode(s, end);
+        self.entity.note_code(s, end);
         None
     }
 }

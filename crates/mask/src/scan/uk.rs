@@ -164,7 +164,13 @@ impl Scanner<'_> {
             found = try_inward(i + 1);
         }
         let (e, spaced) = found?;
-        self.postcode_shaped(s, e, Some(K::UkPostcode), if spaced { 0.5 } else { 0.3 })
+        let end = self.postcode_shaped(s, e, Some(K::UkPostcode), if spaced { 0.5 } else { 0.3 });
+        // After a locality (`Manchester M17 1RX`): an estate's unit may
+        // open the address it ends (see `entity::Pass::note_code`).
+        if end.is_some() && spaced && s >= 2 && b[s - 1] == b' ' && b[s - 2].is_ascii_alphabetic() {
+            self.entity.note_code(s, e);
+        }
+        end
     }
 
     /// A UK (DVLA) driving licence: 16 characters, structure checked.
