@@ -1084,6 +1084,18 @@ fn collect_run(b: &[u8], run: &mut Run) {
                 _ => break,
             }
         };
+        // In capitals, a preposition ends the run (`… THE FINANCE TEAM AT
+        // TAFF VALE PLUMBING LTD`: a run cut at its eighth word had cut
+        // the firm); the next run opens with it.
+        if next.shape == Shape::Upper
+            && prev.shape == Shape::Upper
+            && matches!(
+                &b[next.start..next.end],
+                b"AT" | b"TO" | b"FOR" | b"BY" | b"FROM" | b"WITH" | b"VIA"
+            )
+        {
+            break;
+        }
         run.words[run.n] = next;
         run.n += 1;
         p = next.end;

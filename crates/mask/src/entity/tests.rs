@@ -4331,3 +4331,23 @@ fn estate_units_before_uk_postcodes_and_dublin_districts() {
         Vec::<String>::new()
     );
 }
+
+/// In capitals, a preposition ends a run, so a firm after a long run of
+/// capitals is read whole, not cut at the run's eighth word.
+#[test]
+fn a_preposition_in_capitals_ends_a_run() {
+    assert_eq!(
+        entities("PLEASE EMAIL THE FINANCE TEAM AT TAFF VALE PLUMBING LTD DIRECTLY."),
+        [(
+            "ORGANIZATION".to_owned(),
+            "TAFF VALE PLUMBING LTD".to_owned()
+        )]
+    );
+    assert_eq!(
+        of_kind(
+            "PARTS SUPPLIED BY WESSEX IMAGING SOLUTIONS LTD",
+            "ORGANIZATION"
+        ),
+        ["WESSEX IMAGING SOLUTIONS LTD"]
+    );
+}
