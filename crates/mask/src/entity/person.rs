@@ -2327,7 +2327,7 @@ fn strong_before_word(pass: &Pass<'_>, s: usize) -> bool {
 /// A form's field for a person (`Requester: Haruka Morimoto`, `Reported
 /// by: …`, `Signed for by: …`), in lower case; not `Customer:`, as often
 /// a firm.
-const PERSON_LABELS: [&[u8]; 25] = [
+const PERSON_LABELS: [&[u8]; 26] = [
     b"requester",
     b"requestor",
     b"caller",
@@ -2336,6 +2336,7 @@ const PERSON_LABELS: [&[u8]; 25] = [
     b"reporter",
     b"submitter",
     b"holder",
+    b"cardholder",
     b"recipient",
     b"patient",
     b"passenger",
@@ -2725,10 +2726,19 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     };
     let prev = &lower[..prev.len()];
     // The word before that matters only after `is`, `am`, `me`, `of`,
-    // `by` and `for`.
+    // `by`, `for`, a manager's words and `card`.
     let before = if matches!(
         prev,
-        b"is" | b"am" | b"me" | b"of" | b"by" | b"for" | b"manager" | b"boss" | b"supervisor"
+        b"is"
+            | b"am"
+            | b"me"
+            | b"of"
+            | b"by"
+            | b"for"
+            | b"manager"
+            | b"boss"
+            | b"supervisor"
+            | b"card"
     ) {
         word_before(b, ps).and_then(|(s2, e2)| {
             let w = &b[s2..e2];
@@ -2773,6 +2783,14 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return Some(Context::Strong);
         }
         (Some(b"this"), b"is") => return Some(Context::Medium),
+        // `Name on card THIAGO ALBUQUERQUE`: a card's holder.
+        (Some(b"on"), b"card")
+            if b[..ps].strip_suffix(b"on ").is_some_and(|h| {
+                h.len() >= 5 && h[h.len() - 5..].eq_ignore_ascii_case(b"name ")
+            }) =>
+        {
+            return Some(Context::Strong);
+        }
         // `my manager Dawn approved`, `our boss Grace`: whom one works
         // for, addressed as kin is (see `KIN_WORDS`); not a job title's
         // word (`Service Desk Manager, Head of …`).

@@ -4351,3 +4351,21 @@ fn a_preposition_in_capitals_ends_a_run() {
         ["WESSEX IMAGING SOLUTIONS LTD"]
     );
 }
+
+/// A card's holder (`Name on card`, `Cardholder:`); greetings and thanks
+/// of Portuguese, Spanish, French and German name no one themselves.
+#[test]
+fn a_cards_holder_and_more_greetings() {
+    assert_eq!(
+        person(
+            "Olá! the portal rejects my card. Name on card THIAGO ALBUQUERQUE, billing postcode 2010."
+        ),
+        ["THIAGO ALBUQUERQUE"]
+    );
+    assert_eq!(
+        person("Cardholder: Thiago Albuquerque"),
+        ["Thiago Albuquerque"]
+    );
+    assert_eq!(person("Merci Josée, à demain"), ["Josée"]);
+    no_person(&["the card Will gave me", "Gracias!"]);
+}

@@ -58,6 +58,14 @@ pub(crate) const GREETINGS: &[&str] = &[
     "namaste",
     "hiya",
     "howdy",
+    // Portuguese, Spanish, French and German greetings and thanks
+    // (`Olá!`, `Merci Josée`).
+    "olá",
+    "obrigado",
+    "obrigada",
+    "gracias",
+    "merci",
+    "danke",
     // Filipino thanks, signing off (`Salamat, Maricel`).
     "salamat",
     // Australian, New Zealand and Irish greetings and thanks (`G'day
