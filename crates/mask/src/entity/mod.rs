@@ -351,6 +351,12 @@ impl<'a> Pass<'a> {
                 self.merge_over_runs(table);
             }
         }
+        if self.next != usize::MAX && memchr::memchr(b'|', self.b).is_some() {
+            let table = table::find_piped(self.b, self.on, self.min_score);
+            if !table.is_empty() {
+                self.merge_over_runs(table);
+            }
+        }
         if self.next != usize::MAX {
             self.end_line(self.b.len());
             if !self.lower.is_empty() {

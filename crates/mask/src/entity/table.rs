@@ -5,8 +5,11 @@
 //! those of a postcode's (`postcode`, `zip`, `PLZ`, …) `POSTCODE`,
 //! whatever the words are: the header is the context a reader uses.
 //!
-//! Only the first line is read as a header (exports are pasted whole), so
-//! a text that is no table costs a few byte compares: its first line fails
+//! A table split by `|` (a Markdown table, a rate card pasted from a
+//! PDF) is read the same way wherever its header line stands (see
+//! [`find_piped`]). For commas, only the first line is read as a header
+//! (exports are pasted whole), so a text that is no table costs a few
+//! byte compares: its first line fails
 //! at its first byte that no column name has (a `'`, `.`, `:`). Cells are
 //! split at commas outside double quotes (`"Level 2, 3 Help Street"` is
 //! one cell, `""` a quote in it, as CSV writes them); a row that is no
@@ -107,6 +110,132 @@ pub(super) fn find(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
     out
 }
 
+/// The findings of tables whose columns are split by `|` (`Postcode |
+/// Zone | Surcharge`, Markdown's `| Name | Site |` and its `|---|` line),
+/// anywhere in `b` (sorted, disjoint): a header line naming a person's or
+/// a postcode's column, then the rows with as many cells. A line with a
+/// `|` that is no header costs a few byte compares.
+#[cold]
+pub(super) fn find_piped(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut line_start = 0;
+    while let Some(k) = b.get(line_start..).and_then(|r| memchr::memchr(b'|', r)) {
+        let bar = line_start + k;
+        let start = memchr::memrchr(b'\n', &b[..bar]).map_or(0, |p| p + 1);
+        let end = memchr::memchr(b'\n', &b[bar..]).map_or(b.len(), |p| bar + p);
+        line_start = end + 1;
+        if start < out.last().map_or(0, |f: &Finding| f.end) {
+            continue;
+        }
+        let Some((columns, n)) = piped_header(&b[start..end]) else {
+            continue;
+        };
+        let wanted = |c: Column| match c {
+            Column::Person => on.has(K::Person) && PERSON_SCORE >= min_score,
+            Column::Postcode => on.has(K::Postcode) && POSTCODE_SCORE >= min_score,
+            Column::Other => false,
+        };
+        if !columns[..n].iter().any(|&c| wanted(c)) {
+            continue;
+        }
+        let mut s = line_start;
+        for _ in 0..MAX_ROWS {
+            if s >= b.len() {
+                break;
+            }
+            let e = memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |p| s + p);
+            let row = &b[s..e];
+            let row = row.strip_suffix(b"\r").unwrap_or(row);
+            // (Markdown's line under the header: `|---|:--:|`.)
+            if row.contains(&b'-') && row.iter().all(|&c| matches!(c, b'|' | b'-' | b':' | b' ')) {
+                s = e + 1;
+                continue;
+            }
+            let Some((cells, count)) = piped_cells(row) else {
+                break;
+            };
+            if count != n {
+                break;
+            }
+            for (k, &(cell_start, cell_end)) in cells[..count].iter().enumerate() {
+                let column = columns[k];
+                if !wanted(column) {
+                    continue;
+                }
+                let (cs, ce) = trimmed(b, s + cell_start, s + cell_end);
+                let (ok, kind, score) = match column {
+                    Column::Person => (person_cell(&b[cs..ce]), K::Person, PERSON_SCORE),
+                    _ => (postcode_cell(&b[cs..ce]), K::Postcode, POSTCODE_SCORE),
+                };
+                if ok {
+                    out.push(Finding {
+                        kind: kind.kind(),
+                        start: cs,
+                        end: ce,
+                        score,
+                        recognizer: Cow::Borrowed(RECOGNIZER),
+                    });
+                }
+            }
+            s = e + 1;
+        }
+        line_start = line_start.max(s);
+    }
+    out
+}
+
+/// A header line of a table split by `|`: its columns and their count
+/// (two or more; the bars at either end of Markdown's rows aside), if
+/// every name is a column's name shape (letters, digits, spaces, `_`,
+/// `-`, `/`, `#`, at most 24 bytes).
+fn piped_header(line: &[u8]) -> Option<([Column; MAX_COLUMNS], usize)> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > MAX_HEADER
+        || !line.iter().all(|&c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'|' | b' ' | b'_' | b'-' | b'/' | b'#')
+        })
+    {
+        return None;
+    }
+    let (cells, n) = piped_cells(line)?;
+    let mut columns = [Column::Other; MAX_COLUMNS];
+    for (column, &(s, e)) in columns.iter_mut().zip(&cells[..n]) {
+        let name = line[s..e].trim_ascii();
+        if name.is_empty() || name.len() > 24 {
+            return None;
+        }
+        *column = column_of(name);
+    }
+    (n >= 2).then_some((columns, n))
+}
+
+/// A row's cells split at `|` (the bars at either end aside), as spans of
+/// `row`, and how many; `None` with no bar or more than [`MAX_COLUMNS`].
+fn piped_cells(row: &[u8]) -> Option<([(usize, usize); MAX_COLUMNS], usize)> {
+    let trimmed = row.trim_ascii();
+    let lead = row.len() - row.trim_ascii_start().len();
+    let (from, inner) = match trimmed.strip_prefix(b"|") {
+        Some(rest) => (lead + 1, rest),
+        None => (lead, trimmed),
+    };
+    let inner = inner.strip_suffix(b"|").unwrap_or(inner);
+    if !inner.contains(&b'|') {
+        return None;
+    }
+    let mut out = [(0, 0); MAX_COLUMNS];
+    let mut n = 0;
+    let mut s = from;
+    for part in inner.split(|&c| c == b'|') {
+        if n == MAX_COLUMNS {
+            return None;
+        }
+        out[n] = (s, s + part.len());
+        n += 1;
+        s += part.len() + 1;
+    }
+    Some((out, n))
+}
+
 /// A row's cells, split at commas outside double quotes, as spans of
 /// `row` (a quoted cell's span is inside its quotes: `"Level 2, 3 Help
 /// Street"`), and how many; `None` for a row that is no CSV (more cells
@@ -182,7 +311,7 @@ fn header(b: &[u8]) -> Option<([Column; MAX_COLUMNS], usize, usize)> {
         if n == MAX_COLUMNS || name.is_empty() || name.len() > 24 {
             return None;
         }
-        columns[n] = column(name);
+        columns[n] = column_of(name);
         n += 1;
     }
     let body = end + if b[end..].starts_with(b"\r\n") { 2 } else { 1 };
@@ -190,7 +319,7 @@ fn header(b: &[u8]) -> Option<([Column; MAX_COLUMNS], usize, usize)> {
 }
 
 /// The column a header's name is (any case; `_`, `-` and spaces alike).
-fn column(name: &[u8]) -> Column {
+fn column_of(name: &[u8]) -> Column {
     let mut folded = [0u8; 24];
     let folded = &mut folded[..name.len()];
     for (f, &c) in folded.iter_mut().zip(name) {
@@ -273,10 +402,43 @@ fn postcode_cell(cell: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_COLUMNS, cells};
+    use super::{MAX_COLUMNS, cells, piped_cells};
     use proptest::prelude::*;
 
     proptest! {
+        /// Any row split at `|`: no panic, and each span lies in the row,
+        /// in order, holding no bar.
+        #[test]
+        fn piped_cells_of_any_row_are_spans_in_order(row in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Some((spans, n)) = piped_cells(&row) {
+                prop_assert!((2..=MAX_COLUMNS).contains(&n));
+                let mut last = 0;
+                for &(s, e) in &spans[..n] {
+                    prop_assert!(last <= s && s <= e && e <= row.len());
+                    prop_assert!(!row[s..e].contains(&b'|'));
+                    last = e;
+                }
+            }
+        }
+
+        /// Cells joined with ` | `, with Markdown's bars at either end or
+        /// without, are read back.
+        #[test]
+        fn piped_cells_read_back_what_was_joined(
+            texts in proptest::collection::vec("[a-z0-9]{1,8}", 2..MAX_COLUMNS),
+            markdown in any::<bool>(),
+        ) {
+            let joined = texts.join(" | ");
+            let row = if markdown { format!("| {joined} |") } else { joined };
+            let Some((spans, n)) = piped_cells(row.as_bytes()) else {
+                return Err(TestCaseError::fail(format!("{row:?}: no row")));
+            };
+            prop_assert_eq!(n, texts.len());
+            for (&(s, e), text) in spans[..n].iter().zip(&texts) {
+                prop_assert_eq!(row[s..e].trim(), text.as_str());
+            }
+        }
+
         /// Any row: no panic, and each span lies in the row, in order.
         #[test]
         fn cells_of_any_row_are_spans_in_order(row in proptest::collection::vec(any::<u8>(), 0..200)) {

@@ -4369,3 +4369,30 @@ fn a_cards_holder_and_more_greetings() {
     assert_eq!(person("Merci Josée, à demain"), ["Josée"]);
     no_person(&["the card Will gave me", "Gracias!"]);
 }
+
+/// A table split by `|` anywhere in the text (a rate card, Markdown):
+/// its person's and postcode's columns, read under their header; a line
+/// with bars and no such header is no table.
+#[test]
+fn a_table_split_by_bars() {
+    assert_eq!(
+        of_kind(
+            "Rate card:\nPostcode | Zone | Surcharge\n0872 | Remote | $45.00\n4870 | Regional | $12.50\nNote ticket 4870 is toner.",
+            "POSTCODE"
+        ),
+        ["0872", "4870"]
+    );
+    assert_eq!(
+        entities("| Name | Postcode |\n|---|---|\n| Kofi Mensah | 6011 |\n| Grace Oduya | 2010 |"),
+        [
+            ("PERSON".to_owned(), "Kofi Mensah".to_owned()),
+            ("POSTCODE".to_owned(), "6011".to_owned()),
+            ("PERSON".to_owned(), "Grace Oduya".to_owned()),
+            ("POSTCODE".to_owned(), "2010".to_owned()),
+        ]
+    );
+    assert_eq!(
+        of_kind("Status | Count\nOpen | 3010\nClosed | 2000", "POSTCODE"),
+        Vec::<String>::new()
+    );
+}
