@@ -1723,6 +1723,53 @@ fn department_after(rest: &[u8]) -> bool {
     // `Accounts` or `accounts`, not `ACCOUNTS` (a heading).
     here || matches!(word, b"IT" | b"HR")
         || department && word[1..].iter().all(u8::is_ascii_lowercase)
+        || workplace_after(rest)
+}
+
+/// `the Dublin office`, `the Hunter Valley winery`, `the Geelong store`
+/// after `rest`'s space: a workplace named by its place (one to three
+/// capitalised words, then a workplace's noun ending its word).
+fn workplace_after(rest: &[u8]) -> bool {
+    let Some(mut r) = rest.strip_prefix(b" the ") else {
+        return false;
+    };
+    let mut places = 0;
+    while places < 3 && r.first().is_some_and(u8::is_ascii_uppercase) {
+        let n = r.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        let Some(next) = r[n..].strip_prefix(b" ") else {
+            return false;
+        };
+        r = next;
+        places += 1;
+    }
+    let n = r
+        .iter()
+        .take(12)
+        .take_while(|c| c.is_ascii_lowercase())
+        .count();
+    places > 0
+        && !r.get(n).is_some_and(u8::is_ascii_alphanumeric)
+        && matches!(
+            &r[..n],
+            b"office"
+                | b"branch"
+                | b"store"
+                | b"shop"
+                | b"site"
+                | b"depot"
+                | b"warehouse"
+                | b"clinic"
+                | b"winery"
+                | b"factory"
+                | b"plant"
+                | b"campus"
+                | b"hospital"
+                | b"practice"
+                | b"hotel"
+                | b"restaurant"
+                | b"cafe"
+                | b"team"
+        )
 }
 
 /// Does `rest`, the text after a name, open with `'s` and a thing a person
@@ -2708,8 +2755,8 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             return None;
         }
         // `@Jordan Ellis can you …`: a mention names a person as a
-        // greeting does.
-        if s > 0 && b[s - 1] == b'@' {
+        // greeting does; so does a worker's role before a bracket.
+        if s > 0 && b[s - 1] == b'@' || worker_bracket_before(b, s) {
             return Some(Context::Medium);
         }
         return Some(if lower_title_before(b, s) || asked_name_before(b, s) {
@@ -2939,6 +2986,33 @@ pub(super) fn known_alone(b: &[u8], head: &Word, later: bool) -> bool {
         && !venue_after(b, end)
         && !determiner_before(b, head.start)
         && !place_preposition(b, head.start)
+}
+
+/// `the tech (Dean)`, `our courier (Mosese)`: a worker's role in lower
+/// case, a space and a bracket just before `s`.
+fn worker_bracket_before(b: &[u8], s: usize) -> bool {
+    s >= 3
+        && &b[s - 2..s] == b" ("
+        && super::word_before(b, s - 1).is_some_and(|(ps, pe)| {
+            pe == s - 2
+                && matches!(
+                    &b[ps..pe],
+                    b"tech"
+                        | b"technician"
+                        | b"engineer"
+                        | b"installer"
+                        | b"electrician"
+                        | b"plumber"
+                        | b"driver"
+                        | b"courier"
+                        | b"contractor"
+                        | b"manager"
+                        | b"supervisor"
+                        | b"guard"
+                        | b"cleaner"
+                        | b"receptionist"
+                )
+        })
 }
 
 /// Is `prev` (lower case; `first`, its first byte as written) a verb done

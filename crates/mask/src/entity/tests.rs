@@ -2222,7 +2222,7 @@ fn a_person_from_a_firm_and_an_answer_to_a_question_for_a_name() {
     assert_eq!(person("Summer is from Acme Holdings Ltd."), ["Summer"]);
     // Not a firm (no legal form), not a brand, not a question for a name.
     no_person(&[
-        "Summer from the Auckland office rang.",
+        "Summer from the Auckland area rang.",
         "Dell from Round Rock Ltd shipped it.",
         "Is it done? Kisuke said no.",
     ]);
@@ -2329,7 +2329,7 @@ fn headers_introductions_belongings_and_three_part_filipino_names() {
         "From: IT Support\nTo: Service Desk",
         "The phone jack behind the desk is loose.",
         "Meet at Hyde Park tomorrow.",
-        "Summer from the Auckland office rang.",
+        "Summer from the Auckland area rang.",
     ]);
 }
 
@@ -4395,4 +4395,29 @@ fn a_table_split_by_bars() {
         of_kind("Status | Count\nOpen | 3010\nClosed | 2000", "POSTCODE"),
         Vec::<String>::new()
     );
+}
+
+/// A given name before a workplace named by its place (`from the Dublin
+/// office`), and a worker's name in brackets after the role (`the tech
+/// (Dean)`).
+#[test]
+fn a_workplace_after_a_name_and_a_workers_name_in_brackets() {
+    assert_eq!(
+        person("Rose from the Dublin office asked me to pass this on."),
+        ["Rose"]
+    );
+    assert_eq!(
+        person("Hunter from the Hunter Valley winery called again."),
+        ["Hunter"]
+    );
+    assert_eq!(person("Summer from the Auckland office rang."), ["Summer"]);
+    assert_eq!(
+        person("14 hours labour, but the tech (Dean) was only on site for 6."),
+        ["Dean"]
+    );
+    no_person(&[
+        "Sydney from the Melbourne office",
+        "see the report (Dean) above",
+        "May from the Sydney office is quieter",
+    ]);
 }
