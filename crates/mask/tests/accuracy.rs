@@ -958,23 +958,54 @@ fn held_out_26_entities_set() {
 /// ORGANIZATION, 25 POSTCODE) written blind, its author's own traps, while
 /// the tenth session's twenty-second round was made on heldout26's errors;
 /// scored from summary lines only, its errors unread (the blind set of
-/// record for the next round).
+/// record for the next round: the twenty-third, on heldout28's errors, did
+/// not read it either).
 #[test]
 fn held_out_27_entities_set() {
     // Blind, main before the tenth session (ebd5797): PERSON P 0.996 R
     // 0.859 F1 0.922; ADDRESS 0.988 / 0.988 / 0.988; ORGANIZATION 0.983 /
-    // 0.967 / 0.975; POSTCODE 1.000 / 0.600 / 0.750. After the round:
-    // PERSON 0.996 / 0.881 / 0.935, the rest the same. Floors: those less
-    // about 0.03.
+    // 0.967 / 0.975; POSTCODE 1.000 / 0.600 / 0.750. After the
+    // twenty-second round: PERSON 0.996 / 0.881 / 0.935, the rest the
+    // same. After the twenty-third (on heldout28's errors): PERSON 0.996 /
+    // 0.884 / 0.937, POSTCODE 1.000 / 0.720 / 0.837 (tables split by
+    // bars), the rest the same. Floors: those less about 0.03.
     let floors = [
         ("PERSON", 0.96, 0.90),
         ("ADDRESS", 0.95, 0.95),
         ("ORGANIZATION", 0.95, 0.94),
-        ("POSTCODE", 0.97, 0.72),
+        ("POSTCODE", 0.97, 0.80),
     ];
     check_held_out(
         "held-out 27",
         include_str!("data/entities-heldout27.jsonl"),
+        150,
+        floors,
+    );
+}
+
+/// The twenty-eighth set: 150 lines (289 PERSON, 80 ADDRESS, 60
+/// ORGANIZATION, 25 POSTCODE) written blind by a helper in the tenth
+/// session (its author's own traps, ticket forms of real systems); scored
+/// blind once after the twenty-second round, then its errors read for the
+/// twenty-third.
+#[test]
+fn held_out_28_entities_set() {
+    // Blind: main before the tenth session (ebd5797) PERSON P 0.973 R
+    // 0.858 F1 0.912, ADDRESS 0.974 / 0.938 / 0.955, ORGANIZATION 0.932 /
+    // 0.917 / 0.924, POSTCODE 0.952 / 0.800 / 0.870; after the
+    // twenty-second round PERSON 0.973 / 0.882 / 0.926, the rest the
+    // same. Tuned to in the twenty-third: PERSON 0.989 / 0.931 / 0.959,
+    // ADDRESS 1.000 / 0.988 / 0.994, ORGANIZATION 1.000 / 0.983 / 0.992,
+    // POSTCODE 0.958 / 0.920 / 0.939. Floors: those less about 0.03.
+    let floors = [
+        ("PERSON", 0.95, 0.93),
+        ("ADDRESS", 0.97, 0.96),
+        ("ORGANIZATION", 0.97, 0.96),
+        ("POSTCODE", 0.92, 0.90),
+    ];
+    check_held_out(
+        "held-out 28",
+        include_str!("data/entities-heldout28.jsonl"),
         150,
         floors,
     );
