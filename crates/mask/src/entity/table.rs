@@ -114,7 +114,9 @@ pub(super) fn find(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
 /// Zone | Surcharge`, Markdown's `| Name | Site |` and its `|---|` line),
 /// anywhere in `b` (sorted, disjoint): a header line naming a person's or
 /// a postcode's column, then the rows with as many cells. A line with a
-/// `|` that is no header costs a few byte compares.
+/// `|` that is no header costs a few byte compares. Asked only of a text
+/// where a run of capitalised words ended before ` |` (a header's names
+/// in title case or capitals, spaced from the bars).
 #[cold]
 pub(super) fn find_piped(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
     let mut out = Vec::new();
