@@ -384,7 +384,24 @@ impl<'a> Pass<'a> {
             // (Only where the runs found no address: a house number read
             // whole, `Flat 12, 5 Dock Road, Galway H91 E2W7`, stays.)
             let mut units = address::units_before_codes(self.b, &self.codes, self.min_score);
-            units.retain(|u| !self.out.iter().any(|f| f.start < u.end && u.start < f.end));
+            if !units.is_empty() {
+                // (The runs' findings, sorted by start, and how far each
+                // prefix of them reaches: a unit is asked in a binary
+                // search, where a scan of them all was quadratic in a long
+                // text of codes.)
+                let reach: Vec<usize> = self
+                    .out
+                    .iter()
+                    .scan(0, |m, f| {
+                        *m = f.end.max(*m);
+                        Some(*m)
+                    })
+                    .collect();
+                units.retain(|u| {
+                    let k = self.out.partition_point(|f| f.start < u.end);
+                    k == 0 || reach[k - 1] <= u.start
+                });
+            }
             if !units.is_empty() {
                 self.merge_over_runs(units);
             }

@@ -4421,3 +4421,18 @@ fn a_workplace_after_a_name_and_a_workers_name_in_brackets() {
         "May from the Sydney office is quieter",
     ]);
 }
+
+/// Units read back from their codes only fill the runs' gaps, however
+/// many codes a long text holds (asked in a binary search).
+#[test]
+fn units_before_codes_fill_only_gaps() {
+    let one = "Flat 12, 5 Dock Road, Galway H91 E2W7. Unit 14, Trafford Park Industrial Estate, Manchester M17 1RX. ";
+    let text = one.repeat(50);
+    let found = of_kind(&text, "ADDRESS");
+    assert_eq!(found.len(), 100);
+    assert_eq!(found[0], "Flat 12, 5 Dock Road, Galway H91 E2W7");
+    assert_eq!(
+        found[1],
+        "Unit 14, Trafford Park Industrial Estate, Manchester M17 1RX"
+    );
+}
