@@ -2756,7 +2756,7 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
         }
         // `@Jordan Ellis can you …`: a mention names a person as a
         // greeting does; so does a worker's role before a bracket.
-        if s > 0 && b[s - 1] == b'@' || worker_bracket_before(b, s) {
+        if s > 0 && (b[s - 1] == b'@' || b[s - 1] == b'(' && worker_bracket_before(b, s)) {
             return Some(Context::Medium);
         }
         return Some(if lower_title_before(b, s) || asked_name_before(b, s) {
@@ -2989,7 +2989,10 @@ pub(super) fn known_alone(b: &[u8], head: &Word, later: bool) -> bool {
 }
 
 /// `the tech (Dean)`, `our courier (Mosese)`: a worker's role in lower
-/// case, a space and a bracket just before `s`.
+/// case, a space and a bracket just before `s`. (Out of line: asked only
+/// after a bracket, and the sentences' first words pass by its caller.)
+#[cold]
+#[inline(never)]
 fn worker_bracket_before(b: &[u8], s: usize) -> bool {
     s >= 3
         && &b[s - 2..s] == b" ("
