@@ -55,59 +55,83 @@ pub(super) fn find(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> {
     let Some((columns, n, body)) = header(b) else {
         return Vec::new();
     };
-    let wanted = |c: Column| match c {
+    let mut out = Vec::new();
+    if columns[..n].iter().any(|&c| wanted(c, on, min_score)) {
+        read_rows(
+            b,
+            body,
+            &columns[..n],
+            (on, min_score),
+            (cells, |_| false),
+            &mut out,
+        );
+    }
+    out
+}
+
+/// Does `on` (at `min_score`) want the findings of a column?
+fn wanted(c: Column, on: KindSet, min_score: f32) -> bool {
+    match c {
         Column::Person => on.has(K::Person) && PERSON_SCORE >= min_score,
         Column::Postcode => on.has(K::Postcode) && POSTCODE_SCORE >= min_score,
         Column::Other => false,
-    };
-    if !columns[..n].iter().any(|&c| wanted(c)) {
-        return Vec::new();
     }
-    let mut out = Vec::new();
-    let mut s = body;
+}
+
+/// A row's cells as spans and how many, or `None` for no such row.
+type Split = fn(&[u8]) -> Option<([(usize, usize); MAX_COLUMNS], usize)>;
+
+/// Reads the rows of a table from `s`, a row a line (split by `split`;
+/// lines that `skip` says are rules passed over) while each has as many
+/// cells as `columns`: the cells of a person's and a postcode's column
+/// that read as one are pushed to `out`. Where the rows end.
+fn read_rows(
+    b: &[u8],
+    mut s: usize,
+    columns: &[Column],
+    (on, min_score): (KindSet, f32),
+    (split, skip): (Split, fn(&[u8]) -> bool),
+    out: &mut Vec<Finding>,
+) -> usize {
     for _ in 0..MAX_ROWS {
         if s >= b.len() {
             break;
         }
-        let e = b[s..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |p| s + p);
+        let e = memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |p| s + p);
         let row = &b[s..e];
         let row = row.strip_suffix(b"\r").unwrap_or(row);
-        let Some((cells, count)) = cells(row) else {
+        if skip(row) {
+            s = e + 1;
+            continue;
+        }
+        let Some((cells, count)) = split(row) else {
             break;
         };
-        if count != n {
+        if count != columns.len() {
             break;
         }
-        for (k, &(cell_start, cell_end)) in cells[..count].iter().enumerate() {
-            let column = columns[k];
-            if wanted(column) {
-                let (cs, ce) = trimmed(b, s + cell_start, s + cell_end);
-                let ok = match column {
-                    Column::Person => person_cell(&b[cs..ce]),
-                    _ => postcode_cell(&b[cs..ce]),
-                };
-                if ok {
-                    let (kind, score) = if column == Column::Person {
-                        (K::Person, PERSON_SCORE)
-                    } else {
-                        (K::Postcode, POSTCODE_SCORE)
-                    };
-                    out.push(Finding {
-                        kind: kind.kind(),
-                        start: cs,
-                        end: ce,
-                        score,
-                        recognizer: Cow::Borrowed(RECOGNIZER),
-                    });
-                }
+        for (&column, &(cell_start, cell_end)) in columns.iter().zip(&cells[..count]) {
+            if !wanted(column, on, min_score) {
+                continue;
+            }
+            let (cs, ce) = trimmed(b, s + cell_start, s + cell_end);
+            let (ok, kind, score) = match column {
+                Column::Person => (person_cell(&b[cs..ce]), K::Person, PERSON_SCORE),
+                _ => (postcode_cell(&b[cs..ce]), K::Postcode, POSTCODE_SCORE),
+            };
+            if ok {
+                out.push(Finding {
+                    kind: kind.kind(),
+                    start: cs,
+                    end: ce,
+                    score,
+                    recognizer: Cow::Borrowed(RECOGNIZER),
+                });
             }
         }
         s = e + 1;
     }
-    out
+    s
 }
 
 /// The findings of tables whose columns are split by `|` (`Postcode |
@@ -132,55 +156,21 @@ pub(super) fn find_piped(b: &[u8], on: KindSet, min_score: f32) -> Vec<Finding> 
         let Some((columns, n)) = piped_header(&b[start..end]) else {
             continue;
         };
-        let wanted = |c: Column| match c {
-            Column::Person => on.has(K::Person) && PERSON_SCORE >= min_score,
-            Column::Postcode => on.has(K::Postcode) && POSTCODE_SCORE >= min_score,
-            Column::Other => false,
-        };
-        if !columns[..n].iter().any(|&c| wanted(c)) {
+        if !columns[..n].iter().any(|&c| wanted(c, on, min_score)) {
             continue;
         }
-        let mut s = line_start;
-        for _ in 0..MAX_ROWS {
-            if s >= b.len() {
-                break;
-            }
-            let e = memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |p| s + p);
-            let row = &b[s..e];
-            let row = row.strip_suffix(b"\r").unwrap_or(row);
-            // (Markdown's line under the header: `|---|:--:|`.)
-            if row.contains(&b'-') && row.iter().all(|&c| matches!(c, b'|' | b'-' | b':' | b' ')) {
-                s = e + 1;
-                continue;
-            }
-            let Some((cells, count)) = piped_cells(row) else {
-                break;
-            };
-            if count != n {
-                break;
-            }
-            for (k, &(cell_start, cell_end)) in cells[..count].iter().enumerate() {
-                let column = columns[k];
-                if !wanted(column) {
-                    continue;
-                }
-                let (cs, ce) = trimmed(b, s + cell_start, s + cell_end);
-                let (ok, kind, score) = match column {
-                    Column::Person => (person_cell(&b[cs..ce]), K::Person, PERSON_SCORE),
-                    _ => (postcode_cell(&b[cs..ce]), K::Postcode, POSTCODE_SCORE),
-                };
-                if ok {
-                    out.push(Finding {
-                        kind: kind.kind(),
-                        start: cs,
-                        end: ce,
-                        score,
-                        recognizer: Cow::Borrowed(RECOGNIZER),
-                    });
-                }
-            }
-            s = e + 1;
-        }
+        // (Markdown's line under the header, `|---|:--:|`, is passed over.)
+        let rule = |row: &[u8]| {
+            row.contains(&b'-') && row.iter().all(|&c| matches!(c, b'|' | b'-' | b':' | b' '))
+        };
+        let s = read_rows(
+            b,
+            line_start,
+            &columns[..n],
+            (on, min_score),
+            (piped_cells, rule),
+            &mut out,
+        );
         line_start = line_start.max(s);
     }
     out
