@@ -387,9 +387,10 @@ pub(super) fn units_before_codes(
     found
 }
 
-/// Where the unit of an address ending in the code at `code` starts: read back over fields in title case separated by `, ` on the
-/// code's line (within 160 bytes), the first field boundary with units
-/// before it ([`units_chain`]: `Unit 14, Block C, `) gives the start.
+/// Where the unit of an address ending in the code at `code` starts:
+/// read back over fields in title case separated by `, ` on the code's
+/// line (within 160 bytes), the first field boundary with units before it
+/// ([`units_chain`]: `Unit 14, Block C, `) gives the start.
 fn unit_before_code(b: &[u8], code: usize) -> Option<usize> {
     let lo = code.saturating_sub(160);
     let line = memchr::memrchr(b'\n', &b[lo..code]).map_or(lo, |k| lo + k + 1);

@@ -1609,10 +1609,11 @@ fn addressed_after(rest: &[u8]) -> bool {
     })
 }
 
-/// `Agent Mark: Hi`, `Agent (Dawn): …`, `10:03 Agent Ngaio: …`, `09:14 Will: …`,
-/// `Customer (Jarrah Collins): …`: a chat transcript's speaker, the name
-/// at `s` after their role at a line's start (a time before it) and before
-/// the colon that `rest`, the text after the name, opens with.
+/// `Agent Mark: Hi`, `Agent (Dawn): …`, `10:03 Agent Ngaio: …`, `09:14
+/// Will: …`, `Customer (Jarrah Collins): …`: a chat transcript's speaker,
+/// the name at `s` after their role (or a time stamp alone) at a line's
+/// start and before the colon that `rest`, the text after the name, opens
+/// with.
 #[inline]
 fn chat_speaker(b: &[u8], s: usize, rest: &[u8], given: bool) -> bool {
     match rest.first() {
