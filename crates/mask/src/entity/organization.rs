@@ -259,28 +259,23 @@ fn partners_before(b: &[u8], name: &[super::Word]) -> Option<usize> {
         }
         start = name[0].start;
     }
-    // `von Essen Immobilien AG` opening its line.
-    let head = &b[..start];
-    let particle = head
-        .strip_suffix(b" ")
-        .and_then(|h| {
-            [
-                &b"von"[..],
-                b"van",
-                b"de",
-                b"di",
-                b"du",
-                b"del",
-                b"della",
-                b"le",
-                b"la",
-            ]
+    // `von Essen Immobilien AG`, `van der Berg Engineering Ltd`: a name's
+    // particles (see `entity::small_word`) opening the line.
+    let mut p = start;
+    for _ in 0..3 {
+        let Some(e) = p.checked_sub(1).filter(|&e| b[e] == b' ') else {
+            break;
+        };
+        let s = b[..e]
             .iter()
-            .find(|p| h.ends_with(p))
-            .map(|p| h.len() - p.len())
-        })
-        .filter(|&p| p == 0 || b[p - 1] == b'\n')?;
-    Some(particle)
+            .rposition(|c| !c.is_ascii_lowercase())
+            .map_or(0, |k| k + 1);
+        if s == e || super::small_word(&b[s..e]) != Some(Shape::Particle) {
+            break;
+        }
+        p = s;
+    }
+    (p < start && (p == 0 || b[p - 1] == b'\n')).then_some(p)
 }
 
 /// `the USB DAC`, `the new USB DAC`, `the Siemens PLC on the pump`: one

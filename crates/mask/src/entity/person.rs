@@ -2990,32 +2990,21 @@ pub(super) fn known_alone(b: &[u8], head: &Word, later: bool) -> bool {
 }
 
 /// `the tech (Dean)`, `our courier (Mosese)`: a worker's role in lower
-/// case, a space and a bracket just before `s`. (Out of line: asked only
-/// after a bracket, and the sentences' first words pass by its caller.)
+/// case, a space and a bracket just before `s`: a role noun of the
+/// lexicon (`ROLE_NOUNS`: `engineer`, `driver`, `courier`…) or one of
+/// the few it does not hold as such. (Out of line: asked only after a
+/// bracket, and the sentences' first words pass by its caller.)
 #[cold]
 #[inline(never)]
 fn worker_bracket_before(b: &[u8], s: usize) -> bool {
     s >= 3
         && &b[s - 2..s] == b" ("
-        && super::word_before(b, s - 1).is_some_and(|(ps, pe)| {
+        && word_before(b, s - 1).is_some_and(|(ps, pe)| {
+            let role = &b[ps..pe];
             pe == s - 2
-                && matches!(
-                    &b[ps..pe],
-                    b"tech"
-                        | b"technician"
-                        | b"engineer"
-                        | b"installer"
-                        | b"electrician"
-                        | b"plumber"
-                        | b"driver"
-                        | b"courier"
-                        | b"contractor"
-                        | b"manager"
-                        | b"supervisor"
-                        | b"guard"
-                        | b"cleaner"
-                        | b"receptionist"
-                )
+                && role[0].is_ascii_lowercase()
+                && (matches!(role, b"tech" | b"installer" | b"manager" | b"guard")
+                    || super::names::lookup(role) & (STOP | CONTACT) == STOP | CONTACT)
         })
 }
 
