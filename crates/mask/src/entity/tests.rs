@@ -4252,6 +4252,10 @@ fn partners_particles_and_a_companys_full_stop() {
         ),
         ["von Essen Immobilien AG"]
     );
+    assert_eq!(
+        of_kind("Kind regards\nvan der Berg Engineering Ltd", "ORGANIZATION"),
+        ["van der Berg Engineering Ltd"]
+    );
     // A field before a firm is no partner; a particle after a noun is a
     // preposition.
     assert_eq!(
