@@ -277,6 +277,20 @@ fn input_progress(path: &std::path::Path) -> indicatif::ProgressBar {
     bar
 }
 
+/// `input`, counted by `progress` when it draws. A hidden bar's wrapper is
+/// left out: it reads through `Read::read` alone, so every buffer was
+/// zeroed before each read (the file's own `read_buf` skips that).
+fn progress_reader<R: std::io::Read + 'static>(
+    progress: &indicatif::ProgressBar,
+    input: R,
+) -> Box<dyn std::io::Read> {
+    if progress.is_hidden() {
+        Box::new(input)
+    } else {
+        Box::new(progress.wrap_read(input))
+    }
+}
+
 fn derive_id(
     kind: IdKind,
     system: &str,

@@ -67,11 +67,11 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
     let out = &mut std::io::BufWriter::with_capacity(1 << 16, out);
     let progress = crate::input_progress(std::path::Path::new(&args.input));
     let input: Box<dyn Read> = if args.input == "-" {
-        Box::new(progress.wrap_read(std::io::stdin().lock()))
+        crate::progress_reader(&progress, std::io::stdin().lock())
     } else {
         let file =
             File::open(&args.input).map_err(|e| format!("cannot open {}: {e}", args.input))?;
-        Box::new(progress.wrap_read(file))
+        crate::progress_reader(&progress, file)
     };
     let outcome = mask_input(args, &masker, input, out);
     progress.finish_and_clear();
@@ -225,15 +225,13 @@ fn jsonl(
             if filled >= JSONL_BATCH_BYTES && memchr::memchr(b'\n', &batch).is_some() {
                 break;
             }
-            batch.resize(filled + (1 << 20), 0);
-            let read = loop {
-                match input.read(&mut batch[filled..]) {
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
-            let read = read.map_err(|e| format!("reading line {first_line}: {e}"))?;
-            batch.truncate(filled + read);
+            // Into the vector's spare capacity (`read_to_end` retries an
+            // interrupted read): `resize` zeroed each MiB before it was
+            // read over, 2% of the command's instructions on short tickets.
+            let read = Read::take(&mut input, 1 << 20)
+                .read_to_end(&mut batch)
+                .map_err(|e| format!("reading line {first_line}: {e}"))?;
+            debug_assert_eq!(batch.len(), filled + read);
             let last_line = memchr::memrchr(b'\n', &batch).map_or(0, |end| end + 1);
             if (batch.len() - last_line) as u64 > crate::MAX_LINE {
                 let number = first_line + memchr::memchr_iter(b'\n', &batch).count();

@@ -159,10 +159,10 @@ fn eval(policy: &PathBuf, records: &PathBuf, now: &str) -> Result<(), String> {
     let name = records.display().to_string();
     let progress = crate::input_progress(records);
     let input: Box<dyn Read> = if name == "-" {
-        Box::new(progress.wrap_read(std::io::stdin().lock()))
+        crate::progress_reader(&progress, std::io::stdin().lock())
     } else {
         let file = std::fs::File::open(records).map_err(|e| format!("cannot read {name}: {e}"))?;
-        Box::new(progress.wrap_read(file))
+        crate::progress_reader(&progress, file)
     };
     let result = eval_lines(&policy, now, &name, input, &progress);
     progress.finish_and_clear();
