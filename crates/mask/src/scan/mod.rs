@@ -349,23 +349,56 @@ fn upper_digit_len16(b: &[u8], i: usize) -> usize {
 
 /// The first byte at or after `i` whose class is not 0 (in [`CLASS`], or
 /// [`CLASS_ENTITY`] with `ENTITY`), or `b.len()`.
-#[inline(always)]
-fn next_trigger<const ENTITY: bool>(b: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = b.get(i..i + 16) {
-        let mut w = [0u8; 16];
-        w.copy_from_slice(chunk);
-        let t = triggers::<ENTITY>(&w);
-        if t != 0 {
-            return i + (t.trailing_zeros() / 8) as usize;
+#[cfg(test)]
+fn next_trigger<const ENTITY: bool>(b: &[u8], i: usize) -> usize {
+    let mut fresh = Triggers::NONE;
+    fresh.next::<ENTITY>(b, i)
+}
+
+/// The sixteen bytes at `start` where the skip loop last found a trigger,
+/// and their flags ([`triggers`]): a stop a few bytes on, as most are on
+/// tickets, is found from the flags rather than by testing the bytes again.
+struct Triggers {
+    start: usize,
+    flags: u128,
+}
+
+impl Triggers {
+    /// Nothing tested yet.
+    const NONE: Triggers = Triggers {
+        start: usize::MAX,
+        flags: 0,
+    };
+
+    /// The first byte at or after `i` whose class is not 0 (in [`CLASS`],
+    /// or [`CLASS_ENTITY`] with `ENTITY`), or `b.len()`.
+    #[inline(always)]
+    fn next<const ENTITY: bool>(&mut self, b: &[u8], mut i: usize) -> usize {
+        if i >= self.start && i - self.start < 16 {
+            let rest = self.flags >> (8 * (i - self.start));
+            if rest != 0 {
+                return i + (rest.trailing_zeros() / 8) as usize;
+            }
+            // (No trigger in the rest of those bytes.)
+            i = self.start + 16;
         }
-        i += 16;
+        while let Some(chunk) = b.get(i..i + 16) {
+            let mut w = [0u8; 16];
+            w.copy_from_slice(chunk);
+            let t = triggers::<ENTITY>(&w);
+            if t != 0 {
+                (self.start, self.flags) = (i, t);
+                return i + (t.trailing_zeros() / 8) as usize;
+            }
+            i += 16;
+        }
+        let class = if ENTITY { &CLASS_ENTITY } else { &CLASS };
+        let rest = b.get(i..).unwrap_or_default();
+        i + rest
+            .iter()
+            .position(|&c| class[c as usize] != 0)
+            .unwrap_or(rest.len())
     }
-    let class = if ENTITY { &CLASS_ENTITY } else { &CLASS };
-    let rest = b.get(i..).unwrap_or_default();
-    i + rest
-        .iter()
-        .position(|&c| class[c as usize] != 0)
-        .unwrap_or(rest.len())
 }
 
 /// Byte k is 1 where byte k of `w` has a class other than 0, else 0.
@@ -603,13 +636,14 @@ impl<'a> Scanner<'a> {
         let entity = self.entity.next != usize::MAX;
         let class: &[u8; 256] = if entity { &CLASS_ENTITY } else { &CLASS };
         let mut i = 0;
+        let mut skip = Triggers::NONE;
         while i < n {
             // Tight skip over bytes that cannot start anything.
             loop {
                 i = if entity {
-                    next_trigger::<true>(b, i)
+                    skip.next::<true>(b, i)
                 } else {
-                    next_trigger::<false>(b, i)
+                    skip.next::<false>(b, i)
                 };
                 // A capitalised word (`Hello`) starts nothing unless it is
                 // `Bearer` or the `J` of `eyJ`: skip it without dispatching,
@@ -1080,6 +1114,31 @@ mod tests {
             for i in 0..=text.len() {
                 assert_eq!(token_start(&text, i), start(&text, i), "{text:?} {i}");
                 assert_eq!(token_end(&text, i), end(&text, i), "{text:?} {i}");
+            }
+        }
+    }
+
+    /// The skip loop's stops, found from the flags kept of the last
+    /// sixteen bytes, are those a byte loop finds.
+    #[test]
+    fn kept_triggers_match_a_byte_loop() {
+        let text = b"ab1 Hello-world__x ABC123def 4111:+(x) \xC3\xA9t\xC3\xA9 =@ zz9 \
+            a long stretch of lower case words with no trigger at all, then Z \
+            and abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq+ x\ny";
+        let trig = |class: &[u8; 256], i: usize| {
+            i + text[i..]
+                .iter()
+                .take_while(|&&c| class[c as usize] == 0)
+                .count()
+        };
+        for step in 1..20 {
+            let (mut plain, mut entity) = (Triggers::NONE, Triggers::NONE);
+            let mut i = 0;
+            while i <= text.len() {
+                assert_eq!(plain.next::<false>(text, i), trig(&CLASS, i), "{i}");
+                assert_eq!(entity.next::<true>(text, i), trig(&CLASS_ENTITY, i), "{i}");
+                // Resume after the stop or `step` bytes on, as the loop does.
+                i = trig(&CLASS, i).min(i + step) + 1;
             }
         }
     }
