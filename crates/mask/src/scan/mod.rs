@@ -311,16 +311,27 @@ fn alnum_bytes(v: u64) -> u64 {
 }
 
 /// The eight bytes at `i`, zeros past the end.
+// (The text's end out of line: with both in one array the compiler built
+// the word a byte at a time, 30 instructions where one load does.)
 #[inline(always)]
 fn word_at(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
     match b.get(i..i + 8) {
-        Some(chunk) => w.copy_from_slice(chunk),
-        None => {
-            for (k, x) in w.iter_mut().enumerate() {
-                *x = at(b, i + k);
-            }
+        Some(chunk) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            u64::from_le_bytes(w)
         }
+        None => word_at_end(b, i),
+    }
+}
+
+/// [`word_at`] near the text's end.
+#[cold]
+#[inline(never)]
+fn word_at_end(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    for (k, x) in w.iter_mut().enumerate() {
+        *x = at(b, i + k);
     }
     u64::from_le_bytes(w)
 }
