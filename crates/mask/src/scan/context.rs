@@ -428,6 +428,21 @@ mod tests {
         }
     }
 
+    /// Every key a `:` or `=` assignment looks for ends in a pair of
+    /// letters `key_ending` lets through.
+    #[test]
+    fn assignment_keys_pass_the_ending_filter() {
+        for list in [ASSIGN_KEYS, QUERY_KEYS] {
+            for &w in &list.words[..list.n] {
+                let bytes = w.to_le_bytes();
+                let len = bytes.iter().position(|&x| x == 0).unwrap_or(16);
+                assert!(len >= 3, "{bytes:?}");
+                let (x, y) = (bytes[len - 2], bytes[len - 1]);
+                assert!(crate::scan::secret::key_ending(x, y), "{bytes:?}");
+            }
+        }
+    }
+
     #[test]
     fn unicode_context_words() {
         let t = "Geburtsdatum: x".as_bytes();
