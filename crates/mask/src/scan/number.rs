@@ -691,8 +691,11 @@ fn after_nz_city(b: &[u8], s: usize, run: &Run) -> bool {
         return false;
     }
     let before = &b[..s - 1];
+    // (The last letters compared first: `ends_with` of each city was a
+    // `memcmp` call.)
     CITIES.iter().any(|c| {
-        before.ends_with(c)
+        before.last() == c.last()
+            && before.ends_with(c)
             && (before.len() == c.len()
                 || !before[before.len() - c.len() - 1].is_ascii_alphanumeric())
     })
