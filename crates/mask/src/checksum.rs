@@ -368,7 +368,7 @@ const NIF_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
 pub fn es_nif(c: &[u8]) -> bool {
     c.len() == 9
         && c[..8].iter().all(u8::is_ascii_digit)
-        && NIF_LETTERS[(num(&digits_of(&c[..8])) % 23) as usize] == c[8]
+        && NIF_LETTERS[(num_ascii(&c[..8]) % 23) as usize] == c[8]
 }
 
 /// Spanish NIE: X, Y or Z, 7 digits and a mod-23 letter.
@@ -382,12 +382,17 @@ pub fn es_nie(c: &[u8]) -> bool {
         b'Z' => 2,
         _ => return false,
     };
-    let n = lead * 10_000_000 + num(&digits_of(&c[1..8]));
+    let n = lead * 10_000_000 + num_ascii(&c[1..8]);
     NIF_LETTERS[(n % 23) as usize] == c[8]
 }
 
-fn digits_of(c: &[u8]) -> Vec<u8> {
-    c.iter().map(|x| x.wrapping_sub(b'0')).collect()
+/// [`num`] of ASCII digits, read in place (collecting their values into a
+/// `Vec` first cost a heap allocation a call).
+fn num_ascii(c: &[u8]) -> u64 {
+    c.iter().fold(0u64, |a, &x| {
+        a.wrapping_mul(10)
+            .wrapping_add(u64::from(x.wrapping_sub(b'0')))
+    })
 }
 
 /// Italian codice fiscale: 16 characters with the odd/even check letter.
@@ -553,14 +558,16 @@ pub fn fi_hetu(c: &[u8]) -> bool {
     if c.len() != 11 || !b"+-ABCDEFUVWXY".contains(&c[6]) {
         return false;
     }
-    let digits: Vec<u8> = c[..6].iter().chain(&c[7..10]).copied().collect();
-    if !digits.iter().all(u8::is_ascii_digit) {
+    // The date and the individual number, read in place: collected into
+    // `Vec`s they cost two heap allocations a digit token on tickets.
+    let (date, serial) = (&c[..6], &c[7..10]);
+    if !date.iter().chain(serial).all(u8::is_ascii_digit) {
         return false;
     }
-    let d = digits_of(&digits);
-    let day = num(&d[..2]);
-    let month = num(&d[2..4]);
-    (1..=31).contains(&day) && (1..=12).contains(&month) && CHECK[(num(&d) % 31) as usize] == c[10]
+    let day = num_ascii(&date[..2]);
+    let month = num_ascii(&date[2..4]);
+    let n = num_ascii(date) * 1000 + num_ascii(serial);
+    (1..=31).contains(&day) && (1..=12).contains(&month) && CHECK[(n % 31) as usize] == c[10]
 }
 
 /// French INSEE (NIR): 13 digits and a 2-digit key, key = 97 - n mod 97.

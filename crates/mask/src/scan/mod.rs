@@ -311,16 +311,27 @@ fn alnum_bytes(v: u64) -> u64 {
 }
 
 /// The eight bytes at `i`, zeros past the end.
+// (The text's end out of line: with both in one array the compiler built
+// the word a byte at a time, 30 instructions where one load does.)
 #[inline(always)]
 fn word_at(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
     match b.get(i..i + 8) {
-        Some(chunk) => w.copy_from_slice(chunk),
-        None => {
-            for (k, x) in w.iter_mut().enumerate() {
-                *x = at(b, i + k);
-            }
+        Some(chunk) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            u64::from_le_bytes(w)
         }
+        None => word_at_end(b, i),
+    }
+}
+
+/// [`word_at`] near the text's end.
+#[cold]
+#[inline(never)]
+fn word_at_end(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    for (k, x) in w.iter_mut().enumerate() {
+        *x = at(b, i + k);
     }
     u64::from_le_bytes(w)
 }
@@ -349,23 +360,70 @@ fn upper_digit_len16(b: &[u8], i: usize) -> usize {
 
 /// The first byte at or after `i` whose class is not 0 (in [`CLASS`], or
 /// [`CLASS_ENTITY`] with `ENTITY`), or `b.len()`.
-#[inline(always)]
-fn next_trigger<const ENTITY: bool>(b: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = b.get(i..i + 16) {
-        let mut w = [0u8; 16];
-        w.copy_from_slice(chunk);
-        let t = triggers::<ENTITY>(&w);
-        if t != 0 {
-            return i + (t.trailing_zeros() / 8) as usize;
+#[cfg(test)]
+fn next_trigger<const ENTITY: bool>(b: &[u8], i: usize) -> usize {
+    let mut fresh = Triggers::NONE;
+    fresh.next::<ENTITY>(b, i)
+}
+
+/// The sixteen bytes at `start` where the skip loop last found a trigger,
+/// and their flags ([`triggers`]), bit k for byte k: a stop a few bytes
+/// on, as most are on tickets, is found from the flags rather than by
+/// testing the bytes again.
+struct Triggers {
+    start: usize,
+    flags: u32,
+}
+
+impl Triggers {
+    /// Nothing tested yet.
+    const NONE: Triggers = Triggers {
+        start: usize::MAX,
+        flags: 0,
+    };
+
+    /// The first byte at or after `i` whose class is not 0 (in [`CLASS`],
+    /// or [`CLASS_ENTITY`] with `ENTITY`), or `b.len()`.
+    #[inline(always)]
+    fn next<const ENTITY: bool>(&mut self, b: &[u8], mut i: usize) -> usize {
+        if i >= self.start && i - self.start < 16 {
+            let rest = self.flags >> (i - self.start);
+            if rest != 0 {
+                return i + rest.trailing_zeros() as usize;
+            }
+            // (No trigger in the rest of those bytes.)
+            i = self.start + 16;
         }
-        i += 16;
+        while let Some(chunk) = b.get(i..i + 16) {
+            let mut w = [0u8; 16];
+            w.copy_from_slice(chunk);
+            let t = triggers::<ENTITY>(&w);
+            if t != 0 {
+                // (As bits: shifting the 128-bit flags by a variable
+                // count cost a dozen instructions a stop.)
+                let flags = flag_bits(t);
+                (self.start, self.flags) = (i, flags);
+                return i + flags.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+        let class = if ENTITY { &CLASS_ENTITY } else { &CLASS };
+        let rest = b.get(i..).unwrap_or_default();
+        i + rest
+            .iter()
+            .position(|&c| class[c as usize] != 0)
+            .unwrap_or(rest.len())
     }
-    let class = if ENTITY { &CLASS_ENTITY } else { &CLASS };
-    let rest = b.get(i..).unwrap_or_default();
-    i + rest
-        .iter()
-        .position(|&c| class[c as usize] != 0)
-        .unwrap_or(rest.len())
+}
+
+/// Bit k set where byte k of `t` (each 0 or 1) is 1: each eight bytes
+/// gathered by one multiply, as in `context::letters`.
+#[inline(always)]
+fn flag_bits(t: u128) -> u32 {
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let lo = (t as u64).wrapping_mul(GATHER) >> 56;
+    let hi = ((t >> 64) as u64).wrapping_mul(GATHER) >> 56;
+    (lo | hi << 8) as u32
 }
 
 /// Byte k is 1 where byte k of `w` has a class other than 0, else 0.
@@ -603,13 +661,14 @@ impl<'a> Scanner<'a> {
         let entity = self.entity.next != usize::MAX;
         let class: &[u8; 256] = if entity { &CLASS_ENTITY } else { &CLASS };
         let mut i = 0;
+        let mut skip = Triggers::NONE;
         while i < n {
             // Tight skip over bytes that cannot start anything.
             loop {
                 i = if entity {
-                    next_trigger::<true>(b, i)
+                    skip.next::<true>(b, i)
                 } else {
-                    next_trigger::<false>(b, i)
+                    skip.next::<false>(b, i)
                 };
                 // A capitalised word (`Hello`) starts nothing unless it is
                 // `Bearer` or the `J` of `eyJ`: skip it without dispatching,
@@ -983,6 +1042,14 @@ mod tests {
     }
 
     #[test]
+    fn flag_bits_gathers_the_bytes() {
+        for m in 0..=u16::MAX {
+            let t = (0..16).fold(0u128, |t, k| t | (u128::from(m >> k & 1) << (8 * k)));
+            assert_eq!(flag_bits(t), u32::from(m), "{m:#x}");
+        }
+    }
+
+    #[test]
     fn triggers_match_the_class_tables() {
         for c in 0..=255u8 {
             let w = [c; 16];
@@ -1080,6 +1147,31 @@ mod tests {
             for i in 0..=text.len() {
                 assert_eq!(token_start(&text, i), start(&text, i), "{text:?} {i}");
                 assert_eq!(token_end(&text, i), end(&text, i), "{text:?} {i}");
+            }
+        }
+    }
+
+    /// The skip loop's stops, found from the flags kept of the last
+    /// sixteen bytes, are those a byte loop finds.
+    #[test]
+    fn kept_triggers_match_a_byte_loop() {
+        let text = b"ab1 Hello-world__x ABC123def 4111:+(x) \xC3\xA9t\xC3\xA9 =@ zz9 \
+            a long stretch of lower case words with no trigger at all, then Z \
+            and abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq+ x\ny";
+        let trig = |class: &[u8; 256], i: usize| {
+            i + text[i..]
+                .iter()
+                .take_while(|&&c| class[c as usize] == 0)
+                .count()
+        };
+        for step in 1..20 {
+            let (mut plain, mut entity) = (Triggers::NONE, Triggers::NONE);
+            let mut i = 0;
+            while i <= text.len() {
+                assert_eq!(plain.next::<false>(text, i), trig(&CLASS, i), "{i}");
+                assert_eq!(entity.next::<true>(text, i), trig(&CLASS_ENTITY, i), "{i}");
+                // Resume after the stop or `step` bytes on, as the loop does.
+                i = trig(&CLASS, i).min(i + step) + 1;
             }
         }
     }
