@@ -2187,8 +2187,10 @@ fn german_street(w: &[u8]) -> Option<bool> {
     ) {
         return Some(true);
     }
-    let lower = w.to_ascii_lowercase();
-    let ends = |s: &&[u8]| lower.ends_with(s) && lower.len() > s.len() + 2;
+    // (The suffixes are lower case: compared without case, in place; a
+    // lowered copy of the word cost an allocation at each capital before
+    // a number, about one instruction a byte of dense tickets.)
+    let ends = |s: &&[u8]| w.len() > s.len() + 2 && w[w.len() - s.len()..].eq_ignore_ascii_case(s);
     if STRONG.iter().any(ends) {
         Some(true)
     } else if WEAK.iter().any(ends) {
