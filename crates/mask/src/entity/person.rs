@@ -2378,10 +2378,41 @@ fn strong_before_word(pass: &Pass<'_>, s: usize) -> bool {
     let b = pass.b;
     let line_start =
         s == 0 || matches!(b[s - 1], b'\n') || (s >= 2 && b[s - 1] == b' ' && b[s - 2] == b'\n');
+    // (At a line's start no word is before `s`: none is looked for.)
+    if line_start {
+        return pass.person_context(s) == Some(Context::Strong);
+    }
     // (Or a longer one ending a person's label: `Requester: `.)
-    let short_word_before = word_before(b, s)
-        .is_some_and(|(ws, we)| we - ws <= 6 || b[we] == b':' && long_person_label(&b[ws..we]));
-    (line_start || short_word_before) && pass.person_context(s) == Some(Context::Strong)
+    word_before(b, s).is_some_and(|(ws, we)| {
+        (we - ws <= 6 || b[we] == b':' && long_person_label(&b[ws..we]))
+            && strong_word_before(pass, s, ws, we)
+            && pass.person_context(s) == Some(Context::Strong)
+    })
+}
+
+/// May [`Pass::person_context`] at `s` be strong, `b[ws..we]` the word
+/// before `s` ([`word_before`])? Only after a list's separator, after a
+/// title, or after the few words of an introduction or a person's label
+/// (see [`context_before`]; no sign-off line ends on a word). Most words
+/// before a capital are none of these: told here, the context is not read
+/// (it cost about one instruction a byte of dense tickets).
+// (Out of line: inlined, its lookup's registers were saved at every call
+// of `strong_before_word`.)
+#[inline(never)]
+fn strong_word_before(pass: &Pass<'_>, s: usize, ws: usize, we: usize) -> bool {
+    let b = pass.b;
+    let Some(lower) = lower_ascii::<MAX_NAME>(&b[ws..we]) else {
+        return false;
+    };
+    let prev = &lower[..we - ws];
+    // (A list's separator before `s`: `Pass::list_item` may hold.)
+    matches!(b[s - 1], b';' | b',')
+        || s >= 2 && b[s - 1] == b' ' && matches!(b[s - 2], b';' | b',')
+        || matches!(prev, b"is" | b"am" | b"me" | b"i'm" | b"card")
+        || b[we..s].contains(&b':')
+            && (matches!(prev, b"name" | b"engineer" | b"technician" | b"tech")
+                || PERSON_LABELS.contains(&prev))
+        || prev.len() <= 9 && lookup_lower(&lower, prev.len()) & TITLE != 0
 }
 
 /// A form's field for a person (`Requester: Haruka Morimoto`, `Reported
