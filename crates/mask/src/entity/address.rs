@@ -290,6 +290,17 @@ fn po_box(pass: &mut Pass<'_>, run: &Run) -> Option<(usize, usize)> {
     Some((first, after))
 }
 
+/// May `f`, a finding of the scanner's, be the code after a Québec box
+/// (see [`quebec_boxes`]): a postcode of six bytes or more, a capital then
+/// a digit?
+#[inline]
+pub(super) fn box_code(b: &[u8], f: &crate::Finding) -> bool {
+    (f.kind == K::CaPostalCode.kind() || f.kind == K::Postcode.kind())
+        && f.end - f.start >= 6
+        && b[f.start].is_ascii_uppercase()
+        && b[f.start + 1].is_ascii_digit()
+}
+
 /// Québec's post-office boxes (`C.P. 218, Saint-Georges (Québec) G5Y
 /// 5C7`, `case postale 8820, succursale Centre-ville, Montréal (Québec)
 /// H3C 3P8`), read back from the Canadian codes the scanner found (the
@@ -306,10 +317,7 @@ pub(super) fn quebec_boxes(
         return found;
     }
     for f in scanned {
-        if !(f.kind == K::CaPostalCode.kind() || f.kind == K::Postcode.kind())
-            || f.end - f.start < 6
-            || !(b[f.start].is_ascii_uppercase() && b[f.start + 1].is_ascii_digit())
-        {
+        if !box_code(b, f) {
             continue;
         }
         let lo = f.start.saturating_sub(120);

@@ -374,7 +374,9 @@ impl<'a> Pass<'a> {
                 self.known_later();
             }
         }
-        if self.on.has(K::Address) && !scanned.is_empty() {
+        // (Most texts hold no code a box may end in: told in line, without
+        // the call and its empty `Vec`.)
+        if self.on.has(K::Address) && scanned.iter().any(|f| address::box_code(self.b, f)) {
             let boxes = address::quebec_boxes(self.b, scanned, self.min_score);
             if !boxes.is_empty() {
                 self.merge_over_runs(boxes);
