@@ -1247,8 +1247,12 @@ fn abbreviation(w: &[u8]) -> bool {
 /// The first of `words` that `rest` starts with as a word of its own (no
 /// letter or digit after it): ` Team`, ` Sons`, ` Inc.`.
 fn leading_word<'w>(rest: &[u8], words: &[&'w [u8]]) -> Option<&'w [u8]> {
+    // (The first bytes compared first: most words are told apart there,
+    // without the call to `memcmp` that `starts_with` makes.)
+    let first = rest.first();
     words.iter().copied().find(|w| {
-        rest.starts_with(w)
+        w.first().is_none_or(|c| first == Some(c))
+            && rest.starts_with(w)
             && rest
                 .get(w.len())
                 .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80))
