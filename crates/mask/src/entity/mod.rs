@@ -247,7 +247,15 @@ impl<'a> Pass<'a> {
         let s = self.line_start;
         let titled = self.b.get(s).is_some_and(u8::is_ascii_uppercase)
             && self.b.get(s + 1).is_some_and(u8::is_ascii_lowercase);
-        if titled && self.line_colon >= e {
+        // (Nor a form's field, `Phone: 021 …`, `Name: Aroha Ngata`: no
+        // word in lower case after its first colon, so no speaker's
+        // message in lower case; the line's was read at its capital.)
+        let c = self.line_colon;
+        if titled
+            && (c >= e
+                || !(self.b.get(c + 1) == Some(&b' ')
+                    && self.b.get(c + 2).is_some_and(u8::is_ascii_lowercase)))
+        {
             return;
         }
         let wanted = (
