@@ -242,16 +242,14 @@ impl<'a> Pass<'a> {
     }
 
     fn end_line(&mut self, e: usize) {
-        // (Most lines of prose: no colon, and a word in title case first,
-        // so no label and no message in lower case.)
+        // (Most lines of prose: no colon, and a capital first, so no label
+        // and no message in lower case (`lower_case::line` passes no prefix
+        // at a capital). Nor a form's field, `Phone: 021 …`, `Name: Aroha
+        // Ngata`, `IBAN: …`: no word in lower case after its first colon,
+        // so no speaker's message in lower case.)
         let s = self.line_start;
-        let titled = self.b.get(s).is_some_and(u8::is_ascii_uppercase)
-            && self.b.get(s + 1).is_some_and(u8::is_ascii_lowercase);
-        // (Nor a form's field, `Phone: 021 …`, `Name: Aroha Ngata`: no
-        // word in lower case after its first colon, so no speaker's
-        // message in lower case; the line's was read at its capital.)
         let c = self.line_colon;
-        if titled
+        if self.b.get(s).is_some_and(u8::is_ascii_uppercase)
             && (c >= e
                 || !(self.b.get(c + 1) == Some(&b' ')
                     && self.b.get(c + 2).is_some_and(u8::is_ascii_lowercase)))
