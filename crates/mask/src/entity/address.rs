@@ -579,7 +579,26 @@ fn named_street(word: &[u8]) -> bool {
 
 /// Where a lower-case French street type (`rue`, `avenue`, `allée`) just
 /// before `s` starts, with a number before it.
+// (Its first test in line: a space, after a type's last letter (`e`,
+// `n`, `d`, `i`, `é`'s last byte, `boul.`'s stop) or a particle's (`du`,
+// `de`, `la`, `des`), just before `s`. Most capitals are told there,
+// without the call.)
+#[inline(always)]
 pub(super) fn french_type_before(b: &[u8], s: usize) -> Option<usize> {
+    if !(b.get(s.wrapping_sub(1)) == Some(&b' ')
+        && matches!(
+            b.get(s.wrapping_sub(2)),
+            Some(b'e' | b'n' | b'd' | b'i' | 0xA9 | b'.' | b'u' | b'a' | b's')
+        ))
+    {
+        return None;
+    }
+    french_type_at(b, s)
+}
+
+/// [`french_type_before`] past its first test.
+#[inline(never)]
+fn french_type_at(b: &[u8], s: usize) -> Option<usize> {
     // `chemin du Lac-Noir`, `rue de la Commune`: past the particle.
     let particle = match b.get(s.wrapping_sub(3)..s) {
         Some(b"du " | b"de ") => 3,
