@@ -414,7 +414,12 @@ impl<'a> Pass<'a> {
                 self.merge_over_runs(units);
             }
         }
-        if self.on.has(K::Person) && self.on.has(K::Address) && !self.out.is_empty() {
+        // (Only after an address found: told in line, most texts take no
+        // call and no empty `Vec`.)
+        if self.on.has(K::Person)
+            && self.on.has(K::Address)
+            && self.out.iter().any(|f| f.kind == K::Address.kind())
+        {
             let people = person::addressees(self.b, &self.out, self.min_score);
             if !people.is_empty() {
                 self.merge_over_runs(people);
