@@ -3389,9 +3389,11 @@ fn email_matches(pass: &Pass<'_>, words: &[Word]) -> bool {
         .filter(|w| w.shape == Shape::Title && w.end - w.start >= 3)
         .any(|w| {
             let word = &b[w.start..w.end];
+            // (The first letter first: most places are told there.)
+            let first = word[0].to_ascii_lowercase();
             local
                 .windows(word.len())
-                .any(|x| x.eq_ignore_ascii_case(word))
+                .any(|x| x[0].to_ascii_lowercase() == first && x.eq_ignore_ascii_case(word))
         })
 }
 
