@@ -2928,7 +2928,15 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     // One lookup tells a title, a greeting, a contact word and a place
     // prefix (`Saint Patrick`, `St Kilda`: no name starts after one).
     let flags = if prev.len() <= 9 {
-        lookup_lower(&lower, prev.len())
+        // (A word before is ASCII letters and `'`: without `'`, a word the
+        // table lacks has no other form to try.)
+        get(&lower, prev.len()).unwrap_or_else(|| {
+            if prev.contains(&b'\'') {
+                lookup_lower(&lower, prev.len())
+            } else {
+                0
+            }
+        })
     } else {
         0
     };
