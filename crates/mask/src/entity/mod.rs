@@ -242,12 +242,18 @@ impl<'a> Pass<'a> {
     }
 
     fn end_line(&mut self, e: usize) {
-        // (Most lines of prose: no colon, and a word in title case first,
-        // so no label and no message in lower case.)
+        // (Most lines of prose: no colon, and a capital first, so no label
+        // and no message in lower case (`lower_case::line` passes no prefix
+        // at a capital). Nor a form's field, `Phone: 021 …`, `Name: Aroha
+        // Ngata`, `IBAN: …`: no word in lower case after its first colon,
+        // so no speaker's message in lower case.)
         let s = self.line_start;
-        let titled = self.b.get(s).is_some_and(u8::is_ascii_uppercase)
-            && self.b.get(s + 1).is_some_and(u8::is_ascii_lowercase);
-        if titled && self.line_colon >= e {
+        let c = self.line_colon;
+        if self.b.get(s).is_some_and(u8::is_ascii_uppercase)
+            && (c >= e
+                || !(self.b.get(c + 1) == Some(&b' ')
+                    && self.b.get(c + 2).is_some_and(u8::is_ascii_lowercase)))
+        {
             return;
         }
         let wanted = (
@@ -374,7 +380,9 @@ impl<'a> Pass<'a> {
                 self.known_later();
             }
         }
-        if self.on.has(K::Address) && !scanned.is_empty() {
+        // (Most texts hold no code a box may end in: told in line, without
+        // the call and its empty `Vec`.)
+        if self.on.has(K::Address) && scanned.iter().any(|f| address::box_code(self.b, f)) {
             let boxes = address::quebec_boxes(self.b, scanned, self.min_score);
             if !boxes.is_empty() {
                 self.merge_over_runs(boxes);
@@ -406,7 +414,12 @@ impl<'a> Pass<'a> {
                 self.merge_over_runs(units);
             }
         }
-        if self.on.has(K::Person) && self.on.has(K::Address) && !self.out.is_empty() {
+        // (Only after an address found: told in line, most texts take no
+        // call and no empty `Vec`.)
+        if self.on.has(K::Person)
+            && self.on.has(K::Address)
+            && self.out.iter().any(|f| f.kind == K::Address.kind())
+        {
             let people = person::addressees(self.b, &self.out, self.min_score);
             if !people.is_empty() {
                 self.merge_over_runs(people);
@@ -1245,8 +1258,12 @@ fn abbreviation(w: &[u8]) -> bool {
 /// The first of `words` that `rest` starts with as a word of its own (no
 /// letter or digit after it): ` Team`, ` Sons`, ` Inc.`.
 fn leading_word<'w>(rest: &[u8], words: &[&'w [u8]]) -> Option<&'w [u8]> {
+    // (The first bytes compared first: most words are told apart there,
+    // without the call to `memcmp` that `starts_with` makes.)
+    let first = rest.first();
     words.iter().copied().find(|w| {
-        rest.starts_with(w)
+        w.first().is_none_or(|c| first == Some(c))
+            && rest.starts_with(w)
             && rest
                 .get(w.len())
                 .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80))
