@@ -18,6 +18,9 @@ pub(crate) use words;
 /// 20 compares, a third of the cost of a number's context on tickets).
 pub(crate) struct CtxWords {
     filter: u64,
+    /// The [`lead_bit`]s of the words: a word of the text without its
+    /// bit is none of them, told before it is packed.
+    lead: u64,
     words: [u128; 20],
     n: usize,
     /// `words[first[k]..first[k + 1]]` are the words of bucket `k`.
@@ -44,6 +47,7 @@ impl CtxWords {
     pub(crate) const fn new(words: &[u128]) -> CtxWords {
         let mut c = CtxWords {
             filter: 0,
+            lead: 0,
             words: [0; 20],
             n: 0,
             first: [0; 65],
@@ -58,6 +62,12 @@ impl CtxWords {
             let k = bucket(words[i]);
             count[k as usize] += 1;
             c.filter |= 1u64 << k;
+            let bytes = words[i].to_le_bytes();
+            let mut len = 0;
+            while len < 16 && bytes[len] != 0 {
+                len += 1;
+            }
+            c.lead |= 1u64 << lead_bit(len, bytes[0]);
             i += 1;
         }
         let mut k = 0;
@@ -76,6 +86,13 @@ impl CtxWords {
         c.n = words.len();
         c
     }
+}
+
+/// One of 64 bits for a packed word of `len` bytes (at most 16) whose
+/// first is `first`: two equal words have the same.
+#[inline(always)]
+const fn lead_bit(len: usize, first: u8) -> u32 {
+    ((first as u32) << 5 | len as u32).wrapping_mul(0x9E37_79B1) >> 26
 }
 
 /// Filter bucket (0..64) of a packed word.
@@ -117,7 +134,7 @@ const WINDOW: usize = CTX_BYTES + 32;
 /// returns true (then `Some(true)`); `None` for a window with non-ASCII
 /// bytes, whose words are the Unicode path's.
 #[inline(always)]
-fn ascii_words(b: &[u8], start: usize, mut f: impl FnMut(u128) -> bool) -> Option<bool> {
+fn ascii_words(b: &[u8], start: usize, lead: u64, mut f: impl FnMut(u128) -> bool) -> Option<bool> {
     let lo = start.saturating_sub(CTX_BYTES);
     // The window and 32 bytes after it (a word is read 16 bytes at a
     // time, then cut to its length; 32, not 16, so that the 16 bytes at
@@ -159,12 +176,17 @@ fn ascii_words(b: &[u8], start: usize, mut f: impl FnMut(u128) -> bool) -> Optio
         let st = 63 - (starts | 1).leading_zeros() as usize;
         ends ^= 1 << hi;
         starts ^= 1 << st;
-        let len = hi + 1 - st;
+        let len = (hi + 1 - st).min(16);
+        // (A constant `u64::MAX`, as `Context::before`'s, compiles to no
+        // test.)
+        if lead != u64::MAX && lead >> lead_bit(len, buf[st] | 0x20) & 1 == 0 {
+            continue;
+        }
         // Longer words count by their first 16 letters (as `pack` does).
         let mut w = [0u8; 16];
         w.copy_from_slice(&buf[st..st + 16]);
         let x = u128::from_le_bytes(w) | 0x2020_2020_2020_2020_2020_2020_2020_2020;
-        if f(x & KEEP[len.min(16)]) {
+        if f(x & KEEP[len]) {
             return Some(true);
         }
     }
@@ -182,7 +204,7 @@ impl Context {
         // The count and filter in locals, stored once: through `c` they
         // were loaded and stored again for every word.
         let (mut n, mut filter) = (0, 0u64);
-        let ascii = ascii_words(b, start, |word| {
+        let ascii = ascii_words(b, start, u64::MAX, |word| {
             let k = bucket(word);
             if let (Some(w), Some(slot)) = (c.words.get_mut(n), c.buckets.get_mut(n)) {
                 (*w, *slot) = (word, k as u8);
@@ -207,7 +229,7 @@ impl Context {
     /// on the ticket corpus).
     #[inline(never)]
     pub(super) fn has_before(b: &[u8], start: usize, words: &CtxWords) -> bool {
-        match ascii_words(b, start, |word| words.contains(word)) {
+        match ascii_words(b, start, words.lead, |word| words.contains(word)) {
             Some(hit) => hit,
             None => Context::before_unicode(b, start.saturating_sub(CTX_BYTES), start).has(words),
         }
@@ -485,13 +507,14 @@ mod tests {
             "phone",
             "mobile",
             "card",
-            "iban",
+            "Steueridentifikationsnummer",
             "tel",
             "straße",
             "führerschein",
             "x",
         ];
         let lists = [
+            K::DeTaxId.context(),
             K::Phone.context(),
             K::CreditCard.context(),
             K::DeDriverLicense.context(),
