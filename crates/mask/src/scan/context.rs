@@ -132,7 +132,9 @@ const WINDOW: usize = CTX_BYTES + 32;
 /// Calls `f` with the ASCII words before `start` (at most `MAX_CTX` within
 /// `CTX_BYTES` bytes), case-folded and packed, nearest first, until it
 /// returns true (then `Some(true)`); `None` for a window with non-ASCII
-/// bytes, whose words are the Unicode path's.
+/// bytes, whose words are the Unicode path's. A word whose [`lead_bit`]
+/// is not in `lead` is passed over (and still counted among the
+/// `MAX_CTX`).
 #[inline(always)]
 fn ascii_words(b: &[u8], start: usize, lead: u64, mut f: impl FnMut(u128) -> bool) -> Option<bool> {
     let lo = start.saturating_sub(CTX_BYTES);
