@@ -3,6 +3,7 @@
 //! identity documents. The tax id, tax number, LANR, BSNR, pre-2010 identity
 //! card and postcodes are digit runs ([`super::number`]).
 
+use super::context::Context;
 use super::number::Run;
 use super::{Scanner, at, is_alnum, token_end, upper_digit_len16};
 use crate::checksum as ck;
@@ -355,31 +356,29 @@ impl Scanner<'_> {
         if !span.iter().any(u8::is_ascii_digit) || !span.iter().any(u8::is_ascii_uppercase) {
             return None;
         }
-        let ctx = self.ctx(s);
+        // Each kind's words asked of the text as they come (most tokens
+        // ask one kind's, the licence's): no context built.
+        let has = |words| Context::has_before(b, s, words);
         if single {
             if n == 9
                 && on.has(K::DePassport)
                 && ck::de_passport(tok)
-                && ctx.has(K::DePassport.context())
+                && has(K::DePassport.context())
             {
                 return Some(self.push_boosted(s, s + n, K::DePassport, 0.4));
             }
-            if n == 9
-                && on.has(K::DeIdCard)
-                && ck::de_id_card(tok)
-                && ctx.has(K::DeIdCard.context())
-            {
+            if n == 9 && on.has(K::DeIdCard) && ck::de_id_card(tok) && has(K::DeIdCard.context()) {
                 return Some(self.push_boosted(s, s + n, K::DeIdCard, 0.2));
             }
             if n == 10
                 && on.has(K::DePersonalId)
                 && ck::de_personal_id(tok)
-                && ctx.has(K::DePersonalId.context())
+                && has(K::DePersonalId.context())
             {
                 return Some(self.push_boosted(s, s + n, K::DePersonalId, 0.3));
             }
         }
-        if on.has(K::DeDriverLicense) && ctx.has(K::DeDriverLicense.context()) {
+        if on.has(K::DeDriverLicense) && has(K::DeDriverLicense.context()) {
             // The longest form: groups when they follow, else the token.
             let e = if groups > 1 && token_end(b, end) {
                 end

@@ -556,8 +556,7 @@ impl<'a> Scanner<'a> {
 
     /// Push with the context boost for `kind` applied.
     fn push_ctx(&mut self, start: usize, end: usize, kind: K, base: f32) -> usize {
-        let ctx = self.ctx(start);
-        let score = if ctx.has(kind.context()) {
+        let score = if Context::has_before(self.b, start, kind.context()) {
             base + CONTEXT_BOOST
         } else {
             base
@@ -607,7 +606,7 @@ impl<'a> Scanner<'a> {
         match window.iter().rposition(|&c| c == b'\n') {
             Some(nl) if nl + 1 < window.len() => {
                 let line = start - window.len() + nl + 1;
-                Context::before(&b[line..], start - line).has(words)
+                Context::has_before(&b[line..], start - line, words)
                     // `…confirm your postcode?\n10:03 Customer: B12 9QP`:
                     // a chat's answer to the line above's question.
                     || crate::entity::speaker_prefix(&b[line..start])
@@ -643,7 +642,7 @@ impl<'a> Scanner<'a> {
     /// Push only with a context word before `start`, at `base` plus the
     /// boost: for shapes too common to count alone.
     fn push_in_context(&mut self, start: usize, end: usize, kind: K, base: f32) -> Option<usize> {
-        if !self.ctx(start).has(kind.context()) {
+        if !Context::has_before(self.b, start, kind.context()) {
             return None;
         }
         Some(self.push_boosted(start, end, kind, base))
