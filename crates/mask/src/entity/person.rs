@@ -1478,30 +1478,32 @@ fn group_after(b: &[u8], end: usize) -> bool {
     let Some(rest) = b.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
         return false;
     };
-    leading_word(
-        rest,
-        &[
-            &b"Team"[..],
-            b"Crew",
-            b"Squad",
-            b"Group",
-            b"Department",
-            b"Dept",
-            b"Staff",
-            b"Services",
-            b"Solutions",
-            b"Systems",
-            b"Holdings",
-            b"Consulting",
-            b"Enterprises",
-            b"Industries",
-            b"Consultants",
-            b"Accountants",
-            b"Associates",
-        ],
-    )
-    .is_some()
+    // (Each word in title case, a test checks: most words after a name,
+    // in lower case, are told by their first byte, not by seventeen
+    // compares; corpus −0.11 instructions a byte.)
+    rest.first().is_some_and(u8::is_ascii_uppercase) && leading_word(rest, &GROUP_WORDS).is_some()
 }
+
+/// The words of [`group_after`].
+const GROUP_WORDS: [&[u8]; 17] = [
+    b"Team",
+    b"Crew",
+    b"Squad",
+    b"Group",
+    b"Department",
+    b"Dept",
+    b"Staff",
+    b"Services",
+    b"Solutions",
+    b"Systems",
+    b"Holdings",
+    b"Consulting",
+    b"Enterprises",
+    b"Industries",
+    b"Consultants",
+    b"Accountants",
+    b"Associates",
+];
 
 /// Does ` In`, ` Out`, ` On`, ` Off`, ` Up` or ` Down` (a word of its
 /// own) follow `end`?
@@ -3575,6 +3577,11 @@ pub(super) fn site_word(w: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_words_open_with_a_capital() {
+        assert!(GROUP_WORDS.iter().all(|w| w[0].is_ascii_uppercase()));
+    }
 
     #[test]
     fn lower_word_lowers_as_lower_ascii_the_words_word_before_reads() {
