@@ -267,13 +267,23 @@ pub(super) fn lower(word: &[u8], buf: &mut [u8; MAX_NAME]) -> Option<usize> {
     }
     let word = std::str::from_utf8(word).ok()?;
     let mut n = 0;
-    for c in word.chars().flat_map(char::to_lowercase) {
-        let len = c.len_utf8();
-        if n + len > MAX_NAME {
-            return None;
+    for c in word.chars() {
+        // (An ASCII letter's lower case is one byte, as `to_lowercase`
+        // gives it: written without its iterator, most letters of a word
+        // with an accent.)
+        if c.is_ascii() {
+            *buf.get_mut(n)? = c.to_ascii_lowercase() as u8;
+            n += 1;
+            continue;
         }
-        c.encode_utf8(&mut buf[n..]);
-        n += len;
+        for c in c.to_lowercase() {
+            let len = c.len_utf8();
+            if n + len > MAX_NAME {
+                return None;
+            }
+            c.encode_utf8(&mut buf[n..]);
+            n += len;
+        }
     }
     Some(n)
 }
@@ -283,6 +293,26 @@ mod tests {
     use super::*;
 
     include!("words.rs");
+
+    #[test]
+    fn lower_is_str_to_lowercase() {
+        for w in [
+            "Siobhán",
+            "ZOË",
+            "Ōtautahi",
+            "İlkay",
+            "ẞtraße",
+            "Ngā",
+            "O'BRIEN-Ó",
+        ] {
+            let mut buf = [0u8; MAX_NAME];
+            let n = lower(w.as_bytes(), &mut buf);
+            let want = w.to_lowercase();
+            assert_eq!(n.map(|n| &buf[..n]), Some(want.as_bytes()), "{w}");
+        }
+        let long = "é".repeat(16) + "a";
+        assert_eq!(lower(long.as_bytes(), &mut [0u8; MAX_NAME]), None);
+    }
 
     const DATA: &str = include_str!("../../data/names.txt");
 
