@@ -256,6 +256,16 @@ mod operator;
 mod recognizer;
 mod scan;
 
+/// One step of a xorshift generator: the unit tests' reproducible stream
+/// of random numbers (the same cases every run, no dependency).
+#[cfg(test)]
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
 // Detection.
 pub use detector::{
     CustomRecognizer, DEFAULT_MIN_SCORE, Detector, DetectorConfig, Finding, KnownEntities, Regions,

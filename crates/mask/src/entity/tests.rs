@@ -611,9 +611,7 @@ fn words_of_every_length_and_alignment_are_read_whole() {
 fn high_bits_counts_as_count_ones() {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..10_000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        crate::xorshift(&mut x);
         let v = x & 0x8080_8080_8080_8080;
         assert_eq!(super::high_bits(v), v.count_ones() as usize, "{v:#x}");
     }

@@ -378,9 +378,7 @@ mod tests {
         };
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = |m: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::xorshift(&mut x);
             (x % m as u64) as usize
         };
         let (mut found, mut refused) = (0, 0);
@@ -423,9 +421,7 @@ mod tests {
         const ALPHABET: &[u8] = b"aZ09._%+'-@ #\xC3\xA9";
         let mut x: u64 = 0x5DEE_CE66_D1CE_4E5B;
         for _ in 0..4_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::xorshift(&mut x);
             let len = (x % 100) as usize;
             let text: Vec<u8> = (0..len)
                 .map(|k| ALPHABET[(x.rotate_left(k as u32 % 64) as usize + k * 5) % ALPHABET.len()])

@@ -429,9 +429,7 @@ mod tests {
         let mut window = [0u8; CTX_BYTES];
         for round in 0..20_000 {
             for c in window.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                crate::xorshift(&mut x);
                 // Half the rounds ASCII only, to test the mask itself.
                 *c = if round % 2 == 0 {
                     x as u8 & 0x7F
@@ -463,9 +461,7 @@ mod tests {
         const ALPHABET: &[u8] = b"abcXYZ qrstuvwxyzABCDEFGHIJKLMNOPabab -.,:1\n";
         let mut x: u64 = 0x0DDB_1A5E_5BAD_5EED;
         for _ in 0..3_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::xorshift(&mut x);
             let len = (x % 120) as usize;
             let text: Vec<u8> = (0..len)
                 .map(|k| {
@@ -528,9 +524,7 @@ mod tests {
         for _ in 0..3_000 {
             let mut text = String::new();
             while text.len() < 90 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                crate::xorshift(&mut x);
                 text.push_str(words[(x % 8) as usize]);
                 text.push_str([" ", ": ", "\n", "-", ", ", "é "][(x >> 8) as usize % 6]);
             }

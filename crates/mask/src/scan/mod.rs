@@ -1030,9 +1030,7 @@ mod tests {
         }
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::xorshift(&mut x);
             let naive = x.to_le_bytes().iter().enumerate().fold(0u64, |m, (k, &c)| {
                 m | (u64::from(is_alnum(c)) << (8 * k + 7))
             });
@@ -1137,9 +1135,7 @@ mod tests {
         for _ in 0..20_000 {
             let text: Vec<u8> = (0..12)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    crate::xorshift(&mut x);
                     alphabet[(x % alphabet.len() as u64) as usize]
                 })
                 .collect();

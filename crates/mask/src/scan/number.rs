@@ -780,9 +780,7 @@ mod tests {
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let mut skipped = 0;
         for _ in 0..50_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::xorshift(&mut x);
             let n = 1 + (x % 6) as usize;
             let cands: Vec<(K, f32, usize)> = (0..n)
                 .map(|j| {
@@ -857,9 +855,7 @@ mod tests {
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let (mut checked, mut phones) = (0, 0);
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::xorshift(&mut x);
             let len = (x % 28) as usize;
             let text: Vec<u8> = (0..len)
                 .map(|k| ALPHABET[((x >> (k % 8 * 8)) as usize + k * 7) % ALPHABET.len()])
