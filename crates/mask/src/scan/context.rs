@@ -285,7 +285,15 @@ impl Context {
             };
         for chunk in b[p..start].utf8_chunks() {
             for ch in chunk.valid().chars() {
-                if ch.is_alphabetic() {
+                // An ASCII letter folds to its lower case, one byte (the
+                // window is mostly ASCII: no Unicode tables for those).
+                if ch.is_ascii_alphabetic() {
+                    in_word = true;
+                    if len < 16 {
+                        cur[len] = (ch as u8).to_ascii_lowercase();
+                        len += 1;
+                    }
+                } else if ch.is_alphabetic() {
                     in_word = true;
                     let mut tmp = [0u8; 4];
                     for &x in fold(ch).encode_utf8(&mut tmp).as_bytes() {
@@ -620,6 +628,14 @@ mod tests {
         assert_eq!(fold('Σ'), 'σ');
         assert_eq!(fold('ς'), 'σ');
         assert_eq!(fold('İ'), 'İ');
+        // `before_unicode`'s ASCII shortcut: an ASCII letter folds to its
+        // lower case, and only ASCII letters are alphabetic.
+        for c in (0..128u8).map(char::from) {
+            assert_eq!(c.is_alphabetic(), c.is_ascii_alphabetic(), "{c:?}");
+            if c.is_ascii_alphabetic() {
+                assert_eq!(fold(c), c.to_ascii_lowercase(), "{c:?}");
+            }
+        }
         // Invalid UTF-8 separates words and is never a word.
         let t = b"stra\xffsse x";
         let c = Context::before(t, t.len() - 1);
