@@ -75,6 +75,9 @@ impl Scanner<'_> {
     }
 
     /// Matchers that start at a digit at a token start.
+    // Out of line (see `upper`): inlined into `run`, its registers pushed
+    // the skip loop's state onto the stack.
+    #[inline(never)]
     pub(super) fn digit(&mut self, s: usize) -> Option<usize> {
         let b = self.b;
         // MAC with `-` or `:` (colon form is handled from the colon too, but
