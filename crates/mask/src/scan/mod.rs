@@ -844,6 +844,7 @@ impl<'a> Scanner<'a> {
             }
             if c2.is_ascii_uppercase() {
                 if (c3 == b' ' && matches!(at(b, s + 4), b'1'..=b'9') || matches!(c3, b'1'..=b'9'))
+                    && suffix_plate_run(b, s, run)
                     && let Some(e) = self.uk_vehicle_old(s)
                 {
                     return Some(e);
@@ -937,6 +938,20 @@ impl<'a> Scanner<'a> {
         }
         self.assignment(i, b':')
     }
+}
+
+/// Can a suffix plate (`ABC 123D`, `ABC123D`) start at `s`, whose run of
+/// capitals and digits is `run`? Its 1-3 digits and age letter end the
+/// token, so they are a whole run of 2-4 (after the space) or the run at
+/// `s` is 5-7, and either ends with the letter: `SIN 123 456` stops here.
+#[inline(always)]
+fn suffix_plate_run(b: &[u8], s: usize, run: usize) -> bool {
+    let (from, n) = if at(b, s + 3) == b' ' {
+        (s + 4, upper_digit_len16(b, s + 4))
+    } else {
+        (s + 3, run.wrapping_sub(3))
+    };
+    (2..=4).contains(&n) && at(b, from + n - 1).is_ascii_uppercase()
 }
 
 /// Does the line before the one `head` ends with (at its `\n`) end with
@@ -1131,6 +1146,7 @@ mod tests {
             "fuehrerschein ",
             "ausweis nr ",
             "reisepass ",
+            "vehicle reg ",
             "nhi ",
             "pasaporte ",
             "codice fiscale ",
@@ -1156,6 +1172,9 @@ mod tests {
             "AKIAIOSFODNN7EXAMPLE",
             "ZAC5361",
             "T22000129",
+            "ABC 123D",
+            "ABC12D",
+            "5",
         ];
         let on = KindSet(u128::MAX);
         let ud = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
@@ -1204,6 +1223,12 @@ mod tests {
                     found += usize::from(sc.nz_nhi(s).is_some());
                 } else {
                     assert_eq!(sc.nz_nhi(s), None, "{text:?} {s}");
+                }
+                if suffix_plate_run(b, s, run) {
+                    found += usize::from(sc.uk_vehicle_old(s).is_some());
+                } else if at(b, s + 1).is_ascii_uppercase() {
+                    // (Only the suffix form starts with two capitals.)
+                    assert_eq!(sc.uk_vehicle_old(s), None, "{text:?} {s}");
                 }
             }
         }
