@@ -796,10 +796,22 @@ impl<'a> Scanner<'a> {
         {
             return Some(e);
         }
-        // German documents: at least three capitals or digits.
-        if up_or_digit(c1)
-            && up_or_digit(c2)
+        // The run of capitals and digits at `s` (at most 16), for the
+        // shapes made of one: at least 3 long where both next bytes are.
+        let run = if up_or_digit(c1) && up_or_digit(c2) {
+            upper_digit_len16(b, s)
+        } else {
+            0
+        };
+        // German documents: at least three capitals or digits, and (as
+        // `de_document` asks first) 8 to 15 of them, or a group with a
+        // digit that a space may join to more (`SIN `, `IBAN ` stop here).
+        if run >= 3
             && self.de_german_on
+            && ((8..=15).contains(&run)
+                || run < 8
+                    && at(b, s + run) == b' '
+                    && b[s..s + run].iter().any(u8::is_ascii_digit))
             && let Some(e) = self.de_document(s)
         {
             return Some(e);
@@ -832,28 +844,36 @@ impl<'a> Scanner<'a> {
             }
             if c2.is_ascii_uppercase() {
                 if (c3 == b' ' && matches!(at(b, s + 4), b'1'..=b'9') || matches!(c3, b'1'..=b'9'))
+                    && suffix_plate_run(b, s, run)
                     && let Some(e) = self.uk_vehicle_old(s)
                 {
                     return Some(e);
                 }
-                if c3.is_ascii_uppercase()
+                // Each shape below is capitals and digits only up to its
+                // token's end: an AWS key (20) and a fiscal code (16) fill
+                // the counted run, a Spanish passport is 9, an NHI 7.
+                if run == 16
+                    && c3.is_ascii_uppercase()
                     && self.on.has(K::Secret)
                     && let Some(e) = self.aws(s)
                 {
                     return Some(e);
                 }
-                if self.on.has(K::ItFiscalCode)
+                if run == 16
+                    && self.on.has(K::ItFiscalCode)
                     && let Some(e) = self.it_fiscal_code(s)
                 {
                     return Some(e);
                 }
-                if c3.is_ascii_digit()
+                if run == 9
+                    && c3.is_ascii_digit()
                     && self.on.has(K::EsPassport)
                     && let Some(e) = self.es_passport(s)
                 {
                     return Some(e);
                 }
-                if self.on.has(K::NzNhi)
+                if run == 7
+                    && self.on.has(K::NzNhi)
                     && let Some(e) = self.nz_nhi(s)
                 {
                     return Some(e);
@@ -918,6 +938,20 @@ impl<'a> Scanner<'a> {
         }
         self.assignment(i, b':')
     }
+}
+
+/// Can a suffix plate (`ABC 123D`, `ABC123D`) start at `s`, whose run of
+/// capitals and digits is `run`? Its 1-3 digits and age letter end the
+/// token, so they are a whole run of 2-4 (after the space) or the run at
+/// `s` is 5-7, and either ends with the letter: `SIN 123 456` stops here.
+#[inline(always)]
+fn suffix_plate_run(b: &[u8], s: usize, run: usize) -> bool {
+    let (from, n) = if at(b, s + 3) == b' ' {
+        (s + 4, upper_digit_len16(b, s + 4))
+    } else {
+        (s + 3, run.wrapping_sub(3))
+    };
+    (2..=4).contains(&n) && at(b, from + n - 1).is_ascii_uppercase()
 }
 
 /// Does the line before the one `head` ends with (at its `\n`) end with
@@ -1101,6 +1135,104 @@ mod tests {
             assert_eq!(base64url_len(&[c; 8], 0, 8192), want, "{c}");
             assert_eq!(zero_bytes(u64::from_le_bytes([c; 8])) != 0, c == 0, "{c}");
         }
+    }
+
+    /// The run gates in `upper` pass every token their matchers accept:
+    /// where a gate is shut, the matcher asked anyway finds nothing.
+    #[test]
+    fn upper_run_gates_keep_every_match() {
+        let prefixes = [
+            "",
+            "fuehrerschein ",
+            "ausweis nr ",
+            "reisepass ",
+            "vehicle reg ",
+            "nhi ",
+            "pasaporte ",
+            "codice fiscale ",
+        ];
+        let pieces = [
+            "AKIA",
+            "AB",
+            "C",
+            "Z",
+            "1",
+            "23",
+            "0",
+            " ",
+            "ABC",
+            "9",
+            "-",
+            "x",
+            ".",
+            "DE",
+            "\n",
+            "ZZZZZZ",
+            "RSSMRA85T10A562S",
+            "AKIAIOSFODNN7EXAMPLE",
+            "ZAC5361",
+            "T22000129",
+            "ABC 123D",
+            "ABC12D",
+            "5",
+        ];
+        let on = KindSet(u128::MAX);
+        let ud = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            crate::xorshift(&mut x);
+            (x % n as u64) as usize
+        };
+        let (mut open, mut found) = (0, 0);
+        for _ in 0..30_000 {
+            let mut text = String::from(prefixes[next(prefixes.len())]);
+            for _ in 0..8 {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let b = text.as_bytes();
+            for s in 0..b.len() {
+                let (c1, c2) = (at(b, s + 1), at(b, s + 2));
+                if !(b[s].is_ascii_uppercase() && ud(c1) && ud(c2)) {
+                    continue;
+                }
+                let run = upper_digit_len16(b, s);
+                let mut sc = Scanner::new(b, on, 0.0, Vec::new());
+                if (8..=15).contains(&run)
+                    || run < 8
+                        && at(b, s + run) == b' '
+                        && b[s..s + run].iter().any(u8::is_ascii_digit)
+                {
+                    open += 1;
+                    found += usize::from(sc.de_document(s).is_some());
+                } else {
+                    assert_eq!(sc.de_document(s), None, "{text:?} {s}");
+                }
+                if !(c1.is_ascii_uppercase() && c2.is_ascii_uppercase()) {
+                    continue;
+                }
+                if run == 16 {
+                    found += usize::from(sc.aws(s).is_some() || sc.it_fiscal_code(s).is_some());
+                } else {
+                    assert_eq!(sc.aws(s), None, "{text:?} {s}");
+                    assert_eq!(sc.it_fiscal_code(s), None, "{text:?} {s}");
+                }
+                if run != 9 && at(b, s + 3).is_ascii_digit() {
+                    assert_eq!(sc.es_passport(s), None, "{text:?} {s}");
+                }
+                if run == 7 {
+                    found += usize::from(sc.nz_nhi(s).is_some());
+                } else {
+                    assert_eq!(sc.nz_nhi(s), None, "{text:?} {s}");
+                }
+                if suffix_plate_run(b, s, run) {
+                    found += usize::from(sc.uk_vehicle_old(s).is_some());
+                } else if at(b, s + 1).is_ascii_uppercase() {
+                    // (Only the suffix form starts with two capitals.)
+                    assert_eq!(sc.uk_vehicle_old(s), None, "{text:?} {s}");
+                }
+            }
+        }
+        assert!(open > 1000 && found > 100, "{open} {found}");
     }
 
     /// The tables give what the tests they replace gave.
