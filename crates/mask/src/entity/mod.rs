@@ -295,8 +295,16 @@ impl<'a> Pass<'a> {
         let alone = match b.get(first.end) {
             Some(b' ') => {
                 let s = first.end + 1;
-                b.get(s).is_some_and(u8::is_ascii_lowercase)
-                    && (!small_word_pair(b, s) || small_word(&b[s..small_word_end(b, s)]).is_none())
+                match b.get(s) {
+                    Some(c) if c.is_ascii_lowercase() => {
+                        !small_word_pair(b, s) || small_word(&b[s..small_word_end(b, s)]).is_none()
+                    }
+                    // (`Order 12345`, `Thanks (…)`: before a digit or a mark,
+                    // `collect_run` would stop at once too; not before `&`,
+                    // a connector, or `|`, a table's bar that `bars` notes.)
+                    Some(&c) => ends_run_after_space(c),
+                    None => true,
+                }
             }
             Some(b'.') => {
                 !(first.shape == Shape::Initial || abbreviation(&b[first.start..first.end]))
@@ -1151,6 +1159,15 @@ fn collect_run(b: &[u8], run: &mut Run) {
     {
         run.n -= 1;
     }
+}
+
+/// Does a capitalised word's run end before ` c` (`c` no lower-case
+/// letter)? Yes before an ASCII byte that neither starts a capitalised
+/// word nor is `&` (a connector): [`collect_run`] finds no next word
+/// there. Not before `|`, which [`Pass::at`] notes after a run.
+#[inline(always)]
+fn ends_run_after_space(c: u8) -> bool {
+    c < 0x80 && !c.is_ascii_uppercase() && c != b'&' && c != b'|'
 }
 
 /// `'`, `,`, `!` or the first byte of `’`: a mark after a capitalised word

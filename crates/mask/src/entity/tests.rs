@@ -2501,6 +2501,52 @@ fn the_small_word_filter_passes_every_small_word() {
     assert!(!super::small_word_pair(b"the", 0) && !super::small_word_pair(b"customer", 0));
 }
 
+/// Where `ends_run_after_space` calls a capitalised word alone, the run
+/// that `collect_run` gathers is that word alone, and no table's bar
+/// follows it: every byte after the space, before many continuations.
+#[test]
+fn a_run_ends_where_the_byte_after_its_space_says() {
+    for word in ["Order", "Mr", "IBM", "McDonald", "Sarah", "St", "GmbH"] {
+        for c in 0..=255u8 {
+            if c.is_ascii_lowercase() || !super::ends_run_after_space(c) {
+                continue;
+            }
+            for rest in [
+                &b""[..],
+                b"Smith",
+                b" Smith",
+                b"and Smith",
+                b"12 Main St",
+                b"| x",
+            ] {
+                let mut text = format!("{word} ").into_bytes();
+                text.push(c);
+                text.extend_from_slice(rest);
+                let Some(first) = super::capital_word(&text, 0) else {
+                    panic!("{word}");
+                };
+                let mut run = super::Run {
+                    words: [super::Word::NONE; super::MAX_RUN],
+                    n: 1,
+                };
+                run.words[0] = first;
+                super::collect_run(&text, &mut run);
+                assert_eq!(run.n, 1, "{text:?}");
+                assert!(!text[first.end..].starts_with(b" |"), "{text:?}");
+            }
+        }
+    }
+    // The end of the text after the space: the run ends too.
+    let text = b"Order ";
+    let mut run = super::Run {
+        words: [super::Word::NONE; super::MAX_RUN],
+        n: 1,
+    };
+    run.words[0] = super::capital_word(text, 0).unwrap_or(super::Word::NONE);
+    super::collect_run(text, &mut run);
+    assert_eq!((run.n, run.words[0].end), (1, 5));
+}
+
 #[test]
 fn swiss_and_austrian_addresses_with_four_digit_codes() {
     let addresses = |t: &str| of_kind(t, "ADDRESS");
