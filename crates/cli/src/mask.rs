@@ -478,6 +478,21 @@ mod tests {
             1 => Just(b"\"unclosed".to_vec()),
             1 => Just(b"12".to_vec()),
             1 => Just(b"null".to_vec()),
+            // Longer strings, across the reader's eight-byte steps.
+            3 => proptest::collection::vec(
+                prop_oneof![
+                    12 => Just(b"ab cd, 0192".to_vec()),
+                    2 => Just("é".as_bytes().to_vec()),
+                    1 => Just(b"\\\"".to_vec()),
+                    1 => Just(b"\"".to_vec()),
+                    1 => Just(b"\\".to_vec()),
+                    1 => Just(b"\x01".to_vec()),
+                    1 => Just(b"\xc3".to_vec()),
+                    1 => Just(b"\x7f".to_vec()),
+                ],
+                0..6,
+            )
+            .prop_map(|pieces| [b"\"".to_vec(), pieces.concat(), b"\"".to_vec()].concat()),
         ];
         let member = (ws.clone(), key, ws.clone(), ws.clone(), value, ws.clone())
             .prop_map(|(a, k, b, c, v, d)| [a, k, b, b":".to_vec(), c, v, d].concat());
