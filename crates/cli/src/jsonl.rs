@@ -61,11 +61,26 @@ fn skip_ws(line: &[u8], mut at: usize) -> usize {
 
 /// The string opening at `at` and the index after its closing quote, if it
 /// has no escape and no control character and is UTF-8.
+#[inline(always)]
 fn plain_str(line: &[u8], at: usize) -> Option<(&[u8], usize)> {
     if line.get(at) != Some(&b'"') {
         return None;
     }
     let rest = line.get(at + 1..)?;
+    // Printable ASCII up to a quote (the usual string): nothing more to
+    // check. Anything else stops the run and takes the exact checks.
+    let run = printable_run(rest);
+    let len = if rest.get(run) == Some(&b'"') {
+        run
+    } else {
+        exact_str_len(rest)?
+    };
+    Some((&rest[..len], at + len + 2))
+}
+
+/// The length of `rest`'s string body up to its closing quote, if it has
+/// no escape and no control character and is UTF-8.
+fn exact_str_len(rest: &[u8]) -> Option<usize> {
     let len = memchr::memchr2(b'"', b'\\', rest)?;
     if rest[len] != b'"' {
         return None;
@@ -78,7 +93,43 @@ fn plain_str(line: &[u8], at: usize) -> Option<(&[u8], usize)> {
     {
         return None;
     }
-    Some((body, at + len + 2))
+    Some(len)
+}
+
+/// The index of the first byte of `bytes` that is a quote, a backslash or
+/// outside 0x20..0x80 (`bytes.len()` if none): one pass, eight bytes a
+/// step, where a search for the quote and a test of the body for a byte
+/// outside printable ASCII were two (a ticket line's strings are short, and
+/// each search's setup cost more than its loop).
+fn printable_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut done = 0;
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        // A byte's top bit is set for one of 0x80.. (in `w`), ..0x20 (in
+        // `w` less 0x20s), or a quote or a backslash (the byte xor its
+        // value is 0, less 1 is 0xff). A borrow sets a later byte's bit
+        // only after a byte that has its own: the lowest set bit is exact.
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let stops = (w
+            | w.wrapping_sub(ONES * 0x20)
+            | quote.wrapping_sub(ONES)
+            | backslash.wrapping_sub(ONES))
+            & (ONES * 0x80);
+        if stops != 0 {
+            return done + (stops.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    let tail = chunks.remainder();
+    done + tail
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))
+        .unwrap_or(tail.len())
 }
 
 /// Does `bytes` hold a byte outside 0x20..0x80? Eight bytes a step, with
@@ -124,6 +175,23 @@ mod tests {
         ) {
             let expected = bytes.iter().any(|&b| !(0x20..0x80).contains(&b));
             prop_assert_eq!(super::outside_printable_ascii(&bytes), expected);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn printable_run_stops_at_the_first_stop_byte(
+            // (Mostly printable, across several eight-byte steps.)
+            bytes in proptest::collection::vec(
+                prop_oneof![30 => 0x20u8..0x80, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => any::<u8>()],
+                0..40,
+            ),
+        ) {
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))
+                .unwrap_or(bytes.len());
+            prop_assert_eq!(super::printable_run(&bytes), expected);
         }
     }
 
