@@ -358,25 +358,27 @@ fn jsonl_line(
         let findings = &share.findings;
         share.found |= !findings.is_empty();
         out.extend_from_slice(b"{\"entities\":[");
+        // Few copies a finding, each of which checks the capacity: the
+        // kind's closing quote, the score and the start's key are one.
         for (i, f) in findings.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"end\":");
             json_to(out, &f.end);
-            out.extend_from_slice(b",\"kind\":");
+            // `","score":…,"start":`, closing the kind's string.
+            let score = score_piece(&mut share.scores, f.score);
             if let custodia_mask::Kind::Custom(name) = &f.kind {
+                out.extend_from_slice(b",\"kind\":");
                 str_to(out, name);
+                out.extend_from_slice(score.get(1..).unwrap_or_default());
             } else {
                 // A built-in kind's name is upper-case ASCII and `_`:
                 // nothing to escape.
-                out.push(b'"');
+                out.extend_from_slice(b",\"kind\":\"");
                 out.extend_from_slice(f.kind.as_str().as_bytes());
-                out.push(b'"');
+                out.extend_from_slice(score);
             }
-            out.extend_from_slice(b",\"score\":");
-            score_to(out, &mut share.scores, f.score);
-            out.extend_from_slice(b",\"start\":");
             json_to(out, &f.start);
             out.push(b'}');
         }
@@ -423,28 +425,31 @@ fn json_to(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
     }
 }
 
-/// Appends score `s` as [`score`] writes it, from `cache` when it was
-/// written before. The cache has 256 slots picked by a hash of the bits
-/// (a score that finds its slot taken writes over it): a linear search
-/// of up to 64 scores cost 40 instructions a finding on ticket lines.
-fn score_to(out: &mut Vec<u8>, cache: &mut Vec<(u32, Vec<u8>)>, s: f32) {
+/// `","score":S,"start":` for score `s`, with `S` as [`score`] writes it,
+/// from `cache` when it was written before. The cache has 256 slots picked
+/// by a hash of the bits (a score that finds its slot taken writes over
+/// it): a linear search of up to 64 scores cost 40 instructions a finding
+/// on ticket lines.
+fn score_piece(cache: &mut Vec<(u32, Vec<u8>)>, s: f32) -> &[u8] {
     const SLOTS: usize = 256;
     let bits = s.to_bits();
     if cache.is_empty() {
         cache.resize_with(SLOTS, Default::default);
     }
     // (The top eight bits of a multiplicative hash: below 256.)
-    let slot = (bits.wrapping_mul(0x9E37_79B9) >> 24) as usize;
-    let Some((cached, json)) = cache.get_mut(slot) else {
-        return json_to(out, &score(s));
+    let slot = (bits.wrapping_mul(0x9E37_79B9) >> 24) as usize % SLOTS;
+    let Some((cached, piece)) = cache.get_mut(slot) else {
+        return &[];
     };
-    // (A score's JSON is never empty: an empty slot is unwritten.)
-    if *cached != bits || json.is_empty() {
+    // (A piece is never empty: an empty slot is unwritten.)
+    if *cached != bits || piece.is_empty() {
         *cached = bits;
-        json.clear();
-        json_to(json, &score(s));
+        piece.clear();
+        piece.extend_from_slice(b"\",\"score\":");
+        json_to(piece, &score(s));
+        piece.extend_from_slice(b",\"start\":");
     }
-    out.extend_from_slice(json);
+    piece
 }
 
 /// Scores as JSON numbers with three decimals (`0.7`, not `0.699999988`).
