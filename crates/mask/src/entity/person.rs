@@ -3256,9 +3256,6 @@ fn list_item_above(head: &[u8]) -> bool {
 /// Is the line before the one `s` starts a sign-off (`Regards,`, `Kind
 /// regards`, `Ngā mihi`), with `s` at the start of its own line (both
 /// past a quoted reply's markers: `> Regards,\n> Bill`)?
-// Inline: most lines above are told no by their last bytes, where the
-// call cost a fifth of the test.
-#[inline(always)]
 fn sign_off_line_before(b: &[u8], s: usize) -> bool {
     let mut p = s;
     while p > 0 && matches!(b[p - 1], b' ' | b'\t' | b'>') {
@@ -3270,13 +3267,9 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
     let line_end = p - 1 - usize::from(p >= 2 && b[p - 2] == b'\r');
     // (Most lines above end in no sign-off's last two letters: told
     // without looking for the line's start.)
-    sign_off_tail(&b[..line_end]) && sign_off_line_ending(b, line_end)
-}
-
-/// Is the line ending at `line_end` a sign-off (past a quoted reply's
-/// markers)?
-#[inline(never)]
-fn sign_off_line_ending(b: &[u8], line_end: usize) -> bool {
+    if !sign_off_tail(&b[..line_end]) {
+        return false;
+    }
     // No sign-off is longer than 40 bytes: look no further back.
     let Some(line_start) = super::line_start_within(b, line_end, 40) else {
         return false;
@@ -3292,7 +3285,7 @@ fn sign_off_line_ending(b: &[u8], line_end: usize) -> bool {
 /// white space and marks that it trims, its last two bytes, in lower case,
 /// must end one of [`SIGN_OFFS`] (any byte not ASCII: maybe; a test
 /// checks every sign-off passes).
-#[inline(always)]
+#[inline]
 fn sign_off_tail(head: &[u8]) -> bool {
     let trimmed = |c: &u8| {
         matches!(
