@@ -438,9 +438,10 @@ fn score_piece(cache: &mut Vec<(u32, Vec<u8>)>, s: f32) -> &[u8] {
     }
     // (The top eight bits of a multiplicative hash: below 256.)
     let slot = (bits.wrapping_mul(0x9E37_79B9) >> 24) as usize % SLOTS;
-    let Some((cached, piece)) = cache.get_mut(slot) else {
-        return &[];
-    };
+    // (In bounds: the cache holds SLOTS entries and `slot` is below SLOTS.
+    // An index, not `get`: a missing slot must not write a finding without
+    // its score.)
+    let (cached, piece) = &mut cache[slot];
     // (A piece is never empty: an empty slot is unwritten.)
     if *cached != bits || piece.is_empty() {
         *cached = bits;
