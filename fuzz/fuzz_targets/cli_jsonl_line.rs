@@ -2,15 +2,19 @@
 //! panics, and a line it takes is one `serde_json` reads the same way (an
 //! object whose "text" is the same string and whose "id", if any, is the
 //! same string written the same way), since every line it declines goes
-//! through `serde_json` instead.
+//! through `serde_json` instead. Read where more lines follow, a line is
+//! taken as it is alone.
 
 #![no_main]
 
-use custodia_cli::jsonl::plain_line;
+use custodia_cli::jsonl::{plain_line, plain_line_at};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 fuzz_target!(|line: &[u8]| {
+    if let Some((id, text, len)) = plain_line_at(line) {
+        assert_eq!(plain_line(&line[..len]), Some((id, text)));
+    }
     let Some((id, text)) = plain_line(line) else {
         return;
     };

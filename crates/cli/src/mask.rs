@@ -200,6 +200,8 @@ struct JsonlShare {
     scores: Vec<(u32, Vec<u8>)>,
     /// The findings of the line being written, one buffer for the share.
     findings: Vec<custodia_mask::Finding>,
+    /// The lines read.
+    lines: usize,
 }
 
 fn jsonl(
@@ -249,20 +251,16 @@ fn jsonl(
         if batch.is_empty() {
             break;
         }
-        let lines = split_lines(&batch);
-        let per = lines.len().div_ceil(workers);
+        let parts = split_parts(&batch, workers, first_line);
         let shares: Vec<JsonlShare> = std::thread::scope(|scope| {
-            let mut chunks = lines.chunks(per.max(1)).enumerate();
-            let first = chunks.next();
-            let handles: Vec<_> = chunks
-                .map(|(i, chunk)| {
-                    let start = first_line + i * per;
-                    scope.spawn(move || jsonl_share(masker, detect, chunk, start))
-                })
+            let mut parts = parts.into_iter();
+            let first = parts.next();
+            let handles: Vec<_> = parts
+                .map(|(part, start)| scope.spawn(move || jsonl_share(masker, detect, part, start)))
                 .collect();
             let mut shares = Vec::with_capacity(handles.len() + 1);
-            if let Some((_, chunk)) = first {
-                shares.push(jsonl_share(masker, detect, chunk, first_line));
+            if let Some((part, start)) = first {
+                shares.push(jsonl_share(masker, detect, part, start));
             }
             for handle in handles {
                 shares.push(handle.join().unwrap_or_else(|_| JsonlShare {
@@ -274,6 +272,7 @@ fn jsonl(
         });
         for share in shares {
             found |= share.found;
+            first_line += share.lines;
             if let Err(e) = out.write_all(&share.out) {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
                     return Ok(found);
@@ -284,70 +283,80 @@ fn jsonl(
                 return Err(error);
             }
         }
-        first_line += lines.len();
     }
     Ok(found)
 }
 
-/// The lines of `batch`, each with its newline (the last may lack one).
-fn split_lines(batch: &[u8]) -> Vec<&[u8]> {
-    let mut lines = Vec::with_capacity(batch.len() / 64);
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', batch) {
-        lines.push(&batch[start..=end]);
-        start = end + 1;
+/// `batch` cut into at most `n` parts of whole lines, about equal in
+/// bytes, each with the number of its first line (`first` the batch's).
+/// The lines are found as each part is read (see
+/// [`custodia_cli::jsonl::plain_line_at`]): here only the parts' cuts and
+/// their lines counted (the count is one vector pass, not a search a line).
+fn split_parts(batch: &[u8], n: usize, first: usize) -> Vec<(&[u8], usize)> {
+    let mut parts = Vec::with_capacity(n);
+    let (mut rest, mut line) = (batch, first);
+    for left in (1..=n.max(1)).rev() {
+        if left == 1 {
+            parts.push((rest, line));
+            break;
+        }
+        let middle = rest.len() / left;
+        let cut = memchr::memchr(b'\n', &rest[middle..]).map_or(rest.len(), |end| middle + end + 1);
+        let (part, tail) = rest.split_at(cut);
+        parts.push((part, line));
+        line += memchr::memchr_iter(b'\n', part).count();
+        rest = tail;
+        if rest.is_empty() {
+            break;
+        }
     }
-    if start < batch.len() {
-        lines.push(&batch[start..]);
-    }
-    lines
+    parts
 }
 
-/// Masks or detects `lines` (numbered from `first`), stopping at the first
-/// bad one.
-fn jsonl_share(masker: &Masker, detect: bool, lines: &[&[u8]], first: usize) -> JsonlShare {
+/// Masks or detects the lines of `part` (numbered from `first`), stopping
+/// at the first bad one.
+fn jsonl_share(masker: &Masker, detect: bool, part: &[u8], first: usize) -> JsonlShare {
     let mut share = JsonlShare {
-        out: Vec::with_capacity(lines.iter().map(|l| l.len()).sum::<usize>() + 64),
+        out: Vec::with_capacity(part.len() + 64),
         ..JsonlShare::default()
     };
-    for (i, line) in lines.iter().enumerate() {
-        if let Err(error) = jsonl_line(masker, detect, line, first + i, &mut share) {
-            share.error = Some(error);
-            break;
+    let mut rest = part;
+    while !rest.is_empty() {
+        let n = first + share.lines;
+        share.lines += 1;
+        match jsonl_line(masker, detect, rest, n, &mut share) {
+            Ok(len) => rest = rest.get(len..).unwrap_or_default(),
+            Err(error) => {
+                share.error = Some(error);
+                break;
+            }
         }
     }
     share
 }
 
+/// Masks or detects the line that opens `rest` (line `n`); its length,
+/// newline included.
 fn jsonl_line(
     masker: &Masker,
     detect: bool,
-    line: &[u8],
+    rest: &[u8],
     n: usize,
     share: &mut JsonlShare,
-) -> Result<(), String> {
-    let slow;
-    // `text` is UTF-8 (checked either way).
-    let (id, text): (&[u8], &[u8]) = if let Some(fast) = custodia_cli::jsonl::plain_line(line) {
-        fast
-    } else {
-        let whole = std::str::from_utf8(line).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
-        // A line that opens an object is not blank (most: no trim to run).
-        if !whole.starts_with('{') && whole.trim().is_empty() {
-            return Ok(());
+) -> Result<usize, String> {
+    let parsed;
+    // `text` is UTF-8 (checked on either path).
+    let (id, text, len): (&[u8], &[u8], usize) = match custodia_cli::jsonl::plain_line_at(rest) {
+        Some(fast) => fast,
+        None => {
+            let len = memchr::memchr(b'\n', rest).map_or(rest.len(), |end| end + 1);
+            let Some(line) = parse_line(rest.get(..len).unwrap_or_default(), n)? else {
+                return Ok(len);
+            };
+            parsed = line;
+            let id = parsed.id.map_or("null", |id| id.get());
+            (id.as_bytes(), parsed.text.as_bytes(), len)
         }
-        let parsed: JsonlLine<'_> = serde_json::from_str(whole).map_err(|e| {
-            if e.is_data() {
-                format!("line {n}: expected an object with a string \"text\": {e}")
-            } else {
-                format!("line {n}: not JSON: {e}")
-            }
-        })?;
-        slow = parsed;
-        (
-            slow.id.map_or("null", |id| id.get()).as_bytes(),
-            slow.text.as_bytes(),
-        )
     };
     // Keys in sorted order, as the output has always been (serde_json's map).
     let out = &mut share.out;
@@ -365,7 +374,7 @@ fn jsonl_line(
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"end\":");
-            json_to(out, &f.end);
+            offset_to(out, f.end);
             // `","score":…,"start":`, closing the kind's string.
             let score = score_piece(&mut share.scores, f.score);
             if let custodia_mask::Kind::Custom(name) = &f.kind {
@@ -379,7 +388,7 @@ fn jsonl_line(
                 out.extend_from_slice(f.kind.as_str().as_bytes());
                 out.extend_from_slice(score);
             }
-            json_to(out, &f.start);
+            offset_to(out, f.start);
             out.push(b'}');
         }
         out.extend_from_slice(b"],\"id\":");
@@ -395,7 +404,23 @@ fn jsonl_line(
         str_to(out, &masked.text);
         out.extend_from_slice(b"}\n");
     }
-    Ok(())
+    Ok(len)
+}
+
+/// Line `n` read by `serde_json`; `None` if blank.
+fn parse_line(line: &[u8], n: usize) -> Result<Option<JsonlLine<'_>>, String> {
+    let whole = std::str::from_utf8(line).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
+    // A line that opens an object is not blank (most: no trim to run).
+    if !whole.starts_with('{') && whole.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(whole).map(Some).map_err(|e| {
+        if e.is_data() {
+            format!("line {n}: expected an object with a string \"text\": {e}")
+        } else {
+            format!("line {n}: not JSON: {e}")
+        }
+    })
 }
 
 /// Appends `s` as a JSON string, as `serde_json` writes it: runs of bytes
@@ -417,6 +442,42 @@ fn str_to(out: &mut Vec<u8>, s: &str) {
         out.push(b'"');
     }
 }
+
+/// Appends offset `n` in decimal, as `serde_json` writes it. Below 10^4
+/// (a ticket's offsets) its digits are stored four at once, from pairs
+/// looked up, and the unused cut off: `serde_json`'s writer and the copy
+/// of its digits cost 60 instructions a number.
+fn offset_to(out: &mut Vec<u8>, n: usize) {
+    if n >= 10_000 {
+        return json_to(out, &n);
+    }
+    let (high, low) = (n / 100, n % 100);
+    let digits = match (high, low) {
+        (0, 0..10) => 1,
+        (0, _) => 2,
+        (1..10, _) => 3,
+        _ => 4,
+    };
+    let [a, b] = DIGIT_PAIRS[high];
+    let [c, d] = DIGIT_PAIRS[low];
+    // The four digits, the first in the lowest byte; the leading zeros
+    // shifted out, the unused bytes stored and cut off.
+    let padded = u32::from_le_bytes([a, b, c, d]) >> (8 * (4 - digits));
+    let start = out.len();
+    out.extend_from_slice(&padded.to_le_bytes());
+    out.truncate(start + digits);
+}
+
+/// `00` to `99`.
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    pairs
+};
 
 /// Appends `value` as JSON (a string or a number cannot fail to serialise).
 fn json_to(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
@@ -471,6 +532,7 @@ mod tests {
         let ws = prop_oneof![
             3 => Just(b"".to_vec()),
             1 => Just(b" ".to_vec()),
+            1 => Just(b" \t\r".to_vec()),
             1 => Just(b" \t\r\n".to_vec()),
             1 => Just(b"\x0b".to_vec()),
         ];
@@ -539,6 +601,39 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn offsets_are_written_as_serde_json_writes_them(
+            n in prop_oneof![3 => 0usize..20_000, 1 => any::<usize>()],
+        ) {
+            let mut out = b"x".to_vec();
+            super::offset_to(&mut out, n);
+            prop_assert_eq!(String::from_utf8_lossy(&out), format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn edge_offsets_are_written_whole() {
+        for n in [
+            0,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            1001,
+            9999,
+            10_000,
+            usize::MAX,
+        ] {
+            let mut out = Vec::new();
+            super::offset_to(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
+    }
+
+    proptest! {
         /// What the fast path takes, `serde_json` reads the same way.
         #[test]
         fn the_fast_path_agrees_with_serde_json(line in line()) {
@@ -551,9 +646,10 @@ mod tests {
                 && !whole.contains("other")
                 && !whole.contains(|c: char| c < ' ' && !" \t\r\n".contains(c))
                 && whole.matches("\"id\"").count() < 2
+                && !line[..line.len().saturating_sub(1)].contains(&b'\n')
             {
-                // String values without escapes, known keys once each: the
-                // fast path takes it.
+                // String values without escapes, known keys once each, no
+                // newline but a last one: the fast path takes it.
                 prop_assert!(taken.is_some(), "{whole:?}");
             }
             if let Some((id, text)) = taken {
@@ -565,6 +661,24 @@ mod tests {
                 };
                 prop_assert_eq!(parsed.id.map_or("null", |id| id.get()).as_bytes(), id);
                 prop_assert_eq!(parsed.text.as_bytes(), text);
+            }
+        }
+
+        /// Read where more lines follow, a line is taken as it is alone,
+        /// and found to end at its newline.
+        #[test]
+        fn a_line_is_read_as_alone(lines in proptest::collection::vec(line(), 1..4), last_newline: bool) {
+            let mut input = lines.join(&b'\n');
+            if last_newline {
+                input.push(b'\n');
+            }
+            let mut rest = &input[..];
+            while !rest.is_empty() {
+                let len = memchr::memchr(b'\n', rest).map_or(rest.len(), |end| end + 1);
+                let line = &rest[..len];
+                let alone = plain_line(line).map(|(id, text)| (id, text, len));
+                prop_assert_eq!(custodia_cli::jsonl::plain_line_at(rest), alone);
+                rest = &rest[len..];
             }
         }
 
