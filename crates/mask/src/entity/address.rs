@@ -658,6 +658,12 @@ fn french_type_at(b: &[u8], s: usize) -> Option<usize> {
 /// sure (`2 Place Settings` is a count).
 fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<(usize, bool)> {
     let ty = words.first()?;
+    // (A number just before first: most runs have none, and are told
+    // here before the type and the particles are compared.)
+    let numbered = ty.start >= 2 && b[ty.start - 1] == b' ' && b[ty.start - 2].is_ascii_digit();
+    if !numbered {
+        return None;
+    }
     let particles = words[1..]
         .iter()
         .take(2)
@@ -678,8 +684,7 @@ fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<(usize, bool)> {
             | b"Ffordd"
             | b"Stryd"
     ) || &b[ty.start..ty.end] == "Allée".as_bytes();
-    let numbered = ty.start >= 2 && b[ty.start - 1] == b' ' && b[ty.start - 2].is_ascii_digit();
-    (french && numbered && name.shape == Shape::Title).then_some((ty.start, particles > 0))
+    (french && name.shape == Shape::Title).then_some((ty.start, particles > 0))
 }
 
 /// French and Québécois: `88 rue Saint-Paul Ouest[, Montréal, QC H2Y 1Z1]`,
@@ -2229,6 +2234,73 @@ fn german_street(w: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `french_title_type` as it was, the number before the type tested
+    /// last.
+    fn french_title_type_all(b: &[u8], words: &[super::super::Word]) -> Option<(usize, bool)> {
+        let ty = words.first()?;
+        let particles = words[1..]
+            .iter()
+            .take(2)
+            .take_while(|w| matches!(&b[w.start..w.end], b"du" | b"de" | b"la" | b"des"))
+            .count();
+        let name = words.get(1 + particles)?;
+        let french = matches!(
+            &b[ty.start..ty.end],
+            b"Rue"
+                | b"Boulevard"
+                | b"Chemin"
+                | b"Impasse"
+                | b"Quai"
+                | b"Avenue"
+                | b"Place"
+                | b"Heol"
+                | b"Ffordd"
+                | b"Stryd"
+        ) || &b[ty.start..ty.end] == "Allée".as_bytes();
+        let numbered = ty.start >= 2 && b[ty.start - 1] == b' ' && b[ty.start - 2].is_ascii_digit();
+        (french && numbered && name.shape == Shape::Title).then_some((ty.start, particles > 0))
+    }
+
+    /// `french_title_type`, which asks for the number before the type
+    /// first, answers as it did for runs of every shape after every kind
+    /// of text before them.
+    #[test]
+    fn french_title_type_numbered_first_answers_as_before() {
+        let (mut checked, mut found) = (0, 0);
+        for before in [
+            "", "12 ", "12, ", "12,", "x ", "Go to 4 ", "a1 ", "1", "4  ",
+        ] {
+            for ty in [
+                "Rue", "Place", "Allée", "Avenue", "Heol", "Street", "Quai", "Rueful",
+            ] {
+                for middle in ["", " du", " de la", " des", " de", " la la", " du du du"] {
+                    for name in [" Rivoli", " rivoli", " RIVOLI", " Saint-Paul", " R.", ""] {
+                        for after in ["", ", Paris", " 75001", "."] {
+                            let text = format!("{before}{ty}{middle}{name}{after}");
+                            let b = text.as_bytes();
+                            let s = before.len();
+                            let Some(first) = super::super::capital_word(b, s) else {
+                                continue;
+                            };
+                            let mut run = super::super::Run {
+                                words: [super::super::Word::NONE; super::super::MAX_RUN],
+                                n: 1,
+                            };
+                            run.words[0] = first;
+                            super::super::collect_run(b, &mut run);
+                            let words = run.words();
+                            let got = french_title_type(b, words);
+                            assert_eq!(got, french_title_type_all(b, words), "{text:?}");
+                            checked += 1;
+                            found += usize::from(got.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000 && found > 500, "{checked} {found}");
+    }
 
     /// `german_street` as it was, all suffixes compared (strong first).
     fn german_street_all(w: &[u8]) -> Option<bool> {

@@ -472,20 +472,22 @@ pub(super) fn firm_at(b: &[u8], s: usize) -> bool {
 fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     let rest = b.get(s..)?;
     let first = *rest.first()?;
-    // (The second byte first: most forms of a first byte differ there,
-    // `Ltd` from `LTD` and `LLC`, without a `memcmp` call.)
-    let second = rest.get(1).copied();
+    // (The eight bytes at `s`, zero past the text, against each form's
+    // first eight: most forms are told apart in one compare, where
+    // `starts_with` made a `memcmp` call for every form whose second byte
+    // matched, seven for a name in `Co`.)
+    let head = super::load8(b, s);
     for form in forms_for(first) {
-        let form = form.as_bytes();
-        if form.get(1).copied() != second || !rest.starts_with(form) {
+        let text = form.text.as_bytes();
+        if head & form.mask != form.head || text.len() > 8 && !rest.starts_with(text) {
             continue;
         }
-        let e = s + form.len();
+        let e = s + text.len();
         let ends = b
             .get(e)
             .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
         // `INC-40812`: an incident's number, not `Inc`.
-        let incident = form == b"INC" && b.get(e) == Some(&b'-');
+        let incident = text == b"INC" && b.get(e) == Some(&b'-');
         if ends && !incident {
             return Some(e);
         }
@@ -493,12 +495,41 @@ fn legal_form_at(b: &[u8], s: usize) -> Option<usize> {
     None
 }
 
+/// A legal form, with its first eight bytes as a little-endian word (zero
+/// past its end) and the mask of those bytes (see [`legal_form_at`]).
+struct Form {
+    text: &'static str,
+    head: u64,
+    mask: u64,
+}
+
+impl Form {
+    const fn new(text: &'static str) -> Form {
+        let t = text.as_bytes();
+        let (mut head, mut mask, mut k) = (0u64, 0u64, 0);
+        while k < t.len() && k < 8 {
+            head |= (t[k] as u64) << (8 * k);
+            mask |= 0xFF << (8 * k);
+            k += 1;
+        }
+        Form { text, head, mask }
+    }
+}
+
+/// A `&'static [Form]` of the given forms.
+macro_rules! forms {
+    ($($f:literal),* $(,)?) => {{
+        const F: &[Form] = &[$(Form::new($f)),*];
+        F
+    }};
+}
+
 /// The legal forms that start with `first`, in the order of `LEGAL_FORMS`
 /// (longest first where one starts another).
-fn forms_for(first: u8) -> &'static [&'static str] {
+fn forms_for(first: u8) -> &'static [Form] {
     match first {
-        b'G' => &["GmbH & Co. KG", "GmbH", "GMBH"],
-        b'P' => &[
+        b'G' => forms!["GmbH & Co. KG", "GmbH", "GMBH"],
+        b'P' => forms![
             "Pty. Ltd.",
             "Pty Ltd",
             "Pty Limited",
@@ -509,7 +540,7 @@ fn forms_for(first: u8) -> &'static [&'static str] {
             "Pte Ltd",
             "PLC",
         ],
-        b'C' => &[
+        b'C' => forms![
             "Co., Ltd.",
             "Co. Ltd.",
             "Co. Ltd",
@@ -521,7 +552,7 @@ fn forms_for(first: u8) -> &'static [&'static str] {
             "CORP",
             "CLG",
         ],
-        b'S' => &[
+        b'S' => forms![
             "Sdn Bhd",
             "S.à r.l.",
             "S.A.S.",
@@ -531,20 +562,20 @@ fn forms_for(first: u8) -> &'static [&'static str] {
             "SAS",
             "SE",
         ],
-        b'L' => &[
+        b'L' => forms![
             "L.L.C.", "Limited", "LIMITED", "Ltd.", "Ltd", "LTD.", "LTD", "LLC", "LLP", "Ltée",
         ],
-        b'I' => &["Incorporated", "INCORPORATED", "Inc.", "Inc", "INC.", "INC"],
-        b'p' => &["plc"],
-        b'B' => &["B.V.", "BV"],
-        b'N' => &["N.V.", "NV"],
-        b'A' => &["AG", "AB", "A/S"],
-        b'K' => &["KGaA", "KG"],
-        b'U' => &["ULC", "UG"],
-        b'e' => &["e.V."],
-        b'O' => &["OHG", "Oy"],
+        b'I' => forms!["Incorporated", "INCORPORATED", "Inc.", "Inc", "INC.", "INC"],
+        b'p' => forms!["plc"],
+        b'B' => forms!["B.V.", "BV"],
+        b'N' => forms!["N.V.", "NV"],
+        b'A' => forms!["AG", "AB", "A/S"],
+        b'K' => forms!["KGaA", "KG"],
+        b'U' => forms!["ULC", "UG"],
+        b'e' => forms!["e.V."],
+        b'O' => forms!["OHG", "Oy"],
         // Irish: designated activity company.
-        b'D' => &["DAC"],
+        b'D' => forms!["DAC"],
         _ => &[],
     }
 }
@@ -695,15 +726,103 @@ mod tests {
     fn the_forms_by_first_byte_are_the_legal_forms_in_order() {
         let mut grouped: Vec<&str> = Vec::new();
         for first in 0..=255u8 {
-            grouped.extend(forms_for(first));
+            grouped.extend(forms_for(first).iter().map(|f| f.text));
             let listed: Vec<&str> = LEGAL_FORMS
                 .iter()
                 .copied()
                 .filter(|f| f.as_bytes()[0] == first)
                 .collect();
-            assert_eq!(forms_for(first), listed.as_slice());
+            let texts: Vec<&str> = forms_for(first).iter().map(|f| f.text).collect();
+            assert_eq!(texts, listed);
             assert_eq!(form_start(first), !listed.is_empty());
         }
         assert_eq!(grouped.len(), LEGAL_FORMS.len());
+    }
+
+    /// `legal_form_at`, comparing eight-byte heads, finds what comparing
+    /// each form's bytes (`starts_with`) finds: every form, cut short,
+    /// changed in a byte or followed by any byte, at the text's end too,
+    /// and random texts of forms' pieces.
+    #[test]
+    fn legal_form_heads_match_comparing_the_bytes() {
+        fn by_bytes(b: &[u8], s: usize) -> Option<usize> {
+            let rest = b.get(s..)?;
+            let first = *rest.first()?;
+            for form in forms_for(first) {
+                let text = form.text.as_bytes();
+                if !rest.starts_with(text) {
+                    continue;
+                }
+                let e = s + text.len();
+                let ends = b
+                    .get(e)
+                    .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80));
+                if ends && !(text == b"INC" && b.get(e) == Some(&b'-')) {
+                    return Some(e);
+                }
+            }
+            None
+        }
+        let check = |text: &[u8]| {
+            for s in 0..=text.len() {
+                assert_eq!(
+                    legal_form_at(text, s),
+                    by_bytes(text, s),
+                    "{:?} at {s}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        };
+        for form in LEGAL_FORMS {
+            let f = form.as_bytes();
+            for cut in 0..=f.len() {
+                check(&f[..cut]);
+                let mut t = b"x ".to_vec();
+                t.extend_from_slice(&f[..cut]);
+                for after in [b' ', b'-', b'.', b'a', b'Z', b'7', 0xC3, b'\n'] {
+                    let mut u = t.clone();
+                    u.push(after);
+                    check(&u);
+                }
+                check(&t);
+                for k in 0..cut {
+                    let mut u = t.clone();
+                    u[2 + k] ^= 0x20;
+                    check(&u);
+                    u[2 + k] ^= 0x21;
+                    check(&u);
+                }
+            }
+        }
+        let pieces: Vec<&[u8]> = LEGAL_FORMS
+            .iter()
+            .map(|f| f.as_bytes())
+            .chain([
+                &b"Co"[..],
+                b" ",
+                b".",
+                b",",
+                b"-40812",
+                b"Connor",
+                b"Lisa",
+                b"\xC3\xA9",
+            ])
+            .collect();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..5_000 {
+            let n = 1 + (crate::xorshift(&mut x) % 5) as usize;
+            let mut t = Vec::new();
+            for _ in 0..n {
+                let p = pieces[(crate::xorshift(&mut x) % pieces.len() as u64) as usize];
+                // Sometimes a piece's first bytes only.
+                let cut = if crate::xorshift(&mut x).is_multiple_of(3) {
+                    (crate::xorshift(&mut x) % (p.len() as u64 + 1)) as usize
+                } else {
+                    p.len()
+                };
+                t.extend_from_slice(&p[..cut]);
+            }
+            check(&t);
+        }
     }
 }
