@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use custodia_audit::{FieldChange, Target};
-use custodia_axum::{Audit, Json, Tenant, Tx};
+use custodia_axum::{Audit, Identity, Json, Tenant, Tx};
 use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
@@ -400,12 +400,13 @@ impl NewTicket {
 /// `POST /tickets`: 201 `{"id", "contact"}`.
 pub(crate) async fn create(
     State(app): State<Arc<App>>,
-    Tenant(ctx): Tenant,
+    identity: Identity,
     mut tx: Tx,
     Json(new): Json<NewTicket>,
 ) -> Result<(StatusCode, Audit, Json<Value>), ApiError> {
+    let ctx = identity.context();
     new.check()?;
-    allow(&app, &ctx, Operation::Create, None)?;
+    allow(&app, ctx, Operation::Create, None)?;
     let tenant = ctx.tenant();
     let row = NewRow {
         id: None,
@@ -541,21 +542,23 @@ pub(crate) struct Reading {
 /// `hidden`; fields whose key was shredded are named in `erased`.
 pub(crate) async fn read(
     State(app): State<Arc<App>>,
-    Tenant(ctx): Tenant,
+    identity: Identity,
     mut tx: Tx,
     Path(id): Path<String>,
 ) -> Result<(Audit, Json<Reading>), ApiError> {
+    // The shared identity, not a copy of its context (`Tenant`).
+    let ctx = identity.context();
     let ticket = load(&mut tx, ctx.tenant(), &id).await?;
-    allow(&app, &ctx, Operation::Read, Some(&ticket))?;
+    allow(&app, ctx, Operation::Read, Some(&ticket))?;
     let mut fields = BTreeMap::new();
     let (mut hidden, mut shown_masked, mut erased) = (Vec::new(), Vec::new(), Vec::new());
-    let show_line = field_access(&app, &ctx, &ticket, &DataCategory::USER_CONTENT_TICKET)
-        >= FieldAccess::Masked;
+    let show_line =
+        field_access(&app, ctx, &ticket, &DataCategory::USER_CONTENT_TICKET) >= FieldAccess::Masked;
     if !show_line {
         hidden.push("subject_line");
     }
     for (i, (field, category)) in SEALED.iter().enumerate() {
-        let access = field_access(&app, &ctx, &ticket, category);
+        let access = field_access(&app, ctx, &ticket, category);
         if access == FieldAccess::Hidden {
             hidden.push(*field);
             continue;
