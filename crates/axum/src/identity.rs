@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -33,8 +34,14 @@ pub trait Authenticator: Send + Sync + 'static {
 ///
 /// Put in the request's extensions by `CustodiaLayer`; handlers take it (or
 /// just the [`Tenant`]) as an extractor.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
+///
+/// Cheap to clone (shared): the authenticator's cache, the request's
+/// extensions and the extractors hold the same one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Identity(Arc<IdentityParts>);
+
+#[derive(PartialEq, Eq)]
+struct IdentityParts {
     context: TenantContext,
     kind: ActorKind,
 }
@@ -42,17 +49,26 @@ pub struct Identity {
 impl Identity {
     /// An identity acting as `context`, of actor kind `kind`.
     pub fn new(context: TenantContext, kind: ActorKind) -> Self {
-        Self { context, kind }
+        Self(Arc::new(IdentityParts { context, kind }))
     }
 
     /// The tenant context: tenant, actor, roles, teams, region.
     pub fn context(&self) -> &TenantContext {
-        &self.context
+        &self.0.context
     }
 
     /// The kind of actor (agent, end user, API key...).
     pub fn kind(&self) -> &ActorKind {
-        &self.kind
+        &self.0.kind
+    }
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("context", &self.0.context)
+            .field("kind", &self.0.kind)
+            .finish()
     }
 }
 
@@ -90,7 +106,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        identity(parts).map(|id| Tenant(id.context.clone()))
+        identity(parts).map(|id| Tenant(id.context().clone()))
     }
 }
 

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use custodia_audit::{Action, Actor, Event, Outcome, Target};
 use custodia_core::{Clock, SystemClock, TenantId};
@@ -222,42 +222,50 @@ fn request_span(req: &Request) -> tracing::Span {
     )
 }
 
-/// What the audit event needs from the request head.
+/// What the audit event needs from the request head, kept as it came
+/// (shared, not copied): most requests are not audited, and only an event
+/// formats them.
 struct RequestFacts {
     method: Method,
-    route: String,
-    /// The client's `x-request-id`, if usable (else a new one per event).
-    request_id: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
+    route: Option<MatchedPath>,
+    /// The client's `x-request-id`, checked when the event is built.
+    request_id: Option<HeaderValue>,
+    addr: Option<SocketAddr>,
+    user_agent: Option<HeaderValue>,
 }
 
 impl RequestFacts {
     fn of(parts: &Parts) -> Self {
         Self {
             method: parts.method.clone(),
-            route: parts
-                .extensions
-                .get::<MatchedPath>()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
-            request_id: request_id(&parts.headers),
-            ip: parts
+            route: parts.extensions.get::<MatchedPath>().cloned(),
+            request_id: parts.headers.get("x-request-id").cloned(),
+            addr: parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
-            user_agent: parts
-                .headers
-                .get(header::USER_AGENT)
-                .map(|ua| truncate(&String::from_utf8_lossy(ua.as_bytes()), MAX_USER_AGENT)),
+                .map(|ConnectInfo(addr)| *addr),
+            user_agent: parts.headers.get(header::USER_AGENT).cloned(),
         }
+    }
+
+    fn route(&self) -> &str {
+        self.route.as_ref().map_or("", MatchedPath::as_str)
+    }
+
+    fn ip(&self) -> Option<String> {
+        self.addr.map(|addr| addr.ip().to_string())
+    }
+
+    fn user_agent(&self) -> Option<String> {
+        self.user_agent
+            .as_ref()
+            .map(|ua| truncate(&String::from_utf8_lossy(ua.as_bytes()), MAX_USER_AGENT))
     }
 }
 
 /// The client's `x-request-id` when it is a short printable token.
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
+fn request_id(value: Option<&HeaderValue>) -> Option<String> {
+    value
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
@@ -335,19 +343,15 @@ fn event(
     let mut actor = Actor::new(identity.kind().clone(), ctx.actor());
     let (target, subject, changes) = match audit {
         Some(a) => (a.target, a.subject, a.changes),
-        None => (
-            Target::new("route", facts.route.as_str())?,
-            None,
-            Vec::new(),
-        ),
+        None => (Target::new("route", facts.route())?, None, Vec::new()),
     };
     // IP and user agent are personal data: kept only when a subject's key
     // can seal them (and so erase them later).
     if subject.is_some() {
-        if let Some(ip) = &facts.ip {
+        if let Some(ip) = facts.ip() {
             actor = actor.with_ip(ip.as_str());
         }
-        if let Some(ua) = &facts.user_agent {
+        if let Some(ua) = facts.user_agent() {
             actor = actor.with_user_agent(ua.as_str());
         }
     }
@@ -358,7 +362,7 @@ fn event(
     };
     let mut builder = Event::builder(ctx.tenant(), actor, action, target)
         .outcome(outcome)
-        .request_id(facts.request_id.clone().unwrap_or_else(|| {
+        .request_id(request_id(facts.request_id.as_ref()).unwrap_or_else(|| {
             // Only audited requests need one: drawn here, not per request.
             custodia_core::uuid::Uuid::new_v4().to_string()
         }));
@@ -560,11 +564,14 @@ mod tests {
 
     #[test]
     fn request_ids_are_kept_only_when_tame() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-request-id", "abc-123".parse().unwrap());
-        assert_eq!(request_id(&headers).as_deref(), Some("abc-123"));
-        headers.insert("x-request-id", "has space".parse().unwrap());
-        assert_eq!(request_id(&headers), None);
+        let value = |v: &str| HeaderValue::from_str(v).unwrap();
+        assert_eq!(
+            request_id(Some(&value("abc-123"))).as_deref(),
+            Some("abc-123")
+        );
+        assert_eq!(request_id(Some(&value("has space"))), None);
+        assert_eq!(request_id(Some(&value(""))), None);
+        assert_eq!(request_id(None), None);
         assert_eq!(truncate("héllo", 2), "h");
     }
 }

@@ -475,30 +475,23 @@ impl AccessPolicy {
         action: Operation,
         record: &Ownership,
     ) -> AccessDecision {
-        if ctx.tenant() != self.tenant {
-            return AccessDecision::deny(AccessReason::ForeignPolicy {
-                context: ctx.tenant(),
-                policy: self.tenant,
-            });
-        }
-        if record.tenant != ctx.tenant() {
-            return AccessDecision::deny(AccessReason::CrossTenantRecord {
-                context: ctx.tenant(),
-                record: record.tenant,
-            });
-        }
-        let needed = if record.owner == Some(ctx.actor()) {
-            Scope::Own
-        } else if record
-            .team
-            .as_ref()
-            .is_some_and(|t| ctx.teams().contains(t))
-        {
-            Scope::Team
-        } else {
-            Scope::Tenant
-        };
-        self.best_grant(ctx, resource, action, needed)
+        Self::decision(
+            self.grant(ctx, resource, action, Some(record)),
+            resource,
+            action,
+        )
+    }
+
+    /// [`decide`](Self::decide)'s verdict alone: the same rules, without
+    /// copying out the grant or the reason (nothing is allocated).
+    pub fn allows(
+        &self,
+        ctx: &TenantContext,
+        resource: &str,
+        action: Operation,
+        record: &Ownership,
+    ) -> bool {
+        self.grant(ctx, resource, action, Some(record)).is_ok()
     }
 
     /// Decides an action that concerns no particular record (create a ticket,
@@ -509,25 +502,70 @@ impl AccessPolicy {
         resource: &str,
         action: Operation,
     ) -> AccessDecision {
-        if ctx.tenant() != self.tenant {
-            return AccessDecision::deny(AccessReason::ForeignPolicy {
-                context: ctx.tenant(),
-                policy: self.tenant,
-            });
-        }
-        self.best_grant(ctx, resource, action, Scope::Own)
+        Self::decision(self.grant(ctx, resource, action, None), resource, action)
     }
 
-    fn best_grant(
-        &self,
+    /// The explained decision for what [`grant`](Self::grant) found.
+    fn decision(
+        found: Result<(&RoleName, &Permission), Option<AccessReason>>,
+        resource: &str,
+        action: Operation,
+    ) -> AccessDecision {
+        match found {
+            Ok((role, permission)) => AccessDecision {
+                allowed: true,
+                reason: AccessReason::Granted {
+                    role: role.clone(),
+                    permission: permission.clone(),
+                },
+            },
+            Err(Some(reason)) => AccessDecision::deny(reason),
+            Err(None) => AccessDecision::deny(AccessReason::NoGrant {
+                resource: resource.to_owned(),
+                action,
+            }),
+        }
+    }
+
+    /// The first role and permission (in role order) that allow `action` on
+    /// `record` (`None`: a record-less action, any scope suffices), or why
+    /// not: `Err(None)` when no role grants the action at all.
+    fn grant<'p>(
+        &'p self,
         ctx: &TenantContext,
         resource: &str,
         action: Operation,
-        needed: Scope,
-    ) -> AccessDecision {
+        record: Option<&Ownership>,
+    ) -> Result<(&'p RoleName, &'p Permission), Option<AccessReason>> {
+        if ctx.tenant() != self.tenant {
+            return Err(Some(AccessReason::ForeignPolicy {
+                context: ctx.tenant(),
+                policy: self.tenant,
+            }));
+        }
+        let needed = match record {
+            None => Scope::Own,
+            Some(record) if record.tenant != ctx.tenant() => {
+                return Err(Some(AccessReason::CrossTenantRecord {
+                    context: ctx.tenant(),
+                    record: record.tenant,
+                }));
+            }
+            Some(record) if record.owner == Some(ctx.actor()) => Scope::Own,
+            Some(record)
+                if record
+                    .team
+                    .as_ref()
+                    .is_some_and(|t| ctx.teams().contains(t)) =>
+            {
+                Scope::Team
+            }
+            Some(_) => Scope::Tenant,
+        };
         let mut widest: Option<Scope> = None;
         for role in ctx.roles() {
-            let Some(def) = self.roles.get(role) else {
+            // The policy's copy of the name: what the answer borrows.
+            let Some((role, def)) = self.roles.get_key_value(role) else {
                 continue;
             };
             for permission in &def.permissions {
@@ -535,24 +573,12 @@ impl AccessPolicy {
                     continue;
                 }
                 if permission.scope >= needed {
-                    return AccessDecision {
-                        allowed: true,
-                        reason: AccessReason::Granted {
-                            role: role.clone(),
-                            permission: permission.clone(),
-                        },
-                    };
+                    return Ok((role, permission));
                 }
                 widest = widest.max(Some(permission.scope));
             }
         }
-        AccessDecision::deny(match widest {
-            Some(widest) => AccessReason::OutOfScope { widest, needed },
-            None => AccessReason::NoGrant {
-                resource: resource.to_owned(),
-                action,
-            },
-        })
+        Err(widest.map(|widest| AccessReason::OutOfScope { widest, needed }))
     }
 
     /// The access `ctx` gets to a field of `category` in a `resource` record.
@@ -566,17 +592,48 @@ impl AccessPolicy {
         record: &Ownership,
         category: &DataCategory,
     ) -> FieldDecision {
-        let read = self.decide(ctx, resource, Operation::Read, record);
-        if !read.allowed {
-            return FieldDecision {
+        match self.field_rule(ctx, resource, record, category) {
+            Err(read) => FieldDecision {
                 access: FieldAccess::Hidden,
                 rule: None,
-                record_denied: Some(read.reason),
-            };
+                record_denied: Some(Self::decision(Err(read), resource, Operation::Read).reason),
+            },
+            Ok(best) => FieldDecision {
+                access: best.map_or(FieldAccess::Hidden, |(_, rule)| rule.access),
+                rule: best.map(|(role, rule)| (role.clone(), rule.clone())),
+                record_denied: None,
+            },
         }
-        let mut best: Option<(RoleName, FieldRule)> = None;
+    }
+
+    /// [`field_access`](Self::field_access)'s level alone: the same rules,
+    /// without copying out the rule or the reason (nothing is allocated).
+    pub fn field_level(
+        &self,
+        ctx: &TenantContext,
+        resource: &str,
+        record: &Ownership,
+        category: &DataCategory,
+    ) -> FieldAccess {
+        match self.field_rule(ctx, resource, record, category) {
+            Ok(Some((_, rule))) => rule.access,
+            Ok(None) | Err(_) => FieldAccess::Hidden,
+        }
+    }
+
+    /// The role and rule that set a field's access (`None`: no rule), or
+    /// why the record itself is not readable (as [`grant`](Self::grant)).
+    fn field_rule<'p>(
+        &'p self,
+        ctx: &TenantContext,
+        resource: &str,
+        record: &Ownership,
+        category: &DataCategory,
+    ) -> Result<Option<(&'p RoleName, &'p FieldRule)>, Option<AccessReason>> {
+        self.grant(ctx, resource, Operation::Read, Some(record))?;
+        let mut best: Option<(&RoleName, &FieldRule)> = None;
         for role in ctx.roles() {
-            let Some(def) = self.roles.get(role) else {
+            let Some((role, def)) = self.roles.get_key_value(role) else {
                 continue;
             };
             let specific = def
@@ -585,18 +642,12 @@ impl AccessPolicy {
                 .filter(|rule| category.is_within(&rule.category))
                 .max_by_key(|rule| rule.category.depth());
             if let Some(rule) = specific
-                && best.as_ref().is_none_or(|(_, b)| rule.access > b.access)
+                && best.is_none_or(|(_, b)| rule.access > b.access)
             {
-                best = Some((role.clone(), rule.clone()));
+                best = Some((role, rule));
             }
         }
-        FieldDecision {
-            access: best
-                .as_ref()
-                .map_or(FieldAccess::Hidden, |(_, rule)| rule.access),
-            rule: best,
-            record_denied: None,
-        }
+        Ok(best)
     }
 }
 

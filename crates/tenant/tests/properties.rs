@@ -102,6 +102,34 @@ proptest! {
         }
     }
 
+    /// The verdict-only checks (`allows`, `field_level`) say what the
+    /// explained ones (`decide`, `field_access`) say, for records of the
+    /// policy's tenant and of another.
+    #[test]
+    fn verdicts_agree_with_explained_decisions(
+        (a, _b, cases) in scenario(),
+        changes in proptest::collection::vec(policy_change(), 0..40),
+        category in any::<DataCategory>(),
+    ) {
+        let mut policy = AccessPolicy::new(a);
+        for change in changes {
+            let _ = policy.apply_unchecked(change);
+        }
+        for (ctx, foreign) in cases {
+            let own = Ownership { tenant: a, ..foreign.clone() };
+            for record in [&own, &foreign] {
+                for resource in ["ticket", "contact", "attachment", ADMIN_RESOURCE] {
+                    for action in Operation::ALL {
+                        let decision = policy.decide(&ctx, resource, action, record);
+                        prop_assert_eq!(policy.allows(&ctx, resource, action, record), decision.allowed);
+                    }
+                    let field = policy.field_access(&ctx, resource, record, &category);
+                    prop_assert_eq!(policy.field_level(&ctx, resource, record, &category), field.access);
+                }
+            }
+        }
+    }
+
     /// The guard refuses every value of another tenant and names both tenants.
     #[test]
     fn guard_names_both_tenants((a, b) in two_tenants(), actor in any::<ActorId>()) {

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use sqlx_postgres::PgConnection;
 use sqlx_postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::task::JoinHandle;
+use tower_layer::Stack;
 
 use crate::config::{BODY_LIMIT, DataDir, Options};
 use crate::privacy::Desks;
@@ -271,13 +272,20 @@ fn router(app: Arc<App>, layer: CustodiaLayer, dsr: custodia_axum::dsr::DsrRoute
         .with_state(app.clone())
         .nest("/privacy", privacy)
         .fallback(no_route)
-        .layer(layer)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        // One stack, outermost last: each route's handler is wrapped once,
+        // not in a boxed route per layer that every request clones.
+        .layer(Stack::new(
+            layer,
+            Stack::new(
+                DefaultBodyLimit::max(BODY_LIMIT),
+                axum::middleware::map_response(log_server_errors),
+            ),
+        ));
     Router::new()
         .route("/health", get(health))
+        .layer(axum::middleware::map_response(log_server_errors))
         .with_state(app)
         .merge(tenant_routes)
-        .layer(axum::middleware::map_response(log_server_errors))
 }
 
 /// A started server: listening, its retention job running.
