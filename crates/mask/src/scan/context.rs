@@ -144,13 +144,18 @@ fn ascii_words(b: &[u8], start: usize, lead: u64, mut f: impl FnMut(u128) -> boo
     // a zero-padded copy (bytes past `start` are no letters).
     // (The copy cleared only when used: cleared first, it cost five
     // instructions a call.)
-    let copy: [u8; WINDOW];
+    let mut copy: [u8; WINDOW];
     let buf: &[u8; WINDOW] = match b.get(lo..start + 32).map(<&[u8; WINDOW]>::try_from) {
         Some(Ok(w)) => w,
         _ => {
-            let mut padded = [0u8; WINDOW];
-            padded[..start - lo].copy_from_slice(&b[lo..start]);
-            copy = padded;
+            copy = [0u8; WINDOW];
+            // A full window (most, near a text's end) in a copy of known
+            // length: a variable one was a `memcpy` call, and a second
+            // copy of the padded array.
+            match b[lo..start].first_chunk::<CTX_BYTES>() {
+                Some(window) => copy[..CTX_BYTES].copy_from_slice(window),
+                None => copy[..start - lo].copy_from_slice(&b[lo..start]),
+            }
             &copy
         }
     };
