@@ -507,7 +507,20 @@ impl Detector {
             resolve(&mut found);
         }
         custodia_core::op_record!(findings = found.len());
-        *out = found;
+        // (`out` holds the empty vector `take` left: nothing to drop.)
+        drop_unallocated(std::mem::replace(out, found));
+        scanner.entity.release();
+    }
+}
+
+/// Drops `v`, without the out-of-line call that drops its elements when
+/// it never held any: a short text's vectors, most never allocated, cost
+/// that call (13 instructions) each, a text at a time.
+#[inline(always)]
+pub(crate) fn drop_unallocated(v: Vec<Finding>) {
+    if v.capacity() == 0 {
+        // (No allocation and no elements: nothing leaks.)
+        std::mem::forget(v);
     }
 }
 
@@ -799,5 +812,40 @@ impl KnownEntities {
                 recognizer: Cow::Borrowed("known_entity"),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `drop_unallocated` drops what a vector holds (a custom kind's name
+    /// is released) and forgets only a vector that never allocated.
+    #[test]
+    fn drop_unallocated_drops_what_is_held() {
+        let name: Arc<str> = Arc::from("TICKET");
+        let held = vec![Finding {
+            kind: Kind::Custom(Arc::clone(&name)),
+            start: 0,
+            end: 1,
+            score: 1.0,
+            recognizer: Cow::Owned("custom".into()),
+        }];
+        assert_eq!(Arc::strong_count(&name), 2);
+        drop_unallocated(held);
+        assert_eq!(Arc::strong_count(&name), 1);
+        let mut emptied = Vec::with_capacity(4);
+        emptied.push(Finding {
+            kind: Kind::Custom(Arc::clone(&name)),
+            start: 0,
+            end: 1,
+            score: 1.0,
+            recognizer: Cow::Borrowed("custom"),
+        });
+        emptied.clear();
+        assert_eq!(Arc::strong_count(&name), 1);
+        assert!(emptied.capacity() > 0);
+        drop_unallocated(emptied);
+        drop_unallocated(Vec::new());
     }
 }

@@ -451,6 +451,16 @@ impl<'a> Pass<'a> {
 }
 
 impl Pass<'_> {
+    /// Drops the pass, its vectors of findings through
+    /// [`drop_unallocated`](crate::detector::drop_unallocated) (most
+    /// texts' never allocated). (Inline: by value, a call copied the pass.)
+    #[inline(always)]
+    pub(crate) fn release(self) {
+        let Pass { out, lower, .. } = self;
+        crate::detector::drop_unallocated(out);
+        crate::detector::drop_unallocated(lower);
+    }
+
     /// `found` (sorted, disjoint) merged into the runs' findings, a run
     /// that overlaps one of them left out: a table's cells (see [`table`])
     /// take the place of what the runs found inside them.
