@@ -491,7 +491,7 @@ impl Detector {
         scanner.run();
         let mut found = scanner.findings;
         let scanned = found.len();
-        scanner.entity.finish(&mut found);
+        scanner.entity.finish(&mut found, scanner.postal);
         merge(&mut found, scanned);
         let before = found.len();
         if let Some(k) = known {

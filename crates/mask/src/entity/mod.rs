@@ -366,7 +366,9 @@ impl<'a> Pass<'a> {
     /// The entity findings come last, sorted and disjoint.
     // By reference, the findings taken: by value, the pass (some 400
     // bytes) was copied with a `memcpy` call each text.
-    pub(crate) fn finish(&mut self, scanned: &mut Vec<Finding>) {
+    ///
+    /// `postal`: a postcode or a Canadian postal code is among `scanned`.
+    pub(crate) fn finish(&mut self, scanned: &mut Vec<Finding>, postal: bool) {
         if self.next != usize::MAX && table::may_open(self.b) {
             let table = table::find(self.b, self.on, self.min_score);
             if !table.is_empty() {
@@ -388,9 +390,10 @@ impl<'a> Pass<'a> {
                 self.known_later();
             }
         }
-        // (Most texts hold no code a box may end in: told in line, without
-        // the call and its empty `Vec`.)
-        if self.on.has(K::Address) && scanned.iter().any(|f| address::box_code(self.b, f)) {
+        // (Most texts hold no code a box may end in: told by the scanner's
+        // flag, then in line, without the call and its empty `Vec`.)
+        if postal && self.on.has(K::Address) && scanned.iter().any(|f| address::box_code(self.b, f))
+        {
             let boxes = address::quebec_boxes(self.b, scanned, self.min_score);
             if !boxes.is_empty() {
                 self.merge_over_runs(boxes);

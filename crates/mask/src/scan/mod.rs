@@ -456,6 +456,9 @@ pub(crate) struct Scanner<'a> {
     /// The [`code_bit`]s of the `POSTCODE`s found: a code found again is
     /// looked for among the findings only if its bit is set.
     postcodes: u64,
+    /// A `POSTCODE` or a `CA_POSTAL_CODE` was found: only then may a
+    /// Québec box end at one of the findings (see `Pass::finish`).
+    pub(crate) postal: bool,
     /// The entity pass (people, addresses, organisations), called at the
     /// capitals this loop stops at.
     pub(crate) entity: crate::entity::Pass<'a>,
@@ -513,6 +516,7 @@ impl<'a> Scanner<'a> {
             min_score,
             findings,
             postcodes: 0,
+            postal: false,
             entity: crate::entity::Pass::new(b, on, min_score),
         }
     }
@@ -527,8 +531,8 @@ impl<'a> Scanner<'a> {
     ) -> usize {
         let score = score.min(1.0);
         if score >= self.min_score {
-            if kind == K::Postcode {
-                self.note_postcode(start, end);
+            if kind == K::Postcode || kind == K::CaPostalCode {
+                self.note_postcode(kind, start, end);
             }
             self.findings.push(crate::Finding {
                 kind: kind.kind(),
@@ -545,8 +549,11 @@ impl<'a> Scanner<'a> {
     // (Out of line: the rare kind, kept out of the inlined `push`.)
     #[cold]
     #[inline(never)]
-    fn note_postcode(&mut self, start: usize, end: usize) {
-        self.postcodes |= code_bit(&self.b[start..end]);
+    fn note_postcode(&mut self, kind: K, start: usize, end: usize) {
+        self.postal = true;
+        if kind == K::Postcode {
+            self.postcodes |= code_bit(&self.b[start..end]);
+        }
     }
 
     /// The context words before `start`.
@@ -1054,6 +1061,40 @@ fn code_bit(code: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scanner's `postal` flag is set whenever a finding is a
+    /// `POSTCODE` or a `CA_POSTAL_CODE` (the entity pass reads Québec's
+    /// boxes only then): the dev corpus's tickets and codes of each kind.
+    #[test]
+    fn postal_flag_set_for_every_postal_finding() {
+        let mut texts: Vec<String> = include_str!("../../tests/data/dev.jsonl")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["text"].as_str().map(str::to_owned))
+            .collect();
+        texts.extend(
+            [
+                "C.P. 218, Saint-Georges (Québec) G5Y 5C7",
+                "case postale 8820, succursale Centre-ville, Montréal (Québec) H3C 3P8",
+                "Postcode: SW1A 1AA",
+                "ZIP 90210, postal code K1A 0B1, Eircode D02 X285, PLZ 10115",
+            ]
+            .map(str::to_owned),
+        );
+        let on = KindSet(u128::MAX);
+        let mut flagged = 0;
+        for text in &texts {
+            let mut sc = Scanner::new(text.as_bytes(), on, 0.0, Vec::new());
+            sc.run();
+            let postal = sc
+                .findings
+                .iter()
+                .any(|f| f.kind == K::Postcode.kind() || f.kind == K::CaPostalCode.kind());
+            assert_eq!(sc.postal, postal, "{text:?}");
+            flagged += usize::from(postal);
+        }
+        assert!(flagged >= 4, "{flagged}");
+    }
 
     #[test]
     fn alnum_bytes_matches_a_byte_test() {
