@@ -80,16 +80,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| Error::Task { source: e.into() })?
 }
 
-/// Runs `op` here; if it would block, runs it again on the blocking pool.
-async fn here_or_pooled<T: Send + 'static>(
-    op: impl Fn() -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
-    match op() {
-        Err(Error::WouldBlock) => blocking(op).await,
-        done => done,
-    }
-}
-
 /// Seals or opens `bytes` for `ctx` with `op` on `target`: inline, or on
 /// the blocking pool with owned (and, for the bytes, zeroized) copies.
 async fn here_or_pooled_with<K: Send + Sync + 'static>(
@@ -213,12 +203,17 @@ impl AsyncKeyring {
         field: &str,
         config: BlindIndexConfig,
     ) -> Result<BlindIndex, Error> {
+        // Here with the borrowed names first: owned copies only for the pool.
+        match self.keyring.blind_index(tenant, record_type, field, config) {
+            Err(Error::WouldBlock) => {}
+            done => return done,
+        }
         let (keyring, record_type, field) = (
             self.keyring.clone(),
             record_type.to_owned(),
             field.to_owned(),
         );
-        here_or_pooled(move || keyring.blind_index(tenant, &record_type, &field, config)).await
+        blocking(move || keyring.blind_index(tenant, &record_type, &field, config)).await
     }
 
     /// [`Keyring::shred_tenant`], on the blocking pool.

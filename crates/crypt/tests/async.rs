@@ -14,8 +14,8 @@ use std::future::Future as _;
 use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};
 use custodia_crypt::{
-    AsyncKeyStore, AsyncKeyring, AsyncSubjectVault, DataKeyMode, Error, FieldContext, KeyStore,
-    Keyring, MemoryKeyStore, SecretKey, StoredSubjectKey,
+    AsyncKeyStore, AsyncKeyring, AsyncSubjectVault, BlindIndexConfig, DataKeyMode, Error,
+    FieldContext, KeyStore, Keyring, MemoryKeyStore, SecretKey, StoredSubjectKey,
 };
 
 const BOUND: Duration = Duration::from_millis(200);
@@ -88,6 +88,32 @@ async fn cold_calls_go_to_the_pool_and_warm_calls_stay_inline() {
         Err(Error::WouldBlock)
     );
     assert_eq!(vault.open(&ctx(acme, "e-1"), &sealed).await.unwrap(), b"ip");
+
+    // A blind index: its search key cold, the sync face refuses and the
+    // async one goes to the pool; warm, both give the same tokens inline.
+    let config = BlindIndexConfig::default();
+    let cold = keyring
+        .keyring()
+        .blind_index(acme, "contact", "email", config);
+    assert!(matches!(cold, Err(Error::WouldBlock)));
+    let pooled = keyring
+        .blind_index(acme, "contact", "email", config)
+        .await
+        .unwrap();
+    let warm = keyring
+        .keyring()
+        .blind_index(acme, "contact", "email", config)
+        .unwrap();
+    let inline = keyring
+        .blind_index(acme, "contact", "email", config)
+        .await
+        .unwrap();
+    for index in [&warm, &inline] {
+        assert_eq!(
+            index.compute("alice@example.com"),
+            pooled.compute("alice@example.com")
+        );
+    }
 
     let tenant_sealed = keyring.seal(&ctx(acme, "T"), b"t").await.unwrap();
     assert_eq!(
