@@ -200,6 +200,8 @@ struct JsonlShare {
     scores: Vec<(u32, Vec<u8>)>,
     /// The findings of the line being written, one buffer for the share.
     findings: Vec<custodia_mask::Finding>,
+    /// The masked text of the line being written (without `--detect`).
+    masked: Vec<u8>,
     /// The lines read.
     lines: usize,
 }
@@ -395,13 +397,19 @@ fn jsonl_line(
         out.extend_from_slice(id);
         out.extend_from_slice(b"}\n");
     } else {
-        let text = std::str::from_utf8(text).map_err(|e| format!("line {n}: not UTF-8: {e}"))?;
-        let masked = masker.mask(text).map_err(|e| format!("line {n}: {e}"))?;
-        share.found |= masked.report.counts.values().any(|&count| count > 0);
+        // Into the share's buffers, with no report: `Masker::mask` built a
+        // report, a string and a findings vector a line, and checked the
+        // text's UTF-8 twice more.
+        let masked = &mut share.masked;
+        masked.clear();
+        let replaced = masker
+            .mask_into(text, &mut share.findings, masked)
+            .map_err(|e| format!("line {n}: {e}"))?;
+        share.found |= replaced > 0;
         out.extend_from_slice(b"{\"id\":");
         out.extend_from_slice(id);
         out.extend_from_slice(b",\"text\":");
-        str_to(out, &masked.text);
+        masked_to(out, masked);
         out.extend_from_slice(b"}\n");
     }
     Ok(len)
@@ -421,6 +429,24 @@ fn parse_line(line: &[u8], n: usize) -> Result<Option<JsonlLine<'_>>, String> {
             format!("line {n}: not JSON: {e}")
         }
     })
+}
+
+/// Appends the masked text `bytes` as [`str_to`] appends it as a string:
+/// printable ASCII (most lines) copied whole. (UTF-8 unless a finding cut
+/// a character, which the detector never does; as `Masker::mask` did, such
+/// bytes would be written as `from_utf8_lossy` reads them.)
+fn masked_to(out: &mut Vec<u8>, bytes: &[u8]) {
+    // No early exit: a vector loop.
+    let plain = bytes.iter().fold(true, |plain, &b| {
+        plain & (0x20..0x80).contains(&b) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+    } else {
+        str_to(out, &String::from_utf8_lossy(bytes));
+    }
 }
 
 /// Appends `s` as a JSON string, as `serde_json` writes it: runs of bytes
@@ -608,6 +634,27 @@ mod tests {
             let mut out = b"x".to_vec();
             super::offset_to(&mut out, n);
             prop_assert_eq!(String::from_utf8_lossy(&out), format!("x{n}"));
+        }
+    }
+
+    proptest! {
+        /// The masked text's bytes are written as `Masker::mask`'s string
+        /// was: whole when printable ASCII, else read as `from_utf8_lossy`
+        /// reads them and escaped as `serde_json` escapes a string.
+        #[test]
+        fn masked_text_is_written_as_its_string_was(
+            bytes in prop_oneof![
+                2 => proptest::collection::vec(0x20u8..0x80, 0..80),
+                1 => proptest::collection::vec(any::<u8>(), 0..80),
+                1 => ".{0,40}".prop_map(String::into_bytes),
+            ],
+        ) {
+            let mut fast = b"x".to_vec();
+            super::masked_to(&mut fast, &bytes);
+            let mut want = b"x".to_vec();
+            serde_json::to_writer(&mut want, &String::from_utf8_lossy(&bytes))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(fast, want);
         }
     }
 

@@ -516,7 +516,7 @@ impl Masker {
             findings,
             vault,
             &mut out,
-            &mut report,
+            Some(&mut report),
             0,
             0,
         )?;
@@ -536,8 +536,28 @@ impl Masker {
         let findings = self.detector.detect_bytes(bytes, known);
         let mut report = Report::default();
         let mut out = Vec::with_capacity(bytes.len() + findings.len() * 8);
-        self.apply_bytes(bytes, &findings, vault, &mut out, &mut report, 0, 0)?;
+        self.apply_bytes(bytes, &findings, vault, &mut out, Some(&mut report), 0, 0)?;
         Ok((out, report))
+    }
+
+    /// Masks `bytes` as [`Masker::mask_bytes`] does, appending the result to
+    /// `out`, and returns how many findings it replaced; no [`Report`] is
+    /// built. For a caller that masks many texts and keeps only the masked
+    /// bytes (a JSON-lines stream, a proxy in front of an AI model):
+    /// `findings` is a buffer it keeps from text to text (emptied first, as
+    /// [`Detector::detect_into`] does), so a text costs no allocation once
+    /// the buffers have grown. Fails if the policy tokenizes (use
+    /// [`Masker::mask_tokenized`]), leaving `out` as it was.
+    pub fn mask_into(
+        &self,
+        bytes: &[u8],
+        findings: &mut Vec<Finding>,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, Error> {
+        self.detector.detect_into(bytes, None, findings);
+        let kept = out.len();
+        self.apply_bytes(bytes, findings, None, out, None, 0, 0)
+            .inspect_err(|_| out.truncate(kept))
     }
 
     /// Core of every masking path: appends the masked `bytes` to `out`,
@@ -550,10 +570,10 @@ impl Masker {
         findings: &[Finding],
         mut vault: Option<&mut TokenVault>,
         out: &mut Vec<u8>,
-        report: &mut Report,
+        mut report: Option<&mut Report>,
         in_base: usize,
         out_base: usize,
-    ) -> Result<(), Error> {
+    ) -> Result<usize, Error> {
         custodia_core::op_span!(
             DEBUG,
             "custodia.mask.apply",
@@ -561,6 +581,7 @@ impl Masker {
             findings = findings.len()
         );
         let mut last = 0;
+        let mut replaced = 0;
         let mut piece = String::new();
         let out0 = out.len();
         for f in findings {
@@ -586,22 +607,25 @@ impl Masker {
                 }
                 out.extend_from_slice(piece.as_bytes());
             }
-            report.add(ReportEntry {
-                kind: f.kind.clone(),
-                start: f.start + in_base,
-                end: f.end + in_base,
-                out_start,
-                out_end: out.len() - out0 + out_base,
-                score: f.score,
-                recognizer: f.recognizer.clone(),
-                strategy: strategy.name(),
-                path: None,
-            });
+            if let Some(report) = report.as_deref_mut() {
+                report.add(ReportEntry {
+                    kind: f.kind.clone(),
+                    start: f.start + in_base,
+                    end: f.end + in_base,
+                    out_start,
+                    out_end: out.len() - out0 + out_base,
+                    score: f.score,
+                    recognizer: f.recognizer.clone(),
+                    strategy: strategy.name(),
+                    path: None,
+                });
+            }
+            replaced += 1;
             last = f.end;
         }
         out.extend_from_slice(&bytes[last..]);
         piece.zeroize();
-        Ok(())
+        Ok(replaced)
     }
 
     /// Writes the replacement of `value` into `out`.

@@ -162,7 +162,7 @@ impl Masker {
                 &findings,
                 vault.as_deref_mut(),
                 &mut out,
-                &mut report,
+                Some(&mut report),
                 in_off,
                 out_off,
             )?;

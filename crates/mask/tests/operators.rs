@@ -382,3 +382,19 @@ fn custom_context_words_fold_unicode_case() {
     assert_eq!(kinds("Strassenbahn M-12345"), Vec::<String>::new());
     assert_eq!(kinds("nummer M-12345"), Vec::<String>::new());
 }
+
+#[test]
+fn mask_into_needs_a_vault_to_tokenize() {
+    let m = masker(Strategy::Tokenize);
+    let (mut findings, mut out) = (Vec::new(), Vec::new());
+    assert!(
+        m.mask_into(TICKET.as_bytes(), &mut findings, &mut out)
+            .is_err()
+    );
+    let m = masker(Strategy::Redact);
+    let replaced = m
+        .mask_into(TICKET.as_bytes(), &mut findings, &mut out)
+        .unwrap();
+    assert_eq!(replaced, 4);
+    assert_eq!(out, m.mask(TICKET).unwrap().text.as_bytes());
+}

@@ -54,6 +54,36 @@ proptest! {
         }
     }
 
+    /// `mask_into`, its buffers reused from text to text, appends what
+    /// `mask_bytes` returns and counts what its report counts.
+    #[test]
+    fn mask_into_reused_buffers_is_mask_bytes(
+        first in proptest::collection::vec(any::<u8>(), 0..300),
+        (ticket, _) in ticket(),
+        strategy in prop_oneof![
+            Just(Strategy::Redact),
+            Just(Strategy::Partial),
+            Just(Strategy::Keep),
+            Just(Strategy::Pseudonym),
+            Just(Strategy::Replace("*".into())),
+        ],
+    ) {
+        let key = PseudonymKey::new(TenantId::from_external_key("t", "acme"), &[7u8; 32]).unwrap();
+        let m = Masker::new(Detector::new())
+            .with_pseudonym_key(key)
+            .with_policy(MaskPolicy::new(strategy))
+            .unwrap();
+        let (mut findings, mut out) = (Vec::new(), b"kept".to_vec());
+        for text in [&first[..], ticket.as_bytes(), &first[..]] {
+            let (whole, report) = m.mask_bytes(text, None, None).unwrap();
+            let start = out.len();
+            let replaced = m.mask_into(text, &mut findings, &mut out).unwrap();
+            prop_assert_eq!(&out[start..], &whole[..]);
+            prop_assert_eq!(replaced, report.total());
+        }
+        prop_assert!(out.starts_with(b"kept"));
+    }
+
     #[test]
     fn any_bytes_detect_and_stream_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let d = Detector::new();
