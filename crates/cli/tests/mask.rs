@@ -324,3 +324,25 @@ fn jsonl_lines_with_escapes_spaces_and_other_shapes() {
         }
     }
 }
+
+/// Plain text's `--detect` line is the one `serde_json` writes of the
+/// findings as a map (keys sorted, scores to three decimals), byte for byte.
+#[test]
+fn detect_on_plain_text_writes_what_serde_json_writes() {
+    let text = "Hi, I'm Jane Doe (jane.doe@example.com), card 4111 1111 1111 1111, \
+                call +44 20 7946 0958.\nRegards,\nAroha Ngata, 14 Harbour St, Wellington 6011 — Māori \
+                Health Ltd, IBAN DE89 3704 0044 0532 0130 00.\n";
+    let o = custodia(&["--detect"], text.as_bytes());
+    assert_eq!(o.status.code(), Some(1));
+    let entities: Vec<_> = custodia_mask::Detector::new()
+        .detect(text)
+        .iter()
+        .map(|e| {
+            let score = (f64::from(e.score) * 1000.0).round() / 1000.0;
+            serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score})
+        })
+        .collect();
+    assert!(entities.len() >= 6, "{entities:?}");
+    let want = serde_json::json!({"id": null, "entities": entities});
+    assert_eq!(stdout(&o), format!("{want}\n"));
+}
