@@ -18,6 +18,19 @@ fn custodia(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().expect("output")
 }
 
+/// The findings of `text` as `serde_json` values, scores to three decimals:
+/// what `--detect` writes, built the slow way.
+fn entities_of(detector: &custodia_mask::Detector, text: &str) -> Vec<serde_json::Value> {
+    detector
+        .detect(text)
+        .iter()
+        .map(|e| {
+            let score = (f64::from(e.score) * 1000.0).round() / 1000.0;
+            serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score})
+        })
+        .collect()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8")
 }
@@ -246,16 +259,7 @@ fn jsonl_over_several_batches_equals_masking_each_line_in_order() {
             let id = line.get("id").cloned().unwrap_or(serde_json::Value::Null);
             let text = line["text"].as_str().unwrap();
             let want = if detect {
-                let entities: Vec<_> = masker
-                    .detector()
-                    .detect(text)
-                    .iter()
-                    .map(|e| {
-                        let score = (f64::from(e.score) * 1000.0).round() / 1000.0;
-                        serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score})
-                    })
-                    .collect();
-                serde_json::json!({"id": id, "entities": entities})
+                serde_json::json!({"id": id, "entities": entities_of(masker.detector(), text)})
             } else {
                 serde_json::json!({"id": id, "text": masker.mask(text).unwrap().text})
             };
@@ -334,14 +338,7 @@ fn detect_on_plain_text_writes_what_serde_json_writes() {
                 Health Ltd, IBAN DE89 3704 0044 0532 0130 00.\n";
     let o = custodia(&["--detect"], text.as_bytes());
     assert_eq!(o.status.code(), Some(1));
-    let entities: Vec<_> = custodia_mask::Detector::new()
-        .detect(text)
-        .iter()
-        .map(|e| {
-            let score = (f64::from(e.score) * 1000.0).round() / 1000.0;
-            serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score})
-        })
-        .collect();
+    let entities = entities_of(&custodia_mask::Detector::new(), text);
     assert!(entities.len() >= 6, "{entities:?}");
     let want = serde_json::json!({"id": null, "entities": entities});
     assert_eq!(stdout(&o), format!("{want}\n"));
