@@ -3282,6 +3282,9 @@ fn list_item_above(head: &[u8]) -> bool {
 /// Is the line before the one `s` starts a sign-off (`Regards,`, `Kind
 /// regards`, `Ngā mihi`), with `s` at the start of its own line (both
 /// past a quoted reply's markers: `> Regards,\n> Bill`)?
+// (Inline, the line above read out of line: most capitals are told at
+// once, and the call's saved registers cost as much as the test.)
+#[inline(always)]
 fn sign_off_line_before(b: &[u8], s: usize) -> bool {
     let mut p = s;
     while p > 0 && matches!(b[p - 1], b' ' | b'\t' | b'>') {
@@ -3293,9 +3296,14 @@ fn sign_off_line_before(b: &[u8], s: usize) -> bool {
     let line_end = p - 1 - usize::from(p >= 2 && b[p - 2] == b'\r');
     // (Most lines above end in no sign-off's last two letters: told
     // without looking for the line's start.)
-    if !sign_off_tail(&b[..line_end]) {
-        return false;
-    }
+    sign_off_tail(&b[..line_end]) && sign_off_line(b, line_end)
+}
+
+/// Is the line ending at `line_end` a sign-off (see
+/// [`sign_off_line_before`])?
+#[cold]
+#[inline(never)]
+fn sign_off_line(b: &[u8], line_end: usize) -> bool {
     // No sign-off is longer than 40 bytes: look no further back.
     let Some(line_start) = super::line_start_within(b, line_end, 40) else {
         return false;
