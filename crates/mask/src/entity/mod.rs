@@ -748,7 +748,21 @@ fn after_non_word_char(b: &[u8], i: usize) -> bool {
 
 /// The word of letters at `i` (apostrophes and hyphens inside), if it
 /// starts with a capital.
+// (Inline, an ASCII byte that is no capital told without the call: a
+// run's next word is often lower case, `van`, `&`, and the call's frame
+// cost more than the test.)
+#[inline(always)]
 fn capital_word(b: &[u8], i: usize) -> Option<Word> {
+    match b.get(i) {
+        Some(&c) if c < 0x80 && !c.is_ascii_uppercase() => None,
+        Some(_) => capital_word_at(b, i),
+        None => None,
+    }
+}
+
+/// [`capital_word`] at a byte that may start one.
+#[inline(never)]
+fn capital_word_at(b: &[u8], i: usize) -> Option<Word> {
     let first = *b.get(i)?;
     if first.is_ascii_uppercase()
         && let Some(word) = short_capital_word(b, i)

@@ -2547,6 +2547,55 @@ fn a_run_ends_where_the_byte_after_its_space_says() {
     assert_eq!((run.n, run.words[0].end), (1, 5));
 }
 
+/// `capital_word`'s inline test (an ASCII byte that is no capital starts
+/// no word) answers as the word's reading does, at every byte of random
+/// texts of letters, marks and multi-byte capitals.
+#[test]
+fn capital_word_inline_answers_as_its_reading() {
+    const PIECES: [&str; 16] = [
+        "Sarah",
+        "van",
+        "de",
+        " ",
+        "&",
+        "McDonald",
+        "IBM",
+        "J.",
+        "\u{2bb}Ana",
+        "\u{c9}mile",
+        "O'Brien",
+        "-",
+        "12",
+        "x@y",
+        "Smith-Jones",
+        "\n",
+    ];
+    let mut x: u64 = 0xCA91_7A1E_0D5E_ED42;
+    let mut some = 0;
+    for _ in 0..5_000 {
+        let n = 1 + (crate::xorshift(&mut x) % 8) as usize;
+        let text: String = (0..n)
+            .map(|_| PIECES[(crate::xorshift(&mut x) % PIECES.len() as u64) as usize])
+            .collect();
+        let b = text.as_bytes();
+        for i in 0..=b.len() {
+            let inline = super::capital_word(b, i);
+            let read = if i < b.len() {
+                super::capital_word_at(b, i)
+            } else {
+                None
+            };
+            assert_eq!(
+                format!("{inline:?}"),
+                format!("{read:?}"),
+                "{text:?} at {i}"
+            );
+            some += usize::from(inline.is_some());
+        }
+    }
+    assert!(some > 1_000, "{some}");
+}
+
 #[test]
 fn swiss_and_austrian_addresses_with_four_digit_codes() {
     let addresses = |t: &str| of_kind(t, "ADDRESS");
