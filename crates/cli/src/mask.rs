@@ -534,6 +534,7 @@ fn json_to(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
 /// by a hash of the bits (a score that finds its slot taken writes over
 /// it): a linear search of up to 64 scores cost 40 instructions a finding
 /// on ticket lines.
+#[inline(always)]
 fn score_piece(cache: &mut Vec<(u32, Vec<u8>)>, s: f32) -> &[u8] {
     const SLOTS: usize = 256;
     let bits = s.to_bits();
