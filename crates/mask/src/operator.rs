@@ -546,8 +546,9 @@ impl Masker {
     /// bytes (a JSON-lines stream, a proxy in front of an AI model):
     /// `findings` is a buffer it keeps from text to text (emptied first, as
     /// [`Detector::detect_into`] does), so a text costs no allocation once
-    /// the buffers have grown. Fails if the policy tokenizes (use
-    /// [`Masker::mask_tokenized`]), leaving `out` as it was.
+    /// the buffers have grown. Fails where [`Masker::mask`] does (a policy
+    /// that tokenizes needs [`Masker::mask_tokenized`]), leaving `out` as
+    /// it was.
     pub fn mask_into(
         &self,
         bytes: &[u8],
