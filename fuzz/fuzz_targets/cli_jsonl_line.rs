@@ -21,7 +21,10 @@ fuzz_target!(|line: &[u8]| {
     let parsed: Value = serde_json::from_slice(line).expect("a taken line is JSON");
     let members = parsed.as_object().expect("a taken line is an object");
     assert_eq!(
-        members.get("text").and_then(Value::as_str).map(str::as_bytes),
+        members
+            .get("text")
+            .and_then(Value::as_str)
+            .map(str::as_bytes),
         Some(text)
     );
     match members.get("id") {
