@@ -670,8 +670,15 @@ fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<(usize, bool)> {
         .take_while(|w| matches!(&b[w.start..w.end], b"du" | b"de" | b"la" | b"des"))
         .count();
     let name = words.get(1 + particles)?;
-    let french = matches!(
-        &b[ty.start..ty.end],
+    let french = type_first_street(&b[ty.start..ty.end]);
+    (french && name.shape == Shape::Title).then_some((ty.start, particles > 0))
+}
+
+/// A street type written before the street's name, capitalised: French
+/// (`Rue`, `Allée`) and Welsh (`5 Heol Isaf`).
+fn type_first_street(word: &[u8]) -> bool {
+    matches!(
+        word,
         b"Rue"
             | b"Boulevard"
             | b"Chemin"
@@ -679,12 +686,10 @@ fn french_title_type(b: &[u8], words: &[super::Word]) -> Option<(usize, bool)> {
             | b"Quai"
             | b"Avenue"
             | b"Place"
-            // Welsh puts its street types first too: `5 Heol Isaf`.
             | b"Heol"
             | b"Ffordd"
             | b"Stryd"
-    ) || &b[ty.start..ty.end] == "Allée".as_bytes();
-    (french && name.shape == Shape::Title).then_some((ty.start, particles > 0))
+    ) || word == "Allée".as_bytes()
 }
 
 /// French and Québécois: `88 rue Saint-Paul Ouest[, Montréal, QC H2Y 1Z1]`,
@@ -2245,19 +2250,7 @@ mod tests {
             .take_while(|w| matches!(&b[w.start..w.end], b"du" | b"de" | b"la" | b"des"))
             .count();
         let name = words.get(1 + particles)?;
-        let french = matches!(
-            &b[ty.start..ty.end],
-            b"Rue"
-                | b"Boulevard"
-                | b"Chemin"
-                | b"Impasse"
-                | b"Quai"
-                | b"Avenue"
-                | b"Place"
-                | b"Heol"
-                | b"Ffordd"
-                | b"Stryd"
-        ) || &b[ty.start..ty.end] == "Allée".as_bytes();
+        let french = super::type_first_street(&b[ty.start..ty.end]);
         let numbered = ty.start >= 2 && b[ty.start - 1] == b' ' && b[ty.start - 2].is_ascii_digit();
         (french && numbered && name.shape == Shape::Title).then_some((ty.start, particles > 0))
     }
