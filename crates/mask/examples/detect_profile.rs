@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release -p custodia-mask --example detect_profile -- corpus 200`
 //! (`PATTERNED=1` switches the entity pass off; inputs `corpus`, `prose`,
-//! `bench-prose`: the criterion bench's prose)
+//! `bench-prose`: the criterion bench's prose, `file:PATH`: a file's text
+//! as one text)
 
 use custodia_mask::Detector;
 
@@ -12,7 +13,9 @@ fn main() {
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(100);
     let raw = include_str!("../tests/data/dev.jsonl");
     let mut text = String::new();
-    if what == "corpus" {
+    if let Some(path) = what.strip_prefix("file:") {
+        text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    } else if what == "corpus" {
         for line in raw.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("dev.jsonl");
             text.push_str(v["text"].as_str().unwrap_or(""));

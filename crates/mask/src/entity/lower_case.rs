@@ -150,7 +150,7 @@ fn said(
         addresses(b, msg, e, found);
     }
     if codes && !mixed {
-        named_codes(b, (msg, e), first, found);
+        named_codes(b, (s, msg, e), first, found);
     }
     if firms && !mixed {
         organizations(b, (msg, e), first, found);
@@ -246,7 +246,19 @@ fn name_words(b: &[u8], s: usize, e: usize) -> bool {
 /// (`postcode_word_on_line`; codes of digits alone are the scanner's), in
 /// the message `b[s..e]`, none inside an address found from
 /// `found[first..]`.
-fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<Finding>) {
+///
+/// `line`: where the message's line starts. (A line with no postcode word
+/// has no code to find: most lines, told in one search of it, where each
+/// code's shape was read first.)
+fn named_codes(
+    b: &[u8],
+    (line, s, e): (usize, usize, usize),
+    first: usize,
+    found: &mut Vec<Finding>,
+) {
+    if !crate::scan::postcode_word_in(&b[line..e]) {
+        return;
+    }
     let mut p = s;
     while let Some(k) = b[p..e].iter().position(u8::is_ascii_digit) {
         // (A code opens with one or two letters before its first digit.)
@@ -256,7 +268,9 @@ fn named_codes(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<F
             .rev()
             .take_while(|c| c.is_ascii_lowercase())
             .count();
-        p = d + 1;
+        // (The digits after the first of a run have no letter just before
+        // them, so open no code: passed over at once, not one by one.)
+        p = skip(b, d + 1, e, |c| c.is_ascii_digit());
         if !(1..=2).contains(&(d - start)) || start > s && is_letter(b[start - 1]) {
             continue;
         }
@@ -867,7 +881,9 @@ fn past_mentions(b: &[u8], mut p: usize, e: usize) -> usize {
 /// (`signed`: the line opened with a dash).
 fn message(b: &[u8], (s, e): (usize, usize), signed: bool, found: &mut Vec<Finding>) {
     let first = found.len();
-    let mut words: Vec<Token> = Vec::new();
+    // (Sized for the message's words at once: grown from empty, a line's
+    // vector was allocated four or five times.)
+    let mut words: Vec<Token> = Vec::with_capacity((e - s) / 4 + 1);
     let mut p = s;
     while p < e {
         p = skip(b, p, e, |c| !is_letter(c));
@@ -1536,11 +1552,15 @@ fn trim_word(b: &[u8], s: usize, mut e: usize) -> usize {
 }
 
 /// Past the bytes from `p` (before `e`) that `skip` accepts.
-fn skip(b: &[u8], mut p: usize, e: usize, skip: impl Fn(u8) -> bool) -> usize {
-    while p < e && skip(b[p]) {
-        p += 1;
+// (An iterator over the slice, not an index tested against `e` and the
+// slice's length at each byte: the loop was a tenth of a lower-case
+// line's reading.)
+fn skip(b: &[u8], p: usize, e: usize, skip: impl Fn(u8) -> bool) -> usize {
+    let e = e.min(b.len());
+    match b.get(p..e) {
+        Some(rest) => rest.iter().position(|&c| !skip(c)).map_or(e, |k| p + k),
+        None => p,
     }
-    p
 }
 
 fn push(found: &mut Vec<Finding>, start: usize, end: usize, score: f32) {

@@ -1014,16 +1014,23 @@ fn ends_with_postcode_word(line: &[u8]) -> bool {
 /// postcode's letters-and-digits shape, too distinctive to be much else;
 /// digit codes need the word close ([`Scanner::names_code`]).
 pub(crate) fn postcode_word_on_line(b: &[u8], start: usize) -> bool {
-    const WORDS: [&[u8]; 4] = [b"postcode", b"postal code", b"post code", b"eircode"];
     let lo = start.saturating_sub(160);
     let line = match b[lo..start].iter().rposition(|&c| c == b'\n') {
         Some(nl) => &b[lo + nl + 1..start],
         None => &b[lo..start],
     };
-    line.windows(8).enumerate().any(|(i, w)| {
+    postcode_word_in(line)
+}
+
+/// Does `text` hold a postcode word (any case) that starts eight bytes or
+/// more before its end? Where a line has none, [`postcode_word_on_line`]
+/// says no at each of its bytes.
+pub(crate) fn postcode_word_in(text: &[u8]) -> bool {
+    const WORDS: [&[u8]; 4] = [b"postcode", b"postal code", b"post code", b"eircode"];
+    text.windows(8).enumerate().any(|(i, w)| {
         matches!(w[0] | 0x20, b'p' | b'e')
             && WORDS.iter().any(|word| {
-                line.get(i..i + word.len())
+                text.get(i..i + word.len())
                     .is_some_and(|x| x.eq_ignore_ascii_case(word))
             })
     })
