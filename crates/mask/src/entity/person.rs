@@ -3226,7 +3226,9 @@ const LOWER_TITLES: [&[u8]; 6] = [b"mr", b"ms", b"mrs", b"dr", b"prof", b"miss"]
 
 /// Is `w` a title written in lower case (see [`LOWER_TITLES`])?
 pub(super) fn lower_title(w: &[u8]) -> bool {
-    LOWER_TITLES.contains(&w)
+    // (Most words are longer than a title: told by the length, where the
+    // list was compared at each word of a line in lower case.)
+    (2..=4).contains(&w.len()) && LOWER_TITLES.contains(&w)
 }
 
 /// Does a word naming a thing come before `name is` (`is` starting at
