@@ -1050,7 +1050,13 @@ fn read(b: &[u8], words: &mut [Token], k: usize) {
     let t = &mut words[k];
     if t.flags == UNREAD {
         let word = &b[t.start..t.end];
-        t.flags = if word[0].is_ascii_lowercase() && word.len() <= MAX_NAME {
+        t.flags = if word.len() <= 8 && word.iter().all(u8::is_ascii_lowercase) {
+            // (Most words: the slot of their eight bytes answers, as
+            // `lookup`'s would after copying and lower-casing them; a
+            // lower-case line's words are looked up by the dozen.)
+            let head = load8(b, t.start) & (u64::MAX >> (64 - 8 * word.len()));
+            super::names::get_short(head, word.len()).unwrap_or(0)
+        } else if word[0].is_ascii_lowercase() && word.len() <= MAX_NAME {
             lookup(word)
         } else {
             0
