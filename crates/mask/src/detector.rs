@@ -639,40 +639,66 @@ fn interleave(a: &[Finding], b: &[Finding]) -> bool {
 /// Resolves overlaps deterministically: higher score first, then the longer
 /// span, then the earlier start, then the kind name; a finding overlapping
 /// one already kept is dropped. The result is sorted by start.
+// One cluster of overlapping findings at a time: whether a finding is kept
+// depends only on those it overlaps, so the order of priority need only
+// be taken within a cluster. The findings of a text are sorted by start
+// once (two sorted runs when the detector merges, merged in one pass),
+// and most clusters hold one finding. Sorting all of a long text's
+// findings by priority cost a sixth of its detection (a 700 KB text of
+// tickets whose scanner and entity findings overlapped once).
 pub fn resolve(findings: &mut Vec<Finding>) {
-    let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&findings[a], &findings[b]);
-        y.score
-            .total_cmp(&x.score)
-            .then((y.end - y.start).cmp(&(x.end - x.start)))
-            .then(x.start.cmp(&y.start))
-            .then(x.kind.cmp(&y.kind))
-            .then(x.recognizer.cmp(&y.recognizer))
-    });
-    let mut kept: BTreeMap<usize, usize> = BTreeMap::new(); // start -> end
-    let mut keep = vec![false; findings.len()];
-    for i in order {
-        let f = &findings[i];
-        if f.start >= f.end {
-            continue;
+    findings.retain(|f| f.start < f.end);
+    // (Stable: findings that tie on every key keep their order, as the
+    // order of priority keeps it.)
+    findings.sort_by_key(|f| f.start);
+    let mut keep = vec![true; findings.len()];
+    let mut i = 0;
+    while i < findings.len() {
+        let mut reach = findings[i].end;
+        let mut j = i + 1;
+        while j < findings.len() && findings[j].start < reach {
+            reach = reach.max(findings[j].end);
+            j += 1;
         }
-        let clash_before = kept
+        if j - i > 1 {
+            keep_by_priority(&findings[i..j], &mut keep[i..j]);
+        }
+        i = j;
+    }
+    let mut k = 0;
+    findings.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+}
+
+/// Marks in `keep` the findings of `cluster` (non-empty spans) that the
+/// order of priority keeps: each in turn unless it overlaps one kept.
+fn keep_by_priority(cluster: &[Finding], keep: &mut [bool]) {
+    let mut order: Vec<usize> = (0..cluster.len()).collect();
+    order.sort_by(|&a, &b| priority(&cluster[a], &cluster[b]));
+    let mut kept: BTreeMap<usize, usize> = BTreeMap::new(); // start -> end
+    for i in order {
+        let f = &cluster[i];
+        let clash = kept
             .range(..f.end)
             .next_back()
             .is_some_and(|(_, &e)| e > f.start);
-        if !clash_before {
+        keep[i] = !clash;
+        if !clash {
             kept.insert(f.start, f.end);
-            keep[i] = true;
         }
     }
-    let mut i = 0;
-    findings.retain(|_| {
-        let k = keep[i];
-        i += 1;
-        k
-    });
-    findings.sort_by_key(|a| a.start);
+}
+
+/// [`resolve`]'s order: `Less` for the finding taken first.
+fn priority(x: &Finding, y: &Finding) -> std::cmp::Ordering {
+    y.score
+        .total_cmp(&x.score)
+        .then((y.end - y.start).cmp(&(x.end - x.start)))
+        .then(x.start.cmp(&y.start))
+        .then(x.kind.cmp(&y.kind))
+        .then(x.recognizer.cmp(&y.recognizer))
 }
 
 /// Values the host knows belong to this ticket's participants (names,
@@ -818,6 +844,78 @@ impl KnownEntities {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `resolve` as it was written first: every finding in one order of
+    /// priority, then sorted by start.
+    fn resolve_whole(findings: &mut Vec<Finding>) {
+        let mut order: Vec<usize> = (0..findings.len()).collect();
+        order.sort_by(|&a, &b| priority(&findings[a], &findings[b]));
+        let mut kept: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut keep = vec![false; findings.len()];
+        for i in order {
+            let f = &findings[i];
+            if f.start >= f.end {
+                continue;
+            }
+            let clash = kept
+                .range(..f.end)
+                .next_back()
+                .is_some_and(|(_, &e)| e > f.start);
+            if !clash {
+                kept.insert(f.start, f.end);
+                keep[i] = true;
+            }
+        }
+        let mut i = 0;
+        findings.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        findings.sort_by_key(|a| a.start);
+    }
+
+    fn finding() -> impl Strategy<Value = Finding> {
+        let kinds = [Kind::Email, Kind::Phone, Kind::Person, Kind::Address];
+        (
+            0usize..60,
+            0usize..12,
+            0usize..4,
+            prop::sample::select(vec![0.3f32, 0.5, 0.5, 0.85, 1.0]),
+            prop::sample::select(vec!["a", "b"]),
+            any::<bool>(),
+        )
+            .prop_map(move |(start, len, kind, score, recognizer, backwards)| {
+                // (Some empty or backwards spans, which `resolve` drops.)
+                let end = if backwards && len < 2 {
+                    start.saturating_sub(len)
+                } else {
+                    start + len
+                };
+                Finding {
+                    kind: kinds[kind].clone(),
+                    start,
+                    end,
+                    score,
+                    recognizer: Cow::Borrowed(recognizer),
+                }
+            })
+    }
+
+    proptest! {
+        /// Cluster by cluster, `resolve` keeps what the whole order of
+        /// priority keeps, in the same order (ties and duplicates too).
+        #[test]
+        fn resolve_by_clusters_is_resolve_whole(
+            findings in prop::collection::vec(finding(), 0..40),
+        ) {
+            let mut whole = findings.clone();
+            resolve_whole(&mut whole);
+            let mut clusters = findings;
+            resolve(&mut clusters);
+            prop_assert_eq!(clusters, whole);
+        }
+    }
 
     /// `drop_unallocated` drops what a vector holds (a custom kind's name
     /// is released) and forgets only a vector that never allocated.
