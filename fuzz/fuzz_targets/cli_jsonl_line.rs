@@ -3,15 +3,28 @@
 //! object whose "text" is the same string and whose "id", if any, is the
 //! same string written the same way), since every line it declines goes
 //! through `serde_json` instead. Read where more lines follow, a line is
-//! taken as it is alone.
+//! taken as it is alone. The same for the reader of texts with escapes
+//! (`escaped_line_at`): what it decodes, `serde_json` decodes the same.
 
 #![no_main]
 
-use custodia_cli::jsonl::{plain_line, plain_line_at};
+use custodia_cli::jsonl::{escaped_line_at, plain_line, plain_line_at};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 fuzz_target!(|line: &[u8]| {
+    let mut scratch = Vec::new();
+    if let Some((id, text, len)) = escaped_line_at(line, &mut scratch) {
+        let parsed: Value = serde_json::from_slice(&line[..len]).expect("a taken line is JSON");
+        let members = parsed.as_object().expect("a taken line is an object");
+        assert_eq!(
+            members.get("text").and_then(Value::as_str).map(str::as_bytes),
+            Some(text)
+        );
+        let written = members.get("id").map(|v| serde_json::to_vec(v).expect("serialises"));
+        assert_eq!(written.as_deref(), Some(id));
+        assert!(members.keys().all(|k| k == "id" || k == "text"));
+    }
     if let Some((id, text, len)) = plain_line_at(line) {
         assert_eq!(plain_line(&line[..len]), Some((id, text)));
     }

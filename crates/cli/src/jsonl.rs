@@ -52,6 +52,114 @@ fn usual_layout(line: &[u8]) -> Option<(&[u8], &[u8], usize)> {
     Some((id, text.get(..text_len)?, len))
 }
 
+/// [`plain_line_at`] of a line in the usual layout whose text holds escapes
+/// (`\n` in most tickets of several lines): the text decoded into
+/// `scratch`, as `serde_json` decodes it. `None` for any other line, and
+/// for a text `serde_json` refuses or this reader does not decode (a
+/// control character, an escape it does not know, a lone surrogate, bytes
+/// that are not UTF-8), which then goes through `serde_json`, as every line
+/// did that `plain_line_at` declined.
+pub fn escaped_line_at<'a>(
+    line: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> Option<(&'a [u8], &'a [u8], usize)> {
+    const OPEN: &[u8] = b"{\"id\": \"";
+    const BETWEEN: &[u8] = b"\", \"text\": \"";
+    const CLOSE: &[u8] = b"\"}";
+    let id_body = line.strip_prefix(OPEN)?;
+    let id_len = printable_run(id_body);
+    let text = id_body.get(id_len..)?.strip_prefix(BETWEEN)?;
+    scratch.clear();
+    let text_len = unescape(text, scratch)?;
+    let after = text.get(text_len + 1..)?.strip_prefix(CLOSE.get(1..)?)?;
+    let end = line.len() - after.len();
+    let len = match after.first() {
+        None => end,
+        Some(b'\n') => end + 1,
+        Some(_) => return None,
+    };
+    let id = line.get(OPEN.len() - 1..OPEN.len() + id_len + 1)?;
+    Some((id, scratch.as_slice(), len))
+}
+
+/// Decodes the JSON string body that opens `body` into `out`: the index of
+/// its closing quote. `None` where `serde_json` would refuse the string or
+/// where this reader leaves it to `serde_json` (see [`escaped_line_at`]).
+fn unescape(body: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    let mut at = 0;
+    let mut wide = false;
+    loop {
+        let run = printable_run(&body[at..]);
+        out.extend_from_slice(&body[at..at + run]);
+        at += run;
+        match *body.get(at)? {
+            b'"' => break,
+            b'\\' => {
+                let (c, len) = escape(body.get(at + 1..)?)?;
+                let mut utf8 = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                at += 1 + len;
+            }
+            c if c < 0x20 => return None,
+            c => {
+                // Outside ASCII: copied, and the whole checked at the end.
+                out.push(c);
+                at += 1;
+                wide = true;
+            }
+        }
+    }
+    // (An escape writes whole characters, so the copy is UTF-8 exactly
+    // where the bytes written as they are were.)
+    if wide && std::str::from_utf8(out).is_err() {
+        return None;
+    }
+    Some(at)
+}
+
+/// The character of the escape after a backslash at the start of `rest`,
+/// and the escape's length past the backslash.
+fn escape(rest: &[u8]) -> Option<(char, usize)> {
+    let c = match *rest.first()? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let unit = hex4(rest.get(1..5)?)?;
+            if !(0xD800..0xE000).contains(&unit) {
+                return Some((char::from_u32(unit)?, 5));
+            }
+            // A high surrogate and its low one, `\ud83d\ude00`: one
+            // character. A lone one is `serde_json`'s to refuse.
+            let low = rest
+                .get(5..7)
+                .filter(|u| *u == b"\\u")
+                .and(rest.get(7..11))?;
+            let low = hex4(low)?;
+            if unit >= 0xDC00 || !(0xDC00..0xE000).contains(&low) {
+                return None;
+            }
+            let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+            return Some((char::from_u32(c)?, 11));
+        }
+        _ => return None,
+    };
+    Some((c, 1))
+}
+
+/// Four hexadecimal digits' value.
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |v, &d| {
+        let d = char::from(d).to_digit(16)?;
+        Some(v * 16 + d)
+    })
+}
+
 /// [`plain_line_at`] of a line in any layout.
 fn any_layout(line: &[u8]) -> Option<(&[u8], &[u8], usize)> {
     let mut at = skip_ws(line, 0);
@@ -312,6 +420,88 @@ mod tests {
             if let Some(taken) = super::usual_layout(&line) {
                 prop_assert_eq!(Some(taken), super::any_layout(&line));
             }
+        }
+    }
+
+    /// A string body rich in escapes: each JSON escape, `\u` escapes of
+    /// every kind (paired and lone surrogates, bad digits), bad escapes,
+    /// control characters, non-ASCII and invalid bytes, quotes.
+    fn escaped_body() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                8 => Just(b"Hi Sarah, 021 555".to_vec()),
+                2 => proptest::sample::select(vec![
+                    &b"\\n"[..], b"\\r", b"\\t", b"\\\"", b"\\\\", b"\\/", b"\\b", b"\\f",
+                ])
+                .prop_map(<[u8]>::to_vec),
+                2 => (0u32..0x11_0000).prop_map(|u| format!("\\u{:04x}", u & 0xFFFF).into_bytes()),
+                1 => proptest::sample::select(vec![
+                    &b"\\ud83d\\ude00"[..], b"\\uD83D\\uDE00", b"\\ud83d", b"\\ude00",
+                    b"\\ud83d\\u0041", b"\\ud83d\\n", b"\\u00E9", b"\\u0000", b"\\u12g4",
+                    b"\\u12", b"\\x41", b"\\", b"\\\n",
+                ])
+                .prop_map(<[u8]>::to_vec),
+                1 => Just("é ā 😀".as_bytes().to_vec()),
+                1 => proptest::sample::select(vec![&b"\x01"[..], b"\x1f", b"\x7f", b"\xc3", b"\xff", b"\"", b"\n"])
+                    .prop_map(<[u8]>::to_vec),
+            ],
+            0..8,
+        )
+        .prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// What the escaped text's reader takes, `serde_json` reads the
+        /// same way; and a line in the usual layout whose text it declines
+        /// is one `serde_json` refuses, or holds a lone surrogate, a
+        /// control character or bytes that are not UTF-8.
+        #[test]
+        fn escaped_text_is_read_as_serde_json_reads_it(
+            id in "[a-z0-9-]{0,6}",
+            body in escaped_body(),
+            end in prop_oneof![Just(&b""[..]), Just(&b"\n"[..]), Just(&b"\nmore"[..]), Just(&b" "[..])],
+        ) {
+            let line = [
+                b"{\"id\": \"", id.as_bytes(), b"\", \"text\": \"", &body, b"\"}", end,
+            ]
+            .concat();
+            let mut scratch = vec![b'x'];
+            let taken = super::escaped_line_at(&line, &mut scratch);
+            let len = memchr::memchr(b'\n', &line).map_or(line.len(), |n| n + 1);
+            let parsed = std::str::from_utf8(&line[..len])
+                .ok()
+                .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+            let text = parsed.as_ref().and_then(|v| v.get("text")).and_then(|t| t.as_str());
+            match taken {
+                Some((got_id, got_text, got_len)) => {
+                    prop_assert_eq!(got_len, len);
+                    prop_assert_eq!(Some(got_text), text.map(str::as_bytes), "{:?}", line);
+                    let want_id = format!("\"{id}\"");
+                    prop_assert_eq!(got_id, want_id.as_bytes());
+                }
+                // (A surrogate's escape, paired or not, may be declined:
+                // `serde_json` decides.)
+                None => prop_assert!(
+                    text.is_none()
+                        || end == b" "
+                        || body.windows(6).any(|w| {
+                            w.starts_with(b"\\u")
+                                && std::str::from_utf8(&w[2..])
+                                    .ok()
+                                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                    .is_some_and(|u| (0xD800..0xE000).contains(&u))
+                        }),
+                    "declined: {:?}",
+                    line
+                ),
+            }
+        }
+
+        #[test]
+        fn escaped_reader_never_panics(line in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = super::escaped_line_at(&line, &mut Vec::new());
         }
     }
 
