@@ -18,10 +18,15 @@ fuzz_target!(|line: &[u8]| {
         let parsed: Value = serde_json::from_slice(&line[..len]).expect("a taken line is JSON");
         let members = parsed.as_object().expect("a taken line is an object");
         assert_eq!(
-            members.get("text").and_then(Value::as_str).map(str::as_bytes),
+            members
+                .get("text")
+                .and_then(Value::as_str)
+                .map(str::as_bytes),
             Some(text)
         );
-        let written = members.get("id").map(|v| serde_json::to_vec(v).expect("serialises"));
+        let written = members
+            .get("id")
+            .map(|v| serde_json::to_vec(v).expect("serialises"));
         assert_eq!(written.as_deref(), Some(id));
         assert!(members.keys().all(|k| k == "id" || k == "text"));
     }
