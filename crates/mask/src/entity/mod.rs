@@ -136,6 +136,8 @@ pub(crate) struct Pass<'a> {
     /// | Zone`), read at the end. (A search of every text for `|` cost a
     /// tenth of an instruction a byte.)
     bars: bool,
+    /// The flags of the short words looked up last.
+    recent: names::Recent,
 }
 
 /// The score of a word of a person found elsewhere in the text, alone.
@@ -205,6 +207,7 @@ impl<'a> Pass<'a> {
             deferred: [0; person::DEFERRED],
             deferred_n: 0,
             bars: false,
+            recent: names::Recent::new(),
         }
     }
 
@@ -279,7 +282,7 @@ impl<'a> Pass<'a> {
         // The short ASCII word's path inline (most capitals of prose): the
         // call cost a tenth of the word's reading.
         let first = if b.get(i).is_some_and(u8::is_ascii_uppercase)
-            && let Some(word) = short_capital_word(b, i)
+            && let Some(word) = short_capital_word(b, i, |h, n| self.recent.get_short(h, n))
         {
             word
         } else {
@@ -768,7 +771,7 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
 fn capital_word_at(b: &[u8], i: usize) -> Option<Word> {
     let first = *b.get(i)?;
     if first.is_ascii_uppercase()
-        && let Some(word) = short_capital_word(b, i)
+        && let Some(word) = short_capital_word(b, i, |h, n| names::get_short(h, n).unwrap_or(0))
     {
         return word;
     }
@@ -851,7 +854,11 @@ fn capital_word_at(b: &[u8], i: usize) -> Option<Word> {
 /// take the general path (longer words, `'` or `-` after the letters,
 /// non-ASCII).
 #[inline(always)]
-fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
+fn short_capital_word(
+    b: &[u8],
+    i: usize,
+    get_short: impl FnOnce(u64, usize) -> u16,
+) -> Option<Option<Word>> {
     const LOWER: u64 = 0x2020_2020_2020_2020;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let v = load8(b, i);
@@ -902,7 +909,7 @@ fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
     let flags = if shape == Shape::Initial {
         0
     } else if len <= 8 {
-        names::get_short(head, len).unwrap_or(0)
+        get_short(head, len)
     } else {
         names::get_two(head, tail, len).unwrap_or(0)
     };
