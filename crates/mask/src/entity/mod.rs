@@ -136,6 +136,8 @@ pub(crate) struct Pass<'a> {
     /// | Zone`), read at the end. (A search of every text for `|` cost a
     /// tenth of an instruction a byte.)
     bars: bool,
+    /// The flags of the short words looked up last.
+    recent: names::Recent,
 }
 
 /// The score of a word of a person found elsewhere in the text, alone.
@@ -205,6 +207,7 @@ impl<'a> Pass<'a> {
             deferred: [0; person::DEFERRED],
             deferred_n: 0,
             bars: false,
+            recent: names::Recent::new(),
         }
     }
 
@@ -279,7 +282,7 @@ impl<'a> Pass<'a> {
         // The short ASCII word's path inline (most capitals of prose): the
         // call cost a tenth of the word's reading.
         let first = if b.get(i).is_some_and(u8::is_ascii_uppercase)
-            && let Some(word) = short_capital_word(b, i)
+            && let Some(word) = short_capital_word(b, i, |h, n| self.recent.get_short(h, n))
         {
             word
         } else {
@@ -603,7 +606,9 @@ impl Pass<'_> {
                     person::strong_before(self, s)
                 })
             // (A known word the lexicon holds is a name: not inert already.)
-            && !(w.flags == 0 && self.maybe_known(w) && self.known_word(w))
+            // (The two tests in one branch, almost never taken: on `flags`
+            // alone, a branch mispredicted at many a sentence's first word.)
+            && !((w.flags == 0) & self.maybe_known(w) && self.known_word(w))
     }
 
     /// Is `w` a name in capitals alone (`IBAN 12…`, `SIN 269…`, `MAC
@@ -622,7 +627,8 @@ impl Pass<'_> {
     /// May `w` be a word of a person found earlier (no false negatives)?
     #[inline(always)]
     fn maybe_known(&self, w: &Word) -> bool {
-        self.known_mask != 0 && self.known_mask & known_bit(self.b[w.start], w.end - w.start) != 0
+        // (No branch: an empty mask has no bit.)
+        self.known_mask & known_bit(self.b[w.start], w.end - w.start) != 0
     }
 
     /// Is `w` a word of a person found earlier in the text (see
@@ -765,7 +771,7 @@ fn capital_word(b: &[u8], i: usize) -> Option<Word> {
 fn capital_word_at(b: &[u8], i: usize) -> Option<Word> {
     let first = *b.get(i)?;
     if first.is_ascii_uppercase()
-        && let Some(word) = short_capital_word(b, i)
+        && let Some(word) = short_capital_word(b, i, |h, n| names::get_short(h, n).unwrap_or(0))
     {
         return word;
     }
@@ -848,7 +854,11 @@ fn capital_word_at(b: &[u8], i: usize) -> Option<Word> {
 /// take the general path (longer words, `'` or `-` after the letters,
 /// non-ASCII).
 #[inline(always)]
-fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
+fn short_capital_word(
+    b: &[u8],
+    i: usize,
+    get_short: impl FnOnce(u64, usize) -> u16,
+) -> Option<Option<Word>> {
     const LOWER: u64 = 0x2020_2020_2020_2020;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let v = load8(b, i);
@@ -899,7 +909,7 @@ fn short_capital_word(b: &[u8], i: usize) -> Option<Option<Word>> {
     let flags = if shape == Shape::Initial {
         0
     } else if len <= 8 {
-        names::get_short(head, len).unwrap_or(0)
+        get_short(head, len)
     } else {
         names::get_two(head, tail, len).unwrap_or(0)
     };
@@ -1242,23 +1252,46 @@ fn capital_follows(b: &[u8], e: usize, shape: Shape) -> bool {
 /// Do the two bytes at `s` begin one of [`small_word`]'s lower-case words
 /// (`van`, `de`, `and`, `of`, …)? Most words after a capital do not, and
 /// need not be measured.
+// (A bit per second letter, looked up by the first: the `match` it
+// replaced branched on the first letter, a jump mispredicted at many a
+// sentence's second word.)
 #[inline(always)]
 fn small_word_pair(b: &[u8], s: usize) -> bool {
-    matches!(
-        b.get(s..s + 2),
-        Some(
-            [b'v', b'a' | b'o']
-                | [b'd', b'a' | b'e' | b'i' | b'o' | b'u']
-                | [b'l', b'a' | b'e']
-                | [b'b', b'i']
-                | [b'a', b'l' | b'n' | b'p']
-                | [b'e', b'l']
-                | [b't', b'e']
-                | [b'z', b'u']
-                | [b'i', b'b']
-                | [b'o', b'f']
-        )
-    )
+    const fn bits(seconds: &[u8]) -> u32 {
+        let mut m = 0;
+        let mut k = 0;
+        while k < seconds.len() {
+            m |= 1 << (seconds[k] - b'a');
+            k += 1;
+        }
+        m
+    }
+    const fn letter(c: u8) -> usize {
+        (c - b'a') as usize
+    }
+    const PAIRS: [u32; 26] = {
+        let mut t = [0; 26];
+        t[letter(b'v')] = bits(b"ao");
+        t[letter(b'd')] = bits(b"aeiou");
+        t[letter(b'l')] = bits(b"ae");
+        t[letter(b'b')] = bits(b"i");
+        t[letter(b'a')] = bits(b"lnp");
+        t[letter(b'e')] = bits(b"l");
+        t[letter(b't')] = bits(b"e");
+        t[letter(b'z')] = bits(b"u");
+        t[letter(b'i')] = bits(b"b");
+        t[letter(b'o')] = bits(b"f");
+        t
+    };
+    let Some(&[c0, c1]) = b.get(s..s + 2) else {
+        return false;
+    };
+    let (k0, k1) = (c0.wrapping_sub(b'a'), c1.wrapping_sub(b'a'));
+    // (A second byte that is no lower-case letter shifts by 26 or more:
+    // no bit.)
+    PAIRS
+        .get(usize::from(k0))
+        .is_some_and(|&m| u64::from(m) >> k1.min(63) & 1 == 1)
 }
 
 fn small_word_end(b: &[u8], s: usize) -> usize {

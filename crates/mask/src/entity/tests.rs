@@ -4533,3 +4533,27 @@ fn units_before_codes_fill_only_gaps() {
         "Unit 14, Trafford Park Industrial Estate, Manchester M17 1RX"
     );
 }
+
+/// The pass's cache of short words gives the lexicon's flags, each word
+/// asked twice among thousands that share its entries (every word of one
+/// to three letters).
+#[test]
+fn the_recent_words_give_the_lexicons_flags() {
+    let mut recent = super::names::Recent::new();
+    for _ in 0..2 {
+        for n in 0..26 + 26 * 26 + 26 * 26 * 26 {
+            let (len, mut k) = match n {
+                0..26 => (1, n),
+                26..702 => (2, n - 26),
+                _ => (3, n - 702),
+            };
+            let mut head = 0u64;
+            for j in 0..len {
+                head |= u64::from(b'a' + (k % 26) as u8) << (8 * j);
+                k /= 26;
+            }
+            let want = super::names::get_short(head, len).unwrap_or(0);
+            assert_eq!(recent.get_short(head, len), want, "{head:x}");
+        }
+    }
+}
