@@ -31,25 +31,12 @@ pub fn plain_line_at(line: &[u8]) -> Option<(&[u8], &[u8], usize)> {
 /// `None` for any other, read by [`any_layout`].
 #[inline(always)]
 fn usual_layout(line: &[u8]) -> Option<(&[u8], &[u8], usize)> {
-    const OPEN: &[u8] = b"{\"id\": \"";
-    const BETWEEN: &[u8] = b"\", \"text\": \"";
-    const CLOSE: &[u8] = b"\"}";
-    let id_body = line.strip_prefix(OPEN)?;
     // (A run stops at a quote, a backslash or a byte outside printable
     // ASCII: the piece that follows it must open with the quote.)
-    let id_len = printable_run(id_body);
-    let text = id_body.get(id_len..)?.strip_prefix(BETWEEN)?;
-    let text_len = printable_run(text);
-    let after = text.get(text_len..)?.strip_prefix(CLOSE)?;
-    let end = line.len() - after.len();
-    let len = match after.first() {
-        None => end,
-        Some(b'\n') => end + 1,
-        Some(_) => return None,
-    };
-    // The id as written: its quotes included.
-    let id = line.get(OPEN.len() - 1..OPEN.len() + id_len + 1)?;
-    Some((id, text.get(..text_len)?, len))
+    in_usual_layout(line, |text| {
+        let len = printable_run(text);
+        Some((text.get(..len)?, len))
+    })
 }
 
 /// [`plain_line_at`] of a line in the usual layout whose text holds escapes
@@ -63,15 +50,31 @@ pub fn escaped_line_at<'a>(
     line: &'a [u8],
     scratch: &'a mut Vec<u8>,
 ) -> Option<(&'a [u8], &'a [u8], usize)> {
+    in_usual_layout(line, move |text| {
+        scratch.clear();
+        let len = unescape(text, scratch)?;
+        let scratch: &'a Vec<u8> = scratch;
+        Some((scratch.as_slice(), len))
+    })
+}
+
+/// The id (as written, its quotes included), text and length of a line in
+/// the usual layout, with a printable id and a text that `read_text` reads
+/// from the bytes after its opening quote: the text, and where its closing
+/// quote should be.
+#[inline(always)]
+fn in_usual_layout<'a>(
+    line: &'a [u8],
+    read_text: impl FnOnce(&'a [u8]) -> Option<(&'a [u8], usize)>,
+) -> Option<(&'a [u8], &'a [u8], usize)> {
     const OPEN: &[u8] = b"{\"id\": \"";
     const BETWEEN: &[u8] = b"\", \"text\": \"";
     const CLOSE: &[u8] = b"\"}";
     let id_body = line.strip_prefix(OPEN)?;
     let id_len = printable_run(id_body);
-    let text = id_body.get(id_len..)?.strip_prefix(BETWEEN)?;
-    scratch.clear();
-    let text_len = unescape(text, scratch)?;
-    let after = text.get(text_len + 1..)?.strip_prefix(CLOSE.get(1..)?)?;
+    let body = id_body.get(id_len..)?.strip_prefix(BETWEEN)?;
+    let (text, text_len) = read_text(body)?;
+    let after = body.get(text_len..)?.strip_prefix(CLOSE)?;
     let end = line.len() - after.len();
     let len = match after.first() {
         None => end,
@@ -79,7 +82,7 @@ pub fn escaped_line_at<'a>(
         Some(_) => return None,
     };
     let id = line.get(OPEN.len() - 1..OPEN.len() + id_len + 1)?;
-    Some((id, scratch.as_slice(), len))
+    Some((id, text, len))
 }
 
 /// Decodes the JSON string body that opens `body` into `out`: the index of
