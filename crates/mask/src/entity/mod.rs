@@ -136,9 +136,17 @@ pub(crate) struct Pass<'a> {
     /// | Zone`), read at the end. (A search of every text for `|` cost a
     /// tenth of an instruction a byte.)
     bars: bool,
-    /// The flags of the short words looked up last.
-    recent: names::Recent,
+    /// The flags of the short words looked up last, for a text long
+    /// enough to pay for clearing them (see [`RECENT_FROM`]). (Boxed: 4 KB
+    /// in the pass were copied with it a text.)
+    recent: Option<Box<names::Recent>>,
 }
+
+/// The shortest text whose pass keeps the lexicon's recent words
+/// ([`names::Recent`]): clearing the 4 KB of them (and, kept in the pass,
+/// copying them with it) cost a ticket of a hundred bytes 5–7 % of its
+/// detection, where a long text's capitals repay it many times.
+const RECENT_FROM: usize = 8 * 1024;
 
 /// The score of a word of a person found elsewhere in the text, alone.
 const KNOWN_SCORE: f32 = 0.85;
@@ -207,7 +215,17 @@ impl<'a> Pass<'a> {
             deferred: [0; person::DEFERRED],
             deferred_n: 0,
             bars: false,
-            recent: names::Recent::new(),
+            recent: None,
+        }
+    }
+
+    /// Keeps the lexicon's recent words from here on if the text is long
+    /// enough (see [`RECENT_FROM`]). (Asked once, as the scan starts: set
+    /// in [`Pass::new`], the choice made the scanner build its pass and
+    /// copy it, a `memcpy` a text.)
+    pub(crate) fn keep_recent_words(&mut self) {
+        if self.b.len() >= RECENT_FROM {
+            self.recent = Some(names::Recent::boxed());
         }
     }
 
@@ -282,8 +300,10 @@ impl<'a> Pass<'a> {
         // The short ASCII word's path inline (most capitals of prose): the
         // call cost a tenth of the word's reading.
         let first = if b.get(i).is_some_and(u8::is_ascii_uppercase)
-            && let Some(word) = short_capital_word(b, i, |h, n| self.recent.get_short(h, n))
-        {
+            && let Some(word) = short_capital_word(b, i, |h, n| match &mut self.recent {
+                Some(recent) => recent.get_short(h, n),
+                None => names::get_short(h, n).unwrap_or(0),
+            }) {
             word
         } else {
             capital_word(b, i)

@@ -80,6 +80,13 @@ impl Recent {
         Recent([(0, 0); RECENT])
     }
 
+    /// A cleared one on the heap (out of line: a long text's, once).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn boxed() -> Box<Self> {
+        Box::new(Self::new())
+    }
+
     /// [`get_short`]'s flags (0 for a word the lexicon lacks), from the
     /// words looked up last when it is one of them. An entry is its word's
     /// head and its length and flags (length 0: empty), found by one

@@ -665,6 +665,9 @@ impl<'a> Scanner<'a> {
         let b = self.b;
         let n = b.len();
         let entity = self.entity.next != usize::MAX;
+        if entity {
+            self.entity.keep_recent_words();
+        }
         let class: &[u8; 256] = if entity { &CLASS_ENTITY } else { &CLASS };
         let mut i = 0;
         let mut skip = Triggers::NONE;
