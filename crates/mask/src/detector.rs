@@ -691,11 +691,13 @@ fn keep_by_priority(cluster: &[Finding], keep: &mut [bool]) {
     }
 }
 
-/// [`resolve`]'s order: `Less` for the finding taken first.
+/// [`resolve`]'s order: `Less` for the finding taken first. (A backwards
+/// span, which `resolve` drops first, measures 0.)
 fn priority(x: &Finding, y: &Finding) -> std::cmp::Ordering {
+    let len = |f: &Finding| f.end.saturating_sub(f.start);
     y.score
         .total_cmp(&x.score)
-        .then((y.end - y.start).cmp(&(x.end - x.start)))
+        .then(len(y).cmp(&len(x)))
         .then(x.start.cmp(&y.start))
         .then(x.kind.cmp(&y.kind))
         .then(x.recognizer.cmp(&y.recognizer))
