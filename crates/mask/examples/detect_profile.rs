@@ -14,7 +14,13 @@ fn main() {
     let raw = include_str!("../tests/data/dev.jsonl");
     let mut text = String::new();
     if let Some(path) = what.strip_prefix("file:") {
-        text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("detect_profile: cannot read {path}: {e}");
+                std::process::exit(2);
+            }
+        };
     } else if what == "corpus" {
         for line in raw.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("dev.jsonl");

@@ -3224,11 +3224,23 @@ fn lower_title_at(b: &[u8], s: usize) -> bool {
 /// lower-case reader's `mrs o'sullivan`).
 const LOWER_TITLES: [&[u8]; 6] = [b"mr", b"ms", b"mrs", b"dr", b"prof", b"miss"];
 
+/// The longest of [`LOWER_TITLES`].
+const LOWER_TITLE_MAX: usize = {
+    let (mut max, mut k) = (0, 0);
+    while k < LOWER_TITLES.len() {
+        if LOWER_TITLES[k].len() > max {
+            max = LOWER_TITLES[k].len();
+        }
+        k += 1;
+    }
+    max
+};
+
 /// Is `w` a title written in lower case (see [`LOWER_TITLES`])?
 pub(super) fn lower_title(w: &[u8]) -> bool {
     // (Most words are longer than a title: told by the length, where the
     // list was compared at each word of a line in lower case.)
-    (2..=4).contains(&w.len()) && LOWER_TITLES.contains(&w)
+    w.len() <= LOWER_TITLE_MAX && LOWER_TITLES.contains(&w)
 }
 
 /// Does a word naming a thing come before `name is` (`is` starting at
