@@ -17,8 +17,9 @@
 //!   next background drain instead of staged in the read's transaction).
 //! * **plain**: an axum router with the same two routes, the same JSON, the
 //!   same tables and statements (fields in clear, the contact found by clear
-//!   email), and no authentication, binding, sealing or audit: what the
-//!   handlers cost without Custodia.
+//!   email), the helpdesk's own input rules and trimming
+//!   ([`NewTicket::check`]), and no authentication, binding, sealing or
+//!   audit: what the handlers cost without Custodia.
 //!
 //! Both run in this process on one tokio runtime, with the client; each
 //! route is measured on both servers back to back. Every request must
@@ -39,6 +40,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use custodia_core::SystemClock;
+use custodia_example_helpdesk_server::NewTicket;
 use custodia_example_helpdesk_server::config::{DataDir, Options};
 use custodia_example_helpdesk_server::{start, tokens};
 use http_body_util::{BodyExt, Full};
@@ -141,17 +143,6 @@ const PLAIN_SCHEMA: &str = "CREATE TABLE tickets (
      CREATE SEQUENCE ticket_ids START 3001;
      CREATE TABLE ticket_tenants (id text PRIMARY KEY, tenant_id uuid NOT NULL);";
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewTicket {
-    subject_line: String,
-    name: String,
-    email: String,
-    #[serde(default)]
-    phone: String,
-    body: String,
-}
-
 /// The tenant every baseline row belongs to (the same as the server's).
 fn acme() -> custodia_core::TenantId {
     custodia_example_helpdesk_server::config::tenant_id("ACME-0042")
@@ -161,6 +152,9 @@ async fn plain_create(
     State(pool): State<PgPool>,
     axum::Json(new): axum::Json<NewTicket>,
 ) -> Result<(StatusCode, axum::Json<Value>), StatusCode> {
+    // The helpdesk's own input rules and trimming (not Custodia's work).
+    new.check().map_err(|_| StatusCode::UNPROCESSABLE_ENTITY)?;
+    let (email, name) = (new.email.trim(), new.name.trim());
     let failed = |_| StatusCode::INTERNAL_SERVER_ERROR;
     let mut tx = pool.begin().await.map_err(failed)?;
     let n: i64 = query::<Postgres>("SELECT nextval('ticket_ids')")
@@ -175,7 +169,7 @@ async fn plain_create(
          AND subject_id IS NOT NULL ORDER BY created_at, id LIMIT 1",
     )
     .bind(acme().as_uuid())
-    .bind(&new.email)
+    .bind(email)
     .fetch_optional(&mut *tx)
     .await
     .map_err(failed)?;
@@ -198,10 +192,10 @@ async fn plain_create(
     .bind(&contact)
     .bind("agent")
     .bind(custodia_core::chrono::Utc::now().to_rfc3339())
-    .bind(&new.subject_line)
-    .bind(&new.name)
-    .bind(&new.email)
-    .bind(&new.phone)
+    .bind(new.subject_line.trim())
+    .bind(name)
+    .bind(email)
+    .bind(new.phone.trim())
     .bind(&new.body)
     .execute(&mut *tx)
     .await

@@ -84,6 +84,7 @@ use std::process::ExitCode;
 
 pub use app::{Running, Server, init_logging, start};
 pub use config::{Command, DataDir, Options, parse_args};
+pub use tickets::NewTicket;
 
 /// The name of the audit log in the schema's audit tables.
 pub const AUDIT_LOG: &str = "helpdesk";

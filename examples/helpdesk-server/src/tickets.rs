@@ -335,62 +335,76 @@ pub(crate) fn field_access(
         })
 }
 
-/// The body of `POST /tickets`.
+/// The body of `POST /tickets`. Public so that the load run's plain
+/// baseline reads and checks a ticket as the helpdesk does (the input
+/// rules are the helpdesk's work, not Custodia's).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewTicket {
-    subject_line: String,
-    name: String,
-    email: String,
+pub struct NewTicket {
+    /// The ticket's subject line (at most 200 characters).
+    pub subject_line: String,
+    /// The contact's name (at most 200 characters).
+    pub name: String,
+    /// The contact's email address (at most 254 characters).
+    pub email: String,
+    /// The contact's phone number (at most 50 characters; may be empty).
     #[serde(default)]
-    phone: String,
-    body: String,
+    pub phone: String,
+    /// The ticket's text (at most 20,000 characters; newlines and tabs allowed).
+    pub body: String,
     /// The contact's key in the tenant's own system (`psa.contact`); else
     /// the contact is found by email, or new.
     #[serde(default)]
-    contact_key: Option<String>,
+    pub contact_key: Option<String>,
 }
 
 /// `text` unless it is longer than `max` characters or holds control
 /// characters (`lines`: newlines and tabs allowed).
 fn checked<'a>(field: &str, text: &'a str, max: usize, lines: bool) -> Result<&'a str, ApiError> {
-    let unprocessable = |why: String| bad_request(StatusCode::UNPROCESSABLE_ENTITY, why);
+    within(field, text, max, lines)
+        .map_err(|why| bad_request(StatusCode::UNPROCESSABLE_ENTITY, why))?;
+    Ok(text)
+}
+
+/// [`checked`]'s rule, its refusal as text.
+fn within(field: &str, text: &str, max: usize, lines: bool) -> Result<(), String> {
     if text.chars().count() > max {
-        return Err(unprocessable(format!(
-            "{field} is longer than {max} characters"
-        )));
+        return Err(format!("{field} is longer than {max} characters"));
     }
     if text
         .chars()
         .any(|c| c.is_control() && !(lines && (c == '\n' || c == '\t' || c == '\r')))
     {
-        return Err(unprocessable(format!("{field} holds control characters")));
+        return Err(format!("{field} holds control characters"));
     }
-    Ok(text)
+    Ok(())
 }
 
 impl NewTicket {
-    fn check(&self) -> Result<(), ApiError> {
-        let unprocessable = |why: &str| bad_request(StatusCode::UNPROCESSABLE_ENTITY, why);
+    /// Why the helpdesk refuses this ticket (`POST /tickets` answers 422
+    /// with it), if it does: an empty subject line or name, an email
+    /// without a local part or a domain, a field over its length, or
+    /// control characters (the body may hold newlines and tabs).
+    pub fn check(&self) -> Result<(), String> {
         if self.subject_line.trim().is_empty() {
-            return Err(unprocessable("subject_line is empty"));
+            return Err("subject_line is empty".into());
         }
         if self.name.trim().is_empty() {
-            return Err(unprocessable("name is empty"));
+            return Err("name is empty".into());
         }
         let email = self.email.trim();
         if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-            return Err(unprocessable("email is not an email address"));
+            return Err("email is not an email address".into());
         }
-        checked("subject_line", &self.subject_line, 200, false)?;
-        checked("name", &self.name, 200, false)?;
-        checked("email", &self.email, 254, false)?;
-        checked("phone", &self.phone, 50, false)?;
-        checked("body", &self.body, 20_000, true)?;
+        within("subject_line", &self.subject_line, 200, false)?;
+        within("name", &self.name, 200, false)?;
+        within("email", &self.email, 254, false)?;
+        within("phone", &self.phone, 50, false)?;
+        within("body", &self.body, 20_000, true)?;
         if let Some(key) = &self.contact_key {
-            checked("contact_key", key, 100, false)?;
+            within("contact_key", key, 100, false)?;
             if key.is_empty() {
-                return Err(unprocessable("contact_key is empty"));
+                return Err("contact_key is empty".into());
             }
         }
         Ok(())
@@ -405,7 +419,8 @@ pub(crate) async fn create(
     Json(new): Json<NewTicket>,
 ) -> Result<(StatusCode, Audit, Json<Value>), ApiError> {
     let ctx = identity.context();
-    new.check()?;
+    new.check()
+        .map_err(|why| bad_request(StatusCode::UNPROCESSABLE_ENTITY, why))?;
     allow(&app, ctx, Operation::Create, None)?;
     let tenant = ctx.tenant();
     let row = NewRow {
