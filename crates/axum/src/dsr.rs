@@ -11,7 +11,7 @@
 //!
 //! | route | does | answer |
 //! |---|---|---|
-//! | `POST /breaches` | records an incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline |
+//! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already; 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them) or a processor delay outside 0 to 8,760 hours |
 //! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
 //! | `GET /breaches/{id}` | one incident | 200 |
 //!
@@ -72,8 +72,12 @@ impl RequestStore for MemoryRequests {
 pub trait IncidentStore: Send + Sync + 'static {
     /// The incidents concerning `tenant`.
     fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError>;
-    /// Stores (inserts or replaces) `incident` for `tenant`.
-    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError>;
+    /// Stores `incident` for `tenant` unless an incident with its id is
+    /// stored for `tenant` already: then nothing is written and the answer
+    /// is `false`. A recorded incident is never replaced through this
+    /// call: the register's record of it (Art. 33(5)) is not rewritten by
+    /// a second `POST` of the same id.
+    fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError>;
 }
 
 /// An [`IncidentStore`] in memory.
@@ -90,10 +94,15 @@ impl IncidentStore for MemoryIncidents {
             .collect())
     }
 
-    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError> {
+    fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.insert((tenant, incident.id), incident.clone());
-        Ok(())
+        match map.entry((tenant, incident.id)) {
+            std::collections::hash_map::Entry::Occupied(_) => Ok(false),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(incident.clone());
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -340,14 +349,24 @@ async fn record_breach(
             reason: "an incident recorded here may concern only the caller's tenant".into(),
         });
     }
+    recordable(&incident)?;
     let (register, incidents) = routes.breaches()?;
     let target = Target::new("breach", incident.id.to_string())?;
     let incident = routes
         .blocking(move |_, _| {
             let mut incident = incident;
             incident.tenants = [tenant].into();
+            // Audited only when new: asked first, so a repeated `POST`
+            // leaves no second `BreachRecorded`; `insert` still refuses
+            // one that raced it.
+            let stored = incidents.list(tenant).map_err(store_error)?;
+            if stored.iter().any(|i| i.id == incident.id) {
+                return Err(already_recorded(&incident));
+            }
             register.record(&incident, ctx.actor())?;
-            incidents.put(tenant, &incident).map_err(store_error)?;
+            if !incidents.insert(tenant, &incident).map_err(store_error)? {
+                return Err(already_recorded(&incident));
+            }
             Ok(incident)
         })
         .await?;
@@ -356,6 +375,48 @@ async fn record_breach(
         Audit::new(target),
         Json(incident.into()),
     ))
+}
+
+/// The longest processor delay `POST /breaches` takes, in hours (a year):
+/// Art. 33(2) asks a processor to tell its controller "without undue
+/// delay", so a longer one is a typing error, not an agreement.
+pub const MAX_PROCESSOR_DELAY_HOURS: i64 = 8_760;
+
+/// 422 unless `incident` can be recorded as new: this build's format
+/// version, no notifications (each is recorded as it is sent, timed and
+/// judged late or not by the register, never taken from a body), and a
+/// processor delay from 0 to [`MAX_PROCESSOR_DELAY_HOURS`].
+fn recordable(incident: &Incident) -> Result<(), Error> {
+    let refuse = |message: String| Error::BadRequest {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message,
+    };
+    if incident.version != Incident::VERSION {
+        return Err(refuse(format!(
+            "incident format version {} is not {}",
+            incident.version,
+            Incident::VERSION
+        )));
+    }
+    if !incident.notifications.is_empty() {
+        return Err(refuse(
+            "a new incident carries no notifications: each is recorded as it is sent".into(),
+        ));
+    }
+    if !(0..=MAX_PROCESSOR_DELAY_HOURS).contains(&incident.processor_delay_hours) {
+        return Err(refuse(format!(
+            "processor_delay_hours must be from 0 to {MAX_PROCESSOR_DELAY_HOURS}"
+        )));
+    }
+    Ok(())
+}
+
+/// 409: the caller's tenant has recorded an incident with this id.
+fn already_recorded(incident: &Incident) -> Error {
+    Error::BadRequest {
+        status: StatusCode::CONFLICT,
+        message: format!("breach incident {} is recorded already", incident.id),
+    }
 }
 
 async fn list_breaches(

@@ -1287,6 +1287,91 @@ fn a_dpo_records_breaches_of_their_own_tenant_only() {
                 .0,
             StatusCode::NOT_FOUND
         );
+
+        // The record is not rewritten: the same id again is 409, with no
+        // second audit event, whatever the body says (found in review: a
+        // second POST replaced the incident, awareness and all).
+        let mut again = recorded["incident"].clone();
+        again["description"] = json!("nothing happened");
+        again["aware_at"] = json!("2020-01-01T00:00:00Z");
+        let (status, answer) = http
+            .json(Method::POST, "/privacy/breaches", &officer(a, "dpo"), again)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("recorded already")
+        );
+        assert_eq!(sink.events().len(), 1);
+        // Refused as unprocessable, nothing written or audited: a delay
+        // past a year (or past the calendar: it used to panic the deadline
+        // and then every listing), notifications carried in the body (their
+        // lateness is the register's to judge), another format version.
+        let notified = {
+            let mut i = incident(a);
+            i["notifications"] = json!([{
+                "recipient": {"to": "authority", "name": "OPC"},
+                "at": "2020-01-01T00:00:00Z",
+                "late": false
+            }]);
+            i
+        };
+        let mut bad = vec![(notified, "carries no notifications")];
+        for (field, value, why) in [
+            (
+                "processor_delay_hours",
+                json!(i64::MAX),
+                "processor_delay_hours must be",
+            ),
+            (
+                "processor_delay_hours",
+                json!(-1),
+                "processor_delay_hours must be",
+            ),
+            (
+                "processor_delay_hours",
+                json!(8_761),
+                "processor_delay_hours must be",
+            ),
+            ("version", json!(0), "format version 0"),
+        ] {
+            let mut i = incident(a);
+            i[field] = value;
+            bad.push((i, why));
+        }
+        for (body, why) in bad {
+            let (status, answer) = http
+                .json(
+                    Method::POST,
+                    "/privacy/breaches",
+                    &officer(a, "dpo"),
+                    body.clone(),
+                )
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{answer} for {body}"
+            );
+            let message = answer["message"].as_str().unwrap_or_default();
+            assert!(message.contains(why), "{message:?} for {body}");
+        }
+        assert_eq!(sink.events().len(), 1);
+        let (status, listed) = http
+            .send(
+                Method::GET,
+                "/privacy/breaches",
+                Some(&officer(a, "dpo")),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, listed.as_array().unwrap().len()),
+            (StatusCode::OK, 1)
+        );
+        assert_eq!(listed[0]["incident"]["description"], "laptop lost");
     });
 }
 

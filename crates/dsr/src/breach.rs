@@ -374,10 +374,13 @@ impl Incident {
             .unwrap_or(Timestamp::MAX_UTC)
     }
 
-    /// The processor's deadline for the controller: awareness + the configured delay.
+    /// The processor's deadline for the controller: awareness + the
+    /// configured delay (a negative delay, which only a hand-written
+    /// incident can hold, counts as none; one past the calendar's range
+    /// gives [`Timestamp::MAX_UTC`]).
     pub fn controller_deadline(&self) -> Timestamp {
-        self.aware_at
-            .checked_add_signed(TimeDelta::hours(self.processor_delay_hours))
+        TimeDelta::try_hours(self.processor_delay_hours.max(0))
+            .and_then(|delay| self.aware_at.checked_add_signed(delay))
             .unwrap_or(Timestamp::MAX_UTC)
     }
 

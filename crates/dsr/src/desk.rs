@@ -633,7 +633,9 @@ impl Desk {
         custodia_core::op_span!(
             DEBUG,
             "custodia.dsr.export",
-            kind = tracing::field::debug(&request.kind),
+            // The kind's name only: a rectification's kind holds the
+            // corrected values, and a refused export still closes its span.
+            kind = request.kind.name(),
             records = tracing::field::Empty
         );
         self.begin(request, actor, "access or portability", |k| {

@@ -80,7 +80,10 @@ pub struct ManifestEntry {
     pub records: usize,
     /// The categories of data in them.
     pub categories: BTreeSet<DataCategory>,
-    /// The CSV file holding them.
+    /// The CSV file holding them: `source-type.csv`, the parts lower-cased
+    /// with anything but ASCII letters, digits and `_` as `_`; where two
+    /// pairs (or a pair and `audit-events.csv`) would share a name, the
+    /// later in (source, type) order takes `-2`, `-3`, … before `.csv`.
     pub csv: String,
 }
 
@@ -288,9 +291,24 @@ fn file_part(part: &str) -> String {
     }
 }
 
-/// The CSV file name for a (source, record type).
-pub(crate) fn csv_name(source: &str, record_type: &str) -> String {
-    format!("{}-{}.csv", file_part(source), file_part(record_type))
+/// The audit events' CSV file (see [`ExportBundle::csv_files`]).
+const AUDIT_CSV: &str = "audit-events.csv";
+
+/// The CSV file name for a (source, record type), unique among `taken`
+/// (which it joins): `source-type.csv`, or `source-type-2.csv` and on where
+/// two pairs clean to the same name (`Ticket` and `ticket`) or a pair to
+/// the audit file's. A suffixed name cannot clash with a plain one: the
+/// cleaned parts hold no `-`.
+fn csv_name(source: &str, record_type: &str, taken: &mut BTreeSet<String>) -> String {
+    let base = format!("{}-{}", file_part(source), file_part(record_type));
+    let mut name = format!("{base}.csv");
+    let mut n = 2u64;
+    while taken.contains(&name) {
+        name = format!("{base}-{n}.csv");
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
 }
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
@@ -335,12 +353,18 @@ impl ExportBundle {
                     record_type: r.record_type.clone(),
                     records: 0,
                     categories: BTreeSet::new(),
-                    csv: csv_name(&r.source, &r.record_type),
+                    csv: String::new(),
                 });
             entry.records += 1;
             entry
                 .categories
                 .extend(r.fields.iter().map(|f| f.category.clone()));
+        }
+        // Named once all pairs are known, in their order: the same records
+        // give the same names.
+        let mut taken = BTreeSet::from([AUDIT_CSV.to_owned()]);
+        for entry in manifest.values_mut() {
+            entry.csv = csv_name(&entry.source, &entry.record_type, &mut taken);
         }
         let processing = match (kind, registry) {
             (BundleKind::Access, Some(registry)) => {
@@ -379,7 +403,8 @@ impl ExportBundle {
         Ok(doc)
     }
 
-    /// One CSV per (source, record type) plus `audit-events.csv`.
+    /// One CSV per (source, record type), named as the manifest says
+    /// (unique, see [`ManifestEntry::csv`]), plus `audit-events.csv`.
     pub fn csv_files(&self) -> Vec<CsvFile> {
         let mut files = Vec::new();
         for entry in &self.manifest {
@@ -443,9 +468,85 @@ impl ExportBundle {
             );
         }
         files.push(CsvFile {
-            name: "audit-events.csv".into(),
+            name: AUDIT_CSV.into(),
             content: audit,
         });
         files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodia_core::Role;
+    use proptest::prelude::*;
+
+    fn record(source: &str, record_type: &str) -> ExportedRecord {
+        ExportedRecord {
+            source: source.into(),
+            record_type: record_type.into(),
+            id: "1".into(),
+            legal_basis: LegalBasis::Contract,
+            created_at: None,
+            fields: Vec::new(),
+        }
+    }
+
+    fn bundle(records: Vec<ExportedRecord>) -> ExportBundle {
+        let tenant = TenantId::from_external_key("t", "1");
+        let subject = SubjectId::from_external_key(tenant, "c", "1");
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let request = crate::Request::new(
+            tenant,
+            subject,
+            crate::RequestKind::Access,
+            Role::Controller,
+            at,
+        );
+        let request = request.unwrap_or_else(|e| panic!("{e}"));
+        let audit = AuditSection {
+            status: AuditStatus::NotConnected,
+            events: Vec::new(),
+        };
+        ExportBundle::build(&request, BundleKind::Access, at, records, audit, None)
+    }
+
+    /// Pairs that clean to one name, or to the audit file's, get distinct
+    /// files (found in review: `Ticket` and `ticket` shared one, and
+    /// `audit`/`events` overwrote the audit events' file).
+    #[test]
+    fn pairs_that_clean_alike_get_their_own_files() {
+        let b = bundle(vec![
+            record("tickets", "ticket"),
+            record("tickets", "Ticket"),
+            record("audit", "events"),
+            record("tickets", "ticket"),
+        ]);
+        let names: Vec<&str> = b.manifest.iter().map(|m| m.csv.as_str()).collect();
+        // In (source, type) order: `Ticket` sorts before `ticket`.
+        assert_eq!(
+            names,
+            [
+                "audit-events-2.csv",
+                "tickets-ticket.csv",
+                "tickets-ticket-2.csv"
+            ]
+        );
+        let files: Vec<String> = b.csv_files().into_iter().map(|f| f.name).collect();
+        assert_eq!(files.len(), 4);
+        assert_eq!(files.iter().collect::<BTreeSet<_>>().len(), 4, "{files:?}");
+    }
+
+    proptest! {
+        /// Every (source, record type) has its own file, whatever the names.
+        #[test]
+        fn every_pair_has_its_own_file(
+            pairs in proptest::collection::vec(("(audit|Audit|a-b|a_b|A b|)", "(events|Events|b|B|)"), 0..12),
+        ) {
+            let b = bundle(pairs.iter().map(|(s, t)| record(s, t)).collect());
+            let files: Vec<String> = b.csv_files().into_iter().map(|f| f.name).collect();
+            prop_assert_eq!(files.len(), b.manifest.len() + 1);
+            prop_assert_eq!(files.iter().collect::<BTreeSet<_>>().len(), files.len(), "{:?}", files);
+        }
     }
 }

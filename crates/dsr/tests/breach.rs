@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{TimeDelta, TimeZone, Utc};
 use custodia_core::{ActorId, Clock, DataCategory, ManualClock, Role, SubjectId, TenantId};
 use custodia_dsr::breach::{
-    BreachRegister, Contact, Incident, NotificationRecipient, affected_in_window,
+    BreachRegister, Contact, Incident, Lateness, NotificationRecipient, affected_in_window,
 };
 use custodia_dsr::{DsrAction, Error, MemorySink};
 
@@ -115,4 +115,34 @@ fn notifications_are_timed_audited_and_late_ones_need_reasons() {
     let draft = incident.controller_draft(clock.now());
     assert!(draft.contains("Reasons for the delay"), "{draft}");
     assert!(draft.contains("user.content.attachment"));
+}
+
+/// A processor's delay comes from the caller (the builder, or an
+/// incident's JSON, which `POST /breaches` takes whole): any value gives a
+/// deadline, never a panic. Past the calendar's range it is the latest
+/// time there is; a negative delay, which only a hand-written incident can
+/// hold, counts as none. (Found in review: `TimeDelta::hours` panicked
+/// above about 2.56e12 hours, and a stored incident then broke every
+/// listing of the register.)
+#[test]
+fn any_processor_delay_gives_a_deadline() {
+    let aware = Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap();
+    let contact = || Contact {
+        name: "DPO".into(),
+        contact: "dpo@example.com".into(),
+    };
+    let built = Incident::new(Role::Processor, aware, "x", contact()).processor_delay(i64::MAX);
+    assert_eq!(built.deadline(), chrono::DateTime::<Utc>::MAX_UTC);
+    let written = Incident::new(Role::Processor, aware, "x", contact())
+        .to_json()
+        .unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&written).unwrap();
+    json["processor_delay_hours"] = 3_000_000_000_000_i64.into();
+    let read = Incident::from_json(&json.to_string()).unwrap();
+    assert_eq!(read.processor_delay_hours, 3_000_000_000_000);
+    assert_eq!(read.deadline(), chrono::DateTime::<Utc>::MAX_UTC);
+    assert!(matches!(read.lateness(aware), Lateness::OnTime(_)));
+    let mut negative = Incident::new(Role::Processor, aware, "x", contact());
+    negative.processor_delay_hours = -5;
+    assert_eq!(negative.controller_deadline(), aware);
 }

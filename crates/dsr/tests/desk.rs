@@ -397,6 +397,52 @@ fn rectification_corrects_every_matching_field_and_reports_what_matched_nothing(
     assert_eq!(r.state, RequestState::Completed);
 }
 
+/// The desk's spans carry counts and a request's kind by name, never a
+/// personal value: a rectification's corrected values stay out of the log,
+/// also when the request is refused by a step of another kind (found in
+/// review: `export` named its span's kind with `Debug`, values and all).
+#[cfg(feature = "tracing")]
+#[test]
+fn spans_name_the_kind_and_never_a_corrected_value() {
+    use std::io::{Read as _, Seek as _};
+    let f = fixture();
+    let desk = f.desk();
+    let secret = "carol.secret@new.example";
+    let kind = RequestKind::Rectification {
+        corrections: vec![Correction {
+            category: DataCategory::USER_CONTACT_EMAIL,
+            value: secret.into(),
+        }],
+    };
+    let mut r = f.verified(&desk, kind);
+    let mut written = tempfile::tempfile().unwrap();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(written.try_clone().unwrap())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        assert!(matches!(
+            desk.export(&mut r, f.agent),
+            Err(Error::WrongKind { .. })
+        ));
+        desk.rectify(&mut r, f.agent).unwrap();
+    });
+    let mut log = String::new();
+    written.rewind().unwrap();
+    written.read_to_string(&mut log).unwrap();
+    assert!(log.contains("custodia.dsr.export"), "{log}");
+    assert!(
+        log.contains("kind=\"rectification\"") || log.contains("kind=rectification"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(secret),
+        "a corrected value reached the log: {log}"
+    );
+}
+
 #[test]
 fn restriction_and_objection_reach_every_record() {
     let f = fixture();

@@ -99,6 +99,21 @@ proptest! {
         }
     }
 
+    /// Any delay an incident's JSON can hold gives a deadline no earlier
+    /// than awareness, and never a panic.
+    #[test]
+    fn any_processor_delay_is_a_deadline(i in incident(), hours in any::<i64>()) {
+        let mut i = i;
+        i.processor_delay_hours = hours;
+        let deadline = i.controller_deadline();
+        prop_assert!(deadline >= i.aware_at);
+        if let Some(exact) = TimeDelta::try_hours(hours.max(0)).and_then(|d| i.aware_at.checked_add_signed(d)) {
+            prop_assert_eq!(deadline, exact);
+        } else {
+            prop_assert_eq!(deadline, chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        }
+    }
+
     #[test]
     fn affected_counts_only_the_window(
         events in proptest::collection::vec((timestamp(), 0u8..3, proptest::option::of(0u8..5)), 0..40),

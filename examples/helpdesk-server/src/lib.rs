@@ -28,8 +28,8 @@
 //! | `GET /health` | liveness, the key staleness bound (no token) | anyone |
 //! | `GET /me`, `GET /roles`, `GET /agents` | the caller, the tenant's roles and field rules, the agents owning tickets | any role |
 //! | `POST /tickets` | a ticket; name, email, phone and text sealed under the contact's key, email blind-indexed | agent, supervisor |
-//! | `GET /tickets[?email=&status=]` | the tenant's tickets, or those of one contact email (blind index) | agent, supervisor, dpo |
-//! | `GET /tickets/{id}` | one ticket, each field as the caller's roles allow (read, masked, hidden) | agent, supervisor, dpo |
+//! | `GET /tickets[?email=&status=]` | the tenant's tickets, or those of one contact email (blind index); the subject line as the caller's access to ticket text allows (clear, masked, left out) | agent, supervisor, dpo |
+//! | `GET /tickets/{id}` | one ticket, each field as the caller's roles allow (read, masked, hidden), the subject line as the text | agent, supervisor, dpo |
 //! | `PATCH /tickets/{id}` | subject line, status, text | agent (own tickets), supervisor |
 //! | `DELETE /tickets/{id}` | deletes it | supervisor |
 //! | `POST /tickets/{id}/summary` | the text masked, sent to the (local, fake) summariser, the reply unmasked | agent, supervisor |

@@ -257,15 +257,15 @@ impl IncidentStore for PgIncidents {
         })
     }
 
-    fn put(&self, tenant: TenantId, incident: &Incident) -> Result<(), BoxError> {
+    fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
         let json = serde_json::to_string(incident)?;
         bound(&self.0, tenant, |tx| {
-            tx.execute(
+            let written = tx.execute(
                 "INSERT INTO breach_incidents (tenant_id, id, incident) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET incident = EXCLUDED.incident",
+                 ON CONFLICT (tenant_id, id) DO NOTHING",
                 &[tenant.as_uuid(), incident.id.as_uuid(), &json],
             )?;
-            Ok(())
+            Ok(written == 1)
         })
     }
 }

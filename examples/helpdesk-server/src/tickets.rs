@@ -249,15 +249,19 @@ impl Stored {
         })
     }
 
-    /// The list entry: no personal field but the subject line.
-    fn summary(&self) -> Value {
-        json!({
+    /// The list entry: no personal field but the subject line, as the
+    /// caller's field access shows it (left out where it is hidden).
+    fn summary(&self, app: &App, ctx: &TenantContext) -> Result<Value, ApiError> {
+        let mut entry = json!({
             "id": self.id,
             "status": self.status,
-            "subject_line": self.subject_line,
             "created_at": self.created,
             "closed_at": self.closed,
-        })
+        });
+        if let Some((line, _)) = subject_line_for(app, ctx, self)? {
+            entry["subject_line"] = line.into();
+        }
+        Ok(entry)
     }
 }
 
@@ -493,7 +497,7 @@ pub(crate) async fn list(
     for row in &rows {
         let ticket = Stored::from_row(ctx.tenant(), row)?;
         if allow(&app, &ctx, Operation::Read, Some(&ticket)).is_ok() {
-            out.push(ticket.summary());
+            out.push(ticket.summary(&app, &ctx)?);
         }
     }
     Ok(Json(out))
@@ -535,6 +539,25 @@ fn masked(masker: &custodia_mask::Masker, field: &str, value: &str) -> Result<St
     })
 }
 
+/// The ticket's subject line as `ctx` may see it (the ticket text's
+/// category): clear, masked (`true`) through the detector as the body is,
+/// or `None` where it is hidden.
+fn subject_line_for(
+    app: &App,
+    ctx: &TenantContext,
+    ticket: &Stored,
+) -> Result<Option<(String, bool)>, ApiError> {
+    let access = field_access(app, ctx, ticket, &DataCategory::USER_CONTENT_TICKET);
+    Ok(if access.can_read() {
+        Some((ticket.subject_line.clone(), false))
+    } else if access == FieldAccess::Masked {
+        let line = masked(&app.field_masker, "subject_line", &ticket.subject_line)?;
+        Some((line, true))
+    } else {
+        None
+    })
+}
+
 /// The body of `GET /tickets/{id}`, serialized from the ticket as read (no
 /// JSON tree built first). Fields in name order: the order the body had
 /// when it was a `serde_json::Map`, so the bytes are the same.
@@ -567,10 +590,11 @@ pub(crate) async fn read(
     allow(&app, ctx, Operation::Read, Some(&ticket))?;
     let mut fields = BTreeMap::new();
     let (mut hidden, mut shown_masked, mut erased) = (Vec::new(), Vec::new(), Vec::new());
-    let show_line =
-        field_access(&app, ctx, &ticket, &DataCategory::USER_CONTENT_TICKET) >= FieldAccess::Masked;
-    if !show_line {
-        hidden.push("subject_line");
+    let line = subject_line_for(&app, ctx, &ticket)?;
+    match &line {
+        None => hidden.push("subject_line"),
+        Some((_, true)) => shown_masked.push("subject_line"),
+        Some((_, false)) => {}
     }
     for (i, (field, category)) in SEALED.iter().enumerate() {
         let access = field_access(&app, ctx, &ticket, category);
@@ -594,8 +618,8 @@ pub(crate) async fn read(
     if let Some(subject) = ticket.subject {
         audit = audit.subject(subject);
     }
-    if show_line {
-        fields.insert("subject_line", ticket.subject_line);
+    if let Some((line, _)) = line {
+        fields.insert("subject_line", line);
     }
     Ok((
         audit,
@@ -710,7 +734,7 @@ pub(crate) async fn update(
         ticket.status.clone_from(status);
         ticket.closed = closed;
     }
-    Ok((audit, Json(ticket.summary())))
+    Ok((audit, Json(ticket.summary(&app, &ctx)?)))
 }
 
 /// `DELETE /tickets/{id}`: 204.
