@@ -192,8 +192,12 @@ pub fn key_hash(name: &str, public: &[u8; 32]) -> [u8; 4] {
     out
 }
 
-/// Splits `prefix+rest` key strings.
-fn parse_key_parts(text: &str, private: bool) -> Result<(String, [u8; 4], Vec<u8>), Error> {
+/// A key string's name, key hash and key bytes.
+type KeyParts = (String, [u8; 4], Zeroizing<Vec<u8>>);
+
+/// Splits `prefix+rest` key strings. The key's bytes (a signer's seed) come
+/// back zeroized on drop, as does every buffer they were decoded in.
+fn parse_key_parts(text: &str, private: bool) -> Result<KeyParts, Error> {
     let text = text.trim();
     let rest = if private {
         text.strip_prefix("PRIVATE+KEY+")
@@ -208,13 +212,21 @@ fn parse_key_parts(text: &str, private: bool) -> Result<(String, [u8; 4], Vec<u8
     };
     check_key_name(name)?;
     let hash_bytes: [u8; 4] = decode_hex4(hash)?;
-    let key = B64.decode(key).map_err(|_| bad("key is not base64"))?;
-    if key.len() != 33 || key[0] != ALG_ED25519 {
+    // Decoded into a buffer sized for the largest input, so that no growth
+    // leaves a copy of the seed behind.
+    let mut decoded = Zeroizing::new(Vec::with_capacity(key.len()));
+    B64.decode_vec(key, &mut decoded)
+        .map_err(|_| bad("key is not base64"))?;
+    if decoded.len() != 33 || decoded[0] != ALG_ED25519 {
         return Err(bad(
             "key is not an Ed25519 note key (0x01 followed by 32 bytes)",
         ));
     }
-    Ok((name.to_owned(), hash_bytes, key[1..].to_vec()))
+    Ok((
+        name.to_owned(),
+        hash_bytes,
+        Zeroizing::new(decoded[1..].to_vec()),
+    ))
 }
 
 fn decode_hex4(text: &str) -> Result<[u8; 4], Error> {
@@ -317,7 +329,6 @@ impl Signer {
     /// Parses `PRIVATE+KEY+<name>+<hex key hash>+<base64(0x01 ‖ seed)>`.
     pub fn from_key_string(text: &str) -> Result<Self, Error> {
         let (name, hash, key) = parse_key_parts(text, true)?;
-        let key = Zeroizing::new(key);
         let mut seed = Zeroizing::new([0u8; 32]);
         seed.copy_from_slice(&key);
         let signer = Self::from_seed(&name, seed)?;

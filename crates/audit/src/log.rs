@@ -10,7 +10,7 @@ use crate::event::{Action, Event};
 use crate::merkle::{
     Hash, MerkleTree, TreeHead, leaf_hash, leaf_hash_prefixed, verify_consistency, verify_inclusion,
 };
-use crate::personal::{self, RevealedEvent};
+use crate::personal;
 use crate::store::{Anchor, AuditStore};
 
 /// An append-only, verifiable audit log over an [`AuditStore`].
@@ -195,7 +195,10 @@ impl<S: AuditStore> AuditLog<S> {
     /// Each record is checked to be a canonical event first
     /// ([`canonical::check`]): bytes that do not decode are refused with the
     /// decoding error and nothing is appended, since a verifier would report
-    /// them as tampering.
+    /// them as tampering. With [`AuditLog::require_sealed`] (the default)
+    /// each is also decoded and refused as [`AuditLog::append`] refuses it
+    /// when a personal value is in the clear ([`Error::ClearPersonalData`]):
+    /// once hashed into the log, no shredding could erase it.
     ///
     /// On a store shared with other writers, a lost race ([`Error::Stale`])
     /// is handled here: the log reads the other writers' records into its
@@ -203,6 +206,9 @@ impl<S: AuditStore> AuditLog<S> {
     pub fn append_encoded(&mut self, records: &[&[u8]]) -> Result<u64, Error> {
         for record in records {
             canonical::check(record)?;
+            if self.require_sealed {
+                admit(&canonical::decode(record)?, true)?;
+            }
         }
         let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r)).collect();
         self.append_hashed(records, &leaves)
@@ -334,9 +340,11 @@ impl<S: AuditStore> AuditLog<S> {
 
     /// Everything the log holds about `subject` (in `tenant`, if given; subject
     /// ids are tenant-scoped, see `custodia_core::id`) (GDPR Art. 15):
-    /// each event with an inclusion proof against the current head, personal
-    /// values opened with `vault` when given (values of erased subjects are
-    /// listed as erased).
+    /// each event with an inclusion proof against the current head, the
+    /// subject's own personal values opened with `vault` when given (values
+    /// of erased subjects are listed as erased), and other people's values
+    /// left out and listed as withheld (Art. 15(4); see
+    /// [`personal::reveal_event_for`]).
     pub fn export_subject<K: KeyStore>(
         &self,
         tenant: Option<TenantId>,
@@ -353,19 +361,14 @@ impl<S: AuditStore> AuditLog<S> {
             if tenant.is_some_and(|t| event.tenant != t) || !event.concerns(subject) {
                 return Ok(());
             }
-            let revealed = match vault {
-                Some(vault) => personal::reveal_event(vault, &event)?,
-                None => RevealedEvent {
-                    event,
-                    erased: Vec::new(),
-                },
-            };
+            let revealed = personal::reveal_event_for(vault, &event, subject)?;
             events.push(ExportedEvent {
                 index,
                 leaf_hash: leaf_hash(record),
                 proof: self.tree.inclusion_proof(index, head.size)?,
                 event: revealed.event,
                 erased: revealed.erased,
+                withheld: revealed.withheld,
             });
             Ok(())
         })?;
@@ -696,6 +699,10 @@ pub struct ExportedEvent {
     /// Paths of erased values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub erased: Vec<String>,
+    /// Paths of values left out because another person owns them (the
+    /// agent's IP address in a customer's export, and the like).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<String>,
 }
 
 /// The format name and version of a [`SubjectExport`] in JSON.

@@ -19,6 +19,7 @@
 //! `actor.user_agent`, `changes.<i>.before`, `changes.<i>.after`, `note`), so
 //! a sealed value cannot be moved to another event or field.
 
+use custodia_core::SubjectId;
 use custodia_crypt::{FieldContext, KeyStore, SubjectVault};
 
 use crate::Error;
@@ -45,31 +46,32 @@ impl std::fmt::Debug for Revealed {
     }
 }
 
-/// Calls `f(path, owner, value)` for every personal value of `event`.
-fn for_each_value(
+/// Calls `f(path, owner, slot)` for every slot of `event` that may hold a
+/// personal value, filled or not (`owner`: see the module documentation).
+fn for_each_slot(
     event: &mut Event,
-    mut f: impl FnMut(&str, Option<custodia_core::SubjectId>, &mut Personal) -> Result<(), Error>,
+    mut f: impl FnMut(&str, Option<SubjectId>, &mut Option<Personal>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let subject = event.subject;
     let actor_owner = event.actor.subject.or(subject);
-    if let Some(v) = event.actor.ip.as_mut() {
-        f("actor.ip", actor_owner, v)?;
-    }
-    if let Some(v) = event.actor.user_agent.as_mut() {
-        f("actor.user_agent", actor_owner, v)?;
-    }
+    f("actor.ip", actor_owner, &mut event.actor.ip)?;
+    f("actor.user_agent", actor_owner, &mut event.actor.user_agent)?;
     for (i, change) in event.changes.iter_mut().enumerate() {
-        if let Some(v) = change.before.as_mut() {
-            f(&format!("changes.{i}.before"), subject, v)?;
-        }
-        if let Some(v) = change.after.as_mut() {
-            f(&format!("changes.{i}.after"), subject, v)?;
-        }
+        f(&format!("changes.{i}.before"), subject, &mut change.before)?;
+        f(&format!("changes.{i}.after"), subject, &mut change.after)?;
     }
-    if let Some(v) = event.note.as_mut() {
-        f("note", subject, v)?;
-    }
-    Ok(())
+    f("note", subject, &mut event.note)
+}
+
+/// Calls `f(path, owner, value)` for every personal value of `event`.
+fn for_each_value(
+    event: &mut Event,
+    mut f: impl FnMut(&str, Option<SubjectId>, &mut Personal) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for_each_slot(event, |path, owner, slot| match slot {
+        Some(value) => f(path, owner, value),
+        None => Ok(()),
+    })
 }
 
 /// Seals every clear personal value of `event` under its owner's key (see the
@@ -112,18 +114,13 @@ pub fn seal_event_or_drop_erased<S: KeyStore>(
 }
 
 fn drop_clear_values(event: &mut Event) {
-    let drop_clear = |v: &mut Option<Personal>| {
-        if v.as_ref().is_some_and(|p| !p.is_sealed()) {
-            *v = None;
+    // (The closure never fails.)
+    let _ = for_each_slot(event, |_, _, slot| {
+        if slot.as_ref().is_some_and(|p| !p.is_sealed()) {
+            *slot = None;
         }
-    };
-    drop_clear(&mut event.actor.ip);
-    drop_clear(&mut event.actor.user_agent);
-    drop_clear(&mut event.note);
-    for change in &mut event.changes {
-        drop_clear(&mut change.before);
-        drop_clear(&mut change.after);
-    }
+        Ok(())
+    });
 }
 
 /// The first field still in the clear, if any (`actor.ip`, `note`, …).
@@ -155,6 +152,10 @@ pub struct RevealedEvent {
     /// Paths of the values that were erased (their key is shredded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub erased: Vec<String>,
+    /// Paths of the values left out because another person owns them
+    /// ([`reveal_event_for`] only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<String>,
 }
 
 /// Opens every sealed value of `event`; values whose subject's key was
@@ -178,6 +179,53 @@ pub fn reveal_event<S: KeyStore>(
     Ok(RevealedEvent {
         event: copy,
         erased,
+        withheld: Vec::new(),
+    })
+}
+
+/// `event` as shown to `subject` in their own export (GDPR Art. 15(4): an
+/// access request must not disclose other people's data): the values
+/// `subject` owns are opened with `vault` (when given; erased ones stay
+/// sealed and are listed in [`RevealedEvent::erased`]); every value owned
+/// by someone else (the agent's IP address in an event about a customer,
+/// the customer's changed email in the agent's own export) is left out and
+/// its path listed in [`RevealedEvent::withheld`]. A sealed value's owner is
+/// the subject whose key sealed it; a clear value's, the owner the module
+/// documentation gives its field.
+pub fn reveal_event_for<S: KeyStore>(
+    vault: Option<&SubjectVault<S>>,
+    event: &Event,
+    subject: SubjectId,
+) -> Result<RevealedEvent, Error> {
+    let mut copy = event.clone();
+    let tenant = event.tenant;
+    let id = event.id.to_string();
+    let (mut erased, mut withheld) = (Vec::new(), Vec::new());
+    for_each_slot(&mut copy, |path, field_owner, slot| {
+        let Some(value) = slot else {
+            return Ok(());
+        };
+        let owner = match value {
+            Personal::Sealed { subject, .. } => Some(*subject),
+            Personal::Clear(_) => field_owner,
+        };
+        if owner != Some(subject) {
+            withheld.push(path.to_owned());
+            *slot = None;
+            return Ok(());
+        }
+        if let (Some(vault), Personal::Sealed { .. }) = (vault, &*value) {
+            match open_value(vault, tenant, &id, path, value)? {
+                Revealed::Value(text) => *value = Personal::Clear(text),
+                Revealed::Erased => erased.push(path.to_owned()),
+            }
+        }
+        Ok(())
+    })?;
+    Ok(RevealedEvent {
+        event: copy,
+        erased,
+        withheld,
     })
 }
 

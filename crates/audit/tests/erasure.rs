@@ -140,6 +140,73 @@ fn the_actor_can_own_their_own_network_details() {
     assert_eq!(r.event.note, Some(Personal::clear("changed on request")));
 }
 
+/// A subject's export holds their own values only (GDPR Art. 15(4)): the
+/// agent's IP address and user agent, sealed under the agent's key, are
+/// left out of Alice's export, and Alice's changed email and the note about
+/// her are left out of the agent's, each listed as withheld. (Found in
+/// review: every sealed value of a matching event was opened, whoever
+/// owned it; the CLI's `audit export` took the same path.)
+#[test]
+fn a_subject_export_holds_only_the_subjects_own_values() {
+    let w = world();
+    let agent_person = SubjectId::from_external_key(w.tenant, "psa.user", "agent-7");
+    let mut e = event(&w, w.alice, "alice@example.com");
+    e.actor.subject = Some(agent_person);
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    log.append_sealed(&w.vault, e).unwrap();
+
+    let alice = log
+        .export_subject(Some(w.tenant), w.alice, Some(&w.vault))
+        .unwrap();
+    let json = serde_json::to_string(&alice).unwrap();
+    for other in ["198.51.100.23", "curl/8.0"] {
+        assert!(!json.contains(other), "{other} in Alice's export: {json}");
+    }
+    let mine = &alice.events[0];
+    assert_eq!(mine.withheld, ["actor.ip", "actor.user_agent"]);
+    assert_eq!(
+        (&mine.event.actor.ip, &mine.event.actor.user_agent),
+        (&None, &None)
+    );
+    assert_eq!(
+        mine.event.changes[0].after,
+        Some(Personal::clear("alice@example.com"))
+    );
+    assert_eq!(mine.event.note, Some(Personal::clear("changed on request")));
+
+    let agent = log
+        .export_subject(Some(w.tenant), agent_person, Some(&w.vault))
+        .unwrap();
+    let theirs = &agent.events[0];
+    assert_eq!(
+        theirs.withheld,
+        ["changes.0.before", "changes.0.after", "note"]
+    );
+    assert_eq!(
+        theirs.event.actor.ip,
+        Some(Personal::clear("198.51.100.23"))
+    );
+    let json = serde_json::to_string(&agent).unwrap();
+    for other in ["alice@example.com", "old@example.com", "changed on request"] {
+        assert!(
+            !json.contains(other),
+            "{other} in the agent's export: {json}"
+        );
+    }
+    // Without a vault nothing is opened, and others' values are still left out.
+    let sealed = log
+        .export_subject::<MemoryKeyStore>(Some(w.tenant), w.alice, None)
+        .unwrap();
+    assert_eq!(sealed.events[0].withheld, ["actor.ip", "actor.user_agent"]);
+    assert!(
+        sealed.events[0]
+            .event
+            .note
+            .as_ref()
+            .is_some_and(Personal::is_sealed)
+    );
+}
+
 #[test]
 fn values_without_an_owner_cannot_be_sealed() {
     let w = world();

@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use custodia_audit::store::segment::{
-    HEADER_LEN, LOCK_FILE, MAX_TORN_BYTES, RECORD_HEADER_LEN, RECORD_OVERHEAD, frame_record,
-    parse_segment,
+    HEADER_LEN, LOCK_FILE, MAX_TORN_BYTES, RECORD_HEADER_LEN, RECORD_OVERHEAD, SEGMENT_MAGIC,
+    SEGMENT_VERSION, frame_record, parse_segment,
 };
 use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, AuditStore, Checkpoint, Durability, Error, Event, EventId,
@@ -502,6 +502,40 @@ proptest! {
     #[test]
     fn segment_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let _ = parse_segment(Path::new("fuzz.seg"), &bytes);
+    }
+
+    /// A header's first index is the file's word under a checksum anyone
+    /// can recompute: any value, up to `u64::MAX`, parses or is refused as
+    /// tampering, never a panic, and so does opening a log of that file
+    /// (found in review: `first + offsets.len()` overflowed).
+    #[test]
+    fn any_first_index_in_a_valid_header_never_panics(
+        first in prop_oneof![any::<u64>(), (u64::MAX - 8)..=u64::MAX],
+        records in 0usize..3,
+        torn in any::<bool>(),
+    ) {
+        let mut header = [0u8; HEADER_LEN];
+        header[..8].copy_from_slice(SEGMENT_MAGIC);
+        header[8..10].copy_from_slice(&SEGMENT_VERSION.to_be_bytes());
+        header[32..40].copy_from_slice(&first.to_be_bytes());
+        let crc = crc32fast::hash(&header[..72]);
+        header[72..].copy_from_slice(&crc.to_be_bytes());
+        let mut bytes = header.to_vec();
+        for k in 0..records as u64 {
+            frame_record(&mut bytes, first.wrapping_add(k), b"x");
+        }
+        if torn {
+            bytes.push(0);
+        }
+        let parsed = parse_segment(Path::new("t.seg"), &bytes);
+        if first > u64::MAX - bytes.len() as u64 {
+            prop_assert!(matches!(parsed, Err(Error::Tampered { .. })), "{:?}", parsed.map(|p| p.first));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("00000000.seg"), &bytes).unwrap();
+        if let Ok(store) = SegmentStore::open_read_only(dir.path()) {
+            let _ = verify(store, None);
+        }
     }
 
     #[test]

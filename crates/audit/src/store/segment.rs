@@ -518,7 +518,7 @@ fn classify(rest: &[u8], version: u16, index: u64, largest: usize) -> Step {
 /// fit): its distance from the start of `rest` and its index.
 fn later_record(rest: &[u8], version: u16, index: u64) -> Option<(usize, u64)> {
     let overhead = record_overhead(version);
-    let most = index + (rest.len() / overhead) as u64;
+    let most = index.saturating_add((rest.len() / overhead) as u64);
     (1..=rest.len().saturating_sub(overhead)).find_map(|at| {
         let found = be_u64(&rest[at + 4..]);
         if found < index || found > most {
@@ -591,6 +591,17 @@ pub fn parse_segment(path: &Path, bytes: &[u8]) -> Result<ParsedSegment, Error> 
     let mut log_id = [0u8; 16];
     log_id.copy_from_slice(&h[16..32]);
     let first = be_u64(&h[32..]);
+    // The header's word, under a checksum anyone can recompute: every record
+    // takes a byte at least, so below this bound no index of this segment,
+    // nor the next segment's first, passes `u64::MAX`.
+    if first > u64::MAX - bytes.len() as u64 {
+        return Err(tampered(
+            path,
+            32,
+            None,
+            format!("first record index {first} leaves no room for the segment's records"),
+        ));
+    }
     let mut anchor = [0u8; 32];
     anchor.copy_from_slice(&h[40..72]);
 
