@@ -19,10 +19,15 @@
 //!
 //! * Art. 3(4) moves a deadline that falls on a public holiday, Saturday or
 //!   Sunday to the next working day. Public holidays differ per member state,
-//!   so Custodia does **not** apply that extension: its deadlines are never
-//!   later than the legal one, only sometimes earlier.
+//!   so Custodia does **not** apply that extension: on this count its
+//!   deadlines are never later than the legal one, only sometimes earlier.
 //! * Dates are UTC dates. A host whose authority sits in another time zone
-//!   sees the deadline end at midnight UTC, which is at most a few hours off.
+//!   sees the deadline end at midnight UTC, hours off the local midnight,
+//!   and the day of receipt is the UTC date: in a zone behind UTC (the
+//!   Azores; North America) a request received in the local evening can
+//!   fall on the next UTC date, so its deadline can end up to a day *later*
+//!   than the local one; ahead of UTC, up to a day earlier. A host bound by
+//!   a local rule converts the receipt time to its zone's date first.
 //!
 //! ```
 //! use chrono::NaiveDate;
