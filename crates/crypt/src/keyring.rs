@@ -933,6 +933,14 @@ impl Keyring {
     /// still sealed under it. The version number is recorded as retired and
     /// never reused; a [`DataKeyMode::Random`] keyring also deletes every
     /// tenant's data key of that version from the store.
+    ///
+    /// On a key store shared by several processes, another process learns
+    /// of a [`rotate`](Keyring::rotate) only at its next sync, up to its
+    /// staleness bound ([`Keyring::with_staleness_bound`]) later, and seals
+    /// under the old primary until then. Take `usage` only once that bound
+    /// (and the longest write then in flight) has passed since the
+    /// rotation: a scan taken sooner can miss an envelope sealed under the
+    /// version being retired, which would then never open again.
     pub fn retire(&self, version: u32, usage: &KeyUsage) -> Result<(), Error> {
         custodia_core::op_span!(DEBUG, "custodia.crypt.retire", version = version);
         let mut versions = write(&self.versions);
