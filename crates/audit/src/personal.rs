@@ -190,8 +190,10 @@ pub fn reveal_event<S: KeyStore>(
 /// by someone else (the agent's IP address in an event about a customer,
 /// the customer's changed email in the agent's own export) is left out and
 /// its path listed in [`RevealedEvent::withheld`]. A sealed value's owner is
-/// the subject whose key sealed it; a clear value's, the owner the module
-/// documentation gives its field.
+/// the subject whose key sealed it, as both its label and its envelope's
+/// key id say (a value whose two disagree, or sealed under a tenant key, is
+/// withheld); a clear value's, the owner the module documentation gives its
+/// field.
 pub fn reveal_event_for<S: KeyStore>(
     vault: Option<&SubjectVault<S>>,
     event: &Event,
@@ -206,7 +208,17 @@ pub fn reveal_event_for<S: KeyStore>(
             return Ok(());
         };
         let owner = match value {
-            Personal::Sealed { subject, .. } => Some(*subject),
+            // The label and the envelope's own key id must agree: a value
+            // labelled as Alice's but sealed under another key (a tenant
+            // key, Bob's) is nobody's to be shown here.
+            Personal::Sealed { subject, sealed } => {
+                match custodia_crypt::Envelope::decode(sealed).map(|e| e.key_id()) {
+                    Ok(custodia_crypt::KeyId::Subject {
+                        subject: sealer, ..
+                    }) if sealer == *subject => Some(sealer),
+                    _ => None,
+                }
+            }
             Personal::Clear(_) => field_owner,
         };
         if owner != Some(subject) {

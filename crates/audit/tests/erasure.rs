@@ -193,6 +193,28 @@ fn a_subject_export_holds_only_the_subjects_own_values() {
             "{other} in the agent's export: {json}"
         );
     }
+    // A value labelled as Alice's but sealed under Bob's key is withheld
+    // from her: the label alone does not make it hers.
+    let mut forged = event(&w, w.alice, "alice@example.com");
+    forged.note = None;
+    forged.changes.clear();
+    forged.actor.user_agent = None;
+    let id = forged.id.to_string();
+    let ctx = FieldContext::new(w.tenant, RECORD_TYPE, &id, "actor.ip").unwrap();
+    forged.actor.ip = Some(Personal::Sealed {
+        subject: w.alice,
+        sealed: w.vault.seal(w.bob, &ctx, b"bob's address").unwrap(),
+    });
+    log.append(&forged).unwrap();
+    let alice = log
+        .export_subject(Some(w.tenant), w.alice, Some(&w.vault))
+        .unwrap();
+    assert_eq!(alice.events[1].withheld, ["actor.ip"]);
+    assert!(
+        !serde_json::to_string(&alice)
+            .unwrap()
+            .contains("bob's address")
+    );
     // Without a vault nothing is opened, and others' values are still left out.
     let sealed = log
         .export_subject::<MemoryKeyStore>(Some(w.tenant), w.alice, None)
