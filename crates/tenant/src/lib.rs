@@ -133,8 +133,11 @@
 //!    ```
 //!
 //! 5. In CI and at start-up, `pg::lint` fails when a table with a
-//!    `tenant_id` column lacks enabled-and-forced RLS, when a view bypasses it,
-//!    or when the application role could bypass it.
+//!    `tenant_id` column lacks enabled-and-forced RLS, when its permissive
+//!    policies are anything but the predicate step 3 generates (a policy
+//!    that reads `app.tenant_id` in another way, e.g. one that admits every
+//!    row when no tenant is bound, is reported too), when a view bypasses
+//!    RLS, or when the application role could bypass it.
 //!
 //! The crate's integration tests (`tests/postgres.rs`) run exactly this setup
 //! against a real PostgreSQL that `scripts/test` starts.

@@ -8,10 +8,24 @@
 //!   next request. `BEGIN` and the binding share one round trip.
 //! * [`lint`] inspects the catalog and lists every table or view with a tenant
 //!   column that row-level security does not protect against the application
-//!   role: RLS off or not forced, no policy on `app.tenant_id`, a permissive
-//!   policy that ignores the tenant, a view that runs with its owner's rights,
-//!   a materialized view (RLS never applies to those), and an application role
-//!   that owns tables, is a superuser or has `BYPASSRLS`.
+//!   role: RLS off or not forced, no tenant policy, any other permissive
+//!   policy (permissive policies are OR-ed, so each one widens access), a
+//!   view that runs with its owner's rights, a materialized view (RLS never
+//!   applies to those), and an application role that owns tables, is a
+//!   superuser or has `BYPASSRLS`.
+//!
+//!   A policy is the tenant policy only when its `USING` and `WITH CHECK`
+//!   (each where present), as PostgreSQL prints them, are exactly the
+//!   predicate [`RlsPolicy`](crate::rls::RlsPolicy) generates for the
+//!   table's tenant column: `tenant_id` equal to the bound `app.tenant_id`,
+//!   with or without the scalar subselect, white space aside. Merely reading
+//!   `app.tenant_id` is not enough: `tenant_id = .. OR
+//!   current_setting('app.tenant_id', true) IS NULL` lets a connection with
+//!   no tenant bound read every tenant's rows, and is reported
+//!   ([`LintFinding::UnrecognisedTenantPolicy`]), as is a permissive policy
+//!   that ignores the setting ([`LintFinding::PermissivePolicyWithoutTenant`]).
+//!   Restrictive policies are AND-ed, only narrow access, and are not
+//!   reported.
 //!
 //! ```no_run
 //! use custodia_core::TenantId;

@@ -31,7 +31,8 @@ pub(crate) const ROLE_SQL: &str = "SELECT rolsuper, rolbypassrls FROM pg_roles W
 /// Relations with a tenant column: `$1` role, `$2` column, `$3` whether the
 /// role exists, `$4` schemas (`text[]`, `NULL` for all). Columns: schema,
 /// name, relkind, RLS enabled, RLS forced, owner, app role owns it,
-/// `security_invoker`, oid.
+/// `security_invoker`, oid, the tenant column as `pg_get_expr` prints it
+/// (`quote_ident`: `tenant_id`, but `"user"`).
 pub(crate) const RELATIONS_SQL: &str = "
 SELECT n.nspname::text, c.relname::text, c.relkind::text,
        c.relrowsecurity, c.relforcerowsecurity,
@@ -40,7 +41,8 @@ SELECT n.nspname::text, c.relname::text, c.relkind::text,
        EXISTS (SELECT 1 FROM unnest(coalesce(c.reloptions, '{}')) o
                WHERE lower(o) IN ('security_invoker=true', 'security_invoker=on',
                                   'security_invoker=1', 'security_invoker=yes')),
-       c.oid
+       c.oid,
+       quote_ident(a.attname::text)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
@@ -79,6 +81,8 @@ pub(crate) struct Relation {
     pub(crate) owner: String,
     pub(crate) app_owns: bool,
     pub(crate) invoker: bool,
+    /// The tenant column, quoted as `pg_get_expr` prints it.
+    pub(crate) tenant_column: String,
 }
 
 /// One row of [`POLICIES_SQL`].
@@ -102,6 +106,7 @@ impl Relation {
             owner: row.text(5)?,
             app_owns: row.flag(6)?,
             invoker: row.flag(7)?,
+            tenant_column: row.text(9)?,
         })
     }
 }
@@ -146,9 +151,9 @@ impl LintReport {
         }
     }
 
-    /// Records a relation's findings; returns its qualified name when its
-    /// policies must be read next ([`POLICIES_SQL`], then [`Self::add_policies`]).
-    pub(crate) fn add_relation(&mut self, rel: Relation) -> Option<String> {
+    /// Records a relation's findings; returns the table whose policies must
+    /// be read next ([`POLICIES_SQL`], then [`Self::add_policies`]).
+    pub(crate) fn add_relation(&mut self, rel: Relation) -> Option<PolicedTable> {
         let qualified = format!("{}.{}", rel.schema, rel.name);
         self.checked.push(qualified.clone());
         match rel.kind.as_str() {
@@ -183,28 +188,131 @@ impl LintReport {
                 owner: rel.owner,
             });
         }
-        rel.enabled.then_some(qualified)
+        rel.enabled.then_some(PolicedTable {
+            table: qualified,
+            tenant_column: rel.tenant_column,
+        })
     }
 
     /// Records the findings about an RLS-enabled table's policies.
-    pub(crate) fn add_policies(&mut self, table: String, policies: Vec<Policy>) {
+    ///
+    /// A policy is the tenant policy only when each of its expressions is,
+    /// as PostgreSQL prints it, exactly a tenant predicate that
+    /// [`RlsPolicy`](crate::rls::RlsPolicy) generates for the table's tenant
+    /// column ([`TenantPredicates`]). Permissive policies are OR-ed, so every
+    /// other permissive policy may widen access and is a finding: one that
+    /// reads [`TENANT_SETTING`] in any other way
+    /// ([`LintFinding::UnrecognisedTenantPolicy`]; `tenant_id = .. OR
+    /// current_setting(..) IS NULL` admits every row when no tenant is bound)
+    /// as well as one that ignores it. Restrictive policies are AND-ed and
+    /// only narrow access.
+    pub(crate) fn add_policies(&mut self, table: PolicedTable, policies: Vec<Policy>) {
+        let predicates = TenantPredicates::new(&table.tenant_column);
+        let table = table.table;
         let mut tenant_policy = false;
         for p in policies {
-            let reads_tenant = p.using.contains(TENANT_SETTING)
-                && (p.check.is_empty() || p.check.contains(TENANT_SETTING));
-            tenant_policy |= reads_tenant;
-            if p.permissive && !reads_tenant {
-                self.findings
-                    .push(LintFinding::PermissivePolicyWithoutTenant {
-                        table: table.clone(),
-                        policy: p.name,
-                    });
+            let is_tenant = predicates.is_tenant_policy(&p);
+            tenant_policy |= is_tenant;
+            if !p.permissive || is_tenant {
+                continue;
             }
+            let finding = if mentions_tenant_setting(&p.using) || mentions_tenant_setting(&p.check)
+            {
+                LintFinding::UnrecognisedTenantPolicy {
+                    table: table.clone(),
+                    policy: p.name,
+                }
+            } else {
+                LintFinding::PermissivePolicyWithoutTenant {
+                    table: table.clone(),
+                    policy: p.name,
+                }
+            };
+            self.findings.push(finding);
         }
         if !tenant_policy {
             self.findings.push(LintFinding::NoTenantPolicy { table });
         }
     }
+}
+
+/// An RLS-enabled tenant table whose policies the lint reads next.
+pub(crate) struct PolicedTable {
+    /// `schema.table`.
+    pub(crate) table: String,
+    /// The tenant column, quoted as `pg_get_expr` prints it.
+    pub(crate) tenant_column: String,
+}
+
+/// The tenant predicates [`RlsPolicy`](crate::rls::RlsPolicy) generates for
+/// one tenant column, as `pg_get_expr` prints them (checked on PostgreSQL
+/// 15; were a release to print them otherwise, the lint would report
+/// Custodia's own policies, never accept another, and the integration test
+/// that lints the generated SQL would fail):
+///
+/// * `USING`: `(tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))`
+/// * `WITH CHECK`: `(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)`
+///
+/// Either form is accepted in either clause: both compare the column with
+/// the bound tenant, and with none bound (`NULL` or `''`) with `NULL`, which
+/// admits no row.
+///
+/// Comparing printed text is sound because `pg_get_expr` prints a
+/// function, operator or type unqualified only when the lint's session
+/// resolves the name to that very object: with `pg_catalog` first on the
+/// search path (PostgreSQL searches it first unless `search_path` names it
+/// later), `=`, `current_setting` and `uuid` are the built-ins, and a
+/// look-alike in another schema prints schema-qualified and does not match.
+pub(crate) struct TenantPredicates {
+    forms: [String; 2],
+}
+
+impl TenantPredicates {
+    /// The predicates on `column` (quoted as `pg_get_expr` prints it).
+    pub(crate) fn new(column: &str) -> Self {
+        let bound =
+            format!("(NULLIF(current_setting('{TENANT_SETTING}'::text, true), ''::text))::uuid");
+        Self {
+            forms: [
+                format!("({column} = ( SELECT {bound} AS \"nullif\"))"),
+                format!("({column} = {bound})"),
+            ],
+        }
+    }
+
+    /// Whether `expr` (as `pg_get_expr` prints it) is one of the predicates,
+    /// up to runs of white space.
+    fn matches(&self, expr: &str) -> bool {
+        let expr = normalise(expr);
+        self.forms.contains(&expr)
+    }
+
+    /// Whether a policy is a tenant policy: it has an expression, and its
+    /// `USING` and its `WITH CHECK`, each where present, are tenant
+    /// predicates. (Without `USING` a policy admits no row to read; without
+    /// `WITH CHECK`, PostgreSQL checks writes with `USING`.)
+    fn is_tenant_policy(&self, p: &Policy) -> bool {
+        let clauses = [p.using.as_str(), p.check.as_str()];
+        clauses.iter().any(|c| !c.trim().is_empty())
+            && clauses
+                .iter()
+                .all(|c| c.trim().is_empty() || self.matches(c))
+    }
+}
+
+/// `expr` with each run of white space made one space, trimmed. Only white
+/// space: case matters inside a quoted identifier or a string literal, and
+/// `pg_get_expr` prints everything else in one case already. A run of white
+/// space inside a literal stays at least one space, so no literal can become
+/// one of the predicates' literals.
+fn normalise(expr: &str) -> String {
+    expr.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `expr` names the tenant setting (setting names are
+/// case-insensitive in PostgreSQL).
+fn mentions_tenant_setting(expr: &str) -> bool {
+    expr.to_ascii_lowercase().contains(TENANT_SETTING)
 }
 
 /// What the isolation lint inspects.
@@ -273,7 +381,9 @@ pub enum LintFinding {
         /// The owner.
         owner: String,
     },
-    /// RLS is on but no policy reads the tenant setting.
+    /// RLS is on but no policy is the tenant predicate
+    /// [`RlsPolicy`](crate::rls::RlsPolicy) generates (the tenant column
+    /// equal to the bound `app.tenant_id`).
     NoTenantPolicy {
         /// `schema.table`.
         table: String,
@@ -281,6 +391,20 @@ pub enum LintFinding {
     /// A permissive policy whose expression ignores the tenant setting: it is
     /// OR-ed with the tenant policy and can let other tenants' rows through.
     PermissivePolicyWithoutTenant {
+        /// `schema.table`.
+        table: String,
+        /// The policy.
+        policy: String,
+    },
+    /// A permissive policy that reads the tenant setting but is not exactly
+    /// the tenant predicate [`RlsPolicy`](crate::rls::RlsPolicy) generates
+    /// for the table's tenant column. The lint cannot show that it admits
+    /// only the bound tenant's rows, and many such policies do not: `USING
+    /// (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
+    /// OR current_setting('app.tenant_id', true) IS NULL)` lets a connection
+    /// with no tenant bound read every tenant's rows. Permissive policies are
+    /// OR-ed, so it widens access whatever the table's other policies are.
+    UnrecognisedTenantPolicy {
         /// `schema.table`.
         table: String,
         /// The policy.
@@ -334,11 +458,15 @@ impl fmt::Display for LintFinding {
             ),
             LintFinding::NoTenantPolicy { table } => write!(
                 f,
-                "{table}: no row-level security policy reads {TENANT_SETTING}"
+                "{table}: no row-level security policy is the tenant predicate (tenant column = the bound {TENANT_SETTING}, as rls::RlsPolicy generates it)"
             ),
             LintFinding::PermissivePolicyWithoutTenant { table, policy } => write!(
                 f,
                 "{table}: permissive policy {policy} ignores {TENANT_SETTING} and widens access"
+            ),
+            LintFinding::UnrecognisedTenantPolicy { table, policy } => write!(
+                f,
+                "{table}: permissive policy {policy} reads {TENANT_SETTING} but is not the tenant predicate rls::RlsPolicy generates (tenant column = the bound tenant); it may admit other tenants' rows, e.g. when no tenant is bound"
             ),
             LintFinding::ViewWithoutSecurityInvoker { view, owner } => write!(
                 f,
@@ -374,7 +502,8 @@ impl LintReport {
             | LintFinding::RlsNotForced { table }
             | LintFinding::AppRoleOwnsTable { table, .. }
             | LintFinding::NoTenantPolicy { table }
-            | LintFinding::PermissivePolicyWithoutTenant { table, .. } => table == name,
+            | LintFinding::PermissivePolicyWithoutTenant { table, .. }
+            | LintFinding::UnrecognisedTenantPolicy { table, .. } => table == name,
             LintFinding::ViewWithoutSecurityInvoker { view, .. }
             | LintFinding::MaterializedView { view } => view == name,
             _ => false,
@@ -394,5 +523,156 @@ impl fmt::Display for LintReport {
             write!(f, "\n  - {finding}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `pg_get_expr`'s printing (PostgreSQL 15) of the generated `USING`.
+    const USING: &str = "(tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS \"nullif\"))";
+    /// And of the generated `WITH CHECK`.
+    const CHECK: &str =
+        "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)";
+
+    fn policy(name: &str, permissive: bool, using: &str, check: &str) -> Policy {
+        Policy {
+            name: name.to_owned(),
+            permissive,
+            using: using.to_owned(),
+            check: check.to_owned(),
+        }
+    }
+
+    fn lint(policies: Vec<Policy>) -> Vec<LintFinding> {
+        let mut report = LintReport::default();
+        let table = PolicedTable {
+            table: "s.t".to_owned(),
+            tenant_column: "tenant_id".to_owned(),
+        };
+        report.add_policies(table, policies);
+        report.findings
+    }
+
+    fn unrecognised(policy: &str) -> LintFinding {
+        LintFinding::UnrecognisedTenantPolicy {
+            table: "s.t".to_owned(),
+            policy: policy.to_owned(),
+        }
+    }
+
+    fn no_tenant_policy() -> LintFinding {
+        LintFinding::NoTenantPolicy {
+            table: "s.t".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_generated_predicates_in_either_clause_are_the_tenant_policy() {
+        assert_eq!(lint(vec![policy("p", true, USING, CHECK)]), []);
+        assert_eq!(lint(vec![policy("p", true, CHECK, USING)]), []);
+        assert_eq!(lint(vec![policy("p", true, USING, "")]), []);
+        // An INSERT policy has only WITH CHECK.
+        assert_eq!(
+            lint(vec![
+                policy("p", true, USING, CHECK),
+                policy("i", true, "", CHECK)
+            ]),
+            []
+        );
+        // White space is not meaning.
+        let spread = USING.replace(' ', "\n   ");
+        assert_eq!(lint(vec![policy("p", true, &spread, "")]), []);
+    }
+
+    #[test]
+    fn any_other_expression_on_the_setting_is_unrecognised() {
+        let bound = "(NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid";
+        for (using, check) in [
+            // The review's leak: every row when no tenant is bound.
+            (
+                &*format!(
+                    "((tenant_id = {bound}) OR (current_setting('app.tenant_id'::text, true) IS NULL))"
+                ),
+                "",
+            ),
+            // Every row when no tenant is bound, again.
+            (&*format!("(tenant_id = COALESCE({bound}, tenant_id))"), ""),
+            // Another column.
+            (&*format!("(owner_id = {bound})"), ""),
+            // Casing is meaning inside a quoted identifier.
+            (&*format!("(\"TENANT_ID\" = {bound})"), ""),
+            // A look-alike function prints schema-qualified.
+            (
+                "(tenant_id = (NULLIF(public.current_setting('app.tenant_id'::text, true), ''::text))::uuid)",
+                "",
+            ),
+            // The tenant read, but writes anywhere.
+            (USING, "true"),
+            // The setting's name in another case is the same setting.
+            (
+                &*format!(
+                    "(tenant_id = {})",
+                    bound.replace("app.tenant_id", "APP.Tenant_ID")
+                ),
+                "",
+            ),
+        ] {
+            assert_eq!(
+                lint(vec![policy("p", true, using, check)]),
+                [unrecognised("p"), no_tenant_policy()],
+                "{using} / {check}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_permissive_policy_widens_access_and_is_a_finding() {
+        let widened = format!("({USING} OR (subject = 'public'::text))");
+        assert_eq!(
+            lint(vec![
+                policy("custodia_tenant_isolation", true, USING, CHECK),
+                policy("also_public", true, &widened, ""),
+                policy("everyone", true, "true", ""),
+            ]),
+            [
+                unrecognised("also_public"),
+                LintFinding::PermissivePolicyWithoutTenant {
+                    table: "s.t".to_owned(),
+                    policy: "everyone".to_owned(),
+                },
+            ]
+        );
+        // Restrictive policies are AND-ed: they only narrow access.
+        assert_eq!(
+            lint(vec![
+                policy("custodia_tenant_isolation", true, USING, CHECK),
+                policy("narrower", false, &widened, ""),
+                policy("open_hours", false, "true", ""),
+            ]),
+            []
+        );
+        // No policy, or one with no expression, admits no row, but leaves the
+        // table without its tenant policy.
+        assert_eq!(lint(vec![]), [no_tenant_policy()]);
+        assert_eq!(
+            lint(vec![policy("bare", true, "", "")]),
+            [
+                LintFinding::PermissivePolicyWithoutTenant {
+                    table: "s.t".to_owned(),
+                    policy: "bare".to_owned(),
+                },
+                no_tenant_policy()
+            ]
+        );
+    }
+
+    #[test]
+    fn the_tenant_column_is_compared_as_printed() {
+        let preds = TenantPredicates::new("\"user\"");
+        assert!(preds.matches(&USING.replacen("tenant_id", "\"user\"", 1)));
+        assert!(!preds.matches(USING));
+        assert!(!preds.matches(&USING.replacen("tenant_id", "user", 1)));
     }
 }

@@ -20,6 +20,11 @@
 //!   the owner too. The application role must still not own the table (an
 //!   owner can switch `FORCE` off), nor be a superuser or have `BYPASSRLS`:
 //!   the [lint](crate::pg::lint) checks all of it.
+//! * The lint takes a policy for the tenant policy only when its expressions
+//!   are exactly these (as PostgreSQL prints them): edit the generated
+//!   policy, or add another permissive one beside it, and the lint reports
+//!   it, because permissive policies are OR-ed and any other one may let
+//!   other tenants' rows through.
 //! * `current_setting('app.tenant_id', true)` (`missing_ok`) gives `NULL`
 //!   instead of an error when nothing was bound in this session, and `''`
 //!   after a transaction that bound it with `set_config(..., true)` has ended.

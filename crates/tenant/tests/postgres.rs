@@ -400,6 +400,186 @@ fn the_lint_flags_every_unprotected_tenant_table() {
     }));
 }
 
+/// Found in review (sixteenth session): the lint took any policy whose text
+/// contained `app.tenant_id` for the tenant policy, so this one, which lets a
+/// connection with no tenant bound read every tenant's rows, linted clean.
+#[test]
+fn the_lint_flags_a_tenant_policy_that_an_unbound_connection_bypasses() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    f.admin
+        .batch_execute(&format!(
+            "CREATE TABLE {s}.unbound_leak (tenant_id uuid NOT NULL, subject text NOT NULL);
+             ALTER TABLE {s}.unbound_leak ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {s}.unbound_leak FORCE ROW LEVEL SECURITY;
+             CREATE POLICY leaky ON {s}.unbound_leak AS PERMISSIVE FOR ALL TO {role}
+               USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
+                      OR current_setting('app.tenant_id', true) IS NULL);
+             GRANT SELECT ON {s}.unbound_leak TO {role};
+             INSERT INTO {s}.unbound_leak VALUES (gen_random_uuid(), 'a'), (gen_random_uuid(), 'b');"
+        ))
+        .unwrap();
+    let mut app = f.app();
+    // Unbound, the application role reads both tenants' rows.
+    let leaked: i64 = app
+        .query_one(&format!("SELECT count(*) FROM {s}.unbound_leak"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(leaked, 2, "the policy leaks across tenants when unbound");
+
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    assert!(
+        !report.is_clean(),
+        "the lint passed a policy that leaks every tenant's rows: {report}"
+    );
+    let table = format!("{s}.unbound_leak");
+    assert_eq!(
+        report.about(&table).cloned().collect::<Vec<_>>(),
+        [
+            LintFinding::UnrecognisedTenantPolicy {
+                table: table.clone(),
+                policy: "leaky".into()
+            },
+            LintFinding::NoTenantPolicy {
+                table: table.clone()
+            }
+        ],
+        "{report}"
+    );
+    assert!(report.to_string().contains(&format!(
+        "{table}: permissive policy leaky reads app.tenant_id but is not the tenant predicate"
+    )));
+}
+
+/// A policy is the tenant policy only when each of its expressions is, as
+/// PostgreSQL prints it, the predicate `RlsPolicy` generates for the table's
+/// tenant column; any other permissive policy is a finding, because
+/// permissive policies are OR-ed.
+#[test]
+fn the_lint_accepts_only_the_generated_tenant_predicate() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let good = |t: &str| {
+        RlsPolicy::new(&role)
+            .unwrap()
+            .table(TenantTable::new(&s, t).unwrap())
+            .sql()
+    };
+    let bound = "NULLIF(current_setting('app.tenant_id', true), '')::uuid";
+    let mut ddl = String::new();
+    for t in [
+        "coalesced",
+        "wrong_column",
+        "unchecked_writes",
+        "widened",
+        "narrowed",
+        "hand_written",
+    ] {
+        ddl.push_str(&format!(
+            "CREATE TABLE {s}.{t} (tenant_id uuid NOT NULL, owner_id uuid, subject text);
+             ALTER TABLE {s}.{t} ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {s}.{t} FORCE ROW LEVEL SECURITY;
+             GRANT SELECT, INSERT ON {s}.{t} TO {role};\n"
+        ));
+    }
+    f.admin
+        .batch_execute(&format!(
+            "{ddl}
+             CREATE POLICY p ON {s}.coalesced USING (tenant_id = coalesce({bound}, tenant_id));
+             CREATE POLICY p ON {s}.wrong_column USING (owner_id = {bound});
+             CREATE POLICY p ON {s}.unchecked_writes
+               USING (tenant_id = (SELECT {bound})) WITH CHECK (true);
+             {widened}
+             CREATE POLICY also_public ON {s}.widened AS PERMISSIVE FOR SELECT TO {role}
+               USING (tenant_id = {bound} OR subject = 'public');
+             {narrowed}
+             CREATE POLICY not_archived ON {s}.narrowed AS RESTRICTIVE
+               USING (subject <> 'archived' OR current_setting('app.tenant_id', true) IS NULL);
+             CREATE POLICY reads ON {s}.hand_written FOR SELECT USING (tenant_id = {bound});
+             CREATE POLICY writes ON {s}.hand_written FOR INSERT
+               WITH CHECK (   tenant_id   =   (SELECT {bound}));",
+            widened = good("widened"),
+            narrowed = good("narrowed"),
+        ))
+        .unwrap();
+
+    let report = lint(&mut f.app(), &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    let about = |t: &str| {
+        report
+            .about(&format!("{s}.{t}"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let unrecognised = |t: &str, policy: &str| LintFinding::UnrecognisedTenantPolicy {
+        table: format!("{s}.{t}"),
+        policy: policy.into(),
+    };
+    let no_tenant_policy = |t: &str| LintFinding::NoTenantPolicy {
+        table: format!("{s}.{t}"),
+    };
+    for t in ["coalesced", "wrong_column", "unchecked_writes"] {
+        assert_eq!(
+            about(t),
+            [unrecognised(t, "p"), no_tenant_policy(t)],
+            "{report}"
+        );
+    }
+    assert_eq!(about("widened"), [unrecognised("widened", "also_public")]);
+    assert_eq!(about("narrowed"), []);
+    assert_eq!(about("hand_written"), []);
+    assert_eq!(about("tickets"), []);
+    assert_eq!(report.findings.len(), 7, "{report}");
+
+    // What the second permissive policy does: a bound tenant reads another
+    // tenant's row.
+    let (a, b) = tenants();
+    f.admin
+        .execute(
+            &format!("INSERT INTO {s}.widened (tenant_id, subject) VALUES ($1, 'public')"),
+            &[b.as_uuid()],
+        )
+        .unwrap();
+    let mut app = f.app();
+    let seen = with_tenant(&mut app, a, |tx| {
+        Ok(tx
+            .query_one(&format!("SELECT count(*) FROM {s}.widened"), &[])
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap())
+    })
+    .unwrap();
+    assert_eq!(seen, 1, "tenant a reads tenant b's row through also_public");
+}
+
+/// `RlsPolicy`'s own SQL lints clean whatever the tenant column is called,
+/// including names PostgreSQL prints quoted (a keyword, a `$`).
+#[test]
+fn generated_policies_lint_clean_for_any_tenant_column() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    for (i, column) in ["org_id", "user", "org$id"].into_iter().enumerate() {
+        let table = format!("by_column_{i}");
+        let sql = RlsPolicy::new(&role)
+            .unwrap()
+            .table(
+                TenantTable::new(&s, &table)
+                    .unwrap()
+                    .with_tenant_column(column)
+                    .unwrap(),
+            )
+            .sql();
+        f.admin
+            .batch_execute(&format!(
+                "CREATE TABLE {s}.{table} (\"{column}\" uuid NOT NULL, subject text); {sql}"
+            ))
+            .unwrap();
+        let mut options = LintOptions::new(&role).schemas(&[&s]);
+        options.tenant_column = column.to_owned();
+        let report = lint(&mut f.app(), &options).unwrap();
+        assert_eq!(report.checked, [format!("{s}.{table}")]);
+        assert!(report.is_clean(), "{column}: {report}");
+    }
+}
+
 #[test]
 #[should_panic(expected = "Run them through scripts/test")]
 fn missing_environment_fails_loudly() {

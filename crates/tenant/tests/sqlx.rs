@@ -366,7 +366,13 @@ fn the_async_lint_agrees_with_the_sync_one() {
             "CREATE TABLE {s}.notes (tenant_id uuid NOT NULL, body text);
              CREATE TABLE {s}.forced_off (tenant_id uuid NOT NULL);
              ALTER TABLE {s}.forced_off ENABLE ROW LEVEL SECURITY;
-             CREATE VIEW {s}.ticket_view AS SELECT tenant_id, subject FROM {s}.tickets;",
+             CREATE VIEW {s}.ticket_view AS SELECT tenant_id, subject FROM {s}.tickets;
+             CREATE TABLE {s}.unbound_leak (tenant_id uuid NOT NULL);
+             ALTER TABLE {s}.unbound_leak ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {s}.unbound_leak FORCE ROW LEVEL SECURITY;
+             CREATE POLICY leaky ON {s}.unbound_leak
+               USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
+                      OR current_setting('app.tenant_id', true) IS NULL);",
             s = fixture.schema
         ))
         .execute(&mut admin)
@@ -399,6 +405,15 @@ fn the_async_lint_agrees_with_the_sync_one() {
         report.findings.contains(&LintFinding::RlsNotForced {
             table: format!("{s}.forced_off")
         }),
+        "{report}"
+    );
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::UnrecognisedTenantPolicy {
+                table: format!("{s}.unbound_leak"),
+                policy: "leaky".into()
+            }),
         "{report}"
     );
     assert!(
