@@ -14,6 +14,7 @@
 //! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already; 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them) or a processor delay outside 0 to 8,760 hours |
 //! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
 //! | `GET /breaches/{id}` | one incident | 200 |
+//! | `POST /breaches/{id}/notifications` | records a notification sent now (`BreachRegister::notify`: the register stamps the time and judges it late or not; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: the register's audit event of the attempt stays, as the notification was sent) |
 //!
 //! Every route needs the privacy role given to [`DsrRoutes::new`] in the
 //! caller's verified context (403 otherwise), and sees only the caller's
@@ -35,7 +36,7 @@ use axum::routing::{get, post};
 use custodia_audit::{Action, Target};
 use custodia_core::Timestamp;
 use custodia_core::{SubjectId, TenantId};
-use custodia_dsr::breach::{BreachRegister, Incident, IncidentId};
+use custodia_dsr::breach::{BreachRegister, Incident, IncidentId, NotificationRecipient};
 use custodia_dsr::{
     BoxError, Desk, Request, RequestId, RequestKind, RequestOutcome, VerificationMethod,
 };
@@ -78,6 +79,17 @@ pub trait IncidentStore: Send + Sync + 'static {
     /// call: the register's record of it (Art. 33(5)) is not rewritten by
     /// a second `POST` of the same id.
     fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError>;
+    /// Replaces `current`, as it was read, with `next` (the same incident,
+    /// a notification added) for `tenant`, only while the stored incident
+    /// still equals `current`: otherwise nothing is written and the answer
+    /// is `false`, so a notification another request recorded meanwhile is
+    /// never lost.
+    fn replace(
+        &self,
+        tenant: TenantId,
+        current: &Incident,
+        next: &Incident,
+    ) -> Result<bool, BoxError>;
 }
 
 /// An [`IncidentStore`] in memory.
@@ -102,6 +114,22 @@ impl IncidentStore for MemoryIncidents {
                 slot.insert(incident.clone());
                 Ok(true)
             }
+        }
+    }
+
+    fn replace(
+        &self,
+        tenant: TenantId,
+        current: &Incident,
+        next: &Incident,
+    ) -> Result<bool, BoxError> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.get_mut(&(tenant, current.id)) {
+            Some(stored) if stored == current && next.id == current.id => {
+                *stored = next.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 }
@@ -189,7 +217,8 @@ impl DsrRoutes {
         let router = match self.breaches {
             Some(_) => router
                 .route("/breaches", post(record_breach).get(list_breaches))
-                .route("/breaches/{id}", get(breach)),
+                .route("/breaches/{id}", get(breach))
+                .route("/breaches/{id}/notifications", post(notify_breach)),
             None => router,
         };
         router.with_state(self)
@@ -417,6 +446,58 @@ fn already_recorded(incident: &Incident) -> Error {
         status: StatusCode::CONFLICT,
         message: format!("breach incident {} is recorded already", incident.id),
     }
+}
+
+/// The body of `POST /breaches/{id}/notifications`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNotification {
+    /// Who was told.
+    pub recipient: NotificationRecipient,
+    /// Why it came after its deadline, when it did (Art. 33(1)).
+    #[serde(default)]
+    pub delay_reason: Option<String>,
+}
+
+async fn notify_breach(
+    State(routes): State<DsrRoutes>,
+    Tenant(ctx): Tenant,
+    Path(id): Path<String>,
+    Json(notice): Json<NewNotification>,
+) -> Result<(Audit, Json<IncidentStatus>), Error> {
+    routes.allow(&ctx)?;
+    let (register, incidents) = routes.breaches()?;
+    let tenant = ctx.tenant();
+    let target = Target::new("breach", &id)?;
+    let incident = routes
+        .blocking(move |_, _| {
+            let stored = incidents.list(tenant).map_err(store_error)?;
+            let current = Error::found(
+                stored.into_iter().find(|i| i.id.to_string() == id),
+                "breach incident",
+            )?;
+            let mut next = current.clone();
+            register.notify(
+                &mut next,
+                notice.recipient,
+                notice.delay_reason.as_deref(),
+                ctx.actor(),
+            )?;
+            if !incidents
+                .replace(tenant, &current, &next)
+                .map_err(store_error)?
+            {
+                return Err(Error::BadRequest {
+                    status: StatusCode::CONFLICT,
+                    message: format!(
+                        "breach incident {id} changed while this notification was recorded: try again"
+                    ),
+                });
+            }
+            Ok(next)
+        })
+        .await?;
+    Ok((Audit::new(target), Json(incident.into())))
 }
 
 async fn list_breaches(

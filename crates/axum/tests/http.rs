@@ -1372,7 +1372,103 @@ fn a_dpo_records_breaches_of_their_own_tenant_only() {
             (StatusCode::OK, 1)
         );
         assert_eq!(listed[0]["incident"]["description"], "laptop lost");
+
+        // Notifications are recorded as they are sent: timed by the
+        // register, judged late or not, audited; a late one needs a reason.
+        let notify = format!("/privacy/breaches/{id}/notifications");
+        let authority = json!({"recipient": {"to": "authority", "name": "OPC"}});
+        let (status, told) = http
+            .json(Method::POST, &notify, &officer(a, "dpo"), authority.clone())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{told}");
+        let notes = told["incident"]["notifications"].as_array().unwrap();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0]["late"], false);
+        assert_eq!(notes[0]["recipient"]["name"], "OPC");
+        assert_eq!(
+            sink.events().len(),
+            2,
+            "the register audits the notification"
+        );
+        // Another tenant's officer gets the same 404 as for a missing id.
+        let (status, _) = http
+            .json(Method::POST, &notify, &officer(b, "dpo"), authority.clone())
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let missing = format!(
+            "/privacy/breaches/{}/notifications",
+            custodia_core::TenantId::random()
+        );
+        let (status, _) = http
+            .json(
+                Method::POST,
+                &missing,
+                &officer(a, "dpo"),
+                authority.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Past the 72 hours: refused without a reason, late with one.
+        let mut old = incident(a);
+        old["aware_at"] = json!("2020-01-01T00:00:00Z");
+        old["id"] = json!(custodia_core::TenantId::random().to_string());
+        let (status, recorded) = http
+            .json(Method::POST, "/privacy/breaches", &officer(a, "dpo"), old)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{recorded}");
+        let late = format!(
+            "/privacy/breaches/{}/notifications",
+            recorded["incident"]["id"].as_str().unwrap()
+        );
+        let (status, refused) = http
+            .json(Method::POST, &late, &officer(a, "dpo"), authority.clone())
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        let (status, told) = http
+            .json(
+                Method::POST,
+                &late,
+                &officer(a, "dpo"),
+                json!({"recipient": {"to": "authority", "name": "OPC"},
+                       "delay_reason": "the breach was found in a backup audit"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{told}");
+        assert_eq!(told["incident"]["notifications"][0]["late"], true);
     });
+}
+
+/// A notification replaces an incident only as it was read: one that
+/// changed meanwhile (another request's notification) is not overwritten.
+#[test]
+fn an_incident_is_replaced_only_as_it_was_read() {
+    use custodia_axum::dsr::{IncidentStore, MemoryIncidents};
+    use custodia_dsr::breach::{Contact, Incident};
+    let store = MemoryIncidents::default();
+    let tenant = TenantId::random();
+    let contact = Contact {
+        name: "DPO".into(),
+        contact: "dpo@example.com".into(),
+    };
+    let first = Incident::new(
+        custodia_core::Role::Controller,
+        custodia_core::chrono::Utc::now(),
+        "laptop lost",
+        contact,
+    );
+    assert!(store.insert(tenant, &first).unwrap());
+    assert!(!store.insert(tenant, &first).unwrap(), "inserted twice");
+    let mut second = first.clone();
+    second.description = "laptop lost, found again".into();
+    let mut third = first.clone();
+    third.description = "laptop stolen".into();
+    assert!(store.replace(tenant, &first, &second).unwrap());
+    assert!(
+        !store.replace(tenant, &first, &third).unwrap(),
+        "a stale read replaced"
+    );
+    assert!(!store.replace(TenantId::random(), &second, &third).unwrap());
+    assert_eq!(store.list(tenant).unwrap(), [second]);
 }
 
 /// With feature `tracing`: one span per request naming the method, the route

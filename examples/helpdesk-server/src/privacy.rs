@@ -268,6 +268,38 @@ impl IncidentStore for PgIncidents {
             Ok(written == 1)
         })
     }
+
+    fn replace(
+        &self,
+        tenant: TenantId,
+        current: &Incident,
+        next: &Incident,
+    ) -> Result<bool, BoxError> {
+        if next.id != current.id {
+            return Ok(false);
+        }
+        let json = serde_json::to_string(next)?;
+        bound(&self.0, tenant, |tx| {
+            // Locked while compared, so two servers' notifications of one
+            // incident cannot both replace what they read.
+            let row = tx.query_opt(
+                "SELECT incident FROM breach_incidents WHERE id = $1 FOR UPDATE",
+                &[current.id.as_uuid()],
+            )?;
+            let Some(row) = row else {
+                return Ok(false);
+            };
+            let stored: Incident = serde_json::from_str(row.get::<_, &str>(0))?;
+            if stored != *current {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE breach_incidents SET incident = $2 WHERE id = $1",
+                &[current.id.as_uuid(), &json],
+            )?;
+            Ok(true)
+        })
+    }
 }
 
 /// 403 unless the caller has the DPO role.

@@ -1094,3 +1094,53 @@ fn the_retention_sweep_deletes_and_anonymizes_what_is_due_once() {
         && e.actor.id == custodia_example_helpdesk::retention_actor(tenant_id(ACME))));
     rt.block_on(fleet.stop());
 }
+
+/// The breach register on PostgreSQL, across instances: an incident
+/// recorded on one instance is notified on the other and listed on the
+/// first; its id again is 409, and another tenant's officer gets 404.
+#[test]
+fn a_breach_recorded_on_one_instance_is_notified_on_the_other() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    let other = fleet.token(GLOBEX, &["dpo"], "gus");
+    rt.block_on(async {
+        let contact = custodia_dsr::breach::Contact {
+            name: "DPO".into(),
+            contact: "dpo@example.com".into(),
+        };
+        let incident = custodia_dsr::breach::Incident::new(
+            custodia_core::Role::Controller,
+            custodia_core::chrono::Utc::now(),
+            "a laptop with exports was stolen",
+            contact,
+        );
+        let id = incident.id.to_string();
+        let incident = serde_json::to_value(&incident).unwrap();
+        let (status, recorded) = a
+            .json(Method::POST, "/privacy/breaches", &dpo, incident.clone())
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{recorded}");
+        let (status, again) = b
+            .json(Method::POST, "/privacy/breaches", &dpo, incident)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{again}");
+        let path = &format!("/privacy/breaches/{id}/notifications");
+        let notice = json!({"recipient": {"to": "authority", "name": "OAIC"}});
+        let (status, told) = b.json(Method::POST, path, &dpo, notice.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{told}");
+        let (status, _) = b.json(Method::POST, path, &other, notice).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, listed) = a.get("/privacy/breaches", &dpo).await;
+        assert_eq!(status, StatusCode::OK);
+        let notes = &listed[0]["incident"]["notifications"];
+        assert_eq!(notes.as_array().map(Vec::len), Some(1), "{listed}");
+        assert_eq!(notes[0]["recipient"]["name"], "OAIC");
+        assert_eq!(
+            listed[0]["incident"]["description"],
+            "a laptop with exports was stolen"
+        );
+    });
+    rt.block_on(fleet.stop());
+}
