@@ -1,7 +1,7 @@
 //! A [`KeyStore`] in one encrypted file.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -89,8 +89,9 @@ struct Contents {
 /// `<file>.lock` (`flock`), rereads the file if another process replaced it,
 /// applies the change and writes, so compare-and-swaps (keyring record, nonce
 /// counts, re-wrapping) hold across processes. Every read first checks the
-/// file's identity (inode, length, modification time: one `stat`) and rereads
-/// it when it changed; the shreds and keyring changes found that way feed
+/// file's identity (inode, length, modification time and the envelope's
+/// random nonce: an `open`, an `fstat` and a 19-byte `read`) and rereads it
+/// when it changed; the shreds and keyring changes found that way feed
 /// [`KeyStore::changes_since`](crate::KeyStore::changes_since), so caches
 /// over this store in other processes drop shredded keys within their
 /// staleness bound. Generations are local to
@@ -109,32 +110,72 @@ struct Loaded {
     log: ChangeLog,
 }
 
-/// What tells one version of the file from the next: every write renames a
-/// new file into place, so the inode changes even when length and time do not.
+/// What tells one version of the file from the next.
+///
+/// (length, modification time, inode) alone is not enough: every write
+/// renames a new file into place, which frees the inode of the version
+/// before, and ext4 hands a freed inode to the next file created; with a
+/// coarse modification time (one clock tick for several writes), version
+/// N+2 can show exactly N's length, time and inode, and a store value that
+/// last read N would miss a shred in N+1 and write the shredded key back.
+/// So the stamp also holds the envelope's header and nonce, the file's
+/// first bytes: the nonce is 96 fresh random bits on every write, so two
+/// versions share it with probability 2^-96, whatever the filesystem does
+/// with inodes and timestamps. Reading those bytes costs an `open` and one
+/// small `read` beside the `fstat`, and the contents, when they changed, are
+/// read from the same open file, so stamp and contents always belong to one
+/// version. (Keeping the last-read file open would also stop the inode's
+/// reuse, but leaves the check resting on inode semantics that network and
+/// FUSE filesystems do not all keep, and holds a descriptor per store value.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     len: u64,
     modified: Option<SystemTime>,
     inode: u64,
+    /// The envelope's header and random nonce (fewer bytes only for a file
+    /// too short to be an envelope, which then fails to open anyway).
+    prefix: [u8; STAMP_PREFIX],
+    prefix_len: usize,
 }
 
+/// The header of a tenant-key envelope (the file's) and its nonce.
+const STAMP_PREFIX: usize = 7 + crate::NONCE_LEN;
+
 impl Stamp {
-    fn of(path: &Path) -> Result<Option<Self>, Error> {
-        match fs::metadata(path) {
-            Ok(meta) => Ok(Some(Self {
-                len: meta.len(),
-                modified: meta.modified().ok(),
-                #[cfg(unix)]
-                inode: std::os::unix::fs::MetadataExt::ino(&meta),
-                #[cfg(not(unix))]
-                inode: 0,
-            })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Io {
-                path: path.to_path_buf(),
-                source: e.into(),
-            }),
+    /// Opens the file and stamps it; `None` if there is no file. The file is
+    /// returned positioned after the stamped prefix.
+    fn read(path: &Path) -> Result<Option<(Self, File)>, Error> {
+        let io = |e: std::io::Error| Error::Io {
+            path: path.to_path_buf(),
+            source: e.into(),
+        };
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let meta = file.metadata().map_err(io)?;
+        let mut prefix = [0; STAMP_PREFIX];
+        let mut prefix_len = 0;
+        while prefix_len < STAMP_PREFIX {
+            match file.read(&mut prefix[prefix_len..]) {
+                Ok(0) => break,
+                Ok(n) => prefix_len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
         }
+        let stamp = Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(&meta),
+            #[cfg(not(unix))]
+            inode: 0,
+            prefix,
+            prefix_len,
+        };
+        Ok(Some((stamp, file)))
     }
 }
 
@@ -177,12 +218,17 @@ impl FileKeyStore {
         )
     }
 
-    fn load(&self) -> Result<StoreState, Error> {
+    /// Reads and decodes the whole of `file`, the store's file as opened
+    /// by [`Stamp::read`].
+    fn load(&self, file: &mut File) -> Result<StoreState, Error> {
         crate::secret::check_private(&self.path)?;
-        let sealed = fs::read(&self.path).map_err(|e| Error::Io {
-            path: self.path.clone(),
-            source: e.into(),
-        })?;
+        let mut sealed = Vec::new();
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_to_end(&mut sealed))
+            .map_err(|e| Error::Io {
+                path: self.path.clone(),
+                source: e.into(),
+            })?;
         let json = zeroize::Zeroizing::new(self.cipher.open(&Self::context()?, &sealed)?);
         decode_contents(&self.path, &json)
     }
@@ -228,16 +274,18 @@ impl FileKeyStore {
     /// Rereads the file if another process (or store value) replaced it,
     /// logging the shreds and keyring changes it brings.
     fn refresh(&self, loaded: &mut Loaded) -> Result<(), Error> {
-        let stamp = Stamp::of(&self.path)?;
         // A vanished file keeps what was read: nothing here resurrects keys.
-        if stamp.is_none() || stamp == loaded.stamp {
+        let Some((stamp, mut file)) = Stamp::read(&self.path)? else {
+            return Ok(());
+        };
+        if Some(stamp) == loaded.stamp {
             return Ok(());
         }
-        let next = self.load()?;
+        let next = self.load(&mut file)?;
         let changes = loaded.state.changes_to(&next);
         loaded.log.record(changes);
         loaded.state = next;
-        loaded.stamp = stamp;
+        loaded.stamp = Some(stamp);
         Ok(())
     }
 
@@ -268,7 +316,8 @@ impl FileKeyStore {
             let changes = loaded.state.changes_to(&next);
             loaded.log.record(changes);
             loaded.state = next;
-            loaded.stamp = Stamp::of(&self.path)?;
+            // Under the file lock: no other process replaced it since.
+            loaded.stamp = Stamp::read(&self.path)?.map(|(stamp, _)| stamp);
         }
         Ok(result)
     }
@@ -343,28 +392,12 @@ fn decode_contents(path: &Path, json: &[u8]) -> Result<StoreState, Error> {
     })
 }
 
+/// Replaces the file at `path` by `bytes`: see [`crate::durable`].
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::Io {
+    crate::durable::write_atomically(path, bytes, 0o600).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e.into(),
-    };
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(io)?;
-    // Make the rename itself durable.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-    }
-    Ok(())
+    })
 }
 
 crate::store::state_key_store!(FileKeyStore);
@@ -381,6 +414,7 @@ impl std::fmt::Debug for FileKeyStore {
 mod tests {
     use super::*;
     use crate::store::KeyStore;
+    use std::fs;
 
     #[test]
     fn format_1_files_still_open_and_are_rewritten_as_format_3() {

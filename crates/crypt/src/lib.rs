@@ -90,6 +90,7 @@ pub mod arbitrary;
 
 mod blind;
 mod context;
+pub mod durable;
 mod encrypted;
 mod error;
 mod file_store;

@@ -143,3 +143,91 @@ fn two_handles_on_one_file_never_write_over_each_others_changes() {
         Err(Error::Shredded { subject: alice })
     );
 }
+
+/// Every write renames a fresh file into place, so the inode of version N
+/// is free again after version N+1, and ext4 hands it to the temporary file
+/// of version N+2. When N+2 also has N's length and modification time
+/// (kernels before multigrain timestamps give every write in one clock tick
+/// the same mtime; pinned here), (length, mtime, inode) cannot tell N+2
+/// from N: a store value that last read N must still see a shred made
+/// meanwhile by another process, and must not put the shredded key back
+/// with its next write. (The file's envelope nonce tells them apart.)
+#[test]
+fn a_shred_two_writes_back_is_seen_and_never_undone_when_the_inode_is_reused() {
+    use custodia_crypt::{KeyStore, ShredReceipt, StoredSubjectKey};
+    use std::os::unix::fs::MetadataExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let master = SecretKey::from_bytes([9; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let alice = SubjectId::from_external_key(tenant, "psa", "alice");
+    let bob = SubjectId::from_external_key(tenant, "psa", "bob");
+    let carol = SubjectId::from_external_key(tenant, "psa", "carol");
+
+    let setup = FileKeyStore::open(&path, &master).unwrap();
+    setup
+        .insert_if_absent(tenant, alice, vec![200; 200])
+        .unwrap();
+    let bob_old = vec![0u8; 400];
+    setup
+        .insert_if_absent(tenant, bob, bob_old.clone())
+        .unwrap();
+    drop(setup);
+
+    // Process A reads version N.
+    let a = FileKeyStore::open(&path, &master).unwrap();
+    let before = std::fs::metadata(&path).unwrap();
+
+    // Process B: shreds Alice (N+1), then re-wraps Bob's key (N+2) with an
+    // envelope that brings the file back to N's length.
+    let b = FileKeyStore::open(&path, &master).unwrap();
+    b.shred(&ShredReceipt {
+        tenant,
+        subject: alice,
+        actor: ActorId::from_external_key(tenant, "psa.user", "dpo"),
+        at: custodia_core::chrono::DateTime::UNIX_EPOCH,
+    })
+    .unwrap();
+    let shrunk = std::fs::metadata(&path).unwrap().len();
+    let grow = usize::try_from(before.len() - shrunk).unwrap();
+    assert!(grow <= 2 * bob_old.len());
+    let mut bob_new = bob_old.clone();
+    for byte in bob_new.iter_mut().take(grow / 2) {
+        *byte = 100; // "0" -> "100": two more characters of JSON
+    }
+    if grow % 2 == 1 {
+        bob_new[grow / 2] = 10; // one more
+    }
+    assert!(b.replace_wrapped(tenant, bob, &bob_old, bob_new).unwrap());
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(after.len(), before.len(), "lengths were made equal");
+    if after.ino() != before.ino() {
+        // Not ext4, or it chose another inode: the stamp differs anyway and
+        // what follows must hold all the more.
+        eprintln!("note: this filesystem did not reuse N's inode for N+2");
+    }
+    // Same clock tick: what a coarse-timestamp kernel records anyway.
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(before.modified().unwrap())
+        .unwrap();
+
+    // A must see the shred, and must not undo it with its next change.
+    let a_sees_shred = matches!(
+        a.get(tenant, alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(_))
+    );
+    a.insert_if_absent(tenant, carol, vec![1; 8]).unwrap();
+    let fresh = FileKeyStore::open(&path, &master).unwrap();
+    let still_shredded = matches!(
+        fresh.get(tenant, alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(_))
+    );
+    assert!(
+        a_sees_shred && still_shredded,
+        "A sees the shred: {a_sees_shred}; the file still holds the tombstone after A's write: {still_shredded}"
+    );
+}
