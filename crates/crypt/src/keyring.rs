@@ -934,6 +934,16 @@ impl Keyring {
     /// never reused; a [`DataKeyMode::Random`] keyring also deletes every
     /// tenant's data key of that version from the store.
     ///
+    /// A stored keyring also refuses ([`Error::KeyInUse`], counting them)
+    /// while its store holds subject keys wrapped under `version`: a
+    /// [`SubjectVault`](crate::SubjectVault) wraps each subject key under
+    /// the primary of the day, and retiring that version would make every
+    /// value sealed under those keys unreadable, as if each person had been
+    /// erased. [`SubjectVault::rewrap`](crate::SubjectVault::rewrap) moves
+    /// them to the primary. (A keyring from [`Keyring::new`] knows no store:
+    /// include [`SubjectVault::key_usage`](crate::SubjectVault::key_usage)
+    /// in `usage`.)
+    ///
     /// On a key store shared by several processes, another process learns
     /// of a [`rotate`](Keyring::rotate) only at its next sync, up to its
     /// staleness bound ([`Keyring::with_staleness_bound`]) later, and seals
@@ -956,6 +966,20 @@ impl Keyring {
         }
         if !versions.keys.contains_key(&version) {
             return Err(Error::UnknownKey(KeyId::Tenant { version }));
+        }
+        // The subject keys the store itself holds are data too: each is
+        // wrapped under the version that was primary when it was made, and
+        // no scan of the caller's data sees them.
+        if let Some(backing) = &self.backing {
+            let wrapped = backing.store.wrapped_keys()?;
+            let subject_keys =
+                KeyUsage::scan(wrapped.iter().map(|(_, _, e)| e.as_slice())).tenant_count(version);
+            if subject_keys > 0 {
+                return Err(Error::KeyInUse {
+                    version,
+                    envelopes: subject_keys,
+                });
+            }
         }
         if let Some(backing) = &self.backing {
             let old = versions.record.clone();

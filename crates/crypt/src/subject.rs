@@ -45,10 +45,12 @@ type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 /// is what lets Custodia say "erased" rather than "unknown key".
 ///
 /// Subject keys are wrapped under a tenant-key *version*: after
-/// [`Keyring::rotate`], run [`SubjectVault::rewrap`] and include
-/// [`SubjectVault::key_usage`] in the scan handed to [`Keyring::retire`], or
-/// retiring the old version would make every subject key unreadable — an
-/// accidental shredding of everyone.
+/// [`Keyring::rotate`], run [`SubjectVault::rewrap`] before
+/// [`Keyring::retire`], or retiring the old version would make every subject
+/// key unreadable — an accidental shredding of everyone. A stored keyring
+/// ([`Keyring::from_store`]) over the vault's store refuses such a
+/// retirement by itself; with any other keyring include
+/// [`SubjectVault::key_usage`] in the scan handed to `retire`.
 ///
 /// # Several processes
 ///

@@ -123,6 +123,47 @@ fn retirement_is_recorded_and_deletes_that_versions_data_keys() {
     assert_eq!(reopened.rotate(SecretKey::generate().unwrap()).unwrap(), 3);
 }
 
+/// A stored keyring knows the subject keys in its own store: each is
+/// wrapped under the version that was primary when it was made, so retiring
+/// that version before `SubjectVault::rewrap` would erase every person whose
+/// values are sealed under a subject key. `retire` refuses, whatever scan of
+/// other data it is given, until the keys are rewrapped.
+#[test]
+fn retire_refuses_while_the_store_holds_subject_keys_wrapped_under_the_version() {
+    for mode in [DataKeyMode::Random, DataKeyMode::Derived] {
+        let store = Arc::new(MemoryKeyStore::default());
+        let keyring = Arc::new(open(&store, mode));
+        let acme = tenant("acme");
+        let alice = SubjectId::from_external_key(acme, "psa", "alice");
+        let vault = SubjectVault::new(Arc::clone(&keyring), store.clone(), Arc::new(clock()));
+        let sealed = vault.seal(alice, &ctx(acme), b"203.0.113.7").unwrap();
+        keyring.rotate(SecretKey::generate().unwrap()).unwrap();
+
+        assert_eq!(
+            keyring.retire(1, &KeyUsage::default()),
+            Err(Error::KeyInUse {
+                version: 1,
+                envelopes: 1
+            }),
+            "{mode:?}"
+        );
+        assert_eq!(keyring.versions(), [1, 2], "nothing was retired");
+
+        assert_eq!(vault.rewrap().unwrap(), 1);
+        keyring.retire(1, &KeyUsage::default()).unwrap();
+        let restarted = SubjectVault::new(
+            Arc::new(open(&store, mode)),
+            store.clone(),
+            Arc::new(clock()),
+        );
+        assert_eq!(
+            restarted.open(&ctx(acme), &sealed).unwrap(),
+            b"203.0.113.7",
+            "{mode:?}"
+        );
+    }
+}
+
 #[test]
 fn the_store_refuses_a_wrong_root_key_and_a_mode_change() {
     let store = Arc::new(MemoryKeyStore::default());
