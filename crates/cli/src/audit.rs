@@ -508,7 +508,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
         }
         AuditCommand::Keygen { name, json, out } => {
             let signer = Signer::generate(&name)?;
-            write_private(&out, signer.to_key_string().as_bytes())?;
+            write_private(&out, &signer.to_key_string())?;
             if json {
                 let value = serde_json::json!({
                     "name": name,
@@ -755,20 +755,9 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
-    file.write_all(bytes)
-        .and_then(|()| file.write_all(b"\n"))
-        .map_err(|e| usage(format!("{}: {e}", path.display())))
+/// Writes a new private key file; see [`crate::write_new_key_file`].
+fn write_private(path: &Path, key: &str) -> Result<(), Failure> {
+    crate::write_new_key_file(path, key).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
 /// A progress bar over the records `audit verify` has checked, drawn only

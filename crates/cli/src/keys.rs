@@ -24,30 +24,57 @@
 //! `status` only look at which key version sealed each envelope, so they need
 //! no context.
 //!
+//! # Subject keys in the store
+//!
+//! A store used for subject keys (`dsr`, `audit append --subject-keys`, the
+//! helpdesk's `keys.store`) also holds every person's key, each wrapped under
+//! the tenant data key of the version that was primary when the key was
+//! made. They are data under that version like any envelope: `rotate`
+//! rewraps them to the new primary, `rewrap` does so again (for keys another
+//! process made under the old primary before it saw the rotation), `status`
+//! counts them per version and `retire` refuses while any is wrapped under
+//! the version.
+//!
 //! # Exit codes
 //!
-//! `0` ok; `1` a finding (`retire` refused: the version is primary or the
-//! scan still finds envelopes under it); `2` a usage or input error (bad
+//! `0` ok; `1` a finding (`retire` refused: the version is primary, or the
+//! scan still finds envelopes under it, or the store still holds subject
+//! keys wrapped under it); `2` a usage or input error (bad
 //! flags, wrong master key, an existing store on `init`, a bad input line,
 //! named by its number).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use custodia_core::{Clock, TenantId};
+use custodia_crypt::durable;
 use custodia_crypt::envelope::{self, Envelope};
 use custodia_crypt::{
-    DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyUsage, Keyring, NonceUsage,
+    DataKeyMode, Error, FieldContext, FileKeyStore, KeyId, KeyStore, KeyUsage, Keyring, NonceUsage,
     SecretKey, SubjectVault,
 };
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
 pub const EXIT_CODES: &str = "Exit codes: 0 ok, 1 finding (retire refused: primary or still in use), 2 usage or input error.";
+
+/// `after_help` of `keys` and the subcommands of a rotation: the exit
+/// codes and the rotation procedure.
+pub const ROTATION_HELP: &str = concat!(
+    "Exit codes: 0 ok, 1 finding (retire refused: primary or still in use), 2 usage or input error.",
+    "\n\n",
+    "Rotating keys: (1) `keys rotate` adds a new primary version and ",
+    "rewraps the subject keys held in the store; (2) wait the keyring's staleness bound (1 s by ",
+    "default) plus the longest write in flight, so that every process seals under the new version; ",
+    "(3) `keys rewrap` (subject keys other processes made meanwhile) and `keys reencrypt` every ",
+    "stored envelope; (4) `keys status --input ...` shows the old version unused (no envelope, no ",
+    "subject key); (5) `keys retire OLD --input ...` with every place envelopes are kept. Retire ",
+    "refuses (exit 1) while the scan or the store's own subject keys still use the version."
+);
 
 /// The `keys` subcommands.
 #[derive(Debug, Subcommand)]
@@ -61,16 +88,17 @@ pub enum KeysCommand {
     #[command(after_help = EXIT_CODES)]
     Init(InitArgs),
     /// Add a new primary key version; older versions keep decrypting until
-    /// retired.
-    #[command(after_help = EXIT_CODES)]
+    /// retired. The subject keys held in the store are rewrapped under it.
+    #[command(after_help = ROTATION_HELP)]
     Rotate(RotateArgs),
-    /// Show the keyring: versions, primary, retired, mode; with --input, how
-    /// many envelopes each version still seals.
+    /// Show the keyring: versions, primary, retired, mode, the subject keys
+    /// the store holds per version; with --input, how many envelopes each
+    /// version still seals.
     ///
     /// Memory does not grow with the input: lines are read one at a time,
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
     /// number.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = ROTATION_HELP)]
     Status(StatusArgs),
     /// Re-encrypt envelopes (one per line, bare `cst1.` or JSON lines) to the
     /// primary version, and report counts.
@@ -84,18 +112,27 @@ pub enum KeysCommand {
     /// Memory does not grow with the input: lines are read one at a time,
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
     /// number.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = ROTATION_HELP)]
     Reencrypt(ReencryptArgs),
+    /// Rewrap the subject keys held in the store under the primary version
+    /// (`rotate` already does; run it again before `retire` for keys that
+    /// processes made under the old primary before they saw the rotation).
+    /// Idempotent; shredded keys stay shredded.
+    #[command(after_help = ROTATION_HELP)]
+    Rewrap(RewrapArgs),
     /// Retire a key version, only if a scan of --input finds no envelope
-    /// still sealed under it (exit 1 otherwise).
+    /// still sealed under it and no subject key in the store is still
+    /// wrapped under it (exit 1 otherwise).
     ///
     /// The scan must cover every place envelopes are stored: a version
     /// retired while data elsewhere still uses it makes that data unreadable.
+    /// The store's own subject keys are always checked: run `keys rewrap` to
+    /// move them.
     ///
     /// Memory does not grow with the input: lines are read one at a time,
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
     /// number.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = ROTATION_HELP)]
     Retire(RetireArgs),
 }
 
@@ -136,6 +173,13 @@ pub struct InitArgs {
 /// Arguments of `keys rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Arguments of `keys rewrap`.
+#[derive(Debug, Args)]
+pub struct RewrapArgs {
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -181,7 +225,9 @@ pub struct ReencryptArgs {
     #[arg(long, value_name = "FILE", default_value = "-")]
     input: PathBuf,
     /// Where to write the re-encrypted lines (`-` for standard output). A file
-    /// is written beside as FILE.tmp and renamed into place on success.
+    /// is written beside as FILE.tmp, synced and renamed into place on
+    /// success, with the mode of the file it replaces (else of the input
+    /// file, else 0600); it may be the input itself.
     #[arg(long, value_name = "FILE", default_value = "-")]
     output: PathBuf,
     /// The JSON key holding the envelope in JSON lines.
@@ -253,6 +299,7 @@ pub fn run(command: KeysCommand) -> Result<(), String> {
         KeysCommand::Rotate(args) => args.store.json,
         KeysCommand::Status(args) => args.store.json,
         KeysCommand::Reencrypt(args) => args.store.json,
+        KeysCommand::Rewrap(args) => args.store.json,
         KeysCommand::Retire(args) => args.store.json,
     };
     let result = match command {
@@ -260,6 +307,7 @@ pub fn run(command: KeysCommand) -> Result<(), String> {
         KeysCommand::Rotate(args) => rotate(&args),
         KeysCommand::Status(args) => status(&args),
         KeysCommand::Reencrypt(args) => reencrypt(&args),
+        KeysCommand::Rewrap(args) => rewrap(&args),
         KeysCommand::Retire(args) => retire(&args),
     };
     match result {
@@ -327,6 +375,12 @@ impl StoreArgs {
 
     /// Opens the existing store and its keyring.
     fn open(&self) -> Result<Keyring, Failure> {
+        self.open_with_store().map(|(_, keyring)| keyring)
+    }
+
+    /// Opens the existing store and its keyring, and keeps the store (for
+    /// its subject keys).
+    fn open_with_store(&self) -> Result<(Arc<FileKeyStore>, Keyring), Failure> {
         if !self.store.exists() {
             return Err(Failure::Usage(format!(
                 "{}: no key store here; create one with `custodia keys init`",
@@ -334,17 +388,40 @@ impl StoreArgs {
             )));
         }
         let master = self.required_master_key()?;
-        let store =
-            FileKeyStore::open(&self.store, &master).map_err(|e| store_error(&self.store, &e))?;
-        Keyring::open_stored(store, &master)
+        let store = Arc::new(
+            FileKeyStore::open(&self.store, &master).map_err(|e| store_error(&self.store, &e))?,
+        );
+        let keyring = Keyring::open_stored(Arc::clone(&store), &master)
             .map_err(|e| store_error(&self.store, &e))?
             .ok_or_else(|| {
                 Failure::Usage(format!(
                     "{}: the key store holds no keyring",
                     self.store.display()
                 ))
-            })
+            })?;
+        Ok((store, keyring))
     }
+}
+
+/// The subject keys the store holds (wrapped, not shredded), counted by the
+/// tenant-key version they are wrapped under.
+fn subject_key_usage(store: &FileKeyStore, path: &Path) -> Result<KeyUsage, Failure> {
+    let wrapped = store.wrapped_keys().map_err(|e| store_error(path, &e))?;
+    Ok(KeyUsage::scan(wrapped.iter().map(|(_, _, e)| e.as_slice())))
+}
+
+/// Rewraps the store's subject keys under `keyring`'s primary; how many moved.
+fn rewrap_subject_keys(
+    store: Arc<FileKeyStore>,
+    keyring: Keyring,
+    path: &Path,
+) -> Result<usize, Failure> {
+    let vault = SubjectVault::new(
+        Arc::new(keyring),
+        store,
+        Arc::new(custodia_core::SystemClock),
+    );
+    vault.rewrap().map_err(|e| store_error(path, &e))
 }
 
 /// The subject-key vault over the key store at `store`, under the master
@@ -482,31 +559,19 @@ fn create_store(path: &Path, master: &SecretKey, mode: DataKeyMode) -> Result<Ke
     placed
 }
 
-/// Generates a master key and writes it, base64, to a new 0600 file.
+/// Generates a master key and writes it, base64, to a new 0600 file:
+/// synced before the store that needs it is made, and nothing left behind
+/// if the write fails.
 fn write_new_master_key(path: &Path) -> Result<SecretKey, Failure> {
     let key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let shown = path.display();
-    let mut file = options.open(path).map_err(|e| {
+    crate::write_new_key_file(path, &key.to_base64()).map_err(|e| {
         Failure::Usage(if e.kind() == io::ErrorKind::AlreadyExists {
             format!("{shown}: already exists; refusing to overwrite a master key")
         } else {
             format!("{shown}: {e}")
         })
     })?;
-    let encoded = key.to_base64();
-    let written = file
-        .write_all(encoded.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all());
-    if let Err(e) = written {
-        drop(file);
-        let _ = fs::remove_file(path);
-        return Err(Failure::Usage(format!("{shown}: {e}")));
-    }
     Ok(key)
 }
 
@@ -516,23 +581,58 @@ const ROTATE_ATTEMPTS: u32 = 8;
 
 fn rotate(args: &RotateArgs) -> Result<(), Failure> {
     let mut attempt = 1;
-    let (old, new) = loop {
-        let keyring = args.store.open()?;
+    let (old, new, store, keyring) = loop {
+        let (store, keyring) = args.store.open_with_store()?;
         let old = keyring.primary();
         let new_key = SecretKey::generate().map_err(|e| Failure::Usage(e.to_string()))?;
         match keyring.rotate(new_key) {
-            Ok(new) => break (old, new),
+            Ok(new) => break (old, new, store, keyring),
             // Another rotation won the race and nothing was written: ours
             // goes on top of it.
             Err(Error::KeyringChanged) if attempt < ROTATE_ATTEMPTS => attempt += 1,
             Err(e) => return Err(store_error(&args.store.store, &e)),
         }
     };
+    // The subject keys in the store are wrapped under the old primary:
+    // move them now, so that they never hold the old version back (and
+    // never strand when it retires: `retire` checks them too).
+    let rewrapped = rewrap_subject_keys(store, keyring, &args.store.store).map_err(|failure| {
+        let (Failure::Usage(message) | Failure::Finding(message)) = failure;
+        Failure::Usage(format!(
+            "rotated to v{new}, but rewrapping the subject keys failed ({message}); \
+             run `custodia keys rewrap`"
+        ))
+    })?;
     let text = format!(
-        "rotated {}: v{old} → v{new} (v{new} seals from now on; v{old} still decrypts until retired)\n",
+        "rotated {}: v{old} → v{new} (v{new} seals from now on; v{old} still decrypts until retired); \
+         rewrapped {rewrapped} subject keys under v{new}\n",
         args.store.store.display()
     );
-    let value = json!({"store": args.store.store.display().to_string(), "old": old, "new": new});
+    let value = json!({
+        "store": args.store.store.display().to_string(),
+        "old": old,
+        "new": new,
+        "rewrapped_subject_keys": rewrapped,
+    });
+    emit(args.store.json, &value, &text)
+}
+
+fn rewrap(args: &RewrapArgs) -> Result<(), Failure> {
+    let (store, keyring) = args.store.open_with_store()?;
+    let primary = keyring.primary();
+    let rewrapped = rewrap_subject_keys(Arc::clone(&store), keyring, &args.store.store)?;
+    let usage = subject_key_usage(&store, &args.store.store)?;
+    let total: u64 = usage.iter().map(|(_, n)| n).sum();
+    let text = format!(
+        "rewrapped {rewrapped} subject keys under v{primary} in {} ({total} subject keys held)\n",
+        args.store.store.display()
+    );
+    let value = json!({
+        "store": args.store.store.display().to_string(),
+        "primary": primary,
+        "rewrapped_subject_keys": rewrapped,
+        "subject_keys": total,
+    });
     emit(args.store.json, &value, &text)
 }
 
@@ -567,7 +667,8 @@ impl ScanArgs {
 }
 
 fn status(args: &StatusArgs) -> Result<(), Failure> {
-    let keyring = args.store.open()?;
+    let (store, keyring) = args.store.open_with_store()?;
+    let subject_keys = subject_key_usage(&store, &args.store.store)?;
     let scan = if args.scan.input.is_empty() {
         None
     } else {
@@ -582,6 +683,22 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
         versions_text(&versions),
         versions_text(&keyring.retired()),
     );
+    let subject_total: u64 = subject_keys.iter().map(|(_, n)| n).sum();
+    text.push_str(&format!(
+        "subject    {subject_total} subject keys in the store{}\n",
+        if subject_total == 0 {
+            String::new()
+        } else {
+            format!(
+                ", wrapped under {}",
+                versions
+                    .iter()
+                    .map(|v| format!("v{v} {}", subject_keys.tenant_count(*v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ));
     let nonces = nonce_report(&keyring, &versions, primary)
         .map_err(|e| store_error(&args.store.store, &e))?;
     text.push_str(&nonces.text);
@@ -595,6 +712,13 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
         "nonce_warning": keyring.nonce_budget().warning(),
         "nonce_usage": nonces.json,
         "rotation_due": nonces.rotation_due,
+        "subject_keys": {
+            "total": subject_total,
+            "by_version": versions
+                .iter()
+                .map(|&v| (v.to_string(), subject_keys.tenant_count(v)))
+                .collect::<BTreeMap<String, u64>>(),
+        },
     });
     if let Some(scan) = scan {
         let by_version: BTreeMap<String, u64> = versions
@@ -604,7 +728,9 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
         let unused: Vec<u32> = versions
             .iter()
             .copied()
-            .filter(|&v| v != primary && scan.usage.tenant_count(v) == 0)
+            .filter(|&v| {
+                v != primary && scan.usage.tenant_count(v) == 0 && subject_keys.tenant_count(v) == 0
+            })
             .collect();
         // Envelopes under a version the ring no longer holds, or a subject key.
         let other: u64 = scan
@@ -635,7 +761,7 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
             if unused.is_empty() {
                 ""
             } else {
-                " (can be retired if the scan covered all data)"
+                " (no scanned envelope and no subject key in the store: can be retired if the scan covered all data)"
             }
         ));
         value["scan"] = json!({
@@ -734,7 +860,7 @@ fn retire(args: &RetireArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let keyring = args.store.open()?;
+    let (store, keyring) = args.store.open_with_store()?;
     let version = args.version;
     if !keyring.versions().contains(&version) {
         let why = if keyring.retired().contains(&version) {
@@ -758,12 +884,22 @@ fn retire(args: &RetireArgs) -> Result<(), Failure> {
             scan.envelopes
         )));
     }
+    // The store's own subject keys (`Keyring::retire` checks them too; here
+    // the message can say what to run).
+    let subject_keys = subject_key_usage(&store, &args.store.store)?.tenant_count(version);
+    if subject_keys > 0 {
+        return Err(Failure::Finding(format!(
+            "refusing to retire v{version}: {subject_keys} subject keys in the key store are \
+             still wrapped under it (retiring it would erase those people's data); \
+             run `custodia keys rewrap` first"
+        )));
+    }
     keyring.retire(version, &scan.usage).map_err(|e| match e {
         Error::KeyInUse { .. } => Failure::Finding(format!("refusing to retire v{version}: {e}")),
         other => store_error(&args.store.store, &other),
     })?;
     let text = format!(
-        "retired v{version} in {} ({} scanned envelopes, none under v{version})\n",
+        "retired v{version} in {} ({} scanned envelopes and the store's subject keys, none under v{version})\n",
         args.store.store.display(),
         scan.envelopes
     );
@@ -791,16 +927,22 @@ fn reencrypt(args: &ReencryptArgs) -> Result<(), Failure> {
     let reader = open_input(&args.input)?;
     let name = input_name(&args.input);
     let to_stdout = is_dash(&args.output);
-    let tmp = (!to_stdout).then(|| {
-        let mut tmp = args.output.as_os_str().to_owned();
-        tmp.push(".tmp");
-        PathBuf::from(tmp)
-    });
-    let sink: Box<dyn Write> = match &tmp {
-        None => Box::new(io::stdout().lock()),
-        Some(tmp) => Box::new(
-            File::create(tmp).map_err(|e| Failure::Usage(format!("{}: {e}", tmp.display())))?,
-        ),
+    // A file is written beside as FILE.tmp, synced and renamed into place
+    // (see `custodia_crypt::durable`), with the mode of the file it
+    // replaces, else of the input, else 0600: rewriting a private file in
+    // place keeps it private.
+    let staged = if to_stdout {
+        None
+    } else {
+        let mode = output_mode(&args.output, &args.input);
+        Some(
+            durable::AtomicFile::create(&args.output, mode)
+                .map_err(|e| Failure::Usage(format!("{}.tmp: {e}", args.output.display())))?,
+        )
+    };
+    let sink = match staged {
+        None => Sink::Stdout(io::stdout().lock()),
+        Some(file) => Sink::File(file),
     };
     let mut out = BufWriter::new(sink);
     let primary = keyring.primary();
@@ -819,15 +961,13 @@ fn reencrypt(args: &ReencryptArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::Usage(format!("writing output: {e}")))
     });
     progress.finish_and_clear();
-    drop(out);
-    if let Err(failure) = result {
-        if let Some(tmp) = &tmp {
-            let _ = fs::remove_file(tmp);
-        }
-        return Err(failure);
-    }
-    if let Some(tmp) = &tmp {
-        fs::rename(tmp, &args.output)
+    // On an error the staged file is dropped, which removes FILE.tmp.
+    result?;
+    let sink = out
+        .into_inner()
+        .map_err(|e| Failure::Usage(format!("writing output: {}", e.error())))?;
+    if let Sink::File(file) = sink {
+        file.commit()
             .map_err(|e| Failure::Usage(format!("{}: {e}", args.output.display())))?;
     }
     let from: BTreeMap<String, u64> = counts
@@ -878,6 +1018,52 @@ fn reencrypt(args: &ReencryptArgs) -> Result<(), Failure> {
         Ok(())
     } else {
         emit(args.store.json, &value, &text)
+    }
+}
+
+/// Where `reencrypt` writes: standard output, or a file staged beside its
+/// destination.
+enum Sink<'a> {
+    Stdout(io::StdoutLock<'a>),
+    File(durable::AtomicFile),
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(out) => out.write(buf),
+            Sink::File(file) => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.flush(),
+            Sink::File(file) => file.flush(),
+        }
+    }
+}
+
+/// The permission bits `reencrypt` gives its output file: those of the file
+/// it replaces, else those of the input file, else 0600.
+fn output_mode(output: &Path, input: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode_of = |path: &Path| {
+            fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.permissions().mode() & 0o777)
+        };
+        mode_of(output)
+            .or_else(|| (!is_dash(input)).then(|| mode_of(input)).flatten())
+            .unwrap_or(0o600)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (output, input);
+        0o600
     }
 }
 

@@ -57,7 +57,7 @@ use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 #[derive(Debug, Parser)]
 #[command(name = "custodia", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found personal data, retention check found the policy invalid, keys retire refused); 2 usage or input error (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
+    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found personal data (even if stdout was closed early), retention check found the policy invalid, keys retire refused); 2 usage or input error (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -100,8 +100,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Keyrings in an encrypted key store: init, rotate, status, reencrypt, retire.
-    #[command(after_help = keys::EXIT_CODES)]
+    /// Keyrings in an encrypted key store: init, rotate, status, reencrypt,
+    /// rewrap, retire.
+    #[command(after_help = keys::ROTATION_HELP)]
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
@@ -206,6 +207,17 @@ fn run(command: Command) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// Writes a new key file (`keys init --write-master-key`, `audit keygen`):
+/// `key` and a newline, mode 0600, synced before it counts as written;
+/// refuses an existing file (`AlreadyExists`) and leaves nothing behind
+/// when the write fails (a full disk, `ulimit -f`), so a rerun can succeed.
+fn write_new_key_file(path: &std::path::Path, key: &str) -> std::io::Result<()> {
+    let mut file = custodia_crypt::durable::AtomicFile::create(path, 0o600)?;
+    file.write_all(key.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.commit_new()
 }
 
 /// The longest input line a streaming subcommand reads (`audit append`,

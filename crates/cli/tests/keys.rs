@@ -646,7 +646,7 @@ fn retire_refuses_versions_in_use_and_the_primary() {
 
 #[test]
 fn every_keys_subcommand_has_help() {
-    for command in ["init", "rotate", "status", "reencrypt", "retire"] {
+    for command in ["init", "rotate", "status", "reencrypt", "rewrap", "retire"] {
         let out = custodia(&["keys", command, "--help"]);
         assert_eq!(code(&out), 0, "{command}");
         let text = stdout(&out);
@@ -658,6 +658,16 @@ fn every_keys_subcommand_has_help() {
     }
     let out = custodia(&["keys", "--help"]);
     assert!(stdout(&out).contains("reencrypt"));
+    // The rotation procedure, rewrap and retire's check of subject keys included.
+    for command in ["--help", "rotate --help", "retire --help"] {
+        let mut args = vec!["keys"];
+        args.extend(command.split(' '));
+        let text = stdout(&custodia(&args));
+        assert!(
+            text.contains("Rotating keys:") && text.contains("keys rewrap"),
+            "{text}"
+        );
+    }
     // A usage error from clap itself is exit 2 as well.
     assert_eq!(code(&custodia(&["keys", "rotate"])), 2);
 }
@@ -693,4 +703,208 @@ fn reencrypt_can_rewrite_a_file_in_place() {
         let value: Value = serde_json::from_str(line).unwrap();
         assert_eq!(version_of(value["value"].as_str().unwrap()), 2);
     }
+}
+
+/// A key store that also holds subject keys (as the helpdesk's
+/// `keys.store`, and any store `dsr` / `audit append --subject-keys` use,
+/// does) keeps each subject key wrapped under the tenant's data key of the
+/// version that was primary when the key was made. The operator cannot list
+/// them, so `--input` never covers them: `rotate` must rewrap them or
+/// `retire` must refuse, never make every value sealed under a subject key
+/// unreadable, as if every person had been erased.
+#[test]
+fn retire_does_not_strand_the_stores_own_subject_keys() {
+    use custodia_core::{SubjectId, SystemClock};
+    use custodia_crypt::SubjectVault;
+    use std::sync::Arc;
+
+    let dir = TempDir::new("review-d-retire-subject-keys");
+    let (store, key) = init(&dir, "random");
+    let acme = tenant("ACME");
+    let alice = SubjectId::from_external_key(acme, "crm", "alice");
+    let ctx = FieldContext::new(acme, "audit_event", "e-1", "ip").unwrap();
+    let vault = |store: &str| {
+        let master = master(&key);
+        let file = Arc::new(FileKeyStore::open(store, &master).unwrap());
+        let keyring = Keyring::open_stored(Arc::clone(&file), &master)
+            .unwrap()
+            .unwrap();
+        SubjectVault::new(Arc::new(keyring), file, Arc::new(SystemClock))
+    };
+    let sealed = vault(&store).seal(alice, &ctx, b"203.0.113.7").unwrap();
+
+    let out = custodia(&[
+        "keys",
+        "rotate",
+        "--store",
+        &store,
+        "--master-key-file",
+        &key,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("rewrapped 1 subject keys under v2"),
+        "{}",
+        stdout(&out)
+    );
+    // The operator has re-encrypted all of their data: the scan finds nothing under v1.
+    let input = dir.path("data.jsonl");
+    std::fs::write(&input, "").unwrap();
+    let out = custodia(&[
+        "keys",
+        "retire",
+        "1",
+        "--store",
+        &store,
+        "--master-key-file",
+        &key,
+        "--input",
+        &input.display().to_string(),
+    ]);
+    let opened = vault(&store).open(&ctx, &sealed);
+    assert!(
+        code(&out) == 1 || opened.as_deref() == Ok(&b"203.0.113.7"[..]),
+        "retire exited {} ({}) and Alice's value now opens as {opened:?}",
+        code(&out),
+        stdout(&out).trim()
+    );
+}
+
+/// Rewriting a private file in place (its JSON lines keep every other key,
+/// e.g. plain personal fields, "as they are") keeps its mode: the staged
+/// FILE.tmp must not be created with the umask's 0644 and renamed over it.
+#[test]
+fn reencrypt_in_place_keeps_a_private_file_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("review-d-reencrypt-mode");
+    let (store, key) = init(&dir, "derived");
+    let (lines, _) = sealed_lines(&store, &key);
+    let data = dir.path("contacts.jsonl");
+    std::fs::write(&data, lines).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = custodia(&[
+        "keys",
+        "rotate",
+        "--store",
+        &store,
+        "--master-key-file",
+        &key,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let data_arg = data.display().to_string();
+    let out = custodia(&[
+        "keys",
+        "reencrypt",
+        "--store",
+        &store,
+        "--master-key-file",
+        &key,
+        "--input",
+        &data_arg,
+        "--output",
+        &data_arg,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the rewritten file has mode {mode:o}");
+    assert!(!dir.path("contacts.jsonl.tmp").exists());
+    // A new output file takes the input's mode.
+    let moved = dir.arg("moved.jsonl");
+    let out = custodia(&[
+        "keys",
+        "reencrypt",
+        "--store",
+        &store,
+        "--master-key-file",
+        &key,
+        "--input",
+        &data_arg,
+        "--output",
+        &moved,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mode = std::fs::metadata(&moved).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the new output has mode {mode:o}");
+}
+
+/// A subject key made under the old primary by another program (here the
+/// library, rotating without rewrapping, as a process that had not yet seen
+/// the rotation would seal): `status` counts it under its version and does
+/// not call that version unused, `retire` refuses naming it (exit 1), and
+/// `rewrap` moves it, after which `retire` succeeds and the value still opens.
+#[test]
+fn status_counts_subject_keys_retire_refuses_them_and_rewrap_moves_them() {
+    use custodia_core::{SubjectId, SystemClock};
+    use custodia_crypt::SubjectVault;
+    use std::sync::Arc;
+
+    let dir = TempDir::new("subject-keys-rewrap");
+    let (store, key) = init(&dir, "random");
+    let acme = tenant("ACME");
+    let alice = SubjectId::from_external_key(acme, "crm", "alice");
+    let ctx = FieldContext::new(acme, "audit_event", "e-1", "ip").unwrap();
+    let vault = |store: &str| {
+        let master = master(&key);
+        let file = Arc::new(FileKeyStore::open(store, &master).unwrap());
+        let keyring = Keyring::open_stored(Arc::clone(&file), &master)
+            .unwrap()
+            .unwrap();
+        SubjectVault::new(Arc::new(keyring), file, Arc::new(SystemClock))
+    };
+    let sealed = vault(&store).seal(alice, &ctx, b"203.0.113.7").unwrap();
+    assert_eq!(
+        self::keyring(&store, &key)
+            .rotate(SecretKey::generate().unwrap())
+            .unwrap(),
+        2
+    );
+    let input = dir.path("data.jsonl");
+    std::fs::write(&input, "").unwrap();
+    let input = input.display().to_string();
+    let store_args = ["--store", &store, "--master-key-file", &key];
+
+    let keys = |args: &[&str]| {
+        let mut all = vec!["keys"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&store_args);
+        custodia(&all)
+    };
+    let out = keys(&["status", "--input", &input, "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let status: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["subject_keys"]["total"], 1);
+    assert_eq!(status["subject_keys"]["by_version"]["1"], 1);
+    assert_eq!(status["scan"]["unused"], json!([]), "v1 still wraps a key");
+    let out = keys(&["status"]);
+    assert!(
+        stdout(&out).contains("1 subject keys in the store, wrapped under v1 1, v2 0"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = keys(&["retire", "1", "--input", &input]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains("1 subject keys"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("custodia keys rewrap"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(self::keyring(&store, &key).versions(), [1, 2]);
+
+    let out = keys(&["rewrap", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rewrapped: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rewrapped["rewrapped_subject_keys"], 1);
+    let out = keys(&["status", "--input", &input, "--json"]);
+    let status: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["subject_keys"]["by_version"]["2"], 1);
+    assert_eq!(status["scan"]["unused"], json!([1]));
+
+    let out = keys(&["retire", "1", "--input", &input]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        vault(&store).open(&ctx, &sealed).as_deref(),
+        Ok(&b"203.0.113.7"[..])
+    );
 }
