@@ -53,9 +53,10 @@ pub enum DsrCommand {
     Export {
         #[command(flatten)]
         who: Who,
-        /// The directory to write the bundle to (created; files in it with
-        /// the same names are replaced). Default: exports/<request id> in
-        /// the current directory.
+        /// The directory to write the bundle to (created with mode 0700;
+        /// files in it with the same names are replaced). The files are
+        /// readable by their owner only (0600): they hold the person's data
+        /// decrypted. Default: exports/<request id> in the current directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only what the person provided (Art. 20 portability) instead of
@@ -379,8 +380,11 @@ fn retention(rules: &ErasureRules, clock: &Arc<dyn Clock>) -> Result<PolicyReten
     ))
 }
 
+/// Writes one file of an export bundle: readable by its owner only (0600),
+/// replaced atomically and synced (see `custodia_crypt::durable`).
 fn write_file(path: &Path, content: &str) -> Result<(), String> {
-    std::fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
+    custodia_crypt::durable::write_atomically(path, content.as_bytes(), 0o600)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn print(text: &str) -> Result<(), String> {
@@ -393,8 +397,13 @@ fn print(text: &str) -> Result<(), String> {
 
 /// Writes `bundle` into `out`: bundle.json, its CSV files and manifest.json.
 /// Returns the file names written.
+///
+/// The bundle is everything held about the person, decrypted: `out` is
+/// created with mode 0700 (an existing directory is kept as it is) and each
+/// file with mode 0600, written beside and renamed into place.
 fn write_bundle(bundle: &ExportBundle, out: &Path) -> Result<Vec<String>, String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    custodia_crypt::durable::create_private_dir(out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
     let mut files = vec!["bundle.json".to_owned()];
     write_file(
         &out.join("bundle.json"),

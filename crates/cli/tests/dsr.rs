@@ -121,7 +121,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 8] = [
+    let tests: [(&str, fn()); 9] = [
+        (
+            "the_export_bundle_is_readable_by_its_owner_only",
+            the_export_bundle_is_readable_by_its_owner_only,
+        ),
         (
             "a_source_reply_over_16_mib_is_a_clear_error",
             a_source_reply_over_16_mib_is_a_clear_error,
@@ -664,4 +668,48 @@ fn a_source_reply_over_16_mib_is_a_clear_error() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(err(&o).contains("exceeds"), "{}", err(&o));
+}
+
+/// The export bundle is every personal value the helpdesk holds about the
+/// person, decrypted (the database keeps contact fields sealed): its
+/// directory and files must not take the process umask (0755 / 0644 under
+/// the usual 022), which lets every local user read them, but be 0700 and
+/// 0600 like the key files the command writes; no staging file is left.
+fn the_export_bundle_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = seeded();
+    let out_dir = data.path().join("alice-export");
+    let c = Cast::new();
+    let o = dsr(
+        "export",
+        s(data.path()),
+        &[
+            "--tenant",
+            &c.acme.to_string(),
+            "--subject",
+            &c.alice.to_string(),
+            "--out",
+            s(&out_dir),
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let bundle = out_dir.join("bundle.json");
+    assert!(read(&bundle).contains("Alice.Ng@example.com"));
+    let loose: Vec<String> = std::iter::once(out_dir.clone())
+        .chain(
+            std::fs::read_dir(&out_dir)
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        )
+        .filter(|p| mode(p) & 0o077 != 0)
+        .map(|p| format!("{} {:o}", p.display(), mode(&p)))
+        .collect();
+    assert!(loose.is_empty(), "readable by group/others: {loose:?}");
+    let staged: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
 }
