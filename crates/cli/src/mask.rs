@@ -10,7 +10,10 @@ use custodia_mask::{Detector, MaskPolicy, Masker, PseudonymKey, Regions, Strateg
 /// Exit codes of `custodia mask`, for its `--help`.
 pub const EXIT_CODES: &str =
     "Exit codes: 0 ok; 1 personal data found with --detect or --fail-on-find \
-(after all output is written); 2 usage or input error (reason on stderr; never JSON).
+(after all output is written; also when standard output was closed early, e.g. `| head`: \
+the rest of the input is still read to decide); 2 usage or input error (reason on stderr; \
+never JSON). Without --detect or --fail-on-find, a closed standard output ends the command \
+with exit 0.
 
 JSON: --detect writes JSON lines {\"id\",\"entities\":[{\"kind\",\"start\",\"end\",\"score\"}]}; \
 --jsonl writes JSON lines {\"id\",\"text\"}; --json on text writes one document \
@@ -60,9 +63,17 @@ pub struct MaskArgs {
 
 /// Runs the command. `Err` is a usage or input error (exit 2); the inner
 /// result is the outcome of writing. Exits 1 itself after `--detect` or
-/// `--fail-on-find` finds something.
+/// `--fail-on-find` finds something, even when the reader of `out` went
+/// away: a gate's answer does not depend on who reads the output.
 pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>, String> {
     let masker = build(args)?;
+    let gate = args.detect || args.fail_on_find;
+    // A gate reads the whole input whatever happens to its output.
+    let out = &mut Gate {
+        inner: out,
+        gate,
+        closed: false,
+    };
     // One buffered writer: stdout is line-buffered, a write call per line.
     let out = &mut std::io::BufWriter::with_capacity(1 << 16, out);
     let progress = crate::input_progress(std::path::Path::new(&args.input));
@@ -79,16 +90,63 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
         Ok(found) => found,
         Err(e) => return Ok(Err(e)),
     };
-    if let Err(e) = out.flush() {
-        return Ok(Err(e));
-    }
-    if found && (args.detect || args.fail_on_find) {
+    let flushed = out.flush();
+    if found && gate {
         if args.fail_on_find && !args.detect {
             eprintln!("custodia: personal data found (--fail-on-find)");
         }
         std::process::exit(1);
     }
+    if let Err(e) = flushed {
+        return Ok(Err(e));
+    }
+    if out.get_ref().closed {
+        // Nothing found in the whole input; `main` treats a closed pipe as ok.
+        return Ok(Err(std::io::ErrorKind::BrokenPipe.into()));
+    }
     Ok(Ok(()))
+}
+
+/// The command's output. For a gate (`--detect`, `--fail-on-find`), once
+/// the reader has gone (a broken pipe) writes are dropped rather than
+/// failed, so the scan runs to the end of the input and the exit code still
+/// says whether personal data was found; `closed` records it.
+struct Gate<'a, W: Write> {
+    inner: &'a mut W,
+    gate: bool,
+    closed: bool,
+}
+
+impl<W: Write> Gate<'_, W> {
+    fn absorb(&mut self, result: std::io::Result<()>) -> std::io::Result<()> {
+        match result {
+            Err(e) if self.gate && e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: Write> Write for Gate<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) => self.absorb(Err(e)).map(|()| buf.len()),
+            written => written,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let flushed = self.inner.flush();
+        self.absorb(flushed)
+    }
 }
 
 /// Masks or detects; the inner `Ok` says whether anything was found.

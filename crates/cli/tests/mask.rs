@@ -343,3 +343,77 @@ fn detect_on_plain_text_writes_what_serde_json_writes() {
     let want = serde_json::json!({"id": null, "entities": entities});
     assert_eq!(stdout(&o), format!("{want}\n"));
 }
+
+/// Runs `custodia mask FLAGS` with its standard output closed before it
+/// writes anything (the reader of `| head -c1` gone), feeding it `input`.
+fn exit_code_with_closed_stdout(flags: &[&str], input: &str) -> Option<i32> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .arg("mask")
+        .args(flags)
+        .env_remove("CUSTODIA_MASK_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the custodia binary runs");
+    drop(child.stdout.take());
+    // Without a gate the command may stop reading once its output is gone.
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes());
+    child.wait().expect("exit status").code()
+}
+
+/// `--detect` and `--fail-on-find` are gates: exit 1 means "personal data
+/// found". A reader that goes away (`custodia mask --fail-on-find log |
+/// head`) must not turn that into exit 0, in text and `--jsonl` mode alike,
+/// also when the personal data comes after the output closed (the rest of
+/// the input is still scanned). With nothing found, or without a gate, a
+/// closed standard output is exit 0.
+#[test]
+fn a_closed_stdout_does_not_turn_a_finding_into_exit_0() {
+    let personal = "mail jane@example.com or call +44 20 7946 0958\n";
+    let clean = "the printer on floor two is out of toner again\n";
+    let everywhere = personal.repeat(2000);
+    let at_the_end = clean.repeat(20_000) + personal;
+    let nothing = clean.repeat(20_000);
+    let jsonl = |text: &str| {
+        text.lines()
+            .map(|line| format!("{}\n", serde_json::json!({ "text": line })))
+            .collect::<String>()
+    };
+    for (mode, flags) in [
+        ("text", &["--detect"][..]),
+        ("text", &["--fail-on-find"][..]),
+        ("text", &["--fail-on-find", "--json"][..]),
+        ("jsonl", &["--jsonl", "--detect"][..]),
+        ("jsonl", &["--jsonl", "--fail-on-find"][..]),
+    ] {
+        let shaped = |text: &str| {
+            if mode == "jsonl" {
+                jsonl(text)
+            } else {
+                text.to_owned()
+            }
+        };
+        for (what, input, want) in [
+            ("personal data throughout", shaped(&everywhere), 1),
+            ("personal data on the last line", shaped(&at_the_end), 1),
+            ("no personal data", shaped(&nothing), 0),
+        ] {
+            assert_eq!(
+                exit_code_with_closed_stdout(flags, &input),
+                Some(want),
+                "mask {flags:?} on {what} with standard output closed"
+            );
+        }
+    }
+    // No gate: a closed pipe is not an error.
+    assert_eq!(exit_code_with_closed_stdout(&[], &everywhere), Some(0));
+    assert_eq!(
+        exit_code_with_closed_stdout(&["--jsonl"], &jsonl(&everywhere)),
+        Some(0)
+    );
+}
