@@ -584,3 +584,53 @@ fn audit_append_refuses_a_line_over_16_mib() {
         "nothing appended"
     );
 }
+
+/// A new key file that cannot be written (here `ulimit -f 0`) is a clear
+/// error that leaves nothing behind: no empty 0600 file that makes the
+/// rerun fail with "File exists" (`audit keygen --out`, `keys init
+/// --write-master-key`).
+#[test]
+fn a_key_file_that_cannot_be_written_is_not_left_empty_and_a_rerun_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = dir.path().join("signer.key");
+    let signer_arg = signer.display().to_string();
+    let keygen = [
+        "audit",
+        "keygen",
+        "--name",
+        "audit.example.com/acme",
+        "--out",
+    ];
+    let master = dir.path().join("master.key");
+    let master_arg = master.display().to_string();
+    let store_arg = dir.path().join("keys.cst").display().to_string();
+    let init = [
+        "keys",
+        "init",
+        "--store",
+        &store_arg,
+        "--write-master-key",
+        &master_arg,
+    ];
+    for (args, file) in [
+        ([&keygen[..], &[&signer_arg]].concat(), &signer),
+        (init.to_vec(), &master),
+    ] {
+        let o = custodia_limited(0, &args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "an error, not a signal: {stderr}");
+        assert!(stderr.contains("File too large"), "{stderr}");
+        assert!(!file.exists(), "{} left behind", file.display());
+        let o = custodia(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "the rerun: {stderr}");
+        assert!(!stderr.contains("exists"), "{stderr}");
+        assert!(std::fs::read_to_string(file).unwrap().trim().len() > 16);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp") || name.contains(".init-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
