@@ -320,17 +320,12 @@ impl std::fmt::Debug for Helpdesk {
     }
 }
 
-/// Writes a new file readable by its owner only.
+/// Writes a new file readable by its owner only (0600), synced and linked
+/// into place before anything that depends on it is made (the key store
+/// after `root.key`): a power loss cannot leave an empty key beside a
+/// surviving store. See `custodia_crypt::durable`.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(io(path))
+    custodia_crypt::durable::write_new(path, bytes, 0o600).map_err(io(path))
 }
 
 impl Helpdesk {
