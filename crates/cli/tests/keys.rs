@@ -712,25 +712,34 @@ fn reencrypt_can_rewrite_a_file_in_place() {
 /// them, so `--input` never covers them: `rotate` must rewrap them or
 /// `retire` must refuse, never make every value sealed under a subject key
 /// unreadable, as if every person had been erased.
+/// A subject vault over the file store at `store`, opened with `key`.
+fn stored_vault(
+    store: &str,
+    key: &str,
+) -> custodia_crypt::SubjectVault<std::sync::Arc<FileKeyStore>> {
+    use std::sync::Arc;
+    let master = master(key);
+    let file = Arc::new(FileKeyStore::open(store, &master).unwrap());
+    let keyring = Keyring::open_stored(Arc::clone(&file), &master)
+        .unwrap()
+        .unwrap();
+    custodia_crypt::SubjectVault::new(
+        Arc::new(keyring),
+        file,
+        Arc::new(custodia_core::SystemClock),
+    )
+}
+
 #[test]
 fn retire_does_not_strand_the_stores_own_subject_keys() {
-    use custodia_core::{SubjectId, SystemClock};
-    use custodia_crypt::SubjectVault;
-    use std::sync::Arc;
+    use custodia_core::SubjectId;
 
     let dir = TempDir::new("review-d-retire-subject-keys");
     let (store, key) = init(&dir, "random");
     let acme = tenant("ACME");
     let alice = SubjectId::from_external_key(acme, "crm", "alice");
     let ctx = FieldContext::new(acme, "audit_event", "e-1", "ip").unwrap();
-    let vault = |store: &str| {
-        let master = master(&key);
-        let file = Arc::new(FileKeyStore::open(store, &master).unwrap());
-        let keyring = Keyring::open_stored(Arc::clone(&file), &master)
-            .unwrap()
-            .unwrap();
-        SubjectVault::new(Arc::new(keyring), file, Arc::new(SystemClock))
-    };
+    let vault = |store: &str| stored_vault(store, &key);
     let sealed = vault(&store).seal(alice, &ctx, b"203.0.113.7").unwrap();
 
     let out = custodia(&[
@@ -834,23 +843,14 @@ fn reencrypt_in_place_keeps_a_private_file_private() {
 /// `rewrap` moves it, after which `retire` succeeds and the value still opens.
 #[test]
 fn status_counts_subject_keys_retire_refuses_them_and_rewrap_moves_them() {
-    use custodia_core::{SubjectId, SystemClock};
-    use custodia_crypt::SubjectVault;
-    use std::sync::Arc;
+    use custodia_core::SubjectId;
 
     let dir = TempDir::new("subject-keys-rewrap");
     let (store, key) = init(&dir, "random");
     let acme = tenant("ACME");
     let alice = SubjectId::from_external_key(acme, "crm", "alice");
     let ctx = FieldContext::new(acme, "audit_event", "e-1", "ip").unwrap();
-    let vault = |store: &str| {
-        let master = master(&key);
-        let file = Arc::new(FileKeyStore::open(store, &master).unwrap());
-        let keyring = Keyring::open_stored(Arc::clone(&file), &master)
-            .unwrap()
-            .unwrap();
-        SubjectVault::new(Arc::new(keyring), file, Arc::new(SystemClock))
-    };
+    let vault = |store: &str| stored_vault(store, &key);
     let sealed = vault(&store).seal(alice, &ctx, b"203.0.113.7").unwrap();
     assert_eq!(
         self::keyring(&store, &key)
