@@ -1,5 +1,5 @@
-//! Masking JSON by field path rules, scanning the other string leaves and
-//! the object keys.
+//! Masking JSON by field path rules, scanning the other string and number
+//! leaves and the object keys.
 
 use std::collections::BTreeSet;
 
@@ -31,7 +31,8 @@ impl Default for JsonRules {
 }
 
 impl JsonRules {
-    /// No field rules; string leaves are scanned.
+    /// No field rules; string and number leaves and object keys are
+    /// scanned.
     pub fn new() -> JsonRules {
         JsonRules {
             rules: Vec::new(),
@@ -51,8 +52,8 @@ impl JsonRules {
         Ok(self)
     }
 
-    /// Whether string leaves outside the rules, and object keys, are
-    /// scanned with the detector and masked (default: yes). Off,
+    /// Whether string and number leaves outside the rules, and object
+    /// keys, are scanned with the detector and masked (default: yes). Off,
     /// only the rules mask; keys are still scanned, only so that no key
     /// holding a finding is written into a report path (see
     /// [`Masker::mask_json`]).
@@ -145,10 +146,19 @@ struct KeyMask {
 
 impl Masker {
     /// Masks `value` in place: leaves at rule paths entirely, the other
-    /// string leaves, and object keys, by detection.
+    /// string and number leaves, and object keys, by detection.
     ///
     /// - Numbers and booleans at rule paths become masked strings (unless
     ///   the strategy is `keep`).
+    /// - A number outside the rules is scanned as its JSON text; one that
+    ///   holds a finding becomes a string, its text masked
+    ///   (`{"card": 4111111111111111}` → `{"card": "[CREDIT_CARD]"}`), as
+    ///   a number at a rule path does. Integers up to `u64::MAX` (20
+    ///   digits: every card number) keep all their digits; a longer
+    ///   integer was rounded to an `f64` by `serde_json` (without its
+    ///   `arbitrary_precision` feature) while parsing, its digits lost
+    ///   before it reached here: mask such documents as text, or parse
+    ///   them with `arbitrary_precision`.
     /// - Object keys are scanned like strings, under rules too (rules mask
     ///   values, and are matched against the original keys). A key holding
     ///   a finding is replaced by its masked text. If two keys of one
@@ -258,18 +268,31 @@ impl Masker {
                         path: Some(render(shown)),
                     });
                     *leaf = Value::String(out);
-                } else if let (Value::String(s), true) = (&mut *leaf, rules.scan_strings) {
-                    let findings = self.detector().detect(s);
+                } else if rules.scan_strings {
+                    // A string as it is, a number as its JSON text.
+                    let number;
+                    let text = match &*leaf {
+                        Value::String(s) => s.as_str(),
+                        Value::Number(n) => {
+                            number = n.to_string();
+                            number.as_str()
+                        }
+                        _ => return Ok(()),
+                    };
+                    let findings = self.detector().detect(text);
                     if findings.is_empty() {
                         return Ok(());
                     }
-                    let masked = self.apply(s, &findings, vault.as_deref_mut())?;
+                    let masked = self.apply(text, &findings, vault.as_deref_mut())?;
                     let p = render(shown);
                     for mut e in masked.report.entries {
                         e.path = Some(p.clone());
                         report.add(e);
                     }
-                    *s = masked.text;
+                    // (A number whose findings were all kept stays a number.)
+                    if masked.text != text {
+                        *leaf = Value::String(masked.text);
+                    }
                 }
             }
         }

@@ -363,6 +363,52 @@ fn json_report_paths_star_keys_left_partly_or_wholly_in_clear() {
     assert_eq!(report.entries[0].path.as_deref(), Some("$.*.card"));
 }
 
+/// Review C (sixteenth session): outside a rule only strings were scanned,
+/// so a card number written as a JSON number passed in clear, uncounted.
+#[test]
+fn json_numbers_are_scanned() {
+    let m = Masker::new(Detector::new());
+    let mut v = json!({"payment": {"card": 4111111111111111u64}});
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    assert!(!v.to_string().contains("4111111111111111"), "{v}");
+    assert_eq!(report.total(), 1);
+    // Like a number at a rule path: a masked string.
+    assert_eq!(v, json!({"payment": {"card": "[CREDIT_CARD]"}}));
+    assert_eq!(report.entries[0].path.as_deref(), Some("$.payment.card"));
+}
+
+#[test]
+fn json_numbers_keep_their_digits_up_to_u64() {
+    let m = masker(Strategy::Redact);
+    // 19 digits (Visa allows 19) still fits a u64: every digit is scanned,
+    // from the document's text as from a built value.
+    let text = r#"{"cards": [4111111111111111110, -4111111111111111], "n": 42, "f": 1.5}"#;
+    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(v["cards"][0].as_u64(), Some(4_111_111_111_111_111_110));
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    assert_eq!(
+        v,
+        json!({"cards": ["[CREDIT_CARD]", "-[CREDIT_CARD]"], "n": 42, "f": 1.5})
+    );
+    assert_eq!(report.total(), 2, "{}", report.to_json());
+    // Beyond u64 serde_json (without `arbitrary_precision`) has already
+    // rounded the number to an f64 while parsing: its digits are gone
+    // before masking, and what is left (`4.111111111111111e19`) is no
+    // card number.
+    let mut v: serde_json::Value = serde_json::from_str(r#"{"n": 41111111111111111115}"#).unwrap();
+    assert!(v["n"].is_f64());
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    assert!(!v.to_string().contains("41111111111111111115"));
+    assert_eq!(report.total(), 0);
+    // A number whose finding the policy keeps stays a number.
+    let mut v = json!({"card": 4111111111111111u64});
+    let report = masker(Strategy::Keep)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    assert_eq!(v, json!({"card": 4111111111111111u64}));
+    assert_eq!(report.total(), 1);
+}
+
 /// A reader that returns at most `n` bytes per call.
 struct Trickle<'a>(&'a [u8], usize);
 impl std::io::Read for Trickle<'_> {
