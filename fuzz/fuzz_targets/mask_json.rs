@@ -1,11 +1,53 @@
 //! JSON masking on arbitrary input: field-rule paths parse or fail typed,
 //! and masking any JSON document by rules and detection never panics and
-//! leaves no rule-path string unmasked.
+//! leaves no rule-path string unmasked. Without rules (every key and leaf
+//! scanned, redacted): no object key or number in which the detector finds
+//! personal data is left in the output, and every report path is a path of
+//! the masked document (so no such key is written into the report).
 
 #![no_main]
 
 use custodia_mask::{Detector, JsonRules, Kind, Masker};
 use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Every path of `v` as `mask_json` renders them (`$.a[0].b`), and every
+/// object key.
+fn paths(v: &Value, at: &mut String, out: &mut BTreeSet<String>, keys: &mut BTreeSet<String>) {
+    out.insert(at.clone());
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                keys.insert(k.clone());
+                let len = at.len();
+                at.push('.');
+                at.push_str(k);
+                paths(child, at, out, keys);
+                at.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let len = at.len();
+                at.push_str(&format!("[{i}]"));
+                paths(child, at, out, keys);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Numbers left in `v` that hold a finding.
+fn numbers_with_findings(d: &Detector, v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Number(n) if !d.detect(&n.to_string()).is_empty() => out.push(n.to_string()),
+        Value::Object(map) => map.values().for_each(|c| numbers_with_findings(d, c, out)),
+        Value::Array(items) => items.iter().for_each(|c| numbers_with_findings(d, c, out)),
+        _ => {}
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -13,14 +55,37 @@ fuzz_target!(|data: &[u8]| {
     let (path, document) = text.split_once('\n').unwrap_or((&text, ""));
     let rules = JsonRules::new().field(path, Kind::Email, None);
     let rules = rules.unwrap_or_else(|_| JsonRules::new());
-    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(document) else {
+    let Ok(original) = serde_json::from_str::<Value>(document) else {
         return;
     };
     let masker = Masker::new(Detector::new());
+    let mut value = original.clone();
     let _ = masker
         .mask_json(&mut value, &rules, None)
         .expect("redacting never fails");
     // Masked output is still a JSON document.
     let again = serde_json::to_string(&value).expect("a value serialises");
-    assert!(serde_json::from_str::<serde_json::Value>(&again).is_ok());
+    assert!(serde_json::from_str::<Value>(&again).is_ok());
+
+    // Without rules: keys and numbers.
+    let mut value = original.clone();
+    let report = masker
+        .mask_json(&mut value, &JsonRules::new(), None)
+        .expect("redacting never fails");
+    let d = masker.detector();
+    let (mut before, mut keys_before) = (BTreeSet::new(), BTreeSet::new());
+    paths(&original, &mut "$".to_string(), &mut before, &mut keys_before);
+    let (mut after, mut keys_after) = (BTreeSet::new(), BTreeSet::new());
+    paths(&value, &mut "$".to_string(), &mut after, &mut keys_after);
+    for k in keys_before.intersection(&keys_after) {
+        assert!(d.detect(k).is_empty(), "a key with a finding was kept: {k:?}");
+    }
+    let mut numbers = Vec::new();
+    numbers_with_findings(d, &value, &mut numbers);
+    assert!(numbers.is_empty(), "numbers with findings were kept: {numbers:?}");
+    for e in &report.entries {
+        let p = e.path.as_deref().expect("a JSON entry has a path");
+        let p = p.strip_suffix('~').unwrap_or(p);
+        assert!(after.contains(p), "{p:?} is no path of the masked document");
+    }
 });

@@ -708,10 +708,32 @@ fn priority(x: &Finding, y: &Finding) -> std::cmp::Ordering {
 /// aho-corasick pass. Build per call or per conversation.
 ///
 /// Case folding is Unicode-aware (`Zoë` matches `ZOË`, `Émilie` matches
-/// `ÉMILIE`): values are compiled lower-cased; an ASCII text is searched
+/// `ÉMILIE`): values and text are folded one character at a time by the
+/// same function, values once when compiled; an ASCII text is searched
 /// as is (ASCII case-insensitively), and a text with non-ASCII bytes is
-/// searched once in a lower-cased copy whose offsets map back to the
+/// searched once in a folded copy whose offsets map back to the
 /// original, so spans are always the original text's character boundaries.
+///
+/// The folding is each character's lower case, plus:
+///
+/// - Greek final sigma: `ς`, `σ` and `Σ` are one letter (`ΝΙΚΟΛΑΟΣ`
+///   matches `Νικολαος`), as are the other simple foldings lower-casing
+///   misses (`ſ` → `s`, the iota forms).
+/// - Turkish dotted and dotless i: `I`, `i`, `İ` and `ı` (and `i` followed
+///   by U+0307 COMBINING DOT ABOVE, which is `İ` lower-cased) are all one
+///   letter `i`, so a Turkish name matches in Turkish casing and in any
+///   other (`İlker` matches `ILKER`, `ilker` and `İLKER`; `Işık` matches
+///   `IŞIK` and `ışık`). The price is that a word spelled with `ı` also
+///   matches its spelling with `i`: a wider match, which for masking errs
+///   on the safe side.
+/// - German sharp s: `ß` and `ẞ` are `ss` (`Straße` matches `STRASSE`,
+///   `STRAẞE` and `strasse`); a match never starts or ends inside the
+///   `ss` of one `ß`.
+///
+/// Accents are not removed (`Νικόλαος` does not match `ΝΙΚΟΛΑΟΣ` written
+/// without its tonos, `Émilie` does not match `EMILIE`), and characters
+/// whose upper case is several letters other than `ß` (`ﬁ`, `ᾳ`, `ΐ`)
+/// match only in the forms that fold alike.
 pub struct KnownEntities {
     ac: Option<AhoCorasick>,
     kinds: Vec<Kind>,
@@ -734,12 +756,16 @@ impl KnownEntities {
         I: IntoIterator<Item = (Kind, S)>,
         S: AsRef<str>,
     {
-        let mut pats: Vec<String> = Vec::new();
+        let mut pats: Vec<Vec<u8>> = Vec::new();
         let mut kinds = Vec::new();
         for (k, v) in entries {
             let v = v.as_ref().trim();
             if v.len() >= 2 {
-                pats.push(v.to_lowercase());
+                let mut pat = Vec::with_capacity(v.len());
+                for ch in v.chars() {
+                    fold_known(ch, &mut pat);
+                }
+                pats.push(pat);
                 kinds.push(k);
             }
         }
@@ -773,18 +799,16 @@ impl KnownEntities {
             self.find_in(ac, bytes, bytes, None, out);
             return;
         }
-        // Lower-case copy; `map[k]` is the original offset of the character
-        // that produced lowered byte `k` (plus one entry for the end).
+        // Folded copy (as the values were folded: see `fold_known`);
+        // `map[k]` is the original offset of the character that produced
+        // folded byte `k` (plus one entry for the end).
         let mut lowered = Vec::with_capacity(bytes.len() + 8);
         let mut map = Vec::with_capacity(bytes.len() + 9);
         let mut pos = 0usize;
         for chunk in bytes.utf8_chunks() {
             for (off, ch) in chunk.valid().char_indices() {
                 let before = lowered.len();
-                let mut buf = [0u8; 4];
-                for lc in ch.to_lowercase() {
-                    lowered.extend_from_slice(lc.encode_utf8(&mut buf).as_bytes());
-                }
+                fold_known(ch, &mut lowered);
                 map.resize(map.len() + lowered.len() - before, pos + off);
             }
             pos += chunk.valid().len();
@@ -840,6 +864,24 @@ impl KnownEntities {
                 recognizer: Cow::Borrowed("known_entity"),
             });
         }
+    }
+}
+
+/// Appends `ch` folded for [`KnownEntities`] to `out`, which holds what
+/// was folded before it (the same function folds the values and the
+/// text, a character at a time, so the two always fold alike):
+/// [`fold`] (lower case, `ς` → `σ`, `ſ` → `s`), `İ` and `ı` → `i`, `ß` and
+/// `ẞ` → `ss`, and a U+0307 COMBINING DOT ABOVE after an `i` dropped (`İ`
+/// lower-cased is `i` and that dot). An ASCII character folds to its ASCII
+/// lower case, as the ASCII-case-insensitive search of an ASCII text
+/// assumes.
+fn fold_known(ch: char, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 4];
+    match ch {
+        'İ' | 'ı' => out.push(b'i'),
+        'ß' | 'ẞ' => out.extend_from_slice(b"ss"),
+        '\u{307}' if out.last() == Some(&b'i') => {}
+        _ => out.extend_from_slice(fold(ch).encode_utf8(&mut buf).as_bytes()),
     }
 }
 
@@ -917,6 +959,140 @@ mod tests {
             resolve(&mut clusters);
             prop_assert_eq!(clusters, whole);
         }
+    }
+
+    /// Letters a known value is made of in [`known_value_in_any_case_is_found`]:
+    /// ASCII, Greek (final sigma, tonos, dialytika), Latin with diacritics,
+    /// Turkish dotted and dotless i, German sharp s (both cases).
+    const KNOWN_LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\
+        αβγδεζηθικλμνξοπρσςτυφχψωΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩάέήίόύώΆΈΉΊΌΎΏϊϋΪΫ\
+        éèêëàâäçñøåæœőűłžščřÉÈÖÜÅŁŽŠČŘÇÑØÆŒ\
+        İıIiŞşĞğÇçÖöÜü\
+        ßẞ";
+
+    /// The forms a letter may take in a text that mentions the value:
+    /// itself, its upper and lower case (`ß` → `SS`, `İ` → `i̇`), and for
+    /// the letters cased differently in Turkish, their Turkish case.
+    fn forms(c: char) -> Vec<String> {
+        let mut v = vec![
+            c.to_string(),
+            c.to_uppercase().collect(),
+            c.to_lowercase().collect(),
+        ];
+        match c {
+            'i' => v.push("İ".into()),
+            'I' => v.push("ı".into()),
+            'ı' => v.push("I".into()),
+            'İ' => v.push("i".into()),
+            'ß' => v.push("ẞ".into()),
+            _ => {}
+        }
+        v
+    }
+
+    fn known_value() -> impl Strategy<Value = Vec<char>> {
+        let letters: Vec<char> = KNOWN_LETTERS
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let letter = prop::sample::select(letters);
+        // Letters, and single inner spaces and hyphens.
+        prop::collection::vec(
+            (
+                letter.clone(),
+                prop::sample::select(vec!["", "", "", " ", "-"]),
+            ),
+            2..10,
+        )
+        .prop_map(|parts| {
+            let mut v = Vec::new();
+            let n = parts.len();
+            for (k, (c, sep)) in parts.into_iter().enumerate() {
+                v.push(c);
+                if k + 1 < n {
+                    v.extend(sep.chars());
+                }
+            }
+            v
+        })
+    }
+
+    proptest! {
+        /// A known value is found wherever a text holds it in any mix of
+        /// the cases of its own letters (see [`KnownEntities`]'s folding),
+        /// and the span is the original text's UTF-8 byte span of it.
+        #[test]
+        fn known_value_in_any_case_is_found(
+            value in known_value(),
+            picks in prop::collection::vec(0usize..8, 12),
+            prefix in prop::sample::select(vec!["", "<< ", "Kunde: «", "電話：", "#1 (", "Πελάτης: "]),
+            suffix in prop::sample::select(vec!["", " >>", "» rief an.", "。", ")", " — ευχαριστώ"]),
+        ) {
+            let value: String = value.into_iter().collect();
+            let mut shown = String::new();
+            for (k, c) in value.chars().enumerate() {
+                let f = forms(c);
+                shown.push_str(&f[picks[k % picks.len()].wrapping_add(k) % f.len()]);
+            }
+            let text = format!("{prefix}{shown}{suffix}");
+            let known = KnownEntities::new([(Kind::Person, value.as_str())]).unwrap();
+            prop_assert_eq!(known.len(), 1);
+            let mut found = Vec::new();
+            known.find(text.as_bytes(), &mut found);
+            prop_assert!(!found.is_empty(), "{:?} not found in {:?}", value, text);
+            let f = &found[0];
+            prop_assert_eq!((f.start, f.end), (prefix.len(), prefix.len() + shown.len()), "{:?} in {:?}", value, text);
+            prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+            prop_assert_eq!(&text[f.start..f.end], shown.as_str());
+            // The same through the detector (a known value scores 1.0).
+            let found = Detector::new().detect_with(&text, &known);
+            prop_assert!(
+                found.iter().any(|g| g.start <= prefix.len() && g.end >= prefix.len() + shown.len()),
+                "{:?} not masked in {:?}: {:?}", value, text, found
+            );
+        }
+    }
+
+    #[test]
+    fn known_values_fold_final_sigma_turkish_i_and_sharp_s() {
+        let find = |value: &str, text: &str| {
+            let known = KnownEntities::new([(Kind::Person, value)]).unwrap();
+            let mut found = Vec::new();
+            known.find(text.as_bytes(), &mut found);
+            found
+                .iter()
+                .map(|f| text[f.range()].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(find("ΝΙΚΟΛΑΟΣ", "Customer ΝΙΚΟΛΑΟΣ called."), ["ΝΙΚΟΛΑΟΣ"]);
+        assert_eq!(
+            find("ΝΙΚΟΛΑΟΣ", "ο Νικολαος, ο νικολαοσ"),
+            ["Νικολαος", "νικολαοσ"]
+        );
+        assert_eq!(find("Νικόλαος", "ΝΙΚΌΛΑΟΣ"), ["ΝΙΚΌΛΑΟΣ"]);
+        // Turkish: I, i, İ, ı are one letter; `i̇` (i, U+0307) is `İ`.
+        assert_eq!(
+            find(
+                "İlker Işık",
+                "ILKER IŞIK, ilker ışık, İLKER İŞİK, i\u{307}lker işik"
+            ),
+            [
+                "ILKER IŞIK",
+                "ilker ışık",
+                "İLKER İŞİK",
+                "i\u{307}lker işik"
+            ]
+        );
+        // German: ß, ẞ and ss; never half of one ß.
+        assert_eq!(
+            find("Straße", "STRASSE, STRAẞE, strasse, Strasse"),
+            ["STRASSE", "STRAẞE", "strasse", "Strasse"]
+        );
+        assert_eq!(find("Strasse", "Straße"), ["Straße"]);
+        assert!(find("se", "Maße").is_empty());
+        assert!(find("as", "Maß").is_empty());
+        // Accents are not folded away.
+        assert!(find("Νικόλαος", "ΝΙΚΟΛΑΟΣ").is_empty());
     }
 
     /// `drop_unallocated` drops what a vector holds (a custom kind's name

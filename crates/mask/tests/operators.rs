@@ -227,6 +227,188 @@ fn json_rules_and_string_leaves() {
     );
 }
 
+/// Review C (sixteenth session): report paths held object keys verbatim,
+/// so an email used as a key went into the audit record.
+#[test]
+fn json_report_paths_hold_no_key_with_personal_data() {
+    let m = Masker::new(Detector::new());
+    let mut v = json!({"contacts": {"jane.doe@example.com": "call +44 20 7946 0958"}});
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    // The key's email and the value's phone number.
+    assert_eq!(report.total(), 2, "{}", report.to_json());
+    assert!(
+        !report.to_json().contains("jane.doe"),
+        "{}",
+        report.to_json()
+    );
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(paths, ["$.contacts.[EMAIL]~", "$.contacts.[EMAIL]"]);
+}
+
+#[test]
+fn json_object_keys_holding_personal_data_are_masked() {
+    let m = masker(Strategy::Redact);
+    let mut v = json!({"contacts": {"jane.doe@example.com": {"since": 2019}, "note for 555-867-5309": "x"}});
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    assert_eq!(
+        v,
+        json!({"contacts": {"[EMAIL]": {"since": 2019}, "note for [PHONE]": "x"}})
+    );
+    let e = &report.entries[0];
+    assert_eq!(e.kind, Kind::Email);
+    // Spans in the key, before and after masking.
+    assert_eq!((e.start, e.end, e.out_start, e.out_end), (0, 20, 0, 7));
+    assert_eq!(e.path.as_deref(), Some("$.contacts.[EMAIL]~"));
+    assert_eq!(
+        report.entries[1].path.as_deref(),
+        Some("$.contacts.note for [PHONE]~")
+    );
+    // Rules match the original keys; the report shows the masked ones.
+    let mut v = json!({"contacts": {"jane.doe@example.com": {"name": "Jane Doe"}}});
+    let rules = JsonRules::new()
+        .field("contacts.*.name", Kind::Person, None)
+        .unwrap();
+    let report = m.mask_json(&mut v, &rules, None).unwrap();
+    assert_eq!(v, json!({"contacts": {"[EMAIL]": {"name": "[PERSON]"}}}));
+    assert_eq!(
+        report.entries[1].path.as_deref(),
+        Some("$.contacts.[EMAIL].name")
+    );
+    // Tokenised keys come back with the vault.
+    let mut vault = TokenVault::new();
+    let original = json!({"jane.doe@example.com": ["4111 1111 1111 1111"]});
+    let mut v = original.clone();
+    masker(Strategy::Tokenize)
+        .mask_json(&mut v, &JsonRules::new(), Some(&mut vault))
+        .unwrap();
+    assert_eq!(v, json!({"<EMAIL_1>": ["<CREDIT_CARD_1>"]}));
+    let back: serde_json::Value = serde_json::from_str(&vault.unmask(&v.to_string())).unwrap();
+    assert_eq!(back, original);
+    // An error below a renamed key (tokens without a vault) loses no member.
+    let m = Masker::new(Detector::new())
+        .with_policy(MaskPolicy::new(Strategy::Redact).with(Kind::Phone, Strategy::Tokenize))
+        .unwrap();
+    let mut v = json!({"a@example.com": "call 555-867-5309", "b": 1, "c": {"d": 2}});
+    assert!(m.mask_json(&mut v, &JsonRules::new(), None).is_err());
+    assert_eq!(v.as_object().unwrap().len(), 3, "{v}");
+}
+
+#[test]
+fn json_masked_keys_that_collide_stay_unique() {
+    let mut v = json!({
+        "[EMAIL]": "a literal key",
+        "ann@example.com": 1,
+        "bob@example.com": 2,
+        "cy@example.com": 3,
+    });
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    // The key that was not masked keeps its name; the masked ones are
+    // numbered in the map's order.
+    assert_eq!(
+        v,
+        json!({"[EMAIL]": "a literal key", "[EMAIL]#2": 1, "[EMAIL]#3": 2, "[EMAIL]#4": 3})
+    );
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(paths, ["$.[EMAIL]#2~", "$.[EMAIL]#3~", "$.[EMAIL]#4~"]);
+}
+
+#[test]
+fn json_report_paths_star_keys_left_partly_or_wholly_in_clear() {
+    let doc = || json!({"jane.doe@example.com": {"card": "4111 1111 1111 1111"}});
+    for (strategy, key) in [
+        (Strategy::Partial, "j***@example.com"),
+        (Strategy::Keep, "jane.doe@example.com"),
+    ] {
+        let mut v = doc();
+        let report = masker(strategy)
+            .mask_json(&mut v, &JsonRules::new(), None)
+            .unwrap();
+        assert!(v.get(key).is_some(), "{v}");
+        let json = report.to_json();
+        assert!(
+            !json.contains("jane") && !json.contains("example"),
+            "{json}"
+        );
+        let paths: Vec<_> = report
+            .entries
+            .iter()
+            .map(|e| e.path.as_deref().unwrap())
+            .collect();
+        assert_eq!(paths, ["$.*~", "$.*.card"]);
+    }
+    // Scanning off: keys are left as they are, and hidden in paths.
+    let mut v = doc();
+    let rules = JsonRules::new()
+        .scan_strings(false)
+        .field("*.card", Kind::CreditCard, None)
+        .unwrap();
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &rules, None)
+        .unwrap();
+    assert_eq!(
+        v,
+        json!({"jane.doe@example.com": {"card": "[CREDIT_CARD]"}})
+    );
+    assert_eq!(report.total(), 1);
+    assert_eq!(report.entries[0].path.as_deref(), Some("$.*.card"));
+}
+
+/// Review C (sixteenth session): outside a rule only strings were scanned,
+/// so a card number written as a JSON number passed in clear, uncounted.
+#[test]
+fn json_numbers_are_scanned() {
+    let m = Masker::new(Detector::new());
+    let mut v = json!({"payment": {"card": 4111111111111111u64}});
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    assert!(!v.to_string().contains("4111111111111111"), "{v}");
+    assert_eq!(report.total(), 1);
+    // Like a number at a rule path: a masked string.
+    assert_eq!(v, json!({"payment": {"card": "[CREDIT_CARD]"}}));
+    assert_eq!(report.entries[0].path.as_deref(), Some("$.payment.card"));
+}
+
+#[test]
+fn json_numbers_keep_their_digits_up_to_u64() {
+    let m = masker(Strategy::Redact);
+    // 19 digits (Visa allows 19) still fits a u64: every digit is scanned,
+    // from the document's text as from a built value.
+    let text = r#"{"cards": [4111111111111111110, -4111111111111111], "n": 42, "f": 1.5}"#;
+    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(v["cards"][0].as_u64(), Some(4_111_111_111_111_111_110));
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    assert_eq!(
+        v,
+        json!({"cards": ["[CREDIT_CARD]", "-[CREDIT_CARD]"], "n": 42, "f": 1.5})
+    );
+    assert_eq!(report.total(), 2, "{}", report.to_json());
+    // Beyond u64 serde_json (without `arbitrary_precision`) has already
+    // rounded the number to an f64 while parsing: its digits are gone
+    // before masking, and what is left (`4.111111111111111e19`) is no
+    // card number.
+    let mut v: serde_json::Value = serde_json::from_str(r#"{"n": 41111111111111111115}"#).unwrap();
+    assert!(v["n"].is_f64());
+    let report = m.mask_json(&mut v, &JsonRules::new(), None).unwrap();
+    assert!(!v.to_string().contains("41111111111111111115"));
+    assert_eq!(report.total(), 0);
+    // A number whose finding the policy keeps stays a number.
+    let mut v = json!({"card": 4111111111111111u64});
+    let report = masker(Strategy::Keep)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    assert_eq!(v, json!({"card": 4111111111111111u64}));
+    assert_eq!(report.total(), 1);
+}
+
 /// A reader that returns at most `n` bytes per call.
 struct Trickle<'a>(&'a [u8], usize);
 impl std::io::Read for Trickle<'_> {

@@ -447,11 +447,42 @@ fn known_entities_fold_unicode_case() {
     let f = Detector::new().detect_bytes(bytes, Some(&known));
     assert_eq!(f.len(), 1);
     assert_eq!(&bytes[f[0].start..f[0].end], "ZOË ÅNGSTRÖM".as_bytes());
-    // A character whose lower case is longer (`İ` → `i̇`) shifts no span.
+    // A character folded to a shorter one (`İ` → `i`) shifts no span.
     let known = KnownEntities::new([(Kind::Person, "Çelik")]).unwrap();
     let text = "İİ ÇELIK x";
     let f = Detector::new().detect_with(text, &known);
     assert_eq!(&text[f[0].start..f[0].end], "ÇELIK");
+}
+
+/// Review C (sixteenth session): a known value was lower-cased as a
+/// string (a word-final `Σ` became `ς`) and the text a character at a time
+/// (`Σ` → `σ`), so a known upper-case Greek name never matched itself.
+#[test]
+fn known_entity_in_upper_case_greek_is_masked() {
+    use custodia_mask::{KnownEntities, Masker};
+    let known = KnownEntities::new([(Kind::Person, "ΝΙΚΟΛΑΟΣ")]).unwrap();
+    let m = Masker::new(Detector::new());
+    let out = m
+        .mask_with("Customer ΝΙΚΟΛΑΟΣ called.", &known, None)
+        .unwrap();
+    assert!(!out.text.contains("ΝΙΚΟΛΑΟΣ"), "{}", out.text);
+    assert_eq!(out.text, "Customer [PERSON] called.");
+}
+
+#[test]
+fn known_greek_name_matches_upper_case_text() {
+    use custodia_mask::{KnownEntities, Masker};
+    let known = KnownEntities::new([(Kind::Person, "Νικόλαος Παπαδόπουλος")]).unwrap();
+    let m = Masker::new(Detector::new());
+    let out = m
+        .mask_with(
+            "ΝΙΚΌΛΑΟΣ ΠΑΠΑΔΌΠΟΥΛΟΣ called about his invoice.",
+            &known,
+            None,
+        )
+        .unwrap();
+    assert!(!out.text.contains("ΠΑΠΑΔΌΠΟΥΛΟΣ"), "{}", out.text);
+    assert_eq!(out.text, "[PERSON] called about his invoice.");
 }
 
 #[test]
