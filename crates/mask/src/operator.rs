@@ -1,6 +1,7 @@
 //! Operators: what replaces each finding, the vault for reversible tokens,
 //! pseudonym keys and the masking report.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -501,8 +502,19 @@ impl Masker {
         self.apply(text, &findings, Some(vault))
     }
 
-    /// Applies the policy to given findings (sorted, non-overlapping, on
-    /// character boundaries of `text`, as [`Detector`] returns them).
+    /// Applies the policy to given findings, as [`Detector`] returns them
+    /// or a host's own (a model's, a rule's).
+    ///
+    /// Every byte of every finding is masked, whatever their order: findings
+    /// are taken in the order of their spans; a finding that reaches past
+    /// the end of `text` is masked to the end, an empty one is nothing; and
+    /// findings that overlap are masked as one span, their union (reported
+    /// once). A union of one kind's findings is masked as a finding of that
+    /// kind; of several kinds, it takes the name of `SECRET` if one is a
+    /// secret, else of the widest, and the strategy the kinds share, or
+    /// redaction when they differ or share a partial mask (which would
+    /// show the tail of one kind under the name of another). A span not on
+    /// character boundaries of `text` is redacted.
     pub fn apply(
         &self,
         text: &str,
@@ -581,17 +593,25 @@ impl Masker {
             bytes = bytes.len(),
             findings = findings.len()
         );
+        // The detector's findings are in order and apart: no copy. A host's
+        // are put in order and their overlaps joined.
+        let merged = if in_order(findings, bytes.len()) {
+            None
+        } else {
+            Some(self.merge(findings, bytes.len()))
+        };
+        let count = merged.as_ref().map_or(findings.len(), Vec::len);
         let mut last = 0;
         let mut replaced = 0;
         let mut piece = String::new();
         let out0 = out.len();
-        for f in findings {
-            if f.start < last || f.end > bytes.len() || f.start >= f.end {
-                continue;
-            }
+        for i in 0..count {
+            let (f, strategy) = match &merged {
+                None => (&findings[i], self.policy.strategy(&findings[i].kind)),
+                Some(m) => (&m[i].0, m[i].1.as_ref()),
+            };
             out.extend_from_slice(&bytes[last..f.start]);
             let out_start = out.len() - out0 + out_base;
-            let strategy = self.policy.strategy(&f.kind);
             if *strategy == Strategy::Redact {
                 // Fast path: no value is read at all.
                 out.push(b'[');
@@ -627,6 +647,78 @@ impl Masker {
         out.extend_from_slice(&bytes[last..]);
         piece.zeroize();
         Ok(replaced)
+    }
+
+    /// `findings` in the order of their spans, clipped to `len`, without
+    /// empty ones, and with overlapping ones joined: each with the strategy
+    /// to apply (see [`Masker::apply`]).
+    fn merge<'a>(&'a self, findings: &[Finding], len: usize) -> Vec<(Finding, Cow<'a, Strategy>)> {
+        let mut sorted: Vec<Finding> = findings
+            .iter()
+            .filter(|f| f.start < f.end.min(len))
+            .map(|f| Finding {
+                end: f.end.min(len),
+                ..f.clone()
+            })
+            .collect();
+        sorted.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut out: Vec<(Finding, Cow<'a, Strategy>)> = Vec::with_capacity(sorted.len());
+        let mut group: Vec<Finding> = Vec::new();
+        let mut flush = |group: &mut Vec<Finding>| {
+            if group.is_empty() {
+                return;
+            }
+            out.push(self.union(group));
+            group.clear();
+        };
+        let mut end = 0;
+        for f in sorted {
+            if !group.is_empty() && f.start >= end {
+                flush(&mut group);
+            }
+            end = if group.is_empty() {
+                f.end
+            } else {
+                end.max(f.end)
+            };
+            group.push(f);
+        }
+        flush(&mut group);
+        out
+    }
+
+    /// One finding for a group of overlapping ones (in span order), with
+    /// its strategy.
+    fn union<'a>(&'a self, group: &[Finding]) -> (Finding, Cow<'a, Strategy>) {
+        let start = group[0].start;
+        let end = group.iter().map(|f| f.end).max().unwrap_or(start);
+        // A secret names the union; else the widest (the first of those).
+        let mut named = &group[0];
+        for f in &group[1..] {
+            if named.kind != Kind::Secret
+                && (f.kind == Kind::Secret || f.end - f.start > named.end - named.start)
+            {
+                named = f;
+            }
+        }
+        let strategy = self.policy.strategy(&named.kind);
+        let one_kind = group.iter().all(|f| f.kind == named.kind);
+        let shared = group
+            .iter()
+            .all(|f| self.policy.strategy(&f.kind) == strategy);
+        let strategy = if one_kind || shared && *strategy != Strategy::Partial {
+            Cow::Borrowed(strategy)
+        } else {
+            Cow::Owned(Strategy::Redact)
+        };
+        let finding = Finding {
+            kind: named.kind.clone(),
+            start,
+            end,
+            score: group.iter().map(|f| f.score).fold(0.0, f32::max),
+            recognizer: named.recognizer.clone(),
+        };
+        (finding, strategy)
     }
 
     /// Writes the replacement of `value` into `out`.
@@ -705,6 +797,19 @@ impl Masker {
             reason: "needs the `crypt` feature".into(),
         })
     }
+}
+
+/// Are `findings` in order, apart and within `len`, none empty (as the
+/// detector returns them)?
+fn in_order(findings: &[Finding], len: usize) -> bool {
+    let mut last = 0;
+    for f in findings {
+        if f.start < last || f.start >= f.end || f.end > len {
+            return false;
+        }
+        last = f.end;
+    }
+    true
 }
 
 /// Partial masks: emails keep the first character and the domain; secrets

@@ -2,7 +2,7 @@
 
 use custodia_core::TenantId;
 use custodia_mask::{
-    Detector, JsonRules, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey, Strategy,
+    Detector, Finding, JsonRules, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey, Strategy,
     TokenVault,
 };
 use serde_json::json;
@@ -397,4 +397,73 @@ fn mask_into_needs_a_vault_to_tokenize() {
         .unwrap();
     assert_eq!(replaced, 4);
     assert_eq!(out, m.mask(TICKET).unwrap().text.as_bytes());
+}
+
+// Review C: `apply` skipped findings out of order and copied them out.
+
+#[test]
+fn apply_masks_findings_given_out_of_order() {
+    let m = masker(Strategy::Redact);
+    let text = "a jane@example.com b 4111 1111 1111 1111";
+    let mut f = Detector::new().detect(text);
+    assert_eq!(f.len(), 2);
+    f.reverse();
+    let out = m.apply(text, &f, None).unwrap();
+    assert_eq!(out.text, "a [EMAIL] b [CREDIT_CARD]");
+    assert_eq!(out.report.total(), 2);
+    assert!(out.report.entries[0].start < out.report.entries[1].start);
+}
+
+fn finding(kind: Kind, start: usize, end: usize) -> Finding {
+    Finding {
+        kind,
+        start,
+        end,
+        score: 0.8,
+        recognizer: "host".into(),
+    }
+}
+
+#[test]
+fn apply_masks_the_union_of_overlapping_findings() {
+    let text = "ask Jane Doe-Smith now";
+    // One kind: its strategy, over the union.
+    let f = [finding(Kind::Person, 4, 12), finding(Kind::Person, 9, 18)];
+    let out = masker(Strategy::Tokenize)
+        .apply(text, &f, Some(&mut TokenVault::new()))
+        .unwrap();
+    assert_eq!(out.text, "ask <PERSON_1> now");
+    assert_eq!(out.report.total(), 1);
+    assert_eq!(
+        (out.report.entries[0].start, out.report.entries[0].end),
+        (4, 18)
+    );
+    // Two kinds: a partial mask would show one's tail as the other's; the
+    // union is redacted, named by the widest.
+    let text = "dob 1984-03-12 end";
+    let f = [
+        finding(Kind::Custom("REF".into()), 10, 14),
+        finding(Kind::DateOfBirth, 4, 14),
+    ];
+    let out = masker(Strategy::Partial).apply(text, &f, None).unwrap();
+    assert_eq!(out.text, "dob [DATE_OF_BIRTH] end");
+    // A kept kind inside a redacted one is redacted with it.
+    let policy = MaskPolicy::new(Strategy::Keep).with(Kind::Secret, Strategy::Redact);
+    let m = Masker::new(Detector::new()).with_policy(policy).unwrap();
+    let text = "k=hunter2secret";
+    let f = [
+        finding(Kind::Organization, 0, 9),
+        finding(Kind::Secret, 2, 15),
+    ];
+    assert_eq!(m.apply(text, &f, None).unwrap().text, "[SECRET]");
+}
+
+#[test]
+fn apply_masks_a_finding_past_the_end_to_the_end() {
+    let m = masker(Strategy::Redact);
+    let text = "call 020 7946 0958";
+    let f = [finding(Kind::Phone, 5, 40), finding(Kind::Email, 3, 3)];
+    let out = m.apply(text, &f, None).unwrap();
+    assert_eq!(out.text, "call [PHONE]");
+    assert_eq!(out.report.entries[0].end, text.len());
 }

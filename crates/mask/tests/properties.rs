@@ -4,8 +4,8 @@
 use custodia_core::TenantId;
 use custodia_mask::arbitrary::ticket;
 use custodia_mask::{
-    Detector, DetectorConfig, KnownEntities, MaskPolicy, Masker, PseudonymKey, Regions, Strategy,
-    TokenVault,
+    Detector, DetectorConfig, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey, Regions,
+    Strategy, TokenVault,
 };
 use proptest::prelude::*;
 
@@ -214,6 +214,55 @@ proptest! {
         let text = format!("hello {shown}, thanks");
         let out = Masker::new(Detector::new()).mask_with(&text, &known, None).unwrap();
         prop_assert_eq!(out.text, "hello [PERSON], thanks");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// `apply` masks every byte of every finding given, in any order,
+    /// overlapping or past the end: the union of the spans, each run of it
+    /// replaced once (review C, sixteenth session: findings out of order
+    /// were copied out in clear).
+    #[test]
+    fn apply_masks_every_byte_of_any_findings(
+        text in "[a-z ]{0,40}",
+        spans in proptest::collection::vec((0usize..45, 0usize..12), 0..6),
+    ) {
+        let findings: Vec<custodia_mask::Finding> = spans
+            .iter()
+            .map(|&(start, len)| custodia_mask::Finding {
+                kind: Kind::Email,
+                start,
+                end: start + len,
+                score: 0.9,
+                recognizer: "host".into(),
+            })
+            .collect();
+        let out = Masker::new(Detector::new()).apply(&text, &findings, None).unwrap();
+        // The union's runs: overlapping spans join, touching ones do not.
+        let mut spans: Vec<(usize, usize)> = findings
+            .iter()
+            .map(|f| (f.start, f.end.min(text.len())))
+            .filter(|(s, e)| s < e)
+            .collect();
+        spans.sort();
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (s, e) in spans {
+            match runs.last_mut() {
+                Some(last) if s < last.1 => last.1 = last.1.max(e),
+                _ => runs.push((s, e)),
+            }
+        }
+        let mut want = String::new();
+        let mut at = 0;
+        for (s, e) in runs {
+            want.push_str(&text[at..s]);
+            want.push_str("[EMAIL]");
+            at = e;
+        }
+        want.push_str(&text[at..]);
+        prop_assert_eq!(out.text, want);
     }
 }
 
