@@ -813,8 +813,29 @@ fn in_order(findings: &[Finding], len: usize) -> bool {
 }
 
 /// Partial masks: emails keep the first character and the domain; secrets
-/// are fully redacted; values with 8 or more letters/digits keep the last 4;
-/// shorter ones keep nothing; names keep their initial.
+/// are fully redacted; values with 8 or more letters/digits keep the last 4
+/// (card, account, phone and document numbers: the tail is how a customer
+/// tells which one, and on its own it is not the number); shorter ones
+/// keep nothing; names keep their initial.
+///
+/// Kinds whose tail is itself the personal detail keep nothing, one `*`
+/// for each letter or digit:
+///
+/// * `DATE_OF_BIRTH`: every part of a date is the birthday (the tail of
+///   `1984-03-12` is the day and month, of `12.03.1984` the year).
+/// * `ADDRESS`, `POSTCODE`, `UK_POSTCODE`, `CA_POSTAL_CODE`,
+///   `DE_POSTAL_CODE`: an address ends in its locality and postcode, and a
+///   postcode's tail is its finest part (the UK inward code, a ZIP+4's
+///   block), which narrows it to a few houses.
+/// * `IP_ADDRESS`, `MAC_ADDRESS`: the tail is the host or the device (the
+///   network prefix and the vendor's OUI are the head).
+/// * `US_SSN`, `US_ITIN`: the last four are the serial, the part asked to
+///   verify a caller ("the last four of your social").
+/// * `SE_PERSONNUMMER`, `FI_HETU`, `PL_PESEL`, `DE_SOCIAL_SECURITY`: the
+///   tail is the birth number, which encodes the person's sex (and, in
+///   Sweden, is the part asked to verify a caller).
+/// * `IT_FISCAL_CODE`: the tail is the code of the place of birth and the
+///   check character.
 fn partial(kind: &Kind, value: &str, out: &mut String) {
     match kind {
         Kind::Secret => {
@@ -831,21 +852,42 @@ fn partial(kind: &Kind, value: &str, out: &mut String) {
                 out.push_str("***");
             }
         }
+        Kind::DateOfBirth
+        | Kind::Address
+        | Kind::Postcode
+        | Kind::UkPostcode
+        | Kind::CaPostalCode
+        | Kind::DePostalCode
+        | Kind::IpAddress
+        | Kind::MacAddress
+        | Kind::UsSsn
+        | Kind::UsItin
+        | Kind::SePersonnummer
+        | Kind::FiHetu
+        | Kind::PlPesel
+        | Kind::DeSocialSecurity
+        | Kind::ItFiscalCode => {
+            let n = value.chars().filter(|c| c.is_alphanumeric()).count();
+            for _ in 0..n.max(1) {
+                out.push('*');
+            }
+        }
         _ => {
-            let alnum: Vec<char> = value.chars().filter(|c| c.is_alphanumeric()).collect();
+            let mut alnum: Vec<char> = value.chars().filter(|c| c.is_alphanumeric()).collect();
             if !alnum.iter().any(char::is_ascii_digit) {
                 // A name or word: the initial only.
                 if let Some(c) = alnum.first() {
                     out.push(*c);
                 }
                 out.push_str("***");
-                return;
+            } else {
+                let keep = if alnum.len() >= 8 { 4 } else { 0 };
+                for _ in 0..alnum.len() - keep {
+                    out.push('*');
+                }
+                out.extend(&alnum[alnum.len() - keep..]);
             }
-            let keep = if alnum.len() >= 8 { 4 } else { 0 };
-            for _ in 0..alnum.len() - keep {
-                out.push('*');
-            }
-            out.extend(&alnum[alnum.len() - keep..]);
+            alnum.zeroize();
         }
     }
 }

@@ -399,6 +399,35 @@ fn mask_into_needs_a_vault_to_tokenize() {
     assert_eq!(out, m.mask(TICKET).unwrap().text.as_bytes());
 }
 
+// Review C: partial masks showed the tail of a date of birth.
+
+#[test]
+fn partial_date_of_birth_reveals_no_part_of_the_date() {
+    let m = masker(Strategy::Partial);
+    let out = m.mask("Born 1984-03-12, needs a password reset.").unwrap();
+    assert_eq!(out.report.total(), 1, "{}", out.text);
+    assert_eq!(out.text, "Born ********, needs a password reset.");
+    let out = m.mask("DOB: 12.03.1984").unwrap();
+    assert!(!out.text.contains("1984"), "{}", out.text);
+}
+
+#[test]
+fn partial_keeps_no_tail_where_the_tail_is_the_detail() {
+    let m = masker(Strategy::Partial);
+    for (text, hidden) in [
+        ("server 192.168.100.23 is down", "0023"),
+        ("SSN 123-45-6789 on file", "6789"),
+        ("MAC 00:1A:2B:3C:4D:5E", "4D5E"),
+    ] {
+        let out = m.mask(text).unwrap();
+        assert_eq!(out.report.total(), 1, "{text}: {}", out.text);
+        assert!(!out.text.contains(hidden), "{}", out.text);
+    }
+    // Cards and phones keep their last four, as before.
+    let out = m.mask(TICKET).unwrap();
+    assert!(out.text.contains("************1111"), "{}", out.text);
+}
+
 // Review C: `apply` skipped findings out of order and copied them out.
 
 #[test]
