@@ -25,8 +25,11 @@ pub enum Strategy {
     /// Enough to recognise, not to use: `************1111`, `j***@example.com`.
     /// Secrets are always fully redacted.
     Partial,
-    /// `<EMAIL_1f3a9c>`: HMAC-SHA256 under the tenant's key. Same value, same
-    /// pseudonym within a tenant; unlinkable across tenants.
+    /// `<EMAIL_1f3a9c0d5e7b2a48>`: 64 bits of HMAC-SHA256 under the
+    /// tenant's key. Same value, same pseudonym within a tenant; distinct
+    /// values, distinct pseudonyms; unlinkable across tenants. (Earlier
+    /// builds gave 24 bits, `<EMAIL_1f3a9c>`, over a coarser normalisation:
+    /// see [`PseudonymKey::pseudonym`].)
     Pseudonym,
     /// `<EMAIL_1>`: a token recorded in a [`TokenVault`] so a reply can be
     /// un-masked.
@@ -167,32 +170,230 @@ impl PseudonymKey {
         self.tenant
     }
 
-    /// The pseudonym of `value` of `kind`: `<KIND_xxxxxx>` (24 bits of the
-    /// tag as hex). Values are normalised first (emails lower-cased, numbers
-    /// without separators), so `4111 1111…` and `4111-1111…` agree.
+    /// The pseudonym of `value` of `kind`: `<KIND_xxxxxxxxxxxxxxxx>`, the
+    /// first 64 bits of the tag as 16 hex digits (collisions among the
+    /// values of one kind in one tenant become likely only near four
+    /// billion values).
+    ///
+    /// Values are normalised first, so that the formatting variants of one
+    /// value agree (`4111 1111 1111 1111` and `4111-1111-1111-1111`) and
+    /// distinct values never do. What counts as the same value, per kind:
+    ///
+    /// | Kinds | Same value when equal after |
+    /// |---|---|
+    /// | `EMAIL` | lower-casing (Unicode) |
+    /// | `PERSON`, `ORGANIZATION`, `ADDRESS` | lower-casing each character (Unicode; `ς` as `σ`) and writing every run of white space as one space |
+    /// | `PHONE` | dropping spaces, `-`, `.`, `(` and `)` (the digits and a leading `+` stay: `+44 20 7946 0958` = `+442079460958`, but not `020 7946 0958`) |
+    /// | `IP_ADDRESS` | reading it as an address and writing it in the standard form: IPv4 as parsed (dots kept), IPv6 in RFC 5952 form (hex in lower case, `::` compression); what does not parse (a zone, a port) is compared lower-cased |
+    /// | `MAC_ADDRESS` | dropping `:` and `-` and lower-casing the hex digits (always twelve) |
+    /// | `CREDIT_CARD`, `IBAN` and the national and tax numbers of fixed length (`US_SSN`, `US_ITIN`, `US_BANK_ROUTING`, `US_BANK_NUMBER`, `US_PASSPORT`, `US_DRIVER_LICENSE`, `MEDICAL_LICENSE`, `US_NPI`, `US_MBI`, `UK_NINO`, `UK_NHS`, `UK_PASSPORT`, `UK_DRIVING_LICENCE`, `UK_VEHICLE_REGISTRATION`, `UK_POSTCODE`, `AU_*`, `CA_SIN`, `CA_POSTAL_CODE`, `NZ_IRD`, `NZ_NHI`, `DE_TAX_ID`, `DE_ID_CARD`, `DE_PASSPORT`, `DE_DRIVER_LICENSE`, `DE_BSNR`, `DE_KVNR`, `DE_LANR`, `DE_PERSONAL_ID`, `DE_POSTAL_CODE`, `DE_SOCIAL_SECURITY`, `DE_VAT_CODE`, `ES_*`, `IT_*`, `NL_BSN`, `PL_PESEL`, `SE_ORGANISATIONSNUMMER`, `FR_INSEE`) | dropping white space and `-` and upper-casing ASCII letters: the identifier is its letters and digits, the groups only print it |
+    /// | `POSTCODE` (any country's format), `DE_LICENSE_PLATE`, `DE_COMMERCIAL_REGISTER` | lower-casing each character (Unicode: `MÜ` as `mü`) and cutting it into runs of letters and runs of digits: a space or `-` between two runs, or none between letters and digits, is the same (`M-AB 123` = `M AB 123` = `M-AB123`), but the place of a cut between two letters is kept (`M-AB 123` is not `MA-B 123`, nor `MAB 123`) |
+    /// | `SECRET`, `DATE_OF_BIRTH`, `SE_PERSONNUMMER` (`+` marks a centenarian), `FI_HETU` (its sign is the century), `DE_TAX_NUMBER` (the layout is the state's), `DE_TELEMATIK_ID`, [`Kind::Custom`] | nothing: the exact value |
+    ///
+    /// A [`Kind::Custom`] named like a built-in kind (`Kind::Custom("PERSON")`,
+    /// which [`Kind::custom`] and parsing never build) is that built-in kind.
+    ///
+    /// Pseudonyms from earlier builds differ: they were 24 bits (6 hex
+    /// digits) of a tag over a value with all but its ASCII letters and
+    /// digits dropped, so a pseudonym stored by an earlier build does not
+    /// match the one this build gives the same value.
     pub fn pseudonym(&self, kind: &Kind, value: &str) -> String {
+        let kind = canonical(kind);
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(b"custodia-mask/pseudonym/v1\0");
         ctx.update(self.tenant.as_bytes());
         ctx.update(kind.as_str().as_bytes());
         ctx.update(b"\0");
-        let mut norm = normalise(kind, value);
+        let mut norm = normalise(&kind, value);
         ctx.update(norm.as_bytes());
         norm.zeroize();
         let tag = ctx.sign();
-        format!("<{}_{}>", kind.as_str(), hex::encode(&tag.as_ref()[..3]))
+        format!(
+            "<{}_{}>",
+            kind.as_str(),
+            hex::encode(&tag.as_ref()[..PSEUDONYM_BYTES])
+        )
     }
 }
 
+/// Bytes of the HMAC tag in a pseudonym: 64 bits, 16 hex digits.
+const PSEUDONYM_BYTES: usize = 8;
+
+/// `kind`, or the built-in kind a [`Kind::Custom`] is named like: the token
+/// and pseudonym names are the kinds' names, so two kinds of one name must
+/// be one kind there.
+fn canonical(kind: &Kind) -> Cow<'_, Kind> {
+    if let Kind::Custom(name) = kind
+        && let Some(k) = Kind::BUILTIN.iter().find(|k| k.as_str() == &**name)
+    {
+        return Cow::Owned(k.clone());
+    }
+    Cow::Borrowed(kind)
+}
+
+/// The form in which two values of `kind` are the same value: see the
+/// table at [`PseudonymKey::pseudonym`]. Only formatting is dropped, never
+/// a character that tells two values apart.
 fn normalise(kind: &Kind, value: &str) -> String {
+    // Room for the longest case mapping (three bytes for one), so the
+    // string never moves and leaves a copy of the value behind.
+    let mut out = String::with_capacity(value.len() * 3);
     match kind {
-        Kind::Email | Kind::Person | Kind::Custom(_) => value.to_lowercase(),
-        Kind::Secret | Kind::DateOfBirth => value.to_string(),
-        _ => value
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_uppercase())
-            .collect(),
+        Kind::Email => {
+            for c in value.chars() {
+                out.extend(c.to_lowercase());
+            }
+        }
+        Kind::Person | Kind::Organization | Kind::Address => {
+            let mut space = false;
+            for c in value.trim().chars() {
+                if c.is_whitespace() {
+                    space = true;
+                    continue;
+                }
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                if c == 'ς' {
+                    out.push('σ');
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+            }
+        }
+        Kind::Phone => {
+            let v = value.trim();
+            if let Some(rest) = v.strip_prefix('+') {
+                out.push('+');
+                push_without(&mut out, rest, &[' ', '-', '.', '(', ')']);
+            } else {
+                push_without(&mut out, v, &[' ', '-', '.', '(', ')']);
+            }
+        }
+        Kind::IpAddress => match value.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{ip}");
+            }
+            Err(_) => {
+                for c in value.chars() {
+                    out.push(c.to_ascii_lowercase());
+                }
+            }
+        },
+        Kind::MacAddress => {
+            for c in value.chars().filter(|c| !matches!(c, ':' | '-')) {
+                out.push(c.to_ascii_lowercase());
+            }
+        }
+        Kind::Postcode | Kind::DeLicensePlate | Kind::DeCommercialRegister => runs(&mut out, value),
+        Kind::Secret
+        | Kind::DateOfBirth
+        | Kind::SePersonnummer
+        | Kind::FiHetu
+        | Kind::DeTaxNumber
+        | Kind::DeTelematikId
+        | Kind::Custom(_) => out.push_str(value),
+        // The identifiers of fixed shape: letters and digits, grouped for
+        // print. A kind added later falls here only when listed.
+        Kind::CreditCard
+        | Kind::Iban
+        | Kind::UsSsn
+        | Kind::UsItin
+        | Kind::UsBankRouting
+        | Kind::UsPassport
+        | Kind::UsBankNumber
+        | Kind::UsDriverLicense
+        | Kind::MedicalLicense
+        | Kind::UsNpi
+        | Kind::UsMbi
+        | Kind::UkNino
+        | Kind::UkNhs
+        | Kind::UkPostcode
+        | Kind::UkPassport
+        | Kind::UkDrivingLicence
+        | Kind::UkVehicleRegistration
+        | Kind::AuTfn
+        | Kind::AuAbn
+        | Kind::AuAcn
+        | Kind::AuMedicare
+        | Kind::CaSin
+        | Kind::CaPostalCode
+        | Kind::NzIrd
+        | Kind::NzNhi
+        | Kind::DeTaxId
+        | Kind::DeIdCard
+        | Kind::DePassport
+        | Kind::DeDriverLicense
+        | Kind::DeBsnr
+        | Kind::DeKvnr
+        | Kind::DeLanr
+        | Kind::DePersonalId
+        | Kind::DePostalCode
+        | Kind::DeSocialSecurity
+        | Kind::DeVatCode
+        | Kind::EsNif
+        | Kind::EsNie
+        | Kind::EsPassport
+        | Kind::ItFiscalCode
+        | Kind::ItVatCode
+        | Kind::ItPassport
+        | Kind::ItIdentityCard
+        | Kind::ItDriverLicense
+        | Kind::NlBsn
+        | Kind::PlPesel
+        | Kind::SeOrganisationsnummer
+        | Kind::FrInsee => {
+            for c in value.chars().filter(|c| !c.is_whitespace() && *c != '-') {
+                out.push(c.to_ascii_uppercase());
+            }
+        }
+    }
+    out
+}
+
+/// Appends `value` without the characters in `drop`.
+fn push_without(out: &mut String, value: &str, drop: &[char]) {
+    out.extend(value.chars().filter(|c| !drop.contains(c)));
+}
+
+/// Appends `value` lower-cased as its runs of letters and of digits (and of
+/// anything else), joined by `-`: separators (white space, `-`) between
+/// runs are formatting, a cut between two runs of one class is not.
+fn runs(out: &mut String, value: &str) {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Class {
+        Letter,
+        Digit,
+        Other,
+    }
+    let mut last: Option<Class> = None;
+    let mut cut = false;
+    for c in value.chars() {
+        if c.is_whitespace() || c == '-' {
+            cut = true;
+            continue;
+        }
+        let class = if c.is_alphabetic() {
+            Class::Letter
+        } else if c.is_numeric() {
+            Class::Digit
+        } else {
+            Class::Other
+        };
+        if let Some(l) = last
+            && (cut || l != class)
+        {
+            out.push('-');
+        }
+        cut = false;
+        last = Some(class);
+        if c == 'ς' {
+            out.push('σ');
+        } else {
+            out.extend(c.to_lowercase());
+        }
     }
 }
 
@@ -205,7 +406,8 @@ fn normalise(kind: &Kind, value: &str) -> String {
 pub struct TokenVault {
     by_token: HashMap<String, String>,
     by_value: HashMap<(Kind, String), String>,
-    counters: BTreeMap<Kind, u32>,
+    /// The last number given per token name (the kind's name).
+    counters: BTreeMap<String, u64>,
 }
 
 impl fmt::Debug for TokenVault {
@@ -244,16 +446,38 @@ impl TokenVault {
         self.by_token.is_empty()
     }
 
-    /// The token for `value`, creating one if new. The same (kind,
-    /// normalised value) always gets the same token in this vault.
+    /// The token for `value`, creating one if new. The same kind and the
+    /// same value (up to the formatting a kind allows: see the table at
+    /// [`PseudonymKey::pseudonym`]) always get the same token in this
+    /// vault, and distinct values distinct tokens.
+    ///
+    /// Tokens are named by the kind's name and numbered per name, so a
+    /// [`Kind::Custom`] named like a built-in kind (`Kind::Custom("PERSON")`)
+    /// is that kind here: its values are numbered with the built-in kind's,
+    /// never given a token the vault already holds.
     pub fn tokenize(&mut self, kind: &Kind, value: &str) -> String {
-        let key = (kind.clone(), normalise(kind, value));
+        let kind = canonical(kind);
+        let mut key = (kind.into_owned(), String::new());
+        key.1 = normalise(&key.0, value);
         if let Some(t) = self.by_value.get(&key) {
-            return t.clone();
+            let t = t.clone();
+            key.1.zeroize();
+            return t;
         }
-        let n = self.counters.entry(kind.clone()).or_insert(0);
-        *n += 1;
-        let token = format!("<{}_{}>", kind.as_str(), n);
+        let name = key.0.as_str();
+        let n = match self.counters.get_mut(name) {
+            Some(n) => n,
+            None => self.counters.entry(name.to_string()).or_insert(0),
+        };
+        // Counters per name make every token new; the loop only guards that
+        // no value is ever overwritten.
+        let token = loop {
+            *n += 1;
+            let t = format!("<{name}_{n}>");
+            if !self.by_token.contains_key(&t) {
+                break t;
+            }
+        };
         self.by_token.insert(token.clone(), value.to_string());
         self.by_value.insert(key, token.clone());
         token

@@ -1,9 +1,11 @@
 //! Operators, the report, JSON and streaming.
 
+use std::sync::Arc;
+
 use custodia_core::TenantId;
 use custodia_mask::{
-    Detector, Finding, JsonRules, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey, Strategy,
-    TokenVault,
+    Detector, Finding, JsonRules, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey,
+    Recognizer, Strategy, TokenVault,
 };
 use serde_json::json;
 
@@ -69,7 +71,7 @@ fn pseudonyms_are_stable_within_and_differ_across_tenants() {
     let px = x.strip_prefix("mail ").unwrap();
     assert_eq!(Some(px), y.strip_prefix("again "));
     assert!(
-        px.starts_with("<EMAIL_") && px.len() == "<EMAIL_123456>".len(),
+        px.starts_with("<EMAIL_") && px.len() == "<EMAIL_0123456789abcdef>".len(),
         "{px}"
     );
     let other = PseudonymKey::new(TenantId::from_external_key("t", "globex"), &[7u8; 32]).unwrap();
@@ -397,6 +399,220 @@ fn mask_into_needs_a_vault_to_tokenize() {
         .unwrap();
     assert_eq!(replaced, 4);
     assert_eq!(out, m.mask(TICKET).unwrap().text.as_bytes());
+}
+
+fn acme_key() -> PseudonymKey {
+    PseudonymKey::new(TenantId::from_external_key("t", "acme"), &[7u8; 32]).unwrap()
+}
+
+// Review C (sixteenth session): normalisation merged distinct values.
+
+#[test]
+fn distinct_ip_addresses_get_distinct_tokens() {
+    let text = "Server 10.0.1.23 cannot reach 10.0.12.3 since Monday.";
+    let kinds: Vec<Kind> = Detector::new()
+        .detect(text)
+        .into_iter()
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(kinds, [Kind::IpAddress, Kind::IpAddress], "both detected");
+    let mut vault = TokenVault::new();
+    let m = masker(Strategy::Tokenize)
+        .mask_tokenized(text, &mut vault)
+        .unwrap();
+    // One token would tell the model the two hosts are one, and its reply
+    // about the second would un-mask to the first one's address.
+    assert_eq!(
+        m.text,
+        "Server <IP_ADDRESS_1> cannot reach <IP_ADDRESS_2> since Monday."
+    );
+    assert_eq!(vault.len(), 2);
+    assert_eq!(vault.unmask("<IP_ADDRESS_2> is down"), "10.0.12.3 is down");
+}
+
+#[test]
+fn distinct_ip_addresses_get_distinct_pseudonyms() {
+    let k = acme_key();
+    assert_ne!(
+        k.pseudonym(&Kind::IpAddress, "10.0.1.23"),
+        k.pseudonym(&Kind::IpAddress, "10.0.12.3")
+    );
+    assert_ne!(
+        k.pseudonym(&Kind::IpAddress, "2001:db8::1:0"),
+        k.pseudonym(&Kind::IpAddress, "2001:db8:0:1::")
+    );
+}
+
+#[test]
+fn ip_addresses_written_differently_share_a_pseudonym() {
+    let k = acme_key();
+    let p = k.pseudonym(&Kind::IpAddress, "2001:db8::1");
+    for v in [
+        "2001:DB8::1",
+        "2001:0db8:0000:0000:0000:0000:0000:0001",
+        "2001:db8:0:0::1",
+    ] {
+        assert_eq!(k.pseudonym(&Kind::IpAddress, v), p, "{v}");
+    }
+}
+
+#[test]
+fn distinct_german_plates_get_distinct_pseudonyms() {
+    let k = acme_key();
+    let p = |v: &str| k.pseudonym(&Kind::DeLicensePlate, v);
+    // München (M) and Mannheim (MA); Mühldorf (MÜ) and München; the
+    // continuous form does not say where the district ends.
+    assert_ne!(p("M-AB 123"), p("MA-B 123"));
+    assert_ne!(p("MÜ-AB 123"), p("M-AB 123"));
+    assert_ne!(p("MAB 123"), p("M-AB 123"));
+    assert_ne!(p("M-AB 123"), p("M-AB 1234"));
+    // One plate, written three ways.
+    assert_eq!(p("M-AB 123"), p("M AB 123"));
+    assert_eq!(p("M-AB 123"), p("m-ab123"));
+    assert_eq!(p("MÜ-AB 123"), p("mü ab 123"));
+}
+
+#[test]
+fn values_without_ascii_letters_keep_their_letters() {
+    // Every non-ASCII value of these kinds was one (empty) value.
+    let k = acme_key();
+    for kind in [Kind::Postcode, Kind::DeCommercialRegister, Kind::UkPassport] {
+        assert_ne!(
+            k.pseudonym(&kind, "ÄÖÜ"),
+            k.pseudonym(&kind, "ÉÈ"),
+            "{kind}"
+        );
+    }
+    let mut vault = TokenVault::new();
+    assert_ne!(
+        vault.tokenize(&Kind::DeLicensePlate, "ÖÄ-Ü 1"),
+        vault.tokenize(&Kind::DeLicensePlate, "ÜÄ-Ö 1")
+    );
+}
+
+#[test]
+fn formatting_variants_of_one_number_share_a_token() {
+    let mut vault = TokenVault::new();
+    let mut same = |kind: Kind, a: &str, b: &str| {
+        assert_eq!(
+            vault.tokenize(&kind, a),
+            vault.tokenize(&kind, b),
+            "{a} / {b}"
+        );
+    };
+    same(
+        Kind::CreditCard,
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+    );
+    same(
+        Kind::Iban,
+        "DE89 3704 0044 0532 0130 00",
+        "de89370400440532013000",
+    );
+    same(Kind::Phone, "+44 20 7946 0958", "+44 (20) 7946-0958");
+    same(Kind::MacAddress, "00:1A:2B:3C:4D:5E", "00-1a-2b-3c-4d-5e");
+    same(Kind::UkPostcode, "SW1A 1AA", "sw1a1aa");
+    same(Kind::Person, "Jane  Doe", "JANE DOE");
+    same(Kind::Email, "Jane.Doe@Example.com", "jane.doe@example.com");
+    // A national number is not its international form: two tokens, never
+    // one for two numbers.
+    let a = vault.tokenize(&Kind::Phone, "+44 20 7946 0958");
+    assert_ne!(a, vault.tokenize(&Kind::Phone, "020 7946 0958"));
+    // Signs that carry meaning stay: a Swedish `+` is a centenarian, a
+    // Finnish sign the century.
+    assert_ne!(
+        vault.tokenize(&Kind::SePersonnummer, "811218-9876"),
+        vault.tokenize(&Kind::SePersonnummer, "811218+9876")
+    );
+    assert_ne!(
+        vault.tokenize(&Kind::FiHetu, "131052-308T"),
+        vault.tokenize(&Kind::FiHetu, "131052A308T")
+    );
+    // A host's kind is compared exactly.
+    let id = Kind::Custom("CUSTOMER_ID".into());
+    assert_ne!(vault.tokenize(&id, "ab-12"), vault.tokenize(&id, "AB12"));
+}
+
+// Review C: a host kind named like a built-in one reused its tokens.
+
+/// A model's labels mapped straight into kinds, as hosts do with
+/// `Kind::Custom`.
+struct ModelNer;
+
+impl Recognizer for ModelNer {
+    fn name(&self) -> &str {
+        "ner"
+    }
+    fn recognize(&self, text: &str, findings: &mut Vec<Finding>) {
+        for (start, _) in text.match_indices("Zorblax Quux") {
+            findings.push(Finding {
+                kind: Kind::Custom("PERSON".into()),
+                start,
+                end: start + "Zorblax Quux".len(),
+                score: 0.9,
+                recognizer: "ner".into(),
+            });
+        }
+    }
+}
+
+#[test]
+fn custom_kind_named_like_a_builtin_never_takes_its_tokens() {
+    let mut vault = TokenVault::new();
+    let t1 = vault.tokenize(&Kind::Person, "Jane Doe");
+    let t2 = vault.tokenize(&Kind::Custom("PERSON".into()), "Zorblax Quux");
+    assert_ne!(t1, t2, "two people, one token");
+    assert_eq!((t1.as_str(), t2.as_str()), ("<PERSON_1>", "<PERSON_2>"));
+    assert_eq!(vault.unmask(&t1), "Jane Doe");
+    assert_eq!(vault.unmask(&t2), "Zorblax Quux");
+    // The same person by either kind is one token.
+    assert_eq!(
+        vault.tokenize(&Kind::Custom("PERSON".into()), "jane doe"),
+        t1
+    );
+    assert_eq!(vault.len(), 2);
+    // Parsing a built-in's name gives the built-in kind.
+    assert_eq!("PERSON".parse::<Kind>().unwrap(), Kind::Person);
+    assert_eq!(Kind::custom("PERSON").unwrap(), Kind::Person);
+}
+
+#[test]
+fn a_model_recognizers_person_keeps_its_own_token() {
+    let mut d = Detector::new();
+    d.add_recognizer(Arc::new(ModelNer));
+    let m = Masker::new(d)
+        .with_policy(MaskPolicy::new(Strategy::Tokenize))
+        .unwrap();
+    let mut vault = TokenVault::new();
+    let out = m
+        .mask_tokenized("Hi, I'm Jane Doe. Please refund Zorblax Quux.", &mut vault)
+        .unwrap();
+    assert_eq!(out.text, "Hi, I'm <PERSON_1>. Please refund <PERSON_2>.");
+    assert_eq!(
+        vault.unmask("Refund issued to <PERSON_1>."),
+        "Refund issued to Jane Doe."
+    );
+    assert_eq!(
+        vault.unmask("Refund issued to <PERSON_2>."),
+        "Refund issued to Zorblax Quux."
+    );
+}
+
+// Review C: pseudonyms were 24 bits.
+
+#[test]
+fn pseudonyms_of_distinct_emails_do_not_collide_in_one_tenant() {
+    let k = acme_key();
+    let mut seen = std::collections::HashMap::new();
+    for i in 0..20_000 {
+        let email = format!("customer{i}@example.com");
+        let p = k.pseudonym(&Kind::Email, &email);
+        assert_eq!(p.len(), "<EMAIL_>".len() + 16, "{p}");
+        if let Some(prev) = seen.insert(p.clone(), email.clone()) {
+            panic!("{prev} and {email} share pseudonym {p} after {i} customers");
+        }
+    }
 }
 
 // Review C: partial masks showed the tail of a date of birth.
