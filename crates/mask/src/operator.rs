@@ -23,7 +23,9 @@ pub enum Strategy {
     /// A fixed text chosen by the host.
     Replace(String),
     /// Enough to recognise, not to use: `************1111`, `j***@example.com`.
-    /// Secrets are always fully redacted.
+    /// Secrets are always fully redacted; dates of birth, addresses,
+    /// postcodes, IP and MAC addresses and the national numbers whose tail
+    /// is the personal detail keep nothing (`********`).
     Partial,
     /// `<EMAIL_1f3a9c0d5e7b2a48>`: 64 bits of HMAC-SHA256 under the
     /// tenant's key. Same value, same pseudonym within a tenant; distinct
