@@ -1,6 +1,7 @@
 //! Operators: what replaces each finding, the vault for reversible tokens,
 //! pseudonym keys and the masking report.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -22,10 +23,15 @@ pub enum Strategy {
     /// A fixed text chosen by the host.
     Replace(String),
     /// Enough to recognise, not to use: `************1111`, `j***@example.com`.
-    /// Secrets are always fully redacted.
+    /// Secrets are always fully redacted; dates of birth, addresses,
+    /// postcodes, IP and MAC addresses and the national numbers whose tail
+    /// is the personal detail keep nothing (`********`).
     Partial,
-    /// `<EMAIL_1f3a9c>`: HMAC-SHA256 under the tenant's key. Same value, same
-    /// pseudonym within a tenant; unlinkable across tenants.
+    /// `<EMAIL_1f3a9c0d5e7b2a48>`: 64 bits of HMAC-SHA256 under the
+    /// tenant's key. Same value, same pseudonym within a tenant; distinct
+    /// values, distinct pseudonyms; unlinkable across tenants. (Earlier
+    /// builds gave 24 bits, `<EMAIL_1f3a9c>`, over a coarser normalisation:
+    /// see [`PseudonymKey::pseudonym`].)
     Pseudonym,
     /// `<EMAIL_1>`: a token recorded in a [`TokenVault`] so a reply can be
     /// un-masked.
@@ -166,32 +172,230 @@ impl PseudonymKey {
         self.tenant
     }
 
-    /// The pseudonym of `value` of `kind`: `<KIND_xxxxxx>` (24 bits of the
-    /// tag as hex). Values are normalised first (emails lower-cased, numbers
-    /// without separators), so `4111 1111…` and `4111-1111…` agree.
+    /// The pseudonym of `value` of `kind`: `<KIND_xxxxxxxxxxxxxxxx>`, the
+    /// first 64 bits of the tag as 16 hex digits (collisions among the
+    /// values of one kind in one tenant become likely only near four
+    /// billion values).
+    ///
+    /// Values are normalised first, so that the formatting variants of one
+    /// value agree (`4111 1111 1111 1111` and `4111-1111-1111-1111`) and
+    /// distinct values never do. What counts as the same value, per kind:
+    ///
+    /// | Kinds | Same value when equal after |
+    /// |---|---|
+    /// | `EMAIL` | lower-casing (Unicode) |
+    /// | `PERSON`, `ORGANIZATION`, `ADDRESS` | lower-casing each character (Unicode; `ς` as `σ`) and writing every run of white space as one space |
+    /// | `PHONE` | dropping spaces, `-`, `.`, `(` and `)` (the digits and a leading `+` stay: `+44 20 7946 0958` = `+442079460958`, but not `020 7946 0958`) |
+    /// | `IP_ADDRESS` | reading it as an address and writing it in the standard form: IPv4 as parsed (dots kept), IPv6 in RFC 5952 form (hex in lower case, `::` compression); what does not parse (a zone, a port) is compared lower-cased |
+    /// | `MAC_ADDRESS` | dropping `:` and `-` and lower-casing the hex digits (always twelve) |
+    /// | `CREDIT_CARD`, `IBAN` and the national and tax numbers of fixed length (`US_SSN`, `US_ITIN`, `US_BANK_ROUTING`, `US_BANK_NUMBER`, `US_PASSPORT`, `US_DRIVER_LICENSE`, `MEDICAL_LICENSE`, `US_NPI`, `US_MBI`, `UK_NINO`, `UK_NHS`, `UK_PASSPORT`, `UK_DRIVING_LICENCE`, `UK_VEHICLE_REGISTRATION`, `UK_POSTCODE`, `AU_*`, `CA_SIN`, `CA_POSTAL_CODE`, `NZ_IRD`, `NZ_NHI`, `DE_TAX_ID`, `DE_ID_CARD`, `DE_PASSPORT`, `DE_DRIVER_LICENSE`, `DE_BSNR`, `DE_KVNR`, `DE_LANR`, `DE_PERSONAL_ID`, `DE_POSTAL_CODE`, `DE_SOCIAL_SECURITY`, `DE_VAT_CODE`, `ES_*`, `IT_*`, `NL_BSN`, `PL_PESEL`, `SE_ORGANISATIONSNUMMER`, `FR_INSEE`) | dropping white space and `-` and upper-casing ASCII letters: the identifier is its letters and digits, the groups only print it |
+    /// | `POSTCODE` (any country's format), `DE_LICENSE_PLATE`, `DE_COMMERCIAL_REGISTER` | lower-casing each character (Unicode: `MÜ` as `mü`) and cutting it into runs of letters and runs of digits: a space or `-` between two runs, or none between letters and digits, is the same (`M-AB 123` = `M AB 123` = `M-AB123`), but the place of a cut between two letters is kept (`M-AB 123` is not `MA-B 123`, nor `MAB 123`) |
+    /// | `SECRET`, `DATE_OF_BIRTH`, `SE_PERSONNUMMER` (`+` marks a centenarian), `FI_HETU` (its sign is the century), `DE_TAX_NUMBER` (the layout is the state's), `DE_TELEMATIK_ID`, [`Kind::Custom`] | nothing: the exact value |
+    ///
+    /// A [`Kind::Custom`] named like a built-in kind (`Kind::Custom("PERSON")`,
+    /// which [`Kind::custom`] and parsing never build) is that built-in kind.
+    ///
+    /// Pseudonyms from earlier builds differ: they were 24 bits (6 hex
+    /// digits) of a tag over a value with all but its ASCII letters and
+    /// digits dropped, so a pseudonym stored by an earlier build does not
+    /// match the one this build gives the same value.
     pub fn pseudonym(&self, kind: &Kind, value: &str) -> String {
+        let kind = canonical(kind);
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(b"custodia-mask/pseudonym/v1\0");
         ctx.update(self.tenant.as_bytes());
         ctx.update(kind.as_str().as_bytes());
         ctx.update(b"\0");
-        let mut norm = normalise(kind, value);
+        let mut norm = normalise(&kind, value);
         ctx.update(norm.as_bytes());
         norm.zeroize();
         let tag = ctx.sign();
-        format!("<{}_{}>", kind.as_str(), hex::encode(&tag.as_ref()[..3]))
+        format!(
+            "<{}_{}>",
+            kind.as_str(),
+            hex::encode(&tag.as_ref()[..PSEUDONYM_BYTES])
+        )
     }
 }
 
+/// Bytes of the HMAC tag in a pseudonym: 64 bits, 16 hex digits.
+const PSEUDONYM_BYTES: usize = 8;
+
+/// `kind`, or the built-in kind a [`Kind::Custom`] is named like: the token
+/// and pseudonym names are the kinds' names, so two kinds of one name must
+/// be one kind there.
+fn canonical(kind: &Kind) -> Cow<'_, Kind> {
+    if let Kind::Custom(name) = kind
+        && let Some(k) = Kind::BUILTIN.iter().find(|k| k.as_str() == &**name)
+    {
+        return Cow::Owned(k.clone());
+    }
+    Cow::Borrowed(kind)
+}
+
+/// The form in which two values of `kind` are the same value: see the
+/// table at [`PseudonymKey::pseudonym`]. Only formatting is dropped, never
+/// a character that tells two values apart.
 fn normalise(kind: &Kind, value: &str) -> String {
+    // Room for the longest case mapping (three bytes for one), so the
+    // string never moves and leaves a copy of the value behind.
+    let mut out = String::with_capacity(value.len() * 3);
     match kind {
-        Kind::Email | Kind::Person | Kind::Custom(_) => value.to_lowercase(),
-        Kind::Secret | Kind::DateOfBirth => value.to_string(),
-        _ => value
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_uppercase())
-            .collect(),
+        Kind::Email => {
+            for c in value.chars() {
+                out.extend(c.to_lowercase());
+            }
+        }
+        Kind::Person | Kind::Organization | Kind::Address => {
+            let mut space = false;
+            for c in value.trim().chars() {
+                if c.is_whitespace() {
+                    space = true;
+                    continue;
+                }
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                if c == 'ς' {
+                    out.push('σ');
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+            }
+        }
+        Kind::Phone => {
+            let v = value.trim();
+            if let Some(rest) = v.strip_prefix('+') {
+                out.push('+');
+                push_without(&mut out, rest, &[' ', '-', '.', '(', ')']);
+            } else {
+                push_without(&mut out, v, &[' ', '-', '.', '(', ')']);
+            }
+        }
+        Kind::IpAddress => match value.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{ip}");
+            }
+            Err(_) => {
+                for c in value.chars() {
+                    out.push(c.to_ascii_lowercase());
+                }
+            }
+        },
+        Kind::MacAddress => {
+            for c in value.chars().filter(|c| !matches!(c, ':' | '-')) {
+                out.push(c.to_ascii_lowercase());
+            }
+        }
+        Kind::Postcode | Kind::DeLicensePlate | Kind::DeCommercialRegister => runs(&mut out, value),
+        Kind::Secret
+        | Kind::DateOfBirth
+        | Kind::SePersonnummer
+        | Kind::FiHetu
+        | Kind::DeTaxNumber
+        | Kind::DeTelematikId
+        | Kind::Custom(_) => out.push_str(value),
+        // The identifiers of fixed shape: letters and digits, grouped for
+        // print. A kind added later falls here only when listed.
+        Kind::CreditCard
+        | Kind::Iban
+        | Kind::UsSsn
+        | Kind::UsItin
+        | Kind::UsBankRouting
+        | Kind::UsPassport
+        | Kind::UsBankNumber
+        | Kind::UsDriverLicense
+        | Kind::MedicalLicense
+        | Kind::UsNpi
+        | Kind::UsMbi
+        | Kind::UkNino
+        | Kind::UkNhs
+        | Kind::UkPostcode
+        | Kind::UkPassport
+        | Kind::UkDrivingLicence
+        | Kind::UkVehicleRegistration
+        | Kind::AuTfn
+        | Kind::AuAbn
+        | Kind::AuAcn
+        | Kind::AuMedicare
+        | Kind::CaSin
+        | Kind::CaPostalCode
+        | Kind::NzIrd
+        | Kind::NzNhi
+        | Kind::DeTaxId
+        | Kind::DeIdCard
+        | Kind::DePassport
+        | Kind::DeDriverLicense
+        | Kind::DeBsnr
+        | Kind::DeKvnr
+        | Kind::DeLanr
+        | Kind::DePersonalId
+        | Kind::DePostalCode
+        | Kind::DeSocialSecurity
+        | Kind::DeVatCode
+        | Kind::EsNif
+        | Kind::EsNie
+        | Kind::EsPassport
+        | Kind::ItFiscalCode
+        | Kind::ItVatCode
+        | Kind::ItPassport
+        | Kind::ItIdentityCard
+        | Kind::ItDriverLicense
+        | Kind::NlBsn
+        | Kind::PlPesel
+        | Kind::SeOrganisationsnummer
+        | Kind::FrInsee => {
+            for c in value.chars().filter(|c| !c.is_whitespace() && *c != '-') {
+                out.push(c.to_ascii_uppercase());
+            }
+        }
+    }
+    out
+}
+
+/// Appends `value` without the characters in `drop`.
+fn push_without(out: &mut String, value: &str, drop: &[char]) {
+    out.extend(value.chars().filter(|c| !drop.contains(c)));
+}
+
+/// Appends `value` lower-cased as its runs of letters and of digits (and of
+/// anything else), joined by `-`: separators (white space, `-`) between
+/// runs are formatting, a cut between two runs of one class is not.
+fn runs(out: &mut String, value: &str) {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Class {
+        Letter,
+        Digit,
+        Other,
+    }
+    let mut last: Option<Class> = None;
+    let mut cut = false;
+    for c in value.chars() {
+        if c.is_whitespace() || c == '-' {
+            cut = true;
+            continue;
+        }
+        let class = if c.is_alphabetic() {
+            Class::Letter
+        } else if c.is_numeric() {
+            Class::Digit
+        } else {
+            Class::Other
+        };
+        if let Some(l) = last
+            && (cut || l != class)
+        {
+            out.push('-');
+        }
+        cut = false;
+        last = Some(class);
+        if c == 'ς' {
+            out.push('σ');
+        } else {
+            out.extend(c.to_lowercase());
+        }
     }
 }
 
@@ -204,7 +408,8 @@ fn normalise(kind: &Kind, value: &str) -> String {
 pub struct TokenVault {
     by_token: HashMap<String, String>,
     by_value: HashMap<(Kind, String), String>,
-    counters: BTreeMap<Kind, u32>,
+    /// The last number given per token name (the kind's name).
+    counters: BTreeMap<String, u64>,
 }
 
 impl fmt::Debug for TokenVault {
@@ -243,16 +448,38 @@ impl TokenVault {
         self.by_token.is_empty()
     }
 
-    /// The token for `value`, creating one if new. The same (kind,
-    /// normalised value) always gets the same token in this vault.
+    /// The token for `value`, creating one if new. The same kind and the
+    /// same value (up to the formatting a kind allows: see the table at
+    /// [`PseudonymKey::pseudonym`]) always get the same token in this
+    /// vault, and distinct values distinct tokens.
+    ///
+    /// Tokens are named by the kind's name and numbered per name, so a
+    /// [`Kind::Custom`] named like a built-in kind (`Kind::Custom("PERSON")`)
+    /// is that kind here: its values are numbered with the built-in kind's,
+    /// never given a token the vault already holds.
     pub fn tokenize(&mut self, kind: &Kind, value: &str) -> String {
-        let key = (kind.clone(), normalise(kind, value));
+        let kind = canonical(kind);
+        let mut key = (kind.into_owned(), String::new());
+        key.1 = normalise(&key.0, value);
         if let Some(t) = self.by_value.get(&key) {
-            return t.clone();
+            let t = t.clone();
+            key.1.zeroize();
+            return t;
         }
-        let n = self.counters.entry(kind.clone()).or_insert(0);
-        *n += 1;
-        let token = format!("<{}_{}>", kind.as_str(), n);
+        let name = key.0.as_str();
+        let n = match self.counters.get_mut(name) {
+            Some(n) => n,
+            None => self.counters.entry(name.to_string()).or_insert(0),
+        };
+        // Counters per name make every token new; the loop only guards that
+        // no value is ever overwritten.
+        let token = loop {
+            *n += 1;
+            let t = format!("<{name}_{n}>");
+            if !self.by_token.contains_key(&t) {
+                break t;
+            }
+        };
         self.by_token.insert(token.clone(), value.to_string());
         self.by_value.insert(key, token.clone());
         token
@@ -501,8 +728,19 @@ impl Masker {
         self.apply(text, &findings, Some(vault))
     }
 
-    /// Applies the policy to given findings (sorted, non-overlapping, on
-    /// character boundaries of `text`, as [`Detector`] returns them).
+    /// Applies the policy to given findings, as [`Detector`] returns them
+    /// or a host's own (a model's, a rule's).
+    ///
+    /// Every byte of every finding is masked, whatever their order: findings
+    /// are taken in the order of their spans; a finding that reaches past
+    /// the end of `text` is masked to the end, an empty one is nothing; and
+    /// findings that overlap are masked as one span, their union (reported
+    /// once). A union of one kind's findings is masked as a finding of that
+    /// kind; of several kinds, it takes the name of `SECRET` if one is a
+    /// secret, else of the widest, and the strategy the kinds share, or
+    /// redaction when they differ or share a partial mask (which would
+    /// show the tail of one kind under the name of another). A span not on
+    /// character boundaries of `text` is redacted.
     pub fn apply(
         &self,
         text: &str,
@@ -581,17 +819,25 @@ impl Masker {
             bytes = bytes.len(),
             findings = findings.len()
         );
+        // The detector's findings are in order and apart: no copy. A host's
+        // are put in order and their overlaps joined.
+        let merged = if in_order(findings, bytes.len()) {
+            None
+        } else {
+            Some(self.merge(findings, bytes.len()))
+        };
+        let count = merged.as_ref().map_or(findings.len(), Vec::len);
         let mut last = 0;
         let mut replaced = 0;
         let mut piece = String::new();
         let out0 = out.len();
-        for f in findings {
-            if f.start < last || f.end > bytes.len() || f.start >= f.end {
-                continue;
-            }
+        for i in 0..count {
+            let (f, strategy) = match &merged {
+                None => (&findings[i], self.policy.strategy(&findings[i].kind)),
+                Some(m) => (&m[i].0, m[i].1.as_ref()),
+            };
             out.extend_from_slice(&bytes[last..f.start]);
             let out_start = out.len() - out0 + out_base;
-            let strategy = self.policy.strategy(&f.kind);
             if *strategy == Strategy::Redact {
                 // Fast path: no value is read at all.
                 out.push(b'[');
@@ -627,6 +873,78 @@ impl Masker {
         out.extend_from_slice(&bytes[last..]);
         piece.zeroize();
         Ok(replaced)
+    }
+
+    /// `findings` in the order of their spans, clipped to `len`, without
+    /// empty ones, and with overlapping ones joined: each with the strategy
+    /// to apply (see [`Masker::apply`]).
+    fn merge<'a>(&'a self, findings: &[Finding], len: usize) -> Vec<(Finding, Cow<'a, Strategy>)> {
+        let mut sorted: Vec<Finding> = findings
+            .iter()
+            .filter(|f| f.start < f.end.min(len))
+            .map(|f| Finding {
+                end: f.end.min(len),
+                ..f.clone()
+            })
+            .collect();
+        sorted.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut out: Vec<(Finding, Cow<'a, Strategy>)> = Vec::with_capacity(sorted.len());
+        let mut group: Vec<Finding> = Vec::new();
+        let mut flush = |group: &mut Vec<Finding>| {
+            if group.is_empty() {
+                return;
+            }
+            out.push(self.union(group));
+            group.clear();
+        };
+        let mut end = 0;
+        for f in sorted {
+            if !group.is_empty() && f.start >= end {
+                flush(&mut group);
+            }
+            end = if group.is_empty() {
+                f.end
+            } else {
+                end.max(f.end)
+            };
+            group.push(f);
+        }
+        flush(&mut group);
+        out
+    }
+
+    /// One finding for a group of overlapping ones (in span order), with
+    /// its strategy.
+    fn union<'a>(&'a self, group: &[Finding]) -> (Finding, Cow<'a, Strategy>) {
+        let start = group[0].start;
+        let end = group.iter().map(|f| f.end).max().unwrap_or(start);
+        // A secret names the union; else the widest (the first of those).
+        let mut named = &group[0];
+        for f in &group[1..] {
+            if named.kind != Kind::Secret
+                && (f.kind == Kind::Secret || f.end - f.start > named.end - named.start)
+            {
+                named = f;
+            }
+        }
+        let strategy = self.policy.strategy(&named.kind);
+        let one_kind = group.iter().all(|f| f.kind == named.kind);
+        let shared = group
+            .iter()
+            .all(|f| self.policy.strategy(&f.kind) == strategy);
+        let strategy = if one_kind || shared && *strategy != Strategy::Partial {
+            Cow::Borrowed(strategy)
+        } else {
+            Cow::Owned(Strategy::Redact)
+        };
+        let finding = Finding {
+            kind: named.kind.clone(),
+            start,
+            end,
+            score: group.iter().map(|f| f.score).fold(0.0, f32::max),
+            recognizer: named.recognizer.clone(),
+        };
+        (finding, strategy)
     }
 
     /// Writes the replacement of `value` into `out`.
@@ -707,9 +1025,43 @@ impl Masker {
     }
 }
 
+/// Are `findings` in order, apart and within `len`, none empty (as the
+/// detector returns them)?
+fn in_order(findings: &[Finding], len: usize) -> bool {
+    let mut last = 0;
+    for f in findings {
+        if f.start < last || f.start >= f.end || f.end > len {
+            return false;
+        }
+        last = f.end;
+    }
+    true
+}
+
 /// Partial masks: emails keep the first character and the domain; secrets
-/// are fully redacted; values with 8 or more letters/digits keep the last 4;
-/// shorter ones keep nothing; names keep their initial.
+/// are fully redacted; values with 8 or more letters/digits keep the last 4
+/// (card, account, phone and document numbers: the tail is how a customer
+/// tells which one, and on its own it is not the number); shorter ones
+/// keep nothing; names keep their initial.
+///
+/// Kinds whose tail is itself the personal detail keep nothing, one `*`
+/// for each letter or digit:
+///
+/// * `DATE_OF_BIRTH`: every part of a date is the birthday (the tail of
+///   `1984-03-12` is the day and month, of `12.03.1984` the year).
+/// * `ADDRESS`, `POSTCODE`, `UK_POSTCODE`, `CA_POSTAL_CODE`,
+///   `DE_POSTAL_CODE`: an address ends in its locality and postcode, and a
+///   postcode's tail is its finest part (the UK inward code, a ZIP+4's
+///   block), which narrows it to a few houses.
+/// * `IP_ADDRESS`, `MAC_ADDRESS`: the tail is the host or the device (the
+///   network prefix and the vendor's OUI are the head).
+/// * `US_SSN`, `US_ITIN`: the last four are the serial, the part asked to
+///   verify a caller ("the last four of your social").
+/// * `SE_PERSONNUMMER`, `FI_HETU`, `PL_PESEL`, `DE_SOCIAL_SECURITY`: the
+///   tail is the birth number, which encodes the person's sex (and, in
+///   Sweden, is the part asked to verify a caller).
+/// * `IT_FISCAL_CODE`: the tail is the code of the place of birth and the
+///   check character.
 fn partial(kind: &Kind, value: &str, out: &mut String) {
     match kind {
         Kind::Secret => {
@@ -726,21 +1078,42 @@ fn partial(kind: &Kind, value: &str, out: &mut String) {
                 out.push_str("***");
             }
         }
+        Kind::DateOfBirth
+        | Kind::Address
+        | Kind::Postcode
+        | Kind::UkPostcode
+        | Kind::CaPostalCode
+        | Kind::DePostalCode
+        | Kind::IpAddress
+        | Kind::MacAddress
+        | Kind::UsSsn
+        | Kind::UsItin
+        | Kind::SePersonnummer
+        | Kind::FiHetu
+        | Kind::PlPesel
+        | Kind::DeSocialSecurity
+        | Kind::ItFiscalCode => {
+            let n = value.chars().filter(|c| c.is_alphanumeric()).count();
+            for _ in 0..n.max(1) {
+                out.push('*');
+            }
+        }
         _ => {
-            let alnum: Vec<char> = value.chars().filter(|c| c.is_alphanumeric()).collect();
+            let mut alnum: Vec<char> = value.chars().filter(|c| c.is_alphanumeric()).collect();
             if !alnum.iter().any(char::is_ascii_digit) {
                 // A name or word: the initial only.
                 if let Some(c) = alnum.first() {
                     out.push(*c);
                 }
                 out.push_str("***");
-                return;
+            } else {
+                let keep = if alnum.len() >= 8 { 4 } else { 0 };
+                for _ in 0..alnum.len() - keep {
+                    out.push('*');
+                }
+                out.extend(&alnum[alnum.len() - keep..]);
             }
-            let keep = if alnum.len() >= 8 { 4 } else { 0 };
-            for _ in 0..alnum.len() - keep {
-                out.push('*');
-            }
-            out.extend(&alnum[alnum.len() - keep..]);
+            alnum.zeroize();
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Operators, the report, JSON and streaming.
 
+use std::sync::Arc;
+
 use custodia_core::TenantId;
 use custodia_mask::{
-    Detector, JsonRules, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey, Strategy,
-    TokenVault,
+    Detector, Finding, JsonRules, Kind, KnownEntities, MaskPolicy, Masker, PseudonymKey,
+    Recognizer, Strategy, TokenVault,
 };
 use serde_json::json;
 
@@ -69,7 +71,7 @@ fn pseudonyms_are_stable_within_and_differ_across_tenants() {
     let px = x.strip_prefix("mail ").unwrap();
     assert_eq!(Some(px), y.strip_prefix("again "));
     assert!(
-        px.starts_with("<EMAIL_") && px.len() == "<EMAIL_123456>".len(),
+        px.starts_with("<EMAIL_") && px.len() == "<EMAIL_0123456789abcdef>".len(),
         "{px}"
     );
     let other = PseudonymKey::new(TenantId::from_external_key("t", "globex"), &[7u8; 32]).unwrap();
@@ -579,4 +581,316 @@ fn mask_into_needs_a_vault_to_tokenize() {
         .unwrap();
     assert_eq!(replaced, 4);
     assert_eq!(out, m.mask(TICKET).unwrap().text.as_bytes());
+}
+
+fn acme_key() -> PseudonymKey {
+    PseudonymKey::new(TenantId::from_external_key("t", "acme"), &[7u8; 32]).unwrap()
+}
+
+// Review C (sixteenth session): normalisation merged distinct values.
+
+#[test]
+fn distinct_ip_addresses_get_distinct_tokens() {
+    let text = "Server 10.0.1.23 cannot reach 10.0.12.3 since Monday.";
+    let kinds: Vec<Kind> = Detector::new()
+        .detect(text)
+        .into_iter()
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(kinds, [Kind::IpAddress, Kind::IpAddress], "both detected");
+    let mut vault = TokenVault::new();
+    let m = masker(Strategy::Tokenize)
+        .mask_tokenized(text, &mut vault)
+        .unwrap();
+    // One token would tell the model the two hosts are one, and its reply
+    // about the second would un-mask to the first one's address.
+    assert_eq!(
+        m.text,
+        "Server <IP_ADDRESS_1> cannot reach <IP_ADDRESS_2> since Monday."
+    );
+    assert_eq!(vault.len(), 2);
+    assert_eq!(vault.unmask("<IP_ADDRESS_2> is down"), "10.0.12.3 is down");
+}
+
+#[test]
+fn distinct_ip_addresses_get_distinct_pseudonyms() {
+    let k = acme_key();
+    assert_ne!(
+        k.pseudonym(&Kind::IpAddress, "10.0.1.23"),
+        k.pseudonym(&Kind::IpAddress, "10.0.12.3")
+    );
+    assert_ne!(
+        k.pseudonym(&Kind::IpAddress, "2001:db8::1:0"),
+        k.pseudonym(&Kind::IpAddress, "2001:db8:0:1::")
+    );
+}
+
+#[test]
+fn ip_addresses_written_differently_share_a_pseudonym() {
+    let k = acme_key();
+    let p = k.pseudonym(&Kind::IpAddress, "2001:db8::1");
+    for v in [
+        "2001:DB8::1",
+        "2001:0db8:0000:0000:0000:0000:0000:0001",
+        "2001:db8:0:0::1",
+    ] {
+        assert_eq!(k.pseudonym(&Kind::IpAddress, v), p, "{v}");
+    }
+}
+
+#[test]
+fn distinct_german_plates_get_distinct_pseudonyms() {
+    let k = acme_key();
+    let p = |v: &str| k.pseudonym(&Kind::DeLicensePlate, v);
+    // München (M) and Mannheim (MA); Mühldorf (MÜ) and München; the
+    // continuous form does not say where the district ends.
+    assert_ne!(p("M-AB 123"), p("MA-B 123"));
+    assert_ne!(p("MÜ-AB 123"), p("M-AB 123"));
+    assert_ne!(p("MAB 123"), p("M-AB 123"));
+    assert_ne!(p("M-AB 123"), p("M-AB 1234"));
+    // One plate, written three ways.
+    assert_eq!(p("M-AB 123"), p("M AB 123"));
+    assert_eq!(p("M-AB 123"), p("m-ab123"));
+    assert_eq!(p("MÜ-AB 123"), p("mü ab 123"));
+}
+
+#[test]
+fn values_without_ascii_letters_keep_their_letters() {
+    // Every non-ASCII value of these kinds was one (empty) value.
+    let k = acme_key();
+    for kind in [Kind::Postcode, Kind::DeCommercialRegister, Kind::UkPassport] {
+        assert_ne!(
+            k.pseudonym(&kind, "ÄÖÜ"),
+            k.pseudonym(&kind, "ÉÈ"),
+            "{kind}"
+        );
+    }
+    let mut vault = TokenVault::new();
+    assert_ne!(
+        vault.tokenize(&Kind::DeLicensePlate, "ÖÄ-Ü 1"),
+        vault.tokenize(&Kind::DeLicensePlate, "ÜÄ-Ö 1")
+    );
+}
+
+#[test]
+fn formatting_variants_of_one_number_share_a_token() {
+    let mut vault = TokenVault::new();
+    let mut same = |kind: Kind, a: &str, b: &str| {
+        assert_eq!(
+            vault.tokenize(&kind, a),
+            vault.tokenize(&kind, b),
+            "{a} / {b}"
+        );
+    };
+    same(
+        Kind::CreditCard,
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+    );
+    same(
+        Kind::Iban,
+        "DE89 3704 0044 0532 0130 00",
+        "de89370400440532013000",
+    );
+    same(Kind::Phone, "+44 20 7946 0958", "+44 (20) 7946-0958");
+    same(Kind::MacAddress, "00:1A:2B:3C:4D:5E", "00-1a-2b-3c-4d-5e");
+    same(Kind::UkPostcode, "SW1A 1AA", "sw1a1aa");
+    same(Kind::Person, "Jane  Doe", "JANE DOE");
+    same(Kind::Email, "Jane.Doe@Example.com", "jane.doe@example.com");
+    // A national number is not its international form: two tokens, never
+    // one for two numbers.
+    let a = vault.tokenize(&Kind::Phone, "+44 20 7946 0958");
+    assert_ne!(a, vault.tokenize(&Kind::Phone, "020 7946 0958"));
+    // Signs that carry meaning stay: a Swedish `+` is a centenarian, a
+    // Finnish sign the century.
+    assert_ne!(
+        vault.tokenize(&Kind::SePersonnummer, "811218-9876"),
+        vault.tokenize(&Kind::SePersonnummer, "811218+9876")
+    );
+    assert_ne!(
+        vault.tokenize(&Kind::FiHetu, "131052-308T"),
+        vault.tokenize(&Kind::FiHetu, "131052A308T")
+    );
+    // A host's kind is compared exactly.
+    let id = Kind::Custom("CUSTOMER_ID".into());
+    assert_ne!(vault.tokenize(&id, "ab-12"), vault.tokenize(&id, "AB12"));
+}
+
+// Review C: a host kind named like a built-in one reused its tokens.
+
+/// A model's labels mapped straight into kinds, as hosts do with
+/// `Kind::Custom`.
+struct ModelNer;
+
+impl Recognizer for ModelNer {
+    fn name(&self) -> &str {
+        "ner"
+    }
+    fn recognize(&self, text: &str, findings: &mut Vec<Finding>) {
+        for (start, _) in text.match_indices("Zorblax Quux") {
+            findings.push(Finding {
+                kind: Kind::Custom("PERSON".into()),
+                start,
+                end: start + "Zorblax Quux".len(),
+                score: 0.9,
+                recognizer: "ner".into(),
+            });
+        }
+    }
+}
+
+#[test]
+fn custom_kind_named_like_a_builtin_never_takes_its_tokens() {
+    let mut vault = TokenVault::new();
+    let t1 = vault.tokenize(&Kind::Person, "Jane Doe");
+    let t2 = vault.tokenize(&Kind::Custom("PERSON".into()), "Zorblax Quux");
+    assert_ne!(t1, t2, "two people, one token");
+    assert_eq!((t1.as_str(), t2.as_str()), ("<PERSON_1>", "<PERSON_2>"));
+    assert_eq!(vault.unmask(&t1), "Jane Doe");
+    assert_eq!(vault.unmask(&t2), "Zorblax Quux");
+    // The same person by either kind is one token.
+    assert_eq!(
+        vault.tokenize(&Kind::Custom("PERSON".into()), "jane doe"),
+        t1
+    );
+    assert_eq!(vault.len(), 2);
+    // Parsing a built-in's name gives the built-in kind.
+    assert_eq!("PERSON".parse::<Kind>().unwrap(), Kind::Person);
+    assert_eq!(Kind::custom("PERSON").unwrap(), Kind::Person);
+}
+
+#[test]
+fn a_model_recognizers_person_keeps_its_own_token() {
+    let mut d = Detector::new();
+    d.add_recognizer(Arc::new(ModelNer));
+    let m = Masker::new(d)
+        .with_policy(MaskPolicy::new(Strategy::Tokenize))
+        .unwrap();
+    let mut vault = TokenVault::new();
+    let out = m
+        .mask_tokenized("Hi, I'm Jane Doe. Please refund Zorblax Quux.", &mut vault)
+        .unwrap();
+    assert_eq!(out.text, "Hi, I'm <PERSON_1>. Please refund <PERSON_2>.");
+    assert_eq!(
+        vault.unmask("Refund issued to <PERSON_1>."),
+        "Refund issued to Jane Doe."
+    );
+    assert_eq!(
+        vault.unmask("Refund issued to <PERSON_2>."),
+        "Refund issued to Zorblax Quux."
+    );
+}
+
+// Review C: pseudonyms were 24 bits.
+
+#[test]
+fn pseudonyms_of_distinct_emails_do_not_collide_in_one_tenant() {
+    let k = acme_key();
+    let mut seen = std::collections::HashMap::new();
+    for i in 0..20_000 {
+        let email = format!("customer{i}@example.com");
+        let p = k.pseudonym(&Kind::Email, &email);
+        assert_eq!(p.len(), "<EMAIL_>".len() + 16, "{p}");
+        if let Some(prev) = seen.insert(p.clone(), email.clone()) {
+            panic!("{prev} and {email} share pseudonym {p} after {i} customers");
+        }
+    }
+}
+
+// Review C: partial masks showed the tail of a date of birth.
+
+#[test]
+fn partial_date_of_birth_reveals_no_part_of_the_date() {
+    let m = masker(Strategy::Partial);
+    let out = m.mask("Born 1984-03-12, needs a password reset.").unwrap();
+    assert_eq!(out.report.total(), 1, "{}", out.text);
+    assert_eq!(out.text, "Born ********, needs a password reset.");
+    let out = m.mask("DOB: 12.03.1984").unwrap();
+    assert!(!out.text.contains("1984"), "{}", out.text);
+}
+
+#[test]
+fn partial_keeps_no_tail_where_the_tail_is_the_detail() {
+    let m = masker(Strategy::Partial);
+    for (text, hidden) in [
+        ("server 192.168.100.23 is down", "0023"),
+        ("SSN 123-45-6789 on file", "6789"),
+        ("MAC 00:1A:2B:3C:4D:5E", "4D5E"),
+    ] {
+        let out = m.mask(text).unwrap();
+        assert_eq!(out.report.total(), 1, "{text}: {}", out.text);
+        assert!(!out.text.contains(hidden), "{}", out.text);
+    }
+    // Cards and phones keep their last four, as before.
+    let out = m.mask(TICKET).unwrap();
+    assert!(out.text.contains("************1111"), "{}", out.text);
+}
+
+// Review C: `apply` skipped findings out of order and copied them out.
+
+#[test]
+fn apply_masks_findings_given_out_of_order() {
+    let m = masker(Strategy::Redact);
+    let text = "a jane@example.com b 4111 1111 1111 1111";
+    let mut f = Detector::new().detect(text);
+    assert_eq!(f.len(), 2);
+    f.reverse();
+    let out = m.apply(text, &f, None).unwrap();
+    assert_eq!(out.text, "a [EMAIL] b [CREDIT_CARD]");
+    assert_eq!(out.report.total(), 2);
+    assert!(out.report.entries[0].start < out.report.entries[1].start);
+}
+
+fn finding(kind: Kind, start: usize, end: usize) -> Finding {
+    Finding {
+        kind,
+        start,
+        end,
+        score: 0.8,
+        recognizer: "host".into(),
+    }
+}
+
+#[test]
+fn apply_masks_the_union_of_overlapping_findings() {
+    let text = "ask Jane Doe-Smith now";
+    // One kind: its strategy, over the union.
+    let f = [finding(Kind::Person, 4, 12), finding(Kind::Person, 9, 18)];
+    let out = masker(Strategy::Tokenize)
+        .apply(text, &f, Some(&mut TokenVault::new()))
+        .unwrap();
+    assert_eq!(out.text, "ask <PERSON_1> now");
+    assert_eq!(out.report.total(), 1);
+    assert_eq!(
+        (out.report.entries[0].start, out.report.entries[0].end),
+        (4, 18)
+    );
+    // Two kinds: a partial mask would show one's tail as the other's; the
+    // union is redacted, named by the widest.
+    let text = "dob 1984-03-12 end";
+    let f = [
+        finding(Kind::Custom("REF".into()), 10, 14),
+        finding(Kind::DateOfBirth, 4, 14),
+    ];
+    let out = masker(Strategy::Partial).apply(text, &f, None).unwrap();
+    assert_eq!(out.text, "dob [DATE_OF_BIRTH] end");
+    // A kept kind inside a redacted one is redacted with it.
+    let policy = MaskPolicy::new(Strategy::Keep).with(Kind::Secret, Strategy::Redact);
+    let m = Masker::new(Detector::new()).with_policy(policy).unwrap();
+    let text = "k=hunter2secret";
+    let f = [
+        finding(Kind::Organization, 0, 9),
+        finding(Kind::Secret, 2, 15),
+    ];
+    assert_eq!(m.apply(text, &f, None).unwrap().text, "[SECRET]");
+}
+
+#[test]
+fn apply_masks_a_finding_past_the_end_to_the_end() {
+    let m = masker(Strategy::Redact);
+    let text = "call 020 7946 0958";
+    let f = [finding(Kind::Phone, 5, 40), finding(Kind::Email, 3, 3)];
+    let out = m.apply(text, &f, None).unwrap();
+    assert_eq!(out.text, "call [PHONE]");
+    assert_eq!(out.report.entries[0].end, text.len());
 }
