@@ -801,38 +801,28 @@ fn reencrypt_in_place_keeps_a_private_file_private() {
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let data_arg = data.display().to_string();
-    let out = custodia(&[
-        "keys",
-        "reencrypt",
-        "--store",
-        &store,
-        "--master-key-file",
-        &key,
-        "--input",
-        &data_arg,
-        "--output",
-        &data_arg,
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    // Re-encrypts the data file into `output`; the output's mode.
+    let reencrypt = |output: &str| {
+        let out = custodia(&[
+            "keys",
+            "reencrypt",
+            "--store",
+            &store,
+            "--master-key-file",
+            &key,
+            "--input",
+            &data_arg,
+            "--output",
+            output,
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        std::fs::metadata(output).unwrap().permissions().mode() & 0o777
+    };
+    let mode = reencrypt(&data_arg);
     assert_eq!(mode, 0o600, "the rewritten file has mode {mode:o}");
     assert!(!dir.path("contacts.jsonl.tmp").exists());
     // A new output file takes the input's mode.
-    let moved = dir.arg("moved.jsonl");
-    let out = custodia(&[
-        "keys",
-        "reencrypt",
-        "--store",
-        &store,
-        "--master-key-file",
-        &key,
-        "--input",
-        &data_arg,
-        "--output",
-        &moved,
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let mode = std::fs::metadata(&moved).unwrap().permissions().mode() & 0o777;
+    let mode = reencrypt(&dir.arg("moved.jsonl"));
     assert_eq!(mode, 0o600, "the new output has mode {mode:o}");
 }
 
