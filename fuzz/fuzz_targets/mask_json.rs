@@ -85,7 +85,12 @@ fuzz_target!(|data: &[u8]| {
     assert!(numbers.is_empty(), "numbers with findings were kept: {numbers:?}");
     for e in &report.entries {
         let p = e.path.as_deref().expect("a JSON entry has a path");
-        let p = p.strip_suffix('~').unwrap_or(p);
-        assert!(after.contains(p), "{p:?} is no path of the masked document");
+        // A finding in a key ends in `~`, as may a key itself (the path
+        // is then ambiguous, as documented): either reading will do.
+        let in_key = p.strip_suffix('~').is_some_and(|k| after.contains(k));
+        assert!(
+            after.contains(p) || in_key,
+            "{p:?} is no path of the masked document"
+        );
     }
 });

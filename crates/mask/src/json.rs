@@ -174,7 +174,10 @@ impl Masker {
     /// JSONPath-Plus), and its spans are in the key. No report path holds
     /// a key with a finding verbatim: a key masked with the `partial` or
     /// `keep` strategy, or not masked because scanning is off
-    /// ([`JsonRules::scan_strings`]), is shown as `*`.
+    /// ([`JsonRules::scan_strings`]), is shown as `*`. Keys are written as
+    /// they are, so a path is ambiguous where a key holds `.`, `[` or ends
+    /// in `~` (`$.a.b~` is a finding in key `b`, or in the value of key
+    /// `b~`); read the entry's spans against both.
     pub fn mask_json(
         &self,
         value: &mut Value,
