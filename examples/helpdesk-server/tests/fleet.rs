@@ -1141,6 +1141,17 @@ fn a_breach_recorded_on_one_instance_is_notified_on_the_other() {
             listed[0]["incident"]["description"],
             "a laptop with exports was stolen"
         );
+        // One incident by id (`IncidentStore::get` on PostgreSQL): the
+        // other tenant's officer gets the 404 of an id that exists nowhere.
+        let one = format!("/privacy/breaches/{id}");
+        let (status, got) = b.get(&one, &dpo).await;
+        assert_eq!(status, StatusCode::OK, "{got}");
+        assert_eq!(got["incident"], listed[0]["incident"]);
+        let missing = format!("/privacy/breaches/{}", custodia_core::TenantId::random());
+        let nowhere = a.get(&missing, &dpo).await;
+        assert_eq!(nowhere.0, StatusCode::NOT_FOUND);
+        assert_eq!(a.get(&one, &other).await, nowhere);
+        assert_eq!(a.get("/privacy/breaches/not-an-id", &dpo).await, nowhere);
     });
     rt.block_on(fleet.stop());
 }
