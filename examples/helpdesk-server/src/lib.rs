@@ -40,6 +40,13 @@
 //! | `POST /audit/checkpoint` | a signed checkpoint of the shared log | auditor |
 //! | `POST /audit/verify` | the whole log re-read and verified, against a checkpoint if given | auditor |
 //!
+//! A contact's restriction of processing (GDPR Art. 18, a `restriction`
+//! request run through `/privacy/requests`) keeps their tickets but takes
+//! them out of processing: out of the list and the search, and 409 for an
+//! agent's or supervisor's read, change, deletion or summary, until a
+//! request with `"lift": true`; an objection to `ai_assistance` (Art. 21)
+//! stops the summary only (see the `tickets` module).
+//!
 //! A retention job applies the policy to every served tenant periodically
 //! (`--sweep-every`), each tenant in its own bound transaction.
 //!

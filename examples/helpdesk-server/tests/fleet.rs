@@ -1155,3 +1155,153 @@ fn a_breach_recorded_on_one_instance_is_notified_on_the_other() {
     });
     rt.block_on(fleet.stop());
 }
+
+/// Found in review: the tickets source refused restriction, so a
+/// restriction request's run answered 500. Now it succeeds on one instance,
+/// and on the other the contact's ticket is kept but not processed (no
+/// read by an agent, change, deletion, summary, listing or search) while
+/// another contact's is; the DPO still reads it, and lifting the
+/// restriction (an objection to AI use afterwards) gives it back.
+#[test]
+fn a_restricted_contacts_ticket_is_kept_but_not_processed_until_lifted() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    rt.block_on(async {
+        let (dana_ticket, dana) = a
+            .create(&agent, "Printer jams", "Dana Lee", "dana@example.com")
+            .await;
+        let (bob_ticket, _) = a
+            .create(&agent, "Laptop", "Bob Li", "bob@example.org")
+            .await;
+        let run = |http: &Http, request: Value| {
+            let body = json!({"subject": dana, "request": request,
+                              "verification": "authenticated_session", "note": "portal"});
+            let http = Http::new(http.addr);
+            let dpo = dpo.clone();
+            async move {
+                let (status, request) = http
+                    .json(Method::POST, "/privacy/requests", &dpo, body)
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{request}");
+                let path = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
+                http.json(Method::POST, &path, &dpo, json!({})).await
+            }
+        };
+        let (status, done) = run(&a, json!({"kind": "restriction"})).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["state"], "completed", "{done}");
+        let processing: String = query::<Postgres>(&format!(
+            "SELECT processing FROM {}.tickets WHERE id = $1",
+            fleet.schema
+        ))
+        .bind(&dana_ticket)
+        .fetch_one(&fleet.admin)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(processing, "restricted");
+
+        let dana_path = format!("/tickets/{dana_ticket}");
+        let bob_path = format!("/tickets/{bob_ticket}");
+        let patch = json!({"subject_line": "Printer fixed"});
+        let refused = |(status, body): (StatusCode, Value)| {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert!(
+                body["message"].as_str().unwrap().contains("Art. 18"),
+                "{body}"
+            );
+        };
+        refused(
+            b.json(Method::PATCH, &dana_path, &agent, patch.clone())
+                .await,
+        );
+        refused(
+            b.send(
+                Method::POST,
+                &format!("{dana_path}/summary"),
+                Some(&agent),
+                None,
+            )
+            .await,
+        );
+        refused(b.get(&dana_path, &agent).await);
+        refused(
+            b.send(Method::DELETE, &dana_path, Some(&supervisor), None)
+                .await,
+        );
+        let (status, listed) = b.get("/tickets", &agent).await;
+        assert_eq!(status, StatusCode::OK);
+        let ids: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [bob_ticket.as_str()]);
+        let (_, found) = b.get("/tickets?email=dana@example.com", &agent).await;
+        assert_eq!(found, json!([]));
+        // Kept, unchanged; the DPO reads it and still finds the contact.
+        assert!(
+            fleet
+                .rows(ACME)
+                .await
+                .contains(&(dana_ticket.clone(), "Printer jams".into()))
+        );
+        let (status, seen) = b.get(&dana_path, &dpo).await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        let (_, subjects) = b
+            .get("/privacy/subjects?email=dana@example.com", &dpo)
+            .await;
+        assert_eq!(subjects, json!([dana]));
+        // Bob's ticket is processed as ever.
+        let (status, changed) = b
+            .json(Method::PATCH, &bob_path, &agent, patch.clone())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        let (status, summary) = b
+            .send(
+                Method::POST,
+                &format!("{bob_path}/summary"),
+                Some(&agent),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{summary}");
+
+        // Lifted (on the other instance): processed again, but for what
+        // she then objects to.
+        let (status, done) = run(&b, json!({"kind": "restriction", "lift": true})).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let (status, objected) = run(
+            &a,
+            json!({"kind": "objection", "purposes": ["ai_assistance"]}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{objected}");
+        let (status, changed) = a.json(Method::PATCH, &dana_path, &agent, patch).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        let (status, listed) = a.get("/tickets", &agent).await;
+        assert_eq!(
+            (status, listed.as_array().unwrap().len()),
+            (StatusCode::OK, 2)
+        );
+        let (status, body) = a
+            .send(
+                Method::POST,
+                &format!("{dana_path}/summary"),
+                Some(&agent),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("Art. 21"),
+            "{body}"
+        );
+    });
+    rt.block_on(fleet.stop());
+}

@@ -231,6 +231,12 @@ pub enum Error {
     /// The tenant binding or the row-level security setup.
     #[error("tenant: {0}")]
     Tenant(#[from] custodia_tenant::Error),
+    /// The ticket's processing is restricted (GDPR Art. 18): it is kept,
+    /// and changed only by its contact's requests.
+    #[error(
+        "ticket {0}: processing is restricted (GDPR Art. 18): kept, not changed until the restriction is lifted"
+    )]
+    Restricted(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
