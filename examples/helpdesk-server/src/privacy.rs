@@ -158,7 +158,7 @@ impl Desks {
     }
 
     /// The audit trail the desk writes to.
-    fn trail(&self) -> Result<Arc<Trail>, ApiError> {
+    pub(crate) fn trail(&self) -> Result<Arc<Trail>, ApiError> {
         Ok(Arc::clone(&self.parts()?.trail))
     }
 }

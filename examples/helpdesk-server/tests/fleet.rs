@@ -592,7 +592,8 @@ fn an_erasure_on_one_instance_is_honoured_by_the_other_within_the_staleness_boun
 fn both_instances_audit_into_one_log_that_verifies_against_an_earlier_checkpoint() {
     let rt = runtime();
     let fleet = rt.block_on(Fleet::start());
-    let auditor = fleet.token(ACME, &["auditor"], "ada");
+    // The platform's role: the shared log's size and checkpoints.
+    let auditor = fleet.token(ACME, &["operator"], "ops");
     let (acme, globex) = (
         fleet.token(ACME, &["agent"], "sam"),
         fleet.token(GLOBEX, &["agent"], "kim"),
@@ -1303,5 +1304,111 @@ fn a_restricted_contacts_ticket_is_kept_but_not_processed_until_lifted() {
             "{body}"
         );
     });
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: every tenant's auditor got the shared log's size and
+/// root (from `/audit/verify` and `/audit/checkpoint`), i.e. how much the
+/// other tenants did. Now a tenant's auditor gets no checkpoint (403) and a
+/// verdict with their own tenant's event count only, the same answer
+/// however busy another tenant is; the operator still gets the figures.
+#[test]
+fn a_tenant_auditor_learns_nothing_of_other_tenants_activity() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let auditor = fleet.token(ACME, &["auditor"], "ada");
+    let operator = fleet.token(ACME, &["operator"], "ops");
+    let (acme, globex) = (
+        fleet.token(ACME, &["agent"], "sam"),
+        fleet.token(GLOBEX, &["agent"], "kim"),
+    );
+    let counted = rt.block_on(async {
+        a.create(&acme, "before", "Ann Bell", "ann@example.com")
+            .await;
+        let (status, refused) = a
+            .send(Method::POST, "/audit/checkpoint", Some(&auditor), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        let (status, note) = a
+            .send(Method::POST, "/audit/checkpoint", Some(&operator), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{note}");
+        let note = note["note"].as_str().unwrap().to_owned();
+
+        let verify = |http: &Http, body: Value| {
+            let (http, auditor) = (Http::new(http.addr), auditor.clone());
+            async move {
+                let (status, report) = http
+                    .json(Method::POST, "/audit/verify", &auditor, body)
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{report}");
+                report
+            }
+        };
+        let before = verify(&a, json!({})).await;
+        assert_eq!(before["ok"], true, "{before}");
+        let keys: BTreeSet<&str> = before
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, BTreeSet::from(["ok", "tenant_events"]), "{before}");
+        let count = before["tenant_events"].as_u64().unwrap();
+        // GLOBEX gets busy, on both instances: ACME's count grows by its
+        // auditor's own verifications (each is audited), nothing else.
+        for i in 0..3 {
+            b.create(
+                &globex,
+                &format!("globex {i}"),
+                "Di Ely",
+                "di@example.co.uk",
+            )
+            .await;
+            a.create(
+                &globex,
+                &format!("globex {i}"),
+                "Di Ely",
+                "di@example.co.uk",
+            )
+            .await;
+        }
+        for (n, http) in [&a, &b].into_iter().enumerate() {
+            let n = u64::try_from(n).unwrap();
+            assert_eq!(
+                verify(http, json!({})).await,
+                json!({"ok": true, "tenant_events": count + n + 1})
+            );
+        }
+        let against = verify(&b, json!({"checkpoint": note})).await;
+        assert_eq!(
+            against,
+            json!({"ok": true, "tenant_events": count + 3, "checkpoint": "extended"})
+        );
+        // The operator's answer has the figures, GLOBEX's events in them.
+        let (status, full) = b
+            .json(Method::POST, "/audit/verify", &operator, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{full}");
+        assert!(
+            full["size"].as_u64().unwrap() > before["tenant_events"].as_u64().unwrap() + 6,
+            "{full}"
+        );
+        before["tenant_events"].as_u64().unwrap()
+    });
+    // The count is ACME's own events in the log.
+    let log = fleet.audit_log();
+    let acme_events = log.query(&Query::new().tenant(tenant_id(ACME))).unwrap();
+    // Each verify (and refused checkpoint) is itself an ACME event, after the count.
+    assert!(
+        counted >= 1 && counted as usize <= acme_events.len(),
+        "{counted}"
+    );
+    let first_verify = acme_events
+        .iter()
+        .position(|(_, e)| e.target.id == "/audit/verify")
+        .unwrap();
+    assert_eq!(counted as usize, first_verify);
     rt.block_on(fleet.stop());
 }
