@@ -14,7 +14,15 @@
 //! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already; 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them) or a processor delay outside 0 to 8,760 hours |
 //! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
 //! | `GET /breaches/{id}` | one incident | 200 |
-//! | `POST /breaches/{id}/notifications` | records a notification sent now (`BreachRegister::notify`: the register stamps the time and judges it late or not; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: nothing was recorded, and the register audits a notification only once the store has taken it) |
+//! | `POST /breaches/{id}/notifications` | records a notification sent now (the register stamps the time and judges it late or not, `BreachRegister::notification`; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: nothing was recorded, and the register audits a notification only once the store has taken it) |
+//!
+//! A notification is audited by the register (`BreachNotified`,
+//! `BreachRegister::audit_notification`) only after
+//! [`IncidentStore::replace`] stored it: one that loses the
+//! compare-and-swap changed nothing and leaves no such event, only the
+//! layer's failure event of the refused request. Should the register's
+//! audit then fail, the incident is put back as it was read and the answer
+//! is 500, so no stored notification lacks its event.
 //!
 //! Every route needs the privacy role given to [`DsrRoutes::new`] in the
 //! caller's verified context (403 otherwise), and sees only the caller's

@@ -592,7 +592,9 @@ impl Helpdesk {
 
     /// An agent changes a ticket's subject line: stored, and audited as an
     /// `update` with the before and after values sealed under the contact's
-    /// key (so an erasure forgets them too). Returns the log index.
+    /// key (so an erasure forgets them too). Returns the log index. A
+    /// ticket whose processing its contact restricted is not changed
+    /// ([`Error::Restricted`]).
     pub fn update_subject_line(
         &self,
         agent: custodia_core::ActorId,

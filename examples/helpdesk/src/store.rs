@@ -158,7 +158,7 @@ impl Processing {
         let objections = objections
             .lines()
             .filter(|l| !l.is_empty())
-            .map(|l| parsed_purpose(l))
+            .map(parsed_purpose)
             .collect::<Result<_, _>>()?;
         Ok(Self {
             restricted,
