@@ -14,7 +14,15 @@
 //! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already; 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them) or a processor delay outside 0 to 8,760 hours |
 //! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
 //! | `GET /breaches/{id}` | one incident | 200 |
-//! | `POST /breaches/{id}/notifications` | records a notification sent now (`BreachRegister::notify`: the register stamps the time and judges it late or not; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: the register's audit event of the attempt stays, as the notification was sent) |
+//! | `POST /breaches/{id}/notifications` | records a notification sent now (the register stamps the time and judges it late or not, `BreachRegister::notification`; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: nothing was recorded, and the register audits a notification only once the store has taken it) |
+//!
+//! A notification is audited by the register (`BreachNotified`,
+//! `BreachRegister::audit_notification`) only after
+//! [`IncidentStore::replace`] stored it: one that loses the
+//! compare-and-swap changed nothing and leaves no such event, only the
+//! layer's failure event of the refused request. Should the register's
+//! audit then fail, the incident is put back as it was read and the answer
+//! is 500, so no stored notification lacks its event.
 //!
 //! Every route needs the privacy role given to [`DsrRoutes::new`] in the
 //! caller's verified context (403 otherwise), and sees only the caller's
@@ -73,6 +81,11 @@ impl RequestStore for MemoryRequests {
 pub trait IncidentStore: Send + Sync + 'static {
     /// The incidents concerning `tenant`.
     fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError>;
+    /// The incident `id` of `tenant`, if there is one: `None` alike for an
+    /// id that exists nowhere and for another tenant's (the routes answer
+    /// both with the same 404). The routes that need one incident ask for
+    /// it by id rather than list the tenant's register.
+    fn get(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>, BoxError>;
     /// Stores `incident` for `tenant` unless an incident with its id is
     /// stored for `tenant` already: then nothing is written and the answer
     /// is `false`. A recorded incident is never replaced through this
@@ -104,6 +117,11 @@ impl IncidentStore for MemoryIncidents {
             .filter(|((t, _), _)| *t == tenant)
             .map(|(_, incident)| incident.clone())
             .collect())
+    }
+
+    fn get(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>, BoxError> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(map.get(&(tenant, id)).cloned())
     }
 
     fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
@@ -388,8 +406,11 @@ async fn record_breach(
             // Audited only when new: asked first, so a repeated `POST`
             // leaves no second `BreachRecorded`; `insert` still refuses
             // one that raced it.
-            let stored = incidents.list(tenant).map_err(store_error)?;
-            if stored.iter().any(|i| i.id == incident.id) {
+            if incidents
+                .get(tenant, incident.id)
+                .map_err(store_error)?
+                .is_some()
+            {
                 return Err(already_recorded(&incident));
             }
             register.record(&incident, ctx.actor())?;
@@ -471,18 +492,15 @@ async fn notify_breach(
     let target = Target::new("breach", &id)?;
     let incident = routes
         .blocking(move |_, _| {
-            let stored = incidents.list(tenant).map_err(store_error)?;
-            let current = Error::found(
-                stored.into_iter().find(|i| i.id.to_string() == id),
-                "breach incident",
-            )?;
+            let current = load_incident(incidents.as_ref(), tenant, &id)?;
+            // Stamped now, audited only once stored: a notification that
+            // loses the compare-and-swap changed nothing, and must not read
+            // as made in the register's log (the layer records the refused
+            // request as a failure).
+            let notification =
+                register.notification(&current, notice.recipient, notice.delay_reason.as_deref())?;
             let mut next = current.clone();
-            register.notify(
-                &mut next,
-                notice.recipient,
-                notice.delay_reason.as_deref(),
-                ctx.actor(),
-            )?;
+            next.notifications.push(notification.clone());
             if !incidents
                 .replace(tenant, &current, &next)
                 .map_err(store_error)?
@@ -490,14 +508,32 @@ async fn notify_breach(
                 return Err(Error::BadRequest {
                     status: StatusCode::CONFLICT,
                     message: format!(
-                        "breach incident {id} changed while this notification was recorded: try again"
+                        "breach incident {id} changed while this notification was recorded: nothing was recorded, try again"
                     ),
                 });
+            }
+            if let Err(e) = register.audit_notification(&next, &notification, ctx.actor()) {
+                // No stored notification without its event: put the
+                // incident back as it was read (unless it changed again).
+                let _ = incidents.replace(tenant, &next, &current);
+                return Err(e.into());
             }
             Ok(next)
         })
         .await?;
     Ok((Audit::new(target), Json(incident.into())))
+}
+
+/// The incident `id` of `tenant`, or the one 404 for missing and foreign
+/// ids alike.
+fn load_incident(
+    incidents: &dyn IncidentStore,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Incident, Error> {
+    let kind = "breach incident";
+    let id: IncidentId = id.parse().map_err(|_| Error::NotFound { kind })?;
+    Error::found(incidents.get(tenant, id).map_err(store_error)?, kind)
 }
 
 async fn list_breaches(
@@ -514,12 +550,13 @@ async fn breach(
     Tenant(ctx): Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentStatus>, Error> {
-    let found = routes
-        .incidents(&ctx)
-        .await?
-        .into_iter()
-        .find(|i| i.id.to_string() == id);
-    Ok(Json(Error::found(found, "breach incident")?.into()))
+    routes.allow(&ctx)?;
+    let (_, incidents) = routes.breaches()?;
+    let tenant = ctx.tenant();
+    let incident = routes
+        .blocking(move |_, _| load_incident(incidents.as_ref(), tenant, &id))
+        .await?;
+    Ok(Json(incident.into()))
 }
 
 impl From<custodia_dsr::Error> for Error {

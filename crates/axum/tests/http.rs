@@ -1538,3 +1538,145 @@ fn a_request_span_names_route_and_status_only() {
         assert!(!log.contains(value), "{value} leaked into {log}");
     }
 }
+
+/// `IncidentStore::get` finds an incident by tenant and id: another
+/// tenant's id is `None`, as a missing one is.
+#[test]
+fn an_incident_is_got_by_tenant_and_id_only() {
+    use custodia_axum::dsr::{IncidentStore, MemoryIncidents};
+    use custodia_dsr::breach::{Contact, Incident, IncidentId};
+    let store = MemoryIncidents::default();
+    let (tenant, other) = (TenantId::random(), TenantId::random());
+    let incident = Incident::new(
+        custodia_core::Role::Controller,
+        custodia_core::chrono::Utc::now(),
+        "laptop lost",
+        Contact {
+            name: "DPO".into(),
+            contact: "dpo@example.com".into(),
+        },
+    );
+    assert!(store.insert(tenant, &incident).unwrap());
+    assert_eq!(
+        store.get(tenant, incident.id).unwrap(),
+        Some(incident.clone())
+    );
+    assert_eq!(store.get(other, incident.id).unwrap(), None);
+    assert_eq!(store.get(tenant, IncidentId::random()).unwrap(), None);
+}
+
+/// An incident store where another request always notifies first: every
+/// `replace` finds the incident changed.
+struct Raced(custodia_axum::dsr::MemoryIncidents);
+
+impl custodia_axum::dsr::IncidentStore for Raced {
+    fn list(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<custodia_dsr::breach::Incident>, custodia_dsr::BoxError> {
+        self.0.list(tenant)
+    }
+    fn get(
+        &self,
+        tenant: TenantId,
+        id: custodia_dsr::breach::IncidentId,
+    ) -> Result<Option<custodia_dsr::breach::Incident>, custodia_dsr::BoxError> {
+        self.0.get(tenant, id)
+    }
+    fn insert(
+        &self,
+        tenant: TenantId,
+        incident: &custodia_dsr::breach::Incident,
+    ) -> Result<bool, custodia_dsr::BoxError> {
+        self.0.insert(tenant, incident)
+    }
+    fn replace(
+        &self,
+        tenant: TenantId,
+        current: &custodia_dsr::breach::Incident,
+        _: &custodia_dsr::breach::Incident,
+    ) -> Result<bool, custodia_dsr::BoxError> {
+        let mut theirs = current.clone();
+        theirs.measures.push("another officer's change".into());
+        assert!(self.0.replace(tenant, current, &theirs)?);
+        self.0.replace(tenant, current, &theirs)
+    }
+}
+
+/// Found in review: a notification that lost the store's compare-and-swap
+/// (409) left the register's `BreachNotified` event behind, so the log
+/// read as a notification made while the register recorded none (and the
+/// retry made a second one). Now the register audits only what the store
+/// took; the refused request is on the record as a failure.
+#[test]
+fn a_notification_that_loses_the_race_leaves_no_notified_event() {
+    use custodia_axum::dsr::{DsrRoutes, IncidentStore, MemoryIncidents, MemoryRequests};
+    use custodia_dsr::breach::{BreachRegister, Contact, Incident};
+    use custodia_dsr::{Desk, DsrAction, MemorySink};
+
+    runtime().block_on(async {
+        let tenant = TenantId::random();
+        let clock = Arc::new(SystemClock);
+        let sink = Arc::new(MemorySink::new());
+        let register = Arc::new(BreachRegister::new(clock.clone(), sink.clone()));
+        let desk = Arc::new(Desk::new(clock, sink.clone()));
+        let incidents = Arc::new(Raced(MemoryIncidents::default()));
+        let dpo = custodia_tenant::RoleName::new("dpo").unwrap();
+        let routes = DsrRoutes::new(desk, Arc::new(MemoryRequests::default()), dpo)
+            .with_breaches(register, incidents.clone());
+        let audit = Recorded::default();
+        let http = privacy_server(routes, audit.clone()).await;
+        let mut incident = Incident::new(
+            custodia_core::Role::Controller,
+            custodia_core::chrono::Utc::now(),
+            "laptop lost",
+            Contact {
+                name: "DPO".into(),
+                contact: "dpo@example.com".into(),
+            },
+        );
+        incident.tenants = [tenant].into();
+        let officer = officer(tenant, "dpo");
+        let (status, recorded) = http
+            .json(
+                Method::POST,
+                "/privacy/breaches",
+                &officer,
+                serde_json::to_value(&incident).unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{recorded}");
+        let notify = format!("/privacy/breaches/{}/notifications", incident.id);
+        let (status, refused) = http
+            .json(
+                Method::POST,
+                &notify,
+                &officer,
+                json!({"recipient": {"to": "authority", "name": "OPC"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was recorded"),
+            "{refused}"
+        );
+        let actions = sink.actions();
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, DsrAction::BreachNotified { .. })),
+            "{actions:?}"
+        );
+        assert_eq!(actions.len(), 1, "only the recording: {actions:?}");
+        let stored = incidents.get(tenant, incident.id).unwrap().unwrap();
+        assert!(stored.notifications.is_empty());
+        // The layer has the refused request, as a failure.
+        let events = audit.0.lock().unwrap().clone();
+        let last = events.last().unwrap();
+        assert_eq!(last.target.id, "/privacy/breaches/{id}/notifications");
+        assert_eq!(last.outcome, Outcome::Failure);
+    });
+}

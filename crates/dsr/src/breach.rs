@@ -618,6 +618,12 @@ impl BreachRegister {
     }
 
     /// Records a notification sent now. A late one needs `delay_reason`.
+    ///
+    /// Audits it before adding it to `incident`. A host that stores the
+    /// incident with a compare-and-swap that may lose uses
+    /// [`BreachRegister::notification`] and, once the store took it,
+    /// [`BreachRegister::audit_notification`] instead: an attempt that
+    /// stored nothing then leaves no `BreachNotified` event.
     pub fn notify(
         &self,
         incident: &mut Incident,
@@ -625,6 +631,22 @@ impl BreachRegister {
         delay_reason: Option<&str>,
         actor: ActorId,
     ) -> Result<(), Error> {
+        let notification = self.notification(incident, recipient, delay_reason)?;
+        self.audit_notification(incident, &notification, actor)?;
+        incident.notifications.push(notification);
+        Ok(())
+    }
+
+    /// A notification of `incident` sent now, stamped with the register's
+    /// clock and judged late or not, neither audited nor added: the first
+    /// half of [`BreachRegister::notify`]. A late one needs `delay_reason`
+    /// ([`Error::Empty`] otherwise, Art. 33(1)).
+    pub fn notification(
+        &self,
+        incident: &Incident,
+        recipient: NotificationRecipient,
+        delay_reason: Option<&str>,
+    ) -> Result<Notification, Error> {
         let now = self.clock.now();
         let deadline = match recipient {
             NotificationRecipient::Authority { .. } => incident.authority_deadline(),
@@ -639,21 +661,31 @@ impl BreachRegister {
                 what: "reason for the late notification (Art. 33(1))",
             });
         }
-        self.emit(
-            incident,
-            actor,
-            DsrAction::BreachNotified {
-                recipient: recipient.clone(),
-                late,
-            },
-        )?;
-        incident.notifications.push(Notification {
+        Ok(Notification {
             recipient,
             at: now,
             late,
             delay_reason: delay_reason.map(str::to_owned),
-        });
-        Ok(())
+        })
+    }
+
+    /// Audits `notification` of `incident` (`BreachNotified`): the second
+    /// half of [`BreachRegister::notify`], for a host to call once the
+    /// incident with the notification is stored.
+    pub fn audit_notification(
+        &self,
+        incident: &Incident,
+        notification: &Notification,
+        actor: ActorId,
+    ) -> Result<(), Error> {
+        self.emit(
+            incident,
+            actor,
+            DsrAction::BreachNotified {
+                recipient: notification.recipient.clone(),
+                late: notification.late,
+            },
+        )
     }
 }
 

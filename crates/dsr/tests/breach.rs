@@ -146,3 +146,50 @@ fn any_processor_delay_gives_a_deadline() {
     negative.processor_delay_hours = -5;
     assert_eq!(negative.controller_deadline(), aware);
 }
+
+/// A host whose store may refuse the notified incident (a lost
+/// compare-and-swap) stamps the notification first and audits it only
+/// once stored: the stamping alone leaves no event.
+#[test]
+fn a_notification_is_stamped_without_audit_and_audited_on_its_own() {
+    let aware = Utc.with_ymd_and_hms(2026, 7, 10, 23, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(aware));
+    let sink = Arc::new(MemorySink::new());
+    let register = BreachRegister::new(clock.clone(), sink.clone());
+    let acme = TenantId::from_external_key("crm", "acme");
+    let dpo = ActorId::from_external_key(acme, "staff", "dpo");
+    let mut incident = Incident::new(
+        Role::Controller,
+        aware,
+        "Laptop lost.",
+        Contact {
+            name: "DPO".into(),
+            contact: "dpo@deskly.example".into(),
+        },
+    );
+    incident.tenants.insert(acme);
+    clock.advance(TimeDelta::hours(80));
+    let authority = NotificationRecipient::Authority { name: "OPC".into() };
+    assert!(matches!(
+        register.notification(&incident, authority.clone(), None),
+        Err(Error::Empty { .. })
+    ));
+    let late = register
+        .notification(&incident, authority, Some(" found in a backup audit "))
+        .unwrap();
+    assert!(late.late);
+    assert_eq!(late.at, clock.now());
+    assert_eq!(
+        late.delay_reason.as_deref(),
+        Some("found in a backup audit")
+    );
+    assert!(sink.actions().is_empty(), "stamped, not yet audited");
+    assert!(incident.notifications.is_empty());
+    register.audit_notification(&incident, &late, dpo).unwrap();
+    let actions = sink.actions();
+    assert_eq!(actions.len(), 1);
+    assert!(matches!(
+        actions[0],
+        DsrAction::BreachNotified { late: true, .. }
+    ));
+}

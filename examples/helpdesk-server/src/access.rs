@@ -9,7 +9,16 @@
 //! | `agent` | create; read all of the tenant's; change their own | text: write; name, email: read; phone: hidden |
 //! | `supervisor` | create, read, change, delete all; run the retention sweep | every personal field: read; text: write |
 //! | `dpo` | read all (to answer requests); the `/privacy` routes | every personal field: masked |
-//! | `auditor` | none; the `/audit` routes | none |
+//! | `auditor` | none; `POST /audit/verify` for the tenant: a verdict and the tenant's own event count | none |
+//! | `operator` | none; the `/audit` routes with the shared log's size, root and checkpoints | none |
+//!
+//! One audit log holds every tenant's events, so its size and root say how
+//! much the other tenants did. A tenant's `auditor` gets neither: only
+//! whether the whole log verifies (against a checkpoint, if they hold one)
+//! and how many of the log's events are their tenant's. The log-wide
+//! figures are the platform's: role `operator`, which the identity
+//! provider gives the deployment's own staff and never a tenant's user
+//! (the example's tokens still name a served tenant for every caller).
 
 use std::sync::Arc;
 
@@ -31,22 +40,27 @@ use crate::app::{ApiError, App, forbidden};
 
 /// The role the `/privacy` routes need.
 pub(crate) const DPO: &str = "dpo";
-/// The role the `/audit` routes need.
+/// The role the tenant's `/audit` route needs.
 pub(crate) const AUDITOR: &str = "auditor";
+/// The platform role that sees the shared log's size, root and checkpoints.
+pub(crate) const OPERATOR: &str = "operator";
 
 /// The resource the retention sweep acts on (`delete` on it runs a sweep).
 pub(crate) const RETENTION: &str = "retention";
 /// The resource the audit routes act on.
 pub(crate) const AUDIT_LOG: &str = "audit_log";
+/// The shared log's head (size, root, checkpoints): every tenant's volume.
+pub(crate) const AUDIT_HEAD: &str = "audit_log_head";
 
 /// The access policy of `tenant` (see the [module docs](self)).
 pub(crate) fn policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
     let role = |name: &str| RoleName::new(name);
-    let (agent, supervisor, dpo, auditor) = (
+    let (agent, supervisor, dpo, auditor, operator) = (
         role("agent")?,
         role("supervisor")?,
         role(DPO)?,
         role(AUDITOR)?,
+        role(OPERATOR)?,
     );
     let grant = |role: &RoleName, resource: &str, op, scope| -> Result<PolicyChange, Error> {
         Ok(PolicyChange::Grant(
@@ -73,6 +87,9 @@ pub(crate) fn policy(tenant: TenantId) -> Result<AccessPolicy, Error> {
         field(&dpo, DataCategory::USER, FieldAccess::Masked),
         PolicyChange::DefineRole(auditor.clone()),
         grant(&auditor, AUDIT_LOG, Operation::Read, Scope::Tenant)?,
+        PolicyChange::DefineRole(operator.clone()),
+        grant(&operator, AUDIT_LOG, Operation::Read, Scope::Tenant)?,
+        grant(&operator, AUDIT_HEAD, Operation::Read, Scope::Tenant)?,
     ]);
     for op in [
         Operation::Create,

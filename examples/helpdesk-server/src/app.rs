@@ -464,6 +464,18 @@ impl Server {
                     }
                 }
             }
+            // The platform's role (the shared log's size, root, checkpoints).
+            if let Some((key, _)) = self.app.tenants.first()
+                && let Ok(token) = crate::tokens::mint_for(
+                    &seed,
+                    key,
+                    &[crate::access::OPERATOR],
+                    "operator",
+                    self.app.clock.as_ref(),
+                )
+            {
+                let _ = writeln!(out, "  {key} {:<10} {token}", crate::access::OPERATOR);
+            }
         }
         let _ = out.flush();
     }

@@ -65,7 +65,7 @@ deployment: they share the tickets, keys and audit log.
   --trace                print Custodia's spans (operation, counts, timings; never a value) to stderr
   --print-token TENANT ROLES
                          print a bearer token for TENANT (a billing account, e.g. ACME-0042) with
-                         ROLES (comma-separated: agent, supervisor, dpo, auditor) and exit;
+                         ROLES (comma-separated: agent, supervisor, dpo, auditor, operator) and exit;
                          --subject NAME (default: the first role) and --ttl SECS (default 3600)
   -h, --help             this text";
 

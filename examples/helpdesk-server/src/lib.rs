@@ -37,8 +37,15 @@
 //! | `GET /privacy/subjects?email=` | the contact ids with this email | dpo |
 //! | `GET /privacy/subjects/{id}/audit` | the contact's audit events, opened with their key (or `[erased]`) | dpo |
 //! | `/privacy/requests…`, `/privacy/breaches…` | `custodia_axum::dsr::DsrRoutes`: access, erasure, rectification; the breach register | dpo |
-//! | `POST /audit/checkpoint` | a signed checkpoint of the shared log | auditor |
-//! | `POST /audit/verify` | the whole log re-read and verified, against a checkpoint if given | auditor |
+//! | `POST /audit/checkpoint` | a signed checkpoint of the shared log (its size and root: every tenant's volume) | operator |
+//! | `POST /audit/verify` | the whole log re-read and verified, against a checkpoint if given: for the operator with the log's size and root, for a tenant's auditor a verdict and the tenant's own event count | auditor, operator |
+//!
+//! A contact's restriction of processing (GDPR Art. 18, a `restriction`
+//! request run through `/privacy/requests`) keeps their tickets but takes
+//! them out of processing: out of the list and the search, and 409 for an
+//! agent's or supervisor's read, change, deletion or summary, until a
+//! request with `"lift": true`; an objection to `ai_assistance` (Art. 21)
+//! stops the summary only (see the `tickets` module).
 //!
 //! A retention job applies the policy to every served tenant periodically
 //! (`--sweep-every`), each tenant in its own bound transaction.

@@ -21,7 +21,7 @@ use custodia_axum::dsr::{DsrRoutes, IncidentStore, RequestStore};
 use custodia_axum::{Json, Tenant, Tx};
 use custodia_core::{Clock, DataCategory, SubjectId, TenantId};
 use custodia_crypt::{DataKeyMode, KeyStore, Keyring, PostgresKeyStore, SecretKey, SubjectVault};
-use custodia_dsr::breach::{BreachRegister, Incident};
+use custodia_dsr::breach::{BreachRegister, Incident, IncidentId};
 use custodia_dsr::{
     AuditTrail, BoxError, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
     PolicyRetention, RenderedAuditEvent, Request, RequestId, SubjectAuditHistory,
@@ -158,7 +158,7 @@ impl Desks {
     }
 
     /// The audit trail the desk writes to.
-    fn trail(&self) -> Result<Arc<Trail>, ApiError> {
+    pub(crate) fn trail(&self) -> Result<Arc<Trail>, ApiError> {
         Ok(Arc::clone(&self.parts()?.trail))
     }
 }
@@ -254,6 +254,20 @@ impl IncidentStore for PgIncidents {
                 .iter()
                 .map(|r| serde_json::from_str(r.get::<_, &str>(0)))
                 .collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn get(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>, BoxError> {
+        bound(&self.0, tenant, |tx| {
+            // Row-level security shows only `tenant`'s rows: another
+            // tenant's id finds none, as a missing one does.
+            let row = tx.query_opt(
+                "SELECT incident FROM breach_incidents WHERE id = $1",
+                &[id.as_uuid()],
+            )?;
+            Ok(row
+                .map(|r| serde_json::from_str(r.get::<_, &str>(0)))
+                .transpose()?)
         })
     }
 

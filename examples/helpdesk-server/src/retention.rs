@@ -90,6 +90,7 @@ pub(crate) async fn sweep(
             sealed: [None, None, None, None],
             email_index: None,
             sealed_under_subject_key: true,
+            processing: Default::default(),
         };
         let mut record = stored.retention_record();
         if let Some(at) = anonymized.as_deref().map(time).transpose()? {

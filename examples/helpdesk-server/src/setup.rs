@@ -8,7 +8,7 @@ use custodia_audit::{Action, Actor, ActorKind, Event, SqlxAuditStore, Target};
 use custodia_core::ActorId;
 use custodia_crypt::SqlxKeyStore;
 use custodia_example_helpdesk::demo::{self, Cast};
-use custodia_example_helpdesk::store::POSTGRES_SCHEMA;
+use custodia_example_helpdesk::store::{POSTGRES_SCHEMA, PROCESSING_COLUMNS};
 use custodia_tenant::begin_bound;
 use custodia_tenant::rls::{Ident, RlsPolicy, TenantTable};
 use sqlx_core::connection::Connection as _;
@@ -98,6 +98,28 @@ pub(crate) async fn prepare(
         ))
         .execute(&mut *tx)
         .await?;
+    } else {
+        // A schema made before restriction was built gains its columns,
+        // every ticket active (asked first: the ALTER would lock the table
+        // against the running fleet on every start).
+        for (column, declaration) in PROCESSING_COLUMNS {
+            let missing: bool = query::<Postgres>(
+                "SELECT NOT EXISTS (SELECT 1 FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = 'tickets' AND column_name = $2)",
+            )
+            .bind(schema)
+            .bind(column)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            if missing {
+                raw_sql(&format!(
+                    "ALTER TABLE {name}.tickets ADD COLUMN {column} {declaration}"
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
     }
     tx.commit().await?;
     SqlxKeyStore::migrate(&owner).await?;

@@ -23,7 +23,7 @@ use axum::extract::{Path, State};
 use custodia_audit::{Action, Target};
 use custodia_axum::completion::{CompletionClient, CompletionFuture};
 use custodia_axum::{Audit, Json, Tenant, Tx};
-use custodia_core::DataCategory;
+use custodia_core::{DataCategory, Purpose};
 use custodia_example_helpdesk::store::RECORD_TYPE;
 use custodia_mask::TokenVault;
 use custodia_tenant::access::Operation;
@@ -57,7 +57,8 @@ impl CompletionClient for Summariser {
 /// `POST /tickets/{id}/summary`: `{"transfer": its legal basis, "sent":
 /// [what left], "reply": the unmasked summary, "masked": {kind: count}}`,
 /// audited as a `share` of the contact's data; 403 when the transfer is not
-/// allowed.
+/// allowed; 409 when the contact restricted the ticket's processing
+/// (Art. 18) or objected to `ai_assistance` (Art. 21).
 pub(crate) async fn summarise(
     State(app): State<Arc<App>>,
     Tenant(ctx): Tenant,
@@ -66,6 +67,8 @@ pub(crate) async fn summarise(
 ) -> Result<(Audit, Json<Value>), ApiError> {
     let ticket = tickets::load(&mut tx, ctx.tenant(), &id).await?;
     tickets::allow(&app, &ctx, Operation::Read, Some(&ticket))?;
+    // Not for a restricted ticket, nor one whose contact objected to AI use.
+    ticket.processable(&Purpose::AI_ASSISTANCE)?;
     // The reply quotes the text back: only for those who may read it.
     let access = tickets::field_access(&app, &ctx, &ticket, &DataCategory::USER_CONTENT_TICKET);
     if !access.can_read() {

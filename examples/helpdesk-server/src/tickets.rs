@@ -7,6 +7,15 @@
 //! tenant's search key; the subject line in the clear for triage. Every
 //! query runs in the request's tenant-bound transaction ([`Tx`]), so none
 //! says `WHERE tenant_id`.
+//!
+//! A ticket whose contact restricted its processing (GDPR Art. 18, a
+//! restriction request run through `/privacy/requests`) is kept but not
+//! processed: it is left out of `GET /tickets` and its email search, and
+//! reading it (but by the DPO, who answers the contact's requests and
+//! legal claims), changing, deleting or summarising it answers 409. Only
+//! the desk changes it then: an erasure request, or lifting the
+//! restriction. A ticket whose contact objected to `ai_assistance`
+//! (Art. 21) is not summarised (409).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,9 +25,9 @@ use axum::http::StatusCode;
 use custodia_audit::{FieldChange, Target};
 use custodia_axum::{Audit, Identity, Json, Tenant, Tx};
 use custodia_core::chrono::DateTime;
-use custodia_core::{ActorId, DataCategory, SubjectId, TenantId, Timestamp};
+use custodia_core::{ActorId, DataCategory, Purpose, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
-use custodia_example_helpdesk::store::{ANONYMIZED_SUBJECT, RECORD_TYPE, SEALED};
+use custodia_example_helpdesk::store::{ANONYMIZED_SUBJECT, Processing, RECORD_TYPE, SEALED};
 use custodia_tenant::TenantContext;
 use custodia_tenant::access::{FieldAccess, Operation, Ownership};
 use serde::{Deserialize, Serialize};
@@ -161,7 +170,7 @@ fn timestamp(text: &str) -> Result<Timestamp, ApiError> {
 
 /// The columns [`Stored::from_row`] reads.
 pub(crate) const COLUMNS: &str = "id, subject_id, owner, created_at, closed_at, status, \
-     subject_line, name, email, phone, body, sealed_by";
+     subject_line, name, email, phone, body, sealed_by, processing, objections";
 
 /// One ticket row as stored.
 pub(crate) struct Stored {
@@ -178,6 +187,8 @@ pub(crate) struct Stored {
     /// Whether the fields are under the contact's key (else the tenant's,
     /// for a ticket an erasure kept).
     pub(crate) under_subject_key: bool,
+    /// Restricted (Art. 18), purposes objected to (Art. 21).
+    pub(crate) processing: Processing,
 }
 
 impl Stored {
@@ -200,7 +211,37 @@ impl Stored {
                 row.try_get("body")?,
             ],
             under_subject_key: row.try_get::<String, _>("sealed_by")? == "subject",
+            processing: Processing::from_columns(
+                &row.try_get::<String, _>("processing")?,
+                &row.try_get::<String, _>("objections")?,
+            )
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
         })
+    }
+
+    /// 409 unless the ticket may be processed for `purpose` (see the
+    /// [module docs](self)).
+    pub(crate) fn processable(&self, purpose: &Purpose) -> Result<(), ApiError> {
+        if self.processing.restricted {
+            return Err(bad_request(
+                StatusCode::CONFLICT,
+                format!(
+                    "ticket {}: its contact restricted its processing (GDPR Art. 18): it is kept, \
+                     and only their requests change it until the restriction is lifted",
+                    self.id
+                ),
+            ));
+        }
+        if !self.processing.allows(purpose) {
+            return Err(bad_request(
+                StatusCode::CONFLICT,
+                format!(
+                    "ticket {}: its contact objected to processing for {purpose} (GDPR Art. 21)",
+                    self.id
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// What access decisions need.
@@ -283,10 +324,31 @@ pub(crate) async fn load(
     tenant: TenantId,
     id: &str,
 ) -> Result<Stored, ApiError> {
-    let row = query::<Postgres>(&format!("SELECT {COLUMNS} FROM tickets WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    load_with(conn, tenant, id, "").await
+}
+
+/// [`load`], the row locked until the transaction ends: a change checked
+/// against the row's restriction cannot pass one that lands meanwhile.
+pub(crate) async fn load_for_update(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Stored, ApiError> {
+    load_with(conn, tenant, id, " FOR UPDATE").await
+}
+
+async fn load_with(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: &str,
+    lock: &'static str,
+) -> Result<Stored, ApiError> {
+    let row = query::<Postgres>(&format!(
+        "SELECT {COLUMNS} FROM tickets WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     let row = row.ok_or_else(|| not_found("ticket"))?;
     Stored::from_row(tenant, &row)
 }
@@ -463,7 +525,7 @@ pub(crate) struct ListQuery {
 }
 
 /// `GET /tickets`: the tenant's tickets the caller may read, newest first
-/// (at most 500), without personal fields.
+/// (at most 500), without personal fields; restricted ones left out.
 pub(crate) async fn list(
     State(app): State<Arc<App>>,
     Tenant(ctx): Tenant,
@@ -487,7 +549,7 @@ pub(crate) async fn list(
     let rows = query::<Postgres>(&format!(
         "SELECT {COLUMNS} FROM tickets \
          WHERE ($1::bytea IS NULL OR email_index = $1) AND ($2::text IS NULL OR status = $2) \
-         ORDER BY created_at DESC, id LIMIT 500"
+         AND processing = 'active' ORDER BY created_at DESC, id LIMIT 500"
     ))
     .bind(index)
     .bind(q.status)
@@ -588,6 +650,11 @@ pub(crate) async fn read(
     let ctx = identity.context();
     let ticket = load(&mut tx, ctx.tenant(), &id).await?;
     allow(&app, ctx, Operation::Read, Some(&ticket))?;
+    // The DPO reads a restricted ticket to answer its contact (Art. 18(2):
+    // legal claims, the person's rights); nobody else does.
+    if !ctx.roles().iter().any(|r| r.as_str() == crate::access::DPO) {
+        ticket.processable(&Purpose::SUPPORT)?;
+    }
     let mut fields = BTreeMap::new();
     let (mut hidden, mut shown_masked, mut erased) = (Vec::new(), Vec::new(), Vec::new());
     let line = subject_line_for(&app, ctx, &ticket)?;
@@ -656,8 +723,9 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     Json(patch): Json<Patch>,
 ) -> Result<(Audit, Json<Value>), ApiError> {
-    let mut ticket = load(&mut tx, ctx.tenant(), &id).await?;
+    let mut ticket = load_for_update(&mut tx, ctx.tenant(), &id).await?;
     allow(&app, &ctx, Operation::Update, Some(&ticket))?;
+    ticket.processable(&Purpose::SUPPORT)?;
     if patch.subject_line.is_none() && patch.status.is_none() && patch.body.is_none() {
         return Err(bad_request(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -744,8 +812,11 @@ pub(crate) async fn delete(
     mut tx: Tx,
     Path(id): Path<String>,
 ) -> Result<(Audit, StatusCode), ApiError> {
-    let ticket = load(&mut tx, ctx.tenant(), &id).await?;
+    let ticket = load_for_update(&mut tx, ctx.tenant(), &id).await?;
     allow(&app, &ctx, Operation::Delete, Some(&ticket))?;
+    // Erasing a restricted contact's data is the desk's (an erasure
+    // request, with its exceptions and certificate), not a supervisor's.
+    ticket.processable(&Purpose::SUPPORT)?;
     query::<Postgres>("DELETE FROM tickets WHERE id = $1")
         .bind(&ticket.id)
         .execute(&mut *tx)

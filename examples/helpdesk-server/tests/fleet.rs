@@ -592,7 +592,8 @@ fn an_erasure_on_one_instance_is_honoured_by_the_other_within_the_staleness_boun
 fn both_instances_audit_into_one_log_that_verifies_against_an_earlier_checkpoint() {
     let rt = runtime();
     let fleet = rt.block_on(Fleet::start());
-    let auditor = fleet.token(ACME, &["auditor"], "ada");
+    // The platform's role: the shared log's size and checkpoints.
+    let auditor = fleet.token(ACME, &["operator"], "ops");
     let (acme, globex) = (
         fleet.token(ACME, &["agent"], "sam"),
         fleet.token(GLOBEX, &["agent"], "kim"),
@@ -1141,6 +1142,273 @@ fn a_breach_recorded_on_one_instance_is_notified_on_the_other() {
             listed[0]["incident"]["description"],
             "a laptop with exports was stolen"
         );
+        // One incident by id (`IncidentStore::get` on PostgreSQL): the
+        // other tenant's officer gets the 404 of an id that exists nowhere.
+        let one = format!("/privacy/breaches/{id}");
+        let (status, got) = b.get(&one, &dpo).await;
+        assert_eq!(status, StatusCode::OK, "{got}");
+        assert_eq!(got["incident"], listed[0]["incident"]);
+        let missing = format!("/privacy/breaches/{}", custodia_core::TenantId::random());
+        let nowhere = a.get(&missing, &dpo).await;
+        assert_eq!(nowhere.0, StatusCode::NOT_FOUND);
+        assert_eq!(a.get(&one, &other).await, nowhere);
+        assert_eq!(a.get("/privacy/breaches/not-an-id", &dpo).await, nowhere);
     });
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: the tickets source refused restriction, so a
+/// restriction request's run answered 500. Now it succeeds on one instance,
+/// and on the other the contact's ticket is kept but not processed (no
+/// read by an agent, change, deletion, summary, listing or search) while
+/// another contact's is; the DPO still reads it, and lifting the
+/// restriction (an objection to AI use afterwards) gives it back.
+#[test]
+fn a_restricted_contacts_ticket_is_kept_but_not_processed_until_lifted() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    rt.block_on(async {
+        let (dana_ticket, dana) = a
+            .create(&agent, "Printer jams", "Dana Lee", "dana@example.com")
+            .await;
+        let (bob_ticket, _) = a
+            .create(&agent, "Laptop", "Bob Li", "bob@example.org")
+            .await;
+        let run = |http: &Http, request: Value| {
+            let body = json!({"subject": dana, "request": request,
+                              "verification": "authenticated_session", "note": "portal"});
+            let http = Http::new(http.addr);
+            let dpo = dpo.clone();
+            async move {
+                let (status, request) = http
+                    .json(Method::POST, "/privacy/requests", &dpo, body)
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{request}");
+                let path = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
+                http.json(Method::POST, &path, &dpo, json!({})).await
+            }
+        };
+        let (status, done) = run(&a, json!({"kind": "restriction"})).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["state"], "completed", "{done}");
+        let processing: String = query::<Postgres>(&format!(
+            "SELECT processing FROM {}.tickets WHERE id = $1",
+            fleet.schema
+        ))
+        .bind(&dana_ticket)
+        .fetch_one(&fleet.admin)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(processing, "restricted");
+
+        let dana_path = format!("/tickets/{dana_ticket}");
+        let bob_path = format!("/tickets/{bob_ticket}");
+        let patch = json!({"subject_line": "Printer fixed"});
+        let refused = |(status, body): (StatusCode, Value)| {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert!(
+                body["message"].as_str().unwrap().contains("Art. 18"),
+                "{body}"
+            );
+        };
+        refused(
+            b.json(Method::PATCH, &dana_path, &agent, patch.clone())
+                .await,
+        );
+        refused(
+            b.send(
+                Method::POST,
+                &format!("{dana_path}/summary"),
+                Some(&agent),
+                None,
+            )
+            .await,
+        );
+        refused(b.get(&dana_path, &agent).await);
+        refused(
+            b.send(Method::DELETE, &dana_path, Some(&supervisor), None)
+                .await,
+        );
+        let (status, listed) = b.get("/tickets", &agent).await;
+        assert_eq!(status, StatusCode::OK);
+        let ids: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [bob_ticket.as_str()]);
+        let (_, found) = b.get("/tickets?email=dana@example.com", &agent).await;
+        assert_eq!(found, json!([]));
+        // Kept, unchanged; the DPO reads it and still finds the contact.
+        assert!(
+            fleet
+                .rows(ACME)
+                .await
+                .contains(&(dana_ticket.clone(), "Printer jams".into()))
+        );
+        let (status, seen) = b.get(&dana_path, &dpo).await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        let (_, subjects) = b
+            .get("/privacy/subjects?email=dana@example.com", &dpo)
+            .await;
+        assert_eq!(subjects, json!([dana]));
+        // Bob's ticket is processed as ever.
+        let (status, changed) = b
+            .json(Method::PATCH, &bob_path, &agent, patch.clone())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        let (status, summary) = b
+            .send(
+                Method::POST,
+                &format!("{bob_path}/summary"),
+                Some(&agent),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{summary}");
+
+        // Lifted (on the other instance): processed again, but for what
+        // she then objects to.
+        let (status, done) = run(&b, json!({"kind": "restriction", "lift": true})).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let (status, objected) = run(
+            &a,
+            json!({"kind": "objection", "purposes": ["ai_assistance"]}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{objected}");
+        let (status, changed) = a.json(Method::PATCH, &dana_path, &agent, patch).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        let (status, listed) = a.get("/tickets", &agent).await;
+        assert_eq!(
+            (status, listed.as_array().unwrap().len()),
+            (StatusCode::OK, 2)
+        );
+        let (status, body) = a
+            .send(
+                Method::POST,
+                &format!("{dana_path}/summary"),
+                Some(&agent),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("Art. 21"),
+            "{body}"
+        );
+    });
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: every tenant's auditor got the shared log's size and
+/// root (from `/audit/verify` and `/audit/checkpoint`), i.e. how much the
+/// other tenants did. Now a tenant's auditor gets no checkpoint (403) and a
+/// verdict with their own tenant's event count only, the same answer
+/// however busy another tenant is; the operator still gets the figures.
+#[test]
+fn a_tenant_auditor_learns_nothing_of_other_tenants_activity() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let auditor = fleet.token(ACME, &["auditor"], "ada");
+    let operator = fleet.token(ACME, &["operator"], "ops");
+    let (acme, globex) = (
+        fleet.token(ACME, &["agent"], "sam"),
+        fleet.token(GLOBEX, &["agent"], "kim"),
+    );
+    let counted = rt.block_on(async {
+        a.create(&acme, "before", "Ann Bell", "ann@example.com")
+            .await;
+        let (status, refused) = a
+            .send(Method::POST, "/audit/checkpoint", Some(&auditor), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        let (status, note) = a
+            .send(Method::POST, "/audit/checkpoint", Some(&operator), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{note}");
+        let note = note["note"].as_str().unwrap().to_owned();
+
+        let verify = |http: &Http, body: Value| {
+            let (http, auditor) = (Http::new(http.addr), auditor.clone());
+            async move {
+                let (status, report) = http
+                    .json(Method::POST, "/audit/verify", &auditor, body)
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{report}");
+                report
+            }
+        };
+        let before = verify(&a, json!({})).await;
+        assert_eq!(before["ok"], true, "{before}");
+        let keys: BTreeSet<&str> = before
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, BTreeSet::from(["ok", "tenant_events"]), "{before}");
+        let count = before["tenant_events"].as_u64().unwrap();
+        // GLOBEX gets busy, on both instances: ACME's count grows by its
+        // auditor's own verifications (each is audited), nothing else.
+        for i in 0..3 {
+            b.create(
+                &globex,
+                &format!("globex {i}"),
+                "Di Ely",
+                "di@example.co.uk",
+            )
+            .await;
+            a.create(
+                &globex,
+                &format!("globex {i}"),
+                "Di Ely",
+                "di@example.co.uk",
+            )
+            .await;
+        }
+        for (n, http) in [&a, &b].into_iter().enumerate() {
+            let n = u64::try_from(n).unwrap();
+            assert_eq!(
+                verify(http, json!({})).await,
+                json!({"ok": true, "tenant_events": count + n + 1})
+            );
+        }
+        let against = verify(&b, json!({"checkpoint": note})).await;
+        assert_eq!(
+            against,
+            json!({"ok": true, "tenant_events": count + 3, "checkpoint": "extended"})
+        );
+        // The operator's answer has the figures, GLOBEX's events in them.
+        let (status, full) = b
+            .json(Method::POST, "/audit/verify", &operator, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{full}");
+        assert!(
+            full["size"].as_u64().unwrap() > before["tenant_events"].as_u64().unwrap() + 6,
+            "{full}"
+        );
+        before["tenant_events"].as_u64().unwrap()
+    });
+    // The count is ACME's own events in the log.
+    let log = fleet.audit_log();
+    let acme_events = log.query(&Query::new().tenant(tenant_id(ACME))).unwrap();
+    // Each verify (and refused checkpoint) is itself an ACME event, after the count.
+    assert!(
+        counted >= 1 && counted as usize <= acme_events.len(),
+        "{counted}"
+    );
+    let first_verify = acme_events
+        .iter()
+        .position(|(_, e)| e.target.id == "/audit/verify")
+        .unwrap();
+    assert_eq!(counted as usize, first_verify);
     rt.block_on(fleet.stop());
 }

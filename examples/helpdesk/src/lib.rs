@@ -231,6 +231,12 @@ pub enum Error {
     /// The tenant binding or the row-level security setup.
     #[error("tenant: {0}")]
     Tenant(#[from] custodia_tenant::Error),
+    /// The ticket's processing is restricted (GDPR Art. 18): it is kept,
+    /// and changed only by its contact's requests.
+    #[error(
+        "ticket {0}: processing is restricted (GDPR Art. 18): kept, not changed until the restriction is lifted"
+    )]
+    Restricted(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -586,7 +592,9 @@ impl Helpdesk {
 
     /// An agent changes a ticket's subject line: stored, and audited as an
     /// `update` with the before and after values sealed under the contact's
-    /// key (so an erasure forgets them too). Returns the log index.
+    /// key (so an erasure forgets them too). Returns the log index. A
+    /// ticket whose processing its contact restricted is not changed
+    /// ([`Error::Restricted`]).
     pub fn update_subject_line(
         &self,
         agent: custodia_core::ActorId,

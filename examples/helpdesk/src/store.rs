@@ -15,11 +15,27 @@
 //! `sealed_by` turns from `subject` to `tenant`. The contact's key can then be
 //! shredded at once, erasing every other copy (backups, audit values), while
 //! the kept ticket stays readable for the reason it is kept.
+//!
+//! A restriction of processing (GDPR Art. 18, [`Restriction::Restrict`])
+//! marks the contact's tickets `processing = 'restricted'`: they are kept
+//! (storage is allowed) but no longer processed. The agents' search by
+//! email ([`Tickets::find_by_email`]) leaves them out, their subject line
+//! cannot be changed ([`Error::Restricted`]), and a host checks
+//! [`Processing::allows`] before any other use (the helpdesk server refuses
+//! the summariser, reads by agents and changes). What stays possible is
+//! what Art. 18(2) and the desk need: the data-subject requests themselves
+//! (access, rectification, erasure, which also ends the restriction of an
+//! anonymized ticket), finding the contact for them
+//! ([`Tickets::subjects_by_email`]), and lifting the restriction
+//! ([`Restriction::Lift`]). An objection (Art. 21,
+//! [`Restriction::StopPurposes`]) records the purposes objected to in
+//! column `objections`; [`Processing::allows`] refuses those purposes only.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use custodia_core::chrono::DateTime;
-use custodia_core::{ActorId, DataCategory, LegalBasis, SubjectId, TenantId, Timestamp};
+use custodia_core::{ActorId, DataCategory, LegalBasis, Purpose, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{
     BlindIndexConfig, FieldContext, KeyStore, Keyring, Normalization, SubjectVault,
 };
@@ -108,6 +124,60 @@ pub struct StoredTicket {
     /// written) or were re-sealed under the tenant's data key because an
     /// erasure kept the ticket (`false`; column `sealed_by = 'tenant'`).
     pub sealed_under_subject_key: bool,
+    /// Whether and for what the ticket may be processed (Art. 18, 21).
+    pub processing: Processing,
+}
+
+/// How far a ticket may be processed: restricted to storage (Art. 18), and
+/// the purposes its contact objected to (Art. 21). Columns `processing`
+/// (`active` or `restricted`) and `objections` (purpose names, one per
+/// line).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Processing {
+    /// Restricted to storage (GDPR Art. 18).
+    pub restricted: bool,
+    /// Purposes the contact objected to (GDPR Art. 21).
+    pub objections: BTreeSet<Purpose>,
+}
+
+impl Processing {
+    /// Whether the ticket may be processed for `purpose`: not while it is
+    /// restricted, nor for a purpose objected to. Storage, and answering
+    /// the contact's own requests, need no check.
+    pub fn allows(&self, purpose: &Purpose) -> bool {
+        !self.restricted && !self.objections.contains(purpose)
+    }
+
+    /// From the columns as stored.
+    pub fn from_columns(processing: &str, objections: &str) -> Result<Self, Error> {
+        let restricted = match processing {
+            "active" => false,
+            "restricted" => true,
+            other => return Err(Error::Corrupt(format!("processing {other:?}"))),
+        };
+        let objections = objections
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(parsed_purpose)
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            restricted,
+            objections,
+        })
+    }
+
+    /// Column `objections` for `purposes`.
+    fn objections_column(purposes: &BTreeSet<Purpose>) -> String {
+        purposes
+            .iter()
+            .map(Purpose::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn parsed_purpose(name: &str) -> Result<Purpose, Error> {
+    Purpose::new(name.to_owned()).map_err(|e| Error::Corrupt(format!("objection {name:?}: {e}")))
 }
 
 impl TenantOwned for StoredTicket {
@@ -156,9 +226,24 @@ pub struct Tickets {
     vault: Arc<ContactVault>,
 }
 
-/// The columns [`Tickets::row`] reads, in [`StoredTicket`] order.
+/// The columns a new row is written with.
 const ROW_COLUMNS: &str = "id, tenant_id, subject_id, owner, created_at, closed_at, status, \
      subject_line, name, email, phone, body, email_index, sealed_by";
+
+/// The columns [`Tickets::row`] reads, in [`StoredTicket`] order.
+const READ_COLUMNS: &str = "id, tenant_id, subject_id, owner, created_at, closed_at, status, \
+     subject_line, name, email, phone, body, email_index, sealed_by, processing, objections";
+
+/// Columns `processing` and `objections` (see [`Processing`]), as both
+/// databases declare them: what a table made before restriction was built
+/// gains (name, declaration).
+pub const PROCESSING_COLUMNS: [(&str, &str); 2] = [
+    (
+        "processing",
+        "text NOT NULL DEFAULT 'active' CHECK (processing IN ('active', 'restricted'))",
+    ),
+    ("objections", "text NOT NULL DEFAULT ''"),
+];
 
 /// The SQLite table.
 const SQLITE_SCHEMA: &str = "DROP TABLE IF EXISTS tickets;
@@ -177,7 +262,10 @@ const SQLITE_SCHEMA: &str = "DROP TABLE IF EXISTS tickets;
          body         BLOB,
          email_index  BLOB,
          sealed_by    TEXT NOT NULL DEFAULT 'subject'
-                      CHECK (sealed_by IN ('subject', 'tenant'))
+                      CHECK (sealed_by IN ('subject', 'tenant')),
+         processing   TEXT NOT NULL DEFAULT 'active'
+                      CHECK (processing IN ('active', 'restricted')),
+         objections   TEXT NOT NULL DEFAULT ''
      );
      CREATE INDEX tickets_email ON tickets (tenant_id, email_index);";
 
@@ -201,6 +289,9 @@ pub const POSTGRES_SCHEMA: &str = "CREATE TABLE tickets (
          email_index  bytea,
          sealed_by    text NOT NULL DEFAULT 'subject'
                       CHECK (sealed_by IN ('subject', 'tenant')),
+         processing   text NOT NULL DEFAULT 'active'
+                      CHECK (processing IN ('active', 'restricted')),
+         objections   text NOT NULL DEFAULT '',
          PRIMARY KEY (tenant_id, id)
      );
      CREATE INDEX tickets_email ON tickets (tenant_id, email_index);
@@ -270,6 +361,7 @@ fn stored_ticket(row: &[Value]) -> Result<StoredTicket, Error> {
         ],
         email_index: opt_blob(row, 12)?,
         sealed_under_subject_key: text(row, 13)? == "subject",
+        processing: Processing::from_columns(&text(row, 14)?, &text(row, 15)?)?,
     })
 }
 
@@ -289,6 +381,20 @@ impl Tickets {
             .optional()?;
         if found.is_none() {
             return Err(Error::Corrupt("the database has no tickets table".into()));
+        }
+        // A data directory written before restriction was built gains its
+        // columns, every ticket active.
+        for (column, declaration) in PROCESSING_COLUMNS {
+            let present: i64 = db.query_row(
+                "SELECT count(*) FROM pragma_table_info('tickets') WHERE name = ?1",
+                [column],
+                |r| r.get(0),
+            )?;
+            if present == 0 {
+                db.execute_batch(&format!(
+                    "ALTER TABLE tickets ADD COLUMN {column} {declaration}"
+                ))?;
+            }
         }
         Ok(Self::over(Db::Sqlite(Mutex::new(db)), keyring, vault))
     }
@@ -439,14 +545,30 @@ impl Tickets {
         Ok(())
     }
 
-    /// Ticket ids of `tenant` whose contact email is `email`, by blind index.
+    /// Ticket ids of `tenant` whose contact email is `email`, by blind
+    /// index: the agents' search, which leaves out restricted tickets
+    /// (searching is processing, Art. 18(2)).
     pub fn find_by_email(&self, tenant: TenantId, email: &str) -> Result<Vec<String>, Error> {
+        self.ids_by_email(tenant, email, false)
+    }
+
+    /// Ticket ids of `tenant` whose contact email is `email`, restricted
+    /// ones too with `restricted`.
+    fn ids_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        restricted: bool,
+    ) -> Result<Vec<String>, Error> {
         let index = self.email_index(tenant, email)?;
+        let sql = if restricted {
+            "SELECT id FROM tickets WHERE tenant_id = $1 AND email_index = $2 ORDER BY id"
+        } else {
+            "SELECT id FROM tickets WHERE tenant_id = $1 AND email_index = $2 \
+             AND processing = 'active' ORDER BY id"
+        };
         let rows = self.db.transaction(Some(tenant), |tx| {
-            tx.query(
-                "SELECT id FROM tickets WHERE tenant_id = $1 AND email_index = $2 ORDER BY id",
-                &[Value::Tenant(tenant), Value::Blob(index)],
-            )
+            tx.query(sql, &[Value::Tenant(tenant), Value::Blob(index)])
         })?;
         first_texts(&rows)
     }
@@ -458,7 +580,7 @@ impl Tickets {
         };
         let rows = self.db.transaction(Some(tenant), |tx| {
             tx.query(
-                &format!("SELECT {ROW_COLUMNS} FROM tickets WHERE id = $1"),
+                &format!("SELECT {READ_COLUMNS} FROM tickets WHERE id = $1"),
                 &[Value::Text(id.into())],
             )
         })?;
@@ -475,7 +597,7 @@ impl Tickets {
             let tenant: TenantId = parsed("tenant id", &tenant)?;
             let found = self.db.transaction(Some(tenant), |tx| {
                 tx.query(
-                    &format!("SELECT {ROW_COLUMNS} FROM tickets WHERE tenant_id = $1"),
+                    &format!("SELECT {READ_COLUMNS} FROM tickets WHERE tenant_id = $1"),
                     &[Value::Tenant(tenant)],
                 )
             })?;
@@ -487,14 +609,16 @@ impl Tickets {
         Ok(rows)
     }
 
-    /// The distinct contacts of `tenant` whose email is `email` (blind index).
+    /// The distinct contacts of `tenant` whose email is `email` (blind
+    /// index), those whose tickets are restricted too: the data-subject
+    /// desk finds a contact to answer (or lift) their request.
     pub fn subjects_by_email(
         &self,
         tenant: TenantId,
         email: &str,
     ) -> Result<Vec<SubjectId>, Error> {
         let mut subjects = Vec::new();
-        for id in self.find_by_email(tenant, email)? {
+        for id in self.ids_by_email(tenant, email, true)? {
             if let Some(subject) = self.row(&id)?.and_then(|r| r.subject)
                 && !subjects.contains(&subject)
             {
@@ -528,12 +652,21 @@ impl Tickets {
     }
 
     /// Sets a ticket's subject line (kept in clear); whether it existed.
+    /// A restricted ticket is not changed: [`Error::Restricted`].
     pub fn set_subject_line(&self, id: &str, text: &str) -> Result<bool, Error> {
-        self.update(
+        // One statement: a restriction landing meanwhile cannot be passed.
+        if self.update(
             id,
-            "UPDATE tickets SET subject_line = $1 WHERE id = $2",
+            "UPDATE tickets SET subject_line = $1 WHERE id = $2 AND processing = 'active'",
             &[Value::Text(text.into()), Value::Text(id.into())],
-        )
+        )? {
+            return Ok(true);
+        }
+        match self.row(id)? {
+            Some(row) if row.processing.restricted => Err(Error::Restricted(id.to_owned())),
+            Some(_) => Ok(true),
+            None => Ok(false),
+        }
     }
 
     /// Deletes one ticket (a retention sweep's `delete`); whether it existed.
@@ -728,25 +861,47 @@ impl PersonalDataSource for Tickets {
                     }
                 }
             }
-            // Unlink the kept, anonymized ticket from the person.
-            tx.execute("UPDATE tickets SET subject_id = NULL WHERE id = $1", &id)?;
+            // Unlink the kept, anonymized ticket from the person: with no
+            // personal data left, their restriction or objection ends too.
+            tx.execute(
+                "UPDATE tickets SET subject_id = NULL, processing = 'active', objections = '' \
+                 WHERE id = $1",
+                &id,
+            )?;
             Ok(())
         })?;
         Ok(())
     }
 
+    /// Marks the ticket restricted or active again, or records the
+    /// purposes objected to (see the [module docs](self)). Idempotent; a
+    /// ticket no longer the subject's (erased, anonymized) is left alone.
     fn restrict(
         &self,
-        _: TenantId,
-        _: SubjectId,
+        tenant: TenantId,
+        subject: SubjectId,
         record: &RecordRef,
-        _: &Restriction,
+        restriction: &Restriction,
     ) -> Result<(), BoxError> {
-        Err(format!(
-            "tickets: restriction of {} is not built in this example",
-            record.id
-        )
-        .into())
+        let Some(row) = self.owned_row(tenant, subject, record)? else {
+            return Ok(());
+        };
+        let id = Value::Text(row.id.clone());
+        let (column, value) = match restriction {
+            Restriction::Restrict => ("processing", "restricted".to_owned()),
+            Restriction::Lift => ("processing", "active".to_owned()),
+            Restriction::StopPurposes { purposes } => {
+                let mut objections = row.processing.objections.clone();
+                objections.extend(purposes.iter().cloned());
+                ("objections", Processing::objections_column(&objections))
+            }
+        };
+        // The column name is one of the two above, never the caller's.
+        let sql = format!("UPDATE tickets SET {column} = $1 WHERE id = $2");
+        self.db.transaction(Some(tenant), |tx| {
+            tx.execute(&sql, &[Value::Text(value), id])
+        })?;
+        Ok(())
     }
 
     /// A kept ticket's contact fields move from the contact's key to the

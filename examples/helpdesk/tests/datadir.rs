@@ -229,3 +229,116 @@ fn a_kept_ticket_is_resealed_under_the_tenant_key_and_survives_the_shred() {
     // Another tenant cannot re-seal (or even see) her ticket.
     assert!(tickets.reseal_kept(c.acme, c.priya, &record).is_err());
 }
+
+/// Found in review: the tickets source refused every restriction, so a
+/// restriction request (GDPR Art. 18) failed (500 over HTTP). Now Alice's
+/// tickets are kept but left out of the agents' search and not changed,
+/// while the desk still finds her; Bob's are untouched; lifting it ends it.
+#[test]
+fn a_restriction_keeps_the_tickets_out_of_processing_until_lifted() {
+    use custodia_core::Purpose;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let desk = hd.desk().unwrap();
+    let run = |kind: RequestKind| {
+        let mut request = desk
+            .receive(c.acme, c.alice, kind, Role::Controller, c.acme_dpo)
+            .unwrap();
+        desk.verify(
+            &mut request,
+            VerificationMethod::AuthenticatedSession,
+            "",
+            c.acme_dpo,
+        )
+        .unwrap();
+        desk.run(&mut request, c.acme_dpo).unwrap()
+    };
+    let tickets = hd.tickets();
+    let email = demo::ALICE_EMAIL;
+    assert_eq!(
+        tickets.find_by_email(c.acme, email).unwrap(),
+        ["T-1001", "T-1002"]
+    );
+
+    let custodia_dsr::RequestOutcome::Restricted(report) =
+        run(RequestKind::Restriction { lift: false })
+    else {
+        panic!("not a restriction");
+    };
+    assert_eq!(report.records, 2);
+    let row = tickets.row("T-1002").unwrap().unwrap();
+    assert!(row.processing.restricted);
+    assert!(!row.processing.allows(&Purpose::SUPPORT));
+    // Kept: the row and its fields are all there.
+    assert_eq!(
+        tickets.open_field(&row, "phone").unwrap().as_deref(),
+        Some(demo::ALICE_PHONE)
+    );
+    assert!(tickets.find_by_email(c.acme, email).unwrap().is_empty());
+    assert_eq!(tickets.subjects_by_email(c.acme, email).unwrap(), [c.alice]);
+    let refused = hd
+        .update_subject_line(c.acme_agent, "T-1002", "VPN fixed")
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::Restricted(ref id) if id == "T-1002"),
+        "{refused}"
+    );
+    assert_eq!(
+        tickets.row("T-1002").unwrap().unwrap().subject_line,
+        row.subject_line
+    );
+    // Bob's ticket is processed as ever.
+    hd.update_subject_line(c.acme_agent, "T-1004", "Laptop replaced")
+        .unwrap();
+    assert!(
+        tickets
+            .row("T-1004")
+            .unwrap()
+            .unwrap()
+            .processing
+            .allows(&Purpose::SUPPORT)
+    );
+
+    // An objection stops one purpose only, restriction or not.
+    run(RequestKind::Restriction { lift: true });
+    run(RequestKind::Objection {
+        purposes: vec![Purpose::AI_ASSISTANCE],
+    });
+    let row = tickets.row("T-1002").unwrap().unwrap();
+    assert!(!row.processing.restricted);
+    assert!(!row.processing.allows(&Purpose::AI_ASSISTANCE));
+    assert!(row.processing.allows(&Purpose::SUPPORT));
+    assert_eq!(
+        tickets.find_by_email(c.acme, email).unwrap(),
+        ["T-1001", "T-1002"]
+    );
+    hd.update_subject_line(c.acme_agent, "T-1002", "VPN fixed")
+        .unwrap();
+    // And it survives reopening the directory.
+    drop(desk);
+    drop(hd);
+    let hd = Helpdesk::open(dir.path(), clock()).unwrap();
+    let row = hd.tickets().row("T-1002").unwrap().unwrap();
+    assert_eq!(row.subject_line, "VPN fixed");
+    assert!(!row.processing.allows(&Purpose::AI_ASSISTANCE));
+}
+
+/// A data directory written before restriction was built opens, its
+/// tickets active.
+#[test]
+fn a_directory_without_the_processing_columns_gains_them_on_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let database = hd.layout().database();
+    drop(hd);
+    let db = rusqlite::Connection::open(&database).unwrap();
+    db.execute_batch(
+        "ALTER TABLE tickets DROP COLUMN objections; ALTER TABLE tickets DROP COLUMN processing;",
+    )
+    .unwrap();
+    drop(db);
+    let hd = Helpdesk::open(dir.path(), clock()).unwrap();
+    let row = hd.tickets().row("T-1002").unwrap().unwrap();
+    assert!(!row.processing.restricted && row.processing.objections.is_empty());
+}
