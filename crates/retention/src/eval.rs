@@ -374,6 +374,14 @@ impl RetentionPolicy {
     /// The time-independent part of [`RetentionPolicy::evaluate`]: the action is
     /// [`RetentionAction::Keep`] or [`RetentionAction::Hold`].
     pub fn decide<'p>(&'p self, record: &RetentionRecord) -> RetentionDecision<'p> {
+        let mut decision = self.decide_by_rules(record);
+        self.apply_holds(record, &mut decision);
+        decision
+    }
+
+    /// [`RetentionPolicy::decide`] as if the policy had no holds: what the
+    /// rules alone say (a sweep reports what a hold withheld).
+    pub(crate) fn decide_by_rules<'p>(&'p self, record: &RetentionRecord) -> RetentionDecision<'p> {
         let mut resolver = Resolver::default();
         let mut triggers = TriggerCache::new();
         let candidates = self.candidates(record);
@@ -430,7 +438,16 @@ impl RetentionPolicy {
             }
         }
 
-        let mut decision = self.resolve(&resolver);
+        self.resolve(&resolver)
+    }
+
+    /// Turns `decision` into a hold if any hold covers `record`.
+    #[inline]
+    pub(crate) fn apply_holds<'p>(
+        &'p self,
+        record: &RetentionRecord,
+        decision: &mut RetentionDecision<'p>,
+    ) {
         if !self.holds.is_empty() {
             if self.hold_index.enabled {
                 let mut mask = self.hold_index.candidates(record);
@@ -462,7 +479,6 @@ impl RetentionPolicy {
                 };
             }
         }
-        decision
     }
 
     /// The candidate rules of the record's category: those indexed under

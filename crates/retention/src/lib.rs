@@ -22,7 +22,8 @@
 //!   instant by which a record deleted at `t` has left every backup.
 //! * [`RetentionPolicy::evaluate`] takes a [`RetentionRecord`]'s metadata and an instant and
 //!   returns a [`RetentionDecision`] `{ action, due_at, rule, held_by, reason }`;
-//!   a [`Sweep`] plans over many records, resumably.
+//!   a [`Sweep`] plans over many records, resumably, and lists the records
+//!   a hold keeps past their due date with the hold's reason.
 //!
 //! The key design decision is that **conflicts resolve by fixed, documented
 //! principles**, after Microsoft Purview's principles of retention, so adding a
@@ -248,7 +249,7 @@ pub use duration::{MAX_YEARS, Period};
 pub use eval::{RetentionAction, RetentionDecision, RetentionReason, Rules};
 pub use record::RetentionRecord;
 // Sweeps.
-pub use sweep::{Cursor, PlanItem, Sweep, SweepPlan};
+pub use sweep::{Cursor, HeldItem, PlanItem, Sweep, SweepPlan};
 // Errors.
 pub use error::{Error, Location, Problem};
 

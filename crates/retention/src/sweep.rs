@@ -32,6 +32,25 @@ pub struct PlanItem {
     pub rules: Vec<String>,
 }
 
+/// One record due now that a hold keeps: it outlives its period for the
+/// hold's reason, and the report says so.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HeldItem {
+    /// The record's id.
+    pub id: String,
+    /// What the rules would do now without the hold.
+    pub action: Disposition,
+    /// Since when it would have been due.
+    pub due_at: Timestamp,
+    /// The rule(s) behind that.
+    pub rules: Vec<String>,
+    /// The holds that keep it.
+    pub holds: Vec<String>,
+    /// Why it is kept: the first hold and its reason, as in the decision's
+    /// [`RetentionReason::Held`](crate::RetentionReason::Held).
+    pub reason: String,
+}
+
 /// The outcome of planning one sweep (or one batch of it).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SweepPlan {
@@ -43,6 +62,9 @@ pub struct SweepPlan {
     pub skipped: u64,
     /// Records a legal hold froze.
     pub held: u64,
+    /// Of those, the ones due now but for the hold, in input order.
+    #[serde(default)]
+    pub withheld: Vec<HeldItem>,
     /// Records not due yet (or no rule applies).
     pub kept: u64,
     /// Records whose due disposition was already applied.
@@ -92,6 +114,18 @@ impl fmt::Display for SweepPlan {
                 item.rules.join(", ")
             )?;
         }
+        for item in &self.withheld {
+            writeln!(
+                f,
+                "  held      {} ({} due {}; rule {}; kept by {})",
+                item.id,
+                item.action.as_str(),
+                item.due_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                item.rules.join(", "),
+                item.reason
+            )?;
+        }
         match &self.next {
             Some(cursor) => writeln!(f, "stopped after {:?}; resume from there", cursor.after),
             None => writeln!(f, "complete"),
@@ -103,7 +137,8 @@ impl fmt::Display for SweepPlan {
 ///
 /// A [`Sweep`] plans over an iterator of records and returns a [`SweepPlan`]:
 /// the records due now, by disposition, with the rules behind each, plus
-/// counts of what was held, kept and already done. Planning changes nothing,
+/// counts of what was held, kept and already done, and the held records
+/// that would be due now ([`SweepPlan::withheld`], with the hold's reason). Planning changes nothing,
 /// so a plan *is* the dry-run report (its `Display` prints one); the host
 /// carries the plan out against its store.
 ///
@@ -184,29 +219,44 @@ impl<'p> Sweep<'p> {
             }
             previous = Some(record.id.clone());
             plan.examined += 1;
-            let decision = self.policy.evaluate(record, self.now);
-            match (decision.action, decision.due_at) {
-                (RetentionAction::Hold, _) => plan.held += 1,
-                (action, Some(due_at)) if action.disposition().is_some() => {
-                    let Some(disposition) = action.disposition() else {
-                        continue;
-                    };
-                    let done = disposition
+            // What `evaluate` does, with the rules' own verdict kept aside
+            // so a held record that is due can be reported as withheld.
+            let mut decision = self.policy.decide_by_rules(record);
+            let due = match (decision.scheduled, decision.due_at) {
+                (Some(then), Some(due_at)) if due_at <= self.now => {
+                    let done = then
                         .done_event()
                         .and_then(|event| record.events.get(event))
                         .is_some_and(|at| *at >= due_at);
-                    if done {
-                        plan.already_done += 1;
-                    } else {
-                        plan.items.push(PlanItem {
+                    Some((then, due_at, done))
+                }
+                _ => None,
+            };
+            self.policy.apply_holds(record, &mut decision);
+            // A hold leaves `rule` naming the rules that would apply.
+            let rules = || decision.rule.iter().map(str::to_owned).collect();
+            match (decision.action, due) {
+                (RetentionAction::Hold, due) => {
+                    plan.held += 1;
+                    if let Some((action, due_at, false)) = due {
+                        plan.withheld.push(HeldItem {
                             id: record.id.clone(),
-                            action: disposition,
+                            action,
                             due_at,
-                            rules: decision.rule.iter().map(str::to_owned).collect(),
+                            rules: rules(),
+                            holds: decision.held_by.iter().map(|h| (*h).to_owned()).collect(),
+                            reason: decision.reason.to_string(),
                         });
                     }
                 }
-                _ => plan.kept += 1,
+                (_, Some((_, _, true))) => plan.already_done += 1,
+                (_, Some((action, due_at, false))) => plan.items.push(PlanItem {
+                    id: record.id.clone(),
+                    action,
+                    due_at,
+                    rules: rules(),
+                }),
+                (_, None) => plan.kept += 1,
             }
             if self.limit.is_some_and(|limit| plan.examined >= limit) && records.peek().is_some() {
                 plan.next = Some(Cursor {

@@ -291,6 +291,34 @@ proptest! {
         prop_assert!(again.items.is_empty(), "{again}");
     }
 
+    /// The plan is `evaluate` record by record, and what it withholds is
+    /// exactly what the same policy without holds plans.
+    #[test]
+    fn a_sweep_withholds_what_the_holds_keep_and_nothing_else(
+        policy in any::<RetentionPolicy>(),
+        records in proptest::collection::btree_map(0..200u16, record(), 0..40),
+        now in timestamp(),
+    ) {
+        let records: Vec<RetentionRecord> = records.into_iter().map(|(i, mut r)| { r.id = format!("r-{i:03}"); r }).collect();
+        let plan = Sweep::new(&policy, now).plan(&records).unwrap();
+        for item in &plan.items {
+            let record = records.iter().find(|r| r.id == item.id).unwrap();
+            prop_assert_eq!(policy.evaluate(record, now).action, item.action.into());
+        }
+        for item in &plan.withheld {
+            let record = records.iter().find(|r| r.id == item.id).unwrap();
+            let decision = policy.evaluate(record, now);
+            prop_assert_eq!(decision.action, RetentionAction::Hold);
+            prop_assert_eq!(&decision.held_by, &item.holds);
+        }
+        prop_assert!(plan.withheld.len() as u64 <= plan.held);
+        let unheld = RetentionPolicy::new(policy.rules().to_vec(), Vec::new(), policy.backups().copied()).unwrap();
+        let free = Sweep::new(&unheld, now).plan(&records).unwrap();
+        let planned: Vec<_> = free.items.iter().filter(|i| !plan.items.contains(i)).map(|i| (&i.id, i.action, i.due_at, &i.rules)).collect();
+        let withheld: Vec<_> = plan.withheld.iter().map(|i| (&i.id, i.action, i.due_at, &i.rules)).collect();
+        prop_assert_eq!(planned, withheld);
+    }
+
     #[test]
     fn toml_parser_never_panics(text in "\\PC{0,300}") {
         if let Err(e) = RetentionPolicy::from_toml(&text, "fuzz.toml") {

@@ -2,7 +2,10 @@
 
 use chrono::{TimeZone, Utc};
 use custodia_core::{DataCategory, TenantId, Timestamp};
-use custodia_retention::{Cursor, Disposition, Error, RetentionPolicy, RetentionRecord, Sweep};
+use custodia_retention::{
+    Cursor, Disposition, Error, HeldItem, HoldScope, LegalHold, RetentionPolicy, RetentionRecord,
+    Sweep,
+};
 
 fn ymd(y: i32, m: u32, d: u32) -> Timestamp {
     Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
@@ -89,6 +92,69 @@ fn plans_what_is_due_and_reports_it() {
         "{report}"
     );
     assert!(report.ends_with("complete\n"), "{report}");
+}
+
+/// A held record past its period is listed with the hold that keeps it and
+/// the hold's reason, so the report says why it outlived its period; one
+/// held but not yet due is only counted. Without the hold it is planned.
+#[test]
+fn a_held_record_that_is_due_is_reported_as_withheld_with_the_holds_reason() {
+    let policy = policy()
+        .with_hold(LegalHold {
+            id: "restriction".into(),
+            reason: "restriction of processing".into(),
+            applies_to: HoldScope {
+                records: vec!["t-4".into()],
+                ..HoldScope::default()
+            },
+        })
+        .unwrap();
+    let plan = Sweep::new(&policy, ymd(2026, 2, 1))
+        .plan(records())
+        .unwrap();
+    assert_eq!(plan.held, 2);
+    assert_eq!(
+        plan.withheld,
+        [HeldItem {
+            id: "t-3".into(),
+            action: Disposition::Anonymize,
+            due_at: ymd(2025, 6, 1),
+            rules: vec!["tickets".into()],
+            holds: vec!["case-1".into()],
+            reason: "legal hold case-1 (litigation)".into(),
+        }]
+    );
+    assert!(plan.items.iter().all(|i| i.id != "t-3"));
+    let report = plan.to_string();
+    assert!(
+        report.contains(
+            "  held      t-3 (anonymize due 2025-06-01T00:00:00Z; rule tickets; kept by legal hold case-1 (litigation))\n"
+        ),
+        "{report}"
+    );
+    // Past its own due date, the restricted record is withheld too.
+    let later = Sweep::new(&policy, ymd(2026, 6, 1))
+        .plan(records())
+        .unwrap();
+    let t4 = later.withheld.iter().find(|i| i.id == "t-4").unwrap();
+    assert_eq!(
+        (t4.holds.as_slice(), t4.reason.as_str()),
+        (
+            &["restriction".to_owned()][..],
+            "legal hold restriction (restriction of processing)"
+        )
+    );
+
+    let lifted = RetentionPolicy::new(policy.rules().to_vec(), Vec::new(), None).unwrap();
+    let plan = Sweep::new(&lifted, ymd(2026, 2, 1))
+        .plan(records())
+        .unwrap();
+    assert!(plan.withheld.is_empty() && plan.held == 0);
+    assert!(
+        plan.items
+            .iter()
+            .any(|i| i.id == "t-3" && i.action == Disposition::Anonymize)
+    );
 }
 
 #[test]

@@ -48,7 +48,12 @@
 //! stops the summary only (see the `tickets` module).
 //!
 //! A retention job applies the policy to every served tenant periodically
-//! (`--sweep-every`), each tenant in its own bound transaction.
+//! (`--sweep-every`), each tenant in its own bound transaction. A restricted
+//! ticket is not deleted or anonymized however due it is (Art. 18(1)(b),
+//! (c): its contact opposed erasure or needs it for legal claims): the
+//! sweep keeps it under a hold, as a legally held one, and lists it under
+//! `withheld` with the restriction as the reason; after the lift the next
+//! sweep applies the policy. An erasure request is not stopped.
 //!
 //! # Key design decisions
 //!

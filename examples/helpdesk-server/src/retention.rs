@@ -9,6 +9,13 @@
 //! commits, and two processes sweeping at once change (and audit) each
 //! ticket once: the row lock decides, and the loser's statement finds no
 //! row to change.
+//!
+//! A ticket whose contact restricted its processing (GDPR Art. 18) is kept
+//! however due it is, as a legally held one is
+//! ([`custodia_example_helpdesk::store::sweep_policy`]): the outcome lists
+//! it under `withheld`, with the restriction as the reason, until the
+//! restriction is lifted. A restriction that lands after the sweep read the
+//! rows still stops the change: each statement changes only an active row.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +25,7 @@ use custodia_audit::{Action, Actor, ActorKind, Event, Target};
 use custodia_axum::{Json, Tenant, Tx};
 use custodia_core::{SubjectId, TenantId, Timestamp};
 use custodia_example_helpdesk::StoredTicket;
-use custodia_example_helpdesk::store::RECORD_TYPE;
+use custodia_example_helpdesk::store::{Processing, RECORD_TYPE, sweep_policy};
 use custodia_retention::{Disposition, Sweep};
 use custodia_tenant::access::Operation;
 use serde::Deserialize;
@@ -40,6 +47,11 @@ pub(crate) struct Outcome {
     pub(crate) examined: u64,
     /// Not due yet, or no rule applies.
     pub(crate) kept: u64,
+    /// Kept by a legal hold or a restriction, due or not.
+    pub(crate) held: u64,
+    /// Due but kept by a hold or a restriction: id, action, due_at, rules,
+    /// holds, reason.
+    pub(crate) withheld: Vec<Value>,
     /// Due items: id, action, rules.
     pub(crate) due: Vec<Value>,
     /// Deleted now.
@@ -59,8 +71,8 @@ pub(crate) async fn sweep(
     dry_run: bool,
 ) -> Result<Outcome, ApiError> {
     let rows = query::<Postgres>(
-        "SELECT id, subject_id, owner, created_at, closed_at, status, anonymized_at FROM tickets \
-         ORDER BY id",
+        "SELECT id, subject_id, owner, created_at, closed_at, status, anonymized_at, processing, \
+         objections FROM tickets ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -90,7 +102,11 @@ pub(crate) async fn sweep(
             sealed: [None, None, None, None],
             email_index: None,
             sealed_under_subject_key: true,
-            processing: Default::default(),
+            processing: Processing::from_columns(
+                &row.try_get::<String, _>(7)?,
+                &row.try_get::<String, _>(8)?,
+            )
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
         };
         let mut record = stored.retention_record();
         if let Some(at) = anonymized.as_deref().map(time).transpose()? {
@@ -100,13 +116,21 @@ pub(crate) async fn sweep(
     }
     let now = app.clock.now();
     let records: Vec<_> = tickets.iter().map(|(_, r)| r.clone()).collect();
-    let plan = Sweep::new(&app.retention, now).plan(&records)?;
+    let policy = sweep_policy(&app.retention, tickets.iter().map(|(t, _)| t))?;
+    let plan = Sweep::new(&policy, now).plan(&records)?;
     let mut outcome = Outcome {
         now: Some(now),
         examined: plan.examined,
         kept: plan.kept,
+        held: plan.held,
         ..Outcome::default()
     };
+    for item in &plan.withheld {
+        outcome.withheld.push(json!({
+            "id": item.id, "action": item.action, "due_at": item.due_at, "rules": item.rules,
+            "holds": item.holds, "reason": item.reason,
+        }));
+    }
     for item in &plan.items {
         outcome.due.push(json!({
             "id": item.id, "action": item.action, "due_at": item.due_at, "rules": item.rules,
@@ -119,16 +143,19 @@ pub(crate) async fn sweep(
         }
         let done = match item.action {
             Disposition::Delete => {
-                query::<Postgres>("DELETE FROM tickets WHERE id = $1 RETURNING id")
-                    .bind(&ticket.id)
-                    .fetch_optional(&mut *conn)
-                    .await?
+                query::<Postgres>(
+                    "DELETE FROM tickets WHERE id = $1 AND processing = 'active' RETURNING id",
+                )
+                .bind(&ticket.id)
+                .fetch_optional(&mut *conn)
+                .await?
             }
             Disposition::Anonymize => {
                 query::<Postgres>(
                     "UPDATE tickets SET subject_line = $2, name = NULL, email = NULL, \
                      phone = NULL, body = NULL, email_index = NULL, subject_id = NULL, \
-                     anonymized_at = $3 WHERE id = $1 AND anonymized_at IS NULL RETURNING id",
+                     anonymized_at = $3 WHERE id = $1 AND anonymized_at IS NULL \
+                     AND processing = 'active' RETURNING id",
                 )
                 .bind(&ticket.id)
                 .bind(ANONYMIZED)
@@ -141,7 +168,8 @@ pub(crate) async fn sweep(
                 continue;
             }
         };
-        // Another process got there first: nothing changed, nothing to audit.
+        // Another process got there first, or the contact restricted the
+        // ticket since it was read: nothing changed, nothing to audit.
         if done.is_none() {
             continue;
         }
@@ -217,10 +245,19 @@ pub(crate) async fn job(app: Arc<App>, every: Duration) {
                 Ok::<_, ApiError>(outcome)
             };
             match swept.await {
-                Ok(o) if !o.deleted.is_empty() || !o.anonymized.is_empty() => eprintln!(
-                    "helpdesk-server: retention sweep of {key}: deleted {:?}, anonymized {:?}",
-                    o.deleted, o.anonymized
-                ),
+                Ok(o)
+                    if !o.deleted.is_empty()
+                        || !o.anonymized.is_empty()
+                        || !o.withheld.is_empty() =>
+                {
+                    eprintln!(
+                        "helpdesk-server: retention sweep of {key}: deleted {:?}, anonymized {:?}, \
+                         {} due but held (legal hold or restriction)",
+                        o.deleted,
+                        o.anonymized,
+                        o.withheld.len()
+                    )
+                }
                 Ok(_) => {}
                 Err(e) => eprintln!("helpdesk-server: retention sweep of {key} failed: {e:?}"),
             }

@@ -14,7 +14,8 @@
 //! reading it (but by the DPO, who answers the contact's requests and
 //! legal claims), changing, deleting or summarising it answers 409. Only
 //! the desk changes it then: an erasure request, or lifting the
-//! restriction. A ticket whose contact objected to `ai_assistance`
+//! restriction. The retention sweep keeps it too, however due (see the
+//! `retention` module). A ticket whose contact objected to `ai_assistance`
 //! (Art. 21) is not summarised (409).
 
 use std::collections::BTreeMap;

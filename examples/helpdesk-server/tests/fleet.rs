@@ -1096,6 +1096,114 @@ fn the_retention_sweep_deletes_and_anonymizes_what_is_due_once() {
     rt.block_on(fleet.stop());
 }
 
+/// Found in review: the retention sweep deleted and anonymized a
+/// restricted contact's due tickets (Art. 18(1)(b), (c): they must be kept
+/// while restricted). Now Bob's due spam and idle ticket are kept and
+/// listed as withheld for the restriction, Alice's due ticket is
+/// anonymized, and once the restriction is lifted the next sweep deletes
+/// and anonymizes Bob's.
+#[test]
+fn the_retention_sweep_keeps_a_restricted_contacts_due_tickets_until_lifted() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let http = fleet.http(0);
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    rt.block_on(async {
+        let (status, bob) = http
+            .get("/privacy/subjects?email=bob.li@example.org", &dpo)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{bob}");
+        let bob = bob[0].as_str().unwrap().to_owned();
+        let run = |request: Value| {
+            let body = json!({"subject": bob, "request": request,
+                              "verification": "authenticated_session", "note": "portal"});
+            let http = Http::new(http.addr);
+            let dpo = dpo.clone();
+            async move {
+                let (status, request) = http
+                    .json(Method::POST, "/privacy/requests", &dpo, body)
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{request}");
+                let path = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
+                let (status, done) = http.json(Method::POST, &path, &dpo, json!({})).await;
+                assert_eq!(
+                    (status, &done["state"]),
+                    (StatusCode::OK, &json!("completed")),
+                    "{done}"
+                );
+            }
+        };
+        let sweep = || async {
+            let (status, done) = http
+                .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{done}");
+            done
+        };
+        let ids = |v: &Value, key: &str| -> Vec<String> {
+            v[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect()
+        };
+        run(json!({"kind": "restriction"})).await;
+        let before = fleet.rows(ACME).await;
+
+        let done = sweep().await;
+        assert_eq!(ids(&done, "deleted"), Vec::<String>::new(), "{done}");
+        assert_eq!(ids(&done, "anonymized"), ["T-1001"], "{done}");
+        let withheld: Vec<(&str, &str)> = done["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["id"].as_str().unwrap(), w["action"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            withheld,
+            [("T-1003", "delete"), ("T-1004", "anonymize")],
+            "{done}"
+        );
+        for w in done["withheld"].as_array().unwrap() {
+            assert_eq!(w["holds"], json!(["gdpr-art18-restriction"]), "{done}");
+            assert!(
+                w["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("restriction of processing (GDPR Art. 18)"),
+                "{done}"
+            );
+        }
+        assert_eq!(done["held"], 2, "{done}");
+        let after = fleet.rows(ACME).await;
+        for id in ["T-1003", "T-1004"] {
+            let row = |rows: &[(String, String)]| rows.iter().find(|r| r.0 == id).cloned();
+            assert_eq!(row(&after), row(&before));
+            assert!(row(&after).is_some());
+        }
+
+        run(json!({"kind": "restriction", "lift": true})).await;
+        let done = sweep().await;
+        assert_eq!(ids(&done, "deleted"), ["T-1003"], "{done}");
+        assert_eq!(ids(&done, "anonymized"), ["T-1004"], "{done}");
+        assert_eq!(done["withheld"], json!([]), "{done}");
+        assert_eq!(http.get("/tickets/T-1003", &supervisor).await, not_found());
+    });
+    // Deleted once, by the sweep after the lift.
+    let deletes = fleet
+        .audit_log()
+        .query(
+            &Query::new()
+                .target("ticket", Some("T-1003".into()))
+                .action(Action::Delete),
+        )
+        .unwrap();
+    assert_eq!(deletes.len(), 1);
+    rt.block_on(fleet.stop());
+}
+
 /// The breach register on PostgreSQL, across instances: an incident
 /// recorded on one instance is notified on the other and listed on the
 /// first; its id again is 409, and another tenant's officer gets 404.

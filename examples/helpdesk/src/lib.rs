@@ -667,13 +667,15 @@ impl Helpdesk {
     /// carries out its deletions (each audited as a `delete` by the
     /// helpdesk's retention job); anonymize and review items are left in
     /// the plan (this example runs no anonymization job, and review is a
-    /// person's task). Returns the plan
-    /// and the ids deleted.
+    /// person's task). A ticket whose processing is restricted is kept
+    /// as a held one is ([`store::sweep_policy`]), and listed in the plan's
+    /// `withheld` if due. Returns the plan and the ids deleted.
     pub fn sweep(&self) -> Result<(SweepPlan, Vec<String>), Error> {
         let rows = self.tickets.all()?;
         let records: Vec<_> = rows.iter().map(StoredTicket::retention_record).collect();
         let now = self.clock.now();
-        let plan = Sweep::new(&self.policy, now).plan(&records)?;
+        let policy = store::sweep_policy(&self.policy, &rows)?;
+        let plan = Sweep::new(&policy, now).plan(&records)?;
         let mut deleted = Vec::new();
         for item in plan.with_action(Disposition::Delete) {
             let Some(row) = rows.iter().find(|r| r.id == item.id) else {

@@ -27,7 +27,14 @@
 //! (access, rectification, erasure, which also ends the restriction of an
 //! anonymized ticket), finding the contact for them
 //! ([`Tickets::subjects_by_email`]), and lifting the restriction
-//! ([`Restriction::Lift`]). An objection (Art. 21,
+//! ([`Restriction::Lift`]). While restricted, the retention sweep deletes
+//! or anonymizes none of them, even past their period (Art. 18(1)(b) and
+//! (c): the contact opposed erasure, or needs the data for legal claims):
+//! [`sweep_policy`] adds a hold ([`RESTRICTION_HOLD`]) over the restricted
+//! rows, so the sweep keeps them as it keeps legally held ones and lists
+//! each one due with the restriction as the reason. Once lifted, the next
+//! sweep applies the policy as usual. An erasure request is not a sweep:
+//! the contact may still ask for erasure. An objection (Art. 21,
 //! [`Restriction::StopPurposes`]) records the purposes objected to in
 //! column `objections`; [`Processing::allows`] refuses those purposes only.
 
@@ -44,7 +51,7 @@ use custodia_dsr::{
     BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
 };
 use custodia_dsr::{ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome};
-use custodia_retention::RetentionRecord;
+use custodia_retention::{HoldScope, LegalHold, RetentionPolicy, RetentionRecord};
 use custodia_tenant::TenantOwned;
 use rusqlite::OptionalExtension;
 
@@ -174,6 +181,42 @@ impl Processing {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The id of the hold under which a retention sweep keeps restricted
+/// tickets (see [`sweep_policy`]); a policy file must not use it.
+pub const RESTRICTION_HOLD: &str = "gdpr-art18-restriction";
+
+/// The reason of [`RESTRICTION_HOLD`], in every sweep report that lists a
+/// ticket it keeps.
+pub const RESTRICTION_REASON: &str =
+    "restriction of processing (GDPR Art. 18): kept, not processed, until lifted";
+
+/// The policy a retention sweep of `rows` applies: `policy` itself, or, if
+/// any row is restricted, `policy` with one more hold,
+/// [`RESTRICTION_HOLD`], over exactly the restricted rows (by tenant and
+/// id). A restricted ticket is then kept as a legally held one is, and the
+/// plan lists it if due ([`custodia_retention::SweepPlan::withheld`]).
+/// Only for sweeps: an erasure request uses `policy` as it is.
+pub fn sweep_policy<'p, 'r>(
+    policy: &'p RetentionPolicy,
+    rows: impl IntoIterator<Item = &'r StoredTicket>,
+) -> Result<std::borrow::Cow<'p, RetentionPolicy>, custodia_retention::Error> {
+    let mut scope = HoldScope::default();
+    for row in rows.into_iter().filter(|r| r.processing.restricted) {
+        if !scope.tenants.contains(&row.tenant) {
+            scope.tenants.push(row.tenant);
+        }
+        scope.records.push(row.id.clone());
+    }
+    if scope.records.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(policy));
+    }
+    Ok(std::borrow::Cow::Owned(policy.with_hold(LegalHold {
+        id: RESTRICTION_HOLD.into(),
+        reason: RESTRICTION_REASON.into(),
+        applies_to: scope,
+    })?))
 }
 
 fn parsed_purpose(name: &str) -> Result<Purpose, Error> {
@@ -669,11 +712,14 @@ impl Tickets {
         }
     }
 
-    /// Deletes one ticket (a retention sweep's `delete`); whether it existed.
+    /// Deletes one ticket (a retention sweep's `delete`) unless its
+    /// processing is restricted; whether it was deleted.
     pub fn delete(&self, id: &str) -> Result<bool, Error> {
+        // The sweep planned on rows read earlier: a restriction landing
+        // meanwhile (another process's request) still keeps the ticket.
         self.update(
             id,
-            "DELETE FROM tickets WHERE id = $1",
+            "DELETE FROM tickets WHERE id = $1 AND processing = 'active'",
             &[Value::Text(id.into())],
         )
     }

@@ -342,3 +342,131 @@ fn a_directory_without_the_processing_columns_gains_them_on_opening() {
     let row = hd.tickets().row("T-1002").unwrap().unwrap();
     assert!(!row.processing.restricted && row.processing.objections.is_empty());
 }
+
+/// Runs `kind` for `subject` of ACME, verified, as ACME's DPO.
+fn run_request(
+    hd: &Helpdesk,
+    subject: custodia_core::SubjectId,
+    kind: RequestKind,
+) -> custodia_dsr::RequestOutcome {
+    let c = Cast::new();
+    let desk = hd.desk().unwrap();
+    let mut request = desk
+        .receive(c.acme, subject, kind, Role::Controller, c.acme_dpo)
+        .unwrap();
+    desk.verify(
+        &mut request,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        c.acme_dpo,
+    )
+    .unwrap();
+    desk.run(&mut request, c.acme_dpo).unwrap()
+}
+
+/// Alice's spam, due for deletion like Bob's T-1003.
+fn alice_spam(hd: &Helpdesk) {
+    let c = Cast::new();
+    let mut spam = demo::tickets(&c)
+        .into_iter()
+        .find(|t| t.id == "T-1003")
+        .unwrap();
+    spam.id = "T-1005";
+    spam.subject = c.alice;
+    spam.email = demo::ALICE_EMAIL;
+    demo::insert_tickets(hd, &[spam]).unwrap();
+}
+
+/// Found in review: the sweep deleted a restricted contact's due ticket
+/// (Art. 18(1)(b), (c): it must be kept while restricted). Now Bob's due
+/// spam and idle ticket are kept and listed with the restriction as the
+/// reason, Alice's due spam goes, and once Bob's restriction is lifted the
+/// next sweep deletes his spam.
+#[test]
+fn the_sweep_keeps_a_restricted_contacts_due_tickets_until_lifted() {
+    use custodia_example_helpdesk::store::{RESTRICTION_HOLD, RESTRICTION_REASON};
+    use custodia_retention::Disposition;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    alice_spam(&hd);
+    run_request(&hd, c.bob, RequestKind::Restriction { lift: false });
+
+    let (plan, deleted) = hd.sweep().unwrap();
+    assert_eq!(deleted, ["T-1005"]);
+    assert!(hd.tickets().row("T-1003").unwrap().is_some());
+    let withheld: Vec<_> = plan
+        .withheld
+        .iter()
+        .map(|i| {
+            (
+                i.id.as_str(),
+                i.action,
+                i.holds.as_slice(),
+                i.reason.as_str(),
+            )
+        })
+        .collect();
+    let hold = [RESTRICTION_HOLD.to_owned()];
+    let reason = format!("legal hold {RESTRICTION_HOLD} ({RESTRICTION_REASON})");
+    assert_eq!(
+        withheld,
+        [
+            ("T-1003", Disposition::Delete, &hold[..], reason.as_str()),
+            ("T-1004", Disposition::Anonymize, &hold[..], reason.as_str()),
+        ]
+    );
+    assert!(
+        plan.items
+            .iter()
+            .all(|i| i.id != "T-1003" && i.id != "T-1004")
+    );
+    // The report a privacy officer reads says why.
+    let report = plan.to_string();
+    assert!(
+        report.contains("  held      T-1003 (delete due 2026-10-01T10:00:00Z; rule spam; kept by legal hold gdpr-art18-restriction (restriction of processing (GDPR Art. 18)"),
+        "{report}"
+    );
+    let deletes = |hd: &Helpdesk| -> Vec<String> {
+        hd.trail()
+            .with_log(|log| log.query(&Query::new().action(Action::Delete)))
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.target.id)
+            .collect()
+    };
+    assert_eq!(deletes(&hd), ["T-1005"]);
+    // A sweep that planned before the restriction landed cannot delete it.
+    assert!(!hd.tickets().delete("T-1003").unwrap());
+
+    run_request(&hd, c.bob, RequestKind::Restriction { lift: true });
+    let (plan, deleted) = hd.sweep().unwrap();
+    assert_eq!(deleted, ["T-1003"]);
+    assert!(plan.withheld.is_empty() && plan.held == 0, "{plan}");
+    assert!(hd.tickets().row("T-1003").unwrap().is_none());
+    assert_eq!(deletes(&hd), ["T-1005", "T-1003"]);
+}
+
+/// A restricted contact may still ask for erasure: the sweep's hold is not
+/// the desk's, so the erasure goes ahead and unlinks the ticket, which
+/// ends the restriction and leaves the unlinked ticket to the policy.
+#[test]
+fn a_restricted_contact_can_still_have_their_tickets_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    run_request(&hd, c.bob, RequestKind::Restriction { lift: false });
+    let outcome = run_request(&hd, c.bob, RequestKind::Erasure);
+    assert!(
+        matches!(outcome, custodia_dsr::RequestOutcome::Erased(_)),
+        "{outcome:?}"
+    );
+    assert!(
+        hd.tickets()
+            .row("T-1003")
+            .unwrap()
+            .is_none_or(|row| row.subject.is_none() && !row.processing.restricted)
+    );
+    let (plan, _) = hd.sweep().unwrap();
+    assert!(plan.withheld.is_empty(), "{plan}");
+}
