@@ -455,7 +455,7 @@ impl RetentionPolicy {
                     let i = mask.trailing_zeros() as usize;
                     mask &= mask - 1;
                     if let Some(hold) = self.holds.get(i)
-                        && hold.applies_to.matches(record)
+                        && hold.applies_to.matches_anchored(record)
                     {
                         decision.held_by.push(&hold.id);
                     }

@@ -279,6 +279,31 @@ impl HoldScope {
                 || self.categories.iter().any(|c| record.category.is_within(c)))
             && (self.records.is_empty() || self.records.contains(&record.id))
     }
+
+    /// [`matches`](Self::matches) for a scope the policy's hold index found
+    /// `record` by: the anchor it was indexed under (its record ids, else its
+    /// subjects, else its tenants) is known to match and is not searched
+    /// again, so a hold over many records costs a lookup a record, not a
+    /// scan of the list (a restriction hold names every restricted row).
+    pub(crate) fn matches_anchored(&self, record: &RetentionRecord) -> bool {
+        let tenant = || self.tenants.is_empty() || self.tenants.contains(&record.tenant);
+        let subject = || {
+            self.subjects.is_empty() || record.subject.is_some_and(|s| self.subjects.contains(&s))
+        };
+        let category = || {
+            self.categories.is_empty()
+                || self.categories.iter().any(|c| record.category.is_within(c))
+        };
+        if !self.records.is_empty() {
+            tenant() && subject() && category()
+        } else if !self.subjects.is_empty() {
+            tenant() && category()
+        } else if !self.tenants.is_empty() {
+            category()
+        } else {
+            !self.is_empty() && category()
+        }
+    }
 }
 
 /// A legal hold: while it is in the policy, nothing it covers is deleted,
