@@ -271,7 +271,7 @@ pub use detector::{
     CustomRecognizer, DEFAULT_MIN_SCORE, Detector, DetectorConfig, Finding, KnownEntities, Regions,
     Validator, resolve,
 };
-pub use kind::Kind;
+pub use kind::{CustomKind, Kind};
 pub use recognizer::Recognizer;
 // Masking.
 pub use json::JsonRules;
