@@ -159,7 +159,8 @@ pub struct ErasureRules {
     #[arg(long, value_name = "CATEGORY")]
     anonymize: Vec<DataCategory>,
     /// Sign a checkpoint of the audit log with this signer key (from
-    /// `custodia audit keygen`) before the erasure.
+    /// `custodia audit keygen`; refused unless mode 0600 or stricter)
+    /// before the erasure.
     #[arg(long, value_name = "FILE", requires = "checkpoint_dir")]
     checkpoint_key: Option<PathBuf>,
     /// Where that checkpoint is written, as size-<n>.note (created).
@@ -352,16 +353,13 @@ impl Host {
     }
 
     /// Signs a checkpoint of the log's head into `dir`; returns its path.
-    fn checkpoint(&self, key: &Path, dir: &Path) -> Result<PathBuf, String> {
-        let key_text =
-            std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?;
-        let signer = Signer::from_key_string(key_text.trim()).map_err(text)?;
+    fn checkpoint(&self, signer: &Signer, dir: &Path) -> Result<PathBuf, String> {
         let origin = signer.verifier().name().to_owned();
         let (note, size) = self
             .trail
             .with_log(|log| {
                 log.sync()?;
-                Ok::<_, custodia_audit::Error>((log.checkpoint(&origin, &signer)?, log.len()))
+                Ok::<_, custodia_audit::Error>((log.checkpoint(&origin, signer)?, log.len()))
             })
             .map_err(text)?;
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -526,6 +524,12 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             }
         }
         DsrCommand::Erase { who, rules, json } => {
+            // Read first: a key file that is refused stops nothing half-way.
+            let signer = rules
+                .checkpoint_key
+                .as_deref()
+                .map(crate::audit::read_signer)
+                .transpose()?;
             let host = Host::open(&who)?;
             let subject = host.resolve(&who)?;
             let retention = Arc::new(retention(&rules, &host.clock)?);
@@ -541,8 +545,8 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 .with_backup_horizon(retention)
                 .with_erasure_policy(policy);
             let actor = operator(who.tenant);
-            let checkpoint = match (&rules.checkpoint_key, &rules.checkpoint_dir) {
-                (Some(key), Some(dir)) => Some(host.checkpoint(key, dir)?),
+            let checkpoint = match (&signer, &rules.checkpoint_dir) {
+                (Some(signer), Some(dir)) => Some(host.checkpoint(signer, dir)?),
                 _ => None,
             };
             let mut request = verified_request(&desk, &who, subject, RequestKind::Erasure, actor)?;

@@ -513,6 +513,22 @@ fn bad_input_exits_2_with_a_reason() {
         assert_eq!(o.status.code(), Some(2), "{tail:?}: {}", out(&o));
         assert!(err(&o).contains(reason), "{tail:?}: {}", err(&o));
     }
+    // A checkpoint key others can read is refused as a master key is,
+    // before the source program starts.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = data.path().join("checkpoint.key");
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let o = dsr("erase", dir, &["--tenant", &acme, "--subject", &alice]);
+        std::fs::set_permissions(&key, private).unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+        assert!(
+            err(&o).contains("has mode 644; key files must be 0600 or stricter"),
+            "{}",
+            err(&o)
+        );
+    }
     // Nothing was erased by the failed calls.
     let o = dsr("export", dir, &["--tenant", &acme, "--subject", &alice]);
     assert!(o.status.success(), "{}", err(&o));
