@@ -423,7 +423,8 @@ fn read_email(input: impl std::io::BufRead, from: &str) -> Result<String, String
             "{from}: the first line is over {MAX_EMAIL_LINE} bytes: not an email address"
         ));
     }
-    let text = std::str::from_utf8(body).map_err(|_| format!("{from}: the email address is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| format!("{from}: the email address is not UTF-8"))?;
     let address = text.trim();
     if address.is_empty() {
         return Err(format!("{from}: no email address on the first line"));

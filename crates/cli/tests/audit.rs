@@ -194,7 +194,13 @@ fn a_signer_key_others_can_read_is_refused() {
     let Signed { log, key, .. } = signed_log_of_ten(tmp.path());
     let secret = std::fs::read_to_string(&key).unwrap();
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let args = ["audit", "checkpoint", dir_arg(&log), "--key", key.to_str().unwrap()];
+    let args = [
+        "audit",
+        "checkpoint",
+        dir_arg(&log),
+        "--key",
+        key.to_str().unwrap(),
+    ];
     let o = custodia(&args, "");
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(

@@ -321,10 +321,22 @@ fn the_email_comes_from_stdin_or_a_file_and_in_argv_it_warns() {
     // missing file, two ways at once. Errors never quote the input.
     let long = format!("{}@example.com\n", "a".repeat(2000));
     for (args, stdin, reason) in [
-        (vec!["--email-stdin"], "", "no email address on the first line"),
-        (vec!["--email-stdin"], "  \nalice.ng@example.com\n", "no email address"),
+        (
+            vec!["--email-stdin"],
+            "",
+            "no email address on the first line",
+        ),
+        (
+            vec!["--email-stdin"],
+            "  \nalice.ng@example.com\n",
+            "no email address",
+        ),
         (vec!["--email-stdin"], long.as_str(), "over 1024 bytes"),
-        (vec!["--email-file", "/nonexistent/email"], "", "/nonexistent/email"),
+        (
+            vec!["--email-file", "/nonexistent/email"],
+            "",
+            "/nonexistent/email",
+        ),
         (
             vec!["--email-stdin", "--email-file", s(&file)],
             "",
@@ -638,7 +650,10 @@ fn help_documents_the_exit_codes() {
             assert!(text.contains("--email"), "{text}");
             assert!(text.contains("--email-stdin"), "{text}");
             assert!(text.contains("--email-file"), "{text}");
-            assert!(text.contains("Deprecated: the address is then in the command line"), "{text}");
+            assert!(
+                text.contains("Deprecated: the address is then in the command line"),
+                "{text}"
+            );
             assert!(text.contains("one line of JSON"), "{text}");
         }
     }

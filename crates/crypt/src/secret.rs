@@ -147,7 +147,10 @@ pub fn read_key_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String
         Ok(text) => Ok(zeroize::Zeroizing::new(text)),
         Err(e) => {
             zeroize::Zeroize::zeroize(&mut e.into_bytes());
-            Err(Error::Store(format!("{} is not UTF-8 text", path.display())))
+            Err(Error::Store(format!(
+                "{} is not UTF-8 text",
+                path.display()
+            )))
         }
     }
 }

@@ -1202,7 +1202,10 @@ mod tests {
             ["EMILIE", "Emilie", "émilie", "E\u{301}milie"]
         );
         assert_eq!(find("EMILIE", "Dear Émilie,"), ["Émilie"]);
-        assert_eq!(find("Νικόλαος", "ο ΝΙΚΟΛΑΟΣ και ο Νικολαος"), ["ΝΙΚΟΛΑΟΣ", "Νικολαος"]);
+        assert_eq!(
+            find("Νικόλαος", "ο ΝΙΚΟΛΑΟΣ και ο Νικολαος"),
+            ["ΝΙΚΟΛΑΟΣ", "Νικολαος"]
+        );
         assert_eq!(find("José", "Jose\u{301} Núñez"), ["Jose\u{301}"]);
         assert_eq!(find("Jose Nunez", "— José Núñez —"), ["José Núñez"]);
         assert_eq!(find("Zoë", "«ZOE»"), ["ZOE"]);
@@ -1219,8 +1222,16 @@ mod tests {
         // Letters that are not a letter plus a mark stay themselves.
         assert!(find("Søren", "Soren").is_empty());
         // A value that folds to a single byte is ignored, as a short one.
-        assert!(KnownEntities::new([(Kind::Person, "É")]).unwrap().is_empty());
-        assert!(KnownEntities::new([(Kind::Person, "\u{301}\u{301}")]).unwrap().is_empty());
+        assert!(
+            KnownEntities::new([(Kind::Person, "É")])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            KnownEntities::new([(Kind::Person, "\u{301}\u{301}")])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     /// `fold_known` applied to a whole string.

@@ -773,8 +773,10 @@ fn a_kind_named_like_a_builtin_is_the_builtin_in_a_policy() {
     assert_eq!(keep_people.strategy(&model_person), &Strategy::Keep);
     let keep_people = MaskPolicy::new(Strategy::Redact).with(model_person, Strategy::Keep);
     assert_eq!(keep_people.strategy(&Kind::Person), &Strategy::Keep);
-    let from_json: MaskPolicy =
-        serde_json::from_str(r#"{"default":{"type":"redact"},"per_kind":{"PERSON":{"type":"keep"}}}"#).unwrap();
+    let from_json: MaskPolicy = serde_json::from_str(
+        r#"{"default":{"type":"redact"},"per_kind":{"PERSON":{"type":"keep"}}}"#,
+    )
+    .unwrap();
     assert_eq!(from_json.strategy(&Kind::Person), &Strategy::Keep);
 
     // Through a recognizer and the masker: the policy for people applies.
@@ -789,7 +791,16 @@ fn a_kind_named_like_a_builtin_is_the_builtin_in_a_policy() {
     );
 
     // Names a token could not carry are refused, not kept as another kind.
-    for name in ["person", "Person", "customer_id", "PERSÖN", "", "1D", "_X", "A B"] {
+    for name in [
+        "person",
+        "Person",
+        "customer_id",
+        "PERSÖN",
+        "",
+        "1D",
+        "_X",
+        "A B",
+    ] {
         assert!(Kind::custom(name).is_err(), "{name:?}");
         assert!(name.parse::<Kind>().is_err(), "{name:?}");
     }
