@@ -25,6 +25,8 @@ fuzz_target!(|data: &[u8]| {
     );
     if let Ok(event) = decoded {
         assert_eq!(canonical::encode(&event), data);
+        // `append_encoded` relies on it: what decodes is a valid event.
+        assert!(event.validate().is_ok());
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = checkpoint::parse_unverified(text);
