@@ -1,7 +1,8 @@
 //! The canonical audit-event decoder, the JSON-lines event decoder (what
 //! `custodia audit append` reads) and the checkpoint note parser on arbitrary
 //! bytes: typed errors, never a panic; whatever decodes re-encodes to the
-//! same bytes, and a JSON line that decodes is a valid event.
+//! same bytes, the one-pass check names the clear personal value decoding
+//! finds, and a JSON line that decodes is a valid event.
 
 #![no_main]
 
@@ -13,8 +14,19 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let decoded = canonical::decode(data);
     assert_eq!(canonical::check(data).is_ok(), decoded.is_ok());
+    // The one-pass clear-value check `append_encoded` runs agrees with the
+    // decoded event's.
+    assert_eq!(
+        canonical::first_clear_field(data).ok(),
+        decoded
+            .as_ref()
+            .ok()
+            .map(custodia_audit::personal::first_clear_field)
+    );
     if let Ok(event) = decoded {
         assert_eq!(canonical::encode(&event), data);
+        // `append_encoded` relies on it: what decodes is a valid event.
+        assert!(event.validate().is_ok());
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = checkpoint::parse_unverified(text);

@@ -1,10 +1,11 @@
-//! The mask scanner, masking, streaming and the configuration parser on
-//! arbitrary bytes: findings are in bounds and ordered, streaming and
-//! masking into a buffer equal whole-buffer masking, nothing panics.
+//! The mask scanner, masking, streaming, known entities and the
+//! configuration parser on arbitrary bytes: findings are in bounds and
+//! ordered (on character boundaries in text), streaming and masking into a
+//! buffer equal whole-buffer masking, nothing panics.
 
 #![no_main]
 
-use custodia_mask::{Detector, DetectorConfig, Masker};
+use custodia_mask::{Detector, DetectorConfig, Kind, KnownEntities, Masker};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,6 +30,24 @@ fuzz_target!(|data: &[u8]| {
         .mask_into(data, &mut scratch, &mut into)
         .expect("redact never fails");
     assert_eq!(&into[1..], &whole[..]);
+    // Known entities (case and accents folded): the first line is the
+    // value, the rest the text.
+    let (value, rest) = match data.iter().position(|&b| b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (&data[..0], data),
+    };
+    let value = String::from_utf8_lossy(value);
+    let known = KnownEntities::new([(Kind::Person, value.as_ref())]).expect("one value compiles");
+    let mut last = 0;
+    for f in detector.detect_bytes(rest, Some(&known)) {
+        assert!(f.start >= last && f.start < f.end && f.end <= rest.len());
+        last = f.end;
+    }
+    if let Ok(text) = std::str::from_utf8(rest) {
+        for f in detector.detect_with(text, &known) {
+            assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+        }
+    }
     if let Ok(text) = std::str::from_utf8(data) {
         for f in detector.detect(text) {
             assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));

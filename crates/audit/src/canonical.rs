@@ -357,17 +357,19 @@ fn purpose_ok(s: &str) -> bool {
 }
 
 impl Reader<'_> {
+    /// Skips an `opt<personal>`; true when it holds a value in the clear.
     #[inline]
-    fn skip_opt_personal(&mut self, what: &str) -> Result<(), Error> {
+    fn skip_opt_personal(&mut self, what: &str) -> Result<bool, Error> {
         if self.flag(what)? {
             if self.flag(what)? {
                 self.take(16, what)?;
                 self.bytes(MAX_VALUE_LEN, what)?;
             } else {
                 self.str(MAX_VALUE_LEN, what)?;
+                return Ok(true);
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     fn skip_name<T>(
@@ -397,6 +399,48 @@ impl Reader<'_> {
 /// exactly what [`decode`] accepts (a property test pins this), allocating
 /// only for custom names. What a verifier runs on every record.
 pub fn check(bytes: &[u8]) -> Result<(), Error> {
+    walk(bytes).map(|_| ())
+}
+
+/// [`check`], also naming the first personal value held in the clear, as
+/// [`personal::first_clear_field`](crate::personal::first_clear_field)
+/// names it on the decoded event (`actor.ip`, `changes.0.after`, `note`,
+/// …; a property test pins both). One pass over the bytes, building no
+/// event: what [`AuditLog::append_encoded`](crate::AuditLog::append_encoded)
+/// runs on each record when it refuses clear personal data.
+pub fn first_clear_field(bytes: &[u8]) -> Result<Option<String>, Error> {
+    Ok(walk(bytes)?.map(|clear| match clear {
+        Clear::ActorIp => "actor.ip".to_owned(),
+        Clear::ActorUserAgent => "actor.user_agent".to_owned(),
+        Clear::Before(i) => format!("changes.{i}.before"),
+        Clear::After(i) => format!("changes.{i}.after"),
+        Clear::Note => "note".to_owned(),
+    }))
+}
+
+/// The id of an event [`check`] accepted (its bytes 4 to 20).
+pub(crate) fn event_id(bytes: &[u8]) -> Option<EventId> {
+    let id: [u8; 16] = bytes.get(4..20)?.try_into().ok()?;
+    Some(EventId::from_uuid(Uuid::from_bytes(id)))
+}
+
+/// Where [`walk`] saw the first personal value in the clear.
+enum Clear {
+    ActorIp,
+    ActorUserAgent,
+    Before(usize),
+    After(usize),
+    Note,
+}
+
+/// [`check`]'s pass, keeping the first clear personal value's place.
+fn walk(bytes: &[u8]) -> Result<Option<Clear>, Error> {
+    let mut clear = None;
+    let mut saw = |is_clear: bool, at: Clear| {
+        if is_clear && clear.is_none() {
+            clear = Some(at);
+        }
+    };
     let fail = |offset: usize, reason: &str| Error::Decode {
         offset,
         reason: reason.to_owned(),
@@ -424,8 +468,11 @@ pub fn check(bytes: &[u8]) -> Result<(), Error> {
     })?;
     r.take(16, "actor id")?;
     r.opt_uuid("actor subject")?;
-    r.skip_opt_personal("actor ip")?;
-    r.skip_opt_personal("actor user agent")?;
+    saw(r.skip_opt_personal("actor ip")?, Clear::ActorIp);
+    saw(
+        r.skip_opt_personal("actor user agent")?,
+        Clear::ActorUserAgent,
+    );
     r.skip_name("action", Action::from_tag, Action::custom, |a| {
         matches!(a, Action::Custom(_))
     })?;
@@ -442,7 +489,7 @@ pub fn check(bytes: &[u8]) -> Result<(), Error> {
             &format!("{count} field changes, at most {MAX_CHANGES}"),
         ));
     }
-    for _ in 0..count {
+    for i in 0..count {
         let field_at = r.pos;
         if r.str(MAX_LABEL_LEN, "field name")?.is_empty() {
             return Err(fail(field_at, "empty field name"));
@@ -457,8 +504,8 @@ pub fn check(bytes: &[u8]) -> Result<(), Error> {
                 .map_or_else(|| "invalid category".to_owned(), |e| e.to_string());
             return Err(fail(category_at, &reason));
         }
-        r.skip_opt_personal("before value")?;
-        r.skip_opt_personal("after value")?;
+        saw(r.skip_opt_personal("before value")?, Clear::Before(i));
+        saw(r.skip_opt_personal("after value")?, Clear::After(i));
     }
     if r.flag("purpose")? {
         let at = r.pos;
@@ -482,14 +529,14 @@ pub fn check(bytes: &[u8]) -> Result<(), Error> {
             return Err(fail(at, "empty request id"));
         }
     }
-    r.skip_opt_personal("note")?;
+    saw(r.skip_opt_personal("note")?, Clear::Note);
     if r.pos != bytes.len() {
         return Err(fail(
             r.pos,
             &format!("{} trailing bytes", bytes.len() - r.pos),
         ));
     }
-    Ok(())
+    Ok(clear)
 }
 
 /// Decodes a canonical event. Never panics; rejects anything [`encode`] would

@@ -196,18 +196,27 @@ impl<S: AuditStore> AuditLog<S> {
     /// ([`canonical::check`]): bytes that do not decode are refused with the
     /// decoding error and nothing is appended, since a verifier would report
     /// them as tampering. With [`AuditLog::require_sealed`] (the default)
-    /// each is also decoded and refused as [`AuditLog::append`] refuses it
-    /// when a personal value is in the clear ([`Error::ClearPersonalData`]):
-    /// once hashed into the log, no shredding could erase it.
+    /// the same pass ([`canonical::first_clear_field`]) refuses a record as
+    /// [`AuditLog::append`] refuses its event when a personal value is in
+    /// the clear ([`Error::ClearPersonalData`]): once hashed into the log,
+    /// no shredding could erase it. No record is decoded into an event.
     ///
     /// On a store shared with other writers, a lost race ([`Error::Stale`])
     /// is handled here: the log reads the other writers' records into its
     /// tree (checking them as [`AuditLog::open`] does) and tries again.
     pub fn append_encoded(&mut self, records: &[&[u8]]) -> Result<u64, Error> {
         for record in records {
-            canonical::check(record)?;
-            if self.require_sealed {
-                admit(&canonical::decode(record)?, true)?;
+            // One pass, no decoding: bytes `check` accepts already meet
+            // `Event::validate`, so `admit` would only add the clear values.
+            if !self.require_sealed {
+                canonical::check(record)?;
+            } else if let Some(field) = canonical::first_clear_field(record)? {
+                return Err(Error::ClearPersonalData {
+                    event: canonical::event_id(record)
+                        .map(|id| id.to_string())
+                        .unwrap_or_default(),
+                    field,
+                });
             }
         }
         let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r)).collect();

@@ -219,6 +219,40 @@ proptest! {
         prop_assert_eq!(canonical::check(&noise).is_ok(), decode(&noise).is_ok());
     }
 
+    /// The log's one-pass refusal of clear values over encoded records
+    /// (`append_encoded`) names what decoding and `first_clear_field` on
+    /// the event name, and fails where decoding fails.
+    #[test]
+    fn first_clear_field_of_bytes_is_that_of_the_decoded_event(
+        event in any::<Event>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        cut in any::<prop::sample::Index>(),
+        noise in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        // What decodes is a valid event, so the log, which no longer
+        // decodes encoded records, misses none of `Event::validate`'s checks.
+        let decoded_field = |bytes: &[u8]| {
+            decode(bytes)
+                .inspect(|e| assert!(e.validate().is_ok(), "{e:?}"))
+                .map(|e| custodia_audit::personal::first_clear_field(&e))
+                .ok()
+        };
+        let whole = encode(&event);
+        prop_assert_eq!(
+            canonical::first_clear_field(&whole).ok(),
+            Some(custodia_audit::personal::first_clear_field(&event))
+        );
+        let mut bytes = whole;
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        prop_assert_eq!(canonical::first_clear_field(&bytes).ok(), decoded_field(&bytes));
+        let cut = cut.index(bytes.len() + 1);
+        prop_assert_eq!(canonical::first_clear_field(&bytes[..cut]).ok(), decoded_field(&bytes[..cut]));
+        prop_assert_eq!(canonical::first_clear_field(&noise).ok(), decoded_field(&noise));
+    }
+
     #[test]
     fn mutated_encodings_never_panic(event in any::<Event>(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let mut bytes = encode(&event);
@@ -292,7 +326,7 @@ fn append_encoded_refuses_clear_personal_values_unless_told_otherwise() {
         .append_encoded(&[&encode(&none), &encode(&clear)])
         .unwrap_err();
     assert!(
-        matches!(&e, Error::ClearPersonalData { field: f, .. } if *f == field),
+        matches!(&e, Error::ClearPersonalData { field: f, event } if *f == field && *event == clear.id.to_string()),
         "{e}"
     );
     assert!(log.is_empty());

@@ -123,7 +123,8 @@ pub enum AuditCommand {
         /// Print {"origin","size","root","note"} (note: the signed note text).
         #[arg(long)]
         json: bool,
-        /// The signer key file (`PRIVATE+KEY+name+hash+key`).
+        /// The signer key file (`PRIVATE+KEY+name+hash+key`, as `audit
+        /// keygen` writes it): refused unless mode 0600 or stricter.
         #[arg(long)]
         key: PathBuf,
         /// The checkpoint origin (default: the key name).
@@ -253,8 +254,20 @@ fn write_out(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// Reads a public file: a checkpoint note or a verifier key.
 fn read_key(path: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// Reads a checkpoint signer key file (`audit checkpoint --key`, `dsr erase
+/// --checkpoint-key`) as master key files are read: refused unless mode
+/// 0600 or stricter, its text held only in zeroized memory
+/// ([`custodia_crypt::read_key_file`]).
+pub(crate) fn read_signer(path: &Path) -> Result<Signer, String> {
+    let text = custodia_crypt::read_key_file(path)
+        .map_err(|e| format!("checkpoint key: {}", crate::keys::plain(&e)))?;
+    Signer::from_key_string(text.trim())
+        .map_err(|e| format!("checkpoint key {}: {e}", path.display()))
 }
 
 /// Reads the checkpoint at `path`, checking its signature when `key` (a
@@ -490,7 +503,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             key,
             origin,
         } => {
-            let signer = Signer::from_key_string(&read_key(&key)?)?;
+            let signer = read_signer(&key).map_err(usage)?;
             let log = existing_log(&dir)?;
             let origin = origin.unwrap_or_else(|| signer.verifier().name().to_owned());
             let head = log.head();

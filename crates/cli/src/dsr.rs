@@ -4,7 +4,8 @@
 //! after `--`: the command spawns it and speaks custodia-dsr's source
 //! protocol with it on its stdin/stdout ([`custodia_dsr::remote`]: versioned
 //! JSON lines, one request and one reply at a time). The host implements
-//! `PersonalDataSource` (and `SubjectDirectory`, for `--email`) and serves
+//! `PersonalDataSource` (and `SubjectDirectory`, to find a person by
+//! email: `--email-stdin`, `--email-file`) and serves
 //! it with `SourceServer`; the helpdesk example's
 //! `custodia-helpdesk-source --data DIR` is one such program. What the
 //! command keeps itself is named by options: the audit log every step is
@@ -99,16 +100,28 @@ pub enum DsrCommand {
 
 /// Whose request, and where the host's data, log and keys are.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("person").required(true).args(["subject", "email"])))]
+#[command(group(clap::ArgGroup::new("person").required(true)
+    .args(["subject", "email_stdin", "email_file", "email"])))]
 pub struct Who {
     /// The tenant (subscriber) id.
     #[arg(long)]
     tenant: TenantId,
     /// The data subject's id.
-    #[arg(long, conflicts_with = "email")]
+    #[arg(long)]
     subject: Option<SubjectId>,
-    /// Find the data subject by contact email (through the source
-    /// program's directory, e.g. a blind index).
+    /// Find the data subject by contact email, read from the first line of
+    /// standard input (through the source program's directory, e.g. a
+    /// blind index), e.g. `printf '%s\n' "$EMAIL" | custodia dsr ...`.
+    #[arg(long)]
+    email_stdin: bool,
+    /// Find the data subject by contact email, read from the first line of
+    /// FILE.
+    #[arg(long, value_name = "FILE")]
+    email_file: Option<PathBuf>,
+    /// Deprecated: the address is then in the command line, which other
+    /// users see (`ps`, /proc) and the shell's history keeps; use
+    /// --email-stdin or --email-file. Still works, with a warning on
+    /// standard error.
     #[arg(long, value_name = "ADDR")]
     email: Option<String>,
     /// How the person's identity was checked before this request.
@@ -159,7 +172,8 @@ pub struct ErasureRules {
     #[arg(long, value_name = "CATEGORY")]
     anonymize: Vec<DataCategory>,
     /// Sign a checkpoint of the audit log with this signer key (from
-    /// `custodia audit keygen`) before the erasure.
+    /// `custodia audit keygen`; refused unless mode 0600 or stricter)
+    /// before the erasure.
     #[arg(long, value_name = "FILE", requires = "checkpoint_dir")]
     checkpoint_key: Option<PathBuf>,
     /// Where that checkpoint is written, as size-<n>.note (created).
@@ -300,8 +314,9 @@ impl Host {
             .map_err(text)
     }
 
-    /// Checks the tenant is known and finds the subject.
-    fn resolve(&self, who: &Who) -> Result<SubjectId, String> {
+    /// Checks the tenant is known and finds the subject, by id or by
+    /// `email` (from [`email`]).
+    fn resolve(&self, who: &Who, email: Option<&str>) -> Result<SubjectId, String> {
         let tenant = who.tenant;
         let directory = self.remote.hello().directory;
         let has_tenant = (directory && self.remote.has_tenant(tenant).map_err(text)?)
@@ -312,7 +327,7 @@ impl Host {
                 who.audit.display()
             ));
         }
-        let subject = match (&who.subject, &who.email) {
+        let subject = match (&who.subject, email) {
             (Some(subject), _) => *subject,
             (None, Some(_)) if !directory => {
                 return Err(
@@ -337,7 +352,7 @@ impl Host {
                     }
                 }
             }
-            (None, None) => return Err("give --subject or --email".into()),
+            (None, None) => return Err("give --subject, --email-stdin or --email-file".into()),
         };
         let mut located = false;
         for source in &self.sources {
@@ -352,16 +367,13 @@ impl Host {
     }
 
     /// Signs a checkpoint of the log's head into `dir`; returns its path.
-    fn checkpoint(&self, key: &Path, dir: &Path) -> Result<PathBuf, String> {
-        let key_text =
-            std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?;
-        let signer = Signer::from_key_string(key_text.trim()).map_err(text)?;
+    fn checkpoint(&self, signer: &Signer, dir: &Path) -> Result<PathBuf, String> {
         let origin = signer.verifier().name().to_owned();
         let (note, size) = self
             .trail
             .with_log(|log| {
                 log.sync()?;
-                Ok::<_, custodia_audit::Error>((log.checkpoint(&origin, &signer)?, log.len()))
+                Ok::<_, custodia_audit::Error>((log.checkpoint(&origin, signer)?, log.len()))
             })
             .map_err(text)?;
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -369,6 +381,55 @@ impl Host {
         write_file(&path, &note)?;
         Ok(path)
     }
+}
+
+/// The longest first line `--email-stdin` and `--email-file` accept, in
+/// bytes without its newline: an address is at most 254.
+const MAX_EMAIL_LINE: u64 = 1024;
+
+/// The contact email the options give, if any: `--email-stdin` or
+/// `--email-file` (the first line, trimmed), or the deprecated `--email`,
+/// which warns that the address is exposed in the command line.
+fn email(who: &Who) -> Result<Option<String>, String> {
+    if let Some(address) = &who.email {
+        eprintln!(
+            "custodia: warning: --email puts the address in the command line, where other users (ps) and the shell's history see it; use --email-stdin or --email-file"
+        );
+        return Ok(Some(address.clone()));
+    }
+    if who.email_stdin {
+        return read_email(std::io::stdin().lock(), "standard input").map(Some);
+    }
+    if let Some(path) = &who.email_file {
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        return read_email(std::io::BufReader::new(file), &path.display().to_string()).map(Some);
+    }
+    Ok(None)
+}
+
+/// The first line of `input`, trimmed; `from` names it in errors, which
+/// never quote what was read.
+fn read_email(input: impl std::io::BufRead, from: &str) -> Result<String, String> {
+    use std::io::BufRead;
+    let mut line = Vec::new();
+    // The line, its newline and one byte more tell a line that is too long.
+    input
+        .take(MAX_EMAIL_LINE + 2)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("{from}: {e}"))?;
+    let body = line.strip_suffix(b"\n").unwrap_or(&line);
+    if body.len() as u64 > MAX_EMAIL_LINE {
+        return Err(format!(
+            "{from}: the first line is over {MAX_EMAIL_LINE} bytes: not an email address"
+        ));
+    }
+    let text =
+        std::str::from_utf8(body).map_err(|_| format!("{from}: the email address is not UTF-8"))?;
+    let address = text.trim();
+    if address.is_empty() {
+        return Err(format!("{from}: no email address on the first line"));
+    }
+    Ok(address.to_owned())
 }
 
 /// The retention check and backup horizon from --policy.
@@ -471,8 +532,9 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             portability,
             json,
         } => {
+            let email = email(&who)?;
             let host = Host::open(&who)?;
-            let subject = host.resolve(&who)?;
+            let subject = host.resolve(&who, email.as_deref())?;
             let desk = host.desk()?;
             let actor = operator(who.tenant);
             let kind = if portability {
@@ -526,8 +588,15 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             }
         }
         DsrCommand::Erase { who, rules, json } => {
+            // Read first: a key file that is refused stops nothing half-way.
+            let signer = rules
+                .checkpoint_key
+                .as_deref()
+                .map(crate::audit::read_signer)
+                .transpose()?;
+            let email = email(&who)?;
             let host = Host::open(&who)?;
-            let subject = host.resolve(&who)?;
+            let subject = host.resolve(&who, email.as_deref())?;
             let retention = Arc::new(retention(&rules, &host.clock)?);
             let policy = rules
                 .anonymize
@@ -541,8 +610,8 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 .with_backup_horizon(retention)
                 .with_erasure_policy(policy);
             let actor = operator(who.tenant);
-            let checkpoint = match (&rules.checkpoint_key, &rules.checkpoint_dir) {
-                (Some(key), Some(dir)) => Some(host.checkpoint(key, dir)?),
+            let checkpoint = match (&signer, &rules.checkpoint_dir) {
+                (Some(signer), Some(dir)) => Some(host.checkpoint(signer, dir)?),
                 _ => None,
             };
             let mut request = verified_request(&desk, &who, subject, RequestKind::Erasure, actor)?;

@@ -444,7 +444,7 @@ pub(crate) fn open_subject_vault(
 
 /// An error's message without the `key store: ` prefix of [`Error::Store`],
 /// [`Error::Io`] and [`Error::Decode`].
-fn plain(e: &Error) -> String {
+pub(crate) fn plain(e: &Error) -> String {
     match e {
         Error::Store(message) => message.clone(),
         Error::Io { path, source } => format!("{}: {source}", path.display()),

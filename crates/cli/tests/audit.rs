@@ -184,6 +184,38 @@ fn signed_log_of_ten(dir: &Path) -> Signed {
     Signed { log, key, vkey, cp }
 }
 
+/// A checkpoint signer key file others can read is refused as a master key
+/// file is, naming its mode and never printing the key; a private one signs.
+#[cfg(unix)]
+#[test]
+fn a_signer_key_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let Signed { log, key, .. } = signed_log_of_ten(tmp.path());
+    let secret = std::fs::read_to_string(&key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let args = [
+        "audit",
+        "checkpoint",
+        dir_arg(&log),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    let o = custodia(&args, "");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains("has mode 644; key files must be 0600 or stricter"),
+        "{}",
+        err(&o)
+    );
+    assert!(err(&o).contains(key.to_str().unwrap()), "{}", err(&o));
+    let seed = secret.trim().rsplit('+').next().unwrap();
+    assert!(!err(&o).contains(seed) && !out(&o).contains(seed));
+    assert!(out(&o).is_empty(), "{}", out(&o));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(custodia(&args, "").status.code(), Some(0));
+}
+
 #[test]
 fn checkpoints_detect_truncation_and_bad_signatures() {
     let tmp = tempfile::tempdir().unwrap();

@@ -121,7 +121,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 9] = [
+    let tests: [(&str, fn()); 10] = [
+        (
+            "the_email_comes_from_stdin_or_a_file_and_in_argv_it_warns",
+            the_email_comes_from_stdin_or_a_file_and_in_argv_it_warns,
+        ),
         (
             "the_export_bundle_is_readable_by_its_owner_only",
             the_export_bundle_is_readable_by_its_owner_only,
@@ -257,6 +261,100 @@ fn export_writes_the_subjects_bundle_and_nobody_elses() {
     let dir = data.path().join(summary["out"].as_str().unwrap());
     assert!(summary["out"].as_str().unwrap().starts_with("exports"));
     assert!(read(&dir.join("bundle.json")).contains("priya.shah@example.co.uk"));
+}
+
+/// `dsr` with `args` and `stdin` on its standard input.
+fn dsr_fed(sub: &str, data: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = dsr_command(sub, data, data, args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A refusal may come before the input is read: not a test failure.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// The address need not be in the command line, where `ps` and the
+/// shell's history would see it: `--email-stdin` and `--email-file` read
+/// it; `--email ADDR` still works and says why not to use it.
+fn the_email_comes_from_stdin_or_a_file_and_in_argv_it_warns() {
+    let data = seeded();
+    let c = Cast::new();
+    let tenant = c.acme.to_string();
+    let alice = c.alice.to_string();
+    let warning = "--email puts the address in the command line";
+    let o = dsr_fed(
+        "export",
+        data.path(),
+        &["--tenant", &tenant, "--email-stdin", "--json"],
+        " ALICE.NG@example.com\r\nignored second line\n",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains(&alice), "{}", out(&o));
+    assert!(!err(&o).contains(warning), "{}", err(&o));
+
+    let file = data.path().join("email.txt");
+    std::fs::write(&file, "alice.ng@example.com").unwrap();
+    let o = dsr(
+        "export",
+        data.path(),
+        &["--tenant", &tenant, "--email-file", s(&file), "--json"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains(&alice), "{}", out(&o));
+    assert!(!err(&o).contains(warning), "{}", err(&o));
+
+    let o = dsr(
+        "export",
+        data.path(),
+        &["--tenant", &tenant, "--email", demo::ALICE_EMAIL, "--json"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains(&alice), "{}", out(&o));
+    assert!(err(&o).contains(warning), "{}", err(&o));
+    assert!(err(&o).contains("--email-stdin"), "{}", err(&o));
+
+    // Bad input: nothing on the line, a line too long to be an address, a
+    // missing file, two ways at once. Errors never quote the input.
+    let long = format!("{}@example.com\n", "a".repeat(2000));
+    for (args, stdin, reason) in [
+        (
+            vec!["--email-stdin"],
+            "",
+            "no email address on the first line",
+        ),
+        (
+            vec!["--email-stdin"],
+            "  \nalice.ng@example.com\n",
+            "no email address",
+        ),
+        (vec!["--email-stdin"], long.as_str(), "over 1024 bytes"),
+        (
+            vec!["--email-file", "/nonexistent/email"],
+            "",
+            "/nonexistent/email",
+        ),
+        (
+            vec!["--email-stdin", "--email-file", s(&file)],
+            "",
+            "cannot be used with",
+        ),
+        (
+            vec!["--email-stdin", "--subject", &alice],
+            "",
+            "cannot be used with",
+        ),
+    ] {
+        let mut all = vec!["--tenant", tenant.as_str()];
+        all.extend(args.iter().copied());
+        let o = dsr_fed("export", data.path(), &all, stdin);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert!(err(&o).contains(reason), "{args:?}: {}", err(&o));
+        assert!(!err(&o).contains("aaaa@"), "{}", err(&o));
+    }
 }
 
 fn erase_prints_the_certificate_and_the_log_still_verifies() {
@@ -513,6 +611,22 @@ fn bad_input_exits_2_with_a_reason() {
         assert_eq!(o.status.code(), Some(2), "{tail:?}: {}", out(&o));
         assert!(err(&o).contains(reason), "{tail:?}: {}", err(&o));
     }
+    // A checkpoint key others can read is refused as a master key is,
+    // before the source program starts.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = data.path().join("checkpoint.key");
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let o = dsr("erase", dir, &["--tenant", &acme, "--subject", &alice]);
+        std::fs::set_permissions(&key, private).unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+        assert!(
+            err(&o).contains("has mode 644; key files must be 0600 or stricter"),
+            "{}",
+            err(&o)
+        );
+    }
     // Nothing was erased by the failed calls.
     let o = dsr("export", dir, &["--tenant", &acme, "--subject", &alice]);
     assert!(o.status.success(), "{}", err(&o));
@@ -534,6 +648,12 @@ fn help_documents_the_exit_codes() {
         );
         if !sub.is_empty() {
             assert!(text.contains("--email"), "{text}");
+            assert!(text.contains("--email-stdin"), "{text}");
+            assert!(text.contains("--email-file"), "{text}");
+            assert!(
+                text.contains("Deprecated: the address is then in the command line"),
+                "{text}"
+            );
             assert!(text.contains("one line of JSON"), "{text}");
         }
     }

@@ -108,7 +108,7 @@ mod wycheproof;
 
 // Keys and keyrings.
 pub use keyring::{DataKeyMode, KeyUsage, Keyring, NONCE_LIMIT, NonceBudget, NonceUsage};
-pub use secret::SecretKey;
+pub use secret::{MAX_KEY_FILE, SecretKey, read_key_file};
 // Field encryption.
 pub use context::{FieldContext, MAX_CONTEXT_PART};
 pub use encrypted::Encrypted;

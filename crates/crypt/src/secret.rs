@@ -66,12 +66,7 @@ impl SecretKey {
     /// (mode 0600 or stricter); a looser file is refused.
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
         let shown = path.display();
-        check_private(path)?;
-        let text =
-            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::Io {
-                path: path.to_path_buf(),
-                source: e.into(),
-            })?);
+        let text = read_key_file(path)?;
         Self::from_base64(text.trim())
             .map_err(|_| Error::Store(format!("{shown} does not hold a base64 32-byte key")))
     }
@@ -101,6 +96,65 @@ impl SecretKey {
     }
 }
 
+/// The longest key file [`read_key_file`] reads, in bytes: a key file holds
+/// one line (44 bytes of base64 for a [`SecretKey`], about 100 for an audit
+/// checkpoint signer), so anything longer is not a key file.
+pub const MAX_KEY_FILE: usize = 4096;
+
+/// Reads the text of a secret key file: the one reader of
+/// [`SecretKey::from_file`] and of the other keys kept in files (the
+/// `custodia` command's audit checkpoint signer keys).
+///
+/// On Unix the file must not be readable or writable by group or others
+/// (mode 0600 or stricter): a looser file is refused, naming its mode. The
+/// mode is that of the file opened, not of whatever the path names a moment
+/// later. The text goes into a zeroized buffer allocated once at
+/// [`MAX_KEY_FILE`] bytes and never grown, so no copy of the key is left in
+/// freed memory; a longer file, or one that is not UTF-8, is refused.
+/// Errors name the file, never its contents.
+pub fn read_key_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String>, Error> {
+    use std::io::Read;
+    let io = |e: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        check_mode(path, file.metadata().map_err(io)?.permissions().mode())?;
+    }
+    // One byte over the limit tells a file that is too long.
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; MAX_KEY_FILE + 1]);
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    if len > MAX_KEY_FILE {
+        return Err(Error::Store(format!(
+            "{} is longer than {MAX_KEY_FILE} bytes: not a key file",
+            path.display()
+        )));
+    }
+    buf.truncate(len);
+    // The allocation moves into the String: no copy is made.
+    match String::from_utf8(std::mem::take(&mut *buf)) {
+        Ok(text) => Ok(zeroize::Zeroizing::new(text)),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+            Err(Error::Store(format!(
+                "{} is not UTF-8 text",
+                path.display()
+            )))
+        }
+    }
+}
+
 /// Refuses key files that group or others could read or write.
 #[cfg(unix)]
 pub(crate) fn check_private(path: &std::path::Path) -> Result<(), Error> {
@@ -112,6 +166,12 @@ pub(crate) fn check_private(path: &std::path::Path) -> Result<(), Error> {
         })?
         .permissions()
         .mode();
+    check_mode(path, mode)
+}
+
+/// Refuses a mode that lets group or others read or write.
+#[cfg(unix)]
+fn check_mode(path: &std::path::Path, mode: u32) -> Result<(), Error> {
     if mode & 0o077 != 0 {
         return Err(Error::Store(format!(
             "{} has mode {:o}; key files must be 0600 or stricter",
@@ -207,6 +267,42 @@ mod tests {
         let bad = SecretKey::from_file(&path).unwrap_err().to_string();
         assert!(bad.contains("base64 32-byte key"), "{bad}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every key file goes through one reader: a file others can read is
+    /// refused naming its mode, and what is read comes back in a zeroized
+    /// buffer (the type is the test) that a long file cannot make grow.
+    #[test]
+    fn key_files_are_private_bounded_and_read_into_zeroized_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signer.key");
+        std::fs::write(&path, "PRIVATE+KEY+example\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let loose = read_key_file(&path).unwrap_err().to_string();
+            assert!(
+                loose.contains("has mode 644; key files must be 0600 or stricter"),
+                "{loose}"
+            );
+            assert!(!loose.contains("PRIVATE"), "{loose}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let text: zeroize::Zeroizing<String> = read_key_file(&path).unwrap();
+        assert_eq!(text.as_str(), "PRIVATE+KEY+example\n");
+        assert_eq!(text.capacity(), MAX_KEY_FILE + 1, "allocated once");
+
+        std::fs::write(&path, vec![b'A'; MAX_KEY_FILE]).unwrap();
+        assert_eq!(read_key_file(&path).unwrap().len(), MAX_KEY_FILE);
+        std::fs::write(&path, vec![b'A'; MAX_KEY_FILE + 1]).unwrap();
+        let long = read_key_file(&path).unwrap_err().to_string();
+        assert!(long.contains("not a key file"), "{long}");
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        let binary = read_key_file(&path).unwrap_err().to_string();
+        assert!(binary.contains("not UTF-8"), "{binary}");
+        let missing = read_key_file(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(missing, Error::Io { .. }), "{missing}");
     }
 
     #[test]

@@ -704,17 +704,29 @@ fn priority(x: &Finding, y: &Finding) -> std::cmp::Ordering {
 }
 
 /// Values the host knows belong to this ticket's participants (names,
-/// emails, customer ids), matched case-insensitively as whole words in one
-/// aho-corasick pass. Build per call or per conversation.
+/// emails, customer ids), matched case- and accent-insensitively as whole
+/// words in one aho-corasick pass. Build per call or per conversation.
 ///
 /// Case folding is Unicode-aware (`Zoë` matches `ZOË`, `Émilie` matches
-/// `ÉMILIE`): values and text are folded one character at a time by the
-/// same function, values once when compiled; an ASCII text is searched
-/// as is (ASCII case-insensitively), and a text with non-ASCII bytes is
-/// searched once in a folded copy whose offsets map back to the
-/// original, so spans are always the original text's character boundaries.
+/// `ÉMILIE`) and accents are ignored (`Émilie` matches `EMILIE` and
+/// `Emilie`, `Νικόλαος` matches `ΝΙΚΟΛΑΟΣ`, `José` matches `Jose` and the
+/// decomposed `Jose\u{301}`): values and text are folded one character at a
+/// time by the same function, values once when compiled; an ASCII text is
+/// searched as is (ASCII case-insensitively), and a text with non-ASCII
+/// bytes is searched once in a folded copy whose offsets map back to the
+/// original, so spans are always the original text's character boundaries
+/// and take in the accents of the characters matched.
 ///
-/// The folding is each character's lower case, plus:
+/// A match is a whole word: no letter or digit of a cased script (Latin,
+/// Greek, Cyrillic, …), `_` or combining mark touches it where the value
+/// itself starts or ends with one, so `René` is not found in `Renée`.
+/// Scripts written without spaces between words (Chinese, Japanese, Thai)
+/// are matched anywhere.
+///
+/// The folding removes the marks of each character's canonical
+/// decomposition (those of a nonzero combining class: accents, cedillas,
+/// Greek tonos and dialytika, Hebrew and Arabic vowel points), then takes
+/// each remaining character's lower case, plus:
 ///
 /// - Greek final sigma: `ς`, `σ` and `Σ` are one letter (`ΝΙΚΟΛΑΟΣ`
 ///   matches `Νικολαος`), as are the other simple foldings lower-casing
@@ -730,10 +742,11 @@ fn priority(x: &Finding, y: &Finding) -> std::cmp::Ordering {
 ///   `STRAẞE` and `strasse`); a match never starts or ends inside the
 ///   `ss` of one `ß`.
 ///
-/// Accents are not removed (`Νικόλαος` does not match `ΝΙΚΟΛΑΟΣ` written
-/// without its tonos, `Émilie` does not match `EMILIE`), and characters
-/// whose upper case is several letters other than `ß` (`ﬁ`, `ᾳ`, `ΐ`)
-/// match only in the forms that fold alike.
+/// Letters that are not a letter plus marks stay themselves (`ø`, `ł`,
+/// `đ`, `æ` do not match `o`, `l`, `d`, `ae`), and characters whose upper
+/// case is several letters other than `ß` (`ﬁ`) match only in the forms
+/// that fold alike. The price of ignoring accents is a wider match (`Sé`
+/// matches `Se`), which for masking errs on the safe side.
 pub struct KnownEntities {
     ac: Option<AhoCorasick>,
     kinds: Vec<Kind>,
@@ -749,8 +762,8 @@ impl fmt::Debug for KnownEntities {
 }
 
 impl KnownEntities {
-    /// Compiles `(kind, value)` pairs. Values shorter than 2 bytes are
-    /// ignored (they would match inside every word).
+    /// Compiles `(kind, value)` pairs. Values that fold to fewer than 2
+    /// bytes (`x`, `É`) are ignored: they would match too much.
     pub fn new<I, S>(entries: I) -> Result<KnownEntities, Error>
     where
         I: IntoIterator<Item = (Kind, S)>,
@@ -760,11 +773,11 @@ impl KnownEntities {
         let mut kinds = Vec::new();
         for (k, v) in entries {
             let v = v.as_ref().trim();
-            if v.len() >= 2 {
-                let mut pat = Vec::with_capacity(v.len());
-                for ch in v.chars() {
-                    fold_known(ch, &mut pat);
-                }
+            let mut pat = Vec::with_capacity(v.len());
+            for ch in v.chars() {
+                fold_known(ch, &mut pat);
+            }
+            if pat.len() >= 2 {
                 pats.push(pat);
                 kinds.push(k);
             }
@@ -847,13 +860,14 @@ impl KnownEntities {
             if s >= e {
                 continue;
             }
-            let word_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-            let pat_first = bytes[s];
-            let pat_last = bytes[e - 1];
-            if s > 0 && word_char(bytes[s - 1]) && word_char(pat_first) {
+            // Whole words only where the value starts or ends with a word
+            // character (`#123` may touch a letter).
+            let word = |c: Option<char>| c.is_some_and(word_char);
+            let first = char_at(bytes, s);
+            if s > 0 && word(first) && word(char_before(bytes, s)) {
                 continue;
             }
-            if e < bytes.len() && word_char(bytes[e]) && word_char(pat_last) {
+            if e < bytes.len() && word(char_before(bytes, e)) && word(char_at(bytes, e)) {
                 continue;
             }
             out.push(Finding {
@@ -867,22 +881,63 @@ impl KnownEntities {
     }
 }
 
-/// Appends `ch` folded for [`KnownEntities`] to `out`, which holds what
-/// was folded before it (the same function folds the values and the
-/// text, a character at a time, so the two always fold alike):
-/// [`fold`] (lower case, `ς` → `σ`, `ſ` → `s`), `İ` and `ı` → `i`, `ß` and
-/// `ẞ` → `ss`, and a U+0307 COMBINING DOT ABOVE after an `i` dropped (`İ`
-/// lower-cased is `i` and that dot). An ASCII character folds to its ASCII
-/// lower case, as the ASCII-case-insensitive search of an ASCII text
-/// assumes.
-fn fold_known(ch: char, out: &mut Vec<u8>) {
-    let mut buf = [0u8; 4];
-    match ch {
-        'İ' | 'ı' => out.push(b'i'),
-        'ß' | 'ẞ' => out.extend_from_slice(b"ss"),
-        '\u{307}' if out.last() == Some(&b'i') => {}
-        _ => out.extend_from_slice(fold(ch).encode_utf8(&mut buf).as_bytes()),
+/// Whether `c` belongs to a word a known value must not start or end
+/// inside: an ASCII letter, digit or `_`, a letter or digit of a cased
+/// script, or a combining mark (part of the letter before it). Letters of
+/// scripts without case (CJK, Thai) are not: those scripts do not space
+/// their words.
+fn word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
     }
+    c.is_lowercase()
+        || c.is_uppercase()
+        || c.is_numeric()
+        || unicode_normalization::char::canonical_combining_class(c) != 0
+}
+
+/// The character starting at byte `i` of `bytes` (`None` for an invalid
+/// sequence or the end).
+fn char_at(bytes: &[u8], i: usize) -> Option<char> {
+    let rest = bytes.get(i..)?;
+    let valid = rest.utf8_chunks().next()?.valid();
+    valid.chars().next()
+}
+
+/// The character ending at byte `i` of `bytes` (`None` for an invalid
+/// sequence or the start).
+fn char_before(bytes: &[u8], i: usize) -> Option<char> {
+    let head = bytes.get(i.saturating_sub(4)..i)?;
+    // The last valid chunk ending exactly at `i` holds the character.
+    let chunk = head.utf8_chunks().last()?;
+    if !chunk.invalid().is_empty() {
+        return None;
+    }
+    chunk.valid().chars().next_back()
+}
+
+/// Appends `ch` folded for [`KnownEntities`] to `out` (the same function
+/// folds the values and the text, a character at a time, so the two
+/// always fold alike): its canonical decomposition without its marks
+/// (those of a nonzero combining class: `É` → `E`, `ό` → `ο`, `İ` → `I`,
+/// and a mark standing alone folds to nothing), each remaining character
+/// [`fold`]ed (lower case, `ς` → `σ`, `ſ` → `s`), `ı` → `i`, `ß` and `ẞ`
+/// → `ss`. An ASCII character folds to its ASCII lower case, as the
+/// ASCII-case-insensitive search of an ASCII text assumes.
+fn fold_known(ch: char, out: &mut Vec<u8>) {
+    if ch.is_ascii() {
+        out.push(ch.to_ascii_lowercase() as u8);
+        return;
+    }
+    unicode_normalization::char::decompose_canonical(ch, |c| {
+        let mut buf = [0u8; 4];
+        match c {
+            'ı' => out.push(b'i'),
+            'ß' | 'ẞ' => out.extend_from_slice(b"ss"),
+            _ if unicode_normalization::char::canonical_combining_class(c) != 0 => {}
+            _ => out.extend_from_slice(fold(c).encode_utf8(&mut buf).as_bytes()),
+        }
+    });
 }
 
 #[cfg(test)]
@@ -970,14 +1025,38 @@ mod tests {
         İıIiŞşĞğÇçÖöÜü\
         ßẞ";
 
+    /// `c` without its accents: its canonical decomposition less marks.
+    fn unaccented(c: char) -> String {
+        let mut out = String::new();
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            if unicode_normalization::char::canonical_combining_class(d) == 0 {
+                out.push(d);
+            }
+        });
+        out
+    }
+
+    /// `c` canonically decomposed (`é` as `e` and U+0301).
+    fn decomposed(c: char) -> String {
+        let mut out = String::new();
+        unicode_normalization::char::decompose_canonical(c, |d| out.push(d));
+        out
+    }
+
     /// The forms a letter may take in a text that mentions the value:
-    /// itself, its upper and lower case (`ß` → `SS`, `İ` → `i̇`), and for
-    /// the letters cased differently in Turkish, their Turkish case.
+    /// itself, its upper and lower case (`ß` → `SS`, `İ` → `i̇`), without
+    /// its accents in either case, decomposed, and for the letters cased
+    /// differently in Turkish, their Turkish case.
     fn forms(c: char) -> Vec<String> {
+        let bare = unaccented(c);
         let mut v = vec![
             c.to_string(),
             c.to_uppercase().collect(),
             c.to_lowercase().collect(),
+            bare.to_uppercase(),
+            bare.clone(),
+            decomposed(c),
+            c.to_uppercase().flat_map(decomposed_chars).collect(),
         ];
         match c {
             'i' => v.push("İ".into()),
@@ -988,6 +1067,10 @@ mod tests {
             _ => {}
         }
         v
+    }
+
+    fn decomposed_chars(c: char) -> Vec<char> {
+        decomposed(c).chars().collect()
     }
 
     fn known_value() -> impl Strategy<Value = Vec<char>> {
@@ -1019,8 +1102,9 @@ mod tests {
 
     proptest! {
         /// A known value is found wherever a text holds it in any mix of
-        /// the cases of its own letters (see [`KnownEntities`]'s folding),
-        /// and the span is the original text's UTF-8 byte span of it.
+        /// the cases of its own letters, with or without their accents,
+        /// composed or decomposed (see [`KnownEntities`]'s folding), and
+        /// the span is the original text's UTF-8 byte span of it.
         #[test]
         fn known_value_in_any_case_is_found(
             value in known_value(),
@@ -1091,35 +1175,158 @@ mod tests {
         assert_eq!(find("Strasse", "Straße"), ["Straße"]);
         assert!(find("se", "Maße").is_empty());
         assert!(find("as", "Maß").is_empty());
-        // Accents are not folded away.
-        assert!(find("Νικόλαος", "ΝΙΚΟΛΑΟΣ").is_empty());
+        // Accents are folded away.
+        assert_eq!(find("Νικόλαος", "ΝΙΚΟΛΑΟΣ"), ["ΝΙΚΟΛΑΟΣ"]);
+    }
+
+    /// Found in review: `Νικόλαος` did not match `ΝΙΚΟΛΑΟΣ` without its
+    /// tonos, nor `Émilie` `EMILIE`. Accents are ignored both ways, spans
+    /// are the original text's (accents and decomposed marks included),
+    /// and a match is still a whole word in accented text.
+    #[test]
+    fn known_values_ignore_accents_and_keep_the_original_spans() {
+        let find = |value: &str, text: &str| {
+            let known = KnownEntities::new([(Kind::Person, value)]).unwrap();
+            let mut found = Vec::new();
+            known.find(text.as_bytes(), &mut found);
+            found
+                .iter()
+                .map(|f| {
+                    assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                    text[f.range()].to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            find("Émilie", "EMILIE, Emilie, émilie, E\u{301}milie."),
+            ["EMILIE", "Emilie", "émilie", "E\u{301}milie"]
+        );
+        assert_eq!(find("EMILIE", "Dear Émilie,"), ["Émilie"]);
+        assert_eq!(
+            find("Νικόλαος", "ο ΝΙΚΟΛΑΟΣ και ο Νικολαος"),
+            ["ΝΙΚΟΛΑΟΣ", "Νικολαος"]
+        );
+        assert_eq!(find("José", "Jose\u{301} Núñez"), ["Jose\u{301}"]);
+        assert_eq!(find("Jose Nunez", "— José Núñez —"), ["José Núñez"]);
+        assert_eq!(find("Zoë", "«ZOE»"), ["ZOE"]);
+        // The span ends after a mark that follows the last letter.
+        assert_eq!(find("Rene", "Rene\u{301} called"), ["Rene\u{301}"]);
+        // Whole words in accented text: not inside a longer name.
+        assert!(find("René", "Renée called").is_empty());
+        assert!(find("Rene", "Rene\u{301}e called").is_empty());
+        assert!(find("Zoe", "Zoëlle").is_empty());
+        assert!(find("ΝΙΚΟΣ", "Νικόστρατος").is_empty());
+        assert!(find("Emil", "Émilie").is_empty());
+        // Scripts without spaces between words still match anywhere.
+        assert_eq!(find("王小明", "王小明先生来电"), ["王小明"]);
+        // Letters that are not a letter plus a mark stay themselves.
+        assert!(find("Søren", "Soren").is_empty());
+        // A value that folds to a single byte is ignored, as a short one.
+        assert!(
+            KnownEntities::new([(Kind::Person, "É")])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            KnownEntities::new([(Kind::Person, "\u{301}\u{301}")])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// `fold_known` applied to a whole string.
+    fn folded(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for ch in text.chars() {
+            fold_known(ch, &mut out);
+        }
+        out
+    }
+
+    /// Text with accents, marks standing alone, cased and uncased scripts.
+    fn accented_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "e", "E", "é", "É", "e\u{301}", "\u{301}", "\u{308}", "ß", "ẞ", "ı", "İ", "i\u{307}",
+            "ς", "Σ", "ό", "Ό", "ΐ", "ø", "ﬁ", "王", "先", " ", "-", "_", "1", "a", "A", "ñ", "Ñ",
+            "\u{345}", "한", "ᄒ", "\u{1161}",
+        ]);
+        prop::collection::vec(pieces, 0..24).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// On any text, with any values (arbitrary ones and pieces cut
+        /// from the text itself), every known-entity span is non-empty,
+        /// lies on the text's character boundaries and folds exactly as
+        /// the value it matched: the span is the matched text. Arbitrary
+        /// bytes do not panic and give spans inside them.
+        #[test]
+        fn known_entity_spans_are_char_boundaries_and_cover_the_match(
+            text in prop_oneof![any::<String>(), accented_text()],
+            cut in (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+            other in prop_oneof![any::<String>(), accented_text()],
+            bytes in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let starts: Vec<usize> = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .collect();
+            let (a, b) = (cut.0.index(starts.len()), cut.1.index(starts.len()));
+            let piece = &text[starts[a.min(b)]..starts[a.max(b)]];
+            let known = KnownEntities::new([
+                (Kind::Person, piece),
+                (Kind::Email, other.as_str()),
+            ])
+            .unwrap();
+            let mut found = Vec::new();
+            known.find(text.as_bytes(), &mut found);
+            for f in &found {
+                prop_assert!(f.start < f.end && f.end <= text.len(), "{:?}", f);
+                prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                let value = if f.kind == Kind::Person { piece } else { other.as_str() };
+                prop_assert_eq!(folded(&text[f.range()]), folded(value.trim()));
+            }
+            let mut found = Vec::new();
+            known.find(&bytes, &mut found);
+            for f in &found {
+                prop_assert!(f.start < f.end && f.end <= bytes.len(), "{:?}", f);
+            }
+            let _ = Detector::new().detect_bytes(&bytes, Some(&known));
+        }
     }
 
     /// `drop_unallocated` drops what a vector holds (a custom kind's name
     /// is released) and forgets only a vector that never allocated.
     #[test]
     fn drop_unallocated_drops_what_is_held() {
-        let name: Arc<str> = Arc::from("TICKET");
+        let kind = Kind::custom("TICKET").unwrap();
+        let Kind::Custom(custom) = &kind else {
+            panic!("{kind} is built in")
+        };
+        let name = Arc::clone(&custom.0);
+        assert_eq!(Arc::strong_count(&name), 2);
         let held = vec![Finding {
-            kind: Kind::Custom(Arc::clone(&name)),
+            kind: kind.clone(),
             start: 0,
             end: 1,
             score: 1.0,
             recognizer: Cow::Owned("custom".into()),
         }];
-        assert_eq!(Arc::strong_count(&name), 2);
+        assert_eq!(Arc::strong_count(&name), 3);
         drop_unallocated(held);
-        assert_eq!(Arc::strong_count(&name), 1);
+        assert_eq!(Arc::strong_count(&name), 2);
         let mut emptied = Vec::with_capacity(4);
         emptied.push(Finding {
-            kind: Kind::Custom(Arc::clone(&name)),
+            kind: kind.clone(),
             start: 0,
             end: 1,
             score: 1.0,
             recognizer: Cow::Borrowed("custom"),
         });
         emptied.clear();
-        assert_eq!(Arc::strong_count(&name), 1);
+        assert_eq!(Arc::strong_count(&name), 2);
         assert!(emptied.capacity() > 0);
         drop_unallocated(emptied);
         drop_unallocated(Vec::new());

@@ -42,13 +42,16 @@ macro_rules! kinds {
         ///
         /// The names (`as_str`) are the stable labels of the test data and of
         /// the masked output (`[EMAIL]`). Host-defined recognizers use
-        /// [`Kind::Custom`] with their own upper-case name.
+        /// [`Kind::custom`] with their own upper-case name, which makes a
+        /// [`Kind::Custom`]; a name is one kind, whichever way it is made.
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[non_exhaustive]
         pub enum Kind {
             $($(#[$m])* $v,)*
-            /// A kind named by the host (custom recognizer or known entity).
-            Custom(Arc<str>),
+            /// A kind named by the host (custom recognizer or known entity),
+            /// made by [`Kind::custom`] or parsing: never a built-in
+            /// kind's name.
+            Custom(CustomKind),
         }
 
         impl Kind {
@@ -59,7 +62,7 @@ macro_rules! kinds {
             pub fn as_str(&self) -> &str {
                 match self {
                     $(Kind::$v => $s,)*
-                    Kind::Custom(name) => name,
+                    Kind::Custom(name) => name.as_str(),
                 }
             }
         }
@@ -638,9 +641,70 @@ kinds! {
     },
 }
 
+/// The name of a host-defined [`Kind::Custom`]: 1 to 48 characters of
+/// `A-Z`, `0-9` and `_`, starting with a letter, and no built-in kind's
+/// name. Only [`Kind::custom`] (and parsing a [`Kind`]) makes one, so a
+/// built-in kind has one value (`Kind::custom("PERSON")` is
+/// [`Kind::Person`], the same key in a [`MaskPolicy`](crate::MaskPolicy)),
+/// and every token named after a kind is one that
+/// [`TokenVault::unmask`](crate::TokenVault::unmask) reads.
+///
+/// ```
+/// use custodia_mask::Kind;
+/// assert_eq!(Kind::custom("PERSON")?, Kind::Person);
+/// assert!(matches!(Kind::custom("CUSTOMER_ID")?, Kind::Custom(_)));
+/// assert!(Kind::custom("customer_id").is_err());
+/// # Ok::<(), custodia_mask::Error>(())
+/// ```
+///
+/// Built directly, a custom kind could carry a built-in kind's name (or a
+/// lower-case one), so it cannot be:
+///
+/// ```compile_fail
+/// let person = custodia_mask::Kind::Custom("PERSON".into());
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CustomKind(pub(crate) Arc<str>);
+
+impl CustomKind {
+    /// The name, e.g. `"CUSTOMER_ID"`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for CustomKind {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for CustomKind {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CustomKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for CustomKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl Kind {
     /// A host-defined kind: 1 to 48 characters of `A-Z`, `0-9` and `_`,
-    /// starting with a letter.
+    /// starting with a letter. A built-in kind's name gives that kind
+    /// (`Kind::custom("PERSON")` is [`Kind::Person`]); any other name is
+    /// refused, lower case too (`"person"`): tokens are named after the
+    /// kind, and [`TokenVault::unmask`](crate::TokenVault::unmask) reads
+    /// only upper-case names.
     pub fn custom(name: &str) -> Result<Kind, Error> {
         let ok = !name.is_empty()
             && name.len() <= 48
@@ -652,7 +716,7 @@ impl Kind {
             if let Some(k) = Kind::BUILTIN.iter().find(|k| k.as_str() == name) {
                 return Ok(k.clone());
             }
-            Ok(Kind::Custom(Arc::from(name)))
+            Ok(Kind::Custom(CustomKind(Arc::from(name))))
         } else {
             Err(Error::InvalidKind {
                 input: name.chars().take(64).collect(),

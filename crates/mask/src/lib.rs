@@ -64,8 +64,9 @@
 //!   simple case folding, so `Geburtsdatum`, `GEB.`, `Straße` and
 //!   `FÜHRERSCHEIN` count as well as `dob` or `PASSPORT`.
 //! * [`KnownEntities`] matches the host's participant names, emails and ids
-//!   case-insensitively (Unicode case folding: `Zoë` finds `ZOË`) in one
-//!   aho-corasick pass; [`CustomRecognizer`]s
+//!   case- and accent-insensitively (Unicode case folding, accents dropped:
+//!   `Zoë` finds `ZOË` and `ZOE`) as whole words in one aho-corasick pass;
+//!   [`CustomRecognizer`]s
 //!   come from configuration ([`DetectorConfig`], JSON, version 1).
 //! * A [`Masker`] applies a [`MaskPolicy`] (a [`Strategy`] per kind): redact
 //!   (`[EMAIL]`), replace, partial (`************1111`, `j***@example.com`),
@@ -271,7 +272,7 @@ pub use detector::{
     CustomRecognizer, DEFAULT_MIN_SCORE, Detector, DetectorConfig, Finding, KnownEntities, Regions,
     Validator, resolve,
 };
-pub use kind::Kind;
+pub use kind::{CustomKind, Kind};
 pub use recognizer::Recognizer;
 // Masking.
 pub use json::JsonRules;

@@ -192,21 +192,17 @@ impl PseudonymKey {
     /// | `POSTCODE` (any country's format), `DE_LICENSE_PLATE`, `DE_COMMERCIAL_REGISTER` | lower-casing each character (Unicode: `MÜ` as `mü`) and cutting it into runs of letters and runs of digits: a space or `-` between two runs, or none between letters and digits, is the same (`M-AB 123` = `M AB 123` = `M-AB123`), but the place of a cut between two letters is kept (`M-AB 123` is not `MA-B 123`, nor `MAB 123`) |
     /// | `SECRET`, `DATE_OF_BIRTH`, `SE_PERSONNUMMER` (`+` marks a centenarian), `FI_HETU` (its sign is the century), `DE_TAX_NUMBER` (the layout is the state's), `DE_TELEMATIK_ID`, [`Kind::Custom`] | nothing: the exact value |
     ///
-    /// A [`Kind::Custom`] named like a built-in kind (`Kind::Custom("PERSON")`,
-    /// which [`Kind::custom`] and parsing never build) is that built-in kind.
-    ///
     /// Pseudonyms from earlier builds differ: they were 24 bits (6 hex
     /// digits) of a tag over a value with all but its ASCII letters and
     /// digits dropped, so a pseudonym stored by an earlier build does not
     /// match the one this build gives the same value.
     pub fn pseudonym(&self, kind: &Kind, value: &str) -> String {
-        let kind = canonical(kind);
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(b"custodia-mask/pseudonym/v1\0");
         ctx.update(self.tenant.as_bytes());
         ctx.update(kind.as_str().as_bytes());
         ctx.update(b"\0");
-        let mut norm = normalise(&kind, value);
+        let mut norm = normalise(kind, value);
         ctx.update(norm.as_bytes());
         norm.zeroize();
         let tag = ctx.sign();
@@ -220,18 +216,6 @@ impl PseudonymKey {
 
 /// Bytes of the HMAC tag in a pseudonym: 64 bits, 16 hex digits.
 const PSEUDONYM_BYTES: usize = 8;
-
-/// `kind`, or the built-in kind a [`Kind::Custom`] is named like: the token
-/// and pseudonym names are the kinds' names, so two kinds of one name must
-/// be one kind there.
-fn canonical(kind: &Kind) -> Cow<'_, Kind> {
-    if let Kind::Custom(name) = kind
-        && let Some(k) = Kind::BUILTIN.iter().find(|k| k.as_str() == &**name)
-    {
-        return Cow::Owned(k.clone());
-    }
-    Cow::Borrowed(kind)
-}
 
 /// The form in which two values of `kind` are the same value: see the
 /// table at [`PseudonymKey::pseudonym`]. Only formatting is dropped, never
@@ -453,13 +437,11 @@ impl TokenVault {
     /// [`PseudonymKey::pseudonym`]) always get the same token in this
     /// vault, and distinct values distinct tokens.
     ///
-    /// Tokens are named by the kind's name and numbered per name, so a
-    /// [`Kind::Custom`] named like a built-in kind (`Kind::Custom("PERSON")`)
-    /// is that kind here: its values are numbered with the built-in kind's,
-    /// never given a token the vault already holds.
+    /// Tokens are named by the kind's name (one kind per name: see
+    /// [`Kind::custom`]) and numbered per name, never given a token the
+    /// vault already holds.
     pub fn tokenize(&mut self, kind: &Kind, value: &str) -> String {
-        let kind = canonical(kind);
-        let mut key = (kind.into_owned(), String::new());
+        let mut key = (kind.clone(), String::new());
         key.1 = normalise(&key.0, value);
         if let Some(t) = self.by_value.get(&key) {
             let t = t.clone();

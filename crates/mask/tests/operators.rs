@@ -142,7 +142,7 @@ fn tokens_round_trip_through_a_model_reply() {
 fn known_entities_are_masked_case_insensitively() {
     let known = KnownEntities::new([
         (Kind::Person, "Jane Doe"),
-        (Kind::Custom("CUSTOMER_ID".into()), "C-1042"),
+        (Kind::custom("CUSTOMER_ID").unwrap(), "C-1042"),
     ])
     .unwrap();
     let m = masker(Strategy::Redact);
@@ -184,11 +184,11 @@ fn json_rules_and_string_leaves() {
     let rules = JsonRules::new()
         .field("customer.name", Kind::Person, None)
         .unwrap()
-        .field("customer.age", Kind::Custom("AGE".into()), None)
+        .field("customer.age", Kind::custom("AGE").unwrap(), None)
         .unwrap()
         .field(
             "internal",
-            Kind::Custom("INTERNAL".into()),
+            Kind::custom("INTERNAL").unwrap(),
             Some(Strategy::Replace("-".into())),
         )
         .unwrap();
@@ -712,14 +712,14 @@ fn formatting_variants_of_one_number_share_a_token() {
         vault.tokenize(&Kind::FiHetu, "131052A308T")
     );
     // A host's kind is compared exactly.
-    let id = Kind::Custom("CUSTOMER_ID".into());
+    let id = Kind::custom("CUSTOMER_ID").unwrap();
     assert_ne!(vault.tokenize(&id, "ab-12"), vault.tokenize(&id, "AB12"));
 }
 
 // Review C: a host kind named like a built-in one reused its tokens.
 
 /// A model's labels mapped straight into kinds, as hosts do with
-/// `Kind::Custom`.
+/// `Kind::custom`.
 struct ModelNer;
 
 impl Recognizer for ModelNer {
@@ -729,7 +729,7 @@ impl Recognizer for ModelNer {
     fn recognize(&self, text: &str, findings: &mut Vec<Finding>) {
         for (start, _) in text.match_indices("Zorblax Quux") {
             findings.push(Finding {
-                kind: Kind::Custom("PERSON".into()),
+                kind: Kind::custom("PERSON").unwrap(),
                 start,
                 end: start + "Zorblax Quux".len(),
                 score: 0.9,
@@ -743,20 +743,72 @@ impl Recognizer for ModelNer {
 fn custom_kind_named_like_a_builtin_never_takes_its_tokens() {
     let mut vault = TokenVault::new();
     let t1 = vault.tokenize(&Kind::Person, "Jane Doe");
-    let t2 = vault.tokenize(&Kind::Custom("PERSON".into()), "Zorblax Quux");
+    let t2 = vault.tokenize(&Kind::custom("PERSON").unwrap(), "Zorblax Quux");
     assert_ne!(t1, t2, "two people, one token");
     assert_eq!((t1.as_str(), t2.as_str()), ("<PERSON_1>", "<PERSON_2>"));
     assert_eq!(vault.unmask(&t1), "Jane Doe");
     assert_eq!(vault.unmask(&t2), "Zorblax Quux");
     // The same person by either kind is one token.
     assert_eq!(
-        vault.tokenize(&Kind::Custom("PERSON".into()), "jane doe"),
+        vault.tokenize(&Kind::custom("PERSON").unwrap(), "jane doe"),
         t1
     );
     assert_eq!(vault.len(), 2);
     // Parsing a built-in's name gives the built-in kind.
     assert_eq!("PERSON".parse::<Kind>().unwrap(), Kind::Person);
     assert_eq!(Kind::custom("PERSON").unwrap(), Kind::Person);
+}
+
+/// Found in review: `Kind::Custom("PERSON")`, built directly, was another
+/// key than `Kind::Person` in a `MaskPolicy` (a model's people were masked
+/// by the default strategy, not the one set for people), and a lower-case
+/// custom name made tokens `unmask` never found. A custom kind is now made
+/// only by `Kind::custom` or parsing, which give the built-in kind for its
+/// name and refuse other spellings.
+#[test]
+fn a_kind_named_like_a_builtin_is_the_builtin_in_a_policy() {
+    let model_person = Kind::custom("PERSON").unwrap();
+    assert!(!matches!(model_person, Kind::Custom(_)));
+    let keep_people = MaskPolicy::new(Strategy::Redact).with(Kind::Person, Strategy::Keep);
+    assert_eq!(keep_people.strategy(&model_person), &Strategy::Keep);
+    let keep_people = MaskPolicy::new(Strategy::Redact).with(model_person, Strategy::Keep);
+    assert_eq!(keep_people.strategy(&Kind::Person), &Strategy::Keep);
+    let from_json: MaskPolicy = serde_json::from_str(
+        r#"{"default":{"type":"redact"},"per_kind":{"PERSON":{"type":"keep"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(from_json.strategy(&Kind::Person), &Strategy::Keep);
+
+    // Through a recognizer and the masker: the policy for people applies.
+    let mut d = Detector::new();
+    d.add_recognizer(Arc::new(ModelNer));
+    let m = Masker::new(d)
+        .with_policy(MaskPolicy::new(Strategy::Redact).with(Kind::Person, Strategy::Keep))
+        .unwrap();
+    assert_eq!(
+        m.mask("Please refund Zorblax Quux.").unwrap().text,
+        "Please refund Zorblax Quux."
+    );
+
+    // Names a token could not carry are refused, not kept as another kind.
+    for name in [
+        "person",
+        "Person",
+        "customer_id",
+        "PERSÖN",
+        "",
+        "1D",
+        "_X",
+        "A B",
+    ] {
+        assert!(Kind::custom(name).is_err(), "{name:?}");
+        assert!(name.parse::<Kind>().is_err(), "{name:?}");
+    }
+    let id = Kind::custom("CUSTOMER_ID").unwrap();
+    let mut vault = TokenVault::new();
+    let token = vault.tokenize(&id, "C-1042");
+    assert_eq!(token, "<CUSTOMER_ID_1>");
+    assert_eq!(vault.unmask(&format!("see {token}")), "see C-1042");
 }
 
 #[test]
@@ -869,7 +921,7 @@ fn apply_masks_the_union_of_overlapping_findings() {
     // union is redacted, named by the widest.
     let text = "dob 1984-03-12 end";
     let f = [
-        finding(Kind::Custom("REF".into()), 10, 14),
+        finding(Kind::custom("REF").unwrap(), 10, 14),
         finding(Kind::DateOfBirth, 4, 14),
     ];
     let out = masker(Strategy::Partial).apply(text, &f, None).unwrap();

@@ -286,7 +286,7 @@ proptest! {
         b in "[01aAsSßÜüςσ :.+()/-]{0,6}",
     ) {
         let key = PseudonymKey::new(TenantId::from_external_key("t", "p"), &[9; 32]).unwrap();
-        for kind in Kind::BUILTIN.iter().chain([&Kind::Custom("HOST_ID".into())]) {
+        for kind in Kind::BUILTIN.iter().chain([&Kind::custom("HOST_ID").unwrap()]) {
             if key.pseudonym(kind, &a) == key.pseudonym(kind, &b) {
                 prop_assert!(same_up_to_formatting(kind, &a, &b), "{kind}: {a:?} and {b:?} share a pseudonym");
             }
@@ -433,5 +433,53 @@ proptest! {
         let rules = custodia_mask::JsonRules::new().field("a.b[]", custodia_mask::Kind::Email, None).unwrap();
         Masker::new(Detector::new()).mask_json(&mut document, &rules, None).unwrap();
         prop_assert!(!document.to_string().contains("x@y.example"));
+    }
+}
+
+/// Names to try as kinds: anything, near-valid names in any case, the
+/// built-in kinds' names as written and in lower case.
+fn kind_name() -> impl proptest::strategy::Strategy<Value = String> {
+    let builtin: Vec<String> = Kind::BUILTIN.iter().map(|k| k.to_string()).collect();
+    let lower: Vec<String> = builtin.iter().map(|n| n.to_lowercase()).collect();
+    prop_oneof![
+        any::<String>(),
+        "[A-Za-z_0-9][A-Za-z0-9_ ]{0,50}",
+        "[A-Z][A-Z0-9_]{0,50}",
+        prop::sample::select(builtin),
+        prop::sample::select(lower),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any name is one kind or refused, everywhere alike: a kind made from
+    /// it displays as the name, parses back (from the name, its display
+    /// and JSON) to the same kind, is a custom kind only when no built-in
+    /// kind has the name, is the key its policy entry is found under, and
+    /// names tokens that `unmask` reads back.
+    #[test]
+    fn any_name_is_one_kind_or_refused(name in kind_name()) {
+        match Kind::custom(&name) {
+            Ok(kind) => {
+                prop_assert_eq!(kind.as_str(), name.as_str());
+                prop_assert_eq!(&kind.to_string().parse::<Kind>().unwrap(), &kind);
+                prop_assert_eq!(&name.parse::<Kind>().unwrap(), &kind);
+                let json = serde_json::to_string(&kind).unwrap();
+                prop_assert_eq!(&serde_json::from_str::<Kind>(&json).unwrap(), &kind);
+                let builtin = Kind::BUILTIN.iter().any(|b| b.as_str() == name);
+                prop_assert_eq!(matches!(kind, Kind::Custom(_)), !builtin);
+                let policy = MaskPolicy::new(Strategy::Redact).with(kind.clone(), Strategy::Keep);
+                prop_assert_eq!(policy.strategy(&name.parse().unwrap()), &Strategy::Keep);
+                let mut vault = TokenVault::new();
+                let token = vault.tokenize(&kind, "value");
+                prop_assert_eq!(vault.unmask(&format!("({token})")), "(value)");
+            }
+            Err(_) => {
+                prop_assert!(name.parse::<Kind>().is_err());
+                let json = serde_json::to_string(&name).unwrap();
+                prop_assert!(serde_json::from_str::<Kind>(&json).is_err());
+            }
+        }
     }
 }

@@ -1157,7 +1157,7 @@ pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
             } else if keep {
                 let acme = Cast::new().acme;
                 println!(
-                    "\nThe data stays in {0}. Try (the source program: cargo build --release -p custodia-example-helpdesk):\n  custodia audit verify {0}/audit\n  custodia dsr export {keys} --tenant {acme} --email bob.li@example.org -- {source}\n  custodia dsr erase {keys} --policy {0}/retention.toml --exception closed-tickets=legal-claims --anonymize user.content.ticket --checkpoint-key {0}/checkpoint.key --checkpoint-dir {0}/checkpoints --tenant {acme} --email bob.li@example.org -- {source}",
+                    "\nThe data stays in {0}. Try (the source program: cargo build --release -p custodia-example-helpdesk):\n  custodia audit verify {0}/audit\n  echo bob.li@example.org | custodia dsr export {keys} --tenant {acme} --email-stdin -- {source}\n  echo bob.li@example.org | custodia dsr erase {keys} --policy {0}/retention.toml --exception closed-tickets=legal-claims --anonymize user.content.ticket --checkpoint-key {0}/checkpoint.key --checkpoint-dir {0}/checkpoints --tenant {acme} --email-stdin -- {source}",
                     dir.display(),
                     keys = format_args!(
                         "--audit {0}/audit --master-key {0}/root.key --subject-keys {0}/keys.store",
