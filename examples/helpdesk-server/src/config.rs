@@ -398,7 +398,7 @@ impl DataDir {
                 .as_bytes()
                 .to_vec())
         })?;
-        let signer = Signer::from_key_string(read(&checkpoint)?.trim())?;
+        let signer = Signer::from_key_string(custodia_crypt::read_key_file(&checkpoint)?.trim())?;
         let verifier = self.checkpoint_verifier();
         std::fs::write(&verifier, format!("{}\n", signer.verifier())).map_err(io(&verifier))?;
         let policy = self.policy();
@@ -407,7 +407,7 @@ impl DataDir {
         }
         Ok(Secrets {
             root: SecretKey::from_file(&root)?,
-            token_seed: token_seed(read(&token)?.trim(), &token)?,
+            token_seed: token_seed(custodia_crypt::read_key_file(&token)?.trim(), &token)?,
             signer,
             policy: (read(&policy)?, policy),
         })

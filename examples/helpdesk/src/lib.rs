@@ -435,7 +435,7 @@ impl Helpdesk {
         let (keyring, vault) = open_keys(&layout, &clock, database)?;
         let tickets = Arc::new(tickets(keyring, Arc::clone(&vault))?);
         let key_path = layout.checkpoint_key();
-        let key_text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+        let key_text = custodia_crypt::read_key_file(&key_path)?;
         let signer = Signer::from_key_string(key_text.trim())?;
         let policy_path = layout.policy();
         let policy_text = std::fs::read_to_string(&policy_path).map_err(io(&policy_path))?;

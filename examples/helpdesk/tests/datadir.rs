@@ -56,6 +56,22 @@ fn a_reopened_directory_reads_what_the_first_process_wrote() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn open_refuses_a_checkpoint_key_others_can_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    drop(Helpdesk::create(dir.path(), clock()).unwrap());
+    let key = dir.path().join("checkpoint.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = Helpdesk::open(dir.path(), clock()).unwrap_err();
+    let message = e.to_string();
+    assert!(message.contains("checkpoint.key"), "{message}");
+    assert!(message.contains("644"), "{message}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    Helpdesk::open(dir.path(), clock()).unwrap();
+}
+
 #[test]
 fn create_replaces_an_earlier_helpdesk() {
     let dir = tempfile::tempdir().unwrap();
