@@ -1137,17 +1137,24 @@ mod tests {
         }
     }
 
+    /// The spans `value`, a known person, takes in `text` (each on
+    /// character boundaries).
+    fn known_spans(value: &str, text: &str) -> Vec<String> {
+        let known = KnownEntities::new([(Kind::Person, value)]).unwrap();
+        let mut found = Vec::new();
+        known.find(text.as_bytes(), &mut found);
+        found
+            .iter()
+            .map(|f| {
+                assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                text[f.range()].to_string()
+            })
+            .collect()
+    }
+
     #[test]
     fn known_values_fold_final_sigma_turkish_i_and_sharp_s() {
-        let find = |value: &str, text: &str| {
-            let known = KnownEntities::new([(Kind::Person, value)]).unwrap();
-            let mut found = Vec::new();
-            known.find(text.as_bytes(), &mut found);
-            found
-                .iter()
-                .map(|f| text[f.range()].to_string())
-                .collect::<Vec<_>>()
-        };
+        let find = known_spans;
         assert_eq!(find("ΝΙΚΟΛΑΟΣ", "Customer ΝΙΚΟΛΑΟΣ called."), ["ΝΙΚΟΛΑΟΣ"]);
         assert_eq!(
             find("ΝΙΚΟΛΑΟΣ", "ο Νικολαος, ο νικολαοσ"),
@@ -1185,18 +1192,7 @@ mod tests {
     /// and a match is still a whole word in accented text.
     #[test]
     fn known_values_ignore_accents_and_keep_the_original_spans() {
-        let find = |value: &str, text: &str| {
-            let known = KnownEntities::new([(Kind::Person, value)]).unwrap();
-            let mut found = Vec::new();
-            known.find(text.as_bytes(), &mut found);
-            found
-                .iter()
-                .map(|f| {
-                    assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
-                    text[f.range()].to_string()
-                })
-                .collect::<Vec<_>>()
-        };
+        let find = known_spans;
         assert_eq!(
             find("Émilie", "EMILIE, Emilie, émilie, E\u{301}milie."),
             ["EMILIE", "Emilie", "émilie", "E\u{301}milie"]

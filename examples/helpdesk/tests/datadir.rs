@@ -256,20 +256,7 @@ fn a_restriction_keeps_the_tickets_out_of_processing_until_lifted() {
     let dir = tempfile::tempdir().unwrap();
     let c = Cast::new();
     let hd = demo::seed(dir.path(), clock()).unwrap();
-    let desk = hd.desk().unwrap();
-    let run = |kind: RequestKind| {
-        let mut request = desk
-            .receive(c.acme, c.alice, kind, Role::Controller, c.acme_dpo)
-            .unwrap();
-        desk.verify(
-            &mut request,
-            VerificationMethod::AuthenticatedSession,
-            "",
-            c.acme_dpo,
-        )
-        .unwrap();
-        desk.run(&mut request, c.acme_dpo).unwrap()
-    };
+    let run = |kind: RequestKind| run_request(&hd, c.alice, kind);
     let tickets = hd.tickets();
     let email = demo::ALICE_EMAIL;
     assert_eq!(
@@ -332,7 +319,6 @@ fn a_restriction_keeps_the_tickets_out_of_processing_until_lifted() {
     hd.update_subject_line(c.acme_agent, "T-1002", "VPN fixed")
         .unwrap();
     // And it survives reopening the directory.
-    drop(desk);
     drop(hd);
     let hd = Helpdesk::open(dir.path(), clock()).unwrap();
     let row = hd.tickets().row("T-1002").unwrap().unwrap();
