@@ -221,7 +221,7 @@ impl FileKeyStore {
     /// Reads and decodes the whole of `file`, the store's file as opened
     /// by [`Stamp::read`].
     fn load(&self, file: &mut File) -> Result<StoreState, Error> {
-        crate::secret::check_private(&self.path)?;
+        crate::secret::check_private(&self.path, file)?;
         let mut sealed = Vec::new();
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.read_to_end(&mut sealed))

@@ -119,11 +119,7 @@ pub fn read_key_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String
         source: e.into(),
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        check_mode(path, file.metadata().map_err(io)?.permissions().mode())?;
-    }
+    check_private(path, &file)?;
     // One byte over the limit tells a file that is too long.
     let mut buf = zeroize::Zeroizing::new(vec![0u8; MAX_KEY_FILE + 1]);
     let mut len = 0;
@@ -155,11 +151,14 @@ pub fn read_key_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String
     }
 }
 
-/// Refuses key files that group or others could read or write.
+/// Refuses a key file, as opened, that group or others could read or
+/// write: the mode checked is that of the file read, not of whatever
+/// `path` names a moment later.
 #[cfg(unix)]
-pub(crate) fn check_private(path: &std::path::Path) -> Result<(), Error> {
+pub(crate) fn check_private(path: &std::path::Path, file: &std::fs::File) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
+    let mode = file
+        .metadata()
         .map_err(|e| Error::Io {
             path: path.to_path_buf(),
             source: e.into(),
@@ -184,7 +183,7 @@ fn check_mode(path: &std::path::Path, mode: u32) -> Result<(), Error> {
 
 /// No Unix permission bits to check on this platform.
 #[cfg(not(unix))]
-pub(crate) fn check_private(_path: &std::path::Path) -> Result<(), Error> {
+pub(crate) fn check_private(_path: &std::path::Path, _file: &std::fs::File) -> Result<(), Error> {
     Ok(())
 }
 
