@@ -1414,10 +1414,14 @@ fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {
     while e > 0 && i - e < 8 && matches!(b[e - 1], b' ' | b',' | b':' | b'\t') {
         e -= 1;
     }
-    let mut s = e;
-    while s > 0 && e - s < 24 && (b[s - 1].is_ascii_alphabetic() || b[s - 1] == b'\'') {
-        s -= 1;
-    }
+    // (Over a slice, one bound a byte; a letter told by one range after
+    // `| 0x20`, which folds only the capitals onto the small letters.)
+    let letters = b[e.saturating_sub(24)..e]
+        .iter()
+        .rev()
+        .take_while(|&&c| (c | 0x20).wrapping_sub(b'a') < 26 || c == b'\'')
+        .count();
+    let s = e - letters;
     (s < e).then_some((s, e))
 }
 
