@@ -577,41 +577,86 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
 /// Merges two runs of findings, `out[..split]` and `out[split..]`, each
 /// sorted and non-overlapping (the scanner's and the entity pass's), in one
 /// linear pass when no finding of one overlaps one of the other (the common
-/// case); otherwise resolves them with [`resolve`].
+/// case); otherwise resolves them with [`resolve`]. The scanner's spans
+/// never go backwards (`start <= end`).
 fn merge(out: &mut Vec<Finding>, split: usize) {
     if split == out.len() {
         return;
     }
+    debug_assert!(out[..split].iter().all(|f| f.start <= f.end));
     let (a, b) = out.split_at(split);
     let disjoint_sorted = |run: &[Finding]| run.windows(2).all(|w| w[0].end <= w[1].start);
-    if !disjoint_sorted(b) || !interleave(a, b) {
+    if !disjoint_sorted(b) {
         return resolve(out);
     }
     // Disjoint, and the entity pass's findings are never empty, so no two
     // start alike (on a tie `interleave` takes `b` first and then sees the
     // overlap). A ticket's few are sorted in place, without allocating
-    // (the stable sort's insertion sort, up to 20).
-    if out.len() <= 20 {
+    // (the stable sort's insertion sort, up to 20), as are runs with an
+    // empty finding of the pass (none is made: a tie with one would pass
+    // `interleave` and be sorted after the scanner's).
+    if out.len() <= 20 || b.iter().any(|f| f.start >= f.end) {
+        if !interleave(a, b) {
+            return resolve(out);
+        }
         out.sort_by_key(|f| f.start);
         return;
     }
-    // More are merged in place from the back, from a copy of `b` (the
-    // few entity findings): each finding of `a` after the first of `b`
-    // is swapped once into the gap. The stable sort merged the runs
-    // through a scratch buffer the size of all the findings, and a new
-    // vector would be as large: on a long text, fresh pages the kernel
-    // faulted in on each call.
-    let mut rest = b.to_vec();
-    let (mut i, mut k) = (split, out.len());
-    while let Some(last) = rest.last_mut() {
-        k -= 1;
-        if i > 0 && out[i - 1].start > last.start {
-            i -= 1;
-            out.swap(i, k);
-        } else {
-            std::mem::swap(&mut out[k], last);
-            rest.pop();
+    // More are merged in place from the back: the entity pass's few
+    // findings are taken out, the gap they leave
+    // at the end is held by placeholders, and each block of scanner
+    // findings after one of them is moved once across the gap, a block at
+    // a time (swapped with placeholders, or rotated when the gap is
+    // shorter than the block). A new vector of all the findings would be
+    // as large as the stable sort's scratch buffer was: on a long text,
+    // fresh pages the kernel faulted in on each call. The runs' order and
+    // disjointness, which `interleave` would have checked first, are
+    // checked as the findings are placed; when they overlap the findings,
+    // all still there in another order, are resolved (`resolve` depends
+    // only on which findings there are, not their order).
+    let mut rest: Vec<Finding> = out.drain(split..).collect();
+    out.resize_with(split + rest.len(), || Finding {
+        kind: Kind::Person,
+        start: 0,
+        end: 0,
+        score: 0.0,
+        recognizer: Cow::Borrowed(""),
+    });
+    let mut i = split;
+    let mut next_start = usize::MAX;
+    let mut ok = true;
+    while let Some(f) = rest.pop() {
+        // The gap is `out[i..i + gap]`, the scanner's unplaced `out[..i]`.
+        let gap = rest.len() + 1;
+        let mut s = i;
+        // (On equal starts the entity pass's finding goes first, as
+        // `interleave` takes it.)
+        while let Some(prev) = s.checked_sub(1).and_then(|p| out.get(p))
+            && prev.start >= f.start
+        {
+            ok &= prev.end <= next_start;
+            next_start = prev.start;
+            s -= 1;
         }
+        ok &= f.end <= next_start;
+        next_start = f.start;
+        let block = i - s;
+        if block <= gap {
+            let (lo, hi) = out.split_at_mut(s + gap);
+            lo[s..i].swap_with_slice(&mut hi[..block]);
+        } else {
+            out[s..i + gap].rotate_right(gap);
+        }
+        out[s + gap - 1] = f;
+        i = s;
+    }
+    // The scanner's findings before the pass's first, in place.
+    for prev in out[..i].iter().rev() {
+        ok &= prev.end <= next_start;
+        next_start = prev.start;
+    }
+    if !ok {
+        resolve(out);
     }
 }
 
@@ -1013,6 +1058,95 @@ mod tests {
             let mut clusters = findings;
             resolve(&mut clusters);
             prop_assert_eq!(clusters, whole);
+        }
+    }
+
+    /// `merge` as the seventeenth session left it: the runs checked by
+    /// `interleave` first, then merged from the back by swaps from a copy
+    /// of the entity pass's findings.
+    fn merge_by_swaps(out: &mut Vec<Finding>, split: usize) {
+        if split == out.len() {
+            return;
+        }
+        let (a, b) = out.split_at(split);
+        let disjoint_sorted = |run: &[Finding]| run.windows(2).all(|w| w[0].end <= w[1].start);
+        if !disjoint_sorted(b) || !interleave(a, b) {
+            return resolve(out);
+        }
+        if out.len() <= 20 {
+            out.sort_by_key(|f| f.start);
+            return;
+        }
+        let mut rest = b.to_vec();
+        let (mut i, mut k) = (split, out.len());
+        while let Some(last) = rest.last_mut() {
+            k -= 1;
+            if i > 0 && out[i - 1].start > last.start {
+                i -= 1;
+                out.swap(i, k);
+            } else {
+                std::mem::swap(&mut out[k], last);
+                rest.pop();
+            }
+        }
+    }
+
+    /// Two runs as the detector merges them, the scanner's and the entity
+    /// pass's, cut from one sorted, disjoint sequence (empty spans too);
+    /// now and then a span moved back over its neighbour, or the second
+    /// run out of order, to reach `resolve`.
+    fn runs() -> impl Strategy<Value = (Vec<Finding>, usize)> {
+        (
+            prop::collection::vec(
+                (
+                    0usize..4,
+                    0usize..6,
+                    0usize..4,
+                    prop::bool::weighted(0.25),
+                    any::<bool>(),
+                ),
+                0..70,
+            ),
+            0u8..6,
+        )
+            .prop_map(|(items, mess)| {
+                let kinds = [Kind::Email, Kind::Phone, Kind::Person, Kind::Address];
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let mut at = 0usize;
+                for (n, (gap, len, kind, second, odd)) in items.into_iter().enumerate() {
+                    let mut start = at + gap;
+                    at = start + len;
+                    if mess == 0 && odd && n % 5 == 0 {
+                        start = start.saturating_sub(3);
+                    }
+                    let f = Finding {
+                        kind: kinds[kind].clone(),
+                        start,
+                        end: start + len,
+                        score: if second { 0.85 } else { 0.5 },
+                        recognizer: Cow::Borrowed(if second { "b" } else { "a" }),
+                    };
+                    if second { b.push(f) } else { a.push(f) }
+                }
+                if mess == 1 && b.len() > 2 {
+                    b.swap(0, 1);
+                }
+                let split = a.len();
+                a.extend(b);
+                (a, split)
+            })
+    }
+
+    proptest! {
+        /// The block moves give what the swaps gave: the same findings in
+        /// the same order, resolved when (and as) the swaps resolved them.
+        #[test]
+        fn merge_by_blocks_is_merge_by_swaps((findings, split) in runs()) {
+            let mut swaps = findings.clone();
+            merge_by_swaps(&mut swaps, split);
+            let mut blocks = findings;
+            merge(&mut blocks, split);
+            prop_assert_eq!(blocks, swaps);
         }
     }
 

@@ -1408,18 +1408,37 @@ pub(super) fn line_start_within(b: &[u8], end: usize, reach: usize) -> Option<us
 
 /// The previous word before `i` on the same line, lower-case ASCII in
 /// `buf`, with what separates it from `i` (e.g. `", "`).
+#[inline(always)]
 fn word_before(b: &[u8], i: usize) -> Option<(usize, usize)> {
     let mut e = i;
     // Up to eight: a form's label may be padded (`Name:    Otniel Alonso`).
     while e > 0 && i - e < 8 && matches!(b[e - 1], b' ' | b',' | b':' | b'\t') {
         e -= 1;
     }
-    let mut s = e;
-    while s > 0 && e - s < 24 && (b[s - 1].is_ascii_alphabetic() || b[s - 1] == b'\'') {
-        s -= 1;
+    // (Its last byte told first, which is often no word's; the rest over
+    // a slice, one bound a byte, a byte told by a table.)
+    let last = e.checked_sub(1)?;
+    if !WORD_BYTE[usize::from(b[last])] {
+        return None;
     }
-    (s < e).then_some((s, e))
+    let letters = b[e.saturating_sub(24)..last]
+        .iter()
+        .rev()
+        .take_while(|&&c| WORD_BYTE[usize::from(c)])
+        .count();
+    Some((last - letters, e))
 }
+
+/// The bytes of a word [`word_before`] reads: ASCII letters and `'`.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphabetic() || c as u8 == b'\'';
+        c += 1;
+    }
+    t
+};
 
 /// `w` in title case (`AVENUE` as `Avenue`) if it is in capitals and
 /// short, for the lists of street types, unit labels and lead words.

@@ -2846,8 +2846,10 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
     };
     let prev = &lower[..prev.len()];
     // The word before that matters only after `is`, `am`, `me`, `of`,
-    // `by`, `for`, a manager's words and `card`.
-    let before = if matches!(
+    // `by`, `for`, a manager's words and `card`; with `i'm` and `user`,
+    // the only words the pairs below are asked of (told once: most
+    // words are none of them).
+    let paired = matches!(
         prev,
         b"is"
             | b"am"
@@ -2859,7 +2861,10 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             | b"boss"
             | b"supervisor"
             | b"card"
-    ) {
+            | b"i'm"
+            | b"user"
+    );
+    let before = if paired && !matches!(prev, b"i'm" | b"user") {
         word_before(b, ps).and_then(|(s2, e2)| {
             let w = &b[s2..e2];
             lower_word::<24>(w).map(|l| (l, w.len()))
@@ -2896,53 +2901,57 @@ fn context_before(b: &[u8], s: usize) -> Option<Context> {
             _ => {}
         }
     }
-    match (before, prev) {
-        // `the trading name is Fernhill Bakehouse`: a thing's name.
-        (Some(b"name"), b"is") if thing_name(b, ps) => {}
-        (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {
-            return Some(Context::Strong);
+    if paired {
+        match (before, prev) {
+            // `the trading name is Fernhill Bakehouse`: a thing's name.
+            (Some(b"name"), b"is") if thing_name(b, ps) => {}
+            (Some(b"name"), b"is") | (Some(b"i"), b"am") | (Some(b"call"), b"me") | (_, b"i'm") => {
+                return Some(Context::Strong);
+            }
+            (Some(b"this"), b"is") => return Some(Context::Medium),
+            // `Name on card THIAGO ALBUQUERQUE`: a card's holder.
+            (Some(b"on"), b"card")
+                if b[..ps].strip_suffix(b"on ").is_some_and(|h| {
+                    h.len() >= 5 && h[h.len() - 5..].eq_ignore_ascii_case(b"name ")
+                }) =>
+            {
+                return Some(Context::Strong);
+            }
+            // `my manager Dawn approved`, `our boss Grace`: whom one works
+            // for, addressed as kin is (see `KIN_WORDS`); not a job title's
+            // word (`Service Desk Manager, Head of …`).
+            (
+                Some(b"my" | b"our" | b"his" | b"her" | b"their" | b"your"),
+                b"manager" | b"boss" | b"supervisor",
+            ) => return Some(Context::Medium),
+            // `Account manager Jack Tregenza`, `store manager Skye`: a
+            // manager's role, its kind before it, in lower case just before
+            // the name (not `Desk Manager, Head of …`, nor `the manager Will
+            // Review`).
+            (Some(kind), b"manager")
+                if b[ps] == b'm'
+                    && pe + 1 == s
+                    && !matches!(kind, b"the" | b"a" | b"an" | b"this" | b"that") =>
+            {
+                return Some(Context::Medium);
+            }
+            // `User Milan Petrović is getting …`: a ticket's user, opening its
+            // sentence just before the name (`User Guide` is no name).
+            (_, b"user") if b[ps] == b'U' && pe + 1 == s && sentence_start(b, ps) => {
+                return Some(Context::Medium);
+            }
+            // `Requested for: Florence Adjei`: a service request's person.
+            (Some(b"requested"), b"for") if b[pe..s].contains(&b':') => {
+                return Some(Context::Medium);
+            }
+            // `on behalf of Tendai Moyo`: whom a ticket is for (a greeting's
+            // weight: `on behalf of Contoso Pharmaceuticals` is a firm).
+            (Some(b"behalf"), b"of") => return Some(Context::Medium),
+            // `approved by Faith`, `raised by Abebe Girma`: who did it (a
+            // greeting's weight: a team or a product is no gazetteer name).
+            (Some(verb), b"by") if done_by(verb) => return Some(Context::Medium),
+            _ => {}
         }
-        (Some(b"this"), b"is") => return Some(Context::Medium),
-        // `Name on card THIAGO ALBUQUERQUE`: a card's holder.
-        (Some(b"on"), b"card")
-            if b[..ps].strip_suffix(b"on ").is_some_and(|h| {
-                h.len() >= 5 && h[h.len() - 5..].eq_ignore_ascii_case(b"name ")
-            }) =>
-        {
-            return Some(Context::Strong);
-        }
-        // `my manager Dawn approved`, `our boss Grace`: whom one works
-        // for, addressed as kin is (see `KIN_WORDS`); not a job title's
-        // word (`Service Desk Manager, Head of …`).
-        (
-            Some(b"my" | b"our" | b"his" | b"her" | b"their" | b"your"),
-            b"manager" | b"boss" | b"supervisor",
-        ) => return Some(Context::Medium),
-        // `Account manager Jack Tregenza`, `store manager Skye`: a
-        // manager's role, its kind before it, in lower case just before
-        // the name (not `Desk Manager, Head of …`, nor `the manager Will
-        // Review`).
-        (Some(kind), b"manager")
-            if b[ps] == b'm'
-                && pe + 1 == s
-                && !matches!(kind, b"the" | b"a" | b"an" | b"this" | b"that") =>
-        {
-            return Some(Context::Medium);
-        }
-        // `User Milan Petrović is getting …`: a ticket's user, opening its
-        // sentence just before the name (`User Guide` is no name).
-        (_, b"user") if b[ps] == b'U' && pe + 1 == s && sentence_start(b, ps) => {
-            return Some(Context::Medium);
-        }
-        // `Requested for: Florence Adjei`: a service request's person.
-        (Some(b"requested"), b"for") if b[pe..s].contains(&b':') => return Some(Context::Medium),
-        // `on behalf of Tendai Moyo`: whom a ticket is for (a greeting's
-        // weight: `on behalf of Contoso Pharmaceuticals` is a firm).
-        (Some(b"behalf"), b"of") => return Some(Context::Medium),
-        // `approved by Faith`, `raised by Abebe Girma`: who did it (a
-        // greeting's weight: a team or a product is no gazetteer name).
-        (Some(verb), b"by") if done_by(verb) => return Some(Context::Medium),
-        _ => {}
     }
     // `restart Hudson`, `reboot Jasper`: a verb done to a system; `Team
     // Kestrel`: a team's name; `MV Kaitaki`, `MSC Isabella`: a ship's.

@@ -4557,3 +4557,54 @@ fn the_recent_words_give_the_lexicons_flags() {
         }
     }
 }
+
+/// `word_before` as it was written first: two bounds a byte, a letter
+/// told by `is_ascii_alphabetic`.
+fn word_before_by_index(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let mut e = i;
+    while e > 0 && i - e < 8 && matches!(b[e - 1], b' ' | b',' | b':' | b'\t') {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > 0 && e - s < 24 && (b[s - 1].is_ascii_alphabetic() || b[s - 1] == b'\'') {
+        s -= 1;
+    }
+    (s < e).then_some((s, e))
+}
+
+/// The slice's reading finds the word the index's found, at every end of
+/// texts of every byte (letters, `'`, separators, bytes next to the
+/// letters' ranges, non-ASCII), words longer than its reach too.
+#[test]
+fn word_before_reads_as_by_index() {
+    let mut texts: Vec<Vec<u8>> = vec![(0..=255u8).collect(), (0..=255u8).rev().collect()];
+    let alphabet = b"aZ'@[`{ ,:\t\xC3\xA9-x";
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..400 {
+        let len = (x % 64) as usize;
+        let mut t = Vec::with_capacity(len);
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // (Mostly letters: long words reach past 24.)
+            let k = (x % 40) as usize;
+            t.push(if k < 26 {
+                b'a' + k as u8
+            } else {
+                alphabet[k - 26]
+            });
+        }
+        texts.push(t);
+        x = x.wrapping_mul(0x2545_F491_4F6C_DD1D).wrapping_add(1);
+    }
+    for t in &texts {
+        for i in 0..=t.len() {
+            assert_eq!(
+                super::word_before(t, i),
+                word_before_by_index(t, i),
+                "{t:?} at {i}"
+            );
+        }
+    }
+}
