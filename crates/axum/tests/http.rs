@@ -1544,18 +1544,10 @@ fn a_request_span_names_route_and_status_only() {
 #[test]
 fn an_incident_is_got_by_tenant_and_id_only() {
     use custodia_axum::dsr::{IncidentStore, MemoryIncidents};
-    use custodia_dsr::breach::{Contact, Incident, IncidentId};
+    use custodia_dsr::breach::IncidentId;
     let store = MemoryIncidents::default();
     let (tenant, other) = (TenantId::random(), TenantId::random());
-    let incident = Incident::new(
-        custodia_core::Role::Controller,
-        custodia_core::chrono::Utc::now(),
-        "laptop lost",
-        Contact {
-            name: "DPO".into(),
-            contact: "dpo@example.com".into(),
-        },
-    );
+    let incident = laptop_lost();
     assert!(store.insert(tenant, &incident).unwrap());
     assert_eq!(
         store.get(tenant, incident.id).unwrap(),
@@ -1611,7 +1603,7 @@ impl custodia_axum::dsr::IncidentStore for Raced {
 #[test]
 fn a_notification_that_loses_the_race_leaves_no_notified_event() {
     use custodia_axum::dsr::{DsrRoutes, IncidentStore, MemoryIncidents, MemoryRequests};
-    use custodia_dsr::breach::{BreachRegister, Contact, Incident};
+    use custodia_dsr::breach::BreachRegister;
     use custodia_dsr::{Desk, DsrAction, MemorySink};
 
     runtime().block_on(async {
@@ -1626,15 +1618,7 @@ fn a_notification_that_loses_the_race_leaves_no_notified_event() {
             .with_breaches(register, incidents.clone());
         let audit = Recorded::default();
         let http = privacy_server(routes, audit.clone()).await;
-        let mut incident = Incident::new(
-            custodia_core::Role::Controller,
-            custodia_core::chrono::Utc::now(),
-            "laptop lost",
-            Contact {
-                name: "DPO".into(),
-                contact: "dpo@example.com".into(),
-            },
-        );
+        let mut incident = laptop_lost();
         incident.tenants = [tenant].into();
         let officer = officer(tenant, "dpo");
         let (status, recorded) = http
@@ -1679,4 +1663,17 @@ fn a_notification_that_loses_the_race_leaves_no_notified_event() {
         assert_eq!(last.target.id, "/privacy/breaches/{id}/notifications");
         assert_eq!(last.outcome, Outcome::Failure);
     });
+}
+
+/// A lost laptop the DPO was told of now.
+fn laptop_lost() -> custodia_dsr::breach::Incident {
+    custodia_dsr::breach::Incident::new(
+        custodia_core::Role::Controller,
+        custodia_core::chrono::Utc::now(),
+        "laptop lost",
+        custodia_dsr::breach::Contact {
+            name: "DPO".into(),
+            contact: "dpo@example.com".into(),
+        },
+    )
 }

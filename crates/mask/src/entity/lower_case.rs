@@ -852,27 +852,27 @@ fn calendar_word(b: &[u8], q: usize) -> bool {
     )
 }
 
-/// The high bit of each byte of `x` that is an ASCII small letter (as
-/// [`upper_mask`] for capitals).
+/// The high bit of each byte of `x` that is an ASCII small letter.
 fn lower_mask(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let low = x & !HIGH;
-    let at_least_a = low.wrapping_add(ONES * (0x80 - u64::from(b'a')));
-    let past_z = low.wrapping_add(ONES * (0x80 - u64::from(b'z') - 1));
-    at_least_a & !past_z & !x & HIGH
+    range_mask(x, b'a', b'z')
 }
 
 /// The high bit of each byte of `x` that is an ASCII capital.
 fn upper_mask(x: u64) -> u64 {
+    range_mask(x, b'A', b'Z')
+}
+
+/// The high bit of each byte of `x` in `lo..=hi` (both below 0x80).
+#[inline]
+fn range_mask(x: u64, lo: u8, hi: u8) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // (Bytes of 0x80 and up are no capitals: their high bit is cleared
-    // first, and they are masked out at the end.)
+    // (Bytes of 0x80 and up are in no such range: their high bit is
+    // cleared first, and they are masked out at the end.)
     let low = x & !HIGH;
-    let at_least_a = low.wrapping_add(ONES * (0x80 - u64::from(b'A')));
-    let past_z = low.wrapping_add(ONES * (0x80 - u64::from(b'Z') - 1));
-    at_least_a & !past_z & !x & HIGH
+    let at_least_lo = low.wrapping_add(ONES * (0x80 - u64::from(lo)));
+    let past_hi = low.wrapping_add(ONES * (0x80 - u64::from(hi) - 1));
+    at_least_lo & !past_hi & !x & HIGH
 }
 
 /// A word of the message: its span and flags.
