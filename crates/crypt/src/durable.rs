@@ -23,7 +23,7 @@
 //! ```
 //! use custodia_crypt::durable;
 //!
-//! let dir = tempfile::tempdir().unwrap();
+//! let dir = tempfile::tempdir()?;
 //! let key = dir.path().join("signer.key");
 //! durable::write_new(&key, b"secret\n", 0o600)?;
 //! assert!(durable::write_new(&key, b"other\n", 0o600).is_err()); // never overwritten
