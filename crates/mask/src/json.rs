@@ -29,6 +29,23 @@ enum Seg {
 /// and a first key named `$` must be. So every value path in a [`Report`] from
 /// [`Masker::mask_json`] is a rule as it stands. A path ending in `~` (a
 /// finding in a key) is refused: rules mask values.
+///
+/// ```
+/// use custodia_mask::{Detector, JsonRules, Kind, Masker};
+/// use serde_json::json;
+/// let masker = Masker::new(Detector::new());
+/// let doc = json!({"a.b": {"jane@example.com": "call 555-867-5309"}});
+/// let mut masked = doc.clone();
+/// let report = masker.mask_json(&mut masked, &JsonRules::new(), None)?;
+/// let paths: Vec<_> = report.entries.iter().filter_map(|e| e.path.as_deref()).collect();
+/// assert_eq!(paths, ["$['a.b']['[EMAIL]']~", "$['a.b']['[EMAIL]']"]);
+/// // The value's path, as a rule, on the masked document.
+/// let rules = JsonRules::new().field(paths[1], Kind::Phone, None)?;
+/// let mut again = masked.clone();
+/// assert_eq!(masker.mask_json(&mut again, &rules, None)?.total(), 1);
+/// assert!(JsonRules::new().field(paths[0], Kind::Email, None).is_err());
+/// # Ok::<(), custodia_mask::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct JsonRules {
     rules: Vec<(Vec<Seg>, Kind, Option<Strategy>)>,

@@ -62,6 +62,14 @@ impl Masker {
     /// and holding back of long findings, so a value across a step's end is
     /// found exactly as when masking; memory is bounded as there, plus the
     /// findings.
+    ///
+    /// ```
+    /// use custodia_mask::{Detector, Masker};
+    /// let masker = Masker::new(Detector::new());
+    /// let found = masker.detect_stream(&b"mail jane@example.com"[..], None)?;
+    /// assert_eq!((found[0].kind.as_str(), found[0].start, found[0].end), ("EMAIL", 5, 21));
+    /// # Ok::<(), custodia_mask::Error>(())
+    /// ```
     pub fn detect_stream<R: Read>(
         &self,
         input: R,
