@@ -22,7 +22,11 @@
 //! compare-and-swap changed nothing and leaves no such event, only the
 //! layer's failure event of the refused request. Should the register's
 //! audit then fail, the incident is put back as it was read and the answer
-//! is 500, so no stored notification lacks its event.
+//! is 500, so no stored notification lacks its event. Should the put-back
+//! fail too (the store fails, or another request changed the incident
+//! meanwhile), the answer is the same 500 and, with feature `tracing`, an
+//! error-level event names the tenant and the incident id (nothing else):
+//! that notification is stored without its audit event.
 //!
 //! Every route needs the privacy role given to [`DsrRoutes::new`] in the
 //! caller's verified context (403 otherwise), and sees only the caller's
@@ -515,13 +519,39 @@ async fn notify_breach(
             if let Err(e) = register.audit_notification(&next, &notification, ctx.actor()) {
                 // No stored notification without its event: put the
                 // incident back as it was read (unless it changed again).
-                let _ = incidents.replace(tenant, &next, &current);
+                // The answer is the audit's error either way.
+                match incidents.replace(tenant, &next, &current) {
+                    Ok(true) => {}
+                    put_back => not_put_back(tenant, next.id, put_back.is_ok()),
+                }
                 return Err(e.into());
             }
             Ok(next)
         })
         .await?;
     Ok((Audit::new(target), Json(incident.into())))
+}
+
+/// Logs (feature `tracing`, level error) a notification left stored
+/// without its audit event: the put-back after its failed audit found the
+/// incident `changed` again, or the store failed. Ids only: neither the
+/// store's error (the host's, which may quote anything) nor the incident's
+/// text.
+fn not_put_back(tenant: TenantId, incident: IncidentId, changed: bool) {
+    #[cfg(feature = "tracing")]
+    tracing::error!(
+        %tenant,
+        %incident,
+        cause = if changed {
+            "the incident changed again"
+        } else {
+            "the incident store failed"
+        },
+        "custodia.axum.breach: a notification whose audit failed could not be put back; \
+         it is stored without its audit event"
+    );
+    #[cfg(not(feature = "tracing"))]
+    let _ = (tenant, incident, changed);
 }
 
 /// The incident `id` of `tenant`, or the one 404 for missing and foreign

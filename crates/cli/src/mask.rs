@@ -160,17 +160,17 @@ fn mask_input(
         return jsonl(masker, args.detect, input, out).map(Ok);
     }
     if args.detect {
-        let keep = Masker::new(detector(args)?);
-        let report = keep
-            .mask_stream(input, std::io::sink(), None, None)
+        // Detection only: the stream's steps, nothing masked (the strategy
+        // plays no part).
+        let found = masker
+            .detect_stream(input, None)
             .map_err(|e| e.to_string())?;
         // Written as the JSON lines' findings are: a `json!` tree a finding
         // cost three times the detection.
         let mut line = Vec::new();
-        let entries = report.entries.iter();
-        let findings = entries.map(|e| (&e.kind, e.start, e.end, e.score));
+        let findings = found.iter().map(|f| (&f.kind, f.start, f.end, f.score));
         entities_to(&mut line, &mut Vec::new(), findings, b"null");
-        return Ok(out.write_all(&line).map(|()| !report.entries.is_empty()));
+        return Ok(out.write_all(&line).map(|()| !found.is_empty()));
     }
     if args.json {
         let mut text = Vec::new();

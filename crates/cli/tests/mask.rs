@@ -420,3 +420,64 @@ fn a_closed_stdout_does_not_turn_a_finding_into_exit_0() {
         Some(0)
     );
 }
+
+/// What `--detect` wrote for plain text before it had a detection-only
+/// path: the entries of `mask_stream`'s report into a sink.
+fn detect_line_the_old_way(text: &str) -> String {
+    let masker = custodia_mask::Masker::new(custodia_mask::Detector::new());
+    let report = masker
+        .mask_stream(text.as_bytes(), std::io::sink(), None, None)
+        .expect("masks");
+    let entities: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| {
+            let score = (f64::from(e.score) * 1000.0).round() / 1000.0;
+            serde_json::json!({"kind": e.kind, "start": e.start, "end": e.end, "score": score})
+        })
+        .collect();
+    format!(
+        "{}\n",
+        serde_json::json!({"id": null, "entities": entities})
+    )
+}
+
+/// Plain text's `--detect` writes byte for byte what it wrote when it
+/// masked into a sink: on the dev corpus, and on input of several stream
+/// chunks with values across the chunks' ends and a long key block.
+#[test]
+fn detect_on_plain_text_is_what_masking_into_a_sink_found() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../mask/tests/data/dev.jsonl");
+    let mut corpus = String::new();
+    for line in std::fs::read_to_string(path).expect("dev corpus").lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        corpus.push_str(v["text"].as_str().expect("a text"));
+        corpus.push('\n');
+    }
+    let chunk = custodia_mask::stream::CHUNK;
+    let mut long = String::new();
+    let mut i = 0;
+    while long.len() < 3 * chunk {
+        long.push_str(&"pad ".repeat(i % 11));
+        long.push_str("mail jane.doe@example.com card 4111 1111 1111 1111 call +44 20 7946 0958 ");
+        long.push_str(&"y".repeat(i % 17));
+        long.push(' ');
+        i += 1;
+    }
+    long.push_str("\n-----BEGIN RSA PRIVATE KEY-----\n");
+    for n in 0..300 {
+        long.push_str(&format!(
+            "MIIE{n:08}QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk\n"
+        ));
+    }
+    long.push_str("-----END RSA PRIVATE KEY-----\n");
+    while long.len() < 5 * chunk {
+        long.push_str("IBAN DE89 3704 0044 0532 0130 00, SSN 150-59-7454\n");
+    }
+    for text in [&corpus, &long] {
+        assert!(text.len() > chunk);
+        let o = custodia(&["--detect"], text.as_bytes());
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(stdout(&o), detect_line_the_old_way(text));
+    }
+}

@@ -16,8 +16,36 @@ enum Seg {
 }
 
 /// Field rules: `customer.email`, `tickets[].requester.phone`, `*.ssn`,
-/// `notes[0]`. `*` matches any object key, `[]` any array index. A rule on an
-/// object or array masks every leaf below it.
+/// `notes[0]`, `$['first.name']`. `*` matches any object key, `[]` (or
+/// `[*]`) any array index. A rule on an object or array masks every leaf
+/// below it.
+///
+/// A path may start with `$` (the document; `$` alone is the whole of it)
+/// and may leave out the first
+/// dot (`customer.email` is `$.customer.email`). After a dot a key runs to
+/// the next `.` or `[`; any key can be written in brackets, quoted with `'`
+/// or `"` and escaped as RFC 9535 string literals are (`$['a.b']`,
+/// `$["it's"]`, `$['\u00e9']`), and a key named `*`, one ending in `~`
+/// and a first key named `$` must be. So every value path in a [`Report`] from
+/// [`Masker::mask_json`] is a rule as it stands. A path ending in `~` (a
+/// finding in a key) is refused: rules mask values.
+///
+/// ```
+/// use custodia_mask::{Detector, JsonRules, Kind, Masker};
+/// use serde_json::json;
+/// let masker = Masker::new(Detector::new());
+/// let doc = json!({"a.b": {"jane@example.com": "call 555-867-5309"}});
+/// let mut masked = doc.clone();
+/// let report = masker.mask_json(&mut masked, &JsonRules::new(), None)?;
+/// let paths: Vec<_> = report.entries.iter().filter_map(|e| e.path.as_deref()).collect();
+/// assert_eq!(paths, ["$['a.b']['[EMAIL]']~", "$['a.b']['[EMAIL]']"]);
+/// // The value's path, as a rule, on the masked document.
+/// let rules = JsonRules::new().field(paths[1], Kind::Phone, None)?;
+/// let mut again = masked.clone();
+/// assert_eq!(masker.mask_json(&mut again, &rules, None)?.total(), 1);
+/// assert!(JsonRules::new().field(paths[0], Kind::Email, None).is_err());
+/// # Ok::<(), custodia_mask::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct JsonRules {
     rules: Vec<(Vec<Seg>, Kind, Option<Strategy>)>,
@@ -75,57 +103,210 @@ impl JsonRules {
     }
 }
 
+/// Parses a rule path, or a report path naming a value (not ending in `~`).
 fn parse_path(path: &str) -> Result<Vec<Seg>, Error> {
     let bad = |reason: &str| Error::InvalidPath {
         path: path.chars().take(128).collect(),
         reason: reason.into(),
     };
-    let path = path.strip_prefix("$.").unwrap_or(path);
-    if path.is_empty() {
-        return Err(bad("empty path"));
+    match parse(path).map_err(bad)? {
+        (_, true) => Err(bad(
+            "a path ending in ~ names a finding in an object key; rules mask values: drop the ~",
+        )),
+        (segs, false) => Ok(segs),
     }
-    let mut segs = Vec::new();
-    for part in path.split('.') {
-        let (name, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        match name {
-            "" if rest.is_empty() => return Err(bad("empty segment")),
-            "" => {}
-            "*" => segs.push(Seg::AnyKey),
-            n => segs.push(Seg::Key(n.to_string())),
-        }
-        while !rest.is_empty() {
-            let close = rest.find(']').ok_or_else(|| bad("unclosed ["))?;
-            let inner = &rest[1..close];
-            segs.push(match inner {
-                "" | "*" => Seg::AnyIndex,
-                n => Seg::Index(
-                    n.parse()
-                        .map_err(|_| bad("index must be a number, * or empty"))?,
-                ),
-            });
-            rest = &rest[close + 1..];
-            if !rest.is_empty() && !rest.starts_with('[') {
-                return Err(bad("unexpected text after ]"));
-            }
-        }
-    }
-    Ok(segs)
 }
 
+/// The segments of `path`, and whether it ends in the key marker `~` (see
+/// [`Masker::mask_json`]). Accepts what [`render`] writes and the looser
+/// rule syntax: no `$`, `name` for `.name` at the start, any characters
+/// but `.` and `[` in a dot name, `["name"]`, `[]` for `[*]`.
+fn parse(path: &str) -> Result<(Vec<Seg>, bool), &'static str> {
+    if path.is_empty() {
+        return Err("empty path");
+    }
+    let (mut rest, rooted) = match path.strip_prefix('$') {
+        Some(r) if r.starts_with(['.', '[']) => (r, true),
+        // The document itself (a report's path for a root that is a leaf).
+        Some("") => return Ok((Vec::new(), false)),
+        _ => (path, false),
+    };
+    // The key marker is outside any quoted key and ends the path: what is
+    // left after it has been cut off is read as segments.
+    let marked = rest.ends_with('~') && !ends_in_quote(rest);
+    if marked {
+        rest = &rest[..rest.len() - 1];
+    }
+    let mut segs = Vec::new();
+    // A name may start the path without its dot (`customer.email`).
+    let mut first = !rooted;
+    while first || !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let (seg, r) = bracket(r)?;
+            segs.push(seg);
+            rest = r;
+        } else {
+            let r = if first {
+                rest
+            } else {
+                rest.strip_prefix('.').ok_or("unexpected text after ]")?
+            };
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            match &r[..end] {
+                // (`a.[0]`, as rules have always been allowed to write.)
+                "" if r.starts_with('[') && !first => {}
+                "" => return Err("empty segment"),
+                "*" => segs.push(Seg::AnyKey),
+                name => segs.push(Seg::Key(name.to_string())),
+            }
+            rest = &r[end..];
+        }
+        first = false;
+    }
+    if segs.is_empty() {
+        return Err("empty path");
+    }
+    Ok((segs, marked))
+}
+
+/// Whether `path` ends inside a quoted key that is never closed: its last
+/// `~` is then the key's, not the marker, and [`bracket`] reports the
+/// unclosed quote.
+fn ends_in_quote(path: &str) -> bool {
+    let mut quote = None;
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '[') => {
+                if let Some(q @ ('\'' | '"')) = chars.clone().next() {
+                    quote = Some(q);
+                    chars.next();
+                }
+            }
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+    }
+    quote.is_some()
+}
+
+/// One bracketed segment, `rest` just after its `[`: the segment and what
+/// follows its `]`.
+fn bracket(rest: &str) -> Result<(Seg, &str), &'static str> {
+    let Some(quote @ ('\'' | '"')) = rest.chars().next() else {
+        let close = rest.find(']').ok_or("unclosed [")?;
+        let seg = match &rest[..close] {
+            "" | "*" => Seg::AnyIndex,
+            n if n.bytes().all(|b| b.is_ascii_digit()) => {
+                Seg::Index(n.parse().map_err(|_| "index too large")?)
+            }
+            _ => return Err("a bracket holds an index, *, nothing or a quoted key"),
+        };
+        return Ok((seg, &rest[close + 1..]));
+    };
+    // RFC 9535 §2.3.1.1 string literal.
+    let mut key = String::new();
+    let mut chars = rest[1..].char_indices();
+    loop {
+        let (_, c) = chars.next().ok_or("unclosed quoted key")?;
+        match c {
+            c if c == quote => break,
+            '\\' => {
+                let (_, e) = chars.next().ok_or("unclosed quoted key")?;
+                key.push(match e {
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    '/' | '\\' => e,
+                    e if e == quote => e,
+                    'u' => unicode_escape(&mut chars)?,
+                    _ => return Err("unknown escape in a quoted key"),
+                });
+            }
+            c => key.push(c),
+        }
+    }
+    let after = chars.as_str();
+    let after = after
+        .strip_prefix(']')
+        .ok_or("a quoted key must be followed by ]")?;
+    Ok((Seg::Key(key), after))
+}
+
+/// The character of a `\uXXXX` escape (or of a surrogate pair of them),
+/// `chars` just after the `u`.
+fn unicode_escape(chars: &mut std::str::CharIndices<'_>) -> Result<char, &'static str> {
+    let hex4 = |chars: &mut std::str::CharIndices<'_>| -> Result<u32, &'static str> {
+        let mut n = 0;
+        for _ in 0..4 {
+            let (_, c) = chars.next().ok_or("short \\u escape")?;
+            n = n * 16 + c.to_digit(16).ok_or("bad hex digit in a \\u escape")?;
+        }
+        Ok(n)
+    };
+    let high = hex4(chars)?;
+    let code = match high {
+        0xD800..=0xDBFF => {
+            let low = match (chars.next(), chars.next()) {
+                (Some((_, '\\')), Some((_, 'u'))) => hex4(chars)?,
+                _ => return Err("a high surrogate must be followed by a low one"),
+            };
+            if !(0xDC00..=0xDFFF).contains(&low) {
+                return Err("a high surrogate must be followed by a low one");
+            }
+            0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        }
+        0xDC00..=0xDFFF => return Err("a low surrogate on its own"),
+        n => n,
+    };
+    char::from_u32(code).ok_or("bad \\u escape")
+}
+
+/// Whether a report path writes `key` after a dot: an ASCII letter or `_`,
+/// then ASCII letters, digits, `_` and `-`. Every other key, a key named
+/// `*` among them, is written in brackets.
+fn is_plain(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The path as reports show it (see [`Masker::mask_json`]): a plain key
+/// after a dot, any other in brackets as an RFC 9535 normalized path
+/// writes it, a hidden key as the wildcard `.*`.
 fn render(path: &[Seg]) -> String {
     let mut s = String::from("$");
     for p in path {
         match p {
-            Seg::Key(k) => {
+            Seg::Key(k) if is_plain(k) => {
                 s.push('.');
                 s.push_str(k);
             }
+            Seg::Key(k) => {
+                s.push_str("['");
+                for c in k.chars() {
+                    match c {
+                        '\u{8}' => s.push_str("\\b"),
+                        '\u{c}' => s.push_str("\\f"),
+                        '\n' => s.push_str("\\n"),
+                        '\r' => s.push_str("\\r"),
+                        '\t' => s.push_str("\\t"),
+                        '\'' => s.push_str("\\'"),
+                        '\\' => s.push_str("\\\\"),
+                        c if c < ' ' => s.push_str(&format!("\\u{:04x}", c as u32)),
+                        c => s.push(c),
+                    }
+                }
+                s.push_str("']");
+            }
             Seg::Index(i) => s.push_str(&format!("[{i}]")),
             Seg::AnyKey => s.push_str(".*"),
-            Seg::AnyIndex => s.push_str("[]"),
+            Seg::AnyIndex => s.push_str("[*]"),
         }
     }
     s
@@ -137,9 +318,9 @@ struct KeyMask {
     /// The key in the masked document, if not the key as it was.
     name: Option<String>,
     /// The key as report paths show it, if not the key as it was: the
-    /// masked key, or `*` when the key holds a finding still shown (in
-    /// part) in the masked document.
-    shown: Option<String>,
+    /// masked key, or [`Seg::AnyKey`] (`.*`) when the key holds a finding
+    /// still shown (in part) in the masked document.
+    shown: Option<Seg>,
     /// The key's findings, spans in the key and in the masked key.
     entries: Vec<ReportEntry>,
 }
@@ -168,16 +349,35 @@ impl Masker {
     ///   get `#2`, `#3`, … appended, in the map's order, so no member is
     ///   lost.
     ///
-    /// Each entry's `path` is where its string is in the masked document
-    /// (`$.contacts.[EMAIL]`); an entry for a finding in an object key has
-    /// the member's path with `~` appended (`$.contacts.[EMAIL]~`, after
-    /// JSONPath-Plus), and its spans are in the key. No report path holds
-    /// a key with a finding verbatim: a key masked with the `partial` or
-    /// `keep` strategy, or not masked because scanning is off
-    /// ([`JsonRules::scan_strings`]), is shown as `*`. Keys are written as
-    /// they are, so a path is ambiguous where a key holds `.`, `[` or ends
-    /// in `~` (`$.a.b~` is a finding in key `b`, or in the value of key
-    /// `b~`); read the entry's spans against both.
+    /// Each entry's `path` is where its string is in the masked document,
+    /// written so that two members share one only below keys hidden as
+    /// `.*`:
+    ///
+    /// - `$` is the document; `[0]` an array index.
+    /// - A key that is an ASCII letter or `_` followed by ASCII letters,
+    ///   digits, `_` and `-` follows a dot (`$.customer.email`); any other
+    ///   key, a masked key such as `[EMAIL]` and a key named `*` among
+    ///   them, is written in brackets and single quotes as in an RFC 9535
+    ///   normalized path, `'` and `\` escaped with `\`, control characters
+    ///   as `\n`, `\t`, … or `\u00XX` (`$.contacts['[EMAIL]']`,
+    ///   `$['a.b']`, `$['it\'s']`).
+    /// - A key that holds a finding still shown (in part) in the masked
+    ///   document, masked with the `partial` or `keep` strategy or not
+    ///   masked because scanning is off ([`JsonRules::scan_strings`]), is
+    ///   hidden as the wildcard `.*` (a key named `*` is `['*']`), so no
+    ///   report path holds a key with a finding verbatim. Two hidden keys
+    ///   of one object share the `.*`; read the entries' spans to tell
+    ///   their findings apart.
+    /// - An entry for a finding in an object key has the member's path
+    ///   with `~` appended (`$.contacts['[EMAIL]']~`, after JSONPath-Plus),
+    ///   and its spans are in the key. The `~` is never inside a quoted key
+    ///   and no dotted key holds one, so a path ends in `~` exactly when it
+    ///   names a key's finding (the value of a key `b~` is `$['b~']`).
+    ///
+    /// A report path naming a value can be given to [`JsonRules::field`]
+    /// as it is; rules match the keys of the document they are applied to,
+    /// so a path through a masked key names that masked key, and a hidden
+    /// `.*` matches any key.
     pub fn mask_json(
         &self,
         value: &mut Value,
@@ -316,19 +516,16 @@ impl Masker {
         vault: &mut Option<&mut TokenVault>,
         report: &mut Report,
     ) -> Result<(), Error> {
-        let as_shown = key.shown.unwrap_or_else(|| k.to_string());
+        path.push(Seg::Key(k.to_string()));
+        shown.push(key.shown.unwrap_or_else(|| Seg::Key(k.to_string())));
         if !key.entries.is_empty() {
             let mut p = render(shown);
-            p.push('.');
-            p.push_str(&as_shown);
             p.push('~');
             for mut e in key.entries {
                 e.path = Some(p.clone());
                 report.add(e);
             }
         }
-        path.push(Seg::Key(k.to_string()));
-        shown.push(Seg::Key(as_shown));
         let walked = self.walk(child, rules, (path, shown), rule, vault, report);
         path.pop();
         shown.pop();
@@ -355,7 +552,7 @@ impl Masker {
             }
             if !mask {
                 keys.push(KeyMask {
-                    shown: Some("*".into()),
+                    shown: Some(Seg::AnyKey),
                     ..KeyMask::default()
                 });
                 continue;
@@ -368,9 +565,9 @@ impl Masker {
                     .iter()
                     .any(|e| matches!(e.strategy, "partial" | "keep"));
             let shown = if reveals {
-                "*".to_string()
+                Seg::AnyKey
             } else {
-                masked.text.clone()
+                Seg::Key(masked.text.clone())
             };
             let name = (masked.text != *k).then_some(masked.text);
             masked_any |= name.is_some();
@@ -404,13 +601,131 @@ impl Masker {
                     }
                     n += 1;
                 };
-                if m.shown.as_deref() != Some("*") {
-                    m.shown = Some(unique.clone());
+                if m.shown != Some(Seg::AnyKey) {
+                    m.shown = Some(Seg::Key(unique.clone()));
                 }
                 *name = unique;
             }
             renamed.insert(name.clone());
         }
         Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, Seg, parse, parse_path, render};
+    use proptest::prelude::*;
+
+    fn key(k: &str) -> Seg {
+        Seg::Key(k.into())
+    }
+
+    #[test]
+    fn report_paths_quote_every_key_that_is_not_plain() {
+        let cases = [
+            (
+                vec![key("customer"), key("e-mail_2")],
+                "$.customer.e-mail_2",
+            ),
+            (vec![key("a.b")], "$['a.b']"),
+            (vec![key("b~")], "$['b~']"),
+            (vec![key("*")], "$['*']"),
+            (vec![Seg::AnyKey, key("card")], "$.*.card"),
+            (vec![key("[EMAIL]"), Seg::Index(3)], "$['[EMAIL]'][3]"),
+            (vec![key("2fa")], "$['2fa']"),
+            (vec![key("")], "$['']"),
+            (
+                vec![key("it's \\ \n\t\u{1}\u{7f}é")],
+                "$['it\\'s \\\\ \\n\\t\\u0001\u{7f}é']",
+            ),
+        ];
+        for (segs, text) in cases {
+            assert_eq!(render(&segs), text);
+            assert_eq!(parse(text), Ok((segs.clone(), false)), "{text}");
+            assert_eq!(parse(&format!("{text}~")), Ok((segs, true)), "{text}~");
+        }
+    }
+
+    #[test]
+    fn rule_syntax_parses_as_before() {
+        let cases = [
+            ("$", vec![]),
+            ("customer.email", vec![key("customer"), key("email")]),
+            ("$.customer.email", vec![key("customer"), key("email")]),
+            (
+                "tickets[].requester.phone",
+                vec![
+                    key("tickets"),
+                    Seg::AnyIndex,
+                    key("requester"),
+                    key("phone"),
+                ],
+            ),
+            ("*.ssn", vec![Seg::AnyKey, key("ssn")]),
+            ("notes[0]", vec![key("notes"), Seg::Index(0)]),
+            ("a.[0][*]", vec![key("a"), Seg::Index(0), Seg::AnyIndex]),
+            ("[2].x", vec![Seg::Index(2), key("x")]),
+            (
+                "first name.e'mail]",
+                vec![key("first name"), key("e'mail]")],
+            ),
+            ("$x.a~b", vec![key("$x"), key("a~b")]),
+            ("$[\"it's\"]", vec![key("it's")]),
+            ("$['\\u00e9\\/\\ud83d\\ude00']", vec![key("é/😀")]),
+        ];
+        for (text, segs) in cases {
+            assert_eq!(parse_path(text).ok(), Some(segs), "{text}");
+        }
+        for bad in [
+            "",
+            "$.",
+            "a..b",
+            "a[x]",
+            "a[0]b",
+            "a[",
+            "$['a'",
+            "$['a']b",
+            "$['a",
+            "$['a~",
+            "$['\\q']",
+            "$['\\ud800']",
+            "$['\\u12']",
+            "a.b~",
+            "$.*~",
+        ] {
+            assert!(
+                matches!(parse_path(bad), Err(Error::InvalidPath { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    fn seg() -> impl Strategy<Value = Seg> {
+        prop_oneof![
+            any::<String>().prop_map(Seg::Key),
+            "[a-zA-Z_*.~'\\[\\]\\\\$-]{0,4}".prop_map(Seg::Key),
+            any::<usize>().prop_map(Seg::Index),
+            Just(Seg::AnyKey),
+            Just(Seg::AnyIndex),
+        ]
+    }
+
+    proptest! {
+        /// A rendered path parses back to its segments, with or without
+        /// the key marker, and distinct segments render distinctly.
+        #[test]
+        fn rendered_paths_parse_back(
+            a in proptest::collection::vec(seg(), 1..6),
+            b in proptest::collection::vec(seg(), 1..6),
+            marked in any::<bool>(),
+        ) {
+            let mut text = render(&a);
+            if marked {
+                text.push('~');
+            }
+            prop_assert_eq!(parse(&text), Ok((a.clone(), marked)));
+            prop_assert_eq!(render(&a) == render(&b), a == b);
+        }
     }
 }

@@ -860,7 +860,11 @@ impl Masker {
     /// `findings` in the order of their spans, clipped to `len`, without
     /// empty ones, and with overlapping ones joined: each with the strategy
     /// to apply (see [`Masker::apply`]).
-    fn merge<'a>(&'a self, findings: &[Finding], len: usize) -> Vec<(Finding, Cow<'a, Strategy>)> {
+    pub(crate) fn merge<'a>(
+        &'a self,
+        findings: &[Finding],
+        len: usize,
+    ) -> Vec<(Finding, Cow<'a, Strategy>)> {
         let mut sorted: Vec<Finding> = findings
             .iter()
             .filter(|f| f.start < f.end.min(len))
@@ -1009,7 +1013,7 @@ impl Masker {
 
 /// Are `findings` in order, apart and within `len`, none empty (as the
 /// detector returns them)?
-fn in_order(findings: &[Finding], len: usize) -> bool {
+pub(crate) fn in_order(findings: &[Finding], len: usize) -> bool {
     let mut last = 0;
     for f in findings {
         if f.start < last || f.start >= f.end || f.end > len {

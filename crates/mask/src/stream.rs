@@ -1,9 +1,12 @@
-//! Streaming: mask any `Read` into any `Write` in bounded memory.
+//! Streaming: mask any `Read` into any `Write` in bounded memory, or only
+//! find what masking it would mask ([`Masker::detect_stream`]), in the same
+//! steps.
 
 use std::io::{ErrorKind, Read, Write};
 
 use std::borrow::Cow;
 
+use crate::operator::in_order;
 use crate::scan::{Pem, pem_body};
 use crate::{Error, Finding, Kind, KnownEntities, Masker, Report, TokenVault};
 
@@ -52,9 +55,56 @@ impl Masker {
         self.stream(input, output, known, vault, false)
     }
 
+    /// Finds what [`Masker::mask_stream`] would mask in `input`, without
+    /// masking or writing anything: the findings, in order, with byte
+    /// offsets over the whole input (the spans of `mask_stream`'s report
+    /// entries). The input is read in the same steps, with the same overlap
+    /// and holding back of long findings, so a value across a step's end is
+    /// found exactly as when masking; memory is bounded as there, plus the
+    /// findings.
+    ///
+    /// ```
+    /// use custodia_mask::{Detector, Masker};
+    /// let masker = Masker::new(Detector::new());
+    /// let found = masker.detect_stream(&b"mail jane@example.com"[..], None)?;
+    /// assert_eq!((found[0].kind.as_str(), found[0].start, found[0].end), ("EMAIL", 5, 21));
+    /// # Ok::<(), custodia_mask::Error>(())
+    /// ```
+    pub fn detect_stream<R: Read>(
+        &self,
+        input: R,
+        known: Option<&KnownEntities>,
+    ) -> Result<Vec<Finding>, Error> {
+        custodia_core::op_span!(
+            DEBUG,
+            "custodia.mask.detect_stream",
+            bytes = tracing::field::Empty,
+            findings = tracing::field::Empty
+        );
+        let mut found = Vec::new();
+        #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+        let read = self.steps(input, known, |bytes, findings, in_off| {
+            let shift = |f: &Finding| Finding {
+                start: f.start + in_off,
+                end: f.end + in_off,
+                ..f.clone()
+            };
+            if in_order(findings, bytes.len()) {
+                found.extend(findings.iter().map(shift));
+            } else {
+                // (Never so in a stream; joined as masking would join them.)
+                let joined = self.merge(findings, bytes.len());
+                found.extend(joined.iter().map(|(f, _)| shift(f)));
+            }
+            Ok(())
+        })?;
+        custodia_core::op_record!(bytes = read, findings = found.len());
+        Ok(found)
+    }
+
     fn stream<R: Read, W: Write>(
         &self,
-        mut input: R,
+        input: R,
         mut output: W,
         known: Option<&KnownEntities>,
         mut vault: Option<&mut TokenVault>,
@@ -67,13 +117,54 @@ impl Masker {
             findings = tracing::field::Empty
         );
         let mut report = Report::default();
+        let mut out_off = 0usize; // bytes written so far
+        let mut out = Vec::with_capacity(CHUNK + OVERLAP);
+        let in_off = self.steps(input, known, |bytes, findings, in_off| {
+            out.clear();
+            self.apply_bytes(
+                bytes,
+                findings,
+                vault.as_deref_mut(),
+                &mut out,
+                Some(&mut report),
+                in_off,
+                out_off,
+            )?;
+            output.write_all(&out).map_err(|source| Error::Io {
+                op: "write",
+                offset: in_off as u64,
+                source,
+            })?;
+            out_off += out.len();
+            if !keep_entries {
+                report.entries.clear();
+            }
+            Ok(())
+        })?;
+        output.flush().map_err(|source| Error::Io {
+            op: "write",
+            offset: in_off as u64,
+            source,
+        })?;
+        custodia_core::op_record!(bytes = in_off, findings = report.total());
+        Ok(report)
+    }
+
+    /// Reads `input` in steps and hands each step's bytes to `step` with
+    /// its findings (offsets in those bytes) and the bytes' offset in the
+    /// input; every input byte is in exactly one step, in order. Returns
+    /// the input's length.
+    fn steps<R: Read>(
+        &self,
+        mut input: R,
+        known: Option<&KnownEntities>,
+        mut step: impl FnMut(&[u8], &[Finding], usize) -> Result<(), Error>,
+    ) -> Result<usize, Error> {
         let mut buf: Vec<u8> = Vec::with_capacity(CONTEXT + CHUNK + OVERLAP);
         let mut ctx_len = 0usize; // bytes of buf already written (context only)
         let mut in_off = 0usize; // global input offset of buf[ctx_len]
-        let mut out_off = 0usize; // bytes written so far
         let mut read_buf = vec![0u8; CHUNK];
         let mut eof = false;
-        let mut out = Vec::with_capacity(CHUNK + OVERLAP);
         // Bytes to have after the context before detecting (grows while a
         // long finding is held back).
         let mut target = CHUNK + OVERLAP;
@@ -156,25 +247,7 @@ impl Masker {
                 f.start -= ctx_len;
                 f.end -= ctx_len;
             }
-            out.clear();
-            self.apply_bytes(
-                &buf[ctx_len..cut],
-                &findings,
-                vault.as_deref_mut(),
-                &mut out,
-                Some(&mut report),
-                in_off,
-                out_off,
-            )?;
-            output.write_all(&out).map_err(|source| Error::Io {
-                op: "write",
-                offset: in_off as u64,
-                source,
-            })?;
-            out_off += out.len();
-            if !keep_entries {
-                report.entries.clear();
-            }
+            step(&buf[ctx_len..cut], &findings, in_off)?;
             in_off += cut - ctx_len;
             // Keep a little written context, then the unprocessed rest.
             let keep_from = cut.saturating_sub(CONTEXT);
@@ -184,13 +257,7 @@ impl Masker {
                 break;
             }
         }
-        output.flush().map_err(|source| Error::Io {
-            op: "write",
-            offset: in_off as u64,
-            source,
-        })?;
-        custodia_core::op_record!(bytes = in_off, findings = report.total());
-        Ok(report)
+        Ok(in_off)
     }
 }
 

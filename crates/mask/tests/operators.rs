@@ -248,7 +248,7 @@ fn json_report_paths_hold_no_key_with_personal_data() {
         .iter()
         .map(|e| e.path.as_deref().unwrap())
         .collect();
-    assert_eq!(paths, ["$.contacts.[EMAIL]~", "$.contacts.[EMAIL]"]);
+    assert_eq!(paths, ["$.contacts['[EMAIL]']~", "$.contacts['[EMAIL]']"]);
 }
 
 #[test]
@@ -264,10 +264,10 @@ fn json_object_keys_holding_personal_data_are_masked() {
     assert_eq!(e.kind, Kind::Email);
     // Spans in the key, before and after masking.
     assert_eq!((e.start, e.end, e.out_start, e.out_end), (0, 20, 0, 7));
-    assert_eq!(e.path.as_deref(), Some("$.contacts.[EMAIL]~"));
+    assert_eq!(e.path.as_deref(), Some("$.contacts['[EMAIL]']~"));
     assert_eq!(
         report.entries[1].path.as_deref(),
-        Some("$.contacts.note for [PHONE]~")
+        Some("$.contacts['note for [PHONE]']~")
     );
     // Rules match the original keys; the report shows the masked ones.
     let mut v = json!({"contacts": {"jane.doe@example.com": {"name": "Jane Doe"}}});
@@ -278,7 +278,7 @@ fn json_object_keys_holding_personal_data_are_masked() {
     assert_eq!(v, json!({"contacts": {"[EMAIL]": {"name": "[PERSON]"}}}));
     assert_eq!(
         report.entries[1].path.as_deref(),
-        Some("$.contacts.[EMAIL].name")
+        Some("$.contacts['[EMAIL]'].name")
     );
     // Tokenised keys come back with the vault.
     let mut vault = TokenVault::new();
@@ -321,7 +321,10 @@ fn json_masked_keys_that_collide_stay_unique() {
         .iter()
         .map(|e| e.path.as_deref().unwrap())
         .collect();
-    assert_eq!(paths, ["$.[EMAIL]#2~", "$.[EMAIL]#3~", "$.[EMAIL]#4~"]);
+    assert_eq!(
+        paths,
+        ["$['[EMAIL]#2']~", "$['[EMAIL]#3']~", "$['[EMAIL]#4']~"]
+    );
 }
 
 #[test]
@@ -363,6 +366,91 @@ fn json_report_paths_star_keys_left_partly_or_wholly_in_clear() {
     );
     assert_eq!(report.total(), 1);
     assert_eq!(report.entries[0].path.as_deref(), Some("$.*.card"));
+}
+
+/// Review (eighteenth session): keys were written verbatim after a dot, so
+/// `$.a.b~` was a finding in key `b` or in the value of key `b~`, and a
+/// hidden key `*` read like a key named `*`.
+#[test]
+fn json_report_paths_are_unambiguous() {
+    let mut v = json!({
+        "a": {"b": "mail eve@example.com", "b~": "mail ann@example.com"},
+        "a.b": "mail bob@example.com",
+        "*": {"card": "4111 1111 1111 1111"},
+        "it's \\ here": "mail cy@example.com",
+        "plain_key-2": "mail dee@example.com",
+        "eve@example.com": "x",
+    });
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.as_deref().unwrap())
+        .collect();
+    let expected = [
+        "$.a.b",
+        "$.a['b~']",
+        "$['a.b']",
+        "$['*'].card",
+        "$['it\\'s \\\\ here']",
+        "$.plain_key-2",
+        "$['[EMAIL]']~",
+    ];
+    for p in expected {
+        assert!(paths.contains(&p), "{p} not in {paths:?}");
+    }
+    assert_eq!(paths.len(), expected.len(), "{paths:?}");
+    // A key shown in part is the wildcard `.*`, not the key named `*`.
+    let mut v = json!({"*": {"card": "4111 1111 1111 1111"}, "jane@example.com": {"card": "4111 1111 1111 1111"}});
+    let report = masker(Strategy::Partial)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(paths, ["$['*'].card", "$.*~", "$.*.card"]);
+}
+
+/// A value path from a report is a rule as it stands, bracketed keys and
+/// all; a key finding's path (`~`) is refused.
+#[test]
+fn json_report_paths_are_rules() {
+    let doc = json!({"a.b": {"it's": ["x", "mail ann@example.com"]}, "b~": "mail bob@example.com"});
+    let mut v = doc.clone();
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    assert_eq!(report.total(), 2);
+    for e in &report.entries {
+        let path = e.path.as_deref().unwrap();
+        let rules = JsonRules::new()
+            .scan_strings(false)
+            .field(path, Kind::custom("HIT").unwrap(), None)
+            .unwrap();
+        let mut w = doc.clone();
+        let hit = masker(Strategy::Redact)
+            .mask_json(&mut w, &rules, None)
+            .unwrap();
+        assert_eq!(hit.total(), 1, "{path}");
+        assert_eq!(hit.entries[0].path.as_deref(), Some(path));
+    }
+    assert!(
+        JsonRules::new()
+            .field("$['[EMAIL]']~", Kind::Email, None)
+            .is_err()
+    );
+    let rules = JsonRules::new()
+        .field("$[\"a.b\"]['it\\'s'][0]", Kind::Email, None)
+        .unwrap();
+    let mut w = doc.clone();
+    masker(Strategy::Redact)
+        .mask_json(&mut w, &rules, None)
+        .unwrap();
+    assert_eq!(w["a.b"]["it's"][0], "[EMAIL]");
 }
 
 /// Review C (sixteenth session): outside a rule only strings were scanned,

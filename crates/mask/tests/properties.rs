@@ -483,3 +483,86 @@ proptest! {
         }
     }
 }
+
+/// Object keys: anything, and the keys that made report paths ambiguous
+/// (dots, brackets, quotes, `~`, `*`, keys masked to the same text).
+fn json_key() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy as _;
+    prop_oneof![
+        any::<String>(),
+        "[a-zA-Z_.~*'\\[\\]\\\\$#0-9 -]{0,5}",
+        prop::sample::select(vec![
+            "*",
+            "a.b",
+            "b~",
+            "~",
+            "'",
+            "\\",
+            "']",
+            "[0]",
+            "[EMAIL]",
+            "[EMAIL]#2",
+            "$",
+            "",
+            "ann@example.com",
+            "bob@example.com",
+            "\n",
+            "é",
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+/// Nested objects and arrays whose every leaf is one email.
+fn json_document() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::strategy::Strategy as _;
+    let leaf = Just(serde_json::Value::String("mail x@example.com".into()));
+    leaf.prop_recursive(4, 40, 5, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map(json_key(), inner, 0..5)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn leaves(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Object(m) => m.values().map(leaves).sum(),
+        serde_json::Value::Array(a) => a.iter().map(leaves).sum(),
+        _ => 1,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Distinct leaves get distinct report paths, and a path given back as
+    /// a rule names the leaf it was reported for (it parses to the same
+    /// segments).
+    #[test]
+    fn json_report_paths_are_distinct_and_parse_back(doc in json_document()) {
+        let m = Masker::new(Detector::new());
+        let mut masked = doc.clone();
+        let report = m.mask_json(&mut masked, &custodia_mask::JsonRules::new(), None).unwrap();
+        let values: Vec<&str> = report
+            .entries
+            .iter()
+            .filter_map(|e| e.path.as_deref())
+            .filter(|p| !p.ends_with('~'))
+            .collect();
+        let distinct: std::collections::BTreeSet<_> = values.iter().collect();
+        prop_assert_eq!(values.len(), leaves(&doc), "{:?}", values);
+        prop_assert_eq!(distinct.len(), values.len(), "{:?}", values);
+        for path in values {
+            let rules = custodia_mask::JsonRules::new()
+                .scan_strings(false)
+                .field(path, Kind::custom("HIT").unwrap(), None)
+                .unwrap();
+            let mut again = masked.clone();
+            let hit = m.mask_json(&mut again, &rules, None).unwrap();
+            prop_assert_eq!(hit.total(), 1, "{}", path);
+            prop_assert_eq!(hit.entries[0].path.as_deref(), Some(path));
+        }
+    }
+}
