@@ -139,7 +139,7 @@
 //!
 //! # Formats
 //!
-//! The [`Report`] serialises as JSON with `"version": 1` (no values, only
+//! The [`Report`] serialises as JSON with `"version": 2` (no values, only
 //! kinds, spans, scores, recognizer and strategy names). The detector
 //! configuration ([`DetectorConfig::from_json`]) is JSON with `"version": 1`:
 //!

@@ -531,15 +531,17 @@ pub struct ReportEntry {
 }
 
 /// What was masked: kinds, counts and spans, with no original values, for
-/// audit records. Serialised as JSON with `"version": 1`:
+/// audit records. Serialised as JSON with `"version": 2`:
 ///
 /// ```json
-/// {"version":1,"counts":{"EMAIL":1},"entries":[{"kind":"EMAIL","start":9,"end":26,
+/// {"version":2,"counts":{"EMAIL":1},"entries":[{"kind":"EMAIL","start":9,"end":26,
 ///  "out_start":9,"out_end":16,"score":0.9,"recognizer":"email","strategy":"redact"}]}
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
-    /// Format version (1).
+    /// Format version: 2 since entries' JSON `path`s write keys that are
+    /// not plain in RFC 9535's bracket form (see [`Masker::mask_json`]);
+    /// 1 before, when keys were written verbatim after a dot.
     pub version: u32,
     /// Findings per kind.
     pub counts: BTreeMap<Kind, usize>,
@@ -550,7 +552,7 @@ pub struct Report {
 impl Default for Report {
     fn default() -> Self {
         Report {
-            version: 1,
+            version: 2,
             counts: BTreeMap::new(),
             entries: Vec::new(),
         }

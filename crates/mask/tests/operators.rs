@@ -170,7 +170,7 @@ fn report_has_spans_and_no_values() {
     assert_eq!(&TICKET[e.start..e.end], "jane.doe@example.com");
     assert_eq!(&m.text[e.out_start..e.out_end], "[EMAIL]");
     assert_eq!(m.report.counts.get(&Kind::Email), Some(&1));
-    assert!(json.starts_with("{\"version\":1"));
+    assert!(json.starts_with("{\"version\":2"));
 }
 
 #[test]
