@@ -251,6 +251,10 @@ impl<S: KeyStore> SubjectVault<S> {
     /// Re-wraps every subject key still wrapped under an older tenant-key
     /// version with the keyring's primary, so the old version can be retired.
     /// Returns how many keys moved. Idempotent, and safe to rerun after a failure.
+    ///
+    /// The keys of subjects whose tenant was shredded
+    /// ([`Keyring::shred_tenant`]) stay as they are: they can no longer be
+    /// unwrapped, and [`Keyring::retire`] does not count them.
     pub fn rewrap(&self) -> Result<usize, Error> {
         let primary = KeyId::Tenant {
             version: self.keyring.primary(),
@@ -261,9 +265,16 @@ impl<S: KeyStore> SubjectVault<S> {
                 continue;
             }
             let wrap_id = subject.to_string();
-            let rewrapped = self
+            let rewrapped = match self
                 .keyring
-                .reencrypt(&wrap_context(tenant, &wrap_id)?, &wrapped)?;
+                .reencrypt(&wrap_context(tenant, &wrap_id)?, &wrapped)
+            {
+                Ok(rewrapped) => rewrapped,
+                // Erased with its tenant: it cannot move, and need not
+                // (retirement does not count it either).
+                Err(Error::TenantShredded { .. }) => continue,
+                Err(e) => return Err(e),
+            };
             if self
                 .store
                 .replace_wrapped(tenant, subject, &wrapped, rewrapped)?
