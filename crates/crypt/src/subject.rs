@@ -190,6 +190,16 @@ impl<S: KeyStore> SubjectVault<S> {
 
     /// Seals `plaintext` for `ctx` under `subject`'s key, creating the key on
     /// first use. Fails with [`Error::Shredded`] for a shredded subject.
+    ///
+    /// A shredded subject never gets a new key: the tombstone stays, in
+    /// every store, so a person who returns after erasure needs a new
+    /// [`SubjectId`]. A shred through this vault takes effect at once; a
+    /// shred by another process sharing the store, at this vault's next
+    /// check (within its staleness bound, as for [`SubjectVault::open`]).
+    /// Until then this vault may still seal under the key it has cached,
+    /// writing nothing to the store: a value sealed in that window opens
+    /// nowhere once the window closes (no store holds its key any more),
+    /// so a write racing an erasure is lost rather than kept readable.
     pub fn seal(
         &self,
         subject: SubjectId,

@@ -205,3 +205,43 @@ fn rotation_rewraps_subject_keys_before_the_old_version_retires() {
         Err(Error::Shredded { subject: w.bob })
     );
 }
+
+/// Two processes over one store (two vaults, one `MemoryKeyStore`): B has
+/// Alice's key cached when A shreds her. Within its staleness bound B may
+/// still seal under the cached key (as it may still open): that is the
+/// documented window, and a value sealed in it is lost, not kept readable.
+/// B's seal writes nothing to the store, and from B's next check on, B
+/// neither seals nor opens under her key, nor makes her a new one.
+#[test]
+fn a_shred_elsewhere_stops_sealing_at_the_next_check_and_nothing_comes_back() {
+    use std::time::Duration;
+
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let a = new_vault(&w, store.clone());
+    // A bound no test outlives: B checks only when asked to.
+    let b = new_vault(&w, store.clone()).with_staleness_bound(Duration::from_secs(3600));
+    let before = b
+        .seal(w.alice, &ctx(w.tenant, "e-1"), b"203.0.113.7")
+        .unwrap();
+    let receipt = a.shred(w.tenant, w.alice, w.dpo).unwrap();
+
+    // The window: B has not checked yet.
+    let late = b.seal(w.alice, &ctx(w.tenant, "e-2"), b"late").unwrap();
+    assert_eq!(
+        store.get(w.tenant, w.alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(receipt.clone()))
+    );
+    let erased = Err(Error::Shredded { subject: w.alice });
+    assert_eq!(a.open(&ctx(w.tenant, "e-2"), &late), erased);
+
+    // B's next check ends it, for sealing as for opening.
+    b.refresh().unwrap();
+    assert_eq!(b.seal(w.alice, &ctx(w.tenant, "e-3"), b"x"), erased);
+    assert_eq!(b.open(&ctx(w.tenant, "e-1"), &before), erased);
+    assert_eq!(b.open(&ctx(w.tenant, "e-2"), &late), erased);
+    assert_eq!(
+        store.get(w.tenant, w.alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(receipt))
+    );
+}
