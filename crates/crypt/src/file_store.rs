@@ -96,6 +96,15 @@ struct Contents {
 /// over this store in other processes drop shredded keys within their
 /// staleness bound. Generations are local to
 /// each `FileKeyStore` value.
+///
+/// Tombstones are final here too: a store value that read or wrote the
+/// file fails with [`Error::Store`] if the file then vanishes (rather
+/// than serve, or write back, keys from memory that another process may
+/// have shredded since), or if it is replaced by a version that lacks a
+/// tombstone the value saw (an older copy put back). A value opened
+/// afterwards cannot know what an older copy lacks: restoring a copy of
+/// the file brings back every key shredded since it was taken, as any
+/// backup of a key store does.
 pub struct FileKeyStore {
     path: PathBuf,
     cipher: FieldCipher,
@@ -273,15 +282,29 @@ impl FileKeyStore {
 
     /// Rereads the file if another process (or store value) replaced it,
     /// logging the shreds and keyring changes it brings.
+    ///
+    /// Refuses ([`Error::Store`]) a file that vanished after this value
+    /// read or wrote it, and a file that lost a tombstone this value saw:
+    /// the keys in memory may include some shredded since by another
+    /// process, so they are neither served nor written back, and a key
+    /// known to be shredded is never taken back from an older file.
     fn refresh(&self, loaded: &mut Loaded) -> Result<(), Error> {
-        // A vanished file keeps what was read: nothing here resurrects keys.
         let Some((stamp, mut file)) = Stamp::read(&self.path)? else {
+            if loaded.stamp.is_some() {
+                return Err(Error::Store(format!(
+                    "{}: the key store file vanished after this process read it; \
+                     refusing to use or write back the keys held in memory, which may \
+                     include keys shredded since (restore the file, or restart)",
+                    self.path.display()
+                )));
+            }
             return Ok(());
         };
         if Some(stamp) == loaded.stamp {
             return Ok(());
         }
         let next = self.load(&mut file)?;
+        refuse_lost_tombstones(&self.path, &loaded.state, &next)?;
         let changes = loaded.state.changes_to(&next);
         loaded.log.record(changes);
         loaded.state = next;
@@ -390,6 +413,40 @@ fn decode_contents(path: &Path, json: &[u8]) -> Result<StoreState, Error> {
         keyring,
         nonces: counts,
     })
+}
+
+/// Fails if `next`, a newer read of the file at `path`, lacks a tombstone
+/// `seen` held: the file was rolled back past a shred (a restored copy), and
+/// the shredded key must not come back in a process that saw it go.
+fn refuse_lost_tombstones(path: &Path, seen: &StoreState, next: &StoreState) -> Result<(), Error> {
+    let rolled_back = |what: String| {
+        Err(Error::Store(format!(
+            "{}: the key store file lost the tombstone of {what} that this process \
+             saw (an older copy of the file was put back?); refusing to use it",
+            path.display()
+        )))
+    };
+    for (&(tenant, subject), stored) in &seen.subjects {
+        if matches!(stored, StoredSubjectKey::Shredded(_))
+            && !matches!(
+                next.subjects.get(&(tenant, subject)),
+                Some(StoredSubjectKey::Shredded(_))
+            )
+        {
+            return rolled_back(format!("subject {subject} in tenant {tenant}"));
+        }
+    }
+    for (&tenant, keys) in &seen.tenants {
+        if matches!(keys, StoredTenantKeys::Shredded(_))
+            && !matches!(
+                next.tenants.get(&tenant),
+                Some(StoredTenantKeys::Shredded(_))
+            )
+        {
+            return rolled_back(format!("tenant {tenant}"));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the file at `path` by `bytes`: see [`crate::durable`].

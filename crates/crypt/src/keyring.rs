@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use custodia_core::{ActorId, Clock, TenantId};
+use custodia_core::{ActorId, Clock, SubjectId, TenantId};
 use zeroize::Zeroizing;
 
 use crate::blind::{BlindIndex, BlindIndexConfig};
@@ -940,9 +940,11 @@ impl Keyring {
     /// the primary of the day, and retiring that version would make every
     /// value sealed under those keys unreadable, as if each person had been
     /// erased. [`SubjectVault::rewrap`](crate::SubjectVault::rewrap) moves
-    /// them to the primary. (A keyring from [`Keyring::new`] knows no store:
-    /// include [`SubjectVault::key_usage`](crate::SubjectVault::key_usage)
-    /// in `usage`.)
+    /// them to the primary. The subject keys of a shredded tenant
+    /// ([`Keyring::shred_tenant`]) are not counted: they are unreadable
+    /// already and can never move. (A keyring from [`Keyring::new`] knows
+    /// no store: include
+    /// [`SubjectVault::key_usage`](crate::SubjectVault::key_usage) in `usage`.)
     ///
     /// On a key store shared by several processes, another process learns
     /// of a [`rotate`](Keyring::rotate) only at its next sync, up to its
@@ -971,9 +973,28 @@ impl Keyring {
         // wrapped under the version that was primary when it was made, and
         // no scan of the caller's data sees them.
         if let Some(backing) = &self.backing {
-            let wrapped = backing.store.wrapped_keys()?;
-            let subject_keys =
-                KeyUsage::scan(wrapped.iter().map(|(_, _, e)| e.as_slice())).tenant_count(version);
+            let mut wrapped = backing.store.wrapped_keys()?;
+            let scan = |w: &[(TenantId, SubjectId, Vec<u8>)]| {
+                KeyUsage::scan(w.iter().map(|(_, _, e)| e.as_slice())).tenant_count(version)
+            };
+            let mut subject_keys = scan(&wrapped);
+            // The keys of a shredded tenant's subjects are erased already
+            // (their wrapping key is gone) and can never be re-wrapped: they
+            // must not pin the version forever.
+            if subject_keys > 0 && self.mode == DataKeyMode::Random {
+                let mut shredded = BTreeMap::new();
+                for (tenant, _, _) in &wrapped {
+                    if !shredded.contains_key(tenant) {
+                        let gone = matches!(
+                            backing.store.tenant_keys(*tenant)?,
+                            Some(StoredTenantKeys::Shredded(_))
+                        );
+                        shredded.insert(*tenant, gone);
+                    }
+                }
+                wrapped.retain(|(tenant, _, _)| shredded.get(tenant) != Some(&true));
+                subject_keys = scan(&wrapped);
+            }
             if subject_keys > 0 {
                 return Err(Error::KeyInUse {
                     version,
@@ -1393,7 +1414,15 @@ impl Keyring {
         version: u32,
         create: bool,
     ) -> Result<SecretKey, Error> {
-        let version_key = self.version_key(version)?;
+        let version_key = match self.version_key(version) {
+            Ok(key) => key,
+            Err(unknown) => {
+                // A shredded tenant's envelopes say so, whatever version
+                // (retired since) they were sealed under.
+                self.check_not_shredded(tenant)?;
+                return Err(unknown);
+            }
+        };
         let backing = match (&self.backing, self.mode) {
             (Some(backing), DataKeyMode::Random) => backing,
             _ => {

@@ -66,6 +66,12 @@ type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 /// [`KeyStore::shred`]); backups of the key store itself must expire within the
 /// erasure deadline, which is why the retention crate tracks the backup horizon.
 ///
+/// In memory, an unwrapped key's raw bytes are zeroized as soon as its AES
+/// key is expanded; the expanded key (ring's, which cannot be zeroized)
+/// stays cached until the subject or tenant is shredded or the vault is
+/// dropped — the cache has no other eviction, so a long-lived process holds
+/// every subject key it has used.
+///
 /// ```
 /// use std::sync::Arc;
 /// use custodia_core::{ActorId, ManualClock, SubjectId, TenantId, chrono::Utc};
@@ -99,6 +105,10 @@ pub struct SubjectVault<S> {
     /// Bumped (under the cache's write lock) whenever keys are dropped from
     /// the cache, so that a load racing with the drop does not cache its key.
     epoch: AtomicU64,
+    /// The keyring generation the cache was last purged for: entries
+    /// unwrapped in an older one (a tenant shredded or a version retired
+    /// since) are dropped at the next use, not kept in memory unusable.
+    purged: AtomicU64,
     /// The store generation the cache reflects; `None` until first asked.
     seen: Mutex<Option<u64>>,
     /// When the store was last asked what changed.
@@ -119,6 +129,7 @@ impl<S: KeyStore> SubjectVault<S> {
             provider: &RING,
             cache: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(0),
+            purged: AtomicU64::new(0),
             seen: Mutex::new(None),
             // Due at once: the first use reads the store's generation before
             // it caches anything.
@@ -190,6 +201,16 @@ impl<S: KeyStore> SubjectVault<S> {
 
     /// Seals `plaintext` for `ctx` under `subject`'s key, creating the key on
     /// first use. Fails with [`Error::Shredded`] for a shredded subject.
+    ///
+    /// A shredded subject never gets a new key: the tombstone stays, in
+    /// every store, so a person who returns after erasure needs a new
+    /// [`SubjectId`]. A shred through this vault takes effect at once; a
+    /// shred by another process sharing the store, at this vault's next
+    /// check (within its staleness bound, as for [`SubjectVault::open`]).
+    /// Until then this vault may still seal under the key it has cached,
+    /// writing nothing to the store: a value sealed in that window opens
+    /// nowhere once the window closes (no store holds its key any more),
+    /// so a write racing an erasure is lost rather than kept readable.
     pub fn seal(
         &self,
         subject: SubjectId,
@@ -251,6 +272,10 @@ impl<S: KeyStore> SubjectVault<S> {
     /// Re-wraps every subject key still wrapped under an older tenant-key
     /// version with the keyring's primary, so the old version can be retired.
     /// Returns how many keys moved. Idempotent, and safe to rerun after a failure.
+    ///
+    /// The keys of subjects whose tenant was shredded
+    /// ([`Keyring::shred_tenant`]) stay as they are: they can no longer be
+    /// unwrapped, and [`Keyring::retire`] does not count them.
     pub fn rewrap(&self) -> Result<usize, Error> {
         let primary = KeyId::Tenant {
             version: self.keyring.primary(),
@@ -261,9 +286,16 @@ impl<S: KeyStore> SubjectVault<S> {
                 continue;
             }
             let wrap_id = subject.to_string();
-            let rewrapped = self
+            let rewrapped = match self
                 .keyring
-                .reencrypt(&wrap_context(tenant, &wrap_id)?, &wrapped)?;
+                .reencrypt(&wrap_context(tenant, &wrap_id)?, &wrapped)
+            {
+                Ok(rewrapped) => rewrapped,
+                // Erased with its tenant: it cannot move, and need not
+                // (retirement does not count it either).
+                Err(Error::TenantShredded { .. }) => continue,
+                Err(e) => return Err(e),
+            };
             if self
                 .store
                 .replace_wrapped(tenant, subject, &wrapped, rewrapped)?
@@ -297,6 +329,9 @@ impl<S: KeyStore> SubjectVault<S> {
             }
         }
         let generation = self.keyring.generation();
+        if self.purged.load(Ordering::Acquire) != generation {
+            self.drop_stale(generation);
+        }
         let epoch = self.epoch.load(Ordering::Acquire);
         let cached = self
             .cache
@@ -330,10 +365,21 @@ impl<S: KeyStore> SubjectVault<S> {
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         // Keys dropped since this load began may include this one: use it
         // for this call (it was current when read) but do not keep it.
-        if self.epoch.load(Ordering::Acquire) == epoch {
+        // Nor keep a key unwrapped in a keyring generation already past.
+        if self.epoch.load(Ordering::Acquire) == epoch && self.keyring.generation() == generation {
             cache.insert((tenant, subject), (key.clone(), generation));
         }
         Ok(key)
+    }
+
+    /// Drops the cached keys unwrapped before keyring `generation`: they
+    /// can no longer be used (see [`SubjectVault::subject_key`]), and those
+    /// of a shredded tenant must not linger in memory.
+    #[cold]
+    fn drop_stale(&self, generation: u64) {
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        cache.retain(|_, (_, at)| *at == generation);
+        self.purged.store(generation, Ordering::Release);
     }
 }
 
@@ -355,5 +401,57 @@ impl<S> fmt::Debug for SubjectVault<S> {
         f.debug_struct("SubjectVault")
             .field("keyring", &self.keyring)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DataKeyMode, MemoryKeyStore};
+    use custodia_core::chrono::DateTime;
+
+    fn cached(vault: &SubjectVault<Arc<MemoryKeyStore>>) -> usize {
+        vault
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// A tenant shred makes the vault's cached subject keys of that tenant
+    /// stale (their keyring generation is past); they must leave memory then,
+    /// not stay there, unusable, for the life of the process.
+    #[test]
+    fn a_tenant_shred_evicts_the_tenants_subject_keys() {
+        let store = Arc::new(MemoryKeyStore::default());
+        let root = SecretKey::generate().unwrap();
+        let keyring =
+            Arc::new(Keyring::from_store(store.clone(), &root, DataKeyMode::Random).unwrap());
+        let clock = Arc::new(custodia_core::ManualClock::new(DateTime::UNIX_EPOCH));
+        let vault = SubjectVault::new(keyring.clone(), store, clock.clone());
+        let (acme, globex) = (
+            TenantId::from_external_key("t", "acme"),
+            TenantId::from_external_key("t", "globex"),
+        );
+        let ctx = |t| FieldContext::new(t, "audit_event", "e-1", "ip").unwrap();
+        let mut sealed = Vec::new();
+        for (t, name) in [(acme, "alice"), (acme, "bob"), (globex, "gina")] {
+            let subject = SubjectId::from_external_key(t, "psa", name);
+            sealed.push((t, vault.seal(subject, &ctx(t), b"x").unwrap()));
+        }
+        assert_eq!(cached(&vault), 3);
+        let actor = ActorId::from_external_key(acme, "psa.user", "dpo");
+        keyring.shred_tenant(acme, actor, clock.as_ref()).unwrap();
+
+        // Any use of the vault after the shred drops what is stale.
+        let (t, gina) = &sealed[2];
+        assert_eq!(vault.open(&ctx(*t), gina).unwrap(), b"x");
+        assert_eq!(cached(&vault), 1, "the shredded tenant's keys stayed");
+        let (t, alice) = &sealed[0];
+        assert_eq!(
+            vault.open(&ctx(*t), alice),
+            Err(Error::TenantShredded { tenant: acme })
+        );
+        assert_eq!(cached(&vault), 1);
     }
 }

@@ -368,3 +368,35 @@ mod on_postgres {
         );
     }
 }
+
+/// Process A shreds while B holds the key cached and B's check is due
+/// (bound zero: always). B's inline attempts end in `WouldBlock`, never in
+/// the cached plaintext, however often they are retried: a refusal is not
+/// a check, so it does not restart the window; the pooled call then checks
+/// and reports the shred.
+#[tokio::test]
+async fn a_deferred_check_is_not_counted_as_fresh() {
+    let store = Arc::new(MemoryKeyStore::default());
+    let keyring = keyring(store.clone()).await;
+    let a = vault(&keyring, store.clone());
+    let b = AsyncSubjectVault::new_with(&keyring, store.clone(), clock(), |v| {
+        v.with_staleness_bound(Duration::ZERO)
+    });
+    let acme = tenant("acme");
+    let alice = SubjectId::from_external_key(acme, "psa", "alice");
+    let sealed = b.seal(alice, &ctx(acme, "e-1"), b"ip").await.unwrap();
+    a.shred(acme, alice, dpo(acme)).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            b.vault().open(&ctx(acme, "e-1"), &sealed),
+            Err(Error::WouldBlock)
+        );
+        assert_eq!(
+            b.vault().seal(alice, &ctx(acme, "e-2"), b"x"),
+            Err(Error::WouldBlock)
+        );
+    }
+    let erased = Err(Error::Shredded { subject: alice });
+    assert_eq!(b.open(&ctx(acme, "e-1"), &sealed).await, erased);
+    assert_eq!(b.seal(alice, &ctx(acme, "e-2"), b"x").await, erased);
+}

@@ -231,3 +231,99 @@ fn a_shred_two_writes_back_is_seen_and_never_undone_when_the_inode_is_reused() {
         "A sees the shred: {a_sees_shred}; the file still holds the tombstone after A's write: {still_shredded}"
     );
 }
+
+fn receipt_for(tenant: TenantId, subject: SubjectId) -> custodia_crypt::ShredReceipt {
+    custodia_crypt::ShredReceipt {
+        tenant,
+        subject,
+        actor: ActorId::from_external_key(tenant, "psa.user", "dpo"),
+        at: custodia_core::chrono::DateTime::UNIX_EPOCH,
+    }
+}
+
+/// Process B read the file while Alice's key was in it; process A then
+/// shreds her; then the file goes (a careless host's `rm`, a volume
+/// re-provisioned, an attacker who can delete but not read it). B must not
+/// go on serving Alice's key from memory, nor write its memory back as the
+/// new file with her key in it.
+#[test]
+fn a_vanished_file_is_an_error_not_a_reason_to_write_shredded_keys_back() {
+    use custodia_crypt::{KeyStore, StoredSubjectKey};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let master = SecretKey::from_bytes([9; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let alice = SubjectId::from_external_key(tenant, "psa", "alice");
+    let bob = SubjectId::from_external_key(tenant, "psa", "bob");
+
+    let a = FileKeyStore::open(&path, &master).unwrap();
+    a.insert_if_absent(tenant, alice, vec![1; 8]).unwrap();
+    let b = FileKeyStore::open(&path, &master).unwrap();
+    assert!(matches!(
+        b.get(tenant, alice).unwrap(),
+        Some(StoredSubjectKey::Wrapped { .. })
+    ));
+    a.shred(&receipt_for(tenant, alice)).unwrap();
+    std::fs::remove_file(&path).unwrap();
+
+    let read = b.get(tenant, alice);
+    assert!(
+        matches!(&read, Err(Error::Store(m)) if m.contains("vanished")),
+        "{read:?}"
+    );
+    let write = b.insert_if_absent(tenant, bob, vec![2; 8]);
+    assert!(
+        matches!(&write, Err(Error::Store(m)) if m.contains("vanished")),
+        "{write:?}"
+    );
+    assert!(
+        !path.exists(),
+        "B wrote its memory, Alice's key with it, back to disk"
+    );
+
+    // A new store value (a restarted process) starts afresh.
+    let fresh = FileKeyStore::open(&path, &master).unwrap();
+    assert_eq!(fresh.get(tenant, alice).unwrap(), None);
+}
+
+/// A copy of the file taken before a shred is put back over it (a restored
+/// backup, a config-management run). Store values that saw the tombstone
+/// must not take the shredded key back from the older file: a shredded key
+/// never comes back in a process that knew it was gone.
+#[test]
+fn a_file_rolled_back_past_a_shred_is_refused_by_those_that_saw_it() {
+    use custodia_crypt::{KeyStore, StoredSubjectKey};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let old_copy = dir.path().join("keys.cst.bak");
+    let master = SecretKey::from_bytes([9; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+    let alice = SubjectId::from_external_key(tenant, "psa", "alice");
+    let bob = SubjectId::from_external_key(tenant, "psa", "bob");
+
+    let a = FileKeyStore::open(&path, &master).unwrap();
+    a.insert_if_absent(tenant, alice, vec![1; 8]).unwrap();
+    std::fs::copy(&path, &old_copy).unwrap();
+    a.shred(&receipt_for(tenant, alice)).unwrap();
+    let b = FileKeyStore::open(&path, &master).unwrap();
+    assert!(matches!(
+        b.get(tenant, alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(_))
+    ));
+    std::fs::copy(&old_copy, &path).unwrap();
+
+    for store in [&a, &b] {
+        let read = store.get(tenant, alice);
+        assert!(
+            matches!(&read, Err(Error::Store(m)) if m.contains("tombstone")),
+            "{read:?}"
+        );
+        let write = store.insert_if_absent(tenant, bob, vec![2; 8]);
+        assert!(
+            matches!(&write, Err(Error::Store(m)) if m.contains("tombstone")),
+            "{write:?}"
+        );
+    }
+}

@@ -553,3 +553,43 @@ fn a_wrapped_key_copied_to_another_tenant_or_version_does_not_unwrap() {
         Err(Error::UnknownKey(KeyId::Tenant { version: 1 }))
     );
 }
+
+/// A tenant shred leaves its subjects' keys in the store, still wrapped
+/// under the tenant key of their day, but unreadable for good. They must
+/// neither stop [`SubjectVault::rewrap`] from moving every other tenant's
+/// subject keys after a rotation, nor keep the old version from retiring:
+/// otherwise one offboarded customer pins every old key version forever.
+#[test]
+fn a_shredded_tenant_blocks_neither_rewrap_nor_retirement() {
+    let store = Arc::new(MemoryKeyStore::default());
+    let keyring = Arc::new(open(&store, DataKeyMode::Random));
+    let vault = SubjectVault::new(keyring.clone(), store.clone(), Arc::new(clock()));
+    let audit = |t| FieldContext::new(t, "audit_event", "e-1", "ip").unwrap();
+    let mut sealed = Vec::new();
+    // Several tenants, so the shredded one is neither only first nor only last.
+    for name in ["acme", "globex", "initech", "umbrella"] {
+        let t = tenant(name);
+        let subject = SubjectId::from_external_key(t, "psa", "alice");
+        sealed.push((t, vault.seal(subject, &audit(t), name.as_bytes()).unwrap()));
+    }
+    let acme = tenant("acme");
+    // A tenant-key envelope too, under the version about to retire.
+    sealed.push((acme, keyring.seal(&audit(acme), b"acme").unwrap()));
+    let dpo = ActorId::from_external_key(acme, "psa.user", "dpo");
+    keyring.shred_tenant(acme, dpo, &clock()).unwrap();
+    keyring.rotate(SecretKey::generate().unwrap()).unwrap();
+
+    // Every live subject key moves; the shredded tenant's cannot, and need not.
+    assert_eq!(vault.rewrap(), Ok(3));
+    assert_eq!(vault.rewrap(), Ok(0));
+    assert_eq!(keyring.retire(1, &KeyUsage::default()), Ok(()));
+    for (t, envelope) in &sealed {
+        let opened = vault.open(&audit(*t), envelope);
+        if *t == acme {
+            // Erased, not merely sealed under a retired version.
+            assert_eq!(opened, Err(Error::TenantShredded { tenant: acme }));
+        } else {
+            assert!(opened.is_ok(), "{t}: {opened:?}");
+        }
+    }
+}

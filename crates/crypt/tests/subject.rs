@@ -205,3 +205,180 @@ fn rotation_rewraps_subject_keys_before_the_old_version_retires() {
         Err(Error::Shredded { subject: w.bob })
     );
 }
+
+/// Two processes over one store (two vaults, one `MemoryKeyStore`): B has
+/// Alice's key cached when A shreds her. Within its staleness bound B may
+/// still seal under the cached key (as it may still open): that is the
+/// documented window, and a value sealed in it is lost, not kept readable.
+/// B's seal writes nothing to the store, and from B's next check on, B
+/// neither seals nor opens under her key, nor makes her a new one.
+#[test]
+fn a_shred_elsewhere_stops_sealing_at_the_next_check_and_nothing_comes_back() {
+    use std::time::Duration;
+
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let a = new_vault(&w, store.clone());
+    // A bound no test outlives: B checks only when asked to.
+    let b = new_vault(&w, store.clone()).with_staleness_bound(Duration::from_secs(3600));
+    let before = b
+        .seal(w.alice, &ctx(w.tenant, "e-1"), b"203.0.113.7")
+        .unwrap();
+    let receipt = a.shred(w.tenant, w.alice, w.dpo).unwrap();
+
+    // The window: B has not checked yet.
+    let late = b.seal(w.alice, &ctx(w.tenant, "e-2"), b"late").unwrap();
+    assert_eq!(
+        store.get(w.tenant, w.alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(receipt.clone()))
+    );
+    let erased = Err(Error::Shredded { subject: w.alice });
+    assert_eq!(a.open(&ctx(w.tenant, "e-2"), &late), erased);
+
+    // B's next check ends it, for sealing as for opening.
+    b.refresh().unwrap();
+    assert_eq!(b.seal(w.alice, &ctx(w.tenant, "e-3"), b"x"), erased);
+    assert_eq!(b.open(&ctx(w.tenant, "e-1"), &before), erased);
+    assert_eq!(b.open(&ctx(w.tenant, "e-2"), &late), erased);
+    assert_eq!(
+        store.get(w.tenant, w.alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(receipt))
+    );
+}
+
+/// A store that answers like `MemoryKeyStore` until told to fail its
+/// change checks (a database down, a network partition).
+struct Flaky {
+    inner: MemoryKeyStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), Error> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(Error::Store("down".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl KeyStore for Flaky {
+    fn get(&self, t: TenantId, s: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
+        self.inner.get(t, s)
+    }
+    fn insert_if_absent(
+        &self,
+        t: TenantId,
+        s: SubjectId,
+        w: Vec<u8>,
+    ) -> Result<StoredSubjectKey, Error> {
+        self.inner.insert_if_absent(t, s, w)
+    }
+    fn shred(&self, r: &custodia_crypt::ShredReceipt) -> Result<(), Error> {
+        self.inner.shred(r)
+    }
+    fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {
+        self.inner.wrapped_keys()
+    }
+    fn replace_wrapped(
+        &self,
+        t: TenantId,
+        s: SubjectId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, Error> {
+        self.inner.replace_wrapped(t, s, old, new)
+    }
+    fn keyring(&self) -> Result<Option<custodia_crypt::KeyringRecord>, Error> {
+        self.inner.keyring()
+    }
+    fn replace_keyring(
+        &self,
+        expected: Option<&custodia_crypt::KeyringRecord>,
+        new: custodia_crypt::KeyringRecord,
+    ) -> Result<bool, Error> {
+        self.inner.replace_keyring(expected, new)
+    }
+    fn tenant_keys(&self, t: TenantId) -> Result<Option<custodia_crypt::StoredTenantKeys>, Error> {
+        self.inner.tenant_keys(t)
+    }
+    fn insert_tenant_key_if_absent(
+        &self,
+        t: TenantId,
+        slot: custodia_crypt::TenantKeySlot,
+        w: Vec<u8>,
+    ) -> Result<custodia_crypt::StoredTenantKeys, Error> {
+        self.inner.insert_tenant_key_if_absent(t, slot, w)
+    }
+    fn shred_tenant(&self, r: &custodia_crypt::TenantShredReceipt) -> Result<(), Error> {
+        self.inner.shred_tenant(r)
+    }
+    fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {
+        self.inner.remove_tenant_keys(version)
+    }
+    fn nonces_reserved(&self, t: TenantId, version: u32) -> Result<u64, Error> {
+        self.inner.nonces_reserved(t, version)
+    }
+    fn replace_nonces_reserved(
+        &self,
+        t: TenantId,
+        version: u32,
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, Error> {
+        self.inner
+            .replace_nonces_reserved(t, version, expected, new)
+    }
+    fn nonce_counts(&self) -> Result<Vec<custodia_crypt::NonceCount>, Error> {
+        self.inner.nonce_counts()
+    }
+    fn generation(&self) -> Result<u64, Error> {
+        self.check()?;
+        self.inner.generation()
+    }
+    fn changes_since(&self, seen: u64) -> Result<custodia_crypt::KeyStoreChanges, Error> {
+        self.check()?;
+        self.inner.changes_since(seen)
+    }
+}
+
+/// A check that fails is not a check: the vault neither counts it as
+/// fresh nor falls back to its cache, so an unreachable store cannot
+/// stretch the staleness window past the bound. (Bound zero: every call
+/// checks, so no test waits for a clock.)
+#[test]
+fn a_failed_check_does_not_extend_the_window() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    let w = world();
+    let store = Arc::new(Flaky {
+        inner: MemoryKeyStore::default(),
+        down: false.into(),
+    });
+    let a = SubjectVault::new(w.keyring.clone(), store.clone(), w.clock.clone());
+    let b = SubjectVault::new(w.keyring.clone(), store.clone(), w.clock.clone())
+        .with_staleness_bound(Duration::ZERO);
+    let sealed = b.seal(w.alice, &ctx(w.tenant, "e-1"), b"ip").unwrap();
+    let bobs = b.seal(w.bob, &ctx(w.tenant, "e-2"), b"ip2").unwrap();
+    a.shred(w.tenant, w.alice, w.dpo).unwrap();
+
+    store.down.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        assert_eq!(
+            b.open(&ctx(w.tenant, "e-1"), &sealed),
+            Err(Error::Store("down".into()))
+        );
+        assert_eq!(
+            b.seal(w.alice, &ctx(w.tenant, "e-3"), b"x"),
+            Err(Error::Store("down".into()))
+        );
+    }
+    store.down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        b.open(&ctx(w.tenant, "e-1"), &sealed),
+        Err(Error::Shredded { subject: w.alice })
+    );
+    assert_eq!(b.open(&ctx(w.tenant, "e-2"), &bobs).unwrap(), b"ip2");
+}
