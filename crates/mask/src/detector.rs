@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::checksum as ck;
 use crate::kind::{K, Scope};
 use crate::recognizer::{self, Recognizer};
-use crate::scan::{CONTEXT_BOOST, KindSet, Scanner, fold};
+use crate::scan::{AsciiForms, CONTEXT_BOOST, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
 /// One detected piece of personal data: what, where (UTF-8 byte span, end
@@ -489,11 +489,15 @@ impl Detector {
         );
         let mut scanner = Scanner::new(bytes, self.on, self.min_score, std::mem::take(out));
         scanner.run();
+        let unicode = scanner.may_have_unicode_forms();
         let mut found = scanner.findings;
         let scanned = found.len();
         scanner.entity.finish(&mut found, scanner.postal);
         merge(&mut found, scanned);
         let before = found.len();
+        if unicode && let Some(forms) = AsciiForms::of(bytes) {
+            self.find_in_ascii_forms(&forms, &mut found);
+        }
         if let Some(k) = known {
             k.find(bytes, &mut found);
         }
@@ -510,6 +514,30 @@ impl Detector {
         // (`out` holds the empty vector `take` left: nothing to drop.)
         drop_unallocated(std::mem::replace(out, found));
         scanner.entity.release();
+    }
+}
+
+impl Detector {
+    /// The findings of the built-in scanner in `forms`, the text with
+    /// numbers' Unicode digits and separators in ASCII, that cover one of
+    /// those characters (the others the text itself gave), mapped back to
+    /// the text. The entity pass is not run again: it reads words, not
+    /// numbers.
+    #[cold]
+    #[inline(never)]
+    fn find_in_ascii_forms(&self, forms: &AsciiForms, found: &mut Vec<Finding>) {
+        let mut on = self.on;
+        for k in [K::Person, K::Address, K::Organization] {
+            on.0 &= !(1u128 << (k as u8));
+        }
+        let mut scanner = Scanner::new(&forms.text, on, self.min_score, Vec::new());
+        scanner.run();
+        for mut f in scanner.findings {
+            if let Some((start, end)) = forms.original(f.start, f.end) {
+                (f.start, f.end) = (start, end);
+                found.push(f);
+            }
+        }
     }
 }
 

@@ -583,3 +583,95 @@ fn glued_labels_and_fictitious_numbers() {
 fn a_glued_international_phone_keeps_its_plus() {
     one("phone:+61 2 9374 4000", "PHONE", "+61 2 9374 4000");
 }
+
+/// Numbers whose digits are grouped by Unicode spaces or hyphens (a
+/// no-break space from a web form or a word processor, a thin or narrow
+/// no-break space, a figure space, a non-breaking hyphen, a figure dash),
+/// or written in full-width digits (an IME), are found as their ASCII
+/// forms are, the whole value masked, spans on character boundaries.
+#[test]
+fn numbers_with_unicode_separators_or_digits_are_found() {
+    let d = Detector::new();
+    let cases: [(&str, &str, Kind); 12] = [
+        (
+            "card ",
+            "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{2009}1111\u{2009}1111\u{2009}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{202f}1111\u{202f}1111\u{202f}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{2007}1111\u{2007}1111\u{2007}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{2011}1111\u{2011}1111\u{2011}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "\u{ff14}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11}",
+            Kind::CreditCard,
+        ),
+        (
+            "card:",
+            "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+            Kind::CreditCard,
+        ),
+        ("ssn ", "123\u{2011}45\u{2011}6789", Kind::UsSsn),
+        ("ssn ", "123\u{a0}45\u{a0}6789", Kind::UsSsn),
+        ("phone ", "+44\u{a0}20\u{a0}7946\u{a0}0958", Kind::Phone),
+        (
+            "IBAN ",
+            "DE89\u{a0}3704\u{a0}0044\u{a0}0532\u{a0}0130\u{a0}00",
+            Kind::Iban,
+        ),
+        (
+            "Tel. ",
+            "\u{ff10}\u{ff13}\u{2012}1234\u{2012}5678",
+            Kind::Phone,
+        ),
+    ];
+    for (label, value, kind) in cases {
+        for (before, after) in [("", ""), ("\u{feff}", ".\r\n"), ("Hi, my ", " thanks")] {
+            let text = format!("{before}{label}{value}{after}");
+            let found = d.detect(&text);
+            for f in &found {
+                assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+            }
+            let start = before.len() + label.len();
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.kind == kind && f.start <= start && f.end >= start + value.len()),
+                "{value:?} in {text:?}: {found:?}"
+            );
+        }
+    }
+    // Ranges and names keep their readings: an en dash joins a range, a
+    // no-break space between words is no number's; no number is read
+    // across either.
+    for (text, sep) in [
+        ("open 0900\u{2013}1700 daily", '\u{2013}'),
+        ("2019\u{2013}2020", '\u{2013}'),
+        ("Sarah\u{a0}Jones called", '\u{a0}'),
+    ] {
+        let at = text.find(sep).unwrap();
+        for f in d.detect(text) {
+            assert!(
+                f.kind == Kind::Person || !(f.start <= at && at < f.end),
+                "{text:?}: {f:?}"
+            );
+        }
+    }
+}
