@@ -675,3 +675,48 @@ fn numbers_with_unicode_separators_or_digits_are_found() {
         }
     }
 }
+
+/// The bytes of `found`, as a set of offsets.
+fn covered(found: &[custodia_mask::Finding]) -> std::collections::BTreeSet<usize> {
+    found.iter().flat_map(|f| f.start..f.end).collect()
+}
+
+/// A finding that loses an overlap to one of higher priority keeps its
+/// bytes outside the winner: a known person's name inside an address, or
+/// a host's finding over part of a phone number, leaves none of the
+/// address or the number in clear.
+#[test]
+fn overlap_resolution_leaves_no_part_of_a_value_in_clear() {
+    use custodia_mask::KnownEntities;
+    let d = Detector::new();
+    let cases = [
+        (
+            "Victoria",
+            "Deliver to 12 Victoria Street, Wellington 6011 please.",
+        ),
+        (
+            "Kings",
+            "Ship it to 14 Kings Road, Dublin 4, D04 XN32 today.",
+        ),
+        ("Jane", "Her email is jane.doe@example.com, thanks."),
+        ("4111", "card 4111 1111 1111 1111 was declined"),
+    ];
+    for (value, text) in cases {
+        let alone = d.detect(text);
+        assert!(!alone.is_empty(), "{text:?}");
+        let known = KnownEntities::new([(Kind::Person, value)]).unwrap();
+        let with = d.detect_with(text, &known);
+        let (before, after) = (covered(&alone), covered(&with));
+        // (The spaces between the parts may stay.)
+        let clear: Vec<usize> = before
+            .difference(&after)
+            .copied()
+            .filter(|&k| !text.as_bytes()[k].is_ascii_whitespace())
+            .collect();
+        assert!(clear.is_empty(), "{text:?}: {alone:?} then {with:?}");
+        // (Well-formed: sorted, disjoint, on character boundaries.)
+        for w in with.windows(2) {
+            assert!(w[0].end <= w[1].start, "{with:?}");
+        }
+    }
+}
