@@ -720,3 +720,23 @@ fn overlap_resolution_leaves_no_part_of_a_value_in_clear() {
         }
     }
 }
+
+/// An address that starts inside a finding of the scanner (`token:
+/// Suite` read as a secret's value) is resolved against it, not dropped
+/// whole: its rest (`412, 1 Brookings Dr, …`) was left in clear.
+#[test]
+fn an_address_starting_inside_a_secret_is_not_dropped() {
+    let text =
+        "Mailing address for the hardware token: Suite 412, 1 Brookings Dr, St. Louis, MO 63130.";
+    let found = Detector::new().detect(text);
+    let rest = text.find("412").unwrap()..text.find("63130").unwrap() + 5;
+    let masked = covered(&found);
+    let clear: String = rest
+        .filter(|k| !masked.contains(k))
+        .map(|k| char::from(text.as_bytes()[k]))
+        .collect();
+    assert!(clear.trim().is_empty(), "{clear:?} in clear: {found:?}");
+    // A name inside a token or an IBAN stays no name.
+    let found = Detector::new().detect("token: Sarah42 and IBAN GB82 WEST 1234 5698 7654 32");
+    assert!(found.iter().all(|f| f.kind != Kind::Person), "{found:?}");
+}
