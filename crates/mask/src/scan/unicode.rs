@@ -15,21 +15,32 @@
 //! `Sarah Jones` keeps its no-break space. An en dash is not replaced:
 //! it joins ranges (`0900–1700`, `2019–2020`), not the groups of an id.
 
-/// The ASCII form of `ch` when it is a full-width digit or one of the
-/// full-width signs of a phone number (always replaced), or, as a second
-/// value `false`, a Unicode space or hyphen that groups digits (replaced
-/// only between the characters of a number).
-fn ascii_form(ch: char) -> Option<(u8, bool)> {
+/// Where a character of [`ascii_form`] is replaced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum When {
+    /// A full-width digit: always.
+    Always,
+    /// A full-width sign of a phone number (`＋`, `（`, `）`): next to a
+    /// digit.
+    NextToDigit,
+    /// A Unicode space or hyphen: between two characters of a number.
+    Between,
+}
+
+/// The ASCII form of `ch`, if it is a full-width digit, a full-width sign
+/// of a phone number or a Unicode space or hyphen that may group digits,
+/// and when it is replaced.
+fn ascii_form(ch: char) -> Option<(u8, When)> {
     Some(match ch {
-        '\u{FF10}'..='\u{FF19}' => (b'0' + (ch as u32 - 0xFF10) as u8, true),
-        '\u{FF0B}' => (b'+', true),
-        '\u{FF08}' => (b'(', true),
-        '\u{FF09}' => (b')', true),
-        '\u{FF0D}' => (b'-', false),
+        '\u{FF10}'..='\u{FF19}' => (b'0' + (ch as u32 - 0xFF10) as u8, When::Always),
+        '\u{FF0B}' => (b'+', When::NextToDigit),
+        '\u{FF08}' => (b'(', When::NextToDigit),
+        '\u{FF09}' => (b')', When::NextToDigit),
+        '\u{FF0D}' => (b'-', When::Between),
         // No-break, en quad to hair, narrow no-break and ideographic spaces.
-        '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{3000}' => (b' ', false),
+        '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{3000}' => (b' ', When::Between),
         // Hyphen, non-breaking hyphen, figure dash, minus sign.
-        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2212}' => (b'-', false),
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2212}' => (b'-', When::Between),
         _ => return None,
     })
 }
@@ -50,7 +61,8 @@ impl AsciiForms {
     /// The copy of `b`, if it has a character to replace. Linear: each
     /// character is read once, with the one before and after it.
     pub(crate) fn of(b: &[u8]) -> Option<AsciiForms> {
-        // (Most texts have none: told without a copy.)
+        // (Nothing is allocated before a character is replaced: most
+        // texts have none.)
         let mut text = Vec::new();
         let mut map = Vec::new();
         let mut replaced = Vec::new();
@@ -60,7 +72,7 @@ impl AsciiForms {
             let valid = chunk.valid();
             let mut chars = valid.char_indices().peekable();
             while let Some((off, ch)) = chars.next() {
-                let Some((a, always)) = ascii_form(ch) else {
+                let Some((a, when)) = ascii_form(ch) else {
                     continue;
                 };
                 let numeric = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric());
@@ -74,15 +86,20 @@ impl AsciiForms {
                     valid[..off].bytes().next_back()
                 };
                 let next = chars.peek().map(|&(_, c)| match ascii_form(c) {
-                    Some((x, true)) => x,
+                    Some((x, When::Always)) => x,
                     _ if c.is_ascii() => c as u8,
                     _ => 0x80,
                 });
-                if !always
-                    && !((numeric(prev) || prev == Some(b')'))
-                        && (numeric(next) || matches!(next, Some(b'(' | b'+')))
-                        && (digit(prev) || digit(next)))
-                {
+                let replace = match when {
+                    When::Always => true,
+                    When::NextToDigit => digit(prev) || digit(next),
+                    When::Between => {
+                        (numeric(prev) || prev == Some(b')'))
+                            && (numeric(next) || matches!(next, Some(b'(' | b'+')))
+                            && (digit(prev) || digit(next))
+                    }
+                };
+                if !replace {
                     continue;
                 }
                 // Copy what comes before it unchanged, then its form.
@@ -144,5 +161,9 @@ mod tests {
         assert_eq!(&text[s..e], "4111\u{a0}1111");
         assert_eq!(f.original(2, 6), None);
         assert!(AsciiForms::of(b"plain 4111 1111 and Sarah\xC2\xA0Jones \xFF").is_none());
+        // Full-width parentheses of prose stay; a phone's are replaced.
+        assert!(AsciiForms::of("（注）です".as_bytes()).is_none());
+        let f = AsciiForms::of("（\u{ff10}３）".as_bytes()).unwrap();
+        assert_eq!(f.text, b"(03)");
     }
 }
