@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::checksum as ck;
 use crate::kind::{K, Scope};
 use crate::recognizer::{self, Recognizer};
-use crate::scan::{CONTEXT_BOOST, KindSet, Scanner, fold};
+use crate::scan::{AsciiForms, CONTEXT_BOOST, KindSet, Scanner, fold};
 use crate::{Error, Kind};
 
 /// One detected piece of personal data: what, where (UTF-8 byte span, end
@@ -453,7 +453,10 @@ impl Detector {
         self.min_score
     }
 
-    /// Findings in `text`, sorted by start, non-overlapping.
+    /// Findings in `text`, sorted by start, non-overlapping. Where two
+    /// findings overlap, the one of higher priority (see [`resolve`])
+    /// keeps its span and the other its parts outside it (trimmed of
+    /// white space), so no part of a value found is left in clear.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
         self.detect_bytes(text.as_bytes(), None)
     }
@@ -489,11 +492,15 @@ impl Detector {
         );
         let mut scanner = Scanner::new(bytes, self.on, self.min_score, std::mem::take(out));
         scanner.run();
+        let unicode = scanner.may_have_unicode_forms();
         let mut found = scanner.findings;
         let scanned = found.len();
         scanner.entity.finish(&mut found, scanner.postal);
-        merge(&mut found, scanned);
+        merge(bytes, &mut found, scanned);
         let before = found.len();
+        if unicode && let Some(forms) = AsciiForms::of(bytes) {
+            self.find_in_ascii_forms(&forms, &mut found);
+        }
         if let Some(k) = known {
             k.find(bytes, &mut found);
         }
@@ -504,12 +511,36 @@ impl Detector {
             recognizer::run(r.as_ref(), bytes, self.min_score, &mut found);
         }
         if found.len() != before {
-            resolve(&mut found);
+            resolve_keeping_rest(bytes, &mut found);
         }
         custodia_core::op_record!(findings = found.len());
         // (`out` holds the empty vector `take` left: nothing to drop.)
         drop_unallocated(std::mem::replace(out, found));
         scanner.entity.release();
+    }
+}
+
+impl Detector {
+    /// The findings of the built-in scanner in `forms`, the text with
+    /// numbers' Unicode digits and separators in ASCII, that cover one of
+    /// those characters (the others the text itself gave), mapped back to
+    /// the text. The entity pass is not run again: it reads words, not
+    /// numbers.
+    #[cold]
+    #[inline(never)]
+    fn find_in_ascii_forms(&self, forms: &AsciiForms, found: &mut Vec<Finding>) {
+        let mut on = self.on;
+        for k in [K::Person, K::Address, K::Organization] {
+            on.0 &= !(1u128 << (k as u8));
+        }
+        let mut scanner = Scanner::new(&forms.text, on, self.min_score, Vec::new());
+        scanner.run();
+        for mut f in scanner.findings {
+            if let Some((start, end)) = forms.original(f.start, f.end) {
+                (f.start, f.end) = (start, end);
+                found.push(f);
+            }
+        }
     }
 }
 
@@ -577,9 +608,10 @@ fn custom_find(c: &CompiledCustom, bytes: &[u8], min: f32, out: &mut Vec<Finding
 /// Merges two runs of findings, `out[..split]` and `out[split..]`, each
 /// sorted and non-overlapping (the scanner's and the entity pass's), in one
 /// linear pass when no finding of one overlaps one of the other (the common
-/// case); otherwise resolves them with [`resolve`]. The scanner's spans
-/// never go backwards (`start <= end`).
-fn merge(out: &mut Vec<Finding>, split: usize) {
+/// case); otherwise resolves them with [`resolve_keeping_rest`] in
+/// `bytes`, the text. The scanner's spans never go backwards
+/// (`start <= end`).
+fn merge(bytes: &[u8], out: &mut Vec<Finding>, split: usize) {
     if split == out.len() {
         return;
     }
@@ -587,7 +619,7 @@ fn merge(out: &mut Vec<Finding>, split: usize) {
     let (a, b) = out.split_at(split);
     let disjoint_sorted = |run: &[Finding]| run.windows(2).all(|w| w[0].end <= w[1].start);
     if !disjoint_sorted(b) {
-        return resolve(out);
+        return resolve_keeping_rest(bytes, out);
     }
     // Disjoint, and the entity pass's findings are never empty, so no two
     // start alike (on a tie `interleave` takes `b` first and then sees the
@@ -597,7 +629,7 @@ fn merge(out: &mut Vec<Finding>, split: usize) {
     // `interleave` and be sorted after the scanner's).
     if out.len() <= 20 || b.iter().any(|f| f.start >= f.end) {
         if !interleave(a, b) {
-            return resolve(out);
+            return resolve_keeping_rest(bytes, out);
         }
         out.sort_by_key(|f| f.start);
         return;
@@ -656,7 +688,7 @@ fn merge(out: &mut Vec<Finding>, split: usize) {
         next_start = prev.start;
     }
     if !ok {
-        resolve(out);
+        resolve_keeping_rest(bytes, out);
     }
 }
 
@@ -715,6 +747,99 @@ pub fn resolve(findings: &mut Vec<Finding>) {
         k += 1;
         keep[k - 1]
     });
+}
+
+/// [`resolve`], except that a finding which overlaps one taken before it
+/// keeps its parts outside those (Presidio's rule for intersecting
+/// spans): a known person's name inside an address leaves the rest of
+/// the address masked as one, not in clear. Each part is trimmed of ASCII
+/// white space and kept if a letter, a digit or a non-ASCII character is
+/// left (parts fall on `bytes`' character boundaries, as the findings'
+/// do). The result is sorted by start and disjoint.
+// The taken bytes are kept as coalesced intervals: each finding merges
+// those it overlaps into one, so each interval is read once after it is
+// made, and a cluster costs O(n log n) whatever its findings' nesting.
+pub(crate) fn resolve_keeping_rest(bytes: &[u8], findings: &mut Vec<Finding>) {
+    findings.retain(|f| f.start < f.end);
+    findings.sort_by_key(|f| f.start);
+    let mut out = Vec::with_capacity(findings.len());
+    let mut i = 0;
+    while i < findings.len() {
+        let mut reach = findings[i].end;
+        let mut j = i + 1;
+        while j < findings.len() && findings[j].start < reach {
+            reach = reach.max(findings[j].end);
+            j += 1;
+        }
+        if j - i == 1 {
+            out.push(findings[i].clone());
+        } else {
+            let first = out.len();
+            rest_by_priority(bytes, &findings[i..j], &mut out);
+            out[first..].sort_by_key(|f| f.start);
+        }
+        i = j;
+    }
+    *findings = out;
+}
+
+/// Appends to `out` the findings of `cluster` (non-empty spans), in the
+/// order of priority, each whole or, where it overlaps those before it,
+/// its meaningful parts outside them (see [`resolve_keeping_rest`]).
+fn rest_by_priority(bytes: &[u8], cluster: &[Finding], out: &mut Vec<Finding>) {
+    let mut order: Vec<usize> = (0..cluster.len()).collect();
+    order.sort_by(|&a, &b| priority(&cluster[a], &cluster[b]));
+    let mut taken: BTreeMap<usize, usize> = BTreeMap::new(); // start -> end, coalesced
+    let mut over: Vec<(usize, usize)> = Vec::new();
+    for i in order {
+        let f = &cluster[i];
+        over.clear();
+        over.extend(
+            taken
+                .range(..f.end)
+                .rev()
+                .take_while(|&(_, &e)| e > f.start)
+                .map(|(&s, &e)| (s, e)),
+        );
+        over.reverse();
+        if over.is_empty() {
+            out.push(f.clone());
+        } else {
+            let mut from = f.start;
+            for &(s, e) in over.iter().chain([&(f.end, f.end)]) {
+                if s > from {
+                    push_part(bytes, f, from, s.min(f.end), out);
+                }
+                from = from.max(e);
+            }
+        }
+        let (mut lo, mut hi) = (f.start, f.end);
+        for &(s, e) in &over {
+            taken.remove(&s);
+            (lo, hi) = (lo.min(s), hi.max(e));
+        }
+        taken.insert(lo, hi);
+    }
+}
+
+/// Appends `f`'s part `start..end`, trimmed of ASCII white space, if a
+/// letter, a digit or a non-ASCII character is left.
+fn push_part(bytes: &[u8], f: &Finding, start: usize, end: usize, out: &mut Vec<Finding>) {
+    let Some(part) = bytes.get(start..end) else {
+        return;
+    };
+    let lead = part.len() - part.trim_ascii_start().len();
+    let part = part.trim_ascii();
+    if part
+        .iter()
+        .any(|&c| c.is_ascii_alphanumeric() || !c.is_ascii())
+    {
+        out.push(Finding {
+            start: start + lead,
+            end: start + lead + part.len(),
+            ..f.clone()
+        });
+    }
 }
 
 /// Marks in `keep` the findings of `cluster` (non-empty spans) that the
@@ -1059,19 +1184,62 @@ mod tests {
             resolve(&mut clusters);
             prop_assert_eq!(clusters, whole);
         }
+
+        /// `resolve_keeping_rest` leaves no byte of a finding uncovered
+        /// (in a text of letters, where no part is trimmed), its findings
+        /// sorted, disjoint, each a part of one given with its kind and
+        /// score; where nothing overlaps it is `resolve`.
+        #[test]
+        fn resolve_keeping_rest_covers_every_finding(
+            findings in prop::collection::vec(finding(), 0..40),
+            spaces in prop::collection::vec(0usize..80, 0..6),
+        ) {
+            let mut text = vec![b'a'; 80];
+            let mut kept = findings.clone();
+            resolve_keeping_rest(&text, &mut kept);
+            let bytes = |v: &[Finding]| -> std::collections::BTreeSet<usize> {
+                v.iter().flat_map(|f| f.start..f.end).collect()
+            };
+            prop_assert_eq!(bytes(&kept), bytes(&findings));
+            for w in kept.windows(2) {
+                prop_assert!(w[0].end <= w[1].start, "{:?}", kept);
+            }
+            for k in &kept {
+                prop_assert!(k.start < k.end);
+                prop_assert!(findings.iter().any(|f| f.kind == k.kind
+                    && f.score == k.score
+                    && f.start <= k.start
+                    && k.end <= f.end));
+            }
+            let mut plain = findings.clone();
+            resolve(&mut plain);
+            if plain.len() == findings.iter().filter(|f| f.start < f.end).count() {
+                prop_assert_eq!(&kept, &plain);
+            }
+            // With spaces in the text, only they may be left uncovered.
+            for &k in &spaces {
+                text[k] = b' ';
+            }
+            let mut kept = findings.clone();
+            resolve_keeping_rest(&text, &mut kept);
+            for k in bytes(&findings).difference(&bytes(&kept)) {
+                prop_assert_eq!(text[*k], b' ');
+            }
+        }
     }
 
     /// `merge` as the seventeenth session left it: the runs checked by
     /// `interleave` first, then merged from the back by swaps from a copy
-    /// of the entity pass's findings.
-    fn merge_by_swaps(out: &mut Vec<Finding>, split: usize) {
+    /// of the entity pass's findings (overlaps resolved as `merge` now
+    /// resolves them, keeping the parts of a finding outside those taken).
+    fn merge_by_swaps(bytes: &[u8], out: &mut Vec<Finding>, split: usize) {
         if split == out.len() {
             return;
         }
         let (a, b) = out.split_at(split);
         let disjoint_sorted = |run: &[Finding]| run.windows(2).all(|w| w[0].end <= w[1].start);
         if !disjoint_sorted(b) || !interleave(a, b) {
-            return resolve(out);
+            return resolve_keeping_rest(bytes, out);
         }
         if out.len() <= 20 {
             out.sort_by_key(|f| f.start);
@@ -1142,10 +1310,13 @@ mod tests {
         /// the same order, resolved when (and as) the swaps resolved them.
         #[test]
         fn merge_by_blocks_is_merge_by_swaps((findings, split) in runs()) {
+            // (A text of letters: a finding's parts outside those taken
+            // before it are kept.)
+            let text = [b'a'; 1024];
             let mut swaps = findings.clone();
-            merge_by_swaps(&mut swaps, split);
+            merge_by_swaps(&text, &mut swaps, split);
             let mut blocks = findings;
-            merge(&mut blocks, split);
+            merge(&text, &mut blocks, split);
             prop_assert_eq!(blocks, swaps);
         }
     }

@@ -9,7 +9,9 @@ use crate::Finding;
 /// The detector calls [`Recognizer::recognize`] on each valid UTF-8 stretch
 /// of the input (all of it, for text) and merges the findings with the
 /// built-in ones by the same overlap rules ([`resolve`](crate::resolve):
-/// higher score, then longer span, then earlier start). Findings are
+/// higher score, then longer span, then earlier start; a finding that
+/// loses an overlap keeps its parts outside the winners, so no part of a
+/// found value is left in clear). Findings are
 /// checked before they are merged: a span that is empty, out of bounds or
 /// not on character boundaries is dropped, a score is clamped to `0..=1`
 /// (NaN counts as 0), and findings below the detector's threshold are

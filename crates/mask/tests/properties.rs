@@ -40,6 +40,25 @@ proptest! {
         check_findings(text.len(), Some(&text), &d.detect(&text), d.min_score());
     }
 
+    /// Numbers written with Unicode spaces, hyphens and full-width digits
+    /// (found through their ASCII forms): well-formed findings on
+    /// character boundaries, the same twice.
+    #[test]
+    fn unicode_number_noise_detects_without_panic(
+        text in "[0-9a-zA-Z@:.+()=_ ,\u{a0}\u{2009}\u{202f}\u{2011}\u{2012}\u{2013}\u{3000}\u{ff10}-\u{ff19}\u{ff08}\u{ff09}\u{ff0b}\u{ff0d}\u{feff}\r\n-]{0,300}"
+    ) {
+        let d = Detector::new();
+        let f = d.detect(&text);
+        check_findings(text.len(), Some(&text), &f, d.min_score());
+        prop_assert_eq!(f, d.detect(&text));
+        let g = Detector::from_config(&DetectorConfig {
+            disabled: vec![Kind::Person, Kind::Address, Kind::Organization],
+            ..DetectorConfig::default()
+        })
+        .unwrap();
+        check_findings(text.len(), Some(&text), &g.detect(&text), g.min_score());
+    }
+
     /// One buffer reused from text to text finds what a fresh one does.
     #[test]
     fn detect_into_a_reused_buffer_is_detect_bytes(

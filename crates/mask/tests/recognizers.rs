@@ -583,3 +583,160 @@ fn glued_labels_and_fictitious_numbers() {
 fn a_glued_international_phone_keeps_its_plus() {
     one("phone:+61 2 9374 4000", "PHONE", "+61 2 9374 4000");
 }
+
+/// Numbers whose digits are grouped by Unicode spaces or hyphens (a
+/// no-break space from a web form or a word processor, a thin or narrow
+/// no-break space, a figure space, a non-breaking hyphen, a figure dash),
+/// or written in full-width digits (an IME), are found as their ASCII
+/// forms are, the whole value masked, spans on character boundaries.
+#[test]
+fn numbers_with_unicode_separators_or_digits_are_found() {
+    let d = Detector::new();
+    let cases: [(&str, &str, Kind); 12] = [
+        (
+            "card ",
+            "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{2009}1111\u{2009}1111\u{2009}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{202f}1111\u{202f}1111\u{202f}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{2007}1111\u{2007}1111\u{2007}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "4111\u{2011}1111\u{2011}1111\u{2011}1111",
+            Kind::CreditCard,
+        ),
+        (
+            "card ",
+            "\u{ff14}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11}",
+            Kind::CreditCard,
+        ),
+        (
+            "card:",
+            "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+            Kind::CreditCard,
+        ),
+        ("ssn ", "123\u{2011}45\u{2011}6789", Kind::UsSsn),
+        ("ssn ", "123\u{a0}45\u{a0}6789", Kind::UsSsn),
+        ("phone ", "+44\u{a0}20\u{a0}7946\u{a0}0958", Kind::Phone),
+        (
+            "IBAN ",
+            "DE89\u{a0}3704\u{a0}0044\u{a0}0532\u{a0}0130\u{a0}00",
+            Kind::Iban,
+        ),
+        (
+            "Tel. ",
+            "\u{ff10}\u{ff13}\u{2012}1234\u{2012}5678",
+            Kind::Phone,
+        ),
+    ];
+    for (label, value, kind) in cases {
+        for (before, after) in [("", ""), ("\u{feff}", ".\r\n"), ("Hi, my ", " thanks")] {
+            let text = format!("{before}{label}{value}{after}");
+            let found = d.detect(&text);
+            for f in &found {
+                assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+            }
+            let start = before.len() + label.len();
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.kind == kind && f.start <= start && f.end >= start + value.len()),
+                "{value:?} in {text:?}: {found:?}"
+            );
+        }
+    }
+    // Ranges and names keep their readings: an en dash joins a range, a
+    // no-break space between words is no number's; no number is read
+    // across either.
+    for (text, sep) in [
+        ("open 0900\u{2013}1700 daily", '\u{2013}'),
+        ("2019\u{2013}2020", '\u{2013}'),
+        ("Sarah\u{a0}Jones called", '\u{a0}'),
+    ] {
+        let at = text.find(sep).unwrap();
+        for f in d.detect(text) {
+            assert!(
+                f.kind == Kind::Person || !(f.start <= at && at < f.end),
+                "{text:?}: {f:?}"
+            );
+        }
+    }
+}
+
+/// The bytes of `found`, as a set of offsets.
+fn covered(found: &[custodia_mask::Finding]) -> std::collections::BTreeSet<usize> {
+    found.iter().flat_map(|f| f.start..f.end).collect()
+}
+
+/// A finding that loses an overlap to one of higher priority keeps its
+/// bytes outside the winner: a known person's name inside an address, or
+/// a host's finding over part of a phone number, leaves none of the
+/// address or the number in clear.
+#[test]
+fn overlap_resolution_leaves_no_part_of_a_value_in_clear() {
+    use custodia_mask::KnownEntities;
+    let d = Detector::new();
+    let cases = [
+        (
+            "Victoria",
+            "Deliver to 12 Victoria Street, Wellington 6011 please.",
+        ),
+        (
+            "Kings",
+            "Ship it to 14 Kings Road, Dublin 4, D04 XN32 today.",
+        ),
+        ("Jane", "Her email is jane.doe@example.com, thanks."),
+        ("4111", "card 4111 1111 1111 1111 was declined"),
+    ];
+    for (value, text) in cases {
+        let alone = d.detect(text);
+        assert!(!alone.is_empty(), "{text:?}");
+        let known = KnownEntities::new([(Kind::Person, value)]).unwrap();
+        let with = d.detect_with(text, &known);
+        let (before, after) = (covered(&alone), covered(&with));
+        // (The spaces between the parts may stay.)
+        let clear: Vec<usize> = before
+            .difference(&after)
+            .copied()
+            .filter(|&k| !text.as_bytes()[k].is_ascii_whitespace())
+            .collect();
+        assert!(clear.is_empty(), "{text:?}: {alone:?} then {with:?}");
+        // (Well-formed: sorted, disjoint, on character boundaries.)
+        for w in with.windows(2) {
+            assert!(w[0].end <= w[1].start, "{with:?}");
+        }
+    }
+}
+
+/// An address that starts inside a finding of the scanner (`token:
+/// Suite` read as a secret's value) is resolved against it, not dropped
+/// whole: its rest (`412, 1 Brookings Dr, …`) was left in clear.
+#[test]
+fn an_address_starting_inside_a_secret_is_not_dropped() {
+    let text =
+        "Mailing address for the hardware token: Suite 412, 1 Brookings Dr, St. Louis, MO 63130.";
+    let found = Detector::new().detect(text);
+    let rest = text.find("412").unwrap()..text.find("63130").unwrap() + 5;
+    let masked = covered(&found);
+    let clear: String = rest
+        .filter(|k| !masked.contains(k))
+        .map(|k| char::from(text.as_bytes()[k]))
+        .collect();
+    assert!(clear.trim().is_empty(), "{clear:?} in clear: {found:?}");
+    // A name inside a token or an IBAN stays no name.
+    let found = Detector::new().detect("token: Sarah42 and IBAN GB82 WEST 1234 5698 7654 32");
+    assert!(found.iter().all(|f| f.kind != Kind::Person), "{found:?}");
+}

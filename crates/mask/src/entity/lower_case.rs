@@ -135,7 +135,7 @@ fn said(
         && let Some((kind, end)) = answer(b, (s, msg, e), (people, codes))
     {
         let score = if kind == K::Person { 0.8 } else { CODE_SCORE };
-        push_clear(found, found.len(), kind, (msg, end), score);
+        push_clear(found, (found.len(), found.len()), kind, (msg, end), score);
         return;
     }
     // (A line that opens in lower case but holds words in title case,
@@ -259,6 +259,8 @@ fn named_codes(
     if !crate::scan::postcode_word_in(&b[line..e]) {
         return;
     }
+    // (The line's addresses, `found[first..]`, are sorted and disjoint.)
+    let mine = found.len();
     let mut p = s;
     while let Some(k) = b[p..e].iter().position(u8::is_ascii_digit) {
         // (A code opens with one or two letters before its first digit.)
@@ -279,7 +281,7 @@ fn named_codes(
         };
         p = end;
         if crate::scan::postcode_word_on_line(b, start) {
-            push_clear(found, first, K::Postcode, (start, end), CODE_SCORE);
+            push_clear(found, (first, mine), K::Postcode, (start, end), CODE_SCORE);
         }
     }
 }
@@ -290,6 +292,9 @@ fn named_codes(
 /// start: at most five words back), none inside a finding from
 /// `found[first..]`.
 fn organizations(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec<Finding>) {
+    // (The line's addresses and codes, disjoint, in order.)
+    found[first..].sort_by_key(|f| f.start);
+    let mine = found.len();
     let m = &b[s..e];
     // (The forms read here end in `d`, `c` or `h`: a word is read only
     // where one of those ends it.)
@@ -322,23 +327,51 @@ fn organizations(b: &[u8], (s, e): (usize, usize), first: usize, found: &mut Vec
         let Some(start) = firm_start(m, form_start) else {
             continue;
         };
-        push_clear(found, first, K::Organization, (s + start, s + end), 0.85);
+        push_clear(
+            found,
+            (first, mine),
+            K::Organization,
+            (s + start, s + end),
+            0.85,
+        );
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Findings read by [`push_clear`] and [`named_before`] (tests only:
+    /// their work on a long line or text, counted).
+    static READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` findings read (tests only).
+#[inline(always)]
+fn read_findings(n: usize) {
+    #[cfg(test)]
+    READ.with(|r| r.set(r.get() + n));
+    #[cfg(not(test))]
+    let _ = n;
+}
+
 /// Pushes a finding of `kind` over `start..end` unless it overlaps one of
-/// `found[first..]` (the line's).
+/// `found[first..]` (the line's): `found[first..mine]`, sorted and
+/// disjoint, asked in a binary search, and `found[mine..]`, the caller's
+/// own, pushed here in order (each after the last: only the last is
+/// asked). A scan of them all was quadratic in a line of many.
 fn push_clear(
     found: &mut Vec<Finding>,
-    first: usize,
+    (first, mine): (usize, usize),
     kind: K,
     (start, end): (usize, usize),
     score: f32,
 ) {
-    if !found[first..]
-        .iter()
-        .any(|f| f.start < end && start < f.end)
-    {
+    let before = &found[first..mine];
+    let k = before.partition_point(|f| {
+        read_findings(1);
+        f.end <= start
+    });
+    let overlaps = |f: &Finding| f.start < end && start < f.end;
+    if !before.get(k).is_some_and(overlaps) && !found[mine..].last().is_some_and(overlaps) {
         found.push(Finding {
             kind: kind.kind(),
             start,
@@ -1036,16 +1069,26 @@ fn contraction(w: &[u8]) -> bool {
     )
 }
 
+/// How many of the findings of the lines before (nearest first)
+/// [`named_before`] reads: a chat's earlier turns, not all of a long
+/// text's (each line of `thanks jordan` read them all).
+const NAMED_BEFORE_REACH: usize = 64;
+
 /// Does a person of `earlier` (found in lower case in the text's lines
 /// before) open with the word `t` (`jordan` of `jordan mcallister`)?
 fn named_before(b: &[u8], earlier: &[Finding], t: &Token) -> bool {
     let word = &b[t.start..t.end];
     t.flags & (STOP | TITLE | GREETING | CONTACT) == 0
-        && earlier.iter().any(|f| {
-            f.kind == K::Person.kind()
-                && b[f.start..f.end].starts_with(word)
-                && (f.start + word.len() == f.end || b[f.start + word.len()] == b' ')
-        })
+        && earlier
+            .iter()
+            .rev()
+            .take(NAMED_BEFORE_REACH)
+            .inspect(|_| read_findings(1))
+            .any(|f| {
+                f.kind == K::Person.kind()
+                    && b[f.start..f.end].starts_with(word)
+                    && (f.start + word.len() == f.end || b[f.start + word.len()] == b' ')
+            })
 }
 
 /// A name after a title: a given name or a surname in lower case, a
@@ -1597,6 +1640,96 @@ fn push(found: &mut Vec<Finding>, start: usize, end: usize, score: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Kind;
+
+    /// The findings of the lower-case reading of `text` (all its lines),
+    /// as `(kind, text)`, and how many findings [`push_clear`] and
+    /// [`named_before`] read.
+    fn lower_case_findings(text: &str) -> (Vec<(Kind, String)>, usize) {
+        let b = text.as_bytes();
+        let mut found = Vec::new();
+        READ.with(|r| r.set(0));
+        let mut s = 0;
+        for (k, _) in text.match_indices('\n').chain([(text.len(), "")]) {
+            let colon = b[s..k].iter().position(|&c| c == b':').map(|c| s + c);
+            line(b, (s, k), colon, (true, true, true, true), &mut found);
+            s = k + 1;
+        }
+        let got = found
+            .iter()
+            .map(|f| (f.kind.clone(), text[f.range()].to_string()))
+            .collect();
+        (got, READ.with(|r| r.get()))
+    }
+
+    /// A long line of codes, or of firms, named in lower case: each is
+    /// found, none inside an address, and each is checked against the
+    /// line's findings in a binary search, not against all of them (a
+    /// line of 2 MB took 25 s).
+    #[test]
+    fn long_lines_of_codes_and_firms_read_each_finding_a_few_times() {
+        for n in [1usize, 10, 400] {
+            let codes = format!(
+                "the lookup fails for {}and 14 grey st, te aro, wellington 6011",
+                "postcode ls1 4ap, postcode ls2 9jt, ".repeat(n)
+            );
+            let (got, read) = lower_case_findings(&codes);
+            let postcodes = got.iter().filter(|(k, _)| *k == Kind::Postcode).count();
+            assert_eq!(postcodes, 2 * n, "{got:?}");
+            assert!(
+                got.iter()
+                    .any(|(k, t)| *k == Kind::Address && t.ends_with("6011")),
+                "{got:?}"
+            );
+            assert!(read <= 40 * n, "{n}: {read}");
+            let firms = format!(
+                "the invoice went to {}",
+                "kiwi fibre ltd, brennan & daughters ltd, ".repeat(n)
+            );
+            let (got, read) = lower_case_findings(&firms);
+            let orgs: Vec<&str> = got
+                .iter()
+                .filter(|(k, _)| *k == Kind::Organization)
+                .map(|(_, t)| t.as_str())
+                .collect();
+            assert_eq!(orgs.len(), 2 * n, "{got:?}");
+            assert_eq!(
+                orgs[orgs.len() - 2..],
+                ["kiwi fibre ltd", "brennan & daughters ltd"]
+            );
+            assert!(read <= 40 * n, "{n}: {read}");
+        }
+    }
+
+    /// `thanks jordan` names the jordan named before (`jordan
+    /// mcallister`) among the nearest [`NAMED_BEFORE_REACH`] findings of
+    /// the lines before, at the reach and past it; lines of text past
+    /// that read no more (8 MB of such chat took minutes).
+    #[test]
+    fn a_name_named_before_is_looked_for_within_a_reach() {
+        let named = |between: usize| {
+            let text = format!(
+                "agent: your full name pls\ncustomer: jordan mcallister\n{}agent: thanks jordan\n",
+                "hi tania\n".repeat(between)
+            );
+            let (got, read) = lower_case_findings(&text);
+            (
+                got.last()
+                    .is_some_and(|(k, t)| *k == Kind::Person && t == "jordan"),
+                read,
+            )
+        };
+        assert!(named(0).0);
+        assert!(named(NAMED_BEFORE_REACH - 1).0);
+        let (found, read) = named(NAMED_BEFORE_REACH + 50);
+        assert!(!found);
+        assert!(read <= NAMED_BEFORE_REACH, "{read}");
+        // Many such lines: each reads at most the reach.
+        let text = "hi tania\nthanks jordan\n".repeat(2000);
+        let (got, read) = lower_case_findings(&text);
+        assert_eq!(got.len(), 2000);
+        assert!(read <= 2000 * NAMED_BEFORE_REACH, "{read}");
+    }
 
     /// `title_word` as it was written first: each capital in turn, the
     /// eight bytes read again past it.

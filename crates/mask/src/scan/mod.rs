@@ -43,10 +43,12 @@ mod number;
 mod nz;
 mod secret;
 mod uk;
+mod unicode;
 mod us;
 
 pub(crate) use context::{CtxWords, fold, pack_all, words};
 pub(crate) use secret::{Pem, pem_body};
+pub(crate) use unicode::AsciiForms;
 
 use crate::kind::K;
 use context::Context;
@@ -459,6 +461,11 @@ pub(crate) struct Scanner<'a> {
     /// A `POSTCODE` or a `CA_POSTAL_CODE` was found: only then may a
     /// Québec box end at one of the findings (see `Pass::finish`).
     pub(crate) postal: bool,
+    /// The lead byte of a no-break, thin or ideographic space, a Unicode
+    /// hyphen or a full-width character was met (only noted with the
+    /// entity pass on, which stops at every lead byte): the text may
+    /// write a number in those forms (see [`AsciiForms`]).
+    unicode_forms: bool,
     /// The entity pass (people, addresses, organisations), called at the
     /// capitals this loop stops at.
     pub(crate) entity: crate::entity::Pass<'a>,
@@ -517,6 +524,7 @@ impl<'a> Scanner<'a> {
             findings,
             postcodes: 0,
             postal: false,
+            unicode_forms: false,
             entity: crate::entity::Pass::new(b, on, min_score),
         }
     }
@@ -661,6 +669,17 @@ impl<'a> Scanner<'a> {
         self.push(start, end, kind, base + CONTEXT_BOOST, kind.recognizer())
     }
 
+    /// May the text write a number in Unicode forms (see
+    /// [`AsciiForms`])? Asked after [`Scanner::run`]: with the entity pass
+    /// on, the scan noted it; otherwise any non-ASCII byte may.
+    pub(crate) fn may_have_unicode_forms(&self) -> bool {
+        if self.entity.next != usize::MAX {
+            self.unicode_forms
+        } else {
+            !self.b.is_ascii()
+        }
+    }
+
     pub(crate) fn run(&mut self) {
         let b = self.b;
         let n = b.len();
@@ -733,6 +752,7 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 C_LEAD => {
+                    self.unicode_forms |= matches!(b[i], 0xC2 | 0xE2 | 0xE3 | 0xEF);
                     if i >= self.entity.next {
                         self.entity.at(i);
                     }
