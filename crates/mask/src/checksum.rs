@@ -8,9 +8,11 @@ pub fn luhn(d: &[u8]) -> bool {
     if d.is_empty() {
         return false;
     }
-    let mut sum = 0u32;
+    // u64: a u32 sum overflows after about 477 million digits, which a
+    // custom Luhn pattern over a huge text could reach.
+    let mut sum = 0u64;
     for (i, &x) in d.iter().rev().enumerate() {
-        let mut v = u32::from(x);
+        let mut v = u64::from(x);
         if i % 2 == 1 {
             v *= 2;
             if v > 9 {
