@@ -336,6 +336,18 @@ pub trait KeyStore: Send + Sync {
     /// this process or any other sharing the store. Only comparable with
     /// values from the same store. Stores that do not track changes return 0
     /// (the default), and caches over them never expire.
+    ///
+    /// Each change moves it up by one or more: it orders changes, it does
+    /// not count them. The SQL stores lift it to the clock, `max(generation + 1,
+    /// now in microseconds)`, so that its values never repeat even after the
+    /// store is restored from a backup: the first change after a restore
+    /// passes every value a process saw before it, and
+    /// [`KeyStore::changes_since`] lists the shreds since the restore instead
+    /// of reporting nothing. That assumes the clocks of the processes sharing
+    /// the store agree (NTP) to well within the time a restore takes; a clock
+    /// stepped back only makes a change add one, never reuse a value. A store
+    /// whose generation is below a value a reader saw was rolled back: its
+    /// changes are incomplete, drop everything.
     fn generation(&self) -> Result<u64, Error> {
         Ok(0)
     }

@@ -730,6 +730,144 @@ fn the_postgres_application_role_can_only_select_insert_and_update() {
     );
 }
 
+// ------------------------------------------------------ restored from a backup
+
+/// The tables a backup holds and a restore puts back.
+const TABLES: [&str; 5] = [
+    "custodia_key_meta",
+    "custodia_subject_keys",
+    "custodia_tenant_keys",
+    "custodia_keyring",
+    "custodia_nonce_counts",
+];
+
+/// The store is restored from a backup older than what a live vault has
+/// seen, and as many shreds follow as were lost: with a counter that only
+/// adds one, the generation is back where the vault saw it, the vault reads
+/// "nothing changed" and keeps the shredded subjects' keys for good. The
+/// generation must never repeat a value, so its next check lists them.
+fn shreds_after_a_restore_reach_a_vault_that_saw_more(
+    b: &dyn Backend,
+    backup: &dyn Fn(),
+    restore: &dyn Fn(),
+) {
+    let acme = tenant("acme");
+    let dpo = ActorId::from_external_key(acme, "psa.user", "dpo");
+    let [alice, bob, carol, dave] = ["alice", "bob", "carol", "dave"]
+        .map(|name| SubjectId::from_external_key(acme, "psa", name));
+    let live = vault(&b.handle());
+    let sealed = [alice, bob].map(|s| (s, live.seal(s, &ctx(acme, "e"), b"pii").unwrap()));
+    let other = vault(&b.handle());
+    for s in [carol, dave] {
+        other.seal(s, &ctx(acme, "e"), b"pii").unwrap();
+    }
+    let store = b.handle();
+
+    // The backup, then two shreds the live vault sees.
+    backup();
+    let at_backup = store.generation().unwrap();
+    other.shred(acme, carol, dpo).unwrap();
+    other.shred(acme, dave, dpo).unwrap();
+    live.refresh().unwrap();
+    let seen = store.generation().unwrap();
+    assert!(seen > at_backup, "{seen} > {at_backup}");
+    for (s, sealed) in &sealed {
+        assert_eq!(live.open(&ctx(acme, "e"), sealed).unwrap(), b"pii", "{s}");
+    }
+
+    // The restore: a process checking now sees the rollback, as before.
+    restore();
+    assert_eq!(store.generation().unwrap(), at_backup);
+    assert!(!store.changes_since(seen).unwrap().complete);
+
+    // Two shreds by another process; the live vault did not check between.
+    let after = vault(&b.handle());
+    after.shred(acme, alice, dpo).unwrap();
+    after.shred(acme, bob, dpo).unwrap();
+    live.refresh().unwrap();
+    for (s, sealed) in &sealed {
+        assert_eq!(
+            live.open(&ctx(acme, "e"), sealed),
+            Err(Error::Shredded { subject: *s })
+        );
+    }
+    let changes = store.changes_since(seen).unwrap();
+    assert!(changes.complete && changes.generation > seen, "{changes:?}");
+    let mut shredded = changes.subjects.clone();
+    shredded.sort();
+    let mut expected = vec![(acme, alice), (acme, bob)];
+    expected.sort();
+    assert_eq!(shredded, expected);
+}
+
+/// SQLite: the backup is a copy of the database file (`VACUUM INTO`, the
+/// consistent copy of a WAL database); the restore puts its rows back in
+/// one transaction through a connection of its own, as copying the file
+/// back under live WAL connections could not do safely.
+#[test]
+fn sqlite_shreds_after_a_restore_reach_a_vault_that_saw_more() {
+    let b = sqlite();
+    let path = b.spec()["sqlite:".len()..].to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.sqlite").display().to_string();
+    let raw = |sql: &str| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA busy_timeout = 5000; {sql}"))
+            .unwrap();
+    };
+    let quoted = copy.replace('\'', "''");
+    let restore: String = TABLES
+        .iter()
+        .map(|t| format!("DELETE FROM main.{t}; INSERT INTO main.{t} SELECT * FROM backup.{t}; "))
+        .collect();
+    shreds_after_a_restore_reach_a_vault_that_saw_more(
+        &*b,
+        &|| raw(&format!("VACUUM INTO '{quoted}'")),
+        &|| {
+            raw(&format!(
+                "ATTACH '{quoted}' AS backup; BEGIN IMMEDIATE; {restore} COMMIT; DETACH backup;"
+            ))
+        },
+    );
+}
+
+/// PostgreSQL: the backup copies the schema's tables into another schema;
+/// the restore puts their rows back in one transaction.
+#[cfg(feature = "postgres")]
+fn postgres_shreds_after_a_restore(b: Box<dyn Backend>) {
+    let spec = b.spec();
+    let schema = spec.split_once(':').unwrap().1.to_owned();
+    let copy = format!("{schema}_backup");
+    let raw = |sql: &str| pg::admin().batch_execute(sql).unwrap();
+    let backup: String = TABLES
+        .iter()
+        .map(|t| format!("CREATE TABLE {copy}.{t} AS TABLE {schema}.{t}; "))
+        .collect();
+    let restore: String = TABLES
+        .iter()
+        .map(|t| {
+            format!("DELETE FROM {schema}.{t}; INSERT INTO {schema}.{t} SELECT * FROM {copy}.{t}; ")
+        })
+        .collect();
+    shreds_after_a_restore_reach_a_vault_that_saw_more(
+        &*b,
+        &|| raw(&format!("CREATE SCHEMA {copy}; {backup}")),
+        &|| raw(&format!("BEGIN; {restore} COMMIT;")),
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_shreds_after_a_restore_reach_a_vault_that_saw_more() {
+    postgres_shreds_after_a_restore(pg::fresh());
+}
+
+#[cfg(all(feature = "postgres", feature = "sqlx"))]
+#[test]
+fn sqlx_shreds_after_a_restore_reach_a_vault_that_saw_more() {
+    postgres_shreds_after_a_restore(on_sqlx::fresh());
+}
+
 // ------------------------------------------------------- several OS processes
 
 const DEADLINE: Duration = Duration::from_secs(60);

@@ -8,7 +8,8 @@
 //!
 //! ```sql
 //! CREATE TABLE custodia_key_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
-//!     -- 'schema_version' = 1; 'generation': bumped by every shred and keyring change
+//!     -- 'schema_version' = 1; 'generation': bumped by every shred and keyring change,
+//!     -- to max(generation + 1, the clock in microseconds) (see Generations below)
 //! CREATE TABLE custodia_subject_keys (
 //!     tenant BYTEA NOT NULL, subject BYTEA NOT NULL,      -- 16-byte UUIDs
 //!     wrapped BYTEA,                                      -- the wrapped key; NULL once shredded
@@ -42,6 +43,33 @@
 //! The counter's row lock orders the bumps, so no reader sees generation *n*
 //! before the change stamped *n* is visible.
 //!
+//! # Generations
+//!
+//! A bump sets the counter to `max(generation + 1, now)`, `now` being the
+//! bumping process's clock ([`SystemTime`]) in microseconds since the Unix
+//! epoch, passed as a parameter (a `CASE` in both dialects). So its values
+//! never repeat, even across a restore of the store from a backup: without
+//! the clock, as many bumps after the restore as it lost bring the counter
+//! back to a value caches saw before it, they read "nothing changed" and
+//! keep the keys of the subjects shredded since. With it, the first bump
+//! after a restore lifts the counter past every value any process saw
+//! before the restore (stamped at earlier times), so a cache's next
+//! [`KeyStore::changes_since`] lists every shred since the restore; a cache
+//! that checks before that bump sees the counter below its value and drops
+//! everything, as before. Generations move by one or more: they order
+//! changes, they do not count them. A store made before this rule migrates
+//! by itself: its first bump jumps from its small count to the clock.
+//!
+//! This assumes the clocks of the processes sharing a store agree (NTP) to
+//! well within the time a restore takes, and that bumps do not come faster
+//! than one a microsecond for long (only then does the counter run ahead of
+//! the clock). A clock that steps back, or lies before the epoch or past
+//! half the `BIGINT` range (read as 0), only makes a bump add one:
+//! `generation + 1` is taken whenever it is not below `now`, so a value is
+//! never reused and the counter never stalls. A clock far ahead lifts the
+//! counter that far for good, and until real time catches up bumps add one,
+//! with no protection against restores.
+//!
 //! # Rows that do not decode
 //!
 //! A row that is not what this build writes (a wrong length of id, a
@@ -57,6 +85,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use custodia_core::uuid::Uuid;
 use custodia_core::{SubjectId, TenantId};
@@ -115,8 +144,11 @@ pub(crate) fn grant_sql(role: &str) -> Result<String, Error> {
 
 const META: &str = "SELECT value FROM custodia_key_meta WHERE name = 'schema_version'";
 const GENERATION: &str = "SELECT value FROM custodia_key_meta WHERE name = 'generation'";
-const BUMP: &str =
-    "UPDATE custodia_key_meta SET value = value + 1 WHERE name = 'generation' RETURNING value";
+/// Adds one, or lifts the counter to `$1`, the bumping process's clock in
+/// microseconds, if that is more: `max(value + 1, $1)` in both dialects.
+const BUMP: &str = "UPDATE custodia_key_meta \
+     SET value = CASE WHEN value + 1 > $1 THEN value + 1 ELSE $1 END \
+     WHERE name = 'generation' RETURNING value";
 const GET_SUBJECT: &str = "SELECT tenant, subject, wrapped, receipt FROM custodia_subject_keys \
      WHERE tenant = $1 AND subject = $2";
 const INSERT_SUBJECT: &str = "INSERT INTO custodia_subject_keys (tenant, subject, wrapped) \
@@ -453,8 +485,27 @@ fn one<T>(
     rows.first().map(|row| decode(row)).transpose()
 }
 
-fn bump(tx: &mut dyn SqlExec) -> Result<i64, Error> {
-    let rows = tx.query(BUMP, &[])?;
+/// The clock values past which a bump ignores the clock: about 146,000
+/// years after the epoch, half the `BIGINT` range, so that a wildly wrong
+/// clock cannot push the counter near its end.
+const MAX_CLOCK_MICROS: i64 = i64::MAX / 2;
+
+/// What a bump at `now` lifts the generation to at least: microseconds since
+/// the Unix epoch; 0, so that the bump adds one, for a clock before the
+/// epoch or past [`MAX_CLOCK_MICROS`].
+pub(crate) fn clock_micros(now: SystemTime) -> i64 {
+    now.duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|since| i64::try_from(since.as_micros()).ok())
+        .filter(|&micros| micros <= MAX_CLOCK_MICROS)
+        .unwrap_or(0)
+}
+
+/// Moves the generation to `max(generation + 1, now in microseconds)` and
+/// returns it (see the module docs, "Generations"). `now` is the caller's:
+/// [`SystemTime::now`] in the stores, any time in tests.
+pub(crate) fn bump(tx: &mut dyn SqlExec, now: SystemTime) -> Result<i64, Error> {
+    let rows = tx.query(BUMP, &[Param::Int(clock_micros(now))])?;
     match rows
         .first()
         .map(|r| int_col(r, 0, "value", "custodia_key_meta (generation)"))
@@ -466,7 +517,7 @@ fn bump(tx: &mut dyn SqlExec) -> Result<i64, Error> {
     }
 }
 
-fn meta_generation(exec: &mut dyn SqlExec) -> Result<u64, Error> {
+pub(crate) fn meta_generation(exec: &mut dyn SqlExec) -> Result<u64, Error> {
     let rows = exec.query(GENERATION, &[])?;
     let row_name = "custodia_key_meta (generation)";
     let value = match rows.first() {
@@ -571,7 +622,7 @@ impl<C: SqlConnection> KeyStore for SqlKeyStore<C> {
     fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
         let encoded = encode(receipt)?;
         self.write(|tx| {
-            let generation = bump(tx)?;
+            let generation = bump(tx, SystemTime::now())?;
             tx.execute(
                 SHRED_SUBJECT,
                 &[
@@ -633,7 +684,7 @@ impl<C: SqlConnection> KeyStore for SqlKeyStore<C> {
             if current.as_ref() != expected {
                 return Ok(false);
             }
-            let generation = bump(tx)?;
+            let generation = bump(tx, SystemTime::now())?;
             let params = [Param::Bytes(&encoded), Param::Int(generation)];
             let sql = if current.is_none() {
                 INSERT_KEYRING
@@ -679,7 +730,7 @@ impl<C: SqlConnection> KeyStore for SqlKeyStore<C> {
     fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
         let encoded = encode(&StoredTenantKeys::Shredded(receipt.clone()))?;
         self.write(|tx| {
-            let generation = bump(tx)?;
+            let generation = bump(tx, SystemTime::now())?;
             tx.execute(
                 SHRED_TENANT,
                 &[
@@ -798,6 +849,8 @@ fn since_value(seen: u64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use proptest::prelude::*;
 
@@ -856,6 +909,24 @@ mod tests {
         assert!(
             matches!(&err, Error::KeyStoreRow { reason, .. } if reason.contains("another subject"))
         );
+    }
+
+    #[test]
+    fn the_clock_is_read_in_microseconds_and_ignored_when_absurd() {
+        let at = |d: Duration| UNIX_EPOCH + d;
+        assert_eq!(clock_micros(UNIX_EPOCH), 0);
+        assert_eq!(clock_micros(at(Duration::from_nanos(1_500_999))), 1_500);
+        assert_eq!(
+            clock_micros(at(Duration::from_secs(1_765_000_000))),
+            1_765_000_000_000_000
+        );
+        // Before the epoch, or past half the BIGINT range: no floor (plus one).
+        assert_eq!(clock_micros(UNIX_EPOCH - Duration::from_secs(1)), 0);
+        let max = Duration::from_micros(u64::try_from(MAX_CLOCK_MICROS).unwrap());
+        assert_eq!(clock_micros(at(max)), MAX_CLOCK_MICROS);
+        assert_eq!(clock_micros(at(max + Duration::from_micros(1))), 0);
+        // Now is well inside the range.
+        assert!(clock_micros(SystemTime::now()) > 1_700_000_000_000_000);
     }
 
     #[test]

@@ -181,3 +181,52 @@ impl std::fmt::Debug for SqliteKeyStore {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use super::*;
+
+    fn generation(conn: &mut SqliteConnection) -> i64 {
+        i64::try_from(sql::meta_generation(conn).unwrap()).unwrap()
+    }
+
+    /// The bump's arithmetic, run by SQLite on the shared statement:
+    /// `max(generation + 1, now)`, never less than `+ 1`, whatever the clock.
+    #[test]
+    fn a_bump_takes_the_clock_or_adds_one() {
+        let conn = Connection::open_in_memory().unwrap();
+        SqliteKeyStore::migrate(&conn).unwrap();
+        let mut conn = SqliteConnection {
+            conn,
+            place: "sqlite::memory:".into(),
+        };
+        let at = |micros: u64| UNIX_EPOCH + Duration::from_micros(micros);
+        assert_eq!(generation(&mut conn), 1);
+        // A store of small counts (made before the clock rule) jumps to the clock.
+        assert_eq!(sql::bump(&mut conn, at(5_000_000)).unwrap(), 5_000_000);
+        // Two bumps in one microsecond, and a clock stepped back: plus one.
+        assert_eq!(sql::bump(&mut conn, at(5_000_000)).unwrap(), 5_000_001);
+        assert_eq!(sql::bump(&mut conn, at(4_000_000)).unwrap(), 5_000_002);
+        // A clock before the epoch, or absurdly far ahead: plus one.
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(sql::bump(&mut conn, before).unwrap(), 5_000_003);
+        let far = UNIX_EPOCH + Duration::from_secs(200_000 * 366 * 86_400);
+        assert_eq!(sql::bump(&mut conn, far).unwrap(), 5_000_004);
+        // The clock again.
+        assert_eq!(sql::bump(&mut conn, at(6_000_000)).unwrap(), 6_000_000);
+        assert_eq!(generation(&mut conn), 6_000_000);
+
+        // Restored from a backup taken at 5_000_001: the next bump passes
+        // every value seen before the restore, it does not repeat 5_000_002.
+        conn.conn
+            .execute_batch("UPDATE custodia_key_meta SET value = 5000001 WHERE name = 'generation'")
+            .unwrap();
+        assert_eq!(sql::bump(&mut conn, at(7_000_000)).unwrap(), 7_000_000);
+
+        // Today's clock: the bump lands on it.
+        let now = SystemTime::now();
+        assert_eq!(sql::bump(&mut conn, now).unwrap(), sql::clock_micros(now));
+    }
+}
