@@ -268,12 +268,14 @@ fn unicode_escape(chars: &mut std::str::CharIndices<'_>) -> Result<char, &'stati
 }
 
 /// Whether a report path writes `key` after a dot: an ASCII letter or `_`,
-/// then ASCII letters, digits, `_` and `-`. Every other key, a key named
-/// `*` among them, is written in brackets.
+/// then ASCII letters, digits and `_` (RFC 9535's member-name shorthand,
+/// ASCII only, so a strict JSONPath parser reads the path too). Every
+/// other key, `e-mail` and a key named `*` among them, is written in
+/// brackets.
 fn is_plain(key: &str) -> bool {
     let mut bytes = key.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The path as reports show it (see [`Masker::mask_json`]): a plain key
@@ -355,7 +357,7 @@ impl Masker {
     ///
     /// - `$` is the document; `[0]` an array index.
     /// - A key that is an ASCII letter or `_` followed by ASCII letters,
-    ///   digits, `_` and `-` follows a dot (`$.customer.email`); any other
+    ///   digits and `_` follows a dot (`$.customer.email`); any other
     ///   key, a masked key such as `[EMAIL]` and a key named `*` among
     ///   them, is written in brackets and single quotes as in an RFC 9535
     ///   normalized path, `'` and `\` escaped with `\`, control characters
@@ -625,8 +627,8 @@ mod tests {
     fn report_paths_quote_every_key_that_is_not_plain() {
         let cases = [
             (
-                vec![key("customer"), key("e-mail_2")],
-                "$.customer.e-mail_2",
+                vec![key("customer"), key("mail_2"), key("e-mail")],
+                "$.customer.mail_2['e-mail']",
             ),
             (vec![key("a.b")], "$['a.b']"),
             (vec![key("b~")], "$['b~']"),

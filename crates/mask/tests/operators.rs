@@ -395,7 +395,7 @@ fn json_report_paths_are_unambiguous() {
         "$['a.b']",
         "$['*'].card",
         "$['it\\'s \\\\ here']",
-        "$.plain_key-2",
+        "$['plain_key-2']",
         "$['[EMAIL]']~",
     ];
     for p in expected {
