@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 fn push_key(at: &mut String, k: &str) {
     let mut bytes = k.bytes();
     let plain = matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if plain {
         at.push('.');
         at.push_str(k);
