@@ -729,18 +729,10 @@ pub fn resolve(findings: &mut Vec<Finding>) {
     // order of priority keeps it.)
     findings.sort_by_key(|f| f.start);
     let mut keep = vec![true; findings.len()];
-    let mut i = 0;
-    while i < findings.len() {
-        let mut reach = findings[i].end;
-        let mut j = i + 1;
-        while j < findings.len() && findings[j].start < reach {
-            reach = reach.max(findings[j].end);
-            j += 1;
+    for c in clusters(findings) {
+        if c.len() > 1 {
+            keep_by_priority(&findings[c.clone()], &mut keep[c]);
         }
-        if j - i > 1 {
-            keep_by_priority(&findings[i..j], &mut keep[i..j]);
-        }
-        i = j;
     }
     let mut k = 0;
     findings.retain(|_| {
@@ -763,24 +755,35 @@ pub(crate) fn resolve_keeping_rest(bytes: &[u8], findings: &mut Vec<Finding>) {
     findings.retain(|f| f.start < f.end);
     findings.sort_by_key(|f| f.start);
     let mut out = Vec::with_capacity(findings.len());
+    for c in clusters(findings) {
+        if c.len() == 1 {
+            out.push(findings[c.start].clone());
+        } else {
+            let first = out.len();
+            rest_by_priority(bytes, &findings[c], &mut out);
+            out[first..].sort_by_key(|f| f.start);
+        }
+    }
+    *findings = out;
+}
+
+/// The runs of `findings` (sorted by start) that overlap one another,
+/// each as its range of indexes: a finding joins the run while it starts
+/// before the run's furthest end.
+fn clusters(findings: &[Finding]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let mut i = 0;
-    while i < findings.len() {
-        let mut reach = findings[i].end;
+    std::iter::from_fn(move || {
+        let first = findings.get(i)?;
+        let mut reach = first.end;
         let mut j = i + 1;
         while j < findings.len() && findings[j].start < reach {
             reach = reach.max(findings[j].end);
             j += 1;
         }
-        if j - i == 1 {
-            out.push(findings[i].clone());
-        } else {
-            let first = out.len();
-            rest_by_priority(bytes, &findings[i..j], &mut out);
-            out[first..].sort_by_key(|f| f.start);
-        }
+        let run = i..j;
         i = j;
-    }
-    *findings = out;
+        Some(run)
+    })
 }
 
 /// Appends to `out` the findings of `cluster` (non-empty spans), in the

@@ -5,15 +5,8 @@
 use custodia_mask::stream::{CHUNK, HOLD_CAP, OVERLAP};
 use custodia_mask::{Detector, Finding, Kind, MaskPolicy, Masker, Strategy};
 
-struct Trickle<'a>(&'a [u8], usize);
-impl std::io::Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.1.min(buf.len()).min(self.0.len());
-        buf[..n].copy_from_slice(&self.0[..n]);
-        self.0 = &self.0[n..];
-        Ok(n)
-    }
-}
+mod support;
+use support::Trickle;
 
 /// The dev corpus's texts, one a line.
 fn dev_corpus() -> String {

@@ -9,6 +9,9 @@ use custodia_mask::{
 };
 use serde_json::json;
 
+mod support;
+use support::Trickle;
+
 const TICKET: &str =
     "Hi, I'm Jane Doe (jane.doe@example.com), card 4111 1111 1111 1111, call +44 20 7946 0958.";
 
@@ -497,17 +500,6 @@ fn json_numbers_keep_their_digits_up_to_u64() {
         .unwrap();
     assert_eq!(v, json!({"card": 4111111111111111u64}));
     assert_eq!(report.total(), 1);
-}
-
-/// A reader that returns at most `n` bytes per call.
-struct Trickle<'a>(&'a [u8], usize);
-impl std::io::Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.1.min(buf.len()).min(self.0.len());
-        buf[..n].copy_from_slice(&self.0[..n]);
-        self.0 = &self.0[n..];
-        Ok(n)
-    }
 }
 
 #[test]
