@@ -693,4 +693,24 @@ mod tests {
                 .contains_key(&(tenant, last))
         );
     }
+
+    /// Lowering the capacity of a vault already in use trims its cache at
+    /// once, and what was trimmed still opens.
+    #[test]
+    fn lowering_the_capacity_trims_the_cache() {
+        let vault = vault_with_capacity(DEFAULT_CACHE_CAPACITY);
+        let tenant = TenantId::from_external_key("t", "acme");
+        let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+        let sealed: Vec<_> = subjects(tenant, 5)
+            .into_iter()
+            .map(|subject| vault.seal(subject, &ctx, b"x").unwrap())
+            .collect();
+        assert_eq!(cached(&vault), 5);
+        let vault = vault.with_cache_capacity(2);
+        assert_eq!(cached(&vault), 2);
+        for value in &sealed {
+            assert_eq!(vault.open(&ctx, value).unwrap(), b"x");
+            assert!(cached(&vault) <= 2);
+        }
+    }
 }
