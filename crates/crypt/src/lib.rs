@@ -117,7 +117,7 @@ pub use envelope::{Envelope, FieldCipher, KeyId};
 pub use blind::{BlindIndex, BlindIndexConfig, BlindToken, Normalization};
 pub use deterministic::DeterministicCipher;
 // Data subjects and crypto-shredding.
-pub use subject::{SUBJECT_KEY_VERSION, SubjectVault};
+pub use subject::{DEFAULT_CACHE_CAPACITY, SUBJECT_KEY_VERSION, SubjectVault};
 // Key stores.
 pub use file_store::FileKeyStore;
 #[cfg(feature = "tokio")]

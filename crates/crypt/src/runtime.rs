@@ -290,7 +290,9 @@ impl<S: KeyStore + 'static> AsyncSubjectVault<S> {
     }
 
     /// [`AsyncSubjectVault::new`], passing the vault through `configure`
-    /// first (e.g. `|v| v.with_staleness_bound(bound)`).
+    /// first (e.g. `|v| v.with_staleness_bound(bound)`, or
+    /// `|v| v.with_cache_capacity(n)` to bound its cache of subject keys;
+    /// with `0` every use needs the store, so goes to the blocking pool).
     pub fn new_with(
         keyring: &AsyncKeyring,
         store: S,

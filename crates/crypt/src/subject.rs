@@ -21,6 +21,14 @@ pub const SUBJECT_KEY_VERSION: u32 = 1;
 const WRAP_RECORD_TYPE: &str = "custodia.subject_key";
 const WRAP_FIELD: &str = "key";
 
+/// How many unwrapped subject keys a [`SubjectVault`] keeps in memory by
+/// default ([`SubjectVault::with_cache_capacity`]).
+///
+/// Each cached key costs roughly 0.6 KiB (ring's expanded AES-256 key
+/// schedule and GCM table, plus the map entry), so a full cache at this
+/// default holds about 60 MiB.
+pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
 /// An unwrapped subject key and the keyring generation it was unwrapped in.
 type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 
@@ -68,9 +76,15 @@ type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 ///
 /// In memory, an unwrapped key's raw bytes are zeroized as soon as its AES
 /// key is expanded; the expanded key (ring's, which cannot be zeroized)
-/// stays cached until the subject or tenant is shredded or the vault is
-/// dropped — the cache has no other eviction, so a long-lived process holds
-/// every subject key it has used.
+/// stays cached until the subject or tenant is shredded, the vault is
+/// dropped, or the cache is full and evicts it. The cache holds at most
+/// [`DEFAULT_CACHE_CAPACITY`] keys (100 000, roughly 60 MiB) unless
+/// [`SubjectVault::with_cache_capacity`] says otherwise; when a new key
+/// would exceed that, an eighth of the cache — arbitrary entries, not the
+/// least recently used — is dropped, and those subjects' keys are unwrapped
+/// from the store again at their next use. A capacity of 0 caches nothing:
+/// every seal and open reads and unwraps the key from the store, which keeps
+/// no subject key in memory beyond the call that uses it.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -102,6 +116,8 @@ pub struct SubjectVault<S> {
     /// unwrapped in: a tenant shredding (or a retirement) since makes the
     /// vault unwrap again, so a shredded tenant's subjects stop opening here too.
     cache: RwLock<HashMap<(TenantId, SubjectId), CachedSubjectKey>>,
+    /// At most this many entries in `cache`; 0 caches nothing.
+    capacity: usize,
     /// Bumped (under the cache's write lock) whenever keys are dropped from
     /// the cache, so that a load racing with the drop does not cache its key.
     epoch: AtomicU64,
@@ -128,6 +144,7 @@ impl<S: KeyStore> SubjectVault<S> {
             clock,
             provider: &RING,
             cache: RwLock::new(HashMap::new()),
+            capacity: DEFAULT_CACHE_CAPACITY,
             epoch: AtomicU64::new(0),
             purged: AtomicU64::new(0),
             seen: Mutex::new(None),
@@ -153,6 +170,24 @@ impl<S: KeyStore> SubjectVault<S> {
     /// store). Tenant shreds reach the vault through its keyring's bound.
     pub fn with_staleness_bound(mut self, bound: Duration) -> Self {
         self.freshness = Freshness::unchecked(bound);
+        self
+    }
+
+    /// This vault keeping at most `capacity` unwrapped subject keys in
+    /// memory (by default [`DEFAULT_CACHE_CAPACITY`], 100 000, roughly
+    /// 0.6 KiB each). When a new key would exceed it, an eighth of the
+    /// cache (at least one key; arbitrary ones, not the least recently
+    /// used) is dropped and unwrapped from the store again when next used.
+    /// `0` caches nothing: every [`SubjectVault::seal`] and
+    /// [`SubjectVault::open`] reads the wrapped key from the store and
+    /// unwraps it, and no subject key outlives the call that used it.
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        let cache = self.cache.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let excess = cache.len().saturating_sub(capacity);
+        if excess > 0 {
+            Self::evict(cache, excess);
+        }
         self
     }
 
@@ -333,14 +368,16 @@ impl<S: KeyStore> SubjectVault<S> {
             self.drop_stale(generation);
         }
         let epoch = self.epoch.load(Ordering::Acquire);
-        let cached = self
-            .cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(tenant, subject))
-            .cloned();
-        if let Some((key, _)) = cached.filter(|(_, at)| *at == generation) {
-            return Ok(key);
+        if self.capacity > 0 {
+            let cached = self
+                .cache
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&(tenant, subject))
+                .cloned();
+            if let Some((key, _)) = cached.filter(|(_, at)| *at == generation) {
+                return Ok(key);
+            }
         }
         let wrap_id = subject.to_string();
         let wrap_ctx = wrap_context(tenant, &wrap_id)?;
@@ -362,14 +399,47 @@ impl<S: KeyStore> SubjectVault<S> {
             self.provider
                 .aes_256_gcm(&SecretKey::try_from_slice(&bytes)?)?,
         );
+        if self.capacity == 0 {
+            // Nothing cached: the key is dropped when the caller is done.
+            return Ok(key);
+        }
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         // Keys dropped since this load began may include this one: use it
         // for this call (it was current when read) but do not keep it.
         // Nor keep a key unwrapped in a keyring generation already past.
         if self.epoch.load(Ordering::Acquire) == epoch && self.keyring.generation() == generation {
-            cache.insert((tenant, subject), (key.clone(), generation));
+            let slot = (tenant, subject);
+            if cache.len() >= self.capacity && !cache.contains_key(&slot) {
+                // Full: make room, under the same write lock as the insert,
+                // so the cache never holds more than `capacity` keys.
+                //
+                // Eviction does not bump `epoch`: it drops keys that are
+                // still current, not shredded ones, so a load racing with it
+                // may still cache its key afterwards (even one just evicted)
+                // and be right to. `epoch` only has to stop a load from
+                // caching a key a *shred* dropped after the load read the
+                // store; a shred still bumps it, whether or not the key was
+                // evicted before, so that guarantee is unchanged.
+                Self::evict(&mut cache, (self.capacity / 8).max(1));
+            }
+            cache.insert(slot, (key.clone(), generation));
         }
         Ok(key)
+    }
+
+    /// Drops `count` arbitrary entries from a full cache (the map's
+    /// iteration order, which its random hasher makes arbitrary): cheap,
+    /// and no bookkeeping on the read path, at the price of sometimes
+    /// evicting a hot key, which its next use unwraps again. The keys leave
+    /// memory as a shred's removal does: dropped here, or when the last
+    /// call still using one finishes (zeroized then if the key type
+    /// zeroizes on drop, as RustCrypto's does; ring's cannot be).
+    #[cold]
+    fn evict(cache: &mut HashMap<(TenantId, SubjectId), CachedSubjectKey>, count: usize) {
+        let victims: Vec<_> = cache.keys().take(count).copied().collect();
+        for victim in &victims {
+            cache.remove(victim);
+        }
     }
 
     /// Drops the cached keys unwrapped before keyring `generation`: they
@@ -453,5 +523,194 @@ mod tests {
             Err(Error::TenantShredded { tenant: acme })
         );
         assert_eq!(cached(&vault), 1);
+    }
+
+    fn vault_with_capacity(capacity: usize) -> SubjectVault<Arc<MemoryKeyStore>> {
+        let keyring = Arc::new(Keyring::new(SecretKey::from_bytes([3; 32])));
+        let clock = Arc::new(custodia_core::ManualClock::new(DateTime::UNIX_EPOCH));
+        SubjectVault::new(keyring, Arc::new(MemoryKeyStore::default()), clock)
+            // Never asks the store what changed: what the vault sees of the
+            // store below, it read because the key was not cached.
+            .with_staleness_bound(Duration::MAX)
+            .with_cache_capacity(capacity)
+    }
+
+    fn subjects(tenant: TenantId, n: usize) -> Vec<SubjectId> {
+        (0..n)
+            .map(|i| SubjectId::from_external_key(tenant, "psa", &i.to_string()))
+            .collect()
+    }
+
+    fn receipt(tenant: TenantId, subject: SubjectId) -> ShredReceipt {
+        ShredReceipt {
+            tenant,
+            subject,
+            actor: ActorId::from_external_key(tenant, "psa.user", "dpo"),
+            at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn the_cache_capacity_defaults_to_the_documented_constant() {
+        let keyring = Arc::new(Keyring::new(SecretKey::from_bytes([3; 32])));
+        let clock = Arc::new(custodia_core::ManualClock::new(DateTime::UNIX_EPOCH));
+        let vault = SubjectVault::new(keyring, MemoryKeyStore::default(), clock);
+        assert_eq!(vault.capacity, DEFAULT_CACHE_CAPACITY);
+    }
+
+    /// A full cache evicts instead of growing, and an evicted subject's
+    /// values still open: its key is unwrapped from the store again.
+    #[test]
+    fn a_full_cache_evicts_and_evicted_keys_come_back_from_the_store() {
+        let vault = vault_with_capacity(3);
+        let tenant = TenantId::from_external_key("t", "acme");
+        let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+        let people = subjects(tenant, 5);
+        let mut sealed = Vec::new();
+        for (i, subject) in people.iter().enumerate() {
+            sealed.push(
+                vault
+                    .seal(*subject, &ctx, i.to_string().as_bytes())
+                    .unwrap(),
+            );
+            assert!(cached(&vault) <= 3, "{} keys cached", cached(&vault));
+        }
+        assert!(cached(&vault) > 0, "a capacity of 3 still caches");
+        for _ in 0..2 {
+            for (i, value) in sealed.iter().enumerate() {
+                assert_eq!(vault.open(&ctx, value).unwrap(), i.to_string().as_bytes());
+                assert!(cached(&vault) <= 3, "{} keys cached", cached(&vault));
+            }
+        }
+        // Eviction touched only memory: the store still holds every
+        // subject's one wrapped key.
+        for subject in &people {
+            assert!(matches!(
+                vault.store().get(tenant, *subject).unwrap(),
+                Some(StoredSubjectKey::Wrapped { .. })
+            ));
+        }
+    }
+
+    /// Capacity 0: nothing is cached, every use reads the store (a shred
+    /// written straight to the store, which this vault never polls, is seen
+    /// at the next open), and seal and open work as before.
+    #[test]
+    fn capacity_zero_caches_nothing_and_reads_the_store_every_time() {
+        let vault = vault_with_capacity(0);
+        let tenant = TenantId::from_external_key("t", "acme");
+        let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+        let [alice, bob] = subjects(tenant, 2)[..] else {
+            unreachable!()
+        };
+        let a1 = vault.seal(alice, &ctx, b"a1").unwrap();
+        let a2 = vault.seal(alice, &ctx, b"a2").unwrap();
+        let b1 = vault.seal(bob, &ctx, b"b1").unwrap();
+        assert_eq!(cached(&vault), 0);
+        assert_eq!(vault.open(&ctx, &a1).unwrap(), b"a1");
+        assert_eq!(vault.open(&ctx, &a2).unwrap(), b"a2");
+        assert_eq!(vault.open(&ctx, &b1).unwrap(), b"b1");
+        assert_eq!(cached(&vault), 0);
+
+        vault.store().shred(&receipt(tenant, alice)).unwrap();
+        assert_eq!(
+            vault.open(&ctx, &a1),
+            Err(Error::Shredded { subject: alice })
+        );
+        assert_eq!(
+            vault.seal(alice, &ctx, b"a3"),
+            Err(Error::Shredded { subject: alice })
+        );
+        assert_eq!(vault.open(&ctx, &b1).unwrap(), b"b1");
+
+        let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+        vault.shred(tenant, bob, dpo).unwrap();
+        assert_eq!(vault.open(&ctx, &b1), Err(Error::Shredded { subject: bob }));
+        assert_eq!(cached(&vault), 0);
+    }
+
+    /// A shred of a subject whose key was evicted, and of one still cached,
+    /// both take effect at once; the evicted key is not resurrected by a
+    /// later use.
+    #[test]
+    fn a_shred_after_eviction_still_shreds() {
+        let vault = vault_with_capacity(1);
+        let tenant = TenantId::from_external_key("t", "acme");
+        let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+        let [alice, bob] = subjects(tenant, 2)[..] else {
+            unreachable!()
+        };
+        let a = vault.seal(alice, &ctx, b"a").unwrap();
+        let b = vault.seal(bob, &ctx, b"b").unwrap();
+        assert_eq!(cached(&vault), 1, "bob's key evicted alice's");
+
+        let dpo = ActorId::from_external_key(tenant, "psa.user", "dpo");
+        vault.shred(tenant, alice, dpo).unwrap();
+        assert_eq!(
+            vault.open(&ctx, &a),
+            Err(Error::Shredded { subject: alice })
+        );
+        assert_eq!(vault.open(&ctx, &b).unwrap(), b"b");
+        assert_eq!(
+            vault.seal(alice, &ctx, b"again"),
+            Err(Error::Shredded { subject: alice })
+        );
+
+        vault.shred(tenant, bob, dpo).unwrap();
+        assert_eq!(vault.open(&ctx, &b), Err(Error::Shredded { subject: bob }));
+        assert_eq!(cached(&vault), 0);
+
+        // And a shred the vault learns of only from its store (another
+        // process), of a key it evicted: the reload reads the tombstone.
+        let vault = vault_with_capacity(1);
+        let a = vault.seal(alice, &ctx, b"a").unwrap();
+        vault.seal(bob, &ctx, b"b").unwrap();
+        vault.store().shred(&receipt(tenant, alice)).unwrap();
+        assert_eq!(
+            vault.open(&ctx, &a),
+            Err(Error::Shredded { subject: alice })
+        );
+    }
+
+    /// Eviction drops a batch (an eighth of the capacity) at a time, and
+    /// never the key being inserted.
+    #[test]
+    fn eviction_drops_a_batch_and_keeps_the_new_key() {
+        let vault = vault_with_capacity(16);
+        let tenant = TenantId::from_external_key("t", "acme");
+        let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+        let people = subjects(tenant, 17);
+        for subject in &people {
+            vault.seal(*subject, &ctx, b"x").unwrap();
+        }
+        assert_eq!(cached(&vault), 15, "16 full, 2 evicted, 1 inserted");
+        let last = people[16];
+        assert!(
+            vault
+                .cache
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains_key(&(tenant, last))
+        );
+    }
+
+    /// Lowering the capacity of a vault already in use trims its cache at
+    /// once, and what was trimmed still opens.
+    #[test]
+    fn lowering_the_capacity_trims_the_cache() {
+        let vault = vault_with_capacity(DEFAULT_CACHE_CAPACITY);
+        let tenant = TenantId::from_external_key("t", "acme");
+        let ctx = FieldContext::new(tenant, "audit_event", "e-1", "ip").unwrap();
+        let sealed: Vec<_> = subjects(tenant, 5)
+            .into_iter()
+            .map(|subject| vault.seal(subject, &ctx, b"x").unwrap())
+            .collect();
+        assert_eq!(cached(&vault), 5);
+        let vault = vault.with_cache_capacity(2);
+        assert_eq!(cached(&vault), 2);
+        for value in &sealed {
+            assert_eq!(vault.open(&ctx, value).unwrap(), b"x");
+            assert!(cached(&vault) <= 2);
+        }
     }
 }

@@ -400,3 +400,30 @@ async fn a_deferred_check_is_not_counted_as_fresh() {
     assert_eq!(b.open(&ctx(acme, "e-1"), &sealed).await, erased);
     assert_eq!(b.seal(alice, &ctx(acme, "e-2"), b"x").await, erased);
 }
+
+/// `new_with` configures the cache too: a vault that caches nothing needs
+/// the store for every use, so its sync face always refuses on a worker and
+/// its async face always goes to the pool — and works.
+#[tokio::test]
+async fn an_uncached_vault_always_goes_to_the_pool() {
+    let store = Arc::new(MemoryKeyStore::default());
+    let keyring = keyring(store.clone()).await;
+    let vault = AsyncSubjectVault::new_with(&keyring, store.clone(), clock(), |v| {
+        v.with_staleness_bound(BOUND).with_cache_capacity(0)
+    });
+    let acme = tenant("acme");
+    let alice = SubjectId::from_external_key(acme, "psa", "alice");
+    let sealed = vault.seal(alice, &ctx(acme, "e-1"), b"ip").await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(vault.open(&ctx(acme, "e-1"), &sealed).await.unwrap(), b"ip");
+        assert_eq!(
+            vault.vault().open(&ctx(acme, "e-1"), &sealed),
+            Err(Error::WouldBlock)
+        );
+    }
+    vault.shred(acme, alice, dpo(acme)).await.unwrap();
+    assert_eq!(
+        vault.open(&ctx(acme, "e-1"), &sealed).await,
+        Err(Error::Shredded { subject: alice })
+    );
+}
