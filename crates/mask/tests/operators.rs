@@ -374,6 +374,19 @@ fn json_report_paths_star_keys_left_partly_or_wholly_in_clear() {
 /// Review (eighteenth session): keys were written verbatim after a dot, so
 /// `$.a.b~` was a finding in key `b` or in the value of key `b~`, and a
 /// hidden key `*` read like a key named `*`.
+/// The report paths of masking `v` with `strategy`, every key and leaf
+/// scanned.
+fn report_paths(strategy: Strategy, v: &mut serde_json::Value) -> Vec<String> {
+    let report = masker(strategy)
+        .mask_json(v, &JsonRules::new(), None)
+        .unwrap();
+    report
+        .entries
+        .into_iter()
+        .map(|e| e.path.unwrap())
+        .collect()
+}
+
 #[test]
 fn json_report_paths_are_unambiguous() {
     let mut v = json!({
@@ -384,14 +397,8 @@ fn json_report_paths_are_unambiguous() {
         "plain_key-2": "mail dee@example.com",
         "eve@example.com": "x",
     });
-    let report = masker(Strategy::Redact)
-        .mask_json(&mut v, &JsonRules::new(), None)
-        .unwrap();
-    let paths: Vec<_> = report
-        .entries
-        .iter()
-        .map(|e| e.path.as_deref().unwrap())
-        .collect();
+    let paths = report_paths(Strategy::Redact, &mut v);
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
     let expected = [
         "$.a.b",
         "$.a['b~']",
@@ -407,14 +414,7 @@ fn json_report_paths_are_unambiguous() {
     assert_eq!(paths.len(), expected.len(), "{paths:?}");
     // A key shown in part is the wildcard `.*`, not the key named `*`.
     let mut v = json!({"*": {"card": "4111 1111 1111 1111"}, "jane@example.com": {"card": "4111 1111 1111 1111"}});
-    let report = masker(Strategy::Partial)
-        .mask_json(&mut v, &JsonRules::new(), None)
-        .unwrap();
-    let paths: Vec<_> = report
-        .entries
-        .iter()
-        .map(|e| e.path.as_deref().unwrap())
-        .collect();
+    let paths = report_paths(Strategy::Partial, &mut v);
     assert_eq!(paths, ["$['*'].card", "$.*~", "$.*.card"]);
 }
 
