@@ -461,10 +461,11 @@ pub(crate) struct Scanner<'a> {
     /// A `POSTCODE` or a `CA_POSTAL_CODE` was found: only then may a
     /// Québec box end at one of the findings (see `Pass::finish`).
     pub(crate) postal: bool,
-    /// The lead byte of a no-break, thin or ideographic space, a Unicode
-    /// hyphen or a full-width character was met (only noted with the
-    /// entity pass on, which stops at every lead byte): the text may
-    /// write a number in those forms (see [`AsciiForms`]).
+    /// A no-break, thin or ideographic space, a Unicode hyphen or a
+    /// full-width digit or phone sign was met (`unicode::form_at`, asked
+    /// at each lead byte, so curly quotes and dashes do not count; only
+    /// noted with the entity pass on, which stops at every lead byte): the
+    /// text may write a number in those forms (see [`AsciiForms`]).
     unicode_forms: bool,
     /// The entity pass (people, addresses, organisations), called at the
     /// capitals this loop stops at.
@@ -752,7 +753,7 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 C_LEAD => {
-                    self.unicode_forms |= matches!(b[i], 0xC2 | 0xE2 | 0xE3 | 0xEF);
+                    self.unicode_forms |= unicode::form_at(b, i).is_some();
                     if i >= self.entity.next {
                         self.entity.at(i);
                     }
