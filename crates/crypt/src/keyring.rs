@@ -1143,7 +1143,8 @@ impl Keyring {
     /// sealed deterministically die too, and old blind tokens can no longer
     /// be tested against guesses). The tombstone stays, so the tenant id can
     /// never get keys again. Shredding a shredded tenant returns the first
-    /// receipt.
+    /// receipt, also when the two shreds overlap (in two processes: the
+    /// store keeps the first tombstone committed).
     ///
     /// Only [`DataKeyMode::Random`] keyrings can do this (a derived key can
     /// always be derived again): others fail with [`Error::InvalidConfig`].
@@ -1180,11 +1181,11 @@ impl Keyring {
             at: clock.now(),
             key_versions,
         };
-        backing.store.shred_tenant(&receipt)?;
+        let stored = backing.store.shred_tenant(&receipt)?;
         cache.retain(|(t, _), _| *t != tenant);
         self.generation.fetch_add(1, Ordering::AcqRel);
         search_cache.remove(&tenant);
-        Ok(receipt)
+        Ok(stored)
     }
 
     /// A blind index for `field` of `record_type` in `tenant`, keyed by the

@@ -425,7 +425,7 @@ async_key_store_methods! {
     fn insert_tenant_key_if_absent(tenant: TenantId => tenant,
         slot: crate::TenantKeySlot => slot, wrapped: Vec<u8> => wrapped)
         -> crate::StoredTenantKeys;
-    fn shred_tenant(receipt: TenantShredReceipt => &receipt) -> ();
+    fn shred_tenant(receipt: TenantShredReceipt => &receipt) -> TenantShredReceipt;
     fn remove_tenant_keys(version: u32 => version) -> u64;
     fn nonces_reserved(tenant: TenantId => tenant, version: u32 => version) -> u64;
     fn replace_nonces_reserved(tenant: TenantId => tenant, version: u32 => version,

@@ -247,13 +247,48 @@ pub struct NonceCount {
 /// the shred check); the first seal for a subject is 3 (read, insert, read
 /// back); a nonce-block reservation is 6 (read, then `BEGIN`, insert-if-absent,
 /// `SELECT … FOR UPDATE`, update, `COMMIT`); a subject shred is 4 (`BEGIN`,
-/// bump the generation, upsert the tombstone, `COMMIT`); a tenant shred 5.
+/// bump the generation, upsert the tombstone, `COMMIT`); a tenant shred 7 (a
+/// read, then `BEGIN`, make the row if absent, lock it, bump, the tombstone,
+/// `COMMIT`).
 /// With [`SqlxKeyStore`](crate::SqlxKeyStore) through the async types, each
 /// of these runs in one trip to tokio's blocking pool (about 25–30 µs on a
 /// loaded two-core machine, see BENCHMARKS.md), and sqlx's default
 /// `test_before_acquire` adds a ping each time a statement outside a
 /// transaction takes a pooled connection (turn it off on the key store's
 /// pool to save it); a cached seal or open makes no store call and no trip.
+///
+/// A wrapper forwards every method, the change tracking included: one that
+/// leaves out [`KeyStore::generation`] and [`KeyStore::changes_since`] does
+/// not compile (they have no default, see there why).
+///
+/// ```compile_fail,E0046
+/// use custodia_core::{SubjectId, TenantId};
+/// use custodia_crypt::*;
+///
+/// /// Counts store calls; forgets the change tracking.
+/// struct Metered(MemoryKeyStore);
+///
+/// impl KeyStore for Metered {
+///     fn get(&self, t: TenantId, s: SubjectId) -> Result<Option<StoredSubjectKey>, Error> {
+///         self.0.get(t, s)
+///     }
+/// #   fn insert_if_absent(&self, t: TenantId, s: SubjectId, w: Vec<u8>) -> Result<StoredSubjectKey, Error> { self.0.insert_if_absent(t, s, w) }
+/// #   fn shred(&self, r: &ShredReceipt) -> Result<(), Error> { self.0.shred(r) }
+/// #   fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> { self.0.wrapped_keys() }
+/// #   fn replace_wrapped(&self, t: TenantId, s: SubjectId, o: &[u8], n: Vec<u8>) -> Result<bool, Error> { self.0.replace_wrapped(t, s, o, n) }
+/// #   fn keyring(&self) -> Result<Option<KeyringRecord>, Error> { self.0.keyring() }
+/// #   fn replace_keyring(&self, e: Option<&KeyringRecord>, n: KeyringRecord) -> Result<bool, Error> { self.0.replace_keyring(e, n) }
+/// #   fn tenant_keys(&self, t: TenantId) -> Result<Option<StoredTenantKeys>, Error> { self.0.tenant_keys(t) }
+/// #   fn insert_tenant_key_if_absent(&self, t: TenantId, s: TenantKeySlot, w: Vec<u8>) -> Result<StoredTenantKeys, Error> { self.0.insert_tenant_key_if_absent(t, s, w) }
+/// #   fn shred_tenant(&self, r: &TenantShredReceipt) -> Result<TenantShredReceipt, Error> { self.0.shred_tenant(r) }
+/// #   fn remove_tenant_keys(&self, v: u32) -> Result<u64, Error> { self.0.remove_tenant_keys(v) }
+/// #   fn nonces_reserved(&self, t: TenantId, v: u32) -> Result<u64, Error> { self.0.nonces_reserved(t, v) }
+/// #   fn replace_nonces_reserved(&self, t: TenantId, v: u32, e: u64, n: u64) -> Result<bool, Error> { self.0.replace_nonces_reserved(t, v, e, n) }
+/// #   fn nonce_counts(&self) -> Result<Vec<NonceCount>, Error> { self.0.nonce_counts() }
+///     // … every other method forwarded, but not `generation` and
+///     // `changes_since`: error[E0046], not all trait items implemented.
+/// }
+/// ```
 pub trait KeyStore: Send + Sync {
     /// The stored entry for a subject, if any.
     fn get(&self, tenant: TenantId, subject: SubjectId) -> Result<Option<StoredSubjectKey>, Error>;
@@ -306,8 +341,12 @@ pub trait KeyStore: Send + Sync {
         wrapped: Vec<u8>,
     ) -> Result<StoredTenantKeys, Error>;
 
-    /// Replaces all of the tenant's keys with a tombstone, destroying them.
-    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error>;
+    /// Replaces all of the tenant's keys with a tombstone, destroying them,
+    /// unless the tenant is a tombstone already; returns the receipt stored
+    /// afterwards. So of two shreds that overlap (two processes that both
+    /// read the tenant active) the first to commit keeps its receipt and the
+    /// second gets it back, as a shred after the first does.
+    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<TenantShredReceipt, Error>;
 
     /// Deletes every tenant's data key of a retired `version`; returns how many.
     fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error>;
@@ -334,8 +373,15 @@ pub trait KeyStore: Send + Sync {
     /// The store's change counter: it moves whenever a subject or tenant is
     /// shredded or the keyring record changes (rotation, retirement), by
     /// this process or any other sharing the store. Only comparable with
-    /// values from the same store. Stores that do not track changes return 0
-    /// (the default), and caches over them never expire.
+    /// values from the same store.
+    ///
+    /// Required, with [`KeyStore::changes_since`], so that a wrapper around
+    /// another store (metrics, retries, a tenant router) cannot leave them out
+    /// by accident: with a default, such a wrapper compiled and reported "no
+    /// change" for ever, and every keyring and vault over it kept shredded
+    /// subjects' keys in its cache. Forward both to the wrapped store. A store
+    /// that really tracks no changes, used by one process alone, returns 0
+    /// (and [`KeyStoreChanges::none`]): caches over it never expire.
     ///
     /// Each change moves it up by one or more: it orders changes, it does
     /// not count them. The SQL stores lift it to the clock, `max(generation + 1,
@@ -348,16 +394,13 @@ pub trait KeyStore: Send + Sync {
     /// stepped back only makes a change add one, never reuse a value. A store
     /// whose generation is below a value a reader saw was rolled back: its
     /// changes are incomplete, drop everything.
-    fn generation(&self) -> Result<u64, Error> {
-        Ok(0)
-    }
+    fn generation(&self) -> Result<u64, Error>;
 
     /// What changed since generation `seen` (a value [`KeyStore::generation`]
     /// or an earlier call returned). Cheap when nothing did: one small read.
-    /// The default reports nothing, like [`KeyStore::generation`].
-    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error> {
-        Ok(KeyStoreChanges::none(seen))
-    }
+    /// Required, like [`KeyStore::generation`]; a store that tracks no
+    /// changes returns [`KeyStoreChanges::none`].
+    fn changes_since(&self, seen: u64) -> Result<KeyStoreChanges, Error>;
 }
 
 /// What changed in a [`KeyStore`] since a generation: what caches must drop.
@@ -632,9 +675,16 @@ impl StoreState {
         entry.clone()
     }
 
-    pub(crate) fn shred_tenant(&mut self, receipt: &TenantShredReceipt) {
-        self.tenants
-            .insert(receipt.tenant, StoredTenantKeys::Shredded(receipt.clone()));
+    /// The tombstone's receipt: `receipt`, or the one already there.
+    pub(crate) fn shred_tenant(&mut self, receipt: &TenantShredReceipt) -> TenantShredReceipt {
+        match self.tenants.get(&receipt.tenant) {
+            Some(StoredTenantKeys::Shredded(first)) => first.clone(),
+            _ => {
+                self.tenants
+                    .insert(receipt.tenant, StoredTenantKeys::Shredded(receipt.clone()));
+                receipt.clone()
+            }
+        }
     }
 
     pub(crate) fn swap_nonces(
@@ -753,7 +803,7 @@ macro_rules! delegate_key_store {
             fn shred_tenant(
                 &self,
                 receipt: &$crate::store::TenantShredReceipt,
-            ) -> Result<(), $crate::Error> {
+            ) -> Result<$crate::store::TenantShredReceipt, $crate::Error> {
                 let $this = self;
                 $target.shred_tenant(receipt)
             }
@@ -973,10 +1023,17 @@ macro_rules! state_key_store {
                 self.update(|s| (s.insert_tenant_key(tenant, slot, wrapped), None))
             }
 
-            fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
+            fn shred_tenant(
+                &self,
+                receipt: &TenantShredReceipt,
+            ) -> Result<TenantShredReceipt, Error> {
                 self.update(|s| {
-                    s.shred_tenant(receipt);
-                    ((), Some(Change::Tenant(receipt.tenant)))
+                    let was_active = !matches!(
+                        s.tenants.get(&receipt.tenant),
+                        Some(StoredTenantKeys::Shredded(_))
+                    );
+                    let stored = s.shred_tenant(receipt);
+                    (stored, was_active.then_some(Change::Tenant(receipt.tenant)))
                 })
             }
 

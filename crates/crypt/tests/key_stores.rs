@@ -22,7 +22,7 @@ use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};
 use custodia_crypt::{
     BlindIndexConfig, DataKeyMode, Envelope, Error, FieldContext, FileKeyStore, KeyId, KeyStore,
     KeyUsage, Keyring, MemoryKeyStore, NonceBudget, SecretKey, ShredReceipt, SqliteKeyStore,
-    StoredSubjectKey, StoredTenantKeys, SubjectVault, TenantKeySlot,
+    StoredSubjectKey, StoredTenantKeys, SubjectVault, TenantKeySlot, TenantShredReceipt,
 };
 
 type Handle = Arc<dyn KeyStore>;
@@ -254,6 +254,7 @@ fn suite(fresh: fn() -> Box<dyn Backend>) {
     keyrings_rotate_retire_and_shred_tenants(&*fresh());
     two_keyrings_share_one_nonce_budget(&*fresh());
     shreds_and_rotations_propagate_between_handles(&*fresh());
+    overlapping_tenant_shreds_keep_the_first_receipt(&*fresh());
 }
 
 fn subject_keys_and_tombstones(b: &dyn Backend) {
@@ -471,6 +472,36 @@ fn keyrings_rotate_retire_and_shred_tenants(b: &dyn Backend) {
             .unwrap(),
         receipt
     );
+}
+
+/// Two processes that both read a tenant active and shred it: the second
+/// tombstone used to overwrite the first, so the store's receipt named the
+/// later actor and time while the first caller held (and audited) another.
+fn overlapping_tenant_shreds_keep_the_first_receipt(b: &dyn Backend) {
+    let (acme, initech) = (tenant("acme"), tenant("initech"));
+    keyring(b.handle()).seal(&ctx(acme, "T-1"), b"one").unwrap();
+    let receipt = |tenant, who: &str, minute| TenantShredReceipt {
+        tenant,
+        actor: ActorId::from_external_key(tenant, "psa.user", who),
+        at: Utc.with_ymd_and_hms(2026, 11, 22, 9, minute, 0).unwrap(),
+        key_versions: vec![1],
+    };
+    // A tenant with keys, and one that never had any (no row yet).
+    for tenant in [acme, initech] {
+        let (first, second) = (receipt(tenant, "dpo", 1), receipt(tenant, "admin", 2));
+        let (one, other) = (b.handle(), b.handle());
+        let before = one.generation().unwrap();
+        assert_eq!(one.shred_tenant(&first).unwrap(), first);
+        let after = one.generation().unwrap();
+        assert!(after > before);
+        assert_eq!(other.shred_tenant(&second).unwrap(), first);
+        assert_eq!(
+            b.handle().tenant_keys(tenant).unwrap(),
+            Some(StoredTenantKeys::Shredded(first))
+        );
+        // Nothing changed, so nothing for other processes to drop.
+        assert_eq!(b.handle().generation().unwrap(), after);
+    }
 }
 
 fn two_keyrings_share_one_nonce_budget(b: &dyn Backend) {

@@ -311,7 +311,10 @@ impl KeyStore for Flaky {
     ) -> Result<custodia_crypt::StoredTenantKeys, Error> {
         self.inner.insert_tenant_key_if_absent(t, slot, w)
     }
-    fn shred_tenant(&self, r: &custodia_crypt::TenantShredReceipt) -> Result<(), Error> {
+    fn shred_tenant(
+        &self,
+        r: &custodia_crypt::TenantShredReceipt,
+    ) -> Result<custodia_crypt::TenantShredReceipt, Error> {
         self.inner.shred_tenant(r)
     }
     fn remove_tenant_keys(&self, version: u32) -> Result<u64, Error> {

@@ -175,9 +175,8 @@ const LOCK_TENANTS: &str =
 const ENSURE_TENANT: &str = "INSERT INTO custodia_tenant_keys (tenant, keys) VALUES ($1, $2) \
      ON CONFLICT (tenant) DO NOTHING";
 const UPDATE_TENANT: &str = "UPDATE custodia_tenant_keys SET keys = $2 WHERE tenant = $1";
-const SHRED_TENANT: &str = "INSERT INTO custodia_tenant_keys (tenant, keys, generation) \
-     VALUES ($1, $2, $3) ON CONFLICT (tenant) DO UPDATE \
-     SET keys = excluded.keys, generation = excluded.generation";
+const TOMBSTONE_TENANT: &str =
+    "UPDATE custodia_tenant_keys SET keys = $2, generation = $3 WHERE tenant = $1";
 const GET_NONCES: &str = "SELECT tenant, version, reserved FROM custodia_nonce_counts WHERE tenant = $1 AND version = $2";
 const LOCK_NONCES: &str = "SELECT tenant, version, reserved FROM custodia_nonce_counts \
      WHERE tenant = $1 AND version = $2 FOR UPDATE";
@@ -727,19 +726,27 @@ impl<C: SqlConnection> KeyStore for SqlKeyStore<C> {
         })
     }
 
-    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<(), Error> {
+    fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<TenantShredReceipt, Error> {
+        let empty = encode(&StoredTenantKeys::Active {
+            data_keys: BTreeMap::new(),
+            search_key: None,
+        })?;
         let encoded = encode(&StoredTenantKeys::Shredded(receipt.clone()))?;
         self.write(|tx| {
+            let t = Param::Bytes(receipt.tenant.as_bytes());
+            // Lock the row (made first if the tenant has none) so that of two
+            // overlapping shreds the second sees the first's tombstone.
+            tx.execute(ENSURE_TENANT, &[t, Param::Bytes(&empty)])?;
+            let current = one(tx.query(LOCK_TENANT, &[t])?, decode_tenant)?;
+            if let Some((_, StoredTenantKeys::Shredded(first))) = current {
+                return Ok(first);
+            }
             let generation = bump(tx, SystemTime::now())?;
             tx.execute(
-                SHRED_TENANT,
-                &[
-                    Param::Bytes(receipt.tenant.as_bytes()),
-                    Param::Bytes(&encoded),
-                    Param::Int(generation),
-                ],
-            )
-            .map(drop)
+                TOMBSTONE_TENANT,
+                &[t, Param::Bytes(&encoded), Param::Int(generation)],
+            )?;
+            Ok(receipt.clone())
         })
     }
 
