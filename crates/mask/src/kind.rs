@@ -144,6 +144,9 @@ kinds! {
         context: [
             "phone", "tel", "telephone", "mobile", "cell", "call", "callback", "contact", "fax",
             "whatsapp", "sms", "ring", "reach", "landline", "text",
+            // Short labels of forms and signatures, and other languages'.
+            "mob", "cellphone", "handphone", "gsm", "tél", "téléphone", "telefon", "telefono",
+            "teléfono", "handy", "portable", "cel", "celular", "móvil", "movil", "natel",
         ],
     },
     /// A payment card number (IIN range and Luhn).

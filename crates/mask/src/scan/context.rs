@@ -15,13 +15,16 @@ pub(crate) use words;
 /// cost one AND. The words are kept in bucket order, with where each
 /// bucket's start: a word that passes the filter is compared with its
 /// bucket's words only (most often one), not with the whole list (up to
-/// 20 compares, a third of the cost of a number's context on tickets).
+/// 32 compares, a third of the cost of a number's context on tickets).
+/// The longest context-word list (the phone's).
+const MAX_WORDS: usize = 32;
+
 pub(crate) struct CtxWords {
     filter: u64,
     /// The [`lead_bit`]s of the words: a word of the text without its
     /// bit is none of them, told before it is packed.
     lead: u64,
-    words: [u128; 20],
+    words: [u128; MAX_WORDS],
     n: usize,
     /// `words[first[k]..first[k + 1]]` are the words of bucket `k`.
     first: [u8; 65],
@@ -41,19 +44,19 @@ impl CtxWords {
             self.first[k & 63] as usize,
             self.first[(k & 63) + 1] as usize,
         );
-        self.words[lo.min(20)..hi.min(20)].contains(&p)
+        self.words[lo.min(MAX_WORDS)..hi.min(MAX_WORDS)].contains(&p)
     }
 
     pub(crate) const fn new(words: &[u128]) -> CtxWords {
         let mut c = CtxWords {
             filter: 0,
             lead: 0,
-            words: [0; 20],
+            words: [0; MAX_WORDS],
             n: 0,
             first: [0; 65],
         };
         // A longer list fails to compile rather than lose words.
-        assert!(words.len() <= 20, "at most 20 context words");
+        assert!(words.len() <= MAX_WORDS, "too many context words");
         // Counted per bucket, then placed in bucket order (a counting
         // sort, in the list's order within a bucket).
         let mut count = [0u8; 64];
@@ -606,6 +609,38 @@ mod tests {
                 assert_eq!(folded, text, "context word {text:?} is not folded");
             }
         }
+    }
+
+    /// Every word of every list is found, in the text as in a built
+    /// context: a lookup once searched only the first 20 slots, so a
+    /// longer list lost words silently (and with them the phone's).
+    #[test]
+    fn every_listed_word_is_found() {
+        let lists = K::ALL
+            .iter()
+            .map(|k| k.context())
+            .chain([ASSIGN_KEYS, QUERY_KEYS]);
+        for list in lists {
+            for &w in &list.words[..list.n] {
+                assert!(list.contains(w), "{:?}", w.to_le_bytes());
+                let bytes = w.to_le_bytes();
+                let len = bytes.iter().position(|&x| x == 0).unwrap_or(16);
+                let Ok(word) = std::str::from_utf8(&bytes[..len]) else {
+                    continue; // a longer word's prefix, cut inside a character
+                };
+                if !word.chars().all(char::is_alphabetic) {
+                    continue; // a key (`api_key`), matched as keys are
+                }
+                let text = [b"x ", &bytes[..len], b": 1"].concat();
+                assert!(
+                    Context::has_before(&text, text.len() - 1, list),
+                    "{:?}",
+                    String::from_utf8_lossy(&text)
+                );
+                assert!(Context::before(&text, text.len() - 1).has(list));
+            }
+        }
+        assert_eq!(K::Phone.context().n, 31);
     }
 
     /// Every key a `:` or `=` assignment looks for ends in a pair of
