@@ -39,7 +39,8 @@ pub const MAX_USER_AGENT: usize = 512;
 ///    handler marked with an [`Audit`] naming a subject when
 ///    [`audit_reads`](Self::audit_reads) is on, records an audit event through
 ///    the [`AuditSink`] (actor, action, target, outcome from the status,
-///    request id; IP address and user agent when the request concerns a subject);
+///    request id: the client's `x-request-id` only when it is a UUID, else a
+///    fresh one; IP address and user agent when the request concerns a subject);
 /// 5. commits the transaction if the response is a success (2xx or 3xx) and
 ///    rolls it back otherwise.
 ///
@@ -263,12 +264,21 @@ impl RequestFacts {
     }
 }
 
-/// The client's `x-request-id` when it is a short printable token.
+/// The client's `x-request-id` when it is a UUID (hyphenated, lower case).
+///
+/// The id is stored in clear in the append-only log, where nothing can be
+/// erased, so free text is never taken from the client: a user name, an
+/// email address or a number used as a correlation id would be personal
+/// data beyond any shred. A UUID (what proxies and frameworks generate:
+/// Envoy, Heroku, Rails; nginx's 32 hex digits) carries none.
 fn request_id(value: Option<&HeaderValue>) -> Option<String> {
-    value
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
+    let text = value?.to_str().ok()?;
+    // Only the two forms: no braces, no `urn:uuid:` prefix.
+    if text.len() != 32 && text.len() != 36 {
+        return None;
+    }
+    let id = custodia_core::uuid::Uuid::try_parse(text).ok()?;
+    Some(id.hyphenated().to_string())
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -563,12 +573,33 @@ mod tests {
     }
 
     #[test]
+    fn a_client_request_id_is_kept_only_when_it_is_a_uuid() {
+        // The id goes into the append-only log in clear, where nothing can
+        // be erased: a client's free text (a user name, an email address, a
+        // card number used as a correlation id) must not.
+        let value = |v: &str| HeaderValue::from_str(v).unwrap();
+        for personal in [
+            "alice@example.com",
+            "alice.smith",
+            "4111111111111111",
+            "07700900123",
+            "order-for-jane-doe",
+        ] {
+            assert_eq!(request_id(Some(&value(personal))), None, "{personal}");
+        }
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(request_id(Some(&value(id))).as_deref(), Some(id));
+        // nginx's $request_id (32 hex digits) and upper case: the same id, hyphenated.
+        assert_eq!(
+            request_id(Some(&value("0F8FAD5BD9CB469FA16570867728950E"))).as_deref(),
+            Some(id)
+        );
+    }
+
+    #[test]
     fn request_ids_are_kept_only_when_tame() {
         let value = |v: &str| HeaderValue::from_str(v).unwrap();
-        assert_eq!(
-            request_id(Some(&value("abc-123"))).as_deref(),
-            Some("abc-123")
-        );
+        assert_eq!(request_id(Some(&value("abc-123"))), None);
         assert_eq!(request_id(Some(&value("has space"))), None);
         assert_eq!(request_id(Some(&value(""))), None);
         assert_eq!(request_id(None), None);
