@@ -55,7 +55,11 @@ pub const MAX_USER_AGENT: usize = 512;
 /// outbox), so it commits with the change or not at all: no committed change
 /// is unaudited and no rolled-back one is on the record as done. A failed
 /// stage rolls the transaction back, answers 500 and records a `failure`
-/// event (best effort). After the commit the
+/// event (best effort). So does a transaction PostgreSQL aborted (a
+/// statement failed and the handler answered success anyway), whose
+/// `COMMIT` would roll back without an error: the stage finds it, and a
+/// change with no event staged (no sink) is checked with a `SELECT 1`
+/// first. After the commit the
 /// sink moves the event into the log ([`AuditSink::committed`]) without the
 /// client waiting for it. A request that used no transaction has its event
 /// recorded directly, before the response. With
@@ -314,13 +318,12 @@ where
         .as_ref()
         .and_then(|_| audited_action(&facts.method, audit.as_ref(), config.audit_reads))
         .map(|action| event(config, &identity, &facts, action, audit, response.status()));
-    match finish(
-        config,
-        event,
-        tx,
-        response.status().is_success() || response.status().is_redirection(),
-    )
-    .await
+    let mutating = matches!(
+        facts.method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let success = response.status().is_success() || response.status().is_redirection();
+    match finish(config, event, tx, success, mutating).await
     {
         Ok(()) => response,
         Err(e) => e.into_response(),
@@ -392,6 +395,7 @@ async fn finish(
     event: Option<Result<Event, Error>>,
     tx: Option<Transaction<'static, Postgres>>,
     success: bool,
+    mutating: bool,
 ) -> Result<(), Error> {
     let event = event.transpose()?;
     let Some(mut tx) = tx else {
@@ -411,12 +415,19 @@ async fn finish(
         tx.commit().await.map_err(Error::db("committing"))?;
         return Ok(sink.record_soon(read).await?);
     }
-    if let (Some(sink), Some(event)) = (sink, &event)
-        && let Err(e) = sink.stage(&mut tx, event.clone()).await
-    {
-        // Dropping the transaction rolls it back.
-        record_failure(config, event.clone()).await;
-        return Err(e.into());
+    match (sink, &event) {
+        (Some(sink), Some(event)) => {
+            if let Err(e) = sink.stage(&mut tx, event.clone()).await {
+                // Dropping the transaction rolls it back.
+                record_failure(config, event.clone()).await;
+                return Err(e.into());
+            }
+        }
+        // A change with no event staged to prove its transaction alive.
+        _ if mutating => ensure_live(&mut tx)
+            .await
+            .map_err(Error::db("checking the transaction before its commit"))?,
+        _ => {}
     }
     if let Err(e) = tx.commit().await {
         if let Some(event) = event {
@@ -428,6 +439,17 @@ async fn finish(
         sink.committed();
     }
     Ok(())
+}
+
+/// Fails if PostgreSQL has aborted `conn`'s transaction (a statement failed
+/// and the handler answered success anyway): its `COMMIT` would then roll
+/// back with no error, and the client would be told of a change that was
+/// never stored.
+pub(crate) async fn ensure_live(conn: &mut PgConnection) -> Result<(), sqlx_core::Error> {
+    sqlx_core::query::query::<Postgres>("SELECT 1")
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Records that the request `event` describes failed after all: a new event
