@@ -221,9 +221,9 @@ impl JwtAuthenticator {
     /// verifier's check is the non-strict one, under which such a key
     /// accepts signatures that need no private key.
     pub fn ed25519(public_key: &[u8], issuer: &str, audience: &str) -> Result<Self, Error> {
-        let bytes: &[u8; 32] = public_key.try_into().map_err(|_| {
-            Error::Misconfigured("an Ed25519 public key is exactly 32 bytes")
-        })?;
+        let bytes: &[u8; 32] = public_key
+            .try_into()
+            .map_err(|_| Error::Misconfigured("an Ed25519 public key is exactly 32 bytes"))?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
             .map_err(|_| Error::Misconfigured("the Ed25519 public key is not a curve point"))?;
         if key.is_weak() {
@@ -665,9 +665,9 @@ mod tests {
         // The identity, a point of order 4 (y = 0, the docs' old example
         // key), and one of order 8: each lets anyone sign for the issuer.
         let mut order_8 = [0u8; 32];
-        order_8.copy_from_slice(
-            &hex_bytes("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
-        );
+        order_8.copy_from_slice(&hex_bytes(
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        ));
         for weak in [identity, [0u8; 32], order_8] {
             match JwtAuthenticator::ed25519(&weak, "iss", "aud") {
                 Err(e) => assert_eq!(e.kind(), "internal", "{e}"),

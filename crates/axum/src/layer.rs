@@ -323,8 +323,7 @@ where
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
     let success = response.status().is_success() || response.status().is_redirection();
-    match finish(config, event, tx, success, mutating).await
-    {
+    match finish(config, event, tx, success, mutating).await {
         Ok(()) => response,
         Err(e) => e.into_response(),
     }
