@@ -35,10 +35,18 @@ pub trait AuditSink: Send + Sync + 'static {
     /// it is on the record if and only if that transaction commits. The
     /// default records it at once instead (write-ahead: the event is kept
     /// even if the commit then fails, and a second event records the
-    /// failure).
+    /// failure), after checking with one `SELECT 1` on `conn` that the
+    /// transaction can still commit: PostgreSQL answers the `COMMIT` of a
+    /// transaction a failed statement aborted with a rollback, not an error,
+    /// so the failure would otherwise go unseen. An implementation that
+    /// writes through `conn` checks that by writing.
     fn stage<'a>(&'a self, conn: &'a mut PgConnection, event: Event) -> SinkFuture<'a> {
-        let _ = conn;
-        self.record(event)
+        Box::pin(async move {
+            crate::layer::ensure_live(conn)
+                .await
+                .map_err(|source| custodia_audit::Error::Sqlx { source })?;
+            self.record(event).await
+        })
     }
 
     /// A transaction with a staged event committed: move what was staged

@@ -493,7 +493,6 @@ async fn notify_breach(
     routes.allow(&ctx)?;
     let (register, incidents) = routes.breaches()?;
     let tenant = ctx.tenant();
-    let target = Target::new("breach", &id)?;
     let incident = routes
         .blocking(move |_, _| {
             let current = load_incident(incidents.as_ref(), tenant, &id)?;
@@ -529,6 +528,9 @@ async fn notify_breach(
             Ok(next)
         })
         .await?;
+    // From the stored id, not the path: any path that finds no incident is
+    // the one 404, and the log names the incident as `POST /breaches` did.
+    let target = Target::new("breach", incident.id.to_string())?;
     Ok((Audit::new(target), Json(incident.into())))
 }
 

@@ -215,10 +215,20 @@ fn unauthorized(reason: &'static str) -> Error {
 impl JwtAuthenticator {
     /// Tokens signed with EdDSA by the holder of the Ed25519 key whose
     /// 32-byte public key is `public_key`, issued by `issuer` for `audience`.
+    ///
+    /// A key that is not a curve point, or a point of small order (the
+    /// identity, all zeros, ...), is [`Error::Misconfigured`]: the
+    /// verifier's check is the non-strict one, under which such a key
+    /// accepts signatures that need no private key.
     pub fn ed25519(public_key: &[u8], issuer: &str, audience: &str) -> Result<Self, Error> {
-        if public_key.len() != 32 {
+        let bytes: &[u8; 32] = public_key
+            .try_into()
+            .map_err(|_| Error::Misconfigured("an Ed25519 public key is exactly 32 bytes"))?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map_err(|_| Error::Misconfigured("the Ed25519 public key is not a curve point"))?;
+        if key.is_weak() {
             return Err(Error::Misconfigured(
-                "an Ed25519 public key is exactly 32 bytes",
+                "the Ed25519 public key is of small order: anyone could sign for it",
             ));
         }
         Ok(Self::new(
@@ -632,6 +642,70 @@ mod tests {
             .verify(&token(claims(elsewhere, 1_900_000_001)))
             .unwrap();
         assert_eq!(plain.context().region(), Region::EU);
+    }
+
+    /// A token "signed" with the identity point as R and s = 0: under a
+    /// small-order public key, the non-strict Ed25519 check accepts it for
+    /// most messages, without any private key.
+    fn forged_ed25519(claims: &Value) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
+        let payload = b64.encode(serde_json::to_vec(claims).unwrap());
+        let mut signature = [0u8; 64];
+        signature[0] = 1; // the identity point's encoding (y = 1)
+        format!("{header}.{payload}.{}", b64.encode(signature))
+    }
+
+    #[test]
+    fn small_order_ed25519_keys_are_refused_at_start_up() {
+        let tenant = TenantId::random();
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        // The identity, a point of order 4 (y = 0, the docs' old example
+        // key), and one of order 8: each lets anyone sign for the issuer.
+        let mut order_8 = [0u8; 32];
+        order_8.copy_from_slice(&hex_bytes(
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        ));
+        for weak in [identity, [0u8; 32], order_8] {
+            match JwtAuthenticator::ed25519(&weak, "iss", "aud") {
+                Err(e) => assert_eq!(e.kind(), "internal", "{e}"),
+                Ok(auth) => {
+                    let auth = auth.with_clock(clock());
+                    // Some of a few messages forge; every one must be refused.
+                    for exp in 1_900_000_000..1_900_000_016 {
+                        let forged = forged_ed25519(&claims(tenant, exp));
+                        assert!(
+                            auth.verify(&forged).is_err(),
+                            "a forged token verified under a small-order key"
+                        );
+                    }
+                }
+            }
+        }
+        // A key that is no curve point at all fails at start-up too, not
+        // at every request.
+        let not_a_point = (2u8..)
+            .map(|y| {
+                let mut bytes = [0u8; 32];
+                bytes[0] = y;
+                bytes
+            })
+            .find(|bytes| ed25519_dalek::VerifyingKey::from_bytes(bytes).is_err())
+            .unwrap();
+        assert!(JwtAuthenticator::ed25519(&not_a_point, "iss", "aud").is_err());
+        // A real key is still accepted.
+        use ring::signature::KeyPair as _;
+        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
+        assert!(JwtAuthenticator::ed25519(pair.public_key().as_ref(), "iss", "aud").is_ok());
+    }
+
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]

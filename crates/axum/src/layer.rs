@@ -39,7 +39,8 @@ pub const MAX_USER_AGENT: usize = 512;
 ///    handler marked with an [`Audit`] naming a subject when
 ///    [`audit_reads`](Self::audit_reads) is on, records an audit event through
 ///    the [`AuditSink`] (actor, action, target, outcome from the status,
-///    request id; IP address and user agent when the request concerns a subject);
+///    request id: the client's `x-request-id` only when it is a UUID, else a
+///    fresh one; IP address and user agent when the request concerns a subject);
 /// 5. commits the transaction if the response is a success (2xx or 3xx) and
 ///    rolls it back otherwise.
 ///
@@ -54,7 +55,11 @@ pub const MAX_USER_AGENT: usize = 512;
 /// outbox), so it commits with the change or not at all: no committed change
 /// is unaudited and no rolled-back one is on the record as done. A failed
 /// stage rolls the transaction back, answers 500 and records a `failure`
-/// event (best effort). After the commit the
+/// event (best effort). So does a transaction PostgreSQL aborted (a
+/// statement failed and the handler answered success anyway), whose
+/// `COMMIT` would roll back without an error: the stage finds it, and a
+/// change with no event staged (no sink) is checked with a `SELECT 1`
+/// first. After the commit the
 /// sink moves the event into the log ([`AuditSink::committed`]) without the
 /// client waiting for it. A request that used no transaction has its event
 /// recorded directly, before the response. With
@@ -263,12 +268,21 @@ impl RequestFacts {
     }
 }
 
-/// The client's `x-request-id` when it is a short printable token.
+/// The client's `x-request-id` when it is a UUID (hyphenated, lower case).
+///
+/// The id is stored in clear in the append-only log, where nothing can be
+/// erased, so free text is never taken from the client: a user name, an
+/// email address or a number used as a correlation id would be personal
+/// data beyond any shred. A UUID (what proxies and frameworks generate:
+/// Envoy, Heroku, Rails; nginx's 32 hex digits) carries none.
 fn request_id(value: Option<&HeaderValue>) -> Option<String> {
-    value
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
+    let text = value?.to_str().ok()?;
+    // Only the two forms: no braces, no `urn:uuid:` prefix.
+    if text.len() != 32 && text.len() != 36 {
+        return None;
+    }
+    let id = custodia_core::uuid::Uuid::try_parse(text).ok()?;
+    Some(id.hyphenated().to_string())
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -304,14 +318,12 @@ where
         .as_ref()
         .and_then(|_| audited_action(&facts.method, audit.as_ref(), config.audit_reads))
         .map(|action| event(config, &identity, &facts, action, audit, response.status()));
-    match finish(
-        config,
-        event,
-        tx,
-        response.status().is_success() || response.status().is_redirection(),
-    )
-    .await
-    {
+    let mutating = matches!(
+        facts.method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let success = response.status().is_success() || response.status().is_redirection();
+    match finish(config, event, tx, success, mutating).await {
         Ok(()) => response,
         Err(e) => e.into_response(),
     }
@@ -382,6 +394,7 @@ async fn finish(
     event: Option<Result<Event, Error>>,
     tx: Option<Transaction<'static, Postgres>>,
     success: bool,
+    mutating: bool,
 ) -> Result<(), Error> {
     let event = event.transpose()?;
     let Some(mut tx) = tx else {
@@ -401,12 +414,19 @@ async fn finish(
         tx.commit().await.map_err(Error::db("committing"))?;
         return Ok(sink.record_soon(read).await?);
     }
-    if let (Some(sink), Some(event)) = (sink, &event)
-        && let Err(e) = sink.stage(&mut tx, event.clone()).await
-    {
-        // Dropping the transaction rolls it back.
-        record_failure(config, event.clone()).await;
-        return Err(e.into());
+    match (sink, &event) {
+        (Some(sink), Some(event)) => {
+            if let Err(e) = sink.stage(&mut tx, event.clone()).await {
+                // Dropping the transaction rolls it back.
+                record_failure(config, event.clone()).await;
+                return Err(e.into());
+            }
+        }
+        // A change with no event staged to prove its transaction alive.
+        _ if mutating => ensure_live(&mut tx)
+            .await
+            .map_err(Error::db("checking the transaction before its commit"))?,
+        _ => {}
     }
     if let Err(e) = tx.commit().await {
         if let Some(event) = event {
@@ -418,6 +438,17 @@ async fn finish(
         sink.committed();
     }
     Ok(())
+}
+
+/// Fails if PostgreSQL has aborted `conn`'s transaction (a statement failed
+/// and the handler answered success anyway): its `COMMIT` would then roll
+/// back with no error, and the client would be told of a change that was
+/// never stored.
+pub(crate) async fn ensure_live(conn: &mut PgConnection) -> Result<(), sqlx_core::Error> {
+    sqlx_core::query::query::<Postgres>("SELECT 1")
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Records that the request `event` describes failed after all: a new event
@@ -563,12 +594,33 @@ mod tests {
     }
 
     #[test]
+    fn a_client_request_id_is_kept_only_when_it_is_a_uuid() {
+        // The id goes into the append-only log in clear, where nothing can
+        // be erased: a client's free text (a user name, an email address, a
+        // card number used as a correlation id) must not.
+        let value = |v: &str| HeaderValue::from_str(v).unwrap();
+        for personal in [
+            "alice@example.com",
+            "alice.smith",
+            "4111111111111111",
+            "07700900123",
+            "order-for-jane-doe",
+        ] {
+            assert_eq!(request_id(Some(&value(personal))), None, "{personal}");
+        }
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(request_id(Some(&value(id))).as_deref(), Some(id));
+        // nginx's $request_id (32 hex digits) and upper case: the same id, hyphenated.
+        assert_eq!(
+            request_id(Some(&value("0F8FAD5BD9CB469FA16570867728950E"))).as_deref(),
+            Some(id)
+        );
+    }
+
+    #[test]
     fn request_ids_are_kept_only_when_tame() {
         let value = |v: &str| HeaderValue::from_str(v).unwrap();
-        assert_eq!(
-            request_id(Some(&value("abc-123"))).as_deref(),
-            Some("abc-123")
-        );
+        assert_eq!(request_id(Some(&value("abc-123"))), None);
         assert_eq!(request_id(Some(&value("has space"))), None);
         assert_eq!(request_id(Some(&value(""))), None);
         assert_eq!(request_id(None), None);

@@ -95,7 +95,9 @@
 //! let root = SecretKey::from_bytes([7; 32]); // from your KMS or secret manager
 //! let keyring = AsyncKeyring::from_store(keys.clone(), root, DataKeyMode::Random).await?;
 //! let vault = AsyncSubjectVault::new(&keyring, keys, Arc::new(SystemClock));
-//! let auth = JwtAuthenticator::ed25519(&[0u8; 32], "https://login.example.com", "helpdesk-api")?;
+//! // The identity provider's 32-byte Ed25519 public key.
+//! let issuer_key = std::fs::read("/etc/helpdesk/issuer-ed25519.pub")?;
+//! let auth = JwtAuthenticator::ed25519(&issuer_key, "https://login.example.com", "helpdesk-api")?;
 //!
 //! let app = Router::new()
 //!     .route("/tickets", post(create))

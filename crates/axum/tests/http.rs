@@ -163,6 +163,30 @@ async fn create(
     Ok((StatusCode::CREATED, audit, Json(json!({ "id": id }))))
 }
 
+/// Inserts a ticket, then lets a statement fail and ignores its error (a
+/// host bug, or a "best effort" step): PostgreSQL has aborted the
+/// transaction, so its `COMMIT` rolls back, with no error on the wire.
+async fn create_then_swallow(
+    State(app): State<App>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Json(new): Json<NewTicket>,
+) -> Result<(StatusCode, Audit, Json<Value>), Error> {
+    let row = query::<Postgres>(&format!(
+        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3) RETURNING id",
+        app.table
+    ))
+    .bind(*ctx.tenant().as_uuid())
+    .bind(&new.title)
+    .bind(&new.requester)
+    .fetch_one(&mut *tx)
+    .await?;
+    let id: i64 = row.try_get(0)?;
+    let _ = query::<Postgres>("SELECT 1 / 0").execute(&mut *tx).await;
+    let audit = ticket_audit(ctx.tenant(), id, &new.requester);
+    Ok((StatusCode::CREATED, audit, Json(json!({ "id": id }))))
+}
+
 async fn read(
     State(app): State<App>,
     Tenant(ctx): Tenant,
@@ -329,6 +353,8 @@ impl Fixture {
         let to_log = SqlxAuditSink::new(store.clone(), vault.clone());
         let calls = Arc::new(SinkCalls::default());
         let layer = match sink {
+            Sink::Off => layer,
+            Sink::WriteAhead => layer.audit(WriteAhead(to_log)),
             Sink::Log => layer.audit(to_log),
             Sink::Down => layer.audit(FailingSink),
             Sink::StageRefused => layer.audit(StageRefused(to_log)),
@@ -340,6 +366,7 @@ impl Fixture {
             .route("/tickets", post(create).get(list))
             .route("/tickets/{id}", get(read).patch(update).delete(delete))
             .route("/two-transactions", post(two_transactions))
+            .route("/swallowed", post(create_then_swallow))
             .layer(layer)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(App {
@@ -409,6 +436,11 @@ impl Fixture {
 /// Which audit sink a fixture's layer gets.
 #[derive(Clone, Copy)]
 enum Sink {
+    /// No audit sink at all.
+    Off,
+    /// The log, through a sink that only records ([`WriteAhead`]: the
+    /// trait's default `stage`).
+    WriteAhead,
     /// The PostgreSQL log.
     Log,
     /// A log that is down ([`FailingSink`]).
@@ -469,6 +501,16 @@ impl AuditSink for StageRefused {
 
     fn stage<'a>(&'a self, _: &'a mut PgConnection, _: custodia_audit::Event) -> SinkFuture<'a> {
         Box::pin(async { Err(custodia_audit::Error::Store("the outbox is gone".into())) })
+    }
+}
+
+/// The PostgreSQL log's sink with only `record`: `stage` is the trait's
+/// default (the event is written ahead, outside the request's transaction).
+struct WriteAhead(SqlxAuditSink<Arc<MemoryKeyStore>>);
+
+impl AuditSink for WriteAhead {
+    fn record(&self, event: custodia_audit::Event) -> SinkFuture<'_> {
+        self.0.record(event)
     }
 }
 
@@ -1676,4 +1718,79 @@ fn laptop_lost() -> custodia_dsr::breach::Incident {
             contact: "dpo@example.com".into(),
         },
     )
+}
+
+/// Found in review: `POST /breaches/{id}/notifications` built the audit
+/// target from the raw path before looking the incident up, so an id
+/// longer than an audit label (1,024 bytes) answered 500, not the 404 every
+/// other unknown id gets.
+#[test]
+fn a_notification_for_any_unknown_id_is_the_one_404() {
+    use custodia_axum::dsr::{DsrRoutes, MemoryIncidents, MemoryRequests};
+    use custodia_dsr::breach::BreachRegister;
+    use custodia_dsr::{Desk, MemorySink};
+
+    runtime().block_on(async {
+        let tenant = TenantId::random();
+        let clock = Arc::new(SystemClock);
+        let sink = Arc::new(MemorySink::new());
+        let register = Arc::new(BreachRegister::new(clock.clone(), sink.clone()));
+        let desk = Arc::new(Desk::new(clock, sink));
+        let dpo = custodia_tenant::RoleName::new("dpo").unwrap();
+        let routes = DsrRoutes::new(desk, Arc::new(MemoryRequests::default()), dpo)
+            .with_breaches(register, Arc::new(MemoryIncidents::default()));
+        let http = privacy_server(routes, Recorded::default()).await;
+        let officer = officer(tenant, "dpo");
+        let notice = json!({"recipient": {"to": "authority", "name": "OPC"}});
+        let missing = format!(
+            "/privacy/breaches/{}/notifications",
+            custodia_dsr::breach::IncidentId::random()
+        );
+        let (status, expected) = http
+            .json(Method::POST, &missing, &officer, notice.clone())
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{expected}");
+        for id in ["not-an-id".to_owned(), "a".repeat(1100)] {
+            let path = format!("/privacy/breaches/{id}/notifications");
+            let (status, body) = http
+                .json(Method::POST, &path, &officer, notice.clone())
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{}: {body}", id.len());
+            assert_eq!(body, expected);
+        }
+    });
+}
+
+/// Found in review: a handler that let a statement fail and answered 201
+/// anyway had its transaction "committed" without error, because
+/// PostgreSQL answers `COMMIT` in an aborted transaction with a rollback,
+/// not an error. Without an audit sink, or with one that records ahead
+/// (the trait's default `stage`), the client got 201 for a change that was
+/// never stored, and the log a `success` event for it.
+#[test]
+fn a_change_postgresql_rolled_back_is_never_answered_as_done() {
+    for sink in [Sink::Off, Sink::WriteAhead, Sink::Log] {
+        with_one_tenant(false, sink, async |fixture, tenant, token, http| {
+            let (status, body) = http
+                .json(
+                    Method::POST,
+                    "/swallowed",
+                    token,
+                    json!({"title": "half done", "requester": "alice"}),
+                )
+                .await;
+            let rows = fixture.rows(tenant).await;
+            assert!(rows.is_empty(), "{rows:?}");
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+            assert_eq!(
+                body,
+                json!({"error": "internal", "message": "internal error"})
+            );
+            let outcomes = fixture.outcomes().await;
+            match sink {
+                Sink::Off => assert!(outcomes.is_empty()),
+                _ => assert_eq!(outcomes, [Outcome::Failure]),
+            }
+        });
+    }
 }
