@@ -12,9 +12,10 @@
 //!   policy (permissive policies are OR-ed, so each one widens access), a
 //!   view over a tenant table that runs with its owner's rights (whether or
 //!   not it shows the tenant column), a materialized view over one (RLS
-//!   never applies to those), and an application role that owns tables, is
-//!   a superuser, has `BYPASSRLS`, or is a member of a role that is or has
-//!   either (`SET ROLE` leaves RLS behind).
+//!   never applies to those), an application role that owns tables, is a
+//!   superuser, has `BYPASSRLS`, or is a member of a role that is or has
+//!   either (`SET ROLE` leaves RLS behind), and one that holds `TRUNCATE`
+//!   or `TRIGGER` on a tenant table (RLS governs neither).
 //!
 //!   A policy is the tenant policy only when its `USING` and `WITH CHECK`
 //!   (each where present), as PostgreSQL prints them, are exactly the
@@ -60,8 +61,7 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement, ToStatement};
 
 use crate::pgsql::{
-    CatalogRow, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs,
-    begin_bound_sql,
+    CatalogRow, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, begin_bound_sql,
 };
 pub use crate::pgsql::{LintFinding, LintOptions, LintReport};
 use crate::{Error, TenantContext};

@@ -48,7 +48,9 @@ FROM pg_roles r WHERE r.rolname = $1";
 /// the role exists, `$4` schemas (`text[]`, `NULL` for all). Columns:
 /// schema, name, relkind, RLS enabled, RLS forced, owner, app role owns it,
 /// `security_invoker`, oid, the tenant column as `pg_get_expr` prints it
-/// (`quote_ident`: `tenant_id`, but `"user"`; `''` for a view without it).
+/// (`quote_ident`: `tenant_id`, but `"user"`; `''` for a view without it),
+/// and the privileges RLS does not govern that the role holds on a table
+/// (`TRUNCATE`, `TRIGGER`).
 ///
 /// A view's reads are its rewrite rule's dependencies in `pg_depend`
 /// (PostgreSQL records every relation a view's query names there).
@@ -75,7 +77,10 @@ SELECT n.nspname::text, c.relname::text, c.relkind::text,
                WHERE lower(o) IN ('security_invoker=true', 'security_invoker=on',
                                   'security_invoker=1', 'security_invoker=yes')),
        c.oid,
-       coalesce(quote_ident(a.attname::text), '')
+       coalesce(quote_ident(a.attname::text), ''),
+       CASE WHEN $3 AND c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT p FROM unnest(ARRAY['TRUNCATE', 'TRIGGER']) p
+           WHERE has_table_privilege($1::name, c.oid, p)) ELSE '{}'::text[] END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
@@ -138,6 +143,8 @@ pub(crate) struct Relation {
     pub(crate) invoker: bool,
     /// The tenant column, quoted as `pg_get_expr` prints it.
     pub(crate) tenant_column: String,
+    /// `TRUNCATE`, `TRIGGER`: what the app role holds of them.
+    pub(crate) unpoliced: Vec<String>,
 }
 
 /// One row of [`POLICIES_SQL`].
@@ -162,6 +169,7 @@ impl Relation {
             app_owns: row.flag(6)?,
             invoker: row.flag(7)?,
             tenant_column: row.text(9)?,
+            unpoliced: row.texts(10)?,
         })
     }
 }
@@ -249,10 +257,19 @@ impl LintReport {
             });
         }
         if rel.app_owns {
+            // An owner holds every privilege; the ownership is the finding.
             self.findings.push(LintFinding::AppRoleOwnsTable {
                 table: qualified.clone(),
                 owner: rel.owner,
             });
+        } else {
+            for privilege in rel.unpoliced {
+                self.findings
+                    .push(LintFinding::AppRoleHasUnpolicedPrivilege {
+                        table: qualified.clone(),
+                        privilege,
+                    });
+            }
         }
         rel.enabled.then_some(PolicedTable {
             table: qualified,
@@ -456,6 +473,18 @@ pub enum LintFinding {
         /// The owner.
         owner: String,
     },
+    /// The application role holds a privilege on a tenant table that
+    /// row-level security does not govern: `TRUNCATE` empties every
+    /// tenant's rows at once, and `TRIGGER` lets it attach code that runs
+    /// on every tenant's writes and may copy them where RLS does not reach.
+    /// (`GRANT ALL` gives both; [`RlsPolicy`](crate::rls::RlsPolicy) grants
+    /// neither.)
+    AppRoleHasUnpolicedPrivilege {
+        /// `schema.table`.
+        table: String,
+        /// `TRUNCATE` or `TRIGGER`.
+        privilege: String,
+    },
     /// RLS is on but no policy is the tenant predicate
     /// [`RlsPolicy`](crate::rls::RlsPolicy) generates (the tenant column
     /// equal to the bound `app.tenant_id`).
@@ -536,6 +565,10 @@ impl fmt::Display for LintFinding {
                 f,
                 "{table}: owned by {owner}, which the application role is or belongs to (it can disable RLS)"
             ),
+            LintFinding::AppRoleHasUnpolicedPrivilege { table, privilege } => write!(
+                f,
+                "{table}: the application role has {privilege}, which row-level security does not govern (revoke it)"
+            ),
             LintFinding::NoTenantPolicy { table } => write!(
                 f,
                 "{table}: no row-level security policy is the tenant predicate (tenant column = the bound {TENANT_SETTING}, as rls::RlsPolicy generates it)"
@@ -582,6 +615,7 @@ impl LintReport {
             LintFinding::RlsDisabled { table }
             | LintFinding::RlsNotForced { table }
             | LintFinding::AppRoleOwnsTable { table, .. }
+            | LintFinding::AppRoleHasUnpolicedPrivilege { table, .. }
             | LintFinding::NoTenantPolicy { table }
             | LintFinding::PermissivePolicyWithoutTenant { table, .. }
             | LintFinding::UnrecognisedTenantPolicy { table, .. } => table == name,

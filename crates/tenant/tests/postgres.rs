@@ -622,6 +622,43 @@ fn the_lint_flags_views_over_tenant_tables_without_the_tenant_column() {
     assert_eq!(report.findings.len(), 4, "{report}");
 }
 
+/// Found in review: row-level security does not govern `TRUNCATE` or
+/// `TRIGGER`, and `GRANT ALL` gives both; the lint passed an application
+/// role that could empty every tenant's rows with one statement.
+#[test]
+fn the_lint_flags_privileges_rls_does_not_govern() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let (a, b) = tenants();
+    f.seed(a, &["a1"]);
+    f.seed(b, &["b1"]);
+    f.admin
+        .batch_execute(&format!("GRANT ALL ON {s}.tickets TO {role}"))
+        .unwrap();
+    let mut app = f.app();
+    // Bound to tenant a, one statement removes tenant b's rows too.
+    with_tenant(&mut app, a, |tx| {
+        tx.batch_execute(&format!("TRUNCATE {s}.tickets"))
+            .map_err(|source| custodia_tenant::Error::Postgres {
+                doing: "truncate",
+                source,
+            })
+    })
+    .unwrap();
+    assert_eq!(f.subjects_of(b), Vec::<String>::new());
+
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    let table = format!("{s}.tickets");
+    assert_eq!(
+        report.about(&table).cloned().collect::<Vec<_>>(),
+        ["TRUNCATE", "TRIGGER"].map(|privilege| LintFinding::AppRoleHasUnpolicedPrivilege {
+            table: table.clone(),
+            privilege: privilege.into()
+        }),
+        "{report}"
+    );
+}
+
 /// Found in review: the lint checked only the application role's own
 /// attributes. A role it is a member of may be a superuser or have
 /// `BYPASSRLS`, and `SET ROLE` to it reads every tenant's rows.
@@ -670,7 +707,10 @@ fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
     assert_eq!(n, 0, "row-level security binds the role itself");
     app.batch_execute(&format!("SET ROLE {bypass}")).unwrap();
     let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
-    assert_eq!(n, 2, "SET ROLE to a BYPASSRLS role reads every tenant's rows");
+    assert_eq!(
+        n, 2,
+        "SET ROLE to a BYPASSRLS role reads every tenant's rows"
+    );
     app.batch_execute("RESET ROLE").unwrap();
 
     let options = LintOptions::new(&app_role).schemas(&[&s]);
