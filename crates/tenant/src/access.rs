@@ -690,7 +690,7 @@ impl AccessPolicy {
                 best = Some((role, rule, access));
             }
         }
-        Ok(best.map(|(role, rule, access)| (role, rule, access)))
+        Ok(best)
     }
 }
 
