@@ -147,8 +147,11 @@ impl fmt::Display for SweepPlan {
 ///   record that was anonymized, archived or reviewed carries the event
 ///   `anonymized`, `archived` or `reviewed` (at or after its due date), and is
 ///   then counted as already done instead of planned again.
-/// * **Resumable.** Records must come in strictly ascending id order (as
-///   `ORDER BY id` gives). With [`Sweep::limit`] a plan stops after that many
+/// * **Resumable.** Records must come in strictly ascending id order, by
+///   bytes: `ORDER BY id COLLATE "C"` in PostgreSQL (a plain `ORDER BY id`
+///   follows the column's collation, where `B` may come after `a`; a batch
+///   resumed with `WHERE id > $cursor` in that order would start with ids
+///   the cursor skips as already seen). With [`Sweep::limit`] a plan stops after that many
 ///   records and hands back a [`Cursor`]; [`Sweep::resume`] skips every id up
 ///   to the cursor, so a crashed or batched sweep picks up where it stopped,
 ///   whether or not the host re-sends records it already saw.

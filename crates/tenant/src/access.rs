@@ -22,7 +22,10 @@
 //!    contains the field's category applies (`user.contact: read` and
 //!    `user.contact.email: masked` give masked email and readable phone);
 //!    across the actor's roles the most permissive applies; with no rule the
-//!    field is hidden.
+//!    field is hidden. A role's field rules count only on records that role
+//!    itself may read, and its `write` only where it may also update the
+//!    record (elsewhere it gives `read`): combining roles never unmasks or
+//!    opens for writing a field on a record no single role would.
 //!
 //! Every answer is an [`AccessDecision`] (or [`FieldDecision`]) that names the grant
 //! that allowed it or the rule that denied it, for the audit log.
@@ -343,11 +346,21 @@ impl fmt::Display for FieldDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.record_denied, &self.rule) {
             (Some(reason), _) => write!(f, "hidden: the record is not readable ({reason})"),
-            (None, Some((role, rule))) => write!(
-                f,
-                "{} by role {role}'s rule on {}",
-                self.access, rule.category
-            ),
+            (None, Some((role, rule))) => {
+                write!(
+                    f,
+                    "{} by role {role}'s rule on {}",
+                    self.access, rule.category
+                )?;
+                if self.access != rule.access {
+                    write!(
+                        f,
+                        " ({}, but the role may not update this record)",
+                        rule.access
+                    )?;
+                }
+                Ok(())
+            }
             (None, None) => f.write_str("hidden by default: no field rule covers this category"),
         }
     }
@@ -551,16 +564,7 @@ impl AccessPolicy {
                     record: record.tenant,
                 }));
             }
-            Some(record) if record.owner == Some(ctx.actor()) => Scope::Own,
-            Some(record)
-                if record
-                    .team
-                    .as_ref()
-                    .is_some_and(|t| ctx.teams().contains(t)) =>
-            {
-                Scope::Team
-            }
-            Some(_) => Scope::Tenant,
+            Some(record) => Self::needed_scope(ctx, record),
         };
         let mut widest: Option<Scope> = None;
         for role in ctx.roles() {
@@ -581,10 +585,37 @@ impl AccessPolicy {
         Err(widest.map(|widest| AccessReason::OutOfScope { widest, needed }))
     }
 
+    /// The narrowest scope that reaches `record` (of `ctx`'s tenant) for `ctx`.
+    fn needed_scope(ctx: &TenantContext, record: &Ownership) -> Scope {
+        if record.owner == Some(ctx.actor()) {
+            Scope::Own
+        } else if record
+            .team
+            .as_ref()
+            .is_some_and(|t| ctx.teams().contains(t))
+        {
+            Scope::Team
+        } else {
+            Scope::Tenant
+        }
+    }
+
+    /// Whether `def` itself grants `action` on `resource` at `needed` scope.
+    fn role_reaches(def: &RoleDef, resource: &str, action: Operation, needed: Scope) -> bool {
+        def.permissions
+            .iter()
+            .any(|p| p.action == action && p.resource == resource && p.scope >= needed)
+    }
+
     /// The access `ctx` gets to a field of `category` in a `resource` record.
     ///
     /// Hidden unless the record is readable; then the most permissive of the
-    /// actor's roles, each contributing its most specific matching rule.
+    /// actor's roles that may read this record themselves, each contributing
+    /// its most specific matching rule, and `Write` only from a role that
+    /// may also update it (`Read` from one that may not). A role's field
+    /// rules therefore never reach records its own grants do not: a role
+    /// for one's own tickets does not unmask fields on every ticket another
+    /// role lets the actor read.
     pub fn field_access(
         &self,
         ctx: &TenantContext,
@@ -599,8 +630,8 @@ impl AccessPolicy {
                 record_denied: Some(Self::decision(Err(read), resource, Operation::Read).reason),
             },
             Ok(best) => FieldDecision {
-                access: best.map_or(FieldAccess::Hidden, |(_, rule)| rule.access),
-                rule: best.map(|(role, rule)| (role.clone(), rule.clone())),
+                access: best.map_or(FieldAccess::Hidden, |(_, _, access)| access),
+                rule: best.map(|(role, rule, _)| (role.clone(), rule.clone())),
                 record_denied: None,
             },
         }
@@ -616,35 +647,47 @@ impl AccessPolicy {
         category: &DataCategory,
     ) -> FieldAccess {
         match self.field_rule(ctx, resource, record, category) {
-            Ok(Some((_, rule))) => rule.access,
+            Ok(Some((_, _, access))) => access,
             Ok(None) | Err(_) => FieldAccess::Hidden,
         }
     }
 
-    /// The role and rule that set a field's access (`None`: no rule), or
-    /// why the record itself is not readable (as [`grant`](Self::grant)).
+    /// The role and rule that set a field's access and that access (`None`:
+    /// no rule), or why the record itself is not readable (as
+    /// [`grant`](Self::grant)).
     fn field_rule<'p>(
         &'p self,
         ctx: &TenantContext,
         resource: &str,
         record: &Ownership,
         category: &DataCategory,
-    ) -> Result<Option<(&'p RoleName, &'p FieldRule)>, Option<AccessReason>> {
+    ) -> Result<Option<(&'p RoleName, &'p FieldRule, FieldAccess)>, Option<AccessReason>> {
         self.grant(ctx, resource, Operation::Read, Some(record))?;
-        let mut best: Option<(&RoleName, &FieldRule)> = None;
+        let needed = Self::needed_scope(ctx, record);
+        let mut best: Option<(&RoleName, &FieldRule, FieldAccess)> = None;
         for role in ctx.roles() {
             let Some((role, def)) = self.roles.get_key_value(role) else {
                 continue;
             };
+            // Only a role that reaches this record itself says what of it is shown.
+            if !Self::role_reaches(def, resource, Operation::Read, needed) {
+                continue;
+            }
             let specific = def
                 .fields
                 .iter()
                 .filter(|rule| category.is_within(&rule.category))
                 .max_by_key(|rule| rule.category.depth());
-            if let Some(rule) = specific
-                && best.is_none_or(|(_, b)| rule.access > b.access)
+            let Some(rule) = specific else { continue };
+            let access = if rule.access == FieldAccess::Write
+                && !Self::role_reaches(def, resource, Operation::Update, needed)
             {
-                best = Some((role, rule));
+                FieldAccess::Read
+            } else {
+                rule.access
+            };
+            if best.is_none_or(|(_, _, b)| access > b) {
+                best = Some((role, rule, access));
             }
         }
         Ok(best)
@@ -823,7 +866,13 @@ mod tests {
         let email =
             f.policy
                 .field_access(&both, "ticket", &mine, &DataCategory::USER_CONTACT_EMAIL);
-        assert_eq!(email.access, FieldAccess::Write);
+        // The supervisor's `write` on `user`, from a role that may read but
+        // not update tickets: read.
+        assert_eq!(email.access, FieldAccess::Read);
+        assert_eq!(
+            email.to_string(),
+            "read by role supervisor's rule on user (write, but the role may not update this record)"
+        );
         assert_eq!(email.rule.unwrap().0, role("supervisor"));
 
         // An unreadable record hides every field, whatever the field rules say.
@@ -837,6 +886,86 @@ mod tests {
                 .field_access(&agent, "ticket", &others, &DataCategory::USER_CONTACT_PHONE);
         assert_eq!(hidden.access, FieldAccess::Hidden);
         assert!(hidden.record_denied.is_some());
+    }
+
+    /// Found in review: field rules counted from every role the actor holds,
+    /// also from a role that cannot read the record at all. A "requester"
+    /// role meant for the actor's own tickets (email in clear) lifted the
+    /// agent role's masking on every ticket of the tenant; and `Write` was
+    /// given on records no role of the actor may update.
+    #[test]
+    fn a_roles_field_rules_reach_only_records_that_role_may_read_and_write() {
+        let tenant = TenantId::from_external_key("t", "acme");
+        let mut policy = AccessPolicy::new(tenant);
+        let (agent, requester) = (role("agent"), role("requester"));
+        let email = DataCategory::USER_CONTACT_EMAIL;
+        for change in [
+            PolicyChange::DefineRole(agent.clone()),
+            PolicyChange::Grant(
+                agent.clone(),
+                Permission::new("ticket", Operation::Read, Scope::Tenant).unwrap(),
+            ),
+            PolicyChange::SetField(
+                agent.clone(),
+                FieldRule {
+                    category: DataCategory::USER,
+                    access: FieldAccess::Write,
+                },
+            ),
+            PolicyChange::SetField(
+                agent.clone(),
+                FieldRule {
+                    category: email.clone(),
+                    access: FieldAccess::Masked,
+                },
+            ),
+            PolicyChange::DefineRole(requester.clone()),
+            PolicyChange::Grant(
+                requester.clone(),
+                Permission::new("ticket", Operation::Read, Scope::Own).unwrap(),
+            ),
+            PolicyChange::Grant(
+                requester.clone(),
+                Permission::new("ticket", Operation::Update, Scope::Own).unwrap(),
+            ),
+            PolicyChange::SetField(
+                requester.clone(),
+                FieldRule {
+                    category: email.clone(),
+                    access: FieldAccess::Write,
+                },
+            ),
+        ] {
+            policy.apply_unchecked(change).unwrap();
+        }
+        let me = ActorId::random();
+        let ctx = TenantContext::new(tenant, me, Region::EU)
+            .with_role(agent.clone())
+            .with_role(requester.clone());
+        let mine = Ownership {
+            tenant,
+            owner: Some(me),
+            team: None,
+        };
+        let theirs = Ownership {
+            tenant,
+            owner: Some(ActorId::random()),
+            team: None,
+        };
+        // Someone else's ticket: only the agent role reads it, so its masking holds...
+        let field = policy.field_access(&ctx, "ticket", &theirs, &email);
+        assert_eq!(field.access, FieldAccess::Masked, "{field}");
+        assert_eq!(
+            policy.field_level(&ctx, "ticket", &theirs, &email),
+            FieldAccess::Masked
+        );
+        // ...and no role may update it, so nothing on it is writable.
+        let name = policy.field_access(&ctx, "ticket", &theirs, &DataCategory::USER_NAME);
+        assert_eq!(name.access, FieldAccess::Read, "{name}");
+        // The actor's own ticket: the requester role reads and updates it.
+        let field = policy.field_access(&ctx, "ticket", &mine, &email);
+        assert_eq!(field.access, FieldAccess::Write, "{field}");
+        assert_eq!(field.rule.map(|(r, _)| r), Some(requester));
     }
 
     #[test]

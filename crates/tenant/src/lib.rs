@@ -136,8 +136,10 @@
 //!    `tenant_id` column lacks enabled-and-forced RLS, when its permissive
 //!    policies are anything but the predicate step 3 generates (a policy
 //!    that reads `app.tenant_id` in another way, e.g. one that admits every
-//!    row when no tenant is bound, is reported too), when a view bypasses
-//!    RLS, or when the application role could bypass it.
+//!    row when no tenant is bound, is reported too), when a view over a
+//!    tenant table bypasses RLS (whether or not it shows the tenant
+//!    column), or when the application role could bypass it (owner,
+//!    superuser, `BYPASSRLS`, or a member of a role that is either).
 //!
 //! The crate's integration tests (`tests/postgres.rs`) run exactly this setup
 //! against a real PostgreSQL that `scripts/test` starts.

@@ -10,9 +10,12 @@
 //!   column that row-level security does not protect against the application
 //!   role: RLS off or not forced, no tenant policy, any other permissive
 //!   policy (permissive policies are OR-ed, so each one widens access), a
-//!   view that runs with its owner's rights, a materialized view (RLS never
-//!   applies to those), and an application role that owns tables, is a
-//!   superuser or has `BYPASSRLS`.
+//!   view over a tenant table that runs with its owner's rights (whether or
+//!   not it shows the tenant column), a materialized view over one (RLS
+//!   never applies to those), an application role that owns tables, is a
+//!   superuser, has `BYPASSRLS`, or is a member of a role that is or has
+//!   either (`SET ROLE` leaves RLS behind), and one that holds `TRUNCATE`
+//!   or `TRIGGER` on a tenant table (RLS governs neither).
 //!
 //!   A policy is the tenant policy only when its `USING` and `WITH CHECK`
 //!   (each where present), as PostgreSQL prints them, are exactly the
@@ -58,7 +61,7 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement, ToStatement};
 
 use crate::pgsql::{
-    CatalogRow, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, begin_bound_sql,
+    CatalogRow, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, begin_bound_sql,
 };
 pub use crate::pgsql::{LintFinding, LintOptions, LintReport};
 use crate::{Error, TenantContext};
@@ -209,6 +212,10 @@ impl CatalogRow for Row {
     fn flag(&self, idx: usize) -> Result<bool, Error> {
         get(self, idx)
     }
+
+    fn texts(&self, idx: usize) -> Result<Vec<String>, Error> {
+        get(self, idx)
+    }
 }
 
 fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, Error> {
@@ -223,7 +230,7 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
     let attrs = client
         .query_opt(ROLE_SQL, &[role])
         .map_err(pg("reading the application role"))?
-        .map(|row| Ok::<_, Error>((get(&row, 0)?, get(&row, 1)?)))
+        .map(|row| RoleAttrs::from_row(&row))
         .transpose()?;
     let role_exists = report.add_role(role, attrs);
     let rows = client

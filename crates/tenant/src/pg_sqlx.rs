@@ -64,7 +64,7 @@ use sqlx_postgres::{PgConnection, PgPool, PgRow, Postgres};
 
 use crate::pgsql::{
     CatalogRow, LintOptions, LintReport, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation,
-    begin_bound_sql,
+    RoleAttrs, begin_bound_sql,
 };
 #[cfg(doc)]
 use crate::rls::BIND_TENANT_SQL;
@@ -127,6 +127,10 @@ impl CatalogRow for PgRow {
     fn flag(&self, idx: usize) -> Result<bool, Error> {
         get(self, idx)
     }
+
+    fn texts(&self, idx: usize) -> Result<Vec<String>, Error> {
+        get(self, idx)
+    }
 }
 
 fn get<'r, T>(row: &'r PgRow, idx: usize) -> Result<T, Error>
@@ -159,7 +163,7 @@ where
         .fetch_optional(&mut *tx)
         .await
         .map_err(db("reading the application role"))?
-        .map(|row| Ok::<_, Error>((get(&row, 0)?, get(&row, 1)?)))
+        .map(|row| RoleAttrs::from_row(&row))
         .transpose()?;
     let role_exists = report.add_role(role, attrs);
     let rows = query::<Postgres>(RELATIONS_SQL)

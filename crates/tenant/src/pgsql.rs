@@ -25,15 +25,50 @@ pub(crate) fn begin_bound_sql(tenant: TenantId) -> String {
     format!("BEGIN; SET LOCAL {TENANT_SETTING} = '{id}'")
 }
 
-/// The application role's attributes: `rolsuper`, `rolbypassrls`; `$1` is the role.
-pub(crate) const ROLE_SQL: &str = "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1";
+/// The application role's attributes: `rolsuper`, `rolbypassrls`, and the
+/// roles it is a member of (directly or not) that are superusers or have
+/// `BYPASSRLS`, by name (`text[]`): `SET ROLE` to one of them leaves RLS
+/// behind. `$1` is the role. Membership is `MEMBER`, not PostgreSQL 16's
+/// `SET` option: a grant made `WITH SET FALSE` is reported too (the lint
+/// errs towards a finding). A superuser is a member of every role, so its
+/// list is left empty (it is reported as a superuser).
+pub(crate) const ROLE_SQL: &str = "
+SELECT r.rolsuper, r.rolbypassrls,
+       CASE WHEN r.rolsuper THEN '{}'::text[] ELSE coalesce((
+           SELECT array_agg(o.rolname::text ORDER BY o.rolname::text)
+           FROM pg_roles o
+           WHERE o.oid <> r.oid AND (o.rolsuper OR o.rolbypassrls)
+             AND pg_has_role(r.oid, o.oid, 'MEMBER')), '{}'::text[]) END
+FROM pg_roles r WHERE r.rolname = $1";
 
-/// Relations with a tenant column: `$1` role, `$2` column, `$3` whether the
-/// role exists, `$4` schemas (`text[]`, `NULL` for all). Columns: schema,
-/// name, relkind, RLS enabled, RLS forced, owner, app role owns it,
+/// Relations with a tenant column, and views and materialized views that
+/// read one (directly or through other views) whether or not they show the
+/// column: a view that leaves `tenant_id` out still returns every tenant's
+/// rows when its owner bypasses RLS. `$1` role, `$2` column, `$3` whether
+/// the role exists, `$4` schemas (`text[]`, `NULL` for all). Columns:
+/// schema, name, relkind, RLS enabled, RLS forced, owner, app role owns it,
 /// `security_invoker`, oid, the tenant column as `pg_get_expr` prints it
-/// (`quote_ident`: `tenant_id`, but `"user"`).
+/// (`quote_ident`: `tenant_id`, but `"user"`; `''` for a view without it),
+/// and the privileges RLS does not govern that the role holds on a table
+/// (`TRUNCATE`, `TRIGGER`).
+///
+/// A view's reads are its rewrite rule's dependencies in `pg_depend`
+/// (PostgreSQL records every relation a view's query names there).
 pub(crate) const RELATIONS_SQL: &str = "
+WITH RECURSIVE tenant_rel(oid) AS (
+    SELECT c.oid
+    FROM pg_class c
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
+                       AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relkind IN ('r', 'p', 'v', 'm')
+  UNION
+    SELECT r.ev_class
+    FROM pg_rewrite r
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                    AND d.refclassid = 'pg_class'::regclass
+    JOIN tenant_rel t ON t.oid = d.refobjid
+    WHERE r.ev_class <> d.refobjid
+)
 SELECT n.nspname::text, c.relname::text, c.relkind::text,
        c.relrowsecurity, c.relforcerowsecurity,
        pg_get_userbyid(c.relowner)::text,
@@ -42,12 +77,16 @@ SELECT n.nspname::text, c.relname::text, c.relkind::text,
                WHERE lower(o) IN ('security_invoker=true', 'security_invoker=on',
                                   'security_invoker=1', 'security_invoker=yes')),
        c.oid,
-       quote_ident(a.attname::text)
+       coalesce(quote_ident(a.attname::text), ''),
+       CASE WHEN $3 AND c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT p FROM unnest(ARRAY['TRUNCATE', 'TRIGGER']) p
+           WHERE has_table_privilege($1::name, c.oid, p)) ELSE '{}'::text[] END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
-                   AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relkind IN ('r', 'p', 'v', 'm')
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
+                        AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.oid IN (SELECT oid FROM tenant_rel)
+  AND (c.relkind IN ('v', 'm') OR (c.relkind IN ('r', 'p') AND a.attname IS NOT NULL))
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%'
   AND ($4::text[] IS NULL OR n.nspname = ANY($4::text[]))
@@ -69,6 +108,27 @@ pub(crate) trait CatalogRow {
     fn text(&self, idx: usize) -> Result<String, Error>;
     /// Column `idx` as a boolean.
     fn flag(&self, idx: usize) -> Result<bool, Error>;
+    /// Column `idx` as a `text[]`.
+    fn texts(&self, idx: usize) -> Result<Vec<String>, Error>;
+}
+
+/// One row of [`ROLE_SQL`].
+pub(crate) struct RoleAttrs {
+    pub(crate) superuser: bool,
+    pub(crate) bypass: bool,
+    /// The superuser or `BYPASSRLS` roles it can `SET ROLE` to.
+    pub(crate) can_become: Vec<String>,
+}
+
+impl RoleAttrs {
+    /// Reads a [`ROLE_SQL`] row.
+    pub(crate) fn from_row(row: &impl CatalogRow) -> Result<Self, Error> {
+        Ok(Self {
+            superuser: row.flag(0)?,
+            bypass: row.flag(1)?,
+            can_become: row.texts(2)?,
+        })
+    }
 }
 
 /// One row of [`RELATIONS_SQL`].
@@ -83,6 +143,8 @@ pub(crate) struct Relation {
     pub(crate) invoker: bool,
     /// The tenant column, quoted as `pg_get_expr` prints it.
     pub(crate) tenant_column: String,
+    /// `TRUNCATE`, `TRIGGER`: what the app role holds of them.
+    pub(crate) unpoliced: Vec<String>,
 }
 
 /// One row of [`POLICIES_SQL`].
@@ -107,6 +169,7 @@ impl Relation {
             app_owns: row.flag(6)?,
             invoker: row.flag(7)?,
             tenant_column: row.text(9)?,
+            unpoliced: row.texts(10)?,
         })
     }
 }
@@ -127,7 +190,7 @@ impl LintReport {
     /// Records the application role's findings from [`ROLE_SQL`]'s row
     /// (`None`: no such role); returns whether the role exists (`$3` of
     /// [`RELATIONS_SQL`]).
-    pub(crate) fn add_role(&mut self, role: &str, attrs: Option<(bool, bool)>) -> bool {
+    pub(crate) fn add_role(&mut self, role: &str, attrs: Option<RoleAttrs>) -> bool {
         match attrs {
             None => {
                 self.findings.push(LintFinding::AppRoleMissing {
@@ -135,7 +198,11 @@ impl LintReport {
                 });
                 false
             }
-            Some((superuser, bypass)) => {
+            Some(RoleAttrs {
+                superuser,
+                bypass,
+                can_become,
+            }) => {
                 if superuser {
                     self.findings.push(LintFinding::AppRoleIsSuperuser {
                         role: role.to_owned(),
@@ -145,6 +212,13 @@ impl LintReport {
                     self.findings.push(LintFinding::AppRoleBypassesRls {
                         role: role.to_owned(),
                     });
+                }
+                for via in can_become {
+                    self.findings
+                        .push(LintFinding::AppRoleCanBecomeBypassingRole {
+                            role: role.to_owned(),
+                            via,
+                        });
                 }
                 true
             }
@@ -183,10 +257,19 @@ impl LintReport {
             });
         }
         if rel.app_owns {
+            // An owner holds every privilege; the ownership is the finding.
             self.findings.push(LintFinding::AppRoleOwnsTable {
                 table: qualified.clone(),
                 owner: rel.owner,
             });
+        } else {
+            for privilege in rel.unpoliced {
+                self.findings
+                    .push(LintFinding::AppRoleHasUnpolicedPrivilege {
+                        table: qualified.clone(),
+                        privilege,
+                    });
+            }
         }
         rel.enabled.then_some(PolicedTable {
             table: qualified,
@@ -363,6 +446,15 @@ pub enum LintFinding {
         /// The role.
         role: String,
     },
+    /// The application role is a member (directly or through other roles)
+    /// of a superuser or `BYPASSRLS` role: after `SET ROLE`, which any
+    /// statement it runs may send, RLS no longer applies.
+    AppRoleCanBecomeBypassingRole {
+        /// The application role.
+        role: String,
+        /// The superuser or `BYPASSRLS` role it can become.
+        via: String,
+    },
     /// A tenant table without row-level security enabled.
     RlsDisabled {
         /// `schema.table`.
@@ -380,6 +472,18 @@ pub enum LintFinding {
         table: String,
         /// The owner.
         owner: String,
+    },
+    /// The application role holds a privilege on a tenant table that
+    /// row-level security does not govern: `TRUNCATE` empties every
+    /// tenant's rows at once, and `TRIGGER` lets it attach code that runs
+    /// on every tenant's writes and may copy them where RLS does not reach.
+    /// (`GRANT ALL` gives both; [`RlsPolicy`](crate::rls::RlsPolicy) grants
+    /// neither.)
+    AppRoleHasUnpolicedPrivilege {
+        /// `schema.table`.
+        table: String,
+        /// `TRUNCATE` or `TRIGGER`.
+        privilege: String,
     },
     /// RLS is on but no policy is the tenant predicate
     /// [`RlsPolicy`](crate::rls::RlsPolicy) generates (the tenant column
@@ -410,16 +514,17 @@ pub enum LintFinding {
         /// The policy.
         policy: String,
     },
-    /// A view with a tenant column that runs with its owner's rights (no
-    /// `security_invoker = true`), so it bypasses the tables' RLS when its
-    /// owner does.
+    /// A view that reads a tenant table (with or without showing its tenant
+    /// column, directly or through other views) and runs with its owner's
+    /// rights (no `security_invoker = true`), so it bypasses the tables'
+    /// RLS when its owner does.
     ViewWithoutSecurityInvoker {
         /// `schema.view`.
         view: String,
         /// The owner.
         owner: String,
     },
-    /// A materialized view with a tenant column: RLS does not apply to it.
+    /// A materialized view that reads a tenant table: RLS does not apply to it.
     MaterializedView {
         /// `schema.view`.
         view: String,
@@ -442,6 +547,10 @@ impl fmt::Display for LintFinding {
                     "role {role}: has BYPASSRLS, row-level security never applies"
                 )
             }
+            LintFinding::AppRoleCanBecomeBypassingRole { role, via } => write!(
+                f,
+                "role {role}: is a member of {via}, a superuser or BYPASSRLS role; after SET ROLE {via} row-level security no longer applies"
+            ),
             LintFinding::RlsDisabled { table } => {
                 write!(
                     f,
@@ -455,6 +564,10 @@ impl fmt::Display for LintFinding {
             LintFinding::AppRoleOwnsTable { table, owner } => write!(
                 f,
                 "{table}: owned by {owner}, which the application role is or belongs to (it can disable RLS)"
+            ),
+            LintFinding::AppRoleHasUnpolicedPrivilege { table, privilege } => write!(
+                f,
+                "{table}: the application role has {privilege}, which row-level security does not govern (revoke it)"
             ),
             LintFinding::NoTenantPolicy { table } => write!(
                 f,
@@ -470,11 +583,11 @@ impl fmt::Display for LintFinding {
             ),
             LintFinding::ViewWithoutSecurityInvoker { view, owner } => write!(
                 f,
-                "{view}: view with a tenant column runs as its owner {owner} (set security_invoker = true)"
+                "{view}: view over a tenant table runs as its owner {owner} (set security_invoker = true)"
             ),
             LintFinding::MaterializedView { view } => write!(
                 f,
-                "{view}: materialized view with a tenant column; row-level security does not apply"
+                "{view}: materialized view over a tenant table; row-level security does not apply"
             ),
         }
     }
@@ -483,7 +596,8 @@ impl fmt::Display for LintFinding {
 /// The lint's result.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LintReport {
-    /// Tables and views with a tenant column that were inspected (`schema.name`).
+    /// Tables with a tenant column, and views and materialized views over
+    /// one, that were inspected (`schema.name`).
     pub checked: Vec<String>,
     /// Every problem found.
     pub findings: Vec<LintFinding>,
@@ -501,6 +615,7 @@ impl LintReport {
             LintFinding::RlsDisabled { table }
             | LintFinding::RlsNotForced { table }
             | LintFinding::AppRoleOwnsTable { table, .. }
+            | LintFinding::AppRoleHasUnpolicedPrivilege { table, .. }
             | LintFinding::NoTenantPolicy { table }
             | LintFinding::PermissivePolicyWithoutTenant { table, .. }
             | LintFinding::UnrecognisedTenantPolicy { table, .. } => table == name,
@@ -515,7 +630,7 @@ impl fmt::Display for LintReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "tenant isolation lint: {} relation(s) with a tenant column, {} finding(s)",
+            "tenant isolation lint: {} tenant table(s) and view(s), {} finding(s)",
             self.checked.len(),
             self.findings.len()
         )?;

@@ -43,10 +43,13 @@
 //!
 //! In order: same region, or both in the EEA → allowed; a list for the
 //! exporter that finds the destination adequate (condition met, not expired)
-//! → allowed; SCCs (Decision 2021/914) on file for that recipient and
-//! destination *with* a transfer impact assessment → allowed; anything else is
-//! denied, including exports from a region for which no list is loaded
-//! (deny by default). Not legal advice.
+//! → allowed; for an export from the EEA, SCCs (Decision 2021/914) on file
+//! for that recipient and destination *with* a transfer impact assessment →
+//! allowed; anything else is denied, including exports from a region for
+//! which no list is loaded (deny by default). The EU's SCCs are no safeguard
+//! for an exporter outside the EEA (a UK exporter needs the IDTA or the UK
+//! Addendum, which this model does not record): such a transfer is allowed
+//! only by that exporter's own list. Not legal advice.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -211,7 +214,8 @@ pub enum SccModule {
     P2C,
 }
 
-/// Standard contractual clauses signed with a recipient, on file.
+/// Standard contractual clauses signed with a recipient, on file: the EU's
+/// (Decision 2021/914), so a safeguard for exports from the EEA only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SccRecord {
     /// The recipient (importer).
@@ -436,7 +440,7 @@ impl TransferRules {
             return decision(Ok(Basis::WithinEea));
         }
         let Some(list) = self.lists.iter().find(|l| l.governs(from)) else {
-            return decision(self.scc_basis(to, recipient).map_err(|d| match d {
+            return decision(self.scc_basis(from, to, recipient).map_err(|d| match d {
                 Denial::NoSafeguard => Denial::NoRulesForExporter,
                 other => other,
             }));
@@ -464,13 +468,22 @@ impl TransferRules {
                 }
             }
         }
-        decision(self.scc_basis(to, recipient).map_err(|d| match d {
+        decision(self.scc_basis(from, to, recipient).map_err(|d| match d {
             Denial::NoSafeguard => denial,
             other => other,
         }))
     }
 
-    fn scc_basis(&self, to: Region, recipient: &Recipient) -> Result<Basis, Denial> {
+    /// The SCCs on file for `recipient` in `to` as a safeguard for an export
+    /// from `from`. Decision 2021/914's clauses are the EU's instrument
+    /// (GDPR Art. 46(2)(c)): they cover exports from the EEA only. Other
+    /// exporters have their own (the UK's IDTA or its Addendum to these
+    /// clauses), which a [`SccRecord`] does not record, so for them SCCs
+    /// on file are no safeguard here.
+    fn scc_basis(&self, from: Region, to: Region, recipient: &Recipient) -> Result<Basis, Denial> {
+        if !from.is_eea() {
+            return Err(Denial::NoSafeguard);
+        }
         let mut on_file = self
             .sccs
             .iter()
@@ -804,6 +817,47 @@ mod tests {
         // No list governs exports from the US: denied by default.
         let from_us = rules.check(Region::US, Region::EU, &vendor, today);
         assert_eq!(from_us.outcome, Err(Denial::NoRulesForExporter));
+    }
+
+    /// Found in review: SCCs under Decision 2021/914 (an EU instrument) were
+    /// taken as a safeguard for exports from anywhere. A UK tenant's data
+    /// went to a US recipient "allowed by standard contractual clauses"
+    /// (the UK needs its IDTA or the UK Addendum, which the record does not
+    /// say), and an AU, CA, NZ or US exporter for which no rules are loaded
+    /// was allowed too, though the module promises deny by default.
+    #[test]
+    fn eu_sccs_are_a_safeguard_only_for_exports_the_eu_rules_govern() {
+        let today = day("2026-11-22");
+        let vendor = Recipient::new("Vendor Inc");
+        let sccs = |to| SccRecord {
+            recipient: "Vendor Inc".into(),
+            destination: to,
+            module: SccModule::C2P,
+            signed: day("2026-03-01"),
+            transfer_impact_assessment: true,
+        };
+        let uk = AdequacyList::from_json(
+            r#"{"version":1,"exporter":"UK","as_of":"2026-11-01","source":"test","countries":[]}"#,
+        )
+        .unwrap();
+        let rules = TransferRules::new(vec![AdequacyList::builtin().unwrap(), uk])
+            .with_sccs(sccs(Region::US))
+            .with_sccs(sccs(Region::AU));
+        // UK → US under the UK's own list: no adequacy for this recipient, no UK safeguard.
+        let d = rules.check(Region::UK, Region::US, &vendor, today);
+        assert_eq!(d.outcome, Err(Denial::NoSafeguard), "{d}");
+        // No rules loaded for these exporters: denied by default.
+        for from in [Region::AU, Region::CA, Region::NZ] {
+            let d = rules.check(from, Region::US, &vendor, today);
+            assert_eq!(d.outcome, Err(Denial::NoRulesForExporter), "{d}");
+        }
+        let d = rules.check(Region::US, Region::AU, &vendor, today);
+        assert_eq!(d.outcome, Err(Denial::NoRulesForExporter), "{d}");
+        // From the EEA the same SCCs are a safeguard.
+        for from in [Region::EU, r("DE")] {
+            let d = rules.check(from, Region::US, &vendor, today);
+            assert!(matches!(d.outcome, Ok(Basis::Sccs { .. })), "{d}");
+        }
     }
 
     #[test]

@@ -159,7 +159,17 @@ impl RlsPolicy {
     /// Policies that apply to `app_role` (the role the application logs in
     /// as). Other roles get no policy and therefore no rows, except superusers
     /// and `BYPASSRLS` roles, which the lint reports.
+    ///
+    /// `public` and `none` are refused: PostgreSQL reads a role of either
+    /// name, quoted or not, as the keyword (`public` is every role, so the
+    /// policy and the grant would reach every role in the cluster).
     pub fn new(app_role: &str) -> Result<Self, Error> {
+        if matches!(app_role, "public" | "none") {
+            return Err(Error::InvalidIdentifier {
+                input: echo(app_role),
+                reason: "is PostgreSQL's pseudo-role, not a role (public: every role)",
+            });
+        }
         Ok(Self {
             app_role: Ident::new(app_role)?,
             tables: Vec::new(),
@@ -246,6 +256,22 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    /// Found in review: PostgreSQL reads a role named `public` as the
+    /// keyword `PUBLIC`, quoted or not, so `RlsPolicy::new("public")`
+    /// generated a policy for every role and granted every role
+    /// `SELECT, INSERT, UPDATE, DELETE`.
+    #[test]
+    fn the_app_role_cannot_be_a_pseudo_role() {
+        for name in ["public", "none"] {
+            assert!(
+                matches!(RlsPolicy::new(name), Err(Error::InvalidIdentifier { .. })),
+                "{name}"
+            );
+        }
+        // As a schema, `public` is what it says.
+        assert!(TenantTable::new("public", "tickets").is_ok());
     }
 
     #[test]

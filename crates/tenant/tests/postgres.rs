@@ -550,6 +550,210 @@ fn the_lint_accepts_only_the_generated_tenant_predicate() {
     assert_eq!(seen, 1, "tenant a reads tenant b's row through also_public");
 }
 
+/// Found in review: the lint listed only views that have the tenant
+/// column, so a view over a tenant table that leaves the column out, owned
+/// by a role RLS does not bind (here the superuser that ran the
+/// migration), handed every tenant's rows to the application role while
+/// the lint reported clean.
+#[test]
+fn the_lint_flags_views_over_tenant_tables_without_the_tenant_column() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let (a, b) = tenants();
+    f.seed(a, &["a1"]);
+    f.seed(b, &["b1"]);
+    f.admin
+        .batch_execute(&format!(
+            "CREATE VIEW {s}.subjects AS SELECT id, subject FROM {s}.tickets;
+             CREATE VIEW {s}.subjects_safe WITH (security_invoker = true)
+                 AS SELECT id, subject FROM {s}.tickets;
+             CREATE VIEW {s}.nested AS SELECT subject FROM {s}.subjects;
+             CREATE VIEW {s}.over_safe AS SELECT subject FROM {s}.subjects_safe;
+             CREATE MATERIALIZED VIEW {s}.counts AS SELECT count(*) AS n FROM {s}.tickets;
+             CREATE VIEW {s}.unrelated AS SELECT 1 AS one;
+             GRANT SELECT ON {s}.subjects, {s}.subjects_safe, {s}.nested, {s}.over_safe, {s}.counts
+                 TO {role};"
+        ))
+        .unwrap();
+    let admin_role: String = f
+        .admin
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    let mut app = f.app();
+    let read = |app: &mut Client, view: &str| -> Vec<String> {
+        let mut tx = TenantTransaction::begin(app, a).unwrap();
+        let rows = tx
+            .query(&format!("SELECT subject FROM {s}.{view} ORDER BY 1"), &[])
+            .unwrap();
+        tx.rollback().unwrap();
+        rows.iter().map(|r| r.get(0)).collect()
+    };
+    // Bound to tenant a, the application role reads tenant b's row.
+    assert_eq!(read(&mut app, "subjects"), ["a1", "b1"]);
+    assert_eq!(read(&mut app, "nested"), ["a1", "b1"]);
+    assert_eq!(read(&mut app, "subjects_safe"), ["a1"]);
+    // An invoker view checks its tables as the session's role even inside a
+    // definer view: this one does not leak, but runs as its owner all the
+    // same and is reported (the lint does not follow what each view reads).
+    assert_eq!(read(&mut app, "over_safe"), ["a1"]);
+
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    let q = |name: &str| format!("{s}.{name}");
+    let about = |name: &str| report.about(&q(name)).cloned().collect::<Vec<_>>();
+    for view in ["subjects", "nested", "over_safe"] {
+        assert_eq!(
+            about(view),
+            [LintFinding::ViewWithoutSecurityInvoker {
+                view: q(view),
+                owner: admin_role.clone()
+            }],
+            "{report}"
+        );
+    }
+    assert_eq!(
+        about("counts"),
+        [LintFinding::MaterializedView { view: q("counts") }],
+        "{report}"
+    );
+    assert_eq!(about("subjects_safe"), [], "{report}");
+    assert!(report.checked.contains(&q("subjects_safe")), "{report}");
+    assert!(!report.checked.contains(&q("unrelated")), "{report}");
+    assert_eq!(report.findings.len(), 4, "{report}");
+}
+
+/// Found in review: row-level security does not govern `TRUNCATE` or
+/// `TRIGGER`, and `GRANT ALL` gives both; the lint passed an application
+/// role that could empty every tenant's rows with one statement.
+#[test]
+fn the_lint_flags_privileges_rls_does_not_govern() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let (a, b) = tenants();
+    f.seed(a, &["a1"]);
+    f.seed(b, &["b1"]);
+    f.admin
+        .batch_execute(&format!("GRANT ALL ON {s}.tickets TO {role}"))
+        .unwrap();
+    let mut app = f.app();
+    // Bound to tenant a, one statement removes tenant b's rows too.
+    with_tenant(&mut app, a, |tx| {
+        tx.batch_execute(&format!("TRUNCATE {s}.tickets"))
+            .map_err(|source| custodia_tenant::Error::Postgres {
+                doing: "truncate",
+                source,
+            })
+    })
+    .unwrap();
+    assert_eq!(f.subjects_of(b), Vec::<String>::new());
+
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    let table = format!("{s}.tickets");
+    assert_eq!(
+        report.about(&table).cloned().collect::<Vec<_>>(),
+        ["TRUNCATE", "TRIGGER"].map(|privilege| LintFinding::AppRoleHasUnpolicedPrivilege {
+            table: table.clone(),
+            privilege: privilege.into()
+        }),
+        "{report}"
+    );
+}
+
+/// Found in review: the lint checked only the application role's own
+/// attributes. A role it is a member of may be a superuser or have
+/// `BYPASSRLS`, and `SET ROLE` to it reads every tenant's rows.
+///
+/// Roles are cluster-wide and the other tests lint `custodia_app`, so this
+/// one makes its own application role (and drops every role it made).
+#[test]
+fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
+    struct DropRoles(Vec<String>);
+    impl Drop for DropRoles {
+        fn drop(&mut self) {
+            let mut admin = connect("CUSTODIA_PG_ADMIN_URL");
+            for role in &self.0 {
+                let _ = admin.batch_execute(&format!(
+                    "DROP OWNED BY {role} CASCADE; DROP ROLE IF EXISTS {role}"
+                ));
+            }
+        }
+    }
+    let mut f = Fixture::new();
+    let s = f.schema.clone();
+    let (a, b) = tenants();
+    f.seed(a, &["a1"]);
+    f.seed(b, &["b1"]);
+    let suffix = TenantId::random().as_uuid().simple().to_string();
+    let (app_role, bypass, superuser) = (
+        format!("ca_{suffix}"),
+        format!("cb_{suffix}"),
+        format!("cs_{suffix}"),
+    );
+    let roles = DropRoles(vec![app_role.clone(), bypass.clone(), superuser.clone()]);
+    f.admin
+        .batch_execute(&format!(
+            "CREATE ROLE {app_role} LOGIN PASSWORD 'p{suffix}' NOSUPERUSER NOBYPASSRLS;
+             CREATE ROLE {bypass} NOLOGIN BYPASSRLS;
+             GRANT USAGE ON SCHEMA {s} TO {app_role}, {bypass};
+             GRANT SELECT ON {s}.tickets TO {app_role}, {bypass};
+             GRANT {bypass} TO {app_role};"
+        ))
+        .unwrap();
+    let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
+    config.user(&app_role).password(format!("p{suffix}"));
+    let mut app = config.connect(NoTls).unwrap();
+    let count = format!("SELECT count(*) FROM {s}.tickets");
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0, "row-level security binds the role itself");
+    app.batch_execute(&format!("SET ROLE {bypass}")).unwrap();
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(
+        n, 2,
+        "SET ROLE to a BYPASSRLS role reads every tenant's rows"
+    );
+    app.batch_execute("RESET ROLE").unwrap();
+
+    let options = LintOptions::new(&app_role).schemas(&[&s]);
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(
+        report.findings,
+        [LintFinding::AppRoleCanBecomeBypassingRole {
+            role: app_role.clone(),
+            via: bypass.clone()
+        }],
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains(&format!("SET ROLE {bypass}")),
+        "{report}"
+    );
+
+    // Through another role too.
+    f.admin
+        .batch_execute(&format!(
+            "CREATE ROLE {superuser} NOLOGIN SUPERUSER; GRANT {superuser} TO {bypass};"
+        ))
+        .unwrap();
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(
+        report.findings,
+        [
+            LintFinding::AppRoleCanBecomeBypassingRole {
+                role: app_role.clone(),
+                via: bypass.clone()
+            },
+            LintFinding::AppRoleCanBecomeBypassingRole {
+                role: app_role.clone(),
+                via: superuser.clone()
+            }
+        ],
+        "{report}"
+    );
+    drop(app);
+    drop(f);
+    drop(roles);
+}
+
 /// `RlsPolicy`'s own SQL lints clean whatever the tenant column is called,
 /// including names PostgreSQL prints quoted (a keyword, a `$`).
 #[test]

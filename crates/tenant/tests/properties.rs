@@ -1,7 +1,9 @@
 //! Property tests: isolation invariants and parsers on arbitrary input.
 
 use custodia_core::{ActorId, DataCategory, Region, TenantId};
-use custodia_tenant::access::{ADMIN_RESOURCE, AccessPolicy, FieldAccess, Operation, Ownership};
+use custodia_tenant::access::{
+    ADMIN_RESOURCE, AccessPolicy, FieldAccess, Operation, Ownership, PolicyChange,
+};
 use custodia_tenant::arbitrary::{context_in, policy_change, pooled_role, pooled_team};
 use custodia_tenant::residency::AdequacyList;
 use custodia_tenant::rls::Ident;
@@ -125,6 +127,55 @@ proptest! {
                     }
                     let field = policy.field_access(&ctx, resource, record, &category);
                     prop_assert_eq!(policy.field_level(&ctx, resource, record, &category), field.access);
+                }
+            }
+        }
+    }
+
+    /// Roles combine per record: what several roles give of a field is what
+    /// one of them gives alone, and `write` only from a role that may update
+    /// the record. (Found in review: a role that could not read a record
+    /// lent its field rules to one that could.)
+    #[test]
+    fn combined_roles_give_no_field_access_no_single_role_gives(
+        (a, _b, cases) in scenario(),
+        extra in proptest::collection::vec(pooled_role(), 0..4),
+        changes in proptest::collection::vec(policy_change(), 0..40),
+        pick in any::<proptest::sample::Index>(),
+    ) {
+        let mut policy = AccessPolicy::new(a);
+        for role in ["agent", "admin", "supervisor", "viewer"] {
+            let _ = policy.apply_unchecked(PolicyChange::DefineRole(RoleName::new(role).unwrap()));
+        }
+        for change in changes {
+            let _ = policy.apply_unchecked(change);
+        }
+        // A category some rule names, so that rules meet the field asked about.
+        let named: Vec<DataCategory> = policy
+            .roles()
+            .values()
+            .flat_map(|def| def.fields.iter().map(|f| f.category.clone()))
+            .collect();
+        let category = if named.is_empty() { DataCategory::USER } else { pick.get(&named).clone() };
+        for (ctx, foreign) in cases {
+            let ctx = extra.iter().cloned().fold(ctx, TenantContext::with_role);
+            let record = Ownership { tenant: a, ..foreign };
+            for resource in ["ticket", "contact"] {
+                let combined = policy.field_level(&ctx, resource, &record, &category);
+                let alone = ctx
+                    .roles()
+                    .iter()
+                    .map(|role| {
+                        let single = TenantContext::new(a, ctx.actor(), ctx.region())
+                            .with_role(role.clone());
+                        let single = ctx.teams().iter().cloned().fold(single, TenantContext::with_team);
+                        policy.field_level(&single, resource, &record, &category)
+                    })
+                    .max()
+                    .unwrap_or(FieldAccess::Hidden);
+                prop_assert_eq!(combined, alone);
+                if combined.can_write() {
+                    prop_assert!(policy.allows(&ctx, resource, Operation::Update, &record));
                 }
             }
         }
