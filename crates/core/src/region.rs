@@ -111,6 +111,15 @@ impl Region {
         })
     }
 
+    /// Whether a rule or list naming this region speaks of data in
+    /// `other`: the region itself, and for [`Region::EU`] every member
+    /// state too (data stored in `DE` is data stored in the EU). Not the
+    /// other way round: a rule for `DE` does not cover data placed in the
+    /// EU as a whole, whose country is not known.
+    pub fn covers(&self, other: Region) -> bool {
+        *self == other || (*self == Region::EU && other.is_eu())
+    }
+
     /// Whether the region is the EU or one of its member states.
     pub fn is_eu(&self) -> bool {
         *self == Region::EU || listed(EU_MEMBERS, self.0)
@@ -207,5 +216,13 @@ mod tests {
         assert!(!Region::UK.is_eea());
         assert!(!Region::custom("CH").unwrap().is_eea());
         assert!(!Region::custom("DE").unwrap().is_named());
+    }
+
+    #[test]
+    fn the_eu_covers_its_member_states_only() {
+        let [de, no, ch] = ["DE", "NO", "CH"].map(|c| Region::custom(c).unwrap());
+        assert!(Region::EU.covers(de) && Region::EU.covers(Region::EU));
+        assert!(!Region::EU.covers(no) && !Region::EU.covers(ch) && !Region::EU.covers(Region::UK));
+        assert!(!de.covers(Region::EU) && de.covers(de) && !Region::US.covers(de));
     }
 }

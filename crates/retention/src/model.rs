@@ -169,7 +169,9 @@ pub struct Selector {
     pub categories: Vec<DataCategory>,
     /// Tenants.
     pub tenants: Vec<TenantId>,
-    /// Regions the record is stored in.
+    /// Regions the record is stored in; `EU` covers its member states too
+    /// ([`Region::covers`]), so a rule for the EU governs a record stored
+    /// in `DE`.
     pub regions: Vec<Region>,
     /// Labels the record must carry, each with exactly this value.
     pub labels: BTreeMap<String, String>,
@@ -193,7 +195,10 @@ impl Selector {
     #[inline]
     pub(crate) fn matches_except_category(&self, record: &RetentionRecord) -> bool {
         (self.tenants.is_empty() || self.tenants.contains(&record.tenant))
-            && (self.regions.is_empty() || record.region.is_some_and(|r| self.regions.contains(&r)))
+            && (self.regions.is_empty()
+                || record
+                    .region
+                    .is_some_and(|r| self.regions.iter().any(|s| s.covers(r))))
             && self
                 .labels
                 .iter()

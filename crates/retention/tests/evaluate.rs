@@ -316,8 +316,40 @@ fn selectors_match_on_every_dimension() {
         p.evaluate(&eu.clone().with_label("vip", "yes"), now).action,
         RetentionAction::Review
     );
-    let us = base.with_region(Region::US).with_label("vip", "yes");
+    let us = base
+        .clone()
+        .with_region(Region::US)
+        .with_label("vip", "yes");
     assert_eq!(p.evaluate(&us, now).action, RetentionAction::Keep);
+    // A record stored in a member state is stored in the EU (it used to
+    // fall outside every `region = "EU"` rule, kept or deleted by another).
+    let [de, no] = ["DE", "NO"].map(|c| Region::custom(c).unwrap());
+    let german = base.clone().with_region(de).with_label("vip", "yes");
+    assert_eq!(p.evaluate(&german, now).action, RetentionAction::Review);
+    let norwegian = base.with_region(no).with_label("vip", "yes");
+    assert_eq!(p.evaluate(&norwegian, now).action, RetentionAction::Keep);
+}
+
+#[test]
+fn a_member_state_rule_does_not_cover_the_eu_as_a_whole() {
+    let p = policy(&rule(
+        "de",
+        "{ region = \"DE\" }",
+        "created",
+        "1d",
+        "delete",
+    ));
+    let now = ymd(2021, 1, 1);
+    let record = mail(ymd(2020, 1, 1));
+    let de = Region::custom("DE").unwrap();
+    assert_eq!(
+        p.evaluate(&record.clone().with_region(de), now).action,
+        RetentionAction::Delete
+    );
+    assert_eq!(
+        p.evaluate(&record.with_region(Region::EU), now).action,
+        RetentionAction::Keep
+    );
 }
 
 #[test]

@@ -190,9 +190,13 @@ impl AdequacyList {
         }
     }
 
-    /// The adequacy entry for `to`, if any.
+    /// The adequacy entry for `to`, if any: its own, else one that covers
+    /// it ([`Region::covers`]: an `EU` entry covers the member states).
     pub fn find(&self, to: Region) -> Option<&Adequacy> {
-        self.countries.iter().find(|a| a.region == to)
+        self.countries
+            .iter()
+            .find(|a| a.region == to)
+            .or_else(|| self.countries.iter().find(|a| a.region.covers(to)))
     }
 
     /// Whether the list is older than `max_age_days` on `today`.
@@ -858,6 +862,27 @@ mod tests {
             let d = rules.check(from, Region::US, &vendor, today);
             assert!(matches!(d.outcome, Ok(Basis::Sccs { .. })), "{d}");
         }
+    }
+
+    /// Found in review: a UK list's `EU` entry did not cover transfers to a
+    /// member state (UK → `DE` denied though the UK finds the EU adequate).
+    #[test]
+    fn an_eu_entry_covers_the_member_states() {
+        let today = day("2026-11-22");
+        let vendor = Recipient::new("Vendor GmbH");
+        let uk = AdequacyList::from_json(
+            r#"{"version":1,"exporter":"UK","as_of":"2026-11-01","source":"test","countries":[
+                {"region":"EU","name":"European Union","decision":"UK adequacy regulations"}]}"#,
+        )
+        .unwrap();
+        let rules = TransferRules::new(vec![uk]);
+        for to in [Region::EU, r("DE"), r("FR")] {
+            let d = rules.check(Region::UK, to, &vendor, today);
+            assert!(matches!(d.outcome, Ok(Basis::Adequacy { .. })), "{d}");
+        }
+        // Norway is in the EEA, not the EU: the entry says nothing of it.
+        let d = rules.check(Region::UK, r("NO"), &vendor, today);
+        assert_eq!(d.outcome, Err(Denial::NoSafeguard), "{d}");
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub(crate) async fn sweep(
 ) -> Result<Outcome, ApiError> {
     let rows = query::<Postgres>(
         "SELECT id, subject_id, owner, created_at, closed_at, status, anonymized_at, processing, \
-         objections FROM tickets ORDER BY id",
+         objections FROM tickets ORDER BY id COLLATE \"C\"",
     )
     .fetch_all(&mut *conn)
     .await?;
