@@ -1234,3 +1234,40 @@ fn a_batch_that_fails_half_way_leaves_tree_and_store_agreeing() {
     .unwrap();
     assert_eq!(report.head, head);
 }
+
+/// A record changed on disk after the log was opened (checksums
+/// recomputed, as a forger would) is refused by queries and subject
+/// exports, as by `get`: they hand out events with proofs against the
+/// tree opening verified, so they must hold the records that tree hashed.
+#[test]
+fn queries_and_exports_refuse_a_record_changed_since_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = AuditLog::open(SegmentStore::open(dir.path(), one_segment()).unwrap()).unwrap();
+    for i in 0..10 {
+        log.append(&event(i)).unwrap();
+    }
+    log.sync().unwrap();
+
+    // Record 1 becomes event 5 (same length), framed with valid checksums.
+    let (path, offset, len) = locate(dir.path(), 1);
+    let forged_event = event(5);
+    let mut forged = Vec::new();
+    frame_record(
+        &mut forged,
+        1,
+        &custodia_audit::canonical::encode(&forged_event),
+    );
+    assert_eq!(forged.len(), len);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset..offset + len].copy_from_slice(&forged);
+    fs::write(&path, &bytes).unwrap();
+
+    assert_eq!(tampered_record(&log.get(1).unwrap_err()), Some(1));
+    let err = log.query(&Query::new()).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(1));
+    let subject = forged_event.subject.unwrap();
+    let err = log
+        .export_subject::<custodia_crypt::MemoryKeyStore>(None, subject, None)
+        .unwrap_err();
+    assert_eq!(tampered_record(&err), Some(1));
+}
