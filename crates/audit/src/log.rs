@@ -298,14 +298,23 @@ impl<S: AuditStore> AuditLog<S> {
     /// The event at `index`, checked against the tree.
     pub fn get(&self, index: u64) -> Result<Event, Error> {
         let record = self.store.get(index)?;
-        if Some(leaf_hash(&record)) != self.tree.leaf(index) {
+        self.check_leaf(index, &record)?;
+        canonical::decode(&record)
+    }
+
+    /// The leaf hash of `record`, read from the store at `index`, when it is
+    /// the leaf the tree verified there: what the log hands out (events,
+    /// proofs) must be what it verified, not what the store holds now.
+    fn check_leaf(&self, index: u64, record: &[u8]) -> Result<Hash, Error> {
+        let leaf = leaf_hash(record);
+        if Some(leaf) != self.tree.leaf(index) {
             return Err(tampered_at(
                 &self.store,
                 index,
                 "record changed since the log was opened".into(),
             ));
         }
-        canonical::decode(&record)
+        Ok(leaf)
     }
 
     /// An inclusion proof for event `index` in the current tree.
@@ -332,12 +341,17 @@ impl<S: AuditStore> AuditLog<S> {
     }
 
     /// Every event matching `query`, with its index, in log order.
+    ///
+    /// Each record read is checked against the tree verified at opening, as
+    /// [`AuditLog::get`] checks it: one changed since is
+    /// [`Error::Tampered`]. ([`AuditLog::export_subject`] checks the same.)
     pub fn query(&self, query: &Query) -> Result<Vec<(u64, Event)>, Error> {
         let mut found = Vec::new();
         self.store.scan(0, &mut |index, record| {
             if index >= self.tree.size() {
                 return Ok(());
             }
+            self.check_leaf(index, record)?;
             let event = canonical::decode(record)?;
             if query.matches(&event) {
                 found.push((index, event));
@@ -366,6 +380,7 @@ impl<S: AuditStore> AuditLog<S> {
             if index >= head.size {
                 return Ok(());
             }
+            let leaf = self.check_leaf(index, record)?;
             let event = canonical::decode(record)?;
             if tenant.is_some_and(|t| event.tenant != t) || !event.concerns(subject) {
                 return Ok(());
@@ -373,7 +388,7 @@ impl<S: AuditStore> AuditLog<S> {
             let revealed = personal::reveal_event_for(vault, &event, subject)?;
             events.push(ExportedEvent {
                 index,
-                leaf_hash: leaf_hash(record),
+                leaf_hash: leaf,
                 proof: self.tree.inclusion_proof(index, head.size)?,
                 event: revealed.event,
                 erased: revealed.erased,

@@ -1196,3 +1196,78 @@ fn a_recovery_plan_of_a_torn_tail_names_the_bytes_and_waits_for_no_writer() {
     drop(writer);
     assert_eq!(SegmentStore::recovery_plan(dir.path()).unwrap(), None);
 }
+
+/// A batch the store took in part before failing (here: the next segment
+/// file cannot be created) must not leave the log's tree and the store
+/// disagreeing about which record sits at which index: the writer's own
+/// proofs and checkpoints would then contradict the log it wrote.
+#[test]
+fn a_batch_that_fails_half_way_leaves_tree_and_store_agreeing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = AuditLog::open(SegmentStore::open(dir.path(), small()).unwrap()).unwrap();
+    for i in 0..3 {
+        log.append(&event(i)).unwrap();
+    }
+    // Something in the way of the next segment file.
+    let blocker = dir.path().join("00000001.seg");
+    fs::create_dir(&blocker).unwrap();
+    let batch: Vec<Event> = (3..40).map(event).collect();
+    assert!(log.append_batch(&batch).is_err());
+    fs::remove_dir(&blocker).unwrap();
+
+    log.append(&event(100)).unwrap();
+    log.sync().unwrap();
+    // Every record the store holds is the one the tree has at its index.
+    assert_eq!(log.len(), log.store().len());
+    for index in 0..log.len() {
+        log.get(index).unwrap();
+    }
+    let last = log.get(log.len() - 1).unwrap();
+    assert_eq!(last, event(100));
+    // And a checkpoint the writer signed holds for the log on disk.
+    let head = log.head();
+    drop(log);
+    let report = verify(
+        SegmentStore::open_read_only(dir.path()).unwrap(),
+        Some(&Checkpoint::new(ORIGIN, head)),
+    )
+    .unwrap();
+    assert_eq!(report.head, head);
+}
+
+/// A record changed on disk after the log was opened (checksums
+/// recomputed, as a forger would) is refused by queries and subject
+/// exports, as by `get`: they hand out events with proofs against the
+/// tree opening verified, so they must hold the records that tree hashed.
+#[test]
+fn queries_and_exports_refuse_a_record_changed_since_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = AuditLog::open(SegmentStore::open(dir.path(), one_segment()).unwrap()).unwrap();
+    for i in 0..10 {
+        log.append(&event(i)).unwrap();
+    }
+    log.sync().unwrap();
+
+    // Record 1 becomes event 5 (same length), framed with valid checksums.
+    let (path, offset, len) = locate(dir.path(), 1);
+    let forged_event = event(5);
+    let mut forged = Vec::new();
+    frame_record(
+        &mut forged,
+        1,
+        &custodia_audit::canonical::encode(&forged_event),
+    );
+    assert_eq!(forged.len(), len);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset..offset + len].copy_from_slice(&forged);
+    fs::write(&path, &bytes).unwrap();
+
+    assert_eq!(tampered_record(&log.get(1).unwrap_err()), Some(1));
+    let err = log.query(&Query::new()).unwrap_err();
+    assert_eq!(tampered_record(&err), Some(1));
+    let subject = forged_event.subject.unwrap();
+    let err = log
+        .export_subject::<custodia_crypt::MemoryKeyStore>(None, subject, None)
+        .unwrap_err();
+    assert_eq!(tampered_record(&err), Some(1));
+}

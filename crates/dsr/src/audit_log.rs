@@ -280,7 +280,10 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
     /// Every event in the log about `subject` of `tenant`, opened and
     /// rendered for the subject: the subject's own values in the clear,
     /// values of a shredded key as [`ERASED`], other people's values as
-    /// [`WITHHELD`]. Details keys: `index` (in the log, for proofs),
+    /// [`WITHHELD`] (whose a value is: see
+    /// `custodia_audit::personal::reveal_event_for`; a clear value is its
+    /// field's owner's, a sealed one is the sealer's when its label agrees;
+    /// the desk's own details are shown). Details keys: `index` (in the log, for proofs),
     /// `outcome`, `request`, `legal_basis`, `purpose`, `ip`, `user_agent`,
     /// `<field>.category`, `<field>.before`, `<field>.after`, `note`, `erased`
     /// (the erased paths, comma-separated).
@@ -309,39 +312,56 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         let mut details = std::collections::BTreeMap::new();
         let mut erased = Vec::new();
         let id = event.id.to_string();
-        let mut show =
-            |key: String, path: &str, value: &Personal| -> Result<(), custodia_audit::Error> {
-                let owner = match value {
-                    Personal::Sealed { subject, .. } => Some(*subject),
-                    Personal::Clear(_) => None,
-                };
-                let readable =
-                    owner.is_none_or(|o| o == subject || o == desk_subject(event.tenant));
-                let text = if !readable {
-                    WITHHELD.to_owned()
-                } else {
-                    match open_value(&self.vault, event.tenant, &id, path, value)? {
-                        Revealed::Value(text) => text,
-                        Revealed::Erased => {
-                            erased.push(path.to_owned());
-                            ERASED.to_owned()
-                        }
-                    }
-                };
-                details.insert(key, text);
-                Ok(())
+        // Whose a value is, as `custodia_audit::personal::reveal_event_for`
+        // decides it (Art. 15(4)): a clear value is its field's owner's (the
+        // actor's IP and user agent the actor's, when the actor is a
+        // subject); a sealed one is the sealing subject's only when its label
+        // and its envelope's key id agree.
+        let actor_owner = event.actor.subject.or(event.subject);
+        let mut show = |key: String,
+                        path: &str,
+                        field_owner: Option<SubjectId>,
+                        value: &Personal|
+         -> Result<(), custodia_audit::Error> {
+            let owner = match value {
+                Personal::Sealed {
+                    subject: label,
+                    sealed,
+                } => match custodia_crypt::Envelope::decode(sealed).map(|e| e.key_id()) {
+                    Ok(custodia_crypt::KeyId::Subject {
+                        subject: sealer, ..
+                    }) if sealer == *label => Some(sealer),
+                    _ => None,
+                },
+                Personal::Clear(_) => field_owner,
             };
+            let readable = owner == Some(subject) || owner == Some(desk_subject(event.tenant));
+            let text = if !readable {
+                WITHHELD.to_owned()
+            } else {
+                match open_value(&self.vault, event.tenant, &id, path, value)? {
+                    Revealed::Value(text) => text,
+                    Revealed::Erased => {
+                        erased.push(path.to_owned());
+                        ERASED.to_owned()
+                    }
+                }
+            };
+            details.insert(key, text);
+            Ok(())
+        };
         if let Some(ip) = &event.actor.ip {
-            show("ip".into(), "actor.ip", ip)?;
+            show("ip".into(), "actor.ip", actor_owner, ip)?;
         }
         if let Some(ua) = &event.actor.user_agent {
-            show("user_agent".into(), "actor.user_agent", ua)?;
+            show("user_agent".into(), "actor.user_agent", actor_owner, ua)?;
         }
         for (i, change) in event.changes.iter().enumerate() {
             if let Some(before) = &change.before {
                 show(
                     format!("{}.before", change.field),
                     &format!("changes.{i}.before"),
+                    event.subject,
                     before,
                 )?;
             }
@@ -349,12 +369,13 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
                 show(
                     format!("{}.after", change.field),
                     &format!("changes.{i}.after"),
+                    event.subject,
                     after,
                 )?;
             }
         }
         if let Some(note) = &event.note {
-            show("note".into(), "note", note)?;
+            show("note".into(), "note", event.subject, note)?;
         }
         for change in &event.changes {
             details.insert(

@@ -641,6 +641,12 @@ impl BreachRegister {
     /// clock and judged late or not, neither audited nor added: the first
     /// half of [`BreachRegister::notify`]. A late one needs `delay_reason`
     /// ([`Error::Empty`] otherwise, Art. 33(1)).
+    ///
+    /// Only the first notification to a recipient is judged against the
+    /// deadline: a later one to the same recipient (equal
+    /// [`NotificationRecipient`]) is a further phase of it (Art. 33(4):
+    /// information "may be provided in phases without undue further
+    /// delay"), never late, and needs no reason (one given is kept).
     pub fn notification(
         &self,
         incident: &Incident,
@@ -654,7 +660,11 @@ impl BreachRegister {
             // Art. 34 says "without undue delay" with no figure: never marked late here.
             NotificationRecipient::Subjects { .. } => Timestamp::MAX_UTC,
         };
-        let late = now > deadline;
+        let follow_up = incident
+            .notifications
+            .iter()
+            .any(|n| n.recipient == recipient);
+        let late = !follow_up && now > deadline;
         let delay_reason = delay_reason.map(str::trim).filter(|r| !r.is_empty());
         if late && delay_reason.is_none() {
             return Err(Error::Empty {

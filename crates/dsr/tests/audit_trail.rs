@@ -436,3 +436,66 @@ fn breach_scope_comes_from_the_log_window_inclusive() {
     assert_eq!(one.events, 2);
     assert_eq!(one.tenants().into_iter().collect::<Vec<_>>(), [w.tenant]);
 }
+
+/// Art. 15(4), as `custodia_audit::personal::reveal_event_for` decides it:
+/// a clear value belongs to its field's owner (the actor's IP to the actor),
+/// and a sealed value to the subject whose key sealed it only when its label
+/// agrees. A log that takes clear values (`require_sealed(false)`) or holds
+/// a mislabelled envelope must not show Alice the agent's IP or Bob's note.
+#[test]
+fn history_withholds_clear_and_mislabelled_values_of_others() {
+    let w = world();
+    let trail = Arc::new(AuditTrail::new(
+        AuditLog::open(MemoryStore::new())
+            .unwrap()
+            .require_sealed(false),
+        w.vault.clone(),
+    ));
+    let agent_subject = SubjectId::from_external_key(w.tenant, "agent", "7");
+    let bob = SubjectId::from_external_key(w.tenant, "contact", "2");
+    trail.with_log(|log| {
+        let clear = Event::builder(
+            w.tenant,
+            Actor::new(ActorKind::Agent, w.agent)
+                .as_subject(agent_subject)
+                .with_ip("203.0.113.7"),
+            Action::Read,
+            Target::new("ticket", "T-1").unwrap(),
+        )
+        .subject(w.alice)
+        .build(w.clock.as_ref())
+        .unwrap();
+        log.append(&clear).unwrap();
+
+        let mut mislabelled = Event::builder(
+            w.tenant,
+            Actor::new(ActorKind::Agent, w.agent),
+            Action::Read,
+            Target::new("ticket", "T-2").unwrap(),
+        )
+        .subject(w.alice)
+        .build(w.clock.as_ref())
+        .unwrap();
+        let id = mislabelled.id.to_string();
+        let ctx = custodia_crypt::FieldContext::new(
+            w.tenant,
+            custodia_audit::personal::RECORD_TYPE,
+            &id,
+            "note",
+        )
+        .unwrap();
+        let sealed = w.vault.seal(bob, &ctx, b"Bob's own note").unwrap();
+        mislabelled.note = Some(Personal::Sealed {
+            subject: w.alice,
+            sealed,
+        });
+        log.append(&mislabelled).unwrap();
+    });
+    let history = trail.rendered_events(w.tenant, w.alice).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].details["ip"], WITHHELD);
+    assert_eq!(history[1].details["note"], WITHHELD);
+    // The agent still sees their own clear IP.
+    let theirs = trail.rendered_events(w.tenant, agent_subject).unwrap();
+    assert_eq!(theirs[0].details["ip"], "203.0.113.7");
+}

@@ -193,3 +193,61 @@ fn a_notification_is_stamped_without_audit_and_audited_on_its_own() {
         DsrAction::BreachNotified { late: true, .. }
     ));
 }
+
+/// Art. 33(4): information may be provided in phases. A follow-up to a
+/// recipient already notified is a further phase, not a late notification:
+/// it needs no reason for delay and is not recorded as late, while a first
+/// notification to another recipient after the deadline still is.
+#[test]
+fn a_follow_up_in_phases_is_not_a_late_notification() {
+    let aware = Utc.with_ymd_and_hms(2026, 7, 10, 23, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(aware));
+    let sink = Arc::new(MemorySink::new());
+    let register = BreachRegister::new(clock.clone(), sink.clone());
+    let dpo = ActorId::from_external_key(TenantId::from_external_key("crm", "acme"), "s", "dpo");
+    let mut incident = Incident::new(
+        Role::Controller,
+        aware,
+        "Ticket export mailed to the wrong customer.",
+        Contact {
+            name: "DPO".into(),
+            contact: "dpo@deskly.example".into(),
+        },
+    );
+    let cnil = NotificationRecipient::Authority {
+        name: "CNIL".into(),
+    };
+    clock.advance(TimeDelta::hours(60));
+    register
+        .notify(&mut incident, cnil.clone(), None, dpo)
+        .unwrap();
+    // Four days later, the numbers are known: a second phase.
+    clock.advance(TimeDelta::hours(40));
+    register
+        .notify(&mut incident, cnil.clone(), None, dpo)
+        .unwrap();
+    assert_eq!(incident.notifications.len(), 2);
+    assert!(!incident.notifications[1].late);
+    assert!(
+        sink.events()
+            .iter()
+            .all(|e| !matches!(e.action, DsrAction::BreachNotified { late: true, .. }))
+    );
+    // Another authority told for the first time now is late.
+    let other = NotificationRecipient::Authority {
+        name: "BfDI".into(),
+    };
+    assert!(matches!(
+        register.notify(&mut incident, other.clone(), None, dpo),
+        Err(Error::Empty { .. })
+    ));
+    register
+        .notify(
+            &mut incident,
+            other,
+            Some("cross-border scope found late"),
+            dpo,
+        )
+        .unwrap();
+    assert!(incident.notifications[2].late);
+}

@@ -323,6 +323,18 @@ pub struct SegmentStore {
     write_buf: Vec<u8>,
     /// The writer's exclusive lock on [`LOCK_FILE`] (held while open).
     _lock: Option<File>,
+    /// An append failed and undoing it failed too: appends are refused.
+    broken: bool,
+}
+
+/// Where an append began (see `SegmentStore::undo_append`).
+struct AppendMark {
+    /// How many segments there were.
+    segments: usize,
+    /// The last segment's length in bytes.
+    len: u64,
+    /// The last segment's record count.
+    count: u64,
 }
 
 /// Takes the writer's exclusive lock on `dir`'s [`LOCK_FILE`].
@@ -954,6 +966,7 @@ impl SegmentStore {
             torn: None,
             write_buf: Vec::new(),
             _lock: None,
+            broken: false,
         };
         let count = numbers.len();
         let mut buf = Vec::new();
@@ -1141,11 +1154,20 @@ impl SegmentStore {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
-        file.write_all(&encode_header(number, &self.log_id, first, &anchor))
-            .map_err(io(&path))?;
-        if self.options.durability != Durability::Never {
-            file.sync_all().map_err(io(&path))?;
-            sync_dir(&self.dir)?;
+        let written = file
+            .write_all(&encode_header(number, &self.log_id, first, &anchor))
+            .map_err(io(&path))
+            .and_then(|()| {
+                if self.options.durability != Durability::Never {
+                    file.sync_all().map_err(io(&path))?;
+                    sync_dir(&self.dir)?;
+                }
+                Ok(())
+            });
+        if let Err(e) = written {
+            // Not left behind half made: the next attempt creates it anew.
+            let _ = fs::remove_file(&path);
+            return Err(e);
         }
         self.segments.push(Segment {
             version: SEGMENT_VERSION,
@@ -1224,6 +1246,41 @@ impl SegmentStore {
             Some(known) => known.extend(offsets),
             None => segment.offsets = OnceLock::from(offsets),
         }
+        Ok(())
+    }
+
+    /// Undoes a failed append back to `mark`: removes the segments it
+    /// created and cuts the last one before it back to its old length, then
+    /// writes to that segment again. An error leaves the store unusable for
+    /// appends (`broken`); reopening it finds what is on disk.
+    fn undo_append(&mut self, mark: &AppendMark) -> Result<(), Error> {
+        self.writer = None;
+        let mut removed = false;
+        while self.segments.len() > mark.segments {
+            if let Some(segment) = self.segments.pop() {
+                fs::remove_file(&segment.path).map_err(io(&segment.path))?;
+                removed = true;
+            }
+        }
+        if removed {
+            sync_dir(&self.dir)?;
+        }
+        let Some(last) = self.segments.last_mut() else {
+            return Err(Error::Store("no segment to append to".into()));
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&last.path)
+            .map_err(io(&last.path))?;
+        if file.metadata().map_err(io(&last.path))?.len() != mark.len {
+            file.set_len(mark.len).map_err(io(&last.path))?;
+        }
+        last.len = mark.len;
+        last.count = mark.count;
+        if let Some(offsets) = last.offsets.get_mut() {
+            offsets.truncate(usize::try_from(mark.count).unwrap_or(usize::MAX));
+        }
+        self.writer = Some(file);
         Ok(())
     }
 
@@ -1433,19 +1490,37 @@ impl AuditStore for SegmentStore {
                 big.len()
             )));
         }
+        if self.broken {
+            return Err(Error::Store(
+                "an earlier append failed and could not be undone: reopen the log".into(),
+            ));
+        }
+        // Where the batch starts, to undo it if any part fails: the caller
+        // (`AuditLog`) drops the batch's leaves on an error, so a store that
+        // kept part of it would put later records at other indexes than
+        // the tree's, and every proof and checkpoint after would be wrong.
+        let mark = AppendMark {
+            segments: self.segments.len(),
+            len: self.segments.last().map_or(0, |s| s.len),
+            count: self.segments.last().map_or(0, |s| s.count),
+        };
         // One reused buffer, one write per batch (per segment it touches).
         let mut chunk = std::mem::take(&mut self.write_buf);
         chunk.clear();
-        let result = self.append_framed(records, tree, &mut chunk);
+        let mut result = self.append_framed(records, tree, &mut chunk);
         self.write_buf = chunk;
-        result?;
-        self.unsynced += records.len();
-        match self.options.durability {
-            Durability::EveryAppend => self.sync_writer()?,
-            Durability::Group { records } if self.unsynced >= records => self.sync_writer()?,
-            _ => {}
+        if result.is_ok() {
+            self.unsynced += records.len();
+            result = match self.options.durability {
+                Durability::EveryAppend => self.sync_writer(),
+                Durability::Group { records } if self.unsynced >= records => self.sync_writer(),
+                _ => Ok(()),
+            };
         }
-        Ok(())
+        if result.is_err() && self.undo_append(&mark).is_err() {
+            self.broken = true;
+        }
+        result
     }
 
     fn sync(&mut self) -> Result<(), Error> {
