@@ -591,23 +591,31 @@ mod tests {
         assert!(c.has(K::DeTaxId.context()));
         assert!(!c.has(words!["steuerklassenwechsel"]));
     }
-    #[test]
-    fn context_word_lists_are_folded() {
+    /// Every list of context words with each of its words, packed, and
+    /// the word's bytes (at most 16).
+    fn listed_words() -> impl Iterator<Item = (&'static CtxWords, u128, Vec<u8>)> {
         let lists = K::ALL
             .iter()
             .map(|k| k.context())
             .chain([ASSIGN_KEYS, QUERY_KEYS]);
-        for list in lists {
-            for &w in &list.words[..list.n] {
+        lists.flat_map(|list| {
+            list.words[..list.n].iter().map(move |&w| {
                 let bytes = w.to_le_bytes();
                 let len = bytes.iter().position(|&x| x == 0).unwrap_or(16);
-                let text = match std::str::from_utf8(&bytes[..len]) {
-                    Ok(t) => t,
-                    Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap(),
-                };
-                let folded: String = text.chars().map(fold).collect();
-                assert_eq!(folded, text, "context word {text:?} is not folded");
-            }
+                (list, w, bytes[..len].to_vec())
+            })
+        })
+    }
+
+    #[test]
+    fn context_word_lists_are_folded() {
+        for (_, _, bytes) in listed_words() {
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(t) => t,
+                Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap(),
+            };
+            let folded: String = text.chars().map(fold).collect();
+            assert_eq!(folded, text, "context word {text:?} is not folded");
         }
     }
 
@@ -616,29 +624,21 @@ mod tests {
     /// longer list lost words silently (and with them the phone's).
     #[test]
     fn every_listed_word_is_found() {
-        let lists = K::ALL
-            .iter()
-            .map(|k| k.context())
-            .chain([ASSIGN_KEYS, QUERY_KEYS]);
-        for list in lists {
-            for &w in &list.words[..list.n] {
-                assert!(list.contains(w), "{:?}", w.to_le_bytes());
-                let bytes = w.to_le_bytes();
-                let len = bytes.iter().position(|&x| x == 0).unwrap_or(16);
-                let Ok(word) = std::str::from_utf8(&bytes[..len]) else {
-                    continue; // a longer word's prefix, cut inside a character
-                };
-                if !word.chars().all(char::is_alphabetic) {
-                    continue; // a key (`api_key`), matched as keys are
-                }
-                let text = [b"x ", &bytes[..len], b": 1"].concat();
-                assert!(
-                    Context::has_before(&text, text.len() - 1, list),
-                    "{:?}",
-                    String::from_utf8_lossy(&text)
-                );
-                assert!(Context::before(&text, text.len() - 1).has(list));
+        for (list, w, bytes) in listed_words() {
+            assert!(list.contains(w), "{bytes:?}");
+            let Ok(word) = std::str::from_utf8(&bytes) else {
+                continue; // a longer word's prefix, cut inside a character
+            };
+            if !word.chars().all(char::is_alphabetic) {
+                continue; // a key (`api_key`), matched as keys are
             }
+            let text = [b"x ", bytes.as_slice(), b": 1"].concat();
+            assert!(
+                Context::has_before(&text, text.len() - 1, list),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+            assert!(Context::before(&text, text.len() - 1).has(list));
         }
         assert_eq!(K::Phone.context().n, 31);
     }
