@@ -23,7 +23,9 @@
 //! * [`RetentionPolicy::evaluate`] takes a [`RetentionRecord`]'s metadata and an instant and
 //!   returns a [`RetentionDecision`] `{ action, due_at, rule, held_by, reason }`;
 //!   a [`Sweep`] plans over many records, resumably, and lists the records
-//!   a hold keeps past their due date with the hold's reason.
+//!   a hold keeps past their due date with the hold's reason. A plan is a
+//!   snapshot: [`RetentionPolicy::still_due`] re-checks each item against
+//!   the current policy and record right before it is carried out.
 //!
 //! The key design decision is that **conflicts resolve by fixed, documented
 //! principles**, after Microsoft Purview's principles of retention, so adding a

@@ -52,6 +52,18 @@ pub struct HeldItem {
 }
 
 /// The outcome of planning one sweep (or one batch of it).
+///
+/// A plan is a snapshot of the policy and the records at planning time.
+/// Whatever changes before an item is carried out is not in it: a legal
+/// hold added to the policy (or a record newly under one, e.g. by a
+/// subject an Art. 18 restriction now holds), the disposition carried out
+/// by another process, a trigger event that moved, a rule edited. Right
+/// before changing a record, re-read it (in the transaction that changes
+/// it, locking the row, e.g. `SELECT .. FOR UPDATE`), take the current
+/// policy, and act only if [`RetentionPolicy::still_due`] says the item
+/// still stands; otherwise skip it (the next sweep plans it afresh). A
+/// store whose change statement itself re-checks the condition (an
+/// `UPDATE .. WHERE` on a column the hold is kept in) needs no re-read.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SweepPlan {
     /// Records due now, in input order.
@@ -222,44 +234,14 @@ impl<'p> Sweep<'p> {
             }
             previous = Some(record.id.clone());
             plan.examined += 1;
-            // What `evaluate` does, with the rules' own verdict kept aside
-            // so a held record that is due can be reported as withheld.
-            let mut decision = self.policy.decide_by_rules(record);
-            let due = match (decision.scheduled, decision.due_at) {
-                (Some(then), Some(due_at)) if due_at <= self.now => {
-                    let done = then
-                        .done_event()
-                        .and_then(|event| record.events.get(event))
-                        .is_some_and(|at| *at >= due_at);
-                    Some((then, due_at, done))
-                }
-                _ => None,
-            };
-            self.policy.apply_holds(record, &mut decision);
-            // A hold leaves `rule` naming the rules that would apply.
-            let rules = || decision.rule.iter().map(str::to_owned).collect();
-            match (decision.action, due) {
-                (RetentionAction::Hold, due) => {
+            match self.policy.sweep_outcome(record, self.now) {
+                Outcome::Held(withheld) => {
                     plan.held += 1;
-                    if let Some((action, due_at, false)) = due {
-                        plan.withheld.push(HeldItem {
-                            id: record.id.clone(),
-                            action,
-                            due_at,
-                            rules: rules(),
-                            holds: decision.held_by.iter().map(|h| (*h).to_owned()).collect(),
-                            reason: decision.reason.to_string(),
-                        });
-                    }
+                    plan.withheld.extend(withheld);
                 }
-                (_, Some((_, _, true))) => plan.already_done += 1,
-                (_, Some((action, due_at, false))) => plan.items.push(PlanItem {
-                    id: record.id.clone(),
-                    action,
-                    due_at,
-                    rules: rules(),
-                }),
-                (_, None) => plan.kept += 1,
+                Outcome::Done => plan.already_done += 1,
+                Outcome::Due(item) => plan.items.push(item),
+                Outcome::Kept => plan.kept += 1,
             }
             if self.limit.is_some_and(|limit| plan.examined >= limit) && records.peek().is_some() {
                 plan.next = Some(Cursor {
@@ -271,5 +253,110 @@ impl<'p> Sweep<'p> {
         }
         custodia_core::op_record!(items = plan.items.len());
         Ok(plan)
+    }
+}
+
+/// What a sweep at one instant does with one record.
+enum Outcome {
+    /// A hold keeps it; the item is there when it is due but for the hold.
+    Held(Option<HeldItem>),
+    /// Its due disposition was already carried out.
+    Done,
+    /// Due now.
+    Due(PlanItem),
+    /// Not due (or no rule applies).
+    Kept,
+}
+
+impl RetentionPolicy {
+    /// What a sweep at `now` does with `record`: what `evaluate` does, with
+    /// the rules' own verdict kept aside so a held record that is due can
+    /// be reported as withheld. [`Sweep::plan`] and [`Self::still_due`]
+    /// share it, so a re-check cannot disagree with a plan made alike.
+    fn sweep_outcome(&self, record: &RetentionRecord, now: Timestamp) -> Outcome {
+        let mut decision = self.decide_by_rules(record);
+        let due = match (decision.scheduled, decision.due_at) {
+            (Some(then), Some(due_at)) if due_at <= now => {
+                let done = then
+                    .done_event()
+                    .and_then(|event| record.events.get(event))
+                    .is_some_and(|at| *at >= due_at);
+                Some((then, due_at, done))
+            }
+            _ => None,
+        };
+        self.apply_holds(record, &mut decision);
+        // A hold leaves `rule` naming the rules that would apply.
+        let rules = || decision.rule.iter().map(str::to_owned).collect();
+        match (decision.action, due) {
+            (RetentionAction::Hold, due) => Outcome::Held(match due {
+                Some((action, due_at, false)) => Some(HeldItem {
+                    id: record.id.clone(),
+                    action,
+                    due_at,
+                    rules: rules(),
+                    holds: decision.held_by.iter().map(|h| (*h).to_owned()).collect(),
+                    reason: decision.reason.to_string(),
+                }),
+                _ => None,
+            }),
+            (_, Some((_, _, true))) => Outcome::Done,
+            (_, Some((action, due_at, false))) => Outcome::Due(PlanItem {
+                id: record.id.clone(),
+                action,
+                due_at,
+                rules: rules(),
+            }),
+            (_, None) => Outcome::Kept,
+        }
+    }
+
+    /// Whether `item`, from a [`SweepPlan`] made earlier, still stands for
+    /// `record` under this policy at `now`: the record is the item's (same
+    /// id), and a sweep now would plan the same disposition for it (not
+    /// held, not already done, not kept).
+    ///
+    /// A plan is a snapshot (see [`SweepPlan`]): call this right before
+    /// carrying out each item, with the policy as it is now (holds
+    /// included) and the record as the store holds it now, read in the
+    /// transaction that changes it. A hold added since planning, a record
+    /// that came under one, a disposition carried out meanwhile or a rule
+    /// that now says otherwise all make it `false`; skip the item then.
+    ///
+    /// ```
+    /// # use custodia_core::{DataCategory, TenantId};
+    /// # use custodia_retention::{HoldScope, LegalHold, RetentionPolicy, RetentionRecord, Sweep};
+    /// # let policy = RetentionPolicy::from_toml(r#"
+    /// # version = 1
+    /// # [[rule]]
+    /// # name = "logs"
+    /// # applies_to = { category = "system.operations.log" }
+    /// # trigger = "created"
+    /// # retain = "7d"
+    /// # then = "delete"
+    /// # "#, "policy.toml").unwrap();
+    /// # let tenant = TenantId::from_external_key("crm", "acme");
+    /// # let created = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    /// # let now = created + chrono::Duration::days(30);
+    /// let log = RetentionRecord::new("l-1", tenant, DataCategory::SYSTEM_OPERATIONS_LOG, created);
+    /// let plan = Sweep::new(&policy, now).plan([&log])?;
+    /// let item = &plan.items[0];
+    ///
+    /// // Meanwhile a hold is added to the policy.
+    /// let policy = policy.with_hold(LegalHold {
+    ///     id: "case-7".into(),
+    ///     reason: "litigation".into(),
+    ///     applies_to: HoldScope { records: vec!["l-1".into()], ..HoldScope::default() },
+    /// })?;
+    /// // Re-read the record, then:
+    /// assert!(!policy.still_due(item, &log, now), "held since planning: keep it");
+    /// # Ok::<(), custodia_retention::Error>(())
+    /// ```
+    pub fn still_due(&self, item: &PlanItem, record: &RetentionRecord, now: Timestamp) -> bool {
+        record.id == item.id
+            && matches!(
+                self.sweep_outcome(record, now),
+                Outcome::Due(PlanItem { action, .. }) if action == item.action
+            )
     }
 }

@@ -157,6 +157,73 @@ fn a_held_record_that_is_due_is_reported_as_withheld_with_the_holds_reason() {
     );
 }
 
+/// Found in review (nineteenth session): a plan is a snapshot. A hold added
+/// between planning and carrying the plan out is not in it, and a host that
+/// works through `plan.items` would anonymize a record a court has just
+/// frozen. `RetentionPolicy::still_due` re-checks one item against the
+/// current policy and the record as it is now, right before the change.
+#[test]
+fn a_planned_item_is_rechecked_against_the_current_policy_and_record() {
+    let policy = policy();
+    let now = ymd(2026, 2, 1);
+    let records = records();
+    let plan = Sweep::new(&policy, now).plan(&records).unwrap();
+    let item = plan.items.iter().find(|i| i.id == "t-1").unwrap();
+    let t1 = records.iter().find(|r| r.id == "t-1").unwrap();
+    assert!(policy.still_due(item, t1, now));
+
+    // A hold added after planning: the plan still lists t-1, the re-check
+    // keeps it.
+    let held = policy
+        .with_hold(LegalHold {
+            id: "case-2".into(),
+            reason: "subpoena".into(),
+            applies_to: HoldScope {
+                records: vec!["t-1".into()],
+                ..HoldScope::default()
+            },
+        })
+        .unwrap();
+    assert!(!held.still_due(item, t1, now));
+    // So does one over the record's subject, which it gained since.
+    let subject = custodia_core::SubjectId::random();
+    let by_subject = policy
+        .with_hold(LegalHold {
+            id: "case-3".into(),
+            reason: "subpoena".into(),
+            applies_to: HoldScope {
+                subjects: vec![subject],
+                ..HoldScope::default()
+            },
+        })
+        .unwrap();
+    assert!(by_subject.still_due(item, t1, now));
+    assert!(!by_subject.still_due(item, &t1.clone().with_subject(subject), now));
+
+    // Carried out meanwhile (another process's sweep): already done.
+    let done = t1.clone().with_event("anonymized", now);
+    assert!(!policy.still_due(item, &done, now));
+    // Closed again since (reopened, then closed): its period starts over.
+    let reclosed = t1.clone().with_event("closed", ymd(2025, 12, 1));
+    assert!(!policy.still_due(item, &reclosed, now));
+
+    // The rules changed: the record is now due for deletion, not for the
+    // anonymization the item says.
+    let mut rules = policy.rules().to_vec();
+    for rule in &mut rules {
+        if &*rule.name == "tickets" {
+            rule.then = Disposition::Delete;
+        }
+    }
+    let stricter = RetentionPolicy::new(rules, policy.holds().to_vec(), None).unwrap();
+    assert!(!stricter.still_due(item, t1, now));
+
+    // Another record is not this item's, even when it is due the same way.
+    let mut other = t1.clone();
+    other.id = "t-9".into();
+    assert!(!policy.still_due(item, &other, now));
+}
+
 #[test]
 fn a_cursor_resumes_after_the_last_record() {
     let policy = policy();

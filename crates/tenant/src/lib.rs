@@ -139,7 +139,12 @@
 //!    row when no tenant is bound, is reported too), when a view over a
 //!    tenant table bypasses RLS (whether or not it shows the tenant
 //!    column), or when the application role could bypass it (owner,
-//!    superuser, `BYPASSRLS`, or a member of a role that is either).
+//!    superuser, `BYPASSRLS`, a member of a role that is either, or
+//!    `EXECUTE` on a `SECURITY DEFINER` function whose owner bypasses it).
+//!    Constraint checks see every tenant's rows, so it also fails on a
+//!    unique key or a foreign key between tenant tables without the tenant
+//!    column, and on `REFERENCES`, `TRUNCATE` or `TRIGGER` held by the
+//!    application role.
 //!
 //! The crate's integration tests (`tests/postgres.rs`) run exactly this setup
 //! against a real PostgreSQL that `scripts/test` starts.

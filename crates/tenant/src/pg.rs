@@ -14,8 +14,21 @@
 //!   not it shows the tenant column), a materialized view over one (RLS
 //!   never applies to those), an application role that owns tables, is a
 //!   superuser, has `BYPASSRLS`, or is a member of a role that is or has
-//!   either (`SET ROLE` leaves RLS behind), and one that holds `TRUNCATE`
-//!   or `TRIGGER` on a tenant table (RLS governs neither).
+//!   either (`SET ROLE` leaves RLS behind), and one that holds `TRUNCATE`,
+//!   `REFERENCES` or `TRIGGER` on a tenant table (RLS governs none of
+//!   them).
+//!
+//!   Constraint checks see every row, whatever RLS hides, so the lint also
+//!   reports a unique key on a tenant table without the tenant column (a
+//!   unique violation tells one tenant that another holds the value; a
+//!   single-column key on a `uuid` or a database-numbered id is exempt,
+//!   see [`LintFinding::UniqueKeyWithoutTenantColumn`]) and a foreign key
+//!   between tenant tables that does not pair their tenant columns (a row
+//!   may reference another tenant's row). And it reports every
+//!   `SECURITY DEFINER` function the application role may execute
+//!   (`EXECUTE` is granted to `PUBLIC` by default) whose owner RLS does not
+//!   bind on a tenant table ([`LintFinding::SecurityDefinerFunction`]):
+//!   what a function reads is not in the catalog, so each one is reported.
 //!
 //!   A policy is the tenant policy only when its `USING` and `WITH CHECK`
 //!   (each where present), as PostgreSQL prints them, are exactly the
@@ -61,7 +74,8 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement, ToStatement};
 
 use crate::pgsql::{
-    CatalogRow, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, begin_bound_sql,
+    CatalogRow, DefinerFunction, FUNCTIONS_SQL, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL,
+    Relation, RoleAttrs, begin_bound_sql,
 };
 pub use crate::pgsql::{LintFinding, LintOptions, LintReport};
 use crate::{Error, TenantContext};
@@ -252,6 +266,19 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
             }
             report.add_policies(table, policies);
         }
+    }
+    if role_exists {
+        let mut functions = Vec::new();
+        for row in &client
+            .query(
+                FUNCTIONS_SQL,
+                &[role, &options.tenant_column, &options.schemas],
+            )
+            .map_err(pg("listing SECURITY DEFINER functions"))?
+        {
+            functions.push(DefinerFunction::from_row(row)?);
+        }
+        report.add_functions(functions);
     }
     Ok(report)
 }

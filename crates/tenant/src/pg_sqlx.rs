@@ -63,8 +63,8 @@ use sqlx_postgres::types::Oid;
 use sqlx_postgres::{PgConnection, PgPool, PgRow, Postgres};
 
 use crate::pgsql::{
-    CatalogRow, LintOptions, LintReport, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation,
-    RoleAttrs, begin_bound_sql,
+    CatalogRow, DefinerFunction, FUNCTIONS_SQL, LintOptions, LintReport, POLICIES_SQL, Policy,
+    RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, begin_bound_sql,
 };
 #[cfg(doc)]
 use crate::rls::BIND_TENANT_SQL;
@@ -191,6 +191,21 @@ where
             }
             report.add_policies(table, policies);
         }
+    }
+    if role_exists {
+        let mut functions = Vec::new();
+        for row in &query::<Postgres>(FUNCTIONS_SQL)
+            .persistent(false)
+            .bind(role)
+            .bind(options.tenant_column.as_str())
+            .bind(options.schemas.clone())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("listing SECURITY DEFINER functions"))?
+        {
+            functions.push(DefinerFunction::from_row(row)?);
+        }
+        report.add_functions(functions);
     }
     tx.rollback()
         .await

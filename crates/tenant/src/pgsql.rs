@@ -49,8 +49,12 @@ FROM pg_roles r WHERE r.rolname = $1";
 /// schema, name, relkind, RLS enabled, RLS forced, owner, app role owns it,
 /// `security_invoker`, oid, the tenant column as `pg_get_expr` prints it
 /// (`quote_ident`: `tenant_id`, but `"user"`; `''` for a view without it),
-/// and the privileges RLS does not govern that the role holds on a table
-/// (`TRUNCATE`, `TRIGGER`).
+/// the privileges RLS does not govern that the role holds on a table
+/// (`TRUNCATE`, `REFERENCES` on the table or any of its columns,
+/// `TRIGGER`), a table's unique keys without the tenant column (index
+/// names, as [`LintFinding::UniqueKeyWithoutTenantColumn`] says), and its foreign keys to tenant tables that do
+/// not pair the two tenant columns (constraint names, then the referenced
+/// tables, in the same order).
 ///
 /// A view's reads are its rewrite rule's dependencies in `pg_depend`
 /// (PostgreSQL records every relation a view's query names there).
@@ -68,6 +72,22 @@ WITH RECURSIVE tenant_rel(oid) AS (
                     AND d.refclassid = 'pg_class'::regclass
     JOIN tenant_rel t ON t.oid = d.refobjid
     WHERE r.ev_class <> d.refobjid
+),
+-- Foreign keys between two tables with the tenant column, and whether some
+-- column pair is the two tenant columns (a partition's copy of its parent's
+-- key is reported on the parent).
+tenant_fk(conrelid, conname, target, paired) AS (
+    SELECT k.conrelid, k.conname, fn.nspname::text || '.' || fc.relname::text,
+           EXISTS (SELECT 1 FROM unnest(k.conkey, k.confkey) p(here, there)
+                   WHERE p.here = ha.attnum AND p.there = ta.attnum)
+    FROM pg_constraint k
+    JOIN pg_attribute ha ON ha.attrelid = k.conrelid AND ha.attname = $2::name
+                        AND ha.attnum > 0 AND NOT ha.attisdropped
+    JOIN pg_attribute ta ON ta.attrelid = k.confrelid AND ta.attname = $2::name
+                        AND ta.attnum > 0 AND NOT ta.attisdropped
+    JOIN pg_class fc ON fc.oid = k.confrelid
+    JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+    WHERE k.contype = 'f' AND k.conparentid = 0
 )
 SELECT n.nspname::text, c.relname::text, c.relkind::text,
        c.relrowsecurity, c.relforcerowsecurity,
@@ -79,8 +99,33 @@ SELECT n.nspname::text, c.relname::text, c.relkind::text,
        c.oid,
        coalesce(quote_ident(a.attname::text), ''),
        CASE WHEN $3 AND c.relkind IN ('r', 'p') THEN ARRAY(
-           SELECT p FROM unnest(ARRAY['TRUNCATE', 'TRIGGER']) p
-           WHERE has_table_privilege($1::name, c.oid, p)) ELSE '{}'::text[] END
+           SELECT p FROM unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) WITH ORDINALITY u(p, ord)
+           WHERE CASE p WHEN 'REFERENCES' THEN has_any_column_privilege($1::name, c.oid, p)
+                        ELSE has_table_privilege($1::name, c.oid, p) END
+           ORDER BY ord) ELSE '{}'::text[] END,
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT ic.relname::text
+           FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+           WHERE i.indrelid = c.oid AND (i.indisunique OR i.indisexclusion)
+             -- A partition's copy of its parent's index: reported on the parent.
+             AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             AND NOT EXISTS (
+                 SELECT 1 FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                 WHERE k.ord <= i.indnkeyatts AND k.attnum = a.attnum)
+             AND NOT (i.indnkeyatts = 1 AND EXISTS (
+                 SELECT 1 FROM pg_attribute s
+                 WHERE s.attrelid = c.oid AND s.attnum = i.indkey[0] AND s.attnum > 0
+                   AND (s.atttypid = 'pg_catalog.uuid'::regtype OR s.attidentity <> ''
+                        OR EXISTS (SELECT 1 FROM pg_attrdef d
+                                   WHERE d.adrelid = c.oid AND d.adnum = s.attnum
+                                     AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'))))
+           ORDER BY 1) ELSE '{}'::text[] END,
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT k.conname::text FROM tenant_fk k WHERE k.conrelid = c.oid AND NOT k.paired
+           ORDER BY k.conname) ELSE '{}'::text[] END,
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT k.target FROM tenant_fk k WHERE k.conrelid = c.oid AND NOT k.paired
+           ORDER BY k.conname) ELSE '{}'::text[] END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
@@ -98,6 +143,50 @@ SELECT p.polname::text, p.polpermissive,
        coalesce(pg_get_expr(p.polqual, p.polrelid), ''),
        coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
 FROM pg_policy p WHERE p.polrelid = $1
+ORDER BY 1";
+
+/// `SECURITY DEFINER` functions and procedures in the inspected schemas
+/// (`$3`, `NULL` for all non-system ones) that role `$1` may execute and
+/// whose owner row-level security does not bind on some table with tenant
+/// column `$2` in those schemas: a superuser, a `BYPASSRLS` role, or a role
+/// with the privileges of the owner of a table whose RLS is enabled but not
+/// forced, holding a privilege that reads or writes the table (a superuser
+/// holds them all). Columns: `schema.name(argument types)`, owner. Run only
+/// when the role exists.
+///
+/// What a function reads is not in the catalog (`pg_depend` records the
+/// relations of SQL-standard bodies only, PostgreSQL 14+, and nothing of
+/// PL/pgSQL or dynamic SQL), so every such function is reported. Tables
+/// whose RLS is off are left out: they are reported themselves, and any
+/// function reads them.
+pub(crate) const FUNCTIONS_SQL: &str = "
+WITH tenant_table(oid, owner, exempts_owner) AS (
+    SELECT c.oid, c.relowner, c.relrowsecurity AND NOT c.relforcerowsecurity
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
+                       AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\\_toast%'
+      AND ($3::text[] IS NULL OR n.nspname = ANY($3::text[]))
+)
+SELECT n.nspname::text || '.' || p.proname::text || '(' || oidvectortypes(p.proargtypes) || ')',
+       pg_get_userbyid(p.proowner)::text
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_roles o ON o.oid = p.proowner
+WHERE p.prosecdef
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%'
+  AND ($3::text[] IS NULL OR n.nspname = ANY($3::text[]))
+  AND has_function_privilege($1::name, p.oid, 'EXECUTE')
+  AND EXISTS (
+      SELECT 1 FROM tenant_table t
+      WHERE (o.rolsuper OR o.rolbypassrls
+             OR (t.exempts_owner AND pg_has_role(o.oid, t.owner, 'USAGE')))
+        AND (has_any_column_privilege(o.oid, t.oid, 'SELECT, INSERT, UPDATE')
+             OR has_table_privilege(o.oid, t.oid, 'DELETE')))
 ORDER BY 1";
 
 /// A catalog row as each driver reads it: the lint's rows hold only text and
@@ -143,8 +232,29 @@ pub(crate) struct Relation {
     pub(crate) invoker: bool,
     /// The tenant column, quoted as `pg_get_expr` prints it.
     pub(crate) tenant_column: String,
-    /// `TRUNCATE`, `TRIGGER`: what the app role holds of them.
+    /// `TRUNCATE`, `REFERENCES`, `TRIGGER`: what the app role holds of them.
     pub(crate) unpoliced: Vec<String>,
+    /// Unique indexes without the tenant column (names).
+    pub(crate) unique_keys: Vec<String>,
+    /// Foreign keys to tenant tables that do not pair the tenant columns:
+    /// (constraint, referenced `schema.table`).
+    pub(crate) foreign_keys: Vec<(String, String)>,
+}
+
+/// One row of [`FUNCTIONS_SQL`].
+pub(crate) struct DefinerFunction {
+    pub(crate) function: String,
+    pub(crate) owner: String,
+}
+
+impl DefinerFunction {
+    /// Reads a [`FUNCTIONS_SQL`] row.
+    pub(crate) fn from_row(row: &impl CatalogRow) -> Result<Self, Error> {
+        Ok(Self {
+            function: row.text(0)?,
+            owner: row.text(1)?,
+        })
+    }
 }
 
 /// One row of [`POLICIES_SQL`].
@@ -170,6 +280,9 @@ impl Relation {
             invoker: row.flag(7)?,
             tenant_column: row.text(9)?,
             unpoliced: row.texts(10)?,
+            unique_keys: row.texts(11)?,
+            // Two arrays in one order (constraint name).
+            foreign_keys: row.texts(12)?.into_iter().zip(row.texts(13)?).collect(),
         })
     }
 }
@@ -271,10 +384,33 @@ impl LintReport {
                     });
             }
         }
+        for index in rel.unique_keys {
+            self.findings
+                .push(LintFinding::UniqueKeyWithoutTenantColumn {
+                    table: qualified.clone(),
+                    index,
+                });
+        }
+        for (constraint, references) in rel.foreign_keys {
+            self.findings
+                .push(LintFinding::ForeignKeyWithoutTenantColumn {
+                    table: qualified.clone(),
+                    constraint,
+                    references,
+                });
+        }
         rel.enabled.then_some(PolicedTable {
             table: qualified,
             tenant_column: rel.tenant_column,
         })
+    }
+
+    /// Records the `SECURITY DEFINER` functions of [`FUNCTIONS_SQL`].
+    pub(crate) fn add_functions(&mut self, functions: Vec<DefinerFunction>) {
+        for DefinerFunction { function, owner } in functions {
+            self.findings
+                .push(LintFinding::SecurityDefinerFunction { function, owner });
+        }
     }
 
     /// Records the findings about an RLS-enabled table's policies.
@@ -477,13 +613,78 @@ pub enum LintFinding {
     /// row-level security does not govern: `TRUNCATE` empties every
     /// tenant's rows at once, and `TRIGGER` lets it attach code that runs
     /// on every tenant's writes and may copy them where RLS does not reach.
-    /// (`GRANT ALL` gives both; [`RlsPolicy`](crate::rls::RlsPolicy) grants
-    /// neither.)
+    /// `REFERENCES` (on the table or any of its columns) lets it, given
+    /// `CREATE` on some schema, make a table of its own with a foreign key
+    /// to this one, whose check tells which keys exist in any tenant
+    /// ([`LintFinding::ForeignKeyWithoutTenantColumn`]). (`GRANT ALL` gives
+    /// all three; [`RlsPolicy`](crate::rls::RlsPolicy) grants none.)
     AppRoleHasUnpolicedPrivilege {
         /// `schema.table`.
         table: String,
-        /// `TRUNCATE` or `TRIGGER`.
+        /// `TRUNCATE`, `REFERENCES` or `TRIGGER`.
         privilege: String,
+    },
+    /// A unique index, unique or primary-key constraint, or exclusion
+    /// constraint on a tenant table whose key columns do not include the
+    /// tenant column. PostgreSQL checks constraints against every row,
+    /// whatever row-level security hides, so an insert or update that fails
+    /// with a unique violation tells one tenant that another tenant holds
+    /// the value (`UNIQUE (email)`: "some tenant has bob@example.com").
+    /// Lead the key with the tenant column: `UNIQUE (tenant_id, email)`.
+    /// A column in `INCLUDE` is not a key column and does not count.
+    ///
+    /// Not reported: a key on one column that the database numbers (an
+    /// identity column, or a `nextval` default such as `serial`'s) or of
+    /// type `uuid`. Such an id names a row, not a person: a random uuid
+    /// cannot be guessed, so probing learns nothing the prober did not
+    /// already hold, and a probe of sequence numbers learns only which
+    /// numbers are taken, which the shared sequence tells every tenant
+    /// anyway. A single-column key on anything else, primary key included
+    /// (`email text PRIMARY KEY`, a ticket number the host makes), is
+    /// reported: that is the natural key that makes the oracle.
+    UniqueKeyWithoutTenantColumn {
+        /// `schema.table`.
+        table: String,
+        /// The index (for a constraint, PostgreSQL names it after the
+        /// constraint).
+        index: String,
+    },
+    /// A foreign key from a tenant table to a tenant table that does not
+    /// pair the two tenant columns (`FOREIGN KEY (tenant_id, contact)
+    /// REFERENCES contacts (tenant_id, id)`). PostgreSQL checks it against
+    /// every row, whatever row-level security hides, so a row of one tenant
+    /// may reference another tenant's row, and whether the insert succeeds
+    /// tells whether that row exists. Make the referenced table's key
+    /// `(tenant_id, id)` and reference both.
+    ForeignKeyWithoutTenantColumn {
+        /// `schema.table`: the referencing table.
+        table: String,
+        /// The constraint.
+        constraint: String,
+        /// `schema.table`: the referenced table.
+        references: String,
+    },
+    /// A `SECURITY DEFINER` function or procedure that the application role
+    /// may execute (`EXECUTE` is granted to `PUBLIC` unless revoked) and
+    /// whose owner row-level security does not bind on a tenant table: a
+    /// superuser, a `BYPASSRLS` role, or the owner of a table whose RLS is
+    /// not forced (or a role with its privileges), holding a privilege on
+    /// it. The function runs as its owner, so it reads or writes every
+    /// tenant's rows. What a function body reads is not in the catalog, so
+    /// each such function is reported whatever it does; revoke `EXECUTE`
+    /// from `PUBLIC` and from the application role, or make it `SECURITY
+    /// INVOKER`.
+    ///
+    /// The lint looks for functions in the schemas it inspects
+    /// ([`LintOptions::schemas`]; all non-system schemas when `None`) and
+    /// at tenant tables in those schemas, so a host that lints only its
+    /// tables' schema and calls functions from another must list that one
+    /// too. Functions of extensions installed there are included.
+    SecurityDefinerFunction {
+        /// `schema.name(argument types)`.
+        function: String,
+        /// Its owner.
+        owner: String,
     },
     /// RLS is on but no policy is the tenant predicate
     /// [`RlsPolicy`](crate::rls::RlsPolicy) generates (the tenant column
@@ -569,6 +770,22 @@ impl fmt::Display for LintFinding {
                 f,
                 "{table}: the application role has {privilege}, which row-level security does not govern (revoke it)"
             ),
+            LintFinding::UniqueKeyWithoutTenantColumn { table, index } => write!(
+                f,
+                "{table}: unique index {index} does not include the tenant column; its check sees every tenant's rows, so a unique violation tells one tenant that another holds the value (lead the key with the tenant column)"
+            ),
+            LintFinding::ForeignKeyWithoutTenantColumn {
+                table,
+                constraint,
+                references,
+            } => write!(
+                f,
+                "{table}: foreign key {constraint} to {references} does not pair the tenant columns; a row may reference another tenant's row, and the check tells whether it exists (reference the tenant column too: FOREIGN KEY (tenant_id, ..) REFERENCES {references} (tenant_id, ..))"
+            ),
+            LintFinding::SecurityDefinerFunction { function, owner } => write!(
+                f,
+                "{function}: SECURITY DEFINER, owned by {owner}, which row-level security does not bind on a tenant table, and executable by the application role: it runs across tenants (REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC and from the application role, or ALTER FUNCTION {function} SECURITY INVOKER)"
+            ),
             LintFinding::NoTenantPolicy { table } => write!(
                 f,
                 "{table}: no row-level security policy is the tenant predicate (tenant column = the bound {TENANT_SETTING}, as rls::RlsPolicy generates it)"
@@ -609,18 +826,22 @@ impl LintReport {
         self.findings.is_empty()
     }
 
-    /// The findings about one table or view (`schema.name`).
+    /// The findings about one table or view (`schema.name`), or about one
+    /// function (`schema.name(argument types)`).
     pub fn about<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a LintFinding> + 'a {
         self.findings.iter().filter(move |f| match f {
             LintFinding::RlsDisabled { table }
             | LintFinding::RlsNotForced { table }
             | LintFinding::AppRoleOwnsTable { table, .. }
             | LintFinding::AppRoleHasUnpolicedPrivilege { table, .. }
+            | LintFinding::UniqueKeyWithoutTenantColumn { table, .. }
+            | LintFinding::ForeignKeyWithoutTenantColumn { table, .. }
             | LintFinding::NoTenantPolicy { table }
             | LintFinding::PermissivePolicyWithoutTenant { table, .. }
             | LintFinding::UnrecognisedTenantPolicy { table, .. } => table == name,
             LintFinding::ViewWithoutSecurityInvoker { view, .. }
             | LintFinding::MaterializedView { view } => view == name,
+            LintFinding::SecurityDefinerFunction { function, .. } => function == name,
             _ => false,
         })
     }

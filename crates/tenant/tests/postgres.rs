@@ -623,7 +623,7 @@ fn the_lint_flags_views_over_tenant_tables_without_the_tenant_column() {
 }
 
 /// Found in review: row-level security does not govern `TRUNCATE` or
-/// `TRIGGER`, and `GRANT ALL` gives both; the lint passed an application
+/// `TRIGGER` (nor `REFERENCES`, below), and `GRANT ALL` gives them; the lint passed an application
 /// role that could empty every tenant's rows with one statement.
 #[test]
 fn the_lint_flags_privileges_rls_does_not_govern() {
@@ -651,12 +651,28 @@ fn the_lint_flags_privileges_rls_does_not_govern() {
     let table = format!("{s}.tickets");
     assert_eq!(
         report.about(&table).cloned().collect::<Vec<_>>(),
-        ["TRUNCATE", "TRIGGER"].map(|privilege| LintFinding::AppRoleHasUnpolicedPrivilege {
-            table: table.clone(),
-            privilege: privilege.into()
+        ["TRUNCATE", "REFERENCES", "TRIGGER"].map(|privilege| {
+            LintFinding::AppRoleHasUnpolicedPrivilege {
+                table: table.clone(),
+                privilege: privilege.into(),
+            }
         }),
         "{report}"
     );
+}
+
+/// Throwaway roles (roles are cluster-wide), dropped with what they own.
+struct DropRoles(Vec<String>);
+
+impl Drop for DropRoles {
+    fn drop(&mut self) {
+        let mut admin = connect("CUSTODIA_PG_ADMIN_URL");
+        for role in &self.0 {
+            let _ = admin.batch_execute(&format!(
+                "DROP OWNED BY {role} CASCADE; DROP ROLE IF EXISTS {role}"
+            ));
+        }
+    }
 }
 
 /// Found in review: the lint checked only the application role's own
@@ -667,17 +683,6 @@ fn the_lint_flags_privileges_rls_does_not_govern() {
 /// one makes its own application role (and drops every role it made).
 #[test]
 fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
-    struct DropRoles(Vec<String>);
-    impl Drop for DropRoles {
-        fn drop(&mut self) {
-            let mut admin = connect("CUSTODIA_PG_ADMIN_URL");
-            for role in &self.0 {
-                let _ = admin.batch_execute(&format!(
-                    "DROP OWNED BY {role} CASCADE; DROP ROLE IF EXISTS {role}"
-                ));
-            }
-        }
-    }
     let mut f = Fixture::new();
     let s = f.schema.clone();
     let (a, b) = tenants();
@@ -752,6 +757,358 @@ fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
     drop(app);
     drop(f);
     drop(roles);
+}
+
+/// Found in review (nineteenth session): `SECURITY DEFINER` functions were
+/// not linted. `EXECUTE` is granted to `PUBLIC` by default, so a function
+/// owned by a role row-level security does not bind (the superuser that ran
+/// the migration, a `BYPASSRLS` role, the owner of a table whose RLS is not
+/// forced) read every tenant's rows for the application role while the lint
+/// reported clean.
+#[test]
+fn the_lint_flags_security_definer_functions_whose_owner_bypasses_rls() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let (a, b) = tenants();
+    f.seed(a, &["a1"]);
+    f.seed(b, &["b1"]);
+    let suffix = TenantId::random().as_uuid().simple().to_string();
+    let (bypass, plain, owner) = (
+        format!("cb_{suffix}"),
+        format!("cn_{suffix}"),
+        format!("co_{suffix}"),
+    );
+    let roles = DropRoles(vec![bypass.clone(), plain.clone(), owner.clone()]);
+    let definer = |name: &str, table: &str| {
+        format!(
+            "CREATE FUNCTION {s}.{name}() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+                 AS 'SELECT count(*) FROM {s}.{table}';"
+        )
+    };
+    f.admin
+        .batch_execute(&format!(
+            "CREATE ROLE {bypass} NOLOGIN BYPASSRLS;
+             CREATE ROLE {plain} NOLOGIN;
+             CREATE ROLE {owner} NOLOGIN;
+             GRANT USAGE ON SCHEMA {s} TO {bypass}, {plain}, {owner};
+             GRANT SELECT ON {s}.tickets TO {bypass}, {plain};
+             CREATE TABLE {s}.unforced (tenant_id uuid NOT NULL);
+             ALTER TABLE {s}.unforced ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {s}.unforced OWNER TO {owner};
+             {as_superuser}
+             {revoked}
+             REVOKE EXECUTE ON FUNCTION {s}.revoked() FROM PUBLIC;
+             CREATE FUNCTION {s}.invoker() RETURNS bigint LANGUAGE sql
+                 AS 'SELECT count(*) FROM {s}.tickets';
+             {as_bypass}
+             ALTER FUNCTION {s}.as_bypass() OWNER TO {bypass};
+             {as_plain}
+             ALTER FUNCTION {s}.as_plain() OWNER TO {plain};
+             {as_owner}
+             ALTER FUNCTION {s}.as_owner() OWNER TO {owner};",
+            as_superuser = definer("as_superuser", "tickets"),
+            revoked = definer("revoked", "tickets"),
+            as_bypass = definer("as_bypass", "tickets"),
+            as_plain = definer("as_plain", "tickets"),
+            as_owner = definer("as_owner", "unforced"),
+        ))
+        .unwrap();
+    let admin_role: String = f
+        .admin
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    let mut app = f.app();
+    let call = |app: &mut Client, function: &str| -> Result<i64, postgres::Error> {
+        let mut tx = TenantTransaction::begin(app, a).unwrap();
+        let n = tx
+            .query_one(&format!("SELECT {s}.{function}()"), &[])
+            .map(|r| r.get(0));
+        drop(tx);
+        n
+    };
+    // Bound to tenant a, the application role counts tenant b's row too.
+    assert_eq!(call(&mut app, "as_superuser").unwrap(), 2);
+    assert_eq!(call(&mut app, "as_bypass").unwrap(), 2);
+    assert_eq!(call(&mut app, "invoker").unwrap(), 1);
+    // No policy applies to the plain owner: it reads nothing.
+    assert_eq!(call(&mut app, "as_plain").unwrap(), 0);
+    let denied = call(&mut app, "revoked").unwrap_err();
+    assert_eq!(denied.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    let definer = |function: &str, owner: &str| LintFinding::SecurityDefinerFunction {
+        function: format!("{s}.{function}()"),
+        owner: owner.to_owned(),
+    };
+    let functions: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f, LintFinding::SecurityDefinerFunction { .. }))
+        .cloned()
+        .collect();
+    // revoked, invoker and as_plain are not reported.
+    assert_eq!(
+        functions,
+        [
+            definer("as_bypass", &bypass),
+            definer("as_owner", &owner),
+            definer("as_superuser", &admin_role),
+        ],
+        "{report}"
+    );
+    assert_eq!(
+        report
+            .about(&format!("{s}.as_superuser()"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        [definer("as_superuser", &admin_role)]
+    );
+    assert!(
+        report.to_string().contains(&format!(
+            "REVOKE EXECUTE ON FUNCTION {s}.as_bypass() FROM PUBLIC"
+        )),
+        "{report}"
+    );
+    // Arguments are part of the name, as REVOKE needs them.
+    f.admin
+        .batch_execute(&format!(
+            "CREATE PROCEDURE {s}.move_ticket(ticket bigint, tenant uuid) LANGUAGE sql
+                 SECURITY DEFINER AS 'UPDATE {s}.tickets SET tenant_id = tenant WHERE id = ticket';"
+        ))
+        .unwrap();
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::SecurityDefinerFunction {
+                function: format!("{s}.move_ticket(bigint, uuid)"),
+                owner: admin_role.clone(),
+            }),
+        "{report}"
+    );
+    // Revoked, it is no longer the application role's to run.
+    f.admin
+        .batch_execute(&format!(
+            "REVOKE EXECUTE ON FUNCTION {s}.as_superuser() FROM PUBLIC;
+             ALTER FUNCTION {s}.as_bypass() SECURITY INVOKER;"
+        ))
+        .unwrap();
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    assert_eq!(report.about(&format!("{s}.as_superuser()")).count(), 0);
+    assert_eq!(report.about(&format!("{s}.as_bypass()")).count(), 0);
+    drop(app);
+    drop(f);
+    drop(roles);
+}
+
+/// Found in review (nineteenth session): constraint checks bypass row-level
+/// security, so a unique key without the tenant column tells one tenant
+/// whether another has a value (an email address), and a foreign key
+/// without it lets one tenant's row reference another tenant's row (and
+/// tells whether that row exists). The lint reported neither.
+#[test]
+fn the_lint_flags_unique_and_foreign_keys_without_the_tenant_column() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let (a, b) = tenants();
+    let good = |t: &str| {
+        RlsPolicy::new(&role)
+            .unwrap()
+            .table(TenantTable::new(&s, t).unwrap())
+            .sql()
+    };
+    f.admin
+        .batch_execute(&format!(
+            "CREATE TABLE {s}.contacts (
+                 tenant_id uuid   NOT NULL,
+                 id        uuid   PRIMARY KEY DEFAULT gen_random_uuid(),
+                 number    bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+                 serial_no bigserial UNIQUE,
+                 email     text   NOT NULL UNIQUE,
+                 handle    text,
+                 UNIQUE (tenant_id, handle)
+             );
+             CREATE UNIQUE INDEX contacts_lower_email ON {s}.contacts (lower(email));
+             CREATE UNIQUE INDEX contacts_handle_include ON {s}.contacts (handle) INCLUDE (tenant_id);
+             CREATE UNIQUE INDEX contacts_lower_handle ON {s}.contacts (tenant_id, lower(handle));
+             CREATE TABLE {s}.by_email (tenant_id uuid NOT NULL, email text PRIMARY KEY);
+             CREATE TABLE {s}.kinds (code text PRIMARY KEY);
+             CREATE TABLE {s}.notes (
+                 tenant_id uuid   NOT NULL,
+                 id        bigint GENERATED ALWAYS AS IDENTITY,
+                 ticket_id bigint,
+                 contact   uuid REFERENCES {s}.contacts (id),
+                 kind      text REFERENCES {s}.kinds (code),
+                 PRIMARY KEY (tenant_id, id),
+                 FOREIGN KEY (tenant_id, ticket_id) REFERENCES {s}.tickets (tenant_id, id)
+             );
+             {contacts}
+             {by_email}
+             {notes}
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {role};",
+            contacts = good("contacts"),
+            by_email = good("by_email"),
+            notes = good("notes"),
+        ))
+        .unwrap();
+    let bobs: custodia_core::uuid::Uuid = f
+        .admin
+        .query_one(
+            &format!(
+                "INSERT INTO {s}.contacts (tenant_id, email) VALUES ($1, 'bob@example.com') RETURNING id"
+            ),
+            &[b.as_uuid()],
+        )
+        .unwrap()
+        .get(0);
+    let mut app = f.app();
+    // Bound to tenant a, which sees no contact, the unique check says that
+    // some tenant has bob@example.com.
+    let mut tx = TenantTransaction::begin(&mut app, a).unwrap();
+    let seen: i64 = tx
+        .query_one(&format!("SELECT count(*) FROM {s}.contacts"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 0);
+    let err = tx
+        .execute(
+            &format!("INSERT INTO {s}.contacts (tenant_id, email) VALUES ($1, 'bob@example.com')"),
+            &[a.as_uuid()],
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::UNIQUE_VIOLATION), "{err}");
+    drop(tx);
+    // And tenant a's note references tenant b's contact.
+    with_tenant(&mut app, a, |tx| {
+        tx.execute(
+            &format!("INSERT INTO {s}.notes (tenant_id, contact) VALUES ($1, $2)"),
+            &[a.as_uuid(), &bobs],
+        )
+        .map_err(|source| custodia_tenant::Error::Postgres {
+            doing: "insert",
+            source,
+        })
+    })
+    .unwrap();
+
+    let report = lint(&mut app, &LintOptions::new(&role).schemas(&[&s])).unwrap();
+    let q = |name: &str| format!("{s}.{name}");
+    let about = |name: &str| report.about(&q(name)).cloned().collect::<Vec<_>>();
+    let unique = |table: &str, index: &str| LintFinding::UniqueKeyWithoutTenantColumn {
+        table: q(table),
+        index: index.to_owned(),
+    };
+    assert_eq!(
+        about("contacts"),
+        [
+            unique("contacts", "contacts_email_key"),
+            unique("contacts", "contacts_handle_include"),
+            unique("contacts", "contacts_lower_email"),
+        ],
+        "{report}"
+    );
+    assert_eq!(
+        about("by_email"),
+        [unique("by_email", "by_email_pkey")],
+        "{report}"
+    );
+    assert_eq!(
+        about("notes"),
+        [LintFinding::ForeignKeyWithoutTenantColumn {
+            table: q("notes"),
+            constraint: "notes_contact_fkey".into(),
+            references: q("contacts"),
+        }],
+        "{report}"
+    );
+    assert_eq!(about("tickets"), [], "{report}");
+    assert_eq!(report.findings.len(), 5, "{report}");
+    let text = report.to_string();
+    for name in [
+        "contacts_pkey",
+        "contacts_number_key",
+        "contacts_serial_no_key",
+        "contacts_tenant_id_handle_key",
+        "contacts_lower_handle",
+        "notes_pkey",
+        "notes_kind_fkey",
+        "notes_tenant_id_ticket_id_fkey",
+        "tickets_pkey",
+    ] {
+        assert!(!text.contains(name), "{name}: {report}");
+    }
+}
+
+/// Found in review (nineteenth session): `REFERENCES` on a tenant table was
+/// not reported. With `CREATE` on a schema, the application role can make a
+/// table of its own with a foreign key to the tenant table, whose check
+/// (row-level security does not govern it) says which keys any tenant has.
+#[test]
+fn the_lint_flags_references_on_a_tenant_table() {
+    let mut f = Fixture::new();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let (a, b) = tenants();
+    f.seed(b, &["b1"]);
+    let bs: i64 = f
+        .admin
+        .query_one(
+            &format!("SELECT id FROM {s}.tickets WHERE tenant_id = $1"),
+            &[b.as_uuid()],
+        )
+        .unwrap()
+        .get(0);
+    f.admin
+        .batch_execute(&format!(
+            "GRANT CREATE ON SCHEMA {s} TO {role}; GRANT REFERENCES ON {s}.tickets TO {role};"
+        ))
+        .unwrap();
+    let mut app = f.app();
+    app.batch_execute(&format!(
+        "CREATE TABLE {s}.probe (t uuid, i bigint, FOREIGN KEY (t, i) REFERENCES {s}.tickets (tenant_id, id))"
+    ))
+    .unwrap();
+    // Bound to tenant a, which sees none of b's tickets, the check tells
+    // which of b's ids exist.
+    let exists = |app: &mut Client, id: i64| -> bool {
+        let mut tx = TenantTransaction::begin(app, a).unwrap();
+        let inserted = tx
+            .execute(
+                &format!("INSERT INTO {s}.probe VALUES ($1, $2)"),
+                &[b.as_uuid(), &id],
+            )
+            .is_ok();
+        drop(tx);
+        inserted
+    };
+    assert!(exists(&mut app, bs));
+    assert!(!exists(&mut app, bs + 1000));
+
+    let table = format!("{s}.tickets");
+    let references = [LintFinding::AppRoleHasUnpolicedPrivilege {
+        table: table.clone(),
+        privilege: "REFERENCES".into(),
+    }];
+    let options = LintOptions::new(&role).schemas(&[&s]);
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(
+        report.about(&table).cloned().collect::<Vec<_>>(),
+        references,
+        "{report}"
+    );
+    // A column's REFERENCES is enough for a foreign key on that column.
+    f.admin
+        .batch_execute(&format!(
+            "REVOKE REFERENCES ON {s}.tickets FROM {role};
+             GRANT REFERENCES (id) ON {s}.tickets TO {role};"
+        ))
+        .unwrap();
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(
+        report.about(&table).cloned().collect::<Vec<_>>(),
+        references,
+        "{report}"
+    );
 }
 
 /// `RlsPolicy`'s own SQL lints clean whatever the tenant column is called,

@@ -372,7 +372,10 @@ fn the_async_lint_agrees_with_the_sync_one() {
              ALTER TABLE {s}.unbound_leak FORCE ROW LEVEL SECURITY;
              CREATE POLICY leaky ON {s}.unbound_leak
                USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
-                      OR current_setting('app.tenant_id', true) IS NULL);",
+                      OR current_setting('app.tenant_id', true) IS NULL);
+             CREATE TABLE {s}.contacts (tenant_id uuid NOT NULL, email text UNIQUE);
+             CREATE FUNCTION {s}.count_all() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+                 AS 'SELECT count(*) FROM {s}.tickets';",
             s = fixture.schema
         ))
         .execute(&mut admin)
@@ -420,6 +423,21 @@ fn the_async_lint_agrees_with_the_sync_one() {
         report
             .about(&format!("{s}.ticket_view"))
             .any(|f| matches!(f, LintFinding::ViewWithoutSecurityInvoker { .. })),
+        "{report}"
+    );
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::UniqueKeyWithoutTenantColumn {
+                table: format!("{s}.contacts"),
+                index: "contacts_email_key".into()
+            }),
+        "{report}"
+    );
+    assert!(
+        report
+            .about(&format!("{s}.count_all()"))
+            .any(|f| matches!(f, LintFinding::SecurityDefinerFunction { .. })),
         "{report}"
     );
     assert!(!report.is_clean());
