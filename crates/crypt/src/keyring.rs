@@ -1678,7 +1678,8 @@ pub struct KeyUsage {
 }
 
 impl KeyUsage {
-    /// Scans envelopes (binary form) and counts them by key id.
+    /// Scans envelopes, in binary or `cst1.` text form, and counts them by
+    /// key id.
     pub fn scan<'a>(envelopes: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut usage = Self::default();
         for envelope in envelopes {
@@ -1687,10 +1688,23 @@ impl KeyUsage {
         usage
     }
 
-    /// Counts one more envelope.
+    /// Counts one more envelope, in binary or `cst1.` text form.
+    ///
+    /// The text form is what [`Encrypted`](crate::Encrypted) and text
+    /// columns hold: counted as undecodable, a column of them would let
+    /// [`Keyring::retire`] remove the version they all need. The two forms
+    /// cannot be confused: a binary envelope starts with its format version,
+    /// `0x01`, the text form with `c`.
     pub fn add(&mut self, envelope: &[u8]) {
-        match Envelope::decode(envelope) {
-            Ok(decoded) => *self.counts.entry(decoded.key_id()).or_default() += 1,
+        let key = match envelope.strip_prefix(crate::envelope::TEXT_PREFIX.as_bytes()) {
+            Some(_) => std::str::from_utf8(envelope)
+                .map_err(|_| Error::Malformed("text envelope is not UTF-8"))
+                .and_then(crate::envelope::from_text)
+                .and_then(|binary| Envelope::decode(&binary).map(|e| e.key_id())),
+            None => Envelope::decode(envelope).map(|e| e.key_id()),
+        };
+        match key {
+            Ok(key) => *self.counts.entry(key).or_default() += 1,
             Err(_) => self.undecodable += 1,
         }
     }
@@ -1710,7 +1724,9 @@ impl KeyUsage {
         self.counts.iter().map(|(k, n)| (*k, *n))
     }
 
-    /// Values that were not envelopes at all (never silently ignored).
+    /// Values that were not envelopes at all (never silently ignored: they
+    /// do not keep a version from [`Keyring::retire`], so a caller whose
+    /// scan finds some should find out what they are first).
     pub fn undecodable(&self) -> u64 {
         self.undecodable
     }
