@@ -1875,6 +1875,57 @@ mod tests {
         }
     }
 
+    /// Version numbers at the edges: 0 is never a data-key version (the
+    /// keyring's own wrapping keys use that label), the last number seals
+    /// and opens like any other, and a keyring that used it cannot rotate
+    /// again, rather than wrap around to a number already used.
+    #[test]
+    fn version_numbers_at_the_edges() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        {
+            let mut versions = write(&keyring.versions);
+            versions
+                .keys
+                .insert(u32::MAX, SecretKey::from_bytes([2; 32]));
+        }
+        keyring.primary.store(u32::MAX, Ordering::Release);
+        let sealed = keyring.seal(&ctx(), b"x").unwrap();
+        let last = KeyId::Tenant { version: u32::MAX };
+        assert_eq!(Envelope::decode(&sealed).unwrap().key_id(), last);
+        assert_eq!(keyring.open(&ctx(), &sealed).unwrap(), b"x");
+        assert!(matches!(
+            keyring.rotate(SecretKey::from_bytes([3; 32])),
+            Err(Error::InvalidConfig(_))
+        ));
+        assert_eq!(keyring.versions(), [1, u32::MAX]);
+        assert!(matches!(
+            keyring.retire(u32::MAX, &KeyUsage::default()),
+            Err(Error::KeyInUse {
+                version: u32::MAX,
+                envelopes: 0
+            })
+        ));
+        let zero = KeyId::Tenant { version: 0 };
+        assert_eq!(
+            keyring.retire(0, &KeyUsage::default()),
+            Err(Error::UnknownKey(zero))
+        );
+        // An envelope labelled version 0 (as the keyring's wrapped secrets
+        // are) never opens as data.
+        let mut relabelled = sealed.clone();
+        relabelled[3..7].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(
+            keyring.open(&ctx(), &relabelled),
+            Err(Error::UnknownKey(zero))
+        );
+        // Relabelled to version 1, which the ring holds: the header is
+        // authenticated, so the tag fails.
+        relabelled[3..7].copy_from_slice(&1u32.to_be_bytes());
+        assert_eq!(keyring.open(&ctx(), &relabelled), Err(Error::Decrypt));
+        keyring.retire(1, &KeyUsage::default()).unwrap();
+        assert_eq!(keyring.versions(), [u32::MAX]);
+    }
+
     #[test]
     fn a_thread_gives_its_reservation_back_when_it_moves_on() {
         let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
