@@ -1592,6 +1592,7 @@ fn unwrap_versions(
             "the key store holds a keyring of another data-key mode",
         ));
     }
+    check_version_list(record)?;
     let mut keys = BTreeMap::new();
     for stored in &record.versions {
         let key = match known.get(&stored.version) {
@@ -1611,6 +1612,44 @@ fn unwrap_versions(
         )));
     }
     Ok(keys)
+}
+
+/// Refuses a record whose version list no sequence of rotations and
+/// retirements makes: a version listed twice, both live and retired, or
+/// numbered 0, or a primary that is not the newest version ever made.
+///
+/// The list is not sealed as a whole (each key in it is, under the root
+/// key), so whoever can write the store but holds no root key can edit it;
+/// the edit that matters is a primary set back to an older version, maybe
+/// the one rotated away from because it leaked, which every process would
+/// follow at its next sync. [`Keyring::rotate`] always makes the newest
+/// number primary and [`Keyring::retire`] never retires the primary, so
+/// such a record is refused. Hiding the newer versions as well still gets
+/// past this, at the price of every value sealed under them failing to
+/// open, loudly.
+fn check_version_list(record: &KeyringRecord) -> Result<(), Error> {
+    let refuse = |what: String| Err(Error::Store(format!("keyring record: {what}")));
+    let mut seen = BTreeSet::new();
+    for version in record
+        .versions
+        .iter()
+        .map(|v| v.version)
+        .chain(record.retired.iter().copied())
+    {
+        if version == 0 {
+            return refuse("version 0 is never a data-key version".into());
+        }
+        if !seen.insert(version) {
+            return refuse(format!("version {version} is listed twice"));
+        }
+    }
+    match seen.last() {
+        Some(&newest) if newest != record.primary => refuse(format!(
+            "primary version {} is not the newest, {newest}; refusing a primary set back",
+            record.primary
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn search_root_context() -> Result<FieldContext<'static>, Error> {
