@@ -930,7 +930,9 @@ impl Keyring {
     }
 
     /// Removes `version`, if it is not primary and `usage` shows no envelope
-    /// still sealed under it. The version number is recorded as retired and
+    /// still sealed under it (binary or `cst1.` text form; values the scan
+    /// could not decode, [`KeyUsage::undecodable`], keep nothing from
+    /// retiring: look at them first). The version number is recorded as retired and
     /// never reused; a [`DataKeyMode::Random`] keyring also deletes every
     /// tenant's data key of that version from the store.
     ///
