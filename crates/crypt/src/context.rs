@@ -5,6 +5,12 @@
 //! type, record id and field name. A ciphertext copied into another row, field
 //! or tenant, or relabelled with another key id, fails to decrypt. Each variable
 //! part is length-prefixed (2-byte big-endian), so no two contexts encode alike.
+//!
+//! Not bound: when the value was written. An older ciphertext of the same
+//! field of the same row (from a backup, or a log of past values), or one
+//! of a deleted row whose id is later reused, still opens there. Where a
+//! rolled-back field matters, put a row version into the record id, or
+//! never reuse ids.
 
 use custodia_core::TenantId;
 

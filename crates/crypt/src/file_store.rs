@@ -101,10 +101,11 @@ struct Contents {
 /// file fails with [`Error::Store`] if the file then vanishes (rather
 /// than serve, or write back, keys from memory that another process may
 /// have shredded since), or if it is replaced by a version that lacks a
-/// tombstone the value saw (an older copy put back). A value opened
-/// afterwards cannot know what an older copy lacks: restoring a copy of
-/// the file brings back every key shredded since it was taken, as any
-/// backup of a key store does.
+/// tombstone the value saw, or holds a lower nonce count than it saw (an
+/// older copy put back). A value opened afterwards cannot know what an
+/// older copy lacks: restoring a copy of the file brings back every key
+/// shredded since it was taken, and the nonce budget reserved since, as
+/// any backup of a key store does.
 pub struct FileKeyStore {
     path: PathBuf,
     cipher: FieldCipher,
@@ -416,8 +417,9 @@ fn decode_contents(path: &Path, json: &[u8]) -> Result<StoreState, Error> {
 }
 
 /// Fails if `next`, a newer read of the file at `path`, lacks a tombstone
-/// `seen` held: the file was rolled back past a shred (a restored copy), and
-/// the shredded key must not come back in a process that saw it go.
+/// `seen` held, or holds a lower nonce count: the file was rolled back (a
+/// restored copy), and neither a shredded key nor spent nonce budget may
+/// come back in a process that saw them go.
 fn refuse_lost_tombstones(path: &Path, seen: &StoreState, next: &StoreState) -> Result<(), Error> {
     let rolled_back = |what: String| {
         Err(Error::Store(format!(
@@ -444,6 +446,19 @@ fn refuse_lost_tombstones(path: &Path, seen: &StoreState, next: &StoreState) -> 
             )
         {
             return rolled_back(format!("tenant {tenant}"));
+        }
+    }
+    // Nonce counts only grow (`swap_nonces`): a lower one means an older
+    // file, and trusting it would hand out again the budget already
+    // reserved, letting a key seal past its random-nonce limit.
+    for (&(tenant, version), &count) in &seen.nonces {
+        let now = next.nonces.get(&(tenant, version)).copied().unwrap_or(0);
+        if now < count {
+            return Err(Error::Store(format!(
+                "{}: the nonce count of tenant {tenant} version {version} went down from \
+                 {count} to {now} (an older copy of the file was put back?); refusing to use it",
+                path.display()
+            )));
         }
     }
     Ok(())

@@ -930,7 +930,9 @@ impl Keyring {
     }
 
     /// Removes `version`, if it is not primary and `usage` shows no envelope
-    /// still sealed under it. The version number is recorded as retired and
+    /// still sealed under it (binary or `cst1.` text form; values the scan
+    /// could not decode, [`KeyUsage::undecodable`], keep nothing from
+    /// retiring: look at them first). The version number is recorded as retired and
     /// never reused; a [`DataKeyMode::Random`] keyring also deletes every
     /// tenant's data key of that version from the store.
     ///
@@ -1592,6 +1594,7 @@ fn unwrap_versions(
             "the key store holds a keyring of another data-key mode",
         ));
     }
+    check_version_list(record)?;
     let mut keys = BTreeMap::new();
     for stored in &record.versions {
         let key = match known.get(&stored.version) {
@@ -1611,6 +1614,44 @@ fn unwrap_versions(
         )));
     }
     Ok(keys)
+}
+
+/// Refuses a record whose version list no sequence of rotations and
+/// retirements makes: a version listed twice, both live and retired, or
+/// numbered 0, or a primary that is not the newest version ever made.
+///
+/// The list is not sealed as a whole (each key in it is, under the root
+/// key), so whoever can write the store but holds no root key can edit it;
+/// the edit that matters is a primary set back to an older version, maybe
+/// the one rotated away from because it leaked, which every process would
+/// follow at its next sync. [`Keyring::rotate`] always makes the newest
+/// number primary and [`Keyring::retire`] never retires the primary, so
+/// such a record is refused. Hiding the newer versions as well still gets
+/// past this, at the price of every value sealed under them failing to
+/// open, loudly.
+fn check_version_list(record: &KeyringRecord) -> Result<(), Error> {
+    let refuse = |what: String| Err(Error::Store(format!("keyring record: {what}")));
+    let mut seen = BTreeSet::new();
+    for version in record
+        .versions
+        .iter()
+        .map(|v| v.version)
+        .chain(record.retired.iter().copied())
+    {
+        if version == 0 {
+            return refuse("version 0 is never a data-key version".into());
+        }
+        if !seen.insert(version) {
+            return refuse(format!("version {version} is listed twice"));
+        }
+    }
+    match seen.last() {
+        Some(&newest) if newest != record.primary => refuse(format!(
+            "primary version {} is not the newest, {newest}; refusing a primary set back",
+            record.primary
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn search_root_context() -> Result<FieldContext<'static>, Error> {
@@ -1678,7 +1719,8 @@ pub struct KeyUsage {
 }
 
 impl KeyUsage {
-    /// Scans envelopes (binary form) and counts them by key id.
+    /// Scans envelopes, in binary or `cst1.` text form, and counts them by
+    /// key id.
     pub fn scan<'a>(envelopes: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut usage = Self::default();
         for envelope in envelopes {
@@ -1687,10 +1729,23 @@ impl KeyUsage {
         usage
     }
 
-    /// Counts one more envelope.
+    /// Counts one more envelope, in binary or `cst1.` text form.
+    ///
+    /// The text form is what [`Encrypted`](crate::Encrypted) and text
+    /// columns hold: counted as undecodable, a column of them would let
+    /// [`Keyring::retire`] remove the version they all need. The two forms
+    /// cannot be confused: a binary envelope starts with its format version,
+    /// `0x01`, the text form with `c`.
     pub fn add(&mut self, envelope: &[u8]) {
-        match Envelope::decode(envelope) {
-            Ok(decoded) => *self.counts.entry(decoded.key_id()).or_default() += 1,
+        let key = match envelope.strip_prefix(crate::envelope::TEXT_PREFIX.as_bytes()) {
+            Some(_) => std::str::from_utf8(envelope)
+                .map_err(|_| Error::Malformed("text envelope is not UTF-8"))
+                .and_then(crate::envelope::from_text)
+                .and_then(|binary| Envelope::decode(&binary).map(|e| e.key_id())),
+            None => Envelope::decode(envelope).map(|e| e.key_id()),
+        };
+        match key {
+            Ok(key) => *self.counts.entry(key).or_default() += 1,
             Err(_) => self.undecodable += 1,
         }
     }
@@ -1710,7 +1765,9 @@ impl KeyUsage {
         self.counts.iter().map(|(k, n)| (*k, *n))
     }
 
-    /// Values that were not envelopes at all (never silently ignored).
+    /// Values that were not envelopes at all (never silently ignored: they
+    /// do not keep a version from [`Keyring::retire`], so a caller whose
+    /// scan finds some should find out what they are first).
     pub fn undecodable(&self) -> u64 {
         self.undecodable
     }
@@ -1857,6 +1914,57 @@ mod tests {
             assert!(!store.replace_nonces_reserved(tenant, 1, 0, 20).unwrap());
             assert_eq!(store.nonces_reserved(tenant, 1).unwrap(), 10);
         }
+    }
+
+    /// Version numbers at the edges: 0 is never a data-key version (the
+    /// keyring's own wrapping keys use that label), the last number seals
+    /// and opens like any other, and a keyring that used it cannot rotate
+    /// again, rather than wrap around to a number already used.
+    #[test]
+    fn version_numbers_at_the_edges() {
+        let keyring = Keyring::new(SecretKey::from_bytes([1; 32]));
+        {
+            let mut versions = write(&keyring.versions);
+            versions
+                .keys
+                .insert(u32::MAX, SecretKey::from_bytes([2; 32]));
+        }
+        keyring.primary.store(u32::MAX, Ordering::Release);
+        let sealed = keyring.seal(&ctx(), b"x").unwrap();
+        let last = KeyId::Tenant { version: u32::MAX };
+        assert_eq!(Envelope::decode(&sealed).unwrap().key_id(), last);
+        assert_eq!(keyring.open(&ctx(), &sealed).unwrap(), b"x");
+        assert!(matches!(
+            keyring.rotate(SecretKey::from_bytes([3; 32])),
+            Err(Error::InvalidConfig(_))
+        ));
+        assert_eq!(keyring.versions(), [1, u32::MAX]);
+        assert!(matches!(
+            keyring.retire(u32::MAX, &KeyUsage::default()),
+            Err(Error::KeyInUse {
+                version: u32::MAX,
+                envelopes: 0
+            })
+        ));
+        let zero = KeyId::Tenant { version: 0 };
+        assert_eq!(
+            keyring.retire(0, &KeyUsage::default()),
+            Err(Error::UnknownKey(zero))
+        );
+        // An envelope labelled version 0 (as the keyring's wrapped secrets
+        // are) never opens as data.
+        let mut relabelled = sealed.clone();
+        relabelled[3..7].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(
+            keyring.open(&ctx(), &relabelled),
+            Err(Error::UnknownKey(zero))
+        );
+        // Relabelled to version 1, which the ring holds: the header is
+        // authenticated, so the tag fails.
+        relabelled[3..7].copy_from_slice(&1u32.to_be_bytes());
+        assert_eq!(keyring.open(&ctx(), &relabelled), Err(Error::Decrypt));
+        keyring.retire(1, &KeyUsage::default()).unwrap();
+        assert_eq!(keyring.versions(), [u32::MAX]);
     }
 
     #[test]

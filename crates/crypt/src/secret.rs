@@ -79,12 +79,14 @@ impl SecretKey {
 
     fn from_base64(text: &str) -> Result<Self, Error> {
         use base64::Engine;
-        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+        // Padding carries nothing: without it, each alphabet is one decode,
+        // and unpadded standard base64 (with `+` or `/`) reads too.
         let unpadded = text.trim_end_matches('=');
         let bytes = zeroize::Zeroizing::new(
             URL_SAFE_NO_PAD
                 .decode(unpadded)
-                .or_else(|_| STANDARD.decode(text))
+                .or_else(|_| STANDARD_NO_PAD.decode(unpadded))
                 .map_err(|_| Error::Malformed("invalid base64 key"))?,
         );
         Self::try_from_slice(&bytes)
@@ -302,6 +304,37 @@ mod tests {
         assert!(binary.contains("not UTF-8"), "{binary}");
         let missing = read_key_file(&dir.path().join("missing")).unwrap_err();
         assert!(matches!(missing, Error::Io { .. }), "{missing}");
+    }
+
+    mod key_text {
+        use super::*;
+        use base64::Engine;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        use proptest::prelude::*;
+
+        proptest! {
+            /// The key-text parser behind `from_env` and `from_file` on
+            /// arbitrary text: a 32-byte key or a typed error, never a panic.
+            #[test]
+            fn arbitrary_text_is_a_key_or_an_error(text in any::<String>()) {
+                match SecretKey::from_base64(&text) {
+                    Ok(_) | Err(Error::Malformed(_) | Error::InvalidKeyLength { .. }) => {}
+                    Err(other) => prop_assert!(false, "{other:?}"),
+                }
+            }
+
+            /// Every base64 flavour a key may come in reads back the same key.
+            #[test]
+            fn every_base64_flavour_reads_back(bytes in any::<[u8; 32]>()) {
+                let key = SecretKey::from_bytes(bytes);
+                for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+                    let text = engine.encode(bytes);
+                    prop_assert_eq!(SecretKey::from_base64(&text).unwrap(), key.clone());
+                }
+            }
+        }
     }
 
     #[test]

@@ -255,3 +255,32 @@ fn long_contexts_and_reused_buffers_seal_and_open() {
     ));
     assert_eq!(buffer, before);
 }
+
+/// One envelope has one text spelling: non-zero trailing bits, padding or
+/// white space are refused, so a text column cannot hold two different
+/// strings of one ciphertext (which would defeat a uniqueness check or a
+/// hash over the column).
+#[test]
+fn the_text_form_has_one_spelling() {
+    let cipher = FieldCipher::new(TENANT_KEY, &key()).unwrap();
+    let ctx = ctx("acme", "T-1");
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // Plaintext lengths 0, 1, 2 give envelopes of every length modulo 3.
+    for n in 0..3 {
+        let sealed = cipher.seal(&ctx, &vec![0u8; n]).unwrap();
+        let text = envelope::to_text(&sealed);
+        let spellings = alphabet
+            .iter()
+            .filter(|&&c| {
+                let mut other = text.clone();
+                other.pop();
+                other.push(char::from(c));
+                envelope::from_text(&other).is_ok_and(|b| b == sealed)
+            })
+            .count();
+        assert_eq!(spellings, 1, "{n}");
+        for suffix in ["=", "==", " ", "\n"] {
+            assert!(envelope::from_text(&format!("{text}{suffix}")).is_err());
+        }
+    }
+}

@@ -327,3 +327,41 @@ fn a_file_rolled_back_past_a_shred_is_refused_by_those_that_saw_it() {
         );
     }
 }
+
+/// The same roll-back for a nonce count: a count that went down would let
+/// the keys' processes reserve, and seal under random nonces, past the
+/// budget that keeps GCM's collision chance negligible. Store values that
+/// saw the higher count refuse the older file.
+#[test]
+fn a_file_rolled_back_past_a_nonce_reservation_is_refused_by_those_that_saw_it() {
+    use custodia_crypt::KeyStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.cst");
+    let old_copy = dir.path().join("keys.cst.bak");
+    let master = SecretKey::from_bytes([9; 32]);
+    let tenant = TenantId::from_external_key("test", "acme");
+
+    let a = FileKeyStore::open(&path, &master).unwrap();
+    assert!(a.replace_nonces_reserved(tenant, 1, 0, 100).unwrap());
+    std::fs::copy(&path, &old_copy).unwrap();
+    assert!(a.replace_nonces_reserved(tenant, 1, 100, 200).unwrap());
+    let b = FileKeyStore::open(&path, &master).unwrap();
+    assert_eq!(b.nonces_reserved(tenant, 1).unwrap(), 200);
+    std::fs::copy(&old_copy, &path).unwrap();
+
+    for store in [&a, &b] {
+        let read = store.nonces_reserved(tenant, 1);
+        assert!(
+            matches!(&read, Err(Error::Store(m)) if m.contains("nonce count")),
+            "{read:?}"
+        );
+        let write = store.replace_nonces_reserved(tenant, 1, 100, 300);
+        assert!(
+            matches!(&write, Err(Error::Store(m)) if m.contains("nonce count")),
+            "{write:?}"
+        );
+    }
+    // A count that only grew, or one first seen, is fine.
+    assert!(FileKeyStore::open(&path, &master).is_ok());
+}

@@ -160,3 +160,33 @@ fn debug_shows_versions_not_keys() {
         "{printed}"
     );
 }
+
+/// `Encrypted<T>` and text columns hold the `cst1.` text form: a scan of
+/// such a column must count it, or `retire` would accept a "nothing uses
+/// it" that is false and every value under the version would be lost.
+#[test]
+fn a_scan_of_text_envelopes_keeps_their_version_from_retiring() {
+    let keyring = Keyring::new(master(1));
+    let acme = ctx("acme");
+    let text = custodia_crypt::envelope::to_text(&keyring.seal(&acme, b"x").unwrap());
+    keyring.rotate(master(2)).unwrap();
+    let usage = KeyUsage::scan([text.as_bytes()]);
+    assert_eq!(usage.tenant_count(1), 1);
+    assert_eq!(usage.undecodable(), 0);
+    assert_eq!(
+        keyring.retire(1, &usage),
+        Err(Error::KeyInUse {
+            version: 1,
+            envelopes: 1
+        })
+    );
+    // Text that only looks like an envelope is still not one.
+    let usage = KeyUsage::scan([&b"cst1.!!"[..], b"cst1."]);
+    assert_eq!(usage.undecodable(), 2);
+    assert_eq!(
+        keyring
+            .open(&acme, &custodia_crypt::envelope::from_text(&text).unwrap())
+            .unwrap(),
+        b"x"
+    );
+}

@@ -593,3 +593,66 @@ fn a_shredded_tenant_blocks_neither_rewrap_nor_retirement() {
         }
     }
 }
+
+/// The keyring record's version list is plain metadata in the store (only
+/// each key inside is sealed under the root key), so whoever can write the
+/// store but holds no root key could set the primary back to an older
+/// version — one rotated away from because it leaked — and every process
+/// would seal new data under it at its next sync. The primary is always the
+/// newest version a keyring ever had, so a record that says otherwise is
+/// refused, loudly, instead of followed.
+#[test]
+fn a_record_whose_primary_is_not_the_newest_version_is_refused() {
+    let store = Arc::new(MemoryKeyStore::default());
+    let keyring = open(&store, DataKeyMode::Derived);
+    let acme = tenant("acme");
+    keyring.rotate(SecretKey::generate().unwrap()).unwrap();
+    let genuine = store.keyring().unwrap().unwrap();
+
+    let tampered = |change: &dyn Fn(&mut custodia_crypt::KeyringRecord)| {
+        let mut record = genuine.clone();
+        change(&mut record);
+        record
+    };
+    let rolled_back = tampered(&|r| r.primary = 1);
+    let retired_and_live = tampered(&|r| r.retired.push(1));
+    let beyond_retired = tampered(&|r| r.retired.push(3));
+    let listed_twice = tampered(&|r| {
+        let first = r.versions[0].clone();
+        r.versions.push(first);
+    });
+    for (what, bad) in [
+        ("primary rolled back", rolled_back),
+        ("a version both live and retired", retired_and_live),
+        ("a retired version newer than the primary", beyond_retired),
+        ("a version listed twice", listed_twice),
+    ] {
+        let current = store.keyring().unwrap().unwrap();
+        assert!(store.replace_keyring(Some(&current), bad).unwrap());
+        let refused = Keyring::from_store(store.clone(), &root(), DataKeyMode::Derived);
+        assert!(
+            matches!(&refused, Err(Error::Store(_))),
+            "{what}: {refused:?}"
+        );
+        // A process already running refuses it at its next sync, and seals
+        // nothing under what the record names.
+        assert!(matches!(keyring.refresh(), Err(Error::Store(_))), "{what}");
+        assert_eq!(keyring.primary(), 2, "{what}");
+        if let Ok(sealed) = keyring.seal(&ctx(acme), b"x") {
+            let key = Envelope::decode(&sealed).unwrap().key_id();
+            assert_eq!(key, KeyId::Tenant { version: 2 }, "{what}");
+        }
+        let current = store.keyring().unwrap().unwrap();
+        assert!(
+            store
+                .replace_keyring(Some(&current), genuine.clone())
+                .unwrap()
+        );
+    }
+    keyring.refresh().unwrap();
+    let sealed = keyring.seal(&ctx(acme), b"x").unwrap();
+    assert_eq!(
+        Envelope::decode(&sealed).unwrap().key_id(),
+        KeyId::Tenant { version: 2 }
+    );
+}

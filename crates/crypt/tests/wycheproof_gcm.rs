@@ -65,3 +65,64 @@ fn ring_passes_wycheproof() {
 fn rustcrypto_passes_wycheproof() {
     assert_eq!(check(&RUST_CRYPTO), 66);
 }
+
+/// Both providers refuse the same forgeries, whichever sealed: a wrong
+/// associated data, a flipped bit anywhere, a body shorter than a tag (down
+/// to empty), a wrong nonce; and a refused open never leaves the plaintext
+/// (unauthenticated, but right under a wrong associated data) in the buffer.
+#[test]
+fn providers_refuse_the_same_forgeries_and_release_no_plaintext() {
+    let providers: [&dyn CryptoProvider; 2] = [&RING, &RUST_CRYPTO];
+    let secret = SecretKey::from_bytes([0x5a; 32]);
+    let nonce = [7u8; NONCE_LEN];
+    let plaintext = b"alice@example.com, a field value".to_vec();
+    for sealer in providers {
+        let mut body = plaintext.clone();
+        let tag = sealer
+            .aes_256_gcm(&secret)
+            .unwrap()
+            .seal_in_place(&nonce, b"aad", &mut body)
+            .unwrap();
+        body.extend_from_slice(&tag);
+        for opener in providers {
+            let key = opener.aes_256_gcm(&secret).unwrap();
+            let names = format!("{} sealed, {} opened", sealer.name(), opener.name());
+            let open = |nonce: &[u8; NONCE_LEN], aad: &[u8], input: &[u8]| {
+                let mut buffer = input.to_vec();
+                let result = key
+                    .open_in_place(nonce, aad, &mut buffer)
+                    .map(|p| p.to_vec());
+                if result.is_err() {
+                    assert!(
+                        !buffer
+                            .windows(8)
+                            .any(|w| plaintext.windows(8).any(|p| p == w)),
+                        "{names}: a refused open left plaintext behind"
+                    );
+                }
+                result
+            };
+            assert_eq!(open(&nonce, b"aad", &body).unwrap(), plaintext, "{names}");
+            assert!(open(&nonce, b"aae", &body).is_err(), "{names}: wrong aad");
+            assert!(open(&nonce, b"", &body).is_err(), "{names}: empty aad");
+            assert!(
+                open(&[8; NONCE_LEN], b"aad", &body).is_err(),
+                "{names}: nonce"
+            );
+            for bit in 0..body.len() * 8 {
+                let mut flipped = body.clone();
+                flipped[bit / 8] ^= 1 << (bit % 8);
+                assert!(
+                    open(&nonce, b"aad", &flipped).is_err(),
+                    "{names}: bit {bit}"
+                );
+            }
+            for len in 0..body.len() {
+                assert!(
+                    open(&nonce, b"aad", &body[..len]).is_err(),
+                    "{names}: {len} bytes"
+                );
+            }
+        }
+    }
+}
