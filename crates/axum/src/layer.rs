@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -34,7 +35,8 @@ pub const MAX_USER_AGENT: usize = 512;
 ///    `Tenant` extractors, and a slot for the request's transaction, which
 ///    the [`Tx`] extractor fills on first use with a transaction bound to the
 ///    identity's tenant (`custodia_tenant::begin_bound`);
-/// 3. runs the handler;
+/// 3. runs the handler (a panic in it, which axum does not catch, is
+///    answered 500 like an error: rolled back, recorded as `failure`);
 /// 4. for a mutating request (POST, PUT, PATCH, DELETE), or a read the
 ///    handler marked with an [`Audit`] naming a subject when
 ///    [`audit_reads`](Self::audit_reads) is on, records an audit event through
@@ -68,7 +70,9 @@ pub const MAX_USER_AGENT: usize = 512;
 /// nothing, and the event reaches the log shortly after the response. If
 /// the commit fails, a second event for the same request id records the
 /// failure. Error responses are rolled back first and recorded as `failure`
-/// (or `denied` for 401/403), so refused attempts are on the record too.
+/// (or `denied` for 401/403), so refused attempts are on the record too;
+/// that holds when the `ROLLBACK` itself fails (a broken connection, which
+/// the server rolls back anyway), and the answer is then 500.
 ///
 /// The client IP comes from axum's `ConnectInfo<SocketAddr>` (serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`); forwarded headers
@@ -307,10 +311,9 @@ where
     let slot = TxSlot::new(config.pool.clone(), identity.context().tenant());
     parts.extensions.insert(identity.clone());
     parts.extensions.insert(slot.clone());
-    let mut response = match inner.call(Request::from_parts(parts, body)).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
+    let mut response = call_catching_panics(&mut inner, Request::from_parts(parts, body))
+        .await
+        .unwrap_or_else(|| Error::Panicked.into_response());
     let audit = response.extensions_mut().remove::<Audit>();
     let tx = slot.take().await;
     let event = config
@@ -327,6 +330,32 @@ where
         Ok(()) => response,
         Err(e) => e.into_response(),
     }
+}
+
+/// The inner service's response, or `None` if it panicked (in `call` or
+/// while polled; axum does not catch panics). The panicked future is
+/// dropped before this returns, so a [`Tx`] it held is let go and the
+/// layer rolls the transaction back and records the attempt like any 500.
+/// The payload is dropped unread: a panic message may quote personal data,
+/// and the panic hook has already reported it.
+async fn call_catching_panics<S>(inner: &mut S, req: Request) -> Option<Response>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    // AssertUnwindSafe: after a panic nothing of the service's call is used
+    // again; its future is dropped, and the request's state (the slot) is
+    // only ever read through its mutex.
+    let future = catch_unwind(AssertUnwindSafe(|| inner.call(req))).ok()?;
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(Ok(response))) => Poll::Ready(Some(response)),
+            Ok(Poll::Ready(Err(never))) => match never {},
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_payload) => Poll::Ready(None),
+        },
+    )
+    .await
 }
 
 /// The action to record for a request, if it is audited at all.
@@ -401,8 +430,14 @@ async fn finish(
         return record(config, event).await;
     };
     if !success {
-        tx.rollback().await.map_err(Error::db("rolling back"))?;
-        return record(config, event).await;
+        // A failed ROLLBACK (the connection broke) still leaves nothing
+        // committed: the server rolls back a transaction whose session
+        // ends, and sqlx queues another ROLLBACK on a connection it keeps.
+        // So the attempt is on the record either way; the answer is the
+        // rollback's 500.
+        let rolled_back = tx.rollback().await.map_err(Error::db("rolling back"));
+        let recorded = record(config, event).await;
+        return rolled_back.and(recorded);
     }
     let sink = config.sink.as_ref().filter(|_| event.is_some());
     // A buffered read: queued, the transaction stays read-only.
