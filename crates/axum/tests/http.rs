@@ -235,6 +235,23 @@ async fn create_then_lose_connection(
     })
 }
 
+/// A read that writes (a host bug, or a "last seen" update): inserts a
+/// ticket through its transaction and answers 200 with no audit part.
+async fn read_that_writes(
+    State(app): State<App>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+) -> Result<StatusCode, Error> {
+    query::<Postgres>(&format!(
+        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, 'written by a GET', 'c')",
+        app.table
+    ))
+    .bind(*ctx.tenant().as_uuid())
+    .execute(&mut *tx)
+    .await?;
+    Ok(StatusCode::OK)
+}
+
 async fn read(
     State(app): State<App>,
     Tenant(ctx): Tenant,
@@ -416,6 +433,7 @@ impl Fixture {
             .route("/two-transactions", post(two_transactions))
             .route("/swallowed", post(create_then_swallow))
             .route("/panics", post(create_then_panic))
+            .route("/read-that-writes", get(read_that_writes))
             .route("/connection-lost", post(create_then_lose_connection))
             .layer(layer)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -1915,4 +1933,42 @@ fn an_error_response_whose_rollback_fails_is_still_on_the_record() {
         http.create(token, "after", "bob").await;
         assert_eq!(fixture.rows(tenant).await.len(), 1);
     });
+}
+
+#[test]
+fn a_read_cannot_change_anything_through_its_transaction() {
+    // Only changes (POST, PUT, PATCH, DELETE) are audited as such: a write
+    // a GET made would commit with no event. Its transaction is read-only.
+    for (audit_reads, sink) in [(false, Sink::Off), (true, Sink::Log)] {
+        with_one_tenant(audit_reads, sink, async |fixture, tenant, token, http| {
+            let (status, body) = http
+                .send(Method::GET, "/read-that-writes", Some(token), None)
+                .await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+            let rows = fixture.rows(tenant).await;
+            assert!(rows.is_empty(), "{rows:?}");
+            // Audited reads are still staged in their transaction.
+            let id = http.create(token, "printer", "contact-9").await;
+            let (status, _) = http
+                .send(Method::GET, &format!("/tickets/{id}"), Some(token), None)
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let actions: Vec<_> = fixture
+                .audit_events()
+                .await
+                .into_iter()
+                .map(|e| (e.action, e.outcome))
+                .collect();
+            match sink {
+                Sink::Off => assert!(actions.is_empty()),
+                _ => assert_eq!(
+                    actions,
+                    [
+                        (Action::Create, Outcome::Success),
+                        (Action::Read, Outcome::Success)
+                    ]
+                ),
+            }
+        });
+    }
 }
