@@ -59,7 +59,11 @@ pub const MAX_USER_AGENT: usize = 512;
 /// DELETE). A read's transaction is `BEGIN READ ONLY`, or, when an audited
 /// read's event is staged in it, read-write with the handler in a read-only
 /// savepoint that the layer releases before it stages the event (the
-/// read's one write).
+/// read's one write). This catches a handler's mistake, not its intent:
+/// SQL that ends the read-only mode itself (`SET TRANSACTION READ WRITE`
+/// as its first statement, `RELEASE` of the layer's savepoint, `COMMIT`),
+/// and writes over another connection or outside PostgreSQL, are beyond
+/// what the layer sees.
 ///
 /// # Why one layer, and why the layer commits
 ///
