@@ -109,6 +109,12 @@ pub enum Error {
         #[from]
         source: serde_json::Error,
     },
+    /// The handler (or a service inside [`CustodiaLayer`](crate::CustodiaLayer))
+    /// panicked; the request's transaction was rolled back. HTTP 500. The
+    /// panic's message is not kept: it may quote personal data, and the
+    /// panic hook has reported it.
+    #[error("the handler panicked")]
+    Panicked,
     /// The service is wired wrongly (a missing layer, a transaction taken
     /// twice): a bug in the host, not the client's fault. HTTP 500.
     #[error("misconfigured: {0}")]
@@ -152,6 +158,7 @@ impl Error {
             | Error::Audit(_)
             | Error::Task { .. }
             | Error::Encode { .. }
+            | Error::Panicked
             | Error::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use custodia_audit::{Action, Actor, Event, Outcome, Target};
 use custodia_core::{Clock, SystemClock, TenantId};
 use custodia_tenant::begin_bound;
+use custodia_tenant::rls::TENANT_SETTING;
 use sqlx_core::transaction::Transaction;
 use sqlx_postgres::{PgConnection, PgPool, Postgres};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
@@ -34,7 +36,8 @@ pub const MAX_USER_AGENT: usize = 512;
 ///    `Tenant` extractors, and a slot for the request's transaction, which
 ///    the [`Tx`] extractor fills on first use with a transaction bound to the
 ///    identity's tenant (`custodia_tenant::begin_bound`);
-/// 3. runs the handler;
+/// 3. runs the handler (a panic in it, which axum does not catch, is
+///    answered 500 like an error: rolled back, recorded as `failure`);
 /// 4. for a mutating request (POST, PUT, PATCH, DELETE), or a read the
 ///    handler marked with an [`Audit`] naming a subject when
 ///    [`audit_reads`](Self::audit_reads) is on, records an audit event through
@@ -43,6 +46,24 @@ pub const MAX_USER_AGENT: usize = 512;
 ///    fresh one; IP address and user agent when the request concerns a subject);
 /// 5. commits the transaction if the response is a success (2xx or 3xx) and
 ///    rolls it back otherwise.
+///
+/// # Reads change nothing
+///
+/// Only changes (POST, PUT, PATCH, DELETE) are audited whatever the
+/// handler says, so a write a read made would commit with no event. On any
+/// other method the handler's statements run read-only: PostgreSQL refuses
+/// a write (`cannot execute INSERT in a read-only transaction`, also
+/// `nextval` and `SELECT ... FOR UPDATE`/`FOR SHARE`; temporary tables are
+/// PostgreSQL's exception), the handler's error is the answer, and nothing
+/// commits. A route that must change something is a POST (or PUT, PATCH,
+/// DELETE). A read's transaction is `BEGIN READ ONLY`, or, when an audited
+/// read's event is staged in it, read-write with the handler in a read-only
+/// savepoint that the layer releases before it stages the event (the
+/// read's one write). This catches a handler's mistake, not its intent:
+/// SQL that ends the read-only mode itself (`SET TRANSACTION READ WRITE`
+/// as its first statement, `RELEASE` of the layer's savepoint, `COMMIT`),
+/// and writes over another connection or outside PostgreSQL, are beyond
+/// what the layer sees.
 ///
 /// # Why one layer, and why the layer commits
 ///
@@ -68,7 +89,9 @@ pub const MAX_USER_AGENT: usize = 512;
 /// nothing, and the event reaches the log shortly after the response. If
 /// the commit fails, a second event for the same request id records the
 /// failure. Error responses are rolled back first and recorded as `failure`
-/// (or `denied` for 401/403), so refused attempts are on the record too.
+/// (or `denied` for 401/403), so refused attempts are on the record too;
+/// that holds when the `ROLLBACK` itself fails (a broken connection, which
+/// the server rolls back anyway), and the answer is then 500.
 ///
 /// The client IP comes from axum's `ConnectInfo<SocketAddr>` (serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`); forwarded headers
@@ -304,13 +327,22 @@ where
         Err(refusal) => return refusal.into_response(),
     };
     let facts = RequestFacts::of(&parts);
-    let slot = TxSlot::new(config.pool.clone(), identity.context().tenant());
+    let access = if matches!(
+        facts.method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        Access::Write
+    } else if config.sink.is_some() && config.audit_reads && !config.buffer_reads {
+        Access::ReadThenStage
+    } else {
+        Access::Read
+    };
+    let slot = TxSlot::new(config.pool.clone(), identity.context().tenant(), access);
     parts.extensions.insert(identity.clone());
     parts.extensions.insert(slot.clone());
-    let mut response = match inner.call(Request::from_parts(parts, body)).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
+    let mut response = call_catching_panics(&mut inner, Request::from_parts(parts, body))
+        .await
+        .unwrap_or_else(|| Error::Panicked.into_response());
     let audit = response.extensions_mut().remove::<Audit>();
     let tx = slot.take().await;
     let event = config
@@ -318,15 +350,37 @@ where
         .as_ref()
         .and_then(|_| audited_action(&facts.method, audit.as_ref(), config.audit_reads))
         .map(|action| event(config, &identity, &facts, action, audit, response.status()));
-    let mutating = matches!(
-        facts.method,
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    );
     let success = response.status().is_success() || response.status().is_redirection();
-    match finish(config, event, tx, success, mutating).await {
+    match finish(config, event, tx, success, access).await {
         Ok(()) => response,
         Err(e) => e.into_response(),
     }
+}
+
+/// The inner service's response, or `None` if it panicked (in `call` or
+/// while polled; axum does not catch panics). The panicked future is
+/// dropped before this returns, so a [`Tx`] it held is let go and the
+/// layer rolls the transaction back and records the attempt like any 500.
+/// The payload is dropped unread: a panic message may quote personal data,
+/// and the panic hook has already reported it.
+async fn call_catching_panics<S>(inner: &mut S, req: Request) -> Option<Response>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    // AssertUnwindSafe: after a panic nothing of the service's call is used
+    // again; its future is dropped, and the request's state (the slot) is
+    // only ever read through its mutex.
+    let future = catch_unwind(AssertUnwindSafe(|| inner.call(req))).ok()?;
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(Ok(response))) => Poll::Ready(Some(response)),
+            Ok(Poll::Ready(Err(never))) => match never {},
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_payload) => Poll::Ready(None),
+        },
+    )
+    .await
 }
 
 /// The action to record for a request, if it is audited at all.
@@ -394,21 +448,27 @@ async fn finish(
     event: Option<Result<Event, Error>>,
     tx: Option<Transaction<'static, Postgres>>,
     success: bool,
-    mutating: bool,
+    access: Access,
 ) -> Result<(), Error> {
     let event = event.transpose()?;
     let Some(mut tx) = tx else {
         return record(config, event).await;
     };
     if !success {
-        tx.rollback().await.map_err(Error::db("rolling back"))?;
-        return record(config, event).await;
+        // A failed ROLLBACK (the connection broke) still leaves nothing
+        // committed: the server rolls back a transaction whose session
+        // ends, and sqlx queues another ROLLBACK on a connection it keeps.
+        // So the attempt is on the record either way; the answer is the
+        // rollback's 500.
+        let rolled_back = tx.rollback().await.map_err(Error::db("rolling back"));
+        let recorded = record(config, event).await;
+        return rolled_back.and(recorded);
     }
     let sink = config.sink.as_ref().filter(|_| event.is_some());
     // A buffered read: queued, the transaction stays read-only.
     if let (Some(sink), Some(read)) = (sink, &event)
         && config.buffer_reads
-        && read.action == Action::Read
+        && access != Access::Write
     {
         let read = read.clone();
         tx.commit().await.map_err(Error::db("committing"))?;
@@ -416,14 +476,15 @@ async fn finish(
     }
     match (sink, &event) {
         (Some(sink), Some(event)) => {
-            if let Err(e) = sink.stage(&mut tx, event.clone()).await {
+            let staged = stage(sink, &mut tx, event.clone(), access).await;
+            if let Err(e) = staged {
                 // Dropping the transaction rolls it back.
                 record_failure(config, event.clone()).await;
-                return Err(e.into());
+                return Err(e);
             }
         }
         // A change with no event staged to prove its transaction alive.
-        _ if mutating => ensure_live(&mut tx)
+        _ if access == Access::Write => ensure_live(&mut tx)
             .await
             .map_err(Error::db("checking the transaction before its commit"))?,
         _ => {}
@@ -438,6 +499,23 @@ async fn finish(
         sink.committed();
     }
     Ok(())
+}
+
+/// Stages `event` in `conn`'s transaction. A read's handler ran in a
+/// read-only scope ([`Access::ReadThenStage`]): it ends first, and the
+/// event is the transaction's one write.
+async fn stage(
+    sink: &Arc<dyn AuditSink>,
+    conn: &mut PgConnection,
+    event: Event,
+    access: Access,
+) -> Result<(), Error> {
+    if access != Access::Write {
+        end_read_only(conn)
+            .await
+            .map_err(Error::db("ending the read-only scope"))?;
+    }
+    Ok(sink.stage(conn, event).await?)
 }
 
 /// Fails if PostgreSQL has aborted `conn`'s transaction (a statement failed
@@ -467,6 +545,61 @@ async fn record(config: &Config, event: Option<Event>) -> Result<(), Error> {
     }
 }
 
+/// What a request's handler may do through its [`Tx`], and so how the
+/// transaction begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// A change (POST, PUT, PATCH, DELETE): [`begin_bound`].
+    Write,
+    /// A read whose event, if any, is not staged (no sink, reads not
+    /// audited, or buffered): `BEGIN READ ONLY`.
+    Read,
+    /// A read whose event is staged in its transaction after the handler:
+    /// the handler runs in a read-only savepoint, which [`end_read_only`]
+    /// releases. Not `BEGIN READ ONLY`: a transaction cannot turn
+    /// read-write once it has run a query, but a subtransaction's mode ends
+    /// with it (PostgreSQL restores its parent's at `RELEASE`). Savepoints
+    /// a handler opens inside (sqlx's nested `begin`) are read-only too.
+    ReadThenStage,
+}
+
+/// Ends the read-only savepoint of [`Access::ReadThenStage`].
+const READ_ONLY_END: &str = "RELEASE SAVEPOINT custodia_read_only";
+
+/// [`begin_bound`] for a read ([`Access::Read`] or
+/// [`Access::ReadThenStage`]): the same binding and one round trip, the
+/// handler's statements read-only.
+async fn begin_read_only(
+    pool: &PgPool,
+    tenant: TenantId,
+    access: Access,
+) -> Result<Transaction<'static, Postgres>, Error> {
+    let mut buf = custodia_core::uuid::Uuid::encode_buffer();
+    let id = tenant.as_uuid().hyphenated().encode_lower(&mut buf);
+    let sql = match access {
+        Access::ReadThenStage => format!(
+            "BEGIN; SET LOCAL {TENANT_SETTING} = '{id}'; \
+             SAVEPOINT custodia_read_only; SET TRANSACTION READ ONLY"
+        ),
+        _ => format!("BEGIN READ ONLY; SET LOCAL {TENANT_SETTING} = '{id}'"),
+    };
+    custodia_core::op_future!(pool.begin_with(sql), DEBUG, "custodia.tenant.bind")
+        .await
+        .map_err(Error::db(
+            "beginning a read-only transaction bound to the tenant",
+        ))
+}
+
+/// Ends a read's read-only savepoint ([`Access::ReadThenStage`]). Fails if the
+/// transaction is aborted (a statement failed and the handler answered
+/// success anyway) or the handler ended the savepoint itself.
+async fn end_read_only(conn: &mut PgConnection) -> Result<(), sqlx_core::Error> {
+    // A bare string: the simple protocol, no prepared statement.
+    sqlx_core::executor::Executor::execute(conn, READ_ONLY_END)
+        .await
+        .map(drop)
+}
+
 type Slot = Arc<Mutex<Option<Transaction<'static, Postgres>>>>;
 
 /// The request's transaction, begun lazily by [`Tx`] and ended by the layer.
@@ -475,14 +608,16 @@ struct TxSlot {
     cell: Slot,
     pool: PgPool,
     tenant: TenantId,
+    access: Access,
 }
 
 impl TxSlot {
-    fn new(pool: PgPool, tenant: TenantId) -> Self {
+    fn new(pool: PgPool, tenant: TenantId, access: Access) -> Self {
         Self {
             cell: Arc::new(Mutex::new(None)),
             pool,
             tenant,
+            access,
         }
     }
 
@@ -497,7 +632,9 @@ impl TxSlot {
 ///
 /// Use it as a sqlx executor with `&mut *tx`. Do not commit: the layer
 /// commits when the response is a success and rolls back otherwise (see
-/// [`CustodiaLayer`]). One `Tx` per request; a second one in the same request
+/// [`CustodiaLayer`]). On a read (any method but POST, PUT, PATCH and
+/// DELETE) it cannot write: see [`CustodiaLayer`], "Reads change nothing".
+/// One `Tx` per request; a second one in the same request
 /// is an error (500), not a deadlock. Keep it out of spawned tasks: the layer
 /// waits for the handler to let go of it.
 ///
@@ -551,7 +688,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Tx {
             Error::Misconfigured("the request's transaction is already taken by another Tx")
         })?;
         if guard.is_none() {
-            *guard = Some(begin_bound(&slot.pool, slot.tenant).await?);
+            *guard = Some(match slot.access {
+                Access::Write => begin_bound(&slot.pool, slot.tenant).await?,
+                read => begin_read_only(&slot.pool, slot.tenant, read).await?,
+            });
         }
         OwnedMutexGuard::try_map(guard, |tx| tx.as_deref_mut())
             .map(|guard| Tx { guard })

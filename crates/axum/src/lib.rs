@@ -21,8 +21,10 @@
 //!   `custodia_audit::SqlxAuditStore`, sealing the client's IP address and
 //!   user agent under the data subject's key): a successful request's event
 //!   is staged in its own transaction, which the layer then commits; an
-//!   error response is rolled back and recorded as a failure. Handlers add
-//!   the target and subject with an [`Audit`] response part.
+//!   error response (or a panic) is rolled back and recorded as a failure.
+//!   Handlers add the target and subject with an [`Audit`] response part. A
+//!   read's (GET's) transaction is read-only, so no write escapes the audit
+//!   of changes.
 //! * Every refusal is an [`Error`]: one HTTP status and a JSON body
 //!   `{"error": kind, "message": ...}`; a 5xx says only "internal error",
 //!   and leaves its cause in the response's extensions as [`ServerError`]

@@ -187,6 +187,71 @@ async fn create_then_swallow(
     Ok((StatusCode::CREATED, audit, Json(json!({ "id": id }))))
 }
 
+/// Inserts a ticket, then panics (a host bug: an `unwrap` on a value it
+/// did not expect). The message names a person, as panic messages do.
+async fn create_then_panic(
+    State(app): State<App>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Json(new): Json<NewTicket>,
+) -> StatusCode {
+    query::<Postgres>(&format!(
+        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3)",
+        app.table
+    ))
+    .bind(*ctx.tenant().as_uuid())
+    .bind(&new.title)
+    .bind(&new.requester)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    panic!("no manager for {}", new.requester)
+}
+
+/// Inserts a ticket, then loses its connection (the backend is terminated,
+/// as by an administrator or a failover) and answers an error: the layer's
+/// `ROLLBACK` cannot be sent.
+async fn create_then_lose_connection(
+    State(app): State<App>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+    Json(new): Json<NewTicket>,
+) -> Result<StatusCode, Error> {
+    query::<Postgres>(&format!(
+        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3)",
+        app.table
+    ))
+    .bind(*ctx.tenant().as_uuid())
+    .bind(&new.title)
+    .bind(&new.requester)
+    .execute(&mut *tx)
+    .await?;
+    let _ = query::<Postgres>("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&mut *tx)
+        .await;
+    Err(Error::BadRequest {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message: "refused after writing".into(),
+    })
+}
+
+/// A read that writes (a host bug, or a "last seen" update): inserts a
+/// ticket through its transaction and answers 200 with no audit part.
+async fn read_that_writes(
+    State(app): State<App>,
+    Tenant(ctx): Tenant,
+    mut tx: Tx,
+) -> Result<StatusCode, Error> {
+    query::<Postgres>(&format!(
+        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, 'written by a GET', 'c')",
+        app.table
+    ))
+    .bind(*ctx.tenant().as_uuid())
+    .execute(&mut *tx)
+    .await?;
+    Ok(StatusCode::OK)
+}
+
 async fn read(
     State(app): State<App>,
     Tenant(ctx): Tenant,
@@ -367,6 +432,9 @@ impl Fixture {
             .route("/tickets/{id}", get(read).patch(update).delete(delete))
             .route("/two-transactions", post(two_transactions))
             .route("/swallowed", post(create_then_swallow))
+            .route("/panics", post(create_then_panic))
+            .route("/read-that-writes", get(read_that_writes))
+            .route("/connection-lost", post(create_then_lose_connection))
             .layer(layer)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(App {
@@ -1790,6 +1858,116 @@ fn a_change_postgresql_rolled_back_is_never_answered_as_done() {
             match sink {
                 Sink::Off => assert!(outcomes.is_empty()),
                 _ => assert_eq!(outcomes, [Outcome::Failure]),
+            }
+        });
+    }
+}
+
+#[test]
+fn a_panicking_handler_is_a_500_on_the_record_with_nothing_stored() {
+    for sink in [Sink::Off, Sink::Log] {
+        with_one_tenant(false, sink, async |fixture, tenant, token, http| {
+            let (status, body) = http
+                .json(
+                    Method::POST,
+                    "/panics",
+                    token,
+                    json!({"title": "half done", "requester": "alice@example.com"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+            // Nothing of the panic's message (which names alice) goes out.
+            assert_eq!(
+                body,
+                json!({"error": "internal", "message": "internal error"})
+            );
+            let rows = fixture.rows(tenant).await;
+            assert!(rows.is_empty(), "{rows:?}");
+            let events = fixture.audit_events().await;
+            let summary: Vec<_> = events
+                .iter()
+                .map(|e| (e.action.clone(), e.target.id.clone(), e.outcome))
+                .collect();
+            match sink {
+                Sink::Off => assert!(summary.is_empty()),
+                _ => assert_eq!(
+                    summary,
+                    [(Action::Create, "/panics".to_owned(), Outcome::Failure)]
+                ),
+            }
+            // The server goes on serving, on a clean connection.
+            http.create(token, "after", "bob").await;
+            assert_eq!(fixture.rows(tenant).await.len(), 1);
+        });
+    }
+}
+
+#[test]
+fn an_error_response_whose_rollback_fails_is_still_on_the_record() {
+    with_one_tenant(false, Sink::Log, async |fixture, tenant, token, http| {
+        let (status, body) = http
+            .json(
+                Method::POST,
+                "/connection-lost",
+                token,
+                json!({"title": "half done", "requester": "alice"}),
+            )
+            .await;
+        // The ROLLBACK failed: that is the server's error to answer.
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        let rows = fixture.rows(tenant).await;
+        assert!(rows.is_empty(), "{rows:?}");
+        let events = fixture.audit_events().await;
+        let summary: Vec<_> = events
+            .iter()
+            .map(|e| (e.action.clone(), e.target.id.clone(), e.outcome))
+            .collect();
+        assert_eq!(
+            summary,
+            [(
+                Action::Create,
+                "/connection-lost".to_owned(),
+                Outcome::Failure
+            )]
+        );
+        http.create(token, "after", "bob").await;
+        assert_eq!(fixture.rows(tenant).await.len(), 1);
+    });
+}
+
+#[test]
+fn a_read_cannot_change_anything_through_its_transaction() {
+    // Only changes (POST, PUT, PATCH, DELETE) are audited as such: a write
+    // a GET made would commit with no event. Its transaction is read-only.
+    for (audit_reads, sink) in [(false, Sink::Off), (true, Sink::Log)] {
+        with_one_tenant(audit_reads, sink, async |fixture, tenant, token, http| {
+            let (status, body) = http
+                .send(Method::GET, "/read-that-writes", Some(token), None)
+                .await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+            let rows = fixture.rows(tenant).await;
+            assert!(rows.is_empty(), "{rows:?}");
+            // Audited reads are still staged in their transaction.
+            let id = http.create(token, "printer", "contact-9").await;
+            let (status, _) = http
+                .send(Method::GET, &format!("/tickets/{id}"), Some(token), None)
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let actions: Vec<_> = fixture
+                .audit_events()
+                .await
+                .into_iter()
+                .map(|e| (e.action, e.outcome))
+                .collect();
+            match sink {
+                Sink::Off => assert!(actions.is_empty()),
+                _ => assert_eq!(
+                    actions,
+                    [
+                        (Action::Create, Outcome::Success),
+                        (Action::Read, Outcome::Success)
+                    ]
+                ),
             }
         });
     }
