@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use custodia_audit::{Action, Actor, Event, Outcome, Target};
 use custodia_core::{Clock, SystemClock, TenantId};
 use custodia_tenant::begin_bound;
-use custodia_tenant::rls::TENANT_SETTING;
+use custodia_tenant::{TxAccess, begin_bound_sql};
 use sqlx_core::transaction::Transaction;
 use sqlx_postgres::{PgConnection, PgPool, Postgres};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
@@ -574,14 +574,12 @@ async fn begin_read_only(
     tenant: TenantId,
     access: Access,
 ) -> Result<Transaction<'static, Postgres>, Error> {
-    let mut buf = custodia_core::uuid::Uuid::encode_buffer();
-    let id = tenant.as_uuid().hyphenated().encode_lower(&mut buf);
     let sql = match access {
         Access::ReadThenStage => format!(
-            "BEGIN; SET LOCAL {TENANT_SETTING} = '{id}'; \
-             SAVEPOINT custodia_read_only; SET TRANSACTION READ ONLY"
+            "{}; SAVEPOINT custodia_read_only; SET TRANSACTION READ ONLY",
+            begin_bound_sql(tenant, TxAccess::ReadWrite)
         ),
-        _ => format!("BEGIN READ ONLY; SET LOCAL {TENANT_SETTING} = '{id}'"),
+        _ => begin_bound_sql(tenant, TxAccess::ReadOnly),
     };
     custodia_core::op_future!(pool.begin_with(sql), DEBUG, "custodia.tenant.bind")
         .await

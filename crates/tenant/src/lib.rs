@@ -197,3 +197,5 @@ pub use error::Error;
 pub use pg_sqlx::{begin_bound, begin_bound_for, begin_bound_on, sqlx_lint};
 #[cfg(feature = "sqlx")]
 pub use pgsql::{LintFinding, LintOptions, LintReport};
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
+pub use pgsql::{TxAccess, begin_bound_sql};

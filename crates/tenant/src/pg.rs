@@ -75,7 +75,7 @@ use postgres::{Client, Row, Statement, ToStatement};
 
 use crate::pgsql::{
     CatalogRow, DefinerFunction, FUNCTIONS_SQL, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL,
-    Relation, RoleAttrs, begin_bound_sql,
+    Relation, RoleAttrs, TxAccess, begin_bound_sql,
 };
 pub use crate::pgsql::{LintFinding, LintOptions, LintReport};
 use crate::{Error, TenantContext};
@@ -102,7 +102,7 @@ impl<'a> TenantTransaction<'a> {
     pub fn begin(client: &'a mut Client, tenant: TenantId) -> Result<Self, Error> {
         custodia_core::op_span!(DEBUG, "custodia.tenant.bind");
         client
-            .batch_execute(&begin_bound_sql(tenant))
+            .batch_execute(&begin_bound_sql(tenant, TxAccess::ReadWrite))
             .map_err(pg("beginning a transaction bound to the tenant"))?;
         Ok(Self {
             client,

@@ -64,7 +64,7 @@ use sqlx_postgres::{PgConnection, PgPool, PgRow, Postgres};
 
 use crate::pgsql::{
     CatalogRow, DefinerFunction, FUNCTIONS_SQL, LintOptions, LintReport, POLICIES_SQL, Policy,
-    RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, begin_bound_sql,
+    RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, TxAccess, begin_bound_sql,
 };
 #[cfg(doc)]
 use crate::rls::BIND_TENANT_SQL;
@@ -88,7 +88,7 @@ pub async fn begin_bound(
     tenant: TenantId,
 ) -> Result<Transaction<'static, Postgres>, Error> {
     custodia_core::op_future!(
-        pool.begin_with(begin_bound_sql(tenant)),
+        pool.begin_with(begin_bound_sql(tenant, TxAccess::ReadWrite)),
         DEBUG,
         "custodia.tenant.bind"
     )
@@ -103,7 +103,7 @@ pub async fn begin_bound_on(
     tenant: TenantId,
 ) -> Result<Transaction<'_, Postgres>, Error> {
     custodia_core::op_future!(
-        conn.begin_with(begin_bound_sql(tenant)),
+        conn.begin_with(begin_bound_sql(tenant, TxAccess::ReadWrite)),
         DEBUG,
         "custodia.tenant.bind"
     )

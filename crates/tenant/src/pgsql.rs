@@ -11,7 +11,21 @@ use custodia_core::TenantId;
 use crate::Error;
 use crate::rls::TENANT_SETTING;
 
-/// `BEGIN; SET LOCAL app.tenant_id = '<uuid>'`, sent as one simple query.
+/// Whether a tenant-bound transaction may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxAccess {
+    /// `BEGIN`: reads and writes.
+    ReadWrite,
+    /// `BEGIN READ ONLY`: PostgreSQL refuses any write to a table, so a
+    /// read cannot change data by mistake (temporary tables excepted).
+    ReadOnly,
+}
+
+/// `BEGIN [READ ONLY]; SET LOCAL app.tenant_id = '<uuid>'`: the statement
+/// that begins a transaction bound to `tenant`, sent as one simple query
+/// ([`begin_bound`](crate::begin_bound) sends it). Public for a host that
+/// begins the transaction itself and sends more in the same round trip
+/// (sqlx's `begin_with(format!("{}; …", begin_bound_sql(..)))`).
 ///
 /// `SET LOCAL` is the statement form of `set_config('app.tenant_id', $1, true)`
 /// (PostgreSQL documents the two as equivalent): the binding ends with the
@@ -19,10 +33,14 @@ use crate::rls::TENANT_SETTING;
 /// row, and it shares `BEGIN`'s round trip; in the paired bench it costs about
 /// a third of what `SELECT set_config(..)` does.
 /// Safe to splice: a hyphenated UUID is only hex digits and hyphens.
-pub(crate) fn begin_bound_sql(tenant: TenantId) -> String {
+pub fn begin_bound_sql(tenant: TenantId, access: TxAccess) -> String {
     let mut buf = custodia_core::uuid::Uuid::encode_buffer();
     let id = tenant.as_uuid().hyphenated().encode_lower(&mut buf);
-    format!("BEGIN; SET LOCAL {TENANT_SETTING} = '{id}'")
+    let begin = match access {
+        TxAccess::ReadWrite => "BEGIN",
+        TxAccess::ReadOnly => "BEGIN READ ONLY",
+    };
+    format!("{begin}; SET LOCAL {TENANT_SETTING} = '{id}'")
 }
 
 /// The application role's attributes: `rolsuper`, `rolbypassrls`, and the

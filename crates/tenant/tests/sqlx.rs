@@ -12,7 +12,8 @@ use std::sync::Arc;
 use custodia_core::TenantId;
 use custodia_tenant::rls::{RlsPolicy, TenantTable};
 use custodia_tenant::{
-    LintFinding, LintOptions, LintReport, begin_bound, begin_bound_on, sqlx_lint,
+    LintFinding, LintOptions, LintReport, TxAccess, begin_bound, begin_bound_on, begin_bound_sql,
+    sqlx_lint,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -352,6 +353,51 @@ fn begin_bound_on_a_held_connection_binds_and_refuses_nesting() {
             tx.commit().await.unwrap();
         }
         assert!(is_unbound(&binding(&mut conn).await));
+        fixture.drop_schema().await;
+    });
+}
+
+#[test]
+fn a_read_only_binding_reads_its_tenant_and_writes_nothing() {
+    let rt = runtime();
+    rt.block_on(async {
+        let fixture = Fixture::new(2).await;
+        let pool = app_pool(1).await;
+        let (a, schema) = (fixture.tenants[0], &fixture.schema);
+        let mut tx = pool
+            .begin_with(begin_bound_sql(a, TxAccess::ReadOnly))
+            .await
+            .unwrap();
+        assert_eq!(binding(&mut tx).await, Some(a.as_uuid().to_string()));
+        let count: i64 = query::<Postgres>(&format!("SELECT count(*) FROM {schema}.tickets"))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(count, 1);
+        let insert = format!("INSERT INTO {schema}.tickets (tenant_id, subject) VALUES ($1, 'x')");
+        let refused = query::<Postgres>(&insert)
+            .bind(*a.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+        // 25006: read_only_sql_transaction.
+        assert_eq!(
+            refused
+                .as_database_error()
+                .and_then(|e| e.code())
+                .as_deref(),
+            Some("25006")
+        );
+        drop(tx);
+        // The same statement, read-write, is what `begin_bound` sends.
+        let mut tx = begin_bound(&pool, a).await.unwrap();
+        query::<Postgres>(&insert)
+            .bind(*a.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
         fixture.drop_schema().await;
     });
 }
