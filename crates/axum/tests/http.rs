@@ -136,22 +136,33 @@ fn ticket_audit(tenant: TenantId, id: i64, requester_key: &str) -> Audit {
         .subject(requester(tenant, requester_key))
 }
 
+/// Inserts `new` as a ticket of `tenant` through the request's transaction;
+/// its id.
+async fn insert_ticket(
+    app: &App,
+    tenant: TenantId,
+    tx: &mut Tx,
+    new: &NewTicket,
+) -> Result<i64, sqlx_core::Error> {
+    let row = query::<Postgres>(&format!(
+        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3) RETURNING id",
+        app.table
+    ))
+    .bind(*tenant.as_uuid())
+    .bind(&new.title)
+    .bind(&new.requester)
+    .fetch_one(&mut **tx)
+    .await?;
+    row.try_get(0)
+}
+
 async fn create(
     State(app): State<App>,
     Tenant(ctx): Tenant,
     mut tx: Tx,
     Json(new): Json<NewTicket>,
 ) -> Result<(StatusCode, Audit, Json<Value>), Error> {
-    let row = query::<Postgres>(&format!(
-        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3) RETURNING id",
-        app.table
-    ))
-    .bind(*ctx.tenant().as_uuid())
-    .bind(&new.title)
-    .bind(&new.requester)
-    .fetch_one(&mut *tx)
-    .await?;
-    let id: i64 = row.try_get(0)?;
+    let id = insert_ticket(&app, ctx.tenant(), &mut tx, &new).await?;
     if new.title == "fail after insert" {
         // The handler wrote, then failed: the layer must roll back.
         return Err(Error::BadRequest {
@@ -172,16 +183,7 @@ async fn create_then_swallow(
     mut tx: Tx,
     Json(new): Json<NewTicket>,
 ) -> Result<(StatusCode, Audit, Json<Value>), Error> {
-    let row = query::<Postgres>(&format!(
-        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3) RETURNING id",
-        app.table
-    ))
-    .bind(*ctx.tenant().as_uuid())
-    .bind(&new.title)
-    .bind(&new.requester)
-    .fetch_one(&mut *tx)
-    .await?;
-    let id: i64 = row.try_get(0)?;
+    let id = insert_ticket(&app, ctx.tenant(), &mut tx, &new).await?;
     let _ = query::<Postgres>("SELECT 1 / 0").execute(&mut *tx).await;
     let audit = ticket_audit(ctx.tenant(), id, &new.requester);
     Ok((StatusCode::CREATED, audit, Json(json!({ "id": id }))))
@@ -195,16 +197,9 @@ async fn create_then_panic(
     mut tx: Tx,
     Json(new): Json<NewTicket>,
 ) -> StatusCode {
-    query::<Postgres>(&format!(
-        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3)",
-        app.table
-    ))
-    .bind(*ctx.tenant().as_uuid())
-    .bind(&new.title)
-    .bind(&new.requester)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    insert_ticket(&app, ctx.tenant(), &mut tx, &new)
+        .await
+        .unwrap();
     panic!("no manager for {}", new.requester)
 }
 
@@ -217,15 +212,7 @@ async fn create_then_lose_connection(
     mut tx: Tx,
     Json(new): Json<NewTicket>,
 ) -> Result<StatusCode, Error> {
-    query::<Postgres>(&format!(
-        "INSERT INTO {} (tenant_id, title, requester) VALUES ($1, $2, $3)",
-        app.table
-    ))
-    .bind(*ctx.tenant().as_uuid())
-    .bind(&new.title)
-    .bind(&new.requester)
-    .execute(&mut *tx)
-    .await?;
+    insert_ticket(&app, ctx.tenant(), &mut tx, &new).await?;
     let _ = query::<Postgres>("SELECT pg_terminate_backend(pg_backend_pid())")
         .execute(&mut *tx)
         .await;
