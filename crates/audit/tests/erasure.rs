@@ -274,14 +274,14 @@ fn after_shredding_the_log_verifies_and_the_values_read_as_erased() {
         note = log.checkpoint("audit.test/acme", &signer).unwrap();
         log.sync().unwrap();
     }
-    let head_before = checkpoint::open(&note, &signer.verifier()).unwrap();
+    let head_before = checkpoint::open(&note, &signer.verifier(), "audit.test/acme").unwrap();
 
     let receipt = w.vault.shred(w.tenant, w.alice, w.agent).unwrap();
     assert_eq!(receipt.subject, w.alice);
 
     // The whole log still verifies against the checkpoint taken before erasure.
     let store = SegmentStore::open_read_only(dir.path()).unwrap();
-    let report = custodia_audit::verify(store, Some(&head_before)).unwrap();
+    let report = custodia_audit::verify(store, Some(("audit.test/acme", &head_before))).unwrap();
     assert_eq!(report.head.size, 6);
     assert_eq!(report.head.root, head_before.root);
 

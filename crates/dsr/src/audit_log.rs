@@ -168,8 +168,8 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// assert_eq!(history[0].details["ip"], ERASED);
 /// assert!(history.iter().any(|e| e.action == "erase" && e.target == "dsr.source tickets"));
 /// // ... while the log still extends the checkpoint taken before.
-/// let trusted = checkpoint::open(&note, &signer.verifier())?;
-/// trail.with_log(|log| log.check_checkpoint(&trusted))?;
+/// let trusted = checkpoint::open(&note, &signer.verifier(), "audit.example.com/acme")?;
+/// trail.with_log(|log| log.check_checkpoint("audit.example.com/acme", &trusted))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AuditTrail<S, K> {
