@@ -84,7 +84,9 @@ impl AsyncAuditLog {
         })
     }
 
-    /// Whether events with clear personal values are refused (default `true`).
+    /// Whether events with personal values not sealed are refused (default
+    /// `true`), as [`AuditLog::require_sealed`](crate::AuditLog::require_sealed)
+    /// decides it.
     pub fn require_sealed(mut self, require: bool) -> Self {
         self.require_sealed = require;
         self

@@ -107,9 +107,13 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// An event still holds personal data in the clear, but the log requires
-    /// it sealed under the subject's key.
-    #[error("event {event} holds clear personal data in {field}: seal it first")]
+    /// An event still holds personal data in the clear, or a value labelled
+    /// sealed that is not an envelope under the labelled subject's key
+    /// ([`Personal::is_sealed`](crate::Personal::is_sealed)), but the log
+    /// requires it sealed under the subject's key.
+    #[error(
+        "event {event} holds personal data in {field} not sealed under its subject's key (in the clear, or labelled sealed but not that subject's envelope): seal it first"
+    )]
     ClearPersonalData {
         /// The event id.
         event: String,

@@ -24,7 +24,8 @@ use crate::store::{Anchor, AuditStore};
 /// appends in `O(1)` amortised hashing and answers proofs in `O(log n)`.
 ///
 /// Erasure: with [`AuditLog::require_sealed`] (on by default) the log refuses
-/// events whose personal values are still in the clear; seal them with
+/// events whose personal values are still in the clear (or labelled sealed
+/// but not an envelope under the labelled subject's key); seal them with
 /// [`AuditLog::append_sealed`] or [`crate::personal::seal_event`].
 #[derive(Debug)]
 pub struct AuditLog<S> {
@@ -108,7 +109,12 @@ impl<S: AuditStore> AuditLog<S> {
         })
     }
 
-    /// Whether events with clear personal values are refused (default `true`).
+    /// Whether events with personal values not sealed are refused (default
+    /// `true`, [`Error::ClearPersonalData`]): values in the clear, and values
+    /// labelled sealed whose bytes are not an envelope under the labelled
+    /// subject's own key ([`Personal::is_sealed`](crate::Personal::is_sealed):
+    /// clear text in a sealed label, a tenant key's envelope, another
+    /// subject's), which shredding that subject's key would not erase.
     pub fn require_sealed(mut self, require: bool) -> Self {
         self.require_sealed = require;
         self

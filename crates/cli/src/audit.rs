@@ -37,7 +37,9 @@ pub enum AuditCommand {
     /// tree (about 64 bytes per record in the log). Personal values (actor ip and user_agent, change
     /// before/after, note) must be sealed: pass --master-key and
     /// --subject-keys to seal them under each data subject's key, or
-    /// --allow-clear to store them as given.
+    /// --allow-clear to store them as given. A value given as sealed
+    /// (`{"subject","sealed"}`) must be an envelope under that subject's key
+    /// (custodia-crypt), else it is refused as clear data.
     #[command(after_help = EXIT_CODES)]
     Append {
         /// The log directory (created if missing).
@@ -375,9 +377,22 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 if !allow_clear
                     && let Some(field) = custodia_audit::personal::first_clear_field(&event)
                 {
-                    return Err(usage(format!(
-                        "stdin line {number}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear"
-                    )));
+                    // The value `field` names: the first not sealed, in the
+                    // order both walk the event.
+                    let labelled_sealed = event
+                        .personal_values()
+                        .find(|v| !v.is_sealed())
+                        .is_some_and(|v| matches!(v, custodia_audit::Personal::Sealed { .. }));
+                    return Err(usage(if labelled_sealed {
+                        // Sealing leaves values labelled sealed alone: keys do not help.
+                        format!(
+                            "stdin line {number}: {field} is labelled sealed but is not an envelope under that subject's key (it may hold clear data); seal the clear value with --master-key and --subject-keys instead, or pass --allow-clear"
+                        )
+                    } else {
+                        format!(
+                            "stdin line {number}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear"
+                        )
+                    }));
                 }
                 staged.push(&custodia_audit::canonical::encode(&event))?;
             }

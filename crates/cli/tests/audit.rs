@@ -459,6 +459,31 @@ fn bad_input_is_a_usage_error_and_appends_nothing() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A value given as sealed on a JSON line must be an envelope under its
+/// subject's key: clear text labelled sealed is refused like clear text
+/// (exit 2, nothing appended), keys or not, unless --allow-clear.
+#[test]
+fn clear_text_labelled_sealed_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let line = lines(0, 1).replace(
+        "\"kind\":\"agent\",",
+        &format!(
+            "\"kind\":\"agent\",\"ip\":{{\"subject\":\"{}\",\"sealed\":\"MjAzLjAuMTEzLjk=\"}},",
+            subject(0)
+        ),
+    );
+    let o = custodia(&["audit", "append", dir_arg(&log)], &line);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("actor.ip is labelled sealed but is not an envelope"),
+        "{}",
+        err(&o)
+    );
+    let o = custodia(&["audit", "append", dir_arg(&log), "--allow-clear"], &line);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
+
 #[test]
 fn sealed_personal_data_is_erasable() {
     let tmp = tempfile::tempdir().unwrap();

@@ -324,15 +324,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
                         value: &Personal|
          -> Result<(), custodia_audit::Error> {
             let owner = match value {
-                Personal::Sealed {
-                    subject: label,
-                    sealed,
-                } => match custodia_crypt::Envelope::decode(sealed).map(|e| e.key_id()) {
-                    Ok(custodia_crypt::KeyId::Subject {
-                        subject: sealer, ..
-                    }) if sealer == *label => Some(sealer),
-                    _ => None,
-                },
+                Personal::Sealed { .. } => value.sealer(),
                 Personal::Clear(_) => field_owner,
             };
             let readable = owner == Some(subject) || owner == Some(desk_subject(event.tenant));
