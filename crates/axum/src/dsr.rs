@@ -4,7 +4,7 @@
 //! | route | does | answer |
 //! |---|---|---|
 //! | `POST /requests` | logs a request (`Desk::receive`) and records how identity was checked (`Desk::verify`) | 201, the request |
-//! | `GET /requests/{id}` | the request's status, deadline and history | 200, the request |
+//! | `GET /requests/{id}` | the request's status, deadline and history (a refusal or an answer after its deadline flagged: `rejection.late`, `completed_late`) | 200, the request |
 //! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
 //!
 //! With [`DsrRoutes::with_breaches`], the breach register too:

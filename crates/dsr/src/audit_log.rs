@@ -75,8 +75,8 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// | `IdentityVerified` | custom `dsr.identity_verified` | `dsr.request` ‹id› | success |
 /// | `WorkStarted` | custom `dsr.work_started` | `dsr.request` ‹id› | success |
 /// | `DeadlineExtended` | custom `dsr.deadline_extended` | `dsr.request` ‹id› | success |
-/// | `RequestRejected` | custom `dsr.request_rejected` | `dsr.request` ‹id› | denied |
-/// | `RequestCompleted` | custom `dsr.request_completed` | `dsr.request` ‹id› | success |
+/// | `RequestRejected` | custom `dsr.request_rejected` | `dsr.request` ‹id› | denied (`late` in the details) |
+/// | `RequestCompleted` | custom `dsr.request_completed` | `dsr.request` ‹id› | success (`late` in the details) |
 /// | `RequestForwarded` | `share` (to the controller) | `dsr.request` ‹id› | success |
 /// | `SourceLocated` | `read` | `dsr.source` ‹name› | success |
 /// | `SourceExported` | `export` | `dsr.source` ‹name› | success |
@@ -498,7 +498,7 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
         DsrAction::RequestRejected { .. } => {
             (custom("dsr.request_rejected")?, request()?, Outcome::Denied)
         }
-        DsrAction::RequestCompleted => (custom("dsr.request_completed")?, request()?, ok),
+        DsrAction::RequestCompleted { .. } => (custom("dsr.request_completed")?, request()?, ok),
         DsrAction::RequestForwarded { .. } => (Action::Share, request()?, ok),
         DsrAction::SourceLocated { source: s, .. } => (Action::Read, source(s)?, ok),
         DsrAction::SourceExported { source: s, .. } => (Action::Export, source(s)?, ok),
