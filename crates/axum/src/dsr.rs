@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `POST /requests` | logs a request (`Desk::receive`) and records how identity was checked (`Desk::verify`) | 201, the request |
 //! | `GET /requests/{id}` | the request's status, deadline and history (a refusal or an answer after its deadline flagged: `rejection.late`, `completed_late`) | 200, the request |
-//! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
+//! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`, `Cache-Control: no-store`: the person's data must not stay in a cache), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
 //!
 //! With [`DsrRoutes::with_breaches`], the breach register too:
 //!
@@ -383,6 +383,11 @@ async fn run(
                 .headers_mut()
                 .insert(header::CONTENT_DISPOSITION, value);
         }
+        // Everything held about a person: no browser or proxy keeps a copy.
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
     }
     Ok(response)
 }

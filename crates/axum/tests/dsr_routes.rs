@@ -129,3 +129,65 @@ fn a_breach_whose_times_cannot_be_right_is_422() {
         assert_eq!(body(listed).await, serde_json::json!([]));
     });
 }
+
+/// An access export is everything held about a person: its download says
+/// `Cache-Control: no-store`, so no browser or proxy keeps a copy.
+#[test]
+fn the_export_download_is_not_stored_by_caches() {
+    use custodia_core::{DataCategory, LegalBasis};
+    use custodia_dsr::{MemorySource, RecordRef};
+    runtime().block_on(async {
+        let tenant = TenantId::random();
+        let alice = custodia_core::SubjectId::from_external_key(tenant, "contact", "alice");
+        let tickets = Arc::new(MemorySource::new("tickets"));
+        tickets.insert(
+            tenant,
+            alice,
+            RecordRef::new("ticket", "T-1"),
+            LegalBasis::Contract,
+            [(
+                "description",
+                DataCategory::USER_CONTACT_EMAIL,
+                "alice@example.com",
+                true,
+            )],
+        );
+        let desk = Desk::new(Arc::new(SystemClock), Arc::new(MemorySink::new()))
+            .with_source(tickets)
+            .unwrap();
+        let router = router(tenant, desk);
+        let received = router
+            .clone()
+            .oneshot(post(
+                "/privacy/requests",
+                serde_json::json!({"subject": alice.to_string(), "request": {"kind": "access"},
+                    "verification": "contact_challenge"}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(received.status(), StatusCode::CREATED);
+        let id = body(received).await["id"].as_str().unwrap().to_owned();
+        let download = router
+            .oneshot(post(
+                &format!("/privacy/requests/{id}/run"),
+                serde_json::json!({}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(download.status(), StatusCode::OK);
+        let headers = download.headers().clone();
+        assert!(
+            headers[header::CONTENT_DISPOSITION]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment;")
+        );
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert!(
+            body(download)
+                .await
+                .to_string()
+                .contains("alice@example.com")
+        );
+    });
+}
