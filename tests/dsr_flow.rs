@@ -632,7 +632,7 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
     let note = trail
         .with_log(|log| log.checkpoint("audit.example.com/acme", &signer))
         .unwrap();
-    let trusted = checkpoint::open(&note, &signer.verifier()).unwrap();
+    let trusted = checkpoint::open(&note, &signer.verifier(), "audit.example.com/acme").unwrap();
     // Envelopes as they sit in storage (and in backups) before the erasure.
     let ticket_envelope = tickets.envelope(tenant, &t1, "description").unwrap();
     let email_envelope = contacts.envelope(tenant, &c1, "email").unwrap();
@@ -815,11 +815,12 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
 
     // The log still verifies end to end, and extends the checkpoint taken before.
     let store = trail.with_log(|log| {
-        log.check_checkpoint(&trusted).unwrap();
+        log.check_checkpoint("audit.example.com/acme", &trusted)
+            .unwrap();
         assert!(log.len() > trusted.size);
         log.store().clone()
     });
-    let report = custodia_audit::verify(store, Some(&trusted)).unwrap();
+    let report = custodia_audit::verify(store, Some(("audit.example.com/acme", &trusted))).unwrap();
     assert_eq!(report.checkpoint_size, Some(trusted.size));
     // Each of her events still proves into the current tree.
     trail.with_log(|log| {
@@ -913,7 +914,7 @@ fn a_source_that_cannot_reseal_defers_the_shred_until_release() {
     let note = trail
         .with_log(|log| log.checkpoint("audit.example.com/acme", &signer))
         .unwrap();
-    let trusted = checkpoint::open(&note, &signer.verifier()).unwrap();
+    let trusted = checkpoint::open(&note, &signer.verifier(), "audit.example.com/acme").unwrap();
     let ticket_backup = tickets.envelope(tenant, &t1, "description").unwrap();
     let login_ip = || {
         trail
@@ -1010,9 +1011,10 @@ fn a_source_that_cannot_reseal_defers_the_shred_until_release() {
     // Nothing is deferred any more; the log verifies against the checkpoint.
     assert!(desk.resume_deferred_erasures(&mut store, dpo).is_empty());
     let store = trail.with_log(|log| {
-        log.check_checkpoint(&trusted).unwrap();
+        log.check_checkpoint("audit.example.com/acme", &trusted)
+            .unwrap();
         log.store().clone()
     });
-    let report = custodia_audit::verify(store, Some(&trusted)).unwrap();
+    let report = custodia_audit::verify(store, Some(("audit.example.com/acme", &trusted))).unwrap();
     assert_eq!(report.checkpoint_size, Some(trusted.size));
 }

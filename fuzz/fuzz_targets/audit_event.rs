@@ -1,8 +1,9 @@
 //! The canonical audit-event decoder, the JSON-lines event decoder (what
 //! `custodia audit append` reads) and the checkpoint note parser on arbitrary
 //! bytes: typed errors, never a panic; whatever decodes re-encodes to the
-//! same bytes, the one-pass check names the clear personal value decoding
-//! finds, and a JSON line that decodes is a valid event.
+//! same bytes, the one-pass check names the personal value decoding finds
+//! not sealed (clear, or labelled sealed but not an envelope under the
+//! labelled subject's key), and a JSON line that decodes is a valid event.
 
 #![no_main]
 
@@ -27,6 +28,12 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(canonical::encode(&event), data);
         // `append_encoded` relies on it: what decodes is a valid event.
         assert!(event.validate().is_ok());
+        // `require_sealed` refuses exactly the events with a value that is
+        // not sealed under its labelled subject's key.
+        assert_eq!(
+            custodia_audit::personal::first_clear_field(&event).is_none(),
+            event.personal_values().all(custodia_audit::Personal::is_sealed)
+        );
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = checkpoint::parse_unverified(text);

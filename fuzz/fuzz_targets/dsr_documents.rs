@@ -15,7 +15,14 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(bundle) = ExportBundle::from_json(text) {
         let again = ExportBundle::from_json(&bundle.to_json().unwrap()).unwrap();
         assert_eq!(again, bundle);
-        let _ = bundle.csv_files();
+        let exact = bundle.csv_files();
+        let safe = bundle.spreadsheet_csv_files();
+        // The same files; only cells gain a leading `'`.
+        assert_eq!(exact.len(), safe.len());
+        for (exact, safe) in exact.iter().zip(&safe) {
+            assert_eq!(exact.name, safe.name);
+            assert!(safe.content.len() >= exact.content.len());
+        }
     }
     if let Ok(cert) = ErasureCertificate::from_json(text) {
         let _ = cert.to_markdown();

@@ -2,7 +2,10 @@
 //!
 //! [`Event`], [`Action`], [`ActorKind`], [`Outcome`] and [`Personal`]
 //! implement [`Arbitrary`]; every generated event passes [`Event::validate`]
-//! and round-trips through the canonical encoding.
+//! and round-trips through the canonical encoding. Generated personal values
+//! are clear, sealed ([`sealed`]) or labelled sealed but not the subject's
+//! envelope ([`mislabelled`]), so events that a log requiring sealed values
+//! takes and events it refuses both come up.
 
 use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, LegalBasis, Purpose, SubjectId, TenantId};
@@ -57,18 +60,40 @@ impl Arbitrary for Outcome {
 impl Arbitrary for Personal {
     type Parameters = ();
     type Strategy = BoxedStrategy<Personal>;
-    /// Clear text, or a sealed-looking value (random bytes: it decodes, never opens).
+    /// Clear text; a sealed value ([`sealed`]: it counts as sealed, never
+    /// opens); or, less often, a value labelled sealed that is not
+    /// ([`mislabelled`]), which a log requiring sealed values refuses as it
+    /// refuses clear text.
     fn arbitrary_with((): ()) -> Self::Strategy {
         prop_oneof![
-            ".{0,40}".prop_map(Personal::Clear),
-            (
-                any::<SubjectId>(),
-                proptest::collection::vec(any::<u8>(), 0..80)
-            )
-                .prop_map(|(subject, sealed)| Personal::Sealed { subject, sealed }),
+            2 => ".{0,40}".prop_map(Personal::Clear),
+            2 => sealed(),
+            1 => mislabelled(),
         ]
         .boxed()
     }
+}
+
+/// A sealed value as `SubjectVault::seal` makes one: an envelope header
+/// under the labelled subject's own key, with a random nonce, body and tag
+/// (`custodia_crypt::arbitrary::envelope_of`). [`Personal::is_sealed`]
+/// holds; it never opens.
+pub fn sealed() -> impl Strategy<Value = Personal> {
+    (any::<SubjectId>(), any::<u32>()).prop_flat_map(|(subject, version)| {
+        custodia_crypt::arbitrary::envelope_of(custodia_crypt::KeyId::Subject { subject, version })
+            .prop_map(move |sealed| Personal::Sealed { subject, sealed })
+    })
+}
+
+/// A value labelled sealed that is not the labelled subject's envelope:
+/// random bytes (clear text, say), or an envelope under another key (a
+/// tenant key, another subject's). [`Personal::is_sealed`] does not hold.
+pub fn mislabelled() -> impl Strategy<Value = Personal> {
+    let bytes = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..80),
+        any::<custodia_crypt::KeyId>().prop_flat_map(custodia_crypt::arbitrary::envelope_of),
+    ];
+    (any::<SubjectId>(), bytes).prop_map(|(subject, sealed)| Personal::Sealed { subject, sealed })
 }
 
 /// A valid target.

@@ -47,36 +47,46 @@ impl AsyncAuditLog {
         Ok(log)
     }
 
-    /// [`AsyncAuditLog::open`] for a writer that holds a trusted checkpoint:
-    /// the log must extend it ([`Error::Truncated`] or [`Error::Forked`]
-    /// otherwise).
+    /// [`AsyncAuditLog::open`] for a writer that holds a trusted checkpoint
+    /// of the log named `origin`: it must be a checkpoint of that log
+    /// ([`Error::Origin`]), checked before anything is read, and the log
+    /// must extend it ([`Error::Truncated`] or [`Error::Forked`] otherwise).
     pub async fn open_extending(
         store: Arc<SqlxAuditStore>,
+        origin: &str,
         trusted: &Checkpoint,
     ) -> Result<Self, Error> {
+        trusted.check_origin(origin)?;
         let log = Self::open(store).await?;
-        log.check_checkpoint(trusted).await?;
+        log.check_checkpoint(origin, trusted).await?;
         Ok(log)
     }
 
     /// Verifies log `log` in `pool` from its first record, with a fresh
-    /// tree, and, if given, that it extends the trusted `checkpoint`.
+    /// tree, and, if given `(origin, checkpoint)`, that it extends the
+    /// trusted `checkpoint` of the log named `origin` (the checkpoint
+    /// origin, which need not be the table's `log` name).
     pub async fn verify(
         pool: PgPool,
         log: &str,
-        checkpoint: Option<&Checkpoint>,
+        trusted: Option<(&str, &Checkpoint)>,
     ) -> Result<VerifyReport, Error> {
+        if let Some((origin, checkpoint)) = trusted {
+            checkpoint.check_origin(origin)?;
+        }
         let log = Self::open(Arc::new(SqlxAuditStore::new(pool, log)?)).await?;
-        if let Some(checkpoint) = checkpoint {
-            log.check_checkpoint(checkpoint).await?;
+        if let Some((origin, checkpoint)) = trusted {
+            log.check_checkpoint(origin, checkpoint).await?;
         }
         Ok(VerifyReport {
             head: log.head().await,
-            checkpoint_size: checkpoint.map(|c| c.size),
+            checkpoint_size: trusted.map(|(_, c)| c.size),
         })
     }
 
-    /// Whether events with clear personal values are refused (default `true`).
+    /// Whether events with personal values not sealed are refused (default
+    /// `true`), as [`AuditLog::require_sealed`](crate::AuditLog::require_sealed)
+    /// decides it.
     pub fn require_sealed(mut self, require: bool) -> Self {
         self.require_sealed = require;
         self
@@ -205,14 +215,19 @@ impl AsyncAuditLog {
         sign_head(&self.store.view().await.tree, origin, signer)
     }
 
-    /// Checks the log extends a trusted checkpoint (as
+    /// Checks the log, named `origin`, extends a trusted checkpoint of it (as
     /// [`AuditLog::check_checkpoint`](crate::AuditLog::check_checkpoint)),
     /// catching up first when the checkpoint is ahead of this process.
-    pub async fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Error> {
+    pub async fn check_checkpoint(
+        &self,
+        origin: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), Error> {
+        checkpoint.check_origin(origin)?;
         if checkpoint.size > self.len().await {
             self.catch_up().await?;
         }
-        check_checkpoint(&self.store.view().await.tree, checkpoint)
+        check_checkpoint(&self.store.view().await.tree, origin, checkpoint)
     }
 }
 

@@ -359,11 +359,20 @@ fn purpose_ok(s: &str) -> bool {
 impl Reader<'_> {
     /// Skips an `opt<personal>`; true when it holds a value in the clear.
     #[inline]
-    fn skip_opt_personal(&mut self, what: &str) -> Result<bool, Error> {
+    /// Skips an `opt<personal>`; whether it is a value not sealed (clear,
+    /// or, when `seals` is set, labelled sealed but not an envelope under
+    /// the labelled subject's key: [`Personal::is_sealed`]).
+    fn skip_opt_personal(&mut self, what: &str, seals: bool) -> Result<bool, Error> {
         if self.flag(what)? {
             if self.flag(what)? {
-                self.take(16, what)?;
-                self.bytes(MAX_VALUE_LEN, what)?;
+                let subject = self.take(16, what)?;
+                let sealed = self.bytes(MAX_VALUE_LEN, what)?;
+                if seals {
+                    let mut id = [0u8; 16];
+                    id.copy_from_slice(subject);
+                    let subject = SubjectId::from_uuid(Uuid::from_bytes(id));
+                    return Ok(!crate::event::sealed_under(subject, sealed));
+                }
             } else {
                 self.str(MAX_VALUE_LEN, what)?;
                 return Ok(true);
@@ -399,17 +408,19 @@ impl Reader<'_> {
 /// exactly what [`decode`] accepts (a property test pins this), allocating
 /// only for custom names. What a verifier runs on every record.
 pub fn check(bytes: &[u8]) -> Result<(), Error> {
-    walk(bytes).map(|_| ())
+    walk(bytes, false).map(|_| ())
 }
 
-/// [`check`], also naming the first personal value held in the clear, as
+/// [`check`], also naming the first personal value not sealed (in the
+/// clear, or labelled sealed but not an envelope under the labelled
+/// subject's key), as
 /// [`personal::first_clear_field`](crate::personal::first_clear_field)
 /// names it on the decoded event (`actor.ip`, `changes.0.after`, `note`,
 /// …; a property test pins both). One pass over the bytes, building no
 /// event: what [`AuditLog::append_encoded`](crate::AuditLog::append_encoded)
 /// runs on each record when it refuses clear personal data.
 pub fn first_clear_field(bytes: &[u8]) -> Result<Option<String>, Error> {
-    Ok(walk(bytes)?.map(|clear| match clear {
+    Ok(walk(bytes, true)?.map(|clear| match clear {
         Clear::ActorIp => "actor.ip".to_owned(),
         Clear::ActorUserAgent => "actor.user_agent".to_owned(),
         Clear::Before(i) => format!("changes.{i}.before"),
@@ -433,8 +444,11 @@ enum Clear {
     Note,
 }
 
-/// [`check`]'s pass, keeping the first clear personal value's place.
-fn walk(bytes: &[u8]) -> Result<Option<Clear>, Error> {
+/// [`check`]'s pass, keeping the first personal value's place that is not
+/// sealed (with `seals`, telling envelopes under the labelled subject's key
+/// from other bytes labelled sealed; without, only clear values count, and
+/// no envelope is read).
+fn walk(bytes: &[u8], seals: bool) -> Result<Option<Clear>, Error> {
     let mut clear = None;
     let mut saw = |is_clear: bool, at: Clear| {
         if is_clear && clear.is_none() {
@@ -468,9 +482,9 @@ fn walk(bytes: &[u8]) -> Result<Option<Clear>, Error> {
     })?;
     r.take(16, "actor id")?;
     r.opt_uuid("actor subject")?;
-    saw(r.skip_opt_personal("actor ip")?, Clear::ActorIp);
+    saw(r.skip_opt_personal("actor ip", seals)?, Clear::ActorIp);
     saw(
-        r.skip_opt_personal("actor user agent")?,
+        r.skip_opt_personal("actor user agent", seals)?,
         Clear::ActorUserAgent,
     );
     r.skip_name("action", Action::from_tag, Action::custom, |a| {
@@ -504,8 +518,11 @@ fn walk(bytes: &[u8]) -> Result<Option<Clear>, Error> {
                 .map_or_else(|| "invalid category".to_owned(), |e| e.to_string());
             return Err(fail(category_at, &reason));
         }
-        saw(r.skip_opt_personal("before value")?, Clear::Before(i));
-        saw(r.skip_opt_personal("after value")?, Clear::After(i));
+        saw(
+            r.skip_opt_personal("before value", seals)?,
+            Clear::Before(i),
+        );
+        saw(r.skip_opt_personal("after value", seals)?, Clear::After(i));
     }
     if r.flag("purpose")? {
         let at = r.pos;
@@ -529,7 +546,7 @@ fn walk(bytes: &[u8]) -> Result<Option<Clear>, Error> {
             return Err(fail(at, "empty request id"));
         }
     }
-    saw(r.skip_opt_personal("note")?, Clear::Note);
+    saw(r.skip_opt_personal("note", seals)?, Clear::Note);
     if r.pos != bytes.len() {
         return Err(fail(
             r.pos,

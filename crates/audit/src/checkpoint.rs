@@ -21,6 +21,12 @@
 //! with [`verify_extension`] and a consistency proof: a log that was truncated
 //! or forked since cannot produce one.
 //!
+//! A signature says who signed, not which log: one key may sign several logs
+//! (one origin per tenant, say). So [`open`] takes the origin of the log the
+//! caller means and refuses a checkpoint of any other ([`Error::Origin`]),
+//! as do [`AuditLog::check_checkpoint`](crate::AuditLog::check_checkpoint)
+//! and [`verify`](crate::verify).
+//!
 //! ```
 //! use custodia_audit::checkpoint::{Checkpoint, Signer, open};
 //! use custodia_audit::merkle::MerkleTree;
@@ -30,9 +36,11 @@
 //! let mut tree = MerkleTree::new();
 //! tree.push(b"first event");
 //! let note = signer.sign(&Checkpoint::new("audit.example.com/acme", tree.head()))?;
-//! let checkpoint = open(&note, &verifier)?;
+//! let checkpoint = open(&note, &verifier, "audit.example.com/acme")?;
 //! assert_eq!(checkpoint.size, 1);
 //! assert_eq!(checkpoint.root, tree.root());
+//! // Signed by the same key, but not of the log named here.
+//! assert!(open(&note, &verifier, "audit.example.com/globex").is_err());
 //! # Ok::<(), custodia_audit::Error>(())
 //! ```
 
@@ -108,6 +116,20 @@ impl Checkpoint {
             text.push('\n');
         }
         Ok(text)
+    }
+
+    /// `Ok` when this is a checkpoint of the log named `origin`, else
+    /// [`Error::Origin`]. [`open`] checks it; a checkpoint read with
+    /// [`parse_unverified`] or built by hand is checked here.
+    pub fn check_origin(&self, origin: &str) -> Result<(), Error> {
+        if self.origin == origin {
+            Ok(())
+        } else {
+            Err(Error::Origin {
+                expected: origin.to_owned(),
+                found: self.origin.clone(),
+            })
+        }
     }
 
     /// Parses a note body (the text before the signatures).
@@ -448,12 +470,18 @@ pub fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature>), Error> {
     Ok((body, signatures))
 }
 
-/// Verifies a signed checkpoint note with `verifier` and parses it.
+/// Verifies a signed checkpoint note of the log named `origin` with
+/// `verifier` and parses it.
 ///
 /// Fails unless a signature line carries the verifier's name and key hash and
-/// a valid Ed25519 signature over the body.
-pub fn open(note: &str, verifier: &Verifier) -> Result<Checkpoint, Error> {
-    Checkpoint::parse_body(open_text(note, verifier)?)
+/// a valid Ed25519 signature over the body ([`Error::Signature`]), and the
+/// checkpoint's origin is `origin` ([`Error::Origin`]): a key that signs
+/// several logs signs valid checkpoints of each, and only the origin tells
+/// them apart.
+pub fn open(note: &str, verifier: &Verifier, origin: &str) -> Result<Checkpoint, Error> {
+    let checkpoint = Checkpoint::parse_body(open_text(note, verifier)?)?;
+    checkpoint.check_origin(origin)?;
+    Ok(checkpoint)
 }
 
 /// Verifies any signed note with `verifier` and returns its text.
@@ -475,8 +503,9 @@ pub fn open_text<'n>(note: &'n str, verifier: &Verifier) -> Result<&'n str, Erro
     }))
 }
 
-/// Parses a signed checkpoint note without checking any signature (to read the
-/// tree head of a checkpoint whose key is not at hand).
+/// Parses a signed checkpoint note without checking any signature or its
+/// origin (to read the tree head of a checkpoint whose key is not at hand;
+/// [`Checkpoint::check_origin`] checks the origin).
 pub fn parse_unverified(note: &str) -> Result<Checkpoint, Error> {
     let (body, _) = split_note(note)?;
     Checkpoint::parse_body(body)

@@ -65,6 +65,20 @@ pub enum Error {
     /// A checkpoint signature that is missing or does not verify.
     #[error("checkpoint signature: {0}")]
     Signature(String),
+    /// A checkpoint of another log: its origin is not the one the caller
+    /// named. One key may sign several logs (one origin per tenant, say), so
+    /// a valid signature alone does not say which log a checkpoint is of.
+    #[error(
+        "checkpoint of log {:?}, not of {:?}",
+        custodia_core::echo(found),
+        custodia_core::echo(expected)
+    )]
+    Origin {
+        /// The origin the caller expected.
+        expected: String,
+        /// The checkpoint's origin.
+        found: String,
+    },
     /// The log is shorter than a checkpoint someone trusted: records were
     /// removed from its end.
     #[error("log truncated: a trusted checkpoint covers {trusted} records, the log has {found}")]
@@ -93,9 +107,13 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// An event still holds personal data in the clear, but the log requires
-    /// it sealed under the subject's key.
-    #[error("event {event} holds clear personal data in {field}: seal it first")]
+    /// An event still holds personal data in the clear, or a value labelled
+    /// sealed that is not an envelope under the labelled subject's key
+    /// ([`Personal::is_sealed`](crate::Personal::is_sealed)), but the log
+    /// requires it sealed under the subject's key.
+    #[error(
+        "event {event} holds personal data in {field} not sealed under its subject's key (in the clear, or labelled sealed but not that subject's envelope): seal it first"
+    )]
     ClearPersonalData {
         /// The event id.
         event: String,
@@ -217,7 +235,8 @@ impl Error {
     }
 
     /// Whether this error is a verification finding (tampering, truncation,
-    /// a fork, a bad proof, damage recovery will not cut) rather than a usage
+    /// a fork, a bad proof or signature, a checkpoint of another log, damage
+    /// recovery will not cut) rather than a usage
     /// or I/O problem.
     pub fn is_finding(&self) -> bool {
         matches!(
@@ -228,6 +247,7 @@ impl Error {
                 | Error::Forked { .. }
                 | Error::ProofMismatch(_)
                 | Error::Signature(_)
+                | Error::Origin { .. }
         )
     }
 }

@@ -268,10 +268,41 @@ impl Personal {
         Personal::Clear(value.into())
     }
 
-    /// Whether the value is sealed.
+    /// Whether the value is sealed: a [`Personal::Sealed`] whose bytes are
+    /// an envelope under the labelled subject's own key
+    /// ([`Personal::sealer`]). One labelled sealed whose bytes are not (clear
+    /// text, an envelope under a tenant key or another subject's) is not:
+    /// it may hold clear data, which a log that requires sealed values
+    /// refuses ([`AuditLog::require_sealed`](crate::AuditLog::require_sealed)).
     pub fn is_sealed(&self) -> bool {
-        matches!(self, Personal::Sealed { .. })
+        self.sealer().is_some()
     }
+
+    /// The subject whose key sealed the value: its label, when its bytes
+    /// decode as a `custodia-crypt` envelope
+    /// (`custodia_crypt::Envelope::decode`) whose key id is that subject's
+    /// own key, as `SubjectVault::seal` makes them. `None` for a clear value
+    /// and for one labelled sealed that is not such an envelope. This
+    /// decides whose a sealed value is in a subject's export (Art. 15(4),
+    /// [`reveal_event_for`](crate::personal::reveal_event_for)) and whether
+    /// it counts as sealed ([`Personal::is_sealed`]).
+    pub fn sealer(&self) -> Option<SubjectId> {
+        match self {
+            Personal::Sealed { subject, sealed } if sealed_under(*subject, sealed) => {
+                Some(*subject)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether `sealed` decodes as an envelope under `subject`'s own key (only
+/// the header is read: whether it opens is the vault's business).
+pub(crate) fn sealed_under(subject: SubjectId, sealed: &[u8]) -> bool {
+    matches!(
+        custodia_crypt::Envelope::decode(sealed).map(|e| e.key_id()),
+        Ok(custodia_crypt::KeyId::Subject { subject: sealer, .. }) if sealer == subject
+    )
 }
 
 impl fmt::Debug for Personal {
@@ -578,7 +609,8 @@ impl Event {
             .chain(self.note.iter())
     }
 
-    /// Whether any personal value is still in the clear.
+    /// Whether any personal value is still in the clear, or labelled sealed
+    /// but not sealed under its subject's key ([`Personal::is_sealed`]).
     pub fn has_clear_personal_data(&self) -> bool {
         self.personal_values().any(|v| !v.is_sealed())
     }

@@ -106,14 +106,14 @@
 //! // A signed checkpoint, and an inclusion proof against it.
 //! let signer = checkpoint::Signer::generate("audit.example.com/acme")?;
 //! let note = log.checkpoint("audit.example.com/acme", &signer)?;
-//! let trusted = checkpoint::open(&note, &signer.verifier())?;
+//! let trusted = checkpoint::open(&note, &signer.verifier(), "audit.example.com/acme")?;
 //! let proof = log.prove(index)?;
 //! assert_eq!(proof.root, trusted.root);
 //! proof.verify_event(&log.get(index)?)?;
 //!
 //! // Erase Alice: the log still verifies, her values read as erased.
 //! vault.shred(tenant, alice, agent)?;
-//! log.check_checkpoint(&trusted)?;
+//! log.check_checkpoint("audit.example.com/acme", &trusted)?;
 //! let export = log.export_subject(Some(tenant), alice, Some(&vault))?;
 //! assert_eq!(export.events[0].erased, ["actor.ip", "changes.0.before", "changes.0.after"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -24,7 +24,8 @@ use crate::store::{Anchor, AuditStore};
 /// appends in `O(1)` amortised hashing and answers proofs in `O(log n)`.
 ///
 /// Erasure: with [`AuditLog::require_sealed`] (on by default) the log refuses
-/// events whose personal values are still in the clear; seal them with
+/// events whose personal values are still in the clear (or labelled sealed
+/// but not an envelope under the labelled subject's key); seal them with
 /// [`AuditLog::append_sealed`] or [`crate::personal::seal_event`].
 #[derive(Debug)]
 pub struct AuditLog<S> {
@@ -52,14 +53,16 @@ impl<S: AuditStore> AuditLog<S> {
         Self::open_with_progress(store, &mut |_, _| {})
     }
 
-    /// [`AuditLog::open`] for a writer that holds a trusted checkpoint: a
-    /// store with fewer records than the checkpoint is refused with
-    /// [`Error::Truncated`] before anything is read, and the opened log must
-    /// extend the checkpoint ([`AuditLog::check_checkpoint`]). For the
-    /// segment store, open it with
+    /// [`AuditLog::open`] for a writer that holds a trusted checkpoint of
+    /// the log named `origin`: a checkpoint of another log is refused with
+    /// [`Error::Origin`] and a store with fewer records than the checkpoint
+    /// with [`Error::Truncated`], before anything is read, and the opened
+    /// log must extend the checkpoint ([`AuditLog::check_checkpoint`]). For
+    /// the segment store, open it with
     /// [`SegmentStore::open_at_least`](crate::SegmentStore::open_at_least) so
     /// that not even a torn tail is truncated below the checkpoint.
-    pub fn open_extending(store: S, trusted: &Checkpoint) -> Result<Self, Error> {
+    pub fn open_extending(store: S, origin: &str, trusted: &Checkpoint) -> Result<Self, Error> {
+        trusted.check_origin(origin)?;
         if store.len() < trusted.size {
             return Err(Error::Truncated {
                 trusted: trusted.size,
@@ -67,7 +70,7 @@ impl<S: AuditStore> AuditLog<S> {
             });
         }
         let log = Self::open(store)?;
-        log.check_checkpoint(trusted)?;
+        log.check_checkpoint(origin, trusted)?;
         Ok(log)
     }
 
@@ -106,7 +109,12 @@ impl<S: AuditStore> AuditLog<S> {
         })
     }
 
-    /// Whether events with clear personal values are refused (default `true`).
+    /// Whether events with personal values not sealed are refused (default
+    /// `true`, [`Error::ClearPersonalData`]): values in the clear, and values
+    /// labelled sealed whose bytes are not an envelope under the labelled
+    /// subject's own key ([`Personal::is_sealed`](crate::Personal::is_sealed):
+    /// clear text in a sealed label, a tenant key's envelope, another
+    /// subject's), which shredding that subject's key would not erase.
     pub fn require_sealed(mut self, require: bool) -> Self {
         self.require_sealed = require;
         self
@@ -332,12 +340,14 @@ impl<S: AuditStore> AuditLog<S> {
         sign_head(&self.tree, origin, signer)
     }
 
-    /// Checks the log against a trusted checkpoint: it must hold at least the
-    /// checkpoint's records, and its first `size` records must hash to the
-    /// checkpoint's root. Then a consistency proof from the checkpoint to the
-    /// current head is computed and verified, as a remote verifier would.
-    pub fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Error> {
-        check_checkpoint(&self.tree, checkpoint)
+    /// Checks the log, named `origin`, against a trusted checkpoint: it must
+    /// be a checkpoint of that log ([`Error::Origin`] otherwise: one key may
+    /// sign several logs), the log must hold at least the checkpoint's
+    /// records, and its first `size` records must hash to the checkpoint's
+    /// root. Then a consistency proof from the checkpoint to the current
+    /// head is computed and verified, as a remote verifier would.
+    pub fn check_checkpoint(&self, origin: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
+        check_checkpoint(&self.tree, origin, checkpoint)
     }
 
     /// Every event matching `query`, with its index, in log order.
@@ -472,11 +482,17 @@ pub(crate) fn sign_head(tree: &MerkleTree, origin: &str, signer: &Signer) -> Res
     signer.sign(&Checkpoint::new(origin, tree.head()))
 }
 
-/// Checks `tree` extends the trusted `checkpoint`: it holds at least the
+/// Checks `tree`, of the log named `origin`, extends the trusted
+/// `checkpoint`: the checkpoint is of that log, the tree holds at least the
 /// checkpoint's records, its first `size` leaves hash to the checkpoint's
 /// root, and a consistency proof from there to its head verifies, as a
 /// remote verifier would check it.
-pub(crate) fn check_checkpoint(tree: &MerkleTree, checkpoint: &Checkpoint) -> Result<(), Error> {
+pub(crate) fn check_checkpoint(
+    tree: &MerkleTree,
+    origin: &str,
+    checkpoint: &Checkpoint,
+) -> Result<(), Error> {
+    checkpoint.check_origin(origin)?;
     let size = tree.size();
     if checkpoint.size > size {
         return Err(Error::Truncated {
@@ -581,29 +597,34 @@ pub struct VerifyReport {
     pub checkpoint_size: Option<u64>,
 }
 
-/// Verifies every record of `store` (see [`AuditLog::open`]) and, if given, that
-/// the log extends the trusted `checkpoint`.
+/// Verifies every record of `store` (see [`AuditLog::open`]) and, if given
+/// `(origin, checkpoint)`, that the log, named `origin`, extends the trusted
+/// `checkpoint` ([`AuditLog::check_checkpoint`]).
 pub fn verify<S: AuditStore>(
     store: S,
-    checkpoint: Option<&Checkpoint>,
+    trusted: Option<(&str, &Checkpoint)>,
 ) -> Result<VerifyReport, Error> {
-    verify_with_progress(store, checkpoint, &mut |_, _| {})
+    verify_with_progress(store, trusted, &mut |_, _| {})
 }
 
 /// [`verify`], calling `progress(records_verified, records_total)` as it goes
 /// (see [`AuditLog::open_with_progress`]).
 pub fn verify_with_progress<S: AuditStore>(
     store: S,
-    checkpoint: Option<&Checkpoint>,
+    trusted: Option<(&str, &Checkpoint)>,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<VerifyReport, Error> {
+    if let Some((origin, checkpoint)) = trusted {
+        // A checkpoint of another log is refused before the long read.
+        checkpoint.check_origin(origin)?;
+    }
     let log = AuditLog::open_with_progress(store, progress)?;
-    if let Some(checkpoint) = checkpoint {
-        log.check_checkpoint(checkpoint)?;
+    if let Some((origin, checkpoint)) = trusted {
+        log.check_checkpoint(origin, checkpoint)?;
     }
     Ok(VerifyReport {
         head: log.head(),
-        checkpoint_size: checkpoint.map(|c| c.size),
+        checkpoint_size: trusted.map(|(_, c)| c.size),
     })
 }
 

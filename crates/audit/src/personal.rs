@@ -75,7 +75,10 @@ fn for_each_value(
 }
 
 /// Seals every clear personal value of `event` under its owner's key (see the
-/// [module documentation](self)). Values already sealed are left alone.
+/// [module documentation](self)). Values labelled sealed are left alone: one
+/// that is not an envelope under its labelled subject's key
+/// ([`Personal::is_sealed`]) stays as it is, and a log requiring sealed
+/// values refuses it.
 pub fn seal_event<S: KeyStore>(vault: &SubjectVault<S>, event: &mut Event) -> Result<(), Error> {
     let tenant = event.tenant;
     let id = event.id.to_string();
@@ -123,7 +126,9 @@ fn drop_clear_values(event: &mut Event) {
     });
 }
 
-/// The first field still in the clear, if any (`actor.ip`, `note`, …).
+/// The first field not sealed, if any (`actor.ip`, `note`, …): in the
+/// clear, or labelled sealed but not an envelope under the labelled
+/// subject's key ([`Personal::is_sealed`]), which may hold clear data.
 pub fn first_clear_field(event: &Event) -> Option<String> {
     let clear = |v: &Option<Personal>| v.as_ref().is_some_and(|v| !v.is_sealed());
     if clear(&event.actor.ip) {
@@ -211,14 +216,7 @@ pub fn reveal_event_for<S: KeyStore>(
             // The label and the envelope's own key id must agree: a value
             // labelled as Alice's but sealed under another key (a tenant
             // key, Bob's) is nobody's to be shown here.
-            Personal::Sealed { subject, sealed } => {
-                match custodia_crypt::Envelope::decode(sealed).map(|e| e.key_id()) {
-                    Ok(custodia_crypt::KeyId::Subject {
-                        subject: sealer, ..
-                    }) if sealer == *subject => Some(sealer),
-                    _ => None,
-                }
-            }
+            Personal::Sealed { .. } => value.sealer(),
             Personal::Clear(_) => field_owner,
         };
         if owner != Some(subject) {

@@ -106,16 +106,16 @@ fn open_checks_the_signature() {
     let note = signer
         .sign(&Checkpoint::new(ORIGIN, tree(3).head()))
         .unwrap();
-    let cp = open(&note, &signer.verifier()).unwrap();
+    let cp = open(&note, &signer.verifier(), ORIGIN).unwrap();
     assert_eq!(cp.size, 3);
     assert!(matches!(
-        open(&note, &other.verifier()),
+        open(&note, &other.verifier(), ORIGIN),
         Err(Error::Signature(_))
     ));
     // Change the size: the signature no longer covers the text.
     let forged = note.replacen("\n3\n", "\n4\n", 1);
     assert!(matches!(
-        open(&forged, &signer.verifier()),
+        open(&forged, &signer.verifier(), ORIGIN),
         Err(Error::Signature(_))
     ));
     assert_eq!(parse_unverified(&forged).unwrap().size, 4);
@@ -131,8 +131,8 @@ fn notes_with_several_signatures() {
     let sig_b = note_b.rsplit_once("\n\n").unwrap().1;
     let both = format!("{note_a}{sig_b}");
     assert_eq!(split_note(&both).unwrap().1.len(), 2);
-    assert_eq!(open(&both, &a.verifier()).unwrap(), cp);
-    assert_eq!(open(&both, &b.verifier()).unwrap(), cp);
+    assert_eq!(open(&both, &a.verifier(), ORIGIN).unwrap(), cp);
+    assert_eq!(open(&both, &b.verifier(), ORIGIN).unwrap(), cp);
 }
 
 #[test]
@@ -238,6 +238,67 @@ proptest! {
         let text = lines.join("\n");
         let _ = checkpoint::parse_unverified(&text);
         let signer = Signer::generate("k").unwrap();
-        prop_assert!(open(&text, &signer.verifier()).is_err());
+        prop_assert!(open(&text, &signer.verifier(), ORIGIN).is_err());
     }
+}
+
+/// One key signs the logs of two tenants (per-tenant origins). A valid
+/// checkpoint of log A, presented as the trusted checkpoint of log B (whose
+/// store was swapped for a copy of A's records), must not be taken for B.
+#[test]
+fn a_checkpoint_of_another_log_signed_by_the_same_key_is_refused() {
+    use custodia_audit::{AuditLog, MemoryStore};
+    const LOG_A: &str = "audit.example.com/tenant-a";
+    const LOG_B: &str = "audit.example.com/tenant-b";
+    let signer = Signer::generate("audit.example.com").unwrap();
+    let mut a = AuditLog::open(MemoryStore::new()).unwrap();
+    let copy_of_a = MemoryStore::new();
+    let mut b = AuditLog::open(copy_of_a).unwrap();
+    for log in [&mut a, &mut b] {
+        let event = custodia_audit::Event::builder(
+            custodia_core::TenantId::from_external_key("crm", "a"),
+            custodia_audit::Actor::new(
+                custodia_audit::ActorKind::System,
+                custodia_core::ActorId::from_external_key(
+                    custodia_core::TenantId::from_external_key("crm", "a"),
+                    "svc",
+                    "1",
+                ),
+            ),
+            custodia_audit::Action::Read,
+            custodia_audit::Target::new("ticket", "T-1").unwrap(),
+        )
+        .id(custodia_audit::EventId::from_uuid(
+            custodia_core::uuid::Uuid::from_u128(1),
+        ))
+        .build(&custodia_core::ManualClock::new(
+            custodia_core::chrono::DateTime::UNIX_EPOCH,
+        ))
+        .unwrap();
+        log.append(&event).unwrap();
+    }
+    let note_a = a.checkpoint(LOG_A, &signer).unwrap();
+    let verifier = signer.verifier();
+    // Opened as log B's checkpoint: refused, naming both logs.
+    let err = open(&note_a, &verifier, LOG_B).unwrap_err();
+    assert!(
+        matches!(&err, Error::Origin { expected, found } if expected == LOG_B && found == LOG_A),
+        "{err}"
+    );
+    assert!(err.is_finding());
+    // As log A's, it opens; checking log B against it still names the log.
+    let trusted_a = open(&note_a, &verifier, LOG_A).unwrap();
+    a.check_checkpoint(LOG_A, &trusted_a).unwrap();
+    assert!(matches!(
+        b.check_checkpoint(LOG_B, &trusted_a),
+        Err(Error::Origin { .. })
+    ));
+    assert!(matches!(
+        AuditLog::open_extending(b.store().clone(), LOG_B, &trusted_a),
+        Err(Error::Origin { .. })
+    ));
+    assert!(matches!(
+        custodia_audit::verify(b.store().clone(), Some((LOG_B, &trusted_a))),
+        Err(Error::Origin { .. })
+    ));
 }

@@ -205,6 +205,14 @@ fn a_subject_export_holds_only_the_subjects_own_values() {
         subject: w.alice,
         sealed: w.vault.seal(w.bob, &ctx, b"bob's address").unwrap(),
     });
+    // A default log refuses it (it is not sealed under Alice's key); one
+    // that takes values as given, or a log written before that rule, may
+    // hold it.
+    assert!(matches!(
+        log.append(&forged),
+        Err(Error::ClearPersonalData { .. })
+    ));
+    let mut log = log.require_sealed(false);
     log.append(&forged).unwrap();
     let alice = log
         .export_subject(Some(w.tenant), w.alice, Some(&w.vault))
@@ -274,14 +282,14 @@ fn after_shredding_the_log_verifies_and_the_values_read_as_erased() {
         note = log.checkpoint("audit.test/acme", &signer).unwrap();
         log.sync().unwrap();
     }
-    let head_before = checkpoint::open(&note, &signer.verifier()).unwrap();
+    let head_before = checkpoint::open(&note, &signer.verifier(), "audit.test/acme").unwrap();
 
     let receipt = w.vault.shred(w.tenant, w.alice, w.agent).unwrap();
     assert_eq!(receipt.subject, w.alice);
 
     // The whole log still verifies against the checkpoint taken before erasure.
     let store = SegmentStore::open_read_only(dir.path()).unwrap();
-    let report = custodia_audit::verify(store, Some(&head_before)).unwrap();
+    let report = custodia_audit::verify(store, Some(("audit.test/acme", &head_before))).unwrap();
     assert_eq!(report.head.size, 6);
     assert_eq!(report.head.root, head_before.root);
 
@@ -357,4 +365,73 @@ fn an_event_about_an_erased_subject_keeps_no_clear_value() {
     let mut sealed = event(&w, w.bob, "bob@example.com");
     custodia_audit::personal::seal_event_or_drop_erased(&w.vault, &mut sealed).unwrap();
     assert!(sealed.actor.ip.as_ref().is_some_and(|v| v.is_sealed()));
+}
+
+/// `require_sealed` takes a value as sealed only when its bytes are an
+/// envelope under the labelled subject's own key, as `seal_event` makes
+/// them: a `Personal::Sealed` holding clear text (a host's bug, a JSON line
+/// for `custodia audit append`), an envelope under a tenant key or under
+/// another subject's key is refused like a clear value, by `append` and by
+/// `append_encoded` alike, and nothing is appended.
+#[test]
+fn values_labelled_sealed_that_are_not_the_subjects_envelopes_are_refused() {
+    let w = world();
+    let mut sealed = event(&w, w.alice, "alice@example.com");
+    sealed.actor.user_agent = None;
+    sealed.changes.clear();
+    sealed.note = None;
+    seal_event(&w.vault, &mut sealed).unwrap();
+    let id = sealed.id.to_string();
+    let ctx = FieldContext::new(w.tenant, RECORD_TYPE, &id, "actor.ip").unwrap();
+    let tenant_key = custodia_crypt::FieldCipher::new(
+        custodia_crypt::KeyId::Tenant { version: 1 },
+        &SecretKey::from_bytes([9; 32]),
+    )
+    .unwrap();
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    for (what, bytes) in [
+        ("clear text", b"198.51.100.23".to_vec()),
+        (
+            "a tenant-key envelope",
+            tenant_key.seal(&ctx, b"198.51.100.23").unwrap(),
+        ),
+        (
+            "Bob's envelope",
+            w.vault.seal(w.bob, &ctx, b"198.51.100.23").unwrap(),
+        ),
+    ] {
+        let mut forged = sealed.clone();
+        forged.actor.ip = Some(Personal::Sealed {
+            subject: w.alice,
+            sealed: bytes,
+        });
+        assert_eq!(
+            custodia_audit::personal::first_clear_field(&forged).as_deref(),
+            Some("actor.ip"),
+            "{what}"
+        );
+        assert!(forged.has_clear_personal_data(), "{what}");
+        let e = log.append(&forged).unwrap_err();
+        assert!(
+            matches!(&e, Error::ClearPersonalData { field, .. } if field == "actor.ip"),
+            "{what}: {e}"
+        );
+        let bytes = custodia_audit::canonical::encode(&forged);
+        assert_eq!(
+            custodia_audit::canonical::first_clear_field(&bytes)
+                .unwrap()
+                .as_deref(),
+            Some("actor.ip"),
+            "{what}"
+        );
+        let e = log.append_encoded(&[&bytes]).unwrap_err();
+        assert!(matches!(e, Error::ClearPersonalData { .. }), "{what}: {e}");
+        assert!(log.is_empty(), "{what}");
+    }
+    // The subject's own envelope, as sealing makes it, goes in.
+    assert_eq!(custodia_audit::personal::first_clear_field(&sealed), None);
+    log.append(&sealed).unwrap();
+    log.append_encoded(&[&custodia_audit::canonical::encode(&sealed)])
+        .unwrap();
+    assert_eq!(log.len(), 2);
 }

@@ -372,3 +372,23 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The strategies keep to the sealing rule: a generated sealed value
+    /// counts as sealed, a mislabelled one does not, and a log requiring
+    /// sealed values takes an event exactly when no value of it is clear
+    /// or mislabelled, encoded or not.
+    #[test]
+    fn generated_values_keep_to_the_sealing_rule(
+        sealed in custodia_audit::arbitrary::sealed(),
+        mislabelled in custodia_audit::arbitrary::mislabelled(),
+        event in any::<Event>(),
+    ) {
+        prop_assert!(sealed.is_sealed());
+        prop_assert!(!mislabelled.is_sealed());
+        let mut log = custodia_audit::AuditLog::open(custodia_audit::MemoryStore::new()).unwrap();
+        let clear = custodia_audit::personal::first_clear_field(&event);
+        prop_assert_eq!(log.append(&event).is_ok(), clear.is_none());
+        prop_assert_eq!(log.append_encoded(&[&encode(&event)]).is_ok(), clear.is_none());
+    }
+}

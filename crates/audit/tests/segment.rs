@@ -80,7 +80,7 @@ fn build(dir: &Path, n: u32, options: SegmentOptions) -> TreeHead {
 
 fn verify_dir(dir: &Path, checkpoint: Option<&Checkpoint>) -> Result<TreeHead, Error> {
     let store = SegmentStore::open_read_only(dir)?;
-    verify(store, checkpoint).map(|r| r.head)
+    verify(store, checkpoint.map(|c| (ORIGIN, c))).map(|r| r.head)
 }
 
 fn locate(dir: &Path, index: u64) -> (PathBuf, usize, usize) {
@@ -587,7 +587,7 @@ fn a_record_changed_after_opening_is_caught_on_read() {
     let dir = tempfile::tempdir().unwrap();
     let head = build(dir.path(), 20, small());
     let log = AuditLog::open(SegmentStore::open_read_only(dir.path()).unwrap()).unwrap();
-    log.check_checkpoint(&Checkpoint::new(ORIGIN, head))
+    log.check_checkpoint(ORIGIN, &Checkpoint::new(ORIGIN, head))
         .unwrap();
     forge(dir.path(), 12, |p| {
         let at = p.windows(4).position(|w| w == b"T-12").unwrap();
@@ -605,7 +605,7 @@ fn a_record_changed_after_opening_is_caught_on_read() {
         root: [7; 32],
     };
     assert!(matches!(
-        log.check_checkpoint(&Checkpoint::new(ORIGIN, other)),
+        log.check_checkpoint(ORIGIN, &Checkpoint::new(ORIGIN, other)),
         Err(Error::Forked { size: 20 })
     ));
 }
@@ -1055,7 +1055,7 @@ fn a_writer_with_a_trusted_size_refuses_a_shorter_log_and_truncates_nothing() {
     let checkpoint = Checkpoint::new(ORIGIN, head);
     let store = SegmentStore::open_read_only(dir.path()).unwrap();
     assert!(matches!(
-        AuditLog::open_extending(store, &checkpoint),
+        AuditLog::open_extending(store, ORIGIN, &checkpoint),
         Err(Error::Truncated { trusted: 10, .. })
     ));
     // A smaller trusted size lets the writer repair the tail.
@@ -1229,7 +1229,7 @@ fn a_batch_that_fails_half_way_leaves_tree_and_store_agreeing() {
     drop(log);
     let report = verify(
         SegmentStore::open_read_only(dir.path()).unwrap(),
-        Some(&Checkpoint::new(ORIGIN, head)),
+        Some((ORIGIN, &Checkpoint::new(ORIGIN, head))),
     )
     .unwrap();
     assert_eq!(report.head, head);

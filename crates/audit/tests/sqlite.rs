@@ -108,7 +108,7 @@ fn rows_deleted_from_the_end_are_caught_by_anchors_or_checkpoints() {
     let checkpoint = Checkpoint::new("audit.test", head);
     let err = verify(
         SqliteStore::open(&path, Durability::Never).unwrap(),
-        Some(&checkpoint),
+        Some(("audit.test", &checkpoint)),
     )
     .unwrap_err();
     assert!(

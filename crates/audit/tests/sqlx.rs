@@ -250,7 +250,8 @@ fn async_logs_on_two_pools_stay_gap_free_verify_and_extend_an_earlier_checkpoint
             .checkpoint("audit.example.com/fleet", &signer)
             .await
             .unwrap();
-        let trusted = checkpoint::open(&note, &signer.verifier()).unwrap();
+        let trusted =
+            checkpoint::open(&note, &signer.verifier(), "audit.example.com/fleet").unwrap();
         assert_eq!(trusted.size, 3);
 
         let mut set = tokio::task::JoinSet::new();
@@ -293,7 +294,9 @@ fn async_logs_on_two_pools_stay_gap_free_verify_and_extend_an_earlier_checkpoint
         let head = a.head().await;
         assert_eq!(head.size, total);
         assert_eq!(b.head().await, head);
-        a.check_checkpoint(&trusted).await.unwrap();
+        a.check_checkpoint("audit.example.com/fleet", &trusted)
+            .await
+            .unwrap();
         let proof = b.consistency_proof(trusted.size).await.unwrap();
         merkle::verify_consistency(trusted.size, head.size, &trusted.root, &head.root, &proof)
             .unwrap();
@@ -303,10 +306,13 @@ fn async_logs_on_two_pools_stay_gap_free_verify_and_extend_an_earlier_checkpoint
             .unwrap();
 
         // A fresh verifier with its own pool agrees, from the first record.
-        let report =
-            AsyncAuditLog::verify(pool("CUSTODIA_PG_APP_URL", 1).await, &name, Some(&trusted))
-                .await
-                .unwrap();
+        let report = AsyncAuditLog::verify(
+            pool("CUSTODIA_PG_APP_URL", 1).await,
+            &name,
+            Some(("audit.example.com/fleet", &trusted)),
+        )
+        .await
+        .unwrap();
         assert_eq!(report.head, head);
         // And so does the sync log, which reads the same tables.
         let sync_head = tokio::task::spawn_blocking(move || {
@@ -360,6 +366,7 @@ fn a_changed_record_or_head_and_a_forked_checkpoint_are_reported() {
                 .await
                 .unwrap(),
             &verifier,
+            "audit.example.com/t",
         )
         .unwrap();
         // A checkpoint of another log of the same size: a fork.
@@ -373,9 +380,13 @@ fn a_changed_record_or_head_and_a_forked_checkpoint_are_reported() {
                 .await
                 .unwrap(),
             &verifier,
+            "audit.example.com/t",
         )
         .unwrap();
-        let err = log.check_checkpoint(&forked).await.unwrap_err();
+        let err = log
+            .check_checkpoint("audit.example.com/t", &forked)
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Forked { size: 4 }), "{err}");
 
         let admin = pool("CUSTODIA_PG_ADMIN_URL", 1).await;
@@ -394,12 +405,12 @@ fn a_changed_record_or_head_and_a_forked_checkpoint_are_reported() {
         };
         // The owner rewrites a recorded head: a fresh open reports it.
         set_root(vec![7; 32]).await;
-        let err = AsyncAuditLog::verify(admin.clone(), &name, Some(&good))
+        let err = AsyncAuditLog::verify(admin.clone(), &name, Some(("audit.example.com/t", &good)))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Tampered { .. }), "{err}");
         set_root(good.root.to_vec()).await;
-        AsyncAuditLog::verify(admin.clone(), &name, Some(&good))
+        AsyncAuditLog::verify(admin.clone(), &name, Some(("audit.example.com/t", &good)))
             .await
             .unwrap();
         // A record rewritten with a fitting checksum: its leaf no longer

@@ -4,14 +4,14 @@
 //! | route | does | answer |
 //! |---|---|---|
 //! | `POST /requests` | logs a request (`Desk::receive`) and records how identity was checked (`Desk::verify`) | 201, the request |
-//! | `GET /requests/{id}` | the request's status, deadline and history | 200, the request |
-//! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
+//! | `GET /requests/{id}` | the request's status, deadline and history (a refusal or an answer after its deadline flagged: `rejection.late`, `completed_late`) | 200, the request |
+//! | `POST /requests/{id}/run` | runs it (`Desk::run`): an access or portability export comes back as a download (`Content-Disposition: attachment`, `Cache-Control: no-store`: the person's data must not stay in a cache), an erasure as its certificate, a rectification or restriction as the updated request | 200 |
 //!
 //! With [`DsrRoutes::with_breaches`], the breach register too:
 //!
 //! | route | does | answer |
 //! |---|---|---|
-//! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already; 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them) or a processor delay outside 0 to 8,760 hours |
+//! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already; 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them), a processor delay outside 0 to 8,760 hours, an `aware_at` in the future (more than `AWARENESS_SKEW_SECONDS` past the register's clock: it would push the deadline out) or a `window` that starts after it ends |
 //! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
 //! | `GET /breaches/{id}` | one incident | 200 |
 //! | `POST /breaches/{id}/notifications` | records a notification sent now (the register stamps the time and judges it late or not, `BreachRegister::notification`; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: nothing was recorded, and the register audits a notification only once the store has taken it) |
@@ -383,6 +383,11 @@ async fn run(
                 .headers_mut()
                 .insert(header::CONTENT_DISPOSITION, value);
         }
+        // Everything held about a person: no browser or proxy keeps a copy.
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
     }
     Ok(response)
 }
@@ -593,11 +598,17 @@ async fn breach(
 
 impl From<custodia_dsr::Error> for Error {
     /// A step the request's state or kind does not allow is 409 with the
-    /// desk's reason (the caller's own tenant's request); everything else
+    /// desk's reason (the caller's own tenant's request); an incident whose
+    /// times cannot be right (awareness in the future, a window that ends
+    /// before it starts) is 422 with the register's reason; everything else
     /// (a source, the audit sink, the key shredder failing) is 500.
     fn from(e: custodia_dsr::Error) -> Self {
         use custodia_dsr::Error as D;
         match e {
+            D::AwareInFuture { .. } | D::WindowReversed { .. } => Error::BadRequest {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: e.to_string(),
+            },
             D::InvalidTransition { .. }
             | D::AlreadyExtended { .. }
             | D::ExtensionTooLate { .. }

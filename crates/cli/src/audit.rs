@@ -17,8 +17,9 @@ use custodia_core::{SubjectId, SystemClock, TenantId};
 use custodia_crypt::{FileKeyStore, SubjectVault};
 
 /// Exit codes of `custodia audit`, for its `--help`.
-pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork \
-or a bad checkpoint signature; append: the log is damaged or does not extend --checkpoint; \
+pub const EXIT_CODES: &str = "Exit codes: 0 ok; 1 a finding (verify: tampering, truncation, a fork, \
+a bad checkpoint signature or a checkpoint of another log; append: the log is damaged or does not \
+extend --checkpoint; \
 recover: damage it will not cut (the first segment's header), or what is left does not verify; \
 recover --dry-run: there is something to cut (the plan on stdout); with --json also {\"ok\":false,\"finding\"} on stdout); \
 2 usage or input error (reason on stderr; never JSON).";
@@ -36,7 +37,9 @@ pub enum AuditCommand {
     /// tree (about 64 bytes per record in the log). Personal values (actor ip and user_agent, change
     /// before/after, note) must be sealed: pass --master-key and
     /// --subject-keys to seal them under each data subject's key, or
-    /// --allow-clear to store them as given.
+    /// --allow-clear to store them as given. A value given as sealed
+    /// (`{"subject","sealed"}`) must be an envelope under that subject's key
+    /// (custodia-crypt), else it is refused as clear data.
     #[command(after_help = EXIT_CODES)]
     Append {
         /// The log directory (created if missing).
@@ -61,6 +64,11 @@ pub enum AuditCommand {
         /// signature with; without it the signature is not checked.
         #[arg(long, requires = "checkpoint")]
         key: Option<PathBuf>,
+        /// The log's origin: the checkpoint must be of this log (exit 1
+        /// otherwise). Default: the --key's name, as `audit checkpoint`
+        /// defaults it; without --key and --origin it is not checked.
+        #[arg(long, requires = "checkpoint")]
+        origin: Option<String>,
     },
     /// Cut a damaged log back to its last intact record, keeping a copy.
     ///
@@ -96,7 +104,8 @@ pub enum AuditCommand {
     Verify {
         /// The log directory.
         dir: PathBuf,
-        /// Print {"ok":true,"size","root","checkpoint":{"size","signature_checked"}|null,
+        /// Print {"ok":true,"size","root","checkpoint":{"size","origin","signature_checked",
+        /// "origin_checked"}|null,
         /// "torn_tail":{"path","offset","bytes"}|null}, or {"ok":false,"finding"}
         /// with exit 1.
         #[arg(long)]
@@ -108,6 +117,12 @@ pub enum AuditCommand {
         /// signature with; without it the signature is not checked.
         #[arg(long, requires = "checkpoint")]
         key: Option<PathBuf>,
+        /// The log's origin: the checkpoint must be of this log (exit 1
+        /// otherwise; one key may sign several logs). Default: the --key's
+        /// name, as `audit checkpoint` defaults it; without --key and
+        /// --origin it is not checked.
+        #[arg(long, requires = "checkpoint")]
+        origin: Option<String>,
         /// Accept a log with no records as intact. Without it, an empty log is
         /// an error (exit 2): a verifier that expects records must not read
         /// "0 records intact" as success. A directory with no log at all is
@@ -270,23 +285,52 @@ pub(crate) fn read_signer(path: &Path) -> Result<Signer, String> {
         .map_err(|e| format!("checkpoint key {}: {e}", path.display()))
 }
 
+/// A checkpoint read from a file, and what of it was checked.
+struct Trusted {
+    checkpoint: Checkpoint,
+    /// Whether its signature was verified (`--key`).
+    signature_checked: bool,
+    /// Whether its origin was compared with the log's (`--origin`, or the
+    /// `--key`'s name).
+    origin_checked: bool,
+}
+
 /// Reads the checkpoint at `path`, checking its signature when `key` (a
-/// verifier key file) is given: a bad signature is a finding.
-fn load_checkpoint(path: &Path, key: Option<&Path>) -> Result<Checkpoint, Failure> {
+/// verifier key file) is given and its origin against `origin`, or else
+/// the key's name (the origin `audit checkpoint` gives by default): a bad
+/// signature or another log's checkpoint is a finding.
+fn load_checkpoint(
+    path: &Path,
+    key: Option<&Path>,
+    origin: Option<&str>,
+) -> Result<Trusted, Failure> {
     let note = read_key(path)?;
-    match key {
+    let finding_or_usage = |e: Error| match e {
+        Error::Signature(_) | Error::Origin { .. } => {
+            Failure::Finding(format!("checkpoint {}: {e}", path.display()))
+        }
+        other => usage(format!("checkpoint {}: {other}", path.display())),
+    };
+    let checkpoint = match key {
         Some(key) => {
             let verifier = Verifier::from_key_string(&read_key(key)?)?;
-            checkpoint::open(&note, &verifier).map_err(|e| match e {
-                Error::Signature(_) => {
-                    Failure::Finding(format!("checkpoint {}: {e}", path.display()))
-                }
-                other => usage(format!("checkpoint {}: {other}", path.display())),
-            })
+            let origin = origin.unwrap_or(verifier.name());
+            checkpoint::open(&note, &verifier, origin).map_err(finding_or_usage)?
         }
-        None => checkpoint::parse_unverified(&note)
-            .map_err(|e| usage(format!("checkpoint {}: {e}", path.display()))),
-    }
+        None => {
+            let checkpoint = checkpoint::parse_unverified(&note)
+                .map_err(|e| usage(format!("checkpoint {}: {e}", path.display())))?;
+            if let Some(origin) = origin {
+                checkpoint.check_origin(origin).map_err(finding_or_usage)?;
+            }
+            checkpoint
+        }
+    };
+    Ok(Trusted {
+        checkpoint,
+        signature_checked: key.is_some(),
+        origin_checked: key.is_some() || origin.is_some(),
+    })
 }
 
 /// Runs an `audit` subcommand.
@@ -300,9 +344,12 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             allow_clear,
             checkpoint: checkpoint_file,
             key,
+            origin,
         } => {
             let trusted = match &checkpoint_file {
-                Some(path) => Some(load_checkpoint(path, key.as_deref())?),
+                Some(path) => {
+                    Some(load_checkpoint(path, key.as_deref(), origin.as_deref())?.checkpoint)
+                }
                 None => None,
             };
             let vault = open_vault(&keys)?;
@@ -330,9 +377,22 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 if !allow_clear
                     && let Some(field) = custodia_audit::personal::first_clear_field(&event)
                 {
-                    return Err(usage(format!(
-                        "stdin line {number}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear"
-                    )));
+                    // The value `field` names: the first not sealed, in the
+                    // order both walk the event.
+                    let labelled_sealed = event
+                        .personal_values()
+                        .find(|v| !v.is_sealed())
+                        .is_some_and(|v| matches!(v, custodia_audit::Personal::Sealed { .. }));
+                    return Err(usage(if labelled_sealed {
+                        // Sealing leaves values labelled sealed alone: keys do not help.
+                        format!(
+                            "stdin line {number}: {field} is labelled sealed but is not an envelope under that subject's key (it may hold clear data); seal the clear value with --master-key and --subject-keys instead, or pass --allow-clear"
+                        )
+                    } else {
+                        format!(
+                            "stdin line {number}: {field} is personal data in the clear; pass --master-key and --subject-keys to seal it, or --allow-clear"
+                        )
+                    }));
                 }
                 staged.push(&custodia_audit::canonical::encode(&event))?;
             }
@@ -364,7 +424,8 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             }
             let log = AuditLog::open(store)?;
             if let Some(trusted) = &trusted {
-                log.check_checkpoint(trusted)?;
+                // Its origin was checked as it was read, when one was named.
+                log.check_checkpoint(&trusted.origin, trusted)?;
             }
             let mut log = log.require_sealed(!allow_clear);
             let first = log.len();
@@ -392,6 +453,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             dir,
             checkpoint: checkpoint_file,
             key,
+            origin,
             json,
             allow_empty,
         } => {
@@ -399,7 +461,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
             }
             let trusted = match &checkpoint_file {
-                Some(path) => Some(load_checkpoint(path, key.as_deref())?),
+                Some(path) => Some(load_checkpoint(path, key.as_deref(), origin.as_deref())?),
                 None => None,
             };
             let store = SegmentStore::open_read_only(&dir)?;
@@ -419,7 +481,10 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             let bar = verify_progress();
             let report = custodia_audit::verify_with_progress(
                 store,
-                trusted.as_ref(),
+                // Its origin was checked as it was read, when one was named.
+                trusted
+                    .as_ref()
+                    .map(|t| (t.checkpoint.origin.as_str(), &t.checkpoint)),
                 &mut |done, total| {
                     bar.set_length(total);
                     bar.set_position(done);
@@ -432,13 +497,15 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 report.head.size,
                 b64(&report.head.root)
             );
-            if let Some(size) = report.checkpoint_size {
+            if let Some(trusted) = &trusted {
                 text.push_str(&format!(
-                    "ok: extends the checkpoint at size {size}{}\n",
-                    if key.is_some() {
-                        " (signature verified)"
-                    } else {
-                        " (signature not checked: no --key)"
+                    "ok: extends the checkpoint at size {} of {}{}\n",
+                    trusted.checkpoint.size,
+                    trusted.checkpoint.origin,
+                    match (trusted.signature_checked, trusted.origin_checked) {
+                        (true, _) => " (signature verified, origin checked)",
+                        (false, true) => " (origin checked; signature not checked: no --key)",
+                        (false, false) => " (signature and origin not checked: no --key)",
                     }
                 ));
             }
@@ -447,9 +514,11 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                     "ok": true,
                     "size": report.head.size,
                     "root": b64(&report.head.root),
-                    "checkpoint": report.checkpoint_size.map(|size| serde_json::json!({
-                        "size": size,
-                        "signature_checked": key.is_some(),
+                    "checkpoint": trusted.as_ref().map(|t| serde_json::json!({
+                        "size": t.checkpoint.size,
+                        "origin": t.checkpoint.origin,
+                        "signature_checked": t.signature_checked,
+                        "origin_checked": t.origin_checked,
                     })),
                     "torn_tail": torn.as_ref().map(|t| serde_json::json!({
                         "path": t.path.display().to_string(),

@@ -64,6 +64,14 @@ pub enum DsrCommand {
         /// everything (Art. 15 access).
         #[arg(long)]
         portability: bool,
+        /// Write the CSV files for a person who will open them in a
+        /// spreadsheet: a cell that begins with =, +, -, @, a tab or a
+        /// carriage return gets a leading ' so that the spreadsheet shows
+        /// it as text instead of running it as a formula (OWASP, CSV
+        /// injection). Without it the CSV carries every value unchanged,
+        /// for programs; bundle.json is the same either way.
+        #[arg(long)]
+        spreadsheet_csv: bool,
         /// Print the summary as one line of JSON: {"request", "tenant",
         /// "subject", "records", "audit_events", "out", "files"}.
         #[arg(long)]
@@ -456,13 +464,18 @@ fn print(text: &str) -> Result<(), String> {
     }
 }
 
-/// Writes `bundle` into `out`: bundle.json, its CSV files and manifest.json.
-/// Returns the file names written.
+/// Writes `bundle` into `out`: bundle.json, its CSV files (for a
+/// spreadsheet, when `spreadsheet`: see `ExportBundle::spreadsheet_csv_files`)
+/// and manifest.json. Returns the file names written.
 ///
 /// The bundle is everything held about the person, decrypted: `out` is
 /// created with mode 0700 (an existing directory is kept as it is) and each
 /// file with mode 0600, written beside and renamed into place.
-fn write_bundle(bundle: &ExportBundle, out: &Path) -> Result<Vec<String>, String> {
+fn write_bundle(
+    bundle: &ExportBundle,
+    out: &Path,
+    spreadsheet: bool,
+) -> Result<Vec<String>, String> {
     custodia_crypt::durable::create_private_dir(out)
         .map_err(|e| format!("{}: {e}", out.display()))?;
     let mut files = vec!["bundle.json".to_owned()];
@@ -470,7 +483,12 @@ fn write_bundle(bundle: &ExportBundle, out: &Path) -> Result<Vec<String>, String
         &out.join("bundle.json"),
         &bundle.to_json().map_err(|e| e.to_string())?,
     )?;
-    for csv in bundle.csv_files() {
+    let csv_files = if spreadsheet {
+        bundle.spreadsheet_csv_files()
+    } else {
+        bundle.csv_files()
+    };
+    for csv in csv_files {
         // Names come from the bundle (source and record type); keep them
         // inside `out`.
         let name = Path::new(&csv.name)
@@ -530,6 +548,7 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             who,
             out,
             portability,
+            spreadsheet_csv,
             json,
         } => {
             let email = email(&who)?;
@@ -545,7 +564,7 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             let mut request = verified_request(&desk, &who, subject, kind, actor)?;
             let bundle = desk.export(&mut request, actor).map_err(text)?;
             let out = out.unwrap_or_else(|| Path::new("exports").join(request.id.to_string()));
-            let files = write_bundle(&bundle, &out)?;
+            let files = write_bundle(&bundle, &out, spreadsheet_csv)?;
             if json {
                 let summary = serde_json::json!({
                     "request": request.id,

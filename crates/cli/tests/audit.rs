@@ -245,7 +245,13 @@ fn checkpoints_detect_truncation_and_bad_signatures() {
     ];
     let o = custodia(&args, "");
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(out(&o).contains("extends the checkpoint at size 10 (signature verified)"));
+    assert!(
+        out(&o).contains(
+            "extends the checkpoint at size 10 of audit.test/acme (signature verified, origin checked)"
+        ),
+        "{}",
+        out(&o)
+    );
 
     // Another key: the signature does not verify.
     let other = tmp.path().join("other.key");
@@ -287,6 +293,77 @@ fn checkpoints_detect_truncation_and_bad_signatures() {
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("truncated"), "{}", err(&o));
     assert!(err(&o).contains("10"), "{}", err(&o));
+}
+
+/// One key signs several logs (one origin per tenant): a checkpoint of log
+/// A, signed by that key, is refused as log B's (exit 1), whether B is named
+/// with --origin or by the key's name (`audit checkpoint`'s default origin);
+/// `append --checkpoint` refuses it the same way, writing nothing.
+#[test]
+fn a_checkpoint_of_another_log_signed_by_the_same_key_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Signed { log, key, vkey, .. } = signed_log_of_ten(tmp.path());
+    let o = custodia(
+        &[
+            "audit",
+            "checkpoint",
+            dir_arg(&log),
+            "--key",
+            key.to_str().unwrap(),
+            "--origin",
+            "audit.test/acme/tenant-a",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let cp_a = tmp.path().join("tenant-a.note");
+    std::fs::write(&cp_a, out(&o)).unwrap();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "verify",
+            dir_arg(&log),
+            "--checkpoint",
+            cp_a.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        custodia(&args, "")
+    };
+    let k = vkey.to_str().unwrap();
+    // As log A's: intact.
+    let o = verify(&["--key", k, "--origin", "audit.test/acme/tenant-a"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // As log B's, or the key's own log's: another log's checkpoint.
+    for extra in [
+        &["--key", k, "--origin", "audit.test/acme/tenant-b"][..],
+        &["--key", k][..],
+        &["--origin", "audit.test/acme/tenant-b"][..],
+    ] {
+        let o = verify(extra);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", err(&o));
+        assert!(
+            err(&o).contains("checkpoint of log \"audit.test/acme/tenant-a\""),
+            "{}",
+            err(&o)
+        );
+    }
+    let o = custodia(
+        &[
+            "audit",
+            "append",
+            dir_arg(&log),
+            "--checkpoint",
+            cp_a.to_str().unwrap(),
+            "--key",
+            k,
+            "--origin",
+            "audit.test/acme/tenant-b",
+        ],
+        &lines(10, 11),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let o = custodia(&["audit", "verify", dir_arg(&log), "--json"], "");
+    assert!(out(&o).contains("\"size\":10"), "{}", out(&o));
 }
 
 #[test]
@@ -380,6 +457,31 @@ fn bad_input_is_a_usage_error_and_appends_nothing() {
         "",
     );
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// A value given as sealed on a JSON line must be an envelope under its
+/// subject's key: clear text labelled sealed is refused like clear text
+/// (exit 2, nothing appended), keys or not, unless --allow-clear.
+#[test]
+fn clear_text_labelled_sealed_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let line = lines(0, 1).replace(
+        "\"kind\":\"agent\",",
+        &format!(
+            "\"kind\":\"agent\",\"ip\":{{\"subject\":\"{}\",\"sealed\":\"MjAzLjAuMTEzLjk=\"}},",
+            subject(0)
+        ),
+    );
+    let o = custodia(&["audit", "append", dir_arg(&log)], &line);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("actor.ip is labelled sealed but is not an envelope"),
+        "{}",
+        err(&o)
+    );
+    let o = custodia(&["audit", "append", dir_arg(&log), "--allow-clear"], &line);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 }
 
 #[test]

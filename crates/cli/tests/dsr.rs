@@ -242,6 +242,36 @@ fn export_writes_the_subjects_bundle_and_nobody_elses() {
     }
     assert!(files.contains(&"tickets-ticket.csv"));
 
+    // For a spreadsheet: the same files, no cell that starts a formula.
+    let sheet_dir = data.path().join("alice-sheet");
+    let o = dsr(
+        "export",
+        s(data.path()),
+        &[
+            "--tenant",
+            &tenant,
+            "--email",
+            " ALICE.NG@example.com",
+            "--out",
+            s(&sheet_dir),
+            "--spreadsheet-csv",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    for f in &files {
+        assert!(sheet_dir.join(f).is_file(), "{f} missing");
+        if f.ends_with(".csv") {
+            let text = read(&sheet_dir.join(f));
+            for line in text.split("\r\n") {
+                for cell in line.split(',') {
+                    let cell = cell.trim_start_matches('"');
+                    assert!(!cell.starts_with(['=', '+', '-', '@']), "{f}: {line}");
+                }
+            }
+        }
+    }
+    assert!(read(&sheet_dir.join("tickets-ticket.csv")).contains("Alice.Ng@example.com"));
+
     // JSON summary, default output directory inside DATA/exports.
     let o = dsr(
         "export",

@@ -313,7 +313,12 @@ fn audit_subcommands_print_json_documents() {
     let v = document(&o);
     assert_eq!(
         v["checkpoint"],
-        json!({"size": 15, "signature_checked": true})
+        json!({
+            "size": 15,
+            "origin": "audit.example.com/acme",
+            "signature_checked": true,
+            "origin_checked": true
+        })
     );
 
     // prove and export: the same JSON as the indented default, on one line.

@@ -75,8 +75,8 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// | `IdentityVerified` | custom `dsr.identity_verified` | `dsr.request` ‹id› | success |
 /// | `WorkStarted` | custom `dsr.work_started` | `dsr.request` ‹id› | success |
 /// | `DeadlineExtended` | custom `dsr.deadline_extended` | `dsr.request` ‹id› | success |
-/// | `RequestRejected` | custom `dsr.request_rejected` | `dsr.request` ‹id› | denied |
-/// | `RequestCompleted` | custom `dsr.request_completed` | `dsr.request` ‹id› | success |
+/// | `RequestRejected` | custom `dsr.request_rejected` | `dsr.request` ‹id› | denied (`late` in the details) |
+/// | `RequestCompleted` | custom `dsr.request_completed` | `dsr.request` ‹id› | success (`late` in the details) |
 /// | `RequestForwarded` | `share` (to the controller) | `dsr.request` ‹id› | success |
 /// | `SourceLocated` | `read` | `dsr.source` ‹name› | success |
 /// | `SourceExported` | `export` | `dsr.source` ‹name› | success |
@@ -168,8 +168,8 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// assert_eq!(history[0].details["ip"], ERASED);
 /// assert!(history.iter().any(|e| e.action == "erase" && e.target == "dsr.source tickets"));
 /// // ... while the log still extends the checkpoint taken before.
-/// let trusted = checkpoint::open(&note, &signer.verifier())?;
-/// trail.with_log(|log| log.check_checkpoint(&trusted))?;
+/// let trusted = checkpoint::open(&note, &signer.verifier(), "audit.example.com/acme")?;
+/// trail.with_log(|log| log.check_checkpoint("audit.example.com/acme", &trusted))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AuditTrail<S, K> {
@@ -324,15 +324,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
                         value: &Personal|
          -> Result<(), custodia_audit::Error> {
             let owner = match value {
-                Personal::Sealed {
-                    subject: label,
-                    sealed,
-                } => match custodia_crypt::Envelope::decode(sealed).map(|e| e.key_id()) {
-                    Ok(custodia_crypt::KeyId::Subject {
-                        subject: sealer, ..
-                    }) if sealer == *label => Some(sealer),
-                    _ => None,
-                },
+                Personal::Sealed { .. } => value.sealer(),
                 Personal::Clear(_) => field_owner,
             };
             let readable = owner == Some(subject) || owner == Some(desk_subject(event.tenant));
@@ -506,7 +498,7 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
         DsrAction::RequestRejected { .. } => {
             (custom("dsr.request_rejected")?, request()?, Outcome::Denied)
         }
-        DsrAction::RequestCompleted => (custom("dsr.request_completed")?, request()?, ok),
+        DsrAction::RequestCompleted { .. } => (custom("dsr.request_completed")?, request()?, ok),
         DsrAction::RequestForwarded { .. } => (Action::Share, request()?, ok),
         DsrAction::SourceLocated { source: s, .. } => (Action::Read, source(s)?, ok),
         DsrAction::SourceExported { source: s, .. } => (Action::Export, source(s)?, ok),

@@ -31,6 +31,12 @@
 //! Information may come in phases (Art. 33(4)): update the incident and keep
 //! notifying. Every breach is documented (Art. 33(5)), notified or not.
 //!
+//! Since awareness starts every clock, [`BreachRegister`] refuses to record
+//! (or update) an incident whose `aware_at` lies in the future by more than
+//! a small clock skew ([`AWARENESS_SKEW_SECONDS`]: it would push the
+//! deadlines out), or whose `window` ends before it starts
+//! ([`Incident::check_times`]).
+//!
 //! # Example
 //!
 //! ```
@@ -69,6 +75,11 @@ pub const AUTHORITY_HOURS: i64 = 72;
 /// Custodia's default for "without undue delay" from processor to controller
 /// (Art. 33(2)): 24 hours. An operational choice, not a legal figure.
 pub const DEFAULT_PROCESSOR_DELAY_HOURS: i64 = 24;
+/// How far past the register's clock an incident's `aware_at` may lie, in
+/// seconds (five minutes): the time is often read from another clock (the
+/// officer's browser, another server) a little ahead of the register's.
+/// Beyond it, awareness is in the future ([`Error::AwareInFuture`]).
+pub const AWARENESS_SKEW_SECONDS: i64 = 300;
 
 custodia_core::uuid_id!(
     /// Identifies an incident.
@@ -165,9 +176,11 @@ pub struct Incident {
     pub id: IncidentId,
     /// Whether the helpdesk is controller or processor for the data breached.
     pub role: Role,
-    /// When the organisation became aware: starts every clock.
+    /// When the organisation became aware: starts every clock. Not in the
+    /// future ([`Incident::check_times`]).
     pub aware_at: Timestamp,
-    /// When the breach began and ended, as far as known.
+    /// When the breach began and ended, as far as known: the start no later
+    /// than the end ([`Incident::check_times`]).
     #[serde(default)]
     pub window: Option<(Timestamp, Timestamp)>,
     /// What happened, in words.
@@ -393,6 +406,35 @@ impl Incident {
         }
     }
 
+    /// `Ok` when the incident's times can be right at `now` (the register's
+    /// clock): awareness no later than `now` plus [`AWARENESS_SKEW_SECONDS`]
+    /// ([`Error::AwareInFuture`]: a later one would push every deadline
+    /// out), and a window that does not end before it starts
+    /// ([`Error::WindowReversed`]). [`BreachRegister::record`] and
+    /// [`BreachRegister::update`] check it.
+    pub fn check_times(&self, now: Timestamp) -> Result<(), Error> {
+        let latest = now
+            .checked_add_signed(TimeDelta::seconds(AWARENESS_SKEW_SECONDS))
+            .unwrap_or(Timestamp::MAX_UTC);
+        if self.aware_at > latest {
+            return Err(Error::AwareInFuture {
+                incident: self.id,
+                aware_at: self.aware_at,
+                now,
+            });
+        }
+        if let Some((start, end)) = self.window
+            && start > end
+        {
+            return Err(Error::WindowReversed {
+                incident: self.id,
+                start,
+                end,
+            });
+        }
+        Ok(())
+    }
+
     /// Time left, or time past, at `now` against [`Incident::deadline`].
     pub fn lateness(&self, now: Timestamp) -> Lateness {
         let deadline = self.deadline();
@@ -601,8 +643,11 @@ impl BreachRegister {
             .map_err(|e| Error::Audit(crate::error::host(e)))
     }
 
-    /// Records a new incident (Art. 33(5)).
+    /// Records a new incident (Art. 33(5)). Its times are checked first
+    /// against the register's clock ([`Incident::check_times`]): an
+    /// awareness in the future or a reversed window is refused, unaudited.
     pub fn record(&self, incident: &Incident, actor: ActorId) -> Result<(), Error> {
+        incident.check_times(self.clock.now())?;
         self.emit(
             incident,
             actor,
@@ -612,8 +657,10 @@ impl BreachRegister {
         )
     }
 
-    /// Records an update of an incident's details (Art. 33(4)).
+    /// Records an update of an incident's details (Art. 33(4)), its times
+    /// checked as [`BreachRegister::record`] checks them.
     pub fn update(&self, incident: &Incident, actor: ActorId) -> Result<(), Error> {
+        incident.check_times(self.clock.now())?;
         self.emit(incident, actor, DsrAction::BreachUpdated)
     }
 

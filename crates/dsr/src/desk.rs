@@ -592,7 +592,9 @@ impl Desk {
         let at = self.clock.now();
         self.step(request, actor, |r| {
             r.complete(at, actor)?;
-            Ok(DsrAction::RequestCompleted)
+            Ok(DsrAction::RequestCompleted {
+                late: r.completed_late,
+            })
         })
     }
 

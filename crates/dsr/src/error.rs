@@ -2,6 +2,7 @@
 
 use custodia_core::{Shared, SubjectId, Timestamp};
 
+use crate::breach::IncidentId;
 use crate::request::{RequestId, RequestState};
 
 /// An error from a host-implemented seam (a source, an audit sink, a retention
@@ -93,6 +94,32 @@ pub enum Error {
         at: Timestamp,
         /// `"before receipt"` or `"in the future"`.
         problem: &'static str,
+    },
+    /// A breach incident the organisation became aware of in the future (past
+    /// the register's clock by more than
+    /// [`AWARENESS_SKEW_SECONDS`](crate::breach::AWARENESS_SKEW_SECONDS)):
+    /// awareness starts every clock, and a later one would push the
+    /// deadlines out.
+    #[error(
+        "incident {incident}: awareness time {aware_at} is in the future (the register's clock reads {now}); give the time the organisation became aware"
+    )]
+    AwareInFuture {
+        /// The incident.
+        incident: IncidentId,
+        /// Its awareness time.
+        aware_at: Timestamp,
+        /// The register's clock.
+        now: Timestamp,
+    },
+    /// A breach window that starts after it ends.
+    #[error("incident {incident}: the breach window starts at {start}, after its end at {end}")]
+    WindowReversed {
+        /// The incident.
+        incident: IncidentId,
+        /// The window's start.
+        start: Timestamp,
+        /// The window's end.
+        end: Timestamp,
     },
     /// A deadline beyond chrono's range (only for absurd receipt dates).
     #[error("deadline out of range for a request received at {received}")]

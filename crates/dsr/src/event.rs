@@ -70,7 +70,13 @@ pub enum DsrAction {
         late: bool,
     },
     /// The request was answered.
-    RequestCompleted,
+    RequestCompleted {
+        /// Whether it was answered after its deadline (Art. 12(3)); see
+        /// [`Request::completed_late`](crate::Request::completed_late).
+        /// Absent in events written before it existed: read as `false`.
+        #[serde(default)]
+        late: bool,
+    },
     /// The request was forwarded to the controller (processor mode).
     RequestForwarded {
         /// The controller's name.

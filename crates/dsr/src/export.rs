@@ -232,10 +232,20 @@ pub enum BundleKind {
 /// each field name in order of first appearance — and `audit-events.csv` with
 /// columns `at`, `actor`, `action`, `target`, `details` (JSON).
 ///
-/// The CSV is exact: values that begin with `=`, `+`, `-` or `@` are **not**
-/// rewritten to defuse spreadsheet formulas, because a portability export must
-/// carry the data unchanged. Open it with a CSV reader, or as text, rather
-/// than by double-clicking into a spreadsheet. The JSON is the canonical form.
+/// Which to use:
+///
+/// * [`ExportBundle::csv_files`] (the default) is exact: every value as it is,
+///   for programs (a portability export must carry the data unchanged, Art.
+///   20). Values that begin with `=`, `+`, `-` or `@` are **not** rewritten,
+///   so a spreadsheet that opens the file may run them as formulas (a ticket
+///   reply written by someone else can reach the person's bundle).
+/// * [`ExportBundle::spreadsheet_csv_files`] is for a person who will open
+///   the files in a spreadsheet: each cell that begins with `=`, `+`, `-`,
+///   `@`, a tab or a carriage return gets a leading `'`, which spreadsheets
+///   take as "text, not a formula" (OWASP, CSV injection). The `'` is then
+///   part of the value for any other reader, and `-5` reads `'-5`.
+///
+/// The JSON is the canonical form either way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportBundle {
     /// Always [`BUNDLE_SCHEMA`].
@@ -311,23 +321,36 @@ fn csv_name(source: &str, record_type: &str, taken: &mut BTreeSet<String>) -> St
     name
 }
 
-/// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
-fn csv_field(out: &mut String, value: &str) {
+/// The first characters that make a spreadsheet read a cell as a formula
+/// (OWASP, CSV injection): `=`, `+`, `-`, `@`, tab and carriage return.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. For a
+/// spreadsheet, a value a spreadsheet would take for a formula
+/// ([`FORMULA_STARTS`]) first gets a leading `'`.
+fn csv_field(out: &mut String, value: &str, spreadsheet: bool) {
+    let defuse = spreadsheet && value.starts_with(FORMULA_STARTS);
     if value.contains([',', '"', '\r', '\n']) {
         out.push('"');
+        if defuse {
+            out.push('\'');
+        }
         out.push_str(&value.replace('"', "\"\""));
         out.push('"');
     } else {
+        if defuse {
+            out.push('\'');
+        }
         out.push_str(value);
     }
 }
 
-fn csv_row<'a>(out: &mut String, values: impl IntoIterator<Item = &'a str>) {
+fn csv_row<'a>(out: &mut String, values: impl IntoIterator<Item = &'a str>, spreadsheet: bool) {
     for (i, value) in values.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        csv_field(out, value);
+        csv_field(out, value, spreadsheet);
     }
     out.push_str("\r\n");
 }
@@ -404,8 +427,23 @@ impl ExportBundle {
     }
 
     /// One CSV per (source, record type), named as the manifest says
-    /// (unique, see [`ManifestEntry::csv`]), plus `audit-events.csv`.
+    /// (unique, see [`ManifestEntry::csv`]), plus `audit-events.csv`: the
+    /// values exactly as they are, for programs (see [CSV](ExportBundle#csv)
+    /// for which variant to use).
     pub fn csv_files(&self) -> Vec<CsvFile> {
+        self.csv_files_for(false)
+    }
+
+    /// [`ExportBundle::csv_files`] for a person who will open them in a
+    /// spreadsheet: the same files, with a leading `'` on each cell that
+    /// begins with `=`, `+`, `-`, `@`, a tab or a carriage return, so that
+    /// a spreadsheet shows it as text rather than running it as a formula
+    /// (see [CSV](ExportBundle#csv)).
+    pub fn spreadsheet_csv_files(&self) -> Vec<CsvFile> {
+        self.csv_files_for(true)
+    }
+
+    fn csv_files_for(&self, spreadsheet: bool) -> Vec<CsvFile> {
         let mut files = Vec::new();
         for entry in &self.manifest {
             let rows: Vec<&ExportedRecord> = self
@@ -427,6 +465,7 @@ impl ExportBundle {
                 ["id", "created_at"]
                     .into_iter()
                     .chain(columns.iter().copied()),
+                spreadsheet,
             );
             for r in rows {
                 let mut cells = vec![
@@ -444,7 +483,7 @@ impl ExportBundle {
                         .collect();
                     cells.push(joined.join("\n"));
                 }
-                csv_row(&mut content, cells.iter().map(String::as_str));
+                csv_row(&mut content, cells.iter().map(String::as_str), spreadsheet);
             }
             files.push(CsvFile {
                 name: entry.csv.clone(),
@@ -452,7 +491,11 @@ impl ExportBundle {
             });
         }
         let mut audit = String::new();
-        csv_row(&mut audit, ["at", "actor", "action", "target", "details"]);
+        csv_row(
+            &mut audit,
+            ["at", "actor", "action", "target", "details"],
+            spreadsheet,
+        );
         for e in &self.audit.events {
             let at = e.at.to_rfc3339();
             let details = serde_json::to_string(&e.details).unwrap_or_default();
@@ -465,6 +508,7 @@ impl ExportBundle {
                     e.target.as_str(),
                     details.as_str(),
                 ],
+                spreadsheet,
             );
         }
         files.push(CsvFile {
@@ -537,7 +581,97 @@ mod tests {
         assert_eq!(files.iter().collect::<BTreeSet<_>>().len(), 4, "{files:?}");
     }
 
+    /// The spreadsheet variant defuses every cell a spreadsheet would take
+    /// for a formula (OWASP: a leading `=`, `+`, `-`, `@`, tab or CR) with a
+    /// leading `'`, header and audit cells too; the default CSV carries the
+    /// values unchanged.
+    #[test]
+    fn spreadsheet_csv_defuses_formulas_and_the_default_keeps_values() {
+        let value = |name: &str, value: &str| crate::source::FieldValue {
+            name: name.into(),
+            category: custodia_core::DataCategory::USER_CONTENT_TICKET,
+            value: value.into(),
+            provided_by_subject: true,
+        };
+        let mut reply = record("tickets", "ticket");
+        reply.id = "@T-1".into();
+        reply.fields = vec![
+            value("=cmd", "=HYPERLINK(\"http://x.example\",\"click\")"),
+            value("plus", "+1 555"),
+            value("minus", "-2"),
+            value("tab", "\tx"),
+            value("cr", "\rx"),
+            value("plain", "fine = ok"),
+        ];
+        let mut b = bundle(vec![reply]);
+        b.audit.events.push(RenderedAuditEvent {
+            at: chrono::DateTime::UNIX_EPOCH,
+            actor: "-agent".into(),
+            action: "ticket.viewed".into(),
+            target: "+T-1".into(),
+            details: BTreeMap::new(),
+        });
+        let exact = b.csv_files();
+        assert_eq!(
+            exact[0].content,
+            "id,created_at,=cmd,plus,minus,tab,cr,plain\r\n\
+             @T-1,,\"=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",+1 555,-2,\tx,\"\rx\",fine = ok\r\n"
+        );
+        let safe = b.spreadsheet_csv_files();
+        assert_eq!(
+            safe.iter().map(|f| &f.name).collect::<Vec<_>>(),
+            exact.iter().map(|f| &f.name).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            safe[0].content,
+            "id,created_at,'=cmd,plus,minus,tab,cr,plain\r\n\
+             '@T-1,,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",'+1 555,'-2,'\tx,\"'\rx\",fine = ok\r\n"
+        );
+        assert!(
+            safe[1]
+                .content
+                .contains("\r\n1970-01-01T00:00:00+00:00,'-agent,ticket.viewed,'+T-1,{}\r\n"),
+            "{}",
+            safe[1].content
+        );
+        assert!(
+            exact[1].content.contains(",-agent,ticket.viewed,+T-1,"),
+            "{}",
+            exact[1].content
+        );
+    }
+
     proptest! {
+        /// Whatever a value, no cell of the spreadsheet variant begins with
+        /// a formula character, and it differs from the exact CSV only by
+        /// the leading `'` of the cells that did.
+        #[test]
+        fn spreadsheet_cells_never_start_a_formula(value in "[=+@ \t\r\n,\"a-z0-9-]{0,12}") {
+            let mut r = record("s", "t");
+            r.fields = vec![crate::source::FieldValue {
+                name: "f".into(),
+                category: custodia_core::DataCategory::USER_CONTENT_TICKET,
+                value: value.clone(),
+                provided_by_subject: true,
+            }];
+            let b = bundle(vec![r]);
+            let prefix = "id,created_at,f\r\n1,,";
+            let exact = b.csv_files()[0].content.clone();
+            let safe = b.spreadsheet_csv_files()[0].content.clone();
+            let row = |csv: &str| csv[prefix.len()..csv.len() - 2].to_owned();
+            let (exact, safe) = (row(&exact), row(&safe));
+            let (exact, safe) = (exact.as_str(), safe.as_str());
+            let quoted = exact.starts_with('"');
+            let cell = safe.strip_prefix('"').filter(|_| quoted).unwrap_or(safe);
+            prop_assert!(!cell.starts_with(FORMULA_STARTS), "{:?}", safe);
+            if value.starts_with(FORMULA_STARTS) {
+                let at = usize::from(quoted);
+                prop_assert_eq!(format!("{}'{}", &exact[..at], &exact[at..]), safe);
+            } else {
+                prop_assert_eq!(exact, safe);
+            }
+        }
+
         /// Every (source, record type) has its own file, whatever the names.
         #[test]
         fn every_pair_has_its_own_file(

@@ -349,6 +349,9 @@ pub struct Transition {
 /// * a rejection after it is still accepted — the person must be told,
 ///   however late — but recorded as late ([`Rejection::late`], and `late` in
 ///   the `RequestRejected` audit event);
+/// * likewise an answer after the deadline (the month, or the extended
+///   deadline): completed, but flagged ([`Request::completed_late`], and
+///   `late` in the `RequestCompleted` audit event);
 /// * [`Request::deadline_status`] says [`DeadlineStatus::NoDecision`] for an
 ///   open, unextended request past that month, and
 ///   [`Desk::late_requests`](crate::Desk::late_requests) lists them with the
@@ -399,6 +402,14 @@ pub struct Request {
     /// When it was completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
+    /// Whether it was completed after its deadline ([`Request::due`]: one
+    /// month after receipt, or the extended deadline; Art. 12(3)). A late
+    /// answer is still recorded (the person gets it, late or not) but
+    /// flagged, here and in the `RequestCompleted` audit event, for the
+    /// privacy officer, as a late refusal is ([`Rejection::late`]). Absent
+    /// in requests written before it existed: read as `false`.
+    #[serde(default)]
+    pub completed_late: bool,
     /// Per-source progress of the work.
     #[serde(default)]
     pub progress: Progress,
@@ -449,6 +460,7 @@ impl Request {
             rejection: None,
             forwarding: None,
             completed_at: None,
+            completed_late: false,
             progress: Progress::default(),
             certificate: None,
             history: Vec::new(),
@@ -614,6 +626,7 @@ impl Request {
         }
         self.check_time(at)?;
         self.completed_at = Some(at);
+        self.completed_late = at > self.due;
         self.move_to(RequestState::Completed, at, by);
         Ok(())
     }

@@ -198,6 +198,12 @@ fn each_action_maps_as_documented() {
             "dsr.request",
             Outcome::Denied,
         ),
+        (
+            DsrAction::RequestCompleted { late: true },
+            "dsr.request_completed",
+            "dsr.request",
+            Outcome::Success,
+        ),
     ];
     for (action, _, _, _) in &cases {
         trail.record(&event(&w, action.clone())).unwrap();
@@ -216,13 +222,22 @@ fn each_action_maps_as_documented() {
     }
     assert_eq!(events[4].target.id, "INV-7");
     assert_eq!(events[9].target.id, w.alice.to_string());
+    // A late answer's flag is in the sealed details, as a late refusal's.
+    let history = trail.rendered_events(w.tenant, w.alice).unwrap();
+    let completed = history.last().unwrap();
+    assert_eq!(completed.action, "dsr.request_completed");
+    assert!(
+        completed.details["note"].contains("\"late\":true"),
+        "{:?}",
+        completed.details
+    );
 }
 
 #[test]
 fn the_desk_s_own_steps_use_the_desk_actor_and_vendor_events_need_a_tenant() {
     let w = world();
     let trail = trail(&w);
-    let mut e = event(&w, DsrAction::RequestCompleted);
+    let mut e = event(&w, DsrAction::RequestCompleted { late: false });
     e.actor = None;
     trail.record(&e).unwrap();
     let first = &logged(&trail)[0];

@@ -251,3 +251,72 @@ fn a_follow_up_in_phases_is_not_a_late_notification() {
         .unwrap();
     assert!(incident.notifications[2].late);
 }
+
+/// Awareness starts every clock: one in the future (past the register's
+/// clock by more than the allowed skew) would push the 72-hour deadline
+/// out, and a breach window cannot end before it starts. Both are refused
+/// when an incident is recorded or updated, and nothing is audited.
+#[test]
+fn a_future_awareness_or_a_reversed_window_is_refused() {
+    let now = Utc.with_ymd_and_hms(2026, 7, 10, 23, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let sink = Arc::new(MemorySink::new());
+    let register = BreachRegister::new(clock.clone(), sink.clone());
+    let acme = TenantId::from_external_key("crm", "acme");
+    let dpo = ActorId::from_external_key(acme, "staff", "dpo");
+    let incident = |aware| {
+        Incident::new(
+            Role::Controller,
+            aware,
+            "Laptop lost.",
+            Contact {
+                name: "DPO".into(),
+                contact: "dpo@deskly.example".into(),
+            },
+        )
+    };
+    let future = incident(now + TimeDelta::days(30));
+    let err = register.record(&future, dpo).unwrap_err();
+    assert!(
+        matches!(err, Error::AwareInFuture { incident, aware_at, now: at }
+            if incident == future.id && aware_at == future.aware_at && at == now),
+        "{err}"
+    );
+    assert!(err.to_string().contains("in the future"), "{err}");
+    let mut reversed = incident(now - TimeDelta::hours(1));
+    reversed.window = Some((now - TimeDelta::hours(2), now - TimeDelta::hours(5)));
+    let err = register.record(&reversed, dpo).unwrap_err();
+    assert!(
+        matches!(err, Error::WindowReversed { incident, .. } if incident == reversed.id),
+        "{err}"
+    );
+    assert!(sink.actions().is_empty(), "nothing refused is audited");
+
+    // Within the skew the two clocks may differ by, and a window of one
+    // instant, are accepted.
+    let skew = TimeDelta::seconds(custodia_dsr::breach::AWARENESS_SKEW_SECONDS);
+    let mut near = incident(now + skew);
+    near.window = Some((now - TimeDelta::hours(3), now - TimeDelta::hours(3)));
+    register.record(&near, dpo).unwrap();
+    assert!(
+        register
+            .record(&incident(now + skew + TimeDelta::seconds(1)), dpo)
+            .is_err()
+    );
+
+    // An update is held to the same rules.
+    let mut updated = incident(now - TimeDelta::hours(1));
+    register.record(&updated, dpo).unwrap();
+    updated.window = Some((now, now - TimeDelta::hours(1)));
+    assert!(matches!(
+        register.update(&updated, dpo),
+        Err(Error::WindowReversed { .. })
+    ));
+    updated.window = None;
+    updated.aware_at = now + TimeDelta::days(1);
+    assert!(matches!(
+        register.update(&updated, dpo),
+        Err(Error::AwareInFuture { .. })
+    ));
+    assert_eq!(sink.actions().len(), 2, "the two recordings only");
+}

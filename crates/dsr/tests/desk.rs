@@ -1425,3 +1425,57 @@ fn late_refusals_are_flagged_and_undecided_requests_listed() {
         DeadlineStatus::Overdue { due: extended.due }
     );
 }
+
+/// A request answered after its deadline (the month, or the extended
+/// deadline) is still completed, but flagged late, on the request and in
+/// the `RequestCompleted` audit event, as a late refusal is; one answered
+/// in time is not.
+#[test]
+fn late_completions_are_flagged_on_the_request_and_in_the_audit() {
+    let f = fixture();
+    let desk = f.desk();
+    // Received 31 January 15:00: due 28 February, end of day.
+    let mut on_time = f.verified(&desk, RequestKind::Access);
+    let mut late = f.verified(&desk, RequestKind::Access);
+    let mut extended = f.verified(&desk, RequestKind::Access);
+    desk.extend(&mut extended, "three stores", f.agent).unwrap();
+    let completed = |request: &Request, sink: &MemorySink| {
+        let request = serde_json::to_value(request).unwrap();
+        let event = serde_json::to_value(sink.actions().last().unwrap()).unwrap();
+        assert_eq!(event["action"], "request_completed");
+        (request["completed_late"].clone(), event["late"].clone())
+    };
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 2, 28, 23, 0, 0).unwrap());
+    desk.export(&mut on_time, f.agent).unwrap();
+    assert_eq!(
+        completed(&on_time, &f.sink),
+        (serde_json::json!(false), serde_json::json!(false))
+    );
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+    desk.export(&mut late, f.agent).unwrap();
+    assert_eq!(
+        completed(&late, &f.sink),
+        (serde_json::json!(true), serde_json::json!(true))
+    );
+    // The extension moved the deadline: answered within it, not late.
+    desk.export(&mut extended, f.agent).unwrap();
+    assert_eq!(
+        completed(&extended, &f.sink),
+        (serde_json::json!(false), serde_json::json!(false))
+    );
+    assert!(late.completed_late && !on_time.completed_late && !extended.completed_late);
+    assert!(
+        f.sink
+            .actions()
+            .contains(&DsrAction::RequestCompleted { late: true })
+    );
+    // Written before the flag existed: read as not late.
+    let old: DsrAction = serde_json::from_str(r#"{"action":"request_completed"}"#).unwrap();
+    assert_eq!(old, DsrAction::RequestCompleted { late: false });
+    let mut written = serde_json::to_value(&late).unwrap();
+    written.as_object_mut().unwrap().remove("completed_late");
+    let read = Request::from_json(&written.to_string()).unwrap();
+    assert!(!read.completed_late);
+}

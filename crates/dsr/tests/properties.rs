@@ -99,6 +99,28 @@ proptest! {
         }
     }
 
+    /// An incident's times are accepted exactly when awareness is no later
+    /// than the clock plus the allowed skew and the window, if any, does
+    /// not end before it starts; at any time, even the calendar's last.
+    #[test]
+    fn incident_times_are_checked_against_the_clock(
+        i in incident(),
+        now in prop_oneof![timestamp(), Just(chrono::DateTime::<chrono::Utc>::MAX_UTC)],
+        window in proptest::option::of((timestamp(), timestamp())),
+    ) {
+        let mut i = i;
+        i.window = window;
+        let skew = TimeDelta::seconds(custodia_dsr::breach::AWARENESS_SKEW_SECONDS);
+        let aware_ok = now.checked_add_signed(skew).is_none_or(|latest| i.aware_at <= latest);
+        let window_ok = window.is_none_or(|(start, end)| start <= end);
+        match i.check_times(now) {
+            Ok(()) => prop_assert!(aware_ok && window_ok),
+            Err(Error::AwareInFuture { .. }) => prop_assert!(!aware_ok),
+            Err(Error::WindowReversed { .. }) => prop_assert!(aware_ok && !window_ok),
+            Err(other) => prop_assert!(false, "{}", other),
+        }
+    }
+
     /// Any delay an incident's JSON can hold gives a deadline no earlier
     /// than awareness, and never a panic.
     #[test]

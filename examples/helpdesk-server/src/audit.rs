@@ -39,7 +39,7 @@ pub(crate) async fn checkpoint(
     app.log.drain().await?;
     app.log.catch_up().await?;
     let note = app.log.checkpoint(CHECKPOINT_ORIGIN, &app.signer).await?;
-    let trusted = checkpoint::open(&note, &app.signer.verifier())?;
+    let trusted = checkpoint::open(&note, &app.signer.verifier(), CHECKPOINT_ORIGIN)?;
     Ok(Json(json!({
         "size": trusted.size,
         "root": hex(&trusted.root),
@@ -76,17 +76,23 @@ pub(crate) async fn verify(
     access::require(&app, &ctx, AUDIT_LOG, Operation::Read)?;
     let operator = access::require(&app, &ctx, AUDIT_HEAD, Operation::Read).is_ok();
     let trusted = match &request.checkpoint {
-        Some(note) => Some(checkpoint::open(note, &app.signer.verifier()).map_err(|e| {
-            bad_request(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the checkpoint does not verify: {e}"),
-            )
-        })?),
+        Some(note) => Some(
+            checkpoint::open(note, &app.signer.verifier(), CHECKPOINT_ORIGIN).map_err(|e| {
+                bad_request(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("the checkpoint does not verify: {e}"),
+                )
+            })?,
+        ),
         None => None,
     };
     app.log.drain().await?;
-    let verified =
-        AsyncAuditLog::verify(app.pool.clone(), crate::AUDIT_LOG, trusted.as_ref()).await;
+    let verified = AsyncAuditLog::verify(
+        app.pool.clone(),
+        crate::AUDIT_LOG,
+        trusted.as_ref().map(|c| (CHECKPOINT_ORIGIN, c)),
+    )
+    .await;
     match verified {
         Ok(report) if operator => Ok(Json(json!({
             "ok": true,

@@ -667,8 +667,9 @@ fn both_instances_audit_into_one_log_that_verifies_against_an_earlier_checkpoint
     // Read independently: one log holding both instances' events, extending
     // the checkpoint.
     let log = fleet.audit_log();
-    let trusted = checkpoint::open(&note, &fleet.verifier()).unwrap();
-    log.check_checkpoint(&trusted).unwrap();
+    let trusted = checkpoint::open(&note, &fleet.verifier(), "helpdesk.example/audit").unwrap();
+    log.check_checkpoint("helpdesk.example/audit", &trusted)
+        .unwrap();
     let events = log.query(&Query::new()).unwrap();
     let created_events: BTreeSet<String> = events
         .iter()

@@ -644,8 +644,10 @@ impl Helpdesk {
     /// Checks the signature of `note` with the data directory's verifier key
     /// and that the log, as it is now, extends it (a consistency proof).
     pub fn check_checkpoint(&self, note: &str) -> Result<(), Error> {
-        let trusted = checkpoint::open(note, &self.signer.verifier())?;
-        Ok(self.trail.with_log(|log| log.check_checkpoint(&trusted))?)
+        let trusted = checkpoint::open(note, &self.signer.verifier(), CHECKPOINT_ORIGIN)?;
+        Ok(self
+            .trail
+            .with_log(|log| log.check_checkpoint(CHECKPOINT_ORIGIN, &trusted))?)
     }
 
     /// Re-reads the log from disk and verifies every record end to end (what

@@ -271,9 +271,10 @@ fn the_data_directory_verifies_as_custodia_audit_verify_does() {
     let key = std::fs::read_to_string(r.dir.join("checkpoint.pub")).unwrap();
     let verifier = Verifier::from_key_string(&key).unwrap();
     let note = std::fs::read_to_string(&r.checkpoint.path).unwrap();
-    let trusted = checkpoint::open(&note, &verifier).unwrap();
+    let origin = custodia_example_helpdesk::CHECKPOINT_ORIGIN;
+    let trusted = checkpoint::open(&note, &verifier, origin).unwrap();
     let store = SegmentStore::open_read_only(r.dir.join("audit")).unwrap();
-    let verified = verify(store, Some(&trusted)).unwrap();
+    let verified = verify(store, Some((origin, &trusted))).unwrap();
     assert_eq!(verified.checkpoint_size, Some(r.checkpoint.size));
     assert_eq!(verified.head.size, r.audit.len() as u64);
 }
