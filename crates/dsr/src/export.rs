@@ -241,8 +241,9 @@ pub enum BundleKind {
 ///   reply written by someone else can reach the person's bundle).
 /// * [`ExportBundle::spreadsheet_csv_files`] is for a person who will open
 ///   the files in a spreadsheet: each cell that begins with `=`, `+`, `-`,
-///   `@`, a tab or a carriage return gets a leading `'`, which spreadsheets
-///   take as "text, not a formula" (OWASP, CSV injection). The `'` is then
+///   `@`, a tab, a carriage return, NUL or a full-width `＝＋－＠` gets a
+///   leading `'`, which spreadsheets take as "text, not a formula" (OWASP,
+///   CSV injection). The `'` is then
 ///   part of the value for any other reader, and `-5` reads `'-5`.
 ///
 /// The JSON is the canonical form either way.
@@ -322,8 +323,12 @@ fn csv_name(source: &str, record_type: &str, taken: &mut BTreeSet<String>) -> St
 }
 
 /// The first characters that make a spreadsheet read a cell as a formula
-/// (OWASP, CSV injection): `=`, `+`, `-`, `@`, tab and carriage return.
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// (OWASP, CSV injection): `=`, `+`, `-`, `@`, tab and carriage return; and
+/// NUL (OWASP ASVS 5 lists it) and the full-width forms of the four signs,
+/// which spreadsheets in East Asian locales can take for them.
+const FORMULA_STARTS: [char; 11] = [
+    '=', '+', '-', '@', '\t', '\r', '\0', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+];
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. For a
 /// spreadsheet, a value a spreadsheet would take for a formula
@@ -436,7 +441,8 @@ impl ExportBundle {
 
     /// [`ExportBundle::csv_files`] for a person who will open them in a
     /// spreadsheet: the same files, with a leading `'` on each cell that
-    /// begins with `=`, `+`, `-`, `@`, a tab or a carriage return, so that
+    /// begins with `=`, `+`, `-`, `@`, a tab, a carriage return, NUL or a
+    /// full-width `＝＋－＠`, so that
     /// a spreadsheet shows it as text rather than running it as a formula
     /// (see [CSV](ExportBundle#csv)).
     pub fn spreadsheet_csv_files(&self) -> Vec<CsvFile> {
@@ -582,7 +588,8 @@ mod tests {
     }
 
     /// The spreadsheet variant defuses every cell a spreadsheet would take
-    /// for a formula (OWASP: a leading `=`, `+`, `-`, `@`, tab or CR) with a
+    /// for a formula (OWASP: a leading `=`, `+`, `-`, `@`, tab or CR; NUL
+    /// and the full-width signs) with a
     /// leading `'`, header and audit cells too; the default CSV carries the
     /// values unchanged.
     #[test]
@@ -602,6 +609,8 @@ mod tests {
             value("tab", "\tx"),
             value("cr", "\rx"),
             value("plain", "fine = ok"),
+            value("wide", "\u{FF1D}1+1"),
+            value("nul", "\0x"),
         ];
         let mut b = bundle(vec![reply]);
         b.audit.events.push(RenderedAuditEvent {
@@ -614,8 +623,8 @@ mod tests {
         let exact = b.csv_files();
         assert_eq!(
             exact[0].content,
-            "id,created_at,=cmd,plus,minus,tab,cr,plain\r\n\
-             @T-1,,\"=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",+1 555,-2,\tx,\"\rx\",fine = ok\r\n"
+            "id,created_at,=cmd,plus,minus,tab,cr,plain,wide,nul\r\n\
+             @T-1,,\"=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",+1 555,-2,\tx,\"\rx\",fine = ok,\u{FF1D}1+1,\0x\r\n"
         );
         let safe = b.spreadsheet_csv_files();
         assert_eq!(
@@ -624,8 +633,8 @@ mod tests {
         );
         assert_eq!(
             safe[0].content,
-            "id,created_at,'=cmd,plus,minus,tab,cr,plain\r\n\
-             '@T-1,,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",'+1 555,'-2,'\tx,\"'\rx\",fine = ok\r\n"
+            "id,created_at,'=cmd,plus,minus,tab,cr,plain,wide,nul\r\n\
+             '@T-1,,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",'+1 555,'-2,'\tx,\"'\rx\",fine = ok,'\u{FF1D}1+1,'\0x\r\n"
         );
         assert!(
             safe[1]
@@ -646,7 +655,7 @@ mod tests {
         /// a formula character, and it differs from the exact CSV only by
         /// the leading `'` of the cells that did.
         #[test]
-        fn spreadsheet_cells_never_start_a_formula(value in "[=+@ \t\r\n,\"a-z0-9-]{0,12}") {
+        fn spreadsheet_cells_never_start_a_formula(value in "[=+@ \t\r\n\0\u{FF1D}\u{FF20},\"a-z0-9-]{0,12}") {
             let mut r = record("s", "t");
             r.fields = vec![crate::source::FieldValue {
                 name: "f".into(),
