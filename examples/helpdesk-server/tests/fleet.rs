@@ -1521,3 +1521,52 @@ fn a_tenant_auditor_learns_nothing_of_other_tenants_activity() {
     assert_eq!(counted as usize, first_verify);
     rt.block_on(fleet.stop());
 }
+
+/// The server's schema passes custodia-tenant's isolation lint, as a host
+/// would run it in CI against its migrated database: every tenant table
+/// (tickets, DSR requests, breach incidents) is clean; the one table it
+/// reports is the id router `ticket_tenants` (ticket id to tenant, no
+/// content), which is global by design: the app role inserts a row per
+/// ticket so ids stay unique across tenants.
+#[test]
+fn the_schema_passes_the_isolation_lint_but_for_the_id_router() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, false));
+    let report = rt.block_on(async {
+        let app = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&env_url("CUSTODIA_PG_APP_URL"))
+            .await
+            .unwrap();
+        let role: String = query::<Postgres>("SELECT current_user::text")
+            .fetch_one(&app)
+            .await
+            .unwrap()
+            .get(0);
+        let options = custodia_tenant::LintOptions::new(&role).schemas(&[fleet.schema.as_str()]);
+        custodia_tenant::sqlx_lint(&fleet.admin, &options)
+            .await
+            .unwrap()
+    });
+    let s = &fleet.schema;
+    for table in ["tickets", "dsr_requests", "breach_incidents"] {
+        let name = format!("{s}.{table}");
+        assert!(report.checked.contains(&name), "{report:?}");
+        assert_eq!(report.about(&name).count(), 0, "{report:?}");
+    }
+    let router = format!("{s}.ticket_tenants");
+    assert!(
+        report
+            .findings
+            .contains(&custodia_tenant::LintFinding::RlsDisabled {
+                table: router.clone()
+            }),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.about(&router).count(),
+        report.findings.len(),
+        "only the router is reported: {report:?}"
+    );
+    rt.block_on(fleet.stop());
+}
