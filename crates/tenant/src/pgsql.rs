@@ -770,9 +770,10 @@ pub enum LintFinding {
     /// tenant's rows at once, and `TRIGGER` lets it attach code that runs
     /// on every tenant's writes and may copy them where RLS does not reach.
     /// `REFERENCES` (on the table or any of its columns) lets it, given
-    /// `CREATE` on some schema, make a table of its own with a foreign key
-    /// to this one, whose check tells which keys exist in any tenant
-    /// ([`LintFinding::ForeignKeyWithoutTenantColumn`]). (`GRANT ALL` gives
+    /// `CREATE` on some schema ([`LintFinding::AppRoleCanCreateInSchema`]),
+    /// make a table of its own with a foreign key to this one, whose check
+    /// tells which keys exist in any tenant
+    /// ([`LintFinding::ForeignKeyFromGlobalTable`] once made). (`GRANT ALL` gives
     /// all three; [`RlsPolicy`](crate::rls::RlsPolicy) grants none.)
     AppRoleHasUnpolicedPrivilege {
         /// `schema.table`.
