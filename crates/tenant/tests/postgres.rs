@@ -1223,6 +1223,15 @@ fn the_lint_flags_exclusion_constraints_without_tenant_equality() {
         ("own_rooms", "tenant_id WITH =, room WITH =, during WITH &&"),
         // No tenant column at all: a unique key without it.
         ("any_rooms", "room WITH =, during WITH &&"),
+        // The tenant column later in the key: its own operator counts.
+        (
+            "own_rooms_later",
+            "room WITH =, tenant_id WITH =, during WITH &&",
+        ),
+        (
+            "shared_rooms_later",
+            "room WITH =, during WITH &&, tenant_id WITH <>",
+        ),
     ] {
         ddl.push_str(&format!(
             "CREATE TABLE {s}.{table} (
@@ -1281,6 +1290,15 @@ fn the_lint_flags_exclusion_constraints_without_tenant_equality() {
         "{report}"
     );
     assert_eq!(about("own_rooms"), [], "{report}");
+    assert_eq!(about("own_rooms_later"), [], "{report}");
+    assert_eq!(
+        about("shared_rooms_later"),
+        [LintFinding::ExclusionWithoutTenantEquality {
+            table: q("shared_rooms_later"),
+            index: "shared_rooms_later_excl".into(),
+        }],
+        "{report}"
+    );
     assert_eq!(
         about("any_rooms"),
         [LintFinding::UniqueKeyWithoutTenantColumn {
@@ -1289,7 +1307,7 @@ fn the_lint_flags_exclusion_constraints_without_tenant_equality() {
         }],
         "{report}"
     );
-    assert_eq!(report.findings.len(), 2, "{report}");
+    assert_eq!(report.findings.len(), 3, "{report}");
     assert!(
         report.to_string().contains(&format!(
             "{s}.shared_rooms: exclusion constraint shared_rooms_excl compares the tenant column with no equality operator"
