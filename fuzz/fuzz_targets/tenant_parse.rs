@@ -1,9 +1,10 @@
 //! custodia-tenant's decoders on arbitrary bytes: a value or a typed error,
-//! never a panic; cache keys that parse print back unchanged.
+//! never a panic; cache keys that parse print back unchanged, and safeguard
+//! records that parse print back to the same record.
 
 #![no_main]
 
-use custodia_tenant::residency::AdequacyList;
+use custodia_tenant::residency::{AdequacyList, SccRecord};
 use custodia_tenant::rls::Ident;
 use custodia_tenant::{CacheKey, RoleName, TenantJob};
 use libfuzzer_sys::fuzz_target;
@@ -17,6 +18,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(key.as_str(), text);
     }
     let _ = AdequacyList::from_json(text);
+    if let Ok(record) = SccRecord::from_json(text) {
+        // What parses prints back to the same record.
+        let printed = serde_json::to_string(&record).unwrap_or_default();
+        assert_eq!(SccRecord::from_json(&printed).ok(), Some(record));
+    }
     let _ = RoleName::new(text);
     let _ = Ident::new(text);
 });

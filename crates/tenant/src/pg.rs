@@ -22,9 +22,16 @@
 //!   reports a unique key on a tenant table without the tenant column (a
 //!   unique violation tells one tenant that another holds the value; a
 //!   single-column key on a `uuid` or a database-numbered id is exempt,
-//!   see [`LintFinding::UniqueKeyWithoutTenantColumn`]) and a foreign key
+//!   see [`LintFinding::UniqueKeyWithoutTenantColumn`]), an exclusion
+//!   constraint that compares the tenant column with no equality operator
+//!   ([`LintFinding::ExclusionWithoutTenantEquality`]), a foreign key
 //!   between tenant tables that does not pair their tenant columns (a row
-//!   may reference another tenant's row). And it reports every
+//!   may reference another tenant's row), and a foreign key from a table
+//!   without the tenant column to a tenant table
+//!   ([`LintFinding::ForeignKeyFromGlobalTable`]). It reports an inspected
+//!   schema in which the application role may create objects
+//!   ([`LintFinding::AppRoleCanCreateInSchema`]: its own tables with such
+//!   keys, functions for other roles to run). And it reports every
 //!   `SECURITY DEFINER` function the application role may execute
 //!   (`EXECUTE` is granted to `PUBLIC` by default) whose owner RLS does not
 //!   bind on a tenant table ([`LintFinding::SecurityDefinerFunction`]):
@@ -75,7 +82,7 @@ use postgres::{Client, Row, Statement, ToStatement};
 
 use crate::pgsql::{
     CatalogRow, DefinerFunction, FUNCTIONS_SQL, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL,
-    Relation, RoleAttrs, TxAccess, begin_bound_sql,
+    Relation, RoleAttrs, SCHEMAS_SQL, SchemaCreate, TxAccess, begin_bound_sql,
 };
 pub use crate::pgsql::{LintFinding, LintOptions, LintReport};
 use crate::{Error, TenantContext};
@@ -279,6 +286,14 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
             functions.push(DefinerFunction::from_row(row)?);
         }
         report.add_functions(functions);
+        let mut schemas = Vec::new();
+        for row in &client
+            .query(SCHEMAS_SQL, &[role, &options.schemas])
+            .map_err(pg("listing schemas the application role may create in"))?
+        {
+            schemas.push(SchemaCreate::from_row(row)?);
+        }
+        report.add_schemas(role, schemas);
     }
     Ok(report)
 }

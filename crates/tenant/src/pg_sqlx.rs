@@ -64,7 +64,8 @@ use sqlx_postgres::{PgConnection, PgPool, PgRow, Postgres};
 
 use crate::pgsql::{
     CatalogRow, DefinerFunction, FUNCTIONS_SQL, LintOptions, LintReport, POLICIES_SQL, Policy,
-    RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, TxAccess, begin_bound_sql,
+    RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, SCHEMAS_SQL, SchemaCreate, TxAccess,
+    begin_bound_sql,
 };
 #[cfg(doc)]
 use crate::rls::BIND_TENANT_SQL;
@@ -206,6 +207,18 @@ where
             functions.push(DefinerFunction::from_row(row)?);
         }
         report.add_functions(functions);
+        let mut schemas = Vec::new();
+        for row in &query::<Postgres>(SCHEMAS_SQL)
+            .persistent(false)
+            .bind(role)
+            .bind(options.schemas.clone())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("listing schemas the application role may create in"))?
+        {
+            schemas.push(SchemaCreate::from_row(row)?);
+        }
+        report.add_schemas(role, schemas);
     }
     tx.rollback()
         .await

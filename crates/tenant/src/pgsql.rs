@@ -72,7 +72,11 @@ FROM pg_roles r WHERE r.rolname = $1";
 /// `TRIGGER`), a table's unique keys without the tenant column (index
 /// names, as [`LintFinding::UniqueKeyWithoutTenantColumn`] says), and its foreign keys to tenant tables that do
 /// not pair the two tenant columns (constraint names, then the referenced
-/// tables, in the same order).
+/// tables, in the same order), its exclusion constraints that have the
+/// tenant column but compare it with no equality operator (index names),
+/// and the foreign keys to it from tables without the tenant column in
+/// any schema (the referencing `schema.table`s, then the constraint names,
+/// in the same order).
 ///
 /// A view's reads are its rewrite rule's dependencies in `pg_depend`
 /// (PostgreSQL records every relation a view's query names there).
@@ -106,6 +110,20 @@ tenant_fk(conrelid, conname, target, paired) AS (
     JOIN pg_class fc ON fc.oid = k.confrelid
     JOIN pg_namespace fn ON fn.oid = fc.relnamespace
     WHERE k.contype = 'f' AND k.conparentid = 0
+),
+-- Foreign keys to a table with the tenant column from a table without it
+-- (a global table), in any schema.
+global_fk(confrelid, referencing, conname) AS (
+    SELECT k.confrelid, hn.nspname::text || '.' || hc.relname::text, k.conname::text
+    FROM pg_constraint k
+    JOIN pg_class hc ON hc.oid = k.conrelid
+    JOIN pg_namespace hn ON hn.oid = hc.relnamespace
+    JOIN pg_attribute ta ON ta.attrelid = k.confrelid AND ta.attname = $2::name
+                        AND ta.attnum > 0 AND NOT ta.attisdropped
+    WHERE k.contype = 'f' AND k.conparentid = 0
+      AND NOT EXISTS (SELECT 1 FROM pg_attribute ha
+                      WHERE ha.attrelid = k.conrelid AND ha.attname = $2::name
+                        AND ha.attnum > 0 AND NOT ha.attisdropped)
 )
 SELECT n.nspname::text, c.relname::text, c.relkind::text,
        c.relrowsecurity, c.relforcerowsecurity,
@@ -143,7 +161,34 @@ SELECT n.nspname::text, c.relname::text, c.relkind::text,
            ORDER BY k.conname) ELSE '{}'::text[] END,
        CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
            SELECT k.target FROM tenant_fk k WHERE k.conrelid = c.oid AND NOT k.paired
-           ORDER BY k.conname) ELSE '{}'::text[] END
+           ORDER BY k.conname) ELSE '{}'::text[] END,
+       -- Exclusion constraints with the tenant column among their keys, none
+       -- of whose uses of it is an equality (btree strategy 3, hash 1).
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT ic.relname::text
+           FROM pg_index i
+           JOIN pg_class ic ON ic.oid = i.indexrelid
+           JOIN pg_constraint x ON x.conindid = i.indexrelid AND x.conrelid = c.oid
+                               AND x.contype = 'x'
+           WHERE i.indrelid = c.oid AND i.indisexclusion
+             AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             AND EXISTS (
+                 SELECT 1 FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                 WHERE k.ord <= i.indnkeyatts AND k.attnum = a.attnum)
+             AND NOT EXISTS (
+                 SELECT 1 FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                 JOIN pg_amop o ON o.amopopr = x.conexclop[k.ord::int]
+                 JOIN pg_am m ON m.oid = o.amopmethod
+                 WHERE k.ord <= i.indnkeyatts AND k.attnum = a.attnum
+                   AND ((m.amname = 'btree' AND o.amopstrategy = 3)
+                        OR (m.amname = 'hash' AND o.amopstrategy = 1)))
+           ORDER BY 1) ELSE '{}'::text[] END,
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT g.referencing FROM global_fk g WHERE g.confrelid = c.oid
+           ORDER BY g.referencing, g.conname) ELSE '{}'::text[] END,
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT g.conname FROM global_fk g WHERE g.confrelid = c.oid
+           ORDER BY g.referencing, g.conname) ELSE '{}'::text[] END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
@@ -207,6 +252,41 @@ WHERE p.prosecdef
              OR has_table_privilege(o.oid, t.oid, 'DELETE')))
 ORDER BY 1";
 
+/// The inspected schemas (`$2`, `NULL` for all non-system ones) in which
+/// role `$1` may create objects, and who holds that for it: the schema's
+/// owner when the role is or belongs to it (owner `true`), and every
+/// grantee of `CREATE` that is the role, a role it is a member of, or
+/// `PUBLIC` (spelt `PUBLIC`). Columns: schema, grantee, owner. Run only
+/// when the role exists; a superuser (reported as such) gives no rows.
+/// Temporary schemas are left out: a temporary table's foreign keys may
+/// reference only temporary tables.
+///
+/// Membership is `MEMBER`, as in [`ROLE_SQL`]: a grant the role holds only
+/// through `SET ROLE` is reported too. A schema without an ACL has the
+/// default one (its owner alone); PostgreSQL 15 and later give `PUBLIC`
+/// only `USAGE` on `public`, earlier releases (and databases upgraded or
+/// restored from them, which keep their ACL) also `CREATE`.
+pub(crate) const SCHEMAS_SQL: &str = "
+SELECT DISTINCT n.nspname::text, g.grantee, g.owner
+FROM pg_namespace n
+CROSS JOIN LATERAL (
+    SELECT pg_get_userbyid(n.nspowner)::text AS grantee, true AS owner
+    WHERE pg_has_role($1::name, n.nspowner, 'MEMBER')
+  UNION ALL
+    SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END,
+           false
+    FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+    WHERE a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
+      AND CASE WHEN a.grantee = 0 THEN true
+               ELSE pg_has_role($1::name, a.grantee, 'MEMBER') END
+) g
+WHERE NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = $1::name)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%'
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+  AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))
+ORDER BY 1, 2";
+
 /// A catalog row as each driver reads it: the lint's rows hold only text and
 /// flags, so the column layout of [`RELATIONS_SQL`] and [`POLICIES_SQL`] is
 /// written once, here, beside the SQL.
@@ -257,6 +337,30 @@ pub(crate) struct Relation {
     /// Foreign keys to tenant tables that do not pair the tenant columns:
     /// (constraint, referenced `schema.table`).
     pub(crate) foreign_keys: Vec<(String, String)>,
+    /// Exclusion constraints that compare the tenant column with no
+    /// equality (index names).
+    pub(crate) exclusions: Vec<String>,
+    /// Foreign keys to this table from tables without the tenant column:
+    /// (referencing `schema.table`, constraint).
+    pub(crate) global_references: Vec<(String, String)>,
+}
+
+/// One row of [`SCHEMAS_SQL`].
+pub(crate) struct SchemaCreate {
+    pub(crate) schema: String,
+    pub(crate) grantee: String,
+    pub(crate) owner: bool,
+}
+
+impl SchemaCreate {
+    /// Reads a [`SCHEMAS_SQL`] row.
+    pub(crate) fn from_row(row: &impl CatalogRow) -> Result<Self, Error> {
+        Ok(Self {
+            schema: row.text(0)?,
+            grantee: row.text(1)?,
+            owner: row.flag(2)?,
+        })
+    }
 }
 
 /// One row of [`FUNCTIONS_SQL`].
@@ -301,6 +405,8 @@ impl Relation {
             unique_keys: row.texts(11)?,
             // Two arrays in one order (constraint name).
             foreign_keys: row.texts(12)?.into_iter().zip(row.texts(13)?).collect(),
+            exclusions: row.texts(14)?,
+            global_references: row.texts(15)?.into_iter().zip(row.texts(16)?).collect(),
         })
     }
 }
@@ -417,6 +523,20 @@ impl LintReport {
                     references,
                 });
         }
+        for index in rel.exclusions {
+            self.findings
+                .push(LintFinding::ExclusionWithoutTenantEquality {
+                    table: qualified.clone(),
+                    index,
+                });
+        }
+        for (table, constraint) in rel.global_references {
+            self.findings.push(LintFinding::ForeignKeyFromGlobalTable {
+                table,
+                constraint,
+                references: qualified.clone(),
+            });
+        }
         rel.enabled.then_some(PolicedTable {
             table: qualified,
             tenant_column: rel.tenant_column,
@@ -428,6 +548,24 @@ impl LintReport {
         for DefinerFunction { function, owner } in functions {
             self.findings
                 .push(LintFinding::SecurityDefinerFunction { function, owner });
+        }
+    }
+
+    /// Records the schemas of [`SCHEMAS_SQL`] in which the application role
+    /// may create objects.
+    pub(crate) fn add_schemas(&mut self, role: &str, schemas: Vec<SchemaCreate>) {
+        for SchemaCreate {
+            schema,
+            grantee,
+            owner,
+        } in schemas
+        {
+            self.findings.push(LintFinding::AppRoleCanCreateInSchema {
+                schema,
+                role: role.to_owned(),
+                grantee,
+                owner,
+            });
         }
     }
 
@@ -632,9 +770,10 @@ pub enum LintFinding {
     /// tenant's rows at once, and `TRIGGER` lets it attach code that runs
     /// on every tenant's writes and may copy them where RLS does not reach.
     /// `REFERENCES` (on the table or any of its columns) lets it, given
-    /// `CREATE` on some schema, make a table of its own with a foreign key
-    /// to this one, whose check tells which keys exist in any tenant
-    /// ([`LintFinding::ForeignKeyWithoutTenantColumn`]). (`GRANT ALL` gives
+    /// `CREATE` on some schema ([`LintFinding::AppRoleCanCreateInSchema`]),
+    /// make a table of its own with a foreign key to this one, whose check
+    /// tells which keys exist in any tenant
+    /// ([`LintFinding::ForeignKeyFromGlobalTable`] once made). (`GRANT ALL` gives
     /// all three; [`RlsPolicy`](crate::rls::RlsPolicy) grants none.)
     AppRoleHasUnpolicedPrivilege {
         /// `schema.table`.
@@ -681,6 +820,69 @@ pub enum LintFinding {
         constraint: String,
         /// `schema.table`: the referenced table.
         references: String,
+    },
+    /// A foreign key to a tenant table from a table without the tenant
+    /// column (a global table, in any schema). PostgreSQL checks it
+    /// against every row, whatever row-level security hides, so whoever
+    /// may insert into or update the global table learns whether any
+    /// tenant holds a key: the same oracle as
+    /// [`LintFinding::ForeignKeyWithoutTenantColumn`]. Reported whatever
+    /// the application role's privileges on the global table are (grants
+    /// change; the table's owner and other roles write it too). Give the
+    /// table the tenant column and pair it in the key, or drop the key and
+    /// check the reference in the application, bound to the tenant.
+    ForeignKeyFromGlobalTable {
+        /// `schema.table`: the referencing table, which has no tenant column.
+        table: String,
+        /// The constraint.
+        constraint: String,
+        /// `schema.table`: the referenced tenant table.
+        references: String,
+    },
+    /// An exclusion constraint on a tenant table that has the tenant
+    /// column among its keys but never compares it with equality (`WITH
+    /// <>`, `WITH &&`). Rows of different tenants then conflict, and the
+    /// check, which sees every row whatever row-level security hides,
+    /// tells one tenant about another's rows (`EXCLUDE USING gist
+    /// (tenant_id WITH <>, room WITH =, during WITH &&)`: "some other
+    /// tenant has booked this room then"). Compare the tenant column
+    /// `WITH =` (btree_gist provides it for `uuid`). Equality is an
+    /// operator of a btree (strategy 3) or hash (strategy 1) operator
+    /// family; an exclusion constraint without the tenant column is a
+    /// [`LintFinding::UniqueKeyWithoutTenantColumn`].
+    ExclusionWithoutTenantEquality {
+        /// `schema.table`.
+        table: String,
+        /// The constraint's index (named after the constraint).
+        index: String,
+    },
+    /// The application role may create objects in an inspected schema:
+    /// directly, through a role it is a member of, through `PUBLIC`, or as
+    /// (a member of) the schema's owner. With `REFERENCES` on a tenant
+    /// table it can create a table of its own with a foreign key to it (an
+    /// existence oracle across tenants), and it can plant functions and
+    /// operators that other roles whose `search_path` names the schema may
+    /// run (CVE-2018-1058). The application role needs neither: revoke
+    /// `CREATE` (`REVOKE CREATE ON SCHEMA s FROM grantee`), or give the
+    /// schema to the migration role when the application role owns it.
+    ///
+    /// PostgreSQL 15 and later grant `PUBLIC` only `USAGE` on schema
+    /// `public`; before 15 `PUBLIC` also holds `CREATE` there, and a
+    /// database upgraded or restored from an older release keeps that, so
+    /// the lint reports `public` with grantee `PUBLIC` on such a database:
+    /// `REVOKE CREATE ON SCHEMA public FROM PUBLIC`. Only the schemas the
+    /// lint inspects ([`LintOptions::schemas`]) are looked at.
+    AppRoleCanCreateInSchema {
+        /// The schema.
+        schema: String,
+        /// The application role.
+        role: String,
+        /// Who holds `CREATE` for it: itself, a role it is a member of,
+        /// `PUBLIC`, or (with `owner`) the schema's owner.
+        grantee: String,
+        /// Whether `grantee` holds it as the schema's owner, which no
+        /// `REVOKE` takes away.
+        owner: bool,
     },
     /// A `SECURITY DEFINER` function or procedure that the application role
     /// may execute (`EXECUTE` is granted to `PUBLIC` unless revoked) and
@@ -800,6 +1002,36 @@ impl fmt::Display for LintFinding {
                 f,
                 "{table}: foreign key {constraint} to {references} does not pair the tenant columns; a row may reference another tenant's row, and the check tells whether it exists (reference the tenant column too: FOREIGN KEY (tenant_id, ..) REFERENCES {references} (tenant_id, ..))"
             ),
+            LintFinding::ForeignKeyFromGlobalTable {
+                table,
+                constraint,
+                references,
+            } => write!(
+                f,
+                "{table}: has no tenant column, but its foreign key {constraint} references tenant table {references}; the check sees every tenant's rows, so whoever may insert into or update {table} learns whether any tenant holds a key (give {table} the tenant column and reference it too, or drop the key and check the reference bound to the tenant)"
+            ),
+            LintFinding::ExclusionWithoutTenantEquality { table, index } => write!(
+                f,
+                "{table}: exclusion constraint {index} compares the tenant column with no equality operator, so rows of different tenants conflict and a violation tells one tenant about another's rows (compare the tenant column WITH =)"
+            ),
+            LintFinding::AppRoleCanCreateInSchema {
+                schema,
+                role,
+                grantee,
+                owner: true,
+            } => write!(
+                f,
+                "schema {schema}: owned by {grantee}, which the application role {role} is or belongs to, so it may create objects there: tables with foreign keys to tenant tables (an existence oracle across tenants), functions other roles may run (ALTER SCHEMA {schema} OWNER TO the migration role)"
+            ),
+            LintFinding::AppRoleCanCreateInSchema {
+                schema,
+                role,
+                grantee,
+                owner: false,
+            } => write!(
+                f,
+                "schema {schema}: the application role {role} may create objects there (CREATE is granted to {grantee}): tables with foreign keys to tenant tables (an existence oracle across tenants), functions other roles may run (REVOKE CREATE ON SCHEMA {schema} FROM {grantee})"
+            ),
             LintFinding::SecurityDefinerFunction { function, owner } => write!(
                 f,
                 "{function}: SECURITY DEFINER, owned by {owner}, which row-level security does not bind on a tenant table, and executable by the application role: it runs across tenants (REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC and from the application role, or ALTER FUNCTION {function} SECURITY INVOKER)"
@@ -844,8 +1076,9 @@ impl LintReport {
         self.findings.is_empty()
     }
 
-    /// The findings about one table or view (`schema.name`), or about one
-    /// function (`schema.name(argument types)`).
+    /// The findings about one table or view (`schema.name`; a foreign key
+    /// from a global table is about the global table), about one function
+    /// (`schema.name(argument types)`), or about one schema (`schema`).
     pub fn about<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a LintFinding> + 'a {
         self.findings.iter().filter(move |f| match f {
             LintFinding::RlsDisabled { table }
@@ -854,12 +1087,15 @@ impl LintReport {
             | LintFinding::AppRoleHasUnpolicedPrivilege { table, .. }
             | LintFinding::UniqueKeyWithoutTenantColumn { table, .. }
             | LintFinding::ForeignKeyWithoutTenantColumn { table, .. }
+            | LintFinding::ForeignKeyFromGlobalTable { table, .. }
+            | LintFinding::ExclusionWithoutTenantEquality { table, .. }
             | LintFinding::NoTenantPolicy { table }
             | LintFinding::PermissivePolicyWithoutTenant { table, .. }
             | LintFinding::UnrecognisedTenantPolicy { table, .. } => table == name,
             LintFinding::ViewWithoutSecurityInvoker { view, .. }
             | LintFinding::MaterializedView { view } => view == name,
             LintFinding::SecurityDefinerFunction { function, .. } => function == name,
+            LintFinding::AppRoleCanCreateInSchema { schema, .. } => schema == name,
             _ => false,
         })
     }

@@ -43,13 +43,32 @@
 //!
 //! In order: same region, or both in the EEA → allowed; a list for the
 //! exporter that finds the destination adequate (condition met, not expired)
-//! → allowed; for an export from the EEA, SCCs (Decision 2021/914) on file
-//! for that recipient and destination *with* a transfer impact assessment →
+//! → allowed; a safeguard on file ([`SccRecord`]) for that recipient and
+//! destination, under an instrument valid for the exporter
+//! ([`TransferInstrument::valid_for`]), *with* a transfer impact assessment →
 //! allowed; anything else is denied, including exports from a region for
-//! which no list is loaded (deny by default). The EU's SCCs are no safeguard
-//! for an exporter outside the EEA (a UK exporter needs the IDTA or the UK
-//! Addendum, which this model does not record): such a transfer is allowed
-//! only by that exporter's own list. Not legal advice.
+//! which no list is loaded (deny by default). Each exporter has its own
+//! instrument: the EU's SCCs (Decision 2021/914) for exports from the EEA,
+//! the UK's International Data Transfer Agreement or its Addendum to the EU
+//! SCCs for exports from the UK. The EU SCCs alone are no safeguard for a UK
+//! exporter, nor the UK's instruments for an EEA one; an exporter whose
+//! instrument is not modelled (Switzerland's amended SCCs, say) has no
+//! safeguard here and is allowed only by its own list. Not legal advice.
+//!
+//! # Safeguards on file
+//!
+//! An [`SccRecord`] serialises as (serde; [`SccRecord::from_json`] reads one
+//! with a typed error):
+//!
+//! ```json
+//! { "recipient": "Cloud Inc", "destination": "US", "instrument": "UkIdta",
+//!   "module": "C2P", "signed": "2026-03-01", "transfer_impact_assessment": true }
+//! ```
+//!
+//! `instrument` is `EuSccs`, `UkIdta` or `UkAddendum`; a record without it
+//! is EU SCCs (records written before the field existed read as before).
+//! Unknown fields are refused, so a misspelt `instrument` cannot turn a UK
+//! record into EU SCCs.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -205,7 +224,10 @@ impl AdequacyList {
     }
 }
 
-/// The modules of the standard contractual clauses (Decision 2021/914).
+/// The modules of the standard contractual clauses (Decision 2021/914): the
+/// roles of exporter and importer. A UK Addendum carries the module of the
+/// EU clauses it amends; the UK IDTA has no modules, and records the same
+/// roles in its Part 1 (Table 1), which is what `module` says for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SccModule {
     /// Module 1: controller to controller.
@@ -218,20 +240,87 @@ pub enum SccModule {
     P2C,
 }
 
-/// Standard contractual clauses signed with a recipient, on file: the EU's
-/// (Decision 2021/914), so a safeguard for exports from the EEA only.
+/// The instrument a safeguard on file is signed under. Each is a safeguard
+/// only for the exporters whose law issued it ([`Self::valid_for`]), so the
+/// record must say which one it is.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[non_exhaustive]
+pub enum TransferInstrument {
+    /// The EU's standard contractual clauses (Commission Implementing
+    /// Decision (EU) 2021/914; GDPR Art. 46(2)(c)): for exporters in the
+    /// EEA. The default, so that records from before instruments were
+    /// named keep their meaning.
+    #[default]
+    EuSccs,
+    /// The UK's International Data Transfer Agreement (ICO, in force 21
+    /// March 2022; UK GDPR Art. 46(2)(d)): for exporters in the UK.
+    UkIdta,
+    /// The UK's International Data Transfer Addendum to the EU's standard
+    /// contractual clauses (ICO, in force 21 March 2022): the EU clauses
+    /// made a safeguard for exporters in the UK.
+    UkAddendum,
+}
+
+impl TransferInstrument {
+    /// Whether this instrument is a safeguard for exports from `exporter`:
+    /// the EU SCCs from the EEA (the `EU` itself, a member state, Iceland,
+    /// Liechtenstein, Norway), the IDTA and the Addendum from the UK.
+    pub fn valid_for(self, exporter: Region) -> bool {
+        match self {
+            TransferInstrument::EuSccs => exporter.is_eea(),
+            TransferInstrument::UkIdta | TransferInstrument::UkAddendum => exporter == Region::UK,
+        }
+    }
+}
+
+impl fmt::Display for TransferInstrument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransferInstrument::EuSccs => "the EU standard contractual clauses (Decision 2021/914)",
+            TransferInstrument::UkIdta => "the UK International Data Transfer Agreement",
+            TransferInstrument::UkAddendum => {
+                "the UK Addendum to the EU standard contractual clauses"
+            }
+        })
+    }
+}
+
+/// A transfer safeguard signed with a recipient, on file: standard
+/// contractual clauses or their equivalent, under the [`TransferInstrument`]
+/// it names, which decides the exporters it serves. See the module docs
+/// for the serialised form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SccRecord {
     /// The recipient (importer).
     pub recipient: String,
-    /// Where the recipient processes the data.
+    /// Where the recipient processes the data; `EU` covers the member
+    /// states ([`Region::covers`]).
     pub destination: Region,
-    /// Which module.
+    /// Which instrument; absent in the serialised form means
+    /// [`TransferInstrument::EuSccs`].
+    #[serde(default)]
+    pub instrument: TransferInstrument,
+    /// Which module (for the IDTA: the parties' roles).
     pub module: SccModule,
     /// When signed.
     pub signed: NaiveDate,
-    /// Whether a transfer impact assessment is on file for it.
+    /// Whether a transfer impact assessment is on file for it (for the UK
+    /// instruments, the ICO's transfer risk assessment). Without one the
+    /// record is no safeguard.
     pub transfer_impact_assessment: bool,
+}
+
+impl SccRecord {
+    /// Parses one record from its JSON form (see the module docs).
+    pub fn from_json(json: &str) -> Result<Self, Error> {
+        serde_json::from_str(json).map_err(|source| Error::Json {
+            what: "SCC record",
+            source,
+        })
+    }
 }
 
 /// Who receives the data.
@@ -277,8 +366,11 @@ pub enum Basis {
         /// The date of the list the decision came from.
         list_as_of: NaiveDate,
     },
-    /// Standard contractual clauses with a transfer impact assessment.
+    /// Standard contractual clauses, or the exporter's equivalent, with a
+    /// transfer impact assessment.
     Sccs {
+        /// The instrument.
+        instrument: TransferInstrument,
         /// The module signed.
         module: SccModule,
         /// When.
@@ -307,6 +399,13 @@ pub enum Denial {
     },
     /// SCCs are on file but the transfer impact assessment is not.
     SccsWithoutAssessment,
+    /// A safeguard is on file for the recipient and destination, but under
+    /// an instrument that does not serve this exporter (the EU SCCs for a
+    /// UK exporter, the UK IDTA for an EEA one).
+    InstrumentNotForExporter {
+        /// The instrument on file.
+        instrument: TransferInstrument,
+    },
 }
 
 /// The answer to a transfer check.
@@ -346,10 +445,24 @@ impl fmt::Display for TransferDecision {
                 }
                 write!(f, "; list as of {list_as_of})")
             }
-            Ok(Basis::Sccs { module, signed }) => write!(
-                f,
-                "{from} → {to} ({who}): allowed by standard contractual clauses (Decision 2021/914, module {module:?}, signed {signed}) with a transfer impact assessment"
-            ),
+            Ok(Basis::Sccs {
+                instrument,
+                module,
+                signed,
+            }) => match instrument {
+                TransferInstrument::EuSccs => write!(
+                    f,
+                    "{from} → {to} ({who}): allowed by standard contractual clauses (Decision 2021/914, module {module:?}, signed {signed}) with a transfer impact assessment"
+                ),
+                TransferInstrument::UkIdta => write!(
+                    f,
+                    "{from} → {to} ({who}): allowed by the UK International Data Transfer Agreement (parties {module:?}, signed {signed}) with a transfer risk assessment"
+                ),
+                TransferInstrument::UkAddendum => write!(
+                    f,
+                    "{from} → {to} ({who}): allowed by the UK Addendum to the EU standard contractual clauses (module {module:?}, signed {signed}) with a transfer risk assessment"
+                ),
+            },
             Err(Denial::NoRulesForExporter) => write!(
                 f,
                 "{from} → {to} ({who}): denied, no transfer rules loaded for exports from {from}"
@@ -369,6 +482,10 @@ impl fmt::Display for TransferDecision {
             Err(Denial::SccsWithoutAssessment) => write!(
                 f,
                 "{from} → {to} ({who}): denied, SCCs are on file but no transfer impact assessment"
+            ),
+            Err(Denial::InstrumentNotForExporter { instrument }) => write!(
+                f,
+                "{from} → {to} ({who}): denied, the safeguard on file is {instrument}, which is no safeguard for exports from {from}"
             ),
         }
     }
@@ -444,8 +561,12 @@ impl TransferRules {
             return decision(Ok(Basis::WithinEea));
         }
         let Some(list) = self.lists.iter().find(|l| l.governs(from)) else {
+            // No rules for this exporter: only a safeguard valid for it
+            // (and, short of its assessment, the missing assessment) speaks.
             return decision(self.scc_basis(from, to, recipient).map_err(|d| match d {
-                Denial::NoSafeguard => Denial::NoRulesForExporter,
+                Denial::NoSafeguard | Denial::InstrumentNotForExporter { .. } => {
+                    Denial::NoRulesForExporter
+                }
                 other => other,
             }));
         };
@@ -478,27 +599,33 @@ impl TransferRules {
         }))
     }
 
-    /// The SCCs on file for `recipient` in `to` as a safeguard for an export
-    /// from `from`. Decision 2021/914's clauses are the EU's instrument
-    /// (GDPR Art. 46(2)(c)): they cover exports from the EEA only. Other
-    /// exporters have their own (the UK's IDTA or its Addendum to these
-    /// clauses), which a [`SccRecord`] does not record, so for them SCCs
-    /// on file are no safeguard here.
+    /// The safeguard on file for `recipient` in `to` for an export from
+    /// `from`: a record under an instrument valid for `from`
+    /// ([`TransferInstrument::valid_for`]) with a transfer impact
+    /// assessment. The EU's SCCs serve exporters in the EEA only; a UK
+    /// exporter needs the IDTA or the UK Addendum.
     fn scc_basis(&self, from: Region, to: Region, recipient: &Recipient) -> Result<Basis, Denial> {
-        if !from.is_eea() {
-            return Err(Denial::NoSafeguard);
-        }
-        let mut on_file = self
+        let on_file: Vec<&SccRecord> = self
             .sccs
             .iter()
-            .filter(|s| s.recipient == recipient.name && s.destination == to)
-            .peekable();
-        if on_file.peek().is_none() {
+            .filter(|s| s.recipient == recipient.name && s.destination.covers(to))
+            .collect();
+        let Some(first) = on_file.first() else {
             return Err(Denial::NoSafeguard);
+        };
+        let mut valid = on_file
+            .iter()
+            .filter(|s| s.instrument.valid_for(from))
+            .peekable();
+        if valid.peek().is_none() {
+            return Err(Denial::InstrumentNotForExporter {
+                instrument: first.instrument,
+            });
         }
-        on_file
+        valid
             .find(|s| s.transfer_impact_assessment)
             .map(|s| Basis::Sccs {
+                instrument: s.instrument,
                 module: s.module,
                 signed: s.signed,
             })
@@ -789,6 +916,7 @@ mod tests {
         let scc = SccRecord {
             recipient: "Vendor Ltd".into(),
             destination: Region::AU,
+            instrument: TransferInstrument::EuSccs,
             module: SccModule::C2P,
             signed: day("2026-03-01"),
             transfer_impact_assessment: false,
@@ -808,6 +936,7 @@ mod tests {
         assert_eq!(
             ok.outcome,
             Ok(Basis::Sccs {
+                instrument: TransferInstrument::EuSccs,
                 module: SccModule::C2P,
                 signed: day("2026-03-01")
             })
@@ -836,6 +965,7 @@ mod tests {
         let sccs = |to| SccRecord {
             recipient: "Vendor Inc".into(),
             destination: to,
+            instrument: TransferInstrument::EuSccs,
             module: SccModule::C2P,
             signed: day("2026-03-01"),
             transfer_impact_assessment: true,
@@ -847,9 +977,16 @@ mod tests {
         let rules = TransferRules::new(vec![AdequacyList::builtin().unwrap(), uk])
             .with_sccs(sccs(Region::US))
             .with_sccs(sccs(Region::AU));
-        // UK → US under the UK's own list: no adequacy for this recipient, no UK safeguard.
+        // UK → US under the UK's own list: no adequacy for this recipient,
+        // and the EU SCCs on file are no UK safeguard.
         let d = rules.check(Region::UK, Region::US, &vendor, today);
-        assert_eq!(d.outcome, Err(Denial::NoSafeguard), "{d}");
+        assert_eq!(
+            d.outcome,
+            Err(Denial::InstrumentNotForExporter {
+                instrument: TransferInstrument::EuSccs
+            }),
+            "{d}"
+        );
         // No rules loaded for these exporters: denied by default.
         for from in [Region::AU, Region::CA, Region::NZ] {
             let d = rules.check(from, Region::US, &vendor, today);
@@ -883,6 +1020,207 @@ mod tests {
         // Norway is in the EEA, not the EU: the entry says nothing of it.
         let d = rules.check(Region::UK, r("NO"), &vendor, today);
         assert_eq!(d.outcome, Err(Denial::NoSafeguard), "{d}");
+    }
+
+    fn safeguard(to: Region, instrument: TransferInstrument, tia: bool) -> SccRecord {
+        SccRecord {
+            recipient: "Vendor Inc".into(),
+            destination: to,
+            instrument,
+            module: SccModule::C2P,
+            signed: day("2026-03-01"),
+            transfer_impact_assessment: tia,
+        }
+    }
+
+    fn uk_list() -> AdequacyList {
+        AdequacyList::from_json(
+            r#"{"version":1,"exporter":"UK","as_of":"2026-11-01","source":"test","countries":[]}"#,
+        )
+        .unwrap()
+    }
+
+    /// Found in review: a UK exporter's own safeguard (the IDTA, the UK
+    /// Addendum) could not be recorded, so UK → US or AU transfers under
+    /// one were denied with no way to say so.
+    #[test]
+    fn uk_exporters_are_served_by_the_idta_or_the_addendum() {
+        let today = day("2026-11-22");
+        let vendor = Recipient::new("Vendor Inc");
+        let lists = vec![AdequacyList::builtin().unwrap(), uk_list()];
+        for instrument in [TransferInstrument::UkIdta, TransferInstrument::UkAddendum] {
+            let rules = TransferRules::new(lists.clone())
+                .with_sccs(safeguard(Region::US, instrument, true))
+                .with_sccs(safeguard(Region::AU, instrument, true));
+            for to in [Region::US, Region::AU] {
+                let d = rules.check(Region::UK, to, &vendor, today);
+                assert_eq!(
+                    d.outcome,
+                    Ok(Basis::Sccs {
+                        instrument,
+                        module: SccModule::C2P,
+                        signed: day("2026-03-01"),
+                    }),
+                    "{d}"
+                );
+            }
+            // Not a safeguard for an EEA exporter: the EU's rules deny.
+            for from in [Region::EU, r("DE")] {
+                let d = rules.check(from, Region::US, &vendor, today);
+                assert_eq!(
+                    d.outcome,
+                    Err(Denial::InstrumentNotForExporter { instrument }),
+                    "{d}"
+                );
+                assert!(!rules.check(from, Region::AU, &vendor, today).allowed());
+            }
+            // Nor for any other exporter.
+            let d = rules.check(Region::AU, Region::US, &vendor, today);
+            assert_eq!(d.outcome, Err(Denial::NoRulesForExporter), "{d}");
+        }
+        let idta = TransferRules::new(lists.clone()).with_sccs(safeguard(
+            Region::US,
+            TransferInstrument::UkIdta,
+            true,
+        ));
+        let d = idta.check(Region::UK, Region::US, &vendor, today);
+        assert!(
+            d.to_string()
+                .contains("allowed by the UK International Data Transfer Agreement"),
+            "{d}"
+        );
+        let d = idta.check(Region::EU, Region::US, &vendor, today);
+        assert!(
+            d.to_string().contains(
+                "the safeguard on file is the UK International Data Transfer Agreement, which is no safeguard for exports from EU"
+            ),
+            "{d}"
+        );
+        // The assessment is still required.
+        let without = TransferRules::new(lists.clone()).with_sccs(safeguard(
+            Region::US,
+            TransferInstrument::UkIdta,
+            false,
+        ));
+        let d = without.check(Region::UK, Region::US, &vendor, today);
+        assert_eq!(d.outcome, Err(Denial::SccsWithoutAssessment), "{d}");
+        // EU SCCs alone do not serve the UK exporter; with the IDTA beside
+        // them, the IDTA does.
+        let eu_only = TransferRules::new(lists.clone()).with_sccs(safeguard(
+            Region::US,
+            TransferInstrument::EuSccs,
+            true,
+        ));
+        let d = eu_only.check(Region::UK, Region::US, &vendor, today);
+        assert_eq!(
+            d.outcome,
+            Err(Denial::InstrumentNotForExporter {
+                instrument: TransferInstrument::EuSccs
+            }),
+            "{d}"
+        );
+        let both =
+            eu_only
+                .clone()
+                .with_sccs(safeguard(Region::US, TransferInstrument::UkIdta, true));
+        let d = both.check(Region::UK, Region::US, &vendor, today);
+        assert!(
+            matches!(
+                d.outcome,
+                Ok(Basis::Sccs {
+                    instrument: TransferInstrument::UkIdta,
+                    ..
+                })
+            ),
+            "{d}"
+        );
+        let d = both.check(Region::EU, Region::US, &vendor, today);
+        assert!(
+            matches!(
+                d.outcome,
+                Ok(Basis::Sccs {
+                    instrument: TransferInstrument::EuSccs,
+                    ..
+                })
+            ),
+            "{d}"
+        );
+        // The safeguard stands without a UK list too (as the EU SCCs do
+        // without the EU list).
+        let d = TransferRules::new(Vec::new())
+            .with_sccs(safeguard(Region::US, TransferInstrument::UkIdta, true))
+            .check(Region::UK, Region::US, &vendor, today);
+        assert!(d.allowed(), "{d}");
+        // A record whose destination is `EU` covers the member states.
+        let d = TransferRules::new(vec![uk_list()])
+            .with_sccs(safeguard(Region::EU, TransferInstrument::UkIdta, true))
+            .check(Region::UK, r("DE"), &vendor, today);
+        assert!(d.allowed(), "{d}");
+        let d = TransferRules::new(vec![uk_list()])
+            .with_sccs(safeguard(r("DE"), TransferInstrument::UkIdta, true))
+            .check(Region::UK, r("FR"), &vendor, today);
+        assert_eq!(d.outcome, Err(Denial::NoSafeguard), "{d}");
+    }
+
+    #[test]
+    fn instruments_serve_their_own_exporters() {
+        for from in [Region::EU, r("DE"), r("NO"), r("IS"), r("LI")] {
+            assert!(TransferInstrument::EuSccs.valid_for(from), "{from}");
+            assert!(!TransferInstrument::UkIdta.valid_for(from), "{from}");
+            assert!(!TransferInstrument::UkAddendum.valid_for(from), "{from}");
+        }
+        assert!(!TransferInstrument::EuSccs.valid_for(Region::UK));
+        assert!(TransferInstrument::UkIdta.valid_for(Region::UK));
+        assert!(TransferInstrument::UkAddendum.valid_for(r("GB")));
+        for from in [Region::US, Region::AU, r("CH")] {
+            assert!(!TransferInstrument::EuSccs.valid_for(from), "{from}");
+            assert!(!TransferInstrument::UkIdta.valid_for(from), "{from}");
+        }
+    }
+
+    /// A record written before instruments were named reads as before: EU SCCs.
+    #[test]
+    fn records_without_an_instrument_are_eu_sccs() {
+        let old = r#"{"recipient":"Vendor Inc","destination":"US","module":"C2P",
+                      "signed":"2026-03-01","transfer_impact_assessment":true}"#;
+        let record = SccRecord::from_json(old).unwrap();
+        assert_eq!(
+            record,
+            safeguard(Region::US, TransferInstrument::EuSccs, true)
+        );
+        assert_eq!(serde_json::from_str::<SccRecord>(old).unwrap(), record);
+        for instrument in [
+            TransferInstrument::EuSccs,
+            TransferInstrument::UkIdta,
+            TransferInstrument::UkAddendum,
+        ] {
+            let record = safeguard(Region::AU, instrument, false);
+            let json = serde_json::to_string(&record).unwrap();
+            assert_eq!(SccRecord::from_json(&json).unwrap(), record, "{json}");
+        }
+        let idta =
+            SccRecord::from_json(&old.replace(r#""module""#, r#""instrument":"UkIdta","module""#))
+                .unwrap();
+        assert_eq!(idta.instrument, TransferInstrument::UkIdta);
+        // A misspelt field or instrument is refused, never read as EU SCCs.
+        for bad in [
+            old.replace(r#""module""#, r#""instrumnet":"UkIdta","module""#),
+            old.replace(r#""module""#, r#""instrument":"UK-IDTA","module""#),
+            old.replace(r#""module":"C2P","#, ""),
+            "[]".to_owned(),
+        ] {
+            let err = SccRecord::from_json(&bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Json {
+                        what: "SCC record",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

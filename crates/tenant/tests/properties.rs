@@ -5,7 +5,7 @@ use custodia_tenant::access::{
     ADMIN_RESOURCE, AccessPolicy, FieldAccess, Operation, Ownership, PolicyChange,
 };
 use custodia_tenant::arbitrary::{context_in, policy_change, pooled_role, pooled_team};
-use custodia_tenant::residency::AdequacyList;
+use custodia_tenant::residency::{AdequacyList, SccModule, SccRecord, TransferInstrument};
 use custodia_tenant::rls::Ident;
 use custodia_tenant::{CacheKey, Error, RoleName, TeamId, TenantContext, TenantJob};
 use proptest::prelude::*;
@@ -220,6 +220,10 @@ proptest! {
                 prop_assert!(typed, "{}", e);
             }
         }
+        match SccRecord::from_json(&text) {
+            Ok(_) => {}
+            Err(e) => prop_assert!(matches!(e, Error::Json { what: "SCC record", .. }), "{}", e),
+        }
         match TenantJob::<serde_json::Value>::from_json(&bytes) {
             Ok(_) => {}
             Err(e) => {
@@ -238,6 +242,39 @@ proptest! {
         if let Err(e) = AdequacyList::from_json(&json) {
             let typed = matches!(e, Error::InvalidData { .. } | Error::Json { .. });
             prop_assert!(typed, "{}", e);
+        }
+    }
+
+    /// Safeguard records print and parse back unchanged, with or without
+    /// the instrument field (absent: EU SCCs); mutated, they parse or fail
+    /// with a typed error.
+    #[test]
+    fn scc_records_round_trip(
+        recipient in ".*",
+        destination in any::<Region>(),
+        instrument in proptest::sample::select(vec![
+            TransferInstrument::EuSccs, TransferInstrument::UkIdta, TransferInstrument::UkAddendum,
+        ]),
+        module in proptest::sample::select(vec![SccModule::C2C, SccModule::C2P, SccModule::P2P, SccModule::P2C]),
+        days in 0i64..40_000,
+        tia in any::<bool>(),
+        cut in 0usize..200,
+        insert in "[\\[\\]{}\":, a-zA-Z0-9]{0,4}",
+    ) {
+        let signed = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(days);
+        let record = SccRecord { recipient, destination, instrument, module, signed, transfer_impact_assessment: tia };
+        let json = serde_json::to_string(&record).unwrap();
+        prop_assert_eq!(&SccRecord::from_json(&json).unwrap(), &record);
+        if instrument == TransferInstrument::EuSccs {
+            let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            value.as_object_mut().unwrap().remove("instrument");
+            prop_assert_eq!(&SccRecord::from_json(&value.to_string()).unwrap(), &record);
+        }
+        let mut mutated = json.clone();
+        let at = mutated.char_indices().map(|(i, _)| i).nth(cut % mutated.chars().count()).unwrap_or(0);
+        mutated.insert_str(at, &insert);
+        if let Err(e) = SccRecord::from_json(&mutated) {
+            prop_assert!(matches!(e, Error::Json { what: "SCC record", .. }), "{}", e);
         }
     }
 }

@@ -421,8 +421,14 @@ fn the_async_lint_agrees_with_the_sync_one() {
                       OR current_setting('app.tenant_id', true) IS NULL);
              CREATE TABLE {s}.contacts (tenant_id uuid NOT NULL, email text UNIQUE);
              CREATE FUNCTION {s}.count_all() RETURNS bigint LANGUAGE sql SECURITY DEFINER
-                 AS 'SELECT count(*) FROM {s}.tickets';",
-            s = fixture.schema
+                 AS 'SELECT count(*) FROM {s}.tickets';
+             CREATE TABLE {s}.watchers (t uuid, i bigint,
+                 FOREIGN KEY (t, i) REFERENCES {s}.tickets (tenant_id, id));
+             CREATE TABLE {s}.spans (tenant_id int4range NOT NULL,
+                 CONSTRAINT spans_excl EXCLUDE USING gist (tenant_id WITH &&));
+             GRANT CREATE ON SCHEMA {s} TO {role};",
+            s = fixture.schema,
+            role = fixture.app_role,
         ))
         .execute(&mut admin)
         .await
@@ -484,6 +490,36 @@ fn the_async_lint_agrees_with_the_sync_one() {
         report
             .about(&format!("{s}.count_all()"))
             .any(|f| matches!(f, LintFinding::SecurityDefinerFunction { .. })),
+        "{report}"
+    );
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::ForeignKeyFromGlobalTable {
+                table: format!("{s}.watchers"),
+                constraint: "watchers_t_i_fkey".into(),
+                references: format!("{s}.tickets"),
+            }),
+        "{report}"
+    );
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::ExclusionWithoutTenantEquality {
+                table: format!("{s}.spans"),
+                index: "spans_excl".into(),
+            }),
+        "{report}"
+    );
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::AppRoleCanCreateInSchema {
+                schema: s.clone(),
+                role: fixture.app_role.clone(),
+                grantee: fixture.app_role.clone(),
+                owner: false,
+            }),
         "{report}"
     );
     assert!(!report.is_clean());
