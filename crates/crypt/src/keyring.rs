@@ -17,9 +17,9 @@ use crate::envelope::{Envelope, seal_into};
 use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
 use crate::store::{
-    DEFAULT_STALENESS_BOUND, Freshness, KeyStore, KeyStoreChanges, KeyringRecord, StoredTenantKeys,
-    StoredVersion, TenantKeySlot, TenantShredReceipt, lock_or_defer, now_nanos, read_or_defer,
-    write_or_defer,
+    DEFAULT_STALENESS_BOUND, Freshness, KeyStore, KeyStoreChanges, KeyringRecord, ShredOutcome,
+    StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt, lock_or_defer, now_nanos,
+    read_or_defer, write_or_defer,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
@@ -1146,7 +1146,11 @@ impl Keyring {
     /// be tested against guesses). The tombstone stays, so the tenant id can
     /// never get keys again. Shredding a shredded tenant returns the first
     /// receipt, also when the two shreds overlap (in two processes: the
-    /// store keeps the first tombstone committed).
+    /// store keeps the first tombstone committed). The receipt's
+    /// [`outcome`](TenantShredReceipt::outcome) tells a shred that destroyed
+    /// keys ([`ShredOutcome::KeyDestroyed`]) from one of a tenant that never
+    /// had any ([`ShredOutcome::NoKeyExisted`]: a wrong tenant id, say),
+    /// which still leaves its tombstone.
     ///
     /// Only [`DataKeyMode::Random`] keyrings can do this (a derived key can
     /// always be derived again): others fail with [`Error::InvalidConfig`].
@@ -1172,16 +1176,17 @@ impl Keyring {
         // Hold both caches so that no concurrent load re-inserts a key.
         let mut cache = write(&self.cache);
         let mut search_cache = write(&self.search_cache);
-        let key_versions = match backing.store.tenant_keys(tenant)? {
-            Some(StoredTenantKeys::Shredded(receipt)) => return Ok(receipt),
-            Some(StoredTenantKeys::Active { data_keys, .. }) => data_keys.keys().copied().collect(),
-            None => Vec::new(),
-        };
+        if let Some(StoredTenantKeys::Shredded(receipt)) = backing.store.tenant_keys(tenant)? {
+            return Ok(receipt);
+        }
+        // The store fills in the versions and the outcome from what it
+        // finds when it writes the tombstone.
         let receipt = TenantShredReceipt {
             tenant,
             actor,
             at: clock.now(),
-            key_versions,
+            key_versions: Vec::new(),
+            outcome: ShredOutcome::Unrecorded,
         };
         let stored = backing.store.shred_tenant(&receipt)?;
         cache.retain(|(t, _), _| *t != tenant);

@@ -131,7 +131,7 @@ pub use store::sqlite::SqliteKeyStore;
 pub use store::sqlx_pg::SqlxKeyStore;
 pub use store::{
     DEFAULT_STALENESS_BOUND, KeyStore, KeyStoreChanges, KeyringRecord, MemoryKeyStore, NonceCount,
-    ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,
+    ShredOutcome, ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,
     TenantShredReceipt,
 };
 // AEAD providers.

@@ -46,7 +46,8 @@ type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 /// with [`SubjectVault::seal`] are envelopes labelled `subject/<id>/v1`.
 ///
 /// [`SubjectVault::shred`] replaces the wrapped key in the [`KeyStore`] with a
-/// tombstone and returns a [`ShredReceipt`] (who, when). From then on every
+/// tombstone and returns a [`ShredReceipt`] (who, when, and whether there was
+/// a key to destroy: [`ShredReceipt::outcome`]). From then on every
 /// envelope sealed under that key — in the database, in a backup restored next
 /// year, inside an audit log — fails with the distinct [`Error::Shredded`],
 /// because the only key that opens it no longer exists anywhere. The tombstone
@@ -279,11 +280,18 @@ impl<S: KeyStore> SubjectVault<S> {
         }
     }
 
-    /// Destroys `subject`'s key in `tenant`, for good, and says who did it and when.
+    /// Destroys `subject`'s key in `tenant`, for good, and says who did it,
+    /// when, and whether there was a key.
     ///
     /// Shredding a subject that never had a key still leaves a tombstone, so a
     /// later [`SubjectVault::seal`] cannot quietly create a fresh key for an
-    /// erased person.
+    /// erased person; its receipt says [`ShredOutcome::NoKeyExisted`]
+    /// (often the wrong tenant or subject was named), where a real
+    /// destruction says [`ShredOutcome::KeyDestroyed`]. Shredding a shredded
+    /// subject returns the first receipt.
+    ///
+    /// [`ShredOutcome::NoKeyExisted`]: crate::ShredOutcome::NoKeyExisted
+    /// [`ShredOutcome::KeyDestroyed`]: crate::ShredOutcome::KeyDestroyed
     pub fn shred(
         &self,
         tenant: TenantId,
@@ -296,12 +304,14 @@ impl<S: KeyStore> SubjectVault<S> {
             subject,
             actor,
             at: self.clock.now(),
+            // The store says what it found.
+            outcome: crate::ShredOutcome::Unrecorded,
         };
-        self.store.shred(&receipt)?;
+        let stored = self.store.shred(&receipt)?;
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         cache.remove(&(tenant, subject));
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        Ok(receipt)
+        Ok(stored)
     }
 
     /// Re-wraps every subject key still wrapped under an older tenant-key
@@ -547,6 +557,7 @@ mod tests {
             subject,
             actor: ActorId::from_external_key(tenant, "psa.user", "dpo"),
             at: DateTime::UNIX_EPOCH,
+            outcome: crate::ShredOutcome::Unrecorded,
         }
     }
 
