@@ -108,10 +108,9 @@ const SEARCH_KEY_LABEL: &[u8] = b"custodia/tenant-search-key/v1";
 const SEARCH_KEK_LABEL: &[u8] = b"custodia/tenant-search-kek/v1";
 const RECORD_WRAP_LABEL: &[u8] = b"custodia/keyring-record-kek/v1";
 
-/// Record type of the contexts that wrapped keyring secrets are bound to.
-const KEYRING_RECORD: &str = "custodia.keyring";
-/// Record type of the contexts that wrapped tenant keys are bound to.
-const TENANT_KEY_RECORD: &str = "custodia.tenant_key";
+// Record types of the contexts that wrapped keyring secrets and tenant keys
+// are bound to (reserved: `FieldContext::new` refuses them).
+use crate::context::{KEYRING_RECORD, TENANT_KEY_RECORD};
 
 /// How a keyring makes each tenant's data keys.
 #[derive(
@@ -1452,7 +1451,7 @@ impl Keyring {
             &[TENANT_KEK_LABEL, &version.to_be_bytes()],
         )?;
         let ctx_id = format!("v{version}");
-        let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, &ctx_id, "data_key")?;
+        let ctx = FieldContext::internal(tenant, TENANT_KEY_RECORD, &ctx_id, "data_key")?;
         let slot = TenantKeySlot::Data { version };
         let missing = Error::UnknownKey(KeyId::Tenant { version });
         get_or_create_key(backing, tenant, slot, &kek, &ctx, create, missing)
@@ -1472,7 +1471,8 @@ impl Keyring {
                     KeyId::Tenant { version: 0 },
                     &[SEARCH_KEK_LABEL],
                 )?;
-                let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, "search", "search_key")?;
+                let ctx =
+                    FieldContext::internal(tenant, TENANT_KEY_RECORD, "search", "search_key")?;
                 let missing = Error::Store("the key store did not keep the new search key".into());
                 get_or_create_key(
                     backing,
@@ -1606,7 +1606,8 @@ fn unwrap_versions(
             Some(key) => key.clone(),
             None => {
                 let ctx_id = format!("v{}", stored.version);
-                let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+                let ctx =
+                    FieldContext::internal(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
                 unwrap_key(&backing.root, &ctx, &stored.wrapped_key)?
             }
         };
@@ -1660,12 +1661,12 @@ fn check_version_list(record: &KeyringRecord) -> Result<(), Error> {
 }
 
 fn search_root_context() -> Result<FieldContext<'static>, Error> {
-    FieldContext::new(nil_tenant(), KEYRING_RECORD, "search", "search_root")
+    FieldContext::internal(nil_tenant(), KEYRING_RECORD, "search", "search_root")
 }
 
 fn wrap_version(backing: &Backing, version: u32, key: &SecretKey) -> Result<Vec<u8>, Error> {
     let ctx_id = format!("v{version}");
-    let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+    let ctx = FieldContext::internal(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
     backing.root.seal(&ctx, key.expose_secret())
 }
 
