@@ -287,8 +287,8 @@ pub struct NonceCount {
 /// back); a nonce-block reservation is 6 (read, then `BEGIN`, insert-if-absent,
 /// `SELECT … FOR UPDATE`, update, `COMMIT`); a subject shred is 4 (`BEGIN`,
 /// bump the generation, insert the tombstone, `COMMIT`) where the subject had
-/// no entry, 6 where it had (the insert finds the row, which is then locked
-/// and overwritten); a tenant shred 7 (a
+/// no entry, 6 where it had a key (the insert finds the row, which is then
+/// locked and overwritten), 5 over a tombstone (which stays); a tenant shred 7 (a
 /// read, then `BEGIN`, make the row if absent, lock it, bump, the tombstone,
 /// `COMMIT`).
 /// With [`SqlxKeyStore`](crate::SqlxKeyStore) through the async types, each
