@@ -688,7 +688,10 @@ fn access_export_rectify_erase_against_a_real_audit_log() {
     assert_eq!(certificate.records_resealed, 1);
     assert_eq!(
         certificate.subject_key,
-        SubjectKeyStatus::Shredded { at: clock.now() }
+        SubjectKeyStatus::Shredded {
+            at: clock.now(),
+            outcome: custodia_crypt::ShredOutcome::KeyDestroyed
+        }
     );
     assert!(!erase.is_shred_deferred());
     assert_eq!(

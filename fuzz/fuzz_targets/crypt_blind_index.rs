@@ -1,7 +1,9 @@
 //! Blind-index normalisers and stored tokens on arbitrary input: every
 //! built-in normaliser is idempotent (normalising a normalised value changes
 //! nothing, so a value and its stored form find each other), and a token read
-//! from a column or its hex text is a token or a typed error.
+//! from a column or its hex text is a token or a typed error. `Caseless`
+//! (NFKC and case folding) also gives one token for a value however its
+//! case is spelled in ASCII, and for the value and its normalised form.
 
 #![no_main]
 
@@ -25,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
         Normalization::Lowercase,
         Normalization::Email,
         Normalization::Digits,
+        Normalization::Caseless,
     ] {
         let once = normalize.apply(&text);
         assert_eq!(
@@ -41,4 +44,12 @@ fuzz_target!(|data: &[u8]| {
         };
         assert!(index.matches(&once, &index.compute(&text)));
     }
+    // Caseless folds ASCII case wherever it occurs: upper-casing only the
+    // ASCII letters never changes the token.
+    let caseless = Normalization::Caseless;
+    assert_eq!(
+        caseless.apply(&text.to_ascii_uppercase()),
+        caseless.apply(&text),
+        "Caseless depends on ASCII case"
+    );
 });

@@ -18,7 +18,19 @@ const LABEL: &[u8] = b"custodia/blind-index/v1";
 ///
 /// Normalisation decides which spellings find each other: the index only
 /// ever sees the normalised form. Pick it per field and never change it
-/// without re-indexing.
+/// without re-indexing: switching an existing index to another variant
+/// changes the tokens of every value it normalises differently, so stored
+/// tokens must be recomputed from the plaintexts (decrypt, compute, store)
+/// before lookups use the new one.
+///
+/// **Which to pick.** For names, e-mail addresses and any other text people
+/// type, [`Normalization::Caseless`]: it is the only one under which a
+/// composed `é` (U+00E9) finds a decomposed one (`e` + U+0301), `Straße`
+/// finds `STRASSE`, `ΟΔΟΣ` finds `οδός`'s final `ς`, and full-width `Ａｌｉｃｅ`
+/// finds `alice`. [`Normalization::Lowercase`] and [`Normalization::Email`]
+/// are kept because tokens already stored under them must not change; they
+/// do none of this. [`Normalization::Digits`] for phone numbers,
+/// [`Normalization::None`] for identifiers that are compared exactly.
 #[derive(Debug, Clone, Copy, Default)]
 pub enum Normalization {
     /// The value as given, byte for byte.
@@ -26,11 +38,16 @@ pub enum Normalization {
     None,
     /// Leading and trailing Unicode white space removed.
     Trim,
-    /// Unicode lower case (full case mapping, so `ẞ` becomes `ß`).
+    /// Unicode lower case (full case mapping, so `ẞ` becomes `ß`). No Unicode
+    /// normalisation or case folding: prefer [`Normalization::Caseless`] for
+    /// a new index.
     Lowercase,
     /// An e-mail address: trimmed and lower-cased as a whole. Strictly the
     /// local part is case-sensitive, but no real mail system treats it so.
     /// Provider-specific rules (dots and `+tags` at Gmail) are not applied.
+    /// No Unicode normalisation or case folding: for a new index prefer
+    /// [`Normalization::Caseless`], which gives the same tokens on ASCII
+    /// addresses and also matches internationalised ones.
     Email,
     /// Only the ASCII digits, in order: `+1 (555) 010-9999` becomes
     /// `15550109999`. For phone numbers and other numeric identifiers.
@@ -38,6 +55,26 @@ pub enum Normalization {
     /// A caller-supplied function. It must be deterministic and should be
     /// idempotent (normalising twice changes nothing).
     Custom(fn(&str) -> String),
+    /// Unicode compatibility caseless matching, for names, e-mail addresses
+    /// and free text: NFKC, full case folding, NFKC, folding and NFKC once
+    /// more (the steps of the Unicode Standard's compatibility caseless
+    /// match, D146, with NFKC in place of NFKD so that the result is also
+    /// composed), then leading and trailing white space removed. Idempotent:
+    /// a normalised value normalises to itself.
+    ///
+    /// So `é` composed and decomposed, `ß`, `ẞ`, `ss` and `SS`, `ς`, `σ` and
+    /// `Σ`, full-width and ordinary letters, and ligatures such as `ﬁ` and
+    /// `fi` find each other. On ASCII-only text it equals
+    /// [`Normalization::Email`] (trimmed, lower-cased), so an ASCII value's
+    /// token is the same under both.
+    ///
+    /// Folding is Unicode's default (CaseFolding.txt statuses C and F,
+    /// Unicode 16, from the `caseless` crate), not locale-specific: Turkish
+    /// dotless `ı` does not match `I`. NFKC also equates look-alikes that
+    /// are compatibility variants (`²` and `2`, `ℌ` and `h`), which widens
+    /// equality a little further. Default-ignorable characters (zero-width
+    /// space, soft hyphen) are kept, unlike Unicode's `NFKC_Casefold`.
+    Caseless,
 }
 
 impl Normalization {
@@ -51,8 +88,33 @@ impl Normalization {
             Self::Digits if value.bytes().all(|b| b.is_ascii_digit()) => Cow::Borrowed(value),
             Self::Digits => Cow::Owned(value.chars().filter(char::is_ascii_digit).collect()),
             Self::Custom(normalize) => Cow::Owned(normalize(value)),
+            Self::Caseless => caseless(value),
         }
     }
+}
+
+/// [`Normalization::Caseless`]: NFKC, fold, NFKC, fold, NFKC, trim.
+fn caseless(value: &str) -> Cow<'_, str> {
+    use caseless::Caseless as _;
+    use unicode_normalization::UnicodeNormalization as _;
+    // ASCII is NFKC already and folds to its lower case: the common case
+    // costs no allocation unless there is an upper-case letter.
+    if value.is_ascii() {
+        let trimmed = value.trim();
+        return if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(trimmed.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(trimmed)
+        };
+    }
+    // The compatibility caseless match of the Unicode Standard (D146) folds
+    // twice because normalising can uncover what folds again. NFKC first
+    // already reorders marks such as U+0345 before folding, and the tests
+    // find one round a fixed point for every single character; the second
+    // round is cheap cover for sequences no test reaches.
+    let once: String = value.nfkc().default_case_fold().nfkc().collect();
+    let twice: String = once.chars().default_case_fold().nfkc().collect();
+    Cow::Owned(twice.trim().to_owned())
 }
 
 /// The shape of a blind index: token length and normalisation.
@@ -540,6 +602,13 @@ mod tests {
                 "a-b-c",
                 "abc",
             ),
+            (
+                Normalization::Caseless,
+                " \tAlice@Example.COM\n",
+                "alice@example.com",
+            ),
+            (Normalization::Caseless, "Straße", "strasse"),
+            (Normalization::Caseless, "\u{3000}Ａｌｉｃｅ ", "alice"),
         ];
         for (normalization, input, expected) in cases {
             assert_eq!(normalization.apply(input), expected, "{normalization:?}");
@@ -556,6 +625,113 @@ mod tests {
         };
         let email = index(tenant(1), "email", config);
         assert!(email.matches(" Alice@EXAMPLE.com", &email.compute("alice@example.com")));
+    }
+
+    /// The spellings that `Lowercase` and `Email` keep apart and
+    /// `Caseless` brings together, token for token.
+    #[test]
+    fn caseless_finds_every_spelling() {
+        let config = BlindIndexConfig {
+            normalize: Normalization::Caseless,
+            ..BlindIndexConfig::default()
+        };
+        let names = index(tenant(1), "name", config);
+        let groups: [&[&str]; 6] = [
+            // Composed and decomposed é, and their capitals.
+            &["Ren\u{e9}e", "Rene\u{301}e", "REN\u{c9}E", "RENE\u{301}E"],
+            // ß, capital ẞ, ss, SS.
+            &[
+                "Stra\u{df}e",
+                "STRA\u{1e9e}E",
+                "strasse",
+                "STRASSE",
+                " Straße ",
+            ],
+            // Final and medial sigma, and the capital.
+            &[
+                "\u{3bf}\u{3b4}\u{3cc}\u{3c2}",
+                "\u{3bf}\u{3b4}\u{3cc}\u{3c3}",
+                "\u{39f}\u{394}\u{38c}\u{3a3}",
+                "\u{39f}\u{394}\u{39f}\u{301}\u{3a3}",
+            ],
+            // Full-width letters and the ideographic space.
+            &[
+                "\u{ff21}\u{ff4c}\u{ff49}\u{ff43}\u{ff45}\u{3000}",
+                "alice",
+                "ALICE",
+            ],
+            // A ligature.
+            &["\u{fb01}le", "FILE", "file"],
+            // An e-mail address with a non-ASCII local part and domain.
+            &[
+                "J\u{f6}rg@B\u{fc}cher.example",
+                "jo\u{308}rg@bu\u{308}cher.EXAMPLE",
+            ],
+        ];
+        for group in groups {
+            let first = names.compute(group[0]);
+            for spelling in group {
+                assert_eq!(
+                    names.compute(spelling),
+                    first,
+                    "{spelling:?} vs {:?}",
+                    group[0]
+                );
+                assert!(names.matches(spelling, &first), "{spelling:?}");
+            }
+        }
+        // Different names stay different.
+        assert_ne!(names.compute("Renee"), names.compute("Ren\u{e9}e"));
+        assert_ne!(names.compute("stra\u{df}e"), names.compute("strase"));
+
+        // The old variants keep them apart (their stored tokens must not change).
+        for old in [Normalization::Lowercase, Normalization::Email] {
+            assert_ne!(
+                old.apply("Ren\u{e9}e"),
+                old.apply("Rene\u{301}e"),
+                "{old:?}"
+            );
+            assert_ne!(old.apply("Stra\u{df}e"), old.apply("strasse"), "{old:?}");
+            assert_ne!(old.apply("\u{3c2}"), old.apply("\u{3c3}"), "{old:?}");
+            assert_ne!(old.apply("\u{ff41}"), old.apply("a"), "{old:?}");
+        }
+    }
+
+    /// On ASCII text `Caseless` is `Email`: an index switched from one to the
+    /// other keeps every ASCII token.
+    #[test]
+    fn caseless_equals_email_on_ascii() {
+        for value in [
+            "",
+            " ",
+            "Alice@Example.COM",
+            "\t a.b+c@d.EXAMPLE \x0b",
+            "MiXeD 123",
+        ] {
+            assert_eq!(
+                Normalization::Caseless.apply(value),
+                Normalization::Email.apply(value),
+                "{value:?}"
+            );
+        }
+        assert!(matches!(
+            Normalization::Caseless.apply(" already@lower "),
+            Cow::Borrowed("already@lower")
+        ));
+    }
+
+    /// Every single character, and every character after a base letter and
+    /// before a combining mark, normalises to a fixed point: idempotence
+    /// over the whole code space, not just what proptest happens to draw.
+    #[test]
+    fn caseless_is_idempotent_on_every_character() {
+        let caseless = Normalization::Caseless;
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            for value in [c.to_string(), format!("a{c}\u{301}")] {
+                let once = caseless.apply(&value).into_owned();
+                assert_eq!(caseless.apply(&once), once, "{:?}", c as u32);
+            }
+        }
     }
 
     #[test]
@@ -652,7 +828,54 @@ mod tests {
             Just(Normalization::Lowercase),
             Just(Normalization::Email),
             Just(Normalization::Digits),
+            Just(Normalization::Caseless),
         ]
+    }
+
+    /// Strings made of the characters where normalisation and folding
+    /// interact: combining marks, sigmas, sharp s, ligatures, full-width
+    /// and compatibility forms, white space.
+    fn tricky_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "e",
+            "E",
+            "\u{301}",
+            "\u{308}",
+            "\u{345}",
+            "\u{399}",
+            "\u{3b9}",
+            "\u{1fb3}",
+            "\u{1fbc}",
+            "\u{df}",
+            "\u{1e9e}",
+            "s",
+            "S",
+            "\u{3c2}",
+            "\u{3c3}",
+            "\u{3a3}",
+            "\u{fb01}",
+            "\u{fb00}",
+            "\u{ff21}",
+            "\u{ff41}",
+            "\u{130}",
+            "\u{131}",
+            "i",
+            "\u{1c5}",
+            "\u{2126}",
+            "\u{212b}",
+            "\u{a8}",
+            "\u{3000}",
+            " ",
+            "\t",
+            "\u{a0}",
+            "\u{2460}",
+            "\u{33c2}",
+            "\u{1f88}",
+            "\u{587}",
+            "\u{ab70}",
+            "\u{10400}",
+        ]);
+        proptest::collection::vec(pieces, 0..12).prop_map(|pieces| pieces.concat())
     }
 
     proptest! {
@@ -660,6 +883,27 @@ mod tests {
         fn normalization_is_idempotent(normalization in builtin_normalization(), value in any::<String>()) {
             let once = normalization.apply(&value).into_owned();
             prop_assert_eq!(normalization.apply(&once), once.as_str());
+        }
+
+        /// `Caseless` on arbitrary and on adversarial strings: the same
+        /// output every time (deterministic) and a fixed point (idempotent),
+        /// and a decomposed value finds its composed form.
+        #[test]
+        fn caseless_is_deterministic_and_idempotent(
+            value in prop_oneof![any::<String>(), tricky_text()],
+        ) {
+            use unicode_normalization::UnicodeNormalization as _;
+            let caseless = Normalization::Caseless;
+            let once = caseless.apply(&value).into_owned();
+            prop_assert_eq!(caseless.apply(&value), once.as_str());
+            prop_assert_eq!(caseless.apply(&once), once.as_str());
+            let nfd: String = value.nfd().collect();
+            let nfc: String = value.nfc().collect();
+            prop_assert_eq!(caseless.apply(&nfd), once.as_str());
+            prop_assert_eq!(caseless.apply(&nfc), once.as_str());
+            // ASCII case never matters, wherever the letters stand.
+            let upper = value.to_ascii_uppercase();
+            prop_assert_eq!(caseless.apply(&upper), once.as_str());
         }
 
         #[test]

@@ -19,6 +19,31 @@ use crate::Error;
 /// The longest record type, record id or field name, in bytes.
 pub const MAX_CONTEXT_PART: usize = 1024;
 
+/// Record type of the contexts that subject keys are wrapped in, under the
+/// tenant's data key.
+pub(crate) const SUBJECT_KEY_RECORD: &str = "custodia.subject_key";
+/// Record type of the contexts that tenant keys are wrapped in.
+pub(crate) const TENANT_KEY_RECORD: &str = "custodia.tenant_key";
+/// Record type of the contexts that keyring secrets are wrapped in.
+pub(crate) const KEYRING_RECORD: &str = "custodia.keyring";
+/// Record type of the context that a file key store's contents are sealed in.
+pub(crate) const KEY_STORE_RECORD: &str = "custodia.key_store";
+
+/// The record types of the crate's own wrapped keys, which
+/// [`FieldContext::new`] refuses: the subject keys are sealed under the
+/// tenant data key that also seals the host's fields, so a host context of
+/// record type `custodia.subject_key` would open (or overwrite) them. The
+/// other three are wrapped under keys a host never seals with, and are
+/// reserved all the same so that no future change makes them reachable.
+/// Exact names only: `custodia.audit_event` and any other record type stay
+/// the host's.
+const RESERVED_RECORD_TYPES: [&str; 4] = [
+    SUBJECT_KEY_RECORD,
+    TENANT_KEY_RECORD,
+    KEYRING_RECORD,
+    KEY_STORE_RECORD,
+];
+
 /// Where an encrypted value lives: the tenant, the record and the field.
 ///
 /// ```
@@ -43,7 +68,32 @@ impl<'a> FieldContext<'a> {
     /// A context. Record type, record id and field must be non-empty and at
     /// most [`MAX_CONTEXT_PART`] bytes: an empty record id would let one
     /// ciphertext stand for every row.
+    ///
+    /// The record types of the crate's own wrapped keys are refused
+    /// ([`Error::InvalidContext`]): `custodia.subject_key`,
+    /// `custodia.tenant_key`, `custodia.keyring` and `custodia.key_store`.
+    /// Subject keys are wrapped under the tenant's data key in context
+    /// `("custodia.subject_key", <subject id>, "key")`, so a host context
+    /// of that record type would reach them through
+    /// [`Keyring::open`](crate::Keyring::open). Other `custodia.` names
+    /// (`custodia.audit_event`, used by custodia-audit) are not reserved.
     pub fn new(
+        tenant: TenantId,
+        record_type: &'a str,
+        record_id: &'a str,
+        field: &'a str,
+    ) -> Result<Self, Error> {
+        if RESERVED_RECORD_TYPES.contains(&record_type) {
+            return Err(Error::InvalidContext(
+                "record type reserved for custodia-crypt's own wrapped keys",
+            ));
+        }
+        Self::internal(tenant, record_type, record_id, field)
+    }
+
+    /// A context of any record type, the reserved ones included: the path
+    /// of the crate's own key wrapping.
+    pub(crate) fn internal(
         tenant: TenantId,
         record_type: &'a str,
         record_id: &'a str,
@@ -141,3 +191,55 @@ macro_rules! column_accessors {
     };
 }
 pub(crate) use column_accessors;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant() -> TenantId {
+        TenantId::from_external_key("t", "acme")
+    }
+
+    /// Exactly the crate's own record types are refused; look-alikes, other
+    /// `custodia.` names (custodia-audit's) and ordinary ones are the host's.
+    #[test]
+    fn the_crates_own_record_types_are_reserved() {
+        for reserved in [
+            "custodia.subject_key",
+            "custodia.tenant_key",
+            "custodia.keyring",
+            "custodia.key_store",
+        ] {
+            assert_eq!(
+                FieldContext::new(tenant(), reserved, "1", "key"),
+                Err(Error::InvalidContext(
+                    "record type reserved for custodia-crypt's own wrapped keys"
+                )),
+                "{reserved}"
+            );
+            let internal = FieldContext::internal(tenant(), reserved, "1", "key").unwrap();
+            assert_eq!(internal.record_type(), reserved);
+        }
+        for free in [
+            "custodia.audit_event",
+            "custodia.subject_key2",
+            "Custodia.Subject_Key",
+            " custodia.subject_key",
+            "custodia",
+            "contact",
+        ] {
+            assert!(
+                FieldContext::new(tenant(), free, "1", "key").is_ok(),
+                "{free}"
+            );
+        }
+    }
+
+    /// The internal path checks sizes like the public one.
+    #[test]
+    fn the_internal_path_still_checks_parts() {
+        assert!(FieldContext::internal(tenant(), SUBJECT_KEY_RECORD, "", "key").is_err());
+        let long = "x".repeat(MAX_CONTEXT_PART + 1);
+        assert!(FieldContext::internal(tenant(), SUBJECT_KEY_RECORD, &long, "key").is_err());
+    }
+}

@@ -220,9 +220,9 @@ impl FileKeyStore {
     }
 
     fn context() -> Result<FieldContext<'static>, Error> {
-        FieldContext::new(
+        FieldContext::internal(
             TenantId::from_uuid(custodia_core::uuid::Uuid::nil()),
-            "custodia.key_store",
+            crate::context::KEY_STORE_RECORD,
             "v1",
             "entries",
         )

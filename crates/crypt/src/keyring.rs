@@ -17,9 +17,9 @@ use crate::envelope::{Envelope, seal_into};
 use crate::kdf::{derive_key, length_prefixed};
 use crate::provider::{AeadKey, CryptoProvider, RING};
 use crate::store::{
-    DEFAULT_STALENESS_BOUND, Freshness, KeyStore, KeyStoreChanges, KeyringRecord, StoredTenantKeys,
-    StoredVersion, TenantKeySlot, TenantShredReceipt, lock_or_defer, now_nanos, read_or_defer,
-    write_or_defer,
+    DEFAULT_STALENESS_BOUND, Freshness, KeyStore, KeyStoreChanges, KeyringRecord, ShredOutcome,
+    StoredTenantKeys, StoredVersion, TenantKeySlot, TenantShredReceipt, lock_or_defer, now_nanos,
+    read_or_defer, write_or_defer,
 };
 use crate::{Error, FieldCipher, FieldContext, KeyId, SecretKey};
 
@@ -108,10 +108,9 @@ const SEARCH_KEY_LABEL: &[u8] = b"custodia/tenant-search-key/v1";
 const SEARCH_KEK_LABEL: &[u8] = b"custodia/tenant-search-kek/v1";
 const RECORD_WRAP_LABEL: &[u8] = b"custodia/keyring-record-kek/v1";
 
-/// Record type of the contexts that wrapped keyring secrets are bound to.
-const KEYRING_RECORD: &str = "custodia.keyring";
-/// Record type of the contexts that wrapped tenant keys are bound to.
-const TENANT_KEY_RECORD: &str = "custodia.tenant_key";
+// Record types of the contexts that wrapped keyring secrets and tenant keys
+// are bound to (reserved: `FieldContext::new` refuses them).
+use crate::context::{KEYRING_RECORD, TENANT_KEY_RECORD};
 
 /// How a keyring makes each tenant's data keys.
 #[derive(
@@ -1146,7 +1145,11 @@ impl Keyring {
     /// be tested against guesses). The tombstone stays, so the tenant id can
     /// never get keys again. Shredding a shredded tenant returns the first
     /// receipt, also when the two shreds overlap (in two processes: the
-    /// store keeps the first tombstone committed).
+    /// store keeps the first tombstone committed). The receipt's
+    /// [`outcome`](TenantShredReceipt::outcome) tells a shred that destroyed
+    /// keys ([`ShredOutcome::KeyDestroyed`]) from one of a tenant that never
+    /// had any ([`ShredOutcome::NoKeyExisted`]: a wrong tenant id, say),
+    /// which still leaves its tombstone.
     ///
     /// Only [`DataKeyMode::Random`] keyrings can do this (a derived key can
     /// always be derived again): others fail with [`Error::InvalidConfig`].
@@ -1172,16 +1175,17 @@ impl Keyring {
         // Hold both caches so that no concurrent load re-inserts a key.
         let mut cache = write(&self.cache);
         let mut search_cache = write(&self.search_cache);
-        let key_versions = match backing.store.tenant_keys(tenant)? {
-            Some(StoredTenantKeys::Shredded(receipt)) => return Ok(receipt),
-            Some(StoredTenantKeys::Active { data_keys, .. }) => data_keys.keys().copied().collect(),
-            None => Vec::new(),
-        };
+        if let Some(StoredTenantKeys::Shredded(receipt)) = backing.store.tenant_keys(tenant)? {
+            return Ok(receipt);
+        }
+        // The store fills in the versions and the outcome from what it
+        // finds when it writes the tombstone.
         let receipt = TenantShredReceipt {
             tenant,
             actor,
             at: clock.now(),
-            key_versions,
+            key_versions: Vec::new(),
+            outcome: ShredOutcome::Unrecorded,
         };
         let stored = backing.store.shred_tenant(&receipt)?;
         cache.retain(|(t, _), _| *t != tenant);
@@ -1447,7 +1451,7 @@ impl Keyring {
             &[TENANT_KEK_LABEL, &version.to_be_bytes()],
         )?;
         let ctx_id = format!("v{version}");
-        let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, &ctx_id, "data_key")?;
+        let ctx = FieldContext::internal(tenant, TENANT_KEY_RECORD, &ctx_id, "data_key")?;
         let slot = TenantKeySlot::Data { version };
         let missing = Error::UnknownKey(KeyId::Tenant { version });
         get_or_create_key(backing, tenant, slot, &kek, &ctx, create, missing)
@@ -1467,7 +1471,8 @@ impl Keyring {
                     KeyId::Tenant { version: 0 },
                     &[SEARCH_KEK_LABEL],
                 )?;
-                let ctx = FieldContext::new(tenant, TENANT_KEY_RECORD, "search", "search_key")?;
+                let ctx =
+                    FieldContext::internal(tenant, TENANT_KEY_RECORD, "search", "search_key")?;
                 let missing = Error::Store("the key store did not keep the new search key".into());
                 get_or_create_key(
                     backing,
@@ -1601,7 +1606,8 @@ fn unwrap_versions(
             Some(key) => key.clone(),
             None => {
                 let ctx_id = format!("v{}", stored.version);
-                let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+                let ctx =
+                    FieldContext::internal(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
                 unwrap_key(&backing.root, &ctx, &stored.wrapped_key)?
             }
         };
@@ -1655,12 +1661,12 @@ fn check_version_list(record: &KeyringRecord) -> Result<(), Error> {
 }
 
 fn search_root_context() -> Result<FieldContext<'static>, Error> {
-    FieldContext::new(nil_tenant(), KEYRING_RECORD, "search", "search_root")
+    FieldContext::internal(nil_tenant(), KEYRING_RECORD, "search", "search_root")
 }
 
 fn wrap_version(backing: &Backing, version: u32, key: &SecretKey) -> Result<Vec<u8>, Error> {
     let ctx_id = format!("v{version}");
-    let ctx = FieldContext::new(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
+    let ctx = FieldContext::internal(nil_tenant(), KEYRING_RECORD, &ctx_id, "version_key")?;
     backing.root.seal(&ctx, key.expose_secret())
 }
 

@@ -25,7 +25,9 @@
 //!   HMAC-SHA256 tokens) when the value need not come back, or
 //!   [`deterministic`] AES-256-SIV when it must, both keyed by the tenant's
 //!   rotation-stable search key ([`Keyring::blind_index`],
-//!   [`Keyring::deterministic`]). Each documents what it leaks.
+//!   [`Keyring::deterministic`]). Each documents what it leaks. Text people
+//!   type is indexed under [`Normalization::Caseless`] (NFKC and Unicode
+//!   case folding), so its spellings find each other.
 //! * AES-GCM sits behind a [`CryptoProvider`] trait, in the manner of rustls:
 //!   [`RING`] by default, [`RUST_CRYPTO`] as an independent second
 //!   implementation; the tests prove each opens the other's output and both
@@ -131,7 +133,7 @@ pub use store::sqlite::SqliteKeyStore;
 pub use store::sqlx_pg::SqlxKeyStore;
 pub use store::{
     DEFAULT_STALENESS_BOUND, KeyStore, KeyStoreChanges, KeyringRecord, MemoryKeyStore, NonceCount,
-    ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,
+    ShredOutcome, ShredReceipt, StoredSubjectKey, StoredTenantKeys, StoredVersion, TenantKeySlot,
     TenantShredReceipt,
 };
 // AEAD providers.

@@ -414,7 +414,7 @@ async_key_store_methods! {
         -> Option<crate::StoredSubjectKey>;
     fn insert_if_absent(tenant: TenantId => tenant, subject: SubjectId => subject,
         wrapped: Vec<u8> => wrapped) -> crate::StoredSubjectKey;
-    fn shred(receipt: ShredReceipt => &receipt) -> ();
+    fn shred(receipt: ShredReceipt => &receipt) -> ShredReceipt;
     fn wrapped_keys() -> Vec<(TenantId, SubjectId, Vec<u8>)>;
     fn replace_wrapped(tenant: TenantId => tenant, subject: SubjectId => subject,
         old: Vec<u8> => &old, new: Vec<u8> => new) -> bool;

@@ -63,7 +63,8 @@ impl SecretKey {
     /// Reads a key from a file holding the 32 bytes in base64 (one line).
     ///
     /// On Unix the file must not be readable or writable by group or others
-    /// (mode 0600 or stricter); a looser file is refused.
+    /// (mode 0600 or stricter) and must be owned by the process's effective
+    /// user or root; any other file is refused (see [`read_key_file`]).
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
         let shown = path.display();
         let text = read_key_file(path)?;
@@ -108,9 +109,12 @@ pub const MAX_KEY_FILE: usize = 4096;
 /// `custodia` command's audit checkpoint signer keys).
 ///
 /// On Unix the file must not be readable or writable by group or others
-/// (mode 0600 or stricter): a looser file is refused, naming its mode. The
-/// mode is that of the file opened, not of whatever the path names a moment
-/// later. The text goes into a zeroized buffer allocated once at
+/// (mode 0600 or stricter): a looser file is refused, naming its mode. It
+/// must also be owned by the process's effective user or by root (the rule
+/// of ssh for its keys): a file another user owns is refused, naming the
+/// owner's uid, so a process running as root does not take a key another
+/// user planted for it. Mode and owner are those of the file opened
+/// (`fstat`), not of whatever the path names a moment later. The text goes into a zeroized buffer allocated once at
 /// [`MAX_KEY_FILE`] bytes and never grown, so no copy of the key is left in
 /// freed memory; a longer file, or one that is not UTF-8, is refused.
 /// Errors name the file, never its contents.
@@ -122,6 +126,7 @@ pub fn read_key_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
     check_private(path, &file)?;
+    check_owned(path, &file)?;
     // One byte over the limit tells a file that is too long.
     let mut buf = zeroize::Zeroizing::new(vec![0u8; MAX_KEY_FILE + 1]);
     let mut len = 0;
@@ -180,6 +185,48 @@ fn check_mode(path: &std::path::Path, mode: u32) -> Result<(), Error> {
             mode & 0o777
         )));
     }
+    Ok(())
+}
+
+/// Refuses a key file, as opened, that neither the process's effective user
+/// nor root owns.
+///
+/// The effective uid comes from `rustix::process::geteuid`, a safe wrapper
+/// over the system call (the crate forbids `unsafe`, so no `libc` call of
+/// its own). Only [`read_key_file`] checks owners: a
+/// [`FileKeyStore`](crate::FileKeyStore) holds wrapped keys only and is often kept by a
+/// service user that an administrator's root shell also opens.
+#[cfg(unix)]
+fn check_owned(path: &std::path::Path, file: &std::fs::File) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = file
+        .metadata()
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?
+        .uid();
+    check_owner(path, owner, rustix::process::geteuid().as_raw())
+}
+
+/// Refuses a key file owned by `file_uid` when the process runs as
+/// `process_uid`: the owner must be that user or root (uid 0), as ssh
+/// requires of its keys. Another user could otherwise plant a key (or its
+/// replacement) that the process takes for its own.
+#[cfg(unix)]
+fn check_owner(path: &std::path::Path, file_uid: u32, process_uid: u32) -> Result<(), Error> {
+    if file_uid == process_uid || file_uid == 0 {
+        return Ok(());
+    }
+    Err(Error::Store(format!(
+        "{} is owned by uid {file_uid}; key files must be owned by this process's user (uid {process_uid}) or root",
+        path.display()
+    )))
+}
+
+/// No owners to check on this platform.
+#[cfg(not(unix))]
+fn check_owned(_path: &std::path::Path, _file: &std::fs::File) -> Result<(), Error> {
     Ok(())
 }
 
@@ -304,6 +351,74 @@ mod tests {
         assert!(binary.contains("not UTF-8"), "{binary}");
         let missing = read_key_file(&dir.path().join("missing")).unwrap_err();
         assert!(matches!(missing, Error::Io { .. }), "{missing}");
+    }
+
+    /// The owner rule on its own: the process's user or root, nobody else.
+    #[cfg(unix)]
+    #[test]
+    fn key_file_owner_must_be_the_process_user_or_root() {
+        let path = std::path::Path::new("/etc/custodia/master.key");
+        assert!(check_owner(path, 1000, 1000).is_ok(), "own file");
+        assert!(check_owner(path, 0, 1000).is_ok(), "root's file");
+        assert!(check_owner(path, 0, 0).is_ok(), "root reads root's file");
+        for (file_uid, process_uid) in [(1001, 1000), (65534, 0), (1000, 0)] {
+            let refused = check_owner(path, file_uid, process_uid)
+                .unwrap_err()
+                .to_string();
+            assert!(refused.contains("/etc/custodia/master.key"), "{refused}");
+            assert!(
+                refused.contains(&format!("owned by uid {file_uid}")),
+                "{refused}"
+            );
+            assert!(
+                refused.contains(&format!("(uid {process_uid})")),
+                "{refused}"
+            );
+        }
+    }
+
+    /// A real file the current user owns is read.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_of_the_current_user_is_read() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("own.key");
+        std::fs::write(&path, "OWN\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().uid(),
+            rustix::process::geteuid().as_raw()
+        );
+        assert_eq!(read_key_file(&path).unwrap().as_str(), "OWN\n");
+    }
+
+    /// A `0600` key file that another user owns is refused, naming the file
+    /// and the owner, never the contents. Only root can give a file away, so
+    /// this test runs only as root (as CI does) and returns early, passing,
+    /// for anyone else; [`key_file_owner_must_be_the_process_user_or_root`]
+    /// covers the rule either way.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_planted_by_another_user_is_refused_as_root() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: only root can chown a file to another user");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("planted.key");
+        std::fs::write(&path, "PLANTED+KEY\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+        let refused = read_key_file(&path).unwrap_err().to_string();
+        assert!(refused.contains("owned by uid 65534"), "{refused}");
+        assert!(refused.contains("planted.key"), "{refused}");
+        assert!(!refused.contains("PLANTED"), "{refused}");
+        // Given back to root, the same file reads.
+        std::os::unix::fs::chown(&path, Some(0), None).unwrap();
+        assert_eq!(read_key_file(&path).unwrap().as_str(), "PLANTED+KEY\n");
     }
 
     mod key_text {

@@ -34,7 +34,35 @@ pub enum StoredSubjectKey {
     Shredded(ShredReceipt),
 }
 
-/// Proof that a subject's key was destroyed: who did it and when.
+/// What a shred found in the store: whether it destroyed a key or only
+/// wrote the tombstone.
+///
+/// A shred always leaves a tombstone, so that no key can be made later for
+/// the erased subject or tenant; this says whether there was anything to
+/// destroy. A shred that destroyed nothing usually means the wrong tenant
+/// or subject was named, or the person never had anything sealed: worth a
+/// look before the erasure is certified.
+///
+/// Stored with the receipt (`"outcome": "key_destroyed"`, `"no_key_existed"`).
+/// Receipts stored before it existed have no such field and read as
+/// [`ShredOutcome::Unrecorded`]: whether they destroyed a key is not known.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ShredOutcome {
+    /// A key was there and this shred destroyed it (for a tenant: at least
+    /// one data key or its search key).
+    KeyDestroyed,
+    /// No key existed: only the tombstone was written.
+    NoKeyExisted,
+    /// A receipt stored before shreds recorded their outcome.
+    #[default]
+    Unrecorded,
+}
+
+/// Proof that a subject's key was destroyed: who did it, when, and whether
+/// there was a key to destroy.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShredReceipt {
     /// The tenant.
@@ -45,10 +73,15 @@ pub struct ShredReceipt {
     pub actor: ActorId,
     /// When the key was destroyed.
     pub at: Timestamp,
+    /// Whether a key was destroyed or only the tombstone written. Set by the
+    /// store ([`KeyStore::shred`]) from what it found; what a caller puts
+    /// here is ignored. Absent in receipts stored before it existed.
+    #[serde(default)]
+    pub outcome: ShredOutcome,
 }
 
-/// Proof that all of a tenant's data keys were destroyed: who, when, and
-/// which key versions the tenant had.
+/// Proof that all of a tenant's data keys were destroyed: who, when, which
+/// key versions the tenant had, and whether it had any key at all.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TenantShredReceipt {
     /// The erased tenant.
@@ -58,7 +91,13 @@ pub struct TenantShredReceipt {
     /// When the keys were destroyed.
     pub at: Timestamp,
     /// The data-key versions destroyed (the search key, if any, went too).
+    /// Set by the store ([`KeyStore::shred_tenant`]) from what it found.
     pub key_versions: Vec<u32>,
+    /// Whether any key was destroyed or only the tombstone written. Set by
+    /// the store from what it found; what a caller puts here is ignored.
+    /// Absent in receipts stored before it existed.
+    #[serde(default)]
+    pub outcome: ShredOutcome,
 }
 
 /// A tenant's keys in a [`DataKeyMode::Random`] keyring.
@@ -247,7 +286,9 @@ pub struct NonceCount {
 /// the shred check); the first seal for a subject is 3 (read, insert, read
 /// back); a nonce-block reservation is 6 (read, then `BEGIN`, insert-if-absent,
 /// `SELECT … FOR UPDATE`, update, `COMMIT`); a subject shred is 4 (`BEGIN`,
-/// bump the generation, upsert the tombstone, `COMMIT`); a tenant shred 7 (a
+/// bump the generation, insert the tombstone, `COMMIT`) where the subject had
+/// no entry, 6 where it had a key (the insert finds the row, which is then
+/// locked and overwritten), 5 over a tombstone (which stays); a tenant shred 7 (a
 /// read, then `BEGIN`, make the row if absent, lock it, bump, the tombstone,
 /// `COMMIT`).
 /// With [`SqlxKeyStore`](crate::SqlxKeyStore) through the async types, each
@@ -273,7 +314,7 @@ pub struct NonceCount {
 ///         self.0.get(t, s)
 ///     }
 /// #   fn insert_if_absent(&self, t: TenantId, s: SubjectId, w: Vec<u8>) -> Result<StoredSubjectKey, Error> { self.0.insert_if_absent(t, s, w) }
-/// #   fn shred(&self, r: &ShredReceipt) -> Result<(), Error> { self.0.shred(r) }
+/// #   fn shred(&self, r: &ShredReceipt) -> Result<ShredReceipt, Error> { self.0.shred(r) }
 /// #   fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> { self.0.wrapped_keys() }
 /// #   fn replace_wrapped(&self, t: TenantId, s: SubjectId, o: &[u8], n: Vec<u8>) -> Result<bool, Error> { self.0.replace_wrapped(t, s, o, n) }
 /// #   fn keyring(&self) -> Result<Option<KeyringRecord>, Error> { self.0.keyring() }
@@ -302,8 +343,15 @@ pub trait KeyStore: Send + Sync {
         wrapped: Vec<u8>,
     ) -> Result<StoredSubjectKey, Error>;
 
-    /// Replaces the subject's entry with a tombstone, destroying the key.
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error>;
+    /// Replaces the subject's entry with a tombstone, destroying the key,
+    /// unless it is a tombstone already; returns the receipt stored
+    /// afterwards. Its [`ShredReceipt::outcome`] says what the store found,
+    /// atomically with the write: [`ShredOutcome::KeyDestroyed`] over a
+    /// wrapped key, [`ShredOutcome::NoKeyExisted`] where there was no entry
+    /// (the tombstone still goes in, so no key is made later). Over a
+    /// tombstone the first receipt stays and comes back, as for
+    /// [`KeyStore::shred_tenant`].
+    fn shred(&self, receipt: &ShredReceipt) -> Result<ShredReceipt, Error>;
 
     /// Every wrapped (not shredded) subject key: tenant, subject, envelope.
     fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error>;
@@ -345,7 +393,10 @@ pub trait KeyStore: Send + Sync {
     /// unless the tenant is a tombstone already; returns the receipt stored
     /// afterwards. So of two shreds that overlap (two processes that both
     /// read the tenant active) the first to commit keeps its receipt and the
-    /// second gets it back, as a shred after the first does.
+    /// second gets it back, as a shred after the first does. The stored
+    /// receipt's `key_versions` and `outcome` are what the store found,
+    /// atomically with the write ([`ShredOutcome::NoKeyExisted`] for a
+    /// tenant without any key).
     fn shred_tenant(&self, receipt: &TenantShredReceipt) -> Result<TenantShredReceipt, Error>;
 
     /// Deletes every tenant's data key of a retired `version`; returns how many.
@@ -595,11 +646,23 @@ impl StoreState {
             .clone()
     }
 
-    pub(crate) fn shred_subject(&mut self, receipt: &ShredReceipt) {
+    /// The tombstone's receipt: `receipt` with the outcome found, or the
+    /// receipt already there; and whether the entry changed.
+    pub(crate) fn shred_subject(&mut self, receipt: &ShredReceipt) -> (ShredReceipt, bool) {
+        let outcome = match self.subjects.get(&(receipt.tenant, receipt.subject)) {
+            Some(StoredSubjectKey::Shredded(first)) => return (first.clone(), false),
+            Some(StoredSubjectKey::Wrapped { .. }) => ShredOutcome::KeyDestroyed,
+            None => ShredOutcome::NoKeyExisted,
+        };
+        let stored = ShredReceipt {
+            outcome,
+            ..receipt.clone()
+        };
         self.subjects.insert(
             (receipt.tenant, receipt.subject),
-            StoredSubjectKey::Shredded(receipt.clone()),
+            StoredSubjectKey::Shredded(stored.clone()),
         );
+        (stored, true)
     }
 
     /// The wrapped subject entries, in a stable order.
@@ -675,16 +738,33 @@ impl StoreState {
         entry.clone()
     }
 
-    /// The tombstone's receipt: `receipt`, or the one already there.
+    /// The tombstone's receipt: `receipt` with the versions and outcome
+    /// found, or the one already there.
     pub(crate) fn shred_tenant(&mut self, receipt: &TenantShredReceipt) -> TenantShredReceipt {
-        match self.tenants.get(&receipt.tenant) {
-            Some(StoredTenantKeys::Shredded(first)) => first.clone(),
-            _ => {
-                self.tenants
-                    .insert(receipt.tenant, StoredTenantKeys::Shredded(receipt.clone()));
-                receipt.clone()
+        let (key_versions, outcome) = match self.tenants.get(&receipt.tenant) {
+            Some(StoredTenantKeys::Shredded(first)) => return first.clone(),
+            Some(StoredTenantKeys::Active {
+                data_keys,
+                search_key,
+            }) => {
+                let versions: Vec<u32> = data_keys.keys().copied().collect();
+                let outcome = if versions.is_empty() && search_key.is_none() {
+                    ShredOutcome::NoKeyExisted
+                } else {
+                    ShredOutcome::KeyDestroyed
+                };
+                (versions, outcome)
             }
-        }
+            None => (Vec::new(), ShredOutcome::NoKeyExisted),
+        };
+        let stored = TenantShredReceipt {
+            key_versions,
+            outcome,
+            ..receipt.clone()
+        };
+        self.tenants
+            .insert(receipt.tenant, StoredTenantKeys::Shredded(stored.clone()));
+        stored
     }
 
     pub(crate) fn swap_nonces(
@@ -749,7 +829,10 @@ macro_rules! delegate_key_store {
                 let $this = self;
                 $target.insert_if_absent(tenant, subject, wrapped)
             }
-            fn shred(&self, receipt: &$crate::store::ShredReceipt) -> Result<(), $crate::Error> {
+            fn shred(
+                &self,
+                receipt: &$crate::store::ShredReceipt,
+            ) -> Result<$crate::store::ShredReceipt, $crate::Error> {
                 let $this = self;
                 $target.shred(receipt)
             }
@@ -974,10 +1057,11 @@ macro_rules! state_key_store {
                 self.update(|s| (s.insert_subject(tenant, subject, wrapped), None))
             }
 
-            fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
+            fn shred(&self, receipt: &ShredReceipt) -> Result<ShredReceipt, Error> {
                 self.update(|s| {
-                    s.shred_subject(receipt);
-                    ((), Some(Change::Subject(receipt.tenant, receipt.subject)))
+                    let (stored, changed) = s.shred_subject(receipt);
+                    let change = Change::Subject(receipt.tenant, receipt.subject);
+                    (stored, changed.then_some(change))
                 })
             }
 

@@ -18,7 +18,7 @@ use crate::{Error, FieldContext, KeyId, Keyring, SecretKey};
 /// The only subject-key version so far: a subject's key is never rotated, only shredded.
 pub const SUBJECT_KEY_VERSION: u32 = 1;
 
-const WRAP_RECORD_TYPE: &str = "custodia.subject_key";
+const WRAP_RECORD_TYPE: &str = crate::context::SUBJECT_KEY_RECORD;
 const WRAP_FIELD: &str = "key";
 
 /// How many unwrapped subject keys a [`SubjectVault`] keeps in memory by
@@ -42,11 +42,13 @@ type CachedSubjectKey = (Arc<dyn AeadKey>, u64);
 /// cannot be deleted in place. So each data subject gets a key of their own: 32
 /// random bytes, created on first use, stored only *wrapped* (sealed as an
 /// ordinary field envelope under the tenant's data key from the [`Keyring`],
-/// with context `("custodia.subject_key", <subject id>, "key")`). Values sealed
-/// with [`SubjectVault::seal`] are envelopes labelled `subject/<id>/v1`.
+/// with context `("custodia.subject_key", <subject id>, "key")`, a record
+/// type [`FieldContext::new`] refuses, so no host context reaches it). Values
+/// sealed with [`SubjectVault::seal`] are envelopes labelled `subject/<id>/v1`.
 ///
 /// [`SubjectVault::shred`] replaces the wrapped key in the [`KeyStore`] with a
-/// tombstone and returns a [`ShredReceipt`] (who, when). From then on every
+/// tombstone and returns a [`ShredReceipt`] (who, when, and whether there was
+/// a key to destroy: [`ShredReceipt::outcome`]). From then on every
 /// envelope sealed under that key — in the database, in a backup restored next
 /// year, inside an audit log — fails with the distinct [`Error::Shredded`],
 /// because the only key that opens it no longer exists anywhere. The tombstone
@@ -279,11 +281,18 @@ impl<S: KeyStore> SubjectVault<S> {
         }
     }
 
-    /// Destroys `subject`'s key in `tenant`, for good, and says who did it and when.
+    /// Destroys `subject`'s key in `tenant`, for good, and says who did it,
+    /// when, and whether there was a key.
     ///
     /// Shredding a subject that never had a key still leaves a tombstone, so a
     /// later [`SubjectVault::seal`] cannot quietly create a fresh key for an
-    /// erased person.
+    /// erased person; its receipt says [`ShredOutcome::NoKeyExisted`]
+    /// (often the wrong tenant or subject was named), where a real
+    /// destruction says [`ShredOutcome::KeyDestroyed`]. Shredding a shredded
+    /// subject returns the first receipt.
+    ///
+    /// [`ShredOutcome::NoKeyExisted`]: crate::ShredOutcome::NoKeyExisted
+    /// [`ShredOutcome::KeyDestroyed`]: crate::ShredOutcome::KeyDestroyed
     pub fn shred(
         &self,
         tenant: TenantId,
@@ -296,12 +305,14 @@ impl<S: KeyStore> SubjectVault<S> {
             subject,
             actor,
             at: self.clock.now(),
+            // The store says what it found.
+            outcome: crate::ShredOutcome::Unrecorded,
         };
-        self.store.shred(&receipt)?;
+        let stored = self.store.shred(&receipt)?;
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         cache.remove(&(tenant, subject));
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        Ok(receipt)
+        Ok(stored)
     }
 
     /// Re-wraps every subject key still wrapped under an older tenant-key
@@ -456,7 +467,8 @@ impl<S: KeyStore> SubjectVault<S> {
 /// Where a subject's wrapped key lives, as a field of the tenant: the context
 /// its wrapping envelope is bound to.
 fn wrap_context(tenant: TenantId, subject_id: &str) -> Result<FieldContext<'_>, Error> {
-    FieldContext::new(tenant, WRAP_RECORD_TYPE, subject_id, WRAP_FIELD)
+    // The reserved record type: only this path may name it.
+    FieldContext::internal(tenant, WRAP_RECORD_TYPE, subject_id, WRAP_FIELD)
 }
 
 fn subject_key_id(subject: SubjectId) -> KeyId {
@@ -486,6 +498,37 @@ mod tests {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+
+    /// A subject's wrapped key is an envelope under the tenant's data key
+    /// in context `("custodia.subject_key", <subject>, "key")`. A host that
+    /// names that record type through the public constructor would open it
+    /// with `Keyring::open` and hold the person's key: the constructor
+    /// refuses it, while the vault's own path still unwraps.
+    #[test]
+    fn no_host_context_reaches_a_wrapped_subject_key() {
+        let store = Arc::new(MemoryKeyStore::default());
+        let keyring = Arc::new(Keyring::new(SecretKey::from_bytes([5; 32])));
+        let clock = Arc::new(custodia_core::ManualClock::new(DateTime::UNIX_EPOCH));
+        let vault = SubjectVault::new(keyring.clone(), store.clone(), clock);
+        let acme = TenantId::from_external_key("t", "acme");
+        let alice = SubjectId::from_external_key(acme, "psa", "alice");
+        let ctx = FieldContext::new(acme, "audit_event", "e-1", "ip").unwrap();
+        let sealed = vault.seal(alice, &ctx, b"203.0.113.7").unwrap();
+        let Some(StoredSubjectKey::Wrapped { envelope }) = store.get(acme, alice).unwrap() else {
+            panic!("alice's key is not stored wrapped");
+        };
+        let alice_id = alice.to_string();
+        assert_eq!(
+            FieldContext::new(acme, "custodia.subject_key", &alice_id, "key"),
+            Err(Error::InvalidContext(
+                "record type reserved for custodia-crypt's own wrapped keys"
+            ))
+        );
+        // The crate's own context still unwraps it (this is the vault's path).
+        let own = wrap_context(acme, &alice_id).unwrap();
+        assert_eq!(keyring.open(&own, &envelope).unwrap().len(), 32);
+        assert_eq!(vault.open(&ctx, &sealed).unwrap(), b"203.0.113.7");
     }
 
     /// A tenant shred makes the vault's cached subject keys of that tenant
@@ -547,6 +590,7 @@ mod tests {
             subject,
             actor: ActorId::from_external_key(tenant, "psa.user", "dpo"),
             at: DateTime::UNIX_EPOCH,
+            outcome: crate::ShredOutcome::Unrecorded,
         }
     }
 

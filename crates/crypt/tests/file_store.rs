@@ -187,6 +187,7 @@ fn a_shred_two_writes_back_is_seen_and_never_undone_when_the_inode_is_reused() {
         subject: alice,
         actor: ActorId::from_external_key(tenant, "psa.user", "dpo"),
         at: custodia_core::chrono::DateTime::UNIX_EPOCH,
+        outcome: custodia_crypt::ShredOutcome::Unrecorded,
     })
     .unwrap();
     let shrunk = std::fs::metadata(&path).unwrap().len();
@@ -238,6 +239,7 @@ fn receipt_for(tenant: TenantId, subject: SubjectId) -> custodia_crypt::ShredRec
         subject,
         actor: ActorId::from_external_key(tenant, "psa.user", "dpo"),
         at: custodia_core::chrono::DateTime::UNIX_EPOCH,
+        outcome: custodia_crypt::ShredOutcome::Unrecorded,
     }
 }
 

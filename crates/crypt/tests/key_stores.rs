@@ -21,8 +21,9 @@ use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{ActorId, ManualClock, SubjectId, TenantId};
 use custodia_crypt::{
     BlindIndexConfig, DataKeyMode, Envelope, Error, FieldContext, FileKeyStore, KeyId, KeyStore,
-    KeyUsage, Keyring, MemoryKeyStore, NonceBudget, SecretKey, ShredReceipt, SqliteKeyStore,
-    StoredSubjectKey, StoredTenantKeys, SubjectVault, TenantKeySlot, TenantShredReceipt,
+    KeyUsage, Keyring, MemoryKeyStore, NonceBudget, SecretKey, ShredOutcome, ShredReceipt,
+    SqliteKeyStore, StoredSubjectKey, StoredTenantKeys, SubjectVault, TenantKeySlot,
+    TenantShredReceipt,
 };
 
 type Handle = Arc<dyn KeyStore>;
@@ -255,6 +256,7 @@ fn suite(fresh: fn() -> Box<dyn Backend>) {
     two_keyrings_share_one_nonce_budget(&*fresh());
     shreds_and_rotations_propagate_between_handles(&*fresh());
     overlapping_tenant_shreds_keep_the_first_receipt(&*fresh());
+    shred_receipts_say_whether_a_key_existed(&*fresh());
 }
 
 fn subject_keys_and_tombstones(b: &dyn Backend) {
@@ -334,8 +336,15 @@ fn the_store_primitives_compare_and_swap(b: &dyn Backend) {
         subject: alice,
         actor: ActorId::from_external_key(acme, "psa.user", "dpo"),
         at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        outcome: ShredOutcome::Unrecorded,
     };
-    one.shred(&receipt).unwrap();
+    let stored = one.shred(&receipt).unwrap();
+    // The store says what it found, whatever the caller put there.
+    let receipt = ShredReceipt {
+        outcome: ShredOutcome::KeyDestroyed,
+        ..receipt
+    };
+    assert_eq!(stored, receipt);
     // A re-wrap racing with the shred never undoes it.
     assert!(!two.replace_wrapped(acme, alice, &[3], vec![4]).unwrap());
     assert_eq!(
@@ -484,11 +493,21 @@ fn overlapping_tenant_shreds_keep_the_first_receipt(b: &dyn Backend) {
         tenant,
         actor: ActorId::from_external_key(tenant, "psa.user", who),
         at: Utc.with_ymd_and_hms(2026, 11, 22, 9, minute, 0).unwrap(),
-        key_versions: vec![1],
+        key_versions: vec![7],
+        outcome: ShredOutcome::Unrecorded,
     };
-    // A tenant with keys, and one that never had any (no row yet).
-    for tenant in [acme, initech] {
+    // A tenant with keys, and one that never had any (no row yet). The
+    // store fills in the versions and the outcome it finds.
+    for (tenant, key_versions, outcome) in [
+        (acme, vec![1], ShredOutcome::KeyDestroyed),
+        (initech, vec![], ShredOutcome::NoKeyExisted),
+    ] {
         let (first, second) = (receipt(tenant, "dpo", 1), receipt(tenant, "admin", 2));
+        let first = TenantShredReceipt {
+            key_versions,
+            outcome,
+            ..first
+        };
         let (one, other) = (b.handle(), b.handle());
         let before = one.generation().unwrap();
         assert_eq!(one.shred_tenant(&first).unwrap(), first);
@@ -502,6 +521,67 @@ fn overlapping_tenant_shreds_keep_the_first_receipt(b: &dyn Backend) {
         // Nothing changed, so nothing for other processes to drop.
         assert_eq!(b.handle().generation().unwrap(), after);
     }
+}
+
+/// A shred's receipt tells a destroyed key from a tombstone written where
+/// there was no key (the wrong tenant named, say), for subjects and
+/// tenants, as returned and as stored; a repeated shred returns the first
+/// receipt.
+fn shred_receipts_say_whether_a_key_existed(b: &dyn Backend) {
+    let (acme, globex, nobody) = (tenant("acme"), tenant("globex"), tenant("nobody"));
+    let alice = SubjectId::from_external_key(acme, "psa", "alice");
+    let dpo = ActorId::from_external_key(acme, "psa.user", "dpo");
+    let v = vault(&b.handle());
+    v.seal(alice, &ctx(acme, "e-1"), b"203.0.113.7").unwrap();
+
+    let destroyed = v.shred(acme, alice, dpo).unwrap();
+    assert_eq!(destroyed.outcome, ShredOutcome::KeyDestroyed);
+    // The wrong tenant named: no key was there, the tombstone goes in anyway.
+    let wrong = v.shred(globex, alice, dpo).unwrap();
+    assert_eq!(wrong.outcome, ShredOutcome::NoKeyExisted);
+    assert_eq!(
+        v.seal(alice, &ctx(globex, "e-2"), b"x"),
+        Err(Error::Shredded { subject: alice })
+    );
+    // What another handle reads back says the same.
+    let store = b.handle();
+    assert_eq!(
+        store.get(acme, alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(destroyed.clone()))
+    );
+    assert_eq!(
+        store.get(globex, alice).unwrap(),
+        Some(StoredSubjectKey::Shredded(wrong.clone()))
+    );
+    // Shredding again, in another process, returns the first receipt.
+    let admin = ActorId::from_external_key(acme, "psa.user", "admin");
+    assert_eq!(
+        vault(&b.handle()).shred(acme, alice, admin).unwrap(),
+        destroyed
+    );
+    assert_eq!(
+        vault(&b.handle()).shred(globex, alice, admin).unwrap(),
+        wrong
+    );
+
+    let k = keyring(b.handle());
+    k.seal(&ctx(acme, "T-1"), b"one").unwrap();
+    let tenant_destroyed = k.shred_tenant(acme, dpo, &*clock()).unwrap();
+    assert_eq!(tenant_destroyed.outcome, ShredOutcome::KeyDestroyed);
+    assert_eq!(tenant_destroyed.key_versions, [1]);
+    let no_tenant = k.shred_tenant(nobody, dpo, &*clock()).unwrap();
+    assert_eq!(no_tenant.outcome, ShredOutcome::NoKeyExisted);
+    assert!(no_tenant.key_versions.is_empty());
+    assert_eq!(
+        b.handle().tenant_keys(nobody).unwrap(),
+        Some(StoredTenantKeys::Shredded(no_tenant))
+    );
+    assert_eq!(
+        keyring(b.handle())
+            .shred_tenant(acme, admin, &*clock())
+            .unwrap(),
+        tenant_destroyed
+    );
 }
 
 fn two_keyrings_share_one_nonce_budget(b: &dyn Backend) {

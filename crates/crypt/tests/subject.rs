@@ -275,7 +275,10 @@ impl KeyStore for Flaky {
     ) -> Result<StoredSubjectKey, Error> {
         self.inner.insert_if_absent(t, s, w)
     }
-    fn shred(&self, r: &custodia_crypt::ShredReceipt) -> Result<(), Error> {
+    fn shred(
+        &self,
+        r: &custodia_crypt::ShredReceipt,
+    ) -> Result<custodia_crypt::ShredReceipt, Error> {
         self.inner.shred(r)
     }
     fn wrapped_keys(&self) -> Result<Vec<(TenantId, SubjectId, Vec<u8>)>, Error> {

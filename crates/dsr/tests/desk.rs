@@ -743,7 +743,10 @@ fn deferred_shred_happens_on_rerun_after_the_hold_is_released() {
     let done = desk.erase(&mut r, f.agent).unwrap();
     assert_eq!(
         done.subject_key,
-        SubjectKeyStatus::Shredded { at: f.clock.now() }
+        SubjectKeyStatus::Shredded {
+            at: f.clock.now(),
+            outcome: custodia_crypt::ShredOutcome::KeyDestroyed
+        }
     );
     assert!(done.kept.is_empty());
     assert!(done.erased.iter().any(|e| e.record.id == "T-2"));
@@ -1138,6 +1141,7 @@ impl KeyShredder for BrokenVault {
             subject,
             actor,
             at: start(),
+            outcome: custodia_crypt::ShredOutcome::KeyDestroyed,
         })
     }
 }
@@ -1172,10 +1176,90 @@ fn a_failed_key_shred_keeps_the_erasure_open_until_retried() {
         locates,
         "sources not redone"
     );
-    assert_eq!(cert.subject_key, SubjectKeyStatus::Shredded { at: start() });
+    assert_eq!(
+        cert.subject_key,
+        SubjectKeyStatus::Shredded {
+            at: start(),
+            outcome: custodia_crypt::ShredOutcome::KeyDestroyed
+        }
+    );
     assert_eq!(cert.erased.len(), 4);
     assert_eq!(cert.backups_clear_by, None, "no backup horizon configured");
     assert!(cert.to_markdown().contains("not known"));
+}
+
+/// The certificate tells a destroyed key from a shred that found none (the
+/// person never had anything sealed in this tenant, or the wrong one was
+/// named): the receipt's outcome shows in the status, its JSON and its text.
+#[test]
+fn the_certificate_tells_a_destroyed_key_from_none_existing() {
+    for sealed_first in [true, false] {
+        let f = fixture();
+        let vault = vault(f.clock.clone());
+        if sealed_first {
+            let ctx = FieldContext::new(f.tenant, "audit_event", "e-1", "actor_ip").unwrap();
+            vault.seal(f.alice, &ctx, b"203.0.113.7").unwrap();
+        }
+        let desk = f.desk().with_key_shredder(vault);
+        let mut r = f.verified(&desk, RequestKind::Erasure);
+        let cert = desk.erase(&mut r, f.agent).unwrap();
+        let (outcome, json, describe, md) = if sealed_first {
+            (
+                custodia_crypt::ShredOutcome::KeyDestroyed,
+                "\"outcome\": \"key_destroyed\"",
+                "shredded at",
+                "was destroyed",
+            )
+        } else {
+            (
+                custodia_crypt::ShredOutcome::NoKeyExisted,
+                "\"outcome\": \"no_key_existed\"",
+                "no key existed",
+                "No encryption key of the person's existed",
+            )
+        };
+        assert_eq!(
+            cert.subject_key,
+            SubjectKeyStatus::Shredded {
+                at: f.clock.now(),
+                outcome
+            }
+        );
+        let text = cert.to_json().unwrap();
+        assert!(text.contains(json), "{text}");
+        assert_eq!(ErasureCertificate::from_json(&text).unwrap(), cert);
+        assert!(cert.subject_key.describe().starts_with(describe));
+        let rendered = cert.to_markdown();
+        assert!(rendered.contains(md), "{rendered}");
+        assert_eq!(
+            rendered.contains("was destroyed"),
+            sealed_first,
+            "{rendered}"
+        );
+    }
+}
+
+/// A certificate issued before receipts said whether a key existed has no
+/// `outcome`: it reads back, and prints as a destroyed key as it did.
+#[test]
+fn a_certificate_without_an_outcome_reads_as_unrecorded() {
+    let f = fixture();
+    let desk = f.desk().with_key_shredder(vault(f.clock.clone()));
+    let mut r = f.verified(&desk, RequestKind::Erasure);
+    let cert = desk.erase(&mut r, f.agent).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&cert.to_json().unwrap()).unwrap();
+    let key = json["subject_key"].as_object_mut().unwrap();
+    assert!(key.remove("outcome").is_some());
+    let old = ErasureCertificate::from_json(&json.to_string()).unwrap();
+    assert_eq!(
+        old.subject_key,
+        SubjectKeyStatus::Shredded {
+            at: f.clock.now(),
+            outcome: custodia_crypt::ShredOutcome::Unrecorded
+        }
+    );
+    assert!(old.to_markdown().contains("was destroyed"));
+    assert!(!old.to_json().unwrap().contains("outcome"));
 }
 
 #[test]

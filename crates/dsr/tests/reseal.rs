@@ -242,7 +242,10 @@ fn a_resealed_held_record_does_not_defer_the_shred() {
     assert_eq!(cert.records_resealed, 1);
     assert_eq!(
         cert.subject_key,
-        SubjectKeyStatus::Shredded { at: w.clock.now() }
+        SubjectKeyStatus::Shredded {
+            at: w.clock.now(),
+            outcome: custodia_crypt::ShredOutcome::KeyDestroyed
+        }
     );
     assert!(
         !w.key_alive(),
@@ -451,7 +454,10 @@ fn resume_deferred_erasures_shreds_once_released_and_is_idempotent() {
     };
     assert_eq!(
         done.subject_key,
-        SubjectKeyStatus::Shredded { at: w.clock.now() }
+        SubjectKeyStatus::Shredded {
+            at: w.clock.now(),
+            outcome: custodia_crypt::ShredOutcome::KeyDestroyed
+        }
     );
     assert!(done.kept.is_empty());
     assert!(evidence.is_empty());

@@ -796,7 +796,7 @@ pub fn run_on(dir: &Path, database: &Database) -> Result<Report, Error> {
         format!("backup copy of row T-1001 taken first; its email opened then: {:?}", before.as_deref().unwrap_or("-")),
         format!("request {}: {} tickets erased, {} kept, subject key {}", short(erasure.id), certificate.erased.len(), certificate.kept.len(),
             match &certificate.subject_key {
-                SubjectKeyStatus::Shredded { at } => format!("SHREDDED at {}", when(*at)),
+                SubjectKeyStatus::Shredded { at, .. } => format!("SHREDDED at {}", when(*at)),
                 other => other.describe(),
             }),
         format!("  {}", certificate.erased.iter().map(|e| format!("{}: deleted {}, anonymized {}", e.record.id, e.deleted_fields.join("+"), e.anonymized_fields.join("+"))).collect::<Vec<_>>().join("; ")),

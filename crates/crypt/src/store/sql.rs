@@ -91,7 +91,7 @@ use custodia_core::uuid::Uuid;
 use custodia_core::{SubjectId, TenantId};
 
 use super::{
-    KeyStore, KeyStoreChanges, KeyringRecord, NonceCount, ShredReceipt, StoreState,
+    KeyStore, KeyStoreChanges, KeyringRecord, NonceCount, ShredOutcome, ShredReceipt, StoreState,
     StoredSubjectKey, StoredTenantKeys, TenantKeySlot, TenantShredReceipt,
 };
 use crate::Error;
@@ -153,10 +153,15 @@ const GET_SUBJECT: &str = "SELECT tenant, subject, wrapped, receipt FROM custodi
      WHERE tenant = $1 AND subject = $2";
 const INSERT_SUBJECT: &str = "INSERT INTO custodia_subject_keys (tenant, subject, wrapped) \
      VALUES ($1, $2, $3) ON CONFLICT (tenant, subject) DO NOTHING";
-const SHRED_SUBJECT: &str = "INSERT INTO custodia_subject_keys \
+/// The tombstone of a subject without an entry: inserts nothing (and waits
+/// for a concurrent insertion to commit, in PostgreSQL) if there is a row.
+const TOMBSTONE_NEW_SUBJECT: &str = "INSERT INTO custodia_subject_keys \
      (tenant, subject, wrapped, receipt, generation) VALUES ($1, $2, NULL, $3, $4) \
-     ON CONFLICT (tenant, subject) DO UPDATE \
-     SET wrapped = NULL, receipt = excluded.receipt, generation = excluded.generation";
+     ON CONFLICT (tenant, subject) DO NOTHING";
+const LOCK_SUBJECT: &str = "SELECT tenant, subject, wrapped, receipt FROM custodia_subject_keys \
+     WHERE tenant = $1 AND subject = $2 FOR UPDATE";
+const TOMBSTONE_SUBJECT: &str = "UPDATE custodia_subject_keys \
+     SET wrapped = NULL, receipt = $3, generation = $4 WHERE tenant = $1 AND subject = $2";
 const WRAPPED_SUBJECTS: &str = "SELECT tenant, subject, wrapped, receipt FROM custodia_subject_keys \
      WHERE wrapped IS NOT NULL ORDER BY tenant, subject";
 const REPLACE_WRAPPED: &str = "UPDATE custodia_subject_keys SET wrapped = $4 \
@@ -618,20 +623,43 @@ impl<C: SqlConnection> KeyStore for SqlKeyStore<C> {
         })
     }
 
-    fn shred(&self, receipt: &ShredReceipt) -> Result<(), Error> {
-        let encoded = encode(receipt)?;
+    fn shred(&self, receipt: &ShredReceipt) -> Result<ShredReceipt, Error> {
+        let (tenant, subject) = (receipt.tenant, receipt.subject);
+        let no_key = ShredReceipt {
+            outcome: ShredOutcome::NoKeyExisted,
+            ..receipt.clone()
+        };
+        let encoded = encode(&no_key)?;
         self.write(|tx| {
             let generation = bump(tx, SystemTime::now())?;
-            tx.execute(
-                SHRED_SUBJECT,
-                &[
-                    Param::Bytes(receipt.tenant.as_bytes()),
-                    Param::Bytes(receipt.subject.as_bytes()),
-                    Param::Bytes(&encoded),
-                    Param::Int(generation),
-                ],
-            )
-            .map(drop)
+            let (t, s) = (
+                Param::Bytes(tenant.as_bytes()),
+                Param::Bytes(subject.as_bytes()),
+            );
+            // No row: the tombstone goes in, saying no key existed. The
+            // insert and the lock below see a concurrent insertion, so the
+            // outcome is what was there when the tombstone was written.
+            let params = [t, s, Param::Bytes(&encoded), Param::Int(generation)];
+            if tx.execute(TOMBSTONE_NEW_SUBJECT, &params)? == 1 {
+                return Ok(no_key);
+            }
+            let current = one(tx.query(LOCK_SUBJECT, &[t, s])?, decode_subject)?
+                .ok_or_else(|| {
+                    Error::Store(format!(
+                        "the key of subject {subject} in tenant {tenant} vanished during a shred"
+                    ))
+                })?
+                .2;
+            // The in-memory store's rule decides: keep a tombstone, destroy a key.
+            let mut state = StoreState::default();
+            state.subjects.insert((tenant, subject), current);
+            let (stored, changed) = state.shred_subject(receipt);
+            if changed {
+                let encoded = encode(&stored)?;
+                let params = [t, s, Param::Bytes(&encoded), Param::Int(generation)];
+                tx.execute(TOMBSTONE_SUBJECT, &params)?;
+            }
+            Ok(stored)
         })
     }
 
@@ -731,22 +759,29 @@ impl<C: SqlConnection> KeyStore for SqlKeyStore<C> {
             data_keys: BTreeMap::new(),
             search_key: None,
         })?;
-        let encoded = encode(&StoredTenantKeys::Shredded(receipt.clone()))?;
         self.write(|tx| {
             let t = Param::Bytes(receipt.tenant.as_bytes());
             // Lock the row (made first if the tenant has none) so that of two
             // overlapping shreds the second sees the first's tombstone.
             tx.execute(ENSURE_TENANT, &[t, Param::Bytes(&empty)])?;
             let current = one(tx.query(LOCK_TENANT, &[t])?, decode_tenant)?;
-            if let Some((_, StoredTenantKeys::Shredded(first))) = current {
-                return Ok(first);
+            let mut state = StoreState::default();
+            match current {
+                Some((_, StoredTenantKeys::Shredded(first))) => return Ok(first),
+                Some((_, keys)) => {
+                    state.tenants.insert(receipt.tenant, keys);
+                }
+                None => {}
             }
+            // The in-memory store's rule fills in the versions and the outcome.
+            let stored = state.shred_tenant(receipt);
+            let encoded = encode(&StoredTenantKeys::Shredded(stored.clone()))?;
             let generation = bump(tx, SystemTime::now())?;
             tx.execute(
                 TOMBSTONE_TENANT,
                 &[t, Param::Bytes(&encoded), Param::Int(generation)],
             )?;
-            Ok(receipt.clone())
+            Ok(stored)
         })
     }
 
@@ -866,6 +901,68 @@ mod tests {
         (tenant, SubjectId::from_uuid(Uuid::from_u128(2)))
     }
 
+    /// Receipts stored before shreds recorded their outcome have no
+    /// `outcome` field: their rows still decode, the receipts reading as
+    /// `Unrecorded`; new receipts name theirs.
+    #[test]
+    fn receipts_stored_without_an_outcome_read_as_unrecorded() {
+        let (tenant, subject) = ids();
+        let actor = custodia_core::ActorId::from_uuid(Uuid::from_u128(4));
+        let at = custodia_core::chrono::DateTime::UNIX_EPOCH;
+        let receipt = ShredReceipt {
+            tenant,
+            subject,
+            actor,
+            at,
+            outcome: ShredOutcome::KeyDestroyed,
+        };
+        let strip = |value: &mut serde_json::Value| {
+            let removed = value.as_object_mut().and_then(|o| o.remove("outcome"));
+            assert!(removed.is_some(), "{value}");
+        };
+        let mut old = serde_json::to_value(&receipt).unwrap();
+        assert_eq!(old["outcome"], "key_destroyed");
+        strip(&mut old);
+        let old = serde_json::to_vec(&old).unwrap();
+        let row = [
+            Value::Bytes(tenant.as_bytes().to_vec()),
+            Value::Bytes(subject.as_bytes().to_vec()),
+            Value::Null,
+            Value::Bytes(old),
+        ];
+        let (_, _, stored) = decode_subject(&row).unwrap();
+        assert_eq!(
+            stored,
+            StoredSubjectKey::Shredded(ShredReceipt {
+                outcome: ShredOutcome::Unrecorded,
+                ..receipt
+            })
+        );
+
+        let tenant_receipt = TenantShredReceipt {
+            tenant,
+            actor,
+            at,
+            key_versions: vec![1, 2],
+            outcome: ShredOutcome::NoKeyExisted,
+        };
+        let mut old =
+            serde_json::to_value(StoredTenantKeys::Shredded(tenant_receipt.clone())).unwrap();
+        assert_eq!(old["outcome"], "no_key_existed");
+        strip(&mut old);
+        let row = [
+            Value::Bytes(tenant.as_bytes().to_vec()),
+            Value::Bytes(serde_json::to_vec(&old).unwrap()),
+        ];
+        assert_eq!(
+            decode_tenant(&row).unwrap().1,
+            StoredTenantKeys::Shredded(TenantShredReceipt {
+                outcome: ShredOutcome::Unrecorded,
+                ..tenant_receipt
+            })
+        );
+    }
+
     #[test]
     fn rows_name_themselves_when_they_do_not_decode() {
         let (tenant, subject) = ids();
@@ -903,6 +1000,7 @@ mod tests {
             subject: other,
             actor: custodia_core::ActorId::from_uuid(Uuid::from_u128(4)),
             at: custodia_core::chrono::DateTime::UNIX_EPOCH,
+            outcome: ShredOutcome::KeyDestroyed,
         })
         .unwrap();
         let err = SqlKeyRow::Subject {

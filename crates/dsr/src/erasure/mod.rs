@@ -9,7 +9,7 @@ mod workflow;
 use std::fmt::Write as _;
 
 use custodia_core::{ActorId, DataCategory, SubjectId, TenantId, Timestamp};
-use custodia_crypt::{KeyStore, ShredReceipt, SubjectVault};
+use custodia_crypt::{KeyStore, ShredOutcome, ShredReceipt, SubjectVault};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BoxError, Error};
@@ -130,6 +130,13 @@ pub enum SubjectKeyStatus {
     Shredded {
         /// When.
         at: Timestamp,
+        /// Whether a key was destroyed, or none existed and only the
+        /// tombstone that stops one being made was written (the wrong
+        /// tenant or person named, or nothing was ever sealed for them).
+        /// From the shred receipt; absent (`unrecorded`) in certificates
+        /// and receipts made before receipts said.
+        #[serde(default, skip_serializing_if = "is_unrecorded")]
+        outcome: ShredOutcome,
     },
     /// Not shredded yet because the erasure keeps records (legal hold or
     /// Art. 17(3) retention) that still need the key: their fields are
@@ -155,6 +162,10 @@ pub enum SubjectKeyStatus {
     },
     /// No key vault was configured on the desk.
     NoKeyVault,
+}
+
+fn is_unrecorded(outcome: &ShredOutcome) -> bool {
+    *outcome == ShredOutcome::Unrecorded
 }
 
 /// A kept record that holds up the subject-key shred.
@@ -208,7 +219,11 @@ impl SubjectKeyStatus {
     /// One line saying what became of the key.
     pub fn describe(&self) -> String {
         match self {
-            Self::Shredded { at } => format!("shredded at {}", at.to_rfc3339()),
+            Self::Shredded {
+                at,
+                outcome: ShredOutcome::NoKeyExisted,
+            } => format!("no key existed; tombstone written at {}", at.to_rfc3339()),
+            Self::Shredded { at, .. } => format!("shredded at {}", at.to_rfc3339()),
             Self::Deferred {
                 blocking,
                 reasons,
@@ -295,7 +310,8 @@ pub const CERTIFICATE_SCHEMA: &str = "custodia.dsr.erasure_certificate";
 ///             "until": "2036-01-01T00:00:00Z",
 ///             "subject_key": {"status": "resealed", "at": "2026-03-05T14:00:00Z",
 ///                             "fields": 1, "under": "tenant data key"}}],
-///   "subject_key": {"status": "shredded", "at": "2026-03-05T14:00:00Z"},
+///   "subject_key": {"status": "shredded", "at": "2026-03-05T14:00:00Z",
+///                   "outcome": "key_destroyed"},
 ///   "records_resealed": 1,
 ///   "backups_clear_by": "2026-04-04T14:00:00Z",
 ///   "recipients_to_inform": ["Transactional email provider (US)"]
@@ -310,7 +326,12 @@ pub const CERTIFICATE_SCHEMA: &str = "custodia.dsr.erasure_certificate";
 /// [`PersonalDataSource::reseal_kept`](crate::PersonalDataSource::reseal_kept)).
 ///
 /// `subject_key.status` is `shredded`, `deferred` or `no_key_vault` (no
-/// [`KeyShredder`] configured). `deferred` lists only the kept records that
+/// [`KeyShredder`] configured). A `shredded` key's `outcome`, from the
+/// shred receipt ([`ShredOutcome`]), is `key_destroyed`, or
+/// `no_key_existed` when there was no key to destroy (only the tombstone
+/// that stops one being made was written: often the wrong tenant or person
+/// was named); it is absent in certificates issued before receipts said,
+/// and reads as `unrecorded`. `deferred` lists only the kept records that
 /// still need the key: `{"status": "deferred", "records_kept": 1, "blocking": [{"source":
 /// "attachments", "record": {"record_type": "attachment", "id": "A-2"}}],
 /// "reasons": ["legal_claims: legal hold case-2026-17 …"], "until": null}`
@@ -469,7 +490,17 @@ impl ErasureCertificate {
         }
         let _ = writeln!(md, "\n## Encrypted copies and backups\n");
         match &self.subject_key {
-            SubjectKeyStatus::Shredded { at } => {
+            SubjectKeyStatus::Shredded {
+                at,
+                outcome: ShredOutcome::NoKeyExisted,
+            } => {
+                let _ = writeln!(
+                    md,
+                    "No encryption key of the person's existed in this tenant, so there was none to destroy: check that the right tenant and person were named. At {} a tombstone was written so that none can be made for them later.",
+                    at.to_rfc3339()
+                );
+            }
+            SubjectKeyStatus::Shredded { at, .. } => {
                 let _ = writeln!(
                     md,
                     "The person's encryption key was destroyed at {}: data sealed under it, including in audit logs and backups, can no longer be read.",

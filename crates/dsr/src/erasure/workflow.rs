@@ -484,7 +484,10 @@ impl Desk {
                 &request.progress.key_shredded,
                 SubjectKeyStatus::deferred_for(&kept),
             ) {
-                (Some(receipt), _) => SubjectKeyStatus::Shredded { at: receipt.at },
+                (Some(receipt), _) => SubjectKeyStatus::Shredded {
+                    at: receipt.at,
+                    outcome: receipt.outcome,
+                },
                 // Kept records (hold or retention) still sealed under the
                 // subject key: it must survive until they go.
                 (None, Some(deferred)) => {
@@ -511,10 +514,10 @@ impl Desk {
                             subject: request.subject,
                             source: crate::error::host(e),
                         })?;
-                    let at = receipt.at;
+                    let (at, outcome) = (receipt.at, receipt.outcome);
                     request.progress.key_shredded = Some(receipt);
                     self.emit(request, Some(actor), DsrAction::SubjectKeyShredded)?;
-                    SubjectKeyStatus::Shredded { at }
+                    SubjectKeyStatus::Shredded { at, outcome }
                 }
             },
         };
