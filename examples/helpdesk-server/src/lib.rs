@@ -35,7 +35,7 @@
 //! | `POST /tickets/{id}/summary` | the text masked, sent to the (local, fake) summariser, the reply unmasked | agent, supervisor |
 //! | `POST /retention/sweep[?dry_run=true]` | the retention policy applied to the tenant's tickets now | supervisor |
 //! | `GET /privacy/subjects?email=` | the contact ids with this email | dpo |
-//! | `GET /privacy/subjects/{id}/audit` | the contact's audit events, opened with their key (or `[erased]`) | dpo |
+//! | `GET /privacy/subjects/{id}/audit` | the contact's audit events, opened with their key (or `[erased]`; a value of theirs that cannot be read, `[unreadable: reason]`, named in the event's `unreadable`) | dpo |
 //! | `/privacy/requests…`, `/privacy/breaches…` | `custodia_axum::dsr::DsrRoutes`: access, erasure, rectification; the breach register | dpo |
 //! | `POST /audit/checkpoint` | a signed checkpoint of the shared log (its size and root: every tenant's volume) | operator |
 //! | `POST /audit/verify` | the whole log re-read and verified, against a checkpoint if given: for the operator with the log's size and root, for a tenant's auditor a verdict and the tenant's own event count | auditor, operator |
