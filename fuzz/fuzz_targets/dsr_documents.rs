@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(bundle) = ExportBundle::from_json(text) {
         let again = ExportBundle::from_json(&bundle.to_json().unwrap()).unwrap();
         assert_eq!(again, bundle);
+        // Counting the events' `unreadable` details never panics, whatever they hold.
+        let counted = custodia_dsr::AuditSection::included(bundle.audit.events.clone());
+        assert_eq!(counted.events, bundle.audit.events);
         let exact = bundle.csv_files();
         let safe = bundle.spreadsheet_csv_files();
         // The same files; only cells gain a leading `'`.

@@ -57,7 +57,8 @@
 //! C2SP signed-note format in [`checkpoint`] (byte-compatible with Go's
 //! `golang.org/x/mod/sumdb/note`); the JSON form of events on [`Event`]; inclusion proofs
 //! ([`PROOF_FORMAT`], version 1) on [`InclusionProof`] and subject exports
-//! ([`EXPORT_FORMAT`], version 1) on [`SubjectExport`].
+//! ([`EXPORT_FORMAT`], version 1, and [`EXPORT_FORMAT_V2`] for an export
+//! with values that could not be read) on [`SubjectExport`].
 //!
 //! # Features
 //!
@@ -153,8 +154,8 @@ pub use event::{
 #[cfg(feature = "sqlx")]
 pub use async_log::{AsyncAuditLog, seal_event_async};
 pub use log::{
-    AuditLog, EXPORT_FORMAT, ExportedEvent, InclusionProof, PROOF_FORMAT, Query, SubjectExport,
-    VerifyReport, verify, verify_with_progress,
+    AuditLog, EXPORT_FORMAT, EXPORT_FORMAT_V2, ExportedEvent, InclusionProof, Incomplete,
+    PROOF_FORMAT, Query, SubjectExport, VerifyReport, verify, verify_with_progress,
 };
 pub use merkle::{Hash, MerkleTree, TreeHead};
 // Checkpoints.

@@ -378,6 +378,16 @@ impl<S: AuditStore> AuditLog<S> {
     /// of erased subjects are listed as erased), and other people's values
     /// left out and listed as withheld (Art. 15(4); see
     /// [`personal::reveal_event_for`]).
+    ///
+    /// One of the subject's values that cannot be read while the vault
+    /// works (a damaged or forged envelope labelled theirs, a tenant shred)
+    /// does not stop the export: it is left out, listed with its reason in
+    /// its event's `unreadable`, and the export is marked
+    /// [`incomplete`](SubjectExport::incomplete) ([`EXPORT_FORMAT_V2`]), so
+    /// the person still gets the rest and the officer sees what is missing.
+    /// A vault that cannot read at all (its key store down, the wrong root
+    /// key, no key for the subject) fails the export: see
+    /// [`personal::read_value`] for how the two are told apart.
     pub fn export_subject<K: KeyStore>(
         &self,
         tenant: Option<TenantId>,
@@ -403,16 +413,11 @@ impl<S: AuditStore> AuditLog<S> {
                 event: revealed.event,
                 erased: revealed.erased,
                 withheld: revealed.withheld,
+                unreadable: revealed.unreadable,
             });
             Ok(())
         })?;
-        Ok(SubjectExport {
-            format: EXPORT_FORMAT.to_owned(),
-            tenant,
-            subject,
-            head,
-            events,
-        })
+        Ok(SubjectExport::new(tenant, subject, head, events))
     }
 }
 
@@ -748,10 +753,41 @@ pub struct ExportedEvent {
     /// agent's IP address in a customer's export, and the like).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld: Vec<String>,
+    /// The subject's own values left out because they could not be read
+    /// though the vault works (a damaged or forged envelope labelled
+    /// theirs, a tenant shred), each with the reason and no byte of the
+    /// value (see [`personal::read_value`]). Format v2 only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<personal::UnreadableValue>,
 }
 
-/// The format name and version of a [`SubjectExport`] in JSON.
+/// The format name and version of a complete [`SubjectExport`] in JSON.
+///
+/// An export with values that could not be read says
+/// [`EXPORT_FORMAT_V2`] instead, and carries `incomplete` and the events'
+/// `unreadable`. A complete export is the same document as before those
+/// fields existed, so it keeps this name: a reader of version 1 reads it as
+/// ever. An incomplete one changes name because its fields change its
+/// meaning (some of the subject's values are missing without being erased
+/// or another person's): a reader that checks the format, as a version 1
+/// reader must, refuses it rather than presenting it as complete.
 pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
+
+/// The format name and version of a [`SubjectExport`] with
+/// [`SubjectExport::incomplete`] set: version 1 plus `incomplete` and each
+/// event's `unreadable` (see [`EXPORT_FORMAT`]).
+pub const EXPORT_FORMAT_V2: &str = "custodia.audit.subject-export/v2";
+
+/// What of a [`SubjectExport`] could not be read: the count a data
+/// protection officer checks first, and where to look.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Incomplete {
+    /// How many of the subject's values were left out unreadable, over
+    /// all events.
+    pub unreadable: u64,
+    /// The log indexes of the events with such a value, in log order.
+    pub events: Vec<u64>,
+}
 
 /// Everything the log holds about one subject (GDPR Art. 15), as handed to
 /// the subject: each event with its index, leaf hash and inclusion proof
@@ -764,9 +800,25 @@ pub const EXPORT_FORMAT: &str = "custodia.audit.subject-export/v1";
 ///  "events":[{"index":1,"leaf_hash":"base64…","proof":["base64…"],
 ///             "event":{…},"erased":["actor.ip"]}]}
 /// ```
+///
+/// When some of the subject's values could not be read though the vault
+/// works (see [`personal::read_value`]), the export is still made, with
+/// every other event and value, and says so ([`EXPORT_FORMAT_V2`]):
+///
+/// ```json
+/// {"format":"custodia.audit.subject-export/v2","subject":"…",
+///  "head":{…},"incomplete":{"unreadable":1,"events":[3]},
+///  "events":[{"index":3,…,"unreadable":[{"path":"note","reason":"not_authentic"}]}]}
+/// ```
+///
+/// Reasons: `damaged`, `not_authentic`, `unknown_key`, `tenant_shredded`
+/// ([`personal::Unreadable`]). A vault that cannot read at all (its key
+/// store down, the wrong root key) fails the export instead.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SubjectExport {
-    /// [`EXPORT_FORMAT`]: names the format and its version.
+    /// [`EXPORT_FORMAT`], or [`EXPORT_FORMAT_V2`] when
+    /// [`incomplete`](Self::incomplete) is set: names the format and its
+    /// version.
     pub format: String,
     /// The tenant asked for, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -775,8 +827,46 @@ pub struct SubjectExport {
     pub subject: SubjectId,
     /// The tree head the proofs are against.
     pub head: TreeHead,
+    /// What could not be read, if anything: `None` (and no field) for a
+    /// complete export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
     /// The subject's events, in log order.
     pub events: Vec<ExportedEvent>,
+}
+
+impl SubjectExport {
+    /// The export of `events`, its format and `incomplete` as they say.
+    fn new(
+        tenant: Option<TenantId>,
+        subject: SubjectId,
+        head: TreeHead,
+        events: Vec<ExportedEvent>,
+    ) -> Self {
+        let mut unreadable = 0;
+        let mut at = Vec::new();
+        for event in events.iter().filter(|e| !e.unreadable.is_empty()) {
+            unreadable += event.unreadable.len() as u64;
+            at.push(event.index);
+        }
+        let incomplete = (unreadable > 0).then_some(Incomplete {
+            unreadable,
+            events: at,
+        });
+        Self {
+            format: if incomplete.is_some() {
+                EXPORT_FORMAT_V2
+            } else {
+                EXPORT_FORMAT
+            }
+            .to_owned(),
+            tenant,
+            subject,
+            head,
+            incomplete,
+            events,
+        }
+    }
 }
 
 /// A filter over events; unset fields match everything.

@@ -148,6 +148,136 @@ pub fn first_clear_field(event: &Event) -> Option<String> {
     clear(&event.note).then(|| "note".into())
 }
 
+/// Why one of a person's sealed values could not be read although the
+/// vault works: what an export shows in its place (never the value's
+/// bytes). See [`read_value`] for how this is told apart from a vault that
+/// cannot read at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Unreadable {
+    /// Labelled the person's, but the bytes are no envelope this build
+    /// reads (truncated, malformed, of an unknown version or algorithm,
+    /// oversized), or they open to text that is not UTF-8.
+    Damaged,
+    /// The envelope does not authenticate under the person's key, which
+    /// the vault does use: modified, forged, or moved from another event
+    /// or field.
+    NotAuthentic,
+    /// The envelope names a version of the person's key that the vault
+    /// does not hold (the vault holds their key).
+    UnknownKey,
+    /// The tenant's keys were shredded (offboarding): the value went with
+    /// them.
+    TenantShredded,
+}
+
+impl Unreadable {
+    /// The name used in JSON: `damaged`, `not_authentic`, `unknown_key`,
+    /// `tenant_shredded`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Unreadable::Damaged => "damaged",
+            Unreadable::NotAuthentic => "not_authentic",
+            Unreadable::UnknownKey => "unknown_key",
+            Unreadable::TenantShredded => "tenant_shredded",
+        }
+    }
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A value left out of an export because it could not be read: its path
+/// (`actor.ip`, `changes.0.after`, `note`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnreadableValue {
+    /// Where it was in the event.
+    pub path: String,
+    /// Why it could not be read.
+    pub reason: Unreadable,
+}
+
+/// The context of the probe [`read_value`] seals to check that the vault
+/// uses a person's key (sealed, never stored).
+const PROBE_ID: &str = "key-probe";
+
+/// [`open_value`] for an export that must not fail as a whole over one bad
+/// value, nor hide a vault that cannot read: `Ok(Ok(_))` is the value (or
+/// [`Revealed::Erased`]), `Ok(Err(reason))` a value that cannot be read
+/// while the vault can ([`Unreadable`]), and `Err` a vault that cannot
+/// read, which the caller reports rather than exporting around it.
+///
+/// How the two are told apart: errors about the envelope's bytes
+/// (undecodable, not UTF-8) and a tenant shred are the value's. A failed
+/// authentication is the value's only once the person's key is shown to
+/// work: the vault must find the key in its store and seal a probe with it
+/// (nothing is stored); a vault with the wrong root key, or a damaged
+/// wrapped key, fails that probe and the error is returned. An envelope
+/// naming a key version the vault does not hold is the value's when the
+/// store has the person's key; with no key at all for the person the
+/// vault (a wrong or partly restored key store) is at fault, and the error
+/// is returned. Every other error (the key store down or refusing, a
+/// blocked async runtime) is the vault's.
+pub fn read_value<S: KeyStore>(
+    vault: &SubjectVault<S>,
+    tenant: custodia_core::TenantId,
+    event_id: &str,
+    path: &str,
+    value: &Personal,
+) -> Result<Result<Revealed, Unreadable>, Error> {
+    use custodia_crypt::Error as Crypt;
+    let sealed = match value {
+        Personal::Clear(text) => return Ok(Ok(Revealed::Value(text.clone()))),
+        Personal::Sealed { sealed, .. } => sealed,
+    };
+    let Ok(envelope) = custodia_crypt::Envelope::decode(sealed) else {
+        return Ok(Err(Unreadable::Damaged));
+    };
+    let ctx = FieldContext::new(tenant, RECORD_TYPE, event_id, path)?;
+    let failed = match vault.open(&ctx, sealed) {
+        Ok(bytes) => {
+            return Ok(String::from_utf8(bytes)
+                .map(Revealed::Value)
+                .map_err(|_| Unreadable::Damaged));
+        }
+        Err(Crypt::Shredded { .. }) => return Ok(Ok(Revealed::Erased)),
+        Err(Crypt::TenantShredded { .. }) => return Ok(Err(Unreadable::TenantShredded)),
+        Err(
+            Crypt::Truncated { .. }
+            | Crypt::Oversized { .. }
+            | Crypt::UnsupportedVersion(_)
+            | Crypt::UnsupportedAlgorithm(_)
+            | Crypt::Malformed(_),
+        ) => return Ok(Err(Unreadable::Damaged)),
+        Err(e @ (Crypt::Decrypt | Crypt::UnknownKey(_))) => e,
+        Err(e) => return Err(e.into()),
+    };
+    // Authentication failed, or the key is not there: the value's fault
+    // only if the vault holds and uses the person's key.
+    let custodia_crypt::KeyId::Subject { subject, .. } = envelope.key_id() else {
+        return Err(failed.into());
+    };
+    match vault.store().get(tenant, subject)? {
+        Some(custodia_crypt::StoredSubjectKey::Shredded(_)) => Ok(Ok(Revealed::Erased)),
+        None => Err(failed.into()),
+        Some(custodia_crypt::StoredSubjectKey::Wrapped { .. }) => {
+            if matches!(failed, Crypt::UnknownKey(_)) {
+                return Ok(Err(Unreadable::UnknownKey));
+            }
+            let probe = FieldContext::new(tenant, RECORD_TYPE, PROBE_ID, path)?;
+            match vault.seal(subject, &probe, &[]) {
+                Ok(_) => Ok(Err(Unreadable::NotAuthentic)),
+                Err(Crypt::Shredded { .. }) => Ok(Ok(Revealed::Erased)),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
 /// An event with its personal values opened.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RevealedEvent {
@@ -161,6 +291,10 @@ pub struct RevealedEvent {
     /// ([`reveal_event_for`] only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld: Vec<String>,
+    /// The owner's values left out because they could not be read though
+    /// the vault works ([`reveal_event_for`] only; see [`read_value`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<UnreadableValue>,
 }
 
 /// Opens every sealed value of `event`; values whose subject's key was
@@ -185,6 +319,7 @@ pub fn reveal_event<S: KeyStore>(
         event: copy,
         erased,
         withheld: Vec::new(),
+        unreadable: Vec::new(),
     })
 }
 
@@ -199,6 +334,14 @@ pub fn reveal_event<S: KeyStore>(
 /// key id say (a value whose two disagree, or sealed under a tenant key, is
 /// withheld); a clear value's, the owner the module documentation gives its
 /// field.
+///
+/// One of `subject`'s values that cannot be read while the vault works (a
+/// damaged or forged envelope labelled theirs, a tenant shred: see
+/// [`read_value`]) is left out, no byte of it kept, and listed with the
+/// reason in [`RevealedEvent::unreadable`]: the rest of the event is still
+/// theirs to see. A vault that cannot read (its store down, the wrong
+/// root key) is an error. Without a vault, a value labelled theirs that is
+/// no envelope at all is listed unreadable too (it is nobody else's).
 pub fn reveal_event_for<S: KeyStore>(
     vault: Option<&SubjectVault<S>>,
     event: &Event,
@@ -207,11 +350,27 @@ pub fn reveal_event_for<S: KeyStore>(
     let mut copy = event.clone();
     let tenant = event.tenant;
     let id = event.id.to_string();
-    let (mut erased, mut withheld) = (Vec::new(), Vec::new());
+    let (mut erased, mut withheld, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
     for_each_slot(&mut copy, |path, field_owner, slot| {
         let Some(value) = slot else {
             return Ok(());
         };
+        // Labelled theirs but no envelope: whoever sealed it, nobody can
+        // read it, and it is not another person's to withhold.
+        if let Personal::Sealed {
+            subject: label,
+            sealed,
+        } = &*value
+            && *label == subject
+            && custodia_crypt::Envelope::decode(sealed).is_err()
+        {
+            unreadable.push(UnreadableValue {
+                path: path.to_owned(),
+                reason: Unreadable::Damaged,
+            });
+            *slot = None;
+            return Ok(());
+        }
         let owner = match value {
             // The label and the envelope's own key id must agree: a value
             // labelled as Alice's but sealed under another key (a tenant
@@ -225,9 +384,16 @@ pub fn reveal_event_for<S: KeyStore>(
             return Ok(());
         }
         if let (Some(vault), Personal::Sealed { .. }) = (vault, &*value) {
-            match open_value(vault, tenant, &id, path, value)? {
-                Revealed::Value(text) => *value = Personal::Clear(text),
-                Revealed::Erased => erased.push(path.to_owned()),
+            match read_value(vault, tenant, &id, path, value)? {
+                Ok(Revealed::Value(text)) => *value = Personal::Clear(text),
+                Ok(Revealed::Erased) => erased.push(path.to_owned()),
+                Err(reason) => {
+                    unreadable.push(UnreadableValue {
+                        path: path.to_owned(),
+                        reason,
+                    });
+                    *slot = None;
+                }
             }
         }
         Ok(())
@@ -236,6 +402,7 @@ pub fn reveal_event_for<S: KeyStore>(
         event: copy,
         erased,
         withheld,
+        unreadable,
     })
 }
 

@@ -435,3 +435,224 @@ fn values_labelled_sealed_that_are_not_the_subjects_envelopes_are_refused() {
         .unwrap();
     assert_eq!(log.len(), 2);
 }
+
+/// A vault over `store` with the world's clock and root key `root`.
+fn vault_over<S: custodia_crypt::KeyStore>(w: &World, store: S, root: u8) -> SubjectVault<S> {
+    SubjectVault::new(
+        Arc::new(Keyring::new(SecretKey::from_bytes([root; 32]))),
+        store,
+        w.clock.clone(),
+    )
+}
+
+/// Found in review: one of Alice's values that her vault could not open
+/// for a reason other than a shred (an envelope forged or moved from
+/// another event, labelled hers) failed her whole export, so no access
+/// request could be answered from the log again. Now the export has every
+/// event; the bad value is left out (no byte of it), named with its reason,
+/// and the export says it is incomplete (format v2) and where.
+#[test]
+fn an_export_names_the_subjects_unreadable_values_and_keeps_the_rest() {
+    use custodia_audit::personal::{Unreadable, UnreadableValue};
+    let w = world();
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    let mut first = event(&w, w.alice, "a@example.com");
+    first.actor.subject = Some(w.alice);
+    seal_event(&w.vault, &mut first).unwrap();
+    log.append(&first).unwrap();
+    // Her note moved from the first event into the second: her key and
+    // label, an envelope that is not this event's.
+    let mut moved = event(&w, w.alice, "b@example.com");
+    moved.actor.subject = Some(w.alice);
+    seal_event(&w.vault, &mut moved).unwrap();
+    moved.note = first.note.clone();
+    let moved_index = log.append(&moved).unwrap();
+    // Damaged bytes labelled hers (a log that takes values as given).
+    let mut damaged = event(&w, w.alice, "c@example.com");
+    damaged.actor.subject = Some(w.alice);
+    seal_event(&w.vault, &mut damaged).unwrap();
+    damaged.actor.user_agent = Some(Personal::Sealed {
+        subject: w.alice,
+        sealed: b"not an envelope".to_vec(),
+    });
+    let mut log = log.require_sealed(false);
+    let damaged_index = log.append(&damaged).unwrap();
+    log.append_sealed(&w.vault, event(&w, w.alice, "d@example.com"))
+        .unwrap();
+
+    let export = log
+        .export_subject(Some(w.tenant), w.alice, Some(&w.vault))
+        .unwrap();
+    assert_eq!(export.events.len(), 4);
+    assert_eq!(export.format, custodia_audit::EXPORT_FORMAT_V2);
+    assert_eq!(
+        export.incomplete,
+        Some(custodia_audit::Incomplete {
+            unreadable: 2,
+            events: vec![moved_index, damaged_index],
+        })
+    );
+    let bad = &export.events[1];
+    assert_eq!(
+        bad.unreadable,
+        [UnreadableValue {
+            path: "note".into(),
+            reason: Unreadable::NotAuthentic,
+        }]
+    );
+    assert_eq!(bad.event.note, None);
+    // The rest of that event is hers as ever.
+    assert_eq!(bad.event.actor.ip, Some(Personal::clear("198.51.100.23")));
+    assert_eq!(
+        bad.event.changes[0].after,
+        Some(Personal::clear("b@example.com"))
+    );
+    let bad = &export.events[2];
+    assert_eq!(
+        bad.unreadable,
+        [UnreadableValue {
+            path: "actor.user_agent".into(),
+            reason: Unreadable::Damaged,
+        }]
+    );
+    assert_eq!(bad.event.actor.user_agent, None);
+    assert!(export.events[0].unreadable.is_empty() && export.events[3].unreadable.is_empty());
+    assert_eq!(
+        export.events[3].event.note,
+        Some(Personal::clear("changed on request"))
+    );
+    let json = serde_json::to_value(&export).unwrap();
+    assert_eq!(json["format"], "custodia.audit.subject-export/v2");
+    assert_eq!(json["incomplete"]["unreadable"], 2);
+    assert_eq!(
+        json["events"][1]["unreadable"],
+        serde_json::json!([{"path": "note", "reason": "not_authentic"}])
+    );
+    assert!(!json.to_string().contains("not an envelope"));
+    // A complete export is version 1, as before, without the new fields.
+    let bob = log.append_sealed(&w.vault, event(&w, w.bob, "bob@example.com"));
+    bob.unwrap();
+    let export = log
+        .export_subject(Some(w.tenant), w.bob, Some(&w.vault))
+        .unwrap();
+    assert_eq!(export.format, custodia_audit::EXPORT_FORMAT);
+    let json = serde_json::to_value(&export).unwrap();
+    assert!(json.get("incomplete").is_none() && json["events"][0].get("unreadable").is_none());
+}
+
+/// A key store that is down: every call fails.
+struct Down;
+
+macro_rules! down {
+    ($($name:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        impl custodia_crypt::KeyStore for Down {
+            $(fn $name(&self, $(_: $arg),*) -> Result<$ret, custodia_crypt::Error> {
+                Err(custodia_crypt::Error::Store("connection refused".into()))
+            })*
+        }
+    };
+}
+
+down! {
+    get(TenantId, SubjectId) -> Option<custodia_crypt::StoredSubjectKey>;
+    insert_if_absent(TenantId, SubjectId, Vec<u8>) -> custodia_crypt::StoredSubjectKey;
+    shred(&custodia_crypt::ShredReceipt) -> ();
+    wrapped_keys() -> Vec<(TenantId, SubjectId, Vec<u8>)>;
+    replace_wrapped(TenantId, SubjectId, &[u8], Vec<u8>) -> bool;
+    keyring() -> Option<custodia_crypt::KeyringRecord>;
+    replace_keyring(Option<&custodia_crypt::KeyringRecord>, custodia_crypt::KeyringRecord) -> bool;
+    tenant_keys(TenantId) -> Option<custodia_crypt::StoredTenantKeys>;
+    insert_tenant_key_if_absent(TenantId, custodia_crypt::TenantKeySlot, Vec<u8>) -> custodia_crypt::StoredTenantKeys;
+    shred_tenant(&custodia_crypt::TenantShredReceipt) -> custodia_crypt::TenantShredReceipt;
+    remove_tenant_keys(u32) -> u64;
+    nonces_reserved(TenantId, u32) -> u64;
+    replace_nonces_reserved(TenantId, u32, u64, u64) -> bool;
+    nonce_counts() -> Vec<custodia_crypt::NonceCount>;
+    generation() -> u64;
+    changes_since(u64) -> custodia_crypt::KeyStoreChanges;
+}
+
+/// A vault that cannot read at all still fails the export, rather than
+/// giving one where every value is "unreadable": its key store down, the
+/// wrong root key (the subject's key does not unwrap), a key store without
+/// the subject's key.
+#[test]
+fn an_export_fails_when_the_vault_cannot_read() {
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let vault = vault_over(&w, store.clone(), 7);
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    for email in ["a@example.com", "b@example.com"] {
+        log.append_sealed(&vault, event(&w, w.alice, email))
+            .unwrap();
+    }
+    assert!(
+        log.export_subject(Some(w.tenant), w.alice, Some(&vault))
+            .unwrap()
+            .incomplete
+            .is_none()
+    );
+    let e = log
+        .export_subject(Some(w.tenant), w.alice, Some(&vault_over(&w, Down, 7)))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Crypt(custodia_crypt::Error::Store(_))),
+        "{e}"
+    );
+    let e = log
+        .export_subject(Some(w.tenant), w.alice, Some(&vault_over(&w, store, 8)))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Crypt(custodia_crypt::Error::Decrypt)),
+        "{e}"
+    );
+    let empty = vault_over(&w, MemoryKeyStore::default(), 7);
+    let e = log
+        .export_subject(Some(w.tenant), w.alice, Some(&empty))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Crypt(custodia_crypt::Error::UnknownKey(_))),
+        "{e}"
+    );
+    // Nothing was written for her in the empty store by the export.
+    assert_eq!(
+        custodia_crypt::KeyStore::get(empty.store(), w.tenant, w.alice).unwrap(),
+        None
+    );
+}
+
+/// After the tenant's keys are shredded (offboarding), a subject export
+/// still lists the events, each value unreadable as `tenant_shredded`.
+#[test]
+fn an_export_after_a_tenant_shred_marks_the_values_and_keeps_the_events() {
+    use custodia_audit::personal::Unreadable;
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let keyring = Arc::new(
+        Keyring::from_store(
+            store.clone(),
+            &SecretKey::from_bytes([7; 32]),
+            custodia_crypt::DataKeyMode::Random,
+        )
+        .unwrap(),
+    );
+    let vault = SubjectVault::new(keyring.clone(), store, w.clock.clone());
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    let mut e = event(&w, w.alice, "a@example.com");
+    e.actor.subject = Some(w.alice);
+    log.append_sealed(&vault, e).unwrap();
+    keyring
+        .shred_tenant(w.tenant, w.agent, w.clock.as_ref())
+        .unwrap();
+    let export = log
+        .export_subject(Some(w.tenant), w.alice, Some(&vault))
+        .unwrap();
+    assert_eq!(export.events.len(), 1);
+    let reasons: Vec<_> = export.events[0]
+        .unreadable
+        .iter()
+        .map(|u| u.reason)
+        .collect();
+    assert_eq!(reasons, [Unreadable::TenantShredded; 5]);
+    assert_eq!(export.incomplete.unwrap().unreadable, 5);
+}

@@ -37,7 +37,9 @@ pub const MAX_USER_AGENT: usize = 512;
 ///    the [`Tx`] extractor fills on first use with a transaction bound to the
 ///    identity's tenant (`custodia_tenant::begin_bound`);
 /// 3. runs the handler (a panic in it, which axum does not catch, is
-///    answered 500 like an error: rolled back, recorded as `failure`);
+///    answered 500 like an error: rolled back, recorded as `failure`; a
+///    read's too, when reads are audited: see
+///    [`audit_reads`](Self::audit_reads));
 /// 4. for a mutating request (POST, PUT, PATCH, DELETE), or a read the
 ///    handler marked with an [`Audit`] naming a subject when
 ///    [`audit_reads`](Self::audit_reads) is on, records an audit event through
@@ -153,6 +155,17 @@ impl CustodiaLayer {
 
     /// Also records reads (GET, HEAD) whose response carries an [`Audit`]
     /// naming a subject: reads of personal data (default: off).
+    ///
+    /// A read whose handler panics (answered 500) carries no [`Audit`]:
+    /// the panic took the part that would have named the subject, and the
+    /// layer cannot tell a route that reads personal data from one that
+    /// does not. With this on, such a read is recorded anyway, as the
+    /// attempt: action `read`, outcome `failure`, target `route` with the
+    /// route's path pattern (`/tickets/{id}`, never the ids in the URL), no
+    /// subject, and so no IP address or user agent. The handler may have
+    /// read personal data before it panicked; the record says that a read
+    /// was attempted and by whom, and a panic on a route that reads nothing
+    /// personal costs one event with nothing personal in it.
     #[must_use]
     pub fn audit_reads(self, on: bool) -> Self {
         self.with(|c| c.audit_reads = on)
@@ -340,15 +353,23 @@ where
     let slot = TxSlot::new(config.pool.clone(), identity.context().tenant(), access);
     parts.extensions.insert(identity.clone());
     parts.extensions.insert(slot.clone());
-    let mut response = call_catching_panics(&mut inner, Request::from_parts(parts, body))
-        .await
-        .unwrap_or_else(|| Error::Panicked.into_response());
+    let (mut response, panicked) =
+        match call_catching_panics(&mut inner, Request::from_parts(parts, body)).await {
+            Some(response) => (response, false),
+            None => (Error::Panicked.into_response(), true),
+        };
     let audit = response.extensions_mut().remove::<Audit>();
     let tx = slot.take().await;
     let event = config
         .sink
         .as_ref()
-        .and_then(|_| audited_action(&facts.method, audit.as_ref(), config.audit_reads))
+        .and_then(|_| {
+            let reads = ReadAuditing {
+                on: config.audit_reads,
+                panicked,
+            };
+            audited_action(&facts.method, audit.as_ref(), reads)
+        })
         .map(|action| event(config, &identity, &facts, action, audit, response.status()));
     let success = response.status().is_success() || response.status().is_redirection();
     match finish(config, event, tx, success, access).await {
@@ -383,13 +404,26 @@ where
     .await
 }
 
-/// The action to record for a request, if it is audited at all.
-fn audited_action(method: &Method, audit: Option<&Audit>, audit_reads: bool) -> Option<Action> {
+/// Whether reads are audited ([`CustodiaLayer::audit_reads`]), and
+/// whether this request's handler panicked (and so could not say what it
+/// read).
+#[derive(Clone, Copy, Debug)]
+struct ReadAuditing {
+    on: bool,
+    panicked: bool,
+}
+
+/// The action to record for a request, if it is audited at all. A read is
+/// when reads are audited and its handler named a subject, or panicked
+/// (see [`CustodiaLayer::audit_reads`]).
+fn audited_action(method: &Method, audit: Option<&Audit>, reads: ReadAuditing) -> Option<Action> {
     let implied = match *method {
         Method::POST => Action::Create,
         Method::PUT | Method::PATCH => Action::Update,
         Method::DELETE => Action::Delete,
-        Method::GET | Method::HEAD if audit_reads && audit.is_some_and(|a| a.subject.is_some()) => {
+        Method::GET | Method::HEAD
+            if reads.on && (reads.panicked || audit.is_some_and(|a| a.subject.is_some())) =>
+        {
             Action::Read
         }
         _ => return None,
@@ -706,27 +740,45 @@ mod tests {
         let target = Target::new("ticket", "1").unwrap();
         let plain = Audit::new(target.clone());
         let personal = Audit::new(target).subject(custodia_core::SubjectId::random());
+        let (off, on) = (
+            ReadAuditing {
+                on: false,
+                panicked: false,
+            },
+            ReadAuditing {
+                on: true,
+                panicked: false,
+            },
+        );
         assert_eq!(
-            audited_action(&Method::POST, None, false),
+            audited_action(&Method::POST, None, off),
             Some(Action::Create)
         );
         assert_eq!(
-            audited_action(&Method::PATCH, None, false),
+            audited_action(&Method::PATCH, None, off),
             Some(Action::Update)
         );
         assert_eq!(
-            audited_action(&Method::DELETE, None, false),
+            audited_action(&Method::DELETE, None, off),
             Some(Action::Delete)
         );
-        assert_eq!(audited_action(&Method::GET, Some(&personal), false), None);
-        assert_eq!(audited_action(&Method::GET, Some(&plain), true), None);
+        assert_eq!(audited_action(&Method::GET, Some(&personal), off), None);
+        assert_eq!(audited_action(&Method::GET, Some(&plain), on), None);
+        assert_eq!(audited_action(&Method::GET, None, on), None);
         assert_eq!(
-            audited_action(&Method::GET, Some(&personal), true),
+            audited_action(&Method::GET, Some(&personal), on),
             Some(Action::Read)
         );
+        // A read that panicked: the attempt, when reads are audited.
+        let panicked = |on| ReadAuditing { on, panicked: true };
+        assert_eq!(
+            audited_action(&Method::GET, None, panicked(true)),
+            Some(Action::Read)
+        );
+        assert_eq!(audited_action(&Method::GET, None, panicked(false)), None);
         let erase = personal.clone().action(Action::Erase);
         assert_eq!(
-            audited_action(&Method::POST, Some(&erase), false),
+            audited_action(&Method::POST, Some(&erase), off),
             Some(Action::Erase)
         );
     }

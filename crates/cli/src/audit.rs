@@ -176,6 +176,14 @@ pub enum AuditCommand {
     /// Print everything the log holds about a data subject (JSON), with
     /// inclusion proofs; with keys, personal values are opened (erased ones
     /// are listed as erased).
+    ///
+    /// A value of the subject's that cannot be read though the keys work (a
+    /// damaged or forged envelope labelled theirs, a tenant shred) is left
+    /// out and listed in its event's "unreadable" with the reason; the
+    /// export is then format v2 with "incomplete": {"unreadable", "events"},
+    /// and a line on standard error says so (exit 0: the export is made).
+    /// Keys that cannot read at all (the wrong master key, a store without
+    /// the subject's key) fail the export (exit 2).
     #[command(after_help = EXIT_CODES)]
     Export {
         /// The log directory.
@@ -616,7 +624,21 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             let vault = open_vault(&keys)?;
             let log = existing_log(&dir)?;
             let export = log.export_subject(tenant, subject, vault.as_ref())?;
-            write_out(&format!("{}\n", to_json(&export, json)?))
+            write_out(&format!("{}\n", to_json(&export, json)?))?;
+            if let Some(incomplete) = &export.incomplete {
+                eprintln!(
+                    "custodia: export incomplete: {} of the subject's values could not be read \
+                     (events {}); see \"incomplete\" and each event's \"unreadable\"",
+                    incomplete.unreadable,
+                    incomplete
+                        .events
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(())
         }
     }
 }

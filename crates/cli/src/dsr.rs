@@ -73,7 +73,10 @@ pub enum DsrCommand {
         #[arg(long)]
         spreadsheet_csv: bool,
         /// Print the summary as one line of JSON: {"request", "tenant",
-        /// "subject", "records", "audit_events", "out", "files"}.
+        /// "subject", "records", "audit_events", "audit_unreadable", "out",
+        /// "files"} ("audit_unreadable": how many of the person's audit
+        /// values could not be read, each marked "[unreadable: reason]" in
+        /// audit-events.csv; 0 when the history is complete).
         #[arg(long)]
         json: bool,
     },
@@ -509,6 +512,7 @@ fn write_bundle(
         "generated_at": bundle.generated_at,
         "sources": bundle.manifest,
         "audit_events": bundle.audit.events.len(),
+        "audit_unreadable": bundle.audit.unreadable,
         "files": files,
     });
     write_file(
@@ -572,6 +576,7 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                     "subject": subject,
                     "records": bundle.records.len(),
                     "audit_events": bundle.audit.events.len(),
+                    "audit_unreadable": bundle.audit.unreadable,
                     "out": out,
                     "files": files,
                 });
@@ -603,6 +608,13 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                     out.display(),
                     files.join(", ")
                 ));
+                if bundle.audit.unreadable > 0 {
+                    text.push_str(&format!(
+                        "  incomplete: {} audit value(s) about them could not be read \
+                         (marked [unreadable: reason] in audit-events.csv)\n",
+                        bundle.audit.unreadable
+                    ));
+                }
                 print(&text)
             }
         }

@@ -532,7 +532,6 @@ fn sealed_personal_data_is_erasable() {
     let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(json["events"][0]["event"]["actor"]["ip"], "203.0.113.9");
 
-    // Shred subject 1 with the library, as the DSR flow would.
     let master_key = custodia_crypt::SecretKey::from_file(&master).unwrap();
     let store = custodia_crypt::FileKeyStore::open(&keys, &master_key).unwrap();
     let vault = custodia_crypt::SubjectVault::new(
@@ -540,6 +539,56 @@ fn sealed_personal_data_is_erasable() {
         store,
         std::sync::Arc::new(custodia_core::SystemClock),
     );
+
+    // Found in review: one value of hers that her key does not open (here
+    // an envelope of hers sealed for another event) failed her export for
+    // good. Now the export is made, the value named unreadable, the export
+    // marked incomplete, and standard error says so.
+    let moved = {
+        use base64::Engine;
+        let ctx = custodia_crypt::FieldContext::new(
+            tenant(),
+            custodia_audit::personal::RECORD_TYPE,
+            "another-event",
+            "actor.ip",
+        )
+        .unwrap();
+        base64::engine::general_purpose::STANDARD
+            .encode(vault.seal(subject(1), &ctx, b"198.51.100.1").unwrap())
+    };
+    let forged = lines(1, 2).replace(
+        "\"kind\":\"agent\",",
+        &format!(
+            "\"kind\":\"agent\",\"ip\":{{\"subject\":\"{}\",\"sealed\":\"{moved}\"}},",
+            subject(1)
+        ),
+    );
+    let mut args = vec!["audit", "append", dir_arg(&log)];
+    args.extend(key_args);
+    let o = custodia(&args, &forged);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = custodia(&export, "");
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        err(&o)
+            .contains("export incomplete: 1 of the subject's values could not be read (events 3)"),
+        "{}",
+        err(&o)
+    );
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(json["format"], "custodia.audit.subject-export/v2");
+    assert_eq!(
+        json["incomplete"],
+        serde_json::json!({"unreadable": 1, "events": [3]})
+    );
+    assert_eq!(json["events"][0]["event"]["actor"]["ip"], "203.0.113.9");
+    assert_eq!(
+        json["events"][1]["unreadable"],
+        serde_json::json!([{"path": "actor.ip", "reason": "not_authentic"}])
+    );
+    assert!(json["events"][1]["event"]["actor"].get("ip").is_none());
+
+    // Shred subject 1 with the library, as the DSR flow would.
     vault
         .shred(
             tenant(),
@@ -551,7 +600,9 @@ fn sealed_personal_data_is_erasable() {
     let o = custodia(&export, "");
     assert!(o.status.success(), "{}", err(&o));
     let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
-    assert_eq!(json["events"][0]["erased"][0], "actor.ip");
+    assert_eq!(json["events"][0]["erased"], serde_json::json!(["actor.ip"]));
+    // After the shred the moved envelope is erased like the rest: complete.
+    assert_eq!(json["format"], "custodia.audit.subject-export/v1");
     assert!(json["events"][0]["event"]["actor"]["ip"]["sealed"].is_string());
     let o = custodia(&["audit", "verify", dir_arg(&log)], "");
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));

@@ -121,7 +121,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 10] = [
+    let tests: [(&str, fn()); 11] = [
+        (
+            "export_says_when_an_audit_value_could_not_be_read",
+            export_says_when_an_audit_value_could_not_be_read,
+        ),
         (
             "the_email_comes_from_stdin_or_a_file_and_in_argv_it_warns",
             the_email_comes_from_stdin_or_a_file_and_in_argv_it_warns,
@@ -191,6 +195,70 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Found in review: one of Alice's audit values that her key does not
+/// open (here an envelope of hers sealed for another event) failed every
+/// export of her data. Now the bundle is written with the value marked
+/// unreadable, and the summary (text and JSON) and manifest count it.
+fn export_says_when_an_audit_value_could_not_be_read() {
+    use custodia_audit::{Action, Actor, ActorKind, Event, Personal, Target};
+    let data = seeded();
+    let c = Cast::new();
+    {
+        let clock = Arc::new(ManualClock::new(demo::start_time()));
+        let hd = custodia_example_helpdesk::Helpdesk::open(data.path(), clock.clone()).unwrap();
+        let ctx = custodia_crypt::FieldContext::new(
+            c.acme,
+            custodia_audit::personal::RECORD_TYPE,
+            "another-event",
+            "note",
+        )
+        .unwrap();
+        let mut moved = Event::builder(
+            c.acme,
+            Actor::new(ActorKind::Agent, c.acme_agent),
+            Action::Read,
+            Target::new("ticket", "T-1002").unwrap(),
+        )
+        .subject(c.alice)
+        .build(clock.as_ref())
+        .unwrap();
+        moved.note = Some(Personal::Sealed {
+            subject: c.alice,
+            sealed: hd.vault().seal(c.alice, &ctx, b"moved").unwrap(),
+        });
+        hd.append(moved).unwrap();
+    }
+    let tenant = c.acme.to_string();
+    let out_dir = data.path().join("alice-export");
+    let args = [
+        "--tenant",
+        tenant.as_str(),
+        "--email",
+        "alice.ng@example.com",
+        "--out",
+        s(&out_dir),
+    ];
+    let o = dsr("export", s(data.path()), &args);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        out(&o).contains("incomplete: 1 audit value(s) about them could not be read"),
+        "{}",
+        out(&o)
+    );
+    let audit = read(&out_dir.join("audit-events.csv"));
+    assert!(audit.contains("[unreadable: not_authentic]"), "{audit}");
+    assert!(audit.contains(demo::ALICE_PORTAL_IP), "{audit}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&out_dir.join("manifest.json"))).unwrap();
+    assert_eq!(manifest["audit_unreadable"], 1);
+    let mut json = args.to_vec();
+    json.push("--json");
+    let o = dsr("export", s(data.path()), &json);
+    assert!(o.status.success(), "{}", err(&o));
+    let summary: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(summary["audit_unreadable"], 1);
 }
 
 fn export_writes_the_subjects_bundle_and_nobody_elses() {

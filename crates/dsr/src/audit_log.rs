@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use custodia_audit::personal::{RECORD_TYPE, Revealed, open_value};
+use custodia_audit::personal::{RECORD_TYPE, Revealed, Unreadable, read_value};
 use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, AuditStore, Event, Outcome, Personal, Target,
 };
@@ -25,6 +25,17 @@ pub const DESK_KEY: &str = "desk";
 pub const ERASED: &str = "[erased]";
 /// Shown in a rendered event for another person's value (Art. 15(4)).
 pub const WITHHELD: &str = "[withheld: another person's data]";
+/// How a rendered event shows one of the person's values that could not be
+/// read though the vault works: this, the reason
+/// (`custodia_audit::personal::Unreadable`: `damaged`, `not_authentic`,
+/// `unknown_key`, `tenant_shredded`) and `]`, e.g.
+/// `[unreadable: not_authentic]`; never a byte of the value.
+pub const UNREADABLE: &str = "[unreadable: ";
+
+/// The text shown for a value unreadable for `reason` (see [`UNREADABLE`]).
+fn unreadable_text(reason: Unreadable) -> String {
+    format!("{UNREADABLE}{reason}]")
+}
 
 /// Whose key seals the details (`note`) of a desk event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -286,7 +297,16 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
     /// the desk's own details are shown). Details keys: `index` (in the log, for proofs),
     /// `outcome`, `request`, `legal_basis`, `purpose`, `ip`, `user_agent`,
     /// `<field>.category`, `<field>.before`, `<field>.after`, `note`, `erased`
-    /// (the erased paths, comma-separated).
+    /// (the erased paths, comma-separated), `unreadable` (likewise).
+    ///
+    /// One of the person's values that cannot be read while the vault works
+    /// (a damaged or forged envelope labelled theirs, a tenant shred; see
+    /// `custodia_audit::personal::read_value`) is shown as [`UNREADABLE`]
+    /// with its reason and its path listed under `unreadable`, and the rest
+    /// is rendered: the bundle counts them
+    /// ([`AuditSection::unreadable`](crate::AuditSection::unreadable)). A
+    /// vault that cannot read at all (its key store down, the wrong root
+    /// key) is [`Error::AuditHistory`], as before.
     pub fn rendered_events(
         &self,
         tenant: TenantId,
@@ -310,7 +330,7 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         subject: SubjectId,
     ) -> Result<RenderedAuditEvent, custodia_audit::Error> {
         let mut details = std::collections::BTreeMap::new();
-        let mut erased = Vec::new();
+        let (mut erased, mut unreadable) = (Vec::new(), Vec::new());
         let id = event.id.to_string();
         // Whose a value is, as `custodia_audit::personal::reveal_event_for`
         // decides it (Art. 15(4)): a clear value is its field's owner's (the
@@ -328,14 +348,25 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
                 Personal::Clear(_) => field_owner,
             };
             let readable = owner == Some(subject) || owner == Some(desk_subject(event.tenant));
-            let text = if !readable {
+            // Labelled theirs but no envelope at all: nobody else's, and
+            // nobody can read it.
+            let undecodable = matches!(value, Personal::Sealed { subject: label, sealed }
+                if *label == subject && custodia_crypt::Envelope::decode(sealed).is_err());
+            let text = if undecodable {
+                unreadable.push(path.to_owned());
+                unreadable_text(Unreadable::Damaged)
+            } else if !readable {
                 WITHHELD.to_owned()
             } else {
-                match open_value(&self.vault, event.tenant, &id, path, value)? {
-                    Revealed::Value(text) => text,
-                    Revealed::Erased => {
+                match read_value(&self.vault, event.tenant, &id, path, value)? {
+                    Ok(Revealed::Value(text)) => text,
+                    Ok(Revealed::Erased) => {
                         erased.push(path.to_owned());
                         ERASED.to_owned()
+                    }
+                    Err(reason) => {
+                        unreadable.push(path.to_owned());
+                        unreadable_text(reason)
                     }
                 }
             };
@@ -390,6 +421,9 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
         }
         if !erased.is_empty() {
             details.insert("erased".into(), erased.join(","));
+        }
+        if !unreadable.is_empty() {
+            details.insert("unreadable".into(), unreadable.join(","));
         }
         let actor = if event.actor.subject == Some(subject) {
             "you".to_owned()

@@ -689,14 +689,14 @@ impl Desk {
             })
         })?;
         let audit = match &self.history {
-            Some(history) => AuditSection {
-                status: AuditStatus::Included,
-                events: history
+            Some(history) => AuditSection::included(
+                history
                     .events_for(request.tenant, request.subject)
                     .map_err(|e| Error::AuditHistory(crate::error::host(e)))?,
-            },
+            ),
             None => AuditSection {
                 status: AuditStatus::NotConnected,
+                unreadable: 0,
                 events: Vec::new(),
             },
         };

@@ -54,8 +54,39 @@ pub trait SubjectAuditHistory: Send + Sync {
 pub struct AuditSection {
     /// Whether an audit history was connected.
     pub status: AuditStatus,
+    /// How many of the person's values in `events` could not be read
+    /// though the vault works (each shown as
+    /// [`UNREADABLE`](crate::audit_log::UNREADABLE) with its reason, and
+    /// named in its event's `unreadable` detail): the history is incomplete
+    /// when this is not 0. Counted from those details; omitted when 0, and
+    /// 0 in a bundle written before it existed (such a bundle's history
+    /// failed as a whole instead).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unreadable: usize,
     /// The events, oldest first.
     pub events: Vec<RenderedAuditEvent>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl AuditSection {
+    /// The section of `events` from a connected history, its
+    /// [`unreadable`](Self::unreadable) counted from their `unreadable`
+    /// details (comma-separated paths).
+    pub fn included(events: Vec<RenderedAuditEvent>) -> Self {
+        let unreadable = events
+            .iter()
+            .filter_map(|e| e.details.get("unreadable"))
+            .map(|paths| paths.split(',').filter(|p| !p.is_empty()).count())
+            .sum();
+        Self {
+            status: AuditStatus::Included,
+            unreadable,
+            events,
+        }
+    }
 }
 
 /// Whether a bundle's audit events come from a connected audit history.
@@ -223,7 +254,10 @@ pub enum BundleKind {
 /// retention (Art. 15(1)); see [`ProcessingInfo`]. It is `[]` otherwise.
 ///
 /// `audit.status` is `included` or `not_connected` (no [`SubjectAuditHistory`]
-/// configured, `events` empty). `created_at` is omitted when unknown.
+/// configured, `events` empty). `audit.unreadable`, present only when not 0,
+/// counts the person's audit values that could not be read (an incomplete
+/// history: see [`AuditSection::unreadable`]); it is an additive field, so
+/// the format stays version 1 and a bundle without it reads as complete. `created_at` is omitted when unknown.
 ///
 /// # CSV
 ///
@@ -556,6 +590,7 @@ mod tests {
         let request = request.unwrap_or_else(|e| panic!("{e}"));
         let audit = AuditSection {
             status: AuditStatus::NotConnected,
+            unreadable: 0,
             events: Vec::new(),
         };
         ExportBundle::build(&request, BundleKind::Access, at, records, audit, None)

@@ -72,7 +72,7 @@
 //! | desk seam | [`AuditTrail`] does | without it |
 //! |---|---|---|
 //! | [`DsrEventSink`] (every step's event) | appends one audit event per [`DsrEvent`] (mapping to audit actions documented on [`AuditTrail`]), details sealed | [`MemorySink`], or the host's log |
-//! | [`SubjectAuditHistory`] (audit events in the bundle) | the subject's events, opened with their key; erased values shown as erased, other people's withheld | bundles say `"status": "not_connected"` |
+//! | [`SubjectAuditHistory`] (audit events in the bundle) | the subject's events, opened with their key; erased values shown as erased, other people's withheld, ones that cannot be read marked unreadable and counted in `audit.unreadable` (a vault that cannot read fails it) | bundles say `"status": "not_connected"` |
 //! | affected people in a breach | [`AuditTrail::affected`]: the log's events in a window, filtered by a query | any `(time, tenant, subject)` iterator into [`breach::affected_in_window`] |
 //!
 //! [`NoHolds`], [`StaticHolds`], [`FixedBackupWindow`] and [`UnknownBackups`]
@@ -198,7 +198,8 @@ mod retention;
 mod source;
 
 pub use audit_log::{
-    AuditTrail, DESK_KEY, DESK_SYSTEM, DetailsKey, ERASED, WITHHELD, desk_actor, desk_subject,
+    AuditTrail, DESK_KEY, DESK_SYSTEM, DetailsKey, ERASED, UNREADABLE, WITHHELD, desk_actor,
+    desk_subject,
 };
 pub use desk::{
     ControllerForwarder, Desk, LateRequest, RectificationReport, RequestOutcome, RestrictionReport,

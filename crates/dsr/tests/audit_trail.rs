@@ -12,7 +12,7 @@ use custodia_core::{
 use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
 use custodia_dsr::breach::IncidentId;
 use custodia_dsr::*;
-use custodia_dsr::{ERASED, WITHHELD, desk_actor, desk_subject};
+use custodia_dsr::{ERASED, UNREADABLE, WITHHELD, desk_actor, desk_subject};
 
 type Vault = SubjectVault<MemoryKeyStore>;
 type Trail = AuditTrail<MemoryStore, MemoryKeyStore>;
@@ -513,4 +513,123 @@ fn history_withholds_clear_and_mislabelled_values_of_others() {
     // The agent still sees their own clear IP.
     let theirs = trail.rendered_events(w.tenant, agent_subject).unwrap();
     assert_eq!(theirs[0].details["ip"], "203.0.113.7");
+}
+
+/// Found in review: one of Alice's audit values that the vault could not
+/// open for a reason other than a shred (an envelope labelled hers but
+/// forged, or moved from another event) failed her whole audit history, so
+/// every later access bundle failed. Now the bundle has every event, the
+/// bad value shown as unreadable with its reason (no byte of it) and named
+/// in the event's `unreadable`, and the bundle's audit section counts it.
+/// A vault whose key store is down still fails the history.
+#[test]
+fn an_unreadable_value_of_the_subject_is_marked_and_the_bundle_made() {
+    let w = world();
+    let trail = trail(&w);
+    let built = |target: &str| {
+        Event::builder(
+            w.tenant,
+            Actor::new(ActorKind::Agent, w.agent),
+            Action::Update,
+            Target::new("ticket", target).unwrap(),
+        )
+        .subject(w.alice)
+        .note(format!("note on {target}"))
+        .build(w.clock.as_ref())
+        .unwrap()
+    };
+    trail.with_log(|log| {
+        let mut first = built("T-1");
+        custodia_audit::personal::seal_event(&w.vault, &mut first).unwrap();
+        log.append(&first).unwrap();
+        let mut moved = built("T-2");
+        custodia_audit::personal::seal_event(&w.vault, &mut moved).unwrap();
+        moved.note = first.note.clone();
+        log.append(&moved).unwrap();
+        log.append_sealed(&w.vault, built("T-3")).unwrap();
+    });
+    let history = trail.rendered_events(w.tenant, w.alice).unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[0].details["note"], "note on T-1");
+    assert_eq!(history[1].details["note"], "[unreadable: not_authentic]");
+    assert!(history[1].details["note"].starts_with(UNREADABLE));
+    assert_eq!(history[1].details["unreadable"], "note");
+    assert_eq!(history[2].details["note"], "note on T-3");
+    assert!(!history[0].details.contains_key("unreadable"));
+
+    let desk = Desk::new(w.clock.clone(), trail.clone()).with_audit_history(trail.clone());
+    let mut request = desk
+        .receive(
+            w.tenant,
+            w.alice,
+            RequestKind::Access,
+            Role::Controller,
+            w.agent,
+        )
+        .unwrap();
+    desk.verify(
+        &mut request,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        w.agent,
+    )
+    .unwrap();
+    let bundle = desk.export(&mut request, w.agent).unwrap();
+    assert_eq!(bundle.audit.unreadable, 1);
+    let json: serde_json::Value = serde_json::from_str(&bundle.to_json().unwrap()).unwrap();
+    assert_eq!(json["audit"]["unreadable"], 1);
+    assert_eq!(
+        ExportBundle::from_json(&bundle.to_json().unwrap()).unwrap(),
+        bundle
+    );
+
+    // A complete history: no count, in the JSON neither.
+    let bob = SubjectId::from_external_key(w.tenant, "contact", "2");
+    let mut request = desk
+        .receive(
+            w.tenant,
+            bob,
+            RequestKind::Access,
+            Role::Controller,
+            w.agent,
+        )
+        .unwrap();
+    desk.verify(
+        &mut request,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        w.agent,
+    )
+    .unwrap();
+    let bundle = desk.export(&mut request, w.agent).unwrap();
+    assert_eq!(bundle.audit.unreadable, 0);
+    assert!(!bundle.to_json().unwrap().contains("\"unreadable\""));
+
+    // A vault that cannot read her values at all (a key store without her
+    // key, another root key): the history fails, rather than one where
+    // everything is unreadable.
+    use custodia_crypt::KeyStore as _;
+    let with_her_key = custodia_crypt::MemoryKeyStore::default();
+    for (tenant, subject, wrapped) in trail.vault().store().wrapped_keys().unwrap() {
+        with_her_key
+            .insert_if_absent(tenant, subject, wrapped)
+            .unwrap();
+    }
+    for other in [custodia_crypt::MemoryKeyStore::default(), with_her_key] {
+        let vault = Arc::new(SubjectVault::new(
+            Arc::new(Keyring::new(SecretKey::generate().unwrap())),
+            other,
+            w.clock.clone(),
+        ));
+        let elsewhere = AuditTrail::new(AuditLog::open(MemoryStore::new()).unwrap(), vault);
+        elsewhere.with_log(|log| {
+            for i in 0..3 {
+                log.append(&trail.with_log(|l| l.get(i).unwrap())).unwrap();
+            }
+        });
+        assert!(matches!(
+            elsewhere.rendered_events(w.tenant, w.alice),
+            Err(Error::AuditHistory(_))
+        ));
+    }
 }

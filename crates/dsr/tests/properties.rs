@@ -174,6 +174,25 @@ proptest! {
     }
 
     #[test]
+    fn an_audit_sections_unreadable_count_round_trips_or_is_refused(
+        n in any::<u64>(),
+        junk in prop_oneof![Just("-1".to_owned()), Just("1.5".to_owned()), "\"[a-z0-9]{0,6}\"", Just("null".to_owned())],
+    ) {
+        let text = format!("{{\"status\":\"included\",\"unreadable\":{n},\"events\":[]}}");
+        let section: AuditSection = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(section.unreadable as u64, n);
+        let again: AuditSection = serde_json::from_str(&serde_json::to_string(&section).unwrap()).unwrap();
+        prop_assert_eq!(&again, &section);
+        // Omitted: 0, and 0 is not written.
+        let none: AuditSection = serde_json::from_str("{\"status\":\"included\",\"events\":[]}").unwrap();
+        prop_assert_eq!(none.unreadable, 0);
+        prop_assert!(!serde_json::to_string(&none).unwrap().contains("unreadable"));
+        // Anything but a count: a typed error, never a panic.
+        let text = format!("{{\"status\":\"included\",\"unreadable\":{junk},\"events\":[]}}");
+        prop_assert!(serde_json::from_str::<AuditSection>(&text).is_err());
+    }
+
+    #[test]
     fn kept_key_and_deadline_status_round_trip(key in any::<KeptKey>(), status in any::<DeadlineStatus>()) {
         let json = serde_json::to_string(&key).unwrap();
         prop_assert_eq!(serde_json::from_str::<KeptKey>(&json).unwrap(), key);

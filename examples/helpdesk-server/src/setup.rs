@@ -153,16 +153,16 @@ pub(crate) async fn seed(app: &App) -> Result<(), Error> {
             phone: t.phone,
             body: t.body,
         };
-        let (id, subject) = tickets::insert(app, &mut tx, t.tenant, &row)
+        let stored = tickets::insert(app, &mut tx, t.tenant, &row)
             .await
             .map_err(seeding)?;
         let event = Event::builder(
             t.tenant,
             Actor::new(ActorKind::Agent, t.owner),
             Action::Create,
-            Target::new(custodia_example_helpdesk::store::RECORD_TYPE, id)?,
+            Target::new(custodia_example_helpdesk::store::RECORD_TYPE, stored.id)?,
         )
-        .subject(subject)
+        .subject(stored.subject)
         .note("fields name, email, phone, body sealed")
         .build(app.clock.as_ref())?;
         app.record(event).await?;

@@ -17,6 +17,21 @@
 //! restriction. The retention sweep keeps it too, however due (see the
 //! `retention` module). A ticket whose contact objected to `ai_assistance`
 //! (Art. 21) is not summarised (409).
+//!
+//! The restriction covers the contact's new tickets too, until it is
+//! lifted (Art. 18(1), (3)). `POST /tickets` for a restricted contact (by
+//! `contact_key`, or by an email that finds them) accepts and stores the
+//! ticket, restricted, and answers 201 with `"processing": "restricted"`
+//! (else `"active"`): the caller learns nothing a 409 on the contact's
+//! other tickets does not already say, and knows why the ticket they just
+//! made is not listed. The `INSERT` decides the state itself, from the
+//! contact's stored tickets, after taking the contact's advisory lock
+//! (`custodia_example_helpdesk::store::CONTACT_LOCK`), which the desk's
+//! restriction and lift take too and which they apply to every ticket of
+//! the contact: a restriction landing while the ticket is being created
+//! either restricts it too or is seen by it, and a lift frees it with the
+//! others. A new ticket does not inherit objections (Art. 21), which stay
+//! per ticket.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,7 +43,10 @@ use custodia_axum::{Audit, Identity, Json, Tenant, Tx};
 use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, Purpose, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
-use custodia_example_helpdesk::store::{ANONYMIZED_SUBJECT, Processing, RECORD_TYPE, SEALED};
+use custodia_example_helpdesk::store::{
+    ANONYMIZED_SUBJECT, CONTACT_LOCK, Processing, RECORD_TYPE, SEALED, contact_lock_key,
+    new_ticket_processing,
+};
 use custodia_tenant::TenantContext;
 use custodia_tenant::access::{FieldAccess, Operation, Ownership};
 use serde::{Deserialize, Serialize};
@@ -84,15 +102,28 @@ pub(crate) async fn email_index(
     Ok(index.compute(email).as_bytes().to_vec())
 }
 
+/// A ticket as [`insert`] stored it.
+pub(crate) struct Inserted {
+    /// Its id.
+    pub(crate) id: String,
+    /// Its contact.
+    pub(crate) subject: SubjectId,
+    /// Stored restricted: its contact's processing is (see the
+    /// [module docs](self)).
+    pub(crate) restricted: bool,
+}
+
 /// Stores `row` in `tenant` (on `conn`, bound to it): seals the personal
-/// fields under the contact's key, indexes the email. Returns the id and
-/// the contact.
+/// fields under the contact's key, indexes the email. The row is stored
+/// restricted if the contact's processing is, decided in the `INSERT`
+/// under the contact's lock, which `conn`'s transaction then holds until
+/// it ends (see the [module docs](self)).
 pub(crate) async fn insert(
     app: &App,
     conn: &mut PgConnection,
     tenant: TenantId,
     row: &NewRow<'_>,
-) -> Result<(String, SubjectId), ApiError> {
+) -> Result<Inserted, ApiError> {
     let id = match row.id {
         Some(id) => id.to_owned(),
         None => {
@@ -133,11 +164,20 @@ pub(crate) async fn insert(
         .bind(tenant.as_uuid())
         .execute(&mut *conn)
         .await?;
-    query::<Postgres>(
+    // The contact's lock, then the state read by the INSERT itself: a
+    // restriction or lift of this contact (the desk's, on another
+    // connection) is ordered with this ticket, never passes it.
+    query::<Postgres>(CONTACT_LOCK)
+        .bind(contact_lock_key(tenant, subject))
+        .execute(&mut *conn)
+        .await?;
+    let processing: String = query::<Postgres>(&format!(
         "INSERT INTO tickets (tenant_id, id, subject_id, owner, created_at, closed_at, status, \
-         subject_line, name, email, phone, body, email_index, sealed_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject')",
-    )
+         subject_line, name, email, phone, body, email_index, sealed_by, processing) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject', {}) \
+         RETURNING processing",
+        new_ticket_processing(1, 3)
+    ))
     .bind(tenant.as_uuid())
     .bind(&id)
     .bind(subject.to_string())
@@ -151,9 +191,14 @@ pub(crate) async fn insert(
     .bind(&sealed[2])
     .bind(&sealed[3])
     .bind(&index)
-    .execute(&mut *conn)
-    .await?;
-    Ok((id, subject))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    Ok(Inserted {
+        id,
+        subject,
+        restricted: processing == "restricted",
+    })
 }
 
 /// A stored value that does not parse: the database holds something this
@@ -478,7 +523,10 @@ impl NewTicket {
     }
 }
 
-/// `POST /tickets`: 201 `{"id", "contact"}`.
+/// `POST /tickets`: 201 `{"id", "contact", "processing"}`, `processing`
+/// being `"restricted"` when the contact's processing is restricted (the
+/// ticket is stored, and withheld as their others are; see the
+/// [module docs](self)), else `"active"`.
 pub(crate) async fn create(
     State(app): State<Arc<App>>,
     identity: Identity,
@@ -506,12 +554,17 @@ pub(crate) async fn create(
         phone: new.phone.trim(),
         body: &new.body,
     };
-    let (id, subject) = insert(&app, &mut tx, tenant, &row).await?;
-    let audit = Audit::new(Target::new(RECORD_TYPE, &id)?).subject(subject);
+    let stored = insert(&app, &mut tx, tenant, &row).await?;
+    let audit = Audit::new(Target::new(RECORD_TYPE, &stored.id)?).subject(stored.subject);
+    let processing = if stored.restricted {
+        "restricted"
+    } else {
+        "active"
+    };
     Ok((
         StatusCode::CREATED,
         audit,
-        Json(json!({ "id": id, "contact": subject })),
+        Json(json!({ "id": stored.id, "contact": stored.subject, "processing": processing })),
     ))
 }
 

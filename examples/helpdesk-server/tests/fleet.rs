@@ -1416,6 +1416,160 @@ fn a_restricted_contacts_ticket_is_kept_but_not_processed_until_lifted() {
     rt.block_on(fleet.stop());
 }
 
+/// Found in review: a ticket created for a contact whose processing was
+/// restricted was stored active: listed, searched and summarised as if
+/// nothing were restricted (Art. 18(1), (3): the restriction covers their
+/// data until lifted). Now it is accepted (201, `"processing":
+/// "restricted"`) and withheld as her others are, another contact's new
+/// ticket is active, the lift frees it; and a ticket created while her
+/// restriction is landing (its transaction holding her lock, her tickets
+/// restricted but not yet committed) waits for it and is stored restricted.
+#[test]
+fn a_ticket_created_for_a_restricted_contact_is_withheld_until_lifted() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    rt.block_on(async {
+        let (_, dana) = a
+            .create(&agent, "Printer jams", "Dana Lee", "dana@example.com")
+            .await;
+        let (bob_ticket, _) = a
+            .create(&agent, "Laptop", "Bob Li", "bob@example.org")
+            .await;
+        let run = |http: &Http, request: Value| {
+            let body = json!({"subject": dana, "request": request,
+                              "verification": "authenticated_session", "note": "portal"});
+            let http = Http::new(http.addr);
+            let dpo = dpo.clone();
+            async move {
+                let (status, request) = http
+                    .json(Method::POST, "/privacy/requests", &dpo, body)
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{request}");
+                let path = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
+                let (status, done) = http.json(Method::POST, &path, &dpo, json!({})).await;
+                assert_eq!(status, StatusCode::OK, "{done}");
+                assert_eq!(done["state"], "completed", "{done}");
+            }
+        };
+        let new_ticket = |line: &str, name: &str, email: &str| {
+            json!({"subject_line": line, "name": name, "email": email, "body": "Hello"})
+        };
+        run(&a, json!({"kind": "restriction"})).await;
+
+        // Her new ticket (found by her email): stored, restricted.
+        let (status, created) = b
+            .json(
+                Method::POST,
+                "/tickets",
+                &agent,
+                new_ticket("Toner", "Dana Lee", "dana@example.com"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["contact"], json!(dana), "{created}");
+        assert_eq!(created["processing"], "restricted", "{created}");
+        let dana_new = created["id"].as_str().unwrap().to_owned();
+        let dana_path = format!("/tickets/{dana_new}");
+        assert!(fleet.rows(ACME).await.contains(&(dana_new.clone(), "Toner".into())));
+        // Bob's new ticket: active.
+        let (status, created) = b
+            .json(
+                Method::POST,
+                "/tickets",
+                &agent,
+                new_ticket("Mouse", "Bob Li", "bob@example.org"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["processing"], "active", "{created}");
+        let bob_new = created["id"].as_str().unwrap().to_owned();
+
+        let ids = |listed: Value| -> BTreeSet<String> {
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (status, listed) = a.get("/tickets", &agent).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ids(listed), BTreeSet::from([bob_ticket.clone(), bob_new.clone()]));
+        let (_, found) = a.get("/tickets?email=dana@example.com", &agent).await;
+        assert_eq!(found, json!([]));
+        let summarise = |http: &Http, path: String| {
+            let (http, agent) = (Http::new(http.addr), agent.clone());
+            async move {
+                http.send(Method::POST, &format!("{path}/summary"), Some(&agent), None)
+                    .await
+            }
+        };
+        let (status, body) = summarise(&a, dana_path.clone()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("Art. 18"), "{body}");
+        assert_eq!(a.get(&dana_path, &agent).await.0, StatusCode::CONFLICT);
+        let (status, body) = summarise(&a, format!("/tickets/{bob_new}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // Lifted: listed, summarised.
+        run(&b, json!({"kind": "restriction", "lift": true})).await;
+        let (_, found) = a.get("/tickets?email=dana@example.com", &agent).await;
+        assert_eq!(ids(found).len(), 2, "both of hers");
+        let (status, body) = summarise(&a, dana_path.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // Her restriction landing while a ticket is created for her.
+        let subject: custodia_core::SubjectId = dana.parse().unwrap();
+        let mut restricting = fleet.admin.begin().await.unwrap();
+        query::<Postgres>(custodia_example_helpdesk::store::CONTACT_LOCK)
+            .bind(custodia_example_helpdesk::store::contact_lock_key(
+                tenant_id(ACME),
+                subject,
+            ))
+            .execute(&mut *restricting)
+            .await
+            .unwrap();
+        query::<Postgres>(&format!(
+            "UPDATE {}.tickets SET processing = 'restricted' WHERE subject_id = $1",
+            fleet.schema
+        ))
+        .bind(&dana)
+        .execute(&mut *restricting)
+        .await
+        .unwrap();
+        let creating = tokio::spawn({
+            let (http, agent) = (Http::new(a.addr), agent.clone());
+            let body = new_ticket("Paper", "Dana Lee", "dana@example.com");
+            async move { http.json(Method::POST, "/tickets", &agent, body).await }
+        });
+        // Until the creation waits for her lock (or, unlocked, is done).
+        while !creating.is_finished() {
+            let waiting: i64 = query::<Postgres>(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_one(&fleet.admin)
+            .await
+            .unwrap()
+            .get(0);
+            if waiting > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        restricting.commit().await.unwrap();
+        let (status, created) = creating.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["processing"], "restricted", "{created}");
+        let (_, found) = a.get("/tickets?email=dana@example.com", &agent).await;
+        assert_eq!(found, json!([]));
+    });
+    rt.block_on(fleet.stop());
+}
+
 /// Found in review: every tenant's auditor got the shared log's size and
 /// root (from `/audit/verify` and `/audit/checkpoint`), i.e. how much the
 /// other tenants did. Now a tenant's auditor gets no checkpoint (403) and a

@@ -37,6 +37,21 @@
 //! the contact may still ask for erasure. An objection (Art. 21,
 //! [`Restriction::StopPurposes`]) records the purposes objected to in
 //! column `objections`; [`Processing::allows`] refuses those purposes only.
+//!
+//! A restriction covers the contact, not only the tickets they had when
+//! they asked (Art. 18(1), (3): until it is lifted). Restricting or lifting
+//! changes every ticket of the contact at once, and a ticket stored for a
+//! contact while their restriction stands is stored restricted:
+//! [`Tickets::insert`] decides column `processing` inside its `INSERT`
+//! ([`new_ticket_processing`]: `restricted` if any of the contact's tickets
+//! is) and says what it stored. The two cannot pass each other: SQLite runs
+//! each of those statements under its write lock, and on PostgreSQL both
+//! first take the contact's transaction-scoped advisory lock
+//! ([`CONTACT_LOCK`], [`contact_lock_key`]), so an insert either commits
+//! before the restriction's `UPDATE` reads (which then restricts it too) or
+//! reads the restriction's commit. A lift ends it for the new ticket with
+//! the others. (Objections are per ticket and a new ticket does not inherit
+//! them.)
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -217,6 +232,34 @@ pub fn sweep_policy<'p, 'r>(
         reason: RESTRICTION_REASON.into(),
         applies_to: scope,
     })?))
+}
+
+/// The statement a PostgreSQL transaction runs first when it stores a
+/// ticket for a contact or restricts or lifts the contact's processing
+/// (parameter `$1`: [`contact_lock_key`]). The lock is held until the
+/// transaction ends, so a new ticket and a restriction of its contact are
+/// ordered: whichever comes second sees the other's commit (the statements
+/// after it run at `READ COMMITTED`, each on a fresh snapshot). Any host
+/// writing to the tickets table takes it too (the helpdesk server does).
+pub const CONTACT_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
+/// The key of [`CONTACT_LOCK`] for `subject` of `tenant`.
+pub fn contact_lock_key(tenant: TenantId, subject: SubjectId) -> String {
+    format!("custodia-helpdesk contact {tenant} {subject}")
+}
+
+/// The SQL value of column `processing` for a new ticket of the contact
+/// bound to parameter `$subject` in the tenant bound to `$tenant`:
+/// `'restricted'` while any of the contact's tickets is (their restriction
+/// stands), else `'active'`. Written into the `INSERT` itself, so the
+/// state is read by the statement that stores the row (see [`CONTACT_LOCK`]
+/// for PostgreSQL).
+pub fn new_ticket_processing(tenant: usize, subject: usize) -> String {
+    format!(
+        "(CASE WHEN EXISTS (SELECT 1 FROM tickets WHERE tenant_id = ${tenant} \
+         AND subject_id = ${subject} AND processing = 'restricted') \
+         THEN 'restricted' ELSE 'active' END)"
+    )
 }
 
 fn parsed_purpose(name: &str) -> Result<Purpose, Error> {
@@ -542,8 +585,27 @@ impl Tickets {
         Ok(Some(String::from_utf8_lossy(&clear).into_owned()))
     }
 
-    /// Stores a new ticket, sealing its personal fields.
-    pub fn insert(&self, t: &NewTicket<'_>) -> Result<(), Error> {
+    /// Takes the contact's lock in `tx` on PostgreSQL ([`CONTACT_LOCK`]);
+    /// SQLite needs none (one writer, each statement under its lock).
+    fn lock_contact(
+        &self,
+        tx: &mut dyn crate::sql::Exec,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<(), Error> {
+        if let Db::Postgres(_) = self.db {
+            tx.execute(
+                CONTACT_LOCK,
+                &[Value::Text(contact_lock_key(tenant, subject))],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Stores a new ticket, sealing its personal fields. Returns how it may
+    /// be processed as stored: restricted if its contact's processing is
+    /// (see the [module docs](self)), with no objections.
+    pub fn insert(&self, t: &NewTicket<'_>) -> Result<Processing, Error> {
         let seal = |field, value| self.seal(t.tenant, t.subject, t.id, field, value);
         let (name, email, phone, body) = (
             seal("name", t.name)?,
@@ -576,16 +638,25 @@ impl Tickets {
                 )
             })?;
         }
-        self.db.transaction(Some(t.tenant), |tx| {
+        let stored = self.db.transaction(Some(t.tenant), |tx| {
+            self.lock_contact(tx, t.tenant, t.subject)?;
             tx.execute(
                 &format!(
-                    "INSERT INTO tickets ({ROW_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject')"
+                    "INSERT INTO tickets ({ROW_COLUMNS}, processing) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject', {})",
+                    new_ticket_processing(2, 3)
                 ),
                 &values,
+            )?;
+            tx.query(
+                "SELECT processing, objections FROM tickets WHERE id = $1",
+                &values[..1],
             )
         })?;
-        Ok(())
+        let row = stored
+            .first()
+            .ok_or_else(|| Error::Corrupt(format!("ticket {} not found once stored", t.id)))?;
+        Processing::from_columns(&text(row, 0)?, &text(row, 1)?)
     }
 
     /// Ticket ids of `tenant` whose contact email is `email`, by blind
@@ -919,8 +990,10 @@ impl PersonalDataSource for Tickets {
         Ok(())
     }
 
-    /// Marks the ticket restricted or active again, or records the
-    /// purposes objected to (see the [module docs](self)). Idempotent; a
+    /// Restricts or lifts the processing of every ticket of the contact
+    /// (the desk asks for each of them anyway; one the desk did not locate,
+    /// stored meanwhile, is covered too), or records the purposes objected
+    /// to on this ticket (see the [module docs](self)). Idempotent; a
     /// ticket no longer the subject's (erased, anonymized) is left alone.
     fn restrict(
         &self,
@@ -932,20 +1005,34 @@ impl PersonalDataSource for Tickets {
         let Some(row) = self.owned_row(tenant, subject, record)? else {
             return Ok(());
         };
-        let id = Value::Text(row.id.clone());
-        let (column, value) = match restriction {
-            Restriction::Restrict => ("processing", "restricted".to_owned()),
-            Restriction::Lift => ("processing", "active".to_owned()),
+        let processing = match restriction {
+            Restriction::Restrict => "restricted",
+            Restriction::Lift => "active",
             Restriction::StopPurposes { purposes } => {
                 let mut objections = row.processing.objections.clone();
                 objections.extend(purposes.iter().cloned());
-                ("objections", Processing::objections_column(&objections))
+                self.db.transaction(Some(tenant), |tx| {
+                    tx.execute(
+                        "UPDATE tickets SET objections = $1 WHERE id = $2",
+                        &[
+                            Value::Text(Processing::objections_column(&objections)),
+                            Value::Text(row.id.clone()),
+                        ],
+                    )
+                })?;
+                return Ok(());
             }
         };
-        // The column name is one of the two above, never the caller's.
-        let sql = format!("UPDATE tickets SET {column} = $1 WHERE id = $2");
         self.db.transaction(Some(tenant), |tx| {
-            tx.execute(&sql, &[Value::Text(value), id])
+            self.lock_contact(tx, tenant, subject)?;
+            tx.execute(
+                "UPDATE tickets SET processing = $1 WHERE tenant_id = $2 AND subject_id = $3",
+                &[
+                    Value::Text(processing.into()),
+                    Value::Tenant(tenant),
+                    Value::Text(subject.to_string()),
+                ],
+            )
         })?;
         Ok(())
     }

@@ -326,6 +326,83 @@ fn a_restriction_keeps_the_tickets_out_of_processing_until_lifted() {
     assert!(!row.processing.allows(&Purpose::AI_ASSISTANCE));
 }
 
+/// Found in review: a ticket stored for a contact while their restriction
+/// stood was stored active, so the new ticket was searched and processed
+/// as if nothing were restricted (Art. 18(1), (3): the restriction stands
+/// until it is lifted). Now Alice's new ticket is stored restricted, out of
+/// the search and not changed, Bob's new one is active, and lifting her
+/// restriction frees it with her others.
+#[test]
+fn a_ticket_stored_for_a_restricted_contact_is_restricted_until_lifted() {
+    use custodia_core::Purpose;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let tickets = hd.tickets();
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
+    let new = |id, subject, email| custodia_example_helpdesk::NewTicket {
+        id,
+        tenant: c.acme,
+        subject,
+        owner: c.acme_agent,
+        created: demo::start_time(),
+        closed: None,
+        status: "open",
+        subject_line: "Monitor flickers",
+        name: "Someone",
+        email,
+        phone: "",
+        body: "It flickers.",
+    };
+    let stored = tickets
+        .insert(&new("T-3001", c.alice, demo::ALICE_EMAIL))
+        .unwrap();
+    assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
+    assert!(
+        tickets
+            .row("T-3001")
+            .unwrap()
+            .unwrap()
+            .processing
+            .restricted
+    );
+    assert!(
+        tickets
+            .find_by_email(c.acme, demo::ALICE_EMAIL)
+            .unwrap()
+            .is_empty()
+    );
+    let refused = hd
+        .update_subject_line(c.acme_agent, "T-3001", "Fixed")
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::Restricted(ref id) if id == "T-3001"),
+        "{refused}"
+    );
+    // Another contact's new ticket is processed as ever.
+    let bob = tickets
+        .insert(&new("T-3002", c.bob, "bob@example.org"))
+        .unwrap();
+    assert!(!bob.restricted && bob.allows(&Purpose::SUPPORT));
+    assert_eq!(
+        tickets.find_by_email(c.acme, "bob@example.org").unwrap(),
+        ["T-3002"]
+    );
+
+    // Lifted: the new ticket with her others.
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: true });
+    assert_eq!(
+        tickets.find_by_email(c.acme, demo::ALICE_EMAIL).unwrap(),
+        ["T-1001", "T-1002", "T-3001"]
+    );
+    hd.update_subject_line(c.acme_agent, "T-3001", "Fixed")
+        .unwrap();
+    let later = tickets
+        .insert(&new("T-3003", c.alice, demo::ALICE_EMAIL))
+        .unwrap();
+    assert!(!later.restricted);
+}
+
 /// A data directory written before restriction was built opens, its
 /// tickets active.
 #[test]

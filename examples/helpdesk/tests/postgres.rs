@@ -7,11 +7,19 @@
 //! exports: `scripts/postgres cargo test -p custodia-example-helpdesk --test
 //! postgres`. Without them the test fails, never skips.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
+use custodia_core::{ManualClock, Purpose, Role};
+use custodia_dsr::{RequestKind, VerificationMethod};
 use custodia_example_helpdesk::audit::{AuditLog, PostgresStore};
-use custodia_example_helpdesk::demo::Cast;
+use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::flow::{self, Report};
-use custodia_example_helpdesk::{Database, PG_AUDIT_LOG, PG_SCHEMA};
+use custodia_example_helpdesk::store::{CONTACT_LOCK, contact_lock_key};
+use custodia_example_helpdesk::{Database, Helpdesk, NewTicket, PG_AUDIT_LOG, PG_SCHEMA};
 use custodia_tenant::pg::TenantTransaction;
+
+/// Every test here recreates schema [`PG_SCHEMA`]: one at a time.
+static SCHEMA: Mutex<()> = Mutex::new(());
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -66,6 +74,7 @@ fn outcome(r: &Report) -> Vec<String> {
 
 #[test]
 fn the_flow_on_postgres_matches_sqlite_with_tenant_rows_under_rls() {
+    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
     let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
     let files = tempfile::tempdir().unwrap();
     let on_files = flow::run(files.path()).unwrap();
@@ -117,4 +126,124 @@ fn the_flow_on_postgres_matches_sqlite_with_tenant_rows_under_rls() {
         .map(|(_, event)| event)
         .collect();
     assert_eq!(events, on_postgres.audit);
+}
+
+/// Runs a `kind` request of `subject` of ACME on `hd`'s desk, to the end.
+fn run_request(hd: &Helpdesk, subject: custodia_core::SubjectId, kind: RequestKind) {
+    let c = Cast::new();
+    let desk = hd.desk().unwrap();
+    let mut request = desk
+        .receive(c.acme, subject, kind, Role::Controller, c.acme_dpo)
+        .unwrap();
+    desk.verify(
+        &mut request,
+        VerificationMethod::AuthenticatedSession,
+        "",
+        c.acme_dpo,
+    )
+    .unwrap();
+    desk.run(&mut request, c.acme_dpo).unwrap();
+}
+
+/// Found in review: a ticket stored for a contact while their restriction
+/// stood (or while it was landing) was stored active. Now, on PostgreSQL:
+/// Alice's new ticket after her restriction is restricted, Bob's is not,
+/// the lift frees hers; and one stored while her restriction is landing
+/// (another transaction holding her lock, her tickets restricted but not
+/// yet committed) waits for it and is stored restricted, not active.
+#[test]
+fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
+    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
+    let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
+    let dir = tempfile::tempdir().unwrap();
+    let database = Database::Postgres {
+        app: app.clone(),
+        owner: owner.clone(),
+    };
+    let clock = Arc::new(ManualClock::new(demo::start_time()));
+    let hd = Helpdesk::create_on(dir.path(), clock, &database).unwrap();
+    demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+    let c = Cast::new();
+    let tickets = hd.tickets();
+    let new = |id, subject| NewTicket {
+        id,
+        tenant: c.acme,
+        subject,
+        owner: c.acme_agent,
+        created: demo::start_time(),
+        closed: None,
+        status: "open",
+        subject_line: "Monitor flickers",
+        name: "Someone",
+        email: "someone@example.com",
+        phone: "",
+        body: "It flickers.",
+    };
+
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
+    let stored = tickets.insert(&new("T-3001", c.alice)).unwrap();
+    assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
+    assert!(
+        tickets
+            .find_by_email(c.acme, "someone@example.com")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!tickets.insert(&new("T-3002", c.bob)).unwrap().restricted);
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: true });
+    assert!(
+        !tickets
+            .row("T-3001")
+            .unwrap()
+            .unwrap()
+            .processing
+            .restricted
+    );
+
+    // Her restriction landing: its transaction holds her lock and has
+    // restricted her tickets, not yet committed.
+    let mut desk = connect(&app);
+    let mut restricting = TenantTransaction::begin(&mut desk, c.acme).unwrap();
+    restricting
+        .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, c.alice)])
+        .unwrap();
+    restricting
+        .execute(
+            "UPDATE tickets SET processing = 'restricted' WHERE subject_id = $1",
+            &[&c.alice.to_string()],
+        )
+        .unwrap();
+    let mut watcher = connect(&owner);
+    std::thread::scope(|scope| {
+        let storing = scope.spawn(|| tickets.insert(&new("T-3003", c.alice)).unwrap());
+        // Until the insert waits for her lock (or, unlocked, is done).
+        while !storing.is_finished() {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        restricting.commit().unwrap();
+        let stored = storing.join().unwrap();
+        assert!(
+            stored.restricted,
+            "stored {stored:?} past a landing restriction"
+        );
+    });
+    assert!(
+        tickets
+            .row("T-3003")
+            .unwrap()
+            .unwrap()
+            .processing
+            .restricted
+    );
 }
