@@ -556,7 +556,7 @@ macro_rules! down {
 down! {
     get(TenantId, SubjectId) -> Option<custodia_crypt::StoredSubjectKey>;
     insert_if_absent(TenantId, SubjectId, Vec<u8>) -> custodia_crypt::StoredSubjectKey;
-    shred(&custodia_crypt::ShredReceipt) -> ();
+    shred(&custodia_crypt::ShredReceipt) -> custodia_crypt::ShredReceipt;
     wrapped_keys() -> Vec<(TenantId, SubjectId, Vec<u8>)>;
     replace_wrapped(TenantId, SubjectId, &[u8], Vec<u8>) -> bool;
     keyring() -> Option<custodia_crypt::KeyringRecord>;
