@@ -218,7 +218,9 @@ const PROBE_ID: &str = "key-probe";
 /// (nothing is stored); a vault with the wrong root key, or a damaged
 /// wrapped key, fails that probe and the error is returned. An envelope
 /// naming a key version the vault does not hold is the value's when the
-/// store has the person's key; with no key at all for the person the
+/// store has the person's key and it passes the same probe; a missing key
+/// on the way to it (the root-key version or tenant data key that wraps
+/// the person's key) is the vault's. With no key at all for the person the
 /// vault (a wrong or partly restored key store) is at fault, and the error
 /// is returned. Every other error (the key store down or refusing, a
 /// blocked async runtime) is the vault's.
@@ -253,6 +255,12 @@ pub fn read_value<S: KeyStore>(
             | Crypt::UnsupportedAlgorithm(_)
             | Crypt::Malformed(_),
         ) => return Ok(Err(Unreadable::Damaged)),
+        // A key the vault needs on the way to the envelope's (the root-key
+        // version or tenant data key wrapping the person's key) is missing:
+        // the vault's fault, whatever the envelope says.
+        Err(Crypt::UnknownKey(id)) if id != envelope.key_id() => {
+            return Err(Crypt::UnknownKey(id).into());
+        }
         Err(e @ (Crypt::Decrypt | Crypt::UnknownKey(_))) => e,
         Err(e) => return Err(e.into()),
     };
@@ -265,11 +273,9 @@ pub fn read_value<S: KeyStore>(
         Some(custodia_crypt::StoredSubjectKey::Shredded(_)) => Ok(Ok(Revealed::Erased)),
         None => Err(failed.into()),
         Some(custodia_crypt::StoredSubjectKey::Wrapped { .. }) => {
-            if matches!(failed, Crypt::UnknownKey(_)) {
-                return Ok(Err(Unreadable::UnknownKey));
-            }
             let probe = FieldContext::new(tenant, RECORD_TYPE, PROBE_ID, path)?;
             match vault.seal(subject, &probe, &[]) {
+                Ok(_) if matches!(failed, Crypt::UnknownKey(_)) => Ok(Err(Unreadable::UnknownKey)),
                 Ok(_) => Ok(Err(Unreadable::NotAuthentic)),
                 Err(Crypt::Shredded { .. }) => Ok(Ok(Revealed::Erased)),
                 Err(e) => Err(e.into()),

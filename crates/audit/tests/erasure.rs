@@ -656,3 +656,42 @@ fn an_export_after_a_tenant_shred_marks_the_values_and_keeps_the_events() {
     assert_eq!(reasons, [Unreadable::TenantShredded; 5]);
     assert_eq!(export.incomplete.unwrap().unreadable, 5);
 }
+
+/// Found in review: a vault whose keyring lacks the root-key version that
+/// wraps the subject's key (a server started with an older keyring, a
+/// partly restored configuration) could not open any of her values, with
+/// `UnknownKey` naming the *tenant* key, and the export took that for the
+/// envelope's own unknown key: every value was listed `unknown_key` and the
+/// export merely "incomplete". That vault cannot read: the export fails.
+#[test]
+fn an_export_fails_when_the_vault_lacks_the_root_key_wrapping_the_subjects_key() {
+    let w = world();
+    let store = Arc::new(MemoryKeyStore::default());
+    let current = Keyring::new(SecretKey::from_bytes([7; 32]));
+    let version = current.rotate(SecretKey::from_bytes([8; 32])).unwrap();
+    assert_eq!(version, 2);
+    let vault = SubjectVault::new(Arc::new(current), store.clone(), w.clock.clone());
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    log.append_sealed(&vault, event(&w, w.alice, "a@example.com"))
+        .unwrap();
+    assert!(
+        log.export_subject(Some(w.tenant), w.alice, Some(&vault))
+            .unwrap()
+            .incomplete
+            .is_none()
+    );
+    // Root key version 1 only: her key, wrapped under version 2, is out of reach.
+    let old = vault_over(&w, store, 7);
+    let e = log
+        .export_subject(Some(w.tenant), w.alice, Some(&old))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Crypt(custodia_crypt::Error::UnknownKey(
+                custodia_crypt::KeyId::Tenant { version: 2 }
+            ))
+        ),
+        "{e}"
+    );
+}
