@@ -987,7 +987,7 @@ pub enum LintFinding {
     /// The application role may create schemas in the database the lint
     /// runs in: `CREATE` on the database is granted to it, to a role it is
     /// a member of, or to `PUBLIC`, or it is (a member of) the database's
-    /// owner. In a schema of its own it owns, it creates what
+    /// owner. In a schema it makes (and so owns), it creates what
     /// [`LintFinding::AppRoleCanCreateInSchema`] warns of: with
     /// `REFERENCES` on a tenant table, a table with a foreign key to it
     /// (an existence oracle across tenants, wherever the schema is), and
@@ -996,9 +996,12 @@ pub enum LintFinding {
     /// the migration role when the application role owns it.
     ///
     /// `CREATE DATABASE` gives `PUBLIC` `CONNECT` and `TEMPORARY` on the new
-    /// database, not `CREATE`, so only an explicit grant or the ownership
-    /// is reported. `TEMPORARY` is not: a temporary table's foreign keys may
-    /// reference only temporary tables.
+    /// database, not `CREATE` (the template's grants are not copied), so
+    /// only a `GRANT CREATE ON DATABASE` or the ownership is reported.
+    /// `TEMPORARY` is not: a temporary table's foreign keys may reference
+    /// only temporary tables. The database's owner also owns schema
+    /// `public` on PostgreSQL 15 and later (as `pg_database_owner`), which
+    /// is reported as well ([`LintFinding::AppRoleCanCreateInSchema`]).
     AppRoleCanCreateInDatabase {
         /// The database (`current_database()`).
         database: String,
