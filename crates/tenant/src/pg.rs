@@ -28,10 +28,13 @@
 //!   between tenant tables that does not pair their tenant columns (a row
 //!   may reference another tenant's row), and a foreign key from a table
 //!   without the tenant column to a tenant table
-//!   ([`LintFinding::ForeignKeyFromGlobalTable`]). It reports an inspected
-//!   schema in which the application role may create objects
-//!   ([`LintFinding::AppRoleCanCreateInSchema`]: its own tables with such
-//!   keys, functions for other roles to run). And it reports every
+//!   ([`LintFinding::ForeignKeyFromGlobalTable`]); a foreign key to an
+//!   inspected table is reported whatever schema the referencing table is
+//!   in. It reports every schema in which the application role may create
+//!   objects ([`LintFinding::AppRoleCanCreateInSchema`]: its own tables
+//!   with such keys, functions for other roles to run), inspected or not,
+//!   and `CREATE` on the database, with which it makes schemas of its own
+//!   ([`LintFinding::AppRoleCanCreateInDatabase`]). And it reports every
 //!   `SECURITY DEFINER` function the application role may execute
 //!   (`EXECUTE` is granted to `PUBLIC` by default) whose owner RLS does not
 //!   bind on a tenant table ([`LintFinding::SecurityDefinerFunction`]):
@@ -81,8 +84,8 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement, ToStatement};
 
 use crate::pgsql::{
-    CatalogRow, DefinerFunction, FUNCTIONS_SQL, POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL,
-    Relation, RoleAttrs, SCHEMAS_SQL, SchemaCreate, TxAccess, begin_bound_sql,
+    CatalogRow, DATABASE_SQL, DefinerFunction, FUNCTIONS_SQL, POLICIES_SQL, Policy, RELATIONS_SQL,
+    ROLE_SQL, Relation, RoleAttrs, SCHEMAS_SQL, SchemaCreate, TxAccess, begin_bound_sql,
 };
 pub use crate::pgsql::{LintFinding, LintOptions, LintReport};
 use crate::{Error, TenantContext};
@@ -288,12 +291,19 @@ pub fn lint(client: &mut Client, options: &LintOptions) -> Result<LintReport, Er
         report.add_functions(functions);
         let mut schemas = Vec::new();
         for row in &client
-            .query(SCHEMAS_SQL, &[role, &options.schemas])
+            .query(SCHEMAS_SQL, &[role])
             .map_err(pg("listing schemas the application role may create in"))?
         {
             schemas.push(SchemaCreate::from_row(row)?);
         }
         report.add_schemas(role, schemas);
+        let mut database = Vec::new();
+        for row in &client.query(DATABASE_SQL, &[role]).map_err(pg(
+            "reading whether the application role may create schemas",
+        ))? {
+            database.push(SchemaCreate::from_row(row)?);
+        }
+        report.add_database(role, database);
     }
     Ok(report)
 }

@@ -63,9 +63,9 @@ use sqlx_postgres::types::Oid;
 use sqlx_postgres::{PgConnection, PgPool, PgRow, Postgres};
 
 use crate::pgsql::{
-    CatalogRow, DefinerFunction, FUNCTIONS_SQL, LintOptions, LintReport, POLICIES_SQL, Policy,
-    RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, SCHEMAS_SQL, SchemaCreate, TxAccess,
-    begin_bound_sql,
+    CatalogRow, DATABASE_SQL, DefinerFunction, FUNCTIONS_SQL, LintOptions, LintReport,
+    POLICIES_SQL, Policy, RELATIONS_SQL, ROLE_SQL, Relation, RoleAttrs, SCHEMAS_SQL, SchemaCreate,
+    TxAccess, begin_bound_sql,
 };
 #[cfg(doc)]
 use crate::rls::BIND_TENANT_SQL;
@@ -211,7 +211,6 @@ where
         for row in &query::<Postgres>(SCHEMAS_SQL)
             .persistent(false)
             .bind(role)
-            .bind(options.schemas.clone())
             .fetch_all(&mut *tx)
             .await
             .map_err(db("listing schemas the application role may create in"))?
@@ -219,6 +218,19 @@ where
             schemas.push(SchemaCreate::from_row(row)?);
         }
         report.add_schemas(role, schemas);
+        let mut database = Vec::new();
+        for row in &query::<Postgres>(DATABASE_SQL)
+            .persistent(false)
+            .bind(role)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db(
+                "reading whether the application role may create schemas",
+            ))?
+        {
+            database.push(SchemaCreate::from_row(row)?);
+        }
+        report.add_database(role, database);
     }
     tx.rollback()
         .await

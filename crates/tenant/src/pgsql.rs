@@ -74,9 +74,12 @@ FROM pg_roles r WHERE r.rolname = $1";
 /// not pair the two tenant columns (constraint names, then the referenced
 /// tables, in the same order), its exclusion constraints that have the
 /// tenant column but compare it with no equality operator (index names),
-/// and the foreign keys to it from tables without the tenant column in
+/// the foreign keys to it from tables without the tenant column in
 /// any schema (the referencing `schema.table`s, then the constraint names,
-/// in the same order).
+/// in the same order), and the foreign keys to it that do not pair the
+/// tenant columns from tenant tables in schemas not inspected (the same
+/// two arrays): a foreign key reaches across schemas, so one from a schema
+/// the lint does not look at probes an inspected table all the same.
 ///
 /// A view's reads are its rewrite rule's dependencies in `pg_depend`
 /// (PostgreSQL records every relation a view's query names there).
@@ -98,10 +101,12 @@ WITH RECURSIVE tenant_rel(oid) AS (
 -- Foreign keys between two tables with the tenant column, and whether some
 -- column pair is the two tenant columns (a partition's copy of its parent's
 -- key is reported on the parent).
-tenant_fk(conrelid, conname, target, paired) AS (
+tenant_fk(conrelid, conname, target, paired, confrelid, referencing, inspected) AS (
     SELECT k.conrelid, k.conname, fn.nspname::text || '.' || fc.relname::text,
            EXISTS (SELECT 1 FROM unnest(k.conkey, k.confkey) p(here, there)
-                   WHERE p.here = ha.attnum AND p.there = ta.attnum)
+                   WHERE p.here = ha.attnum AND p.there = ta.attnum),
+           k.confrelid, hn.nspname::text || '.' || hc.relname::text,
+           $4::text[] IS NULL OR hn.nspname = ANY($4::text[])
     FROM pg_constraint k
     JOIN pg_attribute ha ON ha.attrelid = k.conrelid AND ha.attname = $2::name
                         AND ha.attnum > 0 AND NOT ha.attisdropped
@@ -109,6 +114,8 @@ tenant_fk(conrelid, conname, target, paired) AS (
                         AND ta.attnum > 0 AND NOT ta.attisdropped
     JOIN pg_class fc ON fc.oid = k.confrelid
     JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+    JOIN pg_class hc ON hc.oid = k.conrelid
+    JOIN pg_namespace hn ON hn.oid = hc.relnamespace
     WHERE k.contype = 'f' AND k.conparentid = 0
 ),
 -- Foreign keys to a table with the tenant column from a table without it
@@ -188,7 +195,18 @@ SELECT n.nspname::text, c.relname::text, c.relkind::text,
            ORDER BY g.referencing, g.conname) ELSE '{}'::text[] END,
        CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
            SELECT g.conname FROM global_fk g WHERE g.confrelid = c.oid
-           ORDER BY g.referencing, g.conname) ELSE '{}'::text[] END
+           ORDER BY g.referencing, g.conname) ELSE '{}'::text[] END,
+       -- Unpaired foreign keys to it from tenant tables in schemas the lint
+       -- does not inspect (those in inspected schemas are reported on their
+       -- own row, above).
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT k.referencing FROM tenant_fk k
+           WHERE k.confrelid = c.oid AND NOT k.paired AND NOT k.inspected
+           ORDER BY k.referencing, k.conname) ELSE '{}'::text[] END,
+       CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+           SELECT k.conname::text FROM tenant_fk k
+           WHERE k.confrelid = c.oid AND NOT k.paired AND NOT k.inspected
+           ORDER BY k.referencing, k.conname) ELSE '{}'::text[] END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2::name
@@ -252,14 +270,16 @@ WHERE p.prosecdef
              OR has_table_privilege(o.oid, t.oid, 'DELETE')))
 ORDER BY 1";
 
-/// The inspected schemas (`$2`, `NULL` for all non-system ones) in which
-/// role `$1` may create objects, and who holds that for it: the schema's
-/// owner when the role is or belongs to it (owner `true`), and every
-/// grantee of `CREATE` that is the role, a role it is a member of, or
-/// `PUBLIC` (spelt `PUBLIC`). Columns: schema, grantee, owner. Run only
-/// when the role exists; a superuser (reported as such) gives no rows.
-/// Temporary schemas are left out: a temporary table's foreign keys may
-/// reference only temporary tables.
+/// Every non-system schema in which role `$1` may create objects, whether
+/// or not the lint inspects it (a foreign key reaches across schemas, so a
+/// table the role makes anywhere may probe an inspected tenant table), and
+/// who holds that for it: the schema's owner when the role is or belongs to
+/// it (owner `true`), and every grantee of `CREATE` that is the role, a
+/// role it is a member of, or `PUBLIC` (spelt `PUBLIC`). Columns: schema,
+/// grantee, owner. Run only when the role exists; a superuser (reported as
+/// such) gives no rows. `pg_catalog`, `information_schema`, the TOAST
+/// schemas and temporary schemas are left out: a temporary table's foreign
+/// keys may reference only temporary tables.
 ///
 /// Membership is `MEMBER`, as in [`ROLE_SQL`]: a grant the role holds only
 /// through `SET ROLE` is reported too. A schema without an ACL has the
@@ -284,7 +304,38 @@ WHERE NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = $1::name)
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%'
   AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-  AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))
+ORDER BY 1, 2";
+
+/// Whether role `$1` may create schemas in the current database (and in
+/// them tables with foreign keys to any tenant table), and who holds that
+/// for it: the database's owner when the role is or belongs to it (owner
+/// `true`), and every grantee of `CREATE` on the database that is the
+/// role, a role it is a member of, or `PUBLIC` (spelt `PUBLIC`). Columns:
+/// database, grantee, owner. Run only when the role exists; a superuser
+/// (reported as such) gives no rows. Membership is `MEMBER`, as in
+/// [`SCHEMAS_SQL`].
+///
+/// A database without an ACL has the default one: its owner holds every
+/// privilege, `PUBLIC` holds `CONNECT` and `TEMPORARY` but not `CREATE`
+/// (`CREATE DATABASE` gives no more, in every release since 8.x).
+/// `TEMPORARY` is not reported: a temporary table's foreign keys may
+/// reference only temporary tables.
+pub(crate) const DATABASE_SQL: &str = "
+SELECT DISTINCT d.datname::text, g.grantee, g.owner
+FROM pg_database d
+CROSS JOIN LATERAL (
+    SELECT pg_get_userbyid(d.datdba)::text AS grantee, true AS owner
+    WHERE pg_has_role($1::name, d.datdba, 'MEMBER')
+  UNION ALL
+    SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END,
+           false
+    FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+    WHERE a.privilege_type = 'CREATE' AND a.grantee <> d.datdba
+      AND CASE WHEN a.grantee = 0 THEN true
+               ELSE pg_has_role($1::name, a.grantee, 'MEMBER') END
+) g
+WHERE d.datname = current_database()
+  AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = $1::name)
 ORDER BY 1, 2";
 
 /// A catalog row as each driver reads it: the lint's rows hold only text and
@@ -343,9 +394,14 @@ pub(crate) struct Relation {
     /// Foreign keys to this table from tables without the tenant column:
     /// (referencing `schema.table`, constraint).
     pub(crate) global_references: Vec<(String, String)>,
+    /// Foreign keys to this table that do not pair the tenant columns, from
+    /// tenant tables in schemas not inspected: (referencing `schema.table`,
+    /// constraint).
+    pub(crate) uninspected_references: Vec<(String, String)>,
 }
 
-/// One row of [`SCHEMAS_SQL`].
+/// One row of [`SCHEMAS_SQL`] (the schema) or of [`DATABASE_SQL`] (the
+/// database in `schema`).
 pub(crate) struct SchemaCreate {
     pub(crate) schema: String,
     pub(crate) grantee: String,
@@ -353,7 +409,7 @@ pub(crate) struct SchemaCreate {
 }
 
 impl SchemaCreate {
-    /// Reads a [`SCHEMAS_SQL`] row.
+    /// Reads a [`SCHEMAS_SQL`] or [`DATABASE_SQL`] row.
     pub(crate) fn from_row(row: &impl CatalogRow) -> Result<Self, Error> {
         Ok(Self {
             schema: row.text(0)?,
@@ -407,6 +463,7 @@ impl Relation {
             foreign_keys: row.texts(12)?.into_iter().zip(row.texts(13)?).collect(),
             exclusions: row.texts(14)?,
             global_references: row.texts(15)?.into_iter().zip(row.texts(16)?).collect(),
+            uninspected_references: row.texts(17)?.into_iter().zip(row.texts(18)?).collect(),
         })
     }
 }
@@ -537,6 +594,14 @@ impl LintReport {
                 references: qualified.clone(),
             });
         }
+        for (table, constraint) in rel.uninspected_references {
+            self.findings
+                .push(LintFinding::ForeignKeyWithoutTenantColumn {
+                    table,
+                    constraint,
+                    references: qualified.clone(),
+                });
+        }
         rel.enabled.then_some(PolicedTable {
             table: qualified,
             tenant_column: rel.tenant_column,
@@ -562,6 +627,24 @@ impl LintReport {
         {
             self.findings.push(LintFinding::AppRoleCanCreateInSchema {
                 schema,
+                role: role.to_owned(),
+                grantee,
+                owner,
+            });
+        }
+    }
+
+    /// Records the rows of [`DATABASE_SQL`]: the application role may
+    /// create schemas in the database.
+    pub(crate) fn add_database(&mut self, role: &str, rows: Vec<SchemaCreate>) {
+        for SchemaCreate {
+            schema: database,
+            grantee,
+            owner,
+        } in rows
+        {
+            self.findings.push(LintFinding::AppRoleCanCreateInDatabase {
+                database,
                 role: role.to_owned(),
                 grantee,
                 owner,
@@ -697,7 +780,14 @@ pub struct LintOptions {
     pub app_role: String,
     /// The column that marks a tenant table (`tenant_id`).
     pub tenant_column: String,
-    /// Only these schemas (all non-system schemas when `None`).
+    /// Only these schemas (all non-system schemas when `None`): their
+    /// tables, views and `SECURITY DEFINER` functions. What reaches an
+    /// inspected tenant table from elsewhere is reported whatever schema it
+    /// is in: foreign keys to it ([`LintFinding::ForeignKeyFromGlobalTable`],
+    /// [`LintFinding::ForeignKeyWithoutTenantColumn`]), and `CREATE` on any
+    /// schema or on the database, with which the application role can make
+    /// such keys ([`LintFinding::AppRoleCanCreateInSchema`],
+    /// [`LintFinding::AppRoleCanCreateInDatabase`]).
     pub schemas: Option<Vec<String>>,
 }
 
@@ -770,7 +860,8 @@ pub enum LintFinding {
     /// tenant's rows at once, and `TRIGGER` lets it attach code that runs
     /// on every tenant's writes and may copy them where RLS does not reach.
     /// `REFERENCES` (on the table or any of its columns) lets it, given
-    /// `CREATE` on some schema ([`LintFinding::AppRoleCanCreateInSchema`]),
+    /// `CREATE` on some schema ([`LintFinding::AppRoleCanCreateInSchema`])
+    /// or on the database ([`LintFinding::AppRoleCanCreateInDatabase`]),
     /// make a table of its own with a foreign key to this one, whose check
     /// tells which keys exist in any tenant
     /// ([`LintFinding::ForeignKeyFromGlobalTable`] once made). (`GRANT ALL` gives
@@ -813,6 +904,10 @@ pub enum LintFinding {
     /// may reference another tenant's row, and whether the insert succeeds
     /// tells whether that row exists. Make the referenced table's key
     /// `(tenant_id, id)` and reference both.
+    ///
+    /// Reported for a referencing table in an inspected schema, and for one
+    /// in any other schema whose key references an inspected table
+    /// ([`LintOptions::schemas`]).
     ForeignKeyWithoutTenantColumn {
         /// `schema.table`: the referencing table.
         table: String,
@@ -856,9 +951,9 @@ pub enum LintFinding {
         /// The constraint's index (named after the constraint).
         index: String,
     },
-    /// The application role may create objects in an inspected schema:
-    /// directly, through a role it is a member of, through `PUBLIC`, or as
-    /// (a member of) the schema's owner. With `REFERENCES` on a tenant
+    /// The application role may create objects in a schema: directly,
+    /// through a role it is a member of, through `PUBLIC`, or as (a member
+    /// of) the schema's owner. With `REFERENCES` on a tenant
     /// table it can create a table of its own with a foreign key to it (an
     /// existence oracle across tenants), and it can plant functions and
     /// operators that other roles whose `search_path` names the schema may
@@ -870,8 +965,13 @@ pub enum LintFinding {
     /// `public`; before 15 `PUBLIC` also holds `CREATE` there, and a
     /// database upgraded or restored from an older release keeps that, so
     /// the lint reports `public` with grantee `PUBLIC` on such a database:
-    /// `REVOKE CREATE ON SCHEMA public FROM PUBLIC`. Only the schemas the
-    /// lint inspects ([`LintOptions::schemas`]) are looked at.
+    /// `REVOKE CREATE ON SCHEMA public FROM PUBLIC`.
+    ///
+    /// Every schema but `pg_catalog`, `information_schema`, the TOAST
+    /// schemas and temporary schemas is looked at, whether or not the lint
+    /// inspects it ([`LintOptions::schemas`]): a foreign key reaches across
+    /// schemas, so a table made in any of them may probe an inspected
+    /// tenant table.
     AppRoleCanCreateInSchema {
         /// The schema.
         schema: String,
@@ -881,6 +981,36 @@ pub enum LintFinding {
         /// `PUBLIC`, or (with `owner`) the schema's owner.
         grantee: String,
         /// Whether `grantee` holds it as the schema's owner, which no
+        /// `REVOKE` takes away.
+        owner: bool,
+    },
+    /// The application role may create schemas in the database the lint
+    /// runs in: `CREATE` on the database is granted to it, to a role it is
+    /// a member of, or to `PUBLIC`, or it is (a member of) the database's
+    /// owner. In a schema it makes (and so owns), it creates what
+    /// [`LintFinding::AppRoleCanCreateInSchema`] warns of: with
+    /// `REFERENCES` on a tenant table, a table with a foreign key to it
+    /// (an existence oracle across tenants, wherever the schema is), and
+    /// functions other roles may run. The application role needs neither:
+    /// `REVOKE CREATE ON DATABASE db FROM grantee`, or give the database to
+    /// the migration role when the application role owns it.
+    ///
+    /// `CREATE DATABASE` gives `PUBLIC` `CONNECT` and `TEMPORARY` on the new
+    /// database, not `CREATE` (the template's grants are not copied), so
+    /// only a `GRANT CREATE ON DATABASE` or the ownership is reported.
+    /// `TEMPORARY` is not: a temporary table's foreign keys may reference
+    /// only temporary tables. The database's owner also owns schema
+    /// `public` on PostgreSQL 15 and later (as `pg_database_owner`), which
+    /// is reported as well ([`LintFinding::AppRoleCanCreateInSchema`]).
+    AppRoleCanCreateInDatabase {
+        /// The database (`current_database()`).
+        database: String,
+        /// The application role.
+        role: String,
+        /// Who holds `CREATE` for it: itself, a role it is a member of,
+        /// `PUBLIC`, or (with `owner`) the database's owner.
+        grantee: String,
+        /// Whether `grantee` holds it as the database's owner, which no
         /// `REVOKE` takes away.
         owner: bool,
     },
@@ -1032,6 +1162,24 @@ impl fmt::Display for LintFinding {
                 f,
                 "schema {schema}: the application role {role} may create objects there (CREATE is granted to {grantee}): tables with foreign keys to tenant tables (an existence oracle across tenants), functions other roles may run (REVOKE CREATE ON SCHEMA {schema} FROM {grantee})"
             ),
+            LintFinding::AppRoleCanCreateInDatabase {
+                database,
+                role,
+                grantee,
+                owner: true,
+            } => write!(
+                f,
+                "database {database}: owned by {grantee}, which the application role {role} is or belongs to, so it may create schemas there and in them tables with foreign keys to tenant tables (an existence oracle across tenants), functions other roles may run (ALTER DATABASE {database} OWNER TO the migration role)"
+            ),
+            LintFinding::AppRoleCanCreateInDatabase {
+                database,
+                role,
+                grantee,
+                owner: false,
+            } => write!(
+                f,
+                "database {database}: the application role {role} may create schemas there (CREATE is granted to {grantee}), and in them tables with foreign keys to tenant tables (an existence oracle across tenants), functions other roles may run (REVOKE CREATE ON DATABASE {database} FROM {grantee})"
+            ),
             LintFinding::SecurityDefinerFunction { function, owner } => write!(
                 f,
                 "{function}: SECURITY DEFINER, owned by {owner}, which row-level security does not bind on a tenant table, and executable by the application role: it runs across tenants (REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC and from the application role, or ALTER FUNCTION {function} SECURITY INVOKER)"
@@ -1077,8 +1225,9 @@ impl LintReport {
     }
 
     /// The findings about one table or view (`schema.name`; a foreign key
-    /// from a global table is about the global table), about one function
-    /// (`schema.name(argument types)`), or about one schema (`schema`).
+    /// is about the referencing table, a global table's too), about one
+    /// function (`schema.name(argument types)`), about one schema
+    /// (`schema`), or about the database (its name).
     pub fn about<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a LintFinding> + 'a {
         self.findings.iter().filter(move |f| match f {
             LintFinding::RlsDisabled { table }
@@ -1096,6 +1245,7 @@ impl LintReport {
             | LintFinding::MaterializedView { view } => view == name,
             LintFinding::SecurityDefinerFunction { function, .. } => function == name,
             LintFinding::AppRoleCanCreateInSchema { schema, .. } => schema == name,
+            LintFinding::AppRoleCanCreateInDatabase { database, .. } => database == name,
             _ => false,
         })
     }

@@ -30,17 +30,58 @@ fn connect(var: &str) -> Client {
     Client::connect(&url, NoTls).unwrap_or_else(|e| panic!("cannot connect with {var}: {e}"))
 }
 
+/// The connection settings in `var`.
+fn config(var: &str) -> postgres::Config {
+    env_url(var)
+        .parse()
+        .unwrap_or_else(|e| panic!("{var} is not a PostgreSQL URL: {e}"))
+}
+
 /// A fresh schema with a `tickets` tenant table under RLS, dropped at the end.
 struct Fixture {
     admin: Client,
+    /// How [`Fixture::app`] connects.
+    app_config: postgres::Config,
     schema: String,
     app_role: String,
+    /// More schemas, dropped with the fixture's.
+    others: Vec<String>,
+    /// A database of the fixture's own ([`Fixture::isolated`]), dropped at
+    /// the end.
+    database: Option<String>,
 }
 
 impl Fixture {
     fn new() -> Self {
-        let mut admin = connect("CUSTODIA_PG_ADMIN_URL");
-        let mut app = connect("CUSTODIA_PG_APP_URL");
+        Self::in_database(None)
+    }
+
+    /// The fixture in a database of its own, for a test whose grants every
+    /// other test's lint would see: `CREATE` on any schema of the database,
+    /// or on the database itself, is reported whichever schemas the lint
+    /// inspects, and every test lints the same application role.
+    fn isolated() -> Self {
+        let name = format!(
+            "custodia_tenant_db_{}",
+            TenantId::random().as_uuid().simple()
+        );
+        connect("CUSTODIA_PG_ADMIN_URL")
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        Self::in_database(Some(name))
+    }
+
+    fn in_database(database: Option<String>) -> Self {
+        let (mut admin_config, mut app_config) = (
+            config("CUSTODIA_PG_ADMIN_URL"),
+            config("CUSTODIA_PG_APP_URL"),
+        );
+        if let Some(name) = &database {
+            admin_config.dbname(name);
+            app_config.dbname(name);
+        }
+        let mut admin = admin_config.connect(NoTls).unwrap();
+        let mut app = app_config.connect(NoTls).unwrap();
         let app_role: String = app
             .query_one("SELECT current_user::text", &[])
             .unwrap()
@@ -65,9 +106,26 @@ impl Fixture {
         admin.batch_execute(&sql).unwrap();
         Self {
             admin,
+            app_config,
             schema,
             app_role,
+            others: Vec::new(),
+            database,
         }
+    }
+
+    /// Another schema, `<the fixture's>_<suffix>`, with `USAGE` for the
+    /// application role; dropped with the fixture.
+    fn schema_beside(&mut self, suffix: &str) -> String {
+        let other = format!("{}_{suffix}", self.schema);
+        self.admin
+            .batch_execute(&format!(
+                "CREATE SCHEMA {other}; GRANT USAGE ON SCHEMA {other} TO {};",
+                self.app_role
+            ))
+            .unwrap();
+        self.others.push(other.clone());
+        other
     }
 
     fn seed(&mut self, tenant: TenantId, subjects: &[&str]) {
@@ -95,7 +153,9 @@ impl Fixture {
     }
 
     fn app(&self) -> Client {
-        connect("CUSTODIA_PG_APP_URL")
+        self.app_config
+            .connect(NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect as the application role: {e}"))
     }
 
     /// The lint's options: the application role, the fixture's schema only.
@@ -142,9 +202,16 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        let _ = self
-            .admin
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        for schema in self.others.iter().chain([&self.schema]) {
+            let _ = self
+                .admin
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+        if let Some(name) = &self.database {
+            // FORCE: the fixture's own connection is still open.
+            let _ = connect("CUSTODIA_PG_ADMIN_URL")
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
     }
 }
 
@@ -1033,7 +1100,9 @@ fn the_lint_flags_unique_and_foreign_keys_without_the_tenant_column() {
 /// (row-level security does not govern it) says which keys any tenant has.
 #[test]
 fn the_lint_flags_references_on_a_tenant_table() {
-    let (mut f, a, b) = Fixture::with_tenants(&[], &["b1"]);
+    // Isolated: it grants the application role CREATE on a schema.
+    let (mut f, (a, b)) = (Fixture::isolated(), tenants());
+    f.seed(b, &["b1"]);
     let (s, role) = (f.schema.clone(), f.app_role.clone());
     let bs: i64 = f
         .admin
@@ -1323,7 +1392,7 @@ fn the_lint_flags_exclusion_constraints_without_tenant_equality() {
 /// through a role it is a member of, and as the schema's owner.
 #[test]
 fn the_lint_flags_create_on_a_schema_the_app_role_holds() {
-    let mut f = Fixture::new();
+    let mut f = Fixture::isolated();
     let (s, role) = (f.schema.clone(), f.app_role.clone());
     // The fixture grants USAGE only: clean.
     let report = f.lint();
@@ -1447,6 +1516,287 @@ fn the_lint_flags_create_on_a_schema_the_app_role_holds() {
     }
     drop(f);
     drop(roles);
+}
+
+/// Found in review (twenty-first session): `CREATE` was checked on the
+/// inspected schemas only. `CREATE` on the database lets the application
+/// role make a schema of its own, and in it tables whose foreign keys probe
+/// tenant tables (a foreign key reaches across schemas). Checked directly,
+/// through `PUBLIC`, through a role it is a member of, and as the
+/// database's owner; in a database of the test's own, since every test
+/// lints the same role.
+#[test]
+fn the_lint_flags_create_on_the_database_the_app_role_holds() {
+    let mut f = Fixture::isolated();
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let db = f.database.clone().unwrap();
+    // CREATE DATABASE gives PUBLIC CONNECT and TEMPORARY, not CREATE: a
+    // fresh database lints clean.
+    let (create, temporary): (bool, bool) = {
+        let row = f
+            .admin
+            .query_one(
+                "SELECT has_database_privilege($1::text, current_database(), 'CREATE'),
+                        has_database_privilege($1::text, current_database(), 'TEMPORARY')",
+                &[&role],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(!create && temporary);
+    let report = f.lint();
+    assert!(report.is_clean(), "{report}");
+    let suffix = TenantId::random().as_uuid().simple().to_string();
+    let create_schema = |f: &Fixture| {
+        f.app()
+            .batch_execute(&format!(
+                "CREATE SCHEMA mine_{suffix}; CREATE TABLE mine_{suffix}.t (x int);
+                 DROP SCHEMA mine_{suffix} CASCADE;"
+            ))
+            .is_ok()
+    };
+    assert!(!create_schema(&f));
+
+    let creators = format!("cd_{suffix}");
+    let roles = DropRoles(vec![creators.clone()]);
+    let finding = |grantee: &str, owner: bool| LintFinding::AppRoleCanCreateInDatabase {
+        database: db.clone(),
+        role: role.clone(),
+        grantee: grantee.to_owned(),
+        owner,
+    };
+    for (grant, revoke, grantee, owner) in [
+        (
+            format!("GRANT CREATE ON DATABASE {db} TO {role}"),
+            format!("REVOKE CREATE ON DATABASE {db} FROM {role}"),
+            role.clone(),
+            false,
+        ),
+        (
+            format!("GRANT CREATE ON DATABASE {db} TO PUBLIC"),
+            format!("REVOKE CREATE ON DATABASE {db} FROM PUBLIC"),
+            "PUBLIC".to_owned(),
+            false,
+        ),
+        (
+            format!(
+                "CREATE ROLE {creators} NOLOGIN; GRANT CREATE ON DATABASE {db} TO {creators};
+                 GRANT {creators} TO {role}"
+            ),
+            format!("REVOKE CREATE ON DATABASE {db} FROM {creators}"),
+            creators.clone(),
+            false,
+        ),
+        (
+            format!("ALTER DATABASE {db} OWNER TO {creators}"),
+            format!("ALTER DATABASE {db} OWNER TO CURRENT_USER; REVOKE {creators} FROM {role}"),
+            creators.clone(),
+            true,
+        ),
+    ] {
+        f.admin.batch_execute(&grant).unwrap();
+        assert!(create_schema(&f), "{grant}");
+        let report = f.lint();
+        assert_eq!(
+            report.about(&db).cloned().collect::<Vec<_>>(),
+            [finding(&grantee, owner)],
+            "{grant}: {report}"
+        );
+        // The database's owner also owns schema public (PostgreSQL 15 and
+        // later: its owner is pg_database_owner), which is reported as such.
+        for other in report
+            .findings
+            .iter()
+            .filter(|x| **x != finding(&grantee, owner))
+        {
+            assert!(
+                owner
+                    && matches!(other, LintFinding::AppRoleCanCreateInSchema { schema, owner: true, .. } if schema == "public"),
+                "{grant}: {report}"
+            );
+        }
+        let fix = if owner {
+            format!("ALTER DATABASE {db} OWNER TO the migration role")
+        } else {
+            format!("REVOKE CREATE ON DATABASE {db} FROM {grantee}")
+        };
+        assert!(report.to_string().contains(&fix), "{report}");
+        f.admin.batch_execute(&revoke).unwrap();
+        assert!(!create_schema(&f), "{revoke}");
+        assert!(f.lint().is_clean(), "{revoke}");
+    }
+
+    // A superuser is reported as one, not for the database.
+    let admin_role = f.admin_role();
+    let report = lint(&mut f.app(), &LintOptions::new(&admin_role).schemas(&[&s])).unwrap();
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| matches!(f, LintFinding::AppRoleCanCreateInDatabase { .. })),
+        "{report}"
+    );
+    drop(f);
+    drop(roles);
+}
+
+/// Found in review (twenty-first session): `CREATE` on a schema the lint
+/// does not inspect went unreported, though a table made there may have a
+/// foreign key to an inspected tenant table and probe it all the same.
+#[test]
+fn the_lint_flags_create_on_a_schema_it_does_not_inspect() {
+    // Isolated: it grants the application role CREATE on a schema.
+    let (mut f, (a, b)) = (Fixture::isolated(), tenants());
+    f.seed(b, &["b1"]);
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let other = f.schema_beside("other");
+    let bs: i64 = f
+        .admin
+        .query_one(
+            &format!("SELECT id FROM {s}.tickets WHERE tenant_id = $1"),
+            &[b.as_uuid()],
+        )
+        .unwrap()
+        .get(0);
+    f.admin
+        .batch_execute(&format!(
+            "GRANT CREATE ON SCHEMA {other} TO {role}; GRANT REFERENCES ON {s}.tickets TO {role};"
+        ))
+        .unwrap();
+    let mut app = f.app();
+    app.batch_execute(&format!(
+        "CREATE TABLE {other}.probe (t uuid, i bigint, FOREIGN KEY (t, i) REFERENCES {s}.tickets (tenant_id, id))"
+    ))
+    .unwrap();
+    // Bound to tenant a, the check tells which of b's ids exist.
+    let exists = |app: &mut Client, id: i64| -> bool {
+        let mut tx = TenantTransaction::begin(app, a).unwrap();
+        let inserted = tx
+            .execute(
+                &format!("INSERT INTO {other}.probe VALUES ($1, $2)"),
+                &[b.as_uuid(), &id],
+            )
+            .is_ok();
+        drop(tx);
+        inserted
+    };
+    assert!(exists(&mut app, bs));
+    assert!(!exists(&mut app, bs + 1000));
+
+    let create = LintFinding::AppRoleCanCreateInSchema {
+        schema: other.clone(),
+        role: role.clone(),
+        grantee: role.clone(),
+        owner: false,
+    };
+    let report = f.lint();
+    assert_eq!(
+        report.findings,
+        [
+            LintFinding::AppRoleHasUnpolicedPrivilege {
+                table: format!("{s}.tickets"),
+                privilege: "REFERENCES".into(),
+            },
+            LintFinding::ForeignKeyFromGlobalTable {
+                table: format!("{other}.probe"),
+                constraint: "probe_t_i_fkey".into(),
+                references: format!("{s}.tickets"),
+            },
+            create.clone(),
+        ],
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("REVOKE CREATE ON SCHEMA {other} FROM {role}")),
+        "{report}"
+    );
+    f.admin
+        .batch_execute(&format!("REVOKE CREATE ON SCHEMA {other} FROM {role}"))
+        .unwrap();
+    let report = f.lint();
+    assert!(!report.findings.contains(&create), "{report}");
+    assert_eq!(report.findings.len(), 2, "{report}");
+}
+
+/// Found in review (twenty-first session): a foreign key that does not pair
+/// the tenant columns, from a tenant table in a schema the lint does not
+/// inspect to an inspected tenant table, was reported by neither foreign-key
+/// finding: the referencing table's schema was not inspected, and it has the
+/// tenant column, so it is no global table.
+#[test]
+fn the_lint_flags_unpaired_foreign_keys_from_tenant_tables_in_other_schemas() {
+    let (mut f, a, b) = Fixture::with_tenants(&[], &["b1"]);
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let other = f.schema_beside("other");
+    let bs: i64 = f
+        .admin
+        .query_one(
+            &format!("SELECT id FROM {s}.tickets WHERE tenant_id = $1"),
+            &[b.as_uuid()],
+        )
+        .unwrap()
+        .get(0);
+    let rls = |table: &str| {
+        RlsPolicy::new(&role)
+            .unwrap()
+            .table(TenantTable::new(&other, table).unwrap())
+            .sql()
+    };
+    f.admin
+        .batch_execute(&format!(
+            "CREATE TABLE {other}.notes (
+                 tenant_id     uuid NOT NULL,
+                 ticket_tenant uuid,
+                 ticket        bigint,
+                 FOREIGN KEY (ticket_tenant, ticket) REFERENCES {s}.tickets (tenant_id, id)
+             );
+             {notes}
+             CREATE TABLE {other}.paired_notes (
+                 tenant_id uuid NOT NULL,
+                 ticket    bigint,
+                 FOREIGN KEY (tenant_id, ticket) REFERENCES {s}.tickets (tenant_id, id)
+             );
+             {paired}",
+            notes = rls("notes"),
+            paired = rls("paired_notes"),
+        ))
+        .unwrap();
+    let mut app = f.app();
+    // Bound to tenant a, a note of a's own tells which of b's ids exist.
+    let exists = |app: &mut Client, id: i64| -> bool {
+        let mut tx = TenantTransaction::begin(app, a).unwrap();
+        let inserted = tx
+            .execute(
+                &format!("INSERT INTO {other}.notes VALUES ($1, $2, $3)"),
+                &[a.as_uuid(), b.as_uuid(), &id],
+            )
+            .is_ok();
+        drop(tx);
+        inserted
+    };
+    assert!(exists(&mut app, bs));
+    assert!(!exists(&mut app, bs + 1000));
+
+    let finding = LintFinding::ForeignKeyWithoutTenantColumn {
+        table: format!("{other}.notes"),
+        constraint: "notes_ticket_tenant_ticket_fkey".into(),
+        references: format!("{s}.tickets"),
+    };
+    // Only the referenced table's schema inspected.
+    let report = f.lint();
+    assert_eq!(report.checked, [format!("{s}.tickets")]);
+    assert_eq!(report.findings, std::slice::from_ref(&finding), "{report}");
+    // Both, or only the referencing one: reported once, on its own row.
+    for schemas in [vec![s.as_str(), other.as_str()], vec![other.as_str()]] {
+        let report = lint(&mut app, &LintOptions::new(&role).schemas(&schemas)).unwrap();
+        assert_eq!(
+            report.findings,
+            std::slice::from_ref(&finding),
+            "{schemas:?}: {report}"
+        );
+    }
 }
 
 /// `RlsPolicy`'s own SQL lints clean whatever the tenant column is called,

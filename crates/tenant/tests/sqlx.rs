@@ -114,10 +114,13 @@ impl Fixture {
 
     async fn drop_schema(&self) {
         let mut admin = connect("CUSTODIA_PG_ADMIN_URL").await;
-        raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        raw_sql(&format!(
+            "DROP SCHEMA IF EXISTS {s}_other CASCADE; DROP SCHEMA IF EXISTS {s} CASCADE",
+            s = self.schema
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     }
 }
 
@@ -426,7 +429,11 @@ fn the_async_lint_agrees_with_the_sync_one() {
                  FOREIGN KEY (t, i) REFERENCES {s}.tickets (tenant_id, id));
              CREATE TABLE {s}.spans (tenant_id int4range NOT NULL,
                  CONSTRAINT spans_excl EXCLUDE USING gist (tenant_id WITH &&));
-             GRANT CREATE ON SCHEMA {s} TO {role};",
+             GRANT CREATE ON SCHEMA {s} TO {role};
+             CREATE SCHEMA {s}_other;
+             GRANT CREATE ON SCHEMA {s}_other TO {role};
+             CREATE TABLE {s}_other.notes (tenant_id uuid NOT NULL, t uuid, i bigint,
+                 FOREIGN KEY (t, i) REFERENCES {s}.tickets (tenant_id, id));",
             s = fixture.schema,
             role = fixture.app_role,
         ))
@@ -522,6 +529,29 @@ fn the_async_lint_agrees_with_the_sync_one() {
             }),
         "{report}"
     );
+    // Outside the inspected schema: CREATE on it, and an unpaired foreign
+    // key from a tenant table there to an inspected one.
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::AppRoleCanCreateInSchema {
+                schema: format!("{s}_other"),
+                role: fixture.app_role.clone(),
+                grantee: fixture.app_role.clone(),
+                owner: false,
+            }),
+        "{report}"
+    );
+    assert!(
+        report
+            .findings
+            .contains(&LintFinding::ForeignKeyWithoutTenantColumn {
+                table: format!("{s}_other.notes"),
+                constraint: "notes_t_i_fkey".into(),
+                references: format!("{s}.tickets"),
+            }),
+        "{report}"
+    );
     assert!(!report.is_clean());
 
     // Same SQL, same semantics: the sync client reports exactly the same.
@@ -532,6 +562,58 @@ fn the_async_lint_agrees_with_the_sync_one() {
         let sync = custodia_tenant::pg::lint(&mut client, &options).unwrap();
         assert_eq!(sync, report);
     }
+
+    // CREATE on the database, for a role of this test's own (every test
+    // lints the application role, and a database grant is seen by all).
+    let creator = format!("cd_{}", TenantId::random().as_uuid().simple());
+    let creator_options = LintOptions::new(&creator).schemas(&[s]);
+    let database = rt.block_on(async {
+        let mut admin = connect("CUSTODIA_PG_ADMIN_URL").await;
+        let database: String = query::<Postgres>("SELECT current_database()::text")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+            .get(0);
+        raw_sql(&format!(
+            "CREATE ROLE {creator} NOLOGIN; GRANT CREATE ON DATABASE {database} TO {creator};"
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        database
+    });
+    let creator_report = rt.block_on(async {
+        let mut conn = connect("CUSTODIA_PG_APP_URL").await;
+        sqlx_lint(&mut conn, &creator_options).await
+    });
+    #[cfg(feature = "postgres")]
+    let creator_sync = postgres::Client::connect(&env_url("CUSTODIA_PG_APP_URL"), postgres::NoTls)
+        .map_err(|source| custodia_tenant::Error::Postgres {
+            doing: "connecting",
+            source,
+        })
+        .and_then(|mut client| custodia_tenant::pg::lint(&mut client, &creator_options));
+    rt.block_on(async {
+        let mut admin = connect("CUSTODIA_PG_ADMIN_URL").await;
+        raw_sql(&format!("DROP OWNED BY {creator}; DROP ROLE {creator};"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    });
+    let creator_report = creator_report.unwrap();
+    #[cfg(feature = "postgres")]
+    assert_eq!(creator_sync.unwrap(), creator_report);
+    assert!(
+        creator_report
+            .findings
+            .contains(&LintFinding::AppRoleCanCreateInDatabase {
+                database,
+                role: creator.clone(),
+                grantee: creator.clone(),
+                owner: false,
+            }),
+        "{creator_report}"
+    );
 
     // A missing role is a finding, not an error.
     let missing = rt.block_on(async {
