@@ -142,7 +142,7 @@ fn run_request(hd: &Helpdesk, subject: custodia_core::SubjectId, kind: RequestKi
         c.acme_dpo,
     )
     .unwrap();
-    desk.run(&mut request, c.acme_dpo).unwrap();
+    hd.run_request(&desk, &mut request, c.acme_dpo).unwrap();
 }
 
 /// Found in review: a ticket stored for a contact while their restriction
@@ -246,4 +246,125 @@ fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
             .processing
             .restricted
     );
+}
+
+/// Found in review: a contact restricted with no ticket got an active first
+/// ticket, and an objection did not reach a new ticket. Now, on
+/// PostgreSQL: Carol's restriction is kept in the contact register (under
+/// row-level security: the application role sees no row unbound), her
+/// first ticket is stored restricted and freed by the lift; Bob's
+/// objection to AI use reaches his new ticket; Alice is unaffected; an
+/// erasure removes the row; and a ticket stored while Carol's restriction
+/// is landing (its transaction holding her lock, her register row written
+/// but not committed) waits for it and is stored restricted.
+#[test]
+fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure() {
+    use custodia_core::SubjectId;
+    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
+    let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
+    let dir = tempfile::tempdir().unwrap();
+    let database = Database::Postgres {
+        app: app.clone(),
+        owner: owner.clone(),
+    };
+    let clock = Arc::new(ManualClock::new(demo::start_time()));
+    let hd = Helpdesk::create_on(dir.path(), clock, &database).unwrap();
+    demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+    let c = Cast::new();
+    let tickets = hd.tickets();
+    let new = |id, subject| NewTicket {
+        id,
+        tenant: c.acme,
+        subject,
+        owner: c.acme_agent,
+        created: demo::start_time(),
+        closed: None,
+        status: "open",
+        subject_line: "Monitor flickers",
+        name: "Someone",
+        email: "someone@example.com",
+        phone: "",
+        body: "It flickers.",
+    };
+    let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+
+    run_request(&hd, carol, RequestKind::Restriction { lift: false });
+    let register = "SELECT count(*) FROM contact_processing";
+    let unbound: i64 = connect(&app).query_one(register, &[]).unwrap().get(0);
+    let all: i64 = connect(&owner).query_one(register, &[]).unwrap().get(0);
+    assert_eq!((unbound, all), (0, 1));
+    assert!(
+        tickets
+            .contact_processing(c.acme, carol)
+            .unwrap()
+            .unwrap()
+            .restricted
+    );
+    let first = tickets.insert(&new("T-3001", carol)).unwrap();
+    assert!(first.restricted && !first.allows(&Purpose::SUPPORT));
+    assert!(!tickets.insert(&new("T-3002", c.alice)).unwrap().restricted);
+    run_request(&hd, carol, RequestKind::Restriction { lift: true });
+    assert_eq!(tickets.contact_processing(c.acme, carol).unwrap(), None);
+    assert!(
+        !tickets
+            .row("T-3001")
+            .unwrap()
+            .unwrap()
+            .processing
+            .restricted
+    );
+
+    run_request(
+        &hd,
+        c.bob,
+        RequestKind::Objection {
+            purposes: vec![Purpose::AI_ASSISTANCE],
+        },
+    );
+    let bob = tickets.insert(&new("T-3003", c.bob)).unwrap();
+    assert!(bob.allows(&Purpose::SUPPORT) && !bob.allows(&Purpose::AI_ASSISTANCE));
+    let alice = tickets.insert(&new("T-3004", c.alice)).unwrap();
+    assert!(alice.allows(&Purpose::AI_ASSISTANCE));
+    run_request(&hd, c.bob, RequestKind::Erasure);
+    assert_eq!(tickets.contact_processing(c.acme, c.bob).unwrap(), None);
+
+    // Her restriction landing: its transaction holds her lock and has
+    // written her register row, not yet committed.
+    let mut desk = connect(&app);
+    let mut restricting = TenantTransaction::begin(&mut desk, c.acme).unwrap();
+    restricting
+        .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, carol)])
+        .unwrap();
+    restricting
+        .execute(
+            "INSERT INTO contact_processing (tenant_id, subject_id, processing) \
+             VALUES ($1, $2, 'restricted')",
+            &[c.acme.as_uuid(), &carol.to_string()],
+        )
+        .unwrap();
+    let mut watcher = connect(&owner);
+    std::thread::scope(|scope| {
+        let storing = scope.spawn(|| tickets.insert(&new("T-3005", carol)).unwrap());
+        // Until the insert waits for her lock (or, unlocked, is done).
+        while !storing.is_finished() {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        restricting.commit().unwrap();
+        let stored = storing.join().unwrap();
+        assert!(
+            stored.restricted,
+            "stored {stored:?} past a landing restriction"
+        );
+    });
 }
