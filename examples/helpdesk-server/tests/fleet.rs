@@ -305,6 +305,39 @@ impl Http {
     }
 }
 
+impl Http {
+    /// Logs a data-subject `request` of `subject` as the DPO (verified by
+    /// the portal's session), asserting 201, and runs it: its answer.
+    async fn run_request(&self, dpo: &str, subject: &str, request: Value) -> (StatusCode, Value) {
+        let body = json!({"subject": subject, "request": request,
+                          "verification": "authenticated_session", "note": "portal"});
+        let (status, request) = self
+            .json(Method::POST, "/privacy/requests", dpo, body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{request}");
+        let path = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
+        self.json(Method::POST, &path, dpo, json!({})).await
+    }
+
+    /// [`Http::run_request`], asserting it completed.
+    async fn complete_request(&self, dpo: &str, subject: &str, request: Value) {
+        let (status, done) = self.run_request(dpo, subject, request).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["state"], "completed", "{done}");
+    }
+
+    /// `POST /tickets/{id}/summary`.
+    async fn summarise(&self, token: &str, id: &str) -> (StatusCode, Value) {
+        self.send(
+            Method::POST,
+            &format!("/tickets/{id}/summary"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1570,6 +1603,164 @@ fn a_ticket_created_for_a_restricted_contact_is_withheld_until_lifted() {
     rt.block_on(fleet.stop());
 }
 
+/// Found in review: a contact restricted while they had no ticket (the
+/// desk located nothing) got an active first ticket, and an objection to
+/// AI use stayed on the tickets of the day, so a new ticket was
+/// summarised. Now the contact register keeps both: Carol, restricted
+/// with no ticket, gets her first ticket (by contact key) stored
+/// restricted, withheld until the lift; Erin, who objected with no ticket,
+/// gets hers refused to the summariser (409, Art. 21); Bob's are processed
+/// as ever; an erasure removes Erin's row; and a ticket created while a
+/// restriction is landing (its transaction holding the contact's lock, the
+/// register row written but not committed) waits and is stored
+/// restricted.
+#[test]
+fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let (a, b) = (fleet.http(0), fleet.http(1));
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    let contact = |key: &str| {
+        custodia_core::SubjectId::from_external_key(tenant_id(ACME), "psa.contact", key).to_string()
+    };
+    let (carol, erin, fay) = (contact("2001"), contact("2002"), contact("2003"));
+    rt.block_on(async {
+        let registered = |subject: String| {
+            let (admin, schema) = (fleet.admin.clone(), fleet.schema.clone());
+            async move {
+                query::<Postgres>(&format!(
+                    "SELECT processing, objections FROM {schema}.contact_processing \
+                     WHERE subject_id = $1"
+                ))
+                .bind(subject)
+                .fetch_optional(&admin)
+                .await
+                .unwrap()
+                .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+            }
+        };
+        let create = |http: &Http, key: &str| {
+            let (http, agent) = (Http::new(http.addr), agent.clone());
+            let body = json!({"subject_line": "Toner", "name": "Someone",
+                              "email": format!("c{key}@example.com"), "body": "Hello",
+                              "contact_key": key});
+            async move {
+                let (status, created) = http.json(Method::POST, "/tickets", &agent, body).await;
+                assert_eq!(status, StatusCode::CREATED, "{created}");
+                created
+            }
+        };
+        let (bob_ticket, _) = a
+            .create(&agent, "Laptop", "Bob Li", "bob@example.org")
+            .await;
+
+        // Carol: restricted with no ticket.
+        a.complete_request(&dpo, &carol, json!({"kind": "restriction"}))
+            .await;
+        assert_eq!(
+            registered(carol.clone()).await,
+            Some(("restricted".into(), String::new()))
+        );
+        let created = create(&b, "2001").await;
+        assert_eq!(
+            (&created["contact"], &created["processing"]),
+            (&json!(carol), &json!("restricted")),
+            "{created}"
+        );
+        let carol_ticket = created["id"].as_str().unwrap().to_owned();
+        let (status, listed) = b.get("/tickets", &agent).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed[0]["id"], json!(bob_ticket));
+        let (status, body) = b.summarise(&agent, &carol_ticket).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("Art. 18"),
+            "{body}"
+        );
+        // Lifted: listed, summarised, no row left.
+        b.complete_request(&dpo, &carol, json!({"kind": "restriction", "lift": true}))
+            .await;
+        assert_eq!(registered(carol.clone()).await, None);
+        let (_, listed) = a.get("/tickets", &agent).await;
+        assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+        let (status, body) = a.summarise(&agent, &carol_ticket).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // Erin: objected to AI use with no ticket.
+        a.complete_request(
+            &dpo,
+            &erin,
+            json!({"kind": "objection", "purposes": ["ai_assistance"]}),
+        )
+        .await;
+        assert_eq!(
+            registered(erin.clone()).await,
+            Some(("active".into(), "ai_assistance".into()))
+        );
+        let created = create(&b, "2002").await;
+        assert_eq!(created["processing"], "active", "{created}");
+        let erin_ticket = created["id"].as_str().unwrap().to_owned();
+        let (status, body) = a.summarise(&agent, &erin_ticket).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("Art. 21"),
+            "{body}"
+        );
+        let (status, seen) = a.get(&format!("/tickets/{erin_ticket}"), &agent).await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        let (status, body) = a.summarise(&agent, &bob_ticket).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Her erasure removes the row.
+        let (status, certificate) = b.run_request(&dpo, &erin, json!({"kind": "erasure"})).await;
+        assert_eq!(status, StatusCode::OK, "{certificate}");
+        assert_eq!(certificate["subject"], json!(erin), "{certificate}");
+        assert_eq!(registered(erin.clone()).await, None);
+
+        // Fay's restriction landing while a ticket is created for her.
+        let mut restricting = fleet.admin.begin().await.unwrap();
+        query::<Postgres>(custodia_example_helpdesk::store::CONTACT_LOCK)
+            .bind(custodia_example_helpdesk::store::contact_lock_key(
+                tenant_id(ACME),
+                fay.parse().unwrap(),
+            ))
+            .execute(&mut *restricting)
+            .await
+            .unwrap();
+        query::<Postgres>(&format!(
+            "INSERT INTO {}.contact_processing (tenant_id, subject_id, processing) \
+             VALUES ($1, $2, 'restricted')",
+            fleet.schema
+        ))
+        .bind(tenant_id(ACME).as_uuid())
+        .bind(&fay)
+        .execute(&mut *restricting)
+        .await
+        .unwrap();
+        let creating = tokio::spawn(create(&a, "2003"));
+        // Until the creation waits for her lock (or, unlocked, is done).
+        while !creating.is_finished() {
+            let waiting: i64 = query::<Postgres>(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_one(&fleet.admin)
+            .await
+            .unwrap()
+            .get(0);
+            if waiting > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        restricting.commit().await.unwrap();
+        let created = creating.await.unwrap();
+        assert_eq!(created["processing"], "restricted", "{created}");
+    });
+    rt.block_on(fleet.stop());
+}
+
 /// Found in review: every tenant's auditor got the shared log's size and
 /// root (from `/audit/verify` and `/audit/checkpoint`), i.e. how much the
 /// other tenants did. Now a tenant's auditor gets no checkpoint (403) and a
@@ -1685,42 +1876,63 @@ fn a_tenant_auditor_learns_nothing_of_other_tenants_activity() {
 #[test]
 fn the_schema_passes_the_isolation_lint_but_for_the_id_router() {
     let rt = runtime();
-    let fleet = rt.block_on(Fleet::start_with(1, false));
-    let report = rt.block_on(async {
-        let app = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&env_url("CUSTODIA_PG_APP_URL"))
-            .await
-            .unwrap();
-        let role: String = query::<Postgres>("SELECT current_user::text")
-            .fetch_one(&app)
-            .await
-            .unwrap()
-            .get(0);
-        let options = custodia_tenant::LintOptions::new(&role).schemas(&[fleet.schema.as_str()]);
-        custodia_tenant::sqlx_lint(&fleet.admin, &options)
-            .await
-            .unwrap()
-    });
-    let s = &fleet.schema;
-    for table in ["tickets", "dsr_requests", "breach_incidents"] {
-        let name = format!("{s}.{table}");
-        assert!(report.checked.contains(&name), "{report:?}");
-        assert_eq!(report.about(&name).count(), 0, "{report:?}");
-    }
-    let router = format!("{s}.ticket_tenants");
-    assert!(
-        report
-            .findings
-            .contains(&custodia_tenant::LintFinding::RlsDisabled {
-                table: router.clone()
-            }),
-        "{report:?}"
-    );
-    assert_eq!(
-        report.about(&router).count(),
-        report.findings.len(),
-        "only the router is reported: {report:?}"
-    );
+    let mut fleet = rt.block_on(Fleet::start_with(1, false));
+    let lint = |fleet: &Fleet| {
+        rt.block_on(async {
+            let app = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&env_url("CUSTODIA_PG_APP_URL"))
+                .await
+                .unwrap();
+            let role: String = query::<Postgres>("SELECT current_user::text")
+                .fetch_one(&app)
+                .await
+                .unwrap()
+                .get(0);
+            let options =
+                custodia_tenant::LintOptions::new(&role).schemas(&[fleet.schema.as_str()]);
+            custodia_tenant::sqlx_lint(&fleet.admin, &options)
+                .await
+                .unwrap()
+        })
+    };
+    let clean_but_for_the_router = |report: custodia_tenant::LintReport, s: &str| {
+        for table in [
+            "tickets",
+            "contact_processing",
+            "dsr_requests",
+            "breach_incidents",
+        ] {
+            let name = format!("{s}.{table}");
+            assert!(report.checked.contains(&name), "{report:?}");
+            assert_eq!(report.about(&name).count(), 0, "{report:?}");
+        }
+        let router = format!("{s}.ticket_tenants");
+        assert!(
+            report
+                .findings
+                .contains(&custodia_tenant::LintFinding::RlsDisabled {
+                    table: router.clone()
+                }),
+            "{report:?}"
+        );
+        assert_eq!(
+            report.about(&router).count(),
+            report.findings.len(),
+            "only the router is reported: {report:?}"
+        );
+    };
+    clean_but_for_the_router(lint(&fleet), &fleet.schema);
+
+    // A schema made before the contact register existed gains it, under
+    // row-level security, when a server starts on it.
+    rt.block_on(
+        raw_sql(&format!("DROP TABLE {}.contact_processing", fleet.schema)).execute(&fleet.admin),
+    )
+    .unwrap();
+    fleet
+        .instances
+        .push(spawn(&fleet.schema, fleet.dir.path(), "server-late", false));
+    clean_but_for_the_router(lint(&fleet), &fleet.schema);
     rt.block_on(fleet.stop());
 }
