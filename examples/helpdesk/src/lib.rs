@@ -16,7 +16,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `helpdesk.db` | SQLite: the `tickets` table ([`store::Tickets`]), contact fields sealed per contact, email blind index |
+//! | `helpdesk.db` | SQLite: the `tickets` table ([`store::Tickets`]), contact fields sealed per contact, email blind index; the contact register (`contact_processing`: restriction and objections per contact id, [`store::CONTACT_REGISTER`]) |
 //! | `keys.store` | custodia-crypt's encrypted key store: tenant data keys (random, wrapped) and one key per contact |
 //! | `root.key` | the root key wrapping the key store (base64, mode 0600; in production it comes from a secrets manager) |
 //! | `audit/` | the custodia-audit tamper-evident log (segment files, the embedded default) |
@@ -28,7 +28,7 @@
 //! existing one. On PostgreSQL ([`Database::Postgres`],
 //! [`Helpdesk::create_on`]) the tickets, the key store and the audit log
 //! live in schema [`PG_SCHEMA`] instead of `helpdesk.db`, `keys.store` and
-//! `audit/`: `tickets` under row-level security, every statement on it in a
+//! `audit/`: `tickets` and the contact register under row-level security, every statement on it in a
 //! transaction bound to its tenant, and a `ticket_tenants` table that routes
 //! a ticket id to its subscriber without holding any content (jobs that
 //! span tenants, such as the retention sweep, bind each tenant in turn). An open helpdesk gives a custodia-dsr [`Desk`] over the
