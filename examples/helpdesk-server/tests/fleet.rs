@@ -175,6 +175,61 @@ impl Fleet {
         .collect()
     }
 
+    /// Creates a ticket (`body`, on `http` as `agent`) while a restriction
+    /// of contact `subject` of ACME is landing: a transaction of the owner
+    /// holds the contact's lock and has run `landing` (in the schema; `$1`
+    /// the tenant, `$2` the contact id), not yet committed. Commits it once
+    /// the creation waits for the lock (or, if it took none, is done), and
+    /// returns the creation's answer.
+    async fn create_while_landing(
+        &self,
+        http: &Http,
+        agent: &str,
+        subject: &str,
+        landing: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut restricting = self.admin.begin().await.unwrap();
+        raw_sql(&format!("SET LOCAL search_path = {}", self.schema))
+            .execute(&mut *restricting)
+            .await
+            .unwrap();
+        query::<Postgres>(custodia_example_helpdesk::store::CONTACT_LOCK)
+            .bind(custodia_example_helpdesk::store::contact_lock_key(
+                tenant_id(ACME),
+                subject.parse().unwrap(),
+            ))
+            .execute(&mut *restricting)
+            .await
+            .unwrap();
+        query::<Postgres>(landing)
+            .bind(tenant_id(ACME).as_uuid())
+            .bind(subject)
+            .execute(&mut *restricting)
+            .await
+            .unwrap();
+        let creating = tokio::spawn({
+            let (http, agent) = (Http::new(http.addr), agent.to_owned());
+            async move { http.json(Method::POST, "/tickets", &agent, body).await }
+        });
+        while !creating.is_finished() {
+            let waiting: i64 = query::<Postgres>(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_one(&self.admin)
+            .await
+            .unwrap()
+            .get(0);
+            if waiting > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        restricting.commit().await.unwrap();
+        creating.await.unwrap()
+    }
+
     /// The shared audit log, with what the servers staged drained into it,
     /// opened (and so verified) by the sync reader.
     fn audit_log(&self) -> AuditLog<PostgresStore> {
@@ -1320,21 +1375,9 @@ fn a_restricted_contacts_ticket_is_kept_but_not_processed_until_lifted() {
         let (bob_ticket, _) = a
             .create(&agent, "Laptop", "Bob Li", "bob@example.org")
             .await;
-        let run = |http: &Http, request: Value| {
-            let body = json!({"subject": dana, "request": request,
-                              "verification": "authenticated_session", "note": "portal"});
-            let http = Http::new(http.addr);
-            let dpo = dpo.clone();
-            async move {
-                let (status, request) = http
-                    .json(Method::POST, "/privacy/requests", &dpo, body)
-                    .await;
-                assert_eq!(status, StatusCode::CREATED, "{request}");
-                let path = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
-                http.json(Method::POST, &path, &dpo, json!({})).await
-            }
-        };
-        let (status, done) = run(&a, json!({"kind": "restriction"})).await;
+        let (status, done) = a
+            .run_request(&dpo, &dana, json!({"kind": "restriction"}))
+            .await;
         assert_eq!(status, StatusCode::OK, "{done}");
         assert_eq!(done["state"], "completed", "{done}");
         let processing: String = query::<Postgres>(&format!(
@@ -1417,13 +1460,17 @@ fn a_restricted_contacts_ticket_is_kept_but_not_processed_until_lifted() {
 
         // Lifted (on the other instance): processed again, but for what
         // she then objects to.
-        let (status, done) = run(&b, json!({"kind": "restriction", "lift": true})).await;
+        let (status, done) = b
+            .run_request(&dpo, &dana, json!({"kind": "restriction", "lift": true}))
+            .await;
         assert_eq!(status, StatusCode::OK, "{done}");
-        let (status, objected) = run(
-            &a,
-            json!({"kind": "objection", "purposes": ["ai_assistance"]}),
-        )
-        .await;
+        let (status, objected) = a
+            .run_request(
+                &dpo,
+                &dana,
+                json!({"kind": "objection", "purposes": ["ai_assistance"]}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{objected}");
         let (status, changed) = a.json(Method::PATCH, &dana_path, &agent, patch).await;
         assert_eq!(status, StatusCode::OK, "{changed}");
@@ -1471,26 +1518,10 @@ fn a_ticket_created_for_a_restricted_contact_is_withheld_until_lifted() {
         let (bob_ticket, _) = a
             .create(&agent, "Laptop", "Bob Li", "bob@example.org")
             .await;
-        let run = |http: &Http, request: Value| {
-            let body = json!({"subject": dana, "request": request,
-                              "verification": "authenticated_session", "note": "portal"});
-            let http = Http::new(http.addr);
-            let dpo = dpo.clone();
-            async move {
-                let (status, request) = http
-                    .json(Method::POST, "/privacy/requests", &dpo, body)
-                    .await;
-                assert_eq!(status, StatusCode::CREATED, "{request}");
-                let path = format!("/privacy/requests/{}/run", request["id"].as_str().unwrap());
-                let (status, done) = http.json(Method::POST, &path, &dpo, json!({})).await;
-                assert_eq!(status, StatusCode::OK, "{done}");
-                assert_eq!(done["state"], "completed", "{done}");
-            }
-        };
         let new_ticket = |line: &str, name: &str, email: &str| {
             json!({"subject_line": line, "name": name, "email": email, "body": "Hello"})
         };
-        run(&a, json!({"kind": "restriction"})).await;
+        a.complete_request(&dpo, &dana, json!({"kind": "restriction"})).await;
 
         // Her new ticket (found by her email): stored, restricted.
         let (status, created) = b
@@ -1533,68 +1564,30 @@ fn a_ticket_created_for_a_restricted_contact_is_withheld_until_lifted() {
         assert_eq!(ids(listed), BTreeSet::from([bob_ticket.clone(), bob_new.clone()]));
         let (_, found) = a.get("/tickets?email=dana@example.com", &agent).await;
         assert_eq!(found, json!([]));
-        let summarise = |http: &Http, path: String| {
-            let (http, agent) = (Http::new(http.addr), agent.clone());
-            async move {
-                http.send(Method::POST, &format!("{path}/summary"), Some(&agent), None)
-                    .await
-            }
-        };
-        let (status, body) = summarise(&a, dana_path.clone()).await;
+        let (status, body) = a.summarise(&agent, &dana_new).await;
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
         assert!(body["message"].as_str().unwrap().contains("Art. 18"), "{body}");
         assert_eq!(a.get(&dana_path, &agent).await.0, StatusCode::CONFLICT);
-        let (status, body) = summarise(&a, format!("/tickets/{bob_new}")).await;
+        let (status, body) = a.summarise(&agent, &bob_new).await;
         assert_eq!(status, StatusCode::OK, "{body}");
 
         // Lifted: listed, summarised.
-        run(&b, json!({"kind": "restriction", "lift": true})).await;
+        b.complete_request(&dpo, &dana, json!({"kind": "restriction", "lift": true})).await;
         let (_, found) = a.get("/tickets?email=dana@example.com", &agent).await;
         assert_eq!(ids(found).len(), 2, "both of hers");
-        let (status, body) = summarise(&a, dana_path.clone()).await;
+        let (status, body) = a.summarise(&agent, &dana_new).await;
         assert_eq!(status, StatusCode::OK, "{body}");
 
         // Her restriction landing while a ticket is created for her.
-        let subject: custodia_core::SubjectId = dana.parse().unwrap();
-        let mut restricting = fleet.admin.begin().await.unwrap();
-        query::<Postgres>(custodia_example_helpdesk::store::CONTACT_LOCK)
-            .bind(custodia_example_helpdesk::store::contact_lock_key(
-                tenant_id(ACME),
-                subject,
-            ))
-            .execute(&mut *restricting)
-            .await
-            .unwrap();
-        query::<Postgres>(&format!(
-            "UPDATE {}.tickets SET processing = 'restricted' WHERE subject_id = $1",
-            fleet.schema
-        ))
-        .bind(&dana)
-        .execute(&mut *restricting)
-        .await
-        .unwrap();
-        let creating = tokio::spawn({
-            let (http, agent) = (Http::new(a.addr), agent.clone());
-            let body = new_ticket("Paper", "Dana Lee", "dana@example.com");
-            async move { http.json(Method::POST, "/tickets", &agent, body).await }
-        });
-        // Until the creation waits for her lock (or, unlocked, is done).
-        while !creating.is_finished() {
-            let waiting: i64 = query::<Postgres>(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        let (status, created) = fleet
+            .create_while_landing(
+                &a,
+                &agent,
+                &dana,
+                "UPDATE tickets SET processing = 'restricted' WHERE tenant_id = $1 AND subject_id = $2",
+                new_ticket("Paper", "Dana Lee", "dana@example.com"),
             )
-            .fetch_one(&fleet.admin)
-            .await
-            .unwrap()
-            .get(0);
-            if waiting > 0 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        restricting.commit().await.unwrap();
-        let (status, created) = creating.await.unwrap();
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         assert_eq!(created["processing"], "restricted", "{created}");
         let (_, found) = a.get("/tickets?email=dana@example.com", &agent).await;
@@ -1719,43 +1712,18 @@ fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
         assert_eq!(registered(erin.clone()).await, None);
 
         // Fay's restriction landing while a ticket is created for her.
-        let mut restricting = fleet.admin.begin().await.unwrap();
-        query::<Postgres>(custodia_example_helpdesk::store::CONTACT_LOCK)
-            .bind(custodia_example_helpdesk::store::contact_lock_key(
-                tenant_id(ACME),
-                fay.parse().unwrap(),
-            ))
-            .execute(&mut *restricting)
-            .await
-            .unwrap();
-        query::<Postgres>(&format!(
-            "INSERT INTO {}.contact_processing (tenant_id, subject_id, processing) \
-             VALUES ($1, $2, 'restricted')",
-            fleet.schema
-        ))
-        .bind(tenant_id(ACME).as_uuid())
-        .bind(&fay)
-        .execute(&mut *restricting)
-        .await
-        .unwrap();
-        let creating = tokio::spawn(create(&a, "2003"));
-        // Until the creation waits for her lock (or, unlocked, is done).
-        while !creating.is_finished() {
-            let waiting: i64 = query::<Postgres>(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        let (status, created) = fleet
+            .create_while_landing(
+                &a,
+                &agent,
+                &fay,
+                "INSERT INTO contact_processing (tenant_id, subject_id, processing) \
+                 VALUES ($1, $2, 'restricted')",
+                json!({"subject_line": "Toner", "name": "Someone",
+                       "email": "c2003@example.com", "body": "Hello", "contact_key": "2003"}),
             )
-            .fetch_one(&fleet.admin)
-            .await
-            .unwrap()
-            .get(0);
-            if waiting > 0 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        restricting.commit().await.unwrap();
-        let created = creating.await.unwrap();
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
         assert_eq!(created["processing"], "restricted", "{created}");
     });
     rt.block_on(fleet.stop());

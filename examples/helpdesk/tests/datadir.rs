@@ -1,17 +1,15 @@
 //! The data directory: create, reopen, audit, checkpoint, desk, sweep.
 
-use std::sync::Arc;
-
 use custodia_audit::{Action, Actor, ActorKind, Query, Target};
+use custodia_core::Role;
 use custodia_core::chrono::TimeDelta;
-use custodia_core::{ManualClock, Role};
 use custodia_dsr::{RequestKind, SubjectKeyStatus, VerificationMethod};
 use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::{Error, Helpdesk, helpdesk_subject};
 
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(demo::start_time()))
-}
+mod common;
+
+use common::{clock, new_ticket, run_request};
 
 #[test]
 fn open_refuses_a_directory_without_a_helpdesk() {
@@ -340,22 +338,9 @@ fn a_ticket_stored_for_a_restricted_contact_is_restricted_until_lifted() {
     let hd = demo::seed(dir.path(), clock()).unwrap();
     let tickets = hd.tickets();
     run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
-    let new = |id, subject, email| custodia_example_helpdesk::NewTicket {
-        id,
-        tenant: c.acme,
-        subject,
-        owner: c.acme_agent,
-        created: demo::start_time(),
-        closed: None,
-        status: "open",
-        subject_line: "Monitor flickers",
-        name: "Someone",
-        email,
-        phone: "",
-        body: "It flickers.",
-    };
+
     let stored = tickets
-        .insert(&new("T-3001", c.alice, demo::ALICE_EMAIL))
+        .insert(&new_ticket("T-3001", c.alice, demo::ALICE_EMAIL))
         .unwrap();
     assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
     assert!(
@@ -381,7 +366,7 @@ fn a_ticket_stored_for_a_restricted_contact_is_restricted_until_lifted() {
     );
     // Another contact's new ticket is processed as ever.
     let bob = tickets
-        .insert(&new("T-3002", c.bob, "bob@example.org"))
+        .insert(&new_ticket("T-3002", c.bob, "bob@example.org"))
         .unwrap();
     assert!(!bob.restricted && bob.allows(&Purpose::SUPPORT));
     assert_eq!(
@@ -398,7 +383,7 @@ fn a_ticket_stored_for_a_restricted_contact_is_restricted_until_lifted() {
     hd.update_subject_line(c.acme_agent, "T-3001", "Fixed")
         .unwrap();
     let later = tickets
-        .insert(&new("T-3003", c.alice, demo::ALICE_EMAIL))
+        .insert(&new_ticket("T-3003", c.alice, demo::ALICE_EMAIL))
         .unwrap();
     assert!(!later.restricted);
 }
@@ -420,27 +405,6 @@ fn a_directory_without_the_processing_columns_gains_them_on_opening() {
     let hd = Helpdesk::open(dir.path(), clock()).unwrap();
     let row = hd.tickets().row("T-1002").unwrap().unwrap();
     assert!(!row.processing.restricted && row.processing.objections.is_empty());
-}
-
-/// Runs `kind` for `subject` of ACME, verified, as ACME's DPO.
-fn run_request(
-    hd: &Helpdesk,
-    subject: custodia_core::SubjectId,
-    kind: RequestKind,
-) -> custodia_dsr::RequestOutcome {
-    let c = Cast::new();
-    let desk = hd.desk().unwrap();
-    let mut request = desk
-        .receive(c.acme, subject, kind, Role::Controller, c.acme_dpo)
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        c.acme_dpo,
-    )
-    .unwrap();
-    hd.run_request(&desk, &mut request, c.acme_dpo).unwrap()
 }
 
 /// Alice's spam, due for deletion like Bob's T-1003.
@@ -548,29 +512,6 @@ fn a_restricted_contact_can_still_have_their_tickets_erased() {
     );
     let (plan, _) = hd.sweep().unwrap();
     assert!(plan.withheld.is_empty(), "{plan}");
-}
-
-/// A new ticket of ACME for `subject`, with `email`.
-fn new_ticket<'a>(
-    id: &'a str,
-    subject: custodia_core::SubjectId,
-    email: &'a str,
-) -> custodia_example_helpdesk::NewTicket<'a> {
-    let c = Cast::new();
-    custodia_example_helpdesk::NewTicket {
-        id,
-        tenant: c.acme,
-        subject,
-        owner: c.acme_agent,
-        created: demo::start_time(),
-        closed: None,
-        status: "open",
-        subject_line: "Monitor flickers",
-        name: "Someone",
-        email,
-        phone: "",
-        body: "It flickers.",
-    }
 }
 
 /// Found in review: a contact restricted while they had no ticket (the

@@ -7,16 +7,20 @@
 //! exports: `scripts/postgres cargo test -p custodia-example-helpdesk --test
 //! postgres`. Without them the test fails, never skips.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
-use custodia_core::{ManualClock, Purpose, Role};
-use custodia_dsr::{RequestKind, VerificationMethod};
+use custodia_core::{Purpose, SubjectId};
+use custodia_dsr::RequestKind;
 use custodia_example_helpdesk::audit::{AuditLog, PostgresStore};
 use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::flow::{self, Report};
-use custodia_example_helpdesk::store::{CONTACT_LOCK, contact_lock_key};
+use custodia_example_helpdesk::store::{CONTACT_LOCK, Processing, contact_lock_key};
 use custodia_example_helpdesk::{Database, Helpdesk, NewTicket, PG_AUDIT_LOG, PG_SCHEMA};
 use custodia_tenant::pg::TenantTransaction;
+
+mod common;
+
+use common::{clock, new_ticket, run_request};
 
 /// Every test here recreates schema [`PG_SCHEMA`]: one at a time.
 static SCHEMA: Mutex<()> = Mutex::new(());
@@ -128,95 +132,45 @@ fn the_flow_on_postgres_matches_sqlite_with_tenant_rows_under_rls() {
     assert_eq!(events, on_postgres.audit);
 }
 
-/// Runs a `kind` request of `subject` of ACME on `hd`'s desk, to the end.
-fn run_request(hd: &Helpdesk, subject: custodia_core::SubjectId, kind: RequestKind) {
-    let c = Cast::new();
-    let desk = hd.desk().unwrap();
-    let mut request = desk
-        .receive(c.acme, subject, kind, Role::Controller, c.acme_dpo)
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        c.acme_dpo,
-    )
-    .unwrap();
-    hd.run_request(&desk, &mut request, c.acme_dpo).unwrap();
+/// What a ticket stored for someone of no cast is sent from.
+const SOMEONE: &str = "someone@example.com";
+
+/// A helpdesk in a fresh [`PG_SCHEMA`] (under `dir`) with the demo's tickets.
+fn seeded(dir: &std::path::Path, app: &str, owner: &str) -> Helpdesk {
+    let database = Database::Postgres {
+        app: app.to_owned(),
+        owner: owner.to_owned(),
+    };
+    let hd = Helpdesk::create_on(dir, clock(), &database).unwrap();
+    demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+    hd
 }
 
-/// Found in review: a ticket stored for a contact while their restriction
-/// stood (or while it was landing) was stored active. Now, on PostgreSQL:
-/// Alice's new ticket after her restriction is restricted, Bob's is not,
-/// the lift frees hers; and one stored while her restriction is landing
-/// (another transaction holding her lock, her tickets restricted but not
-/// yet committed) waits for it and is stored restricted, not active.
-#[test]
-fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
-    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
-    let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
-    let dir = tempfile::tempdir().unwrap();
-    let database = Database::Postgres {
-        app: app.clone(),
-        owner: owner.clone(),
-    };
-    let clock = Arc::new(ManualClock::new(demo::start_time()));
-    let hd = Helpdesk::create_on(dir.path(), clock, &database).unwrap();
-    demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+/// Stores `ticket` while a restriction of `subject` of ACME is landing:
+/// another transaction of the application role holds the contact's lock
+/// and has run `landing` (`$1` the tenant, `$2` the contact id), not yet
+/// committed. Commits it once the insert waits for the lock (or, if it
+/// took none, is done), and returns what the insert stored.
+fn store_while_landing(
+    hd: &Helpdesk,
+    app: &str,
+    owner: &str,
+    subject: SubjectId,
+    landing: &str,
+    ticket: &NewTicket<'_>,
+) -> Processing {
     let c = Cast::new();
-    let tickets = hd.tickets();
-    let new = |id, subject| NewTicket {
-        id,
-        tenant: c.acme,
-        subject,
-        owner: c.acme_agent,
-        created: demo::start_time(),
-        closed: None,
-        status: "open",
-        subject_line: "Monitor flickers",
-        name: "Someone",
-        email: "someone@example.com",
-        phone: "",
-        body: "It flickers.",
-    };
-
-    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
-    let stored = tickets.insert(&new("T-3001", c.alice)).unwrap();
-    assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
-    assert!(
-        tickets
-            .find_by_email(c.acme, "someone@example.com")
-            .unwrap()
-            .is_empty()
-    );
-    assert!(!tickets.insert(&new("T-3002", c.bob)).unwrap().restricted);
-    run_request(&hd, c.alice, RequestKind::Restriction { lift: true });
-    assert!(
-        !tickets
-            .row("T-3001")
-            .unwrap()
-            .unwrap()
-            .processing
-            .restricted
-    );
-
-    // Her restriction landing: its transaction holds her lock and has
-    // restricted her tickets, not yet committed.
-    let mut desk = connect(&app);
+    let mut desk = connect(app);
     let mut restricting = TenantTransaction::begin(&mut desk, c.acme).unwrap();
     restricting
-        .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, c.alice)])
+        .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, subject)])
         .unwrap();
     restricting
-        .execute(
-            "UPDATE tickets SET processing = 'restricted' WHERE subject_id = $1",
-            &[&c.alice.to_string()],
-        )
+        .execute(landing, &[c.acme.as_uuid(), &subject.to_string()])
         .unwrap();
-    let mut watcher = connect(&owner);
+    let mut watcher = connect(owner);
     std::thread::scope(|scope| {
-        let storing = scope.spawn(|| tickets.insert(&new("T-3003", c.alice)).unwrap());
-        // Until the insert waits for her lock (or, unlocked, is done).
+        let storing = scope.spawn(|| hd.tickets().insert(ticket).unwrap());
         while !storing.is_finished() {
             let waiting: i64 = watcher
                 .query_one(
@@ -232,12 +186,55 @@ fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
             std::thread::yield_now();
         }
         restricting.commit().unwrap();
-        let stored = storing.join().unwrap();
-        assert!(
-            stored.restricted,
-            "stored {stored:?} past a landing restriction"
-        );
-    });
+        storing.join().unwrap()
+    })
+}
+
+/// Found in review: a ticket stored for a contact while their restriction
+/// stood (or while it was landing) was stored active. Now, on PostgreSQL:
+/// Alice's new ticket after her restriction is restricted, Bob's is not,
+/// the lift frees hers; and one stored while her restriction is landing
+/// (another transaction holding her lock, her tickets restricted but not
+/// yet committed) waits for it and is stored restricted, not active.
+#[test]
+fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
+    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
+    let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
+    let dir = tempfile::tempdir().unwrap();
+    let hd = seeded(dir.path(), &app, &owner);
+    let c = Cast::new();
+    let tickets = hd.tickets();
+    let new = |id, subject| new_ticket(id, subject, SOMEONE);
+
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
+    let stored = tickets.insert(&new("T-3001", c.alice)).unwrap();
+    assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
+    assert!(tickets.find_by_email(c.acme, SOMEONE).unwrap().is_empty());
+    assert!(!tickets.insert(&new("T-3002", c.bob)).unwrap().restricted);
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: true });
+    assert!(
+        !tickets
+            .row("T-3001")
+            .unwrap()
+            .unwrap()
+            .processing
+            .restricted
+    );
+
+    // Her restriction landing: its transaction holds her lock and has
+    // restricted her tickets, not yet committed.
+    let stored = store_while_landing(
+        &hd,
+        &app,
+        &owner,
+        c.alice,
+        "UPDATE tickets SET processing = 'restricted' WHERE tenant_id = $1 AND subject_id = $2",
+        &new("T-3003", c.alice),
+    );
+    assert!(
+        stored.restricted,
+        "stored {stored:?} past a landing restriction"
+    );
     assert!(
         tickets
             .row("T-3003")
@@ -259,33 +256,13 @@ fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
 /// but not committed) waits for it and is stored restricted.
 #[test]
 fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure() {
-    use custodia_core::SubjectId;
     let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
     let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
     let dir = tempfile::tempdir().unwrap();
-    let database = Database::Postgres {
-        app: app.clone(),
-        owner: owner.clone(),
-    };
-    let clock = Arc::new(ManualClock::new(demo::start_time()));
-    let hd = Helpdesk::create_on(dir.path(), clock, &database).unwrap();
-    demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+    let hd = seeded(dir.path(), &app, &owner);
     let c = Cast::new();
     let tickets = hd.tickets();
-    let new = |id, subject| NewTicket {
-        id,
-        tenant: c.acme,
-        subject,
-        owner: c.acme_agent,
-        created: demo::start_time(),
-        closed: None,
-        status: "open",
-        subject_line: "Monitor flickers",
-        name: "Someone",
-        email: "someone@example.com",
-        phone: "",
-        body: "It flickers.",
-    };
+    let new = |id, subject| new_ticket(id, subject, SOMEONE);
     let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
 
     run_request(&hd, carol, RequestKind::Restriction { lift: false });
@@ -330,41 +307,17 @@ fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure(
 
     // Her restriction landing: its transaction holds her lock and has
     // written her register row, not yet committed.
-    let mut desk = connect(&app);
-    let mut restricting = TenantTransaction::begin(&mut desk, c.acme).unwrap();
-    restricting
-        .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, carol)])
-        .unwrap();
-    restricting
-        .execute(
-            "INSERT INTO contact_processing (tenant_id, subject_id, processing) \
-             VALUES ($1, $2, 'restricted')",
-            &[c.acme.as_uuid(), &carol.to_string()],
-        )
-        .unwrap();
-    let mut watcher = connect(&owner);
-    std::thread::scope(|scope| {
-        let storing = scope.spawn(|| tickets.insert(&new("T-3005", carol)).unwrap());
-        // Until the insert waits for her lock (or, unlocked, is done).
-        while !storing.is_finished() {
-            let waiting: i64 = watcher
-                .query_one(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                    &[],
-                )
-                .unwrap()
-                .get(0);
-            if waiting > 0 {
-                break;
-            }
-            std::thread::yield_now();
-        }
-        restricting.commit().unwrap();
-        let stored = storing.join().unwrap();
-        assert!(
-            stored.restricted,
-            "stored {stored:?} past a landing restriction"
-        );
-    });
+    let stored = store_while_landing(
+        &hd,
+        &app,
+        &owner,
+        carol,
+        "INSERT INTO contact_processing (tenant_id, subject_id, processing) \
+         VALUES ($1, $2, 'restricted')",
+        &new("T-3005", carol),
+    );
+    assert!(
+        stored.restricted,
+        "stored {stored:?} past a landing restriction"
+    );
 }
