@@ -1,15 +1,14 @@
 //! The data directory: create, reopen, audit, checkpoint, desk, sweep.
 
 use custodia_audit::{Action, Actor, ActorKind, Query, Target};
-use custodia_core::Role;
 use custodia_core::chrono::TimeDelta;
-use custodia_dsr::{RequestKind, SubjectKeyStatus, VerificationMethod};
+use custodia_dsr::{RequestKind, SubjectKeyStatus};
 use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::{Error, Helpdesk, helpdesk_subject};
 
 mod common;
 
-use common::{clock, new_ticket, run_request};
+use common::{clock, new_ticket, run_request, verified};
 
 #[test]
 fn open_refuses_a_directory_without_a_helpdesk() {
@@ -115,22 +114,7 @@ fn erasure_keeps_the_log_consistent_with_an_earlier_checkpoint() {
 
     clock.advance(TimeDelta::hours(1));
     let desk = hd.desk().unwrap();
-    let mut request = desk
-        .receive(
-            c.acme,
-            c.alice,
-            RequestKind::Erasure,
-            Role::Controller,
-            c.acme_dpo,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        c.acme_dpo,
-    )
-    .unwrap();
+    let mut request = verified(&desk, c.alice, RequestKind::Erasure);
     let certificate = desk.erase(&mut request, c.acme_dpo).unwrap();
     assert!(matches!(
         certificate.subject_key,
@@ -640,22 +624,7 @@ fn an_erasure_removes_the_contacts_register_row() {
 
     // Alice through her tickets, by the desk alone (as `custodia dsr` does).
     let desk = hd.desk().unwrap();
-    let mut erasure = desk
-        .receive(
-            c.acme,
-            c.alice,
-            RequestKind::Erasure,
-            Role::Controller,
-            c.acme_dpo,
-        )
-        .unwrap();
-    desk.verify(
-        &mut erasure,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        c.acme_dpo,
-    )
-    .unwrap();
+    let mut erasure = verified(&desk, c.alice, RequestKind::Erasure);
     desk.run(&mut erasure, c.acme_dpo).unwrap();
     assert_eq!(tickets.contact_processing(c.acme, c.alice).unwrap(), None);
     // Carol, who has no ticket, through the host.

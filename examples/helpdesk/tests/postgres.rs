@@ -7,7 +7,7 @@
 //! exports: `scripts/postgres cargo test -p custodia-example-helpdesk --test
 //! postgres`. Without them the test fails, never skips.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use custodia_core::{Purpose, SubjectId};
 use custodia_dsr::RequestKind;
@@ -135,15 +135,37 @@ fn the_flow_on_postgres_matches_sqlite_with_tenant_rows_under_rls() {
 /// What a ticket stored for someone of no cast is sent from.
 const SOMEONE: &str = "someone@example.com";
 
-/// A helpdesk in a fresh [`PG_SCHEMA`] (under `dir`) with the demo's tickets.
-fn seeded(dir: &std::path::Path, app: &str, owner: &str) -> Helpdesk {
-    let database = Database::Postgres {
-        app: app.to_owned(),
-        owner: owner.to_owned(),
-    };
-    let hd = Helpdesk::create_on(dir, clock(), &database).unwrap();
-    demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
-    hd
+/// A helpdesk in a fresh [`PG_SCHEMA`] with the demo's tickets, the
+/// schema held for this test alone.
+struct Seeded {
+    hd: Helpdesk,
+    /// The application role's connection string.
+    app: String,
+    /// The tables' owner's.
+    owner: String,
+    _dir: tempfile::TempDir,
+    _schema: MutexGuard<'static, ()>,
+}
+
+impl Seeded {
+    fn new() -> Self {
+        let schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
+        let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::Postgres {
+            app: app.clone(),
+            owner: owner.clone(),
+        };
+        let hd = Helpdesk::create_on(dir.path(), clock(), &database).unwrap();
+        demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+        Self {
+            hd,
+            app,
+            owner,
+            _dir: dir,
+            _schema: schema,
+        }
+    }
 }
 
 /// Stores `ticket` while a restriction of `subject` of ACME is landing:
@@ -152,15 +174,13 @@ fn seeded(dir: &std::path::Path, app: &str, owner: &str) -> Helpdesk {
 /// committed. Commits it once the insert waits for the lock (or, if it
 /// took none, is done), and returns what the insert stored.
 fn store_while_landing(
-    hd: &Helpdesk,
-    app: &str,
-    owner: &str,
+    pg: &Seeded,
     subject: SubjectId,
     landing: &str,
     ticket: &NewTicket<'_>,
 ) -> Processing {
     let c = Cast::new();
-    let mut desk = connect(app);
+    let mut desk = connect(&pg.app);
     let mut restricting = TenantTransaction::begin(&mut desk, c.acme).unwrap();
     restricting
         .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, subject)])
@@ -168,9 +188,9 @@ fn store_while_landing(
     restricting
         .execute(landing, &[c.acme.as_uuid(), &subject.to_string()])
         .unwrap();
-    let mut watcher = connect(owner);
+    let mut watcher = connect(&pg.owner);
     std::thread::scope(|scope| {
-        let storing = scope.spawn(|| hd.tickets().insert(ticket).unwrap());
+        let storing = scope.spawn(|| pg.hd.tickets().insert(ticket).unwrap());
         while !storing.is_finished() {
             let waiting: i64 = watcher
                 .query_one(
@@ -198,20 +218,18 @@ fn store_while_landing(
 /// yet committed) waits for it and is stored restricted, not active.
 #[test]
 fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
-    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
-    let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
-    let dir = tempfile::tempdir().unwrap();
-    let hd = seeded(dir.path(), &app, &owner);
+    let pg = Seeded::new();
+    let hd = &pg.hd;
     let c = Cast::new();
     let tickets = hd.tickets();
     let new = |id, subject| new_ticket(id, subject, SOMEONE);
 
-    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
+    run_request(hd, c.alice, RequestKind::Restriction { lift: false });
     let stored = tickets.insert(&new("T-3001", c.alice)).unwrap();
     assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
     assert!(tickets.find_by_email(c.acme, SOMEONE).unwrap().is_empty());
     assert!(!tickets.insert(&new("T-3002", c.bob)).unwrap().restricted);
-    run_request(&hd, c.alice, RequestKind::Restriction { lift: true });
+    run_request(hd, c.alice, RequestKind::Restriction { lift: true });
     assert!(
         !tickets
             .row("T-3001")
@@ -224,9 +242,7 @@ fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
     // Her restriction landing: its transaction holds her lock and has
     // restricted her tickets, not yet committed.
     let stored = store_while_landing(
-        &hd,
-        &app,
-        &owner,
+        &pg,
         c.alice,
         "UPDATE tickets SET processing = 'restricted' WHERE tenant_id = $1 AND subject_id = $2",
         &new("T-3003", c.alice),
@@ -256,19 +272,17 @@ fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
 /// but not committed) waits for it and is stored restricted.
 #[test]
 fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure() {
-    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
-    let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
-    let dir = tempfile::tempdir().unwrap();
-    let hd = seeded(dir.path(), &app, &owner);
+    let pg = Seeded::new();
+    let hd = &pg.hd;
     let c = Cast::new();
     let tickets = hd.tickets();
     let new = |id, subject| new_ticket(id, subject, SOMEONE);
     let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
 
-    run_request(&hd, carol, RequestKind::Restriction { lift: false });
+    run_request(hd, carol, RequestKind::Restriction { lift: false });
     let register = "SELECT count(*) FROM contact_processing";
-    let unbound: i64 = connect(&app).query_one(register, &[]).unwrap().get(0);
-    let all: i64 = connect(&owner).query_one(register, &[]).unwrap().get(0);
+    let unbound: i64 = connect(&pg.app).query_one(register, &[]).unwrap().get(0);
+    let all: i64 = connect(&pg.owner).query_one(register, &[]).unwrap().get(0);
     assert_eq!((unbound, all), (0, 1));
     assert!(
         tickets
@@ -280,7 +294,7 @@ fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure(
     let first = tickets.insert(&new("T-3001", carol)).unwrap();
     assert!(first.restricted && !first.allows(&Purpose::SUPPORT));
     assert!(!tickets.insert(&new("T-3002", c.alice)).unwrap().restricted);
-    run_request(&hd, carol, RequestKind::Restriction { lift: true });
+    run_request(hd, carol, RequestKind::Restriction { lift: true });
     assert_eq!(tickets.contact_processing(c.acme, carol).unwrap(), None);
     assert!(
         !tickets
@@ -302,15 +316,13 @@ fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure(
     assert!(bob.allows(&Purpose::SUPPORT) && !bob.allows(&Purpose::AI_ASSISTANCE));
     let alice = tickets.insert(&new("T-3004", c.alice)).unwrap();
     assert!(alice.allows(&Purpose::AI_ASSISTANCE));
-    run_request(&hd, c.bob, RequestKind::Erasure);
+    run_request(hd, c.bob, RequestKind::Erasure);
     assert_eq!(tickets.contact_processing(c.acme, c.bob).unwrap(), None);
 
     // Her restriction landing: its transaction holds her lock and has
     // written her register row, not yet committed.
     let stored = store_while_landing(
-        &hd,
-        &app,
-        &owner,
+        &pg,
         carol,
         "INSERT INTO contact_processing (tenant_id, subject_id, processing) \
          VALUES ($1, $2, 'restricted')",

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use custodia_core::{ManualClock, Role, SubjectId};
-use custodia_dsr::{RequestKind, RequestOutcome, VerificationMethod};
+use custodia_dsr::{Desk, Request, RequestKind, RequestOutcome, VerificationMethod};
 use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::{Helpdesk, NewTicket};
 
@@ -13,11 +13,10 @@ pub fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(demo::start_time()))
 }
 
-/// Runs `kind` for `subject` of ACME, verified, as ACME's DPO, through
-/// [`Helpdesk::run_request`] (the contact register applied too).
-pub fn run_request(hd: &Helpdesk, subject: SubjectId, kind: RequestKind) -> RequestOutcome {
+/// A `kind` request of `subject` of ACME received on `desk` by ACME's
+/// DPO, identity verified by the portal's session.
+pub fn verified(desk: &Desk, subject: SubjectId, kind: RequestKind) -> Request {
     let c = Cast::new();
-    let desk = hd.desk().unwrap();
     let mut request = desk
         .receive(c.acme, subject, kind, Role::Controller, c.acme_dpo)
         .unwrap();
@@ -28,7 +27,16 @@ pub fn run_request(hd: &Helpdesk, subject: SubjectId, kind: RequestKind) -> Requ
         c.acme_dpo,
     )
     .unwrap();
-    hd.run_request(&desk, &mut request, c.acme_dpo).unwrap()
+    request
+}
+
+/// Runs `kind` for `subject` of ACME, [`verified`], as ACME's DPO, through
+/// [`Helpdesk::run_request`] (the contact register applied too).
+pub fn run_request(hd: &Helpdesk, subject: SubjectId, kind: RequestKind) -> RequestOutcome {
+    let desk = hd.desk().unwrap();
+    let mut request = verified(&desk, subject, kind);
+    hd.run_request(&desk, &mut request, Cast::new().acme_dpo)
+        .unwrap()
 }
 
 /// A new open ticket of ACME for `subject`, with `email`.
