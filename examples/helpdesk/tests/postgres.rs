@@ -306,7 +306,7 @@ fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure(
     );
 
     run_request(
-        &hd,
+        hd,
         c.bob,
         RequestKind::Objection {
             purposes: vec![Purpose::AI_ASSISTANCE],
