@@ -57,9 +57,10 @@
 //! the register: [`Tickets::insert`] decides columns `processing` and
 //! `objections` inside its `INSERT` ([`new_ticket_processing`],
 //! [`new_ticket_objections`]) and says what it stored. So a contact
-//! restricted while they had no ticket, or whose tickets were all deleted
-//! since (the retention sweep), gets their next ticket restricted, and a
-//! contact who objected to `ai_assistance` gets it not summarised. The
+//! restricted while they had no ticket gets their first ticket restricted,
+//! and a contact who objected to `ai_assistance` gets their next ticket
+//! not summarised, even once their earlier tickets were deleted (the
+//! retention sweep keeps restricted tickets, not objected ones). The
 //! two cannot pass each other: SQLite runs each transaction alone, and on
 //! PostgreSQL both first take the contact's transaction-scoped advisory
 //! lock ([`CONTACT_LOCK`], [`contact_lock_key`]), so an insert either
@@ -78,9 +79,9 @@
 //! ([`Tickets::forget_contact`]): the row is data about the person, and
 //! keeping it would record that they exist and restricted their
 //! processing after they asked to be forgotten. Their restriction ends
-//! with it, as it already does for their anonymized tickets (nothing of
-//! theirs is left to restrict); a ticket stored for the same contact id
-//! afterwards starts active.
+//! with it, as it already does for their anonymized tickets: nothing of
+//! theirs is left to restrict, and the erasure shreds their key, under
+//! which no new ticket of theirs can be sealed.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
