@@ -27,7 +27,7 @@
 //! |---|---|---|
 //! | `GET /health` | liveness, the key staleness bound (no token) | anyone |
 //! | `GET /me`, `GET /roles`, `GET /agents` | the caller, the tenant's roles and field rules, the agents owning tickets | any role |
-//! | `POST /tickets` | a ticket; name, email, phone and text sealed under the contact's key, email blind-indexed; `processing`: `restricted` for a contact who restricted processing | agent, supervisor |
+//! | `POST /tickets` | a ticket; name, email, phone and text sealed under the contact's key, email blind-indexed; `processing`: `restricted` for a contact who restricted processing (ticket or not), the purposes they objected to stored with it | agent, supervisor |
 //! | `GET /tickets[?email=&status=]` | the tenant's tickets, or those of one contact email (blind index); the subject line as the caller's access to ticket text allows (clear, masked, left out) | agent, supervisor, dpo |
 //! | `GET /tickets/{id}` | one ticket, each field as the caller's roles allow (read, masked, hidden), the subject line as the text | agent, supervisor, dpo |
 //! | `PATCH /tickets/{id}` | subject line, status, text | agent (own tickets), supervisor |
@@ -36,7 +36,7 @@
 //! | `POST /retention/sweep[?dry_run=true]` | the retention policy applied to the tenant's tickets now | supervisor |
 //! | `GET /privacy/subjects?email=` | the contact ids with this email | dpo |
 //! | `GET /privacy/subjects/{id}/audit` | the contact's audit events, opened with their key (or `[erased]`; a value of theirs that cannot be read, `[unreadable: reason]`, named in the event's `unreadable`) | dpo |
-//! | `/privacy/requests…`, `/privacy/breaches…` | `custodia_axum::dsr::DsrRoutes`: access, erasure, rectification; the breach register | dpo |
+//! | `/privacy/requests…`, `/privacy/breaches…` | `custodia_axum::dsr::DsrRoutes`: access, erasure, rectification, restriction and its lift, objection (each also applied to the contact register, ticket or not); the breach register | dpo |
 //! | `POST /audit/checkpoint` | a signed checkpoint of the shared log (its size and root: every tenant's volume) | operator |
 //! | `POST /audit/verify` | the whole log re-read and verified, against a checkpoint if given: for the operator with the log's size and root, for a tenant's auditor a verdict and the tenant's own event count | auditor, operator |
 //!
@@ -45,10 +45,18 @@
 //! them out of processing: out of the list and the search, and 409 for an
 //! agent's or supervisor's read, change, deletion or summary, until a
 //! request with `"lift": true`; an objection to `ai_assistance` (Art. 21)
-//! stops the summary only (see the `tickets` module). A ticket created for
-//! a restricted contact is stored restricted as well (`POST /tickets`
-//! answers 201 with `"processing": "restricted"`) and lifted with the
-//! others.
+//! stops the summary only (see the `tickets` module). Both are kept per
+//! contact, in a contact register (table `contact_processing`: tenant,
+//! contact id, the restriction and the purposes objected to, no clear
+//! value; under row-level security), so they hold for the contact's
+//! tickets to come as well, even one who has no ticket yet or whose
+//! tickets were all deleted: a ticket created for a restricted contact is
+//! stored restricted (`POST /tickets` answers 201 with `"processing":
+//! "restricted"`) and lifted with the others, and one of a contact who
+//! objected to `ai_assistance` is not summarised. The register finds a
+//! contact by contact id: by `contact_key`, or by an email that one of
+//! their stored tickets still carries. An erasure request of the contact
+//! removes their register row with the rest of their data.
 //!
 //! A retention job applies the policy to every served tenant periodically
 //! (`--sweep-every`), each tenant in its own bound transaction. A restricted

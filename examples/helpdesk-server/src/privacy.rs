@@ -11,6 +11,13 @@
 //! `AuditTrail` over `PostgresStore` (the same log the layer appends to
 //! through sqlx). Requests and incidents are kept in tables under row-level
 //! security, so every server process answers for every request.
+//!
+//! The desk asks the tickets source only about tickets it located, so a
+//! restriction, objection or erasure of a contact with no ticket would
+//! reach nobody: the request store applies each completed one to the
+//! contact register (`Tickets::apply_request`) before storing it, so the
+//! contact's next ticket is stored restricted or with their objection,
+//! and an erasure leaves no row about them.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -102,6 +109,10 @@ impl Desks {
             keyring,
             Arc::clone(&vault),
         ));
+        let requests = Arc::new(PgRequests {
+            client: Mutex::new(connect(url, schema)?),
+            tickets: Arc::clone(&tickets),
+        });
         let log = AuditLog::open(PostgresStore::with_client(
             connect(url, schema)?,
             AUDIT_LOG,
@@ -131,7 +142,7 @@ impl Desks {
             parts: Some(Parts {
                 desk: Arc::new(desk),
                 trail,
-                requests: Arc::new(PgRequests(Mutex::new(connect(url, schema)?))),
+                requests,
                 incidents: Arc::new(PgIncidents(Mutex::new(connect(url, schema)?))),
                 register,
             }),
@@ -215,11 +226,21 @@ fn bound<T>(
 }
 
 /// Data-subject requests in table `dsr_requests` (JSON, one row each).
-struct PgRequests(Mutex<postgres::Client>);
+///
+/// Storing a completed restriction, objection or erasure first applies it
+/// to the contact register (`Tickets::apply_request`): the desk asks the
+/// tickets source only about tickets it located, so a contact with none is
+/// reached only here. Applied before the request is stored as completed,
+/// so a failure leaves it stored as it was and the next run redoes it
+/// (the register write is idempotent).
+struct PgRequests {
+    client: Mutex<postgres::Client>,
+    tickets: Arc<Tickets>,
+}
 
 impl RequestStore for PgRequests {
     fn get(&self, tenant: TenantId, id: RequestId) -> Result<Option<Request>, BoxError> {
-        bound(&self.0, tenant, |tx| {
+        bound(&self.client, tenant, |tx| {
             let row = tx.query_opt(
                 "SELECT request FROM dsr_requests WHERE id = $1",
                 &[id.as_uuid()],
@@ -231,8 +252,9 @@ impl RequestStore for PgRequests {
     }
 
     fn put(&self, request: &Request) -> Result<(), BoxError> {
+        self.tickets.apply_request(request)?;
         let json = serde_json::to_string(request)?;
-        bound(&self.0, request.tenant, |tx| {
+        bound(&self.client, request.tenant, |tx| {
             tx.execute(
                 "INSERT INTO dsr_requests (tenant_id, id, request) VALUES ($1, $2, $3) \
                  ON CONFLICT (tenant_id, id) DO UPDATE SET request = EXCLUDED.request",

@@ -8,7 +8,9 @@ use custodia_audit::{Action, Actor, ActorKind, Event, SqlxAuditStore, Target};
 use custodia_core::ActorId;
 use custodia_crypt::SqlxKeyStore;
 use custodia_example_helpdesk::demo::{self, Cast};
-use custodia_example_helpdesk::store::{POSTGRES_SCHEMA, PROCESSING_COLUMNS};
+use custodia_example_helpdesk::store::{
+    CONTACT_REGISTER, POSTGRES_REGISTER, POSTGRES_SCHEMA, PROCESSING_COLUMNS,
+};
 use custodia_tenant::begin_bound;
 use custodia_tenant::rls::{Ident, RlsPolicy, TenantTable};
 use sqlx_core::connection::Connection as _;
@@ -40,8 +42,14 @@ const SERVER_SCHEMA: &str = "ALTER TABLE tickets ADD COLUMN anonymized_at text;
          PRIMARY KEY (tenant_id, id)
      );";
 
-/// The tenant tables, under row-level security.
-const TENANT_TABLES: [&str; 3] = ["tickets", "dsr_requests", "breach_incidents"];
+/// The tenant tables, under row-level security (the contact register is
+/// the embedded example's `contact_processing`).
+const TENANT_TABLES: [&str; 4] = [
+    "tickets",
+    CONTACT_REGISTER,
+    "dsr_requests",
+    "breach_incidents",
+];
 
 /// As the owner (`owner_url`): creates `schema` and its tables if missing
 /// (after dropping it, with `reset`), and grants the role of `app_url` only
@@ -86,6 +94,7 @@ pub(crate) async fn prepare(
         .try_get(0)?;
     if !exists {
         raw_sql(POSTGRES_SCHEMA).execute(&mut *tx).await?;
+        raw_sql(POSTGRES_REGISTER).execute(&mut *tx).await?;
         raw_sql(SERVER_SCHEMA).execute(&mut *tx).await?;
         let mut rls = RlsPolicy::new(&app_role)?;
         for table in TENANT_TABLES {
@@ -119,6 +128,18 @@ pub(crate) async fn prepare(
                 .execute(&mut *tx)
                 .await?;
             }
+        }
+        // And one made before the contact register existed gains it, under
+        // row-level security as the other tenant tables are.
+        let register: bool = query::<Postgres>("SELECT to_regclass($1) IS NOT NULL")
+            .bind(format!("{name}.{CONTACT_REGISTER}"))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if !register {
+            raw_sql(POSTGRES_REGISTER).execute(&mut *tx).await?;
+            let rls = RlsPolicy::new(&app_role)?.table(TenantTable::new(schema, CONTACT_REGISTER)?);
+            raw_sql(&rls.sql()).execute(&mut *tx).await?;
         }
     }
     tx.commit().await?;

@@ -19,19 +19,30 @@
 //! (Art. 21) is not summarised (409).
 //!
 //! The restriction covers the contact's new tickets too, until it is
-//! lifted (Art. 18(1), (3)). `POST /tickets` for a restricted contact (by
-//! `contact_key`, or by an email that finds them) accepts and stores the
-//! ticket, restricted, and answers 201 with `"processing": "restricted"`
-//! (else `"active"`): the caller learns nothing a 409 on the contact's
-//! other tickets does not already say, and knows why the ticket they just
-//! made is not listed. The `INSERT` decides the state itself, from the
-//! contact's stored tickets, after taking the contact's advisory lock
+//! lifted (Art. 18(1), (3)), and an objection covers them as well (Art.
+//! 21: the contact objects, not a ticket). Both are kept per contact in
+//! the embedded example's contact register (table `contact_processing`,
+//! one row per contact id with something restricted or objected to, no
+//! clear value; a tenant table under row-level security), which the desk
+//! writes with every restriction, lift or objection (for a contact with no
+//! ticket, through the request store: see the `privacy` module) and which
+//! an erasure of the contact removes. `POST /tickets` for a restricted
+//! contact (by `contact_key`, or by an email that finds them) accepts and
+//! stores the ticket, restricted, and answers 201 with `"processing":
+//! "restricted"` (else `"active"`): the caller learns nothing a 409 on the
+//! contact's other tickets does not already say, and knows why the ticket
+//! they just made is not listed. A ticket of a contact who objected to
+//! `ai_assistance` is stored with that objection, so its summary answers
+//! 409. The `INSERT` decides both columns itself, from the register (and
+//! the contact's stored tickets, for a restriction recorded before the
+//! register existed), after taking the contact's advisory lock
 //! (`custodia_example_helpdesk::store::CONTACT_LOCK`), which the desk's
-//! restriction and lift take too and which they apply to every ticket of
-//! the contact: a restriction landing while the ticket is being created
-//! either restricts it too or is seen by it, and a lift frees it with the
-//! others. A new ticket does not inherit objections (Art. 21), which stay
-//! per ticket.
+//! restriction, lift, objection and erasure take too and which they apply
+//! to every ticket of the contact: a restriction landing while the ticket
+//! is being created either restricts it too or is seen by it, and a lift
+//! frees it with the others. A contact with no ticket is reached by their
+//! contact id: a ticket found only by an email no stored ticket carries any
+//! more gets a new contact id, so give `contact_key` (see the crate docs).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,7 +56,7 @@ use custodia_core::{ActorId, DataCategory, Purpose, SubjectId, TenantId, Timesta
 use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
 use custodia_example_helpdesk::store::{
     ANONYMIZED_SUBJECT, CONTACT_LOCK, Processing, RECORD_TYPE, SEALED, contact_lock_key,
-    new_ticket_processing,
+    new_ticket_objections, new_ticket_processing,
 };
 use custodia_tenant::TenantContext;
 use custodia_tenant::access::{FieldAccess, Operation, Ownership};
@@ -108,9 +119,9 @@ pub(crate) struct Inserted {
     pub(crate) id: String,
     /// Its contact.
     pub(crate) subject: SubjectId,
-    /// Stored restricted: its contact's processing is (see the
-    /// [module docs](self)).
-    pub(crate) restricted: bool,
+    /// As stored: restricted if its contact's processing is, with the
+    /// purposes they objected to (see the [module docs](self)).
+    pub(crate) processing: Processing,
 }
 
 /// Stores `row` in `tenant` (on `conn`, bound to it): seals the personal
@@ -171,12 +182,14 @@ pub(crate) async fn insert(
         .bind(contact_lock_key(tenant, subject))
         .execute(&mut *conn)
         .await?;
-    let processing: String = query::<Postgres>(&format!(
+    let stored = query::<Postgres>(&format!(
         "INSERT INTO tickets (tenant_id, id, subject_id, owner, created_at, closed_at, status, \
-         subject_line, name, email, phone, body, email_index, sealed_by, processing) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject', {}) \
-         RETURNING processing",
-        new_ticket_processing(1, 3)
+         subject_line, name, email, phone, body, email_index, sealed_by, processing, \
+         objections) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject', {}, {}) \
+         RETURNING processing, objections",
+        new_ticket_processing(1, 3),
+        new_ticket_objections(1, 3)
     ))
     .bind(tenant.as_uuid())
     .bind(&id)
@@ -192,12 +205,16 @@ pub(crate) async fn insert(
     .bind(&sealed[3])
     .bind(&index)
     .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?;
+    .await?;
+    let processing = Processing::from_columns(
+        &stored.try_get::<String, _>(0)?,
+        &stored.try_get::<String, _>(1)?,
+    )
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Inserted {
         id,
         subject,
-        restricted: processing == "restricted",
+        processing,
     })
 }
 
@@ -556,7 +573,7 @@ pub(crate) async fn create(
     };
     let stored = insert(&app, &mut tx, tenant, &row).await?;
     let audit = Audit::new(Target::new(RECORD_TYPE, &stored.id)?).subject(stored.subject);
-    let processing = if stored.restricted {
+    let processing = if stored.processing.restricted {
         "restricted"
     } else {
         "active"

@@ -16,7 +16,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `helpdesk.db` | SQLite: the `tickets` table ([`store::Tickets`]), contact fields sealed per contact, email blind index |
+//! | `helpdesk.db` | SQLite: the `tickets` table ([`store::Tickets`]), contact fields sealed per contact, email blind index; the contact register (`contact_processing`: restriction and objections per contact id, [`store::CONTACT_REGISTER`]) |
 //! | `keys.store` | custodia-crypt's encrypted key store: tenant data keys (random, wrapped) and one key per contact |
 //! | `root.key` | the root key wrapping the key store (base64, mode 0600; in production it comes from a secrets manager) |
 //! | `audit/` | the custodia-audit tamper-evident log (segment files, the embedded default) |
@@ -28,7 +28,7 @@
 //! existing one. On PostgreSQL ([`Database::Postgres`],
 //! [`Helpdesk::create_on`]) the tickets, the key store and the audit log
 //! live in schema [`PG_SCHEMA`] instead of `helpdesk.db`, `keys.store` and
-//! `audit/`: `tickets` under row-level security, every statement on it in a
+//! `audit/`: `tickets` and the contact register under row-level security, every statement on it in a
 //! transaction bound to its tenant, and a `ticket_tenants` table that routes
 //! a ticket id to its subscriber without holding any content (jobs that
 //! span tenants, such as the retention sweep, bind each tenant in turn). An open helpdesk gives a custodia-dsr [`Desk`] over the
@@ -84,7 +84,7 @@ use custodia_audit::{
     Action, Actor, AuditLog, AuditStore, Event, Outcome, Personal, PostgresStore, SegmentOptions,
     SegmentStore, Target, VerifyReport,
 };
-use custodia_core::{Clock, DataCategory, SubjectId, TenantId};
+use custodia_core::{ActorId, Clock, DataCategory, SubjectId, TenantId};
 use custodia_crypt::{
     DataKeyMode, FieldContext, FileKeyStore, KeyStore, Keyring, PostgresKeyStore, SecretKey,
     SubjectVault,
@@ -92,7 +92,7 @@ use custodia_crypt::{
 use custodia_dsr::remote::SourceServer;
 use custodia_dsr::{
     AuditTrail, Desk, ErasureException, ErasurePolicy, FieldAction, PersonalDataSource,
-    PolicyRetention,
+    PolicyRetention, Request, RequestOutcome,
 };
 use custodia_retention::{Disposition, RetentionPolicy, Sweep, SweepPlan};
 
@@ -162,8 +162,8 @@ fn connect(url: &str) -> Result<postgres::Client, Error> {
 
 /// As the tables' owner: a fresh [`PG_SCHEMA`] with the key store, audit
 /// log and tickets tables; `app_role` gets only what it needs (key store:
-/// no DELETE; audit log: SELECT and INSERT; tickets: under row-level
-/// security).
+/// no DELETE; audit log: SELECT and INSERT; tickets and the contact
+/// register: under row-level security).
 fn postgres_setup(owner_url: &str, app_role: &str) -> Result<(), Error> {
     let mut owner = connect(owner_url)?;
     let role = custodia_tenant::rls::Ident::new(app_role)?;
@@ -177,9 +177,15 @@ fn postgres_setup(owner_url: &str, app_role: &str) -> Result<(), Error> {
     PostgresStore::migrate(&mut owner)?;
     PostgresStore::grant(&mut owner, app_role)?;
     owner.batch_execute(store::POSTGRES_SCHEMA)?;
-    let rls = custodia_tenant::rls::RlsPolicy::new(app_role)?.table(
-        custodia_tenant::rls::TenantTable::new(PG_SCHEMA, "tickets")?,
-    );
+    owner.batch_execute(store::POSTGRES_REGISTER)?;
+    let rls = custodia_tenant::rls::RlsPolicy::new(app_role)?
+        .table(custodia_tenant::rls::TenantTable::new(
+            PG_SCHEMA, "tickets",
+        )?)
+        .table(custodia_tenant::rls::TenantTable::new(
+            PG_SCHEMA,
+            store::CONTACT_REGISTER,
+        )?);
     owner.batch_execute(&rls.sql())?;
     owner.batch_execute(&format!(
         "GRANT SELECT, INSERT ON {PG_SCHEMA}.ticket_tenants TO {role}"
@@ -524,6 +530,24 @@ impl Helpdesk {
                 ErasurePolicy::delete_all()
                     .rule(DataCategory::USER_CONTENT_TICKET, FieldAction::Anonymize),
             ))
+    }
+
+    /// Runs `request` on `desk` ([`Helpdesk::desk`]) as `actor`, then
+    /// applies what it changes in the contact register
+    /// ([`Tickets::apply_request`]): a restriction or objection of a
+    /// contact with no ticket (the desk locates nothing, so asks no source)
+    /// still covers the tickets stored for them later, and an erasure
+    /// removes the contact's row. Run restriction, objection and erasure
+    /// requests this way.
+    pub fn run_request(
+        &self,
+        desk: &Desk,
+        request: &mut Request,
+        actor: ActorId,
+    ) -> Result<RequestOutcome, Error> {
+        let outcome = desk.run(request, actor)?;
+        self.tickets.apply_request(request)?;
+        Ok(outcome)
     }
 
     /// [`Helpdesk::record_outcome`] with outcome success.

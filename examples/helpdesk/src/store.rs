@@ -39,19 +39,49 @@
 //! column `objections`; [`Processing::allows`] refuses those purposes only.
 //!
 //! A restriction covers the contact, not only the tickets they had when
-//! they asked (Art. 18(1), (3): until it is lifted). Restricting or lifting
-//! changes every ticket of the contact at once, and a ticket stored for a
-//! contact while their restriction stands is stored restricted:
-//! [`Tickets::insert`] decides column `processing` inside its `INSERT`
-//! ([`new_ticket_processing`]: `restricted` if any of the contact's tickets
-//! is) and says what it stored. The two cannot pass each other: SQLite runs
-//! each of those statements under its write lock, and on PostgreSQL both
-//! first take the contact's transaction-scoped advisory lock
-//! ([`CONTACT_LOCK`], [`contact_lock_key`]), so an insert either commits
-//! before the restriction's `UPDATE` reads (which then restricts it too) or
-//! reads the restriction's commit. A lift ends it for the new ticket with
-//! the others. (Objections are per ticket and a new ticket does not inherit
-//! them.)
+//! they asked (Art. 18(1), (3): until it is lifted), and so does an
+//! objection (Art. 21(1), (3): the contact objects, not a ticket). Both
+//! are kept in the **contact register** ([`CONTACT_REGISTER`], table
+//! `contact_processing`): one row per contact (tenant, contact id) whose
+//! processing is restricted or who objected to a purpose, holding that
+//! state and those purposes only. The contact id is the pseudonymous one
+//! their tickets carry (no name, email or other clear value), and on
+//! PostgreSQL the table is a tenant table under row-level security as
+//! `tickets` is. A contact with nothing restricted or objected to has no
+//! row: a lift that leaves no objection removes it.
+//!
+//! Restricting, lifting or objecting ([`Tickets::restrict_contact`], which
+//! the desk reaches through [`PersonalDataSource::restrict`] for each
+//! ticket it locates) writes the register and changes every ticket of the
+//! contact at once. A ticket stored for the contact takes its state from
+//! the register: [`Tickets::insert`] decides columns `processing` and
+//! `objections` inside its `INSERT` ([`new_ticket_processing`],
+//! [`new_ticket_objections`]) and says what it stored. So a contact
+//! restricted while they had no ticket gets their first ticket restricted,
+//! and a contact who objected to `ai_assistance` gets their next ticket
+//! not summarised, even once their earlier tickets were deleted (the
+//! retention sweep keeps restricted tickets, not objected ones). The
+//! two cannot pass each other: SQLite runs each transaction alone, and on
+//! PostgreSQL both first take the contact's transaction-scoped advisory
+//! lock ([`CONTACT_LOCK`], [`contact_lock_key`]), so an insert either
+//! commits before the restriction's statements read (which then restrict
+//! it too) or reads the restriction's commit.
+//!
+//! custodia-dsr's desk calls a source only for the records it located, so
+//! for a contact with no ticket it asks nothing: the host applies a
+//! completed request to the register itself ([`Tickets::apply_request`]:
+//! [`crate::Helpdesk::run_request`] here, the helpdesk server's request
+//! store there).
+//!
+//! An erasure removes the contact's register row, from
+//! [`PersonalDataSource::erase`] of any of their tickets and from
+//! [`Tickets::apply_request`] of the completed erasure
+//! ([`Tickets::forget_contact`]): the row is data about the person, and
+//! keeping it would record that they exist and restricted their
+//! processing after they asked to be forgotten. Their restriction ends
+//! with it, as it already does for their anonymized tickets: nothing of
+//! theirs is left to restrict, and the erasure shreds their key, under
+//! which no new ticket of theirs can be sealed.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -63,7 +93,8 @@ use custodia_crypt::{
 };
 use custodia_dsr::remote::SubjectDirectory;
 use custodia_dsr::{
-    BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
+    BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Request,
+    RequestKind, RequestState, Restriction,
 };
 use custodia_dsr::{ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome};
 use custodia_retention::{HoldScope, LegalHold, RetentionPolicy, RetentionRecord};
@@ -71,7 +102,7 @@ use custodia_tenant::TenantOwned;
 use rusqlite::OptionalExtension;
 
 use crate::Error;
-use crate::sql::{Db, Value};
+use crate::sql::{Db, Exec, Value};
 
 /// The vault over the example's key store (the key file, or PostgreSQL).
 pub type ContactVault = SubjectVault<Arc<dyn KeyStore>>;
@@ -250,17 +281,62 @@ pub fn contact_lock_key(tenant: TenantId, subject: SubjectId) -> String {
 
 /// The SQL value of column `processing` for a new ticket of the contact
 /// bound to parameter `$subject` in the tenant bound to `$tenant`:
-/// `'restricted'` while any of the contact's tickets is (their restriction
-/// stands), else `'active'`. Written into the `INSERT` itself, so the
-/// state is read by the statement that stores the row (see [`CONTACT_LOCK`]
-/// for PostgreSQL).
+/// `'restricted'` while the contact's restriction stands (in the contact
+/// register, [`CONTACT_REGISTER`], or on any of their tickets, as a table
+/// restricted before the register existed says), else `'active'`. Written
+/// into the `INSERT` itself, so the state is read by the statement that
+/// stores the row (see [`CONTACT_LOCK`] for PostgreSQL).
 pub fn new_ticket_processing(tenant: usize, subject: usize) -> String {
     format!(
-        "(CASE WHEN EXISTS (SELECT 1 FROM tickets WHERE tenant_id = ${tenant} \
+        "(CASE WHEN EXISTS (SELECT 1 FROM {CONTACT_REGISTER} WHERE tenant_id = ${tenant} \
+         AND subject_id = ${subject} AND processing = 'restricted') \
+         OR EXISTS (SELECT 1 FROM tickets WHERE tenant_id = ${tenant} \
          AND subject_id = ${subject} AND processing = 'restricted') \
          THEN 'restricted' ELSE 'active' END)"
     )
 }
+
+/// The SQL value of column `objections` for a new ticket of the contact
+/// bound to `$subject` in the tenant bound to `$tenant`: the purposes the
+/// contact objected to, from the contact register ([`CONTACT_REGISTER`]),
+/// else none. Read inside the `INSERT`, as [`new_ticket_processing`] is.
+pub fn new_ticket_objections(tenant: usize, subject: usize) -> String {
+    format!(
+        "COALESCE((SELECT objections FROM {CONTACT_REGISTER} WHERE tenant_id = ${tenant} \
+         AND subject_id = ${subject}), '')"
+    )
+}
+
+/// The contact register: one row per contact (tenant, contact id) whose
+/// processing is restricted (Art. 18) or who objected to a purpose
+/// (Art. 21), and none for anyone else. Columns `tenant_id`, `subject_id`
+/// (the contact's pseudonymous id, as on their tickets: no name, email or
+/// other clear value), `processing` and `objections` (as on tickets, see
+/// [`Processing`]). See the [module docs](self).
+pub const CONTACT_REGISTER: &str = "contact_processing";
+
+/// The contact register in SQLite (created if missing: a data directory
+/// written before it existed gains it on opening).
+const SQLITE_REGISTER: &str = "CREATE TABLE IF NOT EXISTS contact_processing (
+         tenant_id    TEXT NOT NULL,
+         subject_id   TEXT NOT NULL,
+         processing   TEXT NOT NULL DEFAULT 'active'
+                      CHECK (processing IN ('active', 'restricted')),
+         objections   TEXT NOT NULL DEFAULT '',
+         PRIMARY KEY (tenant_id, subject_id)
+     );";
+
+/// The contact register in PostgreSQL (run by the tables' owner after
+/// [`POSTGRES_SCHEMA`], or on its own for a schema made before it existed,
+/// then put under row-level security as `tickets` is).
+pub const POSTGRES_REGISTER: &str = "CREATE TABLE contact_processing (
+         tenant_id    uuid NOT NULL,
+         subject_id   text NOT NULL,
+         processing   text NOT NULL DEFAULT 'active'
+                      CHECK (processing IN ('active', 'restricted')),
+         objections   text NOT NULL DEFAULT '',
+         PRIMARY KEY (tenant_id, subject_id)
+     );";
 
 fn parsed_purpose(name: &str) -> Result<Purpose, Error> {
     Purpose::new(name.to_owned()).map_err(|e| Error::Corrupt(format!("objection {name:?}: {e}")))
@@ -333,6 +409,7 @@ pub const PROCESSING_COLUMNS: [(&str, &str); 2] = [
 
 /// The SQLite table.
 const SQLITE_SCHEMA: &str = "DROP TABLE IF EXISTS tickets;
+     DROP TABLE IF EXISTS contact_processing;
      CREATE TABLE tickets (
          id           TEXT PRIMARY KEY,
          tenant_id    TEXT NOT NULL,
@@ -357,8 +434,9 @@ const SQLITE_SCHEMA: &str = "DROP TABLE IF EXISTS tickets;
 
 /// The PostgreSQL tables (run by the tables' owner; see
 /// [`crate::Helpdesk::create_on`]): `tickets` under row-level security, keyed by
-/// tenant first, and `ticket_tenants`, which routes a ticket id to its
+/// tenant first, `ticket_tenants`, which routes a ticket id to its
 /// subscriber (as a web app's router does with a URL) and holds no content.
+/// The contact register is [`POSTGRES_REGISTER`], run after it.
 pub const POSTGRES_SCHEMA: &str = "CREATE TABLE tickets (
          tenant_id    uuid NOT NULL,
          id           text NOT NULL,
@@ -451,6 +529,101 @@ fn stored_ticket(row: &[Value]) -> Result<StoredTicket, Error> {
     })
 }
 
+/// The contact register's row of `subject` in `tenant`, if any.
+fn registered(
+    tx: &mut dyn Exec,
+    tenant: TenantId,
+    subject: SubjectId,
+) -> Result<Option<Processing>, Error> {
+    let rows = tx.query(
+        "SELECT processing, objections FROM contact_processing \
+         WHERE tenant_id = $1 AND subject_id = $2",
+        &[Value::Tenant(tenant), Value::Text(subject.to_string())],
+    )?;
+    rows.first()
+        .map(|row| Processing::from_columns(&text(row, 0)?, &text(row, 1)?))
+        .transpose()
+}
+
+/// [`Tickets::restrict_contact`] in `tx`, the contact's lock taken.
+fn restrict_in(
+    tx: &mut dyn Exec,
+    tenant: TenantId,
+    subject: SubjectId,
+    restriction: &Restriction,
+) -> Result<(), Error> {
+    let contact = [Value::Tenant(tenant), Value::Text(subject.to_string())];
+    let mut state = registered(tx, tenant, subject)?.unwrap_or_default();
+    match restriction {
+        Restriction::Restrict | Restriction::Lift => {
+            state.restricted = matches!(restriction, Restriction::Restrict);
+            let processing = if state.restricted {
+                "restricted"
+            } else {
+                "active"
+            };
+            tx.execute(
+                "UPDATE tickets SET processing = $1 WHERE tenant_id = $2 AND subject_id = $3",
+                &[
+                    Value::Text(processing.into()),
+                    contact[0].clone(),
+                    contact[1].clone(),
+                ],
+            )?;
+        }
+        Restriction::StopPurposes { purposes } => {
+            state.objections.extend(purposes.iter().cloned());
+            let rows = tx.query(
+                "SELECT id, objections FROM tickets WHERE tenant_id = $1 AND subject_id = $2",
+                &contact,
+            )?;
+            for row in &rows {
+                let mut objections = Processing::from_columns("active", &text(row, 1)?)?.objections;
+                objections.extend(purposes.iter().cloned());
+                tx.execute(
+                    "UPDATE tickets SET objections = $1 WHERE id = $2",
+                    &[
+                        Value::Text(Processing::objections_column(&objections)),
+                        Value::Text(text(row, 0)?),
+                    ],
+                )?;
+            }
+        }
+    }
+    if state == Processing::default() {
+        forget_in(tx, tenant, subject)?;
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO contact_processing (tenant_id, subject_id, processing, objections) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) \
+         DO UPDATE SET processing = excluded.processing, objections = excluded.objections",
+        &[
+            contact[0].clone(),
+            contact[1].clone(),
+            Value::Text(
+                if state.restricted {
+                    "restricted"
+                } else {
+                    "active"
+                }
+                .into(),
+            ),
+            Value::Text(Processing::objections_column(&state.objections)),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Removes the contact register's row of `subject` in `tx`; whether there
+/// was one.
+fn forget_in(tx: &mut dyn Exec, tenant: TenantId, subject: SubjectId) -> Result<bool, Error> {
+    Ok(tx.execute(
+        "DELETE FROM contact_processing WHERE tenant_id = $1 AND subject_id = $2",
+        &[Value::Tenant(tenant), Value::Text(subject.to_string())],
+    )? > 0)
+}
+
 impl Tickets {
     /// Opens the existing table in the SQLite database `db`.
     pub fn open(
@@ -482,6 +655,8 @@ impl Tickets {
                 ))?;
             }
         }
+        // And the contact register.
+        db.execute_batch(SQLITE_REGISTER)?;
         Ok(Self::over(Db::Sqlite(Mutex::new(db)), keyring, vault))
     }
 
@@ -492,6 +667,7 @@ impl Tickets {
         vault: Arc<ContactVault>,
     ) -> Result<Self, Error> {
         db.execute_batch(SQLITE_SCHEMA)?;
+        db.execute_batch(SQLITE_REGISTER)?;
         Ok(Self::over(Db::Sqlite(Mutex::new(db)), keyring, vault))
     }
 
@@ -589,7 +765,7 @@ impl Tickets {
     /// SQLite needs none (one writer, each statement under its lock).
     fn lock_contact(
         &self,
-        tx: &mut dyn crate::sql::Exec,
+        tx: &mut dyn Exec,
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<(), Error> {
@@ -603,8 +779,9 @@ impl Tickets {
     }
 
     /// Stores a new ticket, sealing its personal fields. Returns how it may
-    /// be processed as stored: restricted if its contact's processing is
-    /// (see the [module docs](self)), with no objections.
+    /// be processed as stored: restricted if its contact's processing is,
+    /// with the purposes the contact objected to (see the
+    /// [module docs](self)).
     pub fn insert(&self, t: &NewTicket<'_>) -> Result<Processing, Error> {
         let seal = |field, value| self.seal(t.tenant, t.subject, t.id, field, value);
         let (name, email, phone, body) = (
@@ -642,9 +819,10 @@ impl Tickets {
             self.lock_contact(tx, t.tenant, t.subject)?;
             tx.execute(
                 &format!(
-                    "INSERT INTO tickets ({ROW_COLUMNS}, processing) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject', {})",
-                    new_ticket_processing(2, 3)
+                    "INSERT INTO tickets ({ROW_COLUMNS}, processing, objections) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'subject', {}, {})",
+                    new_ticket_processing(2, 3),
+                    new_ticket_objections(2, 3)
                 ),
                 &values,
             )?;
@@ -751,6 +929,75 @@ impl Tickets {
             )
         })?;
         Ok(!rows.is_empty())
+    }
+
+    /// Restricts or lifts the processing of `subject` of `tenant`, or
+    /// records the purposes they object to, whether or not they have a
+    /// ticket: the contact register's row for them (written, or removed
+    /// once nothing is restricted or objected to) and every ticket of
+    /// theirs, in one transaction under the contact's lock (see the
+    /// [module docs](self)). Idempotent.
+    pub fn restrict_contact(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        restriction: &Restriction,
+    ) -> Result<(), Error> {
+        self.db.transaction(Some(tenant), |tx| {
+            self.lock_contact(tx, tenant, subject)?;
+            restrict_in(tx, tenant, subject, restriction)
+        })
+    }
+
+    /// How the contact register says `subject` of `tenant` may be
+    /// processed: what a new ticket of theirs is stored with (no row:
+    /// active, no objections).
+    pub fn contact_processing(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Option<Processing>, Error> {
+        self.db
+            .transaction(Some(tenant), |tx| registered(tx, tenant, subject))
+    }
+
+    /// Removes the contact register's row of `subject` of `tenant` (an
+    /// erasure: see the [module docs](self)); whether there was one.
+    pub fn forget_contact(&self, tenant: TenantId, subject: SubjectId) -> Result<bool, Error> {
+        self.db.transaction(Some(tenant), |tx| {
+            self.lock_contact(tx, tenant, subject)?;
+            forget_in(tx, tenant, subject)
+        })
+    }
+
+    /// What a completed data-subject request changes in the contact
+    /// register beyond what the desk asked of the tickets: custodia-dsr's
+    /// desk calls a source for each record it located, so a contact with
+    /// no ticket (none yet, or all deleted) is reached only here. A
+    /// restriction, lift or objection is applied to the contact
+    /// ([`Tickets::restrict_contact`]); an erasure removes their row
+    /// ([`Tickets::forget_contact`]); anything else, or a request not
+    /// completed, changes nothing. Hosts call it once the desk has run
+    /// the request ([`crate::Helpdesk::run_request`]; the helpdesk server
+    /// before storing it). Idempotent.
+    pub fn apply_request(&self, request: &Request) -> Result<(), Error> {
+        if request.state != RequestState::Completed {
+            return Ok(());
+        }
+        let (tenant, subject) = (request.tenant, request.subject);
+        let restriction = match &request.kind {
+            RequestKind::Restriction { lift: true } => Restriction::Lift,
+            RequestKind::Restriction { lift: false } => Restriction::Restrict,
+            RequestKind::Objection { purposes } => Restriction::StopPurposes {
+                purposes: purposes.clone(),
+            },
+            RequestKind::Erasure => {
+                self.forget_contact(tenant, subject)?;
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        self.restrict_contact(tenant, subject, &restriction)
     }
 
     /// Runs `sql` (parameters `params`) on ticket `id` in a transaction bound
@@ -948,6 +1195,10 @@ impl PersonalDataSource for Tickets {
         }
         let id = [Value::Text(plan.record.id.clone())];
         self.db.transaction(Some(tenant), |tx| {
+            // The contact's register row goes with their data: an erasure
+            // ends their restriction and objections (see the module docs).
+            self.lock_contact(tx, tenant, subject)?;
+            forget_in(tx, tenant, subject)?;
             if plan.delete_record {
                 tx.execute("DELETE FROM tickets WHERE id = $1", &id)?;
                 return Ok(());
@@ -990,11 +1241,13 @@ impl PersonalDataSource for Tickets {
         Ok(())
     }
 
-    /// Restricts or lifts the processing of every ticket of the contact
-    /// (the desk asks for each of them anyway; one the desk did not locate,
-    /// stored meanwhile, is covered too), or records the purposes objected
-    /// to on this ticket (see the [module docs](self)). Idempotent; a
-    /// ticket no longer the subject's (erased, anonymized) is left alone.
+    /// Restricts or lifts the processing of the contact, or records the
+    /// purposes they object to: in the contact register and on every
+    /// ticket of theirs (the desk asks for each of them anyway; one the
+    /// desk did not locate, stored meanwhile, is covered too), as
+    /// [`Tickets::restrict_contact`] does (see the [module docs](self)).
+    /// Idempotent; a ticket no longer the subject's (erased, anonymized)
+    /// is left alone.
     fn restrict(
         &self,
         tenant: TenantId,
@@ -1002,39 +1255,10 @@ impl PersonalDataSource for Tickets {
         record: &RecordRef,
         restriction: &Restriction,
     ) -> Result<(), BoxError> {
-        let Some(row) = self.owned_row(tenant, subject, record)? else {
+        if self.owned_row(tenant, subject, record)?.is_none() {
             return Ok(());
-        };
-        let processing = match restriction {
-            Restriction::Restrict => "restricted",
-            Restriction::Lift => "active",
-            Restriction::StopPurposes { purposes } => {
-                let mut objections = row.processing.objections.clone();
-                objections.extend(purposes.iter().cloned());
-                self.db.transaction(Some(tenant), |tx| {
-                    tx.execute(
-                        "UPDATE tickets SET objections = $1 WHERE id = $2",
-                        &[
-                            Value::Text(Processing::objections_column(&objections)),
-                            Value::Text(row.id.clone()),
-                        ],
-                    )
-                })?;
-                return Ok(());
-            }
-        };
-        self.db.transaction(Some(tenant), |tx| {
-            self.lock_contact(tx, tenant, subject)?;
-            tx.execute(
-                "UPDATE tickets SET processing = $1 WHERE tenant_id = $2 AND subject_id = $3",
-                &[
-                    Value::Text(processing.into()),
-                    Value::Tenant(tenant),
-                    Value::Text(subject.to_string()),
-                ],
-            )
-        })?;
-        Ok(())
+        }
+        Ok(self.restrict_contact(tenant, subject, restriction)?)
     }
 
     /// A kept ticket's contact fields move from the contact's key to the

@@ -1,17 +1,14 @@
 //! The data directory: create, reopen, audit, checkpoint, desk, sweep.
 
-use std::sync::Arc;
-
 use custodia_audit::{Action, Actor, ActorKind, Query, Target};
 use custodia_core::chrono::TimeDelta;
-use custodia_core::{ManualClock, Role};
-use custodia_dsr::{RequestKind, SubjectKeyStatus, VerificationMethod};
+use custodia_dsr::{RequestKind, SubjectKeyStatus};
 use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::{Error, Helpdesk, helpdesk_subject};
 
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(demo::start_time()))
-}
+mod common;
+
+use common::{clock, new_ticket, run_request, verified};
 
 #[test]
 fn open_refuses_a_directory_without_a_helpdesk() {
@@ -117,22 +114,7 @@ fn erasure_keeps_the_log_consistent_with_an_earlier_checkpoint() {
 
     clock.advance(TimeDelta::hours(1));
     let desk = hd.desk().unwrap();
-    let mut request = desk
-        .receive(
-            c.acme,
-            c.alice,
-            RequestKind::Erasure,
-            Role::Controller,
-            c.acme_dpo,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        c.acme_dpo,
-    )
-    .unwrap();
+    let mut request = verified(&desk, c.alice, RequestKind::Erasure);
     let certificate = desk.erase(&mut request, c.acme_dpo).unwrap();
     assert!(matches!(
         certificate.subject_key,
@@ -340,22 +322,9 @@ fn a_ticket_stored_for_a_restricted_contact_is_restricted_until_lifted() {
     let hd = demo::seed(dir.path(), clock()).unwrap();
     let tickets = hd.tickets();
     run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
-    let new = |id, subject, email| custodia_example_helpdesk::NewTicket {
-        id,
-        tenant: c.acme,
-        subject,
-        owner: c.acme_agent,
-        created: demo::start_time(),
-        closed: None,
-        status: "open",
-        subject_line: "Monitor flickers",
-        name: "Someone",
-        email,
-        phone: "",
-        body: "It flickers.",
-    };
+
     let stored = tickets
-        .insert(&new("T-3001", c.alice, demo::ALICE_EMAIL))
+        .insert(&new_ticket("T-3001", c.alice, demo::ALICE_EMAIL))
         .unwrap();
     assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
     assert!(
@@ -381,7 +350,7 @@ fn a_ticket_stored_for_a_restricted_contact_is_restricted_until_lifted() {
     );
     // Another contact's new ticket is processed as ever.
     let bob = tickets
-        .insert(&new("T-3002", c.bob, "bob@example.org"))
+        .insert(&new_ticket("T-3002", c.bob, "bob@example.org"))
         .unwrap();
     assert!(!bob.restricted && bob.allows(&Purpose::SUPPORT));
     assert_eq!(
@@ -398,7 +367,7 @@ fn a_ticket_stored_for_a_restricted_contact_is_restricted_until_lifted() {
     hd.update_subject_line(c.acme_agent, "T-3001", "Fixed")
         .unwrap();
     let later = tickets
-        .insert(&new("T-3003", c.alice, demo::ALICE_EMAIL))
+        .insert(&new_ticket("T-3003", c.alice, demo::ALICE_EMAIL))
         .unwrap();
     assert!(!later.restricted);
 }
@@ -420,27 +389,6 @@ fn a_directory_without_the_processing_columns_gains_them_on_opening() {
     let hd = Helpdesk::open(dir.path(), clock()).unwrap();
     let row = hd.tickets().row("T-1002").unwrap().unwrap();
     assert!(!row.processing.restricted && row.processing.objections.is_empty());
-}
-
-/// Runs `kind` for `subject` of ACME, verified, as ACME's DPO.
-fn run_request(
-    hd: &Helpdesk,
-    subject: custodia_core::SubjectId,
-    kind: RequestKind,
-) -> custodia_dsr::RequestOutcome {
-    let c = Cast::new();
-    let desk = hd.desk().unwrap();
-    let mut request = desk
-        .receive(c.acme, subject, kind, Role::Controller, c.acme_dpo)
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        c.acme_dpo,
-    )
-    .unwrap();
-    desk.run(&mut request, c.acme_dpo).unwrap()
 }
 
 /// Alice's spam, due for deletion like Bob's T-1003.
@@ -548,4 +496,152 @@ fn a_restricted_contact_can_still_have_their_tickets_erased() {
     );
     let (plan, _) = hd.sweep().unwrap();
     assert!(plan.withheld.is_empty(), "{plan}");
+}
+
+/// Found in review: a contact restricted while they had no ticket (the
+/// desk located nothing) got an active first ticket, and an objection
+/// stayed on the tickets of the day, so a later ticket was summarised: both
+/// lived only on tickets. Now the contact register keeps them: Carol,
+/// restricted with no ticket, gets her first ticket restricted (out of the
+/// search, not changed) until the lift; Bob, who objected to AI use, gets
+/// a new ticket not for the summariser even after the sweep took his old
+/// ones; Alice is unaffected throughout.
+#[test]
+fn a_contact_with_no_ticket_is_restricted_and_objections_cover_new_tickets() {
+    use custodia_core::{Purpose, SubjectId};
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let tickets = hd.tickets();
+    let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+    assert!(
+        custodia_dsr::PersonalDataSource::locate(&**tickets, c.acme, carol)
+            .unwrap()
+            .is_empty()
+    );
+
+    let custodia_dsr::RequestOutcome::Restricted(report) =
+        run_request(&hd, carol, RequestKind::Restriction { lift: false })
+    else {
+        panic!("not a restriction");
+    };
+    assert_eq!(report.records, 0);
+    let restricted = tickets.contact_processing(c.acme, carol).unwrap().unwrap();
+    assert!(restricted.restricted && restricted.objections.is_empty());
+    let first = tickets
+        .insert(&new_ticket("T-3001", carol, "carol@example.com"))
+        .unwrap();
+    assert!(first.restricted && !first.allows(&Purpose::SUPPORT));
+    assert!(
+        tickets
+            .find_by_email(c.acme, "carol@example.com")
+            .unwrap()
+            .is_empty()
+    );
+    let refused = hd
+        .update_subject_line(c.acme_agent, "T-3001", "Fixed")
+        .unwrap_err();
+    assert!(matches!(refused, Error::Restricted(_)), "{refused}");
+    // Alice's new ticket: active, no objection.
+    let alice = tickets
+        .insert(&new_ticket("T-3002", c.alice, demo::ALICE_EMAIL))
+        .unwrap();
+    assert_eq!(alice, Default::default());
+    assert_eq!(tickets.contact_processing(c.acme, c.alice).unwrap(), None);
+
+    // Lifted: her ticket is listed again, the register row is gone.
+    run_request(&hd, carol, RequestKind::Restriction { lift: true });
+    assert_eq!(tickets.contact_processing(c.acme, carol).unwrap(), None);
+    assert_eq!(
+        tickets.find_by_email(c.acme, "carol@example.com").unwrap(),
+        ["T-3001"]
+    );
+    hd.update_subject_line(c.acme_agent, "T-3001", "Fixed")
+        .unwrap();
+
+    // Bob objects to AI use; his tickets are deleted (the sweep's
+    // deletion); his next ticket is still not summarised.
+    run_request(
+        &hd,
+        c.bob,
+        RequestKind::Objection {
+            purposes: vec![Purpose::AI_ASSISTANCE],
+        },
+    );
+    assert!(tickets.delete("T-1003").unwrap() && tickets.delete("T-1004").unwrap());
+    assert!(
+        custodia_dsr::PersonalDataSource::locate(&**tickets, c.acme, c.bob)
+            .unwrap()
+            .is_empty()
+    );
+    let bob = tickets
+        .insert(&new_ticket("T-3003", c.bob, "bob@example.org"))
+        .unwrap();
+    assert!(!bob.restricted && bob.allows(&Purpose::SUPPORT));
+    assert!(!bob.allows(&Purpose::AI_ASSISTANCE));
+    assert!(
+        !tickets
+            .row("T-3003")
+            .unwrap()
+            .unwrap()
+            .processing
+            .allows(&Purpose::AI_ASSISTANCE)
+    );
+    let alice = tickets
+        .insert(&new_ticket("T-3004", c.alice, demo::ALICE_EMAIL))
+        .unwrap();
+    assert!(alice.allows(&Purpose::AI_ASSISTANCE));
+}
+
+/// An erasure removes the contact's register row, whether the desk
+/// reached them through a ticket (Alice) or not at all (Carol, no ticket):
+/// nothing is left saying they existed or restricted their processing.
+/// Another contact's row stays.
+#[test]
+fn an_erasure_removes_the_contacts_register_row() {
+    use custodia_core::{Purpose, SubjectId};
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let tickets = hd.tickets();
+    let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+    for subject in [c.alice, carol, c.bob] {
+        run_request(&hd, subject, RequestKind::Restriction { lift: false });
+    }
+    run_request(
+        &hd,
+        c.alice,
+        RequestKind::Objection {
+            purposes: vec![Purpose::AI_ASSISTANCE],
+        },
+    );
+    assert!(
+        tickets
+            .contact_processing(c.acme, c.alice)
+            .unwrap()
+            .is_some()
+    );
+
+    // Alice through her tickets, by the desk alone (as `custodia dsr` does).
+    let desk = hd.desk().unwrap();
+    let mut erasure = verified(&desk, c.alice, RequestKind::Erasure);
+    desk.run(&mut erasure, c.acme_dpo).unwrap();
+    assert_eq!(tickets.contact_processing(c.acme, c.alice).unwrap(), None);
+    // Carol, who has no ticket, through the host.
+    run_request(&hd, carol, RequestKind::Erasure);
+    assert_eq!(tickets.contact_processing(c.acme, carol).unwrap(), None);
+    // Bob's restriction stands.
+    assert!(
+        tickets
+            .contact_processing(c.acme, c.bob)
+            .unwrap()
+            .unwrap()
+            .restricted
+    );
+    assert!(
+        tickets
+            .insert(&new_ticket("T-3002", c.bob, "bob@example.org"))
+            .unwrap()
+            .restricted
+    );
 }

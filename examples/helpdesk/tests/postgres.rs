@@ -7,16 +7,20 @@
 //! exports: `scripts/postgres cargo test -p custodia-example-helpdesk --test
 //! postgres`. Without them the test fails, never skips.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use custodia_core::{ManualClock, Purpose, Role};
-use custodia_dsr::{RequestKind, VerificationMethod};
+use custodia_core::{Purpose, SubjectId};
+use custodia_dsr::RequestKind;
 use custodia_example_helpdesk::audit::{AuditLog, PostgresStore};
 use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::flow::{self, Report};
-use custodia_example_helpdesk::store::{CONTACT_LOCK, contact_lock_key};
+use custodia_example_helpdesk::store::{CONTACT_LOCK, Processing, contact_lock_key};
 use custodia_example_helpdesk::{Database, Helpdesk, NewTicket, PG_AUDIT_LOG, PG_SCHEMA};
 use custodia_tenant::pg::TenantTransaction;
+
+mod common;
+
+use common::{clock, new_ticket, run_request};
 
 /// Every test here recreates schema [`PG_SCHEMA`]: one at a time.
 static SCHEMA: Mutex<()> = Mutex::new(());
@@ -128,95 +132,65 @@ fn the_flow_on_postgres_matches_sqlite_with_tenant_rows_under_rls() {
     assert_eq!(events, on_postgres.audit);
 }
 
-/// Runs a `kind` request of `subject` of ACME on `hd`'s desk, to the end.
-fn run_request(hd: &Helpdesk, subject: custodia_core::SubjectId, kind: RequestKind) {
-    let c = Cast::new();
-    let desk = hd.desk().unwrap();
-    let mut request = desk
-        .receive(c.acme, subject, kind, Role::Controller, c.acme_dpo)
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        c.acme_dpo,
-    )
-    .unwrap();
-    desk.run(&mut request, c.acme_dpo).unwrap();
+/// What a ticket stored for someone of no cast is sent from.
+const SOMEONE: &str = "someone@example.com";
+
+/// A helpdesk in a fresh [`PG_SCHEMA`] with the demo's tickets, the
+/// schema held for this test alone.
+struct Seeded {
+    hd: Helpdesk,
+    /// The application role's connection string.
+    app: String,
+    /// The tables' owner's.
+    owner: String,
+    _dir: tempfile::TempDir,
+    _schema: MutexGuard<'static, ()>,
 }
 
-/// Found in review: a ticket stored for a contact while their restriction
-/// stood (or while it was landing) was stored active. Now, on PostgreSQL:
-/// Alice's new ticket after her restriction is restricted, Bob's is not,
-/// the lift frees hers; and one stored while her restriction is landing
-/// (another transaction holding her lock, her tickets restricted but not
-/// yet committed) waits for it and is stored restricted, not active.
-#[test]
-fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
-    let _schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
-    let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
-    let dir = tempfile::tempdir().unwrap();
-    let database = Database::Postgres {
-        app: app.clone(),
-        owner: owner.clone(),
-    };
-    let clock = Arc::new(ManualClock::new(demo::start_time()));
-    let hd = Helpdesk::create_on(dir.path(), clock, &database).unwrap();
-    demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+impl Seeded {
+    fn new() -> Self {
+        let schema = SCHEMA.lock().unwrap_or_else(PoisonError::into_inner);
+        let (app, owner) = (env("CUSTODIA_PG_APP_URL"), env("CUSTODIA_PG_ADMIN_URL"));
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::Postgres {
+            app: app.clone(),
+            owner: owner.clone(),
+        };
+        let hd = Helpdesk::create_on(dir.path(), clock(), &database).unwrap();
+        demo::insert_tickets(&hd, &demo::tickets(&Cast::new())).unwrap();
+        Self {
+            hd,
+            app,
+            owner,
+            _dir: dir,
+            _schema: schema,
+        }
+    }
+}
+
+/// Stores `ticket` while a restriction of `subject` of ACME is landing:
+/// another transaction of the application role holds the contact's lock
+/// and has run `landing` (`$1` the tenant, `$2` the contact id), not yet
+/// committed. Commits it once the insert waits for the lock (or, if it
+/// took none, is done), and returns what the insert stored.
+fn store_while_landing(
+    pg: &Seeded,
+    subject: SubjectId,
+    landing: &str,
+    ticket: &NewTicket<'_>,
+) -> Processing {
     let c = Cast::new();
-    let tickets = hd.tickets();
-    let new = |id, subject| NewTicket {
-        id,
-        tenant: c.acme,
-        subject,
-        owner: c.acme_agent,
-        created: demo::start_time(),
-        closed: None,
-        status: "open",
-        subject_line: "Monitor flickers",
-        name: "Someone",
-        email: "someone@example.com",
-        phone: "",
-        body: "It flickers.",
-    };
-
-    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
-    let stored = tickets.insert(&new("T-3001", c.alice)).unwrap();
-    assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
-    assert!(
-        tickets
-            .find_by_email(c.acme, "someone@example.com")
-            .unwrap()
-            .is_empty()
-    );
-    assert!(!tickets.insert(&new("T-3002", c.bob)).unwrap().restricted);
-    run_request(&hd, c.alice, RequestKind::Restriction { lift: true });
-    assert!(
-        !tickets
-            .row("T-3001")
-            .unwrap()
-            .unwrap()
-            .processing
-            .restricted
-    );
-
-    // Her restriction landing: its transaction holds her lock and has
-    // restricted her tickets, not yet committed.
-    let mut desk = connect(&app);
+    let mut desk = connect(&pg.app);
     let mut restricting = TenantTransaction::begin(&mut desk, c.acme).unwrap();
     restricting
-        .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, c.alice)])
+        .execute(CONTACT_LOCK, &[&contact_lock_key(c.acme, subject)])
         .unwrap();
     restricting
-        .execute(
-            "UPDATE tickets SET processing = 'restricted' WHERE subject_id = $1",
-            &[&c.alice.to_string()],
-        )
+        .execute(landing, &[c.acme.as_uuid(), &subject.to_string()])
         .unwrap();
-    let mut watcher = connect(&owner);
+    let mut watcher = connect(&pg.owner);
     std::thread::scope(|scope| {
-        let storing = scope.spawn(|| tickets.insert(&new("T-3003", c.alice)).unwrap());
-        // Until the insert waits for her lock (or, unlocked, is done).
+        let storing = scope.spawn(|| pg.hd.tickets().insert(ticket).unwrap());
         while !storing.is_finished() {
             let waiting: i64 = watcher
                 .query_one(
@@ -232,12 +206,51 @@ fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
             std::thread::yield_now();
         }
         restricting.commit().unwrap();
-        let stored = storing.join().unwrap();
-        assert!(
-            stored.restricted,
-            "stored {stored:?} past a landing restriction"
-        );
-    });
+        storing.join().unwrap()
+    })
+}
+
+/// Found in review: a ticket stored for a contact while their restriction
+/// stood (or while it was landing) was stored active. Now, on PostgreSQL:
+/// Alice's new ticket after her restriction is restricted, Bob's is not,
+/// the lift frees hers; and one stored while her restriction is landing
+/// (another transaction holding her lock, her tickets restricted but not
+/// yet committed) waits for it and is stored restricted, not active.
+#[test]
+fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
+    let pg = Seeded::new();
+    let hd = &pg.hd;
+    let c = Cast::new();
+    let tickets = hd.tickets();
+    let new = |id, subject| new_ticket(id, subject, SOMEONE);
+
+    run_request(hd, c.alice, RequestKind::Restriction { lift: false });
+    let stored = tickets.insert(&new("T-3001", c.alice)).unwrap();
+    assert!(stored.restricted && !stored.allows(&Purpose::SUPPORT));
+    assert!(tickets.find_by_email(c.acme, SOMEONE).unwrap().is_empty());
+    assert!(!tickets.insert(&new("T-3002", c.bob)).unwrap().restricted);
+    run_request(hd, c.alice, RequestKind::Restriction { lift: true });
+    assert!(
+        !tickets
+            .row("T-3001")
+            .unwrap()
+            .unwrap()
+            .processing
+            .restricted
+    );
+
+    // Her restriction landing: its transaction holds her lock and has
+    // restricted her tickets, not yet committed.
+    let stored = store_while_landing(
+        &pg,
+        c.alice,
+        "UPDATE tickets SET processing = 'restricted' WHERE tenant_id = $1 AND subject_id = $2",
+        &new("T-3003", c.alice),
+    );
+    assert!(
+        stored.restricted,
+        "stored {stored:?} past a landing restriction"
+    );
     assert!(
         tickets
             .row("T-3003")
@@ -245,5 +258,78 @@ fn a_ticket_stored_for_a_restricted_contact_on_postgres_is_restricted() {
             .unwrap()
             .processing
             .restricted
+    );
+}
+
+/// Found in review: a contact restricted with no ticket got an active first
+/// ticket, and an objection did not reach a new ticket. Now, on
+/// PostgreSQL: Carol's restriction is kept in the contact register (under
+/// row-level security: the application role sees no row unbound), her
+/// first ticket is stored restricted and freed by the lift; Bob's
+/// objection to AI use reaches his new ticket; Alice is unaffected; an
+/// erasure removes the row; and a ticket stored while Carol's restriction
+/// is landing (its transaction holding her lock, her register row written
+/// but not committed) waits for it and is stored restricted.
+#[test]
+fn the_contact_register_on_postgres_covers_new_tickets_and_goes_with_an_erasure() {
+    let pg = Seeded::new();
+    let hd = &pg.hd;
+    let c = Cast::new();
+    let tickets = hd.tickets();
+    let new = |id, subject| new_ticket(id, subject, SOMEONE);
+    let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+
+    run_request(hd, carol, RequestKind::Restriction { lift: false });
+    let register = "SELECT count(*) FROM contact_processing";
+    let unbound: i64 = connect(&pg.app).query_one(register, &[]).unwrap().get(0);
+    let all: i64 = connect(&pg.owner).query_one(register, &[]).unwrap().get(0);
+    assert_eq!((unbound, all), (0, 1));
+    assert!(
+        tickets
+            .contact_processing(c.acme, carol)
+            .unwrap()
+            .unwrap()
+            .restricted
+    );
+    let first = tickets.insert(&new("T-3001", carol)).unwrap();
+    assert!(first.restricted && !first.allows(&Purpose::SUPPORT));
+    assert!(!tickets.insert(&new("T-3002", c.alice)).unwrap().restricted);
+    run_request(hd, carol, RequestKind::Restriction { lift: true });
+    assert_eq!(tickets.contact_processing(c.acme, carol).unwrap(), None);
+    assert!(
+        !tickets
+            .row("T-3001")
+            .unwrap()
+            .unwrap()
+            .processing
+            .restricted
+    );
+
+    run_request(
+        hd,
+        c.bob,
+        RequestKind::Objection {
+            purposes: vec![Purpose::AI_ASSISTANCE],
+        },
+    );
+    let bob = tickets.insert(&new("T-3003", c.bob)).unwrap();
+    assert!(bob.allows(&Purpose::SUPPORT) && !bob.allows(&Purpose::AI_ASSISTANCE));
+    let alice = tickets.insert(&new("T-3004", c.alice)).unwrap();
+    assert!(alice.allows(&Purpose::AI_ASSISTANCE));
+    run_request(hd, c.bob, RequestKind::Erasure);
+    assert_eq!(tickets.contact_processing(c.acme, c.bob).unwrap(), None);
+
+    // Her restriction landing: its transaction holds her lock and has
+    // written her register row, not yet committed.
+    let stored = store_while_landing(
+        &pg,
+        carol,
+        "INSERT INTO contact_processing (tenant_id, subject_id, processing) \
+         VALUES ($1, $2, 'restricted')",
+        &new("T-3005", carol),
+    );
+    assert!(
+        stored.restricted,
+        "stored {stored:?} past a landing restriction"
     );
 }
