@@ -7,12 +7,14 @@ use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, Event, MemoryStore, Outcome, Personal, Query, Target,
 };
 use custodia_core::{
-    ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId, Timestamp,
+    ActorId, Clock, DataCategory, LegalBasis, ManualClock, SubjectId, TenantId, Timestamp,
 };
 use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
 use custodia_dsr::breach::IncidentId;
 use custodia_dsr::*;
 use custodia_dsr::{ERASED, UNREADABLE, WITHHELD, desk_actor, desk_subject};
+
+mod support;
 
 type Vault = SubjectVault<MemoryKeyStore>;
 type Trail = AuditTrail<MemoryStore, MemoryKeyStore>;
@@ -61,6 +63,11 @@ fn event(w: &World, action: DsrAction) -> DsrEvent {
         incident: None,
         action,
     }
+}
+
+/// A request of `kind` from `subject`, received and verified by the agent.
+fn verified(desk: &Desk, w: &World, subject: SubjectId, kind: RequestKind) -> Request {
+    support::verified_request(desk, w.tenant, subject, kind, w.agent)
 }
 
 fn logged(trail: &Trail) -> Vec<Event> {
@@ -359,22 +366,7 @@ fn a_desk_on_the_trail_audits_every_step_and_bundles_the_history() {
         .with_source(tickets)
         .unwrap()
         .with_audit_history(trail.clone());
-    let mut request = desk
-        .receive(
-            w.tenant,
-            w.alice,
-            RequestKind::Access,
-            Role::Controller,
-            w.agent,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        w.agent,
-    )
-    .unwrap();
+    let mut request = verified(&desk, &w, w.alice, RequestKind::Access);
     let bundle = desk.export(&mut request, w.agent).unwrap();
     assert_eq!(bundle.audit.status, AuditStatus::Included);
     let actions: Vec<&str> = bundle
@@ -558,22 +550,7 @@ fn an_unreadable_value_of_the_subject_is_marked_and_the_bundle_made() {
     assert!(!history[0].details.contains_key("unreadable"));
 
     let desk = Desk::new(w.clock.clone(), trail.clone()).with_audit_history(trail.clone());
-    let mut request = desk
-        .receive(
-            w.tenant,
-            w.alice,
-            RequestKind::Access,
-            Role::Controller,
-            w.agent,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        w.agent,
-    )
-    .unwrap();
+    let mut request = verified(&desk, &w, w.alice, RequestKind::Access);
     let bundle = desk.export(&mut request, w.agent).unwrap();
     assert_eq!(bundle.audit.unreadable, 1);
     let json: serde_json::Value = serde_json::from_str(&bundle.to_json().unwrap()).unwrap();
@@ -585,22 +562,7 @@ fn an_unreadable_value_of_the_subject_is_marked_and_the_bundle_made() {
 
     // A complete history: no count, in the JSON neither.
     let bob = SubjectId::from_external_key(w.tenant, "contact", "2");
-    let mut request = desk
-        .receive(
-            w.tenant,
-            bob,
-            RequestKind::Access,
-            Role::Controller,
-            w.agent,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        w.agent,
-    )
-    .unwrap();
+    let mut request = verified(&desk, &w, bob, RequestKind::Access);
     let bundle = desk.export(&mut request, w.agent).unwrap();
     assert_eq!(bundle.audit.unreadable, 0);
     assert!(!bundle.to_json().unwrap().contains("\"unreadable\""));
