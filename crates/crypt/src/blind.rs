@@ -674,15 +674,43 @@ mod tests {
         assert!(email.matches(" Alice@EXAMPLE.com", &email.compute("alice@example.com")));
     }
 
-    /// The spellings that `Lowercase` and `Email` keep apart and
-    /// `Caseless` brings together, token for token.
-    #[test]
-    fn caseless_finds_every_spelling() {
+    /// A `Caseless` index of names, default token length.
+    fn caseless_names() -> BlindIndex {
         let config = BlindIndexConfig {
             normalize: Normalization::Caseless,
             ..BlindIndexConfig::default()
         };
-        let names = index(tenant(1), "name", config);
+        index(tenant(1), "name", config)
+    }
+
+    /// Every spelling of a group normalises as the group's first does, gets
+    /// its token, and is matched by it.
+    fn assert_each_group_one_token(names: &BlindIndex, groups: &[&[&str]]) {
+        for group in groups {
+            let first = names.compute(group[0]);
+            for spelling in *group {
+                assert_eq!(
+                    Normalization::Caseless.apply(spelling),
+                    Normalization::Caseless.apply(group[0]),
+                    "{spelling:?} vs {:?}",
+                    group[0]
+                );
+                assert_eq!(
+                    names.compute(spelling),
+                    first,
+                    "{spelling:?} vs {:?}",
+                    group[0]
+                );
+                assert!(names.matches(spelling, &first), "{spelling:?}");
+            }
+        }
+    }
+
+    /// The spellings that `Lowercase` and `Email` keep apart and
+    /// `Caseless` brings together, token for token.
+    #[test]
+    fn caseless_finds_every_spelling() {
+        let names = caseless_names();
         let groups: [&[&str]; 6] = [
             // Composed and decomposed é, and their capitals.
             &["Ren\u{e9}e", "Rene\u{301}e", "REN\u{c9}E", "RENE\u{301}E"],
@@ -715,18 +743,7 @@ mod tests {
                 "jo\u{308}rg@bu\u{308}cher.EXAMPLE",
             ],
         ];
-        for group in groups {
-            let first = names.compute(group[0]);
-            for spelling in group {
-                assert_eq!(
-                    names.compute(spelling),
-                    first,
-                    "{spelling:?} vs {:?}",
-                    group[0]
-                );
-                assert!(names.matches(spelling, &first), "{spelling:?}");
-            }
-        }
+        assert_each_group_one_token(&names, &groups);
         // Different names stay different.
         assert_ne!(names.compute("Renee"), names.compute("Ren\u{e9}e"));
         assert_ne!(names.compute("stra\u{df}e"), names.compute("strase"));
@@ -816,11 +833,7 @@ mod tests {
     /// byte-order marks, variation selectors or tags finds the plain one.
     #[test]
     fn caseless_ignores_default_ignorables() {
-        let config = BlindIndexConfig {
-            normalize: Normalization::Caseless,
-            ..BlindIndexConfig::default()
-        };
-        let names = index(tenant(1), "name", config);
+        let names = caseless_names();
         let groups: [&[&str]; 4] = [
             &[
                 "alice",
@@ -848,17 +861,7 @@ mod tests {
             // A value of nothing but ignorables is the empty value.
             &["", "\u{200b}", "\u{feff}\u{ad} \u{2060}"],
         ];
-        for group in groups {
-            let first = names.compute(group[0]);
-            for spelling in group {
-                assert_eq!(
-                    Normalization::Caseless.apply(spelling),
-                    Normalization::Caseless.apply(group[0]),
-                    "{spelling:?}"
-                );
-                assert!(names.matches(spelling, &first), "{spelling:?}");
-            }
-        }
+        assert_each_group_one_token(&names, &groups);
         // Visible characters still count.
         assert_ne!(names.compute("a lice"), names.compute("alice"));
         assert_ne!(names.compute("a-lice"), names.compute("alice"));
