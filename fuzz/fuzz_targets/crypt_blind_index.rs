@@ -3,7 +3,9 @@
 //! nothing, so a value and its stored form find each other), and a token read
 //! from a column or its hex text is a token or a typed error. `Caseless`
 //! (NFKC and case folding) also gives one token for a value however its
-//! case is spelled in ASCII, and for the value and its normalised form.
+//! case is spelled in ASCII, and for the value and its normalised form,
+//! and ignores default-ignorable code points (zero-width characters, soft
+//! hyphens, byte-order marks, variation selectors, tags) wherever they stand.
 
 #![no_main]
 
@@ -51,5 +53,30 @@ fuzz_target!(|data: &[u8]| {
         caseless.apply(&text.to_ascii_uppercase()),
         caseless.apply(&text),
         "Caseless depends on ASCII case"
+    );
+    // Caseless removes default ignorables: one before every character (a
+    // different one each time) and a few at the end never change the value.
+    const IGNORABLES: [char; 10] = [
+        '\u{200b}',
+        '\u{200c}',
+        '\u{200d}',
+        '\u{ad}',
+        '\u{2060}',
+        '\u{feff}',
+        '\u{fe0f}',
+        '\u{34f}',
+        '\u{e0041}',
+        '\u{e0100}',
+    ];
+    let padded: String = text
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| [IGNORABLES[i % IGNORABLES.len()], c])
+        .chain(IGNORABLES)
+        .collect();
+    assert_eq!(
+        caseless.apply(&padded),
+        caseless.apply(&text),
+        "Caseless keeps a default-ignorable code point"
     );
 });

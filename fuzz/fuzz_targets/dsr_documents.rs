@@ -1,11 +1,12 @@
 //! Every custodia-dsr document decoder on arbitrary bytes: a typed error or a
 //! value, never a panic; a decoded value re-encodes and decodes to itself.
+//! Desk events (`DsrEvent`, whose action is an audit event's details) too.
 
 #![no_main]
 
 use custodia_dsr::breach::Incident;
 use custodia_dsr::records::ProcessingRegistry;
-use custodia_dsr::{ErasureCertificate, ExportBundle, Request};
+use custodia_dsr::{DsrEvent, ErasureCertificate, ExportBundle, Request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -43,6 +44,12 @@ fuzz_target!(|data: &[u8]| {
             Request::from_json(&request.to_json().unwrap()).unwrap(),
             request
         );
+    }
+    // A desk event, as its details are stored in an audit note (a subject-key
+    // shred's `outcome` absent reads as `unrecorded` and is not written back).
+    if let Ok(event) = serde_json::from_str::<DsrEvent>(text) {
+        let again = serde_json::to_string(&event).unwrap();
+        assert_eq!(serde_json::from_str::<DsrEvent>(&again).unwrap(), event);
     }
     if let Ok(incident) = Incident::from_json(text) {
         let _ = incident.authority_draft(incident.aware_at);

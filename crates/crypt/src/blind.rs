@@ -72,8 +72,14 @@ pub enum Normalization {
     /// Unicode 16, from the `caseless` crate), not locale-specific: Turkish
     /// dotless `ı` does not match `I`. NFKC also equates look-alikes that
     /// are compatibility variants (`²` and `2`, `ℌ` and `h`), which widens
-    /// equality a little further. Default-ignorable characters (zero-width
-    /// space, soft hyphen) are kept, unlike Unicode's `NFKC_Casefold`.
+    /// equality a little further.
+    ///
+    /// Default-ignorable code points are removed first, as Unicode's
+    /// `NFKC_Casefold` removes them: zero-width space, joiner and non-joiner,
+    /// soft hyphen, word joiner, byte-order mark, bidirectional controls,
+    /// variation selectors, tag characters and the rest of
+    /// `Default_Ignorable_Code_Point`. They are invisible, so `a\u{200B}lice`
+    /// (pasted from a web page, or typed to dodge a search) finds `alice`.
     Caseless,
 }
 
@@ -93,7 +99,42 @@ impl Normalization {
     }
 }
 
-/// [`Normalization::Caseless`]: NFKC, fold, NFKC, fold, NFKC, trim.
+/// Whether `c` is a `Default_Ignorable_Code_Point` (Unicode 16.0,
+/// DerivedCoreProperties.txt, 4,174 code points; the set has not changed
+/// since Unicode 14). Derived there as Other_Default_Ignorable_Code_Point
+/// (PropList.txt: U+034F, U+115F..1160, U+17B4..17B5, U+2065, U+3164,
+/// U+FFA0, U+FFF0..FFF8, U+E0000, U+E0002..E001F, U+E0080..E00FF,
+/// U+E01F0..E0FFF) + general category Cf + Variation_Selector (U+180B..180D,
+/// U+180F, U+FE00..FE0F, U+E0100..E01EF) − White_Space − U+FFF9..FFFB
+/// (interlinear annotation) − U+13430..1343F (Egyptian hieroglyph format
+/// controls) − Prepended_Concatenation_Mark (U+0600..0605, U+06DD, U+070F,
+/// U+0890..0891, U+08E2, U+110BD, U+110CD). Adjacent ranges are merged
+/// below; the tests check each range against that derivation.
+fn is_default_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{34F}'
+            | '\u{61C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// [`Normalization::Caseless`]: default ignorables removed, then NFKC, fold,
+/// NFKC, fold, NFKC, trim.
 fn caseless(value: &str) -> Cow<'_, str> {
     use caseless::Caseless as _;
     use unicode_normalization::UnicodeNormalization as _;
@@ -112,7 +153,13 @@ fn caseless(value: &str) -> Cow<'_, str> {
     // already reorders marks such as U+0345 before folding, and the tests
     // find one round a fixed point for every single character; the second
     // round is cheap cover for sequences no test reaches.
-    let once: String = value.nfkc().default_case_fold().nfkc().collect();
+    //
+    // Default ignorables go first, as in NFKC_Casefold, so that what they
+    // separated composes (`e`, U+200B, U+0301 is `é`) and white space they
+    // hid is trimmed. No other character normalises or folds to one (the
+    // exhaustive idempotence test would see it), so the output has none.
+    let visible = value.chars().filter(|&c| !is_default_ignorable(c));
+    let once: String = visible.nfkc().default_case_fold().nfkc().collect();
     let twice: String = once.chars().default_case_fold().nfkc().collect();
     Cow::Owned(twice.trim().to_owned())
 }
@@ -627,15 +674,43 @@ mod tests {
         assert!(email.matches(" Alice@EXAMPLE.com", &email.compute("alice@example.com")));
     }
 
-    /// The spellings that `Lowercase` and `Email` keep apart and
-    /// `Caseless` brings together, token for token.
-    #[test]
-    fn caseless_finds_every_spelling() {
+    /// A `Caseless` index of names, default token length.
+    fn caseless_names() -> BlindIndex {
         let config = BlindIndexConfig {
             normalize: Normalization::Caseless,
             ..BlindIndexConfig::default()
         };
-        let names = index(tenant(1), "name", config);
+        index(tenant(1), "name", config)
+    }
+
+    /// Every spelling of a group normalises as the group's first does, gets
+    /// its token, and is matched by it.
+    fn assert_each_group_one_token(names: &BlindIndex, groups: &[&[&str]]) {
+        for group in groups {
+            let first = names.compute(group[0]);
+            for spelling in *group {
+                assert_eq!(
+                    Normalization::Caseless.apply(spelling),
+                    Normalization::Caseless.apply(group[0]),
+                    "{spelling:?} vs {:?}",
+                    group[0]
+                );
+                assert_eq!(
+                    names.compute(spelling),
+                    first,
+                    "{spelling:?} vs {:?}",
+                    group[0]
+                );
+                assert!(names.matches(spelling, &first), "{spelling:?}");
+            }
+        }
+    }
+
+    /// The spellings that `Lowercase` and `Email` keep apart and
+    /// `Caseless` brings together, token for token.
+    #[test]
+    fn caseless_finds_every_spelling() {
+        let names = caseless_names();
         let groups: [&[&str]; 6] = [
             // Composed and decomposed é, and their capitals.
             &["Ren\u{e9}e", "Rene\u{301}e", "REN\u{c9}E", "RENE\u{301}E"],
@@ -668,18 +743,7 @@ mod tests {
                 "jo\u{308}rg@bu\u{308}cher.EXAMPLE",
             ],
         ];
-        for group in groups {
-            let first = names.compute(group[0]);
-            for spelling in group {
-                assert_eq!(
-                    names.compute(spelling),
-                    first,
-                    "{spelling:?} vs {:?}",
-                    group[0]
-                );
-                assert!(names.matches(spelling, &first), "{spelling:?}");
-            }
-        }
+        assert_each_group_one_token(&names, &groups);
         // Different names stay different.
         assert_ne!(names.compute("Renee"), names.compute("Ren\u{e9}e"));
         assert_ne!(names.compute("stra\u{df}e"), names.compute("strase"));
@@ -731,6 +795,79 @@ mod tests {
                 let once = caseless.apply(&value).into_owned();
                 assert_eq!(caseless.apply(&once), once, "{:?}", c as u32);
             }
+        }
+    }
+
+    /// `is_default_ignorable` is exactly the derivation of
+    /// DerivedCoreProperties.txt, with general category Cf taken from an
+    /// independent table (unicode-properties) rather than from the ranges.
+    #[test]
+    fn default_ignorables_follow_their_derivation() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+        // PropList.txt, Unicode 16.0 (unchanged since 14.0).
+        let other_default_ignorable = |c: u32| {
+            matches!(c, 0x34f | 0x115f..=0x1160 | 0x17b4..=0x17b5 | 0x2065 | 0x3164 | 0xffa0)
+                || matches!(c, 0xfff0..=0xfff8 | 0xe0000 | 0xe0002..=0xe001f)
+                || matches!(c, 0xe0080..=0xe00ff | 0xe01f0..=0xe0fff)
+        };
+        let variation_selector =
+            |c: u32| matches!(c, 0x180b..=0x180d | 0x180f | 0xfe00..=0xfe0f | 0xe0100..=0xe01ef);
+        let prepended_concatenation_mark = |c: u32| matches!(c, 0x600..=0x605 | 0x6dd | 0x70f | 0x890..=0x891 | 0x8e2 | 0x110bd | 0x110cd);
+        let mut count = 0;
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            let n = c as u32;
+            let derived = (other_default_ignorable(n)
+                || c.general_category() == GeneralCategory::Format
+                || variation_selector(n))
+                && !c.is_whitespace()
+                && !matches!(n, 0xfff9..=0xfffb | 0x13430..=0x1343f)
+                && !prepended_concatenation_mark(n);
+            assert_eq!(is_default_ignorable(c), derived, "U+{n:04X}");
+            count += usize::from(derived);
+        }
+        assert_eq!(count, 4174);
+    }
+
+    /// Invisible characters do not make a value another value under
+    /// `Caseless`: each spelling with zero-width characters, soft hyphens,
+    /// byte-order marks, variation selectors or tags finds the plain one.
+    #[test]
+    fn caseless_ignores_default_ignorables() {
+        let names = caseless_names();
+        let groups: [&[&str]; 4] = [
+            &[
+                "alice",
+                "a\u{200b}lice",
+                "al\u{200c}ice",
+                "ali\u{200d}ce",
+                "al\u{ad}i\u{ad}ce",
+                "ali\u{2060}ce",
+                "\u{feff}alice",
+                "alice\u{feff}",
+                "a\u{fe0f}l\u{fe00}i\u{e0100}ce",
+                "alice\u{e0067}\u{e0062}\u{e007f}",
+                "a\u{34f}lice",
+                "ali\u{200e}ce\u{202e}",
+                "\u{1d173}A\u{180e}LICE\u{3164}",
+                " \u{200b} Alice \u{200b}\u{feff} ",
+            ],
+            // What an ignorable separated composes.
+            &[
+                "Ren\u{e9}e",
+                "Rene\u{200b}\u{301}e",
+                "Ren\u{ad}e\u{34f}\u{301}e",
+            ],
+            &["strasse", "Stra\u{200d}\u{df}e", "STRA\u{2064}SSE"],
+            // A value of nothing but ignorables is the empty value.
+            &["", "\u{200b}", "\u{feff}\u{ad} \u{2060}"],
+        ];
+        assert_each_group_one_token(&names, &groups);
+        // Visible characters still count.
+        assert_ne!(names.compute("a lice"), names.compute("alice"));
+        assert_ne!(names.compute("a-lice"), names.compute("alice"));
+        // The other variants keep ignorables (their tokens must not change).
+        for old in [Normalization::Lowercase, Normalization::Email] {
+            assert_ne!(old.apply("a\u{200b}lice"), old.apply("alice"), "{old:?}");
         }
     }
 
@@ -832,6 +969,32 @@ mod tests {
         ]
     }
 
+    /// Any `Default_Ignorable_Code_Point`, from each of its ranges.
+    fn default_ignorable() -> impl Strategy<Value = char> {
+        let ranges: [(u32, u32); 17] = [
+            (0xad, 0xad),
+            (0x34f, 0x34f),
+            (0x61c, 0x61c),
+            (0x115f, 0x1160),
+            (0x17b4, 0x17b5),
+            (0x180b, 0x180f),
+            (0x200b, 0x200f),
+            (0x202a, 0x202e),
+            (0x2060, 0x206f),
+            (0x3164, 0x3164),
+            (0xfe00, 0xfe0f),
+            (0xfeff, 0xfeff),
+            (0xffa0, 0xffa0),
+            (0xfff0, 0xfff8),
+            (0x1bca0, 0x1bca3),
+            (0x1d173, 0x1d17a),
+            (0xe0000, 0xe0fff),
+        ];
+        prop::sample::select(ranges.to_vec())
+            .prop_flat_map(|(low, high)| low..=high)
+            .prop_map(|c| char::from_u32(c).unwrap_or('\u{200b}'))
+    }
+
     /// Strings made of the characters where normalisation and folding
     /// interact: combining marks, sigmas, sharp s, ligatures, full-width
     /// and compatibility forms, white space.
@@ -874,6 +1037,13 @@ mod tests {
             "\u{587}",
             "\u{ab70}",
             "\u{10400}",
+            "\u{200b}",
+            "\u{200d}",
+            "\u{ad}",
+            "\u{34f}",
+            "\u{feff}",
+            "\u{fe0f}",
+            "\u{e0041}",
         ]);
         proptest::collection::vec(pieces, 0..12).prop_map(|pieces| pieces.concat())
     }
@@ -904,6 +1074,30 @@ mod tests {
             // ASCII case never matters, wherever the letters stand.
             let upper = value.to_ascii_uppercase();
             prop_assert_eq!(caseless.apply(&upper), once.as_str());
+        }
+
+        /// Default-ignorable code points inserted anywhere, any number of
+        /// them, never change a `Caseless` token.
+        #[test]
+        fn caseless_token_ignores_inserted_default_ignorables(
+            value in prop_oneof![any::<String>(), tricky_text()],
+            insertions in proptest::collection::vec(
+                (any::<prop::sample::Index>(), default_ignorable()),
+                1..8,
+            ),
+        ) {
+            let names = index(tenant(1), "name", full(Normalization::Caseless));
+            let mut chars: Vec<char> = value.chars().collect();
+            for (at, c) in insertions {
+                let at = at.index(chars.len() + 1);
+                chars.insert(at, c);
+            }
+            let padded: String = chars.into_iter().collect();
+            prop_assert_eq!(
+                Normalization::Caseless.apply(&padded),
+                Normalization::Caseless.apply(&value)
+            );
+            prop_assert_eq!(names.compute(&padded), names.compute(&value));
         }
 
         #[test]

@@ -18,9 +18,14 @@ use std::sync::Arc;
 
 use chrono::{Months, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId};
+use custodia_core::{ActorId, DataCategory, LegalBasis, ManualClock, SubjectId, TenantId};
 use custodia_dsr::period::months_after;
 use custodia_dsr::*;
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::verified_request;
 
 const RECORDS_PER_SOURCE: usize = 100;
 
@@ -112,45 +117,12 @@ fn export(c: &mut Criterion) {
     });
     g.bench_function("Desk::export", |b| {
         b.iter_batched(
-            || {
-                let mut r = desk
-                    .receive(
-                        w.tenant,
-                        w.alice,
-                        RequestKind::Access,
-                        Role::Controller,
-                        w.agent,
-                    )
-                    .unwrap();
-                desk.verify(
-                    &mut r,
-                    VerificationMethod::AuthenticatedSession,
-                    "",
-                    w.agent,
-                )
-                .unwrap();
-                r
-            },
+            || verified_request(&desk, w.tenant, w.alice, RequestKind::Access, w.agent),
             |mut r| desk.export(&mut r, w.agent).unwrap(),
             BatchSize::SmallInput,
         )
     });
-    let mut r = desk
-        .receive(
-            w.tenant,
-            w.alice,
-            RequestKind::Access,
-            Role::Controller,
-            w.agent,
-        )
-        .unwrap();
-    desk.verify(
-        &mut r,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        w.agent,
-    )
-    .unwrap();
+    let mut r = verified_request(&desk, w.tenant, w.alice, RequestKind::Access, w.agent);
     let bundle = desk.export(&mut r, w.agent).unwrap();
     g.bench_function("raw serde_json of the records", |b| {
         b.iter(|| serde_json::to_string_pretty(black_box(&bundle.records)).unwrap())
@@ -186,22 +158,7 @@ fn erase(c: &mut Criterion) {
             || {
                 let w = world();
                 let desk = desk(&w);
-                let mut r = desk
-                    .receive(
-                        w.tenant,
-                        w.alice,
-                        RequestKind::Erasure,
-                        Role::Controller,
-                        w.agent,
-                    )
-                    .unwrap();
-                desk.verify(
-                    &mut r,
-                    VerificationMethod::AuthenticatedSession,
-                    "",
-                    w.agent,
-                )
-                .unwrap();
+                let r = verified_request(&desk, w.tenant, w.alice, RequestKind::Erasure, w.agent);
                 (w, desk, r)
             },
             |(w, desk, mut r)| {

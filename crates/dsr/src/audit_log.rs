@@ -10,7 +10,7 @@ use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, AuditStore, Event, Outcome, Personal, Target,
 };
 use custodia_core::{ActorId, LegalBasis, SubjectId, TenantId, Timestamp};
-use custodia_crypt::{FieldContext, KeyStore, SubjectVault};
+use custodia_crypt::{FieldContext, KeyStore, ShredOutcome, SubjectVault};
 
 use crate::breach::{Affected, affected_in_window};
 use crate::error::{BoxError, Error, host};
@@ -95,7 +95,7 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// | `SourceRectified` | `update` | `dsr.source` ‹name› | success |
 /// | `SourceErased` | `erase` | `dsr.source` ‹name› | success |
 /// | `RecordKept` | `erase` | the kept record (type, id) | **denied** (Art. 17(3)) |
-/// | `SubjectKeyShredded` | `erase` | `subject_key` ‹subject› | success |
+/// | `SubjectKeyShredded` | `erase` | `subject_key` ‹subject› | success (`outcome` in the details: `key_destroyed` or `no_key_existed`) |
 /// | `SubjectKeyShredDeferred` | custom `dsr.key_shred_deferred` | `subject_key` ‹subject› | success |
 /// | `SubjectKeyShredStillDeferred` | custom `dsr.key_shred_still_deferred` | `subject_key` ‹subject› | success |
 /// | `RecordsResealed` | custom `dsr.records_resealed` | `dsr.source` ‹name› | success |
@@ -297,7 +297,10 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
     /// the desk's own details are shown). Details keys: `index` (in the log, for proofs),
     /// `outcome`, `request`, `legal_basis`, `purpose`, `ip`, `user_agent`,
     /// `<field>.category`, `<field>.before`, `<field>.after`, `note`, `erased`
-    /// (the erased paths, comma-separated), `unreadable` (likewise).
+    /// (the erased paths, comma-separated), `unreadable` (likewise), and on
+    /// the desk's subject-key shred (`erase` of `subject_key`, details
+    /// readable) `shred_outcome`: `key_destroyed`, `no_key_existed`, or
+    /// `unrecorded` for one logged before the desk recorded it.
     ///
     /// One of the person's values that cannot be read while the vault works
     /// (a damaged or forged envelope labelled theirs, a tenant shred; see
@@ -406,6 +409,14 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
                 change.category.to_string(),
             );
         }
+        // A subject-key shred: whether a key was destroyed, from its details
+        // (`unrecorded` for one logged before they said).
+        if event.action == Action::Erase
+            && event.target.kind == "subject_key"
+            && let Some(outcome) = details.get("note").and_then(|note| shred_outcome(note))
+        {
+            details.insert("shred_outcome".into(), outcome.into());
+        }
         details.insert("index".into(), index.to_string());
         if event.outcome != Outcome::Success {
             details.insert("outcome".into(), outcome_name(event.outcome).into());
@@ -485,6 +496,19 @@ fn is_desk_event(event: &Event) -> bool {
         || kind == "subject_key"
 }
 
+/// The outcome named in the details (`note`) of a desk's subject-key shred
+/// event, as the desk writes it; `None` for any other text.
+fn shred_outcome(note: &str) -> Option<&'static str> {
+    match serde_json::from_str::<DsrAction>(note).ok()? {
+        DsrAction::SubjectKeyShredded { outcome } => Some(match outcome {
+            ShredOutcome::KeyDestroyed => "key_destroyed",
+            ShredOutcome::NoKeyExisted => "no_key_existed",
+            ShredOutcome::Unrecorded => "unrecorded",
+        }),
+        _ => None,
+    }
+}
+
 fn outcome_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Success => "success",
@@ -548,7 +572,7 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
             Target::new(record_type.as_str(), record_id.as_str())?,
             Outcome::Denied,
         ),
-        DsrAction::SubjectKeyShredded => (Action::Erase, subject_key()?, ok),
+        DsrAction::SubjectKeyShredded { .. } => (Action::Erase, subject_key()?, ok),
         DsrAction::SubjectKeyShredDeferred { .. } => {
             (custom("dsr.key_shred_deferred")?, subject_key()?, ok)
         }

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use custodia_core::{ActorId, SubjectId, TenantId, Timestamp};
+use custodia_crypt::ShredOutcome;
 use serde::{Deserialize, Serialize};
 
 use crate::breach::{IncidentId, NotificationRecipient};
@@ -147,8 +148,17 @@ pub enum DsrAction {
         /// What it reported.
         error: String,
     },
-    /// The subject's key was destroyed (crypto-shredding).
-    SubjectKeyShredded,
+    /// The subject's key was shredded (crypto-shredding): destroyed, or none
+    /// existed and only the tombstone that stops one being made was written.
+    SubjectKeyShredded {
+        /// Which of the two, from the shred receipt: `key_destroyed` or
+        /// `no_key_existed` (often the wrong tenant or person named).
+        /// Absent in events logged before it existed, read as `unrecorded`;
+        /// not written when `unrecorded`, so such an event keeps its old
+        /// JSON (`{"action": "subject_key_shredded"}`).
+        #[serde(default, skip_serializing_if = "crate::erasure::is_unrecorded")]
+        outcome: ShredOutcome,
+    },
     /// The subject's key was not shredded because the erasure keeps records
     /// that still need it.
     SubjectKeyShredDeferred {

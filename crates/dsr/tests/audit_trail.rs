@@ -7,12 +7,16 @@ use custodia_audit::{
     Action, Actor, ActorKind, AuditLog, Event, MemoryStore, Outcome, Personal, Query, Target,
 };
 use custodia_core::{
-    ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId, Timestamp,
+    ActorId, Clock, DataCategory, LegalBasis, ManualClock, SubjectId, TenantId, Timestamp,
 };
-use custodia_crypt::{Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+use custodia_crypt::{
+    FieldContext, Keyring, MemoryKeyStore, SecretKey, ShredOutcome, SubjectVault,
+};
 use custodia_dsr::breach::IncidentId;
 use custodia_dsr::*;
 use custodia_dsr::{ERASED, UNREADABLE, WITHHELD, desk_actor, desk_subject};
+
+mod support;
 
 type Vault = SubjectVault<MemoryKeyStore>;
 type Trail = AuditTrail<MemoryStore, MemoryKeyStore>;
@@ -61,6 +65,11 @@ fn event(w: &World, action: DsrAction) -> DsrEvent {
         incident: None,
         action,
     }
+}
+
+/// A request of `kind` from `subject`, received and verified by the agent.
+fn verified(desk: &Desk, w: &World, subject: SubjectId, kind: RequestKind) -> Request {
+    support::verified_request(desk, w.tenant, subject, kind, w.agent)
 }
 
 fn logged(trail: &Trail) -> Vec<Event> {
@@ -155,7 +164,9 @@ fn each_action_maps_as_documented() {
             Outcome::Failure,
         ),
         (
-            DsrAction::SubjectKeyShredded,
+            DsrAction::SubjectKeyShredded {
+                outcome: ShredOutcome::KeyDestroyed,
+            },
             "erase",
             "subject_key",
             Outcome::Success,
@@ -359,22 +370,7 @@ fn a_desk_on_the_trail_audits_every_step_and_bundles_the_history() {
         .with_source(tickets)
         .unwrap()
         .with_audit_history(trail.clone());
-    let mut request = desk
-        .receive(
-            w.tenant,
-            w.alice,
-            RequestKind::Access,
-            Role::Controller,
-            w.agent,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        w.agent,
-    )
-    .unwrap();
+    let mut request = verified(&desk, &w, w.alice, RequestKind::Access);
     let bundle = desk.export(&mut request, w.agent).unwrap();
     assert_eq!(bundle.audit.status, AuditStatus::Included);
     let actions: Vec<&str> = bundle
@@ -558,22 +554,7 @@ fn an_unreadable_value_of_the_subject_is_marked_and_the_bundle_made() {
     assert!(!history[0].details.contains_key("unreadable"));
 
     let desk = Desk::new(w.clock.clone(), trail.clone()).with_audit_history(trail.clone());
-    let mut request = desk
-        .receive(
-            w.tenant,
-            w.alice,
-            RequestKind::Access,
-            Role::Controller,
-            w.agent,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        w.agent,
-    )
-    .unwrap();
+    let mut request = verified(&desk, &w, w.alice, RequestKind::Access);
     let bundle = desk.export(&mut request, w.agent).unwrap();
     assert_eq!(bundle.audit.unreadable, 1);
     let json: serde_json::Value = serde_json::from_str(&bundle.to_json().unwrap()).unwrap();
@@ -585,22 +566,7 @@ fn an_unreadable_value_of_the_subject_is_marked_and_the_bundle_made() {
 
     // A complete history: no count, in the JSON neither.
     let bob = SubjectId::from_external_key(w.tenant, "contact", "2");
-    let mut request = desk
-        .receive(
-            w.tenant,
-            bob,
-            RequestKind::Access,
-            Role::Controller,
-            w.agent,
-        )
-        .unwrap();
-    desk.verify(
-        &mut request,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        w.agent,
-    )
-    .unwrap();
+    let mut request = verified(&desk, &w, bob, RequestKind::Access);
     let bundle = desk.export(&mut request, w.agent).unwrap();
     assert_eq!(bundle.audit.unreadable, 0);
     assert!(!bundle.to_json().unwrap().contains("\"unreadable\""));
@@ -631,5 +597,175 @@ fn an_unreadable_value_of_the_subject_is_marked_and_the_bundle_made() {
             elsewhere.rendered_events(w.tenant, w.alice),
             Err(Error::AuditHistory(_))
         ));
+    }
+}
+
+/// The desk's erase of `subject_key` in `history`, the one event that says
+/// the key was shredded.
+fn shred_event(history: &[RenderedAuditEvent], subject: SubjectId) -> &RenderedAuditEvent {
+    let target = format!("subject_key {subject}");
+    let mut shreds = history
+        .iter()
+        .filter(|e| e.action == "erase" && e.target == target);
+    let shred = shreds.next().expect("a subject-key shred in the history");
+    assert!(shreds.next().is_none(), "one shred event");
+    shred
+}
+
+#[test]
+fn a_subject_key_shred_logs_whether_a_key_existed() {
+    let w = world();
+    let trail = trail(&w);
+    // Alice has a key (a value was sealed for her); Bob never had one.
+    let ctx = FieldContext::new(w.tenant, "contact", "1", "email").unwrap();
+    w.vault.seal(w.alice, &ctx, b"alice@example.com").unwrap();
+    let bob = SubjectId::from_external_key(w.tenant, "contact", "2");
+    let desk = Desk::new(w.clock.clone(), trail.clone())
+        .with_key_shredder(w.vault.clone())
+        .with_audit_history(trail.clone());
+    for (subject, outcome, name) in [
+        (w.alice, ShredOutcome::KeyDestroyed, "key_destroyed"),
+        (bob, ShredOutcome::NoKeyExisted, "no_key_existed"),
+    ] {
+        let mut erasure = verified(&desk, &w, subject, RequestKind::Erasure);
+        let certificate = desk.erase(&mut erasure, w.agent).unwrap();
+        assert!(matches!(
+            certificate.subject_key,
+            SubjectKeyStatus::Shredded { outcome: o, .. } if o == outcome
+        ));
+        // The log's event carries it, in its sealed details ...
+        let history = trail.rendered_events(w.tenant, subject).unwrap();
+        let shred = shred_event(&history, subject);
+        assert_eq!(
+            serde_json::from_str::<DsrAction>(&shred.details["note"]).unwrap(),
+            DsrAction::SubjectKeyShredded { outcome }
+        );
+        assert!(
+            shred.details["note"].contains(&format!("\"outcome\":\"{name}\"")),
+            "{}",
+            shred.details["note"]
+        );
+        // ... and the rendering names it.
+        assert_eq!(shred.details["shred_outcome"], name);
+    }
+    // The person's access bundle shows it in her history.
+    let mut access = verified(&desk, &w, bob, RequestKind::Access);
+    let bundle = desk.export(&mut access, w.agent).unwrap();
+    assert_eq!(
+        shred_event(&bundle.audit.events, bob).details["shred_outcome"],
+        "no_key_existed"
+    );
+    // The log with both shreds still verifies.
+    trail.with_log(|log| custodia_audit::verify(log.store().clone(), None).unwrap());
+    // Other events say nothing of it.
+    let history = trail.rendered_events(w.tenant, w.alice).unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| e.details.contains_key("shred_outcome"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_shred_event_logged_before_outcomes_still_reads_and_renders() {
+    let w = world();
+    let trail = trail(&w);
+    // The details of a shred event as the desk wrote them before: no outcome.
+    const OLD: &str = r#"{"action":"subject_key_shredded"}"#;
+    let old = serde_json::from_str::<DsrAction>(OLD).unwrap();
+    assert_eq!(
+        old,
+        DsrAction::SubjectKeyShredded {
+            outcome: ShredOutcome::Unrecorded
+        }
+    );
+    assert_eq!(serde_json::to_string(&old).unwrap(), OLD);
+    // Such an event in the log, its note sealed under the desk's key.
+    let mut logged_before = Event::builder(
+        w.tenant,
+        Actor::new(ActorKind::Agent, w.agent),
+        Action::Erase,
+        Target::new("subject_key", w.alice.to_string()).unwrap(),
+    )
+    .subject(w.alice)
+    .legal_basis(LegalBasis::LegalObligation)
+    .request_id(RequestId::random().to_string())
+    .build(w.clock.as_ref())
+    .unwrap();
+    let id = logged_before.id.to_string();
+    let ctx =
+        FieldContext::new(w.tenant, custodia_audit::personal::RECORD_TYPE, &id, "note").unwrap();
+    logged_before.note = Some(Personal::Sealed {
+        subject: desk_subject(w.tenant),
+        sealed: w
+            .vault
+            .seal(desk_subject(w.tenant), &ctx, OLD.as_bytes())
+            .unwrap(),
+    });
+    trail.with_log(|log| log.append(&logged_before).unwrap());
+    // And one with the same fields written now (a host's shredder that
+    // does not say): the same details, byte for byte.
+    let now = trail
+        .to_audit_event(&event(
+            &w,
+            DsrAction::SubjectKeyShredded {
+                outcome: ShredOutcome::Unrecorded,
+            },
+        ))
+        .unwrap();
+    trail.with_log(|log| log.append(&now).unwrap());
+    trail.with_log(|log| custodia_audit::verify(log.store().clone(), None).unwrap());
+    let history = trail.rendered_events(w.tenant, w.alice).unwrap();
+    assert_eq!(history.len(), 2);
+    for rendered in &history {
+        assert_eq!(rendered.action, "erase");
+        assert_eq!(rendered.target, format!("subject_key {}", w.alice));
+        assert_eq!(rendered.details["note"], OLD);
+        assert_eq!(rendered.details["shred_outcome"], "unrecorded");
+    }
+}
+
+proptest::proptest! {
+    /// Whatever the details of an `erase` of `subject_key` hold (a host may
+    /// log one), the history renders, and names a shred outcome only when
+    /// they are a desk shred event's.
+    #[test]
+    fn any_details_of_a_subject_key_erase_render(
+        note in proptest::prop_oneof![
+            proptest::prelude::any::<String>(),
+            proptest::sample::select(vec![
+                r#"{"action":"subject_key_shredded","outcome":"key_destroyed"}"#.to_owned(),
+                r#"{"action":"subject_key_shredded","outcome":"bogus"}"#.to_owned(),
+                r#"{"action":"subject_key_shredded","outcome":null}"#.to_owned(),
+                r#"{"action":"work_started"}"#.to_owned(),
+                r#"{"action":"subject_key_shredded"#.to_owned(),
+            ]),
+        ],
+    ) {
+        let w = world();
+        let trail = trail(&w);
+        let logged_event = Event::builder(
+            w.tenant,
+            Actor::new(ActorKind::Agent, w.agent),
+            Action::Erase,
+            Target::new("subject_key", w.alice.to_string()).unwrap(),
+        )
+        .subject(w.alice)
+        .note(note.clone())
+        .build(w.clock.as_ref())
+        .unwrap();
+        trail.with_log(|log| log.append_sealed(&w.vault, logged_event).unwrap());
+        let history = trail.rendered_events(w.tenant, w.alice).unwrap();
+        proptest::prop_assert_eq!(history.len(), 1);
+        proptest::prop_assert_eq!(&history[0].details["note"], &note);
+        let expected = match serde_json::from_str::<DsrAction>(&note) {
+            Ok(DsrAction::SubjectKeyShredded { outcome }) => {
+                Some(serde_json::to_value(outcome).unwrap().as_str().unwrap().to_owned())
+            }
+            _ => None,
+        };
+        proptest::prop_assert_eq!(history[0].details.get("shred_outcome").cloned(), expected);
     }
 }

@@ -9,7 +9,9 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use custodia_core::{
     ActorId, Clock, DataCategory, LegalBasis, ManualClock, Role, SubjectId, TenantId,
 };
-use custodia_crypt::{FieldContext, Keyring, MemoryKeyStore, SecretKey, SubjectVault};
+use custodia_crypt::{
+    FieldContext, Keyring, MemoryKeyStore, SecretKey, ShredOutcome, SubjectVault,
+};
 use custodia_dsr::*;
 use custodia_dsr::{ErasurePlan, FieldUpdate, Located};
 
@@ -265,7 +267,11 @@ fn a_resealed_held_record_does_not_defer_the_shred() {
         .expect("a records_resealed event");
     let shredded = actions
         .iter()
-        .position(|a| *a == DsrAction::SubjectKeyShredded)
+        .position(|a| {
+            *a == DsrAction::SubjectKeyShredded {
+                outcome: ShredOutcome::KeyDestroyed,
+            }
+        })
         .unwrap();
     assert!(resealed < shredded);
     assert!(!w.names().contains(&"subject_key_shred_deferred".to_owned()));

@@ -164,7 +164,7 @@ pub enum SubjectKeyStatus {
     NoKeyVault,
 }
 
-fn is_unrecorded(outcome: &ShredOutcome) -> bool {
+pub(crate) fn is_unrecorded(outcome: &ShredOutcome) -> bool {
     *outcome == ShredOutcome::Unrecorded
 }
 

@@ -516,7 +516,11 @@ impl Desk {
                         })?;
                     let (at, outcome) = (receipt.at, receipt.outcome);
                     request.progress.key_shredded = Some(receipt);
-                    self.emit(request, Some(actor), DsrAction::SubjectKeyShredded)?;
+                    self.emit(
+                        request,
+                        Some(actor),
+                        DsrAction::SubjectKeyShredded { outcome },
+                    )?;
                     SubjectKeyStatus::Shredded { at, outcome }
                 }
             },
