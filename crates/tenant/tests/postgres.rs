@@ -152,6 +152,43 @@ impl Fixture {
         (f, a, b)
     }
 
+    /// The id of `tenant`'s first ticket, read as the administrator.
+    fn first_ticket(&mut self, tenant: TenantId) -> i64 {
+        self.admin
+            .query_one(
+                &format!(
+                    "SELECT id FROM {}.tickets WHERE tenant_id = $1 ORDER BY id LIMIT 1",
+                    self.schema
+                ),
+                &[tenant.as_uuid()],
+            )
+            .unwrap()
+            .get(0)
+    }
+
+    /// Asserts that a constraint check is an oracle across tenants: bound to
+    /// `bound`, which sees no ticket, the statement `insert(id)` succeeds for
+    /// another tenant's ticket `known` and fails for an id nobody has.
+    fn assert_oracle(&self, bound: TenantId, known: i64, insert: impl Fn(i64) -> String) {
+        let mut app = self.app();
+        let mut inserts = |id: i64| -> bool {
+            let mut tx = TenantTransaction::begin(&mut app, bound).unwrap();
+            let seen: i64 = tx
+                .query_one(
+                    &format!("SELECT count(*) FROM {}.tickets", self.schema),
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(seen, 0, "the bound tenant sees no ticket");
+            let inserted = tx.batch_execute(&insert(id)).is_ok();
+            drop(tx);
+            inserted
+        };
+        assert!(inserts(known), "the check finds another tenant's ticket");
+        assert!(!inserts(known + 1000), "and not an id nobody has");
+    }
+
     fn app(&self) -> Client {
         self.app_config
             .connect(NoTls)
@@ -1104,14 +1141,7 @@ fn the_lint_flags_references_on_a_tenant_table() {
     let (mut f, (a, b)) = (Fixture::isolated(), tenants());
     f.seed(b, &["b1"]);
     let (s, role) = (f.schema.clone(), f.app_role.clone());
-    let bs: i64 = f
-        .admin
-        .query_one(
-            &format!("SELECT id FROM {s}.tickets WHERE tenant_id = $1"),
-            &[b.as_uuid()],
-        )
-        .unwrap()
-        .get(0);
+    let bs = f.first_ticket(b);
     f.admin
         .batch_execute(&format!(
             "GRANT CREATE ON SCHEMA {s} TO {role}; GRANT REFERENCES ON {s}.tickets TO {role};"
@@ -1124,19 +1154,10 @@ fn the_lint_flags_references_on_a_tenant_table() {
     .unwrap();
     // Bound to tenant a, which sees none of b's tickets, the check tells
     // which of b's ids exist.
-    let exists = |app: &mut Client, id: i64| -> bool {
-        let mut tx = TenantTransaction::begin(app, a).unwrap();
-        let inserted = tx
-            .execute(
-                &format!("INSERT INTO {s}.probe VALUES ($1, $2)"),
-                &[b.as_uuid(), &id],
-            )
-            .is_ok();
-        drop(tx);
-        inserted
-    };
-    assert!(exists(&mut app, bs));
-    assert!(!exists(&mut app, bs + 1000));
+    f.assert_oracle(a, bs, |id| {
+        let b = b.as_uuid();
+        format!("INSERT INTO {s}.probe VALUES ('{b}', {id})")
+    });
 
     let table = format!("{s}.tickets");
     let references = [LintFinding::AppRoleHasUnpolicedPrivilege {
@@ -1190,14 +1211,7 @@ fn the_lint_flags_references_on_a_tenant_table() {
 fn the_lint_flags_foreign_keys_from_global_tables_to_tenant_tables() {
     let (mut f, a, b) = Fixture::with_tenants(&[], &["b1"]);
     let (s, role) = (f.schema.clone(), f.app_role.clone());
-    let bs: i64 = f
-        .admin
-        .query_one(
-            &format!("SELECT id FROM {s}.tickets WHERE tenant_id = $1"),
-            &[b.as_uuid()],
-        )
-        .unwrap()
-        .get(0);
+    let bs = f.first_ticket(b);
     f.admin
         .batch_execute(&format!(
             "CREATE TABLE {s}.watchers (
@@ -1218,27 +1232,12 @@ fn the_lint_flags_foreign_keys_from_global_tables_to_tenant_tables() {
             labels = f.rls("labels"),
         ))
         .unwrap();
-    let mut app = f.app();
     // Bound to tenant a, which sees none of b's tickets, the check tells
     // which of b's ids exist.
-    let exists = |app: &mut Client, id: i64| -> bool {
-        let mut tx = TenantTransaction::begin(app, a).unwrap();
-        let seen: i64 = tx
-            .query_one(&format!("SELECT count(*) FROM {s}.tickets"), &[])
-            .unwrap()
-            .get(0);
-        assert_eq!(seen, 0);
-        let inserted = tx
-            .execute(
-                &format!("INSERT INTO {s}.watchers VALUES ($1, $2)"),
-                &[b.as_uuid(), &id],
-            )
-            .is_ok();
-        drop(tx);
-        inserted
-    };
-    assert!(exists(&mut app, bs));
-    assert!(!exists(&mut app, bs + 1000));
+    f.assert_oracle(a, bs, |id| {
+        let b = b.as_uuid();
+        format!("INSERT INTO {s}.watchers VALUES ('{b}', {id})")
+    });
 
     let report = f.lint();
     let q = |name: &str| format!("{s}.{name}");
@@ -1650,14 +1649,7 @@ fn the_lint_flags_create_on_a_schema_it_does_not_inspect() {
     f.seed(b, &["b1"]);
     let (s, role) = (f.schema.clone(), f.app_role.clone());
     let other = f.schema_beside("other");
-    let bs: i64 = f
-        .admin
-        .query_one(
-            &format!("SELECT id FROM {s}.tickets WHERE tenant_id = $1"),
-            &[b.as_uuid()],
-        )
-        .unwrap()
-        .get(0);
+    let bs = f.first_ticket(b);
     f.admin
         .batch_execute(&format!(
             "GRANT CREATE ON SCHEMA {other} TO {role}; GRANT REFERENCES ON {s}.tickets TO {role};"
@@ -1669,19 +1661,10 @@ fn the_lint_flags_create_on_a_schema_it_does_not_inspect() {
     ))
     .unwrap();
     // Bound to tenant a, the check tells which of b's ids exist.
-    let exists = |app: &mut Client, id: i64| -> bool {
-        let mut tx = TenantTransaction::begin(app, a).unwrap();
-        let inserted = tx
-            .execute(
-                &format!("INSERT INTO {other}.probe VALUES ($1, $2)"),
-                &[b.as_uuid(), &id],
-            )
-            .is_ok();
-        drop(tx);
-        inserted
-    };
-    assert!(exists(&mut app, bs));
-    assert!(!exists(&mut app, bs + 1000));
+    f.assert_oracle(a, bs, |id| {
+        let b = b.as_uuid();
+        format!("INSERT INTO {other}.probe VALUES ('{b}', {id})")
+    });
 
     let create = LintFinding::AppRoleCanCreateInSchema {
         schema: other.clone(),
@@ -1730,14 +1713,7 @@ fn the_lint_flags_unpaired_foreign_keys_from_tenant_tables_in_other_schemas() {
     let (mut f, a, b) = Fixture::with_tenants(&[], &["b1"]);
     let (s, role) = (f.schema.clone(), f.app_role.clone());
     let other = f.schema_beside("other");
-    let bs: i64 = f
-        .admin
-        .query_one(
-            &format!("SELECT id FROM {s}.tickets WHERE tenant_id = $1"),
-            &[b.as_uuid()],
-        )
-        .unwrap()
-        .get(0);
+    let bs = f.first_ticket(b);
     let rls = |table: &str| {
         RlsPolicy::new(&role)
             .unwrap()
@@ -1763,21 +1739,11 @@ fn the_lint_flags_unpaired_foreign_keys_from_tenant_tables_in_other_schemas() {
             paired = rls("paired_notes"),
         ))
         .unwrap();
-    let mut app = f.app();
     // Bound to tenant a, a note of a's own tells which of b's ids exist.
-    let exists = |app: &mut Client, id: i64| -> bool {
-        let mut tx = TenantTransaction::begin(app, a).unwrap();
-        let inserted = tx
-            .execute(
-                &format!("INSERT INTO {other}.notes VALUES ($1, $2, $3)"),
-                &[a.as_uuid(), b.as_uuid(), &id],
-            )
-            .is_ok();
-        drop(tx);
-        inserted
-    };
-    assert!(exists(&mut app, bs));
-    assert!(!exists(&mut app, bs + 1000));
+    f.assert_oracle(a, bs, |id| {
+        let (a, b) = (a.as_uuid(), b.as_uuid());
+        format!("INSERT INTO {other}.notes VALUES ('{a}', '{b}', {id})")
+    });
 
     let finding = LintFinding::ForeignKeyWithoutTenantColumn {
         table: format!("{other}.notes"),
@@ -1789,6 +1755,7 @@ fn the_lint_flags_unpaired_foreign_keys_from_tenant_tables_in_other_schemas() {
     assert_eq!(report.checked, [format!("{s}.tickets")]);
     assert_eq!(report.findings, std::slice::from_ref(&finding), "{report}");
     // Both, or only the referencing one: reported once, on its own row.
+    let mut app = f.app();
     for schemas in [vec![s.as_str(), other.as_str()], vec![other.as_str()]] {
         let report = lint(&mut app, &LintOptions::new(&role).schemas(&schemas)).unwrap();
         assert_eq!(
