@@ -436,6 +436,22 @@ fn values_labelled_sealed_that_are_not_the_subjects_envelopes_are_refused() {
     assert_eq!(log.len(), 2);
 }
 
+/// A log of Alice's events with these emails, sealed under `vault`, whose
+/// export through `vault` is complete.
+fn complete_log<S: custodia_crypt::KeyStore>(
+    w: &World,
+    vault: &SubjectVault<S>,
+    emails: &[&str],
+) -> AuditLog<MemoryStore> {
+    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+    for email in emails {
+        log.append_sealed(vault, event(w, w.alice, email)).unwrap();
+    }
+    let export = log.export_subject(Some(w.tenant), w.alice, Some(vault));
+    assert!(export.unwrap().incomplete.is_none());
+    log
+}
+
 /// A vault over `store` with the world's clock and root key `root`.
 fn vault_over<S: custodia_crypt::KeyStore>(w: &World, store: S, root: u8) -> SubjectVault<S> {
     SubjectVault::new(
@@ -581,17 +597,7 @@ fn an_export_fails_when_the_vault_cannot_read() {
     let w = world();
     let store = Arc::new(MemoryKeyStore::default());
     let vault = vault_over(&w, store.clone(), 7);
-    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
-    for email in ["a@example.com", "b@example.com"] {
-        log.append_sealed(&vault, event(&w, w.alice, email))
-            .unwrap();
-    }
-    assert!(
-        log.export_subject(Some(w.tenant), w.alice, Some(&vault))
-            .unwrap()
-            .incomplete
-            .is_none()
-    );
+    let log = complete_log(&w, &vault, &["a@example.com", "b@example.com"]);
     let e = log
         .export_subject(Some(w.tenant), w.alice, Some(&vault_over(&w, Down, 7)))
         .unwrap_err();
@@ -671,15 +677,7 @@ fn an_export_fails_when_the_vault_lacks_the_root_key_wrapping_the_subjects_key()
     let version = current.rotate(SecretKey::from_bytes([8; 32])).unwrap();
     assert_eq!(version, 2);
     let vault = SubjectVault::new(Arc::new(current), store.clone(), w.clock.clone());
-    let mut log = AuditLog::open(MemoryStore::new()).unwrap();
-    log.append_sealed(&vault, event(&w, w.alice, "a@example.com"))
-        .unwrap();
-    assert!(
-        log.export_subject(Some(w.tenant), w.alice, Some(&vault))
-            .unwrap()
-            .incomplete
-            .is_none()
-    );
+    let log = complete_log(&w, &vault, &["a@example.com"]);
     // Root key version 1 only: her key, wrapped under version 2, is out of reach.
     let old = vault_over(&w, store, 7);
     let e = log
