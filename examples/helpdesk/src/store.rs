@@ -316,7 +316,9 @@ pub fn new_ticket_objections(tenant: usize, subject: usize) -> String {
 pub const CONTACT_REGISTER: &str = "contact_processing";
 
 /// The contact register in SQLite (created if missing: a data directory
-/// written before it existed gains it on opening).
+/// written before it existed gains it on opening), with the partial index
+/// of restricted tickets that [`new_ticket_processing`] reads (see
+/// [`POSTGRES_REGISTER`]).
 const SQLITE_REGISTER: &str = "CREATE TABLE IF NOT EXISTS contact_processing (
          tenant_id    TEXT NOT NULL,
          subject_id   TEXT NOT NULL,
@@ -324,11 +326,18 @@ const SQLITE_REGISTER: &str = "CREATE TABLE IF NOT EXISTS contact_processing (
                       CHECK (processing IN ('active', 'restricted')),
          objections   TEXT NOT NULL DEFAULT '',
          PRIMARY KEY (tenant_id, subject_id)
-     );";
+     );
+     CREATE INDEX IF NOT EXISTS tickets_restricted ON tickets (tenant_id, subject_id)
+         WHERE processing = 'restricted';";
 
 /// The contact register in PostgreSQL (run by the tables' owner after
 /// [`POSTGRES_SCHEMA`], or on its own for a schema made before it existed,
-/// then put under row-level security as `tickets` is).
+/// then put under row-level security as `tickets` is), and the partial
+/// index of restricted tickets that [`new_ticket_processing`] reads: without
+/// it every new ticket's `INSERT` scanned the whole table (the create
+/// route's cost grew with the table, 1.7 to 11.7 ms of PostgreSQL CPU a
+/// request over three load rounds); with it, only restricted tickets are
+/// indexed, so an active ticket's insert pays nothing more.
 pub const POSTGRES_REGISTER: &str = "CREATE TABLE contact_processing (
          tenant_id    uuid NOT NULL,
          subject_id   text NOT NULL,
@@ -336,7 +345,9 @@ pub const POSTGRES_REGISTER: &str = "CREATE TABLE contact_processing (
                       CHECK (processing IN ('active', 'restricted')),
          objections   text NOT NULL DEFAULT '',
          PRIMARY KEY (tenant_id, subject_id)
-     );";
+     );
+     CREATE INDEX IF NOT EXISTS tickets_restricted ON tickets (tenant_id, subject_id)
+         WHERE processing = 'restricted';";
 
 fn parsed_purpose(name: &str) -> Result<Purpose, Error> {
     Purpose::new(name.to_owned()).map_err(|e| Error::Corrupt(format!("objection {name:?}: {e}")))
