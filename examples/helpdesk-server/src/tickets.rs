@@ -56,7 +56,7 @@ use custodia_core::{ActorId, DataCategory, Purpose, SubjectId, TenantId, Timesta
 use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
 use custodia_example_helpdesk::store::{
     ANONYMIZED_SUBJECT, CONTACT_LOCK, Processing, RECORD_TYPE, SEALED, contact_lock_key,
-    new_ticket_objections, new_ticket_processing,
+    contact_lock_prefix, new_ticket_objections, new_ticket_processing,
 };
 use custodia_tenant::TenantContext;
 use custodia_tenant::access::{FieldAccess, Operation, Ownership};
@@ -146,21 +146,14 @@ pub(crate) async fn insert(
         }
     };
     let index = email_index(app, tenant, row.email).await?;
+    // The contact, then its lock (see the module docs): both in one round
+    // trip when the contact is found by email.
     let subject = match row.subject {
-        Some(subject) => subject,
-        None => {
-            let known = query::<Postgres>(
-                "SELECT subject_id FROM tickets WHERE email_index = $1 AND subject_id IS NOT NULL \
-                 ORDER BY created_at, id LIMIT 1",
-            )
-            .bind(&index)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match known {
-                Some(r) => parse(&r.try_get::<String, _>(0)?, "contact id")?,
-                None => SubjectId::random(),
-            }
+        Some(subject) => {
+            lock_contact(conn, tenant, subject).await?;
+            subject
         }
+        None => find_and_lock_contact(conn, tenant, &index).await?,
     };
     let mut sealed = Vec::with_capacity(SEALED.len());
     for ((field, _), value) in SEALED
@@ -175,13 +168,10 @@ pub(crate) async fn insert(
         .bind(tenant.as_uuid())
         .execute(&mut *conn)
         .await?;
-    // The contact's lock, then the state read by the INSERT itself: a
-    // restriction or lift of this contact (the desk's, on another
-    // connection) is ordered with this ticket, never passes it.
-    query::<Postgres>(CONTACT_LOCK)
-        .bind(contact_lock_key(tenant, subject))
-        .execute(&mut *conn)
-        .await?;
+    // The state is read by the INSERT itself, a statement after the lock,
+    // so on a snapshot taken after it: a restriction or lift of this
+    // contact (the desk's, on another connection) is ordered with this
+    // ticket, never passes it.
     let stored = query::<Postgres>(&format!(
         "INSERT INTO tickets (tenant_id, id, subject_id, owner, created_at, closed_at, status, \
          subject_line, name, email, phone, body, email_index, sealed_by, processing, \
@@ -216,6 +206,47 @@ pub(crate) async fn insert(
         subject,
         processing,
     })
+}
+
+/// Takes the contact's lock ([`CONTACT_LOCK`]) in `conn`'s transaction.
+async fn lock_contact(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    subject: SubjectId,
+) -> Result<(), ApiError> {
+    query::<Postgres>(CONTACT_LOCK)
+        .bind(contact_lock_key(tenant, subject))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The contact of the first stored ticket carrying the email whose index
+/// is `index`, else a new contact id, locked as [`CONTACT_LOCK`] locks it,
+/// in one statement. The lock's key is built in SQL from the id as stored;
+/// if that text is not the id's canonical form (a row another writer
+/// made), the canonical key is locked too, as every other path locks it.
+async fn find_and_lock_contact(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    index: &[u8],
+) -> Result<SubjectId, ApiError> {
+    let found = query::<Postgres>(
+        "SELECT c.subject_id, pg_advisory_xact_lock(hashtextextended($1 || c.subject_id, 0))::text \
+         FROM (SELECT COALESCE((SELECT subject_id FROM tickets WHERE email_index = $2 \
+         AND subject_id IS NOT NULL ORDER BY created_at, id LIMIT 1), $3) AS subject_id) c",
+    )
+    .bind(contact_lock_prefix(tenant))
+    .bind(index)
+    .bind(SubjectId::random().to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let text: String = found.try_get(0)?;
+    let subject: SubjectId = parse(&text, "contact id")?;
+    if subject.to_string() != text {
+        lock_contact(conn, tenant, subject).await?;
+    }
+    Ok(subject)
 }
 
 /// A stored value that does not parse: the database holds something this

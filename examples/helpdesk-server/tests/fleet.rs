@@ -1606,7 +1606,8 @@ fn a_ticket_created_for_a_restricted_contact_is_withheld_until_lifted() {
 /// as ever; an erasure removes Erin's row; and a ticket created while a
 /// restriction is landing (its transaction holding the contact's lock, the
 /// register row written but not committed) waits and is stored
-/// restricted.
+/// restricted, also when found by an email of a ticket that spells the
+/// contact id another way.
 #[test]
 fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
     let rt = runtime();
@@ -1725,6 +1726,38 @@ fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         assert_eq!(created["processing"], "restricted", "{created}");
+
+        // Gus's stored ticket spells his contact id in capitals (as another
+        // writer may): a ticket found by his email, whose contact and lock
+        // are taken in one statement, still waits for his landing
+        // restriction (the canonical lock) and is stored restricted.
+        let gus = contact("2004");
+        create(&a, "2004").await;
+        query::<Postgres>(&format!(
+            "UPDATE {}.tickets SET subject_id = upper(subject_id) WHERE subject_id = $1",
+            fleet.schema
+        ))
+        .bind(&gus)
+        .execute(&fleet.admin)
+        .await
+        .unwrap();
+        let (status, created) = fleet
+            .create_while_landing(
+                &a,
+                &agent,
+                &gus,
+                "INSERT INTO contact_processing (tenant_id, subject_id, processing) \
+                 VALUES ($1, $2, 'restricted')",
+                json!({"subject_line": "Toner", "name": "Someone",
+                       "email": "c2004@example.com", "body": "Hello"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(
+            (&created["contact"], &created["processing"]),
+            (&json!(gus), &json!("restricted")),
+            "{created}"
+        );
     });
     rt.block_on(fleet.stop());
 }
