@@ -1061,7 +1061,7 @@ fn the_lint_flags_security_definer_functions_in_schemas_it_does_not_inspect() {
     // count_notes reads, as its owner, only a table in a schema not
     // inspected: the tables a function could read are judged by the
     // inspected ones.
-    assert_eq!(report.findings, [count_tickets.clone()], "{report}");
+    assert_eq!(report.findings, [count_tickets], "{report}");
     assert!(
         report.to_string().contains(&format!(
             "REVOKE EXECUTE ON FUNCTION {other}.count_tickets() FROM PUBLIC"
