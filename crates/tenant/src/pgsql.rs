@@ -876,7 +876,8 @@ pub enum LintFinding {
     ///   it reads every tenant's rows. So is a `BYPASSRLS` role, and the
     ///   predefined roles (`pg_execute_server_program`, `pg_write_server_files`)
     ///   that reach the server's files and programs: PostgreSQL's
-    ///   documentation calls such a role almost a superuser.
+    ///   documentation tells to regard such a role as an
+    ///   "almost-superuser-role".
     /// * PostgreSQL 16 and later: it may grant and alter only roles it holds
     ///   `ADMIN OPTION` on (those it created, by default), and it cannot
     ///   give the roles it creates `BYPASSRLS` unless it has that itself;
