@@ -139,8 +139,10 @@
 //!    row when no tenant is bound, is reported too), when a view over a
 //!    tenant table bypasses RLS (whether or not it shows the tenant
 //!    column), or when the application role could bypass it (owner,
-//!    superuser, `BYPASSRLS`, a member of a role that is either, or
-//!    `EXECUTE` on a `SECURITY DEFINER` function whose owner bypasses it).
+//!    superuser, `BYPASSRLS`, a member of a role that is either,
+//!    `CREATEROLE` (on PostgreSQL 15 and earlier it grants itself the
+//!    tables' owner), or `EXECUTE` on a `SECURITY DEFINER` function, in any
+//!    schema, whose owner bypasses it).
 //!    Constraint checks see every tenant's rows, so it also fails on a
 //!    unique key or a foreign key between tenant tables without the tenant
 //!    column, and on `REFERENCES`, `TRUNCATE` or `TRIGGER` held by the

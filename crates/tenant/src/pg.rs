@@ -14,9 +14,12 @@
 //!   not it shows the tenant column), a materialized view over one (RLS
 //!   never applies to those), an application role that owns tables, is a
 //!   superuser, has `BYPASSRLS`, or is a member of a role that is or has
-//!   either (`SET ROLE` leaves RLS behind), and one that holds `TRUNCATE`,
-//!   `REFERENCES` or `TRIGGER` on a tenant table (RLS governs none of
-//!   them).
+//!   either (`SET ROLE` leaves RLS behind), one that has `CREATEROLE` or is
+//!   a member of a role that has it (on PostgreSQL 15 and earlier it may
+//!   grant itself a tenant table's owner;
+//!   [`LintFinding::AppRoleCanCreateRoles`]), and one that holds
+//!   `TRUNCATE`, `REFERENCES` or `TRIGGER` on a tenant table (RLS governs
+//!   none of them).
 //!
 //!   Constraint checks see every row, whatever RLS hides, so the lint also
 //!   reports a unique key on a tenant table without the tenant column (a
@@ -36,9 +39,10 @@
 //!   and `CREATE` on the database, with which it makes schemas of its own
 //!   ([`LintFinding::AppRoleCanCreateInDatabase`]). And it reports every
 //!   `SECURITY DEFINER` function the application role may execute
-//!   (`EXECUTE` is granted to `PUBLIC` by default) whose owner RLS does not
-//!   bind on a tenant table ([`LintFinding::SecurityDefinerFunction`]):
-//!   what a function reads is not in the catalog, so each one is reported.
+//!   (`EXECUTE` is granted to `PUBLIC` by default), in any schema, whose
+//!   owner RLS does not bind on an inspected tenant table
+//!   ([`LintFinding::SecurityDefinerFunction`]): what a function reads is
+//!   not in the catalog, so each one is reported.
 //!
 //!   A policy is the tenant policy only when its `USING` and `WITH CHECK`
 //!   (each where present), as PostgreSQL prints them, are exactly the

@@ -43,19 +43,28 @@ pub fn begin_bound_sql(tenant: TenantId, access: TxAccess) -> String {
     format!("{begin}; SET LOCAL {TENANT_SETTING} = '{id}'")
 }
 
-/// The application role's attributes: `rolsuper`, `rolbypassrls`, and the
+/// The application role's attributes: `rolsuper`, `rolbypassrls`, the
 /// roles it is a member of (directly or not) that are superusers or have
 /// `BYPASSRLS`, by name (`text[]`): `SET ROLE` to one of them leaves RLS
-/// behind. `$1` is the role. Membership is `MEMBER`, not PostgreSQL 16's
-/// `SET` option: a grant made `WITH SET FALSE` is reported too (the lint
-/// errs towards a finding). A superuser is a member of every role, so its
-/// list is left empty (it is reported as a superuser).
+/// behind; and the roles with `CREATEROLE` among itself and those it is a
+/// member of, superusers left out (`text[]`, itself first, then by name):
+/// [`LintFinding::AppRoleCanCreateRoles`]. `$1` is the role. Membership is
+/// `MEMBER`, not PostgreSQL 16's `SET` option: a grant made `WITH SET
+/// FALSE` is reported too (the lint errs towards a finding). A superuser is
+/// a member of every role, so its lists are left empty (it is reported as a
+/// superuser); so are superusers among the `CREATEROLE` holders (membership
+/// in one is reported as such).
 pub(crate) const ROLE_SQL: &str = "
 SELECT r.rolsuper, r.rolbypassrls,
        CASE WHEN r.rolsuper THEN '{}'::text[] ELSE coalesce((
            SELECT array_agg(o.rolname::text ORDER BY o.rolname::text)
            FROM pg_roles o
            WHERE o.oid <> r.oid AND (o.rolsuper OR o.rolbypassrls)
+             AND pg_has_role(r.oid, o.oid, 'MEMBER')), '{}'::text[]) END,
+       CASE WHEN r.rolsuper THEN '{}'::text[] ELSE coalesce((
+           SELECT array_agg(o.rolname::text ORDER BY o.oid <> r.oid, o.rolname::text)
+           FROM pg_roles o
+           WHERE o.rolcreaterole AND NOT o.rolsuper
              AND pg_has_role(r.oid, o.oid, 'MEMBER')), '{}'::text[]) END
 FROM pg_roles r WHERE r.rolname = $1";
 
@@ -226,14 +235,19 @@ SELECT p.polname::text, p.polpermissive,
 FROM pg_policy p WHERE p.polrelid = $1
 ORDER BY 1";
 
-/// `SECURITY DEFINER` functions and procedures in the inspected schemas
-/// (`$3`, `NULL` for all non-system ones) that role `$1` may execute and
-/// whose owner row-level security does not bind on some table with tenant
-/// column `$2` in those schemas: a superuser, a `BYPASSRLS` role, or a role
-/// with the privileges of the owner of a table whose RLS is enabled but not
-/// forced, holding a privilege that reads or writes the table (a superuser
-/// holds them all). Columns: `schema.name(argument types)`, owner. Run only
-/// when the role exists.
+/// `SECURITY DEFINER` functions and procedures in every non-system schema,
+/// inspected or not, that role `$1` may execute and whose owner row-level
+/// security does not bind on some table with tenant column `$2` in the
+/// inspected schemas (`$3`, `NULL` for all non-system ones): a superuser, a
+/// `BYPASSRLS` role, or a role with the privileges of the owner of a table
+/// whose RLS is enabled but not forced, holding a privilege that reads or
+/// writes the table (a superuser holds them all). A function reads tables
+/// in any schema, so where it lives says nothing of what it reaches; the
+/// tables it could read are what the lint inspects. `pg_catalog`,
+/// `information_schema` and the TOAST schemas are left out, as in
+/// [`SCHEMAS_SQL`]; temporary schemas are not (a function there is a
+/// function all the same). Columns: `schema.name(argument types)`, owner.
+/// Run only when the role exists.
 ///
 /// What a function reads is not in the catalog (`pg_depend` records the
 /// relations of SQL-standard bodies only, PostgreSQL 14+, and nothing of
@@ -260,7 +274,6 @@ JOIN pg_roles o ON o.oid = p.proowner
 WHERE p.prosecdef
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%'
-  AND ($3::text[] IS NULL OR n.nspname = ANY($3::text[]))
   AND has_function_privilege($1::name, p.oid, 'EXECUTE')
   AND EXISTS (
       SELECT 1 FROM tenant_table t
@@ -356,6 +369,9 @@ pub(crate) struct RoleAttrs {
     pub(crate) bypass: bool,
     /// The superuser or `BYPASSRLS` roles it can `SET ROLE` to.
     pub(crate) can_become: Vec<String>,
+    /// Itself, if it has `CREATEROLE`, and the non-superuser roles with
+    /// `CREATEROLE` it can `SET ROLE` to.
+    pub(crate) create_roles: Vec<String>,
 }
 
 impl RoleAttrs {
@@ -365,6 +381,7 @@ impl RoleAttrs {
             superuser: row.flag(0)?,
             bypass: row.flag(1)?,
             can_become: row.texts(2)?,
+            create_roles: row.texts(3)?,
         })
     }
 }
@@ -496,6 +513,7 @@ impl LintReport {
                 superuser,
                 bypass,
                 can_become,
+                create_roles,
             }) => {
                 if superuser {
                     self.findings.push(LintFinding::AppRoleIsSuperuser {
@@ -513,6 +531,12 @@ impl LintReport {
                             role: role.to_owned(),
                             via,
                         });
+                }
+                for holder in create_roles {
+                    self.findings.push(LintFinding::AppRoleCanCreateRoles {
+                        role: role.to_owned(),
+                        holder,
+                    });
                 }
                 true
             }
@@ -781,10 +805,12 @@ pub struct LintOptions {
     /// The column that marks a tenant table (`tenant_id`).
     pub tenant_column: String,
     /// Only these schemas (all non-system schemas when `None`): their
-    /// tables, views and `SECURITY DEFINER` functions. What reaches an
-    /// inspected tenant table from elsewhere is reported whatever schema it
-    /// is in: foreign keys to it ([`LintFinding::ForeignKeyFromGlobalTable`],
-    /// [`LintFinding::ForeignKeyWithoutTenantColumn`]), and `CREATE` on any
+    /// tables and views. What reaches an inspected tenant table from
+    /// elsewhere is reported whatever schema it is in: foreign keys to it
+    /// ([`LintFinding::ForeignKeyFromGlobalTable`],
+    /// [`LintFinding::ForeignKeyWithoutTenantColumn`]), `SECURITY DEFINER`
+    /// functions whose owner RLS does not bind on it
+    /// ([`LintFinding::SecurityDefinerFunction`]), and `CREATE` on any
     /// schema or on the database, with which the application role can make
     /// such keys ([`LintFinding::AppRoleCanCreateInSchema`],
     /// [`LintFinding::AppRoleCanCreateInDatabase`]).
@@ -836,6 +862,40 @@ pub enum LintFinding {
         role: String,
         /// The superuser or `BYPASSRLS` role it can become.
         via: String,
+    },
+    /// The application role has `CREATEROLE`, or is a member (directly or
+    /// through other roles) of a role that has it and can `SET ROLE` to it.
+    /// `CREATEROLE` is not least privilege for an application, and what it
+    /// reaches depends on the release:
+    ///
+    /// * PostgreSQL 15 and earlier: it may grant itself membership in any
+    ///   role that is not a superuser (and alter any such role). The owner
+    ///   of a tenant table is one: after `GRANT owner TO app; SET ROLE
+    ///   owner`, row-level security no longer binds it unless the table
+    ///   forces it, and as the owner it may turn forcing (or RLS) off, so
+    ///   it reads every tenant's rows. So is a `BYPASSRLS` role, and the
+    ///   predefined roles (`pg_execute_server_program`, `pg_write_server_files`)
+    ///   that reach the server's files and programs: PostgreSQL's
+    ///   documentation tells to regard such a role as an
+    ///   "almost-superuser-role".
+    /// * PostgreSQL 16 and later: it may grant and alter only roles it holds
+    ///   `ADMIN OPTION` on (those it created, by default), and it cannot
+    ///   give the roles it creates `BYPASSRLS` unless it has that itself;
+    ///   it still creates roles and logins, which an application does not
+    ///   need.
+    ///
+    /// The fix: `ALTER ROLE holder NOCREATEROLE` (create roles from the
+    /// migration or an administrator's role), or revoke the membership in
+    /// `holder`. A holder that is a superuser is not listed here: the
+    /// membership is [`LintFinding::AppRoleCanBecomeBypassingRole`]. As
+    /// there, a membership counts whether or not PostgreSQL 16's `SET`
+    /// option is granted (the lint errs towards a finding).
+    AppRoleCanCreateRoles {
+        /// The application role.
+        role: String,
+        /// The role with `CREATEROLE`: the application role itself, or a
+        /// role it is a member of.
+        holder: String,
     },
     /// A tenant table without row-level security enabled.
     RlsDisabled {
@@ -1025,11 +1085,13 @@ pub enum LintFinding {
     /// from `PUBLIC` and from the application role, or make it `SECURITY
     /// INVOKER`.
     ///
-    /// The lint looks for functions in the schemas it inspects
-    /// ([`LintOptions::schemas`]; all non-system schemas when `None`) and
-    /// at tenant tables in those schemas, so a host that lints only its
-    /// tables' schema and calls functions from another must list that one
-    /// too. Functions of extensions installed there are included.
+    /// The lint looks for functions in every schema but `pg_catalog`,
+    /// `information_schema` and the TOAST schemas, whether or not it
+    /// inspects it: a function reads tables in any schema. It judges them
+    /// by the tenant tables in the schemas it inspects
+    /// ([`LintOptions::schemas`]; all non-system schemas when `None`): a
+    /// function is reported when its owner bypasses RLS on one of those.
+    /// Functions of extensions are included.
     SecurityDefinerFunction {
         /// `schema.name(argument types)`.
         function: String,
@@ -1101,6 +1163,14 @@ impl fmt::Display for LintFinding {
             LintFinding::AppRoleCanBecomeBypassingRole { role, via } => write!(
                 f,
                 "role {role}: is a member of {via}, a superuser or BYPASSRLS role; after SET ROLE {via} row-level security no longer applies"
+            ),
+            LintFinding::AppRoleCanCreateRoles { role, holder } if holder == role => write!(
+                f,
+                "role {role}: has CREATEROLE; on PostgreSQL 15 and earlier it may grant itself any role but a superuser, such as a tenant table's owner, which row-level security does not bind unless forced (and which may turn it off), and from 16 on it still creates roles, which an application does not need (ALTER ROLE {role} NOCREATEROLE)"
+            ),
+            LintFinding::AppRoleCanCreateRoles { role, holder } => write!(
+                f,
+                "role {role}: is a member of {holder}, which has CREATEROLE; after SET ROLE {holder}, on PostgreSQL 15 and earlier it may grant itself any role but a superuser, such as a tenant table's owner, which row-level security does not bind unless forced (and which may turn it off), and from 16 on it still creates roles, which an application does not need (ALTER ROLE {holder} NOCREATEROLE, or REVOKE {holder} FROM {role})"
             ),
             LintFinding::RlsDisabled { table } => {
                 write!(

@@ -18,8 +18,10 @@
 //!
 //! * `ENABLE` alone exempts the table's owner; `FORCE` applies the policy to
 //!   the owner too. The application role must still not own the table (an
-//!   owner can switch `FORCE` off), nor be a superuser or have `BYPASSRLS`:
-//!   the [lint](crate::pg::lint) checks all of it.
+//!   owner can switch `FORCE` off), nor be a superuser, have `BYPASSRLS`
+//!   or `CREATEROLE` (before PostgreSQL 16 it may grant itself the owner),
+//!   nor belong to a role that is or has one of these (`SET ROLE`): the
+//!   [lint](crate::pg::lint) checks all of it.
 //! * The lint takes a policy for the tenant policy only when its expressions
 //!   are exactly these (as PostgreSQL prints them): edit the generated
 //!   policy, or add another permissive one beside it, and the lint reports

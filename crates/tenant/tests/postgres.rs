@@ -152,6 +152,19 @@ impl Fixture {
         (f, a, b)
     }
 
+    /// [`Fixture::with_tenants`] in a database of its own
+    /// ([`Fixture::isolated`]).
+    fn isolated_with_tenants(
+        a_subjects: &[&str],
+        b_subjects: &[&str],
+    ) -> (Self, TenantId, TenantId) {
+        let mut f = Self::isolated();
+        let (a, b) = tenants();
+        f.seed(a, a_subjects);
+        f.seed(b, b_subjects);
+        (f, a, b)
+    }
+
     /// The id of `tenant`'s first ticket, read as the administrator.
     fn first_ticket(&mut self, tenant: TenantId) -> i64 {
         self.admin
@@ -870,9 +883,12 @@ fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
 /// the migration, a `BYPASSRLS` role, the owner of a table whose RLS is not
 /// forced) read every tenant's rows for the application role while the lint
 /// reported clean.
+///
+/// Isolated: the lint looks for such functions in every schema, so a
+/// superuser's would be reported to every other test's lint.
 #[test]
 fn the_lint_flags_security_definer_functions_whose_owner_bypasses_rls() {
-    let (mut f, a, _) = Fixture::with_tenants(&["a1"], &["b1"]);
+    let (mut f, a, _) = Fixture::isolated_with_tenants(&["a1"], &["b1"]);
     let s = f.schema.clone();
     let suffix = TenantId::random().as_uuid().simple().to_string();
     let (bypass, plain, owner) = (
@@ -995,6 +1011,263 @@ fn the_lint_flags_security_definer_functions_whose_owner_bypasses_rls() {
     let report = f.lint();
     assert_eq!(report.about(&format!("{s}.as_superuser()")).count(), 0);
     assert_eq!(report.about(&format!("{s}.as_bypass()")).count(), 0);
+    drop(app);
+    drop(f);
+    drop(roles);
+}
+
+/// Found in review (twenty-first session): `SECURITY DEFINER` functions
+/// were looked for only in the schemas the lint inspects, so one kept in
+/// another schema that reads an inspected tenant table as its superuser
+/// owner read every tenant's rows for the application role while the lint
+/// of the tables' schema reported clean.
+#[test]
+fn the_lint_flags_security_definer_functions_in_schemas_it_does_not_inspect() {
+    // Isolated: a superuser's definer function is reported to every lint of
+    // its database.
+    let (mut f, a, _) = Fixture::isolated_with_tenants(&["a1"], &["b1"]);
+    let (s, role) = (f.schema.clone(), f.app_role.clone());
+    let other = f.schema_beside("functions");
+    let owner = format!("co_{}", TenantId::random().as_uuid().simple());
+    let roles = DropRoles(vec![owner.clone()]);
+    f.admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION {other}.count_tickets() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+                 AS 'SELECT count(*) FROM {s}.tickets';
+             CREATE ROLE {owner} NOLOGIN;
+             CREATE TABLE {other}.notes (tenant_id uuid NOT NULL);
+             ALTER TABLE {other}.notes ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {other}.notes OWNER TO {owner};
+             CREATE FUNCTION {other}.count_notes() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+                 AS 'SELECT count(*) FROM {other}.notes';
+             ALTER FUNCTION {other}.count_notes() OWNER TO {owner};"
+        ))
+        .unwrap();
+    let admin_role = f.admin_role();
+    let mut app = f.app();
+    let mut tx = TenantTransaction::begin(&mut app, a).unwrap();
+    let n: i64 = tx
+        .query_one(&format!("SELECT {other}.count_tickets()"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2, "bound to tenant a, it counts tenant b's ticket too");
+    drop(tx);
+
+    let count_tickets = LintFinding::SecurityDefinerFunction {
+        function: format!("{other}.count_tickets()"),
+        owner: admin_role,
+    };
+    let report = f.lint();
+    // count_notes reads, as its owner, only a table in a schema not
+    // inspected: the tables a function could read are judged by the
+    // inspected ones.
+    assert_eq!(report.findings, [count_tickets], "{report}");
+    assert!(
+        report.to_string().contains(&format!(
+            "REVOKE EXECUTE ON FUNCTION {other}.count_tickets() FROM PUBLIC"
+        )),
+        "{report}"
+    );
+    // Inspected, its table makes count_notes' owner one RLS does not bind.
+    let both = LintOptions::new(&role).schemas(&[&s, &other]);
+    let report = lint(&mut app, &both).unwrap();
+    assert_eq!(
+        report
+            .about(&format!("{other}.count_notes()"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        [LintFinding::SecurityDefinerFunction {
+            function: format!("{other}.count_notes()"),
+            owner: owner.clone(),
+        }],
+        "{report}"
+    );
+
+    f.admin
+        .batch_execute(&format!(
+            "REVOKE EXECUTE ON FUNCTION {other}.count_tickets() FROM PUBLIC"
+        ))
+        .unwrap();
+    let report = f.lint();
+    assert!(report.is_clean(), "{report}");
+    drop(app);
+    drop(f);
+    drop(roles);
+}
+
+/// Found in review (twenty-second session): `CREATEROLE` was not linted. On
+/// PostgreSQL 15 and earlier a role with it may grant itself membership in
+/// any role that is not a superuser, a tenant table's owner among them; as
+/// the owner it turns forcing off and reads every tenant's rows. A role it
+/// can `SET ROLE` to does the same for it.
+///
+/// Roles are cluster-wide and the other tests lint `custodia_app`, so this
+/// one makes its own application role (and drops every role it made).
+#[test]
+fn the_lint_flags_an_app_role_that_can_create_roles() {
+    let (mut f, _, _) = Fixture::with_tenants(&["a1"], &["b1"]);
+    let s = f.schema.clone();
+    let suffix = TenantId::random().as_uuid().simple().to_string();
+    let (app_role, owner, admins) = (
+        format!("ca_{suffix}"),
+        format!("co_{suffix}"),
+        format!("cr_{suffix}"),
+    );
+    let roles = DropRoles(vec![app_role.clone(), admins.clone(), owner.clone()]);
+    f.admin
+        .batch_execute(&format!(
+            "CREATE ROLE {app_role} LOGIN PASSWORD 'p{suffix}' NOSUPERUSER NOBYPASSRLS CREATEROLE;
+             CREATE ROLE {owner} NOLOGIN;
+             GRANT USAGE ON SCHEMA {s} TO {app_role}, {owner};
+             GRANT SELECT ON {s}.tickets TO {app_role};
+             ALTER TABLE {s}.tickets OWNER TO {owner};"
+        ))
+        .unwrap();
+    let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
+    config.user(&app_role).password(format!("p{suffix}"));
+    let mut app = config.connect(NoTls).unwrap();
+    let count = format!("SELECT count(*) FROM {s}.tickets");
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0, "row-level security binds the role itself");
+    // The attack, rolled back (role grants are transactional). `first`: SET
+    // ROLE to this role first (the holder of CREATEROLE).
+    let attack = |app: &mut Client, first: Option<&str>| -> i64 {
+        let mut tx = app.transaction().unwrap();
+        if let Some(holder) = first {
+            tx.batch_execute(&format!("SET LOCAL ROLE {holder}"))
+                .unwrap();
+        }
+        tx.batch_execute(&format!(
+            "GRANT {owner} TO {app_role}; SET LOCAL ROLE {owner};
+             ALTER TABLE {s}.tickets NO FORCE ROW LEVEL SECURITY;"
+        ))
+        .unwrap();
+        let n = tx.query_one(&count, &[]).unwrap().get(0);
+        tx.rollback().unwrap();
+        n
+    };
+    assert_eq!(
+        attack(&mut app, None),
+        2,
+        "granted the owner, it reads every tenant's rows"
+    );
+
+    let options = LintOptions::new(&app_role).schemas(&[&s]);
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(
+        report.findings,
+        [LintFinding::AppRoleCanCreateRoles {
+            role: app_role.clone(),
+            holder: app_role.clone(),
+        }],
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("ALTER ROLE {app_role} NOCREATEROLE")),
+        "{report}"
+    );
+
+    // Through a role it is a member of.
+    f.admin
+        .batch_execute(&format!(
+            "ALTER ROLE {app_role} NOCREATEROLE;
+             CREATE ROLE {admins} NOLOGIN CREATEROLE;
+             GRANT {admins} TO {app_role};"
+        ))
+        .unwrap();
+    assert_eq!(attack(&mut app, Some(&admins)), 2);
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(
+        report.findings,
+        [LintFinding::AppRoleCanCreateRoles {
+            role: app_role.clone(),
+            holder: admins.clone(),
+        }],
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("ALTER ROLE {admins} NOCREATEROLE")),
+        "{report}"
+    );
+
+    f.admin
+        .batch_execute(&format!("ALTER ROLE {admins} NOCREATEROLE"))
+        .unwrap();
+    let report = lint(&mut app, &options).unwrap();
+    assert!(report.is_clean(), "{report}");
+    drop(app);
+    drop(f);
+    drop(roles);
+}
+
+/// Checked in review (twenty-second session): membership in a tenant
+/// table's owner, directly or through another role, is the ownership
+/// (`SET ROLE` to it, which a `NOINHERIT` role may still do; the owner is
+/// not bound by RLS unless forced, and may switch forcing off). The lint
+/// reported it already (`AppRoleOwnsTable`, membership as `MEMBER`); this
+/// test keeps it so.
+#[test]
+fn the_lint_flags_an_app_role_that_can_become_a_tenant_tables_owner() {
+    let (mut f, _, _) = Fixture::with_tenants(&["a1"], &["b1"]);
+    let s = f.schema.clone();
+    let suffix = TenantId::random().as_uuid().simple().to_string();
+    let (app_role, owner, group) = (
+        format!("ca_{suffix}"),
+        format!("co_{suffix}"),
+        format!("cg_{suffix}"),
+    );
+    let roles = DropRoles(vec![app_role.clone(), group.clone(), owner.clone()]);
+    f.admin
+        .batch_execute(&format!(
+            "CREATE ROLE {app_role} LOGIN PASSWORD 'p{suffix}' NOSUPERUSER NOBYPASSRLS NOINHERIT;
+             CREATE ROLE {owner} NOLOGIN;
+             CREATE ROLE {group} NOLOGIN;
+             GRANT USAGE ON SCHEMA {s} TO {app_role}, {owner};
+             GRANT SELECT ON {s}.tickets TO {app_role};
+             ALTER TABLE {s}.tickets OWNER TO {owner};
+             ALTER TABLE {s}.tickets NO FORCE ROW LEVEL SECURITY;
+             GRANT {owner} TO {group};
+             GRANT {group} TO {app_role};"
+        ))
+        .unwrap();
+    let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
+    config.user(&app_role).password(format!("p{suffix}"));
+    let mut app = config.connect(NoTls).unwrap();
+    let count = format!("SELECT count(*) FROM {s}.tickets");
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0, "row-level security binds the role itself");
+    app.batch_execute(&format!("SET ROLE {owner}")).unwrap();
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 2, "as the owner it reads every tenant's rows");
+    app.batch_execute("RESET ROLE").unwrap();
+
+    let table = format!("{s}.tickets");
+    let owns = LintFinding::AppRoleOwnsTable {
+        table: table.clone(),
+        owner: owner.clone(),
+    };
+    let options = LintOptions::new(&app_role).schemas(&[&s]);
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(
+        report.findings,
+        [
+            LintFinding::RlsNotForced {
+                table: table.clone()
+            },
+            owns.clone()
+        ],
+        "{report}"
+    );
+    // Forced, the owner may still switch it off.
+    f.admin
+        .batch_execute(&format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
+        .unwrap();
+    let report = lint(&mut app, &options).unwrap();
+    assert_eq!(report.findings, [owns], "{report}");
     drop(app);
     drop(f);
     drop(roles);

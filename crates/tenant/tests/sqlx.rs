@@ -433,7 +433,9 @@ fn the_async_lint_agrees_with_the_sync_one() {
              CREATE SCHEMA {s}_other;
              GRANT CREATE ON SCHEMA {s}_other TO {role};
              CREATE TABLE {s}_other.notes (tenant_id uuid NOT NULL, t uuid, i bigint,
-                 FOREIGN KEY (t, i) REFERENCES {s}.tickets (tenant_id, id));",
+                 FOREIGN KEY (t, i) REFERENCES {s}.tickets (tenant_id, id));
+             CREATE FUNCTION {s}_other.count_elsewhere() RETURNS bigint LANGUAGE sql
+                 SECURITY DEFINER AS 'SELECT count(*) FROM {s}.tickets';",
             s = fixture.schema,
             role = fixture.app_role,
         ))
@@ -518,6 +520,14 @@ fn the_async_lint_agrees_with_the_sync_one() {
             .any(|f| matches!(f, LintFinding::SecurityDefinerFunction { .. })),
         "{report}"
     );
+    // A definer function outside the inspected schema that reads an
+    // inspected tenant table.
+    assert!(
+        report
+            .about(&format!("{s}_other.count_elsewhere()"))
+            .any(|f| matches!(f, LintFinding::SecurityDefinerFunction { .. })),
+        "{report}"
+    );
     assert!(!report.is_clean());
 
     // Same SQL, same semantics: the sync client reports exactly the same.
@@ -529,8 +539,9 @@ fn the_async_lint_agrees_with_the_sync_one() {
         assert_eq!(sync, report);
     }
 
-    // CREATE on the database, for a role of this test's own (every test
-    // lints the application role, and a database grant is seen by all).
+    // CREATE on the database and CREATEROLE, for a role of this test's own
+    // (every test lints the application role, and a database grant is seen
+    // by all).
     let creator = format!("cd_{}", TenantId::random().as_uuid().simple());
     let creator_options = LintOptions::new(&creator).schemas(&[s]);
     let database = rt.block_on(async {
@@ -541,7 +552,8 @@ fn the_async_lint_agrees_with_the_sync_one() {
             .unwrap()
             .get(0);
         raw_sql(&format!(
-            "CREATE ROLE {creator} NOLOGIN; GRANT CREATE ON DATABASE {database} TO {creator};"
+            "CREATE ROLE {creator} NOLOGIN CREATEROLE;
+             GRANT CREATE ON DATABASE {database} TO {creator};"
         ))
         .execute(&mut admin)
         .await
@@ -577,6 +589,15 @@ fn the_async_lint_agrees_with_the_sync_one() {
                 role: creator.clone(),
                 grantee: creator.clone(),
                 owner: false,
+            }),
+        "{creator_report}"
+    );
+    assert!(
+        creator_report
+            .findings
+            .contains(&LintFinding::AppRoleCanCreateRoles {
+                role: creator.clone(),
+                holder: creator.clone(),
             }),
         "{creator_report}"
     );
