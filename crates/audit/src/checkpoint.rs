@@ -515,14 +515,12 @@ pub fn parse_unverified(note: &str) -> Result<Checkpoint, Error> {
 /// is a valid consistency proof from `old`'s tree head to `new`'s.
 ///
 /// A log that was truncated (smaller size) or forked (any changed record
-/// before `old.size`) fails here.
+/// before `old.size`) fails here, and so does a `new` of another log
+/// ([`Error::Origin`], a finding as in [`open`]: a key that signs several
+/// logs signs each one's checkpoints, and another log's may be offered as
+/// this one's).
 pub fn verify_extension(old: &Checkpoint, new: &Checkpoint, proof: &[Hash]) -> Result<(), Error> {
-    if old.origin != new.origin {
-        return Err(bad(format!(
-            "checkpoints of different logs: {:?} and {:?}",
-            old.origin, new.origin
-        )));
-    }
+    new.check_origin(&old.origin)?;
     if new.size < old.size {
         return Err(Error::Truncated {
             trusted: old.size,
