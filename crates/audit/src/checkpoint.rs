@@ -132,7 +132,8 @@ impl Checkpoint {
         }
     }
 
-    /// Parses a note body (the text before the signatures).
+    /// Parses a note body (the text before the signatures). Neither
+    /// signature nor origin is checked: [`open`] checks both.
     pub fn parse_body(text: &str) -> Result<Self, Error> {
         let lines = text
             .strip_suffix('\n')
@@ -485,6 +486,10 @@ pub fn open(note: &str, verifier: &Verifier, origin: &str) -> Result<Checkpoint,
 }
 
 /// Verifies any signed note with `verifier` and returns its text.
+///
+/// It says who signed, not which log: for a checkpoint use [`open`], which
+/// also checks the origin (parsing this text with
+/// [`Checkpoint::parse_body`] does not).
 pub fn open_text<'n>(note: &'n str, verifier: &Verifier) -> Result<&'n str, Error> {
     let (body, signatures) = split_note(note)?;
     let mut found = false;
