@@ -4,6 +4,7 @@
 
 #![no_main]
 
+use custodia_core::Timestamp;
 use custodia_dsr::breach::Incident;
 use custodia_dsr::records::ProcessingRegistry;
 use custodia_dsr::{DsrEvent, ErasureCertificate, ExportBundle, Request};
@@ -54,5 +55,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(incident) = Incident::from_json(text) {
         let _ = incident.authority_draft(incident.aware_at);
         let _ = incident.lateness(incident.aware_at);
+        // Decoding checks no times; checking them never panics, at any clock
+        // (the skew added to the calendar's last instant saturates).
+        let window_ok = incident.window.is_none_or(|(start, end)| start <= end);
+        assert_eq!(incident.check_times(incident.aware_at).is_ok(), window_ok);
+        let _ = incident.check_times(Timestamp::MAX_UTC);
+        let _ = incident.check_times(Timestamp::MIN_UTC);
     }
 });

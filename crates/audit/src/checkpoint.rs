@@ -132,7 +132,8 @@ impl Checkpoint {
         }
     }
 
-    /// Parses a note body (the text before the signatures).
+    /// Parses a note body (the text before the signatures). Neither
+    /// signature nor origin is checked: [`open`] checks both.
     pub fn parse_body(text: &str) -> Result<Self, Error> {
         let lines = text
             .strip_suffix('\n')
@@ -485,6 +486,10 @@ pub fn open(note: &str, verifier: &Verifier, origin: &str) -> Result<Checkpoint,
 }
 
 /// Verifies any signed note with `verifier` and returns its text.
+///
+/// It says who signed, not which log: for a checkpoint use [`open`], which
+/// also checks the origin (parsing this text with
+/// [`Checkpoint::parse_body`] does not).
 pub fn open_text<'n>(note: &'n str, verifier: &Verifier) -> Result<&'n str, Error> {
     let (body, signatures) = split_note(note)?;
     let mut found = false;
@@ -515,14 +520,12 @@ pub fn parse_unverified(note: &str) -> Result<Checkpoint, Error> {
 /// is a valid consistency proof from `old`'s tree head to `new`'s.
 ///
 /// A log that was truncated (smaller size) or forked (any changed record
-/// before `old.size`) fails here.
+/// before `old.size`) fails here, and so does a `new` of another log
+/// ([`Error::Origin`], a finding as in [`open`]: a key that signs several
+/// logs signs each one's checkpoints, and another log's may be offered as
+/// this one's).
 pub fn verify_extension(old: &Checkpoint, new: &Checkpoint, proof: &[Hash]) -> Result<(), Error> {
-    if old.origin != new.origin {
-        return Err(bad(format!(
-            "checkpoints of different logs: {:?} and {:?}",
-            old.origin, new.origin
-        )));
-    }
+    new.check_origin(&old.origin)?;
     if new.size < old.size {
         return Err(Error::Truncated {
             trusted: old.size,

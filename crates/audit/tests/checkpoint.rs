@@ -181,6 +181,34 @@ fn a_newer_checkpoint_extends_an_older_one() {
     assert!(verify_extension(&old, &elsewhere, &proof).is_err());
 }
 
+/// A monitor holding log A's checkpoint is offered a newer one of log B,
+/// signed by the same key (one key, one origin per tenant) and even
+/// extending A's tree (two logs can hold the same records): it is another
+/// log's, a finding with both origins named, as `open` reports it.
+#[test]
+fn another_logs_checkpoint_does_not_extend_this_ones() {
+    const LOG_A: &str = "audit.example.com/acme";
+    const LOG_B: &str = "audit.example.com/globex";
+    let t = tree(20);
+    let old = Checkpoint::new(
+        LOG_A,
+        custodia_audit::TreeHead {
+            size: 7,
+            root: t.root_at(7).unwrap(),
+        },
+    );
+    let proof = t.consistency_proof(7, 20).unwrap();
+    verify_extension(&old, &Checkpoint::new(LOG_A, t.head()), &proof).unwrap();
+    for old in [old, Checkpoint::new(LOG_A, MerkleTree::new().head())] {
+        let err = verify_extension(&old, &Checkpoint::new(LOG_B, t.head()), &proof).unwrap_err();
+        assert!(
+            matches!(&err, Error::Origin { expected, found } if expected == LOG_A && found == LOG_B),
+            "{err}"
+        );
+        assert!(err.is_finding(), "{err}");
+    }
+}
+
 #[test]
 fn truncation_is_detected_from_an_old_checkpoint() {
     let t = tree(20);

@@ -35,7 +35,10 @@
 //! (or update) an incident whose `aware_at` lies in the future by more than
 //! a small clock skew ([`AWARENESS_SKEW_SECONDS`]: it would push the
 //! deadlines out), or whose `window` ends before it starts
-//! ([`Incident::check_times`]).
+//! ([`Incident::check_times`]); and a notification of an incident whose
+//! awareness is in the future ([`BreachRegister::notification`]), however
+//! the incident got there. Decoding ([`Incident::from_json`]) checks no
+//! times: a stored incident stays readable.
 //!
 //! # Example
 //!
@@ -413,6 +416,23 @@ impl Incident {
     /// ([`Error::WindowReversed`]). [`BreachRegister::record`] and
     /// [`BreachRegister::update`] check it.
     pub fn check_times(&self, now: Timestamp) -> Result<(), Error> {
+        self.check_awareness(now)?;
+        if let Some((start, end)) = self.window
+            && start > end
+        {
+            return Err(Error::WindowReversed {
+                incident: self.id,
+                start,
+                end,
+            });
+        }
+        Ok(())
+    }
+
+    /// `Ok` when awareness is no later than `now` plus
+    /// [`AWARENESS_SKEW_SECONDS`], else [`Error::AwareInFuture`]: the half
+    /// of [`Incident::check_times`] every deadline depends on.
+    fn check_awareness(&self, now: Timestamp) -> Result<(), Error> {
         let latest = now
             .checked_add_signed(TimeDelta::seconds(AWARENESS_SKEW_SECONDS))
             .unwrap_or(Timestamp::MAX_UTC);
@@ -421,15 +441,6 @@ impl Incident {
                 incident: self.id,
                 aware_at: self.aware_at,
                 now,
-            });
-        }
-        if let Some((start, end)) = self.window
-            && start > end
-        {
-            return Err(Error::WindowReversed {
-                incident: self.id,
-                start,
-                end,
             });
         }
         Ok(())
@@ -451,6 +462,14 @@ impl Incident {
     }
 
     /// Reads an incident, checking its version.
+    ///
+    /// Its times are not checked here: whether `aware_at` is in the future
+    /// depends on the clock of the moment, and a stored incident (Art. 33(5)
+    /// documentation) must stay readable whatever it holds. The register
+    /// checks them where they count: [`BreachRegister::record`] and
+    /// [`BreachRegister::update`] ([`Incident::check_times`]), and
+    /// [`BreachRegister::notification`] (awareness, which the deadline
+    /// judged there depends on).
     pub fn from_json(text: &str) -> Result<Self, Error> {
         crate::json::decode_versioned(text, "incident", Self::VERSION)
     }
@@ -664,7 +683,9 @@ impl BreachRegister {
         self.emit(incident, actor, DsrAction::BreachUpdated)
     }
 
-    /// Records a notification sent now. A late one needs `delay_reason`.
+    /// Records a notification sent now. A late one needs `delay_reason`; an
+    /// incident whose awareness is in the future is refused
+    /// ([`BreachRegister::notification`]).
     ///
     /// Audits it before adding it to `incident`. A host that stores the
     /// incident with a compare-and-swap that may lose uses
@@ -694,6 +715,13 @@ impl BreachRegister {
     /// [`NotificationRecipient`]) is a further phase of it (Art. 33(4):
     /// information "may be provided in phases without undue further
     /// delay"), never late, and needs no reason (one given is kept).
+    ///
+    /// The deadline counts from `aware_at`, so an incident whose awareness
+    /// is in the future ([`Error::AwareInFuture`], as
+    /// [`BreachRegister::record`] refuses it) is refused here too: one that
+    /// never went through `record` (read from a store edited since, built
+    /// by hand) would otherwise be judged against a deadline pushed out.
+    /// Correct its `aware_at` ([`BreachRegister::update`]) and notify again.
     pub fn notification(
         &self,
         incident: &Incident,
@@ -701,6 +729,7 @@ impl BreachRegister {
         delay_reason: Option<&str>,
     ) -> Result<Notification, Error> {
         let now = self.clock.now();
+        incident.check_awareness(now)?;
         let deadline = match recipient {
             NotificationRecipient::Authority { .. } => incident.authority_deadline(),
             NotificationRecipient::Controller { .. } => incident.controller_deadline(),

@@ -277,8 +277,10 @@ pub enum BundleKind {
 ///   the files in a spreadsheet: each cell that begins with `=`, `+`, `-`,
 ///   `@`, a tab, a carriage return, NUL or a full-width `＝＋－＠` gets a
 ///   leading `'`, which spreadsheets take as "text, not a formula" (OWASP,
-///   CSV injection). The `'` is then
-///   part of the value for any other reader, and `-5` reads `'-5`.
+///   CSV injection), and every cell is quoted, so that a spreadsheet whose
+///   list separator is `;` or a tab (as in much of Europe) does not split a
+///   value such as `x;=1+1` into a second cell that is a formula. The `'`
+///   is then part of the value for any other reader, and `-5` reads `'-5`.
 ///
 /// The JSON is the canonical form either way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,10 +368,13 @@ const FORMULA_STARTS: [char; 11] = [
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. For a
 /// spreadsheet, a value a spreadsheet would take for a formula
-/// ([`FORMULA_STARTS`]) first gets a leading `'`.
+/// ([`FORMULA_STARTS`]) first gets a leading `'`, and every field is quoted
+/// (OWASP): a spreadsheet whose list separator is `;` (the usual one in
+/// much of Europe) or a tab splits an unquoted `x;=1+1` into two cells, the
+/// second a formula; inside quotes no separator splits.
 fn csv_field(out: &mut String, value: &str, spreadsheet: bool) {
     let defuse = spreadsheet && value.starts_with(FORMULA_STARTS);
-    if value.contains([',', '"', '\r', '\n']) {
+    if spreadsheet || value.contains([',', '"', '\r', '\n']) {
         out.push('"');
         if defuse {
             out.push('\'');
@@ -476,9 +481,10 @@ impl ExportBundle {
     /// [`ExportBundle::csv_files`] for a person who will open them in a
     /// spreadsheet: the same files, with a leading `'` on each cell that
     /// begins with `=`, `+`, `-`, `@`, a tab, a carriage return, NUL or a
-    /// full-width `＝＋－＠`, so that
-    /// a spreadsheet shows it as text rather than running it as a formula
-    /// (see [CSV](ExportBundle#csv)).
+    /// full-width `＝＋－＠`, so that a spreadsheet shows it as text rather
+    /// than running it as a formula, and every cell quoted, so that one
+    /// splitting lines at `;` or a tab finds no formula inside a value
+    /// either (see [CSV](ExportBundle#csv)).
     pub fn spreadsheet_csv_files(&self) -> Vec<CsvFile> {
         self.csv_files_for(true)
     }
@@ -625,8 +631,9 @@ mod tests {
     /// The spreadsheet variant defuses every cell a spreadsheet would take
     /// for a formula (OWASP: a leading `=`, `+`, `-`, `@`, tab or CR; NUL
     /// and the full-width signs) with a
-    /// leading `'`, header and audit cells too; the default CSV carries the
-    /// values unchanged.
+    /// leading `'`, header and audit cells too, and quotes every cell (a
+    /// `;` in a value splits no cell where `;` is the separator); the
+    /// default CSV carries the values unchanged.
     #[test]
     fn spreadsheet_csv_defuses_formulas_and_the_default_keeps_values() {
         let value = |name: &str, value: &str| crate::source::FieldValue {
@@ -646,6 +653,7 @@ mod tests {
             value("plain", "fine = ok"),
             value("wide", "\u{FF1D}1+1"),
             value("nul", "\0x"),
+            value("semi", "x;=1+1"),
         ];
         let mut b = bundle(vec![reply]);
         b.audit.events.push(RenderedAuditEvent {
@@ -658,8 +666,8 @@ mod tests {
         let exact = b.csv_files();
         assert_eq!(
             exact[0].content,
-            "id,created_at,=cmd,plus,minus,tab,cr,plain,wide,nul\r\n\
-             @T-1,,\"=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",+1 555,-2,\tx,\"\rx\",fine = ok,\u{FF1D}1+1,\0x\r\n"
+            "id,created_at,=cmd,plus,minus,tab,cr,plain,wide,nul,semi\r\n\
+             @T-1,,\"=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",+1 555,-2,\tx,\"\rx\",fine = ok,\u{FF1D}1+1,\0x,x;=1+1\r\n"
         );
         let safe = b.spreadsheet_csv_files();
         assert_eq!(
@@ -668,13 +676,13 @@ mod tests {
         );
         assert_eq!(
             safe[0].content,
-            "id,created_at,'=cmd,plus,minus,tab,cr,plain,wide,nul\r\n\
-             '@T-1,,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",'+1 555,'-2,'\tx,\"'\rx\",fine = ok,'\u{FF1D}1+1,'\0x\r\n"
+            "\"id\",\"created_at\",\"'=cmd\",\"plus\",\"minus\",\"tab\",\"cr\",\"plain\",\"wide\",\"nul\",\"semi\"\r\n\
+             \"'@T-1\",\"\",\"'=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\",\"'+1 555\",\"'-2\",\"'\tx\",\"'\rx\",\"fine = ok\",\"'\u{FF1D}1+1\",\"'\0x\",\"x;=1+1\"\r\n"
         );
         assert!(
             safe[1]
                 .content
-                .contains("\r\n1970-01-01T00:00:00+00:00,'-agent,ticket.viewed,'+T-1,{}\r\n"),
+                .contains("\r\n\"1970-01-01T00:00:00+00:00\",\"'-agent\",\"ticket.viewed\",\"'+T-1\",\"{}\"\r\n"),
             "{}",
             safe[1].content
         );
@@ -685,12 +693,36 @@ mod tests {
         );
     }
 
+    /// The cells of one CSV row as a spreadsheet splitting at `separator`
+    /// reads them: a `"` opens or closes a quoted part (`""` inside one is a
+    /// quote), and only a separator outside quotes ends a cell.
+    fn cells(row: &str, separator: char) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut quoted = false;
+        let mut chars = row.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cells.last_mut().unwrap().push('"');
+                }
+                '"' => quoted = !quoted,
+                c if c == separator && !quoted => cells.push(String::new()),
+                c => cells.last_mut().unwrap().push(c),
+            }
+        }
+        cells
+    }
+
     proptest! {
         /// Whatever a value, no cell of the spreadsheet variant begins with
-        /// a formula character, and it differs from the exact CSV only by
-        /// the leading `'` of the cells that did.
+        /// a formula character, whether the spreadsheet splits lines at `,`,
+        /// `;` (found in review: an unquoted `x;=1+1` was two cells, the
+        /// second a formula, where `;` is the list separator) or a tab; read
+        /// at `,` it is the value, with a leading `'` if it began with one,
+        /// and the exact CSV reads back the value unchanged.
         #[test]
-        fn spreadsheet_cells_never_start_a_formula(value in "[=+@ \t\r\n\0\u{FF1D}\u{FF20},\"a-z0-9-]{0,12}") {
+        fn spreadsheet_cells_never_start_a_formula(value in "[=+@ ;\t\r\n\0\u{FF1D}\u{FF20},\"a-z0-9-]{0,12}") {
             let mut r = record("s", "t");
             r.fields = vec![crate::source::FieldValue {
                 name: "f".into(),
@@ -699,20 +731,24 @@ mod tests {
                 provided_by_subject: true,
             }];
             let b = bundle(vec![r]);
-            let prefix = "id,created_at,f\r\n1,,";
-            let exact = b.csv_files()[0].content.clone();
-            let safe = b.spreadsheet_csv_files()[0].content.clone();
-            let row = |csv: &str| csv[prefix.len()..csv.len() - 2].to_owned();
-            let (exact, safe) = (row(&exact), row(&safe));
-            let (exact, safe) = (exact.as_str(), safe.as_str());
-            let quoted = exact.starts_with('"');
-            let cell = safe.strip_prefix('"').filter(|_| quoted).unwrap_or(safe);
-            prop_assert!(!cell.starts_with(FORMULA_STARTS), "{:?}", safe);
-            if value.starts_with(FORMULA_STARTS) {
-                let at = usize::from(quoted);
-                prop_assert_eq!(format!("{}'{}", &exact[..at], &exact[at..]), safe);
+            // The header holds no line break: the row is what follows it.
+            let row = |csv: &str| {
+                let (_, row) = csv.split_once("\r\n").unwrap();
+                row.strip_suffix("\r\n").unwrap().to_owned()
+            };
+            let exact = row(&b.csv_files()[0].content);
+            let safe = row(&b.spreadsheet_csv_files()[0].content);
+            prop_assert_eq!(cells(&exact, ','), ["1", "", value.as_str()]);
+            let defused = if value.starts_with(FORMULA_STARTS) {
+                format!("'{value}")
             } else {
-                prop_assert_eq!(exact, safe);
+                value.clone()
+            };
+            prop_assert_eq!(cells(&safe, ','), ["1", "", defused.as_str()]);
+            for separator in [',', ';', '\t'] {
+                for cell in cells(&safe, separator) {
+                    prop_assert!(!cell.starts_with(FORMULA_STARTS), "{:?} at {:?}: {:?}", safe, separator, cell);
+                }
             }
         }
 

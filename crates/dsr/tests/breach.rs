@@ -320,3 +320,72 @@ fn a_future_awareness_or_a_reversed_window_is_refused() {
     ));
     assert_eq!(sink.actions().len(), 2, "the two recordings only");
 }
+
+/// The 72-hour judgement of a notification counts from `aware_at`. An
+/// incident that never went through `record` (read back from a store edited
+/// since, or built by hand) with an awareness in the future would be judged
+/// against a deadline pushed out: a notification days past the real one
+/// recorded as on time, with no reason for the delay. It is refused, and
+/// nothing is audited; once its awareness is corrected it is judged late.
+#[test]
+fn a_notification_of_an_incident_aware_in_the_future_is_refused() {
+    let now = Utc.with_ymd_and_hms(2026, 7, 20, 9, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let sink = Arc::new(MemorySink::new());
+    let register = BreachRegister::new(clock.clone(), sink.clone());
+    let acme = TenantId::from_external_key("crm", "acme");
+    let dpo = ActorId::from_external_key(acme, "staff", "dpo");
+    // Really became aware ten days ago; the stored incident says next week.
+    let stored = Incident::new(
+        Role::Controller,
+        now + TimeDelta::days(7),
+        "Backup tape lost in transit.",
+        Contact {
+            name: "DPO".into(),
+            contact: "dpo@deskly.example".into(),
+        },
+    );
+    // Decoding checks no times: a stored incident stays readable.
+    let mut incident = Incident::from_json(&stored.to_json().unwrap()).unwrap();
+    let cnil = NotificationRecipient::Authority {
+        name: "CNIL".into(),
+    };
+    let err = register
+        .notification(&incident, cnil.clone(), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::AwareInFuture { incident: id, now: at, .. }
+            if id == incident.id && at == now),
+        "{err}"
+    );
+    assert!(matches!(
+        register.notify(&mut incident, cnil.clone(), None, dpo),
+        Err(Error::AwareInFuture { .. })
+    ));
+    assert!(incident.notifications.is_empty());
+    assert!(sink.actions().is_empty(), "nothing refused is audited");
+
+    // Corrected, it is late and needs its reason.
+    incident.aware_at = now - TimeDelta::days(10);
+    register.update(&incident, dpo).unwrap();
+    assert!(matches!(
+        register.notification(&incident, cnil.clone(), None),
+        Err(Error::Empty { .. })
+    ));
+    let late = register
+        .notification(&incident, cnil, Some("the tape's loss was reported late"))
+        .unwrap();
+    assert!(late.late);
+
+    // Awareness within the allowed skew is not "in the future".
+    let skew = TimeDelta::seconds(custodia_dsr::breach::AWARENESS_SKEW_SECONDS);
+    incident.aware_at = now + skew;
+    let on_time = register
+        .notification(
+            &incident,
+            NotificationRecipient::Authority { name: "ICO".into() },
+            None,
+        )
+        .unwrap();
+    assert!(!on_time.late);
+}

@@ -121,6 +121,29 @@ proptest! {
         }
     }
 
+    /// A notification is judged from awareness, so it is refused exactly
+    /// when awareness is in the future (as recording refuses it), whatever
+    /// the incident's window; never a panic, even at the calendar's last
+    /// instant.
+    #[test]
+    fn a_notification_is_refused_exactly_when_awareness_is_in_the_future(
+        i in incident(),
+        now in prop_oneof![timestamp(), Just(chrono::DateTime::<chrono::Utc>::MAX_UTC)],
+    ) {
+        let register = breach::BreachRegister::new(
+            Arc::new(ManualClock::new(now)),
+            Arc::new(MemorySink::new()),
+        );
+        let skew = TimeDelta::seconds(custodia_dsr::breach::AWARENESS_SKEW_SECONDS);
+        let aware_ok = now.checked_add_signed(skew).is_none_or(|latest| i.aware_at <= latest);
+        let recipient = breach::NotificationRecipient::Authority { name: "DPC".into() };
+        match register.notification(&i, recipient, Some("reason")) {
+            Ok(n) => prop_assert!(aware_ok && n.at == now),
+            Err(Error::AwareInFuture { .. }) => prop_assert!(!aware_ok),
+            Err(other) => prop_assert!(false, "{}", other),
+        }
+    }
+
     /// Any delay an incident's JSON can hold gives a deadline no earlier
     /// than awareness, and never a panic.
     #[test]
