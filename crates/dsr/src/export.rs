@@ -371,9 +371,11 @@ const FORMULA_STARTS: [char; 11] = [
 /// ([`FORMULA_STARTS`]) first gets a leading `'`, and every field is quoted
 /// (OWASP): a spreadsheet whose list separator is `;` (the usual one in
 /// much of Europe) or a tab splits an unquoted `x;=1+1` into two cells, the
-/// second a formula; inside quotes no separator splits.
+/// second a formula; inside quotes no separator splits. Leading spaces do
+/// not hide a formula start (` =1+1` is defused too): an import that trims
+/// cells, as LibreOffice's "Trim spaces" does, would otherwise uncover it.
 fn csv_field(out: &mut String, value: &str, spreadsheet: bool) {
-    let defuse = spreadsheet && value.starts_with(FORMULA_STARTS);
+    let defuse = spreadsheet && formula_like(value);
     if spreadsheet || value.contains([',', '"', '\r', '\n']) {
         out.push('"');
         if defuse {
@@ -387,6 +389,12 @@ fn csv_field(out: &mut String, value: &str, spreadsheet: bool) {
         }
         out.push_str(value);
     }
+}
+
+/// Whether a spreadsheet could take `value` for a formula: it starts with
+/// one of [`FORMULA_STARTS`], after any spaces.
+fn formula_like(value: &str) -> bool {
+    value.trim_start_matches(' ').starts_with(FORMULA_STARTS)
 }
 
 fn csv_row<'a>(out: &mut String, values: impl IntoIterator<Item = &'a str>, spreadsheet: bool) {
@@ -720,7 +728,9 @@ mod tests {
         /// `;` (found in review: an unquoted `x;=1+1` was two cells, the
         /// second a formula, where `;` is the list separator) or a tab; read
         /// at `,` it is the value, with a leading `'` if it began with one,
-        /// and the exact CSV reads back the value unchanged.
+        /// and the exact CSV reads back the value unchanged. Spaces before
+        /// a formula character do not hide it (found in review: ` =1+1`
+        /// was left as it was, a formula once an import trims cells).
         #[test]
         fn spreadsheet_cells_never_start_a_formula(value in "[=+@ ;\t\r\n\0\u{FF1D}\u{FF20},\"a-z0-9-]{0,12}") {
             let mut r = record("s", "t");
@@ -739,7 +749,7 @@ mod tests {
             let exact = row(&b.csv_files()[0].content);
             let safe = row(&b.spreadsheet_csv_files()[0].content);
             prop_assert_eq!(cells(&exact, ','), ["1", "", value.as_str()]);
-            let defused = if value.starts_with(FORMULA_STARTS) {
+            let defused = if value.trim_start_matches(' ').starts_with(FORMULA_STARTS) {
                 format!("'{value}")
             } else {
                 value.clone()
@@ -747,7 +757,8 @@ mod tests {
             prop_assert_eq!(cells(&safe, ','), ["1", "", defused.as_str()]);
             for separator in [',', ';', '\t'] {
                 for cell in cells(&safe, separator) {
-                    prop_assert!(!cell.starts_with(FORMULA_STARTS), "{:?} at {:?}: {:?}", safe, separator, cell);
+                    let trimmed = cell.trim_start_matches(' ');
+                    prop_assert!(!trimmed.starts_with(FORMULA_STARTS), "{:?} at {:?}: {:?}", safe, separator, cell);
                 }
             }
         }
