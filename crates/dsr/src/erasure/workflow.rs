@@ -11,7 +11,10 @@ use crate::desk::{Desk, SourceFail, SourceRun};
 use crate::error::{BoxError, Error};
 use crate::event::DsrAction;
 use crate::request::{Request, RequestId, RequestKind, RequestState};
-use crate::source::{ErasedRecord, KeptKey, KeptRecord, RecordRef, ResealOutcome, SourceProgress};
+use crate::source::{
+    ErasedRecord, KeptKey, KeptRecord, RecordRef, ResealOutcome, SourceProgress, SubjectOutcome,
+    SubjectStep,
+};
 
 impl Desk {
     /// Erasure (Art. 17): erases or anonymizes every record not held, in every
@@ -440,6 +443,7 @@ impl Desk {
                     deleted_record: plan.delete_record,
                     deleted_fields: names(crate::FieldAction::Delete),
                     anonymized_fields: names(crate::FieldAction::Anonymize),
+                    subject_level: false,
                 };
                 if entry.deleted_record {
                     deleted_records += 1;
@@ -450,11 +454,34 @@ impl Desk {
                 erased.retain(|e| e.record != entry.record);
                 erased.push(entry);
             }
+            // What the source keeps about the person as a whole goes last
+            // (a failure before it leaves the state standing for the rerun).
+            let subject_records = match self.subject_step(source, req, actor, &SubjectStep::Erase) {
+                Ok(SubjectOutcome::Applied { records }) => records,
+                Ok(_) => Vec::new(),
+                Err(mut f) => {
+                    f.erased = erased;
+                    f.kept = kept;
+                    return Err(f);
+                }
+            };
+            for record in &subject_records {
+                erased.retain(|e| &e.record != record);
+                erased.push(ErasedRecord {
+                    source: name.to_owned(),
+                    record: record.clone(),
+                    deleted_record: true,
+                    deleted_fields: Vec::new(),
+                    anonymized_fields: Vec::new(),
+                    subject_level: true,
+                });
+            }
             Ok(SourceRun {
                 records: erased.len(),
                 erased,
                 kept,
                 categories: categories.into_iter().collect(),
+                subject_records,
                 action: DsrAction::SourceErased {
                     source: name.to_owned(),
                     records_deleted: deleted_records,
