@@ -45,8 +45,8 @@
 //!   `contact_register`: an additive use of `records`, so the bundle stays
 //!   version 1 and a version-1 reader shows them); a restriction, lift or
 //!   objection is applied to them before the records are located, and the
-//!   [`RestrictionReport`] lists them; an erasure removes them after the
-//!   records, and the certificate lists each as erased with
+//!   [`RestrictionReport`] lists them; an erasure removes them, also
+//!   before the records, and the certificate lists each as erased with
 //!   `subject_level: true`. Every such step is audited
 //!   ([`DsrAction::SubjectStep`]: source, step, records) and kept in the
 //!   request's progress (`subject_records`).

@@ -383,7 +383,9 @@ pub enum SubjectOutcome {
 ///   source's other records; for a restriction, lift or objection it
 ///   applies the change before the records are located (so a record
 ///   stored meanwhile is covered by the state it inherits); for an erasure
-///   it removes the state after the records. What it did is audited
+///   it removes the state, also before the records (so a record's own
+///   erasure, which may take the state along, does not hide it from the
+///   certificate). What it did is audited
 ///   ([`DsrAction::SubjectStep`](crate::DsrAction::SubjectStep)), kept in
 ///   the request's progress ([`SourceProgress::Done::subject_records`]) and
 ///   reported: in the [`RestrictionReport`](crate::RestrictionReport) and,

@@ -364,7 +364,7 @@ fn an_erasure_removes_the_subject_level_state_and_the_certificate_says_so() {
     // Alice's row stands.
     assert_eq!(source.row(ids.alice), Some((true, Vec::new())));
 
-    // Alice's erasure: her ticket, then her row; the ticket is not marked.
+    // Alice's erasure: her row first, then her ticket, which is not marked.
     let mut erasure = verified(&desk, &ids, ids.alice, RequestKind::Erasure);
     let certificate = desk.erase(&mut erasure, ids.dpo).unwrap();
     let marks: Vec<(String, bool)> = certificate
@@ -375,8 +375,8 @@ fn an_erasure_removes_the_subject_level_state_and_the_certificate_says_so() {
     assert_eq!(
         marks,
         [
-            ("ticket".to_owned(), false),
-            ("contact_register".to_owned(), true)
+            ("contact_register".to_owned(), true),
+            ("ticket".to_owned(), false)
         ]
     );
     assert_eq!(source.row(ids.alice), None);

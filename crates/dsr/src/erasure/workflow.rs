@@ -367,6 +367,29 @@ impl Desk {
                 erased: erased.clone(),
                 kept: kept.clone(),
             };
+            // What the source keeps about the person as a whole goes
+            // first, as for a restriction: a record's own erasure may take
+            // it along (then this step finds nothing to report).
+            let subject_records = match self.subject_step(source, req, actor, &SubjectStep::Erase) {
+                Ok(SubjectOutcome::Applied { records }) => records,
+                Ok(_) => Vec::new(),
+                Err(mut f) => {
+                    f.erased = erased;
+                    f.kept = kept;
+                    return Err(f);
+                }
+            };
+            for record in &subject_records {
+                erased.retain(|e| &e.record != record);
+                erased.push(ErasedRecord {
+                    source: name.to_owned(),
+                    record: record.clone(),
+                    deleted_record: true,
+                    deleted_fields: Vec::new(),
+                    anonymized_fields: Vec::new(),
+                    subject_level: true,
+                });
+            }
             let located = match self.locate(source, req, actor) {
                 Ok(located) => located,
                 Err(mut f) => {
@@ -453,28 +476,6 @@ impl Desk {
                 anonymized_fields += entry.anonymized_fields.len();
                 erased.retain(|e| e.record != entry.record);
                 erased.push(entry);
-            }
-            // What the source keeps about the person as a whole goes last
-            // (a failure before it leaves the state standing for the rerun).
-            let subject_records = match self.subject_step(source, req, actor, &SubjectStep::Erase) {
-                Ok(SubjectOutcome::Applied { records }) => records,
-                Ok(_) => Vec::new(),
-                Err(mut f) => {
-                    f.erased = erased;
-                    f.kept = kept;
-                    return Err(f);
-                }
-            };
-            for record in &subject_records {
-                erased.retain(|e| &e.record != record);
-                erased.push(ErasedRecord {
-                    source: name.to_owned(),
-                    record: record.clone(),
-                    deleted_record: true,
-                    deleted_fields: Vec::new(),
-                    anonymized_fields: Vec::new(),
-                    subject_level: true,
-                });
             }
             Ok(SourceRun {
                 records: erased.len(),
