@@ -1710,7 +1710,10 @@ fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
         );
         let (status, bundle) = a.run_request(&dpo, &erin, json!({"kind": "access"})).await;
         assert_eq!(status, StatusCode::OK, "{bundle}");
-        assert_eq!(bundle["records"][0]["fields"][1]["value"], "ai_assistance", "{bundle}");
+        assert_eq!(
+            bundle["records"][0]["fields"][1]["value"], "ai_assistance",
+            "{bundle}"
+        );
         let created = create(&b, "2002").await;
         assert_eq!(created["processing"], "active", "{created}");
         let erin_ticket = created["id"].as_str().unwrap().to_owned();
