@@ -534,7 +534,7 @@ impl Helpdesk {
 
     /// Runs `request` on `desk` ([`Helpdesk::desk`]) as `actor`. The
     /// contact register is the desk's to reach, through the tickets
-    /// source's subject-level step (see [`store`](crate::store)'s docs): a
+    /// source's subject-level step (see [`store`]'s docs): a
     /// restriction or objection of a contact with no ticket still covers
     /// the tickets stored for them later, an access bundle lists their
     /// register row, and an erasure removes it.
