@@ -1,7 +1,7 @@
 //! The custodia-dsr source protocol on arbitrary bytes, from both ends: a
 //! server fed them as requests, a client fed them as a hello or as replies.
 //! A typed error or a value, never a panic; every line a server writes back
-//! decodes as a reply.
+//! decodes as a reply. The subject-level step's request and reply too.
 
 #![no_main]
 
@@ -9,7 +9,7 @@ use custodia_core::{SubjectId, TenantId};
 use custodia_dsr::remote::{
     RemoteSources, SourceServer, decode_hello, decode_reply, decode_request,
 };
-use custodia_dsr::{MemorySource, PersonalDataSource, RecordRef};
+use custodia_dsr::{MemorySource, PersonalDataSource, RecordRef, SubjectStep};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let mut served =
-        br#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}"#
+        br#"{"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true,"subject_step":true}"#
             .to_vec();
     served.push(b'\n');
     served.extend_from_slice(data);
@@ -43,6 +43,8 @@ fuzz_target!(|data: &[u8]| {
     for source in remote.sources() {
         let _ = source.locate(tenant, subject);
         let _ = source.export(tenant, subject, &RecordRef::new("ticket", "1"));
+        // The subject-level step's reply decoder (`SubjectOutcome`).
+        let _ = source.subject_step(tenant, subject, &SubjectStep::Access);
     }
     let _ = custodia_dsr::remote::SubjectDirectory::find_subjects(&remote, tenant, "a@b.c");
     let _ = RemoteSources::connect(std::io::Cursor::new(data.to_vec()), std::io::sink());

@@ -1,4 +1,4 @@
-//! `custodia dsr export|erase`: data-subject requests over a host's data.
+//! `custodia dsr export|erase|restrict`: data-subject requests over a host's data.
 //!
 //! The host's personal data is reached through a **source program** given
 //! after `--`: the command spawns it and speaks custodia-dsr's source
@@ -14,6 +14,16 @@
 //! erasure, the retention policy that decides what is kept (`--policy`) and
 //! the key that signs a checkpoint of the log beforehand.
 //!
+//! A source that keeps state about a person as a whole (a contact register
+//! saying their processing is restricted, so that records stored later
+//! inherit it) is reached once per request through the source protocol's
+//! `subject_step`, whether or not the person has a record: `restrict`
+//! records a restriction or objection of a contact with no record yet,
+//! `export` lists that state in the bundle, `erase` removes it and the
+//! certificate says so. A source program built before the step (its hello
+//! does not offer it) is not asked: it works as before, reached through
+//! the records it locates only.
+//!
 //! Exit codes: `0` ok; `2` a usage or input error (missing log or key
 //! files, a program that is not a source, unknown tenant or subject, bad
 //! arguments), with the reason on standard error.
@@ -26,12 +36,15 @@ use std::sync::Arc;
 use clap::{Args, Subcommand, ValueEnum};
 use custodia_audit::checkpoint::Signer;
 use custodia_audit::{AuditLog, Query, SegmentOptions, SegmentStore};
-use custodia_core::{ActorId, Clock, DataCategory, Role, SubjectId, SystemClock, TenantId};
+use custodia_core::{
+    ActorId, Clock, DataCategory, Purpose, Role, SubjectId, SystemClock, TenantId,
+};
 use custodia_crypt::{FileKeyStore, SubjectVault};
 use custodia_dsr::remote::{RemoteSources, SubjectDirectory};
 use custodia_dsr::{
     AuditTrail, Desk, ErasureCertificate, ErasureException, ErasurePolicy, ExportBundle,
-    FieldAction, PersonalDataSource, PolicyRetention, Request, RequestKind, VerificationMethod,
+    FieldAction, PersonalDataSource, PolicyRetention, Request, RequestKind, RestrictionReport,
+    VerificationMethod,
 };
 use custodia_retention::RetentionPolicy;
 
@@ -104,6 +117,34 @@ pub enum DsrCommand {
         /// "recipients_to_inform") plus "checkpoint", the path of the audit
         /// log checkpoint taken before the erasure (null without
         /// --checkpoint-key).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a restriction of processing (Art. 18), its lift, or an
+    /// objection (Art. 21) to purposes, and print what it covered: the
+    /// records restricted and the state the sources keep about the person
+    /// as a whole (a contact register), which covers the records stored for
+    /// them later.
+    ///
+    /// The person need not have a record yet when the source program
+    /// keeps such state (its hello offers the subject-level step): the
+    /// restriction is then recorded for them, with a note on standard
+    /// error. Every step is audited into the --audit log.
+    #[command(after_help = EXIT_CODES)]
+    Restrict {
+        #[command(flatten)]
+        who: Who,
+        /// Lift an earlier restriction (Art. 18(3)) instead.
+        #[arg(long, conflicts_with = "object")]
+        lift: bool,
+        /// Record an objection (Art. 21) to processing for this purpose
+        /// (e.g. `ai_assistance`) instead of a restriction. Repeatable.
+        #[arg(long, value_name = "PURPOSE")]
+        object: Vec<Purpose>,
+        /// Print the result as one line of JSON: {"request", "tenant",
+        /// "subject", "kind" ("restriction", "lift" or "objection"),
+        /// "records", "subject_records" ([{"source", "record_type", "id"}]:
+        /// the subject-level state written), "recipients_to_inform"}.
         #[arg(long)]
         json: bool,
     },
@@ -326,8 +367,11 @@ impl Host {
     }
 
     /// Checks the tenant is known and finds the subject, by id or by
-    /// `email` (from [`email`]).
-    fn resolve(&self, who: &Who, email: Option<&str>) -> Result<SubjectId, String> {
+    /// `email` (from [`email`]). A subject with no record and no audit
+    /// event is refused (a mistyped id), unless `ahead` — a restriction,
+    /// which a source keeping subject-level state records for records to
+    /// come — and the source program offers that step.
+    fn resolve(&self, who: &Who, email: Option<&str>, ahead: bool) -> Result<SubjectId, String> {
         let tenant = who.tenant;
         let directory = self.remote.hello().directory;
         let has_tenant = (directory && self.remote.has_tenant(tenant).map_err(text)?)
@@ -370,6 +414,12 @@ impl Host {
             located |= !source.locate(tenant, subject).map_err(text)?.is_empty();
         }
         if !located && !self.known_in_log(Query::new().tenant(tenant).subject(subject))? {
+            if ahead && self.remote.hello().subject_step {
+                eprintln!(
+                    "custodia: note: no records or audit events about subject {subject} in tenant {tenant} yet; recording it for the records stored for them later"
+                );
+                return Ok(subject);
+            }
             return Err(format!(
                 "unknown subject {subject} in tenant {tenant}: no records or audit events about them"
             ));
@@ -557,7 +607,7 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
         } => {
             let email = email(&who)?;
             let host = Host::open(&who)?;
-            let subject = host.resolve(&who, email.as_deref())?;
+            let subject = host.resolve(&who, email.as_deref(), false)?;
             let desk = host.desk()?;
             let actor = operator(who.tenant);
             let kind = if portability {
@@ -627,7 +677,7 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 .transpose()?;
             let email = email(&who)?;
             let host = Host::open(&who)?;
-            let subject = host.resolve(&who, email.as_deref())?;
+            let subject = host.resolve(&who, email.as_deref(), false)?;
             let retention = Arc::new(retention(&rules, &host.clock)?);
             let policy = rules
                 .anonymize
@@ -657,7 +707,81 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 print(&describe(&certificate, checkpoint.as_deref()))
             }
         }
+        DsrCommand::Restrict {
+            who,
+            lift,
+            object,
+            json,
+        } => {
+            let email = email(&who)?;
+            let host = Host::open(&who)?;
+            let subject = host.resolve(&who, email.as_deref(), true)?;
+            let desk = host.desk()?;
+            let actor = operator(who.tenant);
+            let (kind, name) = match (lift, object.is_empty()) {
+                (true, _) => (RequestKind::Restriction { lift: true }, "lift"),
+                (false, true) => (RequestKind::Restriction { lift: false }, "restriction"),
+                (false, false) => (RequestKind::Objection { purposes: object }, "objection"),
+            };
+            let mut request = verified_request(&desk, &who, subject, kind, actor)?;
+            let report = desk.restrict(&mut request, actor).map_err(text)?;
+            print(&describe_restriction(
+                &who, subject, &request, name, &report, json,
+            ))
+        }
     }
+}
+
+/// What a restriction covered, in words or (`json`) as one JSON line.
+fn describe_restriction(
+    who: &Who,
+    subject: SubjectId,
+    request: &Request,
+    kind: &str,
+    report: &RestrictionReport,
+    json: bool,
+) -> String {
+    if json {
+        let subject_records: Vec<_> = report
+            .subject_records
+            .iter()
+            .map(|(source, r)| {
+                serde_json::json!({"source": source, "record_type": r.record_type, "id": r.id})
+            })
+            .collect();
+        let value = serde_json::json!({
+            "request": request.id,
+            "tenant": who.tenant,
+            "subject": subject,
+            "kind": kind,
+            "records": report.records,
+            "subject_records": subject_records,
+            "recipients_to_inform": report.recipients_to_inform,
+        });
+        return format!("{value}\n");
+    }
+    let mut text = format!(
+        "{kind} for subject {subject} of tenant {}: request {}\n  records: {}\n",
+        who.tenant, request.id, report.records
+    );
+    if report.subject_records.is_empty() {
+        text.push_str(
+            "  subject-level state: none kept by the sources (records stored later are not covered)\n",
+        );
+    }
+    for (source, r) in &report.subject_records {
+        text.push_str(&format!(
+            "  subject-level state: {source} {} {}\n",
+            r.record_type, r.id
+        ));
+    }
+    if !report.recipients_to_inform.is_empty() {
+        text.push_str(&format!(
+            "  recipients to inform: {}\n",
+            report.recipients_to_inform.join(", ")
+        ));
+    }
+    text
 }
 
 /// The certificate in words.
@@ -673,7 +797,12 @@ fn describe(c: &ErasureCertificate, checkpoint: Option<&Path>) -> String {
     );
     text.push_str(&format!("  erased: {}\n", c.erased.len()));
     for e in &c.erased {
-        if e.deleted_record {
+        if e.subject_level {
+            text.push_str(&format!(
+                "    {} {} {}: subject-level state deleted\n",
+                e.source, e.record.record_type, e.record.id
+            ));
+        } else if e.deleted_record {
             text.push_str(&format!(
                 "    {} {}: record deleted\n",
                 e.source, e.record.id

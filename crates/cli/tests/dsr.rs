@@ -15,6 +15,9 @@ use custodia_core::ManualClock;
 use custodia_example_helpdesk::demo::{self, Cast};
 
 const SERVE: &str = "--serve-helpdesk-source";
+/// The same source, as a program built before the subject-level step would
+/// serve it: its hello does not offer `subject_step`.
+const SERVE_OLD: &str = "--serve-old-helpdesk-source";
 
 fn custodia_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_custodia"))
@@ -103,16 +106,55 @@ fn dsr(sub: &str, data: impl AsRef<Path>, args: &[&str]) -> Output {
     dsr_with_source(sub, data.as_ref(), data.as_ref(), args)
 }
 
+/// [`dsr`] with the source served as an older program would ([`SERVE_OLD`]).
+fn dsr_old(sub: &str, data: &Path, args: &[&str]) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(dsr_options(sub, data))
+        .args(args)
+        .args(["--", s(&exe), SERVE_OLD, s(data)])
+        .current_dir(data)
+        .output()
+        .unwrap()
+}
+
+/// Standard output that drops the hello's `subject_step` offer (the
+/// hello is written in one piece).
+struct WithoutSubjectStep<W>(W);
+
+impl<W: std::io::Write> std::io::Write for WithoutSubjectStep<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        if text.contains(r#","subject_step":true"#) {
+            self.0
+                .write_all(text.replace(r#","subject_step":true"#, "").as_bytes())?;
+            return Ok(buf.len());
+        }
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if let [_, flag, dir] = args.as_slice()
-        && flag == SERVE
+        && (flag == SERVE || flag == SERVE_OLD)
     {
-        let served = custodia_example_helpdesk::serve_source(
-            Path::new(dir),
-            std::io::stdin().lock(),
-            std::io::stdout().lock(),
-        );
+        let served = if flag == SERVE {
+            custodia_example_helpdesk::serve_source(
+                Path::new(dir),
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+            )
+        } else {
+            custodia_example_helpdesk::serve_source(
+                Path::new(dir),
+                std::io::stdin().lock(),
+                WithoutSubjectStep(std::io::stdout().lock()),
+            )
+        };
         return match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -121,7 +163,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 11] = [
+    let tests: [(&str, fn()); 13] = [
+        (
+            "restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it",
+            restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it,
+        ),
+        (
+            "a_source_program_without_the_subject_step_still_works",
+            a_source_program_without_the_subject_step_still_works,
+        ),
         (
             "export_says_when_an_audit_value_could_not_be_read",
             export_says_when_an_audit_value_could_not_be_read,
@@ -930,4 +980,159 @@ fn the_export_bundle_is_readable_by_its_owner_only() {
         .filter(|name| name.ends_with(".tmp"))
         .collect();
     assert!(staged.is_empty(), "{staged:?}");
+}
+
+/// A new ticket of `subject` of ACME stored in the data directory `dir`
+/// (the helpdesk opened and closed again); whether it was stored restricted.
+fn new_ticket_restricted(dir: &Path, id: &str, subject: custodia_core::SubjectId) -> bool {
+    let c = Cast::new();
+    let clock = Arc::new(ManualClock::new(demo::start_time()));
+    let hd = custodia_example_helpdesk::Helpdesk::open(dir, clock).unwrap();
+    let stored = hd
+        .tickets()
+        .insert(&custodia_example_helpdesk::NewTicket {
+            id,
+            tenant: c.acme,
+            subject,
+            owner: c.acme_agent,
+            created: demo::start_time(),
+            closed: None,
+            status: "open",
+            subject_line: "Monitor flickers",
+            name: "Someone",
+            email: "carol@example.com",
+            phone: "",
+            body: "It flickers.",
+        })
+        .unwrap();
+    stored.restricted
+}
+
+/// The contact register's row of `subject` of ACME in `dir`, if any.
+fn registered(dir: &Path, subject: custodia_core::SubjectId) -> Option<bool> {
+    let clock = Arc::new(ManualClock::new(demo::start_time()));
+    let hd = custodia_example_helpdesk::Helpdesk::open(dir, clock).unwrap();
+    hd.tickets()
+        .contact_processing(Cast::new().acme, subject)
+        .unwrap()
+        .map(|p| p.restricted)
+}
+
+/// Found in review: `custodia dsr` over `custodia-helpdesk-source` reached
+/// the contact register only through located tickets, so a contact with
+/// no ticket could not be restricted that way (and `dsr` had no
+/// restriction at all); an export did not show the register row, and an
+/// erasure left it. Now `dsr restrict` records Carol's restriction with no
+/// ticket (her next ticket is stored restricted), `dsr export` lists the
+/// row, and `dsr erase` removes it and says so.
+fn restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it() {
+    let data = seeded();
+    let c = Cast::new();
+    let tenant = c.acme.to_string();
+    let carol = custodia_core::SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+    let carol_id = carol.to_string();
+    let dir = data.path();
+    let who = ["--tenant", tenant.as_str(), "--subject", carol_id.as_str()];
+
+    let o = dsr("restrict", dir, &[&who[..], &["--json"]].concat());
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        err(&o).contains("no records or audit events"),
+        "{}",
+        err(&o)
+    );
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(report["kind"], "restriction");
+    assert_eq!(report["records"], 0);
+    assert_eq!(
+        report["subject_records"],
+        serde_json::json!([{"source": "tickets", "record_type": "contact_register", "id": carol_id}])
+    );
+    assert_eq!(registered(dir, carol), Some(true));
+    assert!(new_ticket_restricted(dir, "T-3001", carol));
+
+    // Her access export lists the register row.
+    let out_dir = dir.join("carol-export");
+    let o = dsr("export", dir, &[&who[..], &["--out", s(&out_dir)]].concat());
+    assert!(o.status.success(), "{}", err(&o));
+    let csv = read(&out_dir.join("tickets-contact_register.csv"));
+    assert!(
+        csv.contains(&carol_id) && csv.contains("restricted"),
+        "{csv}"
+    );
+
+    // Lifted in words; the row goes.
+    let o = dsr("restrict", dir, &[&who[..], &["--lift"]].concat());
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).starts_with("lift for subject"), "{}", out(&o));
+    assert!(
+        out(&o).contains("subject-level state: tickets contact_register"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(registered(dir, carol), None);
+
+    // An objection, then her erasure removes the row and says so.
+    let o = dsr(
+        "restrict",
+        dir,
+        &[&who[..], &["--object", "ai_assistance"]].concat(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(registered(dir, carol), Some(false));
+    let o = dsr("erase", dir, &[&who[..], &["--json"]].concat());
+    assert!(o.status.success(), "{}", err(&o));
+    let certificate: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let register: Vec<_> = certificate["erased"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject_level"] == true)
+        .collect();
+    assert_eq!(register.len(), 1, "{certificate}");
+    assert_eq!(register[0]["record"]["record_type"], "contact_register");
+    assert_eq!(registered(dir, carol), None);
+}
+
+/// A source program built before the subject-level step (its hello does
+/// not offer it) still serves every request: restricting Bob reaches his
+/// tickets (and, through them, the register), export and erasure run as
+/// before; a contact with no ticket and no events is still refused as
+/// unknown, since nothing could record her restriction.
+fn a_source_program_without_the_subject_step_still_works() {
+    let data = seeded();
+    let c = Cast::new();
+    let tenant = c.acme.to_string();
+    let bob = c.bob.to_string();
+    let dir = data.path();
+    let o = dsr_old(
+        "restrict",
+        dir,
+        &["--tenant", &tenant, "--subject", &bob, "--json"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(report["records"], 2, "{report}");
+    assert_eq!(report["subject_records"], serde_json::json!([]));
+    assert_eq!(registered(dir, c.bob), Some(true));
+
+    let out_dir = dir.join("bob-export");
+    let o = dsr_old(
+        "export",
+        dir,
+        &["--tenant", &tenant, "--subject", &bob, "--out", s(&out_dir)],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(!out_dir.join("tickets-contact_register.csv").exists());
+    assert!(out_dir.join("tickets-ticket.csv").exists());
+
+    let carol =
+        custodia_core::SubjectId::from_external_key(c.acme, "psa.contact", "2001").to_string();
+    let o = dsr_old("restrict", dir, &["--tenant", &tenant, "--subject", &carol]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(err(&o).contains("unknown subject"), "{}", err(&o));
+
+    let o = dsr_old("erase", dir, &["--tenant", &tenant, "--subject", &bob]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains("erased: 2"), "{}", out(&o));
 }

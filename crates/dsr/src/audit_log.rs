@@ -102,6 +102,7 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// | `ResealFailed` | custom `dsr.reseal` | `dsr.source` ‹name› | failure |
 /// | `CertificateIssued` | custom `dsr.certificate_issued` | `dsr.request` ‹id› | success |
 /// | `SourceRestricted` | `restrict` | `dsr.source` ‹name› | success |
+/// | `SubjectStep` | by `step`: `export` (access), `restrict` (restrict, lift, stop_purposes), `erase`; else custom `dsr.subject_‹step›` | `dsr.source` ‹name› | success |
 /// | `SourceFailed` | the operation's action (`read`, `export`, `update`, `erase`, `restrict`; else custom `dsr.‹operation›`, keeping letters, digits and `_`) | `dsr.source` ‹name› | failure |
 /// | `BreachRecorded` | custom `breach.recorded` | `breach.incident` ‹id› | success |
 /// | `BreachUpdated` | custom `breach.updated` | `breach.incident` ‹id› | success |
@@ -587,6 +588,17 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
         }
         DsrAction::CertificateIssued { .. } => (custom("dsr.certificate_issued")?, request()?, ok),
         DsrAction::SourceRestricted { source: s, .. } => (Action::Restrict, source(s)?, ok),
+        DsrAction::SubjectStep {
+            source: s, step, ..
+        } => {
+            let action = match step.as_str() {
+                "access" => Action::Export,
+                "erase" => Action::Erase,
+                "restrict" | "lift" | "stop_purposes" => Action::Restrict,
+                other => Action::custom(format!("dsr.subject_{}", sanitize(other)))?,
+            };
+            (action, source(s)?, ok)
+        }
         DsrAction::SourceFailed {
             source: s,
             operation,

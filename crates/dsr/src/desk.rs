@@ -19,7 +19,8 @@ use crate::request::{
 };
 use crate::retention::{BackupHorizon, NoHolds, RetentionCheck, UnknownBackups};
 use crate::source::{
-    ErasedRecord, FieldUpdate, KeptRecord, PersonalDataSource, Restriction, SourceProgress,
+    ErasedRecord, FieldUpdate, KeptRecord, PersonalDataSource, RecordRef, Restriction,
+    SourceProgress, SubjectOutcome, SubjectRecord, SubjectStep,
 };
 
 /// Hands a request to the controller when this helpdesk is only a processor.
@@ -46,6 +47,12 @@ pub struct RectificationReport {
 pub struct RestrictionReport {
     /// Records restricted (or lifted, or stopped for the purposes), across sources.
     pub records: usize,
+    /// Subject-level records the restriction, lift or objection was
+    /// applied to, as (source, record): state a source keeps about the
+    /// person as a whole, which records stored later inherit
+    /// ([`PersonalDataSource::subject_step`]). Empty when no source keeps
+    /// any (then a person with no record located was reached nowhere).
+    pub subject_records: Vec<(String, RecordRef)>,
     /// Recipients to tell of the restriction (Art. 19), from the record of
     /// processing ([`Desk::with_records`]); empty without one.
     pub recipients_to_inform: Vec<String>,
@@ -87,6 +94,7 @@ pub(crate) struct SourceRun {
     pub(crate) erased: Vec<ErasedRecord>,
     pub(crate) kept: Vec<KeptRecord>,
     pub(crate) categories: Vec<DataCategory>,
+    pub(crate) subject_records: Vec<RecordRef>,
     pub(crate) action: DsrAction,
 }
 
@@ -524,6 +532,7 @@ impl Desk {
                             erased: run.erased,
                             kept: run.kept,
                             categories: run.categories,
+                            subject_records: run.subject_records,
                         },
                     );
                 }
@@ -588,6 +597,57 @@ impl Desk {
         Ok(located)
     }
 
+    /// Runs `source`'s subject-level step, checks that the answer fits the
+    /// step, and audits it (a source that keeps nothing is not recorded).
+    pub(crate) fn subject_step(
+        &self,
+        source: &dyn PersonalDataSource,
+        request: &Request,
+        actor: ActorId,
+        step: &SubjectStep,
+    ) -> Result<SubjectOutcome, SourceFail> {
+        let outcome = source
+            .subject_step(request.tenant, request.subject, step)
+            .map_err(|e| SourceFail::new("subject_step", &e))?;
+        let records = match (&outcome, step) {
+            (SubjectOutcome::NotKept, _) => return Ok(outcome),
+            (SubjectOutcome::Exported { records }, SubjectStep::Access) => records.len(),
+            (
+                SubjectOutcome::Applied { records },
+                SubjectStep::Restrict { .. } | SubjectStep::Erase,
+            ) => records.len(),
+            _ => {
+                let e: BoxError = format!(
+                    "{}: its subject-level step answered {} to {}",
+                    source.name(),
+                    match outcome {
+                        SubjectOutcome::Exported { .. } => "exported records",
+                        _ => "a change",
+                    },
+                    step.name()
+                )
+                .into();
+                return Err(SourceFail::new("subject_step", &e));
+            }
+        };
+        self.emit(
+            request,
+            Some(actor),
+            DsrAction::SubjectStep {
+                source: source.name().to_owned(),
+                step: step.name().to_owned(),
+                records,
+            },
+        )
+        .map_err(|e| SourceFail {
+            operation: "audit",
+            error: e.to_string(),
+            erased: Vec::new(),
+            kept: Vec::new(),
+        })?;
+        Ok(outcome)
+    }
+
     pub(crate) fn finish(&self, request: &mut Request, actor: ActorId) -> Result<(), Error> {
         let at = self.clock.now();
         self.step(request, actor, |r| {
@@ -600,6 +660,9 @@ impl Desk {
 
     /// Access (Art. 15) or portability (Art. 20): exports from every source
     /// and completes the request. Reads are repeated in full on a rerun.
+    /// Each source's subject-level records
+    /// ([`PersonalDataSource::subject_step`]) follow its other records,
+    /// filtered for portability as they are.
     ///
     /// # Example: access and portability
     ///
@@ -675,6 +738,39 @@ impl Desk {
                     fields,
                 });
             }
+            // What the source keeps about the person as a whole: listed
+            // with its records, under the source's subject-level type.
+            let mut subject_records = Vec::new();
+            if let SubjectOutcome::Exported { records: kept } =
+                self.subject_step(source, req, actor, &SubjectStep::Access)?
+            {
+                for SubjectRecord {
+                    record,
+                    legal_basis,
+                } in kept
+                {
+                    subject_records.push(record.record.clone());
+                    if kind == BundleKind::Portability && !legal_basis.allows_portability() {
+                        continue;
+                    }
+                    let fields: Vec<_> = record
+                        .fields
+                        .into_iter()
+                        .filter(|f| kind == BundleKind::Access || f.provided_by_subject)
+                        .collect();
+                    if fields.is_empty() && kind == BundleKind::Portability {
+                        continue;
+                    }
+                    exported.push(ExportedRecord {
+                        source: source.name().to_owned(),
+                        record_type: record.record.record_type,
+                        id: record.record.id,
+                        legal_basis,
+                        created_at: record.created_at,
+                        fields,
+                    });
+                }
+            }
             let count = exported.len();
             records.extend(exported);
             Ok(SourceRun {
@@ -682,6 +778,7 @@ impl Desk {
                 erased: Vec::new(),
                 kept: Vec::new(),
                 categories: Vec::new(),
+                subject_records,
                 action: DsrAction::SourceExported {
                     source: source.name().to_owned(),
                     records: count,
@@ -808,6 +905,7 @@ impl Desk {
                 erased: Vec::new(),
                 kept: Vec::new(),
                 categories: matched.into_iter().collect(),
+                subject_records: Vec::new(),
                 action: DsrAction::SourceRectified {
                     source: source.name().to_owned(),
                     records,
@@ -844,6 +942,9 @@ impl Desk {
 
     /// Restriction (Art. 18) or objection (Art. 21): restricts, lifts, or
     /// stops the purposes for every record in every source, and completes.
+    /// Each source's subject-level state is changed first
+    /// ([`PersonalDataSource::subject_step`]), so a person with no record
+    /// located is covered too, and records stored later inherit it.
     pub fn restrict(
         &self,
         request: &mut Request,
@@ -862,7 +963,16 @@ impl Desk {
             },
             _ => Restriction::Restrict,
         };
+        let step = SubjectStep::Restrict {
+            restriction: restriction.clone(),
+        };
         self.each_source(request, actor, true, |source, req, _| {
+            // The subject-level state first: a record stored after it
+            // inherits it, so none stored between the two steps is missed.
+            let subject_records = match self.subject_step(source, req, actor, &step)? {
+                SubjectOutcome::Applied { records } => records,
+                _ => Vec::new(),
+            };
             let located = self.locate(source, req, actor)?;
             let mut categories = BTreeSet::new();
             for found in &located {
@@ -876,6 +986,7 @@ impl Desk {
                 erased: Vec::new(),
                 kept: Vec::new(),
                 categories: categories.into_iter().collect(),
+                subject_records,
                 action: DsrAction::SourceRestricted {
                     source: source.name().to_owned(),
                     records: located.len(),
@@ -891,10 +1002,23 @@ impl Desk {
                 SourceProgress::Failed { .. } => 0,
             })
             .sum();
+        let subject_records = request
+            .progress
+            .sources
+            .iter()
+            .filter_map(|(name, p)| match p {
+                SourceProgress::Done {
+                    subject_records, ..
+                } => Some(subject_records.iter().map(|r| (name.clone(), r.clone()))),
+                SourceProgress::Failed { .. } => None,
+            })
+            .flatten()
+            .collect();
         let recipients_to_inform = self.recipients(request);
         self.finish(request, actor)?;
         Ok(RestrictionReport {
             records,
+            subject_records,
             recipients_to_inform,
         })
     }

@@ -132,6 +132,19 @@ pub enum DsrAction {
         /// Until when, if known.
         until: Option<Timestamp>,
     },
+    /// A source's subject-level step ran
+    /// ([`PersonalDataSource::subject_step`](crate::PersonalDataSource::subject_step)):
+    /// recorded only for a source that keeps subject-level state.
+    SubjectStep {
+        /// The source.
+        source: String,
+        /// Which step ([`SubjectStep::name`](crate::SubjectStep::name)):
+        /// `access`, `restrict`, `lift`, `stop_purposes`, `erase`.
+        step: String,
+        /// Subject-level records exported, written or removed (0: the
+        /// source held none for this subject).
+        records: usize,
+    },
     /// Processing was restricted, lifted or stopped for purposes in a source.
     SourceRestricted {
         /// The source.

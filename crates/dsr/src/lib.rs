@@ -33,6 +33,23 @@
 //!   event); [`Desk::resume_deferred_erasures`], run on a schedule over the
 //!   stored requests, erases what is no longer held and shreds the key as
 //!   soon as nothing needs it.
+//! * Subject-level state: some of what a source keeps is about the person
+//!   as a whole, not in a record — a contact register saying their
+//!   processing is restricted (Art. 18) or which purposes they objected to
+//!   (Art. 21), so that records stored later inherit it. The desk asks
+//!   every source once per request for it
+//!   ([`PersonalDataSource::subject_step`], default: nothing kept),
+//!   whether or not records were located, so a person with no record is
+//!   reached too. Access bundles list the subject-level records with the
+//!   source's others (under the source's record type, e.g.
+//!   `contact_register`: an additive use of `records`, so the bundle stays
+//!   version 1 and a version-1 reader shows them); a restriction, lift or
+//!   objection is applied to them before the records are located, and the
+//!   [`RestrictionReport`] lists them; an erasure removes them, also
+//!   before the records, and the certificate lists each as erased with
+//!   `subject_level: true`. Every such step is audited
+//!   ([`DsrAction::SubjectStep`]: source, step, records) and kept in the
+//!   request's progress (`subject_records`).
 //! * Deadlines: one month to decide (act, extend, or refuse with reasons,
 //!   Art. 12(3)–(4)); an extension is refused after it, a refusal after it
 //!   is recorded as late, and [`Desk::late_requests`] lists open requests
@@ -166,8 +183,10 @@
 //! that checks it: the export bundle ([`ExportBundle`], 1), the erasure
 //! certificate ([`ErasureCertificate`], 2; version 1 is still read), the record of
 //! processing ([`records`], 1), the request ([`Request::to_json`], 1; fields
-//! added since — `kept[].subject_key`, `rejection.late` — read with safe
-//! defaults from older requests) and the incident
+//! added since — `kept[].subject_key`, `rejection.late`, the progress's
+//! `subject_records` and `erased[].subject_level` — read with safe
+//! defaults from older requests; the certificate's `erased[].subject_level`
+//! likewise) and the incident
 //! ([`breach::Incident::to_json`], 1).
 //!
 //! With feature `proptest`, the `arbitrary` module has strategies for the
@@ -227,5 +246,5 @@ pub use retention::{
 pub use source::{
     ErasedRecord, ErasurePlan, ExportedRecord, FieldAction, FieldErasure, FieldInfo, FieldUpdate,
     FieldValue, KeptKey, KeptRecord, Located, PersonalDataSource, Progress, RecordMeta, RecordRef,
-    ResealOutcome, Restriction, SourceProgress,
+    ResealOutcome, Restriction, SourceProgress, SubjectOutcome, SubjectRecord, SubjectStep,
 };

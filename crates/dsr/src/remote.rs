@@ -28,7 +28,7 @@
 //! [`MAX_LINE`] bytes. The server speaks first, once ([`SourceHello`]):
 //!
 //! ```text
-//! {"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true}
+//! {"protocol":"custodia.dsr.source","version":1,"sources":["tickets"],"directory":true,"subject_step":true}
 //! ```
 //!
 //! Then the client sends one [`SourceRequest`] per line and reads exactly one
@@ -45,13 +45,28 @@
 //! `restrict`, `reseal_kept` (the [`PersonalDataSource`] methods, their
 //! arguments and results as this crate serializes them), and, when the
 //! hello says `"directory": true`, `has_tenant` and `find_subjects`
-//! ([`SubjectDirectory`]). A reply is `"ok"` with the method's result
+//! ([`SubjectDirectory`]); and, when the hello says `"subject_step": true`,
+//! `subject_step` ([`PersonalDataSource::subject_step`], replying a
+//! [`SubjectOutcome`]). A reply is `"ok"` with the method's result
 //! (`null` for none) or `"error"` with a [`SourceFailureKind`] and a message that,
 //! as for any source error, names records, never their values. The session
 //! ends when the client closes the server's input. A line that does not
 //! decode gets a `bad_request` reply (id 0 when even the id is unreadable)
 //! and the session goes on; a line over the limit, or input that is not
 //! UTF-8, ends it with a [`ProtocolError`].
+//!
+//! ## Older servers
+//!
+//! `subject_step` was added within version 1. A server built before it
+//! sends no `subject_step` in its hello (read as `false`), and the client
+//! then never sends the operation: its sources answer
+//! [`SubjectOutcome::NotKept`] themselves, so the desk runs every request
+//! as before and records no subject-level step. (Sent to such a server,
+//! the line would not decode and get a `bad_request` reply, which would
+//! fail the source's step.) A newer client's extra hello field is
+//! likewise ignored by an older client. Every [`SourceServer`] of this
+//! build serves the operation, for every source: one that keeps no
+//! subject-level state answers `{"outcome":"not_kept"}`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -66,7 +81,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::BoxError;
 use crate::source::{
     ErasurePlan, ExportedRecord, FieldUpdate, Located, PersonalDataSource, RecordRef,
-    ResealOutcome, Restriction,
+    ResealOutcome, Restriction, SubjectOutcome, SubjectStep,
 };
 
 /// The protocol's name, in the hello line.
@@ -188,6 +203,10 @@ pub struct SourceHello {
     /// Whether `has_tenant` and `find_subjects` are served.
     #[serde(default)]
     pub directory: bool,
+    /// Whether `subject_step` is served. Absent (false) in the hello of a
+    /// server built before it: see [Older servers](self#older-servers).
+    #[serde(default)]
+    pub subject_step: bool,
 }
 
 /// One request line.
@@ -272,6 +291,18 @@ pub enum SourceOperation {
         subject: SubjectId,
         /// The record.
         record: RecordRef,
+    },
+    /// [`PersonalDataSource::subject_step`]; replies a [`SubjectOutcome`].
+    /// Sent only when the hello says `"subject_step": true`.
+    SubjectStep {
+        /// The source's name.
+        source: String,
+        /// The tenant.
+        tenant: TenantId,
+        /// The subject.
+        subject: SubjectId,
+        /// The step.
+        step: SubjectStep,
     },
     /// [`SubjectDirectory::has_tenant`]; replies a boolean.
     HasTenant {
@@ -469,6 +500,7 @@ impl<'a> SourceServer<'a> {
             version: u64::from(VERSION),
             sources: self.sources.iter().map(|s| s.name().to_owned()).collect(),
             directory: self.directory.is_some(),
+            subject_step: true,
         }
     }
 
@@ -582,6 +614,14 @@ impl<'a> SourceServer<'a> {
             } => self
                 .source(&source)
                 .and_then(|s| ok(s.reseal_kept(tenant, subject, &record))),
+            SourceOperation::SubjectStep {
+                source,
+                tenant,
+                subject,
+                step,
+            } => self
+                .source(&source)
+                .and_then(|s| ok(s.subject_step(tenant, subject, &step))),
             SourceOperation::HasTenant { tenant } => {
                 self.directory().and_then(|d| ok(d.has_tenant(tenant)))
             }
@@ -864,6 +904,7 @@ impl RemoteSources {
             .map(|name| {
                 Arc::new(RemoteSource {
                     name: name.clone(),
+                    subject_step: self.hello.subject_step,
                     session: Arc::clone(&self.session),
                 }) as Arc<dyn PersonalDataSource>
             })
@@ -894,6 +935,8 @@ impl SubjectDirectory for RemoteSources {
 /// One source of a [`RemoteSources`] session.
 struct RemoteSource {
     name: String,
+    /// Whether the server serves `subject_step` (its hello said so).
+    subject_step: bool,
     session: Arc<Mutex<Session>>,
 }
 
@@ -991,6 +1034,25 @@ impl PersonalDataSource for RemoteSource {
             tenant,
             subject,
             record: record.clone(),
+        })
+    }
+
+    /// Asks the server, if its hello said it serves the step; a server
+    /// built before it keeps nothing as far as the desk can know.
+    fn subject_step(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        step: &SubjectStep,
+    ) -> Result<SubjectOutcome, BoxError> {
+        if !self.subject_step {
+            return Ok(SubjectOutcome::NotKept);
+        }
+        self.call(SourceOperation::SubjectStep {
+            source: self.name.clone(),
+            tenant,
+            subject,
+            step: step.clone(),
         })
     }
 }

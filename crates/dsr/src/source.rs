@@ -260,6 +260,91 @@ pub enum Restriction {
     },
 }
 
+/// The subject-level step of a request in one source: what the desk asks
+/// of [`PersonalDataSource::subject_step`], once per request and source,
+/// whatever records were located (none included).
+///
+/// Rectification has no subject-level step: a source whose subject-level
+/// state holds values the person may correct reports it as a located
+/// record instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SubjectStep {
+    /// Access or portability: report what the source keeps about the
+    /// subject as a whole ([`SubjectOutcome::Exported`]).
+    Access,
+    /// Restriction, its lift, or an objection: apply it to the subject
+    /// as a whole, so that it also covers records stored later
+    /// ([`SubjectOutcome::Applied`]).
+    Restrict {
+        /// What to apply.
+        restriction: Restriction,
+    },
+    /// Erasure: remove what the source keeps about the subject as a whole
+    /// ([`SubjectOutcome::Applied`], the records removed).
+    Erase,
+}
+
+impl SubjectStep {
+    /// The step's name in [`DsrAction::SubjectStep`](crate::DsrAction::SubjectStep)
+    /// events: `access`, `restrict`, `lift`, `stop_purposes`, `erase`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Restrict {
+                restriction: Restriction::Restrict,
+            } => "restrict",
+            Self::Restrict {
+                restriction: Restriction::Lift,
+            } => "lift",
+            Self::Restrict {
+                restriction: Restriction::StopPurposes { .. },
+            } => "stop_purposes",
+            Self::Erase => "erase",
+        }
+    }
+}
+
+/// A subject-level record with its values, for an access bundle: state a
+/// source keeps about the person as a whole (a contact register's row),
+/// not about one of their records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectRecord {
+    /// The record and its values. Its `record_type` should say it is
+    /// subject-level (`"contact_register"`): the bundle lists it among the
+    /// source's records under that type.
+    pub record: ExportedRecord,
+    /// The legal basis its processing rests on (a restriction's record:
+    /// usually [`LegalBasis::LegalObligation`]).
+    pub legal_basis: LegalBasis,
+}
+
+/// What [`PersonalDataSource::subject_step`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SubjectOutcome {
+    /// The source keeps nothing about the subject outside its records: no
+    /// subject-level step (the default, and what a remote source that does
+    /// not serve the step is taken to answer). Nothing is recorded.
+    NotKept,
+    /// The answer to [`SubjectStep::Access`]: the subject-level records
+    /// (none when the source holds nothing about this subject).
+    Exported {
+        /// The records.
+        records: Vec<SubjectRecord>,
+    },
+    /// The answer to [`SubjectStep::Restrict`] and [`SubjectStep::Erase`]:
+    /// the subject-level records the change was applied to — written,
+    /// changed or removed (none when there was nothing to change, e.g. an
+    /// erasure of a subject the source holds no such record of).
+    Applied {
+        /// The records.
+        records: Vec<RecordRef>,
+    },
+}
+
 /// A store of personal data, and its contract.
 ///
 /// Personal-data sources: the stores a host keeps people's data in.
@@ -287,6 +372,25 @@ pub enum Restriction {
 ///   hold, Art. 17(3)) can still shred the subject key at once. Existing
 ///   implementors need no change: they keep the safe behaviour, where a kept
 ///   record defers the shred until it is released.
+/// * Subject-level state: a source that keeps something about the subject
+///   as a whole — a contact register saying their processing is restricted
+///   or which purposes they objected to, so that records stored later
+///   inherit it — implements
+///   [`subject_step`](PersonalDataSource::subject_step) (optional; the
+///   default keeps nothing). The desk calls it once per request and source,
+///   whether or not records were located: for access and portability it
+///   returns the subject-level records, which the bundle lists with the
+///   source's other records; for a restriction, lift or objection it
+///   applies the change before the records are located (so a record
+///   stored meanwhile is covered by the state it inherits); for an erasure
+///   it removes the state, also before the records (so a record's own
+///   erasure, which may take the state along, does not hide it from the
+///   certificate). What it did is audited
+///   ([`DsrAction::SubjectStep`](crate::DsrAction::SubjectStep)), kept in
+///   the request's progress ([`SourceProgress::Done::subject_records`]) and
+///   reported: in the [`RestrictionReport`](crate::RestrictionReport) and,
+///   for an erasure, as certificate entries marked
+///   [`ErasedRecord::subject_level`].
 /// * Errors are returned, never panicked: the desk records the failure on the
 ///   request's [`Progress`] and the request stays open, resumable. An error's
 ///   text is stored in the progress and in a
@@ -358,6 +462,26 @@ pub trait PersonalDataSource: Send + Sync {
         let _ = (tenant, subject, record);
         Ok(ResealOutcome::Unsupported)
     }
+
+    /// The request's step on what the source keeps about `subject` as a
+    /// whole rather than in a record (see the contract above): called once
+    /// per request, whatever [`locate`](Self::locate) found, and possibly
+    /// again on a rerun (it must be idempotent: restricting twice, or
+    /// erasing what is gone, succeeds).
+    ///
+    /// Answers [`SubjectOutcome::Exported`] to [`SubjectStep::Access`] and
+    /// [`SubjectOutcome::Applied`] to the others; the desk takes any other
+    /// pairing as the source's error. The default answers
+    /// [`SubjectOutcome::NotKept`]: existing sources need no change.
+    fn subject_step(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        step: &SubjectStep,
+    ) -> Result<SubjectOutcome, BoxError> {
+        let _ = (tenant, subject, step);
+        Ok(SubjectOutcome::NotKept)
+    }
 }
 
 /// What was erased in one record (no values).
@@ -373,6 +497,16 @@ pub struct ErasedRecord {
     pub deleted_fields: Vec<String>,
     /// Fields anonymized.
     pub anonymized_fields: Vec<String>,
+    /// Whether this is subject-level state the source removed
+    /// ([`SubjectStep::Erase`]), not one of the located records. Absent
+    /// (false) in certificates and progress written before it existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub subject_level: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A record kept despite the erasure request, and why.
@@ -457,6 +591,15 @@ pub enum SourceProgress {
         /// recipients to inform (Art. 19).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         categories: Vec<DataCategory>,
+        /// The subject-level records the step applied to
+        /// ([`PersonalDataSource::subject_step`]): for a restriction, lift
+        /// or objection the state written; for an erasure the state
+        /// removed (also in `erased`); for access the records exported.
+        /// Empty when the source keeps no subject-level state (or held
+        /// none for this subject), and in progress written before it
+        /// existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subject_records: Vec<RecordRef>,
     },
     /// Failed: redone when the request is run again.
     Failed {

@@ -12,12 +12,14 @@
 //! through sqlx). Requests and incidents are kept in tables under row-level
 //! security, so every server process answers for every request.
 //!
-//! The desk asks the tickets source only about tickets it located, so a
-//! restriction, objection or erasure of a contact with no ticket would
-//! reach nobody: the request store applies each completed one to the
-//! contact register (`Tickets::apply_request`) before storing it, so the
-//! contact's next ticket is stored restricted or with their objection,
-//! and an erasure leaves no row about them.
+//! The contact register is reached by the desk itself, once per request
+//! whether or not the contact has a ticket, through the tickets source's
+//! subject-level step (`PersonalDataSource::subject_step`): a restriction
+//! or objection of a contact with no ticket is written to it, so their
+//! next ticket is stored restricted or with their objection; an access
+//! request's export lists the contact's row (record type
+//! `contact_register`: state and objections, under the pseudonymous
+//! contact id); an erasure removes it and its certificate says so.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -111,7 +113,6 @@ impl Desks {
         ));
         let requests = Arc::new(PgRequests {
             client: Mutex::new(connect(url, schema)?),
-            tickets: Arc::clone(&tickets),
         });
         let log = AuditLog::open(PostgresStore::with_client(
             connect(url, schema)?,
@@ -226,16 +227,8 @@ fn bound<T>(
 }
 
 /// Data-subject requests in table `dsr_requests` (JSON, one row each).
-///
-/// Storing a completed restriction, objection or erasure first applies it
-/// to the contact register (`Tickets::apply_request`): the desk asks the
-/// tickets source only about tickets it located, so a contact with none is
-/// reached only here. Applied before the request is stored as completed,
-/// so a failure leaves it stored as it was and the next run redoes it
-/// (the register write is idempotent).
 struct PgRequests {
     client: Mutex<postgres::Client>,
-    tickets: Arc<Tickets>,
 }
 
 impl RequestStore for PgRequests {
@@ -252,7 +245,6 @@ impl RequestStore for PgRequests {
     }
 
     fn put(&self, request: &Request) -> Result<(), BoxError> {
-        self.tickets.apply_request(request)?;
         let json = serde_json::to_string(request)?;
         bound(&self.client, request.tenant, |tx| {
             tx.execute(

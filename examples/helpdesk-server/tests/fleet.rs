@@ -1607,7 +1607,8 @@ fn a_ticket_created_for_a_restricted_contact_is_withheld_until_lifted() {
 /// restriction is landing (its transaction holding the contact's lock, the
 /// register row written but not committed) waits and is stored
 /// restricted, also when found by an email of a ticket that spells the
-/// contact id another way.
+/// contact id another way. Carol's and Erin's access exports list their
+/// register row (found in review: they did not).
 #[test]
 fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
     let rt = runtime();
@@ -1656,6 +1657,21 @@ fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
             registered(carol.clone()).await,
             Some(("restricted".into(), String::new()))
         );
+        // Her access export (Art. 15) lists the register row, on either
+        // instance: before, it had no record at all.
+        let (status, bundle) = b.run_request(&dpo, &carol, json!({"kind": "access"})).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        assert_eq!(
+            bundle["records"],
+            json!([{"source": "tickets", "record_type": "contact_register", "id": carol,
+                    "legal_basis": "legal_obligation",
+                    "fields": [
+                        {"name": "processing", "category": "user.account.settings",
+                         "value": "restricted", "provided_by_subject": false},
+                        {"name": "objections", "category": "user.account.settings",
+                         "value": "", "provided_by_subject": false}]}]),
+            "{bundle}"
+        );
         let created = create(&b, "2001").await;
         assert_eq!(
             (&created["contact"], &created["processing"]),
@@ -1692,6 +1708,12 @@ fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
         assert_eq!(
             registered(erin.clone()).await,
             Some(("active".into(), "ai_assistance".into()))
+        );
+        let (status, bundle) = a.run_request(&dpo, &erin, json!({"kind": "access"})).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        assert_eq!(
+            bundle["records"][0]["fields"][1]["value"], "ai_assistance",
+            "{bundle}"
         );
         let created = create(&b, "2002").await;
         assert_eq!(created["processing"], "active", "{created}");

@@ -532,22 +532,19 @@ impl Helpdesk {
             ))
     }
 
-    /// Runs `request` on `desk` ([`Helpdesk::desk`]) as `actor`, then
-    /// applies what it changes in the contact register
-    /// ([`Tickets::apply_request`]): a restriction or objection of a
-    /// contact with no ticket (the desk locates nothing, so asks no source)
-    /// still covers the tickets stored for them later, and an erasure
-    /// removes the contact's row. Run restriction, objection and erasure
-    /// requests this way.
+    /// Runs `request` on `desk` ([`Helpdesk::desk`]) as `actor`. The
+    /// contact register is the desk's to reach, through the tickets
+    /// source's subject-level step (see [`store`]'s docs): a
+    /// restriction or objection of a contact with no ticket still covers
+    /// the tickets stored for them later, an access bundle lists their
+    /// register row, and an erasure removes it.
     pub fn run_request(
         &self,
         desk: &Desk,
         request: &mut Request,
         actor: ActorId,
     ) -> Result<RequestOutcome, Error> {
-        let outcome = desk.run(request, actor)?;
-        self.tickets.apply_request(request)?;
-        Ok(outcome)
+        Ok(desk.run(request, actor)?)
     }
 
     /// [`Helpdesk::record_outcome`] with outcome success.

@@ -67,16 +67,21 @@
 //! commits before the restriction's statements read (which then restrict
 //! it too) or reads the restriction's commit.
 //!
-//! custodia-dsr's desk calls a source only for the records it located, so
-//! for a contact with no ticket it asks nothing: the host applies a
-//! completed request to the register itself ([`Tickets::apply_request`]:
-//! [`crate::Helpdesk::run_request`] here, the helpdesk server's request
-//! store there).
+//! custodia-dsr's desk reaches the register once per request, whether or
+//! not the contact has a ticket, through the tickets source's
+//! subject-level step ([`PersonalDataSource::subject_step`], record type
+//! [`REGISTER_RECORD_TYPE`], id the pseudonymous contact id): a
+//! restriction, lift or objection is written to it before the tickets are
+//! located; an access request's bundle lists the contact's row (state and
+//! objections, nothing else); an erasure removes it. So does `custodia dsr`
+//! over [`crate::serve_source`] (the `custodia-helpdesk-source` program).
+//! A desk (or `custodia dsr`) built before the step still reaches the
+//! register through each located ticket ([`PersonalDataSource::restrict`],
+//! [`PersonalDataSource::erase`]), as before.
 //!
 //! An erasure removes the contact's register row, from
-//! [`PersonalDataSource::erase`] of any of their tickets and from
-//! [`Tickets::apply_request`] of the completed erasure
-//! ([`Tickets::forget_contact`]): the row is data about the person, and
+//! [`PersonalDataSource::erase`] of any of their tickets and from the
+//! subject-level step ([`Tickets::forget_contact`]): the row is data about the person, and
 //! keeping it would record that they exist and restricted their
 //! processing after they asked to be forgotten. Their restriction ends
 //! with it, as it already does for their anonymized tickets: nothing of
@@ -93,8 +98,8 @@ use custodia_crypt::{
 };
 use custodia_dsr::remote::SubjectDirectory;
 use custodia_dsr::{
-    BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Request,
-    RequestKind, RequestState, Restriction,
+    BoxError, ErasurePlan, FieldAction, Located, PersonalDataSource, RecordRef, Restriction,
+    SubjectOutcome, SubjectRecord, SubjectStep,
 };
 use custodia_dsr::{ExportedRecord, FieldInfo, FieldUpdate, FieldValue, RecordMeta, ResealOutcome};
 use custodia_retention::{HoldScope, LegalHold, RetentionPolicy, RetentionRecord};
@@ -313,6 +318,12 @@ pub fn new_ticket_objections(tenant: usize, subject: usize) -> String {
          AND subject_id = ${subject}), '')"
     )
 }
+
+/// The record type of a contact's register row in the data-subject desk's
+/// documents (an access bundle, an erasure certificate): see
+/// [`PersonalDataSource::subject_step`] on [`Tickets`]. Its id is the
+/// contact's pseudonymous id.
+pub const REGISTER_RECORD_TYPE: &str = "contact_register";
 
 /// The contact register: one row per contact (tenant, contact id) whose
 /// processing is restricted (Art. 18) or who objected to a purpose
@@ -631,6 +642,46 @@ fn restrict_in(
         ],
     )?;
     Ok(())
+}
+
+/// A contact's register row as the desk exports it: the state only, under
+/// the pseudonymous id `record` carries. Kept because the law requires it
+/// (Art. 18, 21): legal basis `legal_obligation`; not provided by the
+/// contact, so not in a portability export.
+fn register_record(record: RecordRef, state: &Processing) -> SubjectRecord {
+    let field = |name: &str, value: String| FieldValue {
+        name: name.into(),
+        category: DataCategory::USER_ACCOUNT_SETTINGS,
+        value,
+        provided_by_subject: false,
+    };
+    SubjectRecord {
+        record: ExportedRecord {
+            record,
+            created_at: None,
+            fields: vec![
+                field(
+                    "processing",
+                    if state.restricted {
+                        "restricted"
+                    } else {
+                        "active"
+                    }
+                    .into(),
+                ),
+                field(
+                    "objections",
+                    state
+                        .objections
+                        .iter()
+                        .map(Purpose::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+            ],
+        },
+        legal_basis: LegalBasis::LegalObligation,
+    }
 }
 
 /// Removes the contact register's row of `subject` in `tx`; whether there
@@ -988,36 +1039,6 @@ impl Tickets {
         })
     }
 
-    /// What a completed data-subject request changes in the contact
-    /// register beyond what the desk asked of the tickets: custodia-dsr's
-    /// desk calls a source for each record it located, so a contact with
-    /// no ticket (none yet, or all deleted) is reached only here. A
-    /// restriction, lift or objection is applied to the contact
-    /// ([`Tickets::restrict_contact`]); an erasure removes their row
-    /// ([`Tickets::forget_contact`]); anything else, or a request not
-    /// completed, changes nothing. Hosts call it once the desk has run
-    /// the request ([`crate::Helpdesk::run_request`]; the helpdesk server
-    /// before storing it). Idempotent.
-    pub fn apply_request(&self, request: &Request) -> Result<(), Error> {
-        if request.state != RequestState::Completed {
-            return Ok(());
-        }
-        let (tenant, subject) = (request.tenant, request.subject);
-        let restriction = match &request.kind {
-            RequestKind::Restriction { lift: true } => Restriction::Lift,
-            RequestKind::Restriction { lift: false } => Restriction::Restrict,
-            RequestKind::Objection { purposes } => Restriction::StopPurposes {
-                purposes: purposes.clone(),
-            },
-            RequestKind::Erasure => {
-                self.forget_contact(tenant, subject)?;
-                return Ok(());
-            }
-            _ => return Ok(()),
-        };
-        self.restrict_contact(tenant, subject, &restriction)
-    }
-
     /// Runs `sql` (parameters `params`) on ticket `id` in a transaction bound
     /// to its tenant; whether the ticket existed.
     fn update(&self, id: &str, sql: &str, params: &[Value]) -> Result<bool, Error> {
@@ -1277,6 +1298,49 @@ impl PersonalDataSource for Tickets {
             return Ok(());
         }
         Ok(self.restrict_contact(tenant, subject, restriction)?)
+    }
+
+    /// The contact register (see the [module docs](self)), once per
+    /// request whether or not the contact has a ticket: access returns
+    /// their row ([`REGISTER_RECORD_TYPE`], id the pseudonymous contact id;
+    /// fields `processing`, `active` or `restricted`, and `objections`, the
+    /// purposes objected to, comma-separated; none when there is no row);
+    /// a restriction, lift or objection is applied to the contact as
+    /// [`Tickets::restrict_contact`] does (the register and every ticket
+    /// of theirs); an erasure removes their row, reporting it if there was
+    /// one. Idempotent.
+    fn subject_step(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        step: &SubjectStep,
+    ) -> Result<SubjectOutcome, BoxError> {
+        let record = RecordRef::new(REGISTER_RECORD_TYPE, subject.to_string());
+        Ok(match step {
+            SubjectStep::Access => {
+                let row = self.contact_processing(tenant, subject)?;
+                SubjectOutcome::Exported {
+                    records: row
+                        .map(|state| register_record(record, &state))
+                        .into_iter()
+                        .collect(),
+                }
+            }
+            SubjectStep::Restrict { restriction } => {
+                self.restrict_contact(tenant, subject, restriction)?;
+                SubjectOutcome::Applied {
+                    records: vec![record],
+                }
+            }
+            SubjectStep::Erase => SubjectOutcome::Applied {
+                records: self
+                    .forget_contact(tenant, subject)?
+                    .then_some(record)
+                    .into_iter()
+                    .collect(),
+            },
+            _ => SubjectOutcome::NotKept,
+        })
     }
 
     /// A kept ticket's contact fields move from the contact's key to the

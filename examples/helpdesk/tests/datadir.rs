@@ -657,3 +657,116 @@ fn an_erasure_removes_the_contacts_register_row() {
             .restricted
     );
 }
+
+/// The contact register's row in an access bundle, with the fields named.
+fn register_row(
+    bundle: &custodia_dsr::ExportBundle,
+    subject: custodia_core::SubjectId,
+) -> Option<Vec<(String, String)>> {
+    bundle
+        .records
+        .iter()
+        .find(|r| r.record_type == custodia_example_helpdesk::store::REGISTER_RECORD_TYPE)
+        .map(|r| {
+            assert_eq!(
+                (r.source.as_str(), r.id.as_str()),
+                ("tickets", subject.to_string().as_str())
+            );
+            r.fields
+                .iter()
+                .map(|f| (f.name.clone(), f.value.clone()))
+                .collect()
+        })
+}
+
+/// Found in review: an access request's export (Art. 15) did not carry
+/// the contact register's row, so a contact with no ticket who had
+/// restricted their processing got an empty export, and one with tickets
+/// saw the restriction only on the tickets' state. Now the bundle lists
+/// the row (state and objections, under the pseudonymous contact id, no
+/// clear value) next to the tickets; a contact with no row gets none.
+#[test]
+fn an_access_export_includes_the_contacts_register_row() {
+    use custodia_core::{Purpose, SubjectId};
+    use custodia_dsr::RequestOutcome;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+    run_request(&hd, carol, RequestKind::Restriction { lift: false });
+    run_request(
+        &hd,
+        c.bob,
+        RequestKind::Objection {
+            purposes: vec![Purpose::AI_ASSISTANCE],
+        },
+    );
+
+    let RequestOutcome::Bundle(bundle) = run_request(&hd, carol, RequestKind::Access) else {
+        panic!("not a bundle");
+    };
+    assert_eq!(bundle.records.len(), 1, "{:?}", bundle.records);
+    assert_eq!(
+        register_row(&bundle, carol).unwrap(),
+        [
+            ("processing".to_owned(), "restricted".to_owned()),
+            ("objections".to_owned(), String::new())
+        ]
+    );
+    assert_eq!(bundle.manifest[0].csv, "tickets-contact_register.csv");
+
+    let RequestOutcome::Bundle(bundle) = run_request(&hd, c.bob, RequestKind::Access) else {
+        panic!("not a bundle");
+    };
+    assert_eq!(
+        register_row(&bundle, c.bob).unwrap(),
+        [
+            ("processing".to_owned(), "active".to_owned()),
+            ("objections".to_owned(), "ai_assistance".to_owned())
+        ]
+    );
+    assert!(bundle.records.iter().any(|r| r.record_type == "ticket"));
+    // Nothing of the row in clear beyond the state: no email, no name.
+    let json = bundle.to_json().unwrap();
+    let row = json.find("contact_register").unwrap();
+    assert!(!json[row..].contains("bob@example.org"));
+
+    let RequestOutcome::Bundle(bundle) = run_request(&hd, c.alice, RequestKind::Access) else {
+        panic!("not a bundle");
+    };
+    assert_eq!(register_row(&bundle, c.alice), None);
+}
+
+/// An erasure of a contact with no ticket, run by the desk alone (as
+/// `custodia dsr` does, no host step after it), removes their register
+/// row, and the certificate lists it as subject-level.
+#[test]
+fn the_desk_alone_erases_the_register_row_of_a_contact_with_no_ticket() {
+    use custodia_core::SubjectId;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let tickets = hd.tickets();
+    let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+    let desk = hd.desk().unwrap();
+    let mut restriction = verified(&desk, carol, RequestKind::Restriction { lift: false });
+    desk.run(&mut restriction, c.acme_dpo).unwrap();
+    assert!(
+        tickets
+            .contact_processing(c.acme, carol)
+            .unwrap()
+            .unwrap()
+            .restricted
+    );
+    let mut erasure = verified(&desk, carol, RequestKind::Erasure);
+    let custodia_dsr::RequestOutcome::Erased(certificate) =
+        desk.run(&mut erasure, c.acme_dpo).unwrap()
+    else {
+        panic!("not an erasure");
+    };
+    assert_eq!(tickets.contact_processing(c.acme, carol).unwrap(), None);
+    assert_eq!(certificate.erased.len(), 1, "{:?}", certificate.erased);
+    let entry = &certificate.erased[0];
+    assert!(entry.subject_level && entry.deleted_record);
+    assert_eq!(entry.record.id, carol.to_string());
+}

@@ -340,6 +340,13 @@ pub const CERTIFICATE_SCHEMA: &str = "custodia.dsr.erasure_certificate";
 /// released shreds the key. `backups_clear_by` is `null` when no
 /// [`BackupHorizon`](crate::retention::BackupHorizon) is known.
 ///
+/// An `erased` entry with `"subject_level": true` (absent otherwise) is
+/// state a source kept about the person as a whole, such as a contact
+/// register's row, removed by its subject-level step
+/// ([`PersonalDataSource::subject_step`](crate::PersonalDataSource::subject_step));
+/// it has `deleted_record: true`. This is additive within version 2: a
+/// reader that does not know the field still lists it as a deleted record.
+///
 /// ## Versions
 ///
 /// * **2**: adds `kept[].subject_key` and `records_resealed`; a `deferred`
@@ -450,7 +457,9 @@ impl ErasureCertificate {
             let _ = writeln!(md, "Nothing needed erasing.");
         }
         for e in &self.erased {
-            let what = if e.deleted_record {
+            let what = if e.subject_level {
+                "subject-level record deleted (state kept about the person as a whole)".to_owned()
+            } else if e.deleted_record {
                 "record deleted".to_owned()
             } else {
                 let mut parts = Vec::new();

@@ -11,7 +11,10 @@ use crate::desk::{Desk, SourceFail, SourceRun};
 use crate::error::{BoxError, Error};
 use crate::event::DsrAction;
 use crate::request::{Request, RequestId, RequestKind, RequestState};
-use crate::source::{ErasedRecord, KeptKey, KeptRecord, RecordRef, ResealOutcome, SourceProgress};
+use crate::source::{
+    ErasedRecord, KeptKey, KeptRecord, RecordRef, ResealOutcome, SourceProgress, SubjectOutcome,
+    SubjectStep,
+};
 
 impl Desk {
     /// Erasure (Art. 17): erases or anonymizes every record not held, in every
@@ -364,6 +367,29 @@ impl Desk {
                 erased: erased.clone(),
                 kept: kept.clone(),
             };
+            // What the source keeps about the person as a whole goes
+            // first, as for a restriction: a record's own erasure may take
+            // it along (then this step finds nothing to report).
+            let subject_records = match self.subject_step(source, req, actor, &SubjectStep::Erase) {
+                Ok(SubjectOutcome::Applied { records }) => records,
+                Ok(_) => Vec::new(),
+                Err(mut f) => {
+                    f.erased = erased;
+                    f.kept = kept;
+                    return Err(f);
+                }
+            };
+            for record in &subject_records {
+                erased.retain(|e| &e.record != record);
+                erased.push(ErasedRecord {
+                    source: name.to_owned(),
+                    record: record.clone(),
+                    deleted_record: true,
+                    deleted_fields: Vec::new(),
+                    anonymized_fields: Vec::new(),
+                    subject_level: true,
+                });
+            }
             let located = match self.locate(source, req, actor) {
                 Ok(located) => located,
                 Err(mut f) => {
@@ -440,6 +466,7 @@ impl Desk {
                     deleted_record: plan.delete_record,
                     deleted_fields: names(crate::FieldAction::Delete),
                     anonymized_fields: names(crate::FieldAction::Anonymize),
+                    subject_level: false,
                 };
                 if entry.deleted_record {
                     deleted_records += 1;
@@ -455,6 +482,7 @@ impl Desk {
                 erased,
                 kept,
                 categories: categories.into_iter().collect(),
+                subject_records,
                 action: DsrAction::SourceErased {
                     source: name.to_owned(),
                     records_deleted: deleted_records,

@@ -31,7 +31,7 @@ pub fn verified(desk: &Desk, subject: SubjectId, kind: RequestKind) -> Request {
 }
 
 /// Runs `kind` for `subject` of ACME, [`verified`], as ACME's DPO, through
-/// [`Helpdesk::run_request`] (the contact register applied too).
+/// [`Helpdesk::run_request`] (the desk reaches the contact register).
 pub fn run_request(hd: &Helpdesk, subject: SubjectId, kind: RequestKind) -> RequestOutcome {
     let desk = hd.desk().unwrap();
     let mut request = verified(&desk, subject, kind);
