@@ -78,10 +78,10 @@ pub enum DsrCommand {
         #[arg(long)]
         portability: bool,
         /// Write the CSV files for a person who will open them in a
-        /// spreadsheet: a cell that begins with =, +, -, @, a tab or a
-        /// carriage return gets a leading ' so that the spreadsheet shows
-        /// it as text instead of running it as a formula (OWASP, CSV
-        /// injection). Without it the CSV carries every value unchanged,
+        /// spreadsheet: every cell is quoted, and a cell that begins with
+        /// =, +, -, @, a tab or a carriage return (after any spaces) gets a
+        /// leading ' so that the spreadsheet shows it as text instead of
+        /// running it as a formula (OWASP, CSV injection). Without it the CSV carries every value unchanged,
         /// for programs; bundle.json is the same either way.
         #[arg(long)]
         spreadsheet_csv: bool,

@@ -122,7 +122,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
-    /// Data-subject requests over a helpdesk data directory: export, erase.
+    /// Data-subject requests over a helpdesk data directory: export, erase,
+    /// restrict (or lift, or object).
     #[command(after_help = dsr::EXIT_CODES)]
     Dsr {
         #[command(subcommand)]
