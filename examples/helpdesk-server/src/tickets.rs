@@ -55,8 +55,8 @@ use custodia_core::chrono::DateTime;
 use custodia_core::{ActorId, DataCategory, Purpose, SubjectId, TenantId, Timestamp};
 use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
 use custodia_example_helpdesk::store::{
-    ANONYMIZED_SUBJECT, CONTACT_LOCK, Processing, RECORD_TYPE, SEALED, contact_lock_key,
-    contact_lock_prefix, new_ticket_objections, new_ticket_processing,
+    ANONYMIZED_SUBJECT, Processing, RECORD_TYPE, SEALED, contact_lock_key, new_ticket_objections,
+    new_ticket_processing,
 };
 use custodia_tenant::TenantContext;
 use custodia_tenant::access::{FieldAccess, Operation, Ownership};
@@ -124,6 +124,13 @@ pub(crate) struct Inserted {
     pub(crate) processing: Processing,
 }
 
+/// The new ticket's row in `ticket_tenants` (`$1` id, `$2` tenant), stored
+/// by the statement that takes the contact's lock
+/// ([`CONTACT_LOCK`](custodia_example_helpdesk::store::CONTACT_LOCK), key
+/// `$3`): the lock is taken before the row is made.
+const ROUTE_AND_LOCK: &str = "INSERT INTO ticket_tenants (id, tenant_id) \
+     SELECT $1, $2 FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0))) AS contact_lock";
+
 /// Stores `row` in `tenant` (on `conn`, bound to it): seals the personal
 /// fields under the contact's key, indexes the email. The row is stored
 /// restricted if the contact's processing is, decided in the `INSERT`
@@ -146,14 +153,21 @@ pub(crate) async fn insert(
         }
     };
     let index = email_index(app, tenant, row.email).await?;
-    // The contact, then its lock (see the module docs): both in one round
-    // trip when the contact is found by email.
     let subject = match row.subject {
-        Some(subject) => {
-            lock_contact(conn, tenant, subject).await?;
-            subject
+        Some(subject) => subject,
+        None => {
+            let known = query::<Postgres>(
+                "SELECT subject_id FROM tickets WHERE email_index = $1 AND subject_id IS NOT NULL \
+                 ORDER BY created_at, id LIMIT 1",
+            )
+            .bind(&index)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match known {
+                Some(r) => parse(&r.try_get::<String, _>(0)?, "contact id")?,
+                None => SubjectId::random(),
+            }
         }
-        None => find_and_lock_contact(conn, tenant, &index).await?,
     };
     let mut sealed = Vec::with_capacity(SEALED.len());
     for ((field, _), value) in SEALED
@@ -163,15 +177,20 @@ pub(crate) async fn insert(
         let ctx = FieldContext::new(tenant, RECORD_TYPE, &id, field)?;
         sealed.push(app.vault.seal(subject, &ctx, value.as_bytes()).await?);
     }
-    query::<Postgres>("INSERT INTO ticket_tenants (id, tenant_id) VALUES ($1, $2)")
+    // The id's route, and the contact's lock taken by the same statement
+    // (one round trip), as late as before the separate lock: the lock is
+    // held until the transaction ends, so the shorter the wait to the
+    // commit, the less another ticket of the contact waits. The contact's
+    // state is read by the INSERT after it, a later statement and so a
+    // snapshot taken after the lock: a restriction or lift of this contact
+    // (the desk's, on another connection) is ordered with this ticket,
+    // never passes it.
+    query::<Postgres>(ROUTE_AND_LOCK)
         .bind(&id)
         .bind(tenant.as_uuid())
+        .bind(contact_lock_key(tenant, subject))
         .execute(&mut *conn)
         .await?;
-    // The state is read by the INSERT itself, a statement after the lock,
-    // so on a snapshot taken after it: a restriction or lift of this
-    // contact (the desk's, on another connection) is ordered with this
-    // ticket, never passes it.
     let stored = query::<Postgres>(&format!(
         "INSERT INTO tickets (tenant_id, id, subject_id, owner, created_at, closed_at, status, \
          subject_line, name, email, phone, body, email_index, sealed_by, processing, \
@@ -206,47 +225,6 @@ pub(crate) async fn insert(
         subject,
         processing,
     })
-}
-
-/// Takes the contact's lock ([`CONTACT_LOCK`]) in `conn`'s transaction.
-async fn lock_contact(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    subject: SubjectId,
-) -> Result<(), ApiError> {
-    query::<Postgres>(CONTACT_LOCK)
-        .bind(contact_lock_key(tenant, subject))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// The contact of the first stored ticket carrying the email whose index
-/// is `index`, else a new contact id, locked as [`CONTACT_LOCK`] locks it,
-/// in one statement. The lock's key is built in SQL from the id as stored;
-/// if that text is not the id's canonical form (a row another writer
-/// made), the canonical key is locked too, as every other path locks it.
-async fn find_and_lock_contact(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    index: &[u8],
-) -> Result<SubjectId, ApiError> {
-    let found = query::<Postgres>(
-        "SELECT c.subject_id, pg_advisory_xact_lock(hashtextextended($1 || c.subject_id, 0))::text \
-         FROM (SELECT COALESCE((SELECT subject_id FROM tickets WHERE email_index = $2 \
-         AND subject_id IS NOT NULL ORDER BY created_at, id LIMIT 1), $3) AS subject_id) c",
-    )
-    .bind(contact_lock_prefix(tenant))
-    .bind(index)
-    .bind(SubjectId::random().to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    let text: String = found.try_get(0)?;
-    let subject: SubjectId = parse(&text, "contact id")?;
-    if subject.to_string() != text {
-        lock_contact(conn, tenant, subject).await?;
-    }
-    Ok(subject)
 }
 
 /// A stored value that does not parse: the database holds something this

@@ -1750,9 +1750,9 @@ fn a_contact_restricted_or_objecting_with_no_ticket_covers_their_new_tickets() {
         assert_eq!(created["processing"], "restricted", "{created}");
 
         // Gus's stored ticket spells his contact id in capitals (as another
-        // writer may): a ticket found by his email, whose contact and lock
-        // are taken in one statement, still waits for his landing
-        // restriction (the canonical lock) and is stored restricted.
+        // writer may): a ticket found by his email still waits for his
+        // landing restriction (its lock is keyed by the id as parsed, as
+        // the desk's is, not as stored) and is stored restricted.
         let gus = contact("2004");
         create(&a, "2004").await;
         query::<Postgres>(&format!(

@@ -281,14 +281,7 @@ pub const CONTACT_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1
 
 /// The key of [`CONTACT_LOCK`] for `subject` of `tenant`.
 pub fn contact_lock_key(tenant: TenantId, subject: SubjectId) -> String {
-    format!("{}{subject}", contact_lock_prefix(tenant))
-}
-
-/// [`contact_lock_key`] without its subject: SQL that finds the contact
-/// and locks it in one statement appends the contact id it found (as
-/// stored, which is the id's canonical text when this crate wrote it).
-pub fn contact_lock_prefix(tenant: TenantId) -> String {
-    format!("custodia-helpdesk contact {tenant} ")
+    format!("custodia-helpdesk contact {tenant} {subject}")
 }
 
 /// The SQL value of column `processing` for a new ticket of the contact
