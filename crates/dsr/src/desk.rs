@@ -721,22 +721,7 @@ impl Desk {
                 let record = source
                     .export(req.tenant, req.subject, &found.record)
                     .map_err(|e| SourceFail::new("export", &e))?;
-                let fields: Vec<_> = record
-                    .fields
-                    .into_iter()
-                    .filter(|f| kind == BundleKind::Access || f.provided_by_subject)
-                    .collect();
-                if fields.is_empty() && kind == BundleKind::Portability {
-                    continue;
-                }
-                exported.push(ExportedRecord {
-                    source: source.name().to_owned(),
-                    record_type: record.record.record_type,
-                    id: record.record.id,
-                    legal_basis: found.legal_basis,
-                    created_at: record.created_at,
-                    fields,
-                });
+                exported.extend(bundled(kind, source.name(), record, found.legal_basis));
             }
             // What the source keeps about the person as a whole: listed
             // with its records, under the source's subject-level type.
@@ -753,22 +738,7 @@ impl Desk {
                     if kind == BundleKind::Portability && !legal_basis.allows_portability() {
                         continue;
                     }
-                    let fields: Vec<_> = record
-                        .fields
-                        .into_iter()
-                        .filter(|f| kind == BundleKind::Access || f.provided_by_subject)
-                        .collect();
-                    if fields.is_empty() && kind == BundleKind::Portability {
-                        continue;
-                    }
-                    exported.push(ExportedRecord {
-                        source: source.name().to_owned(),
-                        record_type: record.record.record_type,
-                        id: record.record.id,
-                        legal_basis,
-                        created_at: record.created_at,
-                        fields,
-                    });
+                    exported.extend(bundled(kind, source.name(), record, legal_basis));
                 }
             }
             let count = exported.len();
@@ -1053,4 +1023,31 @@ fn attempts(previous: Option<&SourceProgress>) -> u32 {
         Some(SourceProgress::Failed { attempts, .. }) => attempts.saturating_add(1),
         _ => 1,
     }
+}
+
+/// `record` of `source` as a bundle lists it: every field for access, only
+/// those the person provided for portability, where a record left with
+/// none is not listed (`None`).
+fn bundled(
+    kind: BundleKind,
+    source: &str,
+    record: crate::source::ExportedRecord,
+    legal_basis: custodia_core::LegalBasis,
+) -> Option<ExportedRecord> {
+    let fields: Vec<_> = record
+        .fields
+        .into_iter()
+        .filter(|f| kind == BundleKind::Access || f.provided_by_subject)
+        .collect();
+    if fields.is_empty() && kind == BundleKind::Portability {
+        return None;
+    }
+    Some(ExportedRecord {
+        source: source.to_owned(),
+        record_type: record.record.record_type,
+        id: record.record.id,
+        legal_basis,
+        created_at: record.created_at,
+        fields,
+    })
 }
