@@ -1095,7 +1095,7 @@ fn the_lint_flags_security_definer_functions_in_schemas_it_does_not_inspect() {
     drop(roles);
 }
 
-/// Found in review (twenty-second session): `CREATEROLE` was not linted. On
+/// Found in review (twenty-first session): `CREATEROLE` was not linted. On
 /// PostgreSQL 15 and earlier a role with it may grant itself membership in
 /// any role that is not a superuser, a tenant table's owner among them; as
 /// the owner it turns forcing off and reads every tenant's rows. A role it
@@ -1204,7 +1204,7 @@ fn the_lint_flags_an_app_role_that_can_create_roles() {
     drop(roles);
 }
 
-/// Checked in review (twenty-second session): membership in a tenant
+/// Checked in review (twenty-first session): membership in a tenant
 /// table's owner, directly or through another role, is the ownership
 /// (`SET ROLE` to it, which a `NOINHERIT` role may still do; the owner is
 /// not bound by RLS unless forced, and may switch forcing off). The lint
