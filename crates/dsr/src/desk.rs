@@ -642,7 +642,15 @@ impl Desk {
         .map_err(|e| SourceFail {
             operation: "audit",
             error: e.to_string(),
-            erased: Vec::new(),
+            // The source acted: what an erasure removed must stay on the
+            // request, as the rerun finds it gone and reports nothing.
+            erased: match (&outcome, step) {
+                (SubjectOutcome::Applied { records }, SubjectStep::Erase) => records
+                    .iter()
+                    .map(|r| ErasedRecord::subject_level(source.name(), r.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            },
             kept: Vec::new(),
         })?;
         Ok(outcome)

@@ -101,6 +101,21 @@ fn yes() -> bool {
     true
 }
 
+impl ErasedRecord {
+    /// The entry of subject-level state `record` that `source`'s
+    /// [`SubjectStep::Erase`] removed.
+    pub(crate) fn subject_level(source: &str, record: RecordRef) -> Self {
+        Self {
+            source: source.to_owned(),
+            record,
+            deleted_record: true,
+            deleted_fields: Vec::new(),
+            anonymized_fields: Vec::new(),
+            subject_level: true,
+        }
+    }
+}
+
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
 fn is_true(b: &bool) -> bool {
     *b
