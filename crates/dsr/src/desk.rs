@@ -757,7 +757,6 @@ impl Desk {
                     legal_basis,
                 } in kept
                 {
-                    subject_records.push(record.record.clone());
                     if kind == BundleKind::Portability && !legal_basis.allows_portability() {
                         continue;
                     }
@@ -769,6 +768,8 @@ impl Desk {
                     if fields.is_empty() && kind == BundleKind::Portability {
                         continue;
                     }
+                    // In the progress as in the bundle: what was exported.
+                    subject_records.push(record.record.clone());
                     exported.push(ExportedRecord {
                         source: source.name().to_owned(),
                         record_type: record.record.record_type,

@@ -315,6 +315,26 @@ fn an_access_bundle_lists_the_subject_level_state() {
     let mut portability = verified(&desk, &ids, ids.carol, RequestKind::Portability);
     let bundle = desk.export(&mut portability, ids.dpo).unwrap();
     assert!(bundle.records.is_empty(), "{:?}", bundle.records);
+    // Found in review: the progress listed the row among the records
+    // exported although the portability bundle left it out. Now it lists
+    // what the bundle holds.
+    let SourceProgress::Done {
+        subject_records, ..
+    } = &portability.progress.sources["tickets"]
+    else {
+        panic!("not done");
+    };
+    assert!(subject_records.is_empty(), "{subject_records:?}");
+    let SourceProgress::Done {
+        subject_records, ..
+    } = &access.progress.sources["tickets"]
+    else {
+        panic!("not done");
+    };
+    assert!(
+        subject_records.is_empty(),
+        "Alice has no row: {subject_records:?}"
+    );
 }
 
 /// Before, an erasure of a subject with no record left their register
