@@ -647,7 +647,7 @@ impl Desk {
             erased: match (&outcome, step) {
                 (SubjectOutcome::Applied { records }, SubjectStep::Erase) => records
                     .iter()
-                    .map(|r| ErasedRecord::subject_level(source.name(), r.clone()))
+                    .map(|r| ErasedRecord::subject_state_removed(source.name(), r.clone()))
                     .collect(),
                 _ => Vec::new(),
             },

@@ -101,21 +101,6 @@ fn yes() -> bool {
     true
 }
 
-impl ErasedRecord {
-    /// The entry of subject-level state `record` that `source`'s
-    /// [`SubjectStep::Erase`] removed.
-    pub(crate) fn subject_level(source: &str, record: RecordRef) -> Self {
-        Self {
-            source: source.to_owned(),
-            record,
-            deleted_record: true,
-            deleted_fields: Vec::new(),
-            anonymized_fields: Vec::new(),
-            subject_level: true,
-        }
-    }
-}
-
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
 fn is_true(b: &bool) -> bool {
     *b
@@ -517,6 +502,21 @@ pub struct ErasedRecord {
     /// (false) in certificates and progress written before it existed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub subject_level: bool,
+}
+
+impl ErasedRecord {
+    /// The entry of subject-level state `record` that `source`'s
+    /// [`SubjectStep::Erase`] removed.
+    pub(crate) fn subject_state_removed(source: &str, record: RecordRef) -> Self {
+        Self {
+            source: source.to_owned(),
+            record,
+            deleted_record: true,
+            deleted_fields: Vec::new(),
+            anonymized_fields: Vec::new(),
+            subject_level: true,
+        }
+    }
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature

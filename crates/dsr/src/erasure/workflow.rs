@@ -376,7 +376,7 @@ impl Desk {
                 match self.subject_step(source, req, actor, &SubjectStep::Erase) {
                     Ok(SubjectOutcome::Applied { records }) => records
                         .into_iter()
-                        .map(|r| ErasedRecord::subject_level(name, r))
+                        .map(|r| ErasedRecord::subject_state_removed(name, r))
                         .collect(),
                     Ok(_) => Vec::new(),
                     Err(mut f) => {
