@@ -765,9 +765,13 @@ fn describe_restriction(
         who.tenant, request.id, report.records
     );
     if report.subject_records.is_empty() {
-        text.push_str(
-            "  subject-level state: none kept by the sources (records stored later are not covered)\n",
-        );
+        // Nothing held is what a lift leaves: only a restriction or
+        // objection that reached no state misses the records to come.
+        text.push_str(if kind == "lift" {
+            "  subject-level state: none held (nothing to lift)\n"
+        } else {
+            "  subject-level state: none kept by the sources (records stored later are not covered)\n"
+        });
     }
     for (source, r) in &report.subject_records {
         text.push_str(&format!(

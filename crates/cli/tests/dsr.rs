@@ -1034,6 +1034,31 @@ fn restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it() {
     let dir = data.path();
     let who = ["--tenant", tenant.as_str(), "--subject", carol_id.as_str()];
 
+    // Found in review: a lift for a contact never restricted said the
+    // records stored later are not covered, as though a restriction had
+    // missed them. Now it says there was nothing to lift.
+    let dave = custodia_core::SubjectId::from_external_key(c.acme, "psa.contact", "2002");
+    let dave_id = dave.to_string();
+    let o = dsr(
+        "restrict",
+        dir,
+        &[
+            "--tenant",
+            tenant.as_str(),
+            "--subject",
+            dave_id.as_str(),
+            "--lift",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        out(&o).contains("subject-level state: none held (nothing to lift)")
+            && !out(&o).contains("not covered"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(registered(dir, dave), None);
+
     let o = dsr("restrict", dir, &[&who[..], &["--json"]].concat());
     assert!(o.status.success(), "{}", err(&o));
     assert!(

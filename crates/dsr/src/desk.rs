@@ -642,7 +642,15 @@ impl Desk {
         .map_err(|e| SourceFail {
             operation: "audit",
             error: e.to_string(),
-            erased: Vec::new(),
+            // The source acted: what an erasure removed must stay on the
+            // request, as the rerun finds it gone and reports nothing.
+            erased: match (&outcome, step) {
+                (SubjectOutcome::Applied { records }, SubjectStep::Erase) => records
+                    .iter()
+                    .map(|r| ErasedRecord::subject_state_removed(source.name(), r.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            },
             kept: Vec::new(),
         })?;
         Ok(outcome)
@@ -734,11 +742,15 @@ impl Desk {
                     legal_basis,
                 } in kept
                 {
-                    subject_records.push(record.record.clone());
                     if kind == BundleKind::Portability && !legal_basis.allows_portability() {
                         continue;
                     }
-                    exported.extend(bundled(kind, source.name(), record, legal_basis));
+                    let reference = record.record.clone();
+                    if let Some(entry) = bundled(kind, source.name(), record, legal_basis) {
+                        // In the progress as in the bundle: what was exported.
+                        subject_records.push(reference);
+                        exported.push(entry);
+                    }
                 }
             }
             let count = exported.len();

@@ -504,6 +504,21 @@ pub struct ErasedRecord {
     pub subject_level: bool,
 }
 
+impl ErasedRecord {
+    /// The entry of subject-level state `record` that `source`'s
+    /// [`SubjectStep::Erase`] removed.
+    pub(crate) fn subject_state_removed(source: &str, record: RecordRef) -> Self {
+        Self {
+            source: source.to_owned(),
+            record,
+            deleted_record: true,
+            deleted_fields: Vec::new(),
+            anonymized_fields: Vec::new(),
+            subject_level: true,
+        }
+    }
+}
+
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
 fn is_false(b: &bool) -> bool {
     !*b

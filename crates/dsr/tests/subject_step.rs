@@ -315,6 +315,26 @@ fn an_access_bundle_lists_the_subject_level_state() {
     let mut portability = verified(&desk, &ids, ids.carol, RequestKind::Portability);
     let bundle = desk.export(&mut portability, ids.dpo).unwrap();
     assert!(bundle.records.is_empty(), "{:?}", bundle.records);
+    // Found in review: the progress listed the row among the records
+    // exported although the portability bundle left it out. Now it lists
+    // what the bundle holds.
+    let SourceProgress::Done {
+        subject_records, ..
+    } = &portability.progress.sources["tickets"]
+    else {
+        panic!("not done");
+    };
+    assert!(subject_records.is_empty(), "{subject_records:?}");
+    let SourceProgress::Done {
+        subject_records, ..
+    } = &access.progress.sources["tickets"]
+    else {
+        panic!("not done");
+    };
+    assert!(
+        subject_records.is_empty(),
+        "Alice has no row: {subject_records:?}"
+    );
 }
 
 /// Before, an erasure of a subject with no record left their register
@@ -483,6 +503,88 @@ fn a_mismatched_subject_outcome_fails_the_source() {
     };
     assert_eq!(operation, "subject_step");
     assert!(error.contains("exported records to restrict"), "{error}");
+}
+
+/// Refuses the first [`DsrAction::SubjectStep`] event, records every
+/// other one: an audit log that fails once, after the source acted.
+struct RefusesFirstStep {
+    events: MemorySink,
+    refused: Mutex<bool>,
+}
+
+impl DsrEventSink for RefusesFirstStep {
+    fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
+        if matches!(event.action, DsrAction::SubjectStep { .. }) {
+            let mut refused = self.refused.lock().unwrap();
+            if !*refused {
+                *refused = true;
+                return Err("audit log unavailable".into());
+            }
+        }
+        self.events.record(event)
+    }
+}
+
+/// Found in review: when the audit of the erasure's subject-level step
+/// failed, the register row was already removed but the failed source's
+/// progress did not say so; the rerun found nothing left to remove, and
+/// the certificate left the row out. Now the failure keeps the row as
+/// erased, the rerun's certificate lists it, and the progress's
+/// `subject_records` say the same as its `erased`.
+#[test]
+fn an_erasure_whose_step_audit_failed_still_certifies_the_row_removed() {
+    let ids = ids();
+    let source = Arc::new(Registered::new(&ids));
+    let sink = Arc::new(RefusesFirstStep {
+        events: MemorySink::new(),
+        refused: Mutex::new(true),
+    });
+    let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+    let desk = Desk::new(clock, sink.clone())
+        .with_source(source.clone())
+        .unwrap();
+    let mut restriction = verified(
+        &desk,
+        &ids,
+        ids.carol,
+        RequestKind::Restriction { lift: false },
+    );
+    desk.restrict(&mut restriction, ids.dpo).unwrap();
+    assert!(source.row(ids.carol).is_some());
+
+    *sink.refused.lock().unwrap() = false;
+    let mut erasure = verified(&desk, &ids, ids.carol, RequestKind::Erasure);
+    assert!(desk.erase(&mut erasure, ids.dpo).is_err());
+    assert_eq!(source.row(ids.carol), None, "the source acted");
+    let SourceProgress::Failed { erased, .. } = &erasure.progress.sources["tickets"] else {
+        panic!("not failed");
+    };
+    assert_eq!(
+        erased.iter().map(|e| &e.record).collect::<Vec<_>>(),
+        [&Registered::reference(ids.carol)]
+    );
+    // Kept through the stored request.
+    let mut erasure = Request::from_json(&erasure.to_json().unwrap()).unwrap();
+
+    let certificate = desk.erase(&mut erasure, ids.dpo).unwrap();
+    assert_eq!(
+        certificate.erased,
+        [ErasedRecord {
+            source: "tickets".into(),
+            record: Registered::reference(ids.carol),
+            deleted_record: true,
+            deleted_fields: Vec::new(),
+            anonymized_fields: Vec::new(),
+            subject_level: true,
+        }]
+    );
+    let SourceProgress::Done {
+        subject_records, ..
+    } = &erasure.progress.sources["tickets"]
+    else {
+        panic!("not done");
+    };
+    assert_eq!(subject_records, &[Registered::reference(ids.carol)]);
 }
 
 /// Progress and certificates written before the step existed still read.

@@ -567,15 +567,19 @@ fn registered(
         .transpose()
 }
 
-/// [`Tickets::restrict_contact`] in `tx`, the contact's lock taken.
+/// [`Tickets::restrict_contact`] in `tx`, the contact's lock taken;
+/// whether the contact had a register row or has one now (the row the
+/// change applied to: none for a lift of a contact never restricted).
 fn restrict_in(
     tx: &mut dyn Exec,
     tenant: TenantId,
     subject: SubjectId,
     restriction: &Restriction,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let contact = [Value::Tenant(tenant), Value::Text(subject.to_string())];
-    let mut state = registered(tx, tenant, subject)?.unwrap_or_default();
+    let before = registered(tx, tenant, subject)?;
+    let had_row = before.is_some();
+    let mut state = before.unwrap_or_default();
     match restriction {
         Restriction::Restrict | Restriction::Lift => {
             state.restricted = matches!(restriction, Restriction::Restrict);
@@ -614,7 +618,7 @@ fn restrict_in(
     }
     if state == Processing::default() {
         forget_in(tx, tenant, subject)?;
-        return Ok(());
+        return Ok(had_row);
     }
     tx.execute(
         "INSERT INTO contact_processing (tenant_id, subject_id, processing, objections) \
@@ -634,7 +638,7 @@ fn restrict_in(
             Value::Text(Processing::objections_column(&state.objections)),
         ],
     )?;
-    Ok(())
+    Ok(true)
 }
 
 /// A contact's register row as the desk exports it: the state only, under
@@ -1005,6 +1009,18 @@ impl Tickets {
         subject: SubjectId,
         restriction: &Restriction,
     ) -> Result<(), Error> {
+        self.restrict_register(tenant, subject, restriction)
+            .map(|_| ())
+    }
+
+    /// [`Tickets::restrict_contact`]; whether the contact had a register
+    /// row or has one now (what the subject-level step reports).
+    fn restrict_register(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        restriction: &Restriction,
+    ) -> Result<bool, Error> {
         self.db.transaction(Some(tenant), |tx| {
             self.lock_contact(tx, tenant, subject)?;
             restrict_in(tx, tenant, subject, restriction)
@@ -1300,8 +1316,10 @@ impl PersonalDataSource for Tickets {
     /// purposes objected to, comma-separated; none when there is no row);
     /// a restriction, lift or objection is applied to the contact as
     /// [`Tickets::restrict_contact`] does (the register and every ticket
-    /// of theirs); an erasure removes their row, reporting it if there was
-    /// one. Idempotent.
+    /// of theirs), reporting the row if there was one before or is one
+    /// after (a lift of a contact never restricted reports none); an
+    /// erasure removes their row, reporting it if there was one.
+    /// Idempotent.
     fn subject_step(
         &self,
         tenant: TenantId,
@@ -1319,12 +1337,13 @@ impl PersonalDataSource for Tickets {
                         .collect(),
                 }
             }
-            SubjectStep::Restrict { restriction } => {
-                self.restrict_contact(tenant, subject, restriction)?;
-                SubjectOutcome::Applied {
-                    records: vec![record],
-                }
-            }
+            SubjectStep::Restrict { restriction } => SubjectOutcome::Applied {
+                records: self
+                    .restrict_register(tenant, subject, restriction)?
+                    .then_some(record)
+                    .into_iter()
+                    .collect(),
+            },
             SubjectStep::Erase => SubjectOutcome::Applied {
                 records: self
                     .forget_contact(tenant, subject)?

@@ -770,3 +770,43 @@ fn the_desk_alone_erases_the_register_row_of_a_contact_with_no_ticket() {
     assert!(entry.subject_level && entry.deleted_record);
     assert_eq!(entry.record.id, carol.to_string());
 }
+
+/// Found in review: the subject-level step of a lift reported the
+/// contact's register row as changed whether or not there was one, so a
+/// lift for a contact never restricted listed a row that does not exist
+/// (in the restriction report, the audit event's count and `custodia dsr
+/// restrict`'s output). Now it reports the row only when there was one
+/// before or is one after.
+#[test]
+fn a_lift_reports_no_register_row_for_a_contact_without_one() {
+    use custodia_core::SubjectId;
+    use custodia_dsr::RequestOutcome;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let carol = SubjectId::from_external_key(c.acme, "psa.contact", "2001");
+    let RequestOutcome::Restricted(report) =
+        run_request(&hd, carol, RequestKind::Restriction { lift: true })
+    else {
+        panic!("not a restriction");
+    };
+    assert!(report.subject_records.is_empty(), "{report:?}");
+
+    // A restriction writes the row, and its lift (which removes it) says so.
+    let RequestOutcome::Restricted(report) =
+        run_request(&hd, carol, RequestKind::Restriction { lift: false })
+    else {
+        panic!("not a restriction");
+    };
+    assert_eq!(report.subject_records.len(), 1);
+    let RequestOutcome::Restricted(report) =
+        run_request(&hd, carol, RequestKind::Restriction { lift: true })
+    else {
+        panic!("not a restriction");
+    };
+    assert_eq!(report.subject_records.len(), 1);
+    assert_eq!(
+        hd.tickets().contact_processing(c.acme, carol).unwrap(),
+        None
+    );
+}

@@ -370,25 +370,28 @@ impl Desk {
             // What the source keeps about the person as a whole goes
             // first, as for a restriction: a record's own erasure may take
             // it along (then this step finds nothing to report).
-            let subject_records = match self.subject_step(source, req, actor, &SubjectStep::Erase) {
-                Ok(SubjectOutcome::Applied { records }) => records,
-                Ok(_) => Vec::new(),
-                Err(mut f) => {
-                    f.erased = erased;
-                    f.kept = kept;
-                    return Err(f);
-                }
-            };
-            for record in &subject_records {
-                erased.retain(|e| &e.record != record);
-                erased.push(ErasedRecord {
-                    source: name.to_owned(),
-                    record: record.clone(),
-                    deleted_record: true,
-                    deleted_fields: Vec::new(),
-                    anonymized_fields: Vec::new(),
-                    subject_level: true,
-                });
+            // A failure after the source removed state (its audit) carries
+            // the entries: a rerun finds the state gone and reports nothing.
+            let removed: Vec<ErasedRecord> =
+                match self.subject_step(source, req, actor, &SubjectStep::Erase) {
+                    Ok(SubjectOutcome::Applied { records }) => records
+                        .into_iter()
+                        .map(|r| ErasedRecord::subject_state_removed(name, r))
+                        .collect(),
+                    Ok(_) => Vec::new(),
+                    Err(mut f) => {
+                        for entry in std::mem::take(&mut f.erased) {
+                            erased.retain(|e| e.record != entry.record);
+                            erased.push(entry);
+                        }
+                        f.erased = erased;
+                        f.kept = kept;
+                        return Err(f);
+                    }
+                };
+            for entry in removed {
+                erased.retain(|e| e.record != entry.record);
+                erased.push(entry);
             }
             let located = match self.locate(source, req, actor) {
                 Ok(located) => located,
@@ -477,6 +480,13 @@ impl Desk {
                 erased.retain(|e| e.record != entry.record);
                 erased.push(entry);
             }
+            // Every subject-level entry, this run's and an earlier one's (a
+            // rerun finds removed state gone): as `erased` says.
+            let subject_records = erased
+                .iter()
+                .filter(|e| e.subject_level)
+                .map(|e| e.record.clone())
+                .collect();
             Ok(SourceRun {
                 records: erased.len(),
                 erased,
