@@ -182,6 +182,19 @@ fn verified(desk: &Desk, ids: &Ids, subject: SubjectId, kind: RequestKind) -> Re
     r
 }
 
+/// `kind` (a restriction, lift or objection) of `subject`, received,
+/// verified and run: the request as it ends, and the desk's report.
+fn restricted(
+    desk: &Desk,
+    ids: &Ids,
+    subject: SubjectId,
+    kind: RequestKind,
+) -> (Request, RestrictionReport) {
+    let mut request = verified(desk, ids, subject, kind);
+    let report = desk.restrict(&mut request, ids.dpo).unwrap();
+    (request, report)
+}
+
 fn subject_steps(sink: &MemorySink) -> Vec<(String, String, usize)> {
     sink.events()
         .into_iter()
@@ -206,13 +219,12 @@ fn a_restriction_of_a_subject_with_no_record_reaches_the_subject_level_state() {
     let source = Arc::new(Registered::new(&ids));
     let sink = Arc::new(MemorySink::new());
     let desk = desk(source.clone(), sink.clone());
-    let mut request = verified(
+    let (request, report) = restricted(
         &desk,
         &ids,
         ids.carol,
         RequestKind::Restriction { lift: false },
     );
-    let report = desk.restrict(&mut request, ids.dpo).unwrap();
     assert_eq!(report.records, 0);
     assert_eq!(
         report.subject_records,
@@ -237,7 +249,7 @@ fn a_restriction_of_a_subject_with_no_record_reaches_the_subject_level_state() {
     );
 
     // An objection and a lift, the same way.
-    let mut objection = verified(
+    restricted(
         &desk,
         &ids,
         ids.carol,
@@ -245,14 +257,12 @@ fn a_restriction_of_a_subject_with_no_record_reaches_the_subject_level_state() {
             purposes: vec![Purpose::AI_ASSISTANCE],
         },
     );
-    desk.restrict(&mut objection, ids.dpo).unwrap();
-    let mut lift = verified(
+    restricted(
         &desk,
         &ids,
         ids.carol,
         RequestKind::Restriction { lift: true },
     );
-    desk.restrict(&mut lift, ids.dpo).unwrap();
     assert_eq!(
         source.row(ids.carol),
         Some((false, vec![Purpose::AI_ASSISTANCE]))
@@ -276,13 +286,12 @@ fn an_access_bundle_lists_the_subject_level_state() {
     let source = Arc::new(Registered::new(&ids));
     let sink = Arc::new(MemorySink::new());
     let desk = desk(source.clone(), sink.clone());
-    let mut restriction = verified(
+    restricted(
         &desk,
         &ids,
         ids.carol,
         RequestKind::Restriction { lift: false },
     );
-    desk.restrict(&mut restriction, ids.dpo).unwrap();
 
     let mut access = verified(&desk, &ids, ids.carol, RequestKind::Access);
     let bundle = desk.export(&mut access, ids.dpo).unwrap();
@@ -347,13 +356,12 @@ fn an_erasure_removes_the_subject_level_state_and_the_certificate_says_so() {
     let sink = Arc::new(MemorySink::new());
     let desk = desk(source.clone(), sink.clone());
     for subject in [ids.carol, ids.alice] {
-        let mut r = verified(
+        restricted(
             &desk,
             &ids,
             subject,
             RequestKind::Restriction { lift: false },
         );
-        desk.restrict(&mut r, ids.dpo).unwrap();
     }
     let mut erasure = verified(&desk, &ids, ids.carol, RequestKind::Erasure);
     let certificate = desk.erase(&mut erasure, ids.dpo).unwrap();
@@ -410,13 +418,12 @@ fn a_source_without_the_step_works_as_before() {
     let tickets = Registered::new(&ids).tickets;
     let sink = Arc::new(MemorySink::new());
     let desk = desk(Arc::new(tickets), sink.clone());
-    let mut r = verified(
+    let (_, report) = restricted(
         &desk,
         &ids,
         ids.carol,
         RequestKind::Restriction { lift: false },
     );
-    let report = desk.restrict(&mut r, ids.dpo).unwrap();
     assert!(report.subject_records.is_empty());
     let mut r = verified(&desk, &ids, ids.alice, RequestKind::Access);
     assert_eq!(desk.export(&mut r, ids.dpo).unwrap().records.len(), 1);
@@ -543,13 +550,12 @@ fn an_erasure_whose_step_audit_failed_still_certifies_the_row_removed() {
     let desk = Desk::new(clock, sink.clone())
         .with_source(source.clone())
         .unwrap();
-    let mut restriction = verified(
+    restricted(
         &desk,
         &ids,
         ids.carol,
         RequestKind::Restriction { lift: false },
     );
-    desk.restrict(&mut restriction, ids.dpo).unwrap();
     assert!(source.row(ids.carol).is_some());
 
     *sink.refused.lock().unwrap() = false;
@@ -664,13 +670,12 @@ fn the_step_crosses_the_protocol_and_an_older_server_is_not_asked() {
         let [served] = remote.sources().try_into().ok().unwrap();
         let sink = Arc::new(MemorySink::new());
         let desk = desk(served, sink.clone());
-        let mut r = verified(
+        let (_, report) = restricted(
             &desk,
             &ids,
             ids.carol,
             RequestKind::Restriction { lift: false },
         );
-        let report = desk.restrict(&mut r, ids.dpo).unwrap();
         let mut access = verified(&desk, &ids, ids.carol, RequestKind::Access);
         let bundle = desk.export(&mut access, ids.dpo).unwrap();
         let mut erasure = verified(&desk, &ids, ids.alice, RequestKind::Erasure);
