@@ -796,6 +796,30 @@ impl Drop for DropRoles {
     }
 }
 
+/// Names for a test's own roles, `<prefix>_<suffix>` for each of
+/// `prefixes` (roles are cluster-wide and the other tests lint
+/// `custodia_app`), the suffix, and their dropping. Make the application
+/// role with password `p<suffix>` and connect with [`own_app`].
+fn own_roles<const N: usize>(prefixes: [&str; N]) -> ([String; N], String, DropRoles) {
+    let suffix = TenantId::random().as_uuid().simple().to_string();
+    let names = prefixes.map(|p| format!("{p}_{suffix}"));
+    let roles = DropRoles(names.to_vec());
+    (names, suffix, roles)
+}
+
+/// A connection as `role` (made by [`own_roles`]' caller with password
+/// `p<suffix>`), and the count of schema `s`'s tickets, checked to be 0:
+/// row-level security binds the role itself.
+fn own_app(role: &str, suffix: &str, s: &str) -> (Client, String) {
+    let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
+    config.user(role).password(format!("p{suffix}"));
+    let mut app = config.connect(NoTls).unwrap();
+    let count = format!("SELECT count(*) FROM {s}.tickets");
+    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
+    assert_eq!(n, 0, "row-level security binds the role itself");
+    (app, count)
+}
+
 /// Found in review: the lint checked only the application role's own
 /// attributes. A role it is a member of may be a superuser or have
 /// `BYPASSRLS`, and `SET ROLE` to it reads every tenant's rows.
@@ -806,13 +830,7 @@ impl Drop for DropRoles {
 fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
     let (mut f, _, _) = Fixture::with_tenants(&["a1"], &["b1"]);
     let s = f.schema.clone();
-    let suffix = TenantId::random().as_uuid().simple().to_string();
-    let (app_role, bypass, superuser) = (
-        format!("ca_{suffix}"),
-        format!("cb_{suffix}"),
-        format!("cs_{suffix}"),
-    );
-    let roles = DropRoles(vec![app_role.clone(), bypass.clone(), superuser.clone()]);
+    let ([app_role, bypass, superuser], suffix, roles) = own_roles(["ca", "cb", "cs"]);
     f.admin
         .batch_execute(&format!(
             "CREATE ROLE {app_role} LOGIN PASSWORD 'p{suffix}' NOSUPERUSER NOBYPASSRLS;
@@ -822,12 +840,7 @@ fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
              GRANT {bypass} TO {app_role};"
         ))
         .unwrap();
-    let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
-    config.user(&app_role).password(format!("p{suffix}"));
-    let mut app = config.connect(NoTls).unwrap();
-    let count = format!("SELECT count(*) FROM {s}.tickets");
-    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
-    assert_eq!(n, 0, "row-level security binds the role itself");
+    let (mut app, count) = own_app(&app_role, &suffix, &s);
     app.batch_execute(&format!("SET ROLE {bypass}")).unwrap();
     let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
     assert_eq!(
@@ -890,13 +903,7 @@ fn the_lint_flags_an_app_role_that_can_become_a_role_bypassing_rls() {
 fn the_lint_flags_security_definer_functions_whose_owner_bypasses_rls() {
     let (mut f, a, _) = Fixture::isolated_with_tenants(&["a1"], &["b1"]);
     let s = f.schema.clone();
-    let suffix = TenantId::random().as_uuid().simple().to_string();
-    let (bypass, plain, owner) = (
-        format!("cb_{suffix}"),
-        format!("cn_{suffix}"),
-        format!("co_{suffix}"),
-    );
-    let roles = DropRoles(vec![bypass.clone(), plain.clone(), owner.clone()]);
+    let ([bypass, plain, owner], _, roles) = own_roles(["cb", "cn", "co"]);
     let definer = |name: &str, table: &str| {
         format!(
             "CREATE FUNCTION {s}.{name}() RETURNS bigint LANGUAGE sql SECURITY DEFINER
@@ -1107,13 +1114,7 @@ fn the_lint_flags_security_definer_functions_in_schemas_it_does_not_inspect() {
 fn the_lint_flags_an_app_role_that_can_create_roles() {
     let (mut f, _, _) = Fixture::with_tenants(&["a1"], &["b1"]);
     let s = f.schema.clone();
-    let suffix = TenantId::random().as_uuid().simple().to_string();
-    let (app_role, owner, admins) = (
-        format!("ca_{suffix}"),
-        format!("co_{suffix}"),
-        format!("cr_{suffix}"),
-    );
-    let roles = DropRoles(vec![app_role.clone(), admins.clone(), owner.clone()]);
+    let ([app_role, owner, admins], suffix, roles) = own_roles(["ca", "co", "cr"]);
     f.admin
         .batch_execute(&format!(
             "CREATE ROLE {app_role} LOGIN PASSWORD 'p{suffix}' NOSUPERUSER NOBYPASSRLS CREATEROLE;
@@ -1123,12 +1124,7 @@ fn the_lint_flags_an_app_role_that_can_create_roles() {
              ALTER TABLE {s}.tickets OWNER TO {owner};"
         ))
         .unwrap();
-    let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
-    config.user(&app_role).password(format!("p{suffix}"));
-    let mut app = config.connect(NoTls).unwrap();
-    let count = format!("SELECT count(*) FROM {s}.tickets");
-    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
-    assert_eq!(n, 0, "row-level security binds the role itself");
+    let (mut app, count) = own_app(&app_role, &suffix, &s);
     // The attack, rolled back (role grants are transactional). `first`: SET
     // ROLE to this role first (the holder of CREATEROLE).
     let attack = |app: &mut Client, first: Option<&str>| -> i64 {
@@ -1214,13 +1210,7 @@ fn the_lint_flags_an_app_role_that_can_create_roles() {
 fn the_lint_flags_an_app_role_that_can_become_a_tenant_tables_owner() {
     let (mut f, _, _) = Fixture::with_tenants(&["a1"], &["b1"]);
     let s = f.schema.clone();
-    let suffix = TenantId::random().as_uuid().simple().to_string();
-    let (app_role, owner, group) = (
-        format!("ca_{suffix}"),
-        format!("co_{suffix}"),
-        format!("cg_{suffix}"),
-    );
-    let roles = DropRoles(vec![app_role.clone(), group.clone(), owner.clone()]);
+    let ([app_role, owner, group], suffix, roles) = own_roles(["ca", "co", "cg"]);
     f.admin
         .batch_execute(&format!(
             "CREATE ROLE {app_role} LOGIN PASSWORD 'p{suffix}' NOSUPERUSER NOBYPASSRLS NOINHERIT;
@@ -1234,12 +1224,7 @@ fn the_lint_flags_an_app_role_that_can_become_a_tenant_tables_owner() {
              GRANT {group} TO {app_role};"
         ))
         .unwrap();
-    let mut config: postgres::Config = env_url("CUSTODIA_PG_APP_URL").parse().unwrap();
-    config.user(&app_role).password(format!("p{suffix}"));
-    let mut app = config.connect(NoTls).unwrap();
-    let count = format!("SELECT count(*) FROM {s}.tickets");
-    let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
-    assert_eq!(n, 0, "row-level security binds the role itself");
+    let (mut app, count) = own_app(&app_role, &suffix, &s);
     app.batch_execute(&format!("SET ROLE {owner}")).unwrap();
     let n: i64 = app.query_one(&count, &[]).unwrap().get(0);
     assert_eq!(n, 2, "as the owner it reads every tenant's rows");
