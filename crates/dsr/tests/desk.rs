@@ -16,7 +16,10 @@ use custodia_crypt::{
 };
 use custodia_dsr::SubjectKeyStatus;
 use custodia_dsr::*;
-use custodia_dsr::{ErasurePlan, FieldUpdate, Located};
+use custodia_dsr::{ErasurePlan, Located};
+
+#[macro_use]
+mod support;
 
 /// Wraps a [`MemorySource`], counting calls and failing on demand.
 struct Flaky {
@@ -46,24 +49,13 @@ impl PersonalDataSource for Flaky {
     fn name(&self) -> &str {
         self.inner.name()
     }
+    pass_through!(inner: export, rectify);
     fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
         self.locates.fetch_add(1, Ordering::SeqCst);
         if self.fail_locate.load(Ordering::SeqCst) {
             return Err("connection refused".into());
         }
         self.inner.locate(t, s)
-    }
-    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<ExportedRecord, BoxError> {
-        self.inner.export(t, s, r)
-    }
-    fn rectify(
-        &self,
-        t: TenantId,
-        s: SubjectId,
-        r: &RecordRef,
-        u: &[FieldUpdate],
-    ) -> Result<(), BoxError> {
-        self.inner.rectify(t, s, r, u)
     }
     fn erase(&self, t: TenantId, s: SubjectId, plan: &ErasurePlan) -> Result<(), BoxError> {
         if self.armed.load(Ordering::SeqCst)

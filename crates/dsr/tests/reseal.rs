@@ -12,8 +12,11 @@ use custodia_core::{
 use custodia_crypt::{
     FieldContext, Keyring, MemoryKeyStore, SecretKey, ShredOutcome, SubjectVault,
 };
+use custodia_dsr::Located;
 use custodia_dsr::*;
-use custodia_dsr::{ErasurePlan, FieldUpdate, Located};
+
+#[macro_use]
+mod support;
 
 type Vault = SubjectVault<MemoryKeyStore>;
 
@@ -71,33 +74,7 @@ impl PersonalDataSource for Brittle {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
-        self.inner.locate(t, s)
-    }
-    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<ExportedRecord, BoxError> {
-        self.inner.export(t, s, r)
-    }
-    fn rectify(
-        &self,
-        t: TenantId,
-        s: SubjectId,
-        r: &RecordRef,
-        u: &[FieldUpdate],
-    ) -> Result<(), BoxError> {
-        self.inner.rectify(t, s, r, u)
-    }
-    fn erase(&self, t: TenantId, s: SubjectId, plan: &ErasurePlan) -> Result<(), BoxError> {
-        self.inner.erase(t, s, plan)
-    }
-    fn restrict(
-        &self,
-        t: TenantId,
-        s: SubjectId,
-        r: &RecordRef,
-        x: &Restriction,
-    ) -> Result<(), BoxError> {
-        self.inner.restrict(t, s, r, x)
-    }
+    pass_through!(inner: locate, export, rectify, erase, restrict);
     fn reseal_kept(
         &self,
         t: TenantId,

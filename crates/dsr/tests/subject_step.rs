@@ -10,13 +10,16 @@ use std::io::{BufRead, BufReader, Write};
 use std::sync::{Arc, Mutex};
 
 use custodia_core::{
-    ActorId, DataCategory, LegalBasis, ManualClock, Purpose, Role, SubjectId, TenantId, Timestamp,
+    ActorId, DataCategory, LegalBasis, ManualClock, Purpose, SubjectId, TenantId, Timestamp,
 };
 use custodia_dsr::remote::{
     RemoteSources, SourceOperation, SourceServer, decode_reply, decode_request,
 };
 use custodia_dsr::*;
 use proptest::prelude::*;
+
+#[macro_use]
+mod support;
 
 struct Ids {
     tenant: TenantId,
@@ -71,33 +74,7 @@ impl PersonalDataSource for Registered {
     fn name(&self) -> &str {
         "tickets"
     }
-    fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
-        self.tickets.locate(t, s)
-    }
-    fn export(&self, t: TenantId, s: SubjectId, r: &RecordRef) -> Result<ExportedRecord, BoxError> {
-        self.tickets.export(t, s, r)
-    }
-    fn rectify(
-        &self,
-        t: TenantId,
-        s: SubjectId,
-        r: &RecordRef,
-        u: &[FieldUpdate],
-    ) -> Result<(), BoxError> {
-        self.tickets.rectify(t, s, r, u)
-    }
-    fn erase(&self, t: TenantId, s: SubjectId, plan: &ErasurePlan) -> Result<(), BoxError> {
-        self.tickets.erase(t, s, plan)
-    }
-    fn restrict(
-        &self,
-        t: TenantId,
-        s: SubjectId,
-        r: &RecordRef,
-        x: &Restriction,
-    ) -> Result<(), BoxError> {
-        self.tickets.restrict(t, s, r, x)
-    }
+    pass_through!(tickets: locate, export, rectify, erase, restrict);
     fn subject_step(
         &self,
         _: TenantId,
@@ -169,17 +146,7 @@ fn desk(source: Arc<dyn PersonalDataSource>, sink: Arc<MemorySink>) -> Desk {
 }
 
 fn verified(desk: &Desk, ids: &Ids, subject: SubjectId, kind: RequestKind) -> Request {
-    let mut r = desk
-        .receive(ids.tenant, subject, kind, Role::Controller, ids.dpo)
-        .unwrap();
-    desk.verify(
-        &mut r,
-        VerificationMethod::AuthenticatedSession,
-        "",
-        ids.dpo,
-    )
-    .unwrap();
-    r
+    support::verified_request(desk, ids.tenant, subject, kind, ids.dpo)
 }
 
 /// `kind` (a restriction, lift or objection) of `subject`, received,
@@ -443,38 +410,7 @@ fn a_mismatched_subject_outcome_fails_the_source() {
         fn name(&self) -> &str {
             self.0.name()
         }
-        fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
-            self.0.locate(t, s)
-        }
-        fn export(
-            &self,
-            t: TenantId,
-            s: SubjectId,
-            r: &RecordRef,
-        ) -> Result<ExportedRecord, BoxError> {
-            self.0.export(t, s, r)
-        }
-        fn rectify(
-            &self,
-            t: TenantId,
-            s: SubjectId,
-            r: &RecordRef,
-            u: &[FieldUpdate],
-        ) -> Result<(), BoxError> {
-            self.0.rectify(t, s, r, u)
-        }
-        fn erase(&self, t: TenantId, s: SubjectId, p: &ErasurePlan) -> Result<(), BoxError> {
-            self.0.erase(t, s, p)
-        }
-        fn restrict(
-            &self,
-            t: TenantId,
-            s: SubjectId,
-            r: &RecordRef,
-            x: &Restriction,
-        ) -> Result<(), BoxError> {
-            self.0.restrict(t, s, r, x)
-        }
+        pass_through!(0: locate, export, rectify, erase, restrict);
         fn subject_step(
             &self,
             _: TenantId,
