@@ -149,6 +149,19 @@ fn verified(desk: &Desk, ids: &Ids, subject: SubjectId, kind: RequestKind) -> Re
     support::verified_request(desk, ids.tenant, subject, kind, ids.dpo)
 }
 
+/// The certificate's entry for Carol's register row, removed by the
+/// erasure's subject-level step.
+fn carol_register_erased(ids: &Ids) -> ErasedRecord {
+    ErasedRecord {
+        source: "tickets".into(),
+        record: Registered::reference(ids.carol),
+        deleted_record: true,
+        deleted_fields: Vec::new(),
+        anonymized_fields: Vec::new(),
+        subject_level: true,
+    }
+}
+
 /// `kind` (a restriction, lift or objection) of `subject`, received,
 /// verified and run: the request as it ends, and the desk's report.
 fn restricted(
@@ -333,17 +346,7 @@ fn an_erasure_removes_the_subject_level_state_and_the_certificate_says_so() {
     let mut erasure = verified(&desk, &ids, ids.carol, RequestKind::Erasure);
     let certificate = desk.erase(&mut erasure, ids.dpo).unwrap();
     assert_eq!(source.row(ids.carol), None);
-    assert_eq!(
-        certificate.erased,
-        [ErasedRecord {
-            source: "tickets".into(),
-            record: Registered::reference(ids.carol),
-            deleted_record: true,
-            deleted_fields: Vec::new(),
-            anonymized_fields: Vec::new(),
-            subject_level: true,
-        }]
-    );
+    assert_eq!(certificate.erased, [carol_register_erased(&ids)]);
     let json = certificate.to_json().unwrap();
     assert!(json.contains("\"subject_level\": true"), "{json}");
     assert_eq!(ErasureCertificate::from_json(&json).unwrap(), certificate);
@@ -509,17 +512,7 @@ fn an_erasure_whose_step_audit_failed_still_certifies_the_row_removed() {
     let mut erasure = Request::from_json(&erasure.to_json().unwrap()).unwrap();
 
     let certificate = desk.erase(&mut erasure, ids.dpo).unwrap();
-    assert_eq!(
-        certificate.erased,
-        [ErasedRecord {
-            source: "tickets".into(),
-            record: Registered::reference(ids.carol),
-            deleted_record: true,
-            deleted_fields: Vec::new(),
-            anonymized_fields: Vec::new(),
-            subject_level: true,
-        }]
-    );
+    assert_eq!(certificate.erased, [carol_register_erased(&ids)]);
     let SourceProgress::Done {
         subject_records, ..
     } = &erasure.progress.sources["tickets"]
