@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use crate::breach::{BreachNature, Contact, Incident};
 use crate::request::{Correction, RejectionReason, RequestKind, VerificationMethod};
 use crate::retention::{ErasureException, ErasureHold};
-use crate::source::{FieldAction, RecordRef};
+use crate::source::{FieldAction, RecordRef, Restriction, SubjectOutcome, SubjectStep};
 
 /// A timestamp between 1970 and 2200, to the second.
 pub fn timestamp() -> impl Strategy<Value = Timestamp> {
@@ -136,6 +136,46 @@ impl Arbitrary for RecordRef {
             .prop_map(|(t, id)| RecordRef::new(t, id))
             .boxed()
     }
+}
+
+impl Arbitrary for Restriction {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<Restriction>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        prop_oneof![
+            Just(Restriction::Restrict),
+            Just(Restriction::Lift),
+            proptest::collection::vec(purpose(), 0..3)
+                .prop_map(|purposes| Restriction::StopPurposes { purposes }),
+        ]
+        .boxed()
+    }
+}
+
+impl Arbitrary for SubjectStep {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<SubjectStep>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        prop_oneof![
+            Just(SubjectStep::Access),
+            any::<Restriction>().prop_map(|restriction| SubjectStep::Restrict { restriction }),
+            Just(SubjectStep::Erase),
+        ]
+        .boxed()
+    }
+}
+
+/// What a source's subject-level step answers to a restriction or erasure,
+/// or that it keeps nothing (the access answer, [`SubjectOutcome::Exported`],
+/// carries whole records and values: build those in the test).
+pub fn subject_outcome() -> impl Strategy<Value = SubjectOutcome> {
+    prop_oneof![
+        Just(SubjectOutcome::NotKept),
+        proptest::collection::vec(any::<RecordRef>(), 0..3)
+            .prop_map(|records| SubjectOutcome::Applied { records }),
+    ]
 }
 
 impl Arbitrary for BreachNature {

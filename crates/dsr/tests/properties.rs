@@ -258,6 +258,19 @@ proptest! {
         prop_assert_eq!(Request::from_json(&r.to_json().unwrap()).unwrap(), r);
     }
 
+    /// The subject-level step and its answer as the source protocol carries
+    /// them (serde JSON), from the `proptest` feature's strategies.
+    #[test]
+    fn subject_steps_and_outcomes_round_trip(
+        step in any::<SubjectStep>(),
+        outcome in custodia_dsr::arbitrary::subject_outcome(),
+    ) {
+        let json = serde_json::to_string(&step).unwrap();
+        prop_assert_eq!(serde_json::from_str::<SubjectStep>(&json).unwrap(), step);
+        let json = serde_json::to_string(&outcome).unwrap();
+        prop_assert_eq!(serde_json::from_str::<SubjectOutcome>(&json).unwrap(), outcome);
+    }
+
     #[test]
     fn incidents_round_trip(i in incident()) {
         prop_assert_eq!(custodia_dsr::breach::Incident::from_json(&i.to_json().unwrap()).unwrap(), i);
