@@ -1213,7 +1213,10 @@ fn audit_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// for and `--no-record-yet`) and nothing is written: no request or step
 /// in the log, no register row. `--no-record-yet` names an id (not an
 /// email), and a source program that keeps no subject-level state still
-/// refuses it, since nothing would record the restriction.
+/// refuses it, since nothing would record the restriction. A person the
+/// source program's directory finds by email is known to it and needs no
+/// flag; when the step is offered but nothing keeps such state, a warning
+/// says the restriction reached nothing.
 fn restrict_refuses_an_unknown_subject_unless_told_it_has_no_record_yet() {
     let data = seeded();
     let c = Cast::new();
