@@ -24,6 +24,23 @@
 //! does not offer it) is not asked: it works as before, reached through
 //! the records it locates only.
 //!
+//! Every subcommand first checks that the person is known, so that a
+//! mistyped id is refused before anything is written: a source locates a
+//! record of them, or the `--audit` log holds an event about them (an
+//! earlier request counts). `export` and `erase` refuse anyone else.
+//! `restrict` (a restriction, its lift or an objection) refuses them too,
+//! saying what was looked for, unless the operator confirms with
+//! `--no-record-yet` that the person has no record yet: the request then
+//! goes ahead and a source keeping subject-level state records it for the
+//! records stored later. Through a source program whose hello does not
+//! offer the step it is still refused, since nothing would record it;
+//! through one that offers it (every `SourceServer` does) but whose
+//! sources keep nothing, the request is recorded with a warning on
+//! standard error that it reached nothing. A person found by email
+//! (`--email-stdin`, `--email-file`) is known to the source program's
+//! directory, so `restrict` takes them without the flag; a mistyped
+//! address finds no one and is refused. The flag takes `--subject` only.
+//!
 //! Exit codes: `0` ok; `2` a usage or input error (missing log or key
 //! files, a program that is not a source, unknown tenant or subject, bad
 //! arguments), with the reason on standard error.
@@ -126,14 +143,28 @@ pub enum DsrCommand {
     /// as a whole (a contact register), which covers the records stored for
     /// them later.
     ///
-    /// The person need not have a record yet when the source program
-    /// keeps such state (its hello offers the subject-level step): the
-    /// restriction is then recorded for them, with a note on standard
-    /// error. Every step is audited into the --audit log.
+    /// A subject id that no source locates a record of and no event of
+    /// the --audit log is about (a mistyped id) is refused, and nothing
+    /// is recorded, unless --no-record-yet says the person has no record
+    /// yet. A person found by email is known to the source program's
+    /// directory and needs no flag. Every step is audited into the
+    /// --audit log.
     #[command(after_help = EXIT_CODES)]
     Restrict {
         #[command(flatten)]
         who: Who,
+        /// The --subject has no record and no audit event yet (a
+        /// restriction ahead of their first ticket, or the lift of one
+        /// whose audit events are gone): go ahead instead of refusing the
+        /// id as unknown. The source program must keep state about a
+        /// person as a whole (its hello offers the subject-level step),
+        /// which records the restriction for the records stored for them
+        /// later; otherwise it is still refused, and if no source keeps
+        /// such state after all, a warning on standard error says the
+        /// restriction reached nothing. Not needed for a person with a
+        /// record or an earlier request.
+        #[arg(long, conflicts_with_all = ["email_stdin", "email_file", "email"])]
+        no_record_yet: bool,
         /// Lift an earlier restriction (Art. 18(3)) instead.
         #[arg(long, conflicts_with = "object")]
         lift: bool,
@@ -367,11 +398,16 @@ impl Host {
     }
 
     /// Checks the tenant is known and finds the subject, by id or by
-    /// `email` (from [`email`]). A subject with no record and no audit
-    /// event is refused (a mistyped id), unless `ahead` — a restriction,
-    /// which a source keeping subject-level state records for records to
-    /// come — and the source program offers that step.
-    fn resolve(&self, who: &Who, email: Option<&str>, ahead: bool) -> Result<SubjectId, String> {
+    /// `email` (from [`email`]), and whether they are known: a source
+    /// locates a record of them or the log holds an event about them. One
+    /// who is not is refused (a mistyped id), unless `unknown` lets them
+    /// through (a restriction ahead of any record).
+    fn resolve(
+        &self,
+        who: &Who,
+        email: Option<&str>,
+        unknown: Unknown,
+    ) -> Result<(SubjectId, bool), String> {
         let tenant = who.tenant;
         let directory = self.remote.hello().directory;
         let has_tenant = (directory && self.remote.has_tenant(tenant).map_err(text)?)
@@ -382,6 +418,7 @@ impl Host {
                 who.audit.display()
             ));
         }
+        let mut by_email = false;
         let subject = match (&who.subject, email) {
             (Some(subject), _) => *subject,
             (None, Some(_)) if !directory => {
@@ -393,7 +430,10 @@ impl Host {
             (None, Some(email)) => {
                 let found = self.remote.find_subjects(tenant, email).map_err(text)?;
                 match found.as_slice() {
-                    [one] => *one,
+                    [one] => {
+                        by_email = true;
+                        *one
+                    }
                     [] => {
                         return Err(format!(
                             "no contact of tenant {tenant} has that email (an erased contact's email is gone): use --subject"
@@ -413,18 +453,40 @@ impl Host {
         for source in &self.sources {
             located |= !source.locate(tenant, subject).map_err(text)?.is_empty();
         }
-        if !located && !self.known_in_log(Query::new().tenant(tenant).subject(subject))? {
-            if ahead && self.remote.hello().subject_step {
-                eprintln!(
-                    "custodia: note: no records or audit events about subject {subject} in tenant {tenant} yet; recording it for the records stored for them later"
-                );
-                return Ok(subject);
-            }
+        if located || self.known_in_log(Query::new().tenant(tenant).subject(subject))? {
+            return Ok((subject, true));
+        }
+        let Unknown::Restrict {
+            kind,
+            no_record_yet,
+        } = unknown
+        else {
             return Err(format!(
                 "unknown subject {subject} in tenant {tenant}: no records or audit events about them"
             ));
+        };
+        if !self.remote.hello().subject_step {
+            return Err(format!(
+                "unknown subject {subject} in tenant {tenant}: no records or audit events about them, \
+                 and the source program keeps no state about a person as a whole (its hello does not \
+                 offer the subject-level step), so nothing would record the {kind}; nothing was recorded"
+            ));
         }
-        Ok(subject)
+        if !(no_record_yet || by_email) {
+            return Err(format!(
+                "unknown subject {subject} in tenant {tenant}: no source located a record of them and \
+                 {} holds no audit event about them, so nothing was recorded (a mistyped id?). \
+                 Check the id; if it is right and the person has no record yet, run the command again \
+                 with --no-record-yet {}",
+                who.audit.display(),
+                ahead(kind)
+            ));
+        }
+        eprintln!(
+            "custodia: note: no records or audit events about subject {subject} in tenant {tenant} yet; going ahead {}",
+            ahead(kind)
+        );
+        Ok((subject, false))
     }
 
     /// Signs a checkpoint of the log's head into `dir`; returns its path.
@@ -442,6 +504,32 @@ impl Host {
         write_file(&path, &note)?;
         Ok(path)
     }
+}
+
+/// What a restriction, lift or objection (`kind`) of a person with no
+/// record does, for messages.
+fn ahead(kind: &str) -> String {
+    if kind == "lift" {
+        "to lift what the sources hold about them as a whole".to_owned()
+    } else {
+        format!("to record the {kind} for the records stored for them later")
+    }
+}
+
+/// Whom [`Host::resolve`] takes besides a person with a located record or
+/// an audit event: a mistyped id must not become a request.
+#[derive(Debug, Clone, Copy)]
+enum Unknown {
+    /// Nobody: an export or an erasure has nothing to act on.
+    Refused,
+    /// A restriction, lift or objection (`kind` names it in messages):
+    /// taken when the source program keeps subject-level state and either
+    /// the operator confirmed the person has no record yet
+    /// (`no_record_yet`) or its directory found them by email.
+    Restrict {
+        kind: &'static str,
+        no_record_yet: bool,
+    },
 }
 
 /// The longest first line `--email-stdin` and `--email-file` accept, in
@@ -607,7 +695,7 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
         } => {
             let email = email(&who)?;
             let host = Host::open(&who)?;
-            let subject = host.resolve(&who, email.as_deref(), false)?;
+            let (subject, _) = host.resolve(&who, email.as_deref(), Unknown::Refused)?;
             let desk = host.desk()?;
             let actor = operator(who.tenant);
             let kind = if portability {
@@ -677,7 +765,7 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 .transpose()?;
             let email = email(&who)?;
             let host = Host::open(&who)?;
-            let subject = host.resolve(&who, email.as_deref(), false)?;
+            let (subject, _) = host.resolve(&who, email.as_deref(), Unknown::Refused)?;
             let retention = Arc::new(retention(&rules, &host.clock)?);
             let policy = rules
                 .anonymize
@@ -709,22 +797,34 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
         }
         DsrCommand::Restrict {
             who,
+            no_record_yet,
             lift,
             object,
             json,
         } => {
-            let email = email(&who)?;
-            let host = Host::open(&who)?;
-            let subject = host.resolve(&who, email.as_deref(), true)?;
-            let desk = host.desk()?;
-            let actor = operator(who.tenant);
             let (kind, name) = match (lift, object.is_empty()) {
                 (true, _) => (RequestKind::Restriction { lift: true }, "lift"),
                 (false, true) => (RequestKind::Restriction { lift: false }, "restriction"),
                 (false, false) => (RequestKind::Objection { purposes: object }, "objection"),
             };
+            let email = email(&who)?;
+            let host = Host::open(&who)?;
+            let unknown = Unknown::Restrict {
+                kind: name,
+                no_record_yet,
+            };
+            let (subject, known) = host.resolve(&who, email.as_deref(), unknown)?;
+            let desk = host.desk()?;
+            let actor = operator(who.tenant);
             let mut request = verified_request(&desk, &who, subject, kind, actor)?;
             let report = desk.restrict(&mut request, actor).map_err(text)?;
+            if !known && !lift && report.records == 0 && report.subject_records.is_empty() {
+                // The hello offered the step, but no source keeps such
+                // state: the request is recorded, and covers nothing.
+                eprintln!(
+                    "custodia: warning: no source keeps state about subject {subject} as a whole: the {name} reached nothing and does not cover the records stored for them later"
+                );
+            }
             print(&describe_restriction(
                 &who, subject, &request, name, &report, json,
             ))

@@ -18,6 +18,9 @@ const SERVE: &str = "--serve-helpdesk-source";
 /// The same source, as a program built before the subject-level step would
 /// serve it: its hello does not offer `subject_step`.
 const SERVE_OLD: &str = "--serve-old-helpdesk-source";
+/// A source program with no records whose directory finds Dora (a contact
+/// with no ticket) by her email ([`DoraOnly`]).
+const SERVE_DIRECTORY: &str = "--serve-directory-source";
 
 fn custodia_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_custodia"))
@@ -92,12 +95,18 @@ fn dsr_with_source(sub: &str, data: &Path, source: &Path, args: &[&str]) -> Outp
 
 /// The command [`dsr_with_source`] runs, not yet started.
 fn dsr_command(sub: &str, data: &Path, source: &Path, args: &[&str]) -> Command {
+    dsr_serving(SERVE, sub, data, source, args)
+}
+
+/// [`dsr_command`] with the source program served as `serve` says
+/// ([`SERVE`], [`SERVE_OLD`], [`SERVE_DIRECTORY`]).
+fn dsr_serving(serve: &str, sub: &str, data: &Path, source: &Path, args: &[&str]) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_custodia"));
     command
         .args(dsr_options(sub, data))
         .args(args)
-        .args(["--", s(&exe), SERVE, s(source)])
+        .args(["--", s(&exe), serve, s(source)])
         .current_dir(source);
     command
 }
@@ -108,14 +117,36 @@ fn dsr(sub: &str, data: impl AsRef<Path>, args: &[&str]) -> Output {
 
 /// [`dsr`] with the source served as an older program would ([`SERVE_OLD`]).
 fn dsr_old(sub: &str, data: &Path, args: &[&str]) -> Output {
-    let exe = std::env::current_exe().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_custodia"))
-        .args(dsr_options(sub, data))
-        .args(args)
-        .args(["--", s(&exe), SERVE_OLD, s(data)])
-        .current_dir(data)
+    dsr_serving(SERVE_OLD, sub, data, data, args)
         .output()
         .unwrap()
+}
+
+/// Dora, ACME's contact 2003: no ticket, found by email by [`DoraOnly`].
+fn dora() -> custodia_core::SubjectId {
+    custodia_core::SubjectId::from_external_key(Cast::new().acme, "psa.contact", "2003")
+}
+
+/// A directory (a contact list) that holds Dora, who has no record.
+struct DoraOnly;
+
+impl custodia_dsr::remote::SubjectDirectory for DoraOnly {
+    fn has_tenant(&self, tenant: custodia_core::TenantId) -> Result<bool, custodia_dsr::BoxError> {
+        Ok(tenant == Cast::new().acme)
+    }
+    fn find_subjects(
+        &self,
+        tenant: custodia_core::TenantId,
+        email: &str,
+    ) -> Result<Vec<custodia_core::SubjectId>, custodia_dsr::BoxError> {
+        Ok(
+            if tenant == Cast::new().acme && email == "dora@example.com" {
+                vec![dora()]
+            } else {
+                Vec::new()
+            },
+        )
+    }
 }
 
 /// Standard output that drops the hello's `subject_step` offer (the
@@ -139,6 +170,21 @@ impl<W: std::io::Write> std::io::Write for WithoutSubjectStep<W> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, _] = args.as_slice()
+        && flag == SERVE_DIRECTORY
+    {
+        let contacts = custodia_dsr::MemorySource::new("contacts");
+        let served = custodia_dsr::remote::SourceServer::new(vec![&contacts])
+            .with_directory(&DoraOnly)
+            .serve(std::io::stdin().lock(), std::io::stdout().lock());
+        return match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("directory source: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let [_, flag, dir] = args.as_slice()
         && (flag == SERVE || flag == SERVE_OLD)
     {
@@ -163,10 +209,14 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 13] = [
+    let tests: [(&str, fn()); 14] = [
         (
             "restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it",
             restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it,
+        ),
+        (
+            "restrict_refuses_an_unknown_subject_unless_told_it_has_no_record_yet",
+            restrict_refuses_an_unknown_subject_unless_told_it_has_no_record_yet,
         ),
         (
             "a_source_program_without_the_subject_step_still_works",
@@ -413,8 +463,13 @@ fn export_writes_the_subjects_bundle_and_nobody_elses() {
 
 /// `dsr` with `args` and `stdin` on its standard input.
 fn dsr_fed(sub: &str, data: &Path, args: &[&str], stdin: &str) -> Output {
+    fed(dsr_command(sub, data, data, args), stdin)
+}
+
+/// Runs `command` with `stdin` on its standard input.
+fn fed(mut command: Command, stdin: &str) -> Output {
     use std::io::Write;
-    let mut child = dsr_command(sub, data, data, args)
+    let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -782,7 +837,7 @@ fn bad_input_exits_2_with_a_reason() {
 }
 
 fn help_documents_the_exit_codes() {
-    for sub in ["export", "erase", ""] {
+    for sub in ["export", "erase", "restrict", ""] {
         let args: Vec<&str> = ["dsr", sub, "--help"]
             .into_iter()
             .filter(|a| !a.is_empty())
@@ -803,6 +858,12 @@ fn help_documents_the_exit_codes() {
                 "{text}"
             );
             assert!(text.contains("one line of JSON"), "{text}");
+        }
+        if sub == "restrict" {
+            assert!(
+                text.contains("--no-record-yet") && text.contains("refused"),
+                "{text}"
+            );
         }
     }
 }
@@ -1048,6 +1109,7 @@ fn restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it() {
             "--subject",
             dave_id.as_str(),
             "--lift",
+            "--no-record-yet",
         ],
     );
     assert!(o.status.success(), "{}", err(&o));
@@ -1059,10 +1121,15 @@ fn restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it() {
     );
     assert_eq!(registered(dir, dave), None);
 
-    let o = dsr("restrict", dir, &[&who[..], &["--json"]].concat());
+    // Carol has no ticket and no audit event yet: the operator says so.
+    let o = dsr(
+        "restrict",
+        dir,
+        &[&who[..], &["--json", "--no-record-yet"]].concat(),
+    );
     assert!(o.status.success(), "{}", err(&o));
     assert!(
-        err(&o).contains("no records or audit events"),
+        err(&o).contains("no records or audit events") && !err(&o).contains("reached nothing"),
         "{}",
         err(&o)
     );
@@ -1076,6 +1143,7 @@ fn restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it() {
     assert_eq!(registered(dir, carol), Some(true));
     assert!(new_ticket_restricted(dir, "T-3001", carol));
 
+    // From now on her audit events make her known: no flag is needed.
     // Her access export lists the register row.
     let out_dir = dir.join("carol-export");
     let o = dsr("export", dir, &[&who[..], &["--out", s(&out_dir)]].concat());
@@ -1117,6 +1185,145 @@ fn restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it() {
     assert_eq!(register.len(), 1, "{certificate}");
     assert_eq!(register[0]["record"]["record_type"], "contact_register");
     assert_eq!(registered(dir, carol), None);
+}
+
+/// Every file under the data directory's audit log with its contents, to
+/// tell that a refused command wrote nothing there.
+fn audit_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("audit"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Found in review: with a source program that offers the subject-level
+/// step (every one of this build), `dsr restrict` took any subject id: a
+/// mistyped one was received, verified and audited as a restriction (or
+/// lift, or objection) of nobody, and the contact register got a row for
+/// an id nobody has, with only a note on standard error. Now an id with no
+/// record and no audit event is refused (exit 2, naming what was looked
+/// for and `--no-record-yet`) and nothing is written: no request or step
+/// in the log, no register row. `--no-record-yet` names an id (not an
+/// email), and a source program that keeps no subject-level state still
+/// refuses it, since nothing would record the restriction. A person the
+/// source program's directory finds by email is known to it and needs no
+/// flag; when the step is offered but nothing keeps such state, a warning
+/// says the restriction reached nothing.
+fn restrict_refuses_an_unknown_subject_unless_told_it_has_no_record_yet() {
+    let data = seeded();
+    let c = Cast::new();
+    let tenant = c.acme.to_string();
+    let dir = data.path();
+    // Carol's contact number with two digits swapped.
+    let typo = custodia_core::SubjectId::from_external_key(c.acme, "psa.contact", "2010");
+    let typo_id = typo.to_string();
+    let who = ["--tenant", tenant.as_str(), "--subject", typo_id.as_str()];
+    let before = audit_files(dir);
+    let extras: [&[&str]; 4] = [
+        &[],
+        &["--json"],
+        &["--lift"],
+        &["--object", "ai_assistance"],
+    ];
+    for extra in extras {
+        let o = dsr("restrict", dir, &[&who[..], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", out(&o));
+        assert_eq!(out(&o), "", "{extra:?}");
+        let e = err(&o);
+        assert!(
+            e.contains(&format!("unknown subject {typo_id} in tenant {tenant}"))
+                && e.contains("no source located a record of them")
+                && e.contains("no audit event about them")
+                && e.contains("nothing was recorded")
+                && e.contains("--no-record-yet"),
+            "{extra:?}: {e}"
+        );
+    }
+    // Through a source program that keeps no subject-level state the flag
+    // would reach nothing: still refused.
+    let o = dsr_old("restrict", dir, &[&who[..], &["--no-record-yet"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains("unknown subject")
+            && err(&o).contains("keeps no state about a person as a whole"),
+        "{}",
+        err(&o)
+    );
+    // The flag is for an id: a person found by email is known to the
+    // source program's directory.
+    let o = dsr_fed(
+        "restrict",
+        dir,
+        &["--tenant", &tenant, "--email-stdin", "--no-record-yet"],
+        "alice.ng@example.com\n",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains("'--email-stdin' cannot be used with '--no-record-yet'"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(
+        audit_files(dir),
+        before,
+        "a refused restrict wrote to the log"
+    );
+    assert_eq!(registered(dir, typo), None);
+
+    // Dora has no record and no audit event either, but the source
+    // program's directory finds her by email: she is known to it, so her
+    // restriction by email needs no flag. Her id alone is still refused,
+    // and her export by email too, as before.
+    let by_email = ["--tenant", tenant.as_str(), "--email-stdin"];
+    let dora_id = dora().to_string();
+    let run = |sub: &str, args: &[&str], stdin: &str| {
+        fed(dsr_serving(SERVE_DIRECTORY, sub, dir, dir, args), stdin)
+    };
+    let o = run("export", &by_email, "dora@example.com\n");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(err(&o).contains("unknown subject"), "{}", err(&o));
+    let o = run(
+        "restrict",
+        &["--tenant", &tenant, "--subject", &dora_id],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(err(&o).contains("--no-record-yet"), "{}", err(&o));
+    assert_eq!(
+        audit_files(dir),
+        before,
+        "a refused request wrote to the log"
+    );
+    let o = run(
+        "restrict",
+        &[&by_email[..], &["--json"]].concat(),
+        "dora@example.com\n",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(report["subject"], dora_id.as_str(), "{report}");
+    assert_eq!(report["kind"], "restriction", "{report}");
+    // This source program offers the step but keeps nothing: it says so.
+    assert!(
+        err(&o).contains("the restriction reached nothing and does not cover"),
+        "{}",
+        err(&o)
+    );
+    // Her request is in the log now: her id is known.
+    let o = run(
+        "restrict",
+        &["--tenant", &tenant, "--subject", &dora_id, "--lift"],
+        "",
+    );
+    assert!(o.status.success(), "{}", err(&o));
 }
 
 /// A source program built before the subject-level step (its hello does
