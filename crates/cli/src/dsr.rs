@@ -149,6 +149,9 @@ pub enum DsrCommand {
     /// yet. A person found by email is known to the source program's
     /// directory and needs no flag. Every step is audited into the
     /// --audit log.
+    ///
+    /// The source program's replies are read a line at a time; a line over
+    /// 16 MiB is an error (exit 2), so memory does not grow with its output.
     #[command(after_help = EXIT_CODES)]
     Restrict {
         #[command(flatten)]

@@ -99,3 +99,27 @@ fn every_subcommand_has_help() {
         assert!(stdout(&output).contains("Usage:"), "{args:?}");
     }
 }
+
+/// README: every subcommand that reads a stream refuses a line over 16 MiB,
+/// and its `--help` says so.
+#[test]
+fn every_stream_subcommand_names_its_line_limit_in_help() {
+    for args in [
+        &["mask", "--help"][..],
+        &["retention", "eval", "--help"],
+        &["keys", "reencrypt", "--help"],
+        &["keys", "status", "--help"],
+        &["keys", "retire", "--help"],
+        &["audit", "append", "--help"],
+        &["dsr", "export", "--help"],
+        &["dsr", "erase", "--help"],
+        &["dsr", "restrict", "--help"],
+    ] {
+        let output = custodia(args);
+        assert!(output.status.success(), "{args:?}");
+        assert!(
+            stdout(&output).contains("16 MiB"),
+            "{args:?} --help does not name the 16 MiB line limit"
+        );
+    }
+}

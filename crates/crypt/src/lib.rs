@@ -56,7 +56,8 @@
 //!
 //! Every type is at the crate root; only the two wire formats keep a public
 //! module, [`envelope`] and [`deterministic`], for their free functions and
-//! format constants (`arbitrary` comes with feature `proptest`).
+//! format constants, and [`durable`] its file writer (`arbitrary` comes with
+//! feature `proptest`).
 //!
 //! ```
 //! use custodia_core::TenantId;

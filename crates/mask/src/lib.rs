@@ -22,7 +22,7 @@
 //!   CA, NZ and EU (DE, ES, IT, NL, PL, SE, FI, FR; `de` selects Germany's
 //!   fifteen alone) — see [`Kind`] and [Presidio coverage](#presidio-coverage).
 //! * People, places and organisations (the *entity pass*, after the scanner;
-//!   see `entity` in the source): `PERSON` from a gazetteer of 64,500 given
+//!   see `entity` in the source): `PERSON` from a gazetteer of about 66,000 given
 //!   names and surnames (US Census, faker locales of five continents, Māori, Pacific, Asian
 //!   names; sources and licences in `data/NAMES.md`) weighed by
 //!   capitalisation and context (greetings, titles, sign-off lines, "my name
@@ -225,8 +225,10 @@
 //! personal data in a URL as such; URL credentials and tokens are
 //! [`Kind::Secret`]), lower-case `hrb 12345`, plates whose district starts
 //! with an umlaut (`ÖHR`), dateless pre-1963 UK registrations, textual
-//! dates of birth (`12 March 1984`) and names other than known entities
-//! (no NLP model).
+//! dates of birth (`12 March 1984`), and a model of language: no NLP or
+//! neural model ships (people, places and organisations come from the
+//! gazetteer and context above; a host plugs a model in as a
+//! [`Recognizer`]).
 //!
 //! Private-key blocks are walked line by line to their `-----END` line at
 //! any length; a block without one (a truncated paste, a JSON-escaped key)

@@ -104,7 +104,8 @@ impl Default for MaskPolicy {
 }
 
 impl MaskPolicy {
-    /// One strategy for everything.
+    /// One strategy for every kind but [`Kind::Organization`], which is
+    /// kept until [`MaskPolicy::with`] names it (see the type's docs).
     pub fn new(default: Strategy) -> MaskPolicy {
         MaskPolicy {
             default,

@@ -1026,3 +1026,29 @@ fn apply_masks_a_finding_past_the_end_to_the_end() {
     assert_eq!(out.text, "call [PHONE]");
     assert_eq!(out.report.entries[0].end, text.len());
 }
+
+/// SECURITY.md's promise: a kind the policy masks never leaves in clear,
+/// and `ORGANIZATION` is kept on purpose by every policy that does not
+/// name it (most ticket organisations are the customer's own company).
+#[test]
+fn organisations_are_kept_unless_the_policy_names_them() {
+    let text = "Invoice from Ng Plumbing Pty Ltd for the level 3 printer.";
+    let firm = Detector::new()
+        .detect(text)
+        .into_iter()
+        .find(|f| f.kind == Kind::Organization)
+        .expect("the detector finds the organisation");
+    let value = &text[firm.start..firm.end];
+    for policy in [MaskPolicy::default(), MaskPolicy::new(Strategy::Redact)] {
+        let kept = Masker::new(Detector::new()).with_policy(policy).unwrap();
+        assert!(kept.mask(text).unwrap().text.contains(value));
+    }
+    let named = MaskPolicy::new(Strategy::Redact).with(Kind::Organization, Strategy::Redact);
+    let masked = Masker::new(Detector::new())
+        .with_policy(named)
+        .unwrap()
+        .mask(text)
+        .unwrap();
+    assert!(!masked.text.contains(value), "{:?}", masked.text);
+    assert!(masked.text.contains("[ORGANIZATION]"), "{:?}", masked.text);
+}
