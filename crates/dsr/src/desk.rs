@@ -95,26 +95,50 @@ pub(crate) struct SourceRun {
     pub(crate) kept: Vec<KeptRecord>,
     pub(crate) categories: Vec<DataCategory>,
     pub(crate) subject_records: Vec<RecordRef>,
+    /// Whether the subject-level step ran (and was audited) for the
+    /// request, in this run or an earlier one.
+    pub(crate) subject_step_ran: bool,
     pub(crate) action: DsrAction,
 }
 
-/// One source's failure.
+/// One source's failure, with what the source did before it (kept on its
+/// progress, for the rerun).
 pub(crate) struct SourceFail {
     pub(crate) operation: &'static str,
     pub(crate) error: String,
     pub(crate) erased: Vec<ErasedRecord>,
     pub(crate) kept: Vec<KeptRecord>,
+    pub(crate) categories: Vec<DataCategory>,
+    pub(crate) subject_step_ran: bool,
+    pub(crate) subject_records: Vec<RecordRef>,
 }
 
 impl SourceFail {
-    pub(crate) fn new(operation: &'static str, error: &BoxError) -> Self {
+    pub(crate) fn new(operation: &'static str, error: &dyn std::fmt::Display) -> Self {
         Self {
             operation,
             error: error.to_string(),
             erased: Vec::new(),
             kept: Vec::new(),
+            categories: Vec::new(),
+            subject_step_ran: false,
+            subject_records: Vec::new(),
         }
     }
+}
+
+/// Which sources a run of a request leaves alone ([`Desk::each_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// None: reads are repeated in full, and a deferred erasure's pass
+    /// re-checks every source.
+    Nothing,
+    /// Those done (rectification: it has no subject-level step).
+    Done,
+    /// Those done whose subject-level step ran (restriction, erasure): a
+    /// source done in progress written before the step existed is run
+    /// again, once, step included.
+    DoneWithStep,
 }
 
 /// Runs data-subject requests. See the [crate documentation](crate) for a tour.
@@ -488,13 +512,13 @@ impl Desk {
         }
     }
 
-    /// Runs `work` on every source (skipping those done when `skip_done`),
+    /// Runs `work` on every source but those `skip` leaves alone,
     /// recording progress and audit events; `Incomplete` if any failed.
     pub(crate) fn each_source(
         &self,
         request: &mut Request,
         actor: ActorId,
-        skip_done: bool,
+        skip: Skip,
         mut work: impl FnMut(
             &dyn PersonalDataSource,
             &Request,
@@ -503,7 +527,14 @@ impl Desk {
     ) -> Result<(), Error> {
         for source in &self.sources {
             let name = source.name();
-            if skip_done && request.progress.is_done(name) {
+            let skipped = match (skip, request.progress.sources.get(name)) {
+                (Skip::Done, Some(SourceProgress::Done { .. })) => true,
+                (Skip::DoneWithStep, Some(done @ SourceProgress::Done { .. })) => {
+                    done.subject_step_ran()
+                }
+                _ => false,
+            };
+            if skipped {
                 continue;
             }
             let previous = request.progress.sources.get(name).cloned();
@@ -520,6 +551,9 @@ impl Desk {
                                 attempts: attempts(previous.as_ref()),
                                 erased: run.erased,
                                 kept: run.kept,
+                                categories: run.categories,
+                                subject_step_ran: run.subject_step_ran,
+                                subject_records: run.subject_records,
                             },
                         );
                         return Err(e);
@@ -533,6 +567,7 @@ impl Desk {
                             kept: run.kept,
                             categories: run.categories,
                             subject_records: run.subject_records,
+                            subject_step_ran: run.subject_step_ran,
                         },
                     );
                 }
@@ -546,6 +581,9 @@ impl Desk {
                             attempts: attempts(previous.as_ref()),
                             erased: fail.erased,
                             kept: fail.kept,
+                            categories: fail.categories,
+                            subject_step_ran: fail.subject_step_ran,
+                            subject_records: fail.subject_records,
                         },
                     );
                     self.emit(
@@ -588,12 +626,7 @@ impl Desk {
                 records: located.len(),
             },
         )
-        .map_err(|e| SourceFail {
-            operation: "audit",
-            error: e.to_string(),
-            erased: Vec::new(),
-            kept: Vec::new(),
-        })?;
+        .map_err(|e| SourceFail::new("audit", &e))?;
         Ok(located)
     }
 
@@ -640,10 +673,10 @@ impl Desk {
             },
         )
         .map_err(|e| SourceFail {
-            operation: "audit",
-            error: e.to_string(),
             // The source acted: what an erasure removed must stay on the
             // request, as the rerun finds it gone and reports nothing.
+            // Not audited, the step has not run as far as the request
+            // goes: the rerun runs it again.
             erased: match (&outcome, step) {
                 (SubjectOutcome::Applied { records }, SubjectStep::Erase) => records
                     .iter()
@@ -651,7 +684,7 @@ impl Desk {
                     .collect(),
                 _ => Vec::new(),
             },
-            kept: Vec::new(),
+            ..SourceFail::new("audit", &e)
         })?;
         Ok(outcome)
     }
@@ -719,7 +752,7 @@ impl Desk {
             _ => BundleKind::Access,
         };
         let mut records = Vec::new();
-        self.each_source(request, actor, false, |source, req, _| {
+        self.each_source(request, actor, Skip::Nothing, |source, req, _| {
             let located = self.locate(source, req, actor)?;
             let mut exported = Vec::new();
             for found in &located {
@@ -761,6 +794,8 @@ impl Desk {
                 kept: Vec::new(),
                 categories: Vec::new(),
                 subject_records,
+                // Read again on every run: reads are repeated in full.
+                subject_step_ran: true,
                 action: DsrAction::SourceExported {
                     source: source.name().to_owned(),
                     records: count,
@@ -853,7 +888,7 @@ impl Desk {
             RequestKind::Rectification { corrections } => corrections.clone(),
             _ => Vec::new(),
         };
-        self.each_source(request, actor, true, |source, req, _| {
+        self.each_source(request, actor, Skip::Done, |source, req, _| {
             let located = self.locate(source, req, actor)?;
             let mut matched = BTreeSet::new();
             let (mut records, mut fields) = (0, 0);
@@ -888,6 +923,7 @@ impl Desk {
                 kept: Vec::new(),
                 categories: matched.into_iter().collect(),
                 subject_records: Vec::new(),
+                subject_step_ran: false,
                 action: DsrAction::SourceRectified {
                     source: source.name().to_owned(),
                     records,
@@ -948,33 +984,55 @@ impl Desk {
         let step = SubjectStep::Restrict {
             restriction: restriction.clone(),
         };
-        self.each_source(request, actor, true, |source, req, _| {
-            // The subject-level state first: a record stored after it
-            // inherits it, so none stored between the two steps is missed.
-            let subject_records = match self.subject_step(source, req, actor, &step)? {
-                SubjectOutcome::Applied { records } => records,
-                _ => Vec::new(),
-            };
-            let located = self.locate(source, req, actor)?;
-            let mut categories = BTreeSet::new();
-            for found in &located {
-                source
-                    .restrict(req.tenant, req.subject, &found.record, &restriction)
-                    .map_err(|e| SourceFail::new("restrict", &e))?;
-                categories.extend(found.fields.iter().map(|f| f.category.clone()));
-            }
-            Ok(SourceRun {
-                records: located.len(),
-                erased: Vec::new(),
-                kept: Vec::new(),
-                categories: categories.into_iter().collect(),
-                subject_records,
-                action: DsrAction::SourceRestricted {
-                    source: source.name().to_owned(),
+        self.each_source(
+            request,
+            actor,
+            Skip::DoneWithStep,
+            |source, req, previous| {
+                // The subject-level state first: a record stored after it
+                // inherits it, so none stored between the two steps is missed.
+                // Once per request: a rerun after a later failure takes what
+                // the step returned then.
+                let subject_records = match previous.and_then(SourceProgress::subject_step_records)
+                {
+                    Some(records) => records.to_vec(),
+                    None => match self.subject_step(source, req, actor, &step)? {
+                        SubjectOutcome::Applied { records } => records,
+                        _ => Vec::new(),
+                    },
+                };
+                let mut categories: BTreeSet<DataCategory> = previous
+                    .map(|p| p.categories().iter().cloned().collect())
+                    .unwrap_or_default();
+                let failed = |f: SourceFail, categories: &BTreeSet<DataCategory>| SourceFail {
+                    categories: categories.iter().cloned().collect(),
+                    subject_step_ran: true,
+                    subject_records: subject_records.clone(),
+                    ..f
+                };
+                let located = self
+                    .locate(source, req, actor)
+                    .map_err(|f| failed(f, &categories))?;
+                for found in &located {
+                    source
+                        .restrict(req.tenant, req.subject, &found.record, &restriction)
+                        .map_err(|e| failed(SourceFail::new("restrict", &e), &categories))?;
+                    categories.extend(found.fields.iter().map(|f| f.category.clone()));
+                }
+                Ok(SourceRun {
                     records: located.len(),
-                },
-            })
-        })?;
+                    erased: Vec::new(),
+                    kept: Vec::new(),
+                    categories: categories.into_iter().collect(),
+                    subject_records,
+                    subject_step_ran: true,
+                    action: DsrAction::SourceRestricted {
+                        source: source.name().to_owned(),
+                        records: located.len(),
+                    },
+                })
+            },
+        )?;
         let records = request
             .progress
             .sources

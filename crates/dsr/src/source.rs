@@ -615,6 +615,17 @@ pub enum SourceProgress {
         /// existed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         subject_records: Vec<RecordRef>,
+        /// Whether the source's subject-level step ran for this request
+        /// and its audit event was recorded (whatever it answered, "not
+        /// kept" included): a restriction or erasure never runs it again,
+        /// and `subject_records` is what it returned. Absent (false) in
+        /// progress written before it existed, and for rectification
+        /// (which has no such step): a restriction or erasure still open
+        /// re-runs such a done source once, step included, as an older
+        /// build either had no step or did not say it ran. Written only
+        /// when true.
+        #[serde(default, skip_serializing_if = "is_false")]
+        subject_step_ran: bool,
     },
     /// Failed: redone when the request is run again.
     Failed {
@@ -633,7 +644,65 @@ pub enum SourceProgress {
         /// For erasure: records kept before the failure.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         kept: Vec<KeptRecord>,
+        /// For restriction and erasure: the categories of the fields
+        /// restricted or erased before the failure (an erased record is
+        /// not located again, so the recipients to inform, Art. 19, need
+        /// them from here). Absent in progress written before it existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        categories: Vec<DataCategory>,
+        /// As on [`SourceProgress::Done`]: the subject-level step ran
+        /// before the failure and was audited, so the rerun does not run
+        /// it again. Absent (false) in progress written before it existed.
+        #[serde(default, skip_serializing_if = "is_false")]
+        subject_step_ran: bool,
+        /// What that step returned (see `Done::subject_records`), for the
+        /// rerun to report. Empty unless `subject_step_ran`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subject_records: Vec<RecordRef>,
     },
+}
+
+impl SourceProgress {
+    /// Whether the source's subject-level step ran for the request (and
+    /// was audited), so that a rerun of a restriction or erasure does not
+    /// run it again ([`SourceProgress::Done::subject_step_ran`]). False in
+    /// progress written before the step existed.
+    pub fn subject_step_ran(&self) -> bool {
+        match self {
+            Self::Done {
+                subject_step_ran, ..
+            }
+            | Self::Failed {
+                subject_step_ran, ..
+            } => *subject_step_ran,
+        }
+    }
+
+    /// What the subject-level step returned, once it ran
+    /// ([`SourceProgress::subject_step_ran`]); `None` before.
+    pub(crate) fn subject_step_records(&self) -> Option<&[RecordRef]> {
+        match self {
+            Self::Done {
+                subject_step_ran: true,
+                subject_records,
+                ..
+            }
+            | Self::Failed {
+                subject_step_ran: true,
+                subject_records,
+                ..
+            } => Some(subject_records),
+            _ => None,
+        }
+    }
+
+    /// The categories recorded so far (see `Done::categories` and
+    /// `Failed::categories`).
+    pub(crate) fn categories(&self) -> &[DataCategory] {
+        match self {
+            Self::Done { categories, .. } | Self::Failed { categories, .. } => categories,
+        }
+    }
 }
 
 /// Per-source progress of a request, persisted on the [`Request`](crate::Request).
