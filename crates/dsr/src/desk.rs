@@ -101,9 +101,12 @@ pub(crate) struct SourceRun {
     pub(crate) action: DsrAction,
 }
 
+/// One source's failure, boxed: it carries what the source did before it.
+pub(crate) type SourceFail = Box<SourceFailure>;
+
 /// One source's failure, with what the source did before it (kept on its
 /// progress, for the rerun).
-pub(crate) struct SourceFail {
+pub(crate) struct SourceFailure {
     pub(crate) operation: &'static str,
     pub(crate) error: String,
     pub(crate) erased: Vec<ErasedRecord>,
@@ -113,9 +116,9 @@ pub(crate) struct SourceFail {
     pub(crate) subject_records: Vec<RecordRef>,
 }
 
-impl SourceFail {
-    pub(crate) fn new(operation: &'static str, error: &dyn std::fmt::Display) -> Self {
-        Self {
+impl SourceFailure {
+    pub(crate) fn new(operation: &'static str, error: &dyn std::fmt::Display) -> SourceFail {
+        Box::new(Self {
             operation,
             error: error.to_string(),
             erased: Vec::new(),
@@ -123,7 +126,7 @@ impl SourceFail {
             categories: Vec::new(),
             subject_step_ran: false,
             subject_records: Vec::new(),
-        }
+        })
     }
 }
 
@@ -617,7 +620,7 @@ impl Desk {
     ) -> Result<Vec<crate::source::Located>, SourceFail> {
         let located = source
             .locate(request.tenant, request.subject)
-            .map_err(|e| SourceFail::new("locate", &e))?;
+            .map_err(|e| SourceFailure::new("locate", &e))?;
         self.emit(
             request,
             Some(actor),
@@ -626,7 +629,7 @@ impl Desk {
                 records: located.len(),
             },
         )
-        .map_err(|e| SourceFail::new("audit", &e))?;
+        .map_err(|e| SourceFailure::new("audit", &e))?;
         Ok(located)
     }
 
@@ -641,7 +644,7 @@ impl Desk {
     ) -> Result<SubjectOutcome, SourceFail> {
         let outcome = source
             .subject_step(request.tenant, request.subject, step)
-            .map_err(|e| SourceFail::new("subject_step", &e))?;
+            .map_err(|e| SourceFailure::new("subject_step", &e))?;
         let records = match (&outcome, step) {
             (SubjectOutcome::NotKept, _) => return Ok(outcome),
             (SubjectOutcome::Exported { records }, SubjectStep::Access) => records.len(),
@@ -660,7 +663,7 @@ impl Desk {
                     step.name()
                 )
                 .into();
-                return Err(SourceFail::new("subject_step", &e));
+                return Err(SourceFailure::new("subject_step", &e));
             }
         };
         self.emit(
@@ -672,7 +675,7 @@ impl Desk {
                 records,
             },
         )
-        .map_err(|e| SourceFail {
+        .map_err(|e| SourceFailure {
             // The source acted: what an erasure removed must stay on the
             // request, as the rerun finds it gone and reports nothing.
             // Not audited, the step has not run as far as the request
@@ -684,8 +687,9 @@ impl Desk {
                     .collect(),
                 _ => Vec::new(),
             },
-            ..SourceFail::new("audit", &e)
-        })?;
+            ..*SourceFailure::new("audit", &e)
+        })
+        .map_err(Box::new)?;
         Ok(outcome)
     }
 
@@ -761,7 +765,7 @@ impl Desk {
                 }
                 let record = source
                     .export(req.tenant, req.subject, &found.record)
-                    .map_err(|e| SourceFail::new("export", &e))?;
+                    .map_err(|e| SourceFailure::new("export", &e))?;
                 exported.extend(bundled(kind, source.name(), record, found.legal_basis));
             }
             // What the source keeps about the person as a whole: listed
@@ -913,7 +917,7 @@ impl Desk {
                 }
                 source
                     .rectify(req.tenant, req.subject, &found.record, &updates)
-                    .map_err(|e| SourceFail::new("rectify", &e))?;
+                    .map_err(|e| SourceFailure::new("rectify", &e))?;
                 records += 1;
                 fields += updates.len();
             }
@@ -962,7 +966,9 @@ impl Desk {
     /// stops the purposes for every record in every source, and completes.
     /// Each source's subject-level state is changed first
     /// ([`PersonalDataSource::subject_step`]), so a person with no record
-    /// located is covered too, and records stored later inherit it.
+    /// located is covered too, and records stored later inherit it; once
+    /// per request, so a rerun after a later failure reports what that
+    /// step returned without asking again.
     pub fn restrict(
         &self,
         request: &mut Request,
@@ -1004,11 +1010,13 @@ impl Desk {
                 let mut categories: BTreeSet<DataCategory> = previous
                     .map(|p| p.categories().iter().cloned().collect())
                     .unwrap_or_default();
-                let failed = |f: SourceFail, categories: &BTreeSet<DataCategory>| SourceFail {
-                    categories: categories.iter().cloned().collect(),
-                    subject_step_ran: true,
-                    subject_records: subject_records.clone(),
-                    ..f
+                let failed = |f: SourceFail, categories: &BTreeSet<DataCategory>| {
+                    Box::new(SourceFailure {
+                        categories: categories.iter().cloned().collect(),
+                        subject_step_ran: true,
+                        subject_records: subject_records.clone(),
+                        ..*f
+                    })
                 };
                 let located = self
                     .locate(source, req, actor)
@@ -1016,7 +1024,7 @@ impl Desk {
                 for found in &located {
                     source
                         .restrict(req.tenant, req.subject, &found.record, &restriction)
-                        .map_err(|e| failed(SourceFail::new("restrict", &e), &categories))?;
+                        .map_err(|e| failed(SourceFailure::new("restrict", &e), &categories))?;
                     categories.extend(found.fields.iter().map(|f| f.category.clone()));
                 }
                 Ok(SourceRun {

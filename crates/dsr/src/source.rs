@@ -391,6 +391,21 @@ pub enum SubjectOutcome {
 ///   reported: in the [`RestrictionReport`](crate::RestrictionReport) and,
 ///   for an erasure, as certificate entries marked
 ///   [`ErasedRecord::subject_level`].
+/// * The subject-level step of a restriction or erasure runs once per
+///   request and source: the progress says it ran
+///   ([`SourceProgress::subject_step_ran`]), so a rerun after a later
+///   failure takes its answer from there instead of asking again, and a
+///   completed erasure's pass over a deferred key shred
+///   ([`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures))
+///   never calls it: state written after the erasure (a later restriction
+///   of the same person) is left alone. Records a pass locates are still
+///   erased, as before (a ticket stored since, a record released from its
+///   hold): only the subject-level state is not revisited. It is asked
+///   again only when its run did not count (the source failed it, or its
+///   audit event was not recorded) and, once, for a source done in
+///   progress written before the marker existed (see
+///   [`SourceProgress::Done::subject_step_ran`]). Access and portability
+///   read it again on every run, as they read everything again.
 /// * Errors are returned, never panicked: the desk records the failure on the
 ///   request's [`Progress`] and the request stays open, resumable. An error's
 ///   text is stored in the progress and in a
@@ -465,9 +480,11 @@ pub trait PersonalDataSource: Send + Sync {
 
     /// The request's step on what the source keeps about `subject` as a
     /// whole rather than in a record (see the contract above): called once
-    /// per request, whatever [`locate`](Self::locate) found, and possibly
-    /// again on a rerun (it must be idempotent: restricting twice, or
-    /// erasing what is gone, succeeds).
+    /// per request, whatever [`locate`](Self::locate) found, and again only
+    /// when that call did not count (it failed, or its audit event was not
+    /// recorded) or the request was stored part-done by an older build; it
+    /// must therefore be idempotent (restricting twice, or erasing what is
+    /// gone, succeeds).
     ///
     /// Answers [`SubjectOutcome::Exported`] to [`SubjectStep::Access`] and
     /// [`SubjectOutcome::Applied`] to the others; the desk takes any other
@@ -588,7 +605,11 @@ impl KeptKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SourceProgress {
-    /// Done: not repeated when the request is run again.
+    /// Done: not repeated when the request is run again, but for a
+    /// restriction or erasure still open whose progress was written before
+    /// [`subject_step_ran`](SourceProgress::Done::subject_step_ran) existed
+    /// (absent): that source is run again once, its subject-level step
+    /// included.
     Done {
         /// When it finished.
         at: Timestamp,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use custodia_core::{ActorId, DataCategory};
 
 use super::{ErasureCertificate, SubjectKeyStatus};
-use crate::desk::{Desk, Skip, SourceFail, SourceRun};
+use crate::desk::{Desk, Skip, SourceFailure, SourceRun};
 use crate::error::Error;
 use crate::event::DsrAction;
 use crate::request::{Request, RequestId, RequestKind, RequestState};
@@ -41,10 +41,16 @@ impl Desk {
     /// again, and once none needs the key it is shredded and a new
     /// certificate says so. If nothing changed, the run records a single
     /// [`DsrAction::SubjectKeyShredStillDeferred`] event and returns the
-    /// certificate unchanged.
+    /// certificate unchanged. Such a run does not run the sources'
+    /// subject-level step again ([`PersonalDataSource::subject_step`](crate::PersonalDataSource::subject_step)):
+    /// the erasure removed that state when it ran, the certificate keeps
+    /// listing it, and what was written since (a later restriction of the
+    /// same person) is another request's. Records it locates are still
+    /// erased, as before, whenever they were stored.
     ///
     /// Idempotent and resumable: sources already done are skipped, a failed
-    /// source is retried, the key is shredded once, and a completed erasure
+    /// source is retried (its subject-level step not again if it ran), the
+    /// key is shredded once, and a completed erasure
     /// whose key is shredded (or without a key vault) returns its certificate
     /// again without touching anything.
     ///
@@ -156,7 +162,9 @@ impl Desk {
     /// next time. An error for one request (a source down) does not stop the
     /// others; that request stays deferred and resumable. A source whose
     /// re-sealing fails is re-run in full (its failure audited) each time,
-    /// until it succeeds or the record is released.
+    /// until it succeeds or the record is released. A pass never runs the
+    /// sources' subject-level step (see [`Desk::erase`]): no `SubjectStep`
+    /// event, and subject-level state written after the erasure stays.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -405,14 +413,16 @@ impl Desk {
                         e: &dyn std::fmt::Display,
                         erased: &[ErasedRecord],
                         kept: &[KeptRecord],
-                        categories: &BTreeSet<DataCategory>| SourceFail {
-                operation,
-                error: e.to_string(),
-                erased: erased.to_vec(),
-                kept: kept.to_vec(),
-                categories: categories.iter().cloned().collect(),
-                subject_step_ran: step_ran,
-                subject_records: subject_level(erased),
+                        categories: &BTreeSet<DataCategory>| {
+                Box::new(SourceFailure {
+                    operation,
+                    error: e.to_string(),
+                    erased: erased.to_vec(),
+                    kept: kept.to_vec(),
+                    categories: categories.iter().cloned().collect(),
+                    subject_step_ran: step_ran,
+                    subject_records: subject_level(erased),
+                })
             };
             let located = self
                 .locate(source, req, actor)
