@@ -139,8 +139,8 @@ pub(crate) enum Skip {
     /// Those done (rectification: it has no subject-level step).
     Done,
     /// Those done whose subject-level step ran (restriction, erasure): a
-    /// source done in progress written before the step existed is run
-    /// again, once, step included.
+    /// source done in progress written before `subject_step_ran` existed
+    /// is run again, once, step included.
     DoneWithStep,
 }
 

@@ -48,9 +48,11 @@ impl Desk {
     /// same person) is another request's. Records it locates are still
     /// erased, as before, whenever they were stored.
     ///
-    /// Idempotent and resumable: sources already done are skipped, a failed
-    /// source is retried (its subject-level step not again if it ran), the
-    /// key is shredded once, and a completed erasure
+    /// Idempotent and resumable: sources already done are skipped (but for
+    /// one done in progress an older build wrote, without
+    /// `subject_step_ran`: run again once, so its subject-level step runs),
+    /// a failed source is retried (its subject-level step not again if it
+    /// ran), the key is shredded once, and a completed erasure
     /// whose key is shredded (or without a key vault) returns its certificate
     /// again without touching anything.
     ///
