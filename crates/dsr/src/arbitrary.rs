@@ -298,6 +298,130 @@ impl Arbitrary for crate::source::KeptKey {
     }
 }
 
+/// An entry of an erasure's `erased` list: a located record's erasure
+/// (whole or per field) or subject-level state removed.
+pub fn erased_record() -> impl Strategy<Value = crate::source::ErasedRecord> {
+    (
+        "[a-z]{1,10}",
+        any::<RecordRef>(),
+        any::<bool>(),
+        proptest::collection::vec("[a-z_]{1,10}", 0..3),
+        proptest::collection::vec("[a-z_]{1,10}", 0..3),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(source, record, deleted_record, deleted_fields, anonymized_fields, subject_level)| {
+                crate::source::ErasedRecord {
+                    source,
+                    record,
+                    deleted_record,
+                    deleted_fields,
+                    anonymized_fields,
+                    subject_level,
+                }
+            },
+        )
+}
+
+/// An entry of an erasure's `kept` list, with any exception, end date and
+/// need for the subject key.
+pub fn kept_record() -> impl Strategy<Value = crate::source::KeptRecord> {
+    (
+        "[a-z]{1,10}",
+        any::<RecordRef>(),
+        any::<ErasureException>(),
+        "[a-zA-Z0-9 ]{0,20}",
+        proptest::option::of(timestamp()),
+        any::<crate::source::KeptKey>(),
+    )
+        .prop_map(|(source, record, exception, reason, until, subject_key)| {
+            crate::source::KeptRecord {
+                source,
+                record,
+                exception,
+                reason,
+                until,
+                subject_key,
+            }
+        })
+}
+
+impl Arbitrary for crate::source::SourceProgress {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<crate::source::SourceProgress>;
+
+    /// Done or failed, with every field the progress carries (whether the
+    /// subject-level step ran included), in any combination.
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::source::SourceProgress;
+        let erased = || proptest::collection::vec(erased_record(), 0..3);
+        let kept = || proptest::collection::vec(kept_record(), 0..3);
+        let categories = || proptest::collection::vec(any::<DataCategory>(), 0..3);
+        let subject_records = || proptest::collection::vec(any::<RecordRef>(), 0..3);
+        let done = (
+            timestamp(),
+            0usize..100,
+            erased(),
+            kept(),
+            categories(),
+            subject_records(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(at, records, erased, kept, categories, subject_records, subject_step_ran)| {
+                    SourceProgress::Done {
+                        at,
+                        records,
+                        erased,
+                        kept,
+                        categories,
+                        subject_records,
+                        subject_step_ran,
+                    }
+                },
+            );
+        let failed = (
+            (timestamp(), "[a-z_]{1,12}", ".{0,30}", any::<u32>()),
+            erased(),
+            kept(),
+            categories(),
+            any::<bool>(),
+            subject_records(),
+        )
+            .prop_map(
+                |(
+                    (at, operation, error, attempts),
+                    erased,
+                    kept,
+                    categories,
+                    subject_step_ran,
+                    subject_records,
+                )| SourceProgress::Failed {
+                    at,
+                    operation,
+                    error,
+                    attempts,
+                    erased,
+                    kept,
+                    categories,
+                    subject_step_ran,
+                    subject_records,
+                },
+            );
+        prop_oneof![done, failed].boxed()
+    }
+}
+
+/// A request's progress: a few sources' progress by name, and sometimes a
+/// key-shred receipt's absence (receipts come from a real vault).
+pub fn progress() -> impl Strategy<Value = crate::source::Progress> {
+    proptest::collection::btree_map("[a-z]{1,10}", any::<crate::source::SourceProgress>(), 0..4)
+        .prop_map(|sources| crate::source::Progress {
+            sources,
+            key_shredded: None,
+        })
+}
+
 impl Arbitrary for crate::request::DeadlineStatus {
     type Parameters = ();
     type Strategy = BoxedStrategy<crate::request::DeadlineStatus>;

@@ -95,26 +95,53 @@ pub(crate) struct SourceRun {
     pub(crate) kept: Vec<KeptRecord>,
     pub(crate) categories: Vec<DataCategory>,
     pub(crate) subject_records: Vec<RecordRef>,
+    /// Whether the subject-level step ran (and was audited) for the
+    /// request, in this run or an earlier one.
+    pub(crate) subject_step_ran: bool,
     pub(crate) action: DsrAction,
 }
 
-/// One source's failure.
-pub(crate) struct SourceFail {
+/// One source's failure, boxed: it carries what the source did before it.
+pub(crate) type SourceFail = Box<SourceFailure>;
+
+/// One source's failure, with what the source did before it (kept on its
+/// progress, for the rerun).
+pub(crate) struct SourceFailure {
     pub(crate) operation: &'static str,
     pub(crate) error: String,
     pub(crate) erased: Vec<ErasedRecord>,
     pub(crate) kept: Vec<KeptRecord>,
+    pub(crate) categories: Vec<DataCategory>,
+    pub(crate) subject_step_ran: bool,
+    pub(crate) subject_records: Vec<RecordRef>,
 }
 
-impl SourceFail {
-    pub(crate) fn new(operation: &'static str, error: &BoxError) -> Self {
-        Self {
+impl SourceFailure {
+    pub(crate) fn new(operation: &'static str, error: &dyn std::fmt::Display) -> SourceFail {
+        Box::new(Self {
             operation,
             error: error.to_string(),
             erased: Vec::new(),
             kept: Vec::new(),
-        }
+            categories: Vec::new(),
+            subject_step_ran: false,
+            subject_records: Vec::new(),
+        })
     }
+}
+
+/// Which sources a run of a request leaves alone ([`Desk::each_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// None: reads are repeated in full, and a deferred erasure's pass
+    /// re-checks every source.
+    Nothing,
+    /// Those done (rectification: it has no subject-level step).
+    Done,
+    /// Those done whose subject-level step ran (restriction, erasure): a
+    /// source done in progress written before `subject_step_ran` existed
+    /// is run again, once, step included.
+    DoneWithStep,
 }
 
 /// Runs data-subject requests. See the [crate documentation](crate) for a tour.
@@ -488,13 +515,13 @@ impl Desk {
         }
     }
 
-    /// Runs `work` on every source (skipping those done when `skip_done`),
+    /// Runs `work` on every source but those `skip` leaves alone,
     /// recording progress and audit events; `Incomplete` if any failed.
     pub(crate) fn each_source(
         &self,
         request: &mut Request,
         actor: ActorId,
-        skip_done: bool,
+        skip: Skip,
         mut work: impl FnMut(
             &dyn PersonalDataSource,
             &Request,
@@ -503,7 +530,14 @@ impl Desk {
     ) -> Result<(), Error> {
         for source in &self.sources {
             let name = source.name();
-            if skip_done && request.progress.is_done(name) {
+            let skipped = match (skip, request.progress.sources.get(name)) {
+                (Skip::Done, Some(SourceProgress::Done { .. })) => true,
+                (Skip::DoneWithStep, Some(done @ SourceProgress::Done { .. })) => {
+                    done.subject_step_ran()
+                }
+                _ => false,
+            };
+            if skipped {
                 continue;
             }
             let previous = request.progress.sources.get(name).cloned();
@@ -520,6 +554,9 @@ impl Desk {
                                 attempts: attempts(previous.as_ref()),
                                 erased: run.erased,
                                 kept: run.kept,
+                                categories: run.categories,
+                                subject_step_ran: run.subject_step_ran,
+                                subject_records: run.subject_records,
                             },
                         );
                         return Err(e);
@@ -533,6 +570,7 @@ impl Desk {
                             kept: run.kept,
                             categories: run.categories,
                             subject_records: run.subject_records,
+                            subject_step_ran: run.subject_step_ran,
                         },
                     );
                 }
@@ -546,6 +584,9 @@ impl Desk {
                             attempts: attempts(previous.as_ref()),
                             erased: fail.erased,
                             kept: fail.kept,
+                            categories: fail.categories,
+                            subject_step_ran: fail.subject_step_ran,
+                            subject_records: fail.subject_records,
                         },
                     );
                     self.emit(
@@ -579,7 +620,7 @@ impl Desk {
     ) -> Result<Vec<crate::source::Located>, SourceFail> {
         let located = source
             .locate(request.tenant, request.subject)
-            .map_err(|e| SourceFail::new("locate", &e))?;
+            .map_err(|e| SourceFailure::new("locate", &e))?;
         self.emit(
             request,
             Some(actor),
@@ -588,12 +629,7 @@ impl Desk {
                 records: located.len(),
             },
         )
-        .map_err(|e| SourceFail {
-            operation: "audit",
-            error: e.to_string(),
-            erased: Vec::new(),
-            kept: Vec::new(),
-        })?;
+        .map_err(|e| SourceFailure::new("audit", &e))?;
         Ok(located)
     }
 
@@ -608,7 +644,7 @@ impl Desk {
     ) -> Result<SubjectOutcome, SourceFail> {
         let outcome = source
             .subject_step(request.tenant, request.subject, step)
-            .map_err(|e| SourceFail::new("subject_step", &e))?;
+            .map_err(|e| SourceFailure::new("subject_step", &e))?;
         let records = match (&outcome, step) {
             (SubjectOutcome::NotKept, _) => return Ok(outcome),
             (SubjectOutcome::Exported { records }, SubjectStep::Access) => records.len(),
@@ -627,7 +663,7 @@ impl Desk {
                     step.name()
                 )
                 .into();
-                return Err(SourceFail::new("subject_step", &e));
+                return Err(SourceFailure::new("subject_step", &e));
             }
         };
         self.emit(
@@ -639,11 +675,11 @@ impl Desk {
                 records,
             },
         )
-        .map_err(|e| SourceFail {
-            operation: "audit",
-            error: e.to_string(),
+        .map_err(|e| SourceFailure {
             // The source acted: what an erasure removed must stay on the
             // request, as the rerun finds it gone and reports nothing.
+            // Not audited, the step has not run as far as the request
+            // goes: the rerun runs it again.
             erased: match (&outcome, step) {
                 (SubjectOutcome::Applied { records }, SubjectStep::Erase) => records
                     .iter()
@@ -651,8 +687,9 @@ impl Desk {
                     .collect(),
                 _ => Vec::new(),
             },
-            kept: Vec::new(),
-        })?;
+            ..*SourceFailure::new("audit", &e)
+        })
+        .map_err(Box::new)?;
         Ok(outcome)
     }
 
@@ -719,7 +756,7 @@ impl Desk {
             _ => BundleKind::Access,
         };
         let mut records = Vec::new();
-        self.each_source(request, actor, false, |source, req, _| {
+        self.each_source(request, actor, Skip::Nothing, |source, req, _| {
             let located = self.locate(source, req, actor)?;
             let mut exported = Vec::new();
             for found in &located {
@@ -728,7 +765,7 @@ impl Desk {
                 }
                 let record = source
                     .export(req.tenant, req.subject, &found.record)
-                    .map_err(|e| SourceFail::new("export", &e))?;
+                    .map_err(|e| SourceFailure::new("export", &e))?;
                 exported.extend(bundled(kind, source.name(), record, found.legal_basis));
             }
             // What the source keeps about the person as a whole: listed
@@ -761,6 +798,8 @@ impl Desk {
                 kept: Vec::new(),
                 categories: Vec::new(),
                 subject_records,
+                // Read again on every run: reads are repeated in full.
+                subject_step_ran: true,
                 action: DsrAction::SourceExported {
                     source: source.name().to_owned(),
                     records: count,
@@ -853,7 +892,7 @@ impl Desk {
             RequestKind::Rectification { corrections } => corrections.clone(),
             _ => Vec::new(),
         };
-        self.each_source(request, actor, true, |source, req, _| {
+        self.each_source(request, actor, Skip::Done, |source, req, _| {
             let located = self.locate(source, req, actor)?;
             let mut matched = BTreeSet::new();
             let (mut records, mut fields) = (0, 0);
@@ -878,7 +917,7 @@ impl Desk {
                 }
                 source
                     .rectify(req.tenant, req.subject, &found.record, &updates)
-                    .map_err(|e| SourceFail::new("rectify", &e))?;
+                    .map_err(|e| SourceFailure::new("rectify", &e))?;
                 records += 1;
                 fields += updates.len();
             }
@@ -888,6 +927,7 @@ impl Desk {
                 kept: Vec::new(),
                 categories: matched.into_iter().collect(),
                 subject_records: Vec::new(),
+                subject_step_ran: false,
                 action: DsrAction::SourceRectified {
                     source: source.name().to_owned(),
                     records,
@@ -926,7 +966,9 @@ impl Desk {
     /// stops the purposes for every record in every source, and completes.
     /// Each source's subject-level state is changed first
     /// ([`PersonalDataSource::subject_step`]), so a person with no record
-    /// located is covered too, and records stored later inherit it.
+    /// located is covered too, and records stored later inherit it; once
+    /// per request, so a rerun after a later failure reports what that
+    /// step returned without asking again.
     pub fn restrict(
         &self,
         request: &mut Request,
@@ -948,33 +990,57 @@ impl Desk {
         let step = SubjectStep::Restrict {
             restriction: restriction.clone(),
         };
-        self.each_source(request, actor, true, |source, req, _| {
-            // The subject-level state first: a record stored after it
-            // inherits it, so none stored between the two steps is missed.
-            let subject_records = match self.subject_step(source, req, actor, &step)? {
-                SubjectOutcome::Applied { records } => records,
-                _ => Vec::new(),
-            };
-            let located = self.locate(source, req, actor)?;
-            let mut categories = BTreeSet::new();
-            for found in &located {
-                source
-                    .restrict(req.tenant, req.subject, &found.record, &restriction)
-                    .map_err(|e| SourceFail::new("restrict", &e))?;
-                categories.extend(found.fields.iter().map(|f| f.category.clone()));
-            }
-            Ok(SourceRun {
-                records: located.len(),
-                erased: Vec::new(),
-                kept: Vec::new(),
-                categories: categories.into_iter().collect(),
-                subject_records,
-                action: DsrAction::SourceRestricted {
-                    source: source.name().to_owned(),
+        self.each_source(
+            request,
+            actor,
+            Skip::DoneWithStep,
+            |source, req, previous| {
+                // The subject-level state first: a record stored after it
+                // inherits it, so none stored between the two steps is missed.
+                // Once per request: a rerun after a later failure takes what
+                // the step returned then.
+                let subject_records = match previous.and_then(SourceProgress::subject_step_records)
+                {
+                    Some(records) => records.to_vec(),
+                    None => match self.subject_step(source, req, actor, &step)? {
+                        SubjectOutcome::Applied { records } => records,
+                        _ => Vec::new(),
+                    },
+                };
+                let mut categories: BTreeSet<DataCategory> = previous
+                    .map(|p| p.categories().iter().cloned().collect())
+                    .unwrap_or_default();
+                let failed = |f: SourceFail, categories: &BTreeSet<DataCategory>| {
+                    Box::new(SourceFailure {
+                        categories: categories.iter().cloned().collect(),
+                        subject_step_ran: true,
+                        subject_records: subject_records.clone(),
+                        ..*f
+                    })
+                };
+                let located = self
+                    .locate(source, req, actor)
+                    .map_err(|f| failed(f, &categories))?;
+                for found in &located {
+                    source
+                        .restrict(req.tenant, req.subject, &found.record, &restriction)
+                        .map_err(|e| failed(SourceFailure::new("restrict", &e), &categories))?;
+                    categories.extend(found.fields.iter().map(|f| f.category.clone()));
+                }
+                Ok(SourceRun {
                     records: located.len(),
-                },
-            })
-        })?;
+                    erased: Vec::new(),
+                    kept: Vec::new(),
+                    categories: categories.into_iter().collect(),
+                    subject_records,
+                    subject_step_ran: true,
+                    action: DsrAction::SourceRestricted {
+                        source: source.name().to_owned(),
+                        records: located.len(),
+                    },
+                })
+            },
+        )?;
         let records = request
             .progress
             .sources

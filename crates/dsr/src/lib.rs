@@ -49,7 +49,12 @@
 //!   before the records, and the certificate lists each as erased with
 //!   `subject_level: true`. Every such step is audited
 //!   ([`DsrAction::SubjectStep`]: source, step, records) and kept in the
-//!   request's progress (`subject_records`).
+//!   request's progress (`subject_records`, and `subject_step_ran` once it
+//!   ran). A restriction's or erasure's step runs once per request: a
+//!   rerun takes its answer from the progress, and a pass over a deferred
+//!   erasure ([`Desk::resume_deferred_erasures`]) never runs it, so state
+//!   written after the erasure (a later restriction of the same person)
+//!   stays; records a pass locates are still erased, as before.
 //! * Deadlines: one month to decide (act, extend, or refuse with reasons,
 //!   Art. 12(3)–(4)); an extension is refused after it, a refusal after it
 //!   is recorded as late, and [`Desk::late_requests`] lists open requests
@@ -184,10 +189,21 @@
 //! certificate ([`ErasureCertificate`], 2; version 1 is still read), the record of
 //! processing ([`records`], 1), the request ([`Request::to_json`], 1; fields
 //! added since — `kept[].subject_key`, `rejection.late`, the progress's
-//! `subject_records` and `erased[].subject_level` — read with safe
-//! defaults from older requests; the certificate's `erased[].subject_level`
-//! likewise) and the incident
+//! `subject_records`, `erased[].subject_level`, `subject_step_ran` (done
+//! and failed sources) and a failed source's `categories` and
+//! `subject_records` — read with safe defaults from older requests; the
+//! certificate's `erased[].subject_level` likewise) and the incident
 //! ([`breach::Incident::to_json`], 1).
+//!
+//! A done source without `subject_step_ran` reads as "subject-level step
+//! not yet run": a restriction or erasure stored part-done by an older
+//! build (before the step existed, or before it was recorded) runs that
+//! source again once when resumed, step included (its records are located
+//! and restricted or erased again, which sources do idempotently), so the
+//! person's subject-level state is reached once. A source of a completed
+//! erasure is not: a deferred erasure's pass never runs the step. The
+//! field is written only when true, so progress without subject-level
+//! steps (rectification, older requests) encodes as before.
 //!
 //! With feature `proptest`, the `arbitrary` module has strategies for the
 //! main types.

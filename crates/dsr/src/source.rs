@@ -391,6 +391,21 @@ pub enum SubjectOutcome {
 ///   reported: in the [`RestrictionReport`](crate::RestrictionReport) and,
 ///   for an erasure, as certificate entries marked
 ///   [`ErasedRecord::subject_level`].
+/// * The subject-level step of a restriction or erasure runs once per
+///   request and source: the progress says it ran
+///   ([`SourceProgress::subject_step_ran`]), so a rerun after a later
+///   failure takes its answer from there instead of asking again, and a
+///   completed erasure's pass over a deferred key shred
+///   ([`Desk::resume_deferred_erasures`](crate::Desk::resume_deferred_erasures))
+///   never calls it: state written after the erasure (a later restriction
+///   of the same person) is left alone. Records a pass locates are still
+///   erased, as before (a ticket stored since, a record released from its
+///   hold): only the subject-level state is not revisited. It is asked
+///   again only when its run did not count (the source failed it, or its
+///   audit event was not recorded) and, once, for a source done in
+///   progress written before the marker existed (see
+///   [`SourceProgress::Done::subject_step_ran`]). Access and portability
+///   read it again on every run, as they read everything again.
 /// * Errors are returned, never panicked: the desk records the failure on the
 ///   request's [`Progress`] and the request stays open, resumable. An error's
 ///   text is stored in the progress and in a
@@ -465,9 +480,11 @@ pub trait PersonalDataSource: Send + Sync {
 
     /// The request's step on what the source keeps about `subject` as a
     /// whole rather than in a record (see the contract above): called once
-    /// per request, whatever [`locate`](Self::locate) found, and possibly
-    /// again on a rerun (it must be idempotent: restricting twice, or
-    /// erasing what is gone, succeeds).
+    /// per request, whatever [`locate`](Self::locate) found, and again only
+    /// when that call did not count (it failed, or its audit event was not
+    /// recorded) or the request was stored part-done by an older build; it
+    /// must therefore be idempotent (restricting twice, or erasing what is
+    /// gone, succeeds).
     ///
     /// Answers [`SubjectOutcome::Exported`] to [`SubjectStep::Access`] and
     /// [`SubjectOutcome::Applied`] to the others; the desk takes any other
@@ -588,7 +605,11 @@ impl KeptKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SourceProgress {
-    /// Done: not repeated when the request is run again.
+    /// Done: not repeated when the request is run again, but for a
+    /// restriction or erasure still open whose progress was written before
+    /// [`subject_step_ran`](SourceProgress::Done::subject_step_ran) existed
+    /// (absent): that source is run again once, its subject-level step
+    /// included.
     Done {
         /// When it finished.
         at: Timestamp,
@@ -615,6 +636,17 @@ pub enum SourceProgress {
         /// existed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         subject_records: Vec<RecordRef>,
+        /// Whether the source's subject-level step ran for this request
+        /// and its audit event was recorded (whatever it answered, "not
+        /// kept" included): a restriction or erasure never runs it again,
+        /// and `subject_records` is what it returned. Absent (false) in
+        /// progress written before it existed, and for rectification
+        /// (which has no such step): a restriction or erasure still open
+        /// re-runs such a done source once, step included, as an older
+        /// build either had no step or did not say it ran. Written only
+        /// when true.
+        #[serde(default, skip_serializing_if = "is_false")]
+        subject_step_ran: bool,
     },
     /// Failed: redone when the request is run again.
     Failed {
@@ -633,7 +665,65 @@ pub enum SourceProgress {
         /// For erasure: records kept before the failure.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         kept: Vec<KeptRecord>,
+        /// For restriction and erasure: the categories of the fields
+        /// restricted or erased before the failure (an erased record is
+        /// not located again, so the recipients to inform, Art. 19, need
+        /// them from here). Absent in progress written before it existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        categories: Vec<DataCategory>,
+        /// As on [`SourceProgress::Done`]: the subject-level step ran
+        /// before the failure and was audited, so the rerun does not run
+        /// it again. Absent (false) in progress written before it existed.
+        #[serde(default, skip_serializing_if = "is_false")]
+        subject_step_ran: bool,
+        /// What that step returned (see `Done::subject_records`), for the
+        /// rerun to report. Empty unless `subject_step_ran`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subject_records: Vec<RecordRef>,
     },
+}
+
+impl SourceProgress {
+    /// Whether the source's subject-level step ran for the request (and
+    /// was audited), so that a rerun of a restriction or erasure does not
+    /// run it again ([`SourceProgress::Done::subject_step_ran`]). False in
+    /// progress written before the step existed.
+    pub fn subject_step_ran(&self) -> bool {
+        match self {
+            Self::Done {
+                subject_step_ran, ..
+            }
+            | Self::Failed {
+                subject_step_ran, ..
+            } => *subject_step_ran,
+        }
+    }
+
+    /// What the subject-level step returned, once it ran
+    /// ([`SourceProgress::subject_step_ran`]); `None` before.
+    pub(crate) fn subject_step_records(&self) -> Option<&[RecordRef]> {
+        match self {
+            Self::Done {
+                subject_step_ran: true,
+                subject_records,
+                ..
+            }
+            | Self::Failed {
+                subject_step_ran: true,
+                subject_records,
+                ..
+            } => Some(subject_records),
+            _ => None,
+        }
+    }
+
+    /// The categories recorded so far (see `Done::categories` and
+    /// `Failed::categories`).
+    pub(crate) fn categories(&self) -> &[DataCategory] {
+        match self {
+            Self::Done { categories, .. } | Self::Failed { categories, .. } => categories,
+        }
+    }
 }
 
 /// Per-source progress of a request, persisted on the [`Request`](crate::Request).

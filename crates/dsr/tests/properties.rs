@@ -271,6 +271,49 @@ proptest! {
         prop_assert_eq!(serde_json::from_str::<SubjectOutcome>(&json).unwrap(), outcome);
     }
 
+    /// A request's progress, every field of it, round-trips through the
+    /// request's JSON. The same JSON without `subject_step_ran` (progress
+    /// a build before it wrote) reads as the step not run, all else equal;
+    /// anything but a boolean there is the request's typed decode error.
+    #[test]
+    fn progress_round_trips_and_older_progress_reads_as_step_not_run(
+        r in custodia_dsr::arbitrary::request(),
+        progress in custodia_dsr::arbitrary::progress(),
+        junk in prop_oneof![Just("1"), Just("\"true\""), Just("null"), Just("[]"), Just("{}")],
+    ) {
+        let mut r = r;
+        r.progress = progress;
+        let json = r.to_json().unwrap();
+        prop_assert_eq!(Request::from_json(&json).unwrap(), r.clone());
+
+        let mut older: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let sources = older["progress"]["sources"].as_object_mut().unwrap();
+        for p in sources.values_mut() {
+            p.as_object_mut().unwrap().remove("subject_step_ran");
+        }
+        let read = Request::from_json(&older.to_string()).unwrap();
+        prop_assert_eq!(read.progress.sources.len(), r.progress.sources.len());
+        for (name, p) in &r.progress.sources {
+            let mut expected = p.clone();
+            match &mut expected {
+                SourceProgress::Done { subject_step_ran, .. }
+                | SourceProgress::Failed { subject_step_ran, .. } => *subject_step_ran = false,
+            }
+            prop_assert!(!read.progress.sources[name].subject_step_ran());
+            prop_assert_eq!(&read.progress.sources[name], &expected);
+        }
+
+        let Some(first) = older["progress"]["sources"].as_object_mut().unwrap().values_mut().next() else {
+            return Ok(());
+        };
+        first["subject_step_ran"] = serde_json::from_str(junk).unwrap();
+        let refused = Request::from_json(&older.to_string());
+        prop_assert!(
+            matches!(refused, Err(Error::Decode { what: "request", .. })),
+            "{:?}", refused
+        );
+    }
+
     #[test]
     fn incidents_round_trip(i in incident()) {
         prop_assert_eq!(custodia_dsr::breach::Incident::from_json(&i.to_json().unwrap()).unwrap(), i);

@@ -585,3 +585,120 @@ fn version_1_certificates_are_still_read() {
         })
     );
 }
+
+/// Found in review: the categories of what an erasure erased (for the
+/// recipients to tell, Art. 19) were recomputed from each run's own
+/// erasures. A source that failed part-way kept the records it had erased
+/// but not their categories, and a deferred erasure's pass that erased a
+/// released record replaced the source's categories with that record's:
+/// the certificate stopped naming recipients of data it had erased. Now
+/// the categories are kept on the progress, failed or done, and added to.
+#[test]
+fn recipients_of_data_erased_before_a_failure_or_a_pass_stay_on_the_certificate() {
+    use custodia_core::{Purpose, Region};
+    use custodia_dsr::records::{
+        Organisation, ProcessingActivity, ProcessingRecipient, ProcessingRegistry, RecipientKind,
+    };
+    /// Fails its second erasure while `armed`.
+    struct SecondEraseFails {
+        inner: MemorySource,
+        armed: AtomicBool,
+        erases: std::sync::atomic::AtomicUsize,
+    }
+    impl PersonalDataSource for SecondEraseFails {
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+        pass_through!(inner: locate, export, rectify, restrict);
+        fn erase(&self, t: TenantId, s: SubjectId, plan: &ErasurePlan) -> Result<(), BoxError> {
+            if self.armed.load(Ordering::SeqCst) && self.erases.load(Ordering::SeqCst) == 1 {
+                return Err("disk full".into());
+            }
+            self.erases.fetch_add(1, Ordering::SeqCst);
+            self.inner.erase(t, s, plan)
+        }
+    }
+    let activity = |category: DataCategory, recipient: &str| ProcessingActivity {
+        name: recipient.into(),
+        role: Role::Controller,
+        controllers: vec![],
+        purposes: vec![Purpose::SUPPORT],
+        legal_basis: Some(LegalBasis::Contract),
+        subject_categories: vec!["customers".into()],
+        data_categories: vec![category],
+        recipients: vec![ProcessingRecipient {
+            name: recipient.into(),
+            kind: RecipientKind::Recipient,
+            region: Region::UK,
+        }],
+        transfers: vec![],
+        retention: "1 year".into(),
+        security_measures: vec!["encryption".into()],
+    };
+    let registry = ProcessingRegistry::new(Organisation {
+        name: "Deskly".into(),
+        contact: "privacy@deskly.example".into(),
+        representative: None,
+        dpo: None,
+    })
+    .activity(activity(DataCategory::USER_CONTACT_EMAIL, "Mailer"))
+    .activity(activity(DataCategory::USER_CONTENT_TICKET, "Ticket tool"))
+    .activity(activity(DataCategory::USER_CONTENT_ATTACHMENT, "Archive"));
+
+    let w = world();
+    let source = Arc::new(SecondEraseFails {
+        inner: MemorySource::new("evidence"),
+        armed: AtomicBool::new(true),
+        erases: 0.into(),
+    });
+    let records: Vec<RecordRef> = [
+        ("R-1", DataCategory::USER_CONTACT_EMAIL),
+        ("R-2", DataCategory::USER_CONTENT_TICKET),
+        ("R-3", DataCategory::USER_CONTENT_ATTACHMENT),
+    ]
+    .into_iter()
+    .map(|(id, category)| {
+        let record = RecordRef::new("record", id);
+        source.inner.insert(
+            w.tenant,
+            w.alice,
+            record.clone(),
+            LegalBasis::Contract,
+            [("body", category, "text", true)],
+        );
+        record
+    })
+    .collect();
+    let holds = Holds::new(&[("evidence", &records[2])]);
+    let desk = w
+        .desk(vec![source.clone()], holds.clone())
+        .with_records(Arc::new(registry));
+    let mut erasure = w.erasure(&desk);
+
+    // R-1 erased, then the source fails on R-2.
+    assert!(desk.erase(&mut erasure, w.dpo).is_err());
+    let mut erasure = Request::from_json(&erasure.to_json().unwrap()).unwrap();
+    source.armed.store(false, Ordering::SeqCst);
+    let certificate = desk.erase(&mut erasure, w.dpo).unwrap();
+    assert!(matches!(
+        certificate.subject_key,
+        SubjectKeyStatus::Deferred { .. }
+    ));
+    assert_eq!(
+        certificate.recipients_to_inform,
+        ["Mailer (UK)", "Ticket tool (UK)"]
+    );
+
+    // R-3's hold released: a pass erases it and shreds the key.
+    holds.release(&records[2]);
+    let mut store = vec![erasure];
+    let reports = desk.resume_deferred_erasures(&mut store, w.dpo);
+    let Ok(Resumed::Shredded(certificate)) = &reports[0].outcome else {
+        panic!("{reports:?}");
+    };
+    assert_eq!(certificate.erased.len(), 3);
+    assert_eq!(
+        certificate.recipients_to_inform,
+        ["Archive (UK)", "Mailer (UK)", "Ticket tool (UK)"]
+    );
+}

@@ -540,6 +540,326 @@ fn documents_written_before_the_step_still_read() {
     assert!(!erased.subject_level);
 }
 
+/// A desk over `source` (and `others`) with `holds`, a key vault and
+/// `sink`: an erasure whose kept record needs the subject key defers the
+/// key shred.
+fn vaulted(
+    source: Arc<dyn PersonalDataSource>,
+    others: Vec<Arc<dyn PersonalDataSource>>,
+    holds: StaticHolds,
+    sink: Arc<MemorySink>,
+) -> Desk {
+    let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+    let vault = Arc::new(custodia_crypt::SubjectVault::new(
+        Arc::new(custodia_crypt::Keyring::new(
+            custodia_crypt::SecretKey::generate().unwrap(),
+        )),
+        custodia_crypt::MemoryKeyStore::default(),
+        clock.clone(),
+    ));
+    let mut desk = Desk::new(clock, sink)
+        .with_source(source)
+        .unwrap()
+        .with_retention(Arc::new(holds))
+        .with_key_shredder(vault);
+    for other in others {
+        desk = desk.with_source(other).unwrap();
+    }
+    desk
+}
+
+/// Found in review: each scheduled pass over a deferred erasure
+/// (`resume_deferred_erasures`) ran the sources' subject-level step again.
+/// It recorded a `SubjectStep` event each pass and removed subject-level
+/// state written after the erasure completed: Alice's later restriction
+/// was silently lifted by a pass of her old erasure. Now the step runs
+/// once per request: a pass of a completed erasure never calls it, and
+/// the certificate still lists the row the erasure removed.
+#[test]
+fn a_deferred_erasure_pass_leaves_a_later_restriction_alone() {
+    let ids = ids();
+    let source = Arc::new(Registered::new(&ids));
+    let sink = Arc::new(MemorySink::new());
+    let hold = ErasureHold {
+        exception: ErasureException::LegalClaims,
+        reason: "case 17".into(),
+        until: None,
+    };
+    let holds = || {
+        StaticHolds::new().hold(
+            ids.tenant,
+            "tickets",
+            RecordRef::new("ticket", "T-1"),
+            hold.clone(),
+        )
+    };
+    let held = vaulted(source.clone(), Vec::new(), holds(), sink.clone());
+    restricted(
+        &held,
+        &ids,
+        ids.alice,
+        RequestKind::Restriction { lift: false },
+    );
+    let mut erasure = verified(&held, &ids, ids.alice, RequestKind::Erasure);
+    let certificate = held.erase(&mut erasure, ids.dpo).unwrap();
+    assert!(matches!(
+        certificate.subject_key,
+        SubjectKeyStatus::Deferred { .. }
+    ));
+    let alice_row = Registered::reference(ids.alice);
+    assert!(
+        certificate
+            .erased
+            .iter()
+            .any(|e| e.subject_level && e.record == alice_row)
+    );
+    assert_eq!(source.row(ids.alice), None);
+
+    // Later, Alice asks for her processing to be restricted.
+    restricted(
+        &held,
+        &ids,
+        ids.alice,
+        RequestKind::Restriction { lift: false },
+    );
+    assert_eq!(source.row(ids.alice), Some((true, Vec::new())));
+    let steps = subject_steps(&sink).len();
+    let mut stored = vec![erasure];
+
+    // A pass that runs in full (a new ticket of hers to erase), then one
+    // after the hold is released (the key is shredded).
+    source.tickets.insert(
+        ids.tenant,
+        ids.alice,
+        RecordRef::new("ticket", "T-2"),
+        LegalBasis::Contract,
+        [("body", DataCategory::USER_CONTENT_TICKET, "again", true)],
+    );
+    let reports = held.resume_deferred_erasures(&mut stored, ids.dpo);
+    let Ok(Resumed::StillDeferred {
+        certificate,
+        changed: true,
+    }) = &reports[0].outcome
+    else {
+        panic!("{reports:?}");
+    };
+    assert!(certificate.erased.iter().any(|e| e.record.id == "T-2"));
+    assert_eq!(source.row(ids.alice), Some((true, Vec::new())));
+    let released = vaulted(source.clone(), Vec::new(), StaticHolds::new(), sink.clone());
+    let reports = released.resume_deferred_erasures(&mut stored, ids.dpo);
+    let Ok(Resumed::Shredded(certificate)) = &reports[0].outcome else {
+        panic!("{reports:?}");
+    };
+    assert_eq!(
+        source.row(ids.alice),
+        Some((true, Vec::new())),
+        "the later restriction stands"
+    );
+    assert_eq!(subject_steps(&sink).len(), steps, "no step on a pass");
+    // The certificate still lists the row the erasure itself removed.
+    assert_eq!(
+        certificate
+            .erased
+            .iter()
+            .filter(|e| e.subject_level)
+            .map(|e| &e.record)
+            .collect::<Vec<_>>(),
+        [&alice_row]
+    );
+}
+
+/// Fails `locate` while `down` is set.
+struct Flaky {
+    inner: MemorySource,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn new(name: &str, down: bool) -> Self {
+        Self {
+            inner: MemorySource::new(name),
+            down: down.into(),
+        }
+    }
+}
+
+impl PersonalDataSource for Flaky {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("source down".into());
+        }
+        self.inner.locate(t, s)
+    }
+    pass_through!(inner: export, rectify, erase, restrict);
+}
+
+/// `request` as a build before the subject-level step stored it part-done:
+/// its `tickets` source done (no `subject_step_ran`, no subject-level
+/// entries), its `other` source failed.
+fn stored_before_the_step(request: &Request) -> Request {
+    let mut json: serde_json::Value = serde_json::from_str(&request.to_json().unwrap()).unwrap();
+    json["progress"] = serde_json::from_str(
+        r#"{"sources":{
+            "tickets":{"status":"done","at":"1970-01-01T00:00:00Z","records":0},
+            "other":{"status":"failed","at":"1970-01-01T00:00:00Z","operation":"locate",
+                     "error":"source down","attempts":1}}}"#,
+    )
+    .unwrap();
+    let request = Request::from_json(&json.to_string()).unwrap();
+    assert!(request.progress.is_done("tickets"));
+    assert!(!request.progress.sources["tickets"].subject_step_ran());
+    request
+}
+
+/// Found in review: a restriction or erasure stored part-done by a build
+/// before the subject-level step (its tickets source done, another failed)
+/// and resumed by this one skipped the done source, so its step never ran:
+/// Carol, with no ticket, was restricted (or her register row erased)
+/// nowhere. Now a done source whose progress does not say the step ran is
+/// run again, step included, exactly once: a second resume does not call
+/// it again, and the report and certificate list what it returned.
+#[test]
+fn a_request_stored_part_done_before_the_step_runs_it_once_on_resume() {
+    let ids = ids();
+    for kind in [
+        RequestKind::Restriction { lift: false },
+        RequestKind::Erasure,
+    ] {
+        let source = Arc::new(Registered::new(&ids));
+        let sink = Arc::new(MemorySink::new());
+        let other = Arc::new(Flaky::new("other", false));
+        let desk = Desk::new(
+            Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH)),
+            sink.clone(),
+        )
+        .with_source(source.clone())
+        .unwrap()
+        .with_source(other.clone())
+        .unwrap();
+        if kind == RequestKind::Erasure {
+            restricted(
+                &desk,
+                &ids,
+                ids.carol,
+                RequestKind::Restriction { lift: false },
+            );
+        }
+        other.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let before = subject_steps(&sink).len();
+        // Started (and stopped by `other`) by a desk without the register.
+        let old = Desk::new(
+            Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH)),
+            sink.clone(),
+        )
+        .with_source(Arc::new(MemorySource::new("tickets")))
+        .unwrap()
+        .with_source(other.clone())
+        .unwrap();
+        let mut request = verified(&old, &ids, ids.carol, kind.clone());
+        assert!(old.run(&mut request, ids.dpo).is_err());
+        let mut request = stored_before_the_step(&request);
+
+        // Resumed by this build, `other` still down: the step runs now.
+        assert!(desk.run(&mut request, ids.dpo).is_err());
+        let expected_row = (kind != RequestKind::Erasure).then_some((true, Vec::new()));
+        assert_eq!(source.row(ids.carol), expected_row, "{kind:?}");
+        let step = if kind == RequestKind::Erasure {
+            "erase"
+        } else {
+            "restrict"
+        };
+        assert_eq!(
+            subject_steps(&sink)[before..],
+            [("tickets".into(), step.into(), 1)]
+        );
+        assert!(request.progress.sources["tickets"].subject_step_ran());
+        let mut request = Request::from_json(&request.to_json().unwrap()).unwrap();
+
+        // `other` is back: the request completes without a second step.
+        other.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        let outcome = desk.run(&mut request, ids.dpo).unwrap();
+        assert_eq!(subject_steps(&sink).len(), before + 1, "{kind:?}");
+        assert_eq!(request.state, RequestState::Completed);
+        match outcome {
+            RequestOutcome::Restricted(report) => assert_eq!(
+                report.subject_records,
+                [("tickets".to_owned(), Registered::reference(ids.carol))]
+            ),
+            RequestOutcome::Erased(certificate) => {
+                assert_eq!(certificate.erased, [carol_register_erased(&ids)]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// A source whose step ran but whose next operation failed keeps the
+/// step's answer on its failed progress: the rerun does not call the step
+/// again (once per request), and the report still lists its record.
+#[test]
+fn a_source_that_failed_after_its_step_does_not_run_it_again() {
+    struct Stepped {
+        registered: Registered,
+        down: std::sync::atomic::AtomicBool,
+    }
+    impl PersonalDataSource for Stepped {
+        fn name(&self) -> &str {
+            "tickets"
+        }
+        fn locate(&self, t: TenantId, s: SubjectId) -> Result<Vec<Located>, BoxError> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err("source down".into());
+            }
+            self.registered.locate(t, s)
+        }
+        pass_through!(registered: export, rectify, erase, restrict);
+        fn subject_step(
+            &self,
+            t: TenantId,
+            s: SubjectId,
+            step: &SubjectStep,
+        ) -> Result<SubjectOutcome, BoxError> {
+            self.registered.subject_step(t, s, step)
+        }
+    }
+    let ids = ids();
+    let source = Arc::new(Stepped {
+        registered: Registered::new(&ids),
+        down: true.into(),
+    });
+    let sink = Arc::new(MemorySink::new());
+    let desk = desk(source.clone(), sink.clone());
+    let mut request = verified(
+        &desk,
+        &ids,
+        ids.carol,
+        RequestKind::Restriction { lift: false },
+    );
+    assert!(desk.restrict(&mut request, ids.dpo).is_err());
+    let SourceProgress::Failed {
+        subject_records,
+        subject_step_ran: true,
+        ..
+    } = &request.progress.sources["tickets"]
+    else {
+        panic!("{:?}", request.progress);
+    };
+    assert_eq!(subject_records, &[Registered::reference(ids.carol)]);
+    let mut request = Request::from_json(&request.to_json().unwrap()).unwrap();
+    source
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let report = desk.restrict(&mut request, ids.dpo).unwrap();
+    assert_eq!(subject_steps(&sink).len(), 1);
+    assert_eq!(
+        report.subject_records,
+        [("tickets".to_owned(), Registered::reference(ids.carol))]
+    );
+}
+
 /// Serves `source` on a thread over two pipes; `old` drops the hello's
 /// `subject_step` (a program built before it) and answers `subject_step`
 /// lines as such a server would (`bad_request`).

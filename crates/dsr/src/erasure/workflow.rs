@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use custodia_core::ActorId;
+use custodia_core::{ActorId, DataCategory};
 
 use super::{ErasureCertificate, SubjectKeyStatus};
-use crate::desk::{Desk, SourceFail, SourceRun};
-use crate::error::{BoxError, Error};
+use crate::desk::{Desk, Skip, SourceFailure, SourceRun};
+use crate::error::Error;
 use crate::event::DsrAction;
 use crate::request::{Request, RequestId, RequestKind, RequestState};
 use crate::source::{
@@ -41,10 +41,18 @@ impl Desk {
     /// again, and once none needs the key it is shredded and a new
     /// certificate says so. If nothing changed, the run records a single
     /// [`DsrAction::SubjectKeyShredStillDeferred`] event and returns the
-    /// certificate unchanged.
+    /// certificate unchanged. Such a run does not run the sources'
+    /// subject-level step again ([`PersonalDataSource::subject_step`](crate::PersonalDataSource::subject_step)):
+    /// the erasure removed that state when it ran, the certificate keeps
+    /// listing it, and what was written since (a later restriction of the
+    /// same person) is another request's. Records it locates are still
+    /// erased, as before, whenever they were stored.
     ///
-    /// Idempotent and resumable: sources already done are skipped, a failed
-    /// source is retried, the key is shredded once, and a completed erasure
+    /// Idempotent and resumable: sources already done are skipped (but for
+    /// one done in progress an older build wrote, without
+    /// `subject_step_ran`: run again once, so its subject-level step runs),
+    /// a failed source is retried (its subject-level step not again if it
+    /// ran), the key is shredded once, and a completed erasure
     /// whose key is shredded (or without a key vault) returns its certificate
     /// again without touching anything.
     ///
@@ -156,7 +164,9 @@ impl Desk {
     /// next time. An error for one request (a source down) does not stop the
     /// others; that request stays deferred and resumable. A source whose
     /// re-sealing fails is re-run in full (its failure audited) each time,
-    /// until it succeeds or the record is released.
+    /// until it succeeds or the record is released. A pass never runs the
+    /// sources' subject-level step (see [`Desk::erase`]): no `SubjectStep`
+    /// event, and subject-level state written after the erasure stays.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -343,7 +353,12 @@ impl Desk {
                 matches!(k, RequestKind::Erasure)
             })?;
         }
-        self.each_source(request, actor, !resume_deferred, |source, req, previous| {
+        let skip = if resume_deferred {
+            Skip::Nothing
+        } else {
+            Skip::DoneWithStep
+        };
+        self.each_source(request, actor, skip, |source, req, previous| {
             let name = source.name();
             let (mut erased, mut kept) = match previous {
                 Some(SourceProgress::Failed { erased, kept, .. }) => (erased.clone(), kept.clone()),
@@ -358,27 +373,32 @@ impl Desk {
                 }
                 None => Vec::new(),
             };
-            let fail = |operation,
-                        e: &BoxError,
-                        erased: &Vec<ErasedRecord>,
-                        kept: &Vec<KeptRecord>| SourceFail {
-                operation,
-                error: e.to_string(),
-                erased: erased.clone(),
-                kept: kept.clone(),
-            };
+            // The categories erased so far: an erased record is not
+            // located again, and its recipients are still to be told.
+            let mut categories: BTreeSet<DataCategory> = previous
+                .map(|p| p.categories().iter().cloned().collect())
+                .unwrap_or_default();
             // What the source keeps about the person as a whole goes
             // first, as for a restriction: a record's own erasure may take
             // it along (then this step finds nothing to report).
+            // Once per request: not again once it ran (its entries are in
+            // `erased`), and never on a completed erasure's pass, which
+            // would remove state written since (a later restriction).
             // A failure after the source removed state (its audit) carries
             // the entries: a rerun finds the state gone and reports nothing.
-            let removed: Vec<ErasedRecord> =
+            let mut step_ran = previous.is_some_and(SourceProgress::subject_step_ran);
+            if !resume_deferred && !step_ran {
                 match self.subject_step(source, req, actor, &SubjectStep::Erase) {
-                    Ok(SubjectOutcome::Applied { records }) => records
-                        .into_iter()
-                        .map(|r| ErasedRecord::subject_state_removed(name, r))
-                        .collect(),
-                    Ok(_) => Vec::new(),
+                    Ok(outcome) => {
+                        step_ran = true;
+                        if let SubjectOutcome::Applied { records } = outcome {
+                            for record in records {
+                                let entry = ErasedRecord::subject_state_removed(name, record);
+                                erased.retain(|e| e.record != entry.record);
+                                erased.push(entry);
+                            }
+                        }
+                    }
                     Err(mut f) => {
                         for entry in std::mem::take(&mut f.erased) {
                             erased.retain(|e| e.record != entry.record);
@@ -386,28 +406,35 @@ impl Desk {
                         }
                         f.erased = erased;
                         f.kept = kept;
+                        f.categories = categories.into_iter().collect();
                         return Err(f);
                     }
-                };
-            for entry in removed {
-                erased.retain(|e| e.record != entry.record);
-                erased.push(entry);
-            }
-            let located = match self.locate(source, req, actor) {
-                Ok(located) => located,
-                Err(mut f) => {
-                    f.erased = erased;
-                    f.kept = kept;
-                    return Err(f);
                 }
+            }
+            let fail = |operation,
+                        e: &dyn std::fmt::Display,
+                        erased: &[ErasedRecord],
+                        kept: &[KeptRecord],
+                        categories: &BTreeSet<DataCategory>| {
+                Box::new(SourceFailure {
+                    operation,
+                    error: e.to_string(),
+                    erased: erased.to_vec(),
+                    kept: kept.to_vec(),
+                    categories: categories.iter().cloned().collect(),
+                    subject_step_ran: step_ran,
+                    subject_records: subject_level(erased),
+                })
             };
+            let located = self
+                .locate(source, req, actor)
+                .map_err(|f| fail(f.operation, &f.error, &erased, &kept, &categories))?;
             let (mut deleted_records, mut deleted_fields, mut anonymized_fields) = (0, 0, 0);
-            let mut categories = BTreeSet::new();
             for found in &located {
                 let hold = self
                     .retention
                     .hold(req.tenant, req.subject, name, found)
-                    .map_err(|e| fail("check retention for", &e, &erased, &kept))?;
+                    .map_err(|e| fail("check retention for", &e, &erased, &kept, &categories))?;
                 if let Some(hold) = hold {
                     // Not sealed under the subject key: it does not need the
                     // key (and says so again if this erasure re-sealed it).
@@ -446,15 +473,14 @@ impl Desk {
                             until: hold.until,
                         },
                     ) {
-                        let e: BoxError = e.into();
-                        return Err(fail("audit", &e, &erased, &kept));
+                        return Err(fail("audit", &e, &erased, &kept, &categories));
                     }
                     continue;
                 }
                 let plan = self.policy.plan(found);
                 source
                     .erase(req.tenant, req.subject, &plan)
-                    .map_err(|e| fail("erase", &e, &erased, &kept))?;
+                    .map_err(|e| fail("erase", &e, &erased, &kept, &categories))?;
                 categories.extend(found.fields.iter().map(|f| f.category.clone()));
                 let names = |action| {
                     plan.fields
@@ -482,17 +508,14 @@ impl Desk {
             }
             // Every subject-level entry, this run's and an earlier one's (a
             // rerun finds removed state gone): as `erased` says.
-            let subject_records = erased
-                .iter()
-                .filter(|e| e.subject_level)
-                .map(|e| e.record.clone())
-                .collect();
+            let subject_records = subject_level(&erased);
             Ok(SourceRun {
                 records: erased.len(),
                 erased,
                 kept,
                 categories: categories.into_iter().collect(),
                 subject_records,
+                subject_step_ran: step_ran,
                 action: DsrAction::SourceErased {
                     source: name.to_owned(),
                     records_deleted: deleted_records,
@@ -677,6 +700,16 @@ impl Desk {
         }
         Ok(())
     }
+}
+
+/// The subject-level entries among `erased`: what the erasure's
+/// subject-level step removed, this run or an earlier one.
+fn subject_level(erased: &[ErasedRecord]) -> Vec<RecordRef> {
+    erased
+        .iter()
+        .filter(|e| e.subject_level)
+        .map(|e| e.record.clone())
+        .collect()
 }
 
 /// Why a kept record still needs the subject key when its source returned
