@@ -95,7 +95,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::postgres_detail;
 #[cfg(feature = "sqlx")]
 pub use error::sqlx_detail;
-pub use error::{Error, MAX_ECHO, Shared, database_detail, echo};
+pub use error::{Error, MAX_ECHO, Shared, database_detail, echo, echo_json_error, echo_quoted};
 
 /// The `chrono` version Custodia's time types come from.
 pub use chrono;
