@@ -110,7 +110,7 @@ pub fn echo(input: &str) -> String {
 /// A `"…"` span is read as Rust/serde `Debug` escaping (`\"`, `\u{…}`), each
 /// escape counting as one character; a `` `…` `` span as raw text (an unknown
 /// field or variant name runs to serde's closing `` `, expected `` or
-/// `` `, there are no ``). An unterminated `"` shortens the rest of the message.
+/// `` `, there are no ``, the last one on its line). An unterminated `"` shortens the rest of the message.
 /// Applying it twice gives the same text.
 ///
 /// ```
@@ -149,14 +149,18 @@ pub fn echo_quoted(message: &str) -> String {
             out.push('`');
             // serde writes unknown field and variant names raw, so a name
             // may itself hold a backtick: it ends where serde's own text
-            // resumes.
+            // resumes, the last such place on the line (a chain of messages
+            // has one per line), else the first.
             let named = out.ends_with("unknown field `") || out.ends_with("unknown variant `");
+            let line = body.split('\n').next().unwrap_or(body);
             let end = named
                 .then(|| {
-                    ["`, expected ", "`, there are no "]
+                    let closings = ["`, expected ", "`, there are no "];
+                    closings
                         .iter()
-                        .filter_map(|closing| body.rfind(closing))
+                        .filter_map(|closing| line.rfind(closing))
                         .max()
+                        .or_else(|| closings.iter().filter_map(|c| body.find(c)).min())
                 })
                 .flatten()
                 .or_else(|| body.find('`'));

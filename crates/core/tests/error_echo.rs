@@ -61,6 +61,13 @@ fn an_unknown_field_name_is_shortened_even_with_backticks_in_it() {
 }
 
 #[test]
+fn a_chain_of_messages_keeps_each_line_apart() {
+    let one = "unknown field `context`, expected one of `version`, `source` at line 1 column 22";
+    let chain = format!("invalid list: {one}\n{one}");
+    assert_eq!(echo_quoted(&chain), chain);
+}
+
+#[test]
 fn syntax_errors_are_kept_as_they_are() {
     let error = serde_json::from_str::<u32>(DETAILS).unwrap_err();
     let position = (error.line(), error.column());
