@@ -3,7 +3,8 @@
 //! bytes: typed errors, never a panic; whatever decodes re-encodes to the
 //! same bytes, the one-pass check names the personal value decoding finds
 //! not sealed (clear, or labelled sealed but not an envelope under the
-//! labelled subject's key), and a JSON line that decodes is a valid event.
+//! labelled subject's key), a JSON line that decodes is a valid event, and
+//! one that does not quotes no more than `MAX_ECHO` characters of any value.
 
 #![no_main]
 
@@ -47,7 +48,12 @@ fuzz_target!(|data: &[u8]| {
                     Some(event)
                 );
             }
-            Err(e) => assert!(matches!(e, Error::InvalidEvent(_)), "{e}"),
+            Err(e) => {
+                assert!(matches!(e, Error::InvalidEvent(_)), "{e}");
+                // It quotes no piece of the line longer than `MAX_ECHO`.
+                let shown = e.to_string();
+                assert_eq!(custodia_core::echo_quoted(&shown), shown);
+            }
         }
     }
 });

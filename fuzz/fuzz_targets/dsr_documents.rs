@@ -1,5 +1,6 @@
 //! Every custodia-dsr document decoder on arbitrary bytes: a typed error or a
-//! value, never a panic; a decoded value re-encodes and decodes to itself.
+//! value, never a panic; a decoded value re-encodes and decodes to itself;
+//! an error quotes no more than `MAX_ECHO` characters of any value.
 //! Desk events (`DsrEvent`, whose action is an audit event's details) too.
 
 #![no_main]
@@ -14,6 +15,21 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    // A document that does not decode quotes no more than `MAX_ECHO`
+    // characters of any value in it (SECURITY.md, "Errors do not leak data").
+    for error in [
+        Request::from_json(text).err(),
+        ExportBundle::from_json(text).err(),
+        ErasureCertificate::from_json(text).err(),
+        ProcessingRegistry::from_json(text).err(),
+        Incident::from_json(text).err(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let shown = error.to_string();
+        assert_eq!(custodia_core::echo_quoted(&shown), shown);
+    }
     if let Ok(bundle) = ExportBundle::from_json(text) {
         let again = ExportBundle::from_json(&bundle.to_json().unwrap()).unwrap();
         assert_eq!(again, bundle);

@@ -1,12 +1,13 @@
 //! The retention policy parser (TOML and JSON), periods and record lines on
 //! arbitrary bytes: a value or a typed, located error, never a panic; a policy
-//! that parses evaluates a record without panicking.
+//! that parses evaluates a record without panicking; a parser's error quotes
+//! no more than `MAX_ECHO` characters of any value.
 
 #![no_main]
 
 use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{DataCategory, TenantId};
-use custodia_retention::{Period, RetentionPolicy, RetentionRecord};
+use custodia_retention::{Error, Period, Problem, RetentionPolicy, RetentionRecord};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -35,6 +36,19 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(e) => {
                 assert!(e.location().is_some(), "unlocated policy error: {e}");
+                // A parser's complaint quotes no more than `MAX_ECHO`
+                // characters of any value, in the message or the source.
+                if let Error::Policy {
+                    problem: problem @ Problem::Syntax { .. },
+                    ..
+                } = &e
+                {
+                    let mut shown = problem.to_string();
+                    if let Some(source) = std::error::Error::source(problem) {
+                        shown = format!("{shown}\n{source}");
+                    }
+                    assert_eq!(custodia_core::echo_quoted(&shown), shown);
+                }
             }
         }
     }
@@ -42,5 +56,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(period.to_string().parse::<Period>().ok(), Some(period));
         let _ = period.after(record.created);
     }
-    let _ = RetentionRecord::from_json(text);
+    if let Err(e) = RetentionRecord::from_json(text) {
+        let shown = e.to_string();
+        assert_eq!(custodia_core::echo_quoted(&shown), shown);
+    }
 });

@@ -1,6 +1,6 @@
 //! The audit event model.
 
-use custodia_core::echo;
+use custodia_core::{echo, echo_json_error};
 use std::fmt;
 use std::str::FromStr;
 
@@ -528,16 +528,20 @@ impl Event {
     /// audit append` reads it) and validates it. `id` and `time` may be left
     /// out: `time` is then `clock.now()` and `id` a fresh [`EventId::at`] that
     /// time. Whatever the line holds, the answer is an event or
-    /// [`Error::InvalidEvent`] saying why, never a panic.
+    /// [`Error::InvalidEvent`] saying why, never a panic; the reason quotes
+    /// at most [`MAX_ECHO`](custodia_core::MAX_ECHO) characters of any value
+    /// in the line ([`echo_json_error`]).
     pub fn from_json_line(line: &str, clock: &dyn Clock) -> Result<Event, Error> {
-        let invalid = |e: serde_json::Error| Error::InvalidEvent(e.to_string());
+        // serde quotes a mistyped value whole; the line is a record, so only
+        // a short prefix of it may come back (SECURITY.md).
+        let invalid = |e: serde_json::Error| Error::InvalidEvent(echo_json_error(e).to_string());
         let mut value: serde_json::Value = serde_json::from_str(line).map_err(invalid)?;
         let object = value
             .as_object_mut()
             .ok_or_else(|| Error::InvalidEvent("expected a JSON object".into()))?;
         let time = match object.get("time") {
             Some(time) => Timestamp::deserialize(time)
-                .map_err(|e| Error::InvalidEvent(format!("time: {e}")))?,
+                .map_err(|e| Error::InvalidEvent(format!("time: {}", echo_json_error(e))))?,
             None => {
                 let now = clock.now();
                 object.insert("time".into(), serde_json::json!(now));

@@ -207,7 +207,9 @@ fn eval_lines(
                 let what = if text.trim().is_empty() {
                     "an empty line is not a record".to_owned()
                 } else {
-                    e.to_string()
+                    // serde quotes a mistyped value whole; records hold
+                    // personal data, so only a short prefix is printed.
+                    custodia_core::echo_json_error(e).to_string()
                 };
                 return Err(format!("{name}:{number}: invalid record: {what}"));
             }

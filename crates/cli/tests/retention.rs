@@ -338,3 +338,39 @@ fn record_ids_with_control_characters_round_trip() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(lines(&output)[0]["id"], "a\u{1}b\nc\"");
 }
+
+/// SECURITY.md, "Errors do not leak data": a person's details in a field of
+/// the wrong type are printed as a short prefix, with what and where.
+#[test]
+fn a_mistyped_record_field_is_not_printed_whole() {
+    let details = "Alice Ng, born 1984-03-02, lives at 14 Harbour St Wellington; \
+                   diagnosis: depression and anxiety, on sertraline";
+    let line = serde_json::json!({
+        "id": "t-1",
+        "tenant": "6a1e52c4-0b8e-4a57-9d3f-2c7e8f10c057",
+        "category": "user",
+        "created": "2026-01-01T00:00:00Z",
+        "labels": details,
+    });
+    let output = custodia(
+        &[
+            "retention",
+            "eval",
+            "--policy",
+            &data("issue.toml"),
+            "--records",
+            "-",
+            "--now",
+            NOW,
+        ],
+        Some(&line.to_string()),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(!err.contains("sertraline"), "{err}");
+    assert!(
+        err.contains("-:1: invalid record: invalid type: string \"Alice Ng")
+            && err.contains("…\", expected a map at line 1 column"),
+        "{err}"
+    );
+}

@@ -97,6 +97,156 @@ pub fn echo(input: &str) -> String {
     }
 }
 
+/// Shortens every quoted piece of input inside a parser's `message` to
+/// [`MAX_ECHO`] characters, keeping the rest of the message (the line and
+/// column, the field name, what was expected) as it was.
+///
+/// Serde's messages quote the offending value whole (`invalid type: string
+/// "…", expected u32`, ``unknown field `…` ``), so a person's details in a
+/// field of the wrong type would otherwise come back in full; every decoder of
+/// records, events, documents and policies passes its parser's message through
+/// here (or [`echo_json_error`]) before it becomes an error.
+///
+/// A `"…"` span is read as Rust/serde `Debug` escaping (`\"`, `\u{…}`), each
+/// escape counting as one character; a `` `…` `` span as raw text (an unknown
+/// field or variant name runs to serde's closing `` `, expected `` or
+/// `` `, there are no ``, the last one on its line). An unterminated `"` shortens the rest of the message.
+/// Applying it twice gives the same text.
+///
+/// ```
+/// use custodia_core::{MAX_ECHO, echo_quoted};
+///
+/// let details = "Alice Ng, born 1984-03-02, lives at 14 Harbour St Wellington; diagnosis: depression, on sertraline";
+/// let message = format!("invalid type: string {details:?}, expected struct Target at line 1 column 200");
+/// let shown = echo_quoted(&message);
+/// assert!(!shown.contains("sertraline"));
+/// assert!(shown.starts_with("invalid type: string \"Alice Ng"));
+/// assert!(shown.ends_with("…\", expected struct Target at line 1 column 200"));
+/// ```
+pub fn echo_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(4 * MAX_ECHO + 64));
+    let mut rest = message;
+    while let Some(at) = rest.find(['"', '`']) {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        // Both quote characters are one byte.
+        let body = &from[1..];
+        if from.starts_with('"') {
+            out.push('"');
+            match debug_string_end(body) {
+                Some(end) => {
+                    out.push_str(&shorten_escaped(&body[..end]));
+                    out.push('"');
+                    rest = &body[end + 1..];
+                }
+                None => {
+                    // Unterminated: all that follows may be input.
+                    out.push_str(&shorten_escaped(body));
+                    rest = "";
+                }
+            }
+        } else {
+            out.push('`');
+            // serde writes unknown field and variant names raw, so a name
+            // may itself hold a backtick: it ends where serde's own text
+            // resumes, the last such place on the line (a chain of messages
+            // has one per line), else the first.
+            let named = out.ends_with("unknown field `") || out.ends_with("unknown variant `");
+            let line = body.split('\n').next().unwrap_or(body);
+            let end = named
+                .then(|| {
+                    let closings = ["`, expected ", "`, there are no "];
+                    closings
+                        .iter()
+                        .filter_map(|closing| line.rfind(closing))
+                        .max()
+                        .or_else(|| closings.iter().filter_map(|c| body.find(c)).min())
+                })
+                .flatten()
+                .or_else(|| body.find('`'));
+            match end {
+                Some(end) => {
+                    out.push_str(&echo(&body[..end]));
+                    out.push('`');
+                    rest = &body[end + 1..];
+                }
+                // A lone backtick (a `character` that is one) is text.
+                None => rest = body,
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte index of the `"` closing a `Debug`-escaped string body.
+fn debug_string_end(body: &str) -> Option<usize> {
+    let bytes = body.as_bytes();
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        match b {
+            b'\\' => at += 2,
+            b'"' => return Some(at),
+            _ => at += 1,
+        }
+    }
+    None
+}
+
+/// [`echo`] for a `Debug`-escaped string body: an escape (`\n`, `\"`,
+/// `\u{1f600}`) counts as one character and is never cut in half.
+fn shorten_escaped(body: &str) -> String {
+    let mut chars = body.char_indices().peekable();
+    let mut units = 0;
+    while let Some((at, c)) = chars.next() {
+        if units == MAX_ECHO {
+            return format!("{}…", &body[..at]);
+        }
+        units += 1;
+        if c == '\\'
+            && chars.next().is_some_and(|(_, e)| e == 'u')
+            && chars.peek().is_some_and(|&(_, b)| b == '{')
+        {
+            // `{` and at most six hex digits, then `}`.
+            for _ in 0..8 {
+                match chars.next() {
+                    Some((_, '}')) | None => break,
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    body.to_owned()
+}
+
+/// A `serde_json` error whose message no longer carries input whole: a data
+/// error (a value of the wrong type, an unknown field or variant, a custom
+/// message) becomes a new error of the same category whose message is
+/// [`echo_quoted`] of the original's, location included; syntax, end-of-input
+/// and I/O errors are returned as they are, since their messages are fixed
+/// text and a position.
+///
+/// Decoders keep the sanitised error as their error's `source()`, so an error
+/// chain printed whole (`{:#}`, a tracing error chain) shows no more than the
+/// message does. The price: the new error's `line()` and `column()` are 0 (the
+/// position is in its message).
+///
+/// ```
+/// let details = "Alice Ng, born 1984-03-02, lives at 14 Harbour St Wellington; diagnosis: depression, on sertraline";
+/// let parsed = serde_json::from_str::<u32>(&format!("{details:?}"));
+/// let error = custodia_core::echo_json_error(parsed.unwrap_err());
+/// assert!(error.is_data());
+/// assert!(!error.to_string().contains("sertraline"));
+/// assert!(error.to_string().ends_with("expected u32 at line 1 column 100"));
+/// ```
+pub fn echo_json_error(error: serde_json::Error) -> serde_json::Error {
+    if error.is_data() {
+        serde::de::Error::custom(echo_quoted(&error.to_string()))
+    } else {
+        error
+    }
+}
+
 /// How a database driver's error reads in Custodia's messages: the server's
 /// message and SQLSTATE when the server sent them (`relation "t" does not exist
 /// (SQLSTATE 42P01)`), else the driver's own text. The drivers' `Display`

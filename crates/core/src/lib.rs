@@ -26,6 +26,13 @@
 //! re-check a category path or a region code. Errors are one [`Error`] enum
 //! that names the rejected input and what was expected.
 //!
+//! Errors never repeat more than [`MAX_ECHO`] characters of rejected input,
+//! in this crate or any other: [`echo`] shortens a piece of input, and
+//! [`echo_quoted`] / [`echo_json_error`] shorten the values a parser's
+//! message quotes (serde quotes a mistyped value whole), so that a decoder of
+//! records, events or documents can keep the parser's message and source
+//! without carrying a person's details.
+//!
 //! Every type is at the crate root; the only public modules are [`calendar`],
 //! a namespace of free date functions, and `arbitrary` (feature `proptest`).
 //!
@@ -95,7 +102,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::postgres_detail;
 #[cfg(feature = "sqlx")]
 pub use error::sqlx_detail;
-pub use error::{Error, MAX_ECHO, Shared, database_detail, echo};
+pub use error::{Error, MAX_ECHO, Shared, database_detail, echo, echo_json_error, echo_quoted};
 
 /// The `chrono` version Custodia's time types come from.
 pub use chrono;

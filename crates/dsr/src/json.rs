@@ -6,16 +6,22 @@ use crate::Error;
 
 /// Parses `text` as a JSON object whose `version` field must equal `supported`,
 /// then as `T`. Version first, so a newer document gets a version error rather
-/// than a confusing shape error.
+/// than a confusing shape error. Errors quote at most
+/// [`MAX_ECHO`](custodia_core::MAX_ECHO) characters of any value in `text`.
 pub(crate) fn decode_versioned<T: DeserializeOwned>(
     text: &str,
     what: &'static str,
     supported: u32,
 ) -> Result<T, Error> {
-    let decode = |e: serde_json::Error| Error::Decode {
-        what,
-        message: e.to_string(),
-        source: Some(e.into()),
+    // serde quotes a mistyped value whole, and these documents hold personal
+    // data: message and source carry at most a short prefix of it.
+    let decode = |e: serde_json::Error| {
+        let e = custodia_core::echo_json_error(e);
+        Error::Decode {
+            what,
+            message: e.to_string(),
+            source: Some(e.into()),
+        }
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(decode)?;
     let found = value

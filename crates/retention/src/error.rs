@@ -51,7 +51,11 @@ pub enum Problem {
         message: String,
         /// The parser's error (`toml::de::Error` or `serde_json::Error`;
         /// [`Shared::get`] gives it for downcasting), when a parser reported
-        /// the problem.
+        /// the problem. Like `message`, it quotes at most
+        /// [`MAX_ECHO`](custodia_core::MAX_ECHO) characters of any value: a
+        /// TOML error is rebuilt from the shortened message (without toml's
+        /// excerpt of the file), a JSON one passed through
+        /// [`echo_json_error`](custodia_core::echo_json_error).
         #[source]
         source: Option<Shared<dyn std::error::Error + Send + Sync>>,
     },
@@ -169,9 +173,14 @@ pub enum Error {
     },
     /// A record that does not parse (see [`RetentionRecord::from_json`](crate::RetentionRecord::from_json)).
     ///
-    /// The message is shortened to [`MAX_ECHO`](custodia_core::MAX_ECHO)
-    /// characters; the parser's error is the source.
-    #[error("invalid record: {}", custodia_core::echo(&.0.to_string()))]
+    /// The parser's error is the source, passed through
+    /// [`echo_json_error`](custodia_core::echo_json_error) by
+    /// [`RetentionRecord::from_json`](crate::RetentionRecord::from_json) so
+    /// that neither it nor the message quotes more than
+    /// [`MAX_ECHO`](custodia_core::MAX_ECHO) characters of any value in the
+    /// record (records carry personal data); the message keeps the parser's
+    /// field, expectation and position.
+    #[error("invalid record: {}", custodia_core::echo_quoted(&.0.to_string()))]
     Record(#[source] Shared<serde_json::Error>),
     /// A sweep was fed records out of ascending id order, so its cursor
     /// could not resume it correctly.

@@ -23,7 +23,7 @@ use crate::model::{
 };
 use crate::policy::{check_backups, check_hold, check_rule, rule_what};
 use crate::{POLICY_VERSION, Period, RetentionPolicy};
-use custodia_core::echo;
+use custodia_core::{echo, echo_json_error, echo_quoted};
 
 /// The largest policy file accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 4 << 20;
@@ -326,7 +326,11 @@ impl RetentionPolicy {
                 let _guard = ModeGuard::set(Mode::Toml);
                 toml::from_str(text).or_else(|e: toml::de::Error| {
                     let span = e.span();
-                    source.fail(&span, syntax(e.message().trim().to_owned(), e))
+                    // toml's Display shows the offending line of the file;
+                    // the source is rebuilt from the shortened message alone.
+                    let message = echo_quoted(e.message().trim());
+                    let parser: toml::de::Error = serde::de::Error::custom(&message);
+                    source.fail(&span, syntax(message, parser))
                 })?
             }
             Format::Json => {
@@ -340,12 +344,15 @@ impl RetentionPolicy {
                         if let Some((offset, message)) =
                             JSON_ERROR.with(|slot| slot.borrow_mut().take())
                         {
+                            let (message, e) = (echo_quoted(&message), echo_json_error(e));
                             return source.fail(&Some(offset..offset), syntax(message, e));
                         }
                         let message = e.to_string();
                         let suffix = format!(" at line {} column {}", e.line(), e.column());
-                        let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+                        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+                        let message = echo_quoted(message);
                         let offset = offset_of(text, e.line(), e.column());
+                        let e = echo_json_error(e);
                         return source.fail(&Some(offset..offset), syntax(message, e));
                     }
                 }
@@ -355,7 +362,9 @@ impl RetentionPolicy {
     }
 }
 
-/// A [`Problem::Syntax`] with the parser's error as its source.
+/// A [`Problem::Syntax`] with the parser's error as its source; both already
+/// shortened (`echo_quoted`, `echo_json_error`), since a parser quotes a
+/// mistyped value whole.
 fn syntax(message: String, parser: impl std::error::Error + Send + Sync + 'static) -> Problem {
     let parser: Box<dyn std::error::Error + Send + Sync> = Box::new(parser);
     Problem::Syntax {

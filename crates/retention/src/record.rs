@@ -174,9 +174,12 @@ impl RetentionRecord {
         self
     }
 
-    /// Parses one JSON line; the error says which field was wrong and where.
+    /// Parses one JSON line; the error says which field was wrong and where,
+    /// quoting at most [`MAX_ECHO`](custodia_core::MAX_ECHO) characters of
+    /// any value in the line, in its message and its source alike.
     pub fn from_json(line: &str) -> Result<Self, Error> {
-        serde_json::from_str(line).map_err(|e| Error::Record(e.into()))
+        serde_json::from_str(line)
+            .map_err(|e| Error::Record(custodia_core::echo_json_error(e).into()))
     }
 }
 

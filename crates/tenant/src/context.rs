@@ -529,10 +529,8 @@ impl<T> TenantJob<T> {
 impl<T: serde::de::DeserializeOwned> TenantJob<T> {
     /// Decodes a job from JSON, refusing unknown versions.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        let job: Self = serde_json::from_slice(json).map_err(|source| Error::Json {
-            what: "tenant job",
-            source,
-        })?;
+        let job: Self = serde_json::from_slice(json)
+            .map_err(|source| Error::json_decode("tenant job", source))?;
         if job.version != Self::VERSION {
             return Err(Error::InvalidData {
                 what: "tenant job",

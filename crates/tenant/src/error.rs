@@ -103,6 +103,13 @@ pub enum Error {
     },
     /// A JSON document (an adequacy list, a tenant job) that does not parse
     /// or encode; the parser's error, with its line and column, is the source.
+    ///
+    /// A decoder's error has passed through
+    /// [`echo_json_error`](custodia_core::echo_json_error): it quotes at most
+    /// [`MAX_ECHO`](custodia_core::MAX_ECHO) characters of any value in the
+    /// document (a job's payload is the host's data), and for a value of the
+    /// wrong type its `line()` and `column()` are 0, the position being in
+    /// its message.
     #[error("invalid {what}: {source}")]
     Json {
         /// Which document: `"adequacy list"`, `"tenant job"`.
@@ -162,6 +169,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// [`Error::Json`] for a document that did not decode, its parser's error
+    /// shortened by [`echo_json_error`](custodia_core::echo_json_error) so
+    /// neither the message nor the source repeats a value whole.
+    pub(crate) fn json_decode(what: &'static str, source: serde_json::Error) -> Self {
+        Error::Json {
+            what,
+            source: custodia_core::echo_json_error(source),
+        }
+    }
+
     /// Whether this is a cross-tenant refusal (record, id, cache key, job or grant).
     pub fn is_cross_tenant(&self) -> bool {
         matches!(

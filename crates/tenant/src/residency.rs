@@ -156,10 +156,8 @@ impl AdequacyList {
             location,
             reason,
         };
-        let list: Self = serde_json::from_str(json).map_err(|source| Error::Json {
-            what: "adequacy list",
-            source,
-        })?;
+        let list: Self = serde_json::from_str(json)
+            .map_err(|source| Error::json_decode("adequacy list", source))?;
         if list.version != Self::VERSION {
             return Err(invalid(
                 Some("version".into()),
@@ -316,10 +314,7 @@ pub struct SccRecord {
 impl SccRecord {
     /// Parses one record from its JSON form (see the module docs).
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        serde_json::from_str(json).map_err(|source| Error::Json {
-            what: "SCC record",
-            source,
-        })
+        serde_json::from_str(json).map_err(|source| Error::json_decode("SCC record", source))
     }
 }
 
