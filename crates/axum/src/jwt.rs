@@ -17,10 +17,16 @@
 //! * roles: the `roles` claim, an array of role names (absent means none:
 //!   deny by default);
 //! * region: the tenant's home region when the deployment declares it
-//!   ([`JwtAuthenticator::home_regions`]; a token whose `region` claim says
-//!   otherwise is refused, 403), else the `region` claim if present, else the
-//!   authenticator's default. Where data lives is the deployment's fact, not
-//!   the caller's: declare the homes where transfers are checked.
+//!   ([`JwtAuthenticator::home_regions`]), else the authenticator's
+//!   default ([`JwtAuthenticator::default_region`]). Where data lives is
+//!   the deployment's fact, not the caller's: the region drives residency
+//!   and transfer checks, so a token's `region` claim never widens it. A
+//!   claim that names another region than the deployment's for the tenant
+//!   is refused (403), whether or not the tenant is declared; a claim that
+//!   agrees, or none, is accepted. Only a host whose identity provider is
+//!   the authority on regions opts in with
+//!   [`JwtAuthenticator::trust_region_claims`]: an undeclared tenant's
+//!   region is then its token's claim (declared homes still win).
 //!
 //! Every refusal is [`Error::Unauthorized`] (401) with a fixed reason, except a
 //! tenant this deployment does not serve ([`JwtAuthenticator::serve_only`]),
@@ -126,6 +132,7 @@ pub struct JwtAuthenticator {
     tenant_claim: TenantClaim,
     region: Region,
     homes: BTreeMap<TenantId, Region>,
+    trust_region_claims: bool,
     kind: ActorKind,
     served: Option<BTreeSet<TenantId>>,
     clock: Arc<dyn Clock>,
@@ -200,6 +207,8 @@ impl std::fmt::Debug for JwtAuthenticator {
             .field("issuer", &self.validation.iss)
             .field("audience", &self.validation.aud)
             .field("tenant_claim", &self.tenant_claim)
+            .field("default_region", &self.region)
+            .field("trust_region_claims", &self.trust_region_claims)
             .finish_non_exhaustive()
     }
 }
@@ -266,6 +275,7 @@ impl JwtAuthenticator {
             tenant_claim: TenantClaim::Uuid("tid".into()),
             region: Region::EU,
             homes: BTreeMap::new(),
+            trust_region_claims: false,
             kind: ActorKind::Agent,
             served: None,
             clock: Arc::new(SystemClock),
@@ -287,7 +297,10 @@ impl JwtAuthenticator {
         self.with(|a| a.tenant_claim = claim)
     }
 
-    /// The region of tokens without a `region` claim (default: EU).
+    /// The region of tenants not in [`home_regions`](Self::home_regions)
+    /// (default: EU). A token for such a tenant whose `region` claim names
+    /// another region is refused (403), unless
+    /// [`trust_region_claims`](Self::trust_region_claims).
     #[must_use]
     pub fn default_region(self, region: Region) -> Self {
         self.with(|a| a.region = region)
@@ -299,6 +312,20 @@ impl JwtAuthenticator {
     pub fn home_regions(self, homes: impl IntoIterator<Item = (TenantId, Region)>) -> Self {
         let homes: BTreeMap<TenantId, Region> = homes.into_iter().collect();
         self.with(|a| a.homes = homes)
+    }
+
+    /// Takes an undeclared tenant's region (one not in
+    /// [`home_regions`](Self::home_regions)) from its token's `region`
+    /// claim, falling back to [`default_region`](Self::default_region)
+    /// without one (default: off, and a claim that differs from the default
+    /// region is refused). For hosts whose identity provider is the
+    /// authority on where each tenant's data lives: whoever can get a token
+    /// issued then chooses the region residency and transfer checks run
+    /// against. Declared homes still win, and a claim against one is still
+    /// refused.
+    #[must_use]
+    pub fn trust_region_claims(self) -> Self {
+        self.with(|a| a.trust_region_claims = true)
     }
 
     /// The actor kind recorded in audit events (default: agent).
@@ -396,7 +423,15 @@ impl JwtAuthenticator {
                 });
             }
             (Some(home), _) => *home,
-            (None, claimed) => claimed.unwrap_or(self.region),
+            (None, Some(claimed)) if self.trust_region_claims => claimed,
+            // The claim may confirm the deployment's region, never move it.
+            (None, Some(claimed)) if claimed != self.region => {
+                return Err(Error::Forbidden {
+                    reason: "the token's region is not this deployment's region for its tenant"
+                        .into(),
+                });
+            }
+            (None, _) => self.region,
         };
         let actor = ActorId::from_external_key(tenant, ACTOR_SYSTEM, &claims.sub);
         let mut context = TenantContext::new(tenant, actor, region);
@@ -631,7 +666,31 @@ mod tests {
             auth.verify(&token(same)).unwrap().context().region(),
             Region::AU
         );
-        // An undeclared tenant: the claim, else the default.
+        // An undeclared tenant: the default region; a claim may confirm
+        // it, never move it.
+        let mut claimed = claims(elsewhere, 1_900_000_000);
+        claimed["region"] = serde_json::json!("CA");
+        let e = auth.verify(&token(claimed)).unwrap_err();
+        assert_eq!(e.kind(), "forbidden", "{e}");
+        let mut confirmed = claims(elsewhere, 1_900_000_002);
+        confirmed["region"] = serde_json::json!("EU");
+        assert_eq!(
+            auth.verify(&token(confirmed)).unwrap().context().region(),
+            Region::EU
+        );
+        let plain = auth
+            .verify(&token(claims(elsewhere, 1_900_000_001)))
+            .unwrap();
+        assert_eq!(plain.context().region(), Region::EU);
+    }
+
+    #[test]
+    fn trusted_region_claims_place_undeclared_tenants_only() {
+        let (home, elsewhere) = (TenantId::random(), TenantId::random());
+        let auth = auth()
+            .default_region(Region::EU)
+            .home_regions([(home, Region::AU)])
+            .trust_region_claims();
         let mut claimed = claims(elsewhere, 1_900_000_000);
         claimed["region"] = serde_json::json!("CA");
         assert_eq!(
@@ -642,6 +701,10 @@ mod tests {
             .verify(&token(claims(elsewhere, 1_900_000_001)))
             .unwrap();
         assert_eq!(plain.context().region(), Region::EU);
+        // A declared home still wins over a trusted claim.
+        let mut moved = claims(home, 1_900_000_000);
+        moved["region"] = serde_json::json!("US");
+        assert_eq!(auth.verify(&token(moved)).unwrap_err().kind(), "forbidden");
     }
 
     /// A token "signed" with the identity point as R and s = 0: under a

@@ -98,11 +98,20 @@ pub const MAX_USER_AGENT: usize = 512;
 /// The client IP comes from axum's `ConnectInfo<SocketAddr>` (serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`); forwarded headers
 /// are not trusted.
+///
+/// A clone shares the settings until one of them changes: a setter
+/// ([`audit`](Self::audit), [`audit_reads`](Self::audit_reads),
+/// [`buffer_reads`](Self::buffer_reads), [`with_clock`](Self::with_clock))
+/// always applies to the layer it is called on, and never to the other
+/// clones or to services already built from it.
 #[derive(Clone)]
 pub struct CustodiaLayer {
     config: Arc<Config>,
 }
 
+/// The layer's settings. `Clone` so that a setter on one clone of the layer
+/// copies them before changing them ([`CustodiaLayer::with`]).
+#[derive(Clone)]
 struct Config {
     authenticator: Arc<dyn Authenticator>,
     pool: PgPool,
@@ -139,11 +148,12 @@ impl CustodiaLayer {
         }
     }
 
+    /// Changes this layer's settings. Clone-on-write: a layer cloned
+    /// before (for another router, or already serving) keeps the settings
+    /// it had, and this one gets the change whoever else holds the old
+    /// settings. Never a silent no-op: a sink set here is the sink used.
     fn with(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        // Built before it is cloned into services: the Arc is still unique.
-        if let Some(config) = Arc::get_mut(&mut self.config) {
-            f(config);
-        }
+        f(Arc::make_mut(&mut self.config));
         self
     }
 

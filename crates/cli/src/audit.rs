@@ -88,8 +88,10 @@ pub enum AuditCommand {
         dir: PathBuf,
         /// Print {"recovered","reason","kept","aside","note","removed":[{"path","offset",
         /// "bytes","copy"}],"size","root"} (reason, aside and note null when nothing was cut);
-        /// with --dry-run {"would_recover","reason","kept","remove":[{"path","offset","bytes"}]}
-        /// (kept null when the finding names no record).
+        /// with --dry-run {"ok","finding","would_recover","reason","kept","remove":[{"path",
+        /// "offset","bytes"}]} (ok false with the finding when there is something to cut, as
+        /// for any finding; ok true and finding null when not; kept null when the finding
+        /// names no record).
         #[arg(long)]
         json: bool,
         /// Say what would be cut and change nothing (the writer's lock is
@@ -709,10 +711,14 @@ fn nothing_to_recover(dir: &Path) -> String {
     )
 }
 
-/// What `audit recover --dry-run` found, as text or JSON.
+/// What `audit recover --dry-run` found, as text or JSON. Something to
+/// cut is a finding (exit 1), so its JSON says `"ok": false` with the
+/// `"finding"`, like every finding's document.
 fn plan_text(dir: &Path, plan: Option<&RecoveryPlan>, json: bool) -> String {
     if json {
         let value = serde_json::json!({
+            "ok": plan.is_none(),
+            "finding": plan.map(|p| p.reason.clone()),
             "would_recover": plan.is_some(),
             "reason": plan.map(|p| p.reason.clone()),
             "kept": plan.and_then(|p| p.kept),

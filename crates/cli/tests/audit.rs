@@ -696,6 +696,48 @@ fn a_damaged_length_is_tampering_and_append_refuses_until_recover() {
     }
 }
 
+/// README and the command's help: a finding's `--json` document says
+/// `"ok": false` with the `"finding"`; a dry run that finds something to
+/// cut exits 1 like any finding, so it says so too (keeping its plan).
+#[test]
+fn a_dry_runs_finding_says_ok_false_with_the_finding_in_its_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 20))
+            .status
+            .success()
+    );
+    let dry_run = ["audit", "recover", dir_arg(&log), "--dry-run", "--json"];
+    // Intact: nothing to cut, ok, no finding.
+    let o = custodia(&dry_run, "");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let plan: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(plan["ok"], true, "{plan}");
+    assert_eq!(plan["finding"], serde_json::Value::Null, "{plan}");
+    assert_eq!(plan["would_recover"], false, "{plan}");
+
+    let (path, offset) = record_at(&log, 7);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[offset + 1] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let o = custodia(&dry_run, "");
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let plan: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(plan["ok"], false, "{plan}");
+    let finding = plan["finding"].as_str().unwrap_or_else(|| panic!("{plan}"));
+    assert!(finding.contains("record 7"), "{plan}");
+    assert_eq!(plan["finding"], plan["reason"], "{plan}");
+    assert!(err(&o).contains(finding), "{}", err(&o));
+    // The plan is still there, and nothing changed.
+    assert_eq!(plan["would_recover"], true, "{plan}");
+    assert_eq!(plan["kept"], 7, "{plan}");
+    assert_eq!(plan["remove"][0]["offset"], offset as u64, "{plan}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    // One document on standard output, as for every --json finding.
+    assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
+}
+
 #[test]
 fn zeroed_records_at_the_end_are_refused_not_dropped() {
     let tmp = tempfile::tempdir().unwrap();
