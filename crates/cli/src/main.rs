@@ -27,7 +27,7 @@
 //! stream stopped by a bad line keeps the lines already written). A finding
 //! (exit `1`) is a result: with `--json` the command's document says what
 //! was found (`{"ok": false, "finding": "<reason>", ...}` for `audit verify`,
-//! `retention check` and `keys retire`; the findings themselves for `mask
+//! `audit append`, `audit recover`, `retention check` and `keys retire`; the findings themselves for `mask
 //! --detect`; `"findings": n` for `mask --json --fail-on-find`), and the
 //! reason also goes to standard error.
 //!

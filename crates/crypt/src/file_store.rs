@@ -376,9 +376,10 @@ impl FileKeyStore {
 /// naming `path`.
 fn decode_contents(path: &Path, json: &[u8]) -> Result<StoreState, Error> {
     let shown = path.display();
+    // serde quotes a mistyped value whole, and a value here may be a key.
     let undecodable = |e: serde_json::Error| Error::Decode {
         path: path.to_path_buf(),
-        source: e.into(),
+        source: custodia_core::echo_json_error(e).into(),
     };
     // Format 1 is a bare array of subject entries; format 2 an object.
     let legacy = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
@@ -585,6 +586,23 @@ mod tests {
         );
         let err = FileKeyStore::check_contents(b"{").unwrap_err();
         assert!(matches!(err, Error::Decode { .. }), "{err}");
+    }
+
+    /// serde quotes a mistyped value whole; a key store's values are keys.
+    #[test]
+    fn a_mistyped_value_is_not_quoted_whole_by_the_error_or_its_sources() {
+        let secret = "k".repeat(60) + &"s".repeat(200);
+        let contents = format!(r#"{{"format":3,"subjects":"{secret}"}}"#);
+        let err = FileKeyStore::check_contents(contents.as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err}");
+        let mut shown = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(e) = source {
+            shown.push_str(&e.to_string());
+            source = e.source();
+        }
+        assert!(shown.contains("invalid type"), "{shown}");
+        assert!(!shown.contains(&secret[..100]), "{shown}");
     }
 
     use proptest::prelude::*;

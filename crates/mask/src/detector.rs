@@ -289,9 +289,10 @@ impl Default for DetectorConfig {
 impl DetectorConfig {
     /// Parses a JSON configuration document.
     pub fn from_json(text: &str) -> Result<DetectorConfig, Error> {
-        let cfg: DetectorConfig = serde_json::from_str(text).map_err(|source| Error::Json {
+        let cfg: DetectorConfig = serde_json::from_str(text).map_err(|e| Error::Json {
             what: "configuration",
-            source,
+            // A known entity in a mistyped place would be quoted whole.
+            source: custodia_core::echo_json_error(e),
         })?;
         if cfg.version != 1 {
             return Err(Error::InvalidConfig {

@@ -1052,3 +1052,20 @@ fn organisations_are_kept_unless_the_policy_names_them() {
     assert!(!masked.text.contains(value), "{:?}", masked.text);
     assert!(masked.text.contains("[ORGANIZATION]"), "{:?}", masked.text);
 }
+
+/// serde quotes a mistyped value whole; a configuration's known entities
+/// are people's names and addresses.
+#[test]
+fn a_configurations_mistyped_value_is_not_quoted_whole() {
+    let known = "Alice Ng, 14 Harbour St Wellington, ".repeat(8);
+    let text = format!(r#"{{"version":1,"min_score":{known:?}}}"#);
+    let err = custodia_mask::DetectorConfig::from_json(&text).unwrap_err();
+    let mut shown = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(e) = source {
+        shown.push_str(&e.to_string());
+        source = e.source();
+    }
+    assert!(shown.contains("invalid type"), "{shown}");
+    assert!(!shown.contains(&known[..120]), "{shown}");
+}

@@ -405,10 +405,14 @@ fn json<T: serde::de::DeserializeOwned>(
     name: &str,
     row_name: &str,
 ) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::KeyStoreRow {
-        row: row_name.to_owned(),
-        reason: format!("{name} does not decode: {e}"),
-        source: Some(e.into()),
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde quotes a mistyped value whole, and a value here may be a key.
+        let e = custodia_core::echo_json_error(e);
+        Error::KeyStoreRow {
+            row: row_name.to_owned(),
+            reason: format!("{name} does not decode: {e}"),
+            source: Some(e.into()),
+        }
     })
 }
 
@@ -961,6 +965,21 @@ mod tests {
                 ..tenant_receipt
             })
         );
+    }
+
+    /// serde quotes a mistyped value whole; a key store's values are keys.
+    #[test]
+    fn a_mistyped_value_in_a_row_is_not_quoted_whole() {
+        let secret = "k".repeat(60) + &"s".repeat(200);
+        let err = json::<u32>(format!("{secret:?}").as_bytes(), "receipt", "a row").unwrap_err();
+        let mut shown = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(e) = source {
+            shown.push_str(&e.to_string());
+            source = e.source();
+        }
+        assert!(shown.contains("receipt does not decode"), "{shown}");
+        assert!(!shown.contains(&secret[..100]), "{shown}");
     }
 
     #[test]
