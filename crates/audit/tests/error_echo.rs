@@ -4,6 +4,7 @@
 //! of the wrong type must not come back whole in `Error::InvalidEvent` (what
 //! `custodia audit append` prints), nor anywhere in its error chain.
 
+use custodia_core::arbitrary::{echoed_piece, error_chain};
 use custodia_core::chrono::{TimeZone, Utc};
 use custodia_core::{MAX_ECHO, ManualClock};
 use proptest::prelude::*;
@@ -22,37 +23,12 @@ fn decode(line: &str) -> custodia_audit::Error {
     custodia_audit::Event::from_json_line(line, &clock).unwrap_err()
 }
 
-/// The error's Display and every `source()` below it, one per line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut shown = error.to_string();
-    let mut next = error.source();
-    while let Some(source) = next {
-        shown.push('\n');
-        shown.push_str(&source.to_string());
-        next = source.source();
-    }
-    shown
-}
-
-/// The first run of more than `MAX_ECHO` + 1 characters of `value` (the echo
-/// bound plus the ellipsis) found in `shown`, if any.
-fn long_piece<'a>(value: &'a str, shown: &str) -> Option<&'a str> {
-    let starts: Vec<usize> = value.char_indices().map(|(at, _)| at).collect();
-    let window = MAX_ECHO + 2;
-    (0..starts.len().saturating_sub(window - 1))
-        .map(|i| {
-            let end = starts.get(i + window).copied().unwrap_or(value.len());
-            &value[starts[i]..end]
-        })
-        .find(|piece| shown.contains(piece))
-}
-
 #[test]
 fn an_invalid_event_line_does_not_echo_more_than_a_short_prefix() {
     assert!(DETAILS.chars().count() > MAX_ECHO);
     let err = decode(&line_with_target(&serde_json::json!(DETAILS)));
     assert!(matches!(err, custodia_audit::Error::InvalidEvent(_)));
-    let shown = chain(&err);
+    let shown = error_chain(&err);
     assert!(
         !shown.contains("sertraline"),
         "the error carries the record's contents: {shown}"
@@ -69,8 +45,8 @@ const PRINTABLE: &str = "[ !#-\\[\\]-~éßü😀]{82,400}";
 proptest! {
     #[test]
     fn a_mistyped_value_never_comes_back_longer_than_the_bound(value in PRINTABLE) {
-        let shown = chain(&decode(&line_with_target(&serde_json::json!(value))));
-        prop_assert!(long_piece(&value, &shown).is_none(), "{}", shown);
+        let shown = error_chain(&decode(&line_with_target(&serde_json::json!(value))));
+        prop_assert!(echoed_piece(&value, &shown).is_none(), "{}", shown);
         prop_assert!(shown.contains("expected struct Target"), "{}", shown);
     }
 
@@ -78,8 +54,8 @@ proptest! {
     fn an_unknown_name_never_comes_back_longer_than_the_bound(name in PRINTABLE) {
         let line = line_with_target(&serde_json::json!({ "kind": "ticket" }))
             .replace(r#""action":"create""#, &format!(r#""action":{}"#, serde_json::json!(name)));
-        let shown = chain(&decode(&line));
-        prop_assert!(long_piece(&name, &shown).is_none(), "{}", shown);
+        let shown = error_chain(&decode(&line));
+        prop_assert!(echoed_piece(&name, &shown).is_none(), "{}", shown);
     }
 
     #[test]

@@ -99,3 +99,32 @@ impl Arbitrary for Purpose {
             .boxed()
     }
 }
+
+/// An error's `Display` and every `source()` below it, one per line: all
+/// that a host printing the whole chain (`{:#}`, a tracing error chain)
+/// shows. With [`echoed_piece`], how a suite holds an error to "errors do
+/// not leak data" (SECURITY.md).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut shown = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        shown.push('\n');
+        shown.push_str(&source.to_string());
+        next = source.source();
+    }
+    shown
+}
+
+/// The first run of more than [`MAX_ECHO`](crate::MAX_ECHO) + 1 characters
+/// of `value` (the echo bound and its ellipsis) that `shown` contains, if
+/// any: input repeated at more length than Custodia's errors may.
+pub fn echoed_piece<'a>(value: &'a str, shown: &str) -> Option<&'a str> {
+    let starts: Vec<usize> = value.char_indices().map(|(at, _)| at).collect();
+    let window = crate::MAX_ECHO + 2;
+    (0..starts.len().saturating_sub(window - 1))
+        .map(|i| {
+            let end = starts.get(i + window).copied().unwrap_or(value.len());
+            &value[starts[i]..end]
+        })
+        .find(|piece| shown.contains(piece))
+}

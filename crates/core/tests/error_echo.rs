@@ -2,21 +2,9 @@
 //! structure but never carries a quoted value longer than `MAX_ECHO`
 //! characters (SECURITY.md, "Errors do not leak data").
 
-use custodia_core::{MAX_ECHO, echo_json_error, echo_quoted};
+use custodia_core::arbitrary::echoed_piece;
+use custodia_core::{echo_json_error, echo_quoted};
 use proptest::prelude::*;
-
-/// The first run of more than `MAX_ECHO` + 1 characters of `value` (the echo
-/// bound plus the ellipsis) found in `shown`, if any.
-fn long_piece<'a>(value: &'a str, shown: &str) -> Option<&'a str> {
-    let starts: Vec<usize> = value.char_indices().map(|(at, _)| at).collect();
-    let window = MAX_ECHO + 2;
-    (0..starts.len().saturating_sub(window - 1))
-        .map(|i| {
-            let end = starts.get(i + window).copied().unwrap_or(value.len());
-            &value[starts[i]..end]
-        })
-        .find(|piece| shown.contains(piece))
-}
 
 const DETAILS: &str = "Alice Ng, born 1984-03-02, lives at 14 Harbour St Wellington; \
                        diagnosis: depression and anxiety, on sertraline";
@@ -105,7 +93,7 @@ proptest! {
         let error = serde_json::from_str::<std::collections::HashMap<String, u32>>(&json)
             .unwrap_err();
         let shown = echo_json_error(error).to_string();
-        prop_assert!(long_piece(&value, &shown).is_none(), "{}", shown);
+        prop_assert!(echoed_piece(&value, &shown).is_none(), "{}", shown);
         prop_assert!(shown.contains("expected u32 at line 1 column"), "{}", shown);
     }
 
@@ -114,7 +102,7 @@ proptest! {
         let shown = echo_quoted(&format!(
             "unknown field `{name}`, expected `a` or `b` at line 1 column 9"
         ));
-        prop_assert!(long_piece(&name, &shown).is_none(), "{}", shown);
+        prop_assert!(echoed_piece(&name, &shown).is_none(), "{}", shown);
         prop_assert!(shown.ends_with("`, expected `a` or `b` at line 1 column 9"), "{}", shown);
     }
 }

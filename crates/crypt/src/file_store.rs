@@ -595,12 +595,7 @@ mod tests {
         let contents = format!(r#"{{"format":3,"subjects":"{secret}"}}"#);
         let err = FileKeyStore::check_contents(contents.as_bytes()).unwrap_err();
         assert!(matches!(err, Error::Decode { .. }), "{err}");
-        let mut shown = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(e) = source {
-            shown.push_str(&e.to_string());
-            source = e.source();
-        }
+        let shown = custodia_core::arbitrary::error_chain(&err);
         assert!(shown.contains("invalid type"), "{shown}");
         assert!(!shown.contains(&secret[..100]), "{shown}");
     }

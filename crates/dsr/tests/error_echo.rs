@@ -3,7 +3,7 @@
 //! field of the wrong type must not come back whole in the decode error's
 //! message nor anywhere in its `source()` chain.
 
-use custodia_core::MAX_ECHO;
+use custodia_core::arbitrary::{echoed_piece, error_chain};
 use custodia_dsr::breach::Incident;
 use custodia_dsr::records::ProcessingRegistry;
 use custodia_dsr::{ErasureCertificate, Error, ExportBundle, Request};
@@ -11,31 +11,6 @@ use proptest::prelude::*;
 
 const DETAILS: &str = "Alice Ng, born 1984-03-02, lives at 14 Harbour St Wellington; \
                        diagnosis: depression and anxiety, on sertraline";
-
-/// The error's Display and every `source()` below it, one per line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut shown = error.to_string();
-    let mut next = error.source();
-    while let Some(source) = next {
-        shown.push('\n');
-        shown.push_str(&source.to_string());
-        next = source.source();
-    }
-    shown
-}
-
-/// The first run of more than `MAX_ECHO` + 1 characters of `value` (the echo
-/// bound plus the ellipsis) found in `shown`, if any.
-fn long_piece<'a>(value: &'a str, shown: &str) -> Option<&'a str> {
-    let starts: Vec<usize> = value.char_indices().map(|(at, _)| at).collect();
-    let window = MAX_ECHO + 2;
-    (0..starts.len().saturating_sub(window - 1))
-        .map(|i| {
-            let end = starts.get(i + window).copied().unwrap_or(value.len());
-            &value[starts[i]..end]
-        })
-        .find(|piece| shown.contains(piece))
-}
 
 fn request_with_extension(value: &str) -> String {
     serde_json::json!({ "version": Request::VERSION, "extension": value }).to_string()
@@ -45,7 +20,7 @@ fn request_with_extension(value: &str) -> String {
 fn a_mistyped_request_field_does_not_echo_the_value() {
     let err = Request::from_json(&request_with_extension(DETAILS)).unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err}");
-    let shown = chain(&err);
+    let shown = error_chain(&err);
     assert!(!shown.contains("sertraline"), "{shown}");
     assert!(
         shown.contains("invalid type: string \"Alice Ng") && shown.contains("expected struct"),
@@ -57,7 +32,7 @@ fn a_mistyped_request_field_does_not_echo_the_value() {
 fn a_mistyped_bundle_field_does_not_echo_the_value() {
     let text = serde_json::json!({ "version": ExportBundle::VERSION, "records": [DETAILS] });
     let err = ExportBundle::from_json(&text.to_string()).unwrap_err();
-    let shown = chain(&err);
+    let shown = error_chain(&err);
     assert!(!shown.contains("sertraline"), "{shown}");
     assert!(shown.starts_with("invalid export bundle: "), "{shown}");
 }
@@ -69,8 +44,8 @@ proptest! {
     #[test]
     fn a_mistyped_value_never_comes_back_longer_than_the_bound(value in PRINTABLE) {
         let err = Request::from_json(&request_with_extension(&value)).unwrap_err();
-        let shown = chain(&err);
-        prop_assert!(long_piece(&value, &shown).is_none(), "{}", shown);
+        let shown = error_chain(&err);
+        prop_assert!(echoed_piece(&value, &shown).is_none(), "{}", shown);
         prop_assert!(shown.contains("expected struct"), "{}", shown);
     }
 
@@ -90,7 +65,7 @@ proptest! {
             Incident::from_json(&text).err(),
         ];
         for error in errors.iter().flatten() {
-            let shown = chain(error);
+            let shown = error_chain(error);
             prop_assert_eq!(custodia_core::echo_quoted(&shown), shown);
         }
     }

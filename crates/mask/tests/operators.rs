@@ -1060,12 +1060,7 @@ fn a_configurations_mistyped_value_is_not_quoted_whole() {
     let known = "Alice Ng, 14 Harbour St Wellington, ".repeat(8);
     let text = format!(r#"{{"version":1,"min_score":{known:?}}}"#);
     let err = custodia_mask::DetectorConfig::from_json(&text).unwrap_err();
-    let mut shown = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(e) = source {
-        shown.push_str(&e.to_string());
-        source = e.source();
-    }
+    let shown = custodia_core::arbitrary::error_chain(&err);
     assert!(shown.contains("invalid type"), "{shown}");
     assert!(!shown.contains(&known[..120]), "{shown}");
 }

@@ -3,37 +3,12 @@
 //! the error's message nor anywhere in its `source()` chain (what anyhow's
 //! `{:#}` or a tracing error chain prints).
 
-use custodia_core::MAX_ECHO;
+use custodia_core::arbitrary::{echoed_piece, error_chain};
 use custodia_retention::{Error, Problem, RetentionPolicy, RetentionRecord};
 use proptest::prelude::*;
 
 const DETAILS: &str = "Alice Ng, born 1984-03-02, lives at 14 Harbour St Wellington; \
                        diagnosis: depression and anxiety, on sertraline";
-
-/// The error's Display and every `source()` below it, one per line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut shown = error.to_string();
-    let mut next = error.source();
-    while let Some(source) = next {
-        shown.push('\n');
-        shown.push_str(&source.to_string());
-        next = source.source();
-    }
-    shown
-}
-
-/// The first run of more than `MAX_ECHO` + 1 characters of `value` (the echo
-/// bound plus the ellipsis) found in `shown`, if any.
-fn long_piece<'a>(value: &'a str, shown: &str) -> Option<&'a str> {
-    let starts: Vec<usize> = value.char_indices().map(|(at, _)| at).collect();
-    let window = MAX_ECHO + 2;
-    (0..starts.len().saturating_sub(window - 1))
-        .map(|i| {
-            let end = starts.get(i + window).copied().unwrap_or(value.len());
-            &value[starts[i]..end]
-        })
-        .find(|piece| shown.contains(piece))
-}
 
 fn record_with_labels(value: &str) -> String {
     serde_json::json!({
@@ -50,7 +25,7 @@ fn record_with_labels(value: &str) -> String {
 fn a_mistyped_record_field_is_not_in_the_message_nor_the_source() {
     let err = RetentionRecord::from_json(&record_with_labels(DETAILS)).unwrap_err();
     assert!(matches!(err, Error::Record(_)), "{err}");
-    let shown = chain(&err);
+    let shown = error_chain(&err);
     assert!(!shown.contains("sertraline"), "{shown}");
     // Says what and where, not just the first 80 characters.
     assert!(
@@ -71,7 +46,7 @@ fn a_mistyped_policy_value_is_not_in_the_message_nor_the_source() {
         RetentionPolicy::from_toml(&toml, "p.toml").unwrap_err(),
         RetentionPolicy::from_json(&json, "p.json").unwrap_err(),
     ] {
-        let shown = chain(&err);
+        let shown = error_chain(&err);
         assert!(!shown.contains("sertraline"), "{shown}");
         assert!(shown.contains("invalid type: string \"Alice Ng"), "{shown}");
     }
@@ -84,8 +59,8 @@ proptest! {
     #[test]
     fn a_mistyped_record_value_never_comes_back_longer_than_the_bound(value in PRINTABLE) {
         let err = RetentionRecord::from_json(&record_with_labels(&value)).unwrap_err();
-        let shown = chain(&err);
-        prop_assert!(long_piece(&value, &shown).is_none(), "{}", shown);
+        let shown = error_chain(&err);
+        prop_assert!(echoed_piece(&value, &shown).is_none(), "{}", shown);
         prop_assert!(shown.contains("expected a map at line 1 column"), "{}", shown);
     }
 
@@ -100,15 +75,15 @@ proptest! {
         .into_iter()
         .filter_map(Result::err)
         {
-            let shown = chain(&err);
-            prop_assert!(long_piece(&value, &shown).is_none(), "{}", shown);
+            let shown = error_chain(&err);
+            prop_assert!(echoed_piece(&value, &shown).is_none(), "{}", shown);
         }
     }
 
     #[test]
     fn no_record_error_quotes_more_than_the_bound(line in ".{0,300}") {
         if let Err(err) = RetentionRecord::from_json(&line) {
-            let shown = chain(&err);
+            let shown = error_chain(&err);
             prop_assert_eq!(custodia_core::echo_quoted(&shown), shown);
         }
     }
@@ -129,7 +104,7 @@ proptest! {
         .filter_map(Result::err)
         {
             if let Error::Policy { problem: problem @ Problem::Syntax { .. }, .. } = &err {
-                let shown = chain(problem);
+                let shown = error_chain(problem);
                 prop_assert_eq!(custodia_core::echo_quoted(&shown), shown);
             }
         }

@@ -2,7 +2,8 @@
 //! person's details in a field of the wrong type must not come back whole in
 //! `Error::Json`'s message nor anywhere in its `source()` chain.
 
-use custodia_core::{ActorId, MAX_ECHO, Region, TenantId};
+use custodia_core::arbitrary::{echoed_piece, error_chain};
+use custodia_core::{ActorId, Region, TenantId};
 use custodia_tenant::residency::{AdequacyList, SccRecord};
 use custodia_tenant::{Error, TenantContext, TenantJob};
 use proptest::prelude::*;
@@ -27,31 +28,6 @@ fn job_bytes(value: &str) -> Vec<u8> {
         .unwrap()
 }
 
-/// The error's Display and every `source()` below it, one per line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut shown = error.to_string();
-    let mut next = error.source();
-    while let Some(source) = next {
-        shown.push('\n');
-        shown.push_str(&source.to_string());
-        next = source.source();
-    }
-    shown
-}
-
-/// The first run of more than `MAX_ECHO` + 1 characters of `value` (the echo
-/// bound plus the ellipsis) found in `shown`, if any.
-fn long_piece<'a>(value: &'a str, shown: &str) -> Option<&'a str> {
-    let starts: Vec<usize> = value.char_indices().map(|(at, _)| at).collect();
-    let window = MAX_ECHO + 2;
-    (0..starts.len().saturating_sub(window - 1))
-        .map(|i| {
-            let end = starts.get(i + window).copied().unwrap_or(value.len());
-            &value[starts[i]..end]
-        })
-        .find(|piece| shown.contains(piece))
-}
-
 #[test]
 fn a_mistyped_job_payload_does_not_echo_the_value() {
     let err = TenantJob::<Payload>::from_json(&job_bytes(DETAILS)).unwrap_err();
@@ -65,7 +41,7 @@ fn a_mistyped_job_payload_does_not_echo_the_value() {
         ),
         "{err}"
     );
-    let shown = chain(&err);
+    let shown = error_chain(&err);
     assert!(!shown.contains("sertraline"), "{shown}");
     assert!(
         shown.starts_with("invalid tenant job: invalid type: string \"Alice Ng")
@@ -81,8 +57,8 @@ proptest! {
     #[test]
     fn a_mistyped_value_never_comes_back_longer_than_the_bound(value in PRINTABLE) {
         let err = TenantJob::<Payload>::from_json(&job_bytes(&value)).unwrap_err();
-        let shown = chain(&err);
-        prop_assert!(long_piece(&value, &shown).is_none(), "{}", shown);
+        let shown = error_chain(&err);
+        prop_assert!(echoed_piece(&value, &shown).is_none(), "{}", shown);
         prop_assert!(shown.contains("expected a sequence"), "{}", shown);
     }
 
@@ -100,7 +76,7 @@ proptest! {
             SccRecord::from_json(&text).err(),
         ];
         for error in errors.iter().flatten() {
-            let shown = chain(error);
+            let shown = error_chain(error);
             prop_assert_eq!(custodia_core::echo_quoted(&shown), shown);
         }
     }

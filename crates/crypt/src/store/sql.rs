@@ -972,12 +972,7 @@ mod tests {
     fn a_mistyped_value_in_a_row_is_not_quoted_whole() {
         let secret = "k".repeat(60) + &"s".repeat(200);
         let err = json::<u32>(format!("{secret:?}").as_bytes(), "receipt", "a row").unwrap_err();
-        let mut shown = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(e) = source {
-            shown.push_str(&e.to_string());
-            source = e.source();
-        }
+        let shown = custodia_core::arbitrary::error_chain(&err);
         assert!(shown.contains("receipt does not decode"), "{shown}");
         assert!(!shown.contains(&secret[..100]), "{shown}");
     }
