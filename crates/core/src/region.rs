@@ -41,7 +41,37 @@ VN VU WF WS YE YT ZA ZM ZW";
 const EU_MEMBERS: &str =
     "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK";
 
+/// Parts of member states that have ISO 3166-1 codes of their own and are
+/// EU territory, where the Treaties and so the GDPR apply:
+///
+/// - the outermost regions of Art. 349 TFEU with a code of their own,
+///   made part of the EU by Art. 355(1) TFEU: Guadeloupe (`GP`), French
+///   Guiana (`GF`), Martinique (`MQ`), Mayotte (`YT`, an outermost region
+///   since 2014, European Council Decision 2012/419/EU), Réunion (`RE`) and
+///   Saint-Martin (`MF`);
+/// - Åland (`AX`), to which the Treaties apply under Art. 355(4) TFEU and
+///   Protocol No 2 to the 1994 Act of Accession (its derogations concern
+///   taxes and establishment, not data protection).
+///
+/// The other outermost regions (Canary Islands, Azores, Madeira) and Ceuta
+/// and Melilla have no officially assigned code: they are `ES` and `PT`.
+/// Not EU territory, so not listed: Saint-Barthélemy (`BL`, an overseas
+/// country or territory since 2012, European Council Decision
+/// 2010/718/EU) and the other overseas countries and territories of Annex
+/// II TFEU, which Art. 355(2) TFEU associates but does not make part of the
+/// EU (`AW`, `BQ`, `CW`, `GL`, `NC`, `PF`, `PM`, `SX`, `TF`, `WF`); the
+/// Faroe Islands (`FO`, excluded by Art. 355(5)(a) TFEU); Gibraltar (`GI`,
+/// which left with the United Kingdom on 31 January 2020).
+const EU_TERRITORIES: &str = "AX GF GP MF MQ RE YT";
+
 /// The EEA members outside the EU (Iceland, Liechtenstein, Norway).
+///
+/// Svalbard and Jan Mayen (`SJ`) is not EEA: Protocol 40 to the EEA
+/// Agreement excludes Svalbard, and Jan Mayen shares its code, so a region
+/// given as `SJ` cannot be placed inside the EEA (a false denial, never a
+/// false allowance). Bouvet Island (`BV`), a Norwegian dependency, is not
+/// part of the Kingdom's territory to which the Agreement applies (Art.
+/// 126(1) EEA).
 const EEA_ONLY: &str = "IS LI NO";
 
 fn listed(list: &str, code: [u8; 2]) -> bool {
@@ -112,21 +142,33 @@ impl Region {
     }
 
     /// Whether a rule or list naming this region speaks of data in
-    /// `other`: the region itself, and for [`Region::EU`] every member
-    /// state too (data stored in `DE` is data stored in the EU). Not the
-    /// other way round: a rule for `DE` does not cover data placed in the
-    /// EU as a whole, whose country is not known.
+    /// `other`: the region itself, and for [`Region::EU`] every region
+    /// [`is_eu`](Region::is_eu) answers for (data stored in `DE` or in `RE`
+    /// is data stored in the EU). Not the other way round: a rule for `DE`
+    /// does not cover data placed in the EU as a whole, whose country is
+    /// not known, and a rule for `FR` does not cover `RE`, which has a code
+    /// of its own.
     pub fn covers(&self, other: Region) -> bool {
         *self == other || (*self == Region::EU && other.is_eu())
     }
 
-    /// Whether the region is the EU or one of its member states.
+    /// Whether the region is EU territory: the EU itself, one of its 27
+    /// member states, or a part of a member state with a code of its own to
+    /// which the Treaties apply: the outermost regions Guadeloupe (`GP`),
+    /// French Guiana (`GF`), Martinique (`MQ`), Mayotte (`YT`), Réunion
+    /// (`RE`) and Saint-Martin (`MF`) (Art. 349 and 355(1) TFEU), and Åland
+    /// (`AX`, Art. 355(4) TFEU). The overseas countries and territories
+    /// (Art. 355(2) TFEU: Greenland, New Caledonia, Saint-Barthélemy, ...),
+    /// the Faroe Islands and Gibraltar are not.
     pub fn is_eu(&self) -> bool {
-        *self == Region::EU || listed(EU_MEMBERS, self.0)
+        *self == Region::EU || listed(EU_MEMBERS, self.0) || listed(EU_TERRITORIES, self.0)
     }
 
-    /// Whether the region is in the European Economic Area (the EU plus Iceland,
-    /// Liechtenstein and Norway), where the GDPR applies directly.
+    /// Whether the region is in the European Economic Area, where the GDPR
+    /// applies directly: EU territory ([`is_eu`](Region::is_eu), so the
+    /// outermost regions and Åland too) plus Iceland, Liechtenstein and
+    /// Norway. Svalbard and Jan Mayen (`SJ`) is not: the EEA Agreement does
+    /// not apply to Svalbard (Protocol 40), and the code covers both.
     pub fn is_eea(&self) -> bool {
         self.is_eu() || listed(EEA_ONLY, self.0)
     }
@@ -179,7 +221,12 @@ mod tests {
         );
         assert!(codes.iter().all(|c| c.len() == 2));
         assert_eq!(EU_MEMBERS.split(' ').count(), 27);
-        for member in EU_MEMBERS.split(' ').chain(EEA_ONLY.split(' ')) {
+        assert_eq!(EU_TERRITORIES.split(' ').count(), 7);
+        for member in EU_MEMBERS
+            .split(' ')
+            .chain(EU_TERRITORIES.split(' '))
+            .chain(EEA_ONLY.split(' '))
+        {
             assert!(codes.contains(&member), "{member}");
         }
     }
@@ -219,7 +266,30 @@ mod tests {
     }
 
     #[test]
-    fn the_eu_covers_its_member_states_only() {
+    fn every_code_agrees_on_eu_eea_and_covers() {
+        let mut eu = Vec::new();
+        let mut eea = Vec::new();
+        for code in ISO_3166_ALPHA2.split(' ') {
+            let region = Region::custom(code).unwrap();
+            assert_eq!(Region::EU.covers(region), region.is_eu(), "{code}");
+            assert!(!region.is_eu() || region.is_eea(), "{code}");
+            if region.is_eu() {
+                eu.push(code);
+            }
+            if region.is_eea() {
+                eea.push(code);
+            }
+        }
+        // 27 member states and 7 parts with codes of their own; GB is the UK.
+        assert_eq!(eu.len(), 34, "{eu:?}");
+        assert_eq!(eea.len(), 37, "{eea:?}");
+        for code in ["IS", "LI", "NO"] {
+            assert!(eea.contains(&code) && !eu.contains(&code));
+        }
+    }
+
+    #[test]
+    fn the_eu_covers_its_territory_only() {
         let [de, no, ch] = ["DE", "NO", "CH"].map(|c| Region::custom(c).unwrap());
         assert!(Region::EU.covers(de) && Region::EU.covers(Region::EU));
         assert!(!Region::EU.covers(no) && !Region::EU.covers(ch) && !Region::EU.covers(Region::UK));

@@ -59,6 +59,21 @@ proptest! {
     }
 
     #[test]
+    fn eu_eea_and_covers_agree(region in any::<Region>(), other in any::<Region>()) {
+        // EU territory is in the EEA; the EEA adds exactly Iceland,
+        // Liechtenstein and Norway.
+        prop_assert!(!region.is_eu() || region.is_eea());
+        let eea_only = ["IS", "LI", "NO"].contains(&region.code());
+        prop_assert_eq!(region.is_eea(), region.is_eu() || eea_only);
+        // The EU covers exactly EU territory; every other region only itself.
+        prop_assert_eq!(Region::EU.covers(region), region.is_eu());
+        prop_assert!(region.covers(region));
+        if region != Region::EU {
+            prop_assert_eq!(region.covers(other), region == other);
+        }
+    }
+
+    #[test]
     fn is_within_is_reflexive(a in any::<DataCategory>()) {
         prop_assert!(a.is_within(&a));
     }

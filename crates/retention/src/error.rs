@@ -75,6 +75,21 @@ pub enum Problem {
         /// The nearest known trigger, if it looks like a typo.
         suggestion: Option<String>,
     },
+    /// A [`Trigger::Custom`](crate::Trigger::Custom) with the name of a
+    /// built-in trigger (`Trigger::Custom("closed")`), in a policy built in
+    /// code. A policy file cannot say this (its `closed` is
+    /// [`Trigger::Closed`](crate::Trigger::Closed)), and evaluation would
+    /// confuse the two; use [`Trigger::from_name`](crate::Trigger::from_name)
+    /// or the built-in variant.
+    #[error(
+        "rule {rule:?}: custom trigger {trigger:?} has the name of a built-in trigger; use the built-in trigger (Trigger::from_name gives it)"
+    )]
+    CustomTriggerIsBuiltin {
+        /// The rule.
+        rule: String,
+        /// The trigger's name.
+        trigger: String,
+    },
     /// A `then` that is not one of the dispositions.
     #[error(
         "rule {rule:?}: unknown action {action:?}; expected delete, anonymize, archive or review"

@@ -283,6 +283,9 @@ impl TriggerCache {
                     if let Some(time) = self.times.get_mut(usize::from(*slot)) {
                         *time = Some(*at);
                     }
+                    // Slot names are distinct: distinct triggers have
+                    // distinct names, since a custom trigger may not take a
+                    // built-in one's (`check_rule`).
                     break;
                 }
             }

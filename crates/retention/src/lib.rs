@@ -12,7 +12,7 @@
 //! * A [`Rule`] covers records by [`Selector`] (category, tenant, region,
 //!   labels), counts a [`Period`] from a [`Trigger`] event (`created`,
 //!   `closed`, `last_activity`, `account_terminated` or a declared custom
-//!   event) and then applies a [`Disposition`]: delete, anonymize, archive or
+//!   event, whose name may not be a built-in one's) and then applies a [`Disposition`]: delete, anonymize, archive or
 //!   review. `retain = "3y"` is a *retention* (keep at least that long);
 //!   `delete_after = "10y"` is a deletion only, with no duty to keep.
 //! * A [`LegalHold`] (litigation, investigation) freezes every record in its

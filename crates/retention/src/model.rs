@@ -81,6 +81,14 @@ pub enum Trigger {
     /// The `account_terminated` event.
     AccountTerminated,
     /// A custom event, declared in the policy's `events`.
+    ///
+    /// Its name must not be a built-in trigger's ([`Trigger::BUILTIN`]):
+    /// [`RetentionPolicy::new`](crate::RetentionPolicy::new) and
+    /// [`RetentionPolicy::with_rule`](crate::RetentionPolicy::with_rule)
+    /// refuse `Custom("closed")` with
+    /// [`Problem::CustomTriggerIsBuiltin`](crate::Problem::CustomTriggerIsBuiltin),
+    /// as a policy file cannot express it either (there `closed` is
+    /// [`Trigger::Closed`]); [`Trigger::from_name`] picks the right variant.
     Custom(Arc<str>),
 }
 

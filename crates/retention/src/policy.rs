@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use custodia_core::{DataCategory, Timestamp};
 use rustc_hash::FxHashMap;
 
+use crate::Trigger;
 use crate::error::{Error, Problem};
 use crate::model::{BackupSchedule, Keep, LegalHold, Rule, Specificity};
 
@@ -127,7 +128,10 @@ impl RetentionPolicy {
     ///
     /// Refuses what a policy file would be refused for: duplicate rule names or
     /// hold ids, a hold with no scope, a `delete_after` rule whose disposition
-    /// is not destructive, an empty name. Errors carry no location.
+    /// is not destructive, an empty name, and a [`Trigger::Custom`] with the
+    /// name of a built-in trigger ([`Problem::CustomTriggerIsBuiltin`]; a
+    /// file's `closed` is always [`Trigger::Closed`]). Errors carry no
+    /// location.
     pub fn new(
         rules: Vec<Rule>,
         holds: Vec<LegalHold>,
@@ -310,7 +314,8 @@ impl RetentionPolicy {
         self.backups.as_ref()
     }
 
-    /// A copy of this policy with one more rule.
+    /// A copy of this policy with one more rule, refused as
+    /// [`RetentionPolicy::new`] refuses.
     pub fn with_rule(&self, rule: Rule) -> Result<Self, Error> {
         let mut rules = self.rules.clone();
         rules.push(rule);
@@ -366,6 +371,16 @@ pub(crate) fn check_name(what: &str, name: &str) -> Result<(), Problem> {
 
 pub(crate) fn check_rule(rule: &Rule) -> Result<(), Problem> {
     check_name("rule name", &rule.name)?;
+    // Evaluation keys trigger times by name, so a custom trigger named like
+    // a built-in one would share (and lose) the built-in one's event.
+    if let Trigger::Custom(name) = &rule.trigger
+        && Trigger::BUILTIN.contains(&&**name)
+    {
+        return Err(Problem::CustomTriggerIsBuiltin {
+            rule: rule.name.to_string(),
+            trigger: name.to_string(),
+        });
+    }
     if let Keep::DeleteAfter(_) = rule.keep
         && !rule.then.is_destructive()
     {
