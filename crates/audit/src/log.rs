@@ -83,23 +83,7 @@ impl<S: AuditStore> AuditLog<S> {
     ) -> Result<Self, Error> {
         custodia_core::op_span!(DEBUG, "custodia.audit.verify", records = store.len());
         let mut tree = MerkleTree::with_capacity(usize::try_from(store.len()).unwrap_or(0));
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        store.scan_runs(0, &mut |first, records| {
-            if first != tree.size() {
-                return Err(Error::Store(format!(
-                    "store yielded record {first} after {} records",
-                    tree.size()
-                )));
-            }
-            verify_run(&store, &mut tree, first, records, threads, progress)
-        })?;
-        if tree.size() != store.len() {
-            return Err(Error::Store(format!(
-                "store reported {} records but yielded {}",
-                store.len(),
-                tree.size()
-            )));
-        }
+        read_records(&store, &mut tree, progress)?;
         check_anchors(&tree, store.anchors()?)?;
         Ok(Self {
             store,
@@ -243,6 +227,11 @@ impl<S: AuditStore> AuditLog<S> {
         if records.is_empty() {
             return Ok(self.tree.size());
         }
+        if self.store.len() != self.tree.size() {
+            // A catch-up failed (its records were refused): retry it rather
+            // than append after records the tree does not hold.
+            self.catch_up()?;
+        }
         for _ in 0..MAX_ATTEMPTS {
             let first = self.tree.size();
             for leaf in leaves {
@@ -266,29 +255,28 @@ impl<S: AuditStore> AuditLog<S> {
         )))
     }
 
-    /// Reads records other writers appended to a shared store into the tree.
+    /// Reads records other writers appended to a shared store into the tree;
+    /// returns how many.
+    ///
+    /// They are checked as [`AuditLog::open`] checks the whole store: each
+    /// record must be a canonical event, and every tree head the store
+    /// recorded for the trees they complete
+    /// ([`AuditStore::anchors_between`]) must be the recomputed root. So a
+    /// record another writer appended and someone then replaced is
+    /// [`Error::Tampered`], as `open` reports it, and an append that lost
+    /// the race to it fails rather than record a head over it. On error the
+    /// tree is left as it was, and the next append or catch-up reads the
+    /// records again.
     pub fn catch_up(&mut self) -> Result<u64, Error> {
         self.store.refresh()?;
         let start = self.tree.size();
-        let tree = &mut self.tree;
-        let store = &self.store;
-        store.scan(start, &mut |index, record| {
-            canonical::check(record).map_err(|e| {
-                tampered_at(
-                    store,
-                    index,
-                    format!("record is not a canonical event: {e}"),
-                )
-            })?;
-            tree.push(record);
-            Ok(())
-        })?;
-        if self.tree.size() != self.store.len() {
-            return Err(Error::Store(format!(
-                "store reported {} records but yielded {}",
-                self.store.len(),
-                self.tree.size()
-            )));
+        let read = read_records(&self.store, &mut self.tree, &mut |_, _| {}).and_then(|()| {
+            let anchors = self.store.anchors_between(start, self.tree.size())?;
+            check_anchors(&self.tree, anchors)
+        });
+        if let Err(e) = read {
+            self.tree.truncate(start);
+            return Err(e);
         }
         Ok(self.tree.size() - start)
     }
@@ -519,6 +507,36 @@ pub(crate) fn check_checkpoint(
             &tree.root(),
             &proof,
         )?;
+    }
+    Ok(())
+}
+
+/// Reads the records `store` holds beyond `tree` into it, checking that each
+/// is a canonical event (on several threads for long runs, see
+/// [`verify_run`]) and that the store yielded exactly its records: the
+/// record checks of [`AuditLog::open`] and [`AuditLog::catch_up`], which then
+/// check the recorded heads ([`check_anchors`]).
+fn read_records<S: AuditStore>(
+    store: &S,
+    tree: &mut MerkleTree,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), Error> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    store.scan_runs(tree.size(), &mut |first, records| {
+        if first != tree.size() {
+            return Err(Error::Store(format!(
+                "store yielded record {first} after {} records",
+                tree.size()
+            )));
+        }
+        verify_run(store, tree, first, records, threads, progress)
+    })?;
+    if tree.size() != store.len() {
+        return Err(Error::Store(format!(
+            "store reported {} records but yielded {}",
+            store.len(),
+            tree.size()
+        )));
     }
     Ok(())
 }

@@ -180,3 +180,53 @@ fn a_second_writer_catches_up_instead_of_forking() {
     assert_eq!(a.catch_up().unwrap(), 1);
     assert_eq!(a.head(), head);
 }
+
+#[test]
+fn catching_up_a_record_swapped_under_a_later_anchor_fails_as_open_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    fill(&path, 1000);
+    let mut a = AuditLog::open(SqliteStore::open(&path, Durability::Never).unwrap()).unwrap();
+    let mut b = AuditLog::open(SqliteStore::open(&path, Durability::Never).unwrap()).unwrap();
+    // b's records cross index 1024, where the store anchors the root so far.
+    let batch: Vec<Event> = (1000..1030).map(event).collect();
+    b.append_batch(&batch).unwrap();
+    // A forger swaps two of b's records (checksums fixed up).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let get = |i: i64| -> Vec<u8> {
+        conn.query_row(
+            "SELECT payload FROM audit_records WHERE idx = ?1",
+            [i],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let crc = |i: u64, p: &[u8]| {
+        let mut h = crc32fast::Hasher::new();
+        h.update(&i.to_be_bytes());
+        h.update(p);
+        i64::from(h.finalize())
+    };
+    let (x, y) = (get(1010), get(1011));
+    for (i, p) in [(1010_u64, &y), (1011, &x)] {
+        conn.execute(
+            "UPDATE audit_records SET payload = ?1, crc = ?2 WHERE idx = ?3",
+            rusqlite::params![p, crc(i, p), i as i64],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let opened = verify(SqliteStore::open(&path, Durability::Never).unwrap(), None).unwrap_err();
+    assert!(matches!(opened, Error::Tampered { .. }), "{opened}");
+
+    // a loses the race, reads b's records and checks the anchor over them.
+    let appended = a.append(&event(2000)).unwrap_err();
+    assert_eq!(appended.to_string(), opened.to_string());
+    assert_eq!(a.len(), 1000);
+    assert_eq!(a.catch_up().unwrap_err().to_string(), opened.to_string());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM audit_records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1030, "nothing appended after the swapped records");
+}

@@ -25,8 +25,10 @@
 //!
 //! A store shared by several writers reports [`crate::Error::Stale`] from
 //! [`AuditStore::append`] when another writer appended first; [`AuditStore::refresh`]
-//! then learns the new length and [`crate::AuditLog`] reads the new records
-//! and retries.
+//! then learns the new length and [`crate::AuditLog`] reads the new records,
+//! checking them and the heads recorded over them
+//! ([`AuditStore::anchors_between`]) as opening checks the whole store, and
+//! retries.
 
 mod memory;
 #[cfg(any(feature = "postgres", feature = "sqlx"))]
@@ -153,6 +155,21 @@ pub trait AuditStore: Send {
         Ok(Vec::new())
     }
 
+    /// The [`AuditStore::anchors`] of trees of more than `after` and at most
+    /// `upto` records: the heads [`crate::AuditLog::catch_up`] has still to
+    /// check when its tree grew from `after` to `upto` records, so catching
+    /// up checks what other writers recorded as opening does, without
+    /// rereading every head. Heads beyond `upto` are left for a later catch-up:
+    /// another writer may have recorded them after the store last looked.
+    /// The default filters [`AuditStore::anchors`]; a store that can ask for
+    /// the range alone (and check, in one snapshot, that no head was
+    /// recorded beyond its last record) should.
+    fn anchors_between(&self, after: u64, upto: u64) -> Result<Vec<Anchor>, Error> {
+        let mut anchors = self.anchors()?;
+        anchors.retain(|a| a.head.size > after && a.head.size <= upto);
+        Ok(anchors)
+    }
+
     /// Where record `index` is kept (file and byte offset), for reports.
     fn locate(&self, index: u64) -> Option<(std::path::PathBuf, u64)> {
         let _ = index;
@@ -193,6 +210,9 @@ impl<S: AuditStore + ?Sized> AuditStore for Box<S> {
     }
     fn anchors(&self) -> Result<Vec<Anchor>, Error> {
         (**self).anchors()
+    }
+    fn anchors_between(&self, after: u64, upto: u64) -> Result<Vec<Anchor>, Error> {
+        (**self).anchors_between(after, upto)
     }
     fn locate(&self, index: u64) -> Option<(std::path::PathBuf, u64)> {
         (**self).locate(index)

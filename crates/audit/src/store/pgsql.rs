@@ -143,6 +143,21 @@ pub(crate) fn check_anchor_counts(log: &str, heads: i64, records: i64) -> Result
     Ok(())
 }
 
+/// The anchors a verifier checks from one [`ANCHOR_COUNTS_SQL`] row
+/// (`(largest head size, record count)`, see [`check_anchor_counts`]) and
+/// the [`HEADS_SQL`] rows `(size, root)` read after it: what opening and
+/// catching up check, for the sync and the async store alike.
+pub(crate) fn heads_to_check<'r>(
+    log: &str,
+    (heads, records): (i64, i64),
+    rows: impl IntoIterator<Item = Result<(i64, &'r [u8]), Error>>,
+) -> Result<Vec<Anchor>, Error> {
+    check_anchor_counts(log, heads, records)?;
+    rows.into_iter()
+        .map(|row| row.and_then(|(size, root)| anchor(log, size, root)))
+        .collect()
+}
+
 /// One [`HEADS_SQL`] row as the anchor a verifier checks.
 pub(crate) fn anchor(log: &str, size: i64, root: &[u8]) -> Result<Anchor, Error> {
     let path = place(log);

@@ -30,8 +30,10 @@
 //! [`crate::AuditLog`] catches up (reads the new records into its tree) and
 //! retries, so every appender extends the same gap-free sequence and writes
 //! the tree head it computed into `custodia_audit_heads`; [`crate::AuditLog::open`]
-//! checks every recorded head against the recomputed tree, so appenders that
-//! disagreed about a root would be caught.
+//! checks every recorded head against the recomputed tree, and
+//! [`crate::AuditLog::catch_up`] the heads recorded over the records it reads,
+//! so appenders that disagreed about a root, or a record replaced after its
+//! writer recorded a head over it, would be caught.
 //!
 //! Opening never deletes or rewrites a row: a crash mid-append rolls its
 //! transaction back, so there is no torn record to drop, and a gap or a bad
@@ -46,8 +48,8 @@ use postgres::{Client, NoTls};
 pub use super::pgsql::SCHEMA_SQL;
 use super::pgsql::{
     ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORD_SQL,
-    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, anchor, check_anchor_counts,
-    check_scanned, crc, grant_sql, to_i64,
+    MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, check_scanned, crc, grant_sql,
+    heads_to_check, to_i64,
 };
 use super::{Anchor, AuditStore, Visitor};
 use crate::Error;
@@ -135,6 +137,28 @@ impl PostgresStore {
 
     fn tampered(&self, index: u64, reason: impl Into<String>) -> Error {
         super::pgsql::tampered(&self.log, index, reason)
+    }
+
+    /// The heads recorded for trees of more than `after` and at most `upto`
+    /// records, once no head is found recorded beyond the last record.
+    fn heads(&self, after: u64, upto: u64) -> Result<Vec<Anchor>, Error> {
+        let mut client = self.client();
+        // One statement, one snapshot.
+        let counts = client
+            .query_one(ANCHOR_COUNTS_SQL, &[&self.log])
+            .map_err(pg)?;
+        let rows = client
+            .query(HEADS_SQL, &[&self.log, &to_i64(after)?, &to_i64(upto)?])
+            .map_err(pg)?;
+        heads_to_check(
+            &self.log,
+            (
+                counts.try_get(0).map_err(pg)?,
+                counts.try_get(1).map_err(pg)?,
+            ),
+            rows.iter()
+                .map(|row| Ok((row.try_get(0).map_err(pg)?, row.try_get(1).map_err(pg)?))),
+        )
     }
 }
 
@@ -226,20 +250,13 @@ impl AuditStore for PostgresStore {
     }
 
     fn anchors(&self) -> Result<Vec<Anchor>, Error> {
-        let mut client = self.client();
-        // One statement, one snapshot.
-        let row = client
-            .query_one(ANCHOR_COUNTS_SQL, &[&self.log])
-            .map_err(pg)?;
-        check_anchor_counts(&self.log, row.get(0), row.get(1))?;
         // Heads other writers added since this store last looked are checked
-        // after the next refresh.
-        let rows = client
-            .query(HEADS_SQL, &[&self.log, &0_i64, &to_i64(self.len)?])
-            .map_err(pg)?;
-        rows.iter()
-            .map(|row| anchor(&self.log, row.get(0), row.get(1)))
-            .collect()
+        // by the catch-up that reads their records (`anchors_between`).
+        self.heads(0, self.len)
+    }
+
+    fn anchors_between(&self, after: u64, upto: u64) -> Result<Vec<Anchor>, Error> {
+        self.heads(after, upto)
     }
 
     fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {

@@ -10,9 +10,10 @@
 //!
 //! `idx` is the record index from 0 (no gaps: a gap is tampering); `payload`
 //! the canonical event; `crc` the CRC-32 of the 8-byte big-endian index and
-//! the payload, so a changed or moved payload is caught row by row. Every [`ANCHOR_EVERY`] records the root of the tree so
-//! far is kept in `audit_anchors` and checked on open, like a segment header's
-//! anchor. Appends run in one transaction, so a batch is all or nothing, and a
+//! the payload, so a changed or moved payload is caught row by row. Every
+//! [`ANCHOR_EVERY`] records the root of the tree so far is kept in
+//! `audit_anchors` and checked on open (and by the catch-up that reads the
+//! records under it), like a segment header's anchor. Appends run in one transaction, so a batch is all or nothing, and a
 //! second writer racing for the same index fails on the primary key instead of
 //! forking the log (it reports [`Error::Stale`], and the log catches up and
 //! retries). [`Durability`] maps to `PRAGMA synchronous`: `FULL` for
@@ -96,6 +97,25 @@ impl SqliteStore {
             .query_row("SELECT MAX(idx) + 1 FROM audit_records", [], |r| r.get(0))
             .map_err(db(&self.path))?;
         Ok(next.map_or(0, |n| n.max(0) as u64))
+    }
+
+    /// The anchors `sql` selects (`size, root`) with `params`.
+    fn anchor_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Anchor>, Error> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db(&self.path))?;
+        let rows = stmt
+            .query_map(params, |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(db(&self.path))?;
+        let mut anchors = Vec::new();
+        for row in rows {
+            let (size, root) = row.map_err(db(&self.path))?;
+            anchors.push(Anchor {
+                head: AnchorRow { size, root: &root }.decode(&self.path)?,
+                path: self.path.clone(),
+            });
+        }
+        Ok(anchors)
     }
 
     /// The database file.
@@ -221,22 +241,14 @@ impl AuditStore for SqliteStore {
     }
 
     fn anchors(&self) -> Result<Vec<Anchor>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT size, root FROM audit_anchors ORDER BY size")
-            .map_err(db(&self.path))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .map_err(db(&self.path))?;
-        let mut anchors = Vec::new();
-        for row in rows {
-            let (size, root) = row.map_err(db(&self.path))?;
-            anchors.push(Anchor {
-                head: AnchorRow { size, root: &root }.decode(&self.path)?,
-                path: self.path.clone(),
-            });
-        }
-        Ok(anchors)
+        self.anchor_rows("SELECT size, root FROM audit_anchors ORDER BY size", [])
+    }
+
+    fn anchors_between(&self, after: u64, upto: u64) -> Result<Vec<Anchor>, Error> {
+        self.anchor_rows(
+            "SELECT size, root FROM audit_anchors WHERE size > ?1 AND size <= ?2 ORDER BY size",
+            [to_i64(after)?, to_i64(upto)?],
+        )
     }
 
     fn locate(&self, index: u64) -> Option<(PathBuf, u64)> {

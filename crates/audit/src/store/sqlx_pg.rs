@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, MutexGuard, oneshot};
 use super::pgsql::{
     ANCHOR_COUNTS_SQL, APPEND_LOCK_SQL, GET_SQL, HEADS_SQL, INSERT_HEAD_SQL, INSERT_RECORDS_SQL,
     MIGRATE_LOCK_SQL, NEXT_INDEX_SQL, SCAN_PAGE, SCAN_SQL, SCHEMA_SQL, STAGE_SQL, STAGED_PAGE,
-    TAKE_STAGED_SQL, anchor, check_anchor_counts, check_scanned, crc, grant_sql, tampered, to_i64,
+    TAKE_STAGED_SQL, check_scanned, crc, grant_sql, heads_to_check, tampered, to_i64,
 };
 use crate::log::check_anchors;
 use crate::merkle::{Hash, MerkleTree, TreeHead, leaf_hash};
@@ -622,11 +622,6 @@ impl SqlxAuditStore {
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
-        check_anchor_counts(
-            &self.log,
-            counts.try_get(0).map_err(db)?,
-            counts.try_get(1).map_err(db)?,
-        )?;
         let size = view.tree.size();
         let rows = query::<Postgres>(HEADS_SQL)
             .bind(&self.log)
@@ -635,16 +630,15 @@ impl SqlxAuditStore {
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
-        let anchors = rows
-            .iter()
-            .map(|row| {
-                anchor(
-                    &self.log,
-                    row.try_get(0).map_err(db)?,
-                    row.try_get(1).map_err(db)?,
-                )
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let anchors = heads_to_check(
+            &self.log,
+            (
+                counts.try_get(0).map_err(db)?,
+                counts.try_get(1).map_err(db)?,
+            ),
+            rows.iter()
+                .map(|row| Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))),
+        )?;
         check_anchors(&view.tree, anchors)?;
         view.heads_checked = size;
         Ok(())
