@@ -193,7 +193,8 @@ mod sync {
 
 #[cfg(feature = "sqlx")]
 mod async_sqlx {
-    use custodia_tenant::begin_bound;
+    use custodia_tenant::{Error, begin_bound, commit_bound};
+    use sqlx_core::acquire::Acquire as _;
     use sqlx_core::query::query;
     use sqlx_core::row::Row as _;
     use sqlx_postgres::{PgPool, PgPoolOptions, Postgres};
@@ -250,6 +251,58 @@ mod async_sqlx {
             assert!(query::<Postgres>(&insert).execute(&mut *tx).await.is_err());
             tx.commit().await.unwrap();
             assert_eq!(rows(&pool, &table).await, 0);
+            drop_table(&pool, &table).await;
+        });
+    }
+
+    #[test]
+    fn commit_bound_fails_on_an_aborted_transaction_and_leaves_the_connection_clean() {
+        runtime().block_on(async {
+            let (pool, table) = pool_and_table().await;
+            let mut tx = begin_bound(&pool, tenant()).await.unwrap();
+            let insert = format!("INSERT INTO {table} VALUES (1)");
+            query::<Postgres>(&insert).execute(&mut *tx).await.unwrap();
+            assert!(query::<Postgres>(&insert).execute(&mut *tx).await.is_err());
+            let outcome = commit_bound(tx).await;
+            assert!(
+                matches!(outcome, Err(Error::TransactionAborted)),
+                "{outcome:?}"
+            );
+            assert_eq!(rows(&pool, &table).await, 0);
+            // The pool's one connection: out of the transaction, unbound, usable.
+            let bound: Option<String> =
+                query::<Postgres>("SELECT current_setting('app.tenant_id', true)")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+                    .get(0);
+            assert!(bound.as_deref().unwrap_or_default().is_empty(), "{bound:?}");
+            let mut tx = begin_bound(&pool, tenant()).await.unwrap();
+            query::<Postgres>(&insert).execute(&mut *tx).await.unwrap();
+            commit_bound(tx).await.unwrap();
+            assert_eq!(rows(&pool, &table).await, 1);
+            drop_table(&pool, &table).await;
+        });
+    }
+
+    #[test]
+    fn commit_bound_commits_a_live_transaction_and_keeps_writes_before_a_rolled_back_savepoint() {
+        runtime().block_on(async {
+            let (pool, table) = pool_and_table().await;
+            let insert = format!("INSERT INTO {table} VALUES (1)");
+            let mut tx = begin_bound(&pool, tenant()).await.unwrap();
+            query::<Postgres>(&insert).execute(&mut *tx).await.unwrap();
+            // The way to tolerate a failed statement: a savepoint, rolled back.
+            let mut nested = tx.begin().await.unwrap();
+            assert!(
+                query::<Postgres>(&insert)
+                    .execute(&mut *nested)
+                    .await
+                    .is_err()
+            );
+            nested.rollback().await.unwrap();
+            commit_bound(tx).await.unwrap();
+            assert_eq!(rows(&pool, &table).await, 1);
             drop_table(&pool, &table).await;
         });
     }
