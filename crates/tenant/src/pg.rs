@@ -196,13 +196,16 @@ impl<'a> TenantTransaction<'a> {
     /// statement in the transaction failed and the caller went on: PostgreSQL
     /// has then aborted the transaction, and would answer a bare `COMMIT`
     /// with a rollback and no error, so that every write would be lost while
-    /// the commit looked successful. The check costs no round trip: `SELECT
-    /// 1; COMMIT` goes as one simple query, the `SELECT 1` fails on an
-    /// aborted transaction (SQLSTATE `25P02`), and PostgreSQL skips the rest
-    /// of the string, so the `COMMIT` never runs. (The driver reports neither
-    /// the transaction status nor `COMMIT`'s command tag, which would say
-    /// `ROLLBACK`.) To tolerate a statement that may fail, run it in a
-    /// savepoint and roll back to the savepoint when it fails.
+    /// the commit looked successful. The check costs no extra round trip:
+    /// `SELECT 1; COMMIT` goes as one simple query, the `SELECT 1` fails on
+    /// an aborted transaction (SQLSTATE `25P02`), and PostgreSQL skips the
+    /// rest of the string, so the `COMMIT` never runs. It does cost the
+    /// server one more statement (tens of microseconds on a busy machine,
+    /// any statement alike), which a second round trip would cost as well;
+    /// the driver reports neither the transaction status nor `COMMIT`'s
+    /// command tag (`ROLLBACK` for an aborted transaction), which would be
+    /// free. To tolerate a statement that may fail, run it in a savepoint
+    /// and roll back to the savepoint when it fails.
     ///
     /// A `COMMIT` that fails itself (a deferred constraint, a serialization
     /// failure) is [`Error::Postgres`], as before; nothing was committed
