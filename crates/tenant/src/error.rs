@@ -142,6 +142,16 @@ pub enum Error {
         /// The rule it broke.
         reason: &'static str,
     },
+    /// A commit refused because PostgreSQL had already aborted the
+    /// transaction: a statement in it failed, and the caller handled that
+    /// error and went on. PostgreSQL answers the `COMMIT` of such a
+    /// transaction with a rollback and no error; reporting that as a commit
+    /// would tell the caller its writes were stored when none were. Nothing
+    /// of the transaction was committed, and it has been rolled back. To go
+    /// on after a statement that may fail, run it inside a savepoint and roll
+    /// back to that savepoint when it fails.
+    #[error("the transaction was aborted by an earlier failed statement; nothing was committed")]
+    TransactionAborted,
     /// The PostgreSQL server or driver reported an error.
     #[cfg(feature = "postgres")]
     #[error(

@@ -155,8 +155,8 @@
 //!
 //! * `postgres`: [`pg`], on the sync `postgres` 0.19 client.
 //! * `sqlx`: the same binding and lint on sqlx 0.8 (tokio) for async hosts:
-//!   `begin_bound`, `begin_bound_on` and `sqlx_lint`, sending the same SQL as
-//!   [`pg`].
+//!   `begin_bound`, `begin_bound_on`, `commit_bound` and `sqlx_lint`,
+//!   sending the same SQL as [`pg`].
 //! * `proptest`: strategies for the main types (`arbitrary`).
 //!
 //! # Public surface
@@ -196,7 +196,7 @@ pub use context::{
 // Errors.
 pub use error::Error;
 #[cfg(feature = "sqlx")]
-pub use pg_sqlx::{begin_bound, begin_bound_for, begin_bound_on, sqlx_lint};
+pub use pg_sqlx::{begin_bound, begin_bound_for, begin_bound_on, commit_bound, sqlx_lint};
 #[cfg(feature = "sqlx")]
 pub use pgsql::{LintFinding, LintOptions, LintReport};
 #[cfg(any(feature = "postgres", feature = "sqlx"))]

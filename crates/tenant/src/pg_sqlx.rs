@@ -31,7 +31,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use custodia_core::TenantId;
-//! use custodia_tenant::{LintOptions, begin_bound, sqlx_lint};
+//! use custodia_tenant::{LintOptions, begin_bound, commit_bound, sqlx_lint};
 //! use sqlx_core::row::Row as _;
 //!
 //! let pool = sqlx_postgres::PgPool::connect("postgres://custodia_app@db/helpdesk").await?;
@@ -42,7 +42,9 @@
 //! let rows = sqlx_core::query::query::<sqlx_postgres::Postgres>("SELECT subject FROM tickets")
 //!     .fetch_all(&mut *tx)
 //!     .await?;
-//! tx.commit().await?;
+//! // Fails, rather than reporting a commit, if a statement's failure had
+//! // aborted the transaction (sqlx's `tx.commit()` would answer `Ok`).
+//! commit_bound(tx).await?;
 //! let subjects: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
 //!
 //! // In CI or at start-up: fail if any tenant table is unprotected.
@@ -56,6 +58,7 @@
 use custodia_core::TenantId;
 use sqlx_core::acquire::Acquire;
 use sqlx_core::connection::Connection as _;
+use sqlx_core::executor::Executor;
 use sqlx_core::query::query;
 use sqlx_core::row::Row as _;
 use sqlx_core::transaction::Transaction;
@@ -81,9 +84,16 @@ fn db(doing: &'static str) -> impl FnOnce(sqlx_core::Error) -> Error {
 ///
 /// `BEGIN` and the binding share one round trip (the same statement the sync
 /// `pg::TenantTransaction` sends; [`BIND_TENANT_SQL`] is its
-/// `set_config` form). Commit with [`Transaction::commit`]; dropping it
-/// uncommitted rolls back. Either way the binding ends with the transaction
-/// and the connection returns to the pool unbound.
+/// `set_config` form). Commit with [`commit_bound`]; dropping it uncommitted
+/// rolls back. Either way the binding ends with the transaction and the
+/// connection returns to the pool unbound.
+///
+/// What this returns is sqlx's own [`Transaction`], and its
+/// [`Transaction::commit`] reports success for a transaction PostgreSQL had
+/// aborted: when a statement in it failed and the caller handled the error
+/// and went on, the server answers `COMMIT` with a rollback and no error,
+/// and sqlx returns `Ok` although every write is gone. [`commit_bound`]
+/// fails instead.
 pub async fn begin_bound(
     pool: &PgPool,
     tenant: TenantId,
@@ -96,6 +106,50 @@ pub async fn begin_bound(
     .await
     .map_err(db("beginning a transaction bound to the tenant"))
 }
+
+/// Commits `tx` (from [`begin_bound`], [`begin_bound_on`] or any sqlx
+/// transaction), failing with [`Error::TransactionAborted`] instead of
+/// reporting success when PostgreSQL had aborted it.
+///
+/// A statement that failed in the transaction aborts it, even if the caller
+/// handled the error and went on; PostgreSQL then answers `COMMIT` with a
+/// rollback and no error, and [`Transaction::commit`] returns `Ok` although
+/// nothing was stored. This first runs `SELECT 1`, which fails on an aborted
+/// transaction (SQLSTATE `25P02`): the transaction is then rolled back and
+/// the error is [`Error::TransactionAborted`]. Otherwise it commits with
+/// [`Transaction::commit`]; a `COMMIT` that fails itself (a deferred
+/// constraint, a serialization failure) is [`Error::Sqlx`].
+///
+/// The check costs one round trip more than [`Transaction::commit`]: sqlx
+/// reports neither the transaction status nor `COMMIT`'s command tag, and
+/// sending `SELECT 1; COMMIT` as one query (as the sync
+/// `pg::TenantTransaction::commit` does) would leave sqlx believing the
+/// transaction open. The `SELECT 1` is a simple query (no prepared
+/// statement), so this also works behind a transaction-pooling proxy.
+///
+/// To tolerate a statement that may fail, run it in a nested transaction
+/// (sqlx's `tx.begin()`, a savepoint) and roll that back when it fails.
+pub async fn commit_bound(mut tx: Transaction<'_, Postgres>) -> Result<(), Error> {
+    // A bare string: the simple protocol, no prepared statement.
+    match Executor::execute(&mut *tx, "SELECT 1").await {
+        Ok(_) => {}
+        Err(sqlx_core::Error::Database(e))
+            if e.code().as_deref() == Some(IN_FAILED_SQL_TRANSACTION) =>
+        {
+            // Best effort: if the connection broke, the server rolls back a
+            // transaction whose session ends, and nothing was committed either way.
+            let _ = tx.rollback().await;
+            return Err(Error::TransactionAborted);
+        }
+        // Dropping `tx` queues sqlx's `ROLLBACK`.
+        Err(source) => return Err(db("checking the transaction before committing")(source)),
+    }
+    tx.commit().await.map_err(db("committing"))
+}
+
+/// SQLSTATE `in_failed_sql_transaction`: a statement sent to an aborted
+/// transaction.
+const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
 
 /// [`begin_bound`] on a connection the caller already holds. Fails if the
 /// connection is already in a transaction (a binding must start its own).
