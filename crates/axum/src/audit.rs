@@ -193,7 +193,12 @@ impl Audit {
         self
     }
 
-    /// Adds a field change (values sealed like the IP address).
+    /// Adds a field change, its values sealed under the
+    /// [`subject`](Self::subject)'s key like the IP address. Give the
+    /// subject too: a clear value with no subject has no key to be sealed
+    /// under, so [`SqlxAuditSink`] refuses the event, and the request is
+    /// answered 500 and rolled back (its failure event, carrying the same
+    /// change, is refused alike).
     #[must_use]
     pub fn change(mut self, change: FieldChange) -> Self {
         self.changes.push(change);

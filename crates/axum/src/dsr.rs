@@ -35,7 +35,13 @@
 //! [`RequestStore`] ([`MemoryRequests`] in memory); the desk and the store
 //! are synchronous and run on tokio's blocking pool. Each desk step is
 //! audited by the desk's own sink; the layer additionally records the HTTP
-//! request (target `dsr_request`, the subject, action `export` or `erase`).
+//! request: target `dsr_request` and the subject, action `create` for
+//! `POST /requests` and, for `POST /requests/{id}/run`, `export`, `erase`,
+//! `update` (a rectification) or `restrict` by the outcome (a run that
+//! fails is recorded as `create`, the method's action, with target `route`
+//! and no subject: the error response carries no audit part). The breach
+//! routes' changes are recorded with target `breach` and no subject; reads
+//! (`GET`) carry no audit part and are not recorded by the layer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
