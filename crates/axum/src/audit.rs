@@ -25,8 +25,11 @@ pub type SinkFuture<'a> =
 /// A successful request's event is given to [`stage`](Self::stage) with the
 /// request's transaction, before the layer commits it; other events (error
 /// responses, requests that used no transaction, a failed commit) to
-/// [`record`](Self::record). A failed `stage` or `record` fails the request:
-/// its transaction is rolled back and the client gets 500.
+/// [`record`](Self::record), except audited reads when the layer buffers
+/// them, which all go to [`record_soon`](Self::record_soon). A failed
+/// `stage`, `record` or `record_soon` fails the request: the client gets
+/// 500, and a transaction not yet committed is rolled back (a buffered
+/// read's is read-only and committed before its event is queued).
 pub trait AuditSink: Send + Sync + 'static {
     /// Seals and appends one event.
     fn record(&self, event: Event) -> SinkFuture<'_>;
@@ -190,7 +193,12 @@ impl Audit {
         self
     }
 
-    /// Adds a field change (values sealed like the IP address).
+    /// Adds a field change, its values sealed under the
+    /// [`subject`](Self::subject)'s key like the IP address. Give the
+    /// subject too: a clear value with no subject has no key to be sealed
+    /// under, so [`SqlxAuditSink`] refuses the event, and the request is
+    /// answered 500 and rolled back (its failure event, carrying the same
+    /// change, is refused alike).
     #[must_use]
     pub fn change(mut self, change: FieldChange) -> Self {
         self.changes.push(change);

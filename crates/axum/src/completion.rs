@@ -81,6 +81,14 @@ impl<C: CompletionClient> MaskedCompletion<C> {
 
     /// Masks `prompt` into `vault` (keep one vault per conversation), sends
     /// it, and unmasks the reply with the same vault.
+    ///
+    /// The reply is unmasked with every token `vault` holds, not only those
+    /// of this prompt: one the model names from an earlier turn, or one a
+    /// user typed into the prompt as text (`<EMAIL_1>`, which the masker
+    /// passes on as it is), comes back as its value. So a vault is the
+    /// values of everyone whose data went into it: never share one across
+    /// tenants, or between people who may not see each other's data. A
+    /// token the vault never issued stays as the model wrote it.
     pub async fn complete(
         &self,
         vault: &mut TokenVault,
@@ -158,6 +166,22 @@ mod tests {
         // The same value keeps its token in the next turn of the conversation.
         run(ai.complete(&mut vault, "ana@example.com again")).unwrap();
         assert_eq!(ai.client.sent.lock().unwrap()[1], "<EMAIL_1> again");
+    }
+
+    /// What the docs warn of: a vault answers every token it holds, also
+    /// one the prompt carried as text, so a vault shared across tenants
+    /// hands one tenant's values to another.
+    #[test]
+    fn a_vault_unmasks_every_token_it_holds_so_it_is_never_shared() {
+        let ai = masked(Recorder::default());
+        let mut shared = TokenVault::new();
+        run(ai.complete(&mut shared, "Tenant A: ana@example.com")).unwrap();
+        let done = run(ai.complete(&mut shared, "Tenant B asks for <EMAIL_1>")).unwrap();
+        assert!(done.reply.contains("ana@example.com"), "{}", done.reply);
+        // A conversation's own vault knows nothing of it.
+        let done = run(ai.complete(&mut TokenVault::new(), "Tenant B asks for <EMAIL_1>")).unwrap();
+        assert!(!done.reply.contains("ana@example.com"), "{}", done.reply);
+        assert!(done.reply.contains("<EMAIL_1>"), "{}", done.reply);
     }
 
     #[test]

@@ -35,7 +35,13 @@
 //! [`RequestStore`] ([`MemoryRequests`] in memory); the desk and the store
 //! are synchronous and run on tokio's blocking pool. Each desk step is
 //! audited by the desk's own sink; the layer additionally records the HTTP
-//! request (target `dsr_request`, the subject, action `export` or `erase`).
+//! request: target `dsr_request` and the subject, action `create` for
+//! `POST /requests` and, for `POST /requests/{id}/run`, `export`, `erase`,
+//! `update` (a rectification) or `restrict` (a restriction or objection)
+//! by the outcome; a run that fails (a source down, a step the request's
+//! state does not allow) is recorded the same way, as a `failure`. The breach
+//! routes' changes are recorded with target `breach` and no subject; reads
+//! (`GET`) carry no audit part and are not recorded by the layer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -358,9 +364,18 @@ async fn run(
             let outcome = desk.run(&mut request, ctx.actor());
             // The request records its progress even when a source failed.
             requests.put(&request).map_err(store_error)?;
-            Ok((request, outcome?))
+            Ok((request, outcome))
         })
         .await?;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        // On the layer's record as the step that failed, on its subject,
+        // not as a failed POST to a route.
+        Err(e) => {
+            let attempted = audit(&request, Some(attempted(&request.kind)))?;
+            return Ok((attempted, Error::from(e)).into_response());
+        }
+    };
     let (action, body, download) = match &outcome {
         RequestOutcome::Bundle(bundle) => (Action::Export, bundle.to_json()?, true),
         RequestOutcome::Erased(certificate) => (Action::Erase, certificate.to_json()?, false),
@@ -390,6 +405,17 @@ async fn run(
         );
     }
     Ok(response)
+}
+
+/// The action a run of a request of `kind` performs, as its outcome
+/// would name it.
+fn attempted(kind: &RequestKind) -> Action {
+    match kind {
+        RequestKind::Access | RequestKind::Portability => Action::Export,
+        RequestKind::Erasure => Action::Erase,
+        RequestKind::Rectification { .. } => Action::Update,
+        RequestKind::Restriction { .. } | RequestKind::Objection { .. } => Action::Restrict,
+    }
 }
 
 async fn record_breach(

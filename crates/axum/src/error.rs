@@ -52,7 +52,10 @@ pub enum Error {
     /// state does not allow. HTTP 400, 409, 413, 415 or 422 as `status` says.
     #[error("bad request ({status}): {message}")]
     BadRequest {
-        /// The 4xx status.
+        /// The 4xx status. A status that is not an error (1xx, 2xx, 3xx) is
+        /// answered 500 "internal error" instead: an error must never read
+        /// as a success, which `CustodiaLayer` would commit and record as
+        /// one. A 5xx is kept, and hides `message` like any 5xx.
         status: StatusCode,
         /// What was wrong (may quote the caller's own input, shortened).
         message: String,
@@ -147,7 +150,15 @@ impl Error {
             Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::BadRequest { status, .. } => *status,
+            // An error never answers with a success or a redirect, which
+            // the layer would commit: a status that is no error is the
+            // host's bug, answered like one.
+            Error::BadRequest { status, .. }
+                if status.is_client_error() || status.is_server_error() =>
+            {
+                *status
+            }
+            Error::BadRequest { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Upstream { .. } => StatusCode::BAD_GATEWAY,
             #[cfg(feature = "mask")]
             Error::Mask(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -351,6 +362,46 @@ mod tests {
 
         let response = Error::NotFound { kind: "ticket" }.into_response();
         assert!(response.extensions().get::<ServerError>().is_none());
+    }
+
+    /// `BadRequest` carries its own status; one that is not an error
+    /// status (a host's slip: `StatusCode::OK`, `SEE_OTHER`) once answered
+    /// with it, and `CustodiaLayer`, which commits on 2xx and 3xx, then
+    /// committed the transaction of a request that failed and recorded it
+    /// as a success.
+    #[test]
+    fn an_error_never_answers_with_a_success_status() {
+        for status in [
+            StatusCode::OK,
+            StatusCode::CREATED,
+            StatusCode::SEE_OTHER,
+            StatusCode::NOT_MODIFIED,
+            StatusCode::CONTINUE,
+        ] {
+            let e = Error::BadRequest {
+                status,
+                message: "refused".into(),
+            };
+            assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR, "{status}");
+            assert_eq!(e.kind(), "internal");
+            assert_eq!(e.public_message(), "internal error");
+            let response = e.into_response();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(response.extensions().get::<ServerError>().is_some());
+        }
+        // Error statuses stay as given.
+        for status in [
+            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ] {
+            let e = Error::BadRequest {
+                status,
+                message: "refused".into(),
+            };
+            assert_eq!(e.status(), status);
+        }
     }
 
     #[test]

@@ -28,9 +28,10 @@
 //!   [`JwtAuthenticator::trust_region_claims`]: an undeclared tenant's
 //!   region is then its token's claim (declared homes still win).
 //!
-//! Every refusal is [`Error::Unauthorized`] (401) with a fixed reason, except a
-//! tenant this deployment does not serve ([`JwtAuthenticator::serve_only`]),
-//! which is [`Error::Forbidden`] (403). No reason quotes the token.
+//! Every refusal is [`Error::Unauthorized`] (401) with a fixed reason, except
+//! a tenant this deployment does not serve ([`JwtAuthenticator::serve_only`])
+//! and a `region` claim against the tenant's region (above), which are
+//! [`Error::Forbidden`] (403). No reason quotes the token.
 //!
 //! A client sends the same token with every request until it expires, and
 //! verifying an Ed25519 signature costs tens of microseconds, a large part of

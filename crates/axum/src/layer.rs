@@ -87,10 +87,12 @@ pub const MAX_USER_AGENT: usize = 512;
 /// client waiting for it. A request that used no transaction has its event
 /// recorded directly, before the response. With
 /// [`buffer_reads`](Self::buffer_reads), an audited read's event is queued
-/// instead ([`AuditSink::record_soon`]): the read's transaction writes
+/// instead ([`AuditSink::record_soon`]), with or without a transaction and
+/// whether the read succeeded or failed: the read's transaction writes
 /// nothing, and the event reaches the log shortly after the response. If
 /// the commit fails, a second event for the same request id records the
-/// failure. Error responses are rolled back first and recorded as `failure`
+/// failure (for a buffered read, the only one: its success is never
+/// queued). Error responses are rolled back first and recorded as `failure`
 /// (or `denied` for 401/403), so refused attempts are on the record too;
 /// that holds when the `ROLLBACK` itself fails (a broken connection, which
 /// the server rolls back anyway), and the answer is then 500.
@@ -186,7 +188,9 @@ impl CustodiaLayer {
     /// staged in its transaction like a change's: durable when the
     /// response leaves, at the price of turning a read-only transaction
     /// into a writing one. On, the event is sealed and queued
-    /// ([`AuditSink::record_soon`]); the sink writes it shortly after (for
+    /// ([`AuditSink::record_soon`]), also for a read that used no
+    /// transaction and for a failed read (an error, a panic, a failed
+    /// `COMMIT`, recorded as `failure`); the sink writes it shortly after (for
     /// [`SqlxAuditSink`](crate::SqlxAuditSink), at its store's next
     /// background drain, within about 10 ms): a crash in between loses the
     /// reads of that moment from the record. Changes are never buffered.
@@ -496,7 +500,7 @@ async fn finish(
 ) -> Result<(), Error> {
     let event = event.transpose()?;
     let Some(mut tx) = tx else {
-        return record(config, event).await;
+        return record(config, event, access).await;
     };
     if !success {
         // A failed ROLLBACK (the connection broke) still leaves nothing
@@ -505,7 +509,7 @@ async fn finish(
         // So the attempt is on the record either way; the answer is the
         // rollback's 500.
         let rolled_back = tx.rollback().await.map_err(Error::db("rolling back"));
-        let recorded = record(config, event).await;
+        let recorded = record(config, event, access).await;
         return rolled_back.and(recorded);
     }
     let sink = config.sink.as_ref().filter(|_| event.is_some());
@@ -515,7 +519,11 @@ async fn finish(
         && access != Access::Write
     {
         let read = read.clone();
-        tx.commit().await.map_err(Error::db("committing"))?;
+        if let Err(e) = tx.commit().await {
+            // The failure is on the record, as for a change.
+            record_failure(config, read, access).await;
+            return Err(Error::db("committing")(e));
+        }
         return Ok(sink.record_soon(read).await?);
     }
     match (sink, &event) {
@@ -523,7 +531,7 @@ async fn finish(
             let staged = stage(sink, &mut tx, event.clone(), access).await;
             if let Err(e) = staged {
                 // Dropping the transaction rolls it back.
-                record_failure(config, event.clone()).await;
+                record_failure(config, event.clone(), access).await;
                 return Err(e);
             }
         }
@@ -535,7 +543,7 @@ async fn finish(
     }
     if let Err(e) = tx.commit().await {
         if let Some(event) = event {
-            record_failure(config, event).await;
+            record_failure(config, event, access).await;
         }
         return Err(Error::db("committing")(e));
     }
@@ -576,14 +584,22 @@ pub(crate) async fn ensure_live(conn: &mut PgConnection) -> Result<(), sqlx_core
 /// Records that the request `event` describes failed after all: a new event
 /// id, outcome `failure`. Best effort: the error that caused it is the one
 /// to report.
-async fn record_failure(config: &Config, mut event: Event) {
+async fn record_failure(config: &Config, mut event: Event, access: Access) {
     event.id = custodia_audit::EventId::at(config.clock.now());
     event.outcome = Outcome::Failure;
-    let _ = record(config, Some(event)).await;
+    let _ = record(config, Some(event), access).await;
 }
 
-async fn record(config: &Config, event: Option<Event>) -> Result<(), Error> {
+/// Records `event` outside the request's transaction: queued
+/// ([`AuditSink::record_soon`]) for a read when reads are buffered
+/// ([`CustodiaLayer::buffer_reads`]), whether or not it used a
+/// transaction and whether it succeeded or failed; written at once
+/// ([`AuditSink::record`]) otherwise.
+async fn record(config: &Config, event: Option<Event>, access: Access) -> Result<(), Error> {
     match (config.sink.as_ref(), event) {
+        (Some(sink), Some(event)) if config.buffer_reads && access != Access::Write => {
+            Ok(sink.record_soon(event).await?)
+        }
         (Some(sink), Some(event)) => Ok(sink.record(event).await?),
         _ => Ok(()),
     }

@@ -26,9 +26,10 @@
 //!   read's (GET's) transaction is read-only, so no write escapes the audit
 //!   of changes.
 //! * Every refusal is an [`Error`]: one HTTP status and a JSON body
-//!   `{"error": kind, "message": ...}`; a 5xx says only "internal error",
-//!   and leaves its cause in the response's extensions as [`ServerError`]
-//!   for the host's logs.
+//!   `{"error": kind, "message": ...}`; a 5xx says only "internal error"
+//!   (a 502, [`Error::Upstream`], names the service that failed and no
+//!   more), and leaves its cause in the response's extensions as
+//!   [`ServerError`] for the host's logs.
 //!
 //! The key design decision is that **the layer, not the handler, ends the
 //! transaction**: the handler cannot forget to commit, cannot commit an error

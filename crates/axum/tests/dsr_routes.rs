@@ -191,3 +191,125 @@ fn the_export_download_is_not_stored_by_caches() {
         );
     });
 }
+
+/// A source that is down: every call fails (with no personal data in the
+/// message).
+struct Down;
+
+impl custodia_dsr::PersonalDataSource for Down {
+    fn name(&self) -> &str {
+        "down"
+    }
+    fn locate(
+        &self,
+        _: TenantId,
+        _: custodia_core::SubjectId,
+    ) -> Result<Vec<custodia_dsr::Located>, custodia_dsr::BoxError> {
+        Err("the tickets database is unreachable".into())
+    }
+    fn export(
+        &self,
+        _: TenantId,
+        _: custodia_core::SubjectId,
+        _: &custodia_dsr::RecordRef,
+    ) -> Result<custodia_dsr::ExportedRecord, custodia_dsr::BoxError> {
+        Err("down".into())
+    }
+    fn rectify(
+        &self,
+        _: TenantId,
+        _: custodia_core::SubjectId,
+        _: &custodia_dsr::RecordRef,
+        _: &[custodia_dsr::FieldUpdate],
+    ) -> Result<(), custodia_dsr::BoxError> {
+        Err("down".into())
+    }
+    fn erase(
+        &self,
+        _: TenantId,
+        _: custodia_core::SubjectId,
+        _: &custodia_dsr::ErasurePlan,
+    ) -> Result<(), custodia_dsr::BoxError> {
+        Err("down".into())
+    }
+    fn restrict(
+        &self,
+        _: TenantId,
+        _: custodia_core::SubjectId,
+        _: &custodia_dsr::RecordRef,
+        _: &custodia_dsr::Restriction,
+    ) -> Result<(), custodia_dsr::BoxError> {
+        Err("down".into())
+    }
+}
+
+/// The layer's record of what happened to whom.
+#[derive(Clone, Default)]
+struct Recorded(Arc<std::sync::Mutex<Vec<custodia_audit::Event>>>);
+
+impl custodia_axum::AuditSink for Recorded {
+    fn record(&self, event: custodia_audit::Event) -> custodia_axum::SinkFuture<'_> {
+        self.0.lock().unwrap().push(event);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A run that fails (here: a source is down mid-erasure) is on the layer's
+/// record as what it was: a failed erasure of that request's subject. It
+/// was recorded as `create` of target `route` with no subject, as if a
+/// POST to some route had failed.
+#[test]
+fn a_failed_run_is_recorded_as_the_failed_step_on_its_subject() {
+    runtime().block_on(async {
+        let tenant = TenantId::random();
+        let alice = custodia_core::SubjectId::from_external_key(tenant, "contact", "alice");
+        let desk = Desk::new(Arc::new(SystemClock), Arc::new(MemorySink::new()))
+            .with_source(Arc::new(Down))
+            .unwrap();
+        let routes = DsrRoutes::new(Arc::new(desk), Arc::new(MemoryRequests::default()), dpo());
+        let pool = PgPoolOptions::new()
+            .connect_lazy("postgres://unused@127.0.0.1:1/none")
+            .unwrap();
+        let audit = Recorded::default();
+        let router = Router::new()
+            .nest("/privacy", routes.router())
+            .layer(CustodiaLayer::new(Officer(tenant), pool).audit(audit.clone()));
+        let received = router
+            .clone()
+            .oneshot(post(
+                "/privacy/requests",
+                serde_json::json!({"subject": alice.to_string(), "request": {"kind": "erasure"},
+                    "verification": "contact_challenge"}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(received.status(), StatusCode::CREATED);
+        let id = body(received).await["id"].as_str().unwrap().to_owned();
+        let run = router
+            .oneshot(post(
+                &format!("/privacy/requests/{id}/run"),
+                serde_json::json!({}),
+            ))
+            .await
+            .unwrap();
+        assert!(run.status().is_server_error(), "{}", run.status());
+        let events = audit.0.lock().unwrap().clone();
+        let failed = events.last().unwrap();
+        assert_eq!(
+            (
+                failed.action.clone(),
+                failed.outcome,
+                failed.target.kind.as_str(),
+                failed.target.id.as_str(),
+                failed.subject
+            ),
+            (
+                custodia_audit::Action::Erase,
+                custodia_audit::Outcome::Failure,
+                "dsr_request",
+                id.as_str(),
+                Some(alice)
+            )
+        );
+    });
+}

@@ -237,6 +237,29 @@ async fn create_then_lose_connection(
     })
 }
 
+/// A read of a subject's ticket whose connection then dies: it answers
+/// 200 with its audit part, and the layer's `COMMIT` fails.
+async fn read_then_lose_connection(
+    state: State<App>,
+    tenant: Tenant,
+    mut tx: Tx,
+    id: Path<i64>,
+) -> Result<(Audit, Json<Value>), Error> {
+    let row = query::<Postgres>(&format!(
+        "SELECT requester FROM {} WHERE id = $1",
+        state.table
+    ))
+    .bind(id.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    let requester: String = row.try_get(0)?;
+    let _ = query::<Postgres>("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&mut *tx)
+        .await;
+    let audit = ticket_audit(tenant.0.tenant(), id.0, &requester);
+    Ok((audit, Json(json!({ "id": id.0 }))))
+}
+
 /// A read that writes (a host bug, or a "last seen" update): inserts a
 /// ticket through its transaction and answers 200 with no audit part.
 async fn read_that_writes(
@@ -438,6 +461,7 @@ impl Fixture {
             .route("/read-panics/{id}", get(read_then_panic))
             .route("/read-that-writes", get(read_that_writes))
             .route("/connection-lost", post(create_then_lose_connection))
+            .route("/read-connection-lost/{id}", get(read_then_lose_connection))
             .layer(layer)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(App {
@@ -1091,6 +1115,45 @@ fn buffered_reads_are_queued_not_staged_and_reach_the_log_sealed() {
             assert_eq!(patch.0, StatusCode::NO_CONTENT);
             assert_eq!(fixture.calls.staged.load(SeqCst), 2);
             assert_eq!(fixture.calls.soon.load(SeqCst), 3);
+        },
+    );
+}
+
+/// The layer's promise: "If the commit fails, a second event for the same
+/// request id records the failure", and refused attempts are on the
+/// record. A buffered read whose `COMMIT` failed once answered 500 with no
+/// event at all: the commit's error returned before the event was queued.
+#[test]
+fn a_buffered_read_whose_commit_fails_is_recorded_as_a_failure() {
+    with_one_tenant(
+        true,
+        Sink::BufferingReads,
+        async |fixture, tenant, token, http| {
+            let id = http.create(token, "printer", "contact-9").await;
+            let (status, body) = http
+                .send(
+                    Method::GET,
+                    &format!("/read-connection-lost/{id}"),
+                    Some(token),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+            fixture.store.settle().await.unwrap();
+            let events = fixture.audit_events().await;
+            let summary: Vec<_> = events
+                .iter()
+                .map(|e| (e.action.clone(), e.outcome, e.subject))
+                .collect();
+            let subject = Some(requester(tenant, "contact-9"));
+            assert_eq!(
+                summary,
+                [
+                    (Action::Create, Outcome::Success, subject),
+                    (Action::Read, Outcome::Failure, subject),
+                ]
+            );
+            assert!(!events[1].has_clear_personal_data());
         },
     );
 }

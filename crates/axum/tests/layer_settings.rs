@@ -193,3 +193,54 @@ async fn an_uncloned_layer_audits_the_mutation() {
     );
     assert_eq!(audit.events().len(), 1);
 }
+
+/// Which of the sink's calls an event came through.
+#[derive(Clone, Default)]
+struct Calls(Arc<Mutex<Vec<&'static str>>>);
+
+impl AuditSink for Calls {
+    fn record(&self, _: Event) -> SinkFuture<'_> {
+        self.0.lock().unwrap().push("record");
+        Box::pin(async { Ok(()) })
+    }
+
+    fn record_soon(&self, _: Event) -> SinkFuture<'_> {
+        self.0.lock().unwrap().push("record_soon");
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// `buffer_reads` promises audited reads "without a write in the request's
+/// path": queued through `record_soon`. A read whose handler took no
+/// transaction (it read a cache, another service, a file) once had its
+/// event written at once through `record`, before the response, like an
+/// unbuffered read.
+#[tokio::test]
+async fn a_buffered_read_without_a_transaction_is_queued_not_written() {
+    let calls = Calls::default();
+    let layer = base(TenantId::random())
+        .audit(calls.clone())
+        .audit_reads(true)
+        .buffer_reads(true);
+    let router = router(layer);
+    assert_eq!(
+        send(&router, Method::GET, "/tickets/1").await,
+        StatusCode::OK
+    );
+    assert_eq!(*calls.0.lock().unwrap(), ["record_soon"]);
+    // HEAD runs the same handler: the same queued read.
+    assert_eq!(
+        send(&router, Method::HEAD, "/tickets/1").await,
+        StatusCode::OK
+    );
+    assert_eq!(*calls.0.lock().unwrap(), ["record_soon", "record_soon"]);
+    // Changes are never buffered.
+    assert_eq!(
+        send(&router, Method::POST, "/tickets").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        *calls.0.lock().unwrap(),
+        ["record_soon", "record_soon", "record"]
+    );
+}
