@@ -61,7 +61,8 @@ pub enum RequestKind {
     },
     /// Art. 21: stop processing for these purposes (direct marketing: absolute).
     Objection {
-        /// The purposes objected to.
+        /// The purposes objected to; at least one (the desk refuses an
+        /// objection naming none, [`Error::Empty`], on receipt and on a run).
         purposes: Vec<Purpose>,
     },
     /// Art. 20: the data they provided, machine-readable.
@@ -78,6 +79,17 @@ impl RequestKind {
             RequestKind::Restriction { .. } => "restriction",
             RequestKind::Objection { .. } => "objection",
             RequestKind::Portability => "portability",
+        }
+    }
+
+    /// `Err(Error::Empty)` for an objection that names no purpose: run, it
+    /// would stop nothing and still be completed as honoured.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        match self {
+            RequestKind::Objection { purposes } if purposes.is_empty() => Err(Error::Empty {
+                what: "purposes objected to (Art. 21)",
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -445,6 +457,7 @@ impl Request {
         role: Role,
         received_at: Timestamp,
     ) -> Result<Self, Error> {
+        kind.check()?;
         Ok(Self {
             version: Self::VERSION,
             id: RequestId::random(),
