@@ -395,7 +395,10 @@ pub struct Request {
     pub role: Role,
     /// When it was received.
     pub received_at: Timestamp,
-    /// When it is due: one month after receipt, or three with the extension.
+    /// When it is due: one month after receipt ([`due_after_receipt`]), or,
+    /// extended, two further months after that ([`extended_due`]): never
+    /// later than three months after receipt, and up to two days earlier
+    /// (received 31 January: due 28 February, extended 28 April).
     pub due: Timestamp,
     /// Where it stands.
     pub state: RequestState,
