@@ -465,6 +465,12 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
     /// request id with legal basis `legal_obligation`, as the desk writes
     /// them) are not counted: they answer a request, they are not access to
     /// the data.
+    ///
+    /// Every subject an event concerns is counted, as `Query::subject`
+    /// matches them (`Event::concerns`): its subject, the actor's subject,
+    /// and the owner of each sealed value in it (another person's address
+    /// in a note). An undercount would understate the people to notify;
+    /// `events` still counts each event once.
     pub fn affected(
         &self,
         filter: &custodia_audit::Query,
@@ -473,17 +479,27 @@ impl<S: AuditStore, K: KeyStore> AuditTrail<S, K> {
     ) -> Result<Affected, Error> {
         let mut query = filter.clone();
         query.from = Some(query.from.map_or(start, |f| f.max(start)));
-        let events = self
+        let events: Vec<Event> = self
             .with_log(|log| log.query(&query))
-            .map_err(|e| Error::AuditHistory(host(e)))?;
-        Ok(affected_in_window(
-            events
-                .into_iter()
-                .filter(|(_, e)| !is_desk_event(e))
-                .map(|(_, e)| (e.time, e.tenant, e.subject)),
+            .map_err(|e| Error::AuditHistory(host(e)))?
+            .into_iter()
+            .map(|(_, e)| e)
+            .filter(|e| !is_desk_event(e))
+            .collect();
+        let mut affected = affected_in_window(
+            events.iter().map(|e| (e.time, e.tenant, e.subject)),
             start,
             end,
-        ))
+        );
+        for e in events.iter().filter(|e| e.time >= start && e.time <= end) {
+            let people = affected.subjects.entry(e.tenant).or_default();
+            people.extend(e.actor.subject);
+            people.extend(e.personal_values().filter_map(|v| match v {
+                Personal::Sealed { subject, .. } => Some(*subject),
+                Personal::Clear(_) => None,
+            }));
+        }
+        Ok(affected)
     }
 }
 

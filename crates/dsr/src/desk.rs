@@ -290,6 +290,8 @@ impl Desk {
 
     /// Logs a request that arrived earlier (a letter opened today): its
     /// deadline runs from `received_at`, which must not be in the future.
+    /// An objection naming no purpose is refused ([`Error::Empty`]),
+    /// unaudited.
     pub fn receive_at(
         &self,
         tenant: TenantId,
@@ -964,6 +966,8 @@ impl Desk {
 
     /// Restriction (Art. 18) or objection (Art. 21): restricts, lifts, or
     /// stops the purposes for every record in every source, and completes.
+    /// An objection naming no purpose is refused ([`Error::Empty`]) before
+    /// any step.
     /// Each source's subject-level state is changed first
     /// ([`PersonalDataSource::subject_step`]), so a person with no record
     /// located is covered too, and records stored later inherit it; once
@@ -974,6 +978,9 @@ impl Desk {
         request: &mut Request,
         actor: ActorId,
     ) -> Result<RestrictionReport, Error> {
+        // Checked on receipt; again here, before any step, for a request
+        // read from storage.
+        request.kind.check()?;
         self.begin(request, actor, "restriction or objection", |k| {
             matches!(
                 k,

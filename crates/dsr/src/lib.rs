@@ -95,7 +95,7 @@
 //! |---|---|---|
 //! | [`DsrEventSink`] (every step's event) | appends one audit event per [`DsrEvent`] (mapping to audit actions documented on [`AuditTrail`]), details sealed | [`MemorySink`], or the host's log |
 //! | [`SubjectAuditHistory`] (audit events in the bundle) | the subject's events, opened with their key; erased values shown as erased, other people's withheld, ones that cannot be read marked unreadable and counted in `audit.unreadable` (a vault that cannot read fails it) | bundles say `"status": "not_connected"` |
-//! | affected people in a breach | [`AuditTrail::affected`]: the log's events in a window, filtered by a query | any `(time, tenant, subject)` iterator into [`breach::affected_in_window`] |
+//! | affected people in a breach | [`AuditTrail::affected`]: the log's events in a window, filtered by a query, each counting every subject it concerns | any `(time, tenant, subject)` iterator into [`breach::affected_in_window`] |
 //!
 //! [`NoHolds`], [`StaticHolds`], [`FixedBackupWindow`] and [`UnknownBackups`]
 //! remain for hosts without a retention policy.

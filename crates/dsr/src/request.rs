@@ -61,7 +61,8 @@ pub enum RequestKind {
     },
     /// Art. 21: stop processing for these purposes (direct marketing: absolute).
     Objection {
-        /// The purposes objected to.
+        /// The purposes objected to; at least one (the desk refuses an
+        /// objection naming none, [`Error::Empty`], on receipt and on a run).
         purposes: Vec<Purpose>,
     },
     /// Art. 20: the data they provided, machine-readable.
@@ -78,6 +79,17 @@ impl RequestKind {
             RequestKind::Restriction { .. } => "restriction",
             RequestKind::Objection { .. } => "objection",
             RequestKind::Portability => "portability",
+        }
+    }
+
+    /// `Err(Error::Empty)` for an objection that names no purpose: run, it
+    /// would stop nothing and still be completed as honoured.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        match self {
+            RequestKind::Objection { purposes } if purposes.is_empty() => Err(Error::Empty {
+                what: "purposes objected to (Art. 21)",
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -383,7 +395,10 @@ pub struct Request {
     pub role: Role,
     /// When it was received.
     pub received_at: Timestamp,
-    /// When it is due: one month after receipt, or three with the extension.
+    /// When it is due: one month after receipt ([`due_after_receipt`]), or,
+    /// extended, two further months after that ([`extended_due`]): never
+    /// later than three months after receipt, and up to two days earlier
+    /// (received 31 January: due 28 February, extended 28 April).
     pub due: Timestamp,
     /// Where it stands.
     pub state: RequestState,
@@ -445,6 +460,7 @@ impl Request {
         role: Role,
         received_at: Timestamp,
     ) -> Result<Self, Error> {
+        kind.check()?;
         Ok(Self {
             version: Self::VERSION,
             id: RequestId::random(),

@@ -448,6 +448,72 @@ fn breach_scope_comes_from_the_log_window_inclusive() {
     assert_eq!(one.tenants().into_iter().collect::<Vec<_>>(), [w.tenant]);
 }
 
+/// Found in review: the breach scope counted only each event's `subject`,
+/// though the filter (`Query::subject`) matches every subject an event
+/// concerns. A person whose value is sealed in another's event (Bob's
+/// address in a note on Alice's ticket), or who is the actor (Carol, signed
+/// in, with her IP in the event), was left out of the count the
+/// notification gives; filtering by Bob even found his events and counted
+/// nobody. Now every subject the event concerns is counted.
+#[test]
+fn breach_scope_counts_every_subject_an_event_concerns() {
+    let w = world();
+    let trail = trail(&w);
+    let bob = SubjectId::from_external_key(w.tenant, "contact", "2");
+    let carol = SubjectId::from_external_key(w.tenant, "contact", "3");
+    let carol_actor = ActorId::from_external_key(w.tenant, "portal.user", "3");
+    let thief = ActorId::from_external_key(w.tenant, "api_key", "leaked");
+    trail.with_log(|log| {
+        // The thief reads Alice's ticket, whose note is about Bob.
+        let mut read = Event::builder(
+            w.tenant,
+            Actor::new(ActorKind::ApiKey, thief),
+            Action::Read,
+            Target::new("ticket", "T-1").unwrap(),
+        )
+        .subject(w.alice)
+        .time(at(10))
+        .build(w.clock.as_ref())
+        .unwrap();
+        let id = read.id.to_string();
+        let ctx = FieldContext::new(w.tenant, custodia_audit::personal::RECORD_TYPE, &id, "note")
+            .unwrap();
+        let sealed = w.vault.seal(bob, &ctx, b"bob@example.com").unwrap();
+        read.note = Some(Personal::Sealed {
+            subject: bob,
+            sealed,
+        });
+        log.append(&read).unwrap();
+        // Carol, signed in, reads a shared knowledge-base page: no subject.
+        let mut own = Event::builder(
+            w.tenant,
+            Actor::new(ActorKind::User, carol_actor)
+                .as_subject(carol)
+                .with_ip("198.51.100.4"),
+            Action::Read,
+            Target::new("kb_page", "K-1").unwrap(),
+        )
+        .time(at(11))
+        .build(w.clock.as_ref())
+        .unwrap();
+        custodia_audit::personal::seal_event(&w.vault, &mut own).unwrap();
+        log.append(&own).unwrap();
+    });
+    let all = trail.affected(&Query::new(), at(9), at(12)).unwrap();
+    assert_eq!(all.events, 2);
+    let people = &all.subjects[&w.tenant];
+    for (name, person) in [("alice", w.alice), ("bob", bob), ("carol", carol)] {
+        assert!(people.contains(&person), "{name} not counted");
+    }
+    assert_eq!(all.subject_count(), 3);
+    // Filtering by Bob finds the thief's read, and counts him.
+    let bobs = trail
+        .affected(&Query::new().subject(bob), at(9), at(12))
+        .unwrap();
+    assert_eq!(bobs.events, 1);
+    assert!(bobs.subjects[&w.tenant].contains(&bob));
+}
+
 /// Art. 15(4), as `custodia_audit::personal::reveal_event_for` decides it:
 /// a clear value belongs to its field's owner (the actor's IP to the actor),
 /// and a sealed value to the subject whose key sealed it only when its label

@@ -478,6 +478,40 @@ fn restriction_and_objection_reach_every_record() {
     );
 }
 
+/// Found in review: an objection naming no purpose was received, run and
+/// completed, each source audited as restricting its records and the
+/// report counting them, though no processing was stopped anywhere: the
+/// privacy officer saw an objection honoured that did nothing. Now it is
+/// refused on receipt (nothing audited) and, held in a request read from
+/// storage, when run (the request stays open).
+#[test]
+fn an_objection_naming_no_purpose_is_refused() {
+    let f = fixture();
+    let desk = f.desk();
+    let before = f.sink.events().len();
+    let empty = RequestKind::Objection { purposes: vec![] };
+    assert!(matches!(
+        desk.receive(f.tenant, f.alice, empty.clone(), Role::Controller, f.agent),
+        Err(Error::Empty { .. })
+    ));
+    assert_eq!(f.sink.events().len(), before);
+
+    let mut stored = f.verified(
+        &desk,
+        RequestKind::Objection {
+            purposes: vec![Purpose::MARKETING],
+        },
+    );
+    stored.kind = empty;
+    let before = f.sink.events().len();
+    assert!(matches!(
+        desk.run(&mut stored, f.agent),
+        Err(Error::Empty { .. })
+    ));
+    assert_eq!(stored.state, RequestState::Verified);
+    assert_eq!(f.sink.events().len(), before);
+}
+
 fn erasure_desk(f: &Fixture, vault: Arc<SubjectVault<MemoryKeyStore>>) -> Desk {
     let until = Utc.with_ymd_and_hms(2033, 6, 30, 0, 0, 0).unwrap();
     let holds = StaticHolds::new().hold(
