@@ -36,12 +36,27 @@ pub trait CompletionClient: Send + Sync {
 }
 
 /// A reply with its tokens replaced by the original values.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Its `Debug` shows the reply's length, never its text: the unmasked reply
+/// holds personal data, and a `{:?}` in a log line must not write it there.
+#[derive(Clone, PartialEq)]
 pub struct Completion {
     /// The reply, unmasked.
     pub reply: String,
     /// What was masked in the prompt (kinds and positions, no values).
     pub report: Report,
+}
+
+impl std::fmt::Debug for Completion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field(
+                "reply",
+                &format_args!("[{} bytes, unmasked]", self.reply.len()),
+            )
+            .field("report", &self.report)
+            .finish()
+    }
 }
 
 /// A [`CompletionClient`] that only ever sees masked text.
@@ -171,6 +186,17 @@ mod tests {
     /// What the docs warn of: a vault answers every token it holds, also
     /// one the prompt carried as text, so a vault shared across tenants
     /// hands one tenant's values to another.
+    #[test]
+    fn a_completions_debug_never_shows_the_unmasked_reply() {
+        let done = Completion {
+            reply: "Reset access for ana@example.com".into(),
+            report: Report::default(),
+        };
+        let shown = format!("{done:?}");
+        assert!(!shown.contains("ana@example.com"), "{shown}");
+        assert!(shown.contains("32 bytes"), "{shown}");
+    }
+
     #[test]
     fn a_vault_unmasks_every_token_it_holds_so_it_is_never_shared() {
         let ai = masked(Recorder::default());
