@@ -4,19 +4,22 @@
 //! A test binary of its own, and so a process of its own, on purpose: the
 //! test counts the spans a thread-scoped subscriber
 //! (`tracing::subscriber::with_default`) sees, and tracing caches each
-//! callsite's interest process-wide. In tracing-core (0.1.36), a thread
-//! with no subscriber that registers a callsite while only one dispatcher
-//! exists computes its interest from its own default alone (`NoSubscriber`:
-//! never), without a lock, and stores it when done. Installing a scoped
-//! subscriber rebuilds every cached interest, but a registration that began
-//! before and stores after overwrites it: the callsite stays "never" while
-//! the subscriber is installed, and its spans are lost. In `tests/sqlx.rs`
-//! the other tests bind on other threads at the same time (the first
-//! binding of the run often is theirs), so the count was 0 once in a full
-//! run. Here the test thread is the only one that reaches the binding's
-//! callsite, so no registration can race the subscriber; rebuilding the
-//! cache once the subscriber is installed keeps it right even if a later
-//! test joins this binary.
+//! callsite's interest process-wide. In tracing-core (0.1.36,
+//! `callsite::register`, `Dispatchers::rebuilder`), while at most one
+//! dispatcher has been registered, a callsite's first registration asks
+//! only the registering thread's default (a thread with no subscriber:
+//! `NoSubscriber`, never), without a lock. Installing the scoped
+//! subscriber rebuilds the interest of the callsites registered so far,
+//! but a callsite first reached on another thread after that (or whose
+//! registration began before and stores after) is cached as "never" for
+//! every thread, and the subscriber's thread then loses its spans. In
+//! `tests/sqlx.rs` the other tests bind on other threads at the same time
+//! (the first binding of the run often is theirs), so the count was 0 once
+//! in a full run. Here the test thread is the only one that reaches the
+//! binding's callsite, so no other thread can register it; rebuilding the
+//! cache once the subscriber is installed also covers a callsite cached
+//! before (should a later test join this binary, it must not bind on
+//! another thread while this one runs).
 
 #![cfg(all(feature = "sqlx", feature = "tracing"))]
 
