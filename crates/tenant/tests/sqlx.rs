@@ -647,42 +647,6 @@ fn the_binding_is_send_and_sync() {
     });
 }
 
-/// With feature `tracing`: a binding is one `custodia.tenant.bind` span
-/// with its time, and never names the tenant.
-#[cfg(feature = "tracing")]
-#[test]
-fn a_binding_is_a_span_that_names_no_tenant() {
-    use std::io::{Read as _, Seek as _};
-
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    // A file, since the subscriber's writer must outlive the closure.
-    let mut written = tempfile::tempfile().unwrap();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(written.try_clone().unwrap())
-        .finish();
-    let tenant = TenantId::random();
-    tracing::subscriber::with_default(subscriber, || {
-        rt.block_on(async {
-            let pool = app_pool(1).await;
-            let mut tx = begin_bound(&pool, tenant).await.unwrap();
-            assert_eq!(binding(&mut tx).await, Some(tenant.as_uuid().to_string()));
-            tx.commit().await.unwrap();
-            pool.close().await;
-        })
-    });
-    let mut log = String::new();
-    written.rewind().unwrap();
-    written.read_to_string(&mut log).unwrap();
-    assert_eq!(log.matches("custodia.tenant.bind").count(), 1, "{log}");
-    assert!(log.contains("time.busy"), "{log}");
-    assert!(
-        !log.contains(&tenant.to_string()),
-        "the tenant leaked into {log}"
-    );
-}
+// The binding's span is checked in `tests/sqlx_tracing.rs`, a process of
+// its own: counting spans with a thread-scoped subscriber races the other
+// tests' bindings here (see that file).

@@ -241,7 +241,9 @@ pub(crate) async fn job(app: Arc<App>, every: Duration) {
             let swept = async {
                 let mut tx = custodia_tenant::begin_bound(&app.pool, *tenant).await?;
                 let outcome = sweep(&app, &mut tx, *tenant, false).await?;
-                tx.commit().await?;
+                // Not sqlx's `commit`: on a transaction PostgreSQL aborted
+                // it reports success while nothing was stored.
+                custodia_tenant::commit_bound(tx).await?;
                 Ok::<_, ApiError>(outcome)
             };
             match swept.await {

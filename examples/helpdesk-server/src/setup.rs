@@ -11,8 +11,8 @@ use custodia_example_helpdesk::demo::{self, Cast};
 use custodia_example_helpdesk::store::{
     CONTACT_REGISTER, POSTGRES_REGISTER, POSTGRES_SCHEMA, PROCESSING_COLUMNS,
 };
-use custodia_tenant::begin_bound;
 use custodia_tenant::rls::{Ident, RlsPolicy, TenantTable};
+use custodia_tenant::{begin_bound, commit_bound};
 use sqlx_core::connection::Connection as _;
 use sqlx_core::query::query;
 use sqlx_core::raw_sql::raw_sql;
@@ -187,7 +187,9 @@ pub(crate) async fn seed(app: &App) -> Result<(), Error> {
         .note("fields name, email, phone, body sealed")
         .build(app.clock.as_ref())?;
         app.record(event).await?;
-        tx.commit().await?;
+        // Fails, rather than reporting a seed that was not stored, if
+        // PostgreSQL aborted the transaction.
+        commit_bound(tx).await?;
     }
     if served(cast.acme) {
         let portal = ActorId::from_external_key(cast.acme, "portal.user", &cast.alice.to_string());

@@ -1959,3 +1959,52 @@ fn the_schema_passes_the_isolation_lint_but_for_the_id_router() {
     clean_but_for_the_router(lint(&fleet), &fleet.schema);
     rt.block_on(fleet.stop());
 }
+
+/// The calls README's helpdesk-server section and the route table show
+/// that no other test drives: `/health` without a token, `/me`, `/roles`,
+/// `/agents`, and the blind-index search by an email typed in another case
+/// (`?email=ALICE.NG@example.com`).
+#[test]
+fn the_documented_calls_answer_as_the_readme_shows() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let http = fleet.http(0);
+    let agent = fleet.token(ACME, &["agent"], "sam");
+    rt.block_on(async {
+        let (status, health) = http.send(Method::GET, "/health", None, None).await;
+        assert_eq!(status, StatusCode::OK, "{health}");
+        assert_eq!(health["status"], "ok", "{health}");
+        assert!(health["staleness_bound_ms"].is_u64(), "{health}");
+
+        // The tenant, the roles, and what each ticket field shows the caller.
+        let (status, me) = http.get("/me", &agent).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["billing_account"], ACME, "{me}");
+        assert_eq!(me["roles"], json!(["agent"]), "{me}");
+        assert_eq!(me["others_ticket"]["fields"]["phone"], "hidden", "{me}");
+        assert_eq!(me["own_ticket"]["fields"]["email"], "read", "{me}");
+
+        let (status, roles) = http.get("/roles", &agent).await;
+        assert_eq!(status, StatusCode::OK, "{roles}");
+        assert!(roles.to_string().contains("supervisor"), "{roles}");
+
+        let (status, agents) = http.get("/agents", &agent).await;
+        assert_eq!(status, StatusCode::OK, "{agents}");
+        let agents = agents.as_array().unwrap();
+        assert!(!agents.is_empty());
+        assert!(agents.iter().all(|a| a["agent"].is_string()
+            && a["tickets"].as_u64().unwrap() >= a["open"].as_u64().unwrap()));
+
+        // The search normalises the address before the blind index.
+        let (status, typed) = http
+            .get("/tickets?email=ALICE.NG@example.com", &agent)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{typed}");
+        let (_, lower) = http
+            .get("/tickets?email=alice.ng@example.com", &agent)
+            .await;
+        assert!(!typed.as_array().unwrap().is_empty(), "{typed}");
+        assert_eq!(typed, lower);
+    });
+    rt.block_on(fleet.stop());
+}

@@ -76,17 +76,27 @@
 //! objections, nothing else); an erasure removes it. So does `custodia dsr`
 //! over [`crate::serve_source`] (the `custodia-helpdesk-source` program).
 //! A desk (or `custodia dsr`) built before the step still reaches the
-//! register through each located ticket ([`PersonalDataSource::restrict`],
-//! [`PersonalDataSource::erase`]), as before.
+//! register through each located ticket for a restriction
+//! ([`PersonalDataSource::restrict`]), but not for an erasure (below).
 //!
-//! An erasure removes the contact's register row, from
-//! [`PersonalDataSource::erase`] of any of their tickets and from the
-//! subject-level step ([`Tickets::forget_contact`]): the row is data about the person, and
-//! keeping it would record that they exist and restricted their
-//! processing after they asked to be forgotten. Their restriction ends
-//! with it, as it already does for their anonymized tickets: nothing of
-//! theirs is left to restrict, and the erasure shreds their key, under
-//! which no new ticket of theirs can be sealed.
+//! An erasure removes the contact's register row through the
+//! subject-level step alone ([`Tickets::forget_contact`]): the row is data
+//! about the person, and keeping it would record that they exist and
+//! restricted their processing after they asked to be forgotten. Their
+//! restriction ends with it, as it already does for their anonymized
+//! tickets: nothing of theirs is left to restrict, and the erasure shreds
+//! their key, under which no new ticket of theirs can be sealed.
+//! [`PersonalDataSource::erase`] of a ticket leaves the register alone.
+//! The desk runs the step once per erasure, before any ticket, so by the
+//! time it erases tickets the row the contact had is gone; a deferred
+//! erasure's later pass (the key shred waited for a held ticket that could
+//! not be re-sealed) never runs the step, and a row it would meet was
+//! written after the erasure: a later restriction or objection, which
+//! must stand (Art. 18, 21). Removing the row per ticket, as builds before
+//! the step did, silently lifted it. So a desk or `custodia dsr` built
+//! before the step no longer removes the row when it erases: run the
+//! erasure with a current build (every source program of this build
+//! offers the step, and every current client sends it).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -1243,10 +1253,14 @@ impl PersonalDataSource for Tickets {
         }
         let id = [Value::Text(plan.record.id.clone())];
         self.db.transaction(Some(tenant), |tx| {
-            // The contact's register row goes with their data: an erasure
-            // ends their restriction and objections (see the module docs).
+            // The contact's lock, so a restriction of theirs landing now
+            // changes the ticket before or after this, never half of it.
+            // Their register row is not removed here: that is the
+            // erasure's subject-level step, which runs once, before any
+            // ticket. A row found now was written after it (a deferred
+            // pass erasing a released ticket meets a later restriction),
+            // and removing it would lift that restriction (Art. 18).
             self.lock_contact(tx, tenant, subject)?;
-            forget_in(tx, tenant, subject)?;
             if plan.delete_record {
                 tx.execute("DELETE FROM tickets WHERE id = $1", &id)?;
                 return Ok(());

@@ -810,3 +810,148 @@ fn a_lift_reports_no_register_row_for_a_contact_without_one() {
         None
     );
 }
+
+/// The tickets source, but unable to re-seal a kept ticket: the one case
+/// in which the helpdesk's erasure defers the key shred, so a later pass
+/// erases the ticket once its hold is released.
+struct NoReseal(std::sync::Arc<custodia_example_helpdesk::store::Tickets>);
+
+impl custodia_dsr::PersonalDataSource for NoReseal {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn locate(
+        &self,
+        tenant: custodia_core::TenantId,
+        subject: custodia_core::SubjectId,
+    ) -> Result<Vec<custodia_dsr::Located>, custodia_dsr::BoxError> {
+        self.0.locate(tenant, subject)
+    }
+    fn export(
+        &self,
+        tenant: custodia_core::TenantId,
+        subject: custodia_core::SubjectId,
+        record: &custodia_dsr::RecordRef,
+    ) -> Result<custodia_dsr::ExportedRecord, custodia_dsr::BoxError> {
+        self.0.export(tenant, subject, record)
+    }
+    fn rectify(
+        &self,
+        tenant: custodia_core::TenantId,
+        subject: custodia_core::SubjectId,
+        record: &custodia_dsr::RecordRef,
+        updates: &[custodia_dsr::FieldUpdate],
+    ) -> Result<(), custodia_dsr::BoxError> {
+        self.0.rectify(tenant, subject, record, updates)
+    }
+    fn erase(
+        &self,
+        tenant: custodia_core::TenantId,
+        subject: custodia_core::SubjectId,
+        plan: &custodia_dsr::ErasurePlan,
+    ) -> Result<(), custodia_dsr::BoxError> {
+        self.0.erase(tenant, subject, plan)
+    }
+    fn restrict(
+        &self,
+        tenant: custodia_core::TenantId,
+        subject: custodia_core::SubjectId,
+        record: &custodia_dsr::RecordRef,
+        restriction: &custodia_dsr::Restriction,
+    ) -> Result<(), custodia_dsr::BoxError> {
+        self.0.restrict(tenant, subject, record, restriction)
+    }
+    fn subject_step(
+        &self,
+        tenant: custodia_core::TenantId,
+        subject: custodia_core::SubjectId,
+        step: &custodia_dsr::SubjectStep,
+    ) -> Result<custodia_dsr::SubjectOutcome, custodia_dsr::BoxError> {
+        self.0.subject_step(tenant, subject, step)
+    }
+}
+
+/// Found in review: `Tickets::erase` removed the contact's register row
+/// for each ticket it erased, so a deferred erasure's pass, erasing a
+/// ticket released from its hold, removed a restriction the contact made
+/// after the erasure (Art. 18), silently lifting it. Now the pass leaves
+/// the register alone (the erasure's subject-level step removed the row
+/// the contact had before it; a row there now is newer).
+#[test]
+fn a_deferred_erasures_pass_keeps_a_restriction_written_after_the_erasure() {
+    use custodia_dsr::{
+        Desk, ErasureException, ErasureHold, PersonalDataSource as _, Resumed, StaticHolds,
+    };
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cast::new();
+    let hd = demo::seed(dir.path(), clock()).unwrap();
+    let tickets = hd.tickets();
+    let source = Arc::new(NoReseal(Arc::clone(tickets)));
+    // Alice restricted before her erasure: the erasure removes that row.
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
+    let located = tickets.locate(c.acme, c.alice).unwrap();
+    assert!(!located.is_empty());
+    let held = located[0].record.clone();
+    let hold = ErasureHold {
+        exception: ErasureException::LegalClaims,
+        reason: "case 17".into(),
+        until: None,
+    };
+    let holding = Desk::new(hd.clock().clone(), hd.trail().clone())
+        .with_source(source.clone())
+        .unwrap()
+        .with_retention(Arc::new(StaticHolds::new().hold(
+            c.acme,
+            "tickets",
+            held.clone(),
+            hold,
+        )))
+        .with_key_shredder(hd.vault().clone());
+    let mut erasure = verified(&holding, c.alice, RequestKind::Erasure);
+    holding.erase(&mut erasure, c.acme_dpo).unwrap();
+    assert_eq!(
+        Desk::deferred_erasures(std::slice::from_ref(&erasure)).len(),
+        1
+    );
+    assert_eq!(tickets.contact_processing(c.acme, c.alice).unwrap(), None);
+    assert!(
+        tickets
+            .locate(c.acme, c.alice)
+            .unwrap()
+            .iter()
+            .any(|l| l.record == held)
+    );
+
+    // Later, Alice restricts the processing of what is left.
+    run_request(&hd, c.alice, RequestKind::Restriction { lift: false });
+    assert!(
+        tickets
+            .contact_processing(c.acme, c.alice)
+            .unwrap()
+            .unwrap()
+            .restricted
+    );
+
+    // The hold is released: the daily pass erases the ticket and shreds.
+    let released = Desk::new(hd.clock().clone(), hd.trail().clone())
+        .with_source(source)
+        .unwrap()
+        .with_key_shredder(hd.vault().clone());
+    let mut stored = vec![erasure];
+    let reports = released.resume_deferred_erasures(&mut stored, c.acme_dpo);
+    assert!(
+        matches!(reports[0].outcome, Ok(Resumed::Shredded(_))),
+        "{:?}",
+        reports[0].outcome
+    );
+    assert!(tickets.locate(c.acme, c.alice).unwrap().is_empty());
+    // Her later restriction stands.
+    assert!(
+        tickets
+            .contact_processing(c.acme, c.alice)
+            .unwrap()
+            .unwrap()
+            .restricted
+    );
+}
