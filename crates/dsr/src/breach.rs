@@ -686,8 +686,15 @@ impl BreachRegister {
     /// Records a new incident (Art. 33(5)). Its times are checked first
     /// against the register's clock ([`Incident::check_times`]): an
     /// awareness in the future or a reversed window is refused, unaudited.
+    ///
+    /// A host that keeps incidents in a store where two requests may
+    /// record one id at once stores it first, with an insert that refuses
+    /// an existing id, and records it only once stored: each stored
+    /// incident then has one `BreachRecorded` event. It checks the
+    /// incident with [`BreachRegister::check_record`] before storing, so
+    /// that one `record` would refuse is never stored.
     pub fn record(&self, incident: &Incident, actor: ActorId) -> Result<(), Error> {
-        incident.check_times(self.clock.now())?;
+        self.check_record(incident)?;
         self.emit(
             incident,
             actor,
@@ -695,6 +702,17 @@ impl BreachRegister {
                 role: incident.role,
             },
         )
+    }
+
+    /// The check [`BreachRegister::record`] makes before it audits, alone:
+    /// the incident's times against the register's clock
+    /// ([`Incident::check_times`]). For a host that stores a new incident
+    /// before recording it (see [`BreachRegister::record`]): an incident
+    /// that passes is not refused by `record` for its times a moment later
+    /// (awareness only falls further behind the clock; a window does not
+    /// change).
+    pub fn check_record(&self, incident: &Incident) -> Result<(), Error> {
+        incident.check_times(self.clock.now())
     }
 
     /// Records an update of an incident's details (Art. 33(4)), its times
