@@ -410,9 +410,9 @@ fn formula_like(value: &str) -> bool {
 /// `spreadsheet` files a name that reads as another once defused (`=a` and
 /// `'=a` both read `'=a`) — takes `-2`, or the first `-n` whose cell no
 /// other header and no field name has; every other name is written as it
-/// is. Compared as a reader gets the cells (after any leading `'`), so the
-/// headers of one file are unique, and the same fields give the same
-/// headers.
+/// is. Compared as a reader gets the cells (a defused name with its
+/// leading `'`), so the headers of one file are unique, and the same
+/// fields give the same headers.
 fn headers(columns: &[&str], spreadsheet: bool) -> Vec<String> {
     let cell = |name: &str| {
         if spreadsheet && formula_like(name) {
