@@ -80,10 +80,21 @@ impl std::fmt::Debug for Completion {
 /// assert_eq!(done.reply, "Reply to: Mail ana@example.com");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+///
+/// Its `Debug` shows the masker, not the client: a host's client often
+/// holds the model API's key, and a derived `Debug` of it would write the
+/// key into any log line that prints this.
 pub struct MaskedCompletion<C> {
     client: C,
     masker: Masker,
+}
+
+impl<C> std::fmt::Debug for MaskedCompletion<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaskedCompletion")
+            .field("masker", &self.masker)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C: CompletionClient> MaskedCompletion<C> {
@@ -183,9 +194,8 @@ mod tests {
         assert_eq!(ai.client.sent.lock().unwrap()[1], "<EMAIL_1> again");
     }
 
-    /// What the docs warn of: a vault answers every token it holds, also
-    /// one the prompt carried as text, so a vault shared across tenants
-    /// hands one tenant's values to another.
+    /// A `{:?}` of a completion (a log line) shows the reply's length, not
+    /// the personal values unmasking put back into it.
     #[test]
     fn a_completions_debug_never_shows_the_unmasked_reply() {
         let done = Completion {
@@ -197,6 +207,9 @@ mod tests {
         assert!(shown.contains("32 bytes"), "{shown}");
     }
 
+    /// What the docs warn of: a vault answers every token it holds, also
+    /// one the prompt carried as text, so a vault shared across tenants
+    /// hands one tenant's values to another.
     #[test]
     fn a_vault_unmasks_every_token_it_holds_so_it_is_never_shared() {
         let ai = masked(Recorder::default());
@@ -208,6 +221,32 @@ mod tests {
         let done = run(ai.complete(&mut TokenVault::new(), "Tenant B asks for <EMAIL_1>")).unwrap();
         assert!(!done.reply.contains("ana@example.com"), "{}", done.reply);
         assert!(done.reply.contains("<EMAIL_1>"), "{}", done.reply);
+    }
+
+    /// Found in review: `MaskedCompletion` derived `Debug`, which printed
+    /// the host's client with its own `Debug`, API key and all.
+    #[test]
+    fn a_masked_completions_debug_never_shows_the_client() {
+        #[derive(Debug)]
+        struct KeyedClient {
+            #[allow(dead_code)]
+            api_key: &'static str,
+        }
+        impl CompletionClient for KeyedClient {
+            fn complete<'a>(&'a self, _: &'a str) -> CompletionFuture<'a> {
+                Box::pin(async { Ok(String::new()) })
+            }
+        }
+        let policy = MaskPolicy::new(Strategy::Tokenize);
+        let ai = MaskedCompletion::new(
+            KeyedClient {
+                api_key: "sk-live-0123456789",
+            },
+            Masker::new(Detector::new()).with_policy(policy).unwrap(),
+        );
+        let shown = format!("{ai:?}");
+        assert!(!shown.contains("sk-live"), "{shown}");
+        assert!(shown.contains("Masker"), "{shown}");
     }
 
     #[test]

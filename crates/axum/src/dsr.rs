@@ -16,6 +16,21 @@
 //! | `GET /breaches/{id}` | one incident | 200 |
 //! | `POST /breaches/{id}/notifications` | records a notification sent now (the register stamps the time and judges it late or not, `BreachRegister::notification`; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: nothing was recorded, and the register audits a notification only once the store has taken it); 422 if the stored incident's `aware_at` is in the future (a store edited behind the register: lateness cannot be judged from it) |
 //!
+//! A new incident is checked (`BreachRegister::check_record`), stored
+//! ([`IncidentStore::insert`], which refuses an id stored already) and only
+//! then audited by the register (`BreachRecorded`,
+//! `BreachRegister::record`): of two `POST`s of one id, even at once, only
+//! the stored one is audited, so the log holds one `BreachRecorded` per
+//! stored incident, with the stored content; the other answers 409 and
+//! leaves only the layer's failure event. Should that audit fail, the
+//! incident is removed ([`IncidentStore::remove`]) and the answer is 500.
+//! Should the removal fail too (the store fails, or a notification was
+//! recorded on it meanwhile), the answer is the same 500 and, with feature
+//! `tracing`, an error-level event names the tenant and the incident id:
+//! that incident is stored without its `BreachRecorded` event. For the
+//! moment between the store and the audit, the incident can be read, and
+//! notified, before its `BreachRecorded` event is written.
+//!
 //! A notification is audited by the register (`BreachNotified`,
 //! `BreachRegister::audit_notification`) only after
 //! [`IncidentStore::replace`] stored it: one that loses the
@@ -113,6 +128,12 @@ pub trait IncidentStore: Send + Sync + 'static {
         current: &Incident,
         next: &Incident,
     ) -> Result<bool, BoxError>;
+    /// Removes `incident` of `tenant`, only while the stored incident
+    /// still equals it: otherwise (changed, or gone) nothing is written and
+    /// the answer is `false`. `POST /breaches` stores a new incident before
+    /// the register audits it, and removes it with this when that audit
+    /// fails, so that no stored incident lacks its `BreachRecorded` event.
+    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError>;
 }
 
 /// An [`IncidentStore`] in memory.
@@ -155,6 +176,17 @@ impl IncidentStore for MemoryIncidents {
         match map.get_mut(&(tenant, current.id)) {
             Some(stored) if stored == current && next.id == current.id => {
                 *stored = next.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.entry((tenant, incident.id)) {
+            std::collections::hash_map::Entry::Occupied(stored) if stored.get() == incident => {
+                stored.remove();
                 Ok(true)
             }
             _ => Ok(false),
@@ -438,19 +470,24 @@ async fn record_breach(
         .blocking(move |_, _| {
             let mut incident = incident;
             incident.tenants = [tenant].into();
-            // Audited only when new: asked first, so a repeated `POST`
-            // leaves no second `BreachRecorded`; `insert` still refuses
-            // one that raced it.
-            if incidents
-                .get(tenant, incident.id)
-                .map_err(store_error)?
-                .is_some()
-            {
-                return Err(already_recorded(&incident));
-            }
-            register.record(&incident, ctx.actor())?;
+            // Checked, stored, then audited: of two `POST`s of one new id
+            // (even at once) only the one `insert` takes is audited, so
+            // the log holds one `BreachRecorded` per stored incident, with
+            // the stored content. The check first, so that nothing `record`
+            // would refuse for its times is stored even for a moment.
+            register.check_record(&incident)?;
             if !incidents.insert(tenant, &incident).map_err(store_error)? {
                 return Err(already_recorded(&incident));
+            }
+            if let Err(e) = register.record(&incident, ctx.actor()) {
+                // No stored incident without its event: remove it (unless
+                // it changed meanwhile). The answer is the audit's error
+                // either way.
+                match incidents.remove(tenant, &incident) {
+                    Ok(true) => {}
+                    removal => not_removed(tenant, incident.id, removal.is_ok()),
+                }
+                return Err(e.into());
             }
             Ok(incident)
         })
@@ -581,6 +618,27 @@ fn not_put_back(tenant: TenantId, incident: IncidentId, changed: bool) {
             "the incident store failed"
         },
         "custodia.axum.breach: a notification whose audit failed could not be put back; \
+         it is stored without its audit event"
+    );
+    #[cfg(not(feature = "tracing"))]
+    let _ = (tenant, incident, changed);
+}
+
+/// Logs (feature `tracing`, level error) a new incident left stored
+/// without its `BreachRecorded` event: the removal after its failed audit
+/// found it `changed` (a notification recorded meanwhile), or the store
+/// failed. Ids only, as [`not_put_back`].
+fn not_removed(tenant: TenantId, incident: IncidentId, changed: bool) {
+    #[cfg(feature = "tracing")]
+    tracing::error!(
+        %tenant,
+        %incident,
+        cause = if changed {
+            "the incident changed meanwhile"
+        } else {
+            "the incident store failed"
+        },
+        "custodia.axum.breach: a new incident whose audit failed could not be removed; \
          it is stored without its audit event"
     );
     #[cfg(not(feature = "tracing"))]

@@ -81,8 +81,9 @@ pub const MAX_USER_AGENT: usize = 512;
 /// event (best effort). So does a transaction PostgreSQL aborted (a
 /// statement failed and the handler answered success anyway), whose
 /// `COMMIT` would roll back without an error: the stage finds it, and a
-/// change with no event staged (no sink) is checked with a `SELECT 1`
-/// first. After the commit the
+/// change with no event staged (no sink) is committed with
+/// `custodia_tenant::commit_bound`, which checks with a `SELECT 1` first.
+/// After the commit the
 /// sink moves the event into the log ([`AuditSink::committed`]) without the
 /// client waiting for it. A request that used no transaction has its event
 /// recorded directly, before the response. With
@@ -526,7 +527,7 @@ async fn finish(
         }
         return Ok(sink.record_soon(read).await?);
     }
-    match (sink, &event) {
+    let unproven = match (sink, &event) {
         (Some(sink), Some(event)) => {
             let staged = stage(sink, &mut tx, event.clone(), access).await;
             if let Err(e) = staged {
@@ -534,18 +535,24 @@ async fn finish(
                 record_failure(config, event.clone(), access).await;
                 return Err(e);
             }
+            false
         }
         // A change with no event staged to prove its transaction alive.
-        _ if access == Access::Write => ensure_live(&mut tx)
-            .await
-            .map_err(Error::db("checking the transaction before its commit"))?,
-        _ => {}
-    }
-    if let Err(e) = tx.commit().await {
+        _ => access == Access::Write,
+    };
+    let committed = if unproven {
+        // Checks with a `SELECT 1` that PostgreSQL has not aborted it
+        // (its `COMMIT` would then roll back with no error) and rolls an
+        // aborted one back: `Error::TransactionAborted`, a 500.
+        custodia_tenant::commit_bound(tx).await.map_err(Error::from)
+    } else {
+        tx.commit().await.map_err(Error::db("committing"))
+    };
+    if let Err(e) = committed {
         if let Some(event) = event {
             record_failure(config, event, access).await;
         }
-        return Err(Error::db("committing")(e));
+        return Err(e);
     }
     if let Some(sink) = sink {
         sink.committed();
@@ -573,7 +580,9 @@ async fn stage(
 /// Fails if PostgreSQL has aborted `conn`'s transaction (a statement failed
 /// and the handler answered success anyway): its `COMMIT` would then roll
 /// back with no error, and the client would be told of a change that was
-/// never stored.
+/// never stored. For `AuditSink::stage`'s default, which records an event
+/// ahead of the commit; the layer's own commit of a change with no staged
+/// event checks with `custodia_tenant::commit_bound`.
 pub(crate) async fn ensure_live(conn: &mut PgConnection) -> Result<(), sqlx_core::Error> {
     sqlx_core::query::query::<Postgres>("SELECT 1")
         .execute(conn)

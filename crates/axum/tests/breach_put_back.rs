@@ -86,6 +86,9 @@ impl IncidentStore for Store {
             (_, PutBack::FindsItChanged) => Ok(false),
         }
     }
+    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
+        self.inner.remove(tenant, incident)
+    }
 }
 
 /// Records an incident of a new tenant and notifies it with the put-back

@@ -1769,6 +1769,13 @@ impl custodia_axum::dsr::IncidentStore for Raced {
         assert!(self.0.replace(tenant, current, &theirs)?);
         self.0.replace(tenant, current, &theirs)
     }
+    fn remove(
+        &self,
+        tenant: TenantId,
+        incident: &custodia_dsr::breach::Incident,
+    ) -> Result<bool, custodia_dsr::BoxError> {
+        self.0.remove(tenant, incident)
+    }
 }
 
 /// Found in review: a notification that lost the store's compare-and-swap

@@ -266,6 +266,13 @@ pub enum BundleKind {
 /// each field name in order of first appearance — and `audit-events.csv` with
 /// columns `at`, `actor`, `action`, `target`, `details` (JSON).
 ///
+/// The headers of a file are unique, so a reader may key by header: a
+/// field named `id` or `created_at` is headed `id-2` (`created_at-2`), or
+/// `-3` and on when a field of the file has that name already; every other
+/// field keeps its name. In the spreadsheet files, where the leading `'`
+/// makes `=a` read as a field named `'=a`, the second of two such names in
+/// a file takes `-2` the same way.
+///
 /// Which to use:
 ///
 /// * [`ExportBundle::csv_files`] (the default) is exact: every value as it is,
@@ -397,6 +404,45 @@ fn formula_like(value: &str) -> bool {
     value.trim_start_matches(' ').starts_with(FORMULA_STARTS)
 }
 
+/// The header of a record CSV: `id`, `created_at`, then one per field name
+/// in `columns` (distinct, in order of first appearance). A name whose cell
+/// would read as an earlier header's — `id` or `created_at`, or in the
+/// `spreadsheet` files a name that reads as another once defused (`=a` and
+/// `'=a` both read `'=a`) — takes `-2`, or the first `-n` whose cell no
+/// other header and no field name has; every other name is written as it
+/// is. Compared as a reader gets the cells (a defused name with its
+/// leading `'`), so the headers of one file are unique, and the same
+/// fields give the same headers.
+fn headers(columns: &[&str], spreadsheet: bool) -> Vec<String> {
+    let cell = |name: &str| {
+        if spreadsheet && formula_like(name) {
+            format!("'{name}")
+        } else {
+            name.to_owned()
+        }
+    };
+    // Every field's own cell, so that a renamed header takes none of them.
+    let names: BTreeSet<String> = columns.iter().map(|name| cell(name)).collect();
+    let mut headers = vec!["id".to_owned(), "created_at".to_owned()];
+    let mut used: BTreeSet<String> = headers.iter().cloned().collect();
+    for name in columns {
+        let mut header = (*name).to_owned();
+        let mut n = 2u64;
+        while used.contains(&cell(&header)) {
+            loop {
+                header = format!("{name}-{n}");
+                n += 1;
+                if !names.contains(&cell(&header)) {
+                    break;
+                }
+            }
+        }
+        used.insert(cell(&header));
+        headers.push(header);
+    }
+    headers
+}
+
 fn csv_row<'a>(out: &mut String, values: impl IntoIterator<Item = &'a str>, spreadsheet: bool) {
     for (i, value) in values.into_iter().enumerate() {
         if i > 0 {
@@ -516,9 +562,7 @@ impl ExportBundle {
             let mut content = String::new();
             csv_row(
                 &mut content,
-                ["id", "created_at"]
-                    .into_iter()
-                    .chain(columns.iter().copied()),
+                headers(&columns, spreadsheet).iter().map(String::as_str),
                 spreadsheet,
             );
             for r in rows {
@@ -722,7 +766,121 @@ mod tests {
         cells
     }
 
+    /// The first row (the header) of an RFC 4180 file, its cells as a
+    /// reader gets them: quotes removed, `""` a quote, a line break inside
+    /// quotes part of the cell.
+    fn header(csv: &str) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut quoted = false;
+        let mut chars = csv.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cells.last_mut().unwrap().push('"');
+                }
+                '"' => quoted = !quoted,
+                ',' if !quoted => cells.push(String::new()),
+                '\r' if !quoted && chars.peek() == Some(&'\n') => break,
+                c => cells.last_mut().unwrap().push(c),
+            }
+        }
+        cells
+    }
+
+    fn field(name: &str, value: &str) -> crate::source::FieldValue {
+        crate::source::FieldValue {
+            name: name.into(),
+            category: custodia_core::DataCategory::USER_CONTENT_TICKET,
+            value: value.into(),
+            provided_by_subject: true,
+        }
+    }
+
+    /// Found in review: a field named `id` or `created_at` gave a second
+    /// column of that name, so a reader keying by header took the record's
+    /// id (or the field's value) for the other. A colliding name takes
+    /// `-2` (or the next number no column has); the others are unchanged.
+    #[test]
+    fn a_field_named_like_a_fixed_column_gets_its_own_header() {
+        let mut r = record("tickets", "ticket");
+        r.id = "T-1".into();
+        r.fields = vec![
+            field("subject", "printer"),
+            field("id", "external-7"),
+            field("created_at", "yesterday"),
+            field("id-2", "taken"),
+        ];
+        let b = bundle(vec![r]);
+        let exact = &b.csv_files()[0].content;
+        assert_eq!(
+            exact,
+            "id,created_at,subject,id-3,created_at-2,id-2\r\n\
+             T-1,,printer,external-7,yesterday,taken\r\n"
+        );
+        let safe = &b.spreadsheet_csv_files()[0].content;
+        assert_eq!(
+            header(safe),
+            [
+                "id",
+                "created_at",
+                "subject",
+                "id-3",
+                "created_at-2",
+                "id-2"
+            ]
+        );
+        // Names that collide with nothing are as they were.
+        let mut plain = record("tickets", "ticket");
+        plain.fields = vec![field("subject", "printer"), field("=sum", "x")];
+        let b = bundle(vec![plain]);
+        assert_eq!(
+            header(&b.csv_files()[0].content),
+            ["id", "created_at", "subject", "=sum"]
+        );
+    }
+
     proptest! {
+        /// Whatever the field names, the header cells of every CSV file,
+        /// exact or for a spreadsheet, are unique as a reader gets them,
+        /// and one column is written per distinct name.
+        #[test]
+        fn every_header_is_unique(
+            records in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![
+                        "(id|created_at|id-2|id-3|created_at-2|created_at-2-2|=a|'=a|=a-2|'=a-2|-|'-|'-2|-2)",
+                        any::<String>(),
+                        "[a-z=',\"\r\n-]{0,4}",
+                    ],
+                    0..8,
+                ),
+                1..4,
+            ),
+        ) {
+            let b = bundle(
+                records
+                    .iter()
+                    .map(|names| {
+                        let mut r = record("s", "t");
+                        r.fields = names.iter().map(|n| field(n, "v")).collect();
+                        r
+                    })
+                    .collect(),
+            );
+            let distinct: BTreeSet<&String> = records.iter().flatten().collect();
+            for files in [b.csv_files(), b.spreadsheet_csv_files()] {
+                for file in files {
+                    let header = header(&file.content);
+                    let unique: BTreeSet<&String> = header.iter().collect();
+                    prop_assert_eq!(unique.len(), header.len(), "{:?}: {:?}", file.name, header);
+                    if file.name != AUDIT_CSV {
+                        prop_assert_eq!(header.len(), distinct.len() + 2, "{:?}", header);
+                    }
+                }
+            }
+        }
+
         /// Whatever a value, no cell of the spreadsheet variant begins with
         /// a formula character, whether the spreadsheet splits lines at `,`,
         /// `;` (found in review: an unquoted `x;=1+1` was two cells, the

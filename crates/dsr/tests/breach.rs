@@ -389,3 +389,46 @@ fn a_notification_of_an_incident_aware_in_the_future_is_refused() {
         .unwrap();
     assert!(!on_time.late);
 }
+
+/// `check_record` refuses what `record` refuses, against the register's
+/// clock, and audits nothing either way: a host checks a new incident
+/// before storing it and records it once stored.
+#[test]
+fn check_record_refuses_as_record_does_and_audits_nothing() {
+    let now = Utc.with_ymd_and_hms(2026, 7, 10, 23, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let sink = Arc::new(MemorySink::new());
+    let register = BreachRegister::new(clock.clone(), sink.clone());
+    let dpo = ActorId::from_external_key(TenantId::from_external_key("crm", "acme"), "s", "d");
+    let contact = Contact {
+        name: "DPO".into(),
+        contact: "dpo@deskly.example".into(),
+    };
+    let fine = Incident::new(Role::Controller, now, "laptop lost", contact.clone());
+    let future = Incident::new(
+        Role::Controller,
+        now + TimeDelta::hours(1),
+        "laptop lost",
+        contact.clone(),
+    );
+    let mut reversed = fine.clone();
+    reversed.window = Some((now, now - TimeDelta::hours(1)));
+    register.check_record(&fine).unwrap();
+    assert!(matches!(
+        register.check_record(&future),
+        Err(Error::AwareInFuture { .. })
+    ));
+    assert!(matches!(
+        register.record(&future, dpo),
+        Err(Error::AwareInFuture { .. })
+    ));
+    assert!(matches!(
+        register.check_record(&reversed),
+        Err(Error::WindowReversed { .. })
+    ));
+    assert!(sink.actions().is_empty());
+    // Checked now, recorded a moment later: still accepted.
+    clock.advance(TimeDelta::minutes(5));
+    register.record(&fine, dpo).unwrap();
+    assert_eq!(sink.actions().len(), 1);
+}

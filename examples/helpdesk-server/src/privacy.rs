@@ -328,6 +328,29 @@ impl IncidentStore for PgIncidents {
             Ok(true)
         })
     }
+
+    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
+        bound(&self.0, tenant, |tx| {
+            // Locked while compared, as in `replace`: a notification
+            // recorded meanwhile is never removed with the incident.
+            let row = tx.query_opt(
+                "SELECT incident FROM breach_incidents WHERE id = $1 FOR UPDATE",
+                &[incident.id.as_uuid()],
+            )?;
+            let Some(row) = row else {
+                return Ok(false);
+            };
+            let stored: Incident = serde_json::from_str(row.get::<_, &str>(0))?;
+            if stored != *incident {
+                return Ok(false);
+            }
+            tx.execute(
+                "DELETE FROM breach_incidents WHERE id = $1",
+                &[incident.id.as_uuid()],
+            )?;
+            Ok(true)
+        })
+    }
 }
 
 /// 403 unless the caller has the DPO role.
