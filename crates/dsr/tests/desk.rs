@@ -407,6 +407,19 @@ fn spans_name_the_kind_and_never_a_corrected_value() {
         }],
     };
     let mut r = f.verified(&desk, kind);
+    // tracing caches a callsite's interest process-wide, and while only one
+    // dispatcher exists (this test's, thread-scoped) a callsite's first
+    // registration asks only the registering thread's subscriber
+    // (tracing-core 0.1.36, `callsite::register`): another test's thread
+    // reaching the export span first would cache it as "never" for this
+    // thread too, and the span below would be lost now and then. So the
+    // span's callsite is registered here first, on this thread; creating
+    // the subscriber then recomputes its interest with every dispatcher,
+    // and the rebuild inside the scope covers a registration in flight.
+    assert!(matches!(
+        desk.export(&mut r, f.agent),
+        Err(Error::WrongKind { .. })
+    ));
     let mut written = tempfile::tempfile().unwrap();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -415,6 +428,7 @@ fn spans_name_the_kind_and_never_a_corrected_value() {
         .with_writer(written.try_clone().unwrap())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
         assert!(matches!(
             desk.export(&mut r, f.agent),
             Err(Error::WrongKind { .. })
