@@ -314,6 +314,21 @@ fn render(path: &[Seg]) -> String {
     s
 }
 
+/// `text` escaped by the vault, if there is one and the text has a token's
+/// shape (see [`TokenVault`]).
+fn escaped(vault: &mut Option<&mut TokenVault>, text: &str) -> Option<String> {
+    vault.as_deref_mut()?.escape(text)
+}
+
+/// Escapes a string leaf written as it is (see [`TokenVault`]).
+fn escape_leaf(leaf: &mut Value, vault: &mut Option<&mut TokenVault>) {
+    if let Value::String(s) = leaf
+        && let Some(e) = escaped(vault, s)
+    {
+        *s = e;
+    }
+}
+
 /// What [`Masker::mask_json`] decided for one object key.
 #[derive(Default)]
 struct KeyMask {
@@ -453,6 +468,7 @@ impl Masker {
                         .as_ref()
                         .unwrap_or_else(|| self.policy().strategy(kind));
                     if *strategy == Strategy::Keep {
+                        escape_leaf(leaf, vault);
                         return Ok(());
                     }
                     let text = match &mut *leaf {
@@ -461,6 +477,11 @@ impl Masker {
                     };
                     let mut out = String::new();
                     self.replace(kind, &text, strategy, vault.as_deref_mut(), &mut out)?;
+                    if *strategy != Strategy::Tokenize
+                        && let Some(escaped) = escaped(vault, &out)
+                    {
+                        out = escaped;
+                    }
                     report.add(ReportEntry {
                         kind: kind.clone(),
                         start: 0,
@@ -486,6 +507,7 @@ impl Masker {
                     };
                     let findings = self.detector().detect(text);
                     if findings.is_empty() {
+                        escape_leaf(leaf, vault);
                         return Ok(());
                     }
                     let masked = self.apply(text, &findings, vault.as_deref_mut())?;
@@ -498,6 +520,8 @@ impl Masker {
                     if masked.text != text {
                         *leaf = Value::String(masked.text);
                     }
+                } else {
+                    escape_leaf(leaf, vault);
                 }
             }
         }
@@ -549,11 +573,22 @@ impl Masker {
         for k in map.keys() {
             let findings = self.detector().detect(k);
             if findings.is_empty() {
-                keys.push(KeyMask::default());
+                // With a vault, token-shaped text is escaped (see
+                // `TokenVault`): the key is renamed and shown so.
+                let name = escaped(vault, k);
+                masked_any |= name.is_some();
+                keys.push(KeyMask {
+                    shown: name.clone().map(Seg::Key),
+                    name,
+                    ..KeyMask::default()
+                });
                 continue;
             }
             if !mask {
+                let name = escaped(vault, k);
+                masked_any |= name.is_some();
                 keys.push(KeyMask {
+                    name,
                     shown: Some(Seg::AnyKey),
                     ..KeyMask::default()
                 });
