@@ -466,11 +466,36 @@ fn parse_line(line: &[u8], n: usize) -> Result<Option<JsonlLine<'_>>, String> {
     }
     serde_json::from_str(whole).map(Some).map_err(|e| {
         if e.is_data() {
-            format!("line {n}: expected an object with a string \"text\": {e}")
+            format!(
+                "line {n}: expected an object with a string \"text\": {}",
+                data_error(&e)
+            )
         } else {
             format!("line {n}: not JSON: {e}")
         }
     })
+}
+
+/// A data error's reason without the value it quotes: serde writes a
+/// mistyped number whole (``invalid type: integer `4111111111111111` ``),
+/// and a number in a line to mask may be a card or an account number. A
+/// field's name is ours (`text`, `id`) and stays.
+fn data_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let reason = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(reason, _)| reason);
+    let reason = if reason.starts_with("missing field `") || reason.starts_with("duplicate field `")
+    {
+        reason
+    } else {
+        reason
+            .split(['`', '"', ','])
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+    };
+    format!("{reason} at line {} column {}", e.line(), e.column())
 }
 
 /// Appends `{"entities":[…],"id":ID}` and a newline, each entity

@@ -481,3 +481,31 @@ fn detect_on_plain_text_is_what_masking_into_a_sink_found() {
         assert_eq!(stdout(&o), detect_line_the_old_way(text));
     }
 }
+
+/// A line whose "text" is no string is refused without quoting the value:
+/// serde's message names a mistyped number whole, and a number in a line
+/// to mask may be a card or an account number.
+#[test]
+fn a_mistyped_text_is_refused_without_quoting_it() {
+    for line in [
+        "{\"text\": 4111111111111111}\n",
+        "{\"id\": 7, \"text\": -4111111111111111}\n",
+        "{\"text\": 4111111111111111.5}\n",
+        "{\"text\": true}\n",
+        "{\"text\": [\"4111111111111111\"]}\n",
+    ] {
+        for args in [&["--jsonl"][..], &["--jsonl", "--detect"][..]] {
+            let o = custodia(args, line.as_bytes());
+            assert_eq!(o.status.code(), Some(2), "{line}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!err.contains("4111"), "{line}: {err}");
+            assert!(err.contains("line 1: expected an object with a string \"text\""), "{err}");
+            assert!(err.contains("column"), "{err}");
+        }
+    }
+    // The reason is still named.
+    let o = custodia(&["--jsonl"], b"{\"text\": 4111111111111111}\n");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid type: integer"));
+    let o = custodia(&["--jsonl"], b"{\"id\": 1}\n");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing field `text`"));
+}
