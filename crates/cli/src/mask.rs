@@ -90,15 +90,16 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
         Ok(found) => found,
         Err(e) => return Ok(Err(e)),
     };
-    let flushed = out.flush();
+    // A failed write (a full disk) is exit 2 even after a finding: exit 1
+    // promises the output was written. (A gate's closed pipe is absorbed.)
+    if let Err(e) = out.flush() {
+        return Ok(Err(e));
+    }
     if found && gate {
         if args.fail_on_find && !args.detect {
             eprintln!("custodia: personal data found (--fail-on-find)");
         }
         std::process::exit(1);
-    }
-    if let Err(e) = flushed {
-        return Ok(Err(e));
     }
     if out.get_ref().closed {
         // Nothing found in the whole input; `main` treats a closed pipe as ok.

@@ -509,3 +509,41 @@ fn a_mistyped_text_is_refused_without_quoting_it() {
     let o = custodia(&["--jsonl"], b"{\"id\": 1}\n");
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing field `text`"));
 }
+
+/// A gate that found something but could not write its output (a full
+/// disk) exits 2 with the reason, as every failed write does: its exit 1
+/// promises the output was written.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_exit_2_even_when_a_gate_found_something() {
+    for args in [
+        &["--detect"][..],
+        &["--fail-on-find"][..],
+        &["--json", "--fail-on-find"][..],
+        &["--jsonl", "--fail-on-find"][..],
+        &["--jsonl", "--detect"][..],
+    ] {
+        let input: &[u8] = if args.contains(&"--jsonl") {
+            b"{\"text\":\"mail jane@example.com\"}\n"
+        } else {
+            b"mail jane@example.com\n"
+        };
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+            .arg("mask")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the custodia binary runs");
+        let _ = child.stdin.take().expect("stdin").write_all(input);
+        let o = child.wait_with_output().expect("output");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("No space left"), "{args:?}: {err}");
+    }
+}
