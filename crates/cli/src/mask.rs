@@ -36,8 +36,10 @@ pub struct MaskArgs {
     /// (UTF-8 byte offsets) instead of masked text; exit 1 if any.
     #[arg(long)]
     detect: bool,
-    /// Exit 1 if any personal data was found, after writing the masked
-    /// output (for CI gates: "nothing personal may pass unmasked").
+    /// Exit 1 if anything was found, after writing the masked output (for
+    /// CI gates: "nothing personal may pass unmasked"). A found
+    /// organisation counts, though it is kept in the output (see
+    /// --strategy).
     #[arg(long)]
     fail_on_find: bool,
     /// Text input: print one JSON document
@@ -47,6 +49,9 @@ pub struct MaskArgs {
     #[arg(long)]
     json: bool,
     /// redact, partial, pseudonym (needs --tenant and CUSTODIA_MASK_KEY), keep, or replace:TEXT.
+    /// Every kind found is masked so, except that organisations (ORGANIZATION)
+    /// are found and counted but kept, whatever the strategy (a firm's name is
+    /// not a person's data; custodia_mask::MaskPolicy can name them).
     #[arg(long, default_value = "redact")]
     strategy: String,
     /// Regional recognizers: comma-separated us, uk, au, ca, nz, eu, de (Germany

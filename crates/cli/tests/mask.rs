@@ -547,3 +547,29 @@ fn a_full_disk_is_exit_2_even_when_a_gate_found_something() {
         assert!(err.contains("No space left"), "{args:?}: {err}");
     }
 }
+
+/// What the help says of organisations: found and counted (so a gate
+/// fails on one), but kept in the output whatever the strategy.
+#[test]
+fn a_found_organisation_is_counted_and_kept() {
+    let text = b"Invoice from Kiwi Fibre Networks Ltd\n";
+    for strategy in ["redact", "partial", "replace:X"] {
+        let o = custodia(&["--strategy", strategy, "--json"], text);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(doc["counts"]["ORGANIZATION"], 1, "{doc}");
+        assert_eq!(doc["findings"], 1, "{doc}");
+        assert!(doc["text"].as_str().unwrap().contains("Kiwi Fibre Networks Ltd"));
+    }
+    let o = custodia(&["--fail-on-find"], text);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.stdout, text);
+    let help = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(["mask", "--help"])
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("organisations (ORGANIZATION) are found and counted but kept"),
+        "{help}"
+    );
+}
