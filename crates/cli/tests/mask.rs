@@ -499,7 +499,10 @@ fn a_mistyped_text_is_refused_without_quoting_it() {
             assert_eq!(o.status.code(), Some(2), "{line}");
             let err = String::from_utf8_lossy(&o.stderr);
             assert!(!err.contains("4111"), "{line}: {err}");
-            assert!(err.contains("line 1: expected an object with a string \"text\""), "{err}");
+            assert!(
+                err.contains("line 1: expected an object with a string \"text\""),
+                "{err}"
+            );
             assert!(err.contains("column"), "{err}");
         }
     }
@@ -558,7 +561,12 @@ fn a_found_organisation_is_counted_and_kept() {
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
         assert_eq!(doc["counts"]["ORGANIZATION"], 1, "{doc}");
         assert_eq!(doc["findings"], 1, "{doc}");
-        assert!(doc["text"].as_str().unwrap().contains("Kiwi Fibre Networks Ltd"));
+        assert!(
+            doc["text"]
+                .as_str()
+                .unwrap()
+                .contains("Kiwi Fibre Networks Ltd")
+        );
     }
     let o = custodia(&["--fail-on-find"], text);
     assert_eq!(o.status.code(), Some(1));
