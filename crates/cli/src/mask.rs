@@ -9,10 +9,10 @@ use custodia_mask::{Detector, MaskPolicy, Masker, PseudonymKey, Regions, Strateg
 
 /// Exit codes of `custodia mask`, for its `--help`.
 pub const EXIT_CODES: &str =
-    "Exit codes: 0 ok; 1 personal data found with --detect or --fail-on-find \
-(after all output is written; also when standard output was closed early, e.g. `| head`: \
-the rest of the input is still read to decide); 2 usage or input error (reason on stderr; \
-never JSON). Without --detect or --fail-on-find, a closed standard output ends the command \
+    "Exit codes: 0 ok; 1 something found with --detect or --fail-on-find, a kept organisation \
+too (after all output is written; also when standard output was closed early, e.g. `| head`: \
+the rest of the input is still read to decide); 2 usage or input error, or output that could \
+not be written (a full disk), even after a finding (reason on stderr; never JSON). Without --detect or --fail-on-find, a closed standard output ends the command \
 with exit 0.
 
 JSON: --detect writes JSON lines {\"id\",\"entities\":[{\"kind\",\"start\",\"end\",\"score\"}]}; \
