@@ -365,6 +365,11 @@ impl Masker {
     ///   not masked, the unmasked key keeps its name and the masked ones
     ///   get `#2`, `#3`, … appended, in the map's order, so no member is
     ///   lost.
+    /// - With a `vault`, a string or key that has a token's shape
+    ///   (`<EMAIL_1>`) is written as a `<LITERAL_n>` token standing for it,
+    ///   found or not, rules or none (see [`TokenVault`]): the unmasked
+    ///   reply gives it back as text. A key so renamed is shown by its new
+    ///   name in report paths; it is no finding.
     ///
     /// Each entry's `path` is where its string is in the masked document,
     /// written so that two members share one only below keys hidden as
