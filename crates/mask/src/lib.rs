@@ -77,7 +77,8 @@
 //!   masks text, JSON ([`JsonRules`]) and any `Read` into any `Write`
 //!   ([`stream`]), and returns a [`Report`] with kinds, counts and spans but
 //!   no original values; [`Masker::detect_stream`] finds what a stream's
-//!   masking would mask without masking it.
+//!   masking acts on (the findings its policy keeps, such as organisations,
+//!   too) without masking it.
 //!
 //! The key design decision is **one pass, then checks at anchors only**: a
 //! single loop walks the bytes; most bytes belong to no trigger class and

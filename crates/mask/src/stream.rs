@@ -57,8 +57,9 @@ impl Masker {
         self.stream(input, output, known, vault, false)
     }
 
-    /// Finds what [`Masker::mask_stream`] would mask in `input`, without
-    /// masking or writing anything: the findings, in order, with byte
+    /// Finds what [`Masker::mask_stream`] acts on in `input` (what it would
+    /// replace, and what its policy keeps: organisations unless named),
+    /// without masking or writing anything: the findings, in order, with byte
     /// offsets over the whole input (the spans of `mask_stream`'s report
     /// entries). The input is read in the same steps, with the same overlap
     /// and holding back of long findings, so a value across a step's end is
