@@ -28,6 +28,8 @@ pub struct MaskArgs {
     #[arg(default_value = "-")]
     input: String,
     /// Each input line is `{"id"?, "text"}`; each output line `{"id", "text"}`.
+    /// Only "text" is masked: "id" is copied as written, neither scanned nor
+    /// masked (null if absent), so keep personal data out of ids.
     /// Lines are read in batches of about 4 MiB, so memory does not grow with
     /// the input; a line longer than 16 MiB is an input error (exit 2).
     #[arg(long)]

@@ -581,3 +581,27 @@ fn a_found_organisation_is_counted_and_kept() {
         "{help}"
     );
 }
+
+/// `--jsonl` copies each line's "id" as written, neither scanned nor
+/// masked (it keys the output to the input), and its help says so.
+#[test]
+fn a_jsonl_id_is_copied_as_written_and_the_help_says_so() {
+    let o = custodia(
+        &["--jsonl", "--fail-on-find"],
+        b"{\"id\":\"jane@example.com\",\"text\":\"hi\"}\n",
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "{\"id\":\"jane@example.com\",\"text\":\"hi\"}\n"
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(["mask", "--help"])
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("\"id\" is copied as written, neither scanned nor masked"),
+        "{help}"
+    );
+}
