@@ -5,11 +5,13 @@
 //! * `0`: success.
 //! * `1`: the command ran and found something, reported after its output:
 //!   `audit verify` found tampering, truncation, a fork or a bad checkpoint
-//!   signature; `mask --detect` or `mask --fail-on-find` found personal data;
+//!   signature; `mask --detect` or `mask --fail-on-find` found something
+//!   (personal data, or an organisation, which masking keeps);
 //!   `retention check` found the policy invalid; `keys retire` refused (the
 //!   version is primary or still seals envelopes).
 //! * `2`: a usage or input error (bad flags, unreadable or malformed input,
-//!   a full disk or a file-size limit reached while writing), with the reason
+//!   a full disk or a file-size limit reached while writing, also after a
+//!   finding that would have been exit `1`), with the reason
 //!   on standard error as `custodia: <reason>`. A write that fails leaves the
 //!   files the command was changing as they were.
 //!
@@ -57,7 +59,7 @@ use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 #[derive(Debug, Parser)]
 #[command(name = "custodia", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found personal data (even if stdout was closed early), retention check found the policy invalid, keys retire refused); 2 usage or input error (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
+    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found something, a kept organisation too (even if stdout was closed early), retention check found the policy invalid, keys retire refused); 2 usage or input error, or output that could not be written (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
 )]
 struct Cli {
     #[command(subcommand)]

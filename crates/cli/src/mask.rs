@@ -9,10 +9,10 @@ use custodia_mask::{Detector, MaskPolicy, Masker, PseudonymKey, Regions, Strateg
 
 /// Exit codes of `custodia mask`, for its `--help`.
 pub const EXIT_CODES: &str =
-    "Exit codes: 0 ok; 1 personal data found with --detect or --fail-on-find \
-(after all output is written; also when standard output was closed early, e.g. `| head`: \
-the rest of the input is still read to decide); 2 usage or input error (reason on stderr; \
-never JSON). Without --detect or --fail-on-find, a closed standard output ends the command \
+    "Exit codes: 0 ok; 1 something found with --detect or --fail-on-find, a kept organisation \
+too (after all output is written; also when standard output was closed early, e.g. `| head`: \
+the rest of the input is still read to decide); 2 usage or input error, or output that could \
+not be written (a full disk), even after a finding (reason on stderr; never JSON). Without --detect or --fail-on-find, a closed standard output ends the command \
 with exit 0.
 
 JSON: --detect writes JSON lines {\"id\",\"entities\":[{\"kind\",\"start\",\"end\",\"score\"}]}; \
@@ -28,6 +28,8 @@ pub struct MaskArgs {
     #[arg(default_value = "-")]
     input: String,
     /// Each input line is `{"id"?, "text"}`; each output line `{"id", "text"}`.
+    /// Only "text" is masked: "id" is copied as written, neither scanned nor
+    /// masked (null if absent), so keep personal data out of ids.
     /// Lines are read in batches of about 4 MiB, so memory does not grow with
     /// the input; a line longer than 16 MiB is an input error (exit 2).
     #[arg(long)]
@@ -36,8 +38,10 @@ pub struct MaskArgs {
     /// (UTF-8 byte offsets) instead of masked text; exit 1 if any.
     #[arg(long)]
     detect: bool,
-    /// Exit 1 if any personal data was found, after writing the masked
-    /// output (for CI gates: "nothing personal may pass unmasked").
+    /// Exit 1 if anything was found, after writing the masked output (for
+    /// CI gates: "nothing personal may pass unmasked"). A found
+    /// organisation counts, though it is kept in the output (see
+    /// --strategy).
     #[arg(long)]
     fail_on_find: bool,
     /// Text input: print one JSON document
@@ -47,6 +51,9 @@ pub struct MaskArgs {
     #[arg(long)]
     json: bool,
     /// redact, partial, pseudonym (needs --tenant and CUSTODIA_MASK_KEY), keep, or replace:TEXT.
+    /// Every kind found is masked so, except that organisations (ORGANIZATION)
+    /// are found and counted but kept, whatever the strategy (a firm's name is
+    /// not a person's data; custodia_mask::MaskPolicy can name them).
     #[arg(long, default_value = "redact")]
     strategy: String,
     /// Regional recognizers: comma-separated us, uk, au, ca, nz, eu, de (Germany
@@ -90,15 +97,16 @@ pub fn run(args: &MaskArgs, out: &mut impl Write) -> Result<std::io::Result<()>,
         Ok(found) => found,
         Err(e) => return Ok(Err(e)),
     };
-    let flushed = out.flush();
+    // A failed write (a full disk) is exit 2 even after a finding: exit 1
+    // promises the output was written. (A gate's closed pipe is absorbed.)
+    if let Err(e) = out.flush() {
+        return Ok(Err(e));
+    }
     if found && gate {
         if args.fail_on_find && !args.detect {
             eprintln!("custodia: personal data found (--fail-on-find)");
         }
         std::process::exit(1);
-    }
-    if let Err(e) = flushed {
-        return Ok(Err(e));
     }
     if out.get_ref().closed {
         // Nothing found in the whole input; `main` treats a closed pipe as ok.
@@ -466,11 +474,36 @@ fn parse_line(line: &[u8], n: usize) -> Result<Option<JsonlLine<'_>>, String> {
     }
     serde_json::from_str(whole).map(Some).map_err(|e| {
         if e.is_data() {
-            format!("line {n}: expected an object with a string \"text\": {e}")
+            format!(
+                "line {n}: expected an object with a string \"text\": {}",
+                data_error(&e)
+            )
         } else {
             format!("line {n}: not JSON: {e}")
         }
     })
+}
+
+/// A data error's reason without the value it quotes: serde writes a
+/// mistyped number whole (``invalid type: integer `4111111111111111` ``),
+/// and a number in a line to mask may be a card or an account number. A
+/// field's name is ours (`text`, `id`) and stays.
+fn data_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let reason = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(reason, _)| reason);
+    let reason = if reason.starts_with("missing field `") || reason.starts_with("duplicate field `")
+    {
+        reason
+    } else {
+        reason
+            .split(['`', '"', ','])
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+    };
+    format!("{reason} at line {} column {}", e.line(), e.column())
 }
 
 /// Appends `{"entities":[…],"id":ID}` and a newline, each entity

@@ -481,3 +481,127 @@ fn detect_on_plain_text_is_what_masking_into_a_sink_found() {
         assert_eq!(stdout(&o), detect_line_the_old_way(text));
     }
 }
+
+/// A line whose "text" is no string is refused without quoting the value:
+/// serde's message names a mistyped number whole, and a number in a line
+/// to mask may be a card or an account number.
+#[test]
+fn a_mistyped_text_is_refused_without_quoting_it() {
+    for line in [
+        "{\"text\": 4111111111111111}\n",
+        "{\"id\": 7, \"text\": -4111111111111111}\n",
+        "{\"text\": 4111111111111111.5}\n",
+        "{\"text\": true}\n",
+        "{\"text\": [\"4111111111111111\"]}\n",
+    ] {
+        for args in [&["--jsonl"][..], &["--jsonl", "--detect"][..]] {
+            let o = custodia(args, line.as_bytes());
+            assert_eq!(o.status.code(), Some(2), "{line}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!err.contains("4111"), "{line}: {err}");
+            assert!(
+                err.contains("line 1: expected an object with a string \"text\""),
+                "{err}"
+            );
+            assert!(err.contains("column"), "{err}");
+        }
+    }
+    // The reason is still named.
+    let o = custodia(&["--jsonl"], b"{\"text\": 4111111111111111}\n");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid type: integer"));
+    let o = custodia(&["--jsonl"], b"{\"id\": 1}\n");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing field `text`"));
+}
+
+/// A gate that found something but could not write its output (a full
+/// disk) exits 2 with the reason, as every failed write does: its exit 1
+/// promises the output was written.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_exit_2_even_when_a_gate_found_something() {
+    for args in [
+        &["--detect"][..],
+        &["--fail-on-find"][..],
+        &["--json", "--fail-on-find"][..],
+        &["--jsonl", "--fail-on-find"][..],
+        &["--jsonl", "--detect"][..],
+    ] {
+        let input: &[u8] = if args.contains(&"--jsonl") {
+            b"{\"text\":\"mail jane@example.com\"}\n"
+        } else {
+            b"mail jane@example.com\n"
+        };
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
+            .arg("mask")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the custodia binary runs");
+        let _ = child.stdin.take().expect("stdin").write_all(input);
+        let o = child.wait_with_output().expect("output");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("No space left"), "{args:?}: {err}");
+    }
+}
+
+/// What the help says of organisations: found and counted (so a gate
+/// fails on one), but kept in the output whatever the strategy.
+#[test]
+fn a_found_organisation_is_counted_and_kept() {
+    let text = b"Invoice from Kiwi Fibre Networks Ltd\n";
+    for strategy in ["redact", "partial", "replace:X"] {
+        let o = custodia(&["--strategy", strategy, "--json"], text);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(doc["counts"]["ORGANIZATION"], 1, "{doc}");
+        assert_eq!(doc["findings"], 1, "{doc}");
+        assert!(
+            doc["text"]
+                .as_str()
+                .unwrap()
+                .contains("Kiwi Fibre Networks Ltd")
+        );
+    }
+    let o = custodia(&["--fail-on-find"], text);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.stdout, text);
+    let help = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(["mask", "--help"])
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("organisations (ORGANIZATION) are found and counted but kept"),
+        "{help}"
+    );
+}
+
+/// `--jsonl` copies each line's "id" as written, neither scanned nor
+/// masked (it keys the output to the input), and its help says so.
+#[test]
+fn a_jsonl_id_is_copied_as_written_and_the_help_says_so() {
+    let o = custodia(
+        &["--jsonl", "--fail-on-find"],
+        b"{\"id\":\"jane@example.com\",\"text\":\"hi\"}\n",
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "{\"id\":\"jane@example.com\",\"text\":\"hi\"}\n"
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(["mask", "--help"])
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("\"id\" is copied as written, neither scanned nor masked"),
+        "{help}"
+    );
+}

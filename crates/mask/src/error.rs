@@ -16,7 +16,9 @@ pub enum Error {
         input: String,
     },
     /// A region list held an unknown region.
-    #[error("unknown region {input:?}: expected one of us, uk, au, ca, nz, eu, all")]
+    #[error(
+        "unknown region {input:?}: expected a comma-separated list of us, uk (or gb), au, ca, nz, eu, de (Germany alone), all, none"
+    )]
     InvalidRegion {
         /// The rejected region.
         input: String,

@@ -314,6 +314,21 @@ fn render(path: &[Seg]) -> String {
     s
 }
 
+/// `text` escaped by the vault, if there is one and the text has a token's
+/// shape (see [`TokenVault`]).
+fn escaped(vault: &mut Option<&mut TokenVault>, text: &str) -> Option<String> {
+    vault.as_deref_mut()?.escape(text)
+}
+
+/// Escapes a string leaf written as it is (see [`TokenVault`]).
+fn escape_leaf(leaf: &mut Value, vault: &mut Option<&mut TokenVault>) {
+    if let Value::String(s) = leaf
+        && let Some(e) = escaped(vault, s)
+    {
+        *s = e;
+    }
+}
+
 /// What [`Masker::mask_json`] decided for one object key.
 #[derive(Default)]
 struct KeyMask {
@@ -350,6 +365,11 @@ impl Masker {
     ///   not masked, the unmasked key keeps its name and the masked ones
     ///   get `#2`, `#3`, … appended, in the map's order, so no member is
     ///   lost.
+    /// - With a `vault`, a string or key that has a token's shape
+    ///   (`<EMAIL_1>`) is written as a `<LITERAL_n>` token standing for it,
+    ///   found or not, rules or none (see [`TokenVault`]): the unmasked
+    ///   reply gives it back as text. A key so renamed is shown by its new
+    ///   name in report paths; it is no finding.
     ///
     /// Each entry's `path` is where its string is in the masked document,
     /// written so that two members share one only below keys hidden as
@@ -453,6 +473,7 @@ impl Masker {
                         .as_ref()
                         .unwrap_or_else(|| self.policy().strategy(kind));
                     if *strategy == Strategy::Keep {
+                        escape_leaf(leaf, vault);
                         return Ok(());
                     }
                     let text = match &mut *leaf {
@@ -461,6 +482,11 @@ impl Masker {
                     };
                     let mut out = String::new();
                     self.replace(kind, &text, strategy, vault.as_deref_mut(), &mut out)?;
+                    if *strategy != Strategy::Tokenize
+                        && let Some(escaped) = escaped(vault, &out)
+                    {
+                        out = escaped;
+                    }
                     report.add(ReportEntry {
                         kind: kind.clone(),
                         start: 0,
@@ -486,6 +512,7 @@ impl Masker {
                     };
                     let findings = self.detector().detect(text);
                     if findings.is_empty() {
+                        escape_leaf(leaf, vault);
                         return Ok(());
                     }
                     let masked = self.apply(text, &findings, vault.as_deref_mut())?;
@@ -498,6 +525,8 @@ impl Masker {
                     if masked.text != text {
                         *leaf = Value::String(masked.text);
                     }
+                } else {
+                    escape_leaf(leaf, vault);
                 }
             }
         }
@@ -549,11 +578,22 @@ impl Masker {
         for k in map.keys() {
             let findings = self.detector().detect(k);
             if findings.is_empty() {
-                keys.push(KeyMask::default());
+                // With a vault, token-shaped text is escaped (see
+                // `TokenVault`): the key is renamed and shown so.
+                let name = escaped(vault, k);
+                masked_any |= name.is_some();
+                keys.push(KeyMask {
+                    shown: name.clone().map(Seg::Key),
+                    name,
+                    ..KeyMask::default()
+                });
                 continue;
             }
             if !mask {
+                let name = escaped(vault, k);
+                masked_any |= name.is_some();
                 keys.push(KeyMask {
+                    name,
                     shown: Some(Seg::AnyKey),
                     ..KeyMask::default()
                 });

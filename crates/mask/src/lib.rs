@@ -72,11 +72,13 @@
 //!   (`[EMAIL]`), replace, partial (`************1111`, `j***@example.com`),
 //!   keyed pseudonym (`<EMAIL_1f3a9c0d5e7b2a48>`, 64 bits of HMAC-SHA256 under the tenant's
 //!   [`PseudonymKey`]), reversible tokens with a [`TokenVault`] that un-masks a
-//!   model's reply, encrypt (feature `crypt`, via custodia-crypt), keep. It
+//!   model's reply (and only what masking replaced: text that already looks
+//!   like a token is masked as a token of its own), encrypt (feature `crypt`, via custodia-crypt), keep. It
 //!   masks text, JSON ([`JsonRules`]) and any `Read` into any `Write`
 //!   ([`stream`]), and returns a [`Report`] with kinds, counts and spans but
 //!   no original values; [`Masker::detect_stream`] finds what a stream's
-//!   masking would mask without masking it.
+//!   masking acts on (the findings its policy keeps, such as organisations,
+//!   too) without masking it.
 //!
 //! The key design decision is **one pass, then checks at anchors only**: a
 //! single loop walks the bytes; most bytes belong to no trigger class and

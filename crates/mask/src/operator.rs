@@ -389,10 +389,31 @@ fn runs(out: &mut String, value: &str) {
 ///
 /// Holds the original values: keep it in memory for the conversation (or
 /// store it encrypted). Values are zeroized on drop; `Debug` prints counts.
+///
+/// Unmasking restores only what masking replaced. Text that already has a
+/// token's shape (`<`, a capital letter, capitals, digits or `_`, then `_`
+/// and digits, `>`: `<EMAIL_1>` typed by a user, pasted from an earlier
+/// reply, kept or written by a policy) would otherwise pass the masker and
+/// come back from [`TokenVault::unmask`] as the value of a finding, perhaps
+/// another person's. So every masking call given a vault
+/// ([`Masker::mask_tokenized`], [`Masker::apply`], [`Masker::mask_bytes`],
+/// [`Masker::mask_stream`], [`Masker::mask_json`]) replaces such text by a
+/// token of its own, `<LITERAL_n>`, whose value is the text as it was; and
+/// where pieces of output (text between findings, kept or partial values)
+/// would join into a token's shape, it puts between them a `<LITERAL_n>`
+/// that stands for nothing. These are not findings: the [`Report`] does not
+/// list them. A vault's tokens unmask to exactly the text masked away, so
+/// with every finding tokenized (or kept) mask-then-unmask gives the input
+/// back byte for byte, except that formatting variants of one value share
+/// its token and come back as the first spelling (see
+/// [`TokenVault::tokenize`]). A vault still answers for every value it
+/// holds: one vault per conversation, never shared across users or tenants.
 #[derive(Default)]
 pub struct TokenVault {
     by_token: HashMap<String, String>,
     by_value: HashMap<(Kind, String), String>,
+    /// Token-shaped text met while masking (and `""`), with its token.
+    by_literal: HashMap<String, String>,
     /// The last number given per token name (the kind's name).
     counters: BTreeMap<String, u64>,
 }
@@ -414,7 +435,67 @@ impl Drop for TokenVault {
             let mut v = v;
             v.zeroize();
         }
+        for (v, _) in self.by_literal.drain() {
+            let mut v = v;
+            v.zeroize();
+        }
     }
+}
+
+/// The name of the tokens that stand for token-shaped text of the input.
+const LITERAL: &str = "LITERAL";
+
+/// The longest token [`TokenVault::unmask`] reads, `<` to `>`.
+const TOKEN_MAX: usize = 64;
+
+/// Is `b` a byte of a token's name or number?
+fn token_byte(b: u8) -> bool {
+    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'
+}
+
+/// If `b[s]` is `<` and a token-shaped text starts there, the index of its
+/// `>`: a capital letter, then capitals, digits and `_`, ending in `_` and
+/// digits (every token a vault gives), at most [`TOKEN_MAX`] bytes.
+fn token_shape(b: &[u8], s: usize) -> Option<usize> {
+    let e = token_end(b, s)?;
+    let inner = &b[s + 1..e];
+    let digits = inner
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    (inner.first().is_some_and(u8::is_ascii_uppercase)
+        && digits > 0
+        && inner.len() > digits + 1
+        && inner[inner.len() - digits - 1] == b'_')
+        .then_some(e)
+}
+
+/// If `b[s]` is `<` followed by token bytes and `>` within [`TOKEN_MAX`]
+/// bytes, the index of the `>` (what [`TokenVault::unmask`] looks up).
+fn token_end(b: &[u8], s: usize) -> Option<usize> {
+    let mut e = s + 1;
+    while e < b.len() && e - s < TOKEN_MAX && token_byte(b[e]) {
+        e += 1;
+    }
+    (b.get(s) == Some(&b'<') && e < b.len() && b[e] == b'>').then_some(e)
+}
+
+/// Does `out` end in what may be the start of a token's shape: `<` and
+/// token bytes?
+fn open_shape(out: &[u8]) -> bool {
+    for (n, &c) in out.iter().rev().enumerate() {
+        if n >= TOKEN_MAX {
+            return false;
+        }
+        if c == b'<' {
+            return true;
+        }
+        if !token_byte(c) {
+            return false;
+        }
+    }
+    false
 }
 
 impl TokenVault {
@@ -423,7 +504,8 @@ impl TokenVault {
         TokenVault::default()
     }
 
-    /// How many distinct values are held.
+    /// How many tokens are held: distinct values, and the token-shaped
+    /// texts met while masking (see [`TokenVault`]).
     pub fn len(&self) -> usize {
         self.by_token.len()
     }
@@ -449,23 +531,94 @@ impl TokenVault {
             key.1.zeroize();
             return t;
         }
-        let name = key.0.as_str();
+        let token = self.fresh(key.0.as_str());
+        self.by_token.insert(token.clone(), value.to_string());
+        self.by_value.insert(key, token.clone());
+        token
+    }
+
+    /// A token named `name` that this vault has not given before.
+    fn fresh(&mut self, name: &str) -> String {
         let n = match self.counters.get_mut(name) {
             Some(n) => n,
             None => self.counters.entry(name.to_string()).or_insert(0),
         };
         // Counters per name make every token new; the loop only guards that
         // no value is ever overwritten.
-        let token = loop {
+        loop {
             *n += 1;
             let t = format!("<{name}_{n}>");
             if !self.by_token.contains_key(&t) {
                 break t;
             }
-        };
-        self.by_token.insert(token.clone(), value.to_string());
-        self.by_value.insert(key, token.clone());
-        token
+        }
+    }
+
+    /// The `<LITERAL_n>` token that unmasks to `text` (token-shaped text of
+    /// the input, or `""` to keep two pieces of output apart).
+    fn literal(&mut self, text: &str) -> &str {
+        if !self.by_literal.contains_key(text) {
+            let token = self.fresh(LITERAL);
+            self.by_token.insert(token.clone(), text.to_string());
+            self.by_literal.insert(text.to_string(), token);
+        }
+        self.by_literal.get(text).map_or("", String::as_str)
+    }
+
+    /// Appends `piece` (output that is not a token of this call: text
+    /// between findings, a kept, partial, replaced or redacted value) to
+    /// `out`, each token-shaped text in it replaced by its literal token,
+    /// and an empty literal first if `out`'s end and `piece`'s start would
+    /// join into one (see [`TokenVault`]).
+    pub(crate) fn escape_into(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        self.separate(piece, out);
+        let mut last = 0;
+        let mut i = 0;
+        while let Some(p) = memchr::memchr(b'<', &piece[i..]) {
+            let s = i + p;
+            match token_shape(piece, s) {
+                Some(e) => {
+                    out.extend_from_slice(&piece[last..s]);
+                    // (ASCII: always text.)
+                    let shape = std::str::from_utf8(&piece[s..=e]).unwrap_or_default();
+                    out.extend_from_slice(self.literal(shape).as_bytes());
+                    last = e + 1;
+                    i = e + 1;
+                }
+                None => i = s + 1,
+            }
+        }
+        out.extend_from_slice(&piece[last..]);
+    }
+
+    /// Appends an empty literal token to `out` if `out`'s end and
+    /// `piece`'s start would join into a token's shape.
+    pub(crate) fn separate(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        if let Some(&first) = piece.first()
+            && (token_byte(first) || first == b'>')
+            && open_shape(out)
+        {
+            out.extend_from_slice(self.literal("").as_bytes());
+        }
+    }
+
+    /// `text` with its token-shaped texts replaced by literal tokens, if it
+    /// has any (for JSON strings and keys masked as a whole).
+    pub(crate) fn escape(&mut self, text: &str) -> Option<String> {
+        let b = text.as_bytes();
+        let mut i = 0;
+        while let Some(p) = memchr::memchr(b'<', &b[i..]) {
+            if token_shape(b, i + p).is_some() {
+                let mut out = Vec::with_capacity(text.len() + 16);
+                self.escape_into(b, &mut out);
+                return Some(
+                    String::from_utf8(out)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                );
+            }
+            i += p + 1;
+        }
+        None
     }
 
     /// The original value of a token.
@@ -475,6 +628,10 @@ impl TokenVault {
 
     /// Replaces every token of this vault in `text` (a model's reply) with
     /// its original value; unknown tokens stay as they are. Linear time.
+    ///
+    /// Masking with this vault escapes token-shaped text of the input (see
+    /// [`TokenVault`]), so a token in the reply is one masking gave for a
+    /// value or for such text, and unmasks to exactly that.
     pub fn unmask(&self, text: &str) -> String {
         let b = text.as_bytes();
         let mut out = String::with_capacity(text.len());
@@ -482,15 +639,7 @@ impl TokenVault {
         let mut i = 0;
         while let Some(p) = memchr::memchr(b'<', &b[i..]) {
             let s = i + p;
-            let mut e = s + 1;
-            while e < b.len()
-                && e - s < 64
-                && (b[e].is_ascii_uppercase() || b[e].is_ascii_digit() || b[e] == b'_')
-            {
-                e += 1;
-            }
-            if e < b.len()
-                && b[e] == b'>'
+            if let Some(e) = token_end(b, s)
                 && let Some(v) = self.by_token.get(&text[s..=e])
             {
                 out.push_str(&text[last..s]);
@@ -707,7 +856,11 @@ impl Masker {
         self.apply(text, &findings, vault)
     }
 
-    /// Masks `text`, recording tokens in `vault`.
+    /// Masks `text`, recording tokens in `vault`. Text of `text` that has
+    /// a token's shape (`<EMAIL_1>` typed by the user) becomes a
+    /// `<LITERAL_n>` token standing for that text, so
+    /// [`TokenVault::unmask`] gives back only what was masked: see
+    /// [`TokenVault`].
     pub fn mask_tokenized(&self, text: &str, vault: &mut TokenVault) -> Result<Masked, Error> {
         let findings = self.detector.detect(text);
         self.apply(text, &findings, Some(vault))
@@ -821,8 +974,12 @@ impl Masker {
                 None => (&findings[i], self.policy.strategy(&findings[i].kind)),
                 Some(m) => (&m[i].0, m[i].1.as_ref()),
             };
-            out.extend_from_slice(&bytes[last..f.start]);
-            let out_start = out.len() - out0 + out_base;
+            let gap = &bytes[last..f.start];
+            match vault.as_deref_mut() {
+                Some(v) => v.escape_into(gap, out),
+                None => out.extend_from_slice(gap),
+            }
+            let mut out_start = out.len() - out0 + out_base;
             if *strategy == Strategy::Redact {
                 // Fast path: no value is read at all.
                 out.push(b'[');
@@ -830,14 +987,27 @@ impl Masker {
                 out.push(b']');
             } else {
                 piece.clear();
-                match std::str::from_utf8(&bytes[f.start..f.end]) {
+                let token = match std::str::from_utf8(&bytes[f.start..f.end]) {
                     Ok(value) => {
-                        self.replace(&f.kind, value, strategy, vault.as_deref_mut(), &mut piece)?
+                        self.replace(&f.kind, value, strategy, vault.as_deref_mut(), &mut piece)?;
+                        *strategy == Strategy::Tokenize
                     }
                     // Not text: never copy it through.
-                    Err(_) => self.replace(&f.kind, "", &Strategy::Redact, None, &mut piece)?,
+                    Err(_) => {
+                        self.replace(&f.kind, "", &Strategy::Redact, None, &mut piece)?;
+                        false
+                    }
+                };
+                match vault.as_deref_mut() {
+                    // A token of this vault goes out as it is; anything else
+                    // is escaped (see `TokenVault`).
+                    Some(v) if !token => {
+                        v.separate(piece.as_bytes(), out);
+                        out_start = out.len() - out0 + out_base;
+                        v.escape_into(piece.as_bytes(), out);
+                    }
+                    _ => out.extend_from_slice(piece.as_bytes()),
                 }
-                out.extend_from_slice(piece.as_bytes());
             }
             if let Some(report) = report.as_deref_mut() {
                 report.add(ReportEntry {
@@ -855,7 +1025,10 @@ impl Masker {
             replaced += 1;
             last = f.end;
         }
-        out.extend_from_slice(&bytes[last..]);
+        match vault {
+            Some(v) => v.escape_into(&bytes[last..], out),
+            None => out.extend_from_slice(&bytes[last..]),
+        }
         piece.zeroize();
         Ok(replaced)
     }

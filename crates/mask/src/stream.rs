@@ -23,6 +23,8 @@ pub const OVERLAP: usize = 4 * 1024;
 /// its end line (or the first byte that is no key material, or the end of
 /// input). No part of a secret is ever written out in clear.
 pub const HOLD_CAP: usize = 64 * 1024;
+/// Bytes of output kept from one step to the next: more than a token.
+const TAIL: usize = 64;
 /// Already-written bytes kept in front of the next step so context words
 /// still count.
 const CONTEXT: usize = 96;
@@ -55,8 +57,9 @@ impl Masker {
         self.stream(input, output, known, vault, false)
     }
 
-    /// Finds what [`Masker::mask_stream`] would mask in `input`, without
-    /// masking or writing anything: the findings, in order, with byte
+    /// Finds what [`Masker::mask_stream`] acts on in `input` (what it would
+    /// replace, and what its policy keeps: organisations unless named),
+    /// without masking or writing anything: the findings, in order, with byte
     /// offsets over the whole input (the spans of `mask_stream`'s report
     /// entries). The input is read in the same steps, with the same overlap
     /// and holding back of long findings, so a value across a step's end is
@@ -120,7 +123,12 @@ impl Masker {
         let mut out_off = 0usize; // bytes written so far
         let mut out = Vec::with_capacity(CHUNK + OVERLAP);
         let in_off = self.steps(input, known, |bytes, findings, in_off| {
-            out.clear();
+            // The end of the last step's output stays in front, so text that
+            // joins across steps into a token's shape is seen (see
+            // `TokenVault`); only what follows it is written.
+            let tail = out.len().saturating_sub(TAIL);
+            out.drain(..tail);
+            let written = out.len();
             self.apply_bytes(
                 bytes,
                 findings,
@@ -130,12 +138,14 @@ impl Masker {
                 in_off,
                 out_off,
             )?;
-            output.write_all(&out).map_err(|source| Error::Io {
-                op: "write",
-                offset: in_off as u64,
-                source,
-            })?;
-            out_off += out.len();
+            output
+                .write_all(&out[written..])
+                .map_err(|source| Error::Io {
+                    op: "write",
+                    offset: in_off as u64,
+                    source,
+                })?;
+            out_off += out.len() - written;
             if !keep_entries {
                 report.entries.clear();
             }

@@ -1064,3 +1064,19 @@ fn a_configurations_mistyped_value_is_not_quoted_whole() {
     assert!(shown.contains("invalid type"), "{shown}");
     assert!(!shown.contains(&known[..120]), "{shown}");
 }
+
+/// `detect_stream` finds what `mask_stream` acts on, a finding kept by the
+/// policy (an organisation) included.
+#[test]
+fn detect_stream_finds_the_kept_findings_too() {
+    let masker = Masker::new(Detector::new());
+    let text = b"Invoice from Kiwi Fibre Networks Ltd to jane@example.com";
+    let found = masker.detect_stream(&text[..], None).unwrap();
+    let kinds: Vec<&str> = found.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(kinds, ["ORGANIZATION", "EMAIL"]);
+    let mut out = Vec::new();
+    let report = masker.mask_stream(&text[..], &mut out, None, None).unwrap();
+    assert_eq!(out, b"Invoice from Kiwi Fibre Networks Ltd to [EMAIL]");
+    assert_eq!(report.entries.len(), 2);
+    assert_eq!(report.entries[0].strategy, "keep");
+}

@@ -740,3 +740,25 @@ fn an_address_starting_inside_a_secret_is_not_dropped() {
     let found = Detector::new().detect("token: Sarah42 and IBAN GB82 WEST 1234 5698 7654 32");
     assert!(found.iter().all(|f| f.kind != Kind::Person), "{found:?}");
 }
+
+/// The error for an unknown region lists every name the parser takes.
+#[test]
+fn an_unknown_regions_error_names_every_region_accepted() {
+    let e = "us,mars"
+        .parse::<custodia_mask::Regions>()
+        .unwrap_err()
+        .to_string();
+    for name in [
+        "us", "uk", "gb", "au", "ca", "nz", "eu", "de", "all", "none",
+    ] {
+        assert!(
+            e.contains(&format!(" {name},")) || e.contains(&format!(" {name}")),
+            "{name}: {e}"
+        );
+        let _ = name.parse::<custodia_mask::Regions>().unwrap();
+    }
+    assert!(
+        e.contains(" de") && e.contains(" none") && e.contains(" gb"),
+        "{e}"
+    );
+}
