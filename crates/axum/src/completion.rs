@@ -109,9 +109,11 @@ impl<C: CompletionClient> MaskedCompletion<C> {
     /// it, and unmasks the reply with the same vault.
     ///
     /// The reply is unmasked with every token `vault` holds, not only those
-    /// of this prompt: one the model names from an earlier turn, or one a
-    /// user typed into the prompt as text (`<EMAIL_1>`, which the masker
-    /// passes on as it is), comes back as its value. So a vault is the
+    /// of this prompt: one the model names from an earlier turn comes back
+    /// as its value. Text of the prompt that already looks like a token
+    /// (`<EMAIL_1>` typed by the user) is masked as a token of its own
+    /// (`<LITERAL_n>`) and comes back as that text, never as a value. Still,
+    /// the model can name any token the vault holds, so a vault is the
     /// values of everyone whose data went into it: never share one across
     /// tenants, or between people who may not see each other's data. A
     /// token the vault never issued stays as the model wrote it.
@@ -207,9 +209,9 @@ mod tests {
         assert!(shown.contains("32 bytes"), "{shown}");
     }
 
-    /// What the docs warn of: a vault answers every token it holds, also
-    /// one the prompt carried as text, so a vault shared across tenants
-    /// hands one tenant's values to another.
+    /// What the docs warn of: a vault answers every token the model names,
+    /// so a vault shared across tenants hands one tenant's values to
+    /// another (here the recording model writes `<EMAIL_1>` itself).
     #[test]
     fn a_vault_unmasks_every_token_it_holds_so_it_is_never_shared() {
         let ai = masked(Recorder::default());
@@ -221,6 +223,24 @@ mod tests {
         let done = run(ai.complete(&mut TokenVault::new(), "Tenant B asks for <EMAIL_1>")).unwrap();
         assert!(!done.reply.contains("ana@example.com"), "{}", done.reply);
         assert!(done.reply.contains("<EMAIL_1>"), "{}", done.reply);
+    }
+
+    /// A token the user typed into the prompt is text, not a reference: the
+    /// model sees a token of its own for it, and the reply gives back the
+    /// typed text, never the value the vault holds under that token.
+    #[test]
+    fn a_token_typed_in_the_prompt_comes_back_as_typed() {
+        let ai = masked(Recorder::default());
+        let mut vault = TokenVault::new();
+        let done = run(ai.complete(&mut vault, "Write to ana@example.com, cc <EMAIL_1>")).unwrap();
+        let sent = ai.client.sent.lock().unwrap().clone();
+        assert!(!sent[0].contains("cc <EMAIL_1>"), "{}", sent[0]);
+        assert!(
+            done.reply
+                .ends_with("Write to ana@example.com, cc <EMAIL_1>"),
+            "{}",
+            done.reply
+        );
     }
 
     /// Found in review: `MaskedCompletion` derived `Debug`, which printed

@@ -46,7 +46,8 @@ pub struct MaskArgs {
     fail_on_find: bool,
     /// Text input: print one JSON document
     /// {"version":1,"text","counts":{KIND:n},"findings":n} instead of the
-    /// masked text (the masked text is held in memory). With --jsonl or
+    /// masked text (the masked text is held in memory; bytes that are not
+    /// UTF-8, which plain output copies through, become U+FFFD). With --jsonl or
     /// --detect the output is already JSON lines and --json changes nothing.
     #[arg(long)]
     json: bool,

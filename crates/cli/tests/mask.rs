@@ -605,3 +605,23 @@ fn a_jsonl_id_is_copied_as_written_and_the_help_says_so() {
         "{help}"
     );
 }
+
+/// `--json` writes the text as a JSON string: bytes that are not UTF-8,
+/// copied through as they are in plain output, become U+FFFD there, as
+/// `--help` says.
+#[test]
+fn json_output_replaces_invalid_utf8_as_the_help_says() {
+    let o = custodia(&["--json"], b"\xff jane@example.com");
+    assert_eq!(o.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["text"], "\u{fffd} [EMAIL]");
+    let o = custodia(&["--help"], b"");
+    let help = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("bytes that are not UTF-8, which plain output copies through, become U+FFFD"),
+        "{help}"
+    );
+}

@@ -29,7 +29,9 @@ pub enum Strategy {
     Partial,
     /// `<EMAIL_1f3a9c0d5e7b2a48>`: 64 bits of HMAC-SHA256 under the
     /// tenant's key. Same value, same pseudonym within a tenant; distinct
-    /// values, distinct pseudonyms; unlinkable across tenants. (Earlier
+    /// values, distinct pseudonyms but for a 64-bit collision (likely only
+    /// near four billion values of a kind: see [`PseudonymKey::pseudonym`]);
+    /// unlinkable across tenants. (Earlier
     /// builds gave 24 bits, `<EMAIL_1f3a9c>`, over a coarser normalisation:
     /// see [`PseudonymKey::pseudonym`].)
     Pseudonym,
@@ -838,8 +840,10 @@ impl Masker {
         &self.policy
     }
 
-    /// Masks `text`. Fails if the policy tokenizes (use
-    /// [`Masker::mask_tokenized`]).
+    /// Masks `text`. Fails when a finding's strategy is to tokenize, which
+    /// needs a vault (use [`Masker::mask_tokenized`]); a text with no such
+    /// finding is masked, so a policy that tokenizes is caught only on
+    /// text that holds something to tokenize.
     pub fn mask(&self, text: &str) -> Result<Masked, Error> {
         let findings = self.detector.detect(text);
         self.apply(text, &findings, None)

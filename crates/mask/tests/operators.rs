@@ -1080,3 +1080,19 @@ fn detect_stream_finds_the_kept_findings_too() {
     assert_eq!(report.entries.len(), 2);
     assert_eq!(report.entries[0].strategy, "keep");
 }
+
+/// `Masker::mask` refuses to tokenize without a vault only when there is
+/// something to tokenize: a text with no such finding is masked, as its
+/// docs say.
+#[test]
+fn mask_without_a_vault_fails_only_on_a_finding_to_tokenize() {
+    let m = masker(Strategy::Tokenize);
+    assert_eq!(
+        m.mask("nothing personal here").unwrap().text,
+        "nothing personal here"
+    );
+    assert!(matches!(
+        m.mask("mail jane@example.com"),
+        Err(custodia_mask::Error::InvalidStrategy { .. })
+    ));
+}
