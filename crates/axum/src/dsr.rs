@@ -485,7 +485,7 @@ async fn record_breach(
                 // either way.
                 match incidents.remove(tenant, &incident) {
                     Ok(true) => {}
-                    removal => not_removed(tenant, incident.id, removal.is_ok()),
+                    removal => not_undone(tenant, incident.id, Undo::Removal, removal.is_ok()),
                 }
                 return Err(e.into());
             }
@@ -589,7 +589,7 @@ async fn notify_breach(
                 // The answer is the audit's error either way.
                 match incidents.replace(tenant, &next, &current) {
                     Ok(true) => {}
-                    put_back => not_put_back(tenant, next.id, put_back.is_ok()),
+                    put_back => not_undone(tenant, next.id, Undo::PutBack, put_back.is_ok()),
                 }
                 return Err(e.into());
             }
@@ -602,47 +602,47 @@ async fn notify_breach(
     Ok((Audit::new(target), Json(incident.into())))
 }
 
-/// Logs (feature `tracing`, level error) a notification left stored
-/// without its audit event: the put-back after its failed audit found the
-/// incident `changed` again, or the store failed. Ids only: neither the
-/// store's error (the host's, which may quote anything) nor the incident's
-/// text.
-fn not_put_back(tenant: TenantId, incident: IncidentId, changed: bool) {
-    #[cfg(feature = "tracing")]
-    tracing::error!(
-        %tenant,
-        %incident,
-        cause = if changed {
-            "the incident changed again"
-        } else {
-            "the incident store failed"
-        },
-        "custodia.axum.breach: a notification whose audit failed could not be put back; \
-         it is stored without its audit event"
-    );
-    #[cfg(not(feature = "tracing"))]
-    let _ = (tenant, incident, changed);
+/// What a failed audit left stored without its event, which undoing it
+/// then failed to take back.
+#[derive(Clone, Copy)]
+enum Undo {
+    /// A notification: the incident was to be put back as it was.
+    PutBack,
+    /// A new incident: it was to be removed.
+    Removal,
 }
 
-/// Logs (feature `tracing`, level error) a new incident left stored
-/// without its `BreachRecorded` event: the removal after its failed audit
-/// found it `changed` (a notification recorded meanwhile), or the store
-/// failed. Ids only, as [`not_put_back`].
-fn not_removed(tenant: TenantId, incident: IncidentId, changed: bool) {
+/// Logs (feature `tracing`, level error) a change left stored without its
+/// audit event: undoing it after its failed audit found the incident
+/// `changed` (a notification recorded meanwhile), or the store failed. Ids
+/// only: neither the store's error (the host's, which may quote anything)
+/// nor the incident's text.
+fn not_undone(tenant: TenantId, incident: IncidentId, undo: Undo, changed: bool) {
     #[cfg(feature = "tracing")]
-    tracing::error!(
-        %tenant,
-        %incident,
-        cause = if changed {
-            "the incident changed meanwhile"
+    {
+        let (what, undone, when_changed) = match undo {
+            Undo::PutBack => ("a notification", "put back", "the incident changed again"),
+            Undo::Removal => (
+                "a new incident",
+                "removed",
+                "the incident changed meanwhile",
+            ),
+        };
+        let cause = if changed {
+            when_changed
         } else {
             "the incident store failed"
-        },
-        "custodia.axum.breach: a new incident whose audit failed could not be removed; \
-         it is stored without its audit event"
-    );
+        };
+        tracing::error!(
+            %tenant,
+            %incident,
+            cause,
+            "custodia.axum.breach: {what} whose audit failed could not be {undone}; \
+             it is stored without its audit event"
+        );
+    }
     #[cfg(not(feature = "tracing"))]
-    let _ = (tenant, incident, changed);
+    let _ = (tenant, incident, undo, changed);
 }
 
 /// The incident `id` of `tenant`, or the one 404 for missing and foreign

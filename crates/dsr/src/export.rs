@@ -745,31 +745,12 @@ mod tests {
         );
     }
 
-    /// The cells of one CSV row as a spreadsheet splitting at `separator`
-    /// reads them: a `"` opens or closes a quoted part (`""` inside one is a
-    /// quote), and only a separator outside quotes ends a cell.
-    fn cells(row: &str, separator: char) -> Vec<String> {
-        let mut cells = vec![String::new()];
-        let mut quoted = false;
-        let mut chars = row.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if quoted && chars.peek() == Some(&'"') => {
-                    chars.next();
-                    cells.last_mut().unwrap().push('"');
-                }
-                '"' => quoted = !quoted,
-                c if c == separator && !quoted => cells.push(String::new()),
-                c => cells.last_mut().unwrap().push(c),
-            }
-        }
-        cells
-    }
-
-    /// The first row (the header) of an RFC 4180 file, its cells as a
-    /// reader gets them: quotes removed, `""` a quote, a line break inside
-    /// quotes part of the cell.
-    fn header(csv: &str) -> Vec<String> {
+    /// The cells of the first row of `csv` as a reader splitting at
+    /// `separator` gets them: a `"` opens or closes a quoted part (`""`
+    /// inside one is a quote), only a separator outside quotes ends a cell,
+    /// and a line break inside quotes is part of the cell, one outside ends
+    /// the row.
+    fn cells(csv: &str, separator: char) -> Vec<String> {
         let mut cells = vec![String::new()];
         let mut quoted = false;
         let mut chars = csv.chars().peekable();
@@ -780,12 +761,17 @@ mod tests {
                     cells.last_mut().unwrap().push('"');
                 }
                 '"' => quoted = !quoted,
-                ',' if !quoted => cells.push(String::new()),
+                c if c == separator && !quoted => cells.push(String::new()),
                 '\r' if !quoted && chars.peek() == Some(&'\n') => break,
                 c => cells.last_mut().unwrap().push(c),
             }
         }
         cells
+    }
+
+    /// The header of an RFC 4180 file, its cells as a reader gets them.
+    fn header(csv: &str) -> Vec<String> {
+        cells(csv, ',')
     }
 
     fn field(name: &str, value: &str) -> crate::source::FieldValue {
