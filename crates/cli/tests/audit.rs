@@ -862,3 +862,38 @@ fn append_over_several_batches_is_one_log_and_a_long_line_is_refused() {
     let o = custodia(&["audit", "verify", dir_arg(&dir)], "");
     assert!(out(&o).contains("ok: 10250 records intact"), "{}", out(&o));
 }
+
+/// `checkpoint`, `prove` and `export` read a log as `verify` does: a
+/// directory that holds no log (a mistyped path, `DIR` for `DIR/audit`) is
+/// an input error, never a signed checkpoint of size 0 or an empty export
+/// that reads as "nothing about this person".
+#[test]
+fn reading_commands_refuse_a_directory_without_a_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Signed { key, .. } = signed_log_of_ten(tmp.path());
+    let empty = tmp.path().join("not-a-log");
+    std::fs::create_dir(&empty).unwrap();
+    let subject = subject(1).to_string();
+    for args in [
+        vec!["audit", "export", dir_arg(&empty), "--subject", &subject],
+        vec![
+            "audit",
+            "checkpoint",
+            dir_arg(&empty),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        vec!["audit", "prove", dir_arg(&empty), "--index", "0"],
+    ] {
+        let o = custodia(&args, "");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert!(out(&o).is_empty(), "{args:?}: {}", out(&o));
+        assert!(
+            err(&o).contains("holds no audit log"),
+            "{args:?}: {}",
+            err(&o)
+        );
+        // Nothing was created in the directory either.
+        assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0, "{args:?}");
+    }
+}
