@@ -214,7 +214,8 @@ pub struct Who {
     #[arg(long, value_enum, default_value_t = Verification::AccountHolder)]
     verification: Verification,
     /// The audit log directory (custodia-audit segment files) every step
-    /// is written to; it must exist.
+    /// is written to; it must exist and hold the log (a directory without
+    /// segment files is refused, exit 2, and nothing is written to it).
     #[arg(long, value_name = "DIR")]
     audit: PathBuf,
     /// File holding the base64 32-byte master key of the key store.
@@ -351,6 +352,14 @@ impl Host {
         if !who.audit.is_dir() {
             return Err(format!(
                 "{} is not a directory: pass the audit log directory (--audit)",
+                who.audit.display()
+            ));
+        }
+        if !holds_segments(&who.audit)? {
+            // `DIR` given for `DIR/audit`: starting a new log there would
+            // leave files behind and answer with an empty audit history.
+            return Err(format!(
+                "{} holds no audit log (no segment files): pass the directory the host's audit log is in (--audit)",
                 who.audit.display()
             ));
         }
@@ -507,6 +516,19 @@ impl Host {
         write_file(&path, &note)?;
         Ok(path)
     }
+}
+
+/// Whether `dir` holds a segment file of a custodia-audit log. Read from
+/// the listing alone, so it neither waits for nor takes the writer's lock.
+fn holds_segments(dir: &Path) -> Result<bool, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        if entry.file_name().to_string_lossy().ends_with(".seg") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// What a restriction, lift or objection (`kind`) of a person with no
