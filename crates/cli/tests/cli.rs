@@ -182,3 +182,24 @@ fn dsr_refuses_an_audit_directory_without_a_log() {
         assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{command}");
     }
 }
+
+/// The top-level help lists every finding that exits 1, `audit append`'s
+/// and `audit recover`'s included (they print `{"ok": false, "finding"}`
+/// with `--json` like the others).
+#[test]
+fn top_level_help_lists_every_finding() {
+    let help = stdout(&custodia(&["--help"]));
+    let codes = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("an exit-code section");
+    for finding in [
+        "audit verify",
+        "audit append",
+        "audit recover",
+        "retention check",
+        "keys retire",
+    ] {
+        assert!(codes.contains(finding), "{finding} missing from:\n{codes}");
+    }
+}
