@@ -568,7 +568,19 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
             }
             if dry_run {
-                let plan = SegmentStore::recovery_plan(&dir)?;
+                let plan = match SegmentStore::recovery_plan(&dir) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        let failure = Failure::from(e);
+                        if json && let Failure::Finding(message) = &failure {
+                            // `dispatch` leaves a dry run's document to this
+                            // branch; a plan refused outright still has one.
+                            let value = serde_json::json!({"ok": false, "finding": message});
+                            write_out(&format!("{value}\n"))?;
+                        }
+                        return Err(failure);
+                    }
+                };
                 write_out(&plan_text(&dir, plan.as_ref(), json))?;
                 return match plan {
                     // Something to cut is a finding: scripts read the exit code.

@@ -897,3 +897,40 @@ fn reading_commands_refuse_a_directory_without_a_log() {
         assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0, "{args:?}");
     }
 }
+
+/// A dry run that cannot even plan (the first segment's header is
+/// damaged, which recovery will not cut) is a finding like any other: with
+/// `--json` its document is on standard output, not only the reason on
+/// standard error.
+#[test]
+fn a_dry_run_refused_outright_still_prints_its_json_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 3))
+            .status
+            .success()
+    );
+    let first = log.join("00000000.seg");
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[..4].copy_from_slice(b"XXXX");
+    std::fs::write(&first, &bytes).unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["audit", "recover", dir_arg(&log), "--json"];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let o = custodia(&args, "");
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", err(&o));
+        let value: serde_json::Value = serde_json::from_str(out(&o).trim())
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out(&o)));
+        assert_eq!(value["ok"], false, "{value}");
+        assert!(
+            value["finding"].as_str().unwrap().contains("header"),
+            "{value}"
+        );
+        assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
+    }
+    // Nothing was changed.
+    assert_eq!(std::fs::read(&first).unwrap(), bytes);
+}
