@@ -135,7 +135,7 @@ pub enum AuditCommand {
     /// Print a signed checkpoint (C2SP signed note) of the log's tree head.
     #[command(after_help = EXIT_CODES)]
     Checkpoint {
-        /// The log directory.
+        /// The log directory; one that holds no log is refused (exit 2).
         dir: PathBuf,
         /// Print {"origin","size","root","note"} (note: the signed note text).
         #[arg(long)]
@@ -165,7 +165,7 @@ pub enum AuditCommand {
     /// Print an inclusion proof (JSON) for record N against the current head.
     #[command(after_help = EXIT_CODES)]
     Prove {
-        /// The log directory.
+        /// The log directory; one that holds no log is refused (exit 2).
         dir: PathBuf,
         /// Print the proof on one line (it is JSON either way; without
         /// --json it is indented).
@@ -188,7 +188,7 @@ pub enum AuditCommand {
     /// the subject's key) fail the export (exit 2).
     #[command(after_help = EXIT_CODES)]
     Export {
-        /// The log directory.
+        /// The log directory; one that holds no log is refused (exit 2).
         dir: PathBuf,
         /// Print the export on one line (it is JSON either way; without
         /// --json it is indented).
@@ -264,11 +264,26 @@ fn open_vault(keys: &VaultArgs) -> Result<Option<SubjectVault<Arc<FileKeyStore>>
         .map_err(usage)
 }
 
+/// The log in `dir`, read only. A directory that holds no log (a mistyped
+/// path) is an input error, as for `verify`: a checkpoint of size 0 or an
+/// export with no events must never stand for a log that is elsewhere.
 fn existing_log(dir: &Path) -> Result<AuditLog<SegmentStore>, Failure> {
     if !dir.is_dir() {
         return Err(usage(format!("{} is not a log directory", dir.display())));
     }
-    Ok(AuditLog::open(SegmentStore::open_read_only(dir)?)?)
+    let store = SegmentStore::open_read_only(dir)?;
+    if store.segment_paths().is_empty() {
+        return Err(usage(no_log(dir)));
+    }
+    Ok(AuditLog::open(store)?)
+}
+
+/// Why a directory with no segment files is refused.
+fn no_log(dir: &Path) -> String {
+    format!(
+        "{} holds no audit log (no segment files); pass the directory `custodia audit append` writes to",
+        dir.display()
+    )
 }
 
 fn write_out(text: &str) -> Result<(), Failure> {
@@ -553,7 +568,19 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 return Err(usage(format!("{} is not a log directory", dir.display())));
             }
             if dry_run {
-                let plan = SegmentStore::recovery_plan(&dir)?;
+                let plan = match SegmentStore::recovery_plan(&dir) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        let failure = Failure::from(e);
+                        if json && let Failure::Finding(message) = &failure {
+                            // `dispatch` leaves a dry run's document to this
+                            // branch; a plan refused outright still has one.
+                            let value = serde_json::json!({"ok": false, "finding": message});
+                            write_out(&format!("{value}\n"))?;
+                        }
+                        return Err(failure);
+                    }
+                };
                 write_out(&plan_text(&dir, plan.as_ref(), json))?;
                 return match plan {
                     // Something to cut is a finding: scripts read the exit code.

@@ -87,7 +87,9 @@ pub enum DsrCommand {
         /// The directory to write the bundle to (created with mode 0700;
         /// files in it with the same names are replaced). The files are
         /// readable by their owner only (0600): they hold the person's data
-        /// decrypted. Default: exports/<request id> in the current directory.
+        /// decrypted. They are written whole or not at all: a write that
+        /// fails (exit 2) leaves the directory as it was. Default:
+        /// exports/<request id> in the current directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only what the person provided (Art. 20 portability) instead of
@@ -214,7 +216,8 @@ pub struct Who {
     #[arg(long, value_enum, default_value_t = Verification::AccountHolder)]
     verification: Verification,
     /// The audit log directory (custodia-audit segment files) every step
-    /// is written to; it must exist.
+    /// is written to; it must exist and hold the log (a directory without
+    /// segment files is refused, exit 2, and nothing is written to it).
     #[arg(long, value_name = "DIR")]
     audit: PathBuf,
     /// File holding the base64 32-byte master key of the key store.
@@ -351,6 +354,14 @@ impl Host {
         if !who.audit.is_dir() {
             return Err(format!(
                 "{} is not a directory: pass the audit log directory (--audit)",
+                who.audit.display()
+            ));
+        }
+        if !holds_segments(&who.audit)? {
+            // `DIR` given for `DIR/audit`: starting a new log there would
+            // leave files behind and answer with an empty audit history.
+            return Err(format!(
+                "{} holds no audit log (no segment files): pass the directory the host's audit log is in (--audit)",
                 who.audit.display()
             ));
         }
@@ -509,6 +520,19 @@ impl Host {
     }
 }
 
+/// Whether `dir` holds a segment file of a custodia-audit log. Read from
+/// the listing alone, so it neither waits for nor takes the writer's lock.
+fn holds_segments(dir: &Path) -> Result<bool, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        if entry.file_name().to_string_lossy().ends_with(".seg") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// What a restriction, lift or objection (`kind`) of a person with no
 /// record does, for messages.
 fn ahead(kind: &str) -> String {
@@ -614,19 +638,21 @@ fn print(text: &str) -> Result<(), String> {
 ///
 /// The bundle is everything held about the person, decrypted: `out` is
 /// created with mode 0700 (an existing directory is kept as it is) and each
-/// file with mode 0600, written beside and renamed into place.
+/// file with mode 0600. It is written whole or not at all: every file is
+/// staged in a new private directory (`out` itself when it is new, renamed
+/// into place; else one inside it, whose files are renamed over the old
+/// ones), and a failed write (a full disk, `ulimit -f`) removes the staging
+/// directory, so no part of the person's data is left behind and an
+/// earlier bundle in `out` is not mixed with a new one.
 fn write_bundle(
     bundle: &ExportBundle,
     out: &Path,
     spreadsheet: bool,
 ) -> Result<Vec<String>, String> {
-    custodia_crypt::durable::create_private_dir(out)
-        .map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut files = vec!["bundle.json".to_owned()];
-    write_file(
-        &out.join("bundle.json"),
-        &bundle.to_json().map_err(|e| e.to_string())?,
-    )?;
+    let mut files = vec![(
+        "bundle.json".to_owned(),
+        bundle.to_json().map_err(|e| e.to_string())?,
+    )];
     let csv_files = if spreadsheet {
         bundle.spreadsheet_csv_files()
     } else {
@@ -639,10 +665,10 @@ fn write_bundle(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| format!("bad CSV file name {:?}", csv.name))?;
-        write_file(&out.join(&name), &csv.content)?;
-        files.push(name);
+        files.push((name, csv.content));
     }
-    files.push("manifest.json".to_owned());
+    let mut names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+    names.push("manifest.json".to_owned());
     let manifest = serde_json::json!({
         "schema": "custodia.dsr.export_manifest",
         "version": 1,
@@ -654,13 +680,71 @@ fn write_bundle(
         "sources": bundle.manifest,
         "audit_events": bundle.audit.events.len(),
         "audit_unreadable": bundle.audit.unreadable,
-        "files": files,
+        "files": names,
     });
-    write_file(
-        &out.join("manifest.json"),
-        &serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?,
-    )?;
-    Ok(files)
+    files.push((
+        "manifest.json".to_owned(),
+        serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?,
+    ));
+    let shown = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+    let exists = out.exists();
+    if exists && !out.is_dir() {
+        return Err(format!(
+            "{}: exists and is not a directory; nothing was written",
+            out.display()
+        ));
+    }
+    // A name the bundle needs taken by a directory: refused before any of
+    // the person's data is written.
+    for (name, _) in &files {
+        let target = out.join(name);
+        if target.is_dir() {
+            return Err(format!(
+                "{}: a directory is in the way of the bundle's file; nothing was written",
+                target.display()
+            ));
+        }
+    }
+    let staging = if exists {
+        out.join(format!(".custodia-export.partial-{}", std::process::id()))
+    } else {
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        custodia_crypt::durable::create_private_dir(parent).map_err(|e| shown(parent, e))?;
+        let mut name = std::ffi::OsString::from(".");
+        name.push(out.file_name().unwrap_or(std::ffi::OsStr::new("export")));
+        name.push(format!(".partial-{}", std::process::id()));
+        parent.join(name)
+    };
+    // Left by a crashed run of a process with this id: never a live bundle.
+    let _ = std::fs::remove_dir_all(&staging);
+    let staged = custodia_crypt::durable::create_private_dir(&staging)
+        .map_err(|e| shown(&staging, e))
+        .and_then(|()| {
+            files
+                .iter()
+                .try_for_each(|(name, content)| write_file(&staging.join(name), content))
+        })
+        .and_then(|()| {
+            if exists {
+                for (name, _) in &files {
+                    let target = out.join(name);
+                    std::fs::rename(staging.join(name), &target).map_err(|e| shown(&target, e))?;
+                }
+                custodia_crypt::durable::sync_parent(&out.join("manifest.json"))
+                    .map_err(|e| shown(out, e))
+            } else {
+                std::fs::rename(&staging, out)
+                    .and_then(|()| custodia_crypt::durable::sync_parent(out))
+                    .map_err(|e| shown(out, e))
+            }
+        });
+    // Empty after a whole move, or holding what failed: gone either way.
+    let _ = std::fs::remove_dir_all(&staging);
+    staged?;
+    Ok(names)
 }
 
 /// Receives a request as the tenant's controller and records how the

@@ -85,15 +85,27 @@ pub enum KeysCommand {
     /// Without --master-key-file or --master-key-env a new master key is
     /// generated and written (base64, mode 0600) to --write-master-key FILE;
     /// it is never printed.
+    ///
+    /// --json prints {"store","mode","primary","master_key_file"}
+    /// (master_key_file null unless --write-master-key).
     #[command(after_help = EXIT_CODES)]
     Init(InitArgs),
     /// Add a new primary key version; older versions keep decrypting until
     /// retired. The subject keys held in the store are rewrapped under it.
+    ///
+    /// --json prints {"store","old","new","rewrapped_subject_keys"}.
     #[command(after_help = ROTATION_HELP)]
     Rotate(RotateArgs),
     /// Show the keyring: versions, primary, retired, mode, the subject keys
     /// the store holds per version; with --input, how many envelopes each
     /// version still seals.
+    ///
+    /// --json prints {"store","mode","primary","versions","retired",
+    /// "nonce_limit","nonce_warning","nonce_usage":[{"version","tenant_keys",
+    /// "max_reserved","past_warning","keys":[{"tenant","reserved",
+    /// "remaining"}]}],"rotation_due","subject_keys":{"total","by_version"}},
+    /// and with --input also "scan":{"envelopes","by_version","other_keys",
+    /// "unused"}.
     ///
     /// Memory does not grow with the input: lines are read one at a time,
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
@@ -107,7 +119,10 @@ pub enum KeysCommand {
     /// {"tenant":"<uuid>","record_type":"ticket","record_id":"T-1","field":"email","value":"cst1.…"}.
     /// Bare `cst1.` lines take it from --tenant, --record-type, --record-id and
     /// --field. The counts go to standard error when the output is standard
-    /// output, else to standard output.
+    /// output, else to standard output. With --json the counts are
+    /// {"lines","envelopes","reencrypted","unchanged","primary",
+    /// "from_versions","nonce_usage":[{"tenant","key","sealed","reserved",
+    /// "remaining"}]}; the envelope lines are unchanged by it.
     ///
     /// Memory does not grow with the input: lines are read one at a time,
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
@@ -118,6 +133,8 @@ pub enum KeysCommand {
     /// (`rotate` already does; run it again before `retire` for keys that
     /// processes made under the old primary before they saw the rotation).
     /// Idempotent; shredded keys stay shredded.
+    ///
+    /// --json prints {"store","primary","rewrapped_subject_keys","subject_keys"}.
     #[command(after_help = ROTATION_HELP)]
     Rewrap(RewrapArgs),
     /// Retire a key version, only if a scan of --input finds no envelope
@@ -128,6 +145,9 @@ pub enum KeysCommand {
     /// retired while data elsewhere still uses it makes that data unreadable.
     /// The store's own subject keys are always checked: run `keys rewrap` to
     /// move them.
+    ///
+    /// --json prints {"ok":true,"store","retired","scanned"}, or
+    /// {"ok":false,"finding"} with exit 1 when it refuses.
     ///
     /// Memory does not grow with the input: lines are read one at a time,
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
@@ -650,7 +670,7 @@ impl ScanArgs {
             let reader = open_input(path)?;
             let name = input_name(path);
             let progress = crate::input_progress(path);
-            for_each_line(reader, &progress, |number, line| {
+            for_each_line(reader, &name, &progress, |number, line| {
                 let at = |message: String| format!("{name}: line {number}: {message}");
                 let Some(text) = envelope_text(line, &self.value_key).map_err(at)? else {
                     return Ok(());
@@ -948,7 +968,7 @@ fn reencrypt(args: &ReencryptArgs) -> Result<(), Failure> {
     let primary = keyring.primary();
     let mut counts = Counts::default();
     let progress = crate::input_progress(&args.input);
-    let result = for_each_line(reader, &progress, |number, line| {
+    let result = for_each_line(reader, &name, &progress, |number, line| {
         counts.lines += 1;
         let at = |message: String| format!("{name}: line {number}: {message}");
         let rewritten = reencrypt_line(&keyring, args, line, &mut counts).map_err(at)?;
@@ -1236,9 +1256,12 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>, Failure> {
 }
 
 /// Calls `f` with each line (1-based number, text without the newline),
-/// advancing `progress` by the bytes read.
+/// advancing `progress` by the bytes read. `name` names the input in the
+/// errors of lines that cannot be read, as `f`'s own errors do: `status`
+/// and `retire` scan several files.
 fn for_each_line(
     mut reader: Box<dyn BufRead>,
+    name: &str,
     progress: &ProgressBar,
     mut f: impl FnMut(u64, &str) -> Result<(), String>,
 ) -> Result<(), Failure> {
@@ -1246,14 +1269,14 @@ fn for_each_line(
     let mut number = 0u64;
     loop {
         let read = crate::read_line_capped(&mut reader, &mut line)
-            .map_err(|e| Failure::Usage(format!("line {}: {e}", number + 1)))?;
+            .map_err(|e| Failure::Usage(format!("{name}: line {}: {e}", number + 1)))?;
         if read == 0 {
             return Ok(());
         }
         number += 1;
         progress.inc(read as u64);
         let line = std::str::from_utf8(&line)
-            .map_err(|_| Failure::Usage(format!("line {number}: not UTF-8")))?;
+            .map_err(|_| Failure::Usage(format!("{name}: line {number}: not UTF-8")))?;
         let text = line.strip_suffix('\n').unwrap_or(line);
         let text = text.strip_suffix('\r').unwrap_or(text);
         f(number, text)?;

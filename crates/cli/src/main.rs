@@ -4,8 +4,11 @@
 //!
 //! * `0`: success.
 //! * `1`: the command ran and found something, reported after its output:
-//!   `audit verify` found tampering, truncation, a fork or a bad checkpoint
-//!   signature; `mask --detect` or `mask --fail-on-find` found something
+//!   `audit verify` found tampering, truncation, a fork, a bad checkpoint
+//!   signature or a checkpoint of another log; `audit append` found the log
+//!   damaged or not extending `--checkpoint`; `audit recover` left a log
+//!   that still does not verify (with `--dry-run`: there is something to
+//!   cut); `mask --detect` or `mask --fail-on-find` found something
 //!   (personal data, or an organisation, which masking keeps);
 //!   `retention check` found the policy invalid; `keys retire` refused (the
 //!   version is primary or still seals envelopes).
@@ -59,7 +62,7 @@ use custodia_core::{ActorId, DataCategory, SubjectId, Taxonomy, TenantId};
 #[derive(Debug, Parser)]
 #[command(name = "custodia", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, mask --detect or --fail-on-find found something, a kept organisation too (even if stdout was closed early), retention check found the policy invalid, keys retire refused); 2 usage or input error, or output that could not be written (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
+    after_help = "Exit codes: 0 ok; 1 a finding (audit verify found tampering, audit append found the log damaged or not extending --checkpoint, audit recover left a log that does not verify or (--dry-run) found something to cut, mask --detect or --fail-on-find found something, a kept organisation too (even if stdout was closed early), retention check found the policy invalid, keys retire refused); 2 usage or input error, or output that could not be written (reason on stderr).\n\nEvery subcommand takes --json: one JSON document, or JSON lines for streams; errors are never JSON and go to stderr."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -862,3 +862,75 @@ fn append_over_several_batches_is_one_log_and_a_long_line_is_refused() {
     let o = custodia(&["audit", "verify", dir_arg(&dir)], "");
     assert!(out(&o).contains("ok: 10250 records intact"), "{}", out(&o));
 }
+
+/// `checkpoint`, `prove` and `export` read a log as `verify` does: a
+/// directory that holds no log (a mistyped path, `DIR` for `DIR/audit`) is
+/// an input error, never a signed checkpoint of size 0 or an empty export
+/// that reads as "nothing about this person".
+#[test]
+fn reading_commands_refuse_a_directory_without_a_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Signed { key, .. } = signed_log_of_ten(tmp.path());
+    let empty = tmp.path().join("not-a-log");
+    std::fs::create_dir(&empty).unwrap();
+    let subject = subject(1).to_string();
+    for args in [
+        vec!["audit", "export", dir_arg(&empty), "--subject", &subject],
+        vec![
+            "audit",
+            "checkpoint",
+            dir_arg(&empty),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        vec!["audit", "prove", dir_arg(&empty), "--index", "0"],
+    ] {
+        let o = custodia(&args, "");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert!(out(&o).is_empty(), "{args:?}: {}", out(&o));
+        assert!(
+            err(&o).contains("holds no audit log"),
+            "{args:?}: {}",
+            err(&o)
+        );
+        // Nothing was created in the directory either.
+        assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0, "{args:?}");
+    }
+}
+
+/// A dry run that cannot even plan (the first segment's header is
+/// damaged, which recovery will not cut) is a finding like any other: with
+/// `--json` its document is on standard output, not only the reason on
+/// standard error.
+#[test]
+fn a_dry_run_refused_outright_still_prints_its_json_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    assert!(
+        custodia(&["audit", "append", dir_arg(&log)], &lines(0, 3))
+            .status
+            .success()
+    );
+    let first = log.join("00000000.seg");
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[..4].copy_from_slice(b"XXXX");
+    std::fs::write(&first, &bytes).unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["audit", "recover", dir_arg(&log), "--json"];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let o = custodia(&args, "");
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", err(&o));
+        let value: serde_json::Value = serde_json::from_str(out(&o).trim())
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out(&o)));
+        assert_eq!(value["ok"], false, "{value}");
+        assert!(
+            value["finding"].as_str().unwrap().contains("header"),
+            "{value}"
+        );
+        assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
+    }
+    // Nothing was changed.
+    assert_eq!(std::fs::read(&first).unwrap(), bytes);
+}

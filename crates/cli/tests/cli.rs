@@ -123,3 +123,83 @@ fn every_stream_subcommand_names_its_line_limit_in_help() {
         );
     }
 }
+
+/// `dsr --audit` names an existing log: a directory that holds none (the
+/// data directory `DIR` given for `DIR/audit`) is refused before anything
+/// is written, instead of a new, empty log being started there, which
+/// would leave files behind and export the person's audit history as
+/// empty.
+#[test]
+fn dsr_refuses_an_audit_directory_without_a_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, key) = (tmp.path().join("keys.cst"), tmp.path().join("master.key"));
+    let init = custodia(&[
+        "keys",
+        "init",
+        "--store",
+        store.to_str().unwrap(),
+        "--write-master-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let tenant = custodia_core::TenantId::from_external_key("crm", "ACME").to_string();
+    let subject = custodia_core::SubjectId::from_external_key(
+        custodia_core::TenantId::from_external_key("crm", "ACME"),
+        "contact",
+        "1",
+    )
+    .to_string();
+    for command in ["export", "erase", "restrict"] {
+        let mut args = vec![
+            "dsr",
+            command,
+            "--audit",
+            data.to_str().unwrap(),
+            "--master-key",
+            key.to_str().unwrap(),
+            "--subject-keys",
+            store.to_str().unwrap(),
+            "--tenant",
+            &tenant,
+            "--subject",
+            &subject,
+        ];
+        if command == "erase" {
+            args.extend(["--policy", "policy.toml"]);
+        }
+        args.extend(["--", "true"]);
+        let o = custodia(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{command}: {err}");
+        assert!(err.contains("holds no audit log"), "{command}: {err}");
+        assert!(o.stdout.is_empty(), "{command}");
+        assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{command}");
+    }
+}
+
+/// The top-level help lists every finding that exits 1, `audit append`'s
+/// and `audit recover`'s included (they print `{"ok": false, "finding"}`
+/// with `--json` like the others).
+#[test]
+fn top_level_help_lists_every_finding() {
+    let help = stdout(&custodia(&["--help"]));
+    let codes = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("an exit-code section");
+    for finding in [
+        "audit verify",
+        "audit append",
+        "audit recover",
+        "retention check",
+        "keys retire",
+    ] {
+        assert!(codes.contains(finding), "{finding} missing from:\n{codes}");
+    }
+}

@@ -209,7 +209,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 14] = [
+    let tests: [(&str, fn()); 15] = [
+        (
+            "an_export_that_cannot_be_written_leaves_no_bundle_behind",
+            an_export_that_cannot_be_written_leaves_no_bundle_behind,
+        ),
         (
             "restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it",
             restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it,
@@ -1041,6 +1045,42 @@ fn the_export_bundle_is_readable_by_its_owner_only() {
         .filter(|name| name.ends_with(".tmp"))
         .collect();
     assert!(staged.is_empty(), "{staged:?}");
+}
+
+/// An export whose bundle cannot be written whole (here a name it needs is
+/// taken by a directory; a full disk is the same) fails (exit 2) and
+/// leaves `--out` as it was: no bundle.json with the person's data
+/// decrypted, no staging directory beside it.
+fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
+    let data = seeded();
+    let parent = data.path().join("exports");
+    let out_dir = parent.join("alice");
+    std::fs::create_dir_all(out_dir.join("manifest.json")).unwrap();
+    let c = Cast::new();
+    let o = dsr(
+        "export",
+        s(data.path()),
+        &[
+            "--tenant",
+            &c.acme.to_string(),
+            "--subject",
+            &c.alice.to_string(),
+            "--out",
+            s(&out_dir),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(err(&o).contains("manifest.json"), "{}", err(&o));
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&out_dir), ["manifest.json"]);
+    assert_eq!(names(&parent), ["alice"]);
 }
 
 /// A new ticket of `subject` of ACME stored in the data directory `dir`

@@ -898,3 +898,102 @@ fn status_counts_subject_keys_retire_refuses_them_and_rewrap_moves_them() {
         Ok(&b"203.0.113.7"[..])
     );
 }
+
+/// Each subcommand's `--help` names the fields of its `--json` document,
+/// as the crate docs and the README promise.
+#[test]
+fn every_keys_subcommands_help_names_its_json_fields() {
+    let fields: [(&str, &[&str]); 6] = [
+        (
+            "init",
+            &[
+                "\"store\"",
+                "\"mode\"",
+                "\"primary\"",
+                "\"master_key_file\"",
+            ],
+        ),
+        (
+            "rotate",
+            &["\"old\"", "\"new\"", "\"rewrapped_subject_keys\""],
+        ),
+        (
+            "status",
+            &[
+                "\"versions\"",
+                "\"retired\"",
+                "\"nonce_usage\"",
+                "\"rotation_due\"",
+                "\"subject_keys\"",
+                "\"scan\"",
+                "\"unused\"",
+            ],
+        ),
+        (
+            "reencrypt",
+            &[
+                "\"lines\"",
+                "\"reencrypted\"",
+                "\"unchanged\"",
+                "\"from_versions\"",
+            ],
+        ),
+        (
+            "rewrap",
+            &["\"rewrapped_subject_keys\"", "\"subject_keys\""],
+        ),
+        (
+            "retire",
+            &["\"ok\"", "\"retired\"", "\"scanned\"", "\"finding\""],
+        ),
+    ];
+    for (command, names) in fields {
+        let text = stdout(&custodia(&["keys", command, "--help"]));
+        for name in names {
+            assert!(
+                text.contains(name),
+                "keys {command} --help lacks {name}:\n{text}"
+            );
+        }
+    }
+}
+
+/// With several `--input` files, a line that cannot be read at all (not
+/// UTF-8, over 16 MiB) is named by its file as well as its number, as a
+/// line that does not parse is.
+#[test]
+fn an_unreadable_line_names_its_file() {
+    let dir = TempDir::new("unreadable-names-file");
+    let (store, key) = init(&dir, "derived");
+    let (data, _) = sealed_lines(&store, &key);
+    std::fs::write(dir.path("good.jsonl"), &data).unwrap();
+    let mut bad = data.clone().into_bytes();
+    bad.extend_from_slice(b"\xff\n");
+    std::fs::write(dir.path("bad.jsonl"), &bad).unwrap();
+    let (good, bad) = (dir.arg("good.jsonl"), dir.arg("bad.jsonl"));
+    // v1 is no longer primary, so `retire 1` gets as far as its scan.
+    let rotated = custodia(&[
+        "keys",
+        "rotate",
+        "--store",
+        &store,
+        "--master-key-file",
+        &key,
+    ]);
+    assert_eq!(code(&rotated), 0, "{}", stderr(&rotated));
+    for args in [
+        vec!["keys", "status", "--input", &good, "--input", &bad],
+        vec!["keys", "retire", "1", "--input", &good, "--input", &bad],
+        vec!["keys", "reencrypt", "--input", &bad, "--output", "-"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--store", &store, "--master-key-file", &key]);
+        let out = custodia(&args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{bad}: line 4: not UTF-8")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
