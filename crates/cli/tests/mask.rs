@@ -571,11 +571,7 @@ fn a_found_organisation_is_counted_and_kept() {
     let o = custodia(&["--fail-on-find"], text);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(o.stdout, text);
-    let help = Command::new(env!("CARGO_BIN_EXE_custodia"))
-        .args(["mask", "--help"])
-        .output()
-        .expect("help");
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = mask_help();
     assert!(
         help.contains("organisations (ORGANIZATION) are found and counted but kept"),
         "{help}"
@@ -595,11 +591,7 @@ fn a_jsonl_id_is_copied_as_written_and_the_help_says_so() {
         stdout(&o),
         "{\"id\":\"jane@example.com\",\"text\":\"hi\"}\n"
     );
-    let help = Command::new(env!("CARGO_BIN_EXE_custodia"))
-        .args(["mask", "--help"])
-        .output()
-        .expect("help");
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = mask_help();
     assert!(
         help.contains("\"id\" is copied as written, neither scanned nor masked"),
         "{help}"
@@ -615,13 +607,19 @@ fn json_output_replaces_invalid_utf8_as_the_help_says() {
     assert_eq!(o.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["text"], "\u{fffd} [EMAIL]");
-    let o = custodia(&["--help"], b"");
-    let help = String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let help = mask_help();
     assert!(
         help.contains("bytes that are not UTF-8, which plain output copies through, become U+FFFD"),
         "{help}"
     );
+}
+
+/// `custodia mask --help` with its lines joined (clap wraps them at the
+/// terminal's width), so a phrase is found wherever it was wrapped.
+fn mask_help() -> String {
+    let o = custodia(&["--help"], b"");
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
