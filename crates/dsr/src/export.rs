@@ -688,12 +688,7 @@ mod tests {
     /// default CSV carries the values unchanged.
     #[test]
     fn spreadsheet_csv_defuses_formulas_and_the_default_keeps_values() {
-        let value = |name: &str, value: &str| crate::source::FieldValue {
-            name: name.into(),
-            category: custodia_core::DataCategory::USER_CONTENT_TICKET,
-            value: value.into(),
-            provided_by_subject: true,
-        };
+        let value = field;
         let mut reply = record("tickets", "ticket");
         reply.id = "@T-1".into();
         reply.fields = vec![
@@ -878,12 +873,7 @@ mod tests {
         #[test]
         fn spreadsheet_cells_never_start_a_formula(value in "[=+@ ;\t\r\n\0\u{FF1D}\u{FF20},\"a-z0-9-]{0,12}") {
             let mut r = record("s", "t");
-            r.fields = vec![crate::source::FieldValue {
-                name: "f".into(),
-                category: custodia_core::DataCategory::USER_CONTENT_TICKET,
-                value: value.clone(),
-                provided_by_subject: true,
-            }];
+            r.fields = vec![field("f", &value)];
             let b = bundle(vec![r]);
             // The header holds no line break: the row is what follows it.
             let row = |csv: &str| {
