@@ -793,6 +793,19 @@ fn bad_input_exits_2_with_a_reason() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
         assert!(err(&o).contains(reason), "{args:?}: {}", err(&o));
     }
+    // A key store that is not there is named (`audit export` shares the check).
+    let store = data.path().join("keys.store");
+    let aside = data.path().join("keys.store.aside");
+    std::fs::rename(&store, &aside).unwrap();
+    let o = dsr("export", dir, &["--tenant", &acme, "--subject", &alice]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains(&format!("{}: no such key store", store.display())),
+        "{}",
+        err(&o)
+    );
+    assert!(!store.exists());
+    std::fs::rename(&aside, &store).unwrap();
     // A program that is not a source, and no program at all.
     let mut base = dsr_options("export", data.path());
     base.extend([

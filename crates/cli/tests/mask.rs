@@ -202,6 +202,27 @@ fn pseudonyms_need_a_tenant_and_a_key() {
     );
 }
 
+/// The key is read as bytes (and wiped when dropped, as the reading's
+/// error would not be): one that is not UTF-8 is refused as such, not
+/// reported missing.
+#[cfg(unix)]
+#[test]
+fn a_pseudonym_key_that_is_not_utf8_is_refused_as_such() {
+    use std::os::unix::ffi::OsStrExt;
+    let tenant = custodia_core::TenantId::from_external_key("crm", "ACME").to_string();
+    let key = std::ffi::OsStr::from_bytes(b"0123456789abcdef\xff0123456789abcde");
+    let o = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(["mask", "--strategy", "pseudonym", "--tenant", &tenant])
+        .env("CUSTODIA_MASK_KEY", key)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("CUSTODIA_MASK_KEY: the key is not UTF-8"), "{err}");
+    assert!(!err.contains("0123456789abcdef"), "{err}");
+}
+
 #[test]
 fn bad_input_is_a_usage_error_with_a_reason() {
     for (args, stdin, needle) in [

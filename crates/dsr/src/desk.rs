@@ -791,7 +791,7 @@ impl Desk {
     /// let mut request = desk.receive(tenant, bob, RequestKind::Access, Role::Controller, agent)?;
     /// desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", agent)?;
     ///
-    /// let full = desk.export_with(&mut request, agent, |_| Err("disk full"));
+    /// let full = desk.export_with(&mut request, agent, |_| Err::<(), _>("disk full"));
     /// assert!(matches!(full, Err(Error::Delivery { .. })));
     /// assert_eq!(request.state, RequestState::InProgress);
     ///
