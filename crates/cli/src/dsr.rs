@@ -349,12 +349,8 @@ fn text(e: impl std::fmt::Display) -> String {
 /// when it holds one (random, wrapped tenant keys), else the keyring
 /// derived from the master key.
 fn open_vault(who: &Who, clock: &Arc<dyn Clock>) -> Result<Arc<Vault>, String> {
-    crate::keys::open_existing_subject_vault(
-        &who.master_key,
-        &who.subject_keys,
-        Arc::clone(clock),
-    )
-    .map(Arc::new)
+    crate::keys::open_existing_subject_vault(&who.master_key, &who.subject_keys, Arc::clone(clock))
+        .map(Arc::new)
 }
 
 impl Host {

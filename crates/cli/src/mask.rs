@@ -245,8 +245,8 @@ fn build(args: &MaskArgs) -> Result<Masker, String> {
             if std::str::from_utf8(&key).is_err() {
                 return Err("CUSTODIA_MASK_KEY: the key is not UTF-8".into());
             }
-            let key = PseudonymKey::new(tenant, &key)
-                .map_err(|e| format!("CUSTODIA_MASK_KEY: {e}"))?;
+            let key =
+                PseudonymKey::new(tenant, &key).map_err(|e| format!("CUSTODIA_MASK_KEY: {e}"))?;
             masker = masker.with_pseudonym_key(key);
         }
         _ => {}

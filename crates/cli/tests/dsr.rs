@@ -1181,7 +1181,10 @@ fn alices_log(data: &Path) -> Vec<(String, String)> {
             let event = &e["event"];
             (
                 event["action"].as_str().unwrap().to_owned(),
-                event["target"]["id"].as_str().unwrap_or_default().to_owned(),
+                event["target"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             )
         })
         .collect()

@@ -717,7 +717,14 @@ fn reencrypt_to_a_closed_pipe_is_exit_2_as_the_help_says() {
     let file = dir.path("data.jsonl");
     std::fs::write(&file, &input).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_custodia"))
-        .args(["keys", "reencrypt", "--store", &store, "--master-key-file", &key])
+        .args([
+            "keys",
+            "reencrypt",
+            "--store",
+            &store,
+            "--master-key-file",
+            &key,
+        ])
         .args(["--input", &dir.arg("data.jsonl"), "--output", "-"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -735,7 +742,10 @@ fn reencrypt_to_a_closed_pipe_is_exit_2_as_the_help_says() {
     // The input is left as it was.
     assert_eq!(std::fs::read_to_string(&file).unwrap(), input);
     let help = custodia(&["keys", "reencrypt", "--help"]);
-    let help = stdout(&help).split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = stdout(&help)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         help.contains("a reader that goes away before the end (`| head`) is an error (exit 2"),
         "{help}"

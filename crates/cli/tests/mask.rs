@@ -121,7 +121,11 @@ fn a_blank_jsonl_line_gives_an_empty_line_so_lines_still_match() {
         if i % 3 == 0 {
             assert_eq!(line, "", "line {}", i + 1);
         } else {
-            assert!(line.contains(&format!("line {i} ")), "line {}: {line}", i + 1);
+            assert!(
+                line.contains(&format!("line {i} ")),
+                "line {}: {line}",
+                i + 1
+            );
         }
     }
     let help = mask_help();
@@ -219,7 +223,10 @@ fn a_pseudonym_key_that_is_not_utf8_is_refused_as_such() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("CUSTODIA_MASK_KEY: the key is not UTF-8"), "{err}");
+    assert!(
+        err.contains("CUSTODIA_MASK_KEY: the key is not UTF-8"),
+        "{err}"
+    );
     assert!(!err.contains("0123456789abcdef"), "{err}");
 }
 

@@ -579,11 +579,9 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
         DsrAction::SourceLocated { source: s, .. } => (Action::Read, source(s)?, ok),
         DsrAction::SourceExported { source: s, .. } => (Action::Export, source(s)?, ok),
         DsrAction::BundleProduced { .. } => (Action::Export, request()?, ok),
-        DsrAction::BundleNotDelivered { .. } => (
-            custom("dsr.bundle_delivery")?,
-            request()?,
-            Outcome::Failure,
-        ),
+        DsrAction::BundleNotDelivered { .. } => {
+            (custom("dsr.bundle_delivery")?, request()?, Outcome::Failure)
+        }
         DsrAction::SourceRectified { source: s, .. } => (Action::Update, source(s)?, ok),
         DsrAction::SourceErased { source: s, .. } => (Action::Erase, source(s)?, ok),
         DsrAction::RecordKept {

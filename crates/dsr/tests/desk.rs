@@ -337,7 +337,10 @@ fn an_export_whose_delivery_fails_stays_open_and_a_rerun_completes_it() {
     assert_eq!(r.state, RequestState::Completed);
     assert!(r.completed_late);
     let tail = names(&f.sink.actions()[before..]);
-    assert_eq!(tail[tail.len() - 2..], ["bundle_produced", "request_completed"]);
+    assert_eq!(
+        tail[tail.len() - 2..],
+        ["bundle_produced", "request_completed"]
+    );
     assert!(desk.late_requests([&r]).is_empty());
 }
 
