@@ -185,7 +185,8 @@ pub enum AuditCommand {
     /// export is then format v2 with "incomplete": {"unreadable", "events"},
     /// and a line on standard error says so (exit 0: the export is made).
     /// Keys that cannot read at all (the wrong master key, a store without
-    /// the subject's key) fail the export (exit 2).
+    /// the subject's key) fail the export (exit 2); a --subject-keys file
+    /// that does not exist is refused first, naming it (exit 2).
     #[command(after_help = EXIT_CODES)]
     Export {
         /// The log directory; one that holds no log is refused (exit 2).
@@ -255,13 +256,23 @@ fn usage(e: impl std::fmt::Display) -> Failure {
 /// helpdesk example, whose tenant keys may be random and wrapped) opens
 /// with that keyring; a store with subject keys only uses the keyring
 /// derived from the master key, as `custodia audit append` creates it.
-fn open_vault(keys: &VaultArgs) -> Result<Option<SubjectVault<Arc<FileKeyStore>>>, Failure> {
+/// `append` may start a new store; `export` reads one, which must exist
+/// (`existing`), as `dsr`'s does.
+fn open_vault(
+    keys: &VaultArgs,
+    existing: bool,
+) -> Result<Option<SubjectVault<Arc<FileKeyStore>>>, Failure> {
     let (Some(master), Some(store)) = (&keys.master_key, &keys.subject_keys) else {
         return Ok(None);
     };
-    crate::keys::open_subject_vault(master, store, Arc::new(SystemClock))
-        .map(Some)
-        .map_err(usage)
+    let clock = Arc::new(SystemClock);
+    if existing {
+        crate::keys::open_existing_subject_vault(master, store, clock)
+    } else {
+        crate::keys::open_subject_vault(master, store, clock)
+    }
+    .map(Some)
+    .map_err(usage)
 }
 
 /// The log in `dir`, read only. A directory that holds no log (a mistyped
@@ -377,7 +388,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
                 }
                 None => None,
             };
-            let vault = open_vault(&keys)?;
+            let vault = open_vault(&keys, false)?;
             // Validate and seal every line before the log is opened, staging
             // the encoded events on disk: one bad line appends nothing, in
             // memory independent of the input's length.
@@ -650,7 +661,7 @@ pub fn run(command: AuditCommand) -> Result<(), Failure> {
             tenant,
             keys,
         } => {
-            let vault = open_vault(&keys)?;
+            let vault = open_vault(&keys, true)?;
             let log = existing_log(&dir)?;
             let export = log.export_subject(tenant, subject, vault.as_ref())?;
             write_out(&format!("{}\n", to_json(&export, json)?))?;

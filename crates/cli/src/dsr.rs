@@ -41,6 +41,11 @@
 //! directory, so `restrict` takes them without the flag; a mistyped
 //! address finds no one and is refused. The flag takes `--subject` only.
 //!
+//! `export` completes the request only once its bundle is written
+//! (`Desk::export_with`): a bundle that cannot be written (a full disk, a
+//! directory in the way) leaves the request open in the log, its bundle
+//! audited as produced and its delivery as failed, never as completed.
+//!
 //! Exit codes: `0` ok; `2` a usage or input error (missing log or key
 //! files, a program that is not a source, unknown tenant or subject, bad
 //! arguments), with the reason on standard error.
@@ -76,7 +81,8 @@ pub enum DsrCommand {
     /// manifest.json) and print a summary.
     ///
     /// Every step is audited into the --audit log. The bundle includes the
-    /// subject's audit events, their own values opened with their key.
+    /// subject's audit events, their own values opened with their key. The
+    /// request is completed in the log only once the bundle is written.
     ///
     /// The source program's replies are read a line at a time; a line over
     /// 16 MiB is an error (exit 2), so memory does not grow with its output.
@@ -88,8 +94,10 @@ pub enum DsrCommand {
         /// files in it with the same names are replaced). The files are
         /// readable by their owner only (0600): they hold the person's data
         /// decrypted. They are written whole or not at all: a write that
-        /// fails (exit 2) leaves the directory as it was. Default:
-        /// exports/<request id> in the current directory.
+        /// fails (exit 2) leaves the directory as it was, and the request
+        /// open in the --audit log (its bundle produced, its delivery
+        /// failed, never completed). Default: exports/<request id> in the
+        /// current directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only what the person provided (Art. 20 portability) instead of
@@ -341,10 +349,7 @@ fn text(e: impl std::fmt::Display) -> String {
 /// when it holds one (random, wrapped tenant keys), else the keyring
 /// derived from the master key.
 fn open_vault(who: &Who, clock: &Arc<dyn Clock>) -> Result<Arc<Vault>, String> {
-    if !who.subject_keys.is_file() {
-        return Err(format!("{}: no such key store", who.subject_keys.display()));
-    }
-    crate::keys::open_subject_vault(&who.master_key, &who.subject_keys, Arc::clone(clock))
+    crate::keys::open_existing_subject_vault(&who.master_key, &who.subject_keys, Arc::clone(clock))
         .map(Arc::new)
 }
 
@@ -791,9 +796,14 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
                 RequestKind::Access
             };
             let mut request = verified_request(&desk, &who, subject, kind, actor)?;
-            let bundle = desk.export(&mut request, actor).map_err(text)?;
             let out = out.unwrap_or_else(|| Path::new("exports").join(request.id.to_string()));
-            let files = write_bundle(&bundle, &out, spreadsheet_csv)?;
+            // Completed (and audited as completed) only once the bundle is
+            // on disk: one that cannot be written leaves the request open.
+            let (bundle, files) = desk
+                .export_with(&mut request, actor, |bundle| {
+                    write_bundle(bundle, &out, spreadsheet_csv)
+                })
+                .map_err(text)?;
             if json {
                 let summary = serde_json::json!({
                     "request": request.id,

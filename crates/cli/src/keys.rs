@@ -124,6 +124,12 @@ pub enum KeysCommand {
     /// "from_versions","nonce_usage":[{"tenant","key","sealed","reserved",
     /// "remaining"}]}; the envelope lines are unchanged by it.
     ///
+    /// With --output - a reader that goes away before the end (`| head`) is
+    /// an error (exit 2, "writing output: Broken pipe"), unlike `categories`
+    /// or `retention eval`, which only report: the re-encrypted lines it did
+    /// not take are lost, and an exit 0 would say they were written. The
+    /// input is left as it was; run it again.
+    ///
     /// Memory does not grow with the input: lines are read one at a time,
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
     /// number.
@@ -153,6 +159,9 @@ pub enum KeysCommand {
     /// and a line longer than 16 MiB is an input error (exit 2) naming its
     /// number.
     #[command(after_help = ROTATION_HELP)]
+    // --input is optional for `status` (shared `ScanArgs`), required here:
+    // without a scan there is nothing to refuse on.
+    #[command(mut_arg("input", |input| input.required(true)))]
     Retire(RetireArgs),
 }
 
@@ -247,7 +256,8 @@ pub struct ReencryptArgs {
     /// Where to write the re-encrypted lines (`-` for standard output). A file
     /// is written beside as FILE.tmp, synced and renamed into place on
     /// success, with the mode of the file it replaces (else of the input
-    /// file, else 0600); it may be the input itself.
+    /// file, else 0600); it may be the input itself. Standard output closed
+    /// early (a broken pipe) is an error (exit 2): lines were lost.
     #[arg(long, value_name = "FILE", default_value = "-")]
     output: PathBuf,
     /// The JSON key holding the envelope in JSON lines.
@@ -447,6 +457,24 @@ fn rewrap_subject_keys(
 /// The subject-key vault over the key store at `store`, under the master
 /// key in the file `master`: the store's own keyring when it holds one (a
 /// host's random tenant keys), else a keyring derived from the master key.
+/// [`open_subject_vault`] over a store that must already exist, for the
+/// commands that read what it holds (`dsr`, `audit export`): a missing
+/// file (a mistyped path) would open as an empty store, and fail later
+/// with "no key to decrypt with" instead of naming the file.
+pub(crate) fn open_existing_subject_vault(
+    master: &Path,
+    store: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<SubjectVault<Arc<FileKeyStore>>, String> {
+    if !store.is_file() {
+        return Err(format!(
+            "{}: no such key store (--subject-keys)",
+            store.display()
+        ));
+    }
+    open_subject_vault(master, store, clock)
+}
+
 pub(crate) fn open_subject_vault(
     master: &Path,
     store: &Path,
@@ -874,12 +902,6 @@ fn power_text(n: u64) -> String {
 }
 
 fn retire(args: &RetireArgs) -> Result<(), Failure> {
-    if args.scan.input.is_empty() {
-        return Err(Failure::Usage(
-            "retire needs --input FILE (repeatable): the envelopes that must no longer use the version"
-                .into(),
-        ));
-    }
     let (store, keyring) = args.store.open_with_store()?;
     let version = args.version;
     if !keyring.versions().contains(&version) {

@@ -16,7 +16,12 @@
 //!   a full disk or a file-size limit reached while writing, also after a
 //!   finding that would have been exit `1`), with the reason
 //!   on standard error as `custodia: <reason>`. A write that fails leaves the
-//!   files the command was changing as they were.
+//!   files the command was changing as they were. A standard output closed
+//!   early (`| head`, a broken pipe) is not an error for commands that
+//!   report (`categories`, `retention eval`, `mask`: exit `0`, or `1` for a
+//!   finding), but it is for `keys reencrypt --output -`, whose output is
+//!   the re-encrypted data: the lines not taken are lost (exit `2`,
+//!   "writing output: Broken pipe").
 //!
 //! # Output formats
 //!

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use clap::Args;
 use custodia_core::TenantId;
 use custodia_mask::{Detector, MaskPolicy, Masker, PseudonymKey, Regions, Strategy};
+use zeroize::Zeroizing;
 
 /// Exit codes of `custodia mask`, for its `--help`.
 pub const EXIT_CODES: &str =
@@ -30,6 +31,8 @@ pub struct MaskArgs {
     /// Each input line is `{"id"?, "text"}`; each output line `{"id", "text"}`.
     /// Only "text" is masked: "id" is copied as written, neither scanned nor
     /// masked (null if absent), so keep personal data out of ids.
+    /// Output line N answers input line N: a blank input line (only
+    /// whitespace) gives an empty output line, with --detect too.
     /// Lines are read in batches of about 4 MiB, so memory does not grow with
     /// the input; a line longer than 16 MiB is an input error (exit 2).
     #[arg(long)]
@@ -232,10 +235,18 @@ fn build(args: &MaskArgs) -> Result<Masker, String> {
         }
         Strategy::Pseudonym => {
             let tenant = args.tenant.ok_or("--strategy pseudonym needs --tenant")?;
-            let key = std::env::var("CUSTODIA_MASK_KEY")
-                .map_err(|_| "--strategy pseudonym needs the key in CUSTODIA_MASK_KEY")?;
-            let key = PseudonymKey::new(tenant, key.as_bytes())
-                .map_err(|e| format!("CUSTODIA_MASK_KEY: {e}"))?;
+            // The raw bytes, not `env::var`: its error for a key that is
+            // not UTF-8 holds the key in an `OsString` dropped unwiped.
+            let key = Zeroizing::new(
+                std::env::var_os("CUSTODIA_MASK_KEY")
+                    .ok_or("--strategy pseudonym needs the key in CUSTODIA_MASK_KEY")?
+                    .into_encoded_bytes(),
+            );
+            if std::str::from_utf8(&key).is_err() {
+                return Err("CUSTODIA_MASK_KEY: the key is not UTF-8".into());
+            }
+            let key =
+                PseudonymKey::new(tenant, &key).map_err(|e| format!("CUSTODIA_MASK_KEY: {e}"))?;
             masker = masker.with_pseudonym_key(key);
         }
         _ => {}
@@ -430,6 +441,8 @@ fn jsonl_line(
         None => {
             let len = memchr::memchr(b'\n', rest).map_or(rest.len(), |end| end + 1);
             let Some(line) = parse_line(rest.get(..len).unwrap_or_default(), n)? else {
+                // Blank in, blank out: output line N stays input line N's.
+                share.out.push(b'\n');
                 return Ok(len);
             };
             parsed = line;

@@ -484,26 +484,85 @@ fn clear_text_labelled_sealed_is_refused() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 }
 
+/// A master key file (base64 of 32 bytes, mode 0600) at `path`.
+fn write_master_key(path: &Path) {
+    use base64::Engine;
+    let mut f = std::fs::OpenOptions::new();
+    f.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+    let mut file = f.open(path).unwrap();
+    writeln!(
+        file,
+        "{}",
+        base64::engine::general_purpose::STANDARD.encode([9u8; 32])
+    )
+    .unwrap();
+}
+
+/// Found in review: `audit export --subject-keys PATH` with no file at
+/// PATH (a mistyped path) opened an empty store and failed later with "no
+/// key subject/…/v1 to decrypt with", never saying the file was missing.
+/// Now it is refused first, naming the file (as `dsr` does), and no file
+/// is created there.
+#[test]
+fn export_with_a_missing_key_store_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let master = tmp.path().join("master.key");
+    let keys = tmp.path().join("subject-keys");
+    write_master_key(&master);
+    let with_ip = lines(0, 3).replace(
+        "\"kind\":\"agent\",",
+        "\"kind\":\"agent\",\"ip\":\"203.0.113.9\",",
+    );
+    let (master, keys) = (master.to_str().unwrap(), keys.to_str().unwrap());
+    let o = custodia(
+        &[
+            "audit",
+            "append",
+            dir_arg(&log),
+            "--master-key",
+            master,
+            "--subject-keys",
+            keys,
+        ],
+        &with_ip,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let missing = tmp.path().join("subject-keys.typo");
+    let alice = subject(1).to_string();
+    let o = custodia(
+        &[
+            "audit",
+            "export",
+            dir_arg(&log),
+            "--subject",
+            &alice,
+            "--master-key",
+            master,
+            "--subject-keys",
+            missing.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains(&format!("{}: no such key store", missing.display())),
+        "{}",
+        err(&o)
+    );
+    assert!(out(&o).is_empty(), "{}", out(&o));
+    assert!(!missing.exists());
+}
+
 #[test]
 fn sealed_personal_data_is_erasable() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("log");
     let master = tmp.path().join("master.key");
     let keys = tmp.path().join("subject-keys");
-    {
-        use base64::Engine;
-        let mut f = std::fs::OpenOptions::new();
-        f.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
-        let mut file = f.open(&master).unwrap();
-        writeln!(
-            file,
-            "{}",
-            base64::engine::general_purpose::STANDARD.encode([9u8; 32])
-        )
-        .unwrap();
-    }
+    write_master_key(&master);
     let with_ip = lines(0, 3).replace(
         "\"kind\":\"agent\",",
         "\"kind\":\"agent\",\"ip\":\"203.0.113.9\",",

@@ -793,6 +793,19 @@ fn bad_input_exits_2_with_a_reason() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
         assert!(err(&o).contains(reason), "{args:?}: {}", err(&o));
     }
+    // A key store that is not there is named (`audit export` shares the check).
+    let store = data.path().join("keys.store");
+    let aside = data.path().join("keys.store.aside");
+    std::fs::rename(&store, &aside).unwrap();
+    let o = dsr("export", dir, &["--tenant", &acme, "--subject", &alice]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains(&format!("{}: no such key store", store.display())),
+        "{}",
+        err(&o)
+    );
+    assert!(!store.exists());
+    std::fs::rename(&aside, &store).unwrap();
     // A program that is not a source, and no program at all.
     let mut base = dsr_options("export", data.path());
     base.extend([
@@ -1081,6 +1094,100 @@ fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
     };
     assert_eq!(names(&out_dir), ["manifest.json"]);
     assert_eq!(names(&parent), ["alice"]);
+
+    // Found in review: the request was completed (and audited so) before
+    // the bundle was written, so the log said an export was answered that
+    // never reached anyone. Now it stays open: its bundle audited as
+    // produced, its delivery as failed, never completed.
+    assert!(
+        err(&o).contains("not delivered") && err(&o).contains("stays open"),
+        "{}",
+        err(&o)
+    );
+    let log = alices_log(data.path());
+    let failed: Vec<&(String, String)> = log
+        .iter()
+        .filter(|(action, _)| action == "dsr.bundle_delivery")
+        .collect();
+    assert_eq!(failed.len(), 1, "{log:?}");
+    let request = &failed[0].1;
+    let steps: Vec<&str> = log
+        .iter()
+        .filter(|(_, target)| target == request)
+        .map(|(action, _)| action.as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "dsr.request_received",
+            "dsr.identity_verified",
+            "dsr.work_started",
+            "export",
+            "dsr.bundle_delivery"
+        ],
+        "{log:?}"
+    );
+    assert!(err(&o).contains(request.as_str()), "{}", err(&o));
+
+    // Once the way is clear, a new request is answered and completed.
+    std::fs::remove_dir(out_dir.join("manifest.json")).unwrap();
+    let o = dsr(
+        "export",
+        s(data.path()),
+        &[
+            "--tenant",
+            &c.acme.to_string(),
+            "--subject",
+            &c.alice.to_string(),
+            "--out",
+            s(&out_dir),
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out_dir.join("bundle.json").is_file());
+    let log = alices_log(data.path());
+    let completed = log
+        .iter()
+        .filter(|(action, _)| action == "dsr.request_completed")
+        .map(|(_, target)| target)
+        .collect::<Vec<_>>();
+    assert_eq!(completed.len(), 1, "{log:?}");
+    assert_ne!(completed[0], request);
+}
+
+/// Alice's events in the data directory's audit log, as `custodia audit
+/// export` lists them: (action, target id), oldest first.
+fn alices_log(data: &Path) -> Vec<(String, String)> {
+    let c = Cast::new();
+    let o = custodia(&[
+        "audit",
+        "export",
+        s(&data.join("audit")),
+        "--subject",
+        &c.alice.to_string(),
+        "--master-key",
+        s(&data.join("root.key")),
+        "--subject-keys",
+        s(&data.join("keys.store")),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    let export: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    export["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let event = &e["event"];
+            (
+                event["action"].as_str().unwrap().to_owned(),
+                event["target"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A new ticket of `subject` of ACME stored in the data directory `dir`

@@ -64,17 +64,74 @@ fn jsonl_masks_each_line_in_order() {
     let input = b"{\"id\":\"a\",\"text\":\"SSN 536-90-4399\"}\n{\"text\":\"nothing here\"}\n\n{\"id\":7,\"text\":\"jane@example.com\"}\n";
     let o = custodia(&["--jsonl"], input);
     assert_eq!(o.status.code(), Some(0));
+    // The blank third line gives an empty third line.
     let lines: Vec<serde_json::Value> = stdout(&o)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| serde_json::from_str(l).unwrap_or(serde_json::Value::Null))
         .collect();
     assert_eq!(
         lines,
         vec![
             serde_json::json!({"id": "a", "text": "SSN [US_SSN]"}),
             serde_json::json!({"id": null, "text": "nothing here"}),
+            serde_json::Value::Null,
             serde_json::json!({"id": 7, "text": "[EMAIL]"}),
         ]
+    );
+}
+
+/// Found in review: a blank input line gave no output line, so without
+/// ids output line N no longer answered input line N. Now it gives an
+/// empty line, with --detect too, wherever it falls in a batch, and
+/// `--help` says so.
+#[test]
+fn a_blank_jsonl_line_gives_an_empty_line_so_lines_still_match() {
+    let input = b"\n{\"text\":\"jane@example.com\"}\n  \t\n\r\n{\"text\":\"nothing\"}\n\n   ";
+    let o = custodia(&["--jsonl"], input);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "\n{\"id\":null,\"text\":\"[EMAIL]\"}\n\n\n{\"id\":null,\"text\":\"nothing\"}\n\n\n"
+    );
+    let o = custodia(&["--jsonl", "--detect"], input);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 7, "{out:?}");
+    for blank in [0, 2, 3, 5, 6] {
+        assert_eq!(lines[blank], "", "{out:?}");
+    }
+    assert!(lines[1].contains("\"kind\":\"EMAIL\""), "{out:?}");
+    assert_eq!(lines[4], "{\"entities\":[],\"id\":null}");
+    // Input line N is output line N however the input is split across
+    // the workers and batches.
+    let mut input = String::new();
+    for i in 0..20_000 {
+        if i % 3 == 0 {
+            input.push('\n');
+        } else {
+            input.push_str(&format!("{{\"text\":\"line {i} {FILLER}\"}}\n"));
+        }
+    }
+    let o = custodia(&["--jsonl"], input.as_bytes());
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 20_000);
+    for (i, line) in out.lines().enumerate() {
+        if i % 3 == 0 {
+            assert_eq!(line, "", "line {}", i + 1);
+        } else {
+            assert!(
+                line.contains(&format!("line {i} ")),
+                "line {}: {line}",
+                i + 1
+            );
+        }
+    }
+    let help = mask_help();
+    assert!(
+        help.contains("a blank input line (only whitespace) gives an empty output line"),
+        "{help}"
     );
 }
 
@@ -147,6 +204,30 @@ fn pseudonyms_need_a_tenant_and_a_key() {
         text.starts_with("<EMAIL_") && text.len() == "<EMAIL_>".len() + 16,
         "{text}"
     );
+}
+
+/// The key is read as bytes (and wiped when dropped, as the reading's
+/// error would not be): one that is not UTF-8 is refused as such, not
+/// reported missing.
+#[cfg(unix)]
+#[test]
+fn a_pseudonym_key_that_is_not_utf8_is_refused_as_such() {
+    use std::os::unix::ffi::OsStrExt;
+    let tenant = custodia_core::TenantId::from_external_key("crm", "ACME").to_string();
+    let key = std::ffi::OsStr::from_bytes(b"0123456789abcdef\xff0123456789abcde");
+    let o = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(["mask", "--strategy", "pseudonym", "--tenant", &tenant])
+        .env("CUSTODIA_MASK_KEY", key)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("CUSTODIA_MASK_KEY: the key is not UTF-8"),
+        "{err}"
+    );
+    assert!(!err.contains("0123456789abcdef"), "{err}");
 }
 
 #[test]
@@ -301,6 +382,7 @@ fn jsonl_lines_with_escapes_spaces_and_other_shapes() {
          {\"id\":null,\"text\":\"h\u{e9}llo\"}\n\
          {\"id\":7,\"text\":\"x\"}\n\
          {\"id\":\"b\",\"text\":\"x\"}\n\
+         \n\
          {\"id\":\"c\",\"text\":\"\"}\n"
     );
     let o = custodia(

@@ -92,6 +92,7 @@ pub fn desk_subject(tenant: TenantId) -> SubjectId {
 /// | `SourceLocated` | `read` | `dsr.source` ‹name› | success |
 /// | `SourceExported` | `export` | `dsr.source` ‹name› | success |
 /// | `BundleProduced` | `export` | `dsr.request` ‹id› | success |
+/// | `BundleNotDelivered` | custom `dsr.bundle_delivery` | `dsr.request` ‹id› | failure |
 /// | `SourceRectified` | `update` | `dsr.source` ‹name› | success |
 /// | `SourceErased` | `erase` | `dsr.source` ‹name› | success |
 /// | `RecordKept` | `erase` | the kept record (type, id) | **denied** (Art. 17(3)) |
@@ -578,6 +579,9 @@ fn map_action(event: &DsrEvent) -> Result<(Action, Target, Outcome), custodia_au
         DsrAction::SourceLocated { source: s, .. } => (Action::Read, source(s)?, ok),
         DsrAction::SourceExported { source: s, .. } => (Action::Export, source(s)?, ok),
         DsrAction::BundleProduced { .. } => (Action::Export, request()?, ok),
+        DsrAction::BundleNotDelivered { .. } => {
+            (custom("dsr.bundle_delivery")?, request()?, Outcome::Failure)
+        }
         DsrAction::SourceRectified { source: s, .. } => (Action::Update, source(s)?, ok),
         DsrAction::SourceErased { source: s, .. } => (Action::Erase, source(s)?, ok),
         DsrAction::RecordKept {

@@ -711,6 +711,12 @@ impl Desk {
     /// ([`PersonalDataSource::subject_step`]) follow its other records,
     /// filtered for portability as they are.
     ///
+    /// The request is completed as soon as the bundle is returned, as if
+    /// handing it back were its delivery. A host that still has to deliver
+    /// it (write it to disk, send it) uses [`Desk::export_with`], which
+    /// completes the request only once that succeeded; `export` is
+    /// `export_with` with a delivery that cannot fail.
+    ///
     /// # Example: access and portability
     ///
     /// ```
@@ -742,6 +748,66 @@ impl Desk {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export(&self, request: &mut Request, actor: ActorId) -> Result<ExportBundle, Error> {
+        self.export_with(request, actor, |_| Ok::<(), std::convert::Infallible>(()))
+            .map(|(bundle, ())| bundle)
+    }
+
+    /// Access or portability as [`Desk::export`], completing the request
+    /// only once `deliver` has delivered the bundle (written it to disk,
+    /// sent it to the person): returns the bundle and what `deliver`
+    /// returned.
+    ///
+    /// The events, in order: the sources' steps, then
+    /// [`DsrAction::BundleProduced`] **before** `deliver` runs, so no
+    /// bundle of the person's data leaves the desk unaudited (a sink that
+    /// refuses it stops the export, [`Error::Audit`], and `deliver` is not
+    /// called); then, once `deliver` succeeded,
+    /// [`DsrAction::RequestCompleted`]. `BundleProduced` says a bundle was
+    /// made, `RequestCompleted` that it was delivered.
+    ///
+    /// When `deliver` fails, the request is not completed: it stays in
+    /// progress (its deadline still counting) and an export run again
+    /// produces a new bundle; the failure is audited
+    /// ([`DsrAction::BundleNotDelivered`], with `deliver`'s error text, as a
+    /// failing source's is) and returned as [`Error::Delivery`]. When the
+    /// sink refuses that event too, the error is still `Delivery`.
+    /// A delivery that succeeded but whose completion the sink refuses
+    /// returns [`Error::Audit`] with the request still in progress: the
+    /// bundle went out, and a rerun delivers a new one.
+    ///
+    /// # Example: a delivery that fails leaves the request open
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use custodia_core::{ActorId, ManualClock, Role, SubjectId, TenantId};
+    /// use custodia_dsr::*;
+    ///
+    /// let clock = Arc::new(ManualClock::new(custodia_core::chrono::Utc::now()));
+    /// let tenant = TenantId::from_external_key("crm", "acme");
+    /// let bob = SubjectId::from_external_key(tenant, "contact", "2");
+    /// let agent = ActorId::from_external_key(tenant, "agent", "7");
+    /// let desk = Desk::new(clock, Arc::new(MemorySink::new()))
+    ///     .with_source(Arc::new(MemorySource::new("tickets")))?;
+    /// let mut request = desk.receive(tenant, bob, RequestKind::Access, Role::Controller, agent)?;
+    /// desk.verify(&mut request, VerificationMethod::AuthenticatedSession, "", agent)?;
+    ///
+    /// let full = desk.export_with(&mut request, agent, |_| Err::<(), _>("disk full"));
+    /// assert!(matches!(full, Err(Error::Delivery { .. })));
+    /// assert_eq!(request.state, RequestState::InProgress);
+    ///
+    /// let (bundle, written) = desk.export_with(&mut request, agent, |bundle| {
+    ///     bundle.to_json().map(|json| json.len())
+    /// })?;
+    /// assert!(written > 0 && bundle.records.is_empty());
+    /// assert_eq!(request.state, RequestState::Completed);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn export_with<T, E: Into<BoxError>>(
+        &self,
+        request: &mut Request,
+        actor: ActorId,
+        deliver: impl FnOnce(&ExportBundle) -> Result<T, E>,
+    ) -> Result<(ExportBundle, T), Error> {
         custodia_core::op_span!(
             DEBUG,
             "custodia.dsr.export",
@@ -837,9 +903,30 @@ impl Desk {
                 audit_events: bundle.audit.events.len(),
             },
         )?;
+        // The completion checked before the bundle leaves the building.
+        request.clone().complete(self.clock.now(), actor)?;
+        let delivered = match deliver(&bundle) {
+            Ok(delivered) => delivered,
+            Err(e) => {
+                let source = crate::error::host(e);
+                // The delivery's error is the one to report: a sink that
+                // refuses this event too changes nothing on the request.
+                let _ = self.emit(
+                    request,
+                    Some(actor),
+                    DsrAction::BundleNotDelivered {
+                        error: source.to_string(),
+                    },
+                );
+                return Err(Error::Delivery {
+                    request: request.id,
+                    source,
+                });
+            }
+        };
         self.finish(request, actor)?;
         custodia_core::op_record!(records = bundle.records.len());
-        Ok(bundle)
+        Ok((bundle, delivered))
     }
 
     /// Rectification (Art. 16): writes each correction to every field within

@@ -171,6 +171,18 @@ pub enum Error {
         /// What the forwarder reported.
         source: HostError,
     },
+    /// The export bundle was produced but its delivery
+    /// ([`Desk::export_with`](crate::Desk::export_with)) failed: the
+    /// request is not completed and stays open; export it again.
+    #[error(
+        "request {request}: the export bundle was not delivered: {source}; the request stays open: export it again"
+    )]
+    Delivery {
+        /// The request.
+        request: RequestId,
+        /// What the delivery reported.
+        source: HostError,
+    },
     /// A serialised document (export bundle, certificate, registry, request)
     /// that is not valid JSON of the expected shape.
     #[error("invalid {what}: {message}")]

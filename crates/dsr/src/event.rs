@@ -212,7 +212,9 @@ pub enum DsrAction {
         /// What the source reported.
         error: String,
     },
-    /// An export bundle was produced.
+    /// An export bundle was produced: recorded before it is delivered
+    /// ([`Desk::export_with`](crate::Desk::export_with)); the request's
+    /// [`RequestCompleted`](DsrAction::RequestCompleted) says it was.
     BundleProduced {
         /// Records in it.
         records: usize,
@@ -220,6 +222,11 @@ pub enum DsrAction {
         sources: usize,
         /// Audit events included.
         audit_events: usize,
+    },
+    /// Delivering the export bundle failed: the request stays open.
+    BundleNotDelivered {
+        /// What the delivery reported.
+        error: String,
     },
     /// An erasure certificate was issued.
     CertificateIssued {

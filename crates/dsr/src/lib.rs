@@ -104,6 +104,10 @@
 //! bundles also explain the processing (Art. 15(1)), and rectification,
 //! erasure and restriction list the recipients to inform (Art. 19).
 //!
+//! An access bundle the host still has to deliver (write to disk, send) goes
+//! through [`Desk::export_with`]: the request is completed only once the
+//! delivery succeeded, and stays open ([`Error::Delivery`]) when it failed.
+//!
 //! # Example: an erasure under a retention policy
 //!
 //! The other requests have their examples on [`Desk::export`] (access and

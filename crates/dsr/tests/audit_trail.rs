@@ -201,6 +201,14 @@ fn each_action_maps_as_documented() {
             Outcome::Failure,
         ),
         (
+            DsrAction::BundleNotDelivered {
+                error: "exports/r1/bundle.json: File too large".into(),
+            },
+            "dsr.bundle_delivery",
+            "dsr.request",
+            Outcome::Failure,
+        ),
+        (
             DsrAction::RequestRejected {
                 reason: RejectionReason::Excessive,
                 late: true,

@@ -287,6 +287,118 @@ fn access_exports_every_source_with_a_manifest_and_audits_each_step() {
     }
 }
 
+#[test]
+fn an_export_whose_delivery_fails_stays_open_and_a_rerun_completes_it() {
+    let f = fixture();
+    let desk = f.desk();
+    let mut r = f.verified(&desk, RequestKind::Access);
+    let before = f.sink.actions().len();
+    let err = desk
+        .export_with(&mut r, f.agent, |bundle| {
+            // Audited as produced before it leaves the desk.
+            assert_eq!(names(&f.sink.actions()).last().unwrap(), "bundle_produced");
+            assert_eq!(bundle.records.len(), 4);
+            Err::<(), _>("bundle.json: File too large")
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Delivery { request, .. } if *request == r.id),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not delivered"), "{err}");
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("bundle.json: File too large"));
+    // Open, not completed: the deadline still counts.
+    assert_eq!(r.state, RequestState::InProgress);
+    assert_eq!(r.completed_at, None);
+    let actions = f.sink.actions();
+    let tail = names(&actions[before..]);
+    assert_eq!(tail.last().unwrap(), "bundle_not_delivered");
+    assert!(!tail.contains(&"request_completed".to_owned()), "{tail:?}");
+    assert_eq!(
+        actions.last(),
+        Some(&DsrAction::BundleNotDelivered {
+            error: "bundle.json: File too large".into()
+        })
+    );
+    f.clock.advance(TimeDelta::days(40));
+    assert_eq!(desk.late_requests([&r]).len(), 1);
+
+    // Run again: a new bundle, delivered, and only then completed.
+    let before = f.sink.actions().len();
+    let (bundle, delivered) = desk
+        .export_with(&mut r, f.agent, |bundle| {
+            assert_eq!(names(&f.sink.actions()).last().unwrap(), "bundle_produced");
+            Ok::<_, Error>(bundle.records.len())
+        })
+        .unwrap();
+    assert_eq!(delivered, 4);
+    assert_eq!(bundle.records.len(), 4);
+    assert_eq!(r.state, RequestState::Completed);
+    assert!(r.completed_late);
+    let tail = names(&f.sink.actions()[before..]);
+    assert_eq!(
+        tail[tail.len() - 2..],
+        ["bundle_produced", "request_completed"]
+    );
+    assert!(desk.late_requests([&r]).is_empty());
+}
+
+/// Refuses one kind of event, by its name, and takes the rest.
+struct RefusingOne(&'static str, MemorySink);
+impl DsrEventSink for RefusingOne {
+    fn record(&self, event: &DsrEvent) -> Result<(), BoxError> {
+        if names(std::slice::from_ref(&event.action))[0] == self.0 {
+            return Err("log unavailable".into());
+        }
+        self.1.record(event)
+    }
+}
+
+#[test]
+fn an_export_the_sink_does_not_record_as_produced_is_never_delivered() {
+    let f = fixture();
+    let sink = Arc::new(RefusingOne("bundle_produced", MemorySink::new()));
+    let desk = Desk::new(f.clock.clone(), sink.clone())
+        .with_source(f.contacts.clone())
+        .unwrap();
+    let mut r = f.verified(&desk, RequestKind::Access);
+    let mut delivered = false;
+    let err = desk
+        .export_with(&mut r, f.agent, |_| {
+            delivered = true;
+            Ok::<_, Error>(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Audit(_)), "{err:?}");
+    assert!(!delivered);
+    assert_eq!(r.state, RequestState::InProgress);
+
+    // Delivered but its completion refused: still open, the error says so.
+    let sink = Arc::new(RefusingOne("request_completed", MemorySink::new()));
+    let desk = Desk::new(f.clock.clone(), sink.clone())
+        .with_source(f.contacts.clone())
+        .unwrap();
+    let mut r = f.verified(&desk, RequestKind::Access);
+    let err = desk
+        .export_with(&mut r, f.agent, |_| Ok::<_, Error>(()))
+        .unwrap_err();
+    assert!(matches!(err, Error::Audit(_)), "{err:?}");
+    assert_eq!(r.state, RequestState::InProgress);
+    // A failed delivery whose failure the sink refuses too is still a
+    // delivery error.
+    let sink = Arc::new(RefusingOne("bundle_not_delivered", MemorySink::new()));
+    let desk = Desk::new(f.clock.clone(), sink.clone())
+        .with_source(f.contacts.clone())
+        .unwrap();
+    let mut r = f.verified(&desk, RequestKind::Access);
+    let err = desk
+        .export_with(&mut r, f.agent, |_| Err::<(), _>("no route to host"))
+        .unwrap_err();
+    assert!(matches!(err, Error::Delivery { .. }), "{err:?}");
+    assert_eq!(r.state, RequestState::InProgress);
+}
+
 struct History(Vec<RenderedAuditEvent>);
 impl SubjectAuditHistory for History {
     fn events_for(&self, _: TenantId, _: SubjectId) -> Result<Vec<RenderedAuditEvent>, BoxError> {
