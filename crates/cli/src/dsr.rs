@@ -96,7 +96,9 @@ pub enum DsrCommand {
         /// decrypted. They are written whole or not at all: a write that
         /// fails (exit 2) leaves the directory as it was, and the request
         /// open in the --audit log (its bundle produced, its delivery
-        /// failed, never completed). Default: exports/<request id> in the
+        /// failed, never completed); an --out that is a file, or whose
+        /// bundle.json or manifest.json is a directory, is refused before
+        /// the request is made. Default: exports/<request id> in the
         /// current directory.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -649,6 +651,30 @@ fn print(text: &str) -> Result<(), String> {
 /// ones), and a failed write (a full disk, `ulimit -f`) removes the staging
 /// directory, so no part of the person's data is left behind and an
 /// earlier bundle in `out` is not mixed with a new one.
+/// Refuses an `--out` the bundle cannot be written into: a path that is
+/// not a directory, or one of the file `names` taken by a directory.
+/// `export` checks the names every bundle has before the request is made,
+/// so such a refusal leaves nothing in the audit log; `write_bundle`
+/// checks them all again with the bundle's own.
+fn check_out<'a>(out: &Path, names: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    if out.exists() && !out.is_dir() {
+        return Err(format!(
+            "{}: exists and is not a directory; nothing was written",
+            out.display()
+        ));
+    }
+    for name in names {
+        let target = out.join(name);
+        if target.is_dir() {
+            return Err(format!(
+                "{}: a directory is in the way of the bundle's file; nothing was written",
+                target.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn write_bundle(
     bundle: &ExportBundle,
     out: &Path,
@@ -692,24 +718,10 @@ fn write_bundle(
         serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?,
     ));
     let shown = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
-    let exists = out.exists();
-    if exists && !out.is_dir() {
-        return Err(format!(
-            "{}: exists and is not a directory; nothing was written",
-            out.display()
-        ));
-    }
     // A name the bundle needs taken by a directory: refused before any of
     // the person's data is written.
-    for (name, _) in &files {
-        let target = out.join(name);
-        if target.is_dir() {
-            return Err(format!(
-                "{}: a directory is in the way of the bundle's file; nothing was written",
-                target.display()
-            ));
-        }
-    }
+    check_out(out, files.iter().map(|(name, _)| name.as_str()))?;
+    let exists = out.exists();
     let staging = if exists {
         out.join(format!(".custodia-export.partial-{}", std::process::id()))
     } else {
@@ -795,6 +807,9 @@ pub fn run(command: DsrCommand) -> Result<(), String> {
             } else {
                 RequestKind::Access
             };
+            if let Some(out) = &out {
+                check_out(out, ["bundle.json", "manifest.json"])?;
+            }
             let mut request = verified_request(&desk, &who, subject, kind, actor)?;
             let out = out.unwrap_or_else(|| Path::new("exports").join(request.id.to_string()));
             // Completed (and audited as completed) only once the bundle is

@@ -1068,22 +1068,37 @@ fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
     let data = seeded();
     let parent = data.path().join("exports");
     let out_dir = parent.join("alice");
-    std::fs::create_dir_all(out_dir.join("manifest.json")).unwrap();
     let c = Cast::new();
-    let o = dsr(
-        "export",
-        s(data.path()),
-        &[
-            "--tenant",
-            &c.acme.to_string(),
-            "--subject",
-            &c.alice.to_string(),
-            "--out",
-            s(&out_dir),
-        ],
-    );
+    let export = || {
+        dsr(
+            "export",
+            s(data.path()),
+            &[
+                "--tenant",
+                &c.acme.to_string(),
+                "--subject",
+                &c.alice.to_string(),
+                "--out",
+                s(&out_dir),
+            ],
+        )
+    };
+    // A name every bundle has taken by a directory: refused before the
+    // request is made, so the log holds nothing of it.
+    std::fs::create_dir_all(out_dir.join("manifest.json")).unwrap();
+    let before = alices_log(data.path());
+    let o = export();
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(err(&o).contains("manifest.json"), "{}", err(&o));
+    assert_eq!(alices_log(data.path()), before);
+    std::fs::remove_dir(out_dir.join("manifest.json")).unwrap();
+
+    // A name only this bundle has (its source's CSV file) is found once
+    // the bundle is made.
+    std::fs::create_dir_all(out_dir.join("tickets-ticket.csv")).unwrap();
+    let o = export();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(err(&o).contains("tickets-ticket.csv"), "{}", err(&o));
     let names = |dir: &Path| -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -1092,7 +1107,7 @@ fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
         names.sort();
         names
     };
-    assert_eq!(names(&out_dir), ["manifest.json"]);
+    assert_eq!(names(&out_dir), ["tickets-ticket.csv"]);
     assert_eq!(names(&parent), ["alice"]);
 
     // Found in review: the request was completed (and audited so) before
@@ -1130,19 +1145,8 @@ fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
     assert!(err(&o).contains(request.as_str()), "{}", err(&o));
 
     // Once the way is clear, a new request is answered and completed.
-    std::fs::remove_dir(out_dir.join("manifest.json")).unwrap();
-    let o = dsr(
-        "export",
-        s(data.path()),
-        &[
-            "--tenant",
-            &c.acme.to_string(),
-            "--subject",
-            &c.alice.to_string(),
-            "--out",
-            s(&out_dir),
-        ],
-    );
+    std::fs::remove_dir(out_dir.join("tickets-ticket.csv")).unwrap();
+    let o = export();
     assert!(o.status.success(), "{}", err(&o));
     assert!(out_dir.join("bundle.json").is_file());
     let log = alices_log(data.path());
