@@ -609,6 +609,15 @@ impl AuditSink for WriteAhead {
     }
 }
 
+/// A sink that keeps nothing, with the trait's default `stage`.
+struct Discard;
+
+impl AuditSink for Discard {
+    fn record(&self, _: custodia_audit::Event) -> SinkFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// An audit log that is down.
 struct FailingSink;
 
@@ -1835,6 +1844,44 @@ fn a_notification_for_any_unknown_id_is_the_one_404() {
             assert_eq!(status, StatusCode::NOT_FOUND, "{}: {body}", id.len());
             assert_eq!(body, expected);
         }
+    });
+}
+
+/// Found in review: the trait's default `stage` checked the transaction
+/// with a prepared `SELECT 1` (the extended protocol), where
+/// `custodia_tenant::commit_bound` sends it as a simple query: behind a
+/// transaction-pooling proxy (PgBouncer) a statement prepared on one
+/// server connection may be missing on the next. Now nothing is prepared.
+#[test]
+fn the_default_stage_checks_the_transaction_without_a_prepared_statement() {
+    use sqlx_core::connection::Connection as _;
+    runtime().block_on(async {
+        let mut conn = PgConnection::connect(&env_url("CUSTODIA_PG_APP_URL"))
+            .await
+            .unwrap();
+        raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+        let tenant = TenantId::random();
+        let event = custodia_audit::Event::builder(
+            tenant,
+            custodia_audit::Actor::new(
+                custodia_audit::ActorKind::Agent,
+                custodia_core::ActorId::from_external_key(tenant, "test", "agent"),
+            ),
+            Action::Create,
+            Target::new("ticket", "1").unwrap(),
+        )
+        .build(&SystemClock)
+        .unwrap();
+        Discard.stage(&mut conn, event).await.unwrap();
+        let prepared: i64 = query::<Postgres>(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT 1'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(prepared, 0);
+        raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
     });
 }
 
