@@ -254,3 +254,50 @@ fn a_pending_incident_whose_audit_fails_leaves_nothing() {
         assert_eq!(h.store.list(h.tenant).unwrap(), vec![incident]);
     });
 }
+
+/// `MemoryIncidents::insert` itself: while `audit` runs the incident is
+/// seen by no `get`, `list` or `replace` and blocks a second `insert` of
+/// its id (unaudited); a failed or panicking audit leaves nothing and frees
+/// the id.
+#[test]
+fn memory_incidents_hold_a_pending_incident_out_of_sight() {
+    let store = MemoryIncidents::default();
+    let tenant = TenantId::random();
+    let first = incident(tenant);
+    let mut changed = first.clone();
+    changed.measures.push("disk wiped remotely".into());
+    let mut seen = None;
+    let stored = store
+        .insert(tenant, &first, &mut || {
+            let mut second_audited = false;
+            let second = store
+                .insert(tenant, &first, &mut || {
+                    second_audited = true;
+                    Ok(())
+                })
+                .unwrap();
+            seen = Some((
+                store.get(tenant, first.id).unwrap(),
+                store.list(tenant).unwrap(),
+                store.replace(tenant, &first, &changed).unwrap(),
+                second,
+                second_audited,
+            ));
+            Ok(())
+        })
+        .unwrap();
+    assert!(stored);
+    assert_eq!(seen, Some((None, vec![], false, false, false)));
+    assert_eq!(store.get(tenant, first.id).unwrap(), Some(first.clone()));
+
+    let other = incident(tenant);
+    let refused = store.insert(tenant, &other, &mut || Err("the audit log is down".into()));
+    assert_eq!(refused.unwrap_err().to_string(), "the audit log is down");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.insert(tenant, &other, &mut || panic!("the sink panicked"))
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(store.list(tenant).unwrap(), vec![first]);
+    // The id is free again.
+    assert!(store.insert(tenant, &other, &mut || Ok(())).unwrap());
+}

@@ -1641,8 +1641,17 @@ fn an_incident_is_replaced_only_as_it_was_read() {
         "laptop lost",
         contact,
     );
-    assert!(store.insert(tenant, &first).unwrap());
-    assert!(!store.insert(tenant, &first).unwrap(), "inserted twice");
+    assert!(store.insert(tenant, &first, &mut || Ok(())).unwrap());
+    let mut audited = false;
+    let mut audit = || {
+        audited = true;
+        Ok(())
+    };
+    assert!(
+        !store.insert(tenant, &first, &mut audit).unwrap(),
+        "inserted twice"
+    );
+    assert!(!audited, "a refused insert was audited");
     let mut second = first.clone();
     second.description = "laptop lost, found again".into();
     let mut third = first.clone();
@@ -1669,7 +1678,7 @@ fn an_incident_is_got_by_tenant_and_id_only() {
     let store = MemoryIncidents::default();
     let (tenant, other) = (TenantId::random(), TenantId::random());
     let incident = laptop_lost();
-    assert!(store.insert(tenant, &incident).unwrap());
+    assert!(store.insert(tenant, &incident, &mut || Ok(())).unwrap());
     assert_eq!(
         store.get(tenant, incident.id).unwrap(),
         Some(incident.clone())
@@ -1700,8 +1709,9 @@ impl custodia_axum::dsr::IncidentStore for Raced {
         &self,
         tenant: TenantId,
         incident: &custodia_dsr::breach::Incident,
+        audit: &mut dyn FnMut() -> Result<(), custodia_dsr::BoxError>,
     ) -> Result<bool, custodia_dsr::BoxError> {
-        self.0.insert(tenant, incident)
+        self.0.insert(tenant, incident, audit)
     }
     fn replace(
         &self,
@@ -1713,13 +1723,6 @@ impl custodia_axum::dsr::IncidentStore for Raced {
         theirs.measures.push("another officer's change".into());
         assert!(self.0.replace(tenant, current, &theirs)?);
         self.0.replace(tenant, current, &theirs)
-    }
-    fn remove(
-        &self,
-        tenant: TenantId,
-        incident: &custodia_dsr::breach::Incident,
-    ) -> Result<bool, custodia_dsr::BoxError> {
-        self.0.remove(tenant, incident)
     }
 }
 
