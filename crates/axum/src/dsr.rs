@@ -11,7 +11,7 @@
 //!
 //! | route | does | answer |
 //! |---|---|---|
-//! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already, or is being recorded by another request at that moment (pending, see below); 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them), a processor delay outside 0 to 8,760 hours, an `aware_at` in the future (more than `AWARENESS_SKEW_SECONDS` past the register's clock: it would push the deadline out) or a `window` that starts after it ends |
+//! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already, or pending (being recorded by another request, see below); 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them), a processor delay outside 0 to 8,760 hours, an `aware_at` in the future (more than `AWARENESS_SKEW_SECONDS` past the register's clock: it would push the deadline out) or a `window` that starts after it ends |
 //! | `GET /breaches` | the tenant's incidents, with their deadlines (none pending) | 200 |
 //! | `GET /breaches/{id}` | one incident | 200; 404 for an id of another tenant, or pending, as for one that exists nowhere |
 //! | `POST /breaches/{id}/notifications` | records a notification sent now (the register stamps the time and judges it late or not, `BreachRegister::notification`; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: nothing was recorded, and the register audits a notification only once the store has taken it); 422 if the stored incident's `aware_at` is in the future (a store edited behind the register: lateness cannot be judged from it) |
@@ -25,16 +25,19 @@
 //! `GET /breaches` leaves it out. It is stored for all to see only once
 //! its event is written, so no notification of it can be logged before
 //! its `BreachRecorded` event. Of two `POST`s of one id, even at once,
-//! only the one the store takes is audited (the other answers 409), so
-//! the log holds one `BreachRecorded` per stored incident, with the stored
-//! content. Should the audit fail, the pending incident is dropped
+//! only the one the store takes is audited: the other answers 409 (a
+//! store may have it wait for the first and then answer as after it: 409,
+//! or recorded if the first one's audit failed). So the log holds one
+//! `BreachRecorded` per stored incident, with the stored content. Should
+//! the audit fail, the pending incident is dropped
 //! (nothing could have changed it meanwhile), nothing is stored, the id
 //! may be recorded again, and the answer is 500. A pending incident does
 //! not outlive its `POST`: [`MemoryIncidents`] drops it even if the audit
 //! panics, and a store shared by processes drops it when the process dies
 //! (see [`IncidentStore::insert`]), so a crash does not leave its id
 //! blocked. Should the store fail after the audit succeeded (it could not
-//! store the incident), the answer is the store's error and, with feature
+//! store the incident), the answer is 502 as for any failure of the store
+//! (500 if it answered that it stored nothing) and, with feature
 //! `tracing`, an error-level event names the tenant and the incident id:
 //! the log then holds a `BreachRecorded` event for an incident the store
 //! does not hold, and recording it again adds a second one.
