@@ -11,25 +11,36 @@
 //!
 //! | route | does | answer |
 //! |---|---|---|
-//! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already; 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them), a processor delay outside 0 to 8,760 hours, an `aware_at` in the future (more than `AWARENESS_SKEW_SECONDS` past the register's clock: it would push the deadline out) or a `window` that starts after it ends |
-//! | `GET /breaches` | the tenant's incidents, with their deadlines | 200 |
-//! | `GET /breaches/{id}` | one incident | 200 |
+//! | `POST /breaches` | records a new incident concerning the caller's tenant (Art. 33(5); `BreachRegister::record`) | 201, the incident and its notification deadline; 409 if its id is recorded already, or pending (being recorded by another request, see below); 422 if it is of another format version, carries notifications (they are recorded as they are sent, with the time and lateness the register gives them), a processor delay outside 0 to 8,760 hours, an `aware_at` in the future (more than `AWARENESS_SKEW_SECONDS` past the register's clock: it would push the deadline out) or a `window` that starts after it ends |
+//! | `GET /breaches` | the tenant's incidents, with their deadlines (none pending) | 200 |
+//! | `GET /breaches/{id}` | one incident | 200; 404 for an id of another tenant, or pending, as for one that exists nowhere |
 //! | `POST /breaches/{id}/notifications` | records a notification sent now (the register stamps the time and judges it late or not, `BreachRegister::notification`; a late one needs `delay_reason`, Art. 33(1)); body `{"recipient": {"to": "authority", "name": …}, "delay_reason": …}` | 200, the incident; 404 as for `GET`; 409 if late without a reason, or if another request changed the incident meanwhile (try again: nothing was recorded, and the register audits a notification only once the store has taken it); 422 if the stored incident's `aware_at` is in the future (a store edited behind the register: lateness cannot be judged from it) |
 //!
-//! A new incident is checked (`BreachRegister::check_record`), stored
-//! ([`IncidentStore::insert`], which refuses an id stored already) and only
-//! then audited by the register (`BreachRecorded`,
-//! `BreachRegister::record`): of two `POST`s of one id, even at once, only
-//! the stored one is audited, so the log holds one `BreachRecorded` per
-//! stored incident, with the stored content; the other answers 409 and
-//! leaves only the layer's failure event. Should that audit fail, the
-//! incident is removed ([`IncidentStore::remove`]) and the answer is 500.
-//! Should the removal fail too (the store fails, or a notification was
-//! recorded on it meanwhile), the answer is the same 500 and, with feature
+//! A new incident is checked (`BreachRegister::check_record`), then
+//! stored by [`IncidentStore::insert`], which refuses an id stored (or
+//! pending) already and holds the new incident *pending* while the
+//! register audits it (`BreachRecorded`, `BreachRegister::record`). A
+//! pending incident is invisible to every other request: `GET
+//! /breaches/{id}` and a notification of it get the 404 of a missing id,
+//! `GET /breaches` leaves it out. It is stored for all to see only once
+//! its event is written, so no notification of it can be logged before
+//! its `BreachRecorded` event. Of two `POST`s of one id, even at once,
+//! only the one the store takes is audited: the other answers 409 (a
+//! store may have it wait for the first and then answer as after it: 409,
+//! or recorded if the first one's audit failed). So the log holds one
+//! `BreachRecorded` per stored incident, with the stored content. Should
+//! the audit fail, the pending incident is dropped
+//! (nothing could have changed it meanwhile), nothing is stored, the id
+//! may be recorded again, and the answer is 500. A pending incident does
+//! not outlive its `POST`: [`MemoryIncidents`] drops it even if the audit
+//! panics, and a store shared by processes drops it when the process dies
+//! (see [`IncidentStore::insert`]), so a crash does not leave its id
+//! blocked. Should the store fail after the audit succeeded (it could not
+//! store the incident), the answer is 502 as for any failure of the store
+//! (500 if it answered that it stored nothing) and, with feature
 //! `tracing`, an error-level event names the tenant and the incident id:
-//! that incident is stored without its `BreachRecorded` event. For the
-//! moment between the store and the audit, the incident can be read, and
-//! notified, before its `BreachRecorded` event is written.
+//! the log then holds a `BreachRecorded` event for an incident the store
+//! does not hold, and recording it again adds a second one.
 //!
 //! A notification is audited by the register (`BreachNotified`,
 //! `BreachRegister::audit_notification`) only after
@@ -103,67 +114,124 @@ impl RequestStore for MemoryRequests {
 }
 
 /// Where the host keeps breach incidents, by tenant.
+///
+/// A new incident is *pending* while [`IncidentStore::insert`] has it
+/// audited: until then no `list`, `get` or `replace` sees it, as if it
+/// did not exist.
 pub trait IncidentStore: Send + Sync + 'static {
-    /// The incidents concerning `tenant`.
+    /// The incidents concerning `tenant`, none pending.
     fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError>;
     /// The incident `id` of `tenant`, if there is one: `None` alike for an
-    /// id that exists nowhere and for another tenant's (the routes answer
-    /// both with the same 404). The routes that need one incident ask for
-    /// it by id rather than list the tenant's register.
+    /// id that exists nowhere, for another tenant's and for a pending one
+    /// (the routes answer all with the same 404). The routes that need one
+    /// incident ask for it by id rather than list the tenant's register.
     fn get(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>, BoxError>;
-    /// Stores `incident` for `tenant` unless an incident with its id is
-    /// stored for `tenant` already: then nothing is written and the answer
-    /// is `false`. A recorded incident is never replaced through this
-    /// call: the register's record of it (Art. 33(5)) is not rewritten by
-    /// a second `POST` of the same id.
-    fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError>;
+    /// Stores `incident` for `tenant` as new, once `audit` (the register's
+    /// `BreachRecorded` event) has succeeded:
+    ///
+    /// * if an incident with its id is stored, or pending, for `tenant`
+    ///   already, nothing is written, `audit` is not called and the answer
+    ///   is `Ok(false)` (a store may instead wait for the pending one's
+    ///   `insert` to end, and answer as after it). A recorded incident is
+    ///   never replaced through this call: the register's record of it
+    ///   (Art. 33(5)) is not rewritten by a second `POST` of the same id;
+    /// * otherwise the incident is held pending and `audit` is called,
+    ///   once. If it fails, the pending incident is dropped (nothing is
+    ///   stored) and its error is the answer; if it succeeds, the incident
+    ///   is stored, from then on seen by `list`, `get` and `replace`, and
+    ///   the answer is `Ok(true)`.
+    ///
+    /// A pending incident does not outlive the call: it is dropped if
+    /// `audit` panics, and a store that several processes share drops it
+    /// when the process holding it dies (as PostgreSQL rolls back the
+    /// transaction of a connection that ends), so that no crash leaves its
+    /// id blocked. Any other error means nothing was stored if `audit` was
+    /// not called, and that the incident could not be stored although its
+    /// event was written if `audit` succeeded.
+    fn insert(
+        &self,
+        tenant: TenantId,
+        incident: &Incident,
+        audit: &mut dyn FnMut() -> Result<(), BoxError>,
+    ) -> Result<bool, BoxError>;
     /// Replaces `current`, as it was read, with `next` (the same incident,
     /// a notification added) for `tenant`, only while the stored incident
-    /// still equals `current`: otherwise nothing is written and the answer
-    /// is `false`, so a notification another request recorded meanwhile is
-    /// never lost.
+    /// still equals `current`: otherwise (changed, gone, or pending)
+    /// nothing is written and the answer is `false`, so a notification
+    /// another request recorded meanwhile is never lost.
     fn replace(
         &self,
         tenant: TenantId,
         current: &Incident,
         next: &Incident,
     ) -> Result<bool, BoxError>;
-    /// Removes `incident` of `tenant`, only while the stored incident
-    /// still equals it: otherwise (changed, or gone) nothing is written and
-    /// the answer is `false`. `POST /breaches` stores a new incident before
-    /// the register audits it, and removes it with this when that audit
-    /// fails, so that no stored incident lacks its `BreachRecorded` event.
-    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError>;
 }
 
-/// An [`IncidentStore`] in memory.
+/// An [`IncidentStore`] in memory. A pending incident holds its id (as
+/// `None`) without the lock: reads go on meanwhile, and miss it.
 #[derive(Debug, Default)]
-pub struct MemoryIncidents(Mutex<HashMap<(TenantId, IncidentId), Incident>>);
+pub struct MemoryIncidents(Mutex<HashMap<(TenantId, IncidentId), Option<Incident>>>);
+
+type Held = HashMap<(TenantId, IncidentId), Option<Incident>>;
+
+impl MemoryIncidents {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A pending incident's slot: dropped (the id freed) unless stored, also
+/// when the audit panics.
+struct Pending<'a> {
+    store: &'a MemoryIncidents,
+    key: (TenantId, IncidentId),
+    stored: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.stored {
+            self.store.lock().remove(&self.key);
+        }
+    }
+}
 
 impl IncidentStore for MemoryIncidents {
     fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError> {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(map
+        Ok(self
+            .lock()
             .iter()
             .filter(|((t, _), _)| *t == tenant)
-            .map(|(_, incident)| incident.clone())
+            .filter_map(|(_, incident)| incident.clone())
             .collect())
     }
 
     fn get(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>, BoxError> {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(map.get(&(tenant, id)).cloned())
+        Ok(self.lock().get(&(tenant, id)).cloned().flatten())
     }
 
-    fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match map.entry((tenant, incident.id)) {
-            std::collections::hash_map::Entry::Occupied(_) => Ok(false),
+    fn insert(
+        &self,
+        tenant: TenantId,
+        incident: &Incident,
+        audit: &mut dyn FnMut() -> Result<(), BoxError>,
+    ) -> Result<bool, BoxError> {
+        let key = (tenant, incident.id);
+        match self.lock().entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => return Ok(false),
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(incident.clone());
-                Ok(true)
+                slot.insert(None);
             }
         }
+        let mut pending = Pending {
+            store: self,
+            key,
+            stored: false,
+        };
+        audit()?;
+        self.lock().insert(key, Some(incident.clone()));
+        pending.stored = true;
+        Ok(true)
     }
 
     fn replace(
@@ -172,21 +240,9 @@ impl IncidentStore for MemoryIncidents {
         current: &Incident,
         next: &Incident,
     ) -> Result<bool, BoxError> {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match map.get_mut(&(tenant, current.id)) {
-            Some(stored) if stored == current && next.id == current.id => {
+        match self.lock().get_mut(&(tenant, current.id)) {
+            Some(Some(stored)) if stored == current && next.id == current.id => {
                 *stored = next.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match map.entry((tenant, incident.id)) {
-            std::collections::hash_map::Entry::Occupied(stored) if stored.get() == incident => {
-                stored.remove();
                 Ok(true)
             }
             _ => Ok(false),
@@ -470,26 +526,49 @@ async fn record_breach(
         .blocking(move |_, _| {
             let mut incident = incident;
             incident.tenants = [tenant].into();
-            // Checked, stored, then audited: of two `POST`s of one new id
-            // (even at once) only the one `insert` takes is audited, so
-            // the log holds one `BreachRecorded` per stored incident, with
-            // the stored content. The check first, so that nothing `record`
-            // would refuse for its times is stored even for a moment.
+            // Checked, then stored pending and audited, and only then seen
+            // by other requests: of two `POST`s of one new id (even at
+            // once) only the one `insert` takes is audited, so the log
+            // holds one `BreachRecorded` per stored incident, with the
+            // stored content, ahead of any notification of it. The check
+            // first, so that nothing `record` would refuse for its times
+            // is stored even pending.
             register.check_record(&incident)?;
-            if !incidents.insert(tenant, &incident).map_err(store_error)? {
-                return Err(already_recorded(&incident));
-            }
-            if let Err(e) = register.record(&incident, ctx.actor()) {
-                // No stored incident without its event: remove it (unless
-                // it changed meanwhile). The answer is the audit's error
-                // either way.
-                match incidents.remove(tenant, &incident) {
-                    Ok(true) => {}
-                    removal => not_undone(tenant, incident.id, Undo::Removal, removal.is_ok()),
+            // The register's own error, kept typed for the answer.
+            let mut refused = None;
+            let mut audited = false;
+            let stored = incidents.insert(tenant, &incident, &mut || match register
+                .record(&incident, ctx.actor())
+            {
+                Ok(()) => {
+                    audited = true;
+                    Ok(())
                 }
+                Err(e) => {
+                    refused = Some(e);
+                    Err("the register's audit of the new incident failed".into())
+                }
+            });
+            if let Some(e) = refused {
+                // The store dropped the pending incident: nothing stored.
                 return Err(e.into());
             }
-            Ok(incident)
+            match (stored, audited) {
+                (Ok(true), true) => Ok(incident),
+                (Ok(false), false) => Err(already_recorded(&incident)),
+                (Err(e), false) => Err(store_error(e)),
+                // The event and the store disagree: the store failed after
+                // the audit, or broke its contract.
+                (stored, audited) => {
+                    unmatched(tenant, incident.id, Unmatched::NewIncident { audited });
+                    Err(match stored {
+                        Err(e) => store_error(e),
+                        Ok(_) => Error::Misconfigured(
+                            "the incident store did not store a new incident with its audit",
+                        ),
+                    })
+                }
+            }
         })
         .await?;
     Ok((
@@ -589,7 +668,13 @@ async fn notify_breach(
                 // The answer is the audit's error either way.
                 match incidents.replace(tenant, &next, &current) {
                     Ok(true) => {}
-                    put_back => not_undone(tenant, next.id, Undo::PutBack, put_back.is_ok()),
+                    put_back => unmatched(
+                        tenant,
+                        next.id,
+                        Unmatched::PutBack {
+                            changed: put_back.is_ok(),
+                        },
+                    ),
                 }
                 return Err(e.into());
             }
@@ -602,47 +687,53 @@ async fn notify_breach(
     Ok((Audit::new(target), Json(incident.into())))
 }
 
-/// What a failed audit left stored without its event, which undoing it
-/// then failed to take back.
+/// Where a breach's store and its audit events came to disagree.
 #[derive(Clone, Copy)]
-enum Undo {
-    /// A notification: the incident was to be put back as it was.
-    PutBack,
-    /// A new incident: it was to be removed.
-    Removal,
+enum Unmatched {
+    /// A notification whose audit failed could not be put back: the
+    /// incident `changed` again, or the store failed.
+    PutBack { changed: bool },
+    /// A new incident: `audited` but not stored (the store failed after
+    /// the audit), or stored though never audited (a store breaking the
+    /// contract of `IncidentStore::insert`).
+    NewIncident { audited: bool },
 }
 
-/// Logs (feature `tracing`, level error) a change left stored without its
-/// audit event: undoing it after its failed audit found the incident
-/// `changed` (a notification recorded meanwhile), or the store failed. Ids
-/// only: neither the store's error (the host's, which may quote anything)
-/// nor the incident's text.
-fn not_undone(tenant: TenantId, incident: IncidentId, undo: Undo, changed: bool) {
+/// Logs (feature `tracing`, level error) a change whose stored state and
+/// audit events disagree. Ids only: neither the store's error (the
+/// host's, which may quote anything) nor the incident's text.
+fn unmatched(tenant: TenantId, incident: IncidentId, what: Unmatched) {
     #[cfg(feature = "tracing")]
-    {
-        let (what, undone, when_changed) = match undo {
-            Undo::PutBack => ("a notification", "put back", "the incident changed again"),
-            Undo::Removal => (
-                "a new incident",
-                "removed",
-                "the incident changed meanwhile",
-            ),
-        };
-        let cause = if changed {
-            when_changed
-        } else {
-            "the incident store failed"
-        };
-        tracing::error!(
+    match what {
+        Unmatched::PutBack { changed } => {
+            let cause = if changed {
+                "the incident changed again"
+            } else {
+                "the incident store failed"
+            };
+            tracing::error!(
+                %tenant,
+                %incident,
+                cause,
+                "custodia.axum.breach: a notification whose audit failed could not be put back; \
+                 it is stored without its audit event"
+            );
+        }
+        Unmatched::NewIncident { audited: true } => tracing::error!(
             %tenant,
             %incident,
-            cause,
-            "custodia.axum.breach: {what} whose audit failed could not be {undone}; \
+            "custodia.axum.breach: a new incident was audited but the incident store failed to \
+             store it; the log records an incident the store does not hold"
+        ),
+        Unmatched::NewIncident { audited: false } => tracing::error!(
+            %tenant,
+            %incident,
+            "custodia.axum.breach: the incident store stored a new incident without its audit; \
              it is stored without its audit event"
-        );
+        ),
     }
     #[cfg(not(feature = "tracing"))]
-    let _ = (tenant, incident, undo, changed);
+    let _ = (tenant, incident, what);
 }
 
 /// The incident `id` of `tenant`, or the one 404 for missing and foreign

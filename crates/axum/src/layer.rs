@@ -582,10 +582,12 @@ async fn stage(
 /// back with no error, and the client would be told of a change that was
 /// never stored. For `AuditSink::stage`'s default, which records an event
 /// ahead of the commit; the layer's own commit of a change with no staged
-/// event checks with `custodia_tenant::commit_bound`.
+/// event checks with `custodia_tenant::commit_bound`. Sent as that one
+/// is, a bare string (the simple protocol, no prepared statement), so it
+/// works behind a transaction-pooling proxy (PgBouncer), where a statement
+/// prepared on one server connection may be missing on the next.
 pub(crate) async fn ensure_live(conn: &mut PgConnection) -> Result<(), sqlx_core::Error> {
-    sqlx_core::query::query::<Postgres>("SELECT 1")
-        .execute(conn)
+    sqlx_core::executor::Executor::execute(conn, "SELECT 1")
         .await
         .map(drop)
 }

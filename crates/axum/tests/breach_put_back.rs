@@ -69,8 +69,13 @@ impl IncidentStore for Store {
     fn get(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>, BoxError> {
         self.inner.get(tenant, id)
     }
-    fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
-        self.inner.insert(tenant, incident)
+    fn insert(
+        &self,
+        tenant: TenantId,
+        incident: &Incident,
+        audit: &mut dyn FnMut() -> Result<(), BoxError>,
+    ) -> Result<bool, BoxError> {
+        self.inner.insert(tenant, incident, audit)
     }
     fn replace(
         &self,
@@ -85,9 +90,6 @@ impl IncidentStore for Store {
             (_, PutBack::Fails) => Err("the incident store is down".into()),
             (_, PutBack::FindsItChanged) => Ok(false),
         }
-    }
-    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
-        self.inner.remove(tenant, incident)
     }
 }
 

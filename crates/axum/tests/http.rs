@@ -609,6 +609,15 @@ impl AuditSink for WriteAhead {
     }
 }
 
+/// A sink that keeps nothing, with the trait's default `stage`.
+struct Discard;
+
+impl AuditSink for Discard {
+    fn record(&self, _: custodia_audit::Event) -> SinkFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// An audit log that is down.
 struct FailingSink;
 
@@ -1632,8 +1641,17 @@ fn an_incident_is_replaced_only_as_it_was_read() {
         "laptop lost",
         contact,
     );
-    assert!(store.insert(tenant, &first).unwrap());
-    assert!(!store.insert(tenant, &first).unwrap(), "inserted twice");
+    assert!(store.insert(tenant, &first, &mut || Ok(())).unwrap());
+    let mut audited = false;
+    let mut audit = || {
+        audited = true;
+        Ok(())
+    };
+    assert!(
+        !store.insert(tenant, &first, &mut audit).unwrap(),
+        "inserted twice"
+    );
+    assert!(!audited, "a refused insert was audited");
     let mut second = first.clone();
     second.description = "laptop lost, found again".into();
     let mut third = first.clone();
@@ -1660,7 +1678,7 @@ fn an_incident_is_got_by_tenant_and_id_only() {
     let store = MemoryIncidents::default();
     let (tenant, other) = (TenantId::random(), TenantId::random());
     let incident = laptop_lost();
-    assert!(store.insert(tenant, &incident).unwrap());
+    assert!(store.insert(tenant, &incident, &mut || Ok(())).unwrap());
     assert_eq!(
         store.get(tenant, incident.id).unwrap(),
         Some(incident.clone())
@@ -1691,8 +1709,9 @@ impl custodia_axum::dsr::IncidentStore for Raced {
         &self,
         tenant: TenantId,
         incident: &custodia_dsr::breach::Incident,
+        audit: &mut dyn FnMut() -> Result<(), custodia_dsr::BoxError>,
     ) -> Result<bool, custodia_dsr::BoxError> {
-        self.0.insert(tenant, incident)
+        self.0.insert(tenant, incident, audit)
     }
     fn replace(
         &self,
@@ -1704,13 +1723,6 @@ impl custodia_axum::dsr::IncidentStore for Raced {
         theirs.measures.push("another officer's change".into());
         assert!(self.0.replace(tenant, current, &theirs)?);
         self.0.replace(tenant, current, &theirs)
-    }
-    fn remove(
-        &self,
-        tenant: TenantId,
-        incident: &custodia_dsr::breach::Incident,
-    ) -> Result<bool, custodia_dsr::BoxError> {
-        self.0.remove(tenant, incident)
     }
 }
 
@@ -1835,6 +1847,44 @@ fn a_notification_for_any_unknown_id_is_the_one_404() {
             assert_eq!(status, StatusCode::NOT_FOUND, "{}: {body}", id.len());
             assert_eq!(body, expected);
         }
+    });
+}
+
+/// Found in review: the trait's default `stage` checked the transaction
+/// with a prepared `SELECT 1` (the extended protocol), where
+/// `custodia_tenant::commit_bound` sends it as a simple query: behind a
+/// transaction-pooling proxy (PgBouncer) a statement prepared on one
+/// server connection may be missing on the next. Now nothing is prepared.
+#[test]
+fn the_default_stage_checks_the_transaction_without_a_prepared_statement() {
+    use sqlx_core::connection::Connection as _;
+    runtime().block_on(async {
+        let mut conn = PgConnection::connect(&env_url("CUSTODIA_PG_APP_URL"))
+            .await
+            .unwrap();
+        raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+        let tenant = TenantId::random();
+        let event = custodia_audit::Event::builder(
+            tenant,
+            custodia_audit::Actor::new(
+                custodia_audit::ActorKind::Agent,
+                custodia_core::ActorId::from_external_key(tenant, "test", "agent"),
+            ),
+            Action::Create,
+            Target::new("ticket", "1").unwrap(),
+        )
+        .build(&SystemClock)
+        .unwrap();
+        Discard.stage(&mut conn, event).await.unwrap();
+        let prepared: i64 = query::<Postgres>(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT 1'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(prepared, 0);
+        raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
     });
 }
 

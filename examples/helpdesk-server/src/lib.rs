@@ -36,7 +36,7 @@
 //! | `POST /retention/sweep[?dry_run=true]` | the retention policy applied to the tenant's tickets now | supervisor |
 //! | `GET /privacy/subjects?email=` | the contact ids with this email | dpo |
 //! | `GET /privacy/subjects/{id}/audit` | the contact's audit events, opened with their key (or `[erased]`; a value of theirs that cannot be read, `[unreadable: reason]`, named in the event's `unreadable`) | dpo |
-//! | `/privacy/requests…`, `/privacy/breaches…` | `custodia_axum::dsr::DsrRoutes`: access, erasure, rectification, restriction and its lift, objection (each also applied to the contact register, ticket or not); the breach register | dpo |
+//! | `/privacy/requests…`, `/privacy/breaches…` | `custodia_axum::dsr::DsrRoutes`: access, erasure, rectification, restriction and its lift, objection (each also applied to the contact register, ticket or not); the breach register, where a new incident is missing (404, left out of the list) on every instance until its `BreachRecorded` event is written, and the same id posted meanwhile waits for it (then 409) | dpo |
 //! | `POST /audit/checkpoint` | a signed checkpoint of the shared log (its size and root: every tenant's volume) | operator |
 //! | `POST /audit/verify` | the whole log re-read and verified, against a checkpoint if given: for the operator with the log's size and root, for a tenant's auditor a verdict and the tenant's own event count | auditor, operator |
 //!

@@ -144,7 +144,10 @@ impl Desks {
                 desk: Arc::new(desk),
                 trail,
                 requests,
-                incidents: Arc::new(PgIncidents(Mutex::new(connect(url, schema)?))),
+                incidents: Arc::new(PgIncidents {
+                    client: Mutex::new(connect(url, schema)?),
+                    pending: Mutex::new(connect(url, schema)?),
+                }),
                 register,
             }),
         })
@@ -258,11 +261,31 @@ impl RequestStore for PgRequests {
 }
 
 /// Breach incidents in table `breach_incidents`, per tenant.
-struct PgIncidents(Mutex<postgres::Client>);
+///
+/// A new incident is pending as an uncommitted insert: `insert` writes the
+/// row in a transaction of its own connection (`pending`), has it audited,
+/// and commits only then. Until the commit no other connection, of this
+/// process or another, sees the row (`GET` answers 404, the list leaves it
+/// out); another `insert` of its id waits for the row's transaction and
+/// then finds it stored (409) or, after a failed audit, inserts it. A
+/// failed audit rolls the row back; so does PostgreSQL when the process
+/// dies or its connection breaks before the commit, so a crash leaves no
+/// pending row to block the id. No schema change: no row is ever marked
+/// pending. The cost is a transaction held open, and that connection
+/// busy, for the audit (this process's new incidents are recorded one at
+/// a time); a server `idle_in_transaction_session_timeout` shorter than an
+/// audit would end it (the audit written, the incident not stored: the
+/// error-level event of `custodia_axum::dsr` names it).
+struct PgIncidents {
+    /// Reads and notifications.
+    client: Mutex<postgres::Client>,
+    /// New incidents, each in a transaction held open across its audit.
+    pending: Mutex<postgres::Client>,
+}
 
 impl IncidentStore for PgIncidents {
     fn list(&self, tenant: TenantId) -> Result<Vec<Incident>, BoxError> {
-        bound(&self.0, tenant, |tx| {
+        bound(&self.client, tenant, |tx| {
             let rows = tx.query("SELECT incident FROM breach_incidents ORDER BY id", &[])?;
             Ok(rows
                 .iter()
@@ -272,9 +295,10 @@ impl IncidentStore for PgIncidents {
     }
 
     fn get(&self, tenant: TenantId, id: IncidentId) -> Result<Option<Incident>, BoxError> {
-        bound(&self.0, tenant, |tx| {
+        bound(&self.client, tenant, |tx| {
             // Row-level security shows only `tenant`'s rows: another
-            // tenant's id finds none, as a missing one does.
+            // tenant's id finds none, as a missing one does (and a pending
+            // one, not yet committed).
             let row = tx.query_opt(
                 "SELECT incident FROM breach_incidents WHERE id = $1",
                 &[id.as_uuid()],
@@ -285,16 +309,29 @@ impl IncidentStore for PgIncidents {
         })
     }
 
-    fn insert(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
+    fn insert(
+        &self,
+        tenant: TenantId,
+        incident: &Incident,
+        audit: &mut dyn FnMut() -> Result<(), BoxError>,
+    ) -> Result<bool, BoxError> {
         let json = serde_json::to_string(incident)?;
-        bound(&self.0, tenant, |tx| {
-            let written = tx.execute(
-                "INSERT INTO breach_incidents (tenant_id, id, incident) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant_id, id) DO NOTHING",
-                &[tenant.as_uuid(), incident.id.as_uuid(), &json],
-            )?;
-            Ok(written == 1)
-        })
+        let mut client = lock(&self.pending);
+        let mut tx = TenantTransaction::begin(&mut client, tenant)?;
+        // Waits for another transaction's uncommitted row of this id, and
+        // writes nothing if that one commits.
+        let written = tx.execute(
+            "INSERT INTO breach_incidents (tenant_id, id, incident) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, id) DO NOTHING",
+            &[tenant.as_uuid(), incident.id.as_uuid(), &json],
+        )?;
+        if written != 1 {
+            return Ok(false);
+        }
+        // On failure `tx` is dropped, and rolls the row back.
+        audit()?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn replace(
@@ -307,7 +344,7 @@ impl IncidentStore for PgIncidents {
             return Ok(false);
         }
         let json = serde_json::to_string(next)?;
-        bound(&self.0, tenant, |tx| {
+        bound(&self.client, tenant, |tx| {
             // Locked while compared, so two servers' notifications of one
             // incident cannot both replace what they read.
             let row = tx.query_opt(
@@ -324,29 +361,6 @@ impl IncidentStore for PgIncidents {
             tx.execute(
                 "UPDATE breach_incidents SET incident = $2 WHERE id = $1",
                 &[current.id.as_uuid(), &json],
-            )?;
-            Ok(true)
-        })
-    }
-
-    fn remove(&self, tenant: TenantId, incident: &Incident) -> Result<bool, BoxError> {
-        bound(&self.0, tenant, |tx| {
-            // Locked while compared, as in `replace`: a notification
-            // recorded meanwhile is never removed with the incident.
-            let row = tx.query_opt(
-                "SELECT incident FROM breach_incidents WHERE id = $1 FOR UPDATE",
-                &[incident.id.as_uuid()],
-            )?;
-            let Some(row) = row else {
-                return Ok(false);
-            };
-            let stored: Incident = serde_json::from_str(row.get::<_, &str>(0))?;
-            if stored != *incident {
-                return Ok(false);
-            }
-            tx.execute(
-                "DELETE FROM breach_incidents WHERE id = $1",
-                &[incident.id.as_uuid()],
             )?;
             Ok(true)
         })

@@ -230,6 +230,24 @@ impl Fleet {
         creating.await.unwrap()
     }
 
+    /// Waits until `count` (a query counting with `$1` bound to `arg`)
+    /// counts something, or `task` ended: a request blocked on what the
+    /// test holds.
+    async fn wait_until<T>(&self, count: &str, arg: &str, task: &tokio::task::JoinHandle<T>) {
+        while !task.is_finished() {
+            let counted: i64 = query::<Postgres>(count)
+                .bind(arg)
+                .fetch_one(&self.admin)
+                .await
+                .unwrap()
+                .get(0);
+            if counted > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// The shared audit log, with what the servers staged drained into it,
     /// opened (and so verified) by the sync reader.
     fn audit_log(&self) -> AuditLog<PostgresStore> {
@@ -1351,6 +1369,142 @@ fn a_breach_recorded_on_one_instance_is_notified_on_the_other() {
         assert_eq!(a.get(&one, &other).await, nowhere);
         assert_eq!(a.get("/privacy/breaches/not-an-id", &dpo).await, nowhere);
     });
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: `POST /privacy/breaches` stored the incident before
+/// the register audited it, so in that moment either instance could read
+/// and notify it, and a notification reach the log ahead of the incident's
+/// `BreachRecorded` event. Now, while that audit waits (a transaction of
+/// the owner locks the log's records table), the incident is missing on
+/// both instances: the 404 of an id that exists nowhere for a read and for
+/// a notification, left out of the list; the same id posted on the other
+/// instance waits for it, then is 409. An audit that fails (the
+/// application role may no longer append to the log) leaves no row, for
+/// the first `POST` and for the one that waited; the id is recorded once
+/// the log takes events again.
+#[test]
+fn a_breach_being_audited_is_missing_on_both_instances_and_a_failed_audit_stores_nothing() {
+    // The register's append (the sync client's one-record insert) waiting
+    // for the records table `$1`.
+    const APPEND_WAITS: &str = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+         WHERE NOT l.granted AND l.locktype = 'relation' AND l.relation = to_regclass($1) \
+         AND a.query LIKE 'INSERT INTO custodia_audit_records (log, idx, payload, crc) VALUES%'";
+    // A statement starting `$1` waiting for another transaction's row.
+    const ROW_WAITS: &str = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+         WHERE NOT l.granted AND l.locktype = 'transactionid' AND starts_with(a.query, $1)";
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start());
+    let dpo = fleet.token(ACME, &["dpo"], "dee");
+    rt.block_on(async {
+        let app_role = env_url("CUSTODIA_PG_APP_URL")
+            .parse::<sqlx_postgres::PgConnectOptions>()
+            .unwrap()
+            .get_username()
+            .to_owned();
+        let records = format!("{}.custodia_audit_records", fleet.schema);
+        let rows = async |id: custodia_dsr::breach::IncidentId| -> i64 {
+            query::<Postgres>(&format!(
+                "SELECT count(*) FROM {}.breach_incidents WHERE id = $1",
+                fleet.schema
+            ))
+            .bind(id.as_uuid())
+            .fetch_one(&fleet.admin)
+            .await
+            .unwrap()
+            .get(0)
+        };
+        for audit_fails in [false, true] {
+            let incident = custodia_dsr::breach::Incident::new(
+                custodia_core::Role::Controller,
+                custodia_core::chrono::Utc::now(),
+                "a laptop with exports was stolen",
+                custodia_dsr::breach::Contact {
+                    name: "DPO".into(),
+                    contact: "dpo@example.com".into(),
+                },
+            );
+            let id = incident.id;
+            let body = serde_json::to_value(&incident).unwrap();
+            let post = |i: usize| {
+                let (http, dpo, body) = (fleet.http(i), dpo.clone(), body.clone());
+                tokio::spawn(async move {
+                    http.json(Method::POST, "/privacy/breaches", &dpo, body)
+                        .await
+                })
+            };
+            let mut holding = fleet.admin.begin().await.unwrap();
+            raw_sql(&format!("LOCK TABLE {records} IN EXCLUSIVE MODE"))
+                .execute(&mut *holding)
+                .await
+                .unwrap();
+            let recording = post(0);
+            fleet.wait_until(APPEND_WAITS, &records, &recording).await;
+            assert!(!recording.is_finished());
+            let missing = format!("/privacy/breaches/{}", custodia_core::TenantId::random());
+            let one = format!("/privacy/breaches/{id}");
+            let notice = json!({"recipient": {"to": "authority", "name": "OAIC"}});
+            for http in [fleet.http(0), fleet.http(1)] {
+                let nowhere = http.get(&missing, &dpo).await;
+                assert_eq!(nowhere.0, StatusCode::NOT_FOUND, "{}", nowhere.1);
+                assert_eq!(http.get(&one, &dpo).await, nowhere);
+                let (status, listed) = http.get("/privacy/breaches", &dpo).await;
+                assert_eq!(status, StatusCode::OK);
+                assert!(
+                    listed
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|i| i["incident"]["id"] != id.to_string()),
+                    "{listed}"
+                );
+                let path = format!("{one}/notifications");
+                let told = http.json(Method::POST, &path, &dpo, notice.clone()).await;
+                assert_eq!(told, nowhere);
+            }
+            // The same id on the other instance waits for the first.
+            let again = post(1);
+            fleet
+                .wait_until(ROW_WAITS, "INSERT INTO breach_incidents", &again)
+                .await;
+            if audit_fails {
+                raw_sql(&format!("REVOKE INSERT ON {records} FROM {app_role}"))
+                    .execute(&mut *holding)
+                    .await
+                    .unwrap();
+            }
+            holding.commit().await.unwrap();
+            let (status, recorded) = recording.await.unwrap();
+            let (again_status, again_body) = again.await.unwrap();
+            if audit_fails {
+                assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{recorded}");
+                // It found no row once the first was rolled back, and its
+                // own audit failed as well.
+                assert_eq!(
+                    again_status,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "{again_body}"
+                );
+                assert_eq!(rows(id).await, 0);
+                raw_sql(&format!("GRANT INSERT ON {records} TO {app_role}"))
+                    .execute(&fleet.admin)
+                    .await
+                    .unwrap();
+                let (status, body) = post(1).await.unwrap();
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+            } else {
+                assert_eq!(status, StatusCode::CREATED, "{recorded}");
+                assert_eq!(again_status, StatusCode::CONFLICT, "{again_body}");
+            }
+            assert_eq!(rows(id).await, 1);
+            for http in [fleet.http(0), fleet.http(1)] {
+                let (status, got) = http.get(&one, &dpo).await;
+                assert_eq!(status, StatusCode::OK, "{got}");
+            }
+        }
+    });
+    // The log verifies: the refused appends left nothing in it.
+    drop(fleet.audit_log());
     rt.block_on(fleet.stop());
 }
 
