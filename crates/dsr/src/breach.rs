@@ -690,9 +690,12 @@ impl BreachRegister {
     /// A host that keeps incidents in a store where two requests may
     /// record one id at once stores it first, with an insert that refuses
     /// an existing id, and records it only once stored: each stored
-    /// incident then has one `BreachRecorded` event. It checks the
-    /// incident with [`BreachRegister::check_record`] before storing, so
-    /// that one `record` would refuse is never stored.
+    /// incident then has one `BreachRecorded` event. It keeps the stored
+    /// incident out of sight (an uncommitted insert) until this returns,
+    /// so that no notification of it is recorded before it, and drops it
+    /// if this fails (custodia-axum's `IncidentStore::insert` does both).
+    /// It checks the incident with [`BreachRegister::check_record`] before
+    /// storing, so that one `record` would refuse is never stored.
     pub fn record(&self, incident: &Incident, actor: ActorId) -> Result<(), Error> {
         self.check_record(incident)?;
         self.emit(
