@@ -437,6 +437,19 @@ impl Masker {
     /// as it is; rules match the keys of the document they are applied to,
     /// so a path through a masked key names that masked key, and a hidden
     /// `.*` matches any key.
+    ///
+    /// Any depth: the document is walked with a stack of its own, not by
+    /// recursion, so a `Value` nested deeper than serde_json's 128-level
+    /// parse limit (built in code, or parsed with its `unbounded_depth`
+    /// feature) is masked on a thread's stack however small. (serde_json's
+    /// own `Drop`, `Clone` and `Display` of such a value still recurse.) A
+    /// report path has a segment per level, so the report of a deep
+    /// document with findings at many levels grows with depth times
+    /// findings.
+    ///
+    /// On an error (a strategy that needs a key or a vault it was not
+    /// given, an encryption failure) masking stops: the document keeps
+    /// every member, some masked and some not, and must not be used.
     pub fn mask_json(
         &self,
         value: &mut Value,

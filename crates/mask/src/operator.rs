@@ -393,10 +393,14 @@ fn runs(out: &mut String, value: &str) {
 /// Holds the original values: keep it in memory for the conversation (or
 /// store it encrypted). Values are zeroized on drop; `Debug` prints counts.
 ///
+/// A token is `<`, the kind's name, `_`, a number and `>`: 71 bytes at
+/// most (a custom kind's name of 48 characters and a 20-digit number), and
+/// [`TokenVault::unmask`] reads tokens up to that length.
+///
 /// Unmasking restores only what masking replaced. Text that already has a
 /// token's shape (`<`, a capital letter, capitals, digits or `_`, then `_`
-/// and digits, `>`: `<EMAIL_1>` typed by a user, pasted from an earlier
-/// reply, kept or written by a policy) would otherwise pass the masker and
+/// and digits, `>`, 71 bytes at most: `<EMAIL_1>` typed by a user, pasted
+/// from an earlier reply, kept or written by a policy) would otherwise pass the masker and
 /// come back from [`TokenVault::unmask`] as the value of a finding, perhaps
 /// another person's. So every masking call given a vault
 /// ([`Masker::mask_tokenized`], [`Masker::apply`], [`Masker::mask_bytes`],
@@ -454,6 +458,8 @@ const LITERAL: &str = "LITERAL";
 /// digits at most) and `>`. Masking escapes token-shaped text up to this
 /// length (see [`TokenVault`]), the same that unmasking reads.
 pub(crate) const TOKEN_MAX: usize = 1 + CUSTOM_NAME_MAX + 1 + 20 + 1;
+// (The docs of `TokenVault` give the number.)
+const _: () = assert!(TOKEN_MAX == 71 && u64::MAX.ilog10() + 1 == 20);
 
 /// Is `b` a byte of a token's name or number?
 fn token_byte(b: u8) -> bool {
@@ -1310,7 +1316,10 @@ mod tests {
             assert_eq!(token, format!("<{name}_{}>", n + 1));
             assert_eq!(vault.unmask(&format!("({token})")), format!("({value})"));
         }
-        assert_eq!(vault.by_token.keys().map(String::len).max(), Some(TOKEN_MAX));
+        assert_eq!(
+            vault.by_token.keys().map(String::len).max(),
+            Some(TOKEN_MAX)
+        );
         // Masking escapes typed text of that length, so it comes back as
         // text, not as the value.
         let typed = format!("<{name}_{}>", u64::MAX);
@@ -1321,7 +1330,11 @@ mod tests {
         assert_ne!(masked.text, typed);
         assert_eq!(vault.unmask(&masked.text), typed);
         // No kind's name is longer than a custom one may be.
-        assert!(Kind::BUILTIN.iter().all(|k| k.as_str().len() <= CUSTOM_NAME_MAX));
+        assert!(
+            Kind::BUILTIN
+                .iter()
+                .all(|k| k.as_str().len() <= CUSTOM_NAME_MAX)
+        );
         // A stream: that text across the cut between two steps (the first
         // step of text with no space or newline ends at 124 KiB) is kept
         // apart, however much of it falls in the first step.

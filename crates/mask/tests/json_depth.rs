@@ -163,7 +163,10 @@ fn every_level_of_a_deep_array_is_masked_in_order() {
             v.0 = Value::Array(vec![std::mem::take(&mut v.0)]);
         }
         for _ in 0..LEVELS {
-            v.0 = Value::Array(vec![json!("mail ann@example.com"), std::mem::take(&mut v.0)]);
+            v.0 = Value::Array(vec![
+                json!("mail ann@example.com"),
+                std::mem::take(&mut v.0),
+            ]);
         }
         let report = Masker::new(Detector::new())
             .mask_json(&mut v.0, &JsonRules::new(), None)
