@@ -489,14 +489,13 @@ impl Masker {
             }
             let rule = p.inherited.or_else(|| rules.rule_for(&path));
             let depth = path.len();
-            // Children are pushed in reverse, so they are walked in order.
-            let first = stack.len();
+            // Children are pushed last first, so they are walked in order.
             match p.value {
                 Value::Object(map) => {
                     let keys = self.mask_keys(map, rules.scan_strings, &mut vault)?;
                     if keys.iter().all(|m| m.name.is_none()) {
                         // (Most objects: walked in place.)
-                        for ((k, child), key) in map.iter_mut().zip(keys) {
+                        for ((k, child), key) in map.iter_mut().zip(keys).rev() {
                             stack.push(Pending::member(k, key, child, depth, rule));
                         }
                     } else {
@@ -528,12 +527,12 @@ impl Masker {
                                 (i, Pending::member(&k, key, child, depth, rule))
                             })
                             .collect();
-                        members.sort_by_key(|(i, _)| *i);
+                        members.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
                         stack.extend(members.into_iter().map(|(_, m)| m));
                     }
                 }
                 Value::Array(items) => {
-                    for (i, child) in items.iter_mut().enumerate() {
+                    for (i, child) in items.iter_mut().enumerate().rev() {
                         stack.push(Pending {
                             value: child,
                             depth,
@@ -546,7 +545,6 @@ impl Masker {
                 Value::Null => {}
                 leaf => self.leaf(leaf, rules, rule, &shown, &mut vault, &mut report)?,
             }
-            stack[first..].reverse();
         }
         Ok(report)
     }

@@ -302,6 +302,26 @@ fn json_object_keys_holding_personal_data_are_masked() {
     assert_eq!(v.as_object().unwrap().len(), 3, "{v}");
 }
 
+/// A masked key can sort before keys it followed (`[EMAIL]` before `a`):
+/// findings are still reported in the original document's order.
+#[test]
+fn json_findings_keep_the_documents_order_when_keys_are_renamed() {
+    let mut v = json!({"a": "mail ann@example.com", "zed@example.com": {"b": "call 555-867-5309"}});
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    assert_eq!(
+        v,
+        json!({"a": "mail [EMAIL]", "[EMAIL]": {"b": "call [PHONE]"}})
+    );
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(paths, ["$.a", "$['[EMAIL]']~", "$['[EMAIL]'].b"]);
+}
+
 #[test]
 fn json_masked_keys_that_collide_stay_unique() {
     let mut v = json!({
