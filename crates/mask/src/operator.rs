@@ -400,9 +400,9 @@ fn runs(out: &mut String, value: &str) {
 /// Unmasking restores only what masking replaced. Text that already has a
 /// token's shape (`<`, a capital letter, capitals, digits or `_`, then `_`
 /// and digits, `>`, 71 bytes at most: `<EMAIL_1>` typed by a user, pasted
-/// from an earlier reply, kept or written by a policy) would otherwise pass the masker and
-/// come back from [`TokenVault::unmask`] as the value of a finding, perhaps
-/// another person's. So every masking call given a vault
+/// from an earlier reply, kept or written by a policy) would otherwise
+/// pass the masker and come back from [`TokenVault::unmask`] as the value
+/// of a finding, perhaps another person's. So every masking call given a vault
 /// ([`Masker::mask_tokenized`], [`Masker::apply`], [`Masker::mask_bytes`],
 /// [`Masker::mask_stream`], [`Masker::mask_json`]) replaces such text by a
 /// token of its own, `<LITERAL_n>`, whose value is the text as it was; and
