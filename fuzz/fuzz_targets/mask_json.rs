@@ -3,7 +3,11 @@
 //! leaves no rule-path string unmasked. Without rules (every key and leaf
 //! scanned, redacted): no object key or number in which the detector finds
 //! personal data is left in the output, and every report path is a path of
-//! the masked document (so no such key is written into the report).
+//! the masked document (so no such key is written into the report). And
+//! the document wrapped in levels deeper than serde_json's 128-level parse
+//! limit (built in code) is masked as it is alone, its report the same but
+//! for the wrapping's prefix on every path (`mask_json` walks with a stack
+//! of its own, not by recursion).
 
 #![no_main]
 
@@ -76,6 +80,34 @@ fn numbers_with_findings(d: &Detector, v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Levels wrapped around the document: past serde_json's parse limit, yet
+/// shallow enough for serde_json's own recursive `Drop` and `PartialEq`.
+const WRAP: usize = 200;
+
+/// `v` under [`WRAP`] levels, alternately `[v]` and `{"w": v}` (the
+/// outermost an array), and the path prefix they add.
+fn wrap(v: Value) -> (Value, String) {
+    let mut v = v;
+    for level in (0..WRAP).rev() {
+        v = if level % 2 == 0 {
+            Value::Array(vec![v])
+        } else {
+            Value::Object([("w".to_string(), v)].into_iter().collect())
+        };
+    }
+    let prefix = (0..WRAP).map(|l| if l % 2 == 0 { "[0]" } else { ".w" }).collect();
+    (v, prefix)
+}
+
+/// The document inside [`wrap`]'s levels.
+fn unwrap_levels(v: &Value) -> &Value {
+    let mut v = v;
+    for level in 0..WRAP {
+        v = if level % 2 == 0 { &v[0] } else { &v["w"] };
+    }
+    v
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     // The first line is a rule path, the rest a document.
@@ -118,5 +150,21 @@ fuzz_target!(|data: &[u8]| {
             None => after.contains(p),
         };
         assert!(found, "{p:?} is no path of the masked document");
+    }
+
+    // Deeper than a parser allows: the same masking, the paths prefixed.
+    let (mut deep, prefix) = wrap(original.clone());
+    let deep_report = masker
+        .mask_json(&mut deep, &JsonRules::new(), None)
+        .expect("redacting never fails");
+    assert!(unwrap_levels(&deep) == &value, "the wrapped document was masked otherwise");
+    assert_eq!(deep_report.entries.len(), report.entries.len());
+    for (d, e) in deep_report.entries.iter().zip(&report.entries) {
+        let p = e.path.as_deref().expect("a JSON entry has a path");
+        let expected = format!("${prefix}{}", &p[1..]);
+        assert_eq!(d.path.as_deref(), Some(expected.as_str()));
+        let (mut d, mut e) = (d.clone(), e.clone());
+        (d.path, e.path) = (None, None);
+        assert_eq!(d, e);
     }
 });

@@ -1,10 +1,12 @@
 //! Detection and masking throughput against a bare `regex` / `memchr` baseline
-//! in the same run, plus linear-scaling runs on pathological inputs.
+//! in the same run, plus linear-scaling runs on pathological inputs and
+//! `mask_json` over documents.
 //!
 //! `cargo bench -p custodia-mask -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
-use custodia_mask::{Detector, Masker};
+use custodia_mask::{Detector, JsonRules, Masker};
+use serde_json::{Map, Value, json};
 
 fn corpus() -> String {
     let raw = include_str!("../tests/data/dev.jsonl");
@@ -125,5 +127,40 @@ fn linear(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, throughput, linear);
+/// `mask_json` on the dev set's records as one document (strings to scan,
+/// a few levels), and on a document of many small objects nested 100 deep
+/// with short keys and leaves (the walk and the keys' scans).
+fn json(c: &mut Criterion) {
+    let raw = include_str!("../tests/data/dev.jsonl");
+    let records = Value::Array(
+        raw.lines()
+            .map(|l| serde_json::from_str(l).expect("dev.jsonl line"))
+            .collect(),
+    );
+    let mut nested = json!({"leaf": true});
+    for i in 0..100 {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(i));
+        m.insert("ok".into(), json!(null));
+        m.insert("items".into(), json!([nested.clone(), "x", 1.5]));
+        nested = Value::Object(m);
+    }
+    let structure = Value::Array(vec![nested; 20]);
+    let masker = Masker::new(Detector::new());
+    let rules = JsonRules::new();
+    let mut g = c.benchmark_group("json");
+    for (name, doc) in [("dev_records", &records), ("nested_objects", &structure)] {
+        g.throughput(Throughput::Bytes(doc.to_string().len() as u64));
+        g.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || doc.clone(),
+                |v| black_box(masker.mask_json(v, &rules, None)),
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, throughput, linear, json);
 criterion_main!(benches);

@@ -251,7 +251,15 @@ pub struct DetectorConfig {
     /// Findings below this score are dropped.
     #[serde(default = "default_min_score")]
     pub min_score: f32,
-    /// Built-in kinds to switch off.
+    /// Built-in kinds to switch off, by name (`"UK_POSTCODE"`).
+    ///
+    /// A name that is no built-in kind (a misspelling such as
+    /// `UK_POSTCOD`, a kind of a later version, or a custom recognizer's
+    /// kind) would switch nothing off, so [`DetectorConfig::from_json`] and
+    /// [`Detector::from_config`] refuse it with [`Error::InvalidConfig`]
+    /// (`location` `disabled[i]`) rather than ignore it: a host that meant
+    /// to switch a kind off hears that it did not. (To drop a custom
+    /// recognizer, leave it out of [`DetectorConfig::custom`].)
     #[serde(default)]
     pub disabled: Vec<Kind>,
     /// Additional recognizers.
@@ -287,7 +295,10 @@ impl Default for DetectorConfig {
 }
 
 impl DetectorConfig {
-    /// Parses a JSON configuration document.
+    /// Parses a JSON configuration document. Refuses an unknown field, a
+    /// version other than 1, an unknown region and a name in
+    /// [`DetectorConfig::disabled`] that is no built-in kind; patterns and
+    /// scores are checked by [`Detector::from_config`].
     pub fn from_json(text: &str) -> Result<DetectorConfig, Error> {
         let cfg: DetectorConfig = serde_json::from_str(text).map_err(|e| Error::Json {
             what: "configuration",
@@ -300,7 +311,28 @@ impl DetectorConfig {
                 reason: format!("unsupported version {}", cfg.version),
             });
         }
+        cfg.check_disabled()?;
         Ok(cfg)
+    }
+
+    /// Refuses a name in [`DetectorConfig::disabled`] that is no built-in
+    /// kind (see there).
+    fn check_disabled(&self) -> Result<(), Error> {
+        match self
+            .disabled
+            .iter()
+            .enumerate()
+            .find(|(_, k)| matches!(k, Kind::Custom(_)))
+        {
+            Some((i, kind)) => Err(Error::InvalidConfig {
+                location: format!("disabled[{i}]"),
+                reason: format!(
+                    "{kind} is no built-in kind, so disabling it would switch nothing off \
+                     (a custom recognizer is dropped by leaving it out of \"custom\")"
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -384,8 +416,11 @@ impl Detector {
         }
     }
 
-    /// Builds from a configuration, compiling custom patterns.
+    /// Builds from a configuration, compiling custom patterns. A name in
+    /// [`DetectorConfig::disabled`] that is no built-in kind is refused
+    /// (see there), as [`DetectorConfig::from_json`] refuses it.
     pub fn from_config(cfg: &DetectorConfig) -> Result<Detector, Error> {
+        cfg.check_disabled()?;
         check_score("min_score", cfg.min_score)?;
         let mut d = Detector::with_regions(cfg.regions);
         d.min_score = cfg.min_score;

@@ -1,7 +1,7 @@
 //! Masking JSON by field path rules, scanning the other string and number
 //! leaves and the object keys.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -342,6 +342,43 @@ struct KeyMask {
     entries: Vec<ReportEntry>,
 }
 
+/// A value [`Masker::mask_json`] has still to walk.
+struct Pending<'v> {
+    value: &'v mut Value,
+    /// How many segments the path to its parent has.
+    depth: usize,
+    /// Its segment of the path: as it was (what rules match) and as
+    /// reports show it; none for the document.
+    seg: Option<(Seg, Seg)>,
+    /// The rule that covers its parent, if any (it covers all below).
+    inherited: Option<usize>,
+    /// The findings in its key, reported when it is walked (before what is
+    /// found below it).
+    key_entries: Vec<ReportEntry>,
+}
+
+impl<'v> Pending<'v> {
+    /// The member `k` of an object whose path has `depth` segments.
+    fn member(
+        k: &str,
+        key: KeyMask,
+        value: &'v mut Value,
+        depth: usize,
+        inherited: Option<usize>,
+    ) -> Pending<'v> {
+        Pending {
+            value,
+            depth,
+            seg: Some((
+                Seg::Key(k.to_string()),
+                key.shown.unwrap_or_else(|| Seg::Key(k.to_string())),
+            )),
+            inherited,
+            key_entries: key.entries,
+        }
+    }
+}
+
 impl Masker {
     /// Masks `value` in place: leaves at rule paths entirely, the other
     /// string and number leaves, and object keys, by detection.
@@ -400,6 +437,19 @@ impl Masker {
     /// as it is; rules match the keys of the document they are applied to,
     /// so a path through a masked key names that masked key, and a hidden
     /// `.*` matches any key.
+    ///
+    /// Any depth: the document is walked with a stack of its own, not by
+    /// recursion, so a `Value` nested deeper than serde_json's 128-level
+    /// parse limit (built in code, or parsed with its `unbounded_depth`
+    /// feature) is masked on a thread's stack however small. (serde_json's
+    /// own `Drop`, `Clone` and `Display` of such a value still recurse.) A
+    /// report path has a segment per level, so the report of a deep
+    /// document with findings at many levels grows with depth times
+    /// findings.
+    ///
+    /// On an error (a strategy that needs a key or a vault it was not
+    /// given, an encryption failure) masking stops: the document keeps
+    /// every member, some masked and some not, and must not be used.
     pub fn mask_json(
         &self,
         value: &mut Value,
@@ -407,160 +457,171 @@ impl Masker {
         mut vault: Option<&mut TokenVault>,
     ) -> Result<Report, Error> {
         let mut report = Report::default();
-        let mut path = Vec::new();
-        let mut shown = Vec::new();
-        self.walk(
+        // Depth first, in document order, with an explicit stack rather
+        // than recursion: a `Value` built in code (or parsed without
+        // serde_json's 128-level limit) may be nested deeper than any
+        // thread's stack allows.
+        let mut stack = vec![Pending {
             value,
-            rules,
-            (&mut path, &mut shown),
-            None,
-            &mut vault,
-            &mut report,
-        )?;
+            depth: 0,
+            seg: None,
+            inherited: None,
+            key_entries: Vec::new(),
+        }];
+        // The original path (what rules match) of the value being walked,
+        // and the same path as reports show it (masked keys).
+        let mut path: Vec<Seg> = Vec::new();
+        let mut shown: Vec<Seg> = Vec::new();
+        while let Some(p) = stack.pop() {
+            path.truncate(p.depth);
+            shown.truncate(p.depth);
+            if let Some((seg, seen)) = p.seg {
+                path.push(seg);
+                shown.push(seen);
+            }
+            if !p.key_entries.is_empty() {
+                let mut at = render(&shown);
+                at.push('~');
+                for mut e in p.key_entries {
+                    e.path = Some(at.clone());
+                    report.add(e);
+                }
+            }
+            let rule = p.inherited.or_else(|| rules.rule_for(&path));
+            let depth = path.len();
+            // Children are pushed last first, so they are walked in order.
+            match p.value {
+                Value::Object(map) => {
+                    let keys = self.mask_keys(map, rules.scan_strings, &mut vault)?;
+                    if keys.iter().all(|m| m.name.is_none()) {
+                        // (Most objects: walked in place.)
+                        for ((k, child), key) in map.iter_mut().zip(keys).rev() {
+                            stack.push(Pending::member(k, key, child, depth, rule));
+                        }
+                    } else {
+                        // Renamed in place first, every member kept, then
+                        // walked in the original order, which a map sorted
+                        // by key (serde_json without `preserve_order`) no
+                        // longer has.
+                        let mut by_name = BTreeMap::new();
+                        for (i, ((k, child), mut key)) in
+                            std::mem::take(map).into_iter().zip(keys).enumerate()
+                        {
+                            let name = key.name.take().unwrap_or_else(|| k.clone());
+                            map.insert(name.clone(), child);
+                            by_name.insert(name, (i, k, key));
+                        }
+                        let mut members: Vec<_> = map
+                            .iter_mut()
+                            .map(|(name, child)| {
+                                // (Masked names are unique, so every name is
+                                // found; one that were not would still be
+                                // walked, last and hidden in report paths.)
+                                let (i, k, key) = by_name.remove(name).unwrap_or_else(|| {
+                                    let hidden = KeyMask {
+                                        shown: Some(Seg::AnyKey),
+                                        ..KeyMask::default()
+                                    };
+                                    (usize::MAX, name.clone(), hidden)
+                                });
+                                (i, Pending::member(&k, key, child, depth, rule))
+                            })
+                            .collect();
+                        members.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
+                        stack.extend(members.into_iter().map(|(_, m)| m));
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, child) in items.iter_mut().enumerate().rev() {
+                        stack.push(Pending {
+                            value: child,
+                            depth,
+                            seg: Some((Seg::Index(i), Seg::Index(i))),
+                            inherited: rule,
+                            key_entries: Vec::new(),
+                        });
+                    }
+                }
+                Value::Null => {}
+                leaf => self.leaf(leaf, rules, rule, &shown, &mut vault, &mut report)?,
+            }
+        }
         Ok(report)
     }
 
-    /// `path` is the original path (what rules match), `shown` the same
-    /// path as reports show it (masked keys).
-    fn walk(
+    /// Masks a string, number or boolean at `shown` (as reports show its
+    /// path): entirely if `rule` covers it, else by detection.
+    fn leaf(
         &self,
-        v: &mut Value,
+        leaf: &mut Value,
         rules: &JsonRules,
-        (path, shown): (&mut Vec<Seg>, &mut Vec<Seg>),
-        inherited: Option<usize>,
-        vault: &mut Option<&mut TokenVault>,
-        report: &mut Report,
-    ) -> Result<(), Error> {
-        let rule = inherited.or_else(|| rules.rule_for(path));
-        match v {
-            Value::Object(map) => {
-                let keys = self.mask_keys(map, rules.scan_strings, vault)?;
-                if keys.iter().all(|m| m.name.is_none()) {
-                    // (Most objects: walked in place.)
-                    for ((k, child), key) in map.iter_mut().zip(keys) {
-                        let at = (&mut *path, &mut *shown);
-                        self.member(k, key, child, rules, at, rule, vault, report)?;
-                    }
-                } else {
-                    // (After an error the members are still all put back.)
-                    let mut walked = Ok(());
-                    for ((k, mut child), mut key) in std::mem::take(map).into_iter().zip(keys) {
-                        let name = key.name.take();
-                        if walked.is_ok() {
-                            let at = (&mut *path, &mut *shown);
-                            walked =
-                                self.member(&k, key, &mut child, rules, at, rule, vault, report);
-                        }
-                        map.insert(name.unwrap_or(k), child);
-                    }
-                    walked?;
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter_mut().enumerate() {
-                    path.push(Seg::Index(i));
-                    shown.push(Seg::Index(i));
-                    self.walk(child, rules, (path, shown), rule, vault, report)?;
-                    path.pop();
-                    shown.pop();
-                }
-            }
-            Value::Null => {}
-            leaf => {
-                if let Some(r) = rule {
-                    let (_, kind, strategy) = &rules.rules[r];
-                    let strategy = strategy
-                        .as_ref()
-                        .unwrap_or_else(|| self.policy().strategy(kind));
-                    if *strategy == Strategy::Keep {
-                        escape_leaf(leaf, vault);
-                        return Ok(());
-                    }
-                    let text = match &mut *leaf {
-                        Value::String(s) => std::mem::take(s),
-                        other => other.to_string(),
-                    };
-                    let mut out = String::new();
-                    self.replace(kind, &text, strategy, vault.as_deref_mut(), &mut out)?;
-                    if *strategy != Strategy::Tokenize
-                        && let Some(escaped) = escaped(vault, &out)
-                    {
-                        out = escaped;
-                    }
-                    report.add(ReportEntry {
-                        kind: kind.clone(),
-                        start: 0,
-                        end: text.len(),
-                        out_start: 0,
-                        out_end: out.len(),
-                        score: 1.0,
-                        recognizer: "json_field_rule".into(),
-                        strategy: strategy.name(),
-                        path: Some(render(shown)),
-                    });
-                    *leaf = Value::String(out);
-                } else if rules.scan_strings {
-                    // A string as it is, a number as its JSON text.
-                    let number;
-                    let text = match &*leaf {
-                        Value::String(s) => s.as_str(),
-                        Value::Number(n) => {
-                            number = n.to_string();
-                            number.as_str()
-                        }
-                        _ => return Ok(()),
-                    };
-                    let findings = self.detector().detect(text);
-                    if findings.is_empty() {
-                        escape_leaf(leaf, vault);
-                        return Ok(());
-                    }
-                    let masked = self.apply(text, &findings, vault.as_deref_mut())?;
-                    let p = render(shown);
-                    for mut e in masked.report.entries {
-                        e.path = Some(p.clone());
-                        report.add(e);
-                    }
-                    // (A number whose findings were all kept stays a number.)
-                    if masked.text != text {
-                        *leaf = Value::String(masked.text);
-                    }
-                } else {
-                    escape_leaf(leaf, vault);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Reports the findings in the key `k` of an object at `path` and
-    /// walks its value `child`.
-    #[allow(clippy::too_many_arguments)]
-    fn member(
-        &self,
-        k: &str,
-        key: KeyMask,
-        child: &mut Value,
-        rules: &JsonRules,
-        (path, shown): (&mut Vec<Seg>, &mut Vec<Seg>),
         rule: Option<usize>,
+        shown: &[Seg],
         vault: &mut Option<&mut TokenVault>,
         report: &mut Report,
     ) -> Result<(), Error> {
-        path.push(Seg::Key(k.to_string()));
-        shown.push(key.shown.unwrap_or_else(|| Seg::Key(k.to_string())));
-        if !key.entries.is_empty() {
-            let mut p = render(shown);
-            p.push('~');
-            for mut e in key.entries {
+        if let Some(r) = rule {
+            let (_, kind, strategy) = &rules.rules[r];
+            let strategy = strategy
+                .as_ref()
+                .unwrap_or_else(|| self.policy().strategy(kind));
+            if *strategy == Strategy::Keep {
+                escape_leaf(leaf, vault);
+                return Ok(());
+            }
+            let text = match &mut *leaf {
+                Value::String(s) => std::mem::take(s),
+                other => other.to_string(),
+            };
+            let mut out = String::new();
+            self.replace(kind, &text, strategy, vault.as_deref_mut(), &mut out)?;
+            if *strategy != Strategy::Tokenize
+                && let Some(escaped) = escaped(vault, &out)
+            {
+                out = escaped;
+            }
+            report.add(ReportEntry {
+                kind: kind.clone(),
+                start: 0,
+                end: text.len(),
+                out_start: 0,
+                out_end: out.len(),
+                score: 1.0,
+                recognizer: "json_field_rule".into(),
+                strategy: strategy.name(),
+                path: Some(render(shown)),
+            });
+            *leaf = Value::String(out);
+        } else if rules.scan_strings {
+            // A string as it is, a number as its JSON text.
+            let number;
+            let text = match &*leaf {
+                Value::String(s) => s.as_str(),
+                Value::Number(n) => {
+                    number = n.to_string();
+                    number.as_str()
+                }
+                _ => return Ok(()),
+            };
+            let findings = self.detector().detect(text);
+            if findings.is_empty() {
+                escape_leaf(leaf, vault);
+                return Ok(());
+            }
+            let masked = self.apply(text, &findings, vault.as_deref_mut())?;
+            let p = render(shown);
+            for mut e in masked.report.entries {
                 e.path = Some(p.clone());
                 report.add(e);
             }
+            // (A number whose findings were all kept stays a number.)
+            if masked.text != text {
+                *leaf = Value::String(masked.text);
+            }
+        } else {
+            escape_leaf(leaf, vault);
         }
-        let walked = self.walk(child, rules, (path, shown), rule, vault, report);
-        path.pop();
-        shown.pop();
-        walked
+        Ok(())
     }
 
     /// Scans the keys of `map`, in its order, and decides each one's name

@@ -701,6 +701,9 @@ impl fmt::Debug for CustomKind {
     }
 }
 
+/// The longest custom kind name, in bytes (and characters: ASCII).
+pub(crate) const CUSTOM_NAME_MAX: usize = 48;
+
 impl Kind {
     /// A host-defined kind: 1 to 48 characters of `A-Z`, `0-9` and `_`,
     /// starting with a letter. A built-in kind's name gives that kind
@@ -710,7 +713,7 @@ impl Kind {
     /// only upper-case names.
     pub fn custom(name: &str) -> Result<Kind, Error> {
         let ok = !name.is_empty()
-            && name.len() <= 48
+            && name.len() <= CUSTOM_NAME_MAX
             && name.as_bytes()[0].is_ascii_uppercase()
             && name
                 .bytes()

@@ -151,6 +151,9 @@
 //!              "validator": null, "context": ["staff"], "score": 0.6}]}
 //! ```
 //!
+//! `disabled` names built-in kinds only: any other name would switch
+//! nothing off and is refused ([`DetectorConfig::disabled`]).
+//!
 //! # Presidio coverage
 //!
 //! Presidio's pattern recognizers (predefined and `country_specific/`) for

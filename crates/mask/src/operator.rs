@@ -11,6 +11,7 @@ use ring::hmac;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
+use crate::kind::CUSTOM_NAME_MAX;
 use crate::{Detector, Error, Finding, Kind, KnownEntities};
 
 /// What replaces a finding.
@@ -392,12 +393,16 @@ fn runs(out: &mut String, value: &str) {
 /// Holds the original values: keep it in memory for the conversation (or
 /// store it encrypted). Values are zeroized on drop; `Debug` prints counts.
 ///
+/// A token is `<`, the kind's name, `_`, a number and `>`: 71 bytes at
+/// most (a custom kind's name of 48 characters and a 20-digit number), and
+/// [`TokenVault::unmask`] reads tokens up to that length.
+///
 /// Unmasking restores only what masking replaced. Text that already has a
 /// token's shape (`<`, a capital letter, capitals, digits or `_`, then `_`
-/// and digits, `>`: `<EMAIL_1>` typed by a user, pasted from an earlier
-/// reply, kept or written by a policy) would otherwise pass the masker and
-/// come back from [`TokenVault::unmask`] as the value of a finding, perhaps
-/// another person's. So every masking call given a vault
+/// and digits, `>`, 71 bytes at most: `<EMAIL_1>` typed by a user, pasted
+/// from an earlier reply, kept or written by a policy) would otherwise
+/// pass the masker and come back from [`TokenVault::unmask`] as the value
+/// of a finding, perhaps another person's. So every masking call given a vault
 /// ([`Masker::mask_tokenized`], [`Masker::apply`], [`Masker::mask_bytes`],
 /// [`Masker::mask_stream`], [`Masker::mask_json`]) replaces such text by a
 /// token of its own, `<LITERAL_n>`, whose value is the text as it was; and
@@ -447,8 +452,14 @@ impl Drop for TokenVault {
 /// The name of the tokens that stand for token-shaped text of the input.
 const LITERAL: &str = "LITERAL";
 
-/// The longest token [`TokenVault::unmask`] reads, `<` to `>`.
-const TOKEN_MAX: usize = 64;
+/// The longest token [`TokenVault::unmask`] reads, `<` to `>` (bytes):
+/// the longest a vault gives, `<`, a kind's name (a custom one is the
+/// longest: no built-in name is longer), `_`, a counter (a `u64`: 20
+/// digits at most) and `>`. Masking escapes token-shaped text up to this
+/// length (see [`TokenVault`]), the same that unmasking reads.
+pub(crate) const TOKEN_MAX: usize = 1 + CUSTOM_NAME_MAX + 1 + 20 + 1;
+// (The docs of `TokenVault` give the number.)
+const _: () = assert!(TOKEN_MAX == 71 && u64::MAX.ilog10() + 1 == 20);
 
 /// Is `b` a byte of a token's name or number?
 fn token_byte(b: u8) -> bool {
@@ -473,11 +484,12 @@ fn token_shape(b: &[u8], s: usize) -> Option<usize> {
         .then_some(e)
 }
 
-/// If `b[s]` is `<` followed by token bytes and `>` within [`TOKEN_MAX`]
-/// bytes, the index of the `>` (what [`TokenVault::unmask`] looks up).
+/// If `b[s]` is `<` followed by token bytes and `>`, [`TOKEN_MAX`] bytes
+/// in all at most, the index of the `>` (what [`TokenVault::unmask`] looks
+/// up).
 fn token_end(b: &[u8], s: usize) -> Option<usize> {
     let mut e = s + 1;
-    while e < b.len() && e - s < TOKEN_MAX && token_byte(b[e]) {
+    while e < b.len() && e - s < TOKEN_MAX - 1 && token_byte(b[e]) {
         e += 1;
     }
     (b.get(s) == Some(&b'<') && e < b.len() && b[e] == b'>').then_some(e)
@@ -1280,6 +1292,64 @@ fn partial(kind: &Kind, value: &str, out: &mut String) {
                 out.extend(&alnum[alnum.len() - keep..]);
             }
             alnum.zeroize();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TOKEN_MAX, TokenVault};
+    use crate::kind::CUSTOM_NAME_MAX;
+    use crate::{Detector, Kind, MaskPolicy, Masker, Strategy};
+
+    /// Review (vault): a token of a 48-character custom kind numbered past
+    /// 14 digits was longer than `unmask` read, and did not unmask.
+    #[test]
+    fn the_longest_token_a_vault_gives_unmasks() {
+        let name = format!("K{}", "_".repeat(46)) + "Z";
+        assert_eq!(name.len(), 48);
+        let kind = Kind::custom(&name).unwrap();
+        let mut vault = TokenVault::new();
+        for (n, value) in [(99_999_999_999_998, "a"), (u64::MAX - 1, "b")] {
+            vault.counters.insert(name.clone(), n);
+            let token = vault.tokenize(&kind, value);
+            assert_eq!(token, format!("<{name}_{}>", n + 1));
+            assert_eq!(vault.unmask(&format!("({token})")), format!("({value})"));
+        }
+        assert_eq!(
+            vault.by_token.keys().map(String::len).max(),
+            Some(TOKEN_MAX)
+        );
+        // Masking escapes typed text of that length, so it comes back as
+        // text, not as the value.
+        let typed = format!("<{name}_{}>", u64::MAX);
+        let masker = Masker::new(Detector::new())
+            .with_policy(MaskPolicy::new(Strategy::Tokenize))
+            .unwrap();
+        let masked = masker.mask_tokenized(&typed, &mut vault).unwrap();
+        assert_ne!(masked.text, typed);
+        assert_eq!(vault.unmask(&masked.text), typed);
+        // No kind's name is longer than a custom one may be.
+        assert!(
+            Kind::BUILTIN
+                .iter()
+                .all(|k| k.as_str().len() <= CUSTOM_NAME_MAX)
+        );
+        // A stream: that text across the cut between two steps (the first
+        // step of text with no space or newline ends at 124 KiB) is kept
+        // apart, however much of it falls in the first step.
+        let cut = 124 * 1024;
+        for before in 1..TOKEN_MAX {
+            let mut input = "x".repeat(cut - before);
+            input.push_str(&typed);
+            input.push_str(&"x".repeat(8 * 1024));
+            let mut out = Vec::new();
+            masker
+                .mask_stream(input.as_bytes(), &mut out, None, Some(&mut vault))
+                .unwrap();
+            let out = String::from_utf8(out).unwrap();
+            // (Not assert_eq!: 132 KiB each side.)
+            assert!(vault.unmask(&out) == input, "{before} bytes before the cut");
         }
     }
 }

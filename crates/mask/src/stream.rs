@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 
 use std::borrow::Cow;
 
-use crate::operator::in_order;
+use crate::operator::{TOKEN_MAX, in_order};
 use crate::scan::{Pem, pem_body};
 use crate::{Error, Finding, Kind, KnownEntities, Masker, Report, TokenVault};
 
@@ -23,8 +23,10 @@ pub const OVERLAP: usize = 4 * 1024;
 /// its end line (or the first byte that is no key material, or the end of
 /// input). No part of a secret is ever written out in clear.
 pub const HOLD_CAP: usize = 64 * 1024;
-/// Bytes of output kept from one step to the next: more than a token.
-const TAIL: usize = 64;
+/// Bytes of output kept from one step to the next: as many as the longest
+/// token, so that the start of a token's shape at the end of one step is
+/// seen when the next step's output would complete it (see [`TokenVault`]).
+const TAIL: usize = TOKEN_MAX;
 /// Already-written bytes kept in front of the next step so context words
 /// still count.
 const CONTEXT: usize = 96;

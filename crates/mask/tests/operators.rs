@@ -302,6 +302,26 @@ fn json_object_keys_holding_personal_data_are_masked() {
     assert_eq!(v.as_object().unwrap().len(), 3, "{v}");
 }
 
+/// A masked key can sort before keys it followed (`[EMAIL]` before `a`):
+/// findings are still reported in the original document's order.
+#[test]
+fn json_findings_keep_the_documents_order_when_keys_are_renamed() {
+    let mut v = json!({"a": "mail ann@example.com", "zed@example.com": {"b": "call 555-867-5309"}});
+    let report = masker(Strategy::Redact)
+        .mask_json(&mut v, &JsonRules::new(), None)
+        .unwrap();
+    assert_eq!(
+        v,
+        json!({"a": "mail [EMAIL]", "[EMAIL]": {"b": "call [PHONE]"}})
+    );
+    let paths: Vec<_> = report
+        .entries
+        .iter()
+        .map(|e| e.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(paths, ["$.a", "$['[EMAIL]']~", "$['[EMAIL]'].b"]);
+}
+
 #[test]
 fn json_masked_keys_that_collide_stay_unique() {
     let mut v = json!({
@@ -585,6 +605,43 @@ fn custom_recognizers_from_configuration() {
             .is_err()
     );
     assert!(custodia_mask::DetectorConfig::from_json(r#"{"regions": "mars"}"#).is_err());
+}
+
+/// Review (disabled kinds): a misspelled name in `disabled` (`UK_POSTCOD`)
+/// parsed as a custom kind and switched nothing off, silently.
+#[test]
+fn a_disabled_name_that_is_no_built_in_kind_is_refused() {
+    use custodia_mask::{DetectorConfig, Error};
+    let err = DetectorConfig::from_json(r#"{"disabled": ["PERSON", "UK_POSTCOD"]}"#).unwrap_err();
+    match &err {
+        Error::InvalidConfig { location, reason } => {
+            assert_eq!(location, "disabled[1]");
+            assert!(reason.contains("UK_POSTCOD"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A custom recognizer's kind is no built-in kind either: disabling it
+    // would switch nothing off.
+    let custom = r#"{"disabled": ["EMPLOYEE_ID"], "custom": [{"name": "e", "kind": "EMPLOYEE_ID", "pattern": "EMP-[0-9]{6}"}]}"#;
+    assert!(matches!(
+        DetectorConfig::from_json(custom),
+        Err(Error::InvalidConfig { .. })
+    ));
+    // Built in code, the configuration is checked when the detector is.
+    let cfg = DetectorConfig {
+        disabled: vec![Kind::custom("UK_POSTCOD").unwrap()],
+        ..DetectorConfig::default()
+    };
+    assert!(matches!(
+        Detector::from_config(&cfg),
+        Err(Error::InvalidConfig { location, .. }) if location == "disabled[0]"
+    ));
+    // Built-in names still switch their kinds off.
+    let cfg = DetectorConfig::from_json(r#"{"disabled": ["EMAIL", "UK_POSTCODE"]}"#).unwrap();
+    let d = Detector::from_config(&cfg).unwrap();
+    assert!(!d.kinds().contains(&Kind::Email));
+    assert!(!d.kinds().contains(&Kind::UkPostcode));
+    assert!(d.detect("mail jane@example.com").is_empty());
 }
 
 #[test]
