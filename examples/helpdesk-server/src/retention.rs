@@ -159,19 +159,20 @@ pub(crate) async fn sweep(
                     format!("DELETE FROM tickets WHERE id = $1 AND {UNCHANGED} RETURNING id");
                 read.bind(query::<Postgres>(&delete).bind(&ticket.id))
                     .fetch_optional(&mut *conn)
-                .await?
+                    .await?
             }
             Disposition::Anonymize => {
                 let anonymize = format!(
                     "UPDATE tickets SET subject_line = $7, name = NULL, email = NULL, \
                      phone = NULL, body = NULL, email_index = NULL, subject_id = NULL, \
-                     anonymized_at = $8 WHERE id = $1 AND {UNCHANGED} RETURNING id"
+                     anonymized_at = $8 WHERE id = $1 AND anonymized_at IS NULL AND {UNCHANGED} \
+                     RETURNING id"
                 );
                 read.bind(query::<Postgres>(&anonymize).bind(&ticket.id))
-                .bind(ANONYMIZED)
-                .bind(now.to_rfc3339())
-                .fetch_optional(&mut *conn)
-                .await?
+                    .bind(ANONYMIZED)
+                    .bind(now.to_rfc3339())
+                    .fetch_optional(&mut *conn)
+                    .await?
             }
             _ => {
                 outcome.review.push(ticket.id.clone());
@@ -189,7 +190,16 @@ pub(crate) async fn sweep(
             Disposition::Delete => Action::Delete,
             _ => Action::custom("anonymize")?,
         };
-        record(app, conn, tenant, ticket.subject, action, &ticket.id, &item.rules).await?;
+        record(
+            app,
+            conn,
+            tenant,
+            ticket.subject,
+            action,
+            &ticket.id,
+            &item.rules,
+        )
+        .await?;
         match item.action {
             Disposition::Delete => outcome.deleted.push(ticket.id.clone()),
             _ => outcome.anonymized.push(ticket.id.clone()),
@@ -258,8 +268,8 @@ async fn record(
             .subject(subject)
             .note(format!("retention sweep: rule {}", rules.join(", ")));
     }
-    let event = custodia_audit::seal_event_async(&app.vault, event.build(app.clock.as_ref())?)
-        .await?;
+    let event =
+        custodia_audit::seal_event_async(&app.vault, event.build(app.clock.as_ref())?).await?;
     app.log.stage(conn, &event).await?;
     Ok(())
 }

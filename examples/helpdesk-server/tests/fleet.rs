@@ -1316,7 +1316,10 @@ fn the_retention_sweep_leaves_a_ticket_changed_since_it_was_planned() {
             .any(|d| d["id"] == "T-1003" && d["action"] == "delete");
         assert!(planned, "the sweep read T-1003 as spam: {done}");
         assert!(
-            !done["deleted"].as_array().unwrap().contains(&json!("T-1003")),
+            !done["deleted"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("T-1003")),
             "{done}"
         );
         assert!(
@@ -1330,7 +1333,11 @@ fn the_retention_sweep_leaves_a_ticket_changed_since_it_was_planned() {
             .await;
         assert_eq!(status, StatusCode::OK, "{again}");
         assert!(
-            again["due"].as_array().unwrap().iter().all(|d| d["id"] != "T-1003"),
+            again["due"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["id"] != "T-1003"),
             "{again}"
         );
     });
