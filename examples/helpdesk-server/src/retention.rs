@@ -4,7 +4,8 @@
 //!
 //! Due deletions delete the row; due anonymizations empty the sealed
 //! columns, unlink the contact and mark the row (`anonymized_at`), so the
-//! next sweep counts it as done; reviews are only reported. Each change is
+//! next sweep counts it as done; archiving and reviews are only reported
+//! (`archive`, `review`). Each change is
 //! audited by the retention job's actor, the event staged in the tenant's
 //! transaction, so it is on the record if and only if the change commits
 //! (a sweep failing part-way leaves neither). Two processes sweeping at
@@ -62,6 +63,8 @@ pub(crate) struct Outcome {
     pub(crate) deleted: Vec<String>,
     /// Anonymized now.
     pub(crate) anonymized: Vec<String>,
+    /// Due for archiving: reported only, as this server has no archive.
+    pub(crate) archive: Vec<String>,
     /// Left for a person to review.
     pub(crate) review: Vec<String>,
 }
@@ -174,7 +177,11 @@ pub(crate) async fn sweep(
                     .fetch_optional(&mut *conn)
                     .await?
             }
-            _ => {
+            Disposition::Archive => {
+                outcome.archive.push(ticket.id.clone());
+                continue;
+            }
+            Disposition::Review => {
                 outcome.review.push(ticket.id.clone());
                 continue;
             }

@@ -128,7 +128,18 @@ impl Fleet {
     /// `n` servers on a new schema, the first seeding it with the
     /// example's tickets if `demo`.
     async fn start_with(n: usize, demo: bool) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), n, demo).await
+    }
+
+    /// One server seeded with the example's tickets, whose data directory
+    /// holds `policy` as its retention policy.
+    async fn start_with_policy(policy: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("retention.toml"), policy).unwrap();
+        Self::start_in(dir, 1, true).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, n: usize, demo: bool) -> Self {
         let seed = DataDir::new(dir.path()).token_seed().unwrap();
         let schema = format!(
             "hds_{}",
@@ -1200,6 +1211,47 @@ fn the_retention_sweep_deletes_and_anonymizes_what_is_due_once() {
         .unwrap();
     assert!(events.iter().any(|(_, e)| e.action == Action::Delete
         && e.actor.id == custodia_example_helpdesk::retention_actor(tenant_id(ACME))));
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: the retention sweep listed a ticket due for archiving
+/// under `review`, as if a person had to decide on it. Now an archive rule's
+/// due tickets are listed under `archive` (reported, as this server has no
+/// archive), and only a review rule's under `review`.
+#[test]
+fn the_retention_sweep_reports_archive_and_review_apart() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with_policy(
+        r#"
+        version = 1
+        [[rule]]
+        name = "archive-closed"
+        applies_to = { category = "user.content.ticket", labels = { status = "closed" } }
+        trigger = "closed"
+        retain = "1y"
+        then = "archive"
+        [[rule]]
+        name = "review-spam"
+        applies_to = { category = "user.content.ticket", labels = { status = "spam" } }
+        trigger = "created"
+        retain = "30d"
+        then = "review"
+        "#,
+    ));
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    rt.block_on(async {
+        let before = fleet.rows(ACME).await;
+        let (status, done) = fleet
+            .http(0)
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["archive"], json!(["T-1001"]), "{done}");
+        assert_eq!(done["review"], json!(["T-1003"]), "{done}");
+        assert_eq!(done["deleted"], json!([]), "{done}");
+        assert_eq!(done["anonymized"], json!([]), "{done}");
+        assert_eq!(fleet.rows(ACME).await, before);
+    });
     rt.block_on(fleet.stop());
 }
 
