@@ -221,7 +221,8 @@ pub enum Error {
     TooLarge {
         /// The path.
         path: PathBuf,
-        /// The file's size in bytes.
+        /// The file's size in bytes (for a stream such as a pipe, the
+        /// bytes read before reading stopped: more than the limit).
         size: u64,
     },
 }

@@ -285,6 +285,10 @@ impl RetentionPolicy {
     }
 
     /// Reads a policy file: JSON if its name ends in `.json`, TOML otherwise.
+    ///
+    /// A file over [`MAX_POLICY_BYTES`] is [`Error::TooLarge`]; reading
+    /// stops one byte past the limit, so a path whose size is not known in
+    /// advance (a pipe) is never read further.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let io = |e: std::io::Error| Error::Io {
@@ -298,7 +302,27 @@ impl RetentionPolicy {
                 size,
             });
         }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        // The size above is only what the file system reports (0 for a
+        // pipe): the read itself is bounded too.
+        let limit = MAX_POLICY_BYTES as u64;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(path).map_err(io)?, limit + 1),
+            &mut bytes,
+        )
+        .map_err(io)?;
+        if bytes.len() > MAX_POLICY_BYTES {
+            return Err(Error::TooLarge {
+                path: path.to_path_buf(),
+                size: size.max(bytes.len() as u64),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })?;
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
             _ => Format::Toml,

@@ -76,6 +76,54 @@ fn from_path_picks_the_format_by_extension() {
     assert!(matches!(missing, Error::Io { .. }), "{missing:?}");
 }
 
+/// Found in review: `from_path` checked the size the file system reports
+/// and then read the whole file, so a policy path that reports no size (a
+/// pipe, `/dev/stdin`, a process substitution) was read to its end,
+/// however long, before the size limit refused it. Now reading stops one
+/// byte past the limit: the writer of a 64 MiB stream finds the pipe
+/// closed, and the error is `TooLarge`.
+#[cfg(unix)]
+#[test]
+fn from_path_stops_reading_a_stream_at_the_size_limit() {
+    use std::io::Write as _;
+    let dir = std::env::temp_dir().join(format!(
+        "custodia-retention-fifo-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("policy.toml");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || -> std::io::Result<()> {
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo)?;
+            let chunk = vec![b'#'; 1 << 20];
+            for _ in 0..64 {
+                pipe.write_all(&chunk)?;
+            }
+            Ok(())
+        }
+    });
+    let error = RetentionPolicy::from_path(&fifo).unwrap_err();
+    let written = writer.join().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        matches!(error, Error::TooLarge { size, .. } if size > custodia_retention::MAX_POLICY_BYTES as u64),
+        "{error:?}"
+    );
+    assert_eq!(
+        written.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::BrokenPipe),
+        "the whole stream was read"
+    );
+}
+
 #[test]
 fn unknown_trigger_points_at_the_trigger_and_suggests() {
     let text = rule(

@@ -4,18 +4,23 @@
 //!
 //! Due deletions delete the row; due anonymizations empty the sealed
 //! columns, unlink the contact and mark the row (`anonymized_at`), so the
-//! next sweep counts it as done; reviews are only reported. Each change is
-//! audited by the retention job's actor before the tenant's transaction
-//! commits, and two processes sweeping at once change (and audit) each
-//! ticket once: the row lock decides, and the loser's statement finds no
-//! row to change.
+//! next sweep counts it as done; archiving and reviews are only reported
+//! (`archive`, `review`). Each change is
+//! audited by the retention job's actor, the event staged in the tenant's
+//! transaction, so it is on the record if and only if the change commits
+//! (a sweep failing part-way leaves neither). Two processes sweeping at
+//! once change (and audit) each ticket once: the row lock decides, and the
+//! loser's statement finds no row to change.
 //!
 //! A ticket whose contact restricted its processing (GDPR Art. 18) is kept
 //! however due it is, as a legally held one is
 //! ([`custodia_example_helpdesk::store::sweep_policy`]): the outcome lists
 //! it under `withheld`, with the restriction as the reason, until the
 //! restriction is lifted. A restriction that lands after the sweep read the
-//! rows still stops the change: each statement changes only an active row.
+//! rows still stops the change: each statement changes only an active row,
+//! and only one still as the sweep read it (its status, dates, contact and
+//! anonymization), so a ticket reopened meanwhile is left for the next
+//! sweep to plan afresh.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +63,8 @@ pub(crate) struct Outcome {
     pub(crate) deleted: Vec<String>,
     /// Anonymized now.
     pub(crate) anonymized: Vec<String>,
+    /// Due for archiving: reported only, as this server has no archive.
+    pub(crate) archive: Vec<String>,
     /// Left for a person to review.
     pub(crate) review: Vec<String>,
 }
@@ -87,17 +94,25 @@ pub(crate) async fn sweep(
                 .map(|t| t.to_utc())
                 .map_err(|_| ApiError::Internal("a stored time does not parse".into()))
         };
-        let subject: Option<String> = row.try_get(1)?;
-        let closed: Option<String> = row.try_get(4)?;
-        let anonymized: Option<String> = row.try_get(6)?;
+        let read = Read {
+            subject: row.try_get(1)?,
+            created: row.try_get(3)?,
+            closed: row.try_get(4)?,
+            status: row.try_get(5)?,
+            anonymized: row.try_get(6)?,
+        };
         let stored = StoredTicket {
             id: row.try_get(0)?,
             tenant,
-            subject: subject.map(|s| parsed(s, "contact id")).transpose()?,
+            subject: read
+                .subject
+                .clone()
+                .map(|s| parsed(s, "contact id"))
+                .transpose()?,
             owner: parsed(row.try_get(2)?, "agent id")?,
-            created: time(&row.try_get::<String, _>(3)?)?,
-            closed: closed.as_deref().map(time).transpose()?,
-            status: row.try_get(5)?,
+            created: time(&read.created)?,
+            closed: read.closed.as_deref().map(time).transpose()?,
+            status: read.status.clone(),
             subject_line: String::new(),
             sealed: [None, None, None, None],
             email_index: None,
@@ -109,14 +124,14 @@ pub(crate) async fn sweep(
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         };
         let mut record = stored.retention_record();
-        if let Some(at) = anonymized.as_deref().map(time).transpose()? {
+        if let Some(at) = read.anonymized.as_deref().map(time).transpose()? {
             record = record.with_event("anonymized", at);
         }
-        tickets.push((stored, record));
+        tickets.push((stored, record, read));
     }
     let now = app.clock.now();
-    let records: Vec<_> = tickets.iter().map(|(_, r)| r.clone()).collect();
-    let policy = sweep_policy(&app.retention, tickets.iter().map(|(t, _)| t))?;
+    let records: Vec<_> = tickets.iter().map(|(_, r, _)| r.clone()).collect();
+    let policy = sweep_policy(&app.retention, tickets.iter().map(|(t, _, _)| t))?;
     let plan = Sweep::new(&policy, now).plan(&records)?;
     let mut outcome = Outcome {
         now: Some(now),
@@ -135,7 +150,7 @@ pub(crate) async fn sweep(
         outcome.due.push(json!({
             "id": item.id, "action": item.action, "due_at": item.due_at, "rules": item.rules,
         }));
-        let Some((ticket, _)) = tickets.iter().find(|(t, _)| t.id == item.id) else {
+        let Some((ticket, _, read)) = tickets.iter().find(|(t, _, _)| t.id == item.id) else {
             continue;
         };
         if dry_run {
@@ -143,33 +158,38 @@ pub(crate) async fn sweep(
         }
         let done = match item.action {
             Disposition::Delete => {
-                query::<Postgres>(
-                    "DELETE FROM tickets WHERE id = $1 AND processing = 'active' RETURNING id",
-                )
-                .bind(&ticket.id)
-                .fetch_optional(&mut *conn)
-                .await?
+                let delete =
+                    format!("DELETE FROM tickets WHERE id = $1 AND {UNCHANGED} RETURNING id");
+                read.bind(query::<Postgres>(&delete).bind(&ticket.id))
+                    .fetch_optional(&mut *conn)
+                    .await?
             }
             Disposition::Anonymize => {
-                query::<Postgres>(
-                    "UPDATE tickets SET subject_line = $2, name = NULL, email = NULL, \
+                let anonymize = format!(
+                    "UPDATE tickets SET subject_line = $7, name = NULL, email = NULL, \
                      phone = NULL, body = NULL, email_index = NULL, subject_id = NULL, \
-                     anonymized_at = $3 WHERE id = $1 AND anonymized_at IS NULL \
-                     AND processing = 'active' RETURNING id",
-                )
-                .bind(&ticket.id)
-                .bind(ANONYMIZED)
-                .bind(now.to_rfc3339())
-                .fetch_optional(&mut *conn)
-                .await?
+                     anonymized_at = $8 WHERE id = $1 AND anonymized_at IS NULL AND {UNCHANGED} \
+                     RETURNING id"
+                );
+                read.bind(query::<Postgres>(&anonymize).bind(&ticket.id))
+                    .bind(ANONYMIZED)
+                    .bind(now.to_rfc3339())
+                    .fetch_optional(&mut *conn)
+                    .await?
             }
-            _ => {
+            Disposition::Archive => {
+                outcome.archive.push(ticket.id.clone());
+                continue;
+            }
+            Disposition::Review => {
                 outcome.review.push(ticket.id.clone());
                 continue;
             }
         };
-        // Another process got there first, or the contact restricted the
-        // ticket since it was read: nothing changed, nothing to audit.
+        // Another process got there first, the contact restricted the
+        // ticket, or someone changed what the plan was made from (a spam
+        // ticket reopened) since it was read: nothing changed, nothing to
+        // audit; the next sweep plans the row afresh.
         if done.is_none() {
             continue;
         }
@@ -177,7 +197,16 @@ pub(crate) async fn sweep(
             Disposition::Delete => Action::Delete,
             _ => Action::custom("anonymize")?,
         };
-        record(app, tenant, ticket.subject, action, &ticket.id, &item.rules).await?;
+        record(
+            app,
+            conn,
+            tenant,
+            ticket.subject,
+            action,
+            &ticket.id,
+            &item.rules,
+        )
+        .await?;
         match item.action {
             Disposition::Delete => outcome.deleted.push(ticket.id.clone()),
             _ => outcome.anonymized.push(ticket.id.clone()),
@@ -186,10 +215,50 @@ pub(crate) async fn sweep(
     Ok(outcome)
 }
 
+/// The condition a sweep's change statement re-checks (parameters `$2` to
+/// `$6`, bound by [`Read::bind`] after the id `$1`): the row is still
+/// active (not restricted) and still as the plan read it, in every column
+/// its retention record is made from. The rows are read without a lock, so
+/// a change that lands between the read and the statement (an agent
+/// reopening a ticket the plan saw as spam or closed, an anonymization by
+/// another sweep) must stop the change, as [`custodia_retention::SweepPlan`]
+/// asks: the statement re-evaluates this on the row's newest version.
+const UNCHANGED: &str = "processing = 'active' AND status = $2 AND created_at = $3 \
+     AND closed_at IS NOT DISTINCT FROM $4 AND subject_id IS NOT DISTINCT FROM $5 \
+     AND anonymized_at IS NOT DISTINCT FROM $6";
+
+/// The columns of a ticket its retention record was made from, as read.
+struct Read {
+    subject: Option<String>,
+    created: String,
+    closed: Option<String>,
+    status: String,
+    anonymized: Option<String>,
+}
+
+impl Read {
+    /// Binds `$2` to `$6` of [`UNCHANGED`]; the caller binds `$1` (the id) first.
+    fn bind<'q>(
+        &'q self,
+        statement: sqlx_core::query::Query<'q, Postgres, sqlx_postgres::PgArguments>,
+    ) -> sqlx_core::query::Query<'q, Postgres, sqlx_postgres::PgArguments> {
+        statement
+            .bind(&self.status)
+            .bind(&self.created)
+            .bind(&self.closed)
+            .bind(&self.subject)
+            .bind(&self.anonymized)
+    }
+}
+
 /// Audits one change by the retention job; the rule goes in the note,
-/// sealed under the contact's key.
+/// sealed under the contact's key. The event is staged in the sweep's
+/// transaction (`conn`), so it reaches the log if and only if the change
+/// commits: a sweep that fails part-way (a later statement, the commit)
+/// rolls its changes back and leaves no event claiming one.
 async fn record(
     app: &App,
+    conn: &mut PgConnection,
     tenant: TenantId,
     subject: Option<SubjectId>,
     action: Action,
@@ -206,7 +275,9 @@ async fn record(
             .subject(subject)
             .note(format!("retention sweep: rule {}", rules.join(", ")));
     }
-    app.record(event.build(app.clock.as_ref())?).await?;
+    let event =
+        custodia_audit::seal_event_async(&app.vault, event.build(app.clock.as_ref())?).await?;
+    app.log.stage(conn, &event).await?;
     Ok(())
 }
 
@@ -244,6 +315,8 @@ pub(crate) async fn job(app: Arc<App>, every: Duration) {
                 // Not sqlx's `commit`: on a transaction PostgreSQL aborted
                 // it reports success while nothing was stored.
                 custodia_tenant::commit_bound(tx).await?;
+                // Moves the events the sweep staged into the log.
+                app.log.store().drain_soon();
                 Ok::<_, ApiError>(outcome)
             };
             match swept.await {

@@ -128,7 +128,18 @@ impl Fleet {
     /// `n` servers on a new schema, the first seeding it with the
     /// example's tickets if `demo`.
     async fn start_with(n: usize, demo: bool) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), n, demo).await
+    }
+
+    /// One server seeded with the example's tickets, whose data directory
+    /// holds `policy` as its retention policy.
+    async fn start_with_policy(policy: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("retention.toml"), policy).unwrap();
+        Self::start_in(dir, 1, true).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, n: usize, demo: bool) -> Self {
         let seed = DataDir::new(dir.path()).token_seed().unwrap();
         let schema = format!(
             "hds_{}",
@@ -1200,6 +1211,197 @@ fn the_retention_sweep_deletes_and_anonymizes_what_is_due_once() {
         .unwrap();
     assert!(events.iter().any(|(_, e)| e.action == Action::Delete
         && e.actor.id == custodia_example_helpdesk::retention_actor(tenant_id(ACME))));
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: the retention sweep listed a ticket due for archiving
+/// under `review`, as if a person had to decide on it. Now an archive rule's
+/// due tickets are listed under `archive` (reported, as this server has no
+/// archive), and only a review rule's under `review`.
+#[test]
+fn the_retention_sweep_reports_archive_and_review_apart() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with_policy(
+        r#"
+        version = 1
+        [[rule]]
+        name = "archive-closed"
+        applies_to = { category = "user.content.ticket", labels = { status = "closed" } }
+        trigger = "closed"
+        retain = "1y"
+        then = "archive"
+        [[rule]]
+        name = "review-spam"
+        applies_to = { category = "user.content.ticket", labels = { status = "spam" } }
+        trigger = "created"
+        retain = "30d"
+        then = "review"
+        "#,
+    ));
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    rt.block_on(async {
+        let before = fleet.rows(ACME).await;
+        let (status, done) = fleet
+            .http(0)
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["archive"], json!(["T-1001"]), "{done}");
+        assert_eq!(done["review"], json!(["T-1003"]), "{done}");
+        assert_eq!(done["deleted"], json!([]), "{done}");
+        assert_eq!(done["anonymized"], json!([]), "{done}");
+        assert_eq!(fleet.rows(ACME).await, before);
+    });
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: the retention sweep appended each change's audit event
+/// to the log at once, outside the tenant's transaction, so a sweep that
+/// failed part-way rolled its deletions back and left events saying they
+/// happened. Now the events are staged in that transaction: with T-1004's
+/// anonymization refused by the database (a trigger of the owner), the
+/// sweep fails, T-1001 and T-1003 are as they were, and the log holds no
+/// event for them; once the trigger is gone the next sweep deletes T-1003
+/// and the log holds that one deletion.
+#[test]
+fn a_retention_sweep_failing_part_way_leaves_no_audit_event_for_what_it_rolled_back() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let http = fleet.http(0);
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    let refuse = format!(
+        "CREATE FUNCTION {schema}.refuse_t1004() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+         CREATE TRIGGER refuse_t1004 BEFORE UPDATE ON {schema}.tickets FOR EACH ROW \
+         WHEN (OLD.id = 'T-1004') EXECUTE FUNCTION {schema}.refuse_t1004();",
+        schema = fleet.schema
+    );
+    let before = rt.block_on(async {
+        raw_sql(&refuse).execute(&fleet.admin).await.unwrap();
+        let before = fleet.rows(ACME).await;
+        let (status, failed) = http
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{failed}");
+        assert_eq!(fleet.rows(ACME).await, before);
+        before
+    });
+    assert!(before.iter().any(|(id, _)| id == "T-1003"));
+    let events = |log: &AuditLog<PostgresStore>, id: &str| {
+        log.query(&Query::new().target("ticket", Some(id.into())))
+            .unwrap()
+            .into_iter()
+            .filter(|(_, e)| {
+                e.actor.id == custodia_example_helpdesk::retention_actor(tenant_id(ACME))
+            })
+            .map(|(_, e)| e.action)
+            .collect::<Vec<_>>()
+    };
+    let log = fleet.audit_log();
+    assert_eq!(events(&log, "T-1003"), []);
+    assert_eq!(events(&log, "T-1001"), []);
+
+    rt.block_on(async {
+        raw_sql(&format!(
+            "DROP TRIGGER refuse_t1004 ON {}.tickets",
+            fleet.schema
+        ))
+        .execute(&fleet.admin)
+        .await
+        .unwrap();
+        let (status, done) = http
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["deleted"], json!(["T-1003"]), "{done}");
+    });
+    let log = fleet.audit_log();
+    assert_eq!(events(&log, "T-1003"), [Action::Delete]);
+    rt.block_on(fleet.stop());
+}
+
+/// Found in review: the retention sweep read the tenant's tickets without
+/// a lock and then deleted each planned one by id (and `processing`) only,
+/// so a spam ticket an agent reopened between the read and the delete was
+/// deleted as spam. Now the change statement re-checks every column the
+/// plan was made from: while an owner's transaction holds the reopening of
+/// T-1003, the sweep's delete waits for it, then finds the row changed and
+/// leaves it (not deleted, not audited); the next sweep plans it afresh
+/// (an open ticket, not due).
+#[test]
+fn the_retention_sweep_leaves_a_ticket_changed_since_it_was_planned() {
+    // The sweep's delete waiting for another transaction's row.
+    const DELETE_WAITS: &str = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+         WHERE NOT l.granted AND l.locktype = 'transactionid' AND starts_with(a.query, $1)";
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with(1, true));
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    rt.block_on(async {
+        let mut reopening = fleet.admin.begin().await.unwrap();
+        let reopened = query::<Postgres>(&format!(
+            "UPDATE {}.tickets SET status = 'open' WHERE tenant_id = $1 AND id = 'T-1003' \
+             AND status = 'spam'",
+            fleet.schema
+        ))
+        .bind(tenant_id(ACME).as_uuid())
+        .execute(&mut *reopening)
+        .await
+        .unwrap();
+        assert_eq!(reopened.rows_affected(), 1);
+        let sweeping = tokio::spawn({
+            let (http, supervisor) = (fleet.http(0), supervisor.clone());
+            async move {
+                http.send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+                    .await
+            }
+        });
+        fleet
+            .wait_until(DELETE_WAITS, "DELETE FROM tickets", &sweeping)
+            .await;
+        reopening.commit().await.unwrap();
+        let (status, done) = sweeping.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let planned = done["due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == "T-1003" && d["action"] == "delete");
+        assert!(planned, "the sweep read T-1003 as spam: {done}");
+        assert!(
+            !done["deleted"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("T-1003")),
+            "{done}"
+        );
+        assert!(
+            fleet.rows(ACME).await.iter().any(|(id, _)| id == "T-1003"),
+            "the reopened ticket was deleted"
+        );
+        // The next sweep sees it open (idle for three months): not due.
+        let (status, again) = fleet
+            .http(0)
+            .send(Method::POST, "/retention/sweep", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert!(
+            again["due"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["id"] != "T-1003"),
+            "{again}"
+        );
+    });
+    let deletes = fleet
+        .audit_log()
+        .query(
+            &Query::new()
+                .target("ticket", Some("T-1003".into()))
+                .action(Action::Delete),
+        )
+        .unwrap();
+    assert!(deletes.is_empty());
     rt.block_on(fleet.stop());
 }
 
