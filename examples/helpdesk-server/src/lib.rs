@@ -31,7 +31,7 @@
 //! | `GET /tickets[?email=&status=]` | the tenant's tickets, or those of one contact email (blind index); the subject line as the caller's access to ticket text allows (clear, masked, left out) | agent, supervisor, dpo |
 //! | `GET /tickets/{id}` | one ticket, each field as the caller's roles allow (read, masked, hidden), the subject line as the text | agent, supervisor, dpo |
 //! | `PATCH /tickets/{id}` | subject line, status, text | agent (own tickets), supervisor |
-//! | `DELETE /tickets/{id}` | deletes it | supervisor |
+//! | `DELETE /tickets/{id}` | deletes it; 409 if a legal hold of the retention policy covers it (as the sweep keeps it) or its contact restricted processing | supervisor |
 //! | `POST /tickets/{id}/summary` | the text masked, sent to the (local, fake) summariser, the reply unmasked | agent, supervisor |
 //! | `POST /retention/sweep[?dry_run=true]` | the retention policy applied to the tenant's tickets now | supervisor |
 //! | `GET /privacy/subjects?email=` | the contact ids with this email | dpo |

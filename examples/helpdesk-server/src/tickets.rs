@@ -16,7 +16,9 @@
 //! the desk changes it then: an erasure request, or lifting the
 //! restriction. The retention sweep keeps it too, however due (see the
 //! `retention` module). A ticket whose contact objected to `ai_assistance`
-//! (Art. 21) is not summarised (409).
+//! (Art. 21) is not summarised (409). A ticket a legal hold of the
+//! retention policy covers is not deleted (409), as the sweep and an
+//! erasure request keep it; it can still be read and changed.
 //!
 //! The restriction covers the contact's new tickets too, until it is
 //! lifted (Art. 18(1), (3)), and an objection covers them as well (Art.
@@ -56,7 +58,7 @@ use custodia_core::{ActorId, DataCategory, Purpose, SubjectId, TenantId, Timesta
 use custodia_crypt::{BlindIndexConfig, FieldContext, Normalization};
 use custodia_example_helpdesk::store::{
     ANONYMIZED_SUBJECT, Processing, RECORD_TYPE, SEALED, contact_lock_key, new_ticket_objections,
-    new_ticket_processing,
+    new_ticket_processing, ticket_retention_record,
 };
 use custodia_tenant::TenantContext;
 use custodia_tenant::access::{FieldAccess, Operation, Ownership};
@@ -314,6 +316,31 @@ impl Stored {
             ));
         }
         Ok(())
+    }
+
+    /// 409 when a legal hold of the retention policy covers the ticket:
+    /// kept for the hold, as the sweep and an erasure request keep it, so
+    /// no supervisor deletes it either. The hold is not named (its id is
+    /// the policy's, shared by every tenant).
+    pub(crate) fn not_held(&self, app: &App) -> Result<(), ApiError> {
+        let record = ticket_retention_record(
+            &self.id,
+            self.tenant,
+            self.subject,
+            self.created,
+            self.closed,
+            &self.status,
+        );
+        if app.retention.decide(&record).held_by.is_empty() {
+            return Ok(());
+        }
+        Err(bad_request(
+            StatusCode::CONFLICT,
+            format!(
+                "ticket {}: a legal hold of the retention policy covers it: it is kept until the hold is released",
+                self.id
+            ),
+        ))
     }
 
     /// What access decisions need.
@@ -897,6 +924,8 @@ pub(crate) async fn delete(
     // Erasing a restricted contact's data is the desk's (an erasure
     // request, with its exceptions and certificate), not a supervisor's.
     ticket.processable(&Purpose::SUPPORT)?;
+    // Found in review: a held ticket the sweep withheld was deleted here.
+    ticket.not_held(&app)?;
     query::<Postgres>("DELETE FROM tickets WHERE id = $1")
         .bind(&ticket.id)
         .execute(&mut *tx)

@@ -1218,6 +1218,51 @@ fn the_retention_sweep_deletes_and_anonymizes_what_is_due_once() {
 /// under `review`, as if a person had to decide on it. Now an archive rule's
 /// due tickets are listed under `archive` (reported, as this server has no
 /// archive), and only a review rule's under `review`.
+/// Found in review: `DELETE /tickets/{id}` checked access and the
+/// contact's restriction but not the retention policy's legal holds, so a
+/// supervisor deleted a ticket the sweep withheld for a hold. Now it is
+/// refused (409) and kept; a ticket no hold covers is deleted as before.
+#[test]
+fn a_ticket_under_a_legal_hold_is_not_deleted_by_hand() {
+    let rt = runtime();
+    let fleet = rt.block_on(Fleet::start_with_policy(
+        r#"
+        version = 1
+        [[rule]]
+        name = "tickets"
+        applies_to = { category = "user.content.ticket" }
+        trigger = "created"
+        retain = "10y"
+        then = "delete"
+        [[hold]]
+        id = "case-17"
+        reason = "litigation"
+        applies_to = { records = ["T-1001"] }
+        "#,
+    ));
+    let supervisor = fleet.token(ACME, &["supervisor"], "sue");
+    rt.block_on(async {
+        let http = fleet.http(0);
+        let before = fleet.rows(ACME).await;
+        assert!(before.iter().any(|(id, _)| id == "T-1001"), "{before:?}");
+        let (status, refused) = http
+            .send(Method::DELETE, "/tickets/T-1001", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert!(refused.to_string().contains("legal hold"), "{refused}");
+        assert!(!refused.to_string().contains("case-17"), "{refused}");
+        assert_eq!(fleet.rows(ACME).await, before);
+        let (status, _) = http
+            .send(Method::DELETE, "/tickets/T-1002", Some(&supervisor), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let after = fleet.rows(ACME).await;
+        assert!(after.iter().any(|(id, _)| id == "T-1001"), "{after:?}");
+        assert!(!after.iter().any(|(id, _)| id == "T-1002"), "{after:?}");
+    });
+    rt.block_on(fleet.stop());
+}
+
 #[test]
 fn the_retention_sweep_reports_archive_and_review_apart() {
     let rt = runtime();

@@ -381,27 +381,48 @@ impl TenantOwned for StoredTicket {
     }
 }
 
+/// A ticket's retention metadata (no content), from its columns:
+/// category `user.content.ticket`, label `status`, events `closed` and
+/// `last_activity` (closing, else opening: the example keeps no other
+/// activity). One definition for the sweep and for every check of a
+/// ticket against the policy's holds.
+pub fn ticket_retention_record(
+    id: &str,
+    tenant: TenantId,
+    subject: Option<SubjectId>,
+    created: Timestamp,
+    closed: Option<Timestamp>,
+    status: &str,
+) -> RetentionRecord {
+    let mut record = RetentionRecord::new(
+        id.to_owned(),
+        tenant,
+        DataCategory::USER_CONTENT_TICKET,
+        created,
+    )
+    .with_label("status", status.to_owned())
+    .with_event("last_activity", closed.unwrap_or(created));
+    if let Some(subject) = subject {
+        record = record.with_subject(subject);
+    }
+    if let Some(closed) = closed {
+        record = record.with_event("closed", closed);
+    }
+    record
+}
+
 impl StoredTicket {
-    /// The ticket's retention metadata (no content): category
-    /// `user.content.ticket`, label `status`, events `closed` and
-    /// `last_activity` (closing, else opening: the example keeps no other
-    /// activity).
+    /// The ticket's retention metadata (no content): see
+    /// [`ticket_retention_record`].
     pub fn retention_record(&self) -> RetentionRecord {
-        let mut record = RetentionRecord::new(
-            self.id.clone(),
+        ticket_retention_record(
+            &self.id,
             self.tenant,
-            DataCategory::USER_CONTENT_TICKET,
+            self.subject,
             self.created,
+            self.closed,
+            &self.status,
         )
-        .with_label("status", self.status.clone())
-        .with_event("last_activity", self.closed.unwrap_or(self.created));
-        if let Some(subject) = self.subject {
-            record = record.with_subject(subject);
-        }
-        if let Some(closed) = self.closed {
-            record = record.with_event("closed", closed);
-        }
-        record
     }
 
     /// The sealed envelope of `field`.
