@@ -550,7 +550,16 @@ async fn record_breach(
                 }
             });
             if let Some(e) = refused {
-                // The store dropped the pending incident: nothing stored.
+                // The store dropped the pending incident: nothing stored,
+                // unless it broke its contract and kept it anyway, which
+                // leaves a stored incident without its event.
+                if matches!(stored, Ok(true)) {
+                    unmatched(
+                        tenant,
+                        incident.id,
+                        Unmatched::NewIncident { audited: false },
+                    );
+                }
                 return Err(e.into());
             }
             match (stored, audited) {

@@ -50,7 +50,8 @@ impl DsrEventSink for Sink {
     }
 }
 
-/// How the store ends an insert whose audit succeeded.
+/// How the store ends an insert: after an audit that succeeded, or
+/// breaking the contract around it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum AfterAudit {
     /// Stores the incident, as `MemoryIncidents` does.
@@ -60,6 +61,12 @@ enum AfterAudit {
     Fails,
     /// Answers `false` (a store breaking the contract).
     Refuses,
+    /// Stores the incident without calling `audit` (a store breaking the
+    /// contract).
+    SkipsAudit,
+    /// Calls `audit`, ignores its failure and stores the incident anyway
+    /// (a store breaking the contract).
+    IgnoresFailure,
 }
 
 /// An incident store whose `get` never finds anything: every `POST` of an
@@ -94,6 +101,11 @@ impl IncidentStore for Store {
             AfterAudit::Refuses => {
                 audit()?;
                 Ok(false)
+            }
+            AfterAudit::SkipsAudit => self.inner.insert(tenant, incident, &mut || Ok(())),
+            AfterAudit::IgnoresFailure => {
+                let _ = audit();
+                self.inner.insert(tenant, incident, &mut || Ok(()))
             }
         }
     }
@@ -259,7 +271,9 @@ fn a_failed_audit_stores_nothing() {
 /// the incident not stored), or that refuses the incident only then:
 /// the store's error, or a 500, and (with feature `tracing`) an
 /// error-level event naming the tenant and the incident id, nothing
-/// else. A failed audit logs no such event: nothing disagrees.
+/// else. A failed audit logs no such event: nothing disagrees. A store
+/// that keeps the incident without its audit (never called, or failed) is
+/// logged alike. (One test: the subscriber is the process's global one.)
 #[test]
 fn an_incident_audited_but_not_stored_is_logged_with_ids_only() {
     #[cfg(feature = "tracing")]
@@ -296,6 +310,30 @@ fn an_incident_audited_but_not_stored_is_logged_with_ids_only() {
         assert_eq!(recorded_events(&h.sink), 1, "{after_audit:?}");
         failed.push((h.tenant, incident));
     }
+    // Found in review: a store that kept the incident although its audit
+    // failed (or was never called) answered the register's error with no
+    // error-level event, though the incident is stored without its
+    // `BreachRecorded` event. Both are now logged, ids only.
+    let mut unaudited = Vec::new();
+    for (after_audit, refuse_recorded) in [
+        (AfterAudit::SkipsAudit, false),
+        (AfterAudit::IgnoresFailure, true),
+    ] {
+        let h = harness(refuse_recorded, after_audit);
+        let incident = incident(h.tenant, "laptop lost");
+        let (status, answer) = rt.block_on(post(&h.router, &incident));
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{after_audit:?}: {answer}"
+        );
+        assert_eq!(
+            h.store.inner.list(h.tenant).unwrap(),
+            vec![incident.clone()]
+        );
+        assert_eq!(recorded_events(&h.sink), 0, "{after_audit:?}");
+        unaudited.push((h.tenant, incident));
+    }
     #[cfg(feature = "tracing")]
     {
         use std::io::{Read as _, Seek as _};
@@ -321,7 +359,23 @@ fn an_incident_audited_but_not_stored_is_logged_with_ids_only() {
         }
         // The failed audit logged nothing of the kind.
         assert!(!log.contains(&refused.tenant.to_string()), "{log}");
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("stored a new incident without its audit"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        for ((tenant, incident), line) in unaudited.iter().zip(&lines) {
+            assert!(line.contains("ERROR"), "{line}");
+            assert!(line.contains(&format!("tenant={tenant}")), "{line}");
+            assert!(
+                line.contains(&format!("incident={}", incident.id)),
+                "{line}"
+            );
+            for value in ["laptop", "dpo@example.com", "is down"] {
+                assert!(!line.contains(value), "{value} in {line}");
+            }
+        }
     }
     #[cfg(not(feature = "tracing"))]
-    let _ = failed;
+    let _ = (failed, unaudited);
 }

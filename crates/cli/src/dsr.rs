@@ -639,18 +639,6 @@ fn print(text: &str) -> Result<(), String> {
     }
 }
 
-/// Writes `bundle` into `out`: bundle.json, its CSV files (for a
-/// spreadsheet, when `spreadsheet`: see `ExportBundle::spreadsheet_csv_files`)
-/// and manifest.json. Returns the file names written.
-///
-/// The bundle is everything held about the person, decrypted: `out` is
-/// created with mode 0700 (an existing directory is kept as it is) and each
-/// file with mode 0600. It is written whole or not at all: every file is
-/// staged in a new private directory (`out` itself when it is new, renamed
-/// into place; else one inside it, whose files are renamed over the old
-/// ones), and a failed write (a full disk, `ulimit -f`) removes the staging
-/// directory, so no part of the person's data is left behind and an
-/// earlier bundle in `out` is not mixed with a new one.
 /// Refuses an `--out` the bundle cannot be written into: a path that is
 /// not a directory, or one of the file `names` taken by a directory.
 /// `export` checks the names every bundle has before the request is made,
@@ -675,6 +663,18 @@ fn check_out<'a>(out: &Path, names: impl IntoIterator<Item = &'a str>) -> Result
     Ok(())
 }
 
+/// Writes `bundle` into `out`: bundle.json, its CSV files (for a
+/// spreadsheet, when `spreadsheet`: see `ExportBundle::spreadsheet_csv_files`)
+/// and manifest.json. Returns the file names written.
+///
+/// The bundle is everything held about the person, decrypted: `out` is
+/// created with mode 0700 (an existing directory is kept as it is) and each
+/// file with mode 0600. It is written whole or not at all: every file is
+/// staged in a new private directory (`out` itself when it is new, renamed
+/// into place; else one inside it, whose files are renamed over the old
+/// ones), and a failed write (a full disk, `ulimit -f`) removes the staging
+/// directory, so no part of the person's data is left behind and an
+/// earlier bundle in `out` is not mixed with a new one.
 fn write_bundle(
     bundle: &ExportBundle,
     out: &Path,

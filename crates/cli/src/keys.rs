@@ -454,9 +454,6 @@ fn rewrap_subject_keys(
     vault.rewrap().map_err(|e| store_error(path, &e))
 }
 
-/// The subject-key vault over the key store at `store`, under the master
-/// key in the file `master`: the store's own keyring when it holds one (a
-/// host's random tenant keys), else a keyring derived from the master key.
 /// [`open_subject_vault`] over a store that must already exist, for the
 /// commands that read what it holds (`dsr`, `audit export`): a missing
 /// file (a mistyped path) would open as an empty store, and fail later
@@ -475,6 +472,11 @@ pub(crate) fn open_existing_subject_vault(
     open_subject_vault(master, store, clock)
 }
 
+/// The subject-key vault over the key store at `store`, under the master
+/// key in the file `master`: the store's own keyring when it holds one (a
+/// host's random tenant keys), else a keyring derived from the master key.
+/// A store that does not exist opens empty (`audit append` may start one);
+/// the commands that only read one use [`open_existing_subject_vault`].
 pub(crate) fn open_subject_vault(
     master: &Path,
     store: &Path,

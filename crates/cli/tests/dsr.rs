@@ -209,10 +209,14 @@ fn main() -> ExitCode {
             }
         };
     }
-    let tests: [(&str, fn()); 15] = [
+    let tests: [(&str, fn()); 16] = [
         (
             "an_export_that_cannot_be_written_leaves_no_bundle_behind",
             an_export_that_cannot_be_written_leaves_no_bundle_behind,
+        ),
+        (
+            "an_out_that_is_a_file_is_refused_before_the_request",
+            an_out_that_is_a_file_is_refused_before_the_request,
         ),
         (
             "restrict_reaches_a_contact_with_no_ticket_and_export_and_erase_show_it",
@@ -1157,6 +1161,39 @@ fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
         .collect::<Vec<_>>();
     assert_eq!(completed.len(), 1, "{log:?}");
     assert_ne!(completed[0], request);
+}
+
+/// An `--out` that is a file is refused, as `--help` says, before the
+/// request is made: the log holds nothing of it and the file is untouched.
+fn an_out_that_is_a_file_is_refused_before_the_request() {
+    let data = seeded();
+    let c = Cast::new();
+    let out_file = data.path().join("alice.txt");
+    std::fs::write(&out_file, "not a directory").unwrap();
+    let before = alices_log(data.path());
+    let o = dsr(
+        "export",
+        s(data.path()),
+        &[
+            "--tenant",
+            &c.acme.to_string(),
+            "--subject",
+            &c.alice.to_string(),
+            "--out",
+            s(&out_file),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains("exists and is not a directory; nothing was written"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(alices_log(data.path()), before);
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "not a directory"
+    );
 }
 
 /// Alice's events in the data directory's audit log, as `custodia audit

@@ -106,17 +106,25 @@ fn a_blank_jsonl_line_gives_an_empty_line_so_lines_still_match() {
     // Input line N is output line N however the input is split across
     // the workers and batches.
     let mut input = String::new();
-    for i in 0..20_000 {
+    for i in 0..45_000 {
         if i % 3 == 0 {
             input.push('\n');
         } else {
             input.push_str(&format!("{{\"text\":\"line {i} {FILLER}\"}}\n"));
         }
     }
-    let o = custodia(&["--jsonl"], input.as_bytes());
+    // More than one 4 MiB batch (it once fitted in one, and the batch
+    // boundary went untested).
+    assert!(input.len() > 4 << 20, "{}", input.len());
+    // From a file: written to stdin, the output would fill its pipe first.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.jsonl");
+    std::fs::write(&path, &input).unwrap();
+    let path = path.to_str().unwrap();
+    let o = custodia(&[path, "--jsonl"], b"");
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert_eq!(out.lines().count(), 20_000);
+    assert_eq!(out.lines().count(), 45_000);
     for (i, line) in out.lines().enumerate() {
         if i % 3 == 0 {
             assert_eq!(line, "", "line {}", i + 1);
@@ -127,6 +135,20 @@ fn a_blank_jsonl_line_gives_an_empty_line_so_lines_still_match() {
                 i + 1
             );
         }
+    }
+    // And with --detect: a findings line for each line of text (the
+    // filler has nothing to find), an empty one for each blank.
+    let o = custodia(&[path, "--jsonl", "--detect"], b"");
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 45_000);
+    for (i, line) in out.lines().enumerate() {
+        let expected = if i % 3 == 0 {
+            ""
+        } else {
+            "{\"entities\":[],\"id\":null}"
+        };
+        assert_eq!(line, expected, "line {}", i + 1);
     }
     let help = mask_help();
     assert!(
