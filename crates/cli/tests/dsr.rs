@@ -1029,19 +1029,7 @@ fn the_export_bundle_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let data = seeded();
     let out_dir = data.path().join("alice-export");
-    let c = Cast::new();
-    let o = dsr(
-        "export",
-        s(data.path()),
-        &[
-            "--tenant",
-            &c.acme.to_string(),
-            "--subject",
-            &c.alice.to_string(),
-            "--out",
-            s(&out_dir),
-        ],
-    );
+    let o = export_alice(data.path(), &out_dir);
     assert!(o.status.success(), "{}", err(&o));
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let bundle = out_dir.join("bundle.json");
@@ -1072,21 +1060,7 @@ fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
     let data = seeded();
     let parent = data.path().join("exports");
     let out_dir = parent.join("alice");
-    let c = Cast::new();
-    let export = || {
-        dsr(
-            "export",
-            s(data.path()),
-            &[
-                "--tenant",
-                &c.acme.to_string(),
-                "--subject",
-                &c.alice.to_string(),
-                "--out",
-                s(&out_dir),
-            ],
-        )
-    };
+    let export = || export_alice(data.path(), &out_dir);
     // A name every bundle has taken by a directory: refused before the
     // request is made, so the log holds nothing of it.
     std::fs::create_dir_all(out_dir.join("manifest.json")).unwrap();
@@ -1167,22 +1141,10 @@ fn an_export_that_cannot_be_written_leaves_no_bundle_behind() {
 /// request is made: the log holds nothing of it and the file is untouched.
 fn an_out_that_is_a_file_is_refused_before_the_request() {
     let data = seeded();
-    let c = Cast::new();
     let out_file = data.path().join("alice.txt");
     std::fs::write(&out_file, "not a directory").unwrap();
     let before = alices_log(data.path());
-    let o = dsr(
-        "export",
-        s(data.path()),
-        &[
-            "--tenant",
-            &c.acme.to_string(),
-            "--subject",
-            &c.alice.to_string(),
-            "--out",
-            s(&out_file),
-        ],
-    );
+    let o = export_alice(data.path(), &out_file);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(
         err(&o).contains("exists and is not a directory; nothing was written"),
@@ -1194,6 +1156,24 @@ fn an_out_that_is_a_file_is_refused_before_the_request() {
         std::fs::read_to_string(&out_file).unwrap(),
         "not a directory"
     );
+}
+
+/// `custodia dsr export` of Alice (tenant ACME) from the data directory
+/// `data` into `out`.
+fn export_alice(data: &Path, out: &Path) -> std::process::Output {
+    let c = Cast::new();
+    dsr(
+        "export",
+        s(data),
+        &[
+            "--tenant",
+            &c.acme.to_string(),
+            "--subject",
+            &c.alice.to_string(),
+            "--out",
+            s(out),
+        ],
+    )
 }
 
 /// Alice's events in the data directory's audit log, as `custodia audit
