@@ -21,6 +21,13 @@
 //! and only one still as the sweep read it (its status, dates, contact and
 //! anonymization), so a ticket reopened meanwhile is left for the next
 //! sweep to plan afresh.
+//!
+//! The policy, legal holds included, is the data directory's
+//! `retention.toml` as read at start ([`crate::app::App`]'s `retention`):
+//! a hold added to the file binds the sweep, `DELETE /tickets/{id}` and
+//! erasures only once the process restarts, and each instance of a fleet
+//! reads its own copy. Holds that bind every instance at once would be
+//! kept in the shared database; this example does not.
 
 use std::sync::Arc;
 use std::time::Duration;
