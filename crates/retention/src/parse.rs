@@ -8,6 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read as _;
 use std::ops::Range;
 use std::path::Path;
 use std::str::FromStr;
@@ -306,11 +307,11 @@ impl RetentionPolicy {
         // pipe): the read itself is bounded too.
         let limit = MAX_POLICY_BYTES as u64;
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::fs::File::open(path).map_err(io)?, limit + 1),
-            &mut bytes,
-        )
-        .map_err(io)?;
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
         if bytes.len() > MAX_POLICY_BYTES {
             return Err(Error::TooLarge {
                 path: path.to_path_buf(),

@@ -153,6 +153,14 @@ pub(crate) async fn sweep(
             "holds": item.holds, "reason": item.reason,
         }));
     }
+    // The change statements, made once for every item.
+    let delete = format!("DELETE FROM tickets WHERE id = $1 AND {UNCHANGED} RETURNING id");
+    let anonymize = format!(
+        "UPDATE tickets SET subject_line = $7, name = NULL, email = NULL, \
+         phone = NULL, body = NULL, email_index = NULL, subject_id = NULL, \
+         anonymized_at = $8 WHERE id = $1 AND anonymized_at IS NULL AND {UNCHANGED} \
+         RETURNING id"
+    );
     for item in &plan.items {
         outcome.due.push(json!({
             "id": item.id, "action": item.action, "due_at": item.due_at, "rules": item.rules,
@@ -165,19 +173,11 @@ pub(crate) async fn sweep(
         }
         let done = match item.action {
             Disposition::Delete => {
-                let delete =
-                    format!("DELETE FROM tickets WHERE id = $1 AND {UNCHANGED} RETURNING id");
                 read.bind(query::<Postgres>(&delete).bind(&ticket.id))
                     .fetch_optional(&mut *conn)
                     .await?
             }
             Disposition::Anonymize => {
-                let anonymize = format!(
-                    "UPDATE tickets SET subject_line = $7, name = NULL, email = NULL, \
-                     phone = NULL, body = NULL, email_index = NULL, subject_id = NULL, \
-                     anonymized_at = $8 WHERE id = $1 AND anonymized_at IS NULL AND {UNCHANGED} \
-                     RETURNING id"
-                );
                 read.bind(query::<Postgres>(&anonymize).bind(&ticket.id))
                     .bind(ANONYMIZED)
                     .bind(now.to_rfc3339())
