@@ -245,7 +245,16 @@ impl Fleet {
     /// counts something, or `task` ended: a request blocked on what the
     /// test holds.
     async fn wait_until<T>(&self, count: &str, arg: &str, task: &tokio::task::JoinHandle<T>) {
+        // A guard against a hang, not a timing assertion: a wait that
+        // never comes fails the test, naming it, instead of spinning
+        // until CI's own limit (seen once: the second breach `POST` held
+        // up before its insert while the log's table was locked).
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(180);
         while !task.is_finished() {
+            assert!(
+                std::time::Instant::now() < give_up,
+                "waited 180 s for `{count}` ({arg}) to count a row"
+            );
             let counted: i64 = query::<Postgres>(count)
                 .bind(arg)
                 .fetch_one(&self.admin)
